@@ -1,0 +1,98 @@
+/// One header line: `name: value`.
+public struct HeaderField: Sendable, Equatable {
+    /// The name as it was written (`icy-metaint`, `Content-Type`, …); compare names with ``Headers``' subscript,
+    /// which ignores case.
+    public var name: String
+    /// The value, with the spaces around it removed.
+    public var value: String
+
+    /// Makes a header line.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// The header lines of a request or a reply, in the order they came.
+///
+/// Names are case-insensitive (`Icy-MetaData` and `icy-metadata` are the same header), as HTTP says.
+/// The ICY headers a station sends describe it to every listener:
+///
+/// | header          | meaning                                             |
+/// |-----------------|-----------------------------------------------------|
+/// | `icy-name`      | the station's name                                  |
+/// | `icy-genre`     | its genre                                           |
+/// | `icy-br`        | bitrate in kbit/s                                   |
+/// | `icy-metaint`   | audio bytes between two metadata blocks             |
+/// | `content-type`  | the audio format, e.g. `audio/mpeg`                 |
+/// | `icy-metadata`  | in a request: `1` asks the server for metadata      |
+public struct Headers: Sendable, Equatable {
+    /// The header lines in order.
+    public var fields: [HeaderField]
+
+    /// Makes headers from lines in order.
+    public init(_ fields: [HeaderField] = []) {
+        self.fields = fields
+    }
+
+    /// The value of the first header with this name, ignoring case; setting replaces every header of that
+    /// name (or removes them all, given `nil`).
+    public subscript(name: String) -> String? {
+        get { fields.first { sameName($0.name, name) }?.value }
+        set {
+            var kept: [HeaderField] = []
+            var placed = false
+            for field in fields {
+                guard sameName(field.name, name) else { kept.append(field); continue }
+                if !placed, let newValue { kept.append(HeaderField(name: field.name, value: newValue)) }
+                placed = true
+            }
+            if !placed, let newValue { kept.append(HeaderField(name: name, value: newValue)) }
+            fields = kept
+        }
+    }
+
+    /// Adds a header line at the end, keeping any others of the same name.
+    public mutating func add(name: String, value: String) {
+        fields.append(HeaderField(name: name, value: value))
+    }
+
+    /// The number of header lines.
+    public var count: Int { fields.count }
+
+    /// The `icy-metaint` value: how many audio bytes come between two metadata blocks, or `nil` when the
+    /// stream carries no metadata. Fails when it is not a whole number in ``IcyLimits/metaintRange``.
+    public func metaint() throws(IcyError) -> Int? {
+        guard let text = self["icy-metaint"] else { return nil }
+        guard let value = Int(text), IcyLimits.metaintRange.contains(value) else {
+            throw .invalidMetaint(text)
+        }
+        return value
+    }
+}
+
+extension Headers: ExpressibleByDictionaryLiteral {
+    /// Writes headers as a literal: `["icy-name": "Casty", "icy-br": "128"]`, kept in the written order.
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(elements.map { HeaderField(name: $0.0, value: $0.1) })
+    }
+}
+
+extension Headers: Sequence {
+    /// Iterates over the header lines in order.
+    public func makeIterator() -> IndexingIterator<[HeaderField]> {
+        fields.makeIterator()
+    }
+}
+
+/// Compares two header names the way HTTP does: ASCII letters in any case.
+func sameName(_ a: String, _ b: String) -> Bool {
+    let a = a.utf8, b = b.utf8
+    guard a.count == b.count else { return false }
+    return zip(a, b).allSatisfy { asciiLower($0) == asciiLower($1) }
+}
+
+@inline(__always)
+func asciiLower(_ byte: UInt8) -> UInt8 {
+    (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+}

@@ -1,0 +1,112 @@
+/// A piece of a live stream: `icy-metaint` bytes of audio followed by one metadata block.
+///
+/// On the wire, a stream with `icy-metaint: M` repeats
+///
+/// ```
+/// [ M bytes of audio ][ k ][ 16·k bytes of metadata, NUL-padded ]
+/// ```
+///
+/// where `k = 0` means "the title has not changed". The audio is kept as the chunks it arrived in —
+/// slices of the buffers the network filled — so parsing never copies audio. A stream without
+/// `icy-metaint` is audio only, cut into segments of a chosen size, with empty metadata.
+public struct Segment: Sendable {
+    /// The audio, as the chunks it arrived in. Their concatenation is the segment's audio.
+    public var audio: [ArraySlice<UInt8>]
+    /// The metadata text's bytes with the NUL padding removed (for example `StreamTitle='Song';`), or
+    /// empty when the block said nothing changed. ``Metadata`` reads it.
+    public var metadata: [UInt8]
+
+    /// Makes a segment from audio chunks and metadata bytes.
+    public init(audio: [ArraySlice<UInt8>], metadata: [UInt8] = []) {
+        self.audio = audio
+        self.metadata = metadata
+    }
+
+    /// Makes a segment from one piece of audio and metadata bytes.
+    public init(audio: [UInt8], metadata: [UInt8] = []) {
+        self.init(audio: [audio[...]], metadata: metadata)
+    }
+
+    /// How many audio bytes the segment holds.
+    public var audioCount: Int {
+        audio.reduce(0) { $0 + $1.count }
+    }
+
+    /// The audio as one array (this copies; the parser itself never does).
+    public var audioBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(audioCount)
+        for chunk in audio { bytes.append(contentsOf: chunk) }
+        return bytes
+    }
+}
+
+extension Segment: Equatable {
+    /// Two segments are equal when their audio bytes and metadata are, however the audio was chunked.
+    public static func == (lhs: Segment, rhs: Segment) -> Bool {
+        lhs.metadata == rhs.metadata && lhs.audioCount == rhs.audioCount
+            && lhs.audio.joined().elementsEqual(rhs.audio.joined())
+    }
+}
+
+/// The continuation that parses the audio after a reply's headers into segments.
+///
+/// With `metaint` (the reply's `icy-metaint`), each segment is `metaint` audio bytes and one metadata block.
+/// Without it, the stream is audio only and each segment is `segmentBytes` of audio. After each segment,
+/// call the same continuation again with the `rest` (``StreamParser`` does that loop).
+public func segments(metaint: Int?, segmentBytes: Int = 8192) -> Continuation<Segment> {
+    let start = SegmentReader(metaint: metaint, audioNeeded: metaint ?? max(1, segmentBytes))
+    return Continuation { bytes in start.read(bytes) }
+}
+
+/// Where a segment parse stands between two reads.
+struct SegmentReader: Sendable {
+    /// `icy-metaint`, or `nil` for an audio-only stream.
+    let metaint: Int?
+    /// Audio bytes still to come in this segment.
+    var audioNeeded: Int
+    /// The audio chunks read so far.
+    var audio: [ArraySlice<UInt8>] = []
+    /// Metadata bytes still to come, or `nil` while the length byte has not been read.
+    var metadataNeeded: Int?
+    /// The metadata bytes read so far.
+    var metadata: [UInt8] = []
+
+    init(metaint: Int?, audioNeeded: Int) {
+        self.metaint = metaint
+        self.audioNeeded = audioNeeded
+    }
+
+    func read(_ input: ArraySlice<UInt8>) -> Parse<Segment> {
+        var reader = self
+        var bytes = input
+        if reader.audioNeeded > 0 {
+            let take = min(reader.audioNeeded, bytes.count)
+            if take > 0 {
+                reader.audio.append(bytes.prefix(take))
+                bytes = bytes.dropFirst(take)
+                reader.audioNeeded -= take
+            }
+            if reader.audioNeeded > 0 { return reader.more }
+            if reader.metaint == nil { return .done(Segment(audio: reader.audio), rest: bytes) }
+        }
+        if reader.metadataNeeded == nil {
+            guard let length = bytes.first else { return reader.more }
+            bytes = bytes.dropFirst()
+            reader.metadataNeeded = Int(length) * 16
+            reader.metadata.reserveCapacity(Int(length) * 16)
+        }
+        let take = min(reader.metadataNeeded!, bytes.count)
+        reader.metadata.append(contentsOf: bytes.prefix(take))
+        bytes = bytes.dropFirst(take)
+        reader.metadataNeeded! -= take
+        if reader.metadataNeeded! > 0 { return reader.more }
+        // The text ends at the first NUL: the rest of the block is padding.
+        if let end = reader.metadata.firstIndex(of: 0) { reader.metadata.removeSubrange(end...) }
+        return .done(Segment(audio: reader.audio, metadata: reader.metadata), rest: bytes)
+    }
+
+    private var more: Parse<Segment> {
+        .more(Continuation { [self] bytes in read(bytes) })
+    }
+}

@@ -1,0 +1,29 @@
+/// Turns bytes from the wire into text the way players do.
+///
+/// Stations send titles and names in whatever encoding their software used. Valid UTF-8 is read as UTF-8;
+/// anything else is read as Windows-1252 (Latin-1 with curly quotes and the euro sign), which is what
+/// mpg123 and most Shoutcast-era software assumed.
+public enum IcyText {
+    /// Decodes bytes as UTF-8 when they are valid UTF-8, otherwise as Windows-1252.
+    public static func decode(_ bytes: some Collection<UInt8>) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var scalars = String.UnicodeScalarView()
+        for byte in bytes {
+            scalars.append(windows1252(byte))
+        }
+        return String(scalars)
+    }
+
+    /// The Unicode character Windows-1252 gives a byte (the five unassigned bytes map to C1 controls).
+    static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
+        guard (0x80...0x9F).contains(byte) else { return Unicode.Scalar(byte) }
+        return Unicode.Scalar(c1Table[Int(byte - 0x80)])!
+    }
+
+    private static let c1Table: [UInt32] = [
+        0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+        0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+        0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+        0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+    ]
+}

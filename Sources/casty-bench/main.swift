@@ -1,0 +1,1 @@
+print("casty-bench: under construction")

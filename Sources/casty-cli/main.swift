@@ -1,0 +1,1 @@
+print("casty-cli: under construction")
