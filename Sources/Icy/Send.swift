@@ -3,7 +3,8 @@
 /// Encoders never copy audio: ``sendData(_:metadata:to:)`` passes each audio chunk on as it is.
 public typealias Sender = (ArraySlice<UInt8>) -> Void
 
-/// Sends a listener's request for `feed` (the path, or Icecast's mount) on `host`.
+/// Sends a listener's request for `feed` (the path, or Icecast's mount; spaces and non-ASCII go as `%XX`)
+/// on `host`.
 ///
 /// ```
 /// GET /feed HTTP/1.0\r\n
@@ -14,7 +15,7 @@ public typealias Sender = (ArraySlice<UInt8>) -> Void
 /// \r\n
 /// ```
 public func sendRequest(host: String, feed: String, metadata: Bool = true, headers: Headers = [:], to send: Sender) {
-    let path = feed.hasPrefix("/") || feed.hasPrefix("http") ? feed : "/" + feed
+    let path = percentEncoded(feed.hasPrefix("/") || feed.hasPrefix("http") ? feed : "/" + feed)
     var all: Headers = ["Host": host, "User-Agent": "Casty"]
     if metadata { all.add(name: "Icy-MetaData", value: "1") }
     all.fields += headers.fields
@@ -66,6 +67,20 @@ private func sendLines(_ first: String, _ headers: Headers, to send: Sender) {
     send(Array("\(oneLine(first))\r\n".utf8)[...])
     sendHeaders(headers, to: send)
     send(Array("\r\n".utf8)[...])
+}
+
+/// The path with spaces, controls and non-ASCII bytes written as `%XX`, so it is one word of the request line.
+private func percentEncoded(_ path: String) -> String {
+    let hex = Array("0123456789ABCDEF".utf8)
+    var bytes: [UInt8] = []
+    for byte in path.utf8 {
+        if byte > 0x20 && byte < 0x7F {
+            bytes.append(byte)
+        } else {
+            bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// The text with CR and LF replaced by spaces.

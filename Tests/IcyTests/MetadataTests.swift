@@ -1,0 +1,69 @@
+import Icy
+import Testing
+
+struct MetadataTests {
+    @Test func titleAndURL_AreRead() {
+        let metadata = Metadata(parsing: Array("StreamTitle='Artist - Song';StreamUrl='http://example.org/';"))
+        #expect(metadata.streamTitle == "Artist - Song")
+        #expect(metadata.streamURL == "http://example.org/")
+    }
+
+    @Test(arguments: [
+        "Don't Stop Me Now", "Rock'n'Roll; Part 2", "a';b", "';", "trailing'", "Ünïcödé ♫", "",
+    ])
+    func titlesWithQuotesAndSemicolons_RoundTrip(title: String) {
+        let built = Metadata(streamTitle: title, streamURL: "http://x/")
+        let parsed = Metadata(parsing: built.bytes)
+        #expect(parsed.streamTitle == title)
+        #expect(parsed.streamURL == "http://x/")
+        #expect(parsed == built)
+    }
+
+    @Test func unknownKeys_AreKeptInOrder() {
+        let metadata = Metadata(parsing: Array("StreamTitle='x';CastySeq='42';adw_ad='true';"))
+        #expect(metadata.fields.map(\.key) == ["StreamTitle", "CastySeq", "adw_ad"])
+        #expect(metadata["castyseq"] == "42")
+        #expect(metadata.bytes == Array("StreamTitle='x';CastySeq='42';adw_ad='true';"))
+    }
+
+    @Test func notUTF8_IsReadAsWindows1252_LikeMpg123() {
+        // "Café – “Live”" in Windows-1252: é = E9, – = 96, “ = 93, ” = 94.
+        let bytes: [UInt8] = Array("StreamTitle='Caf") + [0xE9, 0x20, 0x96, 0x20, 0x93] + Array("Live") + [0x94] + Array("';")
+        #expect(Metadata(parsing: bytes).streamTitle == "Café – “Live”")
+    }
+
+    @Test func utf8_IsReadAsUTF8() {
+        #expect(Metadata(parsing: Array("StreamTitle='Café – “Live”';")).streamTitle == "Café – “Live”")
+    }
+
+    @Test(arguments: [
+        ("StreamTitle='unterminated", "unterminated"),
+        ("StreamTitle='no semicolon'", "no semicolon"),
+        ("StreamTitle=bare value;", "bare value"),
+        ("garbage;StreamTitle='ok';", "ok"),
+        (";;  StreamTitle='spaced'; ", "spaced"),
+    ])
+    func sloppyMetadata_IsReadLeniently(text: String, title: String) {
+        #expect(Metadata(parsing: Array(text)).streamTitle == title)
+    }
+
+    @Test func garbage_GivesNoFields_AndNoCrash() {
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in
+                [UInt8(ascii: "'"), UInt8(ascii: ";"), UInt8(ascii: "="), 0, 0xFF, UInt8(ascii: "a")].randomElement(using: &rng)!
+            }
+            let metadata = Metadata(parsing: bytes)
+            #expect(metadata.fields.allSatisfy { !$0.key.isEmpty })
+        }
+        #expect(Metadata(parsing: Array("no fields at all")).fields.isEmpty)
+    }
+
+    @Test func settingTitle_ReplacesIt() {
+        var metadata = Metadata(parsing: Array("StreamTitle='a';StreamUrl='u';"))
+        metadata.streamTitle = "b"
+        #expect(metadata.bytes == Array("StreamTitle='b';StreamUrl='u';"))
+        metadata.streamURL = nil
+        #expect(metadata.bytes == Array("StreamTitle='b';"))
+    }
+}

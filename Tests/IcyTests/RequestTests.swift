@@ -1,0 +1,56 @@
+import Icy
+import Testing
+
+struct RequestTests {
+    @Test(arguments: ["/", "/live.mp3", "/a/b?c=d&e=%20f", "http://example.org:8000/mount", "*"])
+    func requestLine_AcceptsAnyPath(path: String) {
+        let outcome = feed([Array("GET \(path) HTTP/1.1\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(path: path, version: .http11), rest: []))
+    }
+
+    @Test(arguments: [Request.Method.get, .head, .source, .put])
+    func methods_AreRecognised(method: Request.Method) {
+        let outcome = feed([Array("\(method.rawValue) /m HTTP/1.0\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(method: method, path: "/m"), rest: []))
+    }
+
+    @Test func headerNames_AreCaseInsensitive_AndValuesTrimmed() throws {
+        guard case .done(let request, _) = request(Array("GET / HTTP/1.0\r\nICY-METADATA:   1 \t\r\nUser-Agent: VLC/3.0\r\n\r\n")) else {
+            Issue.record("expected done")
+            return
+        }
+        #expect(request.headers["icy-metadata"] == "1")
+        #expect(request.headers["Icy-MetaData"] == "1")
+        #expect(request.headers["user-agent"] == "VLC/3.0")
+        #expect(request.wantsMetadata)
+    }
+
+    @Test func bareLineFeeds_AreAccepted() {
+        let outcome = feed([Array("GET /x HTTP/1.0\nIcy-MetaData: 0\n\nrest")[...]], start: request)
+        #expect(outcome == .done(Request(path: "/x", headers: ["Icy-MetaData": "0"]), rest: Array("rest")))
+    }
+
+    @Test func bytesAfterTheHead_AreTheRest() {
+        let outcome = feed([Array("SOURCE /live HTTP/1.0\r\n\r\nID3audio")[...]], start: request)
+        #expect(outcome == .done(Request(method: .source, path: "/live"), rest: Array("ID3audio")))
+    }
+
+    @Test(arguments: [
+        ("DELETE / HTTP/1.0\r\n\r\n", IcyError.unsupportedMethod("DELETE")),
+        ("GET / HTTP/2.0\r\n\r\n", .unsupportedVersion("HTTP/2.0")),
+        ("GET / ICY\r\n\r\n", .malformedRequestLine("GET / ICY")),
+        ("GET /\r\n\r\n", .malformedRequestLine("GET /")),
+        ("\r\n", .malformedRequestLine("")),
+        ("GET  / HTTP/1.0\r\n\r\n", .malformedRequestLine("GET  / HTTP/1.0")),
+        ("GET / HTTP/1.0\r\nno colon here\r\n\r\n", .malformedHeader("no colon here")),
+        ("GET / HTTP/1.0\r\n: empty name\r\n\r\n", .malformedHeader(": empty name")),
+        ("GET / HTTP/1.0\r\n folded: line\r\n\r\n", .malformedHeader(" folded: line")),
+    ])
+    func malformedRequests_FailWithTheirProblem(text: String, error: IcyError) {
+        #expect(feed([Array(text)[...]], start: request) == .failed(error))
+    }
+
+    @Test func unknownMethodError_NamesTheMethod() {
+        #expect(IcyError.unsupportedMethod("DELETE").description == "unsupported method \"DELETE\"")
+    }
+}
