@@ -1,0 +1,22 @@
+// The non-inline part of CCastySystem: calls that need _GNU_SOURCE.
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "CCastySystem.h"
+
+const char *casty_strerror(int error, char *buffer, size_t length) {
+    // The GNU strerror_r returns a pointer that may or may not be `buffer`.
+    return strerror_r(error, buffer, length);
+}
+
+int casty_accept(int fd, struct sockaddr *address, socklen_t *length) {
+    return accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int casty_set_thread_name(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = '\0';
+    return pthread_setname_np(pthread_self(), truncated);
+}
