@@ -1,0 +1,313 @@
+/// One TCP connection registered on an ``EventLoop``: reads arrive as callbacks, writes never block.
+///
+/// **Loop-confined.** Everything about a connection — setting callbacks, writing, offering,
+/// closing, reading its counters — happens on its loop's thread. Callbacks are called there too.
+/// From another thread, hop over first with ``EventLoop/execute(_:)`` or ``EventLoop/submit(_:)``,
+/// or work from an actor that runs on the loop (see ``EventLoop``).
+///
+/// **Reading.** Set ``onRead`` and the connection starts reading: each time the socket is
+/// readable it receives once into the loop's shared 64 KiB scratch buffer and hands you an array
+/// holding exactly the bytes read. With no ``onRead`` (or after ``pauseReading()``) nothing is read
+/// and the kernel buffers, then TCP pushes back on the peer.
+///
+/// **Writing.** Two ways, both without tasks, awaits or buffering of whole streams:
+/// - ``write(_:)`` for small control messages (an HTTP reply): sends what it can now and keeps the
+///   unsent tail, which goes out when the socket is writable again.
+/// - ``offer(_:)`` for live audio: the segment goes out whole or not at all (see ``Offer``), so a
+///   slow listener skips segments instead of making the server queue without bound.
+///
+/// **Closing.** ``onClose`` is called exactly once: with `nil` after an orderly close (end of
+/// stream from the peer, or ``close()`` here), or with the error that broke the connection.
+/// If the connection is already closed when you set ``onClose``, it is called at once.
+public final class Connection: EventLoopHandler, @unchecked Sendable {
+    // @unchecked Sendable: all mutable state is loop-confined (touched only on `loop`'s thread,
+    // checked with preconditions); the object may be passed between threads, not used from them.
+
+    /// What happened to a segment handed to ``offer(_:)``.
+    public enum Offer: Sendable, Hashable {
+        /// The whole segment is in the kernel's send buffer.
+        case sent
+        /// Part of the segment is in the kernel; the rest is kept (without copying) and goes out as
+        /// soon as the socket is writable. Until then, further offers are skipped.
+        case queued
+        /// Nothing of the segment was sent: the listener is still behind. Counted in
+        /// ``skippedTotal`` and ``consecutiveSkips``.
+        case skipped
+        /// The connection is closed; nothing was sent.
+        case closed
+    }
+
+    /// The default `SO_SNDBUF` request made by ``configure(sendBuffer:maxQueuedBytes:noDelay:)``:
+    /// about one segment of audio.
+    public static let defaultSendBuffer = 16 * 1024
+
+    /// The loop this connection lives on.
+    public let loop: EventLoop
+    /// The connected socket. The connection owns it: do not close it yourself.
+    public let socket: Socket
+
+    /// Called with the bytes of each read (never empty). Setting it starts reading. Loop thread only.
+    public var onRead: (@Sendable ([UInt8]) -> Void)? {
+        didSet { updateInterest() }
+    }
+
+    /// Called once when the connection closes, with `nil` for an orderly close or the error that
+    /// broke it. Loop thread only.
+    public var onClose: (@Sendable (SocketError?) -> Void)? {
+        didSet { if isClosed { reportClose() } }
+    }
+
+    /// Called when a pending tail (from ``write(_:)`` or a `.queued` offer) has been fully sent.
+    /// Loop thread only.
+    public var onWritable: (@Sendable () -> Void)?
+
+    /// ``offer(_:)`` skips a segment while more than this many bytes are still unacknowledged in
+    /// the kernel (`SIOCOUTQ`). A negative value switches the check off. Loop thread only.
+    public var maxQueuedBytes: Int = Connection.defaultSendBuffer
+
+    /// Segments skipped by ``offer(_:)`` since the connection opened.
+    public private(set) var skippedTotal = 0
+    /// Segments skipped in a row; back to 0 when an offer is sent or queued. The layer above can
+    /// disconnect a listener when this stays high for too long.
+    public private(set) var consecutiveSkips = 0
+    /// Whether the connection is closed.
+    public private(set) var isClosed = false
+
+    /// Bytes accepted by ``write(_:)``/``offer(_:)`` but not yet handed to the kernel.
+    public var pendingBytes: Int { tail.count }
+
+    /// The unsent rest of the last write. Usually a slice of the caller's array: no copy.
+    private var tail: ArraySlice<UInt8> = []
+    private var interest: IOEvents = []
+    private var readingPaused = false
+    private var closeReported = false
+    private var closeError: SocketError?
+
+    /// Wraps a connected, non-blocking socket and registers it on `loop`. Loop thread only.
+    init(socket: Socket, loop: EventLoop) throws(SocketError) {
+        self.socket = socket
+        self.loop = loop
+        try loop.register(socket.fd, interest: [], handler: self)
+    }
+
+    // MARK: Options
+
+    /// Tunes the socket for low-latency fan-out: a small send buffer so that a slow listener shows
+    /// up at once in ``offer(_:)``, `TCP_NODELAY` so segments leave without delay, and the
+    /// ``maxQueuedBytes`` threshold. Pass `nil` as `sendBuffer` to keep the kernel's default.
+    public func configure(
+        sendBuffer: Int? = Connection.defaultSendBuffer,
+        maxQueuedBytes: Int? = nil,
+        noDelay: Bool = true
+    ) throws(SocketError) {
+        loop.preconditionInEventLoop()
+        if let sendBuffer { try socket.setSendBufferSize(sendBuffer) }
+        if let maxQueuedBytes { self.maxQueuedBytes = maxQueuedBytes }
+        try socket.setNoDelay(noDelay)
+    }
+
+    /// The address of the peer, or `nil` if the socket can no longer tell.
+    public var remoteAddress: SocketAddress? {
+        try? socket.peerAddress()
+    }
+
+    // MARK: Reading
+
+    /// Stops reading until ``resumeReading()``; incoming bytes wait in the kernel. Loop thread only.
+    public func pauseReading() {
+        readingPaused = true
+        updateInterest()
+    }
+
+    /// Starts reading again after ``pauseReading()``. Loop thread only.
+    public func resumeReading() {
+        readingPaused = false
+        updateInterest()
+    }
+
+    // MARK: Writing
+
+    /// Sends `bytes` now as far as the kernel takes them; the rest is kept and sent when the socket
+    /// becomes writable. Bytes go out in order and are never dropped while the connection lives.
+    ///
+    /// Meant for small control messages. There is no limit on what it keeps, so use ``offer(_:)``
+    /// for streams. Returns `false` if the connection is (or becomes) closed. Loop thread only.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return false }
+        guard !bytes.isEmpty else { return true }
+        guard tail.isEmpty else {
+            tail.append(contentsOf: bytes)  // rare: copies, since the tail may share another array
+            return true
+        }
+        switch send(bytes[...]) {
+        case .success(let count):
+            if count < bytes.count { keepTail(bytes[count...]) }
+            return true
+        case .failure(.blocked):
+            keepTail(bytes[...])
+            return true
+        case .failure(let error):
+            close(error: error)
+            return false
+        }
+    }
+
+    /// Offers one segment for lossy, low-latency delivery: it is sent whole or skipped whole, never
+    /// cut into a part followed by the next segment, so the stream's framing stays intact.
+    ///
+    /// In order: if a tail of the previous segment is still pending, try to send it; if it is still
+    /// pending, skip. If more than ``maxQueuedBytes`` sit unacknowledged in the kernel, skip. Else
+    /// send once: all of it is ``Offer/sent``; part of it is ``Offer/queued`` (the tail is kept
+    /// as a slice of `segment`, no copy, and flushed when writable); none is ``Offer/skipped``.
+    ///
+    /// One non-blocking `send` (plus one `ioctl`) per call, no allocation. Loop thread only.
+    public func offer(_ segment: [UInt8]) -> Offer {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return .closed }
+        if !tail.isEmpty {
+            flushTail()
+            if isClosed { return .closed }
+            if !tail.isEmpty { return skip() }
+        }
+        if maxQueuedBytes >= 0, socket.unsentBytes > maxQueuedBytes { return skip() }
+        guard !segment.isEmpty else { return .sent }
+        switch send(segment[...]) {
+        case .success(let count) where count == segment.count:
+            consecutiveSkips = 0
+            return .sent
+        case .success(let count) where count > 0:
+            consecutiveSkips = 0
+            keepTail(segment[count...])
+            return .queued
+        case .success, .failure(.blocked):
+            return skip()
+        case .failure(let error):
+            close(error: error)
+            return .closed
+        }
+    }
+
+    private func skip() -> Offer {
+        skippedTotal += 1
+        consecutiveSkips += 1
+        return .skipped
+    }
+
+    private func send(_ bytes: ArraySlice<UInt8>) -> Result<Int, SocketError> {
+        bytes.withUnsafeBytes { buffer in
+            Result { () throws(SocketError) -> Int in try socket.send(buffer) }
+        }
+    }
+
+    private func keepTail(_ rest: ArraySlice<UInt8>) {
+        tail = rest
+        updateInterest()
+    }
+
+    /// Sends as much of the pending tail as the kernel takes.
+    private func flushTail() {
+        while !tail.isEmpty {
+            switch send(tail) {
+            case .success(let count):
+                tail = tail[(tail.startIndex + count)...]
+            case .failure(.blocked):
+                return
+            case .failure(let error):
+                close(error: error)
+                return
+            }
+        }
+        tail = []  // let go of the segment's storage
+        updateInterest()
+    }
+
+    // MARK: Closing
+
+    /// Closes the connection: stops watching it, closes the socket and calls ``onClose`` with `nil`.
+    /// Calling it again does nothing. Pending unsent bytes are dropped. Loop thread only.
+    public func close() {
+        loop.preconditionInEventLoop()
+        close(error: nil)
+    }
+
+    private func close(error: SocketError?) {
+        guard !isClosed else { return }
+        isClosed = true
+        closeError = error
+        loop.deregister(socket.fd)
+        socket.close()
+        tail = []
+        // Drop callbacks that may capture this connection, to break reference cycles.
+        onRead = nil
+        onWritable = nil
+        reportClose()
+    }
+
+    private func reportClose() {
+        guard !closeReported, let onClose else { return }
+        closeReported = true
+        self.onClose = nil
+        onClose(closeError)
+    }
+
+    // MARK: Events
+
+    /// Asks the loop for exactly what is needed: readable while someone reads, writable only while a
+    /// tail is pending (level-triggered epoll would otherwise wake the loop for every idle socket).
+    private func updateInterest() {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return }
+        var wanted: IOEvents = []
+        if onRead != nil, !readingPaused { wanted.insert(.readable) }
+        if !tail.isEmpty { wanted.insert(.writable) }
+        guard wanted != interest else { return }
+        do {
+            try loop.reregister(socket.fd, interest: wanted)
+            interest = wanted
+        } catch {
+            close(error: error)
+        }
+    }
+
+    /// Called by the loop when the socket is ready.
+    public func handleEvents(_ events: IOEvents) {
+        if interest.contains(.readable), !events.isDisjoint(with: [.readable, .error, .hangup]) {
+            readOnce()
+        }
+        guard !isClosed else { return }
+        if events.contains(.writable), !tail.isEmpty {
+            flushTail()
+            if !isClosed, tail.isEmpty { onWritable?() }
+        }
+        guard !isClosed else { return }
+        if !interest.contains(.readable), !events.isDisjoint(with: [.error, .hangup]) {
+            // Broken while nobody was reading: report the socket's own error. (While reading, the
+            // next receive reports the error or the end of stream itself, after any data left.)
+            let code = (try? socket.pendingError()) ?? 0
+            close(error: code == 0 ? nil : .fromErrno(code, "connection"))
+        }
+    }
+
+    private func readOnce() {
+        let scratch = loop.scratch
+        do {
+            let count = try socket.receive(into: scratch)
+            if count == 0 {
+                close(error: nil)
+            } else {
+                onRead?(Array(UnsafeRawBufferPointer(rebasing: scratch[..<count])))
+            }
+        } catch .blocked {
+            return
+        } catch {
+            close(error: error)
+        }
+    }
+
+    /// Closes the connection with ``SocketError/closed`` when its loop shuts down.
+    public func eventLoopWillStop() {
+        close(error: .closed)
+    }
+}
