@@ -3,7 +3,10 @@
 # a test fixture for the Icy parser: Tests/IcyTests/Fixtures/icecast-capture.bin (the raw reply, status
 # line and headers included, byte for byte as on the wire) and icecast-capture.txt (what is in it).
 #
-# Usage: scripts/capture-icecast.sh [OUTDIR]     (default OUTDIR: Tests/IcyTests/Fixtures)
+# Usage: scripts/capture-icecast.sh [--force] [OUTDIR]     (default OUTDIR: Tests/IcyTests/Fixtures)
+#   Without --force an existing OUTDIR/icecast-capture.bin is kept and nothing runs: every capture differs
+#   a little (date, port, byte counts, where the burst starts), and the Swift tests assert the facts
+#   written in the committed .txt. With --force a new capture replaces both files; update the tests then.
 # Needs: scripts/install-peers.sh run once (icecast2, ffmpeg, curl), python3 (for the check).
 #
 # What it does, all on 127.0.0.1:
@@ -18,7 +21,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FORCE=0
+if [ "${1:-}" = --force ]; then
+    FORCE=1
+    shift
+fi
 OUTDIR=${1:-$ROOT/Tests/IcyTests/Fixtures}
+if [ "$FORCE" = 0 ] && [ -f "$OUTDIR/icecast-capture.bin" ] && [ -f "$OUTDIR/icecast-capture.txt" ]; then
+    echo "capture-icecast: $OUTDIR/icecast-capture.bin exists, keeping it (--force records a new one)"
+    exit 0
+fi
 # shellcheck source=scripts/lib/peers.sh
 . "$ROOT/scripts/lib/peers.sh"
 

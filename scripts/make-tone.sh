@@ -8,8 +8,9 @@
 # The audio: four notes of an arpeggio (C5 E5 G5 C6, 1 s each, peaks near -15 dBFS, 20 ms fade in and
 # 50 ms fade out so the notes do not click), 4 s in all, encoded by libmp3lame as MPEG-1 Layer III,
 # 128 kbit/s CBR, 44.1 kHz, stereo (LAME picks joint stereo), with no ID3 tag and no Xing/Info frame:
-# the file is nothing but MP3 frames, so it can be cut into ICY segments and looped as a live stream. The same ffmpeg gives the same bytes, so rerunning the
-# script changes nothing (the file is rewritten only when its content differs).
+# the file is nothing but MP3 frames, so it can be cut into ICY segments and looped as a live stream.
+# The same ffmpeg gives the same bytes, so rerunning the script changes nothing (the file is rewritten
+# only when its content differs).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
