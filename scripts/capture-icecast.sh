@@ -176,7 +176,7 @@ for l in env["REQUEST"].split("\r\n"):
 w("")
 w("## Reply head: bytes 0..%d (%d bytes, lines end with CR LF, ends with CR LF CR LF)" % (len(head) - 1, len(head)))
 w("Status line: %s" % q(status))
-w("Headers, in order, exactly as sent (name:value, no space after the colon):")
+w("Headers, in order, exactly as sent (a space after the colon in the standard ones, none in the icy- ones):")
 for l in lines[1:]:
     w("    " + q(l))
 w("")
@@ -210,7 +210,9 @@ w("")
 w("## Facts a test can assert")
 w("- status line %r, icy-metaint %d, icy-name %r, content-type %r"
   % (q(status), metaint, q(hmap.get(b"icy-name", b"")), q(hmap.get(b"content-type", b""))))
+w("- %d bytes in all: %d of head, %d of body" % (len(data), len(head), len(body)))
 w("- %d complete segments, then a truncated one (%s)" % (len(segments), truncated[0]))
+w("- metadata length bytes at file offsets %s" % ", ".join(str(off + metaint) for off, _, _ in segments))
 w("- metadata length bytes L by segment: %s (Icecast sends the title only when it is new to this"
   % ", ".join(str(l) for _, _, l in segments))
 w("  listener: first segment, and after a change; otherwise L = 0)")
