@@ -41,7 +41,7 @@ func makeEchoListener(on loop: EventLoop, address: SocketAddress) throws -> List
 }
 
 /// Connects with a short timeout, so that a bug fails the test instead of hanging it.
-func connectClient(to address: SocketAddress, on loop: EventLoop) async throws -> Connection {
+func connectClient(to address: SocketAddress, on loop: EventLoop) async throws(SocketError) -> Connection {
     try await Connection.connect(to: address, on: loop, timeout: .seconds(2))
 }
 

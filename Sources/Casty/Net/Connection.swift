@@ -18,7 +18,7 @@
 ///
 /// **Closing.** ``onClose`` is called exactly once: with `nil` after an orderly close (end of
 /// stream from the peer, or ``close()`` here), or with the error that broke the connection.
-/// If the connection is already closed when you set ``onClose``, it is called at once.
+/// If the connection closed before any ``onClose`` was set, the first one set is called at once.
 public final class Connection: EventLoopHandler, @unchecked Sendable {
     // @unchecked Sendable: all mutable state is loop-confined (touched only on `loop`'s thread,
     // checked with preconditions); the object may be passed between threads, not used from them.
@@ -52,7 +52,8 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Called once when the connection closes, with `nil` for an orderly close or the error that
-    /// broke it. Loop thread only.
+    /// broke it. Set after the close, it is called at once (unless the close was already
+    /// reported). Loop thread only.
     public var onClose: (@Sendable (SocketError?) -> Void)? {
         didSet { if isClosed { reportClose() } }
     }
