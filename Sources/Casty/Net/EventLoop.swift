@@ -57,6 +57,8 @@ public final class EventLoop: @unchecked Sendable {
 
     private let epollFD: Int32
     private let wakeFD: Int32
+    /// Work handed over from any thread. (ThreadSanitizer cannot see `Synchronization.Mutex` on
+    /// Linux, which locks with raw futex calls, so it may report false races on this property.)
     private let inbox = Mutex(Inbox())
     private let wakeupPending = Atomic<Bool>(false)
     private let threadID = Atomic<UInt>(0)

@@ -149,7 +149,9 @@ public final class Listener: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    /// Uses the spare descriptor to accept and drop one client. Returns `false` if it could not.
+    /// Uses the spare descriptor to accept and drop one client. Returns `true` if a client was
+    /// refused (so the accept loop may go on), `false` if the queue is empty or the trick failed
+    /// (then accepting pauses for a moment rather than spinning).
     private func refuseOne() -> Bool {
         if spareFD < 0 { spareFD = Self.openSpare() }
         guard spareFD >= 0 else {
@@ -158,13 +160,21 @@ public final class Listener: EventLoopHandler, @unchecked Sendable {
         }
         _ = Glibc.close(spareFD)
         spareFD = -1
-        if let client = try? socket.accept() {
+        defer { spareFD = Self.openSpare() }
+        do {
+            let client = try socket.accept()
             client.close()
             refusedCount += 1
             onRefuse?(.outOfDescriptors)
+            return true
+        } catch .blocked {
+            return false
+        } catch {
+            // Still no descriptor (ENFILE: another process took it), or another failure.
+            onRefuse?(error)
+            pauseAccepting()
+            return false
         }
-        spareFD = Self.openSpare()
-        return true
     }
 
     /// Stops accepting for a moment so a persistent error does not spin the loop.
