@@ -1,0 +1,171 @@
+internal import Icy
+
+/// Fans one stream out to many listeners: the node between a source (proxy, station, or a parent in the
+/// tree) and its clients.
+///
+/// It requests the stream from its source, answers every listener's request with a reply (the next segment
+/// number and the station's context), then hands each segment it gets to every listener with one
+/// ``Node/send(_:)`` — on the event loop, with no task and no copy per listener. It keeps the last few
+/// segments in a ring: a new listener starts with a burst of them (players start at once), and a branch that
+/// re-attaches after a failure resumes from the number it asks for, without a gap or a duplicate.
+public actor Distributor: LoopNode {
+    /// How a distributor treats its listeners.
+    public struct Configuration: Sendable {
+        /// Recent segments a new listener gets at once, so its player starts without waiting.
+        public var burst: Int = 4
+        /// Recent segments kept for listeners that resume at a number.
+        public var ringSize: Int = 32
+
+        /// The defaults: a burst of 4 segments (2 s at 8192 bytes and 128 kbit/s), a ring of 32.
+        public init(burst: Int = 4, ringSize: Int = 32) {
+            self.burst = burst
+            self.ringSize = max(ringSize, burst)
+        }
+    }
+
+    /// The loop the distributor and its listeners run on.
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    /// Counters its listeners add to.
+    public nonisolated let tally = Tally()
+
+    private let configuration: Configuration
+    private let logger: Logger
+    private var source: (any Node)?
+    private var context: Context?
+    private var ring: Ring<StreamSegment>
+    /// The number of the segment expected next from the source.
+    private var next: Int?
+    private var listeners: [any Node] = []
+    private var positions: [ObjectIdentifier: Int] = [:]
+    private var waiting: [(node: any Node, resume: Int?)] = []
+    private var delivering = false
+    private var leaving: [any Node] = []
+    private var stopped = false
+    private var counters = Stat.Counters()
+
+    /// A distributor on `loop`.
+    public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: Logger = .silent) {
+        self.loop = loop
+        self.configuration = configuration
+        self.logger = logger
+        self.ring = Ring(capacity: configuration.ringSize)
+    }
+
+    /// Requests the stream from `source`; its reply and data come back as messages.
+    public func attach(to source: any Node) {
+        self.source = source
+        source.send(.request(from: self, resume: nil))
+    }
+
+    /// Hands the distributor a message: a listener's request, or its source's reply and data.
+    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+
+    /// Stops the distributor: every listener is told to stop, and new requests are refused.
+    public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    func receive(_ message: Message) {
+        guard !stopped else {
+            if case .request(let node, _) = message { node.stop() }
+            return
+        }
+        switch message {
+        case .request(let node, let resume):
+            if context == nil {
+                waiting.append((node, resume))
+            } else {
+                subscribe(node, resume: resume)
+            }
+        case .reply(let first, let context):
+            if self.context == nil || next == nil { next = first }
+            self.context = context
+            let queued = waiting
+            waiting = []
+            for (node, resume) in queued { subscribe(node, resume: resume) }
+        case .redirect(let url):
+            logger("distributor: source redirected to \(url); not followed")
+        case .data(let number, let segment):
+            deliver(number, segment)
+        }
+    }
+
+    func stopNow() {
+        stopped = true
+        let all = listeners + waiting.map(\.node)
+        listeners = []
+        positions = [:]
+        waiting = []
+        for node in all { node.stop() }
+    }
+
+    /// Removes a listener (one that closed, or was closed); it gets no more messages.
+    public func leave(_ node: any Node) {
+        if delivering {
+            leaving.append(node)
+            return
+        }
+        waiting.removeAll { $0.node === node }
+        guard let position = positions.removeValue(forKey: ObjectIdentifier(node)) else { return }
+        let last = listeners.removeLast()
+        if position < listeners.count {
+            listeners[position] = last
+            positions[ObjectIdentifier(last)] = position
+        }
+    }
+
+    /// The numbers that describe the distributor now.
+    public func stat() -> Stat {
+        Stat(
+            listeners: listeners.count, counters: counters, bytesOut: tally.bytesOut, skipped: tally.skipped,
+            dropped: tally.dropped, refused: tally.refused, context: context, next: next)
+    }
+
+    private func subscribe(_ node: any Node, resume: Int?) {
+        guard let context, positions[ObjectIdentifier(node)] == nil else { return }
+        let upcoming = next ?? 0
+        let oldest = ring.first?.number ?? upcoming
+        let start: Int
+        if let resume, resume >= oldest, resume <= upcoming {
+            start = resume
+        } else {
+            start = max(oldest, upcoming - configuration.burst)
+        }
+        var current = context
+        current.title = ring.last?.title ?? context.title
+        node.send(.reply(next: start, context: current))
+        for segment in ring where segment.number >= start {
+            node.send(.data(segment.number, segment))
+        }
+        positions[ObjectIdentifier(node)] = listeners.count
+        listeners.append(node)
+        counters.peakListeners = max(counters.peakListeners, listeners.count)
+    }
+
+    private func deliver(_ number: Int, _ segment: StreamSegment) {
+        if let expected = next, number != expected {
+            if number > expected {
+                counters.gaps += 1
+                counters.missing += number - expected
+                logger("distributor: gap: received segment \(number), expected \(expected)")
+            } else {
+                logger("distributor: duplicate or old segment \(number) (expected \(expected)) ignored")
+                return
+            }
+        }
+        next = number + 1
+        counters.segments += 1
+        counters.bytesIn += segment.audio.count
+        ring.append(segment)
+        delivering = true
+        for listener in listeners {
+            listener.send(.data(number, segment))
+        }
+        delivering = false
+        if !leaving.isEmpty {
+            let gone = leaving
+            leaving = []
+            for node in gone { leave(node) }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+/// The nodes a source (the proxy or the station) feeds — usually one distributor — and the reply they are
+/// owed.
+///
+/// A node that requests before the source knows its station (before the upstream has answered) waits;
+/// it gets its reply as soon as the context is known. When the context changes (the proxy reconnected),
+/// every node is told again.
+struct Feed {
+    private(set) var nodes: [any Node] = []
+    private var waiting: [any Node] = []
+    /// The station, once known.
+    private(set) var context: Context?
+
+    /// Takes a request: replies at once with `next` if the context is known, otherwise later.
+    mutating func request(from node: any Node, next: Int) {
+        guard !nodes.contains(where: { $0 === node }) else { return }
+        if let context {
+            node.send(.reply(next: next, context: context))
+            nodes.append(node)
+        } else if !waiting.contains(where: { $0 === node }) {
+            waiting.append(node)
+        }
+    }
+
+    /// Sets the context and replies to everyone, waiting or not, with `next`.
+    mutating func ready(_ context: Context, next: Int) {
+        self.context = context
+        nodes += waiting
+        waiting = []
+        for node in nodes { node.send(.reply(next: next, context: context)) }
+    }
+
+    /// Sends a segment to every node.
+    func publish(_ segment: StreamSegment) {
+        for node in nodes { node.send(.data(segment.number, segment)) }
+    }
+
+    /// Tells every node to stop, and forgets them.
+    mutating func stopAll() {
+        let all = nodes + waiting
+        nodes = []
+        waiting = []
+        for node in all { node.stop() }
+    }
+}

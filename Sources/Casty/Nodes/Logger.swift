@@ -1,0 +1,32 @@
+internal import Glibc
+
+/// Where nodes tell what happens: listeners joining and leaving, an upstream dropping, a retry.
+///
+/// One line per event, so a log reads like a story of the relay. The command line prints them to standard
+/// error with the time; tests collect them.
+public struct Logger: Sendable {
+    private let write: @Sendable (String) -> Void
+
+    /// A logger that hands each line to `write`.
+    public init(_ write: @escaping @Sendable (String) -> Void) {
+        self.write = write
+    }
+
+    /// Logs one line.
+    public func callAsFunction(_ line: @autoclosure () -> String) {
+        write(line())
+    }
+
+    /// Prints each line to standard error, after the local time.
+    public static let standardError = Logger { line in
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        let clock = [parts.tm_hour, parts.tm_min, parts.tm_sec].map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
+        let text = Array("\(clock) \(line)\n".utf8)
+        _ = text.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// Drops every line.
+    public static let silent = Logger { _ in }
+}

@@ -1,0 +1,60 @@
+
+/// The four messages every Casty node speaks. Segments are numbered by whoever cuts them (the proxy, the
+/// station or the root); the numbers let every receiver notice what it missed.
+///
+/// ```
+/// client ──request──────────▶ distributor        "send me the stream (from segment N, if I say so)"
+/// client ◀─reply(next: N, …)─ distributor        "the next segment you get is N; this is the station"
+/// client ◀─redirect(to: url)─ root               "I am full: ask there"
+/// client ◀─data(N, segment)── distributor        "segment N", then N+1, N+2, …
+/// ```
+///
+/// In one process a message is a call of ``Node/send(_:)``; across machines it travels as ICY over HTTP
+/// (see DESIGN.md).
+public enum Message: Sendable {
+    /// Ask `from` to be sent the stream. `resume` is the first segment number wanted (a branch that
+    /// re-attaches after a failure), or `nil` for "from now on".
+    case request(from: any Node, resume: Int?)
+    /// The answer to a request: the number of the next segment the requester will get, and the station.
+    case reply(next: Int, context: Context)
+    /// The answer to a request that cannot be served here: ask the node at this URL instead.
+    case redirect(to: String)
+    /// Segment number `N` of the stream.
+    case data(Int, StreamSegment)
+}
+
+/// A participant of the relay that takes messages: the Swift counterpart of an Erlang process.
+///
+/// Nodes are actors that run on an ``EventLoop``, so a message sent from the loop thread is handled at once,
+/// in order, without a task or a hop; one sent from anywhere else is queued onto the loop in order.
+public protocol Node: AnyObject, Sendable {
+    /// Hands the node a message.
+    func send(_ message: Message)
+    /// Tells the node that its source has stopped for good: it lets go of its listeners or its connection.
+    func stop()
+}
+
+/// An actor that runs on an event loop and handles its messages there, one at a time.
+///
+/// Each node implements ``Node/send(_:)`` as `onLoop { $0.receive(message) }` and ``Node/stop()`` as
+/// `onLoop { $0.stopNow() }`.
+protocol LoopNode: Node, Actor {
+    /// The loop that runs the actor.
+    nonisolated var loop: EventLoop { get }
+    /// Handles one message, on the loop.
+    func receive(_ message: Message)
+    /// Handles a stop, on the loop.
+    func stopNow()
+}
+
+extension LoopNode {
+    /// Runs `body` isolated to the actor: at once on the loop thread, or queued onto the loop (in order)
+    /// from anywhere else.
+    nonisolated func onLoop(_ body: @escaping @Sendable (isolated Self) -> Void) {
+        if loop.inEventLoop {
+            assumeIsolated(body)
+        } else {
+            loop.execute { self.assumeIsolated(body) }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+internal import Glibc
+public import Icy
+
+/// One segment of the relayed stream, encoded once and shared by every listener.
+///
+/// The audio is copied into one contiguous buffer when the segment is cut, and its wire forms are encoded
+/// right then, so delivering it to a listener is one non-blocking `send` of bytes that already exist:
+///
+/// | form        | bytes                                                  | for                               |
+/// |-------------|--------------------------------------------------------|-----------------------------------|
+/// | ``audio``    | the audio only                                         | players that did not ask for titles |
+/// | ``icy``      | audio + metadata block (the title if it changed, else `0`) | players that sent `Icy-MetaData: 1` |
+/// | ``numbered`` | audio + `CastySeq='N';CastyTime='ms';` (+ the title if it changed) | tree links and dummies |
+public final class StreamSegment: Sendable {
+    /// The segment's number, given by whoever cut it.
+    public let number: Int
+    /// When it was cut, in milliseconds since 1970 (wall clock), so that any receiver can tell its lag.
+    public let time: Int64
+    /// The audio bytes.
+    public let audio: [UInt8]
+    /// What is playing during this segment.
+    public let title: Metadata?
+    /// Counts title changes: a listener that has seen a different version needs the current title sent.
+    public let titleVersion: Int
+    /// Whether this segment is where the title changed (so its ``icy`` form carries it).
+    public let titleChanged: Bool
+    /// Audio plus the ICY metadata block.
+    public let icy: [UInt8]
+    /// Audio plus the numbered metadata block used on tree links.
+    public let numbered: [UInt8]
+    /// The metadata block that states the current title, for a listener that has not seen it yet.
+    public let titleBlock: [UInt8]
+
+    /// Cuts a segment: copies nothing more than `audio` already is, and encodes its three forms.
+    public init(number: Int, time: Int64, audio: [UInt8], title: Metadata?, titleVersion: Int, titleChanged: Bool) {
+        self.number = number
+        self.time = time
+        self.audio = audio
+        self.title = title
+        self.titleVersion = titleVersion
+        self.titleChanged = titleChanged
+        let titleBytes = title?.bytes ?? []
+        // Titles longer than a block can hold are cut at a character boundary rather than dropped.
+        self.titleBlock = (try? metadataBlock(titleBytes)) ?? (try! metadataBlock(Self.shortened(titleBytes)))
+        self.icy = audio + (titleChanged ? titleBlock : [0])
+        var numbering = Metadata([
+            Metadata.Field(key: Self.sequenceKey, value: String(number)),
+            Metadata.Field(key: Self.timeKey, value: String(time)),
+        ])
+        if titleChanged, let title { numbering.fields += title.fields }
+        self.numbered = audio + ((try? metadataBlock(numbering.bytes)) ?? (try! metadataBlock(Array(numbering.bytes.prefix(64)))))
+    }
+
+    /// The key that carries the segment number inside a metadata block on tree links.
+    public static let sequenceKey = "CastySeq"
+    /// The key that carries the time the segment was cut.
+    public static let timeKey = "CastyTime"
+
+    /// The ICY form that also states the current title (for a listener that missed the change).
+    public var icyWithTitle: [UInt8] { audio + titleBlock }
+
+    private static func shortened(_ bytes: [UInt8]) -> [UInt8] {
+        var cut = Array(bytes.prefix(IcyLimits.maxMetadataBytes - 3))
+        while let last = cut.last, last & 0xC0 == 0x80 { cut.removeLast() }
+        if let last = cut.last, last >= 0xC0 { cut.removeLast() }
+        return cut + Array("';".utf8)
+    }
+}
+
+/// Milliseconds since 1970 by the wall clock: comparable between processes on one machine.
+func wallClockMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
