@@ -1,1 +1,19 @@
-print("casty-cli: under construction")
+// casty-cli: run a Casty relay from the command line. `casty-cli --help` lists the commands.
+
+import Casty
+import Glibc
+
+let commands = [
+    CommandEntry(ProxyCommand.self), CommandEntry(StationCommand.self), CommandEntry(DummyCommand.self),
+    CommandEntry(DemoCommand.self),
+]
+
+let words = Array(CommandLine.arguments.dropFirst())
+guard let name = words.first, !["--help", "-h", "help"].contains(name) else {
+    print(overview(commands))
+    exit(words.isEmpty ? 64 : 0)
+}
+guard let command = commands.first(where: { $0.name == name }) else {
+    fail("unknown command '\(name)'. Commands: \(commands.map(\.name).joined(separator: ", ")); see casty-cli --help", code: 64)
+}
+await command.main(Array(words.dropFirst()))

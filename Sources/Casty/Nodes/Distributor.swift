@@ -100,7 +100,9 @@ public actor Distributor: LoopNode {
     }
 
     /// Removes a listener (one that closed, or was closed); it gets no more messages.
-    public func leave(_ node: any Node) {
+    public nonisolated func leave(_ node: any Node) { onLoop { $0.remove(node) } }
+
+    private func remove(_ node: any Node) {
         if delivering {
             leaving.append(node)
             return
@@ -118,7 +120,14 @@ public actor Distributor: LoopNode {
     public func stat() -> Stat {
         Stat(
             listeners: listeners.count, counters: counters, bytesOut: tally.bytesOut, skipped: tally.skipped,
-            dropped: tally.dropped, refused: tally.refused, context: context, next: next)
+            dropped: tally.dropped, refused: tally.refused, context: currentContext, next: next)
+    }
+
+    /// The context with what is playing now.
+    private var currentContext: Context? {
+        guard var context else { return nil }
+        if let last = ring.last { context.title = last.title }
+        return context
     }
 
     private func subscribe(_ node: any Node, resume: Int?) {
@@ -131,9 +140,7 @@ public actor Distributor: LoopNode {
         } else {
             start = max(oldest, upcoming - configuration.burst)
         }
-        var current = context
-        current.title = ring.last?.title ?? context.title
-        node.send(.reply(next: start, context: current))
+        node.send(.reply(next: start, context: currentContext ?? context))
         for segment in ring where segment.number >= start {
             node.send(.data(segment.number, segment))
         }
@@ -165,7 +172,7 @@ public actor Distributor: LoopNode {
         if !leaving.isEmpty {
             let gone = leaving
             leaving = []
-            for node in gone { leave(node) }
+            for node in gone { remove(node) }
         }
     }
 }

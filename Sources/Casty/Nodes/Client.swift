@@ -1,0 +1,288 @@
+internal import Icy
+
+/// Serves one media player (VLC, mpg123, a browser) — or a branch of the tree — on its TCP connection.
+///
+/// It reads the player's request (any path), asks its distributor for the stream, sends the reply, and then
+/// writes each segment it is handed. A player that sent `Icy-MetaData: 1` gets `icy-metaint` and metadata
+/// blocks; one that did not (browsers, many players) gets plain audio. A peer that sends
+/// `X-Casty-Numbered: 1` or `X-Casty-Branch` gets numbered metadata blocks (`CastySeq`, `CastyTime`), so it
+/// can detect gaps and measure its lag.
+///
+/// Delivery is lossy and low-latency (DESIGN.md): after the first burst, a segment goes out whole or is skipped
+/// whole, and a listener that stays behind for too long is disconnected.
+public actor Client: LoopNode {
+    /// The loop the client runs on (its distributor's).
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    private let connection: Connection
+    private let distributor: Distributor
+    private let options: ClientOptions
+    private let logger: Logger
+    private let peer: String
+    private var phase = Phase.reading(nil)
+    private var request: Request?
+    private var form = Form.audio
+    private var expected: Int?
+    private var segmentDuration: Duration = .milliseconds(500)
+    /// Whether the first burst is still being written (reliably, queued), before lossy delivery starts.
+    private var bursting = true
+    private var sentTitleVersion = 0
+    private var deadline: Scheduled?
+    private let joined = ContinuousClock.now
+    /// Segments this client was handed, skipped, and the gaps in their numbering.
+    private var counts = (segments: 0, skipped: 0, gaps: 0)
+
+    private enum Phase {
+        case reading(Continuation<Request>?)
+        case waitingForReply
+        case streaming
+        case closing
+    }
+
+    /// Which wire form of a segment the peer gets.
+    private enum Form {
+        case audio, icy, numbered
+    }
+
+    /// A client for a freshly accepted connection. Call ``start()`` on the loop to begin reading.
+    init(connection: Connection, distributor: Distributor, options: ClientOptions, logger: Logger) {
+        precondition(connection.loop === distributor.loop, "a client runs on its distributor's loop")
+        self.loop = connection.loop
+        self.connection = connection
+        self.distributor = distributor
+        self.options = options
+        self.logger = logger
+        self.peer = connection.remoteAddress?.description ?? "unknown peer"
+    }
+
+    /// Hands the client a message from its distributor: the reply, then the segments.
+    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+
+    /// Stops the client: its connection is closed.
+    public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Starts reading the request, with the header deadline running.
+    func start() {
+        connection.onRead = { [self] bytes in assumeIsolated { $0.read(bytes) } }
+        connection.onClose = { [self] error in assumeIsolated { $0.closed(error) } }
+        deadline = loop.schedule(after: options.headerTimeout) { [self] in
+            assumeIsolated { $0.headerTimedOut() }
+        }
+    }
+
+    // MARK: The request
+
+    private func read(_ bytes: [UInt8]) {
+        guard case .reading(let continuation) = phase else { return }  // after the request: ignored
+        let step = continuation.map { $0(bytes) } ?? Icy.request(bytes)
+        switch step {
+        case .more(let next):
+            phase = .reading(next)
+        case .failed(let error):
+            refuse(error)
+        case .done(let request, _):
+            deadline?.cancel()
+            handle(request)
+        }
+    }
+
+    private func handle(_ request: Request) {
+        self.request = request
+        switch request.method {
+        case .source, .put:
+            respond(405, "Method Not Allowed", "Casty relays streams; it does not take sources.", ["Allow": "GET, HEAD"])
+        case .get, .head:
+            if request.path.split(separator: "?").first == Substring(options.statusPath) {
+                let json = StatusPage.json(distributor.assumeIsolated { $0.stat() }, upstream: options.upstreamState?())
+                respond(200, "OK", json, ["Content-Type": "application/json"])
+                return
+            }
+            if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {
+                form = .numbered
+            } else if request.wantsMetadata {
+                form = .icy
+            }
+            phase = .waitingForReply
+            let resume = request.headers["x-casty-resume"].flatMap { Int($0) }
+            distributor.send(.request(from: self, resume: resume))
+        }
+    }
+
+    private func refuse(_ error: IcyError) {
+        distributor.tally.refused += 1
+        logger("listener \(peer) refused: \(error)")
+        if case .unsupportedMethod = error {
+            respond(405, "Method Not Allowed", error.description, ["Allow": "GET, HEAD"])
+        } else {
+            respond(400, "Bad Request", error.description, [:])
+        }
+    }
+
+    private func headerTimedOut() {
+        guard case .reading = phase else { return }
+        logger("listener \(peer) dropped: no request within \(options.headerTimeout)")
+        distributor.tally.refused += 1
+        connection.close()
+    }
+
+    /// Sends a short non-stream answer and closes once it is out.
+    private func respond(_ code: Int, _ reason: String, _ body: String, _ headers: Headers) {
+        phase = .closing
+        var all = headers
+        if all["Content-Type"] == nil { all["Content-Type"] = "text/plain; charset=utf-8" }
+        let text = Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
+        all["Content-Length"] = String(text.count)
+        all["Connection"] = "close"
+        var bytes: [UInt8] = []
+        sendReply(all, status: StatusLine(version: .http10, code: code, reason: reason)) { bytes += $0 }
+        if request?.method != .head { bytes += text }
+        connection.write(bytes)
+        closeWhenSent()
+    }
+
+    private func closeWhenSent() {
+        if connection.pendingBytes == 0 {
+            connection.close()
+        } else {
+            connection.onWritable = { [self] in assumeIsolated { $0.connection.close() } }
+            deadline = loop.schedule(after: options.headerTimeout) { [self] in assumeIsolated { $0.connection.close() } }
+        }
+    }
+
+    // MARK: The stream
+
+    func receive(_ message: Message) {
+        switch message {
+        case .reply(let next, let context):
+            guard case .waitingForReply = phase else { return }
+            replied(next: next, context: context)
+        case .data(let number, let segment):
+            guard case .streaming = phase else { return }
+            deliver(number, segment)
+        case .redirect(let url):
+            guard case .waitingForReply = phase else { return }
+            respond(302, "Found", "Moved to \(url)", ["Location": url])
+        case .request:
+            break  // a client serves; it takes no listeners of its own
+        }
+    }
+
+    private func replied(next: Int, context: Context) {
+        expected = next
+        segmentDuration = context.segmentDuration
+        sentTitleVersion = 0
+        var headers = context.station
+        if headers["Content-Type"] == nil { headers["Content-Type"] = "audio/mpeg" }
+        if headers["icy-br"] == nil { headers["icy-br"] = String(context.bitrate) }
+        if form != .audio { headers["icy-metaint"] = String(context.segmentBytes) }
+        if form == .numbered { headers["X-Casty-Next"] = String(next) }
+        headers["Server"] = "Casty"
+        headers["Cache-Control"] = "no-cache, no-store"
+        headers["Connection"] = "close"
+        var bytes: [UInt8] = []
+        sendReply(headers, status: .httpOK) { bytes += $0 }
+        connection.write(bytes)
+        if request?.method == .head {
+            phase = .closing
+            distributor.leave(self)
+            closeWhenSent()
+            return
+        }
+        phase = .streaming
+        // The distributor follows its reply with the burst, in this same turn of the loop: after that,
+        // delivery turns lossy.
+        bursting = true
+        loop.execute { [self] in assumeIsolated { $0.bursting = false } }
+        logger("listener \(peer) joined: \(request?.method.rawValue ?? "GET") \(request?.path ?? "/")"
+            + " (\(request?.headers["user-agent"] ?? "no user agent"); \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered"))")
+    }
+
+    private func deliver(_ number: Int, _ segment: StreamSegment) {
+        if let expected, number != expected, number > expected {
+            counts.gaps += 1
+        }
+        expected = number + 1
+        counts.segments += 1
+        let bytes: [UInt8]
+        switch form {
+        case .audio: bytes = segment.audio
+        case .numbered: bytes = segment.numbered
+        case .icy: bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.icy : segment.icyWithTitle
+        }
+        if bursting, connection.pendingBytes + bytes.count <= options.burstBytes {
+            // The burst goes out whole even if the socket cannot take it at once, within a bound.
+            connection.write(bytes)
+            delivered(bytes.count, segment)
+            return
+        }
+        switch connection.offer(bytes) {
+        case .sent, .queued:
+            delivered(bytes.count, segment)
+        case .skipped:
+            counts.skipped += 1
+            distributor.tally.skipped += 1
+            if Double(connection.consecutiveSkips) * seconds(segmentDuration) > seconds(options.maxBehind) {
+                distributor.tally.dropped += 1
+                logger("listener \(peer) dropped: behind for \(connection.consecutiveSkips) segments")
+                connection.close()
+            }
+        case .closed:
+            break  // `closed(_:)` follows from the connection's onClose
+        }
+    }
+
+    private func delivered(_ count: Int, _ segment: StreamSegment) {
+        distributor.tally.bytesOut += count
+        if form == .icy { sentTitleVersion = segment.titleVersion }
+    }
+
+    // MARK: Closing
+
+    func stopNow() {
+        connection.close()
+    }
+
+    private func closed(_ error: SocketError?) {
+        deadline?.cancel()
+        let wasStreaming: Bool
+        if case .streaming = phase { wasStreaming = true } else { wasStreaming = false }
+        phase = .closing
+        distributor.leave(self)
+        guard wasStreaming else { return }
+        let duration = seconds(ContinuousClock.now - joined)
+        logger("listener \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
+            + " \(counts.segments) segments, \(counts.skipped) skipped, \(counts.gaps) gaps")
+    }
+}
+
+/// How a distributor's clients are served.
+public struct ClientOptions: Sendable {
+    /// A peer that has not sent its whole request by then is dropped (Icecast uses 15 s).
+    public var headerTimeout: Duration = .seconds(15)
+    /// A listener skipping segments for longer than this is disconnected.
+    public var maxBehind: Duration = .seconds(10)
+    /// The most bytes of the first burst written reliably (queued) before lossy delivery starts.
+    public var burstBytes = 6 * 8192 + 1024
+    /// `SO_SNDBUF` for each listener: small, about one segment, so a slow listener shows at once.
+    public var sendBuffer = 16 * 1024
+    /// The path that answers the distributor's status as JSON instead of playing the stream.
+    public var statusPath = "/status.json"
+    /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
+    public var upstreamState: (@Sendable () -> String)?
+
+    /// The defaults.
+    public init() {}
+}
+
+/// A duration in seconds.
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// A number of seconds with one decimal.
+func formatted(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}

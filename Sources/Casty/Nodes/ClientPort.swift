@@ -1,0 +1,41 @@
+/// A TCP port where media players connect: each connection becomes a ``Client`` of one distributor.
+///
+/// Any path of a `GET` plays the stream, except the status path (`/status.json`). Out of file descriptors,
+/// new players are refused cleanly (and counted) while everyone connected keeps listening.
+public final class ClientPort: Sendable {
+    /// The address actually bound (with the real port when asked for port 0).
+    public let address: SocketAddress
+    private let listener: Listener
+
+    /// Starts listening on `address` for players of `distributor`'s stream.
+    /// - Throws: ``SocketError`` when the address cannot be bound (for example, the port is in use).
+    public init(
+        distributor: Distributor, address: SocketAddress, options: ClientOptions = ClientOptions(),
+        logger: Logger = .silent
+    ) throws(SocketError) {
+        let listener = try Listener(address: address, on: distributor.loop, sendBuffer: options.sendBuffer) { connection in
+            do {
+                try connection.configure(sendBuffer: nil, maxQueuedBytes: options.sendBuffer)
+            } catch {
+                connection.close()
+                return
+            }
+            let client = Client(connection: connection, distributor: distributor, options: options, logger: logger)
+            client.assumeIsolated { $0.start() }
+        }
+        listener.loop.execute {
+            listener.onRefuse = { error in
+                distributor.assumeIsolated { $0.tally.refused += 1 }
+                logger("client port \(listener.localAddress): refused a player: \(error)")
+            }
+        }
+        self.listener = listener
+        self.address = listener.localAddress
+    }
+
+    /// Stops taking new players; those connected stay.
+    public func close() {
+        let listener = listener
+        listener.loop.execute { listener.close() }
+    }
+}

@@ -1,0 +1,104 @@
+internal import Icy
+
+/// A listener for load tests that connects over TCP like a media player, and counts what it gets.
+///
+/// It asks for numbered metadata (`X-Casty-Numbered: 1`), so against a Casty node it can detect gaps
+/// (`CastySeq`) and measure its lag behind the source (`CastyTime`, the wall-clock time the segment was cut).
+/// Against another server (Icecast) it counts segments and bytes only.
+public actor NetworkDummy {
+    /// What a network dummy has seen so far.
+    public struct Report: Sendable {
+        /// Connected and receiving now.
+        public var connected = false
+        /// Segments received.
+        public var segments = 0
+        /// Audio bytes received.
+        public var bytes = 0
+        /// Jumps in the segment numbering.
+        public var gaps = 0
+        /// Segments missing in those jumps.
+        public var missing = 0
+        /// How far behind the source the last segment arrived, in milliseconds (numbered streams only).
+        public var lagMilliseconds: Int?
+        /// Why the dummy is not connected, if it failed or was disconnected.
+        public var error: String?
+    }
+
+    /// The loop the dummy runs on.
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    /// The stream it listens to.
+    public nonisolated let url: StreamURL
+
+    private var connection: Connection?
+    private var parser: StreamParser<Segment>?
+    private var expected: Int?
+    private var closing = false
+    /// What it has seen so far.
+    public private(set) var report = Report()
+
+    /// A dummy for the stream at `url`; ``start()`` connects it.
+    public init(url: StreamURL, loop: EventLoop = .shared) {
+        self.url = url
+        self.loop = loop
+    }
+
+    /// Connects, sends the request and starts counting. A failure is kept in the report.
+    public func start(timeout: Duration = .seconds(10)) async {
+        do {
+            let opened = try await Upstream.open(url, headers: ["X-Casty-Numbered": "1"], loop: loop, timeout: timeout)
+            guard !closing else { return opened.connection.close() }
+            connection = opened.connection
+            report.connected = true
+            expected = opened.headers["x-casty-next"].flatMap { Int($0) }
+            parser = StreamParser(opened.data)
+            received(Array(opened.rest))
+            opened.connection.onRead = { [self] bytes in assumeIsolated { $0.received(bytes) } }
+            opened.connection.onClose = { [self] error in
+                assumeIsolated { $0.disconnected(error.map { "\($0)" } ?? "closed by the server") }
+            }
+        } catch {
+            report.error = error.description
+        }
+    }
+
+    /// Disconnects.
+    public func close() {
+        closing = true
+        connection?.close()
+    }
+
+    private func received(_ bytes: [UInt8]) {
+        do {
+            try parser?.feed(bytes) { segment in count(segment) }
+        } catch {
+            disconnected("\(error)")
+            connection?.close()
+        }
+    }
+
+    private func count(_ segment: Segment) {
+        report.segments += 1
+        report.bytes += segment.audioCount
+        guard !segment.metadata.isEmpty else { return }
+        let metadata = Metadata(parsing: segment.metadata)
+        if let number = metadata[StreamSegment.sequenceKey].flatMap({ Int($0) }) {
+            if let expected, number != expected {
+                report.gaps += 1
+                report.missing += max(0, number - expected)
+            }
+            expected = number + 1
+        }
+        if let cut = metadata[StreamSegment.timeKey].flatMap({ Int64($0) }) {
+            report.lagMilliseconds = Int(wallClockMilliseconds() - cut)
+        }
+    }
+
+    private func disconnected(_ reason: String) {
+        guard report.connected else { return }
+        report.connected = false
+        if !closing { report.error = reason }
+        connection = nil
+    }
+}

@@ -1,0 +1,76 @@
+internal import Icy
+
+/// The distributor's ``Stat`` as JSON, for `GET /status.json` on a client port.
+///
+/// The `icestats.source` object uses Icecast's own `status-json.xsl` field names where they fit, so tools
+/// written for Icecast can read it; the `casty` object has the relay's own counters.
+enum StatusPage {
+    static func json(_ stat: Stat, upstream: String? = nil) -> String {
+        let context = stat.context
+        var source: [(String, JSONValue)] = [
+            ("listeners", .number(stat.listeners)),
+            ("listener_peak", .number(stat.peakListeners)),
+        ]
+        if let context {
+            source += [
+                ("server_name", .text(context.station["icy-name"] ?? "")),
+                ("genre", .text(context.station["icy-genre"] ?? "")),
+                ("server_description", .text(context.station["icy-description"] ?? "")),
+                ("server_type", .text(context.station["Content-Type"] ?? "audio/mpeg")),
+                ("bitrate", .number(context.bitrate)),
+                ("title", .text(context.title?.streamTitle ?? "")),
+            ]
+        }
+        let casty: [(String, JSONValue)] = [
+            ("segments", .number(stat.segments)),
+            ("segment_bytes", .number(context?.segmentBytes ?? 0)),
+            ("next", .number(stat.next ?? 0)),
+            ("bytes_in", .number(stat.bytesIn)),
+            ("bytes_out", .number(stat.bytesOut)),
+            ("skipped", .number(stat.skipped)),
+            ("dropped", .number(stat.dropped)),
+            ("refused", .number(stat.refused)),
+            ("gaps", .number(stat.gaps)),
+            ("missing", .number(stat.missing)),
+            ("upstream", .text(upstream ?? (context == nil ? "connecting" : "streaming"))),
+        ]
+        let root: JSONValue = .object([
+            ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source))])),
+            ("casty", .object(casty)),
+        ])
+        return root.encoded
+    }
+}
+
+/// Just enough JSON to write a status page, with no Foundation.
+enum JSONValue {
+    case number(Int)
+    case text(String)
+    case object([(String, JSONValue)])
+
+    var encoded: String {
+        switch self {
+        case .number(let value): String(value)
+        case .text(let value): Self.quoted(value)
+        case .object(let members): "{" + members.map { Self.quoted($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

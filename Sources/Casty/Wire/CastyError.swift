@@ -1,0 +1,39 @@
+public import Icy
+
+/// Why a node could not reach or use its source, in one line for the log.
+public enum CastyError: Error, Sendable, CustomStringConvertible {
+    /// The text is not an `http://host:port/path` URL.
+    case badURL(String)
+    /// The network failed: the host was not found, the connection was refused, reset or timed out.
+    case network(StreamURL, SocketError)
+    /// The server answered, but not with an ICY stream: an HTTP error status, garbage, or broken framing.
+    case notAStream(StreamURL, IcyError)
+    /// The server answered with something that is not audio (an HTML page, for instance).
+    case notAudio(StreamURL, contentType: String)
+    /// The server sent no reply before the deadline.
+    case noReply(StreamURL, after: Duration)
+    /// The server said nothing for longer than the stream allows.
+    case silent(StreamURL, after: Duration)
+    /// The server closed the stream.
+    case ended(StreamURL)
+    /// More redirects than allowed, or one that comes back to an address already visited.
+    case redirects([StreamURL], loop: Bool)
+    /// A redirect whose `Location` is not a URL Casty can follow.
+    case badRedirect(StreamURL, location: String)
+
+    /// One line saying what went wrong and where.
+    public var description: String {
+        switch self {
+        case .badURL(let text): "not an http://host:port/path URL: \(text)"
+        case .network(let url, let error): "\(url): \(error)"
+        case .notAStream(let url, let error): "\(url): \(error)"
+        case .notAudio(let url, let type): "\(url): not an audio stream (Content-Type: \(type))"
+        case .noReply(let url, let after): "\(url): no reply within \(after)"
+        case .silent(let url, let after): "\(url): no data for \(after)"
+        case .ended(let url): "\(url): the server closed the stream"
+        case .redirects(let chain, let loop):
+            (loop ? "redirect loop: " : "too many redirects: ") + chain.map(\.description).joined(separator: " → ")
+        case .badRedirect(let url, let location): "\(url): cannot follow redirect to \(location)"
+        }
+    }
+}

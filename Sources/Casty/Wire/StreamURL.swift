@@ -1,0 +1,63 @@
+/// An `http://host:port/path` address of a stream: a Shoutcast/Icecast mount, or another Casty node.
+public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
+    /// The host name or address (IPv6 without brackets).
+    public var host: String
+    /// The TCP port (80 when the URL names none).
+    public var port: UInt16
+    /// The path, at least `/`, with any query.
+    public var path: String
+
+    /// Makes a URL from its parts.
+    public init(host: String, port: UInt16, path: String = "/") {
+        self.host = host
+        self.port = port
+        self.path = path.hasPrefix("/") ? path : "/" + path
+    }
+
+    /// Parses `http://host[:port][/path]`; `[::1]` for IPv6 hosts. `nil` for anything else (https included:
+    /// ICY streams are plain HTTP, and Casty has no TLS).
+    public init?(_ text: String) {
+        guard text.lowercased().hasPrefix("http://") else { return nil }
+        let rest = text.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        var path = String(rest.dropFirst(authority.count))
+        if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        let hostPart: Substring, portPart: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            hostPart = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            guard after.isEmpty || after.hasPrefix(":") else { return nil }
+            portPart = after.isEmpty ? nil : after.dropFirst()
+        } else {
+            let pieces = authority.split(separator: ":", omittingEmptySubsequences: false)
+            guard pieces.count <= 2 else { return nil }
+            hostPart = pieces[0]
+            portPart = pieces.count == 2 ? pieces[1] : nil
+        }
+        guard !hostPart.isEmpty, !hostPart.contains("@") else { return nil }
+        var port: UInt16 = 80
+        if let portPart {
+            guard let value = UInt16(portPart), value > 0 else { return nil }
+            port = value
+        }
+        self.init(host: String(hostPart), port: port, path: path)
+    }
+
+    /// `host:port` as written in a `Host` header, with brackets around an IPv6 address.
+    public var authority: String {
+        (host.contains(":") ? "[\(host)]" : host) + (port == 80 ? "" : ":\(port)")
+    }
+
+    /// The URL as text.
+    public var description: String {
+        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
+    }
+
+    /// Where a redirect's `Location` points, relative to this URL (`/other` keeps host and port).
+    public func resolving(_ location: String) -> StreamURL? {
+        if let absolute = StreamURL(location) { return absolute }
+        guard location.hasPrefix("/") else { return nil }
+        return StreamURL(host: host, port: port, path: location)
+    }
+}

@@ -1,0 +1,155 @@
+public import Icy
+
+/// An ICY stream opened over HTTP: the connection, the server's reply, and the parser for the audio after it.
+///
+/// Reading is paused when it is handed over: set the connection's `onRead` and feed it ``rest`` first.
+public struct OpenedStream: Sendable {
+    /// Where the stream was found, after redirects.
+    public let url: StreamURL
+    /// The connection, registered on its loop, not reading yet.
+    public let connection: Connection
+    /// The reply's status line.
+    public let status: StatusLine
+    /// The reply's headers.
+    public let headers: Headers
+    /// Parses the audio into segments (`icy-metaint` framing, or fixed-size pieces without it).
+    public let data: Continuation<Segment>
+    /// Bytes that arrived after the headers: the start of the audio.
+    public let rest: ArraySlice<UInt8>
+}
+
+/// Opens ICY streams over HTTP: resolve, connect, request, read the reply, follow redirects.
+public enum Upstream {
+    /// Opens the stream at `url`, following at most `maxRedirects` redirects (a loop is detected).
+    ///
+    /// - Parameters:
+    ///   - headers: extra request headers (`X-Casty-Branch`, `X-Casty-Resume`, …).
+    ///   - metadata: whether to ask for titles with `Icy-MetaData: 1`.
+    ///   - timeout: for each connect and each reply.
+    ///   - segmentBytes: the segment size for a stream without `icy-metaint`.
+    /// - Throws: ``CastyError`` saying what went wrong and where.
+    public static func open(
+        _ url: StreamURL, headers: Headers = [:], metadata: Bool = true, loop: EventLoop = .shared,
+        timeout: Duration = .seconds(10), maxRedirects: Int = 5, segmentBytes: Int = 8192
+    ) async throws(CastyError) -> OpenedStream {
+        var chain = [url]
+        var current = url
+        while true {
+            let connection = try await connect(current, loop: loop, timeout: timeout)
+            var request: [UInt8] = []
+            sendRequest(host: current.authority, feed: current.path, metadata: metadata, headers: headers) { request += $0 }
+            let answer = await ReplyReader.read(connection, request: request, url: current, timeout: timeout, segmentBytes: segmentBytes)
+            switch answer {
+            case .failure(let error):
+                throw error
+            case .success(.stream(let opened)):
+                return opened
+            case .success(.redirect(let location)):
+                guard let next = current.resolving(location) else { throw .badRedirect(current, location: location) }
+                let looped = chain.contains(next)
+                chain.append(next)
+                if looped || chain.count > maxRedirects + 1 { throw .redirects(chain, loop: looped) }
+                current = next
+            }
+        }
+    }
+
+    /// Resolves the host and connects to the first address that answers.
+    static func connect(_ url: StreamURL, loop: EventLoop, timeout: Duration) async throws(CastyError) -> Connection {
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await Resolver.resolve(host: url.host, port: url.port)
+        } catch {
+            throw .network(url, error)
+        }
+        var lastError = SocketError.resolve(host: url.host, message: "no address")
+        for address in addresses {
+            do {
+                return try await Connection.connect(to: address, on: loop, timeout: timeout)
+            } catch {
+                lastError = error
+            }
+        }
+        throw .network(url, lastError)
+    }
+}
+
+/// Reads one reply on the loop: sends the request, feeds the reply parser, and answers once.
+final class ReplyReader: @unchecked Sendable {
+    // @unchecked Sendable: created, used and finished on the connection's loop thread only.
+
+    enum Answer: Sendable {
+        case stream(OpenedStream)
+        case redirect(String)
+    }
+
+    private let connection: Connection
+    private let url: StreamURL
+    private let segmentBytes: Int
+    private var step: Continuation<Reply>?
+    private var timer: Scheduled?
+    private var finish: ((Result<Answer, CastyError>) -> Void)?
+
+    private init(connection: Connection, url: StreamURL, segmentBytes: Int, finish: @escaping (Result<Answer, CastyError>) -> Void) {
+        self.connection = connection
+        self.url = url
+        self.segmentBytes = segmentBytes
+        self.finish = finish
+    }
+
+    static func read(
+        _ connection: Connection, request: [UInt8], url: StreamURL, timeout: Duration, segmentBytes: Int
+    ) async -> Result<Answer, CastyError> {
+        await withCheckedContinuation { continuation in
+            connection.loop.execute {
+                let reader = ReplyReader(connection: connection, url: url, segmentBytes: segmentBytes) {
+                    continuation.resume(returning: $0)
+                }
+                reader.start(request: request, timeout: timeout)
+            }
+        }
+    }
+
+    private func start(request: [UInt8], timeout: Duration) {
+        timer = connection.loop.schedule(after: timeout) { [self] in fail(.noReply(url, after: timeout)) }
+        connection.onClose = { [self] error in
+            fail(error.map { .network(url, $0) } ?? .notAStream(url, .malformedStatusLine("connection closed before a reply")))
+        }
+        connection.onRead = { [self] bytes in received(bytes) }
+        connection.write(request)
+    }
+
+    private func received(_ bytes: [UInt8]) {
+        switch step.map({ $0(bytes) }) ?? reply(bytes[...], segmentBytes: segmentBytes) {
+        case .more(let next):
+            step = next
+        case .failed(let error):
+            fail(.notAStream(url, error))
+        case .done(.redirect(_, let location, _), _):
+            done(.success(.redirect(location)))
+            connection.close()
+        case .done(.ok(let status, let headers, let data), let rest):
+            if let type = headers["content-type"], type.lowercased().hasPrefix("text/") {
+                fail(.notAudio(url, contentType: type))
+                return
+            }
+            let opened = OpenedStream(url: url, connection: connection, status: status, headers: headers, data: data, rest: rest)
+            done(.success(.stream(opened)))
+        }
+    }
+
+    private func fail(_ error: CastyError) {
+        done(.failure(error))
+        connection.close()
+    }
+
+    /// Hands the answer over once, and lets go of the connection's callbacks.
+    private func done(_ answer: Result<Answer, CastyError>) {
+        guard let finish else { return }
+        self.finish = nil
+        timer?.cancel()
+        connection.onRead = nil
+        connection.onClose = nil
+        finish(answer)
+    }
+}

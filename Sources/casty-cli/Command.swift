@@ -1,0 +1,115 @@
+import Casty
+import Dispatch
+import Glibc
+
+/// One subcommand of casty-cli.
+protocol Command: SendableMetatype {
+    /// The word that selects it: `proxy`, `station`, ….
+    static var name: String { get }
+    /// One line for the overview.
+    static var summary: String { get }
+    /// The full `--help` text.
+    static var usage: String { get }
+    /// Options that take a value.
+    static var options: Set<String> { get }
+    /// Options that take none.
+    static var flags: Set<String> { get }
+    /// Runs the command; returns when it is done (most run until interrupted).
+    static func run(_ arguments: Arguments) async throws
+}
+
+extension Command {
+    static var flags: Set<String> { [] }
+}
+
+/// A command, ready to run: what the dispatcher needs to know of it.
+struct CommandEntry: Sendable {
+    let name: String
+    let summary: String
+    private let usage: String
+    private let options: Set<String>
+    private let flags: Set<String>
+    private let run: @Sendable (Arguments) async throws -> Void
+
+    init<C: Command>(_ command: C.Type) {
+        name = C.name
+        summary = C.summary
+        usage = C.usage
+        options = C.options
+        flags = C.flags
+        run = { try await C.run($0) }
+    }
+
+    /// Parses the words after the command's name and runs it; a usage mistake or a failure ends the
+    /// process with one error line and a non-zero status.
+    func main(_ words: [String]) async -> Never {
+        if words.contains("--help") || words.contains("-h") {
+            print(usage)
+            exit(0)
+        }
+        do {
+            let arguments = try Arguments(words, options: options, flags: flags)
+            installSignalHandlers()
+            _ = raiseFileDescriptorLimit()
+            try await run(arguments)
+            exit(0)
+        } catch let error as UsageError {
+            fail("\(name): \(error.message)\n\(usage)", code: 64)
+        } catch {
+            fail("\(name): \(error)", code: 1)
+        }
+    }
+}
+
+/// The text of `casty-cli --help`.
+func overview(_ commands: [CommandEntry]) -> String {
+    """
+    casty-cli — relay live Shoutcast/Icecast (ICY) streams
+
+    usage: casty-cli <command> [options]      (casty-cli <command> --help for its options)
+
+    commands:
+    \(commands.map { "  \($0.name.padding(10))\($0.summary)" }.joined(separator: "\n"))
+    """
+}
+
+/// Prints one error line to standard error and exits.
+func fail(_ message: String, code: Int32) -> Never {
+    let text = Array("casty-cli: \(message)\n".utf8)
+    _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(code)
+}
+
+/// Exits cleanly on Ctrl-C or `kill`: listeners see the connection close.
+func installSignalHandlers() {
+    for signal in [SIGINT, SIGTERM] {
+        Glibc.signal(signal, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+        source.setEventHandler { exit(0) }
+        source.resume()
+        signalSources.append(source)
+    }
+}
+
+nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []
+
+/// Waits forever (until a signal ends the process).
+func waitForever() async -> Never {
+    while true {
+        try? await Task.sleep(for: .seconds(3600))
+    }
+}
+
+extension String {
+    /// The string padded with spaces to `width` characters.
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// A byte count for people: `850 kB`, `1.9 MB`.
+func megabytes(_ bytes: Int) -> String {
+    guard bytes >= 1_000_000 else { return "\(bytes / 1000) kB" }
+    let tenths = bytes / 100_000
+    return "\(tenths / 10).\(tenths % 10) MB"
+}

@@ -1,0 +1,41 @@
+import Casty
+
+/// `casty-cli demo`: station + proxy + client port in one process.
+enum DemoCommand: Command {
+    static let name = "demo"
+    static let summary = "a built-in station relayed by a proxy, in one process: give VLC the URL it prints"
+    static let options: Set<String> = ["port", "host", "status-every"]
+    static let usage = """
+        usage: casty-cli demo [options]
+
+        Starts the built-in station on a free loopback port, attaches a proxy to it over TCP — the same way it
+        would attach to a Shoutcast or Icecast server — and serves the relayed stream to players. Needs no
+        internet. Open the printed URL in VLC, mpg123 or a browser.
+
+        options:
+          --port P            port for players (default 8080)
+          --host ADDR         address to listen on (default 127.0.0.1)
+          --status-every S    seconds between status lines (default 10)
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        try arguments.none()
+        let logger = Logger.standardError
+        let station = Station.builtIn(name: "Casty Demo", titles: ["Casty demo tone"], titleInterval: .seconds(10))
+        await station.start()
+        let stationServing = try Serving.start(
+            source: station, host: "127.0.0.1", port: 0, burst: 4, logger: .silent, upstreamState: { "streaming" })
+        let proxy = Proxy(url: StreamURL(host: "127.0.0.1", port: stationServing.port.address.port), logger: logger)
+        try await proxy.start()
+        let serving = try Serving.start(
+            source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
+            burst: 4, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
+        logger("demo: station on \(stationServing.url), proxy attached to it")
+        logger("listening on \(serving.url) (status: \(serving.url)status.json)")
+        print("Casty demo is playing. Give VLC this URL:  \(serving.url)    (or: mpg123 \(serving.url))")
+        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        await serving.reportStatus(
+            every: interval, logger: logger,
+            upstream: { proxy.assumeIsolated { "\($0.state)" } })
+    }
+}

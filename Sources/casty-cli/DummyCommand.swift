@@ -1,0 +1,81 @@
+import Casty
+import Glibc
+
+/// `casty-cli dummy <url> --count N`: many network listeners, for load tests.
+enum DummyCommand: Command {
+    static let name = "dummy"
+    static let summary = "connect N network listeners to a stream and report what they receive"
+    static let options: Set<String> = ["count", "duration"]
+    static let usage = """
+        usage: casty-cli dummy <url> --count N [--duration S]
+
+        Connects N listeners to <url> over TCP, as media players would, and prints one status line per second:
+        how many are connected, segments received, gaps in the numbering and lag behind the source. Against a
+        Casty node the listeners ask for numbered metadata (X-Casty-Numbered: 1), so gaps and lag are exact;
+        against another server they count segments only. At the end (after --duration seconds, or Ctrl-C)
+        a summary line goes to standard output. Exits non-zero when listeners could not connect or dropped.
+
+        options:
+          --count N       listeners (default 1)
+          --duration S    seconds to run (default: until interrupted)
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        let text = try arguments.single("the stream's URL")
+        guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
+        let count = try arguments.integer("count", default: 1, in: 1...1_000_000)
+        let duration = try arguments.value("duration").map { _ in try arguments.integer("duration", default: 0, in: 1...86_400) }
+        let dummies = (0..<count).map { _ in NetworkDummy(url: url) }
+        await withTaskGroup(of: Void.self) { group in
+            for dummy in dummies { group.addTask { await dummy.start() } }
+        }
+        let first = await summary(dummies)
+        if first.connected == 0, let error = first.errors.first {
+            fail("dummy: no listener could connect: \(error.key)", code: 1)
+        }
+        let started = ContinuousClock.now
+        while duration.map({ ContinuousClock.now - started < .seconds($0) }) ?? true {
+            try? await Task.sleep(for: .seconds(1))
+            let line = await summary(dummies).line
+            Logger.standardError("dummy: \(line)")
+        }
+        let last = await summary(dummies)
+        for dummy in dummies { await dummy.close() }
+        print("dummy summary: connected=\(last.connected)/\(count) segments=\(last.segments) gaps=\(last.gaps)"
+            + " missing=\(last.missing) lag_p50_ms=\(last.lagP50.map(String.init) ?? "-") lag_max_ms=\(last.lagMax.map(String.init) ?? "-")")
+        for (error, times) in last.errors.sorted(by: { $0.value > $1.value }) {
+            print("dummy error (\(times)×): \(error)")
+        }
+        if last.connected < count { exit(1) }
+    }
+
+    /// What all the dummies saw, added up.
+    struct Summary {
+        var connected = 0, segments = 0, gaps = 0, missing = 0
+        var lags: [Int] = []
+        var errors: [String: Int] = [:]
+
+        var lagP50: Int? { lags.isEmpty ? nil : lags.sorted()[lags.count / 2] }
+        var lagMax: Int? { lags.max() }
+
+        var line: String {
+            "\(connected) connected, \(segments) segments, \(gaps) gaps (\(missing) missing),"
+                + " lag p50 \(lagP50.map { "\($0) ms" } ?? "-"), max \(lagMax.map { "\($0) ms" } ?? "-")"
+                + (errors.isEmpty ? "" : ", \(errors.values.reduce(0, +)) failed")
+        }
+    }
+
+    static func summary(_ dummies: [NetworkDummy]) async -> Summary {
+        var summary = Summary()
+        for dummy in dummies {
+            let report = await dummy.report
+            if report.connected { summary.connected += 1 }
+            summary.segments += report.segments
+            summary.gaps += report.gaps
+            summary.missing += report.missing
+            if let lag = report.lagMilliseconds { summary.lags.append(lag) }
+            if let error = report.error { summary.errors[error, default: 0] += 1 }
+        }
+        return summary
+    }
+}

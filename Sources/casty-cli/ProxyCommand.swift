@@ -1,0 +1,42 @@
+import Casty
+
+/// `casty-cli proxy <url>`: relay a Shoutcast/Icecast stream to media players.
+enum ProxyCommand: Command {
+    static let name = "proxy"
+    static let summary = "relay a Shoutcast/Icecast stream to media players on a port"
+    static let options: Set<String> = ["port", "host", "segment-bytes", "burst", "status-every"]
+    static let usage = """
+        usage: casty-cli proxy <url> [options]
+
+        Attaches to the Shoutcast/Icecast stream at <url> (http://host:port/path) and serves it to media
+        players (VLC, mpg123, browsers) on a TCP port: any path plays the stream, /status.json tells the
+        relay's state. If the upstream drops, listeners stay connected while the proxy reconnects.
+
+        options:
+          --port P            port for players (default 8080)
+          --host ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)
+          --segment-bytes N   audio bytes per segment, the icy-metaint players see (default 8192)
+          --burst N           recent segments a new player gets at once (default 4)
+          --status-every S    seconds between status lines (default 10)
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        let text = try arguments.single("the stream's URL")
+        guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        let logger = Logger.standardError
+        let proxy = Proxy(url: url, configuration: configuration, logger: logger)
+        try await proxy.start()
+        let serving = try Serving.start(
+            source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
+            burst: try arguments.integer("burst", default: 4, in: 0...64), logger: logger,
+            upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
+        logger("proxy: attached to \(url)")
+        logger("listening on \(serving.url) (status: \(serving.url)status.json)")
+        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        await serving.reportStatus(
+            every: interval, logger: logger,
+            upstream: { proxy.assumeIsolated { "\($0.state)" } })
+    }
+}

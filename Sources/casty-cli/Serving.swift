@@ -1,0 +1,57 @@
+import Casty
+import Icy
+
+/// The part every serving command shares: a distributor fed by `source`, a client port for players, and a
+/// status line every few seconds.
+struct Serving {
+    let distributor: Distributor
+    let port: ClientPort
+
+    /// Starts serving `source`'s stream on `host:port`. `upstreamState` tells the status page what the source
+    /// is doing; it is called on the event loop.
+    static func start(
+        source: any Node, host: String, port: UInt16, burst: Int, logger: Logger,
+        upstreamState: @escaping @Sendable () -> String
+    ) throws -> Serving {
+        guard let address = SocketAddress(host: host, port: port) else {
+            throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
+        }
+        let distributor = Distributor(configuration: .init(burst: burst), logger: logger)
+        var options = ClientOptions()
+        options.upstreamState = upstreamState
+        let clientPort: ClientPort
+        do {
+            clientPort = try ClientPort(distributor: distributor, address: address, options: options, logger: logger)
+        } catch {
+            throw ServeError("cannot listen on \(address): \(error)")
+        }
+        Task { await distributor.attach(to: source) }
+        return Serving(distributor: distributor, port: clientPort)
+    }
+
+    /// The URL players should open.
+    var url: String {
+        let address = port.address
+        let host = address.host == "0.0.0.0" ? "127.0.0.1" : address.host == "::" ? "::1" : address.host
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)/"
+    }
+
+    /// Logs a status line every `interval`, forever.
+    func reportStatus(every interval: Duration, logger: Logger, upstream: @escaping @Sendable () -> String) async -> Never {
+        while true {
+            try? await Task.sleep(for: interval)
+            let stat = await distributor.stat()
+            let state = await distributor.loop.submit(upstream)
+            let title = stat.context?.title?.streamTitle.map { ", title '\($0)'" } ?? ""
+            logger("status: \(stat.listeners) listeners (peak \(stat.peakListeners)), \(stat.segments) segments,"
+                + " \(megabytes(stat.bytesIn)) in, \(megabytes(stat.bytesOut)) out, \(stat.skipped) skipped,"
+                + " \(stat.dropped) dropped, \(stat.gaps) gaps, upstream \(state)\(title)")
+        }
+    }
+}
+
+/// A serving command could not start.
+struct ServeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

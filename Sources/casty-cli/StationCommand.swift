@@ -1,0 +1,71 @@
+import Casty
+import Glibc
+
+/// `casty-cli station`: a built-in ICY station, so everything works with no internet.
+enum StationCommand: Command {
+    static let name = "station"
+    static let summary = "serve an MP3 in a loop, in real time, as an ICY station"
+    static let options: Set<String> = ["file", "port", "host", "title", "name", "title-every", "segment-bytes", "status-every"]
+    static let usage = """
+        usage: casty-cli station [options]
+
+        Plays an MP3 in a loop in real time (paced by the bitrate in its frame headers) as an ICY station,
+        with a StreamTitle that changes now and then. Without --file it plays a built-in 4-second tone.
+
+        options:
+          --file PATH         the MP3 to play (default: the built-in tone)
+          --port P            port for listeners (default 8000)
+          --host ADDR         address to listen on (default 127.0.0.1)
+          --title T           the title (default "Casty test tone"); changes read "T #2", "T #3", …
+          --name N            the station's name, icy-name (default "Casty Station")
+          --title-every S     seconds between title changes (default 15)
+          --segment-bytes N   audio bytes per segment (default 8192)
+          --status-every S    seconds between status lines (default 10)
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        try arguments.none()
+        let logger = Logger.standardError
+        let station = try makeStation(arguments, logger: logger)
+        let serving = try Serving.start(
+            source: station, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8000),
+            burst: 4, logger: logger, upstreamState: { "streaming" })
+        logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
+        logger("listening on \(serving.url) (status: \(serving.url)status.json)")
+        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        await serving.reportStatus(
+            every: interval, logger: logger,
+            upstream: { "streaming" })
+    }
+
+    /// The station the options describe, started.
+    static func makeStation(_ arguments: Arguments, logger: Logger) throws -> Station {
+        let name = arguments.value("name") ?? "Casty Station"
+        let titles = [arguments.value("title") ?? "Casty test tone"]
+        let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 1...86_400))
+        let segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        let station = if let path = arguments.value("file") {
+            try Station(mp3: try readFile(path), name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
+        } else {
+            Station.builtIn(name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
+        }
+        Task { await station.start() }
+        return station
+    }
+}
+
+/// The bytes of a file.
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let file = fopen(path, "rb") else {
+        throw ServeError("cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count <= 0 { break }
+        bytes += buffer[..<count]
+    }
+    return bytes
+}
