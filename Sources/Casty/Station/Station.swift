@@ -1,0 +1,252 @@
+public import Icy
+
+/// A built-in ICY station: it plays an MP3 file in a loop, in real time, cut into numbered segments — a
+/// source that needs no internet, for demos, tests and load tests.
+///
+/// It takes the place of a proxy at the root of a relay. A distributor (or any ``Node``) sends it
+/// `request`; it answers with `reply(next: N, context)` — the station's headers, the segment size, the
+/// bitrate and the title — then sends `data(N, segment)`, `data(N+1, …)`, … as the audio "plays":
+///
+/// ```
+/// distributor ──request───────────▶ station
+/// distributor ◀─reply(next: 7, …)── station     icy-name, icy-br: 128, segmentBytes 8192, title
+/// distributor ◀─data(7, segment)─── station     every segmentBytes × 8 / bitrate seconds (0.5 s here)
+/// ```
+///
+/// **Pacing.** A live server sends audio as fast as it plays, no faster: the station sends one segment every
+/// ``segmentDuration``, worked out from the file's frame headers (its average byte rate, so VBR files are
+/// paced right too). Deadlines do not drift: segment *n* is due at `start + n × segmentDuration`, whatever
+/// the timer's lateness. After a stall (a busy loop, a suspended process) it sends at most
+/// ``maxCatchUp`` segments at once and carries on from there, rather than a burst of everything it missed.
+///
+/// **Audio.** The file's frames, back to back (tags and garbage left out), and after the last frame the
+/// first one again: every segment boundary may fall inside a frame, but the stream is always a valid MP3
+/// stream.
+///
+/// **Titles.** The first title is set at the start; every `titleInterval` the next one in the list follows,
+/// round and round. With a single title, the changes read "Title #2", "Title #3", … so a listener can see
+/// the title change. ``setTitle(_:)`` changes it at once.
+public actor Station: LoopNode {
+    /// The loop the station's timer and messages run on.
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    /// The frames of the file being played.
+    public nonisolated let file: MP3File
+    /// The station's name, sent as `icy-name`.
+    public nonisolated let name: String
+    /// The bitrate in kbit/s: the file's average, from its frame headers. Sent as `icy-br`.
+    public nonisolated let bitrate: Int
+    /// The audio bytes in each segment: the `icy-metaint` of everyone downstream.
+    public nonisolated let segmentBytes: Int
+    /// How long one segment plays, and so the time between two segments: `segmentBytes` at the file's
+    /// exact byte rate (about `segmentBytes × 8 / bitrate`).
+    public nonisolated let segmentDuration: Duration
+    /// The most segments sent at once to catch up after a stall.
+    public static let maxCatchUp = 2
+
+    private let logger: Logger
+    private let titles: [String]
+    private let titleInterval: Duration
+    /// The audio played in a loop: the file's frames back to back.
+    private let audio: [UInt8]
+    /// Where in `audio` the next segment starts.
+    private var position = 0
+    private var cutter: Cutter
+    private var feed = Feed()
+    /// When segment `sent` of this run is due is `epoch + sent × segmentDuration`.
+    private var epoch: ContinuousClock.Instant?
+    private var sent = 0
+    private var timer: Scheduled?
+    /// How many automatic title changes have happened.
+    private var titleStep = 0
+    /// The playing time (counted in segments cut) at which the next automatic title change is due.
+    private var nextTitleAt: Duration
+    private var stopped = false
+
+    /// A station that plays `mp3` in a loop.
+    ///
+    /// - Parameters:
+    ///   - mp3: the bytes of an MP3 (or MP1/MP2) file; ID3 tags are skipped.
+    ///   - name: the station's name (`icy-name`).
+    ///   - titles: the titles it cycles through; none for no title.
+    ///   - titleInterval: how long each title lasts; zero for a title that never changes by itself.
+    ///   - segmentBytes: the audio bytes per segment (within `IcyLimits.metaintRange`): 8192 at 128 kbit/s
+    ///     is a segment every half second.
+    ///   - loop: the event loop it runs on.
+    ///   - logger: where it tells that it started and stopped.
+    /// - Throws: ``MP3Error/noFrames(byteCount:)`` when `mp3` holds no MPEG audio frames.
+    public init(
+        mp3: [UInt8], name: String = "Casty Station", titles: [String] = ["Casty test tone"],
+        titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
+        logger: Logger = .silent
+    ) throws(MP3Error) {
+        let file = try MP3File(mp3)
+        self.file = file
+        self.audio = file.audio(of: mp3)
+        self.name = name
+        let bitrate = max(1, file.averageBitrate)
+        self.bitrate = bitrate
+        self.segmentBytes = segmentBytes
+        self.segmentDuration = file.duration * segmentBytes / file.audioBytes
+        self.titles = titles
+        self.titleInterval = titleInterval
+        self.nextTitleAt = titleInterval
+        self.loop = loop
+        self.logger = logger
+        var cutter = Cutter(segmentBytes: segmentBytes)
+        if let first = titles.first { cutter.setTitle(Metadata(streamTitle: first)) }
+        self.cutter = cutter
+        var feed = Feed()
+        feed.ready(
+            Context(station: Self.headers(name: name, bitrate: bitrate, file: file), segmentBytes: segmentBytes,
+                    bitrate: bitrate, title: cutter.title),
+            next: cutter.next)
+        self.feed = feed
+    }
+
+    /// The station playing ``BuiltInTone``: four seconds of tones (C5 E5 G5 C6) at 128 kbit/s, built into
+    /// the program, so a relay can be tried with no file and no internet.
+    public static func builtIn(
+        name: String = "Casty Station", titles: [String] = ["Casty test tone"],
+        titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
+        logger: Logger = .silent
+    ) -> Station {
+        // The tone is made by scripts/make-tone.sh and checked by the tests: it always has frames.
+        try! Station(
+            mp3: BuiltInTone.mp3, name: name, titles: titles, titleInterval: titleInterval,
+            segmentBytes: segmentBytes, loop: loop, logger: logger)
+    }
+
+    /// The headers every listener gets: `Content-Type: audio/mpeg`, `icy-name`, `icy-genre: Casty`,
+    /// `icy-br` and `icy-description`.
+    private static func headers(name: String, bitrate: Int, file: MP3File) -> Headers {
+        let seconds = Double(Int((file.duration / .milliseconds(1)).rounded())) / 1000
+        return [
+            "Content-Type": "audio/mpeg",
+            "icy-name": name,
+            "icy-genre": "Casty",
+            "icy-br": String(bitrate),
+            "icy-description": "Casty's built-in station: \(file.frames.count) MP3 frames (\(seconds) s) in a loop",
+        ]
+    }
+
+    // MARK: Messages
+
+    /// Hands the station a message: a node's `request` is answered with a reply and then the segments;
+    /// anything else is ignored (a station has no source).
+    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+
+    /// Stops the station for good: the timer ends, and every node it feeds is told to stop.
+    public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    func receive(_ message: Message) {
+        switch message {
+        case .request(let node, _):
+            // Live audio cannot be resumed from the past: every request starts with the next segment.
+            if stopped {
+                node.stop()
+            } else {
+                feed.request(from: node, next: cutter.next)
+            }
+        case .reply, .redirect, .data:
+            logger("station: ignored a message a station does not take")
+        }
+    }
+
+    func stopNow() {
+        guard !stopped else { return }
+        stopped = true
+        timer?.cancel()
+        timer = nil
+        feed.stopAll()
+        logger("station: \(name) stopped after \(cutter.next) segments")
+    }
+
+    // MARK: Playing
+
+    /// Starts playing: the first segment is cut at once, the next ones in real time. Calling it again,
+    /// or after ``stop()``, does nothing.
+    public func start() {
+        guard epoch == nil, !stopped else { return }
+        epoch = .now
+        sent = 0
+        logger("station: \(name) playing \(file.frames.count) frames at \(bitrate) kbit/s, a segment of \(segmentBytes) bytes every \(segmentDuration)")
+        tick()
+    }
+
+    /// Whether ``start()`` was called and ``stop()`` was not.
+    public var isPlaying: Bool { epoch != nil && !stopped }
+
+    /// The number the next segment will get.
+    public var next: Int { cutter.next }
+
+    /// What is playing now.
+    public var title: Metadata? { cutter.title }
+
+    /// The context a new listener is told: the station's headers, the segment size, the bitrate, and the
+    /// title set when the station was made.
+    public var context: Context? { feed.context }
+
+    /// Changes the title now: the next segment carries it. It lasts a whole `titleInterval` before the
+    /// automatic changes carry on with the next title of the list.
+    public func setTitle(_ title: String) {
+        cutter.setTitle(Metadata(streamTitle: title))
+        nextTitleAt = segmentDuration * cutter.next + titleInterval
+    }
+
+    /// Cuts every segment that is due, then sets the timer for the next one.
+    private func tick() {
+        guard !stopped, var epoch else { return }
+        let now = ContinuousClock.now
+        // Segments 0…due-1 of this run are due by now.
+        let due = Int(((now - epoch) / segmentDuration).rounded(.down)) + 1
+        if due - sent > Self.maxCatchUp {
+            // A stall: send a couple of segments, then play on from here, as if the last one were due now,
+            // instead of bursting everything missed.
+            let late = due - sent - Self.maxCatchUp
+            for _ in 0..<Self.maxCatchUp {
+                cutOne()
+                sent += 1
+            }
+            epoch = now - segmentDuration * (sent - 1)
+            self.epoch = epoch
+            logger("station: \(name) was \(late) segments late; not catching up")
+        } else {
+            while sent < due {
+                cutOne()
+                sent += 1
+            }
+        }
+        let deadline = epoch + segmentDuration * sent
+        timer = loop.schedule(after: deadline - .now) { [self] in
+            onLoop { $0.tick() }
+        }
+    }
+
+    /// Cuts the next segment of audio (wrapping around at the end of the file) and sends it to every node.
+    private func cutOne() {
+        updateTitle()
+        var wanted = segmentBytes
+        while wanted > 0 {
+            let take = min(wanted, audio.count - position)
+            let piece = audio[position..<(position + take)]
+            position = (position + take) % audio.count
+            wanted -= take
+            cutter.add(piece) { feed.publish($0) }
+        }
+    }
+
+    /// Moves to the next title when the segment about to be cut starts at or after the time it is due.
+    /// Time here is playing time (segments cut × segmentDuration), not the clock: the same audio always
+    /// gets the same title changes, stall or no stall.
+    private func updateTitle() {
+        guard let first = titles.first, titleInterval > .zero else { return }
+        let played = segmentDuration * cutter.next
+        guard played >= nextTitleAt else { return }
+        while nextTitleAt <= played { nextTitleAt += titleInterval }
+        titleStep += 1
+        let title = titles.count > 1 ? titles[titleStep % titles.count] : "\(first) #\(titleStep + 1)"
+        cutter.setTitle(Metadata(streamTitle: title))
+    }
+}
