@@ -131,7 +131,7 @@ public actor Distributor: LoopNode {
     }
 
     private func subscribe(_ node: any Node, resume: Int?) {
-        guard let context, positions[ObjectIdentifier(node)] == nil else { return }
+        guard let context = currentContext, positions[ObjectIdentifier(node)] == nil else { return }
         let upcoming = next ?? 0
         let oldest = ring.first?.number ?? upcoming
         let start: Int
@@ -140,13 +140,28 @@ public actor Distributor: LoopNode {
         } else {
             start = max(oldest, upcoming - configuration.burst)
         }
-        node.send(.reply(next: start, context: currentContext ?? context))
-        for segment in ring where segment.number >= start {
-            node.send(.data(segment.number, segment))
-        }
         positions[ObjectIdentifier(node)] = listeners.count
         listeners.append(node)
         counters.peakListeners = max(counters.peakListeners, listeners.count)
+        deferringLeaves {
+            node.send(.reply(next: start, context: context))
+            for segment in ring where segment.number >= start {
+                node.send(.data(segment.number, segment))
+            }
+        }
+    }
+
+    /// Runs `body`, in which listeners may leave (a listener that closes while it is sent something), and
+    /// removes them after it, so the listener list never changes while it is being walked.
+    private func deferringLeaves(_ body: () -> Void) {
+        let outer = delivering
+        delivering = true
+        body()
+        delivering = outer
+        guard !outer, !leaving.isEmpty else { return }
+        let gone = leaving
+        leaving = []
+        for node in gone { remove(node) }
     }
 
     private func deliver(_ number: Int, _ segment: StreamSegment) {
@@ -164,15 +179,10 @@ public actor Distributor: LoopNode {
         counters.segments += 1
         counters.bytesIn += segment.audio.count
         ring.append(segment)
-        delivering = true
-        for listener in listeners {
-            listener.send(.data(number, segment))
-        }
-        delivering = false
-        if !leaving.isEmpty {
-            let gone = leaving
-            leaving = []
-            for node in gone { remove(node) }
+        deferringLeaves {
+            for listener in listeners {
+                listener.send(.data(number, segment))
+            }
         }
     }
 }

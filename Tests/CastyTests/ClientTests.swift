@@ -1,0 +1,153 @@
+import Icy
+import Testing
+
+@testable import Casty
+
+/// Players on real loopback sockets, served by a ``ClientPort``.
+struct ClientTests {
+    let loop = EventLoop.shared
+
+    /// A distributor with a client port, replied to by a test source.
+    func serving(burst: Int = 0, options: ClientOptions = ClientOptions()) throws -> (Distributor, ClientPort) {
+        let distributor = Distributor(loop: loop, configuration: .init(burst: burst))
+        distributor.send(.reply(next: 0, context: testContext()))
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        return (distributor, port)
+    }
+
+    @Test func playerWithoutIcyMetaData_GetsPlainAudio() async throws {
+        let (distributor, port) = try serving()
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /any/path.mp3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        let segments = testSegments(3)
+        for segment in segments { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitFor { $0.count >= 3000 })
+        let parsed = try #require(try player.parsed(segmentBytes: 1000))
+        #expect(parsed.status == .httpOK)
+        #expect(parsed.headers["icy-metaint"] == nil)
+        #expect(parsed.headers["icy-name"] == "Test FM")
+        #expect(parsed.headers["icy-br"] == "128")
+        #expect(parsed.segments.flatMap(\.audioBytes) == segments.flatMap(\.audio))
+        port.close()
+    }
+
+    @Test func playerWithIcyMetaData_GetsMetaintFramingAndTitles() async throws {
+        let (distributor, port) = try serving()
+        let segments = testSegments(4, titleAt: [0, 2])
+        // A segment before the player joins sets the title; the player must still be told it.
+        distributor.send(.data(segments[0].number, segments[0]))
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        for segment in segments.dropFirst() { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitFor { $0.count >= 3 * 1000 + 3 * 1 + 2 * 16 })
+        let parsed = try #require(try player.parsed())
+        #expect(parsed.headers["icy-metaint"] == "1000")
+        #expect(parsed.segments.map(\.audioBytes) == segments.dropFirst().map(\.audio))
+        let titles = parsed.segments.map { Metadata(parsing: $0.metadata).streamTitle }
+        #expect(titles == ["Song 0", "Song 2", nil])
+        port.close()
+    }
+
+    @Test func statusPath_AnswersJSON() async throws {
+        let (distributor, port) = try serving()
+        for segment in testSegments(2) { distributor.send(.data(segment.number, segment)) }
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("GET /status.json HTTP/1.0\r\n\r\n")
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(peer.text.contains("Content-Type: application/json"))
+        #expect(peer.text.contains(#""server_name":"Test FM""#))
+        #expect(peer.text.contains(#""segments":2"#))
+        #expect(peer.text.contains(#""title":"Song 0""#))
+        port.close()
+    }
+
+    @Test(arguments: [
+        ("DELETE / HTTP/1.0\r\n\r\n", "HTTP/1.0 405 Method Not Allowed"),
+        ("SOURCE /live HTTP/1.0\r\n\r\n", "HTTP/1.0 405 Method Not Allowed"),
+        ("GET / HTTP/1.0\r\n" + String(repeating: "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", count: 400) + "\r\n",
+         "HTTP/1.0 400 Bad Request"),
+        ("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.0\r\n\r\n", "HTTP/1.0 400 Bad Request"),
+        ("\u{16}\u{03}\u{01}binary tls hello\r\n\r\n", "HTTP/1.0 400 Bad Request"),
+    ])
+    func badRequests_GetAnErrorStatus_AndAreClosed(request: String, status: String) async throws {
+        let (distributor, port) = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send(request)
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.text.hasPrefix(status + "\r\n"))
+        #expect(await distributor.stat().listeners == 0)
+        port.close()
+    }
+
+    @Test func headRequest_GetsHeadersOnly() async throws {
+        let (distributor, port) = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("HEAD / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(peer.text.hasSuffix("\r\n\r\n"))
+        #expect(await distributor.stat().listeners == 0)
+        port.close()
+    }
+
+    @Test func peerThatSendsNothing_IsDroppedAfterTheHeaderDeadline() async throws {
+        var options = ClientOptions()
+        options.headerTimeout = .milliseconds(200)
+        let (distributor, port) = try serving(options: options)
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("GET / HTTP/1.0\r\n")  // and never the end of the headers
+        #expect(await eventually(timeout: .seconds(2)) { peer.closed.value })
+        #expect(await distributor.stat().refused == 1)
+        port.close()
+    }
+
+    @Test func stalledListener_SkipsWholeSegments_IsDropped_AndNeverDelaysTheOthers() async throws {
+        var options = ClientOptions()
+        options.sendBuffer = 4096
+        options.maxBehind = .milliseconds(1500)  // 12 segments of 1000 bytes at 64 kbit/s
+        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext(bitrate: 64)))
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        let stalled = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
+        await stalled.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        let good = try await TestPeer.connect(to: port.address, on: loop)
+        await good.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 2 })
+        let segments = testSegments(60, bytes: 1000, titleAt: [0, 10, 20, 30, 40, 50])
+        for segment in segments {
+            distributor.send(.data(segment.number, segment))
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(await good.waitFor { $0.count >= 60 * 1001 + 6 * 16 })
+        let parsed = try #require(try good.parsed())
+        #expect(parsed.segments.map(\.audioBytes) == segments.map(\.audio))
+        let stat = await distributor.stat()
+        #expect(stat.skipped > 0)
+        #expect(stat.dropped == 1)
+        #expect(stat.listeners == 1)
+        // What the stalled listener did get is whole segments: it parses, framing intact.
+        await stalled.startReading()
+        #expect(await eventually { stalled.closed.value })
+        let partial = try #require(try stalled.parsed())
+        #expect(!partial.segments.isEmpty)
+        #expect(partial.segments.allSatisfy { segment in segment.audioBytes.allSatisfy { $0 == segment.audioBytes[0] } })
+        port.close()
+    }
+
+    @Test func newPlayer_GetsTheBurst_ThenLiveSegments() async throws {
+        let (distributor, port) = try serving(burst: 3)
+        let segments = testSegments(8)
+        for segment in segments.prefix(5) { distributor.send(.data(segment.number, segment)) }
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        for segment in segments.suffix(3) { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitFor { $0.count >= 6000 })
+        let parsed = try #require(try player.parsed(segmentBytes: 1000))
+        #expect(parsed.segments.map(\.audioBytes) == segments.suffix(6).map(\.audio))
+        port.close()
+    }
+}

@@ -1,0 +1,33 @@
+import Testing
+
+@testable import Casty
+
+struct StreamURLTests {
+    @Test(arguments: [
+        ("http://radio.example.org:8000/live.mp3", "radio.example.org", 8000, "/live.mp3"),
+        ("http://radio.example.org/", "radio.example.org", 80, "/"),
+        ("http://127.0.0.1:8080", "127.0.0.1", 8080, "/"),
+        ("HTTP://[::1]:9000/a?b=c", "::1", 9000, "/a?b=c"),
+        ("http://host:1?x", "host", 1, "/?x"),
+    ])
+    func urls_AreSplitIntoHostPortAndPath(text: String, host: String, port: Int, path: String) throws {
+        let url = try #require(StreamURL(text))
+        #expect(url.host == host)
+        #expect(Int(url.port) == port)
+        #expect(url.path == path)
+    }
+
+    @Test(arguments: ["https://secure/", "ftp://x/", "http://", "http://:80/", "http://host:0/", "http://host:70000/",
+                      "http://[::1/", "http://a:b:c/", "http://user@host/", "radio.example.org:8000"])
+    func otherText_IsNotAStreamURL(text: String) {
+        #expect(StreamURL(text) == nil)
+    }
+
+    @Test func redirectLocations_ResolveAgainstTheURL() {
+        let base = StreamURL(host: "a", port: 8000, path: "/x")
+        #expect(base.resolving("/y") == StreamURL(host: "a", port: 8000, path: "/y"))
+        #expect(base.resolving("http://b:9/z") == StreamURL(host: "b", port: 9, path: "/z"))
+        #expect(base.resolving("relative") == nil)
+        #expect(StreamURL(host: "::1", port: 80, path: "/").authority == "[::1]")
+    }
+}
