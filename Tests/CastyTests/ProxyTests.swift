@@ -1,0 +1,200 @@
+import Icy
+import Testing
+
+@testable import Casty
+
+/// A proxy against fake upstream servers on loopback.
+struct ProxyTests {
+    let loop = EventLoop.shared
+
+    func proxy(_ url: StreamURL, segmentBytes: Int = 1000, backoff: Duration = .milliseconds(50)) -> Proxy {
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = segmentBytes
+        configuration.backoff = backoff
+        configuration.connectTimeout = .seconds(2)
+        return Proxy(url: url, configuration: configuration, loop: loop)
+    }
+
+    /// The audio a fake upstream sends: segment `i` is `metaint` bytes of value `i % 251`.
+    func upstreamAudio(_ count: Int, metaint: Int, start: Int = 0) -> [UInt8] {
+        (start..<(start + count)).flatMap { [UInt8](repeating: UInt8($0 % 251), count: metaint) }
+    }
+
+    @Test func upstreamSegments_AreRecut_WithStationHeadersAndTitles() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 700))
+            streamICY(to: connection, metaint: 700, count: 30, interval: .milliseconds(5), titleEvery: 10)
+        }
+        let proxy = proxy(upstream.url)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(21))
+        let record = await listener.record
+        let context = try #require(record.replies.first?.context)
+        #expect(context.station["icy-name"] == "Fake FM")
+        #expect(context.segmentBytes == 1000)
+        #expect(context.bitrate == 128)
+        #expect(record.numbers == Array(0..<record.numbers.count))
+        #expect(record.audio == Array(upstreamAudio(30, metaint: 700).prefix(record.audio.count)))
+        let changes = record.segments.filter(\.titleChanged).map { $0.title?.streamTitle }
+        #expect(changes == ["Upstream title 0", "Upstream title 1", "Upstream title 2"])
+        #expect(upstream.requests.value.first?.headers["icy-metadata"] == "1")
+        proxy.stop()
+        #expect(await listener.waitForStop())
+        await upstream.close()
+    }
+
+    @Test func redirects_AreFollowed() async throws {
+        let target = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 500))
+            streamICY(to: connection, metaint: 500, count: 10, interval: .milliseconds(5))
+        }
+        let location = target.url.description
+        let first = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 302 Found\r\nLocation: \(location)\r\n\r\n".utf8))
+        }
+        let proxy = proxy(first.url)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(3))
+        #expect(target.requests.value.count == 1)
+        proxy.stop()
+        await first.close()
+        await target.close()
+    }
+
+    @Test func redirectLoop_IsDetected() async throws {
+        let looping = Locked<String>("")
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 307 Temporary Redirect\r\nLocation: \(looping.value)\r\n\r\n".utf8))
+        }
+        looping.update { $0 = upstream.url.description }
+        await #expect(throws: CastyError.self) { try await proxy(upstream.url).start() }
+        do {
+            try await proxy(upstream.url).start()
+        } catch {
+            guard case .redirects(let chain, loop: true) = error else { Issue.record("expected a loop, got \(error)"); return }
+            #expect(chain.count == 2)
+        }
+        await upstream.close()
+    }
+
+    @Test func endlessRedirects_StopAfterFive() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, request in
+            let next = (Int(request.path.dropFirst("/hop/".count)) ?? 0) + 1
+            connection.write(Array("HTTP/1.0 301 Moved\r\nLocation: /hop/\(next)\r\n\r\n".utf8))
+        }
+        do {
+            try await proxy(StreamURL(host: "127.0.0.1", port: upstream.listener.localAddress.port, path: "/hop/0")).start()
+            Issue.record("endless redirects must fail")
+        } catch {
+            guard case .redirects(let chain, loop: false) = error else { Issue.record("expected too many, got \(error)"); return }
+            #expect(chain.count == 7)
+            #expect(upstream.requests.value.count == 6)
+        }
+        await upstream.close()
+    }
+
+    @Test(arguments: [
+        ("HTTP/1.0 404 File Not Found\r\n\r\n", "server answered 404 File Not Found"),
+        ("<html><body>It works!</body></html>\n", "not an ICY or HTTP status line"),
+        ("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", "not an audio stream (Content-Type: text/html)"),
+        ("ICY 200 OK\r\nicy-metaint: lots\r\n\r\n", "icy-metaint must be a whole number"),
+    ])
+    func upstreamsThatAreNotStreams_FailWithAClearError(answer: String, message: String) async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(Array(answer.utf8)) }
+        do {
+            try await proxy(upstream.url).start()
+            Issue.record("must fail")
+        } catch {
+            #expect(error.description.contains(message))
+            #expect(error.description.contains(upstream.url.description))
+        }
+        await upstream.close()
+    }
+
+    @Test func refusedUpstream_FailsWithAClearError() async throws {
+        let upstream = try FakeUpstream(on: loop) { _, _ in }
+        let url = upstream.url
+        await upstream.close()
+        do {
+            try await proxy(url).start()
+            Issue.record("must fail")
+        } catch {
+            #expect(error.description.contains("connection refused"))
+        }
+    }
+
+    @Test func droppedUpstream_IsReconnected_WhileListenersStay_AndTheOutageIsAGap() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            // Each connection ends after 200 ms; the proxy is back 300 ms later (its backoff), and by then
+            // more than four segments' worth of time (62 ms each) has passed.
+            streamICY(to: connection, metaint: 1000, count: 15, interval: .milliseconds(10))
+            connection.loop.schedule(after: .milliseconds(200)) { connection.close() }
+        }
+        let proxy = proxy(upstream.url, backoff: .milliseconds(300))
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(25, timeout: .seconds(5)))
+        let record = await listener.record
+        #expect(!record.stopped)
+        #expect(upstream.connections.value >= 2)
+        #expect(await proxy.reconnects >= 1)
+        let numbers = record.numbers
+        #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(zip(numbers, numbers.dropFirst()).contains { $1 > $0 + 1 }, "the outage shows as a jump in the numbering")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test func silentUpstream_IsNoticedByADeadline_AndReconnected() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            streamICY(to: connection, metaint: 1000, count: 2, interval: .milliseconds(5))  // then silence
+        }
+        let proxy = proxy(upstream.url)
+        try await proxy.start()
+        // 1000 bytes at 128 kbit/s last 62 ms; six of them without a byte make the upstream silent.
+        #expect(await eventually(timeout: .seconds(3)) { upstream.connections.value >= 2 })
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test func garbageMetadata_IsIgnored_AndTheAudioKeepsFlowing() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            streamICY(to: connection, metaint: 1000, count: 12, interval: .milliseconds(5)) { index in
+                index % 3 == 0 ? [2] + (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) } : nil
+            }
+        }
+        let proxy = proxy(upstream.url)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(12))
+        #expect(await listener.record.audio == upstreamAudio(12, metaint: 1000))
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test func upstreamWithoutMetaintOrBitrate_IsCut_AndTheBitrateReadFromTheMP3Frames() async throws {
+        let tone = Array(BuiltInTone.mp3.prefix(20_000))
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + tone)
+        }
+        let proxy = proxy(upstream.url)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(20))
+        let record = await listener.record
+        #expect(record.replies.last?.context.bitrate == 128)
+        #expect(record.audio == Array(tone.prefix(20_000)))
+        proxy.stop()
+        await upstream.close()
+    }
+}
