@@ -88,7 +88,7 @@ actor RecorderNode: LoopNode {
 
     func receive(_ message: Message) {
         switch message {
-        case .request(let node, let resume): append(.request(from: node, resume: resume))
+        case .request(let node, let resume, _): append(.request(from: node, resume: resume))
         case .reply(let next, let context): append(.reply(next: next, context: context))
         case .redirect(let url): append(.redirect(url))
         case .data(let number, let segment): append(.data(number, segment))

@@ -94,19 +94,25 @@ public actor Client: LoopNode {
         case .source, .put:
             respond(405, "Method Not Allowed", "Casty relays streams; it does not take sources.", ["Allow": "GET, HEAD"])
         case .get, .head:
-            if request.path.split(separator: "?").first == Substring(options.statusPath) {
-                let json = StatusPage.json(distributor.assumeIsolated { $0.stat() }, upstream: options.upstreamState?())
-                respond(200, "OK", json, ["Content-Type": "application/json"])
+            let path = request.path.split(separator: "?").first.map(String.init) ?? request.path
+            if path == options.statusPath || path == options.treePath {
+                let stat = distributor.assumeIsolated { $0.stat() }
+                if path == options.treePath {
+                    respond(200, "OK", StatusPage.treeLine(stat), [:])
+                } else {
+                    respond(200, "OK", StatusPage.json(stat, upstream: options.upstreamState?()), ["Content-Type": "application/json"])
+                }
                 return
             }
-            if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {
+            let branch = options.acceptsBranches ? request.headers["x-casty-branch"] : nil
+            if request.headers["x-casty-numbered"] == "1" || branch != nil {
                 form = .numbered
             } else if request.wantsMetadata {
                 form = .icy
             }
             phase = .waitingForReply
             let resume = request.headers["x-casty-resume"].flatMap { Int($0) }
-            distributor.send(.request(from: self, resume: resume))
+            distributor.send(.request(from: self, resume: resume, branch: branch))
         }
     }
 
@@ -177,7 +183,10 @@ public actor Client: LoopNode {
         if headers["Content-Type"] == nil { headers["Content-Type"] = "audio/mpeg" }
         if headers["icy-br"] == nil { headers["icy-br"] = String(context.bitrate) }
         if form != .audio { headers["icy-metaint"] = String(context.segmentBytes) }
-        if form == .numbered { headers["X-Casty-Next"] = String(next) }
+        if form == .numbered {
+            headers["X-Casty-Next"] = String(next)
+            headers["X-Casty-Path"] = context.path.joined(separator: ",")
+        }
         headers["Server"] = "Casty"
         headers["Cache-Control"] = "no-cache, no-store"
         headers["Connection"] = "close"
@@ -241,7 +250,11 @@ public actor Client: LoopNode {
     // MARK: Closing
 
     func stopNow() {
-        connection.close()
+        if case .waitingForReply = phase {
+            respond(503, "Service Unavailable", "No place for this request here; try again later.", ["Retry-After": "1"])
+        } else {
+            connection.close()
+        }
     }
 
     private func closed(_ error: SocketError?) {
@@ -269,6 +282,11 @@ public struct ClientOptions: Sendable {
     public var sendBuffer = 16 * 1024
     /// The path that answers the distributor's status as JSON instead of playing the stream.
     public var statusPath = "/status.json"
+    /// The path that answers the tree node's state on one line (see `casty-cli tree`).
+    public var treePath = "/tree"
+    /// Whether a request with `X-Casty-Branch` is taken as a branch of the tree (which may be redirected).
+    /// A port only for media players sets this to `false`: every request there is served.
+    public var acceptsBranches = true
     /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
     public var upstreamState: (@Sendable () -> String)?
 

@@ -12,13 +12,17 @@ public struct Context: Sendable, Equatable {
     public var bitrate: Int
     /// What is playing when the reply is sent.
     public var title: Metadata?
+    /// The tree nodes the stream passed through from the root, as `host:port` (`X-Casty-Path`): a branch
+    /// never takes one of these as its own branch, which would make a loop.
+    public var path: [String]
 
     /// Makes a context.
-    public init(station: Headers, segmentBytes: Int, bitrate: Int, title: Metadata? = nil) {
+    public init(station: Headers, segmentBytes: Int, bitrate: Int, title: Metadata? = nil, path: [String] = []) {
         self.station = station
         self.segmentBytes = segmentBytes
         self.bitrate = bitrate
         self.title = title
+        self.path = path
     }
 
     /// How long one segment lasts when played: `segmentBytes × 8 / bitrate` (8192 bytes at 128 kbit/s ≈ 0.5 s).

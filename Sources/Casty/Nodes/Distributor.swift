@@ -8,6 +8,10 @@ internal import Icy
 /// ``Node/send(_:)`` — on the event loop, with no task and no copy per listener. It keeps the last few
 /// segments in a ring: a new listener starts with a burst of them (players start at once), and a branch that
 /// re-attaches after a failure resumes from the number it asks for, without a gap or a duplicate.
+///
+/// In a distribution tree (a root or a branch) it also places the branches that ask it for the stream: it
+/// serves at most `fanout` of them and redirects the rest down the tree (``TreePlaces``). Media players are
+/// always served, never redirected.
 public actor Distributor: LoopNode {
     /// How a distributor treats its listeners.
     public struct Configuration: Sendable {
@@ -15,11 +19,21 @@ public actor Distributor: LoopNode {
         public var burst: Int = 4
         /// Recent segments kept for listeners that resume at a number.
         public var ringSize: Int = 32
+        /// For a tree node: its own address (`host:port`, where branches reach it); `nil` outside a tree.
+        public var treeAddress: String?
+        /// For a tree node: the most branches it serves itself.
+        public var fanout = 2
+        /// Whether to request the stream only once the first listener asks (a branch that waits for its
+        /// client), rather than at once.
+        public var lazy = false
 
-        /// The defaults: a burst of 4 segments (2 s at 8192 bytes and 128 kbit/s), a ring of 32.
-        public init(burst: Int = 4, ringSize: Int = 32) {
+        /// The defaults: a burst of 4 segments (2 s at 8192 bytes and 128 kbit/s), a ring of 32, no tree.
+        public init(burst: Int = 4, ringSize: Int = 32, treeAddress: String? = nil, fanout: Int = 2, lazy: Bool = false) {
             self.burst = burst
             self.ringSize = max(ringSize, burst)
+            self.treeAddress = treeAddress
+            self.fanout = fanout
+            self.lazy = lazy
         }
     }
 
@@ -39,7 +53,10 @@ public actor Distributor: LoopNode {
     private var next: Int?
     private var listeners: [any Node] = []
     private var positions: [ObjectIdentifier: Int] = [:]
-    private var waiting: [(node: any Node, resume: Int?)] = []
+    private var waiting: [(node: any Node, resume: Int?, branch: String?)] = []
+    private var places: TreePlaces?
+    private var branchOf: [ObjectIdentifier: String] = [:]
+    private var requested = false
     private var delivering = false
     private var leaving: [any Node] = []
     private var stopped = false
@@ -51,11 +68,19 @@ public actor Distributor: LoopNode {
         self.configuration = configuration
         self.logger = logger
         self.ring = Ring(capacity: configuration.ringSize)
+        self.places = configuration.treeAddress.map { TreePlaces(address: $0, fanout: configuration.fanout) }
     }
 
     /// Requests the stream from `source`; its reply and data come back as messages.
+    /// With ``Configuration/lazy``, the request waits for the first listener.
     public func attach(to source: any Node) {
         self.source = source
+        if !configuration.lazy { requestSource() }
+    }
+
+    private func requestSource() {
+        guard !requested, let source else { return }
+        requested = true
         source.send(.request(from: self, resume: nil))
     }
 
@@ -67,22 +92,23 @@ public actor Distributor: LoopNode {
 
     func receive(_ message: Message) {
         guard !stopped else {
-            if case .request(let node, _) = message { node.stop() }
+            if case .request(let node, _, _) = message { node.stop() }
             return
         }
         switch message {
-        case .request(let node, let resume):
+        case .request(let node, let resume, let branch):
+            requestSource()
             if context == nil {
-                waiting.append((node, resume))
+                waiting.append((node, resume, branch))
             } else {
-                subscribe(node, resume: resume)
+                admit(node, resume: resume, branch: branch)
             }
         case .reply(let first, let context):
             if self.context == nil || next == nil { next = first }
             self.context = context
             let queued = waiting
             waiting = []
-            for (node, resume) in queued { subscribe(node, resume: resume) }
+            for (node, resume, branch) in queued { admit(node, resume: resume, branch: branch) }
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
@@ -108,6 +134,7 @@ public actor Distributor: LoopNode {
             return
         }
         waiting.removeAll { $0.node === node }
+        if let branch = branchOf.removeValue(forKey: ObjectIdentifier(node)) { places?.remove(branch) }
         guard let position = positions.removeValue(forKey: ObjectIdentifier(node)) else { return }
         let last = listeners.removeLast()
         if position < listeners.count {
@@ -120,7 +147,7 @@ public actor Distributor: LoopNode {
     public func stat() -> Stat {
         Stat(
             listeners: listeners.count, counters: counters, bytesOut: tally.bytesOut, skipped: tally.skipped,
-            dropped: tally.dropped, refused: tally.refused, context: currentContext, next: next)
+            dropped: tally.dropped, refused: tally.refused, context: currentContext, next: next, tree: places)
     }
 
     /// The context with what is playing now.
@@ -130,8 +157,25 @@ public actor Distributor: LoopNode {
         return context
     }
 
+    /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
+    private func admit(_ node: any Node, resume: Int?, branch: String?) {
+        guard let branch, places != nil, let context else { return subscribe(node, resume: resume) }
+        switch places!.place(branch, path: context.path) {
+        case .serve:
+            branchOf[ObjectIdentifier(node)] = branch
+            subscribe(node, resume: resume)
+        case .redirect(let url):
+            logger("tree: branch \(branch) redirected to \(url)")
+            node.send(.redirect(to: url))
+        case .refuse(let reason):
+            logger("tree: branch refused: \(reason)")
+            node.stop()
+        }
+    }
+
     private func subscribe(_ node: any Node, resume: Int?) {
-        guard let context = currentContext, positions[ObjectIdentifier(node)] == nil else { return }
+        guard var context = currentContext, positions[ObjectIdentifier(node)] == nil else { return }
+        if let places { context.path.append(places.address) }
         let upcoming = next ?? 0
         let oldest = ring.first?.number ?? upcoming
         let start: Int

@@ -12,9 +12,10 @@
 /// In one process a message is a call of ``Node/send(_:)``; across machines it travels as ICY over HTTP
 /// (see DESIGN.md).
 public enum Message: Sendable {
-    /// Ask `from` to be sent the stream. `resume` is the first segment number wanted (a branch that
-    /// re-attaches after a failure), or `nil` for "from now on".
-    case request(from: any Node, resume: Int?)
+    /// Ask to be sent the stream. `resume` is the first segment number wanted (a branch that re-attaches
+    /// after a failure), or `nil` for "from now on". `branch` is where the requester serves other branches
+    /// (`host:port`, sent as `X-Casty-Branch`), or `nil` for a media player; only a branch may be redirected.
+    case request(from: any Node, resume: Int?, branch: String? = nil)
     /// The answer to a request: the number of the next segment the requester will get, and the station.
     case reply(next: Int, context: Context)
     /// The answer to a request that cannot be served here: ask the node at this URL instead.

@@ -35,8 +35,16 @@ public struct Stat: Sendable {
     public let context: Context?
     /// The number of the next segment expected.
     public let next: Int?
+    /// For a tree node: its address, and the branches it serves with their subtrees.
+    public let tree: TreePlaces?
+    /// For a tree node: the nodes above it, from the root down to its parent.
+    public var path: [String] { context?.path ?? [] }
 
-    init(listeners: Int, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?, next: Int?) {
+    init(
+        listeners: Int, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
+        next: Int?, tree: TreePlaces?
+    ) {
+        self.tree = tree
         self.listeners = listeners
         self.peakListeners = counters.peakListeners
         self.segments = counters.segments

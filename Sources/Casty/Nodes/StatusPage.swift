@@ -34,11 +34,29 @@ enum StatusPage {
             ("missing", .number(stat.missing)),
             ("upstream", .text(upstream ?? (context == nil ? "connecting" : "streaming"))),
         ]
-        let root: JSONValue = .object([
+        var members: [(String, JSONValue)] = [
             ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source))])),
             ("casty", .object(casty)),
-        ])
-        return root.encoded
+        ]
+        if let tree = stat.tree {
+            members.append(("tree", .object([
+                ("address", .text(tree.address)),
+                ("depth", .number(stat.path.count)),
+                ("parent", .text(stat.path.last ?? "")),
+                ("subtree", .number(tree.subtree)),
+                ("children", .list(tree.children.map { .object([("address", .text($0.address)), ("subtree", .number($0.subtree))]) })),
+            ])))
+        }
+        return JSONValue.object(members).encoded
+    }
+
+    /// The tree node's state on one line, for `GET /tree` and `casty-cli tree`:
+    /// `address=… depth=… parent=… listeners=… segments=… gaps=… missing=… children=a:3,b:2`.
+    static func treeLine(_ stat: Stat) -> String {
+        let children = stat.tree?.children.map { "\($0.address):\($0.subtree)" }.joined(separator: ",") ?? ""
+        return "address=\(stat.tree?.address ?? "-") depth=\(stat.path.count) parent=\(stat.path.last ?? "-")"
+            + " listeners=\(stat.listeners) segments=\(stat.segments) next=\(stat.next ?? 0) gaps=\(stat.gaps)"
+            + " missing=\(stat.missing) children=\(children)"
     }
 }
 
@@ -47,12 +65,14 @@ enum JSONValue {
     case number(Int)
     case text(String)
     case object([(String, JSONValue)])
+    case list([JSONValue])
 
     var encoded: String {
         switch self {
         case .number(let value): String(value)
         case .text(let value): Self.quoted(value)
         case .object(let members): "{" + members.map { Self.quoted($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
+        case .list(let values): "[" + values.map(\.encoded).joined(separator: ",") + "]"
         }
     }
 

@@ -142,7 +142,7 @@ public actor Station: LoopNode {
 
     func receive(_ message: Message) {
         switch message {
-        case .request(let node, _):
+        case .request(let node, _, _):
             // Live audio cannot be resumed from the past: every request starts with the next segment.
             if stopped {
                 node.stop()

@@ -1,0 +1,66 @@
+/// Where a tree node puts the branches that ask it for the stream: the balancing rule of the tree, as a pure
+/// value that tests can drive without sockets.
+///
+/// A node serves at most `fanout` branches itself. Every further branch is redirected to the child whose
+/// subtree is smallest (the first one on a tie), and that child's count grows by one — the node sees every
+/// branch that goes down through it, so it knows its children's subtrees without asking them. A branch that is
+/// the node itself or one of its ancestors is refused: taking it would close a loop with no source in it.
+public struct TreePlaces: Sendable, Equatable {
+    /// One branch this node serves.
+    public struct Child: Sendable, Equatable {
+        /// Where the child serves its own branches (`host:port`).
+        public let address: String
+        /// How many branches are in its subtree, itself included, as far as this node has seen.
+        public var subtree: Int
+    }
+
+    /// What to do with a branch's request.
+    public enum Decision: Sendable, Equatable {
+        /// Serve it here.
+        case serve
+        /// Send it to this URL (`http://host:port/`), a child's.
+        case redirect(String)
+        /// Turn it down, for the reason given.
+        case refuse(String)
+    }
+
+    /// This node's own address (`host:port`).
+    public let address: String
+    /// The most branches it serves itself.
+    public let fanout: Int
+    /// The branches it serves, in the order they came.
+    public private(set) var children: [Child] = []
+
+    /// The places of a node at `address` with room for `fanout` branches.
+    public init(address: String, fanout: Int = 2) {
+        self.address = address
+        self.fanout = max(1, fanout)
+    }
+
+    /// Decides where the branch at `branch` goes; `path` is the nodes above this one (its ancestors).
+    public mutating func place(_ branch: String, path: [String]) -> Decision {
+        if branch == address || path.contains(branch) {
+            return .refuse("\(branch) is this node or above it: serving it would make a loop")
+        }
+        if children.contains(where: { $0.address == branch }) {
+            return .serve  // a child that re-attaches before its old link was noticed gone
+        }
+        if children.count < fanout {
+            children.append(Child(address: branch, subtree: 1))
+            return .serve
+        }
+        let smallest = children.indices.min { children[$0].subtree < children[$1].subtree }!
+        children[smallest].subtree += 1
+        return .redirect("http://\(children[smallest].address)/")
+    }
+
+    /// Forgets a child that left (its branches will come back through the root and be counted again).
+    public mutating func remove(_ branch: String) {
+        children.removeAll { $0.address == branch }
+    }
+
+    /// The branches in this node's subtree, itself included.
+    public var subtree: Int {
+        1 + children.reduce(0) { $0 + $1.subtree }
+    }
+}

@@ -1,0 +1,127 @@
+/// What a node fed over the network is doing about its upstream.
+public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
+    /// Not started, or connecting for the first time.
+    case connecting
+    /// Receiving the stream.
+    case streaming
+    /// Lost the upstream; trying again.
+    case retrying
+    /// Stopped for good.
+    case stopped
+
+    /// `connecting`, `streaming`, `retrying` or `stopped`.
+    public var description: String {
+        switch self {
+        case .connecting: "connecting"
+        case .streaming: "streaming"
+        case .retrying: "retrying"
+        case .stopped: "stopped"
+        }
+    }
+}
+
+/// The bookkeeping of a node's one upstream link: the link itself, why it ended, and who waits for that.
+struct UpstreamKeeper {
+    var state = UpstreamState.connecting
+    var link: UpstreamLink?
+    var reconnects = 0
+    var ending: CheckedContinuation<CastyError, Never>?
+    var endReason: CastyError?
+    var task: Task<Void, Never>?
+}
+
+/// A node that keeps an upstream stream open by itself — the proxy (to a station) and the branch (to its
+/// parent in the tree): when the link ends, it waits a backoff that doubles on each failure and opens it again.
+protocol UpstreamNode: LoopNode {
+    /// The link and its state.
+    var keeper: UpstreamKeeper { get set }
+    /// Where log lines go.
+    var logger: Logger { get }
+    /// `proxy` or `branch`, for log lines.
+    var role: String { get }
+    /// The first wait before reopening, and the longest.
+    var backoff: (first: Duration, most: Duration) { get }
+    /// Opens the upstream (following redirects).
+    func openUpstream() async throws(CastyError) -> OpenedStream
+    /// Starts using a freshly opened upstream: makes its ``UpstreamLink`` and stores it in the keeper.
+    func attach(_ opened: OpenedStream)
+    /// Notes that the link was lost, before reopening starts.
+    func lost(_ reason: CastyError)
+}
+
+extension UpstreamNode {
+    /// Opens the upstream for the first time and keeps it open from then on.
+    /// - Throws: ``CastyError`` when the first attempt fails, so a command line can say why and exit.
+    func startKeeping() async throws(CastyError) {
+        let opened = try await openUpstream()
+        guard keeper.state != .stopped else { return opened.connection.loop.execute { opened.connection.close() } }
+        attach(opened)
+        keeper.task = Task { await keepAlive() }
+    }
+
+    /// Waits for each link to end, then reopens it with backoff.
+    private func keepAlive() async {
+        var failures = 0
+        while keeper.state != .stopped {
+            let reason = await ended()
+            guard keeper.state != .stopped else { return }
+            keeper.reconnects += 1
+            keeper.state = .retrying
+            lost(reason)
+            logger("\(role): upstream lost: \(reason); reconnecting")
+            while keeper.state != .stopped {
+                try? await Task.sleep(for: wait(after: failures))
+                guard keeper.state != .stopped else { return }
+                do {
+                    let opened = try await openUpstream()
+                    guard keeper.state != .stopped else { return opened.connection.close() }
+                    failures = 0
+                    attach(opened)
+                    logger("\(role): upstream back: \(opened.url)")
+                    break
+                } catch {
+                    failures += 1
+                    logger("\(role): \(error); retrying in \(wait(after: failures))")
+                }
+            }
+        }
+    }
+
+    private func wait(after failures: Int) -> Duration {
+        min(backoff.most, backoff.first * (1 << min(failures, 16)))
+    }
+
+    /// Waits until the current link ends, and says why.
+    private func ended() async -> CastyError {
+        if let reason = keeper.endReason {
+            keeper.endReason = nil
+            return reason
+        }
+        return await withCheckedContinuation { keeper.ending = $0 }
+    }
+
+    /// Called by the link when it ends: wakes the keeper.
+    func linkEnded(_ reason: CastyError) {
+        keeper.link = nil
+        guard keeper.state != .stopped else { return }
+        keeper.state = .retrying
+        if let ending = keeper.ending {
+            keeper.ending = nil
+            ending.resume(returning: reason)
+        } else {
+            keeper.endReason = reason
+        }
+    }
+
+    /// Stops keeping the link: closes it and ends the reconnect loop.
+    func stopKeeping() {
+        keeper.state = .stopped
+        keeper.task?.cancel()
+        keeper.link?.close()
+        keeper.link = nil
+        if let ending = keeper.ending {
+            keeper.ending = nil
+            ending.resume(returning: .ended(StreamURL(host: "-", port: 1)))
+        }
+    }
+}
