@@ -4,6 +4,10 @@ import Glibc
 
 let benchmarks: [(name: String, summary: String, run: ([String]) async throws -> Void)] = [
     ("icy", "parse and encode a generated 256 MiB ICY stream (metaint 8192, 64 KiB reads)", IcyBenchmark.run),
+    ("fanout", "1k–19k network listeners of Casty (and Icecast 2, via scripts/bench/fanout.sh); --smoke: 200, 3 s", Fanout.run),
+    ("dummies", "10k–1M+ in-process dummy actors on one distributor, a segment every 500 ms; --smoke: 10k", Dummies.run),
+    ("loadgen", "(used by fanout) epoll load generator: --port P [--path /] [--count N] [--rate R/s]", { try LoadGenerator.run($0) }),
+    ("serve", "(used by fanout) a Casty relay on 127.0.0.1: [--upstream URL] [--port P]", Serve.run),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
