@@ -5,7 +5,8 @@ import Glibc
 
 let commands = [
     CommandEntry(ProxyCommand.self), CommandEntry(StationCommand.self), CommandEntry(DummyCommand.self),
-    CommandEntry(DemoCommand.self),
+    CommandEntry(DemoCommand.self), CommandEntry(RootCommand.self), CommandEntry(BranchCommand.self),
+    CommandEntry(TreeCommand.self),
 ]
 
 let words = Array(CommandLine.arguments.dropFirst())

@@ -217,8 +217,10 @@ public actor Client: LoopNode {
         let bytes: [UInt8]
         switch form {
         case .audio: bytes = segment.audio
-        case .numbered: bytes = segment.numbered
-        case .icy: bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.icy : segment.icyWithTitle
+        case .numbered:
+            bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.numbered : segment.numberedWithTitle
+        case .icy:
+            bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.icy : segment.icyWithTitle
         }
         if bursting, connection.pendingBytes + bytes.count <= options.burstBytes {
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
@@ -244,7 +246,7 @@ public actor Client: LoopNode {
 
     private func delivered(_ count: Int, _ segment: StreamSegment) {
         distributor.tally.bytesOut += count
-        if form == .icy { sentTitleVersion = segment.titleVersion }
+        sentTitleVersion = segment.titleVersion
     }
 
     // MARK: Closing

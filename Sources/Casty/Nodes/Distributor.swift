@@ -72,6 +72,16 @@ public actor Distributor: LoopNode {
     }
 
     /// Requests the stream from `source`; its reply and data come back as messages.
+    /// Requests the stream from `source` (from any thread; queued in order onto the loop).
+    public nonisolated func attachSource(_ source: any Node) {
+        onLoop { $0.attach(to: source) }
+    }
+
+    /// Makes this distributor a node of a distribution tree, reached by branches at `address` (`host:port`).
+    public nonisolated func setTreeAddress(_ address: String) {
+        onLoop { $0.places = TreePlaces(address: address, fanout: $0.configuration.fanout) }
+    }
+
     /// With ``Configuration/lazy``, the request waits for the first listener.
     public func attach(to source: any Node) {
         self.source = source

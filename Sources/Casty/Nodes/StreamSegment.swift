@@ -41,14 +41,19 @@ public final class StreamSegment: Sendable {
         self.titleChanged = titleChanged
         let titleBytes = title?.bytes ?? []
         // Titles longer than a block can hold are cut at a character boundary rather than dropped.
-        self.titleBlock = (try? metadataBlock(titleBytes)) ?? (try! metadataBlock(Self.shortened(titleBytes)))
+        self.titleBlock = try! metadataBlock(Self.shortened(titleBytes, room: IcyLimits.maxMetadataBytes))
         self.icy = audio + (titleChanged ? titleBlock : [0])
-        var numbering = Metadata([
-            Metadata.Field(key: Self.sequenceKey, value: String(number)),
-            Metadata.Field(key: Self.timeKey, value: String(time)),
+        self.numbered = audio + Self.numberedBlock(number: number, time: time, title: titleChanged ? title : nil)
+    }
+
+    /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, then the title's fields if given (cut off
+    /// rather than dropped if they do not fit).
+    private static func numberedBlock(number: Int, time: Int64, title: Metadata?) -> [UInt8] {
+        let numbering = Metadata([
+            Metadata.Field(key: sequenceKey, value: String(number)), Metadata.Field(key: timeKey, value: String(time)),
         ])
-        if titleChanged, let title { numbering.fields += title.fields }
-        self.numbered = audio + ((try? metadataBlock(numbering.bytes)) ?? (try! metadataBlock(Array(numbering.bytes.prefix(64)))))
+        let text = numbering.bytes + (title.map { shortened($0.bytes, room: IcyLimits.maxMetadataBytes - 64) } ?? [])
+        return try! metadataBlock(text)
     }
 
     /// The key that carries the segment number inside a metadata block on tree links.
@@ -59,8 +64,13 @@ public final class StreamSegment: Sendable {
     /// The ICY form that also states the current title (for a listener that missed the change).
     public var icyWithTitle: [UInt8] { audio + titleBlock }
 
-    private static func shortened(_ bytes: [UInt8]) -> [UInt8] {
-        var cut = Array(bytes.prefix(IcyLimits.maxMetadataBytes - 3))
+    /// The numbered form that also states the current title (for a branch that has not seen it yet).
+    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title) }
+
+    /// The text itself if it fits in `room` bytes, else cut at a character boundary and closed with `';`.
+    private static func shortened(_ bytes: [UInt8], room: Int) -> [UInt8] {
+        guard bytes.count > room else { return bytes }
+        var cut = Array(bytes.prefix(room - 2))
         while let last = cut.last, last & 0xC0 == 0x80 { cut.removeLast() }
         if let last = cut.last, last >= 0xC0 { cut.removeLast() }
         return cut + Array("';".utf8)

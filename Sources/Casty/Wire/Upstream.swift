@@ -27,10 +27,11 @@ public enum Upstream {
     ///   - metadata: whether to ask for titles with `Icy-MetaData: 1`.
     ///   - timeout: for each connect and each reply.
     ///   - segmentBytes: the segment size for a stream without `icy-metaint`.
+    ///   - audioOnly: whether a `text/…` body is an error (it is, for a stream).
     /// - Throws: ``CastyError`` saying what went wrong and where.
     public static func open(
         _ url: StreamURL, headers: Headers = [:], metadata: Bool = true, loop: EventLoop = .shared,
-        timeout: Duration = .seconds(10), maxRedirects: Int = 5, segmentBytes: Int = 8192
+        timeout: Duration = .seconds(10), maxRedirects: Int = 5, segmentBytes: Int = 8192, audioOnly: Bool = true
     ) async throws(CastyError) -> OpenedStream {
         var chain = [url]
         var current = url
@@ -38,7 +39,8 @@ public enum Upstream {
             let connection = try await connect(current, loop: loop, timeout: timeout)
             var request: [UInt8] = []
             sendRequest(host: current.authority, feed: current.path, metadata: metadata, headers: headers) { request += $0 }
-            let answer = await ReplyReader.read(connection, request: request, url: current, timeout: timeout, segmentBytes: segmentBytes)
+            let answer = await ReplyReader.read(
+                connection, request: request, url: current, timeout: timeout, segmentBytes: segmentBytes, audioOnly: audioOnly)
             switch answer {
             case .failure(let error):
                 throw error
@@ -86,23 +88,28 @@ final class ReplyReader: @unchecked Sendable {
     private let connection: Connection
     private let url: StreamURL
     private let segmentBytes: Int
+    private let audioOnly: Bool
     private var step: Continuation<Reply>?
     private var timer: Scheduled?
     private var finish: ((Result<Answer, CastyError>) -> Void)?
 
-    private init(connection: Connection, url: StreamURL, segmentBytes: Int, finish: @escaping (Result<Answer, CastyError>) -> Void) {
+    private init(
+        connection: Connection, url: StreamURL, segmentBytes: Int, audioOnly: Bool,
+        finish: @escaping (Result<Answer, CastyError>) -> Void
+    ) {
         self.connection = connection
         self.url = url
         self.segmentBytes = segmentBytes
+        self.audioOnly = audioOnly
         self.finish = finish
     }
 
     static func read(
-        _ connection: Connection, request: [UInt8], url: StreamURL, timeout: Duration, segmentBytes: Int
+        _ connection: Connection, request: [UInt8], url: StreamURL, timeout: Duration, segmentBytes: Int, audioOnly: Bool
     ) async -> Result<Answer, CastyError> {
         await withCheckedContinuation { continuation in
             connection.loop.execute {
-                let reader = ReplyReader(connection: connection, url: url, segmentBytes: segmentBytes) {
+                let reader = ReplyReader(connection: connection, url: url, segmentBytes: segmentBytes, audioOnly: audioOnly) {
                     continuation.resume(returning: $0)
                 }
                 reader.start(request: request, timeout: timeout)
@@ -129,7 +136,7 @@ final class ReplyReader: @unchecked Sendable {
             done(.success(.redirect(location)))
             connection.close()
         case .done(.ok(let status, let headers, let data), let rest):
-            if let type = headers["content-type"], type.lowercased().hasPrefix("text/") {
+            if audioOnly, let type = headers["content-type"], type.lowercased().hasPrefix("text/") {
                 fail(.notAudio(url, contentType: type))
                 return
             }

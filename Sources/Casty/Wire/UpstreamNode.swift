@@ -56,28 +56,38 @@ extension UpstreamNode {
         let opened = try await openUpstream()
         guard keeper.state != .stopped else { return opened.connection.loop.execute { opened.connection.close() } }
         attach(opened)
-        keeper.task = Task { await keepAlive() }
+        keeper.task = Task { await keepAlive(opening: false) }
     }
 
-    /// Waits for each link to end, then reopens it with backoff.
-    private func keepAlive() async {
+    /// Opens the upstream in the background, retrying until it works, and keeps it open from then on.
+    func keepInBackground() {
+        guard keeper.task == nil, keeper.link == nil, keeper.state != .stopped else { return }
+        keeper.task = Task { await keepAlive(opening: true) }
+    }
+
+    /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
+    private func keepAlive(opening: Bool) async {
         var failures = 0
+        var opening = opening
         while keeper.state != .stopped {
-            let reason = await ended()
-            guard keeper.state != .stopped else { return }
-            keeper.reconnects += 1
-            keeper.state = .retrying
-            lost(reason)
-            logger("\(role): upstream lost: \(reason); reconnecting")
+            if !opening {
+                let reason = await ended()
+                guard keeper.state != .stopped else { return }
+                keeper.reconnects += 1
+                keeper.state = .retrying
+                lost(reason)
+                logger("\(role): upstream lost: \(reason); reconnecting")
+            }
+            opening = false
             while keeper.state != .stopped {
-                try? await Task.sleep(for: wait(after: failures))
+                if failures > 0 || keeper.reconnects > 0 { try? await Task.sleep(for: wait(after: failures)) }
                 guard keeper.state != .stopped else { return }
                 do {
                     let opened = try await openUpstream()
                     guard keeper.state != .stopped else { return opened.connection.close() }
                     failures = 0
                     attach(opened)
-                    logger("\(role): upstream back: \(opened.url)")
+                    if keeper.reconnects > 0 { logger("\(role): upstream back: \(opened.url)") }
                     break
                 } catch {
                     failures += 1

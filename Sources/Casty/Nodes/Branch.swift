@@ -1,0 +1,160 @@
+internal import Icy
+
+/// A relay in the distribution tree: it takes a place under the root, or wherever the root sends it, and
+/// passes the numbered segments on to its own distributor, which serves media players and at most two
+/// branches of its own.
+///
+/// It asks the root with `X-Casty-Branch: <its address>` and follows the redirects it is given (a loop is
+/// detected) until a node serves it; on tree links every metadata block carries the segment's number
+/// (`CastySeq`) and the time it was cut (`CastyTime`), so the numbering — and gap detection — survive the
+/// wire. When its parent dies or goes silent (for longer than a few segments last), it asks the root again,
+/// with `X-Casty-Resume: <next number>`: the new parent replays what it missed from its ring, so the
+/// branch's own listeners see no gap and no duplicate.
+public actor Branch: UpstreamNode {
+    /// How a branch talks to the tree.
+    public struct Configuration: Sendable {
+        /// The parent is declared silent after this many segment durations without a byte.
+        public var silentSegments = 3
+        /// The first wait before asking the root again; it doubles up to ``maxBackoff``.
+        public var backoff: Duration = .milliseconds(100)
+        /// The longest wait between attempts.
+        public var maxBackoff: Duration = .seconds(2)
+        /// Deadline for each connect and each reply.
+        public var connectTimeout: Duration = .seconds(3)
+        /// Redirects followed before giving up (the tree's depth is far less).
+        public var maxRedirects = 16
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The loop the branch runs on.
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    /// The root of the tree: where a branch asks for a place, first and after every failure.
+    public nonisolated let root: StreamURL
+    /// Where this branch serves other branches (`host:port`), told to its parents.
+    public nonisolated let address: String
+    /// What the branch is doing about its parent.
+    public var state: UpstreamState { keeper.state }
+    /// Times the branch lost its parent and asked the root again.
+    public var reattaches: Int { keeper.reconnects }
+    /// The parent serving the branch now.
+    public private(set) var parent: StreamURL?
+    /// How long the last repair took: from losing the parent to the first segment from the new one.
+    public private(set) var lastRepair: Duration?
+
+    private let configuration: Configuration
+    let logger: Logger
+    var keeper = UpstreamKeeper()
+    private var feed = Feed()
+    private var context: Context?
+    /// The number of the next segment; sent as `X-Casty-Resume` when re-attaching.
+    private var next: Int?
+    private var title: Metadata?
+    private var titleVersion = 0
+    private var lostAt: ContinuousClock.Instant?
+    private var reportedUnnumbered = false
+
+    /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
+    public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent) {
+        self.root = root
+        self.address = address
+        self.configuration = configuration
+        self.loop = loop
+        self.logger = logger
+    }
+
+    /// Hands the branch a message: a request from its distributor.
+    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+
+    /// Stops the branch: it leaves its parent and tells its distributor to stop.
+    public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Takes a place in the tree and starts streaming; from then on the branch repairs itself.
+    /// - Throws: ``CastyError`` when the first attempt fails (the root is unreachable, a redirect loop, …).
+    public func start() async throws(CastyError) {
+        try await startKeeping()
+    }
+
+    func receive(_ message: Message) {
+        guard case .request(let node, _, _) = message else { return }
+        guard keeper.state != .stopped else { return node.stop() }
+        feed.request(from: node, next: next ?? 0)
+        keepInBackground()  // a branch takes its place in the tree when someone first asks it for the stream
+    }
+
+    func stopNow() {
+        stopKeeping()
+        feed.stopAll()
+    }
+
+    // MARK: The parent
+
+    let role = "branch"
+    var backoff: (first: Duration, most: Duration) { (configuration.backoff, configuration.maxBackoff) }
+
+    func openUpstream() async throws(CastyError) -> OpenedStream {
+        var headers: Headers = ["X-Casty-Branch": address]
+        if let next { headers["X-Casty-Resume"] = String(next) }
+        return try await Upstream.open(
+            root, headers: headers, loop: loop, timeout: configuration.connectTimeout,
+            maxRedirects: configuration.maxRedirects)
+    }
+
+    func lost(_ reason: CastyError) {
+        lostAt = .now
+        parent = nil
+    }
+
+    func attach(_ opened: OpenedStream) {
+        keeper.state = .streaming
+        parent = opened.url
+        let headers = opened.headers
+        let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
+        let bitrate = headers["icy-br"].flatMap { Int($0) } ?? context?.bitrate ?? 128
+        let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
+        let first = headers["x-casty-next"].flatMap { Int($0) } ?? next ?? 0
+        let current = Context(
+            station: Context.stationHeaders(from: headers), segmentBytes: segmentBytes, bitrate: bitrate,
+            title: title, path: path)
+        if next == nil { next = first }
+        if current != context {
+            context = current
+            feed.ready(current, next: first)
+        }
+        logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
+        keeper.link = UpstreamLink(
+            opened, silence: current.segmentDuration * configuration.silentSegments,
+            onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
+            onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
+    }
+
+    /// Passes a numbered segment on, exactly as numbered by the root.
+    private func take(_ segment: Segment) {
+        let metadata = Metadata(parsing: segment.metadata)
+        let number = metadata[StreamSegment.sequenceKey].flatMap { Int($0) }
+        if number == nil, !reportedUnnumbered {
+            reportedUnnumbered = true
+            logger("branch \(address): the parent sends no segment numbers; numbering them here")
+        }
+        let fields = metadata.fields.filter { $0.key != StreamSegment.sequenceKey && $0.key != StreamSegment.timeKey }
+        let changed = !fields.isEmpty && Metadata(fields) != title
+        if changed {
+            title = Metadata(fields)
+            titleVersion += 1
+        }
+        let numbered = StreamSegment(
+            number: number ?? next ?? 0,
+            time: metadata[StreamSegment.timeKey].flatMap { Int64($0) } ?? wallClockMilliseconds(),
+            audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed)
+        next = numbered.number + 1
+        if let lostAt {
+            lastRepair = .now - lostAt
+            self.lostAt = nil
+            logger("branch \(address): repaired in \(formatted(seconds(lastRepair!))) s")
+        }
+        feed.publish(numbered)
+    }
+}

@@ -1,0 +1,63 @@
+import Casty
+
+/// `casty-cli root`: the top of a distribution tree.
+enum RootCommand: Command {
+    static let name = "root"
+    static let summary = "the top of a distribution tree: serve a source to players and to two branches"
+    static let options: Set<String> = ["source", "file", "port", "host", "advertise", "fanout", "title", "status-every"]
+    static let flags: Set<String> = ["station"]
+    static let usage = """
+        usage: casty-cli root (--source <url> | --station [--file <mp3>]) [options]
+
+        Relays a source — a Shoutcast/Icecast URL through a proxy, or the built-in station — to media players
+        and to at most --fanout branches (casty-cli branch); every further branch is redirected down the tree,
+        towards the smaller subtree. GET /status.json and GET /tree tell the node's state.
+
+        options:
+          --source URL        the upstream stream (http://host:port/path)
+          --station           play the built-in station instead (or --file <mp3> with it)
+          --port P            port for branches and players (default 8000)
+          --host ADDR         address to listen on (default 0.0.0.0)
+          --advertise H:P     the address branches reach this node at (default: the listening address)
+          --fanout N          branches served here (default 2)
+          --title T           the station's title (with --station)
+          --status-every S    seconds between status lines (default 10)
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        try arguments.none()
+        let logger = Logger.standardError
+        let source: any Node
+        var state: @Sendable () -> String = { "streaming" }
+        if let text = arguments.value("source") {
+            guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
+            let proxy = Proxy(url: url, logger: logger)
+            try await proxy.start()
+            source = proxy
+            state = { proxy.assumeIsolated { "\($0.state)" } }
+        } else if arguments.flag("station") {
+            let station = try StationCommand.makeStation(arguments, logger: logger)
+            source = station
+        } else {
+            throw UsageError("give --source <url> or --station")
+        }
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        var options = ClientOptions()
+        options.upstreamState = state
+        let root = try Root.start(
+            source: source, address: address, advertise: arguments.value("advertise"),
+            fanout: try arguments.integer("fanout", default: 2, in: 1...64), options: options, logger: logger)
+        logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)")
+        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        await Serving(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
+    }
+}
+
+/// The address `--host`/`--port` name.
+func listenAddress(_ arguments: Arguments, option: String = "port", defaultPort: UInt16, defaultHost: String) throws -> SocketAddress {
+    let host = arguments.value("host") ?? defaultHost
+    guard let address = SocketAddress(host: host, port: try arguments.port(option, default: defaultPort)) else {
+        throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
+    }
+    return address
+}

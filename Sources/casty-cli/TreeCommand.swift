@@ -1,0 +1,66 @@
+import Casty
+
+/// `casty-cli tree <url>`: shows a distribution tree, walking it from the root.
+enum TreeCommand: Command {
+    static let name = "tree"
+    static let summary = "show a distribution tree: who feeds whom, depth, children, segments, gaps"
+    static let options: Set<String> = []
+    static let usage = """
+        usage: casty-cli tree <url of the root>
+
+        Asks the root for its state (GET /tree), then each of its branches, and so on down, and prints the tree:
+        each node's address, depth, listeners, segments received, gaps, and its branches' subtree sizes.
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        let text = try arguments.single("the root's URL")
+        guard let root = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
+        var pending = [(root, 0)]
+        var visited: Set<String> = []
+        var nodes = 0
+        var deepest = 0
+        while let (url, indent) = pending.popLast() {
+            guard visited.insert(url.authority).inserted else { continue }
+            let line: String
+            do {
+                line = try await Upstream.fetchText(StreamURL(host: url.host, port: url.port, path: "/tree"))
+            } catch {
+                print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
+                continue
+            }
+            let fields = TreeLine(line)
+            nodes += 1
+            deepest = max(deepest, fields.depth)
+            print(String(repeating: "  ", count: indent)
+                + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  listeners \(fields["listeners"] ?? "?")"
+                + "  segments \(fields["segments"] ?? "?")  gaps \(fields["gaps"] ?? "?")  branches \(fields.children.count)")
+            for child in fields.children.reversed() {
+                if let url = StreamURL("http://\(child)/") { pending.append((url, indent + 1)) }
+            }
+        }
+        print("\(nodes) nodes, depth \(deepest)")
+    }
+}
+
+/// A `/tree` line: `key=value` words.
+struct TreeLine {
+    private var values: [String: String] = [:]
+
+    init(_ line: String) {
+        for word in line.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            guard let equals = word.firstIndex(of: "=") else { continue }
+            values[String(word[..<equals])] = String(word[word.index(after: equals)...])
+        }
+    }
+
+    subscript(key: String) -> String? { values[key] }
+
+    var depth: Int { Int(values["depth"] ?? "") ?? 0 }
+
+    /// The children's addresses (the `children=a:3,b:2` word, without the subtree sizes).
+    var children: [String] {
+        (values["children"] ?? "").split(separator: ",").compactMap { entry in
+            entry.lastIndex(of: ":").map { String(entry[..<$0]) }
+        }
+    }
+}
