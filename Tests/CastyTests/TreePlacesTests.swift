@@ -1,0 +1,56 @@
+import Testing
+
+@testable import Casty
+
+struct TreePlacesTests {
+    @Test func firstBranchesUpToTheFanout_AreServed() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        #expect(places.place("a:1", path: []) == .serve)
+        #expect(places.place("b:1", path: []) == .serve)
+        #expect(places.children.map(\.address) == ["a:1", "b:1"])
+    }
+
+    @Test func furtherBranches_AreRedirectedTowardsTheSmallerSubtree() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        _ = places.place("a:1", path: [])
+        _ = places.place("b:1", path: [])
+        let decisions = (0..<6).map { places.place("n\($0):1", path: []) }
+        #expect(decisions == [
+            .redirect("http://a:1/"), .redirect("http://b:1/"), .redirect("http://a:1/"),
+            .redirect("http://b:1/"), .redirect("http://a:1/"), .redirect("http://b:1/"),
+        ])
+        #expect(places.children.map(\.subtree) == [4, 4])
+        #expect(places.subtree == 9)
+    }
+
+    @Test func aChildThatLeft_MakesRoomForTheNextBranch() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        _ = places.place("a:1", path: [])
+        _ = places.place("b:1", path: [])
+        places.remove("a:1")
+        #expect(places.place("c:1", path: []) == .serve)
+        #expect(places.children.map(\.address) == ["b:1", "c:1"])
+    }
+
+    @Test func aBranchThatIsThisNodeOrAboveIt_IsRefused() {
+        var places = TreePlaces(address: "mid:1", fanout: 2)
+        guard case .refuse = places.place("top:1", path: ["top:1"]) else { Issue.record("an ancestor must be refused"); return }
+        guard case .refuse = places.place("mid:1", path: ["top:1"]) else { Issue.record("itself must be refused"); return }
+        #expect(places.children.isEmpty)
+    }
+
+    @Test func aChildThatReattaches_IsServedAgain_WithoutTakingASecondPlace() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        _ = places.place("a:1", path: [])
+        _ = places.place("b:1", path: [])
+        #expect(places.place("a:1", path: []) == .serve)
+        #expect(places.children.count == 2)
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func fanout_BoundsTheChildren(fanout: Int) {
+        var places = TreePlaces(address: "root:1", fanout: fanout)
+        for index in 0..<20 { _ = places.place("n\(index):1", path: []) }
+        #expect(places.children.count == fanout)
+    }
+}
