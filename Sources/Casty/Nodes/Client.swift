@@ -22,7 +22,14 @@ public actor Client: LoopNode {
     private let logger: Logger
     private let peer: String
     private var phase = Phase.reading(nil)
-    private var request: Request?
+    /// Whether the request was a `HEAD` (headers only).
+    private var headOnly = false
+    /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
+    private var requestSummary = ""
+    /// Whether the peer is a branch of the tree (its burst may be a whole ring of replayed segments).
+    private var isBranch = false
+    /// The most bytes of the first burst written reliably (queued) before lossy delivery starts.
+    private var burstBudget = 0
     private var form = Form.audio
     private var expected: Int?
     private var segmentDuration: Duration = .milliseconds(500)
@@ -89,7 +96,8 @@ public actor Client: LoopNode {
     }
 
     private func handle(_ request: Request) {
-        self.request = request
+        headOnly = request.method == .head
+        requestSummary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
         switch request.method {
         case .source, .put:
             respond(405, "Method Not Allowed", "Casty relays streams; it does not take sources.", ["Allow": "GET, HEAD"])
@@ -105,6 +113,7 @@ public actor Client: LoopNode {
                 return
             }
             let branch = options.acceptsBranches ? request.headers["x-casty-branch"] : nil
+            isBranch = branch != nil
             if request.headers["x-casty-numbered"] == "1" || branch != nil {
                 form = .numbered
             } else if request.wantsMetadata {
@@ -143,7 +152,7 @@ public actor Client: LoopNode {
         all["Connection"] = "close"
         var bytes: [UInt8] = []
         sendReply(all, status: StatusLine(version: .http10, code: code, reason: reason)) { bytes += $0 }
-        if request?.method != .head { bytes += text }
+        if !headOnly { bytes += text }
         connection.write(bytes)
         closeWhenSent()
     }
@@ -193,7 +202,7 @@ public actor Client: LoopNode {
         var bytes: [UInt8] = []
         sendReply(headers, status: .httpOK) { bytes += $0 }
         connection.write(bytes)
-        if request?.method == .head {
+        if headOnly {
             phase = .closing
             distributor.leave(self)
             closeWhenSent()
@@ -203,9 +212,10 @@ public actor Client: LoopNode {
         // The distributor follows its reply with the burst, in this same turn of the loop: after that,
         // delivery turns lossy.
         bursting = true
+        burstBudget = isBranch ? options.branchBurstSegments * (context.segmentBytes + 256) : options.burstBytes
         loop.execute { [self] in assumeIsolated { $0.bursting = false } }
-        logger("listener \(peer) joined: \(request?.method.rawValue ?? "GET") \(request?.path ?? "/")"
-            + " (\(request?.headers["user-agent"] ?? "no user agent"); \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered"))")
+        logger("\(isBranch ? "branch" : "listener") \(peer) joined: \(requestSummary)"
+            + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")
     }
 
     private func deliver(_ number: Int, _ segment: StreamSegment) {
@@ -222,7 +232,7 @@ public actor Client: LoopNode {
         case .icy:
             bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.icy : segment.icyWithTitle
         }
-        if bursting, connection.pendingBytes + bytes.count <= options.burstBytes {
+        if bursting, connection.pendingBytes + bytes.count <= burstBudget {
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
             connection.write(bytes)
             delivered(bytes.count, segment)
@@ -278,8 +288,11 @@ public struct ClientOptions: Sendable {
     public var headerTimeout: Duration = .seconds(15)
     /// A listener skipping segments for longer than this is disconnected.
     public var maxBehind: Duration = .seconds(10)
-    /// The most bytes of the first burst written reliably (queued) before lossy delivery starts.
+    /// The most bytes of a player's first burst written reliably (queued) before lossy delivery starts.
     public var burstBytes = 6 * 8192 + 1024
+    /// The most segments a branch's first burst may hold: a branch that resumes gets everything it missed
+    /// from the ring, reliably.
+    public var branchBurstSegments = 34
     /// `SO_SNDBUF` for each listener: small, about one segment, so a slow listener shows at once.
     public var sendBuffer = 16 * 1024
     /// The path that answers the distributor's status as JSON instead of playing the stream.
