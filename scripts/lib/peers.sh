@@ -20,6 +20,7 @@
 #   peers_trap                     create the scratch dir and install `trap peers_cleanup EXIT` (+ INT/TERM)
 #   peers_cleanup                  end every process started here or passed to peers_track, remove temp dirs
 #   peers_track PID...             add PIDs of your own background processes to what peers_cleanup ends
+#   peers_stop PID...              end (and reap) some of those processes now, the way peers_cleanup would
 #   peers_tmpdir                   print (creating once) a scratch directory removed by peers_cleanup
 #   icecast_start PORT WORKDIR     write WORKDIR/icecast.xml, run icecast2 on 127.0.0.1:PORT, wait until it listens
 #   icecast_stop                   stop that Icecast and wait for it
@@ -102,6 +103,15 @@ _peers_kill() {
     fi
     wait "$pid" 2>/dev/null || true
     _peers_untrack "$pid"
+}
+
+# peers_stop PID... — end tracked (or own background) processes now, as peers_cleanup would, and forget them.
+peers_stop() {
+    local pid
+    for pid in "$@"; do
+        [ -n "$pid" ] && _peers_kill "$pid"
+    done
+    return 0
 }
 
 # peers_cleanup — end every tracked process (newest first) and remove the scratch directories.
