@@ -111,12 +111,19 @@ func readText(_ path: String) -> String {
 
 /// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat`.
 func cpuSeconds(_ pid: pid_t) -> Double {
+    let (user, system) = cpuSplit(pid)
+    return user + system
+}
+
+/// CPU seconds a process has used so far in user space and in the kernel (utime, stime).
+func cpuSplit(_ pid: pid_t) -> (user: Double, system: Double) {
     let text = readText("/proc/\(pid)/stat")
-    guard let close = text.lastIndex(of: ")") else { return .nan }
+    guard let close = text.lastIndex(of: ")") else { return (.nan, .nan) }
     let fields = text[text.index(after: close)...].split(separator: " ")
     // After the name: state is field 3 (index 0 here); utime and stime are fields 14 and 15.
-    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return (.nan, .nan) }
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (user / ticks, system / ticks)
 }
 
 /// Resident memory of a process in KiB (`VmRSS`), or 0.

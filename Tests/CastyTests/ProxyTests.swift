@@ -101,6 +101,7 @@ struct ProxyTests {
         ("HTTP/1.0 404 File Not Found\r\n\r\n", "server answered 404 File Not Found"),
         ("<html><body>It works!</body></html>\n", "not an ICY or HTTP status line"),
         ("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", "not an audio stream (Content-Type: text/html)"),
+        ("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{}", "not an audio stream (Content-Type: application/json)"),
         ("ICY 200 OK\r\nicy-metaint: lots\r\n\r\n", "icy-metaint must be a whole number"),
     ])
     func upstreamsThatAreNotStreams_FailWithAClearError(answer: String, message: String) async throws {

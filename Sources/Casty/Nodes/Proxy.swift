@@ -22,7 +22,7 @@ public actor Proxy: UpstreamNode {
         /// The first wait before reconnecting; it doubles up to ``maxBackoff``.
         public var backoff: Duration = .milliseconds(250)
         /// The longest wait between reconnects.
-        public var maxBackoff: Duration = .seconds(5)
+        public var maxBackoff: Duration = .seconds(2)
 
         /// The defaults.
         public init() {}

@@ -56,6 +56,13 @@ public enum Upstream {
         }
     }
 
+    /// Whether a `Content-Type` can be a live audio stream: `audio/…`, `video/…`, `application/ogg` or
+    /// `application/octet-stream`. Pages (`text/html`) and documents (`application/json`) cannot.
+    static func isStreamType(_ type: String) -> Bool {
+        let type = type.lowercased()
+        return ["audio/", "video/", "application/ogg", "application/octet-stream"].contains { type.hasPrefix($0) }
+    }
+
     /// Resolves the host and connects to the first address that answers.
     static func connect(_ url: StreamURL, loop: EventLoop, timeout: Duration) async throws(CastyError) -> Connection {
         let addresses: [SocketAddress]
@@ -136,7 +143,7 @@ final class ReplyReader: @unchecked Sendable {
             done(.success(.redirect(location)))
             connection.close()
         case .done(.ok(let status, let headers, let data), let rest):
-            if audioOnly, let type = headers["content-type"], type.lowercased().hasPrefix("text/") {
+            if audioOnly, let type = headers["content-type"], !Upstream.isStreamType(type) {
                 fail(.notAudio(url, contentType: type))
                 return
             }

@@ -25,6 +25,8 @@ struct UpstreamKeeper {
     var state = UpstreamState.connecting
     var link: UpstreamLink?
     var reconnects = 0
+    /// When the current link was opened: a link that ends soon after does not reset the backoff.
+    var openedAt = ContinuousClock.now
     var ending: CheckedContinuation<CastyError, Never>?
     var endReason: CastyError?
     var task: Task<Void, Never>?
@@ -55,6 +57,7 @@ extension UpstreamNode {
     func startKeeping() async throws(CastyError) {
         let opened = try await openUpstream()
         guard keeper.state != .stopped else { return opened.connection.loop.execute { opened.connection.close() } }
+        keeper.openedAt = .now
         attach(opened)
         keeper.task = Task { await keepAlive(opening: false) }
     }
@@ -69,12 +72,16 @@ extension UpstreamNode {
     private func keepAlive(opening: Bool) async {
         var failures = 0
         var opening = opening
+        let steady = Duration.seconds(10)
         while keeper.state != .stopped {
             if !opening {
                 let reason = await ended()
                 guard keeper.state != .stopped else { return }
                 keeper.reconnects += 1
                 keeper.state = .retrying
+                // A link that kept streaming for a while resets the backoff; one that died at once does not,
+                // so a server that accepts and hangs up is not hammered.
+                failures = ContinuousClock.now - keeper.openedAt >= steady ? 0 : failures + 1
                 lost(reason)
                 logger("\(role): upstream lost: \(reason); reconnecting")
             }
@@ -85,7 +92,7 @@ extension UpstreamNode {
                 do {
                     let opened = try await openUpstream()
                     guard keeper.state != .stopped else { return opened.connection.close() }
-                    failures = 0
+                    keeper.openedAt = .now
                     attach(opened)
                     if keeper.reconnects > 0 { logger("\(role): upstream back: \(opened.url)") }
                     break
