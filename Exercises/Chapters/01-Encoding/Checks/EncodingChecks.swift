@@ -1,0 +1,120 @@
+import Encoding
+import Testing
+// Only the parts of Icy that read bytes back, so that `padding` and `sendData` below are yours.
+import func Icy.reply
+import struct Icy.Metadata
+import struct Icy.Segment
+import struct Icy.StatusLine
+import struct Icy.StreamParser
+
+/// Chapter 1: the bytes a station writes. The last checks read your bytes back with Casty's own parser.
+struct EncodingChecks {
+    @Test func headerLines_endEveryLineWithCRLF_andTheHeadWithAnEmptyLine() {
+        let bytes = headerLines("ICY 200 OK", [("icy-name", "Casty FM"), ("icy-metaint", "8192")])
+        #expect(String(decoding: bytes, as: UTF8.self) == "ICY 200 OK\r\nicy-name: Casty FM\r\nicy-metaint: 8192\r\n\r\n")
+    }
+
+    @Test func headerLines_withNoHeaders_areTheFirstLineAndAnEmptyLine() {
+        #expect(headerLines("GET / HTTP/1.0", []) == Array("GET / HTTP/1.0\r\n\r\n".utf8))
+    }
+
+    @Test func headerLines_cannotBeSmuggledInsideAValue() {
+        let bytes = headerLines("ICY 200 OK", [("icy-name", "Evil\r\nicy-metaint: 1")])
+        guard case .done(.ok(_, let headers, _), _) = reply(bytes) else {
+            Issue.record("Icy could not read a reply from \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+            return
+        }
+        #expect(headers.count == 1, "one header line, with the line break gone from its value")
+        #expect(headers["icy-metaint"] == nil)
+        #expect(headers["icy-name"]?.hasPrefix("Evil") == true)
+    }
+
+    @Test func headerLines_areReadBackByIcy() throws {
+        let bytes = headerLines("ICY 200 OK", [("icy-name", "Casty FM"), ("icy-br", "128"), ("icy-metaint", "16000")])
+        guard case .done(.ok(let status, let headers, _), let rest) = reply(bytes) else {
+            Issue.record("Icy could not read a reply from \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+            return
+        }
+        #expect(status == .icyOK)
+        #expect(headers["icy-name"] == "Casty FM")
+        #expect(try headers.metaint() == 16000)
+        #expect(rest.isEmpty)
+    }
+
+    @Test func streamTitle_quotesTheTitleAndEndsWithASemicolon() {
+        #expect(streamTitle("Artist - Song") == Array("StreamTitle='Artist - Song';".utf8))
+    }
+
+    @Test func padding_ofNothing_isZeroUnits() throws {
+        let (k, padded) = try padding([])
+        #expect(k == 0)
+        #expect(padded.isEmpty)
+    }
+
+    @Test func padding_roundsUpToWhole16ByteUnitsWithNULs() throws {
+        let text = Array("StreamTitle='Hi';".utf8)  // 17 bytes
+        let (k, padded) = try padding(text)
+        #expect(k == 2)
+        #expect(padded.count == 32)
+        #expect(Array(padded.prefix(17)) == text)
+        #expect(padded.dropFirst(17).allSatisfy { $0 == 0 })
+    }
+
+    @Test func padding_ofAWholeNumberOfUnits_addsNothing() throws {
+        let text = [UInt8](repeating: UInt8(ascii: "x"), count: 48)
+        let (k, padded) = try padding(text)
+        #expect(k == 3)
+        #expect(padded == text)
+    }
+
+    @Test func padding_allows4080Bytes_andRefuses4081() throws {
+        let (k, padded) = try padding([UInt8](repeating: 65, count: 4080))
+        #expect(k == 255)
+        #expect(padded.count == 4080)
+        #expect(throws: EncodingError.metadataTooLong(bytes: 4081)) {
+            try padding([UInt8](repeating: 65, count: 4081))
+        }
+    }
+
+    @Test func sendData_sendsTheAudioThenTheLengthByteThenThePaddedText() throws {
+        var wire: [UInt8] = []
+        try sendData(audio: [1, 2, 3], metadata: Array("StreamTitle='';".utf8)) { wire += $0 }
+        #expect(wire == [1, 2, 3, 1] + Array("StreamTitle='';".utf8) + [0])
+    }
+
+    @Test func sendData_withoutATitleChange_endsWithASingleZero() throws {
+        var wire: [UInt8] = []
+        try sendData(audio: [9, 9], metadata: []) { wire += $0 }
+        #expect(wire == [9, 9, 0])
+    }
+
+    @Test func sendData_withTooLongMetadata_sendsNothing() {
+        var wire: [UInt8] = []
+        #expect(throws: EncodingError.metadataTooLong(bytes: 5000)) {
+            try sendData(audio: [1], metadata: [UInt8](repeating: 65, count: 5000)) { wire += $0 }
+        }
+        #expect(wire.isEmpty)
+    }
+
+    @Test func aWholeStream_isReadBackByIcy_segmentBySegment() throws {
+        let metaint = 5
+        let titles: [String?] = ["One", nil, "Two — ünïcode", nil]
+        var wire = headerLines("ICY 200 OK", [("icy-metaint", String(metaint))])
+        for (index, title) in titles.enumerated() {
+            let audio = [UInt8](repeating: UInt8(index), count: metaint)
+            try sendData(audio: audio, metadata: title.map(streamTitle) ?? []) { wire += $0 }
+        }
+        guard case .done(.ok(_, _, let data), let rest) = reply(wire) else {
+            Issue.record("Icy could not read the reply")
+            return
+        }
+        var parser = StreamParser(data)
+        var read: [Icy.Segment] = []
+        try parser.feed(rest) { read.append($0) }
+        #expect(read.count == titles.count)
+        for (index, segment) in read.enumerated() where index < titles.count {
+            #expect(segment.audioBytes == [UInt8](repeating: UInt8(index), count: metaint))
+            #expect(Metadata(parsing: segment.metadata).streamTitle == titles[index])
+        }
+    }
+}

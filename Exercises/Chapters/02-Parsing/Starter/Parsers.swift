@@ -1,0 +1,45 @@
+// Chapter 2 — Parsing with continuations. Fill in the four functions marked EXERCISE; README.md explains.
+// Run the checks with:  swift test --filter Chapter02Checks
+//
+// Hint: keep what a parse has learned (the unfinished line, the headers so far) in a small Sendable struct
+// with a `read(_:)` method; when the bytes run out, return `.more(Continuation { [state] next in state.read(next) })`.
+
+/// Starts reading a head — a first line, header lines, an empty line — from its first bytes.
+///
+/// Lines end with CR LF or a bare LF. The step is `done` at the empty line, with the bytes after it as `rest`;
+/// `more` when the bytes end before that (the continuation keeps the unfinished line and resumes with the
+/// next bytes without looking at old ones again); `failed` on a header line without a name and colon, or a
+/// line longer than ``maxLineBytes`` — noticed as soon as that many bytes are waiting without a line break.
+public func head(_ bytes: ArraySlice<UInt8>) -> Step<Head> {
+    // EXERCISE
+    .failed(.notImplemented)
+}
+
+/// Starts reading a request: `GET /path HTTP/1.0` (or `HEAD`, or `HTTP/1.1`) and headers.
+///
+/// Fails with ``ParseError/malformedRequestLine(_:)`` when the first line is not three words with a method of
+/// `GET` or `HEAD` and a version of `HTTP/1.0` or `HTTP/1.1`.
+public func request(_ bytes: ArraySlice<UInt8>) -> Step<Request> {
+    // EXERCISE: head(bytes).map { head in … }
+    .failed(.notImplemented)
+}
+
+/// Starts reading a reply: `ICY 200 OK` (Shoutcast) or `HTTP/1.x 200 OK` (Icecast), headers, and `icy-metaint`.
+///
+/// Fails with ``ParseError/status(_:)`` for any code other than 200, with
+/// ``ParseError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
+/// ``ParseError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
+public func reply(_ bytes: ArraySlice<UInt8>) -> Step<Reply> {
+    // EXERCISE
+    .failed(.notImplemented)
+}
+
+/// The continuation that reads one segment of a stream with this `icy-metaint`: `metaint` audio bytes, a
+/// length byte `k`, and `16·k` bytes of metadata whose NUL padding is removed.
+///
+/// It is a continuation, not a step, because a segment starts with whatever bytes come next: give it to a
+/// ``StreamParser`` to read segment after segment.
+public func segment(metaint: Int) -> Continuation<Segment> {
+    // EXERCISE
+    Continuation { _ in .failed(.notImplemented) }
+}
