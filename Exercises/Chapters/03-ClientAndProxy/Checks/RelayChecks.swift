@@ -1,0 +1,133 @@
+import Icy
+import Kit
+import Relay
+import Testing
+
+/// A Shoutcast station's bytes: the reply, then `count` segments of `metaint` audio bytes; segment `i` holds
+/// the byte `i` and the even ones change the title to "Song i".
+func station(metaint: Int = 6, count: Int = 4) throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    sendReply(["icy-name": "Casty FM", "icy-br": "64", "icy-metaint": String(metaint)], status: .icyOK) { bytes += $0 }
+    for index in 0..<count {
+        let title = index % 2 == 0 ? Metadata(streamTitle: "Song \(index)").bytes : []
+        try sendData(Icy.Segment(audio: [UInt8](repeating: UInt8(index), count: metaint), metadata: title)) { bytes += $0 }
+    }
+    return bytes
+}
+
+/// Cuts bytes into reads of `size`.
+func reads(_ bytes: [UInt8], of size: Int) -> [[UInt8]] {
+    stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
+}
+
+/// What a player makes of the bytes it received: the reply's headers, and the segments read with `Icy`.
+func play(_ bytes: [UInt8]) throws -> (headers: Headers, segments: [Icy.Segment])? {
+    guard case .done(.ok(_, let headers, let data), let rest) = Icy.reply(bytes) else { return nil }
+    var parser = StreamParser(data)
+    var segments: [Icy.Segment] = []
+    try parser.feed(rest) { segments.append($0) }
+    return (headers, segments)
+}
+
+let titlesRequest = Array("GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n".utf8)
+let plainRequest = Array("GET /live HTTP/1.0\r\n\r\n".utf8)
+
+/// Chapter 3: a proxy attached to a station and a client serving a player, talking through messages.
+struct RelayChecks {
+    @Test func proxy_readsTheStationsReply_thenNumbersItsSegments_whateverTheReads() throws {
+        for size in [1, 3, 7, 1000] {
+            var core = ProxyCore()
+            var events: [ProxyEvent] = []
+            for read in reads(try station(), of: size) { events += try core.receive(read) }
+            #expect(events == [
+                .station(Context(name: "Casty FM", segmentBytes: 6, bitrate: 64)),
+                .segment(0, Kit.Segment(audio: [0, 0, 0, 0, 0, 0], title: "Song 0")),
+                .segment(1, Kit.Segment(audio: [1, 1, 1, 1, 1, 1], title: nil)),
+                .segment(2, Kit.Segment(audio: [2, 2, 2, 2, 2, 2], title: "Song 2")),
+                .segment(3, Kit.Segment(audio: [3, 3, 3, 3, 3, 3], title: nil)),
+            ], "reads of \(size) bytes")
+        }
+    }
+
+    @Test func proxy_cutsAStationWithoutMetaint_intoSegmentsOfItsOwnSize() throws {
+        var core = ProxyCore(segmentBytes: 4)
+        let events = try core.receive(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + Array(1...9))
+        #expect(events == [
+            .station(Context(name: "", segmentBytes: 4, bitrate: 128)),
+            .segment(0, Kit.Segment(audio: [1, 2, 3, 4])),
+            .segment(1, Kit.Segment(audio: [5, 6, 7, 8])),
+        ])
+    }
+
+    @Test func proxy_reportsWhereAStationRedirects() throws {
+        var core = ProxyCore()
+        let events = try core.receive(Array("HTTP/1.0 302 Found\r\nLocation: http://elsewhere:8000/live\r\n\r\n".utf8))
+        #expect(events == [.redirect("http://elsewhere:8000/live")])
+    }
+
+    @Test func proxy_refusesAReplyThatIsNotAStream() {
+        var core = ProxyCore()
+        #expect(throws: IcyError.status(code: 404, reason: "Not Found")) {
+            try core.receive(Array("HTTP/1.0 404 Not Found\r\n\r\n".utf8))
+        }
+    }
+
+    @Test func client_reply_announcesMetaint_onlyToPlayersThatAskedForTitles() throws {
+        let context = Context(name: "Casty FM", segmentBytes: 8192, bitrate: 128)
+        for (request, metaint) in [(titlesRequest, "8192"), (plainRequest, nil)] {
+            guard case .done(let parsed, _) = Icy.request(request) else { Issue.record("bad request"); continue }
+            var core = ClientCore(request: parsed)
+            let headers = try #require(try play(core.replyBytes(next: 0, context: context))).headers
+            #expect(headers["icy-metaint"] == metaint)
+            #expect(headers["icy-name"] == "Casty FM")
+            #expect(headers["icy-br"] == "128")
+            #expect(headers["content-type"] == "audio/mpeg")
+        }
+    }
+
+    @Test func client_data_isFramedForThePlayer_withTitlesOnlyWhenAsked() throws {
+        guard case .done(let wantsTitles, _) = Icy.request(titlesRequest),
+              case .done(let plain, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
+        var titled = ClientCore(request: wantsTitles)
+        var bare = ClientCore(request: plain)
+        let segment = Kit.Segment(audio: [7, 7, 7], title: "Hello")
+        #expect(try titled.dataBytes(0, segment) == [7, 7, 7, 2] + Array("StreamTitle='Hello';".utf8) + [UInt8](repeating: 0, count: 12))
+        #expect(try titled.dataBytes(1, Kit.Segment(audio: [8, 8, 8])) == [8, 8, 8, 0])
+        #expect(try bare.dataBytes(0, segment) == [7, 7, 7])
+    }
+
+    @Test func client_countsAGap_whenANumberIsSkipped() throws {
+        guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
+        var core = ClientCore(request: request)
+        _ = core.replyBytes(next: 5, context: Context(name: "x"))
+        for number in [5, 6, 9, 10] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
+        #expect(core.gaps == 1)
+    }
+
+    @Test func relay_aPlayerBehindClientAndProxy_hearsWhatTheStationSent() async throws {
+        let network = Network()
+        let proxy = Proxy(address: "proxy")
+        let vlc = Client(address: "vlc", source: "proxy")
+        let browser = Client(address: "browser", source: "proxy")
+        await network.add(proxy)
+        await network.add(vlc)
+        await network.add(browser)
+        // The players connect before the station has answered: they wait for its reply.
+        await network.post(try await vlc.player(Array(titlesRequest.prefix(10))))
+        await network.post(try await vlc.player(Array(titlesRequest.dropFirst(10))))
+        await network.post(try await browser.player(plainRequest))
+        for read in reads(try station(count: 5), of: 5) {
+            await network.post(try await proxy.upstream(read))
+            await network.run()
+        }
+        let heard = try #require(try play(await vlc.written))
+        #expect(heard.headers["icy-metaint"] == "6")
+        #expect(heard.segments.map(\.audioBytes) == (0..<5).map { [UInt8](repeating: UInt8($0), count: 6) })
+        #expect(heard.segments.map { Metadata(parsing: $0.metadata).streamTitle } == ["Song 0", nil, "Song 2", nil, "Song 4"])
+        let plain = try #require(try play(await browser.written))
+        #expect(plain.headers["icy-metaint"] == nil)
+        #expect(plain.segments.isEmpty)  // no metaint: for Icy, the audio is still the unfinished first segment
+        #expect(await browser.written.suffix(30) == (0..<5).flatMap { [UInt8](repeating: UInt8($0), count: 6) })
+        #expect(await vlc.gaps == 0)
+    }
+}

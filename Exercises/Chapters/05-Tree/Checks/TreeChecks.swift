@@ -1,0 +1,94 @@
+import Kit
+import Testing
+import Tree
+
+/// A node that answers every request with the same redirect: the way to build a loop.
+actor Redirector: Node {
+    nonisolated let address: Address
+    let target: Address
+    init(_ address: Address, to target: Address) {
+        self.address = address
+        self.target = target
+    }
+    func receive(_ envelope: Envelope) -> [Envelope] {
+        guard case .request = envelope.message else { return [] }
+        return [Envelope(from: address, to: envelope.from, .redirect(to: target))]
+    }
+}
+
+let context = Context(name: "Casty FM")
+
+/// Chapter 5: a tree that grows by itself, two children per node, and branches that find their place.
+struct TreeChecks {
+    @Test func seats_acceptTwoChildren_thenRedirectToThemInTurn() {
+        var seats = Seats(capacity: 2)
+        let answers = ["a", "b", "c", "d", "e", "f"].map { seats.place($0) }
+        #expect(answers == [.accept, .accept, .redirect(to: "a"), .redirect(to: "b"), .redirect(to: "a"), .redirect(to: "b")])
+        #expect(seats.children == ["a", "b"])
+    }
+
+    @Test func seats_aChildAskingAgain_isNotRedirectedToItself() {
+        var seats = Seats(capacity: 2)
+        _ = seats.place("a")
+        _ = seats.place("b")
+        #expect(seats.place("a") == .accept)
+        #expect(seats.children == ["a", "b"])
+    }
+
+    @Test func route_followsAChainOfRedirects() throws {
+        var route = Route(start: "root")
+        #expect(try route.follow("a") == "a")
+        #expect(try route.follow("a1") == "a1")
+        #expect(route.visited == ["root", "a", "a1"])
+    }
+
+    @Test func route_refusesToGoRoundInALoop() {
+        var route = Route(start: "x")
+        #expect(throws: RouteError.loop(["x", "y", "x"])) {
+            _ = try route.follow("y")
+            _ = try route.follow("x")
+        }
+    }
+
+    @Test func route_givesUpAfterTooManyRedirects() {
+        var route = Route(start: "n0", maxRedirects: 3)
+        #expect(throws: RouteError.tooManyRedirects(["n0", "n1", "n2", "n3"])) {
+            for hop in 1...10 { _ = try route.follow("n\(hop)") }
+        }
+    }
+
+    @Test func tree_sixBranchesJoiningTheRoot_growABalancedTreeOfThreeLevels() async {
+        let network = Network()
+        let root = TreeNode(root: "root", context: context)
+        await network.add(root)
+        let names = ["a", "b", "c", "d", "e", "f"]
+        var branches: [TreeNode] = []
+        for name in names {
+            let branch = TreeNode(branch: name)
+            branches.append(branch)
+            await network.add(branch)
+            await network.post(await branch.join("root"))
+            await network.run(limit: 1000)
+        }
+        #expect(await root.seats.children == ["a", "b"])
+        var parents: [Address: Address] = [:]
+        for branch in branches { parents[branch.address] = await branch.parent }
+        #expect(parents == ["a": "root", "b": "root", "c": "a", "d": "b", "e": "a", "f": "b"])
+        // Every branch hears every segment, exactly once, in order.
+        for _ in 0..<3 { await network.post(await root.broadcast(Segment(audio: [1]))) }
+        await network.run(limit: 1000)
+        for branch in branches { #expect(await branch.received == [0, 1, 2], "\(branch.address)") }
+    }
+
+    @Test func tree_aBranchSentRoundInARedirectLoop_givesUp() async {
+        let network = Network()
+        await network.add(Redirector("x", to: "y"))
+        await network.add(Redirector("y", to: "x"))
+        let branch = TreeNode(branch: "lost")
+        await network.add(branch)
+        await network.post(await branch.join("x"))
+        await network.run(limit: 1000)
+        #expect(await branch.failure == .loop(["x", "y", "x"]))
+        #expect(await branch.parent == nil)
+    }
+}

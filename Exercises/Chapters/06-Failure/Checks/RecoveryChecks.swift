@@ -1,0 +1,114 @@
+import Kit
+import Recovery
+import Testing
+
+let context = Context(name: "Casty FM", segmentBytes: 8192, bitrate: 128)  // 512 ms per segment
+
+/// A parent and a branch on a network, with a clock that moves one segment duration per step.
+struct Scenario {
+    let clock = ManualClock()
+    let network = Network()
+    let parent: Parent
+    let branch: Branch
+    /// The number of the segment the next step cuts.
+    var cut = 0
+
+    init(history: Int) async {
+        parent = Parent(address: "root", context: context, history: history)
+        branch = Branch(address: "branch", parent: "root", now: clock.now)
+        await network.add(parent)
+        await network.add(branch)
+        await network.post(await branch.attach())
+        await network.run()
+    }
+
+    /// One segment duration passes: the parent cuts a segment, the branch looks at the clock.
+    mutating func step() async {
+        clock.advance(by: context.segmentDuration)
+        await network.post(await parent.broadcast(Segment(audio: [UInt8(truncatingIfNeeded: cut)])))
+        cut += 1
+        await network.post(await branch.tick())
+        await network.run()
+    }
+
+    /// Runs steps until segment `last` has been cut; returns the number of the segment whose step made the
+    /// branch attach again, if one did.
+    mutating func run(through last: Int) async -> Int? {
+        var reattachedAt: Int?
+        while cut <= last {
+            let number = cut
+            await step()
+            if reattachedAt == nil, await branch.reattached > 0 { reattachedAt = number }
+        }
+        return reattachedAt
+    }
+}
+
+/// Chapter 6: a branch notices a silent parent, attaches again, and resumes without a gap or a duplicate.
+struct RecoveryChecks {
+    @Test func watchdog_deadline_isSixSegmentDurations_soItFollowsTheBitrate() {
+        let watchdog = Watchdog(now: .zero)
+        #expect(watchdog.deadline(for: context) == .milliseconds(3072))
+        #expect(watchdog.deadline(for: Context(name: "slow", segmentBytes: 8192, bitrate: 64)) == .milliseconds(6144))
+        #expect(Watchdog(silentSegments: 2, now: .zero).deadline(for: context) == .milliseconds(1024))
+    }
+
+    @Test func watchdog_isSilent_onlyOnceTheDeadlineHasPassedSinceLastHeard() {
+        var watchdog = Watchdog(now: .seconds(1))
+        #expect(!watchdog.isSilent(at: .milliseconds(4072), context: context))
+        #expect(watchdog.isSilent(at: .milliseconds(4073), context: context))
+        watchdog.heard(at: .seconds(4))
+        #expect(!watchdog.isSilent(at: .seconds(7), context: context))
+    }
+
+    @Test func history_resume_startsWhereTheRequesterStopped_whileThatIsKept() {
+        var history = History(capacity: 4)
+        for number in 0..<10 { history.append(number, Segment(audio: [])) }  // keeps 6, 7, 8, 9
+        #expect(history.resume(from: 7, upcoming: 10) == Replay(next: 7, numbers: [7, 8, 9]))
+        #expect(history.resume(from: 10, upcoming: 10) == Replay(next: 10, numbers: []))
+        #expect(history.resume(from: nil, upcoming: 10) == Replay(next: 10, numbers: []))
+    }
+
+    @Test func history_resume_fromTooLongAgo_startsWithTheOldestKept() {
+        var history = History(capacity: 4)
+        for number in 0..<10 { history.append(number, Segment(audio: [])) }
+        #expect(history.resume(from: 2, upcoming: 10) == Replay(next: 6, numbers: [6, 7, 8, 9]))
+        #expect(history.resume(from: 42, upcoming: 10) == Replay(next: 10, numbers: []))
+    }
+
+    @Test func receiver_dropsDuplicates_andCountsGaps() {
+        var receiver = Receiver()
+        receiver.replied(next: 0)
+        let kept = [0, 1, 2, 1, 2, 3, 6, 5, 7].map { receiver.accept($0) }
+        #expect(kept == [true, true, true, false, false, true, true, false, true])
+        #expect(receiver.duplicates == 3)
+        #expect(receiver.gaps == 1)
+        #expect(receiver.missing == 2)
+        #expect(receiver.expected == 8)
+    }
+
+    @Test func branch_whoseParentFallsSilent_reattaches_andMissesNothing() async {
+        var scenario = await Scenario(history: 16)
+        _ = await scenario.run(through: 2)
+        await scenario.network.cut("root", "branch")  // from segment 3 on, nothing arrives
+        let reattachedAt = await scenario.run(through: 11)
+        // Last heard at 1536 ms (segment 2); silent past 1536 + 3072 = 4608 ms, which is segment 9's step.
+        #expect(reattachedAt == 9)
+        #expect(await scenario.branch.played == Array(0...11))
+        let receiver = await scenario.branch.receiver
+        #expect(receiver.gaps == 0)
+        #expect(receiver.duplicates == 0)
+    }
+
+    @Test func branch_afterAnOutageLongerThanTheHistory_countsTheGap_butGetsNoDuplicate() async {
+        var scenario = await Scenario(history: 4)
+        _ = await scenario.run(through: 2)
+        await scenario.network.cut("root", "branch")
+        _ = await scenario.run(through: 11)
+        #expect(await scenario.branch.played == [0, 1, 2] + Array(6...11))
+        let receiver = await scenario.branch.receiver
+        #expect(receiver.gaps == 1)
+        #expect(receiver.missing == 3)
+        #expect(receiver.duplicates == 0)
+    }
+}
