@@ -1,0 +1,19 @@
+// Chapter 7 — Beyond trees. A reference solution.
+
+/// The piece a peer of a mesh should request next, or `nil` when no neighbour can give it anything useful.
+///
+/// Only pieces in the window `playbackPoint ..< playbackPoint + window` count: older ones are too late to
+/// play, later ones are not needed yet. Of those, only the ones this peer lacks and at least one neighbour
+/// holds can be requested. Among them it picks the rarest (held by the fewest neighbours), so that scarce
+/// pieces spread before their only holders leave; between pieces equally rare, the one nearest the playback
+/// point, because its deadline comes first.
+public func choosePiece(have: BufferMap, neighbours: [BufferMap], playbackPoint: Int, window: Int) -> Int? {
+    var best: (holders: Int, number: Int)?
+    for number in playbackPoint..<(playbackPoint + max(0, window)) where !have.has(number) {
+        let holders = neighbours.count { $0.has(number) }
+        guard holders > 0 else { continue }
+        if let current = best, current.holders <= holders { continue }  // ties keep the nearer piece
+        best = (holders, number)
+    }
+    return best?.number
+}
