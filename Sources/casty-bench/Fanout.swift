@@ -22,13 +22,13 @@ enum Fanout {
 
     struct Row {
         var server = "", count = 0
-        var connected = 0, refused = 0, dropped = 0
+        var connected = 0, refused = 0, dropped = 0, open = 0
         var rampSeconds = 0.0, overflows = 0, drops = 0
         var connectP50 = 0, headerP50 = 0, headerP99 = 0
         var cpu = 0.0, cpuUser = 0.0, loadgenCPU = 0.0, rssKiB = 0, baseKiB = 0
         var segments = 0, gaps = 0, skipped: Int?, serverDropped: Int?
         var lagP50 = -1, lagP99 = -1, lagMax = -1, titleLagP50 = -1, titleLagMax = -1
-        var perListenerKiB: Double { connected > 0 ? Double(rssKiB - baseKiB) / Double(connected) : .nan }
+        var perListenerKiB: Double { open > 0 ? Double(rssKiB - baseKiB) / Double(open) : .nan }
     }
 
     static func run(_ arguments: [String]) async throws {
@@ -79,7 +79,7 @@ enum Fanout {
         }
         print("")
         printTable(rows, header: true)
-        let bad = rows.filter { $0.connected < $0.count || ($0.server == "casty" && ($0.skipped ?? 0) > 0) }
+        let bad = rows.filter { $0.open < $0.count || ($0.server == "casty" && ($0.skipped ?? 0) > 0) }
         if smoke, !bad.isEmpty { exit(1) }
     }
 
@@ -121,7 +121,7 @@ enum Fanout {
         var heads: [Int] = [], headP99: [Int] = [], connects: [Int] = []
         for generator in generators {
             guard let ready = generator.expect("ready", timeout: Double(count) / rate + 60, idle: ticker) else {
-                Log.line("\(server.name) \(count): a load generator did not finish its ramp")
+                Log.line("\(server.name) \(count): a load generator did not finish its ramp; its listeners count in 'open' only")
                 continue
             }
             Log.line("\(server.name) \(count): \(ready)")
@@ -158,6 +158,7 @@ enum Fanout {
         for generator in generators {
             guard let report = generator.expect("report", timeout: 20, idle: ticker) else { continue }
             Log.line("\(server.name) \(count): \(report)")
+            row.open += field("open", in: report) ?? 0
             row.segments += field("segments", in: report) ?? 0
             row.gaps += field("gaps", in: report) ?? 0
             row.dropped += field("dropped", in: report) ?? 0
@@ -186,7 +187,7 @@ enum Fanout {
 
     static func printTable(_ rows: [Row], header: Bool) {
         if header {
-            print("| server | listeners | connected | refused | ramp s | accept overflows | connect p50 ms | headers p50 / p99 ms "
+            print("| server | listeners | connected (open in window) | refused | ramp s | accept overflows | connect p50 ms | headers p50 / p99 ms "
                 + "| CPU % of a core (user) | RSS MiB | RSS/listener KiB | skipped | dropped | gaps | lag p50 / p99 / max ms "
                 + "| min title lag p50 / max ms | loadgen CPU % |")
             print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -194,7 +195,7 @@ enum Fanout {
         for row in rows {
             func ms(_ micros: Int) -> String { micros < 0 ? "-" : fixed(Double(micros) / 1000, 1) }
             func lag(_ value: Int) -> String { value < 0 ? "-" : String(value) }
-            print("| \(row.server) | \(row.count) | \(row.connected) | \(row.refused) | \(fixed(row.rampSeconds, 1))"
+            print("| \(row.server) | \(row.count) | \(row.connected) (\(row.open)) | \(row.refused) | \(fixed(row.rampSeconds, 1))"
                 + " | \(row.overflows) (drops \(row.drops)) | \(ms(row.connectP50)) | \(ms(row.headerP50)) / \(ms(row.headerP99))"
                 + " | \(fixed(row.cpu, 1)) (\(fixed(row.cpuUser, 1))) | \(fixed(Double(row.rssKiB) / 1024, 1)) | \(fixed(row.perListenerKiB, 2))"
                 + " | \(row.skipped.map(String.init) ?? "n/a") | \(row.dropped) | \(row.server == "casty" ? String(row.gaps) : "n/a")"
