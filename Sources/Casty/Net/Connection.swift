@@ -63,7 +63,8 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     public var onWritable: (@Sendable () -> Void)?
 
     /// ``offer(_:)`` skips a segment while more than this many bytes are still unacknowledged in
-    /// the kernel (`SIOCOUTQ`). A negative value switches the check off. Loop thread only.
+    /// the kernel (`SIOCOUTQ`). The kernel is asked only after an offer that was not sent whole (a
+    /// listener that keeps up costs no `ioctl`). A negative value switches the check off. Loop thread only.
     public var maxQueuedBytes: Int = Connection.defaultSendBuffer
 
     /// Segments skipped by ``offer(_:)`` since the connection opened.
@@ -73,6 +74,9 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     public private(set) var consecutiveSkips = 0
     /// Whether the connection is closed.
     public private(set) var isClosed = false
+
+    /// Whether the last offer was not sent whole (queued or skipped): only then is `SIOCOUTQ` worth asking.
+    private var behind = false
 
     /// Bytes accepted by ``write(_:)``/``offer(_:)`` but not yet handed to the kernel.
     public var pendingBytes: Int { tail.count }
@@ -159,11 +163,13 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// cut into a part followed by the next segment, so the stream's framing stays intact.
     ///
     /// In order: if a tail of the previous segment is still pending, try to send it; if it is still
-    /// pending, skip. If more than ``maxQueuedBytes`` sit unacknowledged in the kernel, skip. Else
+    /// pending, skip. If the listener was behind and more than ``maxQueuedBytes`` still sit
+    /// unacknowledged in the kernel, skip. Else
     /// send once: all of it is ``Offer/sent``; part of it is ``Offer/queued`` (the tail is kept
     /// as a slice of `segment`, no copy, and flushed when writable); none is ``Offer/skipped``.
     ///
-    /// One non-blocking `send` (plus one `ioctl`) per call, no allocation. Loop thread only.
+    /// One non-blocking `send` per call (plus one `ioctl` while the listener is behind), no allocation.
+    /// Loop thread only.
     public func offer(_ segment: [UInt8]) -> Offer {
         loop.preconditionInEventLoop()
         guard !isClosed else { return .closed }
@@ -172,14 +178,16 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
             if isClosed { return .closed }
             if !tail.isEmpty { return skip() }
         }
-        if maxQueuedBytes >= 0, socket.unsentBytes > maxQueuedBytes { return skip() }
+        if behind, maxQueuedBytes >= 0, socket.unsentBytes > maxQueuedBytes { return skip() }
         guard !segment.isEmpty else { return .sent }
         switch send(segment[...]) {
         case .success(let count) where count == segment.count:
             consecutiveSkips = 0
+            behind = false
             return .sent
         case .success(let count) where count > 0:
             consecutiveSkips = 0
+            behind = true
             keepTail(segment[count...])
             return .queued
         case .success, .failure(.blocked):
@@ -191,6 +199,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func skip() -> Offer {
+        behind = true
         skippedTotal += 1
         consecutiveSkips += 1
         return .skipped
