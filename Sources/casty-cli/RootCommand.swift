@@ -4,7 +4,9 @@ import Casty
 enum RootCommand: Command {
     static let name = "root"
     static let summary = "the top of a distribution tree: serve a source to players and to two branches"
-    static let options: Set<String> = ["source", "file", "port", "host", "advertise", "fanout", "title", "status-every"]
+    static let options: Set<String> = [
+        "source", "file", "port", "host", "advertise", "fanout", "title", "name", "title-every", "segment-bytes", "status-every",
+    ]
     static let flags: Set<String> = ["station"]
     static let usage = """
         usage: casty-cli root (--source <url> | --station [--file <mp3>]) [options]
@@ -20,7 +22,8 @@ enum RootCommand: Command {
           --host ADDR         address to listen on (default 0.0.0.0)
           --advertise H:P     the address branches reach this node at (default: the listening address)
           --fanout N          branches served here (default 2)
-          --title T           the station's title (with --station)
+          --title T           the station's title (with --station); --name, --title-every and
+                              --segment-bytes as for casty-cli station
           --status-every S    seconds between status lines (default 10)
         """
 

@@ -123,4 +123,22 @@ struct DistributorTests {
             #expect(await dummy.gaps == 0)
         }
     }
+
+    @Test func branchThatReattachesBeforeItsOldLinkCloses_KeepsItsPlace() async {
+        let distributor = Distributor(loop: loop, configuration: .init(burst: 0, treeAddress: "root:1", fanout: 2))
+        distributor.send(.reply(next: 0, context: testContext()))
+        let oldLink = RecorderNode(loop: loop), newLink = RecorderNode(loop: loop), other = RecorderNode(loop: loop)
+        distributor.send(.request(from: oldLink, resume: nil, branch: "a:1"))
+        distributor.send(.request(from: other, resume: nil, branch: "b:1"))
+        distributor.send(.request(from: newLink, resume: nil, branch: "a:1"))
+        distributor.leave(oldLink)
+        let stat = await distributor.stat()
+        #expect(stat.tree?.children.map(\.address) == ["a:1", "b:1"])
+        #expect(stat.listeners == 2)
+        // Full: a third branch is sent down the tree, not served here.
+        let third = RecorderNode(loop: loop)
+        distributor.send(.request(from: third, resume: nil, branch: "c:1"))
+        #expect(await third.wait { !$0.redirects.isEmpty })
+        #expect(await third.record.redirects == ["http://a:1/"])
+    }
 }

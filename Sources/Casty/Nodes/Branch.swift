@@ -9,11 +9,15 @@ internal import Icy
 /// (`CastySeq`) and the time it was cut (`CastyTime`), so the numbering — and gap detection — survive the
 /// wire. When its parent dies or goes silent (for longer than a few segments last), it asks the root again,
 /// with `X-Casty-Resume: <next number>`: the new parent replays what it missed from its ring, so the
-/// branch's own listeners see no gap and no duplicate.
+/// branch — and the branches below it — see no gap and no duplicate. Its media players get the replay within
+/// their burst allowance (``ClientOptions/burstBytes``); after a longer repair they skip whole segments, as any
+/// listener that falls behind does, rather than make the branch buffer without bound.
 public actor Branch: UpstreamNode {
     /// How a branch talks to the tree.
     public struct Configuration: Sendable {
-        /// The parent is declared silent after this many segment durations without a byte.
+        /// The parent is declared silent after this many segment durations without a byte, plus one per level
+        /// of depth: when a link breaks, the branch right under it gives up first and re-attaches, and its own
+        /// branches, which wait a little longer, are fed again before they give up too.
         public var silentSegments = 3
         /// The first wait before asking the root again; it doubles up to ``maxBackoff``.
         public var backoff: Duration = .milliseconds(100)
@@ -126,7 +130,7 @@ public actor Branch: UpstreamNode {
         }
         logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
         keeper.link = UpstreamLink(
-            opened, silence: current.segmentDuration * configuration.silentSegments,
+            opened, silence: current.segmentDuration * (configuration.silentSegments + path.count),
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
     }

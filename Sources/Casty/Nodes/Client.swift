@@ -244,7 +244,8 @@ public actor Client: LoopNode {
         case .skipped:
             counts.skipped += 1
             distributor.tally.skipped += 1
-            if Double(connection.consecutiveSkips) * seconds(segmentDuration) > seconds(options.maxBehind) {
+            let limit = isBranch ? options.branchMaxBehind : options.maxBehind
+            if Double(connection.consecutiveSkips) * seconds(segmentDuration) > seconds(limit) {
                 distributor.tally.dropped += 1
                 logger("listener \(peer) dropped: behind for \(connection.consecutiveSkips) segments")
                 connection.close()
@@ -288,6 +289,9 @@ public struct ClientOptions: Sendable {
     public var headerTimeout: Duration = .seconds(15)
     /// A listener skipping segments for longer than this is disconnected.
     public var maxBehind: Duration = .seconds(10)
+    /// A branch skipping segments for longer than this is disconnected: a branch that cannot keep up has most
+    /// likely lost its link, and its place is better given to another.
+    public var branchMaxBehind: Duration = .seconds(2)
     /// The most bytes of a player's first burst written reliably (queued) before lossy delivery starts.
     public var burstBytes = 6 * 8192 + 1024
     /// The most segments a branch's first burst may hold: a branch that resumes gets everything it missed

@@ -144,7 +144,11 @@ public actor Distributor: LoopNode {
             return
         }
         waiting.removeAll { $0.node === node }
-        if let branch = branchOf.removeValue(forKey: ObjectIdentifier(node)) { places?.remove(branch) }
+        // A branch that re-attached before its old link's close arrived is served by a new node with the same
+        // address: its place stays.
+        if let branch = branchOf.removeValue(forKey: ObjectIdentifier(node)), !branchOf.values.contains(branch) {
+            places?.remove(branch)
+        }
         guard let position = positions.removeValue(forKey: ObjectIdentifier(node)) else { return }
         let last = listeners.removeLast()
         if position < listeners.count {
