@@ -13,12 +13,12 @@ struct TreeTests {
         Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
     }
 
-    func branch(_ root: Root, eager: Bool = true) throws -> Branch.Serving {
+    func branch(_ root: Root, eager: Bool = true, fanout: Int = 2) throws -> Branch.Serving {
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         return try Branch.serve(
             root: StreamURL(host: "127.0.0.1", port: root.port.address.port), address: .loopback(port: 0),
-            eager: eager, configuration: configuration)
+            fanout: fanout, eager: eager, configuration: configuration)
     }
 
     func stop(_ serving: Branch.Serving) {
@@ -96,6 +96,26 @@ struct TreeTests {
         #expect(repaired.port != parent.port)
         source.stop()
         [a, b, c].filter { $0.port.address != interior.port.address }.forEach(stop)
+        root.port.close()
+    }
+
+    @Test func whenAnAncestorMovesUp_ItsDescendantsLearnTheirNewPath() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0), fanout: 1)
+        let a = try branch(root, fanout: 1)
+        #expect(await eventually { await a.branch.state == .streaming })
+        let b = try branch(root, fanout: 1)
+        #expect(await eventually { await b.branch.state == .streaming })
+        let c = try branch(root, fanout: 1)
+        #expect(await eventually { await c.distributor.stat().path.count == 3 })
+        stop(a)  // b moves up under the root; c stays under b, one level higher than before
+        #expect(await eventually(timeout: .seconds(5)) { await b.distributor.stat().path.count == 1 })
+        #expect(await eventually(timeout: .seconds(5)) { await c.distributor.stat().path.count == 2 })
+        #expect(await c.distributor.stat().path == [root.port.address.description, b.port.address.description])
+        #expect(await c.branch.reattaches == 0)
+        source.stop()
+        [b, c].forEach(stop)
         root.port.close()
     }
 

@@ -344,16 +344,23 @@ info "eth0 down in $(ns "${NS_OF[$DOWN]}")"
 sleep "$LINK_DOWN_SECONDS"
 ip -n "$(ns "${NS_OF[$DOWN]}")" link set eth0 up
 info "eth0 up in $(ns "${NS_OF[$DOWN]}") after $(($(now_ms) - t0)) ms"
+# The branch under the downed link notices the silence first (3 segment durations at depth 1) and re-attaches;
+# its own branches wait one segment longer per level, so they are normally fed again before they give up (if
+# they do give up, they re-attach too). Either way they must keep playing with no gap and no duplicate (below).
 _link_repaired() {
-    local a
-    for a in "${KIDS[@]}" "$DOWN"; do
-        (($(count_in "$TMP/${NS_OF[$a]}.log" "attached to") > ATTACHED_BEFORE[$a])) || return 1
-    done
+    (($(count_in "$TMP/${NS_OF[$DOWN]}.log" "attached to") > ATTACHED_BEFORE[$DOWN]))
 }
 if wait_until 10 _link_repaired; then
-    pass "link: $DOWN and its branches re-attached within $(($(now_ms) - t0)) ms of the link going down"
+    pass "link: $DOWN re-attached within $(($(now_ms) - t0)) ms of the link going down"
+    for a in "${KIDS[@]}"; do
+        if (($(count_in "$TMP/${NS_OF[$a]}.log" "attached to") > ATTACHED_BEFORE[$a])); then
+            info "link: $a re-attached as well"
+        else
+            info "link: $a stayed with $DOWN, fed again once $DOWN was repaired"
+        fi
+    done
 else
-    fail "link: $DOWN or one of its branches did not re-attach within 10 s of the link coming up"
+    fail "link: $DOWN did not re-attach within 10 s of the link coming up"
 fi
 for a in "$DOWN" "${BELOW[@]}"; do
     grep -E "upstream lost|attached to|repaired in" "$TMP/${NS_OF[$a]}.log" | tail -n 3 | sed "s/^/    ${NS_OF[$a]}: /" || true

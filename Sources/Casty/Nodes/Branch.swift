@@ -16,9 +16,10 @@ public actor Branch: UpstreamNode {
     /// How a branch talks to the tree.
     public struct Configuration: Sendable {
         /// The parent is declared silent after this many segment durations without a byte, plus one per level
-        /// of depth: when a link breaks, the branch right under it gives up first and re-attaches, and its own
-        /// branches, which wait a little longer, are fed again before they give up too.
-        public var silentSegments = 3
+        /// of depth (a branch right under the root waits 3): when a link breaks, the branch right under it
+        /// gives up first and re-attaches, and its own branches, which wait a little longer, are fed again
+        /// before they give up too.
+        public var silentSegments = 2
         /// The first wait before asking the root again; it doubles up to ``maxBackoff``.
         public var backoff: Duration = .milliseconds(100)
         /// The longest wait between attempts.
@@ -60,6 +61,8 @@ public actor Branch: UpstreamNode {
     private var titleVersion = 0
     private var lostAt: ContinuousClock.Instant?
     private var reportedUnnumbered = false
+    /// The path last told to this branch's own branches in a segment (`CastyPath`).
+    private var announcedPath: [String]?
 
     /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
     public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent) {
@@ -135,6 +138,15 @@ public actor Branch: UpstreamNode {
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
     }
 
+    /// An ancestor re-attached elsewhere: this branch's place in the tree (its depth, its ancestors) changed.
+    private func moved(to path: [String], from context: Context) {
+        guard path != context.path else { return }
+        var current = context
+        current.path = path
+        self.context = current
+        feed.ready(current, next: next ?? 0)
+    }
+
     /// Passes a numbered segment on, exactly as numbered by the root.
     private func take(_ segment: Segment) {
         let metadata = Metadata(parsing: segment.metadata)
@@ -143,16 +155,24 @@ public actor Branch: UpstreamNode {
             reportedUnnumbered = true
             logger("branch \(address): the parent sends no segment numbers; numbering them here")
         }
-        let fields = metadata.fields.filter { $0.key != StreamSegment.sequenceKey && $0.key != StreamSegment.timeKey }
+        if let path = metadata[StreamSegment.pathKey], let context {
+            moved(to: path.split(separator: ",").map(String.init), from: context)
+        }
+        let casty = [StreamSegment.sequenceKey, StreamSegment.timeKey, StreamSegment.pathKey]
+        let fields = metadata.fields.filter { !casty.contains($0.key) }
         let changed = !fields.isEmpty && Metadata(fields) != title
         if changed {
             title = Metadata(fields)
             titleVersion += 1
         }
+        // This branch's own branches learn the path above them again whenever it changes.
+        let below = (context?.path ?? []) + [address]
         let numbered = StreamSegment(
             number: number ?? next ?? 0,
             time: metadata[StreamSegment.timeKey].flatMap { Int64($0) } ?? wallClockMilliseconds(),
-            audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed)
+            audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
+            path: below == announcedPath ? nil : below)
+        announcedPath = below
         next = numbered.number + 1
         if let lostAt {
             lastRepair = .now - lostAt

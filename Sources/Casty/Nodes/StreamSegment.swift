@@ -10,7 +10,7 @@ public import Icy
 /// |-------------|--------------------------------------------------------|-----------------------------------|
 /// | ``audio``    | the audio only                                         | players that did not ask for titles |
 /// | ``icy``      | audio + metadata block (the title if it changed, else `0`) | players that sent `Icy-MetaData: 1` |
-/// | ``numbered`` | audio + `CastySeq='N';CastyTime='ms';` (+ the title if it changed) | tree links and dummies |
+/// | ``numbered`` | audio + `CastySeq='N';CastyTime='ms';` (+ `CastyPath`, the title, if they changed) | tree links and dummies |
 public final class StreamSegment: Sendable {
     /// The segment's number, given by whoever cut it.
     public let number: Int
@@ -30,9 +30,16 @@ public final class StreamSegment: Sendable {
     public let numbered: [UInt8]
     /// The metadata block that states the current title, for a listener that has not seen it yet.
     public let titleBlock: [UInt8]
+    /// On a tree link: the nodes above the receiver (`host:port`, root first), sent when it changed — a
+    /// branch whose ancestor moved up after a repair learns its new place this way (`CastyPath`).
+    public let path: [String]?
 
     /// Cuts a segment: copies nothing more than `audio` already is, and encodes its three forms.
-    public init(number: Int, time: Int64, audio: [UInt8], title: Metadata?, titleVersion: Int, titleChanged: Bool) {
+    public init(
+        number: Int, time: Int64, audio: [UInt8], title: Metadata?, titleVersion: Int, titleChanged: Bool,
+        path: [String]? = nil
+    ) {
+        self.path = path
         self.number = number
         self.time = time
         self.audio = audio
@@ -43,15 +50,18 @@ public final class StreamSegment: Sendable {
         // Titles longer than a block can hold are cut at a character boundary rather than dropped.
         self.titleBlock = try! metadataBlock(Self.shortened(titleBytes, room: IcyLimits.maxMetadataBytes))
         self.icy = audio + (titleChanged ? titleBlock : [0])
-        self.numbered = audio + Self.numberedBlock(number: number, time: time, title: titleChanged ? title : nil)
+        self.numbered = audio + Self.numberedBlock(number: number, time: time, title: titleChanged ? title : nil, path: path)
     }
 
     /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, then the title's fields if given (cut off
     /// rather than dropped if they do not fit).
-    private static func numberedBlock(number: Int, time: Int64, title: Metadata?) -> [UInt8] {
-        let numbering = Metadata([
+    private static func numberedBlock(number: Int, time: Int64, title: Metadata?, path: [String]? = nil) -> [UInt8] {
+        var numbering = Metadata([
             Metadata.Field(key: sequenceKey, value: String(number)), Metadata.Field(key: timeKey, value: String(time)),
         ])
+        if let path, path.joined(separator: ",").utf8.count < 1024 {
+            numbering.fields.append(Metadata.Field(key: pathKey, value: path.joined(separator: ",")))
+        }
         let text = numbering.bytes + (title.map { shortened($0.bytes, room: IcyLimits.maxMetadataBytes - 64) } ?? [])
         return try! metadataBlock(text)
     }
@@ -60,12 +70,14 @@ public final class StreamSegment: Sendable {
     public static let sequenceKey = "CastySeq"
     /// The key that carries the time the segment was cut.
     public static let timeKey = "CastyTime"
+    /// The key that carries the path above the receiving branch, when it changed.
+    public static let pathKey = "CastyPath"
 
     /// The ICY form that also states the current title (for a listener that missed the change).
     public var icyWithTitle: [UInt8] { audio + titleBlock }
 
     /// The numbered form that also states the current title (for a branch that has not seen it yet).
-    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title) }
+    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title, path: path) }
 
     /// The text itself if it fits in `room` bytes, else cut at a character boundary and closed with `';`.
     private static func shortened(_ bytes: [UInt8], room: Int) -> [UInt8] {
