@@ -2,9 +2,7 @@
 # netns-test.sh — the distribution tree across separate hosts: every node in its own Linux network namespace,
 # all on one bridge (private subnet 10.213.0.0/24, given only inside our namespaces), listeners on the leaves.
 #
-#   ctt-root  10.213.0.1      casty-cli root, --advertise 10.213.0.1:8000, a station whose title changes every 3 s
-#                              (root --station --title-every 3; while `root` lacks --title-every: casty-cli station
-#                              on the root host's loopback, relayed by root --source)
+#   ctt-root  10.213.0.1      casty-cli root --station --title-every 3, --advertise 10.213.0.1:8000
 #   ctt-b1…7  10.213.0.11…17  casty-cli branch --eager, each --advertise <its address>:8000, started one by one
 #   ctt-b8    10.213.0.18     an 8th branch, started after the repairs
 #   ctt-lis   10.213.0.100    the network listeners: casty-cli dummy, curl captures, casty-cli tree
@@ -63,21 +61,9 @@ tree_net_add lis "$TREE_SUBNET.100"
 info "namespaces: $(_our_namespaces | paste -sd' ')"
 
 # --- The root: the station with a title every 3 s ----------------------------------------------------------
-if "$CLI" root --help 2>&1 | grep -q -- '--title-every'; then
-    tree_start root root casty root --station --title "Tree test" --title-every 3 --host "$TREE_SUBNET.1" \
-        --port "$TREE_PORT" --advertise "$ROOT" --status-every 60
-    PID_OF[$ROOT]=$LAST_PID
-else
-    # `casty-cli root` has no --title-every: the station (titles every 3 s) runs next to the root, on the root
-    # host's loopback, and the root relays it with --source.
-    info "casty-cli root has no --title-every: root --source <casty-cli station --title-every 3 on the root's loopback>"
-    tree_start root station casty station --title "Tree test" --title-every 3 --host 127.0.0.1 --port 8100 --status-every 60
-    wait_until 10 nsx root curl -s -o /dev/null --max-time 1 http://127.0.0.1:8100/status.json ||
-        { fail "the station in $(ns root) did not start"; exit 1; }
-    tree_start root root casty root --source http://127.0.0.1:8100/ --host "$TREE_SUBNET.1" --port "$TREE_PORT" \
-        --advertise "$ROOT" --status-every 60
-    PID_OF[$ROOT]=$LAST_PID
-fi
+tree_start root root casty root --station --title "Tree test" --title-every 3 --host "$TREE_SUBNET.1" \
+    --port "$TREE_PORT" --advertise "$ROOT" --status-every 60
+PID_OF[$ROOT]=$LAST_PID
 if ! wait_until 10 tree_line "$ROOT" >/dev/null; then fail "the root does not answer /tree at $ROOT"; exit 1; fi
 _root_has_segments() { [ "$(field "$(tree_line "$ROOT")" segments)" -ge 2 ] 2>/dev/null; }
 wait_until 10 _root_has_segments || { fail "the root has no segments after 10 s"; exit 1; }
