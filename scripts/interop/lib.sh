@@ -20,6 +20,8 @@ INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INTEROP_ROOT=$(cd "$INTEROP_DIR/../.." && pwd)
 # shellcheck source=scripts/lib/peers.sh
 . "$INTEROP_ROOT/scripts/lib/peers.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$INTEROP_ROOT/scripts/lib/common.sh"
 
 INTEROP_NAME=$(basename "$0" .sh)
 INTEROP_FAILS=0
@@ -54,8 +56,6 @@ measure() { echo "MEASURE: [$INTEROP_NAME/$UPSTREAM] $1 = $2 $3"; }
 # interop_log LABEL FILE — print the tail of FILE (if it exists) as evidence when the script fails.
 interop_log() { INTEROP_LOGS+=("$1|$2"); }
 
-# now_ms — wall clock in milliseconds.
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 # _interop_evidence — print the tail of every registered log, progress lines (\r) made readable.
 _interop_evidence() {
@@ -144,17 +144,6 @@ interop_begin() {
 
 # interop_end — exit with the verdict (the EXIT trap prints it and the evidence).
 interop_end() { exit 0; }
-
-# wait_until TIMEOUT CMD... — run CMD every 0.1 s until it succeeds; fail after TIMEOUT seconds.
-wait_until() {
-    local timeout=$1 deadline
-    shift
-    deadline=$(($(now_ms) + timeout * 1000))
-    until "$@"; do
-        (($(now_ms) < deadline)) || return 1
-        sleep 0.1
-    done
-}
 
 # log_has FILE REGEX — does FILE contain a line matching the extended REGEX?
 log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -qE -- "$2"; }
@@ -281,8 +270,6 @@ mpg123_start() {
     peers_track "$LAST_PID"
 }
 
-# file_size FILE — size in bytes (0 when missing).
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # pid_of_child PARENT NAME — the PID of the process NAME under PARENT (searching two levels down).
 pid_of_child() {

@@ -18,6 +18,8 @@
 
 TREE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TREE_ROOT=$(cd "$TREE_DIR/../.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$TREE_ROOT/scripts/lib/common.sh"
 TREE_PREFIX=${TREE_PREFIX:-ctt}
 TREE_SUBNET=10.213.0
 # shellcheck disable=SC2034  # used by the scripts that source this file
@@ -34,7 +36,6 @@ TMP=""
 CLI=""
 LAST_PID=""
 
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 _elapsed() { local t=${EPOCHREALTIME/./}; t=$(((t - TREE_T0) / 100000)); printf '%d.%d' $((t / 10)) $((t % 10)); }
 pass() { TREE_PASSES=$((TREE_PASSES + 1)); echo "PASS: [$TREE_NAME +$(_elapsed)s] $*"; }
 fail() { TREE_FAILS=$((TREE_FAILS + 1)); echo "FAIL: [$TREE_NAME +$(_elapsed)s] $*"; }
@@ -204,21 +205,8 @@ tree_stop() {
     TREE_PIDS=("${TREE_PIDS[@]}")
 }
 
-# wait_until TIMEOUT CMD... — run CMD every 0.1 s until it succeeds; fail after TIMEOUT seconds.
-wait_until() {
-    local timeout=$1 deadline
-    shift
-    deadline=$(($(now_ms) + timeout * 1000))
-    until "$@"; do
-        (($(now_ms) < deadline)) || return 1
-        sleep 0.1
-    done
-}
-
 # count_in FILE REGEX — how many lines of FILE match REGEX.
 count_in() { tr -d '\000' <"$1" 2>/dev/null | grep -cE -- "$2" || true; }
-# file_size FILE — size in bytes (0 when missing).
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # http_get URL — GET from the listener namespace (`lis`), 2 s at most.
 http_get() { nsx lis curl -s --max-time 2 "$1"; }

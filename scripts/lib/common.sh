@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# common.sh — small helpers shared by the test scripts (scripts/interop, scripts/tree). Sourced, not run.
+
+# now_ms — milliseconds since the epoch (bash's own clock, no fork).
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+# wait_until TIMEOUT CMD... — run CMD every 0.1 s until it succeeds; fail after TIMEOUT seconds.
+wait_until() {
+    local timeout=$1 deadline
+    shift
+    deadline=$(($(now_ms) + timeout * 1000))
+    until "$@"; do
+        (($(now_ms) < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# file_size FILE — size in bytes (0 when missing).
+file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
