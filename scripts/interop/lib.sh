@@ -304,3 +304,19 @@ wav_stats() {
 
 # float_cmp A OP B — compare decimals with awk (OP: < <= > >=).
 float_cmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
+
+# dummy_finish — wait (bounded) for the `casty-cli dummy` started at $t_dummy as $DUMMY_PID with --duration
+# $DUMMY_SECONDS, then set dummy_rc (its exit status, or "running") and summary (its "dummy summary:" line).
+_dummy_done() { ! alive "$DUMMY_PID"; }
+# shellcheck disable=SC2154,SC2034  # t_dummy, DUMMY_PID, DUMMY_SECONDS come from, dummy_rc and summary go to, the sourcing script
+dummy_finish() {
+    if ! wait_until $((DUMMY_SECONDS + 15 - ($(now_ms) - t_dummy) / 1000)) _dummy_done; then
+        fail "casty-cli dummy still running $((DUMMY_SECONDS + 15)) s after it started (--duration $DUMMY_SECONDS)"
+    fi
+    dummy_rc=running
+    if ! alive "$DUMMY_PID"; then
+        wait "$DUMMY_PID" && dummy_rc=0 || dummy_rc=$?
+    fi
+    summary=$(grep -m1 'dummy summary:' "$TMP/dummy.out" || true)
+    info "$summary"
+}

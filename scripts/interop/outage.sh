@@ -95,16 +95,7 @@ else
 fi
 
 # --- The dummy's summary ----------------------------------------------------------------------------------
-_dummy_done() { ! alive "$DUMMY_PID"; }
-if ! wait_until $((DUMMY_SECONDS + 15 - ($(now_ms) - t_dummy) / 1000)) _dummy_done; then
-    fail "casty-cli dummy still running $((DUMMY_SECONDS + 15)) s after it started (--duration $DUMMY_SECONDS)"
-fi
-dummy_rc=running
-if ! alive "$DUMMY_PID"; then
-    wait "$DUMMY_PID" && dummy_rc=0 || dummy_rc=$?
-fi
-summary=$(grep -m1 'dummy summary:' "$TMP/dummy.out" || true)
-info "$summary"
+dummy_finish
 connected=$(dummy_field connected "$summary")
 segments=$(dummy_field segments "$summary")
 gaps=$(dummy_field gaps "$summary")

@@ -27,7 +27,7 @@ struct UpstreamKeeper {
     var reconnects = 0
     /// When the current link was opened: a link that ends soon after does not reset the backoff.
     var openedAt = ContinuousClock.now
-    var ending: CheckedContinuation<CastyError, Never>?
+    var ending: CheckedContinuation<CastyError?, Never>?
     var endReason: CastyError?
     var task: Task<Void, Never>?
 }
@@ -75,8 +75,7 @@ extension UpstreamNode {
         let steady = Duration.seconds(10)
         while keeper.state != .stopped {
             if !opening {
-                let reason = await ended()
-                guard keeper.state != .stopped else { return }
+                guard let reason = await ended(), keeper.state != .stopped else { return }
                 keeper.reconnects += 1
                 keeper.state = .retrying
                 // A link that kept streaming for a while resets the backoff; one that died at once does not,
@@ -108,8 +107,8 @@ extension UpstreamNode {
         min(backoff.most, backoff.first * (1 << min(failures, 16)))
     }
 
-    /// Waits until the current link ends, and says why.
-    private func ended() async -> CastyError {
+    /// Waits until the current link ends, and says why; `nil` when the node was stopped.
+    private func ended() async -> CastyError? {
         if let reason = keeper.endReason {
             keeper.endReason = nil
             return reason
@@ -138,7 +137,7 @@ extension UpstreamNode {
         keeper.link = nil
         if let ending = keeper.ending {
             keeper.ending = nil
-            ending.resume(returning: .ended(StreamURL(host: "-", port: 1)))
+            ending.resume(returning: nil)
         }
     }
 }
