@@ -264,7 +264,7 @@ public actor Client: LoopNode {
 
     func stopNow() {
         if case .waitingForReply = phase {
-            respond(503, "Service Unavailable", "No place for this request here; try again later.", ["Retry-After": "1"])
+            respond(503, "Service Unavailable", "The stream is not available here right now; try again later.", ["Retry-After": "2"])
         } else {
             connection.close()
         }

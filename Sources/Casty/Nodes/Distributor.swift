@@ -26,6 +26,9 @@ public actor Distributor: LoopNode {
         /// Whether to request the stream only once the first listener asks (a branch that waits for its
         /// client), rather than at once.
         public var lazy = false
+        /// How long a listener may wait for a stream that has not started yet (the upstream is down at
+        /// start-up, say); past that it is refused with `503 Service Unavailable` and `Retry-After`.
+        public var startWait: Duration = .seconds(3)
 
         /// The defaults: a burst of 4 segments (2 s at 8192 bytes and 128 kbit/s), a ring of 32, no tree.
         public init(burst: Int = 4, ringSize: Int = 32, treeAddress: String? = nil, fanout: Int = 2, lazy: Bool = false) {
@@ -53,7 +56,9 @@ public actor Distributor: LoopNode {
     private var next: Int?
     private var listeners: [any Node] = []
     private var positions: [ObjectIdentifier: Int] = [:]
-    private var waiting: [(node: any Node, resume: Int?, branch: String?)] = []
+    private var waiting: [(node: any Node, resume: Int?, branch: String?, since: ContinuousClock.Instant)] = []
+    /// Refuses the listeners that waited too long for a stream that has not started.
+    private var waitingTimer: Scheduled?
     private var places: TreePlaces?
     private var branchOf: [ObjectIdentifier: String] = [:]
     private var requested = false
@@ -109,7 +114,8 @@ public actor Distributor: LoopNode {
         case .request(let node, let resume, let branch):
             requestSource()
             if context == nil {
-                waiting.append((node, resume, branch))
+                waiting.append((node, resume, branch, .now))
+                scheduleWaitingTimeout()
             } else {
                 admit(node, resume: resume, branch: branch)
             }
@@ -118,7 +124,9 @@ public actor Distributor: LoopNode {
             self.context = context
             let queued = waiting
             waiting = []
-            for (node, resume, branch) in queued { admit(node, resume: resume, branch: branch) }
+            waitingTimer?.cancel()
+            waitingTimer = nil
+            for (node, resume, branch, _) in queued { admit(node, resume: resume, branch: branch) }
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
@@ -126,8 +134,31 @@ public actor Distributor: LoopNode {
         }
     }
 
+    /// Refuses (with `503`, see ``Client``) the listeners that have waited ``Configuration/startWait`` for a
+    /// stream that has not started; the others wait on.
+    private func scheduleWaitingTimeout() {
+        guard waitingTimer == nil, let oldest = waiting.first?.since else { return }
+        waitingTimer = loop.schedule(after: configuration.startWait - (.now - oldest)) { [weak self] in
+            self?.assumeIsolated { $0.refuseLongWaiting() }
+        }
+    }
+
+    private func refuseLongWaiting() {
+        waitingTimer = nil
+        guard context == nil else { return }
+        let now = ContinuousClock.now
+        let expired = waiting.filter { now - $0.since >= configuration.startWait }
+        waiting.removeAll { now - $0.since >= configuration.startWait }
+        if !expired.isEmpty {
+            logger("distributor: no stream yet; refused \(expired.count) listener\(expired.count == 1 ? "" : "s") with 503")
+        }
+        for entry in expired { entry.node.stop() }
+        scheduleWaitingTimeout()
+    }
+
     func stopNow() {
         stopped = true
+        waitingTimer?.cancel()
         let all = listeners + waiting.map(\.node)
         listeners = []
         positions = [:]
