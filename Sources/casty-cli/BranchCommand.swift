@@ -4,7 +4,7 @@ import Casty
 enum BranchCommand: Command {
     static let name = "branch"
     static let summary = "a relay in a distribution tree: takes a place under the root, serves players and branches"
-    static let options: Set<String> = ["root", "port", "host", "client-port", "advertise", "fanout", "status-every"]
+    static let options: Set<String> = ["root", "port", "host", "client-port", "advertise", "fanout", "status-every", "tree-key", "tree-key-file"]
     static let flags: Set<String> = ["eager"]
     static let usage = """
         usage: casty-cli branch --root http://host:port/ [options]
@@ -23,6 +23,8 @@ enum BranchCommand: Command {
           --fanout N          branches served here (default 2)
           --eager             take a place in the tree at once
           --status-every S    seconds between status lines (default 10)
+          --tree-key K        the tree's key (as given to its root): sent to every parent, and asked of
+                              this branch's own branches; --tree-key-file F reads it from a file
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -36,11 +38,12 @@ enum BranchCommand: Command {
         }
         let serving = try Branch.serve(
             root: root, address: address, clientAddress: clientAddress, advertise: arguments.value("advertise"),
-            fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"), logger: logger)
+            fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
+            treeKey: try treeKey(arguments), logger: logger)
         let branch = serving.branch
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)")
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await Serving(distributor: serving.distributor, port: serving.port).reportStatus(
-            every: interval, logger: logger, upstream: { branch.assumeIsolated { "\($0.state)" } })
+            every: interval, logger: logger, upstream: { branch.assumeIsolated { $0.status } })
     }
 }

@@ -6,6 +6,7 @@ enum RootCommand: Command {
     static let summary = "the top of a distribution tree: serve a source to players and to two branches"
     static let options: Set<String> = [
         "source", "file", "port", "host", "advertise", "fanout", "title", "name", "title-every", "segment-bytes", "status-every",
+        "tree-key", "tree-key-file",
     ]
     static let flags: Set<String> = ["station"]
     static let usage = """
@@ -25,6 +26,8 @@ enum RootCommand: Command {
           --title T           the station's title (with --station); --name, --title-every and
                               --segment-bytes as for casty-cli station
           --status-every S    seconds between status lines (default 10)
+          --tree-key K        close the tree: branches must send this key (players need none);
+                              --tree-key-file F reads it from the first line of a file instead
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -47,13 +50,29 @@ enum RootCommand: Command {
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         var options = ClientOptions()
         options.upstreamState = state
+        let key = try treeKey(arguments)
         let root = try Root.start(
             source: source, address: address, advertise: arguments.value("advertise"),
-            fanout: try arguments.integer("fanout", default: 2, in: 1...64), options: options, logger: logger)
-        logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)")
+            fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, options: options, logger: logger)
+        logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)"
+            + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await Serving(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
+}
+
+/// The tree's key from `--tree-key` or the first line of `--tree-key-file`, if either is given.
+func treeKey(_ arguments: Arguments) throws -> TreeKey? {
+    var text = arguments.value("tree-key")
+    if let path = arguments.value("tree-key-file") {
+        guard text == nil else { throw UsageError("give --tree-key or --tree-key-file, not both") }
+        let line = String(decoding: try readFile(path), as: UTF8.self).split(whereSeparator: \.isNewline).first
+        text = line.map(String.init) ?? ""
+        guard !text!.isEmpty else { throw UsageError("--tree-key-file \(path): the first line is empty") }
+    }
+    guard let text else { return nil }
+    guard let key = TreeKey(text) else { throw UsageError("--tree-key must not be empty") }
+    return key
 }
 
 /// The address `--host`/`--port` name.

@@ -43,7 +43,8 @@ struct Serving {
             let stat = await distributor.stat()
             let state = await distributor.loop.submit(upstream)
             let title = stat.context?.title?.streamTitle.map { ", title '\($0)'" } ?? ""
-            logger("status: \(stat.listeners) listeners (peak \(stat.peakListeners)), \(stat.segments) segments,"
+            let branches = stat.tree == nil ? "" : " \(stat.branches) branch\(stat.branches == 1 ? "" : "es"),"
+            logger("status: \(stat.listeners) listeners (peak \(stat.peakListeners)),\(branches) \(stat.segments) segments,"
                 + " \(megabytes(stat.bytesIn)) in, \(megabytes(stat.bytesOut)) out, \(stat.skipped) skipped,"
                 + " \(stat.dropped) dropped, \(stat.gaps) gaps, upstream \(state)\(title)")
         }

@@ -9,7 +9,9 @@ enum TreeCommand: Command {
         usage: casty-cli tree <url of the root>
 
         Asks the root for its state (GET /tree), then each of its branches, and so on down, and prints the tree:
-        each node's address, depth, listeners, segments received, gaps, and its branches' subtree sizes.
+        each node's address, depth, players, segments received, gaps, and its branches. A root that cannot be
+        reached, or that is not a Casty tree node, is an error (exit status 1); a branch below it that cannot be
+        reached is shown as such.
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -25,14 +27,21 @@ enum TreeCommand: Command {
             do {
                 line = try await Upstream.fetchText(StreamURL(host: url.host, port: url.port, path: "/tree"))
             } catch {
+                if nodes == 0 { throw ServeError("\(url.authority) is not reachable as a Casty tree node: \(error)") }
                 print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
                 continue
             }
             let fields = TreeLine(line)
+            guard fields.isTreeNode else {
+                let what = "\(url.authority) answered GET /tree with something else than a Casty tree node's line"
+                if nodes == 0 { throw ServeError(what) }
+                print(String(repeating: "  ", count: indent) + what)
+                continue
+            }
             nodes += 1
             deepest = max(deepest, fields.depth)
             print(String(repeating: "  ", count: indent)
-                + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  listeners \(fields["listeners"] ?? "?")"
+                + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  players \(fields["listeners"] ?? "?")"
                 + "  segments \(fields["segments"] ?? "?")  gaps \(fields["gaps"] ?? "?")  branches \(fields.children.count)")
             for child in fields.children.reversed() {
                 if let url = StreamURL("http://\(child)/") { pending.append((url, indent + 1)) }
@@ -56,6 +65,11 @@ struct TreeLine {
     subscript(key: String) -> String? { values[key] }
 
     var depth: Int { Int(values["depth"] ?? "") ?? 0 }
+
+    /// Whether the line is a tree node's (`address=… depth=… … children=…`), not some other page.
+    var isTreeNode: Bool {
+        values["address"].map { $0 != "-" } == true && values["depth"].flatMap { Int($0) } != nil && values["children"] != nil
+    }
 
     /// The children's addresses (the `children=a:3,b:2` word, without the subtree sizes).
     var children: [String] {

@@ -134,11 +134,68 @@ struct DistributorTests {
         distributor.leave(oldLink)
         let stat = await distributor.stat()
         #expect(stat.tree?.children.map(\.address) == ["a:1", "b:1"])
-        #expect(stat.listeners == 2)
+        #expect(stat.branches == 2, "branch links are counted as branches")
+        #expect(stat.listeners == 0, "not as listeners")
         // Full: a third branch is sent down the tree, not served here.
         let third = RecorderNode(loop: loop)
         distributor.send(.request(from: third, resume: nil, branch: "c:1"))
         #expect(await third.wait { !$0.redirects.isEmpty })
         #expect(await third.record.redirects == ["http://a:1/"])
+    }
+
+    @Test func aNewStream_RestartsTheNumbering_CountsOneGap_AndKeepsItsPlayers() async {
+        let lines = LogLines()
+        let distributor = Distributor(loop: loop, configuration: .init(burst: 0), logger: lines.logger)
+        var old = testContext(), new = testContext()
+        old.stream = 1
+        new.stream = 2
+        distributor.send(.reply(next: 0, context: old))
+        let player = RecorderNode(loop: loop)
+        distributor.send(.request(from: player, resume: nil))
+        for segment in testSegments(10) { distributor.send(.data(segment.number, segment)) }
+        distributor.send(.reply(next: 0, context: new))  // a restarted root numbers from 0 again
+        for segment in testSegments(5) { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitForData(15))
+        #expect(await player.record.numbers == Array(0..<10) + Array(0..<5), "the player goes on with the new numbers")
+        let stat = await distributor.stat()
+        #expect(stat.gaps == 1)
+        #expect(stat.stream == 2)
+        #expect(stat.next == 5)
+        #expect(stat.segments == 15)
+        #expect(!lines.value.contains { $0.contains("duplicate") })
+        // The ring holds the new stream only: a resume is served from it.
+        let late = RecorderNode(loop: loop)
+        distributor.send(.request(from: late, resume: 2))
+        #expect(await late.waitForData(3))
+        #expect(await late.record.numbers == [2, 3, 4])
+        #expect(await late.record.replies.first?.context.station["X-Casty-Stream"] == Context.streamText(2))
+    }
+
+    @Test func aSourceThatDoesNotNameItsStream_GetsOneName_AcrossItsReplies() async {
+        let distributor = Distributor(loop: loop)
+        distributor.send(.reply(next: 0, context: testContext()))
+        for segment in testSegments(3) { distributor.send(.data(segment.number, segment)) }
+        let named = await distributor.stat().stream
+        #expect(named != nil && named != 0)
+        distributor.send(.reply(next: 7, context: testContext()))  // a proxy that reconnected: same numbering
+        for segment in testSegments(2, first: 7) { distributor.send(.data(segment.number, segment)) }
+        let stat = await distributor.stat()
+        #expect(stat.stream == named)
+        #expect(stat.gaps == 1, "the outage's jump, not a new stream")
+        #expect(stat.missing == 4)
+    }
+
+    @Test func oldSegments_AreLoggedOnce_ThenSummedUp_NotOneLineEach() async {
+        let lines = LogLines()
+        let distributor = Distributor(loop: loop, logger: lines.logger)
+        distributor.send(.reply(next: 0, context: testContext()))
+        let segments = testSegments(10)
+        for segment in segments { distributor.send(.data(segment.number, segment)) }
+        for _ in 0..<5 {
+            for segment in segments { distributor.send(.data(segment.number, segment)) }
+        }
+        #expect(await distributor.stat().segments == 10)
+        let told = lines.value.filter { $0.contains("duplicate or old") }
+        #expect(told.count == 1, "\(told)")
     }
 }

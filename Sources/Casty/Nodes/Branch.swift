@@ -12,6 +12,11 @@ internal import Icy
 /// branch — and the branches below it — see no gap and no duplicate. Its media players get the replay within
 /// their burst allowance (``ClientOptions/burstBytes``); after a longer repair they skip whole segments, as any
 /// listener that falls behind does, rather than make the branch buffer without bound.
+///
+/// The numbers belong to a stream, named in every reply head (`X-Casty-Stream`). When the branch is told of
+/// another stream than it had — the root restarted and numbers from 0 again — it restarts its numbering at
+/// the reply's `X-Casty-Next`, and its distributor counts the break as one gap and keeps its players. In a
+/// closed tree it sends the tree's key (``TreeKey``) with every request.
 public actor Branch: UpstreamNode {
     /// How a branch talks to the tree.
     public struct Configuration: Sendable {
@@ -22,12 +27,15 @@ public actor Branch: UpstreamNode {
         public var silentSegments = 2
         /// The first wait before asking the root again; it doubles up to ``maxBackoff``.
         public var backoff: Duration = .milliseconds(100)
-        /// The longest wait between attempts.
-        public var maxBackoff: Duration = .seconds(2)
+        /// The longest wait between attempts: short, so that when a root that was away returns, the branches
+        /// are back within about a segment (asking a root that is down costs it nothing but a refused connect).
+        public var maxBackoff: Duration = .milliseconds(500)
         /// Deadline for each connect and each reply.
         public var connectTimeout: Duration = .seconds(3)
         /// Redirects followed before giving up (the tree's depth is far less).
         public var maxRedirects = 16
+        /// The tree's secret, sent to every parent as `X-Casty-Key`; `nil` for an open tree.
+        public var treeKey: TreeKey?
 
         /// The defaults.
         public init() {}
@@ -43,6 +51,11 @@ public actor Branch: UpstreamNode {
     public nonisolated let address: String
     /// What the branch is doing about its parent.
     public var state: UpstreamState { keeper.state }
+    /// What the branch is doing, for status lines: `idle (no listener yet)` for a lazy branch that nobody has
+    /// asked for the stream, else its ``state``.
+    public var status: String {
+        keeper.state == .connecting && keeper.task == nil && keeper.link == nil ? "idle (no listener yet)" : "\(keeper.state)"
+    }
     /// Times the branch lost its parent and asked the root again.
     public var reattaches: Int { keeper.reconnects }
     /// The parent serving the branch now.
@@ -105,6 +118,8 @@ public actor Branch: UpstreamNode {
     func openUpstream() async throws(CastyError) -> OpenedStream {
         var headers: Headers = ["X-Casty-Branch": address]
         if let next { headers["X-Casty-Resume"] = String(next) }
+        if let stream = context?.stream, stream != 0 { headers[Context.streamHeader] = Context.streamText(stream) }
+        if let key = configuration.treeKey { headers[TreeKey.header] = key.headerValue }
         return try await Upstream.open(
             root, headers: headers, loop: loop, timeout: configuration.connectTimeout,
             maxRedirects: configuration.maxRedirects)
@@ -123,10 +138,18 @@ public actor Branch: UpstreamNode {
         let bitrate = headers["icy-br"].flatMap { Int($0) } ?? context?.bitrate ?? 128
         let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
         let first = headers["x-casty-next"].flatMap { Int($0) } ?? next ?? 0
+        let stream = headers[Context.streamHeader].flatMap(Context.stream(parsing:)) ?? context?.stream ?? 0
         let current = Context(
             station: Context.stationHeaders(from: headers), segmentBytes: segmentBytes, bitrate: bitrate,
-            title: title, path: path)
-        if next == nil { next = first }
+            title: title, path: path, stream: stream)
+        if let old = context?.stream, old != stream {
+            logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
+                + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")
+            next = first
+            announcedPath = nil
+        } else if next == nil {
+            next = first
+        }
         if current != context {
             context = current
             feed.ready(current, next: first)

@@ -113,6 +113,12 @@ public actor Client: LoopNode {
                 return
             }
             let branch = options.acceptsBranches ? request.headers["x-casty-branch"] : nil
+            if let branch, let key = options.treeKey, !key.admits(request.headers["x-casty-key"]) {
+                distributor.tally.refused += 1
+                logger("tree: branch \(branch) from \(peer) refused: wrong or missing tree key (403)")
+                respond(403, "Forbidden", "This tree takes branches with its key only (X-Casty-Key).", [:])
+                return
+            }
             isBranch = branch != nil
             if request.headers["x-casty-numbered"] == "1" || branch != nil {
                 form = .numbered
@@ -120,7 +126,13 @@ public actor Client: LoopNode {
                 form = .icy
             }
             phase = .waitingForReply
-            let resume = request.headers["x-casty-resume"].flatMap { Int($0) }
+            var resume = request.headers["x-casty-resume"].flatMap { Int($0) }
+            // A number means something only in the stream it was given in: a resume into another stream (the
+            // root restarted) is served like a new listener, from the burst.
+            if let asked = request.headers["x-casty-stream"].flatMap(Context.stream(parsing:)),
+                let own = distributor.assumeIsolated({ $0.stream }), asked != own {
+                resume = nil
+            }
             distributor.send(.request(from: self, resume: resume, branch: branch))
         }
     }
@@ -306,6 +318,9 @@ public struct ClientOptions: Sendable {
     /// Whether a request with `X-Casty-Branch` is taken as a branch of the tree (which may be redirected).
     /// A port only for media players sets this to `false`: every request there is served.
     public var acceptsBranches = true
+    /// The tree's secret: when set, a request with `X-Casty-Branch` must carry it in `X-Casty-Key`, or it is
+    /// refused with `403 Forbidden` (players need no key).
+    public var treeKey: TreeKey?
     /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
     public var upstreamState: (@Sendable () -> String)?
 

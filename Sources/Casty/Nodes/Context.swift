@@ -15,14 +15,45 @@ public struct Context: Sendable, Equatable {
     /// The tree nodes the stream passed through from the root, as `host:port` (`X-Casty-Path`): a branch
     /// never takes one of these as its own branch, which would make a loop.
     public var path: [String]
+    /// Which stream the segment numbers belong to: a random number drawn when a source starts numbering from
+    /// scratch (a root that restarts numbers from 0 again, under a new stream), `0` while not named yet.
+    ///
+    /// A number means something only within its stream. A receiver told of another stream than the one it
+    /// had restarts its numbering at the reply's `next`, counts the break as one gap, and keeps its
+    /// listeners; a resume (`X-Casty-Resume`) asked within another stream is not honoured. On tree links it
+    /// travels in the reply head as `X-Casty-Stream` (16 hex digits), and a re-attaching branch sends its own.
+    public var stream: UInt64
 
     /// Makes a context.
-    public init(station: Headers, segmentBytes: Int, bitrate: Int, title: Metadata? = nil, path: [String] = []) {
+    public init(
+        station: Headers, segmentBytes: Int, bitrate: Int, title: Metadata? = nil, path: [String] = [], stream: UInt64 = 0
+    ) {
         self.station = station
         self.segmentBytes = segmentBytes
         self.bitrate = bitrate
         self.title = title
         self.path = path
+        self.stream = stream
+    }
+
+    /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
+    public static let streamHeader = "X-Casty-Stream"
+
+    /// A new stream's name: random, never `0`.
+    public static func newStream() -> UInt64 {
+        UInt64.random(in: 1...UInt64.max)
+    }
+
+    /// A stream's name as sent: 16 lowercase hex digits.
+    public static func streamText(_ stream: UInt64) -> String {
+        let digits = String(stream, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// Reads a stream's name (``streamText(_:)``); `nil` unless it is 1 to 16 hex digits and not zero.
+    public static func stream(parsing text: String) -> UInt64? {
+        guard (1...16).contains(text.utf8.count), let value = UInt64(text, radix: 16), value != 0 else { return nil }
+        return value
     }
 
     /// How long one segment lasts when played: `segmentBytes × 8 / bitrate` (8192 bytes at 128 kbit/s ≈ 0.5 s).

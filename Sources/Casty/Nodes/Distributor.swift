@@ -12,6 +12,13 @@ internal import Icy
 /// In a distribution tree (a root or a branch) it also places the branches that ask it for the stream: it
 /// serves at most `fanout` of them and redirects the rest down the tree (``TreePlaces``). Media players are
 /// always served, never redirected.
+///
+/// Segment numbers belong to a stream (``Context/stream``). When the source replies with another stream than
+/// the one being served — a restarted root numbers from 0 again — the distributor restarts its numbering at
+/// the reply's `next`, empties its ring, counts the break as one gap and keeps its players, who go on
+/// playing the new numbers; its branch links are closed, so that each branch re-attaches and reads the new
+/// stream in its reply head. A source that does not name its stream (a proxy or a station in this process)
+/// gets a name from the distributor, drawn once per source.
 public actor Distributor: LoopNode {
     /// How a distributor treats its listeners.
     public struct Configuration: Sendable {
@@ -66,6 +73,10 @@ public actor Distributor: LoopNode {
     private var leaving: [any Node] = []
     private var stopped = false
     private var counters = Stat.Counters()
+    /// The name of the stream of a source that does not name its own (drawn anew for each source attached).
+    private var sourceStream = Context.newStream()
+    /// Segments ignored because their number was already passed: told once, then summed up now and then.
+    private var ignored = RepeatedEvent(interval: .seconds(10))
 
     /// A distributor on `loop`.
     public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: Logger = .silent) {
@@ -90,6 +101,7 @@ public actor Distributor: LoopNode {
     /// With ``Configuration/lazy``, the request waits for the first listener.
     public func attach(to source: any Node) {
         self.source = source
+        sourceStream = Context.newStream()
         if !configuration.lazy { requestSource() }
     }
 
@@ -119,8 +131,13 @@ public actor Distributor: LoopNode {
             } else {
                 admit(node, resume: resume, branch: branch)
             }
-        case .reply(let first, let context):
-            if self.context == nil || next == nil { next = first }
+        case .reply(let first, var context):
+            if context.stream == 0 { context.stream = sourceStream }
+            if let old = self.context, old.stream != context.stream {
+                restartNumbering(at: first, stream: context.stream)
+            } else if self.context == nil || next == nil {
+                next = first
+            }
             self.context = context
             let queued = waiting
             waiting = []
@@ -133,6 +150,22 @@ public actor Distributor: LoopNode {
             deliver(number, segment)
         }
     }
+
+    /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one.
+    private func restartNumbering(at first: Int, stream: UInt64) {
+        let links = listeners.filter { branchOf[ObjectIdentifier($0)] != nil }
+        logger("tree: new stream \(Context.streamText(stream)): numbering restarts at \(first) (was \(next ?? 0));"
+            + " counted as one gap; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it")
+        counters.gaps += 1
+        next = first
+        ring = Ring(capacity: configuration.ringSize)
+        ignored = RepeatedEvent(interval: ignored.interval)
+        // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
+        for link in links { link.stop() }
+    }
+
+    /// The name of the stream being served, once the source has replied.
+    var stream: UInt64? { context?.stream }
 
     /// Refuses (with `503`, see ``Client``) the listeners that have waited ``Configuration/startWait`` for a
     /// stream that has not started; the others wait on.
@@ -191,7 +224,7 @@ public actor Distributor: LoopNode {
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(
-            listeners: listeners.count, counters: counters, bytesOut: tally.bytesOut, skipped: tally.skipped,
+            listeners: listeners.count - branchOf.count, branches: branchOf.count, counters: counters, bytesOut: tally.bytesOut, skipped: tally.skipped,
             dropped: tally.dropped, refused: tally.refused, context: currentContext, next: next, tree: places)
     }
 
@@ -221,6 +254,7 @@ public actor Distributor: LoopNode {
     private func subscribe(_ node: any Node, resume: Int?) {
         guard var context = currentContext, positions[ObjectIdentifier(node)] == nil else { return }
         if let places { context.path.append(places.address) }
+        context.station[Context.streamHeader] = Context.streamText(context.stream)
         let upcoming = next ?? 0
         let oldest = ring.first?.number ?? upcoming
         let start: Int
@@ -231,7 +265,7 @@ public actor Distributor: LoopNode {
         }
         positions[ObjectIdentifier(node)] = listeners.count
         listeners.append(node)
-        counters.peakListeners = max(counters.peakListeners, listeners.count)
+        counters.peakListeners = max(counters.peakListeners, listeners.count - branchOf.count)
         deferringLeaves {
             node.send(.reply(next: start, context: context))
             for segment in ring where segment.number >= start {
@@ -260,7 +294,11 @@ public actor Distributor: LoopNode {
                 counters.missing += number - expected
                 logger("distributor: gap: received segment \(number), expected \(expected)")
             } else {
-                logger("distributor: duplicate or old segment \(number) (expected \(expected)) ignored")
+                if let count = ignored.occurred() {
+                    logger(count == 1
+                        ? "distributor: duplicate or old segment \(number) (expected \(expected)) ignored"
+                        : "distributor: \(count) duplicate or old segments ignored in \(ignored.interval), the last \(number) (expected \(expected))")
+                }
                 return
             }
         }
@@ -273,5 +311,28 @@ public actor Distributor: LoopNode {
                 listener.send(.data(number, segment))
             }
         }
+    }
+}
+
+/// An event that may repeat many times a second (a parent resending old segments): told the first time, then
+/// at most once per ``interval``, with how many times it happened since it was last told.
+struct RepeatedEvent {
+    /// The shortest time between two lines about it.
+    let interval: Duration
+    private var count = 0
+    private var told: ContinuousClock.Instant?
+
+    /// Nothing counted yet.
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    /// Counts one occurrence; returns how many to tell of now (`1` the first time), or `nil` to stay quiet.
+    mutating func occurred(at now: ContinuousClock.Instant = .now) -> Int? {
+        count += 1
+        if let told, now - told < interval { return nil }
+        told = now
+        defer { count = 0 }
+        return count
     }
 }

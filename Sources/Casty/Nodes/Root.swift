@@ -10,13 +10,17 @@ public struct Root: Sendable {
     public let port: ClientPort
 
     /// Starts a root serving `source` on `address`; `advertise` is the `host:port` other machines reach it at.
+    /// With `treeKey`, the tree is closed to strangers: a branch that does not send the key (`X-Casty-Key`)
+    /// is refused with `403 Forbidden`; players are served as ever.
     /// - Throws: ``SocketError`` when the address cannot be bound.
     public static func start(
-        source: any Node, address: SocketAddress, advertise: String? = nil, fanout: Int = 2,
+        source: any Node, address: SocketAddress, advertise: String? = nil, fanout: Int = 2, treeKey: TreeKey? = nil,
         configuration: Distributor.Configuration = .init(), options: ClientOptions = .init(), logger: Logger = .silent
     ) throws(SocketError) -> Root {
         var configuration = configuration
         configuration.fanout = fanout
+        var options = options
+        options.treeKey = treeKey ?? options.treeKey
         let distributor = Distributor(configuration: configuration, logger: logger)
         let port = try ClientPort(distributor: distributor, address: address, options: options, logger: logger)
         distributor.setTreeAddress(advertise ?? port.address.description)

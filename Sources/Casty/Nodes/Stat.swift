@@ -1,6 +1,9 @@
 internal import Icy
 
 /// What a distributor reports about itself: listeners, segments, bytes, skips and gaps.
+///
+/// In a tree, ``listeners`` counts the media players (and dummies) only; the links to the node's own branches
+/// are counted apart, in ``branches``.
 public struct Stat: Sendable {
     /// Counters kept by the distributor itself.
     struct Counters: Sendable {
@@ -11,9 +14,11 @@ public struct Stat: Sendable {
         var peakListeners = 0
     }
 
-    /// Listeners connected now.
+    /// Listeners connected now: players, not branch links.
     public let listeners: Int
-    /// The most listeners connected at once.
+    /// Branches of the tree this node serves now (each one link).
+    public let branches: Int
+    /// The most listeners (players) connected at once.
     public let peakListeners: Int
     /// Segments received from the source.
     public let segments: Int
@@ -27,10 +32,12 @@ public struct Stat: Sendable {
     public let dropped: Int
     /// Connections refused.
     public let refused: Int
-    /// Times the numbering jumped (the source lost part of the stream).
+    /// Times the numbering jumped (the source lost part of the stream), or restarted with a new stream.
     public let gaps: Int
     /// Segments lost in those gaps.
     public let missing: Int
+    /// The name of the stream the numbers belong to (``Context/stream``), once the source has replied.
+    public var stream: UInt64? { context?.stream }
     /// The station's context, once the source has replied.
     public let context: Context?
     /// The number of the next segment expected.
@@ -41,11 +48,12 @@ public struct Stat: Sendable {
     public var path: [String] { context?.path ?? [] }
 
     init(
-        listeners: Int, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
+        listeners: Int, branches: Int = 0, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
         next: Int?, tree: TreePlaces?
     ) {
         self.tree = tree
         self.listeners = listeners
+        self.branches = branches
         self.peakListeners = counters.peakListeners
         self.segments = counters.segments
         self.bytesIn = counters.bytesIn

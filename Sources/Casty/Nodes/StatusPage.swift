@@ -22,6 +22,8 @@ enum StatusPage {
             ]
         }
         let casty: [(String, JSONValue)] = [
+            ("branches", .number(stat.branches)),
+            ("stream", .text(stat.stream.map(Context.streamText) ?? "")),
             ("segments", .number(stat.segments)),
             ("segment_bytes", .number(context?.segmentBytes ?? 0)),
             ("next", .number(stat.next ?? 0)),
@@ -51,11 +53,13 @@ enum StatusPage {
     }
 
     /// The tree node's state on one line, for `GET /tree` and `casty-cli tree`:
-    /// `address=… depth=… parent=… listeners=… segments=… gaps=… missing=… children=a:3,b:2`.
+    /// `address=… depth=… parent=… listeners=… branches=… segments=… next=… stream=… gaps=… missing=… children=a:3,b:2`
+    /// (`listeners` are the players; `branches` the links to this node's own branches).
     static func treeLine(_ stat: Stat) -> String {
         let children = stat.tree?.children.map { "\($0.address):\($0.subtree)" }.joined(separator: ",") ?? ""
         return "address=\(stat.tree?.address ?? "-") depth=\(stat.path.count) parent=\(stat.path.last ?? "-")"
-            + " listeners=\(stat.listeners) segments=\(stat.segments) next=\(stat.next ?? 0) gaps=\(stat.gaps)"
+            + " listeners=\(stat.listeners) branches=\(stat.branches) segments=\(stat.segments) next=\(stat.next ?? 0)"
+            + " stream=\(stat.stream.map(Context.streamText) ?? "-") gaps=\(stat.gaps)"
             + " missing=\(stat.missing) children=\(children)"
     }
 }

@@ -1,0 +1,45 @@
+/// The shared secret that closes a distribution tree to strangers.
+///
+/// Without a key, anyone who can reach a tree node may ask for a place in the tree (`X-Casty-Branch`) and
+/// take one of its few branch places — a stranger could fill the top of a tree with dead ends. With a key,
+/// every branch sends it on every request to a parent (`X-Casty-Key: <key>`, also when it follows a
+/// redirect), and every node that places branches — the root and the branches — refuses a branch request
+/// without the right key with `403 Forbidden`. Media players need no key: they are served, never placed.
+///
+/// The key is compared in constant time (every byte is looked at, whatever the first difference), so the
+/// time of a refusal tells nothing about how much of a guess was right; it is never written to a log.
+public struct TreeKey: Sendable, CustomStringConvertible {
+    /// The request header a branch sends the key in.
+    public static let header = "X-Casty-Key"
+
+    private let bytes: [UInt8]
+
+    /// A key made of `text`'s UTF-8 bytes; `nil` for an empty text (no key at all is clearer than an empty one).
+    public init?(_ text: String) {
+        guard !text.isEmpty else { return nil }
+        bytes = Array(text.utf8)
+    }
+
+    /// The key as sent in ``header``.
+    public var headerValue: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Whether `offered` (the request's ``header``, if any) is this key, compared in constant time.
+    public func admits(_ offered: String?) -> Bool {
+        Self.constantTimeEqual(bytes, Array((offered ?? "").utf8))
+    }
+
+    /// Never the key itself, so that it cannot end up in a log by accident.
+    public var description: String { "TreeKey(\(bytes.count) bytes)" }
+
+    /// Whether `key` and `offered` hold the same bytes, in a time that depends only on `key`'s length: every
+    /// byte of `key` is XORed with the byte at the same place in `offered` (or 0 past its end), the
+    /// differences are ORed together with the difference in length, and the answer is read once at the end.
+    static func constantTimeEqual(_ key: [UInt8], _ offered: [UInt8]) -> Bool {
+        var difference = UInt64(truncatingIfNeeded: key.count ^ offered.count)
+        for index in 0..<key.count {
+            let other = index < offered.count ? offered[index] : 0
+            difference |= UInt64(key[index] ^ other)
+        }
+        return difference == 0
+    }
+}

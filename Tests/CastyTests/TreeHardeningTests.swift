@@ -1,0 +1,245 @@
+import Icy
+import Synchronization
+import Testing
+
+@testable import Casty
+
+/// The tree's defences and its honesty: a closed tree refuses strangers, a restarted root's new numbering
+/// reaches every leaf, and the status pages count players and branch links apart.
+@Suite(.serialized)
+struct TreeHardeningTests {
+    /// Small, fast segments: 1600 bytes of the built-in tone at 128 kbit/s last 0.1 s.
+    static let segmentBytes = 1600
+
+    func station(segmentBytes: Int = segmentBytes) -> Station {
+        Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: segmentBytes)
+    }
+
+    func branch(
+        _ root: Root, eager: Bool = true, key: TreeKey? = nil, configuration: Branch.Configuration? = nil, logger: Logger = .silent
+    ) throws -> Branch.Serving {
+        var fast = Branch.Configuration()
+        fast.backoff = .milliseconds(20)
+        return try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: root.port.address.port), address: .loopback(port: 0),
+            eager: eager, treeKey: key, configuration: configuration ?? fast, logger: logger)
+    }
+
+    func stop(_ serving: Branch.Serving) {
+        serving.port.close()
+        serving.branch.stop()
+        serving.distributor.stop()
+    }
+
+    // MARK: A closed tree
+
+    @Test func treeKey_AdmitsOnlyTheSameBytes() {
+        let key = TreeKey("s3cret-key")!
+        #expect(key.admits("s3cret-key"))
+        for wrong in ["s3cret-ke", "s3cret-key!", "S3cret-key", "s3cret-kez", "", "x"] {
+            #expect(!key.admits(wrong), "\(wrong)")
+        }
+        #expect(!key.admits(nil))
+        #expect(TreeKey("") == nil)
+        #expect(!key.description.contains("s3cret"), "a key is never printed")
+        #expect(TreeKey.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!TreeKey.constantTimeEqual([1, 2, 3], [1, 2, 3, 0]), "a longer guess padded with zeros is still wrong")
+        #expect(!TreeKey.constantTimeEqual([1, 2, 0], [1, 2]), "a shorter guess is wrong even where the key holds 0")
+    }
+
+    @Test func aClosedTree_RefusesBranchesWithoutItsKey_With403_ButServesPlayers() async throws {
+        let source = station()
+        await source.start()
+        let lines = LogLines()
+        let key = TreeKey("tree-secret")!
+        let root = try Root.start(source: source, address: .loopback(port: 0), treeKey: key, logger: lines.logger)
+        for header in ["", "X-Casty-Key: wrong\r\n", "X-Casty-Key: tree-secre\r\n", "X-Casty-Key: tree-secret2\r\n"] {
+            let stranger = try await TestPeer.connect(to: root.port.address, on: .shared)
+            await stranger.send("GET / HTTP/1.0\r\nX-Casty-Branch: 10.9.9.9:8001\r\n\(header)\r\n")
+            #expect(await eventually { stranger.closed.value })
+            #expect(stranger.text.hasPrefix("HTTP/1.0 403 Forbidden\r\n"), "\(header)")
+        }
+        #expect(await root.distributor.stat().tree?.children.isEmpty == true, "no stranger took a place")
+        #expect(await root.distributor.stat().refused == 4)
+        let refusals = lines.value.filter { $0.contains("refused") && $0.contains("tree key") }
+        #expect(refusals.count == 4)
+        #expect(refusals.allSatisfy { $0.contains("127.0.0.1") && $0.contains("10.9.9.9:8001") }, "names the peer")
+        #expect(!lines.value.contains { $0.contains("tree-secret") }, "the key is never logged")
+
+        // A branch with the key takes a place, and asks the key of its own branches.
+        let member = try branch(root, key: key)
+        #expect(await eventually { await member.branch.state == .streaming })
+        #expect(await root.distributor.stat().tree?.children.count == 1)
+        let below = try await TestPeer.connect(to: member.port.address, on: .shared)
+        await below.send("GET / HTTP/1.0\r\nX-Casty-Branch: 10.9.9.9:8002\r\n\r\n")
+        #expect(await eventually { below.closed.value })
+        #expect(below.text.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+        let keyed = try await TestPeer.connect(to: member.port.address, on: .shared)
+        await keyed.send("GET / HTTP/1.0\r\nX-Casty-Branch: 10.9.9.9:8002\r\nX-Casty-Key: tree-secret\r\n\r\n")
+        #expect(await keyed.waitFor { $0.count > Self.segmentBytes })
+        #expect(keyed.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+
+        // Players need no key.
+        let player = try await TestPeer.connect(to: root.port.address, on: .shared)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await player.waitFor { $0.count > Self.segmentBytes })
+        #expect(player.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        for peer in [keyed, player] { await peer.close() }
+        source.stop()
+        stop(member)
+        root.port.close()
+    }
+
+    @Test func aBranchWithoutTheKey_CannotJoinAClosedTree() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0), treeKey: TreeKey("tree-secret"))
+        let stranger = try branch(root, eager: false)
+        await #expect(throws: CastyError.self) { try await stranger.branch.start() }
+        #expect(await root.distributor.stat().tree?.children.isEmpty == true)
+        source.stop()
+        stop(stranger)
+        root.port.close()
+    }
+
+    // MARK: A root that restarts
+
+    @Test func aRestartedRoot_ItsNewNumberingReachesTheLeaves_WithinTwoSegmentDurations() async throws {
+        // Segments of 0.5 s, as in production, and the branches' default backoff.
+        let segmentBytes = 8192
+        let first = station(segmentBytes: segmentBytes)
+        await first.start()
+        var root = try Root.start(source: first, address: .loopback(port: 0))
+        let port = root.port.address.port
+        let segment = try #require(await root.distributor.stat().context?.segmentDuration)
+        var configuration = Branch.Configuration()
+        configuration.connectTimeout = .seconds(1)
+        let a = try branch(root, configuration: configuration), b = try branch(root, configuration: configuration)
+        #expect(await eventually { await b.branch.state == .streaming })
+        let c = try branch(root, configuration: configuration), d = try branch(root, configuration: configuration)
+        #expect(await eventually { await c.distributor.stat().path.count == 2 })
+        #expect(await eventually { await d.distributor.stat().path.count == 2 })
+        let leaves = [c, d]
+        var players: [TestPeer] = []
+        for leaf in leaves {
+            let player = try await TestPeer.connect(to: leaf.port.address, on: .shared)
+            await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+            players.append(player)
+        }
+        let joined = players
+        #expect(await eventually(timeout: .seconds(5)) { joined.allSatisfy { $0.received.value.count > 6 * segmentBytes } })
+        #expect(await eventually(timeout: .seconds(5)) { await c.distributor.stat().next ?? 0 >= 8 })
+        let oldStream = await root.distributor.stat().stream
+
+        // The root goes away for 1.5 s (its branches' links break, the leaves' go silent), then a new one,
+        // numbering from 0 under a new stream, takes its port.
+        root.port.close()
+        first.stop()
+        try await Task.sleep(for: .milliseconds(1500))
+        let counted = await leaves.asyncMap { await $0.distributor.stat().segments }
+        let second = station(segmentBytes: segmentBytes)
+        await second.start()
+        root = try Root.start(source: second, address: .loopback(port: port))
+        let returned = ContinuousClock.now
+        let newStream = try #require(await root.distributor.stat().stream)
+        #expect(newStream != oldStream)
+        let before = players.map { $0.received.value.count }
+        let listening = players
+        #expect(await eventually(timeout: .seconds(5)) {
+            for (leaf, count) in zip(leaves, counted) {
+                let stat = await leaf.distributor.stat()
+                guard stat.stream == newStream, stat.segments > count else { return false }
+            }
+            return true
+        })
+        #expect(await eventually(timeout: .seconds(3)) {
+            zip(listening, before).allSatisfy { $0.received.value.count >= $1 + segmentBytes }
+        })
+        let back = ContinuousClock.now - returned
+        print("root restart: audio of the new stream at every leaf \(back) after the root's return (segment \(segment))")
+        #expect(back <= segment * 2, "audio at the leaves within 2 segment durations of the root's return")
+        #expect(players.allSatisfy { !$0.closed.value }, "the players stay connected")
+        for node in [a, b, c, d] {
+            let stat = await node.distributor.stat()
+            #expect(stat.stream == newStream)
+            #expect(stat.gaps == 1, "the break is counted as one gap at \(stat.tree?.address ?? "?")")
+        }
+        // The leaves go on with the new numbering, segment after segment.
+        let next = await c.distributor.stat().next ?? 0
+        #expect(await eventually(timeout: .seconds(3)) { await c.distributor.stat().next ?? 0 >= next + 3 })
+        for player in players { await player.close() }
+        second.stop()
+        [a, b, c, d].forEach(stop)
+        root.port.close()
+    }
+
+    @Test func aResumeInAnotherStream_IsServedFromTheBurst() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0))
+        #expect(await eventually { await root.distributor.stat().next ?? 0 >= 12 })
+        let stream = try #require(await root.distributor.stat().stream)
+        func ask(_ stream: UInt64) async throws -> Int? {
+            let peer = try await TestPeer.connect(to: root.port.address, on: .shared)
+            await peer.send("GET / HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:9\r\nX-Casty-Resume: 5\r\nX-Casty-Stream: \(Context.streamText(stream))\r\n\r\n")
+            #expect(await peer.waitFor { $0.count > 200 })
+            await peer.close()
+            return try peer.parsed(segmentBytes: Self.segmentBytes)?.headers["x-casty-next"].flatMap { Int($0) }
+        }
+        #expect(try await ask(stream) == 5, "a resume within the stream starts where asked")
+        let other = try #require(try await ask(stream ^ 0xFFFF))
+        #expect(other > 5, "a resume within another stream starts with the burst")
+        source.stop()
+        root.port.close()
+    }
+
+    // MARK: Status
+
+    @Test func status_CountsPlayersAndBranchLinksApart() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0))
+        let a = try branch(root), b = try branch(root)
+        #expect(await eventually { await root.distributor.stat().tree?.children.count == 2 })
+        let stat = await root.distributor.stat()
+        #expect(stat.listeners == 0, "two branches and no players: no listeners")
+        #expect(stat.branches == 2)
+        let tree = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: root.port.address.port, path: "/tree"))
+        #expect(tree.contains(" listeners=0 branches=2 "))
+        let json = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: root.port.address.port, path: "/status.json"))
+        #expect(json.contains("\"listeners\":0"))
+        #expect(json.contains("\"branches\":2"))
+        source.stop()
+        [a, b].forEach(stop)
+        root.port.close()
+    }
+
+    @Test func aLazyBranch_ReportsItselfIdle_UntilItsFirstListener() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0))
+        let lazy = try branch(root, eager: false)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await lazy.branch.status == "idle (no listener yet)")
+        let url = StreamURL(host: "127.0.0.1", port: lazy.port.address.port, path: "/status.json")
+        #expect(try await Upstream.fetchText(url).contains("\"upstream\":\"idle (no listener yet)\""))
+        let player = Dummy(loop: .shared)
+        player.attach(to: lazy.distributor)
+        #expect(await eventually { await lazy.branch.status == "streaming" })
+        #expect(try await Upstream.fetchText(url).contains("\"upstream\":\"streaming\""))
+        source.stop()
+        stop(lazy)
+        root.port.close()
+    }
+}
+
+/// Collects log lines, for tests that check what was logged.
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    /// A logger that appends here.
+    var logger: Logger { Logger { line in self.lines.withLock { $0.append(line) } } }
+
+    /// The lines so far.
+    var value: [String] { lines.withLock { $0 } }
+}
