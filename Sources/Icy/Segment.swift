@@ -15,16 +15,21 @@ public struct Segment: Sendable {
     /// The metadata text's bytes with the NUL padding removed (for example `StreamTitle='Song';`), or
     /// empty when the block said nothing changed. ``Metadata`` reads it.
     public var metadata: [UInt8]
+    /// What was wrong with the metadata block as it came off the wire, or `nil` when it was well-formed (or
+    /// there was none). The parser still hands over the text; a relay should not trust a block with
+    /// ``MetadataFault/malformedText``.
+    public var fault: MetadataFault?
 
     /// Makes a segment from audio chunks and metadata bytes.
-    public init(audio: [ArraySlice<UInt8>], metadata: [UInt8] = []) {
+    public init(audio: [ArraySlice<UInt8>], metadata: [UInt8] = [], fault: MetadataFault? = nil) {
         self.audio = audio
         self.metadata = metadata
+        self.fault = fault
     }
 
     /// Makes a segment from one piece of audio and metadata bytes.
-    public init(audio: [UInt8], metadata: [UInt8] = []) {
-        self.init(audio: [audio[...]], metadata: metadata)
+    public init(audio: [UInt8], metadata: [UInt8] = [], fault: MetadataFault? = nil) {
+        self.init(audio: [audio[...]], metadata: metadata, fault: fault)
     }
 
     /// How many audio bytes the segment holds.
@@ -42,7 +47,8 @@ public struct Segment: Sendable {
 }
 
 extension Segment: Equatable {
-    /// Two segments are equal when their audio bytes and metadata are, however the audio was chunked.
+    /// Two segments are equal when their audio bytes and metadata are, however the audio was chunked (their
+    /// ``Segment/fault`` is not compared).
     public static func == (lhs: Segment, rhs: Segment) -> Bool {
         lhs.metadata == rhs.metadata && lhs.audioCount == rhs.audioCount
             && lhs.audio.joined().elementsEqual(rhs.audio.joined())
@@ -101,9 +107,16 @@ struct SegmentReader: Sendable {
         bytes = bytes.dropFirst(take)
         reader.metadataNeeded! -= take
         if reader.metadataNeeded! > 0 { return reader.more }
-        // The text ends at the first NUL: the rest of the block is padding.
-        if let end = reader.metadata.firstIndex(of: 0) { reader.metadata.removeSubrange(end...) }
-        return .done(Segment(audio: reader.audio, metadata: reader.metadata), rest: bytes)
+        guard !reader.metadata.isEmpty else { return .done(Segment(audio: reader.audio), rest: bytes) }
+        // The text ends at the first NUL: the rest of the block is padding — unless the length byte lied, and
+        // the block ended sooner: then the rest is audio, and is read again as the start of the next segment.
+        let check = BlockCheck(reader.metadata, metaint: reader.metaint ?? 0)
+        var rest = bytes
+        if check.blockEnd < reader.metadata.count {
+            rest = (Array(reader.metadata[check.blockEnd...]) + bytes)[...]
+        }
+        reader.metadata.removeSubrange(check.textEnd...)
+        return .done(Segment(audio: reader.audio, metadata: reader.metadata, fault: check.fault), rest: rest)
     }
 
     private var more: Parse<Segment> {
