@@ -183,7 +183,7 @@ struct ProxyTests {
     }
 
     @Test func upstreamWithoutMetaintOrBitrate_IsCut_AndTheBitrateReadFromTheMP3Frames() async throws {
-        let tone = Array(BuiltInTone.mp3.prefix(20_000))
+        let tone = Array(BuiltInTone.mp3.prefix(22_000))
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + tone)
         }
@@ -194,7 +194,41 @@ struct ProxyTests {
         #expect(await listener.waitForData(20))
         let record = await listener.record
         #expect(record.replies.last?.context.bitrate == 128)
-        #expect(record.audio == Array(tone.prefix(20_000)))
+        // The audio is the tone's frames, from the first one on, whole.
+        let first = try MP3File(BuiltInTone.mp3).frames[0].offset
+        #expect(record.audio.count >= 20_000)
+        #expect(record.audio == Array(tone[first...].prefix(record.audio.count)))
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test func metadataLengthThatLied_IsLoggedOnce_AndListenersGetACleanChainOfFrames() async throws {
+        // Real MP3 audio framed by icy-metaint 1000; block 5 says k = 255 but holds only 16 bytes of text.
+        let audio = Array(toneFrames.joined())
+        let metaint = 1000
+        var wire: [UInt8] = []
+        for index in 0..<(audio.count / metaint) {
+            wire += audio[(index * metaint)..<((index + 1) * metaint)]
+            wire += index == 5 ? [255] + Array("StreamTitle='A';".utf8) : [0]
+        }
+        let stream = icyReplyHead(metaint: metaint) + wire
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 2000
+        let proxy = Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(audio.count / 2000 - 1))
+        let record = await listener.record
+        // Every frame header where the previous frame's length says, and no audio lost.
+        #expect(cleanMP3Chain(record.audio.prefix(lastFrameEnd(record.audio, from: 0))) != nil)
+        #expect(record.audio == Array(audio.prefix(record.audio.count)))
+        #expect(record.segments.compactMap { $0.titleChanged ? $0.title?.streamTitle : nil } == ["A"])
+        let reports = lines.value.filter { $0.contains("metadata") }
+        #expect(reports.count == 1, "\(lines.value)")
+        #expect(reports.first?.contains("4080") == true)
         proxy.stop()
         await upstream.close()
     }

@@ -6,6 +6,10 @@ public import Icy
 /// it hands back each ``StreamSegment`` as soon as it is full. Its size is the `icy-metaint` of every listener
 /// downstream, whatever the upstream used — so the framing listeners see never changes, even when the
 /// proxy reconnects to a server with another `icy-metaint`.
+///
+/// Audio frames straddle segments. A source that knows where frames start (the proxy follows the frame
+/// chain, the station plays whole frames) adds audio with ``addFrame(_:emit:)``, one frame at a time, and each
+/// segment notes where a player can start in it (``StreamSegment/entryOffset``).
 public struct Cutter: Sendable {
     /// The audio bytes of one segment.
     public let segmentBytes: Int
@@ -16,6 +20,8 @@ public struct Cutter: Sendable {
     private var titleVersion = 0
     private var titleChanged = false
     private var buffer: [UInt8] = []
+    /// Where a player can start in the segment being filled, once a frame starts at a usable offset.
+    private var entryOffset: Int?
 
     /// A cutter whose first segment gets number `first`.
     public init(segmentBytes: Int, first: Int = 0) {
@@ -44,19 +50,34 @@ public struct Cutter: Sendable {
         }
     }
 
-    /// Notes that `count` segments' worth of the stream is lost (the source was away): the unfinished
-    /// segment is dropped and the numbering jumps, so every receiver sees and counts the gap.
-    public mutating func skip(_ count: Int) {
-        buffer.removeAll(keepingCapacity: true)
+    /// Adds audio that starts with a frame header (a whole frame, or its start), calling `emit` with every
+    /// segment it completes. The segment the frame starts in learns where a player can start, if it did not
+    /// know yet.
+    public mutating func addFrame(_ frame: ArraySlice<UInt8>, emit: (StreamSegment) -> Void) {
+        let offset = buffer.count
+        if entryOffset == nil, offset == 0 || offset >= StreamSegment.minimumTagBytes { entryOffset = offset }
+        add(frame, emit: emit)
+    }
+
+    /// Notes that `count` segments' worth of the stream is lost (the source was away): the numbering jumps, so
+    /// every receiver sees and counts the gap. The unfinished segment is dropped — unless
+    /// `keepingUnfinished`, for a source whose audio so far ends at a frame boundary: then the next stream's
+    /// frames follow the old ones in the same segment, and the joined audio stays one clean chain of frames.
+    public mutating func skip(_ count: Int, keepingUnfinished: Bool = false) {
+        if !keepingUnfinished {
+            buffer.removeAll(keepingCapacity: true)
+            entryOffset = nil
+        }
         next += max(0, count)
     }
 
     private mutating func cut() -> StreamSegment {
         let segment = StreamSegment(
             number: next, time: wallClockMilliseconds(), audio: buffer, title: title,
-            titleVersion: titleVersion, titleChanged: titleChanged)
+            titleVersion: titleVersion, titleChanged: titleChanged, entryOffset: entryOffset)
         next += 1
         titleChanged = false
+        entryOffset = nil
         buffer = []
         buffer.reserveCapacity(segmentBytes)
         return segment

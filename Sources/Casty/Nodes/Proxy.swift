@@ -48,6 +48,10 @@ public actor Proxy: UpstreamNode {
     private var bitrate: Int?
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
+    /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
+    private var chain = FrameChain(format: nil)
+    /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
+    private var badMetadata = false
 
     /// A proxy for the stream at `url`. Call ``start()`` to connect.
     public init(url: StreamURL, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent) {
@@ -107,9 +111,14 @@ public actor Proxy: UpstreamNode {
         if let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }), (8...1_000).contains(declared) {
             bitrate = declared
         }
+        // A new stream: the old one's unfinished frame is dropped, and the new one starts at its first frame.
+        // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
+        // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
+        let aligned = chain.isAligned
+        chain.restart(format: FrameChain.Format(contentType: opened.headers["Content-Type"]))
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
-            cutter.skip(missing)
+            cutter.skip(missing, keepingUnfinished: aligned)
             self.lostAt = nil
         }
         feed.ready(context, next: cutter.next)
@@ -127,7 +136,16 @@ public actor Proxy: UpstreamNode {
     }
 
     private func take(_ segment: Segment) {
-        if !segment.metadata.isEmpty {
+        if let fault = segment.fault {
+            if !badMetadata {
+                let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"
+                logger("proxy: bad metadata block: \(fault) (\(trusted)): \(IcyText.decode(segment.metadata.prefix(80)))")
+            }
+            badMetadata = true
+        } else {
+            badMetadata = false
+        }
+        if !segment.metadata.isEmpty, segment.fault != .malformedText {
             let metadata = Metadata(parsing: segment.metadata)
             if let title = metadata.streamTitle {
                 let current = Metadata(streamTitle: title, streamURL: metadata.streamURL)
@@ -142,8 +160,20 @@ public actor Proxy: UpstreamNode {
             bitrate = found
             feed.ready(context, next: cutter.next)
         }
+        let format = chain.format == .adts ? "ADTS (AAC)" : "MPEG audio"
         for chunk in segment.audio {
-            cutter.add(chunk) { feed.publish($0) }
+            chain.feed(chunk) { output in
+                switch output {
+                case .frame(let frame):
+                    cutter.addFrame(frame) { feed.publish($0) }
+                case .audio(let audio):
+                    cutter.add(audio) { feed.publish($0) }
+                case .resynced(let dropped):
+                    logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
+                case .gaveUp(let after):
+                    logger("proxy: no \(format) frames found in \(after) bytes; passing the stream on unchecked")
+                }
+            }
         }
     }
 }

@@ -30,16 +30,24 @@ public final class StreamSegment: Sendable {
     public let numbered: [UInt8]
     /// The metadata block that states the current title, for a listener that has not seen it yet.
     public let titleBlock: [UInt8]
+    /// The ICY form without a title even where it changed (audio + `0`): for a listener already told a newer
+    /// title (a new listener's burst of older segments). The same bytes as ``icy`` where the title did not change.
+    public let icyUnchanged: [UInt8]
+    /// Where a player can start decoding in this segment: the offset of the first frame header that is at
+    /// the very start or at least ``minimumTagBytes`` in (room for the tag that replaces the bytes before it);
+    /// `nil` when unknown (a stream whose frames are not followed) or when no such frame starts here.
+    public let entryOffset: Int?
     /// On a tree link: the nodes above the receiver (`host:port`, root first), sent when it changed — a
     /// branch whose ancestor moved up after a repair learns its new place this way (`CastyPath`).
     public let path: [String]?
 
-    /// Cuts a segment: copies nothing more than `audio` already is, and encodes its three forms.
+    /// Cuts a segment: copies nothing more than `audio` already is, and encodes its forms.
     public init(
         number: Int, time: Int64, audio: [UInt8], title: Metadata?, titleVersion: Int, titleChanged: Bool,
-        path: [String]? = nil
+        path: [String]? = nil, entryOffset: Int? = nil
     ) {
         self.path = path
+        self.entryOffset = entryOffset.flatMap { $0 >= 0 && $0 < audio.count ? $0 : nil }
         self.number = number
         self.time = time
         self.audio = audio
@@ -50,6 +58,7 @@ public final class StreamSegment: Sendable {
         // Titles longer than a block can hold are cut at a character boundary rather than dropped.
         self.titleBlock = try! metadataBlock(Self.shortened(titleBytes, room: IcyLimits.maxMetadataBytes))
         self.icy = audio + (titleChanged ? titleBlock : [0])
+        self.icyUnchanged = titleChanged ? audio + [0] : icy
         self.numbered = audio + Self.numberedBlock(number: number, time: time, title: titleChanged ? title : nil, path: path)
     }
 
@@ -75,6 +84,39 @@ public final class StreamSegment: Sendable {
 
     /// The ICY form that also states the current title (for a listener that missed the change).
     public var icyWithTitle: [UInt8] { audio + titleBlock }
+
+    /// The metadata block that states `title` (or that there is none): for a new listener's first segment.
+    public static func block(stating title: Metadata?) -> [UInt8] {
+        try! metadataBlock(shortened(title?.bytes ?? [], room: IcyLimits.maxMetadataBytes))
+    }
+
+    /// The smallest ID3v2 tag: its 10-byte header.
+    public static let minimumTagBytes = 10
+
+    /// The segment as a new listener's first: the bytes before ``entryOffset`` — the tail of a frame that
+    /// started in an earlier segment, which a decoder would have to skip as junk — are replaced by an ID3v2
+    /// tag of exactly that length, which every decoder skips silently; then `block` (the metadata block, if
+    /// the listener takes them). The audio's length is unchanged, so the ICY framing stays exact.
+    ///
+    /// ```
+    /// audio  [ tail of a frame ][ frame ][ frame ] … [ start of a frame ]
+    /// entry  [ ID3 4 0 0 size   zeros  ][ frame ][ frame ] … [ start of a frame ][ block ]
+    /// ```
+    ///
+    /// The tag is ID3v2.4 with no frames and all padding: `ID3`, version 4.0, no flags, a syncsafe size
+    /// (7 bits a byte) of `entryOffset − 10`, then that many zero bytes.
+    public func entry(then block: [UInt8] = []) -> [UInt8] {
+        guard let offset = entryOffset, offset >= Self.minimumTagBytes else { return audio + block }
+        let size = offset - Self.minimumTagBytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(audio.count + block.count)
+        bytes += [0x49, 0x44, 0x33, 4, 0, 0]
+        for shift in [21, 14, 7, 0] { bytes.append(UInt8((size >> shift) & 0x7F)) }
+        bytes += repeatElement(0, count: size)
+        bytes += audio[offset...]
+        bytes += block
+        return bytes
+    }
 
     /// The numbered form that also states the current title (for a branch that has not seen it yet).
     public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title, path: path) }

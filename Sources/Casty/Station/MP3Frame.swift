@@ -165,24 +165,38 @@ public struct MP3Frame: Sendable, Equatable {
     }
 
     /// The bitrate table for a version and layer, in kbit/s, by index 0…15 (0 is "free", 15 is forbidden).
+    /// The tables are made once: reading a header allocates nothing.
     private static func bitrates(_ version: Version, _ layer: Layer) -> [Int] {
         switch (version, layer) {
-        case (.mpeg1, .layer1): [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0]
-        case (.mpeg1, .layer2): [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0]
-        case (.mpeg1, .layer3): [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
-        case (_, .layer1): [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0]
-        case (_, _): [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0]
+        case (.mpeg1, .layer1): bitrateTables[0]
+        case (.mpeg1, .layer2): bitrateTables[1]
+        case (.mpeg1, .layer3): bitrateTables[2]
+        case (_, .layer1): bitrateTables[3]
+        case (_, _): bitrateTables[4]
         }
     }
+
+    private static let bitrateTables: [[Int]] = [
+        [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 0],
+        [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 0],
+        [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0],
+        [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256, 0],
+        [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0],
+    ]
 
     /// The sample rates of a version, in Hz, by index 0…2 (3 is reserved).
     private static func sampleRates(_ version: Version) -> [Int] {
         switch version {
-        case .mpeg1: [44100, 48000, 32000]
-        case .mpeg2: [22050, 24000, 16000]
-        case .mpeg25: [11025, 12000, 8000]
+        case .mpeg1: sampleRateTables[0]
+        case .mpeg2: sampleRateTables[1]
+        case .mpeg25: sampleRateTables[2]
         }
     }
+
+    private static let sampleRateTables: [[Int]] = [[44100, 48000, 32000], [22050, 24000, 16000], [11025, 12000, 8000]]
+
+    /// The longest frame any header can announce: Layer II at 384 kbit/s and 32 kHz, padded (1729 bytes).
+    public static let maxLength = 1729
 }
 
 /// Reads frames from bytes in memory.

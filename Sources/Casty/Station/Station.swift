@@ -52,6 +52,10 @@ public actor Station: LoopNode {
     private let audio: [UInt8]
     /// Where in `audio` the next segment starts.
     private var position = 0
+    /// The length of each frame of `audio`, in order.
+    private let frameLengths: [Int]
+    /// The frame `position` is in, and how many of its bytes are still to be cut (0: `position` starts it).
+    private var frame = (index: 0, left: 0)
     private var cutter: Cutter
     private var feed = Feed()
     /// When segment `sent` of this run is due is `epoch + sent × segmentDuration`.
@@ -84,6 +88,7 @@ public actor Station: LoopNode {
         let file = try MP3File(mp3)
         self.file = file
         self.audio = file.audio(of: mp3)
+        self.frameLengths = file.frames.map(\.header.length)
         self.name = name
         let bitrate = max(1, file.averageBitrate)
         self.bitrate = bitrate
@@ -227,13 +232,24 @@ public actor Station: LoopNode {
     /// Cuts the next segment of audio (wrapping around at the end of the file) and sends it to every node.
     private func cutOne() {
         updateTitle()
+        // Frame by frame, so that each segment knows where its first whole frame starts.
         var wanted = segmentBytes
         while wanted > 0 {
-            let take = min(wanted, audio.count - position)
+            let startsFrame = frame.left == 0
+            if startsFrame {
+                frame.left = frameLengths[frame.index]
+                frame.index = (frame.index + 1) % frameLengths.count
+            }
+            let take = min(wanted, frame.left)
             let piece = audio[position..<(position + take)]
             position = (position + take) % audio.count
             wanted -= take
-            cutter.add(piece) { feed.publish($0) }
+            frame.left -= take
+            if startsFrame {
+                cutter.addFrame(piece) { feed.publish($0) }
+            } else {
+                cutter.add(piece) { feed.publish($0) }
+            }
         }
     }
 

@@ -1,0 +1,58 @@
+/// The header at the start of every frame of an AAC stream in ADTS form (Audio Data Transport Stream) — what
+/// Shoutcast and Icecast serve as `audio/aac` and `audio/aacp`.
+///
+/// Like MP3, an ADTS stream is frames back to back with no index: each header gives its frame's length, and
+/// so the place of the next header. The header is 7 bytes (9 when a CRC follows):
+///
+/// ```
+/// AAAAAAAA AAAABCCD EEFFFFGH HHIJKLMM MMMMMMMM MMMOOOOO OOOOOOPP   (QQQQQQQQ QQQQQQQQ)
+/// A sync (12 ones)  B MPEG version (0 = MPEG-4, 1 = MPEG-2)  C layer (always 0)  D no CRC
+/// E profile (AAC object type − 1)  F sample rate index  G private  H channel configuration
+/// I original  J home  K, L copyright bits  M frame length, header included  O buffer fullness
+/// P raw data blocks in the frame − 1  Q CRC
+/// ```
+public struct ADTSFrame: Sendable, Equatable {
+    /// The frame's length in bytes, header included.
+    public let length: Int
+    /// Whether a 2-byte CRC follows the 7 header bytes.
+    public let hasCRC: Bool
+    /// The AAC profile: 0 Main, 1 LC (low complexity, the usual one), 2 SSR, 3 LTP.
+    public let profile: Int
+    /// Samples per second per channel, in Hz.
+    public let sampleRate: Int
+    /// The channel configuration: 1 mono, 2 stereo, … (0: told inside the audio).
+    public let channels: Int
+    /// The bits that stay the same from frame to frame in one stream (version, profile, sample rate,
+    /// channels): two frames with the same ``streamKey`` belong to the same stream.
+    public let streamKey: UInt32
+
+    /// The size of a header without CRC, the least there is to read.
+    public static let headerBytes = 7
+    /// The longest frame a header can announce (13 bits of length).
+    public static let maxLength = 8191
+
+    /// Reads a header from the first 7 of `bytes`, or returns `nil` when they are not a usable header: no sync,
+    /// a layer other than 0, a reserved sample rate index, or a length shorter than the header itself.
+    public init?(_ bytes: some Collection<UInt8>) {
+        let header = Array(bytes.prefix(Self.headerBytes))
+        guard header.count == Self.headerBytes else { return nil }
+        self.init(header[0], header[1], header[2], header[3], header[4], header[5])
+    }
+
+    /// Reads a header from its first six bytes (the seventh holds nothing needed here).
+    init?(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8, _ b4: UInt8, _ b5: UInt8) {
+        guard b0 == 0xFF, b1 & 0xF6 == 0xF0 else { return nil }
+        let rateIndex = Int((b2 >> 2) & 0x0F)
+        guard rateIndex < Self.sampleRates.count else { return nil }
+        hasCRC = b1 & 0x01 == 0
+        profile = Int(b2 >> 6)
+        sampleRate = Self.sampleRates[rateIndex]
+        channels = Int((b2 & 0x01) << 2 | b3 >> 6)
+        length = Int(b3 & 0x03) << 11 | Int(b4) << 3 | Int(b5 >> 5)
+        guard length >= (hasCRC ? 9 : 7) else { return nil }
+        streamKey = UInt32(b1 & 0x08) << 16 | UInt32(b2 & 0xFD) << 8 | UInt32(b3 & 0xC0)
+    }
+
+    /// The sample rates by index 0…12 (13–15 are reserved or escape codes, which ADTS does not use).
+    private static let sampleRates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
+}

@@ -1,0 +1,243 @@
+/// Follows the chain of frames of a compressed audio stream (MP3 or ADTS AAC) as it arrives in pieces, and
+/// passes on only whole frames that are linked: each one's header sits exactly where the previous frame's
+/// length says, and the header after it does too.
+///
+/// A relay needs this because a decoder that meets bytes that are not a frame where it expects one — a
+/// stream joined in the middle of a frame, audio eaten by a metadata block whose length byte lied, garbage
+/// from a broken server — loses sync and skips, audibly, until it finds a frame again. The chain does that
+/// search once, for every listener:
+///
+/// ```
+///  … frame │ frame │ 1234 bytes of garbage │ frame │ frame …      arrives
+///  … frame │ frame │                         frame │ frame …      passed on, and: resynced(dropped: 1234)
+/// ```
+///
+/// - **Searching**: a header counts only when another header of the same stream follows it where its length
+///   says (random bytes pass that test about once in a few million tries). Bytes before it are dropped.
+///   At the start of a stream that is the tail of a frame the server cut; later it is an incident, reported
+///   once with the count of bytes dropped, when the chain is found again.
+/// - **Locked**: each frame is passed on once all its bytes are in. When the next header is not where the
+///   frame's length says, the chain is broken: search again from there.
+/// - **Unchecked**: a stream whose first bytes hold no chain at all is not what its `Content-Type` says; it is
+///   passed on as it is (the bytes held while looking are not lost), and so are streams of other types (Ogg).
+///
+/// It copies only the bytes of the one frame that straddles two reads; the rest is passed on as slices of
+/// the reads themselves, so the scan allocates nothing.
+struct FrameChain {
+    /// The frame formats the chain can follow.
+    enum Format: Sendable, Equatable {
+        /// MPEG audio: MP3 (and MP1, MP2), `audio/mpeg`.
+        case mpeg
+        /// AAC in ADTS frames: `audio/aac`, `audio/aacp`.
+        case adts
+
+        /// The format of a `Content-Type`, or `nil` for types whose frames are not checked (Ogg, unknown).
+        init?(contentType: String?) {
+            let type = (contentType ?? "audio/mpeg").split(separator: ";").first.map { $0.filter { $0 != " " }.lowercased() } ?? ""
+            switch type {
+            case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg": self = .mpeg
+            case "audio/aac", "audio/aacp", "audio/x-aac": self = .adts
+            default: return nil
+            }
+        }
+
+        /// The bytes of a header that must be read to know the frame's length.
+        var headerBytes: Int {
+            switch self {
+            case .mpeg: MP3Frame.headerBytes
+            case .adts: ADTSFrame.headerBytes
+            }
+        }
+
+        /// The longest frame there can be.
+        var maxLength: Int {
+            switch self {
+            case .mpeg: MP3Frame.maxLength
+            case .adts: ADTSFrame.maxLength
+            }
+        }
+
+        /// The frame whose header starts at `index`: its length, and the bits that stay the same within one
+        /// stream. `nil` when no valid header starts there (or its bytes are not all in `bytes`).
+        func frame(in bytes: ArraySlice<UInt8>, at index: Int) -> (length: Int, key: UInt32)? {
+            guard index + headerBytes <= bytes.endIndex, bytes[index] == 0xFF else { return nil }
+            switch self {
+            case .mpeg:
+                let b1 = bytes[index + 1], b2 = bytes[index + 2]
+                guard let frame = MP3Frame(0xFF, b1, b2, bytes[index + 3]) else { return nil }
+                return (frame.length, UInt32(b1 & 0x1E) << 8 | UInt32(b2 & 0x0C))
+            case .adts:
+                guard let frame = ADTSFrame(0xFF, bytes[index + 1], bytes[index + 2], bytes[index + 3], bytes[index + 4], bytes[index + 5])
+                else { return nil }
+                return (frame.length, frame.streamKey)
+            }
+        }
+    }
+
+    /// What the chain hands on, in stream order.
+    enum Output {
+        /// One whole frame, linked to the one before.
+        case frame(ArraySlice<UInt8>)
+        /// Audio passed on unchecked: the stream's type is not followed, or it held no chain.
+        case audio(ArraySlice<UInt8>)
+        /// The chain broke and is found again: `dropped` bytes between the two were left out.
+        case resynced(dropped: Int)
+        /// No chain was found (in the first `after` bytes of a stream, or for `after` bytes after a break):
+        /// the rest of this stream is passed on unchecked.
+        case gaveUp(after: Int)
+    }
+
+    private enum Mode {
+        /// Looking for two linked headers; `fresh` at the start of a stream.
+        case searching(fresh: Bool)
+        /// Following frames whose headers carry `key`.
+        case locked(key: UInt32)
+        /// Passing bytes on as they are.
+        case unchecked
+    }
+
+    /// The format followed, or `nil` for a stream passed on unchecked.
+    private(set) var format: Format?
+    private var mode: Mode
+    /// Bytes of the stream not yet passed on or dropped: a frame that straddles two reads, or the start of a
+    /// stream while its first frame is looked for.
+    private var held: [UInt8] = []
+    /// Bytes dropped in the current search.
+    private var dropped = 0
+    /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
+    static let giveUpBytes = 64 * 1024
+
+    /// A chain that follows `format`, or passes everything on when it is `nil`.
+    init(format: Format?) {
+        self.format = format
+        self.mode = format == nil ? .unchecked : .searching(fresh: true)
+        held.reserveCapacity(holdLimit)
+    }
+
+    /// The most bytes held: enough to find and check a header after a frame's worth of junk at the start.
+    private var holdLimit: Int {
+        guard let format else { return 0 }
+        return 2 * (format.maxLength + format.headerBytes)
+    }
+
+    /// Whether everything passed on so far ends at a frame boundary: the format is followed and the chain has
+    /// not given up.
+    var isAligned: Bool {
+        if case .unchecked = mode { return false }
+        return true
+    }
+
+    /// Starts a new stream (the upstream was replaced): whatever is held of the old one — its last, unfinished
+    /// frame — is dropped, and the new stream is passed on from its first frame. Returns the bytes dropped.
+    @discardableResult
+    mutating func restart(format: Format?) -> Int {
+        let count = held.count
+        held.removeAll(keepingCapacity: true)
+        dropped = 0
+        self.format = format
+        mode = format == nil ? .unchecked : .searching(fresh: true)
+        if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
+        return count
+    }
+
+    /// Takes the next bytes of the stream, calling `output` with what can be passed on, in order.
+    mutating func feed(_ bytes: ArraySlice<UInt8>, _ output: (Output) -> Void) {
+        var rest = bytes
+        // First finish what is held, topped up from the new bytes.
+        while !held.isEmpty, !rest.isEmpty {
+            var buffer: [UInt8] = []
+            swap(&buffer, &held)
+            let before = buffer.count
+            let take = min(rest.count, max(holdLimit - before, format?.headerBytes ?? 1))
+            buffer.append(contentsOf: rest.prefix(take))
+            let stopped = scan(buffer[...], output)
+            if stopped >= before {
+                // Done with the held bytes: go on in the new bytes themselves, without copying them.
+                rest = rest.dropFirst(stopped - before)
+                buffer.removeAll(keepingCapacity: true)
+                swap(&buffer, &held)
+                break
+            }
+            rest = rest.dropFirst(take)
+            buffer.removeSubrange(..<stopped)
+            swap(&buffer, &held)
+        }
+        guard held.isEmpty, !rest.isEmpty else { return }
+        let stopped = scan(rest, output)
+        held.append(contentsOf: rest[stopped...])
+    }
+
+    /// Passes on what it can of `bytes`; returns where it stopped for want of more bytes.
+    private mutating func scan(_ bytes: ArraySlice<UInt8>, _ output: (Output) -> Void) -> Int {
+        guard let format else {
+            if !bytes.isEmpty { output(.audio(bytes)) }
+            return bytes.endIndex
+        }
+        let end = bytes.endIndex
+        var index = bytes.startIndex
+        while true {
+            switch mode {
+            case .unchecked:
+                if index < end { output(.audio(bytes[index..<end])) }
+                return end
+
+            case .locked(let key):
+                guard index + format.headerBytes <= end else { return index }
+                guard let frame = format.frame(in: bytes, at: index), frame.key == key else {
+                    mode = .searching(fresh: false)
+                    continue
+                }
+                let next = index + frame.length
+                guard next <= end else { return index }
+                output(.frame(bytes[index..<next]))
+                index = next
+
+            case .searching(let fresh):
+                // At the start of a stream, only the first `holdLimit` bytes are searched, however they came.
+                let limit = fresh ? min(end, bytes.startIndex + holdLimit) : end
+                var candidate = index
+                var found: UInt32?
+                while candidate + format.headerBytes <= limit {
+                    if let frame = format.frame(in: bytes, at: candidate) {
+                        let next = candidate + frame.length
+                        if next + format.headerBytes > limit { break }  // cannot tell yet: wait for more bytes here
+                        if let following = format.frame(in: bytes, at: next), following.key == frame.key {
+                            found = frame.key
+                            break
+                        }
+                    }
+                    candidate += 1
+                }
+                if fresh {
+                    // The start of a stream: hold on to everything until the chain is found, in case there is none.
+                    if let found {
+                        index = candidate
+                        mode = .locked(key: found)
+                        continue
+                    }
+                    if end - bytes.startIndex >= holdLimit {
+                        output(.gaveUp(after: end - bytes.startIndex))
+                        mode = .unchecked
+                        continue
+                    }
+                    return index
+                }
+                dropped += candidate - index
+                index = candidate
+                if let found {
+                    if dropped > 0 { output(.resynced(dropped: dropped)) }
+                    dropped = 0
+                    mode = .locked(key: found)
+                    continue
+                }
+                if dropped >= Self.giveUpBytes {
+                    output(.gaveUp(after: dropped))
+                    dropped = 0
+                    mode = .unchecked
+                    continue
+                }
+                return index
+            }
+        }
+    }
+}
