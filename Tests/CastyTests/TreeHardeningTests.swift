@@ -193,6 +193,55 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
+    // MARK: A parent cut off
+
+    @Test func aChildReportedLost_GetsNoBranches_UntilItComesBack() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        let r1 = places.place("a:1", path: [])
+        #expect(r1 == .serve)
+        let r2 = places.place("b:1", path: [])
+        #expect(r2 == .serve)
+        let r3 = places.place("c:1", path: [])
+        #expect(r3 == .redirect("http://a:1/"), "the first on a tie")
+        let now = ContinuousClock.now
+        let known = places.suspect("b:1", until: now + .seconds(10))
+        let unknown = places.suspect("x:1", until: now + .seconds(10))
+        #expect(known)
+        #expect(!unknown, "not a child")
+        // b:1's subtree is the smaller one (1 against 2), but a branch reported it lost: a:1 gets them.
+        let r6 = places.place("d:1", path: [], now: now)
+        #expect(r6 == .redirect("http://a:1/"))
+        let r7 = places.place("e:1", path: [], now: now)
+        #expect(r7 == .redirect("http://a:1/"))
+        let r8 = places.place("f:1", path: [], now: now + .seconds(11))
+        #expect(r8 == .redirect("http://b:1/"), "the suspicion ends")
+        places.suspect("a:1", until: now + .seconds(10))
+        places.suspect("b:1", until: now + .seconds(10))
+        let r11 = places.place("g:1", path: [], now: now)
+        #expect(r11 == .redirect("http://b:1/"), "all suspected: the smallest anyway")
+        let r12 = places.place("b:1", path: [], now: now)
+        #expect(r12 == .serve, "b:1 re-attaches")
+        #expect(places.suspected["b:1"] == nil)
+    }
+
+    @Test func aBranchThatLostItsParent_SaysWhich_AndIsNotSentBack() async throws {
+        let source = station()
+        await source.start()
+        let lines = LogLines()
+        let root = try Root.start(source: source, address: .loopback(port: 0), logger: lines.logger)
+        let a = try branch(root), b = try branch(root)
+        #expect(await eventually { await root.distributor.stat().tree?.children.count == 2 })
+        let peer = try await TestPeer.connect(to: root.port.address, on: .shared)
+        let lost = a.port.address.description
+        await peer.send("GET / HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:9\r\nX-Casty-Lost: \(lost)\r\n\r\n")
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.text.contains("Location: http://\(b.port.address)/"), "sent to the other child")
+        #expect(lines.value.contains { $0.contains("lost its parent \(lost)") })
+        source.stop()
+        [a, b].forEach(stop)
+        root.port.close()
+    }
+
     // MARK: Status
 
     @Test func status_CountsPlayersAndBranchLinksApart() async throws {

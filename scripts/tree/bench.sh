@@ -13,7 +13,8 @@
 #      the new parent), and at every descendant a probe (scripts/tree/probe.py) and a dummy: the extra delay
 #      of the segments cut after the kill (worst lag after − usual lag), the longest silence, segments lost.
 #   3. Repair after a link down: the same tree; eth0 of that depth-1 branch goes down for LINK_DOWN_SECONDS
-#      (2 s). Its branches notice the silence after 3 segment durations (1.5 s) and re-attach.
+#      (2 s). Its branches notice the silence after 2.5 segment durations (1.25 s) and re-attach elsewhere
+#      (they name the lost parent: X-Casty-Lost), so the longest silence at the leaves stays under 2 s.
 # Each scenario runs REPS (3) times, each time with fresh processes; the tables quote medians over the runs.
 #
 # Usage: bash scripts/tree/bench.sh   (as root; CASTY_CLI, REPS, LAT_SECONDS, LINK_DOWN_SECONDS, SCENARIOS="latency kill

@@ -330,9 +330,9 @@ info "eth0 down in $(ns "${NS_OF[$DOWN]}")"
 sleep "$LINK_DOWN_SECONDS"
 ip -n "$(ns "${NS_OF[$DOWN]}")" link set eth0 up
 info "eth0 up in $(ns "${NS_OF[$DOWN]}") after $(($(now_ms) - t0)) ms"
-# The branch under the downed link notices the silence first (3 segment durations at depth 1) and re-attaches;
-# its own branches wait one segment longer per level, so they are normally fed again before they give up (if
-# they do give up, they re-attach too). Either way they must keep playing with no gap and no duplicate (below).
+# The branch under the downed link notices the silence first (2.25 segment durations at depth 1) and re-attaches;
+# its own branches wait a quarter segment longer per level and, cut off with it, usually re-attach elsewhere (if
+# fed again first, they stay). Either way they must keep playing with no gap and no duplicate (below).
 _link_repaired() {
     (($(count_in "$TMP/${NS_OF[$DOWN]}.log" "attached to") > ATTACHED_BEFORE[$DOWN]))
 }

@@ -20,10 +20,11 @@ internal import Icy
 public actor Branch: UpstreamNode {
     /// How a branch talks to the tree.
     public struct Configuration: Sendable {
-        /// The parent is declared silent after this many segment durations without a byte, plus one per level
-        /// of depth (a branch right under the root waits 3): when a link breaks, the branch right under it
-        /// gives up first and re-attaches, and its own branches, which wait a little longer, are fed again
-        /// before they give up too.
+        /// The parent is declared silent after this many segment durations without a byte, plus a quarter of
+        /// one per level of depth (a branch right under the root waits 2.25, one at depth 4 waits 3): a branch
+        /// cut off with its parent gives up in well under 2 s and re-attaches elsewhere (it tells the root
+        /// which parent it lost, so it is not sent back there), and the branch right under a broken link gives
+        /// up a little before its own branches, which are then usually fed again before they give up too.
         public var silentSegments = 2
         /// The first wait before asking the root again; it doubles up to ``maxBackoff``.
         public var backoff: Duration = .milliseconds(100)
@@ -73,6 +74,8 @@ public actor Branch: UpstreamNode {
     private var title: Metadata?
     private var titleVersion = 0
     private var lostAt: ContinuousClock.Instant?
+    /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
+    private var lostParent: String?
     private var reportedUnnumbered = false
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
@@ -120,6 +123,7 @@ public actor Branch: UpstreamNode {
         if let next { headers["X-Casty-Resume"] = String(next) }
         if let stream = context?.stream, stream != 0 { headers[Context.streamHeader] = Context.streamText(stream) }
         if let key = configuration.treeKey { headers[TreeKey.header] = key.headerValue }
+        if let lostParent { headers["X-Casty-Lost"] = lostParent }
         return try await Upstream.open(
             root, headers: headers, loop: loop, timeout: configuration.connectTimeout,
             maxRedirects: configuration.maxRedirects)
@@ -127,12 +131,14 @@ public actor Branch: UpstreamNode {
 
     func lost(_ reason: CastyError) {
         lostAt = .now
+        lostParent = parent.map { $0.host.contains(":") ? "[\($0.host)]:\($0.port)" : "\($0.host):\($0.port)" }
         parent = nil
     }
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .streaming
         parent = opened.url
+        lostParent = nil
         let headers = opened.headers
         let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
         let bitrate = headers["icy-br"].flatMap { Int($0) } ?? context?.bitrate ?? 128
@@ -156,7 +162,7 @@ public actor Branch: UpstreamNode {
         }
         logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
         keeper.link = UpstreamLink(
-            opened, silence: current.segmentDuration * (configuration.silentSegments + path.count),
+            opened, silence: current.segmentDuration * configuration.silentSegments + current.segmentDuration * path.count / 4,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
     }

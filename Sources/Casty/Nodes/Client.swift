@@ -36,6 +36,15 @@ public actor Client: LoopNode {
     /// Whether the first burst is still being written (reliably, queued), before lossy delivery starts.
     private var bursting = true
     private var sentTitleVersion = 0
+    /// Whether the listener got its first segment, in its entry form (it starts on a frame, after a tag).
+    private var entered = false
+    /// The title current when the listener joined (the reply's), stated in its first metadata block.
+    private var joinTitle: Metadata?
+    /// The title a player (ICY form) was last told, and its version once known: the title told at joining
+    /// is newer than the burst's older segments, whose changes are not told again.
+    private var told: (title: Metadata?, version: Int?) = (nil, nil)
+    /// What the player will have been told once the segment being delivered is out.
+    private var telling: (title: Metadata?, version: Int?) = (nil, nil)
     private var deadline: Scheduled?
     private let joined = ContinuousClock.now
     /// Segments this client was handed, skipped, and the gaps in their numbering.
@@ -119,6 +128,9 @@ public actor Client: LoopNode {
                 respond(403, "Forbidden", "This tree takes branches with its key only (X-Casty-Key).", [:])
                 return
             }
+            if let branch, let lost = request.headers["x-casty-lost"] {
+                distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
+            }
             isBranch = branch != nil
             if request.headers["x-casty-numbered"] == "1" || branch != nil {
                 form = .numbered
@@ -200,6 +212,9 @@ public actor Client: LoopNode {
         expected = next
         segmentDuration = context.segmentDuration
         sentTitleVersion = 0
+        entered = false
+        joinTitle = context.title
+        told = (nil, nil)
         var headers = context.station
         if headers["Content-Type"] == nil { headers["Content-Type"] = "audio/mpeg" }
         if headers["icy-br"] == nil { headers["icy-br"] = String(context.bitrate) }
@@ -238,11 +253,13 @@ public actor Client: LoopNode {
         counts.segments += 1
         let bytes: [UInt8]
         switch form {
-        case .audio: bytes = segment.audio
+        case .audio:
+            // The first segment starts on a frame (one copy per listener); every later one is the shared buffer.
+            bytes = entered ? segment.audio : segment.entry()
         case .numbered:
             bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.numbered : segment.numberedWithTitle
         case .icy:
-            bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.icy : segment.icyWithTitle
+            bytes = icyForm(of: segment)
         }
         if bursting, connection.pendingBytes + bytes.count <= burstBudget {
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
@@ -267,8 +284,37 @@ public actor Client: LoopNode {
         }
     }
 
+    /// The ICY bytes for a player: the first segment in its entry form stating the title current at joining
+    /// (the burst's first segment may be older than that: its own title would be a step back); then the shared
+    /// forms, never telling a title older than one already told.
+    private func icyForm(of segment: StreamSegment) -> [UInt8] {
+        if !entered {
+            // A burst segment is older than the reply's title; a live one (no burst) is the newest there is.
+            let stated = bursting ? joinTitle ?? segment.title : segment.title
+            telling = (stated, segment.title == stated ? segment.titleVersion : nil)
+            return segment.entry(then: stated == segment.title ? segment.titleBlock : StreamSegment.block(stating: stated))
+        }
+        if let version = told.version {
+            telling = (segment.title, segment.titleVersion)
+            return segment.titleChanged || segment.titleVersion == version ? segment.icy : segment.icyWithTitle
+        }
+        if segment.title == told.title {
+            telling = (segment.title, segment.titleVersion)
+            return segment.icy
+        }
+        if bursting {
+            // Still the burst, before the segment that carries the title told: an older title, not told again.
+            telling = told
+            return segment.icyUnchanged
+        }
+        telling = (segment.title, segment.titleVersion)
+        return segment.icyWithTitle
+    }
+
     private func delivered(_ count: Int, _ segment: StreamSegment) {
         distributor.tally.bytesOut += count
+        entered = true
+        if form == .icy { told = telling }
         sentTitleVersion = segment.titleVersion
     }
 

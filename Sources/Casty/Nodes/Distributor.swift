@@ -164,6 +164,13 @@ public actor Distributor: LoopNode {
         for link in links { link.stop() }
     }
 
+    /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is
+    /// sent there for a while.
+    func suspect(_ child: String, reportedBy branch: String) {
+        guard places?.suspect(child, until: .now + .seconds(10)) == true else { return }
+        logger("tree: branch \(branch) lost its parent \(child); no branch is sent there for 10 s")
+    }
+
     /// The name of the stream being served, once the source has replied.
     var stream: UInt64? { context?.stream }
 

@@ -5,6 +5,11 @@
 /// subtree is smallest (the first one on a tie), and that child's count grows by one — the node sees every
 /// branch that goes down through it, so it knows its children's subtrees without asking them. A branch that is
 /// the node itself or one of its ancestors is refused: taking it would close a loop with no source in it.
+///
+/// A branch that lost its parent says so when it asks again (`X-Casty-Lost: <parent>`): a node that has that
+/// parent as a child *suspects* it for a while and sends no branch there (unless every child is suspected), so
+/// the branches cut off with a parent whose link is down find a place in another subtree at once instead of
+/// being sent back to the parent they cannot reach.
 public struct TreePlaces: Sendable, Equatable {
     /// One branch this node serves.
     public struct Child: Sendable, Equatable {
@@ -30,6 +35,8 @@ public struct TreePlaces: Sendable, Equatable {
     public let fanout: Int
     /// The branches it serves, in the order they came.
     public private(set) var children: [Child] = []
+    /// Children reported lost by a branch, and until when no branch is sent to them.
+    public private(set) var suspected: [String: ContinuousClock.Instant] = [:]
 
     /// The places of a node at `address` with room for `fanout` branches.
     public init(address: String, fanout: Int = 2) {
@@ -38,18 +45,21 @@ public struct TreePlaces: Sendable, Equatable {
     }
 
     /// Decides where the branch at `branch` goes; `path` is the nodes above this one (its ancestors).
-    public mutating func place(_ branch: String, path: [String]) -> Decision {
+    public mutating func place(_ branch: String, path: [String], now: ContinuousClock.Instant = .now) -> Decision {
         if branch == address || path.contains(branch) {
             return .refuse("\(branch) is this node or above it: serving it would make a loop")
         }
         if children.contains(where: { $0.address == branch }) {
+            suspected[branch] = nil  // it is back
             return .serve  // a child that re-attaches before its old link was noticed gone
         }
         if children.count < fanout {
             children.append(Child(address: branch, subtree: 1))
             return .serve
         }
-        let smallest = children.indices.min { children[$0].subtree < children[$1].subtree }!
+        let trusted = children.indices.filter { suspected[children[$0].address].map { $0 <= now } ?? true }
+        let candidates = trusted.isEmpty ? Array(children.indices) : trusted
+        let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
         children[smallest].subtree += 1
         return .redirect("http://\(children[smallest].address)/")
     }
@@ -57,6 +67,16 @@ public struct TreePlaces: Sendable, Equatable {
     /// Forgets a child that left (its branches will come back through the root and be counted again).
     public mutating func remove(_ branch: String) {
         children.removeAll { $0.address == branch }
+        suspected[branch] = nil
+    }
+
+    /// Sends no branch to the child at `child` until `until` (a branch reported it lost); `false` when it is
+    /// not a child of this node.
+    @discardableResult
+    public mutating func suspect(_ child: String, until: ContinuousClock.Instant) -> Bool {
+        guard children.contains(where: { $0.address == child }) else { return false }
+        suspected[child] = until
+        return true
     }
 
     /// The branches in this node's subtree, itself included.
