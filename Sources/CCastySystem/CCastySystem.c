@@ -1,5 +1,6 @@
 // The non-inline part of CCastySystem: calls that need _GNU_SOURCE.
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,4 +20,12 @@ int casty_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = '\0';
     return pthread_setname_np(pthread_self(), truncated);
+}
+
+size_t casty_heap_in_use(void) {
+    return mallinfo2().uordblks;
+}
+
+int casty_heap_trim(void) {
+    return malloc_trim(0);
 }

@@ -54,7 +54,7 @@ struct CommandEntry: Sendable {
             try await run(arguments)
             exit(0)
         } catch let error as UsageError {
-            fail("\(name): \(error.message)\n\(usage)", code: 64)
+            fail("\(name): \(error.message)", code: 64, then: usage)
         } catch {
             fail("\(name): \(error)", code: 1)
         }
@@ -73,9 +73,10 @@ func overview(_ commands: [CommandEntry]) -> String {
     """
 }
 
-/// Prints one error line to standard error and exits.
-func fail(_ message: String, code: Int32) -> Never {
-    let text = Array("casty-cli: \(message)\n".utf8)
+/// Prints one error line to standard error (control characters escaped: an error may quote what a server
+/// sent), then `usage` if given, and exits.
+func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
+    let text = Array("casty-cli: \(SafeText.logLine(message))\n\(usage.map { "\($0)\n" } ?? "")".utf8)
     _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     exit(code)
 }

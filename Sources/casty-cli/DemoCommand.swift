@@ -1,4 +1,5 @@
 import Casty
+import Glibc
 
 /// `casty-cli demo`: station + proxy + client port in one process.
 enum DemoCommand: Command {
@@ -26,13 +27,14 @@ enum DemoCommand: Command {
         let stationServing = try Serving.start(
             source: station, host: "127.0.0.1", port: 0, burst: 4, logger: .silent, upstreamState: { "streaming" })
         let proxy = Proxy(url: StreamURL(host: "127.0.0.1", port: stationServing.port.address.port), logger: logger)
-        try await proxy.start()
         let serving = try Serving.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
             burst: 4, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
+        try await proxy.start()
         logger("demo: station on \(stationServing.url), proxy attached to it")
         logger("listening on \(serving.url) (status: \(serving.url)status.json)")
         print("Casty demo is playing. Give VLC this URL:  \(serving.url)    (or: mpg123 \(serving.url))")
+        fflush(nil)  // at once, also when standard output is a pipe or a file
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await serving.reportStatus(
             every: interval, logger: logger,

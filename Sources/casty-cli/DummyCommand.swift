@@ -44,7 +44,7 @@ enum DummyCommand: Command {
         print("dummy summary: connected=\(last.connected)/\(count) segments=\(last.segments) gaps=\(last.gaps)"
             + " missing=\(last.missing) lag_p50_ms=\(last.lagP50.map(String.init) ?? "-") lag_max_ms=\(last.lagMax.map(String.init) ?? "-")")
         for (error, times) in last.errors.sorted(by: { $0.value > $1.value }) {
-            print("dummy error (\(times)×): \(error)")
+            print("dummy error (\(times)×): \(SafeText.logLine("\(error)"))")
         }
         if last.connected < count { exit(1) }
     }

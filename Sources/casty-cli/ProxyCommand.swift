@@ -10,7 +10,8 @@ enum ProxyCommand: Command {
 
         Attaches to the Shoutcast/Icecast stream at <url> (http://host:port/path) and serves it to media
         players (VLC, mpg123, browsers) on a TCP port: any path plays the stream, /status.json tells the
-        relay's state. If the upstream drops, listeners stay connected while the proxy reconnects.
+        relay's state. If the upstream drops, listeners stay connected while the proxy reconnects; if it is
+        down or not a stream at start-up, the proxy keeps retrying (players get 503 until a stream arrives).
 
         options:
           --port P            port for players (default 8080)
@@ -27,12 +28,13 @@ enum ProxyCommand: Command {
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         let logger = Logger.standardError
         let proxy = Proxy(url: url, configuration: configuration, logger: logger)
-        try await proxy.start()
+        // The port first: a port in use is a mistake to fix at once; a station that is down is not.
         let serving = try Serving.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
             burst: try arguments.integer("burst", default: 4, in: 0...64), logger: logger,
             upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
-        logger("proxy: attached to \(url)")
+        await proxy.startInBackground()
+        logger("proxy: attaching to \(url)")
         logger("listening on \(serving.url) (status: \(serving.url)status.json)")
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await serving.reportStatus(

@@ -35,11 +35,12 @@ enum RootCommand: Command {
         let logger = Logger.standardError
         let source: any Node
         var state: @Sendable () -> String = { "streaming" }
+        var sourceStart: @Sendable () async -> Void = {}
         if let text = arguments.value("source") {
             guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
             let proxy = Proxy(url: url, logger: logger)
-            try await proxy.start()
             source = proxy
+            sourceStart = { await proxy.startInBackground() }
             state = { proxy.assumeIsolated { "\($0.state)" } }
         } else if arguments.flag("station") {
             let station = try StationCommand.makeStation(arguments, logger: logger)
@@ -54,6 +55,7 @@ enum RootCommand: Command {
         let root = try Root.start(
             source: source, address: address, advertise: arguments.value("advertise"),
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, options: options, logger: logger)
+        await sourceStart()
         logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))

@@ -84,4 +84,11 @@ int casty_accept(int fd, struct sockaddr *address, socklen_t *length);
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or an errno.
 int casty_set_thread_name(const char *name);
 
+/// Bytes the C allocator has handed out and not yet had back (mallinfo2's `uordblks`): what the program holds,
+/// unlike RSS, which also counts freed memory the allocator keeps.
+size_t casty_heap_in_use(void);
+
+/// Returns the allocator's free memory to the system where it can (malloc_trim). Returns 1 if some was.
+int casty_heap_trim(void);
+
 #endif

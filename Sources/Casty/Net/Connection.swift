@@ -248,6 +248,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         closeError = error
         loop.deregister(socket.fd)
         socket.close()
+        loop.connectionClosed()
         tail = []
         // Drop callbacks that may capture this connection, to break reference cycles.
         onRead = nil

@@ -68,7 +68,10 @@ public struct Context: Sendable, Equatable {
     ]
 
     /// Picks the station headers out of a source's reply, in the order of ``stationHeaderNames``.
+    /// Control characters in the values (NUL, ESC, DEL, …) are removed: they are passed on to every listener.
     public static func stationHeaders(from headers: Headers) -> Headers {
-        Headers(stationHeaderNames.compactMap { name in headers[name].map { HeaderField(name: name, value: $0) } })
+        Headers(stationHeaderNames.compactMap { name in
+            headers[name].map { HeaderField(name: name, value: SafeText.printable($0)) }
+        })
     }
 }

@@ -2,7 +2,7 @@ internal import Glibc
 
 /// Where nodes tell what happens: listeners joining and leaving, an upstream dropping, a retry.
 ///
-/// One line per event, so a log reads like a story of the relay. The command line prints them to standard
+/// One line per event, so a log reads like a story of the relay; control characters are escaped. The command line prints them to standard
 /// error with the time; tests collect them.
 public struct Logger: Sendable {
     private let write: @Sendable (String) -> Void
@@ -12,9 +12,10 @@ public struct Logger: Sendable {
         self.write = write
     }
 
-    /// Logs one line.
+    /// Logs one line. Control characters in it (a CR or LF in a title, an ESC in a user agent) are written as
+    /// escapes, so that nothing a stranger sends can forge a log line or drive a terminal.
     public func callAsFunction(_ line: @autoclosure () -> String) {
-        write(line())
+        write(SafeText.logLine(line()))
     }
 
     /// Prints each line to standard error, after the local time.

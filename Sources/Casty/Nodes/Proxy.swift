@@ -75,6 +75,15 @@ public actor Proxy: UpstreamNode {
         try await startKeeping()
     }
 
+    /// Connects in the background and keeps the stream alive from then on, like ``start()`` — except that an
+    /// upstream that is down or answers nonsense at start-up (a 404, an HTML page, a redirect loop, a bad
+    /// `icy-metaint`, garbage) is not an error: the proxy retries with capped backoff and logs one line per
+    /// attempt naming the problem. A server must not die because its station is briefly down at boot; its
+    /// listeners are refused with `503` until the first stream arrives (``Distributor/Configuration/startWait``).
+    public func startInBackground() {
+        keepInBackground()
+    }
+
     func receive(_ message: Message) {
         switch message {
         case .request(let node, _, _):

@@ -86,12 +86,9 @@ enum JSONValue {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case "\t": out += " "
+            case _ where SafeText.isControl(scalar):
+                break  // titles and names from the upstream: a page shows no control characters
             default: out.unicodeScalars.append(scalar)
             }
         }

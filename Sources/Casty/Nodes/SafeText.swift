@@ -1,0 +1,51 @@
+/// Text from strangers made safe to print or pass on: titles, station names, user agents and paths come from
+/// upstreams and players Casty does not control, and may hold control characters.
+///
+/// - In a log line, a CR or LF would forge a second line and an ESC would drive the terminal, so every
+///   control character is written as an escape (`\r`, `\n`, `\t`, `\e`, `\x00`, `\u{85}`): the log keeps one
+///   line per event and still shows what was sent.
+/// - In a header passed on to listeners or in a page, control characters are removed (a tab becomes a space).
+public enum SafeText {
+    /// Whether `scalar` is a control character: C0 (U+0000–U+001F), DEL (U+007F) or C1 (U+0080–U+009F).
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    /// `text` with every control character written as a visible escape, for one log line.
+    public static func logLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isControl(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            let escape: String
+            switch scalar {
+            case "\n": escape = "\\n"
+            case "\r": escape = "\\r"
+            case "\t": escape = "\\t"
+            case "\u{1B}": escape = "\\e"
+            default:
+                let hex = String(scalar.value, radix: 16)
+                escape = scalar.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+            }
+            out.append(contentsOf: escape.unicodeScalars)
+        }
+        return String(out)
+    }
+
+    /// `text` without control characters (a tab becomes a space), for a header value or a page.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\t" {
+                out.append(" ")
+            } else if !isControl(scalar) {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+}

@@ -1,0 +1,82 @@
+import Icy
+import Testing
+
+@testable import Casty
+
+/// A relay whose upstream is bad when it starts keeps trying, and its listeners get a clear `503` meanwhile
+/// (hardening issue, defect 2).
+struct StartupRetryTests {
+    let loop = EventLoop.shared
+
+    /// Answers that are not a stream, each one a way a station can be broken at boot.
+    static let badAnswers: [String] = [
+        "HTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\n<h1>Not here</h1>",
+        "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html>a web page</html>",
+        "ICY 200 OK\r\nContent-Type: audio/mpeg\r\nicy-metaint: 0\r\n\r\n",
+        "\u{0}\u{1}\u{2} garbage, not HTTP at all\r\n\r\n",
+    ]
+
+    @Test func proxyStartedInBackground_RetriesBadUpstream_UntilItStreams() async throws {
+        let attempts = Locked(0)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            let attempt = attempts.value
+            attempts.update { $0 += 1 }  // the fake upstream's callbacks all run on the one loop thread
+            if attempt < Self.badAnswers.count {
+                connection.write(Array(Self.badAnswers[attempt].utf8))
+                connection.close()
+            } else {
+                connection.write(icyReplyHead(metaint: 500))
+                streamICY(to: connection, metaint: 500, count: 40, interval: .milliseconds(5))
+            }
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        configuration.maxBackoff = .milliseconds(100)
+        let proxy = Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        await proxy.startInBackground()
+        #expect(await listener.waitForData(5, timeout: .seconds(5)))
+        #expect(await proxy.state == .streaming)
+        // One line per failed attempt, each naming its problem, and each saying that it retries.
+        let retries = lines.value.filter { $0.contains("retrying in") }
+        #expect(retries.count == Self.badAnswers.count, "\(lines.value)")
+        #expect(retries.first?.contains("404") == true, "\(retries)")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test func listenerBeforeAnyStream_Gets503WithRetryAfter() async throws {
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .milliseconds(200)
+        let distributor = Distributor(loop: loop, configuration: configuration)
+        let silentSource = RecorderNode(loop: loop)  // takes the request, never replies
+        distributor.attachSource(silentSource)
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(3)) { player.closed.value })
+        #expect(player.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n"), "\(player.text)")
+        #expect(player.text.contains("Retry-After: "))
+        port.close()
+    }
+
+    @Test func listenerWithinTheWait_IsServedOnceTheStreamStarts() async throws {
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .seconds(2)
+        let distributor = Distributor(loop: loop, configuration: configuration)
+        let source = RecorderNode(loop: loop)
+        distributor.attachSource(source)
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        distributor.send(.reply(next: 0, context: testContext()))
+        for segment in testSegments(2) { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitFor { $0.count >= 2000 })
+        #expect(player.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        port.close()
+    }
+}

@@ -1,0 +1,16 @@
+import Testing
+
+/// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
+/// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1.
+/// Needs only python3 (always on the machines Casty is tested on).
+@Suite
+struct StartupScriptTests {
+    @Test(
+        "A proxy outlives a bad upstream at start-up, and a port in use is an error",
+        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+        .timeLimit(.minutes(2))
+    )
+    func badUpstreamAtStartUp() async {
+        await ScriptRun(script: "scripts/interop/startup.sh", arguments: [], deadline: .seconds(90)).run()
+    }
+}

@@ -1,0 +1,98 @@
+import Icy
+import Testing
+
+@testable import Casty
+
+/// Control characters from strangers — an upstream's titles and station headers, a player's path and user
+/// agent — never reach the log, a listener's headers or the status page raw (hardening issue, defects 4 and 5).
+struct StrangerTextTests {
+    let loop = EventLoop.shared
+
+    static func hasControl(_ text: String) -> Bool { text.unicodeScalars.contains(where: SafeText.isControl) }
+
+    /// The reply head: everything up to the first blank line.
+    static func head(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        let end = (0..<max(0, bytes.count - 3)).first { bytes[$0..<$0 + 4].elementsEqual("\r\n\r\n".utf8) } ?? bytes.count
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+
+    @Test func logLine_EscapesEveryControlCharacter() {
+        #expect(SafeText.logLine("a\r\nb\tc\u{1B}[31md\u{0}e\u{7F}f\u{85}g") == "a\\r\\nb\\tc\\e[31md\\x00e\\x7ff\\u{85}g")
+        #expect(SafeText.logLine("plain Ünïcödé – title") == "plain Ünïcödé – title")
+    }
+
+    @Test func printable_RemovesControlCharacters() {
+        #expect(SafeText.printable("Casty\u{0}\u{1} FM\u{1B}\u{7F}\u{0B}\u{0C}\tRock\u{9F}") == "Casty FM Rock")
+        #expect(SafeText.printable("Radio €uro") == "Radio €uro")
+    }
+
+    @Test func logger_NeverWritesARawControlCharacter() {
+        let lines = Locked<[String]>([])
+        let logger = Logger { line in lines.update { $0.append(line) } }
+        logger("title: Song\r\n12:00:00 forged line\u{1B}]0;owned\u{7}")
+        #expect(lines.value.count == 1)
+        #expect(!Self.hasControl(lines.value[0]))
+        #expect(lines.value[0].contains("\\r\\n12:00:00 forged line\\e]0;owned\\x07"))
+    }
+
+    @Test func playerPathAndUserAgent_AreEscapedInTheLog() async throws {
+        let lines = Locked<[String]>([])
+        let distributor = Distributor(loop: loop)
+        distributor.send(.reply(next: 0, context: testContext()))
+        let port = try ClientPort(
+            distributor: distributor, address: .loopback(port: 0), logger: Logger { line in lines.update { $0.append(line) } })
+        for request in [
+            "GET /a\u{1B}[2Jb HTTP/1.0\r\nUser-Agent: evil\u{1B}[31m\u{0}\u{7F}agent\r\n\r\n",
+            "GET /\u{0}\u{8}x HTTP/1.0\r\nUser-Agent: \u{1B}]0;title\u{7}\r\n\r\n",
+        ] {
+            let player = try await TestPeer.connect(to: port.address, on: loop)
+            await player.send(request)
+            #expect(await eventually { lines.value.contains { $0.contains("joined") || $0.contains("refused") } })
+            await player.close()
+        }
+        #expect(await eventually { lines.value.count >= 2 })
+        for line in lines.value { #expect(!Self.hasControl(line), "raw control character in: \(line)") }
+        port.close()
+    }
+
+    @Test func upstreamControlBytes_NeitherReachListenersHeadersNorTheLog() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array(
+                ("ICY 200 OK\r\nicy-name: Bad\u{0}\u{1}\u{1B}[31m FM\u{7F}\r\nicy-genre: Ro\u{0B}ck\u{0C}\r\n"
+                    + "icy-description: a\u{1B}b\r\nContent-Type: audio/mpeg\u{1}\r\nicy-metaint: 500\r\n\r\n").utf8))
+            streamICY(to: connection, metaint: 500, count: 40, interval: .milliseconds(5)) { index in
+                index == 0 ? try! metadataBlock(Array("StreamTitle='Song\r\n12:00:00 forged\u{1B}[2J';".utf8)) : nil
+            }
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        let proxy = Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let distributor = Distributor(loop: loop)
+        distributor.attachSource(proxy)
+        try await proxy.start()
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await player.waitFor { $0.count > 2000 })
+        let head = Self.head(player.text)
+        #expect(head.contains("icy-name: Bad[31m FM\r\n"), "\(head)")
+        #expect(head.contains("icy-genre: Rock\r\n"))
+        #expect(head.contains("icy-description: ab\r\n"))
+        #expect(head.contains("Content-Type: audio/mpeg\r\n"))
+        #expect(!Self.hasControl(String(head.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })))
+        #expect(await eventually { lines.value.contains { $0.contains("forged") } })
+        for line in lines.value { #expect(!Self.hasControl(line), "raw control character in: \(line)") }
+        // The status page shows the title without its control characters.
+        let status = try await TestPeer.connect(to: port.address, on: loop)
+        await status.send("GET /status.json HTTP/1.0\r\n\r\n")
+        #expect(await eventually { status.closed.value })
+        let body = String(status.text.dropFirst(Self.head(status.text).count))
+        #expect(body.contains("Song12:00:00 forged[2J"), "\(body)")
+        #expect(!body.contains("\\u00"))
+        proxy.stop()
+        port.close()
+        await upstream.close()
+    }
+}
