@@ -16,7 +16,7 @@ let package = Package(
         // Layer 1: the few Linux calls Glibc does not export (epoll, eventfd, accept4, SIOCOUTQ).
         .target(name: "CCastySystem"),
         // Layers 2–4: Net, Wire and Nodes.
-        .target(name: "Casty", dependencies: ["Icy", "CCastySystem"]),
+        .target(name: "Casty", dependencies: ["Icy", "CCastySystem"], resources: [.embedInCode("Station/Resources/tone.mp3")]),
         // The command line.
         .executableTarget(name: "casty-cli", dependencies: ["Casty", "Icy"]),
         // Release-mode benchmarks that print figures.
