@@ -18,11 +18,11 @@ enum Serve {
         let source: any Node
         if let text = option("--upstream", in: arguments) {
             guard let url = StreamURL(text) else { fatalError("serve: not a URL: \(text)") }
-            let proxy = Proxy(url: url, logger: logger)
+            let proxy = try Proxy(url: url, logger: logger)
             try await proxy.start()
             source = proxy
         } else {
-            let station = Station.builtIn()
+            let station = try Station.builtIn()
             await station.start()
             source = station
         }

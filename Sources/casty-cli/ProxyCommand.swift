@@ -27,7 +27,7 @@ enum ProxyCommand: Command {
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         let logger = Logger.standardError
-        let proxy = Proxy(url: url, configuration: configuration, logger: logger)
+        let proxy = try Proxy(url: url, configuration: configuration, logger: logger)
         // The port first: a port in use is a mistake to fix at once; a station that is down is not.
         let serving = try Serving.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),

@@ -38,7 +38,7 @@ enum RootCommand: Command {
         var sourceStart: @Sendable () async -> Void = {}
         if let text = arguments.value("source") {
             guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
-            let proxy = Proxy(url: url, logger: logger)
+            let proxy = try Proxy(url: url, logger: logger)
             source = proxy
             sourceStart = { await proxy.startInBackground() }
             state = { proxy.assumeIsolated { "\($0.state)" } }

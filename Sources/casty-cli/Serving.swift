@@ -16,7 +16,7 @@ struct Serving {
         guard let address = SocketAddress(host: host, port: port) else {
             throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
         }
-        let distributor = Distributor(configuration: .init(burst: burst), logger: logger)
+        let distributor = try Distributor(configuration: .init(burst: burst), logger: logger)
         var options = ClientOptions()
         options.upstreamState = upstreamState
         let clientPort: ClientPort

@@ -47,7 +47,7 @@ enum StationCommand: Command {
         let station = if let path = arguments.value("file") {
             try Station(mp3: try readFile(path), name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
         } else {
-            Station.builtIn(name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
+            try Station.builtIn(name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
         }
         Task { await station.start() }
         return station

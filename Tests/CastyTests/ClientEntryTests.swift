@@ -8,7 +8,7 @@ struct ClientEntryTests {
     let loop = EventLoop.shared
 
     func serving(burst: Int) throws -> (Distributor, ClientPort) {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: burst))
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: burst))
         distributor.send(.reply(next: 0, context: testContext()))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: ClientOptions())
         return (distributor, port)
@@ -16,7 +16,7 @@ struct ClientEntryTests {
 
     /// Segments of 1000 bytes cut from real MP3 frames, frame by frame, with title changes at `titleAt`.
     func mp3Segments(_ count: Int, titleAt: Set<Int> = [0]) -> [StreamSegment] {
-        var cutter = Cutter(segmentBytes: 1000)
+        var cutter = try! Cutter(segmentBytes: 1000)
         var segments: [StreamSegment] = []
         for frame in toneFrames where segments.count < count {
             if titleAt.contains(cutter.next) { cutter.setTitle(Metadata(streamTitle: "Song \(cutter.next)")) }
@@ -39,7 +39,7 @@ struct ClientEntryTests {
         #expect(titles.first == "Song 3")
         #expect(!titles.contains("Song 0"), "an older title is never told after a newer one: \(titles)")
         // A later change is told as usual.
-        var cutter = Cutter(segmentBytes: 1000, first: 5)
+        var cutter = try Cutter(segmentBytes: 1000, first: 5)
         cutter.setTitle(Metadata(streamTitle: "Song 5"))
         var live: [StreamSegment] = []
         cutter.add([UInt8](repeating: 5, count: 1000)[...]) { live.append($0) }

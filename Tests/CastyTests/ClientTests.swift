@@ -9,7 +9,7 @@ struct ClientTests {
 
     /// A distributor with a client port, replied to by a test source.
     func serving(burst: Int = 0, options: ClientOptions = ClientOptions()) throws -> (Distributor, ClientPort) {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: burst))
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: burst))
         distributor.send(.reply(next: 0, context: testContext()))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
         return (distributor, port)
@@ -108,7 +108,7 @@ struct ClientTests {
         var options = ClientOptions()
         options.sendBuffer = 4096
         options.maxBehind = .milliseconds(1500)  // 12 segments of 1000 bytes at 64 kbit/s
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext(bitrate: 64)))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
         let stalled = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)

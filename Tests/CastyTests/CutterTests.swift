@@ -4,8 +4,8 @@ import Testing
 @testable import Casty
 
 struct CutterTests {
-    @Test func audioInPiecesOfAnySize_IsCutIntoSegmentsOfTheFixedSize() {
-        var cutter = Cutter(segmentBytes: 100, first: 7)
+    @Test func audioInPiecesOfAnySize_IsCutIntoSegmentsOfTheFixedSize() throws {
+        var cutter = try Cutter(segmentBytes: 100, first: 7)
         var segments: [StreamSegment] = []
         let audio = (0..<1000).map { UInt8($0 % 256) }
         var offset = 0
@@ -20,7 +20,7 @@ struct CutterTests {
     }
 
     @Test func titleChange_IsCarriedByTheNextSegmentOnly() throws {
-        var cutter = Cutter(segmentBytes: 10)
+        var cutter = try Cutter(segmentBytes: 10)
         var segments: [StreamSegment] = []
         cutter.setTitle(Metadata(streamTitle: "A"))
         cutter.add([UInt8](repeating: 1, count: 20)[...]) { segments.append($0) }
@@ -48,8 +48,8 @@ struct CutterTests {
         }
     }
 
-    @Test func skip_DropsTheUnfinishedSegment_AndJumpsTheNumbering() {
-        var cutter = Cutter(segmentBytes: 10)
+    @Test func skip_DropsTheUnfinishedSegment_AndJumpsTheNumbering() throws {
+        var cutter = try Cutter(segmentBytes: 10)
         var segments: [StreamSegment] = []
         cutter.add([UInt8](repeating: 1, count: 15)[...]) { segments.append($0) }
         cutter.skip(3)

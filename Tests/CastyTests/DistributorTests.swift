@@ -16,8 +16,8 @@ struct DistributorTests {
         #expect(await listener.record.replies.first?.next == 5)
     }
 
-    @Test func everyListener_GetsEverySegment_InOrder() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+    @Test func everyListener_GetsEverySegment_InOrder() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext()))
         let listeners = (0..<50).map { _ in RecorderNode(loop: loop) }
         for listener in listeners { distributor.send(.request(from: listener, resume: nil)) }
@@ -32,8 +32,8 @@ struct DistributorTests {
         #expect(stat.gaps == 0)
     }
 
-    @Test func newListener_StartsWithABurstOfRecentSegments() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 3))
+    @Test func newListener_StartsWithABurstOfRecentSegments() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 3))
         distributor.send(.reply(next: 0, context: testContext()))
         for segment in testSegments(10) { distributor.send(.data(segment.number, segment)) }
         let late = RecorderNode(loop: loop)
@@ -46,8 +46,8 @@ struct DistributorTests {
         #expect(record.replies.first?.context.title?.streamTitle == "Song 0")
     }
 
-    @Test func listenerThatResumesWithinTheRing_GetsNoGapAndNoDuplicate() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 2, ringSize: 8))
+    @Test func listenerThatResumesWithinTheRing_GetsNoGapAndNoDuplicate() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 2, ringSize: 8))
         distributor.send(.reply(next: 0, context: testContext()))
         let segments = testSegments(12)
         for segment in segments.prefix(10) { distributor.send(.data(segment.number, segment)) }
@@ -59,8 +59,8 @@ struct DistributorTests {
         #expect(await branch.record.numbers == Array(4..<12))
     }
 
-    @Test func listenerThatResumesBeyondTheRing_GetsTheBurstInstead() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 2, ringSize: 4))
+    @Test func listenerThatResumesBeyondTheRing_GetsTheBurstInstead() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 2, ringSize: 4))
         distributor.send(.reply(next: 0, context: testContext()))
         for segment in testSegments(10) { distributor.send(.data(segment.number, segment)) }
         let branch = RecorderNode(loop: loop)
@@ -69,8 +69,8 @@ struct DistributorTests {
         #expect(await branch.record.numbers == [8, 9])
     }
 
-    @Test func gapInTheSourceNumbering_IsCounted_AndOldSegmentsIgnored() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+    @Test func gapInTheSourceNumbering_IsCounted_AndOldSegmentsIgnored() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         let listener = Dummy(loop: loop)
         listener.attach(to: distributor)
         distributor.send(.reply(next: 0, context: testContext()))
@@ -84,8 +84,8 @@ struct DistributorTests {
         #expect(await listener.missing == 3)
     }
 
-    @Test func listenerThatLeaves_GetsNothingMore() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+    @Test func listenerThatLeaves_GetsNothingMore() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext()))
         let stays = RecorderNode(loop: loop), leaves = RecorderNode(loop: loop)
         distributor.send(.request(from: stays, resume: nil))
@@ -111,8 +111,8 @@ struct DistributorTests {
         #expect(await distributor.stat().listeners == 0)
     }
 
-    @Test func tenThousandDummies_EachGetEverySegment() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+    @Test func tenThousandDummies_EachGetEverySegment() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext()))
         let dummies = (0..<10_000).map { Dummy(id: $0, loop: loop) }
         for dummy in dummies { dummy.attach(to: distributor) }
@@ -124,8 +124,8 @@ struct DistributorTests {
         }
     }
 
-    @Test func branchThatReattachesBeforeItsOldLinkCloses_KeepsItsPlace() async {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0, treeAddress: "root:1", fanout: 2))
+    @Test func branchThatReattachesBeforeItsOldLinkCloses_KeepsItsPlace() async throws {
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0, treeAddress: "root:1", fanout: 2))
         distributor.send(.reply(next: 0, context: testContext()))
         let oldLink = RecorderNode(loop: loop), newLink = RecorderNode(loop: loop), other = RecorderNode(loop: loop)
         distributor.send(.request(from: oldLink, resume: nil, branch: "a:1"))
@@ -143,9 +143,9 @@ struct DistributorTests {
         #expect(await third.record.redirects == ["http://a:1/"])
     }
 
-    @Test func aNewStream_RestartsTheNumbering_CountsOneGap_AndKeepsItsPlayers() async {
+    @Test func aNewStream_RestartsTheNumbering_CountsOneGap_AndKeepsItsPlayers() async throws {
         let lines = LogLines()
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0), logger: lines.logger)
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0), logger: lines.logger)
         var old = testContext(), new = testContext()
         old.stream = 1
         new.stream = 2

@@ -145,7 +145,7 @@ struct FrameChainTests {
     }
 
     @Test func cutter_NotesWhereAPlayerCanStart_AndTheEntryFormIsATagThenAFrame() throws {
-        var cutter = Cutter(segmentBytes: 1000)
+        var cutter = try Cutter(segmentBytes: 1000)
         var segments: [StreamSegment] = []
         for frame in frames { cutter.addFrame(frame[...]) { segments.append($0) } }
         #expect(segments.count == Array(frames.joined()).count / 1000)
@@ -164,16 +164,16 @@ struct FrameChainTests {
             }
         }
         // A frame starting 1…9 bytes in leaves no room for a tag: the next frame is the entry.
-        var tight = Cutter(segmentBytes: 1000)
+        var tight = try Cutter(segmentBytes: 1000)
         var cut: [StreamSegment] = []
         tight.add(Array(repeating: 1, count: 5)[...]) { cut.append($0) }
         for frame in frames.prefix(4) { tight.addFrame(frame[...]) { cut.append($0) } }
         #expect(cut[0].entryOffset == 5 + frames[0].count)
     }
 
-    @Test func reconnectJoin_ThroughTheCutter_IsOneCleanChain() {
+    @Test func reconnectJoin_ThroughTheCutter_IsOneCleanChain() throws {
         var chain = FrameChain(format: .mpeg)
-        var cutter = Cutter(segmentBytes: 1000)
+        var cutter = try Cutter(segmentBytes: 1000)
         var segments: [StreamSegment] = []
         func feed(_ bytes: [UInt8]) {
             chain.feed(bytes[...]) { output in

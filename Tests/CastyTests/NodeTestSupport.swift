@@ -12,7 +12,7 @@ func testContext(segmentBytes: Int = 1000, bitrate: Int = 128) -> Context {
 /// Numbered segments with recognisable audio (segment `n` is filled with byte `n % 251`), cut by a `Cutter`,
 /// with a title change at `titleAt`.
 func testSegments(_ count: Int, first: Int = 0, bytes: Int = 1000, titleAt: Set<Int> = [0]) -> [StreamSegment] {
-    var cutter = Cutter(segmentBytes: bytes, first: first)
+    var cutter = try! Cutter(segmentBytes: bytes, first: first)
     var segments: [StreamSegment] = []
     for number in first..<(first + count) {
         if titleAt.contains(number) { cutter.setTitle(Metadata(streamTitle: "Song \(number)")) }

@@ -12,7 +12,7 @@ struct ProxyTests {
         configuration.segmentBytes = segmentBytes
         configuration.backoff = backoff
         configuration.connectTimeout = .seconds(2)
-        return Proxy(url: url, configuration: configuration, loop: loop)
+        return try! Proxy(url: url, configuration: configuration, loop: loop)
     }
 
     /// The audio a fake upstream sends: segment `i` is `metaint` bytes of value `i % 251`.
@@ -216,7 +216,7 @@ struct ProxyTests {
         let lines = Locked<[String]>([])
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = 2000
-        let proxy = Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
         let listener = RecorderNode(loop: loop)
         proxy.send(.request(from: listener, resume: nil))
         try await proxy.start()

@@ -21,7 +21,7 @@ private func withLoop(_ body: (EventLoop) async throws -> Void) async rethrows {
 struct StationTests {
     @Test func station_RepliesWithItsHeaders_ThenNumberedData() async throws {
         try await withLoop { loop in
-            let station = Station.builtIn(name: "Test FM", segmentBytes: 1600, loop: loop)
+            let station = try Station.builtIn(name: "Test FM", segmentBytes: 1600, loop: loop)
             let recorder = RecorderNode(loop: loop)
             await station.start()
             station.send(.request(from: recorder, resume: nil))
@@ -50,7 +50,7 @@ struct StationTests {
 
     @Test func station_StartsANewListenerAtTheNextSegment_WhenItIsAlreadyPlaying() async throws {
         try await withLoop { loop in
-            let station = Station.builtIn(segmentBytes: 1600, loop: loop)
+            let station = try Station.builtIn(segmentBytes: 1600, loop: loop)
             let early = RecorderNode(loop: loop)
             let late = RecorderNode(loop: loop)
             station.send(.request(from: early, resume: nil))
@@ -92,9 +92,9 @@ struct StationTests {
         }
     }
 
-    @Test func station_ChangesTitles_EveryTitleInterval() async {
-        await withLoop { loop in
-            let station = Station.builtIn(
+    @Test func station_ChangesTitles_EveryTitleInterval() async throws {
+        try await withLoop { loop in
+            let station = try Station.builtIn(
                 titles: ["First", "Second"], titleInterval: .milliseconds(200), segmentBytes: 1600, loop: loop)
             let recorder = RecorderNode(loop: loop)
             station.send(.request(from: recorder, resume: nil))
@@ -110,9 +110,9 @@ struct StationTests {
         }
     }
 
-    @Test func station_NumbersItsOnlyTitle_SoListenersSeeItChange() async {
-        await withLoop { loop in
-            let station = Station.builtIn(titles: ["Tone"], titleInterval: .milliseconds(200), segmentBytes: 1600, loop: loop)
+    @Test func station_NumbersItsOnlyTitle_SoListenersSeeItChange() async throws {
+        try await withLoop { loop in
+            let station = try Station.builtIn(titles: ["Tone"], titleInterval: .milliseconds(200), segmentBytes: 1600, loop: loop)
             let recorder = RecorderNode(loop: loop)
             station.send(.request(from: recorder, resume: nil))
             await station.start()
@@ -131,7 +131,7 @@ struct StationTests {
 
     @Test func station_PacesSegmentsInRealTime() async throws {
         try await withLoop { loop in
-            let station = Station.builtIn(segmentBytes: 1600, loop: loop)  // a segment every 0.1 s
+            let station = try Station.builtIn(segmentBytes: 1600, loop: loop)  // a segment every 0.1 s
             #expect(abs(station.segmentDuration / .milliseconds(1) - 100) < 1)
             let recorder = RecorderNode(loop: loop)
             station.send(.request(from: recorder, resume: nil))
@@ -151,7 +151,7 @@ struct StationTests {
 
     @Test func station_CatchesUpByAtMostTwoSegments_AfterAStall() async throws {
         try await withLoop { loop in
-            let station = Station.builtIn(segmentBytes: 1600, loop: loop)
+            let station = try Station.builtIn(segmentBytes: 1600, loop: loop)
             let recorder = RecorderNode(loop: loop)
             station.send(.request(from: recorder, resume: nil))
             await station.start()
@@ -175,7 +175,7 @@ struct StationTests {
 
     @Test func station_SendsStop_ToItsListeners_AndRefusesLaterRequests() async throws {
         try await withLoop { loop in
-            let station = Station.builtIn(segmentBytes: 1600, loop: loop)
+            let station = try Station.builtIn(segmentBytes: 1600, loop: loop)
             let recorder = RecorderNode(loop: loop)
             let latecomer = RecorderNode(loop: loop)
             station.send(.request(from: recorder, resume: nil))
@@ -195,7 +195,7 @@ struct StationTests {
 
     @Test func station_FailsWithTheMP3Error_WhenTheFileHasNoFrames() {
         let bytes = Array("not an mp3 file at all".utf8)
-        #expect(throws: MP3Error.noFrames(byteCount: bytes.count)) {
+        #expect(throws: ConfigurationError.mp3(.noFrames(byteCount: bytes.count))) {
             try Station(mp3: bytes, loop: .shared)
         }
     }

@@ -68,7 +68,7 @@ struct StrangerTextTests {
         let lines = Locked<[String]>([])
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = 1000
-        let proxy = Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
         let distributor = Distributor(loop: loop)
         distributor.attachSource(proxy)
         try await proxy.start()

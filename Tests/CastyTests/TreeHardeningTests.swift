@@ -12,7 +12,7 @@ struct TreeHardeningTests {
     static let segmentBytes = 1600
 
     func station(segmentBytes: Int = segmentBytes) -> Station {
-        Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: segmentBytes)
+        try! Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: segmentBytes)
     }
 
     func branch(

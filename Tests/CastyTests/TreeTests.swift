@@ -10,7 +10,7 @@ struct TreeTests {
     static let segmentBytes = 1600
 
     func station() -> Station {
-        Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        try! Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
     }
 
     func branch(_ root: Root, eager: Bool = true, fanout: Int = 2) throws -> Branch.Serving {

@@ -23,9 +23,11 @@ public struct Cutter: Sendable {
     /// Where a player can start in the segment being filled, once a frame starts at a usable offset.
     private var entryOffset: Int?
 
-    /// A cutter whose first segment gets number `first`.
-    public init(segmentBytes: Int, first: Int = 0) {
-        precondition(IcyLimits.metaintRange.contains(segmentBytes), "segment size out of range")
+    /// A cutter of segments of `segmentBytes` audio bytes, whose first segment gets number `first`.
+    /// - Throws: ``ConfigurationError/segmentBytes(_:allowed:)`` when `segmentBytes` is not a possible
+    ///   `icy-metaint` (``Icy/IcyLimits/metaintRange``: 1 byte to 1 MiB).
+    public init(segmentBytes: Int, first: Int = 0) throws(ConfigurationError) {
+        try ConfigurationError.check(segmentBytes, in: IcyLimits.metaintRange, else: ConfigurationError.segmentBytes)
         self.segmentBytes = segmentBytes
         self.next = first
         buffer.reserveCapacity(segmentBytes)

@@ -21,14 +21,18 @@ internal import Icy
 /// gets a name from the distributor, drawn once per source.
 public actor Distributor: LoopNode {
     /// How a distributor treats its listeners.
+    ///
+    /// ``init(burst:ringSize:treeAddress:fanout:lazy:)`` checks the numbers and throws a
+    /// ``ConfigurationError`` for one out of range. A value set on a property afterwards is not checked: the
+    /// distributor brings it within range itself (``burstRange``, ``ringSizeRange``, ``fanoutRange``).
     public struct Configuration: Sendable {
-        /// Recent segments a new listener gets at once, so its player starts without waiting.
+        /// Recent segments a new listener gets at once, so its player starts without waiting (``burstRange``).
         public var burst: Int = 4
-        /// Recent segments kept for listeners that resume at a number.
+        /// Recent segments kept for listeners that resume at a number (``ringSizeRange``; at least ``burst``).
         public var ringSize: Int = 32
         /// For a tree node: its own address (`host:port`, where branches reach it); `nil` outside a tree.
         public var treeAddress: String?
-        /// For a tree node: the most branches it serves itself.
+        /// For a tree node: the most branches it serves itself (``fanoutRange``).
         public var fanout = 2
         /// Whether to request the stream only once the first listener asks (a branch that waits for its
         /// client), rather than at once.
@@ -37,13 +41,42 @@ public actor Distributor: LoopNode {
         /// start-up, say); past that it is refused with `503 Service Unavailable` and `Retry-After`.
         public var startWait: Duration = .seconds(3)
 
+        /// The values ``burst`` may take: none (a new listener waits for the next segment) to 1024 segments.
+        public static let burstRange = 0...1_024
+        /// The values ``ringSize`` may take: 1 to 4096 segments (32 MiB at 8192 bytes a segment).
+        public static let ringSizeRange = 1...4_096
+        /// The values ``fanout`` may take.
+        public static let fanoutRange = 1...1_024
+
         /// The defaults: a burst of 4 segments (2 s at 8192 bytes and 128 kbit/s), a ring of 32, no tree.
-        public init(burst: Int = 4, ringSize: Int = 32, treeAddress: String? = nil, fanout: Int = 2, lazy: Bool = false) {
+        public init() {}
+
+        /// A burst of `burst` segments, a ring of `ringSize` (raised to `burst` if smaller), and for a tree
+        /// node its address and fanout; `lazy` to request the stream only once the first listener asks.
+        /// - Throws: ``ConfigurationError/burst(_:allowed:)``, ``ConfigurationError/ringSize(_:allowed:)`` or
+        ///   ``ConfigurationError/fanout(_:allowed:)`` when that value is out of its range.
+        public init(
+            burst: Int, ringSize: Int = 32, treeAddress: String? = nil, fanout: Int = 2, lazy: Bool = false
+        ) throws(ConfigurationError) {
+            try ConfigurationError.check(burst, in: Self.burstRange, else: ConfigurationError.burst)
+            try ConfigurationError.check(ringSize, in: Self.ringSizeRange, else: ConfigurationError.ringSize)
+            try ConfigurationError.check(fanout, in: Self.fanoutRange, else: ConfigurationError.fanout)
             self.burst = burst
             self.ringSize = max(ringSize, burst)
             self.treeAddress = treeAddress
             self.fanout = fanout
             self.lazy = lazy
+        }
+
+        /// The configuration with every number brought within its range, for values set on the properties
+        /// directly: a distributor never traps or misbehaves on a negative burst or a huge ring.
+        var clamped: Configuration {
+            func clamp(_ value: Int, _ range: ClosedRange<Int>) -> Int { min(max(value, range.lowerBound), range.upperBound) }
+            var clamped = self
+            clamped.burst = clamp(burst, Self.burstRange)
+            clamped.ringSize = clamp(max(ringSize, clamped.burst), Self.ringSizeRange)
+            clamped.fanout = clamp(fanout, Self.fanoutRange)
+            return clamped
         }
     }
 
@@ -78,8 +111,10 @@ public actor Distributor: LoopNode {
     /// Segments ignored because their number was already passed: told once, then summed up now and then.
     private var ignored = RepeatedEvent(interval: .seconds(10))
 
-    /// A distributor on `loop`.
+    /// A distributor on `loop`. Numbers of `configuration` set out of range on its properties are brought
+    /// within range (``Configuration/burstRange`` and the others).
     public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: Logger = .silent) {
+        let configuration = configuration.clamped
         self.loop = loop
         self.configuration = configuration
         self.logger = logger

@@ -9,23 +9,45 @@ internal import Icy
 /// while its listeners stay connected: the numbering jumps by the segments the outage lasted, so every
 /// receiver counts a gap instead of losing its connection.
 public actor Proxy: UpstreamNode {
-    /// How a proxy talks to its upstream.
+    /// How a proxy talks to its upstream. ``Proxy/init(url:configuration:loop:logger:)`` checks every value
+    /// (``check()``) and throws a ``ConfigurationError`` for one outside its range.
     public struct Configuration: Sendable {
-        /// The audio bytes per segment: the `icy-metaint` every listener downstream sees.
+        /// The audio bytes per segment: the `icy-metaint` every listener downstream sees
+        /// (``Icy/IcyLimits/metaintRange``).
         public var segmentBytes = 8192
-        /// Redirects followed before giving up.
+        /// Redirects followed before giving up (``redirectRange``).
         public var maxRedirects = 5
-        /// Deadline for each connect and each reply.
+        /// Deadline for each connect and each reply (``timeRange``).
         public var connectTimeout: Duration = .seconds(10)
-        /// The upstream is declared silent after this many segment durations without a byte.
+        /// The upstream is declared silent after this many segment durations without a byte
+        /// (``silentSegmentRange``).
         public var silentSegments = 6
-        /// The first wait before reconnecting; it doubles up to ``maxBackoff``.
+        /// The first wait before reconnecting; it doubles up to ``maxBackoff`` (``timeRange``).
         public var backoff: Duration = .milliseconds(250)
-        /// The longest wait between reconnects.
+        /// The longest wait between reconnects: from ``backoff`` to the end of ``timeRange``.
         public var maxBackoff: Duration = .seconds(2)
+
+        /// The values ``maxRedirects`` may take.
+        public static let redirectRange = 0...100
+        /// The values ``silentSegments`` may take: at least one segment duration, at most a thousand.
+        public static let silentSegmentRange = 1...1_000
+        /// The values ``connectTimeout``, ``backoff`` and ``maxBackoff`` may take: a millisecond to an hour.
+        public static let timeRange = Duration.milliseconds(1)...Duration.seconds(3_600)
 
         /// The defaults.
         public init() {}
+
+        /// Checks every value against its range.
+        /// - Throws: the ``ConfigurationError`` naming the first value out of range, and its range.
+        public func check() throws(ConfigurationError) {
+            try ConfigurationError.check(segmentBytes, in: IcyLimits.metaintRange, else: ConfigurationError.segmentBytes)
+            try ConfigurationError.check(maxRedirects, in: Self.redirectRange, else: ConfigurationError.maxRedirects)
+            try ConfigurationError.check(silentSegments, in: Self.silentSegmentRange, else: ConfigurationError.silentSegments)
+            try ConfigurationError.check(connectTimeout, in: Self.timeRange, else: ConfigurationError.connectTimeout)
+            try ConfigurationError.check(backoff, in: Self.timeRange, else: ConfigurationError.backoff)
+            let longest = min(backoff, Self.timeRange.upperBound)...Self.timeRange.upperBound
+            try ConfigurationError.check(maxBackoff, in: longest, else: ConfigurationError.maxBackoff)
+        }
     }
 
     /// The loop the proxy runs on.
@@ -54,12 +76,17 @@ public actor Proxy: UpstreamNode {
     private var badMetadata = false
 
     /// A proxy for the stream at `url`. Call ``start()`` to connect.
-    public init(url: StreamURL, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent) {
+    /// - Throws: ``ConfigurationError`` when a value of `configuration` is out of its range
+    ///   (``Configuration/check()``), e.g. ``ConfigurationError/segmentBytes(_:allowed:)`` for a segment size of 0.
+    public init(
+        url: StreamURL, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent
+    ) throws(ConfigurationError) {
+        try configuration.check()
         self.url = url
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
-        self.cutter = Cutter(segmentBytes: configuration.segmentBytes)
+        self.cutter = try Cutter(segmentBytes: configuration.segmentBytes)
     }
 
     /// Hands the proxy a message: a request from the node it should feed.

@@ -79,13 +79,21 @@ public actor Station: LoopNode {
     ///     is a segment every half second.
     ///   - loop: the event loop it runs on.
     ///   - logger: where it tells that it started and stopped.
-    /// - Throws: ``MP3Error/noFrames(byteCount:)`` when `mp3` holds no MPEG audio frames.
+    /// - Throws: ``ConfigurationError/mp3(_:)`` (``MP3Error/noFrames(byteCount:)``) when `mp3` holds no MPEG
+    ///   audio frames; ``ConfigurationError/segmentBytes(_:allowed:)`` when `segmentBytes` is not a possible
+    ///   `icy-metaint`.
     public init(
         mp3: [UInt8], name: String = "Casty Station", titles: [String] = ["Casty test tone"],
         titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
         logger: Logger = .silent
-    ) throws(MP3Error) {
-        let file = try MP3File(mp3)
+    ) throws(ConfigurationError) {
+        let file: MP3File
+        do {
+            file = try MP3File(mp3)
+        } catch {
+            throw .mp3(error)
+        }
+        var cutter = try Cutter(segmentBytes: segmentBytes)
         self.file = file
         self.audio = file.audio(of: mp3)
         self.frameLengths = file.frames.map(\.header.length)
@@ -99,7 +107,6 @@ public actor Station: LoopNode {
         self.nextTitleAt = titleInterval
         self.loop = loop
         self.logger = logger
-        var cutter = Cutter(segmentBytes: segmentBytes)
         if let first = titles.first { cutter.setTitle(Metadata(streamTitle: first)) }
         self.cutter = cutter
         var feed = Feed()
@@ -111,14 +118,16 @@ public actor Station: LoopNode {
     }
 
     /// The station playing ``BuiltInTone``: four seconds of tones (C5 E5 G5 C6) at 128 kbit/s, built into
-    /// the program, so a relay can be tried with no file and no internet.
+    /// the program, so a relay can be tried with no file and no internet. The parameters are those of
+    /// ``init(mp3:name:titles:titleInterval:segmentBytes:loop:logger:)``.
+    /// - Throws: ``ConfigurationError/segmentBytes(_:allowed:)`` when `segmentBytes` is not a possible
+    ///   `icy-metaint` (the tone itself always has frames: the tests check it).
     public static func builtIn(
         name: String = "Casty Station", titles: [String] = ["Casty test tone"],
         titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
         logger: Logger = .silent
-    ) -> Station {
-        // The tone is made by scripts/make-tone.sh and checked by the tests: it always has frames.
-        try! Station(
+    ) throws(ConfigurationError) -> Station {
+        try Station(
             mp3: BuiltInTone.mp3, name: name, titles: titles, titleInterval: titleInterval,
             segmentBytes: segmentBytes, loop: loop, logger: logger)
     }

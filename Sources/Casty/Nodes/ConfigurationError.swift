@@ -1,0 +1,56 @@
+/// A value given to one of Casty's public initializers that a node cannot work with — a segment size of zero, a
+/// negative burst, a timeout of no time at all. The initializer throws it at once, naming the value and the
+/// values allowed, rather than stopping the program or starting a node that cannot stream.
+///
+/// The limits are wide: they only rule out values that make no sense in ICY (an `icy-metaint` of 0) or that
+/// would overflow a counter or a clock. ``Cutter``, ``Station``, ``Proxy`` and ``Distributor/Configuration``
+/// throw it.
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The audio bytes per segment — the `icy-metaint` every listener downstream sees, the number of audio
+    /// bytes between two metadata blocks — is outside `allowed` (``Icy/IcyLimits/metaintRange``).
+    case segmentBytes(Int, allowed: ClosedRange<Int>)
+    /// The number of HTTP redirects (`302` + `Location`) to follow before giving up is outside `allowed`.
+    case maxRedirects(Int, allowed: ClosedRange<Int>)
+    /// The silence deadline, counted in segment durations, is outside `allowed`: at 0 every upstream would
+    /// be "silent" at once and reconnected for ever.
+    case silentSegments(Int, allowed: ClosedRange<Int>)
+    /// The deadline for each connect and each reply is outside `allowed`.
+    case connectTimeout(Duration, allowed: ClosedRange<Duration>)
+    /// The first wait before reconnecting is outside `allowed`: with no wait, a node whose upstream is down
+    /// would hammer it with connects.
+    case backoff(Duration, allowed: ClosedRange<Duration>)
+    /// The longest wait between reconnects is outside `allowed` (it may not be shorter than the first wait).
+    case maxBackoff(Duration, allowed: ClosedRange<Duration>)
+    /// The segments a new listener gets at once (its burst) is outside `allowed`.
+    case burst(Int, allowed: ClosedRange<Int>)
+    /// The recent segments a distributor keeps is outside `allowed`.
+    case ringSize(Int, allowed: ClosedRange<Int>)
+    /// The most branches a tree node serves itself is outside `allowed`.
+    case fanout(Int, allowed: ClosedRange<Int>)
+    /// The bytes given to a ``Station`` as an MP3 file hold no MPEG audio frames.
+    case mp3(MP3Error)
+
+    /// The error in words, e.g. "segment size 0 bytes is outside 1...1048576".
+    public var description: String {
+        switch self {
+        case .segmentBytes(let value, let allowed): "segment size \(value) bytes is outside \(allowed)"
+        case .maxRedirects(let value, let allowed): "maximum redirects \(value) is outside \(allowed)"
+        case .silentSegments(let value, let allowed): "silence deadline of \(value) segments is outside \(allowed)"
+        case .connectTimeout(let value, let allowed): "connect timeout \(value) is outside \(allowed)"
+        case .backoff(let value, let allowed): "reconnect backoff \(value) is outside \(allowed)"
+        case .maxBackoff(let value, let allowed): "longest reconnect backoff \(value) is outside \(allowed)"
+        case .burst(let value, let allowed): "burst of \(value) segments is outside \(allowed)"
+        case .ringSize(let value, let allowed): "ring of \(value) segments is outside \(allowed)"
+        case .fanout(let value, let allowed): "fanout of \(value) branches is outside \(allowed)"
+        case .mp3(let error): error.description
+        }
+    }
+
+    /// Returns when `allowed` contains `value`, else throws `error(value, allowed)` — e.g.
+    /// `try ConfigurationError.check(0, in: 1...10, else: ConfigurationError.segmentBytes)`.
+    static func check<Value: Comparable>(
+        _ value: Value, in allowed: ClosedRange<Value>, else error: (Value, ClosedRange<Value>) -> ConfigurationError
+    ) throws(ConfigurationError) {
+        guard allowed.contains(value) else { throw error(value, allowed) }
+    }
+}
