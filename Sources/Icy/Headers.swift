@@ -61,13 +61,30 @@ public struct Headers: Sendable, Equatable {
     public var count: Int { fields.count }
 
     /// The `icy-metaint` value: how many audio bytes come between two metadata blocks, or `nil` when the
-    /// stream carries no metadata. Fails when it is not a whole number in ``IcyLimits/metaintRange``.
+    /// stream carries no metadata. Fails when it is not a whole number in ``IcyLimits/metaintRange``, or when
+    /// two `icy-metaint` headers disagree (the same number twice is fine): the audio can follow only one.
     public func metaint() throws(IcyError) -> Int? {
-        guard let text = self["icy-metaint"] else { return nil }
-        guard let value = Int(text), IcyLimits.metaintRange.contains(value) else {
-            throw .invalidMetaint(text)
+        var found: (text: String, value: Int)?
+        for field in fields where sameName(field.name, "icy-metaint") {
+            guard let value = Int(field.value), IcyLimits.metaintRange.contains(value) else {
+                throw .invalidMetaint(field.value)
+            }
+            if let found, found.value != value {
+                throw .conflictingHeader(name: "icy-metaint", first: found.text, second: field.value)
+            }
+            found = found ?? (field.value, value)
         }
-        return value
+        return found?.value
+    }
+}
+
+extension Headers: CustomStringConvertible {
+    /// The header lines as they stand on the wire, one `Name: value` per line (without the `\r\n`), or
+    /// `(no headers)`. Control characters a peer put in a value are escaped, so the text is safe to log.
+    public var description: String {
+        guard !fields.isEmpty else { return "(no headers)" }
+        return fields.map { "\(escaped($0.name, limit: 200)): \(escaped($0.value, limit: 200, asciiOnly: false))" }
+            .joined(separator: "\n")
     }
 }
 

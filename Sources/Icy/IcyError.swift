@@ -21,11 +21,15 @@ public enum IcyError: Error, Equatable, Sendable {
     case unsupportedVersion(String)
     /// `icy-metaint` is not a whole number in ``IcyLimits/metaintRange``.
     case invalidMetaint(String)
+    /// The same header came twice with values that disagree (`icy-metaint: 8192` and `icy-metaint: 16000`):
+    /// the reader cannot know which one the bytes follow, so it refuses rather than guess.
+    case conflictingHeader(name: String, first: String, second: String)
     /// The server answered with a status that is neither success nor redirect (401, 403, 404, 503, …).
     case status(code: Int, reason: String)
     /// The server answered with a redirect but named no `Location` to go to.
     case redirectWithoutLocation(code: Int)
-    /// The server sends the body in a transfer encoding a live ICY stream does not use (e.g. `chunked`).
+    /// The server sends the body in a transfer encoding a live ICY stream does not use (`chunked`,
+    /// `gzip, chunked`, …): any `Transfer-Encoding` header other than `identity`, wherever it stands in the head.
     case unsupportedTransferEncoding(String)
     /// Metadata longer than 255 × 16 = 4080 bytes cannot be framed by one length byte.
     case metadataTooLong(bytes: Int)
@@ -44,6 +48,8 @@ extension IcyError: CustomStringConvertible {
         case .unsupportedMethod(let method): "unsupported method \(quoted(method))"
         case .unsupportedVersion(let version): "unsupported protocol version \(quoted(version))"
         case .invalidMetaint(let value): "icy-metaint must be a whole number from 1 to 1048576, got \(quoted(value))"
+        case .conflictingHeader(let name, let first, let second):
+            "conflicting \(name) headers: \(quoted(first)) and \(quoted(second))"
         case .status(let code, let reason): "server answered \(code) \(reason)"
         case .redirectWithoutLocation(let code): "redirect \(code) without a Location header"
         case .unsupportedTransferEncoding(let coding): "unsupported transfer encoding \(quoted(coding))"
@@ -53,9 +59,16 @@ extension IcyError: CustomStringConvertible {
 }
 
 /// Quotes a piece of offending input for an error message, cut short so a huge line makes a short message.
-private func quoted(_ text: String) -> String {
-    let limit = 80
-    let escaped = text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F ? String($0) : $0.escaped(asASCII: true) }
-    let short = escaped.count > limit ? escaped.prefix(limit).joined() + "…" : escaped.joined()
-    return "\"\(short)\""
+func quoted(_ text: String, limit: Int = 80, asciiOnly: Bool = true) -> String {
+    "\"\(escaped(text, limit: limit, asciiOnly: asciiOnly))\""
+}
+
+/// The text with control characters (and, when `asciiOnly`, everything outside ASCII) written as Swift escapes
+/// (`\r`, `\u{1B}`), cut to `limit` characters: safe to put in one log line, whoever wrote the text.
+func escaped(_ text: String, limit: Int, asciiOnly: Bool = true) -> String {
+    let escaped = text.unicodeScalars.map { scalar in
+        let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        return control || (asciiOnly && !scalar.isASCII) ? scalar.escaped(asASCII: true) : String(scalar)
+    }
+    return escaped.count > limit ? escaped.prefix(limit).joined() + "…" : escaped.joined()
 }

@@ -143,3 +143,11 @@ extension String {
         return String(scalars[start...end])
     }
 }
+
+extension Metadata: CustomStringConvertible {
+    /// The fields as they go on the wire, `StreamTitle='Hi';StreamUrl='http://…';`, or `(no fields)`.
+    /// Control characters a station put in a value are escaped, so the text is safe to log.
+    public var description: String {
+        fields.isEmpty ? "(no fields)" : escaped(String(decoding: bytes, as: UTF8.self), limit: 4096, asciiOnly: false)
+    }
+}

@@ -44,3 +44,15 @@ public struct Continuation<Value: Sendable>: Sendable {
         step(bytes[...])
     }
 }
+
+extension Parse: CustomStringConvertible {
+    /// One line saying where the step stands: `done: <value>, 3 bytes after it`, `more: waiting for the
+    /// next bytes`, or `failed: <what was wrong>`.
+    public var description: String {
+        switch self {
+        case .done(let value, let rest): "done: \(value), \(rest.count) byte\(rest.count == 1 ? "" : "s") after it"
+        case .more: "more: waiting for the next bytes"
+        case .failed(let error): "failed: \(error)"
+        }
+    }
+}

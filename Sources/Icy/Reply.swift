@@ -51,7 +51,11 @@ public enum Reply: Sendable {
 /// A `200` (with `ICY`, `HTTP/1.0` or `HTTP/1.1`) is done with ``Reply/ok(_:_:data:)`` once the headers are
 /// complete; its `data` continuation cuts the audio into segments of `icy-metaint` bytes, or of
 /// `segmentBytes` when the server sends no metadata. A redirect is done with its `Location`. Any other
-/// status fails at once with ``IcyError/status(code:reason:)``.
+/// status fails at once with ``IcyError/status(code:reason:)``. A `200` whose headers cannot be followed fails
+/// too: two `icy-metaint` values that disagree, or a `Transfer-Encoding` other than `identity` (a live ICY
+/// stream is never chunked; reading chunk sizes as audio would corrupt it).
+///
+/// ``StreamReader`` does the whole job — this reply, then its segments — in one loop.
 public func reply(_ bytes: ArraySlice<UInt8>, segmentBytes: Int = 8192) -> Parse<Reply> {
     mapHead(HeadReader(parseFirst: parseStatusLine).read(bytes)) { head in
         let status = head.first, headers = head.headers
@@ -61,7 +65,7 @@ public func reply(_ bytes: ArraySlice<UInt8>, segmentBytes: Int = 8192) -> Parse
             }
             return .success(.redirect(status, location: location, headers))
         }
-        if let coding = headers["transfer-encoding"], !sameName(coding, "identity") {
+        if let coding = headers.unsupportedTransferEncoding {
             return .failure(.unsupportedTransferEncoding(coding))
         }
         return Result { () throws(IcyError) in
@@ -70,7 +74,7 @@ public func reply(_ bytes: ArraySlice<UInt8>, segmentBytes: Int = 8192) -> Parse
     }
 }
 
-/// Starts parsing a server's reply from its first bytes.
+/// Starts parsing a server's reply from its first bytes (an array rather than a slice).
 public func reply(_ bytes: [UInt8], segmentBytes: Int = 8192) -> Parse<Reply> {
     reply(bytes[...], segmentBytes: segmentBytes)
 }
@@ -92,4 +96,35 @@ public func reply(_ bytes: [UInt8], segmentBytes: Int = 8192) -> Parse<Reply> {
         return .failure(.status(code: code, reason: reason))
     }
     return .success(StatusLine(version: version, code: code, reason: reason))
+}
+
+extension Headers {
+    /// The value of the first `Transfer-Encoding` header that names any coding other than `identity`
+    /// (`chunked`, `Chunked`, `gzip, chunked`, an empty value), or `nil` when every one is `identity`.
+    var unsupportedTransferEncoding: String? {
+        for field in fields where sameName(field.name, "transfer-encoding") {
+            let codings = field.value.split(separator: ",", omittingEmptySubsequences: false)
+            if !codings.allSatisfy({ sameName(String($0).trimmingBlanks, "identity") }) { return field.value }
+        }
+        return nil
+    }
+}
+
+extension StatusLine: CustomStringConvertible {
+    /// The line as it stands on the wire, without its line ending: `ICY 200 OK`, `HTTP/1.0 302 Found`.
+    public var description: String {
+        reason.isEmpty ? "\(version.rawValue) \(code)" : "\(version.rawValue) \(code) \(escaped(reason, limit: 200, asciiOnly: false))"
+    }
+}
+
+extension Reply: CustomStringConvertible {
+    /// One line: the status line, then how many headers came, or where a redirect points.
+    public var description: String {
+        switch self {
+        case .ok(let status, let headers, _):
+            "\(status) with \(headers.count) header\(headers.count == 1 ? "" : "s")"
+        case .redirect(let status, let location, _):
+            "\(status) to \(quoted(location, limit: 200))"
+        }
+    }
 }

@@ -19,17 +19,34 @@ public struct Segment: Sendable {
     /// there was none). The parser still hands over the text; a relay should not trust a block with
     /// ``MetadataFault/malformedText``.
     public var fault: MetadataFault?
+    /// The metadata block's length byte `k` as it came off the wire (the block was `16·k` bytes), or `nil`
+    /// when no block followed the audio (a stream without `icy-metaint`, or a segment made in code).
+    ///
+    /// It tells apart two blocks whose ``metadata`` is empty alike: `k = 0` means "the title has not
+    /// changed", while `k > 0` with only NUL bytes is a block that was sent and said nothing.
+    public var lengthByte: UInt8?
 
-    /// Makes a segment from audio chunks and metadata bytes.
-    public init(audio: [ArraySlice<UInt8>], metadata: [UInt8] = [], fault: MetadataFault? = nil) {
+    /// Makes a segment from audio chunks and metadata bytes (and, for a segment read off the wire, the
+    /// block's length byte).
+    public init(audio: [ArraySlice<UInt8>], metadata: [UInt8] = [], fault: MetadataFault? = nil, lengthByte: UInt8? = nil) {
         self.audio = audio
         self.metadata = metadata
         self.fault = fault
+        self.lengthByte = lengthByte
     }
 
     /// Makes a segment from one piece of audio and metadata bytes.
-    public init(audio: [UInt8], metadata: [UInt8] = [], fault: MetadataFault? = nil) {
-        self.init(audio: [audio[...]], metadata: metadata, fault: fault)
+    public init(audio: [UInt8], metadata: [UInt8] = [], fault: MetadataFault? = nil, lengthByte: UInt8? = nil) {
+        self.init(audio: [audio[...]], metadata: metadata, fault: fault, lengthByte: lengthByte)
+    }
+
+    /// The metadata read into fields (`segment.parsedMetadata?.streamTitle`), or `nil` when the block held no
+    /// text: it said "no change" (`k = 0`), held only NULs, or there was no block.
+    ///
+    /// Reading is lenient, as players are; a block with ``fault`` ``MetadataFault/malformedText`` still gives
+    /// whatever fields can be made out.
+    public var parsedMetadata: Metadata? {
+        metadata.isEmpty ? nil : Metadata(parsing: metadata)
     }
 
     /// How many audio bytes the segment holds.
@@ -48,10 +65,31 @@ public struct Segment: Sendable {
 
 extension Segment: Equatable {
     /// Two segments are equal when their audio bytes and metadata are, however the audio was chunked (their
-    /// ``Segment/fault`` is not compared).
+    /// ``Segment/fault`` and ``Segment/lengthByte``, which say how the block looked on the wire, are not
+    /// compared).
     public static func == (lhs: Segment, rhs: Segment) -> Bool {
         lhs.metadata == rhs.metadata && lhs.audioCount == rhs.audioCount
             && lhs.audio.joined().elementsEqual(rhs.audio.joined())
+    }
+}
+
+extension Segment: CustomStringConvertible {
+    /// One line for a log: how much audio, then what the metadata block said, then its fault if any —
+    /// `5 audio bytes in 2 chunks, k = 2: "StreamTitle='Hi';"`, `16000 audio bytes, k = 0 (no change)`.
+    /// Control characters in the text are escaped.
+    public var description: String {
+        let chunks = audio.count == 1 ? "" : " in \(audio.count) chunks"
+        var text = "\(audioCount) audio byte\(audioCount == 1 ? "" : "s")\(chunks)"
+        let quotedText = quoted(IcyText.decode(metadata), limit: 200, asciiOnly: false)
+        switch (lengthByte, metadata.isEmpty) {
+        case (nil, true): text += ", no metadata block"
+        case (nil, false): text += ", metadata \(quotedText)"
+        case (0?, _): text += ", k = 0 (no change)"
+        case (let k?, true): text += ", k = \(k): only NUL bytes"
+        case (let k?, false): text += ", k = \(k): \(quotedText)"
+        }
+        if let fault { text += " (\(fault))" }
+        return text
     }
 }
 
@@ -77,6 +115,8 @@ struct SegmentReader: Sendable {
     var metadataNeeded: Int?
     /// The metadata bytes read so far.
     var metadata: [UInt8] = []
+    /// The block's length byte, once read.
+    var lengthByte: UInt8 = 0
 
     init(metaint: Int?, audioNeeded: Int) {
         self.metaint = metaint
@@ -99,6 +139,7 @@ struct SegmentReader: Sendable {
         if reader.metadataNeeded == nil {
             guard let length = bytes.first else { return reader.more }
             bytes = bytes.dropFirst()
+            reader.lengthByte = length
             reader.metadataNeeded = Int(length) * 16
             reader.metadata.reserveCapacity(Int(length) * 16)
         }
@@ -107,7 +148,7 @@ struct SegmentReader: Sendable {
         bytes = bytes.dropFirst(take)
         reader.metadataNeeded! -= take
         if reader.metadataNeeded! > 0 { return reader.more }
-        guard !reader.metadata.isEmpty else { return .done(Segment(audio: reader.audio), rest: bytes) }
+        guard !reader.metadata.isEmpty else { return .done(Segment(audio: reader.audio, lengthByte: 0), rest: bytes) }
         // The text ends at the first NUL: the rest of the block is padding — unless the length byte lied, and
         // the block ended sooner: then the rest is audio, and is read again as the start of the next segment.
         let check = BlockCheck(reader.metadata, metaint: reader.metaint ?? 0)
@@ -116,7 +157,8 @@ struct SegmentReader: Sendable {
             rest = (Array(reader.metadata[check.blockEnd...]) + bytes)[...]
         }
         reader.metadata.removeSubrange(check.textEnd...)
-        return .done(Segment(audio: reader.audio, metadata: reader.metadata, fault: check.fault), rest: rest)
+        let segment = Segment(audio: reader.audio, metadata: reader.metadata, fault: check.fault, lengthByte: reader.lengthByte)
+        return .done(segment, rest: rest)
     }
 
     private var more: Parse<Segment> {

@@ -14,11 +14,22 @@ public typealias Sender = (ArraySlice<UInt8>) -> Void
 /// …headers…\r\n
 /// \r\n
 /// ```
+///
+/// A header in `headers` named like one of the first three (`User-Agent: MyPlayer/1.0`) takes its place,
+/// so each goes out once; the others follow in order.
 public func sendRequest(host: String, feed: String, metadata: Bool = true, headers: Headers = [:], to send: Sender) {
     let path = percentEncoded(feed.hasPrefix("/") || feed.hasPrefix("http") ? feed : "/" + feed)
     var all: Headers = ["Host": host, "User-Agent": "Casty"]
     if metadata { all.add(name: "Icy-MetaData", value: "1") }
-    all.fields += headers.fields
+    var replaced = Array(repeating: false, count: all.count)
+    for field in headers {
+        if let index = replaced.indices.first(where: { !replaced[$0] && sameName(all.fields[$0].name, field.name) }) {
+            all.fields[index] = field
+            replaced[index] = true
+        } else {
+            all.fields.append(field)
+        }
+    }
     sendLines("GET \(path) HTTP/1.0", all, to: send)
 }
 

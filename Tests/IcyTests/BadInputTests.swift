@@ -33,39 +33,88 @@ struct BadInputTests {
         #expect(request.headers.count == IcyLimits.maxHeaderCount - 1)
     }
 
+    @Test func maximumLengthLine_WhoseCRArrivesOneReadBeforeItsLF_IsAccepted() {
+        let head = "GET /"
+        let line = head + String(repeating: "a", count: IcyLimits.maxLineBytes - head.count - " HTTP/1.0".count) + " HTTP/1.0"
+        #expect(line.utf8.count == IcyLimits.maxLineBytes)
+        guard case .more(let next) = request(Array(line + "\r")) else { Issue.record("the line waits for its LF"); return }
+        guard case .done(let parsed, let rest) = next(Array("\n\r\nafter")) else { Issue.record("then it is done"); return }
+        #expect(parsed.path.utf8.count == IcyLimits.maxLineBytes - "GET ".count - " HTTP/1.0".count)
+        #expect(Array(rest) == Array("after"))
+        // One byte more than the limit, before the CR, is refused as soon as it is seen.
+        #expect(feed([Array("a" + line)[...], Array("\r")[...]], start: request) == .failed(.lineTooLong(limit: IcyLimits.maxLineBytes)))
+    }
+
+    @Test func headersOfExactly16KiB_AreAccepted_AndOneByteMore_IsNot() {
+        // Header lines count without their line endings: 8192 + 8190 + 2 = 16384 bytes.
+        let first = "X-A: " + String(repeating: "a", count: IcyLimits.maxLineBytes - 5)
+        let second = "X-B: " + String(repeating: "b", count: IcyLimits.maxLineBytes - 7)
+        #expect(first.utf8.count + second.utf8.count + "c:".utf8.count == IcyLimits.maxHeaderBytes)
+        let exact = "ICY 200 OK\r\n\(first)\r\n\(second)\r\nc:\r\n\r\n"
+        #expect(feed([Array(exact)[...]], start: { reply($0).asStatus }) == .done(.icyOK, rest: []))
+        let over = "ICY 200 OK\r\n\(first)\r\n\(second)\r\nc:d\r\n\r\n"
+        #expect(feed([Array(over)[...]], start: { reply($0).asStatus }) == .failed(.headersTooLarge(limit: IcyLimits.maxHeaderBytes)))
+    }
+
     @Test func headersOverTheTotalLimit_Fail() {
         let big = "X-Big: " + String(repeating: "b", count: 4000) + "\r\n"
         let text = "HTTP/1.0 200 OK\r\n" + String(repeating: big, count: 5) + "\r\n"
         #expect(feed([Array(text)[...]], start: { reply($0).asStatus }) == .failed(.headersTooLarge(limit: IcyLimits.maxHeaderBytes)))
     }
 
-    @Test func randomBytes_NeverCrash_AndEndInAValueAnErrorOrAWait() {
+    @Test func randomBytes_NeverCrash_AndEndTheSameHoweverTheyAreSplit() throws {
         var rng = SplitMix64(seed: 99)
         for _ in 0..<3000 {
             let bytes = (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let pieces = randomSplit(bytes, maxPiece: 50, using: &rng)
-            _ = feed(pieces, start: request)
-            _ = feed(pieces, start: { reply($0).asStatus })
-            _ = feed(pieces, start: { segments(metaint: Int.random(in: 1...64, using: &rng))($0) })
+            #expect(feed(pieces, start: request) == feed([bytes[...]], start: request))
+            #expect(feed(pieces, start: { reply($0).asStatus }) == feed([bytes[...]], start: { reply($0).asStatus }))
+            let metaint = Int.random(in: 1...64, using: &rng)
+            switch feed(pieces, start: { segments(metaint: metaint)($0) }) {
+            case .done(let segment, let rest):
+                // A segment is `metaint` audio bytes and one block; the rest is exactly what came after them.
+                let k = Int(try #require(segment.lengthByte))
+                #expect(k == Int(bytes[metaint]))
+                #expect(segment.audioBytes == Array(bytes.prefix(metaint)))
+                #expect(segment.metadata.count <= 16 * k)
+                let blockBytes = if case .lengthLied(_, let actual) = segment.fault { actual } else { 16 * k }
+                #expect(rest.count == bytes.count - metaint - 1 - blockBytes)
+            case .more:
+                // Waiting means the block its length byte announced is not complete yet.
+                #expect(bytes.count <= metaint || bytes.count < metaint + 1 + 16 * Int(bytes[metaint]))
+            case .failed(let error):
+                Issue.record("segments never fail, got \(error)")
+            }
         }
     }
 
-    @Test func mutatedStreams_NeverCrash_AndKeepSegmentsWithinBounds() throws {
+    @Test func mutatedStreams_NeverCrash_AndKeepTheFraming() throws {
         var rng = SplitMix64(seed: 1234)
-        let (bytes, _) = generatedStream(metaint: 64, count: 30, using: &rng)
+        let (bytes, expected) = generatedStream(metaint: 64, count: 30, using: &rng)
+        let headLength = bytes.count - expected.reduce(0) { $0 + $1.audioCount + (try! metadataBlock($1.metadata)).count }
         for _ in 0..<300 {
             var mutated = bytes
+            var touchedHead = false
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
-                mutated[Int.random(in: 0..<mutated.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                let index = Int.random(in: 0..<mutated.count, using: &rng)
+                mutated[index] = UInt8.random(in: 0...255, using: &rng)
+                touchedHead = touchedHead || index < headLength
             }
             do {
                 let parsed = try parseStream(randomSplit(mutated, maxPiece: 500, using: &rng))
+                guard let metaint = try? parsed.headers.metaint() else {
+                    #expect(touchedHead, "only a broken head can lose icy-metaint")
+                    continue
+                }
+                #expect(touchedHead || metaint == 64)
                 for segment in parsed.segments {
-                    #expect(segment.metadata.count <= IcyLimits.maxMetadataBytes)
-                    #expect(segment.audioCount <= IcyLimits.metaintRange.upperBound)
+                    // Every segment has exactly `metaint` audio bytes, even after a lying length byte.
+                    #expect(segment.audioCount == metaint)
+                    #expect(segment.metadata.count <= 16 * Int(try #require(segment.lengthByte)))
                 }
             } catch {
-                #expect(!String(describing: error).isEmpty)
+                // Segments never fail: only a broken head can make the stream unreadable.
+                #expect(touchedHead, "\(error)")
             }
         }
     }

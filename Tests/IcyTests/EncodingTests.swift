@@ -49,6 +49,16 @@ struct EncodingTests {
             == "GET /live HTTP/1.0\r\nHost: radio.example:8000\r\nUser-Agent: Casty\r\nIcy-MetaData: 1\r\nX-Casty-Resume: 42\r\n\r\n")
     }
 
+    @Test func sendRequest_LetsTheCallerSetTheUserAgentAndHost_EachSentOnce() {
+        let bytes = encoded {
+            sendRequest(host: "a:1", feed: "/", metadata: false, headers: ["user-agent": "MyPlayer/1.0", "X-A": "1", "Host": "b:2"], to: $0)
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == "GET / HTTP/1.0\r\nHost: b:2\r\nuser-agent: MyPlayer/1.0\r\nX-A: 1\r\n\r\n")
+        guard case .done(let request, _) = request(bytes) else { Issue.record("the request parses back"); return }
+        #expect(request.headers.filter { $0.name.lowercased() == "user-agent" }.count == 1)
+        #expect(!request.wantsMetadata)
+    }
+
     @Test func sendReply_WritesIcyOrHttpStatusLines() {
         let icy = encoded { sendReply(["icy-metaint": "8192"], to: $0) }
         #expect(String(decoding: icy, as: UTF8.self) == "ICY 200 OK\r\nicy-metaint: 8192\r\n\r\n")

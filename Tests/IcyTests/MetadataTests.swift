@@ -32,6 +32,14 @@ struct MetadataTests {
         #expect(Metadata(parsing: bytes).streamTitle == "Café – “Live”")
     }
 
+    @Test(arguments: [
+        (UInt8(0x80), "€"), (0x9F, "Ÿ"), (0x8A, "Š"), (0x81, "\u{81}"), (0x7F, "\u{7F}"), (0xA0, "\u{A0}"), (0xFF, "ÿ"),
+    ])
+    func windows1252_MapsEveryByteOfTheC1Range_AndOnlyThatRange(byte: UInt8, text: String) {
+        // A lone byte of 0x80 or more is not UTF-8, so the whole text is read as Windows-1252.
+        #expect(IcyText.decode([UInt8(ascii: "<"), byte, UInt8(ascii: ">")]) == "<\(text)>")
+    }
+
     @Test func utf8_IsReadAsUTF8() {
         #expect(Metadata(parsing: Array("StreamTitle='Café – “Live”';")).streamTitle == "Café – “Live”")
     }
@@ -65,5 +73,11 @@ struct MetadataTests {
         #expect(metadata.bytes == Array("StreamTitle='b';StreamUrl='u';"))
         metadata.streamURL = nil
         #expect(metadata.bytes == Array("StreamTitle='b';"))
+    }
+
+    @Test func description_IsTheWireForm_WithControlCharactersEscaped() {
+        #expect("\(Metadata(streamTitle: "Café – Live", streamURL: "http://x/"))" == "StreamTitle='Café – Live';StreamUrl='http://x/';")
+        #expect("\(Metadata(streamTitle: "a\u{1B}[2Jb"))" == "StreamTitle='a\\u{1B}[2Jb';")
+        #expect("\(Metadata())" == "(no fields)")
     }
 }

@@ -63,6 +63,57 @@ struct ReplyTests {
         #expect(feed([Array(text)[...]], start: { reply($0).asStatus }) == .failed(error))
     }
 
+    @Test(arguments: [
+        ("HTTP/1.1 204 No Content", 204, "No Content"),
+        ("HTTP/1.1 206 Partial Content", 206, "Partial Content"),
+        ("HTTP/1.0 300 Multiple Choices", 300, "Multiple Choices"),
+        ("HTTP/1.1 304 Not Modified", 304, "Not Modified"),
+    ])
+    func statusesThatAreNeitherAStreamNorARedirect_Fail(line: String, code: Int, reason: String) {
+        // Even with a Location, 300 and 304 are not redirects a listener can follow.
+        let text = "\(line)\r\nLocation: http://elsewhere/\r\nicy-metaint: 8\r\n\r\n"
+        #expect(feed([Array(text)[...]], start: { reply($0).asStatus }) == .failed(.status(code: code, reason: reason)))
+    }
+
+    @Test func sameMetaintTwice_IsAccepted() throws {
+        guard case .done(.ok(_, let headers, _), _) = reply(Array("ICY 200 OK\r\nicy-metaint: 8192\r\nIcy-MetaInt: 8192\r\n\r\n")) else {
+            Issue.record("the same value twice is no conflict")
+            return
+        }
+        #expect(try headers.metaint() == 8192)
+    }
+
+    @Test func twoDifferentMetaints_AreAConflict_NotFirstWins() {
+        let text = "ICY 200 OK\r\nicy-metaint: 8192\r\nicy-name: x\r\nICY-METAINT: 16000\r\n\r\n"
+        #expect(feed([Array(text)[...]], start: { reply($0).asStatus })
+            == .failed(.conflictingHeader(name: "icy-metaint", first: "8192", second: "16000")))
+        let headers = Headers([HeaderField(name: "icy-metaint", value: "1"), HeaderField(name: "icy-metaint", value: "2")])
+        #expect(throws: IcyError.conflictingHeader(name: "icy-metaint", first: "1", second: "2")) { try headers.metaint() }
+        let invalidSecond = Headers([HeaderField(name: "icy-metaint", value: "1"), HeaderField(name: "icy-metaint", value: "lots")])
+        #expect(throws: IcyError.invalidMetaint("lots")) { try invalidSecond.metaint() }
+    }
+
+    @Test(arguments: [
+        (["chunked"], "chunked"),
+        (["Chunked"], "Chunked"),
+        (["gzip, chunked"], "gzip, chunked"),
+        (["identity", "chunked"], "chunked"),
+        (["identity, chunked"], "identity, chunked"),
+        ([""], ""),
+    ])
+    func transferEncodingOtherThanIdentity_AnywhereInTheHead_Fails(codings: [String], refused: String) {
+        let lines = codings.map { "Transfer-Encoding: \($0)\r\n" }.joined()
+        let text = "HTTP/1.1 200 OK\r\nicy-metaint: 4\r\n\(lines)\r\n5\r\nabcd\0\r\n"
+        #expect(feed([Array(text)[...]], start: { reply($0).asStatus }) == .failed(.unsupportedTransferEncoding(refused)))
+    }
+
+    @Test(arguments: [["identity"], ["Identity", "IDENTITY"]])
+    func transferEncodingIdentity_IsAccepted(codings: [String]) {
+        let lines = codings.map { "Transfer-Encoding: \($0)\r\n" }.joined()
+        let outcome = feed([Array("HTTP/1.1 200 OK\r\n\(lines)\r\n")[...]], start: { reply($0).asStatus })
+        #expect(outcome == .done(StatusLine(version: .http11, code: 200, reason: "OK"), rest: []))
+    }
+
     @Test func metaintAtTheLimits_IsAccepted() throws {
         for metaint in [1, 1_048_576] {
             guard case .done(.ok(_, let headers, _), _) = reply(Array("ICY 200 OK\r\nicy-metaint:\(metaint)\r\n\r\n")) else {
@@ -83,6 +134,17 @@ struct ReplyTests {
         var segments: [Segment] = []
         try parser.feed(rest) { segments.append($0) }
         #expect(segments == [Segment(audio: [0, 1, 2, 3]), Segment(audio: [4, 5, 6, 7])])
+    }
+
+    @Test func streamWithoutMetaint_InSplitReads_KeepsEveryChunkAsItArrived() throws {
+        var reader = StreamReader(segmentBytes: 4)
+        var segments: [Segment] = []
+        for read: [UInt8] in [Array("HTTP/1.0 200 OK\r\n\r\n") + [0, 1], [2, 3, 4], [5], [6, 7, 8, 9]] {
+            try reader.feed(read) { event in if case .segment(let segment) = event { segments.append(segment) } }
+        }
+        #expect(segments.map { $0.audio.map(Array.init) } == [[[0, 1], [2, 3]], [[4], [5], [6, 7]]])
+        #expect(segments.allSatisfy { $0.lengthByte == nil && $0.metadata.isEmpty })
+        #expect(Array(reader.unread).isEmpty)
     }
 }
 

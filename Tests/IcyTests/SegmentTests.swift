@@ -23,6 +23,24 @@ struct SegmentTests {
         #expect(outcome == .done(Segment(audio: [9, 9]), rest: [7]))
     }
 
+    @Test func lengthByte_TellsNoChangeFromABlockOfOnlyNULs() throws {
+        var parser = StreamParser(segments(metaint: 1))
+        var got: [Segment] = []
+        try parser.feed([7, 0, 8, 1] + [UInt8](repeating: 0, count: 16) + [9, 2] + (try padding(Array("StreamTitle='Hi';"))).padded) {
+            got.append($0)
+        }
+        #expect(got.map(\.lengthByte) == [0, 1, 2])
+        #expect(got.map(\.metadata.isEmpty) == [true, true, false])
+        #expect(got.map { $0.parsedMetadata?.streamTitle } == [nil, nil, "Hi"])
+        #expect(Segment(audio: [1]).lengthByte == nil)
+    }
+
+    @Test func parsedMetadata_ReadsTheFields() {
+        let segment = Segment(audio: [1], metadata: Array("StreamTitle='Artist - Song';StreamUrl='http://x/';"))
+        #expect(segment.parsedMetadata == Metadata(streamTitle: "Artist - Song", streamURL: "http://x/"))
+        #expect(Segment(audio: [1]).parsedMetadata == nil)
+    }
+
     @Test func metadataPadding_IsRemoved_EvenWithGarbageAfterTheFirstNul() {
         let block: [UInt8] = [2] + Array("StreamTitle='x';") + [0] + Array("garbage\0\0\0\0\0\0\0\0")
         let outcome = feed([([1] + block)[...]], start: { segments(metaint: 1)($0) })

@@ -82,32 +82,16 @@ func generatedStream(metaint: Int, count: Int, using rng: inout SplitMix64) -> (
 
 /// Parses a reply and then every segment after it, feeding `pieces` in order.
 func parseStream(_ pieces: [ArraySlice<UInt8>]) throws -> (headers: Headers, segments: [Segment]) {
-    var head: Parse<Reply>? = nil
-    var parser: StreamParser<Segment>? = nil
+    var reader = StreamReader()
     var headers = Headers()
     var segments: [Segment] = []
     for piece in pieces {
-        if var body = parser {
-            try body.feed(piece) { segments.append($0) }
-            parser = body
-            continue
-        }
-        let step = head.map { step -> Parse<Reply> in
-            guard case .more(let next) = step else { fatalError("head finished already") }
-            return next(piece)
-        } ?? reply(piece)
-        switch step {
-        case .done(.ok(_, let replyHeaders, let data), let rest):
-            headers = replyHeaders
-            var body = StreamParser(data)
-            try body.feed(rest) { segments.append($0) }
-            parser = body
-        case .done(.redirect, _):
-            throw IcyError.status(code: 302, reason: "unexpected redirect")
-        case .more:
-            head = step
-        case .failed(let error):
-            throw error
+        try reader.feed(piece) { event in
+            switch event {
+            case .head(_, let replyHeaders): headers = replyHeaders
+            case .redirect(let status, _, _): throw IcyError.status(code: status.code, reason: "unexpected redirect")
+            case .segment(let segment): segments.append(segment)
+            }
         }
     }
     return (headers, segments)
