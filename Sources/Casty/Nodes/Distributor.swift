@@ -177,7 +177,9 @@ public actor Distributor: LoopNode {
     /// Refuses (with `503`, see ``Client``) the listeners that have waited ``Configuration/startWait`` for a
     /// stream that has not started; the others wait on.
     private func scheduleWaitingTimeout() {
-        guard waitingTimer == nil, let oldest = waiting.first?.since else { return }
+        // Only a source that was asked and has not answered keeps listeners waiting; without a source yet (a
+        // distributor being set up), they simply wait for it.
+        guard waitingTimer == nil, requested, let oldest = waiting.first?.since else { return }
         waitingTimer = loop.schedule(after: configuration.startWait - (.now - oldest)) { [weak self] in
             self?.assumeIsolated { $0.refuseLongWaiting() }
         }
