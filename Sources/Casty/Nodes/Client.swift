@@ -115,6 +115,7 @@ public actor Client: LoopNode {
         if form == .numbered {
             headers["X-Casty-Next"] = String(next)
             headers["X-Casty-Path"] = context.path.joined(separator: ",")
+            headers[Context.streamHeader] = Context.streamText(context.stream)
         }
         headers["Server"] = "Casty"
         headers["Cache-Control"] = "no-cache, no-store"

@@ -263,7 +263,6 @@ public actor Distributor: LoopNode {
     private func subscribe(_ node: any Node, resume: Int?) {
         guard var context = currentContext, positions[ObjectIdentifier(node)] == nil else { return }
         if let places { context.path.append(places.address) }
-        context.station[Context.streamHeader] = Context.streamText(context.stream)
         let upcoming = next ?? 0
         let oldest = ring.first?.number ?? upcoming
         let start: Int
