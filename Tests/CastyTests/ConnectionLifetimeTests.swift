@@ -9,25 +9,27 @@ import Testing
 struct ConnectionLifetimeTests {
     let loop = EventLoop.shared
 
-    /// Weak references to the clients a port made, so a test can see that they were freed.
-    final class Clients: @unchecked Sendable {
-        // @unchecked Sendable: touched only on the loop thread (accepts) and read after the loop settled.
+    /// Weak references to the connections a port accepted, so a test can see that they were freed. Whatever
+    /// serves a connection — its front door, a client, a pending answer — holds it: a connection that is freed
+    /// shows that all of them were.
+    final class Accepted: @unchecked Sendable {
+        // @unchecked Sendable: the weak references are behind the mutex.
         private let lock = Mutex<[Weak]>([])
-        struct Weak: @unchecked Sendable { weak var client: Client? }
+        struct Weak: @unchecked Sendable { weak var connection: Connection? }
 
-        func add(_ client: Client) { lock.withLock { $0.append(Weak(client: client)) } }
+        func add(_ connection: Connection) { lock.withLock { $0.append(Weak(connection: connection)) } }
         var made: Int { lock.withLock { $0.count } }
-        var alive: Int { lock.withLock { $0.filter { $0.client != nil }.count } }
+        var alive: Int { lock.withLock { $0.filter { $0.connection != nil }.count } }
     }
 
-    /// A port like ``ClientPort`` that remembers (weakly) every client it made.
-    func port(_ distributor: Distributor, _ clients: Clients, headerTimeout: Duration) throws -> Listener {
+    /// A port like ``ClientPort`` that remembers (weakly) every connection it accepted.
+    func port(_ distributor: Distributor, _ accepted: Accepted, headerTimeout: Duration) throws -> Listener {
         var options = ClientOptions()
         options.headerTimeout = headerTimeout
-        return try Listener(address: .loopback(port: 0), on: loop) { [options] connection in
-            let client = Client(connection: connection, distributor: distributor, options: options, logger: .silent)
-            clients.add(client)
-            client.assumeIsolated { $0.start() }
+        let context = PortContext(distributor: distributor, options: options, logger: .silent)
+        return try Listener(address: .loopback(port: 0), on: loop) { connection in
+            accepted.add(connection)
+            FrontDoor(connection: connection, port: context).open()
         }
     }
 
@@ -41,20 +43,22 @@ struct ConnectionLifetimeTests {
     func closedClient_IsFreed(request: String) async throws {
         let distributor = Distributor(loop: loop)
         distributor.send(.reply(next: 0, context: testContext()))
-        let clients = Clients()
-        let listener = try port(distributor, clients, headerTimeout: .milliseconds(50))
+        let accepted = Accepted()
+        let listener = try port(distributor, accepted, headerTimeout: .milliseconds(400))
         for _ in 0..<20 {
             let peer = try await TestPeer.connect(to: listener.localAddress, on: loop)
             await peer.send(request)
             if request.hasPrefix("GET / HTTP") {
-                #expect(await eventually { await distributor.stat().listeners == 1 })
+                let joined = await eventually { await distributor.stat().listeners == 1 }
+                let stat = await distributor.stat()
+                #expect(joined, "\(stat.listeners) listeners, \(stat.branches) branches, refused \(stat.refused)")
                 await peer.close()
             }
             #expect(await eventually { peer.closed.value })
         }
-        #expect(clients.made == 20)
-        // Closed clients go at once; the header deadline (50 ms) is the longest anything may hold one.
-        #expect(await eventually { clients.alive == 0 }, "\(clients.alive) of 20 clients still alive")
+        #expect(accepted.made == 20)
+        // Closed connections go at once; the header deadline (400 ms) is the longest anything may hold one.
+        #expect(await eventually { accepted.alive == 0 }, "\(accepted.alive) of 20 connections still alive")
         await loop.submit { listener.close() }
     }
 

@@ -101,3 +101,30 @@ set -e
 ((status == 1)) || fail "a proxy on a port in use exited with $status, expected 1"
 grep -q "address already in use" "$TMP/second.log" || fail "no 'address already in use' line: $(cat "$TMP/second.log")"
 echo "PASS: a port in use ends the proxy with status 1 and one error line"
+
+# --host :: listens on every interface, IPv6 and IPv4 alike.
+V6_PORT=$((PLAYER_PORT + 2))
+"$CLI" proxy "http://127.0.0.1:$UP_PORT/" --host :: --port "$V6_PORT" >"$TMP/v6.log" 2>&1 &
+pids+=($!)
+plays_on() {
+    python3 - "$1" "$V6_PORT" <<'PY'
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+with socket.socket(family, socket.SOCK_STREAM) as s:
+    s.settimeout(5)
+    s.connect((host, port))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    data = b""
+    while len(data) < 10000:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+sys.exit(0 if data.startswith(b"HTTP/1.0 200 OK") and len(data) >= 10000 else 1)
+PY
+}
+wait_until 15 plays_on ::1 || fail "no audio over IPv6 from a proxy on --host ::"
+plays_on 127.0.0.1 || fail "no audio over IPv4 from a proxy on --host ::"
+grep -q "listening on http://\[::1\]:$V6_PORT/" "$TMP/v6.log" || fail "the listening line does not show [::1]: $(cat "$TMP/v6.log")"
+echo "PASS: a proxy on --host :: serves players over IPv6 and IPv4"

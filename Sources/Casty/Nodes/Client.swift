@@ -1,12 +1,13 @@
 internal import Icy
 
-/// Serves one media player (VLC, mpg123, a browser) — or a branch of the tree — on its TCP connection.
+/// Streams to one media player (VLC, mpg123, a browser) — or a branch of the tree — on its TCP connection.
 ///
-/// It reads the player's request (any path), asks its distributor for the stream, sends the reply, and then
-/// writes each segment it is handed. A player that sent `Icy-MetaData: 1` gets `icy-metaint` and metadata
-/// blocks; one that did not (browsers, many players) gets plain audio. A peer that sends
-/// `X-Casty-Numbered: 1` or `X-Casty-Branch` gets numbered metadata blocks (`CastySeq`, `CastyTime`), so it
-/// can detect gaps and measure its lag.
+/// The ``FrontDoor`` has read the request and the stream route made this client with what it asked for
+/// (``Listening``). The client asks its distributor for the stream, sends the reply, and then writes each
+/// segment it is handed. A player that sent `Icy-MetaData: 1` gets `icy-metaint` and metadata blocks; one that
+/// did not (browsers, many players) gets plain audio. A peer that sends `X-Casty-Numbered: 1` or
+/// `X-Casty-Branch` gets numbered metadata blocks (`CastySeq`, `CastyTime`), so it can detect gaps and measure
+/// its lag.
 ///
 /// Delivery is lossy and low-latency (DESIGN.md): after the first burst, a segment goes out whole or is skipped
 /// whole, and a listener that stays behind for too long is disconnected.
@@ -18,19 +19,15 @@ public actor Client: LoopNode {
 
     private let connection: Connection
     private let distributor: Distributor
-    private let options: ClientOptions
-    private let logger: Logger
+    private let port: PortContext
+    private var options: ClientOptions { port.options }
+    private let listening: Listening
     private let peer: String
-    private var phase = Phase.reading(nil)
-    /// Whether the request was a `HEAD` (headers only).
-    private var headOnly = false
-    /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
-    private var requestSummary = ""
-    /// Whether the peer is a branch of the tree (its burst may be a whole ring of replayed segments).
-    private var isBranch = false
+    private var phase = Phase.waitingForReply
+    private var form: Listening.Form { listening.form }
+    private var isBranch: Bool { listening.isBranch }
     /// The most bytes of the first burst written reliably (queued) before lossy delivery starts.
     private var burstBudget = 0
-    private var form = Form.audio
     private var expected: Int?
     private var segmentDuration: Duration = .milliseconds(500)
     /// Whether the first burst is still being written (reliably, queued), before lossy delivery starts.
@@ -45,32 +42,25 @@ public actor Client: LoopNode {
     private var told: (title: Metadata?, version: Int?) = (nil, nil)
     /// What the player will have been told once the segment being delivered is out.
     private var telling: (title: Metadata?, version: Int?) = (nil, nil)
-    private var deadline: Scheduled?
     private let joined = ContinuousClock.now
     /// Segments this client was handed, skipped, and the gaps in their numbering.
     private var counts = (segments: 0, skipped: 0, gaps: 0)
 
     private enum Phase {
-        case reading(Continuation<Request>?)
         case waitingForReply
         case streaming
         case closing
     }
 
-    /// Which wire form of a segment the peer gets.
-    private enum Form {
-        case audio, icy, numbered
-    }
-
-    /// A client for a freshly accepted connection. Call ``start()`` on the loop to begin reading.
-    init(connection: Connection, distributor: Distributor, options: ClientOptions, logger: Logger) {
+    /// A client for a connection whose request the front door has read. Call ``start()`` on the loop.
+    init(connection: Connection, port: PortContext, distributor: Distributor, listening: Listening, peer: String) {
         precondition(connection.loop === distributor.loop, "a client runs on its distributor's loop")
         self.loop = connection.loop
         self.connection = connection
+        self.port = port
         self.distributor = distributor
-        self.options = options
-        self.logger = logger
-        self.peer = connection.remoteAddress?.description ?? "unknown peer"
+        self.listening = listening
+        self.peer = peer
     }
 
     /// Hands the client a message from its distributor: the reply, then the segments.
@@ -79,115 +69,18 @@ public actor Client: LoopNode {
     /// Stops the client: its connection is closed.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
 
-    /// Starts reading the request, with the header deadline running.
+    /// Asks the distributor for the stream. What the peer sends from now on is read and ignored, so that its
+    /// close is noticed at once.
     func start() {
-        connection.onRead = { [self] bytes in assumeIsolated { $0.read(bytes) } }
+        connection.onRead = { _ in }
         connection.onClose = { [self] error in assumeIsolated { $0.closed(error) } }
-        deadline = loop.schedule(after: options.headerTimeout) { [self] in
-            assumeIsolated { $0.headerTimedOut() }
-        }
+        distributor.send(.request(from: self, resume: listening.resume, branch: listening.branch))
     }
 
-    // MARK: The request
-
-    private func read(_ bytes: [UInt8]) {
-        guard case .reading(let continuation) = phase else { return }  // after the request: ignored
-        let step = continuation.map { $0(bytes) } ?? Icy.request(bytes)
-        switch step {
-        case .more(let next):
-            phase = .reading(next)
-        case .failed(let error):
-            refuse(error)
-        case .done(let request, _):
-            deadline?.cancel()
-            handle(request)
-        }
-    }
-
-    private func handle(_ request: Request) {
-        headOnly = request.method == .head
-        requestSummary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
-        switch request.method {
-        case .source, .put:
-            respond(405, "Method Not Allowed", "Casty relays streams; it does not take sources.", ["Allow": "GET, HEAD"])
-        case .get, .head:
-            let path = request.path.split(separator: "?").first.map(String.init) ?? request.path
-            if path == options.statusPath || path == options.treePath {
-                let stat = distributor.assumeIsolated { $0.stat() }
-                if path == options.treePath {
-                    respond(200, "OK", StatusPage.treeLine(stat), [:])
-                } else {
-                    respond(200, "OK", StatusPage.json(stat, upstream: options.upstreamState?()), ["Content-Type": "application/json"])
-                }
-                return
-            }
-            let branch = options.acceptsBranches ? request.headers["x-casty-branch"] : nil
-            if let branch, let key = options.treeKey, !key.admits(request.headers["x-casty-key"]) {
-                distributor.tally.refused += 1
-                logger("tree: branch \(branch) from \(peer) refused: wrong or missing tree key (403)")
-                respond(403, "Forbidden", "This tree takes branches with its key only (X-Casty-Key).", [:])
-                return
-            }
-            if let branch, let lost = request.headers["x-casty-lost"] {
-                distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
-            }
-            isBranch = branch != nil
-            if request.headers["x-casty-numbered"] == "1" || branch != nil {
-                form = .numbered
-            } else if request.wantsMetadata {
-                form = .icy
-            }
-            phase = .waitingForReply
-            var resume = request.headers["x-casty-resume"].flatMap { Int($0) }
-            // A number means something only in the stream it was given in: a resume into another stream (the
-            // root restarted) is served like a new listener, from the burst.
-            if let asked = request.headers["x-casty-stream"].flatMap(Context.stream(parsing:)),
-                let own = distributor.assumeIsolated({ $0.stream }), asked != own {
-                resume = nil
-            }
-            distributor.send(.request(from: self, resume: resume, branch: branch))
-        }
-    }
-
-    private func refuse(_ error: IcyError) {
-        distributor.tally.refused += 1
-        logger("listener \(peer) refused: \(error)")
-        if case .unsupportedMethod = error {
-            respond(405, "Method Not Allowed", error.description, ["Allow": "GET, HEAD"])
-        } else {
-            respond(400, "Bad Request", error.description, [:])
-        }
-    }
-
-    private func headerTimedOut() {
-        guard case .reading = phase else { return }
-        logger("listener \(peer) dropped: no request within \(options.headerTimeout)")
-        distributor.tally.refused += 1
-        connection.close()
-    }
-
-    /// Sends a short non-stream answer and closes once it is out.
+    /// Sends a short answer instead of the stream (a redirect, a refusal) and closes once it is out.
     private func respond(_ code: Int, _ reason: String, _ body: String, _ headers: Headers) {
         phase = .closing
-        var all = headers
-        if all["Content-Type"] == nil { all["Content-Type"] = "text/plain; charset=utf-8" }
-        let text = Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
-        all["Content-Length"] = String(text.count)
-        all["Connection"] = "close"
-        var bytes: [UInt8] = []
-        sendReply(all, status: StatusLine(version: .http10, code: code, reason: reason)) { bytes += $0 }
-        if !headOnly { bytes += text }
-        connection.write(bytes)
-        closeWhenSent()
-    }
-
-    private func closeWhenSent() {
-        if connection.pendingBytes == 0 {
-            connection.close()
-        } else {
-            connection.onWritable = { [self] in assumeIsolated { $0.connection.close() } }
-            deadline = loop.schedule(after: options.headerTimeout) { [self] in assumeIsolated { $0.connection.close() } }
-        }
+        connection.answer(code, reason, body: body, headers: headers, headOnly: listening.headOnly, timeout: options.headerTimeout)
     }
 
     // MARK: The stream
@@ -222,17 +115,18 @@ public actor Client: LoopNode {
         if form == .numbered {
             headers["X-Casty-Next"] = String(next)
             headers["X-Casty-Path"] = context.path.joined(separator: ",")
+            headers[Context.streamHeader] = Context.streamText(context.stream)
         }
         headers["Server"] = "Casty"
         headers["Cache-Control"] = "no-cache, no-store"
         headers["Connection"] = "close"
         var bytes: [UInt8] = []
-        sendReply(headers, status: .httpOK) { bytes += $0 }
+        sendReply(headers, status: options.icyStatusLine ? .icyOK : .httpOK) { bytes += $0 }
         connection.write(bytes)
-        if headOnly {
+        if listening.headOnly {
             phase = .closing
             distributor.leave(self)
-            closeWhenSent()
+            connection.closeWhenSent(timeout: options.headerTimeout)
             return
         }
         phase = .streaming
@@ -241,13 +135,13 @@ public actor Client: LoopNode {
         bursting = true
         burstBudget = isBranch ? options.branchBurstSegments * (context.segmentBytes + 256) : options.burstBytes
         loop.execute { [self] in assumeIsolated { $0.bursting = false } }
-        logger("\(isBranch ? "branch" : "listener") \(peer) joined: \(requestSummary)"
+        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) joined: \(listening.summary)"
             + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")
     }
 
     private func deliver(_ number: Int, _ segment: StreamSegment) {
-        if let expected, number != expected, number > expected {
-            counts.gaps += 1
+        if let expected, number != expected {
+            counts.gaps += 1  // segments missed, or a new stream (its numbering restarted)
         }
         expected = number + 1
         counts.segments += 1
@@ -276,7 +170,7 @@ public actor Client: LoopNode {
             let limit = isBranch ? options.branchMaxBehind : options.maxBehind
             if Double(connection.consecutiveSkips) * seconds(segmentDuration) > seconds(limit) {
                 distributor.tally.dropped += 1
-                logger("listener \(peer) dropped: behind for \(connection.consecutiveSkips) segments")
+                port.logger("listener \(peer) dropped: behind for \(connection.consecutiveSkips) segments")
                 connection.close()
             }
         case .closed:
@@ -329,14 +223,13 @@ public actor Client: LoopNode {
     }
 
     private func closed(_ error: SocketError?) {
-        deadline?.cancel()
         let wasStreaming: Bool
         if case .streaming = phase { wasStreaming = true } else { wasStreaming = false }
         phase = .closing
         distributor.leave(self)
         guard wasStreaming else { return }
         let duration = seconds(ContinuousClock.now - joined)
-        logger("listener \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
+        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
             + " \(counts.segments) segments, \(counts.skipped) skipped, \(counts.gaps) gaps")
     }
 }
@@ -357,10 +250,6 @@ public struct ClientOptions: Sendable {
     public var branchBurstSegments = 34
     /// `SO_SNDBUF` for each listener: small, about one segment, so a slow listener shows at once.
     public var sendBuffer = 16 * 1024
-    /// The path that answers the distributor's status as JSON instead of playing the stream.
-    public var statusPath = "/status.json"
-    /// The path that answers the tree node's state on one line (see `casty-cli tree`).
-    public var treePath = "/tree"
     /// Whether a request with `X-Casty-Branch` is taken as a branch of the tree (which may be redirected).
     /// A port only for media players sets this to `false`: every request there is served.
     public var acceptsBranches = true
@@ -369,6 +258,10 @@ public struct ClientOptions: Sendable {
     public var treeKey: TreeKey?
     /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
     public var upstreamState: (@Sendable () -> String)?
+
+    /// Whether the stream's reply starts `ICY 200 OK` (old Shoutcast players that ask for it) rather than
+    /// `HTTP/1.0 200 OK`, which browsers need: Chrome refuses `ICY` on ports other than 80.
+    public var icyStatusLine = false
 
     /// The defaults.
     public init() {}

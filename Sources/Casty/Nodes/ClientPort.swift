@@ -1,7 +1,9 @@
-/// A TCP port where media players connect: each connection becomes a ``Client`` of one distributor.
+/// A TCP port where media players, branches and browsers connect.
 ///
-/// Any path of a `GET` plays the stream, except the status path (`/status.json`). Out of file descriptors,
-/// new players are refused cleanly (and counted) while everyone connected keeps listening.
+/// Each connection goes through a ``FrontDoor`` that reads its request and hands it to the ``Router``: a `GET`
+/// of the stream becomes a ``Client`` of the distributor, `/status.json` and `/tree` are answered and closed,
+/// anything else gets a clear refusal. Out of file descriptors, new peers are refused cleanly (and counted)
+/// while everyone connected keeps listening.
 public final class ClientPort: Sendable {
     /// The address actually bound (with the real port when asked for port 0).
     public let address: SocketAddress
@@ -13,6 +15,7 @@ public final class ClientPort: Sendable {
         distributor: Distributor, address: SocketAddress, options: ClientOptions = ClientOptions(),
         logger: Logger = .silent
     ) throws(SocketError) {
+        let context = PortContext(distributor: distributor, options: options, logger: logger)
         let listener = try Listener(address: address, on: distributor.loop, sendBuffer: options.sendBuffer) { connection in
             do {
                 try connection.configure(sendBuffer: nil, maxQueuedBytes: options.sendBuffer)
@@ -20,8 +23,7 @@ public final class ClientPort: Sendable {
                 connection.close()
                 return
             }
-            let client = Client(connection: connection, distributor: distributor, options: options, logger: logger)
-            client.assumeIsolated { $0.start() }
+            FrontDoor(connection: connection, port: context).open()
         }
         listener.loop.execute {
             listener.onRefuse = { error in

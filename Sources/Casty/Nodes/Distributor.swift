@@ -87,63 +87,36 @@ public actor Distributor: LoopNode {
     /// Counters its listeners add to.
     public nonisolated let tally = Tally()
 
-    private let configuration: Configuration
     private let logger: Logger
     private var source: (any Node)?
-    private var context: Context?
-    private var ring: Ring<StreamSegment>
-    /// The number of the segment expected next from the source.
-    private var next: Int?
-    private var listeners: [any Node] = []
-    private var positions: [ObjectIdentifier: Int] = [:]
-    private var waiting: [(node: any Node, resume: Int?, branch: String?, since: ContinuousClock.Instant)] = []
-    /// Refuses the listeners that waited too long for a stream that has not started.
+    /// Every decision: who listens, the ring, the numbering, the tree places.
+    private var core: DistributorCore<NodeReference>
     private var waitingTimer: Scheduled?
-    private var places: TreePlaces?
-    private var branchOf: [ObjectIdentifier: String] = [:]
-    private var requested = false
-    private var delivering = false
-    private var leaving: [any Node] = []
-    private var stopped = false
-    private var counters = Stat.Counters()
-    /// The name of the stream of a source that does not name its own (drawn anew for each source attached).
-    private var sourceStream = Context.newStream()
-    /// Segments ignored because their number was already passed: told once, then summed up now and then.
-    private var ignored = RepeatedEvent(interval: .seconds(10))
 
     /// A distributor on `loop`. Numbers of `configuration` set out of range on its properties are brought
     /// within range (``Configuration/burstRange`` and the others).
     public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: Logger = .silent) {
         let configuration = configuration.clamped
         self.loop = loop
-        self.configuration = configuration
         self.logger = logger
-        self.ring = Ring(capacity: configuration.ringSize)
-        self.places = configuration.treeAddress.map { TreePlaces(address: $0, fanout: configuration.fanout) }
+        self.core = DistributorCore(configuration: configuration)
     }
 
-    /// Requests the stream from `source`; its reply and data come back as messages.
-    /// Requests the stream from `source` (from any thread; queued in order onto the loop).
+    /// Requests the stream from `source` (from any thread; queued in order onto the loop); its reply and data
+    /// come back as messages.
     public nonisolated func attachSource(_ source: any Node) {
         onLoop { $0.attach(to: source) }
     }
 
     /// Makes this distributor a node of a distribution tree, reached by branches at `address` (`host:port`).
     public nonisolated func setTreeAddress(_ address: String) {
-        onLoop { $0.places = TreePlaces(address: address, fanout: $0.configuration.fanout) }
+        onLoop { $0.core.setTreeAddress(address) }
     }
 
     /// With ``Configuration/lazy``, the request waits for the first listener.
     public func attach(to source: any Node) {
         self.source = source
-        sourceStream = Context.newStream()
-        if !configuration.lazy { requestSource() }
-    }
-
-    private func requestSource() {
-        guard !requested, let source else { return }
-        requested = true
-        source.send(.request(from: self, resume: nil))
+        perform(core.sourceAttached())
     }
 
     /// Hands the distributor a message: a listener's request, or its source's reply and data.
@@ -153,207 +126,88 @@ public actor Distributor: LoopNode {
     public nonisolated func stop() { onLoop { $0.stopNow() } }
 
     func receive(_ message: Message) {
-        guard !stopped else {
-            if case .request(let node, _, _) = message { node.stop() }
-            return
-        }
+        let now = ContinuousClock.now
         switch message {
         case .request(let node, let resume, let branch):
-            requestSource()
-            if context == nil {
-                waiting.append((node, resume, branch, .now))
-                scheduleWaitingTimeout()
-            } else {
-                admit(node, resume: resume, branch: branch)
-            }
-        case .reply(let first, var context):
-            if context.stream == 0 { context.stream = sourceStream }
-            if let old = self.context, old.stream != context.stream {
-                restartNumbering(at: first, stream: context.stream)
-            } else if self.context == nil || next == nil {
-                next = first
-            }
-            self.context = context
-            let queued = waiting
-            waiting = []
-            waitingTimer?.cancel()
-            waitingTimer = nil
-            for (node, resume, branch, _) in queued { admit(node, resume: resume, branch: branch) }
+            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, at: now))
+        case .reply(let first, let context):
+            perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
-            deliver(number, segment)
+            perform(core.data(number, segment, at: now))
         }
     }
 
-    /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one.
-    private func restartNumbering(at first: Int, stream: UInt64) {
-        let links = listeners.filter { branchOf[ObjectIdentifier($0)] != nil }
-        logger("tree: new stream \(Context.streamText(stream)): numbering restarts at \(first) (was \(next ?? 0));"
-            + " counted as one gap; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it")
-        counters.gaps += 1
-        next = first
-        ring = Ring(capacity: configuration.ringSize)
-        ignored = RepeatedEvent(interval: ignored.interval)
-        // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
-        for link in links { link.stop() }
+    func stopNow() {
+        waitingTimer?.cancel()
+        perform(core.stop())
     }
+
+    /// Removes a listener (one that closed, or was closed); it gets no more messages.
+    public nonisolated func leave(_ node: any Node) { onLoop { $0.core.leave(NodeReference(node)) } }
 
     /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is
     /// sent there for a while.
     func suspect(_ child: String, reportedBy branch: String) {
-        guard places?.suspect(child, until: .now + .seconds(10)) == true else { return }
-        logger("tree: branch \(branch) lost its parent \(child); no branch is sent there for 10 s")
+        perform(core.suspect(child, reportedBy: branch, at: .now))
     }
 
     /// The name of the stream being served, once the source has replied.
-    var stream: UInt64? { context?.stream }
-
-    /// Refuses (with `503`, see ``Client``) the listeners that have waited ``Configuration/startWait`` for a
-    /// stream that has not started; the others wait on.
-    private func scheduleWaitingTimeout() {
-        guard waitingTimer == nil, let oldest = waiting.first?.since else { return }
-        waitingTimer = loop.schedule(after: configuration.startWait - (.now - oldest)) { [weak self] in
-            self?.assumeIsolated { $0.refuseLongWaiting() }
-        }
-    }
-
-    private func refuseLongWaiting() {
-        waitingTimer = nil
-        guard context == nil else { return }
-        let now = ContinuousClock.now
-        let expired = waiting.filter { now - $0.since >= configuration.startWait }
-        waiting.removeAll { now - $0.since >= configuration.startWait }
-        if !expired.isEmpty {
-            logger("distributor: no stream yet; refused \(expired.count) listener\(expired.count == 1 ? "" : "s") with 503")
-        }
-        for entry in expired { entry.node.stop() }
-        scheduleWaitingTimeout()
-    }
-
-    func stopNow() {
-        stopped = true
-        waitingTimer?.cancel()
-        let all = listeners + waiting.map(\.node)
-        listeners = []
-        positions = [:]
-        waiting = []
-        for node in all { node.stop() }
-    }
-
-    /// Removes a listener (one that closed, or was closed); it gets no more messages.
-    public nonisolated func leave(_ node: any Node) { onLoop { $0.remove(node) } }
-
-    private func remove(_ node: any Node) {
-        if delivering {
-            leaving.append(node)
-            return
-        }
-        waiting.removeAll { $0.node === node }
-        // A branch that re-attached before its old link's close arrived is served by a new node with the same
-        // address: its place stays.
-        if let branch = branchOf.removeValue(forKey: ObjectIdentifier(node)), !branchOf.values.contains(branch) {
-            places?.remove(branch)
-        }
-        guard let position = positions.removeValue(forKey: ObjectIdentifier(node)) else { return }
-        let last = listeners.removeLast()
-        if position < listeners.count {
-            listeners[position] = last
-            positions[ObjectIdentifier(last)] = position
-        }
-    }
+    var stream: UInt64? { core.context?.stream }
 
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(
-            listeners: listeners.count - branchOf.count, branches: branchOf.count, counters: counters, bytesOut: tally.bytesOut, skipped: tally.skipped,
-            dropped: tally.dropped, refused: tally.refused, context: currentContext, next: next, tree: places)
+            listeners: core.listeners.count - core.branchCount, branches: core.branchCount, counters: core.counters,
+            bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
+            context: core.currentContext, next: core.next, tree: core.places)
     }
 
-    /// The context with what is playing now.
-    private var currentContext: Context? {
-        guard var context else { return nil }
-        if let last = ring.last { context.title = last.title }
-        return context
-    }
-
-    /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
-    private func admit(_ node: any Node, resume: Int?, branch: String?) {
-        guard let branch, places != nil, let context else { return subscribe(node, resume: resume) }
-        switch places!.place(branch, path: context.path) {
-        case .serve:
-            branchOf[ObjectIdentifier(node)] = branch
-            subscribe(node, resume: resume)
-        case .redirect(let url):
-            logger("tree: branch \(branch) redirected to \(url)")
-            node.send(.redirect(to: url))
-        case .refuse(let reason):
-            logger("tree: branch refused: \(reason)")
-            node.stop()
-        }
-    }
-
-    private func subscribe(_ node: any Node, resume: Int?) {
-        guard var context = currentContext, positions[ObjectIdentifier(node)] == nil else { return }
-        if let places { context.path.append(places.address) }
-        context.station[Context.streamHeader] = Context.streamText(context.stream)
-        let upcoming = next ?? 0
-        let oldest = ring.first?.number ?? upcoming
-        let start: Int
-        if let resume, resume >= oldest, resume <= upcoming {
-            start = resume
-        } else {
-            start = max(oldest, upcoming - configuration.burst)
-        }
-        positions[ObjectIdentifier(node)] = listeners.count
-        listeners.append(node)
-        counters.peakListeners = max(counters.peakListeners, listeners.count - branchOf.count)
-        deferringLeaves {
-            node.send(.reply(next: start, context: context))
-            for segment in ring where segment.number >= start {
-                node.send(.data(segment.number, segment))
-            }
-        }
-    }
-
-    /// Runs `body`, in which listeners may leave (a listener that closes while it is sent something), and
-    /// removes them after it, so the listener list never changes while it is being walked.
-    private func deferringLeaves(_ body: () -> Void) {
-        let outer = delivering
-        delivering = true
-        body()
-        delivering = outer
-        guard !outer, !leaving.isEmpty else { return }
-        let gone = leaving
-        leaving = []
-        for node in gone { remove(node) }
-    }
-
-    private func deliver(_ number: Int, _ segment: StreamSegment) {
-        if let expected = next, number != expected {
-            if number > expected {
-                counters.gaps += 1
-                counters.missing += number - expected
-                logger("distributor: gap: received segment \(number), expected \(expected)")
-            } else {
-                if let count = ignored.occurred() {
-                    logger(count == 1
-                        ? "distributor: duplicate or old segment \(number) (expected \(expected)) ignored"
-                        : "distributor: \(count) duplicate or old segments ignored in \(ignored.interval), the last \(number) (expected \(expected))")
+    /// Carries out the core's actions, in order.
+    ///
+    /// **Re-entrancy.** Sending a message to a node on this loop runs it at once, and it may call back into this
+    /// distributor (a client whose socket fails leaves at once). That is safe because no action is performed
+    /// while the core is being changed: the core has returned its actions before the first one runs, and a
+    /// fan-out walks the listener list as it was then (a copy, should a listener leave during the walk).
+    private func perform(_ actions: [DistributorCore<NodeReference>.Action]) {
+        for action in actions {
+            switch action {
+            case .requestSource:
+                source?.send(.request(from: self, resume: nil))
+            case .reply(let listener, let next, let context):
+                listener.node.send(.reply(next: next, context: context))
+            case .send(let listener, let number, let segment):
+                listener.node.send(.data(number, segment))
+            case .fanOut(let number, let segment):
+                let message = Message.data(number, segment)
+                for listener in core.listeners { listener.node.send(message) }
+            case .redirect(let listener, let url):
+                listener.node.send(.redirect(to: url))
+            case .stop(let listener):
+                listener.node.stop()
+            case .armWaitingTimer(let delay):
+                waitingTimer = loop.schedule(after: delay) { [weak self] in
+                    self?.assumeIsolated { $0.perform($0.core.waitingTimedOut(at: .now)) }
                 }
-                return
-            }
-        }
-        next = number + 1
-        counters.segments += 1
-        counters.bytesIn += segment.audio.count
-        ring.append(segment)
-        deferringLeaves {
-            for listener in listeners {
-                listener.send(.data(number, segment))
+            case .log(let line):
+                logger(line)
             }
         }
     }
+}
+
+/// A node as a key: the same node is the same listener, whatever protocol value it comes wrapped in.
+struct NodeReference: Hashable, Sendable {
+    /// The node.
+    let node: any Node
+
+    init(_ node: any Node) {
+        self.node = node
+    }
+
+    static func == (lhs: NodeReference, rhs: NodeReference) -> Bool { lhs.node === rhs.node }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(node)) }
 }
 
 /// An event that may repeat many times a second (a parent resending old segments): told the first time, then

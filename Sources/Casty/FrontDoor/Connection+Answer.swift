@@ -1,0 +1,38 @@
+internal import Icy
+
+extension Connection {
+    /// Sends a short, complete HTTP answer — a status page, a refusal, a redirect — and closes the connection
+    /// once it is out.
+    ///
+    /// The answer is `HTTP/1.0` with `Content-Type` (plain text unless given), `Content-Length` and
+    /// `Connection: close`; its body is left out for a `HEAD` request (`headOnly`). A peer that does not take
+    /// the answer within `timeout` is closed anyway. Loop thread only.
+    func answer(
+        _ code: Int, _ reason: String, body: String, headers: Headers = [:], headOnly: Bool, timeout: Duration
+    ) {
+        var all = headers
+        if all["Content-Type"] == nil { all["Content-Type"] = "text/plain; charset=utf-8" }
+        let text = Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
+        all["Content-Length"] = String(text.count)
+        all["Server"] = "Casty"
+        all["Connection"] = "close"
+        var bytes: [UInt8] = []
+        sendReply(all, status: StatusLine(version: .http10, code: code, reason: reason)) { bytes += $0 }
+        if !headOnly { bytes += text }
+        write(bytes)
+        closeWhenSent(timeout: timeout)
+    }
+
+    /// Closes the connection as soon as everything written is out, or after `timeout`. Loop thread only.
+    func closeWhenSent(timeout: Duration) {
+        guard pendingBytes > 0 else { return close() }
+        // The loop holds a registered connection, so these need not: nothing outlives the close.
+        onWritable = { [weak self] in self?.close() }
+        let timer = loop.schedule(after: timeout) { [weak self] in self?.close() }
+        let previous = onClose
+        onClose = { error in
+            timer.cancel()
+            previous?(error)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+internal import Icy
+
+/// The front door of one accepted connection: it reads the request with `Icy` — within the limits of the
+/// parser and the header deadline — and hands it to the ``Router``, which picks what answers it.
+///
+/// Every port Casty listens on has the same front door, so a player, a branch, a browser asking for the status
+/// and (later) a source that publishes all arrive the same way. A peer that sends too much, sends garbage or
+/// sends nothing gets a clear answer (`400`, `405`) or is dropped at the deadline, with one log line.
+///
+/// Loop-confined (`@unchecked Sendable` so that its callbacks may capture it): made, used and let go of on the
+/// connection's loop thread. It lives until the request is read or the connection closes: its callbacks are
+/// cleared then, so nothing keeps it (or the connection) alive after.
+final class FrontDoor: @unchecked Sendable {
+    private let connection: Connection
+    private let port: PortContext
+    private let peer: String
+    private var continuation: Continuation<Request>?
+    private var deadline: Scheduled?
+    private var done = false
+
+    /// A front door for a freshly accepted connection of `port`. Call ``open()`` to start reading.
+    init(connection: Connection, port: PortContext) {
+        self.connection = connection
+        self.port = port
+        self.peer = connection.remoteAddress?.description ?? "unknown peer"
+    }
+
+    /// Starts reading the request, with the header deadline running.
+    func open() {
+        connection.onRead = { [self] bytes in read(bytes) }
+        connection.onClose = { [self] _ in finish() }
+        deadline = connection.loop.schedule(after: port.options.headerTimeout) { [self] in timedOut() }
+    }
+
+    private func read(_ bytes: [UInt8]) {
+        guard !done else { return }
+        switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
+        case .more(let next):
+            continuation = next
+        case .failed(let error):
+            finish()
+            refuse(error)
+        case .done(let request, _):
+            finish()
+            port.router.dispatch(Exchange(request: request, connection: connection, peer: peer, port: port))
+        }
+    }
+
+    /// Lets go of the connection's callbacks and the deadline: from here the handler owns the connection.
+    private func finish() {
+        done = true
+        continuation = nil
+        deadline?.cancel()
+        deadline = nil
+        connection.onRead = nil
+        connection.onClose = nil
+    }
+
+    private func refuse(_ error: IcyError) {
+        port.refused()
+        port.logger("listener \(peer) refused: \(error)")
+        if case .unsupportedMethod = error {
+            connection.answer(405, "Method Not Allowed", body: error.description, headers: ["Allow": Router.allowedMethods],
+                              headOnly: false, timeout: port.options.headerTimeout)
+        } else {
+            connection.answer(400, "Bad Request", body: error.description, headOnly: false, timeout: port.options.headerTimeout)
+        }
+    }
+
+    private func timedOut() {
+        guard !done else { return }
+        finish()
+        port.refused()
+        port.logger("listener \(peer) dropped: no request within \(port.options.headerTimeout)")
+        connection.close()
+    }
+}

@@ -1,0 +1,46 @@
+/// A log for events that may come by the thousand — listeners joining and leaving: the first few of each
+/// window are logged one by one, the rest are counted and summed up in one line when the window ends.
+///
+/// A load test with 10,000 dummies, or a station at the top of the hour, then writes a readable log instead of
+/// 20,000 lines. Loop-confined (`@unchecked Sendable` for its timer): used only on `loop`.
+final class LogBudget: @unchecked Sendable {
+    private let loop: EventLoop
+    private let logger: Logger
+    private let what: String
+    private let perWindow: Int
+    private let window: Duration
+    private var logged = 0
+    private var suppressed = 0
+    private var windowEnd: Scheduled?
+
+    /// Logs at most `perWindow` lines every `window`; `what` names the events in the summary line.
+    init(loop: EventLoop, logger: Logger, what: String, perWindow: Int = 20, window: Duration = .seconds(10)) {
+        self.loop = loop
+        self.logger = logger
+        self.what = what
+        self.perWindow = perWindow
+        self.window = window
+    }
+
+    /// Logs `line`, or counts it if this window's budget is spent.
+    func callAsFunction(_ line: @autoclosure () -> String) {
+        if windowEnd == nil {
+            windowEnd = loop.schedule(after: window) { [weak self] in self?.closeWindow() }
+        }
+        if logged < perWindow {
+            logged += 1
+            logger(line())
+        } else {
+            suppressed += 1
+        }
+    }
+
+    private func closeWindow() {
+        windowEnd = nil
+        if suppressed > 0 {
+            logger("\(suppressed) more \(what) in the last \(window) (not logged one by one)")
+        }
+        logged = 0
+        suppressed = 0
+    }
+}

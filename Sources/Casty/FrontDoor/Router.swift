@@ -1,0 +1,78 @@
+internal import Icy
+
+/// Which requests a Casty port answers, and with what: one table, read top to bottom, first match wins.
+///
+/// | method          | path           | answered by                                                       |
+/// |-----------------|----------------|-------------------------------------------------------------------|
+/// | `GET`, `HEAD`   | `/status.json` | ``StatusRoutes/status(_:)``: the node's state as JSON              |
+/// | `GET`, `HEAD`   | `/tree`        | ``StatusRoutes/tree(_:)``: the node's place in the tree, one line  |
+/// | `SOURCE`, `PUT` | any            | ``StreamRoutes/sourceNotTaken(_:)``: `405` (sources come with the station server) |
+/// | `GET`, `HEAD`   | a mount        | ``StreamRoutes/play(_:)``: the stream, to a player or a branch     |
+///
+/// A port serves one mount today, and a player may use any path for it (players and playlists put all
+/// kinds of paths in their URLs). With several mounts, an unknown path gets `404`. Methods the parser does not
+/// know were already refused by the ``FrontDoor`` with `405`.
+struct Router: Sendable {
+    /// One line of the table.
+    struct Route: Sendable {
+        /// The methods the route takes.
+        let methods: Set<Request.Method>
+        /// The path it takes.
+        let path: Path
+        /// Answers the request; runs on the connection's loop.
+        let handle: @Sendable (Exchange) -> Void
+
+        init(_ methods: Set<Request.Method>, _ path: Path, _ handle: @escaping @Sendable (Exchange) -> Void) {
+            self.methods = methods
+            self.path = path
+            self.handle = handle
+        }
+    }
+
+    /// The paths a route takes.
+    enum Path: Sendable {
+        /// Exactly this path (the query, if any, is not part of it).
+        case exact(String)
+        /// A path that names a mount of the port (any path, while the port has one mount).
+        case mount
+        /// Any path.
+        case any
+    }
+
+    /// The routes, tried in order.
+    let routes: [Route]
+
+    /// The `Allow` header of a `405`: the methods a player may use.
+    static let allowedMethods = "GET, HEAD"
+
+    /// The table every Casty port uses.
+    static let standard = Router(routes: [
+        Route([.get, .head], .exact("/status.json"), StatusRoutes.status),
+        Route([.get, .head], .exact("/tree"), StatusRoutes.tree),
+        Route([.source, .put], .any, StreamRoutes.sourceNotTaken),
+        Route([.get, .head], .mount, StreamRoutes.play),
+    ])
+
+    /// Hands the request to the first route that takes it, or answers `404`/`405`.
+    func dispatch(_ exchange: Exchange) {
+        let candidates = routes.filter { matches($0.path, exchange) }
+        if let route = candidates.first(where: { $0.methods.contains(exchange.request.method) }) {
+            return route.handle(exchange)
+        }
+        if candidates.isEmpty {
+            exchange.port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
+            exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
+        } else {
+            exchange.answer(405, "Method Not Allowed", body: "\(exchange.request.method.rawValue) is not taken here.",
+                            headers: ["Allow": Self.allowedMethods])
+        }
+    }
+
+    private func matches(_ path: Path, _ exchange: Exchange) -> Bool {
+        switch path {
+        case .exact(let wanted): exchange.path == wanted
+        case .mount: exchange.port.mount(at: exchange.path) != nil
+        case .any: true
+        }
+    }
+}

@@ -1,0 +1,32 @@
+internal import Icy
+
+/// The routes of the stream itself: a player or a branch asks for a mount; a source would publish one.
+enum StreamRoutes {
+    /// `GET`/`HEAD` of a mount: checks a branch's tree key, then hands the connection to a ``Client`` that
+    /// streams to it.
+    static func play(_ exchange: Exchange) {
+        let port = exchange.port
+        let request = exchange.request
+        guard let distributor = port.mount(at: exchange.path) else { return }
+        let branch = port.options.acceptsBranches ? request.headers["x-casty-branch"] : nil
+        if let branch, let key = port.options.treeKey, !key.admits(request.headers["x-casty-key"]) {
+            port.refused()
+            port.logger("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
+            return exchange.answer(403, "Forbidden", body: "This tree takes branches with its key only (X-Casty-Key).")
+        }
+        if let branch, let lost = request.headers["x-casty-lost"] {
+            distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
+        }
+        let listening = Listening(request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
+        let client = Client(connection: exchange.connection, port: port, distributor: distributor, listening: listening, peer: exchange.peer)
+        client.assumeIsolated { $0.start() }
+    }
+
+    /// `SOURCE`/`PUT`: a relay takes no sources (yet).
+    static func sourceNotTaken(_ exchange: Exchange) {
+        exchange.port.refused()
+        exchange.port.logger("source \(exchange.peer) refused: \(exchange.request.method.rawValue) \(exchange.path): this node takes no sources (405)")
+        exchange.answer(405, "Method Not Allowed", body: "Casty relays streams here; it does not take sources.",
+                        headers: ["Allow": Router.allowedMethods])
+    }
+}

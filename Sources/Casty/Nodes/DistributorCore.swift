@@ -1,0 +1,266 @@
+/// The decisions of a ``Distributor``, as a value: it takes one event — a listener's request, the source's
+/// reply or segment, a listener leaving, a timer — and returns the actions to perform, in order.
+///
+/// It owns the listener list, the ring of recent segments, the numbering and the tree places; it performs
+/// nothing itself (no sockets, no clock, no messages), so every rule is tested by feeding it events with a
+/// made-up time. The ``Distributor`` actor carries its actions out.
+///
+/// `Listener` is whatever identifies a listener: the actor uses a reference to the node, tests use numbers.
+///
+/// **The hot path.** A segment from the source becomes one ``Action/fanOut(_:_:)`` action: the actor then walks
+/// ``listeners`` and sends the shared segment to each, with no action, allocation or copy per listener.
+struct DistributorCore<Listener: Hashable> {
+    /// What the distributor must do.
+    enum Action {
+        /// Ask the source for the stream (once, at the first listener or at once).
+        case requestSource
+        /// Answer `listener`'s request: the next segment number it will get, and the station.
+        case reply(Listener, next: Int, Context)
+        /// Send one segment to one listener (its burst, or a resuming branch's replay).
+        case send(Listener, Int, StreamSegment)
+        /// Send one segment to every listener in ``listeners``.
+        case fanOut(Int, StreamSegment)
+        /// Send `listener` elsewhere: this tree node is full.
+        case redirect(Listener, to: String)
+        /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down).
+        case stop(Listener)
+        /// Call ``waitingTimedOut(at:)`` after this long.
+        case armWaitingTimer(Duration)
+        /// Write a line to the log.
+        case log(String)
+    }
+
+    /// How listeners are treated.
+    let configuration: Distributor.Configuration
+    /// The listeners served, in order (a branch link is a listener too).
+    private(set) var listeners: [Listener] = []
+    private var positions: [Listener: Int] = [:]
+    /// Which listeners are branches of the tree, and where they serve.
+    private var branchOf: [Listener: String] = [:]
+    /// Requests that came before the stream: they wait for the source's reply, for ``Distributor/Configuration/startWait``.
+    private var waiting: [(listener: Listener, resume: Int?, branch: String?, since: ContinuousClock.Instant)] = []
+    private var waitingTimerArmed = false
+    /// The station, once the source replied.
+    private(set) var context: Context?
+    private var ring: Ring<StreamSegment>
+    /// The number of the segment expected next from the source.
+    private(set) var next: Int?
+    /// Where branches are placed, for a tree node.
+    private(set) var places: TreePlaces?
+    /// Whether the source was asked for the stream, and whether there is a source to ask.
+    private var requested = false
+    private var hasSource = false
+    private(set) var stopped = false
+    private(set) var counters = Stat.Counters()
+    /// The name of the stream of a source that does not name its own (drawn anew for each source attached).
+    private var sourceStream = Context.newStream()
+    /// Segments ignored because their number was already passed: told once, then summed up now and then.
+    private var ignored = RepeatedEvent(interval: .seconds(10))
+
+    init(configuration: Distributor.Configuration) {
+        self.configuration = configuration
+        ring = Ring(capacity: configuration.ringSize)
+        places = configuration.treeAddress.map { TreePlaces(address: $0, fanout: configuration.fanout) }
+    }
+
+    // MARK: Events
+
+    /// A source was attached: its stream is asked for now, or at the first listener when lazy.
+    mutating func sourceAttached() -> [Action] {
+        hasSource = true
+        requested = false
+        sourceStream = Context.newStream()
+        return configuration.lazy ? [] : requestSource()
+    }
+
+    /// The node takes a place in a tree, reached by branches at `address`.
+    mutating func setTreeAddress(_ address: String) {
+        places = TreePlaces(address: address, fanout: configuration.fanout)
+    }
+
+    /// A listener asks for the stream.
+    mutating func request(from listener: Listener, resume: Int?, branch: String?, at now: ContinuousClock.Instant) -> [Action] {
+        guard !stopped else { return [.stop(listener)] }
+        var actions = requestSource()
+        if context == nil {
+            waiting.append((listener, resume, branch, now))
+            actions += armWaitingTimer(at: now)
+        } else {
+            actions += admit(listener, resume: resume, branch: branch, at: now)
+        }
+        return actions
+    }
+
+    /// The source answered: the stream's first number and its context.
+    mutating func reply(first: Int, context new: Context, at now: ContinuousClock.Instant) -> [Action] {
+        guard !stopped else { return [] }
+        var context = new
+        if context.stream == 0 { context.stream = sourceStream }
+        var actions: [Action] = []
+        if let old = self.context, old.stream != context.stream {
+            actions += restartNumbering(at: first, stream: context.stream)
+        } else if self.context == nil || next == nil {
+            next = first
+        }
+        self.context = context
+        let queued = waiting
+        waiting = []
+        for entry in queued { actions += admit(entry.listener, resume: entry.resume, branch: entry.branch, at: now) }
+        return actions
+    }
+
+    /// The source sent segment `number`.
+    mutating func data(_ number: Int, _ segment: StreamSegment, at now: ContinuousClock.Instant) -> [Action] {
+        guard !stopped else { return [] }
+        var actions: [Action] = []
+        if let expected = next, number != expected {
+            if number > expected {
+                counters.gaps += 1
+                counters.missing += number - expected
+                actions.append(.log("distributor: gap: received segment \(number), expected \(expected)"))
+            } else {
+                if let count = ignored.occurred(at: now) {
+                    actions.append(.log(count == 1
+                        ? "distributor: duplicate or old segment \(number) (expected \(expected)) ignored"
+                        : "distributor: \(count) duplicate or old segments ignored in \(ignored.interval), the last \(number) (expected \(expected))"))
+                }
+                return actions
+            }
+        }
+        next = number + 1
+        counters.segments += 1
+        counters.bytesIn += segment.audio.count
+        ring.append(segment)
+        actions.append(.fanOut(number, segment))
+        return actions
+    }
+
+    /// A listener left (it closed, or was closed): it gets nothing more, and a branch's place is freed.
+    mutating func leave(_ listener: Listener) {
+        waiting.removeAll { $0.listener == listener }
+        // A branch that re-attached before its old link's close arrived is served by a new node with the same
+        // address: its place stays.
+        if let branch = branchOf.removeValue(forKey: listener), !branchOf.values.contains(branch) {
+            places?.remove(branch)
+        }
+        guard let position = positions.removeValue(forKey: listener) else { return }
+        let last = listeners.removeLast()
+        if position < listeners.count {
+            listeners[position] = last
+            positions[last] = position
+        }
+    }
+
+    /// The waiting timer fired: listeners that waited ``Distributor/Configuration/startWait`` for a stream that
+    /// has not started are refused (`503` from their client); the others wait on.
+    mutating func waitingTimedOut(at now: ContinuousClock.Instant) -> [Action] {
+        waitingTimerArmed = false
+        guard context == nil else { return [] }
+        let limit = configuration.startWait
+        let expired = waiting.filter { now - $0.since >= limit }
+        waiting.removeAll { now - $0.since >= limit }
+        var actions: [Action] = []
+        if !expired.isEmpty {
+            actions.append(.log("distributor: no stream yet; refused \(expired.count) listener\(expired.count == 1 ? "" : "s") with 503"))
+        }
+        actions += expired.map { .stop($0.listener) }
+        return actions + armWaitingTimer(at: now)
+    }
+
+    /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is
+    /// sent there for a while.
+    mutating func suspect(_ child: String, reportedBy branch: String, at now: ContinuousClock.Instant) -> [Action] {
+        guard places?.suspect(child, until: now + .seconds(10)) == true else { return [] }
+        return [.log("tree: branch \(branch) lost its parent \(child); no branch is sent there for 10 s")]
+    }
+
+    /// The distributor stops: every listener, served or waiting, is told to stop; later requests are refused.
+    mutating func stop() -> [Action] {
+        stopped = true
+        let all = listeners + waiting.map(\.listener)
+        listeners = []
+        positions = [:]
+        branchOf = [:]
+        waiting = []
+        return all.map { .stop($0) }
+    }
+
+    // MARK: What it knows
+
+    /// The context with what is playing now.
+    var currentContext: Context? {
+        guard var context else { return nil }
+        if let last = ring.last { context.title = last.title }
+        return context
+    }
+
+    /// How many listeners are branch links.
+    var branchCount: Int { branchOf.count }
+
+    // MARK: Rules
+
+    private mutating func requestSource() -> [Action] {
+        guard !requested, hasSource else { return [] }
+        requested = true
+        return [.requestSource]
+    }
+
+    /// Only a source that was asked and has not answered keeps listeners waiting; without a source yet (a
+    /// distributor being set up), they simply wait for it.
+    private mutating func armWaitingTimer(at now: ContinuousClock.Instant) -> [Action] {
+        guard !waitingTimerArmed, requested, let oldest = waiting.first?.since else { return [] }
+        waitingTimerArmed = true
+        return [.armWaitingTimer(configuration.startWait - (now - oldest))]
+    }
+
+    /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one.
+    private mutating func restartNumbering(at first: Int, stream: UInt64) -> [Action] {
+        let links = listeners.filter { branchOf[$0] != nil }
+        let was = next ?? 0
+        counters.gaps += 1
+        next = first
+        ring = Ring(capacity: configuration.ringSize)
+        ignored = RepeatedEvent(interval: ignored.interval)
+        // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
+        return [.log("tree: new stream \(Context.streamText(stream)): numbering restarts at \(first) (was \(was));"
+            + " counted as one gap; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it")]
+            + links.map { .stop($0) }
+    }
+
+    /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
+    private mutating func admit(_ listener: Listener, resume: Int?, branch: String?, at now: ContinuousClock.Instant) -> [Action] {
+        guard let branch, places != nil, let context else { return subscribe(listener, resume: resume) }
+        switch places!.place(branch, path: context.path, now: now) {
+        case .serve:
+            branchOf[listener] = branch
+            return subscribe(listener, resume: resume)
+        case .redirect(let url):
+            return [.log("tree: branch \(branch) redirected to \(url)"), .redirect(listener, to: url)]
+        case .refuse(let reason):
+            return [.log("tree: branch refused: \(reason)"), .stop(listener)]
+        }
+    }
+
+    /// Adds a listener and gives it its reply and its burst: the last ``Distributor/Configuration/burst``
+    /// segments, or — for a branch that resumes at a number still in the ring — everything from there.
+    private mutating func subscribe(_ listener: Listener, resume: Int?) -> [Action] {
+        guard var context = currentContext, positions[listener] == nil else { return [] }
+        if let places { context.path.append(places.address) }
+        let upcoming = next ?? 0
+        let oldest = ring.first?.number ?? upcoming
+        let start: Int
+        if let resume, resume >= oldest, resume <= upcoming {
+            start = resume
+        } else {
+            start = max(oldest, upcoming - configuration.burst)
+        }
+        positions[listener] = listeners.count
+        listeners.append(listener)
+        counters.peakListeners = max(counters.peakListeners, listeners.count - branchOf.count)
+        var actions: [Action] = [.reply(listener, next: start, context)]
+        for segment in ring where segment.number >= start {
+            actions.append(.send(listener, segment.number, segment))
+        }
+        return actions
+    }
+}

@@ -1,0 +1,49 @@
+internal import Icy
+
+/// What a listener asked for, read off its request by the stream route: the wire form it gets, whether it is a
+/// branch of the tree, where it resumes. A pure value, so the rules are tested without sockets.
+struct Listening: Sendable, Equatable {
+    /// Which wire form of each segment the peer gets.
+    enum Form: Sendable, Equatable {
+        /// Plain audio: players that did not send `Icy-MetaData: 1` (browsers, many players).
+        case audio
+        /// Audio and ICY metadata blocks every `icy-metaint` bytes: players that sent `Icy-MetaData: 1`.
+        case icy
+        /// Audio and numbered metadata blocks (`CastySeq`, `CastyTime`): branches and dummies.
+        case numbered
+    }
+
+    /// The wire form.
+    var form: Form
+    /// Where the peer serves its own branches (`X-Casty-Branch`), if it is a branch of the tree.
+    var branch: String?
+    /// The first segment number it wants (`X-Casty-Resume`), if it re-attaches.
+    var resume: Int?
+    /// Whether only the headers were asked for (`HEAD`).
+    var headOnly: Bool
+    /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
+    var summary: String
+
+    /// Whether the peer is a branch of the tree (its burst may be a whole ring of replayed segments).
+    var isBranch: Bool { branch != nil }
+
+    /// Reads `request`. `branch` is its `X-Casty-Branch` if the port takes branches; `stream` is the id of the
+    /// stream the port serves now: a resume asked within another stream (the root restarted) means nothing
+    /// here, and the peer is served like a new listener, from the burst.
+    init(_ request: Request, branch: String?, stream: UInt64?) {
+        self.branch = branch
+        headOnly = request.method == .head
+        summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
+        if request.headers["x-casty-numbered"] == "1" || branch != nil {
+            form = .numbered
+        } else if request.wantsMetadata {
+            form = .icy
+        } else {
+            form = .audio
+        }
+        resume = request.headers["x-casty-resume"].flatMap { Int($0) }
+        if let asked = request.headers["x-casty-stream"].flatMap(Context.stream(parsing:)), let stream, asked != stream {
+            resume = nil
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Testing
+
+@testable import Casty
+
+/// The distributor's decisions, as a value: events in, actions out, with a made-up clock. No sockets, no
+/// sleeps, no loop.
+struct DistributorCoreTests {
+    typealias Core = DistributorCore<Int>
+    let t0 = ContinuousClock.now
+
+    func core(burst: Int = 2, ring: Int = 8, tree: String? = nil, startWait: Duration = .seconds(3)) -> Core {
+        var configuration = Distributor.Configuration()
+        configuration.burst = burst
+        configuration.ringSize = ring
+        configuration.treeAddress = tree
+        configuration.startWait = startWait
+        var core = Core(configuration: configuration)
+        _ = core.sourceAttached()
+        return core
+    }
+
+    /// A readable form of the actions, for comparing.
+    func describe(_ actions: [Core.Action]) -> [String] {
+        actions.map { action in
+            switch action {
+            case .requestSource: "request source"
+            case .reply(let listener, let next, _): "reply \(listener) next \(next)"
+            case .send(let listener, let number, _): "send \(listener) #\(number)"
+            case .fanOut(let number, _): "fan out #\(number)"
+            case .redirect(let listener, let url): "redirect \(listener) to \(url)"
+            case .stop(let listener): "stop \(listener)"
+            case .armWaitingTimer(let delay): "timer \(delay)"
+            case .log: "log"
+            }
+        }
+    }
+
+    func feed(_ core: inout Core, _ segments: [StreamSegment]) {
+        for segment in segments { _ = core.data(segment.number, segment, at: t0) }
+    }
+
+    @Test func firstListener_AsksTheSource_AndWaitsForItsReply() {
+        var core = Core(configuration: .init())
+        #expect(describe(core.sourceAttached()) == ["request source"])
+        #expect(describe(core.request(from: 1, resume: nil, branch: nil, at: t0)) == ["timer 3.0 seconds"])
+        #expect(describe(core.reply(first: 5, context: testContext(), at: t0)) == ["reply 1 next 5"])
+        #expect(core.listeners == [1])
+    }
+
+    @Test func lazySource_IsAskedOnlyAtTheFirstListener() {
+        var configuration = Distributor.Configuration()
+        configuration.lazy = true
+        var core = Core(configuration: configuration)
+        #expect(core.sourceAttached().isEmpty)
+        #expect(describe(core.request(from: 1, resume: nil, branch: nil, at: t0)) == ["request source", "timer 3.0 seconds"])
+    }
+
+    @Test func listenerWithoutAStreamInTime_IsStopped_OthersWaitOn() {
+        var core = core()
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, at: t0 + .seconds(2))
+        #expect(describe(core.waitingTimedOut(at: t0 + .milliseconds(2999))) == ["timer 0.001 seconds"])
+        #expect(describe(core.waitingTimedOut(at: t0 + .seconds(3))) == ["log", "stop 1", "timer 2.0 seconds"])
+        #expect(describe(core.reply(first: 0, context: testContext(), at: t0 + .seconds(4))) == ["reply 2 next 0"])
+        #expect(core.waitingTimedOut(at: t0 + .seconds(9)).isEmpty, "no refusal once the stream has started")
+    }
+
+    @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
+        var core = core(burst: 2)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        feed(&core, testSegments(5))
+        #expect(describe(core.request(from: 7, resume: nil, branch: nil, at: t0)) == ["reply 7 next 3", "send 7 #3", "send 7 #4"])
+    }
+
+    @Test func segment_IsOneFanOut_WhateverTheNumberOfListeners() {
+        var core = core(burst: 0)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        for listener in 0..<1000 { _ = core.request(from: listener, resume: nil, branch: nil, at: t0) }
+        let segment = testSegments(1)[0]
+        #expect(describe(core.data(0, segment, at: t0)) == ["fan out #0"])
+        #expect(core.listeners.count == 1000)
+    }
+
+    @Test func resumingBranch_GetsEverythingItMissed_FromTheRing() {
+        var core = core(burst: 1, ring: 8)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        feed(&core, testSegments(6))
+        #expect(describe(core.request(from: 9, resume: 2, branch: nil, at: t0))
+            == ["reply 9 next 2", "send 9 #2", "send 9 #3", "send 9 #4", "send 9 #5"])
+        // A resume older than the ring is served like a new listener.
+        feed(&core, testSegments(10, first: 6))
+        #expect(describe(core.request(from: 10, resume: 1, branch: nil, at: t0)) == ["reply 10 next 15", "send 10 #15"])
+    }
+
+    @Test func gapsAndOldSegments_AreCounted_OldOnesNotPassedOn() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        let segments = testSegments(6)
+        feed(&core, Array(segments[0...1]))
+        #expect(describe(core.data(4, segments[4], at: t0)) == ["log", "fan out #4"])
+        #expect(core.counters.gaps == 1 && core.counters.missing == 2)
+        #expect(describe(core.data(3, segments[3], at: t0)) == ["log"])
+        #expect(describe(core.data(2, segments[2], at: t0 + .seconds(1))) == [], "told once, then summed up")
+    }
+
+    @Test func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
+        var core = core(tree: "10.0.0.1:8000")
+        var context = testContext()
+        context.stream = 1
+        _ = core.reply(first: 0, context: context, at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        feed(&core, testSegments(5))
+        context.stream = 2
+        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2"])
+        #expect(core.counters.gaps == 1)
+        #expect(core.next == 0)
+        #expect(describe(core.data(0, testSegments(1)[0], at: t0)) == ["fan out #0"])
+    }
+
+    @Test func treeNode_ServesItsFanout_ThenRedirectsBranches_NeverPlayers() {
+        var core = core(tree: "10.0.0.1:8000")
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        #expect(describe(core.request(from: 1, resume: nil, branch: "10.0.0.2:8001", at: t0)).first == "reply 1 next 0")
+        #expect(describe(core.request(from: 2, resume: nil, branch: "10.0.0.3:8001", at: t0)).first == "reply 2 next 0")
+        #expect(describe(core.request(from: 3, resume: nil, branch: "10.0.0.4:8001", at: t0)).last?.hasPrefix("redirect 3 to http://10.0.0.") == true)
+        #expect(describe(core.request(from: 4, resume: nil, branch: nil, at: t0)) == ["reply 4 next 0"])
+        #expect(core.branchCount == 2)
+        core.leave(1)
+        #expect(core.branchCount == 1)
+        #expect(describe(core.request(from: 5, resume: nil, branch: "10.0.0.4:8001", at: t0)).first == "reply 5 next 0")
+    }
+
+    @Test func stop_StopsEveryone_AndRefusesLaterRequests() {
+        var core = core()
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, at: t0)
+        #expect(Set(describe(core.stop())) == ["stop 1", "stop 2"])
+        #expect(describe(core.request(from: 3, resume: nil, branch: nil, at: t0)) == ["stop 3"])
+    }
+
+    @Test func leavingListener_GetsNothingMore() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        for listener in 1...3 { _ = core.request(from: listener, resume: nil, branch: nil, at: t0) }
+        core.leave(2)
+        #expect(Set(core.listeners) == [1, 3])
+        core.leave(2)
+        #expect(core.listeners.count == 2)
+    }
+}

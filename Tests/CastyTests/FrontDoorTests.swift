@@ -1,0 +1,107 @@
+import Icy
+import Testing
+
+@testable import Casty
+
+/// The front door and its route table: every request on a port is read once, then answered by one route.
+struct FrontDoorTests {
+    let loop = EventLoop.shared
+
+    func serving(options: ClientOptions = ClientOptions(), logger: Logger = .silent) throws -> (Distributor, ClientPort) {
+        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext()))
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options, logger: logger)
+        return (distributor, port)
+    }
+
+    func ask(_ port: ClientPort, _ request: String) async throws -> String {
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send(request)
+        #expect(await eventually { peer.closed.value })
+        return peer.text
+    }
+
+    @Test func source_IsRefusedWith405_AndALogLine() async throws {
+        let lines = Locked<[String]>([])
+        let (_, port) = try serving(logger: Logger { line in lines.update { $0.append(line) } })
+        let text = try await ask(port, "SOURCE /live HTTP/1.0\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\n\r\n")
+        #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"))
+        #expect(text.contains("Allow: GET, HEAD\r\n"))
+        #expect(lines.value.contains { $0.contains("source") && $0.contains("405") })
+        #expect(!lines.value.contains { $0.contains("c291cmNlOmhhY2ttZQ") }, "credentials must never be logged")
+        port.close()
+    }
+
+    @Test func unknownMethod_IsRefusedWith405() async throws {
+        let (_, port) = try serving()
+        let text = try await ask(port, "DELETE /live HTTP/1.0\r\n\r\n")
+        #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"))
+        #expect(text.contains("Allow: GET, HEAD\r\n"))
+        port.close()
+    }
+
+    @Test func headOfStatus_HasItsLengthButNoBody() async throws {
+        let (_, port) = try serving()
+        let get = try await ask(port, "GET /status.json HTTP/1.0\r\n\r\n")
+        let head = try await ask(port, "HEAD /status.json HTTP/1.0\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(head.contains("Content-Type: application/json\r\n"))
+        #expect(head.hasSuffix("\r\n\r\n"), "no body after the head: \(head)")
+        let length = get.split(separator: "\r\n").first { $0.hasPrefix("Content-Length: ") }
+        #expect(length != nil && head.contains(String(length!)))
+        port.close()
+    }
+
+    @Test func statusQuery_IsIgnored_AndAnyOtherPathPlaysTheOneMount() async throws {
+        let (distributor, port) = try serving()
+        let status = try await ask(port, "GET /status.json?pretty=1 HTTP/1.0\r\n\r\n")
+        #expect(status.contains("\"icestats\"") || status.contains("{"))
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /some/playlist/path.mp3?type=.mp3 HTTP/1.0\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        port.close()
+    }
+
+    @Test func icyStatusLine_OnlyWhenAskedFor() async throws {
+        var options = ClientOptions()
+        options.icyStatusLine = true
+        let (distributor, port) = try serving(options: options)
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.hasPrefix("ICY 200 OK\r\n"))
+        port.close()
+    }
+
+    @Test func listening_ReadsTheWireFormBranchAndResume() throws {
+        func request(_ text: String) throws -> Request {
+            guard case .done(let request, _) = Icy.request(Array(text.utf8)) else { throw IcyError.unsupportedMethod("?") }
+            return request
+        }
+        let player = Listening(try request("GET / HTTP/1.0\r\n\r\n"), branch: nil, stream: 7)
+        #expect(player.form == .audio && !player.isBranch && player.resume == nil && !player.headOnly)
+        let titles = Listening(try request("HEAD / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"), branch: nil, stream: 7)
+        #expect(titles.form == .icy && titles.headOnly)
+        let branch = Listening(try request("GET / HTTP/1.0\r\nX-Casty-Branch: 10.0.0.2:8001\r\nX-Casty-Resume: 41\r\nX-Casty-Stream: \(Context.streamText(7))\r\n\r\n"),
+                               branch: "10.0.0.2:8001", stream: 7)
+        #expect(branch.form == .numbered && branch.isBranch && branch.resume == 41)
+        let otherStream = Listening(try request("GET / HTTP/1.0\r\nX-Casty-Branch: b:1\r\nX-Casty-Resume: 41\r\nX-Casty-Stream: \(Context.streamText(8))\r\n\r\n"),
+                                    branch: "b:1", stream: 7)
+        #expect(otherStream.resume == nil, "a resume within another stream is served from the burst")
+    }
+
+    @Test func logBudget_LogsTheFirstLinesOfAWindow_ThenSumsUpTheRest() async throws {
+        let lines = Locked<[String]>([])
+        let budget = LogBudget(loop: loop, logger: Logger { line in lines.update { $0.append(line) } },
+                               what: "listener joins and leaves", perWindow: 3, window: .milliseconds(100))
+        await loop.submit { for index in 0..<10 { budget("listener \(index) joined") } }
+        #expect(lines.value == ["listener 0 joined", "listener 1 joined", "listener 2 joined"])
+        #expect(await eventually { lines.value.count == 4 })
+        #expect(lines.value.last?.hasPrefix("7 more listener joins and leaves") == true, "\(lines.value)")
+        await loop.submit { budget("listener 10 joined") }
+        #expect(lines.value.last == "listener 10 joined")
+    }
+}
