@@ -8,7 +8,7 @@ struct FrontDoorTests {
     let loop = EventLoop.shared
 
     func serving(options: ClientOptions = ClientOptions(), logger: Logger = .silent) throws -> (Distributor, ClientPort) {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+        let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext()))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options, logger: logger)
         return (distributor, port)

@@ -8,7 +8,7 @@ struct IPv6Tests {
     let loop = EventLoop.shared
 
     @Test func portOnEveryIPv6Interface_ServesIPv6AndIPv4Players() async throws {
-        let distributor = Distributor(loop: loop, configuration: .init(burst: 0))
+        let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext()))
         let lines = Locked<[String]>([])
         let port = try ClientPort(distributor: distributor, address: .any(.ipv6, port: 0),

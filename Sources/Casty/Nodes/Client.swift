@@ -26,12 +26,10 @@ public actor Client: LoopNode {
     private var phase = Phase.waitingForReply
     private var form: Listening.Form { listening.form }
     private var isBranch: Bool { listening.isBranch }
-    /// The most bytes of the first burst written reliably (queued) before lossy delivery starts.
-    private var burstBudget = 0
-    private var expected: Int?
-    private var segmentDuration: Duration = .milliseconds(500)
+    /// The burst, lossy delivery and dropping: decided by a value, carried out here.
+    private var policy: DeliveryPolicy?
     /// Whether the first burst is still being written (reliably, queued), before lossy delivery starts.
-    private var bursting = true
+    private var bursting: Bool { policy?.bursting ?? true }
     private var sentTitleVersion = 0
     /// Whether the listener got its first segment, in its entry form (it starts on a frame, after a tag).
     private var entered = false
@@ -43,8 +41,6 @@ public actor Client: LoopNode {
     /// What the player will have been told once the segment being delivered is out.
     private var telling: (title: Metadata?, version: Int?) = (nil, nil)
     private let joined = ContinuousClock.now
-    /// Segments this client was handed, skipped, and the gaps in their numbering.
-    private var counts = (segments: 0, skipped: 0, gaps: 0)
 
     private enum Phase {
         case waitingForReply
@@ -102,8 +98,7 @@ public actor Client: LoopNode {
     }
 
     private func replied(next: Int, context: Context) {
-        expected = next
-        segmentDuration = context.segmentDuration
+        policy = DeliveryPolicy(next: next, context: context, isBranch: isBranch, options: options)
         sentTitleVersion = 0
         entered = false
         joinTitle = context.title
@@ -132,19 +127,14 @@ public actor Client: LoopNode {
         phase = .streaming
         // The distributor follows its reply with the burst, in this same turn of the loop: after that,
         // delivery turns lossy.
-        bursting = true
-        burstBudget = isBranch ? options.branchBurstSegments * (context.segmentBytes + 256) : options.burstBytes
-        loop.execute { [self] in assumeIsolated { $0.bursting = false } }
+        loop.execute { [self] in assumeIsolated { $0.policy?.burstEnded() } }
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) joined: \(listening.summary)"
             + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")
     }
 
     private func deliver(_ number: Int, _ segment: StreamSegment) {
-        if let expected, number != expected {
-            counts.gaps += 1  // segments missed, or a new stream (its numbering restarted)
-        }
-        expected = number + 1
-        counts.segments += 1
+        guard policy != nil else { return }
+        policy!.arrived(number)
         let bytes: [UInt8]
         switch form {
         case .audio:
@@ -155,26 +145,24 @@ public actor Client: LoopNode {
         case .icy:
             bytes = icyForm(of: segment)
         }
-        if bursting, connection.pendingBytes + bytes.count <= burstBudget {
+        if policy!.way(bytes: bytes.count, pending: connection.pendingBytes) == .write {
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
             connection.write(bytes)
             delivered(bytes.count, segment)
             return
         }
-        switch connection.offer(bytes) {
-        case .sent, .queued:
+        let offer = connection.offer(bytes)
+        if offer == .closed { return }  // `closed(_:)` follows from the connection's onClose
+        switch policy!.offered(skipped: offer == .skipped, consecutiveSkips: connection.consecutiveSkips) {
+        case .delivered:
             delivered(bytes.count, segment)
         case .skipped:
-            counts.skipped += 1
             distributor.tally.skipped += 1
-            let limit = isBranch ? options.branchMaxBehind : options.maxBehind
-            if Double(connection.consecutiveSkips) * seconds(segmentDuration) > seconds(limit) {
-                distributor.tally.dropped += 1
-                port.logger("listener \(peer) dropped: behind for \(connection.consecutiveSkips) segments")
-                connection.close()
-            }
-        case .closed:
-            break  // `closed(_:)` follows from the connection's onClose
+        case .drop(let behind):
+            distributor.tally.skipped += 1
+            distributor.tally.dropped += 1
+            port.logger("\(isBranch ? "branch" : "listener") \(peer) dropped: behind for \(behind) segments")
+            connection.close()
         }
     }
 
@@ -230,7 +218,7 @@ public actor Client: LoopNode {
         guard wasStreaming else { return }
         let duration = seconds(ContinuousClock.now - joined)
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
-            + " \(counts.segments) segments, \(counts.skipped) skipped, \(counts.gaps) gaps")
+            + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
     }
 }
 

@@ -1,0 +1,78 @@
+/// How segments reach one listener, as a value: the decisions of a ``Client`` without its socket.
+///
+/// 1. **The burst.** Right after the reply, the distributor hands the listener a few recent segments (a
+///    resuming branch: everything it missed). They are written reliably — queued if the socket cannot take
+///    them at once — within ``burstBudget`` bytes, so the player starts at once.
+/// 2. **Lossy delivery.** From the next turn of the loop on, each segment is *offered*: sent whole, or skipped
+///    whole if the listener is still behind (never part of one, so the framing stays intact).
+/// 3. **Dropping.** A listener that skips for longer than ``maxBehind`` (segments skipped in a row × the
+///    segment's duration) is disconnected: it is not listening live any more.
+///
+/// It also counts what the listener got: segments, skipped ones and gaps in the numbering (segments missed
+/// upstream, or a new stream whose numbering restarted).
+struct DeliveryPolicy: Sendable, Equatable {
+    /// How the next segment's bytes go to the connection.
+    enum Way: Sendable, Equatable {
+        /// Written reliably (queued if need be): part of the burst.
+        case write
+        /// Offered: sent whole or skipped whole.
+        case offer
+    }
+
+    /// What an offer came to.
+    enum Verdict: Sendable, Equatable {
+        /// The segment went out (or its tail is queued).
+        case delivered
+        /// The segment was skipped; the listener stays.
+        case skipped
+        /// The listener has been behind for too long: disconnect it.
+        case drop(behindSegments: Int)
+    }
+
+    /// The most bytes of the burst written reliably.
+    let burstBudget: Int
+    /// How long a listener may skip before it is disconnected.
+    let maxBehind: Duration
+    /// How long one segment plays.
+    let segmentDuration: Duration
+    /// Whether the burst is still being written.
+    private(set) var bursting = true
+    /// Segments handed to the listener, skipped, and gaps in their numbering.
+    private(set) var segments = 0, skipped = 0, gaps = 0
+    /// The number expected next.
+    private var expected: Int?
+
+    /// The policy for a listener whose reply said `next`: a branch gets a whole ring as its burst and less
+    /// patience (a branch that cannot keep up has most likely lost its link; its place is better given to
+    /// another).
+    init(next: Int, context: Context, isBranch: Bool, options: ClientOptions) {
+        expected = next
+        segmentDuration = context.segmentDuration
+        burstBudget = isBranch ? options.branchBurstSegments * (context.segmentBytes + 256) : options.burstBytes
+        maxBehind = isBranch ? options.branchMaxBehind : options.maxBehind
+    }
+
+    /// Segment `number` arrives: counts it, and a gap if it is not the one expected.
+    mutating func arrived(_ number: Int) {
+        if let expected, number != expected { gaps += 1 }
+        expected = number + 1
+        segments += 1
+    }
+
+    /// How to hand over `bytes` more when `pending` bytes are still queued on the connection.
+    func way(bytes: Int, pending: Int) -> Way {
+        bursting && pending + bytes <= burstBudget ? .write : .offer
+    }
+
+    /// The burst is over (the loop turn that delivered it has ended): from now on, segments are offered.
+    mutating func burstEnded() {
+        bursting = false
+    }
+
+    /// An offer was `skipped` (or not): `consecutiveSkips` is the connection's count of skips in a row.
+    mutating func offered(skipped wasSkipped: Bool, consecutiveSkips: Int) -> Verdict {
+        guard wasSkipped else { return .delivered }
+        skipped += 1
+        return segmentDuration * consecutiveSkips > maxBehind ? .drop(behindSegments: consecutiveSkips) : .skipped
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+
+@testable import Casty
+
+/// A listener's delivery decisions, as a value: no sockets, no clock.
+struct DeliveryPolicyTests {
+    /// 1000-byte segments at 128 kbit/s: 62 ms each.
+    let context = testContext(segmentBytes: 1000, bitrate: 128)
+
+    func policy(branch: Bool = false, burstBytes: Int = 3000, maxBehind: Duration = .seconds(1)) -> DeliveryPolicy {
+        var options = ClientOptions()
+        options.burstBytes = burstBytes
+        options.maxBehind = maxBehind
+        options.branchMaxBehind = .milliseconds(200)
+        options.branchBurstSegments = 10
+        return DeliveryPolicy(next: 5, context: context, isBranch: branch, options: options)
+    }
+
+    @Test func burst_IsWrittenWithinItsBudget_ThenOffered() {
+        var policy = policy(burstBytes: 3000)
+        #expect(policy.way(bytes: 1001, pending: 0) == .write)
+        #expect(policy.way(bytes: 1001, pending: 1999) == .write)
+        #expect(policy.way(bytes: 1001, pending: 2000) == .offer, "past the budget the burst turns lossy")
+        policy.burstEnded()
+        #expect(policy.way(bytes: 1001, pending: 0) == .offer)
+    }
+
+    @Test func branch_GetsAWholeRingAsItsBurst() {
+        let branch = policy(branch: true)
+        #expect(branch.burstBudget == 10 * (1000 + 256))
+        #expect(branch.way(bytes: 1001, pending: 9000) == .write)
+    }
+
+    @Test func listenerBehindForLongerThanMaxBehind_IsDropped() {
+        var policy = policy(maxBehind: .seconds(1))  // 16 segments of 62 ms
+        #expect(policy.offered(skipped: false, consecutiveSkips: 0) == .delivered)
+        for skips in 1...16 { #expect(policy.offered(skipped: true, consecutiveSkips: skips) == .skipped) }
+        #expect(policy.offered(skipped: true, consecutiveSkips: 17) == .drop(behindSegments: 17))
+        #expect(policy.skipped == 17)
+    }
+
+    @Test func branch_IsDroppedSooner() {
+        var policy = policy(branch: true)  // 200 ms: 3 segments
+        #expect(policy.offered(skipped: true, consecutiveSkips: 3) == .skipped)
+        #expect(policy.offered(skipped: true, consecutiveSkips: 4) == .drop(behindSegments: 4))
+    }
+
+    @Test func gapsAreCounted_AlsoANewStreamsRestart() {
+        var policy = policy()
+        policy.arrived(5)
+        policy.arrived(6)
+        policy.arrived(9)  // three missed upstream
+        policy.arrived(0)  // a new stream: numbering restarted
+        policy.arrived(1)
+        #expect(policy.segments == 5)
+        #expect(policy.gaps == 2)
+    }
+}
