@@ -70,13 +70,24 @@ final class TestPeer: Sendable {
     }
 
     /// Parses what arrived as a reply and its segments.
+    /// `nil` when no complete `200` head arrived.
     func parsed(segmentBytes: Int = 8192) throws -> (status: StatusLine, headers: Headers, segments: [Segment])? {
-        let bytes = received.value
-        guard case .done(.ok(let status, let headers, let data), let rest) = reply(bytes, segmentBytes: segmentBytes) else { return nil }
-        var parser = StreamParser(data)
+        var reader = StreamReader(segmentBytes: segmentBytes)
+        var head: (status: StatusLine, headers: Headers)?
         var segments: [Segment] = []
-        try parser.feed(rest) { segments.append($0) }
-        return (status, headers, segments)
+        do {
+            try reader.feed(received.value) { event in
+                switch event {
+                case .head(let status, let headers): head = (status, headers)
+                case .redirect: break
+                case .segment(let segment): segments.append(segment)
+                }
+            }
+        } catch {
+            guard head != nil else { return nil }
+            throw error
+        }
+        return head.map { ($0.status, $0.headers, segments) }
     }
 }
 

@@ -32,7 +32,7 @@ public actor NetworkDummy {
     public nonisolated let url: StreamURL
 
     private var connection: Connection?
-    private var parser: StreamParser<Segment>?
+    private var reader: StreamReader?
     private var expected: Int?
     private var closing = false
     /// What it has seen so far.
@@ -52,8 +52,8 @@ public actor NetworkDummy {
             connection = opened.connection
             report.connected = true
             expected = opened.headers["x-casty-next"].flatMap { Int($0) }
-            parser = StreamParser(opened.data)
-            received(Array(opened.rest))
+            reader = opened.reader
+            received([])  // the bytes that came with the head, held by the reader
             opened.connection.onRead = { [self] bytes in assumeIsolated { $0.received(bytes) } }
             opened.connection.onClose = { [self] error in
                 assumeIsolated { $0.disconnected(error.map { "\($0)" } ?? "closed by the server") }
@@ -71,7 +71,9 @@ public actor NetworkDummy {
 
     private func received(_ bytes: [UInt8]) {
         do {
-            try parser?.feed(bytes) { segment in count(segment) }
+            try reader?.feed(bytes) { event in
+                if case .segment(let segment) = event { count(segment) }
+            }
         } catch {
             disconnected("\(error)")
             connection?.close()

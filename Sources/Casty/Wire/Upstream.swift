@@ -1,8 +1,9 @@
 public import Icy
 
-/// An ICY stream opened over HTTP: the connection, the server's reply, and the parser for the audio after it.
+/// An ICY stream opened over HTTP: the connection, the server's reply, and the reader for the audio after it.
 ///
-/// Reading is paused when it is handed over: set the connection's `onRead` and feed it ``rest`` first.
+/// Reading is paused when it is handed over: set the connection's `onRead` and feed ``reader`` each read; it
+/// holds the bytes that came after the headers (``rest``) and reads them first.
 public struct OpenedStream: Sendable {
     /// Where the stream was found, after redirects.
     public let url: StreamURL
@@ -12,10 +13,11 @@ public struct OpenedStream: Sendable {
     public let status: StatusLine
     /// The reply's headers.
     public let headers: Headers
-    /// Parses the audio into segments (`icy-metaint` framing, or fixed-size pieces without it).
-    public let data: Continuation<Segment>
-    /// Bytes that arrived after the headers: the start of the audio.
-    public let rest: ArraySlice<UInt8>
+    /// Reads the audio into segments (`icy-metaint` framing, or fixed-size pieces without it), the head
+    /// already read.
+    public let reader: StreamReader
+    /// Bytes that arrived after the headers: the start of the audio, not read yet by ``reader``.
+    public var rest: ArraySlice<UInt8> { reader.unread }
 }
 
 /// Opens ICY streams over HTTP: resolve, connect, request, read the reply, follow redirects.
@@ -94,9 +96,8 @@ final class ReplyReader: @unchecked Sendable {
 
     private let connection: Connection
     private let url: StreamURL
-    private let segmentBytes: Int
     private let audioOnly: Bool
-    private var step: Continuation<Reply>?
+    private var reader: StreamReader
     private var timer: Scheduled?
     private var finish: ((Result<Answer, CastyError>) -> Void)?
 
@@ -106,8 +107,8 @@ final class ReplyReader: @unchecked Sendable {
     ) {
         self.connection = connection
         self.url = url
-        self.segmentBytes = segmentBytes
         self.audioOnly = audioOnly
+        self.reader = StreamReader(segmentBytes: segmentBytes)
         self.finish = finish
     }
 
@@ -134,20 +135,25 @@ final class ReplyReader: @unchecked Sendable {
     }
 
     private func received(_ bytes: [UInt8]) {
-        switch step.map({ $0(bytes) }) ?? reply(bytes[...], segmentBytes: segmentBytes) {
-        case .more(let next):
-            step = next
-        case .failed(let error):
-            fail(.notAStream(url, error))
-        case .done(.redirect(_, let location, _), _):
+        reader.append(bytes)
+        let event: StreamReader.Event?
+        do {
+            event = try reader.next()
+        } catch {
+            return fail(.notAStream(url, error))
+        }
+        switch event {
+        case nil, .segment?:  // the head is not complete yet (segments come only after it, once handed over)
+            return
+        case .redirect(_, let location, _)?:
             done(.success(.redirect(location)))
             connection.close()
-        case .done(.ok(let status, let headers, let data), let rest):
+        case .head(let status, let headers)?:
             if audioOnly, let type = headers["content-type"], !Upstream.isStreamType(type) {
                 fail(.notAudio(url, contentType: type))
                 return
             }
-            let opened = OpenedStream(url: url, connection: connection, status: status, headers: headers, data: data, rest: rest)
+            let opened = OpenedStream(url: url, connection: connection, status: status, headers: headers, reader: reader)
             done(.success(.stream(opened)))
         }
     }

@@ -1,6 +1,6 @@
 internal import Icy
 
-/// Reads one opened upstream stream: feeds its bytes to the segment parser, watches for silence, and says
+/// Reads one opened upstream stream: feeds its bytes to the stream reader, watches for silence, and says
 /// once when it ended and why.
 ///
 /// Loop-confined (`@unchecked Sendable` so that its callbacks may capture it): made, used and closed on the
@@ -9,7 +9,7 @@ final class UpstreamLink: @unchecked Sendable {
     /// The stream's URL, after redirects.
     let url: StreamURL
     private let connection: Connection
-    private var parser: StreamParser<Segment>
+    private var reader: StreamReader
     private let silence: Duration
     private var lastData = ContinuousClock.now
     private var watchdog: Scheduled?
@@ -21,11 +21,11 @@ final class UpstreamLink: @unchecked Sendable {
     init(_ opened: OpenedStream, silence: Duration, onSegment: @escaping (Segment) -> Void, onEnd: @escaping (CastyError) -> Void) {
         self.url = opened.url
         self.connection = opened.connection
-        self.parser = StreamParser(opened.data)
+        self.reader = opened.reader
         self.silence = silence
         self.onSegment = onSegment
         self.onEnd = onEnd
-        read(Array(opened.rest))
+        read([])  // the bytes that came with the head, held by the reader
         guard self.onEnd != nil else { return }
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] error in end(error.map { .network(url, $0) } ?? .ended(url)) }
@@ -42,10 +42,12 @@ final class UpstreamLink: @unchecked Sendable {
     }
 
     private func read(_ bytes: [UInt8]) {
-        guard !bytes.isEmpty, onEnd != nil else { return }
-        lastData = .now
+        guard onEnd != nil else { return }
+        if !bytes.isEmpty { lastData = .now }
         do {
-            try parser.feed(bytes) { segment in onSegment?(segment) }
+            try reader.feed(bytes) { event in
+                if case .segment(let segment) = event { onSegment?(segment) }
+            }
         } catch {
             end(.notAStream(url, error))
         }
