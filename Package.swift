@@ -11,18 +11,27 @@ let package = Package(
         .executable(name: "casty-bench", targets: ["casty-bench"]),
     ],
     targets: [
+        // The layers, bottom up; each may use only the ones below it, and the compiler checks that.
         // Layer 0: pure ICY parsing and encoding. No I/O, no Foundation.
         .target(name: "Icy"),
-        // Layer 1: the few Linux calls Glibc does not export (epoll, eventfd, accept4, SIOCOUTQ).
+        // Layer 0: audio framing (MP3 frame headers, ADTS, a frame chain across reads). Pure.
+        .target(name: "CastyAudio"),
+        // Layer 1: the few Linux calls Glibc does not export (epoll, eventfd, accept4, SIOCOUTQ, malloc_trim).
         .target(name: "CCastySystem"),
-        // Layers 2–4: Net, Wire and Nodes.
-        .target(name: "Casty", dependencies: ["Icy", "CCastySystem"], resources: [.embedInCode("Station/Resources/tone.mp3")]),
+        // Layer 2: the network: one epoll event loop (a SerialExecutor), connections, listeners, the log.
+        .target(name: "CastyNet", dependencies: ["CCastySystem"]),
+        // Layer 3: the wire: a node on another machine, reached with ICY over HTTP.
+        .target(name: "CastyWire", dependencies: ["Icy", "CastyNet"]),
+        // Layer 4: the nodes (proxy, client, distributor, tree), the station and every port's front door.
+        .target(
+            name: "Casty", dependencies: ["Icy", "CastyAudio", "CastyNet", "CastyWire"],
+            resources: [.embedInCode("Station/Resources/tone.mp3")]),
         // The command line.
-        .executableTarget(name: "casty-cli", dependencies: ["Casty", "Icy"]),
+        .executableTarget(name: "casty-cli", dependencies: ["Casty", "CastyNet", "CastyWire", "Icy"]),
         // Release-mode benchmarks that print figures.
-        .executableTarget(name: "casty-bench", dependencies: ["Casty", "Icy", "CCastySystem"]),
+        .executableTarget(name: "casty-bench", dependencies: ["Casty", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
         .testTarget(name: "IcyTests", dependencies: ["Icy"], exclude: ["Fixtures"]),
-        .testTarget(name: "CastyTests", dependencies: ["Casty", "Icy", "CCastySystem"]),
+        .testTarget(name: "CastyTests", dependencies: ["Casty", "CastyAudio", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
     ]
 )
 

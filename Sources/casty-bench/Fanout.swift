@@ -1,3 +1,4 @@
+import CastyNet
 import Glibc
 
 /// `casty-bench fanout`: thousands of network listeners of one 128 kbit/s MP3 stream, against Casty and —

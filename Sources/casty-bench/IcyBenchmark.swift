@@ -1,3 +1,4 @@
+import CastyNet
 import Icy
 
 /// Parses and encodes a generated ICY stream to show what the Icy library costs per byte.

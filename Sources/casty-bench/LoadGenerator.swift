@@ -1,3 +1,4 @@
+import CastyNet
 import CCastySystem
 import Casty
 import Glibc
@@ -410,13 +411,6 @@ func now() -> UInt64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-}
-
-/// Milliseconds since 1970 by the wall clock, as Casty's `CastyTime` counts them.
-func wallClockMilliseconds() -> Int64 {
-    var time = timespec()
-    clock_gettime(CLOCK_REALTIME, &time)
-    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
 }
 
 /// The value at fraction `p` of sorted numbers, or -1 if there are none.

@@ -1,3 +1,5 @@
+import CastyNet
+import CastyWire
 import Casty
 import Glibc
 
@@ -9,10 +11,10 @@ enum Serve {
     static func run(_ arguments: [String]) async throws {
         raiseFileDescriptorLimit()
         let port = UInt16(option("--port", in: arguments) ?? "0") ?? 0
-        let logger = arguments.contains("--verbose") ? Logger.standardError : Logger { line in
+        let logger = arguments.contains("--verbose") ? EventLog.standardError : EventLog { line in
             // Keep what matters for a benchmark: problems, not every listener joining and leaving.
             if !line.contains(" joined: "), !line.contains(" left after ") {
-                Logger.standardError("serve: " + line)
+                EventLog.standardError("serve: " + line)
             }
         }
         let source: any Node

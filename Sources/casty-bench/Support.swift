@@ -14,11 +14,6 @@ func median(_ values: [Double]) -> Double {
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
-/// Seconds of a duration, as a Double.
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 /// A number with a fixed count of decimals.
 func fixed(_ value: Double, _ decimals: Int = 1) -> String {
     guard value.isFinite else { return "-" }

@@ -1,3 +1,5 @@
+import CastyNet
+import CastyWire
 import Casty
 
 /// `casty-cli branch`: a relay in the distribution tree.
@@ -31,7 +33,7 @@ enum BranchCommand: Command {
         try arguments.none()
         guard let text = arguments.value("root") else { throw UsageError("missing --root <url>") }
         guard let root = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
-        let logger = Logger.standardError
+        let logger = EventLog.standardError
         let address = try listenAddress(arguments, defaultPort: 8001, defaultHost: "0.0.0.0")
         let clientAddress = try arguments.value("client-port").map { _ in
             try listenAddress(arguments, option: "client-port", defaultPort: 0, defaultHost: "0.0.0.0")
@@ -43,7 +45,7 @@ enum BranchCommand: Command {
         let branch = serving.branch
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)")
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
-        await Serving(distributor: serving.distributor, port: serving.port).reportStatus(
+        await ServedStream(distributor: serving.distributor, port: serving.port).reportStatus(
             every: interval, logger: logger, upstream: { branch.assumeIsolated { $0.status } })
     }
 }

@@ -1,3 +1,4 @@
+import CastyNet
 import Casty
 import Dispatch
 import Glibc

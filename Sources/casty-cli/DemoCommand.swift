@@ -1,3 +1,5 @@
+import CastyNet
+import CastyWire
 import Casty
 import Glibc
 
@@ -21,13 +23,13 @@ enum DemoCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
-        let logger = Logger.standardError
+        let logger = EventLog.standardError
         let station = try Station.builtIn(name: "Casty Demo", titles: ["Casty demo tone"], titleInterval: .seconds(10))
         await station.start()
-        let stationServing = try Serving.start(
+        let stationServing = try ServedStream.start(
             source: station, host: "127.0.0.1", port: 0, burst: 4, logger: .silent, upstreamState: { "streaming" })
         let proxy = try Proxy(url: StreamURL(host: "127.0.0.1", port: stationServing.port.address.port), logger: logger)
-        let serving = try Serving.start(
+        let serving = try ServedStream.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
             burst: 4, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         try await proxy.start()

@@ -1,3 +1,5 @@
+import CastyNet
+import CastyWire
 import Casty
 import Glibc
 
@@ -37,7 +39,7 @@ enum DummyCommand: Command {
         while duration.map({ ContinuousClock.now - started < .seconds($0) }) ?? true {
             try? await Task.sleep(for: .seconds(1))
             let line = await summary(dummies).line
-            Logger.standardError("dummy: \(line)")
+            EventLog.standardError("dummy: \(line)")
         }
         let last = await summary(dummies)
         for dummy in dummies { await dummy.close() }

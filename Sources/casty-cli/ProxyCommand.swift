@@ -1,3 +1,5 @@
+import CastyNet
+import CastyWire
 import Casty
 
 /// `casty-cli proxy <url>`: relay a Shoutcast/Icecast stream to media players.
@@ -26,10 +28,10 @@ enum ProxyCommand: Command {
         guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
-        let logger = Logger.standardError
+        let logger = EventLog.standardError
         let proxy = try Proxy(url: url, configuration: configuration, logger: logger)
         // The port first: a port in use is a mistake to fix at once; a station that is down is not.
-        let serving = try Serving.start(
+        let serving = try ServedStream.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
             burst: try arguments.integer("burst", default: 4, in: 0...64), logger: logger,
             upstreamState: { proxy.assumeIsolated { "\($0.state)" } })

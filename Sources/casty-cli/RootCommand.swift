@@ -1,3 +1,5 @@
+import CastyNet
+import CastyWire
 import Casty
 
 /// `casty-cli root`: the top of a distribution tree.
@@ -32,7 +34,7 @@ enum RootCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
-        let logger = Logger.standardError
+        let logger = EventLog.standardError
         let source: any Node
         var state: @Sendable () -> String = { "streaming" }
         var sourceStart: @Sendable () async -> Void = {}
@@ -59,7 +61,7 @@ enum RootCommand: Command {
         logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
-        await Serving(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
+        await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
 }
 

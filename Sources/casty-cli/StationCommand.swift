@@ -1,3 +1,4 @@
+import CastyNet
 import Casty
 import Glibc
 
@@ -25,9 +26,9 @@ enum StationCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
-        let logger = Logger.standardError
+        let logger = EventLog.standardError
         let station = try makeStation(arguments, logger: logger)
-        let serving = try Serving.start(
+        let serving = try ServedStream.start(
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8000),
             burst: 4, logger: logger, upstreamState: { "streaming" })
         logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
@@ -39,7 +40,7 @@ enum StationCommand: Command {
     }
 
     /// The station the options describe, started.
-    static func makeStation(_ arguments: Arguments, logger: Logger) throws -> Station {
+    static func makeStation(_ arguments: Arguments, logger: EventLog) throws -> Station {
         let name = arguments.value("name") ?? "Casty Station"
         let titles = [arguments.value("title") ?? "Casty test tone"]
         let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 1...86_400))

@@ -1,3 +1,4 @@
+import CastyWire
 import Casty
 
 /// `casty-cli tree <url>`: shows a distribution tree, walking it from the root.

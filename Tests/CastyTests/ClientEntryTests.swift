@@ -1,3 +1,5 @@
+@testable import CastyNet
+@testable import CastyAudio
 import Icy
 import Testing
 

@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Icy
 import Testing
 

@@ -1,3 +1,4 @@
+@testable import CastyAudio
 import Icy
 import Testing
 

@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Icy
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 struct FrontDoorTests {
     let loop = EventLoop.shared
 
-    func serving(options: ClientOptions = ClientOptions(), logger: Logger = .silent) throws -> (Distributor, ClientPort) {
+    func serving(options: ClientOptions = ClientOptions(), logger: EventLog = .silent) throws -> (Distributor, ClientPort) {
         let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext()))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options, logger: logger)
@@ -23,7 +24,7 @@ struct FrontDoorTests {
 
     @Test func source_IsRefusedWith405_AndALogLine() async throws {
         let lines = Locked<[String]>([])
-        let (_, port) = try serving(logger: Logger { line in lines.update { $0.append(line) } })
+        let (_, port) = try serving(logger: EventLog { line in lines.update { $0.append(line) } })
         let text = try await ask(port, "SOURCE /live HTTP/1.0\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\n\r\n")
         #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"))
         #expect(text.contains("Allow: GET, HEAD\r\n"))
@@ -95,11 +96,11 @@ struct FrontDoorTests {
 
     @Test func logBudget_LogsTheFirstLinesOfAWindow_ThenSumsUpTheRest() async throws {
         let lines = Locked<[String]>([])
-        let budget = LogBudget(loop: loop, logger: Logger { line in lines.update { $0.append(line) } },
-                               what: "listener joins and leaves", perWindow: 3, window: .milliseconds(100))
+        let budget = LogBudget(loop: loop, logger: EventLog { line in lines.update { $0.append(line) } },
+                               what: "listener joins and leaves", perWindow: 3, window: .seconds(1))
         await loop.submit { for index in 0..<10 { budget("listener \(index) joined") } }
         #expect(lines.value == ["listener 0 joined", "listener 1 joined", "listener 2 joined"])
-        #expect(await eventually { lines.value.count == 4 })
+        #expect(await eventually(timeout: .seconds(4)) { lines.value.count == 4 })
         #expect(lines.value.last?.hasPrefix("7 more listener joins and leaves") == true, "\(lines.value)")
         await loop.submit { budget("listener 10 joined") }
         #expect(lines.value.last == "listener 10 joined")

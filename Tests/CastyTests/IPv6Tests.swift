@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Testing
 
 @testable import Casty
@@ -12,7 +13,7 @@ struct IPv6Tests {
         distributor.send(.reply(next: 0, context: testContext()))
         let lines = Locked<[String]>([])
         let port = try ClientPort(distributor: distributor, address: .any(.ipv6, port: 0),
-                                  logger: Logger { line in lines.update { $0.append(line) } })
+                                  logger: EventLog { line in lines.update { $0.append(line) } })
         #expect(port.address.family == .ipv6)
         let overIPv6 = try await TestPeer.connect(to: .loopback(.ipv6, port: port.address.port), on: loop)
         let overIPv4 = try await TestPeer.connect(to: .loopback(.ipv4, port: port.address.port), on: loop)

@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Testing
 
 /// End-to-end tests against real software nobody here wrote (DESIGN.md, "What counts as done"): each test

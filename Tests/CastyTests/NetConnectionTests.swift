@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Testing
 
 @testable import Casty

@@ -1,3 +1,5 @@
+@testable import CastyNet
+@testable import CastyWire
 import Icy
 import Testing
 

@@ -1,3 +1,5 @@
+@testable import CastyNet
+@testable import CastyWire
 import Icy
 import Testing
 
@@ -117,9 +119,9 @@ struct ProxyTests {
     }
 
     @Test func refusedUpstream_FailsWithAClearError() async throws {
-        let upstream = try FakeUpstream(on: loop) { _, _ in }
-        let url = upstream.url
-        await upstream.close()
+        // Port 1 (tcpmux) has no listener on any machine this runs on: a port closed by the test itself could
+        // be taken again by another test running in parallel.
+        let url = StreamURL(host: "127.0.0.1", port: 1, path: "/live")
         do {
             try await proxy(url).start()
             Issue.record("must fail")
@@ -216,7 +218,7 @@ struct ProxyTests {
         let lines = Locked<[String]>([])
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = 2000
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
         let listener = RecorderNode(loop: loop)
         proxy.send(.request(from: listener, resume: nil))
         try await proxy.start()

@@ -1,3 +1,4 @@
+@testable import CastyNet
 @testable import Casty
 
 /// A node for tests: it records every message it gets, in order, and lets a test wait — with a timeout —

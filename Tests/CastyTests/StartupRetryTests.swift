@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Icy
 import Testing
 
@@ -34,7 +35,7 @@ struct StartupRetryTests {
         configuration.segmentBytes = 1000
         configuration.backoff = .milliseconds(20)
         configuration.maxBackoff = .milliseconds(100)
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
         let listener = RecorderNode(loop: loop)
         proxy.send(.request(from: listener, resume: nil))
         await proxy.startInBackground()

@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Testing
 
 /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps

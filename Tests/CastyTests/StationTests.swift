@@ -1,3 +1,4 @@
+@testable import CastyNet
 internal import Glibc
 import Icy
 import Testing

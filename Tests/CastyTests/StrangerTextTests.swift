@@ -1,3 +1,4 @@
+@testable import CastyNet
 import Icy
 import Testing
 
@@ -29,7 +30,7 @@ struct StrangerTextTests {
 
     @Test func logger_NeverWritesARawControlCharacter() {
         let lines = Locked<[String]>([])
-        let logger = Logger { line in lines.update { $0.append(line) } }
+        let logger = EventLog { line in lines.update { $0.append(line) } }
         logger("title: Song\r\n12:00:00 forged line\u{1B}]0;owned\u{7}")
         #expect(lines.value.count == 1)
         #expect(!Self.hasControl(lines.value[0]))
@@ -41,7 +42,7 @@ struct StrangerTextTests {
         let distributor = Distributor(loop: loop)
         distributor.send(.reply(next: 0, context: testContext()))
         let port = try ClientPort(
-            distributor: distributor, address: .loopback(port: 0), logger: Logger { line in lines.update { $0.append(line) } })
+            distributor: distributor, address: .loopback(port: 0), logger: EventLog { line in lines.update { $0.append(line) } })
         for request in [
             "GET /a\u{1B}[2Jb HTTP/1.0\r\nUser-Agent: evil\u{1B}[31m\u{0}\u{7F}agent\r\n\r\n",
             "GET /\u{0}\u{8}x HTTP/1.0\r\nUser-Agent: \u{1B}]0;title\u{7}\r\n\r\n",
@@ -61,14 +62,14 @@ struct StrangerTextTests {
             connection.write(Array(
                 ("ICY 200 OK\r\nicy-name: Bad\u{0}\u{1}\u{1B}[31m FM\u{7F}\r\nicy-genre: Ro\u{0B}ck\u{0C}\r\n"
                     + "icy-description: a\u{1B}b\r\nContent-Type: audio/mpeg\u{1}\r\nicy-metaint: 500\r\n\r\n").utf8))
-            streamICY(to: connection, metaint: 500, count: 40, interval: .milliseconds(5)) { index in
+            streamICY(to: connection, metaint: 500, count: 40, interval: .milliseconds(5), titleEvery: 1000) { index in
                 index == 0 ? try! metadataBlock(Array("StreamTitle='Song\r\n12:00:00 forged\u{1B}[2J';".utf8)) : nil
             }
         }
         let lines = Locked<[String]>([])
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = 1000
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: Logger { line in lines.update { $0.append(line) } })
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
         let distributor = Distributor(loop: loop)
         distributor.attachSource(proxy)
         try await proxy.start()

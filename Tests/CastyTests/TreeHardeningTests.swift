@@ -1,3 +1,5 @@
+@testable import CastyNet
+@testable import CastyWire
 import Icy
 import Synchronization
 import Testing
@@ -16,8 +18,8 @@ struct TreeHardeningTests {
     }
 
     func branch(
-        _ root: Root, eager: Bool = true, key: TreeKey? = nil, configuration: Branch.Configuration? = nil, logger: Logger = .silent
-    ) throws -> Branch.Serving {
+        _ root: Root, eager: Bool = true, key: TreeKey? = nil, configuration: Branch.Configuration? = nil, logger: EventLog = .silent
+    ) throws -> Branch.Running {
         var fast = Branch.Configuration()
         fast.backoff = .milliseconds(20)
         return try Branch.serve(
@@ -25,7 +27,7 @@ struct TreeHardeningTests {
             eager: eager, treeKey: key, configuration: configuration ?? fast, logger: logger)
     }
 
-    func stop(_ serving: Branch.Serving) {
+    func stop(_ serving: Branch.Running) {
         serving.port.close()
         serving.branch.stop()
         serving.distributor.stop()
@@ -287,7 +289,7 @@ final class LogLines: Sendable {
     private let lines = Mutex<[String]>([])
 
     /// A logger that appends here.
-    var logger: Logger { Logger { line in self.lines.withLock { $0.append(line) } } }
+    var logger: EventLog { EventLog { line in self.lines.withLock { $0.append(line) } } }
 
     /// The lines so far.
     var value: [String] { lines.withLock { $0 } }

@@ -1,3 +1,5 @@
+@testable import CastyNet
+@testable import CastyWire
 import Icy
 import Testing
 
@@ -13,7 +15,7 @@ struct TreeTests {
         try! Station.builtIn(titles: ["Tree test"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
     }
 
-    func branch(_ root: Root, eager: Bool = true, fanout: Int = 2) throws -> Branch.Serving {
+    func branch(_ root: Root, eager: Bool = true, fanout: Int = 2) throws -> Branch.Running {
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         return try Branch.serve(
@@ -21,7 +23,7 @@ struct TreeTests {
             fanout: fanout, eager: eager, configuration: configuration)
     }
 
-    func stop(_ serving: Branch.Serving) {
+    func stop(_ serving: Branch.Running) {
         serving.port.close()
         serving.branch.stop()
         serving.distributor.stop()
@@ -31,7 +33,7 @@ struct TreeTests {
         let source = station()
         await source.start()
         let root = try Root.start(source: source, address: .loopback(port: 0))
-        var branches: [Branch.Serving] = []
+        var branches: [Branch.Running] = []
         for _ in 0..<6 {
             let serving = try branch(root)
             branches.append(serving)

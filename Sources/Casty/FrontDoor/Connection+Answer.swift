@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 extension Connection {

@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// One request that came in through a ``FrontDoor``, with what a route needs to answer it.

@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// The front door of one accepted connection: it reads the request with `Icy` — within the limits of the

@@ -1,3 +1,4 @@
+internal import CastyNet
 /// A log for events that may come by the thousand — listeners joining and leaving: the first few of each
 /// window are logged one by one, the rest are counted and summed up in one line when the window ends.
 ///
@@ -5,7 +6,7 @@
 /// 20,000 lines. Loop-confined (`@unchecked Sendable` for its timer): used only on `loop`.
 final class LogBudget: @unchecked Sendable {
     private let loop: EventLoop
-    private let logger: Logger
+    private let logger: EventLog
     private let what: String
     private let perWindow: Int
     private let window: Duration
@@ -14,7 +15,7 @@ final class LogBudget: @unchecked Sendable {
     private var windowEnd: Scheduled?
 
     /// Logs at most `perWindow` lines every `window`; `what` names the events in the summary line.
-    init(loop: EventLoop, logger: Logger, what: String, perWindow: Int = 20, window: Duration = .seconds(10)) {
+    init(loop: EventLoop, logger: EventLog, what: String, perWindow: Int = 20, window: Duration = .seconds(10)) {
         self.loop = loop
         self.logger = logger
         self.what = what

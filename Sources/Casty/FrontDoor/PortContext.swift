@@ -1,3 +1,4 @@
+internal import CastyNet
 /// What every connection of one port shares: its mounts, its options, its log and its router.
 ///
 /// Loop-confined like the distributor it serves (`@unchecked Sendable` so that the listener's callback may
@@ -8,13 +9,13 @@ final class PortContext: @unchecked Sendable {
     /// How its clients are served.
     let options: ClientOptions
     /// Where its log lines go.
-    let logger: Logger
+    let logger: EventLog
     /// Listeners joining and leaving: logged one by one up to a budget, then summed up.
     let joinsAndLeaves: LogBudget
     /// The route table.
     let router: Router
 
-    init(distributor: Distributor, options: ClientOptions, logger: Logger, router: Router = .standard) {
+    init(distributor: Distributor, options: ClientOptions, logger: EventLog, router: Router = .standard) {
         self.distributor = distributor
         self.options = options
         self.logger = logger

@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// Which requests a Casty port answers, and with what: one table, read top to bottom, first match wins.

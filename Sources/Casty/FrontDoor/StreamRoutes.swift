@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// The routes of the stream itself: a player or a branch asks for a mount; a source would publish one.

@@ -1,3 +1,5 @@
+public import CastyNet
+public import CastyWire
 internal import Icy
 
 /// A relay in the distribution tree: it takes a place under the root, or wherever the root sends it, and
@@ -65,9 +67,9 @@ public actor Branch: UpstreamNode {
     public private(set) var lastRepair: Duration?
 
     private let configuration: Configuration
-    let logger: Logger
+    let logger: EventLog
     var keeper = UpstreamKeeper()
-    private var feed = Feed()
+    private var subscribers = Subscribers()
     private var context: Context?
     /// The number of the next segment; sent as `X-Casty-Resume` when re-attaching.
     private var next: Int?
@@ -81,7 +83,7 @@ public actor Branch: UpstreamNode {
     private var announcedPath: [String]?
 
     /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
-    public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent) {
+    public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: EventLog = .silent) {
         self.root = root
         self.address = address
         self.configuration = configuration
@@ -104,13 +106,13 @@ public actor Branch: UpstreamNode {
     func receive(_ message: Message) {
         guard case .request(let node, _, _) = message else { return }
         guard keeper.state != .stopped else { return node.stop() }
-        feed.request(from: node, next: next ?? 0)
+        subscribers.request(from: node, next: next ?? 0)
         keepInBackground()  // a branch takes its place in the tree when someone first asks it for the stream
     }
 
     func stopNow() {
         stopKeeping()
-        feed.stopAll()
+        subscribers.stopAll()
     }
 
     // MARK: The parent
@@ -158,7 +160,7 @@ public actor Branch: UpstreamNode {
         }
         if current != context {
             context = current
-            feed.ready(current, next: first)
+            subscribers.ready(current, next: first)
         }
         logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
         keeper.link = UpstreamLink(
@@ -173,7 +175,7 @@ public actor Branch: UpstreamNode {
         var current = context
         current.path = path
         self.context = current
-        feed.ready(current, next: next ?? 0)
+        subscribers.ready(current, next: next ?? 0)
     }
 
     /// Passes a numbered segment on, exactly as numbered by the root.
@@ -208,6 +210,6 @@ public actor Branch: UpstreamNode {
             self.lostAt = nil
             logger("branch \(address): repaired in \(formatted(seconds(lastRepair!))) s")
         }
-        feed.publish(numbered)
+        subscribers.publish(numbered)
     }
 }

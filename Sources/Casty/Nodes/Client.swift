@@ -1,3 +1,4 @@
+public import CastyNet
 internal import Icy
 
 /// Streams to one media player (VLC, mpg123, a browser) — or a branch of the tree — on its TCP connection.
@@ -253,15 +254,4 @@ public struct ClientOptions: Sendable {
 
     /// The defaults.
     public init() {}
-}
-
-/// A duration in seconds.
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-/// A number of seconds with one decimal.
-func formatted(_ value: Double) -> String {
-    let tenths = Int((value * 10).rounded())
-    return "\(tenths / 10).\(tenths % 10)"
 }

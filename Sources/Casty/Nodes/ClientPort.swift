@@ -1,3 +1,4 @@
+public import CastyNet
 /// A TCP port where media players, branches and browsers connect.
 ///
 /// Each connection goes through a ``FrontDoor`` that reads its request and hands it to the ``Router``: a `GET`
@@ -13,7 +14,7 @@ public final class ClientPort: Sendable {
     /// - Throws: ``SocketError`` when the address cannot be bound (for example, the port is in use).
     public init(
         distributor: Distributor, address: SocketAddress, options: ClientOptions = ClientOptions(),
-        logger: Logger = .silent
+        logger: EventLog = .silent
     ) throws(SocketError) {
         let context = PortContext(distributor: distributor, options: options, logger: logger)
         let listener = try Listener(address: address, on: distributor.loop, sendBuffer: options.sendBuffer) { connection in

@@ -1,3 +1,4 @@
+internal import CastyNet
 public import Icy
 
 /// What every listener of a stream is told about it, wherever it sits in the tree: the station's headers and

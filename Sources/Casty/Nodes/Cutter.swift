@@ -1,3 +1,4 @@
+internal import CastyNet
 public import Icy
 
 /// Cuts a stream of audio into numbered segments of one fixed size, and keeps track of the title.

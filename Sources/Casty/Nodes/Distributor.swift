@@ -1,3 +1,4 @@
+public import CastyNet
 internal import Icy
 
 /// Fans one stream out to many listeners: the node between a source (proxy, station, or a parent in the
@@ -87,7 +88,7 @@ public actor Distributor: LoopNode {
     /// Counters its listeners add to.
     public nonisolated let tally = Tally()
 
-    private let logger: Logger
+    private let logger: EventLog
     private var source: (any Node)?
     /// Every decision: who listens, the ring, the numbering, the tree places.
     private var core: DistributorCore<NodeReference>
@@ -95,7 +96,7 @@ public actor Distributor: LoopNode {
 
     /// A distributor on `loop`. Numbers of `configuration` set out of range on its properties are brought
     /// within range (``Configuration/burstRange`` and the others).
-    public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: Logger = .silent) {
+    public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: EventLog = .silent) {
         let configuration = configuration.clamped
         self.loop = loop
         self.logger = logger

@@ -1,3 +1,4 @@
+internal import CastyNet
 /// The decisions of a ``Distributor``, as a value: it takes one event — a listener's request, the source's
 /// reply or segment, a listener leaving, a timer — and returns the actions to perform, in order.
 ///

@@ -1,3 +1,4 @@
+public import CastyNet
 /// An in-process listener for load tests: it counts the segments it gets and reports gaps in their numbering.
 ///
 /// Each dummy is its own actor — an isolation domain that receives numbered messages in order, like the
@@ -11,7 +12,7 @@ public actor Dummy: LoopNode {
     /// The dummy's number, for its log lines.
     public nonisolated let id: Int
 
-    private let logger: Logger?
+    private let logger: EventLog?
     /// Segments received.
     public private(set) var received = 0
     /// Times a segment's number was not the one expected.
@@ -24,7 +25,7 @@ public actor Dummy: LoopNode {
     public private(set) var stopped = false
 
     /// A dummy on `loop`; with a logger, each gap is logged as "received E, expected N".
-    public init(id: Int = 0, loop: EventLoop = .shared, logger: Logger? = nil) {
+    public init(id: Int = 0, loop: EventLoop = .shared, logger: EventLog? = nil) {
         self.id = id
         self.loop = loop
         self.logger = logger

@@ -1,3 +1,4 @@
+internal import CastyNet
 
 /// The four messages every Casty node speaks. Segments are numbered by whoever cuts them (the proxy, the
 /// station or the root); the numbers let every receiver notice what it missed.
@@ -39,6 +40,13 @@ public protocol Node: AnyObject, Sendable {
 ///
 /// Each node implements ``Node/send(_:)`` as `onLoop { $0.receive(message) }` and ``Node/stop()`` as
 /// `onLoop { $0.stopNow() }`.
+///
+/// **Re-entrancy.** A message sent on the loop thread is handled at once, synchronously: `send` from inside an
+/// actor may run another actor on the loop — and that one may call back into the first before `send` returns
+/// (a client whose socket fails during a fan-out tells its distributor it left). So a node never sends while
+/// its own state is half-changed: it decides first (its core returns the actions to perform), stores the
+/// result, and only then performs the actions. Walking a list while sending (a fan-out) walks a copy of it,
+/// so a listener that leaves during the walk changes the node's list, not the one being walked.
 protocol LoopNode: Node, Actor {
     /// The loop that runs the actor.
     nonisolated var loop: EventLoop { get }

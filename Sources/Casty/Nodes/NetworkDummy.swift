@@ -1,3 +1,5 @@
+public import CastyNet
+public import CastyWire
 internal import Icy
 
 /// A listener for load tests that connects over TCP like a media player, and counts what it gets.

@@ -1,3 +1,6 @@
+public import CastyNet
+public import CastyWire
+internal import CastyAudio
 internal import Icy
 
 /// Attaches to a Shoutcast/Icecast URL and turns its stream into numbered segments for the nodes that
@@ -62,9 +65,9 @@ public actor Proxy: UpstreamNode {
     public var reconnects: Int { keeper.reconnects }
 
     private let configuration: Configuration
-    let logger: Logger
+    let logger: EventLog
     var keeper = UpstreamKeeper()
-    private var feed = Feed()
+    private var subscribers = Subscribers()
     private var cutter: Cutter
     private var station = Headers()
     private var bitrate: Int?
@@ -79,7 +82,7 @@ public actor Proxy: UpstreamNode {
     /// - Throws: ``ConfigurationError`` when a value of `configuration` is out of its range
     ///   (``Configuration/check()``), e.g. ``ConfigurationError/segmentBytes(_:allowed:)`` for a segment size of 0.
     public init(
-        url: StreamURL, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: Logger = .silent
+        url: StreamURL, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: EventLog = .silent
     ) throws(ConfigurationError) {
         try configuration.check()
         self.url = url
@@ -89,7 +92,7 @@ public actor Proxy: UpstreamNode {
         self.cutter = try Cutter(segmentBytes: configuration.segmentBytes)
     }
 
-    /// Hands the proxy a message: a request from the node it should feed.
+    /// Hands the proxy a message: a request from the node it should subscribers.
     public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
 
     /// Stops the proxy: it closes its upstream and tells the nodes it feeds to stop.
@@ -115,7 +118,7 @@ public actor Proxy: UpstreamNode {
         switch message {
         case .request(let node, _, _):
             guard keeper.state != .stopped else { return node.stop() }
-            feed.request(from: node, next: cutter.next)
+            subscribers.request(from: node, next: cutter.next)
         case .reply, .data, .redirect:
             break  // a proxy's source is its upstream, not another node
         }
@@ -123,7 +126,7 @@ public actor Proxy: UpstreamNode {
 
     func stopNow() {
         stopKeeping()
-        feed.stopAll()
+        subscribers.stopAll()
     }
 
     // MARK: Upstream
@@ -157,7 +160,7 @@ public actor Proxy: UpstreamNode {
             cutter.skip(missing, keepingUnfinished: aligned)
             self.lostAt = nil
         }
-        feed.ready(context, next: cutter.next)
+        subscribers.ready(context, next: cutter.next)
         keeper.link = UpstreamLink(
             opened, silence: context.segmentDuration * configuration.silentSegments,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
@@ -194,16 +197,16 @@ public actor Proxy: UpstreamNode {
         }
         if bitrate == nil, let found = segment.audio.lazy.compactMap({ MP3Frame.sniffBitrate($0) }).first {
             bitrate = found
-            feed.ready(context, next: cutter.next)
+            subscribers.ready(context, next: cutter.next)
         }
         let format = chain.format == .adts ? "ADTS (AAC)" : "MPEG audio"
         for chunk in segment.audio {
             chain.feed(chunk) { output in
                 switch output {
                 case .frame(let frame):
-                    cutter.addFrame(frame) { feed.publish($0) }
+                    cutter.addFrame(frame) { subscribers.publish($0) }
                 case .audio(let audio):
-                    cutter.add(audio) { feed.publish($0) }
+                    cutter.add(audio) { subscribers.publish($0) }
                 case .resynced(let dropped):
                     logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after):

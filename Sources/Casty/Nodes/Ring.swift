@@ -10,9 +10,6 @@ struct Ring<Element>: Sequence {
         storage = Array(repeating: nil, count: Swift.max(1, capacity))
     }
 
-    /// The most it holds.
-    var capacity: Int { storage.count }
-
     /// Adds an element, forgetting the oldest when full.
     mutating func append(_ element: Element) {
         if count < storage.count {
@@ -22,13 +19,6 @@ struct Ring<Element>: Sequence {
             storage[start] = element
             start = (start + 1) % storage.count
         }
-    }
-
-    /// Forgets everything.
-    mutating func removeAll() {
-        storage = Array(repeating: nil, count: storage.count)
-        start = 0
-        count = 0
     }
 
     /// The oldest element.

@@ -1,3 +1,4 @@
+public import CastyNet
 /// The top of a distribution tree: a source's stream (a proxy or a station), served to media players and to
 /// at most `fanout` branches; every further branch is redirected down the tree, towards the smaller subtree.
 ///
@@ -15,7 +16,7 @@ public struct Root: Sendable {
     /// - Throws: ``SocketError`` when the address cannot be bound.
     public static func start(
         source: any Node, address: SocketAddress, advertise: String? = nil, fanout: Int = 2, treeKey: TreeKey? = nil,
-        configuration: Distributor.Configuration = .init(), options: ClientOptions = .init(), logger: Logger = .silent
+        configuration: Distributor.Configuration = .init(), options: ClientOptions = .init(), logger: EventLog = .silent
     ) throws(SocketError) -> Root {
         var configuration = configuration
         configuration.fanout = fanout

@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// The distributor's ``Stat`` as JSON, for `GET /status.json` on a client port.

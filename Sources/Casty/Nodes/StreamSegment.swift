@@ -130,10 +130,3 @@ public final class StreamSegment: Sendable {
         return cut + Array("';".utf8)
     }
 }
-
-/// Milliseconds since 1970 by the wall clock: comparable between processes on one machine.
-func wallClockMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}

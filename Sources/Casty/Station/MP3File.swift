@@ -1,3 +1,5 @@
+internal import CastyNet
+public import CastyAudio
 /// Why an MP3 file cannot be played.
 public enum MP3Error: Error, Equatable, CustomStringConvertible {
     /// Not one MPEG audio frame (a header followed by another one where its length says) in the bytes:

@@ -1,3 +1,5 @@
+internal import CastyAudio
+public import CastyNet
 public import Icy
 
 /// A built-in ICY station: it plays an MP3 file in a loop, in real time, cut into numbered segments — a
@@ -45,7 +47,7 @@ public actor Station: LoopNode {
     /// The most segments sent at once to catch up after a stall.
     public static let maxCatchUp = 2
 
-    private let logger: Logger
+    private let logger: EventLog
     private let titles: [String]
     private let titleInterval: Duration
     /// The audio played in a loop: the file's frames back to back.
@@ -57,7 +59,7 @@ public actor Station: LoopNode {
     /// The frame `position` is in, and how many of its bytes are still to be cut (0: `position` starts it).
     private var frame = (index: 0, left: 0)
     private var cutter: Cutter
-    private var feed = Feed()
+    private var subscribers = Subscribers()
     /// When segment `sent` of this run is due is `epoch + sent × segmentDuration`.
     private var epoch: ContinuousClock.Instant?
     private var sent = 0
@@ -85,7 +87,7 @@ public actor Station: LoopNode {
     public init(
         mp3: [UInt8], name: String = "Casty Station", titles: [String] = ["Casty test tone"],
         titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
-        logger: Logger = .silent
+        logger: EventLog = .silent
     ) throws(ConfigurationError) {
         let file: MP3File
         do {
@@ -109,12 +111,12 @@ public actor Station: LoopNode {
         self.logger = logger
         if let first = titles.first { cutter.setTitle(Metadata(streamTitle: first)) }
         self.cutter = cutter
-        var feed = Feed()
-        feed.ready(
+        var subscribers = Subscribers()
+        subscribers.ready(
             Context(station: Self.headers(name: name, bitrate: bitrate, file: file), segmentBytes: segmentBytes,
                     bitrate: bitrate, title: cutter.title),
             next: cutter.next)
-        self.feed = feed
+        self.subscribers = subscribers
     }
 
     /// The station playing ``BuiltInTone``: four seconds of tones (C5 E5 G5 C6) at 128 kbit/s, built into
@@ -125,7 +127,7 @@ public actor Station: LoopNode {
     public static func builtIn(
         name: String = "Casty Station", titles: [String] = ["Casty test tone"],
         titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
-        logger: Logger = .silent
+        logger: EventLog = .silent
     ) throws(ConfigurationError) -> Station {
         try Station(
             mp3: BuiltInTone.mp3, name: name, titles: titles, titleInterval: titleInterval,
@@ -161,7 +163,7 @@ public actor Station: LoopNode {
             if stopped {
                 node.stop()
             } else {
-                feed.request(from: node, next: cutter.next)
+                subscribers.request(from: node, next: cutter.next)
             }
         case .reply, .redirect, .data:
             logger("station: ignored a message a station does not take")
@@ -173,7 +175,7 @@ public actor Station: LoopNode {
         stopped = true
         timer?.cancel()
         timer = nil
-        feed.stopAll()
+        subscribers.stopAll()
         logger("station: \(name) stopped after \(cutter.next) segments")
     }
 
@@ -200,7 +202,7 @@ public actor Station: LoopNode {
 
     /// The context a new listener is told: the station's headers, the segment size, the bitrate, and the
     /// title set when the station was made.
-    public var context: Context? { feed.context }
+    public var context: Context? { subscribers.context }
 
     /// Changes the title now: the next segment carries it. It lasts a whole `titleInterval` before the
     /// automatic changes carry on with the next title of the list.
@@ -255,9 +257,9 @@ public actor Station: LoopNode {
             wanted -= take
             frame.left -= take
             if startsFrame {
-                cutter.addFrame(piece) { feed.publish($0) }
+                cutter.addFrame(piece) { subscribers.publish($0) }
             } else {
-                cutter.add(piece) { feed.publish($0) }
+                cutter.add(piece) { subscribers.publish($0) }
             }
         }
     }

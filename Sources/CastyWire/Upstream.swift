@@ -1,3 +1,4 @@
+public import CastyNet
 public import Icy
 
 /// An ICY stream opened over HTTP: the connection, the server's reply, and the reader for the audio after it.

@@ -7,7 +7,7 @@
 ///
 /// **Reading.** Set ``onRead`` and the connection starts reading: each time the socket is
 /// readable it receives once into the loop's shared 64 KiB scratch buffer and hands you an array
-/// holding exactly the bytes read. With no ``onRead`` (or after ``pauseReading()``) nothing is read
+/// holding exactly the bytes read. With no ``onRead`` nothing is read
 /// and the kernel buffers, then TCP pushes back on the peer.
 ///
 /// **Writing.** Two ways, both without tasks, awaits or buffering of whole streams:
@@ -84,7 +84,6 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// The unsent rest of the last write. Usually a slice of the caller's array: no copy.
     private var tail: ArraySlice<UInt8> = []
     private var interest: IOEvents = []
-    private var readingPaused = false
     private var closeReported = false
     private var closeError: SocketError?
 
@@ -114,20 +113,6 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// The address of the peer, or `nil` if the socket can no longer tell.
     public var remoteAddress: SocketAddress? {
         try? socket.peerAddress()
-    }
-
-    // MARK: Reading
-
-    /// Stops reading until ``resumeReading()``; incoming bytes wait in the kernel. Loop thread only.
-    public func pauseReading() {
-        readingPaused = true
-        updateInterest()
-    }
-
-    /// Starts reading again after ``pauseReading()``. Loop thread only.
-    public func resumeReading() {
-        readingPaused = false
-        updateInterest()
     }
 
     // MARK: Writing
@@ -271,7 +256,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard !isClosed else { return }
         var wanted: IOEvents = []
-        if onRead != nil, !readingPaused { wanted.insert(.readable) }
+        if onRead != nil { wanted.insert(.readable) }
         if !tail.isEmpty { wanted.insert(.writable) }
         guard wanted != interest else { return }
         do {

@@ -4,7 +4,7 @@ internal import Glibc
 ///
 /// One line per event, so a log reads like a story of the relay; control characters are escaped. The command line prints them to standard
 /// error with the time; tests collect them.
-public struct Logger: Sendable {
+public struct EventLog: Sendable {
     private let write: @Sendable (String) -> Void
 
     /// A logger that hands each line to `write`.
@@ -19,7 +19,7 @@ public struct Logger: Sendable {
     }
 
     /// Prints each line to standard error, after the local time.
-    public static let standardError = Logger { line in
+    public static let standardError = EventLog { line in
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
@@ -29,5 +29,5 @@ public struct Logger: Sendable {
     }
 
     /// Drops every line.
-    public static let silent = Logger { _ in }
+    public static let silent = EventLog { _ in }
 }

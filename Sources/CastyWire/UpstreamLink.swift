@@ -1,13 +1,14 @@
-internal import Icy
+internal import CastyNet
+package import Icy
 
 /// Reads one opened upstream stream: feeds its bytes to the stream reader, watches for silence, and says
 /// once when it ended and why.
 ///
 /// Loop-confined (`@unchecked Sendable` so that its callbacks may capture it): made, used and closed on the
 /// connection's loop thread. The proxy and the branch each own one at a time.
-final class UpstreamLink: @unchecked Sendable {
+package final class UpstreamLink: @unchecked Sendable {
     /// The stream's URL, after redirects.
-    let url: StreamURL
+    package let url: StreamURL
     private let connection: Connection
     private var reader: StreamReader
     private let silence: Duration
@@ -18,7 +19,7 @@ final class UpstreamLink: @unchecked Sendable {
 
     /// Starts reading `opened`: each segment goes to `onSegment`; `onEnd` is called once, when the server
     /// closes, the bytes stop being ICY, or nothing arrives for `silence`.
-    init(_ opened: OpenedStream, silence: Duration, onSegment: @escaping (Segment) -> Void, onEnd: @escaping (CastyError) -> Void) {
+    package init(_ opened: OpenedStream, silence: Duration, onSegment: @escaping (Segment) -> Void, onEnd: @escaping (CastyError) -> Void) {
         self.url = opened.url
         self.connection = opened.connection
         self.reader = opened.reader
@@ -33,7 +34,7 @@ final class UpstreamLink: @unchecked Sendable {
     }
 
     /// Closes the connection without calling `onEnd`.
-    func close() {
+    package func close() {
         onSegment = nil
         onEnd = nil
         watchdog?.cancel()

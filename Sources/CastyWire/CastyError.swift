@@ -1,3 +1,4 @@
+public import CastyNet
 public import Icy
 
 /// Why a node could not reach or use its source, in one line for the log.

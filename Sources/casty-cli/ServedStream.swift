@@ -1,18 +1,19 @@
+import CastyNet
 import Casty
 import Icy
 
 /// The part every serving command shares: a distributor fed by `source`, a client port for players, and a
 /// status line every few seconds.
-struct Serving {
+struct ServedStream {
     let distributor: Distributor
     let port: ClientPort
 
     /// Starts serving `source`'s stream on `host:port`. `upstreamState` tells the status page what the source
     /// is doing; it is called on the event loop.
     static func start(
-        source: any Node, host: String, port: UInt16, burst: Int, logger: Logger,
+        source: any Node, host: String, port: UInt16, burst: Int, logger: EventLog,
         upstreamState: @escaping @Sendable () -> String
-    ) throws -> Serving {
+    ) throws -> ServedStream {
         guard let address = SocketAddress(host: host, port: port) else {
             throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
         }
@@ -26,7 +27,7 @@ struct Serving {
             throw ServeError("cannot listen on \(address): \(error)")
         }
         Task { await distributor.attach(to: source) }
-        return Serving(distributor: distributor, port: clientPort)
+        return ServedStream(distributor: distributor, port: clientPort)
     }
 
     /// The URL players should open.
@@ -37,7 +38,7 @@ struct Serving {
     }
 
     /// Logs a status line every `interval`, forever.
-    func reportStatus(every interval: Duration, logger: Logger, upstream: @escaping @Sendable () -> String) async -> Never {
+    func reportStatus(every interval: Duration, logger: EventLog, upstream: @escaping @Sendable () -> String) async -> Never {
         while true {
             try? await Task.sleep(for: interval)
             let stat = await distributor.stat()

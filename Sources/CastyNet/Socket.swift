@@ -36,14 +36,6 @@ public struct Socket: Sendable, Hashable {
 
     // MARK: Options
 
-    /// Switches `O_NONBLOCK` on (the default for sockets made here) or off.
-    public func setNonBlocking(_ enabled: Bool = true) throws(SocketError) {
-        let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0 else { throw .lastError("fcntl(F_GETFL)") }
-        let wanted = enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
-        guard fcntl(fd, F_SETFL, wanted) >= 0 else { throw .lastError("fcntl(F_SETFL)") }
-    }
-
     /// `SO_REUSEADDR`: lets a listener bind a port that still has connections in TIME_WAIT.
     public func setReuseAddress(_ enabled: Bool = true) throws(SocketError) {
         try setOption(SOL_SOCKET, SO_REUSEADDR, enabled ? 1 : 0, "SO_REUSEADDR")
@@ -54,22 +46,10 @@ public struct Socket: Sendable, Hashable {
         try setOption(Int32(IPPROTO_TCP), TCP_NODELAY, enabled ? 1 : 0, "TCP_NODELAY")
     }
 
-    /// `SO_SNDBUF`: the kernel's send buffer size in bytes.
-    ///
-    /// Linux doubles the value you set (to leave room for its bookkeeping) and enforces a minimum
-    /// of about 4.5 KiB; reading it back returns the doubled figure.
-    public func sendBufferSize() throws(SocketError) -> Int {
-        Int(try getOption(SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF"))
-    }
-
-    /// Sets `SO_SNDBUF` (see ``sendBufferSize()``). Setting it also switches off the kernel's auto-tuning.
+    /// Sets `SO_SNDBUF`, the kernel's send buffer in bytes. Linux doubles the value set (to leave room for its
+    /// bookkeeping) and enforces a minimum of about 4.5 KiB. Setting it also switches off the kernel's auto-tuning.
     public func setSendBufferSize(_ bytes: Int) throws(SocketError) {
         try setOption(SOL_SOCKET, SO_SNDBUF, Int32(clamping: bytes), "SO_SNDBUF")
-    }
-
-    /// `SO_RCVBUF`: the kernel's receive buffer size in bytes (doubled by Linux like `SO_SNDBUF`).
-    public func receiveBufferSize() throws(SocketError) -> Int {
-        Int(try getOption(SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF"))
     }
 
     /// Sets `SO_RCVBUF`. Set it before `connect`/`listen` to influence the advertised TCP window.

@@ -23,16 +23,16 @@
 ///
 /// It copies only the bytes of the one frame that straddles two reads; the rest is passed on as slices of
 /// the reads themselves, so the scan allocates nothing.
-struct FrameChain {
+package struct FrameChain {
     /// The frame formats the chain can follow.
-    enum Format: Sendable, Equatable {
+    package enum Format: Sendable, Equatable {
         /// MPEG audio: MP3 (and MP1, MP2), `audio/mpeg`.
         case mpeg
         /// AAC in ADTS frames: `audio/aac`, `audio/aacp`.
         case adts
 
         /// The format of a `Content-Type`, or `nil` for types whose frames are not checked (Ogg, unknown).
-        init?(contentType: String?) {
+        package init?(contentType: String?) {
             let type = (contentType ?? "audio/mpeg").split(separator: ";").first.map { $0.filter { $0 != " " }.lowercased() } ?? ""
             switch type {
             case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg": self = .mpeg
@@ -75,7 +75,7 @@ struct FrameChain {
     }
 
     /// What the chain hands on, in stream order.
-    enum Output {
+    package enum Output {
         /// One whole frame, linked to the one before.
         case frame(ArraySlice<UInt8>)
         /// Audio passed on unchecked: the stream's type is not followed, or it held no chain.
@@ -97,7 +97,7 @@ struct FrameChain {
     }
 
     /// The format followed, or `nil` for a stream passed on unchecked.
-    private(set) var format: Format?
+    package private(set) var format: Format?
     private var mode: Mode
     /// Bytes of the stream not yet passed on or dropped: a frame that straddles two reads, or the start of a
     /// stream while its first frame is looked for.
@@ -105,10 +105,10 @@ struct FrameChain {
     /// Bytes dropped in the current search.
     private var dropped = 0
     /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
-    static let giveUpBytes = 64 * 1024
+    package static let giveUpBytes = 64 * 1024
 
     /// A chain that follows `format`, or passes everything on when it is `nil`.
-    init(format: Format?) {
+    package init(format: Format?) {
         self.format = format
         self.mode = format == nil ? .unchecked : .searching(fresh: true)
         held.reserveCapacity(holdLimit)
@@ -122,7 +122,7 @@ struct FrameChain {
 
     /// Whether everything passed on so far ends at a frame boundary: the format is followed and the chain has
     /// not given up.
-    var isAligned: Bool {
+    package var isAligned: Bool {
         if case .unchecked = mode { return false }
         return true
     }
@@ -130,7 +130,7 @@ struct FrameChain {
     /// Starts a new stream (the upstream was replaced): whatever is held of the old one — its last, unfinished
     /// frame — is dropped, and the new stream is passed on from its first frame. Returns the bytes dropped.
     @discardableResult
-    mutating func restart(format: Format?) -> Int {
+    package mutating func restart(format: Format?) -> Int {
         let count = held.count
         held.removeAll(keepingCapacity: true)
         dropped = 0
@@ -141,7 +141,7 @@ struct FrameChain {
     }
 
     /// Takes the next bytes of the stream, calling `output` with what can be passed on, in order.
-    mutating func feed(_ bytes: ArraySlice<UInt8>, _ output: (Output) -> Void) {
+    package mutating func feed(_ bytes: ArraySlice<UInt8>, _ output: (Output) -> Void) {
         var rest = bytes
         // First finish what is held, topped up from the new bytes.
         while !held.isEmpty, !rest.isEmpty {

@@ -1,3 +1,5 @@
+internal import CastyNet
+internal import CastyWire
 /// What a node fed over the network is doing about its upstream.
 public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
     /// Not started, or connecting for the first time.
@@ -38,7 +40,7 @@ protocol UpstreamNode: LoopNode {
     /// The link and its state.
     var keeper: UpstreamKeeper { get set }
     /// Where log lines go.
-    var logger: Logger { get }
+    var logger: EventLog { get }
     /// `proxy` or `branch`, for log lines.
     var role: String { get }
     /// The first wait before reopening, and the longest.

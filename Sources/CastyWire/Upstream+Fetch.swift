@@ -1,3 +1,4 @@
+public import CastyNet
 internal import Icy
 
 extension Upstream {

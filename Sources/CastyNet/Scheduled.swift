@@ -60,7 +60,6 @@ struct TimerHeap {
     private var sweepAt = 64
 
     var isEmpty: Bool { entries.isEmpty }
-    var count: Int { entries.count }
 
     /// The earliest deadline, if any.
     var nextDeadline: ContinuousClock.Instant? { entries.first?.deadline }

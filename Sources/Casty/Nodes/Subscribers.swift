@@ -4,7 +4,7 @@
 /// A node that requests before the source knows its station (before the upstream has answered) waits;
 /// it gets its reply as soon as the context is known. When the context changes (the proxy reconnected),
 /// every node is told again.
-struct Feed {
+struct Subscribers {
     private(set) var nodes: [any Node] = []
     private var waiting: [any Node] = []
     /// The station, once known.

@@ -200,10 +200,10 @@ public struct MP3Frame: Sendable, Equatable {
 }
 
 /// Reads frames from bytes in memory.
-enum MP3Scanner {
+package enum MP3Scanner {
     /// The first header at or after `start`, and the headers that follow it back to back (each where the
     /// previous frame's length says, from the same stream), as long as their 4 bytes lie in `bytes`.
-    static func chain(in bytes: [UInt8], from start: Int) -> (offset: Int, frames: [MP3Frame])? {
+    package static func chain(in bytes: [UInt8], from start: Int) -> (offset: Int, frames: [MP3Frame])? {
         guard let first = header(in: bytes, at: start, end: bytes.count) else { return nil }
         var frames = [first.frame]
         var next = first.offset + first.frame.length
@@ -215,7 +215,7 @@ enum MP3Scanner {
     }
 
     /// The first valid header at or after `offset` whose 4 bytes lie before `end`.
-    static func header(in bytes: [UInt8], at offset: Int, end: Int) -> (offset: Int, frame: MP3Frame)? {
+    package static func header(in bytes: [UInt8], at offset: Int, end: Int) -> (offset: Int, frame: MP3Frame)? {
         var index = max(0, offset)
         while index + MP3Frame.headerBytes <= end {
             if bytes[index] == 0xFF, let frame = frame(in: bytes, at: index, end: end) {
@@ -227,7 +227,7 @@ enum MP3Scanner {
     }
 
     /// The header exactly at `offset`, if its 4 bytes lie before `end` and make a valid header.
-    static func frame(in bytes: [UInt8], at offset: Int, end: Int) -> MP3Frame? {
+    package static func frame(in bytes: [UInt8], at offset: Int, end: Int) -> MP3Frame? {
         guard offset >= 0, offset + MP3Frame.headerBytes <= end else { return nil }
         return MP3Frame(bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3])
     }

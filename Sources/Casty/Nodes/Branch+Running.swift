@@ -1,8 +1,10 @@
+public import CastyNet
+public import CastyWire
 internal import Synchronization
 
 extension Branch {
     /// A branch with its distributor and ports: what `casty-cli branch` runs.
-    public struct Serving: Sendable {
+    public struct Running: Sendable {
         /// The branch's link to the tree.
         public let branch: Branch
         /// Fans the stream out to the branch's players and branches.
@@ -22,8 +24,8 @@ extension Branch {
     public static func serve(
         root: StreamURL, address: SocketAddress, clientAddress: SocketAddress? = nil, advertise: String? = nil,
         fanout: Int = 2, eager: Bool = false, treeKey: TreeKey? = nil, configuration: Configuration = .init(),
-        distribution: Distributor.Configuration = .init(), options: ClientOptions = .init(), logger: Logger = .silent
-    ) throws(SocketError) -> Serving {
+        distribution: Distributor.Configuration = .init(), options: ClientOptions = .init(), logger: EventLog = .silent
+    ) throws(SocketError) -> Running {
         var distribution = distribution
         distribution.fanout = fanout
         distribution.lazy = !eager
@@ -48,7 +50,7 @@ extension Branch {
         made.set(branch)
         distributor.setTreeAddress(advertised)
         distributor.attachSource(branch)
-        return Serving(branch: branch, distributor: distributor, port: port, clientPort: clientPort)
+        return Running(branch: branch, distributor: distributor, port: port, clientPort: clientPort)
     }
 }
 

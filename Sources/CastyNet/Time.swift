@@ -1,0 +1,22 @@
+internal import Glibc
+
+/// The few time helpers every layer uses, in one place.
+
+/// A duration in seconds, as a `Double`.
+package func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// A number of seconds with one decimal, for people: `2.5`.
+package func formatted(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}
+
+/// Milliseconds since 1970 by the wall clock: comparable between processes and machines with synchronised
+/// clocks (the `CastyTime` of a segment, from which every receiver tells its lag).
+package func wallClockMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
