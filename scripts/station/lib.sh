@@ -1,0 +1,396 @@
+# shellcheck shell=bash
+# scripts/station/lib.sh — what the "Casty as the station" scripts share (issue 11: sources publish to a Casty
+# node). Each script runs its checks against one server under test, given as its first argument:
+#
+#   casty    `casty-cli server --port P --host 127.0.0.1 --source-password PW --admin-password APW …`
+#            ($CASTY_CLI, else `casty-cli` on the PATH, else the one `swift build` made)
+#   icecast  Icecast 2 (Debian's icecast2) with an icecast.xml written here, as close as Icecast allows to the
+#            same options: --fallback /a=/b becomes <fallback-mount> + <fallback-override>, --source-timeout
+#            becomes <source-timeout>, --station /m becomes an ffmpeg sine source on /m, --mounts has no
+#            Icecast equivalent (Icecast takes any mount), and /status.json is an alias of status-json.xsl.
+#
+# A script does:
+#
+#     set -euo pipefail
+#     . "$(dirname "$0")/lib.sh"
+#     station_begin "$@"                         # TARGET=casty|icecast, traps, tools, scratch dir $TMP
+#     server_start --accept-all --source-timeout 3   # Casty's options; sets PORT and BASE (http://127.0.0.1:PORT)
+#     ... check ... && pass "..." || fail "..."
+#     casty_only "why" || ...                    # for a check only Casty has
+#     station_end                                # exit 0 when no check failed, 1 otherwise (evidence printed)
+#
+# Output: PASS:/FAIL:/INFO:/MEASURE: lines as in scripts/interop; on failure the tail of every registered log.
+# Ports: a free one in 18800–18899 (this family's range). Passwords: SRC_PW and ADMIN_PW, distinctive so that
+# a script can check they never reach Casty's log. Everything listens on and connects to 127.0.0.1 only.
+
+STATION_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATION_ROOT=$(cd "$STATION_DIR/../.." && pwd)
+ICY_PY="$STATION_DIR/icy.py"
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ next to icy.py
+
+SRC_PW=${SRC_PW:-SrcPw-7Kq2x}
+ADMIN_PW=${ADMIN_PW:-AdmPw-Z3m9v}
+export ICECAST_SOURCE_PASSWORD=$SRC_PW
+export ICECAST_ADMIN_USER=admin
+export ICECAST_ADMIN_PASSWORD=$ADMIN_PW
+# shellcheck source=scripts/lib/peers.sh
+. "$STATION_ROOT/scripts/lib/peers.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$STATION_ROOT/scripts/lib/common.sh"
+
+STATION_NAME=$(basename "$0" .sh)
+STATION_FAILS=0
+STATION_PASSES=0
+STATION_LOGS=()
+STATION_STARTED=$SECONDS
+STATION_T0=${EPOCHREALTIME/./}
+STATION_TAIL=${STATION_TAIL:-40}
+TARGET=""
+TMP=""
+CLI=""
+PORT=""
+BASE=""
+SERVER_PID=""
+SERVER_LOG=""
+LAST_PID=""
+
+_st_elapsed() { local t=${EPOCHREALTIME/./}; t=$(((t - STATION_T0) / 100000)); printf '%d.%d' $((t / 10)) $((t % 10)); }
+pass() { STATION_PASSES=$((STATION_PASSES + 1)); echo "PASS: [$STATION_NAME/$TARGET +$(_st_elapsed)s] $*"; }
+fail() { STATION_FAILS=$((STATION_FAILS + 1)); echo "FAIL: [$STATION_NAME/$TARGET +$(_st_elapsed)s] $*"; }
+info() { echo "INFO: [$STATION_NAME/$TARGET +$(_st_elapsed)s] $*"; }
+measure() { echo "MEASURE: [$STATION_NAME/$TARGET] $1 = $2 $3"; }
+# check OK-MESSAGE FAIL-MESSAGE CMD... — pass when CMD succeeds, else fail.
+check() {
+    local ok=$1 bad=$2
+    shift 2
+    if "$@"; then pass "$ok"; else fail "$bad"; fi
+}
+# casty_only WHAT — for a check Icecast does not have: prints an INFO line and returns 1 against icecast.
+casty_only() {
+    [ "$TARGET" = casty ] && return 0
+    info "casty-only check skipped against icecast: $*"
+    return 1
+}
+
+# station_log LABEL FILE — print the tail of FILE as evidence when the script fails.
+station_log() { STATION_LOGS+=("$1|$2"); }
+
+_station_evidence() {
+    local entry label file
+    echo "----- evidence for $STATION_NAME ($TARGET): logs under ${TMP:-?} -----"
+    if [ -n "$BASE" ]; then
+        echo "----- $BASE/status.json -----"
+        curl -s --max-time 2 "$BASE/status.json" 2>&1 | head -c 3000 || echo "(no answer)"
+        echo
+    fi
+    if [ -n "$SERVER_PID" ]; then
+        if alive "$SERVER_PID"; then echo "----- server (pid $SERVER_PID): still running -----"; else echo "----- server (pid $SERVER_PID): not running -----"; fi
+    fi
+    for entry in "${STATION_LOGS[@]}"; do
+        label=${entry%%|*}
+        file=${entry#*|}
+        [ -f "$file" ] || { echo "----- $label: no log ($file) -----"; continue; }
+        echo "----- $label: last $STATION_TAIL lines of $file -----"
+        tr '\r' '\n' <"$file" | tr -d '\000' | grep -v '^[[:space:]]*$' | tail -n "$STATION_TAIL" | cut -c1-400 || true
+    done
+    echo "----- end of evidence -----"
+}
+
+_station_exit() {
+    local rc=$?
+    trap - EXIT
+    set +e
+    if [ "$rc" -ne 0 ] && [ "$STATION_FAILS" -eq 0 ]; then
+        echo "FAIL: [$STATION_NAME/$TARGET] stopped early (exit status $rc${STATION_ERR:+, at $STATION_ERR})"
+        STATION_FAILS=1
+    fi
+    [ "$STATION_FAILS" -eq 0 ] || _station_evidence
+    peers_cleanup 2>/dev/null
+    if [ "$STATION_FAILS" -gt 0 ]; then
+        echo "FAIL: $STATION_NAME $TARGET: $STATION_FAILS failed, $STATION_PASSES passed, $((SECONDS - STATION_STARTED)) s"
+        [ "$rc" -ne 0 ] || rc=1
+    else
+        echo "PASS: $STATION_NAME $TARGET: all $STATION_PASSES checks passed, $((SECONDS - STATION_STARTED)) s"
+    fi
+    exit "$rc"
+}
+
+# station_begin [casty|icecast] [TOOL...] — traps, scratch dir, tools (curl, ffmpeg, python3, icecast2 or
+# casty-cli, and the extra TOOLs), casty-cli located. Default target: casty.
+station_begin() {
+    TARGET=${1:-casty}
+    case $TARGET in
+        casty | icecast) ;;
+        *) echo "usage: $0 [casty|icecast]" >&2; exit 2 ;;
+    esac
+    shift || true
+    peers_trap
+    set -E
+    trap 'STATION_ERR="line $LINENO: $BASH_COMMAND"' ERR
+    trap '_station_exit' EXIT
+    trap 'echo "FAIL: [$STATION_NAME/$TARGET] interrupted"; exit 130' INT
+    trap 'echo "FAIL: [$STATION_NAME/$TARGET] terminated"; exit 143' TERM
+    TMP=$(peers_tmpdir)
+    local tool
+    for tool in curl ffmpeg python3 ss timeout "$@"; do
+        command -v "$tool" >/dev/null || { fail "$tool is not installed (run scripts/install-peers.sh)"; exit 1; }
+    done
+    if [ "$TARGET" = icecast ]; then
+        command -v icecast2 >/dev/null || { fail "icecast2 is not installed (run scripts/install-peers.sh)"; exit 1; }
+    else
+        if [ -n "${CASTY_CLI:-}" ]; then
+            CLI=$CASTY_CLI
+        elif command -v casty-cli >/dev/null; then
+            CLI=$(command -v casty-cli)
+        else
+            CLI="$(cd "$STATION_ROOT" && swift build --show-bin-path 2>/dev/null)/casty-cli"
+        fi
+        [ -x "$CLI" ] || { fail "casty-cli not found at $CLI (swift build --product casty-cli, or set CASTY_CLI)"; exit 1; }
+        info "casty-cli: $CLI"
+    fi
+    info "scratch: $TMP"
+}
+
+# station_end — exit with the verdict (the EXIT trap prints it and the evidence).
+station_end() { exit 0; }
+
+alive() { ! _peers_gone "$1"; }
+# log_has FILE REGEX — does FILE contain a line matching the extended REGEX?
+log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -qE -- "$2"; }
+
+# station_port — a free loopback port in 18800–18899 (random start, so parallel runs rarely meet).
+station_port() {
+    local i p start=$((RANDOM % 100))
+    for ((i = 0; i < 100; i++)); do
+        p=$((18800 + (start + i) % 100))
+        [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
+        _port_open "$p" && continue
+        echo "$p"
+        return 0
+    done
+    echo "station: no free port in 18800-18899" >&2
+    return 1
+}
+
+# server_start [casty-cli server options...] — start the server under test on a free port (sets PORT, BASE,
+# SERVER_PID, SERVER_LOG) with SRC_PW and ADMIN_PW; waits until it accepts TCP (exits with FAIL otherwise).
+server_start() {
+    PORT=$(station_port)
+    BASE="http://127.0.0.1:$PORT"
+    if [ "$TARGET" = casty ]; then
+        SERVER_LOG="$TMP/casty.log"
+        station_log "casty-cli server" "$SERVER_LOG"
+        "$CLI" server --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" "$@" \
+            </dev/null >"$SERVER_LOG" 2>&1 &
+        SERVER_PID=$!
+        peers_track "$SERVER_PID"
+        if ! wait_port "$PORT" 15 "$SERVER_PID" 2>/dev/null; then
+            local status=running
+            alive "$SERVER_PID" || { status=0; wait "$SERVER_PID" || status=$?; }
+            fail "casty-cli server $* did not listen on 127.0.0.1:$PORT within 15 s (exit status: $status): $(head -c 300 "$SERVER_LOG" | tr '\n' ' ')"
+            exit 1
+        fi
+        info "casty-cli server on $BASE (pid $SERVER_PID): $*"
+    else
+        _icecast_server_start "$@"
+    fi
+}
+
+# _icecast_server_start [options] — the icecast side of server_start (see the header for the mapping).
+_icecast_server_start() {
+    local mounts_xml="" timeout=10 station_mounts=() a b m
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --accept-all) shift ;;
+            --mounts) info "icecast has no mount whitelist: --mounts $2 not applied"; shift 2 ;;
+            --fallback)
+                a=${2%%=*}
+                b=${2#*=}
+                mounts_xml+="
+    <mount type=\"normal\">
+        <mount-name>$a</mount-name>
+        <fallback-mount>$b</fallback-mount>
+        <fallback-override>1</fallback-override>
+    </mount>"
+                shift 2
+                ;;
+            --source-timeout) timeout=$2; shift 2 ;;
+            --station) station_mounts+=("$2"); shift 2 ;;
+            *) info "option $1 has no icecast equivalent here"; shift ;;
+        esac
+    done
+    local workdir="$TMP/icecast" user=icecast2 group changeowner=""
+    mkdir -p "$workdir/log"
+    chmod 755 "$workdir"
+    if [ "$(id -u)" -eq 0 ]; then
+        group=$(id -gn "$user")
+        chown "$user:$group" "$workdir/log"
+        changeowner="<changeowner><user>$user</user><group>$group</group></changeowner>"
+    fi
+    cat >"$workdir/icecast.xml" <<XML
+<!-- Written by scripts/station/lib.sh for Casty's tests: loopback only, throwaway passwords. -->
+<icecast>
+    <location>Casty station tests</location>
+    <admin>casty@localhost</admin>
+    <hostname>127.0.0.1</hostname>
+    <limits>
+        <clients>100</clients>
+        <sources>10</sources>
+        <queue-size>524288</queue-size>
+        <client-timeout>30</client-timeout>
+        <header-timeout>15</header-timeout>
+        <source-timeout>$timeout</source-timeout>
+        <burst-on-connect>1</burst-on-connect>
+        <burst-size>65535</burst-size>
+    </limits>
+    <authentication>
+        <source-password>$SRC_PW</source-password>
+        <relay-password>$SRC_PW</relay-password>
+        <admin-user>admin</admin-user>
+        <admin-password>$ADMIN_PW</admin-password>
+    </authentication>
+    <listen-socket>
+        <port>$PORT</port>
+        <bind-address>127.0.0.1</bind-address>
+    </listen-socket>$mounts_xml
+    <fileserve>1</fileserve>
+    <paths>
+        <basedir>/usr/share/icecast2</basedir>
+        <logdir>$workdir/log</logdir>
+        <webroot>/usr/share/icecast2/web</webroot>
+        <adminroot>/usr/share/icecast2/admin</adminroot>
+        <alias source="/status.json" destination="/status-json.xsl"/>
+    </paths>
+    <logging>
+        <accesslog>access.log</accesslog>
+        <errorlog>error.log</errorlog>
+        <loglevel>4</loglevel>
+        <logsize>10000</logsize>
+    </logging>
+    <security>
+        <chroot>0</chroot>
+        $changeowner
+    </security>
+</icecast>
+XML
+    SERVER_LOG="$workdir/log/error.log"
+    station_log "icecast error.log" "$SERVER_LOG"
+    station_log "icecast access.log" "$workdir/log/access.log"
+    icecast2 -c "$workdir/icecast.xml" </dev/null >"$workdir/icecast.out" 2>&1 &
+    SERVER_PID=$!
+    ICECAST_PID=$SERVER_PID
+    ICECAST_PORT=$PORT
+    ICECAST_WORKDIR=$workdir
+    peers_track "$SERVER_PID"
+    if ! wait_port "$PORT" 10 "$SERVER_PID"; then
+        fail "icecast2 did not start: $(head -5 "$workdir/icecast.out" 2>/dev/null | tr '\n' ' ')"
+        exit 1
+    fi
+    info "icecast2 on $BASE (pid $SERVER_PID), source-timeout $timeout s"
+    for m in "${station_mounts[@]}"; do
+        station_log "ffmpeg station ${m}" "$workdir/source-${m#/}.log"
+        source_start "$PORT" "$m" 220 || { fail "the ffmpeg source standing in for --station $m did not go live"; exit 1; }
+        info "ffmpeg 220 Hz sine on $m stands in for casty's --station $m"
+    done
+}
+
+# http_code [CURL ARGS...] URL — the HTTP status (000 when unreachable), reading at most 1 s of a stream.
+http_code() {
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$@" 2>/dev/null) || true
+    echo "${code:-000}"
+}
+
+# admin_get USER:PW PATH-AND-QUERY OUTFILE — GET an admin URL with Basic auth; prints the status, body to OUTFILE.
+admin_get() {
+    local code
+    code=$(curl -s -o "$3" -w '%{http_code}' --max-time 5 -u "$1" "$BASE$2" 2>/dev/null) || true
+    echo "${code:-000}"
+}
+
+# set_title_as USER:PW MOUNT TITLE — /admin/metadata?mode=updinfo; prints the HTTP status.
+set_title_as() {
+    local code
+    code=$(curl -s -o "$TMP/metadata-reply.txt" -w '%{http_code}' --max-time 5 -G -u "$1" \
+        --data-urlencode "mount=$2" --data-urlencode "mode=updinfo" --data-urlencode "song=$3" \
+        "$BASE/admin/metadata" 2>/dev/null) || true
+    echo "${code:-000}"
+}
+
+# mount_live MOUNT — does GET MOUNT answer 200 right now?
+mount_live() { [ "$(http_code "$BASE$1")" = 200 ]; }
+
+# wait_live MOUNT [SECONDS] — wait until MOUNT answers 200 (default 10 s).
+wait_live() { wait_until "${2:-10}" mount_live "$1"; }
+
+# ffmpeg_publish NAME MOUNT FREQ CODEC [ffmpeg options...] — ffmpeg pushes a FREQ Hz sine in real time with
+# `-f mp3` (CODEC mp3) or `-content_type audio/aac -f adts` (CODEC aac) to icecast://source:PW@…/MOUNT.
+# Log in $TMP/NAME.log; sets LAST_PID.
+ffmpeg_publish() {
+    local name=$1 mount=$2 freq=$3 codec=$4 enc
+    shift 4
+    if [ "$codec" = aac ]; then
+        enc=(-c:a aac -b:a 96k -content_type audio/aac -f adts)
+    else
+        enc=(-c:a libmp3lame -b:a 128k -id3v2_version 0 -write_xing 0 -content_type audio/mpeg -f mp3)
+    fi
+    station_log "ffmpeg $name" "$TMP/$name.log"
+    ffmpeg -nostdin -hide_banner -loglevel warning -re -f lavfi -i "sine=frequency=$freq:sample_rate=44100" \
+        -ac 2 -ar 44100 -map_metadata -1 "$@" "${enc[@]}" \
+        "icecast://source:$SRC_PW@127.0.0.1:$PORT$mount" </dev/null >"$TMP/$name.log" 2>&1 &
+    LAST_PID=$!
+    peers_track "$LAST_PID"
+}
+
+# make_mp3 FILE FREQ SECONDS — an MP3 file (128 kbit/s CBR, 44.1 kHz stereo, no ID3/Xing) of a FREQ Hz sine.
+make_mp3() {
+    ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "sine=frequency=$2:sample_rate=44100:duration=$3" \
+        -ac 2 -ar 44100 -c:a libmp3lame -b:a 128k -id3v2_version 0 -write_xing 0 -map_metadata -1 -y "$1"
+}
+
+# audio_check LABEL WAV MIN_SECONDS [FREQ] — the decoded file is at least MIN_SECONDS long, not silent (over half
+# the samples non-zero, RMS above -40 dBFS) and, when FREQ is given, a sine within 8 % of FREQ Hz.
+audio_check() {
+    local label=$1 wav=$2 min=$3 freq=${4:-} stats secs nz rms f
+    stats=$(python3 "$ICY_PY" pcm "$wav" 2>&1) || true
+    secs=$(sed -nE 's/.*seconds=([0-9.]+).*/\1/p' <<<"$stats")
+    nz=$(sed -nE 's/.*nonzero=([0-9.]+).*/\1/p' <<<"$stats")
+    rms=$(sed -nE 's/.*rms_db=(-?[0-9.]+).*/\1/p' <<<"$stats")
+    f=$(sed -nE 's/.*freq=([0-9.]+).*/\1/p' <<<"$stats")
+    if awk -v s="${secs:-0}" -v m="$min" -v nz="${nz:-0}" -v r="${rms:--999}" -v f="${f:-0}" -v want="${freq:-0}" \
+        'BEGIN { ok = s >= m && nz > 0.5 && r > -40; if (want > 0) ok = ok && f > want * 0.92 && f < want * 1.08; exit !ok }'; then
+        pass "$label: decoded audio is not silent ($stats${freq:+; expected $freq Hz})"
+    else
+        fail "$label: decoded audio fails (want >= $min s, nonzero > 0.5, rms > -40 dB${freq:+, ~$freq Hz}): $stats"
+    fi
+}
+
+# json_field FILE KEY — a top-level field of a listen summary (python3, compact JSON).
+json_field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print(json.dumps(v) if isinstance(v,(list,dict)) else v)' "$1" "$2" 2>/dev/null || true; }
+
+# listen_start NAME URL SECONDS [icy.py listen options...] — python3 ICY listener in the background; summary
+# in $TMP/NAME.json, its output in $TMP/NAME.out. Sets LAST_PID.
+listen_start() {
+    local name=$1 url=$2 secs=$3
+    shift 3
+    station_log "listener $name" "$TMP/$name.out"
+    python3 "$ICY_PY" listen --url "$url" --seconds "$secs" --json "$TMP/$name.json" "$@" </dev/null >"$TMP/$name.out" 2>&1 &
+    LAST_PID=$!
+    peers_track "$LAST_PID"
+}
+
+# source_py NAME [icy.py source options...] — python3 source client in the background (PORT and SRC_PW given
+# unless overridden); output in $TMP/NAME.out. Sets LAST_PID.
+source_py() {
+    local name=$1
+    shift
+    station_log "source $name" "$TMP/$name.out"
+    python3 "$ICY_PY" source --port "$PORT" --password "$SRC_PW" "$@" </dev/null >"$TMP/$name.out" 2>&1 &
+    LAST_PID=$!
+    peers_track "$LAST_PID"
+}
+
+# out_status FILE — the status code an icy.py source printed (000 when none yet).
+out_status() { sed -nE 's/^STATUS ([0-9]{3}).*/\1/p' "$1" 2>/dev/null | head -1 | grep . || echo 000; }
+# out_line FILE — the status line (and body) an icy.py source printed, for messages.
+out_line() { grep -E '^(INTERIM|STATUS|BODY)' "$1" 2>/dev/null | tr '\n' ' ' | cut -c1-300; }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# publish.sh [casty|icecast] — ffmpeg publishes to the server under test; players listen on the same port.
+#
+#   (a) ffmpeg `-f mp3 icecast://source:PW@…/live` (PUT + Expect: 100-continue) with -ice_name, -ice_genre,
+#       -ice_description, -ice_url: /live answers 200 within 10 s;
+#   (b) ffmpeg `-content_type audio/aac -f adts` to /aac: /aac answers 200;
+#   (c) a listener's reply on /live carries icy-name, icy-genre, icy-description, icy-url from the source's
+#       ice-* headers, and Content-Type audio/mpeg; /aac's Content-Type is audio/aac;
+#   (d) mpg123 decodes 4 s of /live: not silent, 440 Hz (the source's tone); ffmpeg decodes 4 s of /aac:
+#       not silent, 660 Hz;
+#   (e) a title set with /admin/metadata (admin credentials) reaches an Icy-MetaData listener (python3 ICY
+#       reader) within 5 s, with intact framing; a second title set with the source's credentials too;
+#   (f) /status.json lists both mounts in icestats.source (an array); /admin/listmounts names both;
+#       /admin/listclients?mount=/live names a connected listener (its User-Agent); the admin answers are
+#       JSON for casty (Icecast 2.4 answers XML);
+#   (g) /admin/killsource?mount=/aac ends the AAC source: /aac answers 404 within 5 s and ffmpeg exits.
+# shellcheck disable=SC2317  # helpers run through wait_until
+set -euo pipefail
+# shellcheck source=scripts/station/lib.sh
+. "$(dirname "$0")/lib.sh"
+station_begin "${1:-casty}" mpg123
+
+server_start --accept-all
+
+# --- (a)/(b) ffmpeg publishes MP3 to /live and AAC to /aac -------------------------------------------------
+ffmpeg_publish ffmpeg-live /live 440 mp3 -ice_name "Casty Publish Test" -ice_genre "Test Genre" \
+    -ice_description "A 440 Hz sine published by ffmpeg" -ice_url "http://casty.example/"
+LIVE_SRC=$LAST_PID
+ffmpeg_publish ffmpeg-aac /aac 660 aac -ice_name "Casty AAC Test"
+AAC_SRC=$LAST_PID
+check "(a) ffmpeg published MP3 to /live (PUT): GET /live answers 200" \
+    "(a) /live does not answer 200 within 10 s of ffmpeg's PUT (last $(http_code "$BASE/live"))" wait_live /live 10
+check "(b) ffmpeg published AAC (ADTS) to /aac: GET /aac answers 200" \
+    "(b) /aac does not answer 200 within 10 s of ffmpeg's PUT (last $(http_code "$BASE/aac"))" wait_live /aac 10
+
+# --- (c) station headers --------------------------------------------------------------------------------------
+curl -s -0 -D "$TMP/headers-live.txt" -o /dev/null --max-time 1 "$BASE/live" || true
+curl -s -0 -D "$TMP/headers-aac.txt" -o /dev/null --max-time 1 "$BASE/aac" || true
+station_log "reply headers /live" "$TMP/headers-live.txt"
+station_log "reply headers /aac" "$TMP/headers-aac.txt"
+hdr() { tr -d '\r' <"$1" | grep -i "^$2:" | head -1 | sed -E 's/^[^:]*:[[:space:]]*//'; }
+info "/live reply: $(head -1 "$TMP/headers-live.txt" | tr -d '\r'); $(tr -d '\r' <"$TMP/headers-live.txt" | grep -iE '^(icy-|content-type)' | tr '\n' ';')"
+check "(c) icy-name from the source's ice-name: $(hdr "$TMP/headers-live.txt" icy-name)" \
+    "(c) icy-name is '$(hdr "$TMP/headers-live.txt" icy-name)', not 'Casty Publish Test'" \
+    test "$(hdr "$TMP/headers-live.txt" icy-name)" = "Casty Publish Test"
+check "(c) icy-genre from the source's ice-genre: $(hdr "$TMP/headers-live.txt" icy-genre)" \
+    "(c) icy-genre is '$(hdr "$TMP/headers-live.txt" icy-genre)', not 'Test Genre'" \
+    test "$(hdr "$TMP/headers-live.txt" icy-genre)" = "Test Genre"
+check "(c) icy-description and icy-url from the source's ice-description and ice-url" \
+    "(c) icy-description '$(hdr "$TMP/headers-live.txt" icy-description)' / icy-url '$(hdr "$TMP/headers-live.txt" icy-url)' not passed on" \
+    test "$(hdr "$TMP/headers-live.txt" icy-description)|$(hdr "$TMP/headers-live.txt" icy-url)" = "A 440 Hz sine published by ffmpeg|http://casty.example/"
+check "(c) Content-Type audio/mpeg on /live, audio/aac on /aac" \
+    "(c) Content-Type is '$(hdr "$TMP/headers-live.txt" content-type)' on /live and '$(hdr "$TMP/headers-aac.txt" content-type)' on /aac" \
+    test "$(hdr "$TMP/headers-live.txt" content-type)|$(hdr "$TMP/headers-aac.txt" content-type)" = "audio/mpeg|audio/aac"
+
+# --- (d) players decode audio -----------------------------------------------------------------------------------
+station_log "mpg123" "$TMP/mpg123.log"
+station_log "ffmpeg listener /aac" "$TMP/ffmpeg-listen.log"
+(timeout 20 mpg123 -n 160 -w "$TMP/live.wav" "$BASE/live" >"$TMP/mpg123.log" 2>&1 || true) &
+MPG=$!
+peers_track "$MPG"
+(timeout 20 ffmpeg -nostdin -hide_banner -i "$BASE/aac" -t 4 -y "$TMP/aac.wav" >"$TMP/ffmpeg-listen.log" 2>&1 || true) &
+FFL=$!
+peers_track "$FFL"
+
+# --- (e) titles, while the players decode ---------------------------------------------------------------------
+listen_start meta1 "$BASE/live" 12 --meta --until-title "Publish Title One" --ua "casty-publish-listener/1"
+L1=$LAST_PID
+sleep 1
+code=$(set_title_as "admin:$ADMIN_PW" /live "Publish Title One")
+check "(e) /admin/metadata with admin credentials answered 200" "(e) /admin/metadata (admin) answered $code: $(head -c 200 "$TMP/metadata-reply.txt" 2>/dev/null)" test "$code" = 200
+t0=$(now_ms)
+wait "$L1" 2>/dev/null || true
+if [ "$(json_field "$TMP/meta1.json" until_title_seen)" = True ]; then
+    pass "(e) the title reached the Icy-MetaData listener (metaint $(json_field "$TMP/meta1.json" metaint), framing intact over $(json_field "$TMP/meta1.json" blocks) blocks)"
+    measure "title latency, admin/metadata to listener" "$(($(now_ms) - t0))" "ms (upper bound: includes reader exit)"
+else
+    fail "(e) the listener did not see StreamTitle='Publish Title One' (titles $(json_field "$TMP/meta1.json" titles), framing_ok $(json_field "$TMP/meta1.json" framing_ok) $(json_field "$TMP/meta1.json" framing_error), status $(json_field "$TMP/meta1.json" status))"
+fi
+
+listen_start meta2 "$BASE/live" 12 --meta --until-title "Publish Title Two" --ua "casty-publish-listener/2"
+L2=$LAST_PID
+sleep 1
+code=$(set_title_as "source:$SRC_PW" /live "Publish Title Two")
+check "(e) /admin/metadata with the source's credentials answered 200" "(e) /admin/metadata (source:PW) answered $code: $(head -c 200 "$TMP/metadata-reply.txt" 2>/dev/null)" test "$code" = 200
+
+# --- (f) status and admin, while meta2 listens ----------------------------------------------------------------
+# ok_and_has CODE FILE TEXT... — CODE is 200 and FILE contains every TEXT.
+ok_and_has() {
+    local code=$1 file=$2 text
+    shift 2
+    [ "$code" = 200 ] || return 1
+    for text in "$@"; do grep -qF -- "$text" "$file" || return 1; done
+}
+curl -s --max-time 3 -o "$TMP/status.json" "$BASE/status.json" || true
+station_log "/status.json" "$TMP/status.json"
+mounts=$(python3 "$ICY_PY" status-mounts "$TMP/status.json" 2>&1 || true)
+if [ "$(head -1 <<<"$mounts")" = array ] && grep -qx /live <<<"$mounts" && grep -qx /aac <<<"$mounts"; then
+    pass "(f) /status.json: icestats.source is an array with /live and /aac"
+else
+    fail "(f) /status.json: icestats.source is not an array listing /live and /aac: $(tr '\n' ' ' <<<"$mounts")"
+fi
+code=$(admin_get "admin:$ADMIN_PW" /admin/listmounts "$TMP/listmounts.txt")
+station_log "/admin/listmounts" "$TMP/listmounts.txt"
+check "(f) /admin/listmounts answered 200 naming /live and /aac" \
+    "(f) /admin/listmounts answered $code: $(head -c 300 "$TMP/listmounts.txt" 2>/dev/null)" \
+    ok_and_has "$code" "$TMP/listmounts.txt" /live /aac
+code=$(admin_get "admin:$ADMIN_PW" "/admin/listclients?mount=/live" "$TMP/listclients.txt")
+station_log "/admin/listclients" "$TMP/listclients.txt"
+check "(f) /admin/listclients?mount=/live answered 200 naming the listener (its User-Agent)" \
+    "(f) /admin/listclients?mount=/live answered $code without casty-publish-listener/2: $(head -c 300 "$TMP/listclients.txt" 2>/dev/null)" \
+    ok_and_has "$code" "$TMP/listclients.txt" casty-publish-listener/2
+if casty_only "admin answers are JSON (Icecast 2.4 answers XML)"; then
+    check "(f) /admin/listmounts and /admin/listclients answers are JSON" \
+        "(f) an admin answer is not JSON: $(head -c 200 "$TMP/listmounts.txt" 2>/dev/null)" \
+        python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' "$TMP/listmounts.txt" "$TMP/listclients.txt" 2>/dev/null
+else
+    info "icecast listmounts answer starts: $(head -c 120 "$TMP/listmounts.txt" | tr '\n' ' ')"
+fi
+
+wait "$L2" 2>/dev/null || true
+if [ "$(json_field "$TMP/meta2.json" until_title_seen)" = True ]; then
+    pass "(e) the title set with the source's credentials reached the listener"
+else
+    fail "(e) the listener did not see StreamTitle='Publish Title Two' (titles $(json_field "$TMP/meta2.json" titles), framing_ok $(json_field "$TMP/meta2.json" framing_ok))"
+fi
+
+wait "$MPG" "$FFL" 2>/dev/null || true
+audio_check "(d) mpg123 on /live" "$TMP/live.wav" 3.5 440
+audio_check "(d) ffmpeg on /aac" "$TMP/aac.wav" 3.5 660
+
+# --- (g) killsource -------------------------------------------------------------------------------------------
+code=$(admin_get "admin:$ADMIN_PW" "/admin/killsource?mount=/aac" "$TMP/killsource.txt")
+station_log "/admin/killsource" "$TMP/killsource.txt"
+check "(g) /admin/killsource?mount=/aac answered 200" "(g) /admin/killsource answered $code: $(head -c 200 "$TMP/killsource.txt" 2>/dev/null)" test "$code" = 200
+aac_gone() { [ "$(http_code "$BASE/aac")" = 404 ]; }
+check "(g) after killsource /aac answers 404" "(g) /aac still answers $(http_code "$BASE/aac") 5 s after killsource" wait_until 5 aac_gone
+aac_src_gone() { ! alive "$AAC_SRC"; }
+check "(g) the AAC ffmpeg source was disconnected (it exited)" "(g) the AAC ffmpeg source still runs 5 s after killsource" wait_until 5 aac_src_gone
+check "(g) /live still plays after /aac was killed" "(g) /live answers $(http_code "$BASE/live") after killsource /aac" mount_live /live
+alive "$LIVE_SRC" || fail "the /live ffmpeg source exited: $(tail -3 "$TMP/ffmpeg-live.log" | tr '\n' ' ')"
+
+station_end
