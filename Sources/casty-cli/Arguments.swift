@@ -1,7 +1,7 @@
 /// A command line split into positional words, `--name value` options and `--flag`s.
 struct Arguments: Sendable {
     private(set) var positionals: [String] = []
-    private var values: [String: String] = [:]
+    private var values: [String: [String]] = [:]
     private var present: Set<String> = []
 
     /// Splits `words`, knowing which options take a value; anything unknown is a usage error.
@@ -24,10 +24,10 @@ struct Arguments: Sendable {
                 present.insert(name)
             } else if options.contains(name) {
                 if let inline {
-                    values[name] = inline
+                    values[name, default: []].append(inline)
                 } else {
                     guard index < words.count else { throw UsageError("option --\(name) needs a value") }
-                    values[name] = words[index]
+                    values[name, default: []].append(words[index])
                     index += 1
                 }
             } else {
@@ -36,9 +36,14 @@ struct Arguments: Sendable {
         }
     }
 
-    /// The value of `--name`, if given.
+    /// The value of `--name`, if given (the last one, if given more than once).
     func value(_ name: String) -> String? {
-        values[name]
+        values[name]?.last
+    }
+
+    /// Every value of an option that may be given more than once (`--relay /a=… --relay /b=…`), in order.
+    func all(_ name: String) -> [String] {
+        values[name] ?? []
     }
 
     /// Whether `--name` was given.
@@ -48,7 +53,7 @@ struct Arguments: Sendable {
 
     /// The whole number given with `--name`, within `range`, or `fallback`.
     func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(UsageError) -> Int {
-        guard let text = values[name] else { return fallback }
+        guard let text = value(name) else { return fallback }
         guard let value = Int(text), range.contains(value) else {
             throw UsageError("--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }

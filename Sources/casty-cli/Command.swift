@@ -49,7 +49,7 @@ struct CommandEntry: Sendable {
             exit(0)
         }
         do {
-            let arguments = try Arguments(words, options: options, flags: flags)
+            let arguments = try Arguments(try withConfigFile(words), options: options, flags: flags)
             installSignalHandlers()
             _ = raiseFileDescriptorLimit()
             try await run(arguments)
@@ -59,6 +59,42 @@ struct CommandEntry: Sendable {
         } catch {
             fail("\(name): \(error)", code: 1)
         }
+    }
+}
+
+extension CommandEntry {
+    /// `words` with the options of the `--config` file, if any, put before them (so the command line wins).
+    func withConfigFile(_ words: [String]) throws -> [String] {
+        guard options.contains("config"), let index = words.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else {
+            return words
+        }
+        let path: String
+        if words[index].hasPrefix("--config=") {
+            path = String(words[index].dropFirst("--config=".count))
+        } else {
+            guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
+            path = words[index + 1]
+        }
+        return try configFileWords(path) + words
+    }
+
+    /// The words of a config file: `name value` lines become `--name value`, `name` alone `--name`; blank lines
+    /// and `#` comments are skipped; an unknown name is a usage error that names the line.
+    private func configFileWords(_ path: String) throws -> [String] {
+        let text = String(decoding: try readFile(path), as: UTF8.self)
+        var words: [String] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: " \t\r")
+            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            let parts = line.split(separator: " ", maxSplits: 1)
+            let name = String(parts[0])
+            guard options.contains(name) || flags.contains(name), name != "config" else {
+                throw UsageError("\(path):\(number + 1): unknown option '\(name)'")
+            }
+            words.append("--\(name)")
+            if parts.count > 1 { words.append(String(parts[1]).trimmingCharacters(in: " \t")) }
+        }
+        return words
     }
 }
 
@@ -107,11 +143,4 @@ extension String {
     func padding(_ width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
-}
-
-/// A byte count for people: `850 kB`, `1.9 MB`.
-func megabytes(_ bytes: Int) -> String {
-    guard bytes >= 1_000_000 else { return "\(bytes / 1000) kB" }
-    let tenths = bytes / 100_000
-    return "\(tenths / 10).\(tenths % 10) MB"
 }

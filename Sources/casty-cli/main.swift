@@ -6,7 +6,7 @@ import Glibc
 let commands = [
     CommandEntry(ProxyCommand.self), CommandEntry(StationCommand.self), CommandEntry(DummyCommand.self),
     CommandEntry(DemoCommand.self), CommandEntry(RootCommand.self), CommandEntry(BranchCommand.self),
-    CommandEntry(TreeCommand.self),
+    CommandEntry(TreeCommand.self), CommandEntry(ServerCommand.self),
 ]
 
 let words = Array(CommandLine.arguments.dropFirst())

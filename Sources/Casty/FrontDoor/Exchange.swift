@@ -11,6 +11,18 @@ struct Exchange {
     let peer: String
     /// The port it came to.
     let port: PortContext
+    /// Bytes that came after the request's head: the start of a source's body.
+    var rest: ArraySlice<UInt8> = []
+
+    /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded; `nil` if absent.
+    func query(_ name: String) -> String? {
+        guard let question = request.path.firstIndex(of: "?") else { return nil }
+        for pair in request.path[request.path.index(after: question)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if URLQuery.decode(parts[0]) == name { return parts.count > 1 ? URLQuery.decode(parts[1]) : "" }
+        }
+        return nil
+    }
 
     /// The request's path without its query: `/live` for `GET /live?type=.mp3`.
     var path: String {

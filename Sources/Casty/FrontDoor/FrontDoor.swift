@@ -19,6 +19,28 @@ final class FrontDoor: @unchecked Sendable {
     private var deadline: Scheduled?
     private var done = false
 
+    /// Listens on `address` and gives every connection a front door to `port`: a small send buffer (about one
+    /// segment, so a slow listener shows at once) and a clean refusal, counted and logged, when the process is
+    /// out of descriptors.
+    static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext) throws(SocketError) -> Listener {
+        let sendBuffer = port.options.sendBuffer
+        let listener = try Listener(address: address, on: loop, sendBuffer: sendBuffer) { connection in
+            do {
+                try connection.configure(sendBuffer: nil, maxQueuedBytes: sendBuffer)
+            } catch {
+                return connection.close()
+            }
+            FrontDoor(connection: connection, port: port).open()
+        }
+        loop.execute {
+            listener.onRefuse = { error in
+                port.refused()
+                port.logger("port \(listener.localAddress): refused a peer: \(error)")
+            }
+        }
+        return listener
+    }
+
     /// A front door for a freshly accepted connection of `port`. Call ``open()`` to start reading.
     init(connection: Connection, port: PortContext) {
         self.connection = connection
@@ -41,9 +63,9 @@ final class FrontDoor: @unchecked Sendable {
         case .failed(let error):
             finish()
             refuse(error)
-        case .done(let request, _):
+        case .done(let request, let rest):
             finish()
-            port.router.dispatch(Exchange(request: request, connection: connection, peer: peer, port: port))
+            port.router.dispatch(Exchange(request: request, connection: connection, peer: peer, port: port, rest: rest))
         }
     }
 

@@ -1,11 +1,17 @@
 internal import CastyNet
+
 /// What every connection of one port shares: its mounts, its options, its log and its router.
 ///
-/// Loop-confined like the distributor it serves (`@unchecked Sendable` so that the listener's callback may
-/// capture it): used only on that distributor's loop.
+/// A port serves either one distributor (a relay, a branch: any path plays it) or the mounts of a station
+/// server. Loop-confined like the distributors it serves (`@unchecked Sendable` so that the listener's
+/// callback may capture it): used only on their loop.
 final class PortContext: @unchecked Sendable {
-    /// The stream this port serves.
-    let distributor: Distributor
+    /// The one stream of a port that is not a station server.
+    let single: Distributor?
+    /// The mounts of a station server.
+    let mounts: MountTable?
+    /// The admin password of a station server (`admin:<password>`), if it has an admin API.
+    let adminPassword: Secret?
     /// How its clients are served.
     let options: ClientOptions
     /// Where its log lines go.
@@ -14,22 +20,46 @@ final class PortContext: @unchecked Sendable {
     let joinsAndLeaves: LogBudget
     /// The route table.
     let router: Router
+    /// Peers refused at the door of a station server (a relay counts them on its distributor).
+    private let refusals = Tally()
 
+    /// A port for one distributor.
     init(distributor: Distributor, options: ClientOptions, logger: EventLog, router: Router = .standard) {
-        self.distributor = distributor
+        self.single = distributor
+        self.mounts = nil
+        self.adminPassword = nil
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
         self.router = router
     }
 
-    /// The distributor of the mount at `path`: the port's one mount, whatever the path.
+    /// A port for the mounts of a station server.
+    init(mounts: MountTable, adminPassword: Secret?, loop: EventLoop, options: ClientOptions, logger: EventLog,
+         router: Router = .standard) {
+        self.single = nil
+        self.mounts = mounts
+        self.adminPassword = adminPassword
+        self.options = options
+        self.logger = logger
+        self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
+        self.router = router
+    }
+
+    /// The distributor of the mount at `path`. A port of one stream plays it whatever the path (players put all
+    /// kinds of paths in their URLs), and so does a server with one mount; with several, only a mount's path.
     func mount(at path: String) -> Distributor? {
-        distributor
+        guard let mounts else { return single }
+        if let mount = mounts.mount(at: path) { return mount.distributor }
+        let all = mounts.all
+        return all.count == 1 ? all[0].distributor : nil
     }
 
     /// Counts a refused peer.
     func refused() {
-        distributor.tally.refused += 1
+        (single?.tally ?? refusals).refused += 1
     }
+
+    /// Peers refused so far.
+    var refusedCount: Int { (single?.tally ?? refusals).refused }
 }

@@ -7,11 +7,14 @@ internal import Icy
 /// |-----------------|----------------|-------------------------------------------------------------------|
 /// | `GET`, `HEAD`   | `/status.json` | ``StatusRoutes/status(_:)``: the node's state as JSON              |
 /// | `GET`, `HEAD`   | `/tree`        | ``StatusRoutes/tree(_:)``: the node's place in the tree, one line  |
-/// | `SOURCE`, `PUT` | any            | ``StreamRoutes/sourceNotTaken(_:)``: `405` (sources come with the station server) |
+/// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
+/// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
+/// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | a mount        | ``StreamRoutes/play(_:)``: the stream, to a player or a branch     |
 ///
-/// A port serves one mount today, and a player may use any path for it (players and playlists put all
-/// kinds of paths in their URLs). With several mounts, an unknown path gets `404`. Methods the parser does not
+/// A relay's port serves one stream, and a player may use any path for it (players and playlists put all
+/// kinds of paths in their URLs); so does a station server with one mount. With several mounts, an unknown
+/// path gets `404`. Methods the parser does not
 /// know were already refused by the ``FrontDoor`` with `405`.
 struct Router: Sendable {
     /// One line of the table.
@@ -34,6 +37,8 @@ struct Router: Sendable {
     enum Path: Sendable {
         /// Exactly this path (the query, if any, is not part of it).
         case exact(String)
+        /// Any path that starts with this.
+        case prefix(String)
         /// A path that names a mount of the port (any path, while the port has one mount).
         case mount
         /// Any path.
@@ -50,21 +55,24 @@ struct Router: Sendable {
     static let standard = Router(routes: [
         Route([.get, .head], .exact("/status.json"), StatusRoutes.status),
         Route([.get, .head], .exact("/tree"), StatusRoutes.tree),
-        Route([.source, .put], .any, StreamRoutes.sourceNotTaken),
+        Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
+        Route([.get], .prefix("/admin/"), AdminRoutes.call),
+        Route([.source, .put], .any, SourceRoutes.publish),
         Route([.get, .head], .mount, StreamRoutes.play),
     ])
 
-    /// Hands the request to the first route that takes it, or answers `404`/`405`.
+    /// Hands the request to the first route that takes it; else `404` if routes take its method on other
+    /// paths, `405` if none takes its method.
     func dispatch(_ exchange: Exchange) {
-        let candidates = routes.filter { matches($0.path, exchange) }
-        if let route = candidates.first(where: { $0.methods.contains(exchange.request.method) }) {
+        let method = exchange.request.method
+        if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)
         }
-        if candidates.isEmpty {
+        if routes.contains(where: { $0.methods.contains(method) }) {
             exchange.port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
             exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
         } else {
-            exchange.answer(405, "Method Not Allowed", body: "\(exchange.request.method.rawValue) is not taken here.",
+            exchange.answer(405, "Method Not Allowed", body: "\(method.rawValue) is not taken here.",
                             headers: ["Allow": Self.allowedMethods])
         }
     }
@@ -72,6 +80,7 @@ struct Router: Sendable {
     private func matches(_ path: Path, _ exchange: Exchange) -> Bool {
         switch path {
         case .exact(let wanted): exchange.path == wanted
+        case .prefix(let start): exchange.path.hasPrefix(start)
         case .mount: exchange.port.mount(at: exchange.path) != nil
         case .any: true
         }

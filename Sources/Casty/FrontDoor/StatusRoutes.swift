@@ -5,14 +5,25 @@ enum StatusRoutes {
     /// `GET /status.json`: the distributor's counters and the station, as JSON.
     static func status(_ exchange: Exchange) {
         let port = exchange.port
-        let stat = port.distributor.assumeIsolated { $0.stat() }
-        exchange.answer(200, "OK", body: StatusPage.json(stat, upstream: port.options.upstreamState?()),
-                        headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
+        let body: String
+        if let mounts = port.mounts {
+            body = StatusPage.serverJSON(mounts.all.map { mount in
+                (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state)
+            }, refused: port.refusedCount)
+        } else if let single = port.single {
+            body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?())
+        } else {
+            body = "{}"
+        }
+        exchange.answer(200, "OK", body: body, headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
     }
 
     /// `GET /tree`: the node's place in the tree, on one line.
     static func tree(_ exchange: Exchange) {
-        let stat = exchange.port.distributor.assumeIsolated { $0.stat() }
+        guard let distributor = exchange.port.single ?? exchange.port.mounts?.all.first?.distributor else {
+            return exchange.answer(404, "Not Found", body: "No stream here.")
+        }
+        let stat = distributor.assumeIsolated { $0.stat() }
         exchange.answer(200, "OK", body: StatusPage.treeLine(stat), headers: ["Cache-Control": "no-cache"])
     }
 }

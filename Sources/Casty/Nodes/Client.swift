@@ -1,3 +1,4 @@
+internal import Synchronization
 public import CastyNet
 internal import Icy
 
@@ -19,7 +20,10 @@ public actor Client: LoopNode {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
     private let connection: Connection
-    private let distributor: Distributor
+    private var distributor: Distributor
+    /// A number that names the client in the admin API (`/admin/killclient?id=`), unique in the process.
+    public nonisolated let id = Client.ids.add(1, ordering: .relaxed).newValue
+    private static let ids = Atomic<Int>(0)
     private let port: PortContext
     private var options: ClientOptions { port.options }
     private let listening: Listening
@@ -45,6 +49,8 @@ public actor Client: LoopNode {
 
     private enum Phase {
         case waitingForReply
+        /// Moved to another mount by an admin: waiting for its reply, the connection and its framing kept.
+        case moving
         case streaming
         case closing
     }
@@ -66,6 +72,25 @@ public actor Client: LoopNode {
     /// Stops the client: its connection is closed.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
 
+    /// Moves the listener to another mount's distributor without closing its connection (an admin's
+    /// `moveclients`): it leaves its distributor, asks the other one, and plays its segments from their next
+    /// one on, with the same ICY framing (every mount of a server cuts segments of the same size). The
+    /// numbering restarts there: the listener counts one gap.
+    func move(to other: Distributor) {
+        guard phase == .streaming, other !== distributor else { return }
+        phase = .moving
+        distributor.leave(self)
+        distributor = other
+        other.send(.request(from: self, resume: nil, branch: nil))
+    }
+
+    /// What the admin API tells of the listener.
+    func info() -> ListenerInfo {
+        ListenerInfo(
+            id: id, peer: peer, request: listening.summary, isBranch: listening.isBranch,
+            connectedSeconds: seconds(.now - joined), segments: policy?.segments ?? 0, skipped: policy?.skipped ?? 0)
+    }
+
     /// Asks the distributor for the stream. What the peer sends from now on is read and ignored, so that its
     /// close is noticed at once.
     func start() {
@@ -84,6 +109,9 @@ public actor Client: LoopNode {
 
     func receive(_ message: Message) {
         switch message {
+        case .reply(let next, _) where phase == .moving:
+            policy?.moved(next: next)
+            phase = .streaming
         case .reply(let next, let context):
             guard case .waitingForReply = phase else { return }
             replied(next: next, context: context)
@@ -221,6 +249,22 @@ public actor Client: LoopNode {
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
             + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
     }
+}
+
+/// One listener, as the admin API lists it (`/admin/listclients`).
+public struct ListenerInfo: Sendable, Equatable {
+    /// The number that names it (`/admin/killclient?id=`).
+    public let id: Int
+    /// Its address.
+    public let peer: String
+    /// Its request: `GET /live (VLC/3.0.18)`.
+    public let request: String
+    /// Whether it is a branch of the tree.
+    public let isBranch: Bool
+    /// How long it has been connected.
+    public let connectedSeconds: Double
+    /// Segments it was handed, and how many of them it skipped.
+    public let segments: Int, skipped: Int
 }
 
 /// How a distributor's clients are served.

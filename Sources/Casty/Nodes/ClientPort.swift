@@ -17,21 +17,7 @@ public final class ClientPort: Sendable {
         logger: EventLog = .silent
     ) throws(SocketError) {
         let context = PortContext(distributor: distributor, options: options, logger: logger)
-        let listener = try Listener(address: address, on: distributor.loop, sendBuffer: options.sendBuffer) { connection in
-            do {
-                try connection.configure(sendBuffer: nil, maxQueuedBytes: options.sendBuffer)
-            } catch {
-                connection.close()
-                return
-            }
-            FrontDoor(connection: connection, port: context).open()
-        }
-        listener.loop.execute {
-            listener.onRefuse = { error in
-                distributor.assumeIsolated { $0.tally.refused += 1 }
-                logger("client port \(listener.localAddress): refused a player: \(error)")
-            }
-        }
+        let listener = try FrontDoor.listen(on: address, loop: distributor.loop, port: context)
         self.listener = listener
         self.address = listener.localAddress
     }

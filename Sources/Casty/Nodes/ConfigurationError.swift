@@ -1,3 +1,4 @@
+internal import CastyNet
 /// A value given to one of Casty's public initializers that a node cannot work with — a segment size of zero, a
 /// negative burst, a timeout of no time at all. The initializer throws it at once, naming the value and the
 /// values allowed, rather than stopping the program or starting a node that cannot stream.
@@ -29,6 +30,10 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case fanout(Int, allowed: ClosedRange<Int>)
     /// The bytes given to a ``Station`` as an MP3 file hold no MPEG audio frames.
     case mp3(MP3Error)
+    /// A mount's name does not start with `/`, or holds a space, `?` or a control character.
+    case mountName(String)
+    /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`).
+    case fallbackLoop([String])
 
     /// The error in words, e.g. "segment size 0 bytes is outside 1...1048576".
     public var description: String {
@@ -43,6 +48,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .ringSize(let value, let allowed): "ring of \(value) segments is outside \(allowed)"
         case .fanout(let value, let allowed): "fanout of \(value) branches is outside \(allowed)"
         case .mp3(let error): error.description
+        case .mountName(let name): "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ? or control character"
+        case .fallbackLoop(let mounts): "fallbacks go round in a circle: \(mounts.joined(separator: " → "))"
         }
     }
 

@@ -59,6 +59,12 @@ struct DeliveryPolicy: Sendable, Equatable {
         segments += 1
     }
 
+    /// The listener was moved to another mount: its numbering goes on from `next` there, counted as one gap.
+    mutating func moved(next: Int) {
+        expected = next
+        gaps += 1
+    }
+
     /// How to hand over `bytes` more when `pending` bytes are still queued on the connection.
     func way(bytes: Int, pending: Int) -> Way {
         bursting && pending + bytes <= burstBudget ? .write : .offer

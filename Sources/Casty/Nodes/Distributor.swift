@@ -120,6 +120,23 @@ public actor Distributor: LoopNode {
         perform(core.sourceAttached())
     }
 
+    /// Takes its stream from `source` from now on, keeping every listener: a mount whose source dropped
+    /// switches to its fallback mount, and back when the source returns.
+    ///
+    /// A previous source that is a distributor (a fallback mount) is left, so it sends nothing more here. The
+    /// new source's reply names another stream, so the numbering restarts there: each listener counts one gap
+    /// and goes on playing on the same connection, with the same ICY framing (every mount of a server cuts
+    /// segments of the same size).
+    public nonisolated func switchSource(to source: any Node) {
+        onLoop { $0.switchNow(to: source) }
+    }
+
+    private func switchNow(to source: any Node) {
+        guard source !== self.source else { return }
+        if let previous = self.source as? Distributor { previous.leave(self) }
+        attach(to: source)
+    }
+
     /// Hands the distributor a message: a listener's request, or its source's reply and data.
     public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
 
@@ -154,13 +171,19 @@ public actor Distributor: LoopNode {
         perform(core.suspect(child, reportedBy: branch, at: .now))
     }
 
+    /// The nodes listening now (players and branch links), for the admin API.
+    func listenerNodes() -> [any Node] {
+        core.listeners.map(\.node)
+    }
+
     /// The name of the stream being served, once the source has replied.
     var stream: UInt64? { core.context?.stream }
 
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(
-            listeners: core.listeners.count - core.branchCount, branches: core.branchCount, counters: core.counters,
+            listeners: core.listeners.count { !($0.node is Distributor) } - core.branchCount, branches: core.branchCount,
+            counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
             context: core.currentContext, next: core.next, tree: core.places)
     }

@@ -223,9 +223,9 @@ struct DistributorCore<Listener: Hashable> {
         ring = Ring(capacity: configuration.ringSize)
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
-        return [.log("tree: new stream \(Context.streamText(stream)): numbering restarts at \(first) (was \(was));"
-            + " counted as one gap; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it")]
-            + links.map { .stop($0) }
+        let closing = links.isEmpty ? "" : "; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it"
+        return [.log("distributor: new stream \(Context.streamText(stream)): numbering restarts at \(first) (was \(was));"
+            + " counted as one gap\(closing)")] + links.map { .stop($0) }
     }
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.

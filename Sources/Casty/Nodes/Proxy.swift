@@ -201,12 +201,8 @@ public actor Proxy: UpstreamNode {
         }
         let format = chain.format == .adts ? "ADTS (AAC)" : "MPEG audio"
         for chunk in segment.audio {
-            chain.feed(chunk) { output in
-                switch output {
-                case .frame(let frame):
-                    cutter.addFrame(frame) { subscribers.publish($0) }
-                case .audio(let audio):
-                    cutter.add(audio) { subscribers.publish($0) }
+            cutter.add(chunk, through: &chain, emit: { subscribers.publish($0) }) { incident in
+                switch incident {
                 case .resynced(let dropped):
                     logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after):

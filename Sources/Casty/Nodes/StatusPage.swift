@@ -7,12 +7,40 @@ internal import Icy
 /// written for Icecast can read it; the `casty` object has the relay's own counters.
 enum StatusPage {
     static func json(_ stat: Stat, upstream: String? = nil) -> String {
-        let context = stat.context
+        var members: [(String, JSONValue)] = [
+            ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source(stat)))])),
+            ("casty", .object(casty(stat, upstream: upstream))),
+        ]
+        if let tree = stat.tree {
+            members.append(("tree", .object([
+                ("address", .text(tree.address)),
+                ("depth", .number(stat.path.count)),
+                ("parent", .text(stat.path.last ?? "")),
+                ("subtree", .number(tree.subtree)),
+                ("children", .list(tree.children.map { .object([("address", .text($0.address)), ("subtree", .number($0.subtree))]) })),
+            ])))
+        }
+        return JSONValue.object(members).encoded
+    }
+
+    /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
+    /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object.
+    static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String)], refused: Int) -> String {
+        let sources: [JSONValue] = mounts.map { mount in
+            .object([("mount", .text(mount.path))] + source(mount.stat) + [("casty", .object(casty(mount.stat, upstream: mount.source)))])
+        }
+        return JSONValue.object([
+            ("icestats", .object([("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))])),
+        ]).encoded
+    }
+
+    /// Icecast's fields for one source.
+    private static func source(_ stat: Stat) -> [(String, JSONValue)] {
         var source: [(String, JSONValue)] = [
             ("listeners", .number(stat.listeners)),
             ("listener_peak", .number(stat.peakListeners)),
         ]
-        if let context {
+        if let context = stat.context {
             source += [
                 ("server_name", .text(context.station["icy-name"] ?? "")),
                 ("genre", .text(context.station["icy-genre"] ?? "")),
@@ -22,7 +50,13 @@ enum StatusPage {
                 ("title", .text(context.title?.streamTitle ?? "")),
             ]
         }
-        let casty: [(String, JSONValue)] = [
+        return source
+    }
+
+    /// Casty's own counters for one distributor.
+    private static func casty(_ stat: Stat, upstream: String?) -> [(String, JSONValue)] {
+        let context = stat.context
+        return [
             ("branches", .number(stat.branches)),
             ("stream", .text(stat.stream.map(Context.streamText) ?? "")),
             ("segments", .number(stat.segments)),
@@ -37,20 +71,6 @@ enum StatusPage {
             ("missing", .number(stat.missing)),
             ("upstream", .text(upstream ?? (context == nil ? "connecting" : "streaming"))),
         ]
-        var members: [(String, JSONValue)] = [
-            ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source))])),
-            ("casty", .object(casty)),
-        ]
-        if let tree = stat.tree {
-            members.append(("tree", .object([
-                ("address", .text(tree.address)),
-                ("depth", .number(stat.path.count)),
-                ("parent", .text(stat.path.last ?? "")),
-                ("subtree", .number(tree.subtree)),
-                ("children", .list(tree.children.map { .object([("address", .text($0.address)), ("subtree", .number($0.subtree))]) })),
-            ])))
-        }
-        return JSONValue.object(members).encoded
     }
 
     /// The tree node's state on one line, for `GET /tree` and `casty-cli tree`:
@@ -68,6 +88,7 @@ enum StatusPage {
 /// Just enough JSON to write a status page, with no Foundation.
 enum JSONValue {
     case number(Int)
+    case bool(Bool)
     case text(String)
     case object([(String, JSONValue)])
     case list([JSONValue])
@@ -75,6 +96,7 @@ enum JSONValue {
     var encoded: String {
         switch self {
         case .number(let value): String(value)
+        case .bool(let value): value ? "true" : "false"
         case .text(let value): Self.quoted(value)
         case .object(let members): "{" + members.map { Self.quoted($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
         case .list(let values): "[" + values.map(\.encoded).joined(separator: ",") + "]"

@@ -31,15 +31,8 @@ public struct TreeKey: Sendable, CustomStringConvertible {
     /// Never the key itself, so that it cannot end up in a log by accident.
     public var description: String { "TreeKey(\(bytes.count) bytes)" }
 
-    /// Whether `key` and `offered` hold the same bytes, in a time that depends only on `key`'s length: every
-    /// byte of `key` is XORed with the byte at the same place in `offered` (or 0 past its end), the
-    /// differences are ORed together with the difference in length, and the answer is read once at the end.
+    /// Whether `key` and `offered` hold the same bytes, in constant time (see ``Secret``).
     static func constantTimeEqual(_ key: [UInt8], _ offered: [UInt8]) -> Bool {
-        var difference = UInt64(truncatingIfNeeded: key.count ^ offered.count)
-        for index in 0..<key.count {
-            let other = index < offered.count ? offered[index] : 0
-            difference |= UInt64(key[index] ^ other)
-        }
-        return difference == 0
+        Secret.constantTimeEqual(key, offered)
     }
 }

@@ -1,6 +1,6 @@
 internal import Glibc
 
-/// The few time helpers every layer uses, in one place.
+/// The few time and number helpers every layer uses, in one place.
 
 /// A duration in seconds, as a `Double`.
 package func seconds(_ duration: Duration) -> Double {
@@ -19,4 +19,11 @@ package func wallClockMilliseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+/// A byte count for people: `850 kB`, `1.9 MB`.
+package func megabytes(_ bytes: Int) -> String {
+    guard bytes >= 1_000_000 else { return "\(bytes / 1000) kB" }
+    let tenths = bytes / 100_000
+    return "\(tenths / 10).\(tenths % 10) MB"
 }

@@ -1,0 +1,36 @@
+/// Decoding of URL query values (`application/x-www-form-urlencoded`): `+` is a space and `%XX` a byte.
+/// Titles sent to `/admin/metadata` arrive this way, in UTF-8 (or, from old sources, Latin-1).
+enum URLQuery {
+    /// `text` decoded; bytes that are not UTF-8 are read as Latin-1, and a `%` not followed by two hex digits
+    /// is kept as it is.
+    static func decode(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), let high = hex(utf8, utf8.index(after: index)),
+                      let low = hex(utf8, utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex) {
+                bytes.append(high << 4 | low)
+                index = utf8.index(index, offsetBy: 3)
+                continue
+            } else {
+                bytes.append(byte)
+            }
+            index = utf8.index(after: index)
+        }
+        return String(validating: bytes, as: UTF8.self) ?? String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
+    private static func hex(_ utf8: Substring.UTF8View, _ index: Substring.UTF8View.Index) -> UInt8? {
+        guard index < utf8.endIndex else { return nil }
+        switch utf8[index] {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return utf8[index] - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return utf8[index] - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return utf8[index] - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

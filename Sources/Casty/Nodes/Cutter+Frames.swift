@@ -1,0 +1,29 @@
+internal import CastyAudio
+
+extension Cutter {
+    /// What the frame chain reported while audio went through it, for a log line.
+    enum FrameIncident: Sendable, Equatable {
+        /// Bytes that were not frames (garbage, or audio a lying metadata length ate) were dropped, up to the
+        /// next verified frame.
+        case resynced(dropped: Int)
+        /// No frames were found in this many bytes: the stream is passed on unchecked from here.
+        case gaveUp(after: Int)
+    }
+
+    /// Adds audio that arrives in pieces of any size, through `chain`: whole frames are cut into segments (each
+    /// segment notes where its first frame starts), bytes that are not frames are dropped, and what happened is
+    /// told to `incident`. A proxy and a source that publishes both cut their segments this way.
+    mutating func add(
+        _ audio: ArraySlice<UInt8>, through chain: inout FrameChain, emit: (StreamSegment) -> Void,
+        incident: (FrameIncident) -> Void
+    ) {
+        chain.feed(audio) { output in
+            switch output {
+            case .frame(let frame): addFrame(frame, emit: emit)
+            case .audio(let bytes): add(bytes, emit: emit)
+            case .resynced(let dropped): incident(.resynced(dropped: dropped))
+            case .gaveUp(let after): incident(.gaveUp(after: after))
+            }
+        }
+    }
+}

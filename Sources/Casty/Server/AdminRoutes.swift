@@ -1,0 +1,134 @@
+internal import CastyNet
+internal import Icy
+
+/// A station server's admin API: Icecast's calls where they exist (answered in JSON, not Icecast's XML), and
+/// the whitelist changes of an SRT server.
+///
+/// Every call needs the admin's credentials (`admin:<password>`, Basic auth; `401` otherwise), except
+/// `/admin/metadata`, which a mount's own source may also call with its credentials (ffmpeg, ezstream,
+/// liquidsoap and butt set titles this way).
+///
+/// | call | does |
+/// |------|------|
+/// | `/admin/metadata?mount=/m&mode=updinfo&song=T` | sets the title of `/m`'s source |
+/// | `/admin/listmounts` | the mounts, their listeners and what feeds them |
+/// | `/admin/listclients?mount=/m` | `/m`'s listeners: id, address, request, seconds connected, skipped |
+/// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
+/// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
+/// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them |
+/// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected) |
+enum AdminRoutes {
+    /// `/admin/metadata`: a new title for a mount.
+    static func metadata(_ exchange: Exchange) {
+        guard let mounts = exchange.port.mounts, let path = exchange.query("mount") else {
+            return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&mode=updinfo&song=…")])
+        }
+        let auth = BasicAuth(header: exchange.request.headers["Authorization"])
+        let sourceSecret = mounts.rules.mountPasswords[path] ?? mounts.rules.sourcePassword
+        guard isAdmin(exchange, auth) || sourceSecret?.matches(auth?.password) == true else { return unauthorized(exchange) }
+        guard exchange.query("mode") == "updinfo", let song = exchange.query("song") else {
+            return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= are needed")])
+        }
+        guard let source = mounts.mount(at: path)?.source else {
+            return answer(exchange, 404, "Not Found", ["error": .text("no source on \(path)")])
+        }
+        source.assumeIsolated { $0.setTitle(song) }
+        answer(exchange, 200, "OK", ["mount": .text(path), "title": .text(SafeText.printable(song))])
+    }
+
+    /// The admin calls other than `metadata`, by their path.
+    static func call(_ exchange: Exchange) {
+        guard let mounts = exchange.port.mounts else {
+            return answer(exchange, 404, "Not Found", ["error": .text("this node has no admin API")])
+        }
+        guard isAdmin(exchange, BasicAuth(header: exchange.request.headers["Authorization"])) else { return unauthorized(exchange) }
+        let mount = exchange.query("mount")
+        switch exchange.path {
+        case "/admin/listmounts":
+            answer(exchange, 200, "OK", ["mounts": .list(mounts.all.map { mount in
+                let stat = mount.distributor.assumeIsolated { $0.stat() }
+                return .object([
+                    ("mount", .text(mount.path)), ("listeners", .number(stat.listeners)), ("feeding", .text(mount.state)),
+                    ("title", .text(stat.context?.title?.streamTitle ?? "")),
+                ])
+            })])
+        case "/admin/listclients":
+            guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
+            answer(exchange, 200, "OK", ["mount": .text(found.path), "clients": .list(clients(of: found).map { client in
+                let info = client.assumeIsolated { $0.info() }
+                return .object([
+                    ("id", .number(info.id)), ("peer", .text(info.peer)), ("request", .text(info.request)),
+                    ("branch", .bool(info.isBranch)), ("connected_seconds", .number(Int(info.connectedSeconds))),
+                    ("segments", .number(info.segments)), ("skipped", .number(info.skipped)),
+                ])
+            })])
+        case "/admin/killclient":
+            guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
+            guard let id = exchange.query("id").flatMap({ Int($0) }), let client = clients(of: found).first(where: { $0.id == id }) else {
+                return answer(exchange, 404, "Not Found", ["error": .text("no listener with that id on \(found.path)")])
+            }
+            exchange.port.logger("admin: listener \(id) on \(found.path) disconnected")
+            client.stop()
+            answer(exchange, 200, "OK", ["killed": .number(id)])
+        case "/admin/killsource":
+            guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
+            guard let source = found.source else {
+                return answer(exchange, 404, "Not Found", ["error": .text("no source on \(found.path)")])
+            }
+            exchange.port.logger("admin: source on \(found.path) disconnected")
+            source.stop()
+            answer(exchange, 200, "OK", ["mount": .text(found.path), "source": .text("disconnected")])
+        case "/admin/moveclients":
+            guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
+            guard let destination = exchange.query("destination").flatMap(mounts.mount(at:)), destination !== found else {
+                return answer(exchange, 400, "Bad Request", ["error": .text("give &destination= another mount")])
+            }
+            guard destination.distributor.assumeIsolated({ $0.stat().context }) != nil else {
+                return answer(exchange, 409, "Conflict", ["error": .text("\(destination.path) has no stream to move listeners to")])
+            }
+            let moving = clients(of: found).filter { !$0.assumeIsolated { $0.info().isBranch } }
+            for client in moving { client.assumeIsolated { $0.move(to: destination.distributor) } }
+            exchange.port.logger("admin: \(moving.count) listeners moved from \(found.path) to \(destination.path)")
+            answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path)])
+        case "/admin/whitelist":
+            guard let path = mount, path.hasPrefix("/") else { return noMount(exchange, mount) }
+            switch exchange.query("action") {
+            case "add": mounts.allow(path)
+            case "remove": mounts.disallow(path)
+            default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])
+            }
+            exchange.port.logger("admin: whitelist \(exchange.query("action") ?? ""): \(path)")
+            answer(exchange, 200, "OK", ["whitelist": .list((mounts.rules.whitelist?.sorted() ?? []).map { .text($0) }),
+                                         "accept_all": .bool(mounts.rules.whitelist == nil)])
+        default:
+            answer(exchange, 404, "Not Found", ["error": .text("no admin call \(exchange.path)")])
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func isAdmin(_ exchange: Exchange, _ auth: BasicAuth?) -> Bool {
+        guard let secret = exchange.port.adminPassword else { return false }
+        return secret.matches(auth?.password)
+    }
+
+    private static func clients(of mount: Mount) -> [Client] {
+        mount.distributor.assumeIsolated { $0.listenerNodes() }.compactMap { $0 as? Client }
+    }
+
+    private static func unauthorized(_ exchange: Exchange) {
+        exchange.port.refused()
+        exchange.port.logger("admin: \(exchange.peer) refused on \(exchange.path): wrong or missing credentials (401)")
+        exchange.answer(401, "Unauthorized", body: "{\"error\":\"admin credentials needed\"}",
+                        headers: ["WWW-Authenticate": "Basic realm=\"Casty admin\"", "Content-Type": "application/json"])
+    }
+
+    private static func noMount(_ exchange: Exchange, _ mount: String?) {
+        answer(exchange, 404, "Not Found", ["error": .text("no mount \(mount ?? "given: add ?mount=/…")")])
+    }
+
+    private static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, _ fields: KeyValuePairs<String, JSONValue>) {
+        exchange.answer(code, reason, body: JSONValue.object(fields.map { ($0.key, $0.value) }).encoded,
+                        headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
+    }
+}

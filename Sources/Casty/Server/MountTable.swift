@@ -1,0 +1,176 @@
+internal import CastyAudio
+internal import CastyNet
+
+/// One mount point of a station server: a path (`/live`), the distributor its listeners hang on, and what
+/// feeds it now — a source that publishes, a permanent source (a relay or the built-in station), or its
+/// fallback mount while neither is there.
+final class Mount: @unchecked Sendable {
+    // @unchecked Sendable: loop-confined, like the table that owns it.
+
+    /// The path listeners and sources use: `/live`.
+    let path: String
+    /// Fans the mount's stream out to its listeners (and, on a tree, to branches).
+    let distributor: Distributor
+    /// The source publishing now, if any.
+    var source: SourceSession?
+    /// A source that is always there (a relay, the built-in station), if the mount has one.
+    var permanent: (any Node)?
+
+    init(path: String, distributor: Distributor) {
+        self.path = path
+        self.distributor = distributor
+    }
+
+    /// What feeds the mount now, for the status page: `source` (a source publishes), `relay` (a permanent
+    /// source), `fallback` or `idle`.
+    var state: String {
+        source != nil ? "source" : permanent != nil ? "relay" : "fallback or idle"
+    }
+}
+
+/// The mounts of a station server, and the rules of who may publish where: the whitelist, per-mount
+/// passwords, fallbacks and listener limits.
+///
+/// Loop-confined (`@unchecked Sendable` so that callbacks may capture it): used only on its loop, where the
+/// front door and every node of the server run.
+///
+/// **Fallbacks.** A mount may name a fallback mount. While the mount has no source, its distributor takes its
+/// stream from the fallback's distributor — as one more listener there — so its listeners keep playing on
+/// the same connection with the same ICY framing; when a source publishes again, the distributor switches
+/// back (``Distributor/switchSource(to:)``). Every mount of a server cuts segments of the same size, so the
+/// `icy-metaint` a listener was told stays true whatever feeds its mount.
+final class MountTable: @unchecked Sendable {
+    /// The rules, as configured.
+    struct Rules: Sendable {
+        /// Mounts sources may publish to; `nil` accepts any mount (`--accept-all`).
+        var whitelist: Set<String>?
+        /// The password of every source (`source:<password>`, any user name).
+        var sourcePassword: Secret?
+        /// Per-mount passwords, which replace the common one for their mount.
+        var mountPasswords: [String: Secret] = [:]
+        /// The fallback of each mount.
+        var fallbacks: [String: String] = [:]
+        /// A source that sends nothing for this long is dropped.
+        var sourceTimeout: Duration = .seconds(10)
+        /// The audio bytes per segment, the same on every mount.
+        var segmentBytes = 8192
+        /// How each mount's distributor treats its listeners.
+        var distribution = Distributor.Configuration()
+    }
+
+    /// Why a source may not publish.
+    enum Refusal: Error, Equatable, CustomStringConvertible {
+        /// No or wrong credentials: `401`.
+        case unauthorized
+        /// The mount is not on the whitelist: `403`.
+        case notAllowed
+        /// A source is publishing there already: `403 Mountpoint in use`.
+        case inUse
+        /// The audio is not a kind Casty can cut on its frames: `415`.
+        case unsupportedType(String)
+
+        var description: String {
+            switch self {
+            case .unauthorized: "wrong or missing credentials (401)"
+            case .notAllowed: "mount not on the whitelist (403)"
+            case .inUse: "mount in use (403)"
+            case .unsupportedType(let type): "content type \(type) not supported (415)"
+            }
+        }
+    }
+
+    private(set) var rules: Rules
+    private let loop: EventLoop
+    private let logger: EventLog
+    /// The mounts, by path, and their paths in the order they were made (for listings).
+    private var mounts: [String: Mount] = [:]
+    private(set) var order: [String] = []
+
+    init(rules: Rules, loop: EventLoop, logger: EventLog) {
+        self.rules = rules
+        self.loop = loop
+        self.logger = logger
+        for path in rules.whitelist?.sorted() ?? [] { _ = make(path) }
+        for (path, target) in rules.fallbacks {
+            _ = make(path)
+            _ = make(target)
+        }
+        for path in order { fallBack(mounts[path]!) }
+    }
+
+    /// The mount at `path`, if there is one.
+    func mount(at path: String) -> Mount? {
+        mounts[path]
+    }
+
+    /// Every mount, in the order they were made.
+    var all: [Mount] { order.compactMap { mounts[$0] } }
+
+    /// Gives `path` a permanent source (a relay, the built-in station).
+    func attachPermanent(_ source: any Node, at path: String) {
+        let mount = make(path)
+        mount.permanent = source
+        if mount.source == nil { mount.distributor.switchSource(to: source) }
+    }
+
+    // MARK: Publishing
+
+    /// Whether a source with `auth` may publish audio of `contentType` to `path`; the mount if so.
+    func admit(path: String, auth: BasicAuth?, contentType: String?) -> Result<Mount, Refusal> {
+        let secret = rules.mountPasswords[path] ?? rules.sourcePassword
+        guard let secret, secret.matches(auth?.password) else { return .failure(.unauthorized) }
+        if let whitelist = rules.whitelist, !whitelist.contains(path) { return .failure(.notAllowed) }
+        guard FrameChain.Format(contentType: contentType) != nil else {
+            return .failure(.unsupportedType(contentType ?? "none"))
+        }
+        let mount = make(path)
+        if mount.source != nil { return .failure(.inUse) }
+        return .success(mount)
+    }
+
+    /// `session` publishes `mount` from now on: the mount's listeners hear it.
+    func publish(_ session: SourceSession, on mount: Mount) {
+        mount.source = session
+        mount.distributor.switchSource(to: session)
+    }
+
+    /// `session` ended: its mount falls back (to its permanent source or its fallback mount), listeners stay.
+    func ended(_ session: SourceSession) {
+        guard let mount = mounts[session.mount], mount.source === session else { return }
+        mount.source = nil
+        fallBack(mount)
+    }
+
+    /// Feeds a mount that has no source from its permanent source, or from its fallback mount.
+    private func fallBack(_ mount: Mount) {
+        guard mount.source == nil else { return }
+        if let permanent = mount.permanent {
+            mount.distributor.switchSource(to: permanent)
+        } else if let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }) {
+            logger("mount \(mount.path): no source; its listeners hear \(target.path)")
+            mount.distributor.switchSource(to: target.distributor)
+        }
+    }
+
+    // MARK: The whitelist
+
+    /// Adds `path` to the whitelist (with `--accept-all` every mount is allowed already).
+    func allow(_ path: String) {
+        rules.whitelist?.insert(path)
+        _ = make(path)
+    }
+
+    /// Removes `path` from the whitelist; a source publishing there is disconnected.
+    func disallow(_ path: String) {
+        rules.whitelist?.remove(path)
+        mounts[path]?.source?.stop()
+    }
+
+    private func make(_ path: String) -> Mount {
+        if let mount = mounts[path] { return mount }
+        let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: rules.distribution, logger: logger))
+        mounts[path] = mount
+        order.append(path)
+        return mount
+    }
+}

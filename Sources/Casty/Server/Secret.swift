@@ -1,0 +1,34 @@
+/// A password or key that Casty checks but never shows: a source password, the admin password, a tree key.
+///
+/// It is compared in constant time — every byte is looked at, whatever the first difference — so the time a
+/// refusal takes tells nothing about how much of a guess was right; its ``description`` never shows it, so it
+/// cannot end up in a log by accident.
+public struct Secret: Sendable, CustomStringConvertible {
+    private let bytes: [UInt8]
+
+    /// A secret made of `text`'s UTF-8 bytes; `nil` for an empty text (no secret is clearer than an empty one).
+    public init?(_ text: String) {
+        guard !text.isEmpty else { return nil }
+        bytes = Array(text.utf8)
+    }
+
+    /// Whether `offered` is this secret, compared in constant time.
+    public func matches(_ offered: String?) -> Bool {
+        Self.constantTimeEqual(bytes, Array((offered ?? "").utf8))
+    }
+
+    /// Never the secret itself.
+    public var description: String { "Secret(\(bytes.count) bytes)" }
+
+    /// Whether `secret` and `offered` hold the same bytes, in a time that depends only on `secret`'s length:
+    /// every byte of `secret` is XORed with the byte at the same place in `offered` (or 0 past its end), the
+    /// differences are ORed together with the difference in length, and the answer is read once at the end.
+    static func constantTimeEqual(_ secret: [UInt8], _ offered: [UInt8]) -> Bool {
+        var difference = UInt64(truncatingIfNeeded: secret.count ^ offered.count)
+        for index in 0..<secret.count {
+            let other = index < offered.count ? offered[index] : 0
+            difference |= UInt64(secret[index] ^ other)
+        }
+        return difference == 0
+    }
+}

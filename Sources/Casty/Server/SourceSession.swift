@@ -1,0 +1,202 @@
+internal import CastyAudio
+public import CastyNet
+internal import Icy
+
+/// A source publishing one mount: ffmpeg, ezstream, liquidsoap or butt sending raw audio with Icecast's source
+/// protocol (`PUT /live` or `SOURCE /live`), after the server has checked its credentials and its mount.
+///
+/// The body is raw audio with no ICY metadata. The session follows its frames (MP3 frame headers, or ADTS for
+/// AAC) and cuts its numbered segments there, so listeners, branches and HLS segments all start on a frame;
+/// bytes that are not frames are dropped up to the next verified frame and logged once per incident. The
+/// station's headers (`ice-name`, `ice-genre`, …) become the mount's `icy-name`, `icy-genre`, …; titles come
+/// from `/admin/metadata` (``setTitle(_:)``).
+///
+/// It ends — and tells its mount, which falls back — when the source hangs up, sends nothing for the source
+/// timeout, sends no frames at all (garbage), or is killed by an admin.
+public actor SourceSession: LoopNode {
+    /// Why a session ended.
+    public enum End: Sendable, Equatable, CustomStringConvertible {
+        /// The source hung up (or its connection broke).
+        case closed
+        /// Nothing arrived for the source timeout.
+        case silent(after: Duration)
+        /// No audio frames were found in this many bytes: not a stream Casty can serve.
+        case noFrames(after: Int)
+        /// An admin disconnected it, or the server stopped.
+        case stopped
+
+        /// One phrase for a log line.
+        public var description: String {
+            switch self {
+            case .closed: "the source hung up"
+            case .silent(let after): "nothing arrived for \(after)"
+            case .noFrames(let after): "no audio frames in the first \(after) bytes"
+            case .stopped: "stopped"
+            }
+        }
+    }
+
+    /// The loop the session runs on.
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    /// The mount it publishes (`/live`).
+    public nonisolated let mount: String
+    /// The source's address, for log lines.
+    public nonisolated let peer: String
+    /// When it started publishing.
+    public nonisolated let started = ContinuousClock.now
+
+    private let connection: Connection
+    private let logger: EventLog
+    private let timeout: Duration
+    private var station: Headers
+    private var bitrate: Int?
+    private var cutter: Cutter
+    private var chain: FrameChain
+    private var subscribers = Subscribers()
+    private var lastData = ContinuousClock.now
+    private var watchdog: Scheduled?
+    private var onEnd: (@Sendable (SourceSession, End) -> Void)?
+    private var bytesIn = 0
+
+    /// A session for a source whose request was accepted.
+    ///
+    /// - Parameters:
+    ///   - connection: the source's connection; the session reads the body from it.
+    ///   - request: the source's request: its `ice-*` headers and `Content-Type` describe the station.
+    ///   - format: the audio's framing (MP3 or ADTS).
+    ///   - segmentBytes: the server's segment size: every mount cuts the same, so a fallback keeps the ICY
+    ///     framing listeners were told.
+    ///   - timeout: a source that sends nothing for this long is dropped.
+    ///   - onEnd: told once, on the loop, when the session ends and why.
+    init(
+        connection: Connection, request: Request, mount: String, format: FrameChain.Format, segmentBytes: Int,
+        timeout: Duration, peer: String, logger: EventLog, onEnd: @escaping @Sendable (SourceSession, End) -> Void
+    ) throws(ConfigurationError) {
+        self.loop = connection.loop
+        self.connection = connection
+        self.mount = mount
+        self.peer = peer
+        self.logger = logger
+        self.timeout = timeout
+        self.onEnd = onEnd
+        self.cutter = try Cutter(segmentBytes: segmentBytes)
+        self.chain = FrameChain(format: format)
+        self.station = Self.stationHeaders(from: request.headers)
+        self.bitrate = Self.declaredBitrate(request.headers)
+    }
+
+    /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
+    /// send instead): `ice-name` → `icy-name`, `ice-genre` → `icy-genre`, `ice-description`, `ice-url`,
+    /// `ice-public` → `icy-pub`, and the `Content-Type`. Control characters are removed.
+    static func stationHeaders(from headers: Headers) -> Headers {
+        var station = Headers()
+        for (ice, icy) in [("ice-name", "icy-name"), ("ice-genre", "icy-genre"), ("ice-description", "icy-description"),
+                           ("ice-url", "icy-url"), ("ice-public", "icy-pub")] {
+            if let value = headers[ice] ?? headers[icy] { station[icy] = value }
+        }
+        station["Content-Type"] = headers["Content-Type"]
+        return Context.stationHeaders(from: station)
+    }
+
+    /// The bitrate the source declares: `ice-bitrate`, or `bitrate=` in `ice-audio-info`, if plausible.
+    static func declaredBitrate(_ headers: Headers) -> Int? {
+        let info = headers["ice-audio-info"]?.split(separator: ";").first { $0.hasPrefix("bitrate=") }.map { String($0.dropFirst(8)) }
+        guard let value = (headers["ice-bitrate"] ?? info).flatMap({ Int($0) }), (8...1_000).contains(value) else { return nil }
+        return value
+    }
+
+    /// Hands the session a message: the mount's distributor asks for the stream.
+    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+
+    /// Disconnects the source (an admin's `killsource`, or the server stopping).
+    public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Starts reading the body, beginning with `leftover` (what arrived with the request's head).
+    func start(leftover: ArraySlice<UInt8>) {
+        subscribers.ready(context, next: cutter.next)
+        connection.onRead = { [self] bytes in assumeIsolated { $0.take(bytes[...]) } }
+        connection.onClose = { [self] _ in assumeIsolated { $0.end(.closed) } }
+        watch()
+        if !leftover.isEmpty { take(leftover) }
+    }
+
+    /// Sets what is playing (from `/admin/metadata`): the next segment cut carries it.
+    public func setTitle(_ title: String) {
+        let clean = SafeText.printable(title)
+        guard Metadata(streamTitle: clean) != cutter.title else { return }
+        cutter.setTitle(Metadata(streamTitle: clean))
+        logger("source on \(mount): title: \(clean)")
+    }
+
+    /// Bytes received so far.
+    public var bytesReceived: Int { bytesIn }
+
+    func receive(_ message: Message) {
+        if case .request(let node, _, _) = message {
+            guard onEnd != nil else { return node.stop() }
+            subscribers.request(from: node, next: cutter.next)
+        }
+    }
+
+    func stopNow() {
+        end(.stopped)
+    }
+
+    // MARK: Reading
+
+    /// The context every listener of the mount is told.
+    private var context: Context {
+        var headers = station
+        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(bitrate) }
+        return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
+    }
+
+    private func take(_ bytes: ArraySlice<UInt8>) {
+        guard onEnd != nil else { return }
+        lastData = .now
+        bytesIn += bytes.count
+        if bitrate == nil, let found = MP3Frame.sniffBitrate(bytes) {
+            bitrate = found
+            subscribers.ready(context, next: cutter.next)
+        }
+        var garbage: Int?
+        cutter.add(bytes, through: &chain, emit: { subscribers.publish($0) }) { incident in
+            switch incident {
+            case .resynced(let dropped):
+                logger("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
+            case .gaveUp(let after):
+                garbage = after
+            }
+        }
+        if let garbage { end(.noFrames(after: garbage)) }
+    }
+
+    /// Checks a few times per timeout that bytes still arrive.
+    private func watch() {
+        watchdog = loop.schedule(after: timeout / 4) { [weak self] in
+            self?.assumeIsolated { session in
+                guard session.onEnd != nil else { return }
+                if ContinuousClock.now - session.lastData > session.timeout {
+                    session.end(.silent(after: session.timeout))
+                } else {
+                    session.watch()
+                }
+            }
+        }
+    }
+
+    private func end(_ reason: End) {
+        guard let onEnd else { return }
+        self.onEnd = nil
+        watchdog?.cancel()
+        connection.onRead = nil
+        connection.onClose = nil
+        connection.close()
+        logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
+            + "\(formatted(seconds(.now - started))) s)")
+        onEnd(self, reason)
+    }
+}
+

@@ -1,0 +1,113 @@
+public import CastyNet
+
+/// A Casty node as the station itself: sources publish to it (Icecast's `PUT`/`SOURCE`), it serves many
+/// mounts at once with fallbacks and a whitelist, and it has an admin API — what `casty-cli server` runs.
+///
+/// ```swift
+/// var configuration = StationServer.Configuration()
+/// configuration.sourcePassword = "hackme"
+/// configuration.adminPassword = "secret"
+/// configuration.mounts = ["/live", "/backup"]
+/// configuration.fallbacks = ["/live": "/backup"]
+/// let server = try StationServer.start(configuration, address: .any(port: 8000))
+/// server.attach(try Station.builtIn(), at: "/backup")   // the built-in tone when /live has no source
+/// ```
+///
+/// Every mount has its own distributor, ring, counters and listeners on the one port; `/status.json` lists
+/// them all in Icecast's `icestats.source` array.
+public final class StationServer: Sendable {
+    /// How the server is set up.
+    public struct Configuration: Sendable {
+        /// The password every source gives (`source:<password>`, any user name, like Icecast).
+        public var sourcePassword: String?
+        /// The admin password (`admin:<password>`); without one, the admin API answers `401` to everyone.
+        public var adminPassword: String?
+        /// The mounts sources may publish; `nil` accepts any mount (`--accept-all`).
+        public var mounts: [String]? = []
+        /// Per-mount source passwords, which replace ``sourcePassword`` for their mount.
+        public var mountPasswords: [String: String] = [:]
+        /// The fallback of each mount: where its listeners are moved, without being disconnected, while it has
+        /// no source.
+        public var fallbacks: [String: String] = [:]
+        /// A source that sends nothing for this long is dropped (and its mount falls back).
+        public var sourceTimeout: Duration = .seconds(10)
+        /// The audio bytes per segment, the same for every mount (so a fallback keeps a listener's framing).
+        public var segmentBytes = 8192
+        /// How each mount's distributor treats its listeners.
+        public var distribution = Distributor.Configuration()
+        /// How listeners are served.
+        public var options = ClientOptions()
+
+        /// No mounts, no passwords: set at least a source password and some mounts (or `mounts = nil`).
+        public init() {}
+
+        /// Checks the mount names and that the fallbacks do not go round in a circle.
+        public func check() throws(ConfigurationError) {
+            let names = (mounts ?? []) + Array(mountPasswords.keys) + Array(fallbacks.keys) + Array(fallbacks.values)
+            for name in names where !Self.isMountName(name) { throw .mountName(name) }
+            for start in fallbacks.keys.sorted() {
+                var seen = [start]
+                var current = start
+                while let next = fallbacks[current] {
+                    if seen.contains(next) { throw .fallbackLoop(seen + [next]) }
+                    seen.append(next)
+                    current = next
+                }
+            }
+            _ = try Cutter(segmentBytes: segmentBytes)
+        }
+
+        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character.
+        public static func isMountName(_ name: String) -> Bool {
+            name.hasPrefix("/") && name.utf8.count <= 256
+                && !name.unicodeScalars.contains { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }
+        }
+    }
+
+    /// The address actually bound.
+    public let address: SocketAddress
+    private let listener: Listener
+    private let table: MountTable
+
+    private init(address: SocketAddress, listener: Listener, table: MountTable) {
+        self.address = address
+        self.listener = listener
+        self.table = table
+    }
+
+    /// Starts a station server on `address`.
+    /// - Throws: ``ConfigurationError`` for a bad mount name or a circle of fallbacks; ``SocketError`` when the
+    ///   address cannot be bound.
+    public static func start(
+        _ configuration: Configuration, address: SocketAddress, loop: EventLoop = .shared, logger: EventLog = .silent
+    ) throws -> StationServer {
+        try configuration.check()
+        var rules = MountTable.Rules()
+        rules.whitelist = configuration.mounts.map(Set.init)
+        rules.sourcePassword = configuration.sourcePassword.flatMap(Secret.init)
+        rules.mountPasswords = configuration.mountPasswords.compactMapValues(Secret.init)
+        rules.fallbacks = configuration.fallbacks
+        rules.sourceTimeout = configuration.sourceTimeout
+        rules.segmentBytes = configuration.segmentBytes
+        rules.distribution = configuration.distribution
+        let table = MountTable(rules: rules, loop: loop, logger: logger)
+        let port = PortContext(
+            mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), loop: loop,
+            options: configuration.options, logger: logger)
+        let listener = try FrontDoor.listen(on: address, loop: loop, port: port)
+        return StationServer(address: listener.localAddress, listener: listener, table: table)
+    }
+
+    /// Gives `mount` a permanent source — a relay (``Proxy``) or the built-in ``Station`` — that feeds it
+    /// whenever no source publishes there.
+    public func attach(_ source: any Node, at mount: String) {
+        let table = table
+        listener.loop.execute { table.attachPermanent(source, at: mount) }
+    }
+
+    /// Stops taking new connections; those connected stay.
+    public func close() {
+        let listener = listener
+        listener.loop.execute { listener.close() }
+    }
+}

@@ -1,0 +1,118 @@
+import Casty
+import CastyNet
+import CastyWire
+import Glibc
+
+/// `casty-cli server`: Casty as the station — sources publish to it, several mounts, fallbacks, an admin API.
+enum ServerCommand: Command {
+    static let name = "server"
+    static let summary = "be the station: sources publish mounts (Icecast's PUT/SOURCE), fallbacks, admin API"
+    static let options: Set<String> = [
+        "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
+        "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
+    ]
+    static let flags: Set<String> = ["accept-all"]
+    static let usage = """
+        usage: casty-cli server [options]
+
+        Runs a station server: sources publish mounts to it the way they publish to Icecast (ffmpeg's
+        icecast://, ezstream, liquidsoap, butt: PUT or SOURCE with Basic auth source:<password>), and players
+        listen on the same port (GET /<mount>). A mount whose source drops falls back to another mount without
+        its listeners being disconnected, and comes back when the source returns.
+
+        options:
+          --port P                  port for sources, players and the admin API (default 8000)
+          --host ADDR               address to listen on (default 0.0.0.0; :: for IPv6 too)
+          --source-password PW      the password sources give (any user name)
+          --admin-password PW       the admin API's password (user admin)
+          --mounts /a,/b            the mounts sources may publish (the whitelist)
+          --accept-all              accept any mount instead
+          --mount-password /m=PW    a password for one mount only (repeatable)
+          --fallback /m=/other      where /m's listeners go while it has no source (repeatable)
+          --relay /m=URL            relay a Shoutcast/Icecast stream as mount /m (repeatable)
+          --station /m              play the built-in station (or --file) as mount /m
+          --source-timeout S        drop a source that sends nothing for S seconds (default 10)
+          --segment-bytes N         audio bytes per segment on every mount (default 8192)
+          --burst N                 recent segments a new player gets at once (default 4)
+          --status-every S          seconds between status lines (default 10)
+          --config FILE             read options from FILE first (see below); the command line wins
+
+        The config file has one option per line, without its dashes: `name value`, or `name` alone for
+        --accept-all. Blank lines and lines starting with # are skipped. For example:
+
+          port 8000
+          source-password hackme
+          admin-password secret
+          mounts /live,/backup
+          fallback /live=/backup
+          station /backup
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        try arguments.none()
+        let logger = EventLog.standardError
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = arguments.value("source-password")
+        configuration.adminPassword = arguments.value("admin-password")
+        guard configuration.sourcePassword != nil || !arguments.all("mount-password").isEmpty else {
+            throw UsageError("give --source-password (or --mount-password /m=PW for each mount)")
+        }
+        var mounts: [String]? = arguments.value("mounts").map { $0.split(separator: ",").map(String.init) } ?? []
+        if arguments.flag("accept-all") { mounts = nil }
+        configuration.mountPasswords = try pairs(arguments.all("mount-password"), "--mount-password")
+        configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
+        let relays = try pairs(arguments.all("relay"), "--relay")
+        let station = arguments.value("station")
+        // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
+        if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
+        configuration.mounts = mounts.map { Array(Set($0)).sorted() }
+        configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
+        configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let server: StationServer
+        do {
+            server = try StationServer.start(configuration, address: address, logger: logger)
+        } catch let error as SocketError {
+            throw ServeError("cannot listen on \(address): \(error)")
+        }
+        for (mount, text) in relays.sorted(by: { $0.key < $1.key }) {
+            guard let url = StreamURL(text) else { throw UsageError("--relay \(mount)=…: not an http://host:port/path URL: \(text)") }
+            var proxyConfiguration = Proxy.Configuration()
+            proxyConfiguration.segmentBytes = configuration.segmentBytes
+            let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger)
+            server.attach(proxy, at: mount)
+            await proxy.startInBackground()
+            logger("server: \(mount) relays \(url)")
+        }
+        if let station {
+            server.attach(try StationCommand.makeStation(arguments, logger: logger), at: station)
+            logger("server: \(station) plays the \(arguments.value("file") == nil ? "built-in station" : "station of \(arguments.value("file")!)")")
+        }
+        logger("server: listening on \(server.address); mounts \(configuration.mounts?.joined(separator: ", ") ?? "any (--accept-all)")"
+            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", ")))
+        await waitForever()
+    }
+
+    /// `/m=value` pairs of a repeatable option.
+    private static func pairs(_ values: [String], _ option: String) throws(UsageError) -> [String: String] {
+        var result: [String: String] = [:]
+        for text in values {
+            guard let equals = text.firstIndex(of: "="), text.hasPrefix("/") else {
+                throw UsageError("\(option) takes /mount=value, not '\(text)'")
+            }
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        return result
+    }
+}
+
+extension StringProtocol {
+    /// Without the characters of `set` at either end.
+    func trimmingCharacters(in set: String) -> String {
+        var text = Substring(self)
+        while let first = text.first, set.contains(first) { text.removeFirst() }
+        while let last = text.last, set.contains(last) { text.removeLast() }
+        return String(text)
+    }
+}

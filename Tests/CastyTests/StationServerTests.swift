@@ -1,0 +1,271 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// A Casty node as the station: sources publish with Icecast's protocol, mounts fall back, the admin API
+/// answers — on real loopback sockets, with raw TCP peers as sources and players.
+struct StationServerTests {
+    let loop = EventLoop.shared
+
+    /// MP3 frames whose audio is all zeros (MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417 bytes each), so a
+    /// listener can tell them from the built-in station's tone.
+    static func silentFrames(_ count: Int) -> [UInt8] {
+        (0..<count).flatMap { _ in [0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: 0, count: 413) }
+    }
+
+    /// Counts the zero frames of ``silentFrames(_:)`` in `bytes`.
+    static func silentFrameCount(_ bytes: [UInt8]) -> Int {
+        guard bytes.count > 417 else { return 0 }
+        var count = 0
+        var index = 0
+        while index + 417 <= bytes.count {
+            if bytes[index] == 0xFF, bytes[index + 1] == 0xFB, bytes[index + 2] == 0x90, bytes[index + 3] == 0x64,
+               bytes[(index + 4)..<(index + 417)].allSatisfy({ $0 == 0 }) {
+                count += 1
+                index += 417
+            } else {
+                index += 1
+            }
+        }
+        return count
+    }
+
+    final class Log: Sendable {
+        let lines = Locked<[String]>([])
+        var logger: EventLog { EventLog { line in self.lines.update { $0.append(line) } } }
+        func contains(_ text: String) -> Bool { lines.value.contains { $0.contains(text) } }
+    }
+
+    func server(
+        mounts: [String]? = ["/live", "/backup"], fallbacks: [String: String] = [:], timeout: Duration = .seconds(10),
+        log: Log = Log()
+    ) throws -> StationServer {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.adminPassword = "adminpw"
+        configuration.mounts = mounts
+        configuration.fallbacks = fallbacks
+        configuration.sourceTimeout = timeout
+        configuration.segmentBytes = 4170  // ten frames of 417 bytes
+        configuration.distribution.burst = 1
+        return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
+    }
+
+    /// A source that publishes `mount` with `PUT` and `Expect: 100-continue`, as ffmpeg does.
+    func source(_ server: StationServer, mount: String = "/live", password: String = "hackme",
+                type: String = "audio/mpeg", method: String = "PUT") async throws -> TestPeer {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:\(password)".utf8))
+        await peer.send("\(method) \(mount) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: \(type)\r\n"
+            + "Expect: 100-continue\r\nice-name: Live FM\r\nice-genre: Jazz\r\nice-public: 1\r\n\r\n")
+        return peer
+    }
+
+    func sendAudio(_ peer: TestPeer, _ bytes: [UInt8]) async {
+        let connection = peer.connection
+        await loop.submit { _ = connection.write(bytes) }
+    }
+
+    /// Sends `bytes` a segment at a time, a little faster than they play: delivery to listeners is lossy, and a
+    /// listener that is sent a long stream all at once may rightly skip some of it.
+    func sendPaced(_ peer: TestPeer, _ bytes: [UInt8], segment: Int = 4170) async {
+        var start = 0
+        while start < bytes.count {
+            await sendAudio(peer, Array(bytes[start..<min(start + segment, bytes.count)]))
+            start += segment
+            try? await Task.sleep(for: .milliseconds(40))
+        }
+    }
+
+    func listener(_ server: StationServer, _ path: String = "/live", titles: Bool = true) async throws -> TestPeer {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET \(path) HTTP/1.0\r\n\(titles ? "Icy-MetaData: 1\r\n" : "")\r\n")
+        return peer
+    }
+
+    func ask(_ server: StationServer, _ path: String, admin: Bool = true) async throws -> String {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let auth = admin ? "Authorization: Basic \(Base64.encode(Array("admin:adminpw".utf8)))\r\n" : ""
+        await peer.send("GET \(path) HTTP/1.0\r\n\(auth)\r\n")
+        _ = await eventually { peer.closed.value }
+        return peer.text
+    }
+
+    @Test func source_Publishes_ListenersHearIt_WithItsStationHeaders() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" })
+        await sendAudio(source, Self.silentFrames(20))
+        let player = try await listener(server)
+        #expect(await player.waitFor { $0.count > 4170 })
+        await sendAudio(source, Self.silentFrames(40))
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 30 })
+        let parsed = try #require(try player.parsed(segmentBytes: 4170))
+        #expect(parsed.status == .httpOK)
+        #expect(parsed.headers["icy-name"] == "Live FM")
+        #expect(parsed.headers["icy-genre"] == "Jazz")
+        #expect(parsed.headers["icy-pub"] == "1")
+        #expect(parsed.headers["icy-metaint"] == "4170")
+        #expect(log.contains("publishing /live (PUT"))
+        #expect(!log.lines.value.contains { $0.contains("hackme") }, "a password is never logged")
+        server.close()
+    }
+
+    @Test func legacySource_GetsOK_AndPublishes() async throws {
+        let server = try server()
+        let source = try await source(server, method: "SOURCE")
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue") || String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 200 OK") })
+        server.close()
+    }
+
+    @Test(arguments: [
+        ("/live", "s3cr3t-guess", "audio/mpeg", "HTTP/1.0 401 Unauthorized", "(401)"),
+        ("/nowhere", "hackme", "audio/mpeg", "HTTP/1.0 403 Forbidden", "not on the whitelist (403)"),
+        ("/live", "hackme", "application/ogg", "HTTP/1.0 415 Unsupported Media Type", "(415)"),
+    ])
+    func badSource_IsRefused_WithItsStatus_AndOneLogLine(
+        mount: String, password: String, type: String, status: String, logged: String
+    ) async throws {
+        let log = Log()
+        let server = try server(log: log)
+        let source = try await source(server, mount: mount, password: password, type: type)
+        #expect(await eventually { source.closed.value })
+        #expect(source.text.hasPrefix(status), "\(source.text)")
+        #expect(log.lines.value.filter { $0.contains("refused") && $0.contains(logged) }.count == 1, "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains(password) && password != "hackme" })
+        if status.contains("401") { #expect(source.text.contains("WWW-Authenticate: Basic")) }
+        server.close()
+    }
+
+    @Test func secondSource_OnALiveMount_GetsMountpointInUse() async throws {
+        let server = try server()
+        let first = try await source(server)
+        #expect(await first.waitFor { !$0.isEmpty })
+        let second = try await source(server)
+        #expect(await eventually { second.closed.value })
+        #expect(second.text.hasPrefix("HTTP/1.0 403 Mountpoint in use"))
+        #expect(!first.closed.value, "the live source keeps its mount")
+        server.close()
+    }
+
+    @Test func droppedSource_ListenersFallBack_AndReturn_OnTheSameConnection() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(30))
+        let player = try await listener(server)
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 10 })
+        await source.close()
+        #expect(await eventually { log.contains("its listeners hear /backup") })
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(4)) { $0.count > before + 3 * 4170 }, "the fallback's tone keeps coming")
+        #expect(!player.closed.value)
+        // The source returns: the listener hears it again, on the same connection.
+        let silentBefore = Self.silentFrameCount(player.received.value)
+        let back = try await self.source(server)
+        await sendPaced(back, Self.silentFrames(40))
+        let heard = await player.waitFor { Self.silentFrameCount($0) >= silentBefore + 20 }
+        #expect(heard, "\(Self.silentFrameCount(player.received.value)) silent frames, \(silentBefore) before; \(log.lines.value.suffix(6))")
+        // The ICY framing held throughout: every segment is whole, every block where icy-metaint says.
+        let parsed = try #require(try player.parsed(segmentBytes: 4170))
+        #expect(parsed.segments.dropLast().allSatisfy { $0.audioBytes.count == 4170 })
+        #expect(!player.closed.value)
+        station.stop()
+        server.close()
+    }
+
+    @Test func silentSource_IsDropped_AfterTheSourceTimeout() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(1), log: log)
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(12))
+        #expect(await eventually(timeout: .seconds(4)) { source.closed.value })
+        #expect(log.contains("ended: nothing arrived for 1.0 seconds"))
+        server.close()
+    }
+
+    @Test func garbageSource_IsDropped_WithOneLogLine() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        let source = try await source(server)
+        await sendAudio(source, (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) & 0x7F })
+        #expect(await eventually { source.closed.value })
+        #expect(log.lines.value.filter { $0.contains("no audio frames") }.count == 1, "\(log.lines.value)")
+        server.close()
+    }
+
+    @Test func adminMetadata_SetsTheTitle_ListenersAreTold() async throws {
+        let server = try server()
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(10))
+        let player = try await listener(server)
+        #expect(await player.waitFor { !$0.isEmpty })
+        #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&song=Miles+Davis+-+So+What%21", admin: false)
+            .hasPrefix("HTTP/1.0 401"))
+        let answer = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&song=Miles+Davis+-+So+What%21")
+        #expect(answer.hasPrefix("HTTP/1.0 200 OK"))
+        await sendAudio(source, Self.silentFrames(30))
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 25 })
+        let titles = try #require(try player.parsed(segmentBytes: 4170)).segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
+        #expect(titles.contains("Miles Davis - So What!"), "\(titles)")
+        server.close()
+    }
+
+    @Test func admin_ListsKillsMovesAndWhitelists() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        #expect(try await ask(server, "/admin/listmounts", admin: false).hasPrefix("HTTP/1.0 401"))
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(20))
+        let player = try await listener(server)
+        #expect(await player.waitFor { !$0.isEmpty })
+        let mounts = try await ask(server, "/admin/listmounts")
+        #expect(mounts.contains("\"mount\":\"/live\",\"listeners\":1,\"feeding\":\"source\""), "\(mounts)")
+        let clients = try await ask(server, "/admin/listclients?mount=/live")
+        #expect(clients.contains("\"request\":\"GET /live (no user agent)\""), "\(clients)")
+        // Moved to /backup, the player stays connected.
+        #expect(try await ask(server, "/admin/moveclients?mount=/live&destination=/backup").contains("\"moved\":1"))
+        #expect(await eventually { try! await ask(server, "/admin/listmounts").contains("\"mount\":\"/backup\",\"listeners\":1") })
+        #expect(!player.closed.value)
+        #expect(try await ask(server, "/admin/killsource?mount=/live").hasPrefix("HTTP/1.0 200 OK"))
+        #expect(await eventually { source.closed.value })
+        // The whitelist, changed at run time.
+        let refused = try await self.source(server, mount: "/extra")
+        #expect(await eventually { refused.closed.value })
+        #expect(refused.text.hasPrefix("HTTP/1.0 403"))
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=/extra").contains("/extra"))
+        let admitted = try await self.source(server, mount: "/extra")
+        #expect(await admitted.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        #expect(try await ask(server, "/admin/whitelist?action=remove&mount=/extra").hasPrefix("HTTP/1.0 200"))
+        #expect(await eventually { admitted.closed.value }, "a removed mount's source is disconnected")
+        station.stop()
+        server.close()
+    }
+
+    @Test func severalMounts_UnknownPathIs404_StatusListsEveryMount() async throws {
+        let server = try server()
+        #expect(try await ask(server, "/nothing-here", admin: false).hasPrefix("HTTP/1.0 404"))
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"source\":[{\"mount\":\"/backup\""), "\(status)")
+        #expect(status.contains("{\"mount\":\"/live\""))
+        server.close()
+    }
+
+    @Test func configuration_RefusesBadMountNamesAndFallbackCircles() {
+        var configuration = StationServer.Configuration()
+        configuration.mounts = ["live"]
+        #expect(throws: ConfigurationError.mountName("live")) { try configuration.check() }
+        configuration.mounts = ["/a", "/b"]
+        configuration.fallbacks = ["/a": "/b", "/b": "/a"]
+        #expect(throws: ConfigurationError.fallbackLoop(["/a", "/b", "/a"])) { try configuration.check() }
+    }
+}
