@@ -43,7 +43,7 @@ if ! wait_live /live 5; then
     fail "(a) /live does not answer 200 within 5 s of source A ($(out_line "$TMP/source-a.out"))"
     exit 1
 fi
-LISTEN_SECONDS=22
+LISTEN_SECONDS=27  # long enough for 4 s of the moved phase after moveclients at about +20 s
 t_listen=$(now_ms)
 listen_start listener "$BASE/live" "$LISTEN_SECONDS" --meta --match live1="$TMP/live1.mp3" --match live2="$TMP/live2.mp3"
 LISTENER=$LAST_PID

@@ -47,12 +47,15 @@ final class PortContext: @unchecked Sendable {
     }
 
     /// The distributor of the mount at `path`. A port of one stream plays it whatever the path (players put all
-    /// kinds of paths in their URLs), and so does a server with one mount; with several, only a mount's path.
+    /// kinds of paths in their URLs), and so does a server with one mount; with several, only a mount's path —
+    /// and only while it has a stream to serve (its source, a relay, a fallback).
     func mount(at path: String) -> Distributor? {
         guard let mounts else { return single }
-        if let mount = mounts.mount(at: path) { return mount.distributor }
         let all = mounts.all
-        return all.count == 1 ? all[0].distributor : nil
+        guard let mount = mounts.mount(at: path) ?? (all.count == 1 ? all[0] : nil), mounts.isServing(mount) else {
+            return nil
+        }
+        return mount.distributor
     }
 
     /// Counts a refused peer.

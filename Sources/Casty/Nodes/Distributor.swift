@@ -171,6 +171,17 @@ public actor Distributor: LoopNode {
         perform(core.suspect(child, reportedBy: branch, at: .now))
     }
 
+    /// Its source ended and nothing replaces it: new listeners wait for the next source (`503` after
+    /// ``Configuration/startWait``), those listening stay until ``dropListeners()``.
+    public nonisolated func sourceGone() {
+        onLoop { $0.core.sourceGone() }
+    }
+
+    /// Disconnects every listener, and goes on taking new ones.
+    public nonisolated func dropListeners() {
+        onLoop { $0.perform($0.core.dropListeners()) }
+    }
+
     /// The nodes listening now (players and branch links), for the admin API.
     func listenerNodes() -> [any Node] {
         core.listeners.map(\.node)

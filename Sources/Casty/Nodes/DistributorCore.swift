@@ -175,6 +175,27 @@ struct DistributorCore<Listener: Hashable> {
         return [.log("tree: branch \(branch) lost its parent \(child); no branch is sent there for 10 s")]
     }
 
+    /// The source ended and nothing replaces it (a mount with no fallback): listeners that come now wait for
+    /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening
+    /// stay for now. The ended source is not asked again.
+    mutating func sourceGone() {
+        context = nil
+        next = nil
+        hasSource = false
+        requested = true
+    }
+
+    /// Lets go of every listener (each is told to stop), without stopping the distributor: a mount whose source
+    /// did not come back in time.
+    mutating func dropListeners() -> [Action] {
+        let all = listeners
+        listeners = []
+        positions = [:]
+        branchOf = [:]
+        for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
+        return all.map { .stop($0) }
+    }
+
     /// The distributor stops: every listener, served or waiting, is told to stop; later requests are refused.
     mutating func stop() -> [Action] {
         stopped = true

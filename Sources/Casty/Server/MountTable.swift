@@ -103,6 +103,19 @@ final class MountTable: @unchecked Sendable {
         mounts[path]
     }
 
+    /// Whether `mount` has a stream to serve now: its source, its permanent source, or a fallback that has one.
+    /// A mount without (a whitelisted mount before its first source, one whose source left) answers `404`, as
+    /// Icecast does.
+    func isServing(_ mount: Mount) -> Bool {
+        var current: Mount? = mount
+        var seen: Set<String> = []
+        while let candidate = current, seen.insert(candidate.path).inserted {
+            if candidate.source != nil || candidate.permanent != nil { return true }
+            current = rules.fallbacks[candidate.path].flatMap { mounts[$0] }
+        }
+        return false
+    }
+
     /// Every mount, in the order they were made.
     var all: [Mount] { order.compactMap { mounts[$0] } }
 
@@ -138,17 +151,26 @@ final class MountTable: @unchecked Sendable {
     func ended(_ session: SourceSession) {
         guard let mount = mounts[session.mount], mount.source === session else { return }
         mount.source = nil
-        fallBack(mount)
+        fallBack(mount, sourceEnded: true)
     }
 
-    /// Feeds a mount that has no source from its permanent source, or from its fallback mount.
-    private func fallBack(_ mount: Mount) {
+    /// Feeds a mount that has no source from its permanent source, or from its fallback mount. With neither,
+    /// its listeners wait for a source to return for the source timeout, and are then disconnected; new
+    /// listeners are refused with `503` meanwhile.
+    private func fallBack(_ mount: Mount, sourceEnded: Bool = false) {
         guard mount.source == nil else { return }
         if let permanent = mount.permanent {
             mount.distributor.switchSource(to: permanent)
         } else if let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }) {
             logger("mount \(mount.path): no source; its listeners hear \(target.path)")
             mount.distributor.switchSource(to: target.distributor)
+        } else if sourceEnded {
+            mount.distributor.sourceGone()
+            loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
+                guard let self, let mount, mount.source == nil else { return }
+                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
+                mount.distributor.dropListeners()
+            }
         }
     }
 

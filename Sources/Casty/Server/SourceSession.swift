@@ -135,7 +135,8 @@ public actor SourceSession: LoopNode {
 
     func receive(_ message: Message) {
         if case .request(let node, _, _) = message {
-            guard onEnd != nil else { return node.stop() }
+            // An ended session takes no more listeners; its mount moves them elsewhere.
+            guard onEnd != nil else { return }
             subscribers.request(from: node, next: cutter.next)
         }
     }
