@@ -10,6 +10,7 @@ enum ServerCommand: Command {
     static let options: Set<String> = [
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
+        "max-listeners", "mount-max-listeners",
     ]
     static let flags: Set<String> = ["accept-all"]
     static let usage = """
@@ -32,6 +33,8 @@ enum ServerCommand: Command {
           --relay /m=URL            relay a Shoutcast/Icecast stream as mount /m (repeatable)
           --station /m              play the built-in station (or --file) as mount /m
           --source-timeout S        drop a source that sends nothing for S seconds (default 10)
+          --max-listeners N         the most listeners of the whole server (503 past it)
+          --mount-max-listeners /m=N  the most listeners of one mount (repeatable)
           --segment-bytes N         audio bytes per segment on every mount (default 8192)
           --burst N                 recent segments a new player gets at once (default 4)
           --status-every S          seconds between status lines (default 10)
@@ -66,6 +69,13 @@ enum ServerCommand: Command {
         // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
         if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
         configuration.mounts = mounts.map { Array(Set($0)).sorted() }
+        if arguments.value("max-listeners") != nil {
+            configuration.maxListeners = try arguments.integer("max-listeners", default: 0, in: 1...10_000_000)
+        }
+        for (mount, text) in try pairs(arguments.all("mount-max-listeners"), "--mount-max-listeners") {
+            guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
+            configuration.mountMaxListeners[mount] = limit
+        }
         configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))

@@ -40,7 +40,7 @@ struct StationServerTests {
 
     func server(
         mounts: [String]? = ["/live", "/backup"], fallbacks: [String: String] = [:], timeout: Duration = .seconds(10),
-        log: Log = Log()
+        log: Log = Log(), limits: (server: Int?, mounts: [String: Int]) = (nil, [:])
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
@@ -50,6 +50,8 @@ struct StationServerTests {
         configuration.sourceTimeout = timeout
         configuration.segmentBytes = 4170  // ten frames of 417 bytes
         configuration.distribution.burst = 1
+        configuration.maxListeners = limits.server
+        configuration.mountMaxListeners = limits.mounts
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
     }
 
@@ -257,6 +259,30 @@ struct StationServerTests {
         let status = try await ask(server, "/status.json", admin: false)
         #expect(status.contains("\"source\":[{\"mount\":\"/backup\""), "\(status)")
         #expect(status.contains("{\"mount\":\"/live\""))
+        server.close()
+    }
+
+    @Test func listenersPastAMountsLimit_Get503_OthersPlayOn() async throws {
+        let log = Log()
+        let server = try server(log: log, limits: (server: 2, mounts: ["/live": 1]))
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(20))
+        let first = try await listener(server)
+        #expect(await first.waitFor { !$0.isEmpty })
+        let second = try await listener(server)
+        #expect(await eventually { second.closed.value })
+        #expect(second.text.hasPrefix("HTTP/1.0 503 Service Unavailable"))
+        #expect(log.contains("/live has its most listeners (1) (503)"))
+        let onBackup = try await listener(server, "/backup")
+        #expect(await onBackup.waitFor { !$0.isEmpty })
+        let third = try await listener(server, "/backup")
+        #expect(await eventually { third.closed.value })
+        #expect(third.text.contains("the server has its most listeners (2)"))
+        #expect(!first.closed.value && !onBackup.closed.value)
+        station.stop()
         server.close()
     }
 

@@ -15,6 +15,12 @@ enum StreamRoutes {
             port.logger("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
             return exchange.answer(403, "Forbidden", body: "This tree takes branches with its key only (X-Casty-Key).")
         }
+        if branch == nil, let mounts = port.mounts, let mount = mounts.mount(at: exchange.path) ?? mounts.all.first,
+           let limit = mounts.limitReached(for: mount) {
+            port.refused()
+            port.logger("listener \(exchange.peer) refused on \(mount.path): \(limit) (503)")
+            return exchange.answer(503, "Service Unavailable", body: "Too many listeners: \(limit).", headers: ["Retry-After": "30"])
+        }
         if let branch, let lost = request.headers["x-casty-lost"] {
             distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
         }

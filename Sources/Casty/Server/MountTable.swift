@@ -56,6 +56,10 @@ final class MountTable: @unchecked Sendable {
         var segmentBytes = 8192
         /// How each mount's distributor treats its listeners.
         var distribution = Distributor.Configuration()
+        /// The most listeners the whole server takes, if limited.
+        var maxListeners: Int?
+        /// The most listeners of each mount, where limited.
+        var mountMaxListeners: [String: Int] = [:]
     }
 
     /// Why a source may not publish.
@@ -114,6 +118,18 @@ final class MountTable: @unchecked Sendable {
             current = rules.fallbacks[candidate.path].flatMap { mounts[$0] }
         }
         return false
+    }
+
+    /// Whether one more listener would pass a limit — the mount's own, or the server's — and which.
+    func limitReached(for mount: Mount) -> String? {
+        let count = { (mount: Mount) in mount.distributor.assumeIsolated { $0.stat().listeners } }
+        if let limit = rules.mountMaxListeners[mount.path], count(mount) >= limit {
+            return "\(mount.path) has its most listeners (\(limit))"
+        }
+        if let limit = rules.maxListeners, all.reduce(0, { $0 + count($1) }) >= limit {
+            return "the server has its most listeners (\(limit))"
+        }
+        return nil
     }
 
     /// Every mount, in the order they were made.

@@ -37,6 +37,10 @@ public final class StationServer: Sendable {
         public var distribution = Distributor.Configuration()
         /// How listeners are served.
         public var options = ClientOptions()
+        /// The most listeners the whole server takes (`503` past it); `nil` for no limit.
+        public var maxListeners: Int?
+        /// The most listeners of some mounts (`503` past it).
+        public var mountMaxListeners: [String: Int] = [:]
 
         /// No mounts, no passwords: set at least a source password and some mounts (or `mounts = nil`).
         public init() {}
@@ -90,6 +94,8 @@ public final class StationServer: Sendable {
         rules.sourceTimeout = configuration.sourceTimeout
         rules.segmentBytes = configuration.segmentBytes
         rules.distribution = configuration.distribution
+        rules.maxListeners = configuration.maxListeners
+        rules.mountMaxListeners = configuration.mountMaxListeners
         let table = MountTable(rules: rules, loop: loop, logger: logger)
         let port = PortContext(
             mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), loop: loop,
