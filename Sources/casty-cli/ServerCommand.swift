@@ -54,10 +54,27 @@ enum ServerCommand: Command {
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
+        let configuration = try stationConfiguration(arguments)
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let server: StationServer
+        do {
+            server = try StationServer.start(configuration, address: address, logger: logger)
+        } catch let error as SocketError {
+            throw ServeError("cannot listen on \(address): \(error)")
+        }
+        try await feedMounts(server, arguments, configuration: configuration, logger: logger)
+        logger("server: listening on \(server.address); \(describe(configuration))")
+        await waitForever()
+    }
+
+    /// The station server the options describe (`--source-password`, `--mounts`, `--fallback`, …): what
+    /// `casty-cli server` and `casty-cli root` share. `needsSourcePassword`: whether a server with no
+    /// `--source-password` (nor `--mount-password`) is a usage mistake.
+    static func stationConfiguration(_ arguments: Arguments, needsSourcePassword: Bool = true) throws -> StationServer.Configuration {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = arguments.value("source-password")
         configuration.adminPassword = arguments.value("admin-password")
-        guard configuration.sourcePassword != nil || !arguments.all("mount-password").isEmpty else {
+        guard !needsSourcePassword || configuration.sourcePassword != nil || !arguments.all("mount-password").isEmpty else {
             throw UsageError("give --source-password (or --mount-password /m=PW for each mount)")
         }
         var mounts: [String]? = arguments.value("mounts").map { $0.split(separator: ",").map(String.init) } ?? []
@@ -79,14 +96,15 @@ enum ServerCommand: Command {
         configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
-        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
-        let server: StationServer
-        do {
-            server = try StationServer.start(configuration, address: address, logger: logger)
-        } catch let error as SocketError {
-            throw ServeError("cannot listen on \(address): \(error)")
-        }
-        for (mount, text) in relays.sorted(by: { $0.key < $1.key }) {
+        return configuration
+    }
+
+    /// Gives the mounts the server feeds itself their sources: a proxy for each `--relay /m=URL`, the station
+    /// for `--station /m`.
+    static func feedMounts(
+        _ server: StationServer, _ arguments: Arguments, configuration: StationServer.Configuration, logger: EventLog
+    ) async throws {
+        for (mount, text) in try pairs(arguments.all("relay"), "--relay").sorted(by: { $0.key < $1.key }) {
             guard let url = StreamURL(text) else { throw UsageError("--relay \(mount)=…: not an http://host:port/path URL: \(text)") }
             var proxyConfiguration = Proxy.Configuration()
             proxyConfiguration.segmentBytes = configuration.segmentBytes
@@ -95,13 +113,16 @@ enum ServerCommand: Command {
             await proxy.startInBackground()
             logger("server: \(mount) relays \(url)")
         }
-        if let station {
+        if let station = arguments.value("station") {
             server.attach(try StationCommand.makeStation(arguments, logger: logger), at: station)
             logger("server: \(station) plays the \(arguments.value("file") == nil ? "built-in station" : "station of \(arguments.value("file")!)")")
         }
-        logger("server: listening on \(server.address); mounts \(configuration.mounts?.joined(separator: ", ") ?? "any (--accept-all)")"
-            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", ")))
-        await waitForever()
+    }
+
+    /// The mounts and fallbacks, for the log line that says the server is listening.
+    static func describe(_ configuration: StationServer.Configuration) -> String {
+        "mounts \(configuration.mounts?.joined(separator: ", ") ?? "any (--accept-all)")"
+            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", "))
     }
 
     /// `/m=value` pairs of a repeatable option.

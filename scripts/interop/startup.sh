@@ -16,12 +16,7 @@ TMP=$(mktemp -d /tmp/casty-startup.XXXXXX)
 UP_PORT=${UP_PORT:-18720}
 PLAYER_PORT=${PLAYER_PORT:-18721}
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap stop_started EXIT
 fail() { echo "FAIL: $*"; echo "--- proxy log"; cat "$TMP/proxy.log"; exit 1; }
 
 python3 - "$UP_PORT" >"$TMP/broken.log" 2>&1 <<'PY' &

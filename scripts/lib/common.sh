@@ -17,3 +17,12 @@ wait_until() {
 
 # file_size FILE — size in bytes (0 when missing).
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# stop_started — for scripts that record what they start in the array `pids` and work in the folder $TMP:
+# `trap stop_started EXIT` stops those processes, waits for them and removes the folder.
+stop_started() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "${TMP:?}"
+}

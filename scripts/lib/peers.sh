@@ -226,11 +226,11 @@ icecast_start() {
     <hostname>127.0.0.1</hostname>
     <limits>
         <clients>25000</clients>
-        <sources>4</sources>
+        <sources>${ICECAST_MAX_SOURCES:-4}</sources>
         <queue-size>524288</queue-size>
         <client-timeout>30</client-timeout>
         <header-timeout>15</header-timeout>
-        <source-timeout>10</source-timeout>
+        <source-timeout>${ICECAST_SOURCE_TIMEOUT:-10}</source-timeout>
         <burst-on-connect>1</burst-on-connect>
         <burst-size>$ICECAST_BURST_SIZE</burst-size>
     </limits>
@@ -243,19 +243,19 @@ icecast_start() {
     <listen-socket>
         <port>$port</port>
         <bind-address>127.0.0.1</bind-address>
-    </listen-socket>
+    </listen-socket>${ICECAST_MOUNTS_XML:-}
     <fileserve>1</fileserve>
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>$workdir/log</logdir>
         <webroot>/usr/share/icecast2/web</webroot>
         <adminroot>/usr/share/icecast2/admin</adminroot>
-        <alias source="/" destination="/status.xsl"/>
+        <alias source="${ICECAST_STATUS_ALIAS:-/}" destination="${ICECAST_STATUS_PAGE:-/status.xsl}"/>
     </paths>
     <logging>
         <accesslog>access.log</accesslog>
         <errorlog>error.log</errorlog>
-        <loglevel>3</loglevel>
+        <loglevel>${ICECAST_LOGLEVEL:-3}</loglevel>
         <logsize>10000</logsize>
     </logging>
     <security>

@@ -18,12 +18,7 @@ TMP=$(mktemp -d /tmp/casty-churn.XXXXXX)
 STATION_PORT=${STATION_PORT:-18700}
 PROXY_PORT=${PROXY_PORT:-18701}
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap stop_started EXIT
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }

@@ -219,76 +219,18 @@ _icecast_server_start() {
             *) info "option $1 has no icecast equivalent here"; shift ;;
         esac
     done
-    local workdir="$TMP/icecast" user=icecast2 group changeowner=""
-    mkdir -p "$workdir/log"
-    chmod 755 "$workdir"
-    if [ "$(id -u)" -eq 0 ]; then
-        group=$(id -gn "$user")
-        chown "$user:$group" "$workdir/log"
-        changeowner="<changeowner><user>$user</user><group>$group</group></changeowner>"
-    fi
-    cat >"$workdir/icecast.xml" <<XML
-<!-- Written by scripts/station/lib.sh for Casty's tests: loopback only, throwaway passwords. -->
-<icecast>
-    <location>Casty station tests</location>
-    <admin>casty@localhost</admin>
-    <hostname>127.0.0.1</hostname>
-    <limits>
-        <clients>100</clients>
-        <sources>10</sources>
-        <queue-size>524288</queue-size>
-        <client-timeout>30</client-timeout>
-        <header-timeout>15</header-timeout>
-        <source-timeout>$timeout</source-timeout>
-        <burst-on-connect>1</burst-on-connect>
-        <burst-size>65535</burst-size>
-    </limits>
-    <authentication>
-        <source-password>$SRC_PW</source-password>
-        <relay-password>$SRC_PW</relay-password>
-        <admin-user>admin</admin-user>
-        <admin-password>$ADMIN_PW</admin-password>
-    </authentication>
-    <listen-socket>
-        <port>$PORT</port>
-        <bind-address>127.0.0.1</bind-address>
-    </listen-socket>$mounts_xml
-    <fileserve>1</fileserve>
-    <paths>
-        <basedir>/usr/share/icecast2</basedir>
-        <logdir>$workdir/log</logdir>
-        <webroot>/usr/share/icecast2/web</webroot>
-        <adminroot>/usr/share/icecast2/admin</adminroot>
-        <alias source="/status.json" destination="/status-json.xsl"/>
-    </paths>
-    <logging>
-        <accesslog>access.log</accesslog>
-        <errorlog>error.log</errorlog>
-        <loglevel>4</loglevel>
-        <logsize>10000</logsize>
-    </logging>
-    <security>
-        <chroot>0</chroot>
-        $changeowner
-    </security>
-</icecast>
-XML
-    SERVER_LOG="$workdir/log/error.log"
+    # The shared Icecast config of scripts/lib/peers.sh, with this suite's passwords, timeout and mounts.
+    ICECAST_BURST_SIZE=65535 \
+        ICECAST_MAX_SOURCES=10 ICECAST_SOURCE_TIMEOUT=$timeout ICECAST_MOUNTS_XML=$mounts_xml ICECAST_LOGLEVEL=4 \
+        ICECAST_STATUS_ALIAS=/status.json ICECAST_STATUS_PAGE=/status-json.xsl \
+        icecast_start "$PORT" "$TMP/icecast" || { fail "icecast2 did not start"; exit 1; }
+    SERVER_PID=$ICECAST_PID
+    SERVER_LOG="$ICECAST_WORKDIR/log/error.log"
     station_log "icecast error.log" "$SERVER_LOG"
-    station_log "icecast access.log" "$workdir/log/access.log"
-    icecast2 -c "$workdir/icecast.xml" </dev/null >"$workdir/icecast.out" 2>&1 &
-    SERVER_PID=$!
-    ICECAST_PID=$SERVER_PID
-    ICECAST_PORT=$PORT
-    ICECAST_WORKDIR=$workdir
-    peers_track "$SERVER_PID"
-    if ! wait_port "$PORT" 10 "$SERVER_PID"; then
-        fail "icecast2 did not start: $(head -5 "$workdir/icecast.out" 2>/dev/null | tr '\n' ' ')"
-        exit 1
-    fi
+    station_log "icecast access.log" "$ICECAST_WORKDIR/log/access.log"
     info "icecast2 on $BASE (pid $SERVER_PID), source-timeout $timeout s"
     for m in "${station_mounts[@]}"; do
-        station_log "ffmpeg station ${m}" "$workdir/source-${m#/}.log"
+        station_log "ffmpeg station ${m}" "$ICECAST_WORKDIR/source-${m#/}.log"
         source_start "$PORT" "$m" 220 || { fail "the ffmpeg source standing in for --station $m did not go live"; exit 1; }
         info "ffmpeg 220 Hz sine on $m stands in for casty's --station $m"
     done

@@ -26,6 +26,7 @@ final class LogBudget: @unchecked Sendable {
     /// Logs `line`, or counts it if this window's budget is spent.
     func callAsFunction(_ line: @autoclosure () -> String) {
         if windowEnd == nil {
+            // One timer per window, armed by its first line.
             windowEnd = loop.schedule(after: window) { [weak self] in self?.closeWindow() }
         }
         if logged < perWindow {
@@ -36,7 +37,9 @@ final class LogBudget: @unchecked Sendable {
         }
     }
 
-    private func closeWindow() {
+    /// Ends the window now: the summary line, if lines were counted, and a fresh budget. (Its timer calls it.)
+    func closeWindow() {
+        windowEnd?.cancel()
         windowEnd = nil
         if suppressed > 0 {
             logger("\(suppressed) more \(what) in the last \(window) (not logged one by one)")
