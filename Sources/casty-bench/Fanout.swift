@@ -84,29 +84,53 @@ enum Fanout {
         if smoke, !bad.isEmpty { exit(1) }
     }
 
+    /// How Casty is started for a measurement: `casty-bench serve` with `serve`, listeners spread over `paths`,
+    /// and, if `sources` is given, a `casty-bench sources` child (with `--port P` added) that publishes to the
+    /// server before the listeners come.
+    struct CastySetup {
+        var serve: [String] = ["serve"]
+        var paths = "/"
+        var sources: [String]?
+    }
+
     static func measure(
         server: Server, count: Int, window: Double, settle: Double, rate: Double, loadgens: Int,
-        icecast: (port: UInt16, pid: pid_t, mount: String)?, ticker: () -> Void
+        icecast: (port: UInt16, pid: pid_t, mount: String)?, casty setup: CastySetup? = nil, ticker: () -> Void
     ) -> Row {
         var row = Row()
         row.server = server.name
         row.count = count
         // The server.
-        var casty: Child?
+        var casty: Child?, feeder: Child?
         let port: UInt16, pid: pid_t, path: String
         if server.icecast, let icecast {
             (port, pid, path) = (icecast.port, icecast.pid, icecast.mount)
         } else {
-            let child = Child(["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []), name: "serve")
+            let setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
+            let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {
                 child.stop()
                 fatalError("fanout: casty-bench serve did not start")
             }
             casty = child
-            (port, pid, path) = (UInt16(served), child.pid, "/")
-            pause(2, idle: ticker)  // the first segments, so new listeners get a burst
+            (port, pid, path) = (UInt16(served), child.pid, setup.paths)
+            if let sources = setup.sources {
+                let sourcesChild = Child(sources + ["--port", String(port)], name: "sources")
+                feeder = sourcesChild
+                guard let ready = sourcesChild.expect("ready", timeout: 20, idle: ticker) else {
+                    sourcesChild.stop()
+                    child.stop()
+                    fatalError("fanout: the sources did not start publishing")
+                }
+                Log.line("\(server.name) \(count): sources \(ready)")
+            }
+            pause(2.5, idle: ticker)  // the first segments, so new listeners get a burst
         }
-        defer { casty?.stop() }
+        defer {
+            feeder?.send("quit")
+            feeder?.stop()
+            casty?.stop()
+        }
         row.baseKiB = rssKiB(pid)
         let queueBefore = listenOverflows()
 
@@ -176,10 +200,11 @@ enum Fanout {
         row.cpuUser = (cpuAfter.user - cpuBefore.user) / elapsed * 100
         row.loadgenCPU = zip(loadCPUBefore, loadCPUAfter).map { $1 - $0 }.reduce(0, +) / elapsed * 100
         if let statusBefore, let statusAfter {
-            if let before = jsonInteger("skipped", in: statusBefore), let after = jsonInteger("skipped", in: statusAfter) {
+            // Summed over every mount of a station server (a relay has one).
+            if let before = jsonIntegerSum("skipped", in: statusBefore), let after = jsonIntegerSum("skipped", in: statusAfter) {
                 row.skipped = after - before
             }
-            if let before = jsonInteger("dropped", in: statusBefore), let after = jsonInteger("dropped", in: statusAfter) {
+            if let before = jsonIntegerSum("dropped", in: statusBefore), let after = jsonIntegerSum("dropped", in: statusAfter) {
                 row.serverDropped = after - before
             }
         }
@@ -199,7 +224,7 @@ enum Fanout {
             print("| \(row.server) | \(row.count) | \(row.connected) (\(row.open)) | \(row.refused) | \(fixed(row.rampSeconds, 1))"
                 + " | \(row.overflows) (drops \(row.drops)) | \(ms(row.connectP50)) | \(ms(row.headerP50)) / \(ms(row.headerP99))"
                 + " | \(fixed(row.cpu, 1)) (\(fixed(row.cpuUser, 1))) | \(fixed(Double(row.rssKiB) / 1024, 1)) | \(fixed(row.perListenerKiB, 2))"
-                + " | \(row.skipped.map(String.init) ?? "n/a") | \(row.dropped) | \(row.server == "casty" ? String(row.gaps) : "n/a")"
+                + " | \(row.skipped.map(String.init) ?? "n/a") | \(row.dropped) | \(row.server.hasPrefix("casty") ? String(row.gaps) : "n/a")"
                 + " | \(lag(row.lagP50)) / \(lag(row.lagP99)) / \(lag(row.lagMax)) | \(lag(row.titleLagP50)) / \(lag(row.titleLagMax))"
                 + " | \(fixed(row.loadgenCPU, 1)) |")
         }

@@ -10,7 +10,8 @@ import Glibc
 /// shared 256 KiB receive buffer: per listener it keeps a few integers (and its metadata bytes while a block
 /// straddles two reads), and per read it does one `recv` and walks the `icy-metaint` framing. It connects at
 /// `--rate` per second from many loopback source addresses (`127.0.0.F` … `127.0.0.F+S-1`, with
-/// `IP_BIND_ADDRESS_NO_PORT`, so ephemeral ports are chosen per destination and never run short).
+/// `IP_BIND_ADDRESS_NO_PORT`, so ephemeral ports are chosen per destination and never run short). `--path`
+/// may list several paths (`/m0,/m1,…`): the listeners take them in turn.
 ///
 /// It asks for `Icy-MetaData: 1` and `X-Casty-Numbered: 1`, and reads every metadata block:
 /// - `CastySeq='N'` (Casty) — a jump in the numbering is a gap: a segment this listener never got;
@@ -79,7 +80,8 @@ private struct Generator {
     let events: UnsafeMutableRawPointer
     let batch: Int32 = 4096
     let scratch: UnsafeMutableRawBufferPointer
-    let request: [UInt8]
+    /// The request of each path; listener `slot` asks for `requests[slot % requests.count]`.
+    let requests: [[UInt8]]
     let target: sockaddr_in
     var listeners: [Listener]
     var started = 0, connected = 0, failed = 0, inFlight = 0
@@ -101,8 +103,11 @@ private struct Generator {
         precondition(epoll >= 0, "epoll_create1 failed")
         events = UnsafeMutableRawPointer.allocate(byteCount: casty_epoll_event_size() * 4096, alignment: 16)
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-        request = Array(("GET \(options.path) HTTP/1.0\r\nHost: \(options.host):\(options.port)\r\n"
-            + "User-Agent: casty-bench loadgen\r\nIcy-MetaData: 1\r\nX-Casty-Numbered: 1\r\n\r\n").utf8)
+        requests = options.path.split(separator: ",").map { path in
+            Array(("GET \(path) HTTP/1.0\r\nHost: \(options.host):\(options.port)\r\n"
+                + "User-Agent: casty-bench loadgen\r\nIcy-MetaData: 1\r\nX-Casty-Numbered: 1\r\n\r\n").utf8)
+        }
+        precondition(!requests.isEmpty, "loadgen: --path needs at least one path")
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = options.port.bigEndian
@@ -230,6 +235,7 @@ private struct Generator {
             var length = socklen_t(MemoryLayout<Int32>.size)
             _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
             guard error == 0 else { return fail(slot, "connect: errno \(error)") }
+            let request = requests[slot % requests.count]
             let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard sent == request.count else { return fail(slot, "request not sent whole") }
             listeners[slot].requested = now()

@@ -7,6 +7,10 @@ import Glibc
 /// and memory are its own. It is what `casty-cli proxy` (with `--upstream URL`) or `casty-cli station`
 /// (without) runs: a source, one distributor, a client port with the default options, on the shared event
 /// loop. It prints `ready port=P` and serves until its standard input closes.
+///
+/// With `--mounts N` it runs what `casty-cli server` runs instead: a ``StationServer`` whose mounts `/m0` …
+/// `/m<N-1>` take sources that publish (`PUT`, password `--password`, `bench` by default); with `--built-in`
+/// each mount gets its own built-in station as a permanent source instead.
 enum Serve {
     static func run(_ arguments: [String]) async throws {
         raiseFileDescriptorLimit()
@@ -16,6 +20,21 @@ enum Serve {
             if !line.contains(" joined: "), !line.contains(" left after ") {
                 EventLog.standardError("serve: " + line)
             }
+        }
+        if let mounts = option("--mounts", in: arguments).flatMap({ Int($0) }) {
+            var configuration = StationServer.Configuration()
+            configuration.sourcePassword = option("--password", in: arguments) ?? "bench"
+            configuration.mounts = (0..<mounts).map { "/m\($0)" }
+            let server = try StationServer.start(configuration, address: .loopback(.ipv4, port: port), logger: logger)
+            if arguments.contains("--built-in") {
+                for mount in configuration.mounts ?? [] {
+                    let station = try Station.builtIn(name: "Casty Station \(mount)")
+                    await station.start()
+                    server.attach(station, at: mount)
+                }
+            }
+            say("ready port=\(server.address.port)")
+            serveUntilInputCloses()
         }
         let source: any Node
         if let text = option("--upstream", in: arguments) {
@@ -33,7 +52,11 @@ enum Serve {
             distributor: distributor, address: .loopback(.ipv4, port: port), options: ClientOptions(), logger: logger)
         await distributor.attach(to: source)
         say("ready port=\(clientPort.address.port)")
-        // Serve until the parent closes our standard input (or ends us).
+        serveUntilInputCloses()
+    }
+
+    /// Serves until the parent closes our standard input (or ends us).
+    static func serveUntilInputCloses() -> Never {
         var byte: UInt8 = 0
         while read(0, &byte, 1) > 0 {}
         exit(0)

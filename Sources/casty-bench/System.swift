@@ -186,6 +186,16 @@ func jsonInteger(_ key: String, in text: String) -> Int? {
     return Int(after.prefix { $0 == "-" || $0.isNumber })
 }
 
+/// The sum of the integers after every `"key":` in a JSON text, or `nil` if there is none.
+func jsonIntegerSum(_ key: String, in text: String) -> Int? {
+    var rest = Substring(text), sum: Int?
+    while let (_, after) = split(String(rest), at: "\"\(key)\":") {
+        if let value = Int(after.prefix { $0 == "-" || $0.isNumber }) { sum = (sum ?? 0) + value }
+        rest = after
+    }
+    return sum
+}
+
 /// The integer value of `key=` in a `key=value key=value` line.
 func field(_ key: String, in line: String) -> Int? {
     for part in line.split(separator: " ") where part.hasPrefix(key + "=") {

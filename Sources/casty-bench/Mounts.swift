@@ -1,0 +1,63 @@
+import Glibc
+
+/// `casty-bench mounts`: a station server with many mounts, each with its own source and listeners — what
+/// `casty-cli server` does for a host of stations — measured like `fanout` and next to it.
+///
+/// The server is `casty-bench serve --mounts M` (a ``StationServer`` with mounts `/m0` … `/m<M-1>`). Each mount
+/// gets a source that publishes, as an encoder would (`casty-bench sources`: one `PUT` per mount with Basic
+/// auth, 128 kbit/s of MP3 frames in real time, one write per frame; the mounts' clocks spread over half a
+/// second) — or with `--built-in`, a built-in station attached as the mount's permanent source. Then the
+/// same load generators as `fanout` connect, taking the mounts in turn, so each mount gets `--per-mount`
+/// listeners, and the same window is measured: the server's CPU (which includes reading and cutting the
+/// sources' audio), RSS per listener, skipped segments (summed over the mounts), gaps and lag.
+///
+/// Unless `--no-compare` (or `--smoke`), the same total of listeners on one mount (`fanout`'s set-up: one
+/// built-in station, one distributor) is measured right after, so the two rows compare within one run.
+enum Mounts {
+    static func run(_ arguments: [String]) async throws {
+        let smoke = arguments.contains("--smoke")
+        let mounts = Int(option("--mounts", in: arguments) ?? (smoke ? "2" : "20")) ?? 20
+        let perMount = Int(option("--per-mount", in: arguments) ?? (smoke ? "20" : "500")) ?? 500
+        let window = Double(option("--window", in: arguments) ?? (smoke ? "3" : "20")) ?? 20
+        let settle = Double(option("--settle", in: arguments) ?? (smoke ? "2" : "4")) ?? 4
+        let rate = Double(option("--rate", in: arguments) ?? "5000") ?? 5000
+        let loadgens = Int(option("--loadgens", in: arguments) ?? (smoke ? "1" : "2")) ?? 2
+        let builtIn = arguments.contains("--built-in")
+        let format = option("--format", in: arguments) ?? "mp3"
+        let compare = !smoke && !arguments.contains("--no-compare")
+        let count = mounts * perMount
+        let paths = (0..<mounts).map { "/m\($0)" }.joined(separator: ",")
+
+        print("mounts: \(mounts) mounts × \(perMount) listeners = \(count), window \(fixed(window, 0)) s, settle \(fixed(settle, 0)) s,"
+            + " \(loadgens) load generator(s), connect rate \(fixed(rate, 0))/s; sources: "
+            + (builtIn ? "a built-in station per mount" : "\(mounts) × PUT \(format) at 128 kbit/s from casty-bench sources")
+            + (compare ? "; then \(count) listeners on one mount (fanout's set-up)" : ""))
+        var setup = Fanout.CastySetup(serve: ["serve", "--mounts", String(mounts)] + (builtIn ? ["--built-in"] : []), paths: paths)
+        if !builtIn { setup.sources = ["sources", "--mounts", paths, "--format", format] }
+        var rows = [
+            Fanout.measure(
+                server: Fanout.Server(name: "casty \(mounts) mounts", icecast: false), count: count, window: window,
+                settle: settle, rate: rate, loadgens: loadgens, icecast: nil, casty: setup, ticker: {})
+        ]
+        Fanout.printTable(rows, header: true)
+        if compare {
+            rows.append(Fanout.measure(
+                server: Fanout.Server(name: "casty 1 mount", icecast: false), count: count, window: window,
+                settle: settle, rate: rate, loadgens: loadgens, icecast: nil, ticker: {}))
+            Fanout.printTable(Array(rows.suffix(1)), header: false)
+        }
+        print("")
+        Fanout.printTable(rows, header: true)
+        print("")
+        for row in rows {
+            print("\(row.server): \(row.open) listeners, CPU \(fixed(row.cpu, 1)) % of a core"
+                + " (\(fixed(row.cpu * 1e4 / Double(max(1, row.open)), 1)) µs per listener-second),"
+                + " \(fixed(row.perListenerKiB, 2)) KiB RSS per listener, skipped \(row.skipped.map(String.init) ?? "n/a"), gaps \(row.gaps)")
+        }
+        let bad = rows.filter { $0.open < $0.count || ($0.skipped ?? 0) > 0 || $0.gaps > 0 || $0.segments == 0 }
+        if smoke, !bad.isEmpty {
+            print("mounts: smoke failed")
+            exit(1)
+        }
+    }
+}
