@@ -10,6 +10,9 @@ final class PortContext: @unchecked Sendable {
     let single: Distributor?
     /// The mounts of a station server.
     let mounts: MountTable?
+    /// The mounts a branch of a many-mount tree relays, made as players and branches ask (``single`` is then
+    /// its root path's relay).
+    let tree: BranchMounts?
     /// The admin password of a station server (`admin:<password>`), if it has an admin API.
     let adminPassword: Secret?
     /// How its clients are served.
@@ -23,10 +26,11 @@ final class PortContext: @unchecked Sendable {
     /// Peers refused at the door of a station server (a relay counts them on its distributor).
     private let refusals = Tally()
 
-    /// A port for one distributor.
-    init(distributor: Distributor, options: ClientOptions, logger: EventLog, router: Router = .standard) {
+    /// A port for one distributor (and, for a branch of a many-mount tree, for its other mounts).
+    init(distributor: Distributor, options: ClientOptions, logger: EventLog, router: Router = .standard, tree: BranchMounts? = nil) {
         self.single = distributor
         self.mounts = nil
+        self.tree = tree
         self.adminPassword = nil
         self.options = options
         self.logger = logger
@@ -39,6 +43,7 @@ final class PortContext: @unchecked Sendable {
          router: Router = .standard) {
         self.single = nil
         self.mounts = mounts
+        self.tree = nil
         self.adminPassword = adminPassword
         self.options = options
         self.logger = logger
@@ -50,6 +55,7 @@ final class PortContext: @unchecked Sendable {
     /// kinds of paths in their URLs), and so does a server with one mount; with several, only a mount's path —
     /// and only while it has a stream to serve (its source, a relay, a fallback).
     func mount(at path: String) -> Distributor? {
+        if let tree { return tree.distributor(at: path) }
         guard let mounts else { return single }
         let all = mounts.all
         guard let mount = mounts.mount(at: path) ?? (all.count == 1 ? all[0] : nil), mounts.isServing(mount) else {

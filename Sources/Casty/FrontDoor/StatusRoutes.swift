@@ -6,7 +6,9 @@ enum StatusRoutes {
     static func status(_ exchange: Exchange) {
         let port = exchange.port
         let body: String
-        if let mounts = port.mounts {
+        if let tree = port.tree {
+            body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount)
+        } else if let mounts = port.mounts {
             body = StatusPage.serverJSON(mounts.all.map { mount in
                 (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state)
             }, refused: port.refusedCount)
@@ -18,9 +20,9 @@ enum StatusRoutes {
         exchange.answer(200, "OK", body: body, headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
     }
 
-    /// `GET /tree`: the node's place in the tree, on one line.
+    /// `GET /tree`: the node's place in the tree, on one line; `/tree?mount=/live`: in that mount's tree.
     static func tree(_ exchange: Exchange) {
-        guard let distributor = exchange.port.single ?? exchange.port.mounts?.all.first?.distributor else {
+        guard let distributor = exchange.port.treeDistributor(mount: exchange.query("mount")) else {
             return exchange.answer(404, "Not Found", body: "No stream here.")
         }
         let stat = distributor.assumeIsolated { $0.stat() }

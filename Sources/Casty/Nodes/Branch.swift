@@ -81,6 +81,8 @@ public actor Branch: UpstreamNode {
     private var reportedUnnumbered = false
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
+    /// Called when the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
+    var onMissing: (@Sendable () -> Void)?
 
     /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
     public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: EventLog = .silent) {
@@ -126,9 +128,35 @@ public actor Branch: UpstreamNode {
         if let stream = context?.stream, stream != 0 { headers[Context.streamHeader] = Context.streamText(stream) }
         if let key = configuration.treeKey { headers[TreeKey.header] = key.headerValue }
         if let lostParent { headers["X-Casty-Lost"] = lostParent }
-        return try await Upstream.open(
-            root, headers: headers, loop: loop, timeout: configuration.connectTimeout,
-            maxRedirects: configuration.maxRedirects)
+        do {
+            return try await open(headers: headers)
+        } catch {
+            if context == nil, case .notAStream(_, .status(code: 404, _)) = error, let onMissing {
+                onMissing()  // the tree has no such mount (now): a branch made for it on demand is dropped
+            }
+            throw error
+        }
+    }
+
+    /// Opens the stream at the root, following the tree's redirects. A tree node redirects a branch to a
+    /// child's root path (`http://child/`); the branch asks the child for the same mount it asked the root
+    /// for, so a tree of many mounts places each mount's branches in that mount's own tree.
+    private func open(headers: Headers) async throws(CastyError) -> OpenedStream {
+        var chain = [root]
+        var current = root
+        while true {
+            do {
+                return try await Upstream.open(
+                    current, headers: headers, loop: loop, timeout: configuration.connectTimeout, maxRedirects: 0)
+            } catch .redirects(let followed, loop: false) where followed.count == 2 {
+                var next = followed[1]
+                if next.path == "/" { next.path = root.path }
+                let looped = chain.contains(next)
+                chain.append(next)
+                if looped || chain.count > configuration.maxRedirects + 1 { throw .redirects(chain, loop: looped) }
+                current = next
+            }
+        }
     }
 
     func lost(_ reason: CastyError) {

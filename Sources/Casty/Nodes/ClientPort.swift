@@ -22,6 +22,13 @@ public final class ClientPort: Sendable {
         self.address = listener.localAddress
     }
 
+    /// Starts listening on `address` for the requests of a port `context` describes.
+    init(context: PortContext, address: SocketAddress, loop: EventLoop = .shared) throws(SocketError) {
+        let listener = try FrontDoor.listen(on: address, loop: loop, port: context)
+        self.listener = listener
+        self.address = listener.localAddress
+    }
+
     /// Stops taking new players; those connected stay.
     public func close() {
         let listener = listener

@@ -71,7 +71,7 @@ public final class StationServer: Sendable {
     /// The address actually bound.
     public let address: SocketAddress
     private let listener: Listener
-    private let table: MountTable
+    let table: MountTable  // internal: StationServer+Tree.swift makes its mounts tree nodes
 
     private init(address: SocketAddress, listener: Listener, table: MountTable) {
         self.address = address

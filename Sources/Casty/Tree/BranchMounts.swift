@@ -1,0 +1,204 @@
+public import CastyNet
+public import CastyWire
+internal import Icy
+
+/// The mounts a branch of a many-mount tree relays: one ``Branch`` and one ``Distributor`` per mount, each
+/// with its own place in that mount's tree, made when the first player or branch asks the branch's port for
+/// the mount.
+///
+/// A branch started under `http://root:8000/` (no path) relays whatever mount it is asked for: a player's
+/// `GET /live` makes a branch that asks the root for `GET /live` as a branch of the tree (and follows its
+/// redirects to `/live` at other nodes), then serves it. The root URL's own path (`/`) is relayed from the
+/// start, as a one-stream branch relays it, so `/tree` and `/status.json` answer before anyone asks. A mount
+/// the root does not have (`404` before the stream ever came) is dropped at once — its waiting players get
+/// `503` — and a mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
+/// ``maxMounts`` are relayed at once.
+///
+/// Loop-confined (`@unchecked Sendable` so that the port's callbacks may capture it): the router consults it on
+/// the loop; its `async` methods hop there.
+public final class BranchMounts: @unchecked Sendable {
+    /// One mount relayed.
+    public struct Relay: Sendable {
+        /// The mount's path: `/live`.
+        public let mount: String
+        /// The mount's link to the tree.
+        public let branch: Branch
+        /// Fans the mount out to its players and its branches.
+        public let distributor: Distributor
+    }
+
+    /// How a branch's mounts are relayed.
+    public struct Settings: Sendable {
+        /// The most mounts relayed at once (further mounts are `404`).
+        public var maxMounts = 64
+        /// A mount with no player, no branch and no request for this long is dropped (not the root's own path).
+        public var idleTimeout: Duration = .seconds(60)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The loop of every relay.
+    public let loop: EventLoop
+    /// The root: each mount is asked for at its host and port, at the mount's path.
+    public let root: StreamURL
+    /// The mount relayed from the start, never dropped: the root URL's path.
+    public let defaultMount: String
+    /// Limits.
+    public let settings: Settings
+
+    private let first: Distributor
+    private let configuration: Branch.Configuration
+    private let distribution: Distributor.Configuration
+    private let logger: EventLog
+    /// Where the branch serves other branches (`host:port`), once its port is bound.
+    private var address = ""
+    private var relays: [String: (relay: Relay, asked: ContinuousClock.Instant)] = [:]
+    private var order: [String] = []
+    private var sweeper: Scheduled?
+    private var stopped = false
+
+    /// The mounts of a branch under `root`, whose root path is served by `first`; ``start(address:)``
+    /// starts them.
+    init(
+        root: StreamURL, first: Distributor, configuration: Branch.Configuration,
+        distribution: Distributor.Configuration, settings: Settings, logger: EventLog
+    ) {
+        self.root = root
+        self.defaultMount = root.path
+        self.first = first
+        self.configuration = configuration
+        self.distribution = distribution
+        self.settings = settings
+        self.loop = first.loop
+        self.logger = logger
+    }
+
+    /// Starts relaying the root path, as a branch serving other branches at `address` (`host:port`). From any
+    /// thread, once.
+    func start(address: String) -> Branch {
+        let branch = Branch(root: root, address: address, configuration: configuration, loop: loop, logger: logger)
+        first.setTreeAddress(address)
+        first.attachSource(branch)
+        loop.execute { [self] in
+            self.address = address
+            relays[defaultMount] = (Relay(mount: defaultMount, branch: branch, distributor: first), .now)
+            order.insert(defaultMount, at: 0)
+            scheduleSweep()
+        }
+        return branch
+    }
+
+    /// The root path's branch, once started. Loop thread only.
+    var firstBranch: Branch? { relays[defaultMount]?.relay.branch }
+
+    // MARK: On the loop
+
+    /// The distributor of `mount`, made (and its branch set up, lazily) if the branch does not relay it yet;
+    /// `nil` for a path that cannot name a mount, or past ``Settings/maxMounts``. Loop thread only.
+    func distributor(at mount: String) -> Distributor? {
+        if let entry = relays[mount] {
+            relays[mount]!.asked = .now
+            return entry.relay.distributor
+        }
+        guard !stopped, !address.isEmpty, StationServer.Configuration.isMountName(mount), relays.count < settings.maxMounts else {
+            return mount == defaultMount ? first : nil
+        }
+        let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
+        relay.branch.assumeIsolated { branch in
+            branch.onMissing = { [weak self, loop] in
+                loop.execute { [weak self] in self?.drop(mount, because: "the root has no such mount (404)") }
+            }
+        }
+        relays[mount] = (relay, .now)
+        order.append(mount)
+        logger("branch \(address): relays \(mount) from now on (\(relays.count) mount\(relays.count == 1 ? "" : "s"))")
+        return relay.distributor
+    }
+
+    /// The relay of `mount`, if the branch relays it (none is made). Loop thread only.
+    func existing(at mount: String) -> Relay? {
+        relays[mount]?.relay
+    }
+
+    /// Every relay, in the order they were made. Loop thread only.
+    var all: [Relay] { order.compactMap { relays[$0]?.relay } }
+
+    /// `/status.json` of the port: one mount as a relay shows it, several as a station server lists its mounts
+    /// (Icecast's `source` object, or an array of them). Loop thread only.
+    func statusJSON(upstream: String?, refused: Int) -> String {
+        let all = all
+        guard all.count > 1 else { return StatusPage.json(first.assumeIsolated { $0.stat() }, upstream: upstream) }
+        return StatusPage.serverJSON(all.map { relay in
+            (relay.mount, relay.distributor.assumeIsolated { $0.stat() }, relay.branch.assumeIsolated { $0.status })
+        }, refused: refused)
+    }
+
+    // MARK: From anywhere
+
+    /// The relays now, in the order they were made.
+    public func relays() async -> [Relay] {
+        await loop.submit { [self] in all }
+    }
+
+    /// The relay of `mount`, if the branch relays it now.
+    public func relay(at mount: String) async -> Relay? {
+        await loop.submit { [self] in existing(at: mount) }
+    }
+
+    /// Stops every relay: each leaves its parent, and its players and branches are let go.
+    public func stop() {
+        loop.execute { [self] in
+            stopped = true
+            sweeper?.cancel()
+            for relay in all {
+                relay.branch.stop()
+                relay.distributor.stop()
+            }
+        }
+    }
+
+    // MARK: Making and dropping
+
+    private func make(_ mount: String, logger: EventLog) -> Relay {
+        var distribution = distribution
+        distribution.lazy = true
+        let branch = Branch(
+            root: StreamURL(host: root.host, port: root.port, path: mount), address: address,
+            configuration: configuration, loop: loop, logger: logger)
+        let distributor = Distributor(loop: loop, configuration: distribution, logger: logger)
+        distributor.setTreeAddress(address)
+        distributor.attachSource(branch)
+        return Relay(mount: mount, branch: branch, distributor: distributor)
+    }
+
+    private func drop(_ mount: String, because reason: String) {
+        guard mount != defaultMount, let entry = relays.removeValue(forKey: mount) else { return }
+        order.removeAll { $0 == mount }
+        entry.relay.branch.stop()
+        entry.relay.distributor.stop()
+        logger("branch \(address): no longer relays \(mount): \(reason)")
+    }
+
+    private func scheduleSweep() {
+        guard !stopped else { return }
+        let interval = min(settings.idleTimeout / 2, .seconds(10))
+        sweeper = loop.schedule(after: interval) { [weak self] in
+            guard let self else { return }
+            sweep()
+            scheduleSweep()
+        }
+    }
+
+    /// Drops the mounts no one has asked for or listened to for ``Settings/idleTimeout``.
+    private func sweep() {
+        let now = ContinuousClock.now
+        for mount in order where mount != defaultMount {
+            guard let entry = relays[mount], now - entry.asked >= settings.idleTimeout else { continue }
+            let stat = entry.relay.distributor.assumeIsolated { $0.stat() }
+            if stat.listeners == 0 && stat.branches == 0 {
+                drop(mount, because: "no listener for \(settings.idleTimeout)")
+            }
+        }
+    }
+}

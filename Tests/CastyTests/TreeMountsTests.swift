@@ -1,0 +1,197 @@
+@testable import CastyNet
+@testable import CastyWire
+import Icy
+import Testing
+
+@testable import Casty
+
+/// A tree of many mounts in one process: a station server as the root, with two mounts fed by built-in
+/// stations, and branches that relay whatever mount their players ask for, each in that mount's own tree.
+@Suite(.serialized)
+struct TreeMountsTests {
+    /// Small, fast segments: 1600 bytes of the built-in tone at 128 kbit/s last 0.1 s.
+    static let segmentBytes = 1600
+
+    /// A root station server with mounts `/a` and `/b`, each fed by its own built-in station.
+    func root(fanout: Int = 2) async throws -> (server: StationServer, stations: [Station]) {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/a", "/b"]
+        configuration.segmentBytes = Self.segmentBytes
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout)
+        var stations: [Station] = []
+        for (mount, title) in [("/a", "Mount A"), ("/b", "Mount B")] {
+            let station = try Station.builtIn(
+                name: "Station \(title)", titles: [title], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+            await station.start()
+            server.attach(station, at: mount)
+            stations.append(station)
+        }
+        return (server, stations)
+    }
+
+    func branch(_ server: StationServer, path: String = "/", settings: BranchMounts.Settings = .init()) throws -> Branch.Running {
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        return try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: path), address: .loopback(port: 0),
+            configuration: configuration, mounts: settings)
+    }
+
+    /// A player asking `serving`'s port for `path`, with titles.
+    func play(_ path: String, at address: SocketAddress) async throws -> TestPeer {
+        let player = try await TestPeer.connect(to: address, on: .shared)
+        await player.send("GET \(path) HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        return player
+    }
+
+    func titles(_ player: TestPeer) throws -> [String] {
+        let parsed = try #require(try player.parsed(segmentBytes: Self.segmentBytes))
+        return parsed.segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
+    }
+
+    func treeLine(_ address: SocketAddress, mount: String? = nil) async throws -> TreeLineFields {
+        let path = "/tree" + (mount.map { "?mount=\($0)" } ?? "")
+        return TreeLineFields(try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: address.port, path: path)))
+    }
+
+    @Test func eachBranchRelaysTheMountItsPlayerAsks_ThroughTheTree() async throws {
+        let (server, stations) = try await root(fanout: 1)
+        let first = try branch(server), second = try branch(server)
+        #expect(await first.mounts?.relays().map(\.mount) == ["/"])
+
+        let onA = try await play("/a", at: first.port.address)
+        #expect(await onA.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(onA.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(onA.text.contains("icy-name: Station Mount A"))
+        #expect(try titles(onA).first?.hasPrefix("Mount A") == true)
+        #expect(await first.mounts?.relays().map(\.mount) == ["/", "/a"])
+        #expect(await second.mounts?.relays().map(\.mount) == ["/"])
+
+        let onB = try await play("/b", at: second.port.address)
+        #expect(await onB.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(onB.text.contains("icy-name: Station Mount B"))
+        #expect(try titles(onB).first?.hasPrefix("Mount B") == true)
+        #expect(await second.mounts?.relays().map(\.mount) == ["/", "/b"])
+
+        // Each relay hangs under the root in its own mount's tree, with its own stream.
+        let a1 = try #require(await first.mounts?.relay(at: "/a"))
+        let b2 = try #require(await second.mounts?.relay(at: "/b"))
+        #expect(await a1.branch.parent?.port == server.address.port)
+        #expect(await a1.branch.parent?.path == "/a")
+        #expect(await b2.branch.parent?.path == "/b")
+        let streamA = try #require(await a1.distributor.stat().context?.stream)
+        let streamB = try #require(await b2.distributor.stat().context?.stream)
+        #expect(streamA != streamB)
+        #expect(try await treeLine(server.address, mount: "/a").children == [first.port.address.description])
+        #expect(try await treeLine(server.address, mount: "/b").children == [second.port.address.description])
+
+        // The root's /a is full (fanout 1): the second branch's /a goes under the first branch's /a.
+        let alsoA = try await play("/a", at: second.port.address)
+        #expect(await alsoA.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(try titles(alsoA).first?.hasPrefix("Mount A") == true)
+        let a2 = try #require(await second.mounts?.relay(at: "/a"))
+        #expect(await a2.branch.parent?.port == first.port.address.port)
+        #expect(await a2.branch.parent?.path == "/a")
+        #expect(await a2.distributor.stat().context?.stream == streamA)
+        #expect(await a2.distributor.stat().path == [server.address.description, first.port.address.description])
+        let atFirst = try await treeLine(first.port.address, mount: "/a")
+        #expect(atFirst.children == [second.port.address.description])
+        #expect(atFirst["depth"] == "1")
+        #expect(try await treeLine(second.port.address, mount: "/a")["depth"] == "2")
+        await #expect(throws: CastyError.self, "a mount the branch does not relay has no tree here (404)") {
+            try await treeLine(second.port.address, mount: "/nothing")
+        }
+
+        // The branch's status lists the mounts it relays.
+        let status = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: second.port.address.port, path: "/status.json"))
+        #expect(status.contains("\"mount\":\"/a\"") && status.contains("\"mount\":\"/b\""))
+
+        for player in [onA, onB, alsoA] { await player.close() }
+        stations.forEach { $0.stop() }
+        [first, second].forEach { $0.stop() }
+        server.close()
+    }
+
+    @Test func aMountTheRootDoesNotHave_IsDropped_AndAnIdleMountToo() async throws {
+        let (server, stations) = try await root()
+        var settings = BranchMounts.Settings()
+        settings.idleTimeout = .milliseconds(400)
+        let serving = try branch(server, settings: settings)
+
+        let lost = try await play("/nope", at: serving.port.address)
+        #expect(await eventually(timeout: .seconds(5)) { lost.closed.value })
+        #expect(lost.text.hasPrefix("HTTP/1.0 503"))
+        #expect(await eventually { await serving.mounts?.relays().map(\.mount) == ["/"] })
+
+        let player = try await play("/b", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(await serving.mounts?.relays().map(\.mount) == ["/", "/b"], "a mount someone listens to stays")
+        await player.close()
+        #expect(await eventually(timeout: .seconds(3)) { await serving.mounts?.relays().map(\.mount) == ["/"] })
+        #expect(try await treeLine(server.address, mount: "/b").children.isEmpty)
+
+        stations.forEach { $0.stop() }
+        serving.stop()
+        server.close()
+    }
+
+    @Test func aBranchOfOneMount_RelaysOnlyThatMount_ToAnyPath() async throws {
+        let (server, stations) = try await root()
+        let serving = try branch(server, path: "/b")
+        #expect(serving.mounts == nil)
+        let player = try await play("/a", at: serving.port.address)  // any path plays the branch's one stream
+        #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(try titles(player).first?.hasPrefix("Mount B") == true)
+        #expect(await serving.branch.parent?.path == "/b")
+        #expect(try await treeLine(server.address, mount: "/b").children == [serving.port.address.description])
+        #expect(try await treeLine(server.address, mount: "/a").children.isEmpty)
+        #expect(try await treeLine(server.address)["address"] == server.address.description, "/tree alone: the first mount")
+        await player.close()
+        stations.forEach { $0.stop() }
+        serving.stop()
+        server.close()
+    }
+
+    @Test func aRootOfOneStream_FeedsAManyMountBranch_AtItsRootPath() async throws {
+        let source = try Station.builtIn(titles: ["One"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0))
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: root.port.address.port), address: .loopback(port: 0), eager: true,
+            configuration: configuration)
+        #expect(await eventually { await serving.branch.state == .streaming })
+        #expect(await root.distributor.stat().tree?.children.map(\.address) == [serving.port.address.description])
+        let player = try await play("/", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(try titles(player).first?.hasPrefix("One") == true)
+        #expect(await serving.mounts?.relays().map(\.mount) == ["/"])
+        #expect(try await treeLine(serving.port.address)["depth"] == "1")
+        await player.close()
+        source.stop()
+        serving.stop()
+        root.port.close()
+    }
+}
+
+/// The `key=value` words of a `/tree` line.
+struct TreeLineFields {
+    private var values: [String: String] = [:]
+
+    init(_ line: String) {
+        for word in line.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            guard let equals = word.firstIndex(of: "=") else { continue }
+            values[String(word[..<equals])] = String(word[word.index(after: equals)...])
+        }
+    }
+
+    subscript(key: String) -> String? { values[key] }
+
+    /// The children's addresses, without their subtree sizes.
+    var children: [String] {
+        (values["children"] ?? "").split(separator: ",").compactMap { entry in entry.lastIndex(of: ":").map { String(entry[..<$0]) } }
+    }
+}
