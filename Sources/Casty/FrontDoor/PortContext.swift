@@ -12,6 +12,8 @@ final class PortContext: @unchecked Sendable {
     let mounts: MountTable?
     /// The admin password of a station server (`admin:<password>`), if it has an admin API.
     let adminPassword: Secret?
+    /// The platform's application: key verification, events, commands.
+    let control: ControlPlane?
     /// How its clients are served.
     let options: ClientOptions
     /// Where its log lines go.
@@ -28,6 +30,7 @@ final class PortContext: @unchecked Sendable {
         self.single = distributor
         self.mounts = nil
         self.adminPassword = nil
+        self.control = nil
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
@@ -35,11 +38,12 @@ final class PortContext: @unchecked Sendable {
     }
 
     /// A port for the mounts of a station server.
-    init(mounts: MountTable, adminPassword: Secret?, loop: EventLoop, options: ClientOptions, logger: EventLog,
-         router: Router = .standard) {
+    init(mounts: MountTable, adminPassword: Secret?, control: ControlPlane? = nil, loop: EventLoop, options: ClientOptions,
+         logger: EventLog, router: Router = .standard) {
         self.single = nil
         self.mounts = mounts
         self.adminPassword = adminPassword
+        self.control = control
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
