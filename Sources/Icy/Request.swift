@@ -14,6 +14,10 @@ public struct Request: Sendable, Equatable {
         case source = "SOURCE"
         /// A source pushes a stream in (Icecast 2.4 and later).
         case put = "PUT"
+        /// An application calls the server (a command), or a form is sent.
+        case post = "POST"
+        /// A browser asks, before a cross-origin request, what the server allows (CORS); libshout probes TLS.
+        case options = "OPTIONS"
     }
 
     /// The method: `GET` for listeners.

@@ -7,11 +7,11 @@ import Glibc
 enum ServerCommand: Command {
     static let name = "server"
     static let summary = "be the station: sources publish mounts (Icecast's PUT/SOURCE), fallbacks, admin API"
-    static let options: Set<String> = [
+    static let options: Set<String> = Set<String>([
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "mount-max-listeners",
-    ]
+    ]).union(ControlOptions.names)
     static let flags: Set<String> = ["accept-all"]
     static let usage = """
         usage: casty-cli server [options]
@@ -40,6 +40,9 @@ enum ServerCommand: Command {
           --status-every S          seconds between status lines (default 10)
           --config FILE             read options from FILE first (see below); the command line wins
 
+        The platform's application (see README, "The control plane"):
+        \(ControlOptions.usage)
+
         The config file has one option per line, without its dashes: `name value`, or `name` alone for
         --accept-all. Blank lines and lines starting with # are skipped. For example:
 
@@ -54,8 +57,10 @@ enum ServerCommand: Command {
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
-        let configuration = try stationConfiguration(arguments)
+        var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
+        await configuration.control?.start()
         let server: StationServer
         do {
             server = try StationServer.start(configuration, address: address, logger: logger)

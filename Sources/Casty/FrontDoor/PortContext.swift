@@ -15,6 +15,8 @@ final class PortContext: @unchecked Sendable {
     let tree: BranchMounts?
     /// The admin password of a station server (`admin:<password>`), if it has an admin API.
     let adminPassword: Secret?
+    /// The platform's application: key verification, events, commands.
+    let control: ControlPlane?
     /// How its clients are served.
     let options: ClientOptions
     /// Where its log lines go.
@@ -32,6 +34,7 @@ final class PortContext: @unchecked Sendable {
         self.mounts = nil
         self.tree = tree
         self.adminPassword = nil
+        self.control = nil
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
@@ -39,12 +42,13 @@ final class PortContext: @unchecked Sendable {
     }
 
     /// A port for the mounts of a station server.
-    init(mounts: MountTable, adminPassword: Secret?, loop: EventLoop, options: ClientOptions, logger: EventLog,
-         router: Router = .standard) {
+    init(mounts: MountTable, adminPassword: Secret?, control: ControlPlane? = nil, loop: EventLoop, options: ClientOptions,
+         logger: EventLog, router: Router = .standard) {
         self.single = nil
         self.mounts = mounts
         self.tree = nil
         self.adminPassword = adminPassword
+        self.control = control
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")

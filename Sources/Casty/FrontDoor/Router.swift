@@ -9,6 +9,7 @@ internal import Icy
 /// | `GET`, `HEAD`   | `/tree`        | ``StatusRoutes/tree(_:)``: the node's place in the tree, one line  |
 /// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
 /// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
+/// | `GET`, `POST`   | `/commands/…`  | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | a mount        | ``StreamRoutes/play(_:)``: the stream, to a player or a branch     |
 ///
@@ -57,6 +58,7 @@ struct Router: Sendable {
         Route([.get, .head], .exact("/tree"), StatusRoutes.tree),
         Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
+        Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
         Route([.get, .head], .mount, StreamRoutes.play),
     ])

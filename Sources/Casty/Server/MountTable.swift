@@ -145,9 +145,12 @@ final class MountTable: @unchecked Sendable {
     // MARK: Publishing
 
     /// Whether a source with `auth` may publish audio of `contentType` to `path`; the mount if so.
-    func admit(path: String, auth: BasicAuth?, contentType: String?) -> Result<Mount, Refusal> {
-        let secret = rules.mountPasswords[path] ?? rules.sourcePassword
-        guard let secret, secret.matches(auth?.password) else { return .failure(.unauthorized) }
+    /// With `checkPassword` false (the platform's application verifies keys), the password is not checked here.
+    func admit(path: String, auth: BasicAuth?, contentType: String?, checkPassword: Bool = true) -> Result<Mount, Refusal> {
+        if checkPassword {
+            let secret = rules.mountPasswords[path] ?? rules.sourcePassword
+            guard let secret, secret.matches(auth?.password) else { return .failure(.unauthorized) }
+        }
         if let whitelist = rules.whitelist, !whitelist.contains(path) { return .failure(.notAllowed) }
         guard FrameChain.Format(contentType: contentType) != nil else {
             return .failure(.unsupportedType(contentType ?? "none"))

@@ -46,6 +46,10 @@ public actor SourceSession: LoopNode {
     public nonisolated let peer: String
     /// When it started publishing.
     public nonisolated let started = ContinuousClock.now
+    /// The session's unique id (`x-streaming-id` in the application's events and commands).
+    public nonisolated let streamID: String
+    /// Whether the application asked for this session to be recorded (`x-record`), if it said.
+    public nonisolated let record: Bool?
 
     private let connection: Connection
     private let logger: EventLog
@@ -72,8 +76,11 @@ public actor SourceSession: LoopNode {
     ///   - onEnd: told once, on the loop, when the session ends and why.
     init(
         connection: Connection, request: Request, mount: String, format: FrameChain.Format, segmentBytes: Int,
-        timeout: Duration, peer: String, logger: EventLog, onEnd: @escaping @Sendable (SourceSession, End) -> Void
+        timeout: Duration, peer: String, streamID: String, record: Bool? = nil, logger: EventLog,
+        onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
+        self.streamID = streamID
+        self.record = record
         self.loop = connection.loop
         self.connection = connection
         self.mount = mount

@@ -41,6 +41,8 @@ public final class StationServer: Sendable {
         public var maxListeners: Int?
         /// The most listeners of some mounts (`503` past it).
         public var mountMaxListeners: [String: Int] = [:]
+        /// The platform's application, if one decides who publishes and is told what is live.
+        public var control: ControlPlane?
 
         /// No mounts, no passwords: set at least a source password and some mounts (or `mounts = nil`).
         public init() {}
@@ -98,7 +100,7 @@ public final class StationServer: Sendable {
         rules.mountMaxListeners = configuration.mountMaxListeners
         let table = MountTable(rules: rules, loop: loop, logger: logger)
         let port = PortContext(
-            mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), loop: loop,
+            mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), control: configuration.control, loop: loop,
             options: configuration.options, logger: logger)
         let listener = try FrontDoor.listen(on: address, loop: loop, port: port)
         return StationServer(address: listener.localAddress, listener: listener, table: table)

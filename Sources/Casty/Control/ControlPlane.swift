@@ -1,0 +1,101 @@
+public import CastyNet
+public import CastyWire
+internal import Icy
+
+/// How a platform that runs many broadcasters keeps the decisions in its own application (the "streaming
+/// coordinator" design): Casty asks it who may publish, tells it what is live, and takes its commands.
+///
+/// - **Key verification.** When a source connects, `POST keyVerificationURL` with an empty body and the headers
+///   `x-streaming-channel` (the mount without its slash), `x-streaming-key` (the source's password, or `?key=`
+///   of its URL), `x-user-ip` and the configured `Authorization`. `200` admits it; any other status, a timeout
+///   or an unreachable application refuses it with `403`. The answer's `x-record: true|false` is kept with the
+///   session (reported in `/commands/report`). Without the URL, the station's password rules apply.
+/// - **Events.** `stream-available` and `stream-closed` to `eventCallbackURL` (``EventQueue``).
+/// - **Commands.** `/commands/capacity`, `/commands/close`, `/commands/report` on the node's port, with
+///   ``Configuration/commandsAuth`` (``CommandRoutes``).
+public final class ControlPlane: Sendable {
+    /// The application's addresses and credentials.
+    public struct Configuration: Sendable {
+        /// Where sources' keys are verified; `nil` to use the station's passwords.
+        public var keyVerificationURL: StreamURL?
+        /// How Casty authenticates to the key verification URL.
+        public var keyVerificationAuth: AppAuth?
+        /// How long the application may take to answer; past that the source is refused.
+        public var keyVerificationTimeout: Duration = .seconds(5)
+        /// Where events are posted; `nil` for none.
+        public var eventCallbackURL: StreamURL?
+        /// How Casty authenticates to the event callback URL.
+        public var eventCallbackAuth: AppAuth?
+        /// Where pending events are kept across restarts, if anywhere.
+        public var eventSpool: String?
+        /// What the application must send to use the command API; `nil` turns the command API off (`404`).
+        public var commandsAuth: AppAuth?
+        /// This node's address as the application should use it (`http://host:port`), for listen URLs in events
+        /// and for the report.
+        public var publicURL = "http://127.0.0.1:8000"
+
+        /// Nothing configured: every part off.
+        public init() {}
+    }
+
+    /// What the application decided about a source.
+    public enum Verdict: Sendable, Equatable {
+        /// Admitted; `record` if the application said whether to record this session (`x-record`).
+        case accepted(record: Bool?)
+        /// Refused, and why (for the log line: a status, a timeout, an unreachable application).
+        case refused(String)
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    /// The events' queue, if events are posted.
+    public let events: EventQueue?
+    private let loop: EventLoop
+    private let logger: EventLog
+
+    /// A control plane; call ``start()`` to send the events a previous run left.
+    public init(_ configuration: Configuration, loop: EventLoop = .shared, logger: EventLog = .silent) {
+        self.configuration = configuration
+        self.loop = loop
+        self.logger = logger
+        self.events = configuration.eventCallbackURL.map {
+            EventQueue(url: $0, auth: configuration.eventCallbackAuth, spool: configuration.eventSpool, loop: loop, logger: logger)
+        }
+    }
+
+    /// Starts sending events.
+    public func start() async {
+        await events?.start()
+    }
+
+    /// Whether sources' keys are verified by the application.
+    public var verifiesKeys: Bool { configuration.keyVerificationURL != nil }
+
+    /// Asks the application whether the source with `key` may publish `channel` from `ip`.
+    public func verify(channel: String, key: String, ip: String) async -> Verdict {
+        guard let url = configuration.keyVerificationURL else { return .accepted(record: nil) }
+        var headers: Headers = ["x-streaming-channel": channel, "x-streaming-key": key, "x-user-ip": ip]
+        if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
+        do {
+            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: 4096)
+            guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
+            let record = answer.headers["x-record"].map { $0.lowercased() == "true" }
+            return .accepted(record: record)
+        } catch {
+            return .refused("the application could not be asked: \(error)")
+        }
+    }
+
+    /// Tells the application that `event` happened.
+    public func post(_ event: StreamEvent) {
+        events?.post(event)
+    }
+
+    /// A new, unique id for a source session: 32 hex digits.
+    public static func newStreamID() -> String {
+        (0..<2).map { _ in
+            let text = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            return String(repeating: "0", count: 16 - text.count) + text
+        }.joined()
+    }
+}

@@ -1,0 +1,187 @@
+public import CastyNet
+public import CastyWire
+internal import Dispatch
+internal import Glibc
+internal import Icy
+internal import Synchronization
+
+/// Tells the platform's application what is live (`POST` to its event callback URL), reliably and in order,
+/// without ever holding up the relay.
+///
+/// Events are handed over with ``post(_:)`` from anywhere (the event loop included): it only appends to a
+/// queue. One task sends them, oldest first, and re-sends each until the application answers `200`, waiting
+/// 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for minutes
+/// and arrive in the order they happened. The queue holds at most ``limit`` events; past that the oldest is
+/// dropped with a log line (at the default 10,000, a station would need thousands of sources starting while the
+/// application is down). With a spool file, the pending events are also written there on every change (a
+/// temporary file renamed over it, off the loop and off Swift's thread pool), and read back at the next start,
+/// so none is lost when Casty stops — even by `kill -9`.
+public actor EventQueue {
+    private let url: StreamURL
+    private let auth: AppAuth?
+    private let spool: String?
+    private let limit: Int
+    private let logger: EventLog
+    private let loop: EventLoop
+    private let inbox = Mutex<[StreamEvent]>([])
+    private var pending: [StreamEvent] = []
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var woken = false
+    private var worker: Task<Void, Never>?
+    private static let spoolWriter = DispatchQueue(label: "casty.event-spool")
+
+    /// A queue for `url`; call ``start()`` to load the spool and begin sending.
+    public init(url: StreamURL, auth: AppAuth?, spool: String? = nil, limit: Int = 10_000, loop: EventLoop = .shared,
+                logger: EventLog = .silent) {
+        self.url = url
+        self.auth = auth
+        self.spool = spool
+        self.limit = max(1, limit)
+        self.loop = loop
+        self.logger = logger
+    }
+
+    /// Reads the events a previous run left in the spool, and starts sending.
+    public func start() {
+        guard worker == nil else { return }
+        if let spool, let text = Self.read(spool) {
+            let spooled = text.split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
+            if !spooled.isEmpty { logger("events: \(spooled.count) left by the last run, from \(spool), sent first") }
+            pending = spooled + pending
+        }
+        worker = Task { await run() }
+    }
+
+    /// Queues `event` to be sent (from any thread; returns at once).
+    public nonisolated func post(_ event: StreamEvent) {
+        inbox.withLock { $0.append(event) }
+        Task { await wake() }
+    }
+
+    /// The events not yet answered `200`, oldest first.
+    public func undelivered() -> [StreamEvent] {
+        takeInbox()
+        return pending
+    }
+
+    /// Stops sending (the pending events stay in the spool).
+    public func stop() {
+        worker?.cancel()
+        worker = nil
+        wake()
+    }
+
+    // MARK: Sending
+
+    private func run() async {
+        var failures = 0
+        while !Task.isCancelled {
+            takeInbox()
+            guard let event = pending.first else {
+                await sleepUntilWoken()
+                continue
+            }
+            if await deliver(event, attempt: failures + 1) {
+                pending.removeFirst()
+                failures = 0
+                writeSpool()
+            } else {
+                failures += 1
+                let wait = min(Duration.seconds(30), .milliseconds(500) * (1 << min(failures - 1, 10)))
+                try? await Task.sleep(for: wait)
+            }
+        }
+    }
+
+    private func deliver(_ event: StreamEvent, attempt: Int) async -> Bool {
+        var headers = Headers()
+        for (name, value) in event.headers { headers[name] = value }
+        if let auth { headers["Authorization"] = auth.headerValue }
+        let outcome: String
+        do {
+            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: .seconds(5), limit: 4096)
+            if answer.status == 200 { return true }
+            outcome = "answered \(answer.status)"
+        } catch {
+            outcome = "\(error)"
+        }
+        // One line for the first failures of an event, then for every tenth: an application that is down for
+        // an hour does not fill the log.
+        if attempt <= 3 || attempt % 10 == 0 {
+            logger("events: \(event.kind.rawValue) of \(event.channel) (\(event.streamID)): application \(outcome); "
+                + "attempt \(attempt), trying again")
+        }
+        return false
+    }
+
+    private func takeInbox() {
+        let arrived = inbox.withLock { inbox in
+            defer { inbox = [] }
+            return inbox
+        }
+        guard !arrived.isEmpty else { return }
+        pending += arrived
+        if pending.count > limit {
+            let dropped = pending.count - limit
+            pending.removeFirst(dropped)
+            logger("events: the queue holds \(limit) events at most; the \(dropped) oldest were dropped")
+        }
+        writeSpool()
+    }
+
+    private func wake() {
+        woken = true
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        }
+    }
+
+    private func sleepUntilWoken() async {
+        if woken {
+            woken = false
+            return
+        }
+        await withCheckedContinuation { waiter = $0 }
+        woken = false
+    }
+
+    // MARK: The spool
+
+    private func writeSpool() {
+        guard let spool else { return }
+        let text = pending.map(\.spoolLine).joined(separator: "\n")
+        Self.spoolWriter.async { Self.write(text, to: spool) }
+    }
+
+    /// Writes `text` to a temporary file and renames it over `path`, so a reader never sees half a spool.
+    private static func write(_ text: String, to path: String) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            written += count
+        }
+        _ = fsync(fd)
+        _ = close(fd)
+        if written == bytes.count { _ = rename(temporary, path) }
+    }
+
+    private static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            bytes += buffer[..<count]
+            if bytes.count > 64 << 20 { break }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

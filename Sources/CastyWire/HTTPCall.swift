@@ -1,0 +1,126 @@
+public import CastyNet
+public import Icy
+
+/// One HTTP call to an application — a key check, an event — on the event loop, awaited without blocking it.
+///
+/// `POST` with the given headers and body, `Connection: close`, then the answer read until the server closes
+/// or its `Content-Length` is in: the status code, the headers and a body of at most `limit` bytes. Everything
+/// is bounded — the time (`timeout`, for connecting and answering together), the head (16 KiB) and the body — so
+/// an application that answers garbage, sends a huge body or never closes costs a refusal, not memory.
+public enum HTTPCall {
+    /// What the application answered.
+    public struct Answer: Sendable, Equatable {
+        /// The status code: `200`, `403`, ….
+        public let status: Int
+        /// The answer's headers.
+        public let headers: Headers
+        /// The body (at most the call's limit).
+        public let body: [UInt8]
+    }
+
+    /// The most bytes of an answer's head.
+    public static let headLimit = 16 * 1024
+
+    /// Posts `body` to `url` with `headers` and returns the answer.
+    /// - Throws: ``CastyError`` when the application cannot be reached, answers too late, or answers something
+    ///   that is not HTTP (or too long).
+    public static func post(
+        _ url: StreamURL, headers: Headers = [:], body: [UInt8] = [], loop: EventLoop = .shared,
+        timeout: Duration = .seconds(5), limit: Int = 64 * 1024
+    ) async throws(CastyError) -> Answer {
+        let started = ContinuousClock.now
+        let connection = try await Upstream.connect(url, loop: loop, timeout: timeout)
+        var head = "POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\nUser-Agent: Casty\r\nConnection: close\r\n"
+            + "Content-Length: \(body.count)\r\n"
+        for field in headers.fields { head += "\(field.name): \(field.value.filter { $0 != "\r" && $0 != "\n" })\r\n" }
+        let request = Array((head + "\r\n").utf8) + body
+        let remaining = timeout - (ContinuousClock.now - started)
+        let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in
+            loop.execute {
+                AnswerReader(connection: connection, url: url, limit: limit) { continuation.resume(returning: $0) }
+                    .start(request: request, timeout: max(remaining, .milliseconds(1)))
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// Reads one answer on the loop. Loop-confined.
+private final class AnswerReader: @unchecked Sendable {
+    private let connection: Connection
+    private let url: StreamURL
+    private let limit: Int
+    private var bytes: [UInt8] = []
+    private var timer: Scheduled?
+    private var done: ((Result<HTTPCall.Answer, CastyError>) -> Void)?
+
+    init(connection: Connection, url: StreamURL, limit: Int, done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void) {
+        self.connection = connection
+        self.url = url
+        self.limit = limit
+        self.done = done
+    }
+
+    func start(request: [UInt8], timeout: Duration) {
+        timer = connection.loop.schedule(after: timeout) { [self] in finish(.failure(.noReply(url, after: timeout))) }
+        connection.onRead = { [self] more in received(more) }
+        connection.onClose = { [self] error in
+            if let error { return finish(.failure(.network(url, error))) }
+            finish(parse(complete: true) ?? .failure(.notAStream(url, .malformedStatusLine("closed before a whole answer"))))
+        }
+        connection.write(request)
+    }
+
+    private func received(_ more: [UInt8]) {
+        bytes += more
+        if bytes.count > HTTPCall.headLimit + limit {
+            return finish(.failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit + limit))))
+        }
+        if let answer = parse(complete: false) { finish(answer) }
+    }
+
+    /// The answer once its head and whole body (per `Content-Length`, or the close) are in; `nil` while more is
+    /// to come.
+    private func parse(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
+        guard let end = headEnd() else {
+            if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
+            return complete ? .failure(.notAStream(url, .malformedStatusLine("closed before a whole answer"))) : nil
+        }
+        let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+        let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []
+        guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]),
+              (100...599).contains(status) else {
+            return .failure(.notAStream(url, .malformedStatusLine(SafeText.logLine(String((lines.first ?? "").prefix(80))))))
+        }
+        var headers = Headers()
+        for line in lines.dropFirst() where !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[String(line[..<colon])] = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+        }
+        let body = Array(bytes[(end + 4)...])
+        if let length = headers["Content-Length"].flatMap({ Int($0) }) {
+            guard length <= limit else { return .failure(.notAStream(url, .headersTooLarge(limit: limit))) }
+            if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
+        }
+        return complete ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : nil
+    }
+
+    private func headEnd() -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    private func finish(_ result: Result<HTTPCall.Answer, CastyError>) {
+        guard let done else { return }
+        self.done = nil
+        timer?.cancel()
+        connection.onRead = nil
+        connection.onClose = nil
+        connection.close()
+        done(result)
+    }
+}

@@ -1,0 +1,85 @@
+import Casty
+import CastyNet
+import CastyWire
+import Glibc
+
+/// The options of the control plane (`casty-cli server` and `root`), each also read from the environment under
+/// the coordinator's name or with a `CASTY_` prefix (`KEY_VERIFICATION_URL`, `CASTY_KEY_VERIFICATION_URL`, …);
+/// an option on the command line wins.
+enum ControlOptions {
+    /// Option name → environment name.
+    static let environment: [String: String] = [
+        "key-verification-url": "KEY_VERIFICATION_URL", "key-verification-auth": "KEY_VERIFICATION_AUTH",
+        "key-verification-timeout": "KEY_VERIFICATION_TIMEOUT", "event-callback-url": "EVENT_CALLBACK_URL",
+        "event-callback-auth": "EVENT_CALLBACK_AUTH", "event-spool": "EVENT_SPOOL", "commands-auth": "COMMANDS_API_AUTH",
+        "public-url": "PUBLIC_URL",
+    ]
+
+    /// The option names.
+    static var names: Set<String> { Set(environment.keys) }
+
+    /// The usage lines.
+    static let usage = """
+          --key-verification-url URL    ask this application whether a source's key may publish (POST)
+          --key-verification-auth A     how to authenticate to it: basic:USER:PASSWORD, bearer:TOKEN or custom:VALUE
+          --key-verification-timeout S  seconds it may take before the source is refused (default 5)
+          --event-callback-url URL      tell this application what is live (stream-available, stream-closed)
+          --event-callback-auth A       how to authenticate to it (as above)
+          --event-spool FILE            keep unsent events here across restarts
+          --commands-auth A             turn on /commands/… for the application, with these credentials
+          --public-url URL              this node as the application reaches it (default http://<host>:<port>)
+          (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, EVENT_CALLBACK_URL,
+           EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, PUBLIC_URL, or the same with CASTY_ before them)
+        """
+
+    /// Whether the application verifies sources' keys (then no source password is needed).
+    static func verifiesKeys(_ arguments: Arguments) -> Bool {
+        value("key-verification-url", arguments) != nil
+    }
+
+    /// The control plane the options describe, or `nil` if none of it is configured.
+    static func controlPlane(_ arguments: Arguments, address: SocketAddress, logger: EventLog) throws -> ControlPlane? {
+        var configuration = ControlPlane.Configuration()
+        configuration.keyVerificationURL = try url("key-verification-url", arguments)
+        configuration.keyVerificationAuth = try auth("key-verification-auth", arguments)
+        if let text = value("key-verification-timeout", arguments) {
+            guard let seconds = Int(text), (1...300).contains(seconds) else {
+                throw UsageError("--key-verification-timeout must be 1 to 300 seconds, not '\(text)'")
+            }
+            configuration.keyVerificationTimeout = .seconds(seconds)
+        }
+        configuration.eventCallbackURL = try url("event-callback-url", arguments)
+        configuration.eventCallbackAuth = try auth("event-callback-auth", arguments)
+        configuration.eventSpool = value("event-spool", arguments)
+        configuration.commandsAuth = try auth("commands-auth", arguments)
+        let host = address.host == "0.0.0.0" || address.host == "::" ? "127.0.0.1" : address.host
+        configuration.publicURL = value("public-url", arguments) ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
+        guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil else {
+            return nil
+        }
+        return ControlPlane(configuration, logger: logger)
+    }
+
+    private static func value(_ name: String, _ arguments: Arguments) -> String? {
+        if let given = arguments.value(name) { return given }
+        guard let variable = environment[name] else { return nil }
+        for key in ["CASTY_" + variable, variable] {
+            if let found = getenv(key) { return String(cString: found) }
+        }
+        return nil
+    }
+
+    private static func url(_ name: String, _ arguments: Arguments) throws -> StreamURL? {
+        guard let text = value(name, arguments) else { return nil }
+        guard let url = StreamURL(text) else { throw UsageError("--\(name): not an http://host:port/path URL: \(text)") }
+        return url
+    }
+
+    private static func auth(_ name: String, _ arguments: Arguments) throws -> AppAuth? {
+        guard let text = value(name, arguments) else { return nil }
+        guard let auth = AppAuth(text) else {
+            throw UsageError("--\(name) takes basic:USER:PASSWORD, bearer:TOKEN or custom:VALUE")
+        }
+        return auth
+    }
+}

@@ -1,0 +1,78 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+@testable import CastyWire
+
+/// The control plane's pieces without the application: credentials, the spool's lines, and the HTTP call's
+/// bounds against servers that answer badly.
+struct ControlPlaneTests {
+    let loop = EventLoop.shared
+
+    @Test func appAuth_ReadsTheThreeStyles_AndNeverShowsTheSecret() {
+        #expect(AppAuth("basic:casty:pw")?.headerValue == "Basic Y2FzdHk6cHc=")
+        #expect(AppAuth("bearer:t0ken")?.headerValue == "Bearer t0ken")
+        #expect(AppAuth("custom:Token abc:def")?.headerValue == "Token abc:def")
+        #expect(AppAuth("basic:nopassword") == nil)
+        #expect(AppAuth("digest:x") == nil)
+        #expect(AppAuth("bearer:") == nil)
+        #expect(AppAuth("bearer:t0ken")?.description == "AppAuth(bearer)")
+        #expect(AppAuth("bearer:t0ken")?.admits("Bearer t0ken") == true)
+        #expect(AppAuth("bearer:t0ken")?.admits("Bearer t0ke") == false)
+        #expect(AppAuth("bearer:t0ken")?.admits(nil) == false)
+    }
+
+    @Test func streamEvent_SurvivesTheSpool() {
+        let event = StreamEvent(channel: "live", streamID: "abc", kind: .available, streamType: "ICY-LIVE",
+                                indexFile: "http://127.0.0.1:8000/live")
+        #expect(StreamEvent(spoolLine: event.spoolLine[...]) == event)
+        let closed = StreamEvent(channel: "we\tird\nname", streamID: "x", kind: .closed)
+        #expect(StreamEvent(spoolLine: closed.spoolLine[...])?.channel == "we ird name")
+        #expect(StreamEvent(spoolLine: "garbage"[...]) == nil)
+    }
+
+    @Test func httpCall_ReadsAnAnswer_AndRefusesGarbageAndHugeAnswers() async throws {
+        let good = try FakeUpstream(on: loop) { connection, request in
+            connection.write(Array("HTTP/1.1 200 OK\r\nx-record: true\r\nContent-Length: 2\r\n\r\nok".utf8))
+        }
+        let answer = try await HTTPCall.post(good.url, headers: ["x-streaming-key": "k"], loop: loop, timeout: .seconds(2))
+        #expect(answer.status == 200 && answer.headers["x-record"] == "true" && answer.body == Array("ok".utf8))
+        #expect(good.requests.value.first?.method == .post)
+        #expect(good.requests.value.first?.headers["x-streaming-key"] == "k")
+        await good.close()
+
+        let garbage = try FakeUpstream(on: loop) { connection, _ in
+            connection.write([0, 1, 2] + Array(" not http\r\n\r\n".utf8))
+            connection.close()
+        }
+        await #expect(throws: CastyError.self) { try await HTTPCall.post(garbage.url, loop: loop, timeout: .seconds(2)) }
+        await garbage.close()
+
+        let huge = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n".utf8) + [UInt8](repeating: 120, count: 200_000))
+        }
+        await #expect(throws: CastyError.self) { try await HTTPCall.post(huge.url, loop: loop, timeout: .seconds(2), limit: 4096) }
+        await huge.close()
+
+        let silent = try FakeUpstream(on: loop) { _, _ in }
+        let started = ContinuousClock.now
+        await #expect(throws: CastyError.self) { try await HTTPCall.post(silent.url, loop: loop, timeout: .milliseconds(300)) }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        await silent.close()
+    }
+}
+
+/// `scripts/control/control.sh`: the control plane against a real application (python3's standard library) with
+/// ffmpeg as the source — keys, events re-sent and spooled, commands, and applications that answer nonsense.
+@Suite
+struct ControlScriptTests {
+    @Test(
+        "casty-cli server asks, tells and obeys a real platform application",
+        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "peers not installed: run scripts/install-peers.sh"),
+        .timeLimit(.minutes(3))
+    )
+    func controlPlane() async {
+        await ScriptRun(script: "scripts/control/control.sh", arguments: [], deadline: .seconds(150)).run()
+    }
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# control.sh — the control plane against a real application (scripts/control/app.py, python3's standard library).
+#
+#   (a) ffmpeg publishes with an accepted key: the application was asked (channel, key, user ip, its auth) and
+#       the mount plays;
+#   (b) a refused key: ffmpeg is turned away (403, one log line), the mount does not play;
+#   (c) stream-available reaches the event callback three times (the application answers 500 twice, then 200),
+#       in order, with the stream id, ICY-LIVE and the listen URL, and the callback's auth;
+#   (d) /commands/capacity and /commands/report, field by field; wrong or missing auth → 401;
+#   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
+#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: both
+#       events arrive, in order, once it is back (the spool file carried them across the restart);
+#   (g) applications that answer garbage, a 10 MB body, or never: the source is refused within the timeout, and
+#       a listener of another mount plays on undisturbed.
+# Prints PASS:/FAIL:/MEASURE: lines; exits 0 only if every check passed.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+TMP=$(mktemp -d /tmp/casty-control.XXXXXX)
+APP_PORT=18911 SERVER_PORT=18912 SERVER2_PORT=18913 APP2_PORT=18914 SERVER3_PORT=18915 APP3_PORT=18916
+DOWN_SECONDS=${DOWN_SECONDS:-12}
+pids=()
+trap stop_started EXIT
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
+app_start() { # NAME PORT ARGS...
+    local name=$1 port=$2
+    shift 2
+    python3 "$here/app.py" --port "$port" --log "$TMP/$name.jsonl" "$@" >"$TMP/$name.out" 2>&1 &
+    pids+=($!)
+    eval "${name}_pid=$!"
+    wait_until 10 listening "$port"
+}
+server_start() { # NAME PORT ARGS...
+    local name=$1 port=$2
+    shift 2
+    "$CLI" server --port "$port" --host 127.0.0.1 "$@" >>"$TMP/$name.log" 2>&1 &
+    pids+=($!)
+    eval "${name}_pid=$!"
+    wait_until 10 listening "$port"
+}
+publish() { # NAME PORT MOUNT KEY SECONDS
+    timeout $(($5 + 15)) ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=440:sample_rate=44100" \
+        -t "$5" -c:a libmp3lame -b:a 128k -content_type audio/mpeg -f mp3 "icecast://source:$4@127.0.0.1:$2$3" \
+        >"$TMP/$1.ffmpeg" 2>&1 &
+    pids+=($!)
+    eval "${1}_pid=$!"
+}
+status_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$@" 2>/dev/null; }
+plays() { [ "$(status_of "http://127.0.0.1:$1$2")" = 200 ]; }
+# calls LOG PATH — the recorded calls to PATH, as JSON lines
+calls() { grep -F "\"path\": \"$2" "$TMP/$1.jsonl" 2>/dev/null || true; }
+field() { python3 -c 'import json,sys; e=json.loads(sys.argv[1]); print(e["headers"].get(sys.argv[2], ""))' "$1" "$2"; }
+command() { curl -s --max-time 3 -w '\n%{http_code}' "$@"; }
+
+# --- (a) an accepted key -------------------------------------------------------------------------------------------
+app_start app "$APP_PORT" --keys goodkey --fail-events 2
+server_start server "$SERVER_PORT" --accept-all \
+    --key-verification-url "http://127.0.0.1:$APP_PORT/verify" --key-verification-auth bearer:verify-token \
+    --event-callback-url "http://127.0.0.1:$APP_PORT/events" --event-callback-auth basic:casty:evpw \
+    --commands-auth bearer:cmd-token
+publish live "$SERVER_PORT" /live goodkey 30
+check "(a) /live plays after its key was accepted" wait_until 15 plays "$SERVER_PORT" /live
+verify=$(calls app /verify | head -1)
+check "(a) the application was asked with x-streaming-channel live" test "$(field "$verify" x-streaming-channel)" = live
+check "(a) … x-streaming-key goodkey" test "$(field "$verify" x-streaming-key)" = goodkey
+check "(a) … x-user-ip 127.0.0.1" test "$(field "$verify" x-user-ip)" = 127.0.0.1
+check "(a) … and Authorization: Bearer verify-token" test "$(field "$verify" authorization)" = "Bearer verify-token"
+
+# --- (b) a refused key ---------------------------------------------------------------------------------------------
+publish intruder "$SERVER_PORT" /intruder badkey 10
+ffmpeg_gone() { ! kill -0 "$intruder_pid" 2>/dev/null; }
+check "(b) ffmpeg with a refused key was turned away" wait_until 10 ffmpeg_gone
+check "(b) /intruder does not play" test "$(status_of "http://127.0.0.1:$SERVER_PORT/intruder")" != 200
+check "(b) one log line: key not accepted (403)" test "$(grep -c "refused on /intruder: key not accepted.*(403)" "$TMP/server.log")" = 1
+check "(b) no key in the log" bash -c "! grep -q -e goodkey -e badkey -e verify-token -e cmd-token '$TMP/server.log'"
+
+# --- (c) events, re-sent until 200 ---------------------------------------------------------------------------------
+three_available() { [ "$(calls app /events | grep -c stream-available)" -ge 3 ]; }
+check "(c) stream-available was sent three times (500, 500, then 200)" wait_until 15 three_available
+event=$(calls app /events | head -1)
+stream_id=$(field "$event" x-streaming-id)
+check "(c) … for channel live, ICY-LIVE, listen URL http://127.0.0.1:$SERVER_PORT/live" bash -c \
+    "[ '$(field "$event" x-streaming-channel)' = live ] && [ '$(field "$event" x-stream-type)' = ICY-LIVE ] && [ '$(field "$event" x-index-file)' = http://127.0.0.1:$SERVER_PORT/live ]"
+check "(c) … the same stream id every time ($stream_id)" test "$(calls app /events | grep -c "\"x-streaming-id\": \"$stream_id\"")" -ge 3
+check "(c) … with the callback's Basic auth" test "$(field "$event" authorization)" = "Basic $(printf casty:evpw | base64)"
+
+# --- (d) capacity and report ---------------------------------------------------------------------------------------
+base="http://127.0.0.1:$SERVER_PORT"
+check "(d) /commands/capacity without auth → 401" test "$(command "$base/commands/capacity" | tail -1)" = 401
+check "(d) /commands/capacity with a wrong token → 401" test "$(command -H 'Authorization: Bearer nope' "$base/commands/capacity" | tail -1)" = 401
+capacity=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/capacity" | head -1)
+check "(d) capacity: load 1, capacity -1, encoderCount 0 ($capacity)" python3 -c '
+import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacity"], c["encoderCount"]) == (1, -1, 0) else 1)' "$capacity"
+report=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/report" | head -1)
+check "(d) report: the live stream with its id, server and record flag; this node as an ICY server ($report)" python3 -c '
+import json,sys; r=json.loads(sys.argv[1]); s=r["activeStreams"]
+ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[2] and s[0]["record"] is True \
+    and s[0]["streamServer"] == "http://127.0.0.1:" + sys.argv[3] \
+    and r["streamingServers"][0]["serverType"] == "ICY" and r["streamingServers"][0]["port"] == int(sys.argv[3]) and r["encoders"] == []
+sys.exit(0 if ok else 1)' "$report" "$stream_id" "$SERVER_PORT"
+
+# --- (e) close * ---------------------------------------------------------------------------------------------------
+closed=$(command -X POST -H 'Authorization: Bearer cmd-token' -H 'x-streaming-channel: live' -H 'x-streaming-id: *' "$base/commands/close")
+check "(e) /commands/close * answered 200 naming the stream ($(head -1 <<<"$closed"))" bash -c "[ '$(tail -1 <<<"$closed")' = 200 ] && grep -q '$stream_id' <<<'$closed'"
+live_gone() { ! kill -0 "$live_pid" 2>/dev/null; }
+check "(e) the source was disconnected (ffmpeg exited)" wait_until 10 live_gone
+closed_event() { calls app /events | grep -q stream-closed; }
+check "(e) stream-closed reached the application" wait_until 10 closed_event
+check "(e) … after stream-available" bash -c "calls() { grep -F '\"path\": \"/events' '$TMP/app.jsonl'; }; calls | tail -1 | grep -q stream-closed && calls | head -1 | grep -q stream-available"
+
+# --- (f) the application down, Casty restarted meanwhile ------------------------------------------------------------
+server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
+    --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"
+publish two "$SERVER2_PORT" /two pw2 4
+check "(f) /two plays while the event application is down" wait_until 10 plays "$SERVER2_PORT" /two
+two_gone() { ! kill -0 "$two_pid" 2>/dev/null; }
+wait_until 20 two_gone
+sleep 2
+spooled() { [ "$(grep -c . "$TMP/spool" 2>/dev/null)" = 2 ]; }
+check "(f) both events wait in the spool file" wait_until 5 spooled
+kill "$server2_pid"
+sleep 1
+server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
+    --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"
+sleep "$((DOWN_SECONDS > 8 ? DOWN_SECONDS - 8 : 1))"
+back=$(now_ms)
+app_start app2 "$APP2_PORT"
+both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 2 ]; }
+check "(f) after $DOWN_SECONDS s down and a restart of Casty, both events arrived" wait_until 40 both_events
+echo "MEASURE: events arrived $(($(now_ms) - back)) ms after the application came back"
+check "(f) … in order: stream-available, then stream-closed" bash -c \
+    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | head -1 | grep -q stream-available && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 2p | grep -q stream-closed"
+check "(f) one log line says where the left events came from" grep -q "left by the last run" "$TMP/server2.log"
+
+# --- (g) applications that answer nonsense ---------------------------------------------------------------------------
+server_start server3 "$SERVER3_PORT" --accept-all --station /radio --key-verification-timeout 2 \
+    --key-verification-url "http://127.0.0.1:$APP3_PORT/verify"
+curl -s --max-time 40 "http://127.0.0.1:$SERVER3_PORT/radio" -o "$TMP/radio.mp3" &
+radio=$!
+pids+=("$radio")
+for mode in garbage huge hang; do
+    app_start app3 "$APP3_PORT" --keys k --verify-mode "$mode"
+    started=$(now_ms)
+    publish "bad$mode" "$SERVER3_PORT" "/$mode" k 10
+    gone() { eval "! kill -0 \$bad${mode}_pid 2>/dev/null"; }
+    check "(g) an application answering $mode: the source is refused within the timeout" wait_until 8 gone
+    echo "MEASURE: $mode application: source refused after $(($(now_ms) - started)) ms"
+    check "(g) … with one log line" test "$(grep -c "refused on /$mode: key not accepted" "$TMP/server3.log")" = 1
+    kill "$app3_pid" 2>/dev/null
+    wait "$app3_pid" 2>/dev/null
+done
+size_before=$(file_size "$TMP/radio.mp3")
+sleep 2
+check "(g) the listener of /radio played on throughout ($(file_size "$TMP/radio.mp3") bytes)" test "$(file_size "$TMP/radio.mp3")" -gt "$size_before"
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server3_pid/status")
+check "(g) memory stayed bounded after a 10 MB answer (RSS $rss kB)" test "$rss" -lt 60000
+
+if ((failures > 0)); then
+    echo "--- server log"; cat "$TMP/server.log"; echo "--- server2 log"; cat "$TMP/server2.log"; echo "--- server3 log"; cat "$TMP/server3.log"
+    echo "FAIL: control: $failures checks failed"
+    exit 1
+fi
+echo "PASS: control: every check passed"
