@@ -110,3 +110,47 @@ struct FrontDoorTests {
         #expect(lines.value.count == 5, "no summary when nothing was left out")
     }
 }
+
+/// Browsers on other sites: the preflight, and the headers a page's script may read.
+struct CORSTests {
+    let loop = EventLoop.shared
+
+    func serving(origins: [String]? = nil) throws -> (Distributor, ClientPort) {
+        let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext()))
+        var options = ClientOptions()
+        options.corsOrigins = origins
+        return (distributor, try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options))
+    }
+
+    @Test func preflight_Is204_WithWhatAPlayerPageNeeds() async throws {
+        let (_, port) = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("OPTIONS /live HTTP/1.1\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n"
+            + "Access-Control-Request-Headers: icy-metadata\r\n\r\n")
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 204 No Content\r\n"))
+        #expect(peer.text.contains("Access-Control-Allow-Origin: *\r\n"))
+        #expect(peer.text.contains("Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"))
+        #expect(peer.text.contains("Access-Control-Allow-Headers: Icy-MetaData, Range, Content-Type, Authorization\r\n"))
+        #expect(peer.text.contains("Access-Control-Max-Age: 86400\r\n"))
+        #expect(!peer.text.contains("Content-Length"), "a 204 has no body")
+        port.close()
+    }
+
+    @Test func stream_ExposesItsIcyHeaders_ToAPageOnAListedOrigin() async throws {
+        let (distributor, port) = try serving(origins: ["https://radio.example"])
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send("GET /live HTTP/1.1\r\nOrigin: https://radio.example\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(page.text.contains("Access-Control-Allow-Origin: https://radio.example\r\n"))
+        #expect(page.text.contains("Vary: Origin\r\n"))
+        #expect(page.text.contains("Access-Control-Expose-Headers: Icy-MetaInt, Icy-Br, Icy-Name"))
+        let stranger = try await TestPeer.connect(to: port.address, on: loop)
+        await stranger.send("GET /status.json HTTP/1.1\r\nOrigin: https://elsewhere.example\r\n\r\n")
+        #expect(await eventually { stranger.closed.value })
+        #expect(!stranger.text.contains("Access-Control-Allow-Origin"), "an origin not on the list gets no permission")
+        port.close()
+    }
+}

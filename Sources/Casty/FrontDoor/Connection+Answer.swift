@@ -12,9 +12,11 @@ extension Connection {
         _ code: Int, _ reason: String, body: String, headers: Headers = [:], headOnly: Bool, timeout: Duration
     ) {
         var all = headers
-        if all["Content-Type"] == nil { all["Content-Type"] = "text/plain; charset=utf-8" }
-        let text = Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
-        all["Content-Length"] = String(text.count)
+        // 204 and 304 have no body, by definition.
+        let bodyless = code == 204 || code == 304
+        if all["Content-Type"] == nil, !bodyless { all["Content-Type"] = "text/plain; charset=utf-8" }
+        let text = bodyless ? [] : Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
+        if !bodyless { all["Content-Length"] = String(text.count) }
         all["Server"] = "Casty"
         all["Connection"] = "close"
         var bytes: [UInt8] = []

@@ -12,6 +12,7 @@ internal import Icy
 /// | `GET`, `POST`   | `/commands/…`  | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | a mount        | ``StreamRoutes/play(_:)``: the stream, to a player or a branch     |
+/// | `OPTIONS`       | any            | ``CORS/preflight(_:)``: what a page on another site may do          |
 ///
 /// A relay's port serves one stream, and a player may use any path for it (players and playlists put all
 /// kinds of paths in their URLs); so does a station server with one mount. With several mounts, an unknown
@@ -61,6 +62,7 @@ struct Router: Sendable {
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
         Route([.get, .head], .mount, StreamRoutes.play),
+        Route([.options], .any, CORS.preflight),
     ])
 
     /// Hands the request to the first route that takes it; else `404` if routes take its method on other

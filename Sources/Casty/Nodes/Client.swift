@@ -142,6 +142,7 @@ public actor Client: LoopNode {
             headers[Context.streamHeader] = Context.streamText(context.stream)
         }
         headers["Server"] = "Casty"
+        for field in CORS.headers(origin: listening.origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }
         headers["Cache-Control"] = "no-cache, no-store"
         headers["Connection"] = "close"
         var bytes: [UInt8] = []
@@ -291,6 +292,9 @@ public struct ClientOptions: Sendable {
     public var treeKey: TreeKey?
     /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
     public var upstreamState: (@Sendable () -> String)?
+
+    /// The origins whose pages may use the streams and routes from their scripts (CORS); `nil`: any (`*`).
+    public var corsOrigins: [String]?
 
     /// Whether the stream's reply starts `ICY 200 OK` (old Shoutcast players that ask for it) rather than
     /// `HTTP/1.0 200 OK`, which browsers need: Chrome refuses `ICY` on ports other than 80.

@@ -23,6 +23,8 @@ struct Listening: Sendable, Equatable {
     var headOnly: Bool
     /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
     var summary: String
+    /// The page's origin, for a browser's cross-origin request (CORS).
+    var origin: String?
 
     /// Whether the peer is a branch of the tree (its burst may be a whole ring of replayed segments).
     var isBranch: Bool { branch != nil }
@@ -33,6 +35,7 @@ struct Listening: Sendable, Equatable {
     init(_ request: Request, branch: String?, stream: UInt64?) {
         self.branch = branch
         headOnly = request.method == .head
+        origin = request.headers["Origin"]
         summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
         if request.headers["x-casty-numbered"] == "1" || branch != nil {
             form = .numbered

@@ -1,0 +1,43 @@
+internal import Icy
+
+/// Cross-origin access for browsers (CORS): a page on another site may play a stream, read its `icy-*` headers
+/// and titles (`fetch(url, {headers: {'Icy-MetaData': '1'}})`, as the icecast-metadata-js libraries do) and call
+/// the status and API routes.
+///
+/// - A preflight `OPTIONS` is answered `204` with the origin allowed, the methods, the request headers a player
+///   sends (`Icy-MetaData`, `Range`, `Content-Type`, `Authorization`) and how long to cache that.
+/// - Every `GET`/`HEAD` answer names the origin allowed and exposes the stream's headers to the page's script.
+///
+/// The allowed origins are ``ClientOptions/corsOrigins``: `*` by default (any site may play the stations, as with
+/// any radio stream), or a list, in which case a listed `Origin` is echoed with `Vary: Origin` and other origins
+/// get no permission.
+enum CORS {
+    /// The request headers a page may send.
+    static let allowedHeaders = "Icy-MetaData, Range, Content-Type, Authorization"
+    /// The answer headers a page's script may read.
+    static let exposedHeaders = "Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Description, Icy-Url, Icy-Pub, Ice-Audio-Info"
+
+    /// The headers that give `origin` access, under `allowed` (`nil`: any origin).
+    static func headers(origin: String?, allowed: [String]?) -> Headers {
+        var headers = Headers()
+        if let allowed {
+            guard let origin, allowed.contains(origin) else { return headers }
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Vary"] = "Origin"
+        } else {
+            headers["Access-Control-Allow-Origin"] = "*"
+        }
+        headers["Access-Control-Expose-Headers"] = exposedHeaders
+        return headers
+    }
+
+    /// `OPTIONS`, any path: the preflight a browser sends before a request with `Icy-MetaData` or `Range`.
+    static func preflight(_ exchange: Exchange) {
+        var headers = headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins)
+        headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = allowedHeaders
+        headers["Access-Control-Max-Age"] = "86400"
+        headers["Allow"] = "GET, HEAD, OPTIONS"
+        exchange.answer(204, "No Content", body: "", headers: headers)
+    }
+}
