@@ -86,11 +86,14 @@ enum Fanout {
 
     /// How Casty is started for a measurement: `casty-bench serve` with `serve`, listeners spread over `paths`,
     /// and, if `sources` is given, a `casty-bench sources` child (with `--port P` added) that publishes to the
-    /// server before the listeners come.
+    /// server before the listeners come. `warm` seconds more pass before the RSS the listeners' share is
+    /// counted from, so that the rings (32 segments, 16 s) are full by then and their memory is not counted as
+    /// the listeners'.
     struct CastySetup {
         var serve: [String] = ["serve"]
         var paths = "/"
         var sources: [String]?
+        var warm = 0.0
     }
 
     static func measure(
@@ -124,7 +127,7 @@ enum Fanout {
                 }
                 Log.line("\(server.name) \(count): sources \(ready)")
             }
-            pause(2.5, idle: ticker)  // the first segments, so new listeners get a burst
+            pause(2.5 + setup.warm, idle: ticker)  // the first segments, so new listeners get a burst
         }
         defer {
             feeder?.send("quit")

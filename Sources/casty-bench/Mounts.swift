@@ -9,7 +9,8 @@ import Glibc
 /// second) — or with `--built-in`, a built-in station attached as the mount's permanent source. Then the
 /// same load generators as `fanout` connect, taking the mounts in turn, so each mount gets `--per-mount`
 /// listeners, and the same window is measured: the server's CPU (which includes reading and cutting the
-/// sources' audio), RSS per listener, skipped segments (summed over the mounts), gaps and lag.
+/// sources' audio), RSS per listener, skipped segments (summed over the mounts), gaps and lag. The RSS per
+/// listener is counted from the server's RSS after `--warm` seconds of sources (17 s: the mounts' rings full).
 ///
 /// Unless `--no-compare` (or `--smoke`), the same total of listeners on one mount (`fanout`'s set-up: one
 /// built-in station, one distributor) is measured right after, so the two rows compare within one run.
@@ -25,6 +26,9 @@ enum Mounts {
         let builtIn = arguments.contains("--built-in")
         let format = option("--format", in: arguments) ?? "mp3"
         let compare = !smoke && !arguments.contains("--no-compare")
+        // Each mount's ring holds 32 segments (16 s) of ~25 KB (audio and its two wire forms): wait for the rings
+        // to fill before the RSS the listeners' share is counted from.
+        let warm = Double(option("--warm", in: arguments) ?? (smoke ? "0" : "17")) ?? 17
         let count = mounts * perMount
         let paths = (0..<mounts).map { "/m\($0)" }.joined(separator: ",")
 
@@ -32,7 +36,7 @@ enum Mounts {
             + " \(loadgens) load generator(s), connect rate \(fixed(rate, 0))/s; sources: "
             + (builtIn ? "a built-in station per mount" : "\(mounts) × PUT \(format) at 128 kbit/s from casty-bench sources")
             + (compare ? "; then \(count) listeners on one mount (fanout's set-up)" : ""))
-        var setup = Fanout.CastySetup(serve: ["serve", "--mounts", String(mounts)] + (builtIn ? ["--built-in"] : []), paths: paths)
+        var setup = Fanout.CastySetup(serve: ["serve", "--mounts", String(mounts)] + (builtIn ? ["--built-in"] : []), paths: paths, warm: warm)
         if !builtIn { setup.sources = ["sources", "--mounts", paths, "--format", format] }
         var rows = [
             Fanout.measure(
@@ -43,7 +47,7 @@ enum Mounts {
         if compare {
             rows.append(Fanout.measure(
                 server: Fanout.Server(name: "casty 1 mount", icecast: false), count: count, window: window,
-                settle: settle, rate: rate, loadgens: loadgens, icecast: nil, ticker: {}))
+                settle: settle, rate: rate, loadgens: loadgens, icecast: nil, casty: Fanout.CastySetup(warm: warm), ticker: {}))
             Fanout.printTable(Array(rows.suffix(1)), header: false)
         }
         print("")
@@ -52,7 +56,7 @@ enum Mounts {
         for row in rows {
             print("\(row.server): \(row.open) listeners, CPU \(fixed(row.cpu, 1)) % of a core"
                 + " (\(fixed(row.cpu * 1e4 / Double(max(1, row.open)), 1)) µs per listener-second),"
-                + " \(fixed(row.perListenerKiB, 2)) KiB RSS per listener, skipped \(row.skipped.map(String.init) ?? "n/a"), gaps \(row.gaps)")
+                + " \(fixed(row.perListenerKiB, 2)) KiB RSS per listener (on \(fixed(Double(row.baseKiB) / 1024, 1)) MiB before them), skipped \(row.skipped.map(String.init) ?? "n/a"), gaps \(row.gaps)")
         }
         let bad = rows.filter { $0.open < $0.count || ($0.skipped ?? 0) > 0 || $0.gaps > 0 || $0.segments == 0 }
         if smoke, !bad.isEmpty {
