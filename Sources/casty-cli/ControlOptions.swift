@@ -12,7 +12,7 @@ enum ControlOptions {
         "key-verification-url": "KEY_VERIFICATION_URL", "key-verification-auth": "KEY_VERIFICATION_AUTH",
         "key-verification-timeout": "KEY_VERIFICATION_TIMEOUT", "event-callback-url": "EVENT_CALLBACK_URL",
         "event-callback-auth": "EVENT_CALLBACK_AUTH", "event-spool": "EVENT_SPOOL", "commands-auth": "COMMANDS_API_AUTH",
-        "public-url": "PUBLIC_URL",
+        "public-url": "PUBLIC_URL", "listener-auth-url": "LISTENER_AUTH_URL",
     ]
 
     /// The option names.
@@ -27,6 +27,8 @@ enum ControlOptions {
           --event-callback-auth A       how to authenticate to it (as above)
           --event-spool FILE            keep unsent events here across restarts
           --commands-auth A             turn on /commands/… for the application, with these credentials
+          --listener-auth-url URL       ask this application whether each listener may listen (Icecast's URL
+                                        auth: action=listener_add, 200 with icecast-auth-user: 1 admits)
           --public-url URL              this node as the application reaches it (default http://<host>:<port>)
           (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, EVENT_CALLBACK_URL,
            EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, PUBLIC_URL, or the same with CASTY_ before them)
@@ -52,9 +54,11 @@ enum ControlOptions {
         configuration.eventCallbackAuth = try auth("event-callback-auth", arguments)
         configuration.eventSpool = value("event-spool", arguments)
         configuration.commandsAuth = try auth("commands-auth", arguments)
+        configuration.listenerAuthURL = try url("listener-auth-url", arguments)
         let host = address.host == "0.0.0.0" || address.host == "::" ? "127.0.0.1" : address.host
         configuration.publicURL = value("public-url", arguments) ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
-        guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil else {
+        guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
+            || configuration.listenerAuthURL != nil else {
             return nil
         }
         return ControlPlane(configuration, logger: logger)

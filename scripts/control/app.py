@@ -5,6 +5,8 @@ It records every call it gets as one JSON line (method, path, headers) in --log,
   POST /verify   200 (with x-record: true) when x-streaming-key is one of --keys, 403 otherwise; with
                  --verify-mode garbage|huge|hang it answers nonsense, a 10 MB body, or never answers.
   POST /events   500 for the first --fail-events calls, then 200.
+  POST /listener Icecast's listener URL auth: listener_add answers icecast-auth-user: 1 when user:pass is one of
+                 --logins; listener_remove is answered 200.
   anything else  404.
 """
 import argparse
@@ -20,9 +22,9 @@ LOCK = threading.Lock()
 EVENT_CALLS = [0]
 
 
-def record(handler):
+def record(handler, body=b""):
     entry = {"time": time.time(), "method": handler.command, "path": handler.path,
-             "headers": {k.lower(): v for k, v in handler.headers.items()}}
+             "headers": {k.lower(): v for k, v in handler.headers.items()}, "body": body.decode("latin-1")}
     with LOCK, open(ARGS.log, "a") as log:
         log.write(json.dumps(entry) + "\n")
 
@@ -44,9 +46,8 @@ class App(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        record(self)
+        body = self.rfile.read(length) if length else b""
+        record(self, body)
         if self.path.startswith("/verify"):
             mode = ARGS.verify_mode
             if mode == "garbage":
@@ -70,6 +71,14 @@ class App(BaseHTTPRequestHandler):
                 self.answer(200, b"ok", [("x-record", "true")])
             else:
                 self.answer(403, b"no")
+        elif self.path.startswith("/listener"):
+            form = dict(pair.split("=", 1) for pair in body.decode().split("&") if "=" in pair)
+            if form.get("action") == "listener_add" and f"{form.get('user')}:{form.get('pass')}" in ARGS.logins.split(","):
+                self.answer(200, b"ok", [("icecast-auth-user", "1")])
+            elif form.get("action") == "listener_remove":
+                self.answer(200, b"ok")
+            else:
+                self.answer(200, b"no", [("icecast-auth-message", "not on the list")])
         elif self.path.startswith("/events"):
             with LOCK:
                 EVENT_CALLS[0] += 1
@@ -87,6 +96,7 @@ def main():
     parser.add_argument("--keys", default="")
     parser.add_argument("--fail-events", type=int, default=0)
     parser.add_argument("--verify-mode", default="normal")
+    parser.add_argument("--logins", default="")
     ARGS = parser.parse_args()
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True

@@ -11,7 +11,9 @@
 #   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: both
 #       events arrive, in order, once it is back (the spool file carried them across the restart);
 #   (g) applications that answer garbage, a 10 MB body, or never: the source is refused within the timeout, and
-#       a listener of another mount plays on undisturbed.
+#       a listener of another mount plays on undisturbed;
+#   (h) listeners authorized by the application (Icecast's URL auth): no login 401, a refused one 403, an
+#       accepted one plays; listener_add carries mount, ip, agent, user and pass; listener_remove follows.
 # Prints PASS:/FAIL:/MEASURE: lines; exits 0 only if every check passed.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -162,6 +164,20 @@ sleep 2
 check "(g) the listener of /radio played on throughout ($(file_size "$TMP/radio.mp3") bytes)" test "$(file_size "$TMP/radio.mp3")" -gt "$size_before"
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server3_pid/status")
 check "(g) memory stayed bounded after a 10 MB answer (RSS $rss kB)" test "$rss" -lt 60000
+
+# --- (h) listeners authorized by the application ---------------------------------------------------------------------
+LISTEN_PORT=18917 APP4_PORT=18918
+app_start app4 "$APP4_PORT" --logins alice:wonderland
+server_start server4 "$LISTEN_PORT" --accept-all --source-password unused --station /radio --listener-auth-url "http://127.0.0.1:$APP4_PORT/listener"
+check "(h) a listener without a login → 401" test "$(status_of "http://127.0.0.1:$LISTEN_PORT/radio")" = 401
+check "(h) a listener with a wrong login → 403" test "$(status_of -u alice:rabbit "http://127.0.0.1:$LISTEN_PORT/radio")" = 403
+check "(h) a listener with a login the application accepts plays" test "$(status_of -u alice:wonderland -A casty-auth-test/1 "http://127.0.0.1:$LISTEN_PORT/radio")" = 200
+add=$(grep -F 'listener_add' "$TMP/app4.jsonl" | grep -F 'user=alice' | tail -1)
+check "(h) listener_add carried mount, ip, agent, user and pass" python3 -c '
+import json,sys,urllib.parse; f=dict(urllib.parse.parse_qsl(json.loads(sys.argv[1])["body"]))
+sys.exit(0 if (f["mount"], f["ip"], f["agent"], f["user"], f["pass"]) == ("/radio", "127.0.0.1", "casty-auth-test/1", "alice", "wonderland") else 1)' "$add"
+removed() { grep -q 'listener_remove' "$TMP/app4.jsonl"; }
+check "(h) listener_remove reached the application when the listener left" wait_until 10 removed
 
 if ((failures > 0)); then
     echo "--- server log"; cat "$TMP/server.log"; echo "--- server2 log"; cat "$TMP/server2.log"; echo "--- server3 log"; cat "$TMP/server3.log"

@@ -28,6 +28,10 @@ public final class ControlPlane: Sendable {
         public var eventCallbackAuth: AppAuth?
         /// Where pending events are kept across restarts, if anywhere.
         public var eventSpool: String?
+        /// Where listeners are authorized (Icecast's URL authorization), if anywhere.
+        public var listenerAuthURL: StreamURL?
+        /// How long the application may take to authorize a listener.
+        public var listenerAuthTimeout: Duration = .seconds(5)
         /// What the application must send to use the command API; `nil` turns the command API off (`404`).
         public var commandsAuth: AppAuth?
         /// This node's address as the application should use it (`http://host:port`), for listen URLs in events
@@ -83,6 +87,51 @@ public final class ControlPlane: Sendable {
             return .accepted(record: record)
         } catch {
             return .refused("the application could not be asked: \(error)")
+        }
+    }
+
+    /// A listener as the listener authorization is told of it.
+    struct ListenerCall: Sendable {
+        let mount: String
+        let ip: String
+        let agent: String
+        let auth: BasicAuth?
+
+        /// The form fields of a call with `action`.
+        func form(_ action: String) -> [UInt8] {
+            var fields = [("action", action), ("mount", mount), ("ip", ip), ("agent", agent)]
+            if let auth { fields += [("user", auth.user), ("pass", auth.password)] }
+            return Array(fields.map { "\(URLQuery.encode($0.0))=\(URLQuery.encode($0.1))" }.joined(separator: "&").utf8)
+        }
+    }
+
+    /// Whether listeners are authorized by the application.
+    var authorizesListeners: Bool { configuration.listenerAuthURL != nil }
+
+    /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
+    /// `icecast-auth-user: 1`, refused on anything else, a timeout or an unreachable application.
+    func authorize(_ call: ListenerCall) async -> Bool {
+        guard let url = configuration.listenerAuthURL else { return true }
+        let answer = try? await HTTPCall.post(
+            url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
+            timeout: configuration.listenerAuthTimeout, limit: 4096)
+        return answer?.status == 200 && answer?.headers["icecast-auth-user"] == "1"
+    }
+
+    /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: a
+    /// few attempts, 1 s, 2 s and 4 s apart, then it is given up with a log line.
+    func listenerLeft(_ call: ListenerCall) {
+        guard let url = configuration.listenerAuthURL else { return }
+        let loop = loop, logger = logger, timeout = configuration.listenerAuthTimeout
+        Task {
+            for attempt in 0..<4 {
+                if attempt > 0 { try? await Task.sleep(for: .seconds(1 << (attempt - 1))) }
+                let answer = try? await HTTPCall.post(
+                    url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_remove"),
+                    loop: loop, timeout: timeout, limit: 4096)
+                if answer?.status == 200 { return }
+            }
+            logger("listener authorization: listener_remove for \(call.ip) on \(call.mount) not answered 200; given up")
         }
     }
 

@@ -24,8 +24,37 @@ enum StreamRoutes {
         if let branch, let lost = request.headers["x-casty-lost"] {
             distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
         }
-        let listening = Listening(request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
-        let client = Client(connection: exchange.connection, port: port, distributor: distributor, listening: listening, peer: exchange.peer)
+        guard branch == nil, let control = port.control, control.authorizesListeners else {
+            return serve(exchange, distributor: distributor, branch: branch, onLeave: nil)
+        }
+        // Icecast's URL authorization: the application decides, over HTTP, while the loop serves everyone else.
+        let call = ControlPlane.ListenerCall(
+            mount: exchange.path, ip: exchange.connection.remoteAddress?.host ?? exchange.peer,
+            agent: request.headers["User-Agent"] ?? "", auth: BasicAuth(header: request.headers["Authorization"]))
+        let loop = exchange.connection.loop
+        Task {
+            let admitted = await control.authorize(call)
+            loop.execute {
+                guard !exchange.connection.isClosed else { return }
+                guard admitted else {
+                    port.refused()
+                    port.logger("listener \(exchange.peer) refused on \(exchange.path) by the listener authorization (\(call.auth == nil ? 401 : 403))")
+                    if call.auth == nil {
+                        return exchange.answer(401, "Unauthorized", body: "This stream needs a login.", headers: ["WWW-Authenticate": "Basic realm=\"Casty\""])
+                    }
+                    return exchange.answer(403, "Forbidden", body: "This login may not listen to \(exchange.path).")
+                }
+                serve(exchange, distributor: distributor, branch: nil) { control.listenerLeft(call) }
+            }
+        }
+    }
+
+    /// Hands the connection to a ``Client`` that streams `distributor` to it.
+    private static func serve(_ exchange: Exchange, distributor: Distributor, branch: String?, onLeave: (@Sendable () -> Void)?) {
+        let listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
+        let client = Client(
+            connection: exchange.connection, port: exchange.port, distributor: distributor, listening: listening,
+            peer: exchange.peer, onLeave: onLeave)
         client.assumeIsolated { $0.start() }
     }
 

@@ -28,6 +28,8 @@ public actor Client: LoopNode {
     private var options: ClientOptions { port.options }
     private let listening: Listening
     private let peer: String
+    /// Told once when the listener leaves (the listener authorization's `listener_remove`).
+    private var onLeave: (@Sendable () -> Void)?
     private var phase = Phase.waitingForReply
     private var form: Listening.Form { listening.form }
     private var isBranch: Bool { listening.isBranch }
@@ -56,7 +58,11 @@ public actor Client: LoopNode {
     }
 
     /// A client for a connection whose request the front door has read. Call ``start()`` on the loop.
-    init(connection: Connection, port: PortContext, distributor: Distributor, listening: Listening, peer: String) {
+    init(
+        connection: Connection, port: PortContext, distributor: Distributor, listening: Listening, peer: String,
+        onLeave: (@Sendable () -> Void)? = nil
+    ) {
+        self.onLeave = onLeave
         precondition(connection.loop === distributor.loop, "a client runs on its distributor's loop")
         self.loop = connection.loop
         self.connection = connection
@@ -245,6 +251,8 @@ public actor Client: LoopNode {
         if case .streaming = phase { wasStreaming = true } else { wasStreaming = false }
         phase = .closing
         distributor.leave(self)
+        onLeave?()
+        onLeave = nil
         guard wasStreaming else { return }
         let duration = seconds(ContinuousClock.now - joined)
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
