@@ -25,7 +25,7 @@ let package = Package(
         // Layer 4: the nodes (proxy, client, distributor, tree), the station and every port's front door.
         .target(
             name: "Casty", dependencies: ["Icy", "CastyAudio", "CastyNet", "CastyWire"],
-            resources: [.embedInCode("Station/Resources/tone.mp3")]),
+            resources: [.embedInCode("Station/Resources/tone.mp3"), .embedInCode("FrontDoor/Resources/player.html")]),
         // The command line.
         .executableTarget(name: "casty-cli", dependencies: ["Casty", "CastyNet", "CastyWire", "Icy"]),
         // Release-mode benchmarks that print figures.

@@ -32,6 +32,7 @@ struct DistributorCoreTests {
             case .stop(let listener): "stop \(listener)"
             case .armWaitingTimer(let delay): "timer \(delay)"
             case .log: "log"
+            case .titleChanged(let title, _): "title \(title)"
             }
         }
     }
@@ -78,7 +79,7 @@ struct DistributorCoreTests {
         _ = core.reply(first: 0, context: testContext(), at: t0)
         for listener in 0..<1000 { _ = core.request(from: listener, resume: nil, branch: nil, at: t0) }
         let segment = testSegments(1)[0]
-        #expect(describe(core.data(0, segment, at: t0)) == ["fan out #0"])
+        #expect(describe(core.data(0, segment, at: t0)) == ["fan out #0", "title Song 0"])
         #expect(core.listeners.count == 1000)
     }
 

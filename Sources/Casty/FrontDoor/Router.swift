@@ -7,6 +7,8 @@ internal import Icy
 /// |-----------------|----------------|-------------------------------------------------------------------|
 /// | `GET`, `HEAD`   | `/status.json` | ``StatusRoutes/status(_:)``: the node's state as JSON              |
 /// | `GET`, `HEAD`   | `/tree`        | ``StatusRoutes/tree(_:)``: the node's place in the tree, one line  |
+/// | `GET`, `HEAD`   | `/player/…`    | ``PlayerPage/serve(_:)``: the player page (also `/` for a browser)   |
+/// | `GET`, `HEAD`   | `/api/…`       | ``APIRoutes/call(_:)``: mounts, titles and live title events for pages |
 /// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
 /// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
 /// | `GET`, `POST`   | `/commands/…`  | ``CommandRoutes/call(_:)``: the platform application's commands      |
@@ -57,6 +59,8 @@ struct Router: Sendable {
     static let standard = Router(routes: [
         Route([.get, .head], .exact("/status.json"), StatusRoutes.status),
         Route([.get, .head], .exact("/tree"), StatusRoutes.tree),
+        Route([.get, .head], .prefix("/api/"), APIRoutes.call),
+        Route([.get, .head], .prefix("/player/"), PlayerPage.serve),
         Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),

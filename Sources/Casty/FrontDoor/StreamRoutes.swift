@@ -6,6 +6,7 @@ enum StreamRoutes {
     /// `GET`/`HEAD` of a mount: checks a branch's tree key, then hands the connection to a ``Client`` that
     /// streams to it.
     static func play(_ exchange: Exchange) {
+        if PlayerPage.wanted(exchange) { return PlayerPage.serve(exchange) }
         let port = exchange.port
         let request = exchange.request
         guard let distributor = port.mount(at: exchange.path) else { return }

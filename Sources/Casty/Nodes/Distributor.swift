@@ -93,6 +93,8 @@ public actor Distributor: LoopNode {
     /// Every decision: who listens, the ring, the numbering, the tree places.
     private var core: DistributorCore<NodeReference>
     private var waitingTimer: Scheduled?
+    /// Pages following the titles live (Server-Sent Events).
+    private var watchers: [TitleWatcher] = []
 
     /// A distributor on `loop`. Numbers of `configuration` set out of range on its properties are brought
     /// within range (``Configuration/burstRange`` and the others).
@@ -182,6 +184,20 @@ public actor Distributor: LoopNode {
         onLoop { $0.perform($0.core.dropListeners()) }
     }
 
+    /// The last titles, newest last, with the time each began (ms since 1970).
+    func titleHistory() -> [(title: String, at: Int64)] {
+        core.titles
+    }
+
+    /// Adds a page that follows the titles live; it is told the current one at once.
+    func watch(_ watcher: TitleWatcher) {
+        watchers.removeAll { $0.isClosed }
+        if let last = core.titles.last {
+            guard watcher.send(TitleWatcher.event(title: last.title, at: last.at, listeners: core.listeners.count - core.branchCount)) else { return }
+        }
+        watchers.append(watcher)
+    }
+
     /// The nodes listening now (players and branch links), for the admin API.
     func listenerNodes() -> [any Node] {
         core.listeners.map(\.node)
@@ -227,6 +243,9 @@ public actor Distributor: LoopNode {
                 }
             case .log(let line):
                 logger(line)
+            case .titleChanged(let title, let time):
+                let event = TitleWatcher.event(title: title, at: time, listeners: core.listeners.count - core.branchCount)
+                watchers.removeAll { !$0.send(event) }
             }
         }
     }

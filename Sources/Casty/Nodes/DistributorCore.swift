@@ -1,3 +1,5 @@
+internal import Icy
+
 internal import CastyNet
 /// The decisions of a ``Distributor``, as a value: it takes one event — a listener's request, the source's
 /// reply or segment, a listener leaving, a timer — and returns the actions to perform, in order.
@@ -25,6 +27,8 @@ struct DistributorCore<Listener: Hashable> {
         case redirect(Listener, to: String)
         /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down).
         case stop(Listener)
+        /// The title changed (with the segment just fanned out): tell the title watchers.
+        case titleChanged(String, at: Int64)
         /// Call ``waitingTimedOut(at:)`` after this long.
         case armWaitingTimer(Duration)
         /// Write a line to the log.
@@ -55,6 +59,10 @@ struct DistributorCore<Listener: Hashable> {
     private(set) var counters = Stat.Counters()
     /// The name of the stream of a source that does not name its own (drawn anew for each source attached).
     private var sourceStream = Context.newStream()
+    /// The last titles, newest last, with the time (ms since 1970) the segment that carried each was cut.
+    private(set) var titles: [(title: String, at: Int64)] = []
+    /// How many titles ``titles`` keeps.
+    static var titleHistory: Int { 10 }
     /// Segments ignored because their number was already passed: told once, then summed up now and then.
     private var ignored = RepeatedEvent(interval: .seconds(10))
 
@@ -132,6 +140,13 @@ struct DistributorCore<Listener: Hashable> {
         counters.segments += 1
         counters.bytesIn += segment.audio.count
         ring.append(segment)
+        if let title = segment.title?.streamTitle, title != titles.last?.title {
+            titles.append((title, segment.time))
+            if titles.count > Self.titleHistory { titles.removeFirst() }
+            actions.append(.fanOut(number, segment))
+            actions.append(.titleChanged(title, at: segment.time))
+            return actions
+        }
         actions.append(.fanOut(number, segment))
         return actions
     }

@@ -1,0 +1,72 @@
+internal import CastyNet
+internal import Icy
+
+/// What a web page needs, as JSON and live events (eradio's metadata API):
+///
+/// | route | answers |
+/// |-------|---------|
+/// | `GET /api/mounts` | every mount: name, genre, bitrate, content type, title, listeners |
+/// | `GET /api/mounts/<m>` | one mount, with its last titles and when each began |
+/// | `GET /api/mounts/<m>/events` | Server-Sent Events: one `title` event per change, the current one first |
+///
+/// A port of one stream (a relay) names its mount `/`: `/api/mounts/` is it, and its events are at `/api/events`.
+enum APIRoutes {
+    static func call(_ exchange: Exchange) {
+        let path = exchange.path
+        let all = mounts(exchange.port)
+        if path == "/api/mounts" {
+            return json(exchange, .list(all.map { describe($0.path, $0.distributor, history: false) }))
+        }
+        let events = path.hasSuffix("/events")
+        let named = events ? String(path.dropLast("/events".count)) : path
+        let mountPath = named == "/api" ? "/" : String(named.dropFirst("/api/mounts".count))
+        guard let mount = all.first(where: { $0.path == (mountPath.isEmpty ? "/" : mountPath) }) else {
+            return exchange.answer(404, "Not Found", body: "{\"error\":\"no mount \(SafeText.printable(mountPath))\"}",
+                                   headers: ["Content-Type": "application/json"])
+        }
+        if events { return follow(exchange, mount.distributor) }
+        json(exchange, describe(mount.path, mount.distributor, history: true))
+    }
+
+    /// The port's mounts: a station server's, or a relay's one stream as `/`.
+    static func mounts(_ port: PortContext) -> [(path: String, distributor: Distributor)] {
+        if let mounts = port.mounts { return mounts.all.map { ($0.path, $0.distributor) } }
+        return port.single.map { [("/", $0)] } ?? []
+    }
+
+    private static func describe(_ path: String, _ distributor: Distributor, history: Bool) -> JSONValue {
+        let stat = distributor.assumeIsolated { $0.stat() }
+        let station = stat.context?.station ?? [:]
+        var fields: [(String, JSONValue)] = [
+            ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),
+            ("bitrate", .number(stat.context?.bitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
+            ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
+            ("live", .bool(stat.context != nil)),
+        ]
+        if history {
+            let titles = distributor.assumeIsolated { $0.titleHistory() }
+            fields.append(("titles", .list(titles.reversed().map { .object([("title", .text($0.title)), ("at", .number(Int($0.at)))]) })))
+        }
+        return .object(fields)
+    }
+
+    /// Answers the event stream's head, and adds the page to the mount's title watchers.
+    private static func follow(_ exchange: Exchange, _ distributor: Distributor) {
+        var headers: Headers = ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Server": "Casty",
+                                "X-Accel-Buffering": "no", "Connection": "close"]
+        for field in CORS.headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins).fields {
+            headers[field.name] = field.value
+        }
+        var head: [UInt8] = []
+        sendReply(headers, status: .httpOK) { head += $0 }
+        // A comment line first, so that proxies and browsers see the stream open at once.
+        exchange.connection.write(head + Array(": casty title events\n\n".utf8))
+        exchange.connection.onRead = { _ in }  // what the page sends is ignored; its close is noticed
+        exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/events".count))")
+        distributor.assumeIsolated { $0.watch(TitleWatcher(connection: exchange.connection)) }
+    }
+
+    private static func json(_ exchange: Exchange, _ value: JSONValue) {
+        exchange.answer(200, "OK", body: value.encoded, headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
+    }
+}
