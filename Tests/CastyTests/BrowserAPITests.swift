@@ -1,0 +1,72 @@
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// What a web page gets: the mounts as JSON, live title events, and the player page.
+struct BrowserAPITests {
+    let loop = EventLoop.shared
+
+    func server() async throws -> (StationServer, Station) {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "pw"
+        configuration.mounts = ["/radio"]
+        configuration.segmentBytes = 4170
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let station = try Station.builtIn(titles: ["Song"], titleInterval: .milliseconds(700), segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/radio")
+        return (server, station)
+    }
+
+    func get(_ server: StationServer, _ request: String) async throws -> TestPeer {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send(request)
+        return peer
+    }
+
+    @Test func titleEvents_ArriveAsTheTitleChanges_CurrentOneFirst() async throws {
+        let (server, station) = try await server()
+        #expect(await eventually { try! await get(server, "GET /api/mounts HTTP/1.0\r\n\r\n").waitFor { String(decoding: $0, as: UTF8.self).contains("\"live\":true") } })
+        let page = try await get(server, "GET /api/mounts/radio/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        #expect(await page.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).components("event: title") >= 3 })
+        #expect(page.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(page.text.contains("Content-Type: text/event-stream\r\n"))
+        #expect(page.text.contains("data: {\"title\":\"Song\""))
+        #expect(page.text.contains("data: {\"title\":\"Song #2\""))
+        let details = try await get(server, "GET /api/mounts/radio HTTP/1.0\r\n\r\n")
+        #expect(await eventually { details.closed.value })
+        #expect(details.text.contains("\"titles\":[{\"title\":\"Song #"))
+        #expect(details.text.contains("Access-Control-Allow-Origin: *"))
+        station.stop()
+        server.close()
+    }
+
+    @Test func browser_GetsThePlayerPage_APlayerGetsTheStream() async throws {
+        let (server, station) = try await server()
+        let browser = try await get(server, "GET / HTTP/1.1\r\nAccept: text/html,application/xhtml+xml\r\n\r\n")
+        #expect(await eventually { browser.closed.value })
+        #expect(browser.text.contains("Content-Type: text/html; charset=utf-8"))
+        #expect(browser.text.contains("new EventSource("))
+        let named = try await get(server, "GET /player/radio HTTP/1.0\r\n\r\n")
+        #expect(await eventually { named.closed.value })
+        #expect(named.text.contains("<audio id=\"audio\""))
+        let player = try await get(server, "GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("icy-metaint: 4170") })
+        station.stop()
+        server.close()
+    }
+}
+
+extension String {
+    /// How many times `part` occurs.
+    func components(_ part: String) -> Int {
+        var count = 0
+        var rest = self[...]
+        while let range = rest.firstRange(of: part) {
+            count += 1
+            rest = rest[range.upperBound...]
+        }
+        return count
+    }
+}
