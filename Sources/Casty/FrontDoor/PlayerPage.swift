@@ -11,6 +11,12 @@ enum PlayerPage {
                         headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"])
     }
 
+    /// `/favicon.ico`: none (without this route, a port of one stream would play the stream to a browser's icon
+    /// request).
+    static func noIcon(_ exchange: Exchange) {
+        exchange.answer(404, "Not Found", body: "No icon here.")
+    }
+
     /// Whether a request for `/` comes from a browser that wants a page rather than the stream.
     static func wanted(_ exchange: Exchange) -> Bool {
         exchange.path == "/" && (exchange.request.headers["Accept"]?.contains("text/html") ?? false)

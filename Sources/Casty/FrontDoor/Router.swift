@@ -61,6 +61,7 @@ struct Router: Sendable {
         Route([.get, .head], .exact("/tree"), StatusRoutes.tree),
         Route([.get, .head], .prefix("/api/"), APIRoutes.call),
         Route([.get, .head], .prefix("/player/"), PlayerPage.serve),
+        Route([.get, .head], .exact("/favicon.ico"), PlayerPage.noIcon),
         Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# player.sh — Casty's player page and CORS in a real browser (Debian's chromium, headless, driven over the
+# DevTools protocol by scripts/browser/cdp.py).
+#
+#   (a) the player page plays: the <audio> element's currentTime passes 5 s, and the title shown on the page
+#       changes when the station's title changes (read back from the page);
+#   (b) a page served from another origin reads the title from the stream itself with fetch + Icy-MetaData: 1
+#       (CORS: the icy-metaint header is exposed to its script);
+#   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png).
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+ARTIFACTS=${ARTIFACTS:-/tmp/casty-artifacts}
+TMP=$(mktemp -d /tmp/casty-browser.XXXXXX)
+SERVER_PORT=18931 DEVTOOLS_PORT=18932 OTHER_ORIGIN_PORT=18933
+pids=()
+trap stop_started EXIT
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
+evaluate() { python3 "$here/cdp.py" "$DEVTOOLS_PORT" "$1" 2>/dev/null; }
+browser() { # URL — a headless chromium on URL, with the DevTools protocol on DEVTOOLS_PORT
+    chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required \
+        --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile-$RANDOM" "$1" >>"$TMP/chromium.log" 2>&1 &
+    browser_pid=$!
+    pids+=("$browser_pid")
+    wait_until 20 listening "$DEVTOOLS_PORT"
+}
+browser_stop() { kill "$browser_pid" 2>/dev/null; wait "$browser_pid" 2>/dev/null; sleep 0.5; }
+
+"$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password unused --station /radio --title-every 3 \
+    --name "Casty FM" >"$TMP/server.log" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$SERVER_PORT" || { fail "casty-cli server did not start"; cat "$TMP/server.log"; exit 1; }
+
+# --- (a) the player page plays and follows the titles ------------------------------------------------------------------
+browser "http://127.0.0.1:$SERVER_PORT/player/radio"
+title() { evaluate "document.getElementById('title').textContent"; }
+has_title() { [[ "$(title)" == "Casty test tone"* ]]; }
+wait_until 10 has_title
+first_title=$(title)
+played() { [ "$(evaluate "Number(document.body.dataset.played || 0)")" -ge 5 ] 2>/dev/null; }
+if wait_until 20 played; then
+    pass "(a) the player page plays: <audio> currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
+else
+    fail "(a) <audio> did not play 5 s (currentTime $(evaluate "document.getElementById('audio').currentTime"), paused $(evaluate "document.getElementById('audio').paused"))"
+fi
+changed() { [ -n "$(title)" ] && [ "$(title)" != "$first_title" ]; }
+if wait_until 10 changed; then
+    pass "(a) the title on the page changed with the station's: '$first_title' → '$(title)'"
+else
+    fail "(a) the title on the page stayed '$first_title'"
+fi
+history=$(evaluate "document.querySelectorAll('#history li').length")
+if [ "${history:-0}" -ge 2 ]; then pass "(a) the page lists the recent titles ($history)"; else fail "(a) the recent titles list has ${history:-0} entries"; fi
+mkdir -p "$ARTIFACTS"
+browser_stop
+chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required --window-size=900,760 \
+    --timeout=5000 --screenshot="$ARTIFACTS/player.png" "http://127.0.0.1:$SERVER_PORT/player/radio" >>"$TMP/chromium.log" 2>&1
+if [ -s "$ARTIFACTS/player.png" ]; then pass "(c) screenshot of the player page: $ARTIFACTS/player.png"; else fail "(c) no screenshot"; fi
+
+# --- (b) a page on another origin reads titles from the stream (CORS) ------------------------------------------------
+mkdir -p "$TMP/site"
+cat >"$TMP/site/index.html" <<HTML
+<!doctype html><meta charset="utf-8"><title>other site</title><p id="out">waiting</p>
+<script>
+(async () => {
+  const out = document.getElementById("out");
+  try {
+    const response = await fetch("http://127.0.0.1:$SERVER_PORT/radio", { headers: { "Icy-MetaData": "1" } });
+    const metaint = Number(response.headers.get("Icy-MetaInt"));
+    if (!metaint) { out.textContent = "no icy-metaint visible"; return; }
+    const reader = response.body.getReader();
+    let bytes = new Uint8Array(0);
+    while (bytes.length < metaint + 1 + 16 * 255) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const joined = new Uint8Array(bytes.length + value.length);
+      joined.set(bytes); joined.set(value, bytes.length); bytes = joined;
+      if (bytes.length > metaint) {
+        const length = bytes[metaint] * 16;
+        if (bytes.length >= metaint + 1 + length) {
+          const text = new TextDecoder().decode(bytes.slice(metaint + 1, metaint + 1 + length));
+          const match = /StreamTitle='(.*?)';/.exec(text);
+          out.textContent = "metaint=" + metaint + " title=" + (match ? match[1] : "(none)");
+          reader.cancel();
+          return;
+        }
+      }
+    }
+  } catch (error) { out.textContent = "error: " + error; }
+})();
+</script>
+HTML
+python3 -m http.server "$OTHER_ORIGIN_PORT" --bind 127.0.0.1 --directory "$TMP/site" >"$TMP/site.log" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$OTHER_ORIGIN_PORT"
+browser "http://127.0.0.1:$OTHER_ORIGIN_PORT/index.html"
+read_title() { [[ "$(evaluate "document.getElementById('out').textContent")" == metaint=* ]]; }
+wait_until 15 read_title
+result=$(evaluate "document.getElementById('out').textContent")
+if [[ "$result" == "metaint=8192 title=Casty test tone"* ]]; then
+    pass "(b) a page on another origin read the title from the stream: $result"
+else
+    fail "(b) the page on another origin got: $result"
+fi
+browser_stop
+
+if ((failures > 0)); then
+    echo "--- server log"; tail -30 "$TMP/server.log"
+    echo "FAIL: browser: $failures checks failed"
+    exit 1
+fi
+echo "PASS: browser: every check passed"
