@@ -20,7 +20,10 @@ struct Arguments: Sendable {
                 inline = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
-            if flags.contains(name) {
+            // A name that is both a flag and an option (`casty-cli root --station` or `--station /m`) takes a
+            // value when one is given: inline, or a next word that is not an option.
+            let valueFollows = inline != nil || (index < words.count && !words[index].hasPrefix("--"))
+            if flags.contains(name), !options.contains(name) || !valueFollows {
                 present.insert(name)
             } else if options.contains(name) {
                 if let inline {

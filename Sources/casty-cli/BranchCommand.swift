@@ -16,8 +16,13 @@ enum BranchCommand: Command {
         root again and resumes where it was, without a gap or a duplicate. It takes its place when the first
         player or branch asks for the stream, or at once with --eager.
 
+        A root URL without a path relays any mount of the tree: a player or a branch asking this branch for
+        /<mount> makes it ask the root for /<mount> and relay it, in that mount's own tree, from then on (a
+        mount the root does not have, or that nobody listened to for 60 s, is dropped; --eager applies to /).
+        A root URL with a path (http://root:8000/live) relays that mount only, to players at any path.
+
         options:
-          --root URL          the tree's root
+          --root URL          the tree's root (with a mount's path: that mount only)
           --port P            port for branches and players (default 8001)
           --host ADDR         address to listen on (default 0.0.0.0)
           --client-port C     an extra port for media players only (never redirected)
@@ -43,9 +48,27 @@ enum BranchCommand: Command {
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
             treeKey: try treeKey(arguments), logger: logger)
         let branch = serving.branch
-        logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)")
+        logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
+            + (serving.mounts == nil ? "" : "; relays any mount asked"))
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        if let mounts = serving.mounts {
+            Task { await reportMounts(mounts, every: interval, logger: logger) }
+        }
         await ServedStream(distributor: serving.distributor, port: serving.port).reportStatus(
             every: interval, logger: logger, upstream: { branch.assumeIsolated { $0.status } })
+    }
+
+    /// Logs a status line for every mount relayed but the root path's (whose line is the usual one), every
+    /// `interval`, forever.
+    private static func reportMounts(_ mounts: BranchMounts, every interval: Duration, logger: EventLog) async {
+        while true {
+            try? await Task.sleep(for: interval)
+            for relay in await mounts.relays() where relay.mount != mounts.defaultMount {
+                let stat = await relay.distributor.stat()
+                let upstream = await relay.branch.status
+                logger("status \(relay.mount): \(stat.listeners) listeners, \(stat.branches) branches, \(stat.segments) segments,"
+                    + " \(stat.gaps) gaps, depth \(stat.path.count), upstream \(upstream)")
+            }
+        }
     }
 }

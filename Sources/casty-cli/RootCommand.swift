@@ -6,17 +6,23 @@ import Casty
 enum RootCommand: Command {
     static let name = "root"
     static let summary = "the top of a distribution tree: serve a source to players and to two branches"
-    static let options: Set<String> = [
+    static let options: Set<String> = ServerCommand.options.union([
         "source", "file", "port", "host", "advertise", "fanout", "title", "name", "title-every", "segment-bytes", "status-every",
         "tree-key", "tree-key-file",
-    ]
-    static let flags: Set<String> = ["station"]
+    ])
+    static let flags: Set<String> = ["station", "accept-all"]
     static let usage = """
         usage: casty-cli root (--source <url> | --station [--file <mp3>]) [options]
+               casty-cli root [the options of casty-cli server] [options]
 
         Relays a source — a Shoutcast/Icecast URL through a proxy, or the built-in station — to media players
         and to at most --fanout branches (casty-cli branch); every further branch is redirected down the tree,
         towards the smaller subtree. GET /status.json and GET /tree tell the node's state.
+
+        Given the options of casty-cli server instead (--source-password, --mounts, --relay /m=URL,
+        --station /m, --fallback, --config, …; see casty-cli server --help), the root is a station server
+        whose every mount is the root of its own tree: a branch asks for GET /<mount> and is placed in that
+        mount's tree; GET /tree?mount=/m tells a mount's place (casty-cli tree http://root:8000/m).
 
         options:
           --source URL        the upstream stream (http://host:port/path)
@@ -24,16 +30,30 @@ enum RootCommand: Command {
           --port P            port for branches and players (default 8000)
           --host ADDR         address to listen on (default 0.0.0.0)
           --advertise H:P     the address branches reach this node at (default: the listening address)
-          --fanout N          branches served here (default 2)
+          --fanout N          branches served here, per mount (default 2)
           --title T           the station's title (with --station); --name, --title-every and
                               --segment-bytes as for casty-cli station
-          --status-every S    seconds between status lines (default 10)
+          --status-every S    seconds between status lines (default 10; one stream only)
           --tree-key K        close the tree: branches must send this key (players need none);
                               --tree-key-file F reads it from the first line of a file instead
         """
 
+    /// The options that make a root a station server (besides `--station /m`).
+    static let serverOnly: Set<String> = ServerCommand.options.subtracting([
+        "port", "host", "status-every", "title", "name", "title-every", "file", "segment-bytes", "station",
+    ])
+
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
+        let asServer = arguments.value("station") != nil || arguments.flag("accept-all")
+            || serverOnly.contains { arguments.value($0) != nil }
+        if asServer {
+            guard arguments.value("source") == nil, !arguments.flag("station") else {
+                throw UsageError("--source, or --station without a mount, makes a root of one stream; the options of"
+                    + " casty-cli server (--mounts, --relay /m=URL, --station /m, …) make a root of many mounts: not both")
+            }
+            return try await runServer(arguments)
+        }
         let logger = EventLog.standardError
         let source: any Node
         var state: @Sendable () -> String = { "streaming" }
@@ -48,7 +68,7 @@ enum RootCommand: Command {
             let station = try StationCommand.makeStation(arguments, logger: logger)
             source = station
         } else {
-            throw UsageError("give --source <url> or --station")
+            throw UsageError("give --source <url> or --station (or the options of casty-cli server)")
         }
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         var options = ClientOptions()
@@ -62,6 +82,29 @@ enum RootCommand: Command {
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
+    }
+
+    /// A root that is a station server: every mount places the branches that ask for it.
+    private static func runServer(_ arguments: Arguments) async throws {
+        let logger = EventLog.standardError
+        // A root that feeds its mounts itself needs no source password: no source may publish then.
+        let feedsItself = !arguments.all("relay").isEmpty || arguments.value("station") != nil
+        let configuration = try ServerCommand.stationConfiguration(arguments, needsSourcePassword: !feedsItself)
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let key = try treeKey(arguments)
+        let server: StationServer
+        do {
+            server = try StationServer.startRoot(
+                configuration, address: address, advertise: arguments.value("advertise"),
+                fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, logger: logger)
+        } catch let error as SocketError {
+            throw ServeError("cannot listen on \(address): \(error)")
+        }
+        try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
+        logger("root: listening on \(server.address), advertised as \(arguments.value("advertise") ?? server.address.description);"
+            + " \(ServerCommand.describe(configuration)); every mount places its own branches"
+            + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
+        await waitForever()
     }
 }
 

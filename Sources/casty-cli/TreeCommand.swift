@@ -7,17 +7,21 @@ enum TreeCommand: Command {
     static let summary = "show a distribution tree: who feeds whom, depth, children, segments, gaps"
     static let options: Set<String> = []
     static let usage = """
-        usage: casty-cli tree <url of the root>
+        usage: casty-cli tree <url of the root>[/<mount>]
 
         Asks the root for its state (GET /tree), then each of its branches, and so on down, and prints the tree:
         each node's address, depth, players, segments received, gaps, and its branches. A root that cannot be
         reached, or that is not a Casty tree node, is an error (exit status 1); a branch below it that cannot be
         reached is shown as such.
+
+        With a mount's path (http://root:8000/live), it walks that mount's tree (GET /tree?mount=/live at every
+        node); without one, the root's first (or only) stream's.
         """
 
     static func run(_ arguments: Arguments) async throws {
         let text = try arguments.single("the root's URL")
         guard let root = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
+        var query = root.path == "/" ? "" : "?mount=" + percentEncoded(root.path)
         var pending = [(root, 0)]
         var visited: Set<String> = []
         var nodes = 0
@@ -26,7 +30,7 @@ enum TreeCommand: Command {
             guard visited.insert(url.authority).inserted else { continue }
             let line: String
             do {
-                line = try await Upstream.fetchText(StreamURL(host: url.host, port: url.port, path: "/tree"))
+                line = try await Upstream.fetchText(StreamURL(host: url.host, port: url.port, path: "/tree" + query))
             } catch {
                 if nodes == 0 { throw ServeError("\(url.authority) is not reachable as a Casty tree node: \(error)") }
                 print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
@@ -40,6 +44,8 @@ enum TreeCommand: Command {
                 continue
             }
             nodes += 1
+            // Without a mount in the URL, the walk follows the mount the root showed (a station server's first).
+            if nodes == 1, query.isEmpty, let mount = fields["mount"], mount != "/" { query = "?mount=" + percentEncoded(mount) }
             deepest = max(deepest, fields.depth)
             print(String(repeating: "  ", count: indent)
                 + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  players \(fields["listeners"] ?? "?")"
@@ -49,6 +55,21 @@ enum TreeCommand: Command {
             }
         }
         print("\(nodes) nodes, depth \(deepest)")
+    }
+
+    /// `text` as a query value: bytes other than letters, digits and `/-._~` as `%XX`.
+    private static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if byte < 0x80, scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)) || "/-._~".unicodeScalars.contains(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count < 2 ? "0" : "") + hex
+            }
+        }
+        return out
     }
 }
 

@@ -147,7 +147,9 @@ struct TreeMountsTests {
         #expect(await serving.branch.parent?.path == "/b")
         #expect(try await treeLine(server.address, mount: "/b").children == [serving.port.address.description])
         #expect(try await treeLine(server.address, mount: "/a").children.isEmpty)
-        #expect(try await treeLine(server.address)["address"] == server.address.description, "/tree alone: the first mount")
+        let first = try await treeLine(server.address)
+        #expect(first["address"] == server.address.description, "/tree alone: the first mount")
+        #expect(first["mount"] == "/a")
         await player.close()
         stations.forEach { $0.stop() }
         serving.stop()

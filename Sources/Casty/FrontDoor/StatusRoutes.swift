@@ -22,10 +22,11 @@ enum StatusRoutes {
 
     /// `GET /tree`: the node's place in the tree, on one line; `/tree?mount=/live`: in that mount's tree.
     static func tree(_ exchange: Exchange) {
-        guard let distributor = exchange.port.treeDistributor(mount: exchange.query("mount")) else {
+        guard let (distributor, mount) = exchange.port.treeDistributor(mount: exchange.query("mount")) else {
             return exchange.answer(404, "Not Found", body: "No stream here.")
         }
         let stat = distributor.assumeIsolated { $0.stat() }
-        exchange.answer(200, "OK", body: StatusPage.treeLine(stat), headers: ["Cache-Control": "no-cache"])
+        let line = StatusPage.treeLine(stat) + (mount.map { " mount=\($0)" } ?? "")
+        exchange.answer(200, "OK", body: line, headers: ["Cache-Control": "no-cache"])
     }
 }

@@ -1,11 +1,16 @@
 extension PortContext {
-    /// The distributor whose place in the tree `GET /tree` shows: with `mount` (`/tree?mount=/live`), that
-    /// mount's — a station server's mount, or a mount a branch relays already (none is made for it); without,
-    /// the port's one stream, its root path's relay, or a station server's first mount.
-    func treeDistributor(mount: String?) -> Distributor? {
-        guard let mount, !mount.isEmpty else { return single ?? mounts?.all.first?.distributor }
-        if let tree { return tree.existing(at: mount)?.distributor }
-        if let mounts { return mounts.mount(at: mount)?.distributor }
-        return single
+    /// The distributor whose place in the tree `GET /tree` shows, and the mount it serves (`nil` on a port of
+    /// one stream): with `mount` (`/tree?mount=/live`), that mount's — a station server's mount, or a mount a
+    /// branch relays already (none is made for it); without, the port's one stream, a branch's root path
+    /// relay, or a station server's first mount.
+    func treeDistributor(mount: String?) -> (distributor: Distributor, mount: String?)? {
+        if let mount, !mount.isEmpty {
+            if let tree { return tree.existing(at: mount).map { ($0.distributor, mount) } }
+            if let mounts { return mounts.mount(at: mount).map { ($0.distributor, mount) } }
+            return single.map { ($0, nil) }
+        }
+        if let tree { return single.map { ($0, tree.defaultMount) } }
+        if let single { return (single, nil) }
+        return mounts?.all.first.map { ($0.distributor, $0.path) }
     }
 }
