@@ -104,11 +104,13 @@ extension Branch {
             options.upstreamState = { mounts.firstBranch?.assumeIsolated { $0.status } ?? "starting" }
         }
         let port = try ClientPort(
-            context: PortContext(distributor: first, options: options, logger: logger, tree: mounts), address: address)
+            context: PortContext(distributor: first, options: options, logger: logger, tree: mounts), address: address, loop: first.loop)
         var playerOptions = options
         playerOptions.acceptsBranches = false
         let clientPort = try clientAddress.map { address throws(SocketError) in
-            try ClientPort(context: PortContext(distributor: first, options: playerOptions, logger: logger, tree: mounts), address: address)
+            try ClientPort(
+                context: PortContext(distributor: first, options: playerOptions, logger: logger, tree: mounts), address: address,
+                loop: first.loop)
         }
         let branch = mounts.start(address: advertise ?? port.address.description)
         return Running(branch: branch, distributor: first, port: port, clientPort: clientPort, mounts: mounts)
