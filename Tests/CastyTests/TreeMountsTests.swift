@@ -13,12 +13,12 @@ struct TreeMountsTests {
     static let segmentBytes = 1600
 
     /// A root station server with mounts `/a` and `/b`, each fed by its own built-in station.
-    func root(fanout: Int = 2) async throws -> (server: StationServer, stations: [Station]) {
+    func root(fanout: Int = 2, treeKey: TreeKey? = nil) async throws -> (server: StationServer, stations: [Station]) {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
         configuration.mounts = ["/a", "/b"]
         configuration.segmentBytes = Self.segmentBytes
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout)
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey)
         var stations: [Station] = []
         for (mount, title) in [("/a", "Mount A"), ("/b", "Mount B")] {
             let station = try Station.builtIn(
@@ -30,9 +30,12 @@ struct TreeMountsTests {
         return (server, stations)
     }
 
-    func branch(_ server: StationServer, path: String = "/", settings: BranchMounts.Settings = .init()) throws -> Branch.Running {
+    func branch(
+        _ server: StationServer, path: String = "/", settings: BranchMounts.Settings = .init(), treeKey: TreeKey? = nil
+    ) throws -> Branch.Running {
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
+        configuration.treeKey = treeKey
         return try Branch.serve(
             root: StreamURL(host: "127.0.0.1", port: server.address.port, path: path), address: .loopback(port: 0),
             configuration: configuration, mounts: settings)
@@ -132,6 +135,26 @@ struct TreeMountsTests {
         #expect(await eventually(timeout: .seconds(3)) { await serving.mounts?.relays().map(\.mount) == ["/"] })
         #expect(try await treeLine(server.address, mount: "/b").children.isEmpty)
 
+        stations.forEach { $0.stop() }
+        serving.stop()
+        server.close()
+    }
+
+    @Test func aClosedTreeOfMounts_RefusesBranchesWithoutTheKey_ButNotPlayers() async throws {
+        let key = try #require(TreeKey("sesame"))
+        let (server, stations) = try await root(treeKey: key)
+        let stranger = try await TestPeer.connect(to: server.address, on: .shared)
+        await stranger.send("GET /a HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:1\r\n\r\n")
+        #expect(await eventually { stranger.closed.value })
+        #expect(stranger.text.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+        let serving = try branch(server, treeKey: key)
+        let player = try await play("/a", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(try titles(player).first?.hasPrefix("Mount A") == true)
+        #expect(try await treeLine(server.address, mount: "/a").children == [serving.port.address.description])
+        let direct = try await play("/b", at: server.address)  // players need no key
+        #expect(await direct.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        for peer in [player, direct] { await peer.close() }
         stations.forEach { $0.stop() }
         serving.stop()
         server.close()
