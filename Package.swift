@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .library(name: "Icy", targets: ["Icy"]),
         .library(name: "Casty", targets: ["Casty"]),
+        // What Casty's public API names (an EventLoop, a SocketAddress, a StreamURL), for programs that build nodes.
+        .library(name: "CastyNet", targets: ["CastyNet"]),
+        .library(name: "CastyWire", targets: ["CastyWire"]),
         .executable(name: "casty-cli", targets: ["casty-cli"]),
         .executable(name: "casty-bench", targets: ["casty-bench"]),
     ],
@@ -29,7 +32,7 @@ let package = Package(
         // The command line.
         .executableTarget(name: "casty-cli", dependencies: ["Casty", "CastyNet", "CastyWire", "Icy"]),
         // Release-mode benchmarks that print figures.
-        .executableTarget(name: "casty-bench", dependencies: ["Casty", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
+        .executableTarget(name: "casty-bench", dependencies: ["Casty", "CastyAudio", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
         .testTarget(name: "IcyTests", dependencies: ["Icy"], exclude: ["Fixtures"]),
         .testTarget(name: "CastyTests", dependencies: ["Casty", "CastyAudio", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
     ]

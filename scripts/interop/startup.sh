@@ -34,7 +34,8 @@ socketserver.TCPServer(("127.0.0.1", int(sys.argv[1])), NotHere).serve_forever()
 PY
 broken=$!
 pids+=("$broken")
-sleep 0.5
+listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
+wait_until 10 listening "$UP_PORT" || fail "the broken python3 server did not start"
 
 "$CLI" proxy "http://127.0.0.1:$UP_PORT/live" --port "$PLAYER_PORT" >"$TMP/proxy.log" 2>&1 &
 proxy=$!

@@ -107,9 +107,12 @@ check "(f) /admin/listmounts answered 200 naming /live and /aac" \
     ok_and_has "$code" "$TMP/listmounts.txt" /live /aac
 # A listener that stays for the listing (meta2 leaves as soon as it has seen its title, which a fast server
 # delivers before this point).
-listen_start listed "$BASE/live" 6 --ua "casty-publish-listener/3"
-sleep 1
-code=$(admin_get "admin:$ADMIN_PW" "/admin/listclients?mount=/live" "$TMP/listclients.txt")
+listen_start listed "$BASE/live" 8 --ua "casty-publish-listener/3"
+listed() {
+    code=$(admin_get "admin:$ADMIN_PW" "/admin/listclients?mount=/live" "$TMP/listclients.txt")
+    grep -qF casty-publish-listener/3 "$TMP/listclients.txt"
+}
+wait_until 6 listed || true
 station_log "/admin/listclients" "$TMP/listclients.txt"
 check "(f) /admin/listclients?mount=/live answered 200 naming the listener (its User-Agent)" \
     "(f) /admin/listclients?mount=/live answered $code without casty-publish-listener/3: $(head -c 300 "$TMP/listclients.txt" 2>/dev/null)" \

@@ -165,7 +165,7 @@ public actor SourceSession: LoopNode {
         guard onEnd != nil else { return }
         lastData = .now
         bytesIn += bytes.count
-        if bitrate == nil, let found = MP3Frame.sniffBitrate(bytes) {
+        if bitrate == nil, chain.format == .mpeg, let found = MP3Frame.sniffBitrate(bytes) {
             bitrate = found
             subscribers.ready(context, next: cutter.next)
         }
