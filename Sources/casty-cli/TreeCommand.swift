@@ -72,31 +72,3 @@ enum TreeCommand: Command {
         return out
     }
 }
-
-/// A `/tree` line: `key=value` words.
-struct TreeLine {
-    private var values: [String: String] = [:]
-
-    init(_ line: String) {
-        for word in line.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-            guard let equals = word.firstIndex(of: "=") else { continue }
-            values[String(word[..<equals])] = String(word[word.index(after: equals)...])
-        }
-    }
-
-    subscript(key: String) -> String? { values[key] }
-
-    var depth: Int { Int(values["depth"] ?? "") ?? 0 }
-
-    /// Whether the line is a tree node's (`address=… depth=… … children=…`), not some other page.
-    var isTreeNode: Bool {
-        values["address"].map { $0 != "-" } == true && values["depth"].flatMap { Int($0) } != nil && values["children"] != nil
-    }
-
-    /// The children's addresses (the `children=a:3,b:2` word, without the subtree sizes).
-    var children: [String] {
-        (values["children"] ?? "").split(separator: ",").compactMap { entry in
-            entry.lastIndex(of: ":").map { String(entry[..<$0]) }
-        }
-    }
-}

@@ -53,9 +53,9 @@ struct TreeMountsTests {
         return parsed.segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
     }
 
-    func treeLine(_ address: SocketAddress, mount: String? = nil) async throws -> TreeLineFields {
+    func treeLine(_ address: SocketAddress, mount: String? = nil) async throws -> TreeLine {
         let path = "/tree" + (mount.map { "?mount=\($0)" } ?? "")
-        return TreeLineFields(try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: address.port, path: path)))
+        return TreeLine(try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: address.port, path: path)))
     }
 
     @Test func eachBranchRelaysTheMountItsPlayerAsks_ThroughTheTree() async throws {
@@ -202,21 +202,3 @@ struct TreeMountsTests {
     }
 }
 
-/// The `key=value` words of a `/tree` line.
-struct TreeLineFields {
-    private var values: [String: String] = [:]
-
-    init(_ line: String) {
-        for word in line.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-            guard let equals = word.firstIndex(of: "=") else { continue }
-            values[String(word[..<equals])] = String(word[word.index(after: equals)...])
-        }
-    }
-
-    subscript(key: String) -> String? { values[key] }
-
-    /// The children's addresses, without their subtree sizes.
-    var children: [String] {
-        (values["children"] ?? "").split(separator: ",").compactMap { entry in entry.lastIndex(of: ":").map { String(entry[..<$0]) } }
-    }
-}
