@@ -163,9 +163,13 @@ sleep 1
 { peers_stop "$MPG_PID" ${DIRECT_PID:-}; } 2>/dev/null   # (no "Terminated" job notices)
 read -r dur mean max < <(wav_stats "$TMP/mpg123.wav")
 measure "mpg123 decoded audio" "$dur" "s (mean $mean dB, max $max dB)"
-if log_has "$TMP/mpg123.log" 'MPEG [0-9.]+ L III' &&
-    log_has "$TMP/mpg123.log" "ICY-NAME: ${NAME:-.+}" &&
-    log_has "$TMP/mpg123.log" "ICY-META: StreamTitle='$TITLE1"; then
+mpg123_reported() {
+    log_has "$TMP/mpg123.log" 'MPEG [0-9.]+ L III' &&
+        log_has "$TMP/mpg123.log" "ICY-NAME: ${NAME:-.+}" &&
+        log_has "$TMP/mpg123.log" "ICY-META: StreamTitle='$TITLE1"
+}
+# The log is written through a timestamping pipe that may still be flushing after mpg123 stopped.
+if wait_until 3 mpg123_reported; then
     pass "(a) mpg123 found MPEG 1 Layer III, printed ICY-NAME and ICY-META StreamTitle='$TITLE1…'"
 else
     fail "(a) mpg123 log lacks the MPEG L III line, ICY-NAME ${NAME:-(any)} or ICY-META StreamTitle='$TITLE1…'"
