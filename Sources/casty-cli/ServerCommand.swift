@@ -10,7 +10,7 @@ enum ServerCommand: Command {
     static let options: Set<String> = Set<String>([
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
-        "max-listeners", "mount-max-listeners", "cors-origins",
+        "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy",
     ]).union(ControlOptions.names)
     static let flags: Set<String> = ["accept-all"]
     static let usage = """
@@ -38,6 +38,8 @@ enum ServerCommand: Command {
           --segment-bytes N         audio bytes per segment on every mount (default 8192)
           --burst N                 recent segments a new player gets at once (default 4)
           --status-every S          seconds between status lines (default 10)
+          --trusted-proxy A,B       reverse proxies (addresses or ranges like 10.0.0.0/8) whose
+                                    X-Forwarded-For / X-Real-IP name the real client
           --cors-origins A,B        pages of these origins only may use the streams from their scripts
                                     (CORS; default: any origin, *)
           --config FILE             read options from FILE first (see below); the command line wins
@@ -101,6 +103,12 @@ enum ServerCommand: Command {
             configuration.mountMaxListeners[mount] = limit
         }
         configuration.options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
+        if let text = arguments.value("trusted-proxy") {
+            guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
+                throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
+            }
+            configuration.options.trustedProxies = proxies
+        }
         configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))

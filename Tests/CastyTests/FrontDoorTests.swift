@@ -154,3 +154,34 @@ struct CORSTests {
         port.close()
     }
 }
+
+/// Behind a reverse proxy: only a trusted proxy may say who the client is.
+struct TrustedProxyTests {
+    let loop = EventLoop.shared
+
+    @Test func forwardedAddress_IsBelievedOnlyFromATrustedProxy() throws {
+        let proxies = try #require(TrustedProxies(["127.0.0.1", "10.0.0.0/8", "fd00::/8"]))
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "203.0.113.7", realIP: nil) == "203.0.113.7")
+        #expect(proxies.client(peer: "10.1.2.3", forwardedFor: "198.51.100.1, 203.0.113.9", realIP: nil) == "203.0.113.9")
+        #expect(proxies.client(peer: "fd12::1", forwardedFor: nil, realIP: "2001:db8::5") == "2001:db8::5")
+        #expect(proxies.client(peer: "192.0.2.1", forwardedFor: "203.0.113.7", realIP: nil) == "192.0.2.1", "a stranger cannot choose")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "not an address", realIP: nil) == "127.0.0.1")
+        #expect(TrustedProxies(["10.0.0.0/33"]) == nil)
+        #expect(TrustedProxies(["nowhere"]) == nil)
+    }
+
+    @Test func listenerBehindATrustedProxy_IsLoggedUnderItsRealAddress() async throws {
+        let lines = Locked<[String]>([])
+        let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext()))
+        var options = ClientOptions()
+        options.trustedProxies = TrustedProxies(["127.0.0.1"])
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in lines.update { $0.append(line) } })
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
+        #expect(await eventually { lines.value.contains { $0.contains("listener 203.0.113.7 (via 127.0.0.1:") && $0.contains("joined") } },
+                "\(lines.value)")
+        port.close()
+    }
+}

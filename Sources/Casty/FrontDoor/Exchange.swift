@@ -7,10 +7,17 @@ struct Exchange {
     let request: Request
     /// The connection it came on. The route owns it from now on: it answers and closes it, or hands it on.
     let connection: Connection
-    /// The peer's address, for log lines.
-    let peer: String
+    /// The peer's address, for log lines (the real client's, behind a trusted proxy).
+    var peer: String
     /// The port it came to.
     let port: PortContext
+    /// The client's IP address: the peer's, or, behind a trusted reverse proxy, what the proxy says it is.
+    var clientIP: String {
+        let host = connection.remoteAddress?.host ?? peer
+        guard let proxies = port.options.trustedProxies else { return host }
+        return proxies.client(peer: host, forwardedFor: request.headers["X-Forwarded-For"], realIP: request.headers["X-Real-IP"])
+    }
+
     /// Bytes that came after the request's head: the start of a source's body.
     var rest: ArraySlice<UInt8> = []
 

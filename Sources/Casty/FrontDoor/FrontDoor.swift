@@ -65,7 +65,12 @@ final class FrontDoor: @unchecked Sendable {
             refuse(error)
         case .done(let request, let rest):
             finish()
-            port.router.dispatch(Exchange(request: request, connection: connection, peer: peer, port: port, rest: rest))
+            var exchange = Exchange(request: request, connection: connection, peer: peer, port: port, rest: rest)
+            // Behind a trusted reverse proxy, log lines and admin lists name the real client (with the proxy's port).
+            if port.options.trustedProxies != nil, let host = connection.remoteAddress?.host, exchange.clientIP != host {
+                exchange.peer = "\(exchange.clientIP) (via \(peer))"
+            }
+            port.router.dispatch(exchange)
         }
     }
 

@@ -30,7 +30,7 @@ enum StreamRoutes {
         }
         // Icecast's URL authorization: the application decides, over HTTP, while the loop serves everyone else.
         let call = ControlPlane.ListenerCall(
-            mount: exchange.path, ip: exchange.connection.remoteAddress?.host ?? exchange.peer,
+            mount: exchange.path, ip: exchange.clientIP,
             agent: request.headers["User-Agent"] ?? "", auth: BasicAuth(header: request.headers["Authorization"]))
         let loop = exchange.connection.loop
         Task {

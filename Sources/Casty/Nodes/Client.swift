@@ -301,6 +301,9 @@ public struct ClientOptions: Sendable {
     /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
     public var upstreamState: (@Sendable () -> String)?
 
+    /// Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the real client (`--trusted-proxy`).
+    public var trustedProxies: TrustedProxies?
+
     /// The origins whose pages may use the streams and routes from their scripts (CORS); `nil`: any (`*`).
     public var corsOrigins: [String]?
 

@@ -26,7 +26,7 @@ enum SourceRoutes {
             // The application decides, over HTTP: the loop goes on serving everyone while it answers.
             let channel = String(path.dropFirst())
             let key = exchange.query("key") ?? auth?.password ?? ""
-            let ip = exchange.connection.remoteAddress?.host ?? exchange.peer
+            let ip = exchange.clientIP
             let loop = exchange.connection.loop
             Task {
                 let verdict = await control.verify(channel: channel, key: key, ip: ip)
