@@ -14,7 +14,7 @@
 #   The tests start their own Icecast on a free loopback port (scripts/lib/peers.sh).
 set -euo pipefail
 
-PACKAGES=(icecast2 ffmpeg mpg123 vlc-bin vlc-plugin-base streamripper curl iproute2 ezstream liquidsoap chromium)
+PACKAGES=(icecast2 ffmpeg mpg123 vlc-bin vlc-plugin-base streamripper curl iproute2 ezstream liquidsoap chromium nginx-light openssl)
 
 # Is a Debian package fully installed?
 is_installed() {

@@ -13,4 +13,14 @@ struct BrowserScriptTests {
     func playerPage() async {
         await ScriptRun(script: "scripts/browser/player.sh", arguments: [], deadline: .seconds(150)).run()
     }
+
+    @Test(
+        "Behind nginx terminating TLS, the stream, the title events and the player page work over https",
+        .enabled(if: ScriptRun.inCI || (ScriptRun.onPath("chromium") && ScriptRun.onPath("nginx")),
+                 "chromium or nginx not installed: run scripts/install-peers.sh"),
+        .timeLimit(.minutes(3))
+    )
+    func behindNginx() async {
+        await ScriptRun(script: "scripts/browser/tls.sh", arguments: [], deadline: .seconds(150)).run()
+    }
 }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# tls.sh — Casty behind nginx terminating TLS (the configuration the README gives), with a self-signed certificate
+# made here by openssl: over https, a player gets the stream, a page gets the live title events (Server-Sent
+# Events, unbuffered), and the player page plays in headless chromium (currentTime passes 3 s, the title changes).
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+TMP=$(mktemp -d /tmp/casty-tls.XXXXXX)
+CASTY_PORT=18941 TLS_PORT=18942 DEVTOOLS_PORT=18943
+pids=()
+trap stop_started EXIT
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
+
+"$CLI" server --port "$CASTY_PORT" --host 127.0.0.1 --source-password unused --station /radio --title-every 2 \
+    --name "Casty TLS" --trusted-proxy 127.0.0.1 >"$TMP/server.log" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$CASTY_PORT" || { fail "casty-cli server did not start"; exit 1; }
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 1 -subj /CN=127.0.0.1 \
+    >"$TMP/openssl.log" 2>&1 || { fail "openssl could not make a certificate"; cat "$TMP/openssl.log"; exit 1; }
+mkdir -p "$TMP/temp"
+cat >"$TMP/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/error.log;
+events { worker_connections 256; }
+http {
+    access_log $TMP/access.log;
+    client_body_temp_path $TMP/temp/body;
+    proxy_temp_path $TMP/temp/proxy;
+    fastcgi_temp_path $TMP/temp/fastcgi;
+    uwsgi_temp_path $TMP/temp/uwsgi;
+    scgi_temp_path $TMP/temp/scgi;
+    server {
+        listen 127.0.0.1:$TLS_PORT ssl;
+        ssl_certificate $TMP/cert.pem;
+        ssl_certificate_key $TMP/key.pem;
+        location / {
+            proxy_pass http://127.0.0.1:$CASTY_PORT;
+            proxy_http_version 1.1;
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 1h;
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP \$remote_addr;
+        }
+    }
+}
+CONF
+nginx -c "$TMP/nginx.conf" -p "$TMP" >"$TMP/nginx.out" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$TLS_PORT" || { fail "nginx did not start: $(cat "$TMP/nginx.out" "$TMP/error.log" 2>/dev/null)"; exit 1; }
+BASE="https://127.0.0.1:$TLS_PORT"
+
+curl -sk --max-time 3 -D "$TMP/head.txt" -H "Icy-MetaData: 1" "$BASE/radio" -o "$TMP/stream.bin"
+size=$(file_size "$TMP/stream.bin")
+if grep -qi "^icy-metaint: 8192" "$TMP/head.txt" && grep -qi "^icy-name: Casty TLS" "$TMP/head.txt" && [ "$size" -gt 30000 ]; then
+    pass "(a) a player gets the stream over https through nginx: $size bytes in 3 s, icy-metaint and icy-name"
+else
+    fail "(a) over https: $size bytes; head: $(tr '\r\n' '  ' <"$TMP/head.txt")"
+fi
+
+curl -skN --max-time 5 "$BASE/api/mounts/radio/events" -o "$TMP/events.txt"
+events=$(grep -c "^event: title" "$TMP/events.txt")
+if [ "$events" -ge 2 ]; then
+    pass "(b) the live title events arrive unbuffered through nginx: $events in 5 s"
+else
+    fail "(b) $events title events in 5 s through nginx: $(head -c 300 "$TMP/events.txt")"
+fi
+
+chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required --ignore-certificate-errors \
+    --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile" "$BASE/player/radio" >"$TMP/chromium.log" 2>&1 &
+pids+=($!)
+wait_until 20 listening "$DEVTOOLS_PORT"
+evaluate() { python3 "$here/cdp.py" "$DEVTOOLS_PORT" "$1" 2>/dev/null; }
+title() { evaluate "document.getElementById('title').textContent"; }
+has_title() { [[ "$(title)" == "Casty test tone"* ]]; }
+wait_until 10 has_title
+first=$(title)
+played() { [ "$(evaluate "Number(document.body.dataset.played || 0)")" -ge 3 ] 2>/dev/null; }
+changed() { [ "$(title)" != "$first" ]; }
+if wait_until 20 played && wait_until 10 changed; then
+    pass "(c) the player page plays over https (currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s) and its title changed: '$first' → '$(title)'"
+else
+    fail "(c) over https the page shows '$(title)', played $(evaluate "document.body.dataset.played")"
+fi
+
+if ((failures > 0)); then
+    echo "--- server log"; tail -20 "$TMP/server.log"; echo "--- nginx error log"; tail -20 "$TMP/error.log"
+    echo "FAIL: tls: $failures checks failed"
+    exit 1
+fi
+echo "PASS: tls: every check passed"
