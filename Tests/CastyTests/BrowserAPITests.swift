@@ -75,3 +75,39 @@ extension String {
         return count
     }
 }
+
+/// The title events over WebSocket, with the handshake's SHA-1 and base64 written without packages.
+struct WebSocketTests {
+    let loop = EventLoop.shared
+
+    @Test func sha1AndTheHandshake_MatchTheStandardsExamples() {
+        let hex = SHA1.digest(Array("abc".utf8)).map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        #expect(hex == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(SHA1.digest(Array(repeating: UInt8(ascii: "a"), count: 1000)).count == 20)
+        #expect(WebSocket.accept(key: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")  // RFC 6455, 1.3
+        #expect(WebSocket.textFrame("hi") == [0x81, 2, 0x68, 0x69])
+        #expect(Array(WebSocket.textFrame(String(repeating: "x", count: 300)).prefix(4)) == [0x81, 126, 1, 44])
+    }
+
+    @Test func page_GetsTitleEventsOverAWebSocket() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "pw"
+        configuration.mounts = ["/radio"]
+        configuration.segmentBytes = 4170
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let station = try Station.builtIn(titles: ["Song"], titleInterval: .milliseconds(600), segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/radio")
+        let page = try await TestPeer.connect(to: server.address, on: loop)
+        await page.send("GET /api/mounts/radio/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        #expect(await page.waitFor(timeout: .seconds(4)) { String(decoding: $0, as: UTF8.self).components("{\"title\":\"Song") >= 2 })
+        #expect(page.text.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        #expect(page.text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"))
+        let body = Array(page.received.value.drop { _ in false })
+        let head = page.text.utf8.count - String(page.text.split(separator: "\r\n\r\n", maxSplits: 1).last ?? "").utf8.count
+        #expect(body[head] == 0x81, "a text frame follows the handshake")
+        station.stop()
+        server.close()
+    }
+}

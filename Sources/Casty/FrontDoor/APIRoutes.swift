@@ -18,13 +18,15 @@ enum APIRoutes {
             return json(exchange, .list(all.map { describe($0.path, $0.distributor, history: false) }))
         }
         let events = path.hasSuffix("/events")
-        let named = events ? String(path.dropLast("/events".count)) : path
+        let socket = path.hasSuffix("/ws")
+        let named = events ? String(path.dropLast("/events".count)) : socket ? String(path.dropLast("/ws".count)) : path
         let mountPath = named == "/api" ? "/" : String(named.dropFirst("/api/mounts".count))
         guard let mount = all.first(where: { $0.path == (mountPath.isEmpty ? "/" : mountPath) }) else {
             return exchange.answer(404, "Not Found", body: "{\"error\":\"no mount \(SafeText.printable(mountPath))\"}",
                                    headers: ["Content-Type": "application/json"])
         }
         if events { return follow(exchange, mount.distributor) }
+        if socket { return upgrade(exchange, mount.distributor) }
         json(exchange, describe(mount.path, mount.distributor, history: true))
     }
 
@@ -64,6 +66,27 @@ enum APIRoutes {
         exchange.connection.onRead = { _ in }  // what the page sends is ignored; its close is noticed
         exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/events".count))")
         distributor.assumeIsolated { $0.watch(TitleWatcher(connection: exchange.connection)) }
+    }
+
+    /// A WebSocket that pushes the same title events as JSON text frames (`/api/mounts/<m>/ws`).
+    private static func upgrade(_ exchange: Exchange, _ distributor: Distributor) {
+        let headers = exchange.request.headers
+        guard headers["Upgrade"]?.lowercased() == "websocket", let key = headers["Sec-WebSocket-Key"], !key.isEmpty,
+              key.utf8.count <= 64 else {
+            return exchange.answer(400, "Bad Request", body: "A WebSocket handshake is needed here (Upgrade: websocket).")
+        }
+        var reply: [UInt8] = []
+        sendReply(["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": WebSocket.accept(key: key),
+                   "Server": "Casty"],
+                  status: StatusLine(version: .http11, code: 101, reason: "Switching Protocols")) { reply += $0 }
+        exchange.connection.write(reply)
+        let connection = exchange.connection
+        // Frames from the page are ignored; a close frame (opcode 8) ends the socket.
+        connection.onRead = { [weak connection] bytes in
+            if let first = bytes.first, first & 0x0F == 8 { connection?.close() }
+        }
+        exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/ws".count)) (WebSocket)")
+        distributor.assumeIsolated { $0.watch(TitleWatcher(connection: connection, kind: .webSocket)) }
     }
 
     private static func json(_ exchange: Exchange, _ value: JSONValue) {

@@ -7,12 +7,23 @@ internal import CastyNet
 /// ones (less than 64 KiB pending); a watcher that falls that far behind, or has closed, is dropped. It never
 /// delays other watchers or listeners. Loop-confined.
 final class TitleWatcher: @unchecked Sendable {
+    /// How the events are framed.
+    enum Kind: Sendable {
+        /// Server-Sent Events: `event: title` and a `data:` line.
+        case serverSentEvents
+        /// WebSocket text frames holding the same JSON.
+        case webSocket
+    }
+
     /// The most bytes an event may wait behind before the watcher is dropped.
     static let maxPending = 64 * 1024
     private let connection: Connection
+    /// How its events are framed.
+    let kind: Kind
 
-    init(connection: Connection) {
+    init(connection: Connection, kind: Kind = .serverSentEvents) {
         self.connection = connection
+        self.kind = kind
     }
 
     /// Whether the page has gone.
@@ -28,9 +39,20 @@ final class TitleWatcher: @unchecked Sendable {
         return connection.write(event)
     }
 
-    /// The bytes of a title event.
-    static func event(title: String, at time: Int64, listeners: Int) -> [UInt8] {
+    /// One title change, framed both ways once, whatever the number of watchers.
+    struct Event: Sendable {
+        let serverSent: [UInt8]
+        let webSocket: [UInt8]
+    }
+
+    /// A title event.
+    static func event(title: String, at time: Int64, listeners: Int) -> Event {
         let data = JSONValue.object([("title", .text(title)), ("at", .number(Int(time))), ("listeners", .number(listeners))]).encoded
-        return Array("event: title\ndata: \(data)\n\n".utf8)
+        return Event(serverSent: Array("event: title\ndata: \(data)\n\n".utf8), webSocket: WebSocket.textFrame(data))
+    }
+
+    /// Writes `event` in the watcher's framing; `false` if the watcher is gone or too far behind.
+    func send(_ event: Event) -> Bool {
+        send(kind == .webSocket ? event.webSocket : event.serverSent)
     }
 }

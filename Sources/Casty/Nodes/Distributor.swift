@@ -193,7 +193,8 @@ public actor Distributor: LoopNode {
     func watch(_ watcher: TitleWatcher) {
         watchers.removeAll { $0.isClosed }
         if let last = core.titles.last {
-            guard watcher.send(TitleWatcher.event(title: last.title, at: last.at, listeners: core.listeners.count - core.branchCount)) else { return }
+            let event = TitleWatcher.event(title: last.title, at: last.at, listeners: core.listeners.count - core.branchCount)
+            guard watcher.send(event) else { return }
         }
         watchers.append(watcher)
     }
