@@ -142,6 +142,19 @@ struct DistributorCoreTests {
         #expect(describe(core.request(from: 3, resume: nil, branch: nil, at: t0)) == ["stop 3"])
     }
 
+    @Test func relayingMount_IsNeitherAPlayerNorABranch() {
+        var core = core(tree: "10.0.0.1:8000")
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, relay: true, at: t0)
+        _ = core.request(from: 3, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        #expect(core.listeners.count == 3)
+        #expect(core.playerCount == 1 && core.branchCount == 1)
+        #expect(core.counters.peakListeners == 1)
+        core.leave(2)
+        #expect(core.playerCount == 1)
+    }
+
     @Test func leavingListener_GetsNothingMore() {
         var core = core()
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -23,7 +23,7 @@ enum CommandRoutes {
         let live = mounts.all.compactMap { mount in mount.source.map { (mount, $0) } }
         switch (exchange.request.method, exchange.path) {
         case (.get, "/commands/capacity"):
-            let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.stat().listeners } }
+            let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
             json(exchange, 200, "OK", .object([
                 ("load", .number(live.count)), ("capacity", .number(-1)), ("encoderCount", .number(0)),
                 ("listeners", .number(listeners)), ("mounts", .number(mounts.all.count)),

@@ -149,7 +149,7 @@ public actor Distributor: LoopNode {
         let now = ContinuousClock.now
         switch message {
         case .request(let node, let resume, let branch):
-            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, at: now))
+            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: node is Distributor, at: now))
         case .reply(let first, let context):
             perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):
@@ -193,11 +193,14 @@ public actor Distributor: LoopNode {
     func watch(_ watcher: TitleWatcher) {
         watchers.removeAll { $0.isClosed }
         if let last = core.titles.last {
-            let event = TitleWatcher.event(title: last.title, at: last.at, listeners: core.listeners.count - core.branchCount)
+            let event = TitleWatcher.event(title: last.title, at: last.at, listeners: core.playerCount)
             guard watcher.send(event) else { return }
         }
         watchers.append(watcher)
     }
+
+    /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
+    var playerCount: Int { core.playerCount }
 
     /// The nodes listening now (players and branch links), for the admin API.
     func listenerNodes() -> [any Node] {
@@ -210,7 +213,7 @@ public actor Distributor: LoopNode {
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(
-            listeners: core.listeners.count { !($0.node is Distributor) } - core.branchCount, branches: core.branchCount,
+            listeners: core.playerCount, branches: core.branchCount,
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
             context: core.currentContext, next: core.next, tree: core.places)
@@ -245,7 +248,7 @@ public actor Distributor: LoopNode {
             case .log(let line):
                 logger(line)
             case .titleChanged(let title, let time):
-                let event = TitleWatcher.event(title: title, at: time, listeners: core.listeners.count - core.branchCount)
+                let event = TitleWatcher.event(title: title, at: time, listeners: core.playerCount)
                 watchers.removeAll { !$0.send(event) }
             }
         }

@@ -43,7 +43,10 @@ struct DistributorCore<Listener: Hashable> {
     /// Which listeners are branches of the tree, and where they serve.
     private var branchOf: [Listener: String] = [:]
     /// Requests that came before the stream: they wait for the source's reply, for ``Distributor/Configuration/startWait``.
-    private var waiting: [(listener: Listener, resume: Int?, branch: String?, since: ContinuousClock.Instant)] = []
+    private var waiting: [(listener: Listener, resume: Int?, branch: String?, relay: Bool, since: ContinuousClock.Instant)] = []
+    /// Listeners that are other distributors relaying this stream (a mount falling back to this one): they
+    /// are neither players nor branches, and are not counted as either.
+    private var relays: Set<Listener> = []
     private var waitingTimerArmed = false
     /// The station, once the source replied.
     private(set) var context: Context?
@@ -88,14 +91,17 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// A listener asks for the stream.
-    mutating func request(from listener: Listener, resume: Int?, branch: String?, at now: ContinuousClock.Instant) -> [Action] {
+    /// `relay`: the requester is another distributor (a mount whose fallback this is), not a player.
+    mutating func request(
+        from listener: Listener, resume: Int?, branch: String?, relay: Bool = false, at now: ContinuousClock.Instant
+    ) -> [Action] {
         guard !stopped else { return [.stop(listener)] }
         var actions = requestSource()
         if context == nil {
-            waiting.append((listener, resume, branch, now))
+            waiting.append((listener, resume, branch, relay, now))
             actions += armWaitingTimer(at: now)
         } else {
-            actions += admit(listener, resume: resume, branch: branch, at: now)
+            actions += admit(listener, resume: resume, branch: branch, relay: relay, at: now)
         }
         return actions
     }
@@ -114,7 +120,7 @@ struct DistributorCore<Listener: Hashable> {
         self.context = context
         let queued = waiting
         waiting = []
-        for entry in queued { actions += admit(entry.listener, resume: entry.resume, branch: entry.branch, at: now) }
+        for entry in queued { actions += admit(entry.listener, resume: entry.resume, branch: entry.branch, relay: entry.relay, at: now) }
         return actions
     }
 
@@ -154,6 +160,7 @@ struct DistributorCore<Listener: Hashable> {
     /// A listener left (it closed, or was closed): it gets nothing more, and a branch's place is freed.
     mutating func leave(_ listener: Listener) {
         waiting.removeAll { $0.listener == listener }
+        relays.remove(listener)
         // A branch that re-attached before its old link's close arrived is served by a new node with the same
         // address: its place stays.
         if let branch = branchOf.removeValue(forKey: listener), !branchOf.values.contains(branch) {
@@ -207,6 +214,7 @@ struct DistributorCore<Listener: Hashable> {
         listeners = []
         positions = [:]
         branchOf = [:]
+        relays = []
         for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
         return all.map { .stop($0) }
     }
@@ -218,6 +226,7 @@ struct DistributorCore<Listener: Hashable> {
         listeners = []
         positions = [:]
         branchOf = [:]
+        relays = []
         waiting = []
         return all.map { .stop($0) }
     }
@@ -233,6 +242,9 @@ struct DistributorCore<Listener: Hashable> {
 
     /// How many listeners are branch links.
     var branchCount: Int { branchOf.count }
+
+    /// How many listeners are players: neither branch links nor relaying distributors.
+    var playerCount: Int { listeners.count - branchOf.count - relays.count }
 
     // MARK: Rules
 
@@ -265,7 +277,10 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
-    private mutating func admit(_ listener: Listener, resume: Int?, branch: String?, at now: ContinuousClock.Instant) -> [Action] {
+    private mutating func admit(
+        _ listener: Listener, resume: Int?, branch: String?, relay: Bool, at now: ContinuousClock.Instant
+    ) -> [Action] {
+        if relay { relays.insert(listener) }
         guard let branch, places != nil, let context else { return subscribe(listener, resume: resume) }
         switch places!.place(branch, path: context.path, now: now) {
         case .serve:
@@ -293,7 +308,7 @@ struct DistributorCore<Listener: Hashable> {
         }
         positions[listener] = listeners.count
         listeners.append(listener)
-        counters.peakListeners = max(counters.peakListeners, listeners.count - branchOf.count)
+        counters.peakListeners = max(counters.peakListeners, playerCount)
         var actions: [Action] = [.reply(listener, next: start, context)]
         for segment in ring where segment.number >= start {
             actions.append(.send(listener, segment.number, segment))

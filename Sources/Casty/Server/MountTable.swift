@@ -122,7 +122,7 @@ final class MountTable: @unchecked Sendable {
 
     /// Whether one more listener would pass a limit — the mount's own, or the server's — and which.
     func limitReached(for mount: Mount) -> String? {
-        let count = { (mount: Mount) in mount.distributor.assumeIsolated { $0.stat().listeners } }
+        let count = { (mount: Mount) in mount.distributor.assumeIsolated { $0.playerCount } }
         if let limit = rules.mountMaxListeners[mount.path], count(mount) >= limit {
             return "\(mount.path) has its most listeners (\(limit))"
         }
