@@ -18,19 +18,10 @@ TMP=$(mktemp -d /tmp/casty-browser.XXXXXX)
 SERVER_PORT=18931 DEVTOOLS_PORT=18932 OTHER_ORIGIN_PORT=18933
 pids=()
 trap stop_started EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
-evaluate() { python3 "$here/cdp.py" "$DEVTOOLS_PORT" "$1" 2>/dev/null; }
-browser() { # URL — a headless chromium on URL, with the DevTools protocol on DEVTOOLS_PORT
-    chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required \
-        --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile-$RANDOM" "$1" >>"$TMP/chromium.log" 2>&1 &
-    browser_pid=$!
-    pids+=("$browser_pid")
-    wait_until 20 listening "$DEVTOOLS_PORT"
-}
-browser_stop() { kill "$browser_pid" 2>/dev/null; wait "$browser_pid" 2>/dev/null; sleep 0.5; }
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+# shellcheck source=scripts/browser/lib.sh
+. "$here/lib.sh"
 
 "$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password unused --station /radio --title-every 3 \
     --name "Casty FM" >"$TMP/server.log" 2>&1 &
@@ -39,19 +30,16 @@ wait_until 10 listening "$SERVER_PORT" || { fail "casty-cli server did not start
 
 # --- (a) the player page plays and follows the titles ------------------------------------------------------------------
 browser "http://127.0.0.1:$SERVER_PORT/player/radio"
-title() { evaluate "document.getElementById('title').textContent"; }
-has_title() { [[ "$(title)" == "Casty test tone"* ]]; }
-wait_until 10 has_title
-first_title=$(title)
-played() { [ "$(evaluate "Number(document.body.dataset.played || 0)")" -ge 5 ] 2>/dev/null; }
-if wait_until 20 played; then
+wait_until 10 page_has_title
+first_title=$(page_title)
+if wait_until 20 page_played 5; then
     pass "(a) the player page plays: <audio> currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
 else
     fail "(a) <audio> did not play 5 s (currentTime $(evaluate "document.getElementById('audio').currentTime"), paused $(evaluate "document.getElementById('audio').paused"))"
 fi
-changed() { [ -n "$(title)" ] && [ "$(title)" != "$first_title" ]; }
+changed() { [ -n "$(page_title)" ] && [ "$(page_title)" != "$first_title" ]; }
 if wait_until 10 changed; then
-    pass "(a) the title on the page changed with the station's: '$first_title' → '$(title)'"
+    pass "(a) the title on the page changed with the station's: '$first_title' → '$(page_title)'"
 else
     fail "(a) the title on the page stayed '$first_title'"
 fi

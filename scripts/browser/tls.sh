@@ -12,10 +12,10 @@ TMP=$(mktemp -d /tmp/casty-tls.XXXXXX)
 CASTY_PORT=18941 TLS_PORT=18942 DEVTOOLS_PORT=18943
 pids=()
 trap stop_started EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+# shellcheck source=scripts/browser/lib.sh
+. "$here/lib.sh"
 
 "$CLI" server --port "$CASTY_PORT" --host 127.0.0.1 --source-password unused --station /radio --title-every 2 \
     --name "Casty TLS" --trusted-proxy 127.0.0.1 >"$TMP/server.log" 2>&1 &
@@ -76,21 +76,14 @@ else
     fail "(b) $events title events in 5 s through nginx: $(head -c 300 "$TMP/events.txt")"
 fi
 
-chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required --ignore-certificate-errors \
-    --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile" "$BASE/player/radio" >"$TMP/chromium.log" 2>&1 &
-pids+=($!)
-wait_until 20 listening "$DEVTOOLS_PORT"
-evaluate() { python3 "$here/cdp.py" "$DEVTOOLS_PORT" "$1" 2>/dev/null; }
-title() { evaluate "document.getElementById('title').textContent"; }
-has_title() { [[ "$(title)" == "Casty test tone"* ]]; }
-wait_until 10 has_title
-first=$(title)
-played() { [ "$(evaluate "Number(document.body.dataset.played || 0)")" -ge 3 ] 2>/dev/null; }
-changed() { [ "$(title)" != "$first" ]; }
-if wait_until 20 played && wait_until 10 changed; then
-    pass "(c) the player page plays over https (currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s) and its title changed: '$first' → '$(title)'"
+browser "$BASE/player/radio" --ignore-certificate-errors
+wait_until 10 page_has_title
+first=$(page_title)
+changed() { [ "$(page_title)" != "$first" ]; }
+if wait_until 20 page_played 3 && wait_until 10 changed; then
+    pass "(c) the player page plays over https (currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s) and its title changed: '$first' → '$(page_title)'"
 else
-    fail "(c) over https the page shows '$(title)', played $(evaluate "document.body.dataset.played")"
+    fail "(c) over https the page shows '$(page_title)', played $(evaluate "document.body.dataset.played")"
 fi
 
 if ((failures > 0)); then

@@ -26,12 +26,9 @@ APP_PORT=18911 SERVER_PORT=18912 SERVER2_PORT=18913 APP2_PORT=18914 SERVER3_PORT
 DOWN_SECONDS=${DOWN_SECONDS:-12}
 pids=()
 trap stop_started EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
 
-listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
 app_start() { # NAME PORT ARGS...
     local name=$1 port=$2
     shift 2

@@ -34,7 +34,6 @@ socketserver.TCPServer(("127.0.0.1", int(sys.argv[1])), NotHere).serve_forever()
 PY
 broken=$!
 pids+=("$broken")
-listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
 wait_until 10 listening "$UP_PORT" || fail "the broken python3 server did not start"
 
 "$CLI" proxy "http://127.0.0.1:$UP_PORT/live" --port "$PLAYER_PORT" >"$TMP/proxy.log" 2>&1 &
@@ -45,6 +44,26 @@ kill -0 "$proxy" 2>/dev/null || fail "the proxy exited while its upstream answer
 attempts=$(grep -c "404 Not Found; retrying in" "$TMP/proxy.log" || true)
 ((attempts >= 2)) || fail "expected a log line per attempt naming the 404, saw $attempts"
 echo "PASS: the proxy keeps running against a 404 upstream ($attempts attempts logged in 3 s)"
+
+# plays HOST PORT BYTES — a player asking HOST:PORT for the stream gets 200 OK and at least BYTES bytes.
+plays() {
+    python3 - "$@" <<'PY'
+import socket, sys
+host, port, enough = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+with socket.socket(family, socket.SOCK_STREAM) as s:
+    s.settimeout(5)
+    s.connect((host, port))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    data = b""
+    while len(data) < enough:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+sys.exit(0 if data.startswith(b"HTTP/1.0 200 OK") and len(data) >= enough else 1)
+PY
+}
 
 head=$(python3 - "$PLAYER_PORT" <<'PY'
 import socket, sys
@@ -67,22 +86,8 @@ kill "$broken"
 wait "$broken" 2>/dev/null || true
 "$CLI" station --port "$UP_PORT" --segment-bytes 2048 >"$TMP/station.log" 2>&1 &
 pids+=($!)
-got_audio() {
-    python3 - "$PLAYER_PORT" <<'PY'
-import socket, sys
-with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
-    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    data = b""
-    while len(data) < 20000:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-sys.exit(0 if data.startswith(b"HTTP/1.0 200 OK") and len(data) >= 20000 else 1)
-PY
-}
 started=$(now_ms)
-wait_until 15 got_audio || fail "no audio within 15 s of the station coming up"
+wait_until 15 plays 127.0.0.1 "$PLAYER_PORT" 20000 || fail "no audio within 15 s of the station coming up"
 echo "MEASURE: audio through the proxy $(($(now_ms) - started)) ms after the station came up"
 echo "PASS: the proxy streams once the station is up, without a restart"
 
@@ -102,25 +107,7 @@ echo "PASS: a port in use ends the proxy with status 1 and one error line"
 V6_PORT=$((PLAYER_PORT + 2))
 "$CLI" proxy "http://127.0.0.1:$UP_PORT/" --host :: --port "$V6_PORT" >"$TMP/v6.log" 2>&1 &
 pids+=($!)
-plays_on() {
-    python3 - "$1" "$V6_PORT" <<'PY'
-import socket, sys
-host, port = sys.argv[1], int(sys.argv[2])
-family = socket.AF_INET6 if ":" in host else socket.AF_INET
-with socket.socket(family, socket.SOCK_STREAM) as s:
-    s.settimeout(5)
-    s.connect((host, port))
-    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    data = b""
-    while len(data) < 10000:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-sys.exit(0 if data.startswith(b"HTTP/1.0 200 OK") and len(data) >= 10000 else 1)
-PY
-}
-wait_until 15 plays_on ::1 || fail "no audio over IPv6 from a proxy on --host ::"
-plays_on 127.0.0.1 || fail "no audio over IPv4 from a proxy on --host ::"
+wait_until 15 plays ::1 "$V6_PORT" 10000 || fail "no audio over IPv6 from a proxy on --host ::"
+plays 127.0.0.1 "$V6_PORT" 10000 || fail "no audio over IPv4 from a proxy on --host ::"
 grep -q "listening on http://\[::1\]:$V6_PORT/" "$TMP/v6.log" || fail "the listening line does not show [::1]: $(cat "$TMP/v6.log")"
 echo "PASS: a proxy on --host :: serves players over IPv6 and IPv4"

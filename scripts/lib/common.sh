@@ -26,3 +26,6 @@ stop_started() {
     wait 2>/dev/null || true
     rm -rf "${TMP:?}"
 }
+
+# listening PORT — whether something accepts TCP connections on 127.0.0.1:PORT.
+listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }

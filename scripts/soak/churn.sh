@@ -21,7 +21,6 @@ pids=()
 trap stop_started EXIT
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
 
 # Small segments (0.125 s each) so that the proxy's ring of 32 fills within a few seconds.
 "$CLI" station --port "$STATION_PORT" --segment-bytes 2048 --title-every 1 >"$TMP/station.log" 2>&1 &

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# lib.sh — headless chromium for scripts/browser: start it on a URL with the DevTools protocol, read the page back.
+# Sourced, not run; needs TMP, pids (scripts/lib/common.sh) and DEVTOOLS_PORT.
+
+# browser URL [FLAG...] — a headless chromium on URL, autoplay allowed, DevTools on DEVTOOLS_PORT.
+browser() {
+    local url=$1
+    shift
+    chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required "$@" \
+        --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile-$RANDOM" "$url" >>"$TMP/chromium.log" 2>&1 &
+    browser_pid=$!
+    pids+=("$browser_pid")
+    wait_until 20 listening "$DEVTOOLS_PORT"
+}
+browser_stop() { kill "$browser_pid" 2>/dev/null; wait "$browser_pid" 2>/dev/null; sleep 0.5; }
+
+# evaluate EXPRESSION — the value of a JavaScript expression in the page.
+evaluate() { python3 "$(dirname "${BASH_SOURCE[0]}")/cdp.py" "$DEVTOOLS_PORT" "$1" 2>/dev/null; }
+
+# The player page, read back: its title, whether it shows one of the station's, how far its audio played.
+page_title() { evaluate "document.getElementById('title').textContent"; }
+page_has_title() { [[ "$(page_title)" == "Casty test tone"* ]]; }
+page_played() { [ "$(evaluate "Number(document.body.dataset.played || 0)")" -ge "$1" ] 2>/dev/null; }
