@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # churn.sh [ROUNDS] — memory is returned after every connection (hardening issue, defect 1).
+# SERVER=icecast runs the same churn against Icecast 2 fed by ffmpeg instead, for a side-by-side figure.
 #
 # Starts `casty-cli station` and `casty-cli proxy` in front of it (CASTY_CLI, a release build in CI), warms the
 # proxy up (its ring full, 2,000 connections), reads its RSS, then opens and closes ROUNDS connections (default
@@ -18,18 +19,28 @@ TMP=$(mktemp -d /tmp/casty-churn.XXXXXX)
 STATION_PORT=${STATION_PORT:-18700}
 PROXY_PORT=${PROXY_PORT:-18701}
 pids=()
-trap stop_started EXIT
+trap 'stop_started; [ "${SERVER:-casty}" != icecast ] || peers_cleanup' EXIT
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# Small segments (0.125 s each) so that the proxy's ring of 32 fills within a few seconds.
-"$CLI" station --port "$STATION_PORT" --segment-bytes 2048 --title-every 1 >"$TMP/station.log" 2>&1 &
-pids+=($!)
-wait_until 10 listening "$STATION_PORT"
-"$CLI" proxy "http://127.0.0.1:$STATION_PORT/" --port "$PROXY_PORT" --segment-bytes 2048 >"$TMP/proxy.log" 2>&1 &
-proxy=$!
-pids+=("$proxy")
-wait_until 10 listening "$PROXY_PORT"
+if [ "${SERVER:-casty}" = icecast ]; then
+    # The same churn against Icecast 2 fed by ffmpeg, for a side-by-side figure (scripts/lib/peers.sh).
+    # shellcheck source=scripts/lib/peers.sh
+    . "$here/../lib/peers.sh"
+    chmod 755 "$TMP"  # Icecast drops root for the icecast2 user, who must reach its folder
+    icecast_start "$PROXY_PORT" "$TMP/icecast" || exit 1
+    source_start "$PROXY_PORT" /live || exit 1
+    proxy=$ICECAST_PID
+else
+    # Small segments (0.125 s each) so that the proxy's ring of 32 fills within a few seconds.
+    "$CLI" station --port "$STATION_PORT" --segment-bytes 2048 --title-every 1 >"$TMP/station.log" 2>&1 &
+    pids+=($!)
+    wait_until 10 listening "$STATION_PORT"
+    "$CLI" proxy "http://127.0.0.1:$STATION_PORT/" --port "$PROXY_PORT" --segment-bytes 2048 >"$TMP/proxy.log" 2>&1 &
+    proxy=$!
+    pids+=("$proxy")
+    wait_until 10 listening "$PROXY_PORT"
+fi
 
 sleep 6  # the ring fills
 python3 "$here/churn.py" "$PROXY_PORT" 2000 >/dev/null

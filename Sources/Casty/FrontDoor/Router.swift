@@ -66,6 +66,8 @@ struct Router: Sendable {
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
+        // `/` is the player page for a browser, else the stream of a port with one (404 with several).
+        Route([.get, .head], .exact("/"), StreamRoutes.play),
         Route([.get, .head], .mount, StreamRoutes.play),
         Route([.options], .any, CORS.preflight),
     ])

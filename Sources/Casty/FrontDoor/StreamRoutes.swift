@@ -9,7 +9,10 @@ enum StreamRoutes {
         if PlayerPage.wanted(exchange) { return PlayerPage.serve(exchange) }
         let port = exchange.port
         let request = exchange.request
-        guard let distributor = port.mount(at: exchange.path) else { return }
+        guard let distributor = port.mount(at: exchange.path) else {
+            port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
+            return exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
+        }
         let branch = port.options.acceptsBranches ? request.headers["x-casty-branch"] : nil
         if let branch, let key = port.options.treeKey, !key.admits(request.headers["x-casty-key"]) {
             port.refused()
