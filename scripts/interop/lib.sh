@@ -145,8 +145,6 @@ interop_begin() {
 # interop_end — exit with the verdict (the EXIT trap prints it and the evidence).
 interop_end() { exit 0; }
 
-# log_has FILE REGEX — does FILE contain a line matching the extended REGEX?
-log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -qE -- "$2"; }
 
 # alive PID — is PID running (and not a zombie)?
 alive() { ! _peers_gone "$1"; }

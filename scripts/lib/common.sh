@@ -29,3 +29,8 @@ stop_started() {
 
 # listening PORT — whether something accepts TCP connections on 127.0.0.1:PORT.
 listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
+
+# log_has FILE REGEX — does FILE contain a line matching the extended REGEX? (NUL bytes, which VLC writes,
+# are dropped first.) grep reads to the end rather than `grep -q`: under `set -o pipefail` an early exit of
+# grep kills `tr` with SIGPIPE on a log over 64 KB, and the pipeline then fails although the line is there.
+log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -E -- "$2" >/dev/null; }

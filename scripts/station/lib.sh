@@ -155,8 +155,6 @@ station_begin() {
 station_end() { exit 0; }
 
 alive() { ! _peers_gone "$1"; }
-# log_has FILE REGEX — does FILE contain a line matching the extended REGEX?
-log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -qE -- "$2"; }
 
 # station_port — a free loopback port in 18800–18899 (random start, so parallel runs rarely meet).
 station_port() {
