@@ -40,7 +40,7 @@ public struct ADTSFrame: Sendable, Equatable {
     }
 
     /// Reads a header from its first six bytes (the seventh holds nothing needed here).
-    init?(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8, _ b4: UInt8, _ b5: UInt8) {
+    package init?(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8, _ b4: UInt8, _ b5: UInt8) {
         guard b0 == 0xFF, b1 & 0xF6 == 0xF0 else { return nil }
         let rateIndex = Int((b2 >> 2) & 0x0F)
         guard rateIndex < Self.sampleRates.count else { return nil }

@@ -42,7 +42,7 @@ package struct FrameChain {
         }
 
         /// The bytes of a header that must be read to know the frame's length.
-        var headerBytes: Int {
+        package var headerBytes: Int {
             switch self {
             case .mpeg: MP3Frame.headerBytes
             case .adts: ADTSFrame.headerBytes
@@ -50,7 +50,7 @@ package struct FrameChain {
         }
 
         /// The longest frame there can be.
-        var maxLength: Int {
+        package var maxLength: Int {
             switch self {
             case .mpeg: MP3Frame.maxLength
             case .adts: ADTSFrame.maxLength

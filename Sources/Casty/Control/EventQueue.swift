@@ -156,19 +156,7 @@ public actor EventQueue {
 
     /// Writes `text` to a temporary file and renames it over `path`, so a reader never sees half a spool.
     private static func write(_ text: String, to path: String) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            written += count
-        }
-        _ = fsync(fd)
-        _ = close(fd)
-        if written == bytes.count { _ = rename(temporary, path) }
+        try? FileWriter.replace(path, with: Array(text.utf8), mode: 0o600, sync: true)
     }
 
     private static func read(_ path: String) -> String? {

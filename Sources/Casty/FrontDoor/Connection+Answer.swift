@@ -11,11 +11,20 @@ extension Connection {
     func answer(
         _ code: Int, _ reason: String, body: String, headers: Headers = [:], headOnly: Bool, timeout: Duration
     ) {
+        answer(code, reason, bytes: Array((body.hasSuffix("\n") ? body : body + "\n").utf8), headers: headers,
+               headOnly: headOnly, timeout: timeout)
+    }
+
+    /// Sends a complete HTTP answer whose body is `bytes` (a playlist, an HLS segment), as
+    /// ``answer(_:_:body:headers:headOnly:timeout:)`` does for text.
+    func answer(
+        _ code: Int, _ reason: String, bytes body: [UInt8], headers: Headers = [:], headOnly: Bool, timeout: Duration
+    ) {
         var all = headers
         // 204 and 304 have no body, by definition.
         let bodyless = code == 204 || code == 304
         if all["Content-Type"] == nil, !bodyless { all["Content-Type"] = "text/plain; charset=utf-8" }
-        let text = bodyless ? [] : Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
+        let text = bodyless ? [] : body
         if !bodyless { all["Content-Length"] = String(text.count) }
         all["Server"] = "Casty"
         all["Connection"] = "close"

@@ -41,12 +41,17 @@ struct Exchange {
 
     /// Sends a short answer and closes the connection once it is out (see ``Connection/answer(_:_:body:headers:headOnly:timeout:)``).
     func answer(_ code: Int, _ reason: String, body: String, headers: Headers = [:]) {
+        answer(code, reason, bytes: Array((body.hasSuffix("\n") ? body : body + "\n").utf8), headers: headers)
+    }
+
+    /// Sends an answer whose body is `bytes` (a playlist, a segment) and closes the connection once it is out.
+    func answer(_ code: Int, _ reason: String, bytes: [UInt8], headers: Headers = [:]) {
         var headers = headers
         if request.method == .get || request.method == .head, headers["Access-Control-Allow-Origin"] == nil {
             for field in CORS.headers(origin: request.headers["Origin"], allowed: port.options.corsOrigins).fields {
                 headers[field.name] = field.value
             }
         }
-        connection.answer(code, reason, body: body, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout)
+        connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout)
     }
 }

@@ -39,6 +39,8 @@ final class PortContext: @unchecked Sendable {
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
         self.router = router
+        // A relay that waits for its first listener makes its HLS at the first HLS request instead.
+        if !distributor.isLazy { publishHLS([("", distributor)]) }
     }
 
     /// A port for the mounts of a station server.
@@ -53,6 +55,23 @@ final class PortContext: @unchecked Sendable {
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
         self.router = router
+        publishHLS(mounts.all.map { ($0.path, $0.distributor) })
+    }
+
+    /// How HLS is published on this port.
+    var hls: HLSPackager.Settings { options.hls }
+
+    /// Starts publishing these streams as HLS at once (so that `--hls-dir` fills and a CDN's first request
+    /// finds a full window), if HLS is on.
+    private func publishHLS(_ streams: [(mount: String, distributor: Distributor)]) {
+        guard hls.enabled else { return }
+        let settings = hls
+        let logger = logger
+        for (mount, distributor) in streams {
+            distributor.loop.execute {
+                _ = HLSPackager.attached(to: distributor, mount: mount, settings: settings, logger: logger)
+            }
+        }
     }
 
     /// The distributor of the mount at `path`. A port of one stream plays it whatever the path (players put all

@@ -13,6 +13,7 @@ internal import Icy
 /// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
 /// | `GET`, `POST`   | `/commands/…`  | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
+/// | `GET`, `HEAD`   | `…/index.m3u8`, `…/master.m3u8`, segments | ``HLSRoutes/serve(_:)``: a mount's live HLS |
 /// | `GET`, `HEAD`   | a mount        | ``StreamRoutes/play(_:)``: the stream, to a player or a branch     |
 /// | `OPTIONS`       | any            | ``CORS/preflight(_:)``: what a page on another site may do          |
 ///
@@ -45,6 +46,8 @@ struct Router: Sendable {
         case prefix(String)
         /// A path that names a mount of the port (any path, while the port has one mount).
         case mount
+        /// A playlist or segment of one of the port's mounts (``HLSRoutes/matches(_:)``).
+        case hls
         /// Any path.
         case any
     }
@@ -66,6 +69,7 @@ struct Router: Sendable {
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
+        Route([.get, .head], .hls, HLSRoutes.serve),
         // `/` is the player page for a browser, else the stream of a port with one (404 with several).
         Route([.get, .head], .exact("/"), StreamRoutes.play),
         Route([.get, .head], .mount, StreamRoutes.play),
@@ -93,6 +97,7 @@ struct Router: Sendable {
         case .exact(let wanted): exchange.path == wanted
         case .prefix(let start): exchange.path.hasPrefix(start)
         case .mount: exchange.port.mount(at: exchange.path) != nil
+        case .hls: HLSRoutes.matches(exchange)
         case .any: true
         }
     }

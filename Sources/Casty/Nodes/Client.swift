@@ -310,6 +310,8 @@ public struct ClientOptions: Sendable {
     /// Whether the stream's reply starts `ICY 200 OK` (old Shoutcast players that ask for it) rather than
     /// `HTTP/1.0 200 OK`, which browsers need: Chrome refuses `ICY` on ports other than 80.
     public var icyStatusLine = false
+    /// How every stream of the port is published as live HLS (``HLSPackager/Settings``).
+    public var hls = HLSPackager.Settings()
 
     /// The defaults.
     public init() {}

@@ -87,6 +87,10 @@ public actor Distributor: LoopNode {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
     /// Counters its listeners add to.
     public nonisolated let tally = Tally()
+    /// Whether it asks for the stream only once the first listener does (``Configuration/lazy``).
+    public nonisolated let isLazy: Bool
+    /// Publishes the stream as live HLS, once made (``HLSPackager/attached(to:mount:settings:logger:)``).
+    var packager: HLSPackager?
 
     private let logger: EventLog
     private var source: (any Node)?
@@ -101,6 +105,7 @@ public actor Distributor: LoopNode {
     public init(loop: EventLoop = .shared, configuration: Configuration = .init(), logger: EventLog = .silent) {
         let configuration = configuration.clamped
         self.loop = loop
+        self.isLazy = configuration.lazy
         self.logger = logger
         self.core = DistributorCore(configuration: configuration)
     }
@@ -149,7 +154,7 @@ public actor Distributor: LoopNode {
         let now = ContinuousClock.now
         switch message {
         case .request(let node, let resume, let branch):
-            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: node is Distributor, at: now))
+            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: node is Distributor || node is HLSPackager, at: now))
         case .reply(let first, let context):
             perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):

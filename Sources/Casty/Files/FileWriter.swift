@@ -1,0 +1,78 @@
+internal import Glibc
+
+/// What went wrong writing a file: the call that failed, the path, and `errno`'s text — one phrase for a log line.
+struct FileError: Error, CustomStringConvertible, Equatable {
+    /// The system call that failed (`open`, `write`, `rename`, `mkdir`).
+    let call: String
+    /// The file or directory.
+    let path: String
+    /// `errno` after the call.
+    let code: Int32
+
+    /// "write /rec/live/….mp3: No space left on device (errno 28)".
+    var description: String {
+        "\(call) \(path): \(String(cString: strerror(code))) (errno \(code))"
+    }
+
+    /// Whether the disk is full (or the quota reached).
+    var diskFull: Bool { code == ENOSPC || code == EDQUOT }
+}
+
+/// Plain file writing with the system calls, for the few files Casty writes: HLS playlists and segments
+/// served by another web server, recordings, the event spool. Blocking: call it from a writer queue, never
+/// on an event loop.
+enum FileWriter {
+    /// Writes `bytes` to `path` so that a reader never sees half a file: into `path.tmp` first, then renamed
+    /// over `path` (a rename within a directory is atomic).
+    static func replace(_ path: String, with bytes: some Collection<UInt8>, mode: mode_t = 0o644, sync: Bool = false) throws(FileError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileError(call: "open", path: temporary, code: errno) }
+        do throws(FileError) {
+            try write(fd, Array(bytes), path: temporary)
+            if sync { _ = fsync(fd) }
+            _ = close(fd)
+        } catch {
+            _ = close(fd)
+            _ = unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            _ = unlink(temporary)
+            throw FileError(call: "rename", path: path, code: code)
+        }
+    }
+
+    /// Opens `path` for appending (creating it), returning the descriptor.
+    static func openForAppending(_ path: String) throws(FileError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError(call: "open", path: path, code: errno) }
+        return fd
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    static func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(FileError) {
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw FileError(call: "write", path: path, code: count < 0 ? errno : EIO) }
+            written += count
+        }
+    }
+
+    /// Makes `path` and the directories above it, like `mkdir -p`.
+    static func makeDirectories(_ path: String) throws(FileError) {
+        var partial = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            partial += "/" + part
+            if mkdir(partial, 0o755) != 0, errno != EEXIST { throw FileError(call: "mkdir", path: partial, code: errno) }
+        }
+    }
+
+    /// Removes a file; a file already gone is fine.
+    static func remove(_ path: String) {
+        _ = unlink(path)
+    }
+}

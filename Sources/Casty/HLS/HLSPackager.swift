@@ -1,0 +1,169 @@
+internal import CastyAudio
+public import CastyNet
+
+/// Publishes one mount as live HLS: it listens to the mount's distributor like a player (but is not counted as
+/// one), cuts the stream into segments with an ``HLSSegmenter``, and keeps the live window and its playlists
+/// ready for every HLS client — and, with `--hls-dir`, writes them to disk with an ``HLSDirectory``.
+///
+/// It runs on the distributor's loop, as an actor whose messages come from the distributor's fan-out with a
+/// plain call, like any in-process listener. Segments that leave the playlist stay downloadable for their own
+/// duration plus the playlist's (a player that read the playlist just before still finds them), then go.
+public actor HLSPackager: LoopNode {
+    /// How HLS is published.
+    public struct Settings: Sendable, Equatable {
+        /// Whether every mount is published as HLS.
+        public var enabled = true
+        /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`, ``targetRange``).
+        public var targetDuration = 6
+        /// The segments a live playlist lists (raised so that they last at least 3 target durations).
+        public var window = 6
+        /// Where the playlists and segments are also written (`--hls-dir`), if anywhere.
+        public var directory: String?
+
+        /// The target durations that may be asked for: 1 to 60 seconds.
+        public static let targetRange = 1...60
+        /// The windows that may be asked for: 3 to 100 segments.
+        public static let windowRange = 3...100
+
+        /// The defaults: segments of about 6 s, 6 in a playlist, nothing written to disk.
+        public init() {}
+    }
+
+    /// The loop it runs on: its distributor's.
+    public nonisolated let loop: EventLoop
+    /// Runs the actor on its event loop.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    /// The mount it publishes (`/live`; empty for a relay's one stream), for log lines.
+    public nonisolated let mount: String
+
+    private let distributor: Distributor
+    private let settings: Settings
+    private let logger: EventLog
+    private let directory: HLSDirectory?
+    private var segmenter: HLSSegmenter
+    /// The live window and, before it, the segments that left it but may still be fetched.
+    private var kept: [HLSSegment] = []
+    private var observers: [@Sendable (HLSSegment) -> Void] = []
+    private var closed = false
+    private var retry: Scheduled?
+    /// The playlists as last written, served as they are.
+    private(set) var playlist: [UInt8] = []
+    private(set) var masterPlaylist: [UInt8] = []
+    /// Segments made so far.
+    public private(set) var made = 0
+
+    /// A packager of `distributor`'s stream; ``start()`` subscribes it.
+    init(distributor: Distributor, mount: String, settings: Settings, logger: EventLog) {
+        self.loop = distributor.loop
+        self.distributor = distributor
+        self.mount = mount
+        self.settings = settings
+        self.logger = logger
+        self.segmenter = HLSSegmenter(targetDuration: settings.targetDuration)
+        self.directory = settings.directory.map { HLSDirectory(path: Self.path(settings: $0, mount: mount), logger: logger) }
+    }
+
+    /// `DIR/<mount>`, or `DIR` for a relay's one stream.
+    static func path(settings directory: String, mount: String) -> String {
+        let name = mount.split(separator: "/").joined(separator: "/")
+        return name.isEmpty ? directory : directory + "/" + name
+    }
+
+    /// Asks the distributor for the stream.
+    func start() {
+        distributor.send(.request(from: self, resume: nil))
+    }
+
+    /// Stops for good (the server stops).
+    func close() {
+        closed = true
+        retry?.cancel()
+        distributor.leave(self)
+    }
+
+    /// Calls `observer` with every segment made from now on (a recorder).
+    func observe(_ observer: @escaping @Sendable (HLSSegment) -> Void) {
+        observers.append(observer)
+    }
+
+    /// Hands the packager a message from its distributor.
+    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+
+    /// The distributor let go (no stream in time, or it stopped): ask again shortly, unless closed.
+    public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    func receive(_ message: Message) {
+        switch message {
+        case .reply(_, let context):
+            segmenter.start(context)
+        case .data(let number, let segment):
+            let stream = distributor.assumeIsolated { $0.stream } ?? 0
+            for made in segmenter.add(number, segment, stream: stream) { publish(made) }
+        case .request, .redirect:
+            break
+        }
+    }
+
+    func stopNow() {
+        guard !closed else { return }
+        retry?.cancel()
+        retry = loop.schedule(after: .seconds(1)) { [weak self] in
+            self?.assumeIsolated { $0.start() }
+        }
+    }
+
+    // MARK: Serving
+
+    /// The segments of the live playlist.
+    var window: ArraySlice<HLSSegment> { kept.suffix(windowCount) }
+
+    /// The segment named `name`, while it may still be fetched.
+    func segment(named name: String) -> HLSSegment? {
+        kept.last { $0.name == name }
+    }
+
+    /// The `Content-Type` of its segments.
+    var segmentType: String { segmenter.fileExtension == "aac" ? "audio/aac" : "audio/mpeg" }
+
+    /// Whether the mount's audio can be packed (MP3 or AAC), as far as known.
+    var packs: Bool { segmenter.fileExtension != nil || segmenter.currentContext == nil }
+
+    /// How many segments the live playlist lists: the configured window, raised so that it lasts at least three
+    /// target durations (RFC 8216 §6.2.2).
+    private var windowCount: Int {
+        let window = min(max(settings.window, Settings.windowRange.lowerBound), Settings.windowRange.upperBound)
+        guard let shortest = kept.suffix(window).map(\.duration).min(), shortest > 0 else { return window }
+        return max(window, Int((3 * Double(settings.targetDuration) / shortest).rounded(.up)))
+    }
+
+    private func publish(_ segment: HLSSegment) {
+        made += 1
+        kept.append(segment)
+        // A segment that left the window stays as long again as the window lasts.
+        var expired: [String] = []
+        while kept.count > 2 * windowCount + 1 { expired.append(kept.removeFirst().name) }
+        let media = HLSPlaylist.media(window, targetDuration: settings.targetDuration)
+        playlist = Array(media.utf8)
+        let master = masterText
+        masterPlaylist = Array(master.utf8)
+        directory?.publish(segment, playlist: media, master: master, expired: expired)
+        for observer in observers { observer(segment) }
+    }
+
+    /// The master playlist: the media playlist with its bandwidth and codec.
+    private var masterText: String {
+        let live = window
+        let rates = live.map { Double($0.bytes.count * 8) / max(0.001, $0.duration) }
+        let peak = Int((rates.max() ?? 128_000).rounded(.up))
+        let average = Int((rates.reduce(0, +) / Double(max(1, rates.count))).rounded(.up))
+        return HLSPlaylist.master(bandwidth: peak, averageBandwidth: average, codecs: codecs)
+    }
+
+    /// The codec, as RFC 6381 names it: `mp4a.40.34` for MP3; `mp4a.40.<object type>` for AAC in ADTS.
+    private var codecs: String {
+        guard segmenter.fileExtension == "aac", let last = kept.last else { return "mp4a.40.34" }
+        let tagSize = 10 + last.bytes[6..<10].reduce(0) { $0 << 7 | Int($1 & 0x7F) }
+        guard let header = ADTSFrame(last.bytes.dropFirst(tagSize)) else { return "mp4a.40.2" }
+        return "mp4a.40.\(header.profile + 1)"
+    }
+}

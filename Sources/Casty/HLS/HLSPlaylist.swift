@@ -1,0 +1,64 @@
+internal import CastyNet
+
+/// The playlists of HLS (RFC 8216), written as text.
+///
+/// A **media playlist** lists the segments a player may fetch. A live one is a sliding window: the server
+/// adds each new segment at the end and drops the oldest, and `EXT-X-MEDIA-SEQUENCE` says which sequence
+/// number the first listed segment has, so a player that reloads knows where it is. A recording's playlist
+/// (VOD) lists every segment and ends with `EXT-X-ENDLIST`.
+///
+/// ```
+/// #EXTM3U
+/// #EXT-X-VERSION:3
+/// #EXT-X-TARGETDURATION:6                    no segment lasts longer (rounded)
+/// #EXT-X-MEDIA-SEQUENCE:1234                 the first listed segment's number
+/// #EXT-X-DISCONTINUITY-SEQUENCE:2            discontinuities that left the window
+/// #EXT-X-PROGRAM-DATE-TIME:2026-12-02T16:34:24.123Z
+/// #EXTINF:5.616,Artist - Title
+/// 3fa2c1d0-1234.mp3
+/// …
+/// ```
+///
+/// A **master playlist** names the media playlist with what a player needs before fetching it: the
+/// bandwidth it takes and the codec (`mp4a.40.34` is MP3, `mp4a.40.2` AAC-LC, `mp4a.40.5` HE-AAC).
+enum HLSPlaylist {
+    /// A media playlist of `segments` (sequence numbers one apart, oldest first); with `ended`, a recording's.
+    /// The first segment's discontinuity is told by `EXT-X-DISCONTINUITY-SEQUENCE`, the others' by a tag.
+    static func media(
+        _ segments: some Collection<HLSSegment>, targetDuration: Int, ended: Bool = false
+    ) -> String {
+        let target = max(targetDuration, segments.map { Int($0.duration.rounded()) }.max() ?? 0)
+        var lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:\(target)"]
+        if ended { lines.append("#EXT-X-PLAYLIST-TYPE:VOD") }
+        lines.append("#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)")
+        if let first = segments.first, first.discontinuitySequence > 0 {
+            lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(first.discontinuitySequence)")
+        }
+        for (index, segment) in segments.enumerated() {
+            if segment.discontinuity, index > 0 { lines.append("#EXT-X-DISCONTINUITY") }
+            if segment.date > 0 { lines.append("#EXT-X-PROGRAM-DATE-TIME:\(CivilTime(milliseconds: segment.date).iso8601)") }
+            lines.append("#EXTINF:\(seconds(segment.duration)),\(segment.title.map(SafeText.printable) ?? "")")
+            lines.append(segment.name)
+        }
+        if ended { lines.append("#EXT-X-ENDLIST") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A master playlist with one variant: the media playlist `media`, at `bandwidth` bits/s peak, `codecs`.
+    static func master(bandwidth: Int, averageBandwidth: Int, codecs: String, media: String = "index.m3u8") -> String {
+        """
+        #EXTM3U
+        #EXT-X-VERSION:3
+        #EXT-X-STREAM-INF:BANDWIDTH=\(bandwidth),AVERAGE-BANDWIDTH=\(averageBandwidth),CODECS="\(codecs)"
+        \(media)
+
+        """
+    }
+
+    /// A duration for `EXTINF`: seconds with three decimals.
+    static func seconds(_ value: Double) -> String {
+        let millis = Int((value * 1_000).rounded())
+        let fraction = String(millis % 1_000)
+        return "\(millis / 1_000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+    }
+}

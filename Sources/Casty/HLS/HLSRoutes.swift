@@ -1,0 +1,98 @@
+internal import CastyNet
+internal import Icy
+
+/// The HLS routes of every port: each mount's live playlists and segments.
+///
+/// | path                          | answer                                                                  |
+/// |-------------------------------|-------------------------------------------------------------------------|
+/// | `/<mount>/index.m3u8`         | the live media playlist (`application/vnd.apple.mpegurl`, cached 1 s)    |
+/// | `/<mount>/master.m3u8`        | the master playlist: bandwidth and codec (cached 5 s)                    |
+/// | `/<mount>/<stream>-<n>.mp3`   | a segment (`audio/mpeg`, or `.aac` as `audio/aac`), immutable: cached a year |
+///
+/// A relay's port (one stream) answers them at the root too: `/index.m3u8`. A segment's name holds its
+/// stream's name, so a name never means other audio, even across restarts — which is what lets a CDN cache
+/// segments for good.
+enum HLSRoutes {
+    /// What an HLS path asks for.
+    enum Resource: Equatable {
+        /// The live media playlist.
+        case media
+        /// The master playlist.
+        case master
+        /// A segment, by file name.
+        case segment(String)
+    }
+
+    /// The mount and the resource a path names, or `nil` when it is not an HLS path.
+    static func parse(_ path: String) -> (mount: String, resource: Resource)? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let mount = String(path[..<slash])
+        let name = String(path[path.index(after: slash)...])
+        switch name {
+        case "index.m3u8": return (mount, .media)
+        case "master.m3u8": return (mount, .master)
+        default: return isSegmentName(name) ? (mount, .segment(name)) : nil
+        }
+    }
+
+    /// `3fa2c1d0-1234.mp3`: 8 hex digits, a dash, digits, `.mp3` or `.aac`.
+    static func isSegmentName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".")
+        guard parts.count == 2, parts[1] == "mp3" || parts[1] == "aac" else { return false }
+        let halves = parts[0].split(separator: "-")
+        return halves.count == 2 && halves[0].count == 8 && halves[0].allSatisfy(\.isHexDigit)
+            && (1...18).contains(halves[1].count) && halves[1].allSatisfy(\.isNumber)
+    }
+
+    /// Whether `exchange` asks for an HLS resource of one of the port's mounts.
+    static func matches(_ exchange: Exchange) -> Bool {
+        guard exchange.port.hls.enabled, let (mount, _) = parse(exchange.path) else { return false }
+        return exchange.port.mount(at: mount.isEmpty ? "/" : mount) != nil
+    }
+
+    /// Answers a playlist or a segment.
+    static func serve(_ exchange: Exchange) {
+        guard let (mount, resource) = parse(exchange.path),
+              let distributor = exchange.port.mount(at: mount.isEmpty ? "/" : mount) else {
+            return exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
+        }
+        let packager = HLSPackager.attached(to: distributor, mount: mount, settings: exchange.port.hls, logger: exchange.port.logger)
+        packager.assumeIsolated { packager in
+            guard packager.packs else {
+                return exchange.answer(404, "Not Found", body: "This mount's audio is neither MP3 nor AAC: it is not published as HLS.")
+            }
+            switch resource {
+            case .media, .master:
+                guard !packager.window.isEmpty else {
+                    return exchange.answer(503, "Service Unavailable", body: "No HLS segment yet: try again shortly.",
+                                           headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])
+                }
+                let media = resource == .media
+                exchange.answer(200, "OK", bytes: media ? packager.playlist : packager.masterPlaylist, headers: [
+                    "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(media ? 1 : 5)",
+                ])
+            case .segment(let name):
+                guard let segment = packager.segment(named: name) else {
+                    return exchange.answer(404, "Not Found", body: "No such segment (any more): \(name)",
+                                           headers: ["Cache-Control": "no-cache"])
+                }
+                exchange.answer(200, "OK", bytes: segment.bytes, headers: [
+                    "Content-Type": packager.segmentType, "Cache-Control": "public, max-age=31536000, immutable",
+                ])
+            }
+        }
+    }
+}
+
+extension HLSPackager {
+    /// The packager of `distributor`, made and started the first time it is asked for. On the loop.
+    static func attached(to distributor: Distributor, mount: String, settings: Settings, logger: EventLog) -> HLSPackager {
+        distributor.assumeIsolated { distributor in
+            if let packager = distributor.packager { return packager }
+            let packager = HLSPackager(distributor: distributor, mount: mount, settings: settings, logger: logger)
+            distributor.packager = packager
+            packager.assumeIsolated { $0.start() }
+            return packager
+        }
+    }
+}

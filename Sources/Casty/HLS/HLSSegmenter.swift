@@ -1,0 +1,179 @@
+internal import CastyAudio
+internal import CastyNet
+internal import Icy
+
+/// Cuts a relayed stream into HLS segments: a pure state machine, fed the stream's numbered segments, that
+/// hands back each HLS segment as soon as it is whole.
+///
+/// **Where the cuts fall.** Relay segments are numbered and all hold ``Context/segmentBytes`` bytes; an HLS
+/// segment is a group of `G` of them (`G` fits the target duration at the stream's bitrate). HLS segment `g`
+/// holds every frame that *starts* in relay segments `g·G … g·G + G − 1` — so it starts on a frame, ends on a
+/// frame, and is cut at the same place on every node that relays the same numbered stream: the root and each
+/// branch make byte-identical segments, under the same name, and a CDN may pull from any of them.
+///
+/// **Timestamps.** A segment's ID3 timestamp is its first frame's place in the stream, in time: for MP3, the
+/// frame's index at the header's (constant) bitrate times the frame's duration — exact for CBR streams, and
+/// the same on every node; for ADTS, whose headers carry no bitrate, the byte position at the stream's bitrate.
+///
+/// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
+/// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
+/// since it would differ from the other nodes' segment of the same name.
+struct HLSSegmenter {
+    /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`).
+    let targetDuration: Int
+
+    private var context: Context?
+    private var format: FrameChain.Format?
+    private var walker: FrameWalker?
+    /// The number the next relay segment should have.
+    private var expected: Int?
+    private var stream: UInt64 = 0
+    /// Relay segments per HLS segment, decided at the first frame of a stream.
+    private var groupSize: Int?
+    /// Where the walker started again: a group starting in that very segment is whole.
+    private var restartedAt: Int?
+    private var group: Group?
+    /// The cut time and title of recent relay segments, by number.
+    private var recent: [(number: Int, time: Int64, title: String?)] = []
+    private var lastSequence: Int?
+    private var discontinuity = false
+    private var discontinuities = 0
+
+    /// The frames of the HLS segment being filled.
+    private struct Group {
+        let index: Int
+        let whole: Bool
+        let position: Int
+        let timestamp: UInt64
+        let time: Int64
+        let title: String?
+        var bytes: [UInt8] = []
+        var samples = 0
+        var sampleRate = 44_100
+        var frames = 0
+    }
+
+    /// A segmenter aiming at `targetDuration` seconds a segment.
+    init(targetDuration: Int) {
+        self.targetDuration = max(1, targetDuration)
+    }
+
+    /// The extension of its segments' names, `mp3` or `aac`; `nil` when the stream's frames are not followed.
+    var fileExtension: String? {
+        switch format {
+        case .mpeg: "mp3"
+        case .adts: "aac"
+        case nil: nil
+        }
+    }
+
+    /// The stream's context, as last told.
+    var currentContext: Context? { context }
+
+    /// The source's reply: the stream's station, framing and name. A stream other than the one followed
+    /// starts the cutting again (with a discontinuity).
+    mutating func start(_ context: Context) {
+        let format = FrameChain.Format(contentType: context.station["Content-Type"])
+        if self.context?.stream != context.stream || self.format != format || self.context?.segmentBytes != context.segmentBytes {
+            restart(stream: context.stream)
+            self.format = format
+            walker = format.map(FrameWalker.init)
+        }
+        self.context = context
+    }
+
+    /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
+    mutating func add(_ number: Int, _ segment: StreamSegment, stream: UInt64) -> [HLSSegment] {
+        guard let context, var walker else { return [] }
+        if stream != self.stream {
+            restart(stream: stream)
+            walker = FrameWalker(format: walker.format)
+        } else if let expected, number != expected {
+            restart(stream: stream)
+        }
+        expected = number + 1
+        recent.append((number, segment.time, segment.title?.streamTitle))
+        if recent.count > 4 { recent.removeFirst() }
+        if restartedAt == nil { restartedAt = number }
+        var done: [HLSSegment] = []
+        walker.add(segment.audio, at: number * context.segmentBytes) { frame in
+            if let finished = take(frame, context: context) { done.append(finished) }
+        }
+        self.walker = walker
+        return done
+    }
+
+    /// The frame goes into its group; a frame of the next group closes the one being filled.
+    private mutating func take(_ frame: FrameWalker.Frame, context: Context) -> HLSSegment? {
+        let bitrate = frame.bitrate ?? context.bitrate
+        if groupSize == nil {
+            groupSize = max(1, targetDuration * max(8, bitrate) * 125 / context.segmentBytes)
+        }
+        let size = groupSize!
+        let relaySegment = frame.position / context.segmentBytes
+        let index = relaySegment / size
+        var finished: HLSSegment?
+        var crossed = false
+        if let group, group.index != index {
+            finished = close(group)
+            self.group = nil
+            crossed = true
+        }
+        if group == nil {
+            let entry = recent.last { $0.number == relaySegment } ?? recent.last
+            // Whole when the frames before it were followed, or when following began right at its start.
+            let whole = crossed || (relaySegment == restartedAt && relaySegment % size == 0)
+            group = Group(index: index, whole: whole, position: frame.position,
+                          timestamp: Self.timestamp(of: frame, bitrate: bitrate),
+                          time: entry?.time ?? 0, title: entry?.title)
+        }
+        group!.bytes += frame.bytes
+        group!.samples += frame.samples
+        group!.sampleRate = frame.sampleRate
+        group!.frames += 1
+        return finished
+    }
+
+    /// The HLS segment of a finished group, or `nil` for a group whose start was missed.
+    private mutating func close(_ group: Group) -> HLSSegment? {
+        guard group.whole, let fileExtension else { return nil }
+        let sequence = (lastSequence.map { $0 + 1 }) ?? group.index
+        lastSequence = sequence
+        if discontinuity { discontinuities += 1 }
+        defer { discontinuity = false }
+        let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
+        let name = String(Context.streamText(stream).prefix(8)) + "-\(group.index).\(fileExtension)"
+        return HLSSegment(
+            sequence: sequence, name: name, duration: Double(group.samples) / Double(group.sampleRate),
+            timestamp: group.timestamp, date: group.time, discontinuity: discontinuity,
+            discontinuitySequence: discontinuities, title: group.title,
+            bytes: tag + group.bytes, frames: group.frames)
+    }
+
+    /// Cutting starts again: the group being filled is dropped, and the next segment is a discontinuity.
+    private mutating func restart(stream: UInt64) {
+        if stream != self.stream { groupSize = nil }
+        self.stream = stream
+        group = nil
+        restartedAt = nil
+        expected = nil
+        recent = []
+        if lastSequence != nil { discontinuity = true }
+    }
+
+    /// The 90 kHz timestamp of a frame: for MP3, its index at the header's bitrate (`position ÷ average frame
+    /// length`, rounded: exact for a constant bitrate) times its samples; for ADTS, its byte position at the
+    /// stream's bitrate.
+    static func timestamp(of frame: FrameWalker.Frame, bitrate: Int) -> UInt64 {
+        let bitsPerSecond = Double(max(8, bitrate) * 1_000)
+        let ticks: Double
+        if frame.bitrate != nil {
+            let averageFrame = Double(frame.samples) / 8 * bitsPerSecond / Double(frame.sampleRate)
+            let index = (Double(frame.position) / averageFrame).rounded()
+            ticks = (index * Double(frame.samples) * 90_000 / Double(frame.sampleRate)).rounded(.down)
+        } else {
+            ticks = (Double(frame.position) * 8 * 90_000 / bitsPerSecond).rounded(.down)
+        }
+        return UInt64(max(0, ticks)) % ID3Tag.timestampModulus
+    }
+}

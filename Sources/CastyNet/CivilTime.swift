@@ -1,0 +1,46 @@
+internal import Glibc
+
+/// A moment of the wall clock as a UTC calendar date and time, for playlists (`EXT-X-PROGRAM-DATE-TIME`) and
+/// the names of recordings.
+package struct CivilTime: Sendable, Equatable {
+    /// The year, month (1–12), day (1–31), hour, minute, second and millisecond, in UTC.
+    package let year, month, day, hour, minute, second, millisecond: Int
+
+    /// The moment `milliseconds` after 1970-01-01 00:00 UTC.
+    package init(milliseconds: Int64) {
+        var seconds = time_t(milliseconds.quotientRounded(by: 1_000, down: true))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        year = Int(parts.tm_year) + 1_900
+        month = Int(parts.tm_mon) + 1
+        day = Int(parts.tm_mday)
+        hour = Int(parts.tm_hour)
+        minute = Int(parts.tm_min)
+        second = Int(parts.tm_sec)
+        millisecond = Int(milliseconds - Int64(seconds) * 1_000)
+    }
+
+    /// ISO 8601 with milliseconds: `2026-12-02T16:34:24.123Z`.
+    package var iso8601: String {
+        "\(date)T\(pad(hour)):\(pad(minute)):\(pad(second)).\(pad(millisecond, 3))Z"
+    }
+
+    /// The date: `2026-12-02`.
+    package var date: String { "\(pad(year, 4))-\(pad(month))-\(pad(day))" }
+
+    /// The time of day for a file name: `16-34-24` (no colons, which some systems refuse in names).
+    package var fileTime: String { "\(pad(hour))-\(pad(minute))-\(pad(second))" }
+
+    private func pad(_ value: Int, _ width: Int = 2) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
+
+extension Int64 {
+    /// The quotient rounded towards minus infinity (for times before 1970 as well).
+    fileprivate func quotientRounded(by divisor: Int64, down: Bool) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor < 0 && down) ? quotient - 1 : quotient
+    }
+}
