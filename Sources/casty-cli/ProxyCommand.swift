@@ -6,7 +6,8 @@ import Casty
 enum ProxyCommand: Command {
     static let name = "proxy"
     static let summary = "relay a Shoutcast/Icecast stream to media players on a port"
-    static let options: Set<String> = ["port", "host", "segment-bytes", "burst", "status-every"]
+    static let options: Set<String> = Set(["port", "host", "segment-bytes", "burst", "status-every"]).union(MediaOptions.names)
+    static let flags = MediaOptions.flags
     static let usage = """
         usage: casty-cli proxy <url> [options]
 
@@ -21,6 +22,9 @@ enum ProxyCommand: Command {
           --segment-bytes N   audio bytes per segment, the icy-metaint players see (default 8192)
           --burst N           recent segments a new player gets at once (default 4)
           --status-every S    seconds between status lines (default 10)
+
+        Live HLS (/index.m3u8) and recordings:
+        \(MediaOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -30,10 +34,12 @@ enum ProxyCommand: Command {
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         let logger = EventLog.standardError
         let proxy = try Proxy(url: url, configuration: configuration, logger: logger)
+        var options = ClientOptions()
+        try MediaOptions.apply(arguments, to: &options)
         // The port first: a port in use is a mistake to fix at once; a station that is down is not.
         let serving = try ServedStream.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
-            burst: try arguments.integer("burst", default: 4, in: 0...64), logger: logger,
+            burst: try arguments.integer("burst", default: 4, in: 0...64), options: options, logger: logger,
             upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         await proxy.startInBackground()
         logger("proxy: attaching to \(url)")

@@ -11,14 +11,14 @@ struct ServedStream {
     /// Starts serving `source`'s stream on `host:port`. `upstreamState` tells the status page what the source
     /// is doing; it is called on the event loop.
     static func start(
-        source: any Node, host: String, port: UInt16, burst: Int, logger: EventLog,
+        source: any Node, host: String, port: UInt16, burst: Int, options: ClientOptions = ClientOptions(), logger: EventLog,
         upstreamState: @escaping @Sendable () -> String
     ) throws -> ServedStream {
         guard let address = SocketAddress(host: host, port: port) else {
             throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
         }
         let distributor = try Distributor(configuration: .init(burst: burst), logger: logger)
-        var options = ClientOptions()
+        var options = options
         options.upstreamState = upstreamState
         let clientPort: ClientPort
         do {

@@ -11,8 +11,8 @@ enum ServerCommand: Command {
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy",
-    ]).union(ControlOptions.names)
-    static let flags: Set<String> = ["accept-all"]
+    ]).union(ControlOptions.names).union(MediaOptions.names)
+    static let flags: Set<String> = Set(["accept-all"]).union(MediaOptions.flags)
     static let usage = """
         usage: casty-cli server [options]
 
@@ -43,6 +43,9 @@ enum ServerCommand: Command {
           --cors-origins A,B        pages of these origins only may use the streams from their scripts
                                     (CORS; default: any origin, *)
           --config FILE             read options from FILE first (see below); the command line wins
+
+        Live HLS (/<mount>/index.m3u8) and recordings:
+        \(MediaOptions.usage)
 
         The platform's application (see README, "The control plane"):
         \(ControlOptions.usage)
@@ -102,6 +105,7 @@ enum ServerCommand: Command {
             guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
             configuration.mountMaxListeners[mount] = limit
         }
+        try MediaOptions.apply(arguments, to: &configuration.options)
         configuration.options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {

@@ -6,7 +6,9 @@ import Glibc
 enum StationCommand: Command {
     static let name = "station"
     static let summary = "serve an MP3 in a loop, in real time, as an ICY station"
-    static let options: Set<String> = ["file", "port", "host", "title", "name", "title-every", "segment-bytes", "status-every"]
+    static let options: Set<String> = Set(["file", "port", "host", "title", "name", "title-every", "segment-bytes", "status-every"])
+        .union(MediaOptions.names)
+    static let flags = MediaOptions.flags
     static let usage = """
         usage: casty-cli station [options]
 
@@ -22,15 +24,20 @@ enum StationCommand: Command {
           --title-every S     seconds between title changes (default 15)
           --segment-bytes N   audio bytes per segment (default 8192)
           --status-every S    seconds between status lines (default 10)
+
+        Live HLS (/index.m3u8) and recordings:
+        \(MediaOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
         let station = try makeStation(arguments, logger: logger)
+        var options = ClientOptions()
+        try MediaOptions.apply(arguments, to: &options)
         let serving = try ServedStream.start(
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8000),
-            burst: 4, logger: logger, upstreamState: { "streaming" })
+            burst: 4, options: options, logger: logger, upstreamState: { "streaming" })
         logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
         logger("listening on \(serving.url) (status: \(serving.url)status.json)")
         let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))

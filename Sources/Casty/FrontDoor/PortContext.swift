@@ -68,8 +68,9 @@ final class PortContext: @unchecked Sendable {
         let settings = hls
         let logger = logger
         for (mount, distributor) in streams {
-            distributor.loop.execute {
+            distributor.loop.execute { [self] in
                 _ = HLSPackager.attached(to: distributor, mount: mount, settings: settings, logger: logger)
+                if options.recording.records(mount) { _ = record(mount, distributor: distributor, streamID: ControlPlane.newStreamID()) }
             }
         }
     }

@@ -43,7 +43,8 @@ public actor HLSPackager: LoopNode {
     private var segmenter: HLSSegmenter
     /// The live window and, before it, the segments that left it but may still be fetched.
     private var kept: [HLSSegment] = []
-    private var observers: [@Sendable (HLSSegment) -> Void] = []
+    private var observers: [Int: @Sendable (HLSSegment) -> Void] = [:]
+    private var nextObserver = 0
     private var closed = false
     private var retry: Scheduled?
     /// The playlists as last written, served as they are.
@@ -81,9 +82,17 @@ public actor HLSPackager: LoopNode {
         distributor.leave(self)
     }
 
-    /// Calls `observer` with every segment made from now on (a recorder).
-    func observe(_ observer: @escaping @Sendable (HLSSegment) -> Void) {
-        observers.append(observer)
+    /// Calls `observer` with every segment made from now on (a recorder), until ``forget(_:)`` with the
+    /// number returned.
+    func observe(_ observer: @escaping @Sendable (HLSSegment) -> Void) -> Int {
+        nextObserver += 1
+        observers[nextObserver] = observer
+        return nextObserver
+    }
+
+    /// Stops calling an observer.
+    func forget(_ observer: Int) {
+        observers[observer] = nil
     }
 
     /// Hands the packager a message from its distributor.
@@ -147,7 +156,7 @@ public actor HLSPackager: LoopNode {
         let master = masterText
         masterPlaylist = Array(master.utf8)
         directory?.publish(segment, playlist: media, master: master, expired: expired)
-        for observer in observers { observer(segment) }
+        for observer in observers.values { observer(segment) }
     }
 
     /// The master playlist: the media playlist with its bandwidth and codec.
@@ -162,8 +171,7 @@ public actor HLSPackager: LoopNode {
     /// The codec, as RFC 6381 names it: `mp4a.40.34` for MP3; `mp4a.40.<object type>` for AAC in ADTS.
     private var codecs: String {
         guard segmenter.fileExtension == "aac", let last = kept.last else { return "mp4a.40.34" }
-        let tagSize = 10 + last.bytes[6..<10].reduce(0) { $0 << 7 | Int($1 & 0x7F) }
-        guard let header = ADTSFrame(last.bytes.dropFirst(tagSize)) else { return "mp4a.40.2" }
+        guard let header = ADTSFrame(last.audio) else { return "mp4a.40.2" }
         return "mp4a.40.\(header.profile + 1)"
     }
 }

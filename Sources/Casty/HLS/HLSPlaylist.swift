@@ -24,8 +24,9 @@ internal import CastyNet
 enum HLSPlaylist {
     /// A media playlist of `segments` (sequence numbers one apart, oldest first); with `ended`, a recording's.
     /// The first segment's discontinuity is told by `EXT-X-DISCONTINUITY-SEQUENCE`, the others' by a tag.
+    /// Segments are named relative to the playlist, in `folder` if given.
     static func media(
-        _ segments: some Collection<HLSSegment>, targetDuration: Int, ended: Bool = false
+        _ segments: some Collection<HLSSegment>, targetDuration: Int, ended: Bool = false, folder: String? = nil
     ) -> String {
         let target = max(targetDuration, segments.map { Int($0.duration.rounded()) }.max() ?? 0)
         var lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:\(target)"]
@@ -38,7 +39,7 @@ enum HLSPlaylist {
             if segment.discontinuity, index > 0 { lines.append("#EXT-X-DISCONTINUITY") }
             if segment.date > 0 { lines.append("#EXT-X-PROGRAM-DATE-TIME:\(CivilTime(milliseconds: segment.date).iso8601)") }
             lines.append("#EXTINF:\(seconds(segment.duration)),\(segment.title.map(SafeText.printable) ?? "")")
-            lines.append(segment.name)
+            lines.append(folder.map { "\($0)/\(segment.name)" } ?? segment.name)
         }
         if ended { lines.append("#EXT-X-ENDLIST") }
         return lines.joined(separator: "\n") + "\n"

@@ -39,4 +39,11 @@ public final class HLSSegment: Sendable {
         self.bytes = bytes
         self.frames = frames
     }
+
+    /// The frames alone, without the ID3 tag in front: what a recording's audio file is made of.
+    public var audio: ArraySlice<UInt8> {
+        guard bytes.count >= 10, bytes[0] == 0x49, bytes[1] == 0x44, bytes[2] == 0x33 else { return bytes[...] }
+        let size = bytes[6..<10].reduce(0) { $0 << 7 | Int($1 & 0x7F) }
+        return bytes.dropFirst(min(bytes.count, 10 + size))
+    }
 }

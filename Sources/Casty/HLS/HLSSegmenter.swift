@@ -11,9 +11,11 @@ internal import Icy
 /// frame, and is cut at the same place on every node that relays the same numbered stream: the root and each
 /// branch make byte-identical segments, under the same name, and a CDN may pull from any of them.
 ///
-/// **Timestamps.** A segment's ID3 timestamp is its first frame's place in the stream, in time: for MP3, the
-/// frame's index at the header's (constant) bitrate times the frame's duration — exact for CBR streams, and
-/// the same on every node; for ADTS, whose headers carry no bitrate, the byte position at the stream's bitrate.
+/// **Timestamps.** A segment's ID3 timestamp counts the samples before its first frame. The count is anchored
+/// at the first frame followed (after a start or a gap) by that frame's place in the stream — for MP3, its
+/// position over the average frame length at the header's bitrate, which for a constant bitrate is the frame's
+/// index on every node; for ADTS, whose headers carry no bitrate, its position at the stream's bitrate — and
+/// from there grows by each frame's samples, so consecutive segments' timestamps follow exactly.
 ///
 /// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
 /// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
@@ -35,6 +37,8 @@ struct HLSSegmenter {
     private var group: Group?
     /// The cut time and title of recent relay segments, by number.
     private var recent: [(number: Int, time: Int64, title: String?)] = []
+    /// The samples before the first frame followed since the last start or gap, and those followed since.
+    private var anchor: (samples: Int, since: Int)?
     private var lastSequence: Int?
     private var discontinuity = false
     private var discontinuities = 0
@@ -110,6 +114,7 @@ struct HLSSegmenter {
             groupSize = max(1, targetDuration * max(8, bitrate) * 125 / context.segmentBytes)
         }
         let size = groupSize!
+        if anchor == nil { anchor = (Self.samplesBefore(frame, bitrate: bitrate), 0) }
         let relaySegment = frame.position / context.segmentBytes
         let index = relaySegment / size
         var finished: HLSSegment?
@@ -124,9 +129,10 @@ struct HLSSegmenter {
             // Whole when the frames before it were followed, or when following began right at its start.
             let whole = crossed || (relaySegment == restartedAt && relaySegment % size == 0)
             group = Group(index: index, whole: whole, position: frame.position,
-                          timestamp: Self.timestamp(of: frame, bitrate: bitrate),
+                          timestamp: timestamp(of: frame, bitrate: bitrate),
                           time: entry?.time ?? 0, title: entry?.title)
         }
+        anchor!.since += frame.samples
         group!.bytes += frame.bytes
         group!.samples += frame.samples
         group!.sampleRate = frame.sampleRate
@@ -158,22 +164,24 @@ struct HLSSegmenter {
         restartedAt = nil
         expected = nil
         recent = []
+        anchor = nil
         if lastSequence != nil { discontinuity = true }
     }
 
-    /// The 90 kHz timestamp of a frame: for MP3, its index at the header's bitrate (`position ÷ average frame
-    /// length`, rounded: exact for a constant bitrate) times its samples; for ADTS, its byte position at the
-    /// stream's bitrate.
-    static func timestamp(of frame: FrameWalker.Frame, bitrate: Int) -> UInt64 {
+    /// The 90 kHz timestamp of the frame about to be taken: the samples before it, in 90 kHz ticks.
+    private func timestamp(of frame: FrameWalker.Frame, bitrate: Int) -> UInt64 {
+        let samples = (anchor?.samples ?? 0) + (anchor?.since ?? 0)
+        return UInt64(samples) * 90_000 / UInt64(max(1, frame.sampleRate)) % ID3Tag.timestampModulus
+    }
+
+    /// The samples before `frame`, from its place in the stream: for MP3, its index (position over the average
+    /// frame length at the header's bitrate) times its samples; for ADTS, its position at `bitrate` kbit/s.
+    static func samplesBefore(_ frame: FrameWalker.Frame, bitrate: Int) -> Int {
         let bitsPerSecond = Double(max(8, bitrate) * 1_000)
-        let ticks: Double
         if frame.bitrate != nil {
             let averageFrame = Double(frame.samples) / 8 * bitsPerSecond / Double(frame.sampleRate)
-            let index = (Double(frame.position) / averageFrame).rounded()
-            ticks = (index * Double(frame.samples) * 90_000 / Double(frame.sampleRate)).rounded(.down)
-        } else {
-            ticks = (Double(frame.position) * 8 * 90_000 / bitsPerSecond).rounded(.down)
+            return Int((Double(frame.position) / averageFrame).rounded(.down)) * frame.samples
         }
-        return UInt64(max(0, ticks)) % ID3Tag.timestampModulus
+        return Int((Double(frame.position) * 8 * Double(frame.sampleRate) / bitsPerSecond).rounded(.down))
     }
 }

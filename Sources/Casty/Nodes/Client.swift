@@ -312,6 +312,8 @@ public struct ClientOptions: Sendable {
     public var icyStatusLine = false
     /// How every stream of the port is published as live HLS (``HLSPackager/Settings``).
     public var hls = HLSPackager.Settings()
+    /// Which of the port's streams are recorded, where, and how (``Recorder/Settings``).
+    public var recording = Recorder.Settings()
 
     /// The defaults.
     public init() {}

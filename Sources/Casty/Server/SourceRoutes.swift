@@ -61,6 +61,7 @@ enum SourceRoutes {
         let contentType = request.headers["Content-Type"]
         let control = port.control
         let streamID = ControlPlane.newStreamID()
+        let announced = port.sourceStarted(path, distributor: mount.distributor, streamID: streamID, record: record)
         let session: SourceSession
         do {
             session = try SourceSession(
@@ -70,6 +71,7 @@ enum SourceRoutes {
                 logger: port.logger
             ) { session, _ in
                 mounts.ended(session)
+                announced()
                 control?.post(StreamEvent(channel: String(path.dropFirst()), streamID: session.streamID, kind: .closed))
             }
         } catch {

@@ -1,0 +1,44 @@
+internal import CastyNet
+
+extension PortContext {
+    /// Records `mount` from now on into the port's recording directory: every HLS segment of its packager goes
+    /// to a ``Recorder``. Returns what stops it (the file is finished then). Each finished file is announced
+    /// to the application as `stream-available` with `x-stream-type: HLS-VOD` and its playlist in
+    /// `x-index-file`. On the loop.
+    func record(_ mount: String, distributor: Distributor, streamID: String) -> @Sendable () -> Void {
+        let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
+        let channel = String(mount.drop { $0 == "/" })
+        let control = control
+        let directory = options.recording.directory
+        let recorder = Recorder(mount: mount, settings: options.recording, logger: logger) { event in
+            switch event {
+            case .finished(let playlist):
+                let relative = playlist.hasPrefix(directory + "/") ? String(playlist.dropFirst(directory.count + 1)) : playlist
+                control?.post(StreamEvent(channel: channel, streamID: streamID, kind: .available, streamType: "HLS-VOD", indexFile: relative))
+            case .failed:
+                control?.post(StreamEvent(channel: channel, streamID: streamID, kind: .closed, streamType: "HLS-VOD"))
+            }
+        }
+        let observer = packager.assumeIsolated { $0.observe { recorder.add($0) } }
+        let loop = distributor.loop
+        return {
+            loop.execute {
+                packager.assumeIsolated { $0.forget(observer) }
+                recorder.finish()
+            }
+        }
+    }
+
+    /// A source began publishing `mount` (stream `streamID`): its live HLS is announced to the application
+    /// (`HLS-LIVE`, the playlist's URL in `x-index-file`), and it is recorded if the application asked
+    /// (`x-record: true`) and the mount is not recorded anyway. Returns what to call when the source ends.
+    func sourceStarted(_ mount: String, distributor: Distributor, streamID: String, record: Bool?) -> @Sendable () -> Void {
+        guard hls.enabled else { return {} }
+        if let control {
+            control.post(StreamEvent(channel: String(mount.drop { $0 == "/" }), streamID: streamID, kind: .available,
+                                     streamType: "HLS-LIVE", indexFile: control.configuration.publicURL + mount + "/index.m3u8"))
+        }
+        guard record == true, !options.recording.records(mount) else { return {} }
+        return self.record(mount, distributor: distributor, streamID: streamID)
+    }
+}

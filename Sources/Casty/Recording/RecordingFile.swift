@@ -1,0 +1,134 @@
+internal import CastyNet
+internal import Glibc
+
+/// The files of one recording being written, and the decisions of when to start the next: used only on its
+/// ``Recorder``'s queue (hence `@unchecked Sendable`).
+///
+/// ```
+/// DIR/live/2026-12-02/16-34-24.mp3        the audio: the segments' frames, back to back
+/// DIR/live/2026-12-02/16-34-24.m3u8       a playlist of the segments (EXT-X-ENDLIST once finished)
+/// DIR/live/2026-12-02/16-34-24.json       the titles, with their offsets in milliseconds and bytes
+/// DIR/live/2026-12-02/16-34-24/…mp3       the segments, as served live
+/// ```
+final class RecordingFile: @unchecked Sendable {
+    private let mount: String
+    private let settings: Recorder.Settings
+    private let logger: EventLog
+    private let onEvent: @Sendable (Recorder.Event) -> Void
+    private var current: Current?
+    private var failed = false
+
+    /// The file being written.
+    private struct Current {
+        /// `DIR/live/2026-12-02/16-34-24`, without extension.
+        let base: String
+        let fileExtension: String
+        let fd: Int32
+        let started: Int64
+        var segments: [HLSSegment] = []
+        var duration = 0.0
+        var bytes = 0
+        var titles: [(title: String, milliseconds: Int, byte: Int)] = []
+    }
+
+    init(mount: String, settings: Recorder.Settings, logger: EventLog, onEvent: @escaping @Sendable (Recorder.Event) -> Void) {
+        self.mount = mount.split(separator: "/").joined(separator: "/")
+        self.settings = settings
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    /// Appends a segment, starting a new file first when the current one is long enough, the title changed (if
+    /// asked), or the stream broke off.
+    func add(_ segment: HLSSegment) {
+        guard !failed else { return }
+        do throws(FileError) {
+            if let current, rotates(current, before: segment) { try finish(current) }
+            if current == nil { current = try open(for: segment) }
+            try append(segment)
+        } catch {
+            failed = true
+            if let current { _ = close(current.fd) }
+            current = nil
+            logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : ""); the stream goes on")
+            onEvent(.failed(error))
+        }
+    }
+
+    /// Finishes the file being written, if any.
+    func finish() {
+        guard let current else { return }
+        self.current = nil
+        try? finish(current)
+    }
+
+    private var label: String { mount.isEmpty ? "the stream" : "/" + mount }
+
+    private func rotates(_ current: Current, before segment: HLSSegment) -> Bool {
+        if current.duration >= seconds(settings.rotation) || segment.discontinuity { return true }
+        return settings.splitOnTitles && segment.title != current.segments.last?.title
+    }
+
+    private func open(for segment: HLSSegment) throws(FileError) -> Current {
+        let time = CivilTime(milliseconds: segment.date > 0 ? segment.date : wallClockMilliseconds())
+        let folder = [settings.directory, mount, time.date].filter { !$0.isEmpty }.joined(separator: "/")
+        var base = folder + "/" + time.fileTime
+        var suffix = 1
+        while access(base + ".m3u8", F_OK) == 0 {  // two files in the same second: the next gets -2, -3, …
+            suffix += 1
+            base = folder + "/" + time.fileTime + "-\(suffix)"
+        }
+        try FileWriter.makeDirectories(base)
+        let fileExtension = segment.name.hasSuffix(".aac") ? "aac" : "mp3"
+        let fd = try FileWriter.openForAppending(base + "." + fileExtension)
+        logger("recording \(label) to \(base).\(fileExtension)")
+        return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date)
+    }
+
+    private func append(_ segment: HLSSegment) throws(FileError) {
+        guard var file = current else { return }
+        let audio = Array(segment.audio)
+        try FileWriter.replace(file.base + "/" + segment.name, with: segment.bytes)
+        try FileWriter.write(file.fd, audio, path: file.base + "." + file.fileExtension)
+        if let title = segment.title, title != file.titles.last?.title {
+            file.titles.append((title, Int((file.duration * 1_000).rounded()), file.bytes))
+        }
+        file.segments.append(segment)
+        file.duration += segment.duration
+        file.bytes += audio.count
+        current = file
+        try writePlaylist(file, ended: false)
+        try writeSidecar(file)
+    }
+
+    private func finish(_ file: Current) throws(FileError) {
+        current = nil
+        _ = close(file.fd)
+        try writePlaylist(file, ended: true)
+        try writeSidecar(file)
+        logger("recording \(label): \(file.base).\(file.fileExtension) finished, \(HLSPlaylist.seconds(file.duration)) s")
+        onEvent(.finished(playlist: file.base + ".m3u8"))
+    }
+
+    /// The playlist over the recording's segments (in the folder beside it).
+    private func writePlaylist(_ file: Current, ended: Bool) throws(FileError) {
+        let folder = String(file.base.split(separator: "/").last ?? "")
+        let text = HLSPlaylist.media(file.segments, targetDuration: 1, ended: ended, folder: folder)
+        try FileWriter.replace(file.base + ".m3u8", with: Array(text.utf8))
+    }
+
+    /// The titles and where they start, in JSON.
+    private func writeSidecar(_ file: Current) throws(FileError) {
+        let json = JSONValue.object([
+            ("mount", .text("/" + mount)),
+            ("file", .text(String(file.base.split(separator: "/").last ?? "") + "." + file.fileExtension)),
+            ("started", .text(CivilTime(milliseconds: file.started).iso8601)),
+            ("duration_ms", .number(Int((file.duration * 1_000).rounded()))),
+            ("bytes", .number(file.bytes)),
+            ("titles", .list(file.titles.map {
+                .object([("title", .text($0.title)), ("offset_ms", .number($0.milliseconds)), ("offset_bytes", .number($0.byte))])
+            })),
+        ])
+        try FileWriter.replace(file.base + ".json", with: Array((json.encoded + "\n").utf8))
+    }
+}

@@ -1,0 +1,37 @@
+import Casty
+import Glibc
+
+/// The options of what every serving command publishes besides the ICY stream: live HLS and recordings.
+enum MediaOptions {
+    /// The option names that take a value.
+    static let names: Set<String> = ["hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every"]
+    /// The flags.
+    static let flags: Set<String> = ["no-hls", "record-titles"]
+
+    /// The usage lines.
+    static let usage = """
+          --hls-dir DIR             also write each mount's live HLS to DIR/<mount>/ (for nginx or a CDN origin)
+          --hls-target S            HLS segments of about S seconds (default 6)
+          --hls-window N            segments in a live playlist (default 6; at least 3 target durations)
+          --no-hls                  do not publish /<mount>/index.m3u8
+          --record /m               record mount /m (repeatable; / for a relay's one stream)
+          --record-dir DIR          where recordings go (default ./recordings)
+          --record-every S          start a new recording file every S seconds of audio (default 3600)
+          --record-titles           also start a new file at every title change
+        """
+
+    /// Sets `options.hls` and `options.recording` from the arguments.
+    static func apply(_ arguments: Arguments, to options: inout ClientOptions) throws(UsageError) {
+        options.hls.enabled = !arguments.flag("no-hls")
+        options.hls.targetDuration = try arguments.integer("hls-target", default: 6, in: HLSPackager.Settings.targetRange)
+        options.hls.window = try arguments.integer("hls-window", default: 6, in: HLSPackager.Settings.windowRange)
+        options.hls.directory = arguments.value("hls-dir")
+        options.recording.mounts = Set(arguments.all("record").map { $0.hasPrefix("/") ? $0 : "/" + $0 })
+        options.recording.directory = arguments.value("record-dir") ?? "recordings"
+        options.recording.rotation = .seconds(try arguments.integer("record-every", default: 3_600, in: 10...86_400))
+        options.recording.splitOnTitles = arguments.flag("record-titles")
+        if !options.recording.mounts.isEmpty, !options.hls.enabled {
+            throw UsageError("--record cuts its files from the HLS segments: it does not go with --no-hls")
+        }
+    }
+}
