@@ -118,12 +118,15 @@ func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
     exit(code)
 }
 
-/// Exits cleanly on Ctrl-C or `kill`: listeners see the connection close.
+/// Exits cleanly on Ctrl-C or `kill`: recordings are finished, and listeners see the connection close.
 func installSignalHandlers() {
     for signal in [SIGINT, SIGTERM] {
         Glibc.signal(signal, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-        source.setEventHandler { exit(0) }
+        source.setEventHandler {
+            Recorder.finishAll()
+            exit(0)
+        }
         source.resume()
         signalSources.append(source)
     }

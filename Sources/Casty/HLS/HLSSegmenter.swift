@@ -11,11 +11,11 @@ internal import Icy
 /// frame, and is cut at the same place on every node that relays the same numbered stream: the root and each
 /// branch make byte-identical segments, under the same name, and a CDN may pull from any of them.
 ///
-/// **Timestamps.** A segment's ID3 timestamp counts the samples before its first frame. The count is anchored
-/// at the first frame followed (after a start or a gap) by that frame's place in the stream — for MP3, its
-/// position over the average frame length at the header's bitrate, which for a constant bitrate is the frame's
-/// index on every node; for ADTS, whose headers carry no bitrate, its position at the stream's bitrate — and
-/// from there grows by each frame's samples, so consecutive segments' timestamps follow exactly.
+/// **Timestamps.** A segment's ID3 timestamp says when its first frame plays. For MP3 it is the frame's
+/// position in the stream at the header's bitrate — the same on every node, and for a constant bitrate within
+/// a byte (a few 90 kHz ticks) of the sum of the frames before. ADTS headers carry no bitrate and AAC encoders
+/// vary the frame sizes, so there the count of samples is anchored at the first frame followed (after a start
+/// or a gap) and grows by each frame's samples: consecutive segments follow exactly.
 ///
 /// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
 /// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
@@ -168,20 +168,18 @@ struct HLSSegmenter {
         if lastSequence != nil { discontinuity = true }
     }
 
-    /// The 90 kHz timestamp of the frame about to be taken: the samples before it, in 90 kHz ticks.
+    /// The 90 kHz timestamp of the frame about to be taken: for MP3, its position at the header's bitrate;
+    /// for ADTS, the samples before it.
     private func timestamp(of frame: FrameWalker.Frame, bitrate: Int) -> UInt64 {
+        if let bitrate = frame.bitrate, bitrate > 0 {
+            return UInt64(Double(frame.position) * 8 * 90_000 / Double(bitrate * 1_000)) % ID3Tag.timestampModulus
+        }
         let samples = (anchor?.samples ?? 0) + (anchor?.since ?? 0)
         return UInt64(samples) * 90_000 / UInt64(max(1, frame.sampleRate)) % ID3Tag.timestampModulus
     }
 
-    /// The samples before `frame`, from its place in the stream: for MP3, its index (position over the average
-    /// frame length at the header's bitrate) times its samples; for ADTS, its position at `bitrate` kbit/s.
+    /// The samples before `frame`, from its position at `bitrate` kbit/s: where an ADTS stream's count starts.
     static func samplesBefore(_ frame: FrameWalker.Frame, bitrate: Int) -> Int {
-        let bitsPerSecond = Double(max(8, bitrate) * 1_000)
-        if frame.bitrate != nil {
-            let averageFrame = Double(frame.samples) / 8 * bitsPerSecond / Double(frame.sampleRate)
-            return Int((Double(frame.position) / averageFrame).rounded(.down)) * frame.samples
-        }
-        return Int((Double(frame.position) * 8 * Double(frame.sampleRate) / bitsPerSecond).rounded(.down))
+        Int((Double(frame.position) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)).rounded(.down))
     }
 }

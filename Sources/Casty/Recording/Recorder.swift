@@ -1,5 +1,6 @@
 internal import CastyNet
 internal import Dispatch
+internal import Synchronization
 
 /// Records a mount: its HLS segments, as they are made, become an audio file, a VOD playlist over the same
 /// segments and a JSON sidecar of the titles — `DIR/<mount>/<date>/<start-time>.mp3` (or `.aac`), `.m3u8` and
@@ -42,11 +43,14 @@ public final class Recorder: @unchecked Sendable {
 
     private let queue = DispatchQueue(label: "casty.recorder")
     private let file: RecordingFile
+    /// The recorders writing now, so that a process told to stop finishes their files first.
+    private static let writing = Mutex<[ObjectIdentifier: Recorder]>([:])
 
     /// A recorder of `mount` into `settings.directory`; `onEvent` is told (on the recorder's queue) of each
     /// finished file and of a failure.
     init(mount: String, settings: Settings, logger: EventLog, onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         file = RecordingFile(mount: mount, settings: settings, logger: logger, onEvent: onEvent)
+        Self.writing.withLock { $0[ObjectIdentifier(self)] = self }
     }
 
     /// Records `segment` (called on the loop; written on the recorder's queue).
@@ -56,7 +60,18 @@ public final class Recorder: @unchecked Sendable {
 
     /// Finishes the file being written: its playlist gets `EXT-X-ENDLIST`.
     func finish() {
+        Self.writing.withLock { $0[ObjectIdentifier(self)] = nil }
         queue.async { [file] in file.finish() }
+    }
+
+    /// Finishes every recording being written, and waits until they are (a process that stops: Ctrl-C, `kill`),
+    /// so that each file's playlist ends with `EXT-X-ENDLIST`.
+    public static func finishAll() {
+        let recorders = writing.withLock { all in
+            defer { all = [:] }
+            return Array(all.values)
+        }
+        for recorder in recorders { recorder.queue.sync { recorder.file.finish() } }
     }
 
     /// Waits for everything handed over so far to be written (tests, shutdown).

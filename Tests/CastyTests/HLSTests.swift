@@ -1,0 +1,222 @@
+@testable import CastyAudio
+import Icy
+import Testing
+
+@testable import Casty
+
+/// A relayed MP3 stream: the built-in tone looped, cut into numbered relay segments of `segmentBytes`, with a
+/// title that changes every `titleEvery` segments.
+func relayedTone(segments count: Int, segmentBytes: Int = 8192, titleEvery: Int = 25, first: Int = 0) -> [StreamSegment] {
+    let loop = toneFrames.flatMap { $0 }
+    var stream: [UInt8] = []
+    while stream.count < (first + count) * segmentBytes { stream += loop }
+    return (first..<first + count).map { number in
+        let title = Metadata(streamTitle: "Song \(number / titleEvery)")
+        return StreamSegment(number: number, time: 1_800_000_000_000 + Int64(number) * 512,
+                             audio: Array(stream[number * segmentBytes..<(number + 1) * segmentBytes]), title: title,
+                             titleVersion: number / titleEvery, titleChanged: number % titleEvery == 0)
+    }
+}
+
+/// Feeds `segments` to a new segmenter of stream `stream`, returning the HLS segments it made.
+func cut(_ segments: some Sequence<StreamSegment>, stream: UInt64 = 0xC0FFEE, target: Int = 6,
+         into segmenter: inout HLSSegmenter) -> [HLSSegment] {
+    var made: [HLSSegment] = []
+    for segment in segments { made += segmenter.add(segment.number, segment, stream: stream) }
+    return made
+}
+
+func toneSegmenter(stream: UInt64 = 0xC0FFEE, target: Int = 6) -> HLSSegmenter {
+    var segmenter = HLSSegmenter(targetDuration: target)
+    segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: stream))
+    return segmenter
+}
+
+@Suite("HLS: packed audio segments and playlists")
+struct HLSTests {
+    @Test("The ID3 tag carries the 33-bit timestamp in a PRIV frame and the title in TIT2")
+    func id3Tag() {
+        let tag = ID3Tag.segmentTag(timestamp: (1 << 33) + 123_456_789, title: "Café — live")
+        #expect(Array(tag.prefix(6)) == [0x49, 0x44, 0x33, 4, 0, 0])
+        #expect(ID3Tag.timestamp(in: tag) == 123_456_789)
+        let text = String(decoding: tag, as: UTF8.self)
+        #expect(text.contains("PRIV") && text.contains(ID3Tag.timestampOwner))
+        #expect(text.contains("TIT2") && text.contains("Café — live"))
+        // The size in the header is the rest of the tag, syncsafe.
+        let size = tag[6..<10].reduce(0) { $0 << 7 | Int($1) }
+        #expect(size == tag.count - 10)
+        #expect(ID3Tag.timestamp(in: [0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0x7F, 0x7F]) == nil)
+    }
+
+    @Test("Segments start and end on frames, begin with the timestamp tag, and last about the target")
+    func segmentsOnFrames() throws {
+        var segmenter = toneSegmenter()
+        let made = cut(relayedTone(segments: 120), into: &segmenter)
+        #expect(made.count >= 8)
+        for segment in made {
+            #expect(cleanMP3Chain(segment.audio) == segment.frames)
+            #expect(ID3Tag.timestamp(in: segment.bytes) == segment.timestamp)
+            #expect(segment.duration > 4.5 && segment.duration <= 6.0)
+            #expect(HLSRoutes.isSegmentName(segment.name))
+        }
+        #expect(made.map(\.sequence) == Array(made[0].sequence..<made[0].sequence + made.count))
+    }
+
+    @Test("Timestamps follow each other: each is the one before plus its segment's duration")
+    func continuousTimestamps() {
+        var segmenter = toneSegmenter()
+        let made = cut(relayedTone(segments: 200), into: &segmenter)
+        for (previous, next) in zip(made, made.dropFirst()) {
+            let expected = Double(previous.timestamp) + previous.duration * 90_000
+            // Within a millisecond: the tone's frames are a byte or so off a perfect constant bitrate.
+            #expect(abs(Double(next.timestamp) - expected) <= 90, "\(previous.name) → \(next.name)")
+        }
+    }
+
+    @Test("Two nodes that join the stream at different segments make the same segments, byte for byte")
+    func identicalOnEveryNode() {
+        let stream = relayedTone(segments: 160)
+        var root = toneSegmenter()
+        var branch = toneSegmenter()
+        let rootMade = cut(stream, into: &root)
+        let branchMade = cut(stream.dropFirst(37), into: &branch)
+        let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
+        #expect(branchMade.count >= 5)
+        for segment in branchMade {
+            let same = rootByName[segment.name]
+            #expect(same?.bytes == segment.bytes ? true : false, "\(segment.name) differs")
+            #expect(same?.sequence == segment.sequence)
+            #expect(same?.timestamp == segment.timestamp)
+        }
+    }
+
+    @Test("A gap starts again on the next whole group, marked as a discontinuity, sequence numbers one apart")
+    func gapIsADiscontinuity() {
+        var segmenter = toneSegmenter()
+        let stream = relayedTone(segments: 150)
+        var made = cut(stream.prefix(60), into: &segmenter)
+        let before = made.count
+        made += cut(stream.dropFirst(75), into: &segmenter)
+        #expect(made.count > before + 2)
+        #expect(made[before].discontinuity)
+        #expect(!made[before + 1].discontinuity)
+        #expect(made[before].discontinuitySequence == 1)
+        #expect(made.map(\.sequence) == Array(made[0].sequence..<made[0].sequence + made.count))
+        for segment in made { #expect(cleanMP3Chain(segment.audio) == segment.frames) }
+    }
+
+    @Test("A new stream whose numbers start again keeps the sequence rising, under its own names")
+    func newStream() {
+        var segmenter = toneSegmenter(stream: 0x1111_2222_3333_4444)
+        var made = cut(relayedTone(segments: 80), stream: 0x1111_2222_3333_4444, into: &segmenter)
+        let before = made.count
+        made += cut(relayedTone(segments: 80), stream: 0x5555_6666_7777_8888, into: &segmenter)
+        #expect(made.count > before)
+        #expect(made[before].discontinuity)
+        #expect(made[before].name.hasPrefix("55556666-"))
+        #expect(made.map(\.sequence) == Array(made[0].sequence..<made[0].sequence + made.count))
+    }
+
+    @Test("Bytes that are not frames are skipped: segments stay clean chains")
+    func garbageSkipped() {
+        var stream = relayedTone(segments: 100)
+        let spoiled = stream[40]
+        var audio = spoiled.audio
+        audio.replaceSubrange(1_000..<3_000, with: junk(2_000, seed: 7))
+        stream[40] = StreamSegment(number: 40, time: spoiled.time, audio: audio, title: spoiled.title,
+                                   titleVersion: spoiled.titleVersion, titleChanged: false)
+        var segmenter = toneSegmenter()
+        let made = cut(stream, into: &segmenter)
+        #expect(made.count >= 6)
+        for segment in made { #expect(cleanMP3Chain(segment.audio) == segment.frames) }
+    }
+
+    @Test("Live playlists keep RFC 8216's rules as the window slides")
+    func playlistRules() throws {
+        var segmenter = toneSegmenter()
+        let stream = relayedTone(segments: 400)
+        var made = cut(stream.prefix(200), into: &segmenter)
+        made += cut(stream.dropFirst(230), into: &segmenter)  // a discontinuity on the way
+        var rules = PlaylistRules()
+        for end in 6...made.count {
+            let text = HLSPlaylist.media(made[end - 6..<end], targetDuration: 6)
+            try rules.check(text)
+        }
+        #expect(rules.checked > 20)
+        #expect(rules.sawDiscontinuity)
+    }
+
+    @Test("HLS paths: playlists and segment names of a mount")
+    func paths() {
+        #expect(HLSRoutes.parse("/live/index.m3u8")?.mount == "/live")
+        #expect(HLSRoutes.parse("/index.m3u8")?.mount == "")
+        #expect(HLSRoutes.parse("/live/master.m3u8")?.resource == .master)
+        #expect(HLSRoutes.parse("/live/0a1b2c3d-42.mp3")?.resource == .segment("0a1b2c3d-42.mp3"))
+        #expect(HLSRoutes.parse("/live/0a1b2c3d-42.aac") != nil)
+        #expect(HLSRoutes.parse("/live") == nil)
+        #expect(HLSRoutes.parse("/live/song.mp3") == nil)
+        #expect(HLSRoutes.parse("/live/zz1b2c3d-42.mp3") == nil)
+    }
+
+    @Test("EXTINF durations are written with three decimals")
+    func durations() {
+        #expect(HLSPlaylist.seconds(5.6424) == "5.642")
+        #expect(HLSPlaylist.seconds(6) == "6.000")
+        #expect(HLSPlaylist.seconds(0.0495) == "0.050")
+    }
+}
+
+/// RFC 8216's rules a live media playlist must keep, checked on each reload of it.
+struct PlaylistRules {
+    private(set) var checked = 0
+    private(set) var sawDiscontinuity = false
+    /// What earlier reloads said: sequence number → segment name, and the discontinuity sequence of each.
+    private var names: [Int: String] = [:]
+    private var discontinuities: [Int: Int] = [:]
+
+    struct Broken: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    mutating func check(_ text: String) throws {
+        let lines = text.split(separator: "\n").map(String.init)
+        guard lines.first == "#EXTM3U" else { throw Broken(description: "does not start with #EXTM3U") }
+        func value(_ tag: String) -> Int? { lines.first { $0.hasPrefix(tag + ":") }.flatMap { Int($0.dropFirst(tag.count + 1)) } }
+        guard let target = value("#EXT-X-TARGETDURATION") else { throw Broken(description: "no EXT-X-TARGETDURATION") }
+        guard let first = value("#EXT-X-MEDIA-SEQUENCE") else { throw Broken(description: "no EXT-X-MEDIA-SEQUENCE") }
+        var discontinuity = value("#EXT-X-DISCONTINUITY-SEQUENCE") ?? 0
+        var sequence = first
+        var total = 0.0
+        var pendingDuration: Double?
+        for line in lines.dropFirst() {
+            if line == "#EXT-X-DISCONTINUITY" {
+                discontinuity += 1
+                sawDiscontinuity = true
+            } else if line.hasPrefix("#EXTINF:") {
+                let number = line.dropFirst(8).prefix { $0 != "," }
+                guard let duration = Double(number) else { throw Broken(description: "bad EXTINF: \(line)") }
+                guard Int(duration.rounded()) <= target else {
+                    throw Broken(description: "segment of \(duration) s over the target of \(target) s")
+                }
+                pendingDuration = duration
+            } else if !line.hasPrefix("#") {
+                guard let duration = pendingDuration else { throw Broken(description: "\(line) has no EXTINF") }
+                pendingDuration = nil
+                total += duration
+                if let known = names[sequence], known != line {
+                    throw Broken(description: "sequence \(sequence) was \(known), now \(line)")
+                }
+                if let known = discontinuities[sequence], known != discontinuity {
+                    throw Broken(description: "sequence \(sequence) had discontinuity sequence \(known), now \(discontinuity)")
+                }
+                names[sequence] = line
+                discontinuities[sequence] = discontinuity
+                sequence += 1
+            }
+        }
+        guard total >= 3 * Double(target) else {
+            throw Broken(description: "the window lasts \(total) s, under 3 target durations (\(3 * target) s)")
+        }
+        checked += 1
+    }
+}

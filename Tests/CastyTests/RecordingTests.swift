@@ -1,0 +1,111 @@
+import Glibc
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// A fresh directory under /tmp for one test.
+func temporaryDirectory(_ name: String) -> String {
+    let path = "/tmp/casty-test-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try? FileWriter.makeDirectories(path)
+    return path
+}
+
+func fileText(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count <= 0 { break }
+        bytes += buffer[..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func fileSize(_ path: String) -> Int? {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_size) : nil
+}
+
+@Suite("Recordings")
+struct RecordingTests {
+    /// HLS segments of the tone, about 5.6 s each, titles changing every 25 relay segments.
+    static let segments: [HLSSegment] = {
+        var segmenter = toneSegmenter()
+        return cut(relayedTone(segments: 240), into: &segmenter)
+    }()
+
+    @Test("A recording is rotated by the audio's duration: each file's audio, playlist and titles agree")
+    func rotation() throws {
+        let directory = temporaryDirectory("rotation")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        settings.rotation = .seconds(20)
+        let events = Locked<[String]>([])
+        let file = RecordingFile(mount: "/live", settings: settings, logger: .silent) { event in
+            if case .finished(let playlist) = event { events.update { $0.append(playlist) } }
+        }
+        for segment in Self.segments { file.add(segment) }
+        file.finish()
+        let playlists = events.value
+        // 20 s a file: 4 segments of ~5.6 s each (rotation once 20 s are in).
+        #expect(playlists.count == (Self.segments.count + 3) / 4)
+        for playlist in playlists {
+            #expect(playlist.hasPrefix(directory + "/live/2027-01-15/"))
+            let text = try #require(fileText(playlist))
+            #expect(text.hasSuffix("#EXT-X-ENDLIST\n"))
+            #expect(text.contains("#EXT-X-PLAYLIST-TYPE:VOD"))
+            let base = String(playlist.dropLast(5))
+            let listed = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            var audio = 0
+            for name in listed {
+                let segment = try #require(Self.segments.first { name.hasSuffix($0.name) })
+                #expect(fileSize(base.split(separator: "/").dropLast().joined(separator: "/").prefixedSlash + "/" + name) == segment.bytes.count)
+                audio += segment.audio.count
+            }
+            #expect(fileSize(base + ".mp3") == audio)
+            let sidecar = try #require(fileText(base + ".json"))
+            #expect(sidecar.contains("\"titles\":[{\"title\":\"Song"))
+            #expect(sidecar.contains("\"bytes\":\(audio)"))
+        }
+    }
+
+    @Test("Title changes start a new file when asked")
+    func splitOnTitles() {
+        let directory = temporaryDirectory("titles")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        settings.splitOnTitles = true
+        let finished = Locked(0)
+        let file = RecordingFile(mount: "/live", settings: settings, logger: .silent) { event in
+            if case .finished = event { finished.update { $0 += 1 } }
+        }
+        for segment in Self.segments { file.add(segment) }
+        file.finish()
+        let titles = Set(Self.segments.compactMap(\.title))
+        #expect(finished.value >= titles.count)
+    }
+
+    @Test("A directory that cannot be written stops the recording once, with one line and an event")
+    func failure() {
+        var settings = Recorder.Settings()
+        settings.directory = "/proc/casty-cannot-write-here"
+        let lines = Locked<[String]>([])
+        let failures = Locked(0)
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in lines.update { $0.append(line) } }) { event in
+            if case .failed = event { failures.update { $0 += 1 } }
+        }
+        for segment in Self.segments.prefix(10) { file.add(segment) }
+        file.finish()
+        #expect(failures.value == 1)
+        let stopped = lines.value.filter { $0.contains("stopped") }
+        #expect(stopped.count == 1)
+        #expect(stopped.first?.contains("/proc/casty-cannot-write-here") == true)
+    }
+}
+
+extension String {
+    fileprivate var prefixedSlash: String { hasPrefix("/") ? self : "/" + self }
+}
