@@ -6,8 +6,9 @@ import Casty
 enum BranchCommand: Command {
     static let name = "branch"
     static let summary = "a relay in a distribution tree: takes a place under the root, serves players and branches"
-    static let options: Set<String> = ["root", "port", "host", "client-port", "advertise", "fanout", "status-every", "tree-key", "tree-key-file"]
-    static let flags: Set<String> = ["eager"]
+    static let options: Set<String> = Set(["root", "port", "host", "client-port", "advertise", "fanout", "status-every", "tree-key", "tree-key-file"])
+        .union(MediaOptions.names)
+    static let flags: Set<String> = Set(["eager"]).union(MediaOptions.flags)
     static let usage = """
         usage: casty-cli branch --root http://host:port/ [options]
 
@@ -32,6 +33,10 @@ enum BranchCommand: Command {
           --status-every S    seconds between status lines (default 10)
           --tree-key K        the tree's key (as given to its root): sent to every parent, and asked of
                               this branch's own branches; --tree-key-file F reads it from a file
+
+        Live HLS (/<mount>/index.m3u8; give every node of a tree the same --hls-target, so that their segments
+        are the same files) and recordings:
+        \(MediaOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -43,10 +48,12 @@ enum BranchCommand: Command {
         let clientAddress = try arguments.value("client-port").map { _ in
             try listenAddress(arguments, option: "client-port", defaultPort: 0, defaultHost: "0.0.0.0")
         }
+        var options = ClientOptions()
+        try MediaOptions.apply(arguments, to: &options)
         let serving = try Branch.serve(
             root: root, address: address, clientAddress: clientAddress, advertise: arguments.value("advertise"),
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
-            treeKey: try treeKey(arguments), logger: logger)
+            treeKey: try treeKey(arguments), options: options, logger: logger)
         let branch = serving.branch
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
             + (serving.mounts == nil ? "" : "; relays any mount asked"))

@@ -172,20 +172,21 @@ station_port() {
 
 # server_start [casty-cli server options...] — start the server under test on a free port (sets PORT, BASE,
 # SERVER_PID, SERVER_LOG) with SRC_PW and ADMIN_PW; waits until it accepts TCP (exits with FAIL otherwise).
+# SERVER_COMMAND=root makes it `casty-cli root` with the same options (a station server that places branches).
 server_start() {
     PORT=$(station_port)
     BASE="http://127.0.0.1:$PORT"
     if [ "$TARGET" = casty ]; then
         SERVER_LOG="$TMP/casty.log"
         station_log "casty-cli server" "$SERVER_LOG"
-        "$CLI" server --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" "$@" \
+        "$CLI" "${SERVER_COMMAND:-server}" --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" "$@" \
             </dev/null >"$SERVER_LOG" 2>&1 &
         SERVER_PID=$!
         peers_track "$SERVER_PID"
         if ! wait_port "$PORT" 15 "$SERVER_PID" 2>/dev/null; then
             local status=running
             alive "$SERVER_PID" || { status=0; wait "$SERVER_PID" || status=$?; }
-            fail "casty-cli server $* did not listen on 127.0.0.1:$PORT within 15 s (exit status: $status): $(head -c 300 "$SERVER_LOG" | tr '\n' ' ')"
+            fail "casty-cli ${SERVER_COMMAND:-server} $* did not listen on 127.0.0.1:$PORT within 15 s (exit status: $status): $(head -c 300 "$SERVER_LOG" | tr '\n' ' ')"
             exit 1
         fi
         info "casty-cli server on $BASE (pid $SERVER_PID): $*"

@@ -56,6 +56,9 @@ final class PortContext: @unchecked Sendable {
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
         self.router = router
         publishHLS(mounts.all.map { ($0.path, $0.distributor) })
+        loop.execute { [self] in
+            mounts.onNewMount = { [weak self] mount in self?.publishHLS([(mount.path, mount.distributor)]) }
+        }
     }
 
     /// How HLS is published on this port.

@@ -23,14 +23,17 @@ final class HLSDirectory: Sendable {
         self.logger = logger
     }
 
-    /// Writes `segment`, then the playlists, then deletes the files named in `expired`.
-    func publish(_ segment: HLSSegment, playlist: String, master: String, expired: [String]) {
+    /// Writes `segment`, then the playlists (the media playlist once it is given: once the window is long
+    /// enough), then deletes the files named in `expired`.
+    func publish(_ segment: HLSSegment, playlist: String?, master: String, expired: [String]) {
         Self.queue.async { [self] in
             do throws(FileError) {
                 try FileWriter.makeDirectories(path)
                 try FileWriter.replace(path + "/" + segment.name, with: segment.bytes)
-                try FileWriter.replace(path + "/index.m3u8", with: Array(playlist.utf8))
-                try FileWriter.replace(path + "/master.m3u8", with: Array(master.utf8))
+                if let playlist {
+                    try FileWriter.replace(path + "/index.m3u8", with: Array(playlist.utf8))
+                    try FileWriter.replace(path + "/master.m3u8", with: Array(master.utf8))
+                }
                 for name in expired { FileWriter.remove(path + "/" + name) }
                 if failing.withLock({ let was = $0; $0 = false; return was }) {
                     logger("hls: writing \(path) again")

@@ -126,6 +126,12 @@ public actor HLSPackager: LoopNode {
     /// The segments of the live playlist.
     var window: ArraySlice<HLSSegment> { kept.suffix(windowCount) }
 
+    /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
+    /// it is not served, nor written to `--hls-dir`).
+    var ready: Bool {
+        window.reduce(0) { $0 + $1.duration } >= Double(3 * settings.targetDuration)
+    }
+
     /// The segment named `name`, while it may still be fetched.
     func segment(named name: String) -> HLSSegment? {
         kept.last { $0.name == name }
@@ -155,7 +161,7 @@ public actor HLSPackager: LoopNode {
         playlist = Array(media.utf8)
         let master = masterText
         masterPlaylist = Array(master.utf8)
-        directory?.publish(segment, playlist: media, master: master, expired: expired)
+        directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired)
         for observer in observers.values { observer(segment) }
     }
 

@@ -63,8 +63,8 @@ enum HLSRoutes {
             }
             switch resource {
             case .media, .master:
-                guard !packager.window.isEmpty else {
-                    return exchange.answer(503, "Service Unavailable", body: "No HLS segment yet: try again shortly.",
+                guard packager.ready else {
+                    return exchange.answer(503, "Service Unavailable", body: "The live playlist is not long enough yet: try again shortly.",
                                            headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])
                 }
                 let media = resource == .media

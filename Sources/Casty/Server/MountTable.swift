@@ -212,6 +212,10 @@ final class MountTable: @unchecked Sendable {
         let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: rules.distribution, logger: logger))
         mounts[path] = mount
         order.append(path)
+        onNewMount?(mount)
         return mount
     }
+
+    /// Told of every mount made from now on (its port publishes it as HLS). On the loop.
+    var onNewMount: ((Mount) -> Void)?
 }

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""hls.py — what the HLS scripts check that no player prints (python3's standard library only).
+
+  hls.py rules URL --seconds S     reload the live media playlist at URL every second for S seconds and check
+                                   RFC 8216's rules on every reload: #EXTM3U first; every EXTINF rounded <=
+                                   EXT-X-TARGETDURATION; the window lasts >= 3 target durations; a sequence
+                                   number always names the same segment, and keeps its discontinuity sequence;
+                                   EXT-X-MEDIA-SEQUENCE never goes back. Every new segment is fetched: it must
+                                   start with an ID3 tag whose PRIV com.apple.streaming.transportStreamTimestamp
+                                   equals the previous segment's plus its EXTINF (within --tolerance-ms), unless
+                                   an EXT-X-DISCONTINUITY sits between them.
+  hls.py same URL_A URL_B          the segments both playlists list (same names) are byte-identical.
+
+Prints one line: "OK …" (exit 0) or "BROKEN …" (exit 1).
+"""
+import argparse
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+OWNER = b"com.apple.streaming.transportStreamTimestamp\x00"
+
+
+def get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        return answer.read(), answer.headers
+
+
+def timestamp(data):
+    """The PRIV timestamp of the ID3 tag at the start of a segment, or None."""
+    if data[:3] != b"ID3" or len(data) < 10:
+        return None
+    end = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+    at = 10
+    while at + 10 <= end:
+        size = (data[at + 4] << 21) | (data[at + 5] << 14) | (data[at + 6] << 7) | data[at + 7]
+        body = data[at + 10:at + 10 + size]
+        if data[at:at + 4] == b"PRIV" and body.startswith(OWNER):
+            return int.from_bytes(body[len(OWNER):len(OWNER) + 8], "big") & ((1 << 33) - 1)
+        at += 10 + size
+    return None
+
+
+def parse(text):
+    lines = text.splitlines()
+    if not lines or lines[0] != "#EXTM3U":
+        raise ValueError("does not start with #EXTM3U")
+    tags = {}
+    segments = []
+    duration = None
+    discontinuity = False
+    for line in lines[1:]:
+        if line.startswith("#EXTINF:"):
+            duration = float(line[8:].split(",", 1)[0])
+        elif line == "#EXT-X-DISCONTINUITY":
+            discontinuity = True
+        elif line.startswith("#") and ":" in line:
+            key, value = line[1:].split(":", 1)
+            tags[key] = value
+        elif line and not line.startswith("#"):
+            if duration is None:
+                raise ValueError(f"{line} has no EXTINF")
+            segments.append((line, duration, discontinuity))
+            duration, discontinuity = None, False
+    return tags, segments
+
+
+def rules(url, seconds, tolerance_ms):
+    names, dseqs, fetched = {}, {}, {}
+    reloads, last_first, worst, checked = 0, -1, 0.0, 0
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        text = get(url)[0].decode()
+        tags, segments = parse(text)
+        target = int(tags["EXT-X-TARGETDURATION"])
+        first = int(tags["EXT-X-MEDIA-SEQUENCE"])
+        dseq = int(tags.get("EXT-X-DISCONTINUITY-SEQUENCE", "0"))
+        if first < last_first:
+            raise ValueError(f"EXT-X-MEDIA-SEQUENCE went back from {last_first} to {first}")
+        last_first = first
+        total = 0.0
+        for index, (name, duration, discontinuity) in enumerate(segments):
+            sequence = first + index
+            if discontinuity:
+                dseq += 1
+            if round(duration) > target:
+                raise ValueError(f"segment {name} lasts {duration} s, over the target of {target} s")
+            if names.setdefault(sequence, name) != name:
+                raise ValueError(f"sequence {sequence} was {names[sequence]}, now {name}")
+            if dseqs.setdefault(sequence, dseq) != dseq:
+                raise ValueError(f"sequence {sequence} changed discontinuity sequence")
+            total += duration
+            if sequence not in fetched:
+                data = get(urllib.parse.urljoin(url, name))[0]
+                stamp = timestamp(data)
+                if stamp is None:
+                    raise ValueError(f"{name} does not start with an ID3 tag holding the timestamp")
+                fetched[sequence] = (stamp, duration, discontinuity)
+                before = fetched.get(sequence - 1)
+                if before and not discontinuity:
+                    error_ms = abs(stamp - (before[0] + before[1] * 90000)) / 90.0
+                    worst = max(worst, error_ms)
+                    checked += 1
+                    if error_ms > tolerance_ms:
+                        raise ValueError(f"timestamp of {name} is {error_ms:.1f} ms off the previous one plus its duration")
+        if total < 3 * target:
+            raise ValueError(f"the window lasts {total:.3f} s, under 3 target durations ({3 * target} s)")
+        reloads += 1
+        time.sleep(1)
+    if checked == 0:
+        raise ValueError("no two consecutive segments to compare")
+    return f"OK reloads={reloads} segments={len(fetched)} consecutive={checked} worst_timestamp_error_ms={worst:.3f}"
+
+
+def same(url_a, url_b):
+    _, a = parse(get(url_a)[0].decode())
+    _, b = parse(get(url_b)[0].decode())
+    common = sorted({name for name, _, _ in a} & {name for name, _, _ in b})
+    if not common:
+        raise ValueError(f"no segment name in both playlists: {[n for n, _, _ in a]} / {[n for n, _, _ in b]}")
+    for name in common:
+        one = get(urllib.parse.urljoin(url_a, name))[0]
+        two = get(urllib.parse.urljoin(url_b, name))[0]
+        if one != two:
+            raise ValueError(f"{name} differs: {len(one)} and {len(two)} bytes")
+    return f"OK {len(common)} segments byte-identical: {' '.join(common)}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("rules")
+    r.add_argument("url")
+    r.add_argument("--seconds", type=float, default=30)
+    r.add_argument("--tolerance-ms", type=float, default=2.0)
+    s = sub.add_parser("same")
+    s.add_argument("a")
+    s.add_argument("b")
+    args = parser.parse_args()
+    try:
+        print(rules(args.url, args.seconds, args.tolerance_ms) if args.command == "rules" else same(args.a, args.b))
+    except Exception as error:  # noqa: BLE001 — one line, whatever broke
+        print(f"BROKEN {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

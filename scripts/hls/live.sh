@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# live.sh — every mount as live HLS, judged by real players and caches (issue 14). A `casty-cli root` (a station
+# server that places branches) plays the built-in station on /tone (MP3) and takes an ffmpeg AAC source on
+# /aac, with --hls-target 4 and --hls-dir; a `casty-cli branch` relays /tone from it; nginx serves the
+# --hls-dir as static files and caches Casty's own HLS route.
+#
+#   (a) /tone/index.m3u8 and master.m3u8 answer with application/vnd.apple.mpegurl, the codec (mp4a.40.34 for
+#       MP3, mp4a.40.2 for the AAC mount) and a bandwidth; segments are audio/mpeg (audio/aac), immutable;
+#   (b) ffmpeg reads the live playlist and decodes 30 s: exit 0, nothing at -loglevel error, 30 s of non-silent
+#       audio; ffprobe finds MP3 in /tone's HLS and AAC in /aac's;
+#   (c) RFC 8216's rules on every reload for 30 s (hls.py rules), and each segment's ID3 timestamp is the one
+#       before plus its EXTINF (within 2 ms);
+#   (d) the branch's /tone HLS lists segments under the same names as the root's, byte-identical;
+#   (e) cvlc (as nobody) plays the branch's /tone/index.m3u8;
+#   (f) nginx serves the --hls-dir and ffmpeg plays through it; nginx as a caching reverse proxy of Casty's HLS
+#       route answers a segment's second request from its cache (its access log says HIT).
+# shellcheck disable=SC2317  # helpers run through wait_until
+set -euo pipefail
+# shellcheck source=scripts/station/lib.sh
+. "$(dirname "$0")/../station/lib.sh"
+STATION_NAME=hls-live
+station_begin casty ffprobe nginx cvlc runuser
+HLS_PY="$STATION_DIR/../hls/hls.py"
+playlist_ready() { [ "$(http_code "$1")" = 200 ]; }
+
+SERVER_COMMAND=root server_start --accept-all --station /tone --title-every 10 --hls-target 4 --hls-dir "$TMP/hls"
+ROOT=$BASE
+ffmpeg_publish aac-source /aac 440 aac
+BRANCH_PORT=$(station_port)
+station_log "casty-cli branch" "$TMP/branch.log"
+"$CLI" branch --root "$ROOT/" --host 127.0.0.1 --port "$BRANCH_PORT" --advertise "127.0.0.1:$BRANCH_PORT" --hls-target 4 >"$TMP/branch.log" 2>&1 &
+peers_track $!
+BRANCH="http://127.0.0.1:$BRANCH_PORT"
+# The branch relays /tone once asked: this first request makes its packager (503 until its window is long enough).
+wait_until 10 listening "$BRANCH_PORT" || { fail "the branch did not listen"; exit 1; }
+http_code "$BRANCH/tone/index.m3u8" >/dev/null
+
+if ! wait_until 40 playlist_ready "$ROOT/tone/index.m3u8"; then
+    fail "(a) $ROOT/tone/index.m3u8 did not answer 200 within 40 s: $(curl -s "$ROOT/tone/index.m3u8" | head -c 200)"
+    exit 1
+fi
+info "root playlist ready: $(curl -s "$ROOT/tone/index.m3u8" | grep -c '^#EXTINF') segments"
+
+# --- (b) ffmpeg decodes 30 s, in the background while the rest runs ---------------------------------------
+station_log "ffmpeg HLS player" "$TMP/ffmpeg-hls.log"
+timeout 60 ffmpeg -nostdin -hide_banner -loglevel error -i "$ROOT/tone/index.m3u8" -t 30 -ac 2 -ar 44100 -f wav -y \
+    "$TMP/hls.wav" >"$TMP/ffmpeg-hls.log" 2>&1 &
+FF_PID=$!
+peers_track "$FF_PID"
+
+# --- (a) headers ---------------------------------------------------------------------------------------------
+curl -s -D "$TMP/media.h" -o "$TMP/media.m3u8" "$ROOT/tone/index.m3u8"
+curl -s -D "$TMP/master.h" -o "$TMP/master.m3u8" "$ROOT/tone/master.m3u8"
+first=$(grep -v '^#' "$TMP/media.m3u8" | tail -1)
+curl -s -D "$TMP/segment.h" -o "$TMP/segment.mp3" "$ROOT/tone/$first"
+check "(a) playlists are application/vnd.apple.mpegurl with a short max-age, the master names mp4a.40.34 and a bandwidth" \
+    "(a) playlist headers or master playlist not as expected: $(tr '\r\n' '  ' <"$TMP/media.h") / $(tr '\n' ' ' <"$TMP/master.m3u8")" bash -c "grep -qi '^content-type: application/vnd.apple.mpegurl' '$TMP/media.h' && grep -qi 'max-age=1' '$TMP/media.h' &&
+             grep -q 'CODECS=\"mp4a.40.34\"' '$TMP/master.m3u8' && grep -q 'BANDWIDTH=[0-9]' '$TMP/master.m3u8'"
+check "(a) a segment is audio/mpeg, immutable for a year, and starts with an ID3 tag" \
+    "(a) segment $first: $(tr '\r\n' '  ' <"$TMP/segment.h")" bash -c "grep -qi '^content-type: audio/mpeg' '$TMP/segment.h' && grep -qi 'immutable' '$TMP/segment.h' && head -c 3 '$TMP/segment.mp3' | grep -q ID3"
+
+# --- (c) the rules, for 30 s ----------------------------------------------------------------------------------
+rules=$(python3 "$HLS_PY" rules "$ROOT/tone/index.m3u8" --seconds 30 --tolerance-ms 2 2>&1 || true)
+case $rules in
+    OK*) pass "(c) RFC 8216's rules held on every reload, ID3 timestamps follow each other: $rules" ;;
+    *) fail "(c) $rules" ;;
+esac
+
+# --- (d) root and branch ---------------------------------------------------------------------------------------
+if wait_until 30 playlist_ready "$BRANCH/tone/index.m3u8"; then
+    same=$(python3 "$HLS_PY" same "$ROOT/tone/index.m3u8" "$BRANCH/tone/index.m3u8" 2>&1 || true)
+    case $same in
+        OK*) pass "(d) root and branch: $same" ;;
+        *) fail "(d) root and branch: $same" ;;
+    esac
+else
+    fail "(d) the branch's /tone/index.m3u8 did not answer 200 within 30 s"
+fi
+
+# --- (e) cvlc plays the branch's HLS ----------------------------------------------------------------------------
+station_log "cvlc" "$TMP/vlc.log"
+vlc_rc=0
+as_unprivileged timeout 30 cvlc -vv --play-and-exit --run-time 6 --aout=dummy --no-video "$BRANCH/tone/index.m3u8" \
+    >"$TMP/vlc.log" 2>&1 || vlc_rc=$?
+if [ "$vlc_rc" = 0 ] && log_has "$TMP/vlc.log" 'using audio decoder module "(mpg123|mpga|mad|avcodec)"' &&
+    log_has "$TMP/vlc.log" '(adaptive|hls)'; then
+    pass "(e) cvlc (as nobody) opened the branch's HLS with its adaptive module, decoded MP3 and exited 0"
+else
+    fail "(e) cvlc exit status $vlc_rc, or no adaptive/HLS and MPEG audio decoder lines in its log"
+fi
+
+# --- (f) nginx: static --hls-dir, and a caching reverse proxy ----------------------------------------------------
+NGINX_PORT=$(station_port)
+mkdir -p "$TMP/nginx-temp" "$TMP/nginx-cache"
+cat >"$TMP/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 256; }
+http {
+    types { application/vnd.apple.mpegurl m3u8; audio/mpeg mp3; audio/aac aac; }
+    log_format cache '\$request_uri \$status \$upstream_cache_status';
+    access_log $TMP/nginx-access.log cache;
+    client_body_temp_path $TMP/nginx-temp/body;
+    proxy_temp_path $TMP/nginx-temp/proxy;
+    fastcgi_temp_path $TMP/nginx-temp/fastcgi;
+    uwsgi_temp_path $TMP/nginx-temp/uwsgi;
+    scgi_temp_path $TMP/nginx-temp/scgi;
+    proxy_cache_path $TMP/nginx-cache levels=1:2 keys_zone=hls:10m max_size=100m inactive=10m use_temp_path=off;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location /static/ { alias $TMP/hls/; }
+        location / {
+            proxy_pass $ROOT;
+            proxy_cache hls;
+            proxy_cache_lock on;
+            add_header X-Cache-Status \$upstream_cache_status;
+        }
+    }
+}
+CONF
+station_log "nginx error log" "$TMP/nginx-error.log"
+station_log "nginx access log" "$TMP/nginx-access.log"
+nginx -c "$TMP/nginx.conf" -p "$TMP" >"$TMP/nginx.out" 2>&1 &
+peers_track $!
+if wait_until 10 listening "$NGINX_PORT"; then
+    EDGE="http://127.0.0.1:$NGINX_PORT"
+    if timeout 40 ffmpeg -nostdin -hide_banner -loglevel error -i "$EDGE/static/tone/index.m3u8" -t 8 -f wav -y "$TMP/static.wav" \
+        >"$TMP/ffmpeg-static.log" 2>&1; then
+        audio_check "(f) ffmpeg through nginx serving --hls-dir" "$TMP/static.wav" 7.5
+    else
+        fail "(f) ffmpeg could not play $EDGE/static/tone/index.m3u8: $(head -c 300 "$TMP/ffmpeg-static.log")"
+    fi
+    segment=$(curl -s "$EDGE/tone/index.m3u8" | grep -v '^#' | tail -1)
+    curl -s -o /dev/null "$EDGE/tone/$segment"
+    curl -s -D "$TMP/cached.h" -o "$TMP/cached.mp3" "$EDGE/tone/$segment"
+    if grep -qi '^x-cache-status: HIT' "$TMP/cached.h" && grep -q "/tone/$segment 200 HIT" "$TMP/nginx-access.log" &&
+        cmp -s "$TMP/cached.mp3" <(curl -s "$ROOT/tone/$segment"); then
+        pass "(f) nginx as a caching reverse proxy served $segment's second request from its cache (access log: HIT), same bytes"
+    else
+        fail "(f) nginx did not serve $segment from its cache: $(tr '\r\n' '  ' <"$TMP/cached.h" | head -c 300)"
+    fi
+else
+    fail "(f) nginx did not start: $(cat "$TMP/nginx.out" "$TMP/nginx-error.log" 2>/dev/null | head -c 300)"
+fi
+
+# --- (b) the 30 s decode, and the AAC mount -------------------------------------------------------------------------
+ff_rc=0
+wait "$FF_PID" || ff_rc=$?
+if [ "$ff_rc" = 0 ] && [ ! -s "$TMP/ffmpeg-hls.log" ]; then
+    pass "(b) ffmpeg read the live playlist for 30 s: exit 0, nothing at -loglevel error"
+else
+    fail "(b) ffmpeg exit status $ff_rc: $(head -c 300 "$TMP/ffmpeg-hls.log")"
+fi
+audio_check "(b) ffmpeg's 30 s from /tone/index.m3u8" "$TMP/hls.wav" 29.9
+if wait_until 30 playlist_ready "$ROOT/aac/index.m3u8"; then
+    codec=$(timeout 30 ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$ROOT/aac/index.m3u8" 2>&1 | head -1)
+    mp3codec=$(timeout 30 ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$ROOT/tone/index.m3u8" 2>&1 | head -1)
+    check "(b) ffprobe: /aac's HLS is AAC ($codec), /tone's is MP3 ($mp3codec), the AAC master names mp4a.40.2" \
+        "(b) ffprobe: /aac's HLS is '$codec', /tone's '$mp3codec'; AAC master: $(curl -s "$ROOT/aac/master.m3u8" | tr '\n' ' ')" bash -c "[ '$codec' = aac ] && [ '$mp3codec' = mp3 ] && curl -s '$ROOT/aac/master.m3u8' | grep -q 'mp4a.40.2'"
+else
+    fail "(b) /aac/index.m3u8 did not answer 200 within 30 s"
+fi
+check "casty-cli root is still running" "casty-cli root died" alive "$SERVER_PID"
+station_end
