@@ -9,9 +9,93 @@
 #
 # Each mode builds in its own directory (.build-solutions, .build-starters) with warnings as errors, then runs
 # each chapter's test target on its own (swift test --filter ChapterNNChecks), so one chapter can never pass
-# or fail for another. Exits 0 only when every requested proof holds.
+# or fail for another. With chapter 3, my-relay is proved too: the starter stops with one line naming the
+# empty holes; the solution relays Casty's built-in station to mpg123, which must decode audio and titles
+# (skipped when mpg123 is missing, unless CI is set). Exits 0 only when every requested proof holds.
 set -uo pipefail
 cd "$(dirname "$0")"
+
+# Everything the relay proof starts is stopped on the way out, by its process id.
+started=()
+relay_tmp=""
+stop_started() {
+    local pid
+    for pid in "${started[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${started[@]}"; do wait "$pid" 2>/dev/null; done
+    [[ -z $relay_tmp ]] || rm -rf "$relay_tmp"
+    started=()
+    relay_tmp=""
+}
+trap stop_started EXIT
+
+# url_in FILE WORDS SECONDS — waits until FILE has a line "WORDS http://127.0.0.1:PORT/…" and prints that URL.
+url_in() {
+    local deadline=$((SECONDS + $3)) url
+    while ((SECONDS <= deadline)); do
+        url=$(grep -aoE "$2 http://127\.0\.0\.1:[0-9]+/" "$1" 2>/dev/null | head -1 | grep -oE 'http://.*')
+        [[ -n $url ]] && { echo "$url"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+# relay_proof MODE SCRATCH — my-relay, built from this mode's chapter 3, in front of Casty's built-in station.
+relay_proof() {
+    local mode=$1 scratch=$2 relay="$2/debug/my-relay" code
+    if [[ $mode == starters ]]; then
+        # The cores are tried before any socket opens, so no station is needed: one line, status 1.
+        SWIFT_BACKTRACE=enable=no timeout 20 "$relay" http://127.0.0.1:9/ --port 0 >"$scratch/relay.out" 2>"$scratch/relay.err"
+        code=$?
+        if ((code == 1)) && [[ $(wc -l <"$scratch/relay.err") == 1 ]] \
+            && grep -q 'ProxyCore.receive(_:) is still empty' "$scratch/relay.err"; then
+            echo "ok   my-relay: the starter stops with status 1 and one line naming the empty holes"
+            return 0
+        fi
+        echo "FAIL my-relay: the starter should stop with status 1 and one line naming the empty holes (exit $code):"
+        head -5 "$scratch/relay.err"
+        return 1
+    fi
+    if ! command -v mpg123 >/dev/null; then
+        if [[ -n ${CI:-} ]]; then
+            echo "FAIL my-relay: mpg123 is not installed, and CI is set (bash scripts/install-peers.sh installs it)"
+            return 1
+        fi
+        echo "skip my-relay: mpg123 is not installed, so nobody can listen (bash scripts/install-peers.sh installs it)"
+        return 0
+    fi
+    if ! swift build --package-path .. --product casty-cli >"$scratch/casty-cli.log" 2>&1; then
+        echo "FAIL my-relay: casty-cli (the station) does not build in the Casty package; see $scratch/casty-cli.log"
+        return 1
+    fi
+    local cli station url
+    cli="$(swift build --package-path .. --show-bin-path)/casty-cli"
+    relay_tmp=$(mktemp -d)
+    "$cli" station --host 127.0.0.1 --port 0 --title "Exercise tone" --title-every 1 >"$relay_tmp/station.log" 2>&1 &
+    started+=($!)
+    if ! station=$(url_in "$relay_tmp/station.log" "listening on" 20); then
+        echo "FAIL my-relay: casty-cli station did not start:"; tail -5 "$relay_tmp/station.log"; return 1
+    fi
+    "$relay" "$station" --host 127.0.0.1 --port 0 >"$relay_tmp/relay.log" 2>&1 &
+    started+=($!)
+    if ! url=$(url_in "$relay_tmp/relay.log" "play" 10); then
+        echo "FAIL my-relay: the relay did not start:"; tail -5 "$relay_tmp/relay.log"; return 1
+    fi
+    # 120 MP3 frames are about 3 s of audio; the station changes its title every second.
+    timeout 20 mpg123 -v -n 120 -w "$relay_tmp/heard.wav" "$url" >"$relay_tmp/mpg123.log" 2>&1
+    code=$?
+    local bytes audible
+    bytes=$(stat -c %s "$relay_tmp/heard.wav" 2>/dev/null || echo 0)
+    audible=$(tail -c 100000 "$relay_tmp/heard.wav" 2>/dev/null | tr -d '\000' | wc -c)
+    if ((code == 0 && bytes > 400000 && audible > 10000)) \
+        && grep -aq "ICY-META: StreamTitle='Exercise tone" "$relay_tmp/mpg123.log" \
+        && grep -q "title: Exercise tone" "$relay_tmp/relay.log"; then
+        echo "ok   my-relay: mpg123 decoded $bytes bytes of sound and the station's titles through the solution's cores"
+        return 0
+    fi
+    echo "FAIL my-relay: mpg123 did not hear the stream and its titles through the relay (mpg123 exit $code, $bytes bytes, $audible not silent)"
+    tail -8 "$relay_tmp/mpg123.log"; tail -8 "$relay_tmp/relay.log"
+    return 1
+}
 
 modes=()
 chapters=()
@@ -35,7 +119,7 @@ done
 
 status=0
 for mode in "${modes[@]}"; do
-    started=$SECONDS
+    begun=$SECONDS
     scratch=".build-$mode"
     if [[ $mode == solutions ]]; then export CASTY_SOLUTIONS=1; else export CASTY_SOLUTIONS=0; fi
     mkdir -p "$scratch"
@@ -76,6 +160,7 @@ for mode in "${modes[@]}"; do
             fi
         fi
     done
-    echo "== $mode: $((SECONDS - started)) s"
+    if [[ " ${chapters[*]} " == *" Chapter03 "* ]]; then relay_proof "$mode" "$scratch" || status=1; stop_started; fi
+    echo "== $mode: $((SECONDS - begun)) s"
 done
 exit $status
