@@ -35,6 +35,7 @@ let chapters: [(folder: String, module: String, needs: [Target.Dependency], chec
     ("05-Tree", "Tree", ["Kit"], []),
     ("06-Failure", "Recovery", ["Kit"], []),
     ("07-BeyondTrees", "Mesh", [], []),
+    ("08-Station", "Station", [icy], [icy]),
 ]
 
 var targets: [Target] = [

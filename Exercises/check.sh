@@ -106,8 +106,8 @@ for argument in "$@"; do
         -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)
             number=${argument#Chapter}
-            if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 7 )); then
-                echo "check.sh: no chapter '$argument' (1 to 7)" >&2
+            if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 8 )); then
+                echo "check.sh: no chapter '$argument' (1 to 8)" >&2
                 exit 2
             fi
             chapters+=("$(printf 'Chapter%02d' "$((10#$number))")")
@@ -115,7 +115,7 @@ for argument in "$@"; do
     esac
 done
 (( ${#modes[@]} )) || modes=(solutions starters)
-(( ${#chapters[@]} )) || chapters=(Chapter01 Chapter02 Chapter03 Chapter04 Chapter05 Chapter06 Chapter07)
+(( ${#chapters[@]} )) || chapters=(Chapter01 Chapter02 Chapter03 Chapter04 Chapter05 Chapter06 Chapter07 Chapter08)
 
 status=0
 for mode in "${modes[@]}"; do
