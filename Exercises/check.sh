@@ -103,7 +103,7 @@ for argument in "$@"; do
     case "$argument" in
         --solutions) modes+=(solutions) ;;
         --starters) modes+=(starters) ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)
             number=${argument#Chapter}
             if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 8 )); then
