@@ -9,9 +9,10 @@
 #
 # Each mode builds in its own directory (.build-solutions, .build-starters) with warnings as errors, then runs
 # each chapter's test target on its own (swift test --filter ChapterNNChecks), so one chapter can never pass
-# or fail for another. With chapter 3, my-relay is proved too: the starter stops with one line naming the
-# empty holes; the solution relays Casty's built-in station to mpg123, which must decode audio and titles
-# (skipped when mpg123 is missing, unless CI is set). Exits 0 only when every requested proof holds.
+# or fail for another. With chapter 3, my-relay is proved too (alone, and with chapter 4's --distributor): the
+# starter stops with one line naming the empty holes; the solution relays Casty's built-in station to mpg123,
+# which must decode sound and titles (skipped when mpg123 is missing, unless CI is set). Exits 0 only when every
+# requested proof holds.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -39,21 +40,53 @@ url_in() {
     return 1
 }
 
-# relay_proof MODE SCRATCH — my-relay, built from this mode's chapter 3, in front of Casty's built-in station.
+# refuses RELAY LOG WANT ARGS... — the relay, built from the starters, must stop before it opens a socket: status 1
+# and one line on standard error that contains WANT (the name of an empty hole). No station is needed.
+refuses() {
+    local relay=$1 log=$2 want=$3 code
+    shift 3
+    SWIFT_BACKTRACE=enable=no timeout 20 "$relay" http://127.0.0.1:9/ --port 0 "$@" >"$log.out" 2>"$log"
+    code=$?
+    ((code == 1)) && [[ $(wc -l <"$log") == 1 ]] && grep -qF "$want" "$log" && return 0
+    echo "FAIL my-relay${*:+ $*}: the starter should stop with status 1 and one line naming '$want' (exit $code):"
+    head -5 "$log"
+    return 1
+}
+
+# plays RELAY STATION NAME ARGS... — my-relay in front of STATION; mpg123 must decode about 3 s of sound and the
+# station's titles through it, and the relay must log the titles it read.
+plays() {
+    local relay=$1 station=$2 name=$3 url code bytes audible
+    shift 3
+    "$relay" "$station" --host 127.0.0.1 --port 0 "$@" >"$relay_tmp/$name.log" 2>&1 &
+    started+=($!)
+    if ! url=$(url_in "$relay_tmp/$name.log" "play" 10); then
+        echo "FAIL my-relay${*:+ $*}: the relay did not start:"; tail -5 "$relay_tmp/$name.log"; return 1
+    fi
+    # 120 MP3 frames are about 3 s of audio; the station changes its title every second.
+    timeout 20 mpg123 -v -n 120 -w "$relay_tmp/$name.wav" "$url" >"$relay_tmp/$name-mpg123.log" 2>&1
+    code=$?
+    bytes=$(stat -c %s "$relay_tmp/$name.wav" 2>/dev/null || echo 0)
+    audible=$(tail -c 100000 "$relay_tmp/$name.wav" 2>/dev/null | tr -d '\000' | wc -c)
+    if ((code == 0 && bytes > 400000 && audible > 10000)) \
+        && grep -aq "ICY-META: StreamTitle='Exercise tone" "$relay_tmp/$name-mpg123.log" \
+        && grep -q "title: Exercise tone" "$relay_tmp/$name.log"; then
+        echo "ok   my-relay${*:+ $*}: mpg123 decoded $bytes bytes of sound and the station's titles through the solution"
+        return 0
+    fi
+    echo "FAIL my-relay${*:+ $*}: mpg123 did not hear the stream and its titles (mpg123 exit $code, $bytes bytes, $audible not silent)"
+    tail -8 "$relay_tmp/$name-mpg123.log"; tail -8 "$relay_tmp/$name.log"
+    return 1
+}
+
+# relay_proof MODE SCRATCH — my-relay, built from this mode's chapters 3 and 4, in front of Casty's built-in station.
 relay_proof() {
-    local mode=$1 scratch=$2 relay="$2/debug/my-relay" code
+    local mode=$1 scratch=$2 relay="$2/debug/my-relay" failed=0
     if [[ $mode == starters ]]; then
-        # The cores are tried before any socket opens, so no station is needed: one line, status 1.
-        SWIFT_BACKTRACE=enable=no timeout 20 "$relay" http://127.0.0.1:9/ --port 0 >"$scratch/relay.out" 2>"$scratch/relay.err"
-        code=$?
-        if ((code == 1)) && [[ $(wc -l <"$scratch/relay.err") == 1 ]] \
-            && grep -q 'ProxyCore.receive(_:) is still empty' "$scratch/relay.err"; then
-            echo "ok   my-relay: the starter stops with status 1 and one line naming the empty holes"
-            return 0
-        fi
-        echo "FAIL my-relay: the starter should stop with status 1 and one line naming the empty holes (exit $code):"
-        head -5 "$scratch/relay.err"
-        return 1
+        refuses "$relay" "$scratch/relay.err" 'ProxyCore.receive(_:) is still empty' || failed=1
+        refuses "$relay" "$scratch/relay-distributor.err" 'DistributorCore.deliver(_:_:) is still empty' --distributor || failed=1
+        ((failed)) || echo "ok   my-relay: the starter stops with status 1 and one line naming the empty holes (with and without --distributor)"
+        return $failed
     fi
     if ! command -v mpg123 >/dev/null; then
         if [[ -n ${CI:-} ]]; then
@@ -67,7 +100,7 @@ relay_proof() {
         echo "FAIL my-relay: casty-cli (the station) does not build in the Casty package; see $scratch/casty-cli.log"
         return 1
     fi
-    local cli station url
+    local cli station
     cli="$(swift build --package-path .. --show-bin-path)/casty-cli"
     relay_tmp=$(mktemp -d)
     "$cli" station --host 127.0.0.1 --port 0 --title "Exercise tone" --title-every 1 >"$relay_tmp/station.log" 2>&1 &
@@ -75,26 +108,9 @@ relay_proof() {
     if ! station=$(url_in "$relay_tmp/station.log" "listening on" 20); then
         echo "FAIL my-relay: casty-cli station did not start:"; tail -5 "$relay_tmp/station.log"; return 1
     fi
-    "$relay" "$station" --host 127.0.0.1 --port 0 >"$relay_tmp/relay.log" 2>&1 &
-    started+=($!)
-    if ! url=$(url_in "$relay_tmp/relay.log" "play" 10); then
-        echo "FAIL my-relay: the relay did not start:"; tail -5 "$relay_tmp/relay.log"; return 1
-    fi
-    # 120 MP3 frames are about 3 s of audio; the station changes its title every second.
-    timeout 20 mpg123 -v -n 120 -w "$relay_tmp/heard.wav" "$url" >"$relay_tmp/mpg123.log" 2>&1
-    code=$?
-    local bytes audible
-    bytes=$(stat -c %s "$relay_tmp/heard.wav" 2>/dev/null || echo 0)
-    audible=$(tail -c 100000 "$relay_tmp/heard.wav" 2>/dev/null | tr -d '\000' | wc -c)
-    if ((code == 0 && bytes > 400000 && audible > 10000)) \
-        && grep -aq "ICY-META: StreamTitle='Exercise tone" "$relay_tmp/mpg123.log" \
-        && grep -q "title: Exercise tone" "$relay_tmp/relay.log"; then
-        echo "ok   my-relay: mpg123 decoded $bytes bytes of sound and the station's titles through the solution's cores"
-        return 0
-    fi
-    echo "FAIL my-relay: mpg123 did not hear the stream and its titles through the relay (mpg123 exit $code, $bytes bytes, $audible not silent)"
-    tail -8 "$relay_tmp/mpg123.log"; tail -8 "$relay_tmp/relay.log"
-    return 1
+    plays "$relay" "$station" relay || failed=1
+    plays "$relay" "$station" relay-distributor --distributor || failed=1
+    return $failed
 }
 
 modes=()
@@ -103,7 +119,7 @@ for argument in "$@"; do
     case "$argument" in
         --solutions) modes+=(solutions) ;;
         --starters) modes+=(starters) ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)
             number=${argument#Chapter}
             if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 8 )); then

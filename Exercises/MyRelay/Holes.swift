@@ -1,14 +1,17 @@
 // my-relay — before opening any socket, the cores you wrote are tried on a tiny made-up station. A hole that is
 // still empty is named here, in one line, instead of failing later somewhere in the middle of the network code.
 
+import FanOut
 import Icy
 import Kit
 import Relay
 
-/// What the relay found out about your chapter 3 cores by trying each one on a few bytes.
+/// What the relay found out about your cores by trying each one on a few bytes.
 enum Holes {
-    /// The file the holes are in.
-    static let file = "Chapters/03-ClientAndProxy/Starter/Cores.swift"
+    /// Where chapter 3's holes are.
+    static let chapter3 = "Chapters/03-ClientAndProxy/Starter/Cores.swift"
+    /// Where chapter 4's holes are.
+    static let chapter4 = "Chapters/04-Distributor/Starter/Holes.swift"
 
     /// A made-up station: a reply with `icy-metaint: 4`, then four bytes of audio and a block with a title.
     static let station = Array("ICY 200 OK\r\nicy-name: Preflight\r\nicy-metaint: 4\r\n\r\n".utf8) + segmentOnTheWire
@@ -23,9 +26,38 @@ enum Holes {
         .segment(0, Kit.Segment(audio: [1, 2, 3, 4], title: "Hello")),
     ]
 
-    /// One sentence per hole that is empty or not working yet; none when the relay can run.
-    static func problems() -> [String] {
-        [proxyProblem(), replyProblem(), dataProblem()].compactMap { $0 }
+    /// One problem per hole that is empty or not working yet, with its chapter; none when the relay can run.
+    static func problems(distributor: Bool) -> [(chapter: Int, text: String)] {
+        let chapter3 = [proxyProblem(), replyProblem(), dataProblem()].compactMap { $0 }.map { (3, $0) }
+        let chapter4 = distributor ? [offerProblem(), deliverProblem()].compactMap { $0 }.map { (4, $0) } : []
+        return chapter3 + chapter4
+    }
+
+    /// The one line that tells the student what to do: the holes, then the files they are in and their checks.
+    static func report(_ problems: [(chapter: Int, text: String)]) -> String {
+        let files = [(3, chapter3), (4, chapter4)].filter { chapter, _ in problems.contains { $0.chapter == chapter } }
+            .map { chapter, file in "\(file) (swift test --filter Chapter0\(chapter)Checks)" }
+        return "not done yet: \(problems.map(\.text).joined(separator: "; ")). Fill in "
+            + "\(files.joined(separator: " and ")), or hear the reference solution with CASTY_SOLUTIONS=1"
+    }
+
+    /// `SendBuffer.offer(_:)` must take a segment into an empty buffer.
+    static func offerProblem() -> String? {
+        var buffer = SendBuffer(capacity: 100)
+        return buffer.offer(10) && buffer.queued == 10 ? nil : "SendBuffer.offer(_:) is still empty (an empty buffer takes nothing)"
+    }
+
+    /// `DistributorCore.deliver(_:_:)` must hand a segment to its one listener.
+    static func deliverProblem() -> String? {
+        var core = DistributorCore(address: "relay", sendBuffer: 100, burst: 1)
+        core.sourceReplied(next: 0, context: Context(name: "Preflight", segmentBytes: 4))
+        _ = core.request(from: "player")
+        let segment = Kit.Segment(audio: [1, 2, 3, 4])
+        let sent = core.deliver(0, segment)
+        if sent == [Envelope(from: "relay", to: "player", .data(0, segment))] { return nil }
+        return sent.isEmpty
+            ? "DistributorCore.deliver(_:_:) is still empty (it sends nothing)"
+            : "DistributorCore.deliver(_:_:) does not send one data(0, …) to its one listener yet"
     }
 
     /// `ProxyCore.receive(_:)` must turn the made-up station into a `.station` and a `.segment`.

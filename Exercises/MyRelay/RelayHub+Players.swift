@@ -62,6 +62,7 @@ extension RelayHub {
 
     /// Writes a waiting player's reply, if the station has replied.
     func answer(_ id: Int) {
+        if distributor != nil { return joinDistributor(id) }
         guard let context, var player = players[id], var core = player.core, !player.answered else { return }
         player.connection.write(core.replyBytes(next: next, context: context))
         player.core = core

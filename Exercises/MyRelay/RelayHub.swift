@@ -4,6 +4,7 @@
 
 import CastyNet
 import CastyWire
+import FanOut
 import Icy
 import Kit
 import Relay
@@ -36,11 +37,17 @@ actor RelayHub {
     /// The players, by a number given when they connect.
     var players: [Int: Player] = [:]
     var nextPlayer = 0
+    /// Your chapter 4 distributor, with `--distributor`: it then decides which player gets which segment.
+    var distributor: DistributorCore?
 
-    init(station: StreamURL, loop: EventLoop = .shared, log: EventLog = .standardError) {
+    /// A relay of `station`; with `distributor`, segments reach players through your chapter 4 core.
+    init(station: StreamURL, distributor: Bool = false, loop: EventLoop = .shared, log: EventLog = .standardError) {
         self.stationURL = station
         self.loop = loop
         self.log = log
+        if distributor {
+            self.distributor = DistributorCore(address: "my-relay", sendBuffer: Connection.defaultSendBuffer, burst: 2)
+        }
     }
 
     /// Connects to `url` and asks for the stream with titles; what comes back goes to ``stationRead(_:)``.
@@ -105,6 +112,8 @@ actor RelayHub {
             for player in players.values { player.connection.close() }
         }
         self.context = context
+        next = 0  // a new reply: the proxy core numbers from 0 again
+        distributor?.sourceReplied(next: 0, context: context)
         log("station: '\(context.name)', segments of \(context.segmentBytes) bytes, \(context.bitrate) kbit/s")
         for id in players.keys { answer(id) }
     }
@@ -116,6 +125,7 @@ actor RelayHub {
             title = new
             log("title: \(new)")
         }
+        if distributor != nil { return distribute(number, segment) }
         for (id, player) in players {
             guard var core = player.core, player.answered else { continue }
             let bytes: [UInt8]
