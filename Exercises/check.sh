@@ -63,8 +63,9 @@ plays() {
     if ! url=$(url_in "$relay_tmp/$name.log" "play" 10); then
         echo "FAIL my-relay${*:+ $*}: the relay did not start:"; tail -5 "$relay_tmp/$name.log"; return 1
     fi
-    # 120 MP3 frames are about 3 s of audio; the station changes its title every second.
-    timeout 20 mpg123 -v -n 120 -w "$relay_tmp/$name.wav" "$url" >"$relay_tmp/$name-mpg123.log" 2>&1
+    # 120 MP3 frames are about 3 s of audio; the station changes its title every second. mpg123 notes a SIGTERM
+    # but goes on waiting for bytes that do not come, so timeout follows it with a SIGKILL.
+    timeout -k 2 15 mpg123 -v -n 120 -w "$relay_tmp/$name.wav" "$url" </dev/null >"$relay_tmp/$name-mpg123.log" 2>&1
     code=$?
     bytes=$(stat -c %s "$relay_tmp/$name.wav" 2>/dev/null || echo 0)
     audible=$(tail -c 100000 "$relay_tmp/$name.wav" 2>/dev/null | tr -d '\000' | wc -c)
@@ -90,10 +91,10 @@ relay_proof() {
     fi
     if ! command -v mpg123 >/dev/null; then
         if [[ -n ${CI:-} ]]; then
-            echo "FAIL my-relay: mpg123 is not installed, and CI is set (bash scripts/install-peers.sh installs it)"
+            echo "FAIL my-relay: mpg123 is not installed, and CI is set (scripts/install-peers.sh in the Casty folder installs it)"
             return 1
         fi
-        echo "skip my-relay: mpg123 is not installed, so nobody can listen (bash scripts/install-peers.sh installs it)"
+        echo "skip my-relay: mpg123 is not installed, so nobody can listen (scripts/install-peers.sh in the Casty folder installs it)"
         return 0
     fi
     if ! swift build --package-path .. --product casty-cli >"$scratch/casty-cli.log" 2>&1; then

@@ -147,6 +147,7 @@ actor RelayHub {
     /// The station is gone or unusable: say why, and try again in a second. Players stay connected.
     func retry(_ reason: String) {
         dropStation()
+        redirects = 0
         log("station: \(reason); retrying in 1 s")
         loop.schedule(after: .seconds(1)) { [self] in
             Task { await self.attach(stationURL) }

@@ -62,7 +62,7 @@ do {
 } catch {
     stop("cannot listen on \(address): \(error)", code: 1)
 }
-EventLog.standardError("my-relay: your ProxyCore, \(distributor ? "DistributorCore " : "")and ClientCore, relaying \(url)")
+EventLog.standardError("my-relay: your \(distributor ? "ProxyCore, DistributorCore" : "ProxyCore") and ClientCore, relaying \(url)")
 EventLog.standardError("play http://\(listener.localAddress)/ in VLC or mpg123")
 await hub.attach(url)
 while true { try? await Task.sleep(for: .seconds(3600)) }
