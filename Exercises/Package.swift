@@ -21,6 +21,10 @@ let variant = solutions ? "Solution" : "Starter"
 /// identity is its folder's name, whatever that folder is called on this machine.
 let casty = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "casty"
 let icy = Target.Dependency.product(name: "Icy", package: casty)
+/// Casty's network layer (an event loop, connections that never block) and its stream URLs: what `my-relay`
+/// puts under your cores so that a real player can listen to them.
+let castyNet = Target.Dependency.product(name: "CastyNet", package: casty)
+let castyWire = Target.Dependency.product(name: "CastyWire", package: casty)
 
 /// The chapters in order: folder, library name, what the library needs, what its checks need besides it.
 let chapters: [(folder: String, module: String, needs: [Target.Dependency], checksNeed: [Target.Dependency])] = [
@@ -31,6 +35,7 @@ let chapters: [(folder: String, module: String, needs: [Target.Dependency], chec
     ("05-Tree", "Tree", ["Kit"], []),
     ("06-Failure", "Recovery", ["Kit"], []),
     ("07-BeyondTrees", "Mesh", [], []),
+    ("08-Station", "Station", [icy], [icy]),
 ]
 
 var targets: [Target] = [
@@ -47,10 +52,14 @@ for (index, chapter) in chapters.enumerated() {
         name: "Chapter\(number)Checks", dependencies: [.target(name: chapter.module)] + chapter.checksNeed,
         path: "Chapters/\(chapter.folder)/Checks"))
 }
+// Your chapter 3 cores (and with --distributor your chapter 4 core) on real sockets: `swift run my-relay
+// http://station/ --port 8080`, then play it in VLC.
+targets.append(.executableTarget(name: "my-relay", dependencies: ["Relay", "FanOut", "Kit", icy, castyNet, castyWire], path: "MyRelay"))
 
 let package = Package(
     name: "CastyExercises",
-    products: chapters.map { .library(name: $0.module, targets: [$0.module]) },
+    products: chapters.map { .library(name: $0.module, targets: [$0.module]) }
+        + [.executable(name: "my-relay", targets: ["my-relay"])],
     dependencies: [.package(path: "..")],
     targets: targets
 )

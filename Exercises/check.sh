@@ -9,9 +9,110 @@
 #
 # Each mode builds in its own directory (.build-solutions, .build-starters) with warnings as errors, then runs
 # each chapter's test target on its own (swift test --filter ChapterNNChecks), so one chapter can never pass
-# or fail for another. Exits 0 only when every requested proof holds.
+# or fail for another. With chapter 3, my-relay is proved too (alone, and with chapter 4's --distributor): the
+# starter stops with one line naming the empty holes; the solution relays Casty's built-in station to mpg123,
+# which must decode sound and titles (skipped when mpg123 is missing, unless CI is set). Exits 0 only when every
+# requested proof holds.
 set -uo pipefail
 cd "$(dirname "$0")"
+
+# Everything the relay proof starts is stopped on the way out, by its process id.
+started=()
+relay_tmp=""
+stop_started() {
+    local pid
+    for pid in "${started[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${started[@]}"; do wait "$pid" 2>/dev/null; done
+    [[ -z $relay_tmp ]] || rm -rf "$relay_tmp"
+    started=()
+    relay_tmp=""
+}
+trap stop_started EXIT
+
+# url_in FILE WORDS SECONDS — waits until FILE has a line "WORDS http://127.0.0.1:PORT/…" and prints that URL.
+url_in() {
+    local deadline=$((SECONDS + $3)) url
+    while ((SECONDS <= deadline)); do
+        url=$(grep -aoE "$2 http://127\.0\.0\.1:[0-9]+/" "$1" 2>/dev/null | head -1 | grep -oE 'http://.*')
+        [[ -n $url ]] && { echo "$url"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+# refuses RELAY LOG WANT ARGS... — the relay, built from the starters, must stop before it opens a socket: status 1
+# and one line on standard error that contains WANT (the name of an empty hole). No station is needed.
+refuses() {
+    local relay=$1 log=$2 want=$3 code
+    shift 3
+    SWIFT_BACKTRACE=enable=no timeout 20 "$relay" http://127.0.0.1:9/ --port 0 "$@" >"$log.out" 2>"$log"
+    code=$?
+    ((code == 1)) && [[ $(wc -l <"$log") == 1 ]] && grep -qF "$want" "$log" && return 0
+    echo "FAIL my-relay${*:+ $*}: the starter should stop with status 1 and one line naming '$want' (exit $code):"
+    head -5 "$log"
+    return 1
+}
+
+# plays RELAY STATION NAME ARGS... — my-relay in front of STATION; mpg123 must decode about 3 s of sound and the
+# station's titles through it, and the relay must log the titles it read.
+plays() {
+    local relay=$1 station=$2 name=$3 url code bytes audible
+    shift 3
+    "$relay" "$station" --host 127.0.0.1 --port 0 "$@" >"$relay_tmp/$name.log" 2>&1 &
+    started+=($!)
+    if ! url=$(url_in "$relay_tmp/$name.log" "play" 10); then
+        echo "FAIL my-relay${*:+ $*}: the relay did not start:"; tail -5 "$relay_tmp/$name.log"; return 1
+    fi
+    # 120 MP3 frames are about 3 s of audio; the station changes its title every second. mpg123 notes a SIGTERM
+    # but goes on waiting for bytes that do not come, so timeout follows it with a SIGKILL.
+    timeout -k 2 15 mpg123 -v -n 120 -w "$relay_tmp/$name.wav" "$url" </dev/null >"$relay_tmp/$name-mpg123.log" 2>&1
+    code=$?
+    bytes=$(stat -c %s "$relay_tmp/$name.wav" 2>/dev/null || echo 0)
+    audible=$(tail -c 100000 "$relay_tmp/$name.wav" 2>/dev/null | tr -d '\000' | wc -c)
+    if ((code == 0 && bytes > 400000 && audible > 10000)) \
+        && grep -aq "ICY-META: StreamTitle='Exercise tone" "$relay_tmp/$name-mpg123.log" \
+        && grep -q "title: Exercise tone" "$relay_tmp/$name.log"; then
+        echo "ok   my-relay${*:+ $*}: mpg123 decoded $bytes bytes of sound and the station's titles through the solution"
+        return 0
+    fi
+    echo "FAIL my-relay${*:+ $*}: mpg123 did not hear the stream and its titles (mpg123 exit $code, $bytes bytes, $audible not silent)"
+    tail -8 "$relay_tmp/$name-mpg123.log"; tail -8 "$relay_tmp/$name.log"
+    return 1
+}
+
+# relay_proof MODE SCRATCH — my-relay, built from this mode's chapters 3 and 4, in front of Casty's built-in station.
+relay_proof() {
+    local mode=$1 scratch=$2 relay="$2/debug/my-relay" failed=0
+    if [[ $mode == starters ]]; then
+        refuses "$relay" "$scratch/relay.err" 'ProxyCore.receive(_:) is still empty' || failed=1
+        refuses "$relay" "$scratch/relay-distributor.err" 'DistributorCore.deliver(_:_:) is still empty' --distributor || failed=1
+        ((failed)) || echo "ok   my-relay: the starter stops with status 1 and one line naming the empty holes (with and without --distributor)"
+        return $failed
+    fi
+    if ! command -v mpg123 >/dev/null; then
+        if [[ -n ${CI:-} ]]; then
+            echo "FAIL my-relay: mpg123 is not installed, and CI is set (scripts/install-peers.sh in the Casty folder installs it)"
+            return 1
+        fi
+        echo "skip my-relay: mpg123 is not installed, so nobody can listen (scripts/install-peers.sh in the Casty folder installs it)"
+        return 0
+    fi
+    if ! swift build --package-path .. --product casty-cli >"$scratch/casty-cli.log" 2>&1; then
+        echo "FAIL my-relay: casty-cli (the station) does not build in the Casty package; see $scratch/casty-cli.log"
+        return 1
+    fi
+    local cli station
+    cli="$(swift build --package-path .. --show-bin-path)/casty-cli"
+    relay_tmp=$(mktemp -d)
+    "$cli" station --host 127.0.0.1 --port 0 --title "Exercise tone" --title-every 1 >"$relay_tmp/station.log" 2>&1 &
+    started+=($!)
+    if ! station=$(url_in "$relay_tmp/station.log" "listening on" 20); then
+        echo "FAIL my-relay: casty-cli station did not start:"; tail -5 "$relay_tmp/station.log"; return 1
+    fi
+    plays "$relay" "$station" relay || failed=1
+    plays "$relay" "$station" relay-distributor --distributor || failed=1
+    return $failed
+}
 
 modes=()
 chapters=()
@@ -19,11 +120,11 @@ for argument in "$@"; do
     case "$argument" in
         --solutions) modes+=(solutions) ;;
         --starters) modes+=(starters) ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)
             number=${argument#Chapter}
-            if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 7 )); then
-                echo "check.sh: no chapter '$argument' (1 to 7)" >&2
+            if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 8 )); then
+                echo "check.sh: no chapter '$argument' (1 to 8)" >&2
                 exit 2
             fi
             chapters+=("$(printf 'Chapter%02d' "$((10#$number))")")
@@ -31,11 +132,11 @@ for argument in "$@"; do
     esac
 done
 (( ${#modes[@]} )) || modes=(solutions starters)
-(( ${#chapters[@]} )) || chapters=(Chapter01 Chapter02 Chapter03 Chapter04 Chapter05 Chapter06 Chapter07)
+(( ${#chapters[@]} )) || chapters=(Chapter01 Chapter02 Chapter03 Chapter04 Chapter05 Chapter06 Chapter07 Chapter08)
 
 status=0
 for mode in "${modes[@]}"; do
-    started=$SECONDS
+    begun=$SECONDS
     scratch=".build-$mode"
     if [[ $mode == solutions ]]; then export CASTY_SOLUTIONS=1; else export CASTY_SOLUTIONS=0; fi
     mkdir -p "$scratch"
@@ -76,6 +177,7 @@ for mode in "${modes[@]}"; do
             fi
         fi
     done
-    echo "== $mode: $((SECONDS - started)) s"
+    if [[ " ${chapters[*]} " == *" Chapter03 "* ]]; then relay_proof "$mode" "$scratch" || status=1; stop_started; fi
+    echo "== $mode: $((SECONDS - begun)) s"
 done
 exit $status

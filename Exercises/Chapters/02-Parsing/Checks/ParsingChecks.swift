@@ -3,7 +3,7 @@ import Testing
 
 /// Feeds `pieces` to a parse one after another: the first starts it, the others go to its continuations.
 /// Returns the last step, or `nil` when the parse finished or failed before the pieces ran out.
-func feed<Value>(_ pieces: [[UInt8]], start: (ArraySlice<UInt8>) -> Step<Value>) -> Step<Value>? {
+func feed<Value>(_ pieces: [[UInt8]], start: (ArraySlice<UInt8>) -> Parse<Value>) -> Parse<Value>? {
     guard let first = pieces.first else { return nil }
     var step = start(first[...])
     for piece in pieces.dropFirst() {
@@ -14,13 +14,13 @@ func feed<Value>(_ pieces: [[UInt8]], start: (ArraySlice<UInt8>) -> Step<Value>)
 }
 
 /// The value and the rest, when the step is done.
-func finished<Value>(_ step: Step<Value>?) -> (value: Value, rest: [UInt8])? {
+func finished<Value>(_ step: Parse<Value>?) -> (value: Value, rest: [UInt8])? {
     guard case .done(let value, let rest)? = step else { return nil }
     return (value, Array(rest))
 }
 
 /// The error, when the step failed.
-func failure<Value>(_ step: Step<Value>?) -> ParseError? {
+func failure<Value>(_ step: Parse<Value>?) -> IcyError? {
     guard case .failed(let error)? = step else { return nil }
     return error
 }
@@ -67,7 +67,7 @@ struct ParsingChecks {
     @Test func head_refusesAnEndlessLine_beforeItEnds() {
         let endless = [UInt8](repeating: UInt8(ascii: "A"), count: 4096)
         let step = feed(Array(repeating: endless, count: 3), start: head)  // 12 KiB, no line break yet
-        #expect(failure(step) == .lineTooLong)
+        #expect(failure(step) == .lineTooLong(limit: maxLineBytes))
     }
 
     @Test func continuation_isAValue_resumingItTwiceGivesTwoIndependentResults() throws {
@@ -108,7 +108,7 @@ struct ParsingChecks {
     }
 
     @Test func reply_withAnotherStatus_failsWithTheCode() {
-        #expect(failure(reply(Array("HTTP/1.0 404 Not Found\r\n\r\n".utf8)[...])) == .status(404))
+        #expect(failure(reply(Array("HTTP/1.0 404 Not Found\r\n\r\n".utf8)[...])) == .status(code: 404, reason: "Not Found"))
         #expect(failure(reply(Array("HELLO\r\n\r\n".utf8)[...])) == .malformedStatusLine("HELLO"))
     }
 

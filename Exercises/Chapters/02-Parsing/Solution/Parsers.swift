@@ -6,7 +6,7 @@
 /// `more` when the bytes end before that (the continuation keeps the unfinished line and resumes with the
 /// next bytes without looking at old ones again); `failed` on a header line without a name and colon, or a
 /// line longer than ``maxLineBytes`` — noticed as soon as that many bytes are waiting without a line break.
-public func head(_ bytes: ArraySlice<UInt8>) -> Step<Head> {
+public func head(_ bytes: ArraySlice<UInt8>) -> Parse<Head> {
     HeadState().read(bytes)
 }
 
@@ -19,7 +19,7 @@ struct HeadState: Sendable {
     /// The header lines read so far.
     var headers: [Header] = []
 
-    func read(_ input: ArraySlice<UInt8>) -> Step<Head> {
+    func read(_ input: ArraySlice<UInt8>) -> Parse<Head> {
         var state = self
         var bytes = input
         // Only the new bytes are searched for a line break: the pending part is known to have none.
@@ -28,7 +28,7 @@ struct HeadState: Sendable {
             state.pending = []
             bytes = bytes[(newline + 1)...]
             if line.last == UInt8(ascii: "\r") { line.removeLast() }
-            guard line.count <= maxLineBytes else { return .failed(.lineTooLong) }
+            guard line.count <= maxLineBytes else { return .failed(.lineTooLong(limit: maxLineBytes)) }
             let text = String(decoding: line, as: UTF8.self)
             guard let first = state.first else {
                 state.first = text
@@ -42,7 +42,7 @@ struct HeadState: Sendable {
             state.headers.append(Header(name: String(text[..<colon]), value: value))
         }
         // +1: a CR at the very end may be waiting for its LF.
-        guard state.pending.count + bytes.count <= maxLineBytes + 1 else { return .failed(.lineTooLong) }
+        guard state.pending.count + bytes.count <= maxLineBytes + 1 else { return .failed(.lineTooLong(limit: maxLineBytes)) }
         state.pending += bytes
         return .more(Continuation { [state] next in state.read(next) })
     }
@@ -50,9 +50,9 @@ struct HeadState: Sendable {
 
 /// Starts reading a request: `GET /path HTTP/1.0` (or `HEAD`, or `HTTP/1.1`) and headers.
 ///
-/// Fails with ``ParseError/malformedRequestLine(_:)`` when the first line is not three words with a method of
+/// Fails with ``IcyError/malformedRequestLine(_:)`` when the first line is not three words with a method of
 /// `GET` or `HEAD` and a version of `HTTP/1.0` or `HTTP/1.1`.
-public func request(_ bytes: ArraySlice<UInt8>) -> Step<Request> {
+public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
     head(bytes).map { head in
         let words = head.first.split(separator: " ", omittingEmptySubsequences: false)
         guard words.count == 3, ["GET", "HEAD"].contains(words[0]), !words[1].isEmpty,
@@ -67,17 +67,17 @@ public func request(_ bytes: ArraySlice<UInt8>) -> Step<Request> {
 
 /// Starts reading a reply: `ICY 200 OK` (Shoutcast) or `HTTP/1.x 200 OK` (Icecast), headers, and `icy-metaint`.
 ///
-/// Fails with ``ParseError/status(_:)`` for any code other than 200, with
-/// ``ParseError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
-/// ``ParseError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
-public func reply(_ bytes: ArraySlice<UInt8>) -> Step<Reply> {
+/// Fails with ``IcyError/status(code:reason:)`` for any code other than 200, with
+/// ``IcyError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
+/// ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
+public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
     head(bytes).map { head in
         let words = head.first.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard words.count >= 2, ["ICY", "HTTP/1.0", "HTTP/1.1"].contains(words[0]), words[1].count == 3,
               let code = Int(words[1]) else {
             return .failure(.malformedStatusLine(head.first))
         }
-        guard code == 200 else { return .failure(.status(code)) }
+        guard code == 200 else { return .failure(.status(code: code, reason: words.count > 2 ? String(words[2]) : "")) }
         guard let text = head["icy-metaint"] else { return .success(Reply(head: head, metaint: nil)) }
         guard let metaint = Int(text), (1...1_048_576).contains(metaint) else {
             return .failure(.invalidMetaint(text))
@@ -104,7 +104,7 @@ struct SegmentState: Sendable {
     var metadataNeeded: Int?
     var metadata: [UInt8] = []
 
-    func read(_ input: ArraySlice<UInt8>) -> Step<Segment> {
+    func read(_ input: ArraySlice<UInt8>) -> Parse<Segment> {
         var state = self
         var bytes = input
         let audio = bytes.prefix(state.audioNeeded)
@@ -126,7 +126,7 @@ struct SegmentState: Sendable {
         return .done(Segment(audio: state.audio, metadata: state.metadata), rest: bytes)
     }
 
-    private var more: Step<Segment> {
+    private var more: Parse<Segment> {
         .more(Continuation { [self] next in read(next) })
     }
 }

@@ -10,26 +10,26 @@
 /// `more` when the bytes end before that (the continuation keeps the unfinished line and resumes with the
 /// next bytes without looking at old ones again); `failed` on a header line without a name and colon, or a
 /// line longer than ``maxLineBytes`` — noticed as soon as that many bytes are waiting without a line break.
-public func head(_ bytes: ArraySlice<UInt8>) -> Step<Head> {
+public func head(_ bytes: ArraySlice<UInt8>) -> Parse<Head> {
     // EXERCISE
     .failed(.notImplemented)
 }
 
 /// Starts reading a request: `GET /path HTTP/1.0` (or `HEAD`, or `HTTP/1.1`) and headers.
 ///
-/// Fails with ``ParseError/malformedRequestLine(_:)`` when the first line is not three words with a method of
+/// Fails with ``IcyError/malformedRequestLine(_:)`` when the first line is not three words with a method of
 /// `GET` or `HEAD` and a version of `HTTP/1.0` or `HTTP/1.1`.
-public func request(_ bytes: ArraySlice<UInt8>) -> Step<Request> {
+public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
     // EXERCISE: head(bytes).map { head in … }
     .failed(.notImplemented)
 }
 
 /// Starts reading a reply: `ICY 200 OK` (Shoutcast) or `HTTP/1.x 200 OK` (Icecast), headers, and `icy-metaint`.
 ///
-/// Fails with ``ParseError/status(_:)`` for any code other than 200, with
-/// ``ParseError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
-/// ``ParseError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
-public func reply(_ bytes: ArraySlice<UInt8>) -> Step<Reply> {
+/// Fails with ``IcyError/status(code:reason:)`` for any code other than 200, with
+/// ``IcyError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
+/// ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
+public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
     // EXERCISE
     .failed(.notImplemented)
 }

@@ -1,0 +1,116 @@
+// my-relay — before opening any socket, the cores you wrote are tried on a tiny made-up station. A hole that is
+// still empty is named here, in one line, instead of failing later somewhere in the middle of the network code.
+
+import FanOut
+import Icy
+import Kit
+import Relay
+
+/// What the relay found out about your cores by trying each one on a few bytes.
+enum Holes {
+    /// Where chapter 3's holes are.
+    static let chapter3 = "Chapters/03-ClientAndProxy/Starter/Cores.swift"
+    /// Where chapter 4's holes are.
+    static let chapter4 = "Chapters/04-Distributor/Starter/Holes.swift"
+
+    /// A made-up station: a reply with `icy-metaint: 4`, then four bytes of audio and a block with a title.
+    static let station = Array("ICY 200 OK\r\nicy-name: Preflight\r\nicy-metaint: 4\r\n\r\n".utf8) + segmentOnTheWire
+
+    /// One segment as a station and a player see it: four bytes of audio, the length byte (2: 32 bytes follow),
+    /// `StreamTitle='Hello';` and NUL padding.
+    static let segmentOnTheWire: [UInt8] = [1, 2, 3, 4] + ((try? metadataBlock(Metadata(streamTitle: "Hello").bytes)) ?? [])
+
+    /// What a working ``ProxyCore`` makes of ``station``.
+    static let expectedEvents: [ProxyEvent] = [
+        .station(Context(name: "Preflight", segmentBytes: 4, bitrate: 128)),
+        .segment(0, Kit.Segment(audio: [1, 2, 3, 4], title: "Hello")),
+    ]
+
+    /// One problem per hole that is empty or not working yet, with its chapter; none when the relay can run.
+    static func problems(distributor: Bool) -> [(chapter: Int, text: String)] {
+        let chapter3 = [proxyProblem(), replyProblem(), dataProblem()].compactMap { $0 }.map { (3, $0) }
+        let chapter4 = distributor ? [offerProblem(), deliverProblem()].compactMap { $0 }.map { (4, $0) } : []
+        return chapter3 + chapter4
+    }
+
+    /// The one line that tells the student what to do: the holes, then the files they are in and their checks.
+    static func report(_ problems: [(chapter: Int, text: String)]) -> String {
+        let files = [(3, chapter3), (4, chapter4)].filter { chapter, _ in problems.contains { $0.chapter == chapter } }
+            .map { chapter, file in "\(file) (swift test --filter Chapter0\(chapter)Checks)" }
+        return "not done yet: \(problems.map(\.text).joined(separator: "; ")). Fill in "
+            + "\(files.joined(separator: " and ")), or hear the reference solution with CASTY_SOLUTIONS=1"
+    }
+
+    /// `SendBuffer.offer(_:)` must take a segment into an empty buffer.
+    static func offerProblem() -> String? {
+        var buffer = SendBuffer(capacity: 100)
+        return buffer.offer(10) && buffer.queued == 10 ? nil : "SendBuffer.offer(_:) is still empty (an empty buffer takes nothing)"
+    }
+
+    /// `DistributorCore.deliver(_:_:)` must hand a segment to its one listener.
+    static func deliverProblem() -> String? {
+        var core = DistributorCore(address: "relay", sendBuffer: 100, burst: 1)
+        core.sourceReplied(next: 0, context: Context(name: "Preflight", segmentBytes: 4))
+        _ = core.request(from: "player")
+        let segment = Kit.Segment(audio: [1, 2, 3, 4])
+        let sent = core.deliver(0, segment)
+        if sent == [Envelope(from: "relay", to: "player", .data(0, segment))] { return nil }
+        return sent.isEmpty
+            ? "DistributorCore.deliver(_:_:) is still empty (it sends nothing)"
+            : "DistributorCore.deliver(_:_:) does not send one data(0, …) to its one listener yet"
+    }
+
+    /// `ProxyCore.receive(_:)` must turn the made-up station into a `.station` and a `.segment`.
+    static func proxyProblem() -> String? {
+        var core = ProxyCore()
+        do {
+            let events = try core.receive(station)
+            if events == expectedEvents { return nil }
+            return "ProxyCore.receive(_:) does not read a station yet (it gave \(events.count) events, expected .station then .segment(0, …))"
+        } catch ExerciseError.notImplemented {
+            return "ProxyCore.receive(_:) is still empty (it throws notImplemented)"
+        } catch {
+            return "ProxyCore.receive(_:) refuses a valid station (\(error))"
+        }
+    }
+
+    /// A request from a player that asks for titles, as a media player sends it.
+    static func playerRequest() -> Request? {
+        if case .done(let request, _) = Icy.request(Array("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n".utf8)) {
+            return request
+        }
+        return nil
+    }
+
+    /// `ClientCore.replyBytes(next:context:)` must write a `200` reply.
+    static func replyProblem() -> String? {
+        guard let request = playerRequest() else { return "the player's request could not be parsed" }
+        var core = ClientCore(request: request)
+        let bytes = core.replyBytes(next: 0, context: Context(name: "Preflight", segmentBytes: 4))
+        if bytes.isEmpty { return "ClientCore.replyBytes(next:context:) is still empty (it returns no bytes)" }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.hasPrefix("ICY 200 OK\r\n") || text.hasPrefix("HTTP/1.0 200 OK\r\n") || text.hasPrefix("HTTP/1.1 200 OK\r\n"),
+              text.hasSuffix("\r\n\r\n")
+        else { return "ClientCore.replyBytes(next:context:) does not write a 200 reply ending in an empty line yet" }
+        guard text.lowercased().contains("icy-metaint: 4\r\n") else {
+            return "ClientCore.replyBytes(next:context:) does not tell a player who asked for titles its icy-metaint"
+        }
+        return nil
+    }
+
+    /// `ClientCore.dataBytes(_:_:)` must write the audio and then the metadata block.
+    static func dataProblem() -> String? {
+        guard let request = playerRequest() else { return "the player's request could not be parsed" }
+        var core = ClientCore(request: request)
+        _ = core.replyBytes(next: 0, context: Context(name: "Preflight", segmentBytes: 4))
+        do {
+            let bytes = try core.dataBytes(0, Kit.Segment(audio: [1, 2, 3, 4], title: "Hello"))
+            if bytes == segmentOnTheWire { return nil }
+            return "ClientCore.dataBytes(_:_:) does not write the audio then the metadata block yet"
+        } catch ExerciseError.notImplemented {
+            return "ClientCore.dataBytes(_:_:) is still empty (it throws notImplemented)"
+        } catch {
+            return "ClientCore.dataBytes(_:_:) throws \(error) for a valid segment"
+        }
+    }
+}

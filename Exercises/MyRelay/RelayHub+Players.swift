@@ -1,0 +1,72 @@
+// my-relay — the players' side: read each player's request, then answer with your `ClientCore`'s bytes.
+
+import CastyNet
+import Icy
+import Relay
+
+/// One media player connected to the relay.
+struct Player {
+    /// Its TCP connection.
+    let connection: Connection
+    /// The request parser, while the request is incomplete.
+    var pending: Icy.Continuation<Request>?
+    /// Your client core, once the request is complete.
+    var core: ClientCore?
+    /// Whether the reply was written (players that arrive before the station's reply wait for it).
+    var answered = false
+}
+
+extension RelayHub {
+    /// Listens for players on `address`.
+    func listen(on address: SocketAddress) throws(SocketError) -> Listener {
+        try Listener(address: address, on: loop, sendBuffer: Connection.defaultSendBuffer) { [self] connection in
+            assumeIsolated { $0.accept(connection) }
+        }
+    }
+
+    /// A new player: read its request.
+    func accept(_ connection: Connection) {
+        let id = nextPlayer
+        nextPlayer += 1
+        players[id] = Player(connection: connection)
+        connection.onRead = { [self] bytes in assumeIsolated { $0.playerRead(id, bytes) } }
+        connection.onClose = { [self] _ in
+            assumeIsolated {
+                $0.players[id] = nil
+                $0.log("player \(id): left")
+            }
+        }
+    }
+
+    /// A player's bytes: once its request is complete, it gets a ``ClientCore`` and, when the station is known,
+    /// its reply.
+    func playerRead(_ id: Int, _ bytes: [UInt8]) {
+        guard var player = players[id], player.core == nil else { return }  // after the request nothing matters
+        switch player.pending.map({ $0(bytes) }) ?? Icy.request(bytes) {
+        case .more(let next):
+            player.pending = next
+            players[id] = player
+        case .failed(let error):
+            log("player \(id): bad request (\(error)); answering 400")
+            player.connection.write(Array("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8))
+            player.connection.close()
+        case .done(let request, _):
+            player.pending = nil
+            player.core = ClientCore(request: request)
+            players[id] = player
+            let address = player.connection.remoteAddress.map { "\($0)" } ?? "?"
+            log("player \(id): \(address) asks for \(request.path), titles \(request.wantsMetadata ? "yes" : "no")")
+            answer(id)
+        }
+    }
+
+    /// Writes a waiting player's reply, if the station has replied.
+    func answer(_ id: Int) {
+        if distributor != nil { return joinDistributor(id) }
+        guard let context, var player = players[id], var core = player.core, !player.answered else { return }
+        player.connection.write(core.replyBytes(next: next, context: context))
+        player.core = core
+        player.answered = true
+        players[id] = player
+    }
+}

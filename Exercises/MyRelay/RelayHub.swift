@@ -1,0 +1,165 @@
+// my-relay — your chapter 3 cores on real sockets. This actor is the glue between Casty's network layer
+// (CastyNet: an event loop, connections that never block) and the two structs you wrote: every byte from the
+// station goes through your `ProxyCore`, every byte to a player comes from its `ClientCore`.
+
+import CastyNet
+import CastyWire
+import FanOut
+import Icy
+import Kit
+import Relay
+
+/// The relay: one station in, any number of media players out.
+///
+/// It is an actor that runs on the event loop's thread (its executor *is* the loop), so socket callbacks can
+/// enter it without a hop and nothing in here ever blocks: every read is handed over as it arrives, every
+/// write is a non-blocking `send`.
+actor RelayHub {
+    /// The loop the sockets live on, and the actor's executor.
+    nonisolated let loop: EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    let log: EventLog
+    /// The station, as the user named it.
+    let stationURL: StreamURL
+    /// Your proxy core: reads the station's reply, then cuts its stream into numbered segments.
+    var proxy = ProxyCore()
+    /// The connection to the station, while there is one.
+    var station: Connection?
+    /// What every player is told, once the station has replied.
+    var context: Context?
+    /// The number of the next segment, for players that join now.
+    var next = 0
+    /// The title now playing, so that a change is logged once.
+    var title: String?
+    /// Redirects followed since the last stream started.
+    var redirects = 0
+    /// The players, by a number given when they connect.
+    var players: [Int: Player] = [:]
+    var nextPlayer = 0
+    /// Your chapter 4 distributor, with `--distributor`: it then decides which player gets which segment.
+    var distributor: DistributorCore?
+
+    /// A relay of `station`; with `distributor`, segments reach players through your chapter 4 core.
+    init(station: StreamURL, distributor: Bool = false, loop: EventLoop = .shared, log: EventLog = .standardError) {
+        self.stationURL = station
+        self.loop = loop
+        self.log = log
+        if distributor {
+            self.distributor = DistributorCore(address: "my-relay", sendBuffer: Connection.defaultSendBuffer, burst: 2)
+        }
+    }
+
+    /// Connects to `url` and asks for the stream with titles; what comes back goes to ``stationRead(_:)``.
+    func attach(_ url: StreamURL) async {
+        let connection: Connection
+        do throws(SocketError) {
+            guard let address = try await Resolver.resolve(host: url.host, port: url.port).first else { return retry("no address for \(url.host)") }
+            connection = try await Connection.connect(to: address, on: loop)
+        } catch {
+            return retry("cannot connect to \(url): \(error)")
+        }
+        station = connection
+        proxy = ProxyCore()
+        var request: [UInt8] = []
+        sendRequest(host: url.authority, feed: url.path, metadata: true) { request += $0 }
+        connection.onRead = { [self] bytes in assumeIsolated { $0.stationRead(bytes, from: url) } }
+        connection.onClose = { [self] error in
+            assumeIsolated { $0.retry("the station at \(url) closed the connection\(error.map { ": \($0)" } ?? "")") }
+        }
+        connection.write(request)
+        log("station: asked \(url) for the stream")
+    }
+
+    /// The station's bytes, in reads of any size, through your ``ProxyCore``.
+    func stationRead(_ bytes: [UInt8], from url: StreamURL) {
+        let events: [ProxyEvent]
+        do {
+            events = try proxy.receive(bytes)
+        } catch {
+            return retry("the station at \(url) sent something that is not a stream: \(error)")
+        }
+        for event in events {
+            switch event {
+            case .redirect(let location):
+                follow(location, from: url)
+                return
+            case .station(let context):
+                stationReplied(context)
+            case .segment(let number, let segment):
+                broadcast(number, segment)
+            }
+        }
+    }
+
+    /// A `3xx` from the station: go where it says, at most five times in a row.
+    func follow(_ location: String, from url: StreamURL) {
+        dropStation()
+        redirects += 1
+        guard redirects <= 5, let target = url.resolving(location) else {
+            return retry("the station at \(url) redirected to \(location), which cannot be followed (redirect \(redirects))")
+        }
+        log("station: redirected to \(target)")
+        Task { await attach(target) }
+    }
+
+    /// The station's reply: players that were waiting get their reply now.
+    func stationReplied(_ context: Context) {
+        redirects = 0
+        if let old = self.context, old.segmentBytes != context.segmentBytes {
+            // A player's icy-metaint cannot change in the middle of its stream: those players must reconnect.
+            log("station: the segment size changed from \(old.segmentBytes) to \(context.segmentBytes); players must reconnect")
+            for player in players.values { player.connection.close() }
+        }
+        self.context = context
+        next = 0  // a new reply: the proxy core numbers from 0 again
+        distributor?.sourceReplied(next: 0, context: context)
+        log("station: '\(context.name)', segments of \(context.segmentBytes) bytes, \(context.bitrate) kbit/s")
+        for id in players.keys { answer(id) }
+    }
+
+    /// Segment `number`: each player's ``ClientCore`` writes it in the form that player asked for.
+    func broadcast(_ number: Int, _ segment: Kit.Segment) {
+        next = number + 1
+        if let new = segment.title, new != title {
+            title = new
+            log("title: \(new)")
+        }
+        if distributor != nil { return distribute(number, segment) }
+        for (id, player) in players {
+            guard var core = player.core, player.answered else { continue }
+            let bytes: [UInt8]
+            do {
+                bytes = try core.dataBytes(number, segment)
+            } catch {
+                log("player \(id): ClientCore.dataBytes(_:_:) threw \(error); closing it")
+                player.connection.close()
+                continue
+            }
+            players[id]?.core = core
+            if player.connection.offer(bytes) == .skipped, player.connection.consecutiveSkips > 20 {
+                log("player \(id): too slow, skipped more than 20 segments in a row; closing it")
+                player.connection.close()
+            }
+        }
+    }
+
+    /// The station is gone or unusable: say why, and try again in a second. Players stay connected.
+    func retry(_ reason: String) {
+        dropStation()
+        redirects = 0
+        log("station: \(reason); retrying in 1 s")
+        loop.schedule(after: .seconds(1)) { [self] in
+            Task { await self.attach(stationURL) }
+        }
+    }
+
+    /// Forgets the station's connection without calling ``retry(_:)`` again.
+    func dropStation() {
+        guard let station else { return }
+        self.station = nil
+        station.onClose = nil
+        station.onRead = nil
+        station.close()
+    }
+}
