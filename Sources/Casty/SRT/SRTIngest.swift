@@ -60,6 +60,7 @@ public enum SRTIngest {
             whitelist: table.rules.whitelist, passphrases: configuration.passphrases, defaultPassphrase: configuration.defaultPassphrase,
             verifying: port.control?.verifiesKeys == true))
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
+        let timeout = table.rules.sourceTimeout
         return try SRTListener(address: configuration.address, latency: configuration.latency, decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID)
             if let why {
@@ -68,7 +69,7 @@ public enum SRTIngest {
             }
             return decision
         }, accepted: { connection in
-            SRTSource(connection: connection, table: table, port: port, loop: loop, logger: logger)
+            SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, logger: logger)
         })
     }
 }
@@ -106,7 +107,9 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
     /// The most audio held before the session starts (a few seconds at usual bitrates); older bytes are dropped.
     private static let holdLimit = 256 * 1024
 
-    init(connection: SRTConnection, table: MountTable, port: PortContext, loop: EventLoop, logger: EventLog) {
+    /// A caller just accepted (on the SRT thread). One that sends no MP3 or AAC (a transport stream without an
+    /// audio stream, say) within `timeout`, the server's source timeout, is disconnected.
+    init(connection: SRTConnection, table: MountTable, port: PortContext, loop: EventLoop, timeout: Duration, logger: EventLog) {
         self.connection = connection
         self.table = table
         self.port = port
@@ -114,6 +117,7 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
         self.logger = logger
         self.id = SRTStreamID(connection.streamID)
         self.peer = connection.peer.map { "\($0)" } ?? "?"
+        loop.schedule(after: timeout) { [weak self] in self?.deadline(timeout) }
     }
 
     // MARK: The SRT thread
@@ -170,6 +174,12 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
                 admit()
             }
         }
+    }
+
+    private func deadline(_ timeout: Duration) {
+        guard case .waiting = state, format == nil else { return }
+        logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: no MP3 or AAC audio within \(timeout)")
+        finish()
     }
 
     private func gone(_ reason: String) {
