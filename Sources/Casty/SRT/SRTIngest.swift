@@ -64,7 +64,7 @@ public enum SRTIngest {
         return try SRTListener(address: configuration.address, latency: configuration.latency, decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID)
             if let why {
-                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SafeText.logLine(streamID))': \(why) (1403)")
+                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(streamID)': \(why) (1403)")
                 loop.execute { port.refused() }
             }
             return decision
@@ -260,7 +260,7 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
             return refuse("\(error)")
         }
         let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
-        logger("SRT source \(peer) publishing \(id.mount) (stream ID '\(SafeText.logLine(connection.streamID))', \(wrapping) "
+        logger("SRT source \(peer) publishing \(id.mount) (stream ID '\(connection.streamID)', \(wrapping) "
             + "\(format == .adts ? "AAC" : "MP3"); stream \(streamID))")
         state = .live(session)
         table.publish(session, on: mount, status: { [weak self] in self?.status ?? [] })
