@@ -14,7 +14,8 @@
 #       rejection, and Casty logs one line naming the peer and 1403;
 #   (e) a wrong passphrase, and none, on /live are rejected by SRT itself (ffmpeg's libsrt: "Incorrect
 #       passphrase", "Password required"); the /live source plays on;
-#   (f) /admin/whitelist?action=add&mount=/later, then the same command as in (d) publishes /later;
+#   (f) /admin/whitelist?action=add&mount=/later, then the same command as in (d) publishes /later; removing
+#       /later from the whitelist disconnects it;
 #   (g) malformed input: a TS with dropped, doubled, damaged and random packets, lying PES lengths and garbage
 #       between packets (ts.py mangle), sent byte for byte over SRT: /bad still decodes, its counters show the
 #       damage, Casty's memory stays bounded, /live plays on; bytes that are neither TS nor audio (/junk) are
@@ -24,6 +25,11 @@
 #   (i) 5 % of the datagrams lost each way (ts.py lossy-relay between ffmpeg and Casty on 127.0.0.1: this
 #       kernel has no netem, and a userspace relay needs neither root nor a namespace): listeners of /loss hear
 #       continuous audio — SRT lost and retransmitted packets, and every TS packet arrived within the latency;
+#   (j) with the platform's application verifying keys (scripts/control/app.py), a second server admits
+#       streamid=keyed?key=GOOD without a passphrase after asking the application (channel and key as for
+#       HTTP sources), and closes the connection of streamid=other?key=BAD once the application refused it;
+#   (k) start-up mistakes end with one clear line and status 1: a passphrase of 9 characters, and a libsrt that
+#       cannot be found (`--srt-library`): "SRT needs libsrt: apt-get install libsrt1.5-gnutls";
 #   and no passphrase appears in Casty's log.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
@@ -206,8 +212,13 @@ check "(e) the /live source is still connected after the refusals" \
 code=$(admin_get "admin:$ADMIN_PW" "/admin/whitelist?action=add&mount=/later" "$TMP/whitelist.txt")
 check "(f) /admin/whitelist?action=add&mount=/later answered 200" "(f) whitelist add answered $code: $(head -c 200 "$TMP/whitelist.txt")" test "$code" = 200
 srt_publish srt-later later "$SRT_PW" 880 mp3
+LATER_SRC=$LAST_PID
 check "(f) the same ffmpeg command now publishes /later" \
     "(f) /later is not live 10 s after the whitelist add: $(tail -3 "$TMP/srt-later.log" | tr '\n' ' ')" wait_live /later 10
+code=$(admin_get "admin:$ADMIN_PW" "/admin/whitelist?action=remove&mount=/later" "$TMP/whitelist-remove.txt")
+check "(f) /admin/whitelist?action=remove&mount=/later answered 200" "(f) whitelist remove answered $code" test "$code" = 200
+check "(f) removing /later from the whitelist disconnected its SRT caller (ffmpeg exited)" \
+    "(f) the /later ffmpeg still runs 10 s after the whitelist remove" wait_until 10 gone "$LATER_SRC"
 
 # --- (g) malformed input ---------------------------------------------------------------------------------------------
 ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=14" \
@@ -315,6 +326,55 @@ else
 fi
 peers_stop "$LOSS_SRC" "$RELAY"
 info "relay: $(grep -E '^RELAY down' "$TMP/relay.out" || echo no counts)"
+
+# --- (j) key verification by the application -------------------------------------------------------------------------
+APP_PORT=$(srt_port) || { fail "(j) no free port for the application"; exit 1; }
+station_log "app.py" "$TMP/app.out"
+python3 "$STATION_ROOT/scripts/control/app.py" --port "$APP_PORT" --log "$TMP/app.jsonl" --keys GoodKey-5s </dev/null >"$TMP/app.out" 2>&1 &
+peers_track "$!"
+wait_until 10 listening "$APP_PORT" || fail "(j) app.py does not listen on $APP_PORT"
+SRT2_PORT=$(srt_port) || { fail "(j) no free port for the second server's SRT"; exit 1; }
+HTTP2_PORT=$(srt_port) || { fail "(j) no free port for the second server"; exit 1; }
+SERVER2_LOG="$TMP/casty2.log"
+station_log "casty-cli server (key verification)" "$SERVER2_LOG"
+"$CLI" server --port "$HTTP2_PORT" --host 127.0.0.1 --accept-all --srt-port "$SRT2_PORT" \
+    --key-verification-url "http://127.0.0.1:$APP_PORT/verify" </dev/null >"$SERVER2_LOG" 2>&1 &
+peers_track "$!"
+wait_until 10 listening "$HTTP2_PORT" || fail "(j) the second server does not listen on $HTTP2_PORT"
+srt_publish srt-keyed "keyed?key=GoodKey-5s" "" 440 mp3 "$SRT2_PORT"
+keyed_live() { [ "$(http_code "http://127.0.0.1:$HTTP2_PORT/keyed")" = 200 ]; }
+check "(j) streamid=keyed?key=GOOD (no passphrase) is live once the application said 200" \
+    "(j) /keyed is not live on the second server: $(grep -F 'keyed' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')" wait_until 10 keyed_live
+verified() { grep -F '"path": "/verify"' "$TMP/app.jsonl" 2>/dev/null | grep -F '"x-streaming-channel": "keyed"' | grep -qF '"x-streaming-key": "GoodKey-5s"'; }
+check "(j) the application was asked with x-streaming-channel: keyed and x-streaming-key: GOOD" \
+    "(j) the application got no such /verify call: $(head -c 400 "$TMP/app.jsonl" 2>/dev/null)" verified
+srt_publish srt-badkey "other?key=BadKey-1" "" 660 mp3 "$SRT2_PORT"
+BADKEY_SRC=$LAST_PID
+if wait_until 10 log_has "$SERVER2_LOG" "SRT source 127\.0\.0\.1:[0-9]+ refused on /other: key not accepted, the application answered 403 \(403\); the connection is closed"; then
+    pass "(j) a refused key: $(grep -m1 'refused on /other' "$SERVER2_LOG" | cut -c1-170)"
+else
+    fail "(j) no refusal of streamid=other?key=BAD: $(grep -F '/other' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
+fi
+check "(j) the refused caller was disconnected (ffmpeg exited)" "(j) the refused ffmpeg still runs 10 s after" wait_until 10 gone "$BADKEY_SRC"
+
+# --- (k) start-up mistakes --------------------------------------------------------------------------------------------
+# startup_error NAME EXPECTED-TEXT casty-cli-server-options... — the server exits with status 1 and one line with the text.
+startup_error() {
+    local name=$1 want=$2 rc=0 port
+    shift 2
+    port=$(srt_port)
+    timeout 10 "$CLI" server --port "$port" --host 127.0.0.1 --source-password x --srt-port "$port" "$@" \
+        </dev/null >"$TMP/$name.log" 2>&1 || rc=$?
+    station_log "casty-cli server ($name)" "$TMP/$name.log"
+    if [ "$rc" = 1 ] && [ "$(wc -l <"$TMP/$name.log")" = 1 ] && grep -qF -- "$want" "$TMP/$name.log"; then
+        pass "(k) $name: status 1, one line: $(cut -c1-170 "$TMP/$name.log")"
+    else
+        fail "(k) $name: status $rc (expected 1 and one line with '$want'): $(head -3 "$TMP/$name.log" | tr '\n' ' ')"
+    fi
+}
+startup_error short-passphrase "the SRT passphrase of /live has 9 characters: SRT takes 10 to 79" --srt-passphrase /live=123456789
+startup_error missing-libsrt "SRT needs libsrt: apt-get install libsrt1.5-gnutls" --srt-passphrase 1234567890 \
+    --srt-library libsrt-not-here.so.1.5
 
 # --- the log ----------------------------------------------------------------------------------------------------------
 leaked=""
