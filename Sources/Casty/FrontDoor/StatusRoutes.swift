@@ -11,7 +11,7 @@ enum StatusRoutes {
         } else if let mounts = port.mounts {
             body = StatusPage.serverJSON(mounts.all.map { mount in
                 (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state)
-            }, refused: port.refusedCount)
+            }, refused: port.refusedCount, rtmp: port.rtmp?.json)
         } else if let single = port.single {
             body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?())
         } else {
