@@ -52,7 +52,7 @@ enum ServerCommand: Command {
         \(ControlOptions.usage)
 
         The config file has one option per line, without its dashes: `name value`, or `name` alone for
-        --accept-all. Blank lines and lines starting with # are skipped. For example:
+        --accept-all and --rtmp. Blank lines and lines starting with # are skipped. For example:
 
           port 8000
           source-password hackme
@@ -73,7 +73,7 @@ enum ServerCommand: Command {
         do {
             server = try StationServer.start(configuration, address: address, logger: logger)
         } catch let error as SocketError {
-            throw ServeError("cannot listen on \(address): \(error)")
+            throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
         }
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))")

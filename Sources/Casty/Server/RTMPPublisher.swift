@@ -33,6 +33,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     /// The loop the connection lives on.
     var loop: EventLoop { connection.loop }
+    /// The most bytes of answers waiting for a peer that does not read them.
+    static let maxPendingBytes = 64 * 1024
 
     /// Listens for RTMP publishers on `address`, for the mounts of `port`.
     static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext, counters: RTMPCounters) throws(SocketError) -> Listener {
@@ -81,7 +83,14 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private func perform(_ actions: [RTMPServerMachine.Action]) {
         for action in actions where !closed {
             switch action {
-            case .send(let bytes): connection.write(bytes)
+            case .send(let bytes):
+                connection.write(bytes)
+                // Answers are small; a peer that asks and asks without reading them would make them pile up.
+                if connection.pendingBytes > Self.maxPendingBytes {
+                    counters.malformed += 1
+                    port.logger("rtmp \(peer): does not read the answers (\(connection.pendingBytes) bytes pending); closed")
+                    shut()
+                }
             case .publish(let app, let key): publish(app: app, key: key)
             case .audio(let format, let bytes): audio(format, bytes)
             case .metadata(let info): metadata(info)
