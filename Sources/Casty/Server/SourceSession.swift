@@ -7,12 +7,11 @@ internal import Icy
 /// audio, after the server has checked its credentials and its mount (``SourceAdmission``).
 ///
 /// Its audio comes from a ``SourceInput``: an Icecast source's connection, whose body is raw audio with no ICY
-/// metadata, or an adapter that hands it audio with ``take(_:)`` and tells it with ``inputClosed()`` when the
-/// peer is gone. The session follows its frames (MP3 frame headers, or ADTS for
-/// AAC) and cuts its numbered segments there, so listeners, branches and HLS segments all start on a frame;
-/// bytes that are not frames are dropped up to the next verified frame and logged once per incident. The
-/// station's headers (`ice-name`, `ice-genre`, …) become the mount's `icy-name`, `icy-genre`, …; titles come
-/// from `/admin/metadata` (``setTitle(_:)``).
+/// metadata, or an adapter that hands it audio with ``take(_:)`` and tells it with ``inputClosed()`` when the peer
+/// is gone. The session follows its frames (MP3 frame headers, or ADTS for AAC) and cuts its numbered segments
+/// there, so listeners, branches and HLS segments all start on a frame; bytes that are not frames are dropped up to
+/// the next verified frame and logged once per incident. The station's headers (`ice-name`, `ice-genre`, …) become
+/// the mount's `icy-name`, `icy-genre`, …; titles come from `/admin/metadata` (``setTitle(_:)``).
 ///
 /// It ends — and tells its mount, which falls back — when the source hangs up, sends nothing for the source
 /// timeout, sends no frames at all (garbage), or is killed by an admin.
