@@ -135,4 +135,18 @@ extension StationServerTests {
         #expect(log.lines.value.filter { $0.contains("continued without a first header; closed") }.count == 1, "\(log.lines.value)")
         server.close()
     }
+
+    @Test func rtmpPeer_ThatDoesNotReadItsAnswers_IsClosed() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let peer = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop, reading: false, receiveBuffer: 4096)
+        var rtmp = RTMPPeer(peer: peer)
+        await rtmp.send([3] + [UInt8](repeating: 1, count: 1536 * 2))
+        // Each createStream is answered with a _result: thousands of them, never read, must not pile up.
+        var commands: [UInt8] = []
+        for _ in 0..<8000 { commands += rtmp.publisher.command("createStream", [.null]) }
+        await rtmp.send(commands)
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("does not read the answers") }, "\(log.lines.value.suffix(3))")
+        server.close()
+    }
 }

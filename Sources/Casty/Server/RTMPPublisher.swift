@@ -38,7 +38,9 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     /// Listens for RTMP publishers on `address`, for the mounts of `port`.
     static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext, counters: RTMPCounters) throws(SocketError) -> Listener {
-        let listener = try Listener(address: address, on: loop) { connection in
+        // A small send buffer, as on the HTTP port: Casty's answers are small, and a peer that does not read them
+        // shows in ``Connection/pendingBytes`` soon.
+        let listener = try Listener(address: address, on: loop, sendBuffer: port.options.sendBuffer) { connection in
             counters.connections += 1
             RTMPPublisher(connection: connection, port: port, counters: counters).open()
         }
