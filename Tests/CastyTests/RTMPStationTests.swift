@@ -98,11 +98,13 @@ extension StationServerTests {
 
     @Test func rtmpPeers_ThatStall_AreDropped() async throws {
         let log = Log()
-        let server = try server(timeout: .seconds(1), log: log, rtmp: true, headerTimeout: .milliseconds(300))
-        let half = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop)
+        let strict = try server(log: log, rtmp: true, headerTimeout: .milliseconds(300))
+        let half = try await TestPeer.connect(to: try #require(strict.rtmpAddress), on: loop)
         await RTMPPeer(peer: half).send([3] + [UInt8](repeating: 1, count: 700))
         #expect(await eventually(timeout: .seconds(3)) { half.closed.value })
         #expect(log.contains("dropped: no publish request within"))
+        strict.close()
+        let server = try server(timeout: .seconds(1), log: log, rtmp: true)
         let silent = try await RTMPPeer.publish(server)
         #expect(await eventually { silent.statuses() == ["NetStream.Publish.Start"] })
         #expect(await eventually(timeout: .seconds(4)) { silent.peer.closed.value })
