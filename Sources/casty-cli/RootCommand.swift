@@ -10,7 +10,7 @@ enum RootCommand: Command {
         "source", "file", "port", "host", "advertise", "fanout", "title", "name", "title-every", "segment-bytes", "status-every",
         "tree-key", "tree-key-file",
     ])
-    static let flags: Set<String> = Set(["station", "accept-all"]).union(MediaOptions.flags)
+    static let flags: Set<String> = Set(["station", "accept-all", "rtmp"]).union(MediaOptions.flags)
     static let usage = """
         usage: casty-cli root (--source <url> | --station [--file <mp3>]) [options]
                casty-cli root [the options of casty-cli server] [options]
@@ -20,7 +20,7 @@ enum RootCommand: Command {
         towards the smaller subtree. GET /status.json and GET /tree tell the node's state.
 
         Given the options of casty-cli server instead (--source-password, --mounts, --relay /m=URL,
-        --station /m, --fallback, --config, …; see casty-cli server --help), the root is a station server
+        --station /m, --fallback, --rtmp, --config, …; see casty-cli server --help), the root is a station server
         whose every mount is the root of its own tree: a branch asks for GET /<mount> and is placed in that
         mount's tree; GET /tree?mount=/m tells a mount's place (casty-cli tree http://root:8000/m).
 
@@ -45,7 +45,7 @@ enum RootCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
-        let asServer = arguments.value("station") != nil || arguments.flag("accept-all")
+        let asServer = arguments.value("station") != nil || arguments.flag("accept-all") || arguments.flag("rtmp")
             || serverOnly.contains { arguments.value($0) != nil }
         if asServer {
             guard arguments.value("source") == nil, !arguments.flag("station") else {
@@ -99,10 +99,11 @@ enum RootCommand: Command {
                 configuration, address: address, advertise: arguments.value("advertise"),
                 fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, logger: logger)
         } catch let error as SocketError {
-            throw ServeError("cannot listen on \(address): \(error)")
+            throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
         }
         try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
-        logger("root: listening on \(server.address), advertised as \(arguments.value("advertise") ?? server.address.description);"
+        let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""
+        logger("root: listening on \(server.address)\(rtmp), advertised as \(arguments.value("advertise") ?? server.address.description);"
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
         await waitForever()

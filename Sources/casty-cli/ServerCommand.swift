@@ -10,10 +10,10 @@ enum ServerCommand: Command {
     static let options: Set<String> = Set<String>([
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
-        "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy",
+        "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy", "rtmp-port",
         "srt-port", "srt-latency", "srt-passphrase", "srt-library",
     ]).union(ControlOptions.names).union(MediaOptions.names)
-    static let flags: Set<String> = Set(["accept-all"]).union(MediaOptions.flags)
+    static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(MediaOptions.flags)
     static let usage = """
         usage: casty-cli server [options]
 
@@ -36,6 +36,10 @@ enum ServerCommand: Command {
           --source-timeout S        drop a source that sends nothing for S seconds (default 10)
           --max-listeners N         the most listeners of the whole server (503 past it)
           --mount-max-listeners /m=N  the most listeners of one mount (repeatable)
+          --rtmp                    take RTMP publishers (OBS, ffmpeg) on port 1935 too:
+                                    rtmp://host:1935/<mount>/<key> publishes /<mount>, <key> being
+                                    the source password (or the key the application verifies)
+          --rtmp-port P             take RTMP publishers on port P instead of 1935
           --segment-bytes N         audio bytes per segment on every mount (default 8192)
           --burst N                 recent segments a new player gets at once (default 4)
           --status-every S          seconds between status lines (default 10)
@@ -61,7 +65,7 @@ enum ServerCommand: Command {
         \(ControlOptions.usage)
 
         The config file has one option per line, without its dashes: `name value`, or `name` alone for
-        --accept-all. Blank lines and lines starting with # are skipped. For example:
+        --accept-all and --rtmp. Blank lines and lines starting with # are skipped. For example:
 
           port 8000
           source-password hackme
@@ -83,10 +87,10 @@ enum ServerCommand: Command {
         do {
             server = try StationServer.start(configuration, address: address, logger: logger)
         } catch let error as SocketError {
-            throw ServeError("cannot listen on \(address): \(error)")
+            throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
         }
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
-        logger("server: listening on \(server.address); \(describe(configuration))"
+        logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
             + (server.srtAddress.map { "; SRT on \($0) (latency \(configuration.srt?.latency ?? .zero))" } ?? ""))
         await waitForever()
     }
@@ -124,6 +128,9 @@ enum ServerCommand: Command {
                 throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
             }
             configuration.options.trustedProxies = proxies
+        }
+        if arguments.flag("rtmp") || arguments.value("rtmp-port") != nil {
+            configuration.rtmpPort = UInt16(try arguments.integer("rtmp-port", default: 1935, in: 0...65535))
         }
         configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)

@@ -120,6 +120,19 @@ struct DistributorCoreTests {
         #expect(describe(core.data(0, testSegments(1)[0], at: t0)) == ["fan out #0"])
     }
 
+    @Test func sourceReturningAfterItEnded_IsANewStream_TheOldRingIsNotServed() {
+        var core = core(burst: 2)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        feed(&core, testSegments(6))
+        core.sourceGone()
+        _ = core.sourceAttached()
+        #expect(describe(core.reply(first: 0, context: testContext(), at: t0)) == ["log"])
+        #expect(core.counters.gaps == 1)
+        feed(&core, testSegments(1))
+        #expect(describe(core.request(from: 2, resume: nil, branch: nil, at: t0)) == ["reply 2 next 0", "send 2 #0"])
+    }
+
     @Test func treeNode_ServesItsFanout_ThenRedirectsBranches_NeverPlayers() {
         var core = core(tree: "10.0.0.1:8000")
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -5,7 +5,7 @@ import Testing
 @testable import Casty
 
 /// A generator of repeatable pseudo-random bytes, so a failing case can be run again.
-private struct SeededBytes: RandomNumberGenerator {
+struct SeededBytes: RandomNumberGenerator {
     var state: UInt64
 
     mutating func next() -> UInt64 {

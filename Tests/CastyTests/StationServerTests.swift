@@ -40,7 +40,8 @@ struct StationServerTests {
 
     func server(
         mounts: [String]? = ["/live", "/backup"], fallbacks: [String: String] = [:], timeout: Duration = .seconds(10),
-        log: Log = Log(), limits: (server: Int?, mounts: [String: Int]) = (nil, [:])
+        log: Log = Log(), limits: (server: Int?, mounts: [String: Int]) = (nil, [:]), rtmp: Bool = false,
+        headerTimeout: Duration? = nil
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
@@ -52,6 +53,8 @@ struct StationServerTests {
         configuration.distribution.burst = 1
         configuration.maxListeners = limits.server
         configuration.mountMaxListeners = limits.mounts
+        if rtmp { configuration.rtmpPort = 0 }
+        if let headerTimeout { configuration.options.headerTimeout = headerTimeout }
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
     }
 

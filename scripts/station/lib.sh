@@ -306,6 +306,33 @@ audio_check() {
     fi
 }
 
+# decoder_start NAME mpg123|ffmpeg URL SECONDS — decode SECONDS of URL into $TMP/NAME.wav in the background (for
+# audio_check), its output in $TMP/NAME.log. Sets LAST_PID.
+decoder_start() {
+    local name=$1 tool=$2 url=$3 secs=$4
+    station_log "$tool $name" "$TMP/$name.log"
+    if [ "$tool" = mpg123 ]; then
+        (timeout 20 mpg123 -n $((secs * 40)) -w "$TMP/$name.wav" "$url" >"$TMP/$name.log" 2>&1 || true) &
+    else
+        (timeout 20 ffmpeg -nostdin -hide_banner -i "$url" -t "$secs" -y "$TMP/$name.wav" >"$TMP/$name.log" 2>&1 || true) &
+    fi
+    LAST_PID=$!
+    peers_track "$LAST_PID"
+}
+
+# title_check WHAT NAME TITLE — pass when the listener NAME (listen_start NAME … --until-title TITLE) saw TITLE with
+# intact framing, else fail with what it saw (and return 1).
+title_check() {
+    local what=$1 json="$TMP/$2.json"
+    if [ "$(json_field "$json" until_title_seen)" = True ]; then
+        pass "$what (metaint $(json_field "$json" metaint), framing intact over $(json_field "$json" blocks) blocks)"
+    else
+        fail "$what: the listener did not see StreamTitle='$3' (titles $(json_field "$json" titles), framing_ok" \
+            "$(json_field "$json" framing_ok) $(json_field "$json" framing_error), status $(json_field "$json" status))"
+        return 1
+    fi
+}
+
 # json_field FILE KEY — a top-level field of a listen summary (python3, compact JSON).
 json_field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print(json.dumps(v) if isinstance(v,(list,dict)) else v)' "$1" "$2" 2>/dev/null || true; }
 

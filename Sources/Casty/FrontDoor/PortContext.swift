@@ -17,6 +17,8 @@ final class PortContext: @unchecked Sendable {
     let adminPassword: Secret?
     /// The platform's application: key verification, events, commands.
     let control: ControlPlane?
+    /// The counters of the station server's RTMP port, if it has one.
+    let rtmp: RTMPCounters?
     /// How its clients are served.
     let options: ClientOptions
     /// Where its log lines go.
@@ -35,6 +37,7 @@ final class PortContext: @unchecked Sendable {
         self.tree = tree
         self.adminPassword = nil
         self.control = nil
+        self.rtmp = nil
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
@@ -44,13 +47,14 @@ final class PortContext: @unchecked Sendable {
     }
 
     /// A port for the mounts of a station server.
-    init(mounts: MountTable, adminPassword: Secret?, control: ControlPlane? = nil, loop: EventLoop, options: ClientOptions,
-         logger: EventLog, router: Router = .standard) {
+    init(mounts: MountTable, adminPassword: Secret?, control: ControlPlane? = nil, rtmp: RTMPCounters? = nil, loop: EventLoop,
+         options: ClientOptions, logger: EventLog, router: Router = .standard) {
         self.single = nil
         self.mounts = mounts
         self.tree = nil
         self.adminPassword = adminPassword
         self.control = control
+        self.rtmp = rtmp
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")

@@ -14,7 +14,7 @@ enum StatusRoutes {
                 (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state)
             }, refused: port.refusedCount, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
                 mount.ingestStatus.map { (mount.path, $0()) }
-            }))
+            }), rtmp: port.rtmp?.json)
         } else if let single = port.single {
             body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?())
         } else {

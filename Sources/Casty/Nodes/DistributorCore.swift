@@ -50,6 +50,8 @@ struct DistributorCore<Listener: Hashable> {
     private var waitingTimerArmed = false
     /// The station, once the source replied.
     private(set) var context: Context?
+    /// The stream of the source that ended, while no source replaced it.
+    private var endedStream: UInt64?
     private var ring: Ring<StreamSegment>
     /// The number of the segment expected next from the source.
     private(set) var next: Int?
@@ -112,7 +114,9 @@ struct DistributorCore<Listener: Hashable> {
         var context = new
         if context.stream == 0 { context.stream = sourceStream }
         var actions: [Action] = []
-        if let old = self.context, old.stream != context.stream {
+        // A source that returns after one that ended (an RTMP or Icecast source reconnecting) starts a new stream
+        // too: the ring of the old one must not be served as the new one's.
+        if let old = self.context?.stream ?? endedStream, old != context.stream {
             actions += restartNumbering(at: first, stream: context.stream)
         } else if self.context == nil || next == nil {
             next = first
@@ -201,6 +205,7 @@ struct DistributorCore<Listener: Hashable> {
     /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening
     /// stay for now. The ended source is not asked again.
     mutating func sourceGone() {
+        endedStream = context?.stream ?? endedStream
         context = nil
         next = nil
         hasSource = false
@@ -268,6 +273,7 @@ struct DistributorCore<Listener: Hashable> {
         let was = next ?? 0
         counters.gaps += 1
         next = first
+        endedStream = nil
         ring = Ring(capacity: configuration.ringSize)
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.

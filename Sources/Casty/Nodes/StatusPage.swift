@@ -24,16 +24,17 @@ enum StatusPage {
     }
 
     /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
-    /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object.
+    /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object (and an SRT source's in `srt`),
+    /// and the RTMP port's counters as `rtmp` when the server has one.
     static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String)], refused: Int,
-                           ingest: [String: [(String, JSONValue)]] = [:]) -> String {
+                           ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil) -> String {
         let sources: [JSONValue] = mounts.map { mount in
             .object([("mount", .text(mount.path))] + source(mount.stat) + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
                 + (ingest[mount.path].map { [("srt", .object($0))] } ?? []))
         }
-        return JSONValue.object([
-            ("icestats", .object([("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))])),
-        ]).encoded
+        var stats: [(String, JSONValue)] = [("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))]
+        if let rtmp { stats.append(("rtmp", rtmp)) }
+        return JSONValue.object([("icestats", .object(stats))]).encoded
     }
 
     /// Icecast's fields for one source.

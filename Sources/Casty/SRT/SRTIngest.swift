@@ -79,11 +79,12 @@ public enum SRTIngest {
 /// Two halves, each confined to one thread: what the SRT thread calls (``received(_:)``, ``ended(_:)``: the
 /// payload reader and its counters) and what runs on the loop (admission, key verification, the session). The
 /// SRT thread hands each message's audio over with one `loop.execute`.
-final class SRTSource: SRTReceiver, @unchecked Sendable {
+final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private let connection: SRTConnection
     private let table: MountTable
     private let port: PortContext
-    private let loop: EventLoop
+    /// The loop its session runs on.
+    let loop: EventLoop
     private let logger: EventLog
     private let id: SRTStreamID?
     private let peer: String
@@ -164,7 +165,7 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
         case .over:
             return
         case .live(let session):
-            session.assumeIsolated { $0.feed(audio[...]) }
+            session.assumeIsolated { $0.take(audio[...]) }
         case .waiting(var held):
             held += audio
             if held.count > Self.holdLimit { held.removeFirst(held.count - Self.holdLimit) }
@@ -185,7 +186,7 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
     private func gone(_ reason: String) {
         switch state {
         case .live(let session):
-            session.assumeIsolated { $0.ingestEnded() }
+            session.assumeIsolated { $0.inputClosed() }
         case .waiting:
             logger("SRT source \(peer) on \(id?.mount ?? "?") left before publishing: \(reason)")
         case .over:
@@ -199,39 +200,38 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
         connection.close()
     }
 
+    // MARK: SourceInput
+
+    /// The session takes the audio as it arrives: nothing to attach.
+    func attach(_ session: SourceSession) {}
+
+    /// The session ended (silence, an admin, garbage): the SRT connection is closed.
+    func close() {
+        state = .over
+        connection.close()
+    }
+
     /// The content type that describes `format` to the mount's rules and listeners.
     private var contentType: String { format == .adts ? "audio/aac" : "audio/mpeg" }
 
-    /// The mount's rules (whitelist, a mount in use), then the application, if it verifies keys.
+    /// The mount's rules (whitelist, a mount in use), then the application, if it verifies keys — as for every
+    /// ingest (``SourceAdmission``); the passphrase was checked by libsrt already.
     private func admit() {
-        guard let id else { return finish() }
-        switch table.admit(path: id.mount, auth: nil, contentType: contentType, checkPassword: false) {
-        case .failure(let refusal):
-            refuse(refusal.description)
-        case .success(let mount):
-            guard let control = port.control, control.verifiesKeys else { return start(mount, record: nil) }
-            let key = id.key ?? ""
-            let ip = connection.peer?.host ?? ""
-            let channel = String(id.mount.dropFirst())
-            let loop = loop
-            Task {
-                let verdict = await control.verify(channel: channel, key: key, ip: ip)
-                loop.execute { [self] in decided(verdict) }
+        guard let publication else { return finish() }
+        SourceAdmission.check(publication, port: port) { [self] result in
+            guard case .waiting = state else { return }
+            switch result {
+            case .failure(let refusal): refuse("\(refusal)")
+            case .success(let record): start(publication, record: record)
             }
         }
     }
 
-    private func decided(_ verdict: ControlPlane.Verdict) {
-        guard case .waiting = state, let id else { return }
-        switch verdict {
-        case .refused(let reason):
-            refuse("key not accepted, \(reason) (403)")
-        case .accepted(let record):
-            switch table.admit(path: id.mount, auth: nil, contentType: contentType, checkPassword: false) {
-            case .failure(let refusal): refuse(refusal.description)
-            case .success(let mount): start(mount, record: record)
-            }
-        }
+    /// How the caller asks to publish, once its audio's type is known.
+    private var publication: SourcePublication? {
+        guard let id else { return nil }
+        return SourcePublication(path: id.mount, password: nil, key: id.key ?? "", ip: connection.peer?.host ?? "", peer: peer,
+                                 contentType: contentType, checksPassword: false)
     }
 
     private func refuse(_ why: String) {
@@ -240,34 +240,21 @@ final class SRTSource: SRTReceiver, @unchecked Sendable {
         finish()
     }
 
-    private func start(_ mount: Mount, record: Bool?) {
-        guard case .waiting(let held) = state, let id, let format else { return }
-        let table = table, control = port.control, connection = connection
-        let streamID = ControlPlane.newStreamID()
-        let headers: Headers = ["Content-Type": contentType, "ice-name": SafeText.printable(connection.streamID)]
-        let session: SourceSession
-        do {
-            session = try SourceSession(
-                loop: loop, headers: headers, mount: id.mount, format: format, segmentBytes: table.rules.segmentBytes,
-                timeout: table.rules.sourceTimeout, peer: peer, streamID: streamID, record: record, logger: logger,
-                hangUp: { connection.close() }
-            ) { [weak self] session, _ in
-                self?.state = .over
-                table.ended(session)
-                control?.post(StreamEvent(channel: String(id.mount.dropFirst()), streamID: session.streamID, kind: .closed))
-            }
-        } catch {
-            return refuse("\(error)")
-        }
-        let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
-        logger("SRT source \(peer) publishing \(id.mount) (stream ID '\(connection.streamID)', \(wrapping) "
-            + "\(format == .adts ? "AAC" : "MP3"); stream \(streamID))")
-        state = .live(session)
-        table.publish(session, on: mount, status: { [weak self] in self?.status ?? [] })
-        session.assumeIsolated { $0.start(leftover: held[...]) }
-        if let control {
-            control.post(StreamEvent(channel: String(id.mount.dropFirst()), streamID: streamID, kind: .available,
-                                     streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + id.mount))
+    private func start(_ publication: SourcePublication, record: Bool?) {
+        guard case .waiting(let held) = state, let format else { return }
+        let station = Context.stationHeaders(from: ["Content-Type": contentType, "icy-name": SafeText.printable(connection.streamID)])
+        let started = SourceAdmission.start(
+            publication, record: record, port: port, input: self, station: station, bitrate: nil, format: format,
+            status: { [weak self] in self?.status ?? [] })
+        switch started {
+        case .failure(let refusal):
+            refuse("\(refusal)")
+        case .success(let session):
+            let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
+            logger("SRT source \(peer) publishing \(publication.path) (stream ID '\(connection.streamID)', \(wrapping) "
+                + "\(format == .adts ? "AAC" : "MP3"); stream \(session.streamID))")
+            state = .live(session)
+            session.assumeIsolated { $0.start(leftover: held[...]) }
         }
     }
 

@@ -89,7 +89,8 @@ final class MountTable: @unchecked Sendable {
     private(set) var rules: Rules
     /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
     var whitelistChanged: ((Set<String>?) -> Void)?
-    private let loop: EventLoop
+    /// The loop the table, its mounts and their sessions live on.
+    let loop: EventLoop
     private let logger: EventLog
     /// The mounts, by path, and their paths in the order they were made (for listings).
     private var mounts: [String: Mount] = [:]
@@ -149,12 +150,12 @@ final class MountTable: @unchecked Sendable {
 
     // MARK: Publishing
 
-    /// Whether a source with `auth` may publish audio of `contentType` to `path`; the mount if so.
+    /// Whether a source with `password` may publish audio of `contentType` to `path`; the mount if so.
     /// With `checkPassword` false (the platform's application verifies keys), the password is not checked here.
-    func admit(path: String, auth: BasicAuth?, contentType: String?, checkPassword: Bool = true) -> Result<Mount, Refusal> {
+    func admit(path: String, password: String?, contentType: String?, checkPassword: Bool = true) -> Result<Mount, Refusal> {
         if checkPassword {
             let secret = rules.mountPasswords[path] ?? rules.sourcePassword
-            guard let secret, secret.matches(auth?.password) else { return .failure(.unauthorized) }
+            guard let secret, secret.matches(password) else { return .failure(.unauthorized) }
         }
         if let whitelist = rules.whitelist, !whitelist.contains(path) { return .failure(.notAllowed) }
         guard FrameChain.Format(contentType: contentType) != nil else {

@@ -3,13 +3,15 @@ public import CastyNet
 internal import Icy
 
 /// A source publishing one mount: ffmpeg, ezstream, liquidsoap or butt sending raw audio with Icecast's source
-/// protocol (`PUT /live` or `SOURCE /live`), after the server has checked its credentials and its mount.
+/// protocol (`PUT /live` or `SOURCE /live`), or a publisher of another protocol (RTMP) whose adapter unwraps the
+/// audio, after the server has checked its credentials and its mount (``SourceAdmission``).
 ///
-/// The body is raw audio with no ICY metadata. The session follows its frames (MP3 frame headers, or ADTS for
-/// AAC) and cuts its numbered segments there, so listeners, branches and HLS segments all start on a frame;
-/// bytes that are not frames are dropped up to the next verified frame and logged once per incident. The
-/// station's headers (`ice-name`, `ice-genre`, …) become the mount's `icy-name`, `icy-genre`, …; titles come
-/// from `/admin/metadata` (``setTitle(_:)``).
+/// Its audio comes from a ``SourceInput``: an Icecast source's connection, whose body is raw audio with no ICY
+/// metadata, or an adapter that hands it audio with ``take(_:)`` and tells it with ``inputClosed()`` when the peer
+/// is gone. The session follows its frames (MP3 frame headers, or ADTS for AAC) and cuts its numbered segments
+/// there, so listeners, branches and HLS segments all start on a frame; bytes that are not frames are dropped up to
+/// the next verified frame and logged once per incident. The station's headers (`ice-name`, `ice-genre`, …) become
+/// the mount's `icy-name`, `icy-genre`, …; titles come from `/admin/metadata` (``setTitle(_:)``).
 ///
 /// It ends — and tells its mount, which falls back — when the source hangs up, sends nothing for the source
 /// timeout, sends no frames at all (garbage), or is killed by an admin.
@@ -51,10 +53,7 @@ public actor SourceSession: LoopNode {
     /// Whether the application asked for this session to be recorded (`x-record`), if it said.
     public nonisolated let record: Bool?
 
-    /// The source's connection, for a source that publishes over HTTP; `nil` for a fed session.
-    private let connection: Connection?
-    /// How a fed session disconnects its ingest (an SRT or RTMP connection); `nil` for an HTTP source.
-    private let hangUp: (@Sendable () -> Void)?
+    private let input: any SourceInput
     private let logger: EventLog
     private let timeout: Duration
     private var station: Headers
@@ -70,48 +69,25 @@ public actor SourceSession: LoopNode {
     /// A session for a source whose request was accepted.
     ///
     /// - Parameters:
-    ///   - connection: the source's connection; the session reads the body from it.
-    ///   - request: the source's request: its `ice-*` headers and `Content-Type` describe the station.
+    ///   - input: where the audio comes from (an Icecast source's connection, an RTMP adapter); the session
+    ///     runs on its loop and closes it when it ends.
+    ///   - station: the headers listeners are told (`icy-name`, …, `Content-Type`), already cleaned
+    ///     (``stationHeaders(from:)`` for an Icecast source's request).
+    ///   - bitrate: the bitrate the source declares, if it does (MP3 streams are sniffed otherwise).
     ///   - format: the audio's framing (MP3 or ADTS).
     ///   - segmentBytes: the server's segment size: every mount cuts the same, so a fallback keeps the ICY
     ///     framing listeners were told.
     ///   - timeout: a source that sends nothing for this long is dropped.
     ///   - onEnd: told once, on the loop, when the session ends and why.
     init(
-        connection: Connection, request: Request, mount: String, format: FrameChain.Format, segmentBytes: Int,
+        input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
         timeout: Duration, peer: String, streamID: String, record: Bool? = nil, logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
-        try self.init(
-            loop: connection.loop, connection: connection, hangUp: nil, headers: request.headers, mount: mount, format: format,
-            segmentBytes: segmentBytes, timeout: timeout, peer: peer, streamID: streamID, record: record, logger: logger, onEnd: onEnd)
-    }
-
-    /// A session fed by an ingest other than an HTTP body (SRT, RTMP): the ingest hands it audio with
-    /// ``feed(_:)`` and says when its peer is gone with ``ingestEnded()``, both on `loop`; the session calls
-    /// `hangUp` (on the loop, once) when it ends for another reason — an admin's `killsource`, the source
-    /// timeout, no frames. `headers` describe the station as a source's `ice-*` headers would (`Content-Type`
-    /// at least). Start it with ``start(leftover:)``.
-    init(
-        loop: EventLoop, headers: Headers, mount: String, format: FrameChain.Format, segmentBytes: Int, timeout: Duration,
-        peer: String, streamID: String, record: Bool? = nil, logger: EventLog, hangUp: @escaping @Sendable () -> Void,
-        onEnd: @escaping @Sendable (SourceSession, End) -> Void
-    ) throws(ConfigurationError) {
-        try self.init(
-            loop: loop, connection: nil, hangUp: hangUp, headers: headers, mount: mount, format: format, segmentBytes: segmentBytes,
-            timeout: timeout, peer: peer, streamID: streamID, record: record, logger: logger, onEnd: onEnd)
-    }
-
-    private init(
-        loop: EventLoop, connection: Connection?, hangUp: (@Sendable () -> Void)?, headers: Headers, mount: String,
-        format: FrameChain.Format, segmentBytes: Int, timeout: Duration, peer: String, streamID: String, record: Bool?,
-        logger: EventLog, onEnd: @escaping @Sendable (SourceSession, End) -> Void
-    ) throws(ConfigurationError) {
         self.streamID = streamID
         self.record = record
-        self.loop = loop
-        self.connection = connection
-        self.hangUp = hangUp
+        self.loop = input.loop
+        self.input = input
         self.mount = mount
         self.peer = peer
         self.logger = logger
@@ -119,8 +95,8 @@ public actor SourceSession: LoopNode {
         self.onEnd = onEnd
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
-        self.station = Self.stationHeaders(from: headers)
-        self.bitrate = Self.declaredBitrate(headers)
+        self.station = station
+        self.bitrate = bitrate
     }
 
     /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
@@ -149,13 +125,18 @@ public actor SourceSession: LoopNode {
     /// Disconnects the source (an admin's `killsource`, or the server stopping).
     public nonisolated func stop() { onLoop { $0.stopNow() } }
 
-    /// Starts reading the body, beginning with `leftover` (what arrived with the request's head).
-    func start(leftover: ArraySlice<UInt8>) {
+    /// Starts taking audio from the input, beginning with `leftover` (what arrived with an Icecast source's
+    /// request head).
+    func start(leftover: ArraySlice<UInt8> = []) {
         subscribers.ready(context, next: cutter.next)
-        connection?.onRead = { [self] bytes in assumeIsolated { $0.take(bytes[...]) } }
-        connection?.onClose = { [self] _ in assumeIsolated { $0.end(.closed) } }
+        input.attach(self)
         watch()
         if !leftover.isEmpty { take(leftover) }
+    }
+
+    /// The input is gone (the peer hung up, or said it is done): the session ends.
+    func inputClosed() {
+        end(.closed)
     }
 
     /// Sets what is playing (from `/admin/metadata`): the next segment cut carries it.
@@ -164,16 +145,6 @@ public actor SourceSession: LoopNode {
         guard Metadata(streamTitle: clean) != cutter.title else { return }
         cutter.setTitle(Metadata(streamTitle: clean))
         logger("source on \(mount): title: \(clean)")
-    }
-
-    /// Audio from the ingest of a fed session (on the loop).
-    func feed(_ bytes: ArraySlice<UInt8>) {
-        take(bytes)
-    }
-
-    /// The ingest of a fed session lost its peer (on the loop): the session ends as if a source hung up.
-    func ingestEnded() {
-        end(.closed)
     }
 
     /// Bytes received so far.
@@ -200,7 +171,8 @@ public actor SourceSession: LoopNode {
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
     }
 
-    private func take(_ bytes: ArraySlice<UInt8>) {
+    /// Takes the next audio bytes from the input, in pieces of any size.
+    func take(_ bytes: ArraySlice<UInt8>) {
         guard onEnd != nil else { return }
         lastData = .now
         bytesIn += bytes.count
@@ -238,10 +210,7 @@ public actor SourceSession: LoopNode {
         guard let onEnd else { return }
         self.onEnd = nil
         watchdog?.cancel()
-        connection?.onRead = nil
-        connection?.onClose = nil
-        connection?.close()
-        hangUp?()
+        input.close()
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)

@@ -45,6 +45,9 @@ public final class StationServer: Sendable {
         public var control: ControlPlane?
         /// The SRT ingest (libsrt, loaded when the server starts), if sources may publish over SRT.
         public var srt: SRTIngest.Configuration?
+        /// The port RTMP publishers (OBS, ffmpeg) connect to, on the same host as the server's address; `nil` for
+        /// no RTMP. `rtmp://host:<port>/<app>/<key>` publishes mount `/<app>` with `<key>` as its password.
+        public var rtmpPort: UInt16?
 
         /// No mounts, no passwords: set at least a source password and some mounts (or `mounts = nil`).
         public init() {}
@@ -78,14 +81,19 @@ public final class StationServer: Sendable {
 
     /// The address actually bound.
     public let address: SocketAddress
+    /// The address RTMP publishers connect to, if the server takes them.
+    public let rtmpAddress: SocketAddress?
     private let listener: Listener
+    private let rtmpListener: Listener?
     let table: MountTable  // internal: StationServer+Tree.swift makes its mounts tree nodes
     /// The SRT listener, if SRT is on.
     private let srtListener: SRTListener?
 
-    private init(address: SocketAddress, listener: Listener, table: MountTable, srtListener: SRTListener?) {
+    private init(address: SocketAddress, listener: Listener, rtmpListener: Listener?, table: MountTable, srtListener: SRTListener?) {
         self.address = address
+        self.rtmpAddress = rtmpListener?.localAddress
         self.listener = listener
+        self.rtmpListener = rtmpListener
         self.table = table
         self.srtListener = srtListener
     }
@@ -112,9 +120,10 @@ public final class StationServer: Sendable {
         rules.maxListeners = configuration.maxListeners
         rules.mountMaxListeners = configuration.mountMaxListeners
         let table = MountTable(rules: rules, loop: loop, logger: logger)
+        let rtmp = configuration.rtmpPort.map { RTMPCounters(port: Int($0)) }
         let port = PortContext(
-            mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), control: configuration.control, loop: loop,
-            options: configuration.options, logger: logger)
+            mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), control: configuration.control, rtmp: rtmp,
+            loop: loop, options: configuration.options, logger: logger)
         // SRT first, while nothing runs on the table yet (it is loop-confined once connections arrive).
         let srtListener = try configuration.srt.map { (srt) throws(SRTError) in
             try SRTIngest.start(srt, table: table, port: port, loop: loop, logger: logger)
@@ -126,7 +135,20 @@ public final class StationServer: Sendable {
             srtListener?.close()
             throw error
         }
-        return StationServer(address: listener.localAddress, listener: listener, table: table, srtListener: srtListener)
+        var rtmpListener: Listener?
+        if let rtmp, let rtmpAddress = SocketAddress(host: address.host, port: UInt16(rtmp.port)) {
+            do {
+                let bound = try RTMPPublisher.listen(on: rtmpAddress, loop: loop, port: port, counters: rtmp)
+                loop.execute { rtmp.port = Int(bound.localAddress.port) }  // the real port, when 0 was asked
+                rtmpListener = bound
+            } catch {
+                loop.execute { listener.close() }
+                srtListener?.close()
+                throw error
+            }
+        }
+        return StationServer(
+            address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, srtListener: srtListener)
     }
 
     /// Gives `mount` a permanent source — a relay (``Proxy``) or the built-in ``Station`` — that feeds it
@@ -138,8 +160,11 @@ public final class StationServer: Sendable {
 
     /// Stops taking new connections; those connected stay. SRT callers are disconnected (their mounts fall back).
     public func close() {
-        let listener = listener
-        listener.loop.execute { listener.close() }
+        let listener = listener, rtmpListener = rtmpListener
+        listener.loop.execute {
+            listener.close()
+            rtmpListener?.close()
+        }
         srtListener?.close()
     }
 }

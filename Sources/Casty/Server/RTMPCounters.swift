@@ -1,0 +1,37 @@
+internal import CastyNet
+
+/// What the RTMP port of a station server has seen, for `/status.json` (`icestats.rtmp`).
+///
+/// Loop-confined (`@unchecked Sendable` so that the listener's callback may capture it): counted on the loop that
+/// runs the publishers.
+final class RTMPCounters: @unchecked Sendable {
+    /// The port RTMP publishers connect to.
+    var port: Int
+    /// Connections accepted.
+    var connections = 0
+    /// Publishers whose audio is on a mount now.
+    var publishing = 0
+    /// Publish requests refused (a wrong key, a mount not allowed or in use).
+    var refused = 0
+    /// Connections closed for breaking the protocol (a bad handshake, chunk or AMF value).
+    var malformed = 0
+    /// Connections dropped for stalling (mid-handshake, before publishing, or with no audio).
+    var timedOut = 0
+    /// Audio messages received from publishers.
+    var audioMessages = 0
+    /// Video messages received and ignored (an OBS scene still works as an audio source).
+    var videoMessages = 0
+
+    init(port: Int) {
+        self.port = port
+    }
+
+    /// The counters as JSON members.
+    var json: JSONValue {
+        .object([
+            ("port", .number(port)), ("connections", .number(connections)), ("publishing", .number(publishing)),
+            ("refused", .number(refused)), ("malformed", .number(malformed)), ("timed_out", .number(timedOut)),
+            ("audio_messages", .number(audioMessages)), ("video_messages_ignored", .number(videoMessages)),
+        ])
+    }
+}

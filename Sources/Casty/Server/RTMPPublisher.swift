@@ -1,0 +1,218 @@
+internal import CastyAudio
+internal import CastyNet
+internal import CastyWire
+internal import Icy
+
+/// One RTMP connection of a station server (OBS, ffmpeg, a broadcasting app): the thin adapter that runs an
+/// ``RTMPServerMachine`` on the event loop and does what it asks.
+///
+/// `rtmp://host:1935/<app>/<key>` publishes mount `/<app>` with `<key>` as the source's password (or the key the
+/// platform's application verifies), through the same ``SourceAdmission`` as an Icecast source: the whitelist,
+/// the password rules or key verification, a mount in use. A refused publisher gets an `onStatus` error
+/// (`NetStream.Publish.Unauthorized` for a key, `NetStream.Publish.BadName` for a mount) and the socket closes.
+/// An accepted one gets `NetStream.Publish.Start`; its session starts with its first audio message, which tells
+/// the format (MP3 is relayed as is, AAC as ADTS), and the mount's listeners hear it from then on. Video is
+/// counted and dropped; an `onMetaData` title becomes the mount's title.
+///
+/// Deadlines: a peer has the header timeout to finish the handshake and ask to publish, and the source timeout
+/// to send audio once accepted; then its ``SourceSession`` watches for silence. A protocol error is one log line
+/// and a close. Loop-confined (`@unchecked Sendable` so that callbacks may capture it).
+final class RTMPPublisher: SourceInput, @unchecked Sendable {
+    private let connection: Connection
+    private let port: PortContext
+    private let counters: RTMPCounters
+    private let peer: String
+    private var machine = RTMPServerMachine()
+    private var deadline: Scheduled?
+    /// The accepted publish request, and what the application said about recording it.
+    private var publication: SourcePublication?
+    private var record: Bool?
+    private var info = RTMPServerMachine.StreamInfo()
+    private var session: SourceSession?
+    private var closed = false
+
+    /// The loop the connection lives on.
+    var loop: EventLoop { connection.loop }
+    /// The most bytes of answers waiting for a peer that does not read them.
+    static let maxPendingBytes = 64 * 1024
+
+    /// Listens for RTMP publishers on `address`, for the mounts of `port`.
+    static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext, counters: RTMPCounters) throws(SocketError) -> Listener {
+        // A small send buffer, as on the HTTP port: Casty's answers are small, and a peer that does not read them
+        // shows in ``Connection/pendingBytes`` soon.
+        let listener = try Listener(address: address, on: loop, sendBuffer: port.options.sendBuffer) { connection in
+            counters.connections += 1
+            RTMPPublisher(connection: connection, port: port, counters: counters).open()
+        }
+        loop.execute {
+            listener.onRefuse = { error in
+                port.refused()
+                port.logger("rtmp port \(listener.localAddress): refused a peer: \(error)")
+            }
+        }
+        return listener
+    }
+
+    private init(connection: Connection, port: PortContext, counters: RTMPCounters) {
+        self.connection = connection
+        self.port = port
+        self.counters = counters
+        self.peer = connection.remoteAddress?.description ?? "unknown peer"
+    }
+
+    private func open() {
+        connection.onRead = { [self] bytes in read(bytes) }
+        connection.onClose = { [self] _ in shut() }
+        arm(port.options.headerTimeout, "no publish request within \(port.options.headerTimeout)")
+    }
+
+    // MARK: Input
+
+    private func read(_ bytes: [UInt8]) {
+        let before = (audio: machine.audioMessages, video: machine.videoMessages)
+        do {
+            let actions = try machine.receive(bytes[...])
+            counters.audioMessages += machine.audioMessages - before.audio
+            counters.videoMessages += machine.videoMessages - before.video
+            perform(actions)
+        } catch {
+            counters.malformed += 1
+            port.logger("rtmp \(peer): \(error); closed")
+            shut()
+        }
+    }
+
+    private func perform(_ actions: [RTMPServerMachine.Action]) {
+        for action in actions where !closed {
+            switch action {
+            case .send(let bytes):
+                connection.write(bytes)
+                // Answers are small; a peer that asks and asks without reading them would make them pile up.
+                if connection.pendingBytes > Self.maxPendingBytes {
+                    counters.malformed += 1
+                    port.logger("rtmp \(peer): does not read the answers (\(connection.pendingBytes) bytes pending); closed")
+                    shut()
+                }
+            case .publish(let app, let key): publish(app: app, key: key)
+            case .audio(let format, let bytes): audio(format, bytes)
+            case .metadata(let info): metadata(info)
+            case .unpublish:
+                port.logger("rtmp \(peer): unpublished \(publication?.path ?? "before publishing")")
+                shut()
+            }
+        }
+    }
+
+    // MARK: Publishing
+
+    private func publish(app: String, key: String) {
+        let path = "/" + app
+        let publication = SourcePublication(
+            path: path, password: key, key: key, ip: connection.remoteAddress?.host ?? peer, peer: peer, contentType: nil)
+        guard !app.isEmpty, StationServer.Configuration.isMountName(path) else {
+            return refuse(publication, .rules(.notAllowed))
+        }
+        SourceAdmission.check(publication, port: port) { [self] verdict in
+            guard !closed else { return }
+            switch verdict {
+            case .failure(let refusal):
+                refuse(publication, refusal)
+            case .success(let record):
+                self.publication = publication
+                self.record = record
+                perform(machine.accept())
+                arm(port.mounts?.rules.sourceTimeout ?? .seconds(10), "no audio after publishing \(path)")
+            }
+        }
+    }
+
+    /// Audio frames: the first start the session (their format is the stream's), all go to it.
+    private func audio(_ format: FLVAudio.Format, _ bytes: [UInt8]) {
+        if session == nil {
+            guard var publication else { return }
+            publication.contentType = format.contentType
+            let station = Context.stationHeaders(from: ["Content-Type": format.contentType])
+            switch SourceAdmission.start(
+                publication, record: record, port: port, input: self, station: station, bitrate: info.audioKbps,
+                format: format == .mp3 ? .mpeg : .adts)
+            {
+            case .failure(let refusal):
+                return refuse(publication, refusal)
+            case .success(let started):
+                session = started
+                deadline?.cancel()
+                counters.publishing += 1
+                port.logger("source \(peer) publishing \(publication.path) (RTMP, \(format.contentType)"
+                    + "\(info.encoder.map { ", \(SafeText.printable($0))" } ?? ""); stream \(started.streamID))")
+                started.assumeIsolated { session in
+                    session.start()
+                    if let title = info.title { session.setTitle(title) }
+                }
+            }
+        }
+        session?.assumeIsolated { $0.take(bytes[...]) }
+    }
+
+    private func metadata(_ info: RTMPServerMachine.StreamInfo) {
+        self.info = info
+        if let title = info.title { session?.assumeIsolated { $0.setTitle(title) } }
+    }
+
+    private func refuse(_ publication: SourcePublication, _ refusal: SourceAdmission.Refusal) {
+        counters.refused += 1
+        port.refused()
+        let code: String
+        switch refusal {
+        case .rules(.unauthorized), .keyRefused: code = "NetStream.Publish.Unauthorized"
+        default: code = "NetStream.Publish.BadName"
+        }
+        port.logger("source \(peer) refused on \(publication.path) (RTMP): \(refusal); answered \(code)")
+        perform(machine.refuse(code: code, description: "\(publication.path): \(refusal)"))
+        let connection = connection
+        release()
+        connection.closeWhenSent(timeout: port.options.headerTimeout)
+    }
+
+    // MARK: The end
+
+    /// Nothing to set up: the publisher hands its session each audio message itself.
+    func attach(_ session: SourceSession) {}
+
+    /// The session ended on its own (silence, garbage, an admin): the connection closes.
+    func close() {
+        shut()
+    }
+
+    /// Closes the connection, once; a session still running ends with it.
+    private func shut() {
+        guard release() else { return }
+        connection.close()
+    }
+
+    /// Lets go of the connection's callbacks, the deadline and the session (which ends, if it had not). Returns
+    /// whether this was the first time.
+    @discardableResult
+    private func release() -> Bool {
+        guard !closed else { return false }
+        closed = true
+        deadline?.cancel()
+        connection.onRead = nil
+        connection.onClose = nil
+        if let session {
+            self.session = nil  // the session holds its input: let go of each other
+            counters.publishing -= 1
+            session.assumeIsolated { $0.inputClosed() }
+        }
+        return true
+    }
+
+    private func arm(_ after: Duration, _ reason: String) {
+        deadline?.cancel()
+        deadline = loop.schedule(after: after) { [weak self] in
+            guard let self, !closed else { return }
+            counters.timedOut += 1
+            port.logger("rtmp \(peer) dropped: \(reason)")
+            shut()
+        }
+    }
+}

@@ -1,0 +1,120 @@
+internal import CastyAudio
+internal import CastyNet
+internal import Icy
+
+/// A source that asks to publish, as every ingest protocol describes it: an Icecast `PUT`/`SOURCE`, an RTMP
+/// `publish`.
+struct SourcePublication: Sendable {
+    /// The mount (`/live`).
+    var path: String
+    /// The password the station's rules check (an Icecast source's Basic auth password, an RTMP stream key).
+    var password: String?
+    /// The key the platform's application verifies (`x-streaming-key`).
+    var key: String
+    /// The source's IP address (`x-user-ip`).
+    var ip: String
+    /// The source's address, for log lines.
+    var peer: String
+    /// The audio's type, when known (an RTMP publisher's is known only with its first audio message).
+    var contentType: String?
+    /// Whether the station's password rules apply (an SRT caller's passphrase was checked by libsrt instead).
+    var checksPassword = true
+}
+
+/// Who may publish where, decided the same way for every ingest protocol, and what happens when a source
+/// starts: its session on the mount, and the application told.
+///
+/// In order: the rules Casty checks itself (``MountTable/admit(path:password:contentType:checkPassword:)``: the
+/// password — unless the application verifies keys —, the whitelist, the audio type, a mount already live),
+/// then the application's key verification, awaited off the loop while it serves everyone else. When the source
+/// starts, the rules are checked once more (the mount may have been taken meanwhile), its ``SourceSession``
+/// publishes the mount, and the application hears `stream-available` (and `stream-closed` when it ends).
+enum SourceAdmission {
+    /// Why a source may not publish.
+    enum Refusal: Error, Equatable, CustomStringConvertible {
+        /// One of the station's rules.
+        case rules(MountTable.Refusal)
+        /// The application did not accept the key, and why.
+        case keyRefused(String)
+        /// The session could not be made.
+        case failed(String)
+
+        var description: String {
+            switch self {
+            case .rules(let refusal): "\(refusal)"
+            case .keyRefused(let reason): "key not accepted, \(reason) (403)"
+            case .failed(let reason): "\(reason) (500)"
+            }
+        }
+    }
+
+    /// Checks whether `publication` may publish: the station's rules, then the application. `decided` is called
+    /// on the loop — at once, or when the application has answered — with the application's wish to record the
+    /// session (`x-record`), or the refusal.
+    static func check(
+        _ publication: SourcePublication, port: PortContext, decided: @escaping @Sendable (Result<Bool?, Refusal>) -> Void
+    ) {
+        guard let mounts = port.mounts else { return decided(.failure(.rules(.notAllowed))) }
+        let verifying = port.control?.verifiesKeys == true
+        switch mounts.admit(
+            path: publication.path, password: publication.password, contentType: publication.contentType,
+            checkPassword: publication.checksPassword && !verifying) {
+        case .failure(let refusal):
+            decided(.failure(.rules(refusal)))
+        case .success:
+            guard let control = port.control, verifying else { return decided(.success(nil)) }
+            let loop = mounts.loop
+            Task {
+                let verdict = await control.verify(channel: String(publication.path.dropFirst()), key: publication.key, ip: publication.ip)
+                loop.execute {
+                    switch verdict {
+                    case .accepted(let record): decided(.success(record))
+                    case .refused(let reason): decided(.failure(.keyRefused(reason)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts an admitted source: the rules once more, then its session publishes the mount and the application
+    /// hears `stream-available` (`ICY-LIVE`, then `HLS-LIVE`), and it is recorded if asked. The session does not take audio yet: the caller answers its source, then calls
+    /// ``SourceSession/start(leftover:)``. On the loop.
+    static func start(
+        _ publication: SourcePublication, record: Bool?, port: PortContext, input: any SourceInput, station: Headers,
+        bitrate: Int?, format: FrameChain.Format, status: (() -> [(String, JSONValue)])? = nil
+    ) -> Result<SourceSession, Refusal> {
+        guard let mounts = port.mounts else { return .failure(.rules(.notAllowed)) }
+        let mount: Mount
+        switch mounts.admit(path: publication.path, password: nil, contentType: publication.contentType, checkPassword: false) {
+        case .failure(let refusal): return .failure(.rules(refusal))
+        case .success(let admitted): mount = admitted
+        }
+        let control = port.control
+        let channel = String(publication.path.dropFirst())
+        let streamID = ControlPlane.newStreamID()
+        // Recorded for as long as it publishes, if the application asked (x-record) and the mount is not anyway.
+        let recording = port.sourceStarted(publication.path, distributor: mount.distributor, streamID: streamID, record: record)
+        let session: SourceSession
+        do {
+            session = try SourceSession(
+                input: input, station: station, bitrate: bitrate, mount: publication.path, format: format,
+                segmentBytes: mounts.rules.segmentBytes, timeout: mounts.rules.sourceTimeout, peer: publication.peer,
+                streamID: streamID, record: record, logger: port.logger
+            ) { session, _ in
+                mounts.ended(session)
+                recording()
+                control?.post(StreamEvent(channel: channel, streamID: session.streamID, kind: .closed))
+            }
+        } catch {
+            recording()
+            return .failure(.failed("\(error)"))
+        }
+        mounts.publish(session, on: mount, status: status)
+        if let control {
+            control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
+                                     streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + publication.path))
+            port.announceHLS(publication.path, streamID: streamID)
+        }
+        return .success(session)
+    }
+}

@@ -1,0 +1,25 @@
+internal import CastyNet
+
+/// What feeds a ``SourceSession`` its audio: the connection of an Icecast source (its body is the audio), or the
+/// adapter of another ingest protocol (RTMP) that unwraps audio from its own messages.
+///
+/// Loop-confined, like the session: everything happens on ``loop``. An input hands the session audio with
+/// ``SourceSession/take(_:)`` and reports its end with ``SourceSession/inputClosed()``; the session calls
+/// ``close()`` when it ends for its own reasons (silence, garbage, an admin), and never again after.
+protocol SourceInput: AnyObject, Sendable {
+    /// The loop the input lives on; its session runs there too.
+    var loop: EventLoop { get }
+    /// Starts feeding `session` (called once, by ``SourceSession/start(leftover:)``). An adapter that pushes
+    /// audio itself may do nothing here.
+    func attach(_ session: SourceSession)
+    /// The session ended: let go of it and close.
+    func close()
+}
+
+/// An Icecast source's connection feeds its session directly: every read is audio.
+extension Connection: SourceInput {
+    func attach(_ session: SourceSession) {
+        onRead = { bytes in session.assumeIsolated { $0.take(bytes[...]) } }
+        onClose = { _ in session.assumeIsolated { $0.inputClosed() } }
+    }
+}

@@ -1,0 +1,154 @@
+@testable import CastyWire
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// RTMP publishers on a station server, over real loopback sockets: the same admission as an Icecast source,
+/// audio to the mount's listeners, refusals, deadlines, and the session's end closing the connection.
+extension StationServerTests {
+    /// An RTMP publisher written with the wire types: a handshake, then commands and audio messages.
+    struct RTMPPeer {
+        let peer: TestPeer
+        var publisher = RTMPServerMachineTests.Publisher()
+
+        /// Connects and says everything up to `publish`; the server's answers arrive in ``peer``.
+        static func publish(_ server: StationServer, app: String = "live", key: String = "hackme") async throws -> RTMPPeer {
+            let address = try #require(server.rtmpAddress)
+            var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared))
+            var bytes = [3] + [UInt8](repeating: 7, count: 1536) + [UInt8](repeating: 0, count: 1536)
+            bytes += rtmp.publisher.command("connect", [.object([AMF0Property("app", .string(app))])])
+            bytes += rtmp.publisher.command("createStream", [.null])
+            bytes += rtmp.publisher.command("publish", [.null, .string(key), .string("live")])
+            await rtmp.send(bytes)
+            return rtmp
+        }
+
+        func send(_ bytes: [UInt8]) async {
+            let connection = peer.connection
+            await EventLoop.shared.submit { _ = connection.write(bytes) }
+        }
+
+        /// The `code` of every `onStatus` the server sent so far.
+        func statuses() -> [String] {
+            let received = peer.received.value
+            guard received.count > 3073 else { return [] }
+            var reader = RTMPChunkReader()
+            let messages = (try? reader.read(received[3073...])) ?? []
+            return messages.compactMap { message in
+                guard message.type == RTMPMessage.commandAMF0,
+                      let values = try? AMF0Decoder.decodeAll(message.payload[...]), values.first?.string == "onStatus" else { return nil }
+                return values.compactMap { $0["code"]?.string }.first
+            }
+        }
+
+        /// MP3 frames as FLV audio messages, one frame each.
+        func sendMP3(_ frames: [UInt8]) async {
+            var bytes: [UInt8] = []
+            for start in stride(from: 0, to: frames.count, by: 417) {
+                bytes += publisher.message(RTMPMessage.audio, [0x2F] + frames[start..<min(start + 417, frames.count)])
+            }
+            await send(bytes)
+        }
+    }
+
+    @Test func rtmpPublisher_WithTheSourcePassword_ListenersHearIt() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.send(rtmp.publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
+        await rtmp.sendMP3(Self.silentFrames(20))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        let player = try await listener(server)
+        #expect(await player.waitFor { $0.count > 4170 })
+        await rtmp.sendMP3(Self.silentFrames(40))
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 30 })
+        let parsed = try #require(try player.parsed(segmentBytes: 4170))
+        #expect(parsed.headers["Content-Type"] == "audio/mpeg")
+        #expect(!log.lines.value.contains { $0.contains("hackme") }, "a key is never logged")
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"rtmp\":{\"port\":\(server.rtmpAddress?.port ?? 0),\"connections\":1,\"publishing\":1"))
+        #expect(status.contains("\"video_messages_ignored\":1"))
+        // An Icecast source meets the same rules: the mount is in use.
+        let icecast = try await source(server)
+        #expect(await icecast.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403 Mountpoint in use") })
+        server.close()
+    }
+
+    @Test func rtmpPublisher_Refused_GetsAnErrorStatusAndIsClosed() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let wrong = try await RTMPPeer.publish(server, key: "wrong")
+        #expect(await eventually { wrong.peer.closed.value })
+        #expect(wrong.statuses() == ["NetStream.Publish.Unauthorized"])
+        let unlisted = try await RTMPPeer.publish(server, app: "elsewhere")
+        #expect(await eventually { unlisted.peer.closed.value })
+        #expect(unlisted.statuses() == ["NetStream.Publish.BadName"])
+        let icecast = try await source(server)
+        #expect(await icecast.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" })
+        let busy = try await RTMPPeer.publish(server)
+        #expect(await eventually { busy.peer.closed.value })
+        #expect(busy.statuses() == ["NetStream.Publish.BadName"])
+        #expect(log.lines.value.filter { $0.contains("(RTMP)") && $0.contains("refused") }.count == 3, "\(log.lines.value)")
+        #expect(!icecast.closed.value, "the Icecast source publishes on")
+        server.close()
+    }
+
+    @Test func rtmpPeers_ThatStall_AreDropped() async throws {
+        let log = Log()
+        let strict = try server(log: log, rtmp: true, headerTimeout: .milliseconds(300))
+        let half = try await TestPeer.connect(to: try #require(strict.rtmpAddress), on: loop)
+        await RTMPPeer(peer: half).send([3] + [UInt8](repeating: 1, count: 700))
+        #expect(await eventually(timeout: .seconds(3)) { half.closed.value })
+        #expect(log.contains("dropped: no publish request within"))
+        strict.close()
+        let server = try server(timeout: .seconds(1), log: log, rtmp: true)
+        let silent = try await RTMPPeer.publish(server)
+        #expect(await eventually { silent.statuses() == ["NetStream.Publish.Start"] })
+        #expect(await eventually(timeout: .seconds(4)) { silent.peer.closed.value })
+        #expect(log.contains("dropped: no audio after publishing /live"))
+        server.close()
+    }
+
+    @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP") })
+        let answer = try await ask(server, "/admin/killsource?mount=/live")
+        #expect(answer.contains("200"))
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(log.contains("on /live ended: stopped"))
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"publishing\":0"))
+        server.close()
+    }
+
+    @Test func rtmpGarbage_IsOneLogLineAndAClose() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let peer = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop)
+        await RTMPPeer(peer: peer).send([3] + [UInt8](repeating: 1, count: 1536 * 2) + [0x43, 0, 0, 0, 0, 0, 9])
+        #expect(await eventually { peer.closed.value })
+        #expect(log.lines.value.filter { $0.contains("continued without a first header; closed") }.count == 1, "\(log.lines.value)")
+        server.close()
+    }
+
+    @Test func rtmpPeer_ThatDoesNotReadItsAnswers_IsClosed() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let peer = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop, reading: false, receiveBuffer: 4096)
+        var rtmp = RTMPPeer(peer: peer)
+        await rtmp.send([3] + [UInt8](repeating: 1, count: 1536 * 2))
+        // Each createStream is answered with a _result: thousands of them, never read, must not pile up.
+        var commands: [UInt8] = []
+        for _ in 0..<8000 { commands += rtmp.publisher.command("createStream", [.null]) }
+        await rtmp.send(commands)
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("does not read the answers") }, "\(log.lines.value.suffix(3))")
+        server.close()
+    }
+}
