@@ -19,6 +19,8 @@ enum Fanout {
     struct Server {
         var name: String
         var icecast: Bool
+        /// For Casty: its listener loops (`serve --loops N`; 0: every listener on the accepting loop).
+        var loops = 0
     }
 
     struct Row {
@@ -49,7 +51,9 @@ enum Fanout {
         let mount = option("--icecast-mount", in: arguments) ?? "/tone"
         // admin:hackme, the throwaway password of scripts/lib/peers.sh.
         let authorization = option("--icecast-auth", in: arguments) ?? "YWRtaW46aGFja21l"
-        var servers = [Server(name: "casty", icecast: false)]
+        // `--loops 0,2`: Casty with one loop, then with two listener loops, side by side in the same run.
+        let loopCounts = (option("--loops", in: arguments) ?? "0").split(separator: ",").compactMap { Int($0) }
+        var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0) }
         if icecastPort != nil, icecastPID != nil, !arguments.contains("--casty-only") {
             servers.append(Server(name: "icecast", icecast: true))
         }
@@ -66,7 +70,7 @@ enum Fanout {
 
         print("fanout: counts \(counts.map(String.init).joined(separator: ", ")), window \(fixed(window, 0)) s,"
             + " settle \(fixed(settle, 0)) s, \(loadgens) load generator(s), connect rate \(fixed(rate, 0))/s"
-            + (servers.count > 1 ? " (Icecast \(fixed(icecastRate, 0))/s), Icecast on 127.0.0.1:\(icecastPort!)\(mount) pid \(icecastPID!)" : ", Casty only (built-in station)"))
+            + (servers.contains(where: \.icecast) ? " (Icecast \(fixed(icecastRate, 0))/s), Icecast on 127.0.0.1:\(icecastPort!)\(mount) pid \(icecastPID!)" : ", Casty only (built-in station)"))
         var rows: [Row] = []
         for count in counts {
             for server in servers {
@@ -80,7 +84,7 @@ enum Fanout {
         }
         print("")
         printTable(rows, header: true)
-        let bad = rows.filter { $0.open < $0.count || ($0.server == "casty" && ($0.skipped ?? 0) > 0) }
+        let bad = rows.filter { $0.open < $0.count || ($0.server.hasPrefix("casty") && ($0.skipped ?? 0) > 0) }
         if smoke, !bad.isEmpty { exit(1) }
     }
 
@@ -109,7 +113,8 @@ enum Fanout {
         if server.icecast, let icecast {
             (port, pid, path) = (icecast.port, icecast.pid, icecast.mount)
         } else {
-            let setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
+            var setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
+            if server.loops > 0 { setup.serve += ["--loops", String(server.loops)] }
             let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {
                 child.stop()

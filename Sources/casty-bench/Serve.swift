@@ -8,6 +8,8 @@ import Glibc
 /// (without) runs: a source, one distributor, a client port with the default options, on the shared event
 /// loop. It prints `ready port=P` and serves until its standard input closes.
 ///
+/// With `--loops N`, players are spread over N event loops besides the accepting one (``EventLoopGroup``).
+///
 /// With `--mounts N` it runs what `casty-cli server` runs instead: a ``StationServer`` whose mounts `/m0` …
 /// `/m<N-1>` take sources that publish (`PUT`, password `--password`, `bench` by default); with `--built-in`
 /// each mount gets its own built-in station as a permanent source instead.
@@ -48,8 +50,12 @@ enum Serve {
             source = station
         }
         let distributor = Distributor(logger: logger)
+        var options = ClientOptions()
+        if let loops = option("--loops", in: arguments).flatMap({ Int($0) }), loops > 0 {
+            options.loops = EventLoopGroup(count: 1 + loops)
+        }
         let clientPort = try ClientPort(
-            distributor: distributor, address: .loopback(.ipv4, port: port), options: ClientOptions(), logger: logger)
+            distributor: distributor, address: .loopback(.ipv4, port: port), options: options, logger: logger)
         await distributor.attach(to: source)
         say("ready port=\(clientPort.address.port)")
         serveUntilInputCloses()

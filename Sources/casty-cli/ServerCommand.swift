@@ -11,8 +11,8 @@ enum ServerCommand: Command {
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy",
-    ]).union(ControlOptions.names).union(MediaOptions.names)
-    static let flags: Set<String> = Set(["accept-all"]).union(MediaOptions.flags)
+    ]).union(ControlOptions.names).union(PortOptions.names)
+    static let flags: Set<String> = Set(["accept-all"]).union(PortOptions.flags)
     static let usage = """
         usage: casty-cli server [options]
 
@@ -44,8 +44,8 @@ enum ServerCommand: Command {
                                     (CORS; default: any origin, *)
           --config FILE             read options from FILE first (see below); the command line wins
 
-        Live HLS (/<mount>/index.m3u8) and recordings:
-        \(MediaOptions.usage)
+        Event loops, live HLS (/<mount>/index.m3u8) and recordings:
+        \(PortOptions.usage)
 
         The platform's application (see README, "The control plane"):
         \(ControlOptions.usage)
@@ -105,7 +105,7 @@ enum ServerCommand: Command {
             guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
             configuration.mountMaxListeners[mount] = limit
         }
-        try MediaOptions.apply(arguments, to: &configuration.options)
+        try PortOptions.apply(arguments, to: &configuration.options)
         configuration.options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
