@@ -21,6 +21,8 @@ enum Fanout {
         var icecast: Bool
         /// For Casty: its listener loops (`serve --loops N`; 0: every listener on the accepting loop).
         var loops = 0
+        /// The C floor (`casty-bench floor`) instead of Casty: one shared buffer sent to every socket, nothing else.
+        var floor = false
     }
 
     struct Row {
@@ -54,6 +56,8 @@ enum Fanout {
         // `--loops 0,2`: Casty with one loop, then with two listener loops, side by side in the same run.
         let loopCounts = (option("--loops", in: arguments) ?? "0").split(separator: ",").compactMap { Int($0) }
         var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0) }
+        // `--floor`: the C program that only sends one buffer to every socket, measured in the same run.
+        if arguments.contains("--floor") { servers.append(Server(name: "floor", icecast: false, floor: true)) }
         if icecastPort != nil, icecastPID != nil, !arguments.contains("--casty-only") {
             servers.append(Server(name: "icecast", icecast: true))
         }
@@ -115,6 +119,7 @@ enum Fanout {
         } else {
             var setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
             if server.loops > 0 { setup.serve += ["--loops", String(server.loops)] }
+            if server.floor { setup.serve = ["floor"] }
             let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {
                 child.stop()
@@ -176,7 +181,7 @@ enum Fanout {
         pause(settle, idle: ticker)
         for generator in generators { generator.send("mark") }
         for generator in generators { _ = generator.expect("marked", timeout: 10, idle: ticker) }
-        let statusBefore = server.icecast ? nil : httpGet(port: port, path: "/status.json")?.body
+        let statusBefore = server.icecast || server.floor ? nil : httpGet(port: port, path: "/status.json")?.body
         let cpuBefore = cpuSplit(pid)
         let loadCPUBefore = generators.map { cpuSeconds($0.pid) }
         let start = now()
@@ -185,7 +190,7 @@ enum Fanout {
         let loadCPUAfter = generators.map { cpuSeconds($0.pid) }
         let elapsed = Double(now() - start) / 1e9
         row.rssKiB = rssKiB(pid)
-        let statusAfter = server.icecast ? nil : httpGet(port: port, path: "/status.json")?.body
+        let statusAfter = server.icecast || server.floor ? nil : httpGet(port: port, path: "/status.json")?.body
         for generator in generators { generator.send("report") }
         var lagP50s: [Int] = [], lagP99s: [Int] = [], titleP50s: [Int] = []
         for generator in generators {
