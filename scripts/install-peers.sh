@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-peers.sh — install the third-party "peers" that Casty's end-to-end tests talk to:
 # Icecast 2 and ffmpeg as the upstream, and mpg123, ffmpeg, VLC (cvlc) and streamripper as listeners
-# (see shared/DESIGN.md, "What counts as done"), plus curl and iproute2 (ss) used by the scripts, and
+# (see shared/DESIGN.md, "What counts as done"), plus curl and iproute2 (ss) used by the scripts,
+# libsrt1.5-gnutls (which casty-cli server loads for --srt-port, and ffmpeg uses to publish over SRT), and
 # ezstream and liquidsoap as sources publishing to a Casty node (scripts/station/).
 #
 # Usage: sudo scripts/install-peers.sh        (CI runs it as root, with no stdin)
@@ -14,7 +15,7 @@
 #   The tests start their own Icecast on a free loopback port (scripts/lib/peers.sh).
 set -euo pipefail
 
-PACKAGES=(icecast2 ffmpeg mpg123 vlc-bin vlc-plugin-base streamripper curl iproute2 ezstream liquidsoap chromium nginx-light openssl)
+PACKAGES=(icecast2 ffmpeg libsrt1.5-gnutls mpg123 vlc-bin vlc-plugin-base streamripper curl iproute2 ezstream liquidsoap chromium nginx-light openssl)
 
 # Is a Debian package fully installed?
 is_installed() {

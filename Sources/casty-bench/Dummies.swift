@@ -18,6 +18,20 @@ import Icy
 /// max, CPU % of one core over the feeding, CPU per delivered message, and the gaps the dummies counted.
 /// The machine "chokes" when a fan-out takes longer than the 500 ms a segment lasts, or a gap appears.
 enum Dummies {
+    /// `casty-bench dummies --help`.
+    static let usage = Usage(
+        measures: """
+            N in-process dummy actors on one distributor, fed an 8192-byte segment every 500 ms, each N in a
+            fresh child process: spawn time, bytes per dummy, fan-out p50/max, timer lateness, CPU, gaps. Stops
+            at the first N that does not keep up.
+            """,
+        options: [
+            ("--smoke", "10,000 dummies, 3 segments; exits 1 unless they keep up"),
+            ("--counts N,N,…", "dummy counts (10000,100000,1000000,2000000,4000000)"),
+            ("--segments N", "segments fed per N (20; smoke 3)"),
+            ("--one N", "(internal) run one N in this process and print its result line"),
+        ])
+
     static func run(_ arguments: [String]) async throws {
         if let one = option("--one", in: arguments).flatMap({ Int($0) }) {
             try await child(count: one, segments: Int(option("--segments", in: arguments) ?? "20") ?? 20)

@@ -16,6 +16,31 @@ import Glibc
 ///
 /// The parent only waits and reads /proc; it uses no CPU worth counting. Everything is on loopback.
 enum Fanout {
+    /// `casty-bench fanout --help`.
+    static let usage = Usage(
+        measures: """
+            Thousands of network listeners of one 128 kbit/s MP3 stream (`casty-bench loadgen` processes) against
+            `casty-bench serve` — and, when an Icecast is given (scripts/bench/fanout.sh starts one), against Icecast 2
+            in the same run. Per count and server: ramp (refused, connect and header latency, accept-queue
+            overflows), then a window: server CPU and RSS per listener, skipped/dropped, gaps, lag, title lag.
+            """,
+        options: [
+            ("--smoke", "200 listeners, 3 s window, Casty only; exits 1 if a listener is lost or a segment skipped"),
+            ("--counts N,N,…", "listener counts (1000,5000,10000,19000)"),
+            ("--window S", "seconds measured (20; smoke 3)"),
+            ("--settle S", "seconds after the ramp before the window (4; smoke 2)"),
+            ("--rate R", "connections per second, in all (5000)"),
+            ("--loadgens N", "load generator processes (2; smoke 1)"),
+            ("--icecast-port P", "an Icecast to compare, on 127.0.0.1:P (with --icecast-pid)"),
+            ("--icecast-pid PID", "its process, for CPU and RSS"),
+            ("--icecast-mount /M", "its mount (/tone)"),
+            ("--icecast-auth B64", "its admin credentials, base64 (admin:hackme)"),
+            ("--icecast-rate R", "connections per second to Icecast (300)"),
+            ("--casty-only", "measure Casty only, even with an Icecast given"),
+            ("--loops N,N,…", "Casty with these listener loops, side by side (0: one loop; default 0)"),
+            ("--floor", "also the C floor (casty-bench floor): one buffer to every socket, nothing else"),
+        ])
+
     struct Server {
         var name: String
         var icecast: Bool

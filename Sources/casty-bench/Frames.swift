@@ -23,6 +23,20 @@ import Glibc
 /// Figures are medians over the rounds; µs per MB also gives the CPU one source costs at 128 kbit/s
 /// (16,000 bytes a second).
 enum Frames {
+    /// `casty-bench frames --help`.
+    static let usage = Usage(
+        measures: """
+            A source's frame chain and cutter on synthetic 128 kbit/s MP3 and ADTS in reads of a fixed size:
+            µs per MB of chain + cutter, of each alone, and (ADTS) with the bitrate sniffing; medians of the rounds.
+            """,
+        options: [
+            ("--smoke", "4 MB per format, reads of 1 and 16 KiB, one round; exits 1 on a missing segment or an incident"),
+            ("--mb N", "MB (10^6 bytes) per format (64; smoke 4)"),
+            ("--rounds N", "rounds; medians are printed (5; smoke 1)"),
+            ("--reads K,K,…", "read sizes in KiB (1,2,4,8,16; smoke 1,16)"),
+            ("--formats mp3,adts", "formats measured (mp3,adts)"),
+        ])
+
     static func run(_ arguments: [String]) async throws {
         let smoke = arguments.contains("--smoke")
         let megabytes = Int(option("--mb", in: arguments) ?? (smoke ? "4" : "64")) ?? 64

@@ -8,6 +8,17 @@ import Icy
 /// produces each parsed segment's wire form (audio + metadata block) in one buffer, as the relay does once
 /// per segment — that copies the audio, from the parsed slices spread over the whole stream.
 enum IcyBenchmark {
+    /// `casty-bench icy --help`.
+    static let usage = Usage(
+        measures: """
+            Parses a generated ICY stream (icy-metaint 8192, a title every eighth block) fed in 64 KiB reads, then
+            encodes every parsed segment's wire form into one buffer: MB/s of each, medians over the rounds.
+            """,
+        options: [
+            ("--mib N", "MiB of audio in the stream (256)"),
+            ("--rounds N", "rounds of each; the median is printed (5)"),
+        ])
+
     static func run(_ arguments: [String]) async throws {
         let megabytes = Int(option("--mib", in: arguments) ?? "256") ?? 256
         let rounds = Int(option("--rounds", in: arguments) ?? "5") ?? 5

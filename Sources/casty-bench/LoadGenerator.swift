@@ -26,6 +26,24 @@ import Glibc
 /// after the ramp it prints `ready …` (connect and header latencies); `mark` starts a measuring window
 /// (answer `marked`), `report` ends it (answer `report …`), `quit` closes everything and exits.
 enum LoadGenerator {
+    /// `casty-bench loadgen --help`.
+    static let usage = Usage(
+        measures: """
+            (Used by fanout and mounts.) Many ICY listeners in one epoll thread: connects at --rate, walks every
+            metadata block (CastySeq gaps, CastyTime lag, title lag). Talks on stdin/stdout: prints `ready …` after
+            the ramp; `mark` starts a window, `report` ends it, `quit` exits.
+            """,
+        options: [
+            ("--port P", "the server's port on --host (required)"),
+            ("--host A", "the server's IPv4 address (127.0.0.1)"),
+            ("--path /P,/Q,…", "paths the listeners take in turn (/)"),
+            ("--count N", "listeners (100)"),
+            ("--rate R", "connections per second (5000)"),
+            ("--first-source F", "first source address 127.0.0.F (2)"),
+            ("--sources S", "source addresses used (50)"),
+            ("--timeout S", "seconds a connection may take to get its reply head (30)"),
+        ])
+
     static func run(_ arguments: [String]) throws {
         let host = option("--host", in: arguments) ?? "127.0.0.1"
         guard let port = option("--port", in: arguments).flatMap({ UInt16($0) }) else {
@@ -426,7 +444,7 @@ func percentile(_ sorted: [Int32], _ p: Double) -> Int {
 }
 
 /// The offset just past `\r\n\r\n` in `bytes`, if it is there.
-private func headEnd(_ bytes: [UInt8]) -> Int? {
+func headEnd(_ bytes: [UInt8]) -> Int? {
     guard bytes.count >= 4 else { return nil }
     for index in 3..<bytes.count where bytes[index] == 10 && bytes[index - 1] == 13 && bytes[index - 2] == 10 && bytes[index - 3] == 13 {
         return index + 1

@@ -15,6 +15,27 @@ import Glibc
 /// Unless `--no-compare` (or `--smoke`), the same total of listeners on one mount (`fanout`'s set-up: one
 /// built-in station, one distributor) is measured right after, so the two rows compare within one run.
 enum Mounts {
+    /// `casty-bench mounts --help`.
+    static let usage = Usage(
+        measures: """
+            A station server (`casty-bench serve --mounts M`) with a PUT source per mount (`casty-bench sources`)
+            or a built-in station each, and load generators spreading the listeners over the mounts; measured as
+            fanout measures, then (unless --no-compare) the same listeners on one mount, in the same run.
+            """,
+        options: [
+            ("--smoke", "2 mounts × 20 listeners, 3 s window, no comparison; exits 1 on a lost listener, skip or gap"),
+            ("--mounts M", "mounts (20; smoke 2)"),
+            ("--per-mount N", "listeners per mount (500; smoke 20)"),
+            ("--window S", "seconds measured (20; smoke 3)"),
+            ("--settle S", "seconds after the ramp before the window (4; smoke 2)"),
+            ("--rate R", "connections per second, in all (5000)"),
+            ("--loadgens N", "load generator processes (2; smoke 1)"),
+            ("--warm S", "seconds of sources before the listeners' RSS is counted (17; smoke 0)"),
+            ("--built-in", "a built-in station on every mount instead of PUT sources"),
+            ("--format mp3|adts", "the sources' audio (mp3)"),
+            ("--no-compare", "skip the one-mount row"),
+        ])
+
     static func run(_ arguments: [String]) async throws {
         let smoke = arguments.contains("--smoke")
         let mounts = Int(option("--mounts", in: arguments) ?? (smoke ? "2" : "20")) ?? 20

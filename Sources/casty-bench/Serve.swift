@@ -14,6 +14,25 @@ import Glibc
 /// `/m<N-1>` take sources that publish (`PUT`, password `--password`, `bench` by default); with `--built-in`
 /// each mount gets its own built-in station as a permanent source instead.
 enum Serve {
+    /// `casty-bench serve --help`.
+    static let usage = Usage(
+        measures: """
+            (Used by fanout, mounts and hls.) A Casty server on 127.0.0.1 in a process of its own: a proxy of
+            --upstream, or the built-in station, on one distributor and client port; or with --mounts a station
+            server. Prints `ready port=P` and serves until its standard input closes. Every mount is also
+            published as live HLS.
+            """,
+        options: [
+            ("--port P", "the port (0: any free one)"),
+            ("--upstream URL", "relay this ICY stream instead of the built-in station"),
+            ("--mounts N", "a station server with mounts /m0 … /m<N-1> taking PUT sources"),
+            ("--built-in", "with --mounts: a built-in station on every mount"),
+            ("--loops N", "spread players over N event loops besides the accepting one (default: none)"),
+            ("--password P", "with --mounts: the source password (bench)"),
+            ("--hls-target S", "HLS segments' target duration in seconds (6)"),
+            ("--verbose", "log every listener joining and leaving"),
+        ])
+
     static func run(_ arguments: [String]) async throws {
         raiseFileDescriptorLimit()
         let port = UInt16(option("--port", in: arguments) ?? "0") ?? 0
@@ -23,8 +42,14 @@ enum Serve {
                 EventLog.standardError("serve: " + line)
             }
         }
+        var options = ClientOptions()
+        if let target = option("--hls-target", in: arguments).flatMap({ Int($0) }) { options.hls.targetDuration = target }
+        if let loops = option("--loops", in: arguments).flatMap({ Int($0) }), loops > 0 {
+            options.loops = EventLoopGroup(count: 1 + loops)
+        }
         if let mounts = option("--mounts", in: arguments).flatMap({ Int($0) }) {
             var configuration = StationServer.Configuration()
+            configuration.options = options
             configuration.sourcePassword = option("--password", in: arguments) ?? "bench"
             configuration.mounts = (0..<mounts).map { "/m\($0)" }
             let server = try StationServer.start(configuration, address: .loopback(.ipv4, port: port), logger: logger)
@@ -50,10 +75,6 @@ enum Serve {
             source = station
         }
         let distributor = Distributor(logger: logger)
-        var options = ClientOptions()
-        if let loops = option("--loops", in: arguments).flatMap({ Int($0) }), loops > 0 {
-            options.loops = EventLoopGroup(count: 1 + loops)
-        }
         let clientPort = try ClientPort(
             distributor: distributor, address: .loopback(.ipv4, port: port), options: options, logger: logger)
         await distributor.attach(to: source)

@@ -13,6 +13,20 @@ import Glibc
 /// `ready sources=N` once every mount took its source, answers `report` with the bytes sent, and ends at
 /// `quit` or when its standard input closes.
 enum SourceFeeder {
+    /// `casty-bench sources --help`.
+    static let usage = Usage(
+        measures: """
+            (Used by mounts.) One PUT source per mount, as an encoder publishes: Basic auth, then 128 kbit/s of
+            synthetic frames in real time, one write per frame. Prints `ready sources=N`, answers `report`, ends at
+            `quit` or when its standard input closes.
+            """,
+        options: [
+            ("--port P", "the station server's port on 127.0.0.1 (required)"),
+            ("--mounts /m0,/m1,…", "mounts to publish to (/m0)"),
+            ("--password P", "the source password (bench)"),
+            ("--format mp3|adts", "the audio (mp3)"),
+        ])
+
     struct Source {
         var fd: Int32
         var mount: String

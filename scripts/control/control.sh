@@ -8,7 +8,7 @@
 #       in order, with the stream id, ICY-LIVE and the listen URL, and the callback's auth;
 #   (d) /commands/capacity and /commands/report, field by field; wrong or missing auth → 401;
 #   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
-#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: both
+#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: the
 #       events arrive, in order, once it is back (the spool file carried them across the restart);
 #   (g) applications that answer garbage, a 10 MB body, or never: the source is refused within the timeout, and
 #       a listener of another mount plays on undisturbed;
@@ -123,8 +123,9 @@ check "(f) /two plays while the event application is down" wait_until 10 plays "
 two_gone() { ! kill -0 "$two_pid" 2>/dev/null; }
 wait_until 20 two_gone
 sleep 2
-spooled() { [ "$(grep -c . "$TMP/spool" 2>/dev/null)" = 2 ]; }
-check "(f) both events wait in the spool file" wait_until 5 spooled
+# stream-available twice (ICY-LIVE, then HLS-LIVE: the live playlist), then stream-closed.
+spooled() { [ "$(grep -c . "$TMP/spool" 2>/dev/null)" = 3 ]; }
+check "(f) the three events wait in the spool file" wait_until 5 spooled
 kill "$server2_pid"
 sleep 1
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
@@ -132,11 +133,11 @@ server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
 sleep "$((DOWN_SECONDS > 8 ? DOWN_SECONDS - 8 : 1))"
 back=$(now_ms)
 app_start app2 "$APP2_PORT"
-both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 2 ]; }
-check "(f) after $DOWN_SECONDS s down and a restart of Casty, both events arrived" wait_until 40 both_events
+both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 3 ]; }
+check "(f) after $DOWN_SECONDS s down and a restart of Casty, the three events arrived" wait_until 40 both_events
 echo "MEASURE: events arrived $(($(now_ms) - back)) ms after the application came back"
-check "(f) … in order: stream-available, then stream-closed" bash -c \
-    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | head -1 | grep -q stream-available && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 2p | grep -q stream-closed"
+check "(f) … in order: stream-available (ICY-LIVE, HLS-LIVE), then stream-closed" bash -c \
+    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | head -1 | grep -q ICY-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 2p | grep -q HLS-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 3p | grep -q stream-closed"
 check "(f) one log line says where the left events came from" grep -q "left by the last run" "$TMP/server2.log"
 
 # --- (g) applications that answer nonsense ---------------------------------------------------------------------------

@@ -62,7 +62,7 @@ enum CommandRoutes {
                         ("channel", .text(String(mount.path.dropFirst()))), ("streamId", .text(session.streamID)),
                         ("streamServer", .text(server)), ("encoder", .text("")),
                         ("record", session.record.map { .bool($0) } ?? .text("")),
-                    ])
+                    ] + (mount.ingestStatus.map { [("srt", .object($0()))] } ?? []))
                 })),
                 ("streamingServers", .list(servers)),
                 ("encoders", .list([])),

@@ -9,9 +9,12 @@ enum StatusRoutes {
         if let tree = port.tree {
             body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount)
         } else if let mounts = port.mounts {
-            body = StatusPage.serverJSON(mounts.all.map { mount in
+            let all = mounts.all
+            body = StatusPage.serverJSON(all.map { mount in
                 (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state)
-            }, refused: port.refusedCount)
+            }, refused: port.refusedCount, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
+                mount.ingestStatus.map { (mount.path, $0()) }
+            }))
         } else if let single = port.single {
             body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?())
         } else {

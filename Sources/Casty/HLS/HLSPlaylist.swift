@@ -21,11 +21,11 @@ internal import CastyNet
 ///
 /// A **master playlist** names the media playlist with what a player needs before fetching it: the
 /// bandwidth it takes and the codec (`mp4a.40.34` is MP3, `mp4a.40.2` AAC-LC, `mp4a.40.5` HE-AAC).
-enum HLSPlaylist {
+package enum HLSPlaylist {
     /// A media playlist of `segments` (sequence numbers one apart, oldest first); with `ended`, a recording's.
     /// The first segment's discontinuity is told by `EXT-X-DISCONTINUITY-SEQUENCE`, the others' by a tag.
     /// Segments are named relative to the playlist, in `folder` if given.
-    static func media(
+    package static func media(
         _ segments: some Collection<HLSSegment>, targetDuration: Int, ended: Bool = false, folder: String? = nil
     ) -> String {
         let target = max(targetDuration, segments.map { Int($0.duration.rounded()) }.max() ?? 0)

@@ -20,9 +20,9 @@ internal import Icy
 /// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
 /// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
 /// since it would differ from the other nodes' segment of the same name.
-struct HLSSegmenter {
+package struct HLSSegmenter {
     /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`).
-    let targetDuration: Int
+    package let targetDuration: Int
 
     private var context: Context?
     private var format: FrameChain.Format?
@@ -58,7 +58,7 @@ struct HLSSegmenter {
     }
 
     /// A segmenter aiming at `targetDuration` seconds a segment.
-    init(targetDuration: Int) {
+    package init(targetDuration: Int) {
         self.targetDuration = max(1, targetDuration)
     }
 
@@ -76,7 +76,7 @@ struct HLSSegmenter {
 
     /// The source's reply: the stream's station, framing and name. A stream other than the one followed
     /// starts the cutting again (with a discontinuity).
-    mutating func start(_ context: Context) {
+    package mutating func start(_ context: Context) {
         let format = FrameChain.Format(contentType: context.station["Content-Type"])
         if self.context?.stream != context.stream || self.format != format || self.context?.segmentBytes != context.segmentBytes {
             restart(stream: context.stream)
@@ -87,7 +87,7 @@ struct HLSSegmenter {
     }
 
     /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
-    mutating func add(_ number: Int, _ segment: StreamSegment, stream: UInt64) -> [HLSSegment] {
+    package mutating func add(_ number: Int, _ segment: StreamSegment, stream: UInt64) -> [HLSSegment] {
         guard let context, var walker else { return [] }
         if stream != self.stream {
             restart(stream: stream)

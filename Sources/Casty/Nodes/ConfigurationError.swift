@@ -34,6 +34,11 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case mountName(String)
     /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`).
     case fallbackLoop([String])
+    /// An SRT passphrase (of `mount`, or the default one when `nil`) is not 10–79 characters long, which SRT
+    /// requires.
+    case srtPassphrase(mount: String?, length: Int)
+    /// The SRT latency is outside `allowed`.
+    case srtLatency(Duration, allowed: ClosedRange<Duration>)
 
     /// The error in words, e.g. "segment size 0 bytes is outside 1...1048576".
     public var description: String {
@@ -50,6 +55,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .mp3(let error): error.description
         case .mountName(let name): "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ? or control character"
         case .fallbackLoop(let mounts): "fallbacks go round in a circle: \(mounts.joined(separator: " → "))"
+        case .srtPassphrase(let mount, let length):
+            "the SRT passphrase\(mount.map { " of \(SafeText.logLine($0))" } ?? "") has \(length) characters: SRT takes 10 to 79"
+        case .srtLatency(let value, let allowed): "SRT latency \(value) is outside \(allowed)"
         }
     }
 

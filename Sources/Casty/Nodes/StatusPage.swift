@@ -25,9 +25,11 @@ enum StatusPage {
 
     /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
     /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object.
-    static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String)], refused: Int) -> String {
+    static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String)], refused: Int,
+                           ingest: [String: [(String, JSONValue)]] = [:]) -> String {
         let sources: [JSONValue] = mounts.map { mount in
-            .object([("mount", .text(mount.path))] + source(mount.stat) + [("casty", .object(casty(mount.stat, upstream: mount.source)))])
+            .object([("mount", .text(mount.path))] + source(mount.stat) + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
+                + (ingest[mount.path].map { [("srt", .object($0))] } ?? []))
         }
         return JSONValue.object([
             ("icestats", .object([("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))])),
@@ -88,6 +90,8 @@ enum StatusPage {
 /// Just enough JSON to write a status page, with no Foundation.
 enum JSONValue {
     case number(Int)
+    /// A number with a fraction (an RTT in milliseconds); 0 for infinities and NaN, which JSON cannot write.
+    case decimal(Double)
     case bool(Bool)
     case text(String)
     case object([(String, JSONValue)])
@@ -96,6 +100,7 @@ enum JSONValue {
     var encoded: String {
         switch self {
         case .number(let value): String(value)
+        case .decimal(let value): value.isFinite ? String(value) : "0"
         case .bool(let value): value ? "true" : "false"
         case .text(let value): Self.quoted(value)
         case .object(let members): "{" + members.map { Self.quoted($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"

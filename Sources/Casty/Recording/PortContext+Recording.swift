@@ -29,16 +29,18 @@ extension PortContext {
         }
     }
 
-    /// A source began publishing `mount` (stream `streamID`): its live HLS is announced to the application
-    /// (`HLS-LIVE`, the playlist's URL in `x-index-file`), and it is recorded if the application asked
+    /// A source began publishing `mount` (stream `streamID`): it is recorded if the application asked
     /// (`x-record: true`) and the mount is not recorded anyway. Returns what to call when the source ends.
     func sourceStarted(_ mount: String, distributor: Distributor, streamID: String, record: Bool?) -> @Sendable () -> Void {
-        guard hls.enabled else { return {} }
-        if let control {
-            control.post(StreamEvent(channel: String(mount.drop { $0 == "/" }), streamID: streamID, kind: .available,
-                                     streamType: "HLS-LIVE", indexFile: control.configuration.publicURL + mount + "/index.m3u8"))
-        }
-        guard record == true, !options.recording.records(mount) else { return {} }
+        guard hls.enabled, record == true, !options.recording.records(mount) else { return {} }
         return self.record(mount, distributor: distributor, streamID: streamID)
+    }
+
+    /// Tells the application that `mount` is live (after its `ICY-LIVE` event): `stream-available` with
+    /// `x-stream-type: HLS-LIVE` and the live playlist's URL in `x-index-file`, when HLS is on.
+    func announceHLS(_ mount: String, streamID: String) {
+        guard hls.enabled, let control else { return }
+        control.post(StreamEvent(channel: String(mount.drop { $0 == "/" }), streamID: streamID, kind: .available,
+                                 streamType: "HLS-LIVE", indexFile: control.configuration.publicURL + mount + "/index.m3u8"))
     }
 }

@@ -15,6 +15,9 @@ final class Mount: @unchecked Sendable {
     var source: SourceSession?
     /// A source that is always there (a relay, the built-in station), if the mount has one.
     var permanent: (any Node)?
+    /// The status of the source's ingest, when it is not an HTTP body (an SRT connection's statistics), for
+    /// `/status.json` and `/commands/report`.
+    var ingestStatus: (() -> [(String, JSONValue)])?
 
     init(path: String, distributor: Distributor) {
         self.path = path
@@ -84,6 +87,8 @@ final class MountTable: @unchecked Sendable {
     }
 
     private(set) var rules: Rules
+    /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
+    var whitelistChanged: ((Set<String>?) -> Void)?
     private let loop: EventLoop
     private let logger: EventLog
     /// The mounts, by path, and their paths in the order they were made (for listings).
@@ -160,9 +165,10 @@ final class MountTable: @unchecked Sendable {
         return .success(mount)
     }
 
-    /// `session` publishes `mount` from now on: the mount's listeners hear it.
-    func publish(_ session: SourceSession, on mount: Mount) {
+    /// `session` publishes `mount` from now on: the mount's listeners hear it. `status` tells about its ingest.
+    func publish(_ session: SourceSession, on mount: Mount, status: (() -> [(String, JSONValue)])? = nil) {
         mount.source = session
+        mount.ingestStatus = status
         mount.distributor.switchSource(to: session)
     }
 
@@ -170,6 +176,7 @@ final class MountTable: @unchecked Sendable {
     func ended(_ session: SourceSession) {
         guard let mount = mounts[session.mount], mount.source === session else { return }
         mount.source = nil
+        mount.ingestStatus = nil
         fallBack(mount, sourceEnded: true)
     }
 
@@ -199,11 +206,13 @@ final class MountTable: @unchecked Sendable {
     func allow(_ path: String) {
         rules.whitelist?.insert(path)
         _ = make(path)
+        whitelistChanged?(rules.whitelist)
     }
 
     /// Removes `path` from the whitelist; a source publishing there is disconnected.
     func disallow(_ path: String) {
         rules.whitelist?.remove(path)
+        whitelistChanged?(rules.whitelist)
         mounts[path]?.source?.stop()
     }
 

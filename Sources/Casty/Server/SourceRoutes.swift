@@ -87,6 +87,7 @@ enum SourceRoutes {
         if let control {
             control.post(StreamEvent(channel: String(path.dropFirst()), streamID: streamID, kind: .available,
                                      streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + path))
+            port.announceHLS(path, streamID: streamID)
         }
     }
 

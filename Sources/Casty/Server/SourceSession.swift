@@ -51,7 +51,10 @@ public actor SourceSession: LoopNode {
     /// Whether the application asked for this session to be recorded (`x-record`), if it said.
     public nonisolated let record: Bool?
 
-    private let connection: Connection
+    /// The source's connection, for a source that publishes over HTTP; `nil` for a fed session.
+    private let connection: Connection?
+    /// How a fed session disconnects its ingest (an SRT or RTMP connection); `nil` for an HTTP source.
+    private let hangUp: (@Sendable () -> Void)?
     private let logger: EventLog
     private let timeout: Duration
     private var station: Headers
@@ -79,10 +82,36 @@ public actor SourceSession: LoopNode {
         timeout: Duration, peer: String, streamID: String, record: Bool? = nil, logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
+        try self.init(
+            loop: connection.loop, connection: connection, hangUp: nil, headers: request.headers, mount: mount, format: format,
+            segmentBytes: segmentBytes, timeout: timeout, peer: peer, streamID: streamID, record: record, logger: logger, onEnd: onEnd)
+    }
+
+    /// A session fed by an ingest other than an HTTP body (SRT, RTMP): the ingest hands it audio with
+    /// ``feed(_:)`` and says when its peer is gone with ``ingestEnded()``, both on `loop`; the session calls
+    /// `hangUp` (on the loop, once) when it ends for another reason — an admin's `killsource`, the source
+    /// timeout, no frames. `headers` describe the station as a source's `ice-*` headers would (`Content-Type`
+    /// at least). Start it with ``start(leftover:)``.
+    init(
+        loop: EventLoop, headers: Headers, mount: String, format: FrameChain.Format, segmentBytes: Int, timeout: Duration,
+        peer: String, streamID: String, record: Bool? = nil, logger: EventLog, hangUp: @escaping @Sendable () -> Void,
+        onEnd: @escaping @Sendable (SourceSession, End) -> Void
+    ) throws(ConfigurationError) {
+        try self.init(
+            loop: loop, connection: nil, hangUp: hangUp, headers: headers, mount: mount, format: format, segmentBytes: segmentBytes,
+            timeout: timeout, peer: peer, streamID: streamID, record: record, logger: logger, onEnd: onEnd)
+    }
+
+    private init(
+        loop: EventLoop, connection: Connection?, hangUp: (@Sendable () -> Void)?, headers: Headers, mount: String,
+        format: FrameChain.Format, segmentBytes: Int, timeout: Duration, peer: String, streamID: String, record: Bool?,
+        logger: EventLog, onEnd: @escaping @Sendable (SourceSession, End) -> Void
+    ) throws(ConfigurationError) {
         self.streamID = streamID
         self.record = record
-        self.loop = connection.loop
+        self.loop = loop
         self.connection = connection
+        self.hangUp = hangUp
         self.mount = mount
         self.peer = peer
         self.logger = logger
@@ -90,8 +119,8 @@ public actor SourceSession: LoopNode {
         self.onEnd = onEnd
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
-        self.station = Self.stationHeaders(from: request.headers)
-        self.bitrate = Self.declaredBitrate(request.headers)
+        self.station = Self.stationHeaders(from: headers)
+        self.bitrate = Self.declaredBitrate(headers)
     }
 
     /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
@@ -123,8 +152,8 @@ public actor SourceSession: LoopNode {
     /// Starts reading the body, beginning with `leftover` (what arrived with the request's head).
     func start(leftover: ArraySlice<UInt8>) {
         subscribers.ready(context, next: cutter.next)
-        connection.onRead = { [self] bytes in assumeIsolated { $0.take(bytes[...]) } }
-        connection.onClose = { [self] _ in assumeIsolated { $0.end(.closed) } }
+        connection?.onRead = { [self] bytes in assumeIsolated { $0.take(bytes[...]) } }
+        connection?.onClose = { [self] _ in assumeIsolated { $0.end(.closed) } }
         watch()
         if !leftover.isEmpty { take(leftover) }
     }
@@ -135,6 +164,16 @@ public actor SourceSession: LoopNode {
         guard Metadata(streamTitle: clean) != cutter.title else { return }
         cutter.setTitle(Metadata(streamTitle: clean))
         logger("source on \(mount): title: \(clean)")
+    }
+
+    /// Audio from the ingest of a fed session (on the loop).
+    func feed(_ bytes: ArraySlice<UInt8>) {
+        take(bytes)
+    }
+
+    /// The ingest of a fed session lost its peer (on the loop): the session ends as if a source hung up.
+    func ingestEnded() {
+        end(.closed)
     }
 
     /// Bytes received so far.
@@ -199,9 +238,10 @@ public actor SourceSession: LoopNode {
         guard let onEnd else { return }
         self.onEnd = nil
         watchdog?.cancel()
-        connection.onRead = nil
-        connection.onClose = nil
-        connection.close()
+        connection?.onRead = nil
+        connection?.onClose = nil
+        connection?.close()
+        hangUp?()
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)

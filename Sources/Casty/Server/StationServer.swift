@@ -43,6 +43,8 @@ public final class StationServer: Sendable {
         public var mountMaxListeners: [String: Int] = [:]
         /// The platform's application, if one decides who publishes and is told what is live.
         public var control: ControlPlane?
+        /// The SRT ingest (libsrt, loaded when the server starts), if sources may publish over SRT.
+        public var srt: SRTIngest.Configuration?
 
         /// No mounts, no passwords: set at least a source password and some mounts (or `mounts = nil`).
         public init() {}
@@ -61,6 +63,10 @@ public final class StationServer: Sendable {
                 }
             }
             _ = try Cutter(segmentBytes: segmentBytes)
+            if let srt {
+                for name in srt.passphrases.keys where !Self.isMountName(name) { throw .mountName(name) }
+                try srt.check()
+            }
         }
 
         /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character.
@@ -74,16 +80,23 @@ public final class StationServer: Sendable {
     public let address: SocketAddress
     private let listener: Listener
     let table: MountTable  // internal: StationServer+Tree.swift makes its mounts tree nodes
+    /// The SRT listener, if SRT is on.
+    private let srtListener: SRTListener?
 
-    private init(address: SocketAddress, listener: Listener, table: MountTable) {
+    private init(address: SocketAddress, listener: Listener, table: MountTable, srtListener: SRTListener?) {
         self.address = address
         self.listener = listener
         self.table = table
+        self.srtListener = srtListener
     }
 
+    /// The address SRT callers connect to, if SRT is on.
+    public var srtAddress: SocketAddress? { srtListener?.address }
+
     /// Starts a station server on `address`.
-    /// - Throws: ``ConfigurationError`` for a bad mount name or a circle of fallbacks; ``SocketError`` when the
-    ///   address cannot be bound.
+    /// - Throws: ``ConfigurationError`` for a bad mount name, a circle of fallbacks or an SRT passphrase SRT would
+    ///   not take; ``SocketError`` when the address cannot be bound; ``SRTError`` when SRT is asked for and libsrt
+    ///   is missing (`SRT needs libsrt: apt-get install libsrt1.5-gnutls`) or its port cannot be bound.
     public static func start(
         _ configuration: Configuration, address: SocketAddress, loop: EventLoop = .shared, logger: EventLog = .silent
     ) throws -> StationServer {
@@ -102,8 +115,18 @@ public final class StationServer: Sendable {
         let port = PortContext(
             mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), control: configuration.control, loop: loop,
             options: configuration.options, logger: logger)
-        let listener = try FrontDoor.listen(on: address, loop: loop, port: port)
-        return StationServer(address: listener.localAddress, listener: listener, table: table)
+        // SRT first, while nothing runs on the table yet (it is loop-confined once connections arrive).
+        let srtListener = try configuration.srt.map { (srt) throws(SRTError) in
+            try SRTIngest.start(srt, table: table, port: port, loop: loop, logger: logger)
+        }
+        let listener: Listener
+        do {
+            listener = try FrontDoor.listen(on: address, loop: loop, port: port)
+        } catch {
+            srtListener?.close()
+            throw error
+        }
+        return StationServer(address: listener.localAddress, listener: listener, table: table, srtListener: srtListener)
     }
 
     /// Gives `mount` a permanent source — a relay (``Proxy``) or the built-in ``Station`` — that feeds it
@@ -113,9 +136,10 @@ public final class StationServer: Sendable {
         listener.loop.execute { table.attachPermanent(source, at: mount) }
     }
 
-    /// Stops taking new connections; those connected stay.
+    /// Stops taking new connections; those connected stay. SRT callers are disconnected (their mounts fall back).
     public func close() {
         let listener = listener
         listener.loop.execute { listener.close() }
+        srtListener?.close()
     }
 }

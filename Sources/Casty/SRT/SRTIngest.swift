@@ -1,0 +1,296 @@
+internal import CastyAudio
+public import CastyNet
+internal import Icy
+internal import Synchronization
+
+/// A station server's SRT ingest: sources publish a mount by calling `srt://host:port?streamid=<mount>` with the
+/// mount's passphrase, as ffmpeg and OBS do, and its listeners hear them like any other source.
+///
+/// ```
+/// caller ──SRT──▶ listen callback (libsrt's thread): stream ID on the whitelist? the mount's passphrase set
+///                 └─ no: rejected with 1403 (SRT_REJX_FORBIDDEN); a wrong passphrase: SRT's own rejection
+///        accept ▶ SRT thread: PayloadReader (MPEG-TS → MP3 or ADTS, or raw MP3/ADTS)
+///                 └─ loop.execute ▶ on the loop: the mount's rules again, the application's key verification,
+///                                   then a SourceSession fed with the audio
+/// ```
+///
+/// The SRT connection's statistics (RTT, loss, retransmits, drops) and the transport stream's counters appear
+/// with its mount in `/status.json` and `/commands/report`.
+public enum SRTIngest {
+    /// How the ingest is set up (`--srt-port`, `--srt-latency`, `--srt-passphrase`).
+    public struct Configuration: Sendable {
+        /// The UDP address SRT callers connect to.
+        public var address: SocketAddress
+        /// `SRTO_LATENCY`: how long the receiver waits for lost packets to be sent again before playing on.
+        public var latency: Duration = .milliseconds(120)
+        /// Each mount's passphrase (10–79 characters): a caller must use it, or SRT rejects it.
+        public var passphrases: [String: String] = [:]
+        /// The passphrase of every mount without its own.
+        public var defaultPassphrase: String?
+        /// The library names tried (``SRTLibrary/defaultNames``).
+        public var libraryNames = SRTLibrary.defaultNames
+
+        /// An ingest on `address`, no passphrases yet: callers are refused until a mount has one (or the
+        /// application verifies keys).
+        public init(address: SocketAddress) {
+            self.address = address
+        }
+
+        /// Checks the passphrases' lengths (SRT takes 10–79 characters) and the latency.
+        public func check() throws(ConfigurationError) {
+            for (mount, passphrase) in passphrases.sorted(by: { $0.key < $1.key }) {
+                guard SRTAllowList.passphraseLengths.contains(passphrase.utf8.count) else {
+                    throw .srtPassphrase(mount: mount, length: passphrase.utf8.count)
+                }
+            }
+            if let defaultPassphrase, !SRTAllowList.passphraseLengths.contains(defaultPassphrase.utf8.count) {
+                throw .srtPassphrase(mount: nil, length: defaultPassphrase.utf8.count)
+            }
+            try ConfigurationError.check(latency, in: .milliseconds(20)...(.seconds(10)), else: ConfigurationError.srtLatency)
+        }
+    }
+
+    /// Loads libsrt and listens: what ``StationServer/start(_:address:loop:logger:)`` does with
+    /// ``StationServer/Configuration/srt``.
+    static func start(
+        _ configuration: Configuration, table: MountTable, port: PortContext, loop: EventLoop, logger: EventLog
+    ) throws(SRTError) -> SRTListener {
+        try SRTLibrary.load(names: configuration.libraryNames)
+        let allowList = SRTAllowList(SRTAllowList.Rules(
+            whitelist: table.rules.whitelist, passphrases: configuration.passphrases, defaultPassphrase: configuration.defaultPassphrase,
+            verifying: port.control?.verifiesKeys == true))
+        table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
+        let timeout = table.rules.sourceTimeout
+        return try SRTListener(address: configuration.address, latency: configuration.latency, decide: { streamID, peer in
+            let (decision, why) = allowList.decide(streamID)
+            if let why {
+                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(streamID)': \(why) (1403)")
+                loop.execute { port.refused() }
+            }
+            return decision
+        }, accepted: { connection in
+            SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, logger: logger)
+        })
+    }
+}
+
+/// One SRT caller publishing a mount.
+///
+/// Two halves, each confined to one thread: what the SRT thread calls (``received(_:)``, ``ended(_:)``: the
+/// payload reader and its counters) and what runs on the loop (admission, key verification, the session). The
+/// SRT thread hands each message's audio over with one `loop.execute`.
+final class SRTSource: SRTReceiver, @unchecked Sendable {
+    private let connection: SRTConnection
+    private let table: MountTable
+    private let port: PortContext
+    private let loop: EventLoop
+    private let logger: EventLog
+    private let id: SRTStreamID?
+    private let peer: String
+
+    // The SRT thread's.
+    private var reader = PayloadReader()
+    private var incidents = 0
+    /// The transport stream's counters, for the status page (written on the SRT thread, read on the loop).
+    private let counters = Mutex<(TSDemuxer.Counters?, transportStream: Bool?)>((nil, nil))
+
+    // The loop's.
+    private enum State {
+        /// Audio held until the format is known, the mount admitted and the key verified.
+        case waiting([UInt8])
+        case live(SourceSession)
+        case over
+    }
+    private var state = State.waiting([])
+    private var format: FrameChain.Format?
+    private var admitting = false
+    /// The most audio held before the session starts (a few seconds at usual bitrates); older bytes are dropped.
+    private static let holdLimit = 256 * 1024
+
+    /// A caller just accepted (on the SRT thread). One that sends no MP3 or AAC (a transport stream without an
+    /// audio stream, say) within `timeout`, the server's source timeout, is disconnected.
+    init(connection: SRTConnection, table: MountTable, port: PortContext, loop: EventLoop, timeout: Duration, logger: EventLog) {
+        self.connection = connection
+        self.table = table
+        self.port = port
+        self.loop = loop
+        self.logger = logger
+        self.id = SRTStreamID(connection.streamID)
+        self.peer = connection.peer.map { "\($0)" } ?? "?"
+        loop.schedule(after: timeout) { [weak self] in self?.deadline(timeout) }
+    }
+
+    // MARK: The SRT thread
+
+    func received(_ bytes: ArraySlice<UInt8>) {
+        var audio: [UInt8] = []
+        var found: (FrameChain.Format, Bool)?
+        var unrecognized: Int?
+        reader.feed(bytes) { output in
+            switch output {
+            case .format(let format, let transportStream): found = (format, transportStream)
+            case .audio(let bytes): audio += bytes
+            case .incident(let error): incident(error)
+            case .unrecognized(let after): unrecognized = after
+            }
+        }
+        let current = reader.counters
+        counters.withLock { $0.0 = current; if let found { $0.transportStream = found.1 } }
+        guard found != nil || !audio.isEmpty || unrecognized != nil else { return }
+        let format = found?.0, bytes = audio, failed = unrecognized
+        loop.execute { [self] in arrived(format: format, audio: bytes, unrecognized: failed) }
+    }
+
+    func ended(_ reason: String) {
+        loop.execute { [self] in gone(reason) }
+    }
+
+    /// Logs the first incidents of the transport stream one by one, then one in a hundred (all are counted).
+    private func incident(_ error: MPEGTSError) {
+        incidents += 1
+        guard incidents <= 5 || incidents % 100 == 0 else { return }
+        logger("SRT source \(peer) on \(id?.mount ?? "?"): \(error) (\(incidents) incidents so far)")
+    }
+
+    // MARK: The loop
+
+    private func arrived(format found: FrameChain.Format?, audio: [UInt8], unrecognized: Int?) {
+        if let unrecognized {
+            logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: neither an MPEG transport stream nor MP3 or ADTS audio "
+                + "in the first \(unrecognized) bytes")
+            return finish()
+        }
+        switch state {
+        case .over:
+            return
+        case .live(let session):
+            session.assumeIsolated { $0.feed(audio[...]) }
+        case .waiting(var held):
+            held += audio
+            if held.count > Self.holdLimit { held.removeFirst(held.count - Self.holdLimit) }
+            state = .waiting(held)
+            if format == nil, let found {
+                format = found
+                admit()
+            }
+        }
+    }
+
+    private func deadline(_ timeout: Duration) {
+        guard case .waiting = state, format == nil else { return }
+        logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: no MP3 or AAC audio within \(timeout)")
+        finish()
+    }
+
+    private func gone(_ reason: String) {
+        switch state {
+        case .live(let session):
+            session.assumeIsolated { $0.ingestEnded() }
+        case .waiting:
+            logger("SRT source \(peer) on \(id?.mount ?? "?") left before publishing: \(reason)")
+        case .over:
+            break
+        }
+        state = .over
+    }
+
+    private func finish() {
+        state = .over
+        connection.close()
+    }
+
+    /// The content type that describes `format` to the mount's rules and listeners.
+    private var contentType: String { format == .adts ? "audio/aac" : "audio/mpeg" }
+
+    /// The mount's rules (whitelist, a mount in use), then the application, if it verifies keys.
+    private func admit() {
+        guard let id else { return finish() }
+        switch table.admit(path: id.mount, auth: nil, contentType: contentType, checkPassword: false) {
+        case .failure(let refusal):
+            refuse(refusal.description)
+        case .success(let mount):
+            guard let control = port.control, control.verifiesKeys else { return start(mount, record: nil) }
+            let key = id.key ?? ""
+            let ip = connection.peer?.host ?? ""
+            let channel = String(id.mount.dropFirst())
+            let loop = loop
+            Task {
+                let verdict = await control.verify(channel: channel, key: key, ip: ip)
+                loop.execute { [self] in decided(verdict) }
+            }
+        }
+    }
+
+    private func decided(_ verdict: ControlPlane.Verdict) {
+        guard case .waiting = state, let id else { return }
+        switch verdict {
+        case .refused(let reason):
+            refuse("key not accepted, \(reason) (403)")
+        case .accepted(let record):
+            switch table.admit(path: id.mount, auth: nil, contentType: contentType, checkPassword: false) {
+            case .failure(let refusal): refuse(refusal.description)
+            case .success(let mount): start(mount, record: record)
+            }
+        }
+    }
+
+    private func refuse(_ why: String) {
+        port.refused()
+        logger("SRT source \(peer) refused on \(id?.mount ?? "?"): \(why); the connection is closed")
+        finish()
+    }
+
+    private func start(_ mount: Mount, record: Bool?) {
+        guard case .waiting(let held) = state, let id, let format else { return }
+        let table = table, control = port.control, connection = connection
+        let streamID = ControlPlane.newStreamID()
+        let headers: Headers = ["Content-Type": contentType, "ice-name": SafeText.printable(connection.streamID)]
+        let session: SourceSession
+        do {
+            session = try SourceSession(
+                loop: loop, headers: headers, mount: id.mount, format: format, segmentBytes: table.rules.segmentBytes,
+                timeout: table.rules.sourceTimeout, peer: peer, streamID: streamID, record: record, logger: logger,
+                hangUp: { connection.close() }
+            ) { [weak self] session, _ in
+                self?.state = .over
+                table.ended(session)
+                control?.post(StreamEvent(channel: String(id.mount.dropFirst()), streamID: session.streamID, kind: .closed))
+            }
+        } catch {
+            return refuse("\(error)")
+        }
+        let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
+        logger("SRT source \(peer) publishing \(id.mount) (stream ID '\(connection.streamID)', \(wrapping) "
+            + "\(format == .adts ? "AAC" : "MP3"); stream \(streamID))")
+        state = .live(session)
+        table.publish(session, on: mount, status: { [weak self] in self?.status ?? [] })
+        session.assumeIsolated { $0.start(leftover: held[...]) }
+        if let control {
+            control.post(StreamEvent(channel: String(id.mount.dropFirst()), streamID: streamID, kind: .available,
+                                     streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + id.mount))
+        }
+    }
+
+    /// The `srt` object of the mount's status: SRT's statistics and the transport stream's counters.
+    var status: [(String, JSONValue)] {
+        let stats = connection.stats ?? SRTStats()
+        let (ts, transportStream) = counters.withLock { $0 }
+        var fields: [(String, JSONValue)] = [
+            ("stream_id", .text(connection.streamID)), ("peer", .text(peer)),
+            ("rtt_ms", .decimal(stats.rttMilliseconds)), ("latency_ms", .number(stats.latencyMilliseconds)),
+            ("packets_received", .number(stats.packetsReceived)), ("packets_lost", .number(stats.packetsLost)),
+            ("packets_retransmitted", .number(stats.packetsRetransmitted)), ("packets_dropped", .number(stats.packetsDropped)),
+            ("packets_undecrypted", .number(stats.packetsUndecrypted)), ("bytes_received", .number(stats.bytesReceived)),
+            ("receive_rate_mbps", .decimal(stats.receiveRateMbps)),
+            ("payload", .text(transportStream == false ? "raw" : "mpegts")),
+        ]
+        if let ts {
+            fields.append(("ts", .object([
+                ("packets", .number(ts.packets)), ("lost_packets", .number(ts.lostPackets)),
+                ("continuity_errors", .number(ts.continuityErrors)), ("dropped_packets", .number(ts.droppedPackets)),
+                ("skipped_bytes", .number(ts.skippedBytes)), ("pes_errors", .number(ts.pesErrors)),
+            ])))
+        }
+        return fields
+    }
+}

@@ -1,0 +1,34 @@
+/// An SRT caller's stream ID (`SRTO_STREAMID`, `streamid=` in ffmpeg's `srt://` URL), read as the mount it
+/// publishes and, optionally, a key for the platform's application:
+///
+/// | stream ID | mount | key |
+/// |-----------|-------|-----|
+/// | `live` or `/live` | `/live` | — |
+/// | `live?key=K` | `/live` | `K` (like `?key=` in an HTTP source's URL) |
+/// | `#!::r=live,m=publish` | `/live` | — (SRT's access control syntax: `r` is the resource) |
+struct SRTStreamID: Sendable, Equatable {
+    /// The mount: `/live`.
+    let mount: String
+    /// The key given with `?key=`, if any.
+    let key: String?
+
+    /// The stream ID's mount and key; `nil` when it names no mount Casty could have.
+    init?(_ text: String) {
+        var path = Substring(text)
+        var key: String?
+        if text.hasPrefix("#!::") {
+            let fields = text.dropFirst(4).split(separator: ",").map { $0.split(separator: "=", maxSplits: 1) }
+            guard let resource = fields.first(where: { $0.count == 2 && $0[0] == "r" }) else { return nil }
+            path = resource[1]
+        } else if let question = text.firstIndex(of: "?") {
+            path = text[..<question]
+            for pair in text[text.index(after: question)...].split(separator: "&") where pair.hasPrefix("key=") {
+                key = String(pair.dropFirst(4))
+            }
+        }
+        let mount = path.hasPrefix("/") ? String(path) : "/" + path
+        guard mount.count > 1, StationServer.Configuration.isMountName(mount) else { return nil }
+        self.mount = mount
+        self.key = key
+    }
+}

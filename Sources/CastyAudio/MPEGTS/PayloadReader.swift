@@ -1,0 +1,108 @@
+/// Reads what a source sends when nothing says what it is (an SRT stream has no `Content-Type`): an MPEG
+/// transport stream (what ffmpeg and OBS send over SRT), de-multiplexed with a ``TSDemuxer``, or raw MP3 or
+/// AAC in ADTS frames, passed on as they are.
+///
+/// The first bytes decide, and are held until they do: three packets' worth of 0x47 every 188 bytes is a
+/// transport stream; two linked frame headers (ADTS first, then MPEG audio) are raw audio. A source whose
+/// first ``decisionLimit`` bytes are neither is ``Output/unrecognized``, and the rest of what it sends is
+/// dropped.
+package struct PayloadReader {
+    /// What the reader hands on, in order.
+    package enum Output {
+        /// The audio's format is known (once, before its first bytes).
+        case format(FrameChain.Format, transportStream: Bool)
+        /// Audio bytes in that format.
+        case audio(ArraySlice<UInt8>)
+        /// An incident in the transport stream.
+        case incident(MPEGTSError)
+        /// Neither a transport stream nor MP3 nor ADTS in the first `after` bytes: nothing more comes out.
+        case unrecognized(after: Int)
+    }
+
+    private enum Mode {
+        case deciding([UInt8])
+        case transportStream(TSDemuxer, announced: Bool)
+        case raw
+        case unrecognized
+    }
+
+    /// The bytes looked at before giving up on finding what the stream is.
+    package static let decisionLimit = 64 * 1024
+    private var mode = Mode.deciding([])
+
+    package init() {}
+
+    /// The transport stream's counters, if the stream is one.
+    package var counters: TSDemuxer.Counters? {
+        if case .transportStream(let demuxer, _) = mode { return demuxer.counters }
+        return nil
+    }
+
+    /// Takes the next bytes, calling `output` with what comes out of them.
+    package mutating func feed(_ bytes: ArraySlice<UInt8>, _ output: (Output) -> Void) {
+        switch mode {
+        case .deciding(var held):
+            held.append(contentsOf: bytes)
+            mode = .unrecognized  // not copied while it is changed
+            if held.first == TSDemuxer.syncByte, held.count < 3 * TSDemuxer.packetSize {
+                mode = .deciding(held)  // may be a transport stream: wait for three packets' worth
+            } else if Self.isTransportStream(held) {
+                mode = .transportStream(TSDemuxer(), announced: false)
+                feed(held[...], output)
+            } else if let format = FrameChain.Format.sniff(held) {
+                mode = .raw
+                output(.format(format, transportStream: false))
+                output(.audio(held[...]))
+            } else if held.count >= Self.decisionLimit {
+                output(.unrecognized(after: held.count))
+            } else {
+                mode = .deciding(held)
+            }
+        case .transportStream(var demuxer, var announced):
+            mode = .unrecognized
+            demuxer.feed(bytes) { out in
+                switch out {
+                case .audio(let audio, let format):
+                    if !announced {
+                        announced = true
+                        output(.format(format, transportStream: true))
+                    }
+                    output(.audio(audio))
+                case .incident(let error):
+                    output(.incident(error))
+                }
+            }
+            mode = .transportStream(demuxer, announced: announced)
+        case .raw:
+            output(.audio(bytes))
+        case .unrecognized:
+            break
+        }
+    }
+
+    /// Whether `bytes` start like a transport stream: the sync byte at 0, 188 and 376.
+    static func isTransportStream(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 3 * TSDemuxer.packetSize else { return false }
+        return (0..<3).allSatisfy { bytes[$0 * TSDemuxer.packetSize] == TSDemuxer.syncByte }
+    }
+}
+
+extension FrameChain.Format {
+    /// The format of raw audio whose first bytes are `bytes`: a frame header followed by another of the same
+    /// stream where its length says (ADTS looked for first; MPEG audio's layer bits exclude it). `nil` when
+    /// neither is found, or not yet.
+    package static func sniff(_ bytes: [UInt8]) -> FrameChain.Format? {
+        let slice = bytes[...]
+        for format in [FrameChain.Format.adts, .mpeg] {
+            var index = 0
+            while index + format.headerBytes <= bytes.count {
+                if let frame = format.frame(in: slice, at: index),
+                   let next = format.frame(in: slice, at: index + frame.length), next.key == frame.key {
+                    return format
+                }
+                index += 1
+            }
+        }
+        return nil
+    }
+}

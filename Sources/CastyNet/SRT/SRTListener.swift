@@ -1,0 +1,301 @@
+internal import CCastySystem
+internal import Glibc
+internal import Synchronization
+
+/// An SRT connection's statistics (libsrt's `srt_bstats`, totals since it connected), as a receiver sees them.
+public struct SRTStats: Sendable, Equatable {
+    /// Data packets received, retransmitted ones included.
+    public var packetsReceived = 0
+    /// Packets detected lost (gaps in the sequence numbers), whether retransmitted later or not.
+    public var packetsLost = 0
+    /// Retransmitted packets received.
+    public var packetsRetransmitted = 0
+    /// Packets that came too late to play (or never came) within the latency, and were dropped.
+    public var packetsDropped = 0
+    /// Packets that could not be decrypted.
+    public var packetsUndecrypted = 0
+    /// Bytes received.
+    public var bytesReceived = 0
+    /// The round-trip time, in milliseconds.
+    public var rttMilliseconds = 0.0
+    /// The receiving rate, in Mbit/s.
+    public var receiveRateMbps = 0.0
+    /// The latency agreed with the caller (the larger of both sides'), in milliseconds.
+    public var latencyMilliseconds = 0
+    /// The maximum segment size (1500 unless configured otherwise).
+    public var mss = 0
+
+    public init() {}
+}
+
+/// A caller connected to an ``SRTListener``. Sendable: ``close()`` and ``stats`` may be used from any thread.
+public final class SRTConnection: Sendable {
+    /// libsrt's socket id (not a kernel descriptor).
+    public let id: Int32
+    /// The caller's stream ID (`SRTO_STREAMID`), as it sent it.
+    public let streamID: String
+    /// The caller's address.
+    public let peer: SocketAddress?
+    private let requestClose: @Sendable (Int32) -> Void
+    let latest = Mutex<SRTStats?>(nil)
+
+    init(id: Int32, streamID: String, peer: SocketAddress?, requestClose: @escaping @Sendable (Int32) -> Void) {
+        self.id = id
+        self.streamID = streamID
+        self.peer = peer
+        self.requestClose = requestClose
+    }
+
+    /// The statistics as of the last second (`nil` before the first reading).
+    public var stats: SRTStats? { latest.withLock { $0 } }
+
+    /// Disconnects the caller (within 0.1 s, on the listener's thread); its receiver is told ``SRTReceiver/ended(_:)``.
+    public func close() { requestClose(id) }
+}
+
+/// What an ``SRTListener`` tells about one connection, on the listener's own thread.
+public protocol SRTReceiver: AnyObject {
+    /// A message arrived (in live mode, up to 1456 bytes: seven 188-byte TS packets as ffmpeg sends them).
+    func received(_ bytes: ArraySlice<UInt8>)
+    /// The connection ended (the caller hung up or broke, ``SRTConnection/close()`` was called, or the listener
+    /// closed); nothing more comes.
+    func ended(_ reason: String)
+}
+
+/// An SRT listener (libsrt, loaded with ``SRTLibrary``): it takes callers on a UDP port, lets `decide` accept or
+/// reject each one in libsrt's listen callback, and reads what every accepted caller sends.
+///
+/// **Threads.** libsrt's sockets are not kernel descriptors, so they cannot join the ``EventLoop``'s epoll: the
+/// listener has one thread of its own (a pthread, never one of Swift's cooperative pool) that waits in
+/// `srt_epoll_uwait`, accepts, receives, and calls the ``SRTReceiver`` of each connection; a receiver hands its
+/// work to an event loop with ``EventLoop/execute(_:)``. `decide` runs on libsrt's own thread, during the
+/// handshake: it must answer at once, from what it holds (a snapshot behind a lock), never wait for I/O.
+///
+/// **Decisions.** ``Decision/accept(passphrase:)`` sets the caller's passphrase (`SRTO_PASSPHRASE`) before the
+/// handshake goes on: a caller with another passphrase, or none, is then rejected by SRT itself
+/// (`SRT_REJ_BADSECRET`, `SRT_REJ_UNSECURE`). ``Decision/reject(code:)`` rejects with that code — 1403
+/// (`SRT_REJX_FORBIDDEN`) for a stream ID that is not allowed — which the caller reports.
+public final class SRTListener: @unchecked Sendable {
+    // @unchecked Sendable: `connections` belongs to the listener's thread; everything shared is a Mutex or an Atomic.
+
+    /// What to do with a caller.
+    public enum Decision: Sendable, Equatable {
+        /// Go on with the handshake, with this passphrase (`nil`: unencrypted).
+        case accept(passphrase: String?)
+        /// Reject the caller with `code` (1000 + an HTTP-like status for the application's reasons).
+        case reject(code: Int32)
+    }
+
+    /// `SRT_REJX_FORBIDDEN`: the stream ID is not allowed.
+    public static let forbidden = Int32(CASTY_SRT_REJX_FORBIDDEN)
+
+    /// The address the listener is bound to.
+    public let address: SocketAddress
+    /// The latency asked of callers (`SRTO_LATENCY`).
+    public let latency: Duration
+
+    private let socket: Int32
+    private let epoll: Int32
+    private let decide: @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision
+    private let accepted: @Sendable (SRTConnection) -> (any SRTReceiver)?
+    private let closing = Mutex<[Int32]>([])
+    private let running = Atomic<Bool>(true)
+    private var thread = pthread_t()
+    /// Thread-confined: the accepted connections and their receivers.
+    private var connections: [Int32: (connection: SRTConnection, receiver: any SRTReceiver)] = [:]
+
+    /// Listens on `address` (UDP) and starts the listener's thread.
+    ///
+    /// - Parameters:
+    ///   - latency: `SRTO_LATENCY`: how long the receiver waits for retransmissions before playing on (both
+    ///     sides' largest value wins).
+    ///   - decide: called on libsrt's thread for each caller with its stream ID and address.
+    ///   - accepted: called on the listener's thread for each accepted caller: its receiver, or `nil` to close it.
+    /// - Throws: ``SRTError`` when libsrt is not loaded or the address cannot be bound.
+    public init(
+        address: SocketAddress, latency: Duration = .milliseconds(120),
+        decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
+        accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?
+    ) throws(SRTError) {
+        guard casty_srt_loaded() != 0 else {
+            throw .libraryMissing(tried: SRTLibrary.defaultNames, reason: "SRTLibrary.load() was not called")
+        }
+        self.address = address
+        self.latency = latency
+        self.decide = decide
+        self.accepted = accepted
+        socket = casty_srt_create_socket()
+        guard socket >= 0 else { throw .last("srt_create_socket") }
+        epoll = casty_srt_epoll_create()
+        guard epoll >= 0 else {
+            _ = casty_srt_close(socket)
+            throw .last("srt_epoll_create")
+        }
+        do throws(SRTError) {
+            var no: Int32 = 0, yes: Int32 = 1
+            var milliseconds = Int32(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)
+            // Non-blocking: accept and receive return at once (accepted sockets inherit the options).
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_RCVSYN), &no, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_RCVSYN)") }
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_REUSEADDR), &yes, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_REUSEADDR)") }
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_LATENCY), &milliseconds, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_LATENCY)") }
+            let bound = address.withSockAddr { pointer, length in casty_srt_bind(socket, pointer, Int32(length)) }
+            guard bound >= 0 else { throw .last("srt_bind(\(address))") }
+            let callback: casty_srt_listen_fn = { opaque, socket, _, peer, streamID in
+                let listener = Unmanaged<SRTListener>.fromOpaque(opaque!).takeUnretainedValue()
+                return listener.listenCallback(socket, peer: peer, streamID: streamID)
+            }
+            guard casty_srt_listen_callback(socket, callback, Unmanaged.passUnretained(self).toOpaque()) >= 0 else {
+                throw .last("srt_listen_callback")
+            }
+            guard casty_srt_listen(socket, 16) >= 0 else { throw .last("srt_listen") }
+            _ = casty_srt_epoll_set(epoll, Int32(CASTY_SRT_EPOLL_ENABLE_EMPTY))
+            guard casty_srt_epoll_add_usock(epoll, socket, Int32(CASTY_SRT_EPOLL_IN | CASTY_SRT_EPOLL_ERR)) >= 0 else {
+                throw .last("srt_epoll_add_usock")
+            }
+        } catch {
+            _ = casty_srt_close(socket)
+            _ = casty_srt_epoll_release(epoll)
+            throw error
+        }
+        let retained = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { argument in
+            let listener = Unmanaged<SRTListener>.fromOpaque(argument!).takeRetainedValue()
+            listener.run()
+            return nil
+        }, retained)
+        guard result == 0 else {
+            Unmanaged<SRTListener>.fromOpaque(retained).release()
+            _ = casty_srt_close(socket)
+            _ = casty_srt_epoll_release(epoll)
+            throw .call("pthread_create", code: result, message: "no thread for the SRT listener")
+        }
+    }
+
+    /// Stops listening and disconnects every caller (each receiver is told); returns once the thread has ended.
+    /// Not from a receiver's callback.
+    public func close() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        pthread_join(thread, nil)
+    }
+
+    // MARK: libsrt's thread
+
+    /// The listen callback: the caller's stream ID and address, decided at once.
+    private func listenCallback(_ socket: Int32, peer: UnsafePointer<sockaddr>?, streamID: UnsafePointer<CChar>?) -> Int32 {
+        let id = streamID.map { String(cString: $0) } ?? ""
+        var address: SocketAddress?
+        if let peer {
+            let length = Int32(peer.pointee.sa_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
+            address = SocketAddress(pointer: peer, length: socklen_t(length))
+        }
+        switch decide(id, address) {
+        case .accept(let passphrase?):
+            var bytes = Array(passphrase.utf8)
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_PASSPHRASE), &bytes, Int32(bytes.count)) >= 0 else {
+                _ = casty_srt_setrejectreason(socket, Self.forbidden)
+                return -1
+            }
+            return 0
+        case .accept(nil):
+            return 0
+        case .reject(let code):
+            _ = casty_srt_setrejectreason(socket, code)
+            return -1
+        }
+    }
+
+    // MARK: The listener's thread
+
+    private func run() {
+        _ = casty_set_thread_name("casty-srt")
+        var events = [casty_srt_epoll_event](repeating: casty_srt_epoll_event(), count: 64)
+        var buffer = [UInt8](repeating: 0, count: 2048)  // a live-mode message is at most 1456 bytes
+        var lastStats = ContinuousClock.now
+        while running.load(ordering: .acquiring) {
+            let count = casty_srt_epoll_uwait(epoll, &events, Int32(events.count), 100)
+            for id in closing.withLock({ ids in defer { ids.removeAll() }; return ids }) {
+                drop(id, reason: "closed by the server")
+            }
+            if count > 0 {
+                for event in events.prefix(Int(count)) {
+                    if event.fd == socket {
+                        acceptOne()
+                    } else {
+                        service(event.fd, events: event.events, buffer: &buffer)
+                    }
+                }
+            }
+            if ContinuousClock.now - lastStats >= .seconds(1) {
+                lastStats = .now
+                for (id, entry) in connections {
+                    var raw = casty_srt_stats()
+                    guard casty_srt_bstats(id, &raw) >= 0 else { continue }
+                    var stats = SRTStats()
+                    stats.packetsReceived = Int(raw.packets_received)
+                    stats.packetsLost = Int(raw.packets_lost)
+                    stats.packetsRetransmitted = Int(raw.packets_retransmitted)
+                    stats.packetsDropped = Int(raw.packets_dropped)
+                    stats.packetsUndecrypted = Int(raw.packets_undecrypted)
+                    stats.bytesReceived = Int(raw.bytes_received)
+                    stats.rttMilliseconds = raw.rtt_ms
+                    stats.receiveRateMbps = raw.receive_rate_mbps
+                    stats.latencyMilliseconds = Int(raw.latency_ms)
+                    stats.mss = Int(raw.mss)
+                    entry.connection.latest.withLock { $0 = stats }
+                }
+            }
+        }
+        for id in Array(connections.keys) { drop(id, reason: "the SRT listener closed") }
+        _ = casty_srt_close(socket)
+        _ = casty_srt_epoll_release(epoll)
+    }
+
+    /// Accepts one pending caller (epoll reports the listener again while more are pending).
+    private func acceptOne() {
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let id = casty_srt_accept(socket, &storage, &length)
+        guard id >= 0 else { return }
+        var text = [CChar](repeating: 0, count: 600)
+        var textLength = Int32(text.count - 1)
+        let streamID = casty_srt_getsockflag(id, Int32(CASTY_SRTO_STREAMID), &text, &textLength) >= 0
+            ? String(decoding: text.prefix(Int(textLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        let connection = SRTConnection(id: id, streamID: streamID, peer: SocketAddress(storage: storage)) { [weak self] id in
+            self?.closing.withLock { $0.append(id) }
+        }
+        guard let receiver = accepted(connection) else {
+            _ = casty_srt_close(id)
+            return
+        }
+        guard casty_srt_epoll_add_usock(epoll, id, Int32(CASTY_SRT_EPOLL_IN | CASTY_SRT_EPOLL_ERR)) >= 0 else {
+            _ = casty_srt_close(id)
+            receiver.ended("\(SRTError.last("srt_epoll_add_usock"))")
+            return
+        }
+        connections[id] = (connection, receiver)
+    }
+
+    private func service(_ id: Int32, events: Int32, buffer: inout [UInt8]) {
+        guard let entry = connections[id] else { return }
+        if events & Int32(CASTY_SRT_EPOLL_IN) != 0 {
+            while true {
+                let count = buffer.withUnsafeMutableBytes { raw in
+                    casty_srt_recvmsg(id, raw.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(raw.count))
+                }
+                guard count > 0 else { break }
+                entry.receiver.received(buffer[0..<Int(count)])
+            }
+        }
+        let state = casty_srt_getsockstate(id)
+        if events & Int32(CASTY_SRT_EPOLL_ERR) != 0 || state >= Int32(CASTY_SRTS_BROKEN) {
+            drop(id, reason: "the caller hung up")
+        }
+    }
+
+    private func drop(_ id: Int32, reason: String) {
+        guard let entry = connections.removeValue(forKey: id) else { return }
+        _ = casty_srt_epoll_remove_usock(epoll, id)
+        _ = casty_srt_close(id)
+        entry.receiver.ended(reason)
+    }
+}

@@ -1,0 +1,98 @@
+@testable import Casty
+import CastyNet
+import Testing
+
+/// The SRT ingest's parts that need no caller: the library loader's error, the passphrase rule, stream IDs and
+/// the listen callback's decisions. `scripts/station/srt.sh` proves the rest with ffmpeg as the caller.
+@Suite struct SRTIngestTests {
+    @Test func srtLibrary_NamesThePackageToInstall_WhenTheLibraryIsMissing() {
+        #expect(throws: SRTError.self) { try SRTLibrary.load(names: ["libcasty-no-such-srt.so.9"]) }
+        do {
+            try SRTLibrary.load(names: ["libcasty-no-such-srt.so.9", "/nonexistent/libsrt.so"])
+        } catch {
+            let text = "\(error)"
+            #expect(text.hasPrefix("SRT needs libsrt: apt-get install libsrt1.5-gnutls"), "\(text)")
+            #expect(text.contains("libcasty-no-such-srt.so.9"))
+            guard case .libraryMissing(let tried, _) = error else {
+                Issue.record("not libraryMissing: \(error)")
+                return
+            }
+            #expect(tried == ["libcasty-no-such-srt.so.9", "/nonexistent/libsrt.so"])
+        }
+    }
+
+    @Test func stationServer_RefusesToStart_WhenSRTIsAskedForWithoutTheLibrary() {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "pw"
+        var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+        srt.libraryNames = ["libcasty-no-such-srt.so.9"]
+        srt.defaultPassphrase = "long enough passphrase"
+        configuration.srt = srt
+        let loop = EventLoop(name: "srt-test")
+        defer { loop.shutdown() }
+        #expect { try StationServer.start(configuration, address: .loopback(port: 0), loop: loop) } throws: { error in
+            "\(error)".hasPrefix("SRT needs libsrt: apt-get install libsrt1.5-gnutls")
+        }
+    }
+
+    @Test func srtConfiguration_TakesPassphrasesOf10To79Characters() throws {
+        var srt = SRTIngest.Configuration(address: .loopback(port: 9000))
+        srt.passphrases = ["/live": String(repeating: "a", count: 10), "/other": String(repeating: "b", count: 79)]
+        try srt.check()
+        srt.passphrases["/short"] = "123456789"
+        #expect(throws: ConfigurationError.srtPassphrase(mount: "/short", length: 9)) { try srt.check() }
+        srt.passphrases["/short"] = nil
+        srt.passphrases["/long"] = String(repeating: "c", count: 80)
+        #expect(throws: ConfigurationError.srtPassphrase(mount: "/long", length: 80)) { try srt.check() }
+        srt.passphrases["/long"] = nil
+        srt.defaultPassphrase = "short"
+        #expect(throws: ConfigurationError.srtPassphrase(mount: nil, length: 5)) { try srt.check() }
+        #expect("\(ConfigurationError.srtPassphrase(mount: "/live", length: 5))" == "the SRT passphrase of /live has 5 characters: SRT takes 10 to 79")
+    }
+
+    @Test func stationServer_RefusesAShortPassphrase_BeforeLoadingAnything() {
+        var configuration = StationServer.Configuration()
+        var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+        srt.passphrases = ["/live": "tooshort"]
+        configuration.srt = srt
+        #expect(throws: ConfigurationError.srtPassphrase(mount: "/live", length: 8)) { try configuration.check() }
+        srt.passphrases = ["live": "long enough passphrase"]
+        configuration.srt = srt
+        #expect(throws: ConfigurationError.mountName("live")) { try configuration.check() }
+    }
+
+    @Test func srtStreamID_NamesTheMount() {
+        #expect(SRTStreamID("live") == SRTStreamID("/live"))
+        #expect(SRTStreamID("live")?.mount == "/live")
+        #expect(SRTStreamID("live")?.key == nil)
+        #expect(SRTStreamID("studio/a?key=K1&x=y")?.mount == "/studio/a")
+        #expect(SRTStreamID("studio/a?key=K1&x=y")?.key == "K1")
+        #expect(SRTStreamID("#!::r=live,m=publish")?.mount == "/live")
+        #expect(SRTStreamID("") == nil)
+        #expect(SRTStreamID("/") == nil)
+        #expect(SRTStreamID("a b") == nil)
+        #expect(SRTStreamID("#!::m=publish") == nil)
+        #expect(SRTStreamID("bad\u{1B}[2J") == nil)
+    }
+
+    @Test func srtAllowList_DecidesFromTheWhitelistAndPassphrases() {
+        let list = SRTAllowList(SRTAllowList.Rules(
+            whitelist: ["/live", "/open"], passphrases: ["/live": "SecretPass123", "/later": "LaterPass123"]))
+        #expect(list.decide("live").0 == .accept(passphrase: "SecretPass123"))
+        #expect(list.decide("other").0 == .reject(code: 1403))
+        #expect(list.decide("later").0 == .reject(code: 1403))
+        #expect(list.decide("").0 == .reject(code: 1403))
+        // A whitelisted mount with no passphrase: nobody could be told from anybody, unless the application verifies keys.
+        #expect(list.decide("open").0 == .reject(code: 1403))
+        // The admin API adds a mount: the callback sees it at once.
+        list.update(whitelist: ["/live", "/open", "/later"])
+        #expect(list.decide("later").0 == .accept(passphrase: "LaterPass123"))
+        list.update(whitelist: nil)
+        #expect(list.decide("anything").0 == .reject(code: 1403))
+
+        let verifying = SRTAllowList(SRTAllowList.Rules(whitelist: nil, defaultPassphrase: "DefaultPass1", verifying: true))
+        #expect(verifying.decide("anything?key=K").0 == .accept(passphrase: "DefaultPass1"))
+        let keysOnly = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
+        #expect(keysOnly.decide("anything?key=K").0 == .accept(passphrase: nil))
+    }
+}
