@@ -89,6 +89,8 @@ public actor Distributor: LoopNode {
     public nonisolated let tally = Tally()
     /// Whether it asks for the stream only once the first listener does (``Configuration/lazy``).
     public nonisolated let isLazy: Bool
+    /// Deliveries to the listeners of each other loop of the group, by loop.
+    private var fanouts: [ObjectIdentifier: LoopFanout] = [:]
     /// Publishes the stream as live HLS, once made (``HLSPackager/attached(to:mount:settings:logger:)``).
     var packager: HLSPackager?
 
@@ -261,9 +263,9 @@ public actor Distributor: LoopNode {
 
 extension Distributor {
     /// Hands `message` to every listener: those on this loop with a plain call each, those on other loops of the
-    /// group in one batch per loop, which that loop then hands out the same way — one hand-over per loop and
-    /// segment, the segment's bytes shared by all. This loop only sorts the listeners; the sends to their
-    /// sockets run on every loop at once.
+    /// group in one batch per loop, which that loop hands out a slice at a time (``LoopFanout``) — one hand-over
+    /// per loop and segment, the segment's bytes shared by all. This loop only sorts the listeners; the sends
+    /// to their sockets run on every loop at once.
     func fanOut(_ message: Message) {
         var batches: [ObjectIdentifier: (loop: EventLoop, nodes: [any Node])] = [:]
         for listener in core.listeners {
@@ -273,8 +275,10 @@ extension Distributor {
             }
             batches[ObjectIdentifier(other), default: (other, [])].nodes.append(listener.node)
         }
-        for (other, nodes) in batches.values {
-            other.execute { for node in nodes { node.send(message) } }
+        for (key, batch) in batches {
+            let fanout = fanouts[key] ?? LoopFanout(loop: batch.loop)
+            fanouts[key] = fanout
+            fanout.deliver(message, to: batch.nodes)
         }
     }
 }
