@@ -31,14 +31,17 @@ let package = Package(
             resources: [.embedInCode("Station/Resources/tone.mp3"), .embedInCode("FrontDoor/Resources/player.html")]),
         // The command line.
         .executableTarget(name: "casty-cli", dependencies: ["Casty", "CastyNet", "CastyWire", "Icy"]),
+        // The floor of a fan-out, in plain C: what casty-bench fanout --floor compares Casty's CPU with.
+        .target(name: "CCastyFloor"),
         // Release-mode benchmarks that print figures.
-        .executableTarget(name: "casty-bench", dependencies: ["Casty", "CastyAudio", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
+        .executableTarget(
+            name: "casty-bench", dependencies: ["Casty", "CastyAudio", "CastyNet", "CastyWire", "Icy", "CCastySystem", "CCastyFloor"]),
         .testTarget(name: "IcyTests", dependencies: ["Icy"], exclude: ["Fixtures"]),
         .testTarget(name: "CastyTests", dependencies: ["Casty", "CastyAudio", "CastyNet", "CastyWire", "Icy", "CCastySystem"]),
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CCastySystem" {
+for target in package.targets where target.type != .system && !target.name.hasPrefix("CCasty") {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

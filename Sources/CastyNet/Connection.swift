@@ -227,6 +227,34 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         close(error: nil)
     }
 
+    /// Hands the socket over to `other`: it leaves this loop now, and `then` gets a new connection of the same
+    /// socket, registered on `other`, on `other`'s thread. This connection is done with (closed, without
+    /// closing the socket, and without calling ``onClose``). Loop thread only; for a connection with nothing
+    /// pending (a player whose request was just read), since unsent bytes would not follow.
+    ///
+    /// If `other` cannot take it (out of epoll resources), the socket is closed there.
+    public func handOver(to other: EventLoop, _ then: @escaping @Sendable (Connection) -> Void) {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return }
+        isClosed = true
+        closeReported = true
+        onRead = nil
+        onWritable = nil
+        onClose = nil
+        loop.deregister(socket.fd)
+        let socket = socket
+        let maxQueuedBytes = maxQueuedBytes
+        other.execute {
+            do {
+                let moved = try Connection(socket: socket, loop: other)
+                moved.maxQueuedBytes = maxQueuedBytes
+                then(moved)
+            } catch {
+                socket.close()
+            }
+        }
+    }
+
     private func close(error: SocketError?) {
         guard !isClosed else { return }
         isClosed = true

@@ -72,7 +72,12 @@ public final class EventLoop: @unchecked Sendable {
         var interest: IOEvents
     }
     private var registrations: [Registration?] = []
-    private var registrationCount = 0
+    private var registrationCount = 0 {
+        didSet { load.store(registrationCount, ordering: .relaxed) }
+    }
+    /// How many descriptors are registered, readable from any thread: how an ``EventLoopGroup`` picks the
+    /// least-loaded loop.
+    let load = Atomic<Int>(0)
     private var lastGeneration: UInt32 = 0
     private var timers = TimerHeap()
     private var running = true

@@ -37,11 +37,17 @@ enum Fanout {
             ("--icecast-auth B64", "its admin credentials, base64 (admin:hackme)"),
             ("--icecast-rate R", "connections per second to Icecast (300)"),
             ("--casty-only", "measure Casty only, even with an Icecast given"),
+            ("--loops N,N,…", "Casty with these listener loops, side by side (0: one loop; default 0)"),
+            ("--floor", "also the C floor (casty-bench floor): one buffer to every socket, nothing else"),
         ])
 
     struct Server {
         var name: String
         var icecast: Bool
+        /// For Casty: its listener loops (`serve --loops N`; 0: every listener on the accepting loop).
+        var loops = 0
+        /// The C floor (`casty-bench floor`) instead of Casty: one shared buffer sent to every socket, nothing else.
+        var floor = false
     }
 
     struct Row {
@@ -72,7 +78,11 @@ enum Fanout {
         let mount = option("--icecast-mount", in: arguments) ?? "/tone"
         // admin:hackme, the throwaway password of scripts/lib/peers.sh.
         let authorization = option("--icecast-auth", in: arguments) ?? "YWRtaW46aGFja21l"
-        var servers = [Server(name: "casty", icecast: false)]
+        // `--loops 0,2`: Casty with one loop, then with two listener loops, side by side in the same run.
+        let loopCounts = (option("--loops", in: arguments) ?? "0").split(separator: ",").compactMap { Int($0) }
+        var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0) }
+        // `--floor`: the C program that only sends one buffer to every socket, measured in the same run.
+        if arguments.contains("--floor") { servers.append(Server(name: "floor", icecast: false, floor: true)) }
         if icecastPort != nil, icecastPID != nil, !arguments.contains("--casty-only") {
             servers.append(Server(name: "icecast", icecast: true))
         }
@@ -89,7 +99,7 @@ enum Fanout {
 
         print("fanout: counts \(counts.map(String.init).joined(separator: ", ")), window \(fixed(window, 0)) s,"
             + " settle \(fixed(settle, 0)) s, \(loadgens) load generator(s), connect rate \(fixed(rate, 0))/s"
-            + (servers.count > 1 ? " (Icecast \(fixed(icecastRate, 0))/s), Icecast on 127.0.0.1:\(icecastPort!)\(mount) pid \(icecastPID!)" : ", Casty only (built-in station)"))
+            + (servers.contains(where: \.icecast) ? " (Icecast \(fixed(icecastRate, 0))/s), Icecast on 127.0.0.1:\(icecastPort!)\(mount) pid \(icecastPID!)" : ", Casty only (built-in station)"))
         var rows: [Row] = []
         for count in counts {
             for server in servers {
@@ -103,7 +113,7 @@ enum Fanout {
         }
         print("")
         printTable(rows, header: true)
-        let bad = rows.filter { $0.open < $0.count || ($0.server == "casty" && ($0.skipped ?? 0) > 0) }
+        let bad = rows.filter { $0.open < $0.count || ($0.server.hasPrefix("casty") && ($0.skipped ?? 0) > 0) }
         if smoke, !bad.isEmpty { exit(1) }
     }
 
@@ -132,7 +142,9 @@ enum Fanout {
         if server.icecast, let icecast {
             (port, pid, path) = (icecast.port, icecast.pid, icecast.mount)
         } else {
-            let setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
+            var setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
+            if server.loops > 0 { setup.serve += ["--loops", String(server.loops)] }
+            if server.floor { setup.serve = ["floor"] }
             let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {
                 child.stop()
@@ -194,7 +206,7 @@ enum Fanout {
         pause(settle, idle: ticker)
         for generator in generators { generator.send("mark") }
         for generator in generators { _ = generator.expect("marked", timeout: 10, idle: ticker) }
-        let statusBefore = server.icecast ? nil : httpGet(port: port, path: "/status.json")?.body
+        let statusBefore = server.icecast || server.floor ? nil : httpGet(port: port, path: "/status.json")?.body
         let cpuBefore = cpuSplit(pid)
         let loadCPUBefore = generators.map { cpuSeconds($0.pid) }
         let start = now()
@@ -203,7 +215,7 @@ enum Fanout {
         let loadCPUAfter = generators.map { cpuSeconds($0.pid) }
         let elapsed = Double(now() - start) / 1e9
         row.rssKiB = rssKiB(pid)
-        let statusAfter = server.icecast ? nil : httpGet(port: port, path: "/status.json")?.body
+        let statusAfter = server.icecast || server.floor ? nil : httpGet(port: port, path: "/status.json")?.body
         for generator in generators { generator.send("report") }
         var lagP50s: [Int] = [], lagP99s: [Int] = [], titleP50s: [Int] = []
         for generator in generators {

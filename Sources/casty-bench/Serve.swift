@@ -8,6 +8,8 @@ import Glibc
 /// (without) runs: a source, one distributor, a client port with the default options, on the shared event
 /// loop. It prints `ready port=P` and serves until its standard input closes.
 ///
+/// With `--loops N`, players are spread over N event loops besides the accepting one (``EventLoopGroup``).
+///
 /// With `--mounts N` it runs what `casty-cli server` runs instead: a ``StationServer`` whose mounts `/m0` …
 /// `/m<N-1>` take sources that publish (`PUT`, password `--password`, `bench` by default); with `--built-in`
 /// each mount gets its own built-in station as a permanent source instead.
@@ -25,6 +27,7 @@ enum Serve {
             ("--upstream URL", "relay this ICY stream instead of the built-in station"),
             ("--mounts N", "a station server with mounts /m0 … /m<N-1> taking PUT sources"),
             ("--built-in", "with --mounts: a built-in station on every mount"),
+            ("--loops N", "spread players over N event loops besides the accepting one (default: none)"),
             ("--password P", "with --mounts: the source password (bench)"),
             ("--hls-target S", "HLS segments' target duration in seconds (6)"),
             ("--verbose", "log every listener joining and leaving"),
@@ -41,6 +44,9 @@ enum Serve {
         }
         var options = ClientOptions()
         if let target = option("--hls-target", in: arguments).flatMap({ Int($0) }) { options.hls.targetDuration = target }
+        if let loops = option("--loops", in: arguments).flatMap({ Int($0) }), loops > 0 {
+            options.loops = EventLoopGroup(count: 1 + loops)
+        }
         if let mounts = option("--mounts", in: arguments).flatMap({ Int($0) }) {
             var configuration = StationServer.Configuration()
             configuration.options = options

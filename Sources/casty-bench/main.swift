@@ -1,5 +1,6 @@
 // casty-bench: release-mode benchmarks that print figures. Run with `swift run -c release casty-bench <name>`.
 
+import CCastyFloor
 import Glibc
 
 /// One benchmark of the table: its name, a line for the list, its usage for `--help`, and what runs it.
@@ -29,6 +30,13 @@ let benchmarks = [
               usage: HLSBenchmark.usage, run: HLSBenchmark.run),
     Benchmark(name: "loadgen", summary: "(used by fanout) epoll load generator: --port P [--path /] [--count N] [--rate R/s]",
               usage: LoadGenerator.usage, run: { try LoadGenerator.run($0) }),
+    Benchmark(name: "floor", summary: "(used by fanout --floor) the C floor: one 8 KiB buffer to every socket every 500 ms: [--port P]",
+              usage: Usage(measures: """
+                  (Used by fanout --floor.) The floor of a fan-out, in plain C: accepts listeners, answers each with an
+                  ICY reply, and every 500 ms sends one shared buffer (8192 bytes and a CastySeq/CastyTime block) to every
+                  socket with one non-blocking send each; nothing else. Prints `ready port=P`; runs until stdin closes.
+                  """, options: [("--port P", "the port (0: any free one)")]),
+              run: { arguments in exit(casty_floor_serve(Int32(option("--port", in: arguments) ?? "0") ?? 0, 500)) }),
     Benchmark(name: "serve", summary: "(used by fanout, mounts, hls) a Casty relay on 127.0.0.1: [--upstream URL] [--port P] [--mounts N [--built-in]]",
               usage: Serve.usage, run: Serve.run),
     Benchmark(name: "sources", summary: "(used by mounts) PUT sources at 128 kbit/s: --port P [--mounts /m0,/m1] [--format mp3|adts]",

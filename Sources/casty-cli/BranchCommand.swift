@@ -7,8 +7,8 @@ enum BranchCommand: Command {
     static let name = "branch"
     static let summary = "a relay in a distribution tree: takes a place under the root, serves players and branches"
     static let options: Set<String> = Set(["root", "port", "host", "client-port", "advertise", "fanout", "status-every", "tree-key", "tree-key-file"])
-        .union(MediaOptions.names)
-    static let flags: Set<String> = Set(["eager"]).union(MediaOptions.flags)
+        .union(PortOptions.names)
+    static let flags: Set<String> = Set(["eager"]).union(PortOptions.flags)
     static let usage = """
         usage: casty-cli branch --root http://host:port/ [options]
 
@@ -34,9 +34,9 @@ enum BranchCommand: Command {
           --tree-key K        the tree's key (as given to its root): sent to every parent, and asked of
                               this branch's own branches; --tree-key-file F reads it from a file
 
-        Live HLS (/<mount>/index.m3u8; give every node of a tree the same --hls-target, so that their segments
+        Event loops, live HLS (/<mount>/index.m3u8; give every node of a tree the same --hls-target, so that their segments
         are the same files) and recordings:
-        \(MediaOptions.usage)
+        \(PortOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -49,7 +49,7 @@ enum BranchCommand: Command {
             try listenAddress(arguments, option: "client-port", defaultPort: 0, defaultHost: "0.0.0.0")
         }
         var options = ClientOptions()
-        try MediaOptions.apply(arguments, to: &options)
+        try PortOptions.apply(arguments, to: &options)
         let serving = try Branch.serve(
             root: root, address: address, clientAddress: clientAddress, advertise: arguments.value("advertise"),
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),

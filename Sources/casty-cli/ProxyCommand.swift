@@ -6,8 +6,8 @@ import Casty
 enum ProxyCommand: Command {
     static let name = "proxy"
     static let summary = "relay a Shoutcast/Icecast stream to media players on a port"
-    static let options: Set<String> = Set(["port", "host", "segment-bytes", "burst", "status-every"]).union(MediaOptions.names)
-    static let flags = MediaOptions.flags
+    static let options: Set<String> = Set(["port", "host", "segment-bytes", "burst", "status-every"]).union(PortOptions.names)
+    static let flags = PortOptions.flags
     static let usage = """
         usage: casty-cli proxy <url> [options]
 
@@ -23,8 +23,8 @@ enum ProxyCommand: Command {
           --burst N           recent segments a new player gets at once (default 4)
           --status-every S    seconds between status lines (default 10)
 
-        Live HLS (/index.m3u8) and recordings:
-        \(MediaOptions.usage)
+        Event loops, live HLS (/index.m3u8) and recordings:
+        \(PortOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -35,7 +35,7 @@ enum ProxyCommand: Command {
         let logger = EventLog.standardError
         let proxy = try Proxy(url: url, configuration: configuration, logger: logger)
         var options = ClientOptions()
-        try MediaOptions.apply(arguments, to: &options)
+        try PortOptions.apply(arguments, to: &options)
         // The port first: a port in use is a mistake to fix at once; a station that is down is not.
         let serving = try ServedStream.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),

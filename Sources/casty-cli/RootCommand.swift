@@ -10,7 +10,7 @@ enum RootCommand: Command {
         "source", "file", "port", "host", "advertise", "fanout", "title", "name", "title-every", "segment-bytes", "status-every",
         "tree-key", "tree-key-file",
     ])
-    static let flags: Set<String> = Set(["station", "accept-all", "rtmp"]).union(MediaOptions.flags)
+    static let flags: Set<String> = Set(["station", "accept-all", "rtmp"]).union(PortOptions.flags)
     static let usage = """
         usage: casty-cli root (--source <url> | --station [--file <mp3>]) [options]
                casty-cli root [the options of casty-cli server] [options]
@@ -41,7 +41,7 @@ enum RootCommand: Command {
     /// The options that make a root a station server (besides `--station /m`).
     static let serverOnly: Set<String> = ServerCommand.options.subtracting([
         "port", "host", "status-every", "title", "name", "title-every", "file", "segment-bytes", "station",
-    ]).subtracting(MediaOptions.names)
+    ]).subtracting(PortOptions.names)
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
@@ -72,7 +72,7 @@ enum RootCommand: Command {
         }
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         var options = ClientOptions()
-        try MediaOptions.apply(arguments, to: &options)
+        try PortOptions.apply(arguments, to: &options)
         options.upstreamState = state
         let key = try treeKey(arguments)
         let root = try Root.start(

@@ -12,8 +12,8 @@ enum ServerCommand: Command {
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy", "rtmp-port",
         "srt-port", "srt-latency", "srt-passphrase", "srt-library",
-    ]).union(ControlOptions.names).union(MediaOptions.names)
-    static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(MediaOptions.flags)
+    ]).union(ControlOptions.names).union(PortOptions.names)
+    static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(PortOptions.flags)
     static let usage = """
         usage: casty-cli server [options]
 
@@ -49,8 +49,8 @@ enum ServerCommand: Command {
                                     (CORS; default: any origin, *)
           --config FILE             read options from FILE first (see below); the command line wins
 
-        Live HLS (/<mount>/index.m3u8) and recordings:
-        \(MediaOptions.usage)
+        Event loops, live HLS (/<mount>/index.m3u8) and recordings:
+        \(PortOptions.usage)
 
         SRT (libsrt is loaded at start-up: apt-get install libsrt1.5-gnutls; see README, "Publishing with SRT"):
           --srt-port P              take SRT callers on UDP port P: the stream ID names the mount
@@ -121,7 +121,7 @@ enum ServerCommand: Command {
             guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
             configuration.mountMaxListeners[mount] = limit
         }
-        try MediaOptions.apply(arguments, to: &configuration.options)
+        try PortOptions.apply(arguments, to: &configuration.options)
         configuration.options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {

@@ -7,8 +7,8 @@ enum StationCommand: Command {
     static let name = "station"
     static let summary = "serve an MP3 in a loop, in real time, as an ICY station"
     static let options: Set<String> = Set(["file", "port", "host", "title", "name", "title-every", "segment-bytes", "status-every"])
-        .union(MediaOptions.names)
-    static let flags = MediaOptions.flags
+        .union(PortOptions.names)
+    static let flags = PortOptions.flags
     static let usage = """
         usage: casty-cli station [options]
 
@@ -25,8 +25,8 @@ enum StationCommand: Command {
           --segment-bytes N   audio bytes per segment (default 8192)
           --status-every S    seconds between status lines (default 10)
 
-        Live HLS (/index.m3u8) and recordings:
-        \(MediaOptions.usage)
+        Event loops, live HLS (/index.m3u8) and recordings:
+        \(PortOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -34,7 +34,7 @@ enum StationCommand: Command {
         let logger = EventLog.standardError
         let station = try makeStation(arguments, logger: logger)
         var options = ClientOptions()
-        try MediaOptions.apply(arguments, to: &options)
+        try PortOptions.apply(arguments, to: &options)
         let serving = try ServedStream.start(
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8000),
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })

@@ -3,7 +3,8 @@ internal import CastyNet
 /// window are logged one by one, the rest are counted and summed up in one line when the window ends.
 ///
 /// A load test with 10,000 dummies, or a station at the top of the hour, then writes a readable log instead of
-/// 20,000 lines. Loop-confined (`@unchecked Sendable` for its timer): used only on `loop`.
+/// 20,000 lines. Loop-confined (`@unchecked Sendable` for its timer): used on `loop`; a line from another loop
+/// (a listener on another loop of an ``EventLoopGroup``) is handed over to it.
 final class LogBudget: @unchecked Sendable {
     private let loop: EventLoop
     private let logger: EventLog
@@ -25,6 +26,10 @@ final class LogBudget: @unchecked Sendable {
 
     /// Logs `line`, or counts it if this window's budget is spent.
     func callAsFunction(_ line: @autoclosure () -> String) {
+        guard loop.inEventLoop else {
+            let text = line()
+            return loop.execute { [self] in self(text) }
+        }
         if windowEnd == nil {
             // One timer per window, armed by its first line.
             windowEnd = loop.schedule(after: window) { [weak self] in self?.closeWindow() }

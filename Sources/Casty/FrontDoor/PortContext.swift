@@ -97,7 +97,7 @@ final class PortContext: @unchecked Sendable {
 
     /// Counts a refused peer.
     func refused() {
-        (single?.tally ?? refusals).refused += 1
+        (single?.tally ?? refusals).count(refused: 1)
     }
 
     /// Peers refused so far.

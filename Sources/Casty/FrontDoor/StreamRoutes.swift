@@ -53,13 +53,22 @@ enum StreamRoutes {
         }
     }
 
-    /// Hands the connection to a ``Client`` that streams `distributor` to it.
+    /// Hands the connection to a ``Client`` that streams `distributor` to it. With an event-loop group
+    /// (``ClientOptions/loops``), a player's connection first moves to the listener loop with the fewest
+    /// connections, and its client runs there; a branch's tree link stays on the distributor's loop.
     private static func serve(_ exchange: Exchange, distributor: Distributor, branch: String?, onLeave: (@Sendable () -> Void)?) {
         let listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
-        let client = Client(
-            connection: exchange.connection, port: exchange.port, distributor: distributor, listening: listening,
-            peer: exchange.peer, onLeave: onLeave)
-        client.assumeIsolated { $0.start() }
+        let port = exchange.port
+        let peer = exchange.peer
+        let start: @Sendable (Connection) -> Void = { connection in
+            let client = Client(
+                connection: connection, port: port, distributor: distributor, listening: listening, peer: peer, onLeave: onLeave)
+            client.assumeIsolated { $0.start() }
+        }
+        guard branch == nil, let group = port.options.loops, case let target = group.next(), target !== exchange.connection.loop else {
+            return start(exchange.connection)
+        }
+        exchange.connection.handOver(to: target, start)
     }
 
     /// `SOURCE`/`PUT`: a relay takes no sources (yet).

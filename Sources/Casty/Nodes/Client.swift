@@ -32,7 +32,6 @@ public actor Client: LoopNode {
     private var onLeave: (@Sendable () -> Void)?
     private var phase = Phase.waitingForReply
     private var form: Listening.Form { listening.form }
-    private var isBranch: Bool { listening.isBranch }
     /// The burst, lossy delivery and dropping: decided by a value, carried out here.
     private var policy: DeliveryPolicy?
     /// Whether the first burst is still being written (reliably, queued), before lossy delivery starts.
@@ -63,14 +62,21 @@ public actor Client: LoopNode {
         onLeave: (@Sendable () -> Void)? = nil
     ) {
         self.onLeave = onLeave
-        precondition(connection.loop === distributor.loop, "a client runs on its distributor's loop")
+        // The client runs on its connection's loop: its distributor's, or another loop of the port's group.
         self.loop = connection.loop
+        self.isBranch = listening.isBranch
         self.connection = connection
         self.port = port
         self.distributor = distributor
         self.listening = listening
         self.peer = peer
     }
+
+    /// Whether it is a tree link rather than a player.
+    nonisolated let isBranch: Bool
+
+    /// Moves the listener to `other` (``move(to:)``), from any loop.
+    nonisolated func moveLater(to other: Distributor) { onLoop { $0.move(to: other) } }
 
     /// Hands the client a message from its distributor: the reply, then the segments.
     public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
@@ -193,10 +199,9 @@ public actor Client: LoopNode {
         case .delivered:
             delivered(bytes.count, segment)
         case .skipped:
-            distributor.tally.skipped += 1
+            distributor.tally.count(skipped: 1)
         case .drop(let behind):
-            distributor.tally.skipped += 1
-            distributor.tally.dropped += 1
+            distributor.tally.count(skipped: 1, dropped: 1)
             port.logger("\(isBranch ? "branch" : "listener") \(peer) dropped: behind for \(behind) segments")
             connection.close()
         }
@@ -230,7 +235,7 @@ public actor Client: LoopNode {
     }
 
     private func delivered(_ count: Int, _ segment: StreamSegment) {
-        distributor.tally.bytesOut += count
+        distributor.tally.count(bytesOut: count)
         entered = true
         if form == .icy { told = telling }
         sentTitleVersion = segment.titleVersion
@@ -312,6 +317,8 @@ public struct ClientOptions: Sendable {
     public var icyStatusLine = false
     /// How every stream of the port is published as live HLS (``HLSPackager/Settings``).
     public var hls = HLSPackager.Settings()
+    /// The loops players are spread across (``EventLoopGroup``); `nil`: every player on the port's own loop.
+    public var loops: EventLoopGroup?
     /// Which of the port's streams are recorded, where, and how (``Recorder/Settings``).
     public var recording = Recorder.Settings()
 

@@ -89,6 +89,8 @@ public actor Distributor: LoopNode {
     public nonisolated let tally = Tally()
     /// Whether it asks for the stream only once the first listener does (``Configuration/lazy``).
     public nonisolated let isLazy: Bool
+    /// Deliveries to the listeners of each other loop of the group, by loop.
+    private var fanouts: [ObjectIdentifier: LoopFanout] = [:]
     /// Publishes the stream as live HLS, once made (``HLSPackager/attached(to:mount:settings:logger:)``).
     var packager: HLSPackager?
 
@@ -240,8 +242,7 @@ public actor Distributor: LoopNode {
             case .send(let listener, let number, let segment):
                 listener.node.send(.data(number, segment))
             case .fanOut(let number, let segment):
-                let message = Message.data(number, segment)
-                for listener in core.listeners { listener.node.send(message) }
+                fanOut(.data(number, segment))
             case .redirect(let listener, let url):
                 listener.node.send(.redirect(to: url))
             case .stop(let listener):
@@ -260,13 +261,39 @@ public actor Distributor: LoopNode {
     }
 }
 
+extension Distributor {
+    /// Hands `message` to every listener: those on this loop with a plain call each, those on other loops of the
+    /// group in one batch per loop, which that loop hands out a slice at a time (``LoopFanout``) — one hand-over
+    /// per loop and segment, the segment's bytes shared by all. This loop only sorts the listeners; the sends
+    /// to their sockets run on every loop at once.
+    func fanOut(_ message: Message) {
+        var batches: [ObjectIdentifier: (loop: EventLoop, nodes: [any Node])] = [:]
+        for listener in core.listeners {
+            guard let other = listener.loop, other !== loop else {
+                listener.node.send(message)
+                continue
+            }
+            batches[ObjectIdentifier(other), default: (other, [])].nodes.append(listener.node)
+        }
+        for (key, batch) in batches {
+            let fanout = fanouts[key] ?? LoopFanout(loop: batch.loop)
+            fanouts[key] = fanout
+            fanout.deliver(message, to: batch.nodes)
+        }
+    }
+}
+
 /// A node as a key: the same node is the same listener, whatever protocol value it comes wrapped in.
 struct NodeReference: Hashable, Sendable {
     /// The node.
     let node: any Node
+    /// The loop it runs on, if it is a node of a loop (a client on another loop of the group gets its
+    /// segments in that loop's batch).
+    let loop: EventLoop?
 
     init(_ node: any Node) {
         self.node = node
+        self.loop = (node as? any LoopNode)?.loop
     }
 
     static func == (lhs: NodeReference, rhs: NodeReference) -> Bool { lhs.node === rhs.node }

@@ -54,14 +54,23 @@ enum AdminRoutes {
             })])
         case "/admin/listclients":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
-            answer(exchange, 200, "OK", ["mount": .text(found.path), "clients": .list(clients(of: found).map { client in
-                let info = client.assumeIsolated { $0.info() }
-                return .object([
-                    ("id", .number(info.id)), ("peer", .text(info.peer)), ("request", .text(info.request)),
-                    ("branch", .bool(info.isBranch)), ("connected_seconds", .number(Int(info.connectedSeconds))),
-                    ("segments", .number(info.segments)), ("skipped", .number(info.skipped)),
-                ])
-            })])
+            // Listeners may run on other loops of the group: each is asked on its own, the answer sent back here.
+            let clients = clients(of: found)
+            let loop = exchange.connection.loop
+            Task {
+                var infos: [ListenerInfo] = []
+                for client in clients { infos.append(await client.info()) }
+                let listed = infos
+                loop.execute {
+                    answer(exchange, 200, "OK", ["mount": .text(found.path), "clients": .list(listed.map { info in
+                        .object([
+                            ("id", .number(info.id)), ("peer", .text(info.peer)), ("request", .text(info.request)),
+                            ("branch", .bool(info.isBranch)), ("connected_seconds", .number(Int(info.connectedSeconds))),
+                            ("segments", .number(info.segments)), ("skipped", .number(info.skipped)),
+                        ])
+                    })])
+                }
+            }
         case "/admin/killclient":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
             guard let id = exchange.query("id").flatMap({ Int($0) }), let client = clients(of: found).first(where: { $0.id == id }) else {
@@ -86,8 +95,8 @@ enum AdminRoutes {
             guard destination.distributor.assumeIsolated({ $0.stat().context }) != nil else {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(destination.path) has no stream to move listeners to")])
             }
-            let moving = clients(of: found).filter { !$0.assumeIsolated { $0.info().isBranch } }
-            for client in moving { client.assumeIsolated { $0.move(to: destination.distributor) } }
+            let moving = clients(of: found).filter { !$0.isBranch }
+            for client in moving { client.moveLater(to: destination.distributor) }
             exchange.port.logger("admin: \(moving.count) listeners moved from \(found.path) to \(destination.path)")
             answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path)])
         case "/admin/whitelist":

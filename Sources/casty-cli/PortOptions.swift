@@ -1,15 +1,19 @@
 import Casty
+import CastyNet
 import Glibc
 
-/// The options of what every serving command publishes besides the ICY stream: live HLS and recordings.
-enum MediaOptions {
+/// The options every serving command shares about its port: the loops its players are spread across, and what
+/// it publishes besides the ICY stream (live HLS, recordings).
+enum PortOptions {
     /// The option names that take a value.
-    static let names: Set<String> = ["hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every"]
+    static let names: Set<String> = ["loops", "hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every"]
     /// The flags.
     static let flags: Set<String> = ["no-hls", "record-titles"]
 
     /// The usage lines.
     static let usage = """
+          --loops N                 event loops players are spread across, besides the one that accepts
+                                    (default: one per core; 0 serves every player on the accepting loop)
           --hls-dir DIR             also write each mount's live HLS to DIR/<mount>/ (for nginx or a CDN origin)
           --hls-target S            HLS segments of about S seconds (default 6)
           --hls-window N            segments in a live playlist (default 6; at least 3 target durations)
@@ -20,8 +24,17 @@ enum MediaOptions {
           --record-titles           also start a new file at every title change
         """
 
-    /// Sets `options.hls` and `options.recording` from the arguments.
+    /// The loops of the process, made once (the first command-line parse decides how many).
+    nonisolated(unsafe) private static var group: EventLoopGroup?
+
+    /// Sets `options.loops`, `options.hls` and `options.recording` from the arguments.
     static func apply(_ arguments: Arguments, to options: inout ClientOptions) throws(UsageError) {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let loops = try arguments.integer("loops", default: cores, in: 0...256)
+        if loops > 0 {
+            if group == nil { group = EventLoopGroup(count: 1 + loops) }
+            options.loops = group
+        }
         options.hls.enabled = !arguments.flag("no-hls")
         options.hls.targetDuration = try arguments.integer("hls-target", default: 6, in: HLSPackager.Settings.targetRange)
         options.hls.window = try arguments.integer("hls-window", default: 6, in: HLSPackager.Settings.windowRange)

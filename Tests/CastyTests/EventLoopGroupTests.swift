@@ -1,0 +1,68 @@
+@testable import CastyNet
+import Icy
+import Testing
+
+@testable import Casty
+
+@Suite("Event-loop group")
+struct EventLoopGroupTests {
+    @Test("A new listener goes to the least-loaded loop, never to the accepting one while there are others")
+    func nextIsTheLeastLoadedListenerLoop() async throws {
+        let group = EventLoopGroup(count: 3, first: EventLoop(name: "test-accept"))
+        defer { for loop in group.loops { loop.shutdown() } }
+        #expect(group.next() !== group.loops[0])
+        // Load loop 1 with a connection: loop 2 is then the least loaded.
+        let listener = try Listener(address: .loopback(port: 0), on: group.loops[1]) { _ in }
+        let client = try await connectClient(to: listener.localAddress, on: group.loops[1])
+        #expect(await eventually { group.next() === group.loops[2] })
+        await group.loops[1].submit { client.close(); listener.close() }
+        #expect(EventLoopGroup(count: 1, first: group.loops[0]).next() === group.loops[0])
+    }
+
+    @Test("A connection handed over to another loop keeps its socket: what the peer sends and gets goes on")
+    func handOverKeepsTheSocket() async throws {
+        let accepting = EventLoop(name: "test-accepting")
+        let other = EventLoop(name: "test-other")
+        defer { accepting.shutdown(); other.shutdown() }
+        let moved = Locked<Connection?>(nil)
+        let listener = try Listener(address: .loopback(port: 0), on: accepting) { connection in
+            connection.handOver(to: other) { connection in
+                connection.onRead = { bytes in _ = connection.write(bytes + Array(" back".utf8)) }
+                moved.update { $0 = connection }
+            }
+        }
+        let peer = try await TestPeer.connect(to: listener.localAddress, on: accepting)
+        #expect(await eventually { moved.value != nil })
+        #expect(moved.value?.loop === other)
+        await peer.send("hello")
+        #expect(await peer.waitFor { String(decoding: $0, as: UTF8.self) == "hello back" })
+        await peer.close()
+        await accepting.submit { listener.close() }
+    }
+
+    @Test("A distributor hands each segment to listeners on other loops in order, without a gap")
+    func fanOutAcrossLoops() async throws {
+        let home = EventLoop(name: "test-home")
+        let loops = [EventLoop(name: "test-l1"), EventLoop(name: "test-l2")]
+        defer { home.shutdown(); for loop in loops { loop.shutdown() } }
+        let distributor = Distributor(loop: home)
+        let dummies = (0..<40).map { Dummy(id: $0, loop: loops[$0 % 2]) }
+        distributor.send(.reply(next: 0, context: testContext()))
+        for dummy in dummies { dummy.attach(to: distributor) }
+        #expect(await eventually { await dummies.asyncAllSatisfy { await $0.expected != nil } })
+        for segment in testSegments(50) { distributor.send(.data(segment.number, segment)) }
+        #expect(await eventually { await dummies.asyncAllSatisfy { await $0.expected == 50 } })
+        for dummy in dummies {
+            #expect(await dummy.gaps == 0)
+            #expect(await dummy.received == 50)
+        }
+    }
+}
+
+extension Array where Element: Sendable {
+    /// Whether `condition` holds for every element, asked one after the other.
+    func asyncAllSatisfy(_ condition: (Element) async -> Bool) async -> Bool {
+        for element in self where !(await condition(element)) { return false }
+        return true
+    }
+}
