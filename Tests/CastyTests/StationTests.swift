@@ -119,7 +119,8 @@ struct StationTests {
             await station.start()
             #expect(await recorder.wait { $0.segments.filter(\.titleChanged).count >= 3 })
             await station.setTitle("Live now")
-            #expect(await recorder.wait { $0.segments.last?.title?.streamTitle == "Live now" })
+            // Any segment: on a busy machine the next rotation (200 ms on) may already follow it when this looks.
+            #expect(await recorder.wait { $0.segments.contains { $0.title?.streamTitle == "Live now" } })
             station.stop()
 
             let segments = await recorder.record.segments

@@ -64,7 +64,7 @@ app_start app "$APP_PORT" --keys goodkey --fail-events 2
 server_start server "$SERVER_PORT" --accept-all \
     --key-verification-url "http://127.0.0.1:$APP_PORT/verify" --key-verification-auth bearer:verify-token \
     --event-callback-url "http://127.0.0.1:$APP_PORT/events" --event-callback-auth basic:casty:evpw \
-    --commands-auth bearer:cmd-token
+    --commands-auth bearer:cmd-token --record-dir "$TMP/recordings"
 publish live "$SERVER_PORT" /live goodkey 30
 check "(a) /live plays after its key was accepted" wait_until 15 plays "$SERVER_PORT" /live
 verify=$(calls app /verify | head -1)
@@ -107,13 +107,33 @@ ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[
 sys.exit(0 if ok else 1)' "$report" "$stream_id" "$SERVER_PORT"
 
 # --- (e) close * ---------------------------------------------------------------------------------------------------
+# x-record: true: the session is being recorded once its first whole HLS segment is cut (about 12 s in).
+wait_until 25 grep -q "recording /live to" "$TMP/server.log" || true
 closed=$(command -X POST -H 'Authorization: Bearer cmd-token' -H 'x-streaming-channel: live' -H 'x-streaming-id: *' "$base/commands/close")
 check "(e) /commands/close * answered 200 naming the stream ($(head -1 <<<"$closed"))" bash -c "[ '$(tail -1 <<<"$closed")' = 200 ] && grep -q '$stream_id' <<<'$closed'"
 live_gone() { ! kill -0 "$live_pid" 2>/dev/null; }
 check "(e) the source was disconnected (ffmpeg exited)" wait_until 10 live_gone
 closed_event() { calls app /events | grep -q stream-closed; }
 check "(e) stream-closed reached the application" wait_until 10 closed_event
-check "(e) … after stream-available" bash -c "calls() { grep -F '\"path\": \"/events' '$TMP/app.jsonl'; }; calls | tail -1 | grep -q stream-closed && calls | head -1 | grep -q stream-available"
+# The live events (ICY-LIVE, HLS-LIVE) come first, stream-closed after them; the recording that x-record: true
+# asked for is announced once its file is finished, after the close (HLS-VOD).
+live_then_closed() {
+    python3 - "$TMP/app.jsonl" <<'PY'
+import json, sys
+kinds = []
+for line in open(sys.argv[1]):
+    entry = json.loads(line)
+    if entry["path"] == "/events":
+        headers = entry["headers"]
+        kinds.append(headers.get("x-stream-type", headers["x-event-type"]))
+closed = kinds.index("stream-closed") if "stream-closed" in kinds else -1
+live = [i for i, kind in enumerate(kinds) if kind in ("ICY-LIVE", "HLS-LIVE")]
+sys.exit(0 if closed > 0 and live and max(live) < closed and kinds[0] == "ICY-LIVE" else 1)
+PY
+}
+check "(e) … after stream-available (ICY-LIVE, then HLS-LIVE)" live_then_closed
+recorded() { calls app /events | grep -q '"x-stream-type": "HLS-VOD"' && find "$TMP/recordings/live" -name '*.mp3' -size +10k | grep -q .; }
+check "(e) x-record: true recorded the session: its audio is on disk and its playlist was announced (HLS-VOD)" wait_until 15 recorded
 
 # --- (f) the application down, Casty restarted meanwhile ------------------------------------------------------------
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \

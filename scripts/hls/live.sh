@@ -155,8 +155,8 @@ else
 fi
 audio_check "(b) ffmpeg's 30 s from /tone/index.m3u8" "$TMP/hls.wav" 29.9
 if wait_until 30 playlist_ready "$ROOT/aac/index.m3u8"; then
-    codec=$(timeout 30 ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$ROOT/aac/index.m3u8" 2>&1 | head -1)
-    mp3codec=$(timeout 30 ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$ROOT/tone/index.m3u8" 2>&1 | head -1)
+    codec=$(timeout 30 ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$ROOT/aac/index.m3u8" 2>&1 | sed -n 1p)
+    mp3codec=$(timeout 30 ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$ROOT/tone/index.m3u8" 2>&1 | sed -n 1p)
     check "(b) ffprobe: /aac's HLS is AAC ($codec), /tone's is MP3 ($mp3codec), the AAC master names mp4a.40.2" \
         "(b) ffprobe: /aac's HLS is '$codec', /tone's '$mp3codec'; AAC master: $(curl -s "$ROOT/aac/master.m3u8" | tr '\n' ' ')" bash -c "[ '$codec' = aac ] && [ '$mp3codec' = mp3 ] && curl -s '$ROOT/aac/master.m3u8' | grep -q 'mp4a.40.2'"
 else
