@@ -29,24 +29,27 @@ enum Dummies {
             ("--smoke", "10,000 dummies, 3 segments; exits 1 unless they keep up"),
             ("--counts N,N,…", "dummy counts (10000,100000,1000000,2000000,4000000)"),
             ("--segments N", "segments fed per N (20; smoke 3)"),
+            ("--loops N", "spread the dummies over N loops besides the distributor's (0: all on its loop; default 0)"),
             ("--one N", "(internal) run one N in this process and print its result line"),
         ])
 
     static func run(_ arguments: [String]) async throws {
+        let loops = option("--loops", in: arguments) ?? "0"
         if let one = option("--one", in: arguments).flatMap({ Int($0) }) {
-            try await child(count: one, segments: Int(option("--segments", in: arguments) ?? "20") ?? 20)
+            try await child(count: one, segments: Int(option("--segments", in: arguments) ?? "20") ?? 20, loops: Int(loops) ?? 0)
             return
         }
         let smoke = arguments.contains("--smoke")
         let counts = (option("--counts", in: arguments) ?? (smoke ? "10000" : "10000,100000,1000000,2000000,4000000"))
             .split(separator: ",").compactMap { Int($0) }
         let segments = option("--segments", in: arguments) ?? (smoke ? "3" : "20")
-        print("dummies: \(segments) segments of 8192 bytes, one every 500 ms, per N; each N in a fresh process")
+        print("dummies: \(segments) segments of 8192 bytes, one every 500 ms, per N; each N in a fresh process"
+            + (loops == "0" ? "" : "; dummies spread over \(loops) loops besides the distributor's"))
         print("| dummies | spawn s | bytes/dummy | fan-out p50 ms | fan-out max ms | timer late max ms | CPU % of a core | CPU µs/message | received | gaps | keeps up |")
         print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|")
         var failed = false
         for count in counts {
-            let child = Child(["dummies", "--one", String(count), "--segments", segments], name: "dummies \(count)")
+            let child = Child(["dummies", "--one", String(count), "--segments", segments, "--loops", loops], name: "dummies \(count)")
             let timeout = 120 + Double(count) / 10_000 + (Double(segments) ?? 20) * 2
             guard let line = child.expect("result", timeout: timeout) else {
                 child.stop()
@@ -69,13 +72,16 @@ enum Dummies {
         if smoke, failed { exit(1) }
     }
 
-    /// One N, in this process: prints `result key=value …`.
-    static func child(count: Int, segments: Int) async throws {
-        let loop = EventLoop(name: "dummies")
+    /// One N, in this process: prints `result key=value …`. With `loops` > 0 the dummies live on that many
+    /// loops besides the distributor's, and a probe on each loop notes when its batch reached its last dummy.
+    static func child(count: Int, segments: Int, loops: Int = 0) async throws {
+        let group = EventLoopGroup(count: 1 + loops, first: EventLoop(name: "dummies"))
+        let loop = group.loops[0]
+        let homes = loops > 0 ? Array(group.loops.dropFirst()) : [loop]
         let distributor = Distributor(loop: loop)
         let context = Context(station: ["icy-name": "casty-bench dummies"], segmentBytes: 8192, bitrate: 128)
         distributor.send(.reply(next: 0, context: context))
-        let probe = Probe()
+        let probes = homes.map { Probe(loop: $0) }
         let before = rssKiB(getpid())
 
         let spawnStart = now()
@@ -83,11 +89,11 @@ enum Dummies {
             var dummies: [Dummy] = []
             dummies.reserveCapacity(count)
             for id in 0..<count {
-                let dummy = Dummy(id: id, loop: loop)
+                let dummy = Dummy(id: id, loop: homes[id % homes.count])
                 dummy.attach(to: distributor)
                 dummies.append(dummy)
             }
-            distributor.send(.request(from: probe, resume: nil))
+            for probe in probes { distributor.send(.request(from: probe, resume: nil)) }
             return dummies
         }
         let spawnSeconds = Double(now() - spawnStart) / 1e9
@@ -100,18 +106,39 @@ enum Dummies {
         let wall = Double(now() - wallStart) / 1e9
         let cpu = processCPUSeconds() - cpuStart
 
-        let arrivals = await loop.submit { probe.arrivals }
+        // The batches on other loops may still be going out when the last tick returns: wait (a few seconds at
+        // most) until every probe has every segment.
+        for _ in 0..<100 {
+            var complete = true
+            for probe in probes where await probe.loop.submit({ probe.arrivals.count }) < segments { complete = false }
+            if complete { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        // Each segment reached its last dummy when the last probe got it (each probe is last on its loop).
+        var arrivals: [UInt64] = []
+        for probe in probes {
+            let times = await probe.loop.submit { probe.arrivals }
+            arrivals = arrivals.isEmpty ? times : zip(arrivals, times).map { Swift.max($0, $1) }
+        }
         let fanouts = zip(feeder.sentTimes, arrivals).map { Double($1 - $0) / 1e6 }.sorted()
-        let (received, gaps, missing) = await loop.submit {
-            var received = 0, gaps = 0, missing = 0
-            for dummy in dummies {
-                dummy.assumeIsolated {
-                    received += $0.received
-                    gaps += $0.gaps
-                    missing += $0.missing
+        var received = 0, gaps = 0, missing = 0
+        for (index, home) in homes.enumerated() {
+            // Each loop sums its own dummies, with no hop per dummy.
+            let mine = stride(from: index, to: dummies.count, by: homes.count).map { dummies[$0] }
+            let (got, counted, lost) = await home.submit {
+                var got = 0, counted = 0, lost = 0
+                for dummy in mine {
+                    dummy.assumeIsolated {
+                        got += $0.received
+                        counted += $0.gaps
+                        lost += $0.missing
+                    }
                 }
+                return (got, counted, lost)
             }
-            return (received, gaps, missing)
+            received += got
+            gaps += counted
+            missing += lost
         }
         let messages = Double(count) * Double(segments)
         let p50 = fanouts.isEmpty ? .nan : fanouts[fanouts.count / 2]
@@ -126,10 +153,15 @@ enum Dummies {
     }
 }
 
-/// A node that subscribes after every dummy, so it is handed each segment last; it notes when.
-private final class Probe: Node, @unchecked Sendable {
-    // @unchecked Sendable: `arrivals` is touched only on the loop thread (the distributor calls `send` there).
+/// A node that subscribes after every dummy, so it is handed each segment last (on its loop); it notes when.
+private final class Probe: LoopBound, @unchecked Sendable {
+    // @unchecked Sendable: `arrivals` is touched only on its loop's thread (where `send` is called).
+    let loop: EventLoop
     var arrivals: [UInt64] = []
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
 
     func send(_ message: Message) {
         if case .data = message { arrivals.append(now()) }
@@ -198,3 +230,4 @@ func processCPUSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
         + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }
+

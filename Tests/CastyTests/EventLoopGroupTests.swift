@@ -40,13 +40,14 @@ struct EventLoopGroupTests {
         await accepting.submit { listener.close() }
     }
 
-    @Test("A distributor hands each segment to listeners on other loops in order, without a gap")
+    @Test("A distributor hands each segment to listeners on its loop and on two others, in order, without a gap")
     func fanOutAcrossLoops() async throws {
         let home = EventLoop(name: "test-home")
         let loops = [EventLoop(name: "test-l1"), EventLoop(name: "test-l2")]
         defer { home.shutdown(); for loop in loops { loop.shutdown() } }
         let distributor = Distributor(loop: home)
-        let dummies = (0..<40).map { Dummy(id: $0, loop: loops[$0 % 2]) }
+        // Most on the two other loops, a few on the distributor's own (like a branch link or an HLS packager).
+        let dummies = (0..<40).map { Dummy(id: $0, loop: $0 % 10 == 0 ? home : loops[$0 % 2]) }
         distributor.send(.reply(next: 0, context: testContext()))
         for dummy in dummies { dummy.attach(to: distributor) }
         #expect(await eventually { await dummies.asyncAllSatisfy { await $0.expected != nil } })

@@ -91,6 +91,8 @@ public actor Distributor: LoopNode {
     public nonisolated let isLazy: Bool
     /// Deliveries to the listeners of each other loop of the group, by loop.
     private var fanouts: [ObjectIdentifier: LoopFanout] = [:]
+    /// The listeners on this loop, once some are on others (until then, every listener is).
+    private var locals: Set<NodeReference> = []
     /// Publishes the stream as live HLS, once made (``HLSPackager/attached(to:mount:settings:logger:)``).
     var packager: HLSPackager?
 
@@ -238,6 +240,7 @@ public actor Distributor: LoopNode {
             case .requestSource:
                 source?.send(.request(from: self, resume: nil))
             case .reply(let listener, let next, let context):
+                served(listener)
                 listener.node.send(.reply(next: next, context: context))
             case .send(let listener, let number, let segment):
                 listener.node.send(.data(number, segment))
@@ -262,24 +265,39 @@ public actor Distributor: LoopNode {
 }
 
 extension Distributor {
-    /// Hands `message` to every listener: those on this loop with a plain call each, those on other loops of the
-    /// group in one batch per loop, which that loop hands out a slice at a time (``LoopFanout``) — one hand-over
-    /// per loop and segment, the segment's bytes shared by all. This loop only sorts the listeners; the sends
-    /// to their sockets run on every loop at once.
+    /// Hands `message` to every listener: those on this loop with a plain call each; for each other loop of the
+    /// group that has listeners, one hand-over of the whole listener list (a copy-on-write snapshot: no copy,
+    /// no work per listener here), which that loop walks a slice at a time, sending to its own (``LoopFanout``).
+    /// This loop does not even sort the listeners: every loop scans the list in parallel, on its own core.
     func fanOut(_ message: Message) {
-        var batches: [ObjectIdentifier: (loop: EventLoop, nodes: [any Node])] = [:]
-        for listener in core.listeners {
-            guard let other = listener.loop, other !== loop else {
-                listener.node.send(message)
-                continue
-            }
-            batches[ObjectIdentifier(other), default: (other, [])].nodes.append(listener.node)
+        let listeners = core.listeners
+        guard !fanouts.isEmpty else {
+            for listener in listeners { listener.node.send(message) }
+            return
         }
-        for (key, batch) in batches {
-            let fanout = fanouts[key] ?? LoopFanout(loop: batch.loop)
-            fanouts[key] = fanout
-            fanout.deliver(message, to: batch.nodes)
+        // With listeners on other loops, those of this one (branch links, an HLS packager) are few: kept apart,
+        // so that this loop does not walk millions of others. One that left is forgotten here as it goes.
+        for listener in locals {
+            if core.serves(listener) { listener.node.send(message) } else { locals.remove(listener) }
         }
+        for fanout in fanouts.values {
+            fanout.deliver(message, to: listeners)
+        }
+    }
+
+    /// Notes the loop of a listener just served: its loop gets every fan-out from now on, and one of this loop
+    /// is kept among the locals.
+    func served(_ listener: NodeReference) {
+        guard let other = listener.loop, other !== loop else {
+            if !fanouts.isEmpty { locals.insert(listener) }
+            return
+        }
+        guard fanouts[ObjectIdentifier(other)] == nil else { return }
+        if fanouts.isEmpty {
+            // The first listener on another loop: from now on this loop's own are kept apart.
+            locals = Set(core.listeners.filter { $0.loop == nil || $0.loop === loop })
+        }
+        fanouts[ObjectIdentifier(other)] = LoopFanout(loop: other)
     }
 }
 
@@ -293,7 +311,7 @@ struct NodeReference: Hashable, Sendable {
 
     init(_ node: any Node) {
         self.node = node
-        self.loop = (node as? any LoopNode)?.loop
+        self.loop = (node as? any LoopBound)?.loop
     }
 
     static func == (lhs: NodeReference, rhs: NodeReference) -> Bool { lhs.node === rhs.node }

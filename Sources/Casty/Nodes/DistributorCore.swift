@@ -40,6 +40,9 @@ struct DistributorCore<Listener: Hashable> {
     /// The listeners served, in order (a branch link is a listener too).
     private(set) var listeners: [Listener] = []
     private var positions: [Listener: Int] = [:]
+
+    /// Whether `listener` is served now.
+    func serves(_ listener: Listener) -> Bool { positions[listener] != nil }
     /// Which listeners are branches of the tree, and where they serve.
     private var branchOf: [Listener: String] = [:]
     /// Requests that came before the stream: they wait for the source's reply, for ``Distributor/Configuration/startWait``.

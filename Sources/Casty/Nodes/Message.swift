@@ -1,4 +1,4 @@
-internal import CastyNet
+public import CastyNet
 
 /// The four messages every Casty node speaks. Segments are numbered by whoever cuts them (the proxy, the
 /// station or the root); the numbers let every receiver notice what it missed.
@@ -47,7 +47,15 @@ public protocol Node: AnyObject, Sendable {
 /// its own state is half-changed: it decides first (its core returns the actions to perform), stores the
 /// result, and only then performs the actions. Walking a list while sending (a fan-out) walks a copy of it,
 /// so a listener that leaves during the walk changes the node's list, not the one being walked.
-protocol LoopNode: Node, Actor {
+/// A node that runs on an event loop, as every node of Casty does: a distributor on another loop of the group
+/// hands it segments in that loop's batch (``EventLoopGroup``). A node of one's own (a probe in a benchmark)
+/// may say which loop calls its ``Node/send(_:)``.
+public protocol LoopBound: Node {
+    /// The loop its messages are handed to it on.
+    var loop: EventLoop { get }
+}
+
+protocol LoopNode: LoopBound, Actor {
     /// The loop that runs the actor.
     nonisolated var loop: EventLoop { get }
     /// Handles one message, on the loop.
