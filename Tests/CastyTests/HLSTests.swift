@@ -27,7 +27,7 @@ func cut(_ segments: some Sequence<StreamSegment>, stream: UInt64 = 0xC0FFEE, ta
 }
 
 func toneSegmenter(stream: UInt64 = 0xC0FFEE, target: Int = 6) -> HLSSegmenter {
-    var segmenter = HLSSegmenter(targetDuration: target)
+    var segmenter = HLSSegmenter(targetDuration: target)  // its own target: no root's in the context
     segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: stream))
     return segmenter
 }
@@ -144,6 +144,20 @@ struct HLSTests {
         }
         #expect(rules.checked > 20)
         #expect(rules.sawDiscontinuity)
+    }
+
+    @Test("A branch cuts with its root's target (told in the context), not its own")
+    func rootTargetWins() {
+        var branch = HLSSegmenter(targetDuration: 6)
+        var context = Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: 0xC0FFEE)
+        context.hlsTarget = 4
+        branch.start(context)
+        var root = toneSegmenter(target: 4)
+        let stream = relayedTone(segments: 120)
+        let made = cut(stream, into: &branch)
+        #expect(branch.targetDuration == 4)
+        #expect(made.allSatisfy { $0.duration <= 4.0 })
+        #expect(made.map(\.bytes) == cut(stream, into: &root).map(\.bytes))
     }
 
     @Test("HLS paths: playlists and segment names of a mount")

@@ -10,7 +10,8 @@
 #       audio; ffprobe finds MP3 in /tone's HLS and AAC in /aac's;
 #   (c) RFC 8216's rules on every reload for 30 s (hls.py rules), and each segment's ID3 timestamp is the one
 #       before plus its EXTINF (within 2 ms);
-#   (d) the branch's /tone HLS lists segments under the same names as the root's, byte-identical;
+#   (d) the branch's /tone HLS lists segments under the same names as the root's, byte-identical (the branch has
+#       no --hls-target of its own: it takes the root's 4 s from the tree link);
 #   (e) cvlc (as nobody) plays the branch's /tone/index.m3u8;
 #   (f) nginx serves the --hls-dir and ffmpeg plays through it; nginx as a caching reverse proxy of Casty's HLS
 #       route answers a segment's second request from its cache (its access log says HIT).
@@ -28,7 +29,7 @@ ROOT=$BASE
 ffmpeg_publish aac-source /aac 440 aac
 BRANCH_PORT=$(station_port)
 station_log "casty-cli branch" "$TMP/branch.log"
-"$CLI" branch --root "$ROOT/" --host 127.0.0.1 --port "$BRANCH_PORT" --advertise "127.0.0.1:$BRANCH_PORT" --hls-target 4 >"$TMP/branch.log" 2>&1 &
+"$CLI" branch --root "$ROOT/" --host 127.0.0.1 --port "$BRANCH_PORT" --advertise "127.0.0.1:$BRANCH_PORT" >"$TMP/branch.log" 2>&1 &
 peers_track $!
 BRANCH="http://127.0.0.1:$BRANCH_PORT"
 # The branch relays /tone once asked: this first request makes its packager (503 until its window is long enough).

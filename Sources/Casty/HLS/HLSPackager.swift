@@ -129,7 +129,7 @@ public actor HLSPackager: LoopNode {
     /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
     /// it is not served, nor written to `--hls-dir`).
     var ready: Bool {
-        window.reduce(0) { $0 + $1.duration } >= Double(3 * settings.targetDuration)
+        window.reduce(0) { $0 + $1.duration } >= Double(3 * segmenter.targetDuration)
     }
 
     /// The segment named `name`, while it may still be fetched.
@@ -148,7 +148,7 @@ public actor HLSPackager: LoopNode {
     private var windowCount: Int {
         let window = min(max(settings.window, Settings.windowRange.lowerBound), Settings.windowRange.upperBound)
         guard let shortest = kept.suffix(window).map(\.duration).min(), shortest > 0 else { return window }
-        return max(window, Int((3 * Double(settings.targetDuration) / shortest).rounded(.up)))
+        return max(window, Int((3 * Double(segmenter.targetDuration) / shortest).rounded(.up)))
     }
 
     private func publish(_ segment: HLSSegment) {
@@ -157,7 +157,7 @@ public actor HLSPackager: LoopNode {
         // A segment that left the window stays as long again as the window lasts.
         var expired: [String] = []
         while kept.count > 2 * windowCount + 1 { expired.append(kept.removeFirst().name) }
-        let media = HLSPlaylist.media(window, targetDuration: settings.targetDuration)
+        let media = HLSPlaylist.media(window, targetDuration: segmenter.targetDuration)
         playlist = Array(media.utf8)
         let master = masterText
         masterPlaylist = Array(master.utf8)

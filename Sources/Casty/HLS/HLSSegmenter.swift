@@ -21,8 +21,10 @@ internal import Icy
 /// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
 /// since it would differ from the other nodes' segment of the same name.
 package struct HLSSegmenter {
-    /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`).
-    package let targetDuration: Int
+    /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`): the tree root's when the stream says
+    /// it (``Context/hlsTarget``), so that every node cuts the same segments, else this node's own.
+    package private(set) var targetDuration: Int
+    private let ownTarget: Int
 
     private var context: Context?
     private var format: FrameChain.Format?
@@ -60,6 +62,7 @@ package struct HLSSegmenter {
     /// A segmenter aiming at `targetDuration` seconds a segment.
     package init(targetDuration: Int) {
         self.targetDuration = max(1, targetDuration)
+        self.ownTarget = self.targetDuration
     }
 
     /// The extension of its segments' names, `mp3` or `aac`; `nil` when the stream's frames are not followed.
@@ -78,8 +81,12 @@ package struct HLSSegmenter {
     /// starts the cutting again (with a discontinuity).
     package mutating func start(_ context: Context) {
         let format = FrameChain.Format(contentType: context.station["Content-Type"])
-        if self.context?.stream != context.stream || self.format != format || self.context?.segmentBytes != context.segmentBytes {
+        let target = max(1, context.hlsTarget ?? ownTarget)
+        if self.context?.stream != context.stream || self.format != format || self.context?.segmentBytes != context.segmentBytes
+            || target != targetDuration {
+            targetDuration = target
             restart(stream: context.stream)
+            groupSize = nil
             self.format = format
             walker = format.map(FrameWalker.init)
         }

@@ -175,9 +175,12 @@ public actor Branch: UpstreamNode {
         let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
         let first = headers["x-casty-next"].flatMap { Int($0) } ?? next ?? 0
         let stream = headers[Context.streamHeader].flatMap(Context.stream(parsing:)) ?? context?.stream ?? 0
-        let current = Context(
+        var current = Context(
             station: Context.stationHeaders(from: headers), segmentBytes: segmentBytes, bitrate: bitrate,
             title: title, path: path, stream: stream)
+        current.hlsTarget = headers[Context.hlsTargetHeader].flatMap { Int($0) }.flatMap {
+            HLSPackager.Settings.targetRange.contains($0) ? $0 : nil
+        }
         if let old = context?.stream, old != stream {
             logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
                 + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")

@@ -152,6 +152,10 @@ public actor Client: LoopNode {
             headers["X-Casty-Next"] = String(next)
             headers["X-Casty-Path"] = context.path.joined(separator: ",")
             headers[Context.streamHeader] = Context.streamText(context.stream)
+            // The root's HLS target, passed down the tree (a root tells its own).
+            if let target = context.hlsTarget ?? (port.hls.enabled ? port.hls.targetDuration : nil) {
+                headers[Context.hlsTargetHeader] = String(target)
+            }
         }
         headers["Server"] = "Casty"
         for field in CORS.headers(origin: listening.origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }

@@ -24,6 +24,10 @@ public struct Context: Sendable, Equatable {
     /// listeners; a resume (`X-Casty-Resume`) asked within another stream is not honoured. On tree links it
     /// travels in the reply head as `X-Casty-Stream` (16 hex digits), and a re-attaching branch sends its own.
     public var stream: UInt64
+    /// The HLS target duration of the tree's root, in seconds, when it publishes HLS: every node cuts its HLS
+    /// segments at the same places only with the same target, so a branch takes its root's (told on tree links
+    /// as `X-Casty-HLS-Target`) instead of its own `--hls-target`. `nil` outside a tree.
+    public var hlsTarget: Int?
 
     /// Makes a context.
     public init(
@@ -36,6 +40,9 @@ public struct Context: Sendable, Equatable {
         self.path = path
         self.stream = stream
     }
+
+    /// The header that tells a branch its root's HLS target duration, on tree links.
+    public static let hlsTargetHeader = "X-Casty-HLS-Target"
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"
