@@ -179,7 +179,8 @@ server_start() {
     if [ "$TARGET" = casty ]; then
         SERVER_LOG="$TMP/casty.log"
         station_log "casty-cli server" "$SERVER_LOG"
-        "$CLI" "${SERVER_COMMAND:-server}" --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" "$@" \
+        "$CLI" "${SERVER_COMMAND:-server}" --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" \
+            --record-dir "$TMP/recordings" "$@" \
             </dev/null >"$SERVER_LOG" 2>&1 &
         SERVER_PID=$!
         peers_track "$SERVER_PID"

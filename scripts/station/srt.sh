@@ -338,7 +338,7 @@ HTTP2_PORT=$(srt_port) || { fail "(j) no free port for the second server"; exit 
 SERVER2_LOG="$TMP/casty2.log"
 station_log "casty-cli server (key verification)" "$SERVER2_LOG"
 "$CLI" server --port "$HTTP2_PORT" --host 127.0.0.1 --accept-all --srt-port "$SRT2_PORT" \
-    --key-verification-url "http://127.0.0.1:$APP_PORT/verify" </dev/null >"$SERVER2_LOG" 2>&1 &
+    --key-verification-url "http://127.0.0.1:$APP_PORT/verify" --record-dir "$TMP/recordings" </dev/null >"$SERVER2_LOG" 2>&1 &
 peers_track "$!"
 wait_until 10 listening "$HTTP2_PORT" || fail "(j) the second server does not listen on $HTTP2_PORT"
 srt_publish srt-keyed "keyed?key=GoodKey-5s" "" 440 mp3 "$SRT2_PORT"
