@@ -65,8 +65,12 @@ struct StartupRetryTests {
     }
 
     @Test func listenerWithinTheWait_IsServedOnceTheStreamStarts() async throws {
+        // A loop of its own and a wait far longer than the 100 ms the stream takes to start: on a machine busy
+        // with the other suites, the shared loop and the test's own sleep could otherwise eat the margin.
+        let loop = EventLoop(name: "test-wait")
+        defer { loop.shutdown() }
         var configuration = Distributor.Configuration()
-        configuration.startWait = .seconds(2)
+        configuration.startWait = .seconds(8)
         let distributor = Distributor(loop: loop, configuration: configuration)
         let source = RecorderNode(loop: loop)
         distributor.attachSource(source)
