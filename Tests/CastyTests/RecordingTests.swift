@@ -12,16 +12,7 @@ func temporaryDirectory(_ name: String) -> String {
 }
 
 func fileText(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        bytes += buffer[..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    FileWriter.contents(of: path).map { String(decoding: $0, as: UTF8.self) }
 }
 
 func fileSize(_ path: String) -> Int? {

@@ -248,7 +248,7 @@ struct DemuxRun {
 
     @Test func tsDemuxer_NeverCrashesAndHoldsLittle_WhateverArrives() {
         // Packets with random headers, random adaptation lengths, random PES lengths and counters; random bytes.
-        var generator = SplitMix(seed: 15)
+        var generator = SeededBytes(state: 15)
         var builder = TSBuilder()
         var bytes = builder.pat() + builder.pmt()
         for round in 0..<3000 {
@@ -319,18 +319,5 @@ struct DemuxRun {
         #expect(result.format == nil)
         #expect(result.audio.isEmpty)
         #expect((result.unrecognized ?? 0) >= PayloadReader.decisionLimit)
-    }
-}
-
-/// A small deterministic random generator for the fuzz-like tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -160,16 +160,6 @@ public actor EventQueue {
     }
 
     private static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-            if bytes.count > 64 << 20 { break }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        FileWriter.contents(of: path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -18,7 +18,7 @@ struct FileError: Error, CustomStringConvertible, Equatable {
     var diskFull: Bool { code == ENOSPC || code == EDQUOT }
 }
 
-/// Plain file writing with the system calls, for the few files Casty writes: HLS playlists and segments
+/// Plain file writing (and reading back) with the system calls, for the few files Casty writes: HLS playlists and segments
 /// served by another web server, recordings, the event spool. Blocking: call it from a writer queue, never
 /// on an event loop.
 enum FileWriter {
@@ -69,6 +69,21 @@ enum FileWriter {
             partial += "/" + part
             if mkdir(partial, 0o755) != 0, errno != EEXIST { throw FileError(call: "mkdir", path: partial, code: errno) }
         }
+    }
+
+    /// The first `limit` bytes of the file at `path`, or `nil` if it cannot be opened (the event spool read back,
+    /// a recording's sidecar in the tests).
+    static func contents(of path: String, limit: Int = 64 << 20) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while bytes.count < limit {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            bytes += buffer[..<count]
+        }
+        return Array(bytes.prefix(limit))
     }
 
     /// Removes a file; a file already gone is fine.

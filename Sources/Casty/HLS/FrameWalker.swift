@@ -42,10 +42,7 @@ struct FrameWalker {
 
     /// Adds `audio`, whose first byte has stream position `position`, and calls `frame` with every frame that
     /// is now whole, in order. Bytes that do not continue what came before drop what was held first.
-    /// Returns whether the audio continued the stream (`false` after a gap, or at the very start).
-    @discardableResult
-    mutating func add(_ audio: [UInt8], at position: Int, frame: (Frame) -> Void) -> Bool {
-        let continues = !buffer.isEmpty || locked != nil ? position == end : false
+    mutating func add(_ audio: [UInt8], at position: Int, frame: (Frame) -> Void) {
         if position != end {
             buffer.removeAll(keepingCapacity: true)
             locked = nil
@@ -84,7 +81,6 @@ struct FrameWalker {
             buffer.removeFirst(head)
             start += head
         }
-        return continues
     }
 
     /// What the frame header at `index` says, or `nil` when no usable header starts there.
