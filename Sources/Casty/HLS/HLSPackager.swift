@@ -96,7 +96,7 @@ public actor HLSPackager: LoopNode {
     }
 
     /// Hands the packager a message from its distributor.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// The distributor let go (no stream in time, or it stopped): ask again shortly, unless closed.
     public nonisolated func stop() { onLoop { $0.stopNow() } }

@@ -94,7 +94,7 @@ public actor Branch: UpstreamNode {
     }
 
     /// Hands the branch a message: a request from its distributor.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Stops the branch: it leaves its parent and tells its distributor to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }

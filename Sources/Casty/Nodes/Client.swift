@@ -79,7 +79,7 @@ public actor Client: LoopNode {
     nonisolated func moveLater(to other: Distributor) { onLoop { $0.move(to: other) } }
 
     /// Hands the client a message from its distributor: the reply, then the segments.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Stops the client: its connection is closed.
     public nonisolated func stop() { onLoop { $0.stopNow() } }

@@ -149,7 +149,7 @@ public actor Distributor: LoopNode {
     }
 
     /// Hands the distributor a message: a listener's request, or its source's reply and data.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Stops the distributor: every listener is told to stop, and new requests are refused.
     public nonisolated func stop() { onLoop { $0.stopNow() } }

@@ -32,7 +32,7 @@ public actor Dummy: LoopNode {
     }
 
     /// Hands the dummy a message.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Tells the dummy its source stopped.
     public nonisolated func stop() { onLoop { $0.stopNow() } }

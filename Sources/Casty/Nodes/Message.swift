@@ -36,17 +36,6 @@ public protocol Node: AnyObject, Sendable {
     func stop()
 }
 
-/// An actor that runs on an event loop and handles its messages there, one at a time.
-///
-/// Each node implements ``Node/send(_:)`` as `onLoop { $0.receive(message) }` and ``Node/stop()`` as
-/// `onLoop { $0.stopNow() }`.
-///
-/// **Re-entrancy.** A message sent on the loop thread is handled at once, synchronously: `send` from inside an
-/// actor may run another actor on the loop — and that one may call back into the first before `send` returns
-/// (a client whose socket fails during a fan-out tells its distributor it left). So a node never sends while
-/// its own state is half-changed: it decides first (its core returns the actions to perform), stores the
-/// result, and only then performs the actions. Walking a list while sending (a fan-out) walks a copy of it,
-/// so a listener that leaves during the walk changes the node's list, not the one being walked.
 /// A node that runs on an event loop, as every node of Casty does: a distributor on another loop of the group
 /// hands it segments in that loop's batch (``EventLoopGroup``). A node of one's own (a probe in a benchmark)
 /// may say which loop calls its ``Node/send(_:)``.
@@ -55,6 +44,16 @@ public protocol LoopBound: Node {
     var loop: EventLoop { get }
 }
 
+/// An actor that runs on an event loop and handles its messages there, one at a time.
+///
+/// Each node implements ``Node/send(_:)`` as `deliver(message)` and ``Node/stop()`` as `onLoop { $0.stopNow() }`.
+///
+/// **Re-entrancy.** A message sent on the loop thread is handled at once, synchronously: `send` from inside an
+/// actor may run another actor on the loop — and that one may call back into the first before `send` returns
+/// (a client whose socket fails during a fan-out tells its distributor it left). So a node never sends while
+/// its own state is half-changed: it decides first (its core returns the actions to perform), stores the
+/// result, and only then performs the actions. Walking a list while sending (a fan-out) walks a copy of it,
+/// so a listener that leaves during the walk changes the node's list, not the one being walked.
 protocol LoopNode: LoopBound, Actor {
     /// The loop that runs the actor.
     nonisolated var loop: EventLoop { get }
@@ -65,6 +64,17 @@ protocol LoopNode: LoopBound, Actor {
 }
 
 extension LoopNode {
+    /// Hands the actor a message: handled at once on the loop thread — with no closure, allocation or
+    /// reference count taken on the way, since a fan-out makes this call once per listener — or queued onto
+    /// the loop (in order) from anywhere else.
+    nonisolated func deliver(_ message: Message) {
+        if loop.inEventLoop {
+            assumeIsolated { $0.receive(message) }
+        } else {
+            loop.execute { self.assumeIsolated { $0.receive(message) } }
+        }
+    }
+
     /// Runs `body` isolated to the actor: at once on the loop thread, or queued onto the loop (in order)
     /// from anywhere else.
     nonisolated func onLoop(_ body: @escaping @Sendable (isolated Self) -> Void) {

@@ -93,7 +93,7 @@ public actor Proxy: UpstreamNode {
     }
 
     /// Hands the proxy a message: a request from the node it should subscribers.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Stops the proxy: it closes its upstream and tells the nodes it feeds to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }

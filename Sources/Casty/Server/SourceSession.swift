@@ -120,7 +120,7 @@ public actor SourceSession: LoopNode {
     }
 
     /// Hands the session a message: the mount's distributor asks for the stream.
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Disconnects the source (an admin's `killsource`, or the server stopping).
     public nonisolated func stop() { onLoop { $0.stopNow() } }

@@ -151,7 +151,7 @@ public actor Station: LoopNode {
 
     /// Hands the station a message: a node's `request` is answered with a reply and then the segments;
     /// anything else is ignored (a station has no source).
-    public nonisolated func send(_ message: Message) { onLoop { $0.receive(message) } }
+    public nonisolated func send(_ message: Message) { deliver(message) }
 
     /// Stops the station for good: the timer ends, and every node it feeds is told to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
