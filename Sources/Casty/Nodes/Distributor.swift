@@ -288,16 +288,17 @@ extension Distributor {
     /// Notes the loop of a listener just served: its loop gets every fan-out from now on, and one of this loop
     /// is kept among the locals.
     func served(_ listener: NodeReference) {
-        guard let other = listener.loop, other !== loop else {
+        let home = ObjectIdentifier(loop)
+        guard let other = listener.loopID, other != home, let otherLoop = (listener.node as? any LoopBound)?.loop else {
             if !fanouts.isEmpty { locals.insert(listener) }
             return
         }
-        guard fanouts[ObjectIdentifier(other)] == nil else { return }
+        guard fanouts[other] == nil else { return }
         if fanouts.isEmpty {
             // The first listener on another loop: from now on this loop's own are kept apart.
-            locals = Set(core.listeners.filter { $0.loop == nil || $0.loop === loop })
+            locals = Set(core.listeners.filter { $0.loopID == nil || $0.loopID == home })
         }
-        fanouts[ObjectIdentifier(other)] = LoopFanout(loop: other)
+        fanouts[other] = LoopFanout(loop: otherLoop)
     }
 }
 
@@ -306,12 +307,14 @@ struct NodeReference: Hashable, Sendable {
     /// The node.
     let node: any Node
     /// The loop it runs on, if it is a node of a loop (a client on another loop of the group gets its
-    /// segments in that loop's batch).
-    let loop: EventLoop?
+    /// segments in that loop's batch). An identity, not a reference: every loop of the group compares it once
+    /// per listener and segment, and a reference would have each of them count references to the same few
+    /// loop objects — one cache line fought over by every core.
+    let loopID: ObjectIdentifier?
 
     init(_ node: any Node) {
         self.node = node
-        self.loop = (node as? any LoopBound)?.loop
+        self.loopID = ((node as? any LoopBound)?.loop).map(ObjectIdentifier.init)
     }
 
     static func == (lhs: NodeReference, rhs: NodeReference) -> Bool { lhs.node === rhs.node }

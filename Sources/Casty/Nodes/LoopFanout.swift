@@ -20,6 +20,7 @@ final class LoopFanout: @unchecked Sendable {
 
     /// The loop it delivers on.
     let loop: EventLoop
+    private let loopID: ObjectIdentifier
     private var batches: [(message: Message, listeners: [NodeReference])] = []
     private var first = 0
     private var next = 0
@@ -27,6 +28,7 @@ final class LoopFanout: @unchecked Sendable {
 
     init(loop: EventLoop) {
         self.loop = loop
+        self.loopID = ObjectIdentifier(loop)
     }
 
     /// Queues a batch (from the distributor's loop): delivered after every batch queued before it.
@@ -45,18 +47,20 @@ final class LoopFanout: @unchecked Sendable {
         var sends = Self.slice
         var looked = Self.scan
         while first < batches.count, sends > 0, looked > 0 {
-            let listeners = batches[first].listeners
             let message = batches[first].message
-            while next < listeners.count, sends > 0, looked > 0 {
-                let listener = listeners[next]
-                next += 1
-                looked -= 1
-                if listener.loop === loop {
-                    listener.node.send(message)
-                    sends -= 1
+            let count = batches[first].listeners.withUnsafeBufferPointer { listeners in
+                // Read in place: a copy of each entry would count a reference to its node.
+                while next < listeners.count, sends > 0, looked > 0 {
+                    defer { next += 1 }
+                    looked -= 1
+                    if listeners[next].loopID == loopID {
+                        listeners[next].node.send(message)
+                        sends -= 1
+                    }
                 }
+                return listeners.count
             }
-            if next == listeners.count {
+            if next == count {
                 first += 1
                 next = 0
             }
