@@ -52,9 +52,10 @@ for (index, chapter) in chapters.enumerated() {
         name: "Chapter\(number)Checks", dependencies: [.target(name: chapter.module)] + chapter.checksNeed,
         path: "Chapters/\(chapter.folder)/Checks"))
 }
-// Your chapter 3 cores (and with --distributor your chapter 4 core) on real sockets: `swift run my-relay
-// http://station/ --port 8080`, then play it in VLC.
-targets.append(.executableTarget(name: "my-relay", dependencies: ["Relay", "FanOut", "Kit", icy, castyNet, castyWire], path: "MyRelay"))
+// Your chapter 3 cores (with --distributor your chapter 4 core, with --root/--branch your chapter 5 cores) on
+// real sockets: `swift run my-relay http://station/ --port 8080`, then play it in VLC.
+targets.append(.executableTarget(
+    name: "my-relay", dependencies: ["Relay", "FanOut", "Tree", "Kit", icy, castyNet, castyWire], path: "MyRelay"))
 
 let package = Package(
     name: "CastyExercises",

@@ -11,7 +11,9 @@
 # each chapter's test target on its own (swift test --filter ChapterNNChecks), so one chapter can never pass
 # or fail for another. With chapter 3, my-relay is proved too (alone, and with chapter 4's --distributor): the
 # starter stops with one line naming the empty holes; the solution relays Casty's built-in station to mpg123,
-# which must decode sound and titles (skipped when mpg123 is missing, unless CI is set). Exits 0 only when every
+# which must decode sound and titles (skipped when mpg123 is missing, unless CI is set). With chapter 5, its
+# tree: a root and three branches, the third redirected by the root's Seats and followed by its Route, mpg123
+# playing it two hops down (the starter stops naming Seats.place and Route.follow). Exits 0 only when every
 # requested proof holds.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -28,6 +30,16 @@ stop_started() {
     relay_tmp=""
 }
 trap stop_started EXIT
+
+# line_in FILE TEXT SECONDS — waits until FILE has a line containing TEXT.
+line_in() {
+    local deadline=$((SECONDS + $3))
+    while ((SECONDS <= deadline)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 # url_in FILE WORDS SECONDS — waits until FILE has a line "WORDS http://127.0.0.1:PORT/…" and prints that URL.
 url_in() {
@@ -80,13 +92,70 @@ plays() {
     return 1
 }
 
-# relay_proof MODE SCRATCH — my-relay, built from this mode's chapters 3 and 4, in front of Casty's built-in station.
+# launch RELAY NAME ARGS... — starts my-relay ARGS on a free loopback port, logging to NAME.log, and sets $launched
+# to the URL it serves once it prints it.
+launch() {
+    local relay=$1 name=$2
+    shift 2
+    "$relay" "$@" --host 127.0.0.1 --port 0 >"$relay_tmp/$name.log" 2>&1 &
+    started+=($!)
+    launched=$(url_in "$relay_tmp/$name.log" "play" 10) && return 0
+    echo "FAIL my-relay $*: it did not start:"; tail -5 "$relay_tmp/$name.log"
+    return 1
+}
+
+# tree_proof RELAY STATION — chapter 5's cores on sockets: a root in front of STATION, then three branches that all
+# ask the root. The root's Seats take the first two and answer the third with a 302 to the first; the third's
+# Route follows it, and mpg123 must play the third, two tree links below the root. One more request as a branch
+# (curl) must get a 302 to the second child: the Seats take the children in turn.
+tree_proof() {
+    local relay=$1 station=$2 root branch1 branch2 branch3 answer
+    launch "$relay" root --root "$station" || return 1
+    root=$launched
+    launch "$relay" branch1 --branch "$root" || return 1
+    branch1=$launched
+    line_in "$relay_tmp/branch1.log" "tree: attached under $root" 10 \
+        || { echo "FAIL my-relay --branch: the first branch did not attach under the root:"; tail -5 "$relay_tmp/branch1.log"; return 1; }
+    launch "$relay" branch2 --branch "$root" || return 1
+    branch2=$launched
+    line_in "$relay_tmp/branch2.log" "tree: attached under $root" 10 \
+        || { echo "FAIL my-relay --branch: the second branch did not attach under the root:"; tail -5 "$relay_tmp/branch2.log"; return 1; }
+    plays "$relay" "$root" branch3 --branch || return 1
+    branch3=$(url_in "$relay_tmp/branch3.log" "play" 1)
+    branch3=${branch3#http://}
+    if ! grep -qF "tree: your Seats redirect branch ${branch3%/} to $branch1" "$relay_tmp/root.log" \
+        || ! grep -qF "tree: your Seats accept branch ${branch3%/}" "$relay_tmp/branch1.log" \
+        || ! grep -qF "tree: attached under $branch1" "$relay_tmp/branch3.log"; then
+        echo "FAIL my-relay --root: the full root did not redirect the third branch to the first, or it did not attach there:"
+        grep -F "tree:" "$relay_tmp/root.log" "$relay_tmp/branch1.log" "$relay_tmp/branch3.log" | tail -12
+        return 1
+    fi
+    answer=$(curl -s -o /dev/null --max-time 5 -H "X-Casty-Branch: 127.0.0.1:9" -w '%{http_code} %{redirect_url}' "$root")
+    if [[ $answer != "302 $branch2" ]]; then
+        echo "FAIL my-relay --root: a fourth branch should get 302 to the second child $branch2, got '$answer'"
+        return 1
+    fi
+    echo "ok   my-relay --root/--branch: the root's Seats took two branches and sent the third to the first (302, followed by its Route; mpg123 played it two links down), and a fourth to the second"
+    local name
+    for name in root branch1 branch3; do grep -F "tree:" "$relay_tmp/$name.log" | sed "s/^/       $name: /"; done
+}
+
+# relay_proof MODE SCRATCH CH3 CH5 — my-relay, built from this mode's chapters, in front of Casty's built-in
+# station: with CH3=1 alone and with chapter 4's distributor, with CH5=1 as a tree.
 relay_proof() {
-    local mode=$1 scratch=$2 relay="$2/debug/my-relay" failed=0
+    local mode=$1 scratch=$2 relay="$2/debug/my-relay" ch3=$3 ch5=$4 failed=0
     if [[ $mode == starters ]]; then
-        refuses "$relay" "$scratch/relay.err" 'ProxyCore.receive(_:) is still empty' || failed=1
-        refuses "$relay" "$scratch/relay-distributor.err" 'DistributorCore.deliver(_:_:) is still empty' --distributor || failed=1
-        ((failed)) || echo "ok   my-relay: the starter stops with status 1 and one line naming the empty holes (with and without --distributor)"
+        if ((ch3)); then
+            refuses "$relay" "$scratch/relay.err" 'ProxyCore.receive(_:) is still empty' || failed=1
+            refuses "$relay" "$scratch/relay-distributor.err" 'DistributorCore.deliver(_:_:) is still empty' --distributor || failed=1
+            ((failed)) || echo "ok   my-relay: the starter stops with status 1 and one line naming the empty holes (with and without --distributor)"
+        fi
+        if ((ch5)); then
+            local before=$failed
+            refuses "$relay" "$scratch/relay-root.err" 'Seats.place(_:) is still empty' --root || failed=1
+            refuses "$relay" "$scratch/relay-branch.err" 'Route.follow(_:) is still empty' --branch || failed=1
+            ((failed > before)) || echo "ok   my-relay --root/--branch: the starter stops with status 1 and one line naming Seats.place and Route.follow"
+        fi
         return $failed
     fi
     if ! command -v mpg123 >/dev/null; then
@@ -109,8 +178,18 @@ relay_proof() {
     if ! station=$(url_in "$relay_tmp/station.log" "listening on" 20); then
         echo "FAIL my-relay: casty-cli station did not start:"; tail -5 "$relay_tmp/station.log"; return 1
     fi
-    plays "$relay" "$station" relay || failed=1
-    plays "$relay" "$station" relay-distributor --distributor || failed=1
+    if ((ch3)); then
+        plays "$relay" "$station" relay || failed=1
+        plays "$relay" "$station" relay-distributor --distributor || failed=1
+    fi
+    if ((ch5)); then
+        if ! command -v curl >/dev/null; then
+            echo "FAIL my-relay --root/--branch: curl is not installed (it asks the full root as a fourth branch)"
+            failed=1
+        else
+            tree_proof "$relay" "$station" || failed=1
+        fi
+    fi
     return $failed
 }
 
@@ -120,7 +199,7 @@ for argument in "$@"; do
     case "$argument" in
         --solutions) modes+=(solutions) ;;
         --starters) modes+=(starters) ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *)
             number=${argument#Chapter}
             if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 8 )); then
@@ -177,7 +256,10 @@ for mode in "${modes[@]}"; do
             fi
         fi
     done
-    if [[ " ${chapters[*]} " == *" Chapter03 "* ]]; then relay_proof "$mode" "$scratch" || status=1; stop_started; fi
+    ch3=0 ch5=0
+    [[ " ${chapters[*]} " == *" Chapter03 "* ]] && ch3=1
+    [[ " ${chapters[*]} " == *" Chapter05 "* ]] && ch5=1
+    if ((ch3 || ch5)); then relay_proof "$mode" "$scratch" "$ch3" "$ch5" || status=1; stop_started; fi
     echo "== $mode: $((SECONDS - begun)) s"
 done
 exit $status

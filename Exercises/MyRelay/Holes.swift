@@ -5,6 +5,7 @@ import FanOut
 import Icy
 import Kit
 import Relay
+import Tree
 
 /// What the relay found out about your cores by trying each one on a few bytes.
 enum Holes {
@@ -12,6 +13,8 @@ enum Holes {
     static let chapter3 = "Chapters/03-ClientAndProxy/Starter/Cores.swift"
     /// Where chapter 4's holes are.
     static let chapter4 = "Chapters/04-Distributor/Starter/Holes.swift"
+    /// Where chapter 5's holes are.
+    static let chapter5 = "Chapters/05-Tree/Starter/Holes.swift"
 
     /// A made-up station: a reply with `icy-metaint: 4`, then four bytes of audio and a block with a title.
     static let station = Array("ICY 200 OK\r\nicy-name: Preflight\r\nicy-metaint: 4\r\n\r\n".utf8) + segmentOnTheWire
@@ -27,15 +30,22 @@ enum Holes {
     ]
 
     /// One problem per hole that is empty or not working yet, with its chapter; none when the relay can run.
-    static func problems(distributor: Bool) -> [(chapter: Int, text: String)] {
+    /// With `tree`, chapter 5's holes too: a root places branches (``Seats``), a branch also follows redirects
+    /// (``Route``).
+    static func problems(distributor: Bool, tree: TreeRole? = nil) -> [(chapter: Int, text: String)] {
         let chapter3 = [proxyProblem(), replyProblem(), dataProblem()].compactMap { $0 }.map { (3, $0) }
         let chapter4 = distributor ? [offerProblem(), deliverProblem()].compactMap { $0 }.map { (4, $0) } : []
-        return chapter3 + chapter4
+        let chapter5: [String?] = switch tree {
+        case nil: []
+        case .root: [seatsProblem()]
+        case .branch: [seatsProblem(), routeProblem()]
+        }
+        return chapter3 + chapter4 + chapter5.compactMap { $0 }.map { (5, $0) }
     }
 
     /// The one line that tells the student what to do: the holes, then the files they are in and their checks.
     static func report(_ problems: [(chapter: Int, text: String)]) -> String {
-        let files = [(3, chapter3), (4, chapter4)].filter { chapter, _ in problems.contains { $0.chapter == chapter } }
+        let files = [(3, chapter3), (4, chapter4), (5, chapter5)].filter { chapter, _ in problems.contains { $0.chapter == chapter } }
             .map { chapter, file in "\(file) (swift test --filter Chapter0\(chapter)Checks)" }
         return "not done yet: \(problems.map(\.text).joined(separator: "; ")). Fill in "
             + "\(files.joined(separator: " and ")), or hear the reference solution with CASTY_SOLUTIONS=1"
@@ -58,6 +68,32 @@ enum Holes {
         return sent.isEmpty
             ? "DistributorCore.deliver(_:_:) is still empty (it sends nothing)"
             : "DistributorCore.deliver(_:_:) does not send one data(0, …) to its one listener yet"
+    }
+
+    /// `Seats.place(_:)` must take two branches, then send the third to the first of them.
+    static func seatsProblem() -> String? {
+        var seats = Seats(capacity: 2)
+        let answers = ["a", "b", "c"].map { seats.place($0) }
+        if answers == [.accept, .accept, .redirect(to: "a")], seats.children == ["a", "b"] { return nil }
+        return answers == [.accept, .accept, .accept] && seats.children.isEmpty
+            ? "Seats.place(_:) is still empty (it accepts every branch and keeps none as a child)"
+            : "Seats.place(_:) does not take two children and then redirect the third to the first yet"
+    }
+
+    /// `Route.follow(_:)` must follow a redirect, and refuse one back to a node already asked.
+    static func routeProblem() -> String? {
+        var route = Route(start: "x")
+        do {
+            guard try route.follow("y") == "y" else { return "Route.follow(_:) does not return the node to ask next yet" }
+            let next = try route.follow("x")
+            return next == "x"
+                ? "Route.follow(_:) is still empty (it follows a redirect back to a node already asked, round in a loop)"
+                : "Route.follow(_:) does not refuse a redirect back to a node already asked yet"
+        } catch .loop(let path) {
+            return path == ["x", "y", "x"] ? nil : "Route.follow(_:) reports the loop x → y → x as \(path)"
+        } catch {
+            return "Route.follow(_:) refuses a redirect it should follow (\(error))"
+        }
     }
 
     /// `ProxyCore.receive(_:)` must turn the made-up station into a `.station` and a `.segment`.

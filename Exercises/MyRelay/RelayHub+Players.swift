@@ -19,9 +19,11 @@ struct Player {
 extension RelayHub {
     /// Listens for players on `address`.
     func listen(on address: SocketAddress) throws(SocketError) -> Listener {
-        try Listener(address: address, on: loop, sendBuffer: Connection.defaultSendBuffer) { [self] connection in
+        let listener = try Listener(address: address, on: loop, sendBuffer: Connection.defaultSendBuffer) { [self] connection in
             assumeIsolated { $0.accept(connection) }
         }
+        if advertise == nil { advertise = "\(listener.localAddress)" }
+        return listener
     }
 
     /// A new player: read its request.
@@ -52,6 +54,10 @@ extension RelayHub {
             player.connection.close()
         case .done(let request, _):
             player.pending = nil
+            // A branch of the tree asking for the stream: your Seats take it here, or it is redirected and gone.
+            if tree != nil, let branch = request.headers["X-Casty-Branch"], !placeBranch(branch, asking: request, on: player.connection) {
+                return
+            }
             player.core = ClientCore(request: request)
             players[id] = player
             let address = player.connection.remoteAddress.map { "\($0)" } ?? "?"

@@ -8,6 +8,7 @@ import FanOut
 import Icy
 import Kit
 import Relay
+import Tree
 
 /// The relay: one station in, any number of media players out.
 ///
@@ -39,10 +40,26 @@ actor RelayHub {
     var nextPlayer = 0
     /// Your chapter 4 distributor, with `--distributor`: it then decides which player gets which segment.
     var distributor: DistributorCore?
+    /// With `--root` or `--branch`, this relay is a node of a tree (chapter 5), and `stationURL` is the station
+    /// (a root) or the parent first asked (a branch).
+    let tree: TreeRole?
+    /// Your chapter 5 seats: which branches this node feeds itself, and where it redirects the others.
+    var seats = Seats(capacity: 2)
+    /// Your chapter 5 route, while a branch looks for its place: the parents asked since it last started over.
+    var route: Route?
+    /// Where a branch serves its own branches, sent to its parent as `X-Casty-Branch` (by default the address it
+    /// listens on, known once ``listen(on:)`` has opened it).
+    var advertise: String?
 
-    /// A relay of `station`; with `distributor`, segments reach players through your chapter 4 core.
-    init(station: StreamURL, distributor: Bool = false, loop: EventLoop = .shared, log: EventLog = .standardError) {
+    /// A relay of `station`; with `distributor`, segments reach players through your chapter 4 core; with
+    /// `tree`, branches are placed by your chapter 5 cores.
+    init(
+        station: StreamURL, distributor: Bool = false, tree: TreeRole? = nil, advertise: String? = nil,
+        loop: EventLoop = .shared, log: EventLog = .standardError
+    ) {
         self.stationURL = station
+        self.tree = tree
+        self.advertise = advertise
         self.loop = loop
         self.log = log
         if distributor {
@@ -62,13 +79,17 @@ actor RelayHub {
         station = connection
         proxy = ProxyCore()
         var request: [UInt8] = []
-        sendRequest(host: url.authority, feed: url.path, metadata: true) { request += $0 }
+        sendRequest(host: url.authority, feed: url.path, metadata: true, headers: branchHeaders()) { request += $0 }
         connection.onRead = { [self] bytes in assumeIsolated { $0.stationRead(bytes, from: url) } }
         connection.onClose = { [self] error in
             assumeIsolated { $0.retry("the station at \(url) closed the connection\(error.map { ": \($0)" } ?? "")") }
         }
         connection.write(request)
-        log("station: asked \(url) for the stream")
+        if tree == .branch {
+            log("tree: asked \(url) for a place, as branch \(advertise ?? "?")")
+        } else {
+            log("station: asked \(url) for the stream")
+        }
     }
 
     /// The station's bytes, in reads of any size, through your ``ProxyCore``.
@@ -95,6 +116,7 @@ actor RelayHub {
     /// A `3xx` from the station: go where it says, at most five times in a row.
     func follow(_ location: String, from url: StreamURL) {
         dropStation()
+        if tree == .branch { return followInTree(location, from: url) }  // your Route decides
         redirects += 1
         guard redirects <= 5, let target = url.resolving(location) else {
             return retry("the station at \(url) redirected to \(location), which cannot be followed (redirect \(redirects))")
@@ -115,6 +137,7 @@ actor RelayHub {
         next = 0  // a new reply: the proxy core numbers from 0 again
         distributor?.sourceReplied(next: 0, context: context)
         log("station: '\(context.name)', segments of \(context.segmentBytes) bytes, \(context.bitrate) kbit/s")
+        attachedInTree()
         for id in players.keys { answer(id) }
     }
 
@@ -148,6 +171,7 @@ actor RelayHub {
     func retry(_ reason: String) {
         dropStation()
         redirects = 0
+        route = nil  // a branch starts over from the parent it was given
         log("station: \(reason); retrying in 1 s")
         loop.schedule(after: .seconds(1)) { [self] in
             Task { await self.attach(stationURL) }
