@@ -229,8 +229,8 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Hands the socket over to `other`: it leaves this loop now, and `then` gets a new connection of the same
     /// socket, registered on `other`, on `other`'s thread. This connection is done with (closed, without
-    /// closing the socket, and without calling ``onClose``). Loop thread only; for a connection with nothing
-    /// pending (a player whose request was just read), since unsent bytes would not follow.
+    /// closing the socket, and without calling ``onClose``); bytes it had not sent yet go first on the new
+    /// one. Loop thread only.
     ///
     /// If `other` cannot take it (out of epoll resources), the socket is closed there.
     public func handOver(to other: EventLoop, _ then: @escaping @Sendable (Connection) -> Void) {
@@ -244,10 +244,13 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         loop.deregister(socket.fd)
         let socket = socket
         let maxQueuedBytes = maxQueuedBytes
+        let unsent = Array(tail)
+        tail = []
         other.execute {
             do {
                 let moved = try Connection(socket: socket, loop: other)
                 moved.maxQueuedBytes = maxQueuedBytes
+                moved.write(unsent)
                 then(moved)
             } catch {
                 socket.close()

@@ -1,3 +1,4 @@
+import Glibc
 @testable import CastyNet
 import Icy
 import Testing
@@ -38,6 +39,36 @@ struct EventLoopGroupTests {
         #expect(await peer.waitFor { String(decoding: $0, as: UTF8.self) == "hello back" })
         await peer.close()
         await accepting.submit { listener.close() }
+    }
+
+    @Test("A player handed to a busy listener loop gets its reply head at once, then its burst and live segments from the number promised")
+    func headBeforeHandOver_BurstAndLiveFollowWithoutAGap() async throws {
+        let home = EventLoop(name: "test-home")
+        let group = EventLoopGroup(count: 3, first: home)
+        defer { for loop in group.loops { loop.shutdown() } }
+        let distributor = try Distributor(loop: home, configuration: .init(burst: 2))
+        distributor.send(.reply(next: 0, context: testContext()))
+        let segments = testSegments(5)
+        for segment in segments.prefix(3) { distributor.send(.data(segment.number, segment)) }
+        var options = ClientOptions()
+        options.loops = group
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        // Both listener loops are busy (as with a long fan-out) until the player has its head.
+        let busy = Locked(true)
+        for loop in group.loops.dropFirst() { loop.execute { while busy.value { usleep(1_000) } } }
+        let player = try await TestPeer.connect(to: port.address, on: home)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\nX-Casty-Numbered: 1\r\n\r\n")
+        let headFirst = await player.waitFor(timeout: .seconds(2)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
+        busy.update { $0 = false }
+        #expect(headFirst)
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        for segment in segments.dropFirst(3) { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitFor { $0.count > 4 * 1000 + 4 * 16 })
+        let parsed = try #require(try player.parsed(segmentBytes: 1000))
+        #expect(parsed.headers["X-Casty-Next"] == "1")
+        #expect(parsed.segments.flatMap(\.audioBytes) == segments.dropFirst().flatMap(\.audio))
+        await player.close()
+        await home.submit { port.close() }
     }
 
     @Test("A distributor hands each segment to listeners on its loop and on two others, in order, without a gap")

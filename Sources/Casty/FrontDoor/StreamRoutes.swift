@@ -56,19 +56,31 @@ enum StreamRoutes {
     /// Hands the connection to a ``Client`` that streams `distributor` to it. With an event-loop group
     /// (``ClientOptions/loops``), a player's connection first moves to the listener loop with the fewest
     /// connections, and its client runs there; a branch's tree link stays on the distributor's loop.
+    ///
+    /// A player moving to another loop gets its reply head here and now, from the distributor's promise of
+    /// the number it starts at: its client then asks to resume there. The head waits for no other loop — a
+    /// listener loop in the middle of a fan-out, the distributor's answer on its way back — only the burst does.
     private static func serve(_ exchange: Exchange, distributor: Distributor, branch: String?, onLeave: (@Sendable () -> Void)?) {
-        let listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
+        var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
         let port = exchange.port
         let peer = exchange.peer
-        let start: @Sendable (Connection) -> Void = { connection in
-            let client = Client(
-                connection: connection, port: port, distributor: distributor, listening: listening, peer: peer, onLeave: onLeave)
-            client.assumeIsolated { $0.start() }
-        }
         guard branch == nil, let group = port.options.loops, case let target = group.next(), target !== exchange.connection.loop else {
-            return start(exchange.connection)
+            return start(Client(connection: exchange.connection, port: port, distributor: distributor, listening: listening, peer: peer, onLeave: onLeave))
         }
-        exchange.connection.handOver(to: target, start)
+        var headWritten = false
+        if !listening.headOnly, let promise = distributor.assumeIsolated({ $0.promise(resume: listening.resume) }) {
+            listening.resume = promise.next
+            headWritten = exchange.connection.write(listening.replyHead(next: promise.next, context: promise.context, port: port))
+        }
+        exchange.connection.handOver(to: target) { [listening, headWritten] connection in
+            start(Client(
+                connection: connection, port: port, distributor: distributor, listening: listening, peer: peer,
+                headWritten: headWritten, onLeave: onLeave))
+        }
+    }
+
+    private static func start(_ client: Client) {
+        client.assumeIsolated { $0.start() }
     }
 
     /// `SOURCE`/`PUT`: a relay takes no sources (yet).

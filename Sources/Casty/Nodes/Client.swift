@@ -56,12 +56,18 @@ public actor Client: LoopNode {
         case closing
     }
 
+    /// Whether the front door wrote the reply head already (``Listening/replyHead(next:context:port:)``),
+    /// before handing the connection to this client's loop: the distributor's reply then writes none.
+    private var headWritten: Bool
+
     /// A client for a connection whose request the front door has read. Call ``start()`` on the loop.
+    /// `headWritten`: the front door wrote the reply head, promising the number `listening.resume`.
     init(
         connection: Connection, port: PortContext, distributor: Distributor, listening: Listening, peer: String,
-        onLeave: (@Sendable () -> Void)? = nil
+        headWritten: Bool = false, onLeave: (@Sendable () -> Void)? = nil
     ) {
         self.onLeave = onLeave
+        self.headWritten = headWritten
         // The client runs on its connection's loop: its distributor's, or another loop of the port's group.
         self.loop = connection.loop
         self.isBranch = listening.isBranch
@@ -144,26 +150,11 @@ public actor Client: LoopNode {
         entered = false
         joinTitle = context.title
         told = (nil, nil)
-        var headers = context.station
-        if headers["Content-Type"] == nil { headers["Content-Type"] = "audio/mpeg" }
-        if headers["icy-br"] == nil { headers["icy-br"] = String(context.bitrate) }
-        if form != .audio { headers["icy-metaint"] = String(context.segmentBytes) }
-        if form == .numbered {
-            headers["X-Casty-Next"] = String(next)
-            headers["X-Casty-Path"] = context.path.joined(separator: ",")
-            headers[Context.streamHeader] = Context.streamText(context.stream)
-            // The root's HLS target, passed down the tree (a root tells its own).
-            if let target = context.hlsTarget ?? (port.hls.enabled ? port.hls.targetDuration : nil) {
-                headers[Context.hlsTargetHeader] = String(target)
-            }
+        if headWritten {
+            headWritten = false  // a later reply (after a move) is not a new head
+        } else {
+            connection.write(listening.replyHead(next: next, context: context, port: port))
         }
-        headers["Server"] = "Casty"
-        for field in CORS.headers(origin: listening.origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }
-        headers["Cache-Control"] = "no-cache, no-store"
-        headers["Connection"] = "close"
-        var bytes: [UInt8] = []
-        sendReply(headers, status: options.icyStatusLine ? .icyOK : .httpOK) { bytes += $0 }
-        connection.write(bytes)
         if listening.headOnly {
             phase = .closing
             distributor.leave(self)
@@ -248,7 +239,7 @@ public actor Client: LoopNode {
     // MARK: Closing
 
     func stopNow() {
-        if case .waitingForReply = phase {
+        if case .waitingForReply = phase, !headWritten {
             respond(503, "Service Unavailable", "The stream is not available here right now; try again later.", ["Retry-After": "2"])
         } else {
             connection.close()

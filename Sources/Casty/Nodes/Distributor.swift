@@ -219,6 +219,9 @@ public actor Distributor: LoopNode {
     /// The name of the stream being served, once the source has replied.
     var stream: UInt64? { core.context?.stream }
 
+    /// The reply a player asking now would get, without serving it (``DistributorCore/promise(resume:)``).
+    func promise(resume: Int?) -> (next: Int, context: Context)? { core.promise(resume: resume) }
+
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(

@@ -302,19 +302,34 @@ struct DistributorCore<Listener: Hashable> {
         }
     }
 
-    /// Adds a listener and gives it its reply and its burst: the last ``Distributor/Configuration/burst``
-    /// segments, or — for a branch that resumes at a number still in the ring — everything from there.
-    private mutating func subscribe(_ listener: Listener, resume: Int?) -> [Action] {
-        guard var context = currentContext, positions[listener] == nil else { return [] }
+    /// The reply a player asking now would get — the number it starts at and the context — without serving it
+    /// (`nil` while there is no stream, or once stopped). The front door writes a player's reply head with it
+    /// before handing the connection to another loop, and the player then asks to resume at that number.
+    func promise(resume: Int?) -> (next: Int, context: Context)? {
+        guard !stopped, let context = replyContext else { return nil }
+        return (start(resume: resume), context)
+    }
+
+    /// The context told in a reply: a tree node adds its own address to the path.
+    private var replyContext: Context? {
+        guard var context = currentContext else { return nil }
         if let places { context.path.append(places.address) }
+        return context
+    }
+
+    /// The first number a new listener gets: the last ``Distributor/Configuration/burst`` segments, or — for a
+    /// listener that resumes at a number still in the ring — everything from there.
+    private func start(resume: Int?) -> Int {
         let upcoming = next ?? 0
         let oldest = ring.first?.number ?? upcoming
-        let start: Int
-        if let resume, resume >= oldest, resume <= upcoming {
-            start = resume
-        } else {
-            start = max(oldest, upcoming - configuration.burst)
-        }
+        if let resume, resume >= oldest, resume <= upcoming { return resume }
+        return max(oldest, upcoming - configuration.burst)
+    }
+
+    /// Adds a listener and gives it its reply and its burst: the ring's segments from ``start(resume:)`` on.
+    private mutating func subscribe(_ listener: Listener, resume: Int?) -> [Action] {
+        guard let context = replyContext, positions[listener] == nil else { return [] }
+        let start = start(resume: resume)
         positions[listener] = listeners.count
         listeners.append(listener)
         counters.peakListeners = max(counters.peakListeners, playerCount)
