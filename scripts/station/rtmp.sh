@@ -18,7 +18,11 @@
 #       garbage in a command — are each closed (one log line), and /live and /aac play on;
 #   (h) /status.json has icestats.rtmp with the connections, 3 publishing, refusals, malformed peers and the
 #       video messages ignored;
-#   (i) the MP3 publisher stops: stream-closed for live arrives at the application.
+#   (i) the MP3 publisher stops: stream-closed for live arrives at the application;
+#   (j) a publisher through librtmp (scripts/station/librtmp.py: Debian's librtmp1, the library OBS Studio's RTMP
+#       output is built on — its handshake, its connect/releaseStream/FCPublish/createStream/publish, its packing
+#       of FLV tags) publishes MP3 to /obs with goodkey: mpg123 decodes 3 s at 880 Hz, and its onMetaData title
+#       reaches an Icy-MetaData listener.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
@@ -35,7 +39,7 @@ peers_track "$APP_PID"
 station_log "application" "$TMP/app.out"
 wait_port "$APP_PORT" 10 "$APP_PID" || { fail "the application did not listen on $APP_PORT"; exit 1; }
 # Port 0: the kernel picks a free port for RTMP, and the server's first log line names it.
-server_start --mounts /live,/aac,/video,/spare --rtmp-port 0 \
+server_start --mounts /live,/aac,/video,/spare,/obs --rtmp-port 0 \
     --key-verification-url "http://127.0.0.1:$APP_PORT/verify" --event-callback-url "http://127.0.0.1:$APP_PORT/events"
 rtmp_port() { RTMP_PORT=$(sed -nE 's/.*RTMP on 127\.0\.0\.1:([0-9]+);.*/\1/p' "$SERVER_LOG" | head -1); [ -n "$RTMP_PORT" ]; }
 wait_until 5 rtmp_port || { fail "casty's log names no RTMP port: $(head -c 300 "$SERVER_LOG")"; exit 1; }
@@ -112,6 +116,23 @@ title_check "(d) the /admin/metadata title reached the listener" meta1 "RTMP Adm
 wait "$MPG" "$FFL" 2>/dev/null || true
 audio_check "(c) mpg123 on /live (MP3 over RTMP)" "$TMP/live.wav" 3.5 440
 audio_check "(c) ffmpeg on /aac (AAC over RTMP, served as ADTS)" "$TMP/aac.wav" 3.5 660
+
+# --- (j) librtmp, as OBS Studio publishes ------------------------------------------------------------------------------
+ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "sine=frequency=880:sample_rate=44100" -t 6 -ac 2 \
+    -c:a libmp3lame -b:a 128k -metadata title="Through librtmp" -f flv "$TMP/obs.flv" </dev/null
+station_log "librtmp publisher" "$TMP/librtmp.log"
+python3 "$STATION_ROOT/scripts/station/librtmp.py" "$RTMP/obs/goodkey" "$TMP/obs.flv" </dev/null >"$TMP/librtmp.log" 2>&1 &
+LIBRTMP=$!
+peers_track "$LIBRTMP"
+check "(j) librtmp published MP3 to /obs: GET /obs answers 200" \
+    "(j) /obs does not answer 200 within 10 s of librtmp's publish (last $(http_code "$BASE/obs"); $(head -c 200 "$TMP/librtmp.log"))" \
+    wait_live /obs 10
+decoder_start obs mpg123 "$BASE/obs" 3
+OBS_DEC=$LAST_PID
+listen_start obsmeta "$BASE/obs" 6 --meta --until-title "Through librtmp" --ua "casty-rtmp-listener/obs"
+wait "$OBS_DEC" "$LAST_PID" 2>/dev/null || true
+audio_check "(j) mpg123 on /obs (MP3 published through librtmp)" "$TMP/obs.wav" 2.5 880
+title_check "(j) librtmp's onMetaData title reached the Icy-MetaData listener" obsmeta "Through librtmp" || true
 
 # --- (e) refusals --------------------------------------------------------------------------------------------------
 station_log "ffmpeg wrong key" "$TMP/wrong.log"
@@ -207,6 +228,11 @@ unaffected() { mount_live /live && mount_live /aac && alive "$LIVE_SRC" && alive
 check "(g) after them, /live and /aac still answer 200 and both publishers are connected" \
     "(g) /live $(http_code "$BASE/live"), /aac $(http_code "$BASE/aac"), publishers alive: $(alive "$LIVE_SRC" && echo live) $(alive "$AAC_SRC" && echo aac)" \
     unaffected
+
+librtmp_status=0
+wait "$LIBRTMP" || librtmp_status=$?
+check "(j) the librtmp publisher sent its whole file and ended ($(tail -1 "$TMP/librtmp.log"))" \
+    "(j) the librtmp publisher exited with status $librtmp_status: $(tail -2 "$TMP/librtmp.log")" test "$librtmp_status" = 0
 
 # --- (h) status -------------------------------------------------------------------------------------------------------
 curl -s --max-time 3 -o "$TMP/status.json" "$BASE/status.json" || true
