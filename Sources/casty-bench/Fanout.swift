@@ -39,6 +39,8 @@ enum Fanout {
             ("--casty-only", "measure Casty only, even with an Icecast given"),
             ("--loops N,N,…", "Casty with these listener loops, side by side (0: one loop; default 0)"),
             ("--floor", "also the C floor (casty-bench floor): one buffer to every socket, nothing else"),
+            ("--accept-floors N", "also the C floor on N sending threads, reached two ways: one accepting thread that hands"
+                + " sockets over (floor/handover) and one SO_REUSEPORT listener per thread (floor/reuseport)"),
         ])
 
     struct Server {
@@ -48,6 +50,8 @@ enum Fanout {
         var loops = 0
         /// The C floor (`casty-bench floor`) instead of Casty: one shared buffer sent to every socket, nothing else.
         var floor = false
+        /// For the floor: its arguments past `floor` (sending threads and how sockets reach them).
+        var floorArguments: [String] = []
     }
 
     struct Row {
@@ -83,6 +87,11 @@ enum Fanout {
         var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0) }
         // `--floor`: the C program that only sends one buffer to every socket, measured in the same run.
         if arguments.contains("--floor") { servers.append(Server(name: "floor", icecast: false, floor: true)) }
+        if let threads = option("--accept-floors", in: arguments) {
+            for way in ["handover", "reuseport"] {
+                servers.append(Server(name: "floor/\(way)", icecast: false, floor: true, floorArguments: ["--threads", threads, "--accept", way]))
+            }
+        }
         if icecastPort != nil, icecastPID != nil, !arguments.contains("--casty-only") {
             servers.append(Server(name: "icecast", icecast: true))
         }
@@ -144,7 +153,7 @@ enum Fanout {
         } else {
             var setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
             if server.loops > 0 { setup.serve += ["--loops", String(server.loops)] }
-            if server.floor { setup.serve = ["floor"] }
+            if server.floor { setup.serve = ["floor"] + server.floorArguments }
             let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {
                 child.stop()

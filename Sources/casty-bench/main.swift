@@ -30,13 +30,25 @@ let benchmarks = [
               usage: HLSBenchmark.usage, run: HLSBenchmark.run),
     Benchmark(name: "loadgen", summary: "(used by fanout) epoll load generator: --port P [--path /] [--count N] [--rate R/s]",
               usage: LoadGenerator.usage, run: { try LoadGenerator.run($0) }),
-    Benchmark(name: "floor", summary: "(used by fanout --floor) the C floor: one 8 KiB buffer to every socket every 500 ms: [--port P]",
+    Benchmark(name: "floor", summary: "(used by fanout --floor) the C floor: one 8 KiB buffer to every socket every 500 ms: [--port P] [--threads N --accept handover|reuseport]",
               usage: Usage(measures: """
-                  (Used by fanout --floor.) The floor of a fan-out, in plain C: accepts listeners, answers each with an
-                  ICY reply, and every 500 ms sends one shared buffer (8192 bytes and a CastySeq/CastyTime block) to every
-                  socket with one non-blocking send each; nothing else. Prints `ready port=P`; runs until stdin closes.
-                  """, options: [("--port P", "the port (0: any free one)")]),
-              run: { arguments in exit(casty_floor_serve(Int32(option("--port", in: arguments) ?? "0") ?? 0, 500)) }),
+                  (Used by fanout --floor and --accept-floors.) The floor of a fan-out, in plain C: accepts listeners,
+                  answers each with an ICY reply, and every 500 ms sends one shared buffer (8192 bytes and a
+                  CastySeq/CastyTime block) to every socket with one non-blocking send each; nothing else. With
+                  --threads N the sends are spread over N threads, the sockets reaching them one of two ways (--accept).
+                  Prints `ready port=P`; runs until stdin closes.
+                  """, options: [
+                      ("--port P", "the port (0: any free one)"),
+                      ("--threads N", "sending threads (0: one thread accepts and sends)"),
+                      ("--accept handover", "one thread accepts and answers, then hands each socket to the least-loaded sender (Casty's way)"),
+                      ("--accept reuseport", "each sender has its own SO_REUSEPORT listener and accepts, answers and sends itself"),
+                  ]),
+              run: { arguments in
+                  let port = Int32(option("--port", in: arguments) ?? "0") ?? 0
+                  let threads = Int32(option("--threads", in: arguments) ?? "0") ?? 0
+                  let reusePort: Int32 = option("--accept", in: arguments) == "reuseport" ? 1 : 0
+                  exit(casty_floor_serve_group(port, 500, threads, reusePort))
+              }),
     Benchmark(name: "serve", summary: "(used by fanout, mounts, hls) a Casty relay on 127.0.0.1: [--upstream URL] [--port P] [--mounts N [--built-in]]",
               usage: Serve.usage, run: Serve.run),
     Benchmark(name: "sources", summary: "(used by mounts) PUT sources at 128 kbit/s: --port P [--mounts /m0,/m1] [--format mp3|adts]",

@@ -9,4 +9,10 @@
 /// its standard input closes. Returns non-zero if it cannot listen.
 int casty_floor_serve(int port, int interval_ms);
 
+/// The floor with `threads` sending threads (0: as ``casty_floor_serve``), to compare two ways of spreading
+/// listeners over threads: with `reuse_port` 0, the calling thread accepts, reads each request and answers it,
+/// then hands the socket to the sending thread with the fewest (Casty's way); with `reuse_port` 1, every sending
+/// thread has its own `SO_REUSEPORT` listener on the same port, and accepts, answers and sends on its own.
+int casty_floor_serve_group(int port, int interval_ms, int threads, int reuse_port);
+
 #endif
