@@ -100,7 +100,12 @@ static struct {
     int (*epoll_release)(int);
     int (*bstats)(int, struct casty_srt_perf *, int);
     void (*setloglevel)(int);
+    // Optional (a library without it keeps logging to standard error): where libsrt's log lines go.
+    void (*setloghandler)(void *, void (*)(void *, int, const char *, int, const char *, const char *));
 } srt;
+
+/// Casty's handler of libsrt's log lines, if set.
+static casty_srt_log_fn log_handler;
 
 int casty_srt_load(const char *names, char *error, size_t length) {
     // The names are always tried, even once a library is loaded: a name that is not there is an error.
@@ -149,6 +154,7 @@ int casty_srt_load(const char *names, char *error, size_t length) {
     CASTY_SRT_SYMBOL(bstats, "srt_bstats")
     CASTY_SRT_SYMBOL(setloglevel, "srt_setloglevel")
 #undef CASTY_SRT_SYMBOL
+    *(void **)(&srt.setloghandler) = dlsym(library, "srt_setloghandler");
     // libsrt logs to stderr from level "error" up, including the ordinary (a caller rejected, an accept with
     // nothing pending): only its critical messages are kept, Casty logs what happens itself.
     srt.setloglevel(2);  // LOG_CRIT
@@ -191,6 +197,24 @@ int casty_srt_epoll_uwait(int eid, casty_srt_epoll_event *events, int capacity, 
     CASTY_SRT_CALL(srt.epoll_uwait(eid, events, capacity, timeout_ms));
 }
 int casty_srt_epoll_release(int eid) { CASTY_SRT_CALL(srt.epoll_release(eid)); }
+
+// libsrt's log handler (SRT_LOG_HANDLER_FN): the line only, to Casty's handler.
+static void casty_srt_log(void *opaque, int level, const char *file, int line, const char *area, const char *message) {
+    (void)opaque;
+    (void)file;
+    (void)line;
+    (void)area;
+    casty_srt_log_fn handler = log_handler;
+    if (handler != NULL && message != NULL) { handler(level, message); }
+}
+
+int casty_srt_set_log_handler(casty_srt_log_fn handler) {
+    if (!srt.loaded || srt.setloghandler == NULL) { return -1; }
+    log_handler = handler;
+    srt.setloghandler(NULL, casty_srt_log);
+    srt.setloglevel(4);  // LOG_WARNING: a caller rejected during its handshake is told at this level
+    return 0;
+}
 
 int casty_srt_bstats(casty_srt_socket s, casty_srt_stats *stats) {
     if (!srt.loaded) { return -1; }

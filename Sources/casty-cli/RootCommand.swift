@@ -36,6 +36,10 @@ enum RootCommand: Command {
           --status-every S    seconds between status lines (default 10; one stream only)
           --tree-key K        close the tree: branches must send this key (players need none);
                               --tree-key-file F reads it from the first line of a file instead
+
+        SRT callers publish a root of many mounts as they publish casty-cli server (libsrt is loaded at
+        start-up: apt-get install libsrt1.5-gnutls; see README, "Publishing with SRT"):
+        \(SRTOptions.usage)
         """
 
     /// The options that make a root a station server (besides `--station /m`).
@@ -90,8 +94,9 @@ enum RootCommand: Command {
         let logger = EventLog.standardError
         // A root that feeds its mounts itself needs no source password: no source may publish then.
         let feedsItself = !arguments.all("relay").isEmpty || arguments.value("station") != nil
-        let configuration = try ServerCommand.stationConfiguration(arguments, needsSourcePassword: !feedsItself)
+        var configuration = try ServerCommand.stationConfiguration(arguments, needsSourcePassword: !feedsItself)
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         let key = try treeKey(arguments)
         let server: StationServer
         do {
@@ -105,7 +110,8 @@ enum RootCommand: Command {
         let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""
         logger("root: listening on \(server.address)\(rtmp), advertised as \(arguments.value("advertise") ?? server.address.description);"
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"
-            + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
+            + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key")
+            + SRTOptions.describe(server, configuration))
         await waitForever()
     }
 }

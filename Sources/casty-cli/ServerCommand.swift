@@ -11,8 +11,7 @@ enum ServerCommand: Command {
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy", "rtmp-port",
-        "srt-port", "srt-latency", "srt-passphrase", "srt-library",
-    ]).union(ControlOptions.names).union(PortOptions.names)
+    ]).union(ControlOptions.names).union(PortOptions.names).union(SRTOptions.names)
     static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(PortOptions.flags)
     static let usage = """
         usage: casty-cli server [options]
@@ -53,13 +52,7 @@ enum ServerCommand: Command {
         \(PortOptions.usage)
 
         SRT (libsrt is loaded at start-up: apt-get install libsrt1.5-gnutls; see README, "Publishing with SRT"):
-          --srt-port P              take SRT callers on UDP port P: the stream ID names the mount
-                                    (srt://host:P?streamid=live&passphrase=…), checked against --mounts
-          --srt-passphrase /m=PW    the passphrase SRT callers must use for /m, 10 to 79 characters
-                                    (repeatable); --srt-passphrase PW for every mount without its own.
-                                    A mount with none is refused unless keys are verified (below)
-          --srt-latency MS          SRTO_LATENCY in milliseconds: the wait for lost packets (default 120)
-          --srt-library NAMES       libsrt's file names to try, separated by ':' (default: Debian's)
+        \(SRTOptions.usage)
 
         The platform's application (see README, "The control plane"):
         \(ControlOptions.usage)
@@ -81,7 +74,7 @@ enum ServerCommand: Command {
         var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
-        configuration.srt = try srtConfiguration(arguments, host: address.host)
+        configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         await configuration.control?.start()
         let server: StationServer
         do {
@@ -91,7 +84,7 @@ enum ServerCommand: Command {
         }
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
-            + (server.srtAddress.map { "; SRT on \($0) (latency \(configuration.srt?.latency ?? .zero))" } ?? ""))
+            + SRTOptions.describe(server, configuration))
         await waitForever()
     }
 
@@ -135,31 +128,6 @@ enum ServerCommand: Command {
         configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
-        return configuration
-    }
-
-    /// The SRT ingest the options describe (`--srt-port`, `--srt-latency`, `--srt-passphrase`), or `nil` without
-    /// `--srt-port`. Passphrase lengths are checked when the server starts (a ``ConfigurationError``).
-    static func srtConfiguration(_ arguments: Arguments, host: String) throws -> SRTIngest.Configuration? {
-        guard arguments.value("srt-port") != nil else {
-            for option in ["srt-latency", "srt-passphrase", "srt-library"] where arguments.value(option) != nil {
-                throw UsageError("--\(option) needs --srt-port")
-            }
-            return nil
-        }
-        guard let address = SocketAddress(host: host, port: try arguments.port("srt-port", default: 9000)) else {
-            throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
-        }
-        var configuration = SRTIngest.Configuration(address: address)
-        configuration.latency = .milliseconds(try arguments.integer("srt-latency", default: 120, in: 20...10_000))
-        for text in arguments.all("srt-passphrase") {
-            if text.hasPrefix("/"), let equals = text.firstIndex(of: "=") {
-                configuration.passphrases[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            } else {
-                configuration.defaultPassphrase = text
-            }
-        }
-        if let names = arguments.value("srt-library") { configuration.libraryNames = names.split(separator: ":").map(String.init) }
         return configuration
     }
 

@@ -30,6 +30,7 @@ struct DistributorCoreTests {
             case .fanOut(let number, _): "fan out #\(number)"
             case .redirect(let listener, let url): "redirect \(listener) to \(url)"
             case .stop(let listener): "stop \(listener)"
+            case .notFound(let listener): "not found \(listener)"
             case .armWaitingTimer(let delay): "timer \(delay)"
             case .log: "log"
             case .titleChanged(let title, _): "title \(title)"
@@ -152,6 +153,14 @@ struct DistributorCoreTests {
         _ = core.reply(first: 0, context: testContext(), at: t0)
         _ = core.request(from: 2, resume: nil, branch: nil, at: t0)
         #expect(Set(describe(core.stop())) == ["stop 1", "stop 2"])
+        #expect(describe(core.request(from: 3, resume: nil, branch: nil, at: t0)) == ["stop 3"])
+    }
+
+    @Test func stopNotFound_TellsTheWaitingListenersThereIsNoSuchStream() {
+        var core = core()
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        #expect(Set(describe(core.stopNotFound())) == ["not found 1", "not found 2"])
         #expect(describe(core.request(from: 3, resume: nil, branch: nil, at: t0)) == ["stop 3"])
     }
 

@@ -95,4 +95,27 @@ import Testing
         let keysOnly = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
         #expect(keysOnly.decide("anything?key=K").0 == .accept(passphrase: nil))
     }
+
+    @Test(arguments: [
+        ("02:29:46.127150/SRT:RcvQ:w1!W:SRT.cn: @766073194:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:BADSECRET",
+         766073194, SRTRejection.wrongPassphrase),
+        ("@766073193:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:UNSECURE\n", 766073193, .passphraseMissing),
+    ])
+    func srtRejection_IsReadFromLibsrtsLog(line: String, socket: Int32, reason: SRTRejection) throws {
+        let found = try #require(SRTRejection.parse(line))
+        #expect(found.socket == socket)
+        #expect(found.reason == reason)
+        #expect("\(reason)" == (reason == .wrongPassphrase ? "wrong passphrase" : "no passphrase"))
+    }
+
+    @Test func srtRejection_IgnoresOtherLogLines() {
+        for line in [
+            "02:29:46.127159/SRT:RcvQ:w1!W:SRT.cn: processConnectRequest: rsp(REJECT): 1010 - Incorrect passphrase",
+            "02:29:46.126762/SRT:RcvQ:w1!W:SRT.cn: KMREQ/rcv: (snd) Rx process failure - BADSECRET",
+            "@12:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:BACKLOG",
+            "newConnection: connection rejected due to: ERROR:BADSECRET",
+        ] {
+            #expect(SRTRejection.parse(line) == nil, "\(line)")
+        }
+    }
 }

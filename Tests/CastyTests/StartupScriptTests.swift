@@ -2,7 +2,8 @@
 import Testing
 
 /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
-/// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1.
+/// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
+/// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does.
 /// Needs only python3 (always on the machines Casty is tested on).
 @Suite
 struct StartupScriptTests {
@@ -13,5 +14,14 @@ struct StartupScriptTests {
     )
     func badUpstreamAtStartUp() async {
         await ScriptRun(script: "scripts/interop/startup.sh", arguments: [], deadline: .seconds(90)).run()
+    }
+
+    @Test(
+        "casty-cli root takes the SRT options of casty-cli server: --srt-port, --srt-passphrase, --srt-latency, --srt-library",
+        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+        .timeLimit(.minutes(1))
+    )
+    func rootTakesTheServersSRTOptions() async {
+        await ScriptRun(script: "scripts/tree/root-options.sh", arguments: [], deadline: .seconds(45)).run()
     }
 }

@@ -185,6 +185,69 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test func fallbackOfAnotherCodec_IsNotUsed_ListenersWaitAsWithoutOne() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(2), log: log)
+        let live = try await source(server)
+        await sendAudio(live, Self.silentFrames(30))
+        let player = try await listener(server)
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 10 })
+        let backup = try await source(server, mount: "/backup", type: "audio/aac")
+        await sendAudio(backup, adtsFrames(60))
+        #expect(await eventually { log.contains("publishing /backup") })
+
+        // The MP3 source drops: its listeners are not fed the AAC fallback, and wait for it as with no fallback.
+        let movedBefore = log.lines.value.filter { $0.contains("its listeners hear /backup") }.count  // at the start
+        await live.close()
+        let line = "mount /live: no source; its fallback /backup plays audio/aac, not audio/mpeg like /live: its listeners are not moved there"
+        #expect(await eventually { log.contains(line) })
+        #expect(log.lines.value.filter { $0.contains("its fallback /backup plays") }.count == 1, "one line per incident")
+        #expect(log.lines.value.filter { $0.contains("its listeners hear /backup") }.count == movedBefore)
+        let stranger = try await listener(server)
+        #expect(await eventually { stranger.closed.value })
+        #expect(stranger.text.hasPrefix("HTTP/1.0 404"), "a mount with nothing it may play, as with no fallback")
+        #expect(await eventually(timeout: .seconds(5)) { player.closed.value }, "let go after the source timeout")
+        let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
+        let heard = player.received.value
+        #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
+        #expect(log.contains("no source came back within 2.0 seconds"))
+        server.close()
+    }
+
+    @Test func firstSourceOfAnotherCodec_DisconnectsTheListenersOfTheFallback() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup", type: "audio/aac")
+        await sendPaced(backup, adtsFrames(60))
+        let player = try await listener(server, titles: false)  // hears /backup's AAC, told audio/aac
+        #expect(await player.waitFor { $0.count > 4170 })
+        #expect(player.text.contains("Content-Type: audio/aac"))
+        let live = try await source(server)
+        await sendAudio(live, Self.silentFrames(30))
+        #expect(await eventually { player.closed.value }, "the AAC player is not fed MP3")
+        #expect(Self.silentFrameCount(player.received.value) == 0)
+        #expect(log.contains("mount /live: its source plays audio/mpeg, its listeners were playing audio/aac from its fallback /backup"))
+        let again = try await listener(server, titles: false)
+        #expect(await again.waitFor { Self.silentFrameCount($0) >= 5 })
+        #expect(again.text.contains("Content-Type: audio/mpeg"))
+        server.close()
+    }
+
+    @Test func adminMove_ToAMountOfAnotherCodec_Is409() async throws {
+        let server = try server()
+        let live = try await source(server)
+        await sendAudio(live, Self.silentFrames(30))
+        let backup = try await source(server, mount: "/backup", type: "audio/aac")
+        await sendAudio(backup, adtsFrames(60))
+        let player = try await listener(server)
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 5 })
+        let answer = try await ask(server, "/admin/moveclients?mount=/live&destination=/backup")
+        #expect(answer.hasPrefix("HTTP/1.0 409 Conflict"))
+        #expect(answer.contains("/backup plays audio/aac, not audio/mpeg like /live"))
+        #expect(!player.closed.value)
+        server.close()
+    }
+
     @Test func silentSource_IsDropped_AfterTheSourceTimeout() async throws {
         let log = Log()
         let server = try server(timeout: .seconds(1), log: log)

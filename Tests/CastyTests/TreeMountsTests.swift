@@ -124,7 +124,7 @@ struct TreeMountsTests {
 
         let lost = try await play("/nope", at: serving.port.address)
         #expect(await eventually(timeout: .seconds(5)) { lost.closed.value })
-        #expect(lost.text.hasPrefix("HTTP/1.0 503"))
+        #expect(lost.text.hasPrefix("HTTP/1.0 404"))
         #expect(await eventually { await serving.mounts?.relays().map(\.mount) == ["/"] })
 
         let player = try await play("/b", at: serving.port.address)
@@ -136,6 +136,38 @@ struct TreeMountsTests {
         #expect(try await treeLine(server.address, mount: "/b").children.isEmpty)
 
         stations.forEach { $0.stop() }
+        serving.stop()
+        server.close()
+    }
+
+    @Test func aBranchAnswersAMountTheRootDoesNotHave_WithTheRoots404_AndOneNotLiveYet_With503() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/a", "/later"]
+        configuration.segmentBytes = Self.segmentBytes
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0))
+        let station = try Station.builtIn(titles: ["A"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await station.start()
+        server.attach(station, at: "/a")
+        let serving = try branch(server)
+
+        // No such mount: the branch answers as the root does, 404 with its short body.
+        let atRoot = try await play("/nosuch", at: server.address)
+        let atBranch = try await play("/nosuch", at: serving.port.address)
+        for player in [atRoot, atBranch] { #expect(await eventually(timeout: .seconds(5)) { player.closed.value }) }
+        #expect(atRoot.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"))
+        #expect(atBranch.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"))
+        #expect(atBranch.text.hasSuffix("\r\n\r\nNo mount here: /nosuch\n"))
+        #expect(atRoot.text.hasSuffix("\r\n\r\nNo mount here: /nosuch\n"))
+
+        // A mount the root has, whose source is not live yet: the branch keeps asking, its player gets 503.
+        let waiting = try await play("/later", at: serving.port.address)
+        #expect(await eventually(timeout: .seconds(6)) { waiting.closed.value })
+        #expect(waiting.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n"))
+        #expect(waiting.text.contains("Retry-After: 2\r\n"))
+        #expect(await serving.mounts?.relays().map(\.mount) == ["/", "/later"], "the branch keeps the mount the root has")
+
+        station.stop()
         serving.stop()
         server.close()
     }

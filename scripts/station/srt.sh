@@ -13,7 +13,8 @@
 #   (d) an unlisted stream ID (later) is rejected in the listen callback: ffmpeg fails, its libsrt reports the
 #       rejection, and Casty logs one line naming the peer and 1403;
 #   (e) a wrong passphrase, and none, on /live are rejected by SRT itself (ffmpeg's libsrt: "Incorrect
-#       passphrase", "Password required"); the /live source plays on;
+#       passphrase", "Password required"), and Casty logs one line for each naming the caller (read from libsrt's
+#       log); the /live source plays on;
 #   (f) /admin/whitelist?action=add&mount=/later, then the same command as in (d) publishes /later; removing
 #       /later from the whitelist disconnects it;
 #   (g) malformed input: a TS with dropped, doubled, damaged and random packets, lying PES lengths and garbage
@@ -205,6 +206,12 @@ if [ "$rc" != 0 ] && [ "$rc" != 124 ] && log_has "$TMP/srt-nopw.log" "REJECT"; t
 else
     fail "(e) no passphrase: ffmpeg exited $rc without SRT's rejection: $(tail -3 "$TMP/srt-nopw.log" | tr '\n' ' ')"
 fi
+for why in "wrong passphrase" "no passphrase"; do
+    logged() { log_has "$SERVER_LOG" "SRT caller 127\.0\.0\.1:[0-9]+ refused: $1 \(rejected by SRT during the handshake\)"; }
+    check "(e) casty logged the refusal ($why), with the caller's address" \
+        "(e) no log line 'SRT caller … refused: $why': $(grep -F 'SRT caller' "$SERVER_LOG" | tail -3 | tr '\n' ' ')" \
+        wait_until 5 logged "$why"
+done
 check "(e) the /live source is still connected after the refusals" \
     "(e) the /live ffmpeg source exited: $(tail -3 "$TMP/srt-live.log" | tr '\n' ' ')" alive "$LIVE_SRC"
 

@@ -48,6 +48,10 @@ typedef struct {
 typedef int (*casty_srt_listen_fn)(void *opaque, casty_srt_socket ns, int hsversion, const struct sockaddr *peer,
                                    const char *streamid);
 
+/// A handler of libsrt's log lines: called on libsrt's threads with the line's level (syslog's: 2 critical, 3
+/// error, 4 warning) and its text, which it must not keep.
+typedef void (*casty_srt_log_fn)(int level, const char *message);
+
 /// The statistics Casty shows, copied out of SRT's CBytePerfMon.
 typedef struct {
     int64_t packets_received;      // pktRecvTotal
@@ -91,6 +95,10 @@ int casty_srt_epoll_add_usock(int eid, casty_srt_socket socket, int events);
 int casty_srt_epoll_remove_usock(int eid, casty_srt_socket socket);
 int casty_srt_epoll_uwait(int eid, casty_srt_epoll_event *events, int capacity, int64_t timeout_ms);
 int casty_srt_epoll_release(int eid);
+/// Hands libsrt's log lines from warnings up to `handler` instead of standard error: how Casty learns why a caller
+/// its listen callback let go on was then rejected (a wrong passphrase). Returns 0, or -1 when the library is not
+/// loaded or has no srt_setloghandler.
+int casty_srt_set_log_handler(casty_srt_log_fn handler);
 /// srt_bstats, the totals since the connection began, copied into `stats`.
 int casty_srt_bstats(casty_srt_socket socket, casty_srt_stats *stats);
 

@@ -32,9 +32,7 @@ struct Exchange {
     }
 
     /// The request's path without its query: `/live` for `GET /live?type=.mp3`.
-    var path: String {
-        request.path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? request.path
-    }
+    var path: String { request.pathWithoutQuery }
 
     /// Whether only the headers were asked for (`HEAD`).
     var headOnly: Bool { request.method == .head }
@@ -53,5 +51,12 @@ struct Exchange {
             }
         }
         connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout)
+    }
+}
+
+extension Request {
+    /// The path without its query: `/live` for `GET /live?type=.mp3`.
+    var pathWithoutQuery: String {
+        path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
     }
 }

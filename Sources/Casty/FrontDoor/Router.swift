@@ -77,15 +77,14 @@ struct Router: Sendable {
     ])
 
     /// Hands the request to the first route that takes it; else `404` if routes take its method on other
-    /// paths, `405` if none takes its method.
+    /// paths (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
     func dispatch(_ exchange: Exchange) {
         let method = exchange.request.method
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)
         }
         if routes.contains(where: { $0.methods.contains(method) }) {
-            exchange.port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
-            exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
+            StreamRoutes.noMount(exchange)
         } else {
             exchange.answer(405, "Method Not Allowed", body: "\(method.rawValue) is not taken here.",
                             headers: ["Allow": Self.allowedMethods])

@@ -9,10 +9,7 @@ enum StreamRoutes {
         if PlayerPage.wanted(exchange) { return PlayerPage.serve(exchange) }
         let port = exchange.port
         let request = exchange.request
-        guard let distributor = port.mount(at: exchange.path) else {
-            port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
-            return exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
-        }
+        guard let distributor = port.mount(at: exchange.path) else { return noMount(exchange) }
         let branch = port.options.acceptsBranches ? request.headers["x-casty-branch"] : nil
         if let branch, let key = port.options.treeKey, !key.admits(request.headers["x-casty-key"]) {
             port.refused()
@@ -52,6 +49,23 @@ enum StreamRoutes {
             }
         }
     }
+
+    /// A request for a path with nothing to play here: `404` with a short body (``noMountBody(_:)``), and one log
+    /// line — but a branch of the tree asking a station server for a mount it has, whose source is not live
+    /// yet, is told `503` with `Retry-After`: the branch keeps its relay and asks again, while a branch told
+    /// `404` drops it and answers its own players `404` too, as this node answers them.
+    static func noMount(_ exchange: Exchange) {
+        let port = exchange.port
+        if port.options.acceptsBranches, exchange.request.headers["x-casty-branch"] != nil, port.mounts?.mount(at: exchange.path) != nil {
+            return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
+                                   headers: ["Retry-After": "2"])
+        }
+        port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
+        exchange.answer(404, "Not Found", body: noMountBody(exchange.path))
+    }
+
+    /// The body of the `404` a player gets for a path with no mount.
+    static func noMountBody(_ path: String) -> String { "No mount here: \(path)" }
 
     /// Hands the connection to a ``Client`` that streams `distributor` to it. With an event-loop group
     /// (``ClientOptions/loops``), a player's connection first moves to the listener loop with the fewest

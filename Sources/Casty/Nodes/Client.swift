@@ -246,6 +246,16 @@ public actor Client: LoopNode {
         }
     }
 
+    /// The stream it waits for does not exist upstream (a branch's root has no such mount): a peer still waiting
+    /// for its reply is answered `404`, as the root answers it; one already streaming is closed.
+    nonisolated func notFound() { onLoop { $0.notFoundNow() } }
+
+    private func notFoundNow() {
+        guard case .waitingForReply = phase else { return stopNow() }
+        port.logger("\(isBranch ? "branch" : "listener") \(peer) refused: no mount at \(listening.path) upstream (404)")
+        respond(404, "Not Found", StreamRoutes.noMountBody(listening.path), [:])
+    }
+
     private func closed(_ error: SocketError?) {
         let wasStreaming: Bool
         if case .streaming = phase { wasStreaming = true } else { wasStreaming = false }

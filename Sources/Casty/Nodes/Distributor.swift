@@ -173,6 +173,15 @@ public actor Distributor: LoopNode {
         perform(core.stop())
     }
 
+    /// Stops the distributor because its stream does not exist upstream (a branch's root has no such mount):
+    /// listeners waiting for it are answered `404`, as the root answers them; the others are told to stop.
+    nonisolated func stopNotFound() {
+        onLoop { distributor in
+            distributor.waitingTimer?.cancel()
+            distributor.perform(distributor.core.stopNotFound())
+        }
+    }
+
     /// Removes a listener (one that closed, or was closed); it gets no more messages.
     public nonisolated func leave(_ node: any Node) { onLoop { $0.core.leave(NodeReference(node)) } }
 
@@ -253,6 +262,8 @@ public actor Distributor: LoopNode {
                 listener.node.send(.redirect(to: url))
             case .stop(let listener):
                 listener.node.stop()
+            case .notFound(let listener):
+                if let client = listener.node as? Client { client.notFound() } else { listener.node.stop() }
             case .armWaitingTimer(let delay):
                 waitingTimer = loop.schedule(after: delay) { [weak self] in
                     self?.assumeIsolated { $0.perform($0.core.waitingTimedOut(at: .now)) }

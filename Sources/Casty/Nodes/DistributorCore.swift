@@ -27,6 +27,8 @@ struct DistributorCore<Listener: Hashable> {
         case redirect(Listener, to: String)
         /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down).
         case stop(Listener)
+        /// Tell `listener`, which waits for the stream, that there is no such stream upstream (`404`).
+        case notFound(Listener)
         /// The title changed (with the segment just fanned out): tell the title watchers.
         case titleChanged(String, at: Int64)
         /// Call ``waitingTimedOut(at:)`` after this long.
@@ -225,6 +227,16 @@ struct DistributorCore<Listener: Hashable> {
         relays = []
         for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
         return all.map { .stop($0) }
+    }
+
+    /// The distributor stops because its stream does not exist upstream (a branch's root has no such mount): as
+    /// ``stop()``, but the listeners waiting for the stream are told it is not found.
+    mutating func stopNotFound() -> [Action] {
+        let waiting = Set(waiting.map(\.listener))
+        return stop().map { action in
+            if case .stop(let listener) = action, waiting.contains(listener) { return .notFound(listener) }
+            return action
+        }
     }
 
     /// The distributor stops: every listener, served or waiting, is told to stop; later requests are refused.

@@ -21,6 +21,8 @@ struct Listening: Sendable, Equatable {
     var resume: Int?
     /// Whether only the headers were asked for (`HEAD`).
     var headOnly: Bool
+    /// The path asked for, without its query (`/live`).
+    var path: String
     /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
     var summary: String
     /// The page's origin, for a browser's cross-origin request (CORS).
@@ -36,6 +38,7 @@ struct Listening: Sendable, Equatable {
         self.branch = branch
         headOnly = request.method == .head
         origin = request.headers["Origin"]
+        path = request.pathWithoutQuery
         summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
         if request.headers["x-casty-numbered"] == "1" || branch != nil {
             form = .numbered

@@ -70,6 +70,10 @@ public enum SRTIngest {
             return decision
         }, accepted: { connection in
             SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, logger: logger)
+        }, rejected: { peer, reason in
+            // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase.
+            logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: \(reason) (rejected by SRT during the handshake)")
+            loop.execute { port.refused() }
         })
     }
 }

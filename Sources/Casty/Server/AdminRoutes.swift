@@ -15,7 +15,7 @@ internal import Icy
 /// | `/admin/listclients?mount=/m` | `/m`'s listeners: id, address, request, seconds connected, skipped |
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
 /// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
-/// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them |
+/// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |
 /// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected) |
 enum AdminRoutes {
     /// `/admin/metadata`: a new title for a mount.
@@ -94,6 +94,9 @@ enum AdminRoutes {
             }
             guard destination.distributor.assumeIsolated({ $0.stat().context }) != nil else {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(destination.path) has no stream to move listeners to")])
+            }
+            if let mismatch = mounts.codecMismatch(moving: found, to: destination) {
+                return answer(exchange, 409, "Conflict", ["error": .text("\(mismatch): players cannot change codec")])
             }
             let moving = clients(of: found).filter { !$0.isBranch }
             for client in moving { client.moveLater(to: destination.distributor) }

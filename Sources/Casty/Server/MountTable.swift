@@ -18,6 +18,9 @@ final class Mount: @unchecked Sendable {
     /// The status of the source's ingest, when it is not an HTTP body (an SRT connection's statistics), for
     /// `/status.json` and `/commands/report`.
     var ingestStatus: (() -> [(String, JSONValue)])?
+    /// Whether its fallback was refused when its source ended, for playing another codec: the mount is then served
+    /// as if it had no fallback, until a source publishes it again.
+    var fallbackRefused = false
 
     init(path: String, distributor: Distributor) {
         self.path = path
@@ -121,7 +124,7 @@ final class MountTable: @unchecked Sendable {
         var seen: Set<String> = []
         while let candidate = current, seen.insert(candidate.path).inserted {
             if candidate.source != nil || candidate.permanent != nil { return true }
-            current = rules.fallbacks[candidate.path].flatMap { mounts[$0] }
+            current = candidate.fallbackRefused ? nil : rules.fallbacks[candidate.path].flatMap { mounts[$0] }
         }
         return false
     }
@@ -166,8 +169,17 @@ final class MountTable: @unchecked Sendable {
         return .success(mount)
     }
 
-    /// `session` publishes `mount` from now on: the mount's listeners hear it. `status` tells about its ingest.
-    func publish(_ session: SourceSession, on mount: Mount, status: (() -> [(String, JSONValue)])? = nil) {
+    /// `session` publishes `mount` from now on, its audio of type `contentType`: the mount's listeners hear it —
+    /// unless they were playing another codec (its fallback's, before the mount's first source): they are then
+    /// disconnected, with one log line, so that their players reconnect and are told the new type. `status` tells
+    /// about its ingest.
+    func publish(_ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil) {
+        if mount.source == nil, let heard = contentType(of: mount), !Self.sameCodec(heard, type) {
+            logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)"
+                + "\(rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""): they are disconnected, to come back to \(type)")
+            mount.distributor.dropListeners()
+        }
+        mount.fallbackRefused = false
         mount.source = session
         mount.ingestStatus = status
         mount.distributor.switchSource(to: session)
@@ -181,23 +193,37 @@ final class MountTable: @unchecked Sendable {
         fallBack(mount, sourceEnded: true)
     }
 
-    /// Feeds a mount that has no source from its permanent source, or from its fallback mount. With neither,
-    /// its listeners wait for a source to return for the source timeout, and are then disconnected; new
+    /// Feeds a mount that has no source from its permanent source, or from its fallback mount — unless the
+    /// fallback plays another codec than the mount's listeners were told (``codecMismatch(moving:to:)``). With
+    /// neither, its listeners wait for a source to return for the source timeout, and are then disconnected; new
     /// listeners are refused with `503` meanwhile.
     private func fallBack(_ mount: Mount, sourceEnded: Bool = false) {
         guard mount.source == nil else { return }
+        let target = rules.fallbacks[mount.path].flatMap { mounts[$0] }
         if let permanent = mount.permanent {
             mount.distributor.switchSource(to: permanent)
-        } else if let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }) {
+        } else if sourceEnded, let target, let mismatch = codecMismatch(moving: mount, to: target) {
+            // Players cannot change codec mid-stream: the fallback is not used, as if there were none. (At the
+            // start, off the loop, no mount has played anything yet: there is nothing to compare.)
+            logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners are not moved there")
+            mount.fallbackRefused = true
+            waitForSource(mount)
+        } else if let target {
             logger("mount \(mount.path): no source; its listeners hear \(target.path)")
             mount.distributor.switchSource(to: target.distributor)
         } else if sourceEnded {
-            mount.distributor.sourceGone()
-            loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
-                guard let self, let mount, mount.source == nil else { return }
-                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
-                mount.distributor.dropListeners()
-            }
+            waitForSource(mount)
+        }
+    }
+
+    /// The mount's source ended and nothing replaces it: its listeners wait for a source to return for the
+    /// source timeout, and are then disconnected.
+    private func waitForSource(_ mount: Mount) {
+        mount.distributor.sourceGone()
+        loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
+            guard let self, let mount, mount.source == nil else { return }
+            logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
+            mount.distributor.dropListeners()
         }
     }
 

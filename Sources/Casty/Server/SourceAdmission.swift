@@ -109,7 +109,7 @@ enum SourceAdmission {
             recording()
             return .failure(.failed("\(error)"))
         }
-        mounts.publish(session, on: mount, status: status)
+        mounts.publish(session, on: mount, contentType: station["Content-Type"] ?? "audio/mpeg", status: status)
         if let control {
             control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
                                      streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + publication.path))

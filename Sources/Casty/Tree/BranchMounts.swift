@@ -11,7 +11,8 @@ internal import Icy
 /// redirects to `/live` at other nodes), then serves it. The root URL's own path (`/`) is relayed from the
 /// start, as a one-stream branch relays it, so `/tree` and `/status.json` answer before anyone asks. A mount
 /// the root does not have (`404` before the stream ever came) is dropped at once — its waiting players get
-/// `503` — and a mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
+/// `404`, as the root answers them (a mount the root has whose source is not live yet is answered `503` to the
+/// branch, which keeps asking; its players wait, and get `503` with `Retry-After` if nothing comes) — and a mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
 /// ``maxMounts`` are relayed at once.
 ///
 /// Loop-confined (`@unchecked Sendable` so that the port's callbacks may capture it): the router consults it on
@@ -107,7 +108,7 @@ public final class BranchMounts: @unchecked Sendable {
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         relay.branch.assumeIsolated { branch in
             branch.onMissing = { [weak self, loop] in
-                loop.execute { [weak self] in self?.drop(mount, because: "the root has no such mount (404)") }
+                loop.execute { [weak self] in self?.drop(mount, because: "the root has no such mount (404)", notFound: true) }
             }
         }
         relays[mount] = (relay, .now)
@@ -172,11 +173,14 @@ public final class BranchMounts: @unchecked Sendable {
         return Relay(mount: mount, branch: branch, distributor: distributor)
     }
 
-    private func drop(_ mount: String, because reason: String) {
+    /// Stops relaying `mount`. `notFound`: the root has no such mount, and the players waiting for it are
+    /// answered `404`, as the root answers them.
+    private func drop(_ mount: String, because reason: String, notFound: Bool = false) {
         guard mount != defaultMount, let entry = relays.removeValue(forKey: mount) else { return }
         order.removeAll { $0 == mount }
+        // The distributor first: the branch's stop would tell it to stop (a 503 to whoever waits).
+        if notFound { entry.relay.distributor.stopNotFound() } else { entry.relay.distributor.stop() }
         entry.relay.branch.stop()
-        entry.relay.distributor.stop()
         logger("branch \(address): no longer relays \(mount): \(reason)")
     }
 

@@ -98,6 +98,7 @@ public final class SRTListener: @unchecked Sendable {
     private let epoll: Int32
     private let decide: @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision
     private let accepted: @Sendable (SRTConnection) -> (any SRTReceiver)?
+    private let rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)?
     private let closing = Mutex<[Int32]>([])
     private let running = Atomic<Bool>(true)
     private var thread = pthread_t()
@@ -111,11 +112,15 @@ public final class SRTListener: @unchecked Sendable {
     ///     sides' largest value wins).
     ///   - decide: called on libsrt's thread for each caller with its stream ID and address.
     ///   - accepted: called on the listener's thread for each accepted caller: its receiver, or `nil` to close it.
+    ///   - rejected: called on libsrt's thread when SRT itself rejects a caller that `decide` let go on with a
+    ///     passphrase (a wrong one, or none), with the caller's address; never with the passphrase. libsrt tells
+    ///     this only in its log, which the listener reads (``SRTRejection``).
     /// - Throws: ``SRTError`` when libsrt is not loaded or the address cannot be bound.
     public init(
         address: SocketAddress, latency: Duration = .milliseconds(120),
         decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
-        accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?
+        accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?,
+        rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)? = nil
     ) throws(SRTError) {
         guard casty_srt_loaded() != 0 else {
             throw .libraryMissing(tried: SRTLibrary.defaultNames, reason: "SRTLibrary.load() was not called")
@@ -124,6 +129,8 @@ public final class SRTListener: @unchecked Sendable {
         self.latency = latency
         self.decide = decide
         self.accepted = accepted
+        self.rejected = rejected
+        if rejected != nil { SRTCallers.installLogHandler() }
         socket = casty_srt_create_socket()
         guard socket >= 0 else { throw .last("srt_create_socket") }
         epoll = casty_srt_epoll_create()
@@ -195,8 +202,10 @@ public final class SRTListener: @unchecked Sendable {
                 _ = casty_srt_setrejectreason(socket, Self.forbidden)
                 return -1
             }
+            if let rejected { SRTCallers.started(socket, peer: address, rejected: rejected) }
             return 0
         case .accept(nil):
+            if let rejected { SRTCallers.started(socket, peer: address, rejected: rejected) }
             return 0
         case .reject(let code):
             _ = casty_srt_setrejectreason(socket, code)
@@ -256,6 +265,7 @@ public final class SRTListener: @unchecked Sendable {
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
         let id = casty_srt_accept(socket, &storage, &length)
         guard id >= 0 else { return }
+        SRTCallers.ended(id)
         var text = [CChar](repeating: 0, count: 600)
         var textLength = Int32(text.count - 1)
         let streamID = casty_srt_getsockflag(id, Int32(CASTY_SRTO_STREAMID), &text, &textLength) >= 0

@@ -1,0 +1,92 @@
+internal import CCastySystem
+internal import Glibc
+internal import Synchronization
+
+/// Why libsrt rejected a caller that the listen callback had let go on with its mount's passphrase: SRT checks
+/// the passphrase itself, after the callback, and tells no one but its log. Casty hands libsrt's log lines to
+/// ``SRTCallers/logLine(level:message:)``, which finds these rejections in them.
+public enum SRTRejection: Sendable, Equatable, CustomStringConvertible {
+    /// The caller's passphrase is not its mount's (`SRT_REJ_BADSECRET`, "Incorrect passphrase").
+    case wrongPassphrase
+    /// The caller gave no passphrase where one is needed, or one where none is (`SRT_REJ_UNSECURE`, "Password
+    /// required or unexpected").
+    case passphraseMissing
+
+    /// `wrong passphrase`, `no passphrase`: how a log line says it.
+    public var description: String {
+        switch self {
+        case .wrongPassphrase: "wrong passphrase"
+        case .passphraseMissing: "no passphrase"
+        }
+    }
+
+    /// The socket and the reason of a rejection that libsrt logs, as in
+    /// `@766073194:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:BADSECRET` (libsrt 1.5;
+    /// the time and thread may come first); `nil` for any other line.
+    package static func parse(_ line: String) -> (socket: Int32, reason: SRTRejection)? {
+        guard let marker = line.firstRange(of: ":newConnection: connection rejected due to:") else { return nil }
+        let reason: SRTRejection
+        if line[marker.upperBound...].contains("BADSECRET") {
+            reason = .wrongPassphrase
+        } else if line[marker.upperBound...].contains("UNSECURE") {
+            reason = .passphraseMissing
+        } else {
+            return nil
+        }
+        let before = line[..<marker.lowerBound]
+        guard let at = before.lastIndex(of: "@"), let socket = Int32(before[before.index(after: at)...]) else { return nil }
+        return (socket, reason)
+    }
+}
+
+/// The callers libsrt's listen callback let go on, until they are accepted or rejected: the socket libsrt made
+/// for each, its address, and who is told when SRT rejects it. Process-wide, as libsrt's log is.
+enum SRTCallers {
+    /// One caller in its handshake.
+    struct Pending {
+        let peer: SocketAddress?
+        let since: ContinuousClock.Instant
+        let rejected: @Sendable (SocketAddress?, SRTRejection) -> Void
+    }
+
+    /// Callers older than this are forgotten (a handshake takes well under a second).
+    static let keep: Duration = .seconds(30)
+    private static let pending = Mutex<[Int32: Pending]>([:])
+    private static let installed = Atomic<Bool>(false)
+
+    /// Hands libsrt's log lines to ``logLine(level:message:)``, once per process. Without a handler in the
+    /// library, rejections go unlogged, as before.
+    static func installLogHandler() {
+        guard !installed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = casty_srt_set_log_handler { level, message in
+            guard let message else { return }
+            SRTCallers.logLine(level: level, message: String(cString: message))
+        }
+    }
+
+    /// `socket` is a caller from `peer` in its handshake: `rejected` is told if SRT rejects it.
+    static func started(_ socket: Int32, peer: SocketAddress?, rejected: @escaping @Sendable (SocketAddress?, SRTRejection) -> Void) {
+        let now = ContinuousClock.now
+        pending.withLock { callers in
+            callers = callers.filter { now - $0.value.since < keep }
+            callers[socket] = Pending(peer: peer, since: now, rejected: rejected)
+        }
+    }
+
+    /// `socket` was accepted, or its listener closed: nothing more is expected of it.
+    static func ended(_ socket: Int32) {
+        _ = pending.withLock { $0.removeValue(forKey: socket) }
+    }
+
+    /// One of libsrt's log lines (warnings and worse): a caller's rejection is told to its listener; critical
+    /// lines go to standard error, as libsrt wrote them before; the rest is dropped (Casty logs what happens).
+    static func logLine(level: Int32, message: String) {
+        if let (socket, reason) = SRTRejection.parse(message) {
+            guard let caller = pending.withLock({ $0.removeValue(forKey: socket) }) else { return }
+            caller.rejected(caller.peer, reason)
+        } else if level <= 2 {
+            let bytes = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
+            _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# root-options.sh — `casty-cli root` takes the SRT ingest options of `casty-cli server` (--srt-port, --srt-passphrase,
+# --srt-latency, --srt-library), parsed by the same code (Sources/casty-cli/SRTOptions.swift).
+#
+# Asserts: `root --help` documents the four options; an SRT option without --srt-port is a usage mistake (status 64,
+# one line); a passphrase SRT would not take, or a libsrt that is not there, stops the root at start-up with status 1
+# and one line; and, where libsrt is installed, a root of many mounts with --srt-port says it takes SRT callers, with
+# the latency it was given. Exit 0 only if all passed. A few seconds; needs python3 (to find a free port).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+TMP=$(mktemp -d /tmp/casty-root-options.XXXXXX)
+pids=()
+trap stop_started EXIT
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+
+# help_lists OPTION — `casty-cli root --help` has a line documenting OPTION.
+"$CLI" root --help >"$TMP/help.txt" 2>&1 || true
+help_lists() { grep -qE -- "^ +$1 " "$TMP/help.txt"; }
+for option in --srt-port --srt-passphrase --srt-latency --srt-library; do
+    check "root --help documents $option" help_lists "$option"
+done
+
+# exits STATUS TEXT OPTIONS... — `casty-cli root OPTIONS…` exits with STATUS, and its first line holds TEXT.
+exits() {
+    local want=$1 text=$2 rc=0
+    shift 2
+    timeout 10 "$CLI" root --host 127.0.0.1 --port "$(free_port)" --source-password hackme --mounts /live "$@" \
+        </dev/null >"$TMP/out.log" 2>&1 || rc=$?
+    if [ "$rc" = "$want" ] && head -1 "$TMP/out.log" | grep -qF -- "$text"; then
+        pass "root $*: status $rc, $(head -1 "$TMP/out.log" | cut -c1-150)"
+    else
+        fail "root $*: status $rc (expected $want and '$text'): $(head -2 "$TMP/out.log" | tr '\n' ' ' | cut -c1-300)"
+    fi
+}
+exits 64 "--srt-latency needs --srt-port" --srt-latency 200
+exits 64 "--srt-passphrase needs --srt-port" --srt-passphrase /live=correct-horse-battery
+exits 64 "--srt-latency must be" --srt-port "$(free_port)" --srt-latency 5
+exits 1 "the SRT passphrase of /live has 9 characters: SRT takes 10 to 79" --srt-port "$(free_port)" --srt-passphrase /live=123456789
+exits 1 "SRT needs libsrt: apt-get install libsrt1.5-gnutls" --srt-port "$(free_port)" --srt-passphrase correct-horse-battery \
+    --srt-library libsrt-not-here.so.1.5
+
+if ldconfig -p 2>/dev/null | grep -q 'libsrt'; then
+    srt=$(free_port)
+    "$CLI" root --host 127.0.0.1 --port "$(free_port)" --source-password hackme --mounts /live --srt-port "$srt" \
+        --srt-passphrase /live=correct-horse-battery --srt-latency 250 </dev/null >"$TMP/root.log" 2>&1 &
+    pids+=("$!")
+    says_srt() { log_has "$TMP/root.log" "root: listening on .*SRT on 127\.0\.0\.1:$srt \(latency 0\.25 seconds\)"; }
+    check "a root with --srt-port $srt --srt-latency 250 takes SRT callers there" wait_until 10 says_srt
+    leaked() { grep -qF correct-horse-battery "$TMP/root.log"; }
+    check "the passphrase is in no log line" eval '! leaked'
+else
+    echo "INFO: libsrt is not installed: the root's SRT listener is not started here"
+fi
+
+if ((failures > 0)); then
+    echo "--- last output"; cat "$TMP"/*.log 2>/dev/null | tail -20
+    exit 1
+fi
