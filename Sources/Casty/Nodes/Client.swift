@@ -251,7 +251,7 @@ public actor Client: LoopNode {
     nonisolated func notFound() { onLoop { $0.notFoundNow() } }
 
     private func notFoundNow() {
-        guard case .waitingForReply = phase else { return stopNow() }
+        guard case .waitingForReply = phase, !headWritten else { return stopNow() }
         port.logger("\(isBranch ? "branch" : "listener") \(peer) refused: no mount at \(listening.path) upstream (404)")
         respond(404, "Not Found", StreamRoutes.noMountBody(listening.path), [:])
     }
