@@ -94,9 +94,8 @@ enum RootCommand: Command {
         let logger = EventLog.standardError
         // A root that feeds its mounts itself needs no source password: no source may publish then.
         let feedsItself = !arguments.all("relay").isEmpty || arguments.value("station") != nil
-        var configuration = try ServerCommand.stationConfiguration(arguments, needsSourcePassword: !feedsItself)
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
-        configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
+        let configuration = try await ServerCommand.configuration(arguments, address: address, feedsItself: feedsItself, logger: logger)
         let key = try treeKey(arguments)
         let server: StationServer
         do {

@@ -71,11 +71,8 @@ enum ServerCommand: Command {
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
-        var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
-        configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
-        configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
-        await configuration.control?.start()
+        let configuration = try await configuration(arguments, address: address, feedsItself: false, logger: logger)
         let server: StationServer
         do {
             server = try StationServer.start(configuration, address: address, logger: logger)
@@ -86,6 +83,21 @@ enum ServerCommand: Command {
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
             + SRTOptions.describe(server, configuration))
         await waitForever()
+    }
+
+    /// Everything a station server listening at `address` is told by its options — mounts, passwords, the control
+    /// plane (started now, so that its first key verification finds it running) and SRT ingest: what
+    /// `casty-cli server` and `casty-cli root` share. `feedsItself`: the mounts are fed by the server (relays, a
+    /// built-in station), so no source password is needed.
+    static func configuration(
+        _ arguments: Arguments, address: SocketAddress, feedsItself: Bool, logger: EventLog
+    ) async throws -> StationServer.Configuration {
+        var configuration = try stationConfiguration(
+            arguments, needsSourcePassword: !feedsItself && !ControlOptions.verifiesKeys(arguments))
+        configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
+        configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
+        await configuration.control?.start()
+        return configuration
     }
 
     /// The station server the options describe (`--source-password`, `--mounts`, `--fallback`, …): what

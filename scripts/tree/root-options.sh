@@ -5,7 +5,9 @@
 # Asserts: `root --help` documents the four options; an SRT option without --srt-port is a usage mistake (status 64,
 # one line); a passphrase SRT would not take, or a libsrt that is not there, stops the root at start-up with status 1
 # and one line; and, where libsrt is installed, a root of many mounts with --srt-port says it takes SRT callers, with
-# the latency it was given. Exit 0 only if all passed. A few seconds; needs python3 (to find a free port).
+# the latency it was given. The control plane too: a root with --key-verification-url and no source password asks
+# the application (scripts/control/app.py) whether a source's key may publish, and refuses the one it refuses.
+# Exit 0 only if all passed. A few seconds; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -45,7 +47,7 @@ exits 1 "the SRT passphrase of /live has 9 characters: SRT takes 10 to 79" --srt
 exits 1 "SRT needs libsrt: apt-get install libsrt1.5-gnutls" --srt-port "$(free_port)" --srt-passphrase correct-horse-battery \
     --srt-library libsrt-not-here.so.1.5
 
-if ldconfig -p 2>/dev/null | grep -q 'libsrt'; then
+if ldconfig -p 2>/dev/null | grep 'libsrt' >/dev/null; then
     srt=$(free_port)
     "$CLI" root --host 127.0.0.1 --port "$(free_port)" --source-password hackme --mounts /live --srt-port "$srt" \
         --srt-passphrase /live=correct-horse-battery --srt-latency 250 </dev/null >"$TMP/root.log" 2>&1 &
@@ -57,6 +59,26 @@ if ldconfig -p 2>/dev/null | grep -q 'libsrt'; then
 else
     echo "INFO: libsrt is not installed: the root's SRT listener is not started here"
 fi
+
+# The control plane: the root asks the application, which takes `goodkey` only.
+app=$(free_port)
+python3 "$here/../control/app.py" --port "$app" --log "$TMP/app.jsonl" --keys goodkey </dev/null >"$TMP/app.log" 2>&1 &
+pids+=("$!")
+port=$(free_port)
+"$CLI" root --host 127.0.0.1 --port "$port" --mounts /live --key-verification-url "http://127.0.0.1:$app/verify" \
+    </dev/null >"$TMP/control-root.log" 2>&1 &
+pids+=("$!")
+root_listens() { log_has "$TMP/control-root.log" "root: listening on"; }
+check "a root with --key-verification-url and no --source-password starts" wait_until 10 root_listens
+# publish KEY — a PUT source on /live with KEY as its password, for one second; prints the status Casty answered.
+publish() {
+    head -c 40000 /dev/zero | curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X PUT -u "source:$1" \
+        -H "Content-Type: audio/mpeg" --data-binary @- "http://127.0.0.1:$port/live" || true
+}
+refused=$(publish wrongkey)
+check "the root refused a source whose key the application refused (HTTP $refused)" test "$refused" = 403
+asked() { grep -q '"x-streaming-key": "wrongkey"' "$TMP/app.jsonl" 2>/dev/null; }
+check "the application was asked about wrongkey" wait_until 5 asked
 
 if ((failures > 0)); then
     echo "--- last output"; cat "$TMP"/*.log 2>/dev/null | tail -20
