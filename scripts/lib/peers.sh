@@ -34,6 +34,7 @@
 #   ICECAST_SOURCE_PASSWORD (hackme)  ICECAST_ADMIN_USER (admin)  ICECAST_ADMIN_PASSWORD (hackme)
 #   ICECAST_PORT, ICECAST_PID, ICECAST_WORKDIR are set by icecast_start; SOURCE_PIDS[MOUNT] by source_start.
 #   ICECAST_BURST_SIZE (65535, Icecast's default): bytes sent at once to a new listener.
+#   ICECAST_NOFILE (unset: the hard limit): Icecast's open-files limit, soft and hard.
 #   PEERS_WAIT (10): default seconds for every bounded wait.
 #
 # Everything listens on and connects to 127.0.0.1 only. Passwords and paths go into XML unescaped:
@@ -264,8 +265,9 @@ icecast_start() {
     </security>
 </icecast>
 XML
-    # Raise the open-files limit as far as allowed (load tests open many listeners); exec keeps the PID.
-    (ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; exec icecast2 -c "$workdir/icecast.xml") \
+    # Raise the open-files limit as far as allowed (load tests open many listeners), or set it to
+    # ICECAST_NOFILE (soft and hard) when given; exec keeps the PID.
+    (ulimit -n "${ICECAST_NOFILE:-$(ulimit -Hn)}" 2>/dev/null || true; exec icecast2 -c "$workdir/icecast.xml") \
         </dev/null >"$workdir/icecast.out" 2>&1 &
     ICECAST_PID=$!
     ICECAST_PORT=$port
