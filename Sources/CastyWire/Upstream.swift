@@ -31,10 +31,14 @@ public enum Upstream {
     ///   - timeout: for each connect and each reply.
     ///   - segmentBytes: the segment size for a stream without `icy-metaint`.
     ///   - audioOnly: whether a `text/…` body is an error (it is, for a stream).
+    ///   - audioAsItArrives: hand the stream's audio on as each read brings it, not per `icy-metaint` block
+    ///     (``Icy/StreamReader/init(segmentBytes:audioAsItArrives:)``): a relay of a station with a large
+    ///     `icy-metaint` then passes audio on without waiting a whole block.
     /// - Throws: ``CastyError`` saying what went wrong and where.
     public static func open(
         _ url: StreamURL, headers: Headers = [:], metadata: Bool = true, loop: EventLoop = .shared,
-        timeout: Duration = .seconds(10), maxRedirects: Int = 5, segmentBytes: Int = 8192, audioOnly: Bool = true
+        timeout: Duration = .seconds(10), maxRedirects: Int = 5, segmentBytes: Int = 8192, audioOnly: Bool = true,
+        audioAsItArrives: Bool = false
     ) async throws(CastyError) -> OpenedStream {
         var chain = [url]
         var current = url
@@ -43,7 +47,8 @@ public enum Upstream {
             var request: [UInt8] = []
             sendRequest(host: current.authority, feed: current.path, metadata: metadata, headers: headers) { request += $0 }
             let answer = await ReplyReader.read(
-                connection, request: request, url: current, timeout: timeout, segmentBytes: segmentBytes, audioOnly: audioOnly)
+                connection, request: request, url: current, timeout: timeout, segmentBytes: segmentBytes, audioOnly: audioOnly,
+                audioAsItArrives: audioAsItArrives)
             switch answer {
             case .failure(let error):
                 throw error
@@ -103,22 +108,25 @@ final class ReplyReader: @unchecked Sendable {
     private var finish: ((Result<Answer, CastyError>) -> Void)?
 
     private init(
-        connection: Connection, url: StreamURL, segmentBytes: Int, audioOnly: Bool,
+        connection: Connection, url: StreamURL, segmentBytes: Int, audioOnly: Bool, audioAsItArrives: Bool,
         finish: @escaping (Result<Answer, CastyError>) -> Void
     ) {
         self.connection = connection
         self.url = url
         self.audioOnly = audioOnly
-        self.reader = StreamReader(segmentBytes: segmentBytes)
+        self.reader = StreamReader(segmentBytes: segmentBytes, audioAsItArrives: audioAsItArrives)
         self.finish = finish
     }
 
     static func read(
-        _ connection: Connection, request: [UInt8], url: StreamURL, timeout: Duration, segmentBytes: Int, audioOnly: Bool
+        _ connection: Connection, request: [UInt8], url: StreamURL, timeout: Duration, segmentBytes: Int, audioOnly: Bool,
+        audioAsItArrives: Bool
     ) async -> Result<Answer, CastyError> {
         await withCheckedContinuation { continuation in
             connection.loop.execute {
-                let reader = ReplyReader(connection: connection, url: url, segmentBytes: segmentBytes, audioOnly: audioOnly) {
+                let reader = ReplyReader(
+                    connection: connection, url: url, segmentBytes: segmentBytes, audioOnly: audioOnly, audioAsItArrives: audioAsItArrives
+                ) {
                     continuation.resume(returning: $0)
                 }
                 reader.start(request: request, timeout: timeout)

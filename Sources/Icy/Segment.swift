@@ -8,7 +8,9 @@
 ///
 /// where `k = 0` means "the title has not changed". The audio is kept as the chunks it arrived in —
 /// slices of the buffers the network filled — so parsing never copies audio. A stream without
-/// `icy-metaint` is audio only, cut into segments of a chosen size, with empty metadata.
+/// `icy-metaint` is audio only, cut into segments of a chosen size, with empty metadata. A reader that hands
+/// audio on as it arrives (``StreamReader/init(segmentBytes:audioAsItArrives:)``) makes segments of audio only
+/// and segments of a metadata block only.
 public struct Segment: Sendable {
     /// The audio, as the chunks it arrived in. Their concatenation is the segment's audio.
     public var audio: [ArraySlice<UInt8>]
@@ -20,7 +22,8 @@ public struct Segment: Sendable {
     /// ``MetadataFault/malformedText``.
     public var fault: MetadataFault?
     /// The metadata block's length byte `k` as it came off the wire (the block was `16·k` bytes), or `nil`
-    /// when no block followed the audio (a stream without `icy-metaint`, or a segment made in code).
+    /// when no block followed the audio (a stream without `icy-metaint`, a piece of audio handed on as it
+    /// arrived, or a segment made in code).
     ///
     /// It tells apart two blocks whose ``metadata`` is empty alike: `k = 0` means "the title has not
     /// changed", while `k > 0` with only NUL bytes is a block that was sent and said nothing.
@@ -78,7 +81,7 @@ extension Segment: CustomStringConvertible {
     /// `5 audio bytes in 2 chunks, k = 2: "StreamTitle='Hi';"`, `16000 audio bytes, k = 0 (no change)`.
     /// Control characters in the text are escaped.
     public var description: String {
-        let chunks = audio.count == 1 ? "" : " in \(audio.count) chunks"
+        let chunks = audio.count <= 1 ? "" : " in \(audio.count) chunks"
         var text = "\(audioCount) audio byte\(audioCount == 1 ? "" : "s")\(chunks)"
         let quotedText = quoted(IcyText.decode(metadata), limit: 200, asciiOnly: false)
         switch (lengthByte, metadata.isEmpty) {
@@ -100,6 +103,13 @@ extension Segment: CustomStringConvertible {
 /// call the same continuation again with the `rest` (``StreamParser`` does that loop).
 public func segments(metaint: Int?, segmentBytes: Int = 8192) -> Continuation<Segment> {
     let start = SegmentReader(metaint: metaint, audioNeeded: metaint ?? max(1, segmentBytes))
+    return Continuation { bytes in start.read(bytes) }
+}
+
+/// The continuation that parses one metadata block alone (its length byte, then `16·k` bytes), as a segment
+/// with no audio: a reader that hands audio on as it arrives reads the blocks between with it.
+func metadataBlock(metaint: Int) -> Continuation<Segment> {
+    let start = SegmentReader(metaint: metaint, audioNeeded: 0)
     return Continuation { bytes in start.read(bytes) }
 }
 

@@ -31,6 +31,12 @@
 /// while let event = try reader.next() { … }
 /// ```
 ///
+/// **Audio as it arrives.** By default a segment is handed on once its whole `icy-metaint` block and metadata are in:
+/// with Icecast's default of 16,000 bytes, one event a second at 128 kbit/s. A relay that wants to pass audio on
+/// as it comes makes the reader with `audioAsItArrives: true`: then each read's audio is handed on at once, as a
+/// ``Segment`` with audio only and no block (``Segment/lengthByte`` `nil`), and each metadata block as a segment
+/// with no audio and its block. The bytes, in order, are the same either way.
+///
 /// A reader is a value: copy it and both copies go on independently. It never copies audio (segments hold
 /// slices of the reads) and never buffers more than ``IcyLimits`` allow. Once it has failed, it stays failed
 /// and throws the same error again.
@@ -55,6 +61,9 @@ public struct StreamReader: Sendable {
         case head(Continuation<Reply>?)
         /// Reading segments: `start` begins each segment, `next` continues the current one.
         case segments(start: Continuation<Segment>, next: Continuation<Segment>)
+        /// Handing audio on as it arrives: `audioLeft` bytes of audio before the next metadata block (of a stream
+        /// with `metaint`), or the block being read (`block`).
+        case pieces(metaint: Int?, audioLeft: Int, block: Continuation<Segment>?)
         /// After a redirect: nothing more to read.
         case finished
         /// The bytes broke the protocol.
@@ -63,16 +72,21 @@ public struct StreamReader: Sendable {
 
     private var state: State
     private let segmentBytes: Int
+    private let audioAsItArrives: Bool
     /// Bytes given to the reader that it has not looked at yet: after ``next()`` returned
     /// ``Event/head(_:_:)``, the first bytes of the stream (or of the body, for a reply that is not audio).
     public private(set) var unread: ArraySlice<UInt8> = []
 
     /// A reader for a server's reply and the stream after it.
     ///
-    /// - Parameter segmentBytes: the size of the segments a stream without `icy-metaint` is cut into.
-    public init(segmentBytes: Int = 8192) {
+    /// - Parameters:
+    ///   - segmentBytes: the size of the segments a stream without `icy-metaint` is cut into.
+    ///   - audioAsItArrives: hand each read's audio on at once, and each metadata block on its own, rather than
+    ///     whole segments.
+    public init(segmentBytes: Int = 8192, audioAsItArrives: Bool = false) {
         self.state = .head(nil)
         self.segmentBytes = segmentBytes
+        self.audioAsItArrives = audioAsItArrives
     }
 
     /// A reader for a stream whose reply was read already (or that has none): segments from the first byte.
@@ -80,15 +94,27 @@ public struct StreamReader: Sendable {
     /// - Parameters:
     ///   - metaint: the reply's `icy-metaint`, or `nil` for audio only.
     ///   - segmentBytes: the size of the segments a stream without `icy-metaint` is cut into.
-    public init(metaint: Int?, segmentBytes: Int = 8192) {
-        let start = segments(metaint: metaint, segmentBytes: segmentBytes)
-        self.state = .segments(start: start, next: start)
+    ///   - audioAsItArrives: hand each read's audio on at once, and each metadata block on its own.
+    public init(metaint: Int?, segmentBytes: Int = 8192, audioAsItArrives: Bool = false) {
         self.segmentBytes = segmentBytes
+        self.audioAsItArrives = audioAsItArrives
+        self.state = .head(nil)
+        self.state = streamState(metaint: metaint)
     }
 
     /// Whether the head has been read and the reader is cutting the stream into segments.
     public var isReadingSegments: Bool {
-        if case .segments = state { true } else { false }
+        switch state {
+        case .segments, .pieces: true
+        case .head, .finished, .failed: false
+        }
+    }
+
+    /// Where reading the stream starts, once the head is known.
+    private func streamState(metaint: Int?) -> State {
+        if audioAsItArrives { return .pieces(metaint: metaint, audioLeft: metaint ?? 0, block: nil) }
+        let start = segments(metaint: metaint, segmentBytes: segmentBytes)
+        return .segments(start: start, next: start)
     }
 
     /// Adds a read, to be taken apart by ``next()``. Adding to bytes not read yet copies them into one buffer;
@@ -126,7 +152,8 @@ public struct StreamReader: Sendable {
                 state = .failed(error)
                 throw error
             case .done(.ok(let status, let headers, let data), let rest):
-                state = .segments(start: data, next: data)
+                // The reply's metaint was read and checked by `reply`: asking again cannot fail.
+                state = audioAsItArrives ? streamState(metaint: (try? headers.metaint()) ?? nil) : .segments(start: data, next: data)
                 unread = rest
                 return .head(status, headers)
             case .done(.redirect(let status, let location, let headers), _):
@@ -144,6 +171,28 @@ public struct StreamReader: Sendable {
                 throw error
             case .done(let segment, let rest):
                 state = .segments(start: start, next: start)
+                if !rest.isEmpty { unread = rest }
+                return .segment(segment)
+            }
+        case .pieces(let metaint, let audioLeft, let block):
+            guard !unread.isEmpty else { return nil }
+            // Audio only: each read as it came.
+            guard let metaint else { return .segment(Segment(audio: [take()])) }
+            if audioLeft > 0 {
+                let piece = unread.prefix(audioLeft)
+                unread = unread.dropFirst(piece.count)
+                state = .pieces(metaint: metaint, audioLeft: audioLeft - piece.count, block: nil)
+                return .segment(Segment(audio: [piece]))
+            }
+            switch (block ?? metadataBlock(metaint: metaint))(take()) {
+            case .more(let continuation):
+                state = .pieces(metaint: metaint, audioLeft: 0, block: continuation)
+                return nil
+            case .failed(let error):
+                state = .failed(error)
+                throw error
+            case .done(let segment, let rest):
+                state = .pieces(metaint: metaint, audioLeft: metaint, block: nil)
                 if !rest.isEmpty { unread = rest }
                 return .segment(segment)
             }

@@ -47,6 +47,26 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test func audio_IsPassedOnAsItArrives_NotWhenTheUpstreamsMetadataBlockIsComplete() async throws {
+        // Icecast's default block: 16,000 bytes, one second at 128 kbit/s. The upstream sends 12,000 bytes of real
+        // MP3 frames and then nothing for now: the proxy's first segment (8,192 bytes) must not wait for the block.
+        let tone = Array(BuiltInTone.mp3.prefix(12_000))
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 16_000) + tone)
+        }
+        let proxy = proxy(upstream.url, segmentBytes: 8192)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(1))
+        let record = await listener.record
+        #expect(record.numbers == [0])
+        #expect(record.audio.count == 8192)
+        #expect(record.audio == Array(tone.prefix(record.audio.count)))
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func redirects_AreFollowed() async throws {
         let target = try FakeUpstream(on: loop) { connection, _ in
             connection.write(icyReplyHead(metaint: 500))

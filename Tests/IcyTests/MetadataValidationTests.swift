@@ -100,6 +100,31 @@ struct MetadataValidationTests {
         }
     }
 
+    @Test func lengthByteThatLied_IsCaught_WhenAudioIsHandedOnAsItArrives() throws {
+        let metaint = 100
+        let sent = (0..<50).map { audio(metaint, seed: UInt8($0)) }
+        var stream: [UInt8] = []
+        for (index, audio) in sent.enumerated() {
+            stream += audio
+            stream += index == 3 ? [255] + Array("StreamTitle='Lie';\0\0\0\0\0\0\0\0\0\0\0\0\0\0") : [0]
+        }
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<20 {
+            var reader = StreamReader(metaint: metaint, audioAsItArrives: true)
+            var audio: [UInt8] = []
+            var faults: [MetadataFault] = []
+            for piece in randomSplit(stream, maxPiece: 300, using: &rng) {
+                try reader.feed(piece) { event in
+                    guard case .segment(let segment) = event else { return }
+                    audio += segment.audioBytes
+                    if let fault = segment.fault { faults.append(fault) }
+                }
+            }
+            #expect(audio == sent.flatMap { $0 })
+            #expect(faults == [.lengthLied(declared: 4080, actual: 32)])
+        }
+    }
+
     @Test func icecastCapture_HasOnlyWellFormedBlocks() throws {
         let bytes = fixture("icecast-capture.bin")
         let parsed = try parseStream([bytes[...]])

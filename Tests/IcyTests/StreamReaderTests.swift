@@ -132,4 +132,48 @@ struct StreamReaderTests {
         guard case .segment(let segment) = try reader.next() else { Issue.record("expected a segment"); return }
         #expect(segment.audioBytes == [1, 2])
     }
+
+    @Test func audioAsItArrives_HandsEachReadsAudioOnAtOnce_AndEachBlockOnItsOwn() throws {
+        var reader = StreamReader(audioAsItArrives: true)
+        var seen: [String] = []
+        for read in ["ICY 200 OK\r\nicy-metaint: 6\r\n\r\nab", "cd", "ef\u{1}StreamTitle='x';\0gh"] {
+            try reader.feed(Array(read.utf8)) { seen.append("\($0)") }
+        }
+        #expect(seen == [
+            "head: ICY 200 OK with 1 header",
+            "segment: 2 audio bytes, no metadata block",
+            "segment: 2 audio bytes, no metadata block",
+            "segment: 2 audio bytes, no metadata block",
+            "segment: 0 audio bytes, k = 1: \"StreamTitle='x';\"",
+            "segment: 3 audio bytes, no metadata block",
+        ])
+    }
+
+    @Test func audioAsItArrives_SplitAnywhere_GivesTheSameAudioAndBlocks() throws {
+        var rng = SplitMix64(seed: 47)
+        let (bytes, expected) = generatedStream(metaint: 50, count: 12, using: &rng)
+        for maxPiece in [1, 2, 7, 64, 5000] {
+            var reader = StreamReader(audioAsItArrives: true)
+            var audio: [UInt8] = []
+            var blocks: [[UInt8]] = []
+            for piece in randomSplit(bytes, maxPiece: maxPiece, using: &rng) {
+                try reader.feed(piece) { event in
+                    guard case .segment(let segment) = event else { return }
+                    audio += segment.audioBytes
+                    if segment.lengthByte != nil { blocks.append(segment.metadata) }
+                }
+            }
+            #expect(audio == expected.flatMap(\.audioBytes))
+            #expect(blocks == expected.map(\.metadata))
+        }
+    }
+
+    @Test func audioAsItArrives_AudioOnlyStream_GivesEachReadAsItCame() throws {
+        var reader = StreamReader(metaint: nil, audioAsItArrives: true)
+        var sizes: [Int] = []
+        for read in [[UInt8](repeating: 1, count: 3), [UInt8](repeating: 2, count: 9000)] {
+            try reader.feed(read) { event in if case .segment(let segment) = event { sizes.append(segment.audioCount) } }
+        }
+        #expect(sizes == [3, 9000])
+    }
 }

@@ -137,7 +137,7 @@ public actor Proxy: UpstreamNode {
     func openUpstream() async throws(CastyError) -> OpenedStream {
         try await Upstream.open(
             url, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
-            segmentBytes: configuration.segmentBytes)
+            segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
     }
 
     func lost(_ reason: CastyError) {
@@ -181,8 +181,8 @@ public actor Proxy: UpstreamNode {
                 logger("proxy: bad metadata block: \(fault) (\(trusted)): \(IcyText.decode(segment.metadata.prefix(80)))")
             }
             badMetadata = true
-        } else {
-            badMetadata = false
+        } else if segment.lengthByte != nil {
+            badMetadata = false  // a good block ends the incident (audio handed on between blocks says nothing)
         }
         if !segment.metadata.isEmpty, segment.fault != .malformedText {
             let metadata = Metadata(parsing: segment.metadata)
