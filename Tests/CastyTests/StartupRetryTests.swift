@@ -49,6 +49,28 @@ struct StartupRetryTests {
         await upstream.close()
     }
 
+    @Test func sameProblemAgainAndAgain_IsToldForTheFirstAttempts_ThenSummedUp() async throws {
+        let attempts = Locked(0)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            attempts.update { $0 += 1 }
+            connection.write(Array("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.backoff = .milliseconds(1)
+        configuration.maxBackoff = .milliseconds(5)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        await proxy.startInBackground()
+        #expect(await eventually(timeout: .seconds(5)) { attempts.value >= 20 })
+        proxy.stop()
+        // Twenty attempts or more in well under ten seconds: the first three told, the rest summed up later.
+        let retries = lines.value.filter { $0.contains("404") }
+        #expect(retries.count == Proxy.toldAttempts, "\(lines.value)")
+        #expect(retries.allSatisfy { $0.contains("retrying in") })
+        await upstream.close()
+    }
+
     @Test func listenerBeforeAnyStream_Gets503WithRetryAfter() async throws {
         var configuration = Distributor.Configuration()
         configuration.startWait = .milliseconds(200)

@@ -71,9 +71,14 @@ extension UpstreamNode {
     }
 
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
+    /// Every failed attempt is told while the problem changes and for the first ``toldAttempts`` of one problem;
+    /// after that, the same problem is summed up at most every ten seconds (a branch retries every 0.5 s, and an
+    /// upstream may stay away for hours).
     private func keepAlive(opening: Bool) async {
         var failures = 0
         var opening = opening
+        var told = (problem: "", times: 0)
+        var repeats = RepeatedEvent(interval: .seconds(10))
         let steady = Duration.seconds(10)
         while keeper.state != .stopped {
             if !opening {
@@ -99,11 +104,22 @@ extension UpstreamNode {
                     break
                 } catch {
                     failures += 1
-                    logger("\(role): \(error); retrying in \(wait(after: failures))")
+                    let problem = "\(error)"
+                    if problem != told.problem || told.times < Self.toldAttempts {
+                        told = (problem, problem == told.problem ? told.times + 1 : 1)
+                        repeats = RepeatedEvent(interval: repeats.interval)
+                        _ = repeats.occurred()
+                        logger("\(role): \(problem); retrying in \(wait(after: failures))")
+                    } else if let count = repeats.occurred() {
+                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed so, retrying every \(wait(after: failures))")
+                    }
                 }
             }
         }
     }
+
+    /// How many failed attempts in a row with the same problem are each told in a line of their own.
+    static var toldAttempts: Int { 3 }
 
     private func wait(after failures: Int) -> Duration {
         min(backoff.most, backoff.first * (1 << min(failures, 16)))
