@@ -69,9 +69,22 @@ extension LoopNode {
     /// the loop (in order) from anywhere else.
     nonisolated func deliver(_ message: Message) {
         if loop.inEventLoop {
-            assumeIsolated { $0.receive(message) }
+            onLoopThread { $0.receive(message) }
         } else {
             loop.execute { self.assumeIsolated { $0.receive(message) } }
+        }
+    }
+
+    /// Runs `body` isolated to the actor on the loop thread, without asking the Swift runtime whether it is: the
+    /// caller has just checked `loop.inEventLoop`, and the loop thread is the actor's executor. This is what
+    /// `assumeIsolated` does once its own check passed; on the fan-out path, made once per listener and segment,
+    /// that second check would cost as much again as the first.
+    private nonisolated func onLoopThread(_ body: (isolated Self) -> Void) {
+        assert(loop.inEventLoop, "onLoopThread off the loop thread")
+        typealias Isolated = (isolated Self) -> Void
+        typealias Plain = (Self) -> Void
+        withoutActuallyEscaping(body) { (body: @escaping Isolated) in
+            unsafeBitCast(body, to: Plain.self)(self)
         }
     }
 
