@@ -82,14 +82,20 @@ struct MetadataValidationTests {
         #expect(got.count == 6)
     }
 
-    @Test func lengthByteThatLied_IsCaught_WhateverTheReads() throws {
-        let metaint = 100
+    /// 50 segments of `metaint` audio bytes; the fourth block says k = 255 but holds 32 bytes.
+    func streamWithALyingBlock(metaint: Int) -> (stream: [UInt8], sent: [[UInt8]]) {
         let sent = (0..<50).map { audio(metaint, seed: UInt8($0)) }
         var stream: [UInt8] = []
         for (index, audio) in sent.enumerated() {
             stream += audio
             stream += index == 3 ? [255] + Array("StreamTitle='Lie';\0\0\0\0\0\0\0\0\0\0\0\0\0\0") : [0]
         }
+        return (stream, sent)
+    }
+
+    @Test func lengthByteThatLied_IsCaught_WhateverTheReads() throws {
+        let metaint = 100
+        let (stream, sent) = streamWithALyingBlock(metaint: metaint)
         var rng = SplitMix64(seed: 7)
         for _ in 0..<20 {
             var parser = StreamParser(segments(metaint: metaint))
@@ -102,12 +108,7 @@ struct MetadataValidationTests {
 
     @Test func lengthByteThatLied_IsCaught_WhenAudioIsHandedOnAsItArrives() throws {
         let metaint = 100
-        let sent = (0..<50).map { audio(metaint, seed: UInt8($0)) }
-        var stream: [UInt8] = []
-        for (index, audio) in sent.enumerated() {
-            stream += audio
-            stream += index == 3 ? [255] + Array("StreamTitle='Lie';\0\0\0\0\0\0\0\0\0\0\0\0\0\0") : [0]
-        }
+        let (stream, sent) = streamWithALyingBlock(metaint: metaint)
         var rng = SplitMix64(seed: 11)
         for _ in 0..<20 {
             var reader = StreamReader(metaint: metaint, audioAsItArrives: true)

@@ -297,19 +297,26 @@ class Abuser:
             if sock is not None:
                 reset_close(sock)
 
+    def connect_nowait(self, errors):
+        """A socket whose connect to the server has started (not waited for), or None (counted under errors)."""
+        sock = self.open_socket()
+        sock.setblocking(False)
+        try:
+            sock.connect((HOST, self.port))
+        except BlockingIOError:
+            pass
+        except OSError:
+            sock.close()
+            self.count(errors)
+            return None
+        return sock
+
     def flood(self):
         while self.live():
             burst = []
             for _ in range(self.args.flood_burst):
-                sock = self.open_socket()
-                sock.setblocking(False)
-                try:
-                    sock.connect((HOST, self.port))
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    sock.close()
-                    self.count("flood_errors")
+                sock = self.connect_nowait("flood_errors")
+                if sock is None:
                     continue
                 burst.append(sock)
             self.count("flood_connections", len(burst))
@@ -359,15 +366,8 @@ class Abuser:
             room = wanted - len(socks)
             if room > 0:
                 for _ in range(min(room, per_tick if self.counts.get("idle_connections", 0) >= wanted else wanted)):
-                    sock = self.open_socket()
-                    sock.setblocking(False)
-                    try:
-                        sock.connect((HOST, self.port))
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        sock.close()
-                        self.count("idle_errors")
+                    sock = self.connect_nowait("idle_errors")
+                    if sock is None:
                         break
                     socks.append(sock)
                     self.count("idle_connections")
