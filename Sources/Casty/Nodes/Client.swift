@@ -58,7 +58,7 @@ public actor Client: LoopNode {
 
     /// Whether the front door wrote the reply head already (``Listening/replyHead(next:context:port:)``),
     /// before handing the connection to this client's loop: the distributor's reply then writes none.
-    private var headWritten: Bool
+    private let headWritten: Bool
 
     /// A client for a connection whose request the front door has read. Call ``start()`` on the loop.
     /// `headWritten`: the front door wrote the reply head, promising the number `listening.resume`.
@@ -150,11 +150,7 @@ public actor Client: LoopNode {
         entered = false
         joinTitle = context.title
         told = (nil, nil)
-        if headWritten {
-            headWritten = false  // a later reply (after a move) is not a new head
-        } else {
-            connection.write(listening.replyHead(next: next, context: context, port: port))
-        }
+        if !headWritten { connection.write(listening.replyHead(next: next, context: context, port: port)) }
         if listening.headOnly {
             phase = .closing
             distributor.leave(self)

@@ -71,7 +71,7 @@ extension LoopNode {
         if loop.inEventLoop {
             onLoopThread { $0.receive(message) }
         } else {
-            loop.execute { self.assumeIsolated { $0.receive(message) } }
+            onLoop { $0.receive(message) }
         }
     }
 
@@ -92,9 +92,9 @@ extension LoopNode {
     /// from anywhere else.
     nonisolated func onLoop(_ body: @escaping @Sendable (isolated Self) -> Void) {
         if loop.inEventLoop {
-            assumeIsolated(body)
+            onLoopThread(body)
         } else {
-            loop.execute { self.assumeIsolated(body) }
+            loop.execute { self.onLoopThread(body) }
         }
     }
 }
