@@ -33,10 +33,13 @@ struct ControlPlaneTests {
     }
 
     @Test func httpCall_ReadsAnAnswer_AndRefusesGarbageAndHugeAnswers() async throws {
+        // A loop of its own: on the shared one, a full suite on a busy machine once ate the whole 2 s deadline.
+        let loop = EventLoop(name: "test-http-call")
+        defer { loop.shutdown() }
         let good = try FakeUpstream(on: loop) { connection, request in
             connection.write(Array("HTTP/1.1 200 OK\r\nx-record: true\r\nContent-Length: 2\r\n\r\nok".utf8))
         }
-        let answer = try await HTTPCall.post(good.url, headers: ["x-streaming-key": "k"], loop: loop, timeout: .seconds(2))
+        let answer = try await HTTPCall.post(good.url, headers: ["x-streaming-key": "k"], loop: loop, timeout: .seconds(5))
         #expect(answer.status == 200 && answer.headers["x-record"] == "true" && answer.body == Array("ok".utf8))
         #expect(good.requests.value.first?.method == .post)
         #expect(good.requests.value.first?.headers["x-streaming-key"] == "k")
@@ -46,13 +49,13 @@ struct ControlPlaneTests {
             connection.write([0, 1, 2] + Array(" not http\r\n\r\n".utf8))
             connection.close()
         }
-        await #expect(throws: CastyError.self) { try await HTTPCall.post(garbage.url, loop: loop, timeout: .seconds(2)) }
+        await #expect(throws: CastyError.self) { try await HTTPCall.post(garbage.url, loop: loop, timeout: .seconds(5)) }
         await garbage.close()
 
         let huge = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n".utf8) + [UInt8](repeating: 120, count: 200_000))
         }
-        await #expect(throws: CastyError.self) { try await HTTPCall.post(huge.url, loop: loop, timeout: .seconds(2), limit: 4096) }
+        await #expect(throws: CastyError.self) { try await HTTPCall.post(huge.url, loop: loop, timeout: .seconds(5), limit: 4096) }
         await huge.close()
 
         let silent = try FakeUpstream(on: loop) { _, _ in }
