@@ -50,7 +50,8 @@ struct BrowserAPITests {
     @Test func browser_GetsThePlayerPage_APlayerGetsTheStream() async throws {
         let (server, station) = try await server()
         let browser = try await get(server, "GET / HTTP/1.1\r\nAccept: text/html,application/xhtml+xml\r\n\r\n")
-        #expect(await eventually { browser.closed.value })
+        #expect(await browser.waitFor { String(decoding: $0, as: UTF8.self).contains("</html>") }, "the page, on a kept connection")
+        #expect(browser.text.hasPrefix("HTTP/1.1 200 OK\r\n") && browser.text.contains("Connection: keep-alive\r\n"))
         #expect(browser.text.contains("Content-Type: text/html; charset=utf-8"))
         #expect(browser.text.contains("new EventSource("))
         let named = try await get(server, "GET /player/radio HTTP/1.0\r\n\r\n")

@@ -12,9 +12,13 @@
 #       before plus its EXTINF (within 2 ms);
 #   (d) the branch's /tone HLS lists segments under the same names as the root's, byte-identical (the branch has
 #       no --hls-target of its own: it takes the root's 4 s from the tree link);
-#   (e) cvlc (as nobody) plays the branch's /tone/index.m3u8;
+#   (e) cvlc (as nobody) plays the branch's /tone/index.m3u8 for 20 s, reloading the playlist on kept-alive
+#       connections (fewer connections than requests);
 #   (f) nginx serves the --hls-dir and ffmpeg plays through it; nginx as a caching reverse proxy of Casty's HLS
-#       route answers a segment's second request from its cache (its access log says HIT).
+#       route (with kept-alive upstream connections) answers a segment's second request from its cache (its
+#       access log says HIT);
+#   (g) curl reuses one connection for a playlist and a segment (HTTP/1.1 keep-alive); a segment asked again with
+#       its ETag in If-None-Match is 304; a Range is 206 with exactly those bytes; past the end, 416.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
@@ -60,6 +64,18 @@ check "(a) playlists are application/vnd.apple.mpegurl with a short max-age, the
 check "(a) a segment is audio/mpeg, immutable for a year, and starts with an ID3 tag" \
     "(a) segment $first: $(tr '\r\n' '  ' <"$TMP/segment.h")" bash -c "grep -qi '^content-type: audio/mpeg' '$TMP/segment.h' && grep -qi 'immutable' '$TMP/segment.h' && head -c 3 '$TMP/segment.mp3' | grep -q ID3"
 
+# --- (g) one connection, conditional and partial requests ------------------------------------------------------
+curl -sv -o /dev/null -o /dev/null "$ROOT/tone/index.m3u8" "$ROOT/tone/$first" 2>"$TMP/reuse.log" || true
+etag=$(grep -i '^etag:' "$TMP/segment.h" | tr -d '\r' | cut -d' ' -f2-)
+not_modified=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$ROOT/tone/$first")
+curl -s -D "$TMP/range.h" -o "$TMP/range.bin" -H 'Range: bytes=100-1099' "$ROOT/tone/$first"
+past_end=$(curl -s -o /dev/null -w '%{http_code}' -H 'Range: bytes=99999999-' "$ROOT/tone/$first")
+tail -c +101 "$TMP/segment.mp3" | head -c 1000 >"$TMP/range.expected"
+check "(g) one connection for two requests (curl: re-using), ETag $etag revalidates as 304, Range is 206 with those 1000 bytes, past the end 416" \
+    "(g) reuse: $(grep -ci 're-using' "$TMP/reuse.log"), If-None-Match: $not_modified, range: $(tr '\r\n' '  ' <"$TMP/range.h" | head -c 200), past the end: $past_end" \
+    bash -c "grep -qi 're-using existing' '$TMP/reuse.log' && [ -n '$etag' ] && [ '$not_modified' = 304 ] && [ '$past_end' = 416 ] &&
+             grep -q '^HTTP/1.1 206' '$TMP/range.h' && grep -qi '^content-range: bytes 100-1099/' '$TMP/range.h' && cmp -s '$TMP/range.bin' '$TMP/range.expected'"
+
 # --- (c) the rules, for 30 s ----------------------------------------------------------------------------------
 rules=$(python3 "$HLS_PY" rules "$ROOT/tone/index.m3u8" --seconds 30 --tolerance-ms 2 2>&1 || true)
 case $rules in
@@ -80,20 +96,24 @@ fi
 
 # --- (e) cvlc plays the branch's HLS ----------------------------------------------------------------------------
 station_log "cvlc" "$TMP/vlc.log"
-# Headless VLC reads a live playlist's segments faster than real time and ends at its last one (its HTTP module
-# then fails to reuse the closed HTTP/1.0 connection): once in a while before its decoder is even loaded. So it
-# gets a second try; each try must show everything.
+# On HTTP/1.0 answers headless VLC used to end a live playlist early (its HTTP module failed to reuse the closed
+# connection); with keep-alive it plays on, reloading the playlist on the connection it keeps. It plays 20 s: it
+# must exit 0 after decoding MP3, reload the playlist at least 3 times (4 s segments) and open fewer connections
+# ("resolving") than it makes requests.
 vlc_played() {
     vlc_rc=0
-    as_unprivileged timeout 30 cvlc -vv --play-and-exit --run-time 6 --aout=dummy --no-video "$BRANCH/tone/index.m3u8" \
+    as_unprivileged timeout 45 cvlc -vv --play-and-exit --run-time 20 --aout=dummy --no-video "$BRANCH/tone/index.m3u8" \
         >"$TMP/vlc.log" 2>&1 || vlc_rc=$?
+    vlc_reloads=$(grep -c 'Updated playlist ID' "$TMP/vlc.log" || true)
+    vlc_requests=$(grep -c 'http demux debug: outgoing request' "$TMP/vlc.log" || true)
+    vlc_connections=$(grep -c 'http demux debug: resolving' "$TMP/vlc.log" || true)
     [ "$vlc_rc" = 0 ] && log_has "$TMP/vlc.log" 'using audio decoder module "(mpg123|mpga|mad|avcodec)"' &&
-        log_has "$TMP/vlc.log" '(adaptive|hls)'
+        log_has "$TMP/vlc.log" '(adaptive|hls)' && [ "$vlc_reloads" -ge 3 ] && [ "$vlc_connections" -lt "$vlc_requests" ]
 }
-if vlc_played || vlc_played; then
-    pass "(e) cvlc (as nobody) opened the branch's HLS with its adaptive module, decoded MP3 and exited 0"
+if vlc_played; then
+    pass "(e) cvlc (as nobody) played the branch's HLS for 20 s: MP3 decoded, $vlc_reloads playlist reloads, $vlc_requests requests on $vlc_connections connections"
 else
-    fail "(e) cvlc exit status $vlc_rc, or no adaptive/HLS and MPEG audio decoder lines in its log (two tries)"
+    fail "(e) cvlc exit status $vlc_rc, $vlc_reloads reloads, $vlc_requests requests on $vlc_connections connections (or no adaptive/MPEG decoder lines)"
 fi
 
 # --- (f) nginx: static --hls-dir, and a caching reverse proxy ----------------------------------------------------
@@ -115,12 +135,16 @@ http {
     uwsgi_temp_path $TMP/nginx-temp/uwsgi;
     scgi_temp_path $TMP/nginx-temp/scgi;
     proxy_cache_path $TMP/nginx-cache levels=1:2 keys_zone=hls:10m max_size=100m inactive=10m use_temp_path=off;
+    upstream casty { server ${ROOT#http://}; keepalive 4; }
     server {
         listen 127.0.0.1:$NGINX_PORT;
         location /static/ { alias $TMP/hls/; }
         location / {
-            proxy_pass $ROOT;
+            proxy_pass http://casty;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
             proxy_cache hls;
+            proxy_cache_revalidate on;
             proxy_cache_lock on;
             add_header X-Cache-Status \$upstream_cache_status;
         }

@@ -8,6 +8,9 @@ extension Connection {
     /// The answer is `HTTP/1.0` with `Content-Type` (plain text unless given), `Content-Length` and
     /// `Connection: close`; its body is left out for a `HEAD` request (`headOnly`). A peer that does not take
     /// the answer within `timeout` is closed anyway. Loop thread only.
+    ///
+    /// With `keepAlive`, the answer is `HTTP/1.1` with `Connection: keep-alive` instead, and the connection stays
+    /// open: the caller waits for it to be sent (``whenSent(timeout:_:)``) and reads the next request.
     func answer(
         _ code: Int, _ reason: String, body: String, headers: Headers = [:], headOnly: Bool, timeout: Duration
     ) {
@@ -18,7 +21,8 @@ extension Connection {
     /// Sends a complete HTTP answer whose body is `bytes` (a playlist, an HLS segment), as
     /// ``answer(_:_:body:headers:headOnly:timeout:)`` does for text.
     func answer(
-        _ code: Int, _ reason: String, bytes body: [UInt8], headers: Headers = [:], headOnly: Bool, timeout: Duration
+        _ code: Int, _ reason: String, bytes body: [UInt8], headers: Headers = [:], headOnly: Bool, timeout: Duration,
+        keepAlive: Bool = false
     ) {
         var all = headers
         // 204 and 304 have no body, by definition.
@@ -27,12 +31,26 @@ extension Connection {
         let text = bodyless ? [] : body
         if !bodyless { all["Content-Length"] = String(text.count) }
         all["Server"] = "Casty"
-        all["Connection"] = "close"
+        all["Connection"] = keepAlive ? "keep-alive" : "close"
         var bytes: [UInt8] = []
-        sendReply(all, status: StatusLine(version: .http10, code: code, reason: reason)) { bytes += $0 }
+        sendReply(all, status: StatusLine(version: keepAlive ? .http11 : .http10, code: code, reason: reason)) { bytes += $0 }
         if !headOnly { bytes += text }
         write(bytes)
-        closeWhenSent(timeout: timeout)
+        if !keepAlive { closeWhenSent(timeout: timeout) }
+    }
+
+    /// Calls `then` once everything written is out — at once if it is — and closes the connection if that takes
+    /// longer than `timeout` (a peer that asks and does not read). Loop thread only.
+    func whenSent(timeout: Duration, _ then: @escaping @Sendable () -> Void) {
+        guard pendingBytes > 0 else { return then() }
+        let timer = loop.schedule(after: timeout) { [weak self] in self?.close() }
+        onClose = { _ in timer.cancel() }
+        onWritable = { [weak self] in
+            timer.cancel()
+            self?.onWritable = nil
+            self?.onClose = nil
+            then()
+        }
     }
 
     /// Closes the connection as soon as everything written is out, or after `timeout`. Loop thread only.

@@ -18,8 +18,11 @@ struct Exchange {
         return proxies.client(peer: host, forwardedFor: request.headers["X-Forwarded-For"], realIP: request.headers["X-Real-IP"])
     }
 
-    /// Bytes that came after the request's head: the start of a source's body.
+    /// Bytes that came after the request's head: the start of a source's body, or a pipelined request.
     var rest: ArraySlice<UInt8> = []
+
+    /// Requests answered on this connection before this one (see ``keepsAlive``).
+    var served = 0
 
     /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded; `nil` if absent.
     func query(_ name: String) -> String? {
@@ -37,12 +40,14 @@ struct Exchange {
     /// Whether only the headers were asked for (`HEAD`).
     var headOnly: Bool { request.method == .head }
 
-    /// Sends a short answer and closes the connection once it is out (see ``Connection/answer(_:_:body:headers:headOnly:timeout:)``).
+    /// Sends a short answer and closes the connection once it is out (see ``Connection/answer(_:_:body:headers:headOnly:timeout:)``)
+    /// — or, if the client keeps its connection (``keepsAlive``), reads its next request then.
     func answer(_ code: Int, _ reason: String, body: String, headers: Headers = [:]) {
         answer(code, reason, bytes: Array((body.hasSuffix("\n") ? body : body + "\n").utf8), headers: headers)
     }
 
-    /// Sends an answer whose body is `bytes` (a playlist, a segment) and closes the connection once it is out.
+    /// Sends an answer whose body is `bytes` (a playlist, a segment) and closes the connection once it is out, or
+    /// reads the next request then (``keepsAlive``).
     func answer(_ code: Int, _ reason: String, bytes: [UInt8], headers: Headers = [:]) {
         var headers = headers
         if request.method == .get || request.method == .head, headers["Access-Control-Allow-Origin"] == nil {
@@ -50,7 +55,10 @@ struct Exchange {
                 headers[field.name] = field.value
             }
         }
-        connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout)
+        let keep = keepsAlive
+        connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout,
+                          keepAlive: keep)
+        if keep { readNext() }
     }
 }
 

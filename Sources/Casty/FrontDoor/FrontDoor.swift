@@ -15,6 +15,10 @@ final class FrontDoor: @unchecked Sendable {
     private let connection: Connection
     private let port: PortContext
     private let peer: String
+    /// Requests answered on this connection before (a kept-alive connection's next request).
+    private let served: Int
+    /// Whether any byte of the request came.
+    private var started = false
     private var continuation: Continuation<Request>?
     private var deadline: Scheduled?
     private var done = false
@@ -41,22 +45,27 @@ final class FrontDoor: @unchecked Sendable {
         return listener
     }
 
-    /// A front door for a freshly accepted connection of `port`. Call ``open()`` to start reading.
-    init(connection: Connection, port: PortContext) {
+    /// A front door for a freshly accepted connection of `port`, or for the next request of a kept-alive one that
+    /// has had `served` answers. Call ``open(pending:)`` to start reading.
+    init(connection: Connection, port: PortContext, served: Int = 0) {
         self.connection = connection
         self.port = port
+        self.served = served
         self.peer = connection.remoteAddress?.description ?? "unknown peer"
     }
 
-    /// Starts reading the request, with the header deadline running.
-    func open() {
+    /// Starts reading the request, with the header deadline running; `pending` holds bytes already received
+    /// (what a client pipelined after its previous request).
+    func open(pending: ArraySlice<UInt8> = []) {
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] _ in finish() }
         deadline = connection.loop.schedule(after: port.options.headerTimeout) { [self] in timedOut() }
+        if !pending.isEmpty { read(Array(pending)) }
     }
 
     private func read(_ bytes: [UInt8]) {
         guard !done else { return }
+        started = true
         switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
         case .more(let next):
             continuation = next
@@ -65,7 +74,7 @@ final class FrontDoor: @unchecked Sendable {
             refuse(error)
         case .done(let request, let rest):
             finish()
-            var exchange = Exchange(request: request, connection: connection, peer: peer, port: port, rest: rest)
+            var exchange = Exchange(request: request, connection: connection, peer: peer, port: port, rest: rest, served: served)
             // Behind a trusted reverse proxy, log lines and admin lists name the real client (with the proxy's port).
             if port.options.trustedProxies != nil, let host = connection.remoteAddress?.host, exchange.clientIP != host {
                 exchange.peer = "\(exchange.clientIP) (via \(peer))"
@@ -98,6 +107,8 @@ final class FrontDoor: @unchecked Sendable {
     private func timedOut() {
         guard !done else { return }
         finish()
+        // A kept-alive connection that asks nothing more is simply done with.
+        guard started || served == 0 else { return connection.close() }
         port.refused()
         port.logger("listener \(peer) dropped: no request within \(port.options.headerTimeout)")
         connection.close()

@@ -137,6 +137,9 @@ public actor HLSPackager: LoopNode {
         kept.last { $0.name == name }
     }
 
+    /// The name of the newest segment kept, if any: it names the playlists' current version.
+    var newestSegment: String? { kept.last?.name }
+
     /// The `Content-Type` of its segments.
     var segmentType: String { segmenter.fileExtension == "aac" ? "audio/aac" : "audio/mpeg" }
 

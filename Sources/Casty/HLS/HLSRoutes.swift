@@ -9,6 +9,10 @@ internal import Icy
 /// | `/<mount>/master.m3u8`        | the master playlist: bandwidth and codec (cached 5 s)                    |
 /// | `/<mount>/<stream>-<n>.mp3`   | a segment (`audio/mpeg`, or `.aac` as `audio/aac`), immutable: cached a year |
 ///
+/// Every answer carries an `ETag` (a segment's name; a playlist's newest segment) and honours `If-None-Match`
+/// (`304`) and `Range` (`206`), and the connection is kept for the next request (``Exchange/keepsAlive``): an HLS
+/// player or a CDN reloading the playlist every few seconds reuses one connection.
+///
 /// A relay's port (one stream) answers them at the root too: `/index.m3u8`. A segment's name holds its
 /// stream's name, so a name never means other audio, even across restarts — which is what lets a CDN cache
 /// segments for good.
@@ -68,7 +72,9 @@ enum HLSRoutes {
                                            headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])
                 }
                 let media = resource == .media
-                exchange.answer(200, "OK", bytes: media ? packager.playlist : packager.masterPlaylist, headers: [
+                // A playlist changes only when a segment is made: its newest segment names it.
+                exchange.answer(tagged: media ? packager.playlist : packager.masterPlaylist,
+                                etag: "\"\(media ? "index" : "master")-\(packager.newestSegment ?? "none")\"", headers: [
                     "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(media ? 1 : 5)",
                 ])
             case .segment(let name):
@@ -76,7 +82,7 @@ enum HLSRoutes {
                     return exchange.answer(404, "Not Found", body: "No such segment (any more): \(name)",
                                            headers: ["Cache-Control": "no-cache"])
                 }
-                exchange.answer(200, "OK", bytes: segment.bytes, headers: [
+                exchange.answer(tagged: segment.bytes, etag: "\"\(name)\"", headers: [
                     "Content-Type": packager.segmentType, "Cache-Control": "public, max-age=31536000, immutable",
                 ])
             }

@@ -1,0 +1,44 @@
+internal import CastyNet
+internal import Icy
+
+/// Persistent connections (HTTP/1.1 keep-alive) for short answers.
+///
+/// A playlist, a segment, the status or a page is a short answer with a `Content-Length`, and the clients that
+/// fetch them — an HLS player reloading its playlist every few seconds, a CDN or nginx pulling segments, a browser
+/// loading a page — ask again and again. Opening a TCP connection per request costs them a round trip each time
+/// and costs the server a descriptor in `TIME_WAIT`; so the connection stays open for the next request when the
+/// client wants it (`HTTP/1.1`, or `Connection: keep-alive` from an `HTTP/1.0` client) and nothing in the request
+/// could be mistaken for the next one (`GET`, `HEAD` or `OPTIONS`, without a body).
+///
+/// The next request is read only once the answer is out, so a client that pipelines requests without reading
+/// holds at most one answer in memory; one that does not read it within the header timeout is closed. An idle
+/// connection is closed quietly after the header timeout, and one connection carries at most
+/// ``requestsPerConnection`` requests. Streams, sources, refusals at the door and upgrades are never kept.
+extension Exchange {
+    /// The most requests one connection carries; the last is answered with `Connection: close`.
+    static let requestsPerConnection = 1000
+
+    /// Whether the connection stays open after this request's answer.
+    var keepsAlive: Bool {
+        guard request.method == .get || request.method == .head || request.method == .options,
+              served + 1 < Self.requestsPerConnection else { return false }
+        // A body no route reads would be taken for the next request.
+        if let length = request.headers["Content-Length"], Substring(length).trimmingSpaces != "0" { return false }
+        guard request.headers["Transfer-Encoding"] == nil else { return false }
+        let tokens = (request.headers["Connection"] ?? "").lowercased().split(separator: ",").map(\.trimmingSpaces)
+        if tokens.contains("close") || tokens.contains("upgrade") { return false }
+        return request.version == .http11 || tokens.contains("keep-alive")
+    }
+
+    /// Reads the next request on the connection once the answer is out: a new ``FrontDoor``, fed at once with any
+    /// bytes that came after this request (a pipelined request), on the next turn of the loop so that a client that
+    /// pipelines many does not hold the loop.
+    func readNext() {
+        let connection = connection, port = port, served = served + 1, rest = rest
+        connection.whenSent(timeout: port.options.headerTimeout) {
+            let door = FrontDoor(connection: connection, port: port, served: served)
+            if rest.isEmpty { return door.open() }
+            connection.loop.execute { door.open(pending: rest) }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+@testable import CastyNet
+import Icy
+import Testing
+
+@testable import Casty
+
+/// Persistent connections for short answers: HTTP/1.1 keeps the connection for the next request, pipelined
+/// requests are answered in order, and nothing else is ever kept.
+struct KeepAliveTests {
+    let loop = EventLoop()
+
+    func serving(headerTimeout: Duration = .seconds(5), logger: EventLog = .silent) throws -> ClientPort {
+        let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext()))
+        var options = ClientOptions()
+        options.headerTimeout = headerTimeout
+        return try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options, logger: logger)
+    }
+
+    /// The status lines of the answers in `text`, in order (a text body ends with a bare `\n`).
+    func statusLines(_ text: String) -> [String] {
+        text.split { $0 == "\n" || $0 == "\r\n" }.map(String.init).filter { $0.hasPrefix("HTTP/") }
+    }
+
+    @Test func pipelinedRequests_OnOneHTTP11Connection_AreAnsweredInOrder_TheLastClosing() async throws {
+        let port = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("GET /status.json HTTP/1.1\r\nHost: casty\r\n\r\nHEAD /tree HTTP/1.1\r\nHost: casty\r\n\r\n"
+            + "GET /tree HTTP/1.1\r\nHost: casty\r\nConnection: close\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { peer.closed.value })
+        let lines = statusLines(peer.text)
+        #expect(lines == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.0 200 OK"], "\(peer.text)")
+        let answers = peer.text.split(separator: "HTTP/1.")
+        try #require(answers.count == 3)
+        #expect(answers[0].contains("Connection: keep-alive\r\n") && answers[0].contains("\"icestats\""))
+        #expect(answers[1].contains("Connection: keep-alive\r\n") && answers[1].hasSuffix("\r\n\r\n"), "HEAD: no body")
+        #expect(answers[2].contains("Connection: close\r\n"))
+        port.close()
+    }
+
+    @Test func http10WithKeepAlive_IsKept_AndAnsweredAgainLater() async throws {
+        let port = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("GET /tree HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(await peer.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\n") && $0.count > 100 })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!peer.closed.value, "kept for the next request")
+        await peer.send("GET /tree HTTP/1.0\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { peer.closed.value })
+        #expect(statusLines(peer.text) == ["HTTP/1.1 200 OK", "HTTP/1.0 200 OK"])
+        port.close()
+    }
+
+    @Test func idleKeptConnection_IsClosedQuietly_AfterTheHeaderTimeout() async throws {
+        let lines = Locked<[String]>([])
+        let port = try serving(headerTimeout: .milliseconds(300), logger: EventLog { line in lines.update { $0.append(line) } })
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("GET /tree HTTP/1.1\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { peer.closed.value })
+        #expect(statusLines(peer.text) == ["HTTP/1.1 200 OK"])
+        #expect(!lines.value.contains { $0.contains("dropped") }, "an idle kept connection is no misbehaving peer: \(lines.value)")
+        // A kept connection that starts a request and stalls is dropped as any other.
+        let staller = try await TestPeer.connect(to: port.address, on: loop)
+        await staller.send("GET /tree HTTP/1.1\r\n\r\nGET /tr")
+        #expect(await eventually(timeout: .seconds(5)) { staller.closed.value })
+        #expect(lines.value.contains { $0.contains("dropped: no request within") })
+        port.close()
+    }
+
+    @Test func requestsThatCannotBeKept_AreClosedAfterTheAnswer() async throws {
+        let port = try serving()
+        for request in [
+            "GET /tree HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",  // a body no route reads
+            "GET /tree HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "GET /tree HTTP/1.0\r\n\r\n",  // HTTP/1.0 closes unless asked
+            "GET /tree HTTP/1.1\r\nConnection: Upgrade\r\n\r\n",
+        ] {
+            let peer = try await TestPeer.connect(to: port.address, on: loop)
+            await peer.send(request)
+            #expect(await eventually(timeout: .seconds(5)) { peer.closed.value }, "\(request)")
+            #expect(statusLines(peer.text) == ["HTTP/1.0 200 OK"], "\(request)")
+            #expect(peer.text.contains("Connection: close\r\n"))
+        }
+        port.close()
+    }
+
+    @Test func theStream_IsNeverKept_EvenWhenAskedTo() async throws {
+        let port = try serving()
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /live HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
+        #expect(!player.text.contains("keep-alive"))
+        port.close()
+    }
+}
+
+/// `Range: bytes=…` against a body of known length.
+struct ByteRangeTests {
+    @Test(arguments: [
+        ("bytes=0-99", 1000, ByteRange.part(0..<100)),
+        ("bytes=900-", 1000, .part(900..<1000)),
+        ("bytes=-100", 1000, .part(900..<1000)),
+        ("bytes=-5000", 1000, .part(0..<1000)),
+        ("bytes=500-99999", 1000, .part(500..<1000)),
+        ("Bytes=10-19", 1000, .part(10..<20)),
+        ("bytes=1000-", 1000, .unsatisfiable),
+        ("bytes=-0", 1000, .unsatisfiable),
+        ("bytes=0-", 0, .unsatisfiable),
+        ("bytes=5-4", 1000, .whole),
+        ("bytes=0-1,5-6", 1000, .whole),
+        ("items=0-5", 1000, .whole),
+        ("bytes=abc-", 1000, .whole),
+        ("bytes=99999999999999999999-", 1000, .whole),
+        ("bytes=", 1000, .whole),
+    ])
+    func range_IsReadAsRFC9110Says(header: String, length: Int, expected: ByteRange) {
+        #expect(ByteRange(header: header, length: length) == expected)
+    }
+
+    @Test func noHeader_IsTheWholeBody() {
+        #expect(ByteRange(header: nil, length: 10) == .whole)
+    }
+
+    @Test func entityTags_MatchWeaklyAndInLists() {
+        #expect(Exchange.tags("\"a-1.mp3\"", contain: "\"a-1.mp3\""))
+        #expect(Exchange.tags("\"x\", W/\"a-1.mp3\"", contain: "\"a-1.mp3\""))
+        #expect(Exchange.tags("*", contain: "\"a\""))
+        #expect(!Exchange.tags("\"a-2.mp3\"", contain: "\"a-1.mp3\""))
+        #expect(!Exchange.tags("", contain: "\"a\""))
+    }
+}
