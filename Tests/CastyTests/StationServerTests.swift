@@ -233,6 +233,29 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test func returningSourceOfAnotherCodec_WithinTheSourceTimeout_DisconnectsTheWaitingListeners() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(10), log: log)
+        let live = try await source(server)
+        await sendAudio(live, Self.silentFrames(30))
+        let player = try await listener(server, titles: false)  // told audio/mpeg
+        #expect(await player.waitFor { Self.silentFrameCount($0) >= 10 })
+        await live.close()
+        // No fallback: the listener waits for a source to return (10 s) — and an AAC one does, at once.
+        #expect(await eventually { log.contains("source") && !player.closed.value })
+        let aac = try await source(server, type: "audio/aac")
+        await sendPaced(aac, adtsFrames(60))
+        #expect(await eventually { player.closed.value }, "the MP3 player is not fed AAC: it is let go long before the timeout")
+        let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
+        let heard = player.received.value
+        #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
+        #expect(log.contains("mount /live: its source plays audio/aac, its listeners were playing audio/mpeg: they are disconnected"))
+        let again = try await listener(server, titles: false)
+        #expect(await again.waitFor { $0.count > 1000 })
+        #expect(again.text.contains("Content-Type: audio/aac"), "a player that comes back is told the new codec")
+        server.close()
+    }
+
     @Test func adminMove_ToAMountOfAnotherCodec_Is409() async throws {
         let server = try server()
         let live = try await source(server)

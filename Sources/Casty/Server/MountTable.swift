@@ -21,6 +21,9 @@ final class Mount: @unchecked Sendable {
     /// Whether its fallback was refused when its source ended, for playing another codec: the mount is then served
     /// as if it had no fallback, until a source publishes it again.
     var fallbackRefused = false
+    /// The `Content-Type` its listeners were told, kept while they wait for a source to return (the distributor
+    /// forgets its stream's context when the source goes): a source of another codec then lets them go.
+    var waitingType: String?
 
     init(path: String, distributor: Distributor) {
         self.path = path
@@ -170,16 +173,21 @@ final class MountTable: @unchecked Sendable {
     }
 
     /// `session` publishes `mount` from now on, its audio of type `contentType`: the mount's listeners hear it —
-    /// unless they were playing another codec (its fallback's, before the mount's first source): they are then
+    /// unless they were playing another codec (its fallback's, before the mount's first source; or its last
+    /// source's, while they wait for a source to return): they are then
     /// disconnected, with one log line, so that their players reconnect and are told the new type. `status` tells
     /// about its ingest.
     func publish(_ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil) {
-        if mount.source == nil, let heard = contentType(of: mount), !Self.sameCodec(heard, type) {
-            logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)"
-                + "\(rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""): they are disconnected, to come back to \(type)")
+        // What they hear now (a fallback's stream), or what they heard before the source they wait for left.
+        let fallback = contentType(of: mount)
+        if mount.source == nil, let heard = fallback ?? mount.waitingType, !Self.sameCodec(heard, type) {
+            let from = fallback == nil ? "" : rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""
+            logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected, "
+                + "to come back to \(type)")
             mount.distributor.dropListeners()
         }
         mount.fallbackRefused = false
+        mount.waitingType = nil
         mount.source = session
         mount.ingestStatus = status
         mount.distributor.switchSource(to: session)
@@ -219,9 +227,11 @@ final class MountTable: @unchecked Sendable {
     /// The mount's source ended and nothing replaces it: its listeners wait for a source to return for the
     /// source timeout, and are then disconnected.
     private func waitForSource(_ mount: Mount) {
+        mount.waitingType = contentType(of: mount)
         mount.distributor.sourceGone()
         loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             guard let self, let mount, mount.source == nil else { return }
+            mount.waitingType = nil
             logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
             mount.distributor.dropListeners()
         }
