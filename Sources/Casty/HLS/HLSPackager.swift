@@ -140,8 +140,9 @@ public actor HLSPackager: LoopNode {
     /// The name of the newest segment kept, if any: it names the playlists' current version.
     var newestSegment: String? { kept.last?.name }
 
-    /// The `Content-Type` of its segments.
-    var segmentType: String { segmenter.fileExtension == "aac" ? "audio/aac" : "audio/mpeg" }
+    /// The `Content-Type` of the segment named `name`, by its extension (a segment made before the mount changed
+    /// codec keeps its own).
+    static func type(ofSegment name: String) -> String { name.hasSuffix(".aac") ? "audio/aac" : "audio/mpeg" }
 
     /// Whether the mount's audio can be packed (MP3 or AAC), as far as known.
     var packs: Bool { segmenter.fileExtension != nil || segmenter.currentContext == nil }

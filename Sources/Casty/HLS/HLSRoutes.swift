@@ -83,7 +83,7 @@ enum HLSRoutes {
                                            headers: ["Cache-Control": "no-cache"])
                 }
                 exchange.answer(tagged: segment.bytes, etag: "\"\(name)\"", headers: [
-                    "Content-Type": packager.segmentType, "Cache-Control": "public, max-age=31536000, immutable",
+                    "Content-Type": HLSPackager.type(ofSegment: name), "Cache-Control": "public, max-age=31536000, immutable",
                 ])
             }
         }
