@@ -30,12 +30,28 @@ extension Exchange {
         return request.version == .http11 || tokens.contains("keep-alive")
     }
 
+    /// The largest send buffer asked for a short answer: a 6 s segment at 256 kbit/s (Linux caps it at `wmem_max`).
+    static let largestAnswerBuffer = 256 * 1024
+
+    /// Makes the connection's send buffer — about one relay segment, so that a slow listener shows at once — large
+    /// enough for an answer of `count` bytes (an HLS segment is 100 KB and more), if it is not: the kernel then
+    /// takes the answer in one `send`. Otherwise the answer's tail waits for the client to acknowledge the first
+    /// part, and a client on a kept connection delays that acknowledgement (Linux's delayed ACK: 40 ms a segment,
+    /// measured with `casty-bench hls --keep-alive`). Returns whether it changed the buffer.
+    func widenSendBuffer(for count: Int) -> Bool {
+        let wanted = min(count + 1024, Self.largestAnswerBuffer)
+        guard wanted > port.options.sendBuffer else { return false }
+        return (try? connection.socket.setSendBufferSize(wanted)) != nil
+    }
+
     /// Reads the next request on the connection once the answer is out: a new ``FrontDoor``, fed at once with any
     /// bytes that came after this request (a pipelined request), on the next turn of the loop so that a client that
-    /// pipelines many does not hold the loop.
-    func readNext() {
+    /// pipelines many does not hold the loop. A send buffer widened for the answer (`narrowing`) is set back first:
+    /// the next request may be a stream's.
+    func readNext(narrowing: Bool = false) {
         let connection = connection, port = port, served = served + 1, rest = rest
         connection.whenSent(timeout: port.options.headerTimeout) {
+            if narrowing { try? connection.socket.setSendBufferSize(port.options.sendBuffer) }
             let door = FrontDoor(connection: connection, port: port, served: served)
             if rest.isEmpty { return door.open() }
             connection.loop.execute { door.open(pending: rest) }

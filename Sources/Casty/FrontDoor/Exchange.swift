@@ -56,9 +56,10 @@ struct Exchange {
             }
         }
         let keep = keepsAlive
+        let widened = headOnly ? false : widenSendBuffer(for: bytes.count)
         connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout,
                           keepAlive: keep)
-        if keep { readNext() }
+        if keep { readNext(narrowing: widened) }
     }
 }
 
