@@ -9,8 +9,9 @@ extension Connection {
     /// `Connection: close`; its body is left out for a `HEAD` request (`headOnly`). A peer that does not take
     /// the answer within `timeout` is closed anyway. Loop thread only.
     ///
-    /// With `keepAlive`, the answer is `HTTP/1.1` with `Connection: keep-alive` instead, and the connection stays
-    /// open: the caller waits for it to be sent (``whenSent(timeout:_:)``) and reads the next request.
+    /// With `keepAlive`, the answer is `HTTP/1.1` with `Connection: keep-alive` (and `Keep-Alive: timeout=` the idle
+    /// time allowed, which is `timeout`) instead, and the connection stays open: the caller waits for it to be sent
+    /// (``whenSent(timeout:_:)``) and reads the next request.
     func answer(
         _ code: Int, _ reason: String, body: String, headers: Headers = [:], headOnly: Bool, timeout: Duration
     ) {
@@ -32,6 +33,8 @@ extension Connection {
         if !bodyless { all["Content-Length"] = String(text.count) }
         all["Server"] = "Casty"
         all["Connection"] = keepAlive ? "keep-alive" : "close"
+        // How long the connection stays open idle, so that a client does not send its next request into a close.
+        if keepAlive { all["Keep-Alive"] = "timeout=\(timeout.components.seconds)" }
         var bytes: [UInt8] = []
         sendReply(all, status: StatusLine(version: keepAlive ? .http11 : .http10, code: code, reason: reason)) { bytes += $0 }
         if !headOnly { bytes += text }
