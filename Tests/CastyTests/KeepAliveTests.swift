@@ -68,6 +68,25 @@ struct KeepAliveTests {
         port.close()
     }
 
+    @Test func pipeliningClientThatNeverReads_IsClosedAtTheTimeout_OthersAreServed() async throws {
+        let port = try serving(headerTimeout: .seconds(2))
+        // 2,000 requests in one go, and nothing read: the answers fill its small receive buffer and the server's
+        // send buffer, and the server reads no further request while one answer waits.
+        let hog = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
+        await hog.send(String(repeating: "GET /status.json HTTP/1.1\r\nHost: casty\r\n\r\n", count: 2000))
+        let other = try await TestPeer.connect(to: port.address, on: loop)
+        await other.send("GET /tree HTTP/1.0\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { other.closed.value })
+        #expect(statusLines(other.text) == ["HTTP/1.0 200 OK"], "another client is answered meanwhile")
+        // Past the timeout, the hog reads what was sent before the server let it go: then the end of the stream.
+        try await Task.sleep(for: .seconds(4))
+        await hog.startReading()
+        #expect(await eventually(timeout: .seconds(10)) { hog.closed.value }, "the hog is let go once an answer waits longer than the timeout")
+        let answered = statusLines(hog.text).count
+        #expect(answered > 0 && answered < 2000, "answered \(answered) of 2,000 requests before it was let go")
+        port.close()
+    }
+
     @Test func requestsThatCannotBeKept_AreClosedAfterTheAnswer() async throws {
         let port = try serving()
         for request in [
