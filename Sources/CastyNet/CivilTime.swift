@@ -1,10 +1,12 @@
 internal import Glibc
 
-/// A moment of the wall clock as a UTC calendar date and time, for playlists (`EXT-X-PROGRAM-DATE-TIME`) and
-/// the names of recordings.
+/// A moment of the wall clock as a UTC calendar date and time, for playlists (`EXT-X-PROGRAM-DATE-TIME`), the
+/// names of recordings and HTTP's `Date` header.
 package struct CivilTime: Sendable, Equatable {
     /// The year, month (1–12), day (1–31), hour, minute, second and millisecond, in UTC.
     package let year, month, day, hour, minute, second, millisecond: Int
+    /// The day of the week, 0 for Sunday.
+    package let weekday: Int
 
     /// The moment `milliseconds` after 1970-01-01 00:00 UTC.
     package init(milliseconds: Int64) {
@@ -18,6 +20,17 @@ package struct CivilTime: Sendable, Equatable {
         minute = Int(parts.tm_min)
         second = Int(parts.tm_sec)
         millisecond = Int(milliseconds - Int64(seconds) * 1_000)
+        weekday = Int(parts.tm_wday)
+    }
+
+    /// The moment now.
+    package static var now: CivilTime { CivilTime(milliseconds: wallClockMilliseconds()) }
+
+    /// HTTP's date (RFC 9110 §5.6.7, the IMF-fixdate): `Thu, 03 Dec 2026 07:45:24 GMT`.
+    package var httpDate: String {
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][weekday]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][month - 1]
+        return "\(days), \(pad(day)) \(months) \(pad(year, 4)) \(pad(hour)):\(pad(minute)):\(pad(second)) GMT"
     }
 
     /// ISO 8601 with milliseconds: `2026-12-02T16:34:24.123Z`.

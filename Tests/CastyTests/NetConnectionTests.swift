@@ -59,9 +59,12 @@ struct NetConnectionTests {
     @Test func connect_FailsWithConnectionRefused_WhenNothingListens() async throws {
         let loop = EventLoop(name: "test-refused")
         defer { loop.shutdown() }
-        let listener = try Listener(address: .loopback(port: 0), on: loop) { _ in }
-        let address = listener.localAddress
-        await loop.submit { listener.close() }
+        // A socket bound but not listening: its port refuses connections and stays ours (a closed listener's port
+        // could be handed at once to another test's listener, running in parallel).
+        let bound = try Socket.tcp(.ipv4)
+        defer { bound.close() }
+        try bound.bind(to: .loopback(port: 0))
+        let address = try bound.localAddress()
         do {
             _ = try await connectClient(to: address, on: loop)
             Issue.record("connect to a closed port succeeded")

@@ -5,7 +5,7 @@ extension Connection {
     /// Sends a short, complete HTTP answer — a status page, a refusal, a redirect — and closes the connection
     /// once it is out.
     ///
-    /// The answer is `HTTP/1.0` with `Content-Type` (plain text unless given), `Content-Length` and
+    /// The answer is `HTTP/1.0` with `Content-Type` (plain text unless given), `Content-Length`, `Date` and
     /// `Connection: close`; its body is left out for a `HEAD` request (`headOnly`). A peer that does not take
     /// the answer within `timeout` is closed anyway. Loop thread only.
     ///
@@ -32,6 +32,8 @@ extension Connection {
         let text = bodyless ? [] : body
         if !bodyless { all["Content-Length"] = String(text.count) }
         all["Server"] = "Casty"
+        // What a cache reckons an answer's age from (an HTTP/1.1 server with a clock must send it).
+        all["Date"] = CivilTime.now.httpDate
         all["Connection"] = keepAlive ? "keep-alive" : "close"
         // How long the connection stays open idle, so that a client does not send its next request into a close.
         if keepAlive { all["Keep-Alive"] = "timeout=\(timeout.components.seconds)" }
