@@ -96,6 +96,32 @@ import Testing
         #expect(keysOnly.decide("anything?key=K").0 == .accept(passphrase: nil))
     }
 
+    @Test func srtAllowList_RemembersTheApplicationsRefusal_ForThatCallerAndKey_ForAWhile() {
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
+        let then = ContinuousClock.now
+        list.remember(refused: "live?key=Bad", from: "10.0.0.5", now: then)
+        let again = list.decide("live?key=Bad", from: "10.0.0.5", now: then + .seconds(2))
+        #expect(again.0 == .reject(code: 1403))
+        #expect(again.why?.contains("the application refused its key") == true)
+        #expect(list.decide("live?key=Good", from: "10.0.0.5", now: then + .seconds(2)).0 == .accept(passphrase: nil), "a corrected key is asked about")
+        #expect(list.decide("live?key=Bad", from: "10.0.0.6", now: then + .seconds(2)).0 == .accept(passphrase: nil), "another caller is asked about")
+        #expect(list.decide("live?key=Bad", from: "10.0.0.5", now: then + SRTAllowList.refusalMemory + .seconds(1)).0
+            == .accept(passphrase: nil), "the memory is short: the application is asked again")
+    }
+
+    @Test func srtAllowList_RemembersABoundedNumberOfRefusals() {
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
+        let then = ContinuousClock.now
+        for index in 0..<(SRTAllowList.refusalCapacity + 500) {
+            list.remember(refused: "live?key=K\(index)", from: "10.0.\(index / 256).\(index % 256)", now: then + .milliseconds(index))
+        }
+        #expect(list.rememberedCount == SRTAllowList.refusalCapacity)
+        // The newest are kept, the oldest let go.
+        let newest = SRTAllowList.refusalCapacity + 499
+        #expect(list.decide("live?key=K\(newest)", from: "10.0.\(newest / 256).\(newest % 256)", now: then + .seconds(3)).0 == .reject(code: 1403))
+        #expect(list.decide("live?key=K0", from: "10.0.0.0", now: then + .seconds(3)).0 == .accept(passphrase: nil))
+    }
+
     @Test(arguments: [
         ("02:29:46.127150/SRT:RcvQ:w1!W:SRT.cn: @766073194:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:BADSECRET",
          766073194, SRTRejection.wrongPassphrase),

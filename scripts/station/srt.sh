@@ -28,7 +28,8 @@
 #       continuous audio — SRT lost and retransmitted packets, and every TS packet arrived within the latency;
 #   (j) with the platform's application verifying keys (scripts/control/app.py), a second server admits
 #       streamid=keyed?key=GOOD without a passphrase after asking the application (channel and key as for
-#       HTTP sources), and closes the connection of streamid=other?key=BAD once the application refused it;
+#       HTTP sources), and closes the connection of streamid=other?key=BAD once the application refused it; the
+#       same caller at once again is rejected in the handshake (1403) without a second call to the application;
 #   (k) start-up mistakes end with one clear line and status 1: a passphrase of 9 characters, and a libsrt that
 #       cannot be found (`--srt-library`): "SRT needs libsrt: apt-get install libsrt1.5-gnutls";
 #   and no passphrase appears in Casty's log.
@@ -174,10 +175,10 @@ check "(c) /commands/report lists the SRT sources with their srt object" \
 # --- (d) an unlisted stream ID ----------------------------------------------------------------------------------------
 # refused NAME — ffmpeg NAME ran to its end with a non-zero status (SRT refused it).
 refused_call() {
-    local name=$1 id=$2 pw=$3 rc=0
+    local name=$1 id=$2 pw=$3 port=${4:-$SRT_PORT} rc=0
     station_log "ffmpeg $name" "$TMP/$name.log"
     timeout 15 ffmpeg -nostdin -hide_banner -nostats -loglevel info -re -f lavfi -i "sine=frequency=880:sample_rate=44100" \
-        -t 5 -ac 2 -c:a libmp3lame -f mpegts "srt://127.0.0.1:$SRT_PORT?streamid=$id${pw:+&passphrase=$pw}" \
+        -t 5 -ac 2 -c:a libmp3lame -f mpegts "srt://127.0.0.1:$port?streamid=$id${pw:+&passphrase=$pw}" \
         </dev/null >"$TMP/$name.log" 2>&1 || rc=$?
     echo "$rc"
 }
@@ -363,6 +364,15 @@ else
     fail "(j) no refusal of streamid=other?key=BAD: $(grep -F '/other' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
 fi
 check "(j) the refused caller was disconnected (ffmpeg exited)" "(j) the refused ffmpeg still runs 10 s after" wait_until 10 gone "$BADKEY_SRC"
+# The same caller at once again (as OBS reconnects): rejected in the handshake, the application not asked again.
+rc=$(refused_call srt-badkey-again "other?key=BadKey-1" "" "$SRT2_PORT")
+asked=$(grep -F '"path": "/verify"' "$TMP/app.jsonl" 2>/dev/null | grep -cF '"x-streaming-key": "BadKey-1"' || true)
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && log_has "$TMP/srt-badkey-again.log" "REJECT" && [ "$asked" = 1 ] &&
+    log_has "$SERVER2_LOG" "refused: stream ID 'other\?key=BadKey-1': the application refused its key less than 30\.0 seconds ago \(1403\)"; then
+    pass "(j) the refused key again at once: rejected in the handshake (ffmpeg exited $rc), the application asked once"
+else
+    fail "(j) the refused key again: ffmpeg exited $rc, application asked $asked times: $(grep -F 'BadKey' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
+fi
 
 # --- (k) start-up mistakes --------------------------------------------------------------------------------------------
 # startup_error NAME EXPECTED-TEXT casty-cli-server-options... — the server exits with status 1 and one line with the text.

@@ -8,7 +8,10 @@ internal import Synchronization
 ///
 /// The application's key verification is an HTTP call: it cannot run inside the callback. A caller the snapshot
 /// admits is accepted by SRT, and the application is asked after the accept, once its audio format is known;
-/// a refusal then closes the SRT connection (the caller sees the connection end, not a rejection code).
+/// a refusal then closes the SRT connection (the caller sees the connection end, not a rejection code). The
+/// refusal is remembered for ``refusalMemory`` — for that stream ID (mount and key) from that address — so that a
+/// caller that tries again (OBS reconnects every few seconds) is rejected in the handshake with 1403, and the
+/// application is not asked again meanwhile. A corrected key is another stream ID, and is asked about at once.
 final class SRTAllowList: Sendable {
     struct Rules: Sendable {
         /// Mounts sources may publish; `nil` for any.
@@ -22,9 +25,31 @@ final class SRTAllowList: Sendable {
     }
 
     private let rules: Mutex<Rules>
+    /// Stream IDs the application refused lately, by address and stream ID, with when the memory ends.
+    private let refused = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    /// How long a refusal by the application is remembered: short, so that a key the application accepts later
+    /// (or an application that was unreachable) gets its answer soon.
+    static let refusalMemory = Duration.seconds(30)
+    /// The most refusals remembered at once (callers from many addresses cannot make it grow further).
+    static let refusalCapacity = 1024
 
     init(_ rules: Rules) {
         self.rules = Mutex(rules)
+    }
+
+    /// The application refused `streamID` from `host`: the same caller trying again within ``refusalMemory`` is
+    /// rejected in the handshake.
+    func remember(refused streamID: String, from host: String, now: ContinuousClock.Instant = .now) {
+        refused.withLock { refused in
+            if refused.count >= Self.refusalCapacity {
+                refused = refused.filter { $0.value > now }
+                if refused.count >= Self.refusalCapacity, let oldest = refused.min(by: { $0.value < $1.value }) {
+                    refused[oldest.key] = nil
+                }
+            }
+            refused[host + " " + streamID] = now + Self.refusalMemory
+        }
     }
 
     /// The whitelist changed (the admin API).
@@ -32,9 +57,16 @@ final class SRTAllowList: Sendable {
         rules.withLock { $0.whitelist = whitelist }
     }
 
-    /// What to do with a caller whose stream ID is `streamID`, and why (for a log line) when it is rejected.
-    func decide(_ streamID: String) -> (SRTListener.Decision, why: String?) {
+    /// How many refusals are remembered now.
+    var rememberedCount: Int { refused.withLock { $0.count } }
+
+    /// What to do with a caller from `host` whose stream ID is `streamID`, and why (for a log line) when it is
+    /// rejected.
+    func decide(_ streamID: String, from host: String? = nil, now: ContinuousClock.Instant = .now) -> (SRTListener.Decision, why: String?) {
         guard let id = SRTStreamID(streamID) else { return (.reject(code: SRTListener.forbidden), "not a mount name") }
+        if let host, let until = refused.withLock({ $0[host + " " + streamID] }), until > now {
+            return (.reject(code: SRTListener.forbidden), "the application refused its key less than \(Self.refusalMemory) ago")
+        }
         return rules.withLock { rules in
             if let whitelist = rules.whitelist, !whitelist.contains(id.mount) {
                 return (.reject(code: SRTListener.forbidden), "\(id.mount) is not on the whitelist")

@@ -62,14 +62,14 @@ public enum SRTIngest {
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
         let timeout = table.rules.sourceTimeout
         return try SRTListener(address: configuration.address, latency: configuration.latency, decide: { streamID, peer in
-            let (decision, why) = allowList.decide(streamID)
+            let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why {
                 logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(streamID)': \(why) (1403)")
                 loop.execute { port.refused() }
             }
             return decision
         }, accepted: { connection in
-            SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, logger: logger)
+            SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, allowList: allowList, logger: logger)
         }, rejected: { peer, reason in
             // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase.
             logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: \(reason) (rejected by SRT during the handshake)")
@@ -90,6 +90,8 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     /// The loop its session runs on.
     let loop: EventLoop
     private let logger: EventLog
+    /// Told when the application refuses the caller's key.
+    private let allowList: SRTAllowList
     private let id: SRTStreamID?
     private let peer: String
 
@@ -114,8 +116,12 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
 
     /// A caller just accepted (on the SRT thread). One that sends no MP3 or AAC (a transport stream without an
     /// audio stream, say) within `timeout`, the server's source timeout, is disconnected.
-    init(connection: SRTConnection, table: MountTable, port: PortContext, loop: EventLoop, timeout: Duration, logger: EventLog) {
+    init(
+        connection: SRTConnection, table: MountTable, port: PortContext, loop: EventLoop, timeout: Duration, allowList: SRTAllowList,
+        logger: EventLog
+    ) {
         self.connection = connection
+        self.allowList = allowList
         self.table = table
         self.port = port
         self.loop = loop
@@ -225,7 +231,11 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         SourceAdmission.check(publication, port: port) { [self] result in
             guard case .waiting = state else { return }
             switch result {
-            case .failure(let refusal): refuse("\(refusal)")
+            case .failure(let refusal):
+                if case .keyRefused = refusal, let host = connection.peer?.host {
+                    allowList.remember(refused: connection.streamID, from: host)
+                }
+                refuse("\(refusal)")
             case .success(let record): start(publication, record: record)
             }
         }
