@@ -89,6 +89,17 @@ struct KeepAliveTests {
         port.close()
     }
 
+    @Test func oneConnection_CarriesAtMost1000Requests_TheLastAnsweredWithClose() async throws {
+        let port = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send(String(repeating: "HEAD /tree HTTP/1.1\r\n\r\n", count: Exchange.requestsPerConnection + 5))
+        #expect(await eventually(timeout: .seconds(20)) { peer.closed.value })
+        let lines = statusLines(peer.text)
+        #expect(lines.count == Exchange.requestsPerConnection, "\(lines.count) answers")
+        #expect(lines.dropLast().allSatisfy { $0 == "HTTP/1.1 200 OK" } && lines.last == "HTTP/1.0 200 OK")
+        port.close()
+    }
+
     @Test func requestsThatCannotBeKept_AreClosedAfterTheAnswer() async throws {
         let port = try serving()
         for request in [
