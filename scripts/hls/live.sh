@@ -18,7 +18,9 @@
 #       route (with kept-alive upstream connections) answers a segment's second request from its cache (its
 #       access log says HIT);
 #   (g) curl reuses one connection for a playlist and a segment (HTTP/1.1 keep-alive); a segment asked again with
-#       its ETag in If-None-Match is 304; a Range is 206 with exactly those bytes; past the end, 416.
+#       its ETag in If-None-Match is 304; a Range is 206 with exactly those bytes; past the end, 416;
+#   (h) after (c)'s 30 s of reloads, /status.json counts /tone's HLS players (≥ 1 within three targets) and the
+#       playlists and segments served.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
@@ -70,7 +72,7 @@ etag=$(grep -i '^etag:' "$TMP/segment.h" | tr -d '\r' | cut -d' ' -f2-)
 not_modified=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$ROOT/tone/$first")
 curl -s -D "$TMP/range.h" -o "$TMP/range.bin" -H 'Range: bytes=100-1099' "$ROOT/tone/$first"
 past_end=$(curl -s -o /dev/null -w '%{http_code}' -H 'Range: bytes=99999999-' "$ROOT/tone/$first")
-tail -c +101 "$TMP/segment.mp3" | head -c 1000 >"$TMP/range.expected"
+head -c 1100 "$TMP/segment.mp3" | tail -c 1000 >"$TMP/range.expected"
 check "(g) one connection for two requests (curl: re-using), ETag $etag revalidates as 304, Range is 206 with those 1000 bytes, past the end 416" \
     "(g) reuse: $(grep -ci 're-using' "$TMP/reuse.log"), If-None-Match: $not_modified, range: $(tr '\r\n' '  ' <"$TMP/range.h" | head -c 200), past the end: $past_end" \
     bash -c "grep -qi 're-using existing' '$TMP/reuse.log' && [ -n '$etag' ] && [ '$not_modified' = 304 ] && [ '$past_end' = 416 ] &&
@@ -82,6 +84,21 @@ case $rules in
     OK*) pass "(c) RFC 8216's rules held on every reload, ID3 timestamps follow each other: $rules" ;;
     *) fail "(c) $rules" ;;
 esac
+
+# --- (h) the HLS audience in /status.json ------------------------------------------------------------------------
+hls_status=$(curl -s "$ROOT/status.json" | python3 -c '
+import json, sys
+for source in json.load(sys.stdin)["icestats"]["source"]:
+    if source["mount"] == "/tone":
+        hls = source.get("hls", {})
+        print(hls.get("players", -1), hls.get("playlists_served", -1), hls.get("segments_served", -1))
+' 2>&1 || true)
+read -r hls_players hls_playlists hls_segments <<<"$hls_status"
+if [ "${hls_players:--1}" -ge 1 ] 2>/dev/null && [ "${hls_playlists:-0}" -ge 30 ] && [ "${hls_segments:-0}" -ge 3 ]; then
+    pass "(h) /status.json counts /tone's HLS audience: $hls_players players now, $hls_playlists playlists and $hls_segments segments served"
+else
+    fail "(h) /status.json's hls object for /tone: '$hls_status' (players ≥ 1, playlists ≥ 30, segments ≥ 3 expected)"
+fi
 
 # --- (d) root and branch ---------------------------------------------------------------------------------------
 if wait_until 30 playlist_ready "$BRANCH/tone/index.m3u8"; then

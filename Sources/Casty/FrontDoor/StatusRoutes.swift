@@ -11,12 +11,13 @@ enum StatusRoutes {
         } else if let mounts = port.mounts {
             let all = mounts.all
             body = StatusPage.serverJSON(all.map { mount in
-                (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state)
+                (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state, mount.distributor.assumeIsolated { $0.hlsStatus })
             }, refused: port.refusedCount, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
                 mount.ingestStatus.map { (mount.path, $0()) }
             }), rtmp: port.rtmp?.json)
         } else if let single = port.single {
-            body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?())
+            body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?(),
+                                   hls: single.assumeIsolated { $0.hlsStatus })
         } else {
             body = "{}"
         }

@@ -48,6 +48,9 @@ public actor HLSPackager: LoopNode {
     private var closed = false
     private var retry: Scheduled?
     /// The playlists as last written, served as they are.
+    /// Who fetches the playlists and segments (``HLSRoutes`` tells it), for the status page.
+    var audience = HLSAudience()
+
     private(set) var playlist: [UInt8] = []
     private(set) var masterPlaylist: [UInt8] = []
     /// Segments made so far.
@@ -135,6 +138,19 @@ public actor HLSPackager: LoopNode {
     /// The segment named `name`, while it may still be fetched.
     func segment(named name: String) -> HLSSegment? {
         kept.last { $0.name == name }
+    }
+
+    /// How long a client counts as a player after its last playlist: three target durations, in milliseconds.
+    var audienceWindow: Int64 { Int64(3 * segmenter.targetDuration) * 1000 }
+
+    /// The `hls` object of the mount's status: players now, and what was served.
+    func audienceStatus(now: Int64 = wallClockMilliseconds()) -> [(String, JSONValue)] {
+        let players = audience.players(at: now, window: audienceWindow)
+        return [
+            ("players", .number(players)), ("playlists_served", .number(audience.playlists)),
+            ("segments_served", .number(audience.segments)), ("segment_bytes_served", .number(audience.bytes)),
+            ("target_duration", .number(segmenter.targetDuration)), ("segments_made", .number(made)),
+        ]
     }
 
     /// The name of the newest segment kept, if any: it names the playlists' current version.

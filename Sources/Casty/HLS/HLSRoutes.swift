@@ -54,6 +54,12 @@ enum HLSRoutes {
         return exchange.port.mount(at: mount.isEmpty ? "/" : mount) != nil
     }
 
+    /// Who asks, as the HLS audience counts players: the client's address (behind a trusted proxy, the real one)
+    /// and its user agent (several players behind one address are told apart by it, roughly).
+    private static func client(_ exchange: Exchange) -> String {
+        exchange.clientIP + " " + String((exchange.request.headers["User-Agent"] ?? "").prefix(120))
+    }
+
     /// Answers a playlist or a segment.
     static func serve(_ exchange: Exchange) {
         guard let (mount, resource) = parse(exchange.path),
@@ -72,6 +78,7 @@ enum HLSRoutes {
                                            headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])
                 }
                 let media = resource == .media
+                if media { packager.audience.playlist(client: client(exchange), at: wallClockMilliseconds(), window: packager.audienceWindow) }
                 // A playlist changes only when a segment is made: its newest segment names it.
                 exchange.answer(tagged: media ? packager.playlist : packager.masterPlaylist,
                                 etag: "\"\(media ? "index" : "master")-\(packager.newestSegment ?? "none")\"", headers: [
@@ -82,6 +89,7 @@ enum HLSRoutes {
                     return exchange.answer(404, "Not Found", body: "No such segment (any more): \(name)",
                                            headers: ["Cache-Control": "no-cache"])
                 }
+                if !exchange.headOnly { packager.audience.segment(bytes: segment.bytes.count) }
                 exchange.answer(tagged: segment.bytes, etag: "\"\(name)\"", headers: [
                     "Content-Type": HLSPackager.type(ofSegment: name), "Cache-Control": "public, max-age=31536000, immutable",
                 ])
@@ -100,5 +108,12 @@ extension HLSPackager {
             packager.assumeIsolated { $0.start() }
             return packager
         }
+    }
+}
+
+extension Distributor {
+    /// The `hls` object of its status, if it is published as HLS (``HLSPackager/audienceStatus(now:)``). On the loop.
+    var hlsStatus: [(String, JSONValue)]? {
+        packager?.assumeIsolated { $0.audienceStatus() }
     }
 }

@@ -6,11 +6,14 @@ internal import Icy
 /// The `icestats.source` object uses Icecast's own `status-json.xsl` field names where they fit, so tools
 /// written for Icecast can read it; the `casty` object has the relay's own counters.
 enum StatusPage {
-    static func json(_ stat: Stat, upstream: String? = nil) -> String {
+    /// One stream's status: Icecast's `icestats.source`, Casty's counters in `casty`, its HLS audience in `hls`
+    /// (``HLSPackager/audienceStatus(now:)``) and its place in the tree in `tree`.
+    static func json(_ stat: Stat, upstream: String? = nil, hls: [(String, JSONValue)]? = nil) -> String {
         var members: [(String, JSONValue)] = [
             ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source(stat)))])),
             ("casty", .object(casty(stat, upstream: upstream))),
         ]
+        if let hls { members.append(("hls", .object(hls))) }
         if let tree = stat.tree {
             members.append(("tree", .object([
                 ("address", .text(tree.address)),
@@ -24,13 +27,13 @@ enum StatusPage {
     }
 
     /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
-    /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object (and an SRT source's in `srt`),
-    /// and the RTMP port's counters as `rtmp` when the server has one.
-    static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String)], refused: Int,
+    /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object (an SRT source's in `srt`, the
+    /// HLS audience in `hls`), and the RTMP port's counters as `rtmp` when the server has one.
+    static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String, hls: [(String, JSONValue)]?)], refused: Int,
                            ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil) -> String {
         let sources: [JSONValue] = mounts.map { mount in
             .object([("mount", .text(mount.path))] + source(mount.stat) + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
-                + (ingest[mount.path].map { [("srt", .object($0))] } ?? []))
+                + (ingest[mount.path].map { [("srt", .object($0))] } ?? []) + (mount.hls.map { [("hls", .object($0))] } ?? []))
         }
         var stats: [(String, JSONValue)] = [("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))]
         if let rtmp { stats.append(("rtmp", rtmp)) }
@@ -89,7 +92,7 @@ enum StatusPage {
 }
 
 /// Just enough JSON to write a status page, with no Foundation.
-enum JSONValue {
+enum JSONValue: Sendable {
     case number(Int)
     /// A number with a fraction (an RTT in milliseconds); 0 for infinities and NaN, which JSON cannot write.
     case decimal(Double)

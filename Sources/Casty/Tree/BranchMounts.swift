@@ -129,9 +129,12 @@ public final class BranchMounts: @unchecked Sendable {
     /// (Icecast's `source` object, or an array of them). Loop thread only.
     func statusJSON(upstream: String?, refused: Int) -> String {
         let all = all
-        guard all.count > 1 else { return StatusPage.json(first.assumeIsolated { $0.stat() }, upstream: upstream) }
+        guard all.count > 1 else {
+            return StatusPage.json(first.assumeIsolated { $0.stat() }, upstream: upstream, hls: first.assumeIsolated { $0.hlsStatus })
+        }
         return StatusPage.serverJSON(all.map { relay in
-            (relay.mount, relay.distributor.assumeIsolated { $0.stat() }, relay.branch.assumeIsolated { $0.status })
+            (relay.mount, relay.distributor.assumeIsolated { $0.stat() }, relay.branch.assumeIsolated { $0.status },
+             relay.distributor.assumeIsolated { $0.hlsStatus })
         }, refused: refused)
     }
 
