@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """cdp.py PORT EXPRESSION — evaluate EXPRESSION in the first page of a Chromium started with
 --remote-debugging-port=PORT, over the DevTools protocol, and print the result (standard library only: the
-WebSocket handshake and framing are written out here)."""
+WebSocket handshake and framing are written out here). cdp.py PORT --screenshot FILE writes the page as it is
+now to FILE (PNG)."""
 import base64
 import json
 import os
@@ -65,12 +66,20 @@ def main():
     pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
     page = next(p for p in pages if p.get("type") == "page")
     sock = websocket(page["webSocketDebuggerUrl"])
-    send(sock, json.dumps({"id": 1, "method": "Runtime.evaluate",
-                           "params": {"expression": expression, "returnByValue": True}}))
+    if expression == "--screenshot":
+        # The page as it is now, to the PNG file named next.
+        send(sock, json.dumps({"id": 1, "method": "Page.captureScreenshot", "params": {"format": "png"}}))
+    else:
+        send(sock, json.dumps({"id": 1, "method": "Runtime.evaluate",
+                               "params": {"expression": expression, "returnByValue": True}}))
     while True:
         message = json.loads(receive(sock))
         if message.get("id") == 1:
-            print(message["result"]["result"].get("value"))
+            if expression == "--screenshot":
+                with open(sys.argv[3], "wb") as out:
+                    out.write(base64.b64decode(message["result"]["data"]))
+            else:
+                print(message["result"]["result"].get("value"))
             return
 
 

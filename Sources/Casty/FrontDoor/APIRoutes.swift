@@ -5,7 +5,7 @@ internal import Icy
 ///
 /// | route | answers |
 /// |-------|---------|
-/// | `GET /api/mounts` | every mount: name, genre, bitrate, content type, title, listeners |
+/// | `GET /api/mounts` | every mount: name, genre, bitrate, content type, title, listeners (and HLS players) |
 /// | `GET /api/mounts/<m>` | one mount, with its last titles and when each began |
 /// | `GET /api/mounts/<m>/events` | Server-Sent Events: one `title` event per change, the current one first |
 ///
@@ -45,6 +45,9 @@ enum APIRoutes {
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
             ("live", .bool(stat.context != nil)),
         ]
+        if let players = distributor.assumeIsolated({ $0.packager?.assumeIsolated { $0.hlsPlayers() } }) {
+            fields.append(("hlsPlayers", .number(players)))
+        }
         if history {
             let titles = distributor.assumeIsolated { $0.titleHistory() }
             fields.append(("titles", .list(titles.reversed().map { .object([("title", .text($0.title)), ("at", .number(Int($0.at)))]) })))

@@ -143,11 +143,15 @@ public actor HLSPackager: LoopNode {
     /// How long a client counts as a player after its last playlist: three target durations, in milliseconds.
     var audienceWindow: Int64 { Int64(3 * segmenter.targetDuration) * 1000 }
 
+    /// The HLS players now (``HLSAudience``).
+    func hlsPlayers(now: Int64 = wallClockMilliseconds()) -> Int {
+        audience.players(at: now, window: audienceWindow)
+    }
+
     /// The `hls` object of the mount's status: players now, and what was served.
     func audienceStatus(now: Int64 = wallClockMilliseconds()) -> [(String, JSONValue)] {
-        let players = audience.players(at: now, window: audienceWindow)
-        return [
-            ("players", .number(players)), ("playlists_served", .number(audience.playlists)),
+        [
+            ("players", .number(hlsPlayers(now: now))), ("playlists_served", .number(audience.playlists)),
             ("segments_served", .number(audience.segments)), ("segment_bytes_served", .number(audience.bytes)),
             ("target_duration", .number(segmenter.targetDuration)), ("segments_made", .number(made)),
         ]
