@@ -3,7 +3,7 @@
 # DevTools protocol by scripts/browser/cdp.py).
 #
 #   (a) the player page plays: the <audio> element's currentTime passes 5 s, and the title shown on the page
-#       changes when the station's title changes (read back from the page);
+#       changes when the station's title changes (read back from the page), and so does its listener count;
 #   (b) a page served from another origin reads the title from the stream itself with fetch + Icy-MetaData: 1
 #       (CORS: the icy-metaint header is exposed to its script);
 #   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png).
@@ -45,6 +45,9 @@ else
 fi
 history=$(evaluate "document.querySelectorAll('#history li').length")
 if [ "${history:-0}" -ge 2 ]; then pass "(a) the page lists the recent titles ($history)"; else fail "(a) the recent titles list has ${history:-0} entries"; fi
+# The page's own <audio> is the one listener; a title event told the page so after it connected.
+meta=$(evaluate "document.getElementById('meta').textContent")
+if [[ "$meta" == *"1 listening"* ]]; then pass "(a) the listener count follows the title events: '$meta'"; else fail "(a) the page says '$meta', not 1 listening"; fi
 # The screenshot is of this page, playing, with its titles (a fresh `chromium --screenshot` shoots at the load
 # event, before the page has asked for its mount's details).
 mkdir -p "$ARTIFACTS"

@@ -45,7 +45,7 @@ enum APIRoutes {
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
             ("live", .bool(stat.context != nil)),
         ]
-        if let players = distributor.assumeIsolated({ $0.packager?.assumeIsolated { $0.hlsPlayers() } }) {
+        if let players = distributor.assumeIsolated({ $0.hlsPlayers }) {
             fields.append(("hlsPlayers", .number(players)))
         }
         if history {

@@ -45,9 +45,12 @@ final class TitleWatcher: @unchecked Sendable {
         let webSocket: [UInt8]
     }
 
-    /// A title event.
-    static func event(title: String, at time: Int64, listeners: Int) -> Event {
-        let data = JSONValue.object([("title", .text(title)), ("at", .number(Int(time))), ("listeners", .number(listeners))]).encoded
+    /// A title event: the title, when it began (ms since 1970), the players listening and, if the mount is
+    /// published as HLS, its HLS players.
+    static func event(title: String, at time: Int64, listeners: Int, hlsPlayers: Int? = nil) -> Event {
+        var fields: [(String, JSONValue)] = [("title", .text(title)), ("at", .number(Int(time))), ("listeners", .number(listeners))]
+        if let hlsPlayers { fields.append(("hlsPlayers", .number(hlsPlayers))) }
+        let data = JSONValue.object(fields).encoded
         return Event(serverSent: Array("event: title\ndata: \(data)\n\n".utf8), webSocket: WebSocket.textFrame(data))
     }
 

@@ -112,6 +112,11 @@ extension HLSPackager {
 }
 
 extension Distributor {
+    /// Its HLS players now, if it is published as HLS. On the loop.
+    var hlsPlayers: Int? {
+        packager?.assumeIsolated { $0.hlsPlayers() }
+    }
+
     /// The `hls` object of its status, if it is published as HLS (``HLSPackager/audienceStatus(now:)``). On the loop.
     var hlsStatus: [(String, JSONValue)]? {
         packager?.assumeIsolated { $0.audienceStatus() }

@@ -211,7 +211,7 @@ public actor Distributor: LoopNode {
     func watch(_ watcher: TitleWatcher) {
         watchers.removeAll { $0.isClosed }
         if let last = core.titles.last {
-            let event = TitleWatcher.event(title: last.title, at: last.at, listeners: core.playerCount)
+            let event = TitleWatcher.event(title: last.title, at: last.at, listeners: core.playerCount, hlsPlayers: hlsPlayers)
             guard watcher.send(event) else { return }
         }
         watchers.append(watcher)
@@ -271,7 +271,7 @@ public actor Distributor: LoopNode {
             case .log(let line):
                 logger(line)
             case .titleChanged(let title, let time):
-                let event = TitleWatcher.event(title: title, at: time, listeners: core.playerCount)
+                let event = TitleWatcher.event(title: title, at: time, listeners: core.playerCount, hlsPlayers: hlsPlayers)
                 watchers.removeAll { !$0.send(event) }
             }
         }
