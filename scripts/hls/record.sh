@@ -30,7 +30,8 @@ server_start --accept-all --station /tone --title-every 25 --record /tone --reco
     --event-callback-url "http://127.0.0.1:$APP_PORT/events"
 info "recording /tone for $RECORD_SECONDS s"
 sleep "$RECORD_SECONDS"
-vod_events() { [ "$(grep -c '"x-stream-type": "HLS-VOD"' "$TMP/app.jsonl" 2>/dev/null || true)" -ge 3 ]; }
+vod_count() { grep -c '"x-stream-type": "HLS-VOD"' "$TMP/app.jsonl" 2>/dev/null || true; }
+vod_events() { local n; n=$(vod_count); [ "${n:-0}" -ge 3 ]; }
 wait_until 15 vod_events || true
 kill -TERM "$SERVER_PID"
 wait_until 10 bash -c "! kill -0 $SERVER_PID 2>/dev/null" || true
@@ -89,10 +90,11 @@ if [ "${count:-0}" -ge 6 ] && [ "$distinct" = True ] && awk -v t="$total" -v r="
 else
     fail "(d) $total s recorded; titles: $titles (want >= 6, each once, offsets rising)"
 fi
-vod_events=$(grep -c '"x-stream-type": "HLS-VOD"' "$TMP/app.jsonl" || true)
+vod_events=$(vod_count)
+vod_events=${vod_events:-0}
 if [ "$vod_events" -ge 3 ] && grep '"x-stream-type": "HLS-VOD"' "$TMP/app.jsonl" | grep -q '"x-index-file": "tone/'; then
     pass "(e) the application got $vod_events stream-available events with x-stream-type HLS-VOD and the playlist in x-index-file"
 else
-    fail "(e) $vod_events HLS-VOD events at the application: $(tail -c 400 "$TMP/app.jsonl")"
+    fail "(e) $vod_events HLS-VOD events at the application: $(tail -c 400 "$TMP/app.jsonl" 2>&1) $(tail -c 300 "$TMP/app.out" 2>&1)"
 fi
 station_end

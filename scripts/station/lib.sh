@@ -106,6 +106,7 @@ _station_exit() {
     fi
     [ "$STATION_FAILS" -eq 0 ] || _station_evidence
     peers_cleanup 2>/dev/null
+    station_release_ports 2>/dev/null
     if [ "$STATION_FAILS" -gt 0 ]; then
         echo "FAIL: $STATION_NAME $TARGET: $STATION_FAILS failed, $STATION_PASSES passed, $((SECONDS - STATION_STARTED)) s"
         [ "$rc" -ne 0 ] || rc=1
@@ -156,18 +157,37 @@ station_end() { exit 0; }
 
 alive() { ! _peers_gone "$1"; }
 
-# station_port — a free loopback port in 18800–18899 (random start, so parallel runs rarely meet).
+# station_port — a free loopback port in 18800–18899 (random start), reserved for this script: scripts of this
+# family run in parallel (swift test), and two of them could otherwise pick the same free port before either binds
+# it (an application that then fails to bind while the check sees the other's server). A reservation is a directory
+# STATION_PORT_LOCKS/PORT naming its owner's PID; _station_exit removes this script's, and one whose owner is gone
+# is taken over.
+STATION_PORT_LOCKS=${TMPDIR:-/tmp}/casty-station-ports
 station_port() {
-    local i p start=$((RANDOM % 100))
+    local i p owner start=$((RANDOM % 100))
+    mkdir -p "$STATION_PORT_LOCKS"
     for ((i = 0; i < 100; i++)); do
         p=$((18800 + (start + i) % 100))
-        [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
-        _port_open "$p" && continue
+        if ! mkdir "$STATION_PORT_LOCKS/$p" 2>/dev/null; then
+            owner=$(cat "$STATION_PORT_LOCKS/$p/owner" 2>/dev/null || true)
+            if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then rm -rf "$STATION_PORT_LOCKS/$p"; fi
+            continue
+        fi
+        echo "$$" >"$STATION_PORT_LOCKS/$p/owner"  # $$ is the script's own PID, also in $(station_port)
+        if [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || _port_open "$p"; then continue; fi
         echo "$p"
         return 0
     done
     echo "station: no free port in 18800-18899" >&2
     return 1
+}
+
+# station_release_ports — give back the ports this script reserved.
+station_release_ports() {
+    local lock
+    for lock in "$STATION_PORT_LOCKS"/*; do
+        [ "$(cat "$lock/owner" 2>/dev/null || true)" != "$$" ] || rm -rf "$lock"
+    done
 }
 
 # server_start [casty-cli server options...] — start the server under test on a free port (sets PORT, BASE,
