@@ -64,6 +64,8 @@ fi
 app=$(free_port)
 python3 "$here/../control/app.py" --port "$app" --log "$TMP/app.jsonl" --keys goodkey </dev/null >"$TMP/app.log" 2>&1 &
 pids+=("$!")
+app_listens() { log_has "$TMP/app.log" "app listening on"; }
+check "the application listens" wait_until 10 app_listens
 port=$(free_port)
 "$CLI" root --host 127.0.0.1 --port "$port" --mounts /live --key-verification-url "http://127.0.0.1:$app/verify" \
     </dev/null >"$TMP/control-root.log" 2>&1 &
