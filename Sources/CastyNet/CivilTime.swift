@@ -28,10 +28,11 @@ package struct CivilTime: Sendable, Equatable {
 
     /// HTTP's date (RFC 9110 §5.6.7, the IMF-fixdate): `Thu, 03 Dec 2026 07:45:24 GMT`.
     package var httpDate: String {
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][weekday]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][month - 1]
-        return "\(days), \(pad(day)) \(months) \(pad(year, 4)) \(pad(hour)):\(pad(minute)):\(pad(second)) GMT"
+        "\(Self.dayNames[weekday]), \(pad(day)) \(Self.monthNames[month - 1]) \(pad(year, 4)) \(pad(hour)):\(pad(minute)):\(pad(second)) GMT"
     }
+
+    private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// ISO 8601 with milliseconds: `2026-12-02T16:34:24.123Z`.
     package var iso8601: String {

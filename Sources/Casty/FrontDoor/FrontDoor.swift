@@ -17,8 +17,6 @@ final class FrontDoor: @unchecked Sendable {
     private let peer: String
     /// Requests answered on this connection before (a kept-alive connection's next request).
     private let served: Int
-    /// Whether any byte of the request came.
-    private var started = false
     private var continuation: Continuation<Request>?
     private var deadline: Scheduled?
     private var done = false
@@ -65,7 +63,6 @@ final class FrontDoor: @unchecked Sendable {
 
     private func read(_ bytes: [UInt8]) {
         guard !done else { return }
-        started = true
         switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
         case .more(let next):
             continuation = next
@@ -106,9 +103,10 @@ final class FrontDoor: @unchecked Sendable {
 
     private func timedOut() {
         guard !done else { return }
+        // A kept-alive connection that asks nothing more (no byte of a request: nothing to continue) is simply done with.
+        let idle = served > 0 && continuation == nil
         finish()
-        // A kept-alive connection that asks nothing more is simply done with.
-        guard started || served == 0 else { return connection.close() }
+        guard !idle else { return connection.close() }
         port.refused()
         port.logger("listener \(peer) dropped: no request within \(port.options.headerTimeout)")
         connection.close()

@@ -6,8 +6,9 @@
 /// reloads at least once a target duration). Behind a CDN or a caching proxy, the cache is the one client Casty
 /// sees; its own logs count the players. Pure: the caller tells the time.
 ///
-/// Memory is bounded: at most ``capacity`` clients are remembered; past that, clients gone quiet are forgotten,
-/// and if none is, a new one is not counted (``saturated`` says so).
+/// Memory and time are bounded: at most ``capacity`` clients are remembered; past that, clients gone quiet are
+/// forgotten — at most once a second, so that a full audience does not cost a sweep per request — and until
+/// room is made a new one is not counted (``saturated`` says so).
 struct HLSAudience {
     /// The most clients remembered.
     static let capacity = 100_000
@@ -23,12 +24,14 @@ struct HLSAudience {
 
     /// Each client's last playlist fetch (ms since 1970).
     private var lastSeen: [String: Int64] = [:]
+    /// When quiet clients were last forgotten.
+    private var lastSweep = Int64.min
 
     /// `client` fetched the live playlist at `now` (players count for `window` milliseconds after a playlist).
     mutating func playlist(client: String, at now: Int64, window: Int64) {
         playlists += 1
         if lastSeen[client] == nil, lastSeen.count >= Self.capacity {
-            forget(before: now - window)
+            if now >= lastSweep &+ 1_000 { forget(before: now - window, at: now) }
             guard lastSeen.count < Self.capacity else { return saturated = true }
         }
         lastSeen[client] = now
@@ -42,12 +45,13 @@ struct HLSAudience {
 
     /// The players at `now`: clients whose last playlist is within `window` (the others are forgotten).
     mutating func players(at now: Int64, window: Int64) -> Int {
-        forget(before: now - window)
+        forget(before: now - window, at: now)
         saturated = false
         return lastSeen.count
     }
 
-    private mutating func forget(before limit: Int64) {
+    private mutating func forget(before limit: Int64, at now: Int64) {
         lastSeen = lastSeen.filter { $0.value >= limit }
+        lastSweep = now
     }
 }

@@ -150,8 +150,9 @@ public actor HLSPackager: LoopNode {
 
     /// The `hls` object of the mount's status: players now, and what was served.
     func audienceStatus(now: Int64 = wallClockMilliseconds()) -> [(String, JSONValue)] {
-        [
-            ("players", .number(hlsPlayers(now: now))), ("playlists_served", .number(audience.playlists)),
+        let capped = audience.saturated  // read before counting, which clears it
+        return [
+            ("players", .number(hlsPlayers(now: now))), ("players_capped", .bool(capped)), ("playlists_served", .number(audience.playlists)),
             ("segments_served", .number(audience.segments)), ("segment_bytes_served", .number(audience.bytes)),
             ("target_duration", .number(segmenter.targetDuration)), ("segments_made", .number(made)),
         ]

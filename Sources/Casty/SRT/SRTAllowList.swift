@@ -48,7 +48,7 @@ final class SRTAllowList: Sendable {
                     refused[oldest.key] = nil
                 }
             }
-            refused[host + " " + streamID] = now + Self.refusalMemory
+            refused[Self.refusalKey(streamID, host)] = now + Self.refusalMemory
         }
     }
 
@@ -57,6 +57,9 @@ final class SRTAllowList: Sendable {
         rules.withLock { $0.whitelist = whitelist }
     }
 
+    /// What a refusal is remembered under: the caller's address and its stream ID.
+    private static func refusalKey(_ streamID: String, _ host: String) -> String { host + " " + streamID }
+
     /// How many refusals are remembered now.
     var rememberedCount: Int { refused.withLock { $0.count } }
 
@@ -64,7 +67,7 @@ final class SRTAllowList: Sendable {
     /// rejected.
     func decide(_ streamID: String, from host: String? = nil, now: ContinuousClock.Instant = .now) -> (SRTListener.Decision, why: String?) {
         guard let id = SRTStreamID(streamID) else { return (.reject(code: SRTListener.forbidden), "not a mount name") }
-        if let host, let until = refused.withLock({ $0[host + " " + streamID] }), until > now {
+        if let host, let until = refused.withLock({ $0[Self.refusalKey(streamID, host)] }), until > now {
             return (.reject(code: SRTListener.forbidden), "the application refused its key less than \(Self.refusalMemory) ago")
         }
         return rules.withLock { rules in
