@@ -55,7 +55,7 @@ struct CommandEntry: Sendable {
             try await run(arguments)
             exit(0)
         } catch let error as UsageError {
-            fail("\(name): \(error.message)", code: 64, then: usage)
+            fail("\(name): \(error.message)", code: 1, then: usage)
         } catch {
             fail("\(name): \(error)", code: 1)
         }

@@ -12,9 +12,9 @@ let commands = [
 let words = Array(CommandLine.arguments.dropFirst())
 guard let name = words.first, !["--help", "-h", "help"].contains(name) else {
     print(overview(commands))
-    exit(words.isEmpty ? 64 : 0)
+    exit(words.isEmpty ? 1 : 0)
 }
 guard let command = commands.first(where: { $0.name == name }) else {
-    fail("unknown command '\(name)'. Commands: \(commands.map(\.name).joined(separator: ", ")); see casty-cli --help", code: 64)
+    fail("unknown command '\(name)'. Commands: \(commands.map(\.name).joined(separator: ", ")); see casty-cli --help", code: 1)
 }
 await command.main(Array(words.dropFirst()))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tls.sh — Casty behind nginx terminating TLS (the configuration the README gives), with a self-signed certificate
 # made here by openssl: over https, a player gets the stream, a page gets the live title events (Server-Sent
-# Events, unbuffered), and the player page plays in headless chromium (currentTime passes 3 s, the title changes).
+# Events, unbuffered), the player page plays in headless chromium (currentTime passes 3 s, the title changes), and
+# the page opens the title WebSocket over wss:// through nginx (the Upgrade headers the README's configuration passes).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -38,6 +39,7 @@ http {
     fastcgi_temp_path $TMP/temp/fastcgi;
     uwsgi_temp_path $TMP/temp/uwsgi;
     scgi_temp_path $TMP/temp/scgi;
+    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
     server {
         listen 127.0.0.1:$TLS_PORT ssl;
         ssl_certificate $TMP/cert.pem;
@@ -49,6 +51,8 @@ http {
             proxy_request_buffering off;
             proxy_read_timeout 1h;
             proxy_set_header Host \$host;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_set_header X-Real-IP \$remote_addr;
         }
@@ -84,6 +88,16 @@ if wait_until 20 page_played 3 && wait_until 10 changed; then
     pass "(c) the player page plays over https (currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s) and its title changed: '$first' → '$(page_title)'"
 else
     fail "(c) over https the page shows '$(page_title)', played $(evaluate "document.body.dataset.played")"
+fi
+
+# (d) The page, on the https origin, opens the WebSocket of live titles through nginx and gets a title pushed.
+evaluate "window.wsGot = ''; const w = new WebSocket('wss://' + location.host + '/api/mounts/radio/ws');
+    w.onmessage = e => { window.wsGot = e.data }; w.onerror = () => { window.wsGot = 'error' }; 'opened'" >/dev/null
+ws_title() { [[ "$(evaluate "window.wsGot")" == *'"title"'* ]]; }
+if wait_until 10 ws_title; then
+    pass "(d) the title WebSocket works over wss:// through nginx: $(evaluate "window.wsGot" | cut -c1-120)"
+else
+    fail "(d) no title over wss:// through nginx: '$(evaluate "window.wsGot" | cut -c1-200)'"
 fi
 
 if ((failures > 0)); then

@@ -2,7 +2,7 @@
 # root-options.sh — `casty-cli root` takes the SRT ingest options of `casty-cli server` (--srt-port, --srt-passphrase,
 # --srt-latency, --srt-library), parsed by the same code (Sources/casty-cli/SRTOptions.swift).
 #
-# Asserts: `root --help` documents the four options; an SRT option without --srt-port is a usage mistake (status 64,
+# Asserts: `root --help` documents the four options; an SRT option without --srt-port is a usage mistake (status 1,
 # one line); a passphrase SRT would not take, or a libsrt that is not there, stops the root at start-up with status 1
 # and one line; and, where libsrt is installed, a root of many mounts with --srt-port says it takes SRT callers, with
 # the latency it was given. The control plane too: a root with --key-verification-url and no source password asks
@@ -40,9 +40,9 @@ exits() {
         fail "root $*: status $rc (expected $want and '$text'): $(head -2 "$TMP/out.log" | tr '\n' ' ' | cut -c1-300)"
     fi
 }
-exits 64 "--srt-latency needs --srt-port" --srt-latency 200
-exits 64 "--srt-passphrase needs --srt-port" --srt-passphrase /live=correct-horse-battery
-exits 64 "--srt-latency must be" --srt-port "$(free_port)" --srt-latency 5
+exits 1 "--srt-latency needs --srt-port" --srt-latency 200
+exits 1 "--srt-passphrase needs --srt-port" --srt-passphrase /live=correct-horse-battery
+exits 1 "--srt-latency must be" --srt-port "$(free_port)" --srt-latency 5
 exits 1 "the SRT passphrase of /live has 9 characters: SRT takes 10 to 79" --srt-port "$(free_port)" --srt-passphrase /live=123456789
 exits 1 "SRT needs libsrt: apt-get install libsrt1.5-gnutls" --srt-port "$(free_port)" --srt-passphrase correct-horse-battery \
     --srt-library libsrt-not-here.so.1.5
