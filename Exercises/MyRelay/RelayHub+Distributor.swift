@@ -36,7 +36,7 @@ extension RelayHub {
             // A player that hung up is not drained: chapter 4's core has no "leave" message, so it is dropped
             // like a listener that stopped reading.
             guard let id = Self.player(at: listener.address), let connection = players[id]?.connection else { continue }
-            let inKernel = connection.pendingBytes + connection.socket.unsentBytes
+            let inKernel = connection.pendingBytes + connection.unsentInKernel
             if listener.buffer.queued > inKernel { distributor.drain(listener.address, listener.buffer.queued - inKernel) }
         }
         let droppedBefore = distributor.dropped.count

@@ -44,7 +44,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// The loop this connection lives on.
     public let loop: EventLoop
     /// The connected socket. The connection owns it: do not close it yourself.
-    public let socket: Socket
+    package let socket: Socket
 
     /// Called with the bytes of each read (never empty). Setting it starts reading. Loop thread only.
     public var onRead: (@Sendable ([UInt8]) -> Void)? {
@@ -80,6 +80,10 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Bytes accepted by ``write(_:)``/``offer(_:)`` but not yet handed to the kernel.
     public var pendingBytes: Int { tail.count }
+
+    /// Bytes written to the kernel that the peer has not acknowledged yet (`SIOCOUTQ`): with ``pendingBytes``,
+    /// how far this peer is behind what was sent to it. Loop thread only.
+    public var unsentInKernel: Int { socket.unsentBytes }
 
     /// The unsent rest of the last write. Usually a slice of the caller's array: no copy.
     private var tail: ArraySlice<UInt8> = []
@@ -299,7 +303,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Called by the loop when the socket is ready.
-    public func handleEvents(_ events: IOEvents) {
+    package func handleEvents(_ events: IOEvents) {
         if interest.contains(.readable), !events.isDisjoint(with: [.readable, .error, .hangup]) {
             readOnce()
         }

@@ -185,7 +185,7 @@ public final class EventLoop: @unchecked Sendable {
     ///
     /// `error` and `hangup` are always reported, whatever the interest. The loop holds `handler`
     /// strongly until ``deregister(_:)``, which must be called before the descriptor is closed.
-    public func register(_ fd: Int32, interest: IOEvents, handler: any EventLoopHandler) throws(SocketError) {
+    package func register(_ fd: Int32, interest: IOEvents, handler: any EventLoopHandler) throws(SocketError) {
         preconditionInEventLoop()
         lastGeneration = lastGeneration == UInt32.max ? 1 : lastGeneration + 1
         let generation = lastGeneration
@@ -201,7 +201,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Changes what the loop watches `fd` for. Loop thread only. Does nothing if unchanged.
-    public func reregister(_ fd: Int32, interest: IOEvents) throws(SocketError) {
+    package func reregister(_ fd: Int32, interest: IOEvents) throws(SocketError) {
         preconditionInEventLoop()
         let index = Int(fd)
         guard index < registrations.count, let registration = registrations[index] else { throw .closed }
@@ -224,7 +224,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// How many descriptors are registered. Loop thread only.
-    public var registeredCount: Int {
+    package var registeredCount: Int {
         preconditionInEventLoop()
         return registrationCount
     }

@@ -1,23 +1,23 @@
 /// Readiness bits reported by the event loop for a file descriptor (a Swift view of epoll's flags).
-public struct IOEvents: OptionSet, Sendable, Hashable {
+package struct IOEvents: OptionSet, Sendable, Hashable {
     /// The raw epoll bits.
-    public let rawValue: UInt32
+    package let rawValue: UInt32
 
     /// Makes a set from raw epoll bits.
-    public init(rawValue: UInt32) {
+    package init(rawValue: UInt32) {
         self.rawValue = rawValue
     }
 
     /// Data (or a new connection, or end of stream) can be read without blocking (`EPOLLIN`).
-    public static let readable = IOEvents(rawValue: 0x001)
+    package static let readable = IOEvents(rawValue: 0x001)
     /// The send buffer has room again (`EPOLLOUT`).
-    public static let writable = IOEvents(rawValue: 0x004)
+    package static let writable = IOEvents(rawValue: 0x004)
     /// An error is pending on the socket (`EPOLLERR`); always reported, no need to ask for it.
-    public static let error = IOEvents(rawValue: 0x008)
+    package static let error = IOEvents(rawValue: 0x008)
     /// Both directions are shut down or the peer reset the connection (`EPOLLHUP`); always reported.
-    public static let hangup = IOEvents(rawValue: 0x010)
+    package static let hangup = IOEvents(rawValue: 0x010)
     /// The peer closed its sending side (`EPOLLRDHUP`).
-    public static let readHangup = IOEvents(rawValue: 0x2000)
+    package static let readHangup = IOEvents(rawValue: 0x2000)
 }
 
 /// An object that the ``EventLoop`` calls when its file descriptor becomes ready.
@@ -25,7 +25,7 @@ public struct IOEvents: OptionSet, Sendable, Hashable {
 /// Handlers are *loop-confined*: the loop calls them only on its own thread, and they must only
 /// be touched from that thread. Register one with ``EventLoop/register(_:interest:handler:)``.
 /// The loop keeps a strong reference to the handler until ``EventLoop/deregister(_:)``.
-public protocol EventLoopHandler: AnyObject {
+package protocol EventLoopHandler: AnyObject {
     /// Called on the loop thread with the events that are ready for the registered descriptor.
     func handleEvents(_ events: IOEvents)
 
@@ -36,5 +36,5 @@ public protocol EventLoopHandler: AnyObject {
 
 extension EventLoopHandler {
     /// Does nothing.
-    public func eventLoopWillStop() {}
+    package func eventLoopWillStop() {}
 }

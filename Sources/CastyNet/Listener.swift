@@ -119,7 +119,7 @@ public final class Listener: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Accepts every waiting client. Called by the loop when the socket is readable.
-    public func handleEvents(_ events: IOEvents) {
+    package func handleEvents(_ events: IOEvents) {
         while !isClosed {
             let client: Socket
             do throws(SocketError) {

@@ -9,12 +9,12 @@ internal import Glibc
 ///
 /// A `Socket` is a plain value, so copies share the same descriptor: close it exactly once.
 /// ``Connection`` and ``Listener`` own their sockets and close them for you.
-public struct Socket: Sendable, Hashable {
+package struct Socket: Sendable, Hashable {
     /// The file descriptor number.
-    public let fd: Int32
+    package let fd: Int32
 
     /// Wraps an existing descriptor. The socket does not take ownership; you decide when to ``close()``.
-    public init(fd: Int32) {
+    package init(fd: Int32) {
         self.fd = fd
     }
 
@@ -27,7 +27,7 @@ public struct Socket: Sendable, Hashable {
     }()
 
     /// Opens a new non-blocking, close-on-exec TCP socket of `family`.
-    public static func tcp(_ family: SocketAddress.Family) throws(SocketError) -> Socket {
+    package static func tcp(_ family: SocketAddress.Family) throws(SocketError) -> Socket {
         Socket.ignoreSIGPIPE
         let fd = Glibc.socket(family.rawValue, casty_sock_stream_nonblocking(), 0)
         guard fd >= 0 else { throw .lastError("socket") }
@@ -37,29 +37,29 @@ public struct Socket: Sendable, Hashable {
     // MARK: Options
 
     /// `SO_REUSEADDR`: lets a listener bind a port that still has connections in TIME_WAIT.
-    public func setReuseAddress(_ enabled: Bool = true) throws(SocketError) {
+    package func setReuseAddress(_ enabled: Bool = true) throws(SocketError) {
         try setOption(SOL_SOCKET, SO_REUSEADDR, enabled ? 1 : 0, "SO_REUSEADDR")
     }
 
     /// `TCP_NODELAY`: sends small writes at once instead of waiting to coalesce them (Nagle).
-    public func setNoDelay(_ enabled: Bool = true) throws(SocketError) {
+    package func setNoDelay(_ enabled: Bool = true) throws(SocketError) {
         try setOption(Int32(IPPROTO_TCP), TCP_NODELAY, enabled ? 1 : 0, "TCP_NODELAY")
     }
 
     /// Sets `SO_SNDBUF`, the kernel's send buffer in bytes. Linux doubles the value set (to leave room for its
     /// bookkeeping) and enforces a minimum of about 4.5 KiB. Setting it also switches off the kernel's auto-tuning.
-    public func setSendBufferSize(_ bytes: Int) throws(SocketError) {
+    package func setSendBufferSize(_ bytes: Int) throws(SocketError) {
         try setOption(SOL_SOCKET, SO_SNDBUF, Int32(clamping: bytes), "SO_SNDBUF")
     }
 
     /// Sets `SO_RCVBUF`. Set it before `connect`/`listen` to influence the advertised TCP window.
-    public func setReceiveBufferSize(_ bytes: Int) throws(SocketError) {
+    package func setReceiveBufferSize(_ bytes: Int) throws(SocketError) {
         try setOption(SOL_SOCKET, SO_RCVBUF, Int32(clamping: bytes), "SO_RCVBUF")
     }
 
     /// `SO_LINGER` with a zero timeout: ``close()`` then resets the connection (RST) instead of
     /// a graceful FIN. Useful to drop an abusive peer at once, and in tests.
-    public func setResetOnClose() throws(SocketError) {
+    package func setResetOnClose() throws(SocketError) {
         var value = linger(l_onoff: 1, l_linger: 0)
         guard setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size)) == 0 else {
             throw .lastError("setsockopt(SO_LINGER)")
@@ -69,14 +69,14 @@ public struct Socket: Sendable, Hashable {
     /// The pending socket error (`SO_ERROR`), cleared by reading it. `0` means none.
     ///
     /// After a non-blocking connect becomes writable, this says whether it succeeded.
-    public func pendingError() throws(SocketError) -> Int32 {
+    package func pendingError() throws(SocketError) -> Int32 {
         try getOption(SOL_SOCKET, SO_ERROR, "SO_ERROR")
     }
 
     /// Bytes written to the socket that the peer has not acknowledged yet (`SIOCOUTQ`).
     ///
     /// A number that stays high means the listener is not keeping up. Returns `0` if the query fails.
-    public var unsentBytes: Int {
+    package var unsentBytes: Int {
         Int(max(0, casty_unsent_bytes(fd)))
     }
 
@@ -103,7 +103,7 @@ public struct Socket: Sendable, Hashable {
     /// Always uses `MSG_NOSIGNAL`, so a vanished peer gives an error (`EPIPE`) rather than `SIGPIPE`.
     /// - Throws: ``SocketError/blocked`` when the send buffer is full; other errors mean the
     ///   connection is broken.
-    public func send(_ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
+    package func send(_ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
         while true {
             let sent = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
             if sent >= 0 { return sent }
@@ -115,7 +115,7 @@ public struct Socket: Sendable, Hashable {
     /// Receives into `buffer` what is available now and returns the count; `0` means the peer
     /// closed its side (end of stream).
     /// - Throws: ``SocketError/blocked`` when nothing is available yet.
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
+    package func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
         while true {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             if count >= 0 { return count }
@@ -127,14 +127,14 @@ public struct Socket: Sendable, Hashable {
     // MARK: Connection set-up
 
     /// Binds the socket to a local `address` (port `0` lets the kernel pick a free port).
-    public func bind(to address: SocketAddress) throws(SocketError) {
+    package func bind(to address: SocketAddress) throws(SocketError) {
         let result = address.withSockAddr { pointer, length in Glibc.bind(fd, pointer, length) }
         guard result == 0 else { throw .lastError("bind to \(address)") }
     }
 
     /// Starts listening; `backlog` is the queue length of connections waiting to be accepted
     /// (the kernel caps it at `net.core.somaxconn`).
-    public func listen(backlog: Int32 = 4096) throws(SocketError) {
+    package func listen(backlog: Int32 = 4096) throws(SocketError) {
         guard Glibc.listen(fd, backlog) == 0 else { throw .lastError("listen") }
     }
 
@@ -143,7 +143,7 @@ public struct Socket: Sendable, Hashable {
     /// Aborted handshakes (`ECONNABORTED`, `EPROTO`) and `EINTR` are skipped over.
     /// - Throws: ``SocketError/blocked`` when no connection is waiting,
     ///   ``SocketError/outOfDescriptors`` on EMFILE/ENFILE.
-    public func accept() throws(SocketError) -> Socket {
+    package func accept() throws(SocketError) -> Socket {
         while true {
             let fd = casty_accept(self.fd, nil, nil)
             if fd >= 0 { return Socket(fd: fd) }
@@ -156,7 +156,7 @@ public struct Socket: Sendable, Hashable {
 
     /// Starts connecting to `address`. Returns `true` if connected at once, `false` if the
     /// connection is in progress (wait until the socket is writable, then check ``pendingError()``).
-    public func connect(to address: SocketAddress) throws(SocketError) -> Bool {
+    package func connect(to address: SocketAddress) throws(SocketError) -> Bool {
         while true {
             let result = address.withSockAddr { pointer, length in Glibc.connect(fd, pointer, length) }
             if result == 0 { return true }
@@ -170,7 +170,7 @@ public struct Socket: Sendable, Hashable {
 
     /// The local address the socket is bound to (`getsockname`), for example to learn the port the
     /// kernel picked.
-    public func localAddress() throws(SocketError) -> SocketAddress {
+    package func localAddress() throws(SocketError) -> SocketAddress {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) {
@@ -181,7 +181,7 @@ public struct Socket: Sendable, Hashable {
     }
 
     /// The address of the connected peer (`getpeername`).
-    public func peerAddress() throws(SocketError) -> SocketAddress {
+    package func peerAddress() throws(SocketError) -> SocketAddress {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) {
@@ -192,7 +192,7 @@ public struct Socket: Sendable, Hashable {
     }
 
     /// Closes the descriptor. Call it once; the number may be reused by the next socket at once.
-    public func close() {
+    package func close() {
         // Linux releases the descriptor even when close reports EINTR, so never retry.
         _ = Glibc.close(fd)
     }

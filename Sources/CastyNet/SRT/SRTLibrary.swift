@@ -2,13 +2,13 @@ internal import CCastySystem
 internal import Synchronization
 
 /// What can go wrong with SRT: the library is missing, or one of its calls failed.
-public enum SRTError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum SRTError: Error, Sendable, Equatable, CustomStringConvertible {
     /// None of the library names could be loaded (dlopen's reason for the first one).
     case libraryMissing(tried: [String], reason: String)
     /// A libsrt call failed: its name, SRT's error code and text.
     case call(String, code: Int32, message: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .libraryMissing(let tried, let reason):
             "SRT needs libsrt: \(SRTLibrary.installHint) (tried \(tried.joined(separator: ", ")): \(reason))"
@@ -24,18 +24,18 @@ public enum SRTError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// libsrt, found at run time: Casty is built without SRT's headers or library (CCastySRT declares what it needs),
 /// and loads the system's libsrt with dlopen only when SRT is asked for (`--srt-port`).
-public enum SRTLibrary {
+package enum SRTLibrary {
     /// The names tried, in order: Debian's two flavours of libsrt 1.5 (`libsrt1.5-gnutls`, which ffmpeg pulls in,
     /// and `libsrt1.5-openssl`), then the upstream names.
-    public static let defaultNames = ["libsrt-gnutls.so.1.5", "libsrt-openssl.so.1.5", "libsrt.so.1.5", "libsrt.so.1", "libsrt.so"]
+    package static let defaultNames = ["libsrt-gnutls.so.1.5", "libsrt-openssl.so.1.5", "libsrt.so.1.5", "libsrt.so.1", "libsrt.so"]
     /// What to do about a missing library, in the error's words.
-    public static let installHint = "apt-get install libsrt1.5-gnutls"
+    package static let installHint = "apt-get install libsrt1.5-gnutls"
 
     private static let started = Mutex(false)
 
     /// Loads libsrt from the first of `names` found and starts it (`srt_startup`, once per process).
     /// - Throws: ``SRTError/libraryMissing(tried:reason:)`` when none of `names` can be loaded.
-    public static func load(names: [String] = defaultNames) throws(SRTError) {
+    package static func load(names: [String] = defaultNames) throws(SRTError) {
         let result: SRTError? = started.withLock { started in
             var reason = [CChar](repeating: 0, count: 512)
             guard casty_srt_load(names.joined(separator: ":"), &reason, reason.count) == 0 else {

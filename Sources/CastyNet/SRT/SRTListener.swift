@@ -3,39 +3,39 @@ internal import Glibc
 internal import Synchronization
 
 /// An SRT connection's statistics (libsrt's `srt_bstats`, totals since it connected), as a receiver sees them.
-public struct SRTStats: Sendable, Equatable {
+package struct SRTStats: Sendable, Equatable {
     /// Data packets received, retransmitted ones included.
-    public var packetsReceived = 0
+    package var packetsReceived = 0
     /// Packets detected lost (gaps in the sequence numbers), whether retransmitted later or not.
-    public var packetsLost = 0
+    package var packetsLost = 0
     /// Retransmitted packets received.
-    public var packetsRetransmitted = 0
+    package var packetsRetransmitted = 0
     /// Packets that came too late to play (or never came) within the latency, and were dropped.
-    public var packetsDropped = 0
+    package var packetsDropped = 0
     /// Packets that could not be decrypted.
-    public var packetsUndecrypted = 0
+    package var packetsUndecrypted = 0
     /// Bytes received.
-    public var bytesReceived = 0
+    package var bytesReceived = 0
     /// The round-trip time, in milliseconds.
-    public var rttMilliseconds = 0.0
+    package var rttMilliseconds = 0.0
     /// The receiving rate, in Mbit/s.
-    public var receiveRateMbps = 0.0
+    package var receiveRateMbps = 0.0
     /// The latency agreed with the caller (the larger of both sides'), in milliseconds.
-    public var latencyMilliseconds = 0
+    package var latencyMilliseconds = 0
     /// The maximum segment size (1500 unless configured otherwise).
-    public var mss = 0
+    package var mss = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// A caller connected to an ``SRTListener``. Sendable: ``close()`` and ``stats`` may be used from any thread.
-public final class SRTConnection: Sendable {
+package final class SRTConnection: Sendable {
     /// libsrt's socket id (not a kernel descriptor).
-    public let id: Int32
+    package let id: Int32
     /// The caller's stream ID (`SRTO_STREAMID`), as it sent it.
-    public let streamID: String
+    package let streamID: String
     /// The caller's address.
-    public let peer: SocketAddress?
+    package let peer: SocketAddress?
     private let requestClose: @Sendable (Int32) -> Void
     let latest = Mutex<SRTStats?>(nil)
 
@@ -47,14 +47,14 @@ public final class SRTConnection: Sendable {
     }
 
     /// The statistics as of the last second (`nil` before the first reading).
-    public var stats: SRTStats? { latest.withLock { $0 } }
+    package var stats: SRTStats? { latest.withLock { $0 } }
 
     /// Disconnects the caller (within 0.1 s, on the listener's thread); its receiver is told ``SRTReceiver/ended(_:)``.
-    public func close() { requestClose(id) }
+    package func close() { requestClose(id) }
 }
 
 /// What an ``SRTListener`` tells about one connection, on the listener's own thread.
-public protocol SRTReceiver: AnyObject {
+package protocol SRTReceiver: AnyObject {
     /// A message arrived (in live mode, up to 1456 bytes: seven 188-byte TS packets as ffmpeg sends them).
     func received(_ bytes: ArraySlice<UInt8>)
     /// The connection ended (the caller hung up or broke, ``SRTConnection/close()`` was called, or the listener
@@ -75,11 +75,11 @@ public protocol SRTReceiver: AnyObject {
 /// handshake goes on: a caller with another passphrase, or none, is then rejected by SRT itself
 /// (`SRT_REJ_BADSECRET`, `SRT_REJ_UNSECURE`). ``Decision/reject(code:)`` rejects with that code — 1403
 /// (`SRT_REJX_FORBIDDEN`) for a stream ID that is not allowed — which the caller reports.
-public final class SRTListener: @unchecked Sendable {
+package final class SRTListener: @unchecked Sendable {
     // @unchecked Sendable: `connections` belongs to the listener's thread; everything shared is a Mutex or an Atomic.
 
     /// What to do with a caller.
-    public enum Decision: Sendable, Equatable {
+    package enum Decision: Sendable, Equatable {
         /// Go on with the handshake, with this passphrase (`nil`: unencrypted).
         case accept(passphrase: String?)
         /// Reject the caller with `code` (1000 + an HTTP-like status for the application's reasons).
@@ -87,12 +87,12 @@ public final class SRTListener: @unchecked Sendable {
     }
 
     /// `SRT_REJX_FORBIDDEN`: the stream ID is not allowed.
-    public static let forbidden = Int32(CASTY_SRT_REJX_FORBIDDEN)
+    package static let forbidden = Int32(CASTY_SRT_REJX_FORBIDDEN)
 
     /// The address the listener is bound to.
-    public let address: SocketAddress
+    package let address: SocketAddress
     /// The latency asked of callers (`SRTO_LATENCY`).
-    public let latency: Duration
+    package let latency: Duration
 
     private let socket: Int32
     private let epoll: Int32
@@ -116,7 +116,7 @@ public final class SRTListener: @unchecked Sendable {
     ///     passphrase (a wrong one, or none), with the caller's address; never with the passphrase. libsrt tells
     ///     this only in its log, which the listener reads (``SRTRejection``).
     /// - Throws: ``SRTError`` when libsrt is not loaded or the address cannot be bound.
-    public init(
+    package init(
         address: SocketAddress, latency: Duration = .milliseconds(120),
         decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
         accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?,
@@ -180,7 +180,7 @@ public final class SRTListener: @unchecked Sendable {
 
     /// Stops listening and disconnects every caller (each receiver is told); returns once the thread has ended.
     /// Not from a receiver's callback.
-    public func close() {
+    package func close() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         pthread_join(thread, nil)
     }

@@ -5,7 +5,7 @@ internal import Synchronization
 /// Why libsrt rejected a caller that the listen callback had let go on with its mount's passphrase: SRT checks
 /// the passphrase itself, after the callback, and tells no one but its log. Casty hands libsrt's log lines to
 /// ``SRTCallers/logLine(level:message:)``, which finds these rejections in them.
-public enum SRTRejection: Sendable, Equatable, CustomStringConvertible {
+package enum SRTRejection: Sendable, Equatable, CustomStringConvertible {
     /// The caller's passphrase is not its mount's (`SRT_REJ_BADSECRET`, "Incorrect passphrase").
     case wrongPassphrase
     /// The caller gave no passphrase where one is needed, or one where none is (`SRT_REJ_UNSECURE`, "Password
@@ -13,7 +13,7 @@ public enum SRTRejection: Sendable, Equatable, CustomStringConvertible {
     case passphraseMissing
 
     /// `wrong passphrase`, `no passphrase`: how a log line says it.
-    public var description: String {
+    package var description: String {
         switch self {
         case .wrongPassphrase: "wrong passphrase"
         case .passphraseMissing: "no passphrase"
