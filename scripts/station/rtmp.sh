@@ -14,8 +14,9 @@
 #       saw the call (x-streaming-channel spare, x-streaming-key wrongkey); a mount not on the whitelist is
 #       refused without asking the application;
 #   (f) the application saw goodkey for live and aac, and got stream-available for both;
-#   (g) malformed peers on the RTMP port — a bad version, a truncated handshake, random chunk headers, AMF
-#       garbage in a command — are each closed (one log line), and /live and /aac play on;
+#   (g) malformed peers on the RTMP port — a bad version, random chunk headers, AMF garbage in a command — are
+#       each closed (one log line); a peer that stalls halfway through the handshake is dropped at the header
+#       timeout (15 s); 300 more garbage peers leave Casty's RSS within 10 MB; and /live and /aac play on;
 #   (h) /status.json has icestats.rtmp with the connections, 3 publishing, refusals, malformed peers and the
 #       video messages ignored;
 #   (i) the MP3 publisher stops: stream-closed for live arrives at the application;
@@ -212,11 +213,12 @@ for name, attack in cases.items():
         print(f"{name}: closed ({error})")
     finally:
         sock.close()
-# A truncated handshake: half of C1, then the client goes away.
+# A truncated handshake: half of C1, then the client waits; Casty must drop it at its header timeout (15 s).
 sock = socket.create_connection(("127.0.0.1", port), timeout=5)
 sock.sendall(b"\x03" + os.urandom(700))
+started = time.monotonic()
+print(f"truncated handshake: {'dropped' if closed_by_server(sock, 25) else 'STILL OPEN'} after {time.monotonic() - started:.1f} s")
 sock.close()
-print("truncated handshake: sent")
 PY
 info "malformed peers: $(tr '\n' ';' <"$TMP/garbage.out")"
 check "(g) every malformed peer was closed by Casty" "(g) $(grep -c 'STILL OPEN' "$TMP/garbage.out" || true) stayed open: $(tr '\n' ';' <"$TMP/garbage.out")" \
@@ -224,6 +226,38 @@ check "(g) every malformed peer was closed by Casty" "(g) $(grep -c 'STILL OPEN'
 check "(g) each was one log line (3 protocol errors)" \
     "(g) $(grep -cE '^.{9}rtmp 127\.0\.0\.1:[0-9]+: .*; closed$' "$SERVER_LOG" || true) log lines for protocol errors (expected 3)" \
     test "$(grep -cE '^.{9}rtmp 127\.0\.0\.1:[0-9]+: .*; closed$' "$SERVER_LOG" || true)" = 3
+check "(g) a peer that stalls mid-handshake is dropped at the header timeout ($(grep truncated "$TMP/garbage.out"))" \
+    "(g) the stalled handshake: $(grep truncated "$TMP/garbage.out" || echo 'no answer')" grep -qE 'truncated handshake: dropped after 1[4-8]\.' "$TMP/garbage.out"
+# Memory stays bounded: 300 more peers that send random chunk headers after a good handshake.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_before=$(rss_kb "$SERVER_PID")
+python3 - "$RTMP_PORT" >"$TMP/flood.out" 2>&1 <<'PY' || true
+import os, socket, sys
+port, closed = int(sys.argv[1]), 0
+for _ in range(300):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        sock.sendall(b"\x03" + os.urandom(1536))
+        need, got = 1 + 1536 * 2, b""
+        while len(got) < need:
+            chunk = sock.recv(need - len(got))
+            if not chunk:
+                raise OSError("closed during the handshake")
+            got += chunk
+        sock.sendall(got[1:1537] + os.urandom(4096))
+        while sock.recv(65536):
+            pass
+        closed += 1
+    except OSError:
+        closed += 1
+    finally:
+        sock.close()
+print(f"closed {closed} of 300")
+PY
+rss_after=$(rss_kb "$SERVER_PID")
+check "(g) 300 more garbage peers were all closed and Casty's RSS grew by less than 10 MB ($rss_before → $rss_after kB)" \
+    "(g) flood: $(cat "$TMP/flood.out"); RSS $rss_before → $rss_after kB" \
+    eval 'grep -q "closed 300 of 300" "$TMP/flood.out" && test $((rss_after - rss_before)) -lt 10240'
 unaffected() { mount_live /live && mount_live /aac && alive "$LIVE_SRC" && alive "$AAC_SRC"; }
 check "(g) after them, /live and /aac still answer 200 and both publishers are connected" \
     "(g) /live $(http_code "$BASE/live"), /aac $(http_code "$BASE/aac"), publishers alive: $(alive "$LIVE_SRC" && echo live) $(alive "$AAC_SRC" && echo aac)" \
@@ -239,9 +273,9 @@ curl -s --max-time 3 -o "$TMP/status.json" "$BASE/status.json" || true
 station_log "/status.json" "$TMP/status.json"
 rtmp_status=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["icestats"]["rtmp"]; print(" ".join(f"{k}={v}" for k, v in r.items()))' "$TMP/status.json" 2>&1 || true)
 info "icestats.rtmp: $rtmp_status"
-check "(h) /status.json icestats.rtmp: 3 publishing, 2 refused, 3 malformed, audio counted, video ignored" \
+check "(h) /status.json icestats.rtmp: 3 publishing, 2 refused, 303 malformed, 1 timed out, audio counted, video ignored" \
     "(h) icestats.rtmp is '$rtmp_status'" \
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["icestats"]["rtmp"]; sys.exit(0 if r["publishing"] == 3 and r["refused"] == 2 and r["malformed"] == 3 and r["connections"] >= 9 and r["audio_messages"] > 100 and r["video_messages_ignored"] > 10 else 1)' "$TMP/status.json"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["icestats"]["rtmp"]; sys.exit(0 if r["publishing"] == 3 and r["refused"] == 2 and r["malformed"] == 303 and r["timed_out"] == 1 and r["connections"] >= 309 and r["audio_messages"] > 100 and r["video_messages_ignored"] > 10 else 1)' "$TMP/status.json"
 
 # --- (i) the end of a publisher ---------------------------------------------------------------------------------------
 kill "$LIVE_SRC" 2>/dev/null || true
