@@ -6,7 +6,8 @@
 #       changes when the station's title changes (read back from the page), and so does its listener count;
 #   (b) a page served from another origin reads the title from the stream itself with fetch + Icy-MetaData: 1
 #       (CORS: the icy-metaint header is exposed to its script);
-#   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png).
+#   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png);
+#   (d) the time to first sound: when <audio> fired 'playing', from the page's load and from asking for the stream.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -36,6 +37,14 @@ if wait_until 20 page_played 5; then
     pass "(a) the player page plays: <audio> currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
 else
     fail "(a) <audio> did not play 5 s (currentTime $(evaluate "document.getElementById('audio').currentTime"), paused $(evaluate "document.getElementById('audio').paused"))"
+fi
+# Time to first sound, printed (a figure, not a bound: BENCHMARKS.md, *Time to first sound in a browser*).
+first_sound=$(evaluate "document.body.dataset.firstSound || ''")
+asked=$(evaluate "document.body.dataset.asked || ''")
+if [ -n "$first_sound" ] && [ -n "$asked" ]; then
+    pass "(d) time to first sound: 'playing' $first_sound ms after the page began to load, $((first_sound - asked)) ms after <audio> asked for the stream"
+else
+    fail "(d) the <audio> element never fired 'playing' (asked at '${asked}' ms)"
 fi
 changed() { [ -n "$(page_title)" ] && [ "$(page_title)" != "$first_title" ]; }
 if wait_until 10 changed; then
