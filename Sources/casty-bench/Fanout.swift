@@ -38,6 +38,7 @@ enum Fanout {
             ("--icecast-rate R", "connections per second to Icecast (300)"),
             ("--casty-only", "measure Casty only, even with an Icecast given"),
             ("--loops N,N,…", "Casty with these listener loops, side by side (0: one loop; default 0)"),
+            ("--burst N", "segments Casty sends a new player at once (4; 0 to compare with the floor, which sends none)"),
             ("--floor", "also the C floor (casty-bench floor): one buffer to every socket, nothing else"),
             ("--accept-floors N", "also the C floor on N sending threads, reached two ways: one accepting thread that hands"
                 + " sockets over (floor/handover) and one SO_REUSEPORT listener per thread (floor/reuseport)"),
@@ -48,6 +49,8 @@ enum Fanout {
         var icecast: Bool
         /// For Casty: its listener loops (`serve --loops N`; 0: every listener on the accepting loop).
         var loops = 0
+        /// For Casty: the segments a new player gets at once (`serve --burst N`; nil: serve's default, 4).
+        var burst: Int?
         /// The C floor (`casty-bench floor`) instead of Casty: one shared buffer sent to every socket, nothing else.
         var floor = false
         /// For the floor: its arguments past `floor` (sending threads and how sockets reach them).
@@ -84,7 +87,8 @@ enum Fanout {
         let authorization = option("--icecast-auth", in: arguments) ?? "YWRtaW46aGFja21l"
         // `--loops 0,2`: Casty with one loop, then with two listener loops, side by side in the same run.
         let loopCounts = (option("--loops", in: arguments) ?? "0").split(separator: ",").compactMap { Int($0) }
-        var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0) }
+        let burst = option("--burst", in: arguments).flatMap { Int($0) }
+        var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0, burst: burst) }
         // `--floor`: the C program that only sends one buffer to every socket, measured in the same run.
         if arguments.contains("--floor") { servers.append(Server(name: "floor", icecast: false, floor: true)) }
         if let threads = option("--accept-floors", in: arguments) {
@@ -153,6 +157,7 @@ enum Fanout {
         } else {
             var setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
             if server.loops > 0 { setup.serve += ["--loops", String(server.loops)] }
+            if let burst = server.burst { setup.serve += ["--burst", String(burst)] }
             if server.floor { setup.serve = ["floor"] + server.floorArguments }
             let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {

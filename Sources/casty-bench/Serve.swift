@@ -30,6 +30,7 @@ enum Serve {
             ("--loops N", "spread players over N event loops besides the accepting one (default: none)"),
             ("--password P", "with --mounts: the source password (bench)"),
             ("--hls-target S", "HLS segments' target duration in seconds (6)"),
+            ("--burst N", "segments a new player gets at once (4, as casty-cli)"),
             ("--verbose", "log every listener joining and leaving"),
         ])
 
@@ -74,7 +75,9 @@ enum Serve {
             await station.start()
             source = station
         }
-        let distributor = Distributor(logger: logger)
+        var distribution = Distributor.Configuration()
+        if let burst = option("--burst", in: arguments).flatMap({ Int($0) }) { distribution.burst = burst }
+        let distributor = Distributor(configuration: distribution, logger: logger)
         let clientPort = try ClientPort(
             distributor: distributor, address: .loopback(.ipv4, port: port), options: options, logger: logger)
         await distributor.attach(to: source)
