@@ -15,11 +15,20 @@ struct StartupRetryTests {
         "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html>a web page</html>",
         "ICY 200 OK\r\nContent-Type: audio/mpeg\r\nicy-metaint: 0\r\n\r\n",
         "\u{0}\u{1}\u{2} garbage, not HTTP at all\r\n\r\n",
+        // Headers past Icy's 16 KiB limit.
+        "HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n" + String(repeating: "X-Padding: \(String(repeating: "a", count: 1000))\r\n", count: 20) + "\r\n",
+        // A redirect loop: every answer on /loop sends the relay to /loop again (answered below, not counted here).
+        "HTTP/1.0 302 Found\r\nLocation: /loop\r\n\r\n",
     ]
 
     @Test func proxyStartedInBackground_RetriesBadUpstream_UntilItStreams() async throws {
         let attempts = Locked(0)
-        let upstream = try FakeUpstream(on: loop) { connection, _ in
+        let upstream = try FakeUpstream(on: loop) { connection, request in
+            if request.path == "/loop" {
+                connection.write(Array("HTTP/1.0 302 Found\r\nLocation: /loop\r\n\r\n".utf8))
+                connection.close()
+                return
+            }
             let attempt = attempts.value
             attempts.update { $0 += 1 }  // the fake upstream's callbacks all run on the one loop thread
             if attempt < Self.badAnswers.count {
@@ -45,6 +54,7 @@ struct StartupRetryTests {
         let retries = lines.value.filter { $0.contains("retrying in") }
         #expect(retries.count == Self.badAnswers.count, "\(lines.value)")
         #expect(retries.first?.contains("404") == true, "\(retries)")
+        #expect(retries.contains { $0.lowercased().contains("redirect") }, "the redirect loop is named: \(retries)")
         proxy.stop()
         await upstream.close()
     }
