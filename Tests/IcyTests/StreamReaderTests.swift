@@ -168,6 +168,21 @@ struct StreamReaderTests {
         }
     }
 
+    @Test func audioOnlyStream_SplitAnywhere_KeepsEveryByteInOrder_InSegmentsOfTheChosenSize() throws {
+        var rng = SplitMix64(seed: 53)
+        let audio = (0..<10_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for maxPiece in [1, 3, 100, 4096, 20_000] {
+            var reader = StreamReader(metaint: nil, segmentBytes: 1000)
+            var segments: [Segment] = []
+            for piece in randomSplit(audio, maxPiece: maxPiece, using: &rng) {
+                try reader.feed(piece) { event in if case .segment(let segment) = event { segments.append(segment) } }
+            }
+            #expect(segments.map(\.audioCount) == Array(repeating: 1000, count: 10), "reads of up to \(maxPiece) bytes")
+            #expect(segments.flatMap(\.audioBytes) == audio, "reads of up to \(maxPiece) bytes")
+            #expect(segments.allSatisfy { $0.lengthByte == nil })
+        }
+    }
+
     @Test func audioAsItArrives_AudioOnlyStream_GivesEachReadAsItCame() throws {
         var reader = StreamReader(metaint: nil, audioAsItArrives: true)
         var sizes: [Int] = []
