@@ -3,8 +3,9 @@ import Testing
 
 /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
 /// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
-/// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does.
-/// Needs only python3 (always on the machines Casty is tested on).
+/// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
+/// `scripts/interop/demo.sh`: the README's first command plays. Needs python3 (always on the machines Casty is
+/// tested on), and mpg123 for the demo.
 @Suite
 struct StartupScriptTests {
     @Test(
@@ -14,6 +15,15 @@ struct StartupScriptTests {
     )
     func badUpstreamAtStartUp() async {
         await ScriptRun(script: "scripts/interop/startup.sh", arguments: [], deadline: .seconds(90)).run()
+    }
+
+    @Test(
+        "The README's first command: casty-cli demo prints its URL at once, mpg123 plays it with titles, Ctrl-C ends it",
+        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("mpg123"), "mpg123 is not installed: run scripts/install-peers.sh"),
+        .timeLimit(.minutes(1))
+    )
+    func demoPlays() async {
+        await ScriptRun(script: "scripts/interop/demo.sh", arguments: [], deadline: .seconds(50)).run()
     }
 
     @Test(
