@@ -8,7 +8,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || targets=(icecast casty)
 failed=0
-for script in publish refusals fallback ezstream liquidsoap srt rtmp; do
+for script in publish branch refusals fallback ezstream liquidsoap srt rtmp; do
     for target in "${targets[@]}"; do
         start=$SECONDS
         if bash "$DIR/$script.sh" "$target"; then
