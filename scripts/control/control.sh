@@ -3,7 +3,8 @@
 #
 #   (a) ffmpeg publishes with an accepted key: the application was asked (channel, key, user ip, its auth) and
 #       the mount plays;
-#   (b) a refused key: ffmpeg is turned away (403, one log line), the mount does not play;
+#   (b) a refused key: ffmpeg is turned away (403, one log line), the mount does not play; refused sources on
+#       twenty random mounts leave no mount behind;
 #   (c) stream-available reaches the event callback three times (the application answers 500 twice, then 200),
 #       in order, with the stream id, ICY-LIVE and the listen URL, and the callback's auth;
 #   (d) /commands/capacity and /commands/report, field by field; wrong or missing auth → 401;
@@ -77,9 +78,14 @@ check "(a) … and Authorization: Bearer verify-token" test "$(field "$verify" a
 publish intruder "$SERVER_PORT" /intruder badkey 10
 ffmpeg_gone() { ! kill -0 "$intruder_pid" 2>/dev/null; }
 check "(b) ffmpeg with a refused key was turned away" wait_until 10 ffmpeg_gone
-check "(b) /intruder does not play" test "$(status_of "http://127.0.0.1:$SERVER_PORT/intruder")" != 200
+no_intruder() { curl -s --max-time 2 "http://127.0.0.1:$SERVER_PORT/status.json" | grep -q '"/live"' && ! curl -s --max-time 2 "http://127.0.0.1:$SERVER_PORT/status.json" | grep -q intruder; }
+check "(b) /intruder was not made a mount (/status.json lists /live only)" no_intruder
 check "(b) one log line: key not accepted (403)" test "$(grep -c "refused on /intruder: key not accepted.*(403)" "$TMP/server.log")" = 1
 check "(b) no key in the log" bash -c "! grep -q -e goodkey -e badkey -e verify-token -e cmd-token '$TMP/server.log'"
+put_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -X PUT -u "source:$2" -H 'Content-Type: audio/mpeg' --data-binary '' "$1"; }
+refused_puts=0
+for n in $(seq 1 20); do [ "$(put_status "http://127.0.0.1:$SERVER_PORT/random-$n" "guess$n")" = 403 ] && refused_puts=$((refused_puts + 1)); done
+check "(b) PUTs with refused keys to 20 random mounts: all 403 ($refused_puts)" test "$refused_puts" = 20
 
 # --- (c) events, re-sent until 200 ---------------------------------------------------------------------------------
 three_available() { [ "$(calls app /events | grep -c stream-available)" -ge 3 ]; }
@@ -105,6 +111,9 @@ ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[
     and s[0]["streamServer"] == "http://127.0.0.1:" + sys.argv[3] \
     and r["streamingServers"][0]["serverType"] == "ICY" and r["streamingServers"][0]["port"] == int(sys.argv[3]) and r["encoders"] == []
 sys.exit(0 if ok else 1)' "$report" "$stream_id" "$SERVER_PORT"
+title() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -u "source:$1" "$base/admin/metadata?mount=/live&mode=updinfo&song=Blue+in+Green"; }
+check "(d) the live source's own key sets its title (/admin/metadata → 200)" test "$(title goodkey)" = 200
+check "(d) … another key does not (401)" test "$(title badkey)" = 401
 
 # --- (e) close * ---------------------------------------------------------------------------------------------------
 # x-record: true: the session is being recorded once its first whole HLS segment is cut (about 12 s in).

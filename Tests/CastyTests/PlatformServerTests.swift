@@ -1,0 +1,115 @@
+import Glibc
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+@testable import CastyWire
+
+/// A station server run by a platform's application (key verification, events), against a fake application on
+/// loopback: titles set with a session's own key, refused sources that leave no mount behind.
+struct PlatformServerTests {
+    let loop = EventLoop.shared
+    let station = StationServerTests()
+
+    /// A fake application: `/verify` admits the keys given (`200`), refuses any other (`403`); events are answered
+    /// `200` and kept.
+    final class App: Sendable {
+        let upstream: FakeUpstream
+
+        init(keys: Set<String>, on loop: EventLoop) throws {
+            upstream = try FakeUpstream(on: loop) { connection, request in
+                let admitted = request.headers["x-event-type"] != nil || keys.contains(request.headers["x-streaming-key"] ?? "")
+                connection.write(Array("HTTP/1.1 \(admitted ? "200 OK" : "403 Forbidden")\r\nContent-Length: 0\r\n\r\n".utf8))
+                connection.close()
+            }
+        }
+
+        /// The events received: type (`stream-available`, `stream-closed`) and stream id.
+        var events: [(kind: String, id: String)] {
+            upstream.requests.value.compactMap { request in
+                request.headers["x-event-type"].map { ($0, request.headers["x-streaming-id"] ?? "") }
+            }
+        }
+
+        func url(_ path: String) -> StreamURL {
+            StreamURL(host: "127.0.0.1", port: upstream.listener.localAddress.port, path: path)
+        }
+    }
+
+    /// A server with `--accept-all`, no source password, keys verified by `app`, events to `events` (if given).
+    func server(app: App, events: StreamURL? = nil, spool: String? = nil, log: StationServerTests.Log = .init()) async throws -> StationServer {
+        var control = ControlPlane.Configuration()
+        control.keyVerificationURL = app.url("/verify")
+        control.eventCallbackURL = events
+        control.eventSpool = spool
+        var configuration = StationServer.Configuration()
+        configuration.adminPassword = "adminpw"
+        configuration.mounts = nil
+        configuration.segmentBytes = 4170
+        configuration.distribution.burst = 1
+        configuration.options.hls.enabled = false
+        configuration.control = ControlPlane(control, loop: loop, logger: log.logger)
+        await configuration.control?.start()
+        return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
+    }
+
+    /// `GET path` with Basic `user:password`; the whole answer.
+    func ask(_ server: StationServer, _ path: String, user: String = "source", password: String) async throws -> String {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET \(path) HTTP/1.0\r\nAuthorization: Basic \(Base64.encode(Array("\(user):\(password)".utf8)))\r\n\r\n")
+        _ = await eventually { peer.closed.value }
+        return peer.text
+    }
+
+    func published(_ peer: TestPeer) async -> Bool {
+        await peer.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }
+    }
+
+    @Test func titles_AreSetWithTheLiveSessionsKey_OnItsMountOnly() async throws {
+        let app = try App(keys: ["key-one", "key-two"], on: loop)
+        let server = try await server(app: app)
+        let one = try await station.source(server, mount: "/one", password: "key-one")
+        let two = try await station.source(server, mount: "/two", password: "key-two")
+        #expect(await published(one))
+        #expect(await published(two))
+        await station.sendAudio(one, StationServerTests.silentFrames(10))
+        let title = "mode=updinfo&song=Blue+in+Green"
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-one").hasPrefix("HTTP/1.0 200 OK"))
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", user: "admin", password: "adminpw").hasPrefix("HTTP/1.0 200 OK"))
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-two").hasPrefix("HTTP/1.0 401"),
+                "another mount's key sets no title here")
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-on").hasPrefix("HTTP/1.0 401"))
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "").hasPrefix("HTTP/1.0 401"))
+        await station.sendAudio(one, StationServerTests.silentFrames(20))
+        let distributor = try #require(await loop.submit { server.table.mount(at: "/one")?.distributor })
+        #expect(await eventually { await distributor.stat().context?.title?.streamTitle == "Blue in Green" })
+        // Once the session is over, its key is worth nothing here.
+        await one.close()
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/one")?.source == nil } })
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-one").hasPrefix("HTTP/1.0 401"))
+        await two.close()
+        server.close()
+        await app.upstream.close()
+    }
+
+    @Test func refusedSources_OnRandomMounts_LeaveNoMountBehind() async throws {
+        let app = try App(keys: ["good"], on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, log: log)
+        for number in 0..<20 {
+            let intruder = try await station.source(server, mount: "/random-\(number)", password: "guess-\(number)")
+            #expect(await eventually { intruder.closed.value })
+            #expect(intruder.text.hasPrefix("HTTP/1.0 403"), "\(intruder.text)")
+        }
+        #expect(await loop.submit { server.table.all.count } == 0)
+        let status = try await ask(server, "/status.json", password: "")
+        #expect(status.contains("\"source\":[]"), "\(status)")
+        let admitted = try await station.source(server, mount: "/good", password: "good")
+        #expect(await published(admitted))
+        #expect(await loop.submit { server.table.all.map(\.path) } == ["/good"])
+        await admitted.close()
+        server.close()
+        await app.upstream.close()
+    }
+}
