@@ -7,7 +7,8 @@ import Testing
 @testable import CastyWire
 
 /// A station server run by a platform's application (key verification, events), against a fake application on
-/// loopback: titles set with a session's own key, refused sources that leave no mount behind.
+/// loopback: titles set with a session's own key, refused sources that leave no mount behind; and how the
+/// command report names servers.
 struct PlatformServerTests {
     let loop = EventLoop.shared
     let station = StationServerTests()
@@ -111,5 +112,29 @@ struct PlatformServerTests {
         await admitted.close()
         server.close()
         await app.upstream.close()
+    }
+
+    @Test func streamingServer_ReadsIPv6AndURLs() {
+        let v6 = StreamingServer("[::1]:8000")
+        #expect(v6?.host == "::1" && v6?.port == 8000 && v6?.id == "[::1]:8000" && v6?.ssl == false)
+        let url = StreamingServer("http://[2001:db8::7]:18912/")
+        #expect(url?.host == "2001:db8::7" && url?.port == 18912)
+        let tls = StreamingServer("https://casty.example")
+        #expect(tls?.host == "casty.example" && tls?.port == 443 && tls?.ssl == true && tls?.id == "casty.example:443")
+        #expect(StreamingServer("10.0.0.2:9000")?.host == "10.0.0.2")
+        #expect(StreamingServer("10.0.0.2:9000")?.port == 9000)
+        #expect(StreamingServer("::1")?.host == "::1", "a bare IPv6 address has no port")
+        #expect(StreamingServer("[::1]:port") == nil)
+        #expect(StreamingServer("[::1") == nil)
+        #expect(StreamingServer(":80") == nil)
+    }
+
+    @Test func streamingServer_ListsABranchOfSeveralMountsOnce() {
+        let branches = StreamingServer.branches([
+            ("/a", "10.0.0.2:9000"), ("/b", "10.0.0.2:9000"), ("/a", "[::2]:9000"), ("/b", "10.0.0.3:9000"), ("/a", "bad:x"),
+        ])
+        #expect(branches.map(\.id) == ["10.0.0.2:9000", "[::2]:9000", "10.0.0.3:9000"])
+        #expect(branches.map(\.mounts) == [["/a", "/b"], ["/a"], ["/b"]])
+        #expect(branches[1].json.encoded.contains("\"ip\":\"::2\",\"port\":9000"), "\(branches[1].json.encoded)")
     }
 }

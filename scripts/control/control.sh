@@ -7,7 +7,8 @@
 #       twenty random mounts leave no mount behind;
 #   (c) stream-available reaches the event callback three times (the application answers 500 twice, then 200),
 #       in order, with the stream id, ICY-LIVE and the listen URL, and the callback's auth;
-#   (d) /commands/capacity and /commands/report, field by field; wrong or missing auth → 401;
+#   (d) /commands/capacity and /commands/report, field by field (one HLS packager: /live's); wrong or missing
+#       auth → 401; the live source's own key sets its title (/admin/metadata), another key does not;
 #   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
 #   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: the
 #       events arrive, in order, once it is back (the spool file carried them across the restart);
@@ -102,15 +103,21 @@ base="http://127.0.0.1:$SERVER_PORT"
 check "(d) /commands/capacity without auth → 401" test "$(command "$base/commands/capacity" | tail -1)" = 401
 check "(d) /commands/capacity with a wrong token → 401" test "$(command -H 'Authorization: Bearer nope' "$base/commands/capacity" | tail -1)" = 401
 capacity=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/capacity" | head -1)
-check "(d) capacity: load 1, capacity -1, encoderCount 0 ($capacity)" python3 -c '
-import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacity"], c["encoderCount"]) == (1, -1, 0) else 1)' "$capacity"
+check "(d) capacity: load 1, capacity -1, encoderCount 1 (/live's HLS), 1 mount: refused sources left none ($capacity)" python3 -c '
+import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacity"], c["encoderCount"], c["mounts"]) == (1, -1, 1, 1) else 1)' "$capacity"
 report=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/report" | head -1)
 check "(d) report: the live stream with its id, server and record flag; this node as an ICY server ($report)" python3 -c '
 import json,sys; r=json.loads(sys.argv[1]); s=r["activeStreams"]
 ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[2] and s[0]["record"] is True \
     and s[0]["streamServer"] == "http://127.0.0.1:" + sys.argv[3] \
-    and r["streamingServers"][0]["serverType"] == "ICY" and r["streamingServers"][0]["port"] == int(sys.argv[3]) and r["encoders"] == []
+    and r["streamingServers"] == [{"id": "127.0.0.1:" + sys.argv[3], "ip": "127.0.0.1", "port": int(sys.argv[3]), "ssl": False, "serverType": "ICY"}]
 sys.exit(0 if ok else 1)' "$report" "$stream_id" "$SERVER_PORT"
+check "(d) report: one encoder, /live's HLS packager, named by the live stream" python3 -c '
+import json,sys; r=json.loads(sys.argv[1]); e=r["encoders"]
+ok = len(e) == 1 and e[0]["mount"] == "/live" and e[0]["type"] == "HLS" and e[0]["targetDuration"] == 6 \
+    and e[0]["segmentsMade"] >= 0 and e[0]["playlist"] == "http://127.0.0.1:" + sys.argv[2] + "/live/index.m3u8" \
+    and r["activeStreams"][0]["encoder"] == e[0]["id"]
+sys.exit(0 if ok else 1)' "$report" "$SERVER_PORT"
 title() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -u "source:$1" "$base/admin/metadata?mount=/live&mode=updinfo&song=Blue+in+Green"; }
 check "(d) the live source's own key sets its title (/admin/metadata → 200)" test "$(title goodkey)" = 200
 check "(d) … another key does not (401)" test "$(title badkey)" = 401
