@@ -7,8 +7,8 @@ import Testing
 @testable import CastyWire
 
 /// A station server run by a platform's application (key verification, events), against a fake application on
-/// loopback: titles set with a session's own key, refused sources that leave no mount behind; and how the
-/// command report names servers.
+/// loopback: titles set with a session's own key, refused sources that leave no mount behind, the events a
+/// stopping server still sends or spools; and how the command report names servers.
 struct PlatformServerTests {
     let loop = EventLoop.shared
     let station = StationServerTests()
@@ -112,6 +112,55 @@ struct PlatformServerTests {
         await admitted.close()
         server.close()
         await app.upstream.close()
+    }
+
+    @Test func endingTheSources_TellsTheApplicationStreamClosed() async throws {
+        let app = try App(keys: ["key"], on: loop)
+        let server = try await server(app: app, events: app.url("/events"))
+        let source = try await station.source(server, mount: "/live", password: "key")
+        #expect(await published(source))
+        #expect(await eventually { app.events.contains { $0.kind == "stream-available" } })
+        let id = try #require(app.events.first?.id)
+        #expect(!app.events.contains { $0.kind == "stream-closed" })
+        await server.endSources()
+        #expect(await eventually { app.events.contains { $0 == ("stream-closed", id) } }, "\(app.events)")
+        #expect(await eventually { source.closed.value }, "the source is disconnected")
+        await app.upstream.close()
+    }
+
+    @Test func finishing_SendsWhatIsLeft_WhileTheApplicationAnswers() async throws {
+        let app = try App(keys: [], on: loop)
+        let queue = EventQueue(url: app.url("/events"), auth: nil, loop: loop)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        await queue.finish(before: .now + .seconds(3))
+        #expect(app.events.map(\.id) == ["s1"], "the event was sent before finish returned")
+        #expect(await queue.undelivered().isEmpty)
+        await queue.stop()
+        await app.upstream.close()
+    }
+
+    @Test func finishing_WithTheApplicationDown_SpoolsTheEvents_AtOnce() async throws {
+        // A port nobody listens on: bound, then closed.
+        let gone = try FakeUpstream(on: loop) { _, _ in }
+        let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
+        await gone.close()
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool) }
+        let log = StationServerTests.Log()
+        let queue = EventQueue(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
+        #expect(await eventually { log.contains("attempt 1") }, "the application was found down")
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        let started = ContinuousClock.now
+        await queue.finish(before: .now + .seconds(10))
+        EventQueue.flushSpools()
+        #expect(ContinuousClock.now - started < .seconds(2), "a failing application is not waited for")
+        let lines = String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self).split(separator: "\n")
+        #expect(lines.compactMap(StreamEvent.init(spoolLine:)).map(\.kind) == [.available, .closed], "\(lines)")
+        #expect(log.contains("2 not sent before the process stopped; kept in \(spool)"))
+        await queue.stop()
     }
 
     @Test func streamingServer_ReadsIPv6AndURLs() {

@@ -10,8 +10,10 @@
 #   (d) /commands/capacity and /commands/report, field by field (one HLS packager: /live's); wrong or missing
 #       auth → 401; the live source's own key sets its title (/admin/metadata), another key does not;
 #   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
-#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: the
-#       events arrive, in order, once it is back (the spool file carried them across the restart);
+#       SIGTERM with a source live: Casty exits within 4 s, and stream-closed reached the application first;
+#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile — with
+#       another stream live, whose stream-closed the stopping Casty spools: the events arrive, in order, once it
+#       is back (the spool file carried them across the restart);
 #   (g) applications that answer garbage, a 10 MB body, or never: the source is refused within the timeout, and
 #       a listener of another mount plays on undisturbed;
 #   (h) listeners authorized by the application (Icecast's URL auth): no login 401, a refused one 403, an
@@ -150,6 +152,19 @@ PY
 check "(e) … after stream-available (ICY-LIVE, then HLS-LIVE)" live_then_closed
 recorded() { calls app /events | grep -q '"x-stream-type": "HLS-VOD"' && find "$TMP/recordings/live" -name '*.mp3' -size +10k | grep -q .; }
 check "(e) x-record: true recorded the session: its audio is on disk and its playlist was announced (HLS-VOD)" wait_until 15 recorded
+# SIGTERM with a source live: the application hears stream-closed before Casty exits.
+publish again "$SERVER_PORT" /live goodkey 60
+new_id() { calls app /events | grep ICY-LIVE | grep -v "\"$stream_id\"" | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["headers"]["x-streaming-id"])' 2>/dev/null; }
+has_new_id() { [ -n "$(new_id)" ]; }
+check "(e) /live published again, its stream-available arrived" wait_until 15 has_new_id
+again_id=$(new_id)
+term=$(now_ms)
+kill -TERM "$server_pid"
+server_gone() { ! kill -0 "$server_pid" 2>/dev/null; }
+check "(e) SIGTERM with /live live: Casty exited within 4 s" wait_until 4 server_gone
+echo "MEASURE: Casty exited $(($(now_ms) - term)) ms after SIGTERM"
+check "(e) … and stream-closed of that stream ($again_id) reached the application before" bash -c \
+    "grep -F '\"path\": \"/events' '$TMP/app.jsonl' | grep -F '\"x-streaming-id\": \"$again_id\"' | grep -q stream-closed"
 
 # --- (f) the application down, Casty restarted meanwhile ------------------------------------------------------------
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
@@ -162,19 +177,28 @@ sleep 2
 # stream-available twice (ICY-LIVE, then HLS-LIVE: the live playlist), then stream-closed.
 spooled() { [ "$(grep -c . "$TMP/spool" 2>/dev/null)" = 3 ]; }
 check "(f) the three events wait in the spool file" wait_until 5 spooled
+publish three "$SERVER2_PORT" /three pw2 60
+check "(f) /three plays" wait_until 10 plays "$SERVER2_PORT" /three
 kill "$server2_pid"
+server2_gone() { ! kill -0 "$server2_pid" 2>/dev/null; }
+check "(f) SIGTERM with /three live: Casty exited within 4 s" wait_until 4 server2_gone
+check "(f) … and spooled /three's stream-closed after its stream-available (six events in all)" bash -c \
+    "[ \"\$(grep -c . '$TMP/spool')\" = 6 ] && tail -1 '$TMP/spool' | grep -q \"^stream-closed\$(printf '\t')three\$(printf '\t')\""
 sleep 1
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
     --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"
 sleep "$((DOWN_SECONDS > 8 ? DOWN_SECONDS - 8 : 1))"
 back=$(now_ms)
 app_start app2 "$APP2_PORT"
-both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 3 ]; }
-check "(f) after $DOWN_SECONDS s down and a restart of Casty, the three events arrived" wait_until 40 both_events
+both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 6 ]; }
+check "(f) after $DOWN_SECONDS s down and a restart of Casty, the six events arrived" wait_until 40 both_events
 echo "MEASURE: events arrived $(($(now_ms) - back)) ms after the application came back"
 check "(f) … in order: stream-available (ICY-LIVE, HLS-LIVE), then stream-closed" bash -c \
     "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | head -1 | grep -q ICY-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 2p | grep -q HLS-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 3p | grep -q stream-closed"
+check "(f) … the last: stream-closed of /three" bash -c \
+    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 6p | grep -F '\"x-streaming-channel\": \"three\"' | grep -q stream-closed"
 check "(f) one log line says where the left events came from" grep -q "left by the last run" "$TMP/server2.log"
+check "(f) one log line says the stopping Casty kept events in the spool" grep -q "not sent before the process stopped; kept in" "$TMP/server2.log"
 
 # --- (g) applications that answer nonsense ---------------------------------------------------------------------------
 server_start server3 "$SERVER3_PORT" --accept-all --station /radio --key-verification-timeout 2 \

@@ -67,9 +67,11 @@ public final class ControlPlane: Sendable {
         }
     }
 
-    /// Starts sending events.
+    /// Starts sending events; when the process stops (``Shutdown``), those not sent yet are sent or spooled.
     public func start() async {
-        await events?.start()
+        guard let events else { return }
+        await events.start()
+        Shutdown.register(.events) { [weak events] deadline in await events?.finish(before: deadline) }
     }
 
     /// Whether sources' keys are verified by the application.

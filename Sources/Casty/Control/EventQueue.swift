@@ -28,6 +28,8 @@ public actor EventQueue {
     private var waiter: CheckedContinuation<Void, Never>?
     private var woken = false
     private var worker: Task<Void, Never>?
+    /// Whether the last attempt to send failed (the worker is waiting to try again).
+    private var failing = false
     private static let spoolWriter = DispatchQueue(label: "casty.event-spool")
 
     /// A queue for `url`; call ``start()`` to load the spool and begin sending.
@@ -64,6 +66,28 @@ public actor EventQueue {
         return pending
     }
 
+    /// Before the process exits (``Shutdown``): waits, until `deadline` at most, for the events posted so far to
+    /// be sent — not at all if the application was failing already —, then writes those left to the spool (on the
+    /// spool's queue: ``flushSpools()`` waits for it), with one log line saying what was left and where. An event
+    /// being sent when time runs out stays in the spool, so the application may get it twice, never not at all.
+    public func finish(before deadline: ContinuousClock.Instant) async {
+        takeInbox()
+        wake()
+        while !pending.isEmpty, !failing, worker != nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            takeInbox()
+        }
+        guard !pending.isEmpty else { return }
+        let kept = spool.map { "kept in \($0), sent first at the next start" } ?? "lost (no --event-spool)"
+        logger("events: \(pending.count) not sent before the process stopped; \(kept)")
+        writeSpool()
+    }
+
+    /// Waits until every spool write handed over so far is on disk (at shutdown).
+    public static func flushSpools() {
+        spoolWriter.sync {}
+    }
+
     /// Stops sending (the pending events stay in the spool).
     public func stop() {
         worker?.cancel()
@@ -84,9 +108,11 @@ public actor EventQueue {
             if await deliver(event, attempt: failures + 1) {
                 pending.removeFirst()
                 failures = 0
+                failing = false
                 writeSpool()
             } else {
                 failures += 1
+                failing = true
                 let wait = min(Duration.seconds(30), .milliseconds(500) * (1 << min(failures - 1, 10)))
                 try? await Task.sleep(for: wait)
             }
