@@ -130,7 +130,7 @@ struct PlatformServerTests {
 
     @Test func finishing_SendsWhatIsLeft_WhileTheApplicationAnswers() async throws {
         let app = try App(keys: [], on: loop)
-        let queue = EventQueue(url: app.url("/events"), auth: nil, loop: loop)
+        let queue = EventQueue<StreamEvent>(url: app.url("/events"), auth: nil, loop: loop)
         await queue.start()
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
         await queue.finish(before: .now + .seconds(3))
@@ -148,19 +148,44 @@ struct PlatformServerTests {
         let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { unlink(spool) }
         let log = StationServerTests.Log()
-        let queue = EventQueue(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
+        let queue = EventQueue<StreamEvent>(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
         await queue.start()
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
         #expect(await eventually { log.contains("attempt 1") }, "the application was found down")
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
         let started = ContinuousClock.now
         await queue.finish(before: .now + .seconds(10))
-        EventQueue.flushSpools()
+        EventSpool.flush()
         #expect(ContinuousClock.now - started < .seconds(2), "a failing application is not waited for")
         let lines = String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self).split(separator: "\n")
         #expect(lines.compactMap(StreamEvent.init(spoolLine:)).map(\.kind) == [.available, .closed], "\(lines)")
         #expect(log.contains("2 not sent before the process stopped; kept in \(spool)"))
         await queue.stop()
+    }
+
+    @Test func listenerRemove_IsResent_UntilTheApplicationAnswers200() async throws {
+        let calls = Locked(0)
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            calls.update { $0 += 1 }
+            let failing = calls.value <= 2
+            connection.write(Array("HTTP/1.1 \(failing ? "500 Oops" : "200 OK")\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        var configuration = ControlPlane.Configuration()
+        configuration.listenerAuthURL = StreamURL(host: "127.0.0.1", port: app.listener.localAddress.port, path: "/listener")
+        let log = StationServerTests.Log()
+        let control = ControlPlane(configuration, loop: loop, logger: log.logger)
+        await control.start()
+        control.listenerLeft(.init(mount: "/live", ip: "192.0.2.7", agent: "mpg123", auth: BasicAuth(header: "Basic " + Base64.encode(Array("alice:s3cret".utf8)))))
+        #expect(await eventually(timeout: .seconds(6)) { calls.value == 3 }, "500, 500, then 200: three calls")
+        #expect(app.requests.value.allSatisfy { $0.method == .post && $0.headers["Content-Type"] == "application/x-www-form-urlencoded" })
+        #expect(log.contains("listener authorization: listener_remove for 192.0.2.7 on /live: application answered 500; attempt 2"))
+        #expect(!log.contains("s3cret"), "no password logged")
+        #expect(await control.listenerRemovals?.undelivered().isEmpty == true)
+        try? await Task.sleep(for: .milliseconds(300))
+        #expect(calls.value == 3, "answered 200, it is not sent again")
+        await control.listenerRemovals?.stop()
+        await app.close()
     }
 
     @Test func streamingServer_ReadsIPv6AndURLs() {

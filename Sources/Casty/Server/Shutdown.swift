@@ -41,7 +41,7 @@ public enum Shutdown {
         run(.sources, until: start + limit / 3)
         Recorder.finishAll()
         run(.events, until: start + limit)
-        EventQueue.flushSpools()
+        EventSpool.flush()
     }
 
     /// Runs the work of `stage` at once, and waits for all of it until `deadline` at most.
