@@ -118,13 +118,14 @@ func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
     exit(code)
 }
 
-/// Exits cleanly on Ctrl-C or `kill`: recordings are finished, and listeners see the connection close.
+/// Exits cleanly on Ctrl-C or `kill`, within 3 s: the application hears `stream-closed` for each live source,
+/// recordings are finished, events not sent yet are spooled (``Shutdown``), and listeners see the connection close.
 func installSignalHandlers() {
     for signal in [SIGINT, SIGTERM] {
         Glibc.signal(signal, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
         source.setEventHandler {
-            Recorder.finishAll()
+            Shutdown.run(within: .seconds(3))
             exit(0)
         }
         source.resume()

@@ -29,7 +29,8 @@ enum ControlOptions {
           --commands-auth A             turn on /commands/… for the application, with these credentials
           --listener-auth-url URL       ask this application whether each listener may listen (Icecast's URL
                                         auth: action=listener_add, 200 with icecast-auth-user: 1 admits)
-          --public-url URL              this node as the application reaches it (default http://<host>:<port>)
+          --public-url URL              this node as the application reaches it (default http://<host>:<port>,
+                                        http://127.0.0.1:<port> on 0.0.0.0 or ::, with a warning at start)
           (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, EVENT_CALLBACK_URL,
            EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, PUBLIC_URL, or the same with CASTY_ before them)
         """
@@ -55,11 +56,18 @@ enum ControlOptions {
         configuration.eventSpool = value("event-spool", arguments)
         configuration.commandsAuth = try auth("commands-auth", arguments)
         configuration.listenerAuthURL = try url("listener-auth-url", arguments)
-        let host = address.host == "0.0.0.0" || address.host == "::" ? "127.0.0.1" : address.host
-        configuration.publicURL = value("public-url", arguments) ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
+        let wildcard = address.host == "0.0.0.0" || address.host == "::"
+        let host = wildcard ? "127.0.0.1" : address.host
+        let publicURL = value("public-url", arguments)
+        configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {
             return nil
+        }
+        // Listening on every address, the node cannot tell which one the application reaches it at.
+        if wildcard, publicURL == nil {
+            logger("warning: events and /commands/report advertise \(configuration.publicURL); pass --public-url so the application "
+                + "can reach this node")
         }
         return ControlPlane(configuration, logger: logger)
     }

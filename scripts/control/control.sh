@@ -3,13 +3,17 @@
 #
 #   (a) ffmpeg publishes with an accepted key: the application was asked (channel, key, user ip, its auth) and
 #       the mount plays;
-#   (b) a refused key: ffmpeg is turned away (403, one log line), the mount does not play;
+#   (b) a refused key: ffmpeg is turned away (403, one log line), the mount does not play; refused sources on
+#       twenty random mounts leave no mount behind;
 #   (c) stream-available reaches the event callback three times (the application answers 500 twice, then 200),
 #       in order, with the stream id, ICY-LIVE and the listen URL, and the callback's auth;
-#   (d) /commands/capacity and /commands/report, field by field; wrong or missing auth → 401;
+#   (d) /commands/capacity and /commands/report, field by field (one HLS packager: /live's); wrong or missing
+#       auth → 401; the live source's own key sets its title (/admin/metadata), another key does not;
 #   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
-#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile: the
-#       events arrive, in order, once it is back (the spool file carried them across the restart);
+#       SIGTERM with a source live: Casty exits within 4 s, and stream-closed reached the application first;
+#   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile — with
+#       another stream live, whose stream-closed the stopping Casty spools: the events arrive, in order, once it
+#       is back (the spool file carried them across the restart);
 #   (g) applications that answer garbage, a 10 MB body, or never: the source is refused within the timeout, and
 #       a listener of another mount plays on undisturbed;
 #   (h) listeners authorized by the application (Icecast's URL auth): no login 401, a refused one 403, an
@@ -77,9 +81,14 @@ check "(a) … and Authorization: Bearer verify-token" test "$(field "$verify" a
 publish intruder "$SERVER_PORT" /intruder badkey 10
 ffmpeg_gone() { ! kill -0 "$intruder_pid" 2>/dev/null; }
 check "(b) ffmpeg with a refused key was turned away" wait_until 10 ffmpeg_gone
-check "(b) /intruder does not play" test "$(status_of "http://127.0.0.1:$SERVER_PORT/intruder")" != 200
+no_intruder() { curl -s --max-time 2 "http://127.0.0.1:$SERVER_PORT/status.json" | grep -q '"/live"' && ! curl -s --max-time 2 "http://127.0.0.1:$SERVER_PORT/status.json" | grep -q intruder; }
+check "(b) /intruder was not made a mount (/status.json lists /live only)" no_intruder
 check "(b) one log line: key not accepted (403)" test "$(grep -c "refused on /intruder: key not accepted.*(403)" "$TMP/server.log")" = 1
 check "(b) no key in the log" bash -c "! grep -q -e goodkey -e badkey -e verify-token -e cmd-token '$TMP/server.log'"
+put_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -X PUT -u "source:$2" -H 'Content-Type: audio/mpeg' --data-binary '' "$1"; }
+refused_puts=0
+for n in $(seq 1 20); do [ "$(put_status "http://127.0.0.1:$SERVER_PORT/random-$n" "guess$n")" = 403 ] && refused_puts=$((refused_puts + 1)); done
+check "(b) PUTs with refused keys to 20 random mounts: all 403 ($refused_puts)" test "$refused_puts" = 20
 
 # --- (c) events, re-sent until 200 ---------------------------------------------------------------------------------
 three_available() { [ "$(calls app /events | grep -c stream-available)" -ge 3 ]; }
@@ -96,15 +105,24 @@ base="http://127.0.0.1:$SERVER_PORT"
 check "(d) /commands/capacity without auth → 401" test "$(command "$base/commands/capacity" | tail -1)" = 401
 check "(d) /commands/capacity with a wrong token → 401" test "$(command -H 'Authorization: Bearer nope' "$base/commands/capacity" | tail -1)" = 401
 capacity=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/capacity" | head -1)
-check "(d) capacity: load 1, capacity -1, encoderCount 0 ($capacity)" python3 -c '
-import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacity"], c["encoderCount"]) == (1, -1, 0) else 1)' "$capacity"
+check "(d) capacity: load 1, capacity -1, encoderCount 1 (/live's HLS), 1 mount: refused sources left none ($capacity)" python3 -c '
+import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacity"], c["encoderCount"], c["mounts"]) == (1, -1, 1, 1) else 1)' "$capacity"
 report=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/report" | head -1)
 check "(d) report: the live stream with its id, server and record flag; this node as an ICY server ($report)" python3 -c '
 import json,sys; r=json.loads(sys.argv[1]); s=r["activeStreams"]
 ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[2] and s[0]["record"] is True \
     and s[0]["streamServer"] == "http://127.0.0.1:" + sys.argv[3] \
-    and r["streamingServers"][0]["serverType"] == "ICY" and r["streamingServers"][0]["port"] == int(sys.argv[3]) and r["encoders"] == []
+    and r["streamingServers"] == [{"id": "127.0.0.1:" + sys.argv[3], "ip": "127.0.0.1", "port": int(sys.argv[3]), "ssl": False, "serverType": "ICY"}]
 sys.exit(0 if ok else 1)' "$report" "$stream_id" "$SERVER_PORT"
+check "(d) report: one encoder, /live's HLS packager, named by the live stream" python3 -c '
+import json,sys; r=json.loads(sys.argv[1]); e=r["encoders"]
+ok = len(e) == 1 and e[0]["mount"] == "/live" and e[0]["type"] == "HLS" and e[0]["targetDuration"] == 6 \
+    and e[0]["segmentsMade"] >= 0 and e[0]["playlist"] == "http://127.0.0.1:" + sys.argv[2] + "/live/index.m3u8" \
+    and r["activeStreams"][0]["encoder"] == e[0]["id"]
+sys.exit(0 if ok else 1)' "$report" "$SERVER_PORT"
+title() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -u "source:$1" "$base/admin/metadata?mount=/live&mode=updinfo&song=Blue+in+Green"; }
+check "(d) the live source's own key sets its title (/admin/metadata → 200)" test "$(title goodkey)" = 200
+check "(d) … another key does not (401)" test "$(title badkey)" = 401
 
 # --- (e) close * ---------------------------------------------------------------------------------------------------
 # x-record: true: the session is being recorded once its first whole HLS segment is cut (about 12 s in).
@@ -134,6 +152,19 @@ PY
 check "(e) … after stream-available (ICY-LIVE, then HLS-LIVE)" live_then_closed
 recorded() { calls app /events | grep -q '"x-stream-type": "HLS-VOD"' && find "$TMP/recordings/live" -name '*.mp3' -size +10k | grep -q .; }
 check "(e) x-record: true recorded the session: its audio is on disk and its playlist was announced (HLS-VOD)" wait_until 15 recorded
+# SIGTERM with a source live: the application hears stream-closed before Casty exits.
+publish again "$SERVER_PORT" /live goodkey 60
+new_id() { calls app /events | grep ICY-LIVE | grep -v "\"$stream_id\"" | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["headers"]["x-streaming-id"])' 2>/dev/null; }
+has_new_id() { [ -n "$(new_id)" ]; }
+check "(e) /live published again, its stream-available arrived" wait_until 15 has_new_id
+again_id=$(new_id)
+term=$(now_ms)
+kill -TERM "$server_pid"
+server_gone() { ! kill -0 "$server_pid" 2>/dev/null; }
+check "(e) SIGTERM with /live live: Casty exited within 4 s" wait_until 4 server_gone
+echo "MEASURE: Casty exited $(($(now_ms) - term)) ms after SIGTERM"
+check "(e) … and stream-closed of that stream ($again_id) reached the application before" bash -c \
+    "grep -F '\"path\": \"/events' '$TMP/app.jsonl' | grep -F '\"x-streaming-id\": \"$again_id\"' | grep -q stream-closed"
 
 # --- (f) the application down, Casty restarted meanwhile ------------------------------------------------------------
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
@@ -146,19 +177,28 @@ sleep 2
 # stream-available twice (ICY-LIVE, then HLS-LIVE: the live playlist), then stream-closed.
 spooled() { [ "$(grep -c . "$TMP/spool" 2>/dev/null)" = 3 ]; }
 check "(f) the three events wait in the spool file" wait_until 5 spooled
+publish three "$SERVER2_PORT" /three pw2 60
+check "(f) /three plays" wait_until 10 plays "$SERVER2_PORT" /three
 kill "$server2_pid"
+server2_gone() { ! kill -0 "$server2_pid" 2>/dev/null; }
+check "(f) SIGTERM with /three live: Casty exited within 4 s" wait_until 4 server2_gone
+check "(f) … and spooled /three's stream-closed after its stream-available (six events in all)" bash -c \
+    "[ \"\$(grep -c . '$TMP/spool')\" = 6 ] && tail -1 '$TMP/spool' | grep -q \"^stream-closed\$(printf '\t')three\$(printf '\t')\""
 sleep 1
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
     --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"
 sleep "$((DOWN_SECONDS > 8 ? DOWN_SECONDS - 8 : 1))"
 back=$(now_ms)
 app_start app2 "$APP2_PORT"
-both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 3 ]; }
-check "(f) after $DOWN_SECONDS s down and a restart of Casty, the three events arrived" wait_until 40 both_events
+both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 6 ]; }
+check "(f) after $DOWN_SECONDS s down and a restart of Casty, the six events arrived" wait_until 40 both_events
 echo "MEASURE: events arrived $(($(now_ms) - back)) ms after the application came back"
 check "(f) … in order: stream-available (ICY-LIVE, HLS-LIVE), then stream-closed" bash -c \
     "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | head -1 | grep -q ICY-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 2p | grep -q HLS-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 3p | grep -q stream-closed"
+check "(f) … the last: stream-closed of /three" bash -c \
+    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 6p | grep -F '\"x-streaming-channel\": \"three\"' | grep -q stream-closed"
 check "(f) one log line says where the left events came from" grep -q "left by the last run" "$TMP/server2.log"
+check "(f) one log line says the stopping Casty kept events in the spool" grep -q "not sent before the process stopped; kept in" "$TMP/server2.log"
 
 # --- (g) applications that answer nonsense ---------------------------------------------------------------------------
 server_start server3 "$SERVER3_PORT" --accept-all --station /radio --key-verification-timeout 2 \

@@ -5,9 +5,14 @@ internal import Icy
 ///
 /// | call | answers |
 /// |------|---------|
-/// | `GET /commands/capacity` | `{"load": live sources, "capacity": -1, "encoderCount": 0, "listeners": n}` |
+/// | `GET /commands/capacity` | `{"load": live sources, "capacity": -1, "encoderCount": HLS packagers, "listeners": n, "mounts": n}` |
 /// | `POST /commands/close` | disconnects the source of `x-streaming-channel` with `x-streaming-id` (`*`: every session of the channel); `stream-closed` follows |
-/// | `GET /commands/report` | `activeStreams`, `streamingServers` (this node, and a root's branches), `encoders` |
+/// | `GET /commands/report` | `activeStreams`, `streamingServers` (this node, then each branch it serves itself, once, with the mounts it relays), `encoders` (each mount's HLS packager) |
+///
+/// An encoder is a mount's HLS packager (every mount has one unless `--no-hls`): its `id` (`hls:/live`, the
+/// `encoder` of the mount's active stream), `mount`, `targetDuration`, `segmentsMade`, `playlist`, and `packs`
+/// (false while its audio is neither MP3 nor AAC). A root knows only the branches it serves itself; those below
+/// them are in each branch's `/tree`.
 ///
 /// A wrong or missing `Authorization` gets `401`.
 enum CommandRoutes {
@@ -21,11 +26,12 @@ enum CommandRoutes {
             return json(exchange, 401, "Unauthorized", .object([("error", .text("credentials needed"))]))
         }
         let live = mounts.all.compactMap { mount in mount.source.map { (mount, $0) } }
+        let encoders = encoders(of: mounts, server: control.configuration.publicURL)
         switch (exchange.request.method, exchange.path) {
         case (.get, "/commands/capacity"):
             let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
             json(exchange, 200, "OK", .object([
-                ("load", .number(live.count)), ("capacity", .number(-1)), ("encoderCount", .number(0)),
+                ("load", .number(live.count)), ("capacity", .number(-1)), ("encoderCount", .number(encoders.count)),
                 ("listeners", .number(listeners)), ("mounts", .number(mounts.all.count)),
             ]))
         case (.post, "/commands/close"):
@@ -40,35 +46,44 @@ enum CommandRoutes {
             ]))
         case (.get, "/commands/report"):
             let server = control.configuration.publicURL
-            let authority = server.split(separator: "/").last.map(String.init) ?? server
-            let host = authority.split(separator: ":").first.map(String.init) ?? authority
-            let portNumber = authority.split(separator: ":").last.flatMap { Int($0) } ?? 80
-            var servers: [JSONValue] = [.object([
-                ("id", .text(authority)), ("ip", .text(host)), ("port", .number(portNumber)), ("ssl", .bool(false)),
-                ("serverType", .text("ICY")),
-            ])]
-            for mount in mounts.all {
-                for child in mount.distributor.assumeIsolated({ $0.stat().tree?.children ?? [] }) {
-                    let parts = child.address.split(separator: ":")
-                    servers.append(.object([
-                        ("id", .text(child.address)), ("ip", .text(String(parts.first ?? ""))),
-                        ("port", .number(parts.last.flatMap { Int($0) } ?? 0)), ("ssl", .bool(false)), ("serverType", .text("ICY")),
-                    ]))
-                }
+            let children = mounts.all.flatMap { mount in
+                mount.distributor.assumeIsolated { $0.stat().tree?.children ?? [] }.map { (mount: mount.path, address: $0.address) }
             }
+            let node = StreamingServer(server).map { [$0] } ?? []
             json(exchange, 200, "OK", .object([
                 ("activeStreams", .list(live.map { mount, session in
                     .object([
                         ("channel", .text(String(mount.path.dropFirst()))), ("streamId", .text(session.streamID)),
-                        ("streamServer", .text(server)), ("encoder", .text("")),
+                        ("streamServer", .text(server)), ("encoder", .text(encoders.first { $0.mount == mount.path }?.id ?? "")),
                         ("record", session.record.map { .bool($0) } ?? .text("")),
                     ] + (mount.ingestStatus.map { [("srt", .object($0()))] } ?? []))
                 })),
-                ("streamingServers", .list(servers)),
-                ("encoders", .list([])),
+                ("streamingServers", .list((node + StreamingServer.branches(children)).map(\.json))),
+                ("encoders", .list(encoders.map(\.json))),
             ]))
         default:
             json(exchange, 404, "Not Found", .object([("error", .text("no command \(exchange.request.method.rawValue) \(exchange.path)"))]))
+        }
+    }
+
+    /// An HLS packager, as the report lists it in `encoders`: every mount published as HLS has one.
+    private struct Encoder {
+        let id: String
+        let mount: String
+        let json: JSONValue
+    }
+
+    /// The mounts' HLS packagers (on the loop).
+    private static func encoders(of mounts: MountTable, server: String) -> [Encoder] {
+        mounts.all.compactMap { mount in
+            guard let packager = mount.distributor.assumeIsolated({ $0.packager }) else { return nil }
+            let (target, made, packs) = packager.assumeIsolated { ($0.targetDuration, $0.made, $0.packs) }
+            let id = "hls:" + mount.path
+            return Encoder(id: id, mount: mount.path, json: .object([
+                ("id", .text(id)), ("type", .text("HLS")), ("mount", .text(mount.path)), ("packs", .bool(packs)),
+                ("targetDuration", .number(target)), ("segmentsMade", .number(made)),
+                ("playlist", .text(server + mount.path + "/index.m3u8")),
+            ]))
         }
     }
 

@@ -53,7 +53,9 @@ public final class ControlPlane: Sendable {
     /// The configuration.
     public let configuration: Configuration
     /// The events' queue, if events are posted.
-    public let events: EventQueue?
+    public let events: EventQueue<StreamEvent>?
+    /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, never spooled.
+    let listenerRemovals: EventQueue<ListenerCall>?
     private let loop: EventLoop
     private let logger: EventLog
 
@@ -65,11 +67,23 @@ public final class ControlPlane: Sendable {
         self.events = configuration.eventCallbackURL.map {
             EventQueue(url: $0, auth: configuration.eventCallbackAuth, spool: configuration.eventSpool, loop: loop, logger: logger)
         }
+        self.listenerRemovals = configuration.listenerAuthURL.map {
+            EventQueue(url: $0, auth: nil, name: "listener authorization", timeout: configuration.listenerAuthTimeout, loop: loop,
+                       logger: logger)
+        }
     }
 
-    /// Starts sending events.
+    /// Starts sending events (and `listener_remove` calls); when the process stops (``Shutdown``), those not
+    /// sent yet are sent, or spooled.
     public func start() async {
-        await events?.start()
+        if let events {
+            await events.start()
+            Shutdown.register(.events) { [weak events] deadline in await events?.finish(before: deadline) }
+        }
+        if let listenerRemovals {
+            await listenerRemovals.start()
+            Shutdown.register(.events) { [weak listenerRemovals] deadline in await listenerRemovals?.finish(before: deadline) }
+        }
     }
 
     /// Whether sources' keys are verified by the application.
@@ -90,8 +104,8 @@ public final class ControlPlane: Sendable {
         }
     }
 
-    /// A listener as the listener authorization is told of it.
-    struct ListenerCall: Sendable {
+    /// A listener as the listener authorization is told of it; queued, it is its `listener_remove` call.
+    struct ListenerCall: QueuedPost {
         let mount: String
         let ip: String
         let agent: String
@@ -103,6 +117,10 @@ public final class ControlPlane: Sendable {
             if let auth { fields += [("user", auth.user), ("pass", auth.password)] }
             return Array(fields.map { "\(URLQuery.encode($0.0))=\(URLQuery.encode($0.1))" }.joined(separator: "&").utf8)
         }
+
+        var headers: [(String, String)] { [("Content-Type", "application/x-www-form-urlencoded")] }
+        var body: [UInt8] { form("listener_remove") }
+        var summary: String { "listener_remove for \(ip) on \(mount)" }
     }
 
     /// Whether listeners are authorized by the application.
@@ -118,21 +136,11 @@ public final class ControlPlane: Sendable {
         return answer?.status == 200 && answer?.headers["icecast-auth-user"] == "1"
     }
 
-    /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: a
-    /// few attempts, 1 s, 2 s and 4 s apart, then it is given up with a log line.
+    /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: the
+    /// call is queued and re-sent until the application answers `200`, as events are (``EventQueue``), but never
+    /// spooled — its form holds the listener's password.
     func listenerLeft(_ call: ListenerCall) {
-        guard let url = configuration.listenerAuthURL else { return }
-        let loop = loop, logger = logger, timeout = configuration.listenerAuthTimeout
-        Task {
-            for attempt in 0..<4 {
-                if attempt > 0 { try? await Task.sleep(for: .seconds(1 << (attempt - 1))) }
-                let answer = try? await HTTPCall.post(
-                    url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_remove"),
-                    loop: loop, timeout: timeout, limit: 4096)
-                if answer?.status == 200 { return }
-            }
-            logger("listener authorization: listener_remove for \(call.ip) on \(call.mount) not answered 200; given up")
-        }
+        listenerRemovals?.post(call)
     }
 
     /// Tells the application that `event` happened.

@@ -6,37 +6,55 @@ internal import Icy
 internal import Synchronization
 
 /// Tells the platform's application what is live (`POST` to its event callback URL), reliably and in order,
-/// without ever holding up the relay.
+/// without ever holding up the relay — and, the same way, that an authorized listener left (`listener_remove`).
 ///
-/// Events are handed over with ``post(_:)`` from anywhere (the event loop included): it only appends to a
-/// queue. One task sends them, oldest first, and re-sends each until the application answers `200`, waiting
-/// 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for minutes
-/// and arrive in the order they happened. The queue holds at most ``limit`` events; past that the oldest is
+/// Events (any ``QueuedPost``) are handed over with ``post(_:)`` from anywhere (the event loop included): it only
+/// appends to a queue. One task sends them, oldest first, and re-sends each until the application answers `200`,
+/// waiting 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for
+/// minutes and arrive in the order they happened. The queue holds at most ``limit`` events; past that the oldest is
 /// dropped with a log line (at the default 10,000, a station would need thousands of sources starting while the
-/// application is down). With a spool file, the pending events are also written there on every change (a
-/// temporary file renamed over it, off the loop and off Swift's thread pool), and read back at the next start,
-/// so none is lost when Casty stops — even by `kill -9`.
-public actor EventQueue {
+/// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there on
+/// every change (a temporary file renamed over it, off the loop and off Swift's thread pool), and read back at the
+/// next start, so none is lost when Casty stops — even by `kill -9`.
+public actor EventQueue<Post: QueuedPost> {
+    /// A spool file, and how a post becomes a line of it and back.
+    private struct Spool: Sendable {
+        let path: String
+        let line: @Sendable (Post) -> String
+        let read: @Sendable (Substring) -> Post?
+    }
+
     private let url: StreamURL
     private let auth: AppAuth?
-    private let spool: String?
+    private let spool: Spool?
+    private let name: String
     private let limit: Int
+    private let timeout: Duration
     private let logger: EventLog
     private let loop: EventLoop
-    private let inbox = Mutex<[StreamEvent]>([])
-    private var pending: [StreamEvent] = []
+    private let inbox = Mutex<[Post]>([])
+    private var pending: [Post] = []
     private var waiter: CheckedContinuation<Void, Never>?
     private var woken = false
     private var worker: Task<Void, Never>?
-    private static let spoolWriter = DispatchQueue(label: "casty.event-spool")
+    /// Whether the last attempt to send failed (the worker is waiting to try again).
+    private var failing = false
 
-    /// A queue for `url`; call ``start()`` to load the spool and begin sending.
-    public init(url: StreamURL, auth: AppAuth?, spool: String? = nil, limit: Int = 10_000, loop: EventLoop = .shared,
-                logger: EventLog = .silent) {
+    /// A queue for `url`, without a spool; call ``start()`` to begin sending. `name` begins its log lines; each
+    /// attempt may take `timeout`.
+    public init(url: StreamURL, auth: AppAuth?, name: String = "events", limit: Int = 10_000, timeout: Duration = .seconds(5),
+                loop: EventLoop = .shared, logger: EventLog = .silent) {
+        self.init(url: url, auth: auth, spool: nil as Spool?, name: name, limit: limit, timeout: timeout, loop: loop, logger: logger)
+    }
+
+    private init(url: StreamURL, auth: AppAuth?, spool: Spool?, name: String, limit: Int, timeout: Duration, loop: EventLoop,
+                 logger: EventLog) {
         self.url = url
         self.auth = auth
         self.spool = spool
+        self.name = name
         self.limit = max(1, limit)
+        self.timeout = timeout
         self.loop = loop
         self.logger = logger
     }
@@ -44,24 +62,41 @@ public actor EventQueue {
     /// Reads the events a previous run left in the spool, and starts sending.
     public func start() {
         guard worker == nil else { return }
-        if let spool, let text = Self.read(spool) {
-            let spooled = text.split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
-            if !spooled.isEmpty { logger("events: \(spooled.count) left by the last run, from \(spool), sent first") }
+        if let spool, let text = Self.read(spool.path) {
+            let spooled = text.split(separator: "\n").compactMap(spool.read)
+            if !spooled.isEmpty { logger("\(name): \(spooled.count) left by the last run, from \(spool.path), sent first") }
             pending = spooled + pending
         }
         worker = Task { await run() }
     }
 
     /// Queues `event` to be sent (from any thread; returns at once).
-    public nonisolated func post(_ event: StreamEvent) {
+    public nonisolated func post(_ event: Post) {
         inbox.withLock { $0.append(event) }
         Task { await wake() }
     }
 
     /// The events not yet answered `200`, oldest first.
-    public func undelivered() -> [StreamEvent] {
+    public func undelivered() -> [Post] {
         takeInbox()
         return pending
+    }
+
+    /// Before the process exits (``Shutdown``): waits, until `deadline` at most, for the events posted so far to
+    /// be sent — not at all if the application was failing already —, then writes those left to the spool (on the
+    /// spool's queue: ``EventSpool/flush()`` waits for it), with one log line saying what was left and where. An
+    /// event being sent when time runs out stays in the spool, so the application may get it twice, never not at all.
+    public func finish(before deadline: ContinuousClock.Instant) async {
+        takeInbox()
+        wake()
+        while !pending.isEmpty, !failing, worker != nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            takeInbox()
+        }
+        guard !pending.isEmpty else { return }
+        let kept = spool.map { "kept in \($0.path), sent first at the next start" } ?? "lost (not spooled)"
+        logger("\(name): \(pending.count) not sent before the process stopped; \(kept)")
+        writeSpool()
     }
 
     /// Stops sending (the pending events stay in the spool).
@@ -84,22 +119,24 @@ public actor EventQueue {
             if await deliver(event, attempt: failures + 1) {
                 pending.removeFirst()
                 failures = 0
+                failing = false
                 writeSpool()
             } else {
                 failures += 1
+                failing = true
                 let wait = min(Duration.seconds(30), .milliseconds(500) * (1 << min(failures - 1, 10)))
                 try? await Task.sleep(for: wait)
             }
         }
     }
 
-    private func deliver(_ event: StreamEvent, attempt: Int) async -> Bool {
+    private func deliver(_ event: Post, attempt: Int) async -> Bool {
         var headers = Headers()
         for (name, value) in event.headers { headers[name] = value }
         if let auth { headers["Authorization"] = auth.headerValue }
         let outcome: String
         do {
-            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: .seconds(5), limit: 4096)
+            let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096)
             if answer.status == 200 { return true }
             outcome = "answered \(answer.status)"
         } catch {
@@ -108,8 +145,7 @@ public actor EventQueue {
         // One line for the first failures of an event, then for every tenth: an application that is down for
         // an hour does not fill the log.
         if attempt <= 3 || attempt % 10 == 0 {
-            logger("events: \(event.kind.rawValue) of \(event.channel) (\(event.streamID)): application \(outcome); "
-                + "attempt \(attempt), trying again")
+            logger("\(name): \(event.summary): application \(outcome); attempt \(attempt), trying again")
         }
         return false
     }
@@ -124,7 +160,7 @@ public actor EventQueue {
         if pending.count > limit {
             let dropped = pending.count - limit
             pending.removeFirst(dropped)
-            logger("events: the queue holds \(limit) events at most; the \(dropped) oldest were dropped")
+            logger("\(name): the queue holds \(limit) at most; the \(dropped) oldest were dropped")
         }
         writeSpool()
     }
@@ -150,8 +186,8 @@ public actor EventQueue {
 
     private func writeSpool() {
         guard let spool else { return }
-        let text = pending.map(\.spoolLine).joined(separator: "\n")
-        Self.spoolWriter.async { Self.write(text, to: spool) }
+        let text = pending.map(spool.line).joined(separator: "\n")
+        EventSpool.writer.async { Self.write(text, to: spool.path) }
     }
 
     /// Writes `text` to a temporary file and renames it over `path`, so a reader never sees half a spool.
@@ -161,5 +197,25 @@ public actor EventQueue {
 
     private static func read(_ path: String) -> String? {
         FileWriter.contents(of: path).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+extension EventQueue where Post: SpooledPost {
+    /// A queue for `url` whose pending events are also kept in `spool`, if given (`--event-spool`), and sent first
+    /// at the next start; call ``start()`` to load the spool and begin sending.
+    public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000,
+                timeout: Duration = .seconds(5), loop: EventLoop = .shared, logger: EventLog = .silent) {
+        self.init(url: url, auth: auth, spool: spool.map { Spool(path: $0, line: \.spoolLine, read: Post.init(spoolLine:)) },
+                  name: name, limit: limit, timeout: timeout, loop: loop, logger: logger)
+    }
+}
+
+/// The queue every spool file is written on, off the loops and off Swift's thread pool.
+public enum EventSpool {
+    static let writer = DispatchQueue(label: "casty.event-spool")
+
+    /// Waits until every spool write handed over so far is on disk (at shutdown).
+    public static func flush() {
+        writer.sync {}
     }
 }

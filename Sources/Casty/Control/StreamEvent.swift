@@ -1,5 +1,5 @@
 /// What the platform's application is told is live: a stream became available, or closed.
-public struct StreamEvent: Sendable, Equatable {
+public struct StreamEvent: SpooledPost, Equatable {
     /// `stream-available` or `stream-closed`.
     public enum Kind: String, Sendable, Equatable {
         case available = "stream-available"
@@ -28,22 +28,28 @@ public struct StreamEvent: Sendable, Equatable {
 
     /// The headers of its callback: `x-streaming-channel`, `x-streaming-id`, `x-event-type`, and for an
     /// available stream `x-stream-type` and `x-index-file`.
-    var headers: [(String, String)] {
+    public var headers: [(String, String)] {
         var headers = [("x-streaming-channel", channel), ("x-streaming-id", streamID), ("x-event-type", kind.rawValue)]
         if let streamType { headers.append(("x-stream-type", streamType)) }
         if let indexFile { headers.append(("x-index-file", indexFile)) }
         return headers
     }
 
+    /// None: the headers say everything.
+    public var body: [UInt8] { [] }
+
+    /// `stream-available of live (<stream id>)`, for log lines.
+    public var summary: String { "\(kind.rawValue) of \(channel) (\(streamID))" }
+
     /// One line of the spool file: its fields, tab-separated (tabs and line breaks in them are replaced by spaces).
-    var spoolLine: String {
+    public var spoolLine: String {
         [kind.rawValue, channel, streamID, streamType ?? "", indexFile ?? ""]
             .map { String($0.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 }) }
             .joined(separator: "\t")
     }
 
     /// The event a spool line holds, or `nil` if it is not one.
-    init?(spoolLine line: Substring) {
+    public init?(spoolLine line: Substring) {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 5, let kind = Kind(rawValue: fields[0]), !fields[1].isEmpty, !fields[2].isEmpty else { return nil }
         self.init(channel: fields[1], streamID: fields[2], kind: kind, streamType: fields[3].isEmpty ? nil : fields[3],

@@ -55,6 +55,8 @@ public actor HLSPackager: LoopNode {
     private(set) var masterPlaylist: [UInt8] = []
     /// Segments made so far.
     public private(set) var made = 0
+    /// The duration its segments aim at, in seconds (`EXT-X-TARGETDURATION`).
+    var targetDuration: Int { segmenter.targetDuration }
 
     /// A packager of `distributor`'s stream; ``start()`` subscribes it.
     init(distributor: Distributor, mount: String, settings: Settings, logger: EventLog) {
@@ -154,7 +156,7 @@ public actor HLSPackager: LoopNode {
         return [
             ("players", .number(hlsPlayers(now: now))), ("players_capped", .bool(capped)), ("playlists_served", .number(audience.playlists)),
             ("segments_served", .number(audience.segments)), ("segment_bytes_served", .number(audience.bytes)),
-            ("target_duration", .number(segmenter.targetDuration)), ("segments_made", .number(made)),
+            ("target_duration", .number(targetDuration)), ("segments_made", .number(made)),
         ]
     }
 

@@ -6,7 +6,8 @@ internal import Icy
 ///
 /// Every call needs the admin's credentials (`admin:<password>`, Basic auth; `401` otherwise), except
 /// `/admin/metadata`, which a mount's own source may also call with its credentials (ffmpeg, ezstream,
-/// liquidsoap and butt set titles this way).
+/// liquidsoap and butt set titles this way): the mount's source password, or the password or key the source live
+/// on it now published with (on a platform, a key only the application knew).
 ///
 /// | call | does |
 /// |------|------|
@@ -25,11 +26,14 @@ enum AdminRoutes {
         }
         let auth = BasicAuth(header: exchange.request.headers["Authorization"])
         let sourceSecret = mounts.rules.mountPasswords[path] ?? mounts.rules.sourcePassword
-        guard isAdmin(exchange, auth) || sourceSecret?.matches(auth?.password) == true else { return unauthorized(exchange) }
+        let live = mounts.mount(at: path)?.source
+        guard isAdmin(exchange, auth) || sourceSecret?.matches(auth?.password) == true || live?.isPublished(with: auth?.password) == true else {
+            return unauthorized(exchange)
+        }
         guard exchange.query("mode") == "updinfo", let song = exchange.query("song") else {
             return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= are needed")])
         }
-        guard let source = mounts.mount(at: path)?.source else {
+        guard let source = live else {
             return answer(exchange, 404, "Not Found", ["error": .text("no source on \(path)")])
         }
         source.assumeIsolated { $0.setTitle(song) }

@@ -156,20 +156,28 @@ final class MountTable: @unchecked Sendable {
 
     // MARK: Publishing
 
-    /// Whether a source with `password` may publish audio of `contentType` to `path`; the mount if so.
+    /// Why a source with `password` may not publish audio of `contentType` to `path`, or `nil` if it may.
     /// With `checkPassword` false (the platform's application verifies keys), the password is not checked here.
-    func admit(path: String, password: String?, contentType: String?, checkPassword: Bool = true) -> Result<Mount, Refusal> {
+    ///
+    /// It makes no mount: a source refused afterwards — by the application, say, with `--accept-all` — leaves
+    /// nothing behind, so sources trying random mounts cannot grow the table (``mount(for:)`` makes it once the
+    /// source is admitted).
+    func refusal(path: String, password: String?, contentType: String?, checkPassword: Bool = true) -> Refusal? {
         if checkPassword {
             let secret = rules.mountPasswords[path] ?? rules.sourcePassword
-            guard let secret, secret.matches(password) else { return .failure(.unauthorized) }
+            guard let secret, secret.matches(password) else { return .unauthorized }
         }
-        if let whitelist = rules.whitelist, !whitelist.contains(path) { return .failure(.notAllowed) }
-        guard FrameChain.Format(contentType: contentType) != nil else {
-            return .failure(.unsupportedType(contentType ?? "none"))
-        }
-        let mount = make(path)
-        if mount.source != nil { return .failure(.inUse) }
-        return .success(mount)
+        if let whitelist = rules.whitelist, !whitelist.contains(path) { return .notAllowed }
+        guard FrameChain.Format(contentType: contentType) != nil else { return .unsupportedType(contentType ?? "none") }
+        if mounts[path]?.source != nil { return .inUse }
+        return nil
+    }
+
+    /// The mount an admitted source of `contentType` publishes at `path` — made now if it is new —, or why it may
+    /// not after all (the rules checked once more, the password aside: the mount may have been taken meanwhile).
+    func mount(for path: String, contentType: String?) -> Result<Mount, Refusal> {
+        if let refusal = refusal(path: path, password: nil, contentType: contentType, checkPassword: false) { return .failure(refusal) }
+        return .success(make(path))
     }
 
     /// `session` publishes `mount` from now on, its audio of type `contentType`: the mount's listeners hear it —

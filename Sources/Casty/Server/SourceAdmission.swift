@@ -24,11 +24,12 @@ struct SourcePublication: Sendable {
 /// Who may publish where, decided the same way for every ingest protocol, and what happens when a source
 /// starts: its session on the mount, and the application told.
 ///
-/// In order: the rules Casty checks itself (``MountTable/admit(path:password:contentType:checkPassword:)``: the
+/// In order: the rules Casty checks itself (``MountTable/refusal(path:password:contentType:checkPassword:)``: the
 /// password — unless the application verifies keys —, the whitelist, the audio type, a mount already live),
-/// then the application's key verification, awaited off the loop while it serves everyone else. When the source
-/// starts, the rules are checked once more (the mount may have been taken meanwhile), its ``SourceSession``
-/// publishes the mount, and the application hears `stream-available` (and `stream-closed` when it ends).
+/// then the application's key verification, awaited off the loop while it serves everyone else. No mount is made
+/// until then: a refused source leaves none behind. When the source starts, the rules are checked once more (the
+/// mount may have been taken meanwhile), the mount is made if it is new, its ``SourceSession`` publishes it, and
+/// the application hears `stream-available` (and `stream-closed` when it ends).
 enum SourceAdmission {
     /// Why a source may not publish.
     enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -56,21 +57,19 @@ enum SourceAdmission {
     ) {
         guard let mounts = port.mounts else { return decided(.failure(.rules(.notAllowed))) }
         let verifying = port.control?.verifiesKeys == true
-        switch mounts.admit(
+        if let refusal = mounts.refusal(
             path: publication.path, password: publication.password, contentType: publication.contentType,
             checkPassword: publication.checksPassword && !verifying) {
-        case .failure(let refusal):
-            decided(.failure(.rules(refusal)))
-        case .success:
-            guard let control = port.control, verifying else { return decided(.success(nil)) }
-            let loop = mounts.loop
-            Task {
-                let verdict = await control.verify(channel: String(publication.path.dropFirst()), key: publication.key, ip: publication.ip)
-                loop.execute {
-                    switch verdict {
-                    case .accepted(let record): decided(.success(record))
-                    case .refused(let reason): decided(.failure(.keyRefused(reason)))
-                    }
+            return decided(.failure(.rules(refusal)))
+        }
+        guard let control = port.control, verifying else { return decided(.success(nil)) }
+        let loop = mounts.loop
+        Task {
+            let verdict = await control.verify(channel: String(publication.path.dropFirst()), key: publication.key, ip: publication.ip)
+            loop.execute {
+                switch verdict {
+                case .accepted(let record): decided(.success(record))
+                case .refused(let reason): decided(.failure(.keyRefused(reason)))
                 }
             }
         }
@@ -85,7 +84,7 @@ enum SourceAdmission {
     ) -> Result<SourceSession, Refusal> {
         guard let mounts = port.mounts else { return .failure(.rules(.notAllowed)) }
         let mount: Mount
-        switch mounts.admit(path: publication.path, password: nil, contentType: publication.contentType, checkPassword: false) {
+        switch mounts.mount(for: publication.path, contentType: publication.contentType) {
         case .failure(let refusal): return .failure(.rules(refusal))
         case .success(let admitted): mount = admitted
         }
@@ -99,7 +98,8 @@ enum SourceAdmission {
             session = try SourceSession(
                 input: input, station: station, bitrate: bitrate, mount: publication.path, format: format,
                 segmentBytes: mounts.rules.segmentBytes, timeout: mounts.rules.sourceTimeout, peer: publication.peer,
-                streamID: streamID, record: record, logger: port.logger
+                streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 },
+                logger: port.logger
             ) { session, _ in
                 mounts.ended(session)
                 recording()

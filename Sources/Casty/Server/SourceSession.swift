@@ -52,6 +52,9 @@ public actor SourceSession: LoopNode {
     public nonisolated let streamID: String
     /// Whether the application asked for this session to be recorded (`x-record`), if it said.
     public nonisolated let record: Bool?
+    /// The password and the key it published with (never logged): its tools set titles with the same
+    /// credentials (``isPublished(with:)``).
+    nonisolated let credentials: [Secret]
 
     private let input: any SourceInput
     private let logger: EventLog
@@ -78,14 +81,16 @@ public actor SourceSession: LoopNode {
     ///   - segmentBytes: the server's segment size: every mount cuts the same, so a fallback keeps the ICY
     ///     framing listeners were told.
     ///   - timeout: a source that sends nothing for this long is dropped.
+    ///   - credentials: the password and key the source published with, if any (``isPublished(with:)``).
     ///   - onEnd: told once, on the loop, when the session ends and why.
     init(
         input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
-        timeout: Duration, peer: String, streamID: String, record: Bool? = nil, logger: EventLog,
+        timeout: Duration, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [], logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
         self.streamID = streamID
         self.record = record
+        self.credentials = credentials.compactMap(Secret.init)
         self.loop = input.loop
         self.input = input
         self.mount = mount
@@ -124,6 +129,14 @@ public actor SourceSession: LoopNode {
 
     /// Disconnects the source (an admin's `killsource`, or the server stopping).
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Whether `password` is one the source published with — its password or its key —, compared in constant
+    /// time: a broadcaster's tool (butt, ezstream, liquidsoap, ffmpeg) sets titles with the credentials it
+    /// publishes with, which on a platform are a key only the application knew.
+    nonisolated func isPublished(with password: String?) -> Bool {
+        guard let password else { return false }
+        return credentials.map { $0.matches(password) }.contains(true)  // each one compared, whichever matches
+    }
 
     /// Starts taking audio from the input, beginning with `leftover` (what arrived with an Icecast source's
     /// request head).

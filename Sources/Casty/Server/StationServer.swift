@@ -147,8 +147,13 @@ public final class StationServer: Sendable {
                 throw error
             }
         }
-        return StationServer(
+        let server = StationServer(
             address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, srtListener: srtListener)
+        // The application is told stream-closed for every session live when the process stops.
+        if configuration.control != nil {
+            Shutdown.register(.sources) { [weak server] _ in await server?.endSources() }
+        }
+        return server
     }
 
     /// Gives `mount` a permanent source — a relay (``Proxy``) or the built-in ``Station`` — that feeds it
@@ -156,6 +161,16 @@ public final class StationServer: Sendable {
     public func attach(_ source: any Node, at mount: String) {
         let table = table
         listener.loop.execute { table.attachPermanent(source, at: mount) }
+    }
+
+    /// Stops taking new connections and ends every live source, as when the process stops: each session ends as
+    /// if killed by an admin (its mount falls back, the application hears `stream-closed`). Returns once they
+    /// have ended.
+    public func endSources() async {
+        close()
+        let table = table
+        let sessions = await listener.loop.submit { table.all.compactMap(\.source) }
+        for session in sessions { await session.stopNow() }
     }
 
     /// Stops taking new connections; those connected stay. SRT callers are disconnected (their mounts fall back).

@@ -1,0 +1,19 @@
+/// What an ``EventQueue`` posts to the platform's application: the headers and body of one `POST`, and a name
+/// for its log lines. `stream-available`/`stream-closed` events are ones (``StreamEvent``), and so are listener
+/// authorization's `listener_remove` calls.
+public protocol QueuedPost: Sendable {
+    /// The headers of its `POST` (the queue adds `Authorization`).
+    var headers: [(String, String)] { get }
+    /// The body of its `POST` (empty for an event, whose headers say everything).
+    var body: [UInt8] { get }
+    /// What it is, for a log line: never a secret.
+    var summary: String { get }
+}
+
+/// A ``QueuedPost`` that can wait in a spool file across restarts (`--event-spool`): one line each.
+public protocol SpooledPost: QueuedPost {
+    /// Its line of the spool file (no line break in it).
+    var spoolLine: String { get }
+    /// The post a spool line holds, or `nil` if it is not one.
+    init?(spoolLine: Substring)
+}

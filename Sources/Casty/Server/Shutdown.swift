@@ -1,0 +1,62 @@
+internal import Dispatch
+internal import Synchronization
+
+/// What a process does before it exits on Ctrl-C or `kill`, in this order and within a bounded time:
+///
+/// 1. **Sources.** Each station server with a control plane stops taking connections and ends its live sources,
+///    so the application hears `stream-closed` for every session that was live — posted to the event queue, like
+///    any event (at most a second).
+/// 2. **Recordings.** Every file being written is finished (``Recorder/finishAll()``): its playlist gets
+///    `EXT-X-ENDLIST`.
+/// 3. **Events.** Each event queue sends what it holds while the time lasts (not at all if the application was
+///    failing already), and writes what is left to its spool file (`--event-spool`), to be sent first at the next
+///    start; the spool is on disk when ``run(within:)`` returns.
+///
+/// `casty-cli` calls ``run(within:)`` from its signal handler, then exits. A step that overruns its time is not
+/// waited for.
+public enum Shutdown {
+    /// When a piece of work runs: with the sources, or with the events.
+    package enum Stage: Sendable, Equatable {
+        /// Step 1: ending the sources.
+        case sources
+        /// Step 3: sending or spooling the events.
+        case events
+    }
+
+    /// A piece of work, told the instant it must be done by.
+    package typealias Work = @Sendable (_ deadline: ContinuousClock.Instant) async -> Void
+
+    private static let registered = Mutex<[(stage: Stage, work: Work)]>([])
+
+    /// Adds `work` to `stage` of every shutdown from now on. Capture what it works on weakly: a server or queue
+    /// that is gone by then has nothing to do.
+    package static func register(_ stage: Stage, _ work: @escaping Work) {
+        registered.withLock { $0.append((stage, work)) }
+    }
+
+    /// Runs the three steps, in at most `limit` in all (the sources get a third of it); blocks the calling thread
+    /// (a signal handler's), never an event loop's.
+    public static func run(within limit: Duration = .seconds(3)) {
+        let start = ContinuousClock.now
+        run(.sources, until: start + limit / 3)
+        Recorder.finishAll()
+        run(.events, until: start + limit)
+        EventSpool.flush()
+    }
+
+    /// Runs the work of `stage` at once, and waits for all of it until `deadline` at most.
+    private static func run(_ stage: Stage, until deadline: ContinuousClock.Instant) {
+        let works = registered.withLock { all in all.filter { $0.stage == stage }.map(\.work) }
+        guard !works.isEmpty else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await withTaskGroup(of: Void.self) { group in
+                for work in works { group.addTask { await work(deadline) } }
+            }
+            done.signal()
+        }
+        let left = max(.zero, ContinuousClock.now.duration(to: deadline))
+        let (seconds, attoseconds) = left.components
+        _ = done.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+    }
+}

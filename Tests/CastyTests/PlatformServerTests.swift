@@ -1,0 +1,214 @@
+import Glibc
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+@testable import CastyWire
+
+/// A station server run by a platform's application (key verification, events), against a fake application on
+/// loopback: titles set with a session's own key, refused sources that leave no mount behind, the events a
+/// stopping server still sends or spools; and how the command report names servers.
+struct PlatformServerTests {
+    let loop = EventLoop.shared
+    let station = StationServerTests()
+
+    /// A fake application: `/verify` admits the keys given (`200`), refuses any other (`403`); events are answered
+    /// `200` and kept.
+    final class App: Sendable {
+        let upstream: FakeUpstream
+
+        init(keys: Set<String>, on loop: EventLoop) throws {
+            upstream = try FakeUpstream(on: loop) { connection, request in
+                let admitted = request.headers["x-event-type"] != nil || keys.contains(request.headers["x-streaming-key"] ?? "")
+                connection.write(Array("HTTP/1.1 \(admitted ? "200 OK" : "403 Forbidden")\r\nContent-Length: 0\r\n\r\n".utf8))
+                connection.close()
+            }
+        }
+
+        /// The events received: type (`stream-available`, `stream-closed`) and stream id.
+        var events: [(kind: String, id: String)] {
+            upstream.requests.value.compactMap { request in
+                request.headers["x-event-type"].map { ($0, request.headers["x-streaming-id"] ?? "") }
+            }
+        }
+
+        func url(_ path: String) -> StreamURL {
+            StreamURL(host: "127.0.0.1", port: upstream.listener.localAddress.port, path: path)
+        }
+    }
+
+    /// A server with `--accept-all`, no source password, keys verified by `app`, events to `events` (if given).
+    func server(app: App, events: StreamURL? = nil, spool: String? = nil, log: StationServerTests.Log = .init()) async throws -> StationServer {
+        var control = ControlPlane.Configuration()
+        control.keyVerificationURL = app.url("/verify")
+        control.eventCallbackURL = events
+        control.eventSpool = spool
+        var configuration = StationServer.Configuration()
+        configuration.adminPassword = "adminpw"
+        configuration.mounts = nil
+        configuration.segmentBytes = 4170
+        configuration.distribution.burst = 1
+        configuration.options.hls.enabled = false
+        configuration.control = ControlPlane(control, loop: loop, logger: log.logger)
+        await configuration.control?.start()
+        return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
+    }
+
+    /// `GET path` with Basic `user:password`; the whole answer.
+    func ask(_ server: StationServer, _ path: String, user: String = "source", password: String) async throws -> String {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET \(path) HTTP/1.0\r\nAuthorization: Basic \(Base64.encode(Array("\(user):\(password)".utf8)))\r\n\r\n")
+        _ = await eventually { peer.closed.value }
+        return peer.text
+    }
+
+    func published(_ peer: TestPeer) async -> Bool {
+        await peer.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }
+    }
+
+    @Test func titles_AreSetWithTheLiveSessionsKey_OnItsMountOnly() async throws {
+        let app = try App(keys: ["key-one", "key-two"], on: loop)
+        let server = try await server(app: app)
+        let one = try await station.source(server, mount: "/one", password: "key-one")
+        let two = try await station.source(server, mount: "/two", password: "key-two")
+        #expect(await published(one))
+        #expect(await published(two))
+        await station.sendAudio(one, StationServerTests.silentFrames(10))
+        let title = "mode=updinfo&song=Blue+in+Green"
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-one").hasPrefix("HTTP/1.0 200 OK"))
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", user: "admin", password: "adminpw").hasPrefix("HTTP/1.0 200 OK"))
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-two").hasPrefix("HTTP/1.0 401"),
+                "another mount's key sets no title here")
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-on").hasPrefix("HTTP/1.0 401"))
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "").hasPrefix("HTTP/1.0 401"))
+        await station.sendAudio(one, StationServerTests.silentFrames(20))
+        let distributor = try #require(await loop.submit { server.table.mount(at: "/one")?.distributor })
+        #expect(await eventually { await distributor.stat().context?.title?.streamTitle == "Blue in Green" })
+        // Once the session is over, its key is worth nothing here.
+        await one.close()
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/one")?.source == nil } })
+        #expect(try await ask(server, "/admin/metadata?mount=/one&\(title)", password: "key-one").hasPrefix("HTTP/1.0 401"))
+        await two.close()
+        server.close()
+        await app.upstream.close()
+    }
+
+    @Test func refusedSources_OnRandomMounts_LeaveNoMountBehind() async throws {
+        let app = try App(keys: ["good"], on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, log: log)
+        for number in 0..<20 {
+            let intruder = try await station.source(server, mount: "/random-\(number)", password: "guess-\(number)")
+            #expect(await eventually { intruder.closed.value })
+            #expect(intruder.text.hasPrefix("HTTP/1.0 403"), "\(intruder.text)")
+        }
+        #expect(await loop.submit { server.table.all.count } == 0)
+        let status = try await ask(server, "/status.json", password: "")
+        #expect(status.contains("\"source\":[]"), "\(status)")
+        let admitted = try await station.source(server, mount: "/good", password: "good")
+        #expect(await published(admitted))
+        #expect(await loop.submit { server.table.all.map(\.path) } == ["/good"])
+        await admitted.close()
+        server.close()
+        await app.upstream.close()
+    }
+
+    @Test func endingTheSources_TellsTheApplicationStreamClosed() async throws {
+        let app = try App(keys: ["key"], on: loop)
+        let server = try await server(app: app, events: app.url("/events"))
+        let source = try await station.source(server, mount: "/live", password: "key")
+        #expect(await published(source))
+        #expect(await eventually { app.events.contains { $0.kind == "stream-available" } })
+        let id = try #require(app.events.first?.id)
+        #expect(!app.events.contains { $0.kind == "stream-closed" })
+        await server.endSources()
+        #expect(await eventually { app.events.contains { $0 == ("stream-closed", id) } }, "\(app.events)")
+        #expect(await eventually { source.closed.value }, "the source is disconnected")
+        await app.upstream.close()
+    }
+
+    @Test func finishing_SendsWhatIsLeft_WhileTheApplicationAnswers() async throws {
+        let app = try App(keys: [], on: loop)
+        let queue = EventQueue<StreamEvent>(url: app.url("/events"), auth: nil, loop: loop)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        await queue.finish(before: .now + .seconds(3))
+        #expect(app.events.map(\.id) == ["s1"], "the event was sent before finish returned")
+        #expect(await queue.undelivered().isEmpty)
+        await queue.stop()
+        await app.upstream.close()
+    }
+
+    @Test func finishing_WithTheApplicationDown_SpoolsTheEvents_AtOnce() async throws {
+        // A port nobody listens on: bound, then closed.
+        let gone = try FakeUpstream(on: loop) { _, _ in }
+        let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
+        await gone.close()
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool) }
+        let log = StationServerTests.Log()
+        let queue = EventQueue<StreamEvent>(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
+        #expect(await eventually { log.contains("attempt 1") }, "the application was found down")
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        let started = ContinuousClock.now
+        await queue.finish(before: .now + .seconds(10))
+        EventSpool.flush()
+        #expect(ContinuousClock.now - started < .seconds(2), "a failing application is not waited for")
+        let lines = String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self).split(separator: "\n")
+        #expect(lines.compactMap(StreamEvent.init(spoolLine:)).map(\.kind) == [.available, .closed], "\(lines)")
+        #expect(log.contains("2 not sent before the process stopped; kept in \(spool)"))
+        await queue.stop()
+    }
+
+    @Test func listenerRemove_IsResent_UntilTheApplicationAnswers200() async throws {
+        let calls = Locked(0)
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            calls.update { $0 += 1 }
+            let failing = calls.value <= 2
+            connection.write(Array("HTTP/1.1 \(failing ? "500 Oops" : "200 OK")\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        var configuration = ControlPlane.Configuration()
+        configuration.listenerAuthURL = StreamURL(host: "127.0.0.1", port: app.listener.localAddress.port, path: "/listener")
+        let log = StationServerTests.Log()
+        let control = ControlPlane(configuration, loop: loop, logger: log.logger)
+        await control.start()
+        control.listenerLeft(.init(mount: "/live", ip: "192.0.2.7", agent: "mpg123", auth: BasicAuth(header: "Basic " + Base64.encode(Array("alice:s3cret".utf8)))))
+        #expect(await eventually(timeout: .seconds(6)) { calls.value == 3 }, "500, 500, then 200: three calls")
+        #expect(app.requests.value.allSatisfy { $0.method == .post && $0.headers["Content-Type"] == "application/x-www-form-urlencoded" })
+        #expect(log.contains("listener authorization: listener_remove for 192.0.2.7 on /live: application answered 500; attempt 2"))
+        #expect(!log.contains("s3cret"), "no password logged")
+        #expect(await control.listenerRemovals?.undelivered().isEmpty == true)
+        try? await Task.sleep(for: .milliseconds(300))
+        #expect(calls.value == 3, "answered 200, it is not sent again")
+        await control.listenerRemovals?.stop()
+        await app.close()
+    }
+
+    @Test func streamingServer_ReadsIPv6AndURLs() {
+        let v6 = StreamingServer("[::1]:8000")
+        #expect(v6?.host == "::1" && v6?.port == 8000 && v6?.id == "[::1]:8000" && v6?.ssl == false)
+        let url = StreamingServer("http://[2001:db8::7]:18912/")
+        #expect(url?.host == "2001:db8::7" && url?.port == 18912)
+        let tls = StreamingServer("https://casty.example")
+        #expect(tls?.host == "casty.example" && tls?.port == 443 && tls?.ssl == true && tls?.id == "casty.example:443")
+        #expect(StreamingServer("10.0.0.2:9000")?.host == "10.0.0.2")
+        #expect(StreamingServer("10.0.0.2:9000")?.port == 9000)
+        #expect(StreamingServer("::1")?.host == "::1", "a bare IPv6 address has no port")
+        #expect(StreamingServer("[::1]:port") == nil)
+        #expect(StreamingServer("[::1") == nil)
+        #expect(StreamingServer(":80") == nil)
+    }
+
+    @Test func streamingServer_ListsABranchOfSeveralMountsOnce() {
+        let branches = StreamingServer.branches([
+            ("/a", "10.0.0.2:9000"), ("/b", "10.0.0.2:9000"), ("/a", "[::2]:9000"), ("/b", "10.0.0.3:9000"), ("/a", "bad:x"),
+        ])
+        #expect(branches.map(\.id) == ["10.0.0.2:9000", "[::2]:9000", "10.0.0.3:9000"])
+        #expect(branches.map(\.mounts) == [["/a", "/b"], ["/a"], ["/b"]])
+        #expect(branches[1].json.encoded.contains("\"ip\":\"::2\",\"port\":9000"), "\(branches[1].json.encoded)")
+    }
+}
