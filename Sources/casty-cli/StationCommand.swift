@@ -25,7 +25,7 @@ enum StationCommand: Command {
           --segment-bytes N   audio bytes per segment (default 8192)
           --status-every S    seconds between status lines (default 10)
 
-        Event loops, live HLS (/index.m3u8) and recordings:
+        Reverse proxies, browsers, event loops, live HLS (/index.m3u8) and recordings:
         \(PortOptions.usage)
         """
 

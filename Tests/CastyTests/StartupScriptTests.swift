@@ -3,7 +3,8 @@ import Testing
 
 /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
 /// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
-/// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does.
+/// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
+/// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`.
 /// Needs only python3 (always on the machines Casty is tested on).
 @Suite
 struct StartupScriptTests {
@@ -14,6 +15,15 @@ struct StartupScriptTests {
     )
     func badUpstreamAtStartUp() async {
         await ScriptRun(script: "scripts/interop/startup.sh", arguments: [], deadline: .seconds(90)).run()
+    }
+
+    @Test(
+        "Every command that listens takes --trusted-proxy and --cors-origins: proxy, station, branch as well as server",
+        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+        .timeLimit(.minutes(1))
+    )
+    func everyListeningCommandTakesTheEdgeOptions() async {
+        await ScriptRun(script: "scripts/interop/port-options.sh", arguments: [], deadline: .seconds(45)).run()
     }
 
     @Test(
