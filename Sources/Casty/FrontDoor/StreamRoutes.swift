@@ -52,8 +52,8 @@ enum StreamRoutes {
 
     /// A request for a path with nothing to play here: `404` with a short body (``noMountBody(_:)``), and one log
     /// line — but a branch of the tree asking a station server that is a tree root for a mount it has, whose
-    /// source is not live yet, is told `503` with `Retry-After`: the branch keeps its relay and asks again, while a branch told
-    /// `404` drops it and answers its own players `404` too, as this node answers them.
+    /// source is not live yet, is told `503` with `Retry-After`: the branch keeps its relay and asks again, while
+    /// a branch told `404` drops it and answers its own players `404` too, as this node answers them.
     static func noMount(_ exchange: Exchange) {
         let port = exchange.port
         if exchange.request.headers["x-casty-branch"] != nil, let mount = port.mounts?.mount(at: exchange.path),
