@@ -34,8 +34,8 @@ enum BranchCommand: Command {
           --tree-key K        the tree's key (as given to its root): sent to every parent, and asked of
                               this branch's own branches; --tree-key-file F reads it from a file
 
-        Event loops, live HLS (/<mount>/index.m3u8; a branch cuts its segments with its root's --hls-target,
-        told on the tree link, so that every node's are the same files) and recordings:
+        Reverse proxies, browsers, event loops, live HLS (/<mount>/index.m3u8; a branch cuts its segments with
+        its root's --hls-target, told on the tree link, so that every node's are the same files) and recordings:
         \(PortOptions.usage)
         """
 

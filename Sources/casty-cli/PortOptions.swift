@@ -2,16 +2,22 @@ import Casty
 import CastyNet
 import Glibc
 
-/// The options every serving command shares about its port: the loops its players are spread across, and what
-/// it publishes besides the ICY stream (live HLS, recordings).
+/// The options every serving command shares about its port: who stands in front of it (trusted reverse proxies,
+/// the pages allowed to use it), the loops its players are spread across, and what it publishes besides the ICY
+/// stream (live HLS, recordings). Every command that listens takes them — the edge nodes listeners reach
+/// through TLS and CDNs (`branch`, `proxy`, `station`) as much as `server` and `root`.
 enum PortOptions {
     /// The option names that take a value.
-    static let names: Set<String> = ["loops", "hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every"]
+    static let names: Set<String> = ["trusted-proxy", "cors-origins", "loops", "hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every"]
     /// The flags.
     static let flags: Set<String> = ["no-hls", "record-titles"]
 
     /// The usage lines.
     static let usage = """
+          --trusted-proxy A,B       reverse proxies (addresses or ranges like 10.0.0.0/8) whose
+                                    X-Forwarded-For / X-Real-IP name the real client
+          --cors-origins A,B        pages of these origins only may use the streams from their scripts
+                                    (CORS; default: any origin, *)
           --loops N                 event loops players are spread across, besides the one that accepts
                                     (default: one per core; 0 serves every player on the accepting loop)
           --hls-dir DIR             also write each mount's live HLS to DIR/<mount>/ (for nginx or a CDN origin)
@@ -27,8 +33,16 @@ enum PortOptions {
     /// The loops of the process, made once (the first command-line parse decides how many).
     nonisolated(unsafe) private static var group: EventLoopGroup?
 
-    /// Sets `options.loops`, `options.hls` and `options.recording` from the arguments.
+    /// Sets `options.trustedProxies`, `options.corsOrigins`, `options.loops`, `options.hls` and
+    /// `options.recording` from the arguments.
     static func apply(_ arguments: Arguments, to options: inout ClientOptions) throws(UsageError) {
+        if let text = arguments.value("trusted-proxy") {
+            guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
+                throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
+            }
+            options.trustedProxies = proxies
+        }
+        options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let loops = try arguments.integer("loops", default: cores, in: 0...256)
         if loops > 0 {

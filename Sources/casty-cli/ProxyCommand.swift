@@ -23,7 +23,7 @@ enum ProxyCommand: Command {
           --burst N           recent segments a new player gets at once (default 4)
           --status-every S    seconds between status lines (default 10)
 
-        Event loops, live HLS (/index.m3u8) and recordings:
+        Reverse proxies, browsers, event loops, live HLS (/index.m3u8) and recordings:
         \(PortOptions.usage)
         """
 

@@ -59,6 +59,8 @@ enum RootCommand: Command {
             return try await runServer(arguments)
         }
         let logger = EventLog.standardError
+        var options = ClientOptions()
+        try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the source starts and logs
         let source: any Node
         var state: @Sendable () -> String = { "streaming" }
         var sourceStart: @Sendable () async -> Void = {}
@@ -75,8 +77,6 @@ enum RootCommand: Command {
             throw UsageError("give --source <url> or --station (or the options of casty-cli server)")
         }
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
-        var options = ClientOptions()
-        try PortOptions.apply(arguments, to: &options)
         options.upstreamState = state
         let key = try treeKey(arguments)
         let root = try Root.start(

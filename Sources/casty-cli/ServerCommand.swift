@@ -10,7 +10,7 @@ enum ServerCommand: Command {
     static let options: Set<String> = Set<String>([
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
-        "max-listeners", "mount-max-listeners", "cors-origins", "trusted-proxy", "rtmp-port",
+        "max-listeners", "mount-max-listeners", "rtmp-port",
     ]).union(ControlOptions.names).union(PortOptions.names).union(SRTOptions.names)
     static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(PortOptions.flags)
     static let usage = """
@@ -42,13 +42,9 @@ enum ServerCommand: Command {
           --segment-bytes N         audio bytes per segment on every mount (default 8192)
           --burst N                 recent segments a new player gets at once (default 4)
           --status-every S          seconds between status lines (default 10)
-          --trusted-proxy A,B       reverse proxies (addresses or ranges like 10.0.0.0/8) whose
-                                    X-Forwarded-For / X-Real-IP name the real client
-          --cors-origins A,B        pages of these origins only may use the streams from their scripts
-                                    (CORS; default: any origin, *)
           --config FILE             read options from FILE first (see below); the command line wins
 
-        Event loops, live HLS (/<mount>/index.m3u8) and recordings:
+        Reverse proxies, browsers, event loops, live HLS (/<mount>/index.m3u8) and recordings:
         \(PortOptions.usage)
 
         SRT (libsrt is loaded at start-up: apt-get install libsrt1.5-gnutls; see README, "Publishing with SRT"):
@@ -127,13 +123,6 @@ enum ServerCommand: Command {
             configuration.mountMaxListeners[mount] = limit
         }
         try PortOptions.apply(arguments, to: &configuration.options)
-        configuration.options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
-        if let text = arguments.value("trusted-proxy") {
-            guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
-                throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
-            }
-            configuration.options.trustedProxies = proxies
-        }
         if arguments.flag("rtmp") || arguments.value("rtmp-port") != nil {
             configuration.rtmpPort = UInt16(try arguments.integer("rtmp-port", default: 1935, in: 0...65535))
         }

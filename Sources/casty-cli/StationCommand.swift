@@ -25,16 +25,16 @@ enum StationCommand: Command {
           --segment-bytes N   audio bytes per segment (default 8192)
           --status-every S    seconds between status lines (default 10)
 
-        Event loops, live HLS (/index.m3u8) and recordings:
+        Reverse proxies, browsers, event loops, live HLS (/index.m3u8) and recordings:
         \(PortOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
-        let station = try makeStation(arguments, logger: logger)
         var options = ClientOptions()
-        try PortOptions.apply(arguments, to: &options)
+        try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the station starts and logs
+        let station = try makeStation(arguments, logger: logger)
         let serving = try ServedStream.start(
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8000),
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })

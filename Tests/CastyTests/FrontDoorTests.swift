@@ -170,6 +170,29 @@ struct TrustedProxyTests {
         #expect(TrustedProxies(["nowhere"]) == nil)
     }
 
+    @Test func forwardedFor_IsWalkedFromTheRight_PastEveryTrustedProxy() throws {
+        // A CDN (198.18.0.0/15) in front of nginx (127.0.0.1), both trusted: nginx appends the CDN's address.
+        let proxies = try #require(TrustedProxies(["127.0.0.1", "198.18.0.0/15"]))
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "203.0.113.7, 198.18.4.2", realIP: "198.18.4.2") == "203.0.113.7",
+                "the client, not the CDN")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "192.0.2.66, 203.0.113.7, 198.18.4.2", realIP: nil) == "203.0.113.7",
+                "what the client wrote itself, left of the first untrusted address, is not believed")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "198.18.0.9,198.18.4.2", realIP: nil) == "198.18.0.9",
+                "every entry a trusted proxy: the leftmost")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "evil, 198.18.4.2", realIP: nil) == "198.18.4.2",
+                "an entry that is not an address ends the walk at the last proxy vouched for")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "203.0.113.7, evil", realIP: "203.0.113.8") == "203.0.113.8")
+    }
+
+    @Test func forwardedFor_IsReadForAtMostSixteenEntries() throws {
+        let proxies = try #require(TrustedProxies(["127.0.0.1", "10.0.0.0/8"]))
+        let hops = (1...40).map { "10.0.0.\($0)" }
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: (["203.0.113.7"] + hops).joined(separator: ", "), realIP: nil)
+                == "10.0.0.\(40 - TrustedProxies.maxForwardedHops + 1)", "the leftmost proxy of the 16 read")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: (["203.0.113.7"] + hops.suffix(15)).joined(separator: ","), realIP: nil)
+                == "203.0.113.7")
+    }
+
     @Test func listenerBehindATrustedProxy_IsLoggedUnderItsRealAddress() async throws {
         let lines = Locked<[String]>([])
         let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))

@@ -1,3 +1,4 @@
+import Icy
 import Testing
 
 @testable import Casty
@@ -39,4 +40,77 @@ struct HLSAudienceTests {
         #expect(!audience.saturated)
         #expect(audience.players(at: 20_000, window: window) == 1)
     }
+
+    // MARK: With listener authorization
+
+    static func call(_ agent: String, login: String? = nil) -> ControlPlane.ListenerCall {
+        ControlPlane.ListenerCall(mount: "/live", ip: "10.0.0.1", agent: agent,
+                                  auth: login.flatMap { BasicAuth(header: "Basic \(Base64.encode(Array($0.utf8)))") })
+    }
+
+    @Test func authorization_AsksOnceAboutAClient_AndItsWaitingRequestsGetTheAnswer() {
+        var audience = HLSAudience()
+        let answers = AnswerLog()
+        #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 1_000, window: window) { answers.add("first", $0) } == .ask)
+        #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 1_200, window: window) { answers.add("second", $0) } == .waiting)
+        #expect(!audience.isPlayer("10.0.0.1 VLC"), "not before the application said so")
+        #expect(audience.players(at: 1_200, window: window) == 0)
+        for waiter in audience.decide("10.0.0.1 VLC", admitted: true, call: Self.call("VLC")) { waiter(true) }
+        #expect(answers.lines == ["first true", "second true"])
+        #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 7_000, window: window) { answers.add("later", $0) } == .admitted)
+        #expect(answers.lines.count == 2, "an admitted player's next playlist waits for nothing")
+        audience.playlist(client: "10.0.0.1 VLC", at: 7_000, window: window)
+        #expect(audience.isPlayer("10.0.0.1 VLC"))
+        #expect(audience.players(at: 8_000, window: window) == 1)
+    }
+
+    @Test func authorization_KeepsARefusal_UntilTheClientBringsAnotherLogin() {
+        var audience = HLSAudience()
+        #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .ask)
+        _ = audience.decide("c", admitted: false, call: Self.call("c"))
+        #expect(audience.admission(of: "c", login: nil, at: 6_000, window: window) { _ in } == .refused)
+        #expect(!audience.isPlayer("c"))
+        let login = BasicAuth(header: "Basic \(Base64.encode(Array("ann:pw".utf8)))")
+        #expect(audience.admission(of: "c", login: login, at: 7_000, window: window) { _ in } == .ask, "a login is asked about")
+        _ = audience.decide("c", admitted: false, call: Self.call("c", login: "ann:pw"))
+        #expect(audience.admission(of: "c", login: login, at: 8_000, window: window) { _ in } == .refused)
+        let other = BasicAuth(header: "Basic \(Base64.encode(Array("ann:pw2".utf8)))")
+        #expect(audience.admission(of: "c", login: other, at: 9_000, window: window) { _ in } == .ask)
+        #expect(audience.players(at: 9_000, window: window) == 0)
+    }
+
+    @Test func authorization_LetsAFewRequestsWaitPerClient() {
+        var audience = HLSAudience()
+        #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .ask)
+        for _ in 1..<HLSAudience.waitersPerClient {
+            #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .waiting)
+        }
+        #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .unavailable)
+    }
+
+    @Test func quietAdmittedPlayers_AreHandedBackOnce_ForListenerRemove() {
+        var audience = HLSAudience()
+        _ = audience.admission(of: "a", login: nil, at: 0, window: window) { _ in }
+        _ = audience.decide("a", admitted: true, call: Self.call("a"))
+        audience.playlist(client: "a", at: 0, window: window)
+        _ = audience.admission(of: "r", login: nil, at: 0, window: window) { _ in }
+        _ = audience.decide("r", admitted: false, call: Self.call("r"))
+        _ = audience.admission(of: "pending", login: nil, at: 0, window: window) { _ in }
+        #expect(audience.admittedCount == 1)
+        #expect(audience.sweep(at: 10_000, window: window).isEmpty, "still within the window")
+        #expect(audience.players(at: 20_000, window: window) == 0, "counting forgets the quiet ones too")
+        #expect(audience.sweep(at: 20_000, window: window).map(\.agent) == ["a"], "the admitted one only, once")
+        #expect(audience.sweep(at: 30_000, window: window).isEmpty)
+        #expect(audience.admittedCount == 0)
+        #expect(audience.admission(of: "a", login: nil, at: 30_000, window: window) { _ in } == .ask, "a player that returns is asked again")
+        #expect(audience.admission(of: "pending", login: nil, at: 30_000, window: window) { _ in } == .waiting,
+                "a client being asked about is not forgotten before the answer")
+    }
+}
+
+/// What waiting requests were answered, in order.
+final class AnswerLog: Sendable {
+    private let log = Locked<[String]>([])
+    var lines: [String] { log.value }
+    func add(_ name: String, _ admitted: Bool) { log.update { $0.append("\(name) \(admitted)") } }
 }

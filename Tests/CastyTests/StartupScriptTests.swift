@@ -4,6 +4,7 @@ import Testing
 /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
 /// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
 /// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
+/// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
 /// `scripts/interop/demo.sh`: the README's first command plays. Needs python3 (always on the machines Casty is
 /// tested on), and mpg123 for the demo.
 @Suite
@@ -24,6 +25,15 @@ struct StartupScriptTests {
     )
     func demoPlays() async {
         await ScriptRun(script: "scripts/interop/demo.sh", arguments: [], deadline: .seconds(50)).run()
+    }
+
+    @Test(
+        "Every command that listens takes --trusted-proxy and --cors-origins: proxy, station, branch as well as server",
+        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+        .timeLimit(.minutes(1))
+    )
+    func everyListeningCommandTakesTheEdgeOptions() async {
+        await ScriptRun(script: "scripts/interop/port-options.sh", arguments: [], deadline: .seconds(45)).run()
     }
 
     @Test(

@@ -3,14 +3,21 @@ internal import Icy
 
 /// The routes of the stream itself: a player or a branch asks for a mount; a source would publish one.
 enum StreamRoutes {
-    /// `GET`/`HEAD` of a mount: checks a branch's tree key, then hands the connection to a ``Client`` that
-    /// streams to it.
+    /// `GET`/`HEAD` of a mount: a player, or a branch of the tree, is handed to a ``Client`` that streams to it.
+    ///
+    /// A request is a branch only where this node places branches of the mount's tree (a root, a branch's tree
+    /// port) and it names where it serves (`X-Casty-Branch`); anywhere else the header is ignored, and the peer
+    /// is a player like any other. On a closed tree a branch must bring the key (`403` otherwise), and with it
+    /// is the tree's own: the application is not asked about it. A branch is never counted against the
+    /// listener limits — its places are bounded by the fanout, and a full node must still feed its subtrees —
+    /// but on an open tree nothing tells a branch from a stranger, so with listener authorization the
+    /// application decides about it as about a player.
     static func play(_ exchange: Exchange) {
         if PlayerPage.wanted(exchange) { return PlayerPage.serve(exchange) }
         let port = exchange.port
         let request = exchange.request
         guard let distributor = port.mount(at: exchange.path) else { return noMount(exchange) }
-        let branch = port.options.acceptsBranches ? request.headers["x-casty-branch"] : nil
+        let branch = takesBranches(exchange, distributor) ? request.headers["x-casty-branch"] : nil
         if let branch, let key = port.options.treeKey, !key.admits(request.headers["x-casty-key"]) {
             port.refused()
             port.logger("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
@@ -25,38 +32,32 @@ enum StreamRoutes {
         if let branch, let lost = request.headers["x-casty-lost"] {
             distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
         }
-        guard branch == nil, let control = port.control, control.authorizesListeners else {
+        let keyed = branch != nil && port.options.treeKey != nil
+        guard !keyed, let control = port.control, control.authorizesListeners else {
             return serve(exchange, distributor: distributor, branch: branch, onLeave: nil)
         }
-        // Icecast's URL authorization: the application decides, over HTTP, while the loop serves everyone else.
-        let call = ControlPlane.ListenerCall(
-            mount: exchange.path, ip: exchange.clientIP,
-            agent: request.headers["User-Agent"] ?? "", auth: BasicAuth(header: request.headers["Authorization"]))
-        let loop = exchange.connection.loop
-        Task {
-            let admitted = await control.authorize(call)
-            loop.execute {
-                guard !exchange.connection.isClosed else { return }
-                guard admitted else {
-                    port.refused()
-                    port.logger("listener \(exchange.peer) refused on \(exchange.path) by the listener authorization (\(call.auth == nil ? 401 : 403))")
-                    if call.auth == nil {
-                        return exchange.answer(401, "Unauthorized", body: "This stream needs a login.", headers: ["WWW-Authenticate": "Basic realm=\"Casty\""])
-                    }
-                    return exchange.answer(403, "Forbidden", body: "This login may not listen to \(exchange.path).")
-                }
-                serve(exchange, distributor: distributor, branch: nil) { control.listenerLeft(call) }
-            }
+        let call = ListenerAuthorization.call(exchange, mount: exchange.path)
+        ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { admitted in
+            guard !exchange.connection.isClosed else { return }
+            guard admitted else { return ListenerAuthorization.refuse(exchange, call, what: exchange.path) }
+            serve(exchange, distributor: distributor, branch: branch) { control.listenerLeft(call) }
         }
     }
 
+    /// Whether this port takes a request with `X-Casty-Branch` for `distributor`'s stream as a branch: the port
+    /// takes branches (a player-only port does not) and the stream is a node of a tree. On the loop.
+    private static func takesBranches(_ exchange: Exchange, _ distributor: Distributor) -> Bool {
+        exchange.port.options.acceptsBranches && distributor.assumeIsolated { $0.placesBranches }
+    }
+
     /// A request for a path with nothing to play here: `404` with a short body (``noMountBody(_:)``), and one log
-    /// line — but a branch of the tree asking a station server for a mount it has, whose source is not live
-    /// yet, is told `503` with `Retry-After`: the branch keeps its relay and asks again, while a branch told
-    /// `404` drops it and answers its own players `404` too, as this node answers them.
+    /// line — but a branch of the tree asking a station server that is a tree root for a mount it has, whose
+    /// source is not live yet, is told `503` with `Retry-After`: the branch keeps its relay and asks again, while
+    /// a branch told `404` drops it and answers its own players `404` too, as this node answers them.
     static func noMount(_ exchange: Exchange) {
         let port = exchange.port
-        if port.options.acceptsBranches, exchange.request.headers["x-casty-branch"] != nil, port.mounts?.mount(at: exchange.path) != nil {
+        if exchange.request.headers["x-casty-branch"] != nil, let mount = port.mounts?.mount(at: exchange.path),
+           takesBranches(exchange, mount.distributor) {
             return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
                                    headers: ["Retry-After": "2"])
         }

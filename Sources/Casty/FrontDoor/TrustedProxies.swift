@@ -2,9 +2,16 @@ internal import Glibc
 
 /// The reverse proxies (nginx terminating TLS, say) whose word Casty takes for who the client really is.
 ///
-/// A request that comes from one of them and carries `X-Forwarded-For` (its last address: the one the proxy
-/// itself saw) or `X-Real-IP` is logged, listed, authorized and verified under that address; from anywhere else
-/// those headers are ignored — a stranger cannot choose the address Casty believes.
+/// A request that comes from one of them and carries `X-Forwarded-For` or `X-Real-IP` is logged, listed,
+/// authorized and verified under the address they name; from anywhere else those headers are ignored — a stranger
+/// cannot choose the address Casty believes.
+///
+/// Each proxy appends the address it saw to `X-Forwarded-For`, so the header reads
+/// `client, proxy1, proxy2` — but only the entries added by proxies Casty trusts are true: anything left of them
+/// may be whatever the client wrote. So the header is read from the right, skipping the trusted proxies (a CDN,
+/// then nginx, both trusted), and the first address that is not one of them is the client (nginx's
+/// `real_ip_recursive on`). If every entry read is a trusted proxy, the leftmost of them is taken; an entry that
+/// is not an address ends the walk there. At most ``maxForwardedHops`` entries are read.
 public struct TrustedProxies: Sendable, Equatable {
     /// One address range: its bytes (4 for IPv4, 16 for IPv6) and how many leading bits must match.
     struct Range: Sendable, Equatable {
@@ -25,6 +32,9 @@ public struct TrustedProxies: Sendable, Equatable {
 
     private let ranges: [Range]
 
+    /// The most `X-Forwarded-For` entries read, from the right: a chain of proxies is short, a header is not.
+    static let maxForwardedHops = 16
+
     /// Ranges written `10.0.0.0/8`, `127.0.0.1`, `::1` or `fd00::/8`; `nil` if one of them is not an address.
     public init?(_ texts: [String]) {
         var ranges: [Range] = []
@@ -40,12 +50,32 @@ public struct TrustedProxies: Sendable, Equatable {
 
     /// The client's address: `peer`'s, or — when `peer` is a trusted proxy — what its headers say.
     func client(peer: String, forwardedFor: String?, realIP: String?) -> String {
-        guard let address = Self.bytes(peer), ranges.contains(where: { $0.contains(address) }) else { return peer }
-        let forwarded = forwardedFor?.split(separator: ",").last.map { String($0.filter { $0 != " " }) }
-        for candidate in [forwarded, realIP] {
-            if let candidate, Self.bytes(candidate) != nil { return candidate }
-        }
+        guard let address = Self.bytes(peer), trusts(address) else { return peer }
+        if let forwardedFor, let client = nearestUntrusted(forwardedFor) { return client }
+        if let realIP, Self.bytes(realIP) != nil { return realIP }
         return peer
+    }
+
+    /// Walks `X-Forwarded-For` from the right past the trusted proxies: the first address that is not one, or —
+    /// when all that were read are — the leftmost of them; `nil` when the last entry is not an address.
+    private func nearestUntrusted(_ header: String) -> String? {
+        var rest = Substring(header)
+        var farthestProxy: String?
+        for _ in 0..<Self.maxForwardedHops {
+            let comma = rest.lastIndex(of: ",")
+            let entry = String(rest[(comma.map { rest.index(after: $0) } ?? rest.startIndex)...].filter { $0 != " " && $0 != "\t" })
+            guard let address = Self.bytes(entry) else { break }
+            guard trusts(address) else { return entry }
+            farthestProxy = entry
+            guard let comma else { break }
+            rest = rest[..<comma]
+        }
+        return farthestProxy
+    }
+
+    /// Whether `address` (its bytes) is one of the trusted proxies.
+    private func trusts(_ address: [UInt8]) -> Bool {
+        ranges.contains { $0.contains(address) }
     }
 
     /// The bytes of a numeric IPv4 or IPv6 address.

@@ -56,45 +56,55 @@ enum HLSRoutes {
 
     /// Who asks, as the HLS audience counts players: the client's address (behind a trusted proxy, the real one)
     /// and its user agent (several players behind one address are told apart by it, roughly).
-    private static func client(_ exchange: Exchange) -> String {
+    static func client(_ exchange: Exchange) -> String {
         exchange.clientIP + " " + String((exchange.request.headers["User-Agent"] ?? "").prefix(120))
     }
 
-    /// Answers a playlist or a segment.
+    /// Answers a playlist or a segment. With listener authorization (``authorize(_:packager:control:mount:then:)``)
+    /// a player's first live playlist waits for the application, and segments go only to admitted players.
     static func serve(_ exchange: Exchange) {
         guard let (mount, resource) = parse(exchange.path),
               let distributor = exchange.port.mount(at: mount.isEmpty ? "/" : mount) else {
             return exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
         }
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: exchange.port.hls, logger: exchange.port.logger)
-        packager.assumeIsolated { packager in
-            guard packager.packs else {
+        let control = exchange.port.control.flatMap { $0.authorizesListeners ? $0 : nil }
+        packager.assumeIsolated { isolated in
+            guard isolated.packs else {
                 return exchange.answer(404, "Not Found", body: "This mount's audio is neither MP3 nor AAC: it is not published as HLS.")
             }
             switch resource {
             case .media, .master:
-                guard packager.ready else {
+                guard isolated.ready else {
                     return exchange.answer(503, "Service Unavailable", body: "The live playlist is not long enough yet: try again shortly.",
                                            headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])
                 }
-                let media = resource == .media
-                if media { packager.audience.playlist(client: client(exchange), at: wallClockMilliseconds(), window: packager.audienceWindow) }
-                // A playlist changes only when a segment is made: its newest segment names it.
-                exchange.answer(tagged: media ? packager.playlist : packager.masterPlaylist,
-                                etag: "\"\(media ? "index" : "master")-\(packager.newestSegment ?? "none")\"", headers: [
-                    "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(media ? 1 : 5)",
-                ])
+                guard resource == .media, let control else { return answerPlaylist(exchange, isolated, media: resource == .media) }
+                authorize(exchange, packager: packager, control: control, mount: mount.isEmpty ? "/" : mount) {
+                    packager.assumeIsolated { answerPlaylist(exchange, $0, media: true) }
+                }
             case .segment(let name):
-                guard let segment = packager.segment(named: name) else {
+                guard let segment = isolated.segment(named: name) else {
                     return exchange.answer(404, "Not Found", body: "No such segment (any more): \(name)",
                                            headers: ["Cache-Control": "no-cache"])
                 }
-                if !exchange.headOnly { packager.audience.segment(bytes: segment.bytes.count) }
+                if control != nil, !isolated.audience.isPlayer(client(exchange)) { return refuseSegment(exchange) }
+                if !exchange.headOnly { isolated.audience.segment(bytes: segment.bytes.count) }
                 exchange.answer(tagged: segment.bytes, etag: "\"\(name)\"", headers: [
                     "Content-Type": HLSPackager.type(ofSegment: name), "Cache-Control": "public, max-age=31536000, immutable",
                 ])
             }
         }
+    }
+
+    /// Answers the live (`media`) or the master playlist; a live playlist counts its client as a player.
+    private static func answerPlaylist(_ exchange: Exchange, _ packager: isolated HLSPackager, media: Bool) {
+        if media { packager.audience.playlist(client: client(exchange), at: wallClockMilliseconds(), window: packager.audienceWindow) }
+        // A playlist changes only when a segment is made: its newest segment names it.
+        exchange.answer(tagged: media ? packager.playlist : packager.masterPlaylist,
+                        etag: "\"\(media ? "index" : "master")-\(packager.newestSegment ?? "none")\"", headers: [
+            "Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "public, max-age=\(media ? 1 : 5)",
+        ])
     }
 }
 

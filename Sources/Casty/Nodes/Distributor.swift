@@ -220,6 +220,10 @@ public actor Distributor: LoopNode {
     /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
     var playerCount: Int { core.playerCount }
 
+    /// Whether it places branches of a distribution tree (a root's stream, a branch's): only then is a request
+    /// with `X-Casty-Branch` a branch; anywhere else the header means nothing and the peer is a player.
+    var placesBranches: Bool { core.places != nil }
+
     /// The nodes listening now (players and branch links), for the admin API.
     func listenerNodes() -> [any Node] {
         core.listeners.map(\.node)

@@ -31,16 +31,18 @@ struct Listening: Sendable, Equatable {
     /// Whether the peer is a branch of the tree (its burst may be a whole ring of replayed segments).
     var isBranch: Bool { branch != nil }
 
-    /// Reads `request`. `branch` is its `X-Casty-Branch` if the port takes branches; `stream` is the id of the
-    /// stream the port serves now: a resume asked within another stream (the root restarted) means nothing
-    /// here, and the peer is served like a new listener, from the burst.
+    /// Reads `request`. `branch` is its `X-Casty-Branch` if it is taken as a branch (``StreamRoutes``); `stream` is
+    /// the id of the stream the port serves now: a resume asked within another stream (the root restarted) means
+    /// nothing here, and the peer is served like a new listener, from the burst.
     init(_ request: Request, branch: String?, stream: UInt64?) {
         self.branch = branch
         headOnly = request.method == .head
         origin = request.headers["Origin"]
         path = request.pathWithoutQuery
         summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
-        if request.headers["x-casty-numbered"] == "1" || branch != nil {
+        // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
+        // numbers cost nothing, and a player ignores metadata keys it does not know.
+        if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {
             form = .numbered
         } else if request.wantsMetadata {
             form = .icy

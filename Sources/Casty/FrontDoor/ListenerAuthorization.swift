@@ -1,0 +1,47 @@
+internal import CastyNet
+internal import Icy
+
+/// Icecast's URL authorization as the routes ask it: who the player is, the application's answer brought back to
+/// the loop, and the refusal a player is told.
+///
+/// The application is asked over HTTP (``ControlPlane/authorize(_:)``) in a task of its own: the loop goes on
+/// serving every other listener meanwhile, and the answer — a yes, or a no on any status but `200` with
+/// `icecast-auth-user: 1`, a timeout or an unreachable application — comes back onto the connection's loop.
+enum ListenerAuthorization {
+    /// How the application is told of the player behind `exchange` listening to `mount`: its address (behind a
+    /// trusted proxy, the real one), its user agent and the login it sent, if any (Basic auth).
+    static func call(_ exchange: Exchange, mount: String) -> ControlPlane.ListenerCall {
+        ControlPlane.ListenerCall(
+            mount: mount, ip: exchange.clientIP, agent: exchange.request.headers["User-Agent"] ?? "",
+            auth: BasicAuth(header: exchange.request.headers["Authorization"]))
+    }
+
+    /// Asks `control` about `call` off the loop, then runs `answered` with the verdict on `loop`.
+    static func ask(
+        _ control: ControlPlane, _ call: ControlPlane.ListenerCall, loop: EventLoop,
+        answered: @escaping @Sendable (_ admitted: Bool) -> Void
+    ) {
+        Task {
+            let admitted = await control.authorize(call)
+            loop.execute { answered(admitted) }
+        }
+    }
+
+    /// Answers a refused player, with one log line naming it and the status: `401` with `WWW-Authenticate`
+    /// when it sent no login (a browser then asks for one), `403` when the application refused its login.
+    /// `what` names the refused resource in the log (`/live`, `HLS /live`); a refusal told before is not `logged`.
+    static func refuse(
+        _ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, headers: Headers = [:], logged: Bool = true
+    ) {
+        exchange.port.refused()
+        if logged {
+            exchange.port.logger("listener \(exchange.peer) refused on \(what) by the listener authorization (\(call.auth == nil ? 401 : 403))")
+        }
+        var headers = headers
+        guard call.auth != nil else {
+            headers["WWW-Authenticate"] = "Basic realm=\"Casty\""
+            return exchange.answer(401, "Unauthorized", body: "This stream needs a login.", headers: headers)
+        }
+        exchange.answer(403, "Forbidden", body: "This login may not listen to \(call.mount).", headers: headers)
+    }
+}

@@ -1,0 +1,67 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// HLS players under listener authorization: asked about at their first live playlist, the verdict kept for their
+/// lifetime, segments only for admitted players, and `listener_remove` once an admitted player goes quiet.
+struct HLSListenerAuthTests {
+    let loop = EventLoop.shared
+
+    /// `GET path` as the player `agent`: the status line and the body.
+    func get(_ server: StationServer, _ path: String, agent: String) async throws -> (status: String, body: String) {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET \(path) HTTP/1.0\r\nUser-Agent: \(agent)\r\n\r\n")
+        _ = await eventually(timeout: .seconds(8)) { peer.closed.value }
+        let status = peer.text.split(separator: "\r\n").first.map(String.init) ?? ""
+        return (status, splitAtBlankLine(Array(peer.text.utf8))?.body ?? "")
+    }
+
+    @Test func hlsPlayer_IsAskedAboutOnce_RefusedOnes_GetNoPlaylistNorSegment_AndQuietOnesAreRemoved() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.options.hls.targetDuration = 1  // a player counts for 3 s after its last playlist
+        var control = ControlPlane.Configuration()
+        control.listenerAuthURL = app.url
+        configuration.control = ControlPlane(control, loop: loop)
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let source = try await TestPeer.connect(to: server.address, on: loop)
+        await source.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Base64.encode(Array("source:hackme".utf8)))\r\n"
+            + "Content-Type: audio/mpeg\r\n\r\n")
+        await StationServerTests().sendPaced(source, StationServerTests.silentFrames(400))  // 10 s of audio
+
+        var playlist = try await get(server, "/live/index.m3u8", agent: "admitted-player")
+        for _ in 0..<50 where playlist.status.contains("503") {  // until the window lasts three target durations
+            try await Task.sleep(for: .milliseconds(100))
+            playlist = try await get(server, "/live/index.m3u8", agent: "admitted-player")
+        }
+        #expect(playlist.status == "HTTP/1.0 200 OK", "\(playlist.status)")
+        #expect(app.forms("listener_add", agent: "admitted-player") == 1)
+        #expect(app.forms.value.first?.contains("mount=%2Flive") == true, "\(app.forms.value)")
+        let again = try await get(server, "/live/index.m3u8", agent: "admitted-player")
+        #expect(again.status == "HTTP/1.0 200 OK")
+        #expect(app.forms("listener_add", agent: "admitted-player") == 1, "the verdict is kept: not asked again")
+
+        let name = try #require(playlist.body.split(separator: "\n").last { !$0.hasPrefix("#") })
+        #expect(try await get(server, "/live/\(name)", agent: "admitted-player").status == "HTTP/1.0 200 OK")
+        #expect(try await get(server, "/live/\(name)", agent: "stranger").status == "HTTP/1.0 403 Forbidden",
+                "no segment for a client the application has not admitted")
+
+        #expect(try await get(server, "/live/index.m3u8", agent: "stranger").status == "HTTP/1.0 401 Unauthorized")
+        #expect(try await get(server, "/live/index.m3u8", agent: "stranger").status == "HTTP/1.0 401 Unauthorized")
+        #expect(app.forms("listener_add", agent: "stranger") == 1, "a refusal is kept too")
+        #expect(try await get(server, "/live/\(name)", agent: "stranger").status == "HTTP/1.0 403 Forbidden")
+
+        // The admitted player stops fetching playlists: within two windows the application hears it left.
+        #expect(await eventually(timeout: .seconds(10)) { app.forms("listener_remove", agent: "admitted-player") == 1 },
+                "\(app.forms.value)")
+        #expect(app.forms("listener_remove", agent: "stranger") == 0)
+        await source.close()
+        server.close()
+        await app.close()
+    }
+}

@@ -1,0 +1,174 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+@testable import CastyWire
+
+/// A platform application for listener authorization (Icecast's URL auth), in process: it reads each form
+/// Casty posts, admits a listener whose user agent contains `admitted` (`200` with `icecast-auth-user: 1`) and
+/// refuses any other (`403`).
+final class ListenerAuthApp: Sendable {
+    let listener: Listener
+    /// The forms posted, in order (`action=listener_add&mount=/live&ip=…&agent=…`).
+    let forms = Locked<[String]>([])
+
+    init(on loop: EventLoop) throws {
+        let forms = forms
+        listener = try Listener(address: .loopback(port: 0), on: loop) { connection in
+            let received = Locked<[UInt8]>([])
+            connection.onRead = { bytes in
+                received.update { $0 += bytes }
+                guard let form = Self.form(received.value) else { return }
+                connection.onRead = { _ in }
+                forms.update { $0.append(form) }
+                let head = form.contains("admitted") ? "HTTP/1.1 200 OK\r\nicecast-auth-user: 1\r\n" : "HTTP/1.1 403 Forbidden\r\n"
+                _ = connection.write(Array((head + "Content-Length: 0\r\n\r\n").utf8))
+            }
+        }
+    }
+
+    var url: StreamURL { StreamURL(host: "127.0.0.1", port: listener.localAddress.port, path: "/listener") }
+
+    /// The forms posted with `action`, for the listener whose user agent is `agent`.
+    func forms(_ action: String, agent: String) -> Int {
+        forms.value.count { $0.contains("action=\(action)") && $0.contains("agent=\(agent)") }
+    }
+
+    /// The request's body once the head and all of it (`Content-Length`) are in.
+    private static func form(_ bytes: [UInt8]) -> String? {
+        guard let (head, body) = splitAtBlankLine(bytes) else { return nil }
+        let length = head.split(separator: "\r\n")
+            .first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingSpaces) } ?? 0
+        return body.utf8.count >= length ? body : nil
+    }
+
+    func close() async {
+        let listener = listener
+        await listener.loop.submit { listener.close() }
+    }
+}
+
+/// An HTTP message's head and body: the text before and after its first blank line, once it has one.
+func splitAtBlankLine(_ bytes: [UInt8]) -> (head: String, body: String)? {
+    guard bytes.count >= 4 else { return nil }
+    for index in 0...(bytes.count - 4) where bytes[index..<(index + 4)].elementsEqual([13, 10, 13, 10]) {
+        return (String(decoding: bytes[..<index], as: UTF8.self), String(decoding: bytes[(index + 4)...], as: UTF8.self))
+    }
+    return nil
+}
+
+/// Listener authorization (`--listener-auth-url`): who is asked — players of a stream, requests that only claim
+/// to be branches, HLS players — and who may skip it and the listener limits: a branch that proved itself.
+struct ListenerAuthTests {
+    let loop = EventLoop.shared
+    static let segmentBytes = 4170  // ten frames of 417 bytes
+
+    /// A station server (a tree root with `root`) playing the built-in station at `/live`, asking `app` about
+    /// its listeners, if given.
+    func server(
+        root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, maxListeners: Int? = nil
+    ) async throws -> (StationServer, Station) {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = Self.segmentBytes
+        configuration.maxListeners = maxListeners
+        configuration.options.hls.enabled = false
+        if let app {
+            var control = ControlPlane.Configuration()
+            control.listenerAuthURL = app.url
+            configuration.control = ControlPlane(control, loop: loop)
+        }
+        let server = root
+            ? try StationServer.startRoot(configuration, address: .loopback(port: 0), treeKey: treeKey, loop: loop)
+            : try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let station = try Station.builtIn(segmentBytes: Self.segmentBytes, loop: loop)
+        await station.start()
+        server.attach(station, at: "/live")
+        return (server, station)
+    }
+
+    /// `GET /live` with `headers`.
+    func play(_ server: StationServer, _ headers: String = "") async throws -> TestPeer {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET /live HTTP/1.0\r\n\(headers)\r\n")
+        return peer
+    }
+
+    /// Whether `peer` is being streamed to (`200` and audio).
+    func streams(_ peer: TestPeer) async -> Bool {
+        await peer.waitFor(timeout: .seconds(5)) { $0.count > Self.segmentBytes } && peer.text.hasPrefix("HTTP/1.0 200 OK\r\n")
+    }
+
+    /// Whether `peer` was answered `status` and closed.
+    func answered(_ peer: TestPeer, _ status: String) async -> Bool {
+        await eventually(timeout: .seconds(5)) { peer.closed.value } && peer.text.hasPrefix("HTTP/1.0 \(status)")
+    }
+
+    @Test func branchHeader_OnAServerThatTakesNoBranches_IsAnOrdinaryListener_AskedAndCounted() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let (server, station) = try await server(app: app)
+        let claiming = try await play(server, "User-Agent: stranger\r\nX-Casty-Branch: 10.9.9.9:8001\r\n")
+        #expect(await answered(claiming, "401 Unauthorized"), "\(claiming.text.prefix(80))")
+        #expect(app.forms("listener_add", agent: "stranger") == 1, "the application was asked")
+        let player = try await play(server, "User-Agent: admitted\r\n")
+        #expect(await streams(player))
+        station.stop()
+        server.close()
+        await app.close()
+
+        // Without authorization, the header does not lift the listener limit either.
+        let (limited, other) = try await self.server(maxListeners: 1)
+        let first = try await play(limited)
+        #expect(await streams(first))
+        let second = try await play(limited, "X-Casty-Branch: 10.9.9.9:8001\r\n")
+        #expect(await answered(second, "503 Service Unavailable"))
+        other.stop()
+        limited.close()
+    }
+
+    @Test func keyedBranch_OfAClosedTree_IsNeitherAsked_NorCountedAgainstTheLimit() async throws {
+        let key = try #require(TreeKey("sesame"))
+        let app = try ListenerAuthApp(on: loop)
+        let (server, station) = try await server(root: true, treeKey: key, app: app, maxListeners: 1)
+        let player = try await play(server, "User-Agent: admitted\r\n")
+        #expect(await streams(player))
+        let branch = try await play(server, "User-Agent: Casty\r\nX-Casty-Branch: 10.9.9.9:8001\r\nX-Casty-Key: sesame\r\n")
+        #expect(await streams(branch), "a full server still feeds its branches: \(branch.text.prefix(80))")
+        #expect(app.forms("listener_add", agent: "Casty") == 0, "the tree's own branch is not asked about")
+        let stranger = try await play(server, "User-Agent: Casty\r\nX-Casty-Branch: 10.9.9.9:8002\r\nX-Casty-Key: guess\r\n")
+        #expect(await answered(stranger, "403 Forbidden"))
+        #expect(app.forms("listener_add", agent: "Casty") == 0)
+        for peer in [player, branch] { await peer.close() }
+        station.stop()
+        server.close()
+        await app.close()
+    }
+
+    @Test func branchOfAnOpenTree_IsAskedLikeAPlayer_ButNotCountedAgainstTheLimit() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let (server, station) = try await server(root: true, app: app)
+        let stranger = try await play(server, "User-Agent: stranger\r\nX-Casty-Branch: 10.9.9.9:8001\r\n")
+        #expect(await answered(stranger, "401 Unauthorized"), "nothing tells a branch of an open tree from a stranger")
+        #expect(app.forms("listener_add", agent: "stranger") == 1)
+        let branch = try await play(server, "User-Agent: admitted-branch\r\nX-Casty-Branch: 10.9.9.9:8002\r\n")
+        #expect(await streams(branch), "the application admits its own branches")
+        await branch.close()
+        station.stop()
+        server.close()
+        await app.close()
+
+        let (open, other) = try await self.server(root: true, maxListeners: 1)
+        let player = try await play(open)
+        #expect(await streams(player))
+        let full = try await play(open)
+        #expect(await answered(full, "503 Service Unavailable"))
+        let openBranch = try await play(open, "X-Casty-Branch: 10.9.9.9:8003\r\n")
+        #expect(await streams(openBranch), "a branch's places are bounded by the fanout, not by --max-listeners")
+        for peer in [player, openBranch] { await peer.close() }
+        other.stop()
+        open.close()
+    }
+}
