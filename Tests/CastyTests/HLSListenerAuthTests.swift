@@ -28,6 +28,7 @@ struct HLSListenerAuthTests {
         var control = ControlPlane.Configuration()
         control.listenerAuthURL = app.url
         configuration.control = ControlPlane(control, loop: loop)
+        await configuration.control?.start()  // listener_remove calls are sent from a queue, as casty-cli starts it
         let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
         let source = try await TestPeer.connect(to: server.address, on: loop)
         await source.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Base64.encode(Array("source:hackme".utf8)))\r\n"
