@@ -4,7 +4,7 @@
 # `proxy` and `station`.
 #
 # Asserts: `--help` of proxy, station, branch and server documents both options; a --trusted-proxy that is not an
-# address is a usage mistake there (status 64, one line naming it); a running station, a proxy relaying it and a
+# address is a usage mistake there (status 1, one line naming it); a running station, a proxy relaying it and a
 # branch under a root believe X-Forwarded-For from a trusted proxy (read from the right past the trusted ones: the
 # log names the client), and name only the listed origin in Access-Control-Allow-Origin.
 # Exit 0 only if all passed. About 10 s; needs python3 and curl.
@@ -29,14 +29,14 @@ for command in proxy station branch server; do
     done
 done
 
-# refuses COMMAND ARGS... — `casty-cli COMMAND ARGS… --trusted-proxy nowhere` exits 64 and its first line names it.
+# refuses COMMAND ARGS... — `casty-cli COMMAND ARGS… --trusted-proxy nowhere` exits 1 and its first line names it.
 refuses() {
     local rc=0
     timeout 10 "$CLI" "$@" --port "$(free_port)" --trusted-proxy nowhere </dev/null >"$TMP/out.log" 2>&1 || rc=$?
-    if [ "$rc" = 64 ] && head -1 "$TMP/out.log" | grep -qF -- "--trusted-proxy takes addresses or ranges"; then
-        pass "$1 --trusted-proxy nowhere: status 64, $(head -1 "$TMP/out.log" | cut -c1-120)"
+    if [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qF -- "--trusted-proxy takes addresses or ranges"; then
+        pass "$1 --trusted-proxy nowhere: status 1, $(head -1 "$TMP/out.log" | cut -c1-120)"
     else
-        fail "$1 --trusted-proxy nowhere: status $rc (expected 64): $(head -2 "$TMP/out.log" | tr '\n' ' ' | cut -c1-300)"
+        fail "$1 --trusted-proxy nowhere: status $rc (expected 1): $(head -2 "$TMP/out.log" | tr '\n' ' ' | cut -c1-300)"
     fi
 }
 refuses proxy http://127.0.0.1:9/
