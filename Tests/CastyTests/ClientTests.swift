@@ -144,6 +144,27 @@ struct ClientTests {
         port.close()
     }
 
+    @Test func browser_GetsALongerBurst_OtherPlayersTheUsualOne() async throws {
+        var options = ClientOptions()
+        options.browserBurst = .seconds(1)  // 17 segments of 1000 bytes at 128 kbit/s (62 ms each)
+        let (distributor, port) = try serving(burst: 3, options: options)
+        let segments = testSegments(30)
+        for segment in segments { distributor.send(.data(segment.number, segment)) }
+        let browser = try await TestPeer.connect(to: port.address, on: loop)
+        await browser.send("GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0\r\n\r\n")
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nUser-Agent: mpg123/1.31.2\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 2 })
+        #expect(await browser.waitFor { $0.count >= 17 * 1000 })
+        #expect(await player.waitFor { $0.count >= 3 * 1000 })
+        try await Task.sleep(for: .milliseconds(100))  // nothing more comes: no new segment was cut
+        let browserGot = try #require(try browser.parsed(segmentBytes: 1000))
+        #expect(browserGot.segments.map(\.audioBytes) == segments.suffix(17).map(\.audio), "a browser: 1 s of audio at once")
+        let playerGot = try #require(try player.parsed(segmentBytes: 1000))
+        #expect(playerGot.segments.map(\.audioBytes) == segments.suffix(3).map(\.audio), "mpg123: the usual burst")
+        port.close()
+    }
+
     @Test func newPlayer_GetsTheBurst_ThenLiveSegments() async throws {
         let (distributor, port) = try serving(burst: 3)
         let segments = testSegments(8)

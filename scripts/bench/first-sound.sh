@@ -4,6 +4,7 @@
 #
 #     CASTY_CLI=/path/to/casty-cli bash scripts/bench/first-sound.sh
 #     RUNS=9 STARTS=play CASTY_CLI=… bash scripts/bench/first-sound.sh     # more runs; audio.play() only
+#     CASTY_OPTIONS="--burst 16" LEAD=10 CASTY_CLI=… bash scripts/bench/first-sound.sh   # Casty with other options
 #
 # It starts `casty-cli server --mounts /live` and Icecast 2 (Debian's icecast2, the config of
 # scripts/lib/peers.sh: burst-on-connect, burst-size 65535) on free loopback ports, and has one ffmpeg per server
@@ -94,8 +95,9 @@ mount_live() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://
 
 declare -A port
 port[casty]=$(free_port)
+# shellcheck disable=SC2086  # CASTY_OPTIONS is split into options on purpose
 "$CLI" server --port "${port[casty]}" --host 127.0.0.1 --source-password "$ICECAST_SOURCE_PASSWORD" --mounts /live \
-    </dev/null >"$TMP/casty.log" 2>&1 &
+    ${CASTY_OPTIONS:-} </dev/null >"$TMP/casty.log" 2>&1 &
 casty_pid=$!
 peers_track "$casty_pid"
 wait_port "${port[casty]}" 15 "$casty_pid" || die "casty-cli server did not listen on 127.0.0.1:${port[casty]}"

@@ -78,6 +78,10 @@ enum StreamRoutes {
     private static func serve(_ exchange: Exchange, distributor: Distributor, branch: String?, onLeave: (@Sendable () -> Void)?) {
         var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
         let port = exchange.port
+        // A browser starts further back: it plays only once it holds seconds of audio (ClientOptions.browserBurst).
+        if listening.isBrowser, listening.resume == nil, port.options.browserBurst > .zero {
+            listening.resume = distributor.assumeIsolated { $0.browserBurstStart(port.options) }
+        }
         let peer = exchange.peer
         guard branch == nil, let group = port.options.loops, case let target = group.next(), target !== exchange.connection.loop else {
             return start(Client(connection: exchange.connection, port: port, distributor: distributor, listening: listening, peer: peer, onLeave: onLeave))

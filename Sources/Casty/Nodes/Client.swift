@@ -145,7 +145,7 @@ public actor Client: LoopNode {
     }
 
     private func replied(next: Int, context: Context) {
-        policy = DeliveryPolicy(next: next, context: context, isBranch: isBranch, options: options)
+        policy = DeliveryPolicy(next: next, context: context, isBranch: isBranch, isBrowser: listening.isBrowser, options: options)
         sentTitleVersion = 0
         entered = false
         joinTitle = context.title
@@ -293,6 +293,11 @@ public struct ClientOptions: Sendable {
     public var branchMaxBehind: Duration = .seconds(2)
     /// The most bytes of a player's first burst written reliably (queued) before lossy delivery starts.
     public var burstBytes = 6 * 8192 + 1024
+    /// The audio a web browser gets at once (a longer burst than other players'; zero: the same). Chromium's
+    /// `<audio autoplay>` plays a live stream only once it holds about 4 s of it: with 3 s it waited 5 s more,
+    /// with 4 s or more it played within 0.2 s (`scripts/bench/first-sound.sh`, BENCHMARKS.md). Bounded by the
+    /// ring (32 segments).
+    public var browserBurst: Duration = .seconds(5)
     /// The most segments a branch's first burst may hold: a branch that resumes gets everything it missed
     /// from the ring, reliably.
     public var branchBurstSegments = 34
@@ -325,4 +330,12 @@ public struct ClientOptions: Sendable {
 
     /// The defaults.
     public init() {}
+}
+
+extension ClientOptions {
+    /// How many segments of `segmentDuration` make up ``browserBurst``.
+    func browserBurstSegments(segmentDuration: Duration) -> Int {
+        guard browserBurst > .zero, segmentDuration > .zero else { return 0 }
+        return Int((browserBurst / segmentDuration).rounded(.up))
+    }
 }

@@ -45,10 +45,18 @@ struct DeliveryPolicy: Sendable, Equatable {
     /// The policy for a listener whose reply said `next`: a branch gets a whole ring as its burst and less
     /// patience (a branch that cannot keep up has most likely lost its link; its place is better given to
     /// another).
-    init(next: Int, context: Context, isBranch: Bool, options: ClientOptions) {
+    init(next: Int, context: Context, isBranch: Bool, isBrowser: Bool = false, options: ClientOptions) {
         expected = next
         segmentDuration = context.segmentDuration
-        burstBudget = isBranch ? options.branchBurstSegments * (context.segmentBytes + 256) : options.burstBytes
+        if isBranch {
+            burstBudget = options.branchBurstSegments * (context.segmentBytes + 256)
+        } else if isBrowser {
+            // A browser's longer burst goes out whole too (one segment more: the burst's newest may be partly cut).
+            let segments = options.browserBurstSegments(segmentDuration: context.segmentDuration) + 1
+            burstBudget = max(options.burstBytes, segments * (context.segmentBytes + 256))
+        } else {
+            burstBudget = options.burstBytes
+        }
         maxBehind = isBranch ? options.branchMaxBehind : options.maxBehind
     }
 

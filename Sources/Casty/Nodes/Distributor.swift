@@ -235,6 +235,13 @@ public actor Distributor: LoopNode {
     /// The reply a player asking now would get, without serving it (``DistributorCore/promise(resume:)``).
     func promise(resume: Int?) -> (next: Int, context: Context)? { core.promise(resume: resume) }
 
+    /// Where a browser's burst (``ClientOptions/browserBurst`` of audio) starts
+    /// (``DistributorCore/burstStart(segments:)``); `nil` before the stream has begun.
+    func browserBurstStart(_ options: ClientOptions) -> Int? {
+        guard let context = core.promise(resume: nil)?.context else { return nil }
+        return core.burstStart(segments: options.browserBurstSegments(segmentDuration: context.segmentDuration))
+    }
+
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(

@@ -329,6 +329,15 @@ struct DistributorCore<Listener: Hashable> {
         return context
     }
 
+    /// The first number of a burst of `segments` (when more than ``Distributor/Configuration/burst``: a browser's
+    /// longer one), as far back as the ring goes; `nil` before the stream has begun.
+    func burstStart(segments: Int) -> Int? {
+        guard currentContext != nil else { return nil }
+        let upcoming = next ?? 0
+        let oldest = ring.first?.number ?? upcoming
+        return max(oldest, upcoming - max(segments, configuration.burst))
+    }
+
     /// The first number a new listener gets: the last ``Distributor/Configuration/burst`` segments, or — for a
     /// listener that resumes at a number still in the ring — everything from there.
     private func start(resume: Int?) -> Int {

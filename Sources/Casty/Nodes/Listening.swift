@@ -27,6 +27,10 @@ struct Listening: Sendable, Equatable {
     var summary: String
     /// The page's origin, for a browser's cross-origin request (CORS).
     var origin: String?
+    /// Whether the peer looks like a web browser (its `User-Agent` starts with `Mozilla/`, as every browser's
+    /// does): it gets a longer burst (``ClientOptions/browserBurst``), since a browser waits for seconds of audio
+    /// before it plays.
+    var isBrowser: Bool
 
     /// Whether the peer is a branch of the tree (its burst may be a whole ring of replayed segments).
     var isBranch: Bool { branch != nil }
@@ -38,6 +42,7 @@ struct Listening: Sendable, Equatable {
         self.branch = branch
         headOnly = request.method == .head
         origin = request.headers["Origin"]
+        isBrowser = branch == nil && request.headers["user-agent"]?.hasPrefix("Mozilla/") == true
         path = request.pathWithoutQuery
         summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
