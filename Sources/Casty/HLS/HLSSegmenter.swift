@@ -20,7 +20,20 @@ internal import Icy
 /// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
 /// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
 /// since it would differ from the other nodes' segment of the same name.
+///
+/// **Recording.** A segmenter in ``Mode/recording`` keeps every frame instead: it also publishes the groups
+/// whose start it missed, cuts a group where the title changes, and ``finish()`` hands back the group being
+/// filled — so a recording holds the audio up to its very end, and titles within a relay segment (~0.5 s).
 package struct HLSSegmenter {
+    /// Which frames become segments.
+    package enum Mode: Sendable {
+        /// The live window: only whole groups, the same on every node.
+        case live
+        /// A recording: every frame, in groups cut also at title changes and at the end.
+        case recording
+    }
+
+    private let mode: Mode
     /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`): the tree root's when the stream says
     /// it (``Context/hlsTarget``), so that every node cuts the same segments, else this node's own.
     package private(set) var targetDuration: Int
@@ -59,10 +72,11 @@ package struct HLSSegmenter {
         var frames = 0
     }
 
-    /// A segmenter aiming at `targetDuration` seconds a segment.
-    package init(targetDuration: Int) {
+    /// A segmenter aiming at `targetDuration` seconds a segment, for the live window or a recording.
+    package init(targetDuration: Int, mode: Mode = .live) {
         self.targetDuration = max(1, targetDuration)
         self.ownTarget = self.targetDuration
+        self.mode = mode
     }
 
     /// The extension of its segments' names, `mp3` or `aac`; `nil` when the stream's frames are not followed.
@@ -78,35 +92,47 @@ package struct HLSSegmenter {
     var currentContext: Context? { context }
 
     /// The source's reply: the stream's station, framing and name. A stream other than the one followed
-    /// starts the cutting again (with a discontinuity).
-    package mutating func start(_ context: Context) {
+    /// starts the cutting again (with a discontinuity); a recording's segmenter hands back the group it was
+    /// filling.
+    @discardableResult
+    package mutating func start(_ context: Context) -> [HLSSegment] {
         let format = FrameChain.Format(contentType: context.station["Content-Type"])
         let target = max(1, context.hlsTarget ?? ownTarget)
+        var done: [HLSSegment] = []
         if self.context?.stream != context.stream || self.format != format || self.context?.segmentBytes != context.segmentBytes
             || target != targetDuration {
             targetDuration = target
-            restart(stream: context.stream)
+            done = restart(stream: context.stream)
             groupSize = nil
             self.format = format
             walker = format.map(FrameWalker.init)
         }
         self.context = context
+        return done
+    }
+
+    /// The stream ended (a recording is finished): the group being filled, as a last, shorter segment, for a
+    /// recording's segmenter; nothing for the live window, whose segments must be whole.
+    package mutating func finish() -> HLSSegment? {
+        defer { group = nil }
+        guard mode == .recording, let group else { return nil }
+        return close(group, complete: false)
     }
 
     /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
     package mutating func add(_ number: Int, _ segment: StreamSegment, stream: UInt64) -> [HLSSegment] {
         guard let context, var walker else { return [] }
+        var done: [HLSSegment] = []
         if stream != self.stream {
-            restart(stream: stream)
+            done = restart(stream: stream)
             walker = FrameWalker(format: walker.format)
         } else if let expected, number != expected {
-            restart(stream: stream)
+            done = restart(stream: stream)
         }
         expected = number + 1
         recent.append((number, segment.time, segment.title?.streamTitle))
         if recent.count > 4 { recent.removeFirst() }
         if restartedAt == nil { restartedAt = number }
-        var done: [HLSSegment] = []
         walker.add(segment.audio, at: number * context.segmentBytes) { frame in
             if let finished = take(frame, context: context) { done.append(finished) }
         }
@@ -124,15 +150,18 @@ package struct HLSSegmenter {
         if anchor == nil { anchor = (Self.samplesBefore(frame, bitrate: bitrate), 0) }
         let relaySegment = frame.position / context.segmentBytes
         let index = relaySegment / size
+        let entry = recent.last { $0.number == relaySegment } ?? recent.last
         var finished: HLSSegment?
         var crossed = false
         if let group, group.index != index {
-            finished = close(group)
+            finished = close(group, complete: true)
             self.group = nil
             crossed = true
+        } else if mode == .recording, let group, group.title != entry?.title {
+            finished = close(group, complete: false)  // a recording's titles change where the audio does
+            self.group = nil
         }
         if group == nil {
-            let entry = recent.last { $0.number == relaySegment } ?? recent.last
             // Whole when the frames before it were followed, or when following began right at its start.
             let whole = crossed || (relaySegment == restartedAt && relaySegment % size == 0)
             group = Group(index: index, whole: whole, position: frame.position,
@@ -147,15 +176,18 @@ package struct HLSSegmenter {
         return finished
     }
 
-    /// The HLS segment of a finished group, or `nil` for a group whose start was missed.
-    private mutating func close(_ group: Group) -> HLSSegment? {
-        guard group.whole, let fileExtension else { return nil }
+    /// The HLS segment of a finished group — `complete` when a frame of the next group closed it — or `nil`
+    /// for a live group whose start was missed. A recording's piece of a group (its start missed, or cut at a
+    /// title or at the end) is named after the relay segment it starts in too: `3fa2c1d0-1234-13585.mp3`.
+    private mutating func close(_ group: Group, complete: Bool) -> HLSSegment? {
+        guard group.whole || mode == .recording, let fileExtension else { return nil }
         let sequence = (lastSequence.map { $0 + 1 }) ?? group.index
         lastSequence = sequence
         if discontinuity { discontinuities += 1 }
         defer { discontinuity = false }
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
-        let name = String(Context.streamText(stream).prefix(8)) + "-\(group.index).\(fileExtension)"
+        let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
+        let name = String(Context.streamText(stream).prefix(8)) + "-\(group.index)\(piece).\(fileExtension)"
         return HLSSegment(
             sequence: sequence, name: name, duration: Double(group.samples) / Double(group.sampleRate),
             timestamp: group.timestamp, date: group.time, discontinuity: discontinuity,
@@ -163,8 +195,10 @@ package struct HLSSegmenter {
             bytes: tag + group.bytes, frames: group.frames)
     }
 
-    /// Cutting starts again: the group being filled is dropped, and the next segment is a discontinuity.
-    private mutating func restart(stream: UInt64) {
+    /// Cutting starts again: the group being filled is dropped (a recording's is handed back), and the next
+    /// segment is a discontinuity.
+    private mutating func restart(stream: UInt64) -> [HLSSegment] {
+        let pending = finish()
         if stream != self.stream { groupSize = nil }
         self.stream = stream
         group = nil
@@ -173,6 +207,7 @@ package struct HLSSegmenter {
         recent = []
         anchor = nil
         if lastSequence != nil { discontinuity = true }
+        return pending.map { [$0] } ?? []
     }
 
     /// The 90 kHz timestamp of the frame about to be taken: for MP3, its position at the header's bitrate;
