@@ -210,7 +210,7 @@ public actor HLSPackager: LoopNode {
         playlist = Array(media.utf8)
         let master = masterText
         masterPlaylist = Array(master.utf8)
-        directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired)
+        directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired, kept: kept.map(\.name))
     }
 
     /// The master playlist: the media playlist with its bandwidth and codec.
