@@ -120,15 +120,30 @@ public actor HLSPackager: LoopNode {
     func receive(_ message: Message) {
         switch message {
         case .reply(_, let context):
-            segmenter.start(context)
-            tell(.context(context))
+            follow(context)
         case .data(let number, let segment):
             let stream = distributor.assumeIsolated { $0.stream } ?? 0
+            // A new stream (a source that came back, a branch's root that restarted) reaches a listener without
+            // a reply: its context — the sequence base its root told — is read from the distributor.
+            if stream != segmenter.currentContext?.stream, let context = distributor.assumeIsolated({ $0.context }) {
+                follow(context)
+            }
             for made in segmenter.add(number, segment, stream: stream) { publish(made) }
             tell(.segment(number, segment, stream: stream))
         case .request, .redirect:
             break
         }
+    }
+
+    /// The HLS sequence numbers of `stream` here (``HLSSegmenter/sequenceBase(for:)``): what a root tells its
+    /// branches.
+    func sequenceBase(for stream: UInt64) -> HLSSegmenter.Base {
+        segmenter.sequenceBase(for: stream)
+    }
+
+    private func follow(_ context: Context) {
+        for made in segmenter.start(context) { publish(made) }
+        tell(.context(context))
     }
 
     /// The mount's source ended: observers are told (a recording writes its last frames). On the loop.
@@ -150,8 +165,10 @@ public actor HLSPackager: LoopNode {
 
     // MARK: Serving
 
-    /// The segments of the live playlist.
-    var window: ArraySlice<HLSSegment> { kept.suffix(windowCount) }
+    /// The segments of the live playlist (``HLSPlaylist/liveWindow(_:count:lasting:)``).
+    var window: ArraySlice<HLSSegment> {
+        HLSPlaylist.liveWindow(kept[...], count: windowCount, lasting: Double(3 * segmenter.targetDuration))
+    }
 
     /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
     /// it is not served, nor written to `--hls-dir`).

@@ -17,9 +17,20 @@ internal import Icy
 /// vary the frame sizes, so there the count of samples is anchored at the first frame followed (after a start
 /// or a gap) and grows by each frame's samples: consecutive segments follow exactly.
 ///
-/// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
-/// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
-/// since it would differ from the other nodes' segment of the same name.
+/// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
+/// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
+/// follows, one more than its last segment's for each later one. The root does the same, so every node gives
+/// the same audio the same number, and a stream that starts again (numbers from 0) goes on rising. A node that
+/// lost segments jumps over their numbers; a number that would go back (a root that restarted with a
+/// smaller base) becomes the one after the last.
+///
+/// **Discontinuities.** A new stream (a source that restarts, a fallback that takes over) marks its first
+/// segment `EXT-X-DISCONTINUITY`, and its segments' discontinuity sequence number is the stream's too (told by
+/// the root, ``Context/hlsDiscontinuityBase``, else one more than the last): a node that joined after the
+/// restart, and never saw the tag, still gives the segment the same number. A gap within a stream is no
+/// discontinuity of the live window: the numbers jump, and a playlist never lists both sides of a jump
+/// (``HLSPlaylist/liveWindow(_:count:lasting:)``). A group whose start was missed is not published, since it
+/// would differ from the other nodes' segment of the same name.
 ///
 /// **Recording.** A segmenter in ``Mode/recording`` keeps every frame instead: it also publishes the groups
 /// whose start it missed, cuts a group where the title changes, and ``finish()`` hands back the group being
@@ -55,8 +66,19 @@ package struct HLSSegmenter {
     /// The samples before the first frame followed since the last start or gap, and those followed since.
     private var anchor: (samples: Int, since: Int)?
     private var lastSequence: Int?
+    /// The sequence numbers of the stream followed, when this node decided them (no root told them).
+    private var ownBase = Base(sequence: 0, discontinuity: 0)
     private var discontinuity = false
     private var discontinuities = 0
+
+    /// Where a stream's numbers start: the media sequence number of its segment 0 and the discontinuity
+    /// sequence number of its segments.
+    package struct Base: Equatable, Sendable {
+        /// The media sequence number of the stream's segment 0 (``Context/hlsBase``).
+        package var sequence: Int
+        /// The discontinuity sequence number of the stream's segments (``Context/hlsDiscontinuityBase``).
+        package var discontinuity: Int
+    }
 
     /// The frames of the HLS segment being filled.
     private struct Group {
@@ -109,6 +131,26 @@ package struct HLSSegmenter {
         }
         self.context = context
         return done
+    }
+
+    /// The numbers of `stream`: what a tree node tells its branches (``Context/hlsBase``). For a stream not
+    /// followed yet, those it will get.
+    package func sequenceBase(for stream: UInt64) -> Base {
+        guard stream == self.stream, context != nil else { return nextBase }
+        return base
+    }
+
+    /// The numbers of the stream followed: the root's, when the context tells them, else this node's own.
+    private var base: Base {
+        guard let context, context.stream == stream, let told = context.hlsBase else { return ownBase }
+        return Base(sequence: told, discontinuity: context.hlsDiscontinuityBase ?? ownBase.discontinuity)
+    }
+
+    /// The numbers a new stream gets here: its segment 0 follows the last segment, and it is a discontinuity
+    /// (unless it is the first stream).
+    private var nextBase: Base {
+        guard let lastSequence else { return Base(sequence: 0, discontinuity: discontinuities) }
+        return Base(sequence: lastSequence + 1, discontinuity: discontinuities + 1)
     }
 
     /// The stream ended (a recording is finished): the group being filled, as a last, shorter segment, for a
@@ -181,9 +223,10 @@ package struct HLSSegmenter {
     /// title or at the end) is named after the relay segment it starts in too: `3fa2c1d0-1234-13585.mp3`.
     private mutating func close(_ group: Group, complete: Bool) -> HLSSegment? {
         guard group.whole || mode == .recording, let fileExtension else { return nil }
-        let sequence = (lastSequence.map { $0 + 1 }) ?? group.index
+        let sequence = nextSequence(group: group.index)
         lastSequence = sequence
-        if discontinuity { discontinuities += 1 }
+        // Counted here, or the stream's own number (a live window's) when that is more.
+        discontinuities = max(discontinuities + (discontinuity ? 1 : 0), mode == .live ? base.discontinuity : 0)
         defer { discontinuity = false }
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
         let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
@@ -195,18 +238,30 @@ package struct HLSSegmenter {
             bytes: tag + group.bytes, frames: group.frames)
     }
 
-    /// Cutting starts again: the group being filled is dropped (a recording's is handed back), and the next
-    /// segment is a discontinuity.
+    /// The sequence number of group `index`: the stream's base plus the index for the live window (never going
+    /// back), one after the last for a recording, whose pieces are not the live groups.
+    private func nextSequence(group index: Int) -> Int {
+        let next = lastSequence.map { $0 + 1 }
+        guard mode == .live else { return next ?? 0 }
+        return max(base.sequence + index, next ?? 0)
+    }
+
+    /// Cutting starts again: the group being filled is dropped (a recording's is handed back). A new stream gets
+    /// its numbers, and its first segment is a discontinuity; so is a recording's segment after a gap.
     private mutating func restart(stream: UInt64) -> [HLSSegment] {
         let pending = finish()
-        if stream != self.stream { groupSize = nil }
+        let newStream = stream != self.stream
+        if newStream {
+            groupSize = nil
+            ownBase = nextBase
+        }
         self.stream = stream
         group = nil
         restartedAt = nil
         expected = nil
         recent = []
         anchor = nil
-        if lastSequence != nil { discontinuity = true }
+        if lastSequence != nil, newStream || mode == .recording { discontinuity = true }
         return pending.map { [$0] } ?? []
     }
 
