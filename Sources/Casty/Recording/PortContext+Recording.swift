@@ -2,15 +2,16 @@ internal import CastyNet
 
 extension PortContext {
     /// Records `mount` from now on into the port's recording directory: the stream its packager receives goes
-    /// to a ``Recorder``. Returns what stops it (the file is finished then, with its last frames). Each finished file is announced
-    /// to the application as `stream-available` with `x-stream-type: HLS-VOD` and its playlist in
-    /// `x-index-file`. On the loop.
+    /// to a ``Recorder``. Returns what stops it (the file is finished then, with its last frames). Each finished
+    /// file is announced to the application as `stream-available` with `x-stream-type: HLS-VOD` and its
+    /// playlist in `x-index-file`. On the loop.
     func record(_ mount: String, distributor: Distributor, streamID: String) -> @Sendable () -> Void {
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
         let channel = String(mount.drop { $0 == "/" })
         let control = control
         let directory = options.recording.directory
-        let recorder = Recorder(mount: mount, settings: options.recording, targetDuration: hls.targetDuration, logger: logger) { event in
+        let settings = options.recording
+        let recorder = Recorder(mount: mount, settings: settings, targetDuration: hls.targetDuration, logger: logger) { event in
             switch event {
             case .finished(let playlist):
                 let relative = playlist.hasPrefix(directory + "/") ? String(playlist.dropFirst(directory.count + 1)) : playlist

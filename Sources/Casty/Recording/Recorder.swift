@@ -4,16 +4,18 @@ internal import Synchronization
 
 /// Records a mount: its stream, cut into segments as the live HLS is (an ``HLSSegmenter`` in
 /// ``HLSSegmenter/Mode/recording``, which also cuts at title changes and keeps the last frames), becomes an
-/// audio file, a VOD playlist over the segments and a JSON sidecar of the titles — `DIR/<mount>/<date>/<start-time>.mp3` (or `.aac`), `.m3u8` and
-/// `.json`, the segments in the folder `<start-time>/` beside them — rotated every ``Settings/rotation`` (one
-/// hour by default) and, if asked, at every title change.
+/// audio file, a VOD playlist over the segments and a JSON sidecar of the titles —
+/// `DIR/<mount>/<date>/<start-time>.mp3` (or `.aac`), `.m3u8` and `.json`, the segments in the folder
+/// `<start-time>/` beside them — rotated every ``Settings/rotation`` (one hour by default) and, if asked, at
+/// every title change.
 ///
 /// The recorder cuts segments on the event loop and hands them to its ``RecordingFile`` on a serial queue of
 /// its own: the disk never stalls a listener. When the source ends, and when the recorder is finished (the
-/// process stops), the frames not yet in a segment are written too: a recording ends where its audio did. A disk that fills, or a directory that vanishes, stops the
-/// recording — one log line, one event to the application — and never the stream.
+/// process stops), the frames not yet in a segment are written too: a recording ends where its audio did. A
+/// disk that fills, or a directory that vanishes, stops the recording — one log line, one event to the
+/// application — and never the stream.
 public final class Recorder: @unchecked Sendable {
-    // @unchecked Sendable: `file` is used only on `queue`; the rest is immutable.
+    // @unchecked Sendable: `file` is used only on `queue`, `cutting` behind its lock; the rest is immutable.
 
     /// What to record, where, and how to cut it.
     public struct Settings: Sendable, Equatable {
@@ -73,7 +75,8 @@ public final class Recorder: @unchecked Sendable {
             guard !cutting.finished else { return ([], false) }
             switch feed {
             case .context(let context): return (cutting.segmenter.start(context), false)
-            case .segment(let number, let segment, let stream): return (cutting.segmenter.add(number, segment, stream: stream), false)
+            case .segment(let number, let segment, let stream):
+                return (cutting.segmenter.add(number, segment, stream: stream), false)
             case .ended: return (cutting.segmenter.finish().map { [$0] } ?? [], true)
             }
         }
