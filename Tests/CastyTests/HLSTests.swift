@@ -90,19 +90,86 @@ struct HLSTests {
         }
     }
 
-    @Test("A gap starts again on the next whole group, marked as a discontinuity, sequence numbers one apart")
+    @Test("A gap starts again on the next whole group, numbered as a node without the gap numbers it: the numbers jump, the discontinuity sequence stays")
     func gapIsADiscontinuity() {
-        var segmenter = toneSegmenter()
         let stream = relayedTone(segments: 150)
+        var segmenter = toneSegmenter()
         var made = cut(stream.prefix(60), into: &segmenter)
         let before = made.count
         made += cut(stream.dropFirst(75), into: &segmenter)
+        var whole = toneSegmenter()
+        let sequenceByName = Dictionary(uniqueKeysWithValues: cut(stream, into: &whole).map { ($0.name, $0.sequence) })
         #expect(made.count > before + 2)
-        #expect(made[before].discontinuity)
-        #expect(!made[before + 1].discontinuity)
-        #expect(made[before].discontinuitySequence == 1)
-        #expect(made.map(\.sequence) == Array(made[0].sequence..<made[0].sequence + made.count))
-        for segment in made { #expect(cleanMP3Chain(segment.audio) == segment.frames) }
+        #expect(made.allSatisfy { !$0.discontinuity && $0.discontinuitySequence == 0 })
+        // The lost groups' numbers are skipped, not given to the audio after them.
+        #expect(made[before].sequence > made[before - 1].sequence + 1)
+        for segment in made {
+            #expect(sequenceByName[segment.name] == segment.sequence, "\(segment.name)")
+            #expect(cleanMP3Chain(segment.audio) == segment.frames)
+        }
+    }
+
+    @Test("Nodes that join late, lose segments or see the root's source restart give the same audio the same number")
+    func sameSequenceOnEveryNode() throws {
+        let first = relayedTone(segments: 100)
+        let second = relayedTone(segments: 100)  // the source reconnected: a new stream, numbered from 0 again
+        let (one, two): (UInt64, UInt64) = (0x1111_2222_3333_4444, 0x5555_6666_7777_8888)
+        // The root follows both streams; its base for the second is what it tells its branches.
+        var root = toneSegmenter(stream: one)
+        var rootMade = cut(first, stream: one, into: &root)
+        let told = root.sequenceBase(for: two)
+        rootMade += cut(second, stream: two, into: &root)
+        // A branch that joins during the second stream, told the root's base on its tree link.
+        var late = HLSSegmenter(targetDuration: 6)
+        var context = Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: two)
+        context.hlsBase = told.sequence
+        context.hlsDiscontinuityBase = told.discontinuity
+        late.start(context)
+        let lateMade = cut(second.dropFirst(23), stream: two, into: &late)
+        // A branch that followed the first stream with a gap, then the second.
+        var gapped = toneSegmenter(stream: one)
+        var gappedMade = cut(first.prefix(40), stream: one, into: &gapped)
+        gappedMade += cut(first.dropFirst(52), stream: one, into: &gapped)
+        gapped.start(context)
+        gappedMade += cut(second, stream: two, into: &gapped)
+
+        let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
+        #expect(told.sequence == rootMade.last { $0.name.hasPrefix("11112222-") }.map { $0.sequence + 1 })
+        #expect(told.discontinuity == 1)
+        #expect(rootMade.map(\.sequence) == Array(rootMade[0].sequence..<rootMade[0].sequence + rootMade.count))
+        #expect(lateMade.count >= 5 && gappedMade.count >= 12)
+        for segment in lateMade + gappedMade {
+            let same = try #require(rootByName[segment.name], "\(segment.name) not made on the root")
+            #expect(same.sequence == segment.sequence, "\(segment.name): \(segment.sequence) here, \(same.sequence) on the root")
+            #expect(same.discontinuitySequence == segment.discontinuitySequence, "\(segment.name)")
+            #expect(same.bytes == segment.bytes)
+        }
+        // The second stream's first segment follows the first stream's last, on the root and the gapped node.
+        let restart = try #require(gappedMade.firstIndex { $0.name.hasPrefix("55556666-") })
+        #expect(gappedMade[restart].discontinuity)
+        #expect(gappedMade[restart].sequence == gappedMade[restart - 1].sequence + 1)
+        #expect(!lateMade[0].discontinuity && lateMade[0].discontinuitySequence == 1)
+    }
+
+    @Test("A node that lost segments keeps its playlist until the segments after the jump last three targets")
+    func windowAfterAJump() throws {
+        var segmenter = toneSegmenter()
+        let stream = relayedTone(segments: 260)
+        var made = cut(stream.prefix(100), into: &segmenter)
+        let before = made.count
+        made += cut(stream.dropFirst(130), into: &segmenter)
+        var rules = PlaylistRules()
+        var lastFirst = -1
+        for end in 6...made.count {
+            let window = HLSPlaylist.liveWindow(made[..<end], count: 6, lasting: 18)
+            try rules.check(HLSPlaylist.media(window, targetDuration: 6))
+            #expect(window.first!.sequence >= lastFirst)
+            lastFirst = window.first!.sequence
+            // Either the segments before the jump, unchanged, or only those after it.
+            #expect(window.allSatisfy { $0.sequence < made[before].sequence } || window.first!.sequence >= made[before].sequence)
+        }
+        #expect(rules.sawDiscontinuity == false)  // no window mixes the two sides of the jump
+        #expect(lastFirst >= made[before].sequence)
     }
 
     @Test("A new stream whose numbers start again keeps the sequence rising, under its own names")
@@ -136,10 +203,11 @@ struct HLSTests {
         var segmenter = toneSegmenter()
         let stream = relayedTone(segments: 400)
         var made = cut(stream.prefix(200), into: &segmenter)
-        made += cut(stream.dropFirst(230), into: &segmenter)  // a discontinuity on the way
+        made += cut(stream.dropFirst(230), into: &segmenter)  // a jump on the way
+        made += cut(relayedTone(segments: 200), stream: 0xBEEF, into: &segmenter)  // and a new stream
         var rules = PlaylistRules()
         for end in 6...made.count {
-            let text = HLSPlaylist.media(made[end - 6..<end], targetDuration: 6)
+            let text = HLSPlaylist.media(HLSPlaylist.liveWindow(made[..<end], count: 6, lasting: 18), targetDuration: 6)
             try rules.check(text)
         }
         #expect(rules.checked > 20)

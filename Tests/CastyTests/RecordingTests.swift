@@ -1,4 +1,5 @@
 import Glibc
+import Icy
 import Testing
 
 @testable import Casty
@@ -61,6 +62,42 @@ struct RecordingTests {
             #expect(sidecar.contains("\"titles\":[{\"title\":\"Song"))
             #expect(sidecar.contains("\"bytes\":\(audio)"))
         }
+    }
+
+    @Test("A source that ends mid-segment leaves every whole frame it sent in the recording, its titles where they changed",
+          arguments: [false, true])
+    func endsMidSegment(shutdown: Bool) throws {
+        let directory = temporaryDirectory("ending")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        let finished = Locked<[String]>([])
+        let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent) { event in
+            if case .finished(let playlist) = event { finished.update { $0.append(playlist) } }
+        }
+        // 57 relay segments: 5 HLS segments of 11, and 2 relay segments (~1 s) of a sixth.
+        let stream = relayedTone(segments: 57)
+        recorder.take(.context(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: 0xC0FFEE)))
+        for segment in stream { recorder.take(.segment(segment.number, segment, stream: 0xC0FFEE)) }
+        if shutdown { recorder.finish() } else { recorder.take(.ended) }
+        recorder.flush()
+        let playlist = try #require(finished.value.first)
+        #expect(finished.value.count == 1)
+        let base = String(playlist.dropLast(5))
+        let audio = try #require(FileWriter.contents(of: base + ".mp3"))
+        let fed = stream.flatMap(\.audio)
+        #expect(audio == Array(fed.prefix(audio.count)))
+        #expect(fed.count - audio.count < 1_441, "only the frame cut off by the end may be missing")
+        #expect(cleanMP3Chain(audio) != nil)
+        // The titles start where their relay segment does (within a frame), not at the next HLS segment.
+        let sidecar = try #require(fileText(base + ".json"))
+        let offsets = sidecar.split(separator: "\"offset_bytes\":").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+        #expect(offsets.count == 3)
+        for (offset, change) in zip(offsets, [0, 25, 50]) {
+            #expect(offset >= change * 8192 && offset < change * 8192 + 1_441, "title at \(offset), changed at \(change * 8192)")
+        }
+        let text = try #require(fileText(playlist))
+        #expect(text.hasSuffix("#EXT-X-ENDLIST\n"))
+        recorder.finish()
     }
 
     @Test("Title changes start a new file when asked")

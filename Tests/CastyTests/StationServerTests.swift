@@ -41,7 +41,7 @@ struct StationServerTests {
     func server(
         mounts: [String]? = ["/live", "/backup"], fallbacks: [String: String] = [:], timeout: Duration = .seconds(10),
         log: Log = Log(), limits: (server: Int?, mounts: [String: Int]) = (nil, [:]), rtmp: Bool = false,
-        headerTimeout: Duration? = nil
+        headerTimeout: Duration? = nil, configure: (inout StationServer.Configuration) -> Void = { _ in }
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
@@ -55,6 +55,7 @@ struct StationServerTests {
         configuration.mountMaxListeners = limits.mounts
         if rtmp { configuration.rtmpPort = 0 }
         if let headerTimeout { configuration.options.headerTimeout = headerTimeout }
+        configure(&configuration)
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
     }
 

@@ -113,18 +113,31 @@ def rules(url, seconds, tolerance_ms):
     return f"OK reloads={reloads} segments={len(fetched)} consecutive={checked} worst_timestamp_error_ms={worst:.3f}"
 
 
+def numbers(tags, segments):
+    """Each name's media sequence number (EXT-X-MEDIA-SEQUENCE plus its place) and discontinuity sequence number."""
+    first, dseq, out = int(tags["EXT-X-MEDIA-SEQUENCE"]), int(tags.get("EXT-X-DISCONTINUITY-SEQUENCE", "0")), {}
+    for index, (name, _, discontinuity) in enumerate(segments):
+        if discontinuity:
+            dseq += 1
+        out[name] = (first + index, dseq)
+    return out
+
+
 def same(url_a, url_b):
-    _, a = parse(get(url_a)[0].decode())
-    _, b = parse(get(url_b)[0].decode())
-    common = sorted({name for name, _, _ in a} & {name for name, _, _ in b})
+    tags_a, a = parse(get(url_a)[0].decode())
+    tags_b, b = parse(get(url_b)[0].decode())
+    seq_a, seq_b = numbers(tags_a, a), numbers(tags_b, b)
+    common = sorted(seq_a.keys() & seq_b.keys())
     if not common:
         raise ValueError(f"no segment name in both playlists: {[n for n, _, _ in a]} / {[n for n, _, _ in b]}")
     for name in common:
+        if seq_a[name] != seq_b[name]:
+            raise ValueError(f"{name} has the (media, discontinuity) sequence numbers {seq_a[name]} on one and {seq_b[name]} on the other")
         one = get(urllib.parse.urljoin(url_a, name))[0]
         two = get(urllib.parse.urljoin(url_b, name))[0]
         if one != two:
             raise ValueError(f"{name} differs: {len(one)} and {len(two)} bytes")
-    return f"OK {len(common)} segments byte-identical: {' '.join(common)}"
+    return f"OK {len(common)} segments byte-identical, under the same sequence numbers: {' '.join(common)}"
 
 
 def main():

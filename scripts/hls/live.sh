@@ -10,7 +10,7 @@
 #       audio; ffprobe finds MP3 in /tone's HLS and AAC in /aac's;
 #   (c) RFC 8216's rules on every reload for 30 s (hls.py rules), and each segment's ID3 timestamp is the one
 #       before plus its EXTINF (within 2 ms);
-#   (d) the branch's /tone HLS lists segments under the same names as the root's, byte-identical (the branch has
+#   (d) the branch's /tone HLS lists segments under the same names and sequence numbers as the root's, byte-identical (the branch has
 #       no --hls-target of its own: it takes the root's 4 s from the tree link);
 #   (e) cvlc (as nobody) plays the branch's /tone/index.m3u8 for 20 s, reloading the playlist on kept-alive
 #       connections (fewer connections than requests);

@@ -86,6 +86,18 @@ enum FileWriter {
         return Array(bytes.prefix(limit))
     }
 
+    /// The names of the entries of directory `path` (without `.` and `..`); none when it cannot be read.
+    static func names(in path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Removes a file; a file already gone is fine.
     static func remove(_ path: String) {
         _ = unlink(path)

@@ -1,5 +1,6 @@
 internal import CastyNet
 internal import Dispatch
+internal import Glibc
 internal import Synchronization
 
 /// Writes a mount's live HLS to a directory (`--hls-dir`), so that nginx, or any web server or CDN origin,
@@ -8,13 +9,18 @@ internal import Synchronization
 /// segments that have left the playlist long enough ago are deleted.
 ///
 /// The writing happens on a serial queue of its own — never on an event loop, where a slow disk would stall
-/// every listener. A failure (a full disk, a directory removed) is one log line; the writer tries again with
-/// the next segment, and says so once it succeeds.
+/// every listener. A failure (a full disk, a directory removed) is one log line for each kind of call that
+/// fails (`open`, `write`, `rename`, `mkdir`); the writer still deletes what expired, tries again with the next
+/// segment, and says so once it succeeds. At its first segment it deletes the segments an earlier run left in
+/// the directory, which no playlist of this run names.
 final class HLSDirectory: Sendable {
     /// The directory: `DIR/<mount>` (`DIR` itself for a relay's one stream).
     let path: String
     private let logger: EventLog
-    private let failing = Mutex(false)
+    /// The calls failing now, each told once.
+    private let failing = Mutex<Set<String>>([])
+    /// Whether an earlier run's segments were deleted.
+    private let cleared = Mutex(false)
     private static let queue = DispatchQueue(label: "casty.hls-directory")
 
     /// A writer into `path` (made if missing, at the first segment).
@@ -24,25 +30,47 @@ final class HLSDirectory: Sendable {
     }
 
     /// Writes `segment`, then the playlists (the media playlist once it is given: once the window is long
-    /// enough), then deletes the files named in `expired`.
-    func publish(_ segment: HLSSegment, playlist: String?, master: String, expired: [String]) {
+    /// enough), then deletes the files named in `expired` — and, the first time, every segment file not named
+    /// in `kept` (the segments this run still serves).
+    func publish(_ segment: HLSSegment, playlist: String?, master: String, expired: [String], kept: [String]) {
         Self.queue.async { [self] in
-            do throws(FileError) {
-                try FileWriter.makeDirectories(path)
-                try FileWriter.replace(path + "/" + segment.name, with: segment.bytes)
-                if let playlist {
-                    try FileWriter.replace(path + "/index.m3u8", with: Array(playlist.utf8))
-                    try FileWriter.replace(path + "/master.m3u8", with: Array(master.utf8))
+            let written = write(segment, playlist: playlist, master: master)
+            if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept)) }
+            for name in expired { FileWriter.remove(path + "/" + name) }
+            switch written {
+            case .success:
+                if failing.withLock({ let was = !$0.isEmpty; $0 = []; return was }) {
+                    logger("hls: writing \(SafeText.logLine(path)) again")
                 }
-                for name in expired { FileWriter.remove(path + "/" + name) }
-                if failing.withLock({ let was = $0; $0 = false; return was }) {
-                    logger("hls: writing \(path) again")
-                }
-            } catch {
-                if !failing.withLock({ let was = $0; $0 = true; return was }) {
-                    logger("hls: cannot write \(path): \(error); the stream goes on, and the writer tries again with each segment")
+            case .failure(let error):
+                if failing.withLock({ $0.insert(error.call).inserted }) {
+                    logger("hls: cannot write \(SafeText.logLine(path)): \(SafeText.logLine("\(error)")); the stream goes on, "
+                        + "and the writer tries again with each segment")
                 }
             }
+        }
+    }
+
+    private func write(_ segment: HLSSegment, playlist: String?, master: String) -> Result<Void, FileError> {
+        do throws(FileError) {
+            try FileWriter.makeDirectories(path)
+            try FileWriter.replace(path + "/" + segment.name, with: segment.bytes)
+            if let playlist {
+                try FileWriter.replace(path + "/index.m3u8", with: Array(playlist.utf8))
+                try FileWriter.replace(path + "/master.m3u8", with: Array(master.utf8))
+            }
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Deletes the segment files of the directory not in `kept`: an earlier run's, which would never expire.
+    private func clearEarlierRun(keeping kept: Set<String>) {
+        guard access(path, F_OK) == 0 else { return }
+        cleared.withLock { $0 = true }
+        for name in FileWriter.names(in: path) where HLSRoutes.isSegmentName(name) && !kept.contains(name) {
+            FileWriter.remove(path + "/" + name)
         }
     }
 

@@ -43,7 +43,7 @@ public actor HLSPackager: LoopNode {
     private var segmenter: HLSSegmenter
     /// The live window and, before it, the segments that left it but may still be fetched.
     private var kept: [HLSSegment] = []
-    private var observers: [Int: @Sendable (HLSSegment) -> Void] = [:]
+    private var observers: [Int: @Sendable (Feed) -> Void] = [:]
     private var nextObserver = 0
     private var closed = false
     private var retry: Scheduled?
@@ -87,11 +87,24 @@ public actor HLSPackager: LoopNode {
         distributor.leave(self)
     }
 
-    /// Calls `observer` with every segment made from now on (a recorder), until ``forget(_:)`` with the
-    /// number returned.
-    func observe(_ observer: @escaping @Sendable (HLSSegment) -> Void) -> Int {
+    /// What an observer (a recorder) is handed: the stream as the packager receives it, relay segment by
+    /// relay segment, so that it cuts its own segments and keeps every frame.
+    enum Feed: Sendable {
+        /// The stream's context (its source's reply).
+        case context(Context)
+        /// Relay segment `number` of stream `stream`.
+        case segment(Int, StreamSegment, stream: UInt64)
+        /// The source of the mount ended (a recording writes what it holds and finishes its file).
+        case ended
+    }
+
+    /// Calls `observer` with the stream from now on (a recorder), until ``forget(_:)`` with the number
+    /// returned. On the loop, as the packager receives it.
+    func observe(_ observer: @escaping @Sendable (Feed) -> Void) -> Int {
         nextObserver += 1
         observers[nextObserver] = observer
+        // The reply may have come already (at once, when the stream was there before the packager).
+        if let context = segmenter.currentContext { observer(.context(context)) }
         return nextObserver
     }
 
@@ -109,13 +122,39 @@ public actor HLSPackager: LoopNode {
     func receive(_ message: Message) {
         switch message {
         case .reply(_, let context):
-            segmenter.start(context)
+            follow(context)
         case .data(let number, let segment):
             let stream = distributor.assumeIsolated { $0.stream } ?? 0
+            // A new stream (a source that came back, a branch's root that restarted) reaches a listener without
+            // a reply: its context — the sequence base its root told — is read from the distributor.
+            if stream != segmenter.currentContext?.stream, let context = distributor.assumeIsolated({ $0.context }) {
+                follow(context)
+            }
             for made in segmenter.add(number, segment, stream: stream) { publish(made) }
+            tell(.segment(number, segment, stream: stream))
         case .request, .redirect:
             break
         }
+    }
+
+    /// The HLS sequence numbers of `stream` here (``HLSSegmenter/sequenceBase(for:)``): what a root tells its
+    /// branches.
+    func sequenceBase(for stream: UInt64) -> HLSSegmenter.Base {
+        segmenter.sequenceBase(for: stream)
+    }
+
+    private func follow(_ context: Context) {
+        for made in segmenter.start(context) { publish(made) }
+        tell(.context(context))
+    }
+
+    /// The mount's source ended: observers are told (a recording writes its last frames). On the loop.
+    func sourceEnded() {
+        tell(.ended)
+    }
+
+    private func tell(_ feed: Feed) {
+        for observer in observers.values { observer(feed) }
     }
 
     func stopNow() {
@@ -128,8 +167,10 @@ public actor HLSPackager: LoopNode {
 
     // MARK: Serving
 
-    /// The segments of the live playlist.
-    var window: ArraySlice<HLSSegment> { kept.suffix(windowCount) }
+    /// The segments of the live playlist (``HLSPlaylist/liveWindow(_:count:lasting:)``).
+    var window: ArraySlice<HLSSegment> {
+        HLSPlaylist.liveWindow(kept[...], count: windowCount, lasting: Double(3 * segmenter.targetDuration))
+    }
 
     /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
     /// it is not served, nor written to `--hls-dir`).
@@ -188,8 +229,7 @@ public actor HLSPackager: LoopNode {
         playlist = Array(media.utf8)
         let master = masterText
         masterPlaylist = Array(master.utf8)
-        directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired)
-        for observer in observers.values { observer(segment) }
+        directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired, kept: kept.map(\.name))
     }
 
     /// The master playlist: the media playlist with its bandwidth and codec.

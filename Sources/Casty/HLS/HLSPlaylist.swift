@@ -22,6 +22,24 @@ internal import CastyNet
 /// A **master playlist** names the media playlist with what a player needs before fetching it: the
 /// bandwidth it takes and the codec (`mp4a.40.34` is MP3, `mp4a.40.2` AAC-LC, `mp4a.40.5` HE-AAC).
 package enum HLSPlaylist {
+    /// The segments a live playlist lists, from `kept` (oldest first): the newest `count`, back to the last jump
+    /// in their numbers — a playlist numbers its segments one apart from `EXT-X-MEDIA-SEQUENCE`, and a node
+    /// that lost segments must not give the next ones the numbers other nodes give other audio. Until the
+    /// segments after a jump last `lasting` seconds (three target durations), the list before it is kept as
+    /// it was: a player waits, as it did during the loss, and never sees a window too short.
+    package static func liveWindow(_ kept: ArraySlice<HLSSegment>, count: Int, lasting: Double) -> ArraySlice<HLSSegment> {
+        let newest = run(endingAt: kept.endIndex, in: kept, count: count)
+        guard newest.startIndex > kept.startIndex, newest.reduce(0, { $0 + $1.duration }) < lasting else { return newest }
+        return run(endingAt: newest.startIndex, in: kept, count: count)
+    }
+
+    /// The last `count` segments before `end` whose numbers follow one another.
+    private static func run(endingAt end: Int, in kept: ArraySlice<HLSSegment>, count: Int) -> ArraySlice<HLSSegment> {
+        var start = end - 1
+        while start > kept.startIndex, end - start < count, kept[start].sequence == kept[start - 1].sequence + 1 { start -= 1 }
+        return kept[max(kept.startIndex, start)..<end]
+    }
+
     /// A media playlist of `segments` (sequence numbers one apart, oldest first); with `ended`, a recording's.
     /// The first segment's discontinuity is told by `EXT-X-DISCONTINUITY-SEQUENCE`, the others' by a tag.
     /// Segments are named relative to the playlist, in `folder` if given.

@@ -17,10 +17,34 @@ internal import Icy
 /// vary the frame sizes, so there the count of samples is anchored at the first frame followed (after a start
 /// or a gap) and grows by each frame's samples: consecutive segments follow exactly.
 ///
-/// **Discontinuities.** A gap in the numbering, or a new stream (a source that restarts, a fallback that takes
-/// over), marks the next segment `EXT-X-DISCONTINUITY`; a group whose start was missed is not published,
-/// since it would differ from the other nodes' segment of the same name.
+/// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
+/// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
+/// follows, one more than its last segment's for each later one. The root does the same, so every node gives
+/// the same audio the same number, and a stream that starts again (numbers from 0) goes on rising. A node that
+/// lost segments jumps over their numbers; a number that would go back (a root that restarted with a
+/// smaller base) becomes the one after the last.
+///
+/// **Discontinuities.** A new stream (a source that restarts, a fallback that takes over) marks its first
+/// segment `EXT-X-DISCONTINUITY`, and its segments' discontinuity sequence number is the stream's too (told by
+/// the root, ``Context/hlsDiscontinuityBase``, else one more than the last): a node that joined after the
+/// restart, and never saw the tag, still gives the segment the same number. A gap within a stream is no
+/// discontinuity of the live window: the numbers jump, and a playlist never lists both sides of a jump
+/// (``HLSPlaylist/liveWindow(_:count:lasting:)``). A group whose start was missed is not published, since it
+/// would differ from the other nodes' segment of the same name.
+///
+/// **Recording.** A segmenter in ``Mode/recording`` keeps every frame instead: it also publishes the groups
+/// whose start it missed, cuts a group where the title changes, and ``finish()`` hands back the group being
+/// filled — so a recording holds the audio up to its very end, and titles within a relay segment (~0.5 s).
 package struct HLSSegmenter {
+    /// Which frames become segments.
+    package enum Mode: Sendable {
+        /// The live window: only whole groups, the same on every node.
+        case live
+        /// A recording: every frame, in groups cut also at title changes and at the end.
+        case recording
+    }
+
+    private let mode: Mode
     /// The duration segments aim at, in seconds (`EXT-X-TARGETDURATION`): the tree root's when the stream says
     /// it (``Context/hlsTarget``), so that every node cuts the same segments, else this node's own.
     package private(set) var targetDuration: Int
@@ -42,8 +66,19 @@ package struct HLSSegmenter {
     /// The samples before the first frame followed since the last start or gap, and those followed since.
     private var anchor: (samples: Int, since: Int)?
     private var lastSequence: Int?
+    /// The sequence numbers of the stream followed, when this node decided them (no root told them).
+    private var ownBase = Base(sequence: 0, discontinuity: 0)
     private var discontinuity = false
     private var discontinuities = 0
+
+    /// Where a stream's numbers start: the media sequence number of its segment 0 and the discontinuity
+    /// sequence number of its segments.
+    package struct Base: Equatable, Sendable {
+        /// The media sequence number of the stream's segment 0 (``Context/hlsBase``).
+        package var sequence: Int
+        /// The discontinuity sequence number of the stream's segments (``Context/hlsDiscontinuityBase``).
+        package var discontinuity: Int
+    }
 
     /// The frames of the HLS segment being filled.
     private struct Group {
@@ -59,10 +94,11 @@ package struct HLSSegmenter {
         var frames = 0
     }
 
-    /// A segmenter aiming at `targetDuration` seconds a segment.
-    package init(targetDuration: Int) {
+    /// A segmenter aiming at `targetDuration` seconds a segment, for the live window or a recording.
+    package init(targetDuration: Int, mode: Mode = .live) {
         self.targetDuration = max(1, targetDuration)
         self.ownTarget = self.targetDuration
+        self.mode = mode
     }
 
     /// The extension of its segments' names, `mp3` or `aac`; `nil` when the stream's frames are not followed.
@@ -78,35 +114,67 @@ package struct HLSSegmenter {
     var currentContext: Context? { context }
 
     /// The source's reply: the stream's station, framing and name. A stream other than the one followed
-    /// starts the cutting again (with a discontinuity).
-    package mutating func start(_ context: Context) {
+    /// starts the cutting again (with a discontinuity); a recording's segmenter hands back the group it was
+    /// filling.
+    @discardableResult
+    package mutating func start(_ context: Context) -> [HLSSegment] {
         let format = FrameChain.Format(contentType: context.station["Content-Type"])
         let target = max(1, context.hlsTarget ?? ownTarget)
+        var done: [HLSSegment] = []
         if self.context?.stream != context.stream || self.format != format || self.context?.segmentBytes != context.segmentBytes
             || target != targetDuration {
             targetDuration = target
-            restart(stream: context.stream)
+            done = restart(stream: context.stream)
             groupSize = nil
             self.format = format
             walker = format.map(FrameWalker.init)
         }
         self.context = context
+        return done
+    }
+
+    /// The numbers of `stream`: what a tree node tells its branches (``Context/hlsBase``). For a stream not
+    /// followed yet, those it will get.
+    package func sequenceBase(for stream: UInt64) -> Base {
+        guard stream == self.stream, context != nil else { return nextBase }
+        return base
+    }
+
+    /// The numbers of the stream followed: the root's, when the context tells them, else this node's own.
+    private var base: Base {
+        guard let context, context.stream == stream, let told = context.hlsBase else { return ownBase }
+        return Base(sequence: told, discontinuity: context.hlsDiscontinuityBase ?? ownBase.discontinuity)
+    }
+
+    /// The numbers a new stream gets here: its segment 0 follows the last segment, and it is a discontinuity
+    /// (unless it is the first stream).
+    private var nextBase: Base {
+        guard let lastSequence else { return Base(sequence: 0, discontinuity: discontinuities) }
+        return Base(sequence: lastSequence + 1, discontinuity: discontinuities + 1)
+    }
+
+    /// The stream ended (a recording is finished): the group being filled, as a last, shorter segment, for a
+    /// recording's segmenter; nothing for the live window, whose segments must be whole.
+    package mutating func finish() -> HLSSegment? {
+        defer { group = nil }
+        guard mode == .recording, let group else { return nil }
+        return close(group, complete: false)
     }
 
     /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
     package mutating func add(_ number: Int, _ segment: StreamSegment, stream: UInt64) -> [HLSSegment] {
         guard let context, var walker else { return [] }
+        var done: [HLSSegment] = []
         if stream != self.stream {
-            restart(stream: stream)
+            done = restart(stream: stream)
             walker = FrameWalker(format: walker.format)
         } else if let expected, number != expected {
-            restart(stream: stream)
+            done = restart(stream: stream)
         }
         expected = number + 1
         recent.append((number, segment.time, segment.title?.streamTitle))
         if recent.count > 4 { recent.removeFirst() }
         if restartedAt == nil { restartedAt = number }
-        var done: [HLSSegment] = []
         walker.add(segment.audio, at: number * context.segmentBytes) { frame in
             if let finished = take(frame, context: context) { done.append(finished) }
         }
@@ -124,15 +192,18 @@ package struct HLSSegmenter {
         if anchor == nil { anchor = (Self.samplesBefore(frame, bitrate: bitrate), 0) }
         let relaySegment = frame.position / context.segmentBytes
         let index = relaySegment / size
+        let entry = recent.last { $0.number == relaySegment } ?? recent.last
         var finished: HLSSegment?
         var crossed = false
         if let group, group.index != index {
-            finished = close(group)
+            finished = close(group, complete: true)
             self.group = nil
             crossed = true
+        } else if mode == .recording, let group, group.title != entry?.title {
+            finished = close(group, complete: false)  // a recording's titles change where the audio does
+            self.group = nil
         }
         if group == nil {
-            let entry = recent.last { $0.number == relaySegment } ?? recent.last
             // Whole when the frames before it were followed, or when following began right at its start.
             let whole = crossed || (relaySegment == restartedAt && relaySegment % size == 0)
             group = Group(index: index, whole: whole, position: frame.position,
@@ -147,15 +218,19 @@ package struct HLSSegmenter {
         return finished
     }
 
-    /// The HLS segment of a finished group, or `nil` for a group whose start was missed.
-    private mutating func close(_ group: Group) -> HLSSegment? {
-        guard group.whole, let fileExtension else { return nil }
-        let sequence = (lastSequence.map { $0 + 1 }) ?? group.index
+    /// The HLS segment of a finished group — `complete` when a frame of the next group closed it — or `nil`
+    /// for a live group whose start was missed. A recording's piece of a group (its start missed, or cut at a
+    /// title or at the end) is named after the relay segment it starts in too: `3fa2c1d0-1234-13585.mp3`.
+    private mutating func close(_ group: Group, complete: Bool) -> HLSSegment? {
+        guard group.whole || mode == .recording, let fileExtension else { return nil }
+        let sequence = nextSequence(group: group.index)
         lastSequence = sequence
-        if discontinuity { discontinuities += 1 }
+        // Counted here, or the stream's own number (a live window's) when that is more.
+        discontinuities = max(discontinuities + (discontinuity ? 1 : 0), mode == .live ? base.discontinuity : 0)
         defer { discontinuity = false }
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
-        let name = String(Context.streamText(stream).prefix(8)) + "-\(group.index).\(fileExtension)"
+        let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
+        let name = String(Context.streamText(stream).prefix(8)) + "-\(group.index)\(piece).\(fileExtension)"
         return HLSSegment(
             sequence: sequence, name: name, duration: Double(group.samples) / Double(group.sampleRate),
             timestamp: group.timestamp, date: group.time, discontinuity: discontinuity,
@@ -163,16 +238,31 @@ package struct HLSSegmenter {
             bytes: tag + group.bytes, frames: group.frames)
     }
 
-    /// Cutting starts again: the group being filled is dropped, and the next segment is a discontinuity.
-    private mutating func restart(stream: UInt64) {
-        if stream != self.stream { groupSize = nil }
+    /// The sequence number of group `index`: the stream's base plus the index for the live window (never going
+    /// back), one after the last for a recording, whose pieces are not the live groups.
+    private func nextSequence(group index: Int) -> Int {
+        let next = lastSequence.map { $0 + 1 }
+        guard mode == .live else { return next ?? 0 }
+        return max(base.sequence + index, next ?? 0)
+    }
+
+    /// Cutting starts again: the group being filled is dropped (a recording's is handed back). A new stream gets
+    /// its numbers, and its first segment is a discontinuity; so is a recording's segment after a gap.
+    private mutating func restart(stream: UInt64) -> [HLSSegment] {
+        let pending = finish()
+        let newStream = stream != self.stream
+        if newStream {
+            groupSize = nil
+            ownBase = nextBase
+        }
         self.stream = stream
         group = nil
         restartedAt = nil
         expected = nil
         recent = []
         anchor = nil
-        if lastSequence != nil { discontinuity = true }
+        if lastSequence != nil, newStream || mode == .recording { discontinuity = true }
+        return pending.map { [$0] } ?? []
     }
 
     /// The 90 kHz timestamp of the frame about to be taken: for MP3, its position at the header's bitrate;

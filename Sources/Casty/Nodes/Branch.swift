@@ -181,6 +181,8 @@ public actor Branch: UpstreamNode {
         current.hlsTarget = headers[Context.hlsTargetHeader].flatMap { Int($0) }.flatMap {
             HLSPackager.Settings.targetRange.contains($0) ? $0 : nil
         }
+        current.hlsBase = headers[Context.hlsBaseHeader].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        current.hlsDiscontinuityBase = headers[Context.hlsDiscontinuityHeader].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         if let old = context?.stream, old != stream {
             logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
                 + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")

@@ -28,6 +28,16 @@ public struct Context: Sendable, Equatable {
     /// segments at the same places only with the same target, so a branch takes its root's (told on tree links
     /// as `X-Casty-HLS-Target`) instead of its own `--hls-target`. `nil` outside a tree.
     public var hlsTarget: Int?
+    /// The HLS media sequence number of this stream's segment 0 on the tree's root (its first segment, when the
+    /// stream's numbers start at 0): a node numbers segment `g` of the stream `hlsBase + g`, so the same audio
+    /// has the same `EXT-X-MEDIA-SEQUENCE` on every node, even on one that joined after the root's source
+    /// restarted. Told on tree links as `X-Casty-HLS-Base`; `nil` outside a tree, or from a root without HLS.
+    public var hlsBase: Int?
+    /// The HLS discontinuity sequence number of this stream's segments on the tree's root (`0` for its first
+    /// stream, one more for each later one): a branch that joined after the root's source restarted, and never
+    /// saw the `EXT-X-DISCONTINUITY`, gives the same segments the same number. Told on tree links as
+    /// `X-Casty-HLS-Discontinuity`, with ``hlsBase``.
+    public var hlsDiscontinuityBase: Int?
 
     /// Makes a context.
     public init(
@@ -43,6 +53,12 @@ public struct Context: Sendable, Equatable {
 
     /// The header that tells a branch its root's HLS target duration, on tree links.
     public static let hlsTargetHeader = "X-Casty-HLS-Target"
+
+    /// The header that tells a branch the HLS sequence number of the stream's segment 0, on tree links.
+    public static let hlsBaseHeader = "X-Casty-HLS-Base"
+
+    /// The header that tells a branch the HLS discontinuity sequence number of the stream, on tree links.
+    public static let hlsDiscontinuityHeader = "X-Casty-HLS-Discontinuity"
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"

@@ -159,7 +159,12 @@ public actor Distributor: LoopNode {
         switch message {
         case .request(let node, let resume, let branch):
             perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: node is Distributor || node is HLSPackager, at: now))
-        case .reply(let first, let context):
+        case .reply(let first, var context):
+            if source is Distributor {
+                // Another mount's stream (a fallback) is numbered in this mount's HLS as this node decides.
+                context.hlsBase = nil
+                context.hlsDiscontinuityBase = nil
+            }
             perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
@@ -232,8 +237,24 @@ public actor Distributor: LoopNode {
     /// The name of the stream being served, once the source has replied.
     var stream: UInt64? { core.context?.stream }
 
+    /// The stream's context as a listener asking now is told (with the HLS sequence base), while there is one.
+    var context: Context? { core.context.map(withHLSBase) }
+
     /// The reply a player asking now would get, without serving it (``DistributorCore/promise(resume:)``).
-    func promise(resume: Int?) -> (next: Int, context: Context)? { core.promise(resume: resume) }
+    func promise(resume: Int?) -> (next: Int, context: Context)? {
+        core.promise(resume: resume).map { ($0.next, withHLSBase($0.context)) }
+    }
+
+    /// The context a listener is told, with the HLS sequence base of its stream: the one its source told (a
+    /// branch passes its root's on), else this node's packager's (a root).
+    private func withHLSBase(_ context: Context) -> Context {
+        guard context.hlsBase == nil, let packager else { return context }
+        var told = context
+        let base = packager.assumeIsolated { $0.sequenceBase(for: context.stream) }
+        told.hlsBase = base.sequence
+        told.hlsDiscontinuityBase = base.discontinuity
+        return told
+    }
 
     /// Where a browser's burst (``ClientOptions/browserBurst`` of audio) starts
     /// (``DistributorCore/burstStart(segments:)``); `nil` before the stream has begun.
@@ -264,7 +285,7 @@ public actor Distributor: LoopNode {
                 source?.send(.request(from: self, resume: nil))
             case .reply(let listener, let next, let context):
                 served(listener)
-                listener.node.send(.reply(next: next, context: context))
+                listener.node.send(.reply(next: next, context: withHLSBase(context)))
             case .send(let listener, let number, let segment):
                 listener.node.send(.data(number, segment))
             case .fanOut(let number, let segment):

@@ -20,6 +20,8 @@ extension Listening {
             if let target = context.hlsTarget ?? (port.hls.enabled ? port.hls.targetDuration : nil) {
                 headers[Context.hlsTargetHeader] = String(target)
             }
+            if let base = context.hlsBase { headers[Context.hlsBaseHeader] = String(base) }
+            if let base = context.hlsDiscontinuityBase { headers[Context.hlsDiscontinuityHeader] = String(base) }
         }
         headers["Server"] = "Casty"
         for field in CORS.headers(origin: origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }

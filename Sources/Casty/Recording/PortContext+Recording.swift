@@ -1,16 +1,17 @@
 internal import CastyNet
 
 extension PortContext {
-    /// Records `mount` from now on into the port's recording directory: every HLS segment of its packager goes
-    /// to a ``Recorder``. Returns what stops it (the file is finished then). Each finished file is announced
-    /// to the application as `stream-available` with `x-stream-type: HLS-VOD` and its playlist in
-    /// `x-index-file`. On the loop.
+    /// Records `mount` from now on into the port's recording directory: the stream its packager receives goes
+    /// to a ``Recorder``. Returns what stops it (the file is finished then, with its last frames). Each finished
+    /// file is announced to the application as `stream-available` with `x-stream-type: HLS-VOD` and its
+    /// playlist in `x-index-file`. On the loop.
     func record(_ mount: String, distributor: Distributor, streamID: String) -> @Sendable () -> Void {
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
         let channel = String(mount.drop { $0 == "/" })
         let control = control
         let directory = options.recording.directory
-        let recorder = Recorder(mount: mount, settings: options.recording, logger: logger) { event in
+        let settings = options.recording
+        let recorder = Recorder(mount: mount, settings: settings, targetDuration: hls.targetDuration, logger: logger) { event in
             switch event {
             case .finished(let playlist):
                 let relative = playlist.hasPrefix(directory + "/") ? String(playlist.dropFirst(directory.count + 1)) : playlist
@@ -19,7 +20,7 @@ extension PortContext {
                 control?.post(StreamEvent(channel: channel, streamID: streamID, kind: .closed, streamType: "HLS-VOD"))
             }
         }
-        let observer = packager.assumeIsolated { $0.observe { recorder.add($0) } }
+        let observer = packager.assumeIsolated { $0.observe { recorder.take($0) } }
         let loop = distributor.loop
         return {
             loop.execute {
@@ -30,9 +31,17 @@ extension PortContext {
     }
 
     /// A source began publishing `mount` (stream `streamID`): it is recorded if the application asked
-    /// (`x-record: true`) and the mount is not recorded anyway. Returns what to call when the source ends.
+    /// (`x-record: true`) and the mount is not recorded anyway. Returns what to call when the source ends: that
+    /// recording stops, or a mount recorded anyway writes its last frames and finishes its file.
     func sourceStarted(_ mount: String, distributor: Distributor, streamID: String, record: Bool?) -> @Sendable () -> Void {
-        guard hls.enabled, record == true, !options.recording.records(mount) else { return {} }
+        guard hls.enabled else { return {} }
+        if options.recording.records(mount) {
+            let loop = distributor.loop
+            return {
+                loop.execute { distributor.assumeIsolated { $0.packager }?.assumeIsolated { $0.sourceEnded() } }
+            }
+        }
+        guard record == true else { return {} }
         return self.record(mount, distributor: distributor, streamID: streamID)
     }
 

@@ -2,16 +2,20 @@ internal import CastyNet
 internal import Dispatch
 internal import Synchronization
 
-/// Records a mount: its HLS segments, as they are made, become an audio file, a VOD playlist over the same
-/// segments and a JSON sidecar of the titles — `DIR/<mount>/<date>/<start-time>.mp3` (or `.aac`), `.m3u8` and
-/// `.json`, the segments in the folder `<start-time>/` beside them — rotated every ``Settings/rotation`` (one
-/// hour by default) and, if asked, at every title change.
+/// Records a mount: its stream, cut into segments as the live HLS is (an ``HLSSegmenter`` in
+/// ``HLSSegmenter/Mode/recording``, which also cuts at title changes and keeps the last frames), becomes an
+/// audio file, a VOD playlist over the segments and a JSON sidecar of the titles —
+/// `DIR/<mount>/<date>/<start-time>.mp3` (or `.aac`), `.m3u8` and `.json`, the segments in the folder
+/// `<start-time>/` beside them — rotated every ``Settings/rotation`` (one hour by default) and, if asked, at
+/// every title change.
 ///
-/// The recorder takes segments on the event loop and hands them to its ``RecordingFile`` on a serial queue of
-/// its own: the disk never stalls a listener. A disk that fills, or a directory that vanishes, stops the
-/// recording — one log line, one event to the application — and never the stream.
+/// The recorder cuts segments on the event loop and hands them to its ``RecordingFile`` on a serial queue of
+/// its own: the disk never stalls a listener. When the source ends, and when the recorder is finished (the
+/// process stops), the frames not yet in a segment are written too: a recording ends where its audio did. A
+/// disk that fills, or a directory that vanishes, stops the recording — one log line, one event to the
+/// application — and never the stream.
 public final class Recorder: @unchecked Sendable {
-    // @unchecked Sendable: `file` is used only on `queue`; the rest is immutable.
+    // @unchecked Sendable: `file` is used only on `queue`, `cutting` behind its lock; the rest is immutable.
 
     /// What to record, where, and how to cut it.
     public struct Settings: Sendable, Equatable {
@@ -43,35 +47,74 @@ public final class Recorder: @unchecked Sendable {
 
     private let queue = DispatchQueue(label: "casty.recorder")
     private let file: RecordingFile
+    /// The cutting of the stream into the recording's segments (on the loop, and once when finished).
+    private let cutting: Mutex<Cutting>
     /// The recorders writing now, so that a process told to stop finishes their files first.
     private static let writing = Mutex<[ObjectIdentifier: Recorder]>([:])
 
-    /// A recorder of `mount` into `settings.directory`; `onEvent` is told (on the recorder's queue) of each
-    /// finished file and of a failure.
-    init(mount: String, settings: Settings, logger: EventLog, onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+    private struct Cutting {
+        var segmenter: HLSSegmenter
+        var finished = false
+    }
+
+    /// A recorder of `mount` into `settings.directory`, cutting segments of about `targetDuration` seconds (the
+    /// tree root's when the stream says it); `onEvent` is told (on the recorder's queue) of each finished file
+    /// and of a failure.
+    init(mount: String, settings: Settings, targetDuration: Int, logger: EventLog,
+         onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         file = RecordingFile(mount: mount, settings: settings, logger: logger, onEvent: onEvent)
+        cutting = Mutex(Cutting(segmenter: HLSSegmenter(targetDuration: targetDuration, mode: .recording)))
         Self.writing.withLock { $0[ObjectIdentifier(self)] = self }
     }
 
-    /// Records `segment` (called on the loop; written on the recorder's queue).
-    func add(_ segment: HLSSegment) {
-        queue.async { [file] in file.add(segment) }
+    /// Takes the stream as the mount's packager receives it (on the loop); the segments it completes are
+    /// written on the recorder's queue. The source's end writes the frames held and finishes the file (the
+    /// next source starts a new one).
+    func take(_ feed: HLSPackager.Feed) {
+        let (made, ended) = cutting.withLock { cutting -> ([HLSSegment], Bool) in
+            guard !cutting.finished else { return ([], false) }
+            switch feed {
+            case .context(let context): return (cutting.segmenter.start(context), false)
+            case .segment(let number, let segment, let stream):
+                return (cutting.segmenter.add(number, segment, stream: stream), false)
+            case .ended: return (cutting.segmenter.finish().map { [$0] } ?? [], true)
+            }
+        }
+        guard !made.isEmpty || ended else { return }
+        queue.async { [file] in
+            for segment in made { file.add(segment) }
+            if ended { file.finish() }
+        }
     }
 
-    /// Finishes the file being written: its playlist gets `EXT-X-ENDLIST`.
+    /// Finishes the file being written, with the frames not yet in a segment: its playlist gets
+    /// `EXT-X-ENDLIST`. The recorder takes nothing more.
     func finish() {
         Self.writing.withLock { $0[ObjectIdentifier(self)] = nil }
-        queue.async { [file] in file.finish() }
+        let last = stop()
+        queue.async { [file] in file.finish(with: last) }
     }
 
     /// Finishes every recording being written, and waits until they are (a process that stops: Ctrl-C, `kill`),
-    /// so that each file's playlist ends with `EXT-X-ENDLIST`.
+    /// so that each file holds the audio up to the end and its playlist ends with `EXT-X-ENDLIST`.
     public static func finishAll() {
         let recorders = writing.withLock { all in
             defer { all = [:] }
             return Array(all.values)
         }
-        for recorder in recorders { recorder.queue.sync { recorder.file.finish() } }
+        for recorder in recorders {
+            let last = recorder.stop()
+            recorder.queue.sync { recorder.file.finish(with: last) }
+        }
+    }
+
+    /// Stops cutting: the frames held, as a last segment (once).
+    private func stop() -> HLSSegment? {
+        cutting.withLock { cutting in
+            guard !cutting.finished else { return nil }
+            cutting.finished = true
+            return cutting.segmenter.finish()
+        }
     }
 
     /// Waits for everything handed over so far to be written (tests, shutdown).

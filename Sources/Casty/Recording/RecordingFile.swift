@@ -55,8 +55,9 @@ final class RecordingFile: @unchecked Sendable {
         }
     }
 
-    /// Finishes the file being written, if any.
-    func finish() {
+    /// Finishes the file being written, if any, after appending `last` (the recording's last frames).
+    func finish(with last: HLSSegment? = nil) {
+        if let last { add(last) }
         guard let current else { return }
         self.current = nil
         try? finish(current)

@@ -1,0 +1,56 @@
+import Glibc
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+@Suite("HLS: --hls-dir")
+struct HLSDirectoryTests {
+    static let segments: [HLSSegment] = {
+        var segmenter = toneSegmenter()
+        return cut(relayedTone(segments: 60), into: &segmenter)
+    }()
+
+    @Test("The first segment of a run deletes the segments an earlier run left, and nothing else")
+    func earlierRunCleared() throws {
+        let path = temporaryDirectory("hlsdir-stale")
+        for name in ["deadbeef-1.mp3", "deadbeef-2.aac"] { try FileWriter.replace(path + "/" + name, with: [1, 2, 3]) }
+        try FileWriter.replace(path + "/notes.txt", with: [1])
+        let directory = HLSDirectory(path: path, logger: .silent)
+        let segment = Self.segments[0]
+        directory.publish(segment, playlist: nil, master: "", expired: [], kept: [segment.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/deadbeef-1.mp3") == nil)
+        #expect(fileSize(path + "/deadbeef-2.aac") == nil)
+        #expect(fileSize(path + "/notes.txt") == 1)
+        #expect(fileSize(path + "/" + segment.name) == segment.bytes.count)
+        // Later segments delete only what expired.
+        try FileWriter.replace(path + "/deadbeef-3.mp3", with: [1])
+        directory.publish(Self.segments[1], playlist: nil, master: "", expired: [], kept: Self.segments.prefix(2).map(\.name))
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/deadbeef-3.mp3") == 1)
+    }
+
+    @Test("A write that fails still deletes the expired segments, and is told once")
+    func failedWriteStillExpires() throws {
+        let path = temporaryDirectory("hlsdir-failing")
+        let lines = Locked<[String]>([])
+        let directory = HLSDirectory(path: path, logger: EventLog { line in lines.update { $0.append(line) } })
+        let (old, failing, next) = (Self.segments[0], Self.segments[1], Self.segments[2])
+        try FileWriter.replace(path + "/" + old.name, with: old.bytes)
+        // A directory where the segment should go: renaming the written file over it fails.
+        try FileWriter.makeDirectories(path + "/" + failing.name + "/x")
+        try FileWriter.makeDirectories(path + "/" + next.name + "/x")
+        directory.publish(failing, playlist: "#EXTM3U\n", master: "", expired: [old.name], kept: [failing.name])
+        directory.publish(next, playlist: "#EXTM3U\n", master: "", expired: [], kept: [failing.name, next.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/" + old.name) == nil)
+        #expect(lines.value.count == 1)
+        #expect(lines.value.first?.contains("cannot write " + path) == true)
+        // Once a write succeeds again, it says so.
+        directory.publish(Self.segments[3], playlist: "#EXTM3U\n", master: "", expired: [], kept: [])
+        HLSDirectory.flush()
+        #expect(lines.value.count == 2)
+        #expect(lines.value.last?.contains("again") == true)
+    }
+}

@@ -1,0 +1,72 @@
+import Glibc
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// Live HLS and recordings through a real mount: a station server on loopback, sources publishing with PUT.
+extension StationServerTests {
+    @Test func reconnectingSource_IsADiscontinuityOfTheMountsHLS_AndEachSessionIsRecordedToItsEnd() async throws {
+        let directory = temporaryDirectory("mount-hls")
+        // Segments of 3 relay segments (30 frames, 0.78 s): a target of 1 s at 128 kbit/s and 4,170-byte segments.
+        let server = try server(timeout: .seconds(10)) { configuration in
+            configuration.options.hls.targetDuration = 1
+            configuration.options.recording.directory = directory
+            configuration.options.recording.mounts = ["/live"]
+        }
+        // The first session: 16 relay segments, HLS segments 0–4 (the 6th is not whole when the source leaves).
+        let first = try await source(server)
+        #expect(await first.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(first, Self.silentFrames(160))
+        try await Task.sleep(for: .milliseconds(200))
+        await first.close()
+        // Its recording is finished when it leaves, with every frame it sent.
+        #expect(await eventually(timeout: .seconds(5)) { finished(in: directory).count == 1 })
+        let recorded = try #require(recordings(in: directory).first)
+        #expect(fileSize(recorded + ".mp3") == 160 * 417)
+
+        // The source comes back: a new stream, whose HLS segments 0–2 follow under the numbers 5–7.
+        let second = try await source(server)
+        #expect(await second.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(second, Self.silentFrames(100))
+        let playlist = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(5)) {
+            let lines = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "")
+            playlist.update { $0 = lines }
+            return lines.contains("#EXT-X-MEDIA-SEQUENCE:2")  // the new stream's segment 2 is in
+        }, "\(playlist.value)")
+        let lines = playlist.value
+        let names = lines.filter { !$0.hasPrefix("#") }
+        #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["2.mp3", "3.mp3", "4.mp3", "0.mp3", "1.mp3", "2.mp3"])
+        // The tag stands right before the new stream's first segment (its EXTINF and date lines between).
+        let tag = try #require(lines.firstIndex(of: "#EXT-X-DISCONTINUITY"))
+        #expect(lines[tag...].first { !$0.hasPrefix("#") } == names[3])
+        #expect(names[2].prefix(8) != names[3].prefix(8), "the new stream's segments have its name")
+        await second.close()
+        #expect(await eventually(timeout: .seconds(5)) { finished(in: directory).count == 2 })
+        let again = try #require(recordings(in: directory).last)
+        #expect(fileSize(again + ".mp3") == 100 * 417)
+        server.close()
+    }
+
+    /// The recordings under `directory/live` whose playlist is finished (`EXT-X-ENDLIST`).
+    private func finished(in directory: String) -> [String] {
+        recordings(in: directory).filter { fileText($0 + ".m3u8")?.hasSuffix("#EXT-X-ENDLIST\n") == true }
+    }
+
+    /// The lines of a playlist answered over HTTP (after the head's blank line).
+    private func playlistLines(_ answer: String) -> [String] {
+        guard let head = answer.firstRange(of: "\r\n\r\n") else { return [] }
+        return answer[head.upperBound...].split(separator: "\n").map(String.init)
+    }
+
+    /// The recordings under `directory/live`, finished or not: their paths without extension, oldest first.
+    private func recordings(in directory: String) -> [String] {
+        let live = directory + "/live"
+        return FileWriter.names(in: live).sorted().flatMap { day in
+            // 16-34-24, then 16-34-24-2 for a second file started in the same second.
+            FileWriter.names(in: live + "/" + day).filter { $0.hasSuffix(".m3u8") }.map { String($0.dropLast(5)) }.sorted()
+                .map { live + "/" + day + "/" + $0 }
+        }
+    }
+}
