@@ -68,6 +68,12 @@ struct DistributorCoreTests {
         #expect(core.waitingTimedOut(at: t0 + .seconds(9)).isEmpty, "no refusal once the stream has started")
     }
 
+    @Test func relayWithoutAStreamInTime_IsStoppedWithoutALogLine() {
+        var core = core()
+        _ = core.request(from: 1, resume: nil, branch: nil, relay: true, at: t0)  // an HLS packager, a fallback's mount
+        #expect(describe(core.waitingTimedOut(at: t0 + .seconds(3))) == ["stop 1"], "it asks again on its own, quietly")
+    }
+
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

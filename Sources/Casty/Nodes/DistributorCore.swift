@@ -192,8 +192,10 @@ struct DistributorCore<Listener: Hashable> {
         let expired = waiting.filter { now - $0.since >= limit }
         waiting.removeAll { now - $0.since >= limit }
         var actions: [Action] = []
-        if !expired.isEmpty {
-            actions.append(.log("distributor: no stream yet; refused \(expired.count) listener\(expired.count == 1 ? "" : "s") with 503"))
+        // Relays (a mount falling back to this one, its HLS packager) ask again on their own: not worth a line.
+        let players = expired.filter { !$0.relay }.count
+        if players > 0 {
+            actions.append(.log("distributor: no stream yet; refused \(players) listener\(players == 1 ? "" : "s") with 503"))
         }
         actions += expired.map { .stop($0.listener) }
         return actions + armWaitingTimer(at: now)
