@@ -26,6 +26,11 @@ struct PlatformServerTests {
             }
         }
 
+        /// The `x-stream-type` of each `stream-available` received, in order (`ICY-LIVE`, `HLS-LIVE`, `HLS-VOD`).
+        var streamTypes: [String] {
+            upstream.requests.value.compactMap { $0.headers["x-event-type"] == "stream-available" ? $0.headers["x-stream-type"] : nil }
+        }
+
         /// The events received: type (`stream-available`, `stream-closed`) and stream id.
         var events: [(kind: String, id: String)] {
             upstream.requests.value.compactMap { request in
@@ -39,7 +44,9 @@ struct PlatformServerTests {
     }
 
     /// A server with `--accept-all`, no source password, keys verified by `app`, events to `events` (if given).
-    func server(app: App, events: StreamURL? = nil, spool: String? = nil, log: StationServerTests.Log = .init()) async throws -> StationServer {
+    func server(
+        app: App, events: StreamURL? = nil, spool: String? = nil, hlsTarget: Int? = nil, log: StationServerTests.Log = .init()
+    ) async throws -> StationServer {
         var control = ControlPlane.Configuration()
         control.keyVerificationURL = app.url("/verify")
         control.eventCallbackURL = events
@@ -49,7 +56,8 @@ struct PlatformServerTests {
         configuration.mounts = nil
         configuration.segmentBytes = 4170
         configuration.distribution.burst = 1
-        configuration.options.hls.enabled = false
+        configuration.options.hls.enabled = hlsTarget != nil
+        configuration.options.hls.targetDuration = hlsTarget ?? 6
         configuration.control = ControlPlane(control, loop: loop, logger: log.logger)
         await configuration.control?.start()
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
@@ -65,6 +73,22 @@ struct PlatformServerTests {
 
     func published(_ peer: TestPeer) async -> Bool {
         await peer.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }
+    }
+
+    @Test func hlsLive_IsAnnounced_OnceTheLivePlaylistAnswers() async throws {
+        let app = try App(keys: ["key"], on: loop)
+        let server = try await server(app: app, events: app.url("/events"), hlsTarget: 1)
+        let source = try await station.source(server, mount: "/live", password: "key")
+        #expect(await published(source))
+        await station.sendPaced(source, StationServerTests.silentFrames(30))  // 0.8 s: not three target durations
+        #expect(await eventually { app.streamTypes == ["ICY-LIVE"] })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(app.streamTypes == ["ICY-LIVE"], "no HLS-LIVE while the playlist answers 503")
+        #expect(try await ask(server, "/live/index.m3u8", password: "key").contains(" 503 Service Unavailable"))
+        await station.sendPaced(source, StationServerTests.silentFrames(200))  // 5.2 s more
+        #expect(await eventually(timeout: .seconds(5)) { app.streamTypes == ["ICY-LIVE", "HLS-LIVE"] }, "\(app.streamTypes)")
+        #expect(try await ask(server, "/live/index.m3u8", password: "key").contains(" 200 OK"))
+        server.close()
     }
 
     @Test func titles_AreSetWithTheLiveSessionsKey_OnItsMountOnly() async throws {

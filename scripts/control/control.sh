@@ -167,25 +167,27 @@ check "(e) … and stream-closed of that stream ($again_id) reached the applicat
     "grep -F '\"path\": \"/events' '$TMP/app.jsonl' | grep -F '\"x-streaming-id\": \"$again_id\"' | grep -q stream-closed"
 
 # --- (f) the application down, Casty restarted meanwhile ------------------------------------------------------------
-server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
+server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 --hls-target 1 \
     --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"
-publish two "$SERVER2_PORT" /two pw2 4
+publish two "$SERVER2_PORT" /two pw2 6
 check "(f) /two plays while the event application is down" wait_until 10 plays "$SERVER2_PORT" /two
 two_gone() { ! kill -0 "$two_pid" 2>/dev/null; }
 wait_until 20 two_gone
 sleep 2
-# stream-available twice (ICY-LIVE, then HLS-LIVE: the live playlist), then stream-closed.
+# stream-available twice (ICY-LIVE, then HLS-LIVE once the live playlist answers: 3 s with --hls-target 1), then
+# stream-closed.
 spooled() { [ "$(grep -c . "$TMP/spool" 2>/dev/null)" = 3 ]; }
 check "(f) the three events wait in the spool file" wait_until 5 spooled
 publish three "$SERVER2_PORT" /three pw2 60
 check "(f) /three plays" wait_until 10 plays "$SERVER2_PORT" /three
+check "(f) /three's live playlist answers (its HLS-LIVE is due)" wait_until 15 plays "$SERVER2_PORT" /three/index.m3u8
 kill "$server2_pid"
 server2_gone() { ! kill -0 "$server2_pid" 2>/dev/null; }
 check "(f) SIGTERM with /three live: Casty exited within 4 s" wait_until 4 server2_gone
 check "(f) … and spooled /three's stream-closed after its stream-available (six events in all)" bash -c \
     "[ \"\$(grep -c . '$TMP/spool')\" = 6 ] && tail -1 '$TMP/spool' | grep -q \"^stream-closed\$(printf '\t')three\$(printf '\t')\""
 sleep 1
-server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 \
+server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 --hls-target 1 \
     --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"
 sleep "$((DOWN_SECONDS > 8 ? DOWN_SECONDS - 8 : 1))"
 back=$(now_ms)

@@ -44,6 +44,8 @@ public actor HLSPackager: LoopNode {
     /// The live window and, before it, the segments that left it but may still be fetched.
     private var kept: [HLSSegment] = []
     private var observers: [Int: @Sendable (Feed) -> Void] = [:]
+    /// Called once when the live playlist is first ``ready`` (its `HLS-LIVE` event is due then).
+    private var whenReady: [@Sendable () -> Void] = []
     private var nextObserver = 0
     private var closed = false
     private var retry: Scheduled?
@@ -172,6 +174,13 @@ public actor HLSPackager: LoopNode {
         HLSPlaylist.liveWindow(kept[...], count: windowCount, lasting: Double(3 * segmenter.targetDuration))
     }
 
+    /// Calls `action` once the live playlist is ``ready`` to be served: at once if it is, else when the segment
+    /// that makes it so is published. On the loop.
+    func onceReady(_ action: @escaping @Sendable () -> Void) {
+        if ready { return action() }
+        whenReady.append(action)
+    }
+
     /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
     /// it is not served, nor written to `--hls-dir`).
     var ready: Bool {
@@ -230,6 +239,11 @@ public actor HLSPackager: LoopNode {
         let master = masterText
         masterPlaylist = Array(master.utf8)
         directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired, kept: kept.map(\.name))
+        if ready, !whenReady.isEmpty {
+            let actions = whenReady
+            whenReady = []
+            for action in actions { action() }
+        }
     }
 
     /// The master playlist: the media playlist with its bandwidth and codec.

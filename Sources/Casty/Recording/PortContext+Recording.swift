@@ -45,11 +45,20 @@ extension PortContext {
         return self.record(mount, distributor: distributor, streamID: streamID)
     }
 
-    /// Tells the application that `mount` is live (after its `ICY-LIVE` event): `stream-available` with
-    /// `x-stream-type: HLS-LIVE` and the live playlist's URL in `x-index-file`, when HLS is on.
-    func announceHLS(_ mount: String, streamID: String) {
+    /// Tells the application that `mount` is live as HLS (after its `ICY-LIVE` event): `stream-available` with
+    /// `x-stream-type: HLS-LIVE` and the live playlist's URL in `x-index-file`, when HLS is on — once the playlist
+    /// answers (it lasts three target durations), and only if session `streamID` is still the one publishing.
+    func announceHLS(_ mount: String, distributor: Distributor, streamID: String) {
         guard hls.enabled, let control else { return }
-        control.post(StreamEvent(channel: String(mount.drop { $0 == "/" }), streamID: streamID, kind: .available,
-                                 streamType: "HLS-LIVE", indexFile: control.configuration.publicURL + mount + "/index.m3u8"))
+        let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
+        let event = StreamEvent(channel: String(mount.drop { $0 == "/" }), streamID: streamID, kind: .available,
+                                streamType: "HLS-LIVE", indexFile: control.configuration.publicURL + mount + "/index.m3u8")
+        let mounts = mounts
+        packager.assumeIsolated {
+            $0.onceReady {
+                guard mounts?.mount(at: mount)?.source?.streamID == streamID else { return }
+                control.post(event)
+            }
+        }
     }
 }

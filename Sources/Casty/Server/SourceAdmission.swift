@@ -113,7 +113,7 @@ enum SourceAdmission {
         if let control {
             control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
                                      streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + publication.path))
-            port.announceHLS(publication.path, streamID: streamID)
+            port.announceHLS(publication.path, distributor: mount.distributor, streamID: streamID)
         }
         return .success(session)
     }
