@@ -24,12 +24,13 @@ struct Exchange {
     /// Requests answered on this connection before this one (see ``keepsAlive``).
     var served = 0
 
-    /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded; `nil` if absent.
-    func query(_ name: String) -> String? {
+    /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded (as Latin-1 if `charset` names it,
+    /// else as UTF-8 when the bytes are that); `nil` if absent.
+    func query(_ name: String, charset: String? = nil) -> String? {
         guard let question = request.path.firstIndex(of: "?") else { return nil }
         for pair in request.path[request.path.index(after: question)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if URLQuery.decode(parts[0]) == name { return parts.count > 1 ? URLQuery.decode(parts[1]) : "" }
+            if URLQuery.decode(parts[0]) == name { return parts.count > 1 ? URLQuery.decode(parts[1], charset: charset) : "" }
         }
         return nil
     }

@@ -3,7 +3,7 @@
 enum URLQuery {
     /// `text` decoded; bytes that are not UTF-8 are read as Latin-1, and a `%` not followed by two hex digits
     /// is kept as it is.
-    static func decode(_ text: Substring) -> String {
+    static func decode(_ text: Substring, charset: String? = nil) -> String {
         var bytes: [UInt8] = []
         var index = text.utf8.startIndex
         let utf8 = text.utf8
@@ -21,7 +21,10 @@ enum URLQuery {
             }
             index = utf8.index(after: index)
         }
-        return String(validating: bytes, as: UTF8.self) ?? String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        // `charset=` as Icecast's /admin/metadata takes it: Latin-1 when named; else UTF-8 if the bytes are that.
+        let latin1 = ["iso-8859-1", "latin1", "latin-1", "iso8859-1"].contains(charset?.lowercased() ?? "")
+        if !latin1, let text = String(validating: bytes, as: UTF8.self) { return text }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
     }
 
     /// `text` encoded for a form or a query: letters, digits and `-_.~` as they are, every other byte `%XX`.

@@ -30,7 +30,8 @@ enum AdminRoutes {
         guard isAdmin(exchange, auth) || sourceSecret?.matches(auth?.password) == true || live?.isPublished(with: auth?.password) == true else {
             return unauthorized(exchange)
         }
-        guard exchange.query("mode") == "updinfo", let song = exchange.query("song") else {
+        // `charset=ISO-8859-1` (libshout's older tools) says the title's bytes are Latin-1; otherwise UTF-8 is read.
+        guard exchange.query("mode") == "updinfo", let song = exchange.query("song", charset: exchange.query("charset")) else {
             return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= are needed")])
         }
         guard let source = live else {
