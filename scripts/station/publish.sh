@@ -114,6 +114,9 @@ if casty_only "admin answers are JSON (Icecast 2.4 answers XML)"; then
     check "(f) /admin/listmounts and /admin/listclients answers are JSON" \
         "(f) an admin answer is not JSON: $(head -c 200 "$TMP/listmounts.txt" 2>/dev/null)" \
         python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' "$TMP/listmounts.txt" "$TMP/listclients.txt" 2>/dev/null
+    check "(f) /admin/listclients gives each listener's user agent in a field of its own" \
+        "(f) no client with user_agent casty-publish-listener/3: $(head -c 300 "$TMP/listclients.txt" 2>/dev/null)" \
+        python3 -c 'import json,sys; sys.exit(0 if any(c.get("user_agent") == "casty-publish-listener/3" for c in json.load(open(sys.argv[1]))["clients"]) else 1)' "$TMP/listclients.txt"
 else
     info "icecast listmounts answer starts: $(head -c 120 "$TMP/listmounts.txt" | tr '\n' ' ')"
 fi

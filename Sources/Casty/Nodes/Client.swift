@@ -105,7 +105,7 @@ public actor Client: LoopNode {
     /// What the admin API tells of the listener.
     func info() -> ListenerInfo {
         ListenerInfo(
-            id: id, peer: peer, request: listening.summary, isBranch: listening.isBranch,
+            id: id, peer: peer, request: listening.summary, userAgent: listening.userAgent, isBranch: listening.isBranch,
             connectedSeconds: seconds(.now - joined), segments: policy?.segments ?? 0, skipped: policy?.skipped ?? 0)
     }
 
@@ -274,6 +274,8 @@ public struct ListenerInfo: Sendable, Equatable {
     public let peer: String
     /// Its request: `GET /live (VLC/3.0.18)`.
     public let request: String
+    /// Its `User-Agent` (`VLC/3.0.18 LibVLC/3.0.18`), if it sent one.
+    public let userAgent: String?
     /// Whether it is a branch of the tree.
     public let isBranch: Bool
     /// How long it has been connected.

@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// What a listener asked for, read off its request by the stream route: the wire form it gets, whether it is a
@@ -25,6 +26,8 @@ struct Listening: Sendable, Equatable {
     var path: String
     /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
     var summary: String
+    /// Its `User-Agent`, if it sent one (control characters escaped, at most 200 characters: it is shown to admins).
+    var userAgent: String?
     /// The page's origin, for a browser's cross-origin request (CORS).
     var origin: String?
     /// Whether the peer looks like a web browser (its `User-Agent` starts with `Mozilla/`, as every browser's
@@ -42,6 +45,7 @@ struct Listening: Sendable, Equatable {
         self.branch = branch
         headOnly = request.method == .head
         origin = request.headers["Origin"]
+        userAgent = request.headers["user-agent"].map { String(SafeText.printable($0).prefix(200)) }
         isBrowser = branch == nil && request.headers["user-agent"]?.hasPrefix("Mozilla/") == true
         path = request.pathWithoutQuery
         summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"

@@ -13,12 +13,23 @@ internal import Icy
 /// |------|------|
 /// | `/admin/metadata?mount=/m&mode=updinfo&song=T` | sets the title of `/m`'s source |
 /// | `/admin/listmounts` | the mounts, their listeners and what feeds them |
-/// | `/admin/listclients?mount=/m` | `/m`'s listeners: id, address, request, seconds connected, skipped |
+/// | `/admin/listclients?mount=/m` | `/m`'s listeners: id, address, request, user agent, seconds connected, skipped |
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
 /// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
 /// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |
 /// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected) |
 enum AdminRoutes {
+    /// One listener in `/admin/listclients`: id, address, request, user agent (empty if none), seconds connected,
+    /// segments and skipped segments.
+    static func clientJSON(_ info: ListenerInfo) -> JSONValue {
+        .object([
+            ("id", .number(info.id)), ("peer", .text(info.peer)), ("request", .text(info.request)),
+            ("user_agent", .text(info.userAgent ?? "")), ("branch", .bool(info.isBranch)),
+            ("connected_seconds", .number(Int(info.connectedSeconds))), ("segments", .number(info.segments)),
+            ("skipped", .number(info.skipped)),
+        ])
+    }
+
     /// `/admin/metadata`: a new title for a mount.
     static func metadata(_ exchange: Exchange) {
         guard let mounts = exchange.port.mounts, let path = exchange.query("mount") else {
@@ -67,13 +78,7 @@ enum AdminRoutes {
                 for client in clients { infos.append(await client.info()) }
                 let listed = infos
                 loop.execute {
-                    answer(exchange, 200, "OK", ["mount": .text(found.path), "clients": .list(listed.map { info in
-                        .object([
-                            ("id", .number(info.id)), ("peer", .text(info.peer)), ("request", .text(info.request)),
-                            ("branch", .bool(info.isBranch)), ("connected_seconds", .number(Int(info.connectedSeconds))),
-                            ("segments", .number(info.segments)), ("skipped", .number(info.skipped)),
-                        ])
-                    })])
+                    answer(exchange, 200, "OK", ["mount": .text(found.path), "clients": .list(listed.map(clientJSON))])
                 }
             }
         case "/admin/killclient":
