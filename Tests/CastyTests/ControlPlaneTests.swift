@@ -66,16 +66,18 @@ struct ControlPlaneTests {
     }
 }
 
-/// `scripts/control/control.sh`: the control plane against a real application (python3's standard library) with
-/// ffmpeg as the source — keys, events re-sent and spooled, commands, and applications that answer nonsense.
-@Suite
-struct ControlScriptTests {
-    @Test(
-        "casty-cli server asks, tells and obeys a real platform application",
-        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "peers not installed: run scripts/install-peers.sh"),
-        .timeLimit(.minutes(3))
-    )
-    func controlPlane() async {
-        await ScriptRun(script: "scripts/control/control.sh", arguments: [], deadline: .seconds(150)).run()
+extension ScriptLaneOne {
+    /// `scripts/control/control.sh`: the control plane against a real application (python3's standard library) with
+    /// ffmpeg as the source — keys, events re-sent and spooled, commands, and applications that answer nonsense.
+    @Suite
+    struct ControlScriptTests {
+        @Test(
+            "casty-cli server asks, tells and obeys a real platform application",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "peers not installed: run scripts/install-peers.sh"),
+            .timeLimit(.minutes(3))
+        )
+        func controlPlane() async {
+            await ScriptRun(script: "scripts/control/control.sh", arguments: [], deadline: .seconds(150)).run()
+        }
     }
 }

@@ -1,48 +1,50 @@
 @testable import CastyNet
 import Testing
 
-/// End-to-end tests against real software nobody here wrote (DESIGN.md, "What counts as done"): each test
-/// runs one script of `scripts/interop/` once per upstream — Icecast 2 fed by ffmpeg, and `casty-cli station` —
-/// with `casty-cli proxy` in front and mpg123, ffmpeg, cvlc, streamripper and `casty-cli dummy` as listeners,
-/// all on 127.0.0.1. The script prints `PASS:`/`FAIL:`/`MEASURE:` lines and exits 0 only when every check
-/// passed; on failure it prints the logs of every peer, and this test shows the tail of its output.
-///
-/// The peers come from `scripts/install-peers.sh` (CI runs it before `swift test`). Without them (no `icecast2`
-/// on the PATH) the tests are skipped, unless the environment variable `CI` is set: there a missing peer is a
-/// failure. The scripts run the `casty-cli` that `swift test` built next to the test bundle (`CASTY_CLI`).
-@Suite(.serialized)
-struct InteropTests {
-    @Test(
-        "mpg123, ffmpeg, cvlc and streamripper play through casty-cli proxy; titles reach them",
-        // Skipped without the peers (no icecast2 on the PATH), but never when CI is set: there it must run.
-        .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
-        .timeLimit(.minutes(3)),
-        arguments: Interop.upstreams
-    )
-    func players(upstream: String) async {
-        await Interop.run(script: "players", upstream: upstream)
-    }
+extension ScriptLaneTwo {
+    /// End-to-end tests against real software nobody here wrote (DESIGN.md, "What counts as done"): each test
+    /// runs one script of `scripts/interop/` once per upstream — Icecast 2 fed by ffmpeg, and `casty-cli station` —
+    /// with `casty-cli proxy` in front and mpg123, ffmpeg, cvlc, streamripper and `casty-cli dummy` as listeners,
+    /// all on 127.0.0.1. The script prints `PASS:`/`FAIL:`/`MEASURE:` lines and exits 0 only when every check
+    /// passed; on failure it prints the logs of every peer, and this test shows the tail of its output.
+    ///
+    /// The peers come from `scripts/install-peers.sh` (CI runs it before `swift test`). Without them (no `icecast2`
+    /// on the PATH) the tests are skipped, unless the environment variable `CI` is set: there a missing peer is a
+    /// failure. The scripts run the `casty-cli` that `swift test` built next to the test bundle (`CASTY_CLI`).
+    @Suite(.serialized)
+    struct InteropTests {
+        @Test(
+            "mpg123, ffmpeg, cvlc and streamripper play through casty-cli proxy; titles reach them",
+            // Skipped without the peers (no icecast2 on the PATH), but never when CI is set: there it must run.
+            .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
+            .timeLimit(.minutes(3)),
+            arguments: Interop.upstreams
+        )
+        func players(upstream: String) async {
+            await Interop.run(script: "players", upstream: upstream)
+        }
 
-    @Test(
-        "Listeners stay connected while the upstream dies and comes back, and audio resumes",
-        // Skipped without the peers (no icecast2 on the PATH), but never when CI is set: there it must run.
-        .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
-        .timeLimit(.minutes(3)),
-        arguments: Interop.upstreams
-    )
-    func outage(upstream: String) async {
-        await Interop.run(script: "outage", upstream: upstream)
-    }
+        @Test(
+            "Listeners stay connected while the upstream dies and comes back, and audio resumes",
+            // Skipped without the peers (no icecast2 on the PATH), but never when CI is set: there it must run.
+            .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
+            .timeLimit(.minutes(3)),
+            arguments: Interop.upstreams
+        )
+        func outage(upstream: String) async {
+            await Interop.run(script: "outage", upstream: upstream)
+        }
 
-    @Test(
-        "A listener that stops reading does not delay the others",
-        // Skipped without the peers (no icecast2 on the PATH), but never when CI is set: there it must run.
-        .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
-        .timeLimit(.minutes(3)),
-        arguments: Interop.upstreams
-    )
-    func slowListener(upstream: String) async {
-        await Interop.run(script: "slow-listener", upstream: upstream)
+        @Test(
+            "A listener that stops reading does not delay the others",
+            // Skipped without the peers (no icecast2 on the PATH), but never when CI is set: there it must run.
+            .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
+            .timeLimit(.minutes(3)),
+            arguments: Interop.upstreams
+        )
+        func slowListener(upstream: String) async {
+            await Interop.run(script: "slow-listener", upstream: upstream)
+        }
     }
 }
 

@@ -1,47 +1,49 @@
 @testable import CastyNet
 import Testing
 
-/// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
-/// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
-/// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
-/// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
-/// `scripts/interop/demo.sh`: the README's first command plays. Needs python3 (always on the machines Casty is
-/// tested on), and mpg123 for the demo.
-@Suite
-struct StartupScriptTests {
-    @Test(
-        "A proxy outlives a bad upstream at start-up, and a port in use is an error",
-        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
-        .timeLimit(.minutes(2))
-    )
-    func badUpstreamAtStartUp() async {
-        await ScriptRun(script: "scripts/interop/startup.sh", arguments: [], deadline: .seconds(90)).run()
-    }
+extension ScriptLaneTwo {
+    /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
+    /// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
+    /// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
+    /// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
+    /// `scripts/interop/demo.sh`: the README's first command plays. Needs python3 (always on the machines Casty is
+    /// tested on), and mpg123 for the demo.
+    @Suite
+    struct StartupScriptTests {
+        @Test(
+            "A proxy outlives a bad upstream at start-up, and a port in use is an error",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(2))
+        )
+        func badUpstreamAtStartUp() async {
+            await ScriptRun(script: "scripts/interop/startup.sh", arguments: [], deadline: .seconds(90)).run()
+        }
 
-    @Test(
-        "The README's first command: casty-cli demo prints its URL at once, mpg123 plays it with titles, Ctrl-C ends it",
-        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("mpg123"), "mpg123 is not installed: run scripts/install-peers.sh"),
-        .timeLimit(.minutes(1))
-    )
-    func demoPlays() async {
-        await ScriptRun(script: "scripts/interop/demo.sh", arguments: [], deadline: .seconds(50)).run()
-    }
+        @Test(
+            "The README's first command: casty-cli demo prints its URL at once, mpg123 plays it with titles, Ctrl-C ends it",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("mpg123"), "mpg123 is not installed: run scripts/install-peers.sh"),
+            .timeLimit(.minutes(1))
+        )
+        func demoPlays() async {
+            await ScriptRun(script: "scripts/interop/demo.sh", arguments: [], deadline: .seconds(50)).run()
+        }
 
-    @Test(
-        "Every command that listens takes --trusted-proxy and --cors-origins: proxy, station, branch as well as server",
-        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
-        .timeLimit(.minutes(1))
-    )
-    func everyListeningCommandTakesTheEdgeOptions() async {
-        await ScriptRun(script: "scripts/interop/port-options.sh", arguments: [], deadline: .seconds(45)).run()
-    }
+        @Test(
+            "Every command that listens takes --trusted-proxy and --cors-origins: proxy, station, branch as well as server",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(1))
+        )
+        func everyListeningCommandTakesTheEdgeOptions() async {
+            await ScriptRun(script: "scripts/interop/port-options.sh", arguments: [], deadline: .seconds(45)).run()
+        }
 
-    @Test(
-        "casty-cli root takes the SRT options of casty-cli server: --srt-port, --srt-passphrase, --srt-latency, --srt-library",
-        .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
-        .timeLimit(.minutes(1))
-    )
-    func rootTakesTheServersSRTOptions() async {
-        await ScriptRun(script: "scripts/tree/root-options.sh", arguments: [], deadline: .seconds(45)).run()
+        @Test(
+            "casty-cli root takes the SRT options of casty-cli server: --srt-port, --srt-passphrase, --srt-latency, --srt-library",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(1))
+        )
+        func rootTakesTheServersSRTOptions() async {
+            await ScriptRun(script: "scripts/tree/root-options.sh", arguments: [], deadline: .seconds(45)).run()
+        }
     }
 }
