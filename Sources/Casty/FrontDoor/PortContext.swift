@@ -27,6 +27,8 @@ final class PortContext: @unchecked Sendable {
     let joinsAndLeaves: LogBudget
     /// The route table.
     let router: Router
+    /// Players' reply heads, made once per stream and kind of request (``ReplyHeads``).
+    let replyHeads = ReplyHeads()
     /// Peers refused at the door of a station server (a relay counts them on its distributor).
     private let refusals = Tally()
 

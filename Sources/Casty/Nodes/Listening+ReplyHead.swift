@@ -1,19 +1,27 @@
 internal import Icy
+internal import Synchronization
 
 extension Listening {
     /// The head of the reply that starts a listener's stream: status line and headers, for its wire form.
     ///
     /// The station's own headers come first (`icy-name`, `Content-Type`, …); a player that asked for titles
-    /// learns `icy-metaint` (the segment size), a numbered peer the first number it gets (`X-Casty-Next`), the
-    /// tree path and the stream's identity. `HTTP/1.0 200 OK` unless the port answers `ICY 200 OK`.
+    /// learns `icy-metaint` (the segment size), a numbered peer the first number it gets (`X-Casty-Next`, the
+    /// last header), the tree path and the stream's identity. `HTTP/1.0 200 OK` unless the port answers `ICY 200 OK`.
     func replyHead(next: Int, context: Context, port: PortContext) -> [UInt8] {
+        // The head is the same for every listener of the stream asking the same way: made once. A numbered peer's
+        // also names its own first number, added last.
+        let head = port.replyHeads.head(context: context, form: form, origin: origin) { makeHead(context: context, port: port) }
+        guard form == .numbered, head.suffix(4) == Array("\r\n\r\n".utf8) else { return head }
+        return head.dropLast(2) + Array("X-Casty-Next: \(next)\r\n\r\n".utf8)
+    }
+
+    private func makeHead(context: Context, port: PortContext) -> [UInt8] {
         let options = port.options
         var headers = context.station
         if headers["Content-Type"] == nil { headers["Content-Type"] = "audio/mpeg" }
         if headers["icy-br"] == nil { headers["icy-br"] = String(context.bitrate) }
         if form != .audio { headers["icy-metaint"] = String(context.segmentBytes) }
         if form == .numbered {
-            headers["X-Casty-Next"] = String(next)
             headers["X-Casty-Path"] = context.path.joined(separator: ",")
             headers[Context.streamHeader] = Context.streamText(context.stream)
             // The root's HLS target, passed down the tree (a root tells its own).
@@ -29,6 +37,36 @@ extension Listening {
         headers["Connection"] = "close"
         var bytes: [UInt8] = []
         sendReply(headers, status: options.icyStatusLine ? .icyOK : .httpOK) { bytes += $0 }
+        return bytes
+    }
+}
+
+/// The reply heads a port's players got lately, by stream context, wire form and page origin: at thousands of new
+/// players a second, building each head anew (every header set, looked up and checked for line breaks) was half
+/// of what the accepting loop did per player. A few entries (a port's mounts, asked with and without titles, from
+/// a few origins); the oldest goes when it is full. Safe from any loop.
+final class ReplyHeads: Sendable {
+    private struct Entry {
+        let context: Context
+        let form: Listening.Form
+        let origin: String?
+        let bytes: [UInt8]
+    }
+
+    /// How many heads are kept.
+    static let capacity = 32
+    private let entries = Mutex<[Entry]>([])
+
+    /// The head for `context`, `form` and `origin`: kept, or made by `make` and kept.
+    func head(context: Context, form: Listening.Form, origin: String?, make: () -> [UInt8]) -> [UInt8] {
+        if let kept = entries.withLock({ $0.last { $0.form == form && $0.origin == origin && $0.context == context } }) {
+            return kept.bytes
+        }
+        let bytes = make()
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeFirst() }
+            entries.append(Entry(context: context, form: form, origin: origin, bytes: bytes))
+        }
         return bytes
     }
 }
