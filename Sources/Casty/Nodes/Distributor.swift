@@ -259,7 +259,7 @@ public actor Distributor: LoopNode {
     /// Where a browser's burst (``ClientOptions/browserBurst`` of audio) starts
     /// (``DistributorCore/burstStart(segments:)``); `nil` before the stream has begun.
     func browserBurstStart(_ options: ClientOptions) -> Int? {
-        guard let context = core.promise(resume: nil)?.context else { return nil }
+        guard let context = core.context else { return nil }
         return core.burstStart(segments: options.browserBurstSegments(segmentDuration: context.segmentDuration))
     }
 

@@ -334,19 +334,16 @@ struct DistributorCore<Listener: Hashable> {
     /// The first number of a burst of `segments` (when more than ``Distributor/Configuration/burst``: a browser's
     /// longer one), as far back as the ring goes; `nil` before the stream has begun.
     func burstStart(segments: Int) -> Int? {
-        guard currentContext != nil else { return nil }
-        let upcoming = next ?? 0
-        let oldest = ring.first?.number ?? upcoming
-        return max(oldest, upcoming - max(segments, configuration.burst))
+        currentContext == nil ? nil : start(resume: nil, burst: segments)
     }
 
-    /// The first number a new listener gets: the last ``Distributor/Configuration/burst`` segments, or — for a
-    /// listener that resumes at a number still in the ring — everything from there.
-    private func start(resume: Int?) -> Int {
+    /// The first number a new listener gets: the last ``Distributor/Configuration/burst`` segments (or `burst`,
+    /// if more), or — for a listener that resumes at a number still in the ring — everything from there.
+    private func start(resume: Int?, burst: Int = 0) -> Int {
         let upcoming = next ?? 0
         let oldest = ring.first?.number ?? upcoming
         if let resume, resume >= oldest, resume <= upcoming { return resume }
-        return max(oldest, upcoming - configuration.burst)
+        return max(oldest, upcoming - max(burst, configuration.burst))
     }
 
     /// Adds a listener and gives it its reply and its burst: the ring's segments from ``start(resume:)`` on.

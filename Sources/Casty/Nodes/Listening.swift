@@ -1,4 +1,3 @@
-internal import CastyNet
 internal import Icy
 
 /// What a listener asked for, read off its request by the stream route: the wire form it gets, whether it is a
@@ -26,7 +25,7 @@ struct Listening: Sendable, Equatable {
     var path: String
     /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
     var summary: String
-    /// Its `User-Agent`, if it sent one (control characters escaped, at most 200 characters: it is shown to admins).
+    /// Its `User-Agent`, if it sent one (the admin API's JSON drops control characters).
     var userAgent: String?
     /// The page's origin, for a browser's cross-origin request (CORS).
     var origin: String?
@@ -45,10 +44,10 @@ struct Listening: Sendable, Equatable {
         self.branch = branch
         headOnly = request.method == .head
         origin = request.headers["Origin"]
-        userAgent = request.headers["user-agent"].map { String(SafeText.printable($0).prefix(200)) }
-        isBrowser = branch == nil && request.headers["user-agent"]?.hasPrefix("Mozilla/") == true
+        userAgent = request.headers["user-agent"]
+        isBrowser = branch == nil && userAgent?.hasPrefix("Mozilla/") == true
         path = request.pathWithoutQuery
-        summary = "\(request.method.rawValue) \(request.path) (\(request.headers["user-agent"] ?? "no user agent"))"
+        summary = "\(request.method.rawValue) \(request.path) (\(userAgent ?? "no user agent"))"
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
         // numbers cost nothing, and a player ignores metadata keys it does not know.
         if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {
