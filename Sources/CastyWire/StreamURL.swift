@@ -22,6 +22,13 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
         var path = String(rest.dropFirst(authority.count))
         if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        guard let (host, port) = Self.authority(authority) else { return nil }
+        self.init(host: host, port: port ?? 80, path: path)
+    }
+
+    /// Reads `host[:port]`, `[v6]` or `[v6]:port`: the host without brackets, and the port if one is written;
+    /// `nil` when the host is empty or holds `@`, the port is not 1–65535, or an IPv6 address has no brackets.
+    package static func authority(_ authority: Substring) -> (host: String, port: UInt16?)? {
         let hostPart: Substring, portPart: Substring?
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return nil }
@@ -36,12 +43,9 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
             portPart = pieces.count == 2 ? pieces[1] : nil
         }
         guard !hostPart.isEmpty, !hostPart.contains("@") else { return nil }
-        var port: UInt16 = 80
-        if let portPart {
-            guard let value = UInt16(portPart), value > 0 else { return nil }
-            port = value
-        }
-        self.init(host: String(hostPart), port: port, path: path)
+        guard let portPart else { return (String(hostPart), nil) }
+        guard let port = UInt16(portPart), port > 0 else { return nil }
+        return (String(hostPart), port)
     }
 
     /// `host:port` as written in a `Host` header, with brackets around an IPv6 address.

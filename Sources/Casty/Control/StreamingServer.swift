@@ -1,3 +1,5 @@
+internal import CastyWire
+
 /// A node as `/commands/report` lists it in `streamingServers`: where the application reaches it.
 ///
 /// It is read from an address as Casty writes them — `host:port`, `[::1]:8000` for IPv6, or a URL such as
@@ -25,32 +27,17 @@ struct StreamingServer: Equatable {
             rest = rest[scheme.upperBound...]
         }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        let host: Substring
-        var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            guard after.isEmpty || after.hasPrefix(":") else { return nil }
-            if !after.isEmpty { portText = after.dropFirst() }
-        } else if rest.filter({ $0 == ":" }).count == 1, let colon = rest.firstIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
+        let host: String, port: UInt16?
+        if !rest.hasPrefix("["), rest.filter({ $0 == ":" }).count > 1 {
+            (host, port) = (String(rest), nil)  // an IPv6 address without brackets, and so without a port
         } else {
-            host = rest  // a name, an IPv4 address, or an IPv6 address without brackets (and so without a port)
+            guard let read = StreamURL.authority(rest) else { return nil }
+            (host, port) = read
         }
-        guard !host.isEmpty else { return nil }
-        let port: Int
-        if let portText {
-            guard let number = Int(portText), (0...65535).contains(number) else { return nil }
-            port = number
-        } else {
-            port = ssl ? 443 : 80
-        }
-        self.host = String(host)
-        self.port = port
+        self.host = host
+        self.port = port.map(Int.init) ?? (ssl ? 443 : 80)
         self.ssl = ssl
-        self.id = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        self.id = host.contains(":") ? "[\(host)]:\(self.port)" : "\(host):\(self.port)"
     }
 
     /// The branches of `children` — each mount's, with the address the branch gave — once each, in the order
