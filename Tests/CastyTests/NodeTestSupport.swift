@@ -51,6 +51,12 @@ final class TestPeer: Sendable {
         await connection.loop.submit { _ = connection.write(Array(text.utf8)) }
     }
 
+    /// Sends bytes (a WebSocket frame).
+    func send(bytes: [UInt8]) async {
+        let connection = connection
+        await connection.loop.submit { _ = connection.write(bytes) }
+    }
+
     /// Starts reading (for a peer that did not).
     func startReading() async {
         let connection = connection

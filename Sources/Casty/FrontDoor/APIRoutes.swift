@@ -8,6 +8,10 @@ internal import Icy
 /// | `GET /api/mounts` | every mount: name, genre, bitrate, content type, title, listeners (and HLS players) |
 /// | `GET /api/mounts/<m>` | one mount, with its last titles and when each began |
 /// | `GET /api/mounts/<m>/events` | Server-Sent Events: one `title` event per change, the current one first |
+/// | `GET /api/mounts/<m>/ws` | the same events as WebSocket text frames |
+///
+/// Both kinds of watcher get a heartbeat every ``ClientOptions/titleHeartbeat`` and are dropped when gone
+/// (``TitleWatcher``, ``WatcherHealth``).
 ///
 /// A port of one stream (a relay) names its mount `/`: `/api/mounts/` is it, and its events are at `/api/events`.
 enum APIRoutes {
@@ -66,9 +70,8 @@ enum APIRoutes {
         sendReply(headers, status: .httpOK) { head += $0 }
         // A comment line first, so that proxies and browsers see the stream open at once.
         exchange.connection.write(head + Array(": casty title events\n\n".utf8))
-        exchange.connection.onRead = { _ in }  // what the page sends is ignored; its close is noticed
         exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/events".count))")
-        distributor.assumeIsolated { $0.watch(TitleWatcher(connection: exchange.connection)) }
+        watch(exchange, distributor, kind: .serverSentEvents)
     }
 
     /// A WebSocket that pushes the same title events as JSON text frames (`/api/mounts/<m>/ws`).
@@ -83,13 +86,18 @@ enum APIRoutes {
                    "Server": "Casty"],
                   status: StatusLine(version: .http11, code: 101, reason: "Switching Protocols")) { reply += $0 }
         exchange.connection.write(reply)
-        let connection = exchange.connection
-        // Frames from the page are ignored; a close frame (opcode 8) ends the socket.
-        connection.onRead = { [weak connection] bytes in
-            if let first = bytes.first, first & 0x0F == 8 { connection?.close() }
-        }
         exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/ws".count)) (WebSocket)")
-        distributor.assumeIsolated { $0.watch(TitleWatcher(connection: connection, kind: .webSocket)) }
+        watch(exchange, distributor, kind: .webSocket)
+    }
+
+    /// Makes the exchange's connection a title watcher of `kind` with its port's heartbeat, reading what the page
+    /// sends (a WebSocket's first frames may have come with the handshake), and hands it to the distributor.
+    private static func watch(_ exchange: Exchange, _ distributor: Distributor, kind: TitleWatcher.Kind) {
+        let options = exchange.port.options
+        let watcher = TitleWatcher(connection: exchange.connection, kind: kind, peer: exchange.peer, logger: exchange.port.logger,
+                                   heartbeat: options.titleHeartbeat, patience: options.titlePatience)
+        watcher.start(pending: exchange.rest)
+        distributor.assumeIsolated { $0.watch(watcher) }
     }
 
     private static func json(_ exchange: Exchange, _ value: JSONValue) {

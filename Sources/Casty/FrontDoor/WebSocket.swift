@@ -1,19 +1,42 @@
-/// Just enough of WebSocket (RFC 6455) to push title events to a page: the opening handshake and unmasked text
-/// frames from the server. What the page sends is read and ignored; a close frame or a closed connection ends it.
-/// No packages: the handshake's SHA-1 and base64 are written here.
+/// Just enough of WebSocket (RFC 6455) to push title events to a page: the opening handshake, unmasked frames
+/// from the server (text for the events, ping for the heartbeat, pong and close for answers), and
+/// ``WebSocketReader`` for the few frames a page sends. No packages: the handshake's SHA-1 and base64 are
+/// written here.
+///
+/// A frame is two bytes — FIN and the opcode, then the payload's length (7 bits; 126 or 127 announce a 16- or
+/// 64-bit length after them) — a masking key if the sender is a client, and the payload. A server never masks.
 enum WebSocket {
     /// The GUID every server appends to the client's key (RFC 6455, section 1.3).
     static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    /// What a frame carries: the low four bits of its first byte (RFC 6455, section 5.2). 8 and above are
+    /// control frames, which may interrupt a fragmented message, are never fragmented and hold at most 125 bytes.
+    enum Opcode: UInt8, Sendable {
+        /// The next fragment of a message begun by a text or binary frame.
+        case continuation = 0
+        /// A message (or its first fragment) in UTF-8.
+        case text = 1
+        /// A message (or its first fragment) of bytes.
+        case binary = 2
+        /// The closing handshake: the first two payload bytes, if any, are a status code, then a UTF-8 reason.
+        case close = 8
+        /// "Are you there?": the other side answers with a pong holding the same payload.
+        case ping = 9
+        /// The answer to a ping (or an unasked heartbeat, which needs no answer).
+        case pong = 10
+
+        /// Whether frames of this kind are control frames (close, ping, pong).
+        var isControl: Bool { rawValue >= 8 }
+    }
 
     /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
     static func accept(key: String) -> String {
         Base64.encode(SHA1.digest(Array((key + guid).utf8)))
     }
 
-    /// One unmasked text frame holding `text` (FIN set, opcode 1).
-    static func textFrame(_ text: String) -> [UInt8] {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
+    /// One unmasked, unfragmented frame (FIN set) of `opcode` holding `payload`.
+    static func frame(_ opcode: Opcode, _ payload: [UInt8]) -> [UInt8] {
+        var frame: [UInt8] = [0x80 | opcode.rawValue]
         switch payload.count {
         case ..<126:
             frame.append(UInt8(payload.count))
@@ -24,6 +47,24 @@ enum WebSocket {
             frame += (0..<8).reversed().map { UInt8(truncatingIfNeeded: UInt64(payload.count) >> (UInt64($0) * 8)) }
         }
         return frame + payload
+    }
+
+    /// One unmasked text frame holding `text` (FIN set, opcode 1).
+    static func textFrame(_ text: String) -> [UInt8] {
+        frame(.text, Array(text.utf8))
+    }
+
+    /// The heartbeat's ping, with no payload: a browser answers it with a pong by itself, without the page's script.
+    static let ping = frame(.ping, [])
+
+    /// The answer to a ping holding `payload` (at most 125 bytes, as every control frame).
+    static func pong(_ payload: [UInt8]) -> [UInt8] {
+        frame(.pong, payload)
+    }
+
+    /// A close frame with `code` (1000 normal, 1002 protocol error, 1009 too big), or with no payload for `nil`.
+    static func close(_ code: UInt16?) -> [UInt8] {
+        frame(.close, code.map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } ?? [])
     }
 }
 

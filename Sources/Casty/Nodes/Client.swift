@@ -320,6 +320,17 @@ public struct ClientOptions: Sendable {
     /// The origins whose pages may use the streams and routes from their scripts (CORS); `nil`: any (`*`).
     public var corsOrigins: [String]?
 
+    /// How often every page following a mount's titles (Server-Sent Events, WebSocket) gets a heartbeat: a
+    /// `: keep-alive` comment line, or a ping frame. It keeps a reverse proxy from closing a connection whose
+    /// title has not changed (nginx's `proxy_read_timeout` is 60 s by default), and it is when a watcher that is
+    /// gone is noticed (``titlePatience``). At least 100 ms.
+    public var titleHeartbeat: Duration = ClientOptions.defaultTitleHeartbeat
+    /// The default ``titleHeartbeat``: 15 s, four heartbeats within nginx's default 60 s.
+    public static let defaultTitleHeartbeat: Duration = .seconds(15)
+    /// A title watcher whose bytes waiting have not gone down for this many heartbeats in a row (a minute, by
+    /// default), or a WebSocket page that has answered none of as many pings, is dropped.
+    public var titlePatience = 4
+
     /// Whether the stream's reply starts `ICY 200 OK` (old Shoutcast players that ask for it) rather than
     /// `HTTP/1.0 200 OK`, which browsers need: Chrome refuses `ICY` on ports other than 80.
     public var icyStatusLine = false

@@ -101,8 +101,8 @@ public actor Distributor: LoopNode {
     /// Every decision: who listens, the ring, the numbering, the tree places.
     private var core: DistributorCore<NodeReference>
     private var waitingTimer: Scheduled?
-    /// Pages following the titles live (Server-Sent Events).
-    private var watchers: [TitleWatcher] = []
+    /// Pages following the titles live (Server-Sent Events, WebSocket), and their heartbeat.
+    private let watchers: TitleWatchers
 
     /// A distributor on `loop`. Numbers of `configuration` set out of range on its properties are brought
     /// within range (``Configuration/burstRange`` and the others).
@@ -112,6 +112,7 @@ public actor Distributor: LoopNode {
         self.isLazy = configuration.lazy
         self.logger = logger
         self.core = DistributorCore(configuration: configuration)
+        self.watchers = TitleWatchers(loop: loop)
     }
 
     /// Requests the stream from `source` (from any thread; queued in order onto the loop); its reply and data
@@ -212,14 +213,12 @@ public actor Distributor: LoopNode {
         core.titles
     }
 
-    /// Adds a page that follows the titles live; it is told the current one at once.
+    /// Adds a page that follows the titles live; it is told the current one at once, and gets heartbeats from now on.
     func watch(_ watcher: TitleWatcher) {
-        watchers.removeAll { $0.isClosed }
-        if let last = core.titles.last {
-            let event = TitleWatcher.event(title: last.title, at: last.at, listeners: core.playerCount, hlsPlayers: hlsPlayers)
-            guard watcher.send(event) else { return }
+        let current = core.titles.last.map {
+            TitleWatcher.event(title: $0.title, at: $0.at, listeners: core.playerCount, hlsPlayers: hlsPlayers)
         }
-        watchers.append(watcher)
+        watchers.add(watcher, greeting: current)
     }
 
     /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
@@ -304,7 +303,7 @@ public actor Distributor: LoopNode {
                 logger(line)
             case .titleChanged(let title, let time):
                 let event = TitleWatcher.event(title: title, at: time, listeners: core.playerCount, hlsPlayers: hlsPlayers)
-                watchers.removeAll { !$0.send(event) }
+                watchers.send(event)
             }
         }
     }

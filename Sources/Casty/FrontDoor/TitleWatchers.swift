@@ -1,0 +1,49 @@
+internal import CastyNet
+
+/// The pages following one mount's titles (a distributor's): each title event goes to all of them, and one timer
+/// on the loop gives all of them their heartbeat — not a task or a timer per watcher.
+///
+/// The timer runs only while there are watchers: armed by the first, it fires every heartbeat (the shortest
+/// of the watchers', should their ports differ), and is not armed again once the last one has gone. At each
+/// beat every watcher is sampled and sent its heartbeat, or dropped (``TitleWatcher/beat()``). Loop-confined
+/// (`@unchecked Sendable` for its timer): used on `loop` only.
+final class TitleWatchers: @unchecked Sendable {
+    /// The loop of the distributor and of its watchers' connections.
+    private let loop: EventLoop
+    /// The pages following the titles.
+    private var watchers: [TitleWatcher] = []
+    /// The next heartbeat, while there are watchers.
+    private var timer: Scheduled?
+
+    /// No watcher yet, on `loop`.
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    /// Adds `watcher`, greeted with `current` (the title of the moment) if there is one; a watcher that cannot
+    /// take it is not added.
+    func add(_ watcher: TitleWatcher, greeting current: TitleWatcher.Event?) {
+        watchers.removeAll { $0.isClosed }
+        if let current, !watcher.send(current) { return }
+        watchers.append(watcher)
+        arm()
+    }
+
+    /// Sends `event` to every watcher, forgetting those that are gone or too far behind.
+    func send(_ event: TitleWatcher.Event) {
+        watchers.removeAll { !$0.send(event) }
+    }
+
+    /// Sends every watcher its heartbeat (or drops it), then arms the next one if watchers are left.
+    private func beat() {
+        timer = nil
+        watchers.removeAll { !$0.beat() }
+        arm()
+    }
+
+    /// Schedules the next heartbeat, unless one is scheduled or there is nobody to send it to.
+    private func arm() {
+        guard timer == nil, let interval = watchers.lazy.map(\.heartbeat).min() else { return }
+        timer = loop.schedule(after: interval) { [weak self] in self?.beat() }
+    }
+}

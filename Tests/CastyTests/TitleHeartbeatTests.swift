@@ -1,0 +1,150 @@
+@testable import CastyNet
+import Icy
+import Testing
+
+@testable import Casty
+
+/// Pages following the titles over time: heartbeats, watchers that are gone, and a WebSocket page's own frames.
+/// Each test runs a loop of its own, with heartbeats every 200 ms instead of 15 s, and deadlines a busy CI machine
+/// meets.
+struct TitleHeartbeatTests {
+    /// The handshake of the title WebSocket of a port of one stream.
+    static let upgrade = "GET /api/ws HTTP/1.1\r\nHost: casty\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+    /// A port of one stream on `loop`, whose title watchers get a heartbeat every `heartbeat` and are dropped after
+    /// four stalled or unanswered; its log lines are collected in `lines`.
+    func serving(
+        on loop: EventLoop, heartbeat: Duration = .milliseconds(200), lines: Locked<[String]>
+    ) throws -> (Distributor, ClientPort) {
+        let distributor = Distributor(loop: loop, configuration: try .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext()))
+        var options = ClientOptions()
+        options.headerTimeout = .seconds(30)
+        options.titleHeartbeat = heartbeat
+        options.titlePatience = 4
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in lines.update { $0.append(line) } })
+        return (distributor, port)
+    }
+
+    /// The frames a server sent after its `101` head: opcode and payload each.
+    func serverFrames(_ received: [UInt8]) -> [(opcode: UInt8, payload: [UInt8])] {
+        guard let head = received.indices.first(where: { received[$0...].starts(with: Array("\r\n\r\n".utf8)) }) else { return [] }
+        var bytes = received[(head + 4)...]
+        var frames: [(opcode: UInt8, payload: [UInt8])] = []
+        while bytes.count >= 2 {
+            let first = bytes[bytes.startIndex], short = Int(bytes[bytes.startIndex + 1] & 0x7F)
+            let extra = short == 126 ? 2 : short == 127 ? 8 : 0
+            guard bytes.count >= 2 + extra else { break }
+            let length = extra == 0 ? short : bytes.dropFirst(2).prefix(extra).reduce(0) { $0 << 8 | Int($1) }
+            guard bytes.count >= 2 + extra + length else { break }
+            frames.append((first & 0x0F, Array(bytes.dropFirst(2 + extra).prefix(length))))
+            bytes = bytes.dropFirst(2 + extra + length)
+        }
+        return frames
+    }
+
+    @Test func serverSentEventsWatcherThatNeverReads_IsDroppedOnceItsBytesStopGoingOut() async throws {
+        let loop = EventLoop(name: "test-stalled-watcher")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (distributor, port) = try serving(on: loop, lines: lines)
+        defer { port.close() }
+        let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
+        await stuck.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("follows the titles") } })
+        // At most 80 titles of 1 KB: more than its receive buffer and the server's send buffer hold, fewer than would
+        // also fill the 64 KiB at which an event is refused, so only the stall rule can drop it. Once nothing more
+        // goes out, every title and heartbeat adds to what waits.
+        var cutter = try Cutter(segmentBytes: 1000)
+        let audio = [UInt8](repeating: 0, count: 1000)
+        let dropped: @Sendable () -> Bool = { lines.value.contains { $0.contains("dropped") } }
+        for number in 0..<80 where !dropped() {
+            cutter.setTitle(Metadata(streamTitle: "Song \(number) " + String(repeating: "x", count: 1000)))
+            cutter.add(audio[...]) { distributor.send(.data($0.number, $0)) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await eventually(timeout: .seconds(30)) { dropped() })
+        // Its end comes behind the bytes it never took: it sees it once it reads them.
+        await stuck.startReading()
+        #expect(await eventually(timeout: .seconds(20)) { stuck.closed.value }, "closed")
+        let drops = lines.value.filter { $0.contains("dropped") }
+        #expect(drops.count == 1 && drops[0].contains("bytes waiting, not taken for 4 heartbeats of 0.2 seconds"), "\(drops)")
+        #expect(drops.first?.hasPrefix("page 127.0.0.1:") == true, "the peer is named: \(drops)")
+    }
+
+    @Test func serverSentEventsWatcherThatReads_GetsHeartbeatsWithoutTitleChanges_AndStays() async throws {
+        let loop = EventLoop(name: "test-heartbeats")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (distributor, port) = try serving(on: loop, lines: lines)
+        defer { port.close() }
+        for segment in testSegments(1, titleAt: [0]) { distributor.send(.data(segment.number, segment)) }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        // Ten heartbeats: two and a half times the four after which a watcher whose bytes do not go out is dropped.
+        #expect(await page.waitFor(timeout: .seconds(30)) { String(decoding: $0, as: UTF8.self).components(": keep-alive\n\n") >= 10 })
+        #expect(!page.closed.value)
+        #expect(page.text.components("event: title\n") == 1, "the title of the moment, and no change since")
+        #expect(!lines.value.contains { $0.contains("dropped") }, "\(lines.value)")
+    }
+
+    @Test func webSocketPage_GetsAPongForItsPing_AndACloseFrameForItsClose() async throws {
+        let loop = EventLoop(name: "test-websocket-close")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        // No heartbeat during the test: only the page's frames are answered.
+        let (_, port) = try serving(on: loop, heartbeat: .seconds(600), lines: lines)
+        defer { port.close() }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send(Self.upgrade)
+        #expect(await page.waitFor(timeout: .seconds(20)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(page.text.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        // A ping split across two writes, and a message that is thrown away.
+        let ping = clientFrame(9, Array("ping?".utf8)) + clientFrame(1, Array("hello".utf8))
+        await page.send(bytes: Array(ping.prefix(5)))
+        await page.send(bytes: Array(ping.dropFirst(5)))
+        #expect(await eventually(timeout: .seconds(20)) { serverFrames(page.received.value).contains { $0.opcode == 10 } })
+        #expect(serverFrames(page.received.value).map(\.opcode) == [10])
+        #expect(serverFrames(page.received.value).first?.payload == Array("ping?".utf8))
+        // The page closes (1001, going away): the same code comes back, then the server closes.
+        await page.send(bytes: clientFrame(8, [0x03, 0xE9]))
+        #expect(await eventually(timeout: .seconds(20)) { page.closed.value })
+        let frames = serverFrames(page.received.value)
+        #expect(frames.map(\.opcode) == [10, 8])
+        #expect(frames.last?.payload == [0x03, 0xE9])
+        #expect(!lines.value.contains { $0.contains("dropped") }, "a page that closes is no misbehaving page: \(lines.value)")
+    }
+
+    @Test func webSocketPage_ThatAnswersNoPing_IsDropped() async throws {
+        let loop = EventLoop(name: "test-websocket-silent")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (_, port) = try serving(on: loop, lines: lines)
+        defer { port.close() }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send(Self.upgrade)
+        #expect(await eventually(timeout: .seconds(30)) { page.closed.value }, "dropped")
+        let pings = serverFrames(page.received.value).filter { $0.opcode == 9 }
+        #expect(pings.count == 4 && pings.allSatisfy { $0.payload.isEmpty }, "empty pings: \(pings.count)")
+        #expect(lines.value.filter { $0.contains("dropped") } == lines.value.filter { $0.contains("dropped: no pong to 4 pings, one every 0.2 seconds") })
+        #expect(lines.value.contains { $0.contains("dropped") })
+    }
+
+    @Test func webSocketPage_SendingWhatNoBrowserSends_GetsAProtocolErrorClose_AndOneLogLine() async throws {
+        let loop = EventLoop(name: "test-websocket-garbage")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (_, port) = try serving(on: loop, heartbeat: .seconds(600), lines: lines)
+        defer { port.close() }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        // An unmasked frame right behind the handshake, in the same write.
+        await page.send(bytes: Array(Self.upgrade.utf8) + clientFrame(1, Array("\u{1B}[2J".utf8), masked: false))
+        #expect(await eventually(timeout: .seconds(20)) { page.closed.value })
+        #expect(serverFrames(page.received.value).map(\.opcode) == [8])
+        #expect(serverFrames(page.received.value).first?.payload == [0x03, 0xEA], "1002, protocol error")
+        let drops = lines.value.filter { $0.contains("dropped") }
+        #expect(drops.count == 1 && drops[0].contains("sent an unmasked frame (WebSocket)"), "\(drops)")
+    }
+}
