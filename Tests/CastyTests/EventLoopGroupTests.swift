@@ -58,6 +58,24 @@ struct EventLoopGroupTests {
         }
     }
 
+    @Test("Several messages for a node of another loop arrive in one hand-over, in order, before what is sent after them")
+    func messagesSentTogetherKeepTheirOrder() async throws {
+        let loop = EventLoop(name: "test-mail")
+        defer { loop.shutdown() }
+        let recorder = RecorderNode(loop: loop)
+        let segments = testSegments(4)
+        // The node's loop is busy while the messages are sent from elsewhere: all wait in its queue.
+        let busy = Locked(true)
+        loop.execute { while busy.value { usleep(1_000) } }
+        recorder.send(contentsOf: [.reply(next: 0, context: testContext())] + segments.prefix(3).map { .data($0.number, $0) })
+        recorder.send(.data(segments[3].number, segments[3]))
+        busy.update { $0 = false }
+        #expect(await recorder.waitForData(4))
+        let record = await recorder.record
+        #expect(record.replies.map(\.next) == [0])
+        #expect(record.numbers == [0, 1, 2, 3])
+    }
+
     @Test("A connection handed over to another loop keeps its socket: what the peer sends and gets goes on")
     func handOverKeepsTheSocket() async throws {
         let accepting = EventLoop(name: "test-accepting")

@@ -277,16 +277,28 @@ public actor Distributor: LoopNode {
     /// distributor (a client whose socket fails leaves at once). That is safe because no action is performed
     /// while the core is being changed: the core has returned its actions before the first one runs, and a
     /// fan-out walks the listener list as it was then (a copy, should a listener leave during the walk).
+    ///
+    /// A listener's reply and the segments of its burst, which follow one another in the actions, are handed to
+    /// it together (``Node/send(contentsOf:)``): one hand-over to a player on another loop, not one per message.
     private func perform(_ actions: [DistributorCore<NodeReference>.Action]) {
+        var mail = Mail()
         for action in actions {
             switch action {
-            case .requestSource:
-                source?.send(.request(from: self, resume: nil))
             case .reply(let listener, let next, let context):
                 served(listener)
-                listener.node.send(.reply(next: next, context: withHLSBase(context)))
+                mail.add(.reply(next: next, context: withHLSBase(context)), for: listener)
+                continue
             case .send(let listener, let number, let segment):
-                listener.node.send(.data(number, segment))
+                mail.add(.data(number, segment), for: listener)
+                continue
+            default:
+                mail.post()
+            }
+            switch action {
+            case .reply, .send:
+                break  // in the mail, above
+            case .requestSource:
+                source?.send(.request(from: self, resume: nil))
             case .fanOut(let number, let segment):
                 fanOut(.data(number, segment))
             case .redirect(let listener, let url):
@@ -306,6 +318,28 @@ public actor Distributor: LoopNode {
                 watchers.send(event)
             }
         }
+        mail.post()
+    }
+}
+
+/// Messages for one listener, gathered while a distributor performs its actions and handed over in one go.
+private struct Mail {
+    private var listener: NodeReference?
+    private var messages: [Message] = []
+
+    /// Adds a message for `listener`; what was gathered for another listener is posted first.
+    mutating func add(_ message: Message, for listener: NodeReference) {
+        if self.listener != listener { post() }
+        self.listener = listener
+        messages.append(message)
+    }
+
+    /// Hands what was gathered to its listener: one message as it is, several in one hand-over.
+    mutating func post() {
+        guard let listener, !messages.isEmpty else { return }
+        if messages.count == 1 { listener.node.send(messages[0]) } else { listener.node.send(contentsOf: messages) }
+        self.listener = nil
+        messages = []
     }
 }
 

@@ -32,8 +32,25 @@ public enum Message: Sendable {
 public protocol Node: AnyObject, Sendable {
     /// Hands the node a message.
     func send(_ message: Message)
+    /// Hands the node several messages, in order: as many calls of ``send(_:)``, but a node on another loop gets
+    /// them in one hand-over (a new player's reply and burst).
+    func send(contentsOf messages: [Message])
     /// Tells the node that its source has stopped for good: it lets go of its listeners or its connection.
     func stop()
+}
+
+extension Node {
+    /// Hands the node each message in turn — for a node of another loop (``LoopBound``), all of them in one
+    /// piece of work queued onto that loop, where each is then handled at once.
+    public func send(contentsOf messages: [Message]) {
+        guard let loop = (self as? any LoopBound)?.loop, !loop.inEventLoop, messages.count > 1 else {
+            for message in messages { send(message) }
+            return
+        }
+        loop.execute {
+            for message in messages { self.send(message) }
+        }
+    }
 }
 
 /// A node that runs on an event loop, as every node of Casty does: a distributor on another loop of the group
