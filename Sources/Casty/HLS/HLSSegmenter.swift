@@ -14,8 +14,13 @@ internal import Icy
 /// **Timestamps.** A segment's ID3 timestamp says when its first frame plays. For MP3 it is the frame's
 /// position in the stream at the header's bitrate — the same on every node, and for a constant bitrate within
 /// a byte (a few 90 kHz ticks) of the sum of the frames before. ADTS headers carry no bitrate and AAC encoders
-/// vary the frame sizes, so there the count of samples is anchored at the first frame followed (after a start
-/// or a gap) and grows by each frame's samples: consecutive segments follow exactly.
+/// vary the frame sizes, so there the timestamps come from a count of samples (``HLSSampleCount``), anchored at the
+/// first frame followed (after a start or a gap) and growing by each frame's samples: consecutive segments follow
+/// exactly. Where the count is anchored decides the tags' bytes: a node whose count is *exact* — the root's own,
+/// or a branch's anchored at the clock its parent told it (``HLSClock``, `X-Casty-HLS-Clock`) — has the tree's
+/// count, and its segments are byte-identical to the root's; a node told nothing (a branch of an older root, one
+/// that lost segments since it was told) anchors at an estimate from the frame's position at the stream's
+/// bitrate, and only its frames are the root's, not its tags. MP3 needs no clock.
 ///
 /// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
 /// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
