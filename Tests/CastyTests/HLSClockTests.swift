@@ -39,6 +39,7 @@ struct HLSClockTests {
         return segmenter
     }
 
+    /// Feeds `segments` of the AAC stream to `segmenter`, `clock` saying who decides its count; returns what it made.
     func feed(_ segments: some Sequence<StreamSegment>, clock: HLSSampleCount.Authority = .own,
              into segmenter: inout HLSSegmenter) -> [HLSSegment] {
         segments.flatMap { segmenter.add($0.number, $0, stream: Self.stream, clock: clock) }
