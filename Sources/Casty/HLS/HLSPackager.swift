@@ -126,13 +126,13 @@ public actor HLSPackager: LoopNode {
         case .reply(_, let context):
             follow(context)
         case .data(let number, let segment):
-            let stream = distributor.assumeIsolated { $0.stream } ?? 0
+            let (stream, clock) = distributor.assumeIsolated { ($0.stream ?? 0, $0.clockAuthority) }
             // A new stream (a source that came back, a branch's root that restarted) reaches a listener without
             // a reply: its context — the sequence base its root told — is read from the distributor.
             if stream != segmenter.currentContext?.stream, let context = distributor.assumeIsolated({ $0.context }) {
                 follow(context)
             }
-            for made in segmenter.add(number, segment, stream: stream) { publish(made) }
+            for made in segmenter.add(number, segment, stream: stream, clock: clock) { publish(made) }
             tell(.segment(number, segment, stream: stream))
         case .request, .redirect:
             break
@@ -143,6 +143,12 @@ public actor HLSPackager: LoopNode {
     /// branches.
     func sequenceBase(for stream: UInt64) -> HLSSegmenter.Base {
         segmenter.sequenceBase(for: stream)
+    }
+
+    /// The sample clock to tell a numbered peer of `stream` whose first relay segment is `segment`
+    /// (``HLSSegmenter/clock(from:stream:)``): what a node whose count is exact tells its branches.
+    func clock(from segment: Int, stream: UInt64) -> HLSClock? {
+        segmenter.clock(from: segment, stream: stream)
     }
 
     private func follow(_ context: Context) {

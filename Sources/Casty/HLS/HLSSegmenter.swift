@@ -14,8 +14,13 @@ internal import Icy
 /// **Timestamps.** A segment's ID3 timestamp says when its first frame plays. For MP3 it is the frame's
 /// position in the stream at the header's bitrate — the same on every node, and for a constant bitrate within
 /// a byte (a few 90 kHz ticks) of the sum of the frames before. ADTS headers carry no bitrate and AAC encoders
-/// vary the frame sizes, so there the count of samples is anchored at the first frame followed (after a start
-/// or a gap) and grows by each frame's samples: consecutive segments follow exactly.
+/// vary the frame sizes, so there the timestamps come from a count of samples (``HLSSampleCount``), anchored at the
+/// first frame followed (after a start or a gap) and growing by each frame's samples: consecutive segments follow
+/// exactly. Where the count is anchored decides the tags' bytes: a node whose count is *exact* — the root's own,
+/// or a branch's anchored at the clock its parent told it (``HLSClock``, `X-Casty-HLS-Clock`) — has the tree's
+/// count, and its segments are byte-identical to the root's; a node told nothing (a branch of an older root, one
+/// that lost segments since it was told) anchors at an estimate from the frame's position at the stream's
+/// bitrate, and only its frames are the root's, not its tags. MP3 needs no clock.
 ///
 /// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
 /// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
@@ -63,8 +68,8 @@ package struct HLSSegmenter {
     private var group: Group?
     /// The cut time and title of recent relay segments, by number.
     private var recent: [(number: Int, time: Int64, title: String?)] = []
-    /// The samples before the first frame followed since the last start or gap, and those followed since.
-    private var anchor: (samples: Int, since: Int)?
+    /// The samples counted for an ADTS stream's timestamps.
+    private var samples = HLSSampleCount()
     private var lastSequence: Int?
     /// The sequence numbers of the stream followed, when this node decided them (no root told them).
     private var ownBase = Base(sequence: 0, discontinuity: 0)
@@ -162,8 +167,13 @@ package struct HLSSegmenter {
     }
 
     /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
-    package mutating func add(_ number: Int, _ segment: StreamSegment, stream: UInt64) -> [HLSSegment] {
+    /// `clock` says who decides an ADTS stream's sample count (``HLSSampleCount/Authority``): this node, or its
+    /// parent, with the clock it told.
+    package mutating func add(
+        _ number: Int, _ segment: StreamSegment, stream: UInt64, clock: HLSSampleCount.Authority = .own
+    ) -> [HLSSegment] {
         guard let context, var walker else { return [] }
+        samples.follow(clock)
         var done: [HLSSegment] = []
         if stream != self.stream {
             done = restart(stream: stream)
@@ -189,7 +199,7 @@ package struct HLSSegmenter {
             groupSize = max(1, targetDuration * max(8, bitrate) * 125 / context.segmentBytes)
         }
         let size = groupSize!
-        if anchor == nil { anchor = (Self.samplesBefore(frame, bitrate: bitrate), 0) }
+        let before = samples.count(frame, segmentBytes: context.segmentBytes, bitrate: bitrate)
         let relaySegment = frame.position / context.segmentBytes
         let index = relaySegment / size
         let entry = recent.last { $0.number == relaySegment } ?? recent.last
@@ -207,10 +217,9 @@ package struct HLSSegmenter {
             // Whole when the frames before it were followed, or when following began right at its start.
             let whole = crossed || (relaySegment == restartedAt && relaySegment % size == 0)
             group = Group(index: index, whole: whole, position: frame.position,
-                          timestamp: timestamp(of: frame, bitrate: bitrate),
+                          timestamp: Self.timestamp(of: frame, samplesBefore: before),
                           time: entry?.time ?? 0, title: entry?.title)
         }
-        anchor!.since += frame.samples
         group!.bytes += frame.bytes
         group!.samples += frame.samples
         group!.sampleRate = frame.sampleRate
@@ -260,23 +269,26 @@ package struct HLSSegmenter {
         restartedAt = nil
         expected = nil
         recent = []
-        anchor = nil
+        samples.restart(newStream: newStream)
         if lastSequence != nil, newStream || mode == .recording { discontinuity = true }
         return pending.map { [$0] } ?? []
     }
 
-    /// The 90 kHz timestamp of the frame about to be taken: for MP3, its position at the header's bitrate;
-    /// for ADTS, the samples before it.
-    private func timestamp(of frame: FrameWalker.Frame, bitrate: Int) -> UInt64 {
+    /// The 90 kHz timestamp of `frame`: for MP3, its position at the header's bitrate; for ADTS, from the
+    /// `samplesBefore` it counted.
+    private static func timestamp(of frame: FrameWalker.Frame, samplesBefore: Int) -> UInt64 {
         if let bitrate = frame.bitrate, bitrate > 0 {
             return UInt64(Double(frame.position) * 8 * 90_000 / Double(bitrate * 1_000)) % ID3Tag.timestampModulus
         }
-        let samples = (anchor?.samples ?? 0) + (anchor?.since ?? 0)
-        return UInt64(samples) * 90_000 / UInt64(max(1, frame.sampleRate)) % ID3Tag.timestampModulus
+        // In two steps, so that no count of samples (up to 2⁵²) overflows when multiplied.
+        let rate = UInt64(max(1, frame.sampleRate)), count = UInt64(samplesBefore)
+        return ((count / rate) * 90_000 + (count % rate) * 90_000 / rate) % ID3Tag.timestampModulus
     }
 
-    /// The samples before `frame`, from its position at `bitrate` kbit/s: where an ADTS stream's count starts.
-    static func samplesBefore(_ frame: FrameWalker.Frame, bitrate: Int) -> Int {
-        Int((Double(frame.position) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)).rounded(.down))
+    /// The clock to tell a numbered peer of `stream` whose first relay segment is `segment`
+    /// (``HLSSampleCount/clock(from:)``): only of the stream followed, and only while this node's count is exact.
+    package func clock(from segment: Int, stream: UInt64) -> HLSClock? {
+        guard stream == self.stream, format == .adts else { return nil }
+        return samples.clock(from: segment)
     }
 }

@@ -38,6 +38,11 @@ public struct Context: Sendable, Equatable {
     /// saw the `EXT-X-DISCONTINUITY`, gives the same segments the same number. Told on tree links as
     /// `X-Casty-HLS-Discontinuity`, with ``hlsBase``.
     public var hlsDiscontinuityBase: Int?
+    /// The sample clock of an AAC stream at the first frame of the first segment a listener gets, from a node whose
+    /// count is exact (``HLSSampleCount``): a branch's segments then carry its root's ID3 timestamps. Told to a
+    /// numbered peer as `X-Casty-HLS-Clock`, after `X-Casty-Next` — it belongs to one reply, so it is never part of
+    /// a head shared by listeners (``ReplyHeads``). `nil` for MP3, and from a node whose count is not exact.
+    public var hlsClock: HLSClock?
 
     /// Makes a context.
     public init(
@@ -59,6 +64,9 @@ public struct Context: Sendable, Equatable {
 
     /// The header that tells a branch the HLS discontinuity sequence number of the stream, on tree links.
     public static let hlsDiscontinuityHeader = "X-Casty-HLS-Discontinuity"
+
+    /// The header that tells a numbered peer the sample clock at its first frame (``hlsClock``).
+    public static let hlsClockHeader = "X-Casty-HLS-Clock"
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"

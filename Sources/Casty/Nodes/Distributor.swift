@@ -165,6 +165,7 @@ public actor Distributor: LoopNode {
                 // Another mount's stream (a fallback) is numbered in this mount's HLS as this node decides.
                 context.hlsBase = nil
                 context.hlsDiscontinuityBase = nil
+                context.hlsClock = nil
             }
             perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):
@@ -241,7 +242,25 @@ public actor Distributor: LoopNode {
 
     /// The reply a player asking now would get, without serving it (``DistributorCore/promise(resume:)``).
     func promise(resume: Int?) -> (next: Int, context: Context)? {
-        core.promise(resume: resume).map { ($0.next, withHLSBase($0.context)) }
+        core.promise(resume: resume).map { ($0.next, told($0.context, next: $0.next)) }
+    }
+
+    /// Who decides the sample count of the stream (``HLSSampleCount/Authority``): this node when its source told
+    /// no HLS numbers (a root, a mount playing its fallback, a branch of a root without HLS), else the tree's root,
+    /// through the clock its source told (if it told one).
+    var clockAuthority: HLSSampleCount.Authority {
+        guard let context = core.context, context.hlsBase != nil else { return .own }
+        return .told(context.hlsClock)
+    }
+
+    /// The context a listener whose first segment is `next` is told: with the HLS numbers (``withHLSBase(_:)``)
+    /// and the sample clock at its first frame — this node's packager's while its count is exact, else the one
+    /// its source told when the listener meets that frame too, else none.
+    private func told(_ context: Context, next: Int) -> Context {
+        var told = withHLSBase(context)
+        let own = packager?.assumeIsolated { $0.clock(from: next, stream: context.stream) }
+        told.hlsClock = own ?? context.hlsClock.flatMap { $0.segment >= next ? $0 : nil }
+        return told
     }
 
     /// The context a listener is told, with the HLS sequence base of its stream: the one its source told (a
@@ -286,7 +305,7 @@ public actor Distributor: LoopNode {
             switch action {
             case .reply(let listener, let next, let context):
                 served(listener)
-                mail.add(.reply(next: next, context: withHLSBase(context)), for: listener)
+                mail.add(.reply(next: next, context: told(context, next: next)), for: listener)
                 continue
             case .send(let listener, let number, let segment):
                 mail.add(.data(number, segment), for: listener)

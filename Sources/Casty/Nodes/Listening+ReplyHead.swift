@@ -5,14 +5,18 @@ extension Listening {
     /// The head of the reply that starts a listener's stream: status line and headers, for its wire form.
     ///
     /// The station's own headers come first (`icy-name`, `Content-Type`, …); a player that asked for titles
-    /// learns `icy-metaint` (the segment size), a numbered peer the first number it gets (`X-Casty-Next`, the
-    /// last header), the tree path and the stream's identity. `HTTP/1.0 200 OK` unless the port answers `ICY 200 OK`.
+    /// learns `icy-metaint` (the segment size), a numbered peer the first number it gets (`X-Casty-Next`) and, for
+    /// AAC, the sample clock there (`X-Casty-HLS-Clock`, the last header), the tree path and the stream's identity.
+    /// `HTTP/1.0 200 OK` unless the port answers `ICY 200 OK`.
     func replyHead(next: Int, context: Context, port: PortContext) -> [UInt8] {
-        // The head is the same for every listener of the stream asking the same way: made once. A numbered peer's
-        // also names its own first number, added last.
-        let head = port.replyHeads.head(context: context, form: form, origin: origin) { makeHead(context: context, port: port) }
+        // The head is the same for every listener of the stream asking the same way: made once, of the context
+        // without what belongs to one reply. A numbered peer's also names its own first number and clock, added last.
+        var shared = context
+        shared.hlsClock = nil
+        let head = port.replyHeads.head(context: shared, form: form, origin: origin) { makeHead(context: shared, port: port) }
         guard form == .numbered, head.suffix(4) == Array("\r\n\r\n".utf8) else { return head }
-        return head.dropLast(2) + Array("X-Casty-Next: \(next)\r\n\r\n".utf8)
+        let clock = context.hlsClock.map { "\(Context.hlsClockHeader): \($0.headerValue)\r\n" } ?? ""
+        return head.dropLast(2) + Array("X-Casty-Next: \(next)\r\n\(clock)\r\n".utf8)
     }
 
     private func makeHead(context: Context, port: PortContext) -> [UInt8] {

@@ -1,0 +1,49 @@
+/// The sample clock of an AAC (ADTS) stream at one frame: how many samples the stream's count holds before the
+/// frame that starts at byte `offset` of relay segment `segment`. A tree node whose count is exact tells it to a
+/// numbered peer, for the first frame of the first segment the peer gets, in its reply head
+/// (`X-Casty-HLS-Clock: <segment>:<offset>:<samples>`); the peer's ``HLSSegmenter`` counts on from there instead
+/// of estimating, so its segments' ID3 timestamps — and so their bytes — are the teller's.
+///
+/// MP3 needs none: its timestamps come from the byte position at the header's bitrate, the same on every node.
+public struct HLSClock: Sendable, Equatable {
+    /// The relay segment the frame starts in.
+    public var segment: Int
+    /// Where the frame starts in it, in bytes (below ``Context/segmentBytes``).
+    public var offset: Int
+    /// The samples (per channel) counted before the frame.
+    public var samples: Int
+
+    /// The largest count taken from a peer: 2⁵² samples, some 3,000 years at 48 kHz, far inside `Int` and exact in a
+    /// `Double`.
+    static let maxSamples = 1 << 52
+
+    /// A clock of `samples` before the frame at byte `offset` of relay segment `segment`.
+    public init(segment: Int, offset: Int, samples: Int) {
+        self.segment = segment
+        self.offset = offset
+        self.samples = samples
+    }
+
+    /// The frame's position in the stream, for segments of `segmentBytes` bytes.
+    func position(segmentBytes: Int) -> Int { segment * segmentBytes + offset }
+
+    /// The header's value: `<segment>:<offset>:<samples>`, in decimal.
+    var headerValue: String { "\(segment):\(offset):\(samples)" }
+
+    /// Reads a header's value (``headerValue``) strictly: three fields of 1 to 18 decimal digits, an offset within a
+    /// segment of `segmentBytes` bytes and at most ``maxSamples``; anything else (signs, spaces, more fields, a
+    /// peer's garbage) is `nil`, and the peer counts as one that told nothing.
+    init?(header value: String, segmentBytes: Int) {
+        let fields = value.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        guard fields.count == 3 else { return nil }
+        let numbers = fields.compactMap { field -> Int? in
+            guard (1...18).contains(field.count), field.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+                return nil
+            }
+            return field.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        }
+        guard numbers.count == 3, numbers[1] < segmentBytes, numbers[2] <= Self.maxSamples,
+              numbers[0] <= Int.max / max(1, segmentBytes) - 1 else { return nil }
+        self.init(segment: numbers[0], offset: numbers[1], samples: numbers[2])
+    }
+}

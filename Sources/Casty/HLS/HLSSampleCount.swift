@@ -1,0 +1,89 @@
+/// The count of samples an ADTS stream's HLS timestamps come from, on one node (``HLSSegmenter``): anchored at
+/// the first frame followed after a start or a gap, then growing by each frame's samples.
+///
+/// **Exact.** A count is *exact* when it is the tree's: every exact node gives the same frame the same count, so
+/// their segments carry the same timestamps and are byte-identical. Two kinds of node are exact:
+/// - a node whose count is its own (``Authority/own``: a root, a node outside a tree, a mount playing its
+///   fallback): the tree's count is by definition the root's, wherever it anchored — and a gap in the stream's
+///   own numbers re-anchors every node that follows through it at the same estimate;
+/// - a node that anchored at a clock its parent told (``Authority/told(_:)``, `X-Casty-HLS-Clock`), until it
+///   loses segments: its parent's count was exact, and it counted the same frames since.
+///
+/// Anything else — a branch whose parent told nothing (an old root, a parent not exact itself), or one that lost
+/// segments since it was told — counts on from an estimate (the frame's position at the stream's bitrate):
+/// continuous, but not the tree's. An exact count keeps the clock of the first frame counted in each of the last
+/// ``kept`` relay segments, to tell its own numbered peers (``clock(from:)``).
+package struct HLSSampleCount {
+    /// Who decides the count of the stream followed.
+    package enum Authority: Equatable, Sendable {
+        /// This node: it numbers the stream's HLS segments itself, so its count is exact.
+        case own
+        /// The tree's root, through this node's parent, which told the clock at a frame (`nil`: it told none).
+        case told(HLSClock?)
+    }
+
+    /// How many relay segments' clocks are kept: a peer starts at most a burst back, well within them.
+    static let kept = 64
+
+    private var authority = Authority.own
+    /// The samples before the anchoring frame, those counted since, and whether the anchor was a told clock.
+    private var anchor: (samples: Int, since: Int, told: Bool)?
+    /// The clock at the first frame counted in each recent relay segment, oldest first, while exact.
+    private var marks: [HLSClock] = []
+
+    /// An empty count, this node's own until told otherwise.
+    init() {}
+
+    /// Whether the count is the tree's (see the type's notes): anchored, and either this node's own or anchored at
+    /// a told clock.
+    var isExact: Bool {
+        guard let anchor else { return false }
+        return anchor.told || authority == .own
+    }
+
+    /// Who decides the count from now on (the packager says so with each relay segment).
+    mutating func follow(_ authority: Authority) {
+        self.authority = authority
+    }
+
+    /// The samples before `frame` (of a stream cut in relay segments of `segmentBytes`, at `bitrate` kbit/s), and
+    /// counts its samples in. The first frame after a start or a gap anchors the count — at the told clock when
+    /// the frame is the one it names, else at the estimate — and a count that is not exact takes the told clock
+    /// at the frame it names, wherever that comes.
+    mutating func count(_ frame: FrameWalker.Frame, segmentBytes: Int, bitrate: Int) -> Int {
+        if case .told(let clock?) = authority, anchor?.told != true, frame.position == clock.position(segmentBytes: segmentBytes) {
+            anchor = (clock.samples, 0, true)
+        } else if anchor == nil {
+            anchor = (Self.estimate(frame, bitrate: bitrate), 0, false)
+        }
+        let before = anchor!.samples + anchor!.since
+        if frame.bitrate == nil, isExact {
+            let segment = frame.position / max(1, segmentBytes)
+            if marks.last?.segment != segment {
+                if marks.count >= Self.kept { marks.removeFirst() }
+                marks.append(HLSClock(segment: segment, offset: frame.position - segment * segmentBytes, samples: before))
+            }
+        }
+        anchor!.since += frame.samples
+        return before
+    }
+
+    /// Segments were lost (or cutting starts again): the next frame anchors anew, and a told anchor no longer
+    /// holds. The clocks kept stay true of their frames, unless `newStream`.
+    mutating func restart(newStream: Bool) {
+        anchor = nil
+        if newStream { marks = [] }
+    }
+
+    /// The clock to tell a numbered peer whose first relay segment is `segment`: the one kept for the first frame
+    /// counted at or after that segment's start, if any — a peer that gets the segments from there meets that
+    /// frame. `nil` when the count was not exact there, or has not reached it yet.
+    func clock(from segment: Int) -> HLSClock? {
+        marks.first { $0.segment >= segment }
+    }
+
+    /// The samples before `frame`, from its position at `bitrate` kbit/s: where a count that was told nothing starts.
+    static func estimate(_ frame: FrameWalker.Frame, bitrate: Int) -> Int {
+        Int((Double(frame.position) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)).rounded(.down))
+    }
+}

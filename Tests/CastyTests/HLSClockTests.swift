@@ -1,0 +1,158 @@
+import CastyNet
+import Icy
+import Testing
+
+@testable import Casty
+
+/// ADTS frames (AAC-LC, 44.1 kHz, stereo, 1,024 samples each) whose lengths vary from 200 to 400 bytes, as an
+/// encoder's do: their bytes say nothing exact about their samples. Each frame's payload holds its index.
+func variedADTSFrames(_ count: Int) -> [UInt8] {
+    (0..<count).flatMap { index -> [UInt8] in
+        let length = 200 + (index * 37) % 201
+        let header: [UInt8] = [0xFF, 0xF1, 0x50, 0x80 | UInt8((length >> 11) & 0x03), UInt8((length >> 3) & 0xFF),
+                               UInt8((length & 0x07) << 5) | 0x1F, 0xFC]
+        return header + [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: length - 7)
+    }
+}
+
+/// An AAC stream cut into numbered relay segments of `segmentBytes`, from segment 0.
+func relayedADTS(frames: Int, segmentBytes: Int) -> [StreamSegment] {
+    let bytes = variedADTSFrames(frames)
+    return stride(from: 0, to: bytes.count - segmentBytes + 1, by: segmentBytes).map { start in
+        let number = start / segmentBytes
+        return StreamSegment(number: number, time: 1_800_000_000_000 + Int64(number) * 200,
+                             audio: Array(bytes[start..<start + segmentBytes]), title: nil, titleVersion: 0, titleChanged: false)
+    }
+}
+
+/// An AAC stream's sample clock travels down the tree: a branch told its root's clock makes the root's segments,
+/// byte for byte; a header from a peer is read strictly.
+@Suite("HLS: the sample clock of AAC streams")
+struct HLSClockTests {
+    static let stream: UInt64 = 0xACAC_0000_1234_5678
+    static let segmentBytes = 2_048
+
+    /// A segmenter of the AAC stream, cutting segments of about 1 s (96 kbit/s declared: 5 relay segments).
+    func aacSegmenter() -> HLSSegmenter {
+        var segmenter = HLSSegmenter(targetDuration: 1)
+        segmenter.start(Context(station: ["Content-Type": "audio/aac"], segmentBytes: Self.segmentBytes, bitrate: 96, stream: Self.stream))
+        return segmenter
+    }
+
+    /// Feeds `segments` of the AAC stream to `segmenter`, `clock` saying who decides its count; returns what it made.
+    func feed(_ segments: some Sequence<StreamSegment>, clock: HLSSampleCount.Authority = .own,
+             into segmenter: inout HLSSegmenter) -> [HLSSegment] {
+        segments.flatMap { segmenter.add($0.number, $0, stream: Self.stream, clock: clock) }
+    }
+
+    @Test("A branch told its root's clock at its first segment makes the root's segments byte for byte; told nothing, its timestamps differ")
+    func toldClockGivesTheRootsBytes() throws {
+        let relay = relayedADTS(frames: 3_000, segmentBytes: Self.segmentBytes)
+        var root = aacSegmenter()
+        // The root has followed the stream for a while when the branch joins at segment 37 (a burst back).
+        var rootMade = feed(relay.prefix(41), into: &root)
+        let told = try #require(root.clock(from: 37, stream: Self.stream))
+        #expect(told.segment == 37 && told.offset < Self.segmentBytes)
+        rootMade += feed(relay.dropFirst(41), into: &root)
+
+        var branch = aacSegmenter(), guessing = aacSegmenter()
+        var branchMade = feed(relay[37..<124], clock: .told(told), into: &branch)
+        // Exact now, the branch tells its own branch the root's clock (kept for its last 64 relay segments).
+        let later = try #require(branch.clock(from: 120, stream: Self.stream))
+        branchMade += feed(relay.dropFirst(124), clock: .told(told), into: &branch)
+        let guessed = feed(relay.dropFirst(37), clock: .told(nil), into: &guessing)
+        let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
+        #expect(branchMade.count >= 20)
+        for segment in branchMade {
+            let same = try #require(rootByName[segment.name], "\(segment.name) not made on the root")
+            #expect(same.bytes == segment.bytes, "\(segment.name) differs")
+            #expect(same.timestamp == segment.timestamp)
+        }
+        // The same frames without the clock: the estimate from the byte position misses the root's count.
+        #expect(guessed.map(\.name) == branchMade.map(\.name))
+        #expect(guessed.allSatisfy { rootByName[$0.name]?.audio == $0.audio })
+        #expect(guessed.allSatisfy { rootByName[$0.name]?.timestamp != $0.timestamp }, "the test must be able to fail")
+
+        // The branch's branch makes the root's segments too; the guessing one tells nothing.
+        var grandchild = aacSegmenter()
+        let grandchildMade = feed(relay.dropFirst(120), clock: .told(later), into: &grandchild)
+        #expect(grandchildMade.count >= 10)
+        #expect(grandchildMade.allSatisfy { rootByName[$0.name]?.bytes == $0.bytes })
+        #expect(guessing.clock(from: 120, stream: Self.stream) == nil)
+    }
+
+    @Test("A told branch that loses segments is exact no more until told again; the root stays exact through a jump of its stream")
+    func gapEndsAToldCount_ButNotTheRoots() throws {
+        let relay = relayedADTS(frames: 1_500, segmentBytes: Self.segmentBytes)
+        var root = aacSegmenter()
+        _ = feed(relay.prefix(30), into: &root)
+        let told = try #require(root.clock(from: 26, stream: Self.stream))
+        _ = feed(relay.dropFirst(30).prefix(40), into: &root)
+
+        var branch = aacSegmenter()
+        _ = feed(relay.dropFirst(26).prefix(20), clock: .told(told), into: &branch)  // 26–45
+        #expect(branch.clock(from: 40, stream: Self.stream) == root.clock(from: 40, stream: Self.stream))
+        _ = feed(relay.dropFirst(50).prefix(6), clock: .told(told), into: &branch)  // 50–55: 46–49 lost
+        #expect(branch.clock(from: 50, stream: Self.stream) == nil, "an estimate is not told on")
+        #expect(branch.clock(from: 40, stream: Self.stream) == root.clock(from: 40, stream: Self.stream), "what it counted before still holds")
+        // It re-attaches at 56 and is told the root's clock there: exact again.
+        let again = try #require(root.clock(from: 56, stream: Self.stream))
+        _ = feed(relay.dropFirst(56).prefix(10), clock: .told(again), into: &branch)
+        #expect(branch.clock(from: 60, stream: Self.stream) == root.clock(from: 60, stream: Self.stream))
+        #expect(branch.clock(from: 60, stream: Self.stream + 1) == nil, "only of the stream followed")
+
+        // The root's own count stays exact through a jump of its stream's numbers (every node re-anchors there alike).
+        var jumped = aacSegmenter()
+        _ = feed(relay.prefix(30), into: &jumped)
+        _ = feed(relay.dropFirst(35).prefix(10), into: &jumped)
+        #expect(jumped.clock(from: 40, stream: Self.stream) != nil)
+    }
+
+    @Test("MP3 needs no clock: none is told")
+    func noClockForMP3() {
+        var segmenter = toneSegmenter()
+        for segment in relayedTone(segments: 40) { _ = segmenter.add(segment.number, segment, stream: 0xC0FFEE) }
+        #expect(segmenter.clock(from: 30, stream: 0xC0FFEE) == nil)
+    }
+
+    @Test("X-Casty-HLS-Clock is read strictly: three decimal fields, an offset within a segment, a bounded count")
+    func headerParsing() {
+        let clock = HLSClock(segment: 1_234, offset: 517, samples: 2_048_000)
+        #expect(clock.headerValue == "1234:517:2048000")
+        #expect(HLSClock(header: clock.headerValue, segmentBytes: 8_192) == clock)
+        #expect(HLSClock(header: "0:0:0", segmentBytes: 1) == HLSClock(segment: 0, offset: 0, samples: 0))
+        #expect(HLSClock(header: "1:0:\(HLSClock.maxSamples)", segmentBytes: 8_192)?.samples == HLSClock.maxSamples)
+        for garbage in ["", "1:2", "1:2:3:4", "1::3", ":1:2", "-1:0:0", "+1:0:0", "1:0: 5", " 1:0:0", "1:0:0 ", "a:b:c",
+                        "1:8192:0", "1:0:\(HLSClock.maxSamples + 1)", "1234567890123456789:0:0", "1:0:0x10", "１:0:0"] {
+            #expect(HLSClock(header: garbage, segmentBytes: 8_192) == nil, "\(garbage)")
+        }
+        // A segment number whose position would overflow is refused too.
+        #expect(HLSClock(header: "999999999999999999:0:0", segmentBytes: 1 << 20) == nil)
+    }
+
+    @Test("A numbered peer's head ends with its own first number and clock, a player's has neither; the kept head is shared")
+    func replyHeadCarriesTheClock() throws {
+        func request(_ text: String) throws -> Request {
+            guard case .done(let request, _) = Icy.request(Array(text.utf8)) else { throw IcyError.unsupportedMethod("?") }
+            return request
+        }
+        let port = PortContext(distributor: Distributor(), options: ClientOptions(), logger: .silent)
+        let peer = Listening(try request("GET / HTTP/1.0\r\nX-Casty-Numbered: 1\r\n\r\n"), branch: nil, stream: 7)
+        let player = Listening(try request("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"), branch: nil, stream: 7)
+        var context = testContext()
+        context.hlsClock = HLSClock(segment: 41, offset: 3, samples: 90_112)
+        var other = context
+        other.hlsClock = HLSClock(segment: 42, offset: 0, samples: 91_136)
+        let first = String(decoding: peer.replyHead(next: 41, context: context, port: port), as: UTF8.self)
+        let second = String(decoding: peer.replyHead(next: 42, context: other, port: port), as: UTF8.self)
+        #expect(first.hasSuffix("\r\nX-Casty-Next: 41\r\nX-Casty-HLS-Clock: 41:3:90112\r\n\r\n"))
+        #expect(second.hasSuffix("\r\nX-Casty-Next: 42\r\nX-Casty-HLS-Clock: 42:0:91136\r\n\r\n"))
+        func shared(_ head: String) -> Substring? { head.firstRange(of: "X-Casty-Next").map { head[..<$0.lowerBound] } }
+        #expect(shared(first) != nil && shared(first) == shared(second))
+        let playerHead = String(decoding: player.replyHead(next: 41, context: context, port: port), as: UTF8.self)
+        #expect(!playerHead.contains("X-Casty-HLS-Clock") && !playerHead.contains("X-Casty-Next"))
+        var plain = context
+        plain.hlsClock = nil
+        #expect(String(decoding: peer.replyHead(next: 41, context: plain, port: port), as: UTF8.self).hasSuffix("\r\nX-Casty-Next: 41\r\n\r\n"))
+    }
+}

@@ -1,0 +1,76 @@
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+@testable import CastyWire
+
+/// Live HLS through a tree: a CDN may pull any node, so a root and its branch serve the same segment names with
+/// the same bytes — for AAC too, whose timestamps count samples that the root tells its branch on the tree link.
+extension StationServerTests {
+    @Test func anAACMountsBranch_JoiningSecondsLater_ServesTheRootsSegments_ByteForByte() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.options.hls.targetDuration = 1  // 3 relay segments (about 1 s at the 128 kbit/s assumed)
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), loop: loop)
+        let frames = variedADTSFrames(1_400)  // about 32 s of AAC, whose frame sizes say nothing exact of its samples
+        let joinAt = 30 * 4170
+        let source = try await source(server, type: "audio/aac")
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Array(frames[..<joinAt]))
+
+        // The branch joins seconds later, some 10 s into the stream: its count cannot start where the root's did.
+        var branchConfiguration = Branch.Configuration()
+        branchConfiguration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
+            configuration: branchConfiguration)
+        #expect(await eventually(timeout: .seconds(10)) { await branch.branch.state == .streaming })
+        await sendPaced(source, Array(frames[joinAt..<(joinAt + 60 * 4170)]))
+
+        // The branch's live window, once it is served, and the root's: the names they share.
+        let lists = Locked<(root: [String], branch: [String])>(([], []))
+        #expect(await eventually(timeout: .seconds(10)) {
+            let root = Self.segmentNames(await Self.fetch(server.address, "/live/index.m3u8"))
+            let here = Self.segmentNames(await Self.fetch(branch.port.address, "/index.m3u8"))
+            lists.update { $0 = (root, here) }
+            return Set(root).intersection(here).count >= 4
+        }, "\(lists.value)")
+        let shared = lists.value.branch.filter(lists.value.root.contains)
+        #expect(shared.allSatisfy { $0.hasSuffix(".aac") })
+        for name in shared {
+            let fromRoot = Self.body(await Self.fetch(server.address, "/live/" + name))
+            let fromBranch = Self.body(await Self.fetch(branch.port.address, "/" + name))
+            #expect(fromRoot.count > 1_000, "\(name) from the root")
+            #expect(fromRoot == fromBranch ? true : false, "\(name): the root's and the branch's differ")
+            #expect(ID3Tag.timestamp(in: fromRoot) == ID3Tag.timestamp(in: fromBranch))
+        }
+        await source.close()
+        branch.stop()
+        server.close()
+    }
+
+    /// What `path` answers at `address` (HTTP/1.0: the node closes when done), head included.
+    static func fetch(_ address: SocketAddress, _ path: String) async -> [UInt8] {
+        guard let peer = try? await TestPeer.connect(to: address, on: .shared) else { return [] }
+        await peer.send("GET \(path) HTTP/1.0\r\n\r\n")
+        _ = await eventually(timeout: .seconds(5)) { peer.closed.value }
+        await peer.close()
+        return peer.received.value
+    }
+
+    /// The body of an answer: what follows its head's blank line.
+    static func body(_ answer: [UInt8]) -> [UInt8] {
+        let end = Array("\r\n\r\n".utf8)
+        guard let head = answer.indices.dropLast(3).first(where: { Array(answer[$0..<$0 + 4]) == end }) else { return [] }
+        return Array(answer[(head + 4)...])
+    }
+
+    /// The segment names a live playlist lists (none unless it is answered `200`).
+    static func segmentNames(_ answer: [UInt8]) -> [String] {
+        let text = String(decoding: answer, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.0 200") || text.hasPrefix("HTTP/1.1 200") else { return [] }
+        return String(decoding: body(answer), as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+    }
+}
