@@ -1,0 +1,24 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// Request paths as clients escape them: ffmpeg, libshout (ezstream) and browsers send a mount whose name is not
+/// ASCII as `%XX` bytes, and the station server must know it by its name.
+extension StationServerTests {
+    @Test func escapedMountName_IsPublishedPlayedAndListed_ByItsName() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/músic", "/backup"], log: log)
+        let source = try await source(server, mount: "/m%C3%BAsic")
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") },
+                "\(source.text) \(log.lines.value)")
+        await sendAudio(source, Self.silentFrames(20))
+        let player = try await listener(server, "/m%C3%BAsic")
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 5 }, "\(player.text.prefix(200))")
+        let api = try await ask(server, "/api/mounts/m%C3%BAsic", admin: false)
+        #expect(api.hasPrefix("HTTP/1.0 200") && api.contains("\"mount\":\"/músic\""), "\(api)")
+        #expect(log.contains("publishing /músic (PUT"), "\(log.lines.value)")
+        server.close()
+    }
+}
