@@ -21,4 +21,24 @@ extension StationServerTests {
         #expect(log.contains("publishing /músic (PUT"), "\(log.lines.value)")
         server.close()
     }
+
+    @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300)])
+    func acceptAll_RefusesSourcesOnPathsListenersCannotReach(path: String) async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log)
+        let source = try await source(server, mount: path)
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value })
+        #expect(source.text.hasPrefix("HTTP/1.0 403 Forbidden"), "\(source.text)")
+        #expect(log.lines.value.filter { $0.contains("refused") && $0.contains("not a mount name") }.count == 1, "\(log.lines.value)")
+        let fine = try await self.source(server, mount: "/show")
+        #expect(await fine.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        server.close()
+    }
+
+    @Test func whitelistAdd_RefusesWhatIsNoMountName() async throws {
+        let server = try server()
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=/a%20b").hasPrefix("HTTP/1.0 400"))
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
+        server.close()
+    }
 }

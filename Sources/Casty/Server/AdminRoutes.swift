@@ -115,7 +115,11 @@ enum AdminRoutes {
         case "/admin/whitelist":
             guard let path = mount, path.hasPrefix("/") else { return noMount(exchange, mount) }
             switch exchange.query("action") {
-            case "add": mounts.allow(path)
+            case "add":
+                guard StationServer.Configuration.isMountName(path) else {
+                    return answer(exchange, 400, "Bad Request", ["error": .text("not a mount name: \(path)")])
+                }
+                mounts.allow(path)
             case "remove": mounts.disallow(path)
             default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])
             }

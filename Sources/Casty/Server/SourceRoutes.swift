@@ -56,6 +56,8 @@ enum SourceRoutes {
                             headers: ["WWW-Authenticate": "Basic realm=\"Casty\""])
         case .rules(.notAllowed):
             exchange.answer(403, "Forbidden", body: "This mount is not on the server's list: \(exchange.path)")
+        case .rules(.notMountName):
+            exchange.answer(403, "Forbidden", body: "Not a mount name listeners could reach: \(exchange.path)")
         case .rules(.inUse):
             exchange.answer(403, "Mountpoint in use", body: "Mountpoint in use: \(exchange.path)")
         case .rules(.unsupportedType(let type)):
