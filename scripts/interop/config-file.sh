@@ -5,7 +5,8 @@
 # Asserts: a file with a byte order mark, tabs, comments and nine mounts (one not ASCII) starts a server whose
 # /status.json lists every mount, the command line winning over the file; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
-# --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line.
+# --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line; so
+# does a --config that names a directory.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -46,6 +47,13 @@ refused bad-mount 3 "'backup' is not a mount name" "${head}mounts /live,backup\n
 refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}mounts /live\nfallback /live\n"
 refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
+
+directory() {
+    local rc=0
+    timeout 10 "$CLI" server --config "$TMP" </dev/null >"$TMP/directory.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/directory.out" | grep -qF "cannot read $TMP: Is a directory"
+}
+check "--config naming a directory: status 1, 'cannot read …: Is a directory' (it read as an empty file)" directory
 
 port=$(free_port)
 printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --secret\n' >"$TMP/station.conf"
