@@ -4,8 +4,9 @@ import Testing
 @testable import Casty
 @testable import CastyNet
 
-/// Request paths as clients escape them: ffmpeg, libshout (ezstream) and browsers send a mount whose name is not
-/// ASCII as `%XX` bytes, and the station server must know it by its name.
+/// Paths and mount names as sources, players and admins send them: ffmpeg, libshout (ezstream) and browsers send a
+/// mount whose name is not ASCII as `%XX` bytes, and the station server must know it by its name; a name that is
+/// no mount gets an answer that says so.
 extension StationServerTests {
     @Test func escapedMountName_IsPublishedPlayedAndListed_ByItsName() async throws {
         let log = Log()
@@ -39,6 +40,17 @@ extension StationServerTests {
         let server = try server()
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/a%20b").hasPrefix("HTTP/1.0 400"))
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
+        server.close()
+    }
+
+    @Test func adminMove_ToAMountThatDoesNotExist_Is404_NamingIt() async throws {
+        let server = try server()
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(20))
+        let moved = try await ask(server, "/admin/moveclients?mount=/live&destination=/nowhere")
+        #expect(moved.hasPrefix("HTTP/1.0 404") && moved.contains("no mount /nowhere"), "\(moved)")
+        #expect(try await ask(server, "/admin/moveclients?mount=/live&destination=/live").hasPrefix("HTTP/1.0 400"))
+        #expect(try await ask(server, "/admin/moveclients?mount=/live").hasPrefix("HTTP/1.0 400"))
         server.close()
     }
 }
