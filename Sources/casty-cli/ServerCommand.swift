@@ -32,6 +32,8 @@ enum ServerCommand: Command {
           --fallback /m=/other      where /m's listeners go while it has no source (repeatable)
           --relay /m=URL            relay a Shoutcast/Icecast stream as mount /m (repeatable)
           --station /m              play the built-in station (or --file) as mount /m
+          --file PATH               the MP3 the --station mount plays in a loop (default: a built-in tone)
+          --title T, --name N       its title and icy-name; --title-every S: seconds between its title changes
           --source-timeout S        drop a source that sends nothing for S seconds (default 10)
           --max-listeners N         the most listeners of the whole server (503 past it)
           --mount-max-listeners /m=N  the most listeners of one mount (repeatable)
