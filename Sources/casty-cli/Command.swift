@@ -66,22 +66,27 @@ struct CommandEntry: Sendable {
 }
 
 extension CommandEntry {
-    /// `words` with the options of the `--config` file, if any, put before them (so the command line wins), and
-    /// where each word came from: its file and line, or `nil` for the command line.
+    /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
+    /// file wins over an earlier one and the command line over both —, and where each word came from: its file
+    /// and line, or `nil` for the command line.
     func withConfigFile(_ words: [String]) throws -> (words: [String], places: [String?]) {
-        let commandLine = [String?](repeating: nil, count: words.count)
-        guard options.contains("config"), let index = words.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else {
-            return (words, commandLine)
+        var all: [String] = []
+        var places: [String?] = []
+        if options.contains("config") {
+            for (index, word) in words.enumerated() where word == "--config" || word.hasPrefix("--config=") {
+                let path: String
+                if word.hasPrefix("--config=") {
+                    path = String(word.dropFirst("--config=".count))
+                } else {
+                    guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
+                    path = words[index + 1]
+                }
+                let file = try ConfigFile(path: path, options: options, flags: flags)
+                all += file.words
+                places += file.places
+            }
         }
-        let path: String
-        if words[index].hasPrefix("--config=") {
-            path = String(words[index].dropFirst("--config=".count))
-        } else {
-            guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
-            path = words[index + 1]
-        }
-        let file = try ConfigFile(path: path, options: options, flags: flags)
-        return (file.words + words, file.places + commandLine)
+        return (all + words, places + [String?](repeating: nil, count: words.count))
     }
 }
 

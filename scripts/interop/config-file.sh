@@ -6,7 +6,7 @@
 # /status.json lists every mount, the command line winning over the file; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line; so
-# does a --config that names a directory.
+# does a --config that names a directory. Two --config files are both read, the later winning.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -68,6 +68,15 @@ listed() { [ "$mounts" = "/aac,/aacbackup,/backup,/ez,/liq,/liqsrc,/live,/músic
 check "/status.json lists the file's nine mounts ($mounts)" listed
 admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u admin:--secret "http://127.0.0.1:$port/admin/listmounts")" = 200 ]; }
 check "the admin password from the file, --secret, is taken as a value" admin
+
+# Two files: both are read, the later winning (the second names the port and the mounts, the first the password).
+second=$(free_port)
+printf 'source-password hackme\nmounts /one\nport 1\n' >"$TMP/first.conf"
+printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
+"$CLI" server --config "$TMP/first.conf" --config "$TMP/second.conf" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/two.log" 2>&1 &
+pids+=("$!")
+two_up() { log_has "$TMP/two.log" "listening on 127\.0\.0\.1:$second; mounts /three, /two$"; }
+check "--config twice: both files are read, the later one winning (port $second, mounts /three, /two)" wait_until 15 two_up
 
 if ((failures > 0)); then
     for log in "$TMP"/*.out "$TMP"/*.log; do echo "--- $log"; tail -5 "$log"; done
