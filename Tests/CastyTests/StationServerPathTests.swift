@@ -53,4 +53,12 @@ extension StationServerTests {
         #expect(try await ask(server, "/admin/moveclients?mount=/live").hasPrefix("HTTP/1.0 400"))
         server.close()
     }
+
+    @Test func aMountNameHoldingAnEscape_IsRefused_ForNoRequestCouldNameIt() {
+        var configuration = StationServer.Configuration()
+        configuration.mounts = ["/a%20b"]
+        #expect(throws: ConfigurationError.mountName("/a%20b")) { try configuration.check() }
+        #expect(StationServer.Configuration.isMountName("/50%off"), "a % that escapes nothing is asked for as it is")
+        #expect(StationServer.Configuration.isMountName("/músic"))
+    }
 }

@@ -72,10 +72,12 @@ public final class StationServer: Sendable {
             }
         }
 
-        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character.
+        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character, and no `%XX` escape
+        /// (request paths are matched decoded, so `/a%41` could never be asked for).
         public static func isMountName(_ name: String) -> Bool {
             name.hasPrefix("/") && name.utf8.count <= 256
                 && !name.unicodeScalars.contains { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }
+                && (URLQuery.decodePath(name) ?? name) == name
         }
     }
 
