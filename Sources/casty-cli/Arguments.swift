@@ -69,8 +69,10 @@ struct Arguments: Sendable {
         let quoted = Self.quoted(in: message)
         var place: String?
         if let name = Self.optionNames(in: message).first(where: { values[$0] != nil || flagPlaces[$0] != nil }) {
+            // The value it quotes, if any (a repeatable option's), else the last one: the one taken.
             let given = Array(zip(values[name] ?? [], valuePlaces[name] ?? []))
-            place = given.last(where: { value, _ in quoted.contains { value.contains($0) } })?.1 ?? valuePlaces[name]?.last ?? flagPlaces[name]
+            let quotedValue = given.last { value, _ in quoted.contains { value.contains($0) } }
+            place = quotedValue.map { $0.1 } ?? given.last.map { $0.1 } ?? flagPlaces[name]
         } else if !quoted.isEmpty {
             place = values.lazy.flatMap { name, texts in zip(texts, self.valuePlaces[name] ?? []) }
                 .first { value, place in place != nil && quoted.contains { value.contains($0) } }?.1
