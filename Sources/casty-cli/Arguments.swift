@@ -29,6 +29,8 @@ struct Arguments: Sendable {
             // value when one is given: inline, or a next word that is not an option.
             let valueFollows = inline != nil || (index < words.count && !words[index].hasPrefix("--"))
             if flags.contains(name), !options.contains(name) || !valueFollows {
+                // `--rtmp=false` must not turn RTMP on: a flag takes no value.
+                if let inline { throw UsageError("--\(name) takes no value, not '\(inline)'") }
                 present.insert(name)
                 flagPlaces[name] = place
             } else if options.contains(name) {

@@ -6,7 +6,8 @@
 # /status.json lists every mount, the command line winning over the file; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line; so
-# does a --config that names a directory. Two --config files are both read, the later winning.
+# does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
+# --config files are both read, the later winning.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,6 +48,14 @@ refused bad-mount 3 "'backup' is not a mount name" "${head}mounts /live,backup\n
 refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}mounts /live\nfallback /live\n"
 refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
+
+# On the command line too, a flag takes no value: --accept-all=no must not accept all.
+inline_flag() {
+    local rc=0
+    timeout 10 "$CLI" server --port 0 --source-password x --accept-all=no </dev/null >"$TMP/inline.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/inline.out" | grep -qF -- "--accept-all takes no value, not 'no'"
+}
+check "--accept-all=no: status 1, '--accept-all takes no value, not 'no''" inline_flag
 
 directory() {
     local rc=0
