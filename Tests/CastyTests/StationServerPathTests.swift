@@ -1,3 +1,4 @@
+import Glibc
 import Icy
 import Testing
 
@@ -23,7 +24,8 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300)])
+    @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300),
+                      "/../../escaped", "/%2E%2E/escaped", "/a/./b"])
     func acceptAll_RefusesSourcesOnPathsListenersCannotReach(path: String) async throws {
         let log = Log()
         let server = try server(mounts: nil, log: log)
@@ -60,5 +62,20 @@ extension StationServerTests {
         #expect(throws: ConfigurationError.mountName("/a%20b")) { try configuration.check() }
         #expect(StationServer.Configuration.isMountName("/50%off"), "a % that escapes nothing is asked for as it is")
         #expect(StationServer.Configuration.isMountName("/músic"))
+    }
+
+    @Test func aSourceOnADotDotMount_WritesNothingOutsideTheHLSDirectory() async throws {
+        let root = "/tmp/casty-traversal-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { _ = system("rm -rf '\(root)'") }
+        let log = Log()
+        let server = try server(mounts: nil, log: log) { $0.options.hls.directory = root + "/hls" }
+        let source = try await source(server, mount: "/../escaped")
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value })
+        #expect(source.text.hasPrefix("HTTP/1.0 403"), "\(source.text)")
+        #expect(access(root + "/escaped", F_OK) != 0, "nothing was made beside the HLS directory")
+        var configuration = StationServer.Configuration()
+        configuration.mounts = ["/a/../b"]
+        #expect(throws: ConfigurationError.mountName("/a/../b")) { try configuration.check() }
+        server.close()
     }
 }
