@@ -127,13 +127,6 @@ func installSignalHandlers() {
 
 nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []
 
-/// Waits forever (until a signal ends the process).
-func waitForever() async -> Never {
-    while true {
-        try? await Task.sleep(for: .seconds(3600))
-    }
-}
-
 extension String {
     /// The string padded with spaces to `width` characters.
     func padding(_ width: Int) -> String {

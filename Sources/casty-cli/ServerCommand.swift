@@ -70,6 +70,7 @@ enum ServerCommand: Command {
         try arguments.none()
         let logger = EventLog.standardError
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let interval = try statusInterval(arguments)
         let configuration = try await configuration(arguments, address: address, feedsItself: false, logger: logger)
         let server: StationServer
         do {
@@ -80,7 +81,21 @@ enum ServerCommand: Command {
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
             + SRTOptions.describe(server, configuration))
-        await waitForever()
+        await reportStatus(of: server, every: interval, logger: logger)
+    }
+
+    /// `--status-every`: the seconds between status lines.
+    static func statusInterval(_ arguments: Arguments) throws(UsageError) -> Duration {
+        .seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+    }
+
+    /// Logs the server's status line (``StationServer/statusLine()``) every `interval`, forever.
+    static func reportStatus(of server: StationServer, every interval: Duration, logger: EventLog) async -> Never {
+        while true {
+            try? await Task.sleep(for: interval)
+            let line = await server.statusLine()
+            logger(line)
+        }
     }
 
     /// Everything a station server listening at `address` is told by its options — mounts, passwords, the control

@@ -3,7 +3,8 @@
 # read from a file, and the mistakes a file may hold.
 #
 # Asserts: a file with a byte order mark, tabs, comments and nine mounts (one not ASCII) starts a server whose
-# /status.json lists every mount, the command line winning over the file; each broken file — an unknown name, a
+# /status.json lists every mount, the command line winning over the file, and which logs its status line every
+# status-every seconds; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
@@ -67,7 +68,7 @@ check "--config naming a directory: status 1, 'cannot read …: Is a directory' 
 port=$(free_port)
 printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --secret\n' >"$TMP/station.conf"
 printf 'mounts /live,/backup,/aac,/aacbackup,/ez,/liq,/liqsrc,/rec,/músic\nfallback /live=/backup\n' >>"$TMP/station.conf"
-printf 'fallback /aac=/aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \n' >>"$TMP/station.conf"
+printf 'fallback /aac=/aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \nstatus-every 1\n' >>"$TMP/station.conf"
 "$CLI" server --config "$TMP/station.conf" --port "$port" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/station.log" 2>&1 &
 pids+=("$!")
 up() { curl -s -o "$TMP/status.json" --max-time 2 "http://127.0.0.1:$port/status.json"; }
@@ -77,6 +78,8 @@ listed() { [ "$mounts" = "/aac,/aacbackup,/backup,/ez,/liq,/liqsrc,/live,/músic
 check "/status.json lists the file's nine mounts ($mounts)" listed
 admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u admin:--secret "http://127.0.0.1:$port/admin/listmounts")" = 200 ]; }
 check "the admin password from the file, --secret, is taken as a value" admin
+status_line() { log_has "$TMP/station.log" "status: 1 of 9 mounts live, 0 listeners, "; }
+check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station)" wait_until 5 status_line
 
 # Two files: both are read, the later winning (the second names the port and the mounts, the first the password).
 second=$(free_port)
