@@ -3,12 +3,17 @@ struct Arguments: Sendable {
     private(set) var positionals: [String] = []
     private var values: [String: [String]] = [:]
     private var present: Set<String> = []
+    /// Where each value of ``values`` (and each flag) came from: a config file's `path:line`, or `nil`.
+    private var valuePlaces: [String: [String?]] = [:]
+    private var flagPlaces: [String: String] = [:]
 
-    /// Splits `words`, knowing which options take a value; anything unknown is a usage error.
-    init(_ words: [String], options: Set<String>, flags: Set<String>) throws(UsageError) {
+    /// Splits `words`, knowing which options take a value; anything unknown is a usage error. `places` tells where
+    /// each word came from (``ConfigFile``; none for the command line), for ``placed(_:)``.
+    init(_ words: [String], options: Set<String>, flags: Set<String>, places: [String?] = []) throws(UsageError) {
         var index = 0
         while index < words.count {
             let word = words[index]
+            let place = index < places.count ? places[index] : nil
             index += 1
             guard word.hasPrefix("--") else {
                 positionals.append(word)
@@ -24,7 +29,10 @@ struct Arguments: Sendable {
             // value when one is given: inline, or a next word that is not an option.
             let valueFollows = inline != nil || (index < words.count && !words[index].hasPrefix("--"))
             if flags.contains(name), !options.contains(name) || !valueFollows {
+                // `--rtmp=false` must not turn RTMP on: a flag takes no value.
+                if let inline { throw UsageError("--\(name) takes no value, not '\(inline)'") }
                 present.insert(name)
+                flagPlaces[name] = place
             } else if options.contains(name) {
                 if let inline {
                     values[name, default: []].append(inline)
@@ -33,6 +41,7 @@ struct Arguments: Sendable {
                     values[name, default: []].append(words[index])
                     index += 1
                 }
+                valuePlaces[name, default: []].append(place)
             } else {
                 throw UsageError("unknown option --\(name)")
             }
@@ -52,6 +61,45 @@ struct Arguments: Sendable {
     /// Whether `--name` was given.
     func flag(_ name: String) -> Bool {
         present.contains(name)
+    }
+
+    /// `message` — a mistake found in the options — led by the config file line it is about (`casty.conf:4: …`): the
+    /// line of the first option it names (`--port`; of the value it quotes, if the option was given more than once),
+    /// or else of a value it quotes (`'backup'` of `mounts /live,backup`). Unchanged when the mistake is on the
+    /// command line, or about no option.
+    func placed(_ message: String) -> String {
+        let quoted = Self.quoted(in: message)
+        var place: String?
+        if let name = Self.optionNames(in: message).first(where: { values[$0] != nil || flagPlaces[$0] != nil }) {
+            // The value it quotes, if any (a repeatable option's), else the last one: the one taken.
+            let given = Array(zip(values[name] ?? [], valuePlaces[name] ?? []))
+            let quotedValue = given.last { value, _ in quoted.contains { value.contains($0) } }
+            place = quotedValue.map { $0.1 } ?? given.last.map { $0.1 } ?? flagPlaces[name]
+        } else if !quoted.isEmpty {
+            place = values.lazy.flatMap { name, texts in zip(texts, self.valuePlaces[name] ?? []) }
+                .first { value, place in place != nil && quoted.contains { value.contains($0) } }?.1
+        }
+        return place.map { "\($0): \(message)" } ?? message
+    }
+
+    /// The option names a message mentions (`--port`), in order.
+    private static func optionNames(in message: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(message)
+        while let dash = rest.firstIndex(of: "-") {
+            rest = rest[rest.index(after: dash)...]
+            guard rest.first == "-" else { continue }
+            let name = rest.dropFirst().prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+            if !name.isEmpty { names.append(String(name)) }
+            rest = rest.dropFirst(name.count + 1)
+        }
+        return names
+    }
+
+    /// The texts a message quotes (`'abc'`), not empty.
+    private static func quoted(in message: String) -> [String] {
+        message.split(separator: "'", omittingEmptySubsequences: false).enumerated()
+            .compactMap { $0.offset % 2 == 1 && !$0.element.isEmpty ? String($0.element) : nil }
     }
 
     /// The whole number given with `--name`, within `range`, or `fallback`.

@@ -48,53 +48,45 @@ struct CommandEntry: Sendable {
             print(usage)
             exit(0)
         }
+        var parsed: Arguments?
         do {
-            let arguments = try Arguments(try withConfigFile(words), options: options, flags: flags)
+            let (all, places) = try withConfigFile(words)
+            let arguments = try Arguments(all, options: options, flags: flags, places: places)
+            parsed = arguments
             installSignalHandlers()
             _ = raiseFileDescriptorLimit()
             try await run(arguments)
             exit(0)
         } catch let error as UsageError {
-            fail("\(name): \(error.message)", code: 1, then: usage)
+            fail("\(name): \(parsed?.placed(error.message) ?? error.message)", code: 1, then: usage)
         } catch {
-            fail("\(name): \(error)", code: 1)
+            fail("\(name): \(parsed?.placed("\(error)") ?? "\(error)")", code: 1)
         }
     }
 }
 
 extension CommandEntry {
-    /// `words` with the options of the `--config` file, if any, put before them (so the command line wins).
-    func withConfigFile(_ words: [String]) throws -> [String] {
-        guard options.contains("config"), let index = words.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else {
-            return words
-        }
-        let path: String
-        if words[index].hasPrefix("--config=") {
-            path = String(words[index].dropFirst("--config=".count))
-        } else {
-            guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
-            path = words[index + 1]
-        }
-        return try configFileWords(path) + words
-    }
-
-    /// The words of a config file: `name value` lines become `--name value`, `name` alone `--name`; blank lines
-    /// and `#` comments are skipped; an unknown name is a usage error that names the line.
-    private func configFileWords(_ path: String) throws -> [String] {
-        let text = String(decoding: try readFile(path), as: UTF8.self)
-        var words: [String] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: " \t\r")
-            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let parts = line.split(separator: " ", maxSplits: 1)
-            let name = String(parts[0])
-            guard options.contains(name) || flags.contains(name), name != "config" else {
-                throw UsageError("\(path):\(number + 1): unknown option '\(name)'")
+    /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
+    /// file wins over an earlier one and the command line over both —, and where each word came from: its file
+    /// and line, or `nil` for the command line.
+    func withConfigFile(_ words: [String]) throws -> (words: [String], places: [String?]) {
+        var all: [String] = []
+        var places: [String?] = []
+        if options.contains("config") {
+            for (index, word) in words.enumerated() where word == "--config" || word.hasPrefix("--config=") {
+                let path: String
+                if word.hasPrefix("--config=") {
+                    path = String(word.dropFirst("--config=".count))
+                } else {
+                    guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
+                    path = words[index + 1]
+                }
+                let file = try ConfigFile(path: path, options: options, flags: flags)
+                all += file.words
+                places += file.places
             }
-            words.append("--\(name)")
-            if parts.count > 1 { words.append(String(parts[1]).trimmingCharacters(in: " \t")) }
         }
-        return words
+        return (all + words, places + [String?](repeating: nil, count: words.count))
     }
 }
 
@@ -134,13 +126,6 @@ func installSignalHandlers() {
 }
 
 nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []
-
-/// Waits forever (until a signal ends the process).
-func waitForever() async -> Never {
-    while true {
-        try? await Task.sleep(for: .seconds(3600))
-    }
-}
 
 extension String {
     /// The string padded with spaces to `width` characters.

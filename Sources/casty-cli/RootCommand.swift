@@ -95,6 +95,7 @@ enum RootCommand: Command {
         // A root that feeds its mounts itself needs no source password: no source may publish then.
         let feedsItself = !arguments.all("relay").isEmpty || arguments.value("station") != nil
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let interval = try ServerCommand.statusInterval(arguments)
         let configuration = try await ServerCommand.configuration(arguments, address: address, feedsItself: feedsItself, logger: logger)
         let key = try treeKey(arguments)
         let server: StationServer
@@ -111,7 +112,7 @@ enum RootCommand: Command {
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key")
             + SRTOptions.describe(server, configuration))
-        await waitForever()
+        await ServerCommand.reportStatus(of: server, every: interval, logger: logger)
     }
 }
 

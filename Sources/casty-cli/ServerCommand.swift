@@ -32,6 +32,8 @@ enum ServerCommand: Command {
           --fallback /m=/other      where /m's listeners go while it has no source (repeatable)
           --relay /m=URL            relay a Shoutcast/Icecast stream as mount /m (repeatable)
           --station /m              play the built-in station (or --file) as mount /m
+          --file PATH               the MP3 the --station mount plays in a loop (default: a built-in tone)
+          --title T, --name N       its title and icy-name; --title-every S: seconds between its title changes
           --source-timeout S        drop a source that sends nothing for S seconds (default 10)
           --max-listeners N         the most listeners of the whole server (503 past it)
           --mount-max-listeners /m=N  the most listeners of one mount (repeatable)
@@ -68,6 +70,7 @@ enum ServerCommand: Command {
         try arguments.none()
         let logger = EventLog.standardError
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let interval = try statusInterval(arguments)
         let configuration = try await configuration(arguments, address: address, feedsItself: false, logger: logger)
         let server: StationServer
         do {
@@ -78,7 +81,21 @@ enum ServerCommand: Command {
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
             + SRTOptions.describe(server, configuration))
-        await waitForever()
+        await reportStatus(of: server, every: interval, logger: logger)
+    }
+
+    /// `--status-every`: the seconds between status lines.
+    static func statusInterval(_ arguments: Arguments) throws(UsageError) -> Duration {
+        .seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+    }
+
+    /// Logs the server's status line (``StationServer/statusLine()``) every `interval`, forever.
+    static func reportStatus(of server: StationServer, every interval: Duration, logger: EventLog) async -> Never {
+        while true {
+            try? await Task.sleep(for: interval)
+            let line = await server.statusLine()
+            logger(line)
+        }
     }
 
     /// Everything a station server listening at `address` is told by its options — mounts, passwords, the control

@@ -75,5 +75,7 @@ func readFile(_ path: String) throws -> [UInt8] {
         if count <= 0 { break }
         bytes += buffer[..<count]
     }
+    // A directory opens, and then reads as nothing: say so rather than go on with no bytes.
+    guard ferror(file) == 0 else { throw ServeError("cannot read \(path): \(String(cString: strerror(errno)))") }
     return bytes
 }

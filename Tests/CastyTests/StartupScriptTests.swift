@@ -6,6 +6,7 @@ extension ScriptLaneTwo {
     /// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
     /// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
     /// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
+    /// `scripts/interop/config-file.sh`: a `--config` file of many mounts, and its mistakes named by their line;
     /// `scripts/interop/demo.sh`: the README's first command plays. Needs python3 (always on the machines Casty is
     /// tested on), and mpg123 for the demo.
     @Suite
@@ -35,6 +36,15 @@ extension ScriptLaneTwo {
         )
         func everyListeningCommandTakesTheEdgeOptions() async {
             await ScriptRun(script: "scripts/interop/port-options.sh", arguments: [], deadline: .seconds(45)).run()
+        }
+
+        @Test(
+            "A config file of many mounts starts a server; each mistake in one is status 1 and a first line naming its line",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(1))
+        )
+        func configFileMistakesNameTheirLine() async {
+            await ScriptRun(script: "scripts/interop/config-file.sh", arguments: [], deadline: .seconds(45)).run()
         }
 
         @Test(

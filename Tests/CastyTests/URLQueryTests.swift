@@ -28,3 +28,20 @@ struct URLQueryTests {
         #expect(URLQuery.decode(Substring(URLQuery.encode(title))) == title)
     }
 }
+
+/// Request paths (``URLQuery/decodePath(_:)``): escapes decoded, a `+` kept, escapes of control characters or of
+/// bytes that are not UTF-8 left as they came.
+struct URLQueryPathTests {
+    @Test func escapedUTF8_IsDecoded_PlusStays() {
+        #expect(URLQuery.decodePath("/m%C3%BAsic") == "/músic")
+        #expect(URLQuery.decodePath("/liv%65+more") == "/live+more")
+        #expect(URLQuery.decodePath("/live") == nil, "nothing to decode")
+    }
+
+    @Test func controlCharactersAndBytesThatAreNotUTF8_AreNotDecoded() {
+        #expect(URLQuery.decodePath("/live%00") == nil)
+        #expect(URLQuery.decodePath("/live%0D%0Ax") == nil)
+        #expect(URLQuery.decodePath("/caf%E9") == nil)
+        #expect(URLQuery.decodePath("/100%") == "/100%", "a % that escapes nothing stays")
+    }
+}

@@ -26,8 +26,9 @@ enum APIRoutes {
         let named = events ? String(path.dropLast("/events".count)) : socket ? String(path.dropLast("/ws".count)) : path
         let mountPath = named == "/api" ? "/" : String(named.dropFirst("/api/mounts".count))
         guard let mount = all.first(where: { $0.path == (mountPath.isEmpty ? "/" : mountPath) }) else {
-            return exchange.answer(404, "Not Found", body: "{\"error\":\"no mount \(SafeText.printable(mountPath))\"}",
-                                   headers: ["Content-Type": "application/json"])
+            // Encoded as JSON: the path is the client's, and a quote or a backslash in it must not end the string.
+            let error = JSONValue.object([("error", .text("no mount \(SafeText.printable(mountPath))"))])
+            return exchange.answer(404, "Not Found", body: error.encoded, headers: ["Content-Type": "application/json"])
         }
         if events { return follow(exchange, mount.distributor) }
         if socket { return upgrade(exchange, mount.distributor) }

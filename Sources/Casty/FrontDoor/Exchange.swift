@@ -35,8 +35,12 @@ struct Exchange {
         return nil
     }
 
-    /// The request's path without its query: `/live` for `GET /live?type=.mp3`.
-    var path: String { request.pathWithoutQuery }
+    /// The request's path without its query, its `%XX` escapes decoded: `/live` for `GET /live?type=.mp3`,
+    /// `/músic` for `GET /m%C3%BAsic` (``URLQuery/decodePath(_:)``).
+    var path: String {
+        let raw = request.pathWithoutQuery
+        return URLQuery.decodePath(raw) ?? raw
+    }
 
     /// Whether only the headers were asked for (`HEAD`).
     var headOnly: Bool { request.method == .head }

@@ -76,6 +76,21 @@ struct Router: Sendable {
         Route([.options], .any, CORS.preflight),
     ])
 
+    /// Whether a source may make a new mount at `path` (a station server that accepts any mount): a mount name
+    /// (``StationServer/Configuration/isMountName(_:)``) that no other route answers — not `/`, `/status.json`,
+    /// `/api/…`, `/admin/…`, nor an HLS playlist or segment — so that listeners can reach it.
+    static func isReachableMount(_ path: String) -> Bool {
+        guard StationServer.Configuration.isMountName(path), HLSRoutes.parse(path) == nil else { return false }
+        return !standard.routes.contains { route in
+            guard route.methods.contains(.get) else { return false }
+            switch route.path {
+            case .exact(let taken): return path == taken
+            case .prefix(let start): return path.hasPrefix(start)
+            case .mount, .hls, .any: return false
+            }
+        }
+    }
+
     /// Hands the request to the first route that takes it; else `404` if routes take its method on other
     /// paths (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
     func dispatch(_ exchange: Exchange) {

@@ -1,15 +1,39 @@
+internal import CastyNet
+
 /// Decoding of URL query values (`application/x-www-form-urlencoded`): `+` is a space and `%XX` a byte.
-/// Titles sent to `/admin/metadata` arrive this way, in UTF-8 (or, from old sources, Latin-1).
+/// Titles sent to `/admin/metadata` arrive this way, in UTF-8 (or, from old sources, Latin-1). Request paths are
+/// decoded too (``decodePath(_:)``): mounts are matched by name, whatever a client escaped.
 enum URLQuery {
     /// `text` decoded; bytes that are not UTF-8 are read as Latin-1, and a `%` not followed by two hex digits
     /// is kept as it is.
     static func decode(_ text: Substring, charset: String? = nil) -> String {
+        let bytes = unescaped(text, plusIsSpace: true)
+        // `charset=` as Icecast's /admin/metadata takes it: Latin-1 when named; else UTF-8 if the bytes are that.
+        let latin1 = ["iso-8859-1", "latin1", "latin-1", "iso8859-1"].contains(charset?.lowercased() ?? "")
+        if !latin1, let text = String(validating: bytes, as: UTF8.self) { return text }
+        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    }
+
+    /// A request's path with its `%XX` escapes decoded, as players, browsers, ffmpeg and libshout send a mount
+    /// whose name is not ASCII (`/m%C3%BAsic` is `/músic`; a `+` stays a `+` in a path); `nil` when it has no `%`
+    /// or when its escapes decode to bytes that are not UTF-8 or to a control character (the path is then taken
+    /// as it came).
+    static func decodePath(_ path: String) -> String? {
+        guard path.utf8.contains(UInt8(ascii: "%")) else { return nil }
+        guard let text = String(validating: unescaped(Substring(path), plusIsSpace: false), as: UTF8.self),
+              !text.unicodeScalars.contains(where: SafeText.isControl) else { return nil }
+        return text
+    }
+
+    /// The bytes of `text` with each `%XX` replaced by its byte (and, in a query, each `+` by a space); a `%` not
+    /// followed by two hex digits is kept as it is.
+    private static func unescaped(_ text: Substring, plusIsSpace: Bool) -> [UInt8] {
         var bytes: [UInt8] = []
         var index = text.utf8.startIndex
         let utf8 = text.utf8
         while index < utf8.endIndex {
             let byte = utf8[index]
-            if byte == UInt8(ascii: "+") {
+            if byte == UInt8(ascii: "+"), plusIsSpace {
                 bytes.append(UInt8(ascii: " "))
             } else if byte == UInt8(ascii: "%"), let high = hex(utf8, utf8.index(after: index)),
                       let low = hex(utf8, utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex) {
@@ -21,10 +45,7 @@ enum URLQuery {
             }
             index = utf8.index(after: index)
         }
-        // `charset=` as Icecast's /admin/metadata takes it: Latin-1 when named; else UTF-8 if the bytes are that.
-        let latin1 = ["iso-8859-1", "latin1", "latin-1", "iso8859-1"].contains(charset?.lowercased() ?? "")
-        if !latin1, let text = String(validating: bytes, as: UTF8.self) { return text }
-        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        return bytes
     }
 
     /// `text` encoded for a form or a query: letters, digits and `-_.~` as they are, every other byte `%XX`.

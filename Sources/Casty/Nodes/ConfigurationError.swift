@@ -53,7 +53,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .ringSize(let value, let allowed): "ring of \(value) segments is outside \(allowed)"
         case .fanout(let value, let allowed): "fanout of \(value) branches is outside \(allowed)"
         case .mp3(let error): error.description
-        case .mountName(let name): "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ? or control character"
+        case .mountName(let name):
+            "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ?, #, %XX escape, "
+                + "control character, nor . or .. between slashes"
         case .fallbackLoop(let mounts): "fallbacks go round in a circle: \(mounts.joined(separator: " → "))"
         case .srtPassphrase(let mount, let length):
             "the SRT passphrase\(mount.map { " of \(SafeText.logLine($0))" } ?? "") has \(length) characters: SRT takes 10 to 79"

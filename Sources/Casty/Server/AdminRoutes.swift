@@ -99,9 +99,10 @@ enum AdminRoutes {
             answer(exchange, 200, "OK", ["mount": .text(found.path), "source": .text("disconnected")])
         case "/admin/moveclients":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
-            guard let destination = exchange.query("destination").flatMap(mounts.mount(at:)), destination !== found else {
+            guard let named = exchange.query("destination"), named != found.path else {
                 return answer(exchange, 400, "Bad Request", ["error": .text("give &destination= another mount")])
             }
+            guard let destination = mounts.mount(at: named) else { return noMount(exchange, named) }
             guard destination.distributor.assumeIsolated({ $0.stat().context }) != nil else {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(destination.path) has no stream to move listeners to")])
             }
@@ -115,7 +116,11 @@ enum AdminRoutes {
         case "/admin/whitelist":
             guard let path = mount, path.hasPrefix("/") else { return noMount(exchange, mount) }
             switch exchange.query("action") {
-            case "add": mounts.allow(path)
+            case "add":
+                guard StationServer.Configuration.isMountName(path) else {
+                    return answer(exchange, 400, "Bad Request", ["error": .text("not a mount name: \(path)")])
+                }
+                mounts.allow(path)
             case "remove": mounts.disallow(path)
             default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])
             }

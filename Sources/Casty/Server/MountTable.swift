@@ -77,6 +77,8 @@ final class MountTable: @unchecked Sendable {
         case unauthorized
         /// The mount is not on the whitelist: `403`.
         case notAllowed
+        /// With any mount accepted, the path is no mount listeners could reach (``Router/isReachableMount(_:)``): `403`.
+        case notMountName
         /// A source is publishing there already: `403 Mountpoint in use`.
         case inUse
         /// The audio is not a kind Casty can cut on its frames: `415`.
@@ -86,6 +88,7 @@ final class MountTable: @unchecked Sendable {
             switch self {
             case .unauthorized: "wrong or missing credentials (401)"
             case .notAllowed: "mount not on the whitelist (403)"
+            case .notMountName: "not a mount name listeners could reach (403)"
             case .inUse: "mount in use (403)"
             case .unsupportedType(let type): "content type \(type) not supported (415)"
             }
@@ -167,7 +170,11 @@ final class MountTable: @unchecked Sendable {
             let secret = rules.mountPasswords[path] ?? rules.sourcePassword
             guard let secret, secret.matches(password) else { return .unauthorized }
         }
-        if let whitelist = rules.whitelist, !whitelist.contains(path) { return .notAllowed }
+        if let whitelist = rules.whitelist {
+            guard whitelist.contains(path) else { return .notAllowed }
+        } else if !Router.isReachableMount(path) {
+            return .notMountName
+        }
         guard FrameChain.Format(contentType: contentType) != nil else { return .unsupportedType(contentType ?? "none") }
         if mounts[path]?.source != nil { return .inUse }
         return nil

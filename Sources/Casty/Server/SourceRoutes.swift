@@ -8,8 +8,8 @@ internal import Icy
 /// type (`415`: Casty cuts MP3 and AAC/ADTS streams on their frames), a mount already live (`403 Mountpoint in
 /// use`), the application's key verification (`403`). An admitted `PUT` with `Expect: 100-continue` is answered
 /// `HTTP/1.1 100 Continue` before its body, any other source `200 OK`; then a ``SourceSession`` reads the audio
-/// and the mount's listeners hear it. Each refusal is one log line naming the peer and the status; a password
-/// never is.
+/// (a chunked body through a ``ChunkedSourceInput``) and the mount's listeners hear it. Each refusal is one log
+/// line naming the peer and the status; a password never is.
 enum SourceRoutes {
     static func publish(_ exchange: Exchange) {
         let port = exchange.port
@@ -32,8 +32,13 @@ enum SourceRoutes {
     private static func start(_ exchange: Exchange, _ publication: SourcePublication, record: Bool?) {
         let request = exchange.request
         let session: SourceSession
+        // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read.
+        let chunked = request.headers["Transfer-Encoding"]?.lowercased().contains("chunked") == true
+        let input: any SourceInput = chunked
+            ? ChunkedSourceInput(exchange.connection, pending: exchange.rest, peer: exchange.peer, logger: exchange.port.logger)
+            : exchange.connection
         switch SourceAdmission.start(
-            publication, record: record, port: exchange.port, input: exchange.connection,
+            publication, record: record, port: exchange.port, input: input,
             station: SourceSession.stationHeaders(from: request.headers), bitrate: SourceSession.declaredBitrate(request.headers),
             format: FrameChain.Format(contentType: publication.contentType) ?? .mpeg)
         {
@@ -44,7 +49,7 @@ enum SourceRoutes {
         exchange.connection.write(Array((expectsContinue ? "HTTP/1.1 100 Continue\r\n\r\n" : "HTTP/1.0 200 OK\r\n\r\n").utf8))
         exchange.port.logger("source \(exchange.peer) publishing \(exchange.path) (\(request.method.rawValue), "
             + "\(publication.contentType ?? "audio/mpeg")\(request.headers["User-Agent"].map { ", \($0)" } ?? ""); stream \(session.streamID))")
-        session.assumeIsolated { $0.start(leftover: exchange.rest) }
+        session.assumeIsolated { $0.start(leftover: chunked ? [] : exchange.rest) }
     }
 
     private static func refuse(_ exchange: Exchange, _ refusal: SourceAdmission.Refusal) {
@@ -56,6 +61,8 @@ enum SourceRoutes {
                             headers: ["WWW-Authenticate": "Basic realm=\"Casty\""])
         case .rules(.notAllowed):
             exchange.answer(403, "Forbidden", body: "This mount is not on the server's list: \(exchange.path)")
+        case .rules(.notMountName):
+            exchange.answer(403, "Forbidden", body: "Not a mount name listeners could reach: \(exchange.path)")
         case .rules(.inUse):
             exchange.answer(403, "Mountpoint in use", body: "Mountpoint in use: \(exchange.path)")
         case .rules(.unsupportedType(let type)):

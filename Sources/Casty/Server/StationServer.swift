@@ -72,10 +72,15 @@ public final class StationServer: Sendable {
             }
         }
 
-        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character.
+        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character, no `%XX` escape
+        /// (request paths are matched decoded, so `/a%41` could never be asked for), and no `.` or `..` between
+        /// slashes — a mount's name is also a directory under `--hls-dir` and `--record-dir`, and `/../../etc` must
+        /// not write outside them.
         public static func isMountName(_ name: String) -> Bool {
             name.hasPrefix("/") && name.utf8.count <= 256
                 && !name.unicodeScalars.contains { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }
+                && (URLQuery.decodePath(name) ?? name) == name
+                && !name.split(separator: "/").contains { $0 == "." || $0 == ".." }
         }
     }
 

@@ -1,0 +1,114 @@
+/// Takes the framing off an HTTP/1.1 chunked body (RFC 9112 §7.1) as it arrives, in pieces of any size: what a
+/// source sends with `Transfer-Encoding: chunked` (`curl -T -`, a PUT of unknown length). Each chunk is its size in
+/// hex (and extensions after `;`), CRLF, the bytes, CRLF; a chunk of size 0, then trailer lines and an empty line,
+/// end the body.
+///
+/// Bounded: a size or trailer line longer than ``maxLineBytes`` is an error, and so is a size that is not hex or
+/// does not fit; the payload is handed on without being copied.
+struct ChunkedDecoder {
+    /// Why a body is not chunked as it claims.
+    enum Failure: Error, Equatable, CustomStringConvertible {
+        /// A chunk's size line is not a hex number (or is too large).
+        case badSize(String)
+        /// A chunk's bytes were not followed by CRLF.
+        case missingLineEnd
+        /// A size or trailer line went on past ``maxLineBytes``.
+        case lineTooLong
+
+        var description: String {
+            switch self {
+            case .badSize(let line): "a chunk size that is no hex number: '\(line)'"
+            case .missingLineEnd: "a chunk not followed by CRLF"
+            case .lineTooLong: "a chunk size or trailer line longer than \(ChunkedDecoder.maxLineBytes) bytes"
+            }
+        }
+    }
+
+    /// The longest size or trailer line taken.
+    static let maxLineBytes = 4096
+
+    private enum State {
+        /// Reading a size line (the bytes so far).
+        case size([UInt8])
+        /// Inside a chunk: this many payload bytes to go.
+        case data(Int)
+        /// After a chunk's bytes: its CRLF (`true` once the CR is in).
+        case dataEnd(sawCR: Bool)
+        /// After the last chunk: trailer lines up to an empty one (the bytes of the current line).
+        case trailer([UInt8])
+        /// The body has ended; what follows is ignored.
+        case done
+    }
+
+    private var state = State.size([])
+
+    /// Whether the last chunk and its trailer have come: the body is complete.
+    var finished: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    /// The payload in `bytes`, as slices of it (none copied), in order.
+    mutating func decode(_ bytes: ArraySlice<UInt8>) throws(Failure) -> [ArraySlice<UInt8>] {
+        var payload: [ArraySlice<UInt8>] = []
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            switch state {
+            case .data(let remaining):
+                let end = min(bytes.endIndex, index + remaining)
+                payload.append(bytes[index..<end])
+                state = remaining == end - index ? .dataEnd(sawCR: false) : .data(remaining - (end - index))
+                index = end
+            case .dataEnd(let sawCR):
+                let byte = bytes[index]
+                index += 1
+                if byte == UInt8(ascii: "\r"), !sawCR {
+                    state = .dataEnd(sawCR: true)
+                } else if byte == UInt8(ascii: "\n") {
+                    state = .size([])
+                } else {
+                    throw .missingLineEnd
+                }
+            case .size(var line):
+                guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else {
+                    line += bytes[index...]
+                    guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
+                    state = .size(line)
+                    return payload
+                }
+                line += bytes[index..<newline]
+                index = newline + 1
+                guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
+                let size = try Self.size(of: line)
+                state = size == 0 ? .trailer([]) : .data(size)
+            case .trailer(var line):
+                guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else {
+                    line += bytes[index...]
+                    guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
+                    state = .trailer(line)
+                    return payload
+                }
+                line += bytes[index..<newline]
+                index = newline + 1
+                guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
+                state = line.isEmpty || line == [UInt8(ascii: "\r")] ? .done : .trailer([])
+            case .done:
+                return payload
+            }
+        }
+        return payload
+    }
+
+    /// The size a size line states: hex digits (blanks around them allowed), then optional extensions after `;`,
+    /// and a CR.
+    private static func size(of line: [UInt8]) throws(Failure) -> Int {
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        var digits = line.prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "\r") }.drop(while: blank)
+        while let last = digits.last, blank(last) { digits.removeLast() }
+        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+              let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
+            throw .badSize(String(decoding: line.prefix { $0 != UInt8(ascii: "\r") }.prefix(64), as: UTF8.self))
+        }
+        return size
+    }
+}

@@ -1,0 +1,34 @@
+/// A `--config` file read into command-line words: `name value` lines become `--name=value`, `name` alone
+/// `--name`; blank lines and `#` comments are skipped. Each word keeps the `file:line` it came from, so that a
+/// mistake found later (a port that is no number, a mount that is no name) names its line.
+struct ConfigFile {
+    /// The words, in the file's order; a value always inline (`--admin-password=--x`), so it is never taken for an option.
+    private(set) var words: [String] = []
+    /// Where each of ``words`` came from: `path:line`.
+    private(set) var places: [String] = []
+
+    /// Reads the file at `path` for a command with these options and flags. An unknown name, a flag given a value,
+    /// or an option given none is a usage error naming the line.
+    init(path: String, options: Set<String>, flags: Set<String>) throws {
+        var text = String(decoding: try readFile(path), as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // the byte order mark some editors write
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let place = "\(path):\(number + 1)"
+            let line = raw.trimmingCharacters(in: " \t\r")
+            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            let name = String(line.prefix { $0 != " " && $0 != "\t" })
+            let value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
+            guard options.contains(name) || flags.contains(name), name != "config" else {
+                throw UsageError("\(place): unknown option '\(name)'")
+            }
+            if value.isEmpty {
+                guard flags.contains(name) else { throw UsageError("\(place): \(name) needs a value") }
+                words.append("--\(name)")
+            } else {
+                guard options.contains(name) else { throw UsageError("\(place): \(name) takes no value, not '\(value)'") }
+                words.append("--\(name)=\(value)")
+            }
+            places.append(place)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// A chunked body's framing, taken off in pieces of any size (``ChunkedDecoder``).
+struct ChunkedDecoderTests {
+    /// `body` decoded in pieces of `piece` bytes, joined.
+    func decoded(_ body: String, piece: Int) throws -> (bytes: [UInt8], finished: Bool) {
+        var decoder = ChunkedDecoder()
+        let all = Array(body.utf8)
+        var out: [UInt8] = []
+        var start = 0
+        while start < all.count {
+            for slice in try decoder.decode(all[start..<min(start + piece, all.count)]) { out += slice }
+            start += piece
+        }
+        return (out, decoder.finished)
+    }
+
+    @Test(arguments: [1, 2, 3, 7, 1000])
+    func chunks_AreJoined_WhateverThePieces(piece: Int) throws {
+        let body = "5\r\nhello\r\n1;name=value\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\nafter"
+        let (bytes, finished) = try decoded(body, piece: piece)
+        #expect(String(decoding: bytes, as: UTF8.self) == "hello 0123456789")
+        #expect(finished)
+    }
+
+    @Test func aBrokenBody_IsAnError() {
+        var decoder = ChunkedDecoder()
+        #expect(throws: ChunkedDecoder.Failure.badSize("zz")) { try decoder.decode(Array("zz\r\n".utf8)[...]) }
+        var late = ChunkedDecoder()
+        #expect(throws: ChunkedDecoder.Failure.missingLineEnd) { try late.decode(Array("2\r\nabc".utf8)[...]) }
+        var long = ChunkedDecoder()
+        #expect(throws: ChunkedDecoder.Failure.lineTooLong) { try long.decode([UInt8](repeating: 0x31, count: 5000)[...]) }
+        var signed = ChunkedDecoder()
+        #expect(throws: ChunkedDecoder.Failure.badSize("+5")) { try signed.decode(Array("+5\r\n".utf8)[...]) }
+    }
+}
+
+/// A source whose PUT body comes chunked (`curl -T -`) is heard as its audio, with no broken frames.
+extension StationServerTests {
+    @Test func chunkedSource_IsHeardWithoutBrokenFrames_AndItsLastChunkEndsIt() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
+            + "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+        #expect(await peer.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        // Chunks of 1000 bytes: their size lines fall inside frames of 417 bytes.
+        let audio = Self.silentFrames(20)
+        func chunks(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+            stride(from: bytes.startIndex, to: bytes.endIndex, by: 1000).flatMap { start in
+                let piece = bytes[start..<min(start + 1000, bytes.endIndex)]
+                return Array((String(piece.count, radix: 16) + "\r\n").utf8) + piece + Array("\r\n".utf8)
+            }
+        }
+        await sendAudio(peer, chunks(audio[...]))
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { !$0.isEmpty })
+        let more = Self.silentFrames(40)
+        await sendPaced(peer, chunks(more[...]), segment: 4170)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 30 }, "\(log.lines.value)")
+        #expect(!log.contains("frames broken"), "\(log.lines.value)")
+        await sendAudio(peer, Array("0\r\n\r\n".utf8))
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended: the source hung up") }, "\(log.lines.value)")
+        server.close()
+    }
+}

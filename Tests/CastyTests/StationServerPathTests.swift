@@ -1,0 +1,81 @@
+import Glibc
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// Paths and mount names as sources, players and admins send them: ffmpeg, libshout (ezstream) and browsers send a
+/// mount whose name is not ASCII as `%XX` bytes, and the station server must know it by its name; a name that is
+/// no mount gets an answer that says so.
+extension StationServerTests {
+    @Test func escapedMountName_IsPublishedPlayedAndListed_ByItsName() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/músic", "/backup"], log: log)
+        let source = try await source(server, mount: "/m%C3%BAsic")
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") },
+                "\(source.text) \(log.lines.value)")
+        await sendAudio(source, Self.silentFrames(20))
+        let player = try await listener(server, "/m%C3%BAsic")
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 5 }, "\(player.text.prefix(200))")
+        let api = try await ask(server, "/api/mounts/m%C3%BAsic", admin: false)
+        #expect(api.hasPrefix("HTTP/1.0 200") && api.contains("\"mount\":\"/músic\""), "\(api)")
+        #expect(log.contains("publishing /músic (PUT"), "\(log.lines.value)")
+        server.close()
+    }
+
+    @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300),
+                      "/../../escaped", "/%2E%2E/escaped", "/a/./b"])
+    func acceptAll_RefusesSourcesOnPathsListenersCannotReach(path: String) async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log)
+        let source = try await source(server, mount: path)
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value })
+        #expect(source.text.hasPrefix("HTTP/1.0 403 Forbidden"), "\(source.text)")
+        #expect(log.lines.value.filter { $0.contains("refused") && $0.contains("not a mount name") }.count == 1, "\(log.lines.value)")
+        let fine = try await self.source(server, mount: "/show")
+        #expect(await fine.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        server.close()
+    }
+
+    @Test func whitelistAdd_RefusesWhatIsNoMountName() async throws {
+        let server = try server()
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=/a%20b").hasPrefix("HTTP/1.0 400"))
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
+        server.close()
+    }
+
+    @Test func adminMove_ToAMountThatDoesNotExist_Is404_NamingIt() async throws {
+        let server = try server()
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(20))
+        let moved = try await ask(server, "/admin/moveclients?mount=/live&destination=/nowhere")
+        #expect(moved.hasPrefix("HTTP/1.0 404") && moved.contains("no mount /nowhere"), "\(moved)")
+        #expect(try await ask(server, "/admin/moveclients?mount=/live&destination=/live").hasPrefix("HTTP/1.0 400"))
+        #expect(try await ask(server, "/admin/moveclients?mount=/live").hasPrefix("HTTP/1.0 400"))
+        server.close()
+    }
+
+    @Test func aMountNameHoldingAnEscape_IsRefused_ForNoRequestCouldNameIt() {
+        var configuration = StationServer.Configuration()
+        configuration.mounts = ["/a%20b"]
+        #expect(throws: ConfigurationError.mountName("/a%20b")) { try configuration.check() }
+        #expect(StationServer.Configuration.isMountName("/50%off"), "a % that escapes nothing is asked for as it is")
+        #expect(StationServer.Configuration.isMountName("/músic"))
+    }
+
+    @Test func aSourceOnADotDotMount_WritesNothingOutsideTheHLSDirectory() async throws {
+        let root = "/tmp/casty-traversal-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { _ = system("rm -rf '\(root)'") }
+        let log = Log()
+        let server = try server(mounts: nil, log: log) { $0.options.hls.directory = root + "/hls" }
+        let source = try await source(server, mount: "/../escaped")
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value })
+        #expect(source.text.hasPrefix("HTTP/1.0 403"), "\(source.text)")
+        #expect(access(root + "/escaped", F_OK) != 0, "nothing was made beside the HLS directory")
+        var configuration = StationServer.Configuration()
+        configuration.mounts = ["/a/../b"]
+        #expect(throws: ConfigurationError.mountName("/a/../b")) { try configuration.check() }
+        server.close()
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# mount-name.sh — the player page of a mount whose name is not ASCII, in a real browser (Debian's chromium,
+# headless, driven over the DevTools protocol by scripts/browser/cdp.py).
+#
+# A server has the built-in station on /radio and a mount /música with no source yet. The browser opens
+# /player/música, whose path it keeps %-escaped (/player/m%C3%BAsica): the page must show /música — asked of the
+# server as /api/mounts/m%C3%BAsica —, not fall back to the live /radio. Ports are picked free.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+TMP=$(mktemp -d /tmp/casty-browser-name.XXXXXX)
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+SERVER_PORT=$(free_port) DEVTOOLS_PORT=$(free_port)
+pids=()
+failures=0
+trap stop_started EXIT
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+# shellcheck source=scripts/browser/lib.sh
+. "$here/lib.sh"
+
+"$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password unused --mounts /música --station /radio \
+    --name "Casty FM" --no-hls --loops 0 >"$TMP/server.log" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$SERVER_PORT" || { fail "casty-cli server did not start"; cat "$TMP/server.log"; exit 1; }
+
+browser "http://127.0.0.1:$SERVER_PORT/player/m%C3%BAsica" --window-size=900,760
+station() { evaluate "document.getElementById('station').textContent"; }
+shown() { [ -n "$(station)" ] && [ "$(station)" != "…" ]; }
+wait_until 15 shown
+if [ "$(station)" = "/música" ]; then
+    pass "/player/música shows its mount, /música"
+else
+    fail "/player/música shows '$(station)', not /música"
+fi
+browser_stop
+
+if ((failures > 0)); then
+    echo "--- server log"
+    tail -20 "$TMP/server.log"
+    exit 1
+fi

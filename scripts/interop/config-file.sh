@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# config-file.sh — `casty-cli server --config FILE` (Sources/casty-cli/ConfigFile.swift): a station of many mounts
+# read from a file, and the mistakes a file may hold.
+#
+# Asserts: a file with a byte order mark, tabs, comments and nine mounts (one not ASCII) starts a server whose
+# /status.json lists every mount, the command line winning over the file, and which logs its status line every
+# status-every seconds; each broken file — an unknown name, a
+# flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
+# --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line; so
+# does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
+# --config files are both read, the later winning.
+# Exit 0 only if all passed. About 5 s; needs python3 and curl.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+TMP=$(mktemp -d /tmp/casty-config-file.XXXXXX)
+pids=()
+failures=0
+trap stop_started EXIT
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+
+# refused NAME LINE EXPECTED CONTENT — a config file holding CONTENT (printf format) makes `casty-cli server` exit 1
+# with a first line naming the file, line LINE and the text EXPECTED.
+refused() {
+    local name=$1 line=$2 expected=$3 content=$4 rc=0
+    # shellcheck disable=SC2059  # the content is a printf format on purpose (\t, \xef)
+    printf "$content" >"$TMP/$name.conf"
+    timeout 10 "$CLI" server --config "$TMP/$name.conf" --host 127.0.0.1 </dev/null >"$TMP/$name.out" 2>&1 || rc=$?
+    local first
+    first=$(head -1 "$TMP/$name.out")
+    if [ "$rc" = 1 ] && [[ "$first" == "casty-cli: server: $TMP/$name.conf:$line: "*"$expected"* ]]; then
+        pass "$name: status 1, ${first#casty-cli: server: "$TMP"/}"
+    else
+        fail "$name: status $rc (expected 1), first line '$first' (expected $name.conf:$line: …$expected…)"
+    fi
+}
+
+head='port 0\nsource-password hackme\n'
+refused unknown 3 "unknown option 'bogus'" "${head}bogus 1\n"
+refused flag-value 3 "accept-all takes no value, not 'yes'" "${head}accept-all yes\n"
+refused no-value 1 "port needs a value" 'port\nsource-password hackme\nmounts /live\n'
+refused bad-port 4 "--port must be a whole number" "${head}mounts /live\nport abc\n"
+refused bad-mount 3 "'backup' is not a mount name" "${head}mounts /live,backup\n"
+refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}mounts /live\nfallback /live\n"
+refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
+refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
+
+# On the command line too, a flag takes no value: --accept-all=no must not accept all.
+inline_flag() {
+    local rc=0
+    timeout 10 "$CLI" server --port 0 --source-password x --accept-all=no </dev/null >"$TMP/inline.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/inline.out" | grep -qF -- "--accept-all takes no value, not 'no'"
+}
+check "--accept-all=no: status 1, '--accept-all takes no value, not 'no''" inline_flag
+
+directory() {
+    local rc=0
+    timeout 10 "$CLI" server --config "$TMP" </dev/null >"$TMP/directory.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/directory.out" | grep -qF "cannot read $TMP: Is a directory"
+}
+check "--config naming a directory: status 1, 'cannot read …: Is a directory' (it read as an empty file)" directory
+
+port=$(free_port)
+printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --secret\n' >"$TMP/station.conf"
+printf 'mounts /live,/backup,/aac,/aacbackup,/ez,/liq,/liqsrc,/rec,/músic\nfallback /live=/backup\n' >>"$TMP/station.conf"
+printf 'fallback /aac=/aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \nstatus-every 1\n' >>"$TMP/station.conf"
+"$CLI" server --config "$TMP/station.conf" --port "$port" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/station.log" 2>&1 &
+pids+=("$!")
+up() { curl -s -o "$TMP/status.json" --max-time 2 "http://127.0.0.1:$port/status.json"; }
+check "the server of the config file listens on the command line's port $port" wait_until 15 up
+mounts=$(python3 -c "import json,sys; print(','.join(s['mount'] for s in json.load(open(sys.argv[1]))['icestats']['source']))" "$TMP/status.json" 2>/dev/null || true)
+listed() { [ "$mounts" = "/aac,/aacbackup,/backup,/ez,/liq,/liqsrc,/live,/músic,/rec" ]; }
+check "/status.json lists the file's nine mounts ($mounts)" listed
+admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u admin:--secret "http://127.0.0.1:$port/admin/listmounts")" = 200 ]; }
+check "the admin password from the file, --secret, is taken as a value" admin
+status_line() { log_has "$TMP/station.log" "status: 1 of 9 mounts live, 0 listeners, "; }
+check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station)" wait_until 5 status_line
+
+# Two files: both are read, the later winning (the second names the port and the mounts, the first the password).
+second=$(free_port)
+printf 'source-password hackme\nmounts /one\nport 1\n' >"$TMP/first.conf"
+printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
+"$CLI" server --config "$TMP/first.conf" --config "$TMP/second.conf" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/two.log" 2>&1 &
+pids+=("$!")
+two_up() { log_has "$TMP/two.log" "listening on 127\.0\.0\.1:$second; mounts /three, /two$"; }
+check "--config twice: both files are read, the later one winning (port $second, mounts /three, /two)" wait_until 15 two_up
+
+if ((failures > 0)); then
+    for log in "$TMP"/*.out "$TMP"/*.log; do echo "--- $log"; tail -5 "$log"; done
+    exit 1
+fi
