@@ -70,33 +70,33 @@ struct ChunkedDecoder {
                     throw .missingLineEnd
                 }
             case .size(var line):
-                guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else {
-                    line += bytes[index...]
-                    guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
+                guard try Self.read(line: &line, from: bytes, at: &index) else {
                     state = .size(line)
                     return payload
                 }
-                line += bytes[index..<newline]
-                index = newline + 1
-                guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
                 let size = try Self.size(of: line)
                 state = size == 0 ? .trailer([]) : .data(size)
             case .trailer(var line):
-                guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else {
-                    line += bytes[index...]
-                    guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
+                guard try Self.read(line: &line, from: bytes, at: &index) else {
                     state = .trailer(line)
                     return payload
                 }
-                line += bytes[index..<newline]
-                index = newline + 1
-                guard line.count <= Self.maxLineBytes else { throw .lineTooLong }
                 state = line.isEmpty || line == [UInt8(ascii: "\r")] ? .done : .trailer([])
             case .done:
                 return payload
             }
         }
         return payload
+    }
+
+    /// Adds to `line` the bytes of `bytes` from `index` up to the next LF, within ``maxLineBytes``: `true` when the
+    /// LF came (`index` is then past it; `line` holds the line without it), `false` when `bytes` ended first.
+    private static func read(line: inout [UInt8], from bytes: ArraySlice<UInt8>, at index: inout Int) throws(Failure) -> Bool {
+        let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n"))
+        line += bytes[index..<(newline ?? bytes.endIndex)]
+        guard line.count <= maxLineBytes else { throw .lineTooLong }
+        index = newline.map { $0 + 1 } ?? bytes.endIndex
+        return newline != nil
     }
 
     /// The size a size line states: hex digits (blanks around them allowed), then optional extensions after `;`,
