@@ -2,13 +2,8 @@
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
-#include <errno.h>
-#include <stdint.h>
-#include <sys/resource.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include "CCastySystem.h"
 
 const char *casty_strerror(int error, char *buffer, size_t length) {
@@ -25,29 +20,6 @@ int casty_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = '\0';
     return pthread_setname_np(pthread_self(), truncated);
-}
-
-int casty_set_thread_slice(uint64_t nanoseconds) {
-    // struct sched_attr as the kernel defines it (glibc exports no wrapper before 2.41).
-    struct {
-        uint32_t size;
-        uint32_t sched_policy;
-        uint64_t sched_flags;
-        int32_t sched_nice;
-        uint32_t sched_priority;
-        uint64_t sched_runtime;
-        uint64_t sched_deadline;
-        uint64_t sched_period;
-    } attr = {0};
-    attr.size = sizeof attr;
-    attr.sched_policy = 0;  // SCHED_OTHER
-    errno = 0;
-    int nice = getpriority(PRIO_PROCESS, 0);  // the calling thread's own nice value, kept as it is
-    if (errno != 0) return errno;
-    attr.sched_nice = nice;
-    attr.sched_runtime = nanoseconds;
-    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return errno;
-    return 0;
 }
 
 size_t casty_heap_in_use(void) {

@@ -165,21 +165,6 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Asks the kernel to run the loop's thread in time slices of `slice` (clamped by Linux to 0.1–100 ms),
-    /// keeping its policy and nice value. Safe from any thread; takes effect on the loop's next turn.
-    ///
-    /// Linux's scheduler (EEVDF, since 6.6) gives each runnable thread a slice and picks the one whose slice
-    /// would end first; since 6.12 a thread may ask for its own slice, and one that wakes with a shorter slice
-    /// than the thread running may take the core at once. A loop that only accepts, reads requests and
-    /// answers them — short work, done the moment a peer arrives — asks for a short slice so that a new peer
-    /// does not wait for a loop in the middle of a long fan-out to use up its slice: it gets no more CPU than
-    /// before, only sooner. Older kernels refuse or ignore the request; the loop runs on as before.
-    public func askForTimeSlice(_ slice: Duration) {
-        let (seconds, attoseconds) = slice.components
-        let nanoseconds = UInt64(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        execute { _ = casty_set_thread_slice(nanoseconds) }
-    }
-
     /// Runs `work` on the loop after `delay` and returns a handle to cancel it. Safe from any thread.
     ///
     /// Timers fire in deadline order (ties in scheduling order). Resolution is one millisecond.

@@ -20,20 +20,12 @@ public final class EventLoopGroup: Sendable {
     /// The loops, the first being the one ports accept on.
     public let loops: [EventLoop]
 
-    /// The time slice the accepting loop asks for when it has listener loops beside it
-    /// (``EventLoop/askForTimeSlice(_:)``): the shortest Linux grants.
-    public static let acceptingSlice = Duration.microseconds(100)
-
     /// A group of `count` loops (at least one): the first is `first` (by default the process's shared loop),
-    /// the others are started now. With listener loops, the first asks for short time slices
-    /// (``acceptingSlice``), unless `shortAcceptingSlices` is `false`: its work — an accept, a request, a reply
-    /// head — is short and should start the moment a peer arrives, not once a loop busy with a fan-out has used
-    /// up its slice of a shared core.
-    public init(count: Int, first: EventLoop = .shared, shortAcceptingSlices: Bool = true) {
+    /// the others are started now.
+    public init(count: Int, first: EventLoop = .shared) {
         var loops = [first]
         for index in 1..<max(1, count) { loops.append(EventLoop(name: "casty-loop-\(index)")) }
         self.loops = loops
-        if loops.count > 1, shortAcceptingSlices { first.askForTimeSlice(Self.acceptingSlice) }
     }
 
     /// The shared loop and one loop per core (`sysconf(_SC_NPROCESSORS_ONLN)`) for the listeners.

@@ -39,7 +39,6 @@ enum Fanout {
             ("--casty-only", "measure Casty only, even with an Icecast given"),
             ("--loops N,N,…", "Casty with these listener loops, side by side (0: one loop; default 0)"),
             ("--burst N", "segments Casty sends a new player at once (4; 0 to compare with the floor, which sends none)"),
-            ("--kernel-slices", "also Casty with listener loops whose accepting loop keeps the kernel's time slice (casty/N kernel)"),
             ("--floor", "also the C floor (casty-bench floor): one buffer to every socket, nothing else"),
             ("--accept-floors N", "also the C floor on N sending threads, reached two ways: one accepting thread that hands"
                 + " sockets over (floor/handover) and one SO_REUSEPORT listener per thread (floor/reuseport)"),
@@ -52,8 +51,6 @@ enum Fanout {
         var loops = 0
         /// For Casty: the segments a new player gets at once (`serve --burst N`; nil: serve's default, 4).
         var burst: Int?
-        /// For Casty with listener loops: the accepting loop keeps the kernel's time slice (`serve --kernel-slices`).
-        var kernelSlices = false
         /// The C floor (`casty-bench floor`) instead of Casty: one shared buffer sent to every socket, nothing else.
         var floor = false
         /// For the floor: its arguments past `floor` (sending threads and how sockets reach them).
@@ -92,12 +89,6 @@ enum Fanout {
         let loopCounts = (option("--loops", in: arguments) ?? "0").split(separator: ",").compactMap { Int($0) }
         let burst = option("--burst", in: arguments).flatMap { Int($0) }
         var servers = loopCounts.map { Server(name: $0 == 0 ? "casty" : "casty/\($0)", icecast: false, loops: $0, burst: burst) }
-        // `--kernel-slices`: each Casty with listener loops again, its accepting loop on the kernel's slice.
-        if arguments.contains("--kernel-slices") {
-            servers += loopCounts.filter { $0 > 0 }.map {
-                Server(name: "casty/\($0) kernel", icecast: false, loops: $0, burst: burst, kernelSlices: true)
-            }
-        }
         // `--floor`: the C program that only sends one buffer to every socket, measured in the same run.
         if arguments.contains("--floor") { servers.append(Server(name: "floor", icecast: false, floor: true)) }
         if let threads = option("--accept-floors", in: arguments) {
@@ -167,7 +158,6 @@ enum Fanout {
             var setup = setup ?? CastySetup(serve: ["serve"] + (icecast.map { ["--upstream", "http://127.0.0.1:\($0.port)\($0.mount)"] } ?? []))
             if server.loops > 0 { setup.serve += ["--loops", String(server.loops)] }
             if let burst = server.burst { setup.serve += ["--burst", String(burst)] }
-            if server.kernelSlices { setup.serve.append("--kernel-slices") }
             if server.floor { setup.serve = ["floor"] + server.floorArguments }
             let child = Child(setup.serve, name: "serve")
             guard let ready = child.expect("ready", timeout: 20, idle: ticker), let served = field("port", in: ready) else {

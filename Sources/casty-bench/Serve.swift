@@ -31,7 +31,6 @@ enum Serve {
             ("--password P", "with --mounts: the source password (bench)"),
             ("--hls-target S", "HLS segments' target duration in seconds (6)"),
             ("--burst N", "segments a new player gets at once (4, as casty-cli)"),
-            ("--kernel-slices", "with --loops: the accepting loop keeps the kernel's default time slice"),
             ("--verbose", "log every listener joining and leaving"),
         ])
 
@@ -47,7 +46,7 @@ enum Serve {
         var options = ClientOptions()
         if let target = option("--hls-target", in: arguments).flatMap({ Int($0) }) { options.hls.targetDuration = target }
         if let loops = option("--loops", in: arguments).flatMap({ Int($0) }), loops > 0 {
-            options.loops = EventLoopGroup(count: 1 + loops, shortAcceptingSlices: !arguments.contains("--kernel-slices"))
+            options.loops = EventLoopGroup(count: 1 + loops)
         }
         if let mounts = option("--mounts", in: arguments).flatMap({ Int($0) }) {
             var configuration = StationServer.Configuration()

@@ -20,44 +20,6 @@ struct EventLoopGroupTests {
         #expect(EventLoopGroup(count: 1, first: group.loops[0]).next() === group.loops[0])
     }
 
-    @Test("With listener loops beside it, the accepting loop's thread runs in short time slices; the listener loops keep the kernel's")
-    func acceptingLoopAsksForShortSlices() async throws {
-        // A slice of one's own came with Linux 6.12.
-        guard !kernelVersion().lexicographicallyPrecedes([6, 12]) else { return }
-        let lone = EventLoop(name: "test-lone")
-        let group = EventLoopGroup(count: 2, first: EventLoop(name: "test-slices"))
-        let plain = EventLoopGroup(count: 2, first: EventLoop(name: "test-plain"), shortAcceptingSlices: false)
-        defer { for loop in [lone] + group.loops + plain.loops { loop.shutdown() } }
-        let kernels = try #require(await slice(of: lone))
-        #expect(kernels != 100_000)
-        #expect(await eventually { await slice(of: group.loops[0]) == 100_000 })
-        #expect(await slice(of: group.loops[1]) == kernels)
-        #expect(await slice(of: plain.loops[0]) == kernels)
-    }
-
-    /// The running kernel's major and minor version (`uname -r`).
-    private func kernelVersion() -> [Int] {
-        var names = utsname()
-        uname(&names)
-        let release = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-    }
-
-    /// The time slice the kernel gives `loop`'s thread, in nanoseconds (`se.slice` in `/proc/thread-self/sched`).
-    private func slice(of loop: EventLoop) async -> Int? {
-        await loop.submit {
-            guard let file = fopen("/proc/thread-self/sched", "r") else { return nil }
-            defer { fclose(file) }
-            var line = [CChar](repeating: 0, count: 256)
-            while fgets(&line, Int32(line.count), file) != nil {
-                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                guard text.hasPrefix("se.slice") else { continue }
-                return text.split(separator: ":").last.flatMap { Int($0.filter { !$0.isWhitespace }) }
-            }
-            return nil
-        }
-    }
-
     @Test("Several messages for a node of another loop arrive in one hand-over, in order, before what is sent after them")
     func messagesSentTogetherKeepTheirOrder() async throws {
         let loop = EventLoop(name: "test-mail")

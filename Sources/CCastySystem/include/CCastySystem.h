@@ -85,12 +85,6 @@ int casty_accept(int fd, struct sockaddr *address, socklen_t *length);
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or an errno.
 int casty_set_thread_name(const char *name);
 
-/// Asks the scheduler (Linux 6.12 and later, EEVDF) for time slices of `nanoseconds` for the calling thread,
-/// keeping its policy and nice value: a thread with a shorter slice gets an earlier deadline, so it runs
-/// sooner when it wakes, without getting more CPU overall. Returns 0 or an errno (older kernels may ignore
-/// the request).
-int casty_set_thread_slice(uint64_t nanoseconds);
-
 /// Bytes the C allocator has handed out and not yet had back (mallinfo2's `uordblks`): what the program holds,
 /// unlike RSS, which also counts freed memory the allocator keeps.
 size_t casty_heap_in_use(void);
