@@ -42,14 +42,14 @@ run() {
     sleep 2
     local thread=""
     for task in "/proc/$serve/task/"*; do [ "$(cat "$task/comm")" = casty-loop ] && thread=$task; done
-    local r0 w0 n0 r1 w1 n1 lr0 lw0 ln0 lr1 lw1 ln1
+    local r0 w0 n0 r1 w1 n1 lr0 lw0 lr1 lw1
     read -r r0 w0 n0 < "$thread/schedstat"
     "$bench" loadgen --port "$port" --count "$COUNT" --rate "$RATE" < "$work/loadgen.in" > "$work/loadgen.out" &
     local loadgen=$!
     exec 9> "$work/loadgen.in"
-    read -r lr0 lw0 ln0 < "/proc/$loadgen/schedstat"
+    read -r lr0 lw0 _ < "/proc/$loadgen/schedstat"
     sleep 2.5
-    read -r lr1 lw1 ln1 < "/proc/$loadgen/schedstat"
+    read -r lr1 lw1 _ < "/proc/$loadgen/schedstat"
     read -r r1 w1 n1 < "$thread/schedstat"
     sleep 1
     echo quit >&9
