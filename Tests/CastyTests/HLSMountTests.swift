@@ -49,6 +49,37 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A recorded mount records its own sources, not its fallback's audio while it plays that")
+    func recordedMount_SkipsItsFallbacksAudio() async throws {
+        let directory = temporaryDirectory("mount-fallback")
+        let server = try server(fallbacks: ["/live": "/backup"]) { configuration in
+            configuration.options.hls.targetDuration = 1
+            configuration.options.recording.directory = directory
+            configuration.options.recording.mounts = ["/live"]
+        }
+        // /backup is live, and /live (no source of its own) plays it to its listener.
+        let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let player = try await listener(server, "/live", titles: false)
+        await sendPaced(backup, Self.silentFrames(80))
+        #expect(await player.waitFor { $0.count > 4 * 4170 })
+        #expect(recordings(in: directory).isEmpty, "the fallback's audio is not /live's recording")
+        // /live's own source: recorded, and only its frames.
+        let live = try await source(server)
+        #expect(await live.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(live, Self.silentFrames(60))
+        try await Task.sleep(for: .milliseconds(200))
+        await live.close()
+        #expect(await eventually(timeout: .seconds(5)) { finished(in: directory).count == 1 })
+        // /live plays /backup again: still one recording, of /live's 60 frames.
+        await sendPaced(backup, Self.silentFrames(60))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(recordings(in: directory).count == 1)
+        let recorded = try #require(recordings(in: directory).first)
+        #expect(fileSize(recorded + ".mp3") == 60 * 417)
+        server.close()
+    }
+
     /// The recordings under `directory/live` whose playlist is finished (`EXT-X-ENDLIST`).
     private func finished(in directory: String) -> [String] {
         recordings(in: directory).filter { fileText($0 + ".m3u8")?.hasSuffix("#EXT-X-ENDLIST\n") == true }

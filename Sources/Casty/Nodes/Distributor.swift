@@ -149,6 +149,9 @@ public actor Distributor: LoopNode {
         attach(to: source)
     }
 
+    /// Whether the stream is another mount's now: a mount whose source is away plays its fallback.
+    var playsFallback: Bool { source is Distributor }
+
     /// Hands the distributor a message: a listener's request, or its source's reply and data.
     public nonisolated func send(_ message: Message) { deliver(message) }
 

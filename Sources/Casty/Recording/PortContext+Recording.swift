@@ -2,7 +2,7 @@ internal import CastyNet
 
 extension PortContext {
     /// Records `mount` from now on into the port's recording directory: the stream its packager receives goes
-    /// to a ``Recorder``. Returns what stops it (the file is finished then, with its last frames). Each finished
+    /// to a ``Recorder`` — its own sources' audio, not its fallback's while it plays that. Returns what stops it (the file is finished then, with its last frames). Each finished
     /// file is announced to the application as `stream-available` with `x-stream-type: HLS-VOD` and its
     /// playlist in `x-index-file`. On the loop.
     func record(_ mount: String, distributor: Distributor, streamID: String) -> @Sendable () -> Void {
@@ -20,7 +20,13 @@ extension PortContext {
                 control?.post(StreamEvent(channel: channel, streamID: streamID, kind: .closed, streamType: "HLS-VOD"))
             }
         }
-        let observer = packager.assumeIsolated { $0.observe { recorder.take($0) } }
+        // The mount's own audio only: while it plays its fallback (its source away), nothing is written.
+        let observer = packager.assumeIsolated {
+            $0.observe { [weak distributor] feed in
+                if case .segment = feed, distributor?.assumeIsolated({ $0.playsFallback }) ?? false { return }
+                recorder.take(feed)
+            }
+        }
         let loop = distributor.loop
         return {
             loop.execute {
