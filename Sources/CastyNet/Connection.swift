@@ -119,6 +119,11 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         try? socket.peerAddress()
     }
 
+    /// The address this end is bound to (the port the peer reached), or `nil` if the socket can no longer tell.
+    public var localAddress: SocketAddress? {
+        try? socket.localAddress()
+    }
+
     // MARK: Writing
 
     /// Sends `bytes` now as far as the kernel takes them; the rest is kept and sent when the socket

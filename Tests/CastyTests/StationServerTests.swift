@@ -65,7 +65,8 @@ struct StationServerTests {
         let peer = try await TestPeer.connect(to: server.address, on: loop)
         let credentials = Base64.encode(Array("source:\(password)".utf8))
         await peer.send("\(method) \(mount) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: \(type)\r\n"
-            + "Expect: 100-continue\r\nice-name: Live FM\r\nice-genre: Jazz\r\nice-public: 1\r\n\r\n")
+            + "Expect: 100-continue\r\nice-name: Live FM\r\nice-genre: Jazz\r\nice-public: 1\r\nice-url: https://live.example\r\n"
+            + "ice-audio-info: bitrate=128;samplerate=44100;channels=2\r\n\r\n")
         return peer
     }
 
@@ -114,9 +115,36 @@ struct StationServerTests {
         #expect(parsed.headers["icy-name"] == "Live FM")
         #expect(parsed.headers["icy-genre"] == "Jazz")
         #expect(parsed.headers["icy-pub"] == "1")
+        #expect(parsed.headers["icy-url"] == "https://live.example")
+        #expect(parsed.headers["ice-audio-info"] == "bitrate=128;samplerate=44100;channels=2")
         #expect(parsed.headers["icy-metaint"] == "4170")
         #expect(log.contains("publishing /live (PUT"))
         #expect(!log.lines.value.contains { $0.contains("hackme") }, "a password is never logged")
+        server.close()
+    }
+
+    @Test("Icecast's status path answers the same JSON, with each mount's listenurl from the Host asked and the source's URL and audio info")
+    func statusJSONXSL_IsIcecastsStatus_WithListenURL() async throws {
+        let server = try server()
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" })
+        await sendAudio(source, Self.silentFrames(20))
+        #expect(await eventually { ((try? await ask(server, "/status.json")) ?? "").contains("\"server_name\":\"Live FM\"") })
+        func status(_ path: String, host: String) async throws -> String {
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            await peer.send("GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n")
+            _ = await eventually { peer.closed.value }
+            return peer.text
+        }
+        let icecast = try await status("/status-json.xsl", host: "radio.example:8000")
+        #expect(icecast.hasPrefix("HTTP/1.0 200 OK"))
+        #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/live\""))
+        #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/backup\""))
+        #expect(icecast.contains("\"server_url\":\"https://live.example\""))
+        #expect(icecast.contains("\"audio_info\":\"bitrate=128;samplerate=44100;channels=2\""))
+        // A Host that is no host name is not pasted in: the address the request came in on is named instead.
+        let odd = try await status("/status.json", host: "evil\"}, {\"x")
+        #expect(odd.contains("\"listenurl\":\"http://\(server.address)/live\""))
         server.close()
     }
 

@@ -6,6 +6,7 @@ internal import Icy
 /// | method          | path           | answered by                                                       |
 /// |-----------------|----------------|-------------------------------------------------------------------|
 /// | `GET`, `HEAD`   | `/status.json` | ``StatusRoutes/status(_:)``: the node's state as JSON              |
+/// | `GET`, `HEAD`   | `/status-json.xsl` | the same, where tools written for Icecast ask                  |
 /// | `GET`, `HEAD`   | `/tree`        | ``StatusRoutes/tree(_:)``: the node's place in the tree, one line  |
 /// | `GET`, `HEAD`   | `/player/…`    | ``PlayerPage/serve(_:)``: the player page (also `/` for a browser)   |
 /// | `GET`, `HEAD`   | `/api/…`       | ``APIRoutes/call(_:)``: mounts, titles and live title events for pages |
@@ -61,6 +62,7 @@ struct Router: Sendable {
     /// The table every Casty port uses.
     static let standard = Router(routes: [
         Route([.get, .head], .exact("/status.json"), StatusRoutes.status),
+        Route([.get, .head], .exact("/status-json.xsl"), StatusRoutes.status),
         Route([.get, .head], .exact("/tree"), StatusRoutes.tree),
         Route([.get, .head], .prefix("/api/"), APIRoutes.call),
         Route([.get, .head], .prefix("/player/"), PlayerPage.serve),

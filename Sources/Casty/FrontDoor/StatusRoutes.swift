@@ -1,27 +1,41 @@
+internal import CastyNet
 internal import Icy
 
 /// The routes that tell a node's state: `/status.json` for people and monitoring, `/tree` for `casty-cli tree`.
 enum StatusRoutes {
-    /// `GET /status.json`: the distributor's counters and the station, as JSON.
+    /// `GET /status.json` (and `/status-json.xsl`, where tools written for Icecast look): the distributor's
+    /// counters and the station, as JSON.
     static func status(_ exchange: Exchange) {
         let port = exchange.port
         let body: String
+        let base = listenBase(exchange)
         if let tree = port.tree {
-            body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount)
+            body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount, listenBase: base)
         } else if let mounts = port.mounts {
             let all = mounts.all
             body = StatusPage.serverJSON(all.map { mount in
                 (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state, mount.distributor.assumeIsolated { $0.hlsStatus })
-            }, refused: port.refusedCount, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
+            }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
                 mount.ingestStatus.map { (mount.path, $0()) }
             }), rtmp: port.rtmp?.json)
         } else if let single = port.single {
             body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?(),
-                                   hls: single.assumeIsolated { $0.hlsStatus })
+                                   hls: single.assumeIsolated { $0.hlsStatus }, listenBase: base)
         } else {
             body = "{}"
         }
         exchange.answer(200, "OK", body: body, headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
+    }
+
+    /// Where a listener reaches this port, as `http://host:port` for Icecast's `listenurl`: the request's `Host`
+    /// (the name the client used) when it is a plain host name or address with an optional port, else the
+    /// address the connection came in on.
+    static func listenBase(_ exchange: Exchange) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+        if let host = exchange.request.headers["host"], !host.isEmpty, host.count <= 255, host.allSatisfy(allowed.contains) {
+            return "http://" + host
+        }
+        return "http://" + (exchange.connection.localAddress?.description ?? "127.0.0.1")
     }
 
     /// `GET /tree`: the node's place in the tree, on one line; `/tree?mount=/live`: in that mount's tree.

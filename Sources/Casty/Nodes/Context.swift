@@ -96,7 +96,7 @@ public struct Context: Sendable, Equatable {
 
     /// The header names a relay passes on from its source to its listeners.
     public static let stationHeaderNames = [
-        "Content-Type", "icy-name", "icy-genre", "icy-br", "icy-url", "icy-description", "icy-pub",
+        "Content-Type", "icy-name", "icy-genre", "icy-br", "icy-url", "icy-description", "icy-pub", "ice-audio-info",
     ]
 
     /// Picks the station headers out of a source's reply, in the order of ``stationHeaderNames``.

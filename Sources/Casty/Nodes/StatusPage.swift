@@ -8,9 +8,10 @@ internal import Icy
 enum StatusPage {
     /// One stream's status: Icecast's `icestats.source`, Casty's counters in `casty`, its HLS audience in `hls`
     /// (``HLSPackager/audienceStatus(now:)``) and its place in the tree in `tree`.
-    static func json(_ stat: Stat, upstream: String? = nil, hls: [(String, JSONValue)]? = nil) -> String {
+    /// `listenBase` (`http://host:port`) gives the stream's `listenurl`.
+    static func json(_ stat: Stat, upstream: String? = nil, hls: [(String, JSONValue)]? = nil, listenBase: String? = nil) -> String {
         var members: [(String, JSONValue)] = [
-            ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source(stat)))])),
+            ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source(stat, listenURL: listenBase.map { $0 + "/" })))])),
             ("casty", .object(casty(stat, upstream: upstream))),
         ]
         if let hls { members.append(("hls", .object(hls))) }
@@ -28,11 +29,13 @@ enum StatusPage {
 
     /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
     /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object (an SRT source's in `srt`, the
-    /// HLS audience in `hls`), and the RTMP port's counters as `rtmp` when the server has one.
+    /// HLS audience in `hls`), and the RTMP port's counters as `rtmp` when the server has one. `listenBase`
+    /// (`http://host:port`) gives each mount's `listenurl`.
     static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String, hls: [(String, JSONValue)]?)], refused: Int,
-                           ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil) -> String {
+                           listenBase: String? = nil, ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil) -> String {
         let sources: [JSONValue] = mounts.map { mount in
-            .object([("mount", .text(mount.path))] + source(mount.stat) + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
+            .object([("mount", .text(mount.path))] + source(mount.stat, listenURL: listenBase.map { $0 + mount.path })
+                + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
                 + (ingest[mount.path].map { [("srt", .object($0))] } ?? []) + (mount.hls.map { [("hls", .object($0))] } ?? []))
         }
         var stats: [(String, JSONValue)] = [("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))]
@@ -40,21 +43,24 @@ enum StatusPage {
         return JSONValue.object([("icestats", .object(stats))]).encoded
     }
 
-    /// Icecast's fields for one source.
-    private static func source(_ stat: Stat) -> [(String, JSONValue)] {
+    /// Icecast's fields for one source (`listenurl`: where a player reaches it, when known).
+    private static func source(_ stat: Stat, listenURL: String? = nil) -> [(String, JSONValue)] {
         var source: [(String, JSONValue)] = [
             ("listeners", .number(stat.listeners)),
             ("listener_peak", .number(stat.peakListeners)),
         ]
+        if let listenURL { source.append(("listenurl", .text(listenURL))) }
         if let context = stat.context {
             source += [
                 ("server_name", .text(context.station["icy-name"] ?? "")),
                 ("genre", .text(context.station["icy-genre"] ?? "")),
                 ("server_description", .text(context.station["icy-description"] ?? "")),
+                ("server_url", .text(context.station["icy-url"] ?? "")),
                 ("server_type", .text(context.station["Content-Type"] ?? "audio/mpeg")),
                 ("bitrate", .number(context.bitrate)),
                 ("title", .text(context.title?.streamTitle ?? "")),
             ]
+            if let info = context.station["ice-audio-info"] { source.append(("audio_info", .text(info))) }
         }
         return source
     }

@@ -106,13 +106,15 @@ public actor SourceSession: LoopNode {
 
     /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
     /// send instead): `ice-name` → `icy-name`, `ice-genre` → `icy-genre`, `ice-description`, `ice-url`,
-    /// `ice-public` → `icy-pub`, and the `Content-Type`. Control characters are removed.
+    /// `ice-public` → `icy-pub`, `ice-audio-info` as it is (Icecast passes it on too), and the `Content-Type`.
+    /// Control characters are removed.
     static func stationHeaders(from headers: Headers) -> Headers {
         var station = Headers()
         for (ice, icy) in [("ice-name", "icy-name"), ("ice-genre", "icy-genre"), ("ice-description", "icy-description"),
                            ("ice-url", "icy-url"), ("ice-public", "icy-pub")] {
             if let value = headers[ice] ?? headers[icy] { station[icy] = value }
         }
+        station["ice-audio-info"] = headers["ice-audio-info"]
         station["Content-Type"] = headers["Content-Type"]
         return Context.stationHeaders(from: station)
     }
