@@ -123,7 +123,10 @@ enum ServerCommand: Command {
         guard !needsSourcePassword || configuration.sourcePassword != nil || !arguments.all("mount-password").isEmpty else {
             throw UsageError("give --source-password (or --mount-password /m=PW for each mount)")
         }
-        var mounts: [String]? = arguments.value("mounts").map { $0.split(separator: ",").map(String.init) } ?? []
+        // `/a,/b` or `/a, /b`: blanks around the commas are no part of a mount's name.
+        var mounts: [String]? = arguments.value("mounts").map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
+        } ?? []
         if arguments.flag("accept-all") { mounts = nil }
         configuration.mountPasswords = try pairs(arguments.all("mount-password"), "--mount-password")
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")

@@ -56,6 +56,17 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test func adminCalls_WithoutAMount_Are400_WithAMountThatDoesNotExist_404() async throws {
+        let server = try server()
+        for call in ["listclients", "killsource", "killclient", "moveclients"] {
+            let missing = try await ask(server, "/admin/\(call)")
+            #expect(missing.hasPrefix("HTTP/1.0 400") && missing.contains("no mount given"), "\(call): \(missing)")
+            let unknown = try await ask(server, "/admin/\(call)?mount=/nowhere&id=1&destination=/live")
+            #expect(unknown.hasPrefix("HTTP/1.0 404") && unknown.contains("no mount /nowhere"), "\(call): \(unknown)")
+        }
+        server.close()
+    }
+
     @Test func aMountNameHoldingAnEscape_IsRefused_ForNoRequestCouldNameIt() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["/a%20b"]

@@ -67,7 +67,7 @@ check "--config naming a directory: status 1, 'cannot read …: Is a directory' 
 
 port=$(free_port)
 printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --secret\n' >"$TMP/station.conf"
-printf 'mounts /live,/backup,/aac,/aacbackup,/ez,/liq,/liqsrc,/rec,/músic\nfallback /live=/backup\n' >>"$TMP/station.conf"
+printf 'mounts /live, /backup,/aac,\t/aacbackup,/ez,/liq,/liqsrc,/rec,/músic\nfallback /live=/backup\n' >>"$TMP/station.conf"
 printf 'fallback /aac=/aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \nstatus-every 1\n' >>"$TMP/station.conf"
 "$CLI" server --config "$TMP/station.conf" --port "$port" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/station.log" 2>&1 &
 pids+=("$!")
@@ -75,7 +75,7 @@ up() { curl -s -o "$TMP/status.json" --max-time 2 "http://127.0.0.1:$port/status
 check "the server of the config file listens on the command line's port $port" wait_until 15 up
 mounts=$(python3 -c "import json,sys; print(','.join(s['mount'] for s in json.load(open(sys.argv[1]))['icestats']['source']))" "$TMP/status.json" 2>/dev/null || true)
 listed() { [ "$mounts" = "/aac,/aacbackup,/backup,/ez,/liq,/liqsrc,/live,/músic,/rec" ]; }
-check "/status.json lists the file's nine mounts ($mounts)" listed
+check "/status.json lists the file's nine mounts, blanks after commas left out ($mounts)" listed
 admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u admin:--secret "http://127.0.0.1:$port/admin/listmounts")" = 200 ]; }
 check "the admin password from the file, --secret, is taken as a value" admin
 status_line() { log_has "$TMP/station.log" "status: 1 of 9 mounts live, 0 listeners, "; }

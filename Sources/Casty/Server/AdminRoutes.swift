@@ -150,8 +150,10 @@ enum AdminRoutes {
                         headers: ["WWW-Authenticate": "Basic realm=\"Casty admin\"", "Content-Type": "application/json"])
     }
 
+    /// `404` for a mount that does not exist; `400` when the call names none (a mistake in the call itself).
     private static func noMount(_ exchange: Exchange, _ mount: String?) {
-        answer(exchange, 404, "Not Found", ["error": .text("no mount \(mount ?? "given: add ?mount=/…")")])
+        guard let mount else { return answer(exchange, 400, "Bad Request", ["error": .text("no mount given: add ?mount=/…")]) }
+        answer(exchange, 404, "Not Found", ["error": .text("no mount \(mount)")])
     }
 
     private static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, _ fields: KeyValuePairs<String, JSONValue>) {
