@@ -49,6 +49,7 @@ enum TreeCommand: Command {
             deepest = max(deepest, fields.depth)
             print(String(repeating: "  ", count: indent)
                 + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  players \(fields["listeners"] ?? "?")"
+                + (fields["hls"].map { "  HLS players \($0)" } ?? "")
                 + "  segments \(fields["segments"] ?? "?")  gaps \(fields["gaps"] ?? "?")  branches \(fields.children.count)")
             for child in fields.children.reversed() {
                 if let url = StreamURL("http://\(child)/") { pending.append((url, indent + 1)) }

@@ -80,6 +80,21 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("/tree counts a mount's HLS players beside its players")
+    func treeLine_CountsHLSPlayers() async throws {
+        let server = try server { configuration in configuration.options.hls.targetDuration = 1 }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(240))
+        #expect(try await ask(server, "/tree?mount=/live", admin: false).contains(" hls=0"))
+        #expect(await eventually(timeout: .seconds(5)) {
+            ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 200")
+        })
+        let line = try await ask(server, "/tree?mount=/live", admin: false)
+        #expect(line.contains(" hls=1") && line.contains(" mount=/live"), "\(line)")
+        server.close()
+    }
+
     /// The recordings under `directory/live` whose playlist is finished (`EXT-X-ENDLIST`).
     private func finished(in directory: String) -> [String] {
         recordings(in: directory).filter { fileText($0 + ".m3u8")?.hasSuffix("#EXT-X-ENDLIST\n") == true }

@@ -43,8 +43,8 @@ enum StatusRoutes {
         guard let (distributor, mount) = exchange.port.treeDistributor(mount: exchange.query("mount")) else {
             return exchange.answer(404, "Not Found", body: "No stream here.")
         }
-        let stat = distributor.assumeIsolated { $0.stat() }
-        let line = StatusPage.treeLine(stat) + (mount.map { " mount=\($0)" } ?? "")
+        let (stat, hls) = distributor.assumeIsolated { ($0.stat(), $0.hlsPlayers) }
+        let line = StatusPage.treeLine(stat, hlsPlayers: hls) + (mount.map { " mount=\($0)" } ?? "")
         exchange.answer(200, "OK", body: line, headers: ["Cache-Control": "no-cache"])
     }
 }

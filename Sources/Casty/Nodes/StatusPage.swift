@@ -87,13 +87,14 @@ enum StatusPage {
 
     /// The tree node's state on one line, for `GET /tree` and `casty-cli tree`:
     /// `address=… depth=… parent=… listeners=… branches=… segments=… next=… stream=… gaps=… missing=… children=a:3,b:2`
-    /// (`listeners` are the players; `branches` the links to this node's own branches).
-    static func treeLine(_ stat: Stat) -> String {
+    /// (`listeners` are the players; `branches` the links to this node's own branches), and `hls=N`, the HLS
+    /// players of the stream here, when the node publishes it as HLS.
+    static func treeLine(_ stat: Stat, hlsPlayers: Int? = nil) -> String {
         let children = stat.tree?.children.map { "\($0.address):\($0.subtree)" }.joined(separator: ",") ?? ""
         return "address=\(stat.tree?.address ?? "-") depth=\(stat.path.count) parent=\(stat.path.last ?? "-")"
             + " listeners=\(stat.listeners) branches=\(stat.branches) segments=\(stat.segments) next=\(stat.next ?? 0)"
             + " stream=\(stat.stream.map(Context.streamText) ?? "-") gaps=\(stat.gaps)"
-            + " missing=\(stat.missing) children=\(children)"
+            + " missing=\(stat.missing) children=\(children)" + (hlsPlayers.map { " hls=\($0)" } ?? "")
     }
 }
 
