@@ -10,7 +10,7 @@ at which the segment carrying the title was cut; a client's lag is the moment it
 current title a watcher is greeted with when it connects is left out).
 
 Prints, per kind: clients connected, title events received, lag p50 / p99 / max over every (client, event), and
-the worst "last client" lag of an event; then whether the silent watchers were still connected, the server's RSS
+the worst "last client" lag of an event; then whether the server dropped the silent watchers (and why), the server's RSS
 before and after, and whether any reading client missed an event. A figure, not a bound: exits 1 only if the
 server did not start or a kind received no event at all. Lags are taken from the kernel's arrival time of each read
 (SO_TIMESTAMPNS), so the client, one Python thread, does not add its own reading time to them.
@@ -124,6 +124,12 @@ class Watcher:
             opcode, payload, self.buffer = self.buffer[0] & 0x0F, self.buffer[at:at + length], self.buffer[at + length:]
             if opcode == 1:
                 return payload
+            if opcode == 9:
+                # A ping (the server's heartbeat): answered with a pong holding the same payload, masked as a
+                # client's frames must be, as a browser does by itself.
+                mask = os.urandom(4)
+                self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask
+                                  + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
         return None
 
 
@@ -186,19 +192,19 @@ def main():
         silent = [silent_watcher(port, "sse"), silent_watcher(port, "ws")]
         watchers = run(args, port)
         rss_after = rss_kb(server.pid)
-        silent_open = []
+        # Whether the server let a silent watcher go shows in its log (the watcher's own socket still holds the
+        # events it never read, so peeking at it would not tell).
+        silent_ports = [sock.getsockname()[1] for sock in silent]
         for sock in silent:
-            sock.setblocking(False)
-            try:
-                silent_open.append(sock.recv(1, socket.MSG_PEEK) != b"")
-            except BlockingIOError:
-                silent_open.append(True)
-            except OSError:
-                silent_open.append(False)
             sock.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
+    log.close()
+    with open(log.name, errors="replace") as f:
+        lines = f.read().splitlines()
+    silent_drops = [next((line.split(" dropped: ", 1)[1] for line in lines
+                          if f"127.0.0.1:{p} dropped: " in line), None) for p in silent_ports]
 
     print(f"titles: {args.clients} SSE + {args.clients} WebSocket watchers, {args.seconds:g} s, a title every "
           f"{args.every} s ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
@@ -218,8 +224,9 @@ def main():
         print(f"| {name} | {sum(w.connected for w in group)} | {min(counts)} / {max(counts)} | "
               f"{percentile(lags, 0.5):.1f} / {percentile(lags, 0.99):.1f} / {max(lags, default=float('nan')):.1f} | "
               f"{max(last.values(), default=float('nan')):.1f} | {sum(w.closed_by_server for w in group)} |")
-    print(f"silent watchers (never read) still connected: SSE {silent_open[0]}, WebSocket {silent_open[1]}; "
-          f"server RSS {rss_before} → {rss_after} kB")
+    for name, drop in zip(("SSE", "WebSocket"), silent_drops):
+        print(f"silent {name} watcher (never reads): " + (f"dropped by the server: {drop}" if drop else "still connected"))
+    print(f"server RSS {rss_before} → {rss_after} kB")
     sys.exit(1 if failed else 0)
 
 
