@@ -67,6 +67,30 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test func aKnownPath_AskedWithAnotherMethod_Is405_NamingTheMethodsItTakes() async throws {
+        let server = try server()
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(20))
+        #expect(await eventually { ((try? await ask(server, "/status.json")) ?? "").contains("\"title\"") })
+        func answer(_ request: String) async throws -> String {
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            await peer.send(request)
+            _ = await eventually { peer.closed.value }
+            return peer.text
+        }
+        let post = try await answer("POST /live HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        #expect(post.hasPrefix("HTTP/1.0 405") && post.contains("Allow: GET, HEAD\r\n"), "\(post)")
+        let status = try await answer("POST /status.json HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        #expect(status.hasPrefix("HTTP/1.0 405") && status.contains("Allow: GET, HEAD\r\n"), "\(status)")
+        let admin = try await answer("POST /admin/listmounts HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        #expect(admin.hasPrefix("HTTP/1.0 405") && admin.contains("Allow: GET\r\n"), "\(admin)")
+        // A path nothing answers stays 404, whatever the method.
+        let nowhere = try await answer("POST /nowhere HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        #expect(nowhere.hasPrefix("HTTP/1.0 404"), "\(nowhere)")
+        #expect(try await answer("GET /nowhere HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 404"))
+        server.close()
+    }
+
     @Test func aMountNameHoldingAnEscape_IsRefused_ForNoRequestCouldNameIt() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["/a%20b"]

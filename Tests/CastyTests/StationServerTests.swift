@@ -270,11 +270,12 @@ struct StationServerTests {
         let player = try await listener(server, titles: false)  // told audio/mpeg
         #expect(await player.waitFor { Self.silentFrameCount($0) >= 10 })
         await live.close()
-        // No fallback: the listener waits for a source to return (10 s) — and an AAC one does, at once.
-        #expect(await eventually { log.contains("source") && !player.closed.value })
+        // No fallback: the listener waits for a source to return (10 s) — and an AAC one does, at once (once the
+        // server has seen the first one go: before, the mount is still in use).
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended: ") && !player.closed.value })
         let aac = try await source(server, type: "audio/aac")
         await sendPaced(aac, adtsFrames(60))
-        #expect(await eventually { player.closed.value }, "the MP3 player is not fed AAC: it is let go long before the timeout")
+        #expect(await eventually(timeout: .seconds(8)) { player.closed.value }, "the MP3 player is not fed AAC: it is let go long before the timeout")
         let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
         let heard = player.received.value
         #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")

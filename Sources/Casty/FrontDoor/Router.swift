@@ -93,14 +93,24 @@ struct Router: Sendable {
         }
     }
 
-    /// Hands the request to the first route that takes it; else `404` if routes take its method on other
-    /// paths (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
+    /// Hands the request to the first route that takes it; else `405` with `Allow` if routes take its path with
+    /// other methods (`POST /live`), `404` if routes take its method on other paths
+    /// (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
     func dispatch(_ exchange: Exchange) {
         let method = exchange.request.method
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)
         }
-        if routes.contains(where: { $0.methods.contains(method) }) {
+        // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes.
+        let taken = Set(routes.filter { route in
+            if case .any = route.path { return false }
+            return matches(route.path, exchange)
+        }.flatMap(\.methods))
+        if !taken.isEmpty {
+            let allow = Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
+            exchange.port.logger("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
+            exchange.answer(405, "Method Not Allowed", body: "\(exchange.path) takes \(allow).", headers: ["Allow": allow])
+        } else if routes.contains(where: { $0.methods.contains(method) }) {
             StreamRoutes.noMount(exchange)
         } else {
             exchange.answer(405, "Method Not Allowed", body: "\(method.rawValue) is not taken here.",
