@@ -61,6 +61,10 @@ enum RootCommand: Command {
         let logger = EventLog.standardError
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the source starts and logs
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let fanout = try arguments.integer("fanout", default: 2, in: 1...64)
+        let key = try treeKey(arguments)
+        let interval = try ServerCommand.statusInterval(arguments)
         let source: any Node
         var state: @Sendable () -> String = { "streaming" }
         var sourceStart: @Sendable () async -> Void = {}
@@ -76,16 +80,13 @@ enum RootCommand: Command {
         } else {
             throw UsageError("give --source <url> or --station (or the options of casty-cli server)")
         }
-        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         options.upstreamState = state
-        let key = try treeKey(arguments)
         let root = try Root.start(
             source: source, address: address, advertise: arguments.value("advertise"),
-            fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, options: options, logger: logger)
+            fanout: fanout, treeKey: key, options: options, logger: logger)
         await sourceStart()
         logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
-        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
 
