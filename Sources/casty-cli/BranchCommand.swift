@@ -51,8 +51,9 @@ enum BranchCommand: Command {
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options)
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
+        let advertise = try advertisedAddress(arguments)
         let serving = try Branch.serve(
-            root: root, address: address, clientAddress: clientAddress, advertise: arguments.value("advertise"),
+            root: root, address: address, clientAddress: clientAddress, advertise: advertise,
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
             treeKey: try treeKey(arguments), options: options, logger: logger)
         let branch = serving.branch

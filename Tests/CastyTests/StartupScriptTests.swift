@@ -49,7 +49,7 @@ extension ScriptLaneTwo {
         }
 
         @Test(
-            "A usage mistake (--status-every 0, a bad --port, an empty --tree-key-file) ends proxy, station, demo, root and branch before they start anything",
+            "A usage mistake (--status-every 0, a bad --port, an empty --tree-key-file, an --advertise that is not host:port) ends proxy, station, demo, root and branch before they start anything",
             .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
             .timeLimit(.minutes(1))
         )

@@ -5,7 +5,9 @@
 # Asserts: `--status-every 0` (and a bad `--port` after a built-in station, a bad `--tree-key-file`) given to
 # proxy, station, demo, root and branch exits 1 with the error as the first line: no node started and logged
 # first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
-# then fail). Exit 0 only if all passed. About 2 s; needs python3.
+# then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
+# node's parent sent other branches to `http://no port here/`). Exit 0 only if all passed. About 2 s; needs
+# python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/checks.sh
@@ -39,4 +41,8 @@ refuses "--status-every must be" root --station --host 127.0.0.1 --port "$port" 
 refuses "--port must be" root --station --port nowhere
 refuses "--tree-key-file" root --station --host 127.0.0.1 --port "$port" --tree-key-file "$TMP/empty-key"
 refuses "--status-every must be" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --status-every 0
+# --advertise goes into the Location of the redirects that send other branches to the node: host:port only.
+refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "no port here"
+refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise 10.0.0.2
+refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
 ((failures == 0))
