@@ -59,6 +59,7 @@ enum BranchCommand: Command {
         let branch = serving.branch
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
             + (serving.mounts == nil ? "" : "; relays any mount asked"))
+        warnIfAdvertisingEveryInterface(advertise, listening: serving.port.address, logger: logger)
         if let mounts = serving.mounts {
             Task { await reportMounts(mounts, every: interval, logger: logger) }
         }

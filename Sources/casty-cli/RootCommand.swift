@@ -88,6 +88,7 @@ enum RootCommand: Command {
         await sourceStart()
         logger("root: listening on \(root.port.address), advertised as \(advertise ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
+        warnIfAdvertisingEveryInterface(advertise, listening: root.port.address, logger: logger)
         await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
 
@@ -115,6 +116,7 @@ enum RootCommand: Command {
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key")
             + SRTOptions.describe(server, configuration))
+        warnIfAdvertisingEveryInterface(advertise, listening: server.address, logger: logger)
         await ServerCommand.reportStatus(of: server, every: interval, logger: logger)
     }
 }
@@ -154,4 +156,13 @@ func advertisedAddress(_ arguments: Arguments) throws(UsageError) -> String? {
         throw UsageError("--advertise must be host:port as other machines reach it (10.0.0.2:8001, [2001:db8::2]:8001), not '\(text)'")
     }
     return text
+}
+
+/// Warns at start when a root or a branch advertises the address it listens on and that is every interface
+/// (`0.0.0.0`, `::`, the default): its parent sends other branches there, which another machine cannot reach,
+/// and to a parent every branch advertised so on the same port is the same node.
+func warnIfAdvertisingEveryInterface(_ advertise: String?, listening address: SocketAddress, logger: EventLog) {
+    guard advertise == nil, address.host == "0.0.0.0" || address.host == "::" else { return }
+    logger("warning: advertised as \(address), which other machines cannot reach (and to a parent every branch advertised"
+        + " so on this port is the same node); pass --advertise HOST:PORT unless the whole tree runs on this machine")
 }

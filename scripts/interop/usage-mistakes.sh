@@ -6,8 +6,9 @@
 # proxy, station, demo, root and branch exits 1 with the error as the first line: no node started and logged
 # first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
 # then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
-# node's parent sent other branches to `http://no port here/`). Exit 0 only if all passed. About 2 s; needs
-# python3.
+# node's parent sent other branches to `http://no port here/`). A root or branch that advertises 0.0.0.0 (the
+# default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
+# --advertise or a --host of one address is given. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/checks.sh
@@ -45,4 +46,22 @@ refuses "--status-every must be" branch --root http://127.0.0.1:9/ --host 127.0.
 refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "no port here"
 refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise 10.0.0.2
 refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
+
+# warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
+# or, with EXPECTED "-", no warning at all.
+warns() {
+    local expected=$1
+    shift
+    timeout 3 "$CLI" "$@" </dev/null >"$TMP/out.log" 2>&1 || true
+    if [ "$expected" = - ]; then
+        check "$*: no warning" bash -c "! grep -q warning: '$TMP/out.log'"
+    else
+        check "$*: warns '$expected'" grep -qF -- "$expected" "$TMP/out.log"
+    fi
+}
+# Advertised as 0.0.0.0 (the default --host), a node is out of reach of other machines: said at start.
+warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" branch --root http://127.0.0.1:9/ --port "$port"
+warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" root --source http://127.0.0.1:9/ --port "$port"
+warns - branch --root http://127.0.0.1:9/ --port "$port" --advertise "127.0.0.1:$port"
+warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
 ((failures == 0))
