@@ -93,14 +93,15 @@ struct Router: Sendable {
         }
     }
 
-    /// Hands the request to the first route that takes it; else `404` if routes take its method on other
-    /// paths (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
+    /// Hands the request to the first route that takes it; else `404` for a player's `GET` or `HEAD` of a path
+    /// with nothing to play (``StreamRoutes/noMount(_:)``), `405` for any other method: a `POST` anywhere but
+    /// `/commands/…` is not a player that got a path wrong (it was told `404 No mount here`, on a relay too).
     func dispatch(_ exchange: Exchange) {
         let method = exchange.request.method
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)
         }
-        if routes.contains(where: { $0.methods.contains(method) }) {
+        if method == .get || method == .head {
             StreamRoutes.noMount(exchange)
         } else {
             exchange.answer(405, "Method Not Allowed", body: "\(method.rawValue) is not taken here.",
