@@ -50,14 +50,16 @@ enum BranchCommand: Command {
         }
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options)
+        let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
+        let advertise = try advertisedAddress(arguments)
         let serving = try Branch.serve(
-            root: root, address: address, clientAddress: clientAddress, advertise: arguments.value("advertise"),
+            root: root, address: address, clientAddress: clientAddress, advertise: advertise,
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
             treeKey: try treeKey(arguments), options: options, logger: logger)
         let branch = serving.branch
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
             + (serving.mounts == nil ? "" : "; relays any mount asked"))
-        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        warnIfAdvertisingEveryInterface(advertise, listening: serving.port.address, logger: logger)
         if let mounts = serving.mounts {
             Task { await reportMounts(mounts, every: interval, logger: logger) }
         }

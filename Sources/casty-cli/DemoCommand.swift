@@ -24,20 +24,21 @@ enum DemoCommand: Command {
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
+        let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
+        let port = try arguments.port("port", default: 8080)
         let station = try Station.builtIn(name: "Casty Demo", titles: ["Casty demo tone"], titleInterval: .seconds(10))
         await station.start()
         let stationServing = try ServedStream.start(
             source: station, host: "127.0.0.1", port: 0, burst: 4, logger: .silent, upstreamState: { "streaming" })
         let proxy = try Proxy(url: StreamURL(host: "127.0.0.1", port: stationServing.port.address.port), logger: logger)
         let serving = try ServedStream.start(
-            source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
+            source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: port,
             burst: 4, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         try await proxy.start()
         logger("demo: station on \(stationServing.url), proxy attached to it")
         logger("listening on \(serving.url) (status: \(serving.url)status.json)")
         print("Casty demo is playing. Give VLC this URL:  \(serving.url)    (or: mpg123 \(serving.url))")
         fflush(nil)  // at once, also when standard output is a pipe or a file
-        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await serving.reportStatus(
             every: interval, logger: logger,
             upstream: { proxy.assumeIsolated { "\($0.state)" } })

@@ -32,6 +32,7 @@ enum ProxyCommand: Command {
         guard let url = StreamURL(text) else { throw UsageError("not an http://host:port/path URL: \(text)") }
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        let interval = try ServerCommand.statusInterval(arguments)  // every usage mistake before anything starts
         let logger = EventLog.standardError
         let proxy = try Proxy(url: url, configuration: configuration, logger: logger)
         var options = ClientOptions()
@@ -44,7 +45,6 @@ enum ProxyCommand: Command {
         await proxy.startInBackground()
         logger("proxy: attaching to \(url)")
         logger("listening on \(serving.url) (status: \(serving.url)status.json)")
-        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await serving.reportStatus(
             every: interval, logger: logger,
             upstream: { proxy.assumeIsolated { "\($0.state)" } })

@@ -61,6 +61,11 @@ enum RootCommand: Command {
         let logger = EventLog.standardError
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the source starts and logs
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        let fanout = try arguments.integer("fanout", default: 2, in: 1...64)
+        let key = try treeKey(arguments)
+        let advertise = try advertisedAddress(arguments)
+        let interval = try ServerCommand.statusInterval(arguments)
         let source: any Node
         var state: @Sendable () -> String = { "streaming" }
         var sourceStart: @Sendable () async -> Void = {}
@@ -76,16 +81,14 @@ enum RootCommand: Command {
         } else {
             throw UsageError("give --source <url> or --station (or the options of casty-cli server)")
         }
-        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         options.upstreamState = state
-        let key = try treeKey(arguments)
         let root = try Root.start(
-            source: source, address: address, advertise: arguments.value("advertise"),
-            fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, options: options, logger: logger)
+            source: source, address: address, advertise: advertise,
+            fanout: fanout, treeKey: key, options: options, logger: logger)
         await sourceStart()
-        logger("root: listening on \(root.port.address), advertised as \(arguments.value("advertise") ?? root.port.address.description)"
+        logger("root: listening on \(root.port.address), advertised as \(advertise ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
-        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
+        warnIfAdvertisingEveryInterface(advertise, listening: root.port.address, logger: logger)
         await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
 
@@ -96,22 +99,24 @@ enum RootCommand: Command {
         let feedsItself = !arguments.all("relay").isEmpty || arguments.value("station") != nil
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         let interval = try ServerCommand.statusInterval(arguments)
+        let advertise = try advertisedAddress(arguments)
         let configuration = try await ServerCommand.configuration(arguments, address: address, feedsItself: feedsItself, logger: logger)
         let key = try treeKey(arguments)
         let server: StationServer
         do {
             server = try StationServer.startRoot(
-                configuration, address: address, advertise: arguments.value("advertise"),
+                configuration, address: address, advertise: advertise,
                 fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, logger: logger)
         } catch let error as SocketError {
             throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
         }
         try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
         let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""
-        logger("root: listening on \(server.address)\(rtmp), advertised as \(arguments.value("advertise") ?? server.address.description);"
+        logger("root: listening on \(server.address)\(rtmp), advertised as \(advertise ?? server.address.description);"
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key")
             + SRTOptions.describe(server, configuration))
+        warnIfAdvertisingEveryInterface(advertise, listening: server.address, logger: logger)
         await ServerCommand.reportStatus(of: server, every: interval, logger: logger)
     }
 }
@@ -137,4 +142,27 @@ func listenAddress(_ arguments: Arguments, option: String = "port", defaultPort:
         throw UsageError("--host must be a numeric IPv4 or IPv6 address, not '\(host)'")
     }
     return address
+}
+
+/// `--advertise H:P`, if given: the `host:port` (`[v6]:port` for IPv6) other machines reach this node at. Its
+/// parent writes it into the `Location` of the redirects that send other branches here, so anything else — no
+/// port, a space, a path — would place unreachable nodes in the tree: a usage mistake.
+func advertisedAddress(_ arguments: Arguments) throws(UsageError) -> String? {
+    guard let text = arguments.value("advertise") else { return nil }
+    let allowed = text.unicodeScalars.allSatisfy {
+        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:[]".unicodeScalars.contains($0)
+    }
+    guard allowed, let authority = StreamURL.authority(Substring(text)), authority.port != nil else {
+        throw UsageError("--advertise must be host:port as other machines reach it (10.0.0.2:8001, [2001:db8::2]:8001), not '\(text)'")
+    }
+    return text
+}
+
+/// Warns at start when a root or a branch advertises the address it listens on and that is every interface
+/// (`0.0.0.0`, `::`, the default): its parent sends other branches there, which another machine cannot reach,
+/// and to a parent every branch advertised so on the same port is the same node.
+func warnIfAdvertisingEveryInterface(_ advertise: String?, listening address: SocketAddress, logger: EventLog) {
+    guard advertise == nil, address.host == "0.0.0.0" || address.host == "::" else { return }
+    logger("warning: advertised as \(address), which other machines cannot reach (and to a parent every branch advertised"
+        + " so on this port is the same node); pass --advertise HOST:PORT unless the whole tree runs on this machine")
 }

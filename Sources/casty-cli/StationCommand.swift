@@ -34,13 +34,14 @@ enum StationCommand: Command {
         let logger = EventLog.standardError
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the station starts and logs
+        let interval = try ServerCommand.statusInterval(arguments)
+        let port = try arguments.port("port", default: 8000)
         let station = try makeStation(arguments, logger: logger)
         let serving = try ServedStream.start(
-            source: station, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8000),
+            source: station, host: arguments.value("host") ?? "127.0.0.1", port: port,
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })
         logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
         logger("listening on \(serving.url) (status: \(serving.url)status.json)")
-        let interval = Duration.seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
         await serving.reportStatus(
             every: interval, logger: logger,
             upstream: { "streaming" })

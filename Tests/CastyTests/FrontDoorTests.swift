@@ -41,6 +41,18 @@ struct FrontDoorTests {
         port.close()
     }
 
+    /// `POST` is taken on `/commands/…` only: anywhere else it is a method this port does not take (`405`), not a
+    /// path with nothing to play (`404 No mount here`, which a relay, whose every path plays, used to answer).
+    @Test func post_OutsideTheCommands_IsRefusedWith405() async throws {
+        let (_, port) = try serving()
+        for path in ["/", "/live", "/status.json"] {
+            let text = try await ask(port, "POST \(path) HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+            #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"), "\(path): \(text)")
+            #expect(text.contains("Allow: GET, HEAD\r\n"), "\(path)")
+        }
+        port.close()
+    }
+
     @Test func headOfStatus_HasItsLengthButNoBody() async throws {
         let (_, port) = try serving()
         let get = try await ask(port, "GET /status.json HTTP/1.0\r\n\r\n")

@@ -7,7 +7,8 @@ extension ScriptLaneTwo {
     /// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
     /// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
     /// `scripts/interop/config-file.sh`: a `--config` file of many mounts, and its mistakes named by their line;
-    /// `scripts/interop/demo.sh`: the README's first command plays. Needs python3 (always on the machines Casty is
+    /// `scripts/interop/demo.sh`: the README's first command plays; `scripts/interop/usage-mistakes.sh`: a usage
+    /// mistake ends a command before it starts anything, and a tree node advertising 0.0.0.0 warns. Needs python3 (always on the machines Casty is
     /// tested on), and mpg123 for the demo.
     @Suite
     struct StartupScriptTests {
@@ -45,6 +46,15 @@ extension ScriptLaneTwo {
         )
         func configFileMistakesNameTheirLine() async {
             await ScriptRun(script: "scripts/interop/config-file.sh", arguments: [], deadline: .seconds(45)).run()
+        }
+
+        @Test(
+            "A usage mistake (--status-every 0, a bad --port, an empty --tree-key-file, an --advertise that is not host:port) ends proxy, station, demo, root and branch before they start anything; advertising 0.0.0.0 is warned of",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(1))
+        )
+        func usageMistakesEndBeforeAnythingStarts() async {
+            await ScriptRun(script: "scripts/interop/usage-mistakes.sh", arguments: [], deadline: .seconds(45)).run()
         }
 
         @Test(

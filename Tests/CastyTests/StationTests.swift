@@ -195,6 +195,18 @@ struct StationTests {
         }
     }
 
+    /// The line a station logs when it starts gives the segment period in whole milliseconds, not as a
+    /// `Duration` prints itself ("every 0.5120053226359774 seconds").
+    @Test func station_LogsItsSegmentPeriodInMilliseconds() async throws {
+        try await withLoop { loop in
+            let lines = LogLines()
+            let station = try Station.builtIn(segmentBytes: 8192, loop: loop, logger: lines.logger)
+            await station.start()
+            station.stop()
+            #expect(lines.value.contains { $0.hasSuffix("a segment of 8192 bytes every 512 ms") }, "\(lines.value)")
+        }
+    }
+
     @Test func station_FailsWithTheMP3Error_WhenTheFileHasNoFrames() {
         let bytes = Array("not an mp3 file at all".utf8)
         #expect(throws: ConfigurationError.mp3(.noFrames(byteCount: bytes.count))) {

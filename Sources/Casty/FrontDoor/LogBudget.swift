@@ -53,3 +53,11 @@ final class LogBudget: @unchecked Sendable {
         suppressed = 0
     }
 }
+
+extension LogBudget {
+    /// The budget for branches refused for a wrong or missing tree key: five lines per 10 s, so that one branch
+    /// started with the wrong key, which asks again every half second, is told in the log but does not fill it.
+    static func treeKeyRefusals(loop: EventLoop, logger: EventLog) -> LogBudget {
+        LogBudget(loop: loop, logger: logger, what: "branches refused for a wrong or missing tree key", perWindow: 5)
+    }
+}

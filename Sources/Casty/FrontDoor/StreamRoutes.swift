@@ -20,7 +20,7 @@ enum StreamRoutes {
         let branch = takesBranches(exchange, distributor) ? request.headers["x-casty-branch"] : nil
         if let branch, let key = port.options.treeKey, !key.admits(request.headers["x-casty-key"]) {
             port.refused()
-            port.logger("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
+            port.treeKeyRefusals("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
             return exchange.answer(403, "Forbidden", body: "This tree takes branches with its key only (X-Casty-Key).")
         }
         if branch == nil, let mounts = port.mounts, let mount = mounts.mount(at: exchange.path) ?? mounts.all.first,

@@ -187,7 +187,7 @@ public actor Station: LoopNode {
         guard epoch == nil, !stopped else { return }
         epoch = .now
         sent = 0
-        logger("station: \(name) playing \(file.frames.count) frames at \(bitrate) kbit/s, a segment of \(segmentBytes) bytes every \(segmentDuration)")
+        logger("station: \(name) playing \(file.frames.count) frames at \(bitrate) kbit/s, a segment of \(segmentBytes) bytes every \(Int((segmentDuration / .milliseconds(1)).rounded())) ms")
         tick()
     }
 

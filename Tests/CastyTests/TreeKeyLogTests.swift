@@ -1,0 +1,33 @@
+@testable import CastyNet
+import Testing
+
+@testable import Casty
+
+/// A branch started with the wrong tree key asks its parent again every half second for as long as it runs:
+/// the parent tells each refusal in the log up to a budget, then sums them up, so the log does not fill.
+@Suite(.serialized)
+struct TreeKeyLogTests {
+    /// Twelve refused branch requests in a row: five lines naming the peer, then one line that counts the rest
+    /// when the 10 s window ends; every refusal is still answered `403` and counted.
+    @Test func refusedBranches_AreLoggedUpToABudget_ThenSummedUp() async throws {
+        let source = try Station.builtIn(titles: ["Key log"], titleInterval: .seconds(1), segmentBytes: 1600)
+        await source.start()
+        let lines = LogLines()
+        let root = try Root.start(source: source, address: .loopback(port: 0), treeKey: TreeKey("tree-secret"), logger: lines.logger)
+        for attempt in 0..<12 {
+            let stranger = try await TestPeer.connect(to: root.port.address, on: .shared)
+            await stranger.send("GET / HTTP/1.0\r\nX-Casty-Branch: 10.9.9.9:8001\r\nX-Casty-Key: wrong\r\n\r\n")
+            #expect(await eventually(timeout: .seconds(10)) { stranger.closed.value })
+            #expect(stranger.text.hasPrefix("HTTP/1.0 403 Forbidden\r\n"), "attempt \(attempt)")
+        }
+        #expect(await root.distributor.stat().refused == 12)
+        let oneByOne = { lines.value.filter { $0.contains("10.9.9.9:8001") && $0.contains("refused") } }
+        #expect(oneByOne().count == 5, "\(lines.value)")
+        #expect(await eventually(timeout: .seconds(30)) {
+            lines.value.contains { $0.contains("7 more branches refused for a wrong or missing tree key") }
+        }, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("tree-secret") }, "the key is never logged")
+        source.stop()
+        root.port.close()
+    }
+}

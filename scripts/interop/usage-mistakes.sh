@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# usage-mistakes.sh — a usage mistake ends a command before it starts anything (README, "casty-cli": "one error
+# line (a usage mistake also prints the usage) and status 1").
+#
+# Asserts: `--status-every 0` (and a bad `--port` after a built-in station, a bad `--tree-key-file`) given to
+# proxy, station, demo, root and branch exits 1 with the error as the first line: no node started and logged
+# first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
+# then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
+# node's parent sent other branches to `http://no port here/`). A root or branch that advertises 0.0.0.0 (the
+# default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
+# --advertise or a --host of one address is given. Exit 0 only if all passed. About 15 s; needs python3.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+
+CLI=${CASTY_CLI:-casty-cli}
+TMP=$(mktemp -d /tmp/casty-usage-mistakes.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+
+# refuses EXPECTED ARGS... — `casty-cli ARGS…` exits 1 and its first line is the error naming EXPECTED.
+refuses() {
+    local expected=$1 rc=0
+    shift
+    timeout 10 "$CLI" "$@" </dev/null >"$TMP/out.log" 2>&1 || rc=$?
+    if [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qF -- "$expected"; then
+        pass "$*: status 1, first line: $(head -1 "$TMP/out.log" | cut -c1-120)"
+    else
+        fail "$*: status $rc (expected 1, first line naming $expected): $(head -3 "$TMP/out.log" | tr '\n' ' ' | cut -c1-300)"
+    fi
+}
+port=$(free_port)
+: >"$TMP/empty-key"
+refuses "--status-every must be" proxy http://127.0.0.1:9/ --port "$port" --status-every 0
+refuses "--status-every must be" station --port "$port" --status-every 0
+refuses "--port must be" station --port nowhere
+refuses "--status-every must be" demo --port "$port" --status-every 0
+refuses "--port must be" demo --port nowhere
+refuses "--status-every must be" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --status-every 0
+refuses "--status-every must be" root --station --host 127.0.0.1 --port "$port" --status-every 0
+refuses "--port must be" root --station --port nowhere
+refuses "--tree-key-file" root --station --host 127.0.0.1 --port "$port" --tree-key-file "$TMP/empty-key"
+refuses "--status-every must be" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --status-every 0
+# --advertise goes into the Location of the redirects that send other branches to the node: host:port only.
+refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "no port here"
+refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise 10.0.0.2
+refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
+
+# warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
+# or, with EXPECTED "-", no warning at all.
+warns() {
+    local expected=$1
+    shift
+    timeout 3 "$CLI" "$@" </dev/null >"$TMP/out.log" 2>&1 || true
+    if [ "$expected" = - ]; then
+        check "$*: no warning" bash -c "! grep -q warning: '$TMP/out.log'"
+    else
+        check "$*: warns '$expected'" grep -qF -- "$expected" "$TMP/out.log"
+    fi
+}
+# Advertised as 0.0.0.0 (the default --host), a node is out of reach of other machines: said at start.
+warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" branch --root http://127.0.0.1:9/ --port "$port"
+warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" root --source http://127.0.0.1:9/ --port "$port"
+warns - branch --root http://127.0.0.1:9/ --port "$port" --advertise "127.0.0.1:$port"
+warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
+((failures == 0))
