@@ -64,6 +64,26 @@ struct ControlPlaneTests {
         #expect(ContinuousClock.now - started < .seconds(2))
         await silent.close()
     }
+
+    @Test func httpCall_Failing_NeverShowsTheURLsQuery() async throws {
+        let garbage = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("nonsense\r\n\r\n".utf8))
+            connection.close()
+        }
+        var url = garbage.url
+        url.path = "/events?token=S3cretT0ken"
+        let failures: [CastyError?] = [
+            await #expect(throws: CastyError.self) { try await HTTPCall.post(url, loop: loop, timeout: .seconds(5)) },
+            await #expect(throws: CastyError.self) {
+                try await HTTPCall.post(StreamURL(host: "127.0.0.1", port: 1, path: url.path), loop: loop, timeout: .seconds(5))
+            },
+        ]
+        for failure in failures {
+            let line = "\(try #require(failure))"
+            #expect(line.contains("/events?…") && !line.contains("S3cretT0ken"), "\(line)")
+        }
+        await garbage.close()
+    }
 }
 
 extension ScriptLaneOne {
