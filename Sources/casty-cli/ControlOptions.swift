@@ -59,6 +59,9 @@ enum ControlOptions {
         let wildcard = address.host == "0.0.0.0" || address.host == "::"
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
+        if let publicURL, !isWebAddress(publicURL) {
+            throw UsageError("--public-url takes http://host[:port] or https://host[:port], not '\(publicURL)'")
+        }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {
@@ -70,6 +73,16 @@ enum ControlOptions {
                 + "can reach this node")
         }
         return ControlPlane(configuration, logger: logger)
+    }
+
+    /// Whether `text` is an address a listen URL can be made of: `http://` or `https://`, then a host. Without
+    /// the scheme (`radio.example:8000`), the events' `x-index-file` and the report's playlists would be no URLs.
+    private static func isWebAddress(_ text: String) -> Bool {
+        guard let scheme = text.firstRange(of: "://"), ["http", "https"].contains(text[..<scheme.lowerBound].lowercased()) else {
+            return false
+        }
+        let rest = text[scheme.upperBound...]
+        return !rest.isEmpty && !rest.hasPrefix("/")
     }
 
     private static func value(_ name: String, _ arguments: Arguments) -> String? {
