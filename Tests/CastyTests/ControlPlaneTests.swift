@@ -23,6 +23,17 @@ struct ControlPlaneTests {
         #expect(AppAuth("bearer:t0ken")?.admits(nil) == false)
     }
 
+    @Test func appAuth_TakesTheSchemeInAnyCase_NotTheCredentials() {
+        #expect(AppAuth("bearer:t0ken")?.admits("bearer t0ken") == true)
+        #expect(AppAuth("bearer:t0ken")?.admits("BEARER t0ken") == true)
+        #expect(AppAuth("bearer:t0ken")?.admits("bearer T0KEN") == false)
+        #expect(AppAuth("bearer:t0ken")?.admits("bearert0ken") == false)
+        #expect(AppAuth("basic:casty:pw")?.admits("basic Y2FzdHk6cHc=") == true)
+        #expect(AppAuth("basic:casty:pw")?.admits("basic y2FzdHk6cHc=") == false)
+        #expect(AppAuth("custom:Token abc")?.admits("token abc") == false, "a custom value is matched exactly")
+        #expect(AppAuth("custom:Token abc")?.admits("Token abc") == true)
+    }
+
     @Test func streamEvent_SurvivesTheSpool() {
         let event = StreamEvent(channel: "live", streamID: "abc", kind: .available, streamType: "ICY-LIVE",
                                 indexFile: "http://127.0.0.1:8000/live")
