@@ -31,8 +31,9 @@ enum ControlOptions {
                                         auth: action=listener_add, 200 with icecast-auth-user: 1 admits)
           --public-url URL              this node as the application reaches it (default http://<host>:<port>,
                                         http://127.0.0.1:<port> on 0.0.0.0 or ::, with a warning at start)
-          (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, EVENT_CALLBACK_URL,
-           EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, PUBLIC_URL, or the same with CASTY_ before them)
+          (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, KEY_VERIFICATION_TIMEOUT,
+           EVENT_CALLBACK_URL, EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, LISTENER_AUTH_URL, PUBLIC_URL,
+           or the same with CASTY_ before them)
         """
 
     /// Whether the application verifies sources' keys (then no source password is needed).
