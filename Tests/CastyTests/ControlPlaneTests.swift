@@ -76,6 +76,17 @@ struct ControlPlaneTests {
         await silent.close()
     }
 
+    @Test func httpCall_ReadsHeaderValues_WithoutTheBlanksAroundThem() async throws {
+        let padded = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nx-record:\t true \t\r\nicecast-auth-user: 1 \r\nContent-Length: 2 \r\n\r\nok".utf8))
+        }
+        let answer = try await HTTPCall.post(padded.url, loop: loop, timeout: .seconds(5))
+        #expect(answer.headers["x-record"] == "true")
+        #expect(answer.headers["icecast-auth-user"] == "1")
+        #expect(answer.body == Array("ok".utf8), "the length is read, so the answer is complete without the close")
+        await padded.close()
+    }
+
     @Test func httpCall_Failing_NeverShowsTheURLsQuery() async throws {
         let garbage = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("nonsense\r\n\r\n".utf8))
