@@ -54,7 +54,7 @@ enum ControlOptions {
         }
         configuration.eventCallbackURL = try url("event-callback-url", arguments)
         configuration.eventCallbackAuth = try auth("event-callback-auth", arguments)
-        configuration.eventSpool = value("event-spool", arguments)
+        configuration.eventSpool = try spool(arguments)
         configuration.commandsAuth = try auth("commands-auth", arguments)
         configuration.listenerAuthURL = try url("listener-auth-url", arguments)
         let wildcard = address.host == "0.0.0.0" || address.host == "::"
@@ -74,6 +74,21 @@ enum ControlOptions {
                 + "can reach this node")
         }
         return ControlPlane(configuration, logger: logger)
+    }
+
+    /// `--event-spool FILE`, once it is known that FILE can be written (a temporary file beside it, renamed over
+    /// it): otherwise every write would fail unseen, and the events be lost at the next start.
+    private static func spool(_ arguments: Arguments) throws -> String? {
+        guard let path = value("event-spool", arguments) else { return nil }
+        let directory = path.lastIndex(of: "/").map { slash in slash == path.startIndex ? "/" : String(path[..<slash]) } ?? "."
+        var status = stat()
+        if access(directory, W_OK | X_OK) != 0 {
+            throw UsageError("--event-spool \(path): cannot write in \(directory): \(String(cString: strerror(errno)))")
+        }
+        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            throw UsageError("--event-spool \(path): is a directory, not a file")
+        }
+        return path
     }
 
     /// Whether `text` is an address a listen URL can be made of: `http://` or `https://`, then a host. Without
