@@ -23,13 +23,19 @@ public enum HTTPCall {
 
     /// Posts `body` to `url` with `headers` and returns the answer.
     /// - Throws: ``CastyError`` when the application cannot be reached, answers too late, or answers something
-    ///   that is not HTTP (or too long).
+    ///   that is not HTTP (or too long); it names `url` without its query (``StreamURL/shown``), which may hold a
+    ///   token.
     public static func post(
         _ url: StreamURL, headers: Headers = [:], body: [UInt8] = [], loop: EventLoop = .shared,
         timeout: Duration = .seconds(5), limit: Int = 64 * 1024
     ) async throws(CastyError) -> Answer {
         let started = ContinuousClock.now
-        let connection = try await Upstream.connect(url, loop: loop, timeout: timeout)
+        let connection: Connection
+        do {
+            connection = try await Upstream.connect(url, loop: loop, timeout: timeout)
+        } catch .network(_, let cause) {
+            throw .network(url.shown, cause)
+        }
         var head = "POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\nUser-Agent: Casty\r\nConnection: close\r\n"
             + "Content-Length: \(body.count)\r\n"
         for field in headers.fields { head += "\(field.name): \(field.value.filter { $0 != "\r" && $0 != "\n" })\r\n" }
@@ -37,7 +43,7 @@ public enum HTTPCall {
         let remaining = timeout - (ContinuousClock.now - started)
         let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in
             loop.execute {
-                AnswerReader(connection: connection, url: url, limit: limit) { continuation.resume(returning: $0) }
+                AnswerReader(connection: connection, url: url.shown, limit: limit) { continuation.resume(returning: $0) }
                     .start(request: request, timeout: max(remaining, .milliseconds(1)))
             }
         }
@@ -95,7 +101,11 @@ private final class AnswerReader: @unchecked Sendable {
         var headers = Headers()
         for line in lines.dropFirst() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[String(line[..<colon])] = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+            // The value without the blanks around it (RFC 9112, 5): `x-record: true ` is `true`.
+            let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+            var value = line[line.index(after: colon)...].drop(while: blank)
+            while let last = value.last, blank(last) { value = value.dropLast() }
+            headers[String(line[..<colon])] = String(value)
         }
         let body = Array(bytes[(end + 4)...])
         if let length = headers["Content-Length"].flatMap({ Int($0) }) {

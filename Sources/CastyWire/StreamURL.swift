@@ -58,6 +58,13 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
         "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
     }
 
+    /// The URL as a log line may show it: a query, which may hold the application's token (`?token=…`), is
+    /// written `?…`.
+    public var shown: StreamURL {
+        guard let question = path.firstIndex(of: "?") else { return self }
+        return StreamURL(host: host, port: port, path: path[..<question] + "?…")
+    }
+
     /// Where a redirect's `Location` points, relative to this URL (`/other` keeps host and port).
     public func resolving(_ location: String) -> StreamURL? {
         if let absolute = StreamURL(location) { return absolute }

@@ -31,8 +31,9 @@ enum ControlOptions {
                                         auth: action=listener_add, 200 with icecast-auth-user: 1 admits)
           --public-url URL              this node as the application reaches it (default http://<host>:<port>,
                                         http://127.0.0.1:<port> on 0.0.0.0 or ::, with a warning at start)
-          (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, EVENT_CALLBACK_URL,
-           EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, PUBLIC_URL, or the same with CASTY_ before them)
+          (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, KEY_VERIFICATION_TIMEOUT,
+           EVENT_CALLBACK_URL, EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, LISTENER_AUTH_URL, PUBLIC_URL,
+           or the same with CASTY_ before them)
         """
 
     /// Whether the application verifies sources' keys (then no source password is needed).
@@ -53,12 +54,15 @@ enum ControlOptions {
         }
         configuration.eventCallbackURL = try url("event-callback-url", arguments)
         configuration.eventCallbackAuth = try auth("event-callback-auth", arguments)
-        configuration.eventSpool = value("event-spool", arguments)
+        configuration.eventSpool = try spool(arguments)
         configuration.commandsAuth = try auth("commands-auth", arguments)
         configuration.listenerAuthURL = try url("listener-auth-url", arguments)
         let wildcard = address.host == "0.0.0.0" || address.host == "::"
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
+        if let publicURL, !isWebAddress(publicURL) {
+            throw UsageError("--public-url takes http://host[:port] or https://host[:port], not '\(publicURL)'")
+        }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {
@@ -70,6 +74,31 @@ enum ControlOptions {
                 + "can reach this node")
         }
         return ControlPlane(configuration, logger: logger)
+    }
+
+    /// `--event-spool FILE`, once it is known that FILE can be written (a temporary file beside it, renamed over
+    /// it): otherwise every write would fail unseen, and the events be lost at the next start.
+    private static func spool(_ arguments: Arguments) throws -> String? {
+        guard let path = value("event-spool", arguments) else { return nil }
+        let directory = path.lastIndex(of: "/").map { slash in slash == path.startIndex ? "/" : String(path[..<slash]) } ?? "."
+        var status = stat()
+        if access(directory, W_OK | X_OK) != 0 {
+            throw UsageError("--event-spool \(path): cannot write in \(directory): \(String(cString: strerror(errno)))")
+        }
+        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            throw UsageError("--event-spool \(path): is a directory, not a file")
+        }
+        return path
+    }
+
+    /// Whether `text` is an address a listen URL can be made of: `http://` or `https://`, then a host. Without
+    /// the scheme (`radio.example:8000`), the events' `x-index-file` and the report's playlists would be no URLs.
+    private static func isWebAddress(_ text: String) -> Bool {
+        guard let scheme = text.firstRange(of: "://"), ["http", "https"].contains(text[..<scheme.lowerBound].lowercased()) else {
+            return false
+        }
+        let rest = text[scheme.upperBound...]
+        return !rest.isEmpty && !rest.hasPrefix("/")
     }
 
     private static func value(_ name: String, _ arguments: Arguments) -> String? {

@@ -23,6 +23,17 @@ struct ControlPlaneTests {
         #expect(AppAuth("bearer:t0ken")?.admits(nil) == false)
     }
 
+    @Test func appAuth_TakesTheSchemeInAnyCase_NotTheCredentials() {
+        #expect(AppAuth("bearer:t0ken")?.admits("bearer t0ken") == true)
+        #expect(AppAuth("bearer:t0ken")?.admits("BEARER t0ken") == true)
+        #expect(AppAuth("bearer:t0ken")?.admits("bearer T0KEN") == false)
+        #expect(AppAuth("bearer:t0ken")?.admits("bearert0ken") == false)
+        #expect(AppAuth("basic:casty:pw")?.admits("basic Y2FzdHk6cHc=") == true)
+        #expect(AppAuth("basic:casty:pw")?.admits("basic y2FzdHk6cHc=") == false)
+        #expect(AppAuth("custom:Token abc")?.admits("token abc") == false, "a custom value is matched exactly")
+        #expect(AppAuth("custom:Token abc")?.admits("Token abc") == true)
+    }
+
     @Test func streamEvent_SurvivesTheSpool() {
         let event = StreamEvent(channel: "live", streamID: "abc", kind: .available, streamType: "ICY-LIVE",
                                 indexFile: "http://127.0.0.1:8000/live")
@@ -63,6 +74,37 @@ struct ControlPlaneTests {
         await #expect(throws: CastyError.self) { try await HTTPCall.post(silent.url, loop: loop, timeout: .milliseconds(300)) }
         #expect(ContinuousClock.now - started < .seconds(2))
         await silent.close()
+    }
+
+    @Test func httpCall_ReadsHeaderValues_WithoutTheBlanksAroundThem() async throws {
+        let padded = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nx-record:\t true \t\r\nicecast-auth-user: 1 \r\nContent-Length: 2 \r\n\r\nok".utf8))
+        }
+        let answer = try await HTTPCall.post(padded.url, loop: loop, timeout: .seconds(5))
+        #expect(answer.headers["x-record"] == "true")
+        #expect(answer.headers["icecast-auth-user"] == "1")
+        #expect(answer.body == Array("ok".utf8), "the length is read, so the answer is complete without the close")
+        await padded.close()
+    }
+
+    @Test func httpCall_Failing_NeverShowsTheURLsQuery() async throws {
+        let garbage = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("nonsense\r\n\r\n".utf8))
+            connection.close()
+        }
+        var url = garbage.url
+        url.path = "/events?token=S3cretT0ken"
+        let failures: [CastyError?] = [
+            await #expect(throws: CastyError.self) { try await HTTPCall.post(url, loop: loop, timeout: .seconds(5)) },
+            await #expect(throws: CastyError.self) {
+                try await HTTPCall.post(StreamURL(host: "127.0.0.1", port: 1, path: url.path), loop: loop, timeout: .seconds(5))
+            },
+        ]
+        for failure in failures {
+            let line = "\(try #require(failure))"
+            #expect(line.contains("/events?…") && !line.contains("S3cretT0ken"), "\(line)")
+        }
+        await garbage.close()
     }
 }
 

@@ -43,11 +43,14 @@ struct PlatformServerTests {
         }
     }
 
-    /// A server with `--accept-all`, no source password, keys verified by `app`, events to `events` (if given).
+    /// A server with `--accept-all`, no source password, keys verified by `app`, events to `events` (if given),
+    /// advertised as `publicURL` (if given).
     func server(
-        app: App, events: StreamURL? = nil, spool: String? = nil, hlsTarget: Int? = nil, log: StationServerTests.Log = .init()
+        app: App, events: StreamURL? = nil, spool: String? = nil, hlsTarget: Int? = nil, publicURL: String? = nil,
+        log: StationServerTests.Log = .init()
     ) async throws -> StationServer {
         var control = ControlPlane.Configuration()
+        if let publicURL { control.publicURL = publicURL }
         control.keyVerificationURL = app.url("/verify")
         control.eventCallbackURL = events
         control.eventSpool = spool

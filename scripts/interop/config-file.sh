@@ -6,7 +6,8 @@
 # /status.json lists every mount, the command line winning over the file, and which logs its status line every
 # status-every seconds; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
-# --record with --no-hls — ends casty-cli with status 1 and one first line that names the file and the line; so
+# --record with --no-hls, a --public-url without http://, an --event-spool in no directory — ends casty-cli with
+# status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
@@ -49,6 +50,10 @@ refused bad-mount 3 "'backup' is not a mount name" "${head}mounts /live,backup\n
 refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}mounts /live\nfallback /live\n"
 refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
+refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
+    "${head}public-url radio.example:8000\n"
+refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
+    "${head}event-spool /nonexistent-casty/spool\n"
 
 # On the command line too, a flag takes no value: --accept-all=no must not accept all.
 inline_flag() {

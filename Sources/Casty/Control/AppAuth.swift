@@ -24,9 +24,18 @@ public struct AppAuth: Sendable, Equatable, CustomStringConvertible {
         style = parts[0].lowercased()
     }
 
-    /// Whether a request's `Authorization` value is this one, compared in constant time.
+    /// Whether a request's `Authorization` value is this one, the credentials compared in constant time. The
+    /// scheme of `basic:` and `bearer:` is matched in any case (`bearer TOKEN`), as HTTP wants (RFC 9110, 11.1);
+    /// a `custom:` value is matched exactly.
     public func admits(_ offered: String?) -> Bool {
-        Secret.constantTimeEqual(Array(headerValue.utf8), Array((offered ?? "").utf8))
+        let expected = Array(headerValue.utf8)
+        var given = Array((offered ?? "").utf8)
+        let scheme = style == "custom" ? 0 : (expected.firstIndex(of: UInt8(ascii: " ")) ?? 0)
+        if scheme > 0, given.count > scheme, given[scheme] == UInt8(ascii: " "),
+           String(decoding: given[..<scheme], as: UTF8.self).lowercased() == String(decoding: expected[..<scheme], as: UTF8.self).lowercased() {
+            given.replaceSubrange(..<scheme, with: expected[..<scheme])  // the scheme is no secret
+        }
+        return Secret.constantTimeEqual(expected, given)
     }
 
     /// The style only, never the credentials.

@@ -26,7 +26,7 @@ enum CommandRoutes {
             return json(exchange, 401, "Unauthorized", .object([("error", .text("credentials needed"))]))
         }
         let live = mounts.all.compactMap { mount in mount.source.map { (mount, $0) } }
-        let encoders = encoders(of: mounts, server: control.configuration.publicURL)
+        let encoders = encoders(of: mounts, server: control.configuration.advertisedURL)
         switch (exchange.request.method, exchange.path) {
         case (.get, "/commands/capacity"):
             let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
@@ -45,7 +45,7 @@ enum CommandRoutes {
                 ("closed", .list(closing.map { .text($0.1.streamID) })),
             ]))
         case (.get, "/commands/report"):
-            let server = control.configuration.publicURL
+            let server = control.configuration.advertisedURL
             let children = mounts.all.flatMap { mount in
                 mount.distributor.assumeIsolated { $0.stat().tree?.children ?? [] }.map { (mount: mount.path, address: $0.address) }
             }

@@ -38,6 +38,14 @@ public final class ControlPlane: Sendable {
         /// and for the report.
         public var publicURL = "http://127.0.0.1:8000"
 
+        /// ``publicURL`` without the slashes it may end with (`http://radio.example:8000/` is often written so),
+        /// for a path to follow: `http://radio.example:8000` + `/live`, never `…8000//live`.
+        var advertisedURL: String {
+            var url = Substring(publicURL)
+            while url.hasSuffix("/") { url = url.dropLast() }
+            return String(url)
+        }
+
         /// Nothing configured: every part off.
         public init() {}
     }

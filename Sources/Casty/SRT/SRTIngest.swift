@@ -64,7 +64,7 @@ public enum SRTIngest {
         return try SRTListener(address: configuration.address, latency: configuration.latency, decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why {
-                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(streamID)': \(why) (1403)")
+                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (1403)")
                 loop.execute { port.refused() }
             }
             return decision
@@ -256,7 +256,8 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
 
     private func start(_ publication: SourcePublication, record: Bool?) {
         guard case .waiting(let held) = state, let format else { return }
-        let station = Context.stationHeaders(from: ["Content-Type": contentType, "icy-name": SafeText.printable(connection.streamID)])
+        let name = SafeText.printable(SRTStreamID.shown(connection.streamID))
+        let station = Context.stationHeaders(from: ["Content-Type": contentType, "icy-name": name])
         let started = SourceAdmission.start(
             publication, record: record, port: port, input: self, station: station, bitrate: nil, format: format,
             status: { [weak self] in self?.status ?? [] })
@@ -265,7 +266,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
             refuse("\(refusal)")
         case .success(let session):
             let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
-            logger("SRT source \(peer) publishing \(publication.path) (stream ID '\(connection.streamID)', \(wrapping) "
+            logger("SRT source \(peer) publishing \(publication.path) (stream ID '\(SRTStreamID.shown(connection.streamID))', \(wrapping) "
                 + "\(format == .adts ? "AAC" : "MP3"); stream \(session.streamID))")
             state = .live(session)
             session.assumeIsolated { $0.start(leftover: held[...]) }
@@ -277,7 +278,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         let stats = connection.stats ?? SRTStats()
         let (ts, transportStream) = counters.withLock { $0 }
         var fields: [(String, JSONValue)] = [
-            ("stream_id", .text(connection.streamID)), ("peer", .text(peer)),
+            ("stream_id", .text(SRTStreamID.shown(connection.streamID))), ("peer", .text(peer)),
             ("rtt_ms", .decimal(stats.rttMilliseconds)), ("latency_ms", .number(stats.latencyMilliseconds)),
             ("packets_received", .number(stats.packetsReceived)), ("packets_lost", .number(stats.packetsLost)),
             ("packets_retransmitted", .number(stats.packetsRetransmitted)), ("packets_dropped", .number(stats.packetsDropped)),

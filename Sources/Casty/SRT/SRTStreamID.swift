@@ -31,4 +31,13 @@ struct SRTStreamID: Sendable, Equatable {
         self.mount = mount
         self.key = key
     }
+
+    /// `text` as it may be shown — in a log line, `/status.json`, the report, a mount's `icy-name` — with the
+    /// value of each `key=` after its `?` replaced by `…`: the key is the source's secret (`live?key=K` shows
+    /// `live?key=…`).
+    static func shown(_ text: String) -> String {
+        guard !text.hasPrefix("#!::"), let question = text.firstIndex(of: "?") else { return text }
+        let pairs = text[text.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
+        return text[...question] + pairs.map { $0.hasPrefix("key=") ? "key=…" : String($0) }.joined(separator: "&")
+    }
 }

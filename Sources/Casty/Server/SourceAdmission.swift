@@ -112,7 +112,7 @@ enum SourceAdmission {
         mounts.publish(session, on: mount, contentType: station["Content-Type"] ?? "audio/mpeg", status: status)
         if let control {
             control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
-                                     streamType: "ICY-LIVE", indexFile: control.configuration.publicURL + publication.path))
+                                     streamType: "ICY-LIVE", indexFile: control.configuration.advertisedURL + publication.path))
             port.announceHLS(publication.path, distributor: mount.distributor, streamID: streamID)
         }
         return .success(session)

@@ -1,0 +1,62 @@
+import Glibc
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// An SRT caller's `?key=` is its secret: the stream ID is shown — in `/status.json`, the mount's `icy-name`,
+/// log lines — with the key left out.
+extension StationServerTests {
+    /// A running `ffmpeg`, killed when the test is done with it.
+    struct Caller {
+        /// The process id.
+        let pid: pid_t
+
+        /// Starts ffmpeg publishing a sine tone as MP3 in MPEG-TS to `url`; its output goes to /dev/null.
+        static func start(_ url: String) throws -> Caller {
+            let arguments = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "sine=frequency=440:duration=60",
+                             "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mpegts", url]
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            for descriptor: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0) }
+            let argv = arguments.map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            try #require(posix_spawnp(&pid, "ffmpeg", &actions, nil, argv, environ) == 0)
+            return Caller(pid: pid)
+        }
+
+        /// Ends ffmpeg and reaps it.
+        func stop() {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+    }
+
+    @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg not installed: run scripts/install-peers.sh"))
+    func srtCallersKey_IsNeverShown_InStatusIcyNameOrTheLog() async throws {
+        let log = Log()
+        let server = try server(log: log) { configuration in
+            // srtAddress reports the port asked for, so a fixed one (outside the ranges other tests use).
+            var srt = SRTIngest.Configuration(address: .loopback(port: 19777))
+            srt.passphrases = ["/live": "correct-horse-battery"]
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=live?key=SeCrEtKeY42&passphrase=correct-horse-battery")
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("SRT source") }, "\(log.lines.value)")
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"stream_id\":\"live?key=…\""), "\(status)")
+        #expect(!status.contains("SeCrEtKeY42"), "the key is not in the public status")
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.lowercased().contains("icy-name: live?key=…"), "\(player.text)")
+        #expect(!player.text.contains("SeCrEtKeY42"), "nor in the mount's icy-name")
+        #expect(!log.lines.value.contains { $0.contains("SeCrEtKeY42") }, "nor in the log")
+    }
+}
