@@ -217,6 +217,24 @@ struct PlatformServerTests {
         await app.close()
     }
 
+    @Test func anEvent_AnsweredNoContent_IsDelivered_NotSentAgain() async throws {
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))
+            connection.close()
+        }
+        var configuration = ControlPlane.Configuration()
+        configuration.listenerAuthURL = StreamURL(host: "127.0.0.1", port: app.listener.localAddress.port, path: "/listener")
+        let control = ControlPlane(configuration, loop: loop, logger: .silent)
+        await control.start()
+        control.listenerLeft(.init(mount: "/live", ip: "192.0.2.7", agent: "mpg123", auth: nil))
+        #expect(await eventually(timeout: .seconds(10)) { await control.listenerRemovals?.undelivered().isEmpty == true })
+        #expect(await eventually(timeout: .seconds(10)) { app.requests.value.count == 1 })
+        try? await Task.sleep(for: .milliseconds(1_200))
+        #expect(app.requests.value.count == 1, "a 204 is a success: the event is not sent again")
+        await control.listenerRemovals?.stop()
+        await app.close()
+    }
+
     @Test func streamingServer_ReadsIPv6AndURLs() {
         let v6 = StreamingServer("[::1]:8000")
         #expect(v6?.host == "::1" && v6?.port == 8000 && v6?.id == "[::1]:8000" && v6?.ssl == false)

@@ -137,7 +137,7 @@ public actor EventQueue<Post: QueuedPost> {
         let outcome: String
         do {
             let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096)
-            if answer.status == 200 { return true }
+            if (200..<300).contains(answer.status) { return true }  // 200, or 204 No Content as webhooks often answer
             outcome = "answered \(answer.status)"
         } catch {
             outcome = "\(error)"
