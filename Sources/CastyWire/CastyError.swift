@@ -21,6 +21,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case redirects([StreamURL], loop: Bool)
     /// A redirect whose `Location` is not a URL Casty can follow.
     case badRedirect(StreamURL, location: String)
+    /// An application's answer (to a call Casty made) whose body is longer than the call takes.
+    case answerTooLarge(StreamURL, limit: Int)
 
     /// One line saying what went wrong and where.
     public var description: String {
@@ -35,6 +37,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .redirects(let chain, let loop):
             (loop ? "redirect loop: " : "too many redirects: ") + chain.map(\.description).joined(separator: " → ")
         case .badRedirect(let url, let location): "\(url): cannot follow redirect to \(location)"
+        case .answerTooLarge(let url, let limit): "\(url): an answer whose body is longer than \(limit) bytes"
         }
     }
 }

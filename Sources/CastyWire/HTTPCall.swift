@@ -80,7 +80,10 @@ private final class AnswerReader: @unchecked Sendable {
     private func received(_ more: [UInt8]) {
         bytes += more
         if bytes.count > HTTPCall.headLimit + limit {
-            return finish(.failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit + limit))))
+            // Past both bounds: the body is too long if the head ended, else the head is.
+            let tooLarge: CastyError = headEnd() != nil
+                ? .answerTooLarge(url, limit: limit) : .notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))
+            return finish(.failure(tooLarge))
         }
         if let answer = parse(complete: false) { finish(answer) }
     }
@@ -109,7 +112,7 @@ private final class AnswerReader: @unchecked Sendable {
         }
         let body = Array(bytes[(end + 4)...])
         if let length = headers["Content-Length"].flatMap({ Int($0) }) {
-            guard length <= limit else { return .failure(.notAStream(url, .headersTooLarge(limit: limit))) }
+            guard length <= limit else { return .failure(.answerTooLarge(url, limit: limit)) }
             if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
         }
         return complete ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : nil
