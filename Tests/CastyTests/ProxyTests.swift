@@ -224,6 +224,33 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test func anEmptyTitle_IsLoggedAsNone_NotAsABlankTitle() async throws {
+        let metaint = 1000
+        var wire: [UInt8] = []
+        for index in 0..<8 {
+            wire += [UInt8](repeating: UInt8(index), count: metaint)
+            switch index {
+            case 1: wire += [1] + Array("StreamTitle='A';".utf8)
+            case 3: wire += [1] + Array("StreamTitle='';".utf8) + [0]
+            default: wire += [0]
+            }
+        }
+        let stream = icyReplyHead(metaint: metaint) + wire
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(6))
+        let titles = lines.value.filter { $0.hasPrefix("proxy: title:") }
+        #expect(titles == ["proxy: title: A", "proxy: title: none (the station sent an empty one)"], "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func metadataLengthThatLied_IsLoggedOnce_AndListenersGetACleanChainOfFrames() async throws {
         // Real MP3 audio framed by icy-metaint 1000; block 5 says k = 255 but holds only 16 bytes of text.
         let audio = Array(toneFrames.joined())
