@@ -104,6 +104,22 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
+    @Test func aBranchRefusedForItsKey_AsksAgainOnlyEvery10Seconds() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0), treeKey: TreeKey("tree-secret"))
+        let lines = LogLines()
+        let stranger = try branch(root, key: TreeKey("wrong-secret"), logger: lines.logger)
+        #expect(await eventually { await root.distributor.stat().refused >= 1 })
+        // Its backoff is 20 ms, doubling to 0.5 s: a dozen asks in 3 s, were it not refused.
+        try await Task.sleep(for: .seconds(3))
+        #expect(await root.distributor.stat().refused == 1)
+        #expect(lines.value.contains { $0.contains("403") && $0.contains("retrying in 10.0 seconds") }, "\(lines.value)")
+        source.stop()
+        stop(stranger)
+        root.port.close()
+    }
+
     // MARK: A root that restarts
 
     @Test func aRestartedRoot_ItsNewNumberingReachesTheLeaves_WithinTwoSegmentDurations() async throws {

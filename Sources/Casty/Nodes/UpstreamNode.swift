@@ -1,5 +1,7 @@
 internal import CastyNet
 internal import CastyWire
+internal import Icy
+
 /// What a node fed over the network is doing about its upstream.
 public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
     /// Not started, or connecting for the first time.
@@ -78,6 +80,7 @@ extension UpstreamNode {
         var failures = 0
         var opening = opening
         var told = (problem: "", times: 0)
+        var refused = false
         var repeats = RepeatedEvent(interval: .seconds(10))
         let steady = Duration.seconds(10)
         while keeper.state != .stopped {
@@ -93,7 +96,7 @@ extension UpstreamNode {
             }
             opening = false
             while keeper.state != .stopped {
-                if failures > 0 || keeper.reconnects > 0 { try? await Task.sleep(for: wait(after: failures)) }
+                if failures > 0 || keeper.reconnects > 0 { try? await Task.sleep(for: wait(after: failures, refused: refused)) }
                 guard keeper.state != .stopped else { return }
                 do {
                     let opened = try await openUpstream()
@@ -104,14 +107,15 @@ extension UpstreamNode {
                     break
                 } catch {
                     failures += 1
+                    refused = Self.isRefusal(error)
                     let problem = "\(error)"
                     if problem != told.problem || told.times < Self.toldAttempts {
                         told = (problem, problem == told.problem ? told.times + 1 : 1)
                         repeats = RepeatedEvent(interval: repeats.interval)
                         _ = repeats.occurred()
-                        logger("\(role): \(problem); retrying in \(wait(after: failures))")
+                        logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
                     } else if let count = repeats.occurred() {
-                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed so, retrying every \(wait(after: failures))")
+                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed so, retrying every \(wait(after: failures, refused: refused))")
                     }
                 }
             }
@@ -121,8 +125,21 @@ extension UpstreamNode {
     /// How many failed attempts in a row with the same problem are each told in a line of their own.
     static var toldAttempts: Int { 3 }
 
-    private func wait(after failures: Int) -> Duration {
-        min(backoff.most, backoff.first * (1 << min(failures, 16)))
+    /// The wait before the next attempt: the backoff, doubling with each failure up to its most — and at least
+    /// ``refusedWait`` after a refusal (`401`, `403`: a wrong tree key, a station that bans this address), which
+    /// asking again every half second will not change, while the one refusing pays for every ask.
+    private func wait(after failures: Int, refused: Bool = false) -> Duration {
+        let wait = min(backoff.most, backoff.first * (1 << min(failures, 16)))
+        return refused ? max(wait, Self.refusedWait) : wait
+    }
+
+    /// The shortest wait after the upstream refused this node (``isRefusal(_:)``).
+    static var refusedWait: Duration { .seconds(10) }
+
+    /// Whether `error` is the upstream refusing this node (`401 Unauthorized`, `403 Forbidden`), not failing.
+    static func isRefusal(_ error: CastyError) -> Bool {
+        guard case .notAStream(_, .status(let code, _)) = error else { return false }
+        return code == 401 || code == 403
     }
 
     /// Waits until the current link ends, and says why; `nil` when the node was stopped.
