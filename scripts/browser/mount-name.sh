@@ -12,7 +12,6 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-browser-name.XXXXXX)
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 SERVER_PORT=$(free_port) DEVTOOLS_PORT=$(free_port)
 pids=()
 failures=0

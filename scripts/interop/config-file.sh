@@ -23,7 +23,6 @@ TMP=$(mktemp -d /tmp/casty-config-file.XXXXXX)
 pids=()
 failures=0
 trap stop_started EXIT
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 
 # refused NAME LINE EXPECTED CONTENT — a config file holding CONTENT (printf format) makes `casty-cli server` exit 1
 # with a first line naming the file, line LINE and the text EXPECTED.

@@ -11,13 +11,14 @@
 # --advertise or a --host of one address is given. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
 # shellcheck source=scripts/lib/checks.sh
 . "$here/../lib/checks.sh"
 
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-usage-mistakes.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 
 # refuses EXPECTED ARGS... — `casty-cli ARGS…` exits 1 and its first line is the error naming EXPECTED.
 refuses() {

@@ -34,3 +34,7 @@ listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.
 # are dropped first.) grep reads to the end rather than `grep -q`: under `set -o pipefail` an early exit of
 # grep kills `tr` with SIGPIPE on a log over 64 KB, and the pipeline then fails although the line is there.
 log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -E -- "$2" >/dev/null; }
+
+# free_port — a TCP port free on 127.0.0.1 now, the kernel's pick (a script binds it at once; scripts/lib/peers.sh
+# has its own, random in 20000–59999, for the peers it starts).
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }

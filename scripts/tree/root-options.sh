@@ -19,7 +19,6 @@ CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-root-options.XXXXXX)
 pids=()
 trap stop_started EXIT
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 
 # help_lists OPTION — `casty-cli root --help` has a line documenting OPTION.
 "$CLI" root --help >"$TMP/help.txt" 2>&1 || true
