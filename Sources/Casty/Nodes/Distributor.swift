@@ -305,20 +305,13 @@ public actor Distributor: LoopNode {
     private func perform(_ actions: [DistributorCore<NodeReference>.Action]) {
         var mail = Mail()
         for action in actions {
+            if !action.isMessage { mail.post() }  // what was gathered goes before any other action
             switch action {
             case .reply(let listener, let next, let context):
                 served(listener)
                 mail.add(.reply(next: next, context: told(context, next: next)), for: listener)
-                continue
             case .send(let listener, let number, let segment):
                 mail.add(.data(number, segment), for: listener)
-                continue
-            default:
-                mail.post()
-            }
-            switch action {
-            case .reply, .send:
-                break  // in the mail, above
             case .requestSource:
                 source?.send(.request(from: self, resume: nil))
             case .fanOut(let number, let segment):
@@ -341,6 +334,16 @@ public actor Distributor: LoopNode {
             }
         }
         mail.post()
+    }
+}
+
+extension DistributorCore.Action {
+    /// Whether the action is a message for one listener (a reply, a segment), which ``Mail`` gathers.
+    fileprivate var isMessage: Bool {
+        switch self {
+        case .reply, .send: true
+        default: false
+        }
     }
 }
 
