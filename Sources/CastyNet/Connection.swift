@@ -124,6 +124,14 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         try? socket.localAddress()
     }
 
+    /// Whether the peer has hung up (end of stream, or a reset) with nothing left unread — asked of the kernel
+    /// without reading: how a connection that is not being read, such as a source waiting while the platform's
+    /// application verifies its key, learns its peer has gone. `true` once closed. Loop thread only.
+    public var peerHasHungUp: Bool {
+        loop.preconditionInEventLoop()
+        return isClosed || socket.peerHasHungUp()
+    }
+
     // MARK: Writing
 
     /// Sends `bytes` now as far as the kernel takes them; the rest is kept and sent when the socket

@@ -124,6 +124,19 @@ package struct Socket: Sendable, Hashable {
         }
     }
 
+    /// Whether the peer has hung up with nothing left unread: a one-byte `recv` with `MSG_PEEK | MSG_DONTWAIT`
+    /// that reads end of stream (`0`) or an error other than "nothing yet". Consumes nothing.
+    package func peerHasHungUp() -> Bool {
+        var byte: UInt8 = 0
+        while true {
+            let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if count > 0 { return false }
+            if count == 0 { return true }
+            if errno == EINTR { continue }
+            return errno != EAGAIN && errno != EWOULDBLOCK
+        }
+    }
+
     // MARK: Connection set-up
 
     /// Binds the socket to a local `address` (port `0` lets the kernel pick a free port).

@@ -18,11 +18,16 @@ struct PlatformServerTests {
     final class App: Sendable {
         let upstream: FakeUpstream
 
-        init(keys: Set<String>, on loop: EventLoop) throws {
+        /// `verifying` is how long the application thinks before it answers a key.
+        init(keys: Set<String>, verifying: Duration = .zero, on loop: EventLoop) throws {
             upstream = try FakeUpstream(on: loop) { connection, request in
-                let admitted = request.headers["x-event-type"] != nil || keys.contains(request.headers["x-streaming-key"] ?? "")
-                connection.write(Array("HTTP/1.1 \(admitted ? "200 OK" : "403 Forbidden")\r\nContent-Length: 0\r\n\r\n".utf8))
-                connection.close()
+                let event = request.headers["x-event-type"] != nil
+                let admitted = event || keys.contains(request.headers["x-streaming-key"] ?? "")
+                let answer: @Sendable () -> Void = {
+                    connection.write(Array("HTTP/1.1 \(admitted ? "200 OK" : "403 Forbidden")\r\nContent-Length: 0\r\n\r\n".utf8))
+                    connection.close()
+                }
+                if event || verifying == .zero { answer() } else { _ = loop.schedule(after: verifying, answer) }
             }
         }
 
@@ -139,6 +144,21 @@ struct PlatformServerTests {
         #expect(await published(admitted))
         #expect(await loop.submit { server.table.all.map(\.path) } == ["/good"])
         await admitted.close()
+        server.close()
+        await app.upstream.close()
+    }
+
+    @Test func aSourceThatHangsUpWhileItsKeyIsVerified_IsNeverAnnounced() async throws {
+        let app = try App(keys: ["key"], verifying: .seconds(1), on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, events: app.url("/events"), log: log)
+        let source = try await station.source(server, mount: "/live", password: "key")
+        #expect(await eventually { app.upstream.requests.value.contains { $0.path == "/verify" } })
+        await source.close()
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("left before it was admitted") }, "\(log.lines.value)")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(app.events.isEmpty, "no stream-available, no stream-closed: \(app.events)")
+        #expect(await loop.submit { server.table.all.count } == 0, "no mount made")
         server.close()
         await app.upstream.close()
     }

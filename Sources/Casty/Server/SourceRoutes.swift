@@ -20,7 +20,12 @@ enum SourceRoutes {
             path: exchange.path, password: password, key: exchange.query("key") ?? password ?? "", ip: exchange.clientIP,
             peer: exchange.peer, contentType: request.headers["Content-Type"])
         SourceAdmission.check(publication, port: port) { verdict in
-            guard !exchange.connection.isClosed else { return }
+            // A source that hung up while its key was being verified gets no session: nothing to publish, and the
+            // application must not hear stream-available then stream-closed for a stream that never was.
+            guard !exchange.connection.peerHasHungUp else {
+                if !exchange.connection.isClosed { exchange.connection.close() }
+                return port.logger("source \(exchange.peer) on \(exchange.path) left before it was admitted")
+            }
             switch verdict {
             case .failure(let refusal): refuse(exchange, refusal)
             case .success(let record): start(exchange, publication, record: record)
