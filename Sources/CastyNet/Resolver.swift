@@ -1,5 +1,6 @@
 internal import Dispatch
 internal import Glibc
+internal import Synchronization
 
 /// Turns a host name into socket addresses, without blocking Swift's cooperative thread pool.
 ///
@@ -13,11 +14,24 @@ public enum Resolver {
     /// Returns the TCP addresses of `host` with `port`, IPv4 and IPv6, in the order the system prefers.
     ///
     /// - Throws: ``SocketError/resolve(host:message:)`` when the name is unknown or the lookup fails.
-    public static func resolve(host: String, port: UInt16) async throws(SocketError) -> [SocketAddress] {
+    /// With a `timeout`, the answer is awaited that long at most (the lookup itself, which cannot be cut short, goes
+    /// on in the background and its late answer is dropped).
+    ///
+    /// - Throws: ``SocketError/resolve(host:message:)`` when the name is unknown or the lookup fails,
+    ///   ``SocketError/timedOut`` when it takes longer than `timeout`.
+    public static func resolve(host: String, port: UInt16, timeout: Duration? = nil) async throws(SocketError) -> [SocketAddress] {
         if let numeric = SocketAddress(host: host, port: port) { return [numeric] }
         let result: Result<[SocketAddress], SocketError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: lookup(host: host, port: port))
+            // Whichever comes first — the lookup or the timeout — resumes; the other finds nothing left to resume.
+            let waiting = Mutex<CheckedContinuation<Result<[SocketAddress], SocketError>, Never>?>(continuation)
+            let answer: @Sendable (Result<[SocketAddress], SocketError>) -> Void = { result in
+                waiting.withLock { $0.take() }?.resume(returning: result)
+            }
+            queue.async { answer(lookup(host: host, port: port)) }
+            if let timeout {
+                let (seconds, attoseconds) = timeout.components
+                let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+                queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { answer(.failure(.timedOut)) }
             }
         }
         return try result.get()

@@ -28,7 +28,7 @@ public enum Upstream {
     /// - Parameters:
     ///   - headers: extra request headers (`X-Casty-Branch`, `X-Casty-Resume`, …).
     ///   - metadata: whether to ask for titles with `Icy-MetaData: 1`.
-    ///   - timeout: for each connect and each reply.
+    ///   - timeout: for each connect (all of a name's addresses together) and each reply.
     ///   - segmentBytes: the segment size for a stream without `icy-metaint`.
     ///   - audioOnly: whether a `text/…` body is an error (it is, for a stream).
     ///   - audioAsItArrives: hand the stream's audio on as each read brings it, not per `icy-metaint` block
@@ -71,18 +71,32 @@ public enum Upstream {
         return ["audio/", "video/", "application/ogg", "application/octet-stream"].contains { type.hasPrefix($0) }
     }
 
-    /// Resolves the host and connects to the first address that answers.
+    /// Resolves the host and connects to the first address that answers, all within `timeout`: a name with
+    /// several addresses that do not answer costs `timeout` in all, not `timeout` for each.
     static func connect(_ url: StreamURL, loop: EventLoop, timeout: Duration) async throws(CastyError) -> Connection {
+        let deadline = ContinuousClock.now + timeout
         let addresses: [SocketAddress]
         do {
-            addresses = try await Resolver.resolve(host: url.host, port: url.port)
+            addresses = try await Resolver.resolve(host: url.host, port: url.port, timeout: timeout)
         } catch {
             throw .network(url, error)
         }
+        return try await connect(url, to: addresses, loop: loop, deadline: deadline)
+    }
+
+    /// Connects to the first of `addresses` that answers before `deadline`, trying them in turn.
+    static func connect(
+        _ url: StreamURL, to addresses: [SocketAddress], loop: EventLoop, deadline: ContinuousClock.Instant
+    ) async throws(CastyError) -> Connection {
         var lastError = SocketError.resolve(host: url.host, message: "no address")
         for address in addresses {
+            let left = deadline - .now
+            guard left > .zero else {
+                lastError = .timedOut
+                break
+            }
             do {
-                return try await Connection.connect(to: address, on: loop, timeout: timeout)
+                return try await Connection.connect(to: address, on: loop, timeout: left)
             } catch {
                 lastError = error
             }

@@ -1,4 +1,5 @@
 @testable import CastyNet
+@testable import CastyWire
 import Testing
 
 @testable import Casty
@@ -75,24 +76,28 @@ struct NetConnectionTests {
         }
     }
 
-    @Test func connect_TimesOut_WhenTheListenQueueIsFull() async throws {
-        let loop = EventLoop(name: "test-timeout")
-        defer { loop.shutdown() }
-        // A listening socket that never accepts, with the shortest queue: once it holds one
-        // connection the kernel drops further SYNs, so the next connect hangs.
+    /// A listening socket that never accepts, with the shortest queue, already holding what it takes: the kernel
+    /// drops further SYNs, so a connect to `address` hangs. Close `sockets` when done.
+    func unansweredAddress() async throws -> (address: SocketAddress, sockets: [Socket]) {
         let server = try Socket.tcp(.ipv4)
-        defer { server.close() }
         try server.bind(to: .loopback(port: 0))
         try server.listen(backlog: 0)
         let address = try server.localAddress()
-        var fillers: [Socket] = []
-        defer { for filler in fillers { filler.close() } }
+        var sockets = [server]
         for _ in 0..<2 {
             let filler = try Socket.tcp(.ipv4)
-            fillers.append(filler)
+            sockets.append(filler)
             _ = try filler.connect(to: address)
         }
         try await Task.sleep(for: .milliseconds(20))
+        return (address, sockets)
+    }
+
+    @Test func connect_TimesOut_WhenTheListenQueueIsFull() async throws {
+        let loop = EventLoop(name: "test-timeout")
+        defer { loop.shutdown() }
+        let (address, sockets) = try await unansweredAddress()
+        defer { for socket in sockets { socket.close() } }
         let start = ContinuousClock.now
         do {
             _ = try await Connection.connect(to: address, on: loop, timeout: .milliseconds(200))
@@ -102,6 +107,24 @@ struct NetConnectionTests {
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(190) && elapsed < .seconds(2))
+    }
+
+    @Test func anApplicationsAddresses_ShareOneTimeout_NotOneEach() async throws {
+        let loop = EventLoop(name: "test-deadline")
+        defer { loop.shutdown() }
+        let (address, sockets) = try await unansweredAddress()
+        defer { for socket in sockets { socket.close() } }
+        // Four addresses that never answer, 600 ms in all: not 2.4 s.
+        let url = StreamURL(host: "app.internal", port: address.port, path: "/verify")
+        let start = ContinuousClock.now
+        do {
+            _ = try await Upstream.connect(url, to: Array(repeating: address, count: 4), loop: loop, deadline: start + .milliseconds(600))
+            Issue.record("connect to a full listen queue succeeded")
+        } catch {
+            #expect("\(error)".contains("timed out"), "\(error)")
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(590) && elapsed < .milliseconds(1500), "\(elapsed)")
     }
 
     @Test func connection_ReportsCloseOnce_WhenPeerResets() async throws {
