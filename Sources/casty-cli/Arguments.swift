@@ -46,9 +46,30 @@ struct Arguments: Sendable {
                 throw UsageError("unknown option --\(name)")
             }
         }
+        try refuseRepeats()
     }
 
-    /// The value of `--name`, if given (the last one, if given more than once).
+    /// The options that may be given more than once, each time adding to the others (`--relay /a=… --relay /b=…`).
+    static let repeatable: Set<String> = [
+        "config", "fallback", "mount-max-listeners", "mount-password", "record", "relay", "srt-passphrase",
+    ]
+
+    /// An option that takes one value, given twice in one place (twice on the command line, or twice in one config
+    /// file), is a mistake to point at rather than a silent choice of the last. A config file's value given again on
+    /// the command line, or in a later file, is not: that is how a run changes one setting of a shared file.
+    private func refuseRepeats() throws(UsageError) {
+        for (name, texts) in values.sorted(by: { $0.key < $1.key }) where texts.count > 1 && !Self.repeatable.contains(name) {
+            // The file a place names (`casty.conf:4` → `casty.conf`), or "" for the command line.
+            let sources = (valuePlaces[name] ?? []).map { place in place.map { String($0[..<($0.lastIndex(of: ":") ?? $0.endIndex)]) } ?? "" }
+            for (index, source) in sources.enumerated() {
+                guard let earlier = sources[..<index].lastIndex(of: source) else { continue }
+                let message = "--\(name) is given twice ('\(texts[earlier])', then '\(texts[index])'): give it once"
+                throw UsageError(source.isEmpty ? message : "\(valuePlaces[name]?[index] ?? source): \(message)")
+            }
+        }
+    }
+
+    /// The value of `--name`, if given (the command line's over a config file's, a later file's over an earlier one's).
     func value(_ name: String) -> String? {
         values[name]?.last
     }

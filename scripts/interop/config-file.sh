@@ -44,13 +44,14 @@ head='port 0\nsource-password hackme\n'
 refused unknown 3 "unknown option 'bogus'" "${head}bogus 1\n"
 refused flag-value 3 "accept-all takes no value, not 'yes'" "${head}accept-all yes\n"
 refused no-value 1 "port needs a value" 'port\nsource-password hackme\nmounts /live\n'
-refused bad-port 4 "--port must be a whole number" "${head}mounts /live\nport abc\n"
+refused bad-port 3 "--port must be a whole number" "source-password hackme\nmounts /live\nport abc\n"
 refused bad-mount 3 "'backup' is not a mount name" "${head}mounts /live,backup\n"
 refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}mounts /live\nfallback /live\n"
 refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
 refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
     "${head}public-url radio.example:8000\n"
+refused twice 4 "--mounts is given twice ('/live', then '/jazz'): give it once" "${head}mounts /live\nmounts /jazz\n"
 refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
     "${head}event-spool /nonexistent-casty/spool\n"
 

@@ -6,7 +6,7 @@
 # proxy, station, demo, root and branch exits 1 with the error as the first line: no node started and logged
 # first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
 # then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
-# node's parent sent other branches to `http://no port here/`). A root or branch that advertises 0.0.0.0 (the
+# node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
@@ -47,6 +47,8 @@ refuses "--status-every must be" branch --root http://127.0.0.1:9/ --host 127.0.
 refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "no port here"
 refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise 10.0.0.2
 refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
+# An option of one value given twice is a mistake to point at, not a silent choice of the last.
+refuses "--port is given twice ('$port', then '8000')" station --port "$port" --port 8000
 
 # warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
 # or, with EXPECTED "-", no warning at all.
