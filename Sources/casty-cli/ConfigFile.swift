@@ -1,5 +1,5 @@
 /// A `--config` file read into command-line words: `name value` lines become `--name=value`, `name` alone
-/// `--name`; blank lines and `#` comments are skipped. Each word keeps the `file:line` it came from, so that a
+/// `--name`; blank lines and `#` comments (whole lines, or after a blank at a line's end) are skipped. Each word keeps the `file:line` it came from, so that a
 /// mistake found later (a port that is no number, a mount that is no name) names its line.
 struct ConfigFile {
     /// The words, in the file's order; a value always inline (`--admin-password=--x`), so it is never taken for an option.
@@ -14,7 +14,7 @@ struct ConfigFile {
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // the byte order mark some editors write
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let place = "\(path):\(number + 1)"
-            let line = raw.trimmingCharacters(in: " \t\r")
+            let line = Self.withoutComment(raw).trimmingCharacters(in: " \t\r")
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let name = String(line.prefix { $0 != " " && $0 != "\t" })
             let value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
@@ -30,5 +30,16 @@ struct ConfigFile {
             }
             places.append(place)
         }
+    }
+
+    /// `line` up to its comment: a `#` that starts the line or follows a blank (`source-password hackme  # change
+    /// me` is the password `hackme`, not `hackme  # change me`). A `#` inside a word stays (`pa#ss`).
+    static func withoutComment(_ line: Substring) -> Substring {
+        var previous: Character = " "
+        for index in line.indices {
+            if line[index] == "#", previous == " " || previous == "\t" { return line[..<index] }
+            previous = line[index]
+        }
+        return line
     }
 }

@@ -9,7 +9,7 @@
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory — ends casty-cli with
 # status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
-# --config files are both read, the later winning.
+# --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`).
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -71,7 +71,7 @@ directory() {
 check "--config naming a directory: status 1, 'cannot read …: Is a directory' (it read as an empty file)" directory
 
 port=$(free_port)
-printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --secret\n' >"$TMP/station.conf"
+printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --se#cret  # a comment after the value\n' >"$TMP/station.conf"
 printf 'mounts /live, /backup,/aac,\t/aacbackup,/ez,/liq,/liqsrc,/rec,/músic\nfallback /live=/backup\n' >>"$TMP/station.conf"
 printf 'fallback /aac=/aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \nstatus-every 1\n' >>"$TMP/station.conf"
 "$CLI" server --config "$TMP/station.conf" --port "$port" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/station.log" 2>&1 &
@@ -81,8 +81,8 @@ check "the server of the config file listens on the command line's port $port" w
 mounts=$(python3 -c "import json,sys; print(','.join(s['mount'] for s in json.load(open(sys.argv[1]))['icestats']['source']))" "$TMP/status.json" 2>/dev/null || true)
 listed() { [ "$mounts" = "/aac,/aacbackup,/backup,/ez,/liq,/liqsrc,/live,/músic,/rec" ]; }
 check "/status.json lists the file's nine mounts, blanks after commas left out ($mounts)" listed
-admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u admin:--secret "http://127.0.0.1:$port/admin/listmounts")" = 200 ]; }
-check "the admin password from the file, --secret, is taken as a value" admin
+admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u 'admin:--se#cret' "http://127.0.0.1:$port/admin/listmounts")" = 200 ]; }
+check "the admin password from the file, --se#cret, is taken as a value, without the comment after it" admin
 status_line() { log_has "$TMP/station.log" "status: 1 of 9 mounts live, 0 listeners, "; }
 check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station)" wait_until 5 status_line
 
