@@ -211,7 +211,7 @@ struct TreeMountsTests {
         server.close()
     }
 
-    @Test func aRootOfOneStream_FeedsAManyMountBranch_AtItsRootPath() async throws {
+    @Test func aRootOfOneStream_FeedsAManyMountBranch_AtItsRootPath_AndEveryOtherPathOnTheSameLink() async throws {
         let source = try Station.builtIn(titles: ["One"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
         await source.start()
         let root = try Root.start(source: source, address: .loopback(port: 0))
@@ -227,6 +227,15 @@ struct TreeMountsTests {
         #expect(try titles(player).first?.hasPrefix("One") == true)
         #expect(await serving.mounts?.relays().map(\.mount) == ["/"])
         #expect(try await treeLine(serving.port.address)["depth"] == "1")
+        // The root plays its one stream at every path: the branch plays every path on its one link.
+        let others = [try await play("/listen", at: serving.port.address), try await play("/stream.mp3", at: serving.port.address)]
+        for other in others {
+            #expect(await other.waitFor(timeout: .seconds(15)) { $0.count > 3 * Self.segmentBytes })
+            #expect(try titles(other).first?.hasPrefix("One") == true)
+        }
+        #expect(await serving.mounts?.relays().map(\.mount) == ["/"], "no link of its own for /listen, /stream.mp3")
+        #expect(await root.distributor.stat().tree?.children.map(\.address) == [serving.port.address.description])
+        for other in others { await other.close() }
         await player.close()
         source.stop()
         serving.stop()

@@ -35,6 +35,10 @@ final class PortContext: @unchecked Sendable {
     /// Peers refused at the door of a station server (a relay counts them on its distributor).
     private let refusals = Tally()
 
+    /// Whether the port plays one stream at every path: it serves one distributor, neither a station server's
+    /// mounts nor a many-mount branch's.
+    var playsOneStream: Bool { mounts == nil && tree == nil }
+
     /// A port for one distributor (and, for a branch of a many-mount tree, for its other mounts).
     init(distributor: Distributor, options: ClientOptions, logger: EventLog, router: Router = .standard, tree: BranchMounts? = nil) {
         self.single = distributor

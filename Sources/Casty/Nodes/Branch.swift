@@ -184,6 +184,7 @@ public actor Branch: UpstreamNode {
         current.hlsBase = headers[Context.hlsBaseHeader].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         current.hlsDiscontinuityBase = headers[Context.hlsDiscontinuityHeader].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         current.hlsClock = headers[Context.hlsClockHeader].flatMap { HLSClock(header: $0, segmentBytes: segmentBytes) }
+        current.everyPath = headers[Context.everyPathHeader] == "1"
         if let old = context?.stream, old != stream {
             logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
                 + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")

@@ -43,6 +43,10 @@ public struct Context: Sendable, Equatable {
     /// numbered peer as `X-Casty-HLS-Clock`, after `X-Casty-Next` — it belongs to one reply, so it is never part of
     /// a head shared by listeners (``ReplyHeads``). `nil` for MP3, and from a node whose count is not exact.
     public var hlsClock: HLSClock?
+    /// Whether the tree's root plays this one stream at every path (a root of one stream: `--source`, `--station`
+    /// alone), so that a branch asked for `/listen` and `/stream.mp3` relays both on the link it has, instead of
+    /// opening a link of its own for each path. Told on tree links as `X-Casty-Every-Path: 1`.
+    public var everyPath = false
 
     /// Makes a context.
     public init(
@@ -67,6 +71,9 @@ public struct Context: Sendable, Equatable {
 
     /// The header that tells a numbered peer the sample clock at its first frame (``hlsClock``).
     public static let hlsClockHeader = "X-Casty-HLS-Clock"
+
+    /// The header that tells a branch its root plays one stream at every path (``everyPath``), on tree links.
+    public static let everyPathHeader = "X-Casty-Every-Path"
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"

@@ -34,6 +34,8 @@ extension Listening {
             }
             if let base = context.hlsBase { headers[Context.hlsBaseHeader] = String(base) }
             if let base = context.hlsDiscontinuityBase { headers[Context.hlsDiscontinuityHeader] = String(base) }
+            // A root of one stream plays it at every path, and so does whatever relays a root that does.
+            if context.everyPath || port.playsOneStream { headers[Context.everyPathHeader] = "1" }
         }
         headers["Server"] = "Casty"
         for field in CORS.headers(origin: origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }

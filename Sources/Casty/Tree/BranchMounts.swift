@@ -13,7 +13,8 @@ internal import Icy
 /// the root does not have (`404` before the stream ever came) is dropped at once — its waiting players get
 /// `404`, as the root answers them (a mount the root has whose source is not live yet is answered `503` to the
 /// branch, which keeps asking; its players wait, and get `503` with `Retry-After` if nothing comes) — and a mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
-/// ``maxMounts`` are relayed at once.
+/// ``maxMounts`` are relayed at once. Under a root of one stream (its reply says ``Context/everyPath``), every
+/// path is played from the root path's relay: the root would send the same stream again on each link.
 ///
 /// Loop-confined (`@unchecked Sendable` so that the port's callbacks may capture it): the router consults it on
 /// the loop; its `async` methods hop there.
@@ -58,6 +59,8 @@ public final class BranchMounts: @unchecked Sendable {
     private var order: [String] = []
     private var sweeper: Scheduled?
     private var stopped = false
+    /// Whether the log said once that every path is relayed on the root path's link.
+    private var toldEveryPath = false
 
     /// The mounts of a branch under `root`, whose root path is served by `first`; ``start(address:)``
     /// starts them.
@@ -104,6 +107,14 @@ public final class BranchMounts: @unchecked Sendable {
         }
         guard !stopped, !address.isEmpty, StationServer.Configuration.isMountName(mount), relays.count < settings.maxMounts else {
             return mount == defaultMount ? first : nil
+        }
+        // A root of one stream plays it at every path: the root path's link carries it for every path.
+        if first.assumeIsolated({ $0.context?.everyPath }) == true {
+            if !toldEveryPath {
+                toldEveryPath = true
+                logger("branch \(address): the root plays one stream at every path: \(mount) and every other path are relayed on \(defaultMount)'s link")
+            }
+            return first
         }
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         relay.branch.assumeIsolated { branch in
