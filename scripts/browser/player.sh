@@ -16,7 +16,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 CLI=${CASTY_CLI:-casty-cli}
 ARTIFACTS=${ARTIFACTS:-/tmp/casty-artifacts}
 TMP=$(mktemp -d /tmp/casty-browser.XXXXXX)
-SERVER_PORT=18931 DEVTOOLS_PORT=18932 OTHER_ORIGIN_PORT=18933
+SERVER_PORT=$(free_port) DEVTOOLS_PORT=$(free_port) OTHER_ORIGIN_PORT=$(free_port)
 pids=()
 trap stop_started EXIT
 # shellcheck source=scripts/lib/checks.sh

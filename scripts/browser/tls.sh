@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-tls.XXXXXX)
-CASTY_PORT=18941 TLS_PORT=18942 DEVTOOLS_PORT=18943
+CASTY_PORT=$(free_port) TLS_PORT=$(free_port) DEVTOOLS_PORT=$(free_port)
 pids=()
 trap stop_started EXIT
 # shellcheck source=scripts/lib/checks.sh

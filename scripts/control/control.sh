@@ -26,7 +26,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-control.XXXXXX)
-APP_PORT=18911 SERVER_PORT=18912 SERVER2_PORT=18913 APP2_PORT=18914 SERVER3_PORT=18915 APP3_PORT=18916
+APP_PORT=$(free_port) SERVER_PORT=$(free_port) SERVER2_PORT=$(free_port) APP2_PORT=$(free_port) SERVER3_PORT=$(free_port) APP3_PORT=$(free_port)
 DOWN_SECONDS=${DOWN_SECONDS:-12}
 pids=()
 trap stop_started EXIT
@@ -226,7 +226,7 @@ rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server3_pid/status")
 check "(g) memory stayed bounded after a 10 MB answer (RSS $rss kB)" test "$rss" -lt 60000
 
 # --- (h) listeners authorized by the application ---------------------------------------------------------------------
-LISTEN_PORT=18917 APP4_PORT=18918
+LISTEN_PORT=$(free_port) APP4_PORT=$(free_port)
 app_start app4 "$APP4_PORT" --logins alice:wonderland
 server_start server4 "$LISTEN_PORT" --accept-all --source-password unused --station /radio --listener-auth-url "http://127.0.0.1:$APP4_PORT/listener"
 check "(h) a listener without a login → 401" test "$(status_of "http://127.0.0.1:$LISTEN_PORT/radio")" = 401
