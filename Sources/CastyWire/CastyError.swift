@@ -23,6 +23,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case badRedirect(StreamURL, location: String)
     /// An application's answer (to a call Casty made) whose body is longer than the call takes.
     case answerTooLarge(StreamURL, limit: Int)
+    /// A station's playlist (`.pls`, `.m3u`) with no stream to follow, and why; or an HLS playlist.
+    case playlist(StreamURL, String)
 
     /// One line saying what went wrong and where.
     public var description: String {
@@ -38,6 +40,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
             (loop ? "redirect loop: " : "too many redirects: ") + chain.map(\.description).joined(separator: " → ")
         case .badRedirect(let url, let location): "\(url): cannot follow redirect to \(location)"
         case .answerTooLarge(let url, let limit): "\(url): an answer whose body is longer than \(limit) bytes"
+        case .playlist(let url, let why): "\(url): a playlist \(why)"
         }
     }
 }

@@ -30,7 +30,8 @@ public enum Upstream {
     ///   - metadata: whether to ask for titles with `Icy-MetaData: 1`.
     ///   - timeout: for each connect (all of a name's addresses together) and each reply.
     ///   - segmentBytes: the segment size for a stream without `icy-metaint`.
-    ///   - audioOnly: whether a `text/…` body is an error (it is, for a stream).
+    ///   - audioOnly: whether a `text/…` body is an error (it is, for a stream); a station's playlist (`.pls`,
+    ///     `.m3u`: ``StationPlaylist``) is then followed to the stream it names, as a redirect is.
     ///   - audioAsItArrives: hand the stream's audio on as each read brings it, not per `icy-metaint` block
     ///     (``Icy/StreamReader/init(segmentBytes:audioAsItArrives:)``): a relay of a station with a large
     ///     `icy-metaint` then passes audio on without waiting a whole block.
@@ -120,6 +121,10 @@ final class ReplyReader: @unchecked Sendable {
     private var reader: StreamReader
     private var timer: Scheduled?
     private var finish: ((Result<Answer, CastyError>) -> Void)?
+    /// The body of a station's playlist, while it is read; `nil` for a stream.
+    private var playlist: [UInt8]?
+    /// The playlist's `Content-Length`, if it has one.
+    private var playlistLength: Int?
 
     private init(
         connection: Connection, url: StreamURL, segmentBytes: Int, audioOnly: Bool, audioAsItArrives: Bool,
@@ -158,6 +163,7 @@ final class ReplyReader: @unchecked Sendable {
     }
 
     private func received(_ bytes: [UInt8]) {
+        if playlist != nil { return collectPlaylist(bytes) }
         reader.append(bytes)
         let event: StreamReader.Event?
         do {
@@ -171,6 +177,16 @@ final class ReplyReader: @unchecked Sendable {
         case .redirect(_, let location, _)?:
             done(.success(.redirect(location)))
             connection.close()
+        case .head(_, let headers)? where audioOnly && StationPlaylist.isPlaylist(contentType: headers["content-type"], path: url.path):
+            // A station's .pls or .m3u, where a stream was asked for: its body names the stream, followed like a
+            // redirect.
+            playlist = Array(reader.unread)
+            playlistLength = headers["content-length"].flatMap { Int($0) }
+            connection.onClose = { [self] error in
+                if let error { return fail(.network(url, error)) }
+                followPlaylist()
+            }
+            collectPlaylist([])
         case .head(let status, let headers)?:
             if audioOnly, let type = headers["content-type"], !Upstream.isStreamType(type) {
                 fail(.notAudio(url, contentType: type))
@@ -178,6 +194,27 @@ final class ReplyReader: @unchecked Sendable {
             }
             let opened = OpenedStream(url: url, connection: connection, status: status, headers: headers, reader: reader)
             done(.success(.stream(opened)))
+        }
+    }
+
+    /// Adds to the playlist's body; reads it once it is all in (its `Content-Length`, or the most read).
+    private func collectPlaylist(_ bytes: [UInt8]) {
+        playlist? += bytes
+        guard let body = playlist else { return }
+        if body.count >= min(playlistLength ?? .max, StationPlaylist.byteLimit) { followPlaylist() }
+    }
+
+    /// Answers with the stream the playlist names, as a redirect, or with why it names none.
+    private func followPlaylist() {
+        guard let body = playlist else { return }
+        switch StationPlaylist.read(body.prefix(playlistLength ?? body.count), path: url.path) {
+        case .stream(let location):
+            done(.success(.redirect(location)))
+            connection.close()
+        case .hls:
+            fail(.playlist(url, "for HLS, which Casty does not relay: give it the station's Icecast or Shoutcast URL"))
+        case .noStream(let why):
+            fail(.playlist(url, why))
         }
     }
 

@@ -87,6 +87,41 @@ struct ProxyTests {
         await target.close()
     }
 
+    @Test func aStationsPlaylist_IsFollowedToItsStream_AndAnHLSOneIsRefusedWithWhy() async throws {
+        let target = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 500))
+            streamICY(to: connection, metaint: 500, count: 10, interval: .milliseconds(5))
+        }
+        let pls = "[playlist]\nNumberOfEntries=2\nFile1=https://secure.example/live\nFile2=\(target.url)\nTitle2=Fake FM\n"
+        let playlist = try FakeUpstream(on: loop) { connection, _ in
+            // As python3's http.server sends a file: HTTP/1.0, a length, the body, a close.
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/x-scpls\r\nContent-Length: \(pls.utf8.count)\r\n\r\n\(pls)".utf8))
+            connection.close()
+        }
+        let proxy = proxy(StreamURL(host: "127.0.0.1", port: playlist.listener.localAddress.port, path: "/listen.pls"))
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(3))
+        #expect(target.requests.value.count == 1)
+        proxy.stop()
+
+        let hls = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: application/vnd.apple.mpegurl\r\n\r\n#EXTM3U\n#EXT-X-TARGETDURATION:6\n".utf8))
+            connection.close()
+        }
+        do {
+            try await self.proxy(StreamURL(host: "127.0.0.1", port: hls.listener.localAddress.port, path: "/live/index.m3u8")).start()
+            Issue.record("an HLS playlist is not a stream to relay")
+        } catch {
+            guard case .playlist(_, let why) = error else { Issue.record("expected a playlist error, got \(error)"); return }
+            #expect(why.contains("HLS"), "\(why)")
+        }
+        await playlist.close()
+        await target.close()
+        await hls.close()
+    }
+
     @Test func redirectLoop_IsDetected() async throws {
         let looping = Locked<String>("")
         let upstream = try FakeUpstream(on: loop) { connection, _ in

@@ -132,12 +132,18 @@ public actor Proxy: UpstreamNode {
     // MARK: Upstream
 
     let role = "proxy"
+    /// Where the stream was last found (after redirects and playlists).
+    private var foundAt: StreamURL?
     var backoff: (first: Duration, most: Duration) { (configuration.backoff, configuration.maxBackoff) }
 
     func openUpstream() async throws(CastyError) -> OpenedStream {
-        try await Upstream.open(
+        let opened = try await Upstream.open(
             url, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
             segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
+        // Where a redirect or a station's playlist led, told when it is somewhere new.
+        if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }
+        foundAt = opened.url
+        return opened
     }
 
     func lost(_ reason: CastyError) {
