@@ -134,6 +134,37 @@ struct RecordingTests {
     }
 }
 
+extension RecordingTests {
+    @Test("A recording stopped by a directory that vanished records again at the next source")
+    func recordsAgainAfterAFailure() throws {
+        let root = temporaryDirectory("vanishing")
+        var settings = Recorder.Settings()
+        settings.directory = root + "/recordings"
+        let lines = Locked<[String]>([])
+        let (failures, finished) = (Locked(0), Locked<[String]>([]))
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in lines.update { $0.append(line) } }) { event in
+            switch event {
+            case .failed: failures.update { $0 += 1 }
+            case .finished(let playlist): finished.update { $0.append(playlist) }
+            }
+        }
+        file.add(Self.segments[0])
+        #expect(rename(root + "/recordings", root + "/gone") == 0)  // the directory vanishes mid-recording
+        for segment in Self.segments[1..<6] { file.add(segment) }
+        file.finish()  // the source ends
+        #expect(failures.value == 1)
+        #expect(lines.value.filter { $0.contains("stopped") }.count == 1)
+        // The next source: recorded again, into the directory made anew.
+        for segment in Self.segments[6..<10] { file.add(segment) }
+        file.finish()
+        #expect(finished.value.count == 1)
+        let playlist = try #require(finished.value.first)
+        #expect(playlist.hasPrefix(root + "/recordings/live/"))
+        #expect(fileText(playlist)?.hasSuffix("#EXT-X-ENDLIST\n") == true)
+        #expect(fileSize(String(playlist.dropLast(5)) + ".mp3") == Self.segments[6..<10].reduce(0) { $0 + $1.audio.count })
+    }
+}
+
 extension String {
     fileprivate var prefixedSlash: String { hasPrefix("/") ? self : "/" + self }
 }
