@@ -165,6 +165,31 @@ extension RecordingTests {
     }
 }
 
+extension RecordingTests {
+    @Test("A recording keeps no segment's bytes once written: an hour-long file does not hold its hour in memory")
+    func segmentsAreNotHeld() throws {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory("held")
+        let file = RecordingFile(mount: "/live", settings: settings, logger: .silent) { _ in }
+        weak var written: HLSSegment?
+        do {
+            let original = Self.segments[1]
+            let segment = HLSSegment(
+                sequence: original.sequence, name: original.name, duration: original.duration, timestamp: original.timestamp,
+                date: original.date, discontinuity: false, title: original.title, bytes: original.bytes, frames: original.frames)
+            written = segment
+            file.add(Self.segments[0])
+            file.add(segment)
+        }
+        #expect(written == nil, "the file holds the segment (and its \(Self.segments[1].bytes.count) bytes)")
+        file.finish()
+        let playlist = try #require(FileWriter.names(in: settings.directory + "/live").first)
+        let listed = FileWriter.names(in: settings.directory + "/live/" + playlist).filter { $0.hasSuffix(".m3u8") }
+        let text = try #require(fileText(settings.directory + "/live/" + playlist + "/" + (listed.first ?? "")))
+        #expect(text.contains(Self.segments[1].name) && text.hasSuffix("#EXT-X-ENDLIST\n"))
+    }
+}
+
 extension String {
     fileprivate var prefixedSlash: String { hasPrefix("/") ? self : "/" + self }
 }

@@ -27,6 +27,8 @@ final class RecordingFile: @unchecked Sendable {
         let fileExtension: String
         let fd: Int32
         let started: Int64
+        /// The segments written, as the playlist lists them: without their bytes, which are on disk (an hour's
+        /// would be 58 MB at 128 kbit/s, held until the file rotates).
         var segments: [HLSSegment] = []
         var duration = 0.0
         var bytes = 0
@@ -99,7 +101,7 @@ final class RecordingFile: @unchecked Sendable {
         if let title = segment.title, title != file.titles.last?.title {
             file.titles.append((title, Int((file.duration * 1_000).rounded()), file.bytes))
         }
-        file.segments.append(segment)
+        file.segments.append(segment.listing)
         file.duration += segment.duration
         file.bytes += audio.count
         current = file
