@@ -53,6 +53,37 @@ public struct ADTSFrame: Sendable, Equatable {
         streamKey = UInt32(b1 & 0x08) << 16 | UInt32(b2 & 0xFD) << 8 | UInt32(b3 & 0xC0)
     }
 
+    /// The frames a chain needs for ``sniffBitrate(_:)`` to trust its average: AAC encoders vary frame sizes a
+    /// lot from one frame to the next, and a stream's first frames (the encoder's priming) are the smallest.
+    public static let framesToSniff = 16
+
+    /// Finds the average bitrate of a live ADTS stream from a chunk of it, in kbit/s, or `nil` when the chunk holds
+    /// no chain of ``framesToSniff`` frames (or the average is not a plausible 8 to 1,000 kbit/s).
+    ///
+    /// The chunk may start anywhere: the first header followed by another of the same stream exactly where its
+    /// length says starts the chain, and every frame that follows it in the chunk counts. ADTS headers carry no
+    /// bitrate, so it is the frames' bytes over their samples (1,024 per raw data block) at the sample rate. A
+    /// source that declares no bitrate (ffmpeg's `icecast://` does not) is measured so, from its first segment.
+    public static func sniffBitrate(_ bytes: some Collection<UInt8>) -> Int? {
+        let bytes = Array(bytes)
+        for start in bytes.indices where bytes.count - start >= 2 * headerBytes {
+            guard let first = ADTSFrame(bytes[start...]) else { continue }
+            var (at, frames, length, samples) = (start, 0, 0, 0)
+            while at + headerBytes <= bytes.count, let frame = ADTSFrame(bytes[at...]), frame.streamKey == first.streamKey,
+                  at + frame.length <= bytes.count {
+                frames += 1
+                length += frame.length
+                samples += 1_024 * (Int(bytes[at + 6] & 0x03) + 1)
+                at += frame.length
+            }
+            guard frames >= 2 else { continue }  // a header that no other follows: not the chain
+            guard frames >= framesToSniff else { return nil }
+            let kbps = Int((Double(length * 8) * Double(first.sampleRate) / Double(samples) / 1_000).rounded())
+            return (8...1_000).contains(kbps) ? kbps : nil
+        }
+        return nil
+    }
+
     /// The sample rates by index 0…12 (13–15 are reserved or escape codes, which ADTS does not use).
     private static let sampleRates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
 }

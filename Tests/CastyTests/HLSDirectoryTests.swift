@@ -53,4 +53,24 @@ struct HLSDirectoryTests {
         #expect(lines.value.count == 2)
         #expect(lines.value.last?.contains("again") == true)
     }
+
+    @Test("A segment whose write failed is written before a later playlist that names it")
+    func failedSegmentWrittenBeforeItsPlaylist() throws {
+        let path = temporaryDirectory("hlsdir-rewrite")
+        let directory = HLSDirectory(path: path, logger: .silent)
+        let (failing, next) = (Self.segments[0], Self.segments[1])
+        // A directory where the segment should go: renaming the written file over it fails.
+        try FileWriter.makeDirectories(path + "/" + failing.name + "/x")
+        directory.publish(failing, playlist: nil, master: "", expired: [], kept: [failing.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/" + failing.name + "/x") != nil)
+        // The disk works again (the obstacle is gone); the next playlist names both segments.
+        #expect(rmdir(path + "/" + failing.name + "/x") == 0 && rmdir(path + "/" + failing.name) == 0)
+        let playlist = HLSPlaylist.media([failing, next], targetDuration: 6)
+        directory.publish(next, listed: [failing, next], playlist: playlist, master: "", expired: [], kept: [failing.name, next.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") == playlist.utf8.count)
+        #expect(fileSize(path + "/" + next.name) == next.bytes.count)
+        #expect(fileSize(path + "/" + failing.name) == failing.bytes.count)
+    }
 }

@@ -134,6 +134,62 @@ struct RecordingTests {
     }
 }
 
+extension RecordingTests {
+    @Test("A recording stopped by a directory that vanished records again at the next source")
+    func recordsAgainAfterAFailure() throws {
+        let root = temporaryDirectory("vanishing")
+        var settings = Recorder.Settings()
+        settings.directory = root + "/recordings"
+        let lines = Locked<[String]>([])
+        let (failures, finished) = (Locked(0), Locked<[String]>([]))
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in lines.update { $0.append(line) } }) { event in
+            switch event {
+            case .failed: failures.update { $0 += 1 }
+            case .finished(let playlist): finished.update { $0.append(playlist) }
+            }
+        }
+        file.add(Self.segments[0])
+        #expect(rename(root + "/recordings", root + "/gone") == 0)  // the directory vanishes mid-recording
+        for segment in Self.segments[1..<6] { file.add(segment) }
+        file.finish()  // the source ends
+        #expect(failures.value == 1)
+        #expect(lines.value.filter { $0.contains("stopped") }.count == 1)
+        // The next source: recorded again, into the directory made anew.
+        for segment in Self.segments[6..<10] { file.add(segment) }
+        file.finish()
+        #expect(finished.value.count == 1)
+        let playlist = try #require(finished.value.first)
+        #expect(playlist.hasPrefix(root + "/recordings/live/"))
+        #expect(fileText(playlist)?.hasSuffix("#EXT-X-ENDLIST\n") == true)
+        #expect(fileSize(String(playlist.dropLast(5)) + ".mp3") == Self.segments[6..<10].reduce(0) { $0 + $1.audio.count })
+    }
+}
+
+extension RecordingTests {
+    @Test("A recording keeps no segment's bytes once written: an hour-long file does not hold its hour in memory")
+    func segmentsAreNotHeld() throws {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory("held")
+        let file = RecordingFile(mount: "/live", settings: settings, logger: .silent) { _ in }
+        weak var written: HLSSegment?
+        do {
+            let original = Self.segments[1]
+            let segment = HLSSegment(
+                sequence: original.sequence, name: original.name, duration: original.duration, timestamp: original.timestamp,
+                date: original.date, discontinuity: false, title: original.title, bytes: original.bytes, frames: original.frames)
+            written = segment
+            file.add(Self.segments[0])
+            file.add(segment)
+        }
+        #expect(written == nil, "the file holds the segment (and its \(Self.segments[1].bytes.count) bytes)")
+        file.finish()
+        let playlist = try #require(FileWriter.names(in: settings.directory + "/live").first)
+        let listed = FileWriter.names(in: settings.directory + "/live/" + playlist).filter { $0.hasSuffix(".m3u8") }
+        let text = try #require(fileText(settings.directory + "/live/" + playlist + "/" + (listed.first ?? "")))
+        #expect(text.contains(Self.segments[1].name) && text.hasSuffix("#EXT-X-ENDLIST\n"))
+    }
+}
+
 extension String {
     fileprivate var prefixedSlash: String { hasPrefix("/") ? self : "/" + self }
 }

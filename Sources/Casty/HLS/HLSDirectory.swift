@@ -6,7 +6,8 @@ internal import Synchronization
 /// Writes a mount's live HLS to a directory (`--hls-dir`), so that nginx, or any web server or CDN origin,
 /// serves it as static files: each segment, then the playlist that names it, both written to a temporary file
 /// and renamed into place (a reader never sees half a file, nor a playlist naming a segment not yet there);
-/// segments that have left the playlist long enough ago are deleted.
+/// segments that have left the playlist long enough ago are deleted. A segment whose write failed is written
+/// again before a playlist that names it, so that a playlist on disk never names a segment missing there.
 ///
 /// The writing happens on a serial queue of its own — never on an event loop, where a slow disk would stall
 /// every listener. A failure (a full disk, a directory removed) is one log line for each kind of call that
@@ -21,6 +22,9 @@ final class HLSDirectory: Sendable {
     private let failing = Mutex<Set<String>>([])
     /// Whether an earlier run's segments were deleted.
     private let cleared = Mutex(false)
+    /// The segments written and not deleted since: a segment the playlist names that is not among them (its write
+    /// failed) is written before the playlist.
+    private let written = Mutex<Set<String>>([])
     private static let queue = DispatchQueue(label: "casty.hls-directory")
 
     /// A writer into `path` (made if missing, at the first segment).
@@ -29,15 +33,17 @@ final class HLSDirectory: Sendable {
         self.logger = logger
     }
 
-    /// Writes `segment`, then the playlists (the media playlist once it is given: once the window is long
-    /// enough), then deletes the files named in `expired` — and, the first time, every segment file not named
-    /// in `kept` (the segments this run still serves).
-    func publish(_ segment: HLSSegment, playlist: String?, master: String, expired: [String], kept: [String]) {
+    /// Writes `segment` and every segment of `listed` (those the media playlist names) not written yet, then the
+    /// playlists (the media playlist once it is given: once the window is long enough), then deletes the files
+    /// named in `expired` — and, the first time, every segment file not named in `kept` (the segments this run
+    /// still serves).
+    func publish(_ segment: HLSSegment, listed: [HLSSegment] = [], playlist: String?, master: String, expired: [String], kept: [String]) {
         Self.queue.async { [self] in
-            let written = write(segment, playlist: playlist, master: master)
+            let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept)) }
             for name in expired { FileWriter.remove(path + "/" + name) }
-            switch written {
+            written.withLock { $0.subtract(expired) }
+            switch result {
             case .success:
                 if failing.withLock({ let was = !$0.isEmpty; $0 = []; return was }) {
                     logger("hls: writing \(SafeText.logLine(path)) again")
@@ -51,10 +57,14 @@ final class HLSDirectory: Sendable {
         }
     }
 
-    private func write(_ segment: HLSSegment, playlist: String?, master: String) -> Result<Void, FileError> {
+    /// Writes the first of `segments` (the new one) and those of the others not written yet, then the playlists.
+    private func write(_ segments: [HLSSegment], playlist: String?, master: String) -> Result<Void, FileError> {
         do throws(FileError) {
             try FileWriter.makeDirectories(path)
-            try FileWriter.replace(path + "/" + segment.name, with: segment.bytes)
+            for (index, segment) in segments.enumerated() where index == 0 || !written.withLock({ $0.contains(segment.name) }) {
+                try FileWriter.replace(path + "/" + segment.name, with: segment.bytes)
+                written.withLock { _ = $0.insert(segment.name) }
+            }
             if let playlist {
                 try FileWriter.replace(path + "/index.m3u8", with: Array(playlist.utf8))
                 try FileWriter.replace(path + "/master.m3u8", with: Array(master.utf8))

@@ -240,11 +240,13 @@ public actor HLSPackager: LoopNode {
         // A segment that left the window stays as long again as the window lasts.
         var expired: [String] = []
         while kept.count > 2 * windowCount + 1 { expired.append(kept.removeFirst().name) }
-        let media = HLSPlaylist.media(window, targetDuration: segmenter.targetDuration)
+        let live = window
+        let media = HLSPlaylist.media(live, targetDuration: segmenter.targetDuration)
         playlist = Array(media.utf8)
         let master = masterText
         masterPlaylist = Array(master.utf8)
-        directory?.publish(segment, playlist: ready ? media : nil, master: master, expired: expired, kept: kept.map(\.name))
+        directory?.publish(segment, listed: ready ? Array(live) : [], playlist: ready ? media : nil, master: master,
+                           expired: expired, kept: kept.map(\.name))
         if ready, !whenReady.isEmpty {
             let actions = whenReady
             whenReady = []

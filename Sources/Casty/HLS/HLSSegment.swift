@@ -40,6 +40,13 @@ public final class HLSSegment: Sendable {
         self.frames = frames
     }
 
+    /// The segment as a playlist lists it: the same, without its bytes (what a recording keeps of the segments it
+    /// wrote, for its playlist).
+    var listing: HLSSegment {
+        HLSSegment(sequence: sequence, name: name, duration: duration, timestamp: timestamp, date: date, discontinuity: discontinuity,
+                   discontinuitySequence: discontinuitySequence, title: title, bytes: [], frames: frames)
+    }
+
     /// The frames alone, without the ID3 tag in front: what a recording's audio file is made of.
     public var audio: ArraySlice<UInt8> {
         guard bytes.count >= 10, bytes[0] == 0x49, bytes[1] == 0x44, bytes[2] == 0x33 else { return bytes[...] }

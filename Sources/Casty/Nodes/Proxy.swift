@@ -71,6 +71,8 @@ public actor Proxy: UpstreamNode {
     private var cutter: Cutter
     private var station = Headers()
     private var bitrate: Int?
+    /// Measures the bitrate of an upstream that declared none (from each new upstream stream's first audio).
+    private var sniff = BitrateSniff()
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
     /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
@@ -156,6 +158,7 @@ public actor Proxy: UpstreamNode {
         if let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }), (8...1_000).contains(declared) {
             bitrate = declared
         }
+        sniff = BitrateSniff()
         // A new stream: the old one's unfinished frame is dropped, and the new one starts at its first frame.
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
@@ -166,7 +169,8 @@ public actor Proxy: UpstreamNode {
             cutter.skip(missing, keepingUnfinished: aligned)
             self.lostAt = nil
         }
-        subscribers.ready(context, next: cutter.next)
+        // AAC that declared no bitrate is replied to once its first segment is measured (``BitrateSniff``).
+        if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         keeper.link = UpstreamLink(
             opened, silence: context.segmentDuration * configuration.silentSegments,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
@@ -201,9 +205,9 @@ public actor Proxy: UpstreamNode {
                 logger("proxy: ignoring metadata without a StreamTitle: \(IcyText.decode(segment.metadata.prefix(80)))")
             }
         }
-        if bitrate == nil, let found = segment.audio.lazy.compactMap({ MP3Frame.sniffBitrate($0) }).first {
-            bitrate = found
-            subscribers.ready(context, next: cutter.next)
+        for chunk in segment.audio where bitrate == nil && !sniff.done {
+            bitrate = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes)
+            if sniff.done { subscribers.ready(context, next: cutter.next) }
         }
         let format = chain.format == .adts ? "ADTS (AAC)" : "MPEG audio"
         for chunk in segment.audio {

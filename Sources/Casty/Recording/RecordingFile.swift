@@ -16,6 +16,8 @@ final class RecordingFile: @unchecked Sendable {
     private let logger: EventLog
     private let onEvent: @Sendable (Recorder.Event) -> Void
     private var current: Current?
+    /// Whether writing failed: nothing more is written until the next file would start anyway — the next source
+    /// (``finish(with:)``) or a break in the stream — which tries again (a disk freed since, a directory made anew).
     private var failed = false
 
     /// The file being written.
@@ -25,6 +27,8 @@ final class RecordingFile: @unchecked Sendable {
         let fileExtension: String
         let fd: Int32
         let started: Int64
+        /// The segments written, as the playlist lists them: without their bytes, which are on disk (an hour's
+        /// would be 58 MB at 128 kbit/s, held until the file rotates).
         var segments: [HLSSegment] = []
         var duration = 0.0
         var bytes = 0
@@ -41,6 +45,7 @@ final class RecordingFile: @unchecked Sendable {
     /// Appends a segment, starting a new file first when the current one is long enough, the title changed (if
     /// asked), or the stream broke off.
     func add(_ segment: HLSSegment) {
+        if segment.discontinuity { failed = false }
         guard !failed else { return }
         do throws(FileError) {
             if let current, rotates(current, before: segment) { try finish(current) }
@@ -55,9 +60,11 @@ final class RecordingFile: @unchecked Sendable {
         }
     }
 
-    /// Finishes the file being written, if any, after appending `last` (the recording's last frames).
+    /// Finishes the file being written, if any, after appending `last` (the recording's last frames); a recording
+    /// stopped by a failure starts again with the next segment.
     func finish(with last: HLSSegment? = nil) {
         if let last { add(last) }
+        failed = false
         guard let current else { return }
         self.current = nil
         try? finish(current)
@@ -94,7 +101,7 @@ final class RecordingFile: @unchecked Sendable {
         if let title = segment.title, title != file.titles.last?.title {
             file.titles.append((title, Int((file.duration * 1_000).rounded()), file.bytes))
         }
-        file.segments.append(segment)
+        file.segments.append(segment.listing)
         file.duration += segment.duration
         file.bytes += audio.count
         current = file

@@ -61,6 +61,8 @@ public actor SourceSession: LoopNode {
     private let timeout: Duration
     private var station: Headers
     private var bitrate: Int?
+    /// Measures the bitrate of a source that declared none.
+    private var sniff = BitrateSniff()
     private var cutter: Cutter
     private var chain: FrameChain
     private var subscribers = Subscribers()
@@ -76,7 +78,7 @@ public actor SourceSession: LoopNode {
     ///     runs on its loop and closes it when it ends.
     ///   - station: the headers listeners are told (`icy-name`, …, `Content-Type`), already cleaned
     ///     (``stationHeaders(from:)`` for an Icecast source's request).
-    ///   - bitrate: the bitrate the source declares, if it does (MP3 streams are sniffed otherwise).
+    ///   - bitrate: the bitrate the source declares, if it does (measured from the audio otherwise: ``BitrateSniff``).
     ///   - format: the audio's framing (MP3 or ADTS).
     ///   - segmentBytes: the server's segment size: every mount cuts the same, so a fallback keeps the ICY
     ///     framing listeners were told.
@@ -143,7 +145,8 @@ public actor SourceSession: LoopNode {
     /// Starts taking audio from the input, beginning with `leftover` (what arrived with an Icecast source's
     /// request head).
     func start(leftover: ArraySlice<UInt8> = []) {
-        subscribers.ready(context, next: cutter.next)
+        // AAC that declared no bitrate is replied to once its first segment is measured (``BitrateSniff``).
+        if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         input.attach(self)
         watch()
         if !leftover.isEmpty { take(leftover) }
@@ -191,9 +194,9 @@ public actor SourceSession: LoopNode {
         guard onEnd != nil else { return }
         lastData = .now
         bytesIn += bytes.count
-        if bitrate == nil, chain.format == .mpeg, let found = MP3Frame.sniffBitrate(bytes) {
-            bitrate = found
-            subscribers.ready(context, next: cutter.next)
+        if bitrate == nil, !sniff.done {
+            bitrate = sniff.take(bytes, format: chain.format, segmentBytes: cutter.segmentBytes)
+            if sniff.done { subscribers.ready(context, next: cutter.next) }
         }
         var garbage: Int?
         cutter.add(bytes, through: &chain, emit: { subscribers.publish($0) }) { incident in

@@ -1,0 +1,47 @@
+internal import CastyAudio
+
+/// Finds the bitrate of a stream whose source or upstream declared none (no `ice-bitrate`, `ice-audio-info` or
+/// `icy-br`), from its first audio — what the context tells every listener and branch as `icy-br`, and what HLS
+/// segments are sized by (``HLSSegmenter``): a stream measured at the wrong bitrate gets segments as much longer
+/// than `--hls-target` as the guess was too high.
+///
+/// MP3 headers say their bitrate, so any read with two frames tells it (``MP3Frame/sniffBitrate(_:)``). ADTS headers
+/// do not: the first relay segment's bytes are held and the frames in them averaged (``ADTSFrame/sniffBitrate(_:)``),
+/// and the stream's reply waits for that measure (``waits(for:)``) — no listener, HLS packager or branch could get a
+/// segment before it anyway — so that every node of a tree is told the same bitrate in the same reply, and cuts the
+/// same HLS segments. ADTS that shows no chain of frames in its first segment keeps the assumed bitrate.
+struct BitrateSniff {
+    /// The ADTS audio held until it fills a relay segment.
+    private var held: [UInt8] = []
+    /// Whether it stopped looking: found, or an ADTS stream that showed none in its first segment.
+    private(set) var done = false
+
+    /// Nothing seen yet.
+    init() {}
+
+    /// Whether the reply of a stream of `format` whose bitrate is not declared waits until ``done``: ADTS, until its
+    /// first segment is measured. An MP3 stream is replied to at once (its frames say their bitrate).
+    func waits(for format: FrameChain.Format?) -> Bool {
+        format == .adts && !done
+    }
+
+    /// Takes the next audio bytes of a stream of `format`, cut into relay segments of `segmentBytes`; returns the
+    /// bitrate in kbit/s once found (once), else `nil`. Called before the bytes are cut.
+    mutating func take(_ bytes: some Collection<UInt8>, format: FrameChain.Format?, segmentBytes: Int) -> Int? {
+        guard !done else { return nil }
+        switch format {
+        case .mpeg:
+            guard let found = MP3Frame.sniffBitrate(bytes) else { return nil }
+            done = true
+            return found
+        case .adts:
+            held += bytes.prefix(max(0, segmentBytes - held.count))
+            guard held.count >= segmentBytes else { return nil }
+            done = true
+            defer { held = [] }
+            return ADTSFrame.sniffBitrate(held)
+        case nil:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Testing
+
+@testable import Casty
+@testable import CastyAudio
+@testable import CastyNet
+
+/// An AAC source that declares no bitrate (ffmpeg's `icecast://` sends no `ice-bitrate`): its bitrate is measured
+/// from its first frames, so listeners are told it and its HLS segments last `--hls-target`, not as much longer as
+/// an assumed 128 kbit/s is more than the stream's.
+extension StationServerTests {
+    @Test func anAACSourceWithoutABitrate_IsMeasured_AndItsHLSSegmentsLastTheTarget() async throws {
+        let server = try server(mounts: ["/live"]) { $0.options.hls.targetDuration = 4 }
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/aac\r\n"
+            + "Expect: 100-continue\r\nice-name: No Bitrate FM\r\n\r\n")
+        #expect(await peer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        // 186-byte frames of 1,024 samples at 44.1 kHz: 64 kbit/s; about 40 s of them.
+        await sendPaced(peer, adtsFrames(1_720, length: 186))
+
+        let player = try await listener(server, titles: false)
+        #expect(await player.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.lowercased().contains("icy-br: 64\r\n"), "\(player.text.prefix(400))")
+        await player.close()
+
+        let playlist = Locked("")
+        #expect(await eventually(timeout: .seconds(20)) {
+            let answer = await Self.fetch(server.address, "/live/index.m3u8")
+            playlist.update { $0 = String(decoding: Self.body(answer), as: UTF8.self) }
+            return String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.0 200")
+        }, "\(playlist.value)")
+        let durations = playlist.value.split(separator: "\n").filter { $0.hasPrefix("#EXTINF:") }
+            .compactMap { Double($0.dropFirst(8).prefix { $0 != "," }) }
+        #expect(playlist.value.contains("#EXT-X-TARGETDURATION:4\n"), "\(playlist.value)")
+        #expect(durations.count >= 3 && durations.allSatisfy { (3.0...4.5).contains($0) }, "\(durations)")
+        await peer.close()
+    }
+}
+
+/// The bitrate of ADTS audio, measured from its frames' bytes and samples.
+@Suite struct ADTSBitrateTests {
+    @Test func sniffBitrate_AveragesAChainOfFrames_FromAnywhereInIt() {
+        #expect(ADTSFrame.sniffBitrate(adtsFrames(40, length: 186)) == 64)
+        #expect(ADTSFrame.sniffBitrate(adtsFrames(40, length: 372).dropFirst(100)) == 128)  // starts mid-frame
+        #expect(ADTSFrame.sniffBitrate(variedADTSFrames(40)) != nil)
+    }
+
+    @Test func sniffBitrate_IsNil_ForTooFewFrames_OrNoFrames() {
+        #expect(ADTSFrame.sniffBitrate(adtsFrames(ADTSFrame.framesToSniff - 1, length: 186)) == nil)
+        #expect(ADTSFrame.sniffBitrate([UInt8](repeating: 0x55, count: 8_192)) == nil)
+    }
+}
