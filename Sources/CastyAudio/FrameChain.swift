@@ -110,6 +110,9 @@ package struct FrameChain {
     private var held: [UInt8] = []
     /// Bytes dropped in the current search.
     private var dropped = 0
+    /// Whether the chain has followed frames since the stream started: a give-up after that is garbage in a
+    /// stream of frames, not a stream without any.
+    package private(set) var hasFollowedFrames = false
     /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
     package static let giveUpBytes = 64 * 1024
     /// The longest ID3v2 tag skipped (cover art of a few megabytes fits); a longer one is taken for garbage.
@@ -142,6 +145,7 @@ package struct FrameChain {
         let count = held.count
         held.removeAll(keepingCapacity: true)
         dropped = 0
+        hasFollowedFrames = false
         self.format = format
         mode = format == nil ? .unchecked : .searching(fresh: true)
         if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
@@ -243,6 +247,7 @@ package struct FrameChain {
                     if let found {
                         index = candidate
                         mode = .locked(key: found)
+                        hasFollowedFrames = true
                         continue
                     }
                     if end - index >= holdLimit {
