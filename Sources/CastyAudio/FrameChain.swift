@@ -251,7 +251,7 @@ package struct FrameChain {
                         continue
                     }
                     if end - index >= holdLimit {
-                        output(.gaveUp(after: end - index))
+                        output(.gaveUp(after: holdLimit))  // the bytes searched, however many came
                         mode = .unchecked
                         continue
                     }
