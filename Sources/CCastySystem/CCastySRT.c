@@ -82,6 +82,7 @@ static struct {
     int (*setsockflag)(int, int, const void *, int);
     int (*getsockflag)(int, int, void *, int *);
     int (*bind)(int, const struct sockaddr *, int);
+    int (*getsockname)(int, struct sockaddr *, int *);
     int (*listen)(int, int);
     int (*listen_callback)(int, casty_srt_listen_fn, void *);
     int (*accept)(int, struct sockaddr *, int *);
@@ -135,6 +136,7 @@ int casty_srt_load(const char *names, char *error, size_t length) {
     CASTY_SRT_SYMBOL(setsockflag, "srt_setsockflag")
     CASTY_SRT_SYMBOL(getsockflag, "srt_getsockflag")
     CASTY_SRT_SYMBOL(bind, "srt_bind")
+    CASTY_SRT_SYMBOL(getsockname, "srt_getsockname")
     CASTY_SRT_SYMBOL(listen, "srt_listen")
     CASTY_SRT_SYMBOL(listen_callback, "srt_listen_callback")
     CASTY_SRT_SYMBOL(accept, "srt_accept")
@@ -175,6 +177,9 @@ int casty_srt_getsockflag(casty_srt_socket s, int option, void *value, int *leng
     CASTY_SRT_CALL(srt.getsockflag(s, option, value, length));
 }
 int casty_srt_bind(casty_srt_socket s, const struct sockaddr *address, int length) { CASTY_SRT_CALL(srt.bind(s, address, length)); }
+int casty_srt_getsockname(casty_srt_socket s, struct sockaddr_storage *address, int *length) {
+    CASTY_SRT_CALL(srt.getsockname(s, (struct sockaddr *)address, length));
+}
 int casty_srt_listen(casty_srt_socket s, int backlog) { CASTY_SRT_CALL(srt.listen(s, backlog)); }
 int casty_srt_listen_callback(casty_srt_socket s, casty_srt_listen_fn callback, void *opaque) {
     CASTY_SRT_CALL(srt.listen_callback(s, callback, opaque));

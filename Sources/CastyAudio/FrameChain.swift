@@ -18,6 +18,10 @@
 ///   once with the count of bytes dropped, when the chain is found again.
 /// - **Locked**: each frame is passed on once all its bytes are in. When the next header is not where the
 ///   frame's length says, the chain is broken: search again from there.
+/// - **Tags**: an ID3v2 tag (``ID3v2Header``) — what an MP3 file holds before its frames, cover art and all,
+///   and a source streaming files as they are sends before each one — is skipped whole wherever a frame is
+///   looked for, held nowhere and reported as no incident: decoders skip it too. Tags over ``maxTagBytes``
+///   are taken for garbage.
 /// - **Unchecked**: a stream whose first bytes hold no chain at all is not what its `Content-Type` says; it is
 ///   passed on as it is (the bytes held while looking are not lost), and so are streams of other types (Ogg).
 ///
@@ -92,6 +96,8 @@ package struct FrameChain {
         case searching(fresh: Bool)
         /// Following frames whose headers carry `key`.
         case locked(key: UInt32)
+        /// Dropping the `remaining` bytes of an ID3v2 tag, then searching again (`fresh` as before the tag).
+        case skippingTag(remaining: Int, fresh: Bool)
         /// Passing bytes on as they are.
         case unchecked
     }
@@ -104,8 +110,13 @@ package struct FrameChain {
     private var held: [UInt8] = []
     /// Bytes dropped in the current search.
     private var dropped = 0
+    /// Whether the chain has followed frames since the stream started: a give-up after that is garbage in a
+    /// stream of frames, not a stream without any.
+    package private(set) var hasFollowedFrames = false
     /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
     package static let giveUpBytes = 64 * 1024
+    /// The longest ID3v2 tag skipped (cover art of a few megabytes fits); a longer one is taken for garbage.
+    package static let maxTagBytes = 16 * 1024 * 1024
 
     /// A chain that follows `format`, or passes everything on when it is `nil`.
     package init(format: Format?) {
@@ -134,6 +145,7 @@ package struct FrameChain {
         let count = held.count
         held.removeAll(keepingCapacity: true)
         dropped = 0
+        hasFollowedFrames = false
         self.format = format
         mode = format == nil ? .unchecked : .searching(fresh: true)
         if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
@@ -192,12 +204,27 @@ package struct FrameChain {
                 output(.frame(bytes[index..<next]))
                 index = next
 
+            case .skippingTag(let remaining, let fresh):
+                let count = min(remaining, end - index)
+                index += count
+                guard count == remaining else {
+                    mode = .skippingTag(remaining: remaining - count, fresh: fresh)
+                    return index
+                }
+                mode = .searching(fresh: fresh)
             case .searching(let fresh):
                 // At the start of a stream, only the first `holdLimit` bytes are searched, however they came.
-                let limit = fresh ? min(end, bytes.startIndex + holdLimit) : end
+                let limit = fresh ? min(end, index + holdLimit) : end
                 var candidate = index
                 var found: UInt32?
-                while candidate + format.headerBytes <= limit {
+                var tag: Int?
+                while candidate < limit {
+                    if let length = ID3v2Header.tagLength(bytes[..<limit], at: candidate), length <= Self.maxTagBytes {
+                        tag = length
+                        break
+                    }
+                    // A tag's header cut short, or a frame's: cannot tell yet, wait for more bytes here.
+                    if ID3v2Header.mayBegin(bytes[..<limit], at: candidate) || candidate + format.headerBytes > limit { break }
                     if let frame = format.frame(in: bytes, at: candidate) {
                         let next = candidate + frame.length
                         if next + format.headerBytes > limit { break }  // cannot tell yet: wait for more bytes here
@@ -208,15 +235,23 @@ package struct FrameChain {
                     }
                     candidate += 1
                 }
+                if let tag {
+                    // Bytes before the tag were not frames (an incident, unless at the start); the tag is no incident.
+                    if !fresh { dropped += candidate - index }
+                    index = candidate
+                    mode = .skippingTag(remaining: tag, fresh: fresh)
+                    continue
+                }
                 if fresh {
                     // The start of a stream: hold on to everything until the chain is found, in case there is none.
                     if let found {
                         index = candidate
                         mode = .locked(key: found)
+                        hasFollowedFrames = true
                         continue
                     }
-                    if end - bytes.startIndex >= holdLimit {
-                        output(.gaveUp(after: end - bytes.startIndex))
+                    if end - index >= holdLimit {
+                        output(.gaveUp(after: holdLimit))  // the bytes searched, however many came
                         mode = .unchecked
                         continue
                     }

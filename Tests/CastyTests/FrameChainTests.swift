@@ -120,6 +120,13 @@ struct FrameChainTests {
         #expect(run.gaveUp.count == 1)
     }
 
+    @Test func streamWithoutFrames_InOneLargeRead_GivesUpNamingTheBytesSearched_NotTheRead() {
+        let bytes = (0..<65_536).map { UInt8($0 % 251) }
+        let run = ChainRun([bytes[...]])
+        #expect(run.bytes == bytes)
+        #expect(run.gaveUp == [2 * (MP3Frame.maxLength + MP3Frame.headerBytes)], "only the start is searched: \(run.gaveUp)")
+    }
+
     @Test func otherTypes_AreNotChecked() {
         #expect(FrameChain.Format(contentType: "audio/mpeg") == .mpeg)
         #expect(FrameChain.Format(contentType: "audio/aacp") == .adts)

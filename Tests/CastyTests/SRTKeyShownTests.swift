@@ -40,8 +40,7 @@ extension StationServerTests {
     func srtCallersKey_IsNeverShown_InStatusIcyNameOrTheLog() async throws {
         let log = Log()
         let server = try server(log: log) { configuration in
-            // srtAddress reports the port asked for, so a fixed one (outside the ranges other tests use).
-            var srt = SRTIngest.Configuration(address: .loopback(port: 19777))
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))  // srtAddress names the port bound
             srt.passphrases = ["/live": "correct-horse-battery"]
             configuration.srt = srt
         }
@@ -58,5 +57,31 @@ extension StationServerTests {
         #expect(player.text.lowercased().contains("icy-name: live?key=…"), "\(player.text)")
         #expect(!player.text.contains("SeCrEtKeY42"), "nor in the mount's icy-name")
         #expect(!log.lines.value.contains { $0.contains("SeCrEtKeY42") }, "nor in the log")
+    }
+
+    /// Port 0 asks the system for a free port: `srtAddress` names the one bound (the CLI prints it at start, tests
+    /// and scripts give it to callers), not 0.
+    @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtAddress_NamesThePortBound_WhenPortZeroIsAsked() throws {
+        let server = try server { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.defaultPassphrase = "correct-horse-battery"
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        #expect(port != 0)
+        // The port is SRT's: a UDP socket (without SO_REUSEADDR) cannot bind it while the server listens.
+        let probe = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(probe >= 0)
+        defer { close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound != 0 && errno == EADDRINUSE, "port \(port) is not SRT's")
     }
 }

@@ -77,6 +77,8 @@ casty_srt_socket casty_srt_create_socket(void);
 int casty_srt_setsockflag(casty_srt_socket socket, int option, const void *value, int length);
 int casty_srt_getsockflag(casty_srt_socket socket, int option, void *value, int *length);
 int casty_srt_bind(casty_srt_socket socket, const struct sockaddr *address, int length);
+/// The address `socket` is bound to (the port the system chose, when port 0 was asked).
+int casty_srt_getsockname(casty_srt_socket socket, struct sockaddr_storage *address, int *length);
 int casty_srt_listen(casty_srt_socket socket, int backlog);
 int casty_srt_listen_callback(casty_srt_socket socket, casty_srt_listen_fn callback, void *opaque);
 casty_srt_socket casty_srt_accept(casty_srt_socket socket, struct sockaddr_storage *address, int *length);

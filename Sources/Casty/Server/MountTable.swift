@@ -190,15 +190,20 @@ final class MountTable: @unchecked Sendable {
     /// `session` publishes `mount` from now on, its audio of type `contentType`: the mount's listeners hear it —
     /// unless they were playing another codec (its fallback's, before the mount's first source; or its last
     /// source's, while they wait for a source to return): they are then
-    /// disconnected, with one log line, so that their players reconnect and are told the new type. `status` tells
+    /// disconnected, with one log line (none when nobody listens), so that their players reconnect and are told the
+    /// new type. `status` tells
     /// about its ingest.
     func publish(_ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil) {
         // What they hear now (a fallback's stream), or what they heard before the source they wait for left.
         let fallback = contentType(of: mount)
         if mount.source == nil, let heard = fallback ?? mount.waitingType, !Self.sameCodec(heard, type) {
-            let from = fallback == nil ? "" : rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""
-            logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected, "
-                + "to come back to \(type)")
+            // Players and branches, not the mount's own listeners (its HLS packager), which are let go all the same.
+            let stat = mount.distributor.assumeIsolated { $0.stat() }
+            if stat.listeners + stat.branches > 0 {
+                let from = fallback == nil ? "" : rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""
+                logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected, "
+                    + "to come back to \(type)")
+            }
             mount.distributor.dropListeners()
         }
         mount.fallbackRefused = false

@@ -7,7 +7,8 @@ internal import Icy
 struct SourcePublication: Sendable {
     /// The mount (`/live`).
     var path: String
-    /// The password the station's rules check (an Icecast source's Basic auth password, an RTMP stream key).
+    /// The password the station's rules check (an Icecast source's Basic auth password, an RTMP stream key);
+    /// `nil` when the source gave none (an Icecast source without `Authorization`).
     var password: String?
     /// The key the platform's application verifies (`x-streaming-key`).
     var key: String
@@ -25,7 +26,8 @@ struct SourcePublication: Sendable {
 /// starts: its session on the mount, and the application told.
 ///
 /// In order: the rules Casty checks itself (``MountTable/refusal(path:password:contentType:checkPassword:)``: the
-/// password — unless the application verifies keys —, the whitelist, the audio type, a mount already live),
+/// password — unless the application verifies keys, when a source that gave no credentials at all is still
+/// challenged —, the whitelist, the audio type, a mount already live),
 /// then the application's key verification, awaited off the loop while it serves everyone else. No mount is made
 /// until then: a refused source leaves none behind. When the source starts, the rules are checked once more (the
 /// mount may have been taken meanwhile), the mount is made if it is new, its ``SourceSession`` publishes it, and
@@ -57,6 +59,11 @@ enum SourceAdmission {
     ) {
         guard let mounts = port.mounts else { return decided(.failure(.rules(.notAllowed))) }
         let verifying = port.control?.verifiesKeys == true
+        // A source that gave no credentials at all is challenged (`401`), not its empty key sent to the application:
+        // libshout (ezstream, butt, ices) asks first without them, and again with them once challenged.
+        if verifying, publication.checksPassword, publication.password == nil, publication.key.isEmpty {
+            return decided(.failure(.rules(.unauthorized)))
+        }
         if let refusal = mounts.refusal(
             path: publication.path, password: publication.password, contentType: publication.contentType,
             checkPassword: publication.checksPassword && !verifying) {

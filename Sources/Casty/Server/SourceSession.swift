@@ -24,6 +24,8 @@ public actor SourceSession: LoopNode {
         case silent(after: Duration)
         /// No audio frames were found in this many bytes: not a stream Casty can serve.
         case noFrames(after: Int)
+        /// After its frames, this many bytes came that were not frames (the chain was not found again).
+        case garbage(after: Int)
         /// An admin disconnected it, or the server stopped.
         case stopped
 
@@ -33,6 +35,7 @@ public actor SourceSession: LoopNode {
             case .closed: "the source hung up"
             case .silent(let after): "nothing arrived for \(after)"
             case .noFrames(let after): "no audio frames in the first \(after) bytes"
+            case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
             case .stopped: "stopped"
             }
         }
@@ -207,7 +210,7 @@ public actor SourceSession: LoopNode {
                 garbage = after
             }
         }
-        if let garbage { end(.noFrames(after: garbage)) }
+        if let garbage { end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage)) }
     }
 
     /// Checks a few times per timeout that bytes still arrive.

@@ -125,17 +125,9 @@ public struct MP3File: Sendable, Equatable {
         return audio
     }
 
-    /// The length of an ID3v2 tag at `offset` (header, body and footer), or `nil` when there is none.
-    ///
-    /// `"ID3"`, major and minor version (never `FF`), flags, then the body size in four bytes of 7 bits each
-    /// ("syncsafe", so that the size never looks like an MPEG sync); flag `0x10` means a 10-byte footer follows.
+    /// The length of an ID3v2 tag at `offset` (header, body and footer), or `nil` when there is none
+    /// (``ID3v2Header``).
     static func id3v2Length(_ bytes: [UInt8], at offset: Int) -> Int? {
-        guard offset + 10 <= bytes.count, bytes[offset] == 0x49, bytes[offset + 1] == 0x44,
-              bytes[offset + 2] == 0x33, bytes[offset + 3] != 0xFF, bytes[offset + 4] != 0xFF else { return nil }
-        let sizeBytes = bytes[(offset + 6)..<(offset + 10)]
-        guard sizeBytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-        let size = sizeBytes.reduce(0) { $0 << 7 | Int($1) }
-        let footer = bytes[offset + 5] & 0x10 != 0 ? 10 : 0
-        return 10 + size + footer
+        ID3v2Header.tagLength(bytes[...], at: offset)
     }
 }

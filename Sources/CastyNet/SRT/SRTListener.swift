@@ -89,8 +89,9 @@ package final class SRTListener: @unchecked Sendable {
     /// `SRT_REJX_FORBIDDEN`: the stream ID is not allowed.
     package static let forbidden = Int32(CASTY_SRT_REJX_FORBIDDEN)
 
-    /// The address the listener is bound to.
-    package let address: SocketAddress
+    /// The address the listener is bound to: the port the system chose when port 0 was asked. Set once, before the
+    /// listener's thread starts.
+    package private(set) var address: SocketAddress
     /// The latency asked of callers (`SRTO_LATENCY`).
     package let latency: Duration
 
@@ -147,6 +148,11 @@ package final class SRTListener: @unchecked Sendable {
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_LATENCY), &milliseconds, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_LATENCY)") }
             let bound = address.withSockAddr { pointer, length in casty_srt_bind(socket, pointer, Int32(length)) }
             guard bound >= 0 else { throw .last("srt_bind(\(address))") }
+            var storage = sockaddr_storage()
+            var length = Int32(MemoryLayout<sockaddr_storage>.size)
+            if casty_srt_getsockname(socket, &storage, &length) >= 0, let actual = SocketAddress(storage: storage) {
+                self.address = actual
+            }
             let callback: casty_srt_listen_fn = { opaque, socket, _, peer, streamID in
                 let listener = Unmanaged<SRTListener>.fromOpaque(opaque!).takeUnretainedValue()
                 return listener.listenCallback(socket, peer: peer, streamID: streamID)
