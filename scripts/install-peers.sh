@@ -15,7 +15,7 @@
 #   The tests start their own Icecast on a free loopback port (scripts/lib/peers.sh).
 set -euo pipefail
 
-PACKAGES=(icecast2 ffmpeg libsrt1.5-gnutls librtmp1 mpg123 vlc-bin vlc-plugin-base streamripper curl iproute2 ezstream liquidsoap chromium nginx-light openssl)
+PACKAGES=(icecast2 ffmpeg libsrt1.5-gnutls libssl3 librtmp1 mpg123 vlc-bin vlc-plugin-base streamripper curl iproute2 ezstream liquidsoap chromium nginx-light openssl)
 
 # Is a Debian package fully installed?
 is_installed() {

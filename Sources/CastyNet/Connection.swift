@@ -88,6 +88,12 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// The unsent rest of the last write. Usually a slice of the caller's array: no copy.
     private var tail: ArraySlice<UInt8> = []
     private var interest: IOEvents = []
+    /// The TLS session every read and write goes through, once ``startTLS(host:_:)`` was called.
+    private var tls: TLSSession?
+    /// Called when the TLS handshake ends; `nil` when none is under way.
+    private var handshakeDone: ((SocketError?) -> Void)?
+    /// What the handshake waits for.
+    private var handshakeWants: IOEvents = []
     private var closeReported = false
     private var closeError: SocketError?
 
@@ -130,6 +136,49 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     public var peerHasHungUp: Bool {
         loop.preconditionInEventLoop()
         return isClosed || socket.peerHasHungUp()
+    }
+
+    // MARK: TLS
+
+    /// Makes this a TLS connection to `host` (an https:// server): the handshake runs on the loop, then `done` is
+    /// called with `nil`, or with the error that ended it (OpenSSL missing, a certificate not accepted, the peer
+    /// gone; the connection is then closed). From then on every read and write is encrypted. Call it right after
+    /// connecting, before reading or writing. Loop thread only.
+    package func startTLS(host: String, _ done: @escaping (SocketError?) -> Void) {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return done(.closed) }
+        do {
+            tls = try TLSSession(fd: socket.fd, host: host)
+        } catch {
+            close(error: error)
+            return done(error)
+        }
+        handshakeDone = done
+        stepHandshake()
+    }
+
+    /// Takes the handshake as far as it goes now.
+    private func stepHandshake() {
+        guard let tls, let done = handshakeDone else { return }
+        do {
+            switch try tls.handshake() {
+            case .done, .closed:
+                handshakeDone = nil
+                handshakeWants = []
+                updateInterest()
+                done(nil)
+            case .wantRead:
+                handshakeWants = [.readable]
+                updateInterest()
+            case .wantWrite:
+                handshakeWants = [.writable]
+                updateInterest()
+            }
+        } catch {
+            handshakeDone = nil
+            close(error: error)
+            done(error)
+        }
     }
 
     // MARK: Writing
@@ -209,7 +258,14 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
 
     private func send(_ bytes: ArraySlice<UInt8>) -> Result<Int, SocketError> {
         bytes.withUnsafeBytes { buffer in
-            Result { () throws(SocketError) -> Int in try socket.send(buffer) }
+            Result { () throws(SocketError) -> Int in
+                guard let tls else { return try socket.send(buffer) }
+                switch try tls.write(buffer) {
+                case .done(let count): return count
+                case .wantRead, .wantWrite: throw .blocked
+                case .closed: throw .closed
+                }
+            }
         }
     }
 
@@ -253,6 +309,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     public func handOver(to other: EventLoop, _ then: @escaping @Sendable (Connection) -> Void) {
         loop.preconditionInEventLoop()
         guard !isClosed else { return }
+        precondition(tls == nil, "a TLS connection stays on its loop")
         isClosed = true
         closeReported = true
         onRead = nil
@@ -303,8 +360,8 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     private func updateInterest() {
         loop.preconditionInEventLoop()
         guard !isClosed else { return }
-        var wanted: IOEvents = []
-        if onRead != nil { wanted.insert(.readable) }
+        var wanted = handshakeWants
+        if onRead != nil, handshakeDone == nil { wanted.insert(.readable) }
         if !tail.isEmpty { wanted.insert(.writable) }
         guard wanted != interest else { return }
         do {
@@ -317,6 +374,10 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Called by the loop when the socket is ready.
     package func handleEvents(_ events: IOEvents) {
+        if handshakeDone != nil {
+            if !events.isDisjoint(with: handshakeWants.union([.error, .hangup])) { stepHandshake() }
+            return
+        }
         if interest.contains(.readable), !events.isDisjoint(with: [.readable, .error, .hangup]) {
             readOnce()
         }
@@ -336,6 +397,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
 
     private func readOnce() {
         let scratch = loop.scratch
+        if let tls { return readTLS(tls, into: scratch) }
         do {
             let count = try socket.receive(into: scratch)
             if count == 0 {
@@ -347,6 +409,23 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
             return
         } catch {
             close(error: error)
+        }
+    }
+
+    /// Reads what the TLS session has, a few records at most (each fits the scratch buffer whole, so none is left
+    /// half read: what is still in the socket wakes the loop again).
+    private func readTLS(_ tls: TLSSession, into scratch: UnsafeMutableRawBufferPointer) {
+        for _ in 0..<8 {
+            guard !isClosed, let onRead else { return }
+            do {
+                switch try tls.read(into: scratch) {
+                case .done(let count): onRead(Array(UnsafeRawBufferPointer(rebasing: scratch[..<count])))
+                case .wantRead, .wantWrite: return
+                case .closed: return close(error: nil)
+                }
+            } catch {
+                return close(error: error)
+            }
         }
     }
 

@@ -21,6 +21,9 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
     case resolve(host: String, message: String)
     /// The process (EMFILE) or the system (ENFILE) has no file descriptor left.
     case outOfDescriptors
+    /// TLS failed (an https:// peer): OpenSSL could not be loaded, the handshake failed, the certificate was not
+    /// accepted, or the session broke; the text says which.
+    case tls(String)
 
     /// Builds the error for a failed call from the current `errno`.
     ///
@@ -51,7 +54,7 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
         case .failed(_, let code, _): return code
         case .blocked: return EAGAIN
         case .outOfDescriptors: return EMFILE
-        case .closed, .timedOut, .resolve: return nil
+        case .closed, .timedOut, .resolve, .tls: return nil
         }
     }
 
@@ -70,6 +73,8 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot resolve host '\(host)': \(Self.lowercasingFirst(message))"
         case .outOfDescriptors:
             return "out of file descriptors (raise the limit with `ulimit -n`)"
+        case .tls(let reason):
+            return "TLS: \(reason)"
         }
     }
 

@@ -3,7 +3,7 @@ public import Icy
 
 /// Why a node could not reach or use its source, in one line for the log.
 public enum CastyError: Error, Sendable, CustomStringConvertible {
-    /// The text is not an `http://host:port/path` URL.
+    /// The text is not an `http://host:port/path` (or `https://`) URL.
     case badURL(String)
     /// The network failed: the host was not found, the connection was refused, reset or timed out.
     case network(StreamURL, SocketError)
@@ -29,7 +29,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     /// One line saying what went wrong and where.
     public var description: String {
         switch self {
-        case .badURL(let text): "not an http://host:port/path URL: \(text)"
+        case .badURL(let text): "not an http://host:port/path (or https://) URL: \(text)"
         case .network(let url, let error): "\(url): \(error)"
         case .notAStream(let url, let error): "\(url): \(error)"
         case .notAudio(let url, let type): "\(url): not an audio stream (Content-Type: \(type))"

@@ -7,8 +7,8 @@
 /// - **M3U** (`audio/x-mpegurl`, `audio/mpegurl`): one location per line, `#` lines are comments (`#EXTM3U`,
 ///   `#EXTINF:-1,Station`).
 ///
-/// The first `http://` entry wins (the rest are usually the same stream on other servers); an entry without a
-/// scheme is a path relative to the playlist's own URL. An M3U that holds HLS tags (`#EXT-X-…`) is an HLS playlist,
+/// The first `http://` or `https://` entry wins (the rest are usually the same stream on other servers); an entry
+/// without a scheme is a path relative to the playlist's own URL. An M3U that holds HLS tags (`#EXT-X-…`) is an HLS playlist,
 /// which is not an ICY stream (web servers send plain `.m3u` files with HLS's content type too, so the text
 /// decides, not the type). Pure: bytes in, verdict out.
 public enum StationPlaylist {
@@ -17,7 +17,7 @@ public enum StationPlaylist {
 
     /// What a playlist says.
     public enum Verdict: Sendable, Equatable {
-        /// The stream to follow: an absolute `http://` URL, or a path on the playlist's server (`/live`).
+        /// The stream to follow: an absolute `http://` or `https://` URL, or a path on the playlist's server (`/live`).
         case stream(String)
         /// An HLS playlist: segments to fetch, not a stream to relay.
         case hls
@@ -59,7 +59,7 @@ public enum StationPlaylist {
             var scheme: String?
             if let colon = entry.firstIndex(of: ":"), entry[colon...].hasPrefix("://") { scheme = entry[..<colon].lowercased() }
             switch scheme {
-            case "http"?:
+            case "http"?, "https"?:
                 return .stream(entry)
             case nil where !isPLS || entry.hasPrefix("/"):
                 return .stream(entry.hasPrefix("/") ? entry : directory(of: path) + entry)
@@ -71,8 +71,7 @@ public enum StationPlaylist {
             return .noStream(entries.isEmpty ? "that lists no stream" : "whose entries Casty cannot follow")
         }
         let schemes = Set(skipped).sorted().map { "\($0)://" }.joined(separator: ", ")
-        let hint = skipped.contains("https") ? ": Casty speaks plain HTTP; give it the station's http:// URL" : ""
-        return .noStream("that lists only \(schemes) streams\(hint)")
+        return .noStream("that lists only \(schemes) streams, which Casty does not speak (http:// and https:// it does)")
     }
 
     /// The directory of a URL path, with its slash: `/radio/` of `/radio/listen.m3u`.

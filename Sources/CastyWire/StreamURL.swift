@@ -1,4 +1,5 @@
-/// An `http://host:port/path` address of a stream: a Shoutcast/Icecast mount, or another Casty node.
+/// An `http://host:port/path` address of a stream: a Shoutcast/Icecast mount, or another Casty node — or an
+/// `https://` one, reached through TLS (the system's OpenSSL, loaded when first needed).
 public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
     /// The host name or address (IPv6 without brackets).
     public var host: String
@@ -6,24 +7,29 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
     public var port: UInt16
     /// The path, at least `/`, with any query.
     public var path: String
+    /// Whether it is an `https://` URL: the connection is TLS, and the server's certificate is checked.
+    public var secure: Bool
 
     /// Makes a URL from its parts.
-    public init(host: String, port: UInt16, path: String = "/") {
+    public init(host: String, port: UInt16, path: String = "/", secure: Bool = false) {
         self.host = host
         self.port = port
         self.path = path.hasPrefix("/") ? path : "/" + path
+        self.secure = secure
     }
 
-    /// Parses `http://host[:port][/path]`; `[::1]` for IPv6 hosts. `nil` for anything else (https included:
-    /// ICY streams are plain HTTP, and Casty has no TLS).
+    /// Parses `http://host[:port][/path]` (port 80 unless written) or `https://…` (443); `[::1]` for IPv6 hosts.
+    /// `nil` for anything else.
     public init?(_ text: String) {
-        guard text.lowercased().hasPrefix("http://") else { return nil }
-        let rest = text.dropFirst("http://".count)
+        let lowered = text.lowercased()
+        let secure = lowered.hasPrefix("https://")
+        guard secure || lowered.hasPrefix("http://") else { return nil }
+        let rest = text.dropFirst(secure ? "https://".count : "http://".count)
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
         var path = String(rest.dropFirst(authority.count))
         if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
         guard let (host, port) = Self.authority(authority) else { return nil }
-        self.init(host: host, port: port ?? 80, path: path)
+        self.init(host: host, port: port ?? (secure ? 443 : 80), path: path, secure: secure)
     }
 
     /// Reads `host[:port]`, `[v6]` or `[v6]:port`: the host without brackets, and the port if one is written;
@@ -50,25 +56,25 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
 
     /// `host:port` as written in a `Host` header, with brackets around an IPv6 address.
     public var authority: String {
-        (host.contains(":") ? "[\(host)]" : host) + (port == 80 ? "" : ":\(port)")
+        (host.contains(":") ? "[\(host)]" : host) + (port == (secure ? 443 : 80) ? "" : ":\(port)")
     }
 
     /// The URL as text.
     public var description: String {
-        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
+        "\(secure ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
     }
 
     /// The URL as a log line may show it: a query, which may hold the application's token (`?token=…`), is
     /// written `?…`.
     public var shown: StreamURL {
         guard let question = path.firstIndex(of: "?") else { return self }
-        return StreamURL(host: host, port: port, path: path[..<question] + "?…")
+        return StreamURL(host: host, port: port, path: path[..<question] + "?…", secure: secure)
     }
 
     /// Where a redirect's `Location` points, relative to this URL (`/other` keeps host and port).
     public func resolving(_ location: String) -> StreamURL? {
         if let absolute = StreamURL(location) { return absolute }
         guard location.hasPrefix("/") else { return nil }
-        return StreamURL(host: host, port: port, path: location)
+        return StreamURL(host: host, port: port, path: location, secure: secure)
     }
 }

@@ -158,7 +158,7 @@ enum ServerCommand: Command {
         _ server: StationServer, _ arguments: Arguments, configuration: StationServer.Configuration, logger: EventLog
     ) async throws {
         for (mount, text) in try pairs(arguments.all("relay"), "--relay").sorted(by: { $0.key < $1.key }) {
-            guard let url = StreamURL(text) else { throw UsageError("--relay \(mount)=…: not an http://host:port/path URL: \(text)") }
+            guard let url = StreamURL(text) else { throw UsageError("--relay \(mount)=…: not an http(s)://host:port/path URL: \(text)") }
             var proxyConfiguration = Proxy.Configuration()
             proxyConfiguration.segmentBytes = configuration.segmentBytes
             let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger)

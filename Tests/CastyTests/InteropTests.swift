@@ -45,6 +45,15 @@ extension ScriptLaneTwo {
         func slowListener(upstream: String) async {
             await Interop.run(script: "slow-listener", upstream: upstream)
         }
+
+        @Test(
+            "An https:// station behind nginx, its playlist and an https:// application are reached through OpenSSL",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("nginx"), "nginx not installed: run scripts/install-peers.sh"),
+            .timeLimit(.minutes(2))
+        )
+        func https() async {
+            await ScriptRun(script: "scripts/interop/https.sh", arguments: [], deadline: .seconds(90)).run()
+        }
     }
 }
 

@@ -92,7 +92,7 @@ struct ProxyTests {
             connection.write(icyReplyHead(metaint: 500))
             streamICY(to: connection, metaint: 500, count: 10, interval: .milliseconds(5))
         }
-        let pls = "[playlist]\nNumberOfEntries=2\nFile1=https://secure.example/live\nFile2=\(target.url)\nTitle2=Fake FM\n"
+        let pls = "[playlist]\nNumberOfEntries=2\nFile1=mms://old.example/live\nFile2=\(target.url)\nTitle2=Fake FM\n"
         let playlist = try FakeUpstream(on: loop) { connection, _ in
             // As python3's http.server sends a file: HTTP/1.0, a length, the body, a close.
             connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/x-scpls\r\nContent-Length: \(pls.utf8.count)\r\n\r\n\(pls)".utf8))

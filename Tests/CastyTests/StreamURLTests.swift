@@ -18,10 +18,22 @@ struct StreamURLTests {
         #expect(url.path == path)
     }
 
-    @Test(arguments: ["https://secure/", "ftp://x/", "http://", "http://:80/", "http://host:0/", "http://host:70000/",
+    @Test(arguments: ["httpss://secure/", "ftp://x/", "http://", "http://:80/", "http://host:0/", "http://host:70000/",
                       "http://[::1/", "http://a:b:c/", "http://user@host/", "radio.example.org:8000"])
     func otherText_IsNotAStreamURL(text: String) {
         #expect(StreamURL(text) == nil)
+    }
+
+    @Test func httpsURLs_AreSecure_OnPort443UnlessWritten_AndStaySecureThroughRedirectsAndLogs() throws {
+        let url = try #require(StreamURL("HTTPS://radio.example.org/live?token=x"))
+        #expect(url.secure && url.port == 443 && url.authority == "radio.example.org")
+        #expect(url.description == "https://radio.example.org:443/live?token=x")
+        #expect(url.shown.description == "https://radio.example.org:443/live?…")
+        #expect(url.resolving("/other")?.secure == true)
+        #expect(url.resolving("http://plain.example/")?.secure == false)
+        let written = try #require(StreamURL("https://radio.example.org:8443/"))
+        #expect(written.port == 8443 && written.authority == "radio.example.org:8443")
+        #expect(StreamURL("http://radio.example.org/")?.secure == false)
     }
 
     @Test func redirectLocations_ResolveAgainstTheURL() {

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include "CCastySRT.h"
+#include "CCastyTLS.h"
 
 // MARK: epoll
 
