@@ -12,6 +12,9 @@ final class TitleWatchers: @unchecked Sendable {
     private let loop: EventLoop
     /// The pages following the titles.
     private var watchers: [TitleWatcher] = []
+
+    /// Whether no page follows the titles.
+    var isEmpty: Bool { watchers.allSatisfy(\.isClosed) }
     /// The next heartbeat, while there are watchers.
     private var timer: Scheduled?
 

@@ -183,6 +183,16 @@ public actor Distributor: LoopNode {
         perform(core.stop())
     }
 
+    /// Stops for good, and lets go of what hangs on the distributor: its HLS packager is closed (stopped, it would
+    /// ask again) and forgotten, and so is its source, so that nothing holds the distributor once its owner
+    /// forgets it (a mount nobody uses any more).
+    func retire() {
+        packager?.assumeIsolated { $0.close() }
+        packager = nil
+        stopNow()
+        source = nil  // an ended source session still lists the distributor among its subscribers
+    }
+
     /// Stops the distributor because its stream does not exist upstream (a branch's root has no such mount):
     /// listeners waiting for it are answered `404`, as the root answers them; the others are told to stop.
     nonisolated func stopNotFound() {
@@ -227,6 +237,10 @@ public actor Distributor: LoopNode {
 
     /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
     var playerCount: Int { core.playerCount }
+
+    /// Whether nobody listens: no player, no branch, nobody waiting for the stream, no page following the titles
+    /// (a relay, such as an HLS packager, does not count).
+    var isIdle: Bool { core.playerCount == 0 && core.branchCount == 0 && core.waitingCount == 0 && watchers.isEmpty }
 
     /// Whether it places branches of a distribution tree (a root's stream, a branch's): only then is a request
     /// with `X-Casty-Branch` a branch; anywhere else the header means nothing and the peer is a player.

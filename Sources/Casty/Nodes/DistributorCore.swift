@@ -267,6 +267,9 @@ struct DistributorCore<Listener: Hashable> {
 
     /// How many listeners are players: neither branch links nor relaying distributors.
     var playerCount: Int { listeners.count - branchOf.count - relays.count }
+    /// How many players and branches wait for a stream (one that came before the source, or while it is away); a
+    /// relay that waits (a mount's HLS packager asking again) does not count.
+    var waitingCount: Int { waiting.count { !$0.relay } }
 
     // MARK: Rules
 

@@ -24,6 +24,8 @@ final class Mount: @unchecked Sendable {
     /// The `Content-Type` its listeners were told, kept while they wait for a source to return (the distributor
     /// forgets its stream's context when the source goes): a source of another codec then lets them go.
     var waitingType: String?
+    /// Since when the mount has been idle — no source, nobody listening — if it may be forgotten.
+    var idleSince: ContinuousClock.Instant?
 
     init(path: String, distributor: Distributor) {
         self.path = path
@@ -61,6 +63,9 @@ final class MountTable: @unchecked Sendable {
         var fallbacks: [String: String] = [:]
         /// A source that sends nothing for this long is dropped.
         var sourceTimeout: Duration = .seconds(10)
+        /// A mount no rule names is forgotten after this long without a source or anyone listening
+        /// (``StationServer/Configuration/idleMountTimeout``).
+        var idleMountTimeout: Duration = .seconds(60)
         /// The audio bytes per segment, the same on every mount.
         var segmentBytes = 8192
         /// How each mount's distributor treats its listeners.
@@ -104,6 +109,8 @@ final class MountTable: @unchecked Sendable {
     /// The mounts, by path, and their paths in the order they were made (for listings).
     private var mounts: [String: Mount] = [:]
     private(set) var order: [String] = []
+    /// Looks for idle mounts to forget, every few seconds.
+    private var sweeper: Scheduled?
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
         self.rules = rules
@@ -115,6 +122,7 @@ final class MountTable: @unchecked Sendable {
             _ = make(target)
         }
         for path in order { fallBack(mounts[path]!) }
+        loop.execute { [weak self] in self?.scheduleSweep() }
     }
 
     /// The mount at `path`, if there is one.
@@ -271,6 +279,50 @@ final class MountTable: @unchecked Sendable {
         rules.whitelist?.remove(path)
         whitelistChanged?(rules.whitelist)
         mounts[path]?.source?.stop()
+    }
+
+    // MARK: Forgetting idle mounts
+
+    private func scheduleSweep() {
+        let interval = min(rules.idleMountTimeout / 2, .seconds(10))
+        sweeper = loop.schedule(after: interval) { [weak self] in
+            guard let self else { return }
+            sweep()
+            scheduleSweep()
+        }
+    }
+
+    /// Forgets the mounts that have been idle (``isForgettable(_:)``) for ``Rules/idleMountTimeout``.
+    private func sweep(now: ContinuousClock.Instant = .now) {
+        for path in order {
+            guard let mount = mounts[path] else { continue }
+            guard isForgettable(mount) else {
+                mount.idleSince = nil
+                continue
+            }
+            guard let since = mount.idleSince else {
+                mount.idleSince = now
+                continue
+            }
+            if now - since >= rules.idleMountTimeout { forget(mount) }
+        }
+    }
+
+    /// Whether `mount` may be forgotten now: no rule names it (the whitelist, a fallback, either side), it has no
+    /// source nor a permanent one (a relay, a station), and nobody listens (players, branches, players waiting,
+    /// pages following its titles).
+    private func isForgettable(_ mount: Mount) -> Bool {
+        guard mount.source == nil, mount.permanent == nil, rules.whitelist?.contains(mount.path) != true,
+              rules.fallbacks[mount.path] == nil, !rules.fallbacks.values.contains(mount.path) else { return false }
+        return mount.distributor.assumeIsolated { $0.isIdle }
+    }
+
+    /// Lets `mount` go: its distributor stops (its HLS packager with it) and the table forgets it.
+    private func forget(_ mount: Mount) {
+        mounts.removeValue(forKey: mount.path)
+        order.removeAll { $0 == mount.path }
+        mount.distributor.assumeIsolated { $0.retire() }
+        logger("mount \(mount.path): forgotten, idle for \(rules.idleMountTimeout) (no source, no listener)")
     }
 
     private func make(_ path: String) -> Mount {

@@ -31,6 +31,11 @@ public final class StationServer: Sendable {
         public var fallbacks: [String: String] = [:]
         /// A source that sends nothing for this long is dropped (and its mount falls back).
         public var sourceTimeout: Duration = .seconds(10)
+        /// A mount no option names (one a source made under `--accept-all`, or one taken off the whitelist) is
+        /// forgotten once it has had no source, no player, no branch and no title watcher for this long: its
+        /// distributor, ring and HLS window are let go, so a platform that gives every session a mount of its
+        /// own does not grow without bound.
+        public var idleMountTimeout: Duration = .seconds(60)
         /// The audio bytes per segment, the same for every mount (so a fallback keeps a listener's framing).
         public var segmentBytes = 8192
         /// How each mount's distributor treats its listeners.
@@ -120,6 +125,7 @@ public final class StationServer: Sendable {
         rules.mountPasswords = configuration.mountPasswords.compactMapValues(Secret.init)
         rules.fallbacks = configuration.fallbacks
         rules.sourceTimeout = configuration.sourceTimeout
+        rules.idleMountTimeout = configuration.idleMountTimeout
         rules.segmentBytes = configuration.segmentBytes
         rules.distribution = configuration.distribution
         rules.maxListeners = configuration.maxListeners
