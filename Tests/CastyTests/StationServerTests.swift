@@ -372,6 +372,19 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test func underAcceptAll_RemovingAMountFromTheWhitelist_IsAConflict_AndItsSourceStays() async throws {
+        let server = try server(mounts: nil)
+        let source = try await self.source(server, mount: "/anything")
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let answer = try await ask(server, "/admin/whitelist?action=remove&mount=/anything")
+        #expect(answer.hasPrefix("HTTP/1.0 409"), "\(answer)")
+        #expect(answer.contains("killsource"))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!source.closed.value, "nothing was removed, so nothing is disconnected")
+        await source.close()
+        server.close()
+    }
+
     @Test func severalMounts_UnknownPathIs404_StatusListsEveryMount() async throws {
         let server = try server()
         #expect(try await ask(server, "/nothing-here", admin: false).hasPrefix("HTTP/1.0 404"))

@@ -61,7 +61,8 @@ enum StreamRoutes {
             return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
                                    headers: ["Retry-After": "2"])
         }
-        port.logger("listener \(exchange.peer) refused: no mount at \(exchange.path) (404)")
+        let known = port.mounts?.mount(at: exchange.path) != nil
+        port.logger("listener \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
         exchange.answer(404, "Not Found", body: noMountBody(exchange.path))
     }
 

@@ -17,7 +17,7 @@ internal import Icy
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
 /// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
 /// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |
-/// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected) |
+/// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected; `409` under `--accept-all`, which has no list) |
 enum AdminRoutes {
     /// One listener in `/admin/listclients`: id, address, request, user agent (empty if none), seconds connected,
     /// segments and skipped segments.
@@ -121,7 +121,13 @@ enum AdminRoutes {
                     return answer(exchange, 400, "Bad Request", ["error": .text("not a mount name: \(path)")])
                 }
                 mounts.allow(path)
-            case "remove": mounts.disallow(path)
+            case "remove":
+                // Under --accept-all there is no list to take the mount off: its source would come straight back.
+                guard mounts.rules.whitelist != nil else {
+                    return answer(exchange, 409, "Conflict", ["error": .text(
+                        "--accept-all takes every mount: there is no whitelist to remove \(path) from (/admin/killsource disconnects its source)")])
+                }
+                mounts.disallow(path)
             default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])
             }
             exchange.port.logger("admin: whitelist \(exchange.query("action") ?? ""): \(path)")
