@@ -11,9 +11,9 @@ enum ProxyCommand: Command {
     static let usage = """
         usage: casty-cli proxy <url> [options]
 
-        Attaches to the Shoutcast/Icecast stream at <url> (http://host:port/path) and serves it to media
-        players (VLC, mpg123, browsers) on a TCP port: any path plays the stream, /status.json tells the
-        relay's state. If the upstream drops, listeners stay connected while the proxy reconnects; if it is
+        Attaches to the Shoutcast/Icecast stream at <url> (http://host:port/path, https://…, or a station's
+        .pls/.m3u playlist) and serves it to media players (VLC, mpg123, browsers) on a TCP port: any path
+        plays the stream, /status.json tells the relay's state. If the upstream drops, listeners stay connected while the proxy reconnects; if it is
         down or not a stream at start-up, the proxy keeps retrying (players get 503 until a stream arrives).
 
         options:

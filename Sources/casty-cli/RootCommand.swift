@@ -25,7 +25,7 @@ enum RootCommand: Command {
         mount's tree; GET /tree?mount=/m tells a mount's place (casty-cli tree http://root:8000/m).
 
         options:
-          --source URL        the upstream stream (http://host:port/path)
+          --source URL        the upstream stream (http://host:port/path, https://…, or a .pls/.m3u)
           --station           play the built-in station instead (or --file <mp3> with it)
           --port P            port for branches and players (default 8000)
           --host ADDR         address to listen on (default 0.0.0.0)
