@@ -45,7 +45,9 @@ public actor HLSPackager: LoopNode {
     private var kept: [HLSSegment] = []
     private var observers: [Int: @Sendable (Feed) -> Void] = [:]
     /// Called once when the live playlist is first ``ready`` (its `HLS-LIVE` event is due then).
-    private var whenReady: [@Sendable () -> Void] = []
+    /// What to do once the playlist is ready, by what it is for: a later wish for the same purpose replaces an
+    /// earlier one (each new source of a mount whose playlist never became ready asks again).
+    private var whenReady: [String: @Sendable () -> Void] = [:]
     private var nextObserver = 0
     private var closed = false
     private var retry: Scheduled?
@@ -181,10 +183,11 @@ public actor HLSPackager: LoopNode {
     }
 
     /// Calls `action` once the live playlist is ``ready`` to be served: at once if it is, else when the segment
-    /// that makes it so is published. On the loop.
-    func onceReady(_ action: @escaping @Sendable () -> Void) {
+    /// that makes it so is published — unless another action for the same `purpose` replaces it meanwhile. On the
+    /// loop.
+    func onceReady(for purpose: String, _ action: @escaping @Sendable () -> Void) {
         if ready { return action() }
-        whenReady.append(action)
+        whenReady[purpose] = action
     }
 
     /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
@@ -248,8 +251,8 @@ public actor HLSPackager: LoopNode {
         directory?.publish(segment, listed: ready ? Array(live) : [], playlist: ready ? media : nil, master: master,
                            expired: expired, kept: kept.map(\.name))
         if ready, !whenReady.isEmpty {
-            let actions = whenReady
-            whenReady = []
+            let actions = whenReady.values
+            whenReady = [:]
             for action in actions { action() }
         }
     }

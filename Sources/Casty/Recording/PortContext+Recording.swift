@@ -61,7 +61,7 @@ extension PortContext {
                                 streamType: "HLS-LIVE", indexFile: control.configuration.advertisedURL + mount + "/index.m3u8")
         let mounts = mounts
         packager.assumeIsolated {
-            $0.onceReady {
+            $0.onceReady(for: "stream-available HLS-LIVE") {
                 guard mounts?.mount(at: mount)?.source?.streamID == streamID else { return }
                 control.post(event)
             }
