@@ -25,20 +25,7 @@ wait_until 10 listening "$CASTY_PORT" || { fail "casty-cli server did not start"
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 1 -subj /CN=127.0.0.1 \
     >"$TMP/openssl.log" 2>&1 || { fail "openssl could not make a certificate"; cat "$TMP/openssl.log"; exit 1; }
-mkdir -p "$TMP/temp"
-cat >"$TMP/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/error.log;
-events { worker_connections 256; }
-http {
-    access_log $TMP/access.log;
-    client_body_temp_path $TMP/temp/body;
-    proxy_temp_path $TMP/temp/proxy;
-    fastcgi_temp_path $TMP/temp/fastcgi;
-    uwsgi_temp_path $TMP/temp/uwsgi;
-    scgi_temp_path $TMP/temp/scgi;
+nginx_config "$TMP" "$(cat <<CONF
     map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
     server {
         listen 127.0.0.1:$TLS_PORT ssl;
@@ -57,8 +44,8 @@ http {
             proxy_set_header X-Real-IP \$remote_addr;
         }
     }
-}
 CONF
+)"
 nginx -c "$TMP/nginx.conf" -p "$TMP" >"$TMP/nginx.out" 2>&1 &
 pids+=($!)
 wait_until 10 listening "$TLS_PORT" || { fail "nginx did not start: $(cat "$TMP/nginx.out" "$TMP/error.log" 2>/dev/null)"; exit 1; }

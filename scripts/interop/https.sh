@@ -28,20 +28,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert
     || { fail "openssl could not make a certificate: $(cat "$TMP/openssl.log")"; exit 1; }
 printf '[playlist]\nNumberOfEntries=1\nFile1=https://localhost:%s/\n' "$TLS" >"$TMP/listen.pls"
 chmod 755 "$TMP" && chmod 644 "$TMP/listen.pls"  # nginx's workers (not root) serve it
-mkdir -p "$TMP/temp"
-cat >"$TMP/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/error.log;
-events { worker_connections 64; }
-http {
-    access_log $TMP/access.log;
-    client_body_temp_path $TMP/temp/body;
-    proxy_temp_path $TMP/temp/proxy;
-    fastcgi_temp_path $TMP/temp/fastcgi;
-    uwsgi_temp_path $TMP/temp/uwsgi;
-    scgi_temp_path $TMP/temp/scgi;
+nginx_config "$TMP" "$(cat <<CONF
     server {
         listen 127.0.0.1:$TLS ssl;
         ssl_certificate $TMP/cert.pem;
@@ -49,8 +36,8 @@ http {
         location = /listen.pls { default_type audio/x-scpls; alias $TMP/listen.pls; }
         location / { proxy_pass http://127.0.0.1:$STATION; proxy_buffering off; }
     }
-}
 CONF
+)"
 
 "$CLI" station --port "$STATION" --host 127.0.0.1 >"$TMP/station.log" 2>&1 &
 pids+=($!)

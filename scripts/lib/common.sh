@@ -38,3 +38,27 @@ log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -E -- "$2" >/dev/null; }
 # free_port — a TCP port free on 127.0.0.1 now, the kernel's pick (a script binds it at once; scripts/lib/peers.sh
 # has its own, random in 20000–59999, for the peers it starts).
 free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+
+# nginx_config DIR HTTP — writes DIR/nginx.conf for an nginx run in the foreground by an unprivileged test: its
+# pid, logs (DIR/error.log, DIR/access.log) and temp files in DIR, and HTTP (server blocks, maps) inside `http {}`.
+# Start it with `nginx -c DIR/nginx.conf -p DIR`.
+nginx_config() {
+    local dir=$1 http=$2
+    mkdir -p "$dir/temp"
+    cat >"$dir/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 256; }
+http {
+    access_log $dir/access.log;
+    client_body_temp_path $dir/temp/body;
+    proxy_temp_path $dir/temp/proxy;
+    fastcgi_temp_path $dir/temp/fastcgi;
+    uwsgi_temp_path $dir/temp/uwsgi;
+    scgi_temp_path $dir/temp/scgi;
+$http
+}
+CONF
+}
