@@ -199,8 +199,11 @@ server_start() {
     if [ "$TARGET" = casty ]; then
         SERVER_LOG="$TMP/casty.log"
         station_log "casty-cli server" "$SERVER_LOG"
+        # The suite's recordings directory, unless the caller names its own (an option given twice is a mistake).
+        local recordings=(--record-dir "$TMP/recordings")
+        [[ " $* " != *" --record-dir "* ]] || recordings=()
         "$CLI" "${SERVER_COMMAND:-server}" --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" \
-            --record-dir "$TMP/recordings" "$@" \
+            "${recordings[@]}" "$@" \
             </dev/null >"$SERVER_LOG" 2>&1 &
         SERVER_PID=$!
         peers_track "$SERVER_PID"
