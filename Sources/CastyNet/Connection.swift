@@ -88,12 +88,14 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// The unsent rest of the last write. Usually a slice of the caller's array: no copy.
     private var tail: ArraySlice<UInt8> = []
     private var interest: IOEvents = []
-    /// The TLS session every read and write goes through, once ``startTLS(host:_:)`` was called.
+    /// The TLS session every read and write goes through, once ``startTLS(host:timeout:_:)`` was called.
     private var tls: TLSSession?
     /// Called when the TLS handshake ends; `nil` when none is under way.
     private var handshakeDone: ((SocketError?) -> Void)?
     /// What the handshake waits for.
     private var handshakeWants: IOEvents = []
+    /// Ends a handshake that takes too long.
+    private var handshakeTimer: Scheduled?
     private var closeReported = false
     private var closeError: SocketError?
 
@@ -141,10 +143,10 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     // MARK: TLS
 
     /// Makes this a TLS connection to `host` (an https:// server): the handshake runs on the loop, then `done` is
-    /// called with `nil`, or with the error that ended it (OpenSSL missing, a certificate not accepted, the peer
-    /// gone; the connection is then closed). From then on every read and write is encrypted. Call it right after
-    /// connecting, before reading or writing. Loop thread only.
-    package func startTLS(host: String, _ done: @escaping (SocketError?) -> Void) {
+    /// called once, with `nil`, or with the error that ended it (OpenSSL missing, a certificate not accepted, the
+    /// peer gone, ``SocketError/timedOut`` after `timeout`; the connection is then closed). From then on every read
+    /// and write is encrypted. Call it right after connecting, before reading or writing. Loop thread only.
+    package func startTLS(host: String, timeout: Duration, _ done: @escaping (SocketError?) -> Void) {
         loop.preconditionInEventLoop()
         guard !isClosed else { return done(.closed) }
         do {
@@ -154,31 +156,32 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
             return done(error)
         }
         handshakeDone = done
+        handshakeTimer = loop.schedule(after: timeout) { [weak self] in self?.endHandshake(.timedOut) }
         stepHandshake()
     }
 
     /// Takes the handshake as far as it goes now.
     private func stepHandshake() {
-        guard let tls, let done = handshakeDone else { return }
+        guard let tls, handshakeDone != nil else { return }
         do {
-            switch try tls.handshake() {
-            case .done, .closed:
-                handshakeDone = nil
-                handshakeWants = []
-                updateInterest()
-                done(nil)
-            case .wantRead:
-                handshakeWants = [.readable]
-                updateInterest()
-            case .wantWrite:
-                handshakeWants = [.writable]
-                updateInterest()
-            }
+            let progress = try tls.handshake()
+            guard progress == .wantRead || progress == .wantWrite else { return endHandshake(nil) }
+            handshakeWants = progress == .wantRead ? [.readable] : [.writable]
+            updateInterest()
         } catch {
-            handshakeDone = nil
-            close(error: error)
-            done(error)
+            endHandshake(error)
         }
+    }
+
+    /// The handshake is over, with `error` or not: its caller is told, once; a failed one closes the connection.
+    private func endHandshake(_ error: SocketError?) {
+        guard let done = handshakeDone else { return }
+        handshakeDone = nil
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        handshakeWants = []
+        if let error { close(error: error) } else { updateInterest() }
+        done(error)
     }
 
     // MARK: Writing

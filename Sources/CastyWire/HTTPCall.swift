@@ -104,11 +104,7 @@ private final class AnswerReader: @unchecked Sendable {
         var headers = Headers()
         for line in lines.dropFirst() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            // The value without the blanks around it (RFC 9112, 5): `x-record: true ` is `true`.
-            let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-            var value = line[line.index(after: colon)...].drop(while: blank)
-            while let last = value.last, blank(last) { value = value.dropLast() }
-            headers[String(line[..<colon])] = String(value)
+            headers[String(line[..<colon])] = String(line[line.index(after: colon)...].withoutBlanks)
         }
         let body = Array(bytes[(end + 4)...])
         if let length = headers["Content-Length"].flatMap({ Int($0) }) {

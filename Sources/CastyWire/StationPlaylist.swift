@@ -34,7 +34,7 @@ public enum StationPlaylist {
     /// Whether a reply is a playlist rather than a stream: by its `Content-Type`, or by the URL's ending
     /// (`.pls`, `.m3u`, `.m3u8`) when the type says nothing better (missing, `text/…`, `application/octet-stream`).
     public static func isPlaylist(contentType: String?, path: String) -> Bool {
-        let type = (contentType ?? "").split(separator: ";").first.map { String($0).trimmed.lowercased() } ?? ""
+        let type = (contentType ?? "").split(separator: ";").first.map { $0.withoutBlanks.lowercased() } ?? ""
         if types.contains(type) { return true }
         guard type.isEmpty || type.hasPrefix("text/") || type == "application/octet-stream" else { return false }
         let file = path.split(separator: "?").first.map(String.init)?.lowercased() ?? ""
@@ -44,12 +44,12 @@ public enum StationPlaylist {
     /// Reads a playlist found at `path` on its server (for entries relative to it).
     public static func read(_ bytes: some Collection<UInt8>, path: String) -> Verdict {
         let text = String(decoding: bytes.prefix(byteLimit), as: UTF8.self)
-        let lines = text.split(whereSeparator: \.isNewline).map { String($0).trimmed }.filter { !$0.isEmpty }
+        let lines = text.split(whereSeparator: \.isNewline).map { String($0.withoutBlanks) }.filter { !$0.isEmpty }
         if lines.contains(where: { $0.uppercased().hasPrefix("#EXT-X-") }) { return .hls }
         let isPLS = lines.first?.lowercased() == "[playlist]"
         let entries: [String] = isPLS
             ? lines.compactMap { line in
-                let parts = line.split(separator: "=", maxSplits: 1).map { String($0).trimmed }
+                let parts = line.split(separator: "=", maxSplits: 1).map { String($0.withoutBlanks) }
                 guard parts.count == 2, parts[0].lowercased().hasPrefix("file") else { return nil }
                 return parts[1]
             }
@@ -79,13 +79,5 @@ public enum StationPlaylist {
         let file = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
         guard let slash = file.lastIndex(of: "/") else { return "/" }
         return String(file[...slash])
-    }
-}
-
-extension String {
-    /// Without the blanks around it.
-    fileprivate var trimmed: String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        return String(drop(while: blank).reversed().drop(while: blank).reversed())
     }
 }

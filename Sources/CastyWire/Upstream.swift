@@ -99,49 +99,13 @@ public enum Upstream {
             do {
                 let connection = try await Connection.connect(to: address, on: loop, timeout: left)
                 guard url.secure else { return connection }
-                try await handshake(connection, host: url.host, deadline: deadline)
+                try await connection.startTLS(host: url.host, timeout: max(deadline - .now, .zero))
                 return connection
             } catch {
                 lastError = error
             }
         }
         throw .network(url, lastError)
-    }
-}
-
-extension Upstream {
-    /// Runs the TLS handshake of an https:// connection, within `deadline` (the connection is closed if it fails).
-    static func handshake(_ connection: Connection, host: String, deadline: ContinuousClock.Instant) async throws(SocketError) {
-        let result: Result<Void, SocketError> = await withCheckedContinuation { continuation in
-            connection.loop.execute {
-                let once = OnceResume(continuation)
-                let timer = connection.loop.schedule(after: max(deadline - .now, .zero)) {
-                    if once.resume(.failure(.timedOut)) { connection.close() }
-                }
-                connection.startTLS(host: host) { error in
-                    timer.cancel()
-                    _ = once.resume(error.map { .failure($0) } ?? .success(()))
-                }
-            }
-        }
-        try result.get()
-    }
-}
-
-/// Resumes a continuation once, whichever of two events comes first. Loop-confined.
-private final class OnceResume: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Result<Void, SocketError>, Never>?
-
-    init(_ continuation: CheckedContinuation<Result<Void, SocketError>, Never>) {
-        self.continuation = continuation
-    }
-
-    /// Resumes with `result` if nothing did yet; whether it did.
-    func resume(_ result: Result<Void, SocketError>) -> Bool {
-        guard let continuation else { return false }
-        self.continuation = nil
-        continuation.resume(returning: result)
-        return true
     }
 }
 

@@ -67,11 +67,16 @@ struct ProxyTests {
         await upstream.close()
     }
 
-    @Test func redirects_AreFollowed() async throws {
-        let target = try FakeUpstream(on: loop) { connection, _ in
+    /// An upstream that streams ten ICY segments of 500 bytes to whoever asks.
+    func shortStream() throws -> FakeUpstream {
+        try FakeUpstream(on: loop) { connection, _ in
             connection.write(icyReplyHead(metaint: 500))
             streamICY(to: connection, metaint: 500, count: 10, interval: .milliseconds(5))
         }
+    }
+
+    @Test func redirects_AreFollowed() async throws {
+        let target = try shortStream()
         let location = target.url.description
         let first = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.0 302 Found\r\nLocation: \(location)\r\n\r\n".utf8))
@@ -88,10 +93,7 @@ struct ProxyTests {
     }
 
     @Test func aStationsPlaylist_IsFollowedToItsStream_AndAnHLSOneIsRefusedWithWhy() async throws {
-        let target = try FakeUpstream(on: loop) { connection, _ in
-            connection.write(icyReplyHead(metaint: 500))
-            streamICY(to: connection, metaint: 500, count: 10, interval: .milliseconds(5))
-        }
+        let target = try shortStream()
         let pls = "[playlist]\nNumberOfEntries=2\nFile1=mms://old.example/live\nFile2=\(target.url)\nTitle2=Fake FM\n"
         let playlist = try FakeUpstream(on: loop) { connection, _ in
             // As python3's http.server sends a file: HTTP/1.0, a length, the body, a close.

@@ -23,7 +23,7 @@ enum SourceRoutes {
             // A source that hung up while its key was being verified gets no session: nothing to publish, and the
             // application must not hear stream-available then stream-closed for a stream that never was.
             guard !exchange.connection.peerHasHungUp else {
-                if !exchange.connection.isClosed { exchange.connection.close() }
+                exchange.connection.close()
                 return port.logger("source \(exchange.peer) on \(exchange.path) left before it was admitted")
             }
             switch verdict {
