@@ -75,19 +75,23 @@ struct ProxyTests {
         }
     }
 
-    @Test func redirects_AreFollowed() async throws {
-        let target = try shortStream()
-        let location = target.url.description
-        let first = try FakeUpstream(on: loop) { connection, _ in
-            connection.write(Array("HTTP/1.0 302 Found\r\nLocation: \(location)\r\n\r\n".utf8))
-        }
-        let proxy = proxy(first.url)
+    /// Expects `proxy` to relay three segments of `target`'s stream, having asked `target` once; stops it.
+    func expectRelayed(_ proxy: Proxy, from target: FakeUpstream) async throws {
         let listener = RecorderNode(loop: loop)
         proxy.send(.request(from: listener, resume: nil))
         try await proxy.start()
         #expect(await listener.waitForData(3))
         #expect(target.requests.value.count == 1)
         proxy.stop()
+    }
+
+    @Test func redirects_AreFollowed() async throws {
+        let target = try shortStream()
+        let location = target.url.description
+        let first = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 302 Found\r\nLocation: \(location)\r\n\r\n".utf8))
+        }
+        try await expectRelayed(proxy(first.url), from: target)
         await first.close()
         await target.close()
     }
@@ -100,13 +104,7 @@ struct ProxyTests {
             connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/x-scpls\r\nContent-Length: \(pls.utf8.count)\r\n\r\n\(pls)".utf8))
             connection.close()
         }
-        let proxy = proxy(StreamURL(host: "127.0.0.1", port: playlist.listener.localAddress.port, path: "/listen.pls"))
-        let listener = RecorderNode(loop: loop)
-        proxy.send(.request(from: listener, resume: nil))
-        try await proxy.start()
-        #expect(await listener.waitForData(3))
-        #expect(target.requests.value.count == 1)
-        proxy.stop()
+        try await expectRelayed(proxy(StreamURL(host: "127.0.0.1", port: playlist.listener.localAddress.port, path: "/listen.pls")), from: target)
 
         let hls = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: application/vnd.apple.mpegurl\r\n\r\n#EXTM3U\n#EXT-X-TARGETDURATION:6\n".utf8))
