@@ -15,19 +15,39 @@ func variedADTSFrames(_ count: Int) -> [UInt8] {
     }
 }
 
+/// MPEG-1 Layer III frames (44.1 kHz, 1,152 samples each) of a variable bitrate, as LAME's VBR modes make: runs
+/// of 32, 320, 64, 256 and 128 kbit/s frames, so that where a frame starts says little about when it plays.
+func variableBitrateFrames(_ count: Int) -> [UInt8] {
+    let bitrates: [(index: UInt8, kbps: Int)] = [(1, 32), (14, 320), (5, 64), (13, 256), (9, 128)]
+    return (0..<count).flatMap { index -> [UInt8] in
+        let bitrate = bitrates[(index / 23) % bitrates.count]
+        let length = 144_000 * bitrate.kbps / 44_100
+        return [0xFF, 0xFB, bitrate.index << 4, 0x64] + [UInt8](repeating: UInt8(index & 0x7F), count: length - 4)
+    }
+}
+
 /// An AAC stream cut into numbered relay segments of `segmentBytes`, from segment 0.
 func relayedADTS(frames: Int, segmentBytes: Int) -> [StreamSegment] {
-    let bytes = variedADTSFrames(frames)
-    return stride(from: 0, to: bytes.count - segmentBytes + 1, by: segmentBytes).map { start in
+    relayed(variedADTSFrames(frames), segmentBytes: segmentBytes)
+}
+
+/// A variable-bitrate MP3 stream cut into numbered relay segments of `segmentBytes`, from segment 0.
+func relayedVBR(frames: Int, segmentBytes: Int) -> [StreamSegment] {
+    relayed(variableBitrateFrames(frames), segmentBytes: segmentBytes)
+}
+
+/// `bytes` cut into numbered relay segments of `segmentBytes`, from segment 0 (a last partial one dropped).
+func relayed(_ bytes: [UInt8], segmentBytes: Int) -> [StreamSegment] {
+    stride(from: 0, to: bytes.count - segmentBytes + 1, by: segmentBytes).map { start in
         let number = start / segmentBytes
         return StreamSegment(number: number, time: 1_800_000_000_000 + Int64(number) * 200,
                              audio: Array(bytes[start..<start + segmentBytes]), title: nil, titleVersion: 0, titleChanged: false)
     }
 }
 
-/// An AAC stream's sample clock travels down the tree: a branch told its root's clock makes the root's segments,
+/// A stream's sample clock (AAC, or MP3 of a variable bitrate) travels down the tree: a branch told its root's clock makes the root's segments,
 /// byte for byte; a header from a peer is read strictly.
-@Suite("HLS: the sample clock of AAC streams")
+@Suite("HLS: the sample clock of AAC and MP3 streams")
 struct HLSClockTests {
     static let stream: UInt64 = 0xACAC_0000_1234_5678
     static let segmentBytes = 2_048
@@ -45,7 +65,7 @@ struct HLSClockTests {
         segments.flatMap { segmenter.add($0.number, $0, stream: Self.stream, clock: clock) }
     }
 
-    @Test("A branch told its root's clock at its first segment makes the root's segments byte for byte; told nothing, its timestamps differ")
+    @Test("A branch told its root's clock at its first segment makes the root's segments byte for byte; told nothing, it cuts its own")
     func toldClockGivesTheRootsBytes() throws {
         let relay = relayedADTS(frames: 3_000, segmentBytes: Self.segmentBytes)
         var root = aacSegmenter()
@@ -68,10 +88,13 @@ struct HLSClockTests {
             #expect(same.bytes == segment.bytes, "\(segment.name) differs")
             #expect(same.timestamp == segment.timestamp)
         }
-        // The same frames without the clock: the estimate from the byte position misses the root's count.
-        #expect(guessed.map(\.name) == branchMade.map(\.name))
-        #expect(guessed.allSatisfy { rootByName[$0.name]?.audio == $0.audio })
-        #expect(guessed.allSatisfy { rootByName[$0.name]?.timestamp != $0.timestamp }, "the test must be able to fail")
+        // The same frames without the clock: the estimate from the byte position misses the root's count, so the
+        // guessing branch's cuts and timestamps are its own — still whole frames, one after the other.
+        #expect(guessed.count >= 20)
+        #expect(guessed.contains { rootByName[$0.name]?.bytes != $0.bytes }, "the test must be able to fail")
+        for (previous, next) in zip(guessed, guessed.dropFirst()) {
+            #expect(abs(Double(next.timestamp) - Double(previous.timestamp) - previous.duration * 90_000) <= 1)
+        }
 
         // The branch's branch makes the root's segments too; the guessing one tells nothing.
         var grandchild = aacSegmenter()
@@ -108,11 +131,34 @@ struct HLSClockTests {
         #expect(jumped.clock(from: 40, stream: Self.stream) != nil)
     }
 
-    @Test("MP3 needs no clock: none is told")
-    func noClockForMP3() {
-        var segmenter = toneSegmenter()
-        for segment in relayedTone(segments: 40) { _ = segmenter.add(segment.number, segment, stream: 0xC0FFEE) }
-        #expect(segmenter.clock(from: 30, stream: 0xC0FFEE) == nil)
+    @Test("A variable-bitrate MP3 stream: timestamps follow the samples, and a told branch makes the root's bytes")
+    func variableBitrateMP3() throws {
+        let relay = relayedVBR(frames: 4_000, segmentBytes: Self.segmentBytes)
+        func segmenter() -> HLSSegmenter {
+            var segmenter = HLSSegmenter(targetDuration: 1)
+            segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: Self.segmentBytes, bitrate: 128,
+                                    stream: Self.stream))
+            return segmenter
+        }
+        var root = segmenter()
+        var rootMade = feed(relay.prefix(41), into: &root)
+        let told = try #require(root.clock(from: 37, stream: Self.stream), "an MP3 root tells its clock too")
+        rootMade += feed(relay.dropFirst(41), into: &root)
+        #expect(rootMade.count >= 30)
+        for (previous, next) in zip(rootMade, rootMade.dropFirst()) {
+            // Each timestamp is the one before plus the samples between, to the tick: the frames' header bitrates
+            // (32 to 320 kbit/s here) say nothing about where they play.
+            let expected = Double(previous.timestamp) + previous.duration * 90_000
+            #expect(abs(Double(next.timestamp) - expected) <= 1, "\(previous.name) → \(next.name)")
+        }
+        // Cut by samples, not bytes: every segment lasts the target to within a frame (26 ms), the 32 kbit/s runs'
+        // too, not 4 times more.
+        #expect(rootMade.allSatisfy { abs($0.duration - 1) < 0.027 }, "\(rootMade.map(\.duration))")
+        var branch = segmenter()
+        let branchMade = feed(relay.dropFirst(37), clock: .told(told), into: &branch)
+        let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
+        #expect(branchMade.count >= 20)
+        #expect(branchMade.allSatisfy { rootByName[$0.name]?.bytes == $0.bytes })
     }
 
     @Test("X-Casty-HLS-Clock is read strictly: three decimal fields, an offset within a segment, a bounded count")

@@ -8,13 +8,13 @@ import Testing
 extension StationServerTests {
     @Test func reconnectingSource_IsADiscontinuityOfTheMountsHLS_AndEachSessionIsRecordedToItsEnd() async throws {
         let directory = temporaryDirectory("mount-hls")
-        // Segments of 3 relay segments (30 frames, 0.78 s): a target of 1 s at 128 kbit/s and 4,170-byte segments.
+        // Segments of 1 s: 38 or 39 frames of 26 ms (1,152 samples at 44.1 kHz).
         let server = try server(timeout: .seconds(10)) { configuration in
             configuration.options.hls.targetDuration = 1
             configuration.options.recording.directory = directory
             configuration.options.recording.mounts = ["/live"]
         }
-        // The first session: 16 relay segments, HLS segments 0–4 (the 6th is not whole when the source leaves).
+        // The first session: 160 frames (4.18 s), HLS segments 0–3 (the 5th is not whole when the source leaves).
         let first = try await source(server)
         #expect(await first.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(first, Self.silentFrames(160))
@@ -25,19 +25,19 @@ extension StationServerTests {
         let recorded = try #require(recordings(in: directory).first)
         #expect(fileSize(recorded + ".mp3") == 160 * 417)
 
-        // The source comes back: a new stream, whose HLS segments 0–2 follow under the numbers 5–7.
+        // The source comes back: a new stream, whose HLS segments 0–2 follow under the numbers 4–6.
         let second = try await source(server)
         #expect(await second.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        await sendPaced(second, Self.silentFrames(100))
+        await sendPaced(second, Self.silentFrames(120))
         let playlist = Locked<[String]>([])
         #expect(await eventually(timeout: .seconds(5)) {
             let lines = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "")
             playlist.update { $0 = lines }
-            return lines.contains("#EXT-X-MEDIA-SEQUENCE:2")  // the new stream's segment 2 is in
+            return lines.contains("#EXT-X-MEDIA-SEQUENCE:1")  // the new stream's segment 2 is in
         }, "\(playlist.value)")
         let lines = playlist.value
         let names = lines.filter { !$0.hasPrefix("#") }
-        #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["2.mp3", "3.mp3", "4.mp3", "0.mp3", "1.mp3", "2.mp3"])
+        #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["1.mp3", "2.mp3", "3.mp3", "0.mp3", "1.mp3", "2.mp3"])
         // The tag stands right before the new stream's first segment (its EXTINF and date lines between).
         let tag = try #require(lines.firstIndex(of: "#EXT-X-DISCONTINUITY"))
         #expect(lines[tag...].first { !$0.hasPrefix("#") } == names[3])
@@ -45,7 +45,7 @@ extension StationServerTests {
         await second.close()
         #expect(await eventually(timeout: .seconds(5)) { finished(in: directory).count == 2 })
         let again = try #require(recordings(in: directory).last)
-        #expect(fileSize(again + ".mp3") == 100 * 417)
+        #expect(fileSize(again + ".mp3") == 120 * 417)
         server.close()
     }
 

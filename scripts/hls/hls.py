@@ -10,6 +10,8 @@
                                    equals the previous segment's plus its EXTINF (within --tolerance-ms), unless
                                    an EXT-X-DISCONTINUITY sits between them.
   hls.py same URL_A URL_B          the segments both playlists list (same names) are byte-identical.
+  hls.py vbr URL --target T        the MP3 segments the playlist lists hold frames of at least 3 bitrates (a
+                                   variable-bitrate stream), and every EXTINF is within a frame (30 ms) of T s.
 
 Prints one line: "OK …" (exit 0) or "BROKEN …" (exit 1).
 """
@@ -140,6 +142,39 @@ def same(url_a, url_b):
     return f"OK {len(common)} segments byte-identical, under the same sequence numbers: {' '.join(common)}"
 
 
+BITRATES = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]  # MPEG-1 Layer III, kbit/s
+RATES = [44100, 48000, 32000]
+
+
+def frame_bitrates(data):
+    """The bitrates of the MPEG-1 Layer III frames of a segment, after its ID3 tag, followed from header to header."""
+    at = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]) if data[:3] == b"ID3" else 0
+    found = []
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] & 0xFE == 0xFA:
+        index, rate = data[at + 2] >> 4, (data[at + 2] >> 2) & 3
+        if index in (0, 15) or rate == 3:
+            break
+        found.append(BITRATES[index])
+        at += 144000 * BITRATES[index] // RATES[rate] + ((data[at + 2] >> 1) & 1)
+    if at != len(data):
+        raise ValueError(f"the frames stop at byte {at} of {len(data)}")
+    return found
+
+
+def vbr(url, target):
+    _, segments = parse(get(url)[0].decode())
+    bitrates, durations = set(), []
+    for name, duration, _ in segments:
+        bitrates.update(frame_bitrates(get(urllib.parse.urljoin(url, name))[0]))
+        durations.append(duration)
+    if len(bitrates) < 3:
+        raise ValueError(f"frames of only {sorted(bitrates)} kbit/s: not a variable bitrate")
+    off = [d for d in durations if abs(d - target) > 0.03]
+    if off:
+        raise ValueError(f"EXTINF {off} more than a frame off the target of {target} s (all: {durations})")
+    return f"OK {len(segments)} segments, frames of {len(bitrates)} bitrates ({min(bitrates)}–{max(bitrates)} kbit/s), EXTINF {min(durations)}–{max(durations)} s"
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,9 +185,17 @@ def main():
     s = sub.add_parser("same")
     s.add_argument("a")
     s.add_argument("b")
+    v = sub.add_parser("vbr")
+    v.add_argument("url")
+    v.add_argument("--target", type=float, required=True)
     args = parser.parse_args()
     try:
-        print(rules(args.url, args.seconds, args.tolerance_ms) if args.command == "rules" else same(args.a, args.b))
+        if args.command == "rules":
+            print(rules(args.url, args.seconds, args.tolerance_ms))
+        elif args.command == "same":
+            print(same(args.a, args.b))
+        else:
+            print(vbr(args.url, args.target))
     except Exception as error:  # noqa: BLE001 — one line, whatever broke
         print(f"BROKEN {error}")
         sys.exit(1)

@@ -19,6 +19,9 @@
 #       access log says HIT);
 #   (g) curl reuses one connection for a playlist and a segment (HTTP/1.1 keep-alive); a segment asked again with
 #       its ETag in If-None-Match is 304; a Range is 206 with exactly those bytes; past the end, 416;
+#   (i) a variable-bitrate MP3 source (LAME -q:a 2, a tone and noise taking turns): its segments hold frames of
+#       several bitrates yet each lasts the target to within a frame, RFC 8216's rules and the ID3 timestamps hold
+#       for 10 s of reloads, and ffmpeg decodes it with nothing at -loglevel error;
 #   (h) after (c)'s 30 s of reloads, /status.json counts /tone's HLS players (≥ 1 within three targets) and the
 #       playlists and segments served.
 # shellcheck disable=SC2317  # helpers run through wait_until
@@ -33,6 +36,12 @@ playlist_ready() { [ "$(http_code "$1")" = 200 ]; }
 SERVER_COMMAND=root server_start --accept-all --station /tone --title-every 10 --hls-target 4 --hls-dir "$TMP/hls"
 ROOT=$BASE
 ffmpeg_publish aac-source /aac 440 aac
+station_log "ffmpeg vbr-source" "$TMP/vbr-source.log"
+ffmpeg -nostdin -hide_banner -loglevel warning -re -f lavfi \
+    -i "aevalsrc='if(lt(mod(t\,6)\,3)\,0.3*sin(2*PI*440*t)\,0.5*(random(0)-0.5))':s=44100" -ac 2 -map_metadata -1 \
+    -c:a libmp3lame -q:a 2 -id3v2_version 0 -write_xing 0 -content_type audio/mpeg -f mp3 \
+    "icecast://source:$SRC_PW@127.0.0.1:$PORT/vbr" </dev/null >"$TMP/vbr-source.log" 2>&1 &
+peers_track $!
 BRANCH_PORT=$(station_port)
 station_log "casty-cli branch" "$TMP/branch.log"
 "$CLI" branch --root "$ROOT/" --host 127.0.0.1 --port "$BRANCH_PORT" --advertise "127.0.0.1:$BRANCH_PORT" >"$TMP/branch.log" 2>&1 &
@@ -84,6 +93,16 @@ case $rules in
     OK*) pass "(c) RFC 8216's rules held on every reload, ID3 timestamps follow each other: $rules" ;;
     *) fail "(c) $rules" ;;
 esac
+
+# --- (i) a variable bitrate ---------------------------------------------------------------------------------------
+vbr=$(python3 "$HLS_PY" vbr "$ROOT/vbr/index.m3u8" --target 4 2>&1 || true)
+vbr_rules=$(python3 "$HLS_PY" rules "$ROOT/vbr/index.m3u8" --seconds 10 --tolerance-ms 2 2>&1 || true)
+vbr_decode=$(timeout 30 ffmpeg -nostdin -hide_banner -loglevel error -i "$ROOT/vbr/index.m3u8" -t 8 -f null - 2>&1; echo "rc=$?")
+if [[ $vbr == OK* && $vbr_rules == OK* && $vbr_decode == rc=0 ]]; then
+    pass "(i) a variable-bitrate MP3 mount: $vbr; rules: $vbr_rules; ffmpeg decoded 8 s with nothing at -loglevel error"
+else
+    fail "(i) a variable-bitrate MP3 mount: $vbr / rules: $vbr_rules / ffmpeg: $(head -c 300 <<<"$vbr_decode")"
+fi
 
 # --- (h) the HLS audience in /status.json ------------------------------------------------------------------------
 hls_status=$(curl -s "$ROOT/status.json" | python3 -c '

@@ -1,10 +1,8 @@
-/// The sample clock of an AAC (ADTS) stream at one frame: how many samples the stream's count holds before the
+/// The sample clock of a stream (MP3 or AAC) at one frame: how many samples the stream's count holds before the
 /// frame that starts at byte `offset` of relay segment `segment`. A tree node whose count is exact tells it to a
 /// numbered peer, for the first frame of the first segment the peer gets, in its reply head
 /// (`X-Casty-HLS-Clock: <segment>:<offset>:<samples>`); the peer's ``HLSSegmenter`` counts on from there instead
 /// of estimating, so its segments' ID3 timestamps — and so their bytes — are the teller's.
-///
-/// MP3 needs none: its timestamps come from the byte position at the header's bitrate, the same on every node.
 public struct HLSClock: Sendable, Equatable {
     /// The relay segment the frame starts in.
     public var segment: Int

@@ -1,4 +1,4 @@
-/// The count of samples an ADTS stream's HLS timestamps come from, on one node (``HLSSegmenter``): anchored at
+/// The count of samples a stream's HLS timestamps come from, on one node (``HLSSegmenter``): anchored at
 /// the first frame followed after a start or a gap, then growing by each frame's samples.
 ///
 /// **Exact.** A count is *exact* when it is the tree's: every exact node gives the same frame the same count, so
@@ -57,7 +57,7 @@ package struct HLSSampleCount {
             anchor = (Self.estimate(frame, bitrate: bitrate), 0, false)
         }
         let before = anchor!.samples + anchor!.since
-        if frame.bitrate == nil, isExact {
+        if isExact {
             let segment = frame.position / max(1, segmentBytes)
             if marks.last?.segment != segment {
                 if marks.count >= Self.kept { marks.removeFirst() }
@@ -83,7 +83,12 @@ package struct HLSSampleCount {
     }
 
     /// The samples before `frame`, from its position at `bitrate` kbit/s: where a count that was told nothing starts.
+    /// An MP3 frame's (its header says a bitrate) is rounded to whole frames, which all hold the same samples: at a
+    /// constant bitrate a frame starts within a byte of where that many frames end, so every node that joins
+    /// anywhere finds the count a node that followed from the start has.
     static func estimate(_ frame: FrameWalker.Frame, bitrate: Int) -> Int {
-        Int((Double(frame.position) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)).rounded(.down))
+        let samples = Double(frame.position) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)
+        guard frame.bitrate != nil, frame.samples > 0 else { return Int(samples.rounded(.down)) }
+        return Int((samples / Double(frame.samples)).rounded()) * frame.samples
     }
 }

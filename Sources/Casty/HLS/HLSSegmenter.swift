@@ -5,22 +5,23 @@ internal import Icy
 /// Cuts a relayed stream into HLS segments: a pure state machine, fed the stream's numbered segments, that
 /// hands back each HLS segment as soon as it is whole.
 ///
-/// **Where the cuts fall.** Relay segments are numbered and all hold ``Context/segmentBytes`` bytes; an HLS
-/// segment is a group of `G` of them (`G` fits the target duration at the stream's bitrate). HLS segment `g`
-/// holds every frame that *starts* in relay segments `g·G … g·G + G − 1` — so it starts on a frame, ends on a
-/// frame, and is cut at the same place on every node that relays the same numbered stream: the root and each
-/// branch make byte-identical segments, under the same name, and a CDN may pull from any of them.
+/// **Where the cuts fall.** An HLS segment holds whole frames, and which segment a frame goes to is decided by the
+/// sample count (below) before it: HLS segment `g` holds the frames whose count lies in `[g·S, (g + 1)·S)`, where the
+/// span `S` is the target duration in samples. A segment then lasts the target to within a frame, whatever the
+/// frames' sizes — a variable-bitrate stream's quiet passages take fewer bytes a second, and a cut by bytes would
+/// make their segments last far longer. Every node whose count is exact (below) gives every frame the same count,
+/// so it cuts at the same places: the root and each branch make byte-identical segments, under the same name, and a
+/// CDN may pull from any of them.
 ///
-/// **Timestamps.** A segment's ID3 timestamp says when its first frame plays. For MP3 it is the frame's
-/// position in the stream at the header's bitrate — the same on every node, and for a constant bitrate within
-/// a byte (a few 90 kHz ticks) of the sum of the frames before. ADTS headers carry no bitrate and AAC encoders
-/// vary the frame sizes, so there the timestamps come from a count of samples (``HLSSampleCount``), anchored at the
-/// first frame followed (after a start or a gap) and growing by each frame's samples: consecutive segments follow
-/// exactly. Where the count is anchored decides the tags' bytes: a node whose count is *exact* — the root's own,
-/// or a branch's anchored at the clock its parent told it (``HLSClock``, `X-Casty-HLS-Clock`) — has the tree's
-/// count, and its segments are byte-identical to the root's; a node told nothing (a branch of an older root, one
-/// that lost segments since it was told) anchors at an estimate from the frame's position at the stream's
-/// bitrate, and only its frames are the root's, not its tags. MP3 needs no clock.
+/// **Timestamps.** A segment's ID3 timestamp says when its first frame plays: a count of samples
+/// (``HLSSampleCount``), anchored at the first frame followed (after a start or a gap) and growing by each frame's
+/// samples, so consecutive segments follow exactly — also for variable-bitrate MP3, whose frames' header bitrates
+/// say nothing about where they play, and for AAC, whose headers carry no bitrate at all. Where the count is
+/// anchored decides the tags' bytes: a node whose count is *exact* — the root's own, or a branch's anchored at the
+/// clock its parent told it (``HLSClock``, `X-Casty-HLS-Clock`) — has the tree's count, and its segments are
+/// byte-identical to the root's; a node told nothing (a branch of an older root, one that lost segments since it
+/// was told) anchors at an estimate from the frame's position at the stream's bitrate (for MP3 rounded to whole
+/// frames, which is exact for a constant bitrate); at a variable bitrate its cuts and tags are then its own.
 ///
 /// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
 /// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
@@ -61,14 +62,12 @@ package struct HLSSegmenter {
     /// The number the next relay segment should have.
     private var expected: Int?
     private var stream: UInt64 = 0
-    /// Relay segments per HLS segment, decided at the first frame of a stream.
-    private var groupSize: Int?
-    /// Where the walker started again: a group starting in that very segment is whole.
-    private var restartedAt: Int?
+    /// The index of the last group started in the stream: a group's index, and so its name, never goes back.
+    private var lastIndex: Int?
     private var group: Group?
     /// The cut time and title of recent relay segments, by number.
     private var recent: [(number: Int, time: Int64, title: String?)] = []
-    /// The samples counted for an ADTS stream's timestamps.
+    /// The samples counted for the segments' timestamps.
     private var samples = HLSSampleCount()
     private var lastSequence: Int?
     /// The sequence numbers of the stream followed, when this node decided them (no root told them).
@@ -130,7 +129,6 @@ package struct HLSSegmenter {
             || target != targetDuration {
             targetDuration = target
             done = restart(stream: context.stream)
-            groupSize = nil
             self.format = format
             walker = format.map(FrameWalker.init)
         }
@@ -167,7 +165,7 @@ package struct HLSSegmenter {
     }
 
     /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
-    /// `clock` says who decides an ADTS stream's sample count (``HLSSampleCount/Authority``): this node, or its
+    /// `clock` says who decides the stream's sample count (``HLSSampleCount/Authority``): this node, or its
     /// parent, with the clock it told.
     package mutating func add(
         _ number: Int, _ segment: StreamSegment, stream: UInt64, clock: HLSSampleCount.Authority = .own
@@ -184,7 +182,6 @@ package struct HLSSegmenter {
         expected = number + 1
         recent.append((number, segment.time, segment.title?.streamTitle))
         if recent.count > 4 { recent.removeFirst() }
-        if restartedAt == nil { restartedAt = number }
         walker.add(segment.audio, at: number * context.segmentBytes) { frame in
             if let finished = take(frame, context: context) { done.append(finished) }
         }
@@ -194,14 +191,16 @@ package struct HLSSegmenter {
 
     /// The frame goes into its group; a frame of the next group closes the one being filled.
     private mutating func take(_ frame: FrameWalker.Frame, context: Context) -> HLSSegment? {
-        let bitrate = frame.bitrate ?? context.bitrate
-        if groupSize == nil {
-            groupSize = max(1, targetDuration * max(8, bitrate) * 125 / context.segmentBytes)
-        }
-        let size = groupSize!
+        // The context's bitrate, told to every node alike: a variable-bitrate MP3 frame's own would differ on a
+        // node that joined at another frame.
+        let bitrate = context.bitrate > 0 ? context.bitrate : frame.bitrate ?? 128
         let before = samples.count(frame, segmentBytes: context.segmentBytes, bitrate: bitrate)
         let relaySegment = frame.position / context.segmentBytes
-        let index = relaySegment / size
+        let span = targetDuration * frame.sampleRate
+        let counted = before / span
+        // A count anchored anew after a gap may fall behind the groups started: its frames join the last one, and
+        // a group's name never comes back with other frames.
+        let index = max(counted, lastIndex ?? counted), behind = counted < lastIndex ?? counted
         let entry = recent.last { $0.number == relaySegment } ?? recent.last
         var finished: HLSSegment?
         var crossed = false
@@ -214,10 +213,11 @@ package struct HLSSegmenter {
             self.group = nil
         }
         if group == nil {
-            // Whole when the frames before it were followed, or when following began right at its start.
-            let whole = crossed || (relaySegment == restartedAt && relaySegment % size == 0)
+            // Whole when the frames before it were followed, or when following began right at its first frame.
+            let whole = !behind && (crossed || before % span < frame.samples)
+            lastIndex = index
             group = Group(index: index, whole: whole, position: frame.position,
-                          timestamp: Self.timestamp(of: frame, samplesBefore: before),
+                          timestamp: Self.timestamp(samplesBefore: before, sampleRate: frame.sampleRate),
                           time: entry?.time ?? 0, title: entry?.title)
         }
         group!.bytes += frame.bytes
@@ -261,12 +261,11 @@ package struct HLSSegmenter {
         let pending = finish()
         let newStream = stream != self.stream
         if newStream {
-            groupSize = nil
+            lastIndex = nil
             ownBase = nextBase
         }
         self.stream = stream
         group = nil
-        restartedAt = nil
         expected = nil
         recent = []
         samples.restart(newStream: newStream)
@@ -274,21 +273,17 @@ package struct HLSSegmenter {
         return pending.map { [$0] } ?? []
     }
 
-    /// The 90 kHz timestamp of `frame`: for MP3, its position at the header's bitrate; for ADTS, from the
-    /// `samplesBefore` it counted.
-    private static func timestamp(of frame: FrameWalker.Frame, samplesBefore: Int) -> UInt64 {
-        if let bitrate = frame.bitrate, bitrate > 0 {
-            return UInt64(Double(frame.position) * 8 * 90_000 / Double(bitrate * 1_000)) % ID3Tag.timestampModulus
-        }
+    /// The 90 kHz timestamp of the frame that `samplesBefore` samples at `sampleRate` Hz come before.
+    private static func timestamp(samplesBefore: Int, sampleRate: Int) -> UInt64 {
         // In two steps, so that no count of samples (up to 2⁵²) overflows when multiplied.
-        let rate = UInt64(max(1, frame.sampleRate)), count = UInt64(samplesBefore)
+        let rate = UInt64(max(1, sampleRate)), count = UInt64(samplesBefore)
         return ((count / rate) * 90_000 + (count % rate) * 90_000 / rate) % ID3Tag.timestampModulus
     }
 
     /// The clock to tell a numbered peer of `stream` whose first relay segment is `segment`
     /// (``HLSSampleCount/clock(from:)``): only of the stream followed, and only while this node's count is exact.
     package func clock(from segment: Int, stream: UInt64) -> HLSClock? {
-        guard stream == self.stream, format == .adts else { return nil }
+        guard stream == self.stream, format != nil else { return nil }
         return samples.clock(from: segment)
     }
 }

@@ -38,10 +38,10 @@ public struct Context: Sendable, Equatable {
     /// saw the `EXT-X-DISCONTINUITY`, gives the same segments the same number. Told on tree links as
     /// `X-Casty-HLS-Discontinuity`, with ``hlsBase``.
     public var hlsDiscontinuityBase: Int?
-    /// The sample clock of an AAC stream at the first frame of the first segment a listener gets, from a node whose
+    /// The sample clock of the stream at the first frame of the first segment a listener gets, from a node whose
     /// count is exact (``HLSSampleCount``): a branch's segments then carry its root's ID3 timestamps. Told to a
     /// numbered peer as `X-Casty-HLS-Clock`, after `X-Casty-Next` — it belongs to one reply, so it is never part of
-    /// a head shared by listeners (``ReplyHeads``). `nil` for MP3, and from a node whose count is not exact.
+    /// a head shared by listeners (``ReplyHeads``). `nil` from a node whose count is not exact.
     public var hlsClock: HLSClock?
     /// Whether the tree's root plays this one stream at every path (a root of one stream: `--source`, `--station`
     /// alone), so that a branch asked for `/listen` and `/stream.mp3` relays both on the link it has, instead of
