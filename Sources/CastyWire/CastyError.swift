@@ -25,6 +25,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case answerTooLarge(StreamURL, limit: Int)
     /// A station's playlist (`.pls`, `.m3u`) with no stream to follow, and why; or an HLS playlist.
     case playlist(StreamURL, String)
+    /// An application's answer whose chunked body breaks its framing, or ends before its last chunk, and why.
+    case badChunks(StreamURL, String)
 
     /// One line saying what went wrong and where.
     public var description: String {
@@ -41,6 +43,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .badRedirect(let url, let location): "\(url): cannot follow redirect to \(location)"
         case .answerTooLarge(let url, let limit): "\(url): an answer whose body is longer than \(limit) bytes"
         case .playlist(let url, let why): "\(url): a playlist \(why)"
+        case .badChunks(let url, let why): "\(url): an answer whose chunked body is broken: \(why)"
         }
     }
 }

@@ -1,13 +1,14 @@
 /// Takes the framing off an HTTP/1.1 chunked body (RFC 9112 §7.1) as it arrives, in pieces of any size: what a
-/// source sends with `Transfer-Encoding: chunked` (`curl -T -`, a PUT of unknown length). Each chunk is its size in
+/// source sends with `Transfer-Encoding: chunked` (`curl -T -`, a PUT of unknown length), and what an application
+/// answers a call with when it writes its body before knowing its length (``HTTPCall``). Each chunk is its size in
 /// hex (and extensions after `;`), CRLF, the bytes, CRLF; a chunk of size 0, then trailer lines and an empty line,
 /// end the body.
 ///
 /// Bounded: a size or trailer line longer than ``maxLineBytes`` is an error, and so is a size that is not hex or
 /// does not fit; the payload is handed on without being copied.
-struct ChunkedDecoder {
+package struct ChunkedDecoder {
     /// Why a body is not chunked as it claims.
-    enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         /// A chunk's size line is not a hex number (or is too large).
         case badSize(String)
         /// A chunk's bytes were not followed by CRLF.
@@ -15,7 +16,7 @@ struct ChunkedDecoder {
         /// A size or trailer line went on past ``maxLineBytes``.
         case lineTooLong
 
-        var description: String {
+        package var description: String {
             switch self {
             case .badSize(let line): "a chunk size that is no hex number: '\(line)'"
             case .missingLineEnd: "a chunk not followed by CRLF"
@@ -25,7 +26,7 @@ struct ChunkedDecoder {
     }
 
     /// The longest size or trailer line taken.
-    static let maxLineBytes = 4096
+    package static let maxLineBytes = 4096
 
     private enum State {
         /// Reading a size line (the bytes so far).
@@ -42,14 +43,17 @@ struct ChunkedDecoder {
 
     private var state = State.size([])
 
+    /// A decoder at the start of a body.
+    package init() {}
+
     /// Whether the last chunk and its trailer have come: the body is complete.
-    var finished: Bool {
+    package var finished: Bool {
         if case .done = state { return true }
         return false
     }
 
     /// The payload in `bytes`, as slices of it (none copied), in order.
-    mutating func decode(_ bytes: ArraySlice<UInt8>) throws(Failure) -> [ArraySlice<UInt8>] {
+    package mutating func decode(_ bytes: ArraySlice<UInt8>) throws(Failure) -> [ArraySlice<UInt8>] {
         var payload: [ArraySlice<UInt8>] = []
         var index = bytes.startIndex
         while index < bytes.endIndex {

@@ -107,11 +107,36 @@ private final class AnswerReader: @unchecked Sendable {
             headers[String(line[..<colon])] = String(line[line.index(after: colon)...].withoutBlanks)
         }
         let body = Array(bytes[(end + 4)...])
+        if let coding = headers["Transfer-Encoding"] {
+            return chunked(body, coding: coding, status: status, headers: headers, complete: complete)
+        }
         if let length = headers["Content-Length"].flatMap({ Int($0) }) {
             guard length <= limit else { return .failure(.answerTooLarge(url, limit: limit)) }
             if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
         }
         return complete ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : nil
+    }
+
+    /// The answer of a body sent with `Transfer-Encoding: chunked` (an application that wrote it before knowing its
+    /// length — Node's `res.write`, Go's `Flush` — answers an HTTP/1.1 call so even with `Connection: close`): once
+    /// its last chunk is in, the payload, bounded by the call's limit; `nil` while more is to come. Any other coding
+    /// (gzip, which Casty never asks for) is refused.
+    private func chunked(
+        _ body: [UInt8], coding: String, status: Int, headers: Headers, complete: Bool
+    ) -> Result<HTTPCall.Answer, CastyError>? {
+        guard coding.lowercased().split(separator: ",").map(\.withoutBlanks) == ["chunked"] else {
+            return .failure(.notAStream(url, .unsupportedTransferEncoding(SafeText.logLine(String(coding.prefix(80))))))
+        }
+        var decoder = ChunkedDecoder()
+        let payload: [UInt8]
+        do {
+            payload = try decoder.decode(body[...]).flatMap { $0 }
+        } catch {
+            return .failure(.badChunks(url, error.description))
+        }
+        if payload.count > limit { return .failure(.answerTooLarge(url, limit: limit)) }
+        if decoder.finished { return .success(.init(status: status, headers: headers, body: payload)) }
+        return complete ? .failure(.badChunks(url, "closed before its last chunk")) : nil
     }
 
     private func headEnd() -> Int? {

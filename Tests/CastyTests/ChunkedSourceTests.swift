@@ -2,6 +2,7 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+import CastyWire
 
 /// A chunked body's framing, taken off in pieces of any size (``ChunkedDecoder``).
 struct ChunkedDecoderTests {

@@ -103,6 +103,41 @@ struct ControlPlaneTests {
         await padded.close()
     }
 
+    @Test func httpCall_ReadsAChunkedAnswer_ToItsLastChunk_AndRefusesBrokenChunks() async throws {
+        // What Node's res.write or Go's Flush sends an HTTP/1.1 call: chunks, in writes of their own, no close.
+        let chunked = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-record: true\r\n\r\n6\r\n{\"ok\":".utf8))
+            connection.loop.schedule(after: .milliseconds(50)) {
+                connection.write(Array("\r\n5;ext=1\r\ntrue}\r\n0\r\n\r\n".utf8))
+            }
+        }
+        let answer = try await HTTPCall.post(chunked.url, loop: loop, timeout: .seconds(15))
+        #expect(answer.status == 200 && answer.headers["x-record"] == "true")
+        #expect(String(decoding: answer.body, as: UTF8.self) == #"{"ok":true}"#, "the payload, without the framing")
+        await chunked.close()
+
+        let answers: [(String, String)] = [
+            ("Transfer-Encoding: chunked\r\n\r\nzz\r\nhello", "chunked body is broken: a chunk size that is no hex number: 'zz'"),
+            ("Transfer-Encoding: chunked\r\n\r\n5\r\nhel", "chunked body is broken: closed before its last chunk"),
+            ("Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "unsupported transfer encoding \"gzip, chunked\""),
+            ("Transfer-Encoding: chunked\r\n\r\n2000\r\n" + String(repeating: "x", count: 0x2000) + "\r\n0\r\n\r\n",
+             "an answer whose body is longer than 4096 bytes"),
+        ]
+        for (rest, expected) in answers {
+            let broken = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array(("HTTP/1.1 200 OK\r\n" + rest).utf8))
+                connection.close()
+            }
+            do {
+                _ = try await HTTPCall.post(broken.url, loop: loop, timeout: .seconds(15), limit: 4096)
+                Issue.record("\(rest.prefix(40)) was taken")
+            } catch {
+                #expect("\(error)".hasSuffix(expected), "\(error)")
+            }
+            await broken.close()
+        }
+    }
+
     @Test func httpCall_Failing_NeverShowsTheURLsQuery() async throws {
         let garbage = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("nonsense\r\n\r\n".utf8))

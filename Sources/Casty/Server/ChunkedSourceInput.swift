@@ -1,4 +1,5 @@
 internal import CastyNet
+internal import CastyWire
 
 /// An Icecast source's connection whose body comes chunked (`Transfer-Encoding: chunked`, as `curl -T -` sends a
 /// PUT of unknown length): the chunks' framing (``ChunkedDecoder``) is taken off before the session sees the
