@@ -86,6 +86,17 @@ struct StationServerTests {
         }
     }
 
+    /// Keeps `peer` fed with silent frames, a segment every 100 ms, until the returned task is cancelled: a test
+    /// with a short source timeout must not see its source time out because a loaded machine was slow elsewhere.
+    func keepFeeding(_ peer: TestPeer, with chunk: [UInt8] = silentFrames(10)) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                await sendAudio(peer, chunk)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     func listener(_ server: StationServer, _ path: String = "/live", titles: Bool = true) async throws -> TestPeer {
         let peer = try await TestPeer.connect(to: server.address, on: loop)
         await peer.send("GET \(path) HTTP/1.0\r\n\(titles ? "Icy-MetaData: 1\r\n" : "")\r\n")
@@ -218,18 +229,21 @@ struct StationServerTests {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(2), log: log)
         let live = try await source(server)
-        await sendAudio(live, Self.silentFrames(30))
+        let feeding = keepFeeding(live)
         let player = try await listener(server)
-        #expect(await player.waitFor { Self.silentFrameCount($0) >= 10 })
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
         let backup = try await source(server, mount: "/backup", type: "audio/aac")
-        await sendAudio(backup, adtsFrames(60))
-        #expect(await eventually { log.contains("publishing /backup") })
+        let feedingBackup = keepFeeding(backup, with: adtsFrames(10))
+        defer { feedingBackup.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /backup") })
 
         // The MP3 source drops: its listeners are not fed the AAC fallback, and wait for it as with no fallback.
         let movedBefore = log.lines.value.filter { $0.contains("its listeners hear /backup") }.count  // at the start
+        feeding.cancel()
+        await feeding.value
         await live.close()
         let line = "mount /live: no source; its fallback /backup plays audio/aac, not audio/mpeg like /live: its listeners are not moved there"
-        #expect(await eventually { log.contains(line) })
+        #expect(await eventually(timeout: .seconds(10)) { log.contains(line) })
         #expect(log.lines.value.filter { $0.contains("its fallback /backup plays") }.count == 1, "one line per incident")
         #expect(log.lines.value.filter { $0.contains("its listeners hear /backup") }.count == movedBefore)
         let stranger = try await listener(server)
