@@ -164,6 +164,21 @@ public struct MP3Frame: Sendable, Equatable {
         return nil
     }
 
+    /// Whether the frames in a chunk of a live MPEG audio stream have different bitrates: a variable-bitrate (VBR)
+    /// stream, whose quiet passages take far fewer bytes a second than its loud ones. The first chain of at least
+    /// three frames in the chunk decides; `false` when there is none.
+    public static func bitratesVary(in bytes: [UInt8]) -> Bool {
+        var start = 0
+        while let found = MP3Scanner.chain(in: bytes, from: start) {
+            guard found.frames.count >= 3 else {
+                start = found.offset + 1
+                continue
+            }
+            return Set(found.frames.map(\.bitrate)).count > 1
+        }
+        return false
+    }
+
     /// The bitrate table for a version and layer, in kbit/s, by index 0…15 (0 is "free", 15 is forbidden).
     /// The tables are made once: reading a header allocates nothing.
     private static func bitrates(_ version: Version, _ layer: Layer) -> [Int] {

@@ -140,6 +140,23 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         return isClosed || socket.peerHasHungUp()
     }
 
+    /// Lets the kernel probe a quiet peer (TCP keepalive: after 1 s without traffic, then every second), so that
+    /// ``peerAnswersWhileQuiet`` can tell a peer that is there but has nothing to send from a path that is gone.
+    /// Loop thread only.
+    public func probeWhenQuiet() throws(SocketError) {
+        loop.preconditionInEventLoop()
+        try socket.setKeepAlive(idle: 1, interval: 1, count: 10)
+    }
+
+    /// Whether the peer's kernel acknowledged something — a keepalive probe (``probeWhenQuiet()``) — after the
+    /// last data it sent, and lately (within 2.5 s): the path and the peer's host are up, whatever its program is
+    /// doing. `false` when the kernel cannot tell. Loop thread only.
+    public var peerAnswersWhileQuiet: Bool {
+        loop.preconditionInEventLoop()
+        guard !isClosed, let last = socket.lastReceived else { return false }
+        return last.acknowledgement <= .milliseconds(2_500) && last.acknowledgement + .milliseconds(250) <= last.data
+    }
+
     // MARK: TLS
 
     /// Makes this a TLS connection to `host` (an https:// server): the handshake runs on the loop, then `done` is

@@ -66,6 +66,23 @@ package struct Socket: Sendable, Hashable {
         }
     }
 
+    /// Turns TCP keepalive on: the kernel probes a quiet peer after `idle` seconds, then every `interval` seconds,
+    /// and resets the connection after `count` unanswered probes. A live peer's kernel answers each probe, even
+    /// when its program sends nothing, and the answer shows in ``lastReceived``.
+    package func setKeepAlive(idle: Int, interval: Int, count: Int) throws(SocketError) {
+        guard casty_keepalive(fd, Int32(idle), Int32(interval), Int32(count)) == 0 else {
+            throw .lastError("setsockopt(SO_KEEPALIVE)")
+        }
+    }
+
+    /// How long ago the connection last received data, and last received an acknowledgement (a keepalive probe's
+    /// answer is one), from `TCP_INFO`; `nil` if the kernel cannot tell.
+    package var lastReceived: (data: Duration, acknowledgement: Duration)? {
+        var data: UInt32 = 0, acknowledgement: UInt32 = 0
+        guard casty_tcp_last_received(fd, &data, &acknowledgement) == 0 else { return nil }
+        return (.milliseconds(data), .milliseconds(acknowledgement))
+    }
+
     /// The pending socket error (`SO_ERROR`), cleared by reading it. `0` means none.
     ///
     /// After a non-blocking connect becomes writable, this says whether it succeeded.

@@ -16,6 +16,22 @@ package final class UpstreamLink: @unchecked Sendable {
     private var watchdog: Scheduled?
     private var onSegment: ((Segment) -> Void)?
     private var onEnd: ((CastyError) -> Void)?
+    /// Whether the link already waited past its silence deadline for a peer that answers.
+    private var waitedForQuietPeer = false
+
+    /// How long after its last data a peer has answered a keepalive probe, if it is there: the first probe leaves
+    /// after 1 s of quiet (``Connection/probeWhenQuiet()``), and its answer takes a round trip.
+    static let probeAnswered: Duration = .seconds(2)
+
+    /// How long the link may go without data, past `silence`, while its peer's host answers keepalive probes
+    /// (``Connection/peerAnswersWhileQuiet``): for a stream whose segments may come far apart (a quiet AAC or
+    /// variable-bitrate source), whose silence is not the link's. A peer that answers nothing is given up at
+    /// `silence`, or once a probe's answer had time to come (``probeAnswered``). Zero (the default): given up at
+    /// `silence`, answering or not.
+    package var quietAllowance: Duration = .zero
+    /// Called once, the first time the link waits past its silence deadline for a peer that answers, with how
+    /// long it has been without data.
+    package var onQuietPeer: ((Duration) -> Void)?
 
     /// Starts reading `opened`: each segment goes to `onSegment`; `onEnd` is called once, when the server
     /// closes, the bytes stop being ICY, or nothing arrives for `silence`.
@@ -30,6 +46,7 @@ package final class UpstreamLink: @unchecked Sendable {
         guard self.onEnd != nil else { return }
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] error in end(error.map { .network(url, $0) } ?? .ended(url)) }
+        try? connection.probeWhenQuiet()  // without it, a quiet peer is only told from a gone one by the deadline
         watch()
     }
 
@@ -58,11 +75,21 @@ package final class UpstreamLink: @unchecked Sendable {
     private func watch() {
         watchdog = connection.loop.schedule(after: silence / 4) { [self] in
             guard onEnd != nil else { return }
-            if ContinuousClock.now - lastData > silence {
-                end(.silent(url, after: silence))
-            } else {
-                watch()
+            let quiet = ContinuousClock.now - lastData
+            guard quiet > silence else { return watch() }
+            guard quietAllowance > .zero, quiet <= silence + quietAllowance else {
+                return end(.silent(url, after: quietAllowance > .zero ? silence + quietAllowance : silence))
             }
+            guard connection.peerAnswersWhileQuiet else {
+                // The kernel's first probe leaves after 1 s of quiet: until its answer had time to come, no answer
+                // says nothing.
+                return quiet < Self.probeAnswered ? watch() : end(.silent(url, after: max(silence, Self.probeAnswered)))
+            }
+            if !waitedForQuietPeer {
+                waitedForQuietPeer = true
+                onQuietPeer?(quiet)
+            }
+            watch()
         }
     }
 

@@ -222,6 +222,31 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test func quietAACUpstream_WhoseHostAnswers_IsWaitedFor_NotReconnected() async throws {
+        // An AAC encoder on a silent passage spends a few hundred bytes a second: 3 s without a segment, while the
+        // deadline is six segments of 1000 bytes at 96 kbit/s (0.5 s). The station's kernel answers keepalives.
+        let head = Array("ICY 200 OK\r\nicy-br: 96\r\nContent-Type: audio/aac\r\nicy-metaint: 1000\r\n\r\n".utf8)
+        let audio = adtsFrames(40)  // 12 blocks of 1000 bytes, each followed by an empty metadata block
+        let wire: [UInt8] = (0..<12).flatMap { block -> [UInt8] in Array(audio[block * 1000..<(block + 1) * 1000]) + [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(head + Array(wire.prefix(4 * 1001)))
+            connection.loop.schedule(after: .seconds(3)) { _ = connection.write(Array(wire.dropFirst(4 * 1001))) }
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(10, timeout: .seconds(10)), "the stream goes on after its quiet passage")
+        #expect(upstream.connections.value == 1, "never reconnected: \(lines.value)")
+        let waited = lines.value.filter { $0.contains("but the station's host answers: waiting up to 30 s more") }
+        #expect(waited.count == 1, "one line: \(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func garbageMetadata_IsIgnored_AndTheAudioKeepsFlowing() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             connection.write(icyReplyHead(metaint: 1000))

@@ -14,6 +14,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include "CCastySRT.h"
 #include "CCastyTLS.h"
 
@@ -73,6 +75,27 @@ static inline int casty_unsent_bytes(int fd) {
     int value = 0;
     if (ioctl(fd, SIOCOUTQ, &value) < 0) { return -1; }
     return value;
+}
+
+/// Turns TCP keepalive on: the kernel probes the peer after `idle` seconds without traffic, then every `interval`
+/// seconds, and resets the connection after `count` unanswered probes. Returns 0, or -1 with errno set.
+static inline int casty_keepalive(int fd, int idle, int interval, int count) {
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0) { return -1; }
+    if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0) { return -1; }
+    if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) < 0) { return -1; }
+    return setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+/// How many milliseconds ago the connection last received data, and last received an acknowledgement — a
+/// keepalive probe's answer is one (TCP_INFO's `tcpi_last_data_recv`, `tcpi_last_ack_recv`). Returns 0, or -1.
+static inline int casty_tcp_last_received(int fd, uint32_t *data_ms, uint32_t *ack_ms) {
+    struct tcp_info info;
+    socklen_t length = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) < 0) { return -1; }
+    *data_ms = info.tcpi_last_data_recv;
+    *ack_ms = info.tcpi_last_ack_recv;
+    return 0;
 }
 
 // MARK: defined in CCastySystem.c, which needs _GNU_SOURCE
