@@ -77,19 +77,19 @@ package final class UpstreamLink: @unchecked Sendable {
             guard onEnd != nil else { return }
             let quiet = ContinuousClock.now - lastData
             guard quiet > silence else { return watch() }
-            guard quietAllowance > .zero, quiet <= silence + quietAllowance else {
-                return end(.silent(url, after: quietAllowance > .zero ? silence + quietAllowance : silence))
+            guard quietAllowance > .zero else { return end(.silent(url, after: silence)) }
+            let allowed = quiet <= silence + quietAllowance
+            if allowed, connection.peerAnswersWhileQuiet {
+                if !waitedForQuietPeer {
+                    waitedForQuietPeer = true
+                    onQuietPeer?(quiet)
+                }
+                return watch()
             }
-            guard connection.peerAnswersWhileQuiet else {
-                // The kernel's first probe leaves after 1 s of quiet: until its answer had time to come, no answer
-                // says nothing.
-                return quiet < Self.probeAnswered ? watch() : end(.silent(url, after: max(silence, Self.probeAnswered)))
-            }
-            if !waitedForQuietPeer {
-                waitedForQuietPeer = true
-                onQuietPeer?(quiet)
-            }
-            watch()
+            // The kernel's first probe leaves after 1 s of quiet: until its answer had time to come, no answer says
+            // nothing.
+            if allowed, quiet < Self.probeAnswered { return watch() }
+            end(.silent(url, after: .milliseconds((quiet / .milliseconds(1)).rounded())))
         }
     }
 
