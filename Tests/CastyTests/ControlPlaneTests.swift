@@ -96,7 +96,7 @@ struct ControlPlaneTests {
         let padded = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.1 200 OK\r\nx-record:\t true \t\r\nicecast-auth-user: 1 \r\nContent-Length: 2 \r\n\r\nok".utf8))
         }
-        let answer = try await HTTPCall.post(padded.url, loop: loop, timeout: .seconds(5))
+        let answer = try await HTTPCall.post(padded.url, loop: loop, timeout: .seconds(15))
         #expect(answer.headers["x-record"] == "true")
         #expect(answer.headers["icecast-auth-user"] == "1")
         #expect(answer.body == Array("ok".utf8), "the length is read, so the answer is complete without the close")
