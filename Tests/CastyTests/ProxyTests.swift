@@ -17,6 +17,18 @@ struct ProxyTests {
         return try! Proxy(url: url, configuration: configuration, loop: loop)
     }
 
+    /// A started proxy of `url` (segments of 1000 bytes) whose log lines are kept, with a listener attached.
+    func loggedProxy(_ url: StreamURL) async throws -> (Proxy, RecorderNode, Locked<[String]>) {
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        let proxy = try Proxy(url: url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        return (proxy, listener, lines)
+    }
+
     /// The audio a fake upstream sends: segment `i` is `metaint` bytes of value `i % 251`.
     func upstreamAudio(_ count: Int, metaint: Int, start: Int = 0) -> [UInt8] {
         (start..<(start + count)).flatMap { [UInt8](repeating: UInt8($0 % 251), count: metaint) }
@@ -232,13 +244,7 @@ struct ProxyTests {
             connection.write(head + Array(wire.prefix(4 * 1001)))
             connection.loop.schedule(after: .seconds(3)) { _ = connection.write(Array(wire.dropFirst(4 * 1001))) }
         }
-        let lines = Locked<[String]>([])
-        var configuration = Proxy.Configuration()
-        configuration.segmentBytes = 1000
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
-        let listener = RecorderNode(loop: loop)
-        proxy.send(.request(from: listener, resume: nil))
-        try await proxy.start()
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
         #expect(await listener.waitForData(10, timeout: .seconds(10)), "the stream goes on after its quiet passage")
         #expect(upstream.connections.value == 1, "never reconnected: \(lines.value)")
         let waited = lines.value.filter { $0.contains("but the station's host answers: waiting up to 30 s more") }
@@ -297,13 +303,7 @@ struct ProxyTests {
         }
         let stream = icyReplyHead(metaint: metaint) + wire
         let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
-        let lines = Locked<[String]>([])
-        var configuration = Proxy.Configuration()
-        configuration.segmentBytes = 1000
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
-        let listener = RecorderNode(loop: loop)
-        proxy.send(.request(from: listener, resume: nil))
-        try await proxy.start()
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
         #expect(await listener.waitForData(6))
         let titles = lines.value.filter { $0.hasPrefix("proxy: title:") }
         #expect(titles == ["proxy: title: A", "proxy: title: none (the station sent an empty one)"], "\(lines.value)")

@@ -1,4 +1,5 @@
 import CastyAudio
+import Icy
 import Testing
 
 @testable import Casty
@@ -12,7 +13,7 @@ struct QuietStreamTests {
 
     @Test func constantBitrateMP3_NeverDoes_AndItsLinksKeepTheirDeadline() {
         var quiet = QuietStream(contentType: "audio/mpeg")
-        let learned = relayedTone(segments: 20).map { quiet.learns(from: $0.audio) }
+        let learned = relayedTone(segments: 20).map { quiet.learns(from: Segment(audio: $0.audio)) }
         #expect(!learned.contains(true))
         #expect(!quiet.mayGoQuiet && quiet.linkAllowance == .zero)
     }
@@ -21,9 +22,18 @@ struct QuietStreamTests {
         var quiet = QuietStream(contentType: "audio/mpeg")
         let segments = relayed(variableBitrateFrames(200), segmentBytes: 8192)
         // The first runs are 23 frames of one bitrate each: a segment that holds a change of bitrate tells.
-        let learned = segments.map { quiet.learns(from: $0.audio) }
+        let learned = segments.map { quiet.learns(from: Segment(audio: $0.audio)) }
         #expect(learned.filter { $0 }.count == 1)
         #expect(quiet.mayGoQuiet)
+    }
+
+    @Test func onlyTheFirstSegments_AreLookedAt() {
+        var quiet = QuietStream(contentType: "audio/mpeg")
+        for segment in relayedTone(segments: QuietStream.segmentsLookedAt) { _ = quiet.learns(from: Segment(audio: segment.audio)) }
+        let vbr = relayed(variableBitrateFrames(200), segmentBytes: 8192)
+        let learned = quiet.learns(from: Segment(audio: vbr[0].audio))
+        #expect(!learned, "a constant bitrate, seen long enough, is one")
+        #expect(!quiet.mayGoQuiet)
     }
 
     @Test func bitratesVary_NeedsAChainOfThreeFrames() {

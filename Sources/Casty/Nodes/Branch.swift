@@ -79,9 +79,6 @@ public actor Branch: UpstreamNode {
     /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
     private var lostParent: String?
     private var reportedUnnumbered = false
-    /// Whether the stream relayed may go quiet (AAC, variable-bitrate MP3): its link then waits for a parent that
-    /// answers.
-    private var quiet = QuietStream(contentType: nil)
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
     /// Called when the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
@@ -205,9 +202,7 @@ public actor Branch: UpstreamNode {
             opened, silence: current.segmentDuration * configuration.silentSegments + current.segmentDuration * path.count / 4,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
-        if quiet.contentType != headers["Content-Type"] { quiet = QuietStream(contentType: headers["Content-Type"]) }
-        keeper.link?.quietAllowance = quiet.linkAllowance
-        keeper.link?.onQuietPeer = { [self] silent in assumeIsolated { $0.waitsForQuietParent(silent) } }
+        keeper.followQuiet(contentType: headers["Content-Type"]) { [self] silent in assumeIsolated { $0.waitsForQuietParent(silent) } }
     }
 
     /// The link went past its silence deadline, but the parent's host answers: the stream is quiet, not the link.
@@ -227,7 +222,7 @@ public actor Branch: UpstreamNode {
 
     /// Passes a numbered segment on, exactly as numbered by the root.
     private func take(_ segment: Segment) {
-        if quiet.learns(from: segment.audioBytes) { keeper.link?.quietAllowance = quiet.linkAllowance }
+        keeper.learnQuiet(from: segment)
         let metadata = Metadata(parsing: segment.metadata)
         let number = metadata[StreamSegment.sequenceKey].flatMap { Int($0) }
         if number == nil, !reportedUnnumbered {

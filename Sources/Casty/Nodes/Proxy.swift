@@ -74,8 +74,6 @@ public actor Proxy: UpstreamNode {
     /// Measures the bitrate of an upstream that declared none (from each new upstream stream's first audio).
     private var sniff = BitrateSniff()
     private var lostAt: ContinuousClock.Instant?
-    /// Whether the stream may go quiet (AAC, variable-bitrate MP3): its link then waits for a station that answers.
-    private var quiet = QuietStream(contentType: nil)
     private var reportedGarbage = false
     /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
     private var chain = FrameChain(format: nil)
@@ -177,9 +175,7 @@ public actor Proxy: UpstreamNode {
             opened, silence: context.segmentDuration * configuration.silentSegments,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
-        if quiet.contentType != opened.headers["Content-Type"] { quiet = QuietStream(contentType: opened.headers["Content-Type"]) }
-        keeper.link?.quietAllowance = quiet.linkAllowance
-        keeper.link?.onQuietPeer = { [self] silent in
+        keeper.followQuiet(contentType: opened.headers["Content-Type"]) { [self] silent in
             assumeIsolated {
                 $0.logger("proxy: no audio for \(formatted(seconds(silent))) s, but the station's host answers: waiting up to"
                     + " \(Int(seconds(QuietStream.allowance))) s more (a quiet AAC or variable-bitrate source sends few bytes)")
@@ -195,7 +191,7 @@ public actor Proxy: UpstreamNode {
     }
 
     private func take(_ segment: Segment) {
-        if quiet.learns(from: segment.audioBytes) { keeper.link?.quietAllowance = quiet.linkAllowance }
+        keeper.learnQuiet(from: segment)
         if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"

@@ -1,4 +1,6 @@
 internal import CastyAudio
+internal import CastyWire
+internal import Icy
 
 /// Whether a stream's segments may come far apart while its source is fine, so that a link is not given up for a
 /// silence that is only the stream's (``UpstreamLink/quietAllowance``).
@@ -16,10 +18,16 @@ struct QuietStream {
     /// How long a link of a stream that may go quiet waits for its next bytes while its peer answers.
     static let allowance: Duration = .seconds(30)
 
+    /// How many of a stream's first segments are looked at for frames of different bitrates: a VBR encoder changes
+    /// bitrate from frame to frame, so its first segments show it, and a constant-bitrate stream costs nothing after.
+    static let segmentsLookedAt = 16
+
     /// Whether the stream may go quiet: AAC from the start, MP3 once its frames showed different bitrates.
     private(set) var mayGoQuiet: Bool
     /// The stream's `Content-Type`, as its reply said.
     let contentType: String?
+    /// How many segments were looked at.
+    private var looked = 0
 
     /// A stream of `contentType` (its reply's), of which nothing was seen yet.
     init(contentType: String?) {
@@ -30,11 +38,27 @@ struct QuietStream {
     /// The allowance a link of this stream gets (``UpstreamLink/quietAllowance``): zero until it may go quiet.
     var linkAllowance: Duration { mayGoQuiet ? Self.allowance : .zero }
 
-    /// Looks at a segment's audio until the stream shows it may go quiet; `true` when this audio showed it (MP3
-    /// frames of different bitrates).
-    mutating func learns(from audio: [UInt8]) -> Bool {
-        guard !mayGoQuiet, MP3Frame.bitratesVary(in: audio) else { return false }
-        mayGoQuiet = true
-        return true
+    /// Looks at one of the stream's first segments until the stream shows it may go quiet; `true` when this
+    /// segment showed it (MP3 frames of different bitrates).
+    mutating func learns(from segment: Segment) -> Bool {
+        guard !mayGoQuiet, looked < Self.segmentsLookedAt else { return false }
+        looked += 1
+        mayGoQuiet = MP3Frame.bitratesVary(in: segment.audioBytes)
+        return mayGoQuiet
+    }
+}
+
+extension UpstreamKeeper {
+    /// Tells the new link how long it may wait for a stream of `contentType` that may go quiet, and whom to tell
+    /// when it first does; what was learned of the stream is kept while its type stays the same.
+    mutating func followQuiet(contentType: String?, onQuietPeer: @escaping (Duration) -> Void) {
+        if quiet.contentType != contentType { quiet = QuietStream(contentType: contentType) }
+        link?.quietAllowance = quiet.linkAllowance
+        link?.onQuietPeer = onQuietPeer
+    }
+
+    /// Looks at a segment of the stream: once it shows the stream may go quiet, the link waits for a quiet peer.
+    mutating func learnQuiet(from segment: Segment) {
+        if quiet.learns(from: segment) { link?.quietAllowance = quiet.linkAllowance }
     }
 }

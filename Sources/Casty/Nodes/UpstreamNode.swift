@@ -34,6 +34,8 @@ struct UpstreamKeeper {
     var ending: CheckedContinuation<CastyError?, Never>?
     var endReason: CastyError?
     var task: Task<Void, Never>?
+    /// Whether the stream may go quiet (AAC, variable-bitrate MP3): its link then waits for a peer that answers.
+    var quiet = QuietStream(contentType: nil)
 }
 
 /// A node that keeps an upstream stream open by itself — the proxy (to a station) and the branch (to its
