@@ -6,13 +6,15 @@ import Testing
 
 /// A relayed MP3 stream: the built-in tone looped, cut into numbered relay segments of `segmentBytes`, with a
 /// title that changes every `titleEvery` segments.
-func relayedTone(segments count: Int, segmentBytes: Int = 8192, titleEvery: Int = 25, first: Int = 0) -> [StreamSegment] {
+func relayedTone(
+    segments count: Int, segmentBytes: Int = 8192, titleEvery: Int = 25, first: Int = 0, cutEvery: Int64 = 512
+) -> [StreamSegment] {
     let loop = toneFrames.flatMap { $0 }
     var stream: [UInt8] = []
     while stream.count < (first + count) * segmentBytes { stream += loop }
     return (first..<first + count).map { number in
         let title = Metadata(streamTitle: "Song \(number / titleEvery)")
-        return StreamSegment(number: number, time: 1_800_000_000_000 + Int64(number) * 512,
+        return StreamSegment(number: number, time: 1_800_000_000_000 + Int64(number) * cutEvery,
                              audio: Array(stream[number * segmentBytes..<(number + 1) * segmentBytes]), title: title,
                              titleVersion: number / titleEvery, titleChanged: number % titleEvery == 0)
     }
@@ -71,6 +73,23 @@ struct HLSTests {
             // Within a millisecond: the tone's frames are a byte or so off a perfect constant bitrate.
             #expect(abs(Double(next.timestamp) - expected) <= 90, "\(previous.name) → \(next.name)")
         }
+    }
+
+    @Test("Program date-times rise with every segment, also where one relay segment holds several (a quiet AAC source takes seconds to fill one)")
+    func datesBetweenCuts() throws {
+        // Relay segments of 8.192 s of audio (131,072 bytes at 128 kbit/s), cut as they fill; HLS segments of 2 s:
+        // four start in each relay segment, the first ones in the stream's very first.
+        let bytes = 131_072
+        var segmenter = HLSSegmenter(targetDuration: 2)
+        segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: bytes, bitrate: 128, stream: 0xC0FFEE))
+        let made = cut(relayedTone(segments: 8, segmentBytes: bytes, cutEvery: 8_192), into: &segmenter)
+        #expect(made.count >= 25)
+        for (previous, next) in zip(made, made.dropFirst()) {
+            #expect(abs(next.date - previous.date - 2_000) <= 30, "\(previous.name) \(previous.date) → \(next.name) \(next.date)")
+        }
+        // The stream's first byte came a segment's duration before its first cut (1_800_000_000_000).
+        let first = try #require(made.first)
+        #expect(abs(first.date - (1_800_000_000_000 - 8_192)) <= 30, "\(first.date)")
     }
 
     @Test("Two nodes that join the stream at different segments make the same segments, byte for byte")

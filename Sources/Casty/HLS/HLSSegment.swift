@@ -10,7 +10,7 @@ public final class HLSSegment: Sendable {
     public let duration: Double
     /// When its first frame plays, in 90 kHz ticks (modulo 2³³): the `PRIV` timestamp of its tag.
     public let timestamp: UInt64
-    /// When its audio was cut at the source, in milliseconds since 1970: `EXT-X-PROGRAM-DATE-TIME`.
+    /// When its first frame reached the tree's root, in milliseconds since 1970: `EXT-X-PROGRAM-DATE-TIME`.
     public let date: Int64
     /// Whether it does not continue the segment before it (a gap, a new source, a fallback taking over):
     /// `EXT-X-DISCONTINUITY`.

@@ -218,13 +218,29 @@ package struct HLSSegmenter {
             lastIndex = index
             group = Group(index: index, whole: whole, position: frame.position,
                           timestamp: Self.timestamp(samplesBefore: before, sampleRate: frame.sampleRate),
-                          time: entry?.time ?? 0, title: entry?.title)
+                          time: date(at: frame.position, context: context), title: entry?.title)
         }
         group!.bytes += frame.bytes
         group!.samples += frame.samples
         group!.sampleRate = frame.sampleRate
         group!.frames += 1
         return finished
+    }
+
+    /// When the frame at stream position `position` reached the tree's root, in milliseconds since 1970
+    /// (`EXT-X-PROGRAM-DATE-TIME`): between the times its relay segment and the one before it were cut, in
+    /// proportion to where in its segment it lies — a relay segment fills at the stream's pace, its bytes coming
+    /// one after another between those two cuts. A quiet AAC source fills one in many seconds, and the HLS segments
+    /// that start in it then get dates as far apart as their audio, not all the cut's. The times are the root's
+    /// (`CastyTime`), so every node that has both segments finds the same date; after a start or a gap, with no
+    /// segment before, the segment is taken to have filled in the time it lasts at the stream's bitrate. `0` (no
+    /// date) before any segment.
+    private func date(at position: Int, context: Context) -> Int64 {
+        let bytes = max(1, context.segmentBytes), number = position / bytes
+        guard let cut = (recent.last { $0.number == number } ?? recent.last)?.time else { return 0 }
+        let before = recent.last { $0.number == number - 1 }?.time ?? cut - Int64(context.segmentDuration / .milliseconds(1))
+        let span = min(max(0, cut - before), 3_600_000)  // a clock that went back, or an hour-long segment, is not believed
+        return cut - span + span * Int64(position - number * bytes) / Int64(bytes)
     }
 
     /// The HLS segment of a finished group — `complete` when a frame of the next group closed it — or `nil`
