@@ -128,6 +128,27 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test func rtmpPublisher_WhoseAudioSwitchesFromMP3ToAAC_EndsItsSessionWithOneLineAndIsClosed() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        await rtmp.send(rtmp.publisher.message(RTMPMessage.audio, [0xAF, 0] + RTMPAudioTests.lcStereo)
+            + rtmp.publisher.message(RTMPMessage.audio, [0xAF, 1] + [UInt8](repeating: 0x21, count: 200)))
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(log.lines.value.filter { $0.contains("on /live ended: its audio switched from audio/mpeg to audio/aac") }.count == 1,
+                "\(log.lines.value)")
+        // Publishing again starts the stream in its new format.
+        let again = try await RTMPPeer.publish(server)
+        #expect(await eventually { again.statuses() == ["NetStream.Publish.Start"] })
+        await again.send(again.publisher.message(RTMPMessage.audio, [0xAF, 0] + RTMPAudioTests.lcStereo)
+            + again.publisher.message(RTMPMessage.audio, [0xAF, 1] + [UInt8](repeating: 0x21, count: 200)))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/aac") })
+        server.close()
+    }
+
     @Test func rtmpGarbage_IsOneLogLineAndAClose() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

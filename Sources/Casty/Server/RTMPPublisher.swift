@@ -29,6 +29,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private var record: Bool?
     private var info = RTMPServerMachine.StreamInfo()
     private var session: SourceSession?
+    /// The audio format the session was started with: the stream's, told to its listeners.
+    private var format: FLVAudio.Format?
     private var closed = false
 
     /// The loop the connection lives on.
@@ -126,8 +128,13 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         }
     }
 
-    /// Audio frames: the first start the session (their format is the stream's), all go to it.
+    /// Audio frames: the first start the session (their format is the stream's), all go to it. Frames of
+    /// another format end it (``SourceSession/End/switchedFormat(from:to:)``): its listeners were told one
+    /// `Content-Type`, and publishing again starts a stream of the other.
     private func audio(_ format: FLVAudio.Format, _ bytes: [UInt8]) {
+        if let session, let started = self.format, format != started {
+            return session.assumeIsolated { $0.switched(from: started.contentType, to: format.contentType) }
+        }
         if session == nil {
             guard var publication else { return }
             publication.contentType = format.contentType
@@ -140,6 +147,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 return refuse(publication, refusal)
             case .success(let started):
                 session = started
+                self.format = format
                 deadline?.cancel()
                 counters.publishing += 1
                 port.logger("source \(peer) publishing \(publication.path) (RTMP, \(format.contentType)"

@@ -28,6 +28,9 @@ public actor SourceSession: LoopNode {
         case garbage(after: Int)
         /// An admin disconnected it, or the server stopped.
         case stopped
+        /// It went on in another audio format (an RTMP publisher's encoder switched from MP3 to AAC): its
+        /// listeners were told the first `Content-Type`, so the stream ends, and the source publishes again.
+        case switchedFormat(from: String, to: String)
 
         /// One phrase for a log line.
         public var description: String {
@@ -37,6 +40,7 @@ public actor SourceSession: LoopNode {
             case .noFrames(let after): "no audio frames in the first \(after) bytes"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
             case .stopped: "stopped"
+            case .switchedFormat(let from, let to): "its audio switched from \(from) to \(to); publish again to change it"
             }
         }
     }
@@ -181,6 +185,11 @@ public actor SourceSession: LoopNode {
 
     func stopNow() {
         end(.stopped)
+    }
+
+    /// The input's audio went on in another format (``End/switchedFormat(from:to:)``): the session ends.
+    func switched(from old: String, to new: String) {
+        end(.switchedFormat(from: old, to: new))
     }
 
     // MARK: Reading
