@@ -28,6 +28,7 @@ struct DistributorCoreTests {
             case .reply(let listener, let next, _): "reply \(listener) next \(next)"
             case .send(let listener, let number, _): "send \(listener) #\(number)"
             case .fanOut(let number, _): "fan out #\(number)"
+            case .fanOutPiece(let number, let piece): piece.abandoned ? "abandon #\(number)" : "piece #\(number) at \(piece.offset)"
             case .redirect(let listener, let url): "redirect \(listener) to \(url)"
             case .stop(let listener): "stop \(listener)"
             case .notFound(let listener): "not found \(listener)"

@@ -136,8 +136,8 @@ public actor HLSPackager: LoopNode {
             }
             for made in segmenter.add(number, segment, stream: stream, clock: clock) { publish(made) }
             tell(.segment(number, segment, stream: stream))
-        case .request, .redirect:
-            break
+        case .request, .redirect, .piece:
+            break  // HLS segments are cut from whole relay segments
         }
     }
 

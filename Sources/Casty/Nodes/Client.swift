@@ -47,6 +47,9 @@ public actor Client: LoopNode {
     /// What the player will have been told once the segment being delivered is out.
     private var telling: (title: Metadata?, version: Int?) = (nil, nil)
     private let joined = ContinuousClock.now
+    /// Audio bytes of the next segment sent ahead of it (``StreamPiece``), and the segment's size.
+    private var ahead = 0
+    private var segmentBytes = 0
 
     private enum Phase {
         case waitingForReply
@@ -96,6 +99,7 @@ public actor Client: LoopNode {
     /// numbering restarts there: the listener counts one gap.
     func move(to other: Distributor) {
         guard phase == .streaming, other !== distributor else { return }
+        completeAhead()
         phase = .moving
         distributor.leave(self)
         distributor = other
@@ -136,6 +140,9 @@ public actor Client: LoopNode {
         case .data(let number, let segment):
             guard case .streaming = phase else { return }
             deliver(number, segment)
+        case .piece(_, let piece):
+            guard case .streaming = phase else { return }
+            take(piece)
         case .redirect(let url):
             guard case .waitingForReply = phase else { return }
             respond(302, "Found", "Moved to \(url)", ["Location": url])
@@ -148,6 +155,8 @@ public actor Client: LoopNode {
         policy = DeliveryPolicy(next: next, context: context, isBranch: isBranch, isBrowser: listening.isBrowser, options: options)
         sentTitleVersion = 0
         entered = false
+        ahead = 0
+        segmentBytes = context.segmentBytes
         joinTitle = context.title
         told = (nil, nil)
         if !headWritten { connection.write(listening.replyHead(next: next, context: context, port: port)) }
@@ -178,6 +187,14 @@ public actor Client: LoopNode {
         case .icy:
             bytes = icyForm(of: segment)
         }
+        if ahead > 0 {
+            // Its start went out ahead of it (pieces): the rest goes now, queued if need be — the framing needs it.
+            let rest = bytes.dropFirst(ahead)
+            ahead = 0
+            connection.write(Array(rest))
+            delivered(rest.count, segment)
+            return
+        }
         if policy!.way(bytes: bytes.count, pending: connection.pendingBytes) == .write {
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
             connection.write(bytes)
@@ -196,6 +213,28 @@ public actor Client: LoopNode {
             port.logger("\(isBranch ? "branch" : "listener") \(peer) dropped: behind for \(behind) segments")
             connection.close()
         }
+    }
+
+    /// Audio of the next segment ahead of it (``StreamPiece``, a quiet source): a player keeping up — its burst
+    /// over, nothing of its own waiting on the socket — gets it at once, and the rest with the segment. Tree
+    /// links and dummies wait for whole segments.
+    private func take(_ piece: StreamPiece) {
+        if piece.abandoned { return completeAhead() }
+        guard form != .numbered, entered, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
+              ahead > 0 || connection.pendingBytes == 0 else { return }
+        let bytes = Array(piece.audio[(piece.audio.startIndex + ahead - piece.offset)...])
+        connection.write(bytes)
+        ahead += bytes.count
+        distributor.tally.count(bytesOut: bytes.count)
+    }
+
+    /// What was sent ahead of a segment will not be followed by it (the source ended, or was moved away from): a
+    /// player that takes titles gets zero bytes up to the segment's size and an empty metadata block, so that its
+    /// framing stays exact; decoders skip the zeros as junk between frames.
+    private func completeAhead() {
+        guard ahead > 0 else { return }
+        if form == .icy { connection.write([UInt8](repeating: 0, count: max(0, segmentBytes - ahead)) + [0]) }
+        ahead = 0
     }
 
     /// The ICY bytes for a player: the first segment in its entry form stating the title current at joining

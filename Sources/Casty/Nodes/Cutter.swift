@@ -23,6 +23,10 @@ public struct Cutter: Sendable {
     private var buffer: [UInt8] = []
     /// Where a player can start in the segment being filled, once a frame starts at a usable offset.
     private var entryOffset: Int?
+    /// When the first byte of the segment being filled came.
+    private var fillingSince: ContinuousClock.Instant?
+    /// The bytes of the segment being filled already handed on as pieces.
+    private var given = 0
 
     /// A cutter of segments of `segmentBytes` audio bytes, whose first segment gets number `first`.
     /// - Throws: ``ConfigurationError/segmentBytes(_:allowed:)`` when `segmentBytes` is not a possible
@@ -46,6 +50,7 @@ public struct Cutter: Sendable {
     public mutating func add(_ audio: ArraySlice<UInt8>, emit: (StreamSegment) -> Void) {
         var audio = audio
         while !audio.isEmpty {
+            if buffer.isEmpty { fillingSince = .now }
             let take = min(segmentBytes - buffer.count, audio.count)
             buffer.append(contentsOf: audio.prefix(take))
             audio = audio.dropFirst(take)
@@ -62,6 +67,15 @@ public struct Cutter: Sendable {
         add(frame, emit: emit)
     }
 
+    /// The audio of the segment being filled not handed on yet, as a ``StreamPiece`` — if the segment has been
+    /// filling for `wait` or longer (a quiet source: see ``StreamPiece``). `nil` while it fills at its usual pace,
+    /// or when nothing new came since the last piece.
+    public mutating func piece(after wait: Duration, now: ContinuousClock.Instant = .now) -> StreamPiece? {
+        guard let fillingSince, now - fillingSince >= wait, buffer.count > given else { return nil }
+        defer { given = buffer.count }
+        return StreamPiece(offset: given, audio: Array(buffer[given...]))
+    }
+
     /// Notes that `count` segments' worth of the stream is lost (the source was away): the numbering jumps, so
     /// every receiver sees and counts the gap. The unfinished segment is dropped — unless
     /// `keepingUnfinished`, for a source whose audio so far ends at a frame boundary: then the next stream's
@@ -70,6 +84,8 @@ public struct Cutter: Sendable {
         if !keepingUnfinished {
             buffer.removeAll(keepingCapacity: true)
             entryOffset = nil
+            fillingSince = nil
+            given = 0
         }
         next += max(0, count)
     }
@@ -81,8 +97,20 @@ public struct Cutter: Sendable {
         next += 1
         titleChanged = false
         entryOffset = nil
+        fillingSince = nil
+        given = 0
         buffer = []
         buffer.reserveCapacity(segmentBytes)
         return segment
+    }
+}
+
+extension Cutter {
+    /// Hands `subscribers` what the unfinished segment holds that they have not had, if it has been filling for far
+    /// longer than its `segmentDuration` (a quiet source: ``StreamPiece``). A proxy and a source session call it
+    /// every ``StreamPiece/interval``.
+    mutating func handOnPieces(to subscribers: Subscribers, segmentDuration: Duration) {
+        guard let piece = piece(after: StreamPiece.wait(segmentDuration: segmentDuration)) else { return }
+        subscribers.publish(piece, of: next)
     }
 }

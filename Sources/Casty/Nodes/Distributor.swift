@@ -175,6 +175,8 @@ public actor Distributor: LoopNode {
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
             perform(core.data(number, segment, at: now))
+        case .piece(let number, let piece):
+            perform(core.piece(number, piece))
         }
     }
 
@@ -330,6 +332,8 @@ public actor Distributor: LoopNode {
                 source?.send(.request(from: self, resume: nil))
             case .fanOut(let number, let segment):
                 fanOut(.data(number, segment))
+            case .fanOutPiece(let number, let piece):
+                fanOut(.piece(number, piece))
             case .redirect(let listener, let url):
                 listener.node.send(.redirect(to: url))
             case .stop(let listener):

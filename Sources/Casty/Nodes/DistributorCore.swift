@@ -23,6 +23,9 @@ struct DistributorCore<Listener: Hashable> {
         case send(Listener, Int, StreamSegment)
         /// Send one segment to every listener in ``listeners``.
         case fanOut(Int, StreamSegment)
+        /// Send audio of segment `N` ahead of it, or word that what was sent of it will not be followed by it,
+        /// to every listener in ``listeners`` (``StreamPiece``).
+        case fanOutPiece(Int, StreamPiece)
         /// Send `listener` elsewhere: this tree node is full.
         case redirect(Listener, to: String)
         /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down).
@@ -75,6 +78,9 @@ struct DistributorCore<Listener: Hashable> {
     static var titleHistory: Int { 10 }
     /// Segments ignored because their number was already passed: told once, then summed up now and then.
     private var ignored = RepeatedEvent(interval: .seconds(10))
+    /// The audio of segment ``next`` handed on in pieces so far: the segment must begin with it, or listeners are
+    /// told the pieces are abandoned.
+    private var ahead: [UInt8] = []
 
     init(configuration: Distributor.Configuration) {
         self.configuration = configuration
@@ -118,7 +124,8 @@ struct DistributorCore<Listener: Hashable> {
         guard !stopped else { return [] }
         var context = new
         if context.stream == 0 { context.stream = sourceStream }
-        var actions: [Action] = []
+        // A source that answers again (it reconnected, or another took over) starts its segments afresh.
+        var actions = abandonAhead()
         // A source that returns after one that ended (an RTMP or Icecast source reconnecting) starts a new stream
         // too: the ring of the old one must not be served as the new one's.
         if let old = self.context?.stream ?? endedStream, old != context.stream {
@@ -151,6 +158,7 @@ struct DistributorCore<Listener: Hashable> {
                 return actions
             }
         }
+        actions += settleAhead(with: segment)
         next = number + 1
         counters.segments += 1
         counters.bytesIn += segment.audio.count
@@ -164,6 +172,32 @@ struct DistributorCore<Listener: Hashable> {
         }
         actions.append(.fanOut(number, segment))
         return actions
+    }
+
+    /// The source handed on audio of segment `number` ahead of it (``StreamPiece``): passed on to every listener
+    /// if it continues what was passed on of the segment expected next; ignored otherwise. Word from a source (a
+    /// mount this one falls back to) that its pieces are abandoned is passed on if pieces were.
+    mutating func piece(_ number: Int, _ piece: StreamPiece) -> [Action] {
+        guard !stopped, let context else { return [] }
+        if piece.abandoned { return abandonAhead() }
+        guard number == next, piece.offset == ahead.count, ahead.count + piece.audio.count < context.segmentBytes
+        else { return [] }
+        ahead += piece.audio
+        return [.fanOutPiece(number, piece)]
+    }
+
+    /// Listeners are told that what they got ahead of the next segment will not be followed by it, if they got any.
+    private mutating func abandonAhead() -> [Action] {
+        guard !ahead.isEmpty else { return [] }
+        ahead = []
+        return [.fanOutPiece(next ?? 0, .abandon)]
+    }
+
+    /// A segment comes after pieces: the pieces are abandoned unless it begins with them.
+    private mutating func settleAhead(with segment: StreamSegment) -> [Action] {
+        guard !ahead.isEmpty else { return [] }
+        defer { ahead = [] }
+        return segment.audio.starts(with: ahead) ? [] : abandonAhead()
     }
 
     /// A listener left (it closed, or was closed): it gets nothing more, and a branch's place is freed.

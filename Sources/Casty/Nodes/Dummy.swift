@@ -54,7 +54,7 @@ public actor Dummy: LoopNode {
             }
             expected = number + 1
             received += 1
-        case .request, .redirect:
+        case .request, .redirect, .piece:
             break
         }
     }

@@ -1,6 +1,6 @@
 public import CastyNet
 
-/// The four messages every Casty node speaks. Segments are numbered by whoever cuts them (the proxy, the
+/// The messages every Casty node speaks: the four of the design, and pieces of a segment ahead of it. Segments are numbered by whoever cuts them (the proxy, the
 /// station or the root); the numbers let every receiver notice what it missed.
 ///
 /// ```
@@ -8,6 +8,7 @@ public import CastyNet
 /// client ◀─reply(next: N, …)─ distributor        "the next segment you get is N; this is the station"
 /// client ◀─redirect(to: url)─ root               "I am full: ask there"
 /// client ◀─data(N, segment)── distributor        "segment N", then N+1, N+2, …
+/// client ◀─piece(N, piece)─── distributor        "the start of segment N, ahead of it" (a quiet source)
 /// ```
 ///
 /// In one process a message is a call of ``Node/send(_:)``; across machines it travels as ICY over HTTP
@@ -23,6 +24,10 @@ public enum Message: Sendable {
     case redirect(to: String)
     /// Segment number `N` of the stream.
     case data(Int, StreamSegment)
+    /// Audio of segment `N` handed on before the segment is whole, or word that what was handed on of it will not
+    /// be followed by it (``StreamPiece``). A source sends pieces only while a segment takes far longer to fill
+    /// than it lasts (a quiet AAC source); a node that does not use them ignores them.
+    case piece(Int, StreamPiece)
 }
 
 /// A participant of the relay that takes messages: the Swift counterpart of an Erlang process.

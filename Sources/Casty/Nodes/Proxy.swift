@@ -79,6 +79,8 @@ public actor Proxy: UpstreamNode {
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
+    /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
+    private var pieces: Scheduled?
 
     /// A proxy for the stream at `url`. Call ``start()`` to connect.
     /// - Throws: ``ConfigurationError`` when a value of `configuration` is out of its range
@@ -121,14 +123,26 @@ public actor Proxy: UpstreamNode {
         case .request(let node, _, _):
             guard keeper.state != .stopped else { return node.stop() }
             subscribers.request(from: node, next: cutter.next)
-        case .reply, .data, .redirect:
+        case .reply, .data, .redirect, .piece:
             break  // a proxy's source is its upstream, not another node
         }
     }
 
     func stopNow() {
         stopKeeping()
+        pieces?.cancel()
         subscribers.stopAll()
+    }
+
+    /// Every ``StreamPiece/interval``, hands on what a segment that fills slowly holds so far.
+    private func handOnPieces() {
+        pieces = loop.schedule(after: StreamPiece.interval) { [weak self] in
+            self?.assumeIsolated { proxy in
+                guard proxy.keeper.state != .stopped else { return }
+                proxy.cutter.handOnPieces(to: proxy.subscribers, segmentDuration: proxy.context.segmentDuration)
+                proxy.handOnPieces()
+            }
+        }
     }
 
     // MARK: Upstream
@@ -154,6 +168,7 @@ public actor Proxy: UpstreamNode {
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .streaming
+        if pieces == nil { handOnPieces() }
         station = Context.stationHeaders(from: opened.headers)
         if let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }), (8...1_000).contains(declared) {
             bitrate = declared

@@ -34,6 +34,11 @@ struct Subscribers {
         for node in nodes { node.send(.data(segment.number, segment)) }
     }
 
+    /// Hands every node audio of segment `number` ahead of it (``StreamPiece``).
+    func publish(_ piece: StreamPiece, of number: Int) {
+        for node in nodes { node.send(.piece(number, piece)) }
+    }
+
     /// Tells every node to stop, and forgets them.
     mutating func stopAll() {
         let all = nodes + waiting

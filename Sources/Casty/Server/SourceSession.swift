@@ -75,6 +75,8 @@ public actor SourceSession: LoopNode {
     private var subscribers = Subscribers()
     private var lastData = ContinuousClock.now
     private var watchdog: Scheduled?
+    /// Hands a quiet source's audio on ahead of its segments (``StreamPiece``).
+    private var pieces: Scheduled?
     private var onEnd: (@Sendable (SourceSession, End) -> Void)?
     private var bytesIn = 0
 
@@ -156,6 +158,7 @@ public actor SourceSession: LoopNode {
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         input.attach(self)
         watch()
+        handOnPieces()
         if !leftover.isEmpty { take(leftover) }
     }
 
@@ -236,10 +239,22 @@ public actor SourceSession: LoopNode {
         }
     }
 
+    /// Every ``StreamPiece/interval``, hands on what a segment that fills slowly holds so far.
+    private func handOnPieces() {
+        pieces = loop.schedule(after: StreamPiece.interval) { [weak self] in
+            self?.assumeIsolated { session in
+                guard session.onEnd != nil else { return }
+                session.cutter.handOnPieces(to: session.subscribers, segmentDuration: session.context.segmentDuration)
+                session.handOnPieces()
+            }
+        }
+    }
+
     private func end(_ reason: End) {
         guard let onEnd else { return }
         self.onEnd = nil
         watchdog?.cancel()
+        pieces?.cancel()
         input.close()
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")

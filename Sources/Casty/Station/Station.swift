@@ -165,7 +165,7 @@ public actor Station: LoopNode {
             } else {
                 subscribers.request(from: node, next: cutter.next)
             }
-        case .reply, .redirect, .data:
+        case .reply, .redirect, .data, .piece:
             logger("station: ignored a message a station does not take")
         }
     }
