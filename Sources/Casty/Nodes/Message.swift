@@ -1,7 +1,8 @@
 public import CastyNet
 
-/// The messages every Casty node speaks: the four of the design, and pieces of a segment ahead of it. Segments are numbered by whoever cuts them (the proxy, the
-/// station or the root); the numbers let every receiver notice what it missed.
+/// The messages every Casty node speaks: the four of the design, and pieces of a segment ahead of it. Segments
+/// are numbered by whoever cuts them (the proxy, the station or the root); the numbers let every receiver notice
+/// what it missed.
 ///
 /// ```
 /// client ──request──────────▶ distributor        "send me the stream (from segment N, if I say so)"
