@@ -1,4 +1,5 @@
 import Icy
+@testable import CastyWire
 import Testing
 
 @testable import Casty
@@ -45,14 +46,24 @@ extension DistributorCoreTests {
         // Pieces of #2, then a #2 of other audio: a source that took over.
         #expect(describe(core.piece(2, StreamPiece(offset: 0, audio: [9, 9]))) == ["piece #2 at 0"])
         #expect(describe(core.data(2, segments[2], at: t0)) == ["abandon #2", "fan out #2"])
-        // A source that answers again (it reconnected, or another took over) abandons them too.
-        _ = core.piece(3, StreamPiece(offset: 0, audio: [3]))
-        #expect(describe(core.reply(first: 3, context: testContext(), at: t0)).first == "abandon #3")
-        #expect(describe(core.data(3, segments[3], at: t0)) == ["fan out #3"], "nothing left to abandon")
+        // The same stream answering again (a proxy that reconnected): its next segment tells.
+        _ = core.piece(3, StreamPiece(offset: 0, audio: Array(segments[3].audio.prefix(10))))
+        #expect(describe(core.reply(first: 3, context: testContext(), at: t0)).isEmpty)
+        #expect(describe(core.data(3, segments[3], at: t0)) == ["fan out #3"], "it begins with the pieces")
+        // Another stream (a new source, a fallback taking over) abandons them at once.
+        _ = core.piece(4, StreamPiece(offset: 0, audio: [4]))
+        var other = testContext()
+        other.stream = 42
+        #expect(describe(core.reply(first: 0, context: other, at: t0)).first == "abandon #4")
     }
 }
 
 extension StationServerTests {
+    /// Whether `audio` is a 4170-byte segment whose bytes from `offset` on are an ID3 tag of padding.
+    static func isPaddedAfter(_ offset: Int, _ audio: [UInt8]) -> Bool {
+        audio.count == 4170 && Array(audio[offset...]) == StreamSegment.padding(4170 - offset)
+    }
+
     /// The frames a player got: its segments hold ten whole frames each, so its metadata blocks split none.
     func playedFrames(_ player: TestPeer) -> Int {
         Self.silentFrameCount(player.received.value)
@@ -81,8 +92,8 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(15)) { self.playedFrames(player) == before.0 + 10 })
         let parsed = try #require(try player.parsed(segmentBytes: 4170))
         #expect(parsed.segments.allSatisfy { $0.fault == nil })
-        // Pieces whose segment never comes (the source leaves, another takes over): zeros up to the segment's size and
-        // an empty block keep the player's framing, and the new source's segments parse.
+        // Pieces whose segment never comes (the source leaves, another takes over): padding up to the segment's size
+        // (an ID3 tag) and an empty block keep the player's framing, and the new source's segments parse.
         await sendAudio(source, Self.silentFrames(4))
         #expect(await eventually(timeout: .seconds(4)) { self.playedFrames(player) == before.0 + 14 })
         await source.close()
@@ -94,6 +105,79 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(15)) { self.playedFrames(player) >= before.0 + 30 })
         let after = try #require(try player.parsed(segmentBytes: 4170))
         #expect(after.segments.allSatisfy { $0.fault == nil }, "the framing held across the abandoned pieces")
-        #expect(after.segments.contains { $0.audio.flatMap { $0 }.count == 4170 && $0.audio.flatMap { $0 }.suffix(4170 - 4 * 417).allSatisfy { $0 == 0 } })
+        #expect(after.segments.contains { Self.isPaddedAfter(4 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
+    }
+}
+
+extension StationServerTests {
+    /// ADTS frames of 417 bytes, as ``adtsFrames(_:length:)`` makes them, counted by their header.
+    static func aacFrameCount(_ bytes: [UInt8]) -> Int {
+        let header = Array(adtsFrames(1, length: 417).prefix(7))
+        guard bytes.count >= 7 else { return 0 }
+        return (0...(bytes.count - 7)).reduce(0) { count, index in
+            bytes[index] == 0xFF && bytes[index..<(index + 7)].elementsEqual(header) ? count + 1 : count
+        }
+    }
+
+    @Test func quietAACSource_ReachesPlayersOfABranch_InPieces_WithTheirFramingExact() async throws {
+        let log = Log(), branchLog = Log()
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.distribution.burst = 1
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), logger: log.logger)
+        defer { server.close() }
+        var branchConfiguration = Branch.Configuration()
+        branchConfiguration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
+            configuration: branchConfiguration, mounts: .init(), logger: branchLog.logger)
+        defer { branch.port.close() }
+        let source = try await source(server, type: "audio/aac")
+        #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        await sendAudio(source, adtsFrames(20, length: 417))
+        let player = try await TestPeer.connect(to: branch.port.address, on: loop)
+        await player.send("GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await player.waitFor(timeout: .seconds(15)) { Self.aacFrameCount($0) >= 10 })
+        try await Task.sleep(for: .milliseconds(500))  // the burst is all in
+        let before = Self.aacFrameCount(player.received.value)
+        // A quiet source: a frame every 500 ms, fifteen times slower than the declared 128 kbit/s, so a segment takes
+        // 4.5 s to fill. The root hands it on in pieces once it has filled for a second, the branch a second after.
+        let quiet = Task {
+            for _ in 0..<10 {
+                await sendAudio(source, adtsFrames(1, length: 417))
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        #expect(await eventually(timeout: .seconds(3.5)) { Self.aacFrameCount(player.received.value) >= before + 2 },
+                "the segment takes 4.5 s to fill; its first frames come before")
+        await quiet.value
+        #expect(await eventually(timeout: .seconds(15)) { Self.aacFrameCount(player.received.value) == before + 10 })
+        let parsed = try #require(try player.parsed(segmentBytes: 4170))
+        #expect(parsed.segments.allSatisfy { $0.fault == nil })
+        #expect(!log.contains("left after"), "the branch kept its link through the quiet segment")
+        // Pieces whose segment never comes (the source leaves, another takes over): the root tells the branch with
+        // padding and a `CastyVoid` block, the branch drops that segment, and its players' framing holds.
+        let quieter = Task {
+            for _ in 0..<4 {
+                await sendAudio(source, adtsFrames(1, length: 417))
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        #expect(await eventually(timeout: .seconds(5)) { Self.aacFrameCount(player.received.value) >= before + 12 })
+        await quieter.value
+        await source.close()
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("on /live ended") })
+        let next = try await self.source(server, type: "audio/aac")
+        #expect(await next.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        let feeding = keepFeeding(next, with: adtsFrames(10, length: 417))
+        defer { feeding.cancel() }
+        #expect(await eventually(timeout: .seconds(15)) { Self.aacFrameCount(player.received.value) >= before + 40 })
+        let after = try #require(try player.parsed(segmentBytes: 4170))
+        #expect(after.segments.allSatisfy { $0.fault == nil }, "the framing held across the abandoned pieces")
+        #expect(after.segments.contains { Self.isPaddedAfter(4 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
+        #expect(!branchLog.contains("sends no segment numbers"), "the void block is no segment: \(branchLog.lines.value)")
+        #expect(!player.closed.value)
     }
 }

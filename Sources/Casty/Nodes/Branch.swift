@@ -79,6 +79,13 @@ public actor Branch: UpstreamNode {
     /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
     private var lostParent: String?
     private var reportedUnnumbered = false
+    /// The audio of the segment the link is bringing, as it arrives (the link hands audio on read by read), and
+    /// what of it was handed on ahead of it (``StreamPiece``, a quiet stream).
+    private var arriving: [UInt8] = []
+    private var gauge = PieceGauge()
+    /// Whether the parent's stream has metadata blocks (a Casty parent's always has): else it is cut here.
+    private var parentHasBlocks = true
+    private var pieces: Ticker?
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
     /// Called when the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
@@ -114,6 +121,7 @@ public actor Branch: UpstreamNode {
 
     func stopNow() {
         stopKeeping()
+        pieces?.cancel()
         subscribers.stopAll()
     }
 
@@ -147,7 +155,8 @@ public actor Branch: UpstreamNode {
         while true {
             do {
                 return try await Upstream.open(
-                    current, headers: headers, loop: loop, timeout: configuration.connectTimeout, maxRedirects: 0)
+                    current, headers: headers, loop: loop, timeout: configuration.connectTimeout, maxRedirects: 0,
+                    audioAsItArrives: true)
             } catch .redirects(let followed, loop: false) where followed.count == 2 {
                 var next = followed[1]
                 if next.path == "/" { next.path = root.path }
@@ -198,6 +207,13 @@ public actor Branch: UpstreamNode {
             subscribers.ready(current, next: first)
         }
         logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
+        // The old link's unfinished segment is gone with it (pieces handed on of it are abandoned downstream).
+        arriving = []
+        gauge.reset()
+        parentHasBlocks = ((try? headers.metaint()) ?? nil) != nil
+        if pieces == nil {
+            pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
+        }
         keeper.link = UpstreamLink(
             opened, silence: current.segmentDuration * configuration.silentSegments + current.segmentDuration * path.count / 4,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
@@ -220,8 +236,43 @@ public actor Branch: UpstreamNode {
         subscribers.ready(current, next: next ?? 0)
     }
 
-    /// Passes a numbered segment on, exactly as numbered by the root.
+    /// Takes what the link read: audio as it arrived, gathered until its segment's metadata block, which
+    /// completes the segment.
     private func take(_ segment: Segment) {
+        guard segment.lengthByte == nil else {
+            let whole = Segment(audio: arriving + segment.audioBytes, metadata: segment.metadata, fault: segment.fault,
+                                lengthByte: segment.lengthByte)
+            arriving.removeAll(keepingCapacity: true)
+            gauge.reset()
+            // Zeros standing in for a segment that never came (its pieces were abandoned above): not a segment.
+            guard Metadata(parsing: segment.metadata)[StreamSegment.voidKey] == nil else { return }
+            return takeWhole(whole)
+        }
+        for chunk in segment.audio {
+            gauge.adding(to: arriving.count)
+            arriving += chunk
+        }
+        // A parent without metadata blocks (not a Casty node) is cut here, a segment's worth at a time.
+        let size = context?.segmentBytes ?? 8192
+        while !parentHasBlocks, arriving.count >= size {
+            let audio = Array(arriving.prefix(size))
+            arriving.removeFirst(size)
+            gauge.reset()
+            takeWhole(Segment(audio: audio))
+        }
+    }
+
+    /// Hands on what the segment the link is bringing holds so far, if it comes slowly (every
+    /// ``StreamPiece/interval``): a quiet stream's players below this branch stay live too.
+    private func handOnPieces() {
+        guard let context, let next,
+              let piece = gauge.piece(of: arriving, after: StreamPiece.wait(segmentDuration: context.segmentDuration), now: .now)
+        else { return }
+        subscribers.publish(piece, of: next)
+    }
+
+    /// Passes a numbered segment on, exactly as numbered by the root.
+    private func takeWhole(_ segment: Segment) {
         keeper.learnQuiet(from: segment)
         let metadata = Metadata(parsing: segment.metadata)
         let number = metadata[StreamSegment.sequenceKey].flatMap { Int($0) }

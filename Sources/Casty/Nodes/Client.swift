@@ -215,12 +215,12 @@ public actor Client: LoopNode {
         }
     }
 
-    /// Audio of the next segment ahead of it (``StreamPiece``, a quiet source): a player keeping up — its burst
-    /// over, nothing of its own waiting on the socket — gets it at once, and the rest with the segment. Tree
-    /// links and dummies wait for whole segments.
+    /// Audio of the next segment ahead of it (``StreamPiece``, a quiet source): a listener keeping up — its burst
+    /// over, nothing of its own waiting on the socket — gets it at once, and the rest with the segment. A branch
+    /// gets it too, and hands it on to its own listeners the same way.
     private func take(_ piece: StreamPiece) {
         if piece.abandoned { return completeAhead() }
-        guard form != .numbered, entered, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
+        guard entered, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
               ahead > 0 || connection.pendingBytes == 0 else { return }
         let bytes = Array(piece.audio[(piece.audio.startIndex + ahead - piece.offset)...])
         connection.write(bytes)
@@ -229,11 +229,17 @@ public actor Client: LoopNode {
     }
 
     /// What was sent ahead of a segment will not be followed by it (the source ended, or was moved away from): a
-    /// player that takes titles gets zero bytes up to the segment's size and an empty metadata block, so that its
-    /// framing stays exact; decoders skip the zeros as junk between frames.
+    /// player that takes titles gets padding up to the segment's size (``StreamSegment/padding(_:)``, which
+    /// decoders skip) and an empty metadata block, so that its framing stays exact; a branch gets the block that
+    /// says it was no segment (``StreamSegment/voidBlock``).
     private func completeAhead() {
         guard ahead > 0 else { return }
-        if form == .icy { connection.write([UInt8](repeating: 0, count: max(0, segmentBytes - ahead)) + [0]) }
+        let padding = StreamSegment.padding(segmentBytes - ahead)
+        switch form {
+        case .audio: break
+        case .icy: connection.write(padding + [0])
+        case .numbered: connection.write(padding + StreamSegment.voidBlock)
+        }
         ahead = 0
     }
 

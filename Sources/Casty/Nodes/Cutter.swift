@@ -23,10 +23,8 @@ public struct Cutter: Sendable {
     private var buffer: [UInt8] = []
     /// Where a player can start in the segment being filled, once a frame starts at a usable offset.
     private var entryOffset: Int?
-    /// When the first byte of the segment being filled came.
-    private var fillingSince: ContinuousClock.Instant?
-    /// The bytes of the segment being filled already handed on as pieces.
-    private var given = 0
+    /// What of the segment being filled was handed on ahead of it (``StreamPiece``).
+    private var gauge = PieceGauge()
 
     /// A cutter of segments of `segmentBytes` audio bytes, whose first segment gets number `first`.
     /// - Throws: ``ConfigurationError/segmentBytes(_:allowed:)`` when `segmentBytes` is not a possible
@@ -50,7 +48,7 @@ public struct Cutter: Sendable {
     public mutating func add(_ audio: ArraySlice<UInt8>, emit: (StreamSegment) -> Void) {
         var audio = audio
         while !audio.isEmpty {
-            if buffer.isEmpty { fillingSince = .now }
+            gauge.adding(to: buffer.count)
             let take = min(segmentBytes - buffer.count, audio.count)
             buffer.append(contentsOf: audio.prefix(take))
             audio = audio.dropFirst(take)
@@ -71,9 +69,7 @@ public struct Cutter: Sendable {
     /// filling for `wait` or longer (a quiet source: see ``StreamPiece``). `nil` while it fills at its usual pace,
     /// or when nothing new came since the last piece.
     public mutating func piece(after wait: Duration, now: ContinuousClock.Instant = .now) -> StreamPiece? {
-        guard let fillingSince, now - fillingSince >= wait, buffer.count > given else { return nil }
-        defer { given = buffer.count }
-        return StreamPiece(offset: given, audio: Array(buffer[given...]))
+        gauge.piece(of: buffer, after: wait, now: now)
     }
 
     /// Notes that `count` segments' worth of the stream is lost (the source was away): the numbering jumps, so
@@ -84,8 +80,7 @@ public struct Cutter: Sendable {
         if !keepingUnfinished {
             buffer.removeAll(keepingCapacity: true)
             entryOffset = nil
-            fillingSince = nil
-            given = 0
+            gauge.reset()
         }
         next += max(0, count)
     }
@@ -97,8 +92,7 @@ public struct Cutter: Sendable {
         next += 1
         titleChanged = false
         entryOffset = nil
-        fillingSince = nil
-        given = 0
+        gauge.reset()
         buffer = []
         buffer.reserveCapacity(segmentBytes)
         return segment

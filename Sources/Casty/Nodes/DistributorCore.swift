@@ -124,11 +124,13 @@ struct DistributorCore<Listener: Hashable> {
         guard !stopped else { return [] }
         var context = new
         if context.stream == 0 { context.stream = sourceStream }
-        // A source that answers again (it reconnected, or another took over) starts its segments afresh.
-        var actions = abandonAhead()
+        var actions: [Action] = []
         // A source that returns after one that ended (an RTMP or Icecast source reconnecting) starts a new stream
-        // too: the ring of the old one must not be served as the new one's.
+        // too: the ring of the old one must not be served as the new one's, nor pieces of its unfinished segment
+        // be followed by the new one's. (A proxy that reconnected goes on with the same stream: its next segment
+        // tells whether it begins with the pieces.)
         if let old = self.context?.stream ?? endedStream, old != context.stream {
+            actions += abandonAhead()
             actions += restartNumbering(at: first, stream: context.stream)
         } else if self.context == nil || next == nil {
             next = first

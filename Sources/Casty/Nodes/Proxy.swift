@@ -80,7 +80,7 @@ public actor Proxy: UpstreamNode {
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
-    private var pieces: Scheduled?
+    private var pieces: Ticker?
 
     /// A proxy for the stream at `url`. Call ``start()`` to connect.
     /// - Throws: ``ConfigurationError`` when a value of `configuration` is out of its range
@@ -134,15 +134,9 @@ public actor Proxy: UpstreamNode {
         subscribers.stopAll()
     }
 
-    /// Every ``StreamPiece/interval``, hands on what a segment that fills slowly holds so far.
+    /// Hands on what a segment that fills slowly holds so far (every ``StreamPiece/interval``).
     private func handOnPieces() {
-        pieces = loop.schedule(after: StreamPiece.interval) { [weak self] in
-            self?.assumeIsolated { proxy in
-                guard proxy.keeper.state != .stopped else { return }
-                proxy.cutter.handOnPieces(to: proxy.subscribers, segmentDuration: proxy.context.segmentDuration)
-                proxy.handOnPieces()
-            }
-        }
+        cutter.handOnPieces(to: subscribers, segmentDuration: context.segmentDuration)
     }
 
     // MARK: Upstream
@@ -168,7 +162,9 @@ public actor Proxy: UpstreamNode {
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .streaming
-        if pieces == nil { handOnPieces() }
+        if pieces == nil {
+            pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
+        }
         station = Context.stationHeaders(from: opened.headers)
         if let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }), (8...1_000).contains(declared) {
             bitrate = declared

@@ -14,9 +14,9 @@
 /// ```
 ///
 /// If the segment that comes next does not begin with the pieces (its source ended, or a fallback took over),
-/// the distributor says so first with an ``abandoned`` piece: a player that took pieces gets zero bytes up to
-/// the segment's size and an empty metadata block, so its framing stays exact, and the new stream starts on
-/// the next segment (decoders skip the zeros as they skip any junk between frames).
+/// the distributor says so first with an ``abandoned`` piece: a player that took pieces gets padding up to the
+/// segment's size — an ID3 tag, which decoders skip (``StreamSegment/padding(_:)``) — and an empty metadata
+/// block, so its framing stays exact, and the new stream starts on the next segment.
 public struct StreamPiece: Sendable, Equatable {
     /// Where in its segment's audio the piece starts.
     public let offset: Int

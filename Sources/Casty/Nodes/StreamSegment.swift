@@ -81,6 +81,11 @@ public final class StreamSegment: Sendable {
     public static let timeKey = "CastyTime"
     /// The key that carries the path above the receiving branch, when it changed.
     public static let pathKey = "CastyPath"
+    /// The key of the block that ends zero bytes standing in for a segment that never came, on a tree link
+    /// (``StreamPiece``): the receiver drops that segment.
+    public static let voidKey = "CastyVoid"
+    /// The numbered metadata block that says "this was no segment": `CastyVoid='1';`.
+    public static let voidBlock = try! metadataBlock(Metadata([Metadata.Field(key: voidKey, value: "1")]).bytes)
 
     /// The ICY form that also states the current title (for a listener that missed the change).
     public var icyWithTitle: [UInt8] { audio + titleBlock }
@@ -107,14 +112,25 @@ public final class StreamSegment: Sendable {
     /// (7 bits a byte) of `entryOffset − 10`, then that many zero bytes.
     public func entry(then block: [UInt8] = []) -> [UInt8] {
         guard let offset = entryOffset, offset >= Self.minimumTagBytes else { return audio + block }
-        let size = offset - Self.minimumTagBytes
-        var bytes: [UInt8] = []
+        var bytes = Self.padding(offset)
         bytes.reserveCapacity(audio.count + block.count)
-        bytes += [0x49, 0x44, 0x33, 4, 0, 0]
-        for shift in [21, 14, 7, 0] { bytes.append(UInt8((size >> shift) & 0x7F)) }
-        bytes += repeatElement(0, count: size)
         bytes += audio[offset...]
         bytes += block
+        return bytes
+    }
+
+    /// `count` bytes that every decoder skips silently: an ID3v2.4 tag with no frames and all padding (`ID3`,
+    /// version 4.0, no flags, the syncsafe size `count − 10`, then zeros) — or, for fewer bytes than a tag's
+    /// header, zeros. Where audio must be made up (a segment's tail before its first frame, a segment that never
+    /// came after its pieces), a player such as mpg123 gives up after 1 KiB of bytes that are not frames, but
+    /// reads a tag of any size.
+    public static func padding(_ count: Int) -> [UInt8] {
+        guard count >= minimumTagBytes else { return [UInt8](repeating: 0, count: max(0, count)) }
+        let size = count - minimumTagBytes
+        var bytes: [UInt8] = [0x49, 0x44, 0x33, 4, 0, 0]
+        bytes.reserveCapacity(count)
+        for shift in [21, 14, 7, 0] { bytes.append(UInt8((size >> shift) & 0x7F)) }
+        bytes += repeatElement(0, count: size)
         return bytes
     }
 

@@ -76,7 +76,7 @@ public actor SourceSession: LoopNode {
     private var lastData = ContinuousClock.now
     private var watchdog: Scheduled?
     /// Hands a quiet source's audio on ahead of its segments (``StreamPiece``).
-    private var pieces: Scheduled?
+    private var pieces: Ticker?
     private var onEnd: (@Sendable (SourceSession, End) -> Void)?
     private var bytesIn = 0
 
@@ -158,7 +158,7 @@ public actor SourceSession: LoopNode {
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         input.attach(self)
         watch()
-        handOnPieces()
+        pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
         if !leftover.isEmpty { take(leftover) }
     }
 
@@ -239,15 +239,9 @@ public actor SourceSession: LoopNode {
         }
     }
 
-    /// Every ``StreamPiece/interval``, hands on what a segment that fills slowly holds so far.
+    /// Hands on what a segment that fills slowly holds so far (every ``StreamPiece/interval``).
     private func handOnPieces() {
-        pieces = loop.schedule(after: StreamPiece.interval) { [weak self] in
-            self?.assumeIsolated { session in
-                guard session.onEnd != nil else { return }
-                session.cutter.handOnPieces(to: session.subscribers, segmentDuration: session.context.segmentDuration)
-                session.handOnPieces()
-            }
-        }
+        cutter.handOnPieces(to: subscribers, segmentDuration: context.segmentDuration)
     }
 
     private func end(_ reason: End) {
