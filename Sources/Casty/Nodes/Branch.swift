@@ -244,7 +244,7 @@ public actor Branch: UpstreamNode {
                                 lengthByte: segment.lengthByte)
             arriving.removeAll(keepingCapacity: true)
             gauge.reset()
-            // Zeros standing in for a segment that never came (its pieces were abandoned above): not a segment.
+            // Padding standing in for a segment that never came (its pieces were abandoned above): no segment.
             guard Metadata(parsing: segment.metadata)[StreamSegment.voidKey] == nil else { return }
             return takeWhole(whole)
         }
@@ -257,7 +257,7 @@ public actor Branch: UpstreamNode {
         while !parentHasBlocks, arriving.count >= size {
             let audio = Array(arriving.prefix(size))
             arriving.removeFirst(size)
-            gauge.reset()
+            gauge.reset(left: arriving.count)
             takeWhole(Segment(audio: audio))
         }
     }

@@ -12,9 +12,10 @@ struct PieceGauge: Sendable {
         if count == 0 { fillingSince = .now }
     }
 
-    /// The segment was cut, or dropped: the next one starts afresh.
-    mutating func reset() {
-        fillingSince = nil
+    /// The segment was cut, or dropped: the next one starts afresh — its clock now if `left` of its bytes are in
+    /// already.
+    mutating func reset(left: Int = 0) {
+        fillingSince = left > 0 ? .now : nil
         given = 0
     }
 
