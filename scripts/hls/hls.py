@@ -8,7 +8,9 @@
                                    EXT-X-MEDIA-SEQUENCE never goes back. Every new segment is fetched: it must
                                    start with an ID3 tag whose PRIV com.apple.streaming.transportStreamTimestamp
                                    equals the previous segment's plus its EXTINF (within --tolerance-ms), unless
-                                   an EXT-X-DISCONTINUITY sits between them.
+                                   an EXT-X-DISCONTINUITY sits between them. Each segment's
+                                   EXT-X-PROGRAM-DATE-TIME comes after the previous one's (the worst difference
+                                   between a step and the previous EXTINF is printed).
   hls.py same URL_A URL_B          the segments both playlists list (same names) are byte-identical.
   hls.py vbr URL --target T        the MP3 segments the playlist lists hold frames of at least 3 bitrates (a
                                    variable-bitrate stream), and every EXTINF is within a frame (30 ms) of T s.
@@ -16,6 +18,7 @@
 Prints one line: "OK …" (exit 0) or "BROKEN …" (exit 1).
 """
 import argparse
+import datetime
 import sys
 import time
 import urllib.parse
@@ -68,13 +71,28 @@ def parse(text):
     return tags, segments
 
 
+def dates(text):
+    """Each segment's EXT-X-PROGRAM-DATE-TIME, in milliseconds since 1970, by name."""
+    out, date = {}, None
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            value = line.split(":", 1)[1].replace("Z", "+00:00")
+            date = datetime.datetime.fromisoformat(value).timestamp() * 1000
+        elif line and not line.startswith("#"):
+            if date is not None:
+                out[line] = date
+            date = None
+    return out
+
+
 def rules(url, seconds, tolerance_ms):
-    names, dseqs, fetched = {}, {}, {}
-    reloads, last_first, worst, checked = 0, -1, 0.0, 0
+    names, dseqs, fetched, dated = {}, {}, {}, {}
+    reloads, last_first, worst, checked, date_worst = 0, -1, 0.0, 0, 0.0
     deadline = time.time() + seconds
     while time.time() < deadline:
         text = get(url)[0].decode()
         tags, segments = parse(text)
+        stamped = dates(text)
         target = int(tags["EXT-X-TARGETDURATION"])
         first = int(tags["EXT-X-MEDIA-SEQUENCE"])
         dseq = int(tags.get("EXT-X-DISCONTINUITY-SEQUENCE", "0"))
@@ -93,6 +111,13 @@ def rules(url, seconds, tolerance_ms):
             if dseqs.setdefault(sequence, dseq) != dseq:
                 raise ValueError(f"sequence {sequence} changed discontinuity sequence")
             total += duration
+            if name in stamped and sequence not in dated:
+                dated[sequence] = (stamped[name], duration, discontinuity)
+                previous = dated.get(sequence - 1)
+                if previous and not discontinuity:
+                    if stamped[name] <= previous[0]:
+                        raise ValueError(f"the program date-time of {name} does not come after the previous segment's")
+                    date_worst = max(date_worst, abs(stamped[name] - previous[0] - previous[1] * 1000))
             if sequence not in fetched:
                 data = get(urllib.parse.urljoin(url, name))[0]
                 stamp = timestamp(data)
@@ -112,7 +137,8 @@ def rules(url, seconds, tolerance_ms):
         time.sleep(1)
     if checked == 0:
         raise ValueError("no two consecutive segments to compare")
-    return f"OK reloads={reloads} segments={len(fetched)} consecutive={checked} worst_timestamp_error_ms={worst:.3f}"
+    return (f"OK reloads={reloads} segments={len(fetched)} consecutive={checked} worst_timestamp_error_ms={worst:.3f}"
+            f" program_date_times_rising={len(dated)} worst_date_step_off_duration_ms={date_worst:.0f}")
 
 
 def numbers(tags, segments):

@@ -9,7 +9,7 @@
 #   (b) ffmpeg reads the live playlist and decodes 30 s: exit 0, nothing at -loglevel error, 30 s of non-silent
 #       audio; ffprobe finds MP3 in /tone's HLS and AAC in /aac's;
 #   (c) RFC 8216's rules on every reload for 30 s (hls.py rules), and each segment's ID3 timestamp is the one
-#       before plus its EXTINF (within 2 ms);
+#       before plus its EXTINF (within 2 ms), and each EXT-X-PROGRAM-DATE-TIME comes after the one before;
 #   (d) the branch's /tone HLS lists segments under the same names and sequence numbers as the root's, byte-identical (the branch has
 #       no --hls-target of its own: it takes the root's 4 s from the tree link);
 #   (e) cvlc (as nobody) plays the branch's /tone/index.m3u8 for 20 s, reloading the playlist on kept-alive
