@@ -52,11 +52,21 @@ public enum HTTPCall {
 }
 
 /// Reads one answer on the loop. Loop-confined.
+///
+/// Each read is looked at once: the head's end is searched for only in the bytes not searched yet, the head is
+/// read once, and a chunked body is decoded as it comes — an application that answers a byte at a time costs
+/// as little as one that answers at once.
 private final class AnswerReader: @unchecked Sendable {
     private let connection: Connection
     private let url: StreamURL
     private let limit: Int
     private var bytes: [UInt8] = []
+    /// Where the search for the head's end stopped.
+    private var searched = 0
+    /// The head, once read: where it ends (its blank line), the status and the headers.
+    private var head: (end: Int, status: Int, headers: Headers)?
+    /// A chunked body's decoder, where it stopped, and the payload so far.
+    private var chunks: (decoder: ChunkedDecoder, decoded: Int, payload: [UInt8])?
     private var timer: Scheduled?
     private var done: ((Result<HTTPCall.Answer, CastyError>) -> Void)?
 
@@ -81,7 +91,7 @@ private final class AnswerReader: @unchecked Sendable {
         bytes += more
         if bytes.count > HTTPCall.headLimit + limit {
             // Past both bounds: the body is too long if the head ended, else the head is.
-            let tooLarge: CastyError = headEnd() != nil
+            let tooLarge: CastyError = head != nil || headEnd() != nil
                 ? .answerTooLarge(url, limit: limit) : .notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))
             return finish(.failure(tooLarge))
         }
@@ -91,22 +101,26 @@ private final class AnswerReader: @unchecked Sendable {
     /// The answer once its head and whole body (per `Content-Length`, or the close) are in; `nil` while more is
     /// to come.
     private func parse(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
-        guard let end = headEnd() else {
-            if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
-            return complete ? .failure(.notAStream(url, .malformedStatusLine("closed before a whole answer"))) : nil
+        if head == nil {
+            guard let end = headEnd() else {
+                if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
+                return complete ? .failure(.notAStream(url, .malformedStatusLine("closed before a whole answer"))) : nil
+            }
+            let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+            let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []
+            guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]),
+                  (100...599).contains(status) else {
+                return .failure(.notAStream(url, .malformedStatusLine(SafeText.logLine(String((lines.first ?? "").prefix(80))))))
+            }
+            var headers = Headers()
+            for line in lines.dropFirst() where !line.isEmpty {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[String(line[..<colon])] = String(line[line.index(after: colon)...].withoutBlanks)
+            }
+            head = (end, status, headers)
         }
-        let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
-        let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []
-        guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]),
-              (100...599).contains(status) else {
-            return .failure(.notAStream(url, .malformedStatusLine(SafeText.logLine(String((lines.first ?? "").prefix(80))))))
-        }
-        var headers = Headers()
-        for line in lines.dropFirst() where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[String(line[..<colon])] = String(line[line.index(after: colon)...].withoutBlanks)
-        }
-        let body = Array(bytes[(end + 4)...])
+        guard let (end, status, headers) = head else { return nil }
+        let body = bytes[(end + 4)...]
         if let coding = headers["Transfer-Encoding"] {
             return chunked(body, coding: coding, status: status, headers: headers, complete: complete)
         }
@@ -122,26 +136,29 @@ private final class AnswerReader: @unchecked Sendable {
     /// its last chunk is in, the payload, bounded by the call's limit; `nil` while more is to come. Any other coding
     /// (gzip, which Casty never asks for) is refused.
     private func chunked(
-        _ body: [UInt8], coding: String, status: Int, headers: Headers, complete: Bool
+        _ body: ArraySlice<UInt8>, coding: String, status: Int, headers: Headers, complete: Bool
     ) -> Result<HTTPCall.Answer, CastyError>? {
         guard coding.lowercased().split(separator: ",").map(\.withoutBlanks) == ["chunked"] else {
             return .failure(.notAStream(url, .unsupportedTransferEncoding(SafeText.logLine(String(coding.prefix(80))))))
         }
-        var decoder = ChunkedDecoder()
-        let payload: [UInt8]
+        var (decoder, decoded, payload) = chunks ?? (ChunkedDecoder(), body.startIndex, [])
         do {
-            payload = try decoder.decode(body[...]).flatMap { $0 }
+            for piece in try decoder.decode(bytes[decoded...]) { payload += piece }
         } catch {
             return .failure(.badChunks(url, error.description))
         }
+        chunks = (decoder, bytes.endIndex, payload)
         if payload.count > limit { return .failure(.answerTooLarge(url, limit: limit)) }
         if decoder.finished { return .success(.init(status: status, headers: headers, body: payload)) }
         return complete ? .failure(.badChunks(url, "closed before its last chunk")) : nil
     }
 
+    /// Where the head's blank line (`CRLF CRLF`) starts, searching only the bytes not searched before (and the
+    /// three before them, where a blank line cut by a read began).
     private func headEnd() -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4)
+        defer { searched = bytes.count }
+        for index in max(0, searched - 3)...(bytes.count - 4)
         where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }

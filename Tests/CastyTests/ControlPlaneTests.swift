@@ -103,6 +103,20 @@ struct ControlPlaneTests {
         await padded.close()
     }
 
+    @Test func httpCall_ReadsAnAnswerThatComesAByteAtATime() async throws {
+        // Every split: the status line, the blank line's CRLF CRLF, a chunk's size line and its payload.
+        let text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-record: true\r\n\r\n6\r\n{\"ok\":\r\n5\r\ntrue}\r\n0\r\n\r\n"
+        let dripping = try FakeUpstream(on: loop) { connection, _ in
+            for (index, byte) in text.utf8.enumerated() {
+                connection.loop.schedule(after: .milliseconds(2 * index)) { connection.write([byte]) }
+            }
+        }
+        let answer = try await HTTPCall.post(dripping.url, loop: loop, timeout: .seconds(15))
+        #expect(answer.status == 200 && answer.headers["x-record"] == "true")
+        #expect(String(decoding: answer.body, as: UTF8.self) == #"{"ok":true}"#)
+        await dripping.close()
+    }
+
     @Test func httpCall_ReadsAChunkedAnswer_ToItsLastChunk_AndRefusesBrokenChunks() async throws {
         // What Node's res.write or Go's Flush sends an HTTP/1.1 call: chunks, in writes of their own, no close.
         let chunked = try FakeUpstream(on: loop) { connection, _ in
