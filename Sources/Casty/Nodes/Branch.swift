@@ -265,9 +265,7 @@ public actor Branch: UpstreamNode {
     /// Hands on what the segment the link is bringing holds so far, if it comes slowly (every
     /// ``StreamPiece/interval``): a quiet stream's players below this branch stay live too.
     private func handOnPieces() {
-        guard let context, let next,
-              let piece = gauge.piece(of: arriving, after: StreamPiece.wait(segmentDuration: context.segmentDuration), now: .now)
-        else { return }
+        guard let next, let piece = gauge.piece(of: arriving, after: StreamPiece.waitOnLink, now: .now) else { return }
         subscribers.publish(piece, of: next)
     }
 

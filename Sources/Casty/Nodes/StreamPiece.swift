@@ -49,4 +49,10 @@ public struct StreamPiece: Sendable, Equatable {
     public static func wait(segmentDuration: Duration) -> Duration {
         max(.seconds(1), segmentDuration * 2)
     }
+
+    /// How long a segment a branch is reading off its link may be in part before the branch hands it on in pieces:
+    /// its parent waited already, and a parent sends a whole segment at once, so that its bytes come within
+    /// moments of one another — unless they are pieces (or a lost packet holds them up, when a piece costs
+    /// nothing but an early send).
+    public static let waitOnLink: Duration = .milliseconds(250)
 }
