@@ -143,7 +143,7 @@ extension StationServerTests {
         try await Task.sleep(for: .milliseconds(500))  // the burst is all in
         let before = Self.aacFrameCount(player.received.value)
         // A quiet source: a frame every 500 ms, fifteen times slower than the declared 128 kbit/s, so a segment takes
-        // 4.5 s to fill. The root hands it on in pieces once it has filled for a second, the branch a second after.
+        // 4.5 s to fill. The root hands it on in pieces once it has filled for a second, the branch moments after.
         let quiet = Task {
             for _ in 0..<10 {
                 await sendAudio(source, adtsFrames(1, length: 417))
