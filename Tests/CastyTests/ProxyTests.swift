@@ -253,6 +253,32 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test func quietAACUpstream_ASegmentThatFillsSlowly_IsHandedOnInPieces_ThenWhole() async throws {
+        // 96 kbit/s declared: a segment of 1000 bytes lasts 83 ms, so a segment still filling after a second is a
+        // quiet passage. Four segments come at once, then two frames (600 bytes), then the rest 3 s later.
+        let head = Array("ICY 200 OK\r\nicy-br: 96\r\nContent-Type: audio/aac\r\nicy-metaint: 1000\r\n\r\n".utf8)
+        let audio = adtsFrames(40)  // frames of 300 bytes
+        let wire: [UInt8] = (0..<12).flatMap { block -> [UInt8] in Array(audio[block * 1000..<(block + 1) * 1000]) + [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(head + Array(wire.prefix(4 * 1001)))
+            connection.loop.schedule(after: .milliseconds(200)) { _ = connection.write(Array(wire[(4 * 1001)..<(4 * 1001 + 600)])) }
+            connection.loop.schedule(after: .seconds(3)) { _ = connection.write(Array(wire.dropFirst(4 * 1001 + 600))) }
+        }
+        let (proxy, listener, _) = try await loggedProxy(upstream.url)
+        #expect(await listener.wait(timeout: .seconds(10)) { !$0.pieces.isEmpty })
+        let record = await listener.record
+        let piece = try #require(record.pieces.first)
+        // Whole frames only: the tail of the frame that straddles segments 3 and 4, and frame 14; frame 15 is not
+        // whole at byte 4600.
+        #expect(piece.number == 4 && piece.piece.offset == 0 && piece.piece.audio == Array(audio[4000..<4500]))
+        #expect(record.dataCount == 4, "the piece came before its segment was whole")
+        #expect(await listener.waitForData(10, timeout: .seconds(10)))
+        let segment = try #require(await listener.record.data.first { $0.number == 4 })
+        #expect(Array(segment.segment.audio.prefix(500)) == piece.piece.audio, "the segment begins with its piece")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func garbageMetadata_IsIgnored_AndTheAudioKeepsFlowing() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             connection.write(icyReplyHead(metaint: 1000))

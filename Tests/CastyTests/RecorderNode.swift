@@ -26,6 +26,8 @@ actor RecorderNode: LoopNode {
         case redirect(String)
         /// `data(N, segment)`.
         case data(Int, StreamSegment)
+        /// `piece(N, piece)`.
+        case piece(Int, StreamPiece)
         /// A call of `stop()`.
         case stop
     }
@@ -50,6 +52,10 @@ actor RecorderNode: LoopNode {
         /// The data messages: the number the message carried, and its segment.
         var data: [(number: Int, segment: StreamSegment)] {
             events.compactMap { if case .data(let number, let segment) = $0 { (number, segment) } else { nil } }
+        }
+        /// The pieces: the number of the segment each is of, and the piece.
+        var pieces: [(number: Int, piece: StreamPiece)] {
+            events.compactMap { if case .piece(let number, let piece) = $0 { (number, piece) } else { nil } }
         }
         /// The numbers of the data messages, in order.
         var numbers: [Int] { data.map(\.number) }
@@ -93,7 +99,7 @@ actor RecorderNode: LoopNode {
         case .reply(let next, let context): append(.reply(next: next, context: context))
         case .redirect(let url): append(.redirect(url))
         case .data(let number, let segment): append(.data(number, segment))
-        case .piece: break  // the tests that record follow whole segments
+        case .piece(let number, let piece): append(.piece(number, piece))
         }
     }
 
