@@ -64,6 +64,26 @@ extension StationServerTests {
         audio.count == 4170 && Array(audio[offset...]) == StreamSegment.padding(4170 - offset)
     }
 
+    /// The source leaves after handing on pieces of a segment that will never come, and another publishes the mount
+    /// (of `type`, fed `chunk` every 100 ms): returns the task that feeds it.
+    func replaceSource(
+        _ source: TestPeer, on server: StationServer, log: Log, type: String = "audio/mpeg", feeding chunk: [UInt8]
+    ) async throws -> Task<Void, Never> {
+        await source.close()
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("on /live ended") })
+        let next = try await self.source(server, type: type)
+        #expect(await next.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        return keepFeeding(next, with: chunk)
+    }
+
+    /// Checks that `player`'s framing held across the abandoned pieces (four frames of them), whose segment's place
+    /// is padding.
+    func expectFramingHeldAcrossAbandonedPieces(_ player: TestPeer) throws {
+        let after = try #require(try player.parsed(segmentBytes: 4170))
+        #expect(after.segments.allSatisfy { $0.fault == nil }, "the framing held across the abandoned pieces")
+        #expect(after.segments.contains { Self.isPaddedAfter(4 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
+    }
+
     /// The frames a player got: its segments hold ten whole frames each, so its metadata blocks split none.
     func playedFrames(_ player: TestPeer) -> Int {
         Self.silentFrameCount(player.received.value)
@@ -96,16 +116,10 @@ extension StationServerTests {
         // (an ID3 tag) and an empty block keep the player's framing, and the new source's segments parse.
         await sendAudio(source, Self.silentFrames(4))
         #expect(await eventually(timeout: .seconds(4)) { self.playedFrames(player) == before.0 + 14 })
-        await source.close()
-        #expect(await eventually(timeout: .seconds(15)) { log.contains("on /live ended") })
-        let next = try await self.source(server)
-        #expect(await next.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
-        let feeding = keepFeeding(next)
+        let feeding = try await replaceSource(source, on: server, log: log, feeding: Self.silentFrames(10))
         defer { feeding.cancel() }
         #expect(await eventually(timeout: .seconds(15)) { self.playedFrames(player) >= before.0 + 30 })
-        let after = try #require(try player.parsed(segmentBytes: 4170))
-        #expect(after.segments.allSatisfy { $0.fault == nil }, "the framing held across the abandoned pieces")
-        #expect(after.segments.contains { Self.isPaddedAfter(4 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
+        try expectFramingHeldAcrossAbandonedPieces(player)
     }
 }
 
@@ -167,16 +181,10 @@ extension StationServerTests {
         }
         #expect(await eventually(timeout: .seconds(5)) { Self.aacFrameCount(player.received.value) >= before + 12 })
         await quieter.value
-        await source.close()
-        #expect(await eventually(timeout: .seconds(15)) { log.contains("on /live ended") })
-        let next = try await self.source(server, type: "audio/aac")
-        #expect(await next.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
-        let feeding = keepFeeding(next, with: adtsFrames(10, length: 417))
+        let feeding = try await replaceSource(source, on: server, log: log, type: "audio/aac", feeding: adtsFrames(10, length: 417))
         defer { feeding.cancel() }
         #expect(await eventually(timeout: .seconds(15)) { Self.aacFrameCount(player.received.value) >= before + 40 })
-        let after = try #require(try player.parsed(segmentBytes: 4170))
-        #expect(after.segments.allSatisfy { $0.fault == nil }, "the framing held across the abandoned pieces")
-        #expect(after.segments.contains { Self.isPaddedAfter(4 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
+        try expectFramingHeldAcrossAbandonedPieces(player)
         #expect(!branchLog.contains("sends no segment numbers"), "the void block is no segment: \(branchLog.lines.value)")
         #expect(!player.closed.value)
     }

@@ -240,12 +240,10 @@ public actor Branch: UpstreamNode {
     /// completes the segment.
     private func take(_ segment: Segment) {
         guard segment.lengthByte == nil else {
-            let whole = Segment(audio: arriving + segment.audioBytes, metadata: segment.metadata, fault: segment.fault,
-                                lengthByte: segment.lengthByte)
+            // A metadata block, which comes with no audio of its own: the segment is the audio gathered.
+            let whole = Segment(audio: arriving, metadata: segment.metadata, fault: segment.fault, lengthByte: segment.lengthByte)
             arriving.removeAll(keepingCapacity: true)
             gauge.reset()
-            // Padding standing in for a segment that never came (its pieces were abandoned above): no segment.
-            guard Metadata(parsing: segment.metadata)[StreamSegment.voidKey] == nil else { return }
             return takeWhole(whole)
         }
         for chunk in segment.audio {
@@ -269,10 +267,12 @@ public actor Branch: UpstreamNode {
         subscribers.publish(piece, of: next)
     }
 
-    /// Passes a numbered segment on, exactly as numbered by the root.
+    /// Passes a numbered segment on, exactly as numbered by the root — unless it is padding standing in for a
+    /// segment that never came (its pieces were abandoned above: `CastyVoid`).
     private func takeWhole(_ segment: Segment) {
-        keeper.learnQuiet(from: segment)
         let metadata = Metadata(parsing: segment.metadata)
+        guard metadata[StreamSegment.voidKey] == nil else { return }
+        keeper.learnQuiet(from: segment)
         let number = metadata[StreamSegment.sequenceKey].flatMap { Int($0) }
         if number == nil, !reportedUnnumbered {
             reportedUnnumbered = true

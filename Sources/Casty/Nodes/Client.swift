@@ -222,7 +222,8 @@ public actor Client: LoopNode {
         if piece.abandoned { return completeAhead() }
         guard entered, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
               ahead > 0 || connection.pendingBytes == 0 else { return }
-        let bytes = Array(piece.audio[(piece.audio.startIndex + ahead - piece.offset)...])
+        // The shared buffer as it is, unless the listener had part of it already.
+        let bytes = ahead == piece.offset ? piece.audio : Array(piece.audio.dropFirst(ahead - piece.offset))
         connection.write(bytes)
         ahead += bytes.count
         distributor.tally.count(bytesOut: bytes.count)

@@ -5,7 +5,7 @@ struct PieceGauge: Sendable {
     /// When the first byte of the unfinished segment came.
     private var fillingSince: ContinuousClock.Instant?
     /// Its bytes already handed on as pieces.
-    private(set) var given = 0
+    private var given = 0
 
     /// Bytes are about to be added to a segment that holds `count` so far: its first byte starts the clock.
     mutating func adding(to count: Int) {

@@ -81,7 +81,7 @@ public final class StreamSegment: Sendable {
     public static let timeKey = "CastyTime"
     /// The key that carries the path above the receiving branch, when it changed.
     public static let pathKey = "CastyPath"
-    /// The key of the block that ends zero bytes standing in for a segment that never came, on a tree link
+    /// The key of the block that ends padding standing in for a segment that never came, on a tree link
     /// (``StreamPiece``): the receiver drops that segment.
     public static let voidKey = "CastyVoid"
     /// The numbered metadata block that says "this was no segment": `CastyVoid='1';`.
