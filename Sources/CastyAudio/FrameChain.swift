@@ -45,6 +45,14 @@ package struct FrameChain {
             }
         }
 
+        /// The `Content-Type` a listener is told for audio of this format.
+        package var contentType: String {
+            switch self {
+            case .mpeg: "audio/mpeg"
+            case .adts: "audio/aac"
+            }
+        }
+
         /// The bytes of a header that must be read to know the frame's length.
         package var headerBytes: Int {
             switch self {

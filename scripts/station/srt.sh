@@ -2,7 +2,7 @@
 # srt.sh [casty] — SRT sources publishing to `casty-cli server --srt-port` (issue 15), with ffmpeg as the caller
 # (its libsrt, Debian's libsrt1.5-gnutls, is the one Casty loads too). Casty only: Icecast 2 has no SRT.
 #
-# Server: --mounts /live,/aac,/raw,/bad,/junk,/video,/loss --source-timeout 4 --srt-port U --srt-latency 800
+# Server: --mounts /live,/aac,/raw,/bad,/junk,/video,/loss,/switch --source-timeout 4 --srt-port U --srt-latency 800
 # --srt-passphrase /live=LIVE_PW --srt-passphrase SRT_PW (every other mount) --commands-auth bearer:TOKEN.
 #   (a) ffmpeg sends MP3 in MPEG-TS to srt://127.0.0.1:U?streamid=live&passphrase=LIVE_PW: mpg123 decodes 440 Hz
 #       from /live;
@@ -22,6 +22,9 @@
 #       damage, Casty's memory stays bounded, /live plays on; bytes that are neither TS nor audio (/junk) are
 #       dropped with one log line and the caller disconnected, and so is a TS with no audio stream (/video)
 #       after the source timeout;
+#   (g2) a transport stream whose program switches from MP3 to AAC (two ffmpeg TS files back to back, sent byte
+#       for byte on /switch) ends the source as RTMP does: one log line "its audio switched from audio/mpeg to
+#       audio/aac", and the caller is disconnected at once (not after the source timeout);
 #   (h) /admin/killsource on an SRT mount disconnects the ffmpeg caller;
 #   (i) 5 % of the datagrams lost each way (ts.py lossy-relay between ffmpeg and Casty on 127.0.0.1: this
 #       kernel has no netem, and a userspace relay needs neither root nor a namespace): listeners of /loss hear
@@ -109,7 +112,7 @@ gone() { ! alive "$1"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 SRT_PORT=$(srt_port) || { fail "no free port for SRT"; exit 1; }
-server_start --mounts /live,/aac,/raw,/bad,/junk,/video,/loss --source-timeout 4 --srt-port "$SRT_PORT" --srt-latency "$LATENCY" \
+server_start --mounts /live,/aac,/raw,/bad,/junk,/video,/loss,/switch --source-timeout 4 --srt-port "$SRT_PORT" --srt-latency "$LATENCY" \
     --srt-passphrase "/live=$LIVE_PW" --srt-passphrase "$SRT_PW" --commands-auth "bearer:$TOKEN"
 if log_has "$SERVER_LOG" "SRT on 127.0.0.1:$SRT_PORT"; then
     pass "casty-cli server loaded libsrt and listens for SRT on 127.0.0.1:$SRT_PORT"
@@ -292,6 +295,23 @@ fi
 timeout 20 mpg123 -n 80 -w "$TMP/live2.wav" "$BASE/live" >"$TMP/mpg123-live2.log" 2>&1 || true
 audio_check "(g) /live plays on after the mangled and the junk sources" "$TMP/live2.wav" 1.5 440
 check "(g) the /live source is still connected" "(g) the /live ffmpeg source exited: $(tail -3 "$TMP/srt-live.log" | tr '\n' ' ')" alive "$LIVE_SRC"
+
+# --- (g2) a program that switches codec ----------------------------------------------------------------------------
+ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=5" \
+    -ac 2 -c:a libmp3lame -b:a 128k -f mpegts -y "$TMP/switch-mp3.ts"
+ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "sine=frequency=660:sample_rate=44100:duration=20" \
+    -ac 2 -c:a aac -b:a 96k -f mpegts -y "$TMP/switch-aac.ts"
+cat "$TMP/switch-mp3.ts" "$TMP/switch-aac.ts" >"$TMP/switch.ts"
+srt_send_file srt-switch switch "$TMP/switch.ts" 12000  # 24 kB/s: the switch comes about 4 s in
+SWITCH_SRC=$LAST_PID
+check "(g2) /switch is live while its program carries MP3" "(g2) /switch is not live within 10 s" wait_live /switch 10
+if wait_until 15 log_has "$SERVER_LOG" "on /switch ended: its audio switched from audio/mpeg to audio/aac"; then
+    pass "(g2) the codec switch ended the source: $(grep -m1 'on /switch ended' "$SERVER_LOG" | cut -c1-170)"
+else
+    fail "(g2) no log line ending /switch for its codec switch: $(grep -F '/switch' "$SERVER_LOG" | tail -3 | tr '\n' ' ')"
+fi
+check "(g2) the switching caller was disconnected (ffmpeg exited)" "(g2) the /switch ffmpeg still runs 5 s after" \
+    wait_until 5 gone "$SWITCH_SRC"
 
 # --- (h) killsource ---------------------------------------------------------------------------------------------------
 code=$(admin_get "admin:$ADMIN_PW" "/admin/killsource?mount=/aac" "$TMP/killsource.txt")

@@ -98,6 +98,8 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     // The SRT thread's.
     private var reader = PayloadReader()
     private var incidents = 0
+    /// Whether the program's audio changed format (the session is ending).
+    private var switchSeen = false
     /// The transport stream's counters, for the status page (written on the SRT thread, read on the loop).
     private let counters = Mutex<(TSDemuxer.Counters?, transportStream: Bool?)>((nil, nil))
 
@@ -137,16 +139,24 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         var audio: [UInt8] = []
         var found: (FrameChain.Format, Bool)?
         var unrecognized: Int?
+        var switched: (FrameChain.Format, FrameChain.Format)?
         reader.feed(bytes) { output in
             switch output {
             case .format(let format, let transportStream): found = (format, transportStream)
             case .audio(let bytes): audio += bytes
+            case .incident(.formatChanged(let from, let to)): switched = (from, to)
             case .incident(let error): incident(error)
             case .unrecognized(let after): unrecognized = after
             }
         }
         let current = reader.counters
         counters.withLock { $0.0 = current; if let found { $0.transportStream = found.1 } }
+        if let switched {
+            // Said again at each PMT until the session has ended: the loop acts on the first.
+            guard !switchSeen else { return }
+            switchSeen = true
+            loop.execute { [self] in self.switched(from: switched.0, to: switched.1) }
+        }
         guard found != nil || !audio.isEmpty || unrecognized != nil else { return }
         let format = found?.0, bytes = audio, failed = unrecognized
         loop.execute { [self] in arrived(format: format, audio: bytes, unrecognized: failed) }
@@ -187,6 +197,22 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         }
     }
 
+    /// The transport stream's program now carries audio of another format: the session ends as an RTMP one does
+    /// (``SourceSession/End/switchedFormat(from:to:)``), since its listeners were told the first format's
+    /// `Content-Type`; the caller publishes again to change it.
+    private func switched(from old: FrameChain.Format, to new: FrameChain.Format) {
+        switch state {
+        case .live(let session):
+            session.assumeIsolated { $0.switched(from: old.contentType, to: new.contentType) }
+        case .waiting:
+            logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: its audio switched from \(old.contentType) to "
+                + "\(new.contentType) before it was admitted")
+            finish()
+        case .over:
+            break
+        }
+    }
+
     private func deadline(_ timeout: Duration) {
         guard case .waiting = state, format == nil else { return }
         logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: no MP3 or AAC audio within \(timeout)")
@@ -222,7 +248,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     }
 
     /// The content type that describes `format` to the mount's rules and listeners.
-    private var contentType: String { format == .adts ? "audio/aac" : "audio/mpeg" }
+    private var contentType: String { (format ?? .mpeg).contentType }
 
     /// The mount's rules (whitelist, a mount in use), then the application, if it verifies keys — as for every
     /// ingest (``SourceAdmission``); the passphrase was checked by libsrt already.

@@ -18,7 +18,9 @@ package enum MPEGTSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A PES packet's `PES_packet_length` lied: `declared` bytes of payload were announced, `received` came
     /// before the next PES started (fewer: the rest was lost; more: the excess was dropped).
     case pesLength(pid: UInt16, declared: Int, received: Int)
-    /// The program's audio changed to a stream of another format than the one followed: ignored.
+    /// The program's audio changed to a stream of another format than the one followed; the demuxer keeps
+    /// following the old one, and its user decides (Casty's SRT ingest ends the source: its listeners were told
+    /// the old format's `Content-Type`).
     case formatChanged(from: FrameChain.Format, to: FrameChain.Format)
 
     package var description: String {
@@ -32,7 +34,7 @@ package enum MPEGTSError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badPESHeader(let pid): "PID \(pid): bad PES header, PES dropped"
         case .pesLength(let pid, let declared, let received):
             "PID \(pid): PES announced \(declared) payload bytes, \(received) came"
-        case .formatChanged(let from, let to): "the program's audio changed from \(from) to \(to): ignored"
+        case .formatChanged(let from, let to): "the program's audio changed from \(from) to \(to)"
         }
     }
 }
