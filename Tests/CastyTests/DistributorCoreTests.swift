@@ -31,6 +31,7 @@ struct DistributorCoreTests {
             case .fanOutPiece(let number, let piece): piece.abandoned ? "abandon #\(number)" : "piece #\(number) at \(piece.offset)"
             case .redirect(let listener, let url): "redirect \(listener) to \(url)"
             case .stop(let listener): "stop \(listener)"
+            case .release(let listener): "release \(listener)"
             case .notFound(let listener): "not found \(listener)"
             case .armWaitingTimer(let delay): "timer \(delay)"
             case .log: "log"
@@ -71,8 +72,30 @@ struct DistributorCoreTests {
 
     @Test func relayWithoutAStreamInTime_IsStoppedWithoutALogLine() {
         var core = core()
-        _ = core.request(from: 1, resume: nil, branch: nil, relay: true, at: t0)  // an HLS packager, a fallback's mount
+        _ = core.request(from: 1, resume: nil, branch: nil, relay: .packager, at: t0)  // an HLS packager
         #expect(describe(core.waitingTimedOut(at: t0 + .seconds(3))) == ["stop 1"], "it asks again on its own, quietly")
+    }
+
+    @Test func mountRelayingThisOne_WaitsForAStream_AsLongAsItTakes() {
+        var core = core()
+        _ = core.request(from: 1, resume: nil, branch: nil, relay: .mount, at: t0)
+        #expect(core.waitingTimedOut(at: t0 + .seconds(60)).isEmpty, "its own source may be away as long as this one's")
+        #expect(describe(core.reply(first: 0, context: testContext(), at: t0 + .seconds(90))) == ["reply 1 next 0"])
+    }
+
+    @Test func droppingListeners_ReleasesTheMountsRelayingThisOne_WhichStay() {
+        var core = core(burst: 0)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, relay: .mount, at: t0)
+        _ = core.request(from: 3, resume: nil, branch: nil, relay: .packager, at: t0)
+        core.sourceGone()
+        #expect(Set(describe(core.dropListeners())) == ["stop 1", "release 2", "stop 3"])
+        #expect(core.listeners == [2] && core.playerCount == 0)
+        var next = testContext()
+        next.stream = 9
+        _ = core.reply(first: 0, context: next, at: t0)
+        #expect(describe(core.data(0, testSegments(1)[0], at: t0)).contains("fan out #0"), "the mount hears the next stream")
     }
 
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
@@ -175,7 +198,7 @@ struct DistributorCoreTests {
         var core = core(tree: "10.0.0.1:8000")
         _ = core.reply(first: 0, context: testContext(), at: t0)
         _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
-        _ = core.request(from: 2, resume: nil, branch: nil, relay: true, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, relay: .mount, at: t0)
         _ = core.request(from: 3, resume: nil, branch: "10.0.0.2:8001", at: t0)
         #expect(core.listeners.count == 3)
         #expect(core.playerCount == 1 && core.branchCount == 1)

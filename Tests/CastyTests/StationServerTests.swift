@@ -225,6 +225,43 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A fallback whose source came and went for good leaves its mounts alive: the mount's own source is heard, and the fallback's next one")
+    func fallbackWhoseSourceTimedOut_LeavesTheMountAlive() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(1), log: log)
+        let backup = try await source(server, mount: "/backup")
+        var feeding = keepFeeding(backup)
+        let early = try await listener(server)  // /live has no source: it hears /backup
+        #expect(await early.waitFor { Self.silentFrameCount($0) >= 10 })
+        feeding.cancel()
+        await feeding.value
+        await backup.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /backup: no source came back within 1.0 seconds") })
+        #expect(await eventually { early.closed.value }, "its fallback's listeners were let go, and so are those of the mount hearing it")
+
+        // /live's own source publishes: its listeners hear it.
+        let live = try await source(server)
+        feeding = keepFeeding(live)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 },
+                "\(player.text.prefix(80)); \(log.lines.value.suffix(5))")
+        feeding.cancel()
+        await feeding.value
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source came back within 1.0 seconds") },
+                "its fallback has nothing to play either: its listeners are let go after the source timeout")
+        #expect(await eventually { player.closed.value })
+
+        // The fallback's source returns: /live, sourceless, plays it again.
+        let again = try await source(server, mount: "/backup")
+        feeding = keepFeeding(again)
+        defer { feeding.cancel() }
+        let late = try await listener(server)
+        #expect(await late.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 },
+                "\(late.text.prefix(80)); \(log.lines.value.suffix(5))")
+        server.close()
+    }
+
     @Test func fallbackOfAnotherCodec_IsNotUsed_ListenersWaitAsWithoutOne() async throws {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(2), log: log)

@@ -162,7 +162,7 @@ public actor Distributor: LoopNode {
         let now = ContinuousClock.now
         switch message {
         case .request(let node, let resume, let branch):
-            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: node is Distributor || node is HLSPackager, at: now))
+            perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: Self.relay(node), at: now))
         case .reply(let first, var context):
             if source is Distributor {
                 // Another mount's stream (a fallback) is numbered in this mount's HLS as this node decides.
@@ -178,6 +178,11 @@ public actor Distributor: LoopNode {
         case .piece(let number, let piece):
             perform(core.piece(number, piece))
         }
+    }
+
+    /// Which of a mount's machinery `node` is, if it is not a player nor a branch link.
+    private static func relay(_ node: any Node) -> DistributorCore<NodeReference>.Relay? {
+        node is Distributor ? .mount : node is HLSPackager ? .packager : nil
     }
 
     func stopNow() {
@@ -338,6 +343,8 @@ public actor Distributor: LoopNode {
                 listener.node.send(.redirect(to: url))
             case .stop(let listener):
                 listener.node.stop()
+            case .release(let listener):
+                if let mount = listener.node as? Distributor { mount.dropListeners() } else { listener.node.stop() }
             case .notFound(let listener):
                 if let client = listener.node as? Client { client.notFound() } else { listener.node.stop() }
             case .armWaitingTimer(let delay):

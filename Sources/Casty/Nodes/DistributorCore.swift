@@ -30,6 +30,9 @@ struct DistributorCore<Listener: Hashable> {
         case redirect(Listener, to: String)
         /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down).
         case stop(Listener)
+        /// Tell `listener`, another mount relaying this one, to let go of its own listeners: this mount's were let
+        /// go. It stays, and hears this mount's next stream.
+        case release(Listener)
         /// Tell `listener`, which waits for the stream, that there is no such stream upstream (`404`).
         case notFound(Listener)
         /// The title changed (with the segment just fanned out): tell the title watchers.
@@ -38,6 +41,14 @@ struct DistributorCore<Listener: Hashable> {
         case armWaitingTimer(Duration)
         /// Write a line to the log.
         case log(String)
+    }
+
+    /// A listener that is a mount's machinery rather than a player.
+    enum Relay: Equatable {
+        /// Another mount's distributor, relaying this one while its own source is away (this is its fallback).
+        case mount
+        /// The mount's HLS packager: told to stop as a player is, it asks again on its own.
+        case packager
     }
 
     /// How listeners are treated.
@@ -51,10 +62,14 @@ struct DistributorCore<Listener: Hashable> {
     /// Which listeners are branches of the tree, and where they serve.
     private var branchOf: [Listener: String] = [:]
     /// Requests that came before the stream: they wait for the source's reply, for ``Distributor/Configuration/startWait``.
-    private var waiting: [(listener: Listener, resume: Int?, branch: String?, relay: Bool, since: ContinuousClock.Instant)] = []
-    /// Listeners that are other distributors relaying this stream (a mount falling back to this one): they
-    /// are neither players nor branches, and are not counted as either.
-    private var relays: Set<Listener> = []
+    private var waiting: [(listener: Listener, resume: Int?, branch: String?, relay: Relay?, since: ContinuousClock.Instant)] = []
+    /// Other mounts that asked while there was no stream: they wait for one as long as it takes (their own
+    /// source may be away as long as this one's), with no timer.
+    private var waitingMounts: [Listener] = []
+    /// Listeners that are a mount's machinery, not players: other mounts relaying this stream (a mount falling
+    /// back to this one) and the mount's HLS packager. They are neither players nor branches, and are not
+    /// counted as either.
+    private var relays: [Listener: Relay] = [:]
     private var waitingTimerArmed = false
     /// The station, once the source replied.
     private(set) var context: Context?
@@ -104,13 +119,16 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// A listener asks for the stream.
-    /// `relay`: the requester is another distributor (a mount whose fallback this is), not a player.
+    /// `relay`: the requester is a mount's machinery (another mount whose fallback this is, an HLS packager), not
+    /// a player.
     mutating func request(
-        from listener: Listener, resume: Int?, branch: String?, relay: Bool = false, at now: ContinuousClock.Instant
+        from listener: Listener, resume: Int?, branch: String?, relay: Relay? = nil, at now: ContinuousClock.Instant
     ) -> [Action] {
         guard !stopped else { return [.stop(listener)] }
         var actions = requestSource()
-        if context == nil {
+        if context == nil, relay == .mount {
+            waitingMounts.append(listener)
+        } else if context == nil {
             waiting.append((listener, resume, branch, relay, now))
             actions += armWaitingTimer(at: now)
         } else {
@@ -139,6 +157,9 @@ struct DistributorCore<Listener: Hashable> {
         let queued = waiting
         waiting = []
         for entry in queued { actions += admit(entry.listener, resume: entry.resume, branch: entry.branch, relay: entry.relay, at: now) }
+        let mounts = waitingMounts
+        waitingMounts = []
+        for mount in mounts { actions += admit(mount, resume: nil, branch: nil, relay: .mount, at: now) }
         return actions
     }
 
@@ -205,7 +226,8 @@ struct DistributorCore<Listener: Hashable> {
     /// A listener left (it closed, or was closed): it gets nothing more, and a branch's place is freed.
     mutating func leave(_ listener: Listener) {
         waiting.removeAll { $0.listener == listener }
-        relays.remove(listener)
+        waitingMounts.removeAll { $0 == listener }
+        relays[listener] = nil
         // A branch that re-attached before its old link's close arrived is served by a new node with the same
         // address: its place stays.
         if let branch = branchOf.removeValue(forKey: listener), !branchOf.values.contains(branch) {
@@ -229,7 +251,7 @@ struct DistributorCore<Listener: Hashable> {
         waiting.removeAll { now - $0.since >= limit }
         var actions: [Action] = []
         // Relays (a mount falling back to this one, its HLS packager) ask again on their own: not worth a line.
-        let players = expired.filter { !$0.relay }.count
+        let players = expired.filter { $0.relay == nil }.count
         if players > 0 {
             actions.append(.log("distributor: no stream yet; refused \(players) listener\(players == 1 ? "" : "s") with 503"))
         }
@@ -256,15 +278,21 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// Lets go of every listener (each is told to stop), without stopping the distributor: a mount whose source
-    /// did not come back in time.
+    /// did not come back in time. Other mounts relaying this one stay, and are told to let go of theirs
+    /// (``Action/release(_:)``): they hear this mount's next stream, as their own listeners' fallback.
     mutating func dropListeners() -> [Action] {
         let all = listeners
         listeners = []
         positions = [:]
         branchOf = [:]
-        relays = []
+        relays = relays.filter { $0.value == .mount }
         for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
-        return all.map { .stop($0) }
+        return all.map { listener in
+            guard relays[listener] != nil else { return .stop(listener) }
+            positions[listener] = listeners.count
+            listeners.append(listener)
+            return .release(listener)
+        }
     }
 
     /// The distributor stops because its stream does not exist upstream (a branch's root has no such mount): as
@@ -280,12 +308,13 @@ struct DistributorCore<Listener: Hashable> {
     /// The distributor stops: every listener, served or waiting, is told to stop; later requests are refused.
     mutating func stop() -> [Action] {
         stopped = true
-        let all = listeners + waiting.map(\.listener)
+        let all = listeners + waiting.map(\.listener) + waitingMounts
         listeners = []
         positions = [:]
         branchOf = [:]
-        relays = []
+        relays = [:]
         waiting = []
+        waitingMounts = []
         return all.map { .stop($0) }
     }
 
@@ -305,7 +334,7 @@ struct DistributorCore<Listener: Hashable> {
     var playerCount: Int { listeners.count - branchOf.count - relays.count }
     /// How many players and branches wait for a stream (one that came before the source, or while it is away); a
     /// relay that waits (a mount's HLS packager asking again) does not count.
-    var waitingCount: Int { waiting.count { !$0.relay } }
+    var waitingCount: Int { waiting.count { $0.relay == nil } }
 
     // MARK: Rules
 
@@ -340,9 +369,9 @@ struct DistributorCore<Listener: Hashable> {
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
     private mutating func admit(
-        _ listener: Listener, resume: Int?, branch: String?, relay: Bool, at now: ContinuousClock.Instant
+        _ listener: Listener, resume: Int?, branch: String?, relay: Relay?, at now: ContinuousClock.Instant
     ) -> [Action] {
-        if relay { relays.insert(listener) }
+        if let relay { relays[listener] = relay }
         guard let branch, places != nil, let context else { return subscribe(listener, resume: resume) }
         switch places!.place(branch, path: context.path, now: now) {
         case .serve:

@@ -247,6 +247,8 @@ final class MountTable: @unchecked Sendable {
         } else if let target {
             logger("mount \(mount.path): no source; its listeners hear \(target.path)")
             mount.distributor.switchSource(to: target.distributor)
+            // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.
+            if sourceEnded, !isServing(target) { dropListenersUnlessServed(mount) }
         } else if sourceEnded {
             waitForSource(mount)
         }
@@ -257,8 +259,14 @@ final class MountTable: @unchecked Sendable {
     private func waitForSource(_ mount: Mount) {
         mount.waitingType = contentType(of: mount)
         mount.distributor.sourceGone()
+        dropListenersUnlessServed(mount)
+    }
+
+    /// Disconnects the mount's listeners after the source timeout, unless something feeds it by then: its source,
+    /// or its fallback's. (A mount relaying this one is told to let go of its listeners too, and stays attached.)
+    private func dropListenersUnlessServed(_ mount: Mount) {
         loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
-            guard let self, let mount, mount.source == nil else { return }
+            guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
             logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
             mount.distributor.dropListeners()
