@@ -98,6 +98,26 @@ struct DistributorCoreTests {
         #expect(describe(core.data(0, testSegments(1)[0], at: t0)).contains("fan out #0"), "the mount hears the next stream")
     }
 
+    @Test func firstSegmentOfANewStream_IsMarked_AndNoPieceOfItGoesAhead() {
+        var core = core(burst: 0)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        let segments = testSegments(4)
+        feed(&core, Array(segments.prefix(2)))
+        var other = testContext()
+        other.stream = 7
+        _ = core.reply(first: 2, context: other, at: t0)  // numbered on as if nothing happened: only the mark tells
+        #expect(core.piece(2, StreamPiece(offset: 0, audio: [1, 2, 3])).isEmpty, "a player starts the new stream on a frame")
+        let first = core.data(2, segments[2], at: t0).compactMap { action -> StreamSegment? in
+            if case .fanOut(_, let segment) = action { segment } else { nil }
+        }
+        #expect(first.map(\.opensStream) == [true])
+        let second = core.data(3, segments[3], at: t0).compactMap { action -> StreamSegment? in
+            if case .fanOut(_, let segment) = action { segment } else { nil }
+        }
+        #expect(second.map(\.opensStream) == [false])
+    }
+
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

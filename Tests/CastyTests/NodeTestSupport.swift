@@ -80,11 +80,16 @@ final class TestPeer: Sendable {
     /// Parses what arrived as a reply and its segments.
     /// `nil` when no complete `200` head arrived.
     func parsed(segmentBytes: Int = 8192) throws -> (status: StatusLine, headers: Headers, segments: [Segment])? {
+        try Self.parse(received.value, segmentBytes: segmentBytes)
+    }
+
+    /// Parses `bytes` — what a peer received up to some moment — as a reply and its segments.
+    static func parse(_ bytes: [UInt8], segmentBytes: Int = 8192) throws -> (status: StatusLine, headers: Headers, segments: [Segment])? {
         var reader = StreamReader(segmentBytes: segmentBytes)
         var head: (status: StatusLine, headers: Headers)?
         var segments: [Segment] = []
         do {
-            try reader.feed(received.value) { event in
+            try reader.feed(bytes) { event in
                 switch event {
                 case .head(let status, let headers): head = (status, headers)
                 case .redirect: break

@@ -281,7 +281,7 @@ public actor Branch: UpstreamNode {
         if let path = metadata[StreamSegment.pathKey], let context {
             moved(to: path.split(separator: ",").map(String.init), from: context)
         }
-        let casty = [StreamSegment.sequenceKey, StreamSegment.timeKey, StreamSegment.pathKey]
+        let casty = [StreamSegment.sequenceKey, StreamSegment.timeKey, StreamSegment.pathKey, StreamSegment.entryKey]
         let fields = metadata.fields.filter { !casty.contains($0.key) }
         let changed = !fields.isEmpty && Metadata(fields) != title
         if changed {
@@ -294,7 +294,7 @@ public actor Branch: UpstreamNode {
             number: number ?? next ?? 0,
             time: metadata[StreamSegment.timeKey].flatMap { Int64($0) } ?? wallClockMilliseconds(),
             audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
-            path: below == announcedPath ? nil : below)
+            path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) })
         announcedPath = below
         next = numbered.number + 1
         if let lostAt {

@@ -39,6 +39,11 @@ public actor Client: LoopNode {
     private var sentTitleVersion = 0
     /// Whether the listener got its first segment, in its entry form (it starts on a frame, after a tag).
     private var entered = false
+    /// The number of the last segment the listener got. One that does not follow it (after segments it skipped,
+    /// or on another mount it was moved to), and the first of a new stream (``StreamSegment/opensStream``: a
+    /// source that returned, a fallback), are sent in their entry form too: the audio before the first frame
+    /// header, a tail the player could not decode, becomes a tag.
+    private var lastNumber: Int?
     /// The title current when the listener joined (the reply's), stated in its first metadata block.
     private var joinTitle: Metadata?
     /// The title a player (ICY form) was last told, and its version once known: the title told at joining
@@ -133,6 +138,7 @@ public actor Client: LoopNode {
         switch message {
         case .reply(let next, _) where phase == .moving:
             policy?.moved(next: next)
+            lastNumber = nil  // the other mount's stream starts afresh: on a frame, with its title
             phase = .streaming
         case .reply(let next, let context):
             guard case .waitingForReply = phase else { return }
@@ -140,9 +146,9 @@ public actor Client: LoopNode {
         case .data(let number, let segment):
             guard case .streaming = phase else { return }
             deliver(number, segment)
-        case .piece(_, let piece):
+        case .piece(let number, let piece):
             guard case .streaming = phase else { return }
-            take(piece)
+            take(piece, of: number)
         case .redirect(let url):
             guard case .waitingForReply = phase else { return }
             respond(302, "Found", "Moved to \(url)", ["Location": url])
@@ -155,6 +161,7 @@ public actor Client: LoopNode {
         policy = DeliveryPolicy(next: next, context: context, isBranch: isBranch, isBrowser: listening.isBrowser, options: options)
         sentTitleVersion = 0
         entered = false
+        lastNumber = nil
         ahead = 0
         segmentBytes = context.segmentBytes
         joinTitle = context.title
@@ -177,35 +184,38 @@ public actor Client: LoopNode {
     private func deliver(_ number: Int, _ segment: StreamSegment) {
         guard policy != nil else { return }
         policy!.arrived(number)
-        let bytes: [UInt8]
+        let afterABreak = segment.opensStream || lastNumber != number - 1
+        var bytes: [UInt8]
         switch form {
         case .audio:
-            // The first segment starts on a frame (one copy per listener); every later one is the shared buffer.
-            bytes = entered ? segment.audio : segment.entry()
+            bytes = segment.audio
         case .numbered:
             bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.numbered : segment.numberedWithTitle
         case .icy:
-            bytes = icyForm(of: segment)
+            bytes = icyForm(of: segment, afterABreak: afterABreak)
         }
+        // A player's first segment, and the first after a break, starts on a frame (one copy for this listener);
+        // every other one is the shared buffer. (A branch's players are served so by the branch.)
+        if form != .numbered, afterABreak { bytes = segment.entering(bytes) }
         if ahead > 0 {
             // Its start went out ahead of it (pieces): the rest goes now, queued if need be — the framing needs it.
             let rest = bytes.dropFirst(ahead)
             ahead = 0
             connection.write(Array(rest))
-            delivered(rest.count, segment)
+            delivered(rest.count, number, segment)
             return
         }
         if policy!.way(bytes: bytes.count, pending: connection.pendingBytes) == .write {
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
             connection.write(bytes)
-            delivered(bytes.count, segment)
+            delivered(bytes.count, number, segment)
             return
         }
         let offer = connection.offer(bytes)
         if offer == .closed { return }  // `closed(_:)` follows from the connection's onClose
         switch policy!.offered(skipped: offer == .skipped, consecutiveSkips: connection.consecutiveSkips) {
         case .delivered:
-            delivered(bytes.count, segment)
+            delivered(bytes.count, number, segment)
         case .skipped:
             distributor.tally.count(skipped: 1)
         case .drop(let behind):
@@ -218,9 +228,9 @@ public actor Client: LoopNode {
     /// Audio of the next segment ahead of it (``StreamPiece``, a quiet source): a listener keeping up — its burst
     /// over, nothing of its own waiting on the socket — gets it at once, and the rest with the segment. A branch
     /// gets it too, and hands it on to its own listeners the same way.
-    private func take(_ piece: StreamPiece) {
+    private func take(_ piece: StreamPiece, of number: Int) {
         if piece.abandoned { return completeAhead() }
-        guard entered, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
+        guard lastNumber == number - 1, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
               ahead > 0 || connection.pendingBytes == 0 else { return }
         // The shared buffer as it is, unless the listener had part of it already.
         let bytes = ahead == piece.offset ? piece.audio : Array(piece.audio.dropFirst(ahead - piece.offset))
@@ -244,15 +254,17 @@ public actor Client: LoopNode {
         ahead = 0
     }
 
-    /// The ICY bytes for a player: the first segment in its entry form stating the title current at joining
-    /// (the burst's first segment may be older than that: its own title would be a step back); then the shared
-    /// forms, never telling a title older than one already told.
-    private func icyForm(of segment: StreamSegment) -> [UInt8] {
-        if !entered {
+    /// The ICY bytes for a player: the first segment stating the title current at joining (the burst's first
+    /// segment may be older than that: its own title would be a step back); then the shared forms, never telling
+    /// a title older than one already told. The first segment after a break — a new stream, most often — states
+    /// its own title, or that there is none (`StreamTitle='';`) where the player was told one.
+    private func icyForm(of segment: StreamSegment, afterABreak: Bool) -> [UInt8] {
+        if !entered || afterABreak {
             // A burst segment is older than the reply's title; a live one (no burst) is the newest there is.
-            let stated = bursting ? joinTitle ?? segment.title : segment.title
+            var stated = bursting && !entered ? joinTitle ?? segment.title : segment.title
+            if entered, stated == nil, told.title != nil { stated = Metadata(streamTitle: "") }
             telling = (stated, segment.title == stated ? segment.titleVersion : nil)
-            return segment.entry(then: stated == segment.title ? segment.titleBlock : StreamSegment.block(stating: stated))
+            return segment.audio + (stated == segment.title ? segment.titleBlock : StreamSegment.block(stating: stated))
         }
         if let version = told.version {
             telling = (segment.title, segment.titleVersion)
@@ -271,9 +283,10 @@ public actor Client: LoopNode {
         return segment.icyWithTitle
     }
 
-    private func delivered(_ count: Int, _ segment: StreamSegment) {
+    private func delivered(_ count: Int, _ number: Int, _ segment: StreamSegment) {
         distributor.tally.count(bytesOut: count)
         entered = true
+        lastNumber = number
         if form == .icy { told = telling }
         sentTitleVersion = segment.titleVersion
     }

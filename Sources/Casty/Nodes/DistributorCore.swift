@@ -71,6 +71,9 @@ struct DistributorCore<Listener: Hashable> {
     /// counted as either.
     private var relays: [Listener: Relay] = [:]
     private var waitingTimerArmed = false
+    /// Whether the next segment is the first of a new stream: it is fanned out marked so
+    /// (``StreamSegment/opensStream``), and no piece of it is passed on ahead of it (a player starts it on a frame).
+    private var opening = false
     /// The station, once the source replied.
     private(set) var context: Context?
     /// The stream of the source that ended, while no source replaced it.
@@ -166,6 +169,7 @@ struct DistributorCore<Listener: Hashable> {
     /// The source sent segment `number`.
     mutating func data(_ number: Int, _ segment: StreamSegment, at now: ContinuousClock.Instant) -> [Action] {
         guard !stopped else { return [] }
+        var segment = segment
         var actions: [Action] = []
         if let expected = next, number != expected {
             if number > expected {
@@ -182,6 +186,10 @@ struct DistributorCore<Listener: Hashable> {
             }
         }
         actions += settleAhead(with: segment)
+        if opening {
+            opening = false
+            segment = segment.openingStream()
+        }
         next = number + 1
         counters.segments += 1
         counters.bytesIn += segment.audio.count
@@ -203,7 +211,7 @@ struct DistributorCore<Listener: Hashable> {
     mutating func piece(_ number: Int, _ piece: StreamPiece) -> [Action] {
         guard !stopped, let context else { return [] }
         if piece.abandoned { return abandonAhead() }
-        guard number == next, piece.offset == ahead.count, ahead.count + piece.audio.count < context.segmentBytes
+        guard !opening, number == next, piece.offset == ahead.count, ahead.count + piece.audio.count < context.segmentBytes
         else { return [] }
         ahead += piece.audio
         return [.fanOutPiece(number, piece)]
@@ -358,6 +366,7 @@ struct DistributorCore<Listener: Hashable> {
         let was = next ?? 0
         counters.gaps += 1
         next = first
+        opening = true
         endedStream = nil
         ring = Ring(capacity: configuration.ringSize)
         ignored = RepeatedEvent(interval: ignored.interval)

@@ -40,13 +40,17 @@ public final class StreamSegment: Sendable {
     /// On a tree link: the nodes above the receiver (`host:port`, root first), sent when it changed — a
     /// branch whose ancestor moved up after a repair learns its new place this way (`CastyPath`).
     public let path: [String]?
+    /// Whether it is the first segment of a new stream at its distributor (a source that returned, a fallback
+    /// that took over): a player gets it as if it were starting anew — on a frame, told the title.
+    public let opensStream: Bool
 
     /// Cuts a segment: copies nothing more than `audio` already is, and encodes its forms.
     public init(
         number: Int, time: Int64, audio: [UInt8], title: Metadata?, titleVersion: Int, titleChanged: Bool,
-        path: [String]? = nil, entryOffset: Int? = nil
+        path: [String]? = nil, entryOffset: Int? = nil, opensStream: Bool = false
     ) {
         self.path = path
+        self.opensStream = opensStream
         self.entryOffset = entryOffset.flatMap { $0 >= 0 && $0 < audio.count ? $0 : nil }
         self.number = number
         self.time = time
@@ -59,15 +63,18 @@ public final class StreamSegment: Sendable {
         self.titleBlock = try! metadataBlock(Self.shortened(titleBytes, room: IcyLimits.maxMetadataBytes))
         self.icy = audio + (titleChanged ? titleBlock : [0])
         self.icyUnchanged = titleChanged ? audio + [0] : icy
-        self.numbered = audio + Self.numberedBlock(number: number, time: time, title: titleChanged ? title : nil, path: path)
+        self.numbered = audio + Self.numberedBlock(
+            number: number, time: time, title: titleChanged ? title : nil, path: path, entry: self.entryOffset)
     }
 
-    /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, then the title's fields if given (cut off
-    /// rather than dropped if they do not fit).
-    private static func numberedBlock(number: Int, time: Int64, title: Metadata?, path: [String]? = nil) -> [UInt8] {
+    /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, `CastyEntry='offset';` where the first
+    /// frame starts inside the segment, `CastyPath` if given, then the title's fields if given (cut off rather
+    /// than dropped if they do not fit).
+    private static func numberedBlock(number: Int, time: Int64, title: Metadata?, path: [String]?, entry: Int?) -> [UInt8] {
         var numbering = Metadata([
             Metadata.Field(key: sequenceKey, value: String(number)), Metadata.Field(key: timeKey, value: String(time)),
         ])
+        if let entry, entry > 0 { numbering.fields.append(Metadata.Field(key: entryKey, value: String(entry))) }
         if let path, path.joined(separator: ",").utf8.count < 1024 {
             numbering.fields.append(Metadata.Field(key: pathKey, value: path.joined(separator: ",")))
         }
@@ -81,6 +88,9 @@ public final class StreamSegment: Sendable {
     public static let timeKey = "CastyTime"
     /// The key that carries the path above the receiving branch, when it changed.
     public static let pathKey = "CastyPath"
+    /// The key that carries ``entryOffset`` on a tree link, where it is not 0: a branch's players then start on a
+    /// frame too.
+    public static let entryKey = "CastyEntry"
     /// The key of the block that ends padding standing in for a segment that never came, on a tree link
     /// (``StreamPiece``): the receiver drops that segment.
     public static let voidKey = "CastyVoid"
@@ -111,11 +121,17 @@ public final class StreamSegment: Sendable {
     /// The tag is ID3v2.4 with no frames and all padding: `ID3`, version 4.0, no flags, a syncsafe size
     /// (7 bits a byte) of `entryOffset − 10`, then that many zero bytes.
     public func entry(then block: [UInt8] = []) -> [UInt8] {
-        guard let offset = entryOffset, offset >= Self.minimumTagBytes else { return audio + block }
+        entering(audio + block)
+    }
+
+    /// `form` — the segment's audio, or one of its wire forms, which all begin with it — with the bytes before
+    /// ``entryOffset`` replaced by a tag, as in ``entry(then:)``: for a player that starts here, or that did not
+    /// get the segment before (a new stream, segments it skipped).
+    public func entering(_ form: [UInt8]) -> [UInt8] {
+        guard let offset = entryOffset, offset >= Self.minimumTagBytes, offset <= form.count else { return form }
         var bytes = Self.padding(offset)
-        bytes.reserveCapacity(audio.count + block.count)
-        bytes += audio[offset...]
-        bytes += block
+        bytes.reserveCapacity(form.count)
+        bytes += form[offset...]
         return bytes
     }
 
@@ -134,8 +150,14 @@ public final class StreamSegment: Sendable {
         return bytes
     }
 
+    /// The same segment, as the first of a new stream (``opensStream``).
+    public func openingStream() -> StreamSegment {
+        StreamSegment(number: number, time: time, audio: audio, title: title, titleVersion: titleVersion, titleChanged: titleChanged,
+                      path: path, entryOffset: entryOffset, opensStream: true)
+    }
+
     /// The numbered form that also states the current title (for a branch that has not seen it yet).
-    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title, path: path) }
+    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title, path: path, entry: entryOffset) }
 
     /// The text itself if it fits in `room` bytes, else cut at a character boundary and closed with `';`.
     private static func shortened(_ bytes: [UInt8], room: Int) -> [UInt8] {

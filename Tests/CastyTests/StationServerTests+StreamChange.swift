@@ -1,0 +1,79 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// What a player hears when its mount's stream changes under it — its source leaves and the fallback plays, the
+/// source returns: the new stream starts on a frame, and its title (or that it has none) is told.
+extension StationServerTests {
+    /// MP3 frames with the padding bit set (418 bytes each) filled with `0x55`: a segment of 4170 bytes of this
+    /// stream mostly begins inside a frame, unlike one of ``silentFrames(_:)``.
+    static func paddedFrames(_ count: Int) -> [UInt8] {
+        (0..<count).flatMap { _ in [0xFF, 0xFB, 0x92, 0x64] + [UInt8](repeating: 0x55, count: 414) }
+    }
+
+    /// Walks `audio` as a decoder would — frames of ``silentFrames(_:)`` and ``paddedFrames(_:)``, and ID3v2 tags,
+    /// which decoders skip — and returns where it found neither: bytes a player could not decode.
+    static func undecodable(_ audio: [UInt8]) -> [Int] {
+        var junk: [Int] = []
+        var index = 0
+        var inJunk = false
+        while index + 10 <= audio.count {
+            if audio[index] == 0x49, audio[index + 1] == 0x44, audio[index + 2] == 0x33 {  // "ID3"
+                let size = audio[(index + 6)..<(index + 10)].reduce(0) { $0 << 7 | Int($1 & 0x7F) }
+                index += 10 + size
+                inJunk = false
+            } else if audio[index] == 0xFF, audio[index + 1] == 0xFB, audio[index + 2] == 0x90 || audio[index + 2] == 0x92 {
+                index += audio[index + 2] == 0x92 ? 418 : 417
+                inJunk = false
+            } else {
+                if !inJunk { junk.append(index) }
+                inJunk = true
+                index += 1
+            }
+        }
+        return junk
+    }
+
+    @Test("When the source leaves and the fallback plays, the player's next bytes start on a frame, and the fallback's title is told; when the source returns without a title, the player is told there is none")
+    func streamChange_StartsOnAFrame_AndTellsTheTitle() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        let feedingBackup = keepFeeding(backup, with: Self.paddedFrames(10))
+        defer { feedingBackup.cancel() }
+        #expect(try await ask(server, "/admin/metadata?mount=/backup&mode=updinfo&song=Backup+Song").hasPrefix("HTTP/1.0 200"))
+        let live = try await source(server)
+        let feedingLive = keepFeeding(live)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 })
+
+        feedingLive.cancel()
+        await feedingLive.value
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("its listeners hear /backup") })
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 6 * 4171 }, "the fallback plays")
+        let heard = try #require(try TestPeer.parse(player.received.value, segmentBytes: 4170))
+        let audio = heard.segments.flatMap(\.audioBytes)
+        #expect(audio.contains(0x55), "the fallback's frames arrived")
+        // The last frame may be cut short by the end of what arrived so far.
+        let junk = Self.undecodable(audio)
+        let around = junk.first.map { audio[max(0, $0 - 20)..<min(audio.count, $0 + 20)].map { String($0, radix: 16) } } ?? []
+        #expect(junk.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(junk.prefix(4)) of \(audio.count), around: \(around)")
+        let titles = heard.segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
+        #expect(titles.last == "Backup Song", "\(titles)")
+
+        // The source returns, with no title: the player is told that there is none, not left with the fallback's.
+        let back = try await source(server)
+        let feedingBack = keepFeeding(back)
+        defer { feedingBack.cancel() }
+        let silentBefore = Self.silentFrameCount(player.received.value)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= silentBefore + 20 })
+        let after = try #require(try player.parsed(segmentBytes: 4170))
+        let told = after.segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
+        #expect(told.last == "", "\(told)")
+        server.close()
+    }
+}
