@@ -118,6 +118,19 @@ struct DistributorCoreTests {
         #expect(second.map(\.opensStream) == [false])
     }
 
+    @Test func playerAdmittedAtTheFrontDoor_CountsUntilItsRequestArrives_OrItsPromiseLapses() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        core.promise(at: t0)
+        core.promise(at: t0)
+        #expect(core.admittedPlayers(at: t0) == 2, "both on their way")
+        _ = core.request(from: 1, resume: 0, branch: nil, at: t0)
+        #expect(core.admittedPlayers(at: t0) == 2 && core.playerCount == 1, "one arrived, one on its way")
+        _ = core.request(from: 2, resume: nil, branch: nil, relay: .packager, at: t0)
+        #expect(core.admittedPlayers(at: t0) == 2, "a mount's machinery keeps no player's place")
+        #expect(core.admittedPlayers(at: t0 + .seconds(5)) == 1, "a player that never came holds its place 5 s")
+    }
+
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

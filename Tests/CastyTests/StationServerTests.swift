@@ -474,6 +474,26 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("Listeners arriving together are held to the limit: those whose requests are on their way count already", arguments: [false, true])
+    func listenersArrivingTogether_AreHeldToTheLimit(onOtherLoops: Bool) async throws {
+        let group = onOtherLoops ? EventLoopGroup(count: 3, first: loop) : nil
+        defer { for other in group?.loops.dropFirst() ?? [] { other.shutdown() } }
+        let server = try server(limits: (server: nil, mounts: ["/live": 3])) { $0.options.loops = group }
+        let source = try await source(server)
+        let feeding = keepFeeding(source)
+        defer { feeding.cancel() }
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
+        let peers = try await withThrowingTaskGroup(of: TestPeer.self) { tasks in
+            for _ in 0..<10 { tasks.addTask { try await listener(server) } }
+            return try await tasks.reduce(into: []) { $0.append($1) }
+        }
+        #expect(await eventually(timeout: .seconds(10)) { peers.allSatisfy { $0.closed.value || $0.received.value.count > 4170 } })
+        let playing = peers.filter { !$0.closed.value }.count
+        let refused = peers.filter { $0.text.hasPrefix("HTTP/1.0 503") }.count
+        #expect(playing == 3 && refused == 7, "\(playing) playing, \(refused) refused")
+        server.close()
+    }
+
     @Test func configuration_RefusesBadMountNamesAndFallbackCircles() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["live"]

@@ -24,7 +24,7 @@ enum StreamRoutes {
             return exchange.answer(403, "Forbidden", body: "This tree takes branches with its key only (X-Casty-Key).")
         }
         if branch == nil, let mounts = port.mounts, let mount = mounts.mount(at: exchange.path) ?? mounts.all.first,
-           let limit = mounts.limitReached(for: mount) {
+           let limit = mounts.admitListener(to: mount) {
             port.refused()
             port.logger("listener \(exchange.peer) refused on \(mount.path): \(limit) (503)")
             return exchange.answer(503, "Service Unavailable", body: "Too many listeners: \(limit).", headers: ["Retry-After": "30"])

@@ -245,6 +245,13 @@ public actor Distributor: LoopNode {
     /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
     var playerCount: Int { core.playerCount }
 
+    /// The players served, waiting, or admitted and on their way (``DistributorCore/admittedPlayers(at:)``): what a
+    /// listener limit counts.
+    var admittedPlayers: Int { core.admittedPlayers(at: .now) }
+
+    /// Holds a place for a player admitted at the front door until its request arrives.
+    func promisePlace() { core.promise(at: .now) }
+
     /// Whether nobody listens: no player, no branch, nobody waiting for the stream, no page following the titles
     /// (a relay, such as an HLS packager, does not count).
     var isIdle: Bool { core.playerCount == 0 && core.branchCount == 0 && core.waitingCount == 0 && watchers.isEmpty }

@@ -71,6 +71,8 @@ struct DistributorCore<Listener: Hashable> {
     /// counted as either.
     private var relays: [Listener: Relay] = [:]
     private var waitingTimerArmed = false
+    /// When each player admitted but not yet arrived was admitted (``promise(at:)``), oldest first.
+    private var promises: [ContinuousClock.Instant] = []
     /// Whether the next segment is the first of a new stream: it is fanned out marked so
     /// (``StreamSegment/opensStream``), and no piece of it is passed on ahead of it (a player starts it on a frame).
     private var opening = false
@@ -128,6 +130,7 @@ struct DistributorCore<Listener: Hashable> {
         from listener: Listener, resume: Int?, branch: String?, relay: Relay? = nil, at now: ContinuousClock.Instant
     ) -> [Action] {
         guard !stopped else { return [.stop(listener)] }
+        if relay == nil, branch == nil, !promises.isEmpty { promises.removeFirst() }
         var actions = requestSource()
         if context == nil, relay == .mount {
             waitingMounts.append(listener)
@@ -343,6 +346,23 @@ struct DistributorCore<Listener: Hashable> {
     /// How many players and branches wait for a stream (one that came before the source, or while it is away); a
     /// relay that waits (a mount's HLS packager asking again) does not count.
     var waitingCount: Int { waiting.count { $0.relay == nil } }
+
+    /// A player was admitted at the front door and is on its way (its connection moves to another loop, or its
+    /// request is queued): it counts against listener limits until its request arrives — or for
+    /// ``promiseLife``, should it never come (its connection closed on the way).
+    mutating func promise(at now: ContinuousClock.Instant) {
+        promises.removeAll { now - $0 >= Self.promiseLife }
+        promises.append(now)
+    }
+
+    /// The players served, waiting for the stream, or on their way: what a listener limit counts, so that
+    /// players arriving together cannot all pass it.
+    func admittedPlayers(at now: ContinuousClock.Instant) -> Int {
+        playerCount + waitingCount + promises.count { now - $0 < Self.promiseLife }
+    }
+
+    /// How long an admitted player's place is held for its request.
+    static var promiseLife: Duration { .seconds(5) }
 
     // MARK: Rules
 

@@ -143,14 +143,19 @@ final class MountTable: @unchecked Sendable {
         return false
     }
 
-    /// Whether one more listener would pass a limit — the mount's own, or the server's — and which.
-    func limitReached(for mount: Mount) -> String? {
-        let count = { (mount: Mount) in mount.distributor.assumeIsolated { $0.playerCount } }
+    /// Admits one more listener of `mount`, holding its place until its request reaches the mount's distributor
+    /// (``Distributor/promisePlace()``) — or tells which limit it would pass: the mount's own, or the server's.
+    /// Players arriving together are counted as they are admitted, not as their requests arrive.
+    func admitListener(to mount: Mount) -> String? {
+        let count = { (mount: Mount) in mount.distributor.assumeIsolated { $0.admittedPlayers } }
         if let limit = rules.mountMaxListeners[mount.path], count(mount) >= limit {
             return "\(mount.path) has its most listeners (\(limit))"
         }
         if let limit = rules.maxListeners, all.reduce(0, { $0 + count($1) }) >= limit {
             return "the server has its most listeners (\(limit))"
+        }
+        if rules.maxListeners != nil || rules.mountMaxListeners[mount.path] != nil {
+            mount.distributor.assumeIsolated { $0.promisePlace() }
         }
         return nil
     }
