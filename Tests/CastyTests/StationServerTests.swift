@@ -419,6 +419,12 @@ struct StationServerTests {
         #expect(await admitted.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         #expect(try await ask(server, "/admin/whitelist?action=remove&mount=/extra").hasPrefix("HTTP/1.0 200"))
         #expect(await eventually { admitted.closed.value }, "a removed mount's source is disconnected")
+        // Paths the server answers itself, and names that are no path, are refused: no source could be heard there.
+        for bad in ["/status.json", "/admin/x", "/", "/api/mounts", "/live/index.m3u8", "/player/x", "new"] {
+            let answer = try await ask(server, "/admin/whitelist?action=add&mount=\(bad)")
+            #expect(answer.hasPrefix("HTTP/1.0 400"), "\(bad): \(answer.prefix(40))")
+        }
+        #expect(try await ask(server, "/admin/whitelist?action=remove&mount=/never").hasPrefix("HTTP/1.0 404"))
         station.stop()
         server.close()
     }
@@ -498,6 +504,8 @@ struct StationServerTests {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["live"]
         #expect(throws: ConfigurationError.mountName("live")) { try configuration.check() }
+        configuration.mounts = ["/live", "/status.json"]
+        #expect(throws: ConfigurationError.reservedPath("/status.json")) { try configuration.check() }
         configuration.mounts = ["/a", "/b"]
         configuration.fallbacks = ["/a": "/b", "/b": "/a"]
         #expect(throws: ConfigurationError.fallbackLoop(["/a", "/b", "/a"])) { try configuration.check() }

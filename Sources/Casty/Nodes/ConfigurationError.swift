@@ -32,6 +32,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case mp3(MP3Error)
     /// A mount's name does not start with `/`, or holds a space, `?` or a control character.
     case mountName(String)
+    /// A mount's name is a path the server answers itself (`/`, `/status.json`, `/admin/…`, `/api/…`, an HLS
+    /// playlist): listeners could never reach a mount there.
+    case reservedPath(String)
     /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`).
     case fallbackLoop([String])
     /// An SRT passphrase (of `mount`, or the default one when `nil`) is not 10–79 characters long, which SRT
@@ -56,6 +59,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .mountName(let name):
             "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ?, #, %XX escape, "
                 + "control character, nor . or .. between slashes"
+        case .reservedPath(let name):
+            "'\(SafeText.logLine(name))' is not a mount name: the server answers that path itself (/, /status.json, /admin/, "
+                + "/api/, /commands/, /player/, HLS playlists and segments), so listeners could never reach a mount there"
         case .fallbackLoop(let mounts): "fallbacks go round in a circle: \(mounts.joined(separator: " → "))"
         case .srtPassphrase(let mount, let length):
             "the SRT passphrase\(mount.map { " of \(SafeText.logLine($0))" } ?? "") has \(length) characters: SRT takes 10 to 79"

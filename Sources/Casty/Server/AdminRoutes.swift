@@ -114,11 +114,11 @@ enum AdminRoutes {
             exchange.port.logger("admin: \(moving.count) listeners moved from \(found.path) to \(destination.path)")
             answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path)])
         case "/admin/whitelist":
-            guard let path = mount, path.hasPrefix("/") else { return noMount(exchange, mount) }
+            guard let path = mount else { return answer(exchange, 400, "Bad Request", ["error": .text("give &mount=/name")]) }
             switch exchange.query("action") {
             case "add":
-                guard StationServer.Configuration.isMountName(path) else {
-                    return answer(exchange, 400, "Bad Request", ["error": .text("not a mount name: \(path)")])
+                do throws(ConfigurationError) { try StationServer.Configuration.checkMount(path) } catch {
+                    return answer(exchange, 400, "Bad Request", ["error": .text(error.description)])
                 }
                 mounts.allow(path)
             case "remove":
@@ -126,6 +126,9 @@ enum AdminRoutes {
                 guard mounts.rules.whitelist != nil else {
                     return answer(exchange, 409, "Conflict", ["error": .text(
                         "--accept-all takes every mount: there is no whitelist to remove \(path) from (/admin/killsource disconnects its source)")])
+                }
+                guard mounts.rules.whitelist?.contains(path) == true else {
+                    return answer(exchange, 404, "Not Found", ["error": .text("\(SafeText.logLine(path)) is not on the whitelist")])
                 }
                 mounts.disallow(path)
             default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])

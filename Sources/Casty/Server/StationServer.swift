@@ -60,7 +60,7 @@ public final class StationServer: Sendable {
         /// Checks the mount names and that the fallbacks do not go round in a circle.
         public func check() throws(ConfigurationError) {
             let names = (mounts ?? []) + Array(mountPasswords.keys) + Array(fallbacks.keys) + Array(fallbacks.values)
-            for name in names where !Self.isMountName(name) { throw .mountName(name) }
+            for name in names { try Self.checkMount(name) }
             for start in fallbacks.keys.sorted() {
                 var seen = [start]
                 var current = start
@@ -72,9 +72,16 @@ public final class StationServer: Sendable {
             }
             _ = try Cutter(segmentBytes: segmentBytes)
             if let srt {
-                for name in srt.passphrases.keys where !Self.isMountName(name) { throw .mountName(name) }
+                for name in srt.passphrases.keys { try Self.checkMount(name) }
                 try srt.check()
             }
+        }
+
+        /// Checks that `name` names a mount (``isMountName(_:)``) that listeners can reach: no path the server
+        /// answers itself.
+        static func checkMount(_ name: String) throws(ConfigurationError) {
+            guard isMountName(name) else { throw .mountName(name) }
+            guard Router.isReachableMount(name) else { throw .reservedPath(name) }
         }
 
         /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character, no `%XX` escape
