@@ -163,6 +163,11 @@ struct CORSTests {
         await stranger.send("GET /status.json HTTP/1.1\r\nOrigin: https://elsewhere.example\r\nConnection: close\r\n\r\n")
         #expect(await eventually { stranger.closed.value })
         #expect(!stranger.text.contains("Access-Control-Allow-Origin"), "an origin not on the list gets no permission")
+        #expect(stranger.text.contains("Vary: Origin\r\n"), "nor may a cache hand it the listed site's answer, or the other way round")
+        let noOrigin = try await TestPeer.connect(to: port.address, on: loop)
+        await noOrigin.send("GET /status.json HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(await eventually { noOrigin.closed.value })
+        #expect(noOrigin.text.contains("Vary: Origin\r\n"))
         port.close()
     }
 }

@@ -9,8 +9,8 @@ internal import Icy
 /// - Every `GET`/`HEAD` answer names the origin allowed and exposes the stream's headers to the page's script.
 ///
 /// The allowed origins are ``ClientOptions/corsOrigins``: `*` by default (any site may play the stations, as with
-/// any radio stream), or a list, in which case a listed `Origin` is echoed with `Vary: Origin` and other origins
-/// get no permission.
+/// any radio stream), or a list, in which case a listed `Origin` is echoed, other origins get no permission, and
+/// every answer says `Vary: Origin`, so that a cache keeps them apart.
 enum CORS {
     /// The request headers a page may send.
     static let allowedHeaders = "Icy-MetaData, Range, Content-Type, Authorization"
@@ -21,9 +21,11 @@ enum CORS {
     static func headers(origin: String?, allowed: [String]?) -> Headers {
         var headers = Headers()
         if let allowed {
+            // The answer depends on the Origin asked with, allowed or not: a cache (an HLS edge) must not hand the
+            // answer without permission to the listed site, nor the other way round.
+            headers["Vary"] = "Origin"
             guard let origin, allowed.contains(origin) else { return headers }
             headers["Access-Control-Allow-Origin"] = origin
-            headers["Vary"] = "Origin"
         } else {
             headers["Access-Control-Allow-Origin"] = "*"
         }
