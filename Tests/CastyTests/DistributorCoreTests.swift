@@ -131,6 +131,16 @@ struct DistributorCoreTests {
         #expect(core.admittedPlayers(at: t0 + .seconds(5)) == 1, "a player that never came holds its place 5 s")
     }
 
+    @Test func segmentsRelayedFromAFallback_AreNotCountedAsInput() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        let segments = testSegments(2)
+        _ = core.data(0, segments[0], at: t0)
+        _ = core.data(1, segments[1], relayed: true, at: t0)
+        #expect(core.counters.bytesIn == segments[0].audio.count, "the fallback counts its own input")
+        #expect(core.counters.segments == 2)
+    }
+
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

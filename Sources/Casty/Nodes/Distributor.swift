@@ -174,7 +174,7 @@ public actor Distributor: LoopNode {
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
-            perform(core.data(number, segment, at: now))
+            perform(core.data(number, segment, relayed: playsFallback, at: now))
         case .piece(let number, let piece):
             perform(core.piece(number, piece))
         }

@@ -169,8 +169,9 @@ struct DistributorCore<Listener: Hashable> {
         return actions
     }
 
-    /// The source sent segment `number`.
-    mutating func data(_ number: Int, _ segment: StreamSegment, at now: ContinuousClock.Instant) -> [Action] {
+    /// The source sent segment `number`. `relayed`: the source is another mount (a fallback), whose input it is:
+    /// it is not counted as this one's (``Stat/bytesIn``), or a server's total would count it twice.
+    mutating func data(_ number: Int, _ segment: StreamSegment, relayed: Bool = false, at now: ContinuousClock.Instant) -> [Action] {
         guard !stopped else { return [] }
         var segment = segment
         var actions: [Action] = []
@@ -195,7 +196,7 @@ struct DistributorCore<Listener: Hashable> {
         }
         next = number + 1
         counters.segments += 1
-        counters.bytesIn += segment.audio.count
+        if !relayed { counters.bytesIn += segment.audio.count }
         ring.append(segment)
         if let title = segment.title?.streamTitle, title != titles.last?.title {
             titles.append((title, segment.time))

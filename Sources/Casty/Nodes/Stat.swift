@@ -22,7 +22,7 @@ public struct Stat: Sendable {
     public let peakListeners: Int
     /// Segments received from the source.
     public let segments: Int
-    /// Audio bytes received from the source.
+    /// Audio bytes received from the source — its own: not a fallback's, which that mount counts.
     public let bytesIn: Int
     /// Bytes sent to listeners.
     public let bytesOut: Int
