@@ -170,6 +170,19 @@ struct HLSTests {
         #expect(!lateMade[0].discontinuity && lateMade[0].discontinuitySequence == 1)
     }
 
+    @Test("A first live playlist is served once three segments last three target durations, give or take a few frames")
+    func firstPlaylist_ThreeSegmentsOfAAC() {
+        func segments(_ durations: [Double]) -> [HLSSegment] {
+            durations.enumerated().map { index, duration in
+                HLSSegment(sequence: index, name: "\(index).aac", duration: duration, timestamp: 0, date: 0, discontinuity: false,
+                           title: nil, bytes: [], frames: 0)
+            }
+        }
+        #expect(HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 5.982]), targetDuration: 6), "17.998 s: three segments")
+        #expect(!HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008]), targetDuration: 6))
+        #expect(!HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 5.5]), targetDuration: 6), "half a second short is short")
+    }
+
     @Test("A node that lost segments keeps its playlist until the segments after the jump last three targets")
     func windowAfterAJump() throws {
         var segmenter = toneSegmenter()

@@ -190,10 +190,10 @@ public actor HLSPackager: LoopNode {
         whenReady[purpose] = action
     }
 
-    /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window (until then
-    /// it is not served, nor written to `--hls-dir`).
+    /// Whether the live playlist lasts the three target durations RFC 8216 asks of a live window
+    /// (``HLSPlaylist/lastsThreeTargets(_:targetDuration:)``): until then it is not served, nor written to `--hls-dir`.
     var ready: Bool {
-        window.reduce(0) { $0 + $1.duration } >= Double(3 * segmenter.targetDuration)
+        HLSPlaylist.lastsThreeTargets(window, targetDuration: segmenter.targetDuration)
     }
 
     /// The segment named `name`, while it may still be fetched.
