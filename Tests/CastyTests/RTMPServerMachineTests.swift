@@ -153,6 +153,16 @@ struct RTMPServerMachineTests {
         }
         #expect(errors > 1000)
     }
+
+    @Test("audiodatarate in kbit/s (OBS) or in 1024 bit/s (ffmpeg: 125 for 128 kbit/s) gives the bitrate in kbit/s")
+    func audioDatarate_InEitherUnit() {
+        #expect(RTMPServerMachine.kbps(160) == 160)
+        #expect(RTMPServerMachine.kbps(125) == 128)
+        #expect(RTMPServerMachine.kbps(93.75) == 96)
+        #expect(RTMPServerMachine.kbps(128) == 128)
+        #expect(RTMPServerMachine.kbps(100) == 100, "neither: as given")
+        #expect(RTMPServerMachine.kbps(0) == nil)
+    }
 }
 
 extension Array {

@@ -167,7 +167,18 @@ package struct RTMPServerMachine: Sendable {
     private static func info(_ properties: AMF0Value) -> StreamInfo {
         StreamInfo(
             title: properties["title"]?.string, encoder: properties["encoder"]?.string,
-            audioKbps: properties["audiodatarate"]?.number.flatMap { $0 >= 1 && $0 <= 10_000 ? Int($0) : nil })
+            audioKbps: properties["audiodatarate"]?.number.flatMap(kbps))
+    }
+
+    /// The audio bitrate in kbit/s from `audiodatarate`, which encoders write two ways: OBS in kbit/s (`160`),
+    /// ffmpeg in units of 1024 bit/s (`125` for 128 kbit/s). A value that is no usual bitrate but becomes one
+    /// multiplied by 1.024 is ffmpeg's.
+    static func kbps(_ datarate: Double) -> Int? {
+        guard datarate >= 1, datarate <= 10_000 else { return nil }
+        let usual: Set<Int> = [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224, 256, 320, 384, 448, 512]
+        let given = Int(datarate.rounded())
+        let scaled = Int((datarate * 1.024).rounded())
+        return !usual.contains(given) && usual.contains(scaled) ? scaled : given
     }
 
     private mutating func command(_ values: [AMF0Value], into actions: inout [Action]) throws(RTMPError) {
