@@ -211,6 +211,9 @@ struct StationServerTests {
         let before = player.received.value.count
         #expect(await player.waitFor(timeout: .seconds(4)) { $0.count > before + 3 * 4170 }, "the fallback's tone keeps coming")
         #expect(!player.closed.value)
+        let listed = try await ask(server, "/admin/listmounts")
+        #expect(listed.contains(#""mount":"/live","listeners":1,"feeding":"fallback""#) && listed.contains(#""feeding":"station""#), "\(listed)")
+        #expect(try await ask(server, "/api/mounts/live", admin: false).contains(#""live":true,"fallback":true"#))
         // The source returns: the listener hears it again, on the same connection.
         let silentBefore = Self.silentFrameCount(player.received.value)
         let back = try await self.source(server)

@@ -48,7 +48,7 @@ enum APIRoutes {
             ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),
             ("bitrate", .number(stat.context?.bitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
-            ("live", .bool(stat.context != nil)),
+            ("live", .bool(stat.context != nil)), ("fallback", .bool(stat.context != nil && distributor.assumeIsolated { $0.playsFallback })),
         ]
         if let players = distributor.assumeIsolated({ $0.hlsPlayers }) {
             fields.append(("hlsPlayers", .number(players)))

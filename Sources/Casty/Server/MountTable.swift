@@ -32,10 +32,13 @@ final class Mount: @unchecked Sendable {
         self.distributor = distributor
     }
 
-    /// What feeds the mount now, for the status page: `source` (a source publishes), `relay` (a permanent
-    /// source), `fallback` or `idle`.
+    /// What feeds the mount now, for the status page and `/admin/listmounts`: `source` (a source publishes),
+    /// `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback` (it plays its
+    /// fallback mount's stream) or `idle`.
     var state: String {
-        source != nil ? "source" : permanent != nil ? "relay" : "fallback or idle"
+        if source != nil { return "source" }
+        if let permanent { return permanent is Station ? "station" : "relay" }
+        return distributor.assumeIsolated { $0.playsFallback && $0.stat().context != nil } ? "fallback" : "idle"
     }
 }
 
