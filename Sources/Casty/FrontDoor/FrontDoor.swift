@@ -92,7 +92,7 @@ final class FrontDoor: @unchecked Sendable {
 
     private func refuse(_ error: IcyError) {
         port.refused()
-        port.logger("listener \(peer) refused: \(error)")
+        port.logger("request from \(peer) refused: \(error)")
         if case .unsupportedMethod = error {
             connection.answer(405, "Method Not Allowed", body: error.description, headers: ["Allow": Router.allowedMethods],
                               headOnly: false, timeout: port.options.headerTimeout)
@@ -108,7 +108,7 @@ final class FrontDoor: @unchecked Sendable {
         finish()
         guard !idle else { return connection.close() }
         port.refused()
-        port.logger("listener \(peer) dropped: no request within \(port.options.headerTimeout)")
+        port.logger("connection from \(peer) dropped: no request within \(port.options.headerTimeout)")
         connection.close()
     }
 }

@@ -384,7 +384,7 @@ struct DistributorCore<Listener: Hashable> {
     /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one.
     private mutating func restartNumbering(at first: Int, stream: UInt64) -> [Action] {
         let links = listeners.filter { branchOf[$0] != nil }
-        let was = next ?? 0
+        let was = next.map { " (the last stream was at \($0))" } ?? ""
         counters.gaps += 1
         next = first
         opening = true
@@ -393,7 +393,7 @@ struct DistributorCore<Listener: Hashable> {
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
         let closing = links.isEmpty ? "" : "; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it"
-        return [.log("distributor: new stream \(Context.streamText(stream)): numbering restarts at \(first) (was \(was));"
+        return [.log("distributor: new stream \(Context.streamText(stream)): numbering restarts at \(first)\(was);"
             + " counted as one gap\(closing)")] + links.map { .stop($0) }
     }
 
