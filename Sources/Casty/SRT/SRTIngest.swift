@@ -222,7 +222,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private func gone(_ reason: String) {
         switch state {
         case .live(let session):
-            session.assumeIsolated { $0.inputClosed() }
+            session.assumeIsolated { $0.inputClosed(reason) }
         case .waiting:
             logger("SRT source \(peer) on \(id?.mount ?? "?") left before publishing: \(reason)")
         case .over:

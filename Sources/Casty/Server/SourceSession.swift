@@ -20,6 +20,8 @@ public actor SourceSession: LoopNode {
     public enum End: Sendable, Equatable, CustomStringConvertible {
         /// The source hung up (or its connection broke).
         case closed
+        /// The connection ended the way its transport tells (an SRT caller that stopped answering).
+        case lost(String)
         /// Nothing arrived for the source timeout.
         case silent(after: Duration)
         /// No audio frames were found in this many bytes: not a stream Casty can serve.
@@ -36,6 +38,7 @@ public actor SourceSession: LoopNode {
         public var description: String {
             switch self {
             case .closed: "the source hung up"
+            case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
             case .noFrames(let after): "no audio frames in the first \(after) bytes"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
@@ -162,9 +165,10 @@ public actor SourceSession: LoopNode {
         if !leftover.isEmpty { take(leftover) }
     }
 
-    /// The input is gone (the peer hung up, or said it is done): the session ends.
-    func inputClosed() {
-        end(.closed)
+    /// The input is gone (the peer hung up, or said it is done): the session ends — for `reason`, where its transport
+    /// tells one (``End/lost(_:)``).
+    func inputClosed(_ reason: String? = nil) {
+        end(reason.map(End.lost) ?? .closed)
     }
 
     /// Sets what is playing (from `/admin/metadata`): the next segment cut carries it.

@@ -105,6 +105,9 @@ package final class SRTListener: @unchecked Sendable {
     private var thread = pthread_t()
     /// Thread-confined: the accepted connections and their receivers.
     private var connections: [Int32: (connection: SRTConnection, receiver: any SRTReceiver)] = [:]
+    /// When each caller last sent a packet: a connection that breaks after seconds of nothing was given up on (the
+    /// caller stalled, or its network went), not closed by the caller.
+    private var lastPacket: [Int32: ContinuousClock.Instant] = [:]
 
     /// Listens on `address` (UDP) and starts the listener's thread.
     ///
@@ -289,6 +292,7 @@ package final class SRTListener: @unchecked Sendable {
             return
         }
         connections[id] = (connection, receiver)
+        lastPacket[id] = .now
     }
 
     private func service(_ id: Int32, events: Int32, buffer: inout [UInt8]) {
@@ -299,17 +303,22 @@ package final class SRTListener: @unchecked Sendable {
                     casty_srt_recvmsg(id, raw.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(raw.count))
                 }
                 guard count > 0 else { break }
+                lastPacket[id] = .now
                 entry.receiver.received(buffer[0..<Int(count)])
             }
         }
         let state = casty_srt_getsockstate(id)
         if events & Int32(CASTY_SRT_EPOLL_ERR) != 0 || state >= Int32(CASTY_SRTS_BROKEN) {
-            drop(id, reason: "the caller hung up")
+            let quiet = lastPacket[id].map { ContinuousClock.now - $0 } ?? .zero
+            drop(id, reason: quiet >= .seconds(2)
+                ? "the caller stopped answering (nothing for \(quiet.components.seconds) s)"
+                : "the caller hung up")
         }
     }
 
     private func drop(_ id: Int32, reason: String) {
         guard let entry = connections.removeValue(forKey: id) else { return }
+        lastPacket[id] = nil
         _ = casty_srt_epoll_remove_usock(epoll, id)
         _ = casty_srt_close(id)
         entry.receiver.ended(reason)
