@@ -141,6 +141,14 @@ struct DistributorCoreTests {
         #expect(core.counters.segments == 2)
     }
 
+    @Test func mountFallingBackToThisOne_GetsNoBurst() {
+        var core = core(burst: 2)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        feed(&core, testSegments(5))
+        #expect(describe(core.request(from: 7, resume: nil, branch: nil, relay: .mount, at: t0)) == ["reply 7 next 5"],
+                "its players hear the next segment, not the last ones again")
+    }
+
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

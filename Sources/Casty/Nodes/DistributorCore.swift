@@ -402,6 +402,9 @@ struct DistributorCore<Listener: Hashable> {
         _ listener: Listener, resume: Int?, branch: String?, relay: Relay?, at now: ContinuousClock.Instant
     ) -> [Action] {
         if let relay { relays[listener] = relay }
+        // A mount falling back to this one gets no burst: its players have audio buffered already, and a burst would
+        // play them audio of this mount they may have heard (a fallback left and taken again) or put them behind.
+        if relay == .mount { return subscribe(listener, resume: next ?? resume) }
         guard let branch, places != nil, let context else { return subscribe(listener, resume: resume) }
         switch places!.place(branch, path: context.path, now: now) {
         case .serve:
