@@ -365,6 +365,32 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A source that sends garbage never takes its mount's listeners from the fallback they hear: no new stream reaches them")
+    func garbageSource_LeavesTheFallbacksListenersAlone() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
+        defer { feeding.cancel() }
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * 4171 })
+        let newStreams = log.lines.value.filter { $0.contains("new stream") }.count
+        let garbage = try await source(server)
+        await sendAudio(garbage, (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) & 0x7F })
+        #expect(await eventually { garbage.closed.value })
+        #expect(await eventually { log.contains("mount /live: no source; its listeners hear /backup") })
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 3 * 4171 }, "the fallback plays on")
+        #expect(log.lines.value.filter { $0.contains("new stream") }.count == newStreams, "\(log.lines.value.suffix(6))")
+        let heard = try #require(try player.parsed(segmentBytes: 4170))
+        let audio = heard.segments.flatMap(\.audioBytes)
+        let garbageRun = audio.indices.dropLast(8).contains { start in
+            (start..<start + 8).allSatisfy { audio[$0 + 1] == (audio[$0] &+ 7) & 0x7F }
+        }
+        #expect(!garbageRun, "no garbage reached the player")
+        server.close()
+    }
+
     @Test func garbageSource_IsDropped_WithOneLogLine() async throws {
         let log = Log()
         let server = try server(log: log)

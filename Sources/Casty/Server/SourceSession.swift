@@ -157,8 +157,6 @@ public actor SourceSession: LoopNode {
     /// Starts taking audio from the input, beginning with `leftover` (what arrived with an Icecast source's
     /// request head).
     func start(leftover: ArraySlice<UInt8> = []) {
-        // AAC that declared no bitrate is replied to once its first segment is measured (``BitrateSniff``).
-        if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         input.attach(self)
         watch()
         pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
@@ -215,10 +213,16 @@ public actor SourceSession: LoopNode {
         bytesIn += bytes.count
         if bitrate == nil, !sniff.done {
             bitrate = sniff.take(bytes, format: chain.format, segmentBytes: cutter.segmentBytes)
-            if sniff.done { subscribers.ready(context, next: cutter.next) }
         }
         var garbage: Int?
-        cutter.add(bytes, through: &chain, emit: { subscribers.publish($0) }) { incident in
+        // A segment cut before the chain gave up is audio in frames: its mount's listeners are told of the stream
+        // then at the latest. What the chain passes on unchecked after giving up reaches nobody: the session ends.
+        let context = context, measured = bitrate != nil || !sniff.waits(for: chain.format)
+        cutter.add(bytes, through: &chain, emit: { segment in
+            guard garbage == nil else { return }
+            if subscribers.context == nil, measured { subscribers.ready(context, next: segment.number) }
+            subscribers.publish(segment)
+        }) { incident in
             switch incident {
             case .resynced(let dropped):
                 logger("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
@@ -226,7 +230,16 @@ public actor SourceSession: LoopNode {
                 garbage = after
             }
         }
-        if let garbage { end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage)) }
+        if let garbage { return end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage)) }
+        announce()
+    }
+
+    /// Tells the mount's listeners of the stream (its reply) once its audio proved to be frames — a source that
+    /// sends garbage never takes them from what they heard (a fallback) — and, for AAC that declared no bitrate,
+    /// once its first segment is measured (``BitrateSniff``). Until then their requests wait.
+    private func announce() {
+        guard subscribers.context == nil, chain.hasFollowedFrames, bitrate != nil || !sniff.waits(for: chain.format) else { return }
+        subscribers.ready(context, next: cutter.next)
     }
 
     /// Checks a few times per timeout that bytes still arrive.
