@@ -241,6 +241,8 @@ struct StationServerTests {
         await backup.close()
         #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /backup: no source came back within 1.0 seconds") })
         #expect(await eventually { early.closed.value }, "its fallback's listeners were let go, and so are those of the mount hearing it")
+        #expect(try await ask(server, "/api/mounts/live", admin: false).contains(#""live":false,"fallback":false"#), "nothing to play: not live")
+        #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/live","listeners":0,"feeding":"idle""#))
 
         // /live's own source publishes: its listeners hear it.
         let live = try await source(server)

@@ -19,7 +19,7 @@ enum APIRoutes {
         let path = exchange.path
         let all = mounts(exchange.port)
         if path == "/api/mounts" {
-            return json(exchange, .list(all.map { describe($0.path, $0.distributor, history: false) }))
+            return json(exchange, .list(all.map { describe($0, on: exchange.port, history: false) }))
         }
         let events = path.hasSuffix("/events")
         let socket = path.hasSuffix("/ws")
@@ -32,7 +32,7 @@ enum APIRoutes {
         }
         if events { return follow(exchange, mount.distributor) }
         if socket { return upgrade(exchange, mount.distributor) }
-        json(exchange, describe(mount.path, mount.distributor, history: true))
+        json(exchange, describe(mount, on: exchange.port, history: true))
     }
 
     /// The port's mounts: a station server's, or a relay's one stream as `/`.
@@ -41,14 +41,20 @@ enum APIRoutes {
         return port.single.map { [("/", $0)] } ?? []
     }
 
-    private static func describe(_ path: String, _ distributor: Distributor, history: Bool) -> JSONValue {
+    /// A mount as JSON. `live`: it has something to play (a station server's mount whose source and fallback are
+    /// both away keeps the last stream's context, but a listener would be refused); `fallback`: what it plays is
+    /// its fallback's.
+    private static func describe(_ mount: (path: String, distributor: Distributor), on port: PortContext, history: Bool) -> JSONValue {
+        let (path, distributor) = mount
         let stat = distributor.assumeIsolated { $0.stat() }
+        let state = port.mounts.flatMap { table in table.mount(at: path).map { table.state(of: $0) } }
+        let live = state.map { $0 != "idle" } ?? (stat.context != nil)
         let station = stat.context?.station ?? [:]
         var fields: [(String, JSONValue)] = [
             ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),
             ("bitrate", .number(stat.context?.bitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
-            ("live", .bool(stat.context != nil)), ("fallback", .bool(stat.context != nil && distributor.assumeIsolated { $0.playsFallback })),
+            ("live", .bool(live)), ("fallback", .bool(state == "fallback")),
         ]
         if let players = distributor.assumeIsolated({ $0.hlsPlayers }) {
             fields.append(("hlsPlayers", .number(players)))

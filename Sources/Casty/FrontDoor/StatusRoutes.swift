@@ -14,7 +14,7 @@ enum StatusRoutes {
         } else if let mounts = port.mounts {
             let all = mounts.all
             body = StatusPage.serverJSON(all.map { mount in
-                (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mount.state, mount.distributor.assumeIsolated { $0.hlsStatus })
+                (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
             }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
                 mount.ingestStatus.map { (mount.path, $0()) }
             }), rtmp: port.rtmp?.json)

@@ -64,7 +64,7 @@ enum AdminRoutes {
             answer(exchange, 200, "OK", ["mounts": .list(mounts.all.map { mount in
                 let stat = mount.distributor.assumeIsolated { $0.stat() }
                 return .object([
-                    ("mount", .text(mount.path)), ("listeners", .number(stat.listeners)), ("feeding", .text(mount.state)),
+                    ("mount", .text(mount.path)), ("listeners", .number(stat.listeners)), ("feeding", .text(mounts.state(of: mount))),
                     ("title", .text(stat.context?.title?.streamTitle ?? "")),
                 ])
             })])

@@ -32,14 +32,6 @@ final class Mount: @unchecked Sendable {
         self.distributor = distributor
     }
 
-    /// What feeds the mount now, for the status page and `/admin/listmounts`: `source` (a source publishes),
-    /// `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback` (it plays its
-    /// fallback mount's stream) or `idle`.
-    var state: String {
-        if source != nil { return "source" }
-        if let permanent { return permanent is Station ? "station" : "relay" }
-        return distributor.assumeIsolated { $0.playsFallback && $0.stat().context != nil } ? "fallback" : "idle"
-    }
 }
 
 /// The mounts of a station server, and the rules of who may publish where: the whitelist, per-mount
@@ -144,6 +136,15 @@ final class MountTable: @unchecked Sendable {
             current = candidate.fallbackRefused ? nil : rules.fallbacks[candidate.path].flatMap { mounts[$0] }
         }
         return false
+    }
+
+    /// What feeds `mount` now, for the status page, `/admin/listmounts` and `/api/mounts`: `source` (a source
+    /// publishes), `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback`
+    /// (its fallback mount's stream, which has something to play) or `idle` (a listener would be refused).
+    func state(of mount: Mount) -> String {
+        if mount.source != nil { return "source" }
+        if let permanent = mount.permanent { return permanent is Station ? "station" : "relay" }
+        return isServing(mount) ? "fallback" : "idle"
     }
 
     /// Admits one more listener of `mount`, holding its place until its request reaches the mount's distributor
