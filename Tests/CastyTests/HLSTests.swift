@@ -170,7 +170,7 @@ struct HLSTests {
         #expect(!lateMade[0].discontinuity && lateMade[0].discontinuitySequence == 1)
     }
 
-    @Test("A first live playlist is served once three segments last three target durations, give or take a few frames")
+    @Test("A first live playlist is served once its segments last three target durations, not a millisecond less")
     func firstPlaylist_ThreeSegmentsOfAAC() {
         func segments(_ durations: [Double]) -> [HLSSegment] {
             durations.enumerated().map { index, duration in
@@ -178,9 +178,9 @@ struct HLSTests {
                            title: nil, bytes: [], frames: 0)
             }
         }
-        #expect(HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 5.982]), targetDuration: 6), "17.998 s: three segments")
-        #expect(!HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008]), targetDuration: 6))
-        #expect(!HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 5.5]), targetDuration: 6), "half a second short is short")
+        #expect(!HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 5.982]), targetDuration: 6), "17.998 s: a fourth is needed")
+        #expect(HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 5.982, 6.008]), targetDuration: 6))
+        #expect(HLSPlaylist.lastsThreeTargets(segments([6.008, 6.008, 6.008]), targetDuration: 6))
     }
 
     @Test("A node that lost segments keeps its playlist until the segments after the jump last three targets")

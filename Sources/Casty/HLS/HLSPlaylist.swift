@@ -33,11 +33,11 @@ package enum HLSPlaylist {
         return run(endingAt: newest.startIndex, in: kept, count: count)
     }
 
-    /// Whether `segments` last the three target durations a live playlist must — give or take a few frames
-    /// (0.1 s): segments end on whole frames, so three of them may last a few milliseconds less (6.008 + 6.008 +
-    /// 5.982 s of AAC), and a first playlist must not wait a whole segment more for those.
+    /// Whether `segments` last the three target durations a live playlist must (RFC 8216 §6.2.2) — strictly:
+    /// segments end on whole frames, so three of them may last a few milliseconds less (6.008 + 6.008 + 5.982 s of
+    /// AAC), and a first playlist then waits for a fourth.
     package static func lastsThreeTargets(_ segments: some Collection<HLSSegment>, targetDuration: Int) -> Bool {
-        segments.reduce(0) { $0 + $1.duration } >= Double(3 * targetDuration) - 0.1
+        segments.reduce(0) { $0 + $1.duration } >= Double(3 * targetDuration)
     }
 
     /// The last `count` segments before `end` whose numbers follow one another.
