@@ -76,4 +76,55 @@ extension StationServerTests {
         #expect(told.last == "", "\(told)")
         server.close()
     }
+
+    @Test("Sources that publish and hang up without audio (an encoder retrying) leave the fallback's listeners alone: no gap, no broken frame")
+    func emptySources_LeaveTheFallbacksListenersAlone() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
+        defer { feeding.cancel() }
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 2 * 4171 })
+        for _ in 0..<3 {
+            let empty = try await source(server)
+            #expect(await empty.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+            try await Task.sleep(for: .milliseconds(300))
+            await empty.close()
+            #expect(await eventually { log.lines.value.filter { $0.contains("on /live ended") }.count >= 1 })
+        }
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 4 * 4171 })
+        let heard = try #require(try player.parsed(segmentBytes: 4170))
+        let audio = heard.segments.flatMap(\.audioBytes)
+        let junk = Self.undecodable(audio)
+        #expect(junk.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(junk.prefix(4)) of \(audio.count)")
+        #expect(!log.contains("distributor: gap"), "\(log.lines.value.filter { $0.contains("gap") })")
+        server.close()
+    }
+
+    @Test("A source that hangs up mid-segment: its last frames reach the listener whole, then the fallback's, with nothing cut short")
+    func sourceThatHangsUp_ItsLastFramesGoOutWhole() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        let feedingBackup = keepFeeding(backup)
+        defer { feedingBackup.cancel() }
+        let live = try await source(server)
+        let feedingLive = keepFeeding(live, with: Self.paddedFrames(10))
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * 4171 })
+        feedingLive.cancel()
+        await feedingLive.value
+        await sendAudio(live, Self.paddedFrames(3))  // the segment being filled ends inside it, on no boundary of a segment
+        try await Task.sleep(for: .milliseconds(100))
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("its listeners hear /backup") })
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 })
+        let heard = try #require(try player.parsed(segmentBytes: 4170))
+        let audio = heard.segments.flatMap(\.audioBytes)
+        let junk = Self.undecodable(audio)
+        #expect(junk.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(junk.prefix(4)) of \(audio.count)")
+        server.close()
+    }
 }

@@ -85,6 +85,16 @@ public struct Cutter: Sendable {
         next += max(0, count)
     }
 
+    /// Cuts the unfinished segment now, its missing bytes made up with ``StreamSegment/padding(_:)`` (a tag that
+    /// decoders skip); `nil` when nothing is unfinished. For a source that ended with its audio on a frame
+    /// boundary: its last frames reach its listeners whole, and what they hear next (a fallback) follows whole
+    /// frames instead of a frame cut short.
+    public mutating func finish() -> StreamSegment? {
+        guard !buffer.isEmpty else { return nil }
+        buffer += StreamSegment.padding(segmentBytes - buffer.count)
+        return cut()
+    }
+
     private mutating func cut() -> StreamSegment {
         let segment = StreamSegment(
             number: next, time: wallClockMilliseconds(), audio: buffer, title: title,

@@ -204,16 +204,29 @@ final class MountTable: @unchecked Sendable {
         return .success(make(path))
     }
 
-    /// `session` publishes `mount` from now on, its audio of type `contentType`: the mount's listeners hear it —
-    /// unless they were playing another codec (its fallback's, before the mount's first source; or its last
-    /// source's, while they wait for a source to return): they are then
-    /// disconnected, with one log line (none when nobody listens), so that their players reconnect and are told the
-    /// new type. `status` tells
-    /// about its ingest.
+    /// `session` publishes `mount` from now on, its audio of type `contentType` (the mount is in use); `status` tells
+    /// about its ingest. The mount's listeners move to it once its audio proved to be frames
+    /// (``SourceSession/whenAnnounced``, ``hear(_:on:contentType:)``): a source that sends nothing or garbage never
+    /// takes them from what they hear.
     func publish(_ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil) {
+        mount.source = session
+        mount.ingestStatus = status
+        session.assumeIsolated { isolated in
+            isolated.whenAnnounced = { [weak self, weak mount] in
+                guard let self, let mount, mount.source === session else { return }
+                hear(session, on: mount, contentType: type)
+            }
+        }
+    }
+
+    /// The mount's listeners hear `session` from now on — unless they were playing another codec (its fallback's,
+    /// before the mount's first source; or its last source's, while they wait for a source to return): they are
+    /// then disconnected, with one log line (none when nobody listens), so that their players reconnect and are
+    /// told the new type.
+    private func hear(_ session: SourceSession, on mount: Mount, contentType type: String) {
         // What they hear now (a fallback's stream), or what they heard before the source they wait for left.
         let fallback = contentType(of: mount)
-        if mount.source == nil, let heard = fallback ?? mount.waitingType, !Self.sameCodec(heard, type) {
+        if let heard = fallback ?? mount.waitingType, !Self.sameCodec(heard, type) {
             // Players and branches, not the mount's own listeners (its HLS packager), which are let go all the same.
             let stat = mount.distributor.assumeIsolated { $0.stat() }
             if stat.listeners + stat.branches > 0 {
@@ -225,8 +238,6 @@ final class MountTable: @unchecked Sendable {
         }
         mount.fallbackRefused = false
         mount.waitingType = nil
-        mount.source = session
-        mount.ingestStatus = status
         mount.distributor.switchSource(to: session)
     }
 

@@ -34,6 +34,14 @@ public actor SourceSession: LoopNode {
         /// listeners were told the first `Content-Type`, so the stream ends, and the source publishes again.
         case switchedFormat(from: String, to: String)
 
+        /// Whether the audio it sent so far is frames its listeners may hear to the end (not garbage).
+        var keepsItsAudio: Bool {
+            switch self {
+            case .noFrames, .garbage: false
+            default: true
+            }
+        }
+
         /// One phrase for a log line.
         public var description: String {
             switch self {
@@ -81,6 +89,9 @@ public actor SourceSession: LoopNode {
     /// Hands a quiet source's audio on ahead of its segments (``StreamPiece``).
     private var pieces: Ticker?
     private var onEnd: (@Sendable (SourceSession, End) -> Void)?
+    /// Told once, on the loop, when the stream is announced (its audio proved to be frames): its mount moves its
+    /// listeners here then (``MountTable/publish(_:on:contentType:status:)``).
+    var whenAnnounced: (() -> Void)?
     private var bytesIn = 0
 
     /// A session for a source whose request was accepted.
@@ -215,13 +226,12 @@ public actor SourceSession: LoopNode {
             bitrate = sniff.take(bytes, format: chain.format, segmentBytes: cutter.segmentBytes)
         }
         var garbage: Int?
-        // A segment cut before the chain gave up is audio in frames: its mount's listeners are told of the stream
-        // then at the latest. What the chain passes on unchecked after giving up reaches nobody: the session ends.
-        let context = context, measured = bitrate != nil || !sniff.waits(for: chain.format)
+        // Segments cut before the stream is announced are held until it is, just below; what the chain passes on
+        // unchecked after giving up reaches nobody: the session ends.
+        var held: [StreamSegment] = []
         cutter.add(bytes, through: &chain, emit: { segment in
             guard garbage == nil else { return }
-            if subscribers.context == nil, measured { subscribers.ready(context, next: segment.number) }
-            subscribers.publish(segment)
+            if subscribers.context == nil { held.append(segment) } else { subscribers.publish(segment) }
         }) { incident in
             switch incident {
             case .resynced(let dropped):
@@ -231,15 +241,20 @@ public actor SourceSession: LoopNode {
             }
         }
         if let garbage { return end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage)) }
-        announce()
+        announce(first: held.first?.number)
+        if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
     }
 
-    /// Tells the mount's listeners of the stream (its reply) once its audio proved to be frames — a source that
-    /// sends garbage never takes them from what they heard (a fallback) — and, for AAC that declared no bitrate,
-    /// once its first segment is measured (``BitrateSniff``). Until then their requests wait.
-    private func announce() {
+    /// Announces the stream once its audio proved to be frames — a source that sends nothing or garbage never
+    /// takes its mount's listeners from what they hear (a fallback) — and, for AAC that declared no bitrate, once
+    /// its first segment is measured (``BitrateSniff``): the mount moves its listeners here (``whenAnnounced``),
+    /// and their request, waiting until now, is answered with `first`, the number of the first segment cut.
+    private func announce(first: Int?) {
         guard subscribers.context == nil, chain.hasFollowedFrames, bitrate != nil || !sniff.waits(for: chain.format) else { return }
-        subscribers.ready(context, next: cutter.next)
+        let moving = whenAnnounced
+        whenAnnounced = nil
+        moving?()  // on this loop, the mount's distributor asks at once: its request waits for the reply below
+        subscribers.ready(context, next: first ?? cutter.next)
     }
 
     /// Checks a few times per timeout that bytes still arrive.
@@ -267,6 +282,10 @@ public actor SourceSession: LoopNode {
         watchdog?.cancel()
         pieces?.cancel()
         input.close()
+        // Its last frames go out whole, padded to a segment, if what came so far were frames.
+        if reason.keepsItsAudio, subscribers.context != nil, chain.isAligned, let last = cutter.finish() {
+            subscribers.publish(last)
+        }
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)
