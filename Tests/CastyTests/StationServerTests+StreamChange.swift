@@ -41,6 +41,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)
         let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let feedingBackup = keepFeeding(backup, with: Self.paddedFrames(10))
         defer { feedingBackup.cancel() }
         #expect(try await ask(server, "/admin/metadata?mount=/backup&mode=updinfo&song=Backup+Song").hasPrefix("HTTP/1.0 200"))
@@ -82,6 +83,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)
         let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
         defer { feeding.cancel() }
         let player = try await listener(server)
@@ -108,6 +110,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)
         let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let feedingBackup = keepFeeding(backup)
         defer { feedingBackup.cancel() }
         let live = try await source(server)

@@ -233,9 +233,10 @@ struct StationServerTests {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(1), log: log)
         let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         var feeding = keepFeeding(backup)
         let early = try await listener(server)  // /live has no source: it hears /backup
-        #expect(await early.waitFor { Self.silentFrameCount($0) >= 10 })
+        #expect(await early.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "\(early.text.prefix(60))")
         feeding.cancel()
         await feeding.value
         await backup.close()
@@ -372,6 +373,7 @@ struct StationServerTests {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)
         let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
         defer { feeding.cancel() }
         let player = try await listener(server)
