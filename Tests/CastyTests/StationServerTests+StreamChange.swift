@@ -13,6 +13,15 @@ extension StationServerTests {
         (0..<count).flatMap { _ in [0xFF, 0xFB, 0x92, 0x64] + [UInt8](repeating: 0x55, count: 414) }
     }
 
+    /// A server whose /live falls back to /backup, a source admitted on /backup sending ``paddedFrames(_:)`` until
+    /// the returned task is cancelled, and a player of /live (hearing /backup): where a stream change starts from.
+    func playerOnTheFallback(_ log: Log) async throws -> (server: StationServer, feeding: Task<Void, Never>, player: TestPeer) {
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        return (server, keepFeeding(backup, with: Self.paddedFrames(10)), try await listener(server))
+    }
+
     /// Walks `audio` as a decoder would — frames of ``silentFrames(_:)`` and ``paddedFrames(_:)``, and ID3v2 tags,
     /// which decoders skip — and returns where it found neither: bytes a player could not decode.
     static func undecodable(_ audio: [UInt8]) -> [Int] {
@@ -81,12 +90,8 @@ extension StationServerTests {
     @Test("Sources that publish and hang up without audio (an encoder retrying) leave the fallback's listeners alone: no gap, no broken frame")
     func emptySources_LeaveTheFallbacksListenersAlone() async throws {
         let log = Log()
-        let server = try server(fallbacks: ["/live": "/backup"], log: log)
-        let backup = try await source(server, mount: "/backup")
-        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
+        let (server, feeding, player) = try await playerOnTheFallback(log)
         defer { feeding.cancel() }
-        let player = try await listener(server)
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 2 * 4171 })
         for _ in 0..<3 {
             let empty = try await source(server)

@@ -371,12 +371,8 @@ struct StationServerTests {
     @Test("A source that sends garbage never takes its mount's listeners from the fallback they hear: no new stream reaches them")
     func garbageSource_LeavesTheFallbacksListenersAlone() async throws {
         let log = Log()
-        let server = try server(fallbacks: ["/live": "/backup"], log: log)
-        let backup = try await source(server, mount: "/backup")
-        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
+        let (server, feeding, player) = try await playerOnTheFallback(log)
         defer { feeding.cancel() }
-        let player = try await listener(server)
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * 4171 })
         let newStreams = log.lines.value.filter { $0.contains("new stream") }.count
         let garbage = try await source(server)
