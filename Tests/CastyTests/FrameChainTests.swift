@@ -164,7 +164,7 @@ struct FrameChainTests {
             let offset = try #require(segment.entryOffset)
             #expect(offset == 0 || offset >= 10)
             #expect(MP3Frame(segment.audio[offset...]) != nil)
-            let entry = segment.entry(then: [0])
+            let entry = segment.entering(segment.audio + [0])
             #expect(entry.count == segment.audio.count + 1)
             #expect(Array(entry[offset...].dropLast()) == Array(segment.audio[offset...]))
             if offset > 0 {

@@ -108,25 +108,19 @@ public final class StreamSegment: Sendable {
     /// The smallest ID3v2 tag: its 10-byte header.
     public static let minimumTagBytes = 10
 
-    /// The segment as a new listener's first: the bytes before ``entryOffset`` — the tail of a frame that
-    /// started in an earlier segment, which a decoder would have to skip as junk — are replaced by an ID3v2
-    /// tag of exactly that length, which every decoder skips silently; then `block` (the metadata block, if
-    /// the listener takes them). The audio's length is unchanged, so the ICY framing stays exact.
+    /// `form` — the segment's audio, or one of its wire forms, which all begin with it — as a player's entry: for
+    /// a player that starts here, or that did not get the segment before (a new stream, segments it skipped). The
+    /// bytes before ``entryOffset`` — the tail of a frame that started in an earlier segment, which a decoder
+    /// would have to skip as junk — are replaced by an ID3v2 tag of exactly that length, which every decoder
+    /// skips silently. The length is unchanged, so the ICY framing stays exact.
     ///
     /// ```
-    /// audio  [ tail of a frame ][ frame ][ frame ] … [ start of a frame ]
+    /// form   [ tail of a frame ][ frame ][ frame ] … [ start of a frame ][ block ]
     /// entry  [ ID3 4 0 0 size   zeros  ][ frame ][ frame ] … [ start of a frame ][ block ]
     /// ```
     ///
     /// The tag is ID3v2.4 with no frames and all padding: `ID3`, version 4.0, no flags, a syncsafe size
     /// (7 bits a byte) of `entryOffset − 10`, then that many zero bytes.
-    public func entry(then block: [UInt8] = []) -> [UInt8] {
-        entering(audio + block)
-    }
-
-    /// `form` — the segment's audio, or one of its wire forms, which all begin with it — with the bytes before
-    /// ``entryOffset`` replaced by a tag, as in ``entry(then:)``: for a player that starts here, or that did not
-    /// get the segment before (a new stream, segments it skipped).
     public func entering(_ form: [UInt8]) -> [UInt8] {
         guard let offset = entryOffset, offset >= Self.minimumTagBytes, offset <= form.count else { return form }
         var bytes = Self.padding(offset)

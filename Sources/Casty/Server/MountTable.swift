@@ -31,7 +31,6 @@ final class Mount: @unchecked Sendable {
         self.path = path
         self.distributor = distributor
     }
-
 }
 
 /// The mounts of a station server, and the rules of who may publish where: the whitelist, per-mount
