@@ -93,6 +93,7 @@ extension StationServerTests {
         let (server, feeding, player) = try await playerOnTheFallback(log)
         defer { feeding.cancel() }
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 2 * 4171 })
+        let moves = log.lines.value.filter { $0.contains("its listeners hear /backup") }.count
         for _ in 0..<3 {
             let empty = try await source(server)
             #expect(await empty.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
@@ -107,6 +108,31 @@ extension StationServerTests {
         let junk = Self.undecodable(audio)
         #expect(junk.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(junk.prefix(4)) of \(audio.count)")
         #expect(!log.contains("distributor: gap"), "\(log.lines.value.filter { $0.contains("gap") })")
+        let moved = log.lines.value.filter { $0.contains("its listeners hear /backup") }
+        #expect(moved.count == moves, "the listeners never left /backup, and no line says they moved: \(moved)")
+        server.close()
+    }
+
+    @Test("Listeners waiting for their source are let go after the source timeout, even when a source came and hung up without audio meanwhile")
+    func waitingListeners_AreLetGo_AfterAnEmptySourceCameAndWent() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(2), log: log)
+        let live = try await source(server)
+        let feeding = keepFeeding(live)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        feeding.cancel()
+        await feeding.value
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended") })
+
+        // It sends nothing until the source timeout drops it: it is still there when the wait's first timer fires.
+        let empty = try await source(server)
+        #expect(await empty.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("on /live ended") }.count == 2 })
+        await empty.close()
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go after the source timeout")
+        #expect(log.contains("mount /live: no source came back within 2.0 seconds"))
         server.close()
     }
 

@@ -240,11 +240,18 @@ final class MountTable: @unchecked Sendable {
         mount.distributor.switchSource(to: session)
     }
 
-    /// `session` ended: its mount falls back (to its permanent source or its fallback mount), listeners stay.
+    /// `session` ended: its mount falls back (to its permanent source or its fallback mount), listeners stay. A
+    /// session that was never announced (an encoder that hung up before its first frames) never took the
+    /// listeners from what they heard: nothing changes for them, and nothing is logged (listeners waiting for a
+    /// source to return wait on, for the source timeout from now).
     func ended(_ session: SourceSession) {
         guard let mount = mounts[session.mount], mount.source === session else { return }
         mount.source = nil
         mount.ingestStatus = nil
+        guard session.assumeIsolated({ $0.isAnnounced }) else {
+            if !isServing(mount) { dropListenersUnlessServed(mount) }
+            return
+        }
         fallBack(mount, sourceEnded: true)
     }
 

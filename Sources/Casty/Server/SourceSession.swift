@@ -92,6 +92,8 @@ public actor SourceSession: LoopNode {
     /// Told once, on the loop, when the stream is announced (its audio proved to be frames): its mount moves its
     /// listeners here then (``MountTable/publish(_:on:contentType:status:)``).
     var whenAnnounced: (() -> Void)?
+    /// Whether the stream was announced: its audio proved to be frames, and its mount's listeners moved here.
+    var isAnnounced: Bool { subscribers.context != nil }
     private var bytesIn = 0
 
     /// A session for a source whose request was accepted.
