@@ -28,7 +28,7 @@
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
 . "$(dirname "$0")/../station/lib.sh"
-STATION_NAME=hls-live
+VERDICT_NAME=hls-live
 station_begin casty ffprobe nginx cvlc runuser
 HLS_PY="$STATION_DIR/../hls/hls.py"
 playlist_ready() { [ "$(http_code "$1")" = 200 ]; }
@@ -36,14 +36,14 @@ playlist_ready() { [ "$(http_code "$1")" = 200 ]; }
 SERVER_COMMAND=root server_start --accept-all --station /tone --title-every 10 --hls-target 4 --hls-dir "$TMP/hls"
 ROOT=$BASE
 ffmpeg_publish aac-source /aac 440 aac
-station_log "ffmpeg vbr-source" "$TMP/vbr-source.log"
+evidence_log "ffmpeg vbr-source" "$TMP/vbr-source.log"
 ffmpeg -nostdin -hide_banner -loglevel warning -re -f lavfi \
     -i "aevalsrc='if(lt(mod(t\,6)\,3)\,0.3*sin(2*PI*440*t)\,0.5*(random(0)-0.5))':s=44100" -ac 2 -map_metadata -1 \
     -c:a libmp3lame -q:a 2 -id3v2_version 0 -write_xing 0 -content_type audio/mpeg -f mp3 \
     "icecast://source:$SRC_PW@127.0.0.1:$PORT/vbr" </dev/null >"$TMP/vbr-source.log" 2>&1 &
 peers_track $!
 BRANCH_PORT=$(station_port)
-station_log "casty-cli branch" "$TMP/branch.log"
+evidence_log "casty-cli branch" "$TMP/branch.log"
 "$CLI" branch --root "$ROOT/" --host 127.0.0.1 --port "$BRANCH_PORT" --advertise "127.0.0.1:$BRANCH_PORT" >"$TMP/branch.log" 2>&1 &
 peers_track $!
 BRANCH="http://127.0.0.1:$BRANCH_PORT"
@@ -58,7 +58,7 @@ fi
 info "root playlist ready: $(curl -s "$ROOT/tone/index.m3u8" | grep -c '^#EXTINF') segments"
 
 # --- (b) ffmpeg decodes 30 s, in the background while the rest runs ---------------------------------------
-station_log "ffmpeg HLS player" "$TMP/ffmpeg-hls.log"
+evidence_log "ffmpeg HLS player" "$TMP/ffmpeg-hls.log"
 timeout 60 ffmpeg -nostdin -hide_banner -loglevel error -i "$ROOT/tone/index.m3u8" -t 30 -ac 2 -ar 44100 -f wav -y \
     "$TMP/hls.wav" >"$TMP/ffmpeg-hls.log" 2>&1 &
 FF_PID=$!
@@ -131,7 +131,7 @@ else
 fi
 
 # --- (e) cvlc plays the branch's HLS ----------------------------------------------------------------------------
-station_log "cvlc" "$TMP/vlc.log"
+evidence_log "cvlc" "$TMP/vlc.log"
 # On HTTP/1.0 answers headless VLC used to end a live playlist early (its HTTP module failed to reuse the closed
 # connection); with keep-alive it plays on, reloading the playlist on the connection it keeps. It plays 20 s: it
 # must exit 0 after decoding MP3, reload the playlist at least 3 times (4 s segments) and open fewer connections
@@ -187,8 +187,8 @@ http {
     }
 }
 CONF
-station_log "nginx error log" "$TMP/nginx-error.log"
-station_log "nginx access log" "$TMP/nginx-access.log"
+evidence_log "nginx error log" "$TMP/nginx-error.log"
+evidence_log "nginx access log" "$TMP/nginx-access.log"
 nginx -c "$TMP/nginx.conf" -p "$TMP" >"$TMP/nginx.out" 2>&1 &
 peers_track $!
 if wait_until 10 listening "$NGINX_PORT"; then

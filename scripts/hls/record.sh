@@ -23,12 +23,12 @@
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
 . "$(dirname "$0")/../station/lib.sh"
-STATION_NAME=hls-record
+VERDICT_NAME=hls-record
 station_begin casty ffprobe mpg123
 RECORD_SECONDS=${RECORD_SECONDS:-190}
 
 APP_PORT=$(station_port)
-station_log "application" "$TMP/app.out"
+evidence_log "application" "$TMP/app.out"
 python3 "$STATION_DIR/../control/app.py" --port "$APP_PORT" --log "$TMP/app.jsonl" >"$TMP/app.out" 2>&1 &
 peers_track $!
 wait_until 10 listening "$APP_PORT" || { fail "the application did not start"; exit 1; }
@@ -41,8 +41,8 @@ show() {
     ffmpeg -nostdin -hide_banner -loglevel warning -re -i "$TMP/show.mp3" -c copy -id3v2_version 0 -write_xing 0 \
         -content_type audio/mpeg -f mp3 "icecast://source:$SRC_PW@127.0.0.1:$PORT/show" </dev/null >"$TMP/show$1.log" 2>&1
 }
-station_log "ffmpeg show 1" "$TMP/show1.log"
-station_log "ffmpeg show 2" "$TMP/show2.log"
+evidence_log "ffmpeg show 1" "$TMP/show1.log"
+evidence_log "ffmpeg show 2" "$TMP/show2.log"
 info "recording /tone for $RECORD_SECONDS s, and two shows of 20.7 s on /show"
 show 1 || fail "(f) ffmpeg could not push the first show: $(tail -c 300 "$TMP/show1.log")"
 show 2 &

@@ -14,7 +14,7 @@
 #     interop_end                        # exit 0 when no check failed, 1 otherwise (evidence printed)
 #
 # casty-cli comes from $CASTY_CLI when set, else from `swift build --show-bin-path`/casty-cli.
-# Logs are registered with interop_log LABEL FILE; on failure the tail of each is printed.
+# The verdict (PASS:/FAIL: lines, logs registered with evidence_log LABEL FILE) is scripts/lib/verdict.sh's.
 
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INTEROP_ROOT=$(cd "$INTEROP_DIR/../.." && pwd)
@@ -22,14 +22,10 @@ INTEROP_ROOT=$(cd "$INTEROP_DIR/../.." && pwd)
 . "$INTEROP_ROOT/scripts/lib/peers.sh"
 # shellcheck source=scripts/lib/common.sh
 . "$INTEROP_ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/verdict.sh
+. "$INTEROP_ROOT/scripts/lib/verdict.sh"
 
-INTEROP_NAME=$(basename "$0" .sh)
-INTEROP_FAILS=0
-INTEROP_PASSES=0
-INTEROP_LOGS=()          # "LABEL|FILE", printed on failure
 INTEROP_CASTY=()         # "PID|NAME" of every casty-cli started by casty_start or casty_spawn
-INTEROP_STARTED=$SECONDS
-INTEROP_TAIL=${INTEROP_TAIL:-40}
 UPSTREAM=""
 UPSTREAM_URL=""
 ICE_PORT=""
@@ -45,28 +41,15 @@ LAST_PID=""
 TMP=""
 CLI=""
 
-INTEROP_T0=${EPOCHREALTIME/./}
-_elapsed() { local t=${EPOCHREALTIME/./}; t=$(((t - INTEROP_T0) / 100000)); printf '%d.%d' $((t / 10)) $((t % 10)); }
-pass() { INTEROP_PASSES=$((INTEROP_PASSES + 1)); echo "PASS: [$INTEROP_NAME/$UPSTREAM +$(_elapsed)s] $*"; }
-fail() { INTEROP_FAILS=$((INTEROP_FAILS + 1)); echo "FAIL: [$INTEROP_NAME/$UPSTREAM +$(_elapsed)s] $*"; }
-info() { echo "INFO: [$INTEROP_NAME/$UPSTREAM +$(_elapsed)s] $*"; }
-# measure NAME VALUE UNIT — a figure worth reporting (grep MEASURE: in the output).
-measure() { echo "MEASURE: [$INTEROP_NAME/$UPSTREAM] $1 = $2 $3"; }
-
-# interop_log LABEL FILE — print the tail of FILE (if it exists) as evidence when the script fails.
-interop_log() { INTEROP_LOGS+=("$1|$2"); }
-
-
-# _interop_evidence — print the tail of every registered log, progress lines (\r) made readable.
-_interop_evidence() {
-    local entry label file
-    echo "----- evidence for $INTEROP_NAME ($UPSTREAM): logs under ${TMP:-?} -----"
+# verdict_context — for the evidence: the proxy's status page, how each casty-cli started here ended, and the
+# TCP connections on the ports in play.
+verdict_context() {
     if [ -n "$CASTY_URL" ]; then
         echo "----- $CASTY_URL/status.json -----"
         curl -s --max-time 2 "${CASTY_URL}status.json" 2>&1 || echo "(no answer)"
         echo
     fi
-    local pid status
+    local entry pid status
     for entry in "${INTEROP_CASTY[@]}"; do
         pid=${entry%%|*}
         if alive "$pid"; then
@@ -83,37 +66,10 @@ _interop_evidence() {
     done
     echo "----- TCP connections on 127.0.0.1 (ss -tanp) -----"
     ss -Htanp 2>/dev/null | grep -E "127\.0\.0\.1:(${PROXY_PORT:-x}|${ICE_PORT:-x}|${STATION_PORT:-x})\b" | head -30 || true
-    for entry in "${INTEROP_LOGS[@]}"; do
-        label=${entry%%|*}
-        file=${entry#*|}
-        [ -f "$file" ] || { echo "----- $label: no log ($file) -----"; continue; }
-        echo "----- $label: last $INTEROP_TAIL lines of $file -----"
-        tr '\r' '\n' <"$file" | tr -d '\000' | grep -v '^[[:space:]]*$' | grep -v '^> [0-9]' | tail -n "$INTEROP_TAIL" || true
-    done
-    echo "----- end of evidence -----"
 }
 
-# _interop_exit — EXIT trap: evidence when anything failed, then end every process started here.
-_interop_exit() {
-    local rc=$?
-    trap - EXIT
-    set +e
-    if [ "$rc" -ne 0 ] && [ "$INTEROP_FAILS" -eq 0 ]; then
-        echo "FAIL: [$INTEROP_NAME/$UPSTREAM] stopped early (exit status $rc${INTEROP_ERR:+, at $INTEROP_ERR})"
-        INTEROP_FAILS=1
-    fi
-    if [ "$INTEROP_FAILS" -gt 0 ]; then
-        _interop_evidence
-    fi
-    peers_cleanup 2>/dev/null
-    if [ "$INTEROP_FAILS" -gt 0 ]; then
-        echo "FAIL: $INTEROP_NAME $UPSTREAM: $INTEROP_FAILS failed, $INTEROP_PASSES passed, $((SECONDS - INTEROP_STARTED)) s"
-        [ "$rc" -ne 0 ] || rc=1
-    else
-        echo "PASS: $INTEROP_NAME $UPSTREAM: all $INTEROP_PASSES checks passed, $((SECONDS - INTEROP_STARTED)) s"
-    fi
-    exit "$rc"
-}
+# verdict_cleanup — at exit: end every process started here.
+verdict_cleanup() { peers_cleanup 2>/dev/null; }
 
 # interop_begin [icecast|station] — set up traps and the scratch dir, check the tools, find casty-cli.
 interop_begin() {
@@ -122,32 +78,21 @@ interop_begin() {
         icecast | station) ;;
         *) echo "usage: $0 [icecast|station]" >&2; exit 2 ;;
     esac
+    VERDICT_TAG="$VERDICT_NAME/$UPSTREAM"
     peers_trap
-    set -E
-    trap 'INTEROP_ERR="line $LINENO: $BASH_COMMAND"' ERR
-    trap '_interop_exit' EXIT
-    trap 'echo "FAIL: [$INTEROP_NAME/$UPSTREAM] interrupted"; exit 130' INT
-    trap 'echo "FAIL: [$INTEROP_NAME/$UPSTREAM] terminated"; exit 143' TERM
+    verdict_traps
     TMP=$(peers_tmpdir)
     local tool
     for tool in icecast2 ffmpeg mpg123 cvlc streamripper curl ss runuser timeout; do
         command -v "$tool" >/dev/null || { fail "$tool is not installed (run scripts/install-peers.sh)"; exit 1; }
     done
-    if [ -n "${CASTY_CLI:-}" ]; then
-        CLI=$CASTY_CLI
-    else
-        CLI="$(cd "$INTEROP_ROOT" && swift build --show-bin-path)/casty-cli"
-    fi
-    [ -x "$CLI" ] || { fail "casty-cli not found at $CLI (swift build --product casty-cli, or set CASTY_CLI)"; exit 1; }
+    find_casty_cli "$INTEROP_ROOT"
     info "casty-cli: $CLI; scratch: $TMP"
 }
 
 # interop_end — exit with the verdict (the EXIT trap prints it and the evidence).
-interop_end() { exit 0; }
+interop_end() { verdict_end; }
 
-
-# alive PID — is PID running (and not a zombie)?
-alive() { ! _peers_gone "$1"; }
 
 # casty_start NAME ARGS... — run `casty-cli ARGS...` in the background, output to $TMP/NAME.log, and wait
 # (15 s at most) for its "listening on http://" line. Sets LAST_PID.
@@ -155,7 +100,7 @@ casty_start() {
     local name=$1 log
     shift
     log="$TMP/$name.log"
-    interop_log "casty-cli $name" "$log"
+    evidence_log "casty-cli $name" "$log"
     "$CLI" "$@" </dev/null >"$log" 2>&1 &
     LAST_PID=$!
     peers_track "$LAST_PID"
@@ -176,8 +121,8 @@ _casty_listening() { log_has "$1" 'listening on http://' || ! alive "$2"; }
 casty_spawn() {
     local name=$1
     shift
-    interop_log "casty-cli $name (stderr)" "$TMP/$name.log"
-    interop_log "casty-cli $name (stdout)" "$TMP/$name.out"
+    evidence_log "casty-cli $name (stderr)" "$TMP/$name.log"
+    evidence_log "casty-cli $name (stdout)" "$TMP/$name.out"
     "$CLI" "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.log" &
     LAST_PID=$!
     peers_track "$LAST_PID"
@@ -191,8 +136,8 @@ upstream_start() {
     case $UPSTREAM in
         icecast)
             [ -n "$ICE_PORT" ] || ICE_PORT=$(free_port)
-            interop_log "icecast error.log" "$TMP/icecast/log/error.log"
-            interop_log "ffmpeg source" "$TMP/icecast/source-$ICE_MOUNT.log"
+            evidence_log "icecast error.log" "$TMP/icecast/log/error.log"
+            evidence_log "ffmpeg source" "$TMP/icecast/source-$ICE_MOUNT.log"
             icecast_start "$ICE_PORT" "$TMP/icecast" || { fail "Icecast did not start"; exit 1; }
             source_start "$ICE_PORT" "$ICE_MOUNT" 440 || { fail "the ffmpeg source did not go live"; exit 1; }
             set_title "$ICE_PORT" "$ICE_MOUNT" "${1:-Casty Interop One}" || { fail "set_title failed"; exit 1; }
@@ -261,7 +206,7 @@ first_stamp() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -E -- "$2" | head -1 | 
 mpg123_start() {
     local name=$1 url=$2
     shift 2
-    interop_log "mpg123 $name" "$TMP/$name.log"
+    evidence_log "mpg123 $name" "$TMP/$name.log"
     # (The subshell's own stderr is dropped: it would report "Terminated" when peers_stop ends the pipe.)
     (mpg123 -v "$@" -w "$TMP/$name.wav" "$url" 2>&1 </dev/null | stamp_lines >"$TMP/$name.log") 2>/dev/null &
     LAST_PID=$!

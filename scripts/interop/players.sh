@@ -36,8 +36,8 @@ fi
 # --- Reply headers, with and without Icy-MetaData: 1 ------------------------------------------------------
 curl -s -0 -D "$TMP/headers-meta.txt" -o /dev/null --max-time 1 -H 'Icy-MetaData: 1' "$CASTY_URL" || true
 curl -s -0 -D "$TMP/headers-plain.txt" -o /dev/null --max-time 1 "$CASTY_URL" || true
-interop_log "reply headers with Icy-MetaData: 1" "$TMP/headers-meta.txt"
-interop_log "reply headers without Icy-MetaData" "$TMP/headers-plain.txt"
+evidence_log "reply headers with Icy-MetaData: 1" "$TMP/headers-meta.txt"
+evidence_log "reply headers without Icy-MetaData" "$TMP/headers-plain.txt"
 if head -1 "$TMP/headers-meta.txt" | grep -q '^HTTP/1.0 200 OK' &&
     grep -qiE '^icy-metaint: ?8192' "$TMP/headers-meta.txt" &&
     ! grep -qi '^icy-metaint' "$TMP/headers-plain.txt" &&
@@ -57,7 +57,7 @@ else
     DIRECT_PID=""
 fi
 
-interop_log "ffmpeg" "$TMP/ffmpeg.log"
+evidence_log "ffmpeg" "$TMP/ffmpeg.log"
 (
     rc=0
     timeout 25 ffmpeg -nostdin -hide_banner -icy 1 -i "$CASTY_URL" -t 4 -y "$TMP/ffmpeg.wav" \
@@ -67,7 +67,7 @@ interop_log "ffmpeg" "$TMP/ffmpeg.log"
 FF_PID=$!
 peers_track "$FF_PID"
 
-interop_log "cvlc" "$TMP/vlc.log"
+evidence_log "cvlc" "$TMP/vlc.log"
 (
     rc=0
     as_unprivileged timeout 30 cvlc -vv --play-and-exit --run-time 5 --aout=dummy --no-video \
@@ -78,7 +78,7 @@ VLC_PID=$!
 peers_track "$VLC_PID"
 
 mkdir -p "$TMP/rip"
-interop_log "streamripper" "$TMP/streamripper.log"
+evidence_log "streamripper" "$TMP/streamripper.log"
 (
     rc=0
     timeout 30 streamripper "$CASTY_URL" -l 8 --xs-none -d "$TMP/rip" >"$TMP/streamripper.log" 2>&1 \
@@ -226,7 +226,7 @@ fi
 wait_until 30 test -s "$TMP/streamripper.rc" || true
 sr_rc=$(cat "$TMP/streamripper.rc" 2>/dev/null || echo none)
 find "$TMP/rip" -type f >"$TMP/rip.txt" 2>/dev/null || true
-interop_log "files streamripper wrote" "$TMP/rip.txt"
+evidence_log "files streamripper wrote" "$TMP/rip.txt"
 ripped=$(find "$TMP/rip" -type f -name "*${TITLE1}*.mp3" -size +1k 2>/dev/null | head -1)
 if [ "$sr_rc" = 0 ] && [ -n "$ripped" ]; then
     pass "streamripper exited 0 and wrote ${ripped#"$TMP"/rip/} ($(file_size "$ripped") bytes)"

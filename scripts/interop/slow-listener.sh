@@ -26,7 +26,7 @@ proxy_start "$UPSTREAM_URL"
 # The stalled listener: asks for the stream and metadata, then never reads a byte. Perl (perl-base is on every
 # Debian) gives its socket a 4 KiB receive buffer before connecting, so that it fills within a second or
 # two instead of the ~8 s that loopback's default window of 128 KiB takes at 16 KB/s. It sleeps 60 s at most.
-interop_log "stalled listener" "$TMP/stalled.log"
+evidence_log "stalled listener" "$TMP/stalled.log"
 perl -MSocket -e '
     my ($port, $secs) = @ARGV;
     socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";

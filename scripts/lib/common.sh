@@ -1,5 +1,17 @@
 #!/usr/bin/env bash
-# common.sh — small helpers shared by the test scripts (scripts/interop, scripts/tree). Sourced, not run.
+# common.sh — small helpers shared by the test scripts (scripts/interop, scripts/station, scripts/tree). Sourced,
+# not run.
+
+# find_casty_cli ROOT — sets CLI to the casty-cli under test: $CASTY_CLI when set, else the one `swift build` made
+# in ROOT; fails the script (after the verdict's traps are set) when there is none.
+find_casty_cli() {
+    if [ -n "${CASTY_CLI:-}" ]; then
+        CLI=$CASTY_CLI
+    else
+        CLI="$(cd "$1" && swift build --show-bin-path 2>/dev/null)/casty-cli"
+    fi
+    [ -x "$CLI" ] || { fail "casty-cli not found at $CLI (swift build --product casty-cli, or set CASTY_CLI)"; exit 1; }
+}
 
 # now_ms — milliseconds since the epoch (bash's own clock, no fork).
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }

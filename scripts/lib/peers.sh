@@ -74,6 +74,8 @@ _peers_untrack() {
 _peers_gone() {
     ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]
 }
+# alive PID — is PID running (and not a zombie)?
+alive() { ! _peers_gone "$1"; }
 
 # _peers_wait_gone PID TENTHS — wait up to TENTHS × 0.1 s for PID to exit.
 _peers_wait_gone() {

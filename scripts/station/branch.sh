@@ -26,7 +26,7 @@ check "(a) ffmpeg published MP3 to the root's /live" "(a) the root's /live does 
 check "(a) ffmpeg published AAC to the root's /aac" "(a) the root's /aac does not answer 200 within 10 s" wait_live /aac 10
 
 BRANCH_PORT=$(station_port)
-station_log "casty-cli branch" "$TMP/branch.log"
+evidence_log "casty-cli branch" "$TMP/branch.log"
 "$CLI" branch --root "$ROOT_BASE/" --port "$BRANCH_PORT" --host 127.0.0.1 --advertise "127.0.0.1:$BRANCH_PORT" \
     </dev/null >"$TMP/branch.log" 2>&1 &
 BRANCH_PID=$!
@@ -50,7 +50,7 @@ decoder_start live mpg123 "$B/live" 4
 MPG=$LAST_PID
 decoder_start aac ffmpeg "$B/aac" 4
 FFL=$LAST_PID
-station_log "cvlc" "$TMP/vlc.log"
+evidence_log "cvlc" "$TMP/vlc.log"
 (
     rc=0
     as_unprivileged timeout 30 cvlc -vv --play-and-exit --run-time 5 --aout=dummy --no-video "$B/live" \

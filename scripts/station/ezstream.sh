@@ -57,7 +57,7 @@ ezstream_start() {
 </ezstream>
 XML
     chmod 600 "$TMP/$name.xml"
-    station_log "ezstream $name" "$TMP/$name.log"
+    evidence_log "ezstream $name" "$TMP/$name.log"
     ezstream -v -c "$TMP/$name.xml" </dev/null >"$TMP/$name.log" 2>&1 &
     LAST_PID=$!
     peers_track "$LAST_PID"
@@ -76,11 +76,11 @@ fi
 listen_start ez1-meta "$BASE/ez1.mp3" 10 --meta --until-title casty-ez-tone
 META=$LAST_PID
 curl -s -0 -D "$TMP/headers-ez1.txt" -o /dev/null --max-time 1 "$BASE/ez1.mp3" || true
-station_log "reply headers /ez1.mp3" "$TMP/headers-ez1.txt"
+evidence_log "reply headers /ez1.mp3" "$TMP/headers-ez1.txt"
 check "(b) icy-name and icy-genre from ezstream's stream_name and stream_genre" \
     "(b) icy-name '$(hdr "$TMP/headers-ez1.txt" icy-name)', icy-genre '$(hdr "$TMP/headers-ez1.txt" icy-genre)' (want 'Casty ezstream test', 'EZ Genre')" \
     test "$(hdr "$TMP/headers-ez1.txt" icy-name)|$(hdr "$TMP/headers-ez1.txt" icy-genre)" = "Casty ezstream test|EZ Genre"
-station_log "mpg123 ez1" "$TMP/mpg123-ez1.log"
+evidence_log "mpg123 ez1" "$TMP/mpg123-ez1.log"
 timeout 15 mpg123 -n 115 -w "$TMP/ez1.wav" "$BASE/ez1.mp3" >"$TMP/mpg123-ez1.log" 2>&1 || true
 audio_check "(c) mpg123 on /ez1.mp3" "$TMP/ez1.wav" 2.5 660
 wait "$META" 2>/dev/null || true
@@ -99,7 +99,7 @@ if wait_live /ez2.mp3 10; then
 else
     fail "(e) /ez2.mp3 does not answer 200 within 10 s of ezstream's start (ezstream $(alive "$EZ2" && echo running || echo exited))"
 fi
-station_log "mpg123 ez2" "$TMP/mpg123-ez2.log"
+evidence_log "mpg123 ez2" "$TMP/mpg123-ez2.log"
 timeout 15 mpg123 -n 80 -w "$TMP/ez2.wav" "$BASE/ez2.mp3" >"$TMP/mpg123-ez2.log" 2>&1 || true
 audio_check "(e) mpg123 on /ez2.mp3" "$TMP/ez2.wav" 1.8 660
 peers_stop "$EZ2"

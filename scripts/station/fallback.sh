@@ -86,7 +86,7 @@ fi
 sleep 5
 t_move=$(now_ms)
 code=$(admin_get "admin:$ADMIN_PW" "/admin/moveclients?mount=/live&destination=/backup" "$TMP/moveclients.txt")
-station_log "/admin/moveclients" "$TMP/moveclients.txt"
+evidence_log "/admin/moveclients" "$TMP/moveclients.txt"
 check "(d) /admin/moveclients?mount=/live&destination=/backup answered 200" \
     "(d) /admin/moveclients answered $code: $(head -c 200 "$TMP/moveclients.txt")" test "$code" = 200
 

@@ -3,7 +3,7 @@
 # node). Each script runs its checks against one server under test, given as its first argument:
 #
 #   casty    `casty-cli server --port P --host 127.0.0.1 --source-password PW --admin-password APW …`
-#            ($CASTY_CLI, else `casty-cli` on the PATH, else the one `swift build` made)
+#            ($CASTY_CLI, else the one `swift build` made)
 #   icecast  Icecast 2 (Debian's icecast2) with an icecast.xml written here, as close as Icecast allows to the
 #            same options: --fallback /a=/b becomes <fallback-mount> + <fallback-override>, --source-timeout
 #            becomes <source-timeout>, --station /m becomes an ffmpeg sine source on /m, --mounts has no
@@ -19,7 +19,8 @@
 #     casty_only "why" || ...                    # for a check only Casty has
 #     station_end                                # exit 0 when no check failed, 1 otherwise (evidence printed)
 #
-# Output: PASS:/FAIL:/INFO:/MEASURE: lines as in scripts/interop; on failure the tail of every registered log.
+# Output: scripts/lib/verdict.sh's PASS:/FAIL:/INFO:/MEASURE: lines; on failure the tail of every log registered
+# with evidence_log.
 # Ports: a free one in 18800–18899 (this family's range). Passwords: SRC_PW and ADMIN_PW, distinctive so that
 # a script can check they never reach Casty's log. Everything listens on and connects to 127.0.0.1 only.
 
@@ -37,14 +38,9 @@ export ICECAST_ADMIN_PASSWORD=$ADMIN_PW
 . "$STATION_ROOT/scripts/lib/peers.sh"
 # shellcheck source=scripts/lib/common.sh
 . "$STATION_ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/verdict.sh
+. "$STATION_ROOT/scripts/lib/verdict.sh"
 
-STATION_NAME=$(basename "$0" .sh)
-STATION_FAILS=0
-STATION_PASSES=0
-STATION_LOGS=()
-STATION_STARTED=$SECONDS
-STATION_T0=${EPOCHREALTIME/./}
-STATION_TAIL=${STATION_TAIL:-40}
 TARGET=""
 TMP=""
 CLI=""
@@ -54,11 +50,6 @@ SERVER_PID=""
 SERVER_LOG=""
 LAST_PID=""
 
-_st_elapsed() { local t=${EPOCHREALTIME/./}; t=$(((t - STATION_T0) / 100000)); printf '%d.%d' $((t / 10)) $((t % 10)); }
-pass() { STATION_PASSES=$((STATION_PASSES + 1)); echo "PASS: [$STATION_NAME/$TARGET +$(_st_elapsed)s] $*"; }
-fail() { STATION_FAILS=$((STATION_FAILS + 1)); echo "FAIL: [$STATION_NAME/$TARGET +$(_st_elapsed)s] $*"; }
-info() { echo "INFO: [$STATION_NAME/$TARGET +$(_st_elapsed)s] $*"; }
-measure() { echo "MEASURE: [$STATION_NAME/$TARGET] $1 = $2 $3"; }
 # check OK-MESSAGE FAIL-MESSAGE CMD... — pass when CMD succeeds, else fail.
 check() {
     local ok=$1 bad=$2
@@ -72,12 +63,8 @@ casty_only() {
     return 1
 }
 
-# station_log LABEL FILE — print the tail of FILE as evidence when the script fails.
-station_log() { STATION_LOGS+=("$1|$2"); }
-
-_station_evidence() {
-    local entry label file
-    echo "----- evidence for $STATION_NAME ($TARGET): logs under ${TMP:-?} -----"
+# verdict_context — for the evidence: the server's status page, and whether it still runs.
+verdict_context() {
     if [ -n "$BASE" ]; then
         echo "----- $BASE/status.json -----"
         curl -s --max-time 2 "$BASE/status.json" 2>&1 | head -c 3000 || echo "(no answer)"
@@ -86,34 +73,12 @@ _station_evidence() {
     if [ -n "$SERVER_PID" ]; then
         if alive "$SERVER_PID"; then echo "----- server (pid $SERVER_PID): still running -----"; else echo "----- server (pid $SERVER_PID): not running -----"; fi
     fi
-    for entry in "${STATION_LOGS[@]}"; do
-        label=${entry%%|*}
-        file=${entry#*|}
-        [ -f "$file" ] || { echo "----- $label: no log ($file) -----"; continue; }
-        echo "----- $label: last $STATION_TAIL lines of $file -----"
-        tr '\r' '\n' <"$file" | tr -d '\000' | grep -v '^[[:space:]]*$' | tail -n "$STATION_TAIL" | cut -c1-400 || true
-    done
-    echo "----- end of evidence -----"
 }
 
-_station_exit() {
-    local rc=$?
-    trap - EXIT
-    set +e
-    if [ "$rc" -ne 0 ] && [ "$STATION_FAILS" -eq 0 ]; then
-        echo "FAIL: [$STATION_NAME/$TARGET] stopped early (exit status $rc${STATION_ERR:+, at $STATION_ERR})"
-        STATION_FAILS=1
-    fi
-    [ "$STATION_FAILS" -eq 0 ] || _station_evidence
+# verdict_cleanup — at exit: end every process started here, give back the ports.
+verdict_cleanup() {
     peers_cleanup 2>/dev/null
     station_release_ports 2>/dev/null
-    if [ "$STATION_FAILS" -gt 0 ]; then
-        echo "FAIL: $STATION_NAME $TARGET: $STATION_FAILS failed, $STATION_PASSES passed, $((SECONDS - STATION_STARTED)) s"
-        [ "$rc" -ne 0 ] || rc=1
-    else
-        echo "PASS: $STATION_NAME $TARGET: all $STATION_PASSES checks passed, $((SECONDS - STATION_STARTED)) s"
-    fi
-    exit "$rc"
 }
 
 # station_begin [casty|icecast] [TOOL...] — traps, scratch dir, tools (curl, ffmpeg, python3, icecast2 or
@@ -125,12 +90,9 @@ station_begin() {
         *) echo "usage: $0 [casty|icecast]" >&2; exit 2 ;;
     esac
     shift || true
+    VERDICT_TAG="$VERDICT_NAME/$TARGET"
     peers_trap
-    set -E
-    trap 'STATION_ERR="line $LINENO: $BASH_COMMAND"' ERR
-    trap '_station_exit' EXIT
-    trap 'echo "FAIL: [$STATION_NAME/$TARGET] interrupted"; exit 130' INT
-    trap 'echo "FAIL: [$STATION_NAME/$TARGET] terminated"; exit 143' TERM
+    verdict_traps
     TMP=$(peers_tmpdir)
     local tool
     for tool in curl ffmpeg python3 ss timeout "$@"; do
@@ -139,28 +101,19 @@ station_begin() {
     if [ "$TARGET" = icecast ]; then
         command -v icecast2 >/dev/null || { fail "icecast2 is not installed (run scripts/install-peers.sh)"; exit 1; }
     else
-        if [ -n "${CASTY_CLI:-}" ]; then
-            CLI=$CASTY_CLI
-        elif command -v casty-cli >/dev/null; then
-            CLI=$(command -v casty-cli)
-        else
-            CLI="$(cd "$STATION_ROOT" && swift build --show-bin-path 2>/dev/null)/casty-cli"
-        fi
-        [ -x "$CLI" ] || { fail "casty-cli not found at $CLI (swift build --product casty-cli, or set CASTY_CLI)"; exit 1; }
+        find_casty_cli "$STATION_ROOT"
         info "casty-cli: $CLI"
     fi
     info "scratch: $TMP"
 }
 
 # station_end — exit with the verdict (the EXIT trap prints it and the evidence).
-station_end() { exit 0; }
-
-alive() { ! _peers_gone "$1"; }
+station_end() { verdict_end; }
 
 # station_port — a free loopback port in 18800–18899 (random start), reserved for this script: scripts of this
 # family run in parallel (swift test), and two of them could otherwise pick the same free port before either binds
 # it (an application that then fails to bind while the check sees the other's server). A reservation is a directory
-# STATION_PORT_LOCKS/PORT naming its owner's PID; _station_exit removes this script's, and one whose owner is gone
+# STATION_PORT_LOCKS/PORT naming its owner's PID; verdict_cleanup removes this script's, and one whose owner is gone
 # is taken over.
 STATION_PORT_LOCKS=${TMPDIR:-/tmp}/casty-station-ports
 station_port() {
@@ -198,7 +151,7 @@ server_start() {
     BASE="http://127.0.0.1:$PORT"
     if [ "$TARGET" = casty ]; then
         SERVER_LOG="$TMP/casty.log"
-        station_log "casty-cli server" "$SERVER_LOG"
+        evidence_log "casty-cli server" "$SERVER_LOG"
         # The suite's recordings directory, unless the caller names its own (an option given twice is a mistake).
         local recordings=(--record-dir "$TMP/recordings")
         [[ " $* " != *" --record-dir "* ]] || recordings=()
@@ -249,11 +202,11 @@ _icecast_server_start() {
         icecast_start "$PORT" "$TMP/icecast" || { fail "icecast2 did not start"; exit 1; }
     SERVER_PID=$ICECAST_PID
     SERVER_LOG="$ICECAST_WORKDIR/log/error.log"
-    station_log "icecast error.log" "$SERVER_LOG"
-    station_log "icecast access.log" "$ICECAST_WORKDIR/log/access.log"
+    evidence_log "icecast error.log" "$SERVER_LOG"
+    evidence_log "icecast access.log" "$ICECAST_WORKDIR/log/access.log"
     info "icecast2 on $BASE (pid $SERVER_PID), source-timeout $timeout s"
     for m in "${station_mounts[@]}"; do
-        station_log "ffmpeg station ${m}" "$ICECAST_WORKDIR/source-${m#/}.log"
+        evidence_log "ffmpeg station ${m}" "$ICECAST_WORKDIR/source-${m#/}.log"
         source_start "$PORT" "$m" 220 || { fail "the ffmpeg source standing in for --station $m did not go live"; exit 1; }
         info "ffmpeg 220 Hz sine on $m stands in for casty's --station $m"
     done
@@ -299,7 +252,7 @@ ffmpeg_publish() {
     else
         enc=(-c:a libmp3lame -b:a 128k -id3v2_version 0 -write_xing 0 -content_type audio/mpeg -f mp3)
     fi
-    station_log "ffmpeg $name" "$TMP/$name.log"
+    evidence_log "ffmpeg $name" "$TMP/$name.log"
     ffmpeg -nostdin -hide_banner -loglevel warning -re -f lavfi -i "sine=frequency=$freq:sample_rate=44100" \
         -ac 2 -ar 44100 -map_metadata -1 "$@" "${enc[@]}" \
         "icecast://source:$SRC_PW@127.0.0.1:$PORT$mount" </dev/null >"$TMP/$name.log" 2>&1 &
@@ -334,7 +287,7 @@ audio_check() {
 # audio_check), its output in $TMP/NAME.log. Sets LAST_PID.
 decoder_start() {
     local name=$1 tool=$2 url=$3 secs=$4
-    station_log "$tool $name" "$TMP/$name.log"
+    evidence_log "$tool $name" "$TMP/$name.log"
     if [ "$tool" = mpg123 ]; then
         (timeout 20 mpg123 -n $((secs * 40)) -w "$TMP/$name.wav" "$url" >"$TMP/$name.log" 2>&1 || true) &
     else
@@ -365,7 +318,7 @@ json_field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(s
 listen_start() {
     local name=$1 url=$2 secs=$3
     shift 3
-    station_log "listener $name" "$TMP/$name.out"
+    evidence_log "listener $name" "$TMP/$name.out"
     python3 "$ICY_PY" listen --url "$url" --seconds "$secs" --json "$TMP/$name.json" "$@" </dev/null >"$TMP/$name.out" 2>&1 &
     LAST_PID=$!
     peers_track "$LAST_PID"
@@ -376,7 +329,7 @@ listen_start() {
 source_py() {
     local name=$1
     shift
-    station_log "source $name" "$TMP/$name.out"
+    evidence_log "source $name" "$TMP/$name.out"
     python3 "$ICY_PY" source --port "$PORT" --password "$SRC_PW" "$@" </dev/null >"$TMP/$name.out" 2>&1 &
     LAST_PID=$!
     peers_track "$LAST_PID"

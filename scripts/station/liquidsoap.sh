@@ -26,7 +26,7 @@ output.icecast(%mp3(bitrate=128, samplerate=44100, stereo=true), host="127.0.0.1
   password="$SRC_PW", mount="/liq-source", method="source", name="Casty liquidsoap source", genre="Liq Genre",
   description="liquidsoap SOURCE", sine(770.))
 LIQ
-station_log "liquidsoap" "$TMP/liquidsoap.log"
+evidence_log "liquidsoap" "$TMP/liquidsoap.log"
 liquidsoap "$TMP/publish.liq" </dev/null >"$TMP/liquidsoap.log" 2>&1 &
 LIQ_PID=$!
 peers_track "$LIQ_PID"
@@ -44,11 +44,11 @@ for run in put:550 source:770; do
         continue
     fi
     curl -s -0 -D "$TMP/headers-$method.txt" -o /dev/null --max-time 1 "$BASE$mount" || true
-    station_log "reply headers $mount" "$TMP/headers-$method.txt"
+    evidence_log "reply headers $mount" "$TMP/headers-$method.txt"
     check "(b) $mount: icy-name and icy-genre from output.icecast's name and genre" \
         "(b) $mount: icy-name '$(hdr "$TMP/headers-$method.txt" icy-name)', icy-genre '$(hdr "$TMP/headers-$method.txt" icy-genre)'" \
         test "$(hdr "$TMP/headers-$method.txt" icy-name)|$(hdr "$TMP/headers-$method.txt" icy-genre)" = "Casty liquidsoap $method|Liq Genre"
-    station_log "mpg123 $mount" "$TMP/mpg123-$method.log"
+    evidence_log "mpg123 $mount" "$TMP/mpg123-$method.log"
     timeout 15 mpg123 -n 115 -w "$TMP/$method.wav" "$BASE$mount" >"$TMP/mpg123-$method.log" 2>&1 || true
     audio_check "(c) mpg123 on $mount" "$TMP/$method.wav" 2.5 "$freq"
 done

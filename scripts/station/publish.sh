@@ -36,8 +36,8 @@ check "(b) ffmpeg published AAC (ADTS) to /aac: GET /aac answers 200" \
 # --- (c) station headers --------------------------------------------------------------------------------------
 curl -s -0 -D "$TMP/headers-live.txt" -o /dev/null --max-time 1 "$BASE/live" || true
 curl -s -0 -D "$TMP/headers-aac.txt" -o /dev/null --max-time 1 "$BASE/aac" || true
-station_log "reply headers /live" "$TMP/headers-live.txt"
-station_log "reply headers /aac" "$TMP/headers-aac.txt"
+evidence_log "reply headers /live" "$TMP/headers-live.txt"
+evidence_log "reply headers /aac" "$TMP/headers-aac.txt"
 hdr() { tr -d '\r' <"$1" | grep -i "^$2:" | head -1 | sed -E 's/^[^:]*:[[:space:]]*//'; }
 info "/live reply: $(head -1 "$TMP/headers-live.txt" | tr -d '\r'); $(tr -d '\r' <"$TMP/headers-live.txt" | grep -iE '^(icy-|content-type)' | tr '\n' ';')"
 check "(c) icy-name from the source's ice-name: $(hdr "$TMP/headers-live.txt" icy-name)" \
@@ -86,7 +86,7 @@ ok_and_has() {
     for text in "$@"; do grep -qF -- "$text" "$file" || return 1; done
 }
 curl -s --max-time 3 -o "$TMP/status.json" "$BASE/status.json" || true
-station_log "/status.json" "$TMP/status.json"
+evidence_log "/status.json" "$TMP/status.json"
 mounts=$(python3 "$ICY_PY" status-mounts "$TMP/status.json" 2>&1 || true)
 if [ "$(head -1 <<<"$mounts")" = array ] && grep -qx /live <<<"$mounts" && grep -qx /aac <<<"$mounts"; then
     pass "(f) /status.json: icestats.source is an array with /live and /aac"
@@ -94,7 +94,7 @@ else
     fail "(f) /status.json: icestats.source is not an array listing /live and /aac: $(tr '\n' ' ' <<<"$mounts")"
 fi
 code=$(admin_get "admin:$ADMIN_PW" /admin/listmounts "$TMP/listmounts.txt")
-station_log "/admin/listmounts" "$TMP/listmounts.txt"
+evidence_log "/admin/listmounts" "$TMP/listmounts.txt"
 check "(f) /admin/listmounts answered 200 naming /live and /aac" \
     "(f) /admin/listmounts answered $code: $(head -c 300 "$TMP/listmounts.txt" 2>/dev/null)" \
     ok_and_has "$code" "$TMP/listmounts.txt" /live /aac
@@ -106,7 +106,7 @@ listed() {
     grep -qF casty-publish-listener/3 "$TMP/listclients.txt"
 }
 wait_until 6 listed || true
-station_log "/admin/listclients" "$TMP/listclients.txt"
+evidence_log "/admin/listclients" "$TMP/listclients.txt"
 check "(f) /admin/listclients?mount=/live answered 200 naming the listener (its User-Agent)" \
     "(f) /admin/listclients?mount=/live answered $code without casty-publish-listener/3: $(head -c 300 "$TMP/listclients.txt" 2>/dev/null)" \
     ok_and_has "$code" "$TMP/listclients.txt" casty-publish-listener/3
@@ -130,7 +130,7 @@ audio_check "(d) ffmpeg on /aac" "$TMP/aac.wav" 3.5 660
 
 # --- (g) killsource -------------------------------------------------------------------------------------------
 code=$(admin_get "admin:$ADMIN_PW" "/admin/killsource?mount=/aac" "$TMP/killsource.txt")
-station_log "/admin/killsource" "$TMP/killsource.txt"
+evidence_log "/admin/killsource" "$TMP/killsource.txt"
 check "(g) /admin/killsource?mount=/aac answered 200" "(g) /admin/killsource answered $code: $(head -c 200 "$TMP/killsource.txt" 2>/dev/null)" test "$code" = 200
 aac_gone() { [ "$(http_code "$BASE/aac")" = 404 ]; }
 check "(g) after killsource /aac answers 404" "(g) /aac still answers $(http_code "$BASE/aac") 5 s after killsource" wait_until 5 aac_gone

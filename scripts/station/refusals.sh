@@ -35,7 +35,7 @@ refuse() {
     local name=$1 want=$2 what=$3 got
     shift 3
     python3 "$ICY_PY" source --port "$PORT" "$@" </dev/null >"$TMP/$name.out" 2>&1 || true
-    station_log "source $name" "$TMP/$name.out"
+    evidence_log "source $name" "$TMP/$name.out"
     got=$(out_status "$TMP/$name.out")
     PEER[$name]=$(sed -nE 's/^LOCAL //p' "$TMP/$name.out" | head -1)
     WANTED[$name]=$want
@@ -78,7 +78,7 @@ if casty_only "any source user name: Icecast 2.4 answers 401 unless the user is 
     make_mp3 "$TMP/tone.mp3" 660 3
     python3 "$ICY_PY" source --port "$PORT" --mount /other --method SOURCE --user someone --password "$SRC_PW" \
         --file "$TMP/tone.mp3" --seconds 1 </dev/null >"$TMP/user-other.out" 2>&1 || true
-    station_log "source user-other" "$TMP/user-other.out"
+    evidence_log "source user-other" "$TMP/user-other.out"
     check "(c) SOURCE /other as user 'someone' with the right password is accepted (200)" \
         "(c) SOURCE /other as user 'someone': $(out_line "$TMP/user-other.out")" test "$(out_status "$TMP/user-other.out")" = 200
 fi
@@ -105,7 +105,7 @@ code=$(set_title_as "source:$WRONG_PW" /live "Should Not Appear")
 check "(d) /admin/metadata with a wrong source password → 401" "(d) /admin/metadata with a wrong source password → $code" test "$code" = 401
 
 # --- (e) the first source was not disturbed --------------------------------------------------------------------
-station_log "mpg123" "$TMP/mpg123.log"
+evidence_log "mpg123" "$TMP/mpg123.log"
 timeout 20 mpg123 -n 120 -w "$TMP/live.wav" "$BASE/live" >"$TMP/mpg123.log" 2>&1 || true
 audio_check "(e) after the refusals, mpg123 on /live" "$TMP/live.wav" 2.5 440
 check "(e) the first ffmpeg source is still connected" \

@@ -37,7 +37,7 @@ python3 "$STATION_ROOT/scripts/control/app.py" --port "$APP_PORT" --log "$TMP/ap
     </dev/null >"$TMP/app.out" 2>&1 &
 APP_PID=$!
 peers_track "$APP_PID"
-station_log "application" "$TMP/app.out"
+evidence_log "application" "$TMP/app.out"
 wait_port "$APP_PORT" 10 "$APP_PID" || { fail "the application did not listen on $APP_PORT"; exit 1; }
 # Port 0: the kernel picks a free port for RTMP, and the server's first log line names it.
 server_start --mounts /live,/aac,/video,/spare,/obs --rtmp-port 0 \
@@ -68,7 +68,7 @@ rtmp_publish() {
     local name=$1 mount=$2 key=$3 freq=$4 codec=$5 enc
     shift 5
     if [ "$codec" = aac ]; then enc=(-c:a aac -b:a 96k); else enc=(-c:a libmp3lame -b:a 128k); fi
-    station_log "ffmpeg $name" "$TMP/$name.log"
+    evidence_log "ffmpeg $name" "$TMP/$name.log"
     ffmpeg -nostdin -hide_banner -loglevel warning -re -f lavfi -i "sine=frequency=$freq:sample_rate=44100" \
         "$@" -ac 2 -ar 44100 "${enc[@]}" -f flv "$RTMP$mount/$key" </dev/null >"$TMP/$name.log" 2>&1 &
     LAST_PID=$!
@@ -121,7 +121,7 @@ audio_check "(c) ffmpeg on /aac (AAC over RTMP, served as ADTS)" "$TMP/aac.wav" 
 # --- (j) librtmp, as OBS Studio publishes ------------------------------------------------------------------------------
 ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "sine=frequency=880:sample_rate=44100" -t 6 -ac 2 \
     -c:a libmp3lame -b:a 128k -metadata title="Through librtmp" -f flv "$TMP/obs.flv" </dev/null
-station_log "librtmp publisher" "$TMP/librtmp.log"
+evidence_log "librtmp publisher" "$TMP/librtmp.log"
 python3 "$STATION_ROOT/scripts/station/librtmp.py" "$RTMP/obs/goodkey" "$TMP/obs.flv" </dev/null >"$TMP/librtmp.log" 2>&1 &
 LIBRTMP=$!
 peers_track "$LIBRTMP"
@@ -136,7 +136,7 @@ audio_check "(j) mpg123 on /obs (MP3 published through librtmp)" "$TMP/obs.wav" 
 title_check "(j) librtmp's onMetaData title reached the Icy-MetaData listener" obsmeta "Through librtmp" || true
 
 # --- (e) refusals --------------------------------------------------------------------------------------------------
-station_log "ffmpeg wrong key" "$TMP/wrong.log"
+evidence_log "ffmpeg wrong key" "$TMP/wrong.log"
 status=0
 timeout 15 ffmpeg -nostdin -hide_banner -loglevel warning -re -f lavfi -i "sine=frequency=330" -t 5 -c:a libmp3lame \
     -f flv "$RTMP/spare/wrongkey" </dev/null >"$TMP/wrong.log" 2>&1 || status=$?
@@ -166,7 +166,7 @@ check "(f) stream-available arrived for live and aac" \
     "(f) stream-available missing: $(calls /events | cut -c1-300)" wait_until 5 available
 
 # --- (g) malformed peers -------------------------------------------------------------------------------------------
-station_log "malformed peers" "$TMP/garbage.out"
+evidence_log "malformed peers" "$TMP/garbage.out"
 python3 - "$RTMP_PORT" >"$TMP/garbage.out" 2>&1 <<'PY' || true
 import os, random, socket, struct, sys, time
 port = int(sys.argv[1])
@@ -270,7 +270,7 @@ check "(j) the librtmp publisher sent its whole file and ended ($(tail -1 "$TMP/
 
 # --- (h) status -------------------------------------------------------------------------------------------------------
 curl -s --max-time 3 -o "$TMP/status.json" "$BASE/status.json" || true
-station_log "/status.json" "$TMP/status.json"
+evidence_log "/status.json" "$TMP/status.json"
 rtmp_status=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["icestats"]["rtmp"]; print(" ".join(f"{k}={v}" for k, v in r.items()))' "$TMP/status.json" 2>&1 || true)
 info "icestats.rtmp: $rtmp_status"
 check "(h) /status.json icestats.rtmp: 3 publishing, 2 refused, 303 malformed, 1 timed out, audio counted, video ignored" \

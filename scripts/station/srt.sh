@@ -73,7 +73,7 @@ srt_publish() {
         aac) enc=(-c:a aac -b:a 96k -f mpegts) ;;
         rawmp3) enc=(-c:a libmp3lame -b:a 128k -id3v2_version 0 -write_xing 0 -f mp3) ;;
     esac
-    station_log "ffmpeg $name" "$TMP/$name.log"
+    evidence_log "ffmpeg $name" "$TMP/$name.log"
     ffmpeg -nostdin -hide_banner -nostats -loglevel info -re -f lavfi -i "sine=frequency=$freq:sample_rate=44100" \
         -ac 2 -ar 44100 -map_metadata -1 "$@" "${enc[@]}" "srt://127.0.0.1:$port?streamid=$id${pw:+&passphrase=$pw}" \
         </dev/null >"$TMP/$name.log" 2>&1 &
@@ -85,7 +85,7 @@ srt_publish() {
 # 16-bit PCM at RATE samples a second, 8000 by default: 16000 bytes a second, in 1316-byte messages), with SRT_PW.
 # Log in $TMP/NAME.log; sets LAST_PID.
 srt_send_file() {
-    station_log "ffmpeg $1" "$TMP/$1.log"
+    evidence_log "ffmpeg $1" "$TMP/$1.log"
     ffmpeg -nostdin -hide_banner -nostats -loglevel warning -re -f s16le -ar "${4:-8000}" -ac 1 -i "$3" -c copy -f s16le \
         "srt://127.0.0.1:$SRT_PORT?streamid=$2&passphrase=$SRT_PW" </dev/null >"$TMP/$1.log" 2>&1 &
     LAST_PID=$!
@@ -130,14 +130,14 @@ srt_publish srt-raw raw "$SRT_PW" 550 rawmp3
 for mount in /live /aac /raw; do
     check "(a/b) $mount is live within 10 s of ffmpeg's SRT call" "(a/b) $mount does not answer 200 within 10 s" wait_live "$mount" 10
 done
-station_log "mpg123 /live" "$TMP/mpg123-live.log"
+evidence_log "mpg123 /live" "$TMP/mpg123-live.log"
 timeout 20 mpg123 -n 120 -w "$TMP/live.wav" "$BASE/live" >"$TMP/mpg123-live.log" 2>&1 &
 MPG=$!
 (timeout 20 ffmpeg -nostdin -hide_banner -i "$BASE/aac" -t 4 -y "$TMP/aac.wav" >"$TMP/ffmpeg-listen.log" 2>&1 || true) &
 FFL=$!
-station_log "ffmpeg listening to /aac" "$TMP/ffmpeg-listen.log"
+evidence_log "ffmpeg listening to /aac" "$TMP/ffmpeg-listen.log"
 timeout 20 mpg123 -n 120 -w "$TMP/raw.wav" "$BASE/raw" >"$TMP/mpg123-raw.log" 2>&1 || true
-station_log "mpg123 /raw" "$TMP/mpg123-raw.log"
+evidence_log "mpg123 /raw" "$TMP/mpg123-raw.log"
 wait "$MPG" "$FFL" 2>/dev/null || true
 audio_check "(a) mpg123 on /live (MP3 in MPEG-TS over SRT)" "$TMP/live.wav" 2.5 440
 audio_check "(b) ffmpeg on /aac (AAC in MPEG-TS over SRT)" "$TMP/aac.wav" 3.5 660
@@ -152,7 +152,7 @@ fi
 # --- (c) statistics -------------------------------------------------------------------------------------------------
 sleep 2  # the statistics are read once a second
 status_now
-station_log "/status.json" "$TMP/status.json"
+evidence_log "/status.json" "$TMP/status.json"
 received=$(srt_field "$TMP/status.json" /live srt.packets_received)
 latency=$(srt_field "$TMP/status.json" /live srt.latency_ms)
 rtt=$(srt_field "$TMP/status.json" /live srt.rtt_ms)
@@ -164,7 +164,7 @@ else
     fail "(c) /status.json lacks /live's SRT statistics (packets $received, latency $latency, RTT $rtt, TS packets $tspackets): $(head -c 600 "$TMP/status.json")"
 fi
 code=$(curl -s -o "$TMP/report.json" -w '%{http_code}' --max-time 3 -H "Authorization: Bearer $TOKEN" "$BASE/commands/report" 2>/dev/null) || true
-station_log "/commands/report" "$TMP/report.json"
+evidence_log "/commands/report" "$TMP/report.json"
 report_srt() {
     python3 - "$TMP/report.json" <<'EOF'
 import json, sys
@@ -181,7 +181,7 @@ check "(c) /commands/report lists the SRT sources with their srt object" \
 # refused NAME — ffmpeg NAME ran to its end with a non-zero status (SRT refused it).
 refused_call() {
     local name=$1 id=$2 pw=$3 port=${4:-$SRT_PORT} rc=0
-    station_log "ffmpeg $name" "$TMP/$name.log"
+    evidence_log "ffmpeg $name" "$TMP/$name.log"
     timeout 15 ffmpeg -nostdin -hide_banner -nostats -loglevel info -re -f lavfi -i "sine=frequency=880:sample_rate=44100" \
         -t 5 -ac 2 -c:a libmp3lame -f mpegts "srt://127.0.0.1:$port?streamid=$id${pw:+&passphrase=$pw}" \
         </dev/null >"$TMP/$name.log" 2>&1 || rc=$?
@@ -242,7 +242,7 @@ srt_send_file srt-bad bad "$TMP/bad.ts"
 BAD_SRC=$LAST_PID
 if wait_live /bad 10; then
     timeout 15 mpg123 -n 80 -w "$TMP/bad.wav" "$BASE/bad" >"$TMP/mpg123-bad.log" 2>&1 || true
-    station_log "mpg123 /bad" "$TMP/mpg123-bad.log"
+    evidence_log "mpg123 /bad" "$TMP/mpg123-bad.log"
     audio_check "(g) mpg123 on /bad (the mangled TS)" "$TMP/bad.wav" 1.5
 else
     fail "(g) /bad is not live 10 s after the mangled TS began: $(tail -3 "$TMP/srt-bad.log" | tr '\n' ' ')"
@@ -271,7 +271,7 @@ else
     fail "(g) no log line dropping the /junk source: $(grep -F '/junk' "$SERVER_LOG" | tail -2 | tr '\n' ' ')"
 fi
 check "(g) the /junk caller was disconnected (ffmpeg exited)" "(g) the /junk ffmpeg still runs 10 s after" wait_until 10 gone "$JUNK_SRC"
-station_log "ffmpeg srt-video" "$TMP/srt-video.log"
+evidence_log "ffmpeg srt-video" "$TMP/srt-video.log"
 ffmpeg -nostdin -hide_banner -nostats -loglevel warning -re -f lavfi -i "testsrc=size=160x120:rate=10" -c:v mpeg2video -f mpegts \
     "srt://127.0.0.1:$SRT_PORT?streamid=video&passphrase=$SRT_PW" </dev/null >"$TMP/srt-video.log" 2>&1 &
 VIDEO_SRC=$!
@@ -321,20 +321,20 @@ check "(h) the AAC ffmpeg caller was disconnected (it exited)" "(h) the AAC ffmp
 
 # --- (i) 5 % loss each way ---------------------------------------------------------------------------------------------
 RELAY_PORT=$(srt_port) || { fail "(i) no free port for the relay"; exit 1; }
-station_log "ts.py lossy-relay" "$TMP/relay.out"
+evidence_log "ts.py lossy-relay" "$TMP/relay.out"
 python3 "$TS_PY" lossy-relay --listen "$RELAY_PORT" --to "$SRT_PORT" --loss 0.05 </dev/null >"$TMP/relay.out" 2>&1 &
 RELAY=$!
 peers_track "$RELAY"
 srt_publish srt-loss loss "$SRT_PW" 440 mp3 "$RELAY_PORT"
 LOSS_SRC=$LAST_PID
 if wait_live /loss 15; then
-    station_log "mpg123 /loss" "$TMP/mpg123-loss.log"
+    evidence_log "mpg123 /loss" "$TMP/mpg123-loss.log"
     t0=$(now_ms)
     timeout 12 mpg123 -w "$TMP/loss.wav" "$BASE/loss" >"$TMP/mpg123-loss.log" 2>&1 || true
     listened=$((($(now_ms) - t0) / 1000))
     status_now
     cp "$TMP/status.json" "$TMP/status-loss.json"
-    station_log "/status.json with loss" "$TMP/status-loss.json"
+    evidence_log "/status.json with loss" "$TMP/status-loss.json"
     # Wall-clock seconds listened, plus the burst: the decoded audio must cover them (continuous within the latency).
     audio_check "(i) mpg123 on /loss through 5 % loss each way" "$TMP/loss.wav" "$((listened - 1))" 440
     lost=$(srt_field "$TMP/status-loss.json" /loss srt.packets_lost)
@@ -359,14 +359,14 @@ info "relay: $(grep -E '^RELAY down' "$TMP/relay.out" || echo no counts)"
 
 # --- (j) key verification by the application -------------------------------------------------------------------------
 APP_PORT=$(srt_port) || { fail "(j) no free port for the application"; exit 1; }
-station_log "app.py" "$TMP/app.out"
+evidence_log "app.py" "$TMP/app.out"
 python3 "$STATION_ROOT/scripts/control/app.py" --port "$APP_PORT" --log "$TMP/app.jsonl" --keys GoodKey-5s </dev/null >"$TMP/app.out" 2>&1 &
 peers_track "$!"
 wait_until 10 listening "$APP_PORT" || fail "(j) app.py does not listen on $APP_PORT"
 SRT2_PORT=$(srt_port) || { fail "(j) no free port for the second server's SRT"; exit 1; }
 HTTP2_PORT=$(srt_port) || { fail "(j) no free port for the second server"; exit 1; }
 SERVER2_LOG="$TMP/casty2.log"
-station_log "casty-cli server (key verification)" "$SERVER2_LOG"
+evidence_log "casty-cli server (key verification)" "$SERVER2_LOG"
 "$CLI" server --port "$HTTP2_PORT" --host 127.0.0.1 --accept-all --srt-port "$SRT2_PORT" \
     --key-verification-url "http://127.0.0.1:$APP_PORT/verify" --record-dir "$TMP/recordings" </dev/null >"$SERVER2_LOG" 2>&1 &
 peers_track "$!"
@@ -404,7 +404,7 @@ startup_error() {
     port=$(srt_port)
     timeout 10 "$CLI" server --port "$port" --host 127.0.0.1 --source-password x --srt-port "$port" "$@" \
         </dev/null >"$TMP/$name.log" 2>&1 || rc=$?
-    station_log "casty-cli server ($name)" "$TMP/$name.log"
+    evidence_log "casty-cli server ($name)" "$TMP/$name.log"
     if [ "$rc" = 1 ] && [ "$(wc -l <"$TMP/$name.log")" = 1 ] && grep -qF -- "$want" "$TMP/$name.log"; then
         pass "(k) $name: status 1, one line: $(cut -c1-170 "$TMP/$name.log")"
     else

@@ -20,26 +20,17 @@ TREE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TREE_ROOT=$(cd "$TREE_DIR/../.." && pwd)
 # shellcheck source=scripts/lib/common.sh
 . "$TREE_ROOT/scripts/lib/common.sh"
+# shellcheck source=scripts/lib/verdict.sh
+. "$TREE_ROOT/scripts/lib/verdict.sh"
 TREE_PREFIX=${TREE_PREFIX:-ctt}
 TREE_SUBNET=10.213.0
 # shellcheck disable=SC2034  # used by the scripts that source this file
 TREE_PORT=${TREE_PORT:-8000}   # every node listens on this port, in its own namespace
-TREE_NAME=$(basename "$0" .sh)
-TREE_FAILS=0
-TREE_PASSES=0
 TREE_PIDS=()             # background processes started here (ended by the cleanup)
-TREE_LOGS=()             # "LABEL|FILE": their tails are printed as evidence on failure
-TREE_T0=${EPOCHREALTIME/./}
-TREE_STARTED=$SECONDS
-TREE_TAIL=${TREE_TAIL:-40}
 TMP=""
 CLI=""
 LAST_PID=""
 
-_elapsed() { local t=${EPOCHREALTIME/./}; t=$(((t - TREE_T0) / 100000)); printf '%d.%d' $((t / 10)) $((t % 10)); }
-pass() { TREE_PASSES=$((TREE_PASSES + 1)); echo "PASS: [$TREE_NAME +$(_elapsed)s] $*"; }
-fail() { TREE_FAILS=$((TREE_FAILS + 1)); echo "FAIL: [$TREE_NAME +$(_elapsed)s] $*"; }
-info() { echo "INFO: [$TREE_NAME +$(_elapsed)s] $*"; }
 # check DESCRIPTION CMD... — PASS when CMD succeeds, FAIL otherwise.
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
@@ -85,63 +76,28 @@ tree_cleanup() {
     done
 }
 
-# _tree_evidence — the tail of every registered log.
-_tree_evidence() {
-    local entry label file
-    echo "----- evidence for $TREE_NAME: logs under ${TMP:-?} -----"
-    for entry in "${TREE_LOGS[@]}"; do
-        label=${entry%%|*}
-        file=${entry#*|}
-        [ -f "$file" ] || { echo "----- $label: no log ($file) -----"; continue; }
-        echo "----- $label: last $TREE_TAIL lines of $file -----"
-        tr '\r' '\n' <"$file" | tr -d '\000' | grep -v '^[[:space:]]*$' | tail -n "$TREE_TAIL" || true
-    done
-    echo "----- end of evidence -----"
-}
-
-# _tree_exit — EXIT trap: evidence when something failed, cleanup, verdict.
-_tree_exit() {
-    local rc=$?
-    trap - EXIT INT TERM
-    set +e
-    if [ "$rc" -ne 0 ] && [ "$TREE_FAILS" -eq 0 ]; then
-        echo "FAIL: [$TREE_NAME] stopped early (exit status $rc${TREE_ERR:+, at $TREE_ERR})"
-        TREE_FAILS=1
-    fi
-    [ "$TREE_FAILS" -eq 0 ] || _tree_evidence
+# verdict_cleanup — at exit: our processes and namespaces gone (a namespace left behind fails the run), the
+# scratch directory removed unless TREE_KEEP is set.
+verdict_cleanup() {
     tree_cleanup
     if [ -n "$TMP" ] && [ -z "${TREE_KEEP:-}" ]; then rm -rf -- "$TMP"; fi
-    if [ -n "$(_our_namespaces)" ]; then
-        echo "FAIL: [$TREE_NAME] namespaces left behind: $(_our_namespaces | paste -sd' ')"
-        TREE_FAILS=$((TREE_FAILS + 1))
-    fi
-    if [ "$TREE_FAILS" -gt 0 ]; then
-        echo "FAIL: $TREE_NAME: $TREE_FAILS failed, $TREE_PASSES passed, $((SECONDS - TREE_STARTED)) s"
-        [ "$rc" -ne 0 ] || rc=1
-    else
-        echo "PASS: $TREE_NAME: all $TREE_PASSES checks passed, $((SECONDS - TREE_STARTED)) s"
-    fi
-    exit "$rc"
+    if [ -n "$(_our_namespaces)" ]; then fail "namespaces left behind: $(_our_namespaces | paste -sd' ')"; fi
 }
 
 # tree_begin — must be root; tools; one run of this script at a time (lock); leftovers removed; traps; casty-cli.
 tree_begin() {
     local tool
-    if [ "$(id -u)" -ne 0 ]; then echo "FAIL: [$TREE_NAME] needs root (network namespaces)"; exit 1; fi
+    if [ "$(id -u)" -ne 0 ]; then echo "FAIL: [$VERDICT_NAME] needs root (network namespaces)"; exit 1; fi
     for tool in ${TREE_TOOLS:-ip curl python3 flock timeout mpg123}; do
-        command -v "$tool" >/dev/null || { echo "FAIL: [$TREE_NAME] $tool is not installed"; exit 1; }
+        command -v "$tool" >/dev/null || { echo "FAIL: [$VERDICT_NAME] $tool is not installed"; exit 1; }
     done
     # Two runs of the same script would delete each other's namespaces: the second waits (≤ 200 s). Background
     # processes do not inherit the lock (9>&-), so the leftovers of a killed run do not hold it.
     local lock="/tmp/casty-tree-${TREE_PREFIX}.lock"
     [ -d /run/lock ] && [ -w /run/lock ] && lock="/run/lock/casty-tree-${TREE_PREFIX}.lock"
     exec 9>"$lock"
-    if ! flock -w 200 9; then echo "FAIL: [$TREE_NAME] another run holds the lock for 200 s"; exit 1; fi
-    set -E
-    trap 'TREE_ERR="line $LINENO: $BASH_COMMAND"' ERR
-    trap '_tree_exit' EXIT
-    trap 'echo "FAIL: [$TREE_NAME] interrupted"; exit 130' INT
-    trap 'echo "FAIL: [$TREE_NAME] terminated"; exit 143' TERM
+    if ! flock -w 200 9; then echo "FAIL: [$VERDICT_NAME] another run holds the lock for 200 s"; exit 1; fi
+    verdict_traps
     if [ -n "$(_our_namespaces)" ]; then
         info "removing leftovers of an earlier run: $(_our_namespaces | paste -sd' ')"
     fi
@@ -152,12 +108,7 @@ tree_begin() {
     rm -rf -- "$TMP"
     mkdir -p "$TMP"
     chmod 755 "$TMP"
-    if [ -n "${CASTY_CLI:-}" ]; then
-        CLI=$CASTY_CLI
-    else
-        CLI="$(cd "$TREE_ROOT" && swift build --show-bin-path)/casty-cli"
-    fi
-    [ -x "$CLI" ] || { fail "casty-cli not found at $CLI (swift build, or set CASTY_CLI)"; exit 1; }
+    find_casty_cli "$TREE_ROOT"
     info "casty-cli: $CLI; scratch: $TMP; namespaces ${TREE_PREFIX}-*; subnet $TREE_SUBNET.0/24 inside them only"
     ip netns add "$(ns br)"
     ip -n "$(ns br)" link add br0 type bridge
@@ -180,8 +131,6 @@ tree_net_add() {
     ip -n "$full" link set lo up
 }
 
-# tree_log LABEL FILE — print FILE's tail as evidence if the script fails.
-tree_log() { TREE_LOGS+=("$1|$2"); }
 
 # tree_start NAME LOG CMD... — run CMD in the background inside namespace NAME, stdout+stderr to $TMP/LOG.log.
 # The word `casty` as CMD means casty-cli. Sets LAST_PID (the command's own PID: ip netns exec execs it).
@@ -189,7 +138,7 @@ tree_start() {
     local name=$1 log=$2
     shift 2
     [ "$1" = casty ] && { shift; set -- "$CLI" "$@"; }
-    tree_log "$log" "$TMP/$log.log"
+    evidence_log "$log" "$TMP/$log.log"
     ip netns exec "$(ns "$name")" "$@" </dev/null >"$TMP/$log.log" 2>&1 9>&- &
     LAST_PID=$!
     TREE_PIDS+=("$LAST_PID")
