@@ -27,6 +27,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case playlist(StreamURL, String)
     /// An application's answer whose chunked body breaks its framing, or ends before its last chunk, and why.
     case badChunks(StreamURL, String)
+    /// An application's answer that ended before the body its `Content-Length` announced.
+    case cutShort(StreamURL, length: Int, received: Int)
 
     /// One line saying what went wrong and where.
     public var description: String {
@@ -44,6 +46,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .answerTooLarge(let url, let limit): "\(url): an answer whose body is longer than \(limit) bytes"
         case .playlist(let url, let why): "\(url): a playlist \(why)"
         case .badChunks(let url, let why): "\(url): an answer whose chunked body is broken: \(why)"
+        case .cutShort(let url, let length, let received):
+            "\(url): an answer cut short: \(received) of the \(length) bytes its Content-Length announced"
         }
     }
 }

@@ -44,7 +44,7 @@ public enum HTTPCall {
         let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in
             loop.execute {
                 AnswerReader(connection: connection, url: url.shown, limit: limit) { continuation.resume(returning: $0) }
-                    .start(request: request, timeout: max(remaining, .milliseconds(1)))
+                    .start(request: request, timeout: timeout, remaining: max(remaining, .milliseconds(1)))
             }
         }
         return try result.get()
@@ -77,8 +77,10 @@ private final class AnswerReader: @unchecked Sendable {
         self.done = done
     }
 
-    func start(request: [UInt8], timeout: Duration) {
-        timer = connection.loop.schedule(after: timeout) { [self] in finish(.failure(.noReply(url, after: timeout))) }
+    /// Sends `request` and reads the answer; without one when `remaining` (of the call's `timeout`, which the
+    /// connect used the rest of) is over, the call fails, saying `timeout`.
+    func start(request: [UInt8], timeout: Duration, remaining: Duration) {
+        timer = connection.loop.schedule(after: remaining) { [self] in finish(.failure(.noReply(url, after: timeout))) }
         connection.onRead = { [self] more in received(more) }
         connection.onClose = { [self] error in
             if let error { return finish(.failure(.network(url, error))) }
@@ -127,6 +129,8 @@ private final class AnswerReader: @unchecked Sendable {
         if let length = headers["Content-Length"].flatMap({ Int($0) }) {
             guard length <= limit else { return .failure(.answerTooLarge(url, limit: limit)) }
             if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
+            // Closed before the length it announced: a cut answer is not the application's word.
+            if complete { return .failure(.cutShort(url, length: length, received: body.count)) }
         }
         return complete ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : nil
     }
@@ -155,10 +159,12 @@ private final class AnswerReader: @unchecked Sendable {
 
     /// Where the head's blank line (`CRLF CRLF`) starts, searching only the bytes not searched before (and the
     /// three before them, where a blank line cut by a read began).
+    /// Asked again with no new bytes (the close after the last read), it finds nothing new.
     private func headEnd() -> Int? {
-        guard bytes.count >= 4 else { return nil }
+        let first = max(0, searched - 3)
+        guard bytes.count >= 4, first <= bytes.count - 4 else { return nil }
         defer { searched = bytes.count }
-        for index in max(0, searched - 3)...(bytes.count - 4)
+        for index in first...(bytes.count - 4)
         where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }

@@ -92,6 +92,39 @@ struct ControlPlaneTests {
         await silent.close()
     }
 
+    @Test("An application that closes in the middle of its answer — its status line, its headers, its body — is refused, the process lives on")
+    func httpCall_AnAnswerCutAnywhere_IsRefused() async throws {
+        let whole = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcdefghij"
+        // Cut after 4 bytes or more of the head (a trap once: the search for its end, asked again at the close),
+        // inside the blank line, and inside the body its length announces.
+        for cut in [1, 4, 14, 20, whole.utf8.count - 12, whole.utf8.count - 11, whole.utf8.count - 3] {
+            let cutShort = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array(whole.utf8.prefix(cut)))
+                connection.close()
+            }
+            do {
+                let answer = try await HTTPCall.post(cutShort.url, loop: loop, timeout: .seconds(15))
+                Issue.record("an answer cut after \(cut) bytes was taken: \(answer.status), \(answer.body.count) bytes")
+            } catch {
+                let expected = cut > whole.utf8.count - 11 ? "an answer cut short: \(cut - (whole.utf8.count - 10)) of the 10 bytes"
+                    : "closed before a whole answer"
+                #expect("\(error)".contains(expected), "cut after \(cut): \(error)")
+            }
+            await cutShort.close()
+        }
+    }
+
+    @Test func httpCall_NoReply_SaysTheCallsTimeout() async throws {
+        let silent = try FakeUpstream(on: loop) { _, _ in }
+        do {
+            _ = try await HTTPCall.post(silent.url, loop: loop, timeout: .milliseconds(300))
+            Issue.record("a silent application answered")
+        } catch {
+            #expect("\(error)".hasSuffix("no reply within 0.3 seconds"), "the timeout given, not what was left of it: \(error)")
+        }
+        await silent.close()
+    }
+
     @Test func httpCall_ReadsHeaderValues_WithoutTheBlanksAroundThem() async throws {
         let padded = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.1 200 OK\r\nx-record:\t true \t\r\nicecast-auth-user: 1 \r\nContent-Length: 2 \r\n\r\nok".utf8))
