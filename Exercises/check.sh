@@ -237,7 +237,9 @@ for mode in "${modes[@]}"; do
         # Swift Testing's summary line: "✔ Test run with N tests … passed …" or "✘ Test run with N tests … failed …".
         summary=$(grep -E 'Test run with [0-9]+ tests?' "$log" | tail -1)
         total=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
-        failed=$(grep -cE '✘ Test .*\) failed' "$log")
+        # One "✘ Test NAME(…) failed after" line per failed check; a parameterised one says "NAME(_:) with N test
+        # cases failed after". The run's own summary ("✘ Test run with …") is not a check.
+        failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -vc '^✘ Test run with')
         if [[ $mode == solutions ]]; then
             if (( code == 0 )) && [[ $summary == *passed* ]] && (( ${total:-0} > 0 )); then
                 echo "ok   $chapter: all $total checks pass against the solution"
@@ -248,8 +250,12 @@ for mode in "${modes[@]}"; do
             fi
         else
             # Failing must mean "checks ran and reported failures", not a crash or a build error.
-            if (( code != 0 )) && [[ $summary == *failed* ]] && (( failed > 0 )); then
+            if (( code != 0 )) && [[ $summary == *failed* ]] && (( failed > 0 && failed == total )); then
                 echo "ok   $chapter: $failed of $total checks fail against the starter, as they should"
+            elif (( failed > 0 && failed < total )); then
+                echo "FAIL $chapter: $((total - failed)) of $total checks pass against the untouched starter (see $log):"
+                grep -E '^✔ Test .* passed' "$log" | grep -v '^✔ Test run with' | head -10
+                status=1
             else
                 echo "FAIL $chapter: the starter does not fail its checks cleanly (exit $code, summary: ${summary:-none}; see $log)"
                 status=1
