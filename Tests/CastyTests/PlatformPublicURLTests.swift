@@ -11,6 +11,7 @@ extension PlatformServerTests {
         let server = try await server(app: app, events: app.url("/events"), publicURL: "http://radio.example:8000/")
         let source = try await station.source(server, mount: "/live", password: "key")
         #expect(await published(source))
+        await station.sendPaced(source, StationServerTests.silentFrames(10))
         #expect(await eventually(timeout: .seconds(10)) { !app.indexFiles.isEmpty })
         #expect(app.indexFiles == ["http://radio.example:8000/live"])
         await source.close()

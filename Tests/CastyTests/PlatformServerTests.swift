@@ -164,11 +164,37 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
+    @Test("A source let in by its key that then sends no audio frames is never said to be available, nor closed")
+    func anAdmittedSourceThatSendsGarbage_IsNeverAnnounced() async throws {
+        let app = try App(keys: ["key"], on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, events: app.url("/events"), log: log)
+        let source = try await station.source(server, mount: "/live", password: "key")
+        #expect(await published(source))
+        #expect(app.events.isEmpty, "not on admission: \(app.events)")
+        var random = SystemRandomNumberGenerator()
+        await source.send(bytes: (0..<8192).map { _ in UInt8.random(in: 0...0xFE, using: &random) })
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("on /live ended") }, "\(log.lines.value.suffix(3))")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(app.events.isEmpty, "no stream-available, no stream-closed: \(app.events)")
+
+        // The next source of the mount, with frames, is announced and closed as ever.
+        let good = try await station.source(server, mount: "/live", password: "key")
+        #expect(await published(good))
+        await station.sendPaced(good, StationServerTests.silentFrames(10))
+        #expect(await eventually(timeout: .seconds(15)) { app.events.map(\.kind) == ["stream-available"] }, "\(app.events)")
+        await good.close()
+        #expect(await eventually(timeout: .seconds(15)) { app.events.map(\.kind) == ["stream-available", "stream-closed"] }, "\(app.events)")
+        server.close()
+        await app.upstream.close()
+    }
+
     @Test func endingTheSources_TellsTheApplicationStreamClosed() async throws {
         let app = try App(keys: ["key"], on: loop)
         let server = try await server(app: app, events: app.url("/events"))
         let source = try await station.source(server, mount: "/live", password: "key")
         #expect(await published(source))
+        await station.sendPaced(source, StationServerTests.silentFrames(10))
         #expect(await eventually(timeout: .seconds(15)) { app.events.contains { $0.kind == "stream-available" } })
         let id = try #require(app.events.first?.id)
         #expect(!app.events.contains { $0.kind == "stream-closed" })

@@ -206,14 +206,18 @@ final class MountTable: @unchecked Sendable {
     /// `session` publishes `mount` from now on, its audio of type `contentType` (the mount is in use); `status` tells
     /// about its ingest. The mount's listeners move to it once its audio proved to be frames
     /// (``SourceSession/whenAnnounced``, ``hear(_:on:contentType:)``): a source that sends nothing or garbage never
-    /// takes them from what they hear.
-    func publish(_ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil) {
+    /// takes them from what they hear. `heard` is told then, once (the platform learns the stream is live).
+    func publish(
+        _ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil,
+        heard: (@Sendable () -> Void)? = nil
+    ) {
         mount.source = session
         mount.ingestStatus = status
         session.assumeIsolated { isolated in
             isolated.whenAnnounced = { [weak self, weak mount] in
                 guard let self, let mount, mount.source === session else { return }
                 hear(session, on: mount, contentType: type)
+                heard?()
             }
         }
     }

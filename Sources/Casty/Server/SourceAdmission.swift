@@ -108,19 +108,23 @@ enum SourceAdmission {
                 streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 },
                 logger: port.logger
             ) { session, _ in
+                let wasLive = session.assumeIsolated { $0.isAnnounced }
                 mounts.ended(session)
                 recording()
-                control?.post(StreamEvent(channel: channel, streamID: session.streamID, kind: .closed))
+                // Closed only what was said to be available: a source that never sent frames was never live.
+                if wasLive { control?.post(StreamEvent(channel: channel, streamID: session.streamID, kind: .closed)) }
             }
         } catch {
             recording()
             return .failure(.failed("\(error)"))
         }
-        mounts.publish(session, on: mount, contentType: station["Content-Type"] ?? "audio/mpeg", status: status)
-        if let control {
+        // The platform hears that the stream is available once its audio proved to be frames, when its mount plays it.
+        let distributor = mount.distributor
+        mounts.publish(session, on: mount, contentType: station["Content-Type"] ?? "audio/mpeg", status: status) { [port] in
+            guard let control else { return }
             control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
                                      streamType: "ICY-LIVE", indexFile: control.configuration.advertisedURL + publication.path))
-            port.announceHLS(publication.path, distributor: mount.distributor, streamID: streamID)
+            port.announceHLS(publication.path, distributor: distributor, streamID: streamID)
         }
         return .success(session)
     }
