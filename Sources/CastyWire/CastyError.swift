@@ -33,7 +33,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     /// One line saying what went wrong and where.
     public var description: String {
         switch self {
-        case .badURL(let text): "not an http://host:port/path (or https://) URL: \(text)"
+        case .badURL(let text): "not an http://host:port/path (or https://) URL: \(StreamURL.shown(text))"
         case .network(let url, let error): "\(url): \(error)"
         case .notAStream(let url, let error): "\(url): \(error)"
         case .notAudio(let url, let type): "\(url): not an audio stream (Content-Type: \(type))"

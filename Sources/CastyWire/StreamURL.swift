@@ -71,6 +71,18 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
         return StreamURL(host: host, port: port, path: path[..<question] + "?…", secure: secure)
     }
 
+    /// `text` — given as a URL, maybe not one Casty reads — as a log line or an error may show it: what follows a
+    /// `?` is written `?…`, and a password before the host (`user:secret@host`) is written `user:…@`.
+    public static func shown(_ text: String) -> String {
+        var shown = String(text.prefix { $0 != "?" })
+        if shown.count < text.count { shown += "?…" }
+        let scheme = shown.firstRange(of: "://")?.upperBound ?? shown.startIndex
+        let authorityEnd = shown[scheme...].firstIndex(of: "/") ?? shown.endIndex
+        guard let at = shown[scheme..<authorityEnd].lastIndex(of: "@"),
+              let colon = shown[scheme..<at].firstIndex(of: ":") else { return shown }
+        return String(shown[...colon]) + "…" + String(shown[at...])
+    }
+
     /// Where a redirect's `Location` points, relative to this URL (`/other` keeps host and port).
     public func resolving(_ location: String) -> StreamURL? {
         if let absolute = StreamURL(location) { return absolute }

@@ -42,7 +42,7 @@ enum BranchCommand: Command {
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         guard let text = arguments.value("root") else { throw UsageError("missing --root <url>") }
-        guard let root = StreamURL(text) else { throw UsageError("not an http(s)://host:port/path URL: \(text)") }
+        let root = try StreamURL.given(text)
         let logger = EventLog.standardError
         let address = try listenAddress(arguments, defaultPort: 8001, defaultHost: "0.0.0.0")
         let clientAddress = try arguments.value("client-port").map { _ in

@@ -112,7 +112,7 @@ enum ControlOptions {
 
     private static func url(_ name: String, _ arguments: Arguments) throws -> StreamURL? {
         guard let text = value(name, arguments) else { return nil }
-        guard let url = StreamURL(text) else { throw UsageError("--\(name): not an http(s)://host:port/path URL: \(text)") }
+        let url = try StreamURL.given(text, in: "--\(name)")
         return url
     }
 

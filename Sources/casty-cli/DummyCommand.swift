@@ -24,7 +24,7 @@ enum DummyCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         let text = try arguments.single("the stream's URL")
-        guard let url = StreamURL(text) else { throw UsageError("not an http(s)://host:port/path URL: \(text)") }
+        let url = try StreamURL.given(text)
         let count = try arguments.integer("count", default: 1, in: 1...1_000_000)
         let duration = try arguments.value("duration").map { _ in try arguments.integer("duration", default: 0, in: 1...86_400) }
         let dummies = (0..<count).map { _ in NetworkDummy(url: url) }

@@ -29,7 +29,7 @@ enum ProxyCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         let text = try arguments.single("the stream's URL")
-        guard let url = StreamURL(text) else { throw UsageError("not an http(s)://host:port/path URL: \(text)") }
+        let url = try StreamURL.given(text)
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         let interval = try ServerCommand.statusInterval(arguments)  // every usage mistake before anything starts

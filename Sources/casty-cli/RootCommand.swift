@@ -70,7 +70,7 @@ enum RootCommand: Command {
         var state: @Sendable () -> String = { "streaming" }
         var sourceStart: @Sendable () async -> Void = {}
         if let text = arguments.value("source") {
-            guard let url = StreamURL(text) else { throw UsageError("not an http(s)://host:port/path URL: \(text)") }
+            let url = try StreamURL.given(text)
             let proxy = try Proxy(url: url, logger: logger)
             source = proxy
             sourceStart = { await proxy.startInBackground() }

@@ -161,7 +161,7 @@ enum ServerCommand: Command {
         _ server: StationServer, _ arguments: Arguments, configuration: StationServer.Configuration, logger: EventLog
     ) async throws {
         for (mount, text) in try pairs(arguments.all("relay"), "--relay").sorted(by: { $0.key < $1.key }) {
-            guard let url = StreamURL(text) else { throw UsageError("--relay \(mount)=…: not an http(s)://host:port/path URL: \(text)") }
+            let url = try StreamURL.given(text, in: "--relay \(mount)=…")
             var proxyConfiguration = Proxy.Configuration()
             proxyConfiguration.segmentBytes = configuration.segmentBytes
             let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger)

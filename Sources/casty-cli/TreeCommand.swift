@@ -20,7 +20,7 @@ enum TreeCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         let text = try arguments.single("the root's URL")
-        guard let root = StreamURL(text) else { throw UsageError("not an http(s)://host:port/path URL: \(text)") }
+        let root = try StreamURL.given(text)
         var query = root.path == "/" ? "" : "?mount=" + percentEncoded(root.path)
         var pending = [(root, 0)]
         var visited: Set<String> = []

@@ -36,6 +36,20 @@ struct StreamURLTests {
         #expect(StreamURL("http://radio.example.org/")?.secure == false)
     }
 
+    @Test("A text given as a URL is shown without its query or password, whether Casty could read it or not", arguments: [
+        ("http://127.0.0.1:99999/verify?token=QSECRET1", "http://127.0.0.1:99999/verify?…"),
+        ("http://[bad/verify?token=ENVSECRET3", "http://[bad/verify?…"),
+        ("http://vu:URLPASS77@127.0.0.1:19159/verify", "http://vu:…@127.0.0.1:19159/verify"),
+        ("htp://a:b@c/x?y", "htp://a:…@c/x?…"),
+        ("user:pw@host", "user:…@host"),
+        ("http://host/path@with:colon", "http://host/path@with:colon"),
+        ("http://radio.example:8000/live", "http://radio.example:8000/live"),
+    ])
+    func givenTexts_AreShownWithoutSecrets(text: String, shown: String) {
+        #expect(StreamURL.shown(text) == shown)
+        #expect(CastyError.badURL(text).description.hasSuffix(shown))
+    }
+
     @Test func redirectLocations_ResolveAgainstTheURL() {
         let base = StreamURL(host: "a", port: 8000, path: "/x")
         #expect(base.resolving("/y") == StreamURL(host: "a", port: 8000, path: "/y"))
