@@ -1,5 +1,6 @@
 import Casty
 import CastyNet
+import CastyWire
 import Glibc
 
 /// The options every serving command shares about its port: who stands in front of it (trusted reverse proxies,
@@ -30,6 +31,22 @@ enum PortOptions {
           --record-titles           also start a new file at every title change
         """
 
+    /// `--cors-origins`: `*` allows any origin (`nil`, the default); a list is read as browsers write origins
+    /// (``CORS/origin(_:)``: `https://Radio.Example/` allows `https://radio.example`), and an entry that is not an
+    /// origin is a usage error.
+    static func corsOrigins(_ text: String) throws(UsageError) -> [String]? {
+        var origins: [String] = []
+        for entry in text.split(separator: ",").map(\.withoutBlanks) where !entry.isEmpty {
+            if entry == "*" { return nil }
+            guard let origin = CORS.origin(entry) else {
+                throw UsageError("--cors-origins takes * or origins such as https://radio.example,http://localhost:8080 "
+                    + "(a scheme and a host, no path), not '\(entry)'")
+            }
+            origins.append(origin)
+        }
+        return origins
+    }
+
     /// The loops of the process, made once (the first command-line parse decides how many).
     nonisolated(unsafe) private static var group: EventLoopGroup?
 
@@ -42,7 +59,9 @@ enum PortOptions {
             }
             options.trustedProxies = proxies
         }
-        options.corsOrigins = arguments.value("cors-origins").map { $0.split(separator: ",").map(String.init) }
+        if let text = arguments.value("cors-origins") {
+            options.corsOrigins = try corsOrigins(text)
+        }
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let loops = try arguments.integer("loops", default: cores, in: 0...256)
         if loops > 0 {

@@ -135,6 +135,22 @@ struct CORSTests {
         return (distributor, try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options))
     }
 
+    @Test("Listed origins are read as browsers send them: lowercased, without the default port or a trailing slash; a path is no origin", arguments: [
+        ("https://Radio.Example:443/", "https://radio.example"),
+        ("http://LOCALHOST:8080", "http://localhost:8080"),
+        ("http://radio.example:80", "http://radio.example"),
+        ("https://radio.example:80", "https://radio.example:80"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+        ("null", "null"),
+        ("https://radio.example/player", nil),
+        ("radio.example", nil),
+        ("https://", nil),
+        ("https://user@radio.example", nil),
+    ] as [(String, String?)])
+    func corsOrigin_IsReadAsBrowsersWriteIt(written: String, origin: String?) {
+        #expect(CORS.origin(written) == origin)
+    }
+
     @Test func preflight_Is204_WithWhatAPlayerPageNeeds() async throws {
         let (_, port) = try serving()
         let peer = try await TestPeer.connect(to: port.address, on: loop)

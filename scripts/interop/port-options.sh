@@ -42,7 +42,15 @@ refuses proxy http://127.0.0.1:9/
 refuses station
 refuses branch --root http://127.0.0.1:9/
 
-EDGE=(--trusted-proxy 127.0.0.1,198.18.0.0/15 --cors-origins https://radio.example --no-hls --loops 0)
+# An origin not an origin (a path) is a usage mistake too; `*` allows any.
+rc=0
+timeout 10 "$CLI" station --port "$(free_port)" --cors-origins https://radio.example/player </dev/null >"$TMP/out.log" 2>&1 || rc=$?
+cors_refused() { [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qF -- "--cors-origins takes * or origins"; }
+check "station --cors-origins https://radio.example/player: status 1, one line naming it" cors_refused
+
+# The origin as a person may write it (capitals, the default port, a trailing slash): browsers send
+# `Origin: https://radio.example`, and it must match.
+EDGE=(--trusted-proxy 127.0.0.1,198.18.0.0/15 --cors-origins 'https://Radio.Example:443/' --no-hls --loops 0)
 
 # serves NAME PORT LOG — NAME listens on PORT and plays: a player behind the trusted CDN (198.18.4.2) and nginx
 # (127.0.0.1) is logged as 203.0.113.7, and only https://radio.example is allowed to read the stream from scripts.

@@ -11,11 +11,30 @@ internal import Icy
 /// The allowed origins are ``ClientOptions/corsOrigins``: `*` by default (any site may play the stations, as with
 /// any radio stream), or a list, in which case a listed `Origin` is echoed, other origins get no permission, and
 /// every answer says `Vary: Origin`, so that a cache keeps them apart.
-enum CORS {
+package enum CORS {
     /// The request headers a page may send.
     static let allowedHeaders = "Icy-MetaData, Range, Content-Type, Authorization"
     /// The answer headers a page's script may read.
     static let exposedHeaders = "Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Description, Icy-Url, Icy-Pub, Ice-Audio-Info"
+
+    /// An origin as a browser writes it in `Origin` — `scheme://host[:port]`, both lowercased, without the
+    /// scheme's default port or a trailing `/` — from one a person wrote (`https://Radio.Example:443/`), so that
+    /// the two compare equal; `null` (a page opened from a file) as it is. `nil` for anything else (a path, no
+    /// host): a listed origin that no browser could ever send would refuse every page without a word.
+    package static func origin(_ text: some StringProtocol) -> String? {
+        let written = text.lowercased()
+        if written == "null" { return written }
+        guard let separator = written.firstRange(of: "://") else { return nil }
+        let scheme = written[..<separator.lowerBound]
+        var authority = written[separator.upperBound...]
+        if authority.hasSuffix("/") { authority = authority.dropLast() }
+        guard let first = scheme.first, first.isLetter,
+              scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
+              !authority.isEmpty, !authority.contains(where: { "/?#@ ".contains($0) }) else { return nil }
+        let defaultPort = ["http": ":80", "https": ":443"][String(scheme)]
+        if let defaultPort, authority.hasSuffix(defaultPort) { authority = authority.dropLast(defaultPort.count) }
+        return "\(scheme)://\(authority)"
+    }
 
     /// The headers that give `origin` access, under `allowed` (`nil`: any origin).
     static func headers(origin: String?, allowed: [String]?) -> Headers {
