@@ -297,6 +297,13 @@ struct StationServerTests {
         let heard = player.received.value
         #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
         #expect(log.contains("no source came back within 2.0 seconds"))
+
+        // Its MP3 listeners gone, the mount is its fallback's again: a new player hears /backup's AAC, not 404.
+        let late = try await listener(server)
+        #expect(await late.waitFor(timeout: .seconds(10)) { bytes in
+            bytes.indices.dropLast(2).contains { Array(bytes[$0..<$0 + 3]) == adtsHeader }
+        }, "\(late.text.prefix(80))")
+        #expect(late.text.hasPrefix("HTTP/1.0 200"))
         server.close()
     }
 

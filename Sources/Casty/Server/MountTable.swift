@@ -231,8 +231,7 @@ final class MountTable: @unchecked Sendable {
         let fallback = contentType(of: mount)
         if let heard = fallback ?? mount.waitingType, !Self.sameCodec(heard, type) {
             // Players and branches, not the mount's own listeners (its HLS packager), which are let go all the same.
-            let stat = mount.distributor.assumeIsolated { $0.stat() }
-            if stat.listeners + stat.branches > 0 {
+            if hasPlayers(mount) {
                 let from = fallback == nil ? "" : rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""
                 logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected, "
                     + "to come back to \(type)")
@@ -268,7 +267,7 @@ final class MountTable: @unchecked Sendable {
         let target = rules.fallbacks[mount.path].flatMap { mounts[$0] }
         if let permanent = mount.permanent {
             mount.distributor.switchSource(to: permanent)
-        } else if sourceEnded, let target, let mismatch = codecMismatch(moving: mount, to: target) {
+        } else if sourceEnded, let target, hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
             // Players cannot change codec mid-stream: the fallback is not used, as if there were none. (At the
             // start, off the loop, no mount has played anything yet: there is nothing to compare.)
             logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners are not moved there")
@@ -294,13 +293,29 @@ final class MountTable: @unchecked Sendable {
 
     /// Disconnects the mount's listeners after the source timeout, unless something feeds it by then: its source,
     /// or its fallback's. (A mount relaying this one is told to let go of its listeners too, and stays attached.)
+    /// A fallback refused for its codec is the mount's again once they are gone: new listeners hear it.
     private func dropListenersUnlessServed(_ mount: Mount) {
         loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
-            logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
+            // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
+            let hearing = rules.fallbacks.filter { $0.value == mount.path }.compactMap { mounts[$0.key] }
+            if hasPlayers(mount) || hearing.contains(where: hasPlayers) {
+                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
+            }
             mount.distributor.dropListeners()
+            if mount.fallbackRefused {
+                mount.fallbackRefused = false
+                fallBack(mount)
+            }
         }
+    }
+
+    /// Whether players or branches listen to `mount` (not counting the mount's own listeners: its HLS packager, a
+    /// mount falling back to it).
+    func hasPlayers(_ mount: Mount) -> Bool {
+        let stat = mount.distributor.assumeIsolated { $0.stat() }
+        return stat.listeners + stat.branches > 0
     }
 
     // MARK: The whitelist
