@@ -87,7 +87,7 @@ extension StationServerTests {
         #expect(await eventually { unlisted.peer.closed.value })
         #expect(unlisted.statuses() == ["NetStream.Publish.BadName"])
         let icecast = try await source(server)
-        #expect(await icecast.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" })
+        #expect(await icecast.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n" })
         let busy = try await RTMPPeer.publish(server)
         #expect(await eventually { busy.peer.closed.value })
         #expect(busy.statuses() == ["NetStream.Publish.BadName"])

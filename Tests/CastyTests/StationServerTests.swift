@@ -115,7 +115,7 @@ struct StationServerTests {
         let log = Log()
         let server = try server(log: log)
         let source = try await source(server)
-        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" })
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n" })
         await sendAudio(source, Self.silentFrames(20))
         let player = try await listener(server)
         #expect(await player.waitFor { $0.count > 4170 })
@@ -138,7 +138,7 @@ struct StationServerTests {
     func statusJSONXSL_IsIcecastsStatus_WithListenURL() async throws {
         let server = try server()
         let source = try await source(server)
-        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" })
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n" })
         await sendAudio(source, Self.silentFrames(20))
         #expect(await eventually { ((try? await ask(server, "/status.json")) ?? "").contains("\"server_name\":\"Live FM\"") })
         func status(_ path: String, host: String) async throws -> String {

@@ -14,6 +14,8 @@
 #       /admin/listclients?mount=/live names a connected listener (its User-Agent); the admin answers are
 #       JSON for casty (Icecast 2.4 answers XML);
 #   (g) /admin/killsource?mount=/aac ends the AAC source: /aac answers 404 within 5 s and ffmpeg exits.
+#   (h) curl -T FILE with Expect: 100-continue (a PUT that waits for a final status once its body is sent) ends with
+#       status 0 and 200, as against Icecast.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
@@ -138,5 +140,13 @@ aac_src_gone() { ! alive "$AAC_SRC"; }
 check "(g) the AAC ffmpeg source was disconnected (it exited)" "(g) the AAC ffmpeg source still runs 5 s after killsource" wait_until 5 aac_src_gone
 check "(g) /live still plays after /aac was killed" "(g) /live answers $(http_code "$BASE/live") after killsource /aac" mount_live /live
 alive "$LIVE_SRC" || fail "the /live ffmpeg source exited: $(tail -3 "$TMP/ffmpeg-live.log" | tr '\n' ' ')"
+
+# --- (h) curl -T: a PUT that reads its final status ----------------------------------------------------------
+ffmpeg -nostdin -loglevel error -f lavfi -i sine=frequency=550:duration=2 -c:a libmp3lame -b:a 128k -f mp3 "$TMP/upload.mp3"
+rc=0
+code=$(timeout 20 curl -s -o /dev/null -w '%{http_code}' -T "$TMP/upload.mp3" -H 'Expect: 100-continue' \
+    -H 'Content-Type: audio/mpeg' -u "source:$SRC_PW" "$BASE/upload") || rc=$?
+check "(h) curl -T with Expect: 100-continue ended with status 0 and HTTP $code" \
+    "(h) curl -T ended with status $rc and HTTP $code (expected 0 and 200)" test "$rc:$code" = "0:200"
 
 station_end

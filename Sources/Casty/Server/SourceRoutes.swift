@@ -6,8 +6,8 @@ internal import Icy
 ///
 /// In order (``SourceAdmission``): credentials (`401` with `WWW-Authenticate`), the whitelist (`403`), the audio
 /// type (`415`: Casty cuts MP3 and AAC/ADTS streams on their frames), a mount already live (`403 Mountpoint in
-/// use`), the application's key verification (`403`). An admitted `PUT` with `Expect: 100-continue` is answered
-/// `HTTP/1.1 100 Continue` before its body, any other source `200 OK`; then a ``SourceSession`` reads the audio
+/// use`), the application's key verification (`403`). An admitted source is answered `200 OK` — a `PUT` with
+/// `Expect: 100-continue` `HTTP/1.1 100 Continue` first, before its body; then a ``SourceSession`` reads the audio
 /// (a chunked body through a ``ChunkedSourceInput``) and the mount's listeners hear it. Each refusal is one log
 /// line naming the peer and the status; a password never is.
 enum SourceRoutes {
@@ -50,8 +50,10 @@ enum SourceRoutes {
         case .failure(let refusal): return refuse(exchange, refusal)
         case .success(let started): session = started
         }
+        // As Icecast answers: the final 200 follows the 100 at once, so that a client that waits for a final status
+        // once its body is sent (curl -T) gets one; an encoder reads neither.
         let expectsContinue = request.headers["Expect"]?.lowercased() == "100-continue"
-        exchange.connection.write(Array((expectsContinue ? "HTTP/1.1 100 Continue\r\n\r\n" : "HTTP/1.0 200 OK\r\n\r\n").utf8))
+        exchange.connection.write(Array(((expectsContinue ? "HTTP/1.1 100 Continue\r\n\r\n" : "") + "HTTP/1.0 200 OK\r\n\r\n").utf8))
         exchange.port.logger("source \(exchange.peer) publishing \(exchange.path) (\(request.method.rawValue), "
             + "\(publication.contentType ?? "audio/mpeg")\(request.headers["User-Agent"].map { ", \($0)" } ?? ""); stream \(session.streamID))")
         session.assumeIsolated { $0.start(leftover: chunked ? [] : exchange.rest) }
