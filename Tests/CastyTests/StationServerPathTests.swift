@@ -53,6 +53,9 @@ extension StationServerTests {
         #expect(moved.hasPrefix("HTTP/1.0 404") && moved.contains("no mount /nowhere"), "\(moved)")
         #expect(try await ask(server, "/admin/moveclients?mount=/live&destination=/live").hasPrefix("HTTP/1.0 400"))
         #expect(try await ask(server, "/admin/moveclients?mount=/live").hasPrefix("HTTP/1.0 400"))
+        let noID = try await ask(server, "/admin/killclient?mount=/live")
+        #expect(noID.hasPrefix("HTTP/1.0 400") && noID.contains("id=N"), "a missing id is the caller's mistake: \(noID)")
+        #expect(try await ask(server, "/admin/killclient?mount=/live&id=99").hasPrefix("HTTP/1.0 404"))
         server.close()
     }
 

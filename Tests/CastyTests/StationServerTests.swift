@@ -422,6 +422,12 @@ struct StationServerTests {
         #expect(await player.waitFor { Self.silentFrameCount($0) >= 25 })
         let titles = try #require(try player.parsed(segmentBytes: 4170)).segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
         #expect(titles.contains("Miles Davis - So What!"), "\(titles)")
+
+        // Icecast's other form: artist and title, joined as it joins them.
+        let parts = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&artist=Nina+Simone&title=Sinnerman")
+        #expect(parts.hasPrefix("HTTP/1.0 200 OK") && parts.contains(#""title":"Nina Simone - Sinnerman""#), "\(parts)")
+        #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&title=Sinnerman").contains(#""title":"Sinnerman""#))
+        #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo").hasPrefix("HTTP/1.0 400"))
         server.close()
     }
 

@@ -11,7 +11,7 @@ internal import Icy
 ///
 /// | call | does |
 /// |------|------|
-/// | `/admin/metadata?mount=/m&mode=updinfo&song=T` | sets the title of `/m`'s source |
+/// | `/admin/metadata?mount=/m&mode=updinfo&song=T` | sets the title of `/m`'s source (or `artist=A&title=T`: `A - T`) |
 /// | `/admin/listmounts` | the mounts, their listeners and what feeds them |
 /// | `/admin/listclients?mount=/m` | `/m`'s listeners: id, address, request, user agent, seconds connected, skipped |
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
@@ -42,8 +42,12 @@ enum AdminRoutes {
             return unauthorized(exchange)
         }
         // `charset=ISO-8859-1` (libshout's older tools) says the title's bytes are Latin-1; otherwise UTF-8 is read.
-        guard exchange.query("mode") == "updinfo", let song = exchange.query("song", charset: exchange.query("charset")) else {
-            return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= are needed")])
+        // Without `song`, Icecast's `artist` and `title` make it: `Artist - Title`, or whichever is given.
+        let charset = exchange.query("charset")
+        let parts = ["artist", "title"].compactMap { exchange.query($0, charset: charset) }.filter { !$0.isEmpty }
+        let song = exchange.query("song", charset: charset) ?? (parts.isEmpty ? nil : parts.joined(separator: " - "))
+        guard exchange.query("mode") == "updinfo", let song else {
+            return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= (or artist= and title=) are needed")])
         }
         guard let source = live else {
             return answer(exchange, 404, "Not Found", ["error": .text("no source on \(path)")])
@@ -83,7 +87,10 @@ enum AdminRoutes {
             }
         case "/admin/killclient":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
-            guard let id = exchange.query("id").flatMap({ Int($0) }), let client = clients(of: found).first(where: { $0.id == id }) else {
+            guard let id = exchange.query("id").flatMap({ Int($0) }) else {
+                return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&id=N (a listener's id, from listclients)")])
+            }
+            guard let client = clients(of: found).first(where: { $0.id == id }) else {
                 return answer(exchange, 404, "Not Found", ["error": .text("no listener with that id on \(found.path)")])
             }
             exchange.port.logger("admin: listener \(id) on \(found.path) disconnected")
