@@ -18,6 +18,13 @@ public struct EventLog: Sendable {
         write(SafeText.logLine(line()))
     }
 
+    /// A logger that writes each line after `prefix` (`mount /live: `), so that the lines of one of many alike
+    /// (a mount's distributor) say whose they are.
+    public func prefixed(_ prefix: String) -> EventLog {
+        let prefix = SafeText.logLine(prefix)
+        return EventLog { [write] line in write(prefix + line) }
+    }
+
     /// Prints each line to standard error, after the local time.
     public static let standardError = EventLog { line in
         var now = time(nil)

@@ -63,6 +63,8 @@ extension StationServerTests {
         await feedingLive.value
         await live.close()
         #expect(await eventually(timeout: .seconds(10)) { log.contains("its listeners hear /backup") })
+        // The distributor's line names its mount: with many mounts, "new stream" alone would say nothing.
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: distributor: new stream") }, "\(log.lines.value.suffix(4))")
         let before = player.received.value.count
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 6 * 4171 }, "the fallback plays")
         let heard = try #require(try TestPeer.parse(player.received.value, segmentBytes: 4170))

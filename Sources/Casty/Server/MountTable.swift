@@ -380,7 +380,7 @@ final class MountTable: @unchecked Sendable {
 
     private func make(_ path: String) -> Mount {
         if let mount = mounts[path] { return mount }
-        let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: rules.distribution, logger: logger))
+        let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: rules.distribution, logger: logger.prefixed("mount \(path): ")))
         mounts[path] = mount
         order.append(path)
         onNewMount?(mount)
