@@ -57,6 +57,10 @@ if [ "${history:-0}" -ge 2 ]; then pass "(a) the page lists the recent titles ($
 # The page's own <audio> is the one listener; a title event told the page so after it connected.
 meta=$(evaluate "document.getElementById('meta').textContent")
 if [[ "$meta" == *"1 listening"* ]]; then pass "(a) the listener count follows the title events: '$meta'"; else fail "(a) the page says '$meta', not 1 listening"; fi
+# Two more players join: the page counts them within 20 s (a title event, or the page asking again every 15 s).
+for _ in 1 2; do curl -s -o /dev/null --max-time 30 "http://127.0.0.1:$SERVER_PORT/radio" & pids+=($!); done
+three() { [[ "$(evaluate "document.getElementById('meta').textContent")" == *"3 listening"* ]]; }
+check "(a) the page counts two players that joined: '$(wait_until 20 three; evaluate "document.getElementById('meta').textContent")'" three
 # The screenshot is of this page, playing, with its titles (a fresh `chromium --screenshot` shoots at the load
 # event, before the page has asked for its mount's details).
 mkdir -p "$ARTIFACTS"
