@@ -137,6 +137,10 @@ enum ServerCommand: Command {
         // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
         if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
         configuration.mounts = mounts.map { Array(Set($0)).sorted() }
+        if let listed = configuration.mounts {
+            try checkListed(listed, configuration: configuration, needsSourcePassword: needsSourcePassword,
+                            fedByTheServer: Set(relays.keys).union(station.map { [$0] } ?? []))
+        }
         if arguments.value("max-listeners") != nil {
             configuration.maxListeners = try arguments.integer("max-listeners", default: 0, in: 1...10_000_000)
         }
@@ -153,6 +157,29 @@ enum ServerCommand: Command {
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
         return configuration
+    }
+
+    /// With a whitelist, the mounts the other options name must be on it — a fallback to a mount no source may
+    /// publish, or a password for one, is a typing mistake that would otherwise show only as listeners refused —
+    /// and without `--source-password`, each listed mount a source publishes needs its `--mount-password`.
+    private static func checkListed(
+        _ listed: [String], configuration: StationServer.Configuration, needsSourcePassword: Bool, fedByTheServer: Set<String>
+    ) throws(UsageError) {
+        let whitelist = "--mounts \(listed.joined(separator: ","))"
+        for (mount, fallback) in configuration.fallbacks.sorted(by: { $0.key < $1.key }) {
+            for name in [mount, fallback] where !listed.contains(name) {
+                throw UsageError("--fallback \(mount)=\(fallback): \(name) is not a mount of this server (\(whitelist))")
+            }
+        }
+        for name in configuration.mountPasswords.keys.sorted() where !listed.contains(name) {
+            throw UsageError("--mount-password \(name)=…: \(name) is not a mount of this server (\(whitelist))")
+        }
+        guard needsSourcePassword, configuration.sourcePassword == nil else { return }
+        let unreachable = listed.filter { configuration.mountPasswords[$0] == nil && !fedByTheServer.contains($0) }
+        guard unreachable.isEmpty else {
+            throw UsageError("no source could publish \(unreachable.joined(separator: ", ")): give --source-password, "
+                + "or --mount-password \(unreachable[0])=PW for each")
+        }
     }
 
     /// Gives the mounts the server feeds itself their sources: a proxy for each `--relay /m=URL`, the station

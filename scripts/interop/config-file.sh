@@ -47,6 +47,7 @@ refused no-value 1 "port needs a value" 'port\nsource-password hackme\nmounts /l
 refused bad-port 3 "--port must be a whole number" "source-password hackme\nmounts /live\nport abc\n"
 refused bad-mount 3 "'backup' is not a mount name" "${head}mounts /live,backup\n"
 refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}mounts /live\nfallback /live\n"
+refused fallback-unlisted 4 "--fallback /live=/zz: /zz is not a mount of this server (--mounts /live)" "${head}mounts /live\nfallback /live=/zz\n"
 refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
 refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
