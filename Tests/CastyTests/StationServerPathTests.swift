@@ -21,6 +21,14 @@ extension StationServerTests {
         let api = try await ask(server, "/api/mounts/m%C3%BAsic", admin: false)
         #expect(api.hasPrefix("HTTP/1.0 200") && api.contains("\"mount\":\"/músic\""), "\(api)")
         #expect(log.contains("publishing /músic (PUT"), "\(log.lines.value)")
+
+        // Its playlist files name its URL escaped, as a player must ask for it; a mount with none is 404.
+        let m3u = try await ask(server, "/m%C3%BAsic.m3u", admin: false)
+        #expect(m3u.hasPrefix("HTTP/1.0 200") && m3u.contains("audio/x-mpegurl") && m3u.hasSuffix("/m%C3%BAsic\n"), "\(m3u)")
+        let xspf = try await ask(server, "/m%C3%BAsic.xspf", admin: false)
+        #expect(xspf.contains("<location>http://") && xspf.contains("/m%C3%BAsic</location>"), "\(xspf)")
+        #expect(try await ask(server, "/m%C3%BAsic.pls", admin: false).contains("File1=http://"))
+        #expect(try await ask(server, "/nowhere.m3u", admin: false).hasPrefix("HTTP/1.0 404"))
         server.close()
     }
 

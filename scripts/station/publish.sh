@@ -14,6 +14,7 @@
 #       /admin/listclients?mount=/live names a connected listener (its User-Agent); the admin answers are
 #       JSON for casty (Icecast 2.4 answers XML);
 #   (g) /admin/killsource?mount=/aac ends the AAC source: /aac answers 404 within 5 s and ffmpeg exits.
+#   (i) /live.m3u names the stream's URL, and mpg123 -@ plays /live from it (Icecast serves it too);
 #   (h) curl -T FILE with Expect: 100-continue (a PUT that waits for a final status once its body is sent) ends with
 #       status 0 and 200, as against Icecast.
 # shellcheck disable=SC2317  # helpers run through wait_until
@@ -140,6 +141,14 @@ aac_src_gone() { ! alive "$AAC_SRC"; }
 check "(g) the AAC ffmpeg source was disconnected (it exited)" "(g) the AAC ffmpeg source still runs 5 s after killsource" wait_until 5 aac_src_gone
 check "(g) /live still plays after /aac was killed" "(g) /live answers $(http_code "$BASE/live") after killsource /aac" mount_live /live
 alive "$LIVE_SRC" || fail "the /live ffmpeg source exited: $(tail -3 "$TMP/ffmpeg-live.log" | tr '\n' ' ')"
+
+# --- (i) the mount's playlist file, opened by a player ---------------------------------------------------------
+m3u=$(curl -s --max-time 5 "$BASE/live.m3u" | tr -d '\r')
+check "(i) /live.m3u names $m3u" "(i) /live.m3u holds '$m3u', not $BASE/live" test "$m3u" = "$BASE/live"
+rc=0
+timeout 20 mpg123 -q -t -n 40 -@ "$BASE/live.m3u" >"$TMP/mpg123-m3u.log" 2>&1 || rc=$?
+evidence_log "mpg123 -@ /live.m3u" "$TMP/mpg123-m3u.log"
+check "(i) mpg123 -@ /live.m3u decoded 40 frames of /live" "(i) mpg123 -@ /live.m3u ended with status $rc" test "$rc" = 0
 
 # --- (h) curl -T: a PUT that reads its final status ----------------------------------------------------------
 ffmpeg -nostdin -loglevel error -f lavfi -i sine=frequency=550:duration=2 -c:a libmp3lame -b:a 128k -f mp3 "$TMP/upload.mp3"

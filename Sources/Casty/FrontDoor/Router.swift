@@ -15,6 +15,7 @@ internal import Icy
 /// | `GET`, `POST`   | `/commands/…`  | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | `…/index.m3u8`, `…/master.m3u8`, segments | ``HLSRoutes/serve(_:)``: a mount's live HLS |
+/// | `GET`, `HEAD`   | `/<mount>.m3u`, `.pls`, `.xspf` | ``PlaylistRoutes/serve(_:)``: a playlist naming the mount's URL |
 /// | `GET`, `HEAD`   | a mount        | ``StreamRoutes/play(_:)``: the stream, to a player or a branch     |
 /// | `OPTIONS`       | any            | ``CORS/preflight(_:)``: what a page on another site may do          |
 ///
@@ -49,6 +50,8 @@ struct Router: Sendable {
         case mount
         /// A playlist or segment of one of the port's mounts (``HLSRoutes/matches(_:)``).
         case hls
+        /// A playlist file of one of the port's mounts, `/live.m3u` (``PlaylistRoutes/match(_:)``).
+        case playlist
         /// Any path.
         case any
     }
@@ -72,6 +75,7 @@ struct Router: Sendable {
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
         Route([.get, .head], .hls, HLSRoutes.serve),
+        Route([.get, .head], .playlist, PlaylistRoutes.serve),
         // `/` is the player page for a browser, else the stream of a port with one (404 with several).
         Route([.get, .head], .exact("/"), StreamRoutes.play),
         Route([.get, .head], .mount, StreamRoutes.play),
@@ -88,7 +92,7 @@ struct Router: Sendable {
             switch route.path {
             case .exact(let taken): return path == taken
             case .prefix(let start): return path.hasPrefix(start)
-            case .mount, .hls, .any: return false
+            case .mount, .hls, .playlist, .any: return false
             }
         }
     }
@@ -124,6 +128,7 @@ struct Router: Sendable {
         case .prefix(let start): exchange.path.hasPrefix(start)
         case .mount: exchange.port.mount(at: exchange.path) != nil
         case .hls: HLSRoutes.matches(exchange)
+        case .playlist: PlaylistRoutes.match(exchange) != nil
         case .any: true
         }
     }

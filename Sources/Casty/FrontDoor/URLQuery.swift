@@ -48,6 +48,11 @@ enum URLQuery {
         return bytes
     }
 
+    /// A mount's path as a URL writes it: each name between slashes ``encode(_:)``d (`/músic` is `/m%C3%BAsic`).
+    static func encodePath(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
+    }
+
     /// `text` encoded for a form or a query: letters, digits and `-_.~` as they are, every other byte `%XX`.
     static func encode(_ text: String) -> String {
         var out = ""

@@ -58,7 +58,7 @@ extension PortContext {
         guard hls.enabled, let control else { return }
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
         let event = StreamEvent(channel: String(mount.drop { $0 == "/" }), streamID: streamID, kind: .available,
-                                streamType: "HLS-LIVE", indexFile: control.configuration.advertisedURL + mount + "/index.m3u8")
+                                streamType: "HLS-LIVE", indexFile: control.configuration.advertisedURL + URLQuery.encodePath(mount) + "/index.m3u8")
         let mounts = mounts
         packager.assumeIsolated {
             $0.onceReady(for: "stream-available HLS-LIVE") {

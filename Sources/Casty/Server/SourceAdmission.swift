@@ -123,7 +123,7 @@ enum SourceAdmission {
         mounts.publish(session, on: mount, contentType: station["Content-Type"] ?? "audio/mpeg", status: status) { [port] in
             guard let control else { return }
             control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
-                                     streamType: "ICY-LIVE", indexFile: control.configuration.advertisedURL + publication.path))
+                                     streamType: "ICY-LIVE", indexFile: control.configuration.advertisedURL + URLQuery.encodePath(publication.path)))
             port.announceHLS(publication.path, distributor: distributor, streamID: streamID)
         }
         return .success(session)
