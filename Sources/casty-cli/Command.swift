@@ -116,8 +116,13 @@ func installSignalHandlers() {
     for signal in [SIGINT, SIGTERM] {
         Glibc.signal(signal, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
         source.setEventHandler {
+            let started = ContinuousClock.now
+            EventLog.standardError("\(name): stopping (sources ended, recordings finished, events sent or spooled)")
             Shutdown.run(within: .seconds(3))
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            EventLog.standardError("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
             exit(0)
         }
         source.resume()

@@ -163,6 +163,8 @@ kill -TERM "$server_pid"
 server_gone() { ! kill -0 "$server_pid" 2>/dev/null; }
 check "(e) SIGTERM with /live live: Casty exited within 4 s" wait_until 4 server_gone
 echo "MEASURE: Casty exited $(($(now_ms) - term)) ms after SIGTERM"
+said_stopping() { log_has "$TMP/server.log" 'SIGTERM: stopping' && log_has "$TMP/server.log" 'stopped in [0-9]+ ms'; }
+check "(e) … and said so in its log: $(grep -hE 'SIGTERM|stopped in' "$TMP/server.log" | tr '\n' ' ')" said_stopping
 check "(e) … and stream-closed of that stream ($again_id) reached the application before" bash -c \
     "grep -F '\"path\": \"/events' '$TMP/app.jsonl' | grep -F '\"x-streaming-id\": \"$again_id\"' | grep -q stream-closed"
 
