@@ -35,6 +35,13 @@ public enum SafeText {
         return String(out)
     }
 
+    /// `text` cut to `limit` characters for a log line, saying how long it was: a 5,000-character title is one
+    /// readable line, not a page of log.
+    public static func shortened(_ text: String, to limit: Int = 200) -> String {
+        guard text.count > limit else { return text }
+        return text.prefix(limit) + "… (\(text.count) characters)"
+    }
+
     /// `text` without control characters (a tab becomes a space), for a header value or a page.
     public static func printable(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isControl) else { return text }

@@ -28,6 +28,20 @@ struct StrangerTextTests {
         #expect(SafeText.printable("Radio €uro") == "Radio €uro")
     }
 
+    @Test func aHugeTitle_IsShortenedForTheLog_SayingHowLongItWas() async throws {
+        let station = StationServerTests()
+        let log = StationServerTests.Log()
+        let server = try station.server(log: log)
+        let source = try await station.source(server)
+        await station.sendAudio(source, StationServerTests.silentFrames(10))
+        let huge = String(repeating: "la", count: 2_500)
+        #expect(try await station.ask(server, "/admin/metadata?mount=/live&mode=updinfo&song=\(huge)").hasPrefix("HTTP/1.0 200"))
+        let line = try #require(log.lines.value.first { $0.contains("title: lala") })
+        #expect(line.hasSuffix("… (5000 characters)") && line.count < 300, "\(line.prefix(80))… \(line.count) characters")
+        #expect(SafeText.shortened("short") == "short")
+        server.close()
+    }
+
     @Test func logger_NeverWritesARawControlCharacter() {
         let lines = Locked<[String]>([])
         let logger = EventLog { line in lines.update { $0.append(line) } }

@@ -216,7 +216,7 @@ public actor Proxy: UpstreamNode {
             let metadata = Metadata(parsing: segment.metadata)
             if let title = metadata.streamTitle {
                 let current = Metadata(streamTitle: title, streamURL: metadata.streamURL)
-                if current != cutter.title { logger(title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(title)") }
+                if current != cutter.title { logger(title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))") }
                 cutter.setTitle(current)
             } else if !reportedGarbage {
                 reportedGarbage = true

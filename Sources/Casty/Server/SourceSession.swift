@@ -187,7 +187,7 @@ public actor SourceSession: LoopNode {
         let clean = SafeText.printable(title)
         guard Metadata(streamTitle: clean) != cutter.title else { return }
         cutter.setTitle(Metadata(streamTitle: clean))
-        logger("source on \(mount): title: \(clean)")
+        logger("source on \(mount): title: \(SafeText.shortened(clean))")
     }
 
     /// Bytes received so far.
