@@ -60,28 +60,51 @@ public struct ADTSFrame: Sendable, Equatable {
     /// Finds the average bitrate of a live ADTS stream from a chunk of it, in kbit/s, or `nil` when the chunk holds
     /// no chain of ``framesToSniff`` frames (or the average is not a plausible 8 to 1,000 kbit/s).
     ///
-    /// The chunk may start anywhere: the first header followed by another of the same stream exactly where its
-    /// length says starts the chain, and every frame that follows it in the chunk counts. ADTS headers carry no
-    /// bitrate, so it is the frames' bytes over their samples (1,024 per raw data block) at the sample rate. A
-    /// source that declares no bitrate (ffmpeg's `icecast://` does not) is measured so, from its first segment.
+    /// ADTS headers carry no bitrate, so it is the frames' bytes over their samples (1,024 per raw data block) at
+    /// the sample rate (``Chain``). A source that declares no bitrate (ffmpeg's `icecast://` does not) is measured
+    /// so, from its first audio.
     public static func sniffBitrate(_ bytes: some Collection<UInt8>) -> Int? {
-        let bytes = Array(bytes)
-        for start in bytes.indices where bytes.count - start >= 2 * headerBytes {
-            guard let first = ADTSFrame(bytes[start...]) else { continue }
-            var (at, frames, length, samples) = (start, 0, 0, 0)
-            while at + headerBytes <= bytes.count, let frame = ADTSFrame(bytes[at...]), frame.streamKey == first.streamKey,
-                  at + frame.length <= bytes.count {
-                frames += 1
-                length += frame.length
-                samples += 1_024 * (Int(bytes[at + 6] & 0x03) + 1)
-                at += frame.length
+        guard let chain = Chain(bytes), chain.frames >= framesToSniff else { return nil }
+        return (8...1_000).contains(chain.kbps) ? chain.kbps : nil
+    }
+
+    /// The chain of frames a chunk of a live ADTS stream holds: what its bitrate and duration are measured on.
+    public struct Chain: Sendable, Equatable {
+        /// How many whole frames.
+        public let frames: Int
+        /// Their bytes.
+        public let bytes: Int
+        /// Their samples, per channel.
+        public let samples: Int
+        /// The stream's sample rate.
+        public let sampleRate: Int
+
+        /// How long the frames play, in seconds.
+        public var seconds: Double { Double(samples) / Double(sampleRate) }
+        /// Their average bitrate, in kbit/s.
+        public var kbps: Int { Int((Double(bytes * 8) / seconds / 1_000).rounded()) }
+
+        /// The chain in `bytes`, which may start anywhere: the first header followed by another of the same stream
+        /// exactly where its length says starts it, and every frame that follows it in the chunk counts. `nil` when
+        /// no header is followed so.
+        public init?(_ bytes: some Collection<UInt8>) {
+            let bytes = Array(bytes)
+            for start in bytes.indices where bytes.count - start >= 2 * ADTSFrame.headerBytes {
+                guard let first = ADTSFrame(bytes[start...]) else { continue }
+                var (at, frames, length, samples) = (start, 0, 0, 0)
+                while at + ADTSFrame.headerBytes <= bytes.count, let frame = ADTSFrame(bytes[at...]), frame.streamKey == first.streamKey,
+                      at + frame.length <= bytes.count {
+                    frames += 1
+                    length += frame.length
+                    samples += 1_024 * (Int(bytes[at + 6] & 0x03) + 1)
+                    at += frame.length
+                }
+                guard frames >= 2 else { continue }  // a header that no other follows: not the chain
+                (self.frames, self.bytes, self.samples, self.sampleRate) = (frames, length, samples, first.sampleRate)
+                return
             }
-            guard frames >= 2 else { continue }  // a header that no other follows: not the chain
-            guard frames >= framesToSniff else { return nil }
-            let kbps = Int((Double(length * 8) * Double(first.sampleRate) / Double(samples) / 1_000).rounded())
-            return (8...1_000).contains(kbps) ? kbps : nil
+            return nil
         }
-        return nil
     }
 
     /// The sample rates by index 0…12 (13–15 are reserved or escape codes, which ADTS does not use).

@@ -50,4 +50,28 @@ extension StationServerTests {
         #expect(ADTSFrame.sniffBitrate(adtsFrames(ADTSFrame.framesToSniff - 1, length: 186)) == nil)
         #expect(ADTSFrame.sniffBitrate([UInt8](repeating: 0x55, count: 8_192)) == nil)
     }
+
+    @Test("A quiet AAC stream is measured after two seconds of its audio, not after a whole segment of its bytes")
+    func aQuietStream_IsMeasuredAfterTwoSeconds_NotAFullSegment() {
+        // 40-byte frames at 44.1 kHz: about 14 kbit/s, 1,720 bytes a second; a segment of 8,192 bytes would take 4.8 s.
+        let quiet = adtsFrames(300, length: 40)
+        var sniff = BitrateSniff()
+        var measured: (kbps: Int, after: Int)?
+        for (index, frame) in stride(from: 0, to: quiet.count, by: 40).enumerated() {
+            if let kbps = sniff.take(quiet[frame..<frame + 40], format: .adts, segmentBytes: 8_192) {
+                measured = (kbps, index + 1)
+                break
+            }
+        }
+        #expect(measured?.kbps == 14, "\(String(describing: measured))")
+        // Two seconds: 44,100 × 2 / 1,024 = 86.1 frames; the chain counts the whole frames it holds.
+        #expect((87...89).contains(measured?.after ?? 0), "\(String(describing: measured))")
+        #expect(!sniff.waits(for: .adts))
+
+        // A stream at the usual rate still fills its segment first, and is measured on it whole.
+        var loud = BitrateSniff()
+        let frames = adtsFrames(60, length: 372)
+        let found = stride(from: 0, to: frames.count, by: 372).lazy.compactMap { loud.take(frames[$0..<$0 + 372], format: .adts, segmentBytes: 8_192) }.first
+        #expect(found == 128)
+    }
 }

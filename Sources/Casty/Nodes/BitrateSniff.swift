@@ -6,15 +6,20 @@ internal import CastyAudio
 /// than `--hls-target` as the guess was too high.
 ///
 /// MP3 headers say their bitrate, so any read with two frames tells it (``MP3Frame/sniffBitrate(_:)``). ADTS headers
-/// do not: the first relay segment's bytes are held and the frames in them averaged (``ADTSFrame/sniffBitrate(_:)``),
-/// and the stream's reply waits for that measure (``waits(for:)``) — no listener, HLS packager or branch could get a
-/// segment before it anyway — so that every node of a tree is told the same bitrate in the same reply, and cuts the
-/// same HLS segments. ADTS that shows no chain of frames in its first segment keeps the assumed bitrate.
+/// do not: the first audio is held and the frames in it averaged (``ADTSFrame/Chain``) once they play
+/// ``enoughAudio`` or fill a relay segment, whichever comes first — a quiet source (an encoder sending silence before
+/// the show) fills a segment only after many seconds, and listeners would wait for it. The stream's reply waits
+/// for that measure (``waits(for:)``), so that every node of a tree is told the same bitrate in the same reply, and
+/// cuts the same HLS segments. ADTS that shows no chain of frames by then keeps the assumed bitrate.
 struct BitrateSniff {
     /// The ADTS audio held until it fills a relay segment.
     private var held: [UInt8] = []
     /// Whether it stopped looking: found, or an ADTS stream that showed none in its first segment.
     private(set) var done = false
+
+    /// How much audio an ADTS measure needs, at the most: enough frames to average (``ADTSFrame/framesToSniff`` at
+    /// least) over two seconds.
+    static let enoughAudio = 2.0
 
     /// Nothing seen yet.
     init() {}
@@ -36,7 +41,10 @@ struct BitrateSniff {
             return found
         case .adts:
             held += bytes.prefix(max(0, segmentBytes - held.count))
-            guard held.count >= segmentBytes else { return nil }
+            if held.count < segmentBytes {
+                guard let chain = ADTSFrame.Chain(held), chain.frames >= ADTSFrame.framesToSniff,
+                      chain.seconds >= Self.enoughAudio else { return nil }
+            }
             done = true
             defer { held = [] }
             return ADTSFrame.sniffBitrate(held)
