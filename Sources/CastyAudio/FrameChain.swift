@@ -71,7 +71,7 @@ package struct FrameChain {
 
         /// The frame whose header starts at `index`: its length, and the bits that stay the same within one
         /// stream. `nil` when no valid header starts there (or its bytes are not all in `bytes`).
-        func frame(in bytes: ArraySlice<UInt8>, at index: Int) -> (length: Int, key: UInt32)? {
+        package func frame(in bytes: ArraySlice<UInt8>, at index: Int) -> (length: Int, key: UInt32)? {
             guard index + headerBytes <= bytes.endIndex, bytes[index] == 0xFF else { return nil }
             switch self {
             case .mpeg:

@@ -86,6 +86,11 @@ extension StationServerTests {
         let after = try #require(try player.parsed(segmentBytes: 4170))
         let told = after.segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
         #expect(told.last == "", "\(told)")
+        // The way back is on a frame too: the fallback's frame cut by its last segment is completed, then the
+        // source's frames follow — every byte heard, from the first, is a frame or a tag.
+        let whole = after.segments.flatMap(\.audioBytes)
+        let broken = Self.undecodable(whole)
+        #expect(broken.allSatisfy { $0 > whole.count - 418 }, "\(broken.prefix(4)) of \(whole.count)")
         server.close()
     }
 

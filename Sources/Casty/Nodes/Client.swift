@@ -1,3 +1,4 @@
+internal import CastyAudio
 internal import Synchronization
 public import CastyNet
 internal import Icy
@@ -44,6 +45,10 @@ public actor Client: LoopNode {
     /// source that returned, a fallback), are sent in their entry form too: the audio before the first frame
     /// header, a tail the player could not decode, becomes a tag.
     private var lastNumber: Int?
+    /// The last segment this player got, and the frames of its stream: after a break, the frame it ended inside
+    /// is completed (``StreamSegment/entering(_:completing:format:)``).
+    private var lastSegment: StreamSegment?
+    private var format: FrameChain.Format?
     /// The title current when the listener joined (the reply's), stated in its first metadata block.
     private var joinTitle: Metadata?
     /// The title a player (ICY form) was last told, and its version once known: the title told at joining
@@ -165,6 +170,8 @@ public actor Client: LoopNode {
         ahead = 0
         segmentBytes = context.segmentBytes
         joinTitle = context.title
+        format = FrameChain.Format(contentType: context.station["Content-Type"] ?? "audio/mpeg")
+        lastSegment = nil
         told = (nil, nil)
         if !headWritten { connection.write(listening.replyHead(next: next, context: context, port: port)) }
         if listening.headOnly {
@@ -196,7 +203,7 @@ public actor Client: LoopNode {
         }
         // A player's first segment, and the first after a break, starts on a frame (one copy for this listener);
         // every other one is the shared buffer. (A branch's players are served so by the branch.)
-        if form != .numbered, afterABreak { bytes = segment.entering(bytes) }
+        if form != .numbered, afterABreak { bytes = entry(of: segment, bytes) }
         if ahead > 0 {
             // Its start went out ahead of it (pieces): the rest goes now, queued if need be — the framing needs it.
             let rest = bytes.dropFirst(ahead)
@@ -223,6 +230,15 @@ public actor Client: LoopNode {
             port.logger("\(isBranch ? "branch" : "listener") \(peer) dropped: behind for \(behind) segments")
             connection.close()
         }
+    }
+
+    /// `bytes`, a form of `segment`, as the player's entry: on a frame, and after its last segment, if it ended
+    /// inside a frame (another stream now, or segments skipped), that frame completed.
+    private func entry(of segment: StreamSegment, _ bytes: [UInt8]) -> [UInt8] {
+        guard entered, let format, let completion = lastSegment?.tailCompletion(format), !completion.isEmpty else {
+            return segment.entering(bytes)
+        }
+        return segment.entering(bytes, completing: completion, format: format)
     }
 
     /// Audio of the next segment ahead of it (``StreamPiece``, a quiet source): a listener keeping up — its burst
@@ -252,6 +268,7 @@ public actor Client: LoopNode {
         case .numbered: connection.write(padding + StreamSegment.voidBlock)
         }
         ahead = 0
+        lastSegment = nil  // the frame cut where the pieces ended is not the last segment's: not completed
     }
 
     /// The ICY bytes for a player: the first segment stating the title current at joining (the burst's first
@@ -287,6 +304,7 @@ public actor Client: LoopNode {
         distributor.tally.count(bytesOut: count)
         entered = true
         lastNumber = number
+        lastSegment = segment
         if form == .icy { told = telling }
         sentTitleVersion = segment.titleVersion
     }
