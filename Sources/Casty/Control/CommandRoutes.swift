@@ -55,7 +55,7 @@ enum CommandRoutes {
                     .object([
                         ("channel", .text(String(mount.path.dropFirst()))), ("streamId", .text(session.streamID)),
                         ("streamServer", .text(server)), ("encoder", .text(encoders.first { $0.mount == mount.path }?.id ?? "")),
-                        ("record", session.record.map { .bool($0) } ?? .text("")),
+                        ("record", session.record.map { .bool($0) } ?? .null),
                     ] + (mount.ingestStatus.map { [("srt", .object($0()))] } ?? []))
                 })),
                 ("streamingServers", .list((node + StreamingServer.branches(children)).map(\.json))),

@@ -55,10 +55,13 @@ package enum CORS {
     /// `OPTIONS`, any path: the preflight a browser sends before a request with `Icy-MetaData` or `Range`.
     static func preflight(_ exchange: Exchange) {
         var headers = headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins)
-        headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        headers["Access-Control-Allow-Headers"] = allowedHeaders
+        // The command API takes POST (`/commands/close`, naming the stream in headers); every other path is read only.
+        let commands = exchange.path.hasPrefix("/commands/")
+        let methods = commands ? "GET, POST, OPTIONS" : "GET, HEAD, OPTIONS"
+        headers["Access-Control-Allow-Methods"] = methods
+        headers["Access-Control-Allow-Headers"] = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
         headers["Access-Control-Max-Age"] = "86400"
-        headers["Allow"] = "GET, HEAD, OPTIONS"
+        headers["Allow"] = methods
         exchange.answer(204, "No Content", body: "", headers: headers)
     }
 }

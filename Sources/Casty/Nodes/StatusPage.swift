@@ -107,9 +107,12 @@ enum JSONValue: Sendable {
     case text(String)
     case object([(String, JSONValue)])
     case list([JSONValue])
+    /// No value: what was not said (an application that sent no `x-record`).
+    case null
 
     var encoded: String {
         switch self {
+        case .null: "null"
         case .number(let value): String(value)
         case .decimal(let value): value.isFinite ? String(value) : "0"
         case .bool(let value): value ? "true" : "false"
