@@ -73,16 +73,16 @@ struct NetOfferTests {
         let received = Locked<[UInt8]>([])
         let done = Locked(false)
         async let drained: Void = drain(reader, into: received) { done.value }
-        #expect(await eventually { await loop.submit { server.pendingBytes == 0 && server.socket.unsentBytes == 0 } })
+        #expect(await eventually(timeout: .seconds(15)) { await loop.submit { server.pendingBytes == 0 && server.socket.unsentBytes == 0 } })
         var recovered: [Connection.Offer] = []
         for number in 200...209 {
             recovered.append(await loop.submit { server.offer(Self.segment(number)) })
-            #expect(await eventually { await loop.submit { server.socket.unsentBytes == 0 } })
+            #expect(await eventually(timeout: .seconds(15)) { await loop.submit { server.socket.unsentBytes == 0 } })
         }
         #expect(recovered == Array(repeating: .sent, count: 10))
         #expect(await loop.submit { server.consecutiveSkips } == 0)
         let expectedCount = (firstQueued + 1 + 10) * Self.segmentSize
-        #expect(await eventually { received.value.count >= expectedCount })
+        #expect(await eventually(timeout: .seconds(15)) { received.value.count >= expectedCount })
         done.update { $0 = true }
         await drained
 

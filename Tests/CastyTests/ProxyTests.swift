@@ -209,7 +209,7 @@ struct ProxyTests {
         let listener = RecorderNode(loop: loop)
         proxy.send(.request(from: listener, resume: nil))
         try await proxy.start()
-        #expect(await listener.waitForData(25, timeout: .seconds(5)))
+        #expect(await listener.waitForData(25, timeout: .seconds(15)))
         let record = await listener.record
         #expect(!record.stopped)
         #expect(upstream.connections.value >= 2)
