@@ -1,4 +1,5 @@
 @testable import CastyNet
+import Icy
 import Testing
 
 @testable import Casty
@@ -200,6 +201,38 @@ struct DistributorCoreTests {
         #expect(core.counters.gaps == 1)
         #expect(core.next == 0)
         #expect(describe(core.data(0, testSegments(1)[0], at: t0)) == ["fan out #0"])
+    }
+
+    @Test("A new stream in another codec lets its players and branches go, to come back to the new type; its own listeners (HLS, a mount relaying it) follow it on")
+    func newStreamInAnotherCodec_LetsPlayersAndBranchesGo_NotItsOwnListeners() {
+        var core = core(tree: "10.0.0.1:8000")
+        var context = testContext()
+        context.stream = 1
+        _ = core.reply(first: 0, context: context, at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        _ = core.request(from: 3, resume: nil, branch: nil, relay: .packager, at: t0)
+        _ = core.request(from: 4, resume: nil, branch: nil, relay: .mount, at: t0)
+        feed(&core, testSegments(3))
+        // The same codec under another name: nobody is let go but the branch link, closed to re-read the stream.
+        context.stream = 2
+        context.station["Content-Type"] = "audio/mp3"
+        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2"])
+        core.leave(2)
+        _ = core.request(from: 5, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        // AAC: the player and the branch go; the packager and the relaying mount stay.
+        context.stream = 3
+        context.station["Content-Type"] = "audio/aac"
+        let actions = describe(core.reply(first: 0, context: context, at: t0))
+        #expect(actions.sorted() == ["log", "log", "stop 1", "stop 5"], "the new stream, and who was let go: \(actions)")
+        #expect(Set(core.listeners) == [3, 4] && core.playerCount == 0)
+        // After the source ended, the type its players were told is remembered for the next one.
+        _ = core.request(from: 6, resume: nil, branch: nil, at: t0)
+        core.sourceGone()
+        _ = core.sourceAttached()
+        context.stream = 4
+        context.station["Content-Type"] = "audio/mpeg"
+        #expect(describe(core.reply(first: 0, context: context, at: t0)).contains("stop 6"))
     }
 
     @Test func sourceReturningAfterItEnded_IsANewStream_TheOldRingIsNotServed() {

@@ -172,6 +172,41 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A root's mount that goes on in another codec: the branch's players are let go too, never fed AAC after being told MP3")
+    func aMountChangingCodec_LetsTheBranchsPlayersGo() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0))
+        let station = StationServerTests()
+        let mp3 = try await station.source(server)
+        #expect(await mp3.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feedingMP3 = station.keepFeeding(mp3)
+        let serving = try branch(server)
+        let player = try await play("/live", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(player.text.prefix(200))")
+        #expect(player.text.contains("Content-Type: audio/mpeg"))
+
+        feedingMP3.cancel()
+        await feedingMP3.value
+        await mp3.close()
+        let aac = try await station.source(server, type: "audio/aac")
+        #expect(await aac.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feedingAAC = station.keepFeeding(aac, with: adtsFrames(10))
+        defer { feedingAAC.cancel() }
+        #expect(await eventually(timeout: .seconds(15)) { player.closed.value }, "the branch's player is let go")
+        let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
+        let heard = player.received.value
+        #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
+        // Coming back, it is told the new type.
+        let again = try await play("/live", at: serving.port.address)
+        #expect(await again.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(again.text.contains("Content-Type: audio/aac"), "\(again.text.prefix(300))")
+        serving.stop()
+        server.close()
+    }
+
     @Test func aClosedTreeOfMounts_RefusesBranchesWithoutTheKey_ButNotPlayers() async throws {
         let key = try #require(TreeKey("sesame"))
         let (server, stations) = try await root(treeKey: key)

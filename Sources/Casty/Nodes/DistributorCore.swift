@@ -78,8 +78,9 @@ struct DistributorCore<Listener: Hashable> {
     private var opening = false
     /// The station, once the source replied.
     private(set) var context: Context?
-    /// The stream of the source that ended, while no source replaced it.
+    /// The stream of the source that ended, and the type its listeners were told, while no source replaced it.
     private var endedStream: UInt64?
+    private var endedContentType: String?
     private var ring: Ring<StreamSegment>
     /// The number of the segment expected next from the source.
     private(set) var next: Int?
@@ -154,7 +155,14 @@ struct DistributorCore<Listener: Hashable> {
         // be followed by the new one's. (A proxy that reconnected goes on with the same stream: its next segment
         // tells whether it begins with the pieces.)
         if let old = self.context?.stream ?? endedStream, old != context.stream {
+            let heard = self.context?.contentType ?? endedContentType
             actions += abandonAhead()
+            // In another codec (a root whose mount went from MP3 to AAC, an upstream that came back so), its
+            // listeners cannot go on: they are let go, to come back and be told the new type (a branch's players,
+            // whose root let go of the branch only, as much as a proxy's).
+            if let heard, !Context.sameCodec(heard, context.contentType) {
+                actions += dropPlayers(told: heard, now: context.contentType)
+            }
             actions += restartNumbering(at: first, stream: context.stream)
         } else if self.context == nil || next == nil {
             next = first
@@ -253,6 +261,21 @@ struct DistributorCore<Listener: Hashable> {
         }
     }
 
+    /// The stream goes on in another codec (`now`) than its players and branches were told (`told`): they are let
+    /// go, with one log line, to come back and be told the new type. Its own listeners (an HLS packager, a mount
+    /// falling back to it) follow the stream on.
+    private mutating func dropPlayers(told: String, now: String) -> [Action] {
+        let players = listeners.filter { relays[$0] == nil }
+        guard !players.isEmpty else { return [] }
+        var actions: [Action] = [.log("distributor: the stream goes on in \(now), its \(players.count) listener"
+            + "\(players.count == 1 ? " was" : "s were") told \(told): disconnected, to come back to \(now)")]
+        for player in players {
+            leave(player)
+            actions.append(.stop(player))
+        }
+        return actions
+    }
+
     /// The waiting timer fired: listeners that waited ``Distributor/Configuration/startWait`` for a stream that
     /// has not started are refused (`503` from their client); the others wait on.
     mutating func waitingTimedOut(at now: ContinuousClock.Instant) -> [Action] {
@@ -283,6 +306,7 @@ struct DistributorCore<Listener: Hashable> {
     /// stay for now. The ended source is not asked again.
     mutating func sourceGone() {
         endedStream = context?.stream ?? endedStream
+        endedContentType = context?.contentType ?? endedContentType
         context = nil
         next = nil
         hasSource = false
@@ -389,6 +413,7 @@ struct DistributorCore<Listener: Hashable> {
         next = first
         opening = true
         endedStream = nil
+        endedContentType = nil
         ring = Ring(capacity: configuration.ringSize)
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.

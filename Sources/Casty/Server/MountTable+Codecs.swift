@@ -1,4 +1,3 @@
-internal import CastyAudio
 internal import Icy
 
 /// A player decodes the codec its reply's `Content-Type` named, for as long as the connection lasts: moving
@@ -11,22 +10,11 @@ extension MountTable {
         mount.distributor.assumeIsolated { $0.stat().context }.map { $0.station["Content-Type"] ?? "audio/mpeg" }
     }
 
-    /// Whether a player told `heard` can go on with a stream of type `next`: the same codec (MP3, or AAC in ADTS,
-    /// whatever name the type gives it: `audio/aac` and `audio/aacp` are both ADTS), or the same type for others.
-    /// An unknown type (no stream yet) is no reason to refuse.
-    static func sameCodec(_ heard: String?, _ next: String?) -> Bool {
-        guard let heard, let next else { return true }
-        if let first = FrameChain.Format(contentType: heard), let second = FrameChain.Format(contentType: next) {
-            return first == second
-        }
-        return heard.lowercased() == next.lowercased()
-    }
-
     /// Whether `mount`'s listeners may be moved to `target` now: `nil` if so, else why not (both mounts and both
     /// types named), for one log line or an admin's answer.
     func codecMismatch(moving mount: Mount, to target: Mount) -> String? {
         let heard = contentType(of: mount), next = contentType(of: target)
-        guard !Self.sameCodec(heard, next), let heard, let next else { return nil }
+        guard !Context.sameCodec(heard, next), let heard, let next else { return nil }
         return "\(target.path) plays \(next), not \(heard) like \(mount.path)"
     }
 }

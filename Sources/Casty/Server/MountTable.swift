@@ -229,7 +229,7 @@ final class MountTable: @unchecked Sendable {
     private func hear(_ session: SourceSession, on mount: Mount, contentType type: String) {
         // What they hear now (a fallback's stream), or what they heard before the source they wait for left.
         let fallback = contentType(of: mount)
-        if let heard = fallback ?? mount.waitingType, !Self.sameCodec(heard, type) {
+        if let heard = fallback ?? mount.waitingType, !Context.sameCodec(heard, type) {
             // Players and branches, not the mount's own listeners (its HLS packager), which are let go all the same.
             if hasPlayers(mount) {
                 let from = fallback == nil ? "" : rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""
