@@ -49,6 +49,29 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, 404")
+    func hlsOfAMountWaitingForItsSource_StaysUntilTheTimeout() async throws {
+        let server = try server(timeout: .seconds(3)) { $0.options.hls.targetDuration = 1 }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(160))  // 4.2 s of audio: more than three targets
+        let playlist = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(5)) {
+            let answer = (try? await ask(server, "/live/index.m3u8", admin: false)) ?? ""
+            playlist.update { $0 = playlistLines(answer) }
+            return answer.hasPrefix("HTTP/1.0 200")
+        })
+        let segment = try #require(playlist.value.first { !$0.hasPrefix("#") })
+        await source.close()
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await ask(server, "/live/index.m3u8", admin: false).hasPrefix("HTTP/1.0 200"), "the window its players were given")
+        #expect(try await ask(server, "/live/\(segment)", admin: false).hasPrefix("HTTP/1.0 200"), "\(segment) stays downloadable")
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
+        }, "no source came back: the mount has nothing to play")
+        server.close()
+    }
+
     @Test("A recorded mount records its own sources, not its fallback's audio while it plays that")
     func recordedMount_SkipsItsFallbacksAudio() async throws {
         let directory = temporaryDirectory("mount-fallback")

@@ -51,7 +51,7 @@ enum HLSRoutes {
     /// Whether `exchange` asks for an HLS resource of one of the port's mounts.
     static func matches(_ exchange: Exchange) -> Bool {
         guard exchange.port.hls.enabled, let (mount, _) = parse(exchange.path) else { return false }
-        return exchange.port.mount(at: mount.isEmpty ? "/" : mount) != nil
+        return exchange.port.hlsMount(at: mount.isEmpty ? "/" : mount) != nil
     }
 
     /// Who asks, as the HLS audience counts players: the client's address (behind a trusted proxy, the real one)
@@ -64,7 +64,7 @@ enum HLSRoutes {
     /// a player's first live playlist waits for the application, and segments go only to admitted players.
     static func serve(_ exchange: Exchange) {
         guard let (mount, resource) = parse(exchange.path),
-              let distributor = exchange.port.mount(at: mount.isEmpty ? "/" : mount) else {
+              let distributor = exchange.port.hlsMount(at: mount.isEmpty ? "/" : mount) else {
             return exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)")
         }
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: exchange.port.hls, logger: exchange.port.logger)
