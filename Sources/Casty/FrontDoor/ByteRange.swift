@@ -30,15 +30,16 @@ enum ByteRange: Equatable {
         case (let start?, nil) where last.isEmpty:
             self = start < length ? .part(start..<length) : .unsatisfiable
         case (let start?, let end?) where start <= end:
-            self = start < length ? .part(start..<min(end + 1, length)) : .unsatisfiable
+            self = start < length ? .part(start..<(end >= length - 1 ? length : end + 1)) : .unsatisfiable
         default:
             self = .whole
         }
     }
 
-    /// A decimal count of bytes (at most 18 digits, so it cannot overflow), or `nil`.
+    /// A decimal count of bytes, or `nil`. One of more than 18 digits is past any body: read as `Int.max` (no
+    /// overflow), so that `bytes=99999999999999999999-` is `416` like any other start past the end.
     private static func number(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int(text)
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return text.count <= 18 ? Int(text) : Int.max
     }
 }
