@@ -207,6 +207,29 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A root's mount playing its fallback is still at depth 0: the root names itself once, not as its own parent")
+    func aMountPlayingItsFallback_IsAtTheRootsDepth() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live", "/backup"]
+        configuration.fallbacks = ["/live": "/backup"]
+        configuration.segmentBytes = Self.segmentBytes
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0))
+        let station = try Station.builtIn(titles: ["Backup"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let serving = try branch(server)
+        let player = try await play("/live", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4 * Self.segmentBytes })
+        let atRoot = try await treeLine(server.address, mount: "/live")
+        #expect(atRoot.depth == 0 && atRoot["parent"] == "-", "\(atRoot["parent"] ?? "none") at depth \(atRoot.depth)")
+        let atBranch = try await treeLine(serving.port.address, mount: "/live")
+        #expect(atBranch.depth == 1, "depth \(atBranch.depth)")
+        station.stop()
+        serving.stop()
+        server.close()
+    }
+
     @Test func aClosedTreeOfMounts_RefusesBranchesWithoutTheKey_ButNotPlayers() async throws {
         let key = try #require(TreeKey("sesame"))
         let (server, stations) = try await root(treeKey: key)

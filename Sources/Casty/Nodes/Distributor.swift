@@ -169,6 +169,9 @@ public actor Distributor: LoopNode {
                 context.hlsBase = nil
                 context.hlsDiscontinuityBase = nil
                 context.hlsClock = nil
+                // That mount, on this node, told its path with this node's address last, as to a branch: this
+                // mount adds it itself, once.
+                if let own = core.places?.address, context.path.last == own { context.path.removeLast() }
             }
             perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):
