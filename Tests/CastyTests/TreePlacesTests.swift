@@ -23,6 +23,23 @@ struct TreePlacesTests {
         #expect(places.subtree == 9)
     }
 
+    @Test("A branch sent down again (it restarted) counts once; one that comes back (it repaired, or restarted) leaves the count of the child it was sent to")
+    func branchesAreCountedOnce_WhereTheyWereSentLast() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        _ = places.place("a:1", path: [])
+        _ = places.place("b:1", path: [])
+        #expect(places.place("c:1", path: []) == .redirect("http://a:1/"))
+        for _ in 0..<4 { _ = places.place("d:1", path: []) }  // restarting, sent down each time
+        #expect(places.children.map(\.subtree) == [2, 2], "\(places.children.map(\.subtree))")
+        // c lost a:1 and asks again: it goes under b, and a's count shrinks.
+        _ = places.suspect("a:1", until: .now + .seconds(10))
+        #expect(places.place("c:1", path: []) == .redirect("http://b:1/"))
+        #expect(places.children.map(\.subtree) == [1, 3])
+        // The next branch goes where there is room now.
+        let later = ContinuousClock.now + .seconds(20)
+        #expect(places.place("e:1", path: [], now: later) == .redirect("http://a:1/"))
+    }
+
     @Test func aChildThatLeft_MakesRoomForTheNextBranch() {
         var places = TreePlaces(address: "root:1", fanout: 2)
         _ = places.place("a:1", path: [])

@@ -2,8 +2,10 @@
 /// value that tests can drive without sockets.
 ///
 /// A node serves at most `fanout` branches itself. Every further branch is redirected to the child whose
-/// subtree is smallest (the first one on a tie), and that child's count grows by one — the node sees every
-/// branch that goes down through it, so it knows its children's subtrees without asking them. A branch that is
+/// subtree is smallest (the first one on a tie), and that child counts it — the node sees every branch that goes
+/// down through it, so it knows its children's subtrees without asking them. It counts branches by address: a
+/// branch that restarts and is sent down again counts once, and one that comes back to this node (it lost its
+/// parent below, or restarted) is taken off the child it was sent to before. A branch that is
 /// the node itself or one of its ancestors is refused: taking it would close a loop with no source in it.
 ///
 /// A branch that lost its parent says so when it asks again (`X-Casty-Lost: <parent>`): a node that has that
@@ -15,8 +17,11 @@ public struct TreePlaces: Sendable, Equatable {
     public struct Child: Sendable, Equatable {
         /// Where the child serves its own branches (`host:port`).
         public let address: String
+        /// The branches this node sent down to it, by address: one sent again (a branch restarting) counts once,
+        /// and one placed elsewhere since (it repaired away, came back to this node) no longer counts here.
+        public var below: Set<String> = []
         /// How many branches are in its subtree, itself included, as far as this node has seen.
-        public var subtree: Int
+        public var subtree: Int { 1 + below.count }
     }
 
     /// What to do with a branch's request.
@@ -49,18 +54,20 @@ public struct TreePlaces: Sendable, Equatable {
         if branch == address || path.contains(branch) {
             return .refuse("\(branch) is this node or above it: serving it would make a loop")
         }
+        // Wherever it goes now, it is no longer where it was sent before.
+        for index in children.indices { children[index].below.remove(branch) }
         if children.contains(where: { $0.address == branch }) {
             suspected[branch] = nil  // it is back
             return .serve  // a child that re-attaches before its old link was noticed gone
         }
         if children.count < fanout {
-            children.append(Child(address: branch, subtree: 1))
+            children.append(Child(address: branch))
             return .serve
         }
         let trusted = children.indices.filter { suspected[children[$0].address].map { $0 <= now } ?? true }
         let candidates = trusted.isEmpty ? Array(children.indices) : trusted
         let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
-        children[smallest].subtree += 1
+        children[smallest].below.insert(branch)
         return .redirect("http://\(children[smallest].address)/")
     }
 
