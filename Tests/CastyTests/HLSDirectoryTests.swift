@@ -54,6 +54,39 @@ struct HLSDirectoryTests {
         #expect(lines.value.last?.contains("again") == true)
     }
 
+    @Test("An expired segment that cannot be deleted yet is deleted later, once it can: none is left on disk for good")
+    func undeletedSegment_IsDeletedLater() throws {
+        let path = temporaryDirectory("hlsdir-undeleted")
+        let lines = Locked<[String]>([])
+        let directory = HLSDirectory(path: path, logger: EventLog { line in lines.update { $0.append(line) } })
+        // Where the expired segment is, something unlink cannot delete (a directory, as root ignores permissions).
+        let stuck = "deadbeef-7.mp3"
+        try FileWriter.makeDirectories(path + "/" + stuck + "/x")
+        directory.publish(Self.segments[0], playlist: nil, master: "", expired: [stuck], kept: Self.segments.prefix(1).map(\.name))
+        HLSDirectory.flush()
+        #expect(lines.value.contains { $0.contains("cannot delete 1 expired segment") }, "\(lines.value)")
+        _ = rmdir(path + "/" + stuck + "/x")
+        _ = rmdir(path + "/" + stuck)
+        try FileWriter.replace(path + "/" + stuck, with: [1, 2, 3])  // deletable now
+        directory.publish(Self.segments[1], playlist: nil, master: "", expired: [], kept: Self.segments.prefix(2).map(\.name))
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/" + stuck) == nil, "deleted at the next segment")
+    }
+
+    @Test("A mount that is gone takes its playlists and segments off the disk")
+    func removedMount_LeavesNoLivePlaylist() throws {
+        let path = temporaryDirectory("hlsdir-removed")
+        let directory = HLSDirectory(path: path, logger: .silent)
+        directory.publish(Self.segments[0], playlist: "#EXTM3U\n", master: "#EXTM3U\n", expired: [], kept: [Self.segments[0].name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") != nil)
+        directory.remove()
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") == nil && fileSize(path + "/master.m3u8") == nil)
+        #expect(fileSize(path + "/" + Self.segments[0].name) == nil)
+        #expect(access(path, F_OK) != 0, "the empty directory too")
+    }
+
     @Test("A segment whose write failed is written before a later playlist that names it")
     func failedSegmentWrittenBeforeItsPlaylist() throws {
         let path = temporaryDirectory("hlsdir-rewrite")

@@ -99,7 +99,9 @@ enum FileWriter {
     }
 
     /// Removes a file; a file already gone is fine.
-    static func remove(_ path: String) {
-        _ = unlink(path)
+    /// Deletes the file at `path`; `false` when it is still there (the directory cannot be written now).
+    @discardableResult
+    static func remove(_ path: String) -> Bool {
+        unlink(path) == 0 || errno == ENOENT
     }
 }

@@ -25,6 +25,9 @@ final class HLSDirectory: Sendable {
     /// The segments written and not deleted since: a segment the playlist names that is not among them (its write
     /// failed) is written before the playlist.
     private let written = Mutex<Set<String>>([])
+    /// Segments that expired but could not be deleted yet (the directory was not writable): tried again with each
+    /// segment, so that none is left on disk for good.
+    private let undeleted = Mutex<Set<String>>([])
     private static let queue = DispatchQueue(label: "casty.hls-directory")
 
     /// A writer into `path` (made if missing, at the first segment).
@@ -41,8 +44,14 @@ final class HLSDirectory: Sendable {
         Self.queue.async { [self] in
             let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept)) }
-            for name in expired { FileWriter.remove(path + "/" + name) }
-            written.withLock { $0.subtract(expired) }
+            let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
+            let left = expiring.filter { !FileWriter.remove(path + "/" + $0) }
+            if !left.isEmpty, failing.withLock({ $0.insert("unlink").inserted }) {
+                logger("hls: cannot delete \(left.count) expired segment\(left.count == 1 ? "" : "s") in \(SafeText.logLine(path)) "
+                    + "(\(String(cString: strerror(errno)))); tried again with each segment")
+            }
+            undeleted.withLock { $0.formUnion(left) }
+            written.withLock { $0.subtract(expiring) }
             switch result {
             case .success:
                 if failing.withLock({ let was = !$0.isEmpty; $0 = []; return was }) {
@@ -81,6 +90,18 @@ final class HLSDirectory: Sendable {
         cleared.withLock { $0 = true }
         for name in FileWriter.names(in: path) where HLSRoutes.isSegmentName(name) && !kept.contains(name) {
             FileWriter.remove(path + "/" + name)
+        }
+    }
+
+    /// The mount is gone (forgotten after its last source): its playlists and segments are deleted, so that a web
+    /// server serving the directory does not hand players a live playlist that never moves again.
+    func remove() {
+        Self.queue.async { [self] in
+            let names = written.withLock { $0 }.union(undeleted.withLock { $0 }).union(["index.m3u8", "master.m3u8"])
+            for name in names { FileWriter.remove(path + "/" + name) }
+            written.withLock { $0 = [] }
+            undeleted.withLock { $0 = [] }
+            _ = rmdir(path)  // only if nothing else is in it
         }
     }
 

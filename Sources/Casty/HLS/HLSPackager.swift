@@ -84,11 +84,12 @@ public actor HLSPackager: LoopNode {
         distributor.send(.request(from: self, resume: nil))
     }
 
-    /// Stops for good (the server stops).
+    /// Stops for good (the mount is forgotten, the server stops): with `--hls-dir`, its files are deleted.
     func close() {
         closed = true
         retry?.cancel()
         distributor.leave(self)
+        directory?.remove()
     }
 
     /// What an observer (a recorder) is handed: the stream as the packager receives it, relay segment by
