@@ -94,6 +94,12 @@ import Testing
         #expect(verifying.decide("anything?key=K").0 == .accept(passphrase: "DefaultPass1"))
         let keysOnly = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
         #expect(keysOnly.decide("anything?key=K").0 == .accept(passphrase: nil))
+
+        // A caller that asks to receive (a player, in SRT's access control syntax) is no source.
+        #expect(list.decide("#!::r=live,m=publish").0 == .accept(passphrase: "SecretPass123"))
+        let player = list.decide("#!::r=live,m=request")
+        #expect(player.0 == .reject(code: 1403) && player.why?.contains("m=request") == true, "\(String(describing: player.why))")
+        #expect(list.decide("#!::r=live,m=bidirectional").0 == .reject(code: 1403))
     }
 
     @Test func srtAllowList_RemembersTheApplicationsRefusal_ForThatCallerAndKey_ForAWhile() {

@@ -67,6 +67,9 @@ final class SRTAllowList: Sendable {
     /// rejected.
     func decide(_ streamID: String, from host: String? = nil, now: ContinuousClock.Instant = .now) -> (SRTListener.Decision, why: String?) {
         guard let id = SRTStreamID(streamID) else { return (.reject(code: SRTListener.forbidden), "not a mount name") }
+        guard id.publishes else {
+            return (.reject(code: SRTListener.forbidden), "it asks m=\(id.mode ?? ""): this port takes sources only (m=publish)")
+        }
         if let host, let until = refused.withLock({ $0[Self.refusalKey(streamID, host)] }), until > now {
             return (.reject(code: SRTListener.forbidden), "the application refused its key less than \(Self.refusalMemory) ago")
         }

@@ -6,20 +6,30 @@
 /// | `live` or `/live` | `/live` | — |
 /// | `live?key=K` | `/live` | `K` (like `?key=` in an HTTP source's URL) |
 /// | `#!::r=live,m=publish` | `/live` | — (SRT's access control syntax: `r` is the resource) |
+///
+/// In SRT's syntax `m` is what the caller wants: a caller that asks to receive (`m=request`, a player) or both
+/// (`m=bidirectional`) is no source (``publishes``).
 struct SRTStreamID: Sendable, Equatable {
     /// The mount: `/live`.
     let mount: String
     /// The key given with `?key=`, if any.
     let key: String?
+    /// What the caller says it wants (`m=`), if it says: `publish`, `request`, `bidirectional`.
+    let mode: String?
+
+    /// Whether the caller comes to publish: it says so, or says nothing.
+    var publishes: Bool { mode == nil || mode == "publish" }
 
     /// The stream ID's mount and key; `nil` when it names no mount Casty could have.
     init?(_ text: String) {
         var path = Substring(text)
         var key: String?
+        var mode: String?
         if text.hasPrefix("#!::") {
             let fields = text.dropFirst(4).split(separator: ",").map { $0.split(separator: "=", maxSplits: 1) }
             guard let resource = fields.first(where: { $0.count == 2 && $0[0] == "r" }) else { return nil }
             path = resource[1]
+            mode = fields.first { $0.count == 2 && $0[0] == "m" }.map { $0[1].lowercased() }
         } else if let question = text.firstIndex(of: "?") {
             path = text[..<question]
             for pair in text[text.index(after: question)...].split(separator: "&") where pair.hasPrefix("key=") {
@@ -30,6 +40,7 @@ struct SRTStreamID: Sendable, Equatable {
         guard mount.count > 1, StationServer.Configuration.isMountName(mount) else { return nil }
         self.mount = mount
         self.key = key
+        self.mode = mode
     }
 
     /// `text` as it may be shown — in a log line, `/status.json`, the report, a mount's `icy-name` — with the
