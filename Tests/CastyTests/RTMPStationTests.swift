@@ -159,6 +159,18 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test func rtmpPeer_ThatHangsUpBeforePublishing_IsOneLogLine() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let peer = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop)
+        await RTMPPeer(peer: peer).send([3] + [UInt8](repeating: 1, count: 1536))  // C0 + C1, then gone
+        try await Task.sleep(for: .milliseconds(100))
+        await peer.close()
+        #expect(await eventually { log.contains("hung up before publishing") }, "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("rtmp ") }.count == 1, "\(log.lines.value)")
+        server.close()
+    }
+
     @Test func rtmpPeer_ThatDoesNotReadItsAnswers_IsClosed() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

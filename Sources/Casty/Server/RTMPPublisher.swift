@@ -64,7 +64,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     private func open() {
         connection.onRead = { [self] bytes in read(bytes) }
-        connection.onClose = { [self] _ in shut() }
+        connection.onClose = { [self] _ in
+            // A session says when it ends; a peer that leaves before publishing would leave no trace but a count.
+            if session == nil, !closed { port.logger("rtmp \(peer): hung up before publishing") }
+            shut()
+        }
         arm(port.options.headerTimeout, "no publish request within \(port.options.headerTimeout)")
     }
 
