@@ -88,7 +88,7 @@ public actor Branch: UpstreamNode {
     private var pieces: Ticker?
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
-    /// Called when the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
+    /// Called once when the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
     var onMissing: (@Sendable () -> Void)?
 
     /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
@@ -140,6 +140,7 @@ public actor Branch: UpstreamNode {
             return try await open(headers: headers)
         } catch {
             if context == nil, case .notAStream(_, .status(code: 404, _)) = error, let onMissing {
+                self.onMissing = nil  // told once
                 onMissing()  // the tree has no such mount (now): a branch made for it on demand is dropped
             }
             throw error

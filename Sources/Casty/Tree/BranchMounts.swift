@@ -82,6 +82,18 @@ public final class BranchMounts: @unchecked Sendable {
     /// thread, once.
     func start(address: String) -> Branch {
         let branch = Branch(root: root, address: address, configuration: configuration, loop: loop, logger: logger)
+        // The root path is kept (the root may have it later), but a root that has no stream there is said once, with
+        // what to do: its players name a mount, which the branch relays on its own link.
+        let example = StreamURL(host: root.host, port: root.port, path: "/live", secure: root.secure)
+        loop.execute { [logger, defaultMount] in
+            branch.assumeIsolated { branch in
+                branch.onMissing = {
+                    logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for a mount "
+                        + "(/live) get it on a link of its own; to take a place in one mount's tree at once, give it in --root "
+                        + "(\(example))")
+                }
+            }
+        }
         first.setTreeAddress(address)
         first.attachSource(branch)
         loop.execute { [self] in
