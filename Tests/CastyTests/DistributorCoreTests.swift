@@ -188,13 +188,19 @@ struct DistributorCoreTests {
         #expect(describe(core.data(2, segments[2], at: t0 + .seconds(1))) == [], "told once, then summed up")
     }
 
-    @Test func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
+    /// A tree node's core playing stream 1 (its context returned, to change), with player 1 and branch 2.
+    func nodeWithAPlayerAndABranch() -> (Core, Context) {
         var core = core(tree: "10.0.0.1:8000")
         var context = testContext()
         context.stream = 1
         _ = core.reply(first: 0, context: context, at: t0)
         _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
         _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        return (core, context)
+    }
+
+    @Test func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
+        var (core, context) = nodeWithAPlayerAndABranch()
         feed(&core, testSegments(5))
         context.stream = 2
         #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2"])
@@ -205,12 +211,7 @@ struct DistributorCoreTests {
 
     @Test("A new stream in another codec lets its players and branches go, to come back to the new type; its own listeners (HLS, a mount relaying it) follow it on")
     func newStreamInAnotherCodec_LetsPlayersAndBranchesGo_NotItsOwnListeners() {
-        var core = core(tree: "10.0.0.1:8000")
-        var context = testContext()
-        context.stream = 1
-        _ = core.reply(first: 0, context: context, at: t0)
-        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
-        _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        var (core, context) = nodeWithAPlayerAndABranch()
         _ = core.request(from: 3, resume: nil, branch: nil, relay: .packager, at: t0)
         _ = core.request(from: 4, resume: nil, branch: nil, relay: .mount, at: t0)
         feed(&core, testSegments(3))

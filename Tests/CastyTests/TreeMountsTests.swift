@@ -12,13 +12,21 @@ struct TreeMountsTests {
     /// Small, fast segments: 1600 bytes of the built-in tone at 128 kbit/s last 0.1 s.
     static let segmentBytes = 1600
 
-    /// A root station server with mounts `/a` and `/b`, each fed by its own built-in station.
-    func root(fanout: Int = 2, treeKey: TreeKey? = nil) async throws -> (server: StationServer, stations: [Station]) {
+    /// A root station server of `mounts` (sources publish with the password `hackme`), with `fallbacks`.
+    func stationRoot(
+        _ mounts: [String], fallbacks: [String: String] = [:], segmentBytes: Int = segmentBytes, fanout: Int = 2, treeKey: TreeKey? = nil
+    ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/a", "/b"]
-        configuration.segmentBytes = Self.segmentBytes
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey)
+        configuration.mounts = mounts
+        configuration.fallbacks = fallbacks
+        configuration.segmentBytes = segmentBytes
+        return try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey)
+    }
+
+    /// A root station server with mounts `/a` and `/b`, each fed by its own built-in station.
+    func root(fanout: Int = 2, treeKey: TreeKey? = nil) async throws -> (server: StationServer, stations: [Station]) {
+        let server = try stationRoot(["/a", "/b"], fanout: fanout, treeKey: treeKey)
         var stations: [Station] = []
         for (mount, title) in [("/a", "Mount A"), ("/b", "Mount B")] {
             let station = try Station.builtIn(
@@ -141,11 +149,7 @@ struct TreeMountsTests {
     }
 
     @Test func aBranchAnswersAMountTheRootDoesNotHave_WithTheRoots404_AndOneNotLiveYet_With503() async throws {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/a", "/later"]
-        configuration.segmentBytes = Self.segmentBytes
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0))
+        let server = try stationRoot(["/a", "/later"])
         let station = try Station.builtIn(titles: ["A"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
         await station.start()
         server.attach(station, at: "/a")
@@ -174,11 +178,7 @@ struct TreeMountsTests {
 
     @Test("A root's mount that goes on in another codec: the branch's players are let go too, never fed AAC after being told MP3")
     func aMountChangingCodec_LetsTheBranchsPlayersGo() async throws {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/live"]
-        configuration.segmentBytes = 4170
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0))
+        let server = try stationRoot(["/live"], segmentBytes: 4170)
         let station = StationServerTests()
         let mp3 = try await station.source(server)
         #expect(await mp3.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
@@ -209,12 +209,7 @@ struct TreeMountsTests {
 
     @Test("A root's mount playing its fallback is still at depth 0: the root names itself once, not as its own parent")
     func aMountPlayingItsFallback_IsAtTheRootsDepth() async throws {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/live", "/backup"]
-        configuration.fallbacks = ["/live": "/backup"]
-        configuration.segmentBytes = Self.segmentBytes
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0))
+        let server = try stationRoot(["/live", "/backup"], fallbacks: ["/live": "/backup"])
         let station = try Station.builtIn(titles: ["Backup"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
         await station.start()
         server.attach(station, at: "/backup")
