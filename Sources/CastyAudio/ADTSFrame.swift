@@ -64,8 +64,7 @@ public struct ADTSFrame: Sendable, Equatable {
     /// the sample rate (``Chain``). A source that declares no bitrate (ffmpeg's `icecast://` does not) is measured
     /// so, from its first audio.
     public static func sniffBitrate(_ bytes: some Collection<UInt8>) -> Int? {
-        guard let chain = Chain(bytes), chain.frames >= framesToSniff else { return nil }
-        return (8...1_000).contains(chain.kbps) ? chain.kbps : nil
+        Chain(bytes)?.measuredKbps
     }
 
     /// The chain of frames a chunk of a live ADTS stream holds: what its bitrate and duration are measured on.
@@ -83,6 +82,9 @@ public struct ADTSFrame: Sendable, Equatable {
         public var seconds: Double { Double(samples) / Double(sampleRate) }
         /// Their average bitrate, in kbit/s.
         public var kbps: Int { Int((Double(bytes * 8) / seconds / 1_000).rounded()) }
+        /// The bitrate a stream is told, when the chain is long enough to trust (``framesToSniff``) and the
+        /// average plausible (8 to 1,000 kbit/s).
+        public var measuredKbps: Int? { frames >= framesToSniff && (8...1_000).contains(kbps) ? kbps : nil }
 
         /// The chain in `bytes`, which may start anywhere: the first header followed by another of the same stream
         /// exactly where its length says starts it, and every frame that follows it in the chunk counts. `nil` when

@@ -112,8 +112,7 @@ enum ControlOptions {
 
     private static func url(_ name: String, _ arguments: Arguments) throws -> StreamURL? {
         guard let text = value(name, arguments) else { return nil }
-        let url = try StreamURL.given(text, in: "--\(name)")
-        return url
+        return try StreamURL.given(text, in: "--\(name)")
     }
 
     private static func auth(_ name: String, _ arguments: Arguments) throws -> AppAuth? {

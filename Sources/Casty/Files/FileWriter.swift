@@ -98,8 +98,8 @@ enum FileWriter {
         return names
     }
 
-    /// Removes a file; a file already gone is fine.
-    /// Deletes the file at `path`; `false` when it is still there (the directory cannot be written now).
+    /// Removes a file; a file already gone is fine. `false` when it is still there (the directory cannot be
+    /// written now).
     @discardableResult
     static func remove(_ path: String) -> Bool {
         unlink(path) == 0 || errno == ENOENT

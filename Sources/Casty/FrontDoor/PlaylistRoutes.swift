@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Icy
 
 /// A mount's playlist files, as Icecast serves them beside each mount: `/live.m3u` (and `.pls`, `.xspf`) hold
@@ -26,7 +27,7 @@ enum PlaylistRoutes {
             case .m3u:
                 return "\(url)\n"
             case .pls:
-                return "[playlist]\nNumberOfEntries=1\nFile1=\(url)\nTitle1=\(oneLine(title))\nLength1=-1\nVersion=2\n"
+                return "[playlist]\nNumberOfEntries=1\nFile1=\(url)\nTitle1=\(SafeText.printable(title))\nLength1=-1\nVersion=2\n"
             case .xspf:
                 return """
                     <?xml version="1.0" encoding="UTF-8"?>
@@ -39,8 +40,6 @@ enum PlaylistRoutes {
                     """
             }
         }
-
-        private func oneLine(_ text: String) -> String { String(text.map { $0.isNewline ? " " : $0 }) }
 
         private func xml(_ text: String) -> String {
             var out = ""
@@ -57,22 +56,21 @@ enum PlaylistRoutes {
         }
     }
 
-    /// The mount and form a path asks for (`/live.m3u`: `/live`, `.m3u`), if the port has that mount.
-    static func match(_ exchange: Exchange) -> (mount: String, form: Form)? {
+    /// The mount, its distributor and the form a path asks for (`/live.m3u`: `/live`, `.m3u`), if the port has
+    /// that mount.
+    static func match(_ exchange: Exchange) -> (mount: String, distributor: Distributor, form: Form)? {
         let path = exchange.path
         guard let dot = path.lastIndex(of: "."), let form = Form(rawValue: String(path[path.index(after: dot)...])) else {
             return nil
         }
         let mount = String(path[..<dot])
-        guard mount.count > 1, exchange.port.mount(at: mount) != nil else { return nil }
-        return (mount, form)
+        guard mount.count > 1, let distributor = exchange.port.mount(at: mount) else { return nil }
+        return (mount, distributor, form)
     }
 
     /// `GET`/`HEAD /<mount>.m3u|.pls|.xspf`: the playlist of that mount's stream.
     static func serve(_ exchange: Exchange) {
-        guard let (mount, form) = match(exchange), let distributor = exchange.port.mount(at: mount) else {
-            return StreamRoutes.noMount(exchange)
-        }
+        guard let (mount, distributor, form) = match(exchange) else { return StreamRoutes.noMount(exchange) }
         let name = distributor.assumeIsolated { $0.stat().context?.station["icy-name"] } ?? mount
         let url = StatusRoutes.listenBase(exchange) + URLQuery.encodePath(mount)
         exchange.answer(200, "OK", body: form.file(url: url, title: name),

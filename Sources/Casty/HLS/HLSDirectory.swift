@@ -45,10 +45,15 @@ final class HLSDirectory: Sendable {
             let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept)) }
             let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
-            let left = expiring.filter { !FileWriter.remove(path + "/" + $0) }
+            var cause: Int32 = 0
+            let left = expiring.filter { name in
+                guard !FileWriter.remove(path + "/" + name) else { return false }
+                cause = errno
+                return true
+            }
             if !left.isEmpty, failing.withLock({ $0.insert("unlink").inserted }) {
                 logger("hls: cannot delete \(left.count) expired segment\(left.count == 1 ? "" : "s") in \(SafeText.logLine(path)) "
-                    + "(\(String(cString: strerror(errno)))); tried again with each segment")
+                    + "(\(String(cString: strerror(cause)))); tried again with each segment")
             }
             undeleted.withLock { $0.formUnion(left) }
             written.withLock { $0.subtract(expiring) }

@@ -41,13 +41,12 @@ struct BitrateSniff {
             return found
         case .adts:
             held += bytes.prefix(max(0, segmentBytes - held.count))
-            if held.count < segmentBytes {
-                guard let chain = ADTSFrame.Chain(held), chain.frames >= ADTSFrame.framesToSniff,
-                      chain.seconds >= Self.enoughAudio else { return nil }
-            }
+            let chain = ADTSFrame.Chain(held)
+            let enough = chain.map { $0.frames >= ADTSFrame.framesToSniff && $0.seconds >= Self.enoughAudio } ?? false
+            guard held.count >= segmentBytes || enough else { return nil }
             done = true
-            defer { held = [] }
-            return ADTSFrame.sniffBitrate(held)
+            held = []
+            return chain?.measuredKbps
         case nil:
             return nil
         }

@@ -79,8 +79,7 @@ struct DistributorCore<Listener: Hashable> {
     /// The station, once the source replied.
     private(set) var context: Context?
     /// The stream of the source that ended, and the type its listeners were told, while no source replaced it.
-    private var endedStream: UInt64?
-    private var endedContentType: String?
+    private var ended: (stream: UInt64, contentType: String)?
     private var ring: Ring<StreamSegment>
     /// The number of the segment expected next from the source.
     private(set) var next: Int?
@@ -154,8 +153,8 @@ struct DistributorCore<Listener: Hashable> {
         // too: the ring of the old one must not be served as the new one's, nor pieces of its unfinished segment
         // be followed by the new one's. (A proxy that reconnected goes on with the same stream: its next segment
         // tells whether it begins with the pieces.)
-        if let old = self.context?.stream ?? endedStream, old != context.stream {
-            let heard = self.context?.contentType ?? endedContentType
+        if let old = self.context?.stream ?? ended?.stream, old != context.stream {
+            let heard = self.context?.contentType ?? ended?.contentType
             actions += abandonAhead()
             // In another codec (a root whose mount went from MP3 to AAC, an upstream that came back so), its
             // listeners cannot go on: they are let go, to come back and be told the new type (a branch's players,
@@ -305,8 +304,7 @@ struct DistributorCore<Listener: Hashable> {
     /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening
     /// stay for now. The ended source is not asked again.
     mutating func sourceGone() {
-        endedStream = context?.stream ?? endedStream
-        endedContentType = context?.contentType ?? endedContentType
+        if let context { ended = (context.stream, context.contentType) }
         context = nil
         next = nil
         hasSource = false
@@ -412,8 +410,7 @@ struct DistributorCore<Listener: Hashable> {
         counters.gaps += 1
         next = first
         opening = true
-        endedStream = nil
-        endedContentType = nil
+        ended = nil
         ring = Ring(capacity: configuration.ringSize)
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.

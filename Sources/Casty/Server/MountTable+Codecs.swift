@@ -7,7 +7,7 @@ extension MountTable {
     /// The `Content-Type` `mount`'s listeners were told, if the mount has (or last had) a stream: a source's, its
     /// permanent source's, or its fallback's.
     func contentType(of mount: Mount) -> String? {
-        mount.distributor.assumeIsolated { $0.stat().context }.map { $0.station["Content-Type"] ?? "audio/mpeg" }
+        mount.distributor.assumeIsolated { $0.stat().context }?.contentType
     }
 
     /// Whether `mount`'s listeners may be moved to `target` now: `nil` if so, else why not (both mounts and both
