@@ -35,7 +35,7 @@ extension StationServerTests {
             playlist.update { $0 = lines }
             return lines.contains("#EXT-X-MEDIA-SEQUENCE:1")  // the new stream's segment 2 is in
         }, "\(playlist.value)")
-        let lines = playlist.value
+        let lines = playlist.value; print(lines.joined(separator: "\n"))
         let names = lines.filter { !$0.hasPrefix("#") }
         #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["1.mp3", "2.mp3", "3.mp3", "0.mp3", "1.mp3", "2.mp3"])
         // The tag stands right before the new stream's first segment (its EXTINF and date lines between).
@@ -46,6 +46,41 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(5)) { finished(in: directory).count == 2 })
         let again = try #require(recordings(in: directory).last)
         #expect(fileSize(again + ".mp3") == 120 * 417)
+        server.close()
+    }
+
+    @Test("A fallback that played a while before it takes over a mount follows its last HLS segment by one, after EXT-X-DISCONTINUITY, in the same playlist")
+    func fallbackTakingOver_IsADiscontinuityInTheSameWindow() async throws {
+        let server = try server(fallbacks: ["/live": "/backup"]) { $0.options.hls.targetDuration = 1 }
+        // /backup has played 10 s (some 38 relay segments) before /live's source comes and goes.
+        let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(backup, Self.silentFrames(380))
+        let live = try await source(server)
+        #expect(await live.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feeding = keepFeeding(backup)
+        await sendPaced(live, Self.silentFrames(200))
+        try await Task.sleep(for: .milliseconds(200))
+        await live.close()
+        // /live played /backup, then its source, then /backup again: the second discontinuity is the takeover.
+        @Sendable func discontinuities(_ lines: [String]) -> Int {
+            let before = lines.first { $0.hasPrefix("#EXT-X-DISCONTINUITY-SEQUENCE:") }.flatMap { Int($0.split(separator: ":")[1]) }
+            return (before ?? 0) + lines.filter { $0 == "#EXT-X-DISCONTINUITY" }.count
+        }
+        let playlist = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(10)) {
+            let lines = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "")
+            playlist.update { $0 = lines }
+            return discontinuities(lines) == 2 && lines.contains("#EXT-X-DISCONTINUITY")
+        }, "\(playlist.value)")
+        feeding.cancel()
+        let lines = playlist.value
+        let names = lines.filter { !$0.hasPrefix("#") }
+        let tag = try #require(lines.lastIndex(of: "#EXT-X-DISCONTINUITY"))
+        let after = try #require(lines[tag...].first { !$0.hasPrefix("#") })
+        let split = try #require(names.firstIndex(of: after))
+        #expect(split > 0 && names[split - 1].prefix(8) != after.prefix(8), "the source's segments, then the fallback's: \(names)")
+        #expect(names.count == 6, "a whole window across the takeover: \(names)")
         server.close()
     }
 

@@ -136,7 +136,8 @@ struct HLSTests {
         // The root follows both streams; its base for the second is what it tells its branches.
         var root = toneSegmenter(stream: one)
         var rootMade = cut(first, stream: one, into: &root)
-        let told = root.sequenceBase(for: two)
+        let told = root.sequenceBase(
+            for: two, from: 0, context: Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: two))
         rootMade += cut(second, stream: two, into: &root)
         // A branch that joins during the second stream, told the root's base on its tree link.
         var late = HLSSegmenter(targetDuration: 6)
@@ -168,6 +169,47 @@ struct HLSTests {
         #expect(gappedMade[restart].discontinuity)
         #expect(gappedMade[restart].sequence == gappedMade[restart - 1].sequence + 1)
         #expect(!lateMade[0].discontinuity && lateMade[0].discontinuitySequence == 1)
+    }
+
+    @Test("A fallback that takes over after playing a while follows the last segment by one, with a discontinuity, on the root and on a branch told its numbers")
+    func fallbackTakesOver_SequenceGoesOnByOne() throws {
+        let (own, backup): (UInt64, UInt64) = (0x1111_2222_3333_4444, 0x5555_6666_7777_8888)
+        let first = relayedTone(segments: 60)
+        let fallback = relayedTone(segments: 110, first: 3000)  // the fallback played for 25 minutes before
+        let station: Headers = ["Content-Type": "audio/mpeg"]
+        // Takeovers at every phase of a 6 s group (about 12 relay segments): the first frame may lie in any group.
+        for skipped in 0..<13 {
+            var root = toneSegmenter(stream: own)
+            var rootMade = cut(first, stream: own, into: &root)
+            let before = rootMade.count
+            let takeover = fallback.dropFirst(skipped)
+            let context = Context(station: station, segmentBytes: 8192, bitrate: 128, stream: backup)
+            // A branch re-attaches and asks before the fallback's first frame reached the packager.
+            let told = root.sequenceBase(for: backup, from: takeover.first!.number, context: context)
+            root.start(context)
+            rootMade += cut(takeover, stream: backup, into: &root)
+            #expect(rootMade.count > before + 5)
+            #expect(rootMade[before].discontinuity && rootMade[before].name.hasPrefix("55556666-"), "takeover after \(skipped)")
+            #expect(rootMade.map(\.sequence) == Array(0..<rootMade.count), "takeover after \(skipped): the numbers go on by one")
+            #expect(rootMade[before].discontinuitySequence == 1)
+            // The live window lists both sides at once: no jump to wait out.
+            let window = HLSPlaylist.liveWindow(rootMade[..<(before + 1)], count: 6, lasting: 18)
+            #expect(window.count == 6 && window.last?.name == rootMade[before].name)
+            // A branch that joins later, told the root's numbers on its tree link, numbers the same audio the same.
+            var branchContext = context
+            branchContext.hlsBase = told.sequence
+            branchContext.hlsDiscontinuityBase = told.discontinuity
+            branchContext.hlsFirst = told.first
+            var branch = HLSSegmenter(targetDuration: 6)
+            branch.start(branchContext)
+            let branchMade = cut(takeover.dropFirst(9), stream: backup, into: &branch)
+            let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
+            #expect(branchMade.count >= 4)
+            for segment in branchMade {
+                let same = try #require(rootByName[segment.name], "\(segment.name) not published on the root")
+                #expect(same.sequence == segment.sequence && same.discontinuitySequence == segment.discontinuitySequence)
+            }
+        }
     }
 
     @Test("A first live playlist is served once its segments last three target durations, not a millisecond less")

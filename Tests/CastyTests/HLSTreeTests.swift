@@ -51,6 +51,30 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A branch told HLS numbers past 2⁵² by its parent numbers its segments itself, instead of overflowing")
+    func aBranchToldAbsurdHLSNumbers_NumbersItsOwn() async throws {
+        let frames = Self.silentFrames(10)  // one relay segment of 4,170 bytes: 0.26 s
+        let parent = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 4170\r\n"
+                + "X-Casty-Stream: 5f3a09c4d2b871e1\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\nX-Casty-HLS-Target: 1\r\n"
+                + "X-Casty-HLS-Base: 9223372036854775807\r\nX-Casty-HLS-Discontinuity: 9223372036854775807\r\n"
+                + "X-Casty-HLS-First: 9223372036854775807\r\n\r\n").utf8))
+            streamICY(to: connection, metaint: 4170, count: 80, interval: .milliseconds(40)) { _ in frames + [0] }
+        }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+        let names = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(10)) {
+            let listed = Self.segmentNames(await Self.fetch(branch.port.address, "/index.m3u8"))
+            names.update { $0 = listed }
+            return listed.count >= 3
+        }, "the branch's playlist: \(names.value)")
+        #expect(names.value.allSatisfy { $0.hasPrefix("5f3a09c4-") })
+        branch.stop()
+        await parent.close()
+    }
+
     /// What `path` answers at `address` (HTTP/1.0: the node closes when done), head included.
     static func fetch(_ address: SocketAddress, _ path: String) async -> [UInt8] {
         guard let peer = try? await TestPeer.connect(to: address, on: .shared) else { return [] }

@@ -142,10 +142,10 @@ public actor HLSPackager: LoopNode {
         }
     }
 
-    /// The HLS sequence numbers of `stream` here (``HLSSegmenter/sequenceBase(for:)``): what a root tells its
-    /// branches.
-    func sequenceBase(for stream: UInt64) -> HLSSegmenter.Base {
-        segmenter.sequenceBase(for: stream)
+    /// The HLS sequence numbers of `stream` here, whose first relay segment here is `first`
+    /// (``HLSSegmenter/sequenceBase(for:from:context:)``): what a root tells its branches.
+    func sequenceBase(for stream: UInt64, from first: Int, context: Context) -> HLSSegmenter.Base {
+        segmenter.sequenceBase(for: stream, from: first, context: context)
     }
 
     /// The sample clock to tell a numbered peer of `stream` whose first relay segment is `segment`

@@ -25,10 +25,16 @@ internal import Icy
 ///
 /// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
 /// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
-/// follows, one more than its last segment's for each later one. The root does the same, so every node gives
-/// the same audio the same number, and a stream that starts again (numbers from 0) goes on rising. A node that
-/// lost segments jumps over their numbers; a number that would go back (a root that restarted with a
-/// smaller base) becomes the one after the last.
+/// follows; for each later one, the number that gives its first whole segment the number after the last
+/// segment's. The root does the same, so every node gives the same audio the same number, and the sequence goes
+/// on rising by one across a new stream: a source that starts again (its first segment is `g = 0`), and a
+/// fallback that takes over a mount after playing for an hour (its first whole segment `g` is large, and its
+/// base below zero). The root decides a new stream's base before its first frame arrives — a branch may ask at
+/// once — from the relay segment the stream starts at here (``firstWholeGroup(from:segmentBytes:bitrate:target:)``),
+/// allowing for a frame more than that segment's start; a group that turns out to come before the one foreseen
+/// would take a number already given, and is not published (``Base/first``). A node that lost segments jumps
+/// over their numbers; a number that would go back (a root that restarted with a smaller base) becomes the one
+/// after the last.
 ///
 /// **Discontinuities.** A new stream (a source that restarts, a fallback that takes over) marks its first
 /// segment `EXT-X-DISCONTINUITY`, and its segments' discontinuity sequence number is the stream's too (told by
@@ -70,8 +76,11 @@ package struct HLSSegmenter {
     /// The samples counted for the segments' timestamps.
     private var samples = HLSSampleCount()
     private var lastSequence: Int?
-    /// The sequence numbers of the stream followed, when this node decided them (no root told them).
-    private var ownBase = Base(sequence: 0, discontinuity: 0)
+    /// The sequence numbers of the stream followed, when this node decides them (no root told them): `nil` until
+    /// decided, at the stream's first relay segment (or when a branch asks before it, ``planned``).
+    private var ownBase: Base?
+    /// The numbers decided for a stream not followed yet, because a branch asked for them first.
+    private var planned: (stream: UInt64, base: Base)?
     private var discontinuity = false
     private var discontinuities = 0
 
@@ -82,6 +91,16 @@ package struct HLSSegmenter {
         package var sequence: Int
         /// The discontinuity sequence number of the stream's segments (``Context/hlsDiscontinuityBase``).
         package var discontinuity: Int
+        /// The lowest number a segment of the stream may have — the one after the last segment of the stream
+        /// before — or `nil` for any (``Context/hlsFirst``): a group numbered below it is not published.
+        package var first: Int?
+
+        /// The numbers of a stream: segment `g` is `sequence + g`, none below `first`.
+        package init(sequence: Int, discontinuity: Int, first: Int? = nil) {
+            self.sequence = sequence
+            self.discontinuity = discontinuity
+            self.first = first
+        }
     }
 
     /// The frames of the HLS segment being filled.
@@ -136,24 +155,55 @@ package struct HLSSegmenter {
         return done
     }
 
-    /// The numbers of `stream`: what a tree node tells its branches (``Context/hlsBase``). For a stream not
-    /// followed yet, those it will get.
-    package func sequenceBase(for stream: UInt64) -> Base {
-        guard stream == self.stream, context != nil else { return nextBase }
+    /// The numbers of `stream`, whose context is `context` and whose first relay segment here is (or will be)
+    /// `first`: what a tree node tells its branches (``Context/hlsBase``). For a stream not followed yet, those
+    /// it will get: decided now, and kept for it.
+    package mutating func sequenceBase(for stream: UInt64, from first: Int, context: Context) -> Base {
+        if stream == self.stream, self.context != nil {
+            if ownBase == nil, told == nil { ownBase = nextBase(from: first, context: context) }
+            return base
+        }
+        if let planned, planned.stream == stream { return planned.base }
+        let base = nextBase(from: first, context: context)
+        planned = (stream, base)
         return base
+    }
+
+    /// The numbers the context of the stream followed tells (a branch's, from its root), if it tells them.
+    private var told: Base? {
+        guard let context, context.stream == stream, let told = context.hlsBase else { return nil }
+        return Base(sequence: told, discontinuity: context.hlsDiscontinuityBase ?? ownBase?.discontinuity ?? discontinuities,
+                    first: context.hlsFirst)
     }
 
     /// The numbers of the stream followed: the root's, when the context tells them, else this node's own.
     private var base: Base {
-        guard let context, context.stream == stream, let told = context.hlsBase else { return ownBase }
-        return Base(sequence: told, discontinuity: context.hlsDiscontinuityBase ?? ownBase.discontinuity)
+        told ?? ownBase ?? Base(sequence: lastSequence.map { $0 + 1 } ?? 0, discontinuity: discontinuities)
     }
 
-    /// The numbers a new stream gets here: its segment 0 follows the last segment, and it is a discontinuity
-    /// (unless it is the first stream).
-    private var nextBase: Base {
+    /// The numbers a new stream whose first relay segment here is `first` gets: its first whole segment follows
+    /// the last segment, and it is a discontinuity (unless it is the first stream, numbered from 0).
+    private func nextBase(from first: Int, context: Context) -> Base {
         guard let lastSequence else { return Base(sequence: 0, discontinuity: discontinuities) }
-        return Base(sequence: lastSequence + 1, discontinuity: discontinuities + 1)
+        let group = Self.firstWholeGroup(
+            from: first, segmentBytes: context.segmentBytes, bitrate: context.bitrate, target: max(1, context.hlsTarget ?? ownTarget))
+        return Base(sequence: lastSequence + 1 - group, discontinuity: discontinuities + 1, first: lastSequence + 1)
+    }
+
+    /// The index of the first whole HLS group a node whose count is its own makes of a stream it follows from
+    /// relay segment `first` (of `segmentBytes`, at `bitrate` kbit/s, `target` seconds a group), foreseen before
+    /// any frame is seen: group 0 when it follows from the stream's start (its first frame starts the count);
+    /// else the group after the one the first frame falls in. That frame's count is estimated from its position
+    /// at the bitrate (``HLSSampleCount/estimate(_:bitrate:)``), and it lies within a frame after the segment's
+    /// start: the position foreseen is taken a slack later — two of the largest frames a stream of that bitrate
+    /// may have (1,152 samples at 8 kHz: 18 bytes a kbit/s) — so the group foreseen is never before the real one.
+    /// (It may be after it, by the slack's share of a group: that group then comes before its number, and is not
+    /// published.)
+    static func firstWholeGroup(from first: Int, segmentBytes: Int, bitrate: Int, target: Int) -> Int {
+        guard first > 0 else { return 0 }
+        let kbps = bitrate > 0 ? bitrate : 128
+        let slack = 2 * 18 * kbps
+        return (first * max(1, segmentBytes) + slack) * 8 / (kbps * 1_000 * max(1, target)) + 1
     }
 
     /// The stream ended (a recording is finished): the group being filled, as a last, shorter segment, for a
@@ -179,6 +229,7 @@ package struct HLSSegmenter {
         } else if let expected, number != expected {
             done = restart(stream: stream)
         }
+        if ownBase == nil { ownBase = nextBase(from: number, context: context) }
         expected = number + 1
         recent.append((number, segment.time, segment.title?.streamTitle))
         if recent.count > 4 { recent.removeFirst() }
@@ -248,6 +299,8 @@ package struct HLSSegmenter {
     /// title or at the end) is named after the relay segment it starts in too: `3fa2c1d0-1234-13585.mp3`.
     private mutating func close(_ group: Group, complete: Bool) -> HLSSegment? {
         guard group.whole || mode == .recording, let fileExtension else { return nil }
+        // A live group foreseen to come later than it did (see the type's notes) would take a number given already.
+        if mode == .live, let first = base.first, base.sequence + group.index < first { return nil }
         let sequence = nextSequence(group: group.index)
         lastSequence = sequence
         // Counted here, or the stream's own number (a live window's) when that is more.
@@ -278,7 +331,8 @@ package struct HLSSegmenter {
         let newStream = stream != self.stream
         if newStream {
             lastIndex = nil
-            ownBase = nextBase
+            ownBase = planned?.stream == stream ? planned?.base : nil
+            planned = nil
         }
         self.stream = stream
         group = nil

@@ -191,8 +191,12 @@ public actor Branch: UpstreamNode {
         current.hlsTarget = headers[Context.hlsTargetHeader].flatMap { Int($0) }.flatMap {
             HLSPackager.Settings.targetRange.contains($0) ? $0 : nil
         }
-        current.hlsBase = headers[Context.hlsBaseHeader].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
-        current.hlsDiscontinuityBase = headers[Context.hlsDiscontinuityHeader].flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        // A base below zero is a fallback's that took over after playing a while (``HLSSegmenter``); numbers past
+        // 2⁵² are a parent's mistake, and would overflow once segment indexes are added.
+        let told = { (name: String, range: ClosedRange<Int>) in headers[name].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } }
+        current.hlsBase = told(Context.hlsBaseHeader, -(1 << 52)...(1 << 52))
+        current.hlsDiscontinuityBase = told(Context.hlsDiscontinuityHeader, 0...(1 << 52))
+        current.hlsFirst = told(Context.hlsFirstHeader, 0...(1 << 52))
         current.hlsClock = headers[Context.hlsClockHeader].flatMap { HLSClock(header: $0, segmentBytes: segmentBytes) }
         current.everyPath = headers[Context.everyPathHeader] == "1"
         if let old = context?.stream, old != stream {

@@ -38,6 +38,12 @@ public struct Context: Sendable, Equatable {
     /// saw the `EXT-X-DISCONTINUITY`, gives the same segments the same number. Told on tree links as
     /// `X-Casty-HLS-Discontinuity`, with ``hlsBase``.
     public var hlsDiscontinuityBase: Int?
+    /// The lowest HLS media sequence number a segment of this stream may have on the tree's root: the one after
+    /// the last segment of the stream before. The root foresees which segment of a stream that takes over (a
+    /// fallback that has played a while) is its first whole one when it tells ``hlsBase``; a group before it is
+    /// published nowhere, as its number is another segment's. Told on tree links as `X-Casty-HLS-First`, with
+    /// ``hlsBase``; `nil` for the first stream.
+    public var hlsFirst: Int?
     /// The sample clock of the stream at the first frame of the first segment a listener gets, from a node whose
     /// count is exact (``HLSSampleCount``): a branch's segments then carry its root's ID3 timestamps. Told to a
     /// numbered peer as `X-Casty-HLS-Clock`, after `X-Casty-Next` — it belongs to one reply, so it is never part of
@@ -68,6 +74,9 @@ public struct Context: Sendable, Equatable {
 
     /// The header that tells a branch the HLS discontinuity sequence number of the stream, on tree links.
     public static let hlsDiscontinuityHeader = "X-Casty-HLS-Discontinuity"
+
+    /// The header that tells a branch the lowest HLS sequence number of the stream's segments (``hlsFirst``).
+    public static let hlsFirstHeader = "X-Casty-HLS-First"
 
     /// The header that tells a numbered peer the sample clock at its first frame (``hlsClock``).
     public static let hlsClockHeader = "X-Casty-HLS-Clock"

@@ -168,6 +168,7 @@ public actor Distributor: LoopNode {
                 // Another mount's stream (a fallback) is numbered in this mount's HLS as this node decides.
                 context.hlsBase = nil
                 context.hlsDiscontinuityBase = nil
+                context.hlsFirst = nil
                 context.hlsClock = nil
                 // That mount, on this node, told its path with this node's address last, as to a branch: this
                 // mount adds it itself, once.
@@ -302,9 +303,11 @@ public actor Distributor: LoopNode {
     private func withHLSBase(_ context: Context) -> Context {
         guard context.hlsBase == nil, let packager else { return context }
         var told = context
-        let base = packager.assumeIsolated { $0.sequenceBase(for: context.stream) }
+        let first = core.streamFirst ?? core.next ?? 0
+        let base = packager.assumeIsolated { $0.sequenceBase(for: context.stream, from: first, context: context) }
         told.hlsBase = base.sequence
         told.hlsDiscontinuityBase = base.discontinuity
+        told.hlsFirst = base.first
         return told
     }
 

@@ -83,6 +83,8 @@ struct DistributorCore<Listener: Hashable> {
     private var ring: Ring<StreamSegment>
     /// The number of the segment expected next from the source.
     private(set) var next: Int?
+    /// The number the stream started at here (its source's first reply, or the reply that began a new stream).
+    private(set) var streamFirst: Int?
     /// Where branches are placed, for a tree node.
     private(set) var places: TreePlaces?
     /// Whether the source was asked for the stream, and whether there is a source to ask.
@@ -165,6 +167,7 @@ struct DistributorCore<Listener: Hashable> {
             actions += restartNumbering(at: first, stream: context.stream)
         } else if self.context == nil || next == nil {
             next = first
+            streamFirst = first
         }
         self.context = context
         let queued = waiting
@@ -409,6 +412,7 @@ struct DistributorCore<Listener: Hashable> {
         let was = next.map { " (the last stream was at \($0))" } ?? ""
         counters.gaps += 1
         next = first
+        streamFirst = first
         opening = true
         ended = nil
         ring = Ring(capacity: configuration.ringSize)

@@ -34,6 +34,7 @@ extension Listening {
             }
             if let base = context.hlsBase { headers[Context.hlsBaseHeader] = String(base) }
             if let base = context.hlsDiscontinuityBase { headers[Context.hlsDiscontinuityHeader] = String(base) }
+            if let first = context.hlsFirst { headers[Context.hlsFirstHeader] = String(first) }
             // A root of one stream plays it at every path, and so does whatever relays a root that does.
             if context.everyPath || port.playsOneStream { headers[Context.everyPathHeader] = "1" }
         }
