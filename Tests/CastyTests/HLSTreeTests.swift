@@ -1,3 +1,4 @@
+import Icy
 import Testing
 
 @testable import Casty
@@ -51,15 +52,16 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test("A branch told HLS numbers past 2⁵² by its parent numbers its segments itself, instead of overflowing")
+    @Test("A branch told absurd numbers by its parent (HLS numbers, next segment, bitrate, segment numbers and times) numbers its segments itself, instead of overflowing")
     func aBranchToldAbsurdHLSNumbers_NumbersItsOwn() async throws {
         let frames = Self.silentFrames(10)  // one relay segment of 4,170 bytes: 0.26 s
+        let block = try metadataBlock(Array("CastySeq='9223372036854775807';CastyTime='-9223372036854775808';".utf8))
         let parent = try FakeUpstream(on: loop) { connection, _ in
-            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 4170\r\n"
-                + "X-Casty-Stream: 5f3a09c4d2b871e1\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\nX-Casty-HLS-Target: 1\r\n"
+            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 9223372036854775807\r\nicy-metaint: 4170\r\n"
+                + "X-Casty-Stream: 5f3a09c4d2b871e1\r\nX-Casty-Next: 9223372036854775807\r\nX-Casty-Path: 127.0.0.1:1\r\nX-Casty-HLS-Target: 1\r\n"
                 + "X-Casty-HLS-Base: 9223372036854775807\r\nX-Casty-HLS-Discontinuity: 9223372036854775807\r\n"
                 + "X-Casty-HLS-First: 9223372036854775807\r\n\r\n").utf8))
-            streamICY(to: connection, metaint: 4170, count: 80, interval: .milliseconds(40)) { _ in frames + [0] }
+            streamICY(to: connection, metaint: 4170, count: 80, interval: .milliseconds(40)) { _ in frames + block }
         }
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)

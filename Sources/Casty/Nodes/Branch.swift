@@ -181,9 +181,11 @@ public actor Branch: UpstreamNode {
         lostParent = nil
         let headers = opened.headers
         let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
-        let bitrate = headers["icy-br"].flatMap { Int($0) } ?? context?.bitrate ?? 128
+        // Numbers a parent tells are bounded: past them they are its mistake, and would overflow once counted on.
+        let told = { (name: String, range: ClosedRange<Int>) in headers[name].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } }
+        let bitrate = told("icy-br", 1...10_000) ?? context?.bitrate ?? 128
         let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
-        let first = headers["x-casty-next"].flatMap { Int($0) } ?? next ?? 0
+        let first = StreamSegment.number(headers["x-casty-next"]) ?? next ?? 0
         let stream = headers[Context.streamHeader].flatMap(Context.stream(parsing:)) ?? context?.stream ?? 0
         var current = Context(
             station: Context.stationHeaders(from: headers), segmentBytes: segmentBytes, bitrate: bitrate,
@@ -191,9 +193,7 @@ public actor Branch: UpstreamNode {
         current.hlsTarget = headers[Context.hlsTargetHeader].flatMap { Int($0) }.flatMap {
             HLSPackager.Settings.targetRange.contains($0) ? $0 : nil
         }
-        // A base below zero is a fallback's that took over after playing a while (``HLSSegmenter``); numbers past
-        // 2⁵² are a parent's mistake, and would overflow once segment indexes are added.
-        let told = { (name: String, range: ClosedRange<Int>) in headers[name].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } }
+        // A base below zero is a fallback's that took over after playing a while (``HLSSegmenter``).
         current.hlsBase = told(Context.hlsBaseHeader, -(1 << 52)...(1 << 52))
         current.hlsDiscontinuityBase = told(Context.hlsDiscontinuityHeader, 0...(1 << 52))
         current.hlsFirst = told(Context.hlsFirstHeader, 0...(1 << 52))
@@ -278,7 +278,7 @@ public actor Branch: UpstreamNode {
         let metadata = Metadata(parsing: segment.metadata)
         guard metadata[StreamSegment.voidKey] == nil else { return }
         keeper.learnQuiet(from: segment)
-        let number = metadata[StreamSegment.sequenceKey].flatMap { Int($0) }
+        let number = StreamSegment.number(metadata[StreamSegment.sequenceKey])
         if number == nil, !reportedUnnumbered {
             reportedUnnumbered = true
             logger("branch \(address): the parent sends no segment numbers; numbering them here")
@@ -297,7 +297,7 @@ public actor Branch: UpstreamNode {
         let below = (context?.path ?? []) + [address]
         let numbered = StreamSegment(
             number: number ?? next ?? 0,
-            time: metadata[StreamSegment.timeKey].flatMap { Int64($0) } ?? wallClockMilliseconds(),
+            time: StreamSegment.time(metadata[StreamSegment.timeKey]) ?? wallClockMilliseconds(),
             audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
             path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) })
         announcedPath = below

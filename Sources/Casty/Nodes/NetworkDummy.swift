@@ -53,7 +53,7 @@ public actor NetworkDummy {
             guard !closing else { return opened.connection.close() }
             connection = opened.connection
             report.connected = true
-            expected = opened.headers["x-casty-next"].flatMap { Int($0) }
+            expected = StreamSegment.number(opened.headers["x-casty-next"])
             reader = opened.reader
             received([])  // the bytes that came with the head, held by the reader
             opened.connection.onRead = { [self] bytes in assumeIsolated { $0.received(bytes) } }
@@ -87,14 +87,14 @@ public actor NetworkDummy {
         report.bytes += segment.audioCount
         guard !segment.metadata.isEmpty else { return }
         let metadata = Metadata(parsing: segment.metadata)
-        if let number = metadata[StreamSegment.sequenceKey].flatMap({ Int($0) }) {
+        if let number = StreamSegment.number(metadata[StreamSegment.sequenceKey]) {
             if let expected, number != expected {
                 report.gaps += 1
                 report.missing += max(0, number - expected)
             }
             expected = number + 1
         }
-        if let cut = metadata[StreamSegment.timeKey].flatMap({ Int64($0) }) {
+        if let cut = StreamSegment.time(metadata[StreamSegment.timeKey]) {
             report.lagMilliseconds = Int(wallClockMilliseconds() - cut)
         }
     }

@@ -84,6 +84,22 @@ public final class StreamSegment: Sendable {
 
     /// The key that carries the segment number inside a metadata block on tree links.
     public static let sequenceKey = "CastySeq"
+    /// The segment numbers a peer may tell (`CastySeq`, `X-Casty-Next`): 2⁴⁰ half-second segments last 17,000
+    /// years, and a number past them is a mistake that would overflow once multiplied by a segment's bytes.
+    public static let numberRange = 0...(1 << 40)
+    /// The cut times a peer may tell (`CastyTime`, milliseconds since 1970): a number past them would overflow
+    /// once subtracted from the time now.
+    public static let timeRange: ClosedRange<Int64> = 0...(1 << 50)
+
+    /// The number a peer told in `text` (``numberRange``), if it is one.
+    static func number(_ text: String?) -> Int? {
+        text.flatMap { Int($0) }.flatMap { numberRange.contains($0) ? $0 : nil }
+    }
+
+    /// The cut time a peer told in `text` (``timeRange``), if it is one.
+    static func time(_ text: String?) -> Int64? {
+        text.flatMap { Int64($0) }.flatMap { timeRange.contains($0) ? $0 : nil }
+    }
     /// The key that carries the time the segment was cut.
     public static let timeKey = "CastyTime"
     /// The key that carries the path above the receiving branch, when it changed.
