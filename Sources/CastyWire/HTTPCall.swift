@@ -126,7 +126,8 @@ private final class AnswerReader: @unchecked Sendable {
         if let coding = headers["Transfer-Encoding"] {
             return chunked(body, coding: coding, status: status, headers: headers, complete: complete)
         }
-        if let length = headers["Content-Length"].flatMap({ Int($0) }) {
+        if let text = headers["Content-Length"] {
+            guard let length = ContentLength.value(text) else { return .failure(.badLength(url, text)) }
             guard length <= limit else { return .failure(.answerTooLarge(url, limit: limit)) }
             if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
             // Closed before the length it announced: a cut answer is not the application's word.

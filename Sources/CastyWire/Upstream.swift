@@ -184,7 +184,7 @@ final class ReplyReader: @unchecked Sendable {
             // A station's .pls or .m3u, where a stream was asked for: its body names the stream, followed like a
             // redirect.
             playlist = Array(reader.unread)
-            playlistLength = headers["content-length"].flatMap { Int($0) }
+            playlistLength = headers["content-length"].flatMap(ContentLength.value)  // not a length: read to the close
             connection.onClose = { [self] error in
                 if let error { return fail(.network(url, error)) }
                 followPlaylist()

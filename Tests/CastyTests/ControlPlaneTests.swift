@@ -114,6 +114,24 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("An application whose Content-Length is not a length (a sign, hex, a list, too many digits) is refused, the process lives on")
+    func httpCall_AContentLengthThatIsNoLength_IsRefused() async throws {
+        for length in ["-1", "+2", "0x2", "2, 2", " ", "99999999999999999999"] {
+            let liar = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: \(length)\r\n\r\nok".utf8))
+                connection.close()
+            }
+            do {
+                let answer = try await HTTPCall.post(liar.url, loop: loop, timeout: .seconds(15))
+                Issue.record("Content-Length: \(length) was taken: \(answer.status), \(answer.body.count) bytes")
+            } catch {
+                #expect("\(error)".contains("an answer whose Content-Length is not a length"), "\(length): \(error)")
+            }
+            await liar.close()
+        }
+        #expect(ContentLength.value("0") == 0 && ContentLength.value("4096") == 4096)
+    }
+
     @Test func httpCall_NoReply_SaysTheCallsTimeout() async throws {
         let silent = try FakeUpstream(on: loop) { _, _ in }
         do {
