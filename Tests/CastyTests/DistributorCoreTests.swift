@@ -292,6 +292,23 @@ struct DistributorCoreTests {
         #expect(core.playerCount == 1)
     }
 
+    @Test("A mount relaying this one (its fallback) is told a new stream as a reply: its numbers start again")
+    func newStream_IsToldToRelayingMounts_AsAReply() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        feed(&core, testSegments(40))
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, relay: .mount, at: t0)
+        _ = core.request(from: 3, resume: nil, branch: nil, relay: .packager, at: t0)
+        var next = testContext()
+        next.stream = 0xBEEF
+        let actions = describe(core.reply(first: 0, context: next, at: t0))
+        #expect(actions.contains("reply 2 next 0"))
+        #expect(!actions.contains("reply 1 next 0") && !actions.contains("reply 3 next 0"), "\(actions)")
+        // The same stream again (a proxy that reconnected) is no news.
+        #expect(!describe(core.reply(first: 0, context: next, at: t0)).contains("reply 2 next 0"))
+    }
+
     @Test func leavingListener_GetsNothingMore() {
         var core = core()
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -120,6 +120,28 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("When the fallback's own source comes back (an encoder reconnecting), the players hearing it through another mount hear its new stream at once")
+    func fallbacksNewStream_ReachesTheMountsPlayers() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let player = try await listener(server)
+        await sendPaced(backup, Self.paddedFrames(600))  // 60 segments: numbers the new stream takes seconds to reach
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 20 * 4171 })
+        await backup.close()
+        try await Task.sleep(for: .milliseconds(300))
+        let again = try await source(server, mount: "/backup")
+        #expect(await again.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feeding = keepFeeding(again)
+        defer { feeding.cancel() }
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(3)) { Self.silentFrameCount(Array($0[before...])) >= 20 },
+                "\(log.lines.value.filter { $0.contains("/live") }.suffix(4))")
+        #expect(!log.contains("duplicate or old segment"))
+        server.close()
+    }
+
     @Test("Listeners waiting for their source are let go after the source timeout, even when a source came and hung up without audio meanwhile")
     func waitingListeners_AreLetGo_AfterAnEmptySourceCameAndWent() async throws {
         let log = Log()

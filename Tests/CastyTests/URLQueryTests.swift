@@ -44,4 +44,11 @@ struct URLQueryPathTests {
         #expect(URLQuery.decodePath("/caf%E9") == nil)
         #expect(URLQuery.decodePath("/100%") == "/100%", "a % that escapes nothing stays")
     }
+
+    @Test("An escaped slash is not a slash: /live%2Findex.m3u8 is not /live's playlist")
+    func escapedSlash_IsNotDecoded() {
+        #expect(URLQuery.decodePath("/live%2Findex.m3u8") == nil)
+        #expect(URLQuery.decodePath("/live%2findex.m3u8") == nil)
+        #expect(URLQuery.decodePath("/a%2Fb%C3%BA") == nil)
+    }
 }

@@ -16,10 +16,12 @@ enum URLQuery {
 
     /// A request's path with its `%XX` escapes decoded, as players, browsers, ffmpeg and libshout send a mount
     /// whose name is not ASCII (`/m%C3%BAsic` is `/músic`; a `+` stays a `+` in a path); `nil` when it has no `%`
-    /// or when its escapes decode to bytes that are not UTF-8 or to a control character (the path is then taken
-    /// as it came).
+    /// or when its escapes decode to bytes that are not UTF-8, to a control character, or to a `/` (the path is then
+    /// taken as it came: `/live%2Findex.m3u8` is no playlist of `/live`, whose segments a player would look for
+    /// beside `/live%2Findex.m3u8`, at the top).
     static func decodePath(_ path: String) -> String? {
         guard path.utf8.contains(UInt8(ascii: "%")) else { return nil }
+        guard !path.lowercased().contains("%2f") else { return nil }
         guard let text = String(validating: unescaped(Substring(path), plusIsSpace: false), as: UTF8.self),
               !text.unicodeScalars.contains(where: SafeText.isControl) else { return nil }
         return text

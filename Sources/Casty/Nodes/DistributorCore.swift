@@ -151,11 +151,13 @@ struct DistributorCore<Listener: Hashable> {
         var context = new
         if context.stream == 0 { context.stream = sourceStream }
         var actions: [Action] = []
+        var newStream = false
         // A source that returns after one that ended (an RTMP or Icecast source reconnecting) starts a new stream
         // too: the ring of the old one must not be served as the new one's, nor pieces of its unfinished segment
         // be followed by the new one's. (A proxy that reconnected goes on with the same stream: its next segment
         // tells whether it begins with the pieces.)
         if let old = self.context?.stream ?? ended?.stream, old != context.stream {
+            newStream = true
             let heard = self.context?.contentType ?? ended?.contentType
             actions += abandonAhead()
             // In another codec (a root whose mount went from MP3 to AAC, an upstream that came back so), its
@@ -170,6 +172,13 @@ struct DistributorCore<Listener: Hashable> {
             streamFirst = first
         }
         self.context = context
+        // Other mounts relaying this one (it is their fallback) are told the new stream as a reply, as a branch is
+        // when it re-attaches: its numbers start again, and as segments of the old one they would be ignored.
+        if newStream, let told = replyContext {
+            for (listener, relay) in relays where relay == .mount && positions[listener] != nil {
+                actions.append(.reply(listener, next: first, told))
+            }
+        }
         let queued = waiting
         waiting = []
         for entry in queued { actions += admit(entry.listener, resume: entry.resume, branch: entry.branch, relay: entry.relay, at: now) }
