@@ -54,6 +54,18 @@ struct Arguments: Sendable {
         "config", "fallback", "mount-max-listeners", "mount-password", "record", "relay", "srt-passphrase",
     ]
 
+    /// The options whose values are secrets — passwords, passphrases, keys, credentials for the application: a
+    /// message about them never quotes what was given (a service manager keeps what a command prints).
+    static let secrets: Set<String> = [
+        "source-password", "admin-password", "mount-password", "srt-passphrase", "tree-key",
+        "key-verification-auth", "event-callback-auth", "commands-auth",
+    ]
+
+    /// How a message quotes `text`, given to `--name`: `'text'`, or nothing of it for a secret.
+    static func quoted(_ text: String, of name: String) -> String {
+        secrets.contains(name) ? "(a value not shown: it is a secret)" : "'\(text)'"
+    }
+
     /// An option that takes one value, given twice in one place (twice on the command line, or twice in one config
     /// file), is a mistake to point at rather than a silent choice of the last. A config file's value given again on
     /// the command line, or in a later file, is not: that is how a run changes one setting of a shared file.
@@ -63,7 +75,8 @@ struct Arguments: Sendable {
             let sources = (valuePlaces[name] ?? []).map { place in place.map { String($0[..<($0.lastIndex(of: ":") ?? $0.endIndex)]) } ?? "" }
             for (index, source) in sources.enumerated() {
                 guard let earlier = sources[..<index].lastIndex(of: source) else { continue }
-                let message = "--\(name) is given twice ('\(texts[earlier])', then '\(texts[index])'): give it once"
+                let values = Self.secrets.contains(name) ? "" : " ('\(texts[earlier])', then '\(texts[index])')"
+                let message = "--\(name) is given twice\(values): give it once"
                 throw UsageError(source.isEmpty ? message : "\(valuePlaces[name]?[index] ?? source): \(message)")
             }
         }

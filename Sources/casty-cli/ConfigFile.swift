@@ -12,7 +12,9 @@ struct ConfigFile {
     init(path: String, options: Set<String>, flags: Set<String>) throws {
         var text = String(decoding: try readFile(path), as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // the byte order mark some editors write
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines end in LF, CRLF (a file written on Windows) or CR: to Swift, CRLF is one Character, no "\n".
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for (number, raw) in lines.enumerated() {
             let place = "\(path):\(number + 1)"
             let line = Self.withoutComment(raw).trimmingCharacters(in: " \t\r")
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }

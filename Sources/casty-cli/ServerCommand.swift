@@ -213,7 +213,7 @@ enum ServerCommand: Command {
         var result: [String: String] = [:]
         for text in values {
             guard let equals = text.firstIndex(of: "="), text.hasPrefix("/") else {
-                throw UsageError("\(option) takes /mount=value, not '\(text)'")
+                throw UsageError("\(option) takes /mount=value, not \(Arguments.quoted(text, of: String(option.drop { $0 == "-" })))")
             }
             result[String(text[..<equals])] = String(text[text.index(after: equals)...])
         }

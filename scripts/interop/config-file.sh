@@ -2,11 +2,12 @@
 # config-file.sh — `casty-cli server --config FILE` (Sources/casty-cli/ConfigFile.swift): a station of many mounts
 # read from a file, and the mistakes a file may hold.
 #
-# Asserts: a file with a byte order mark, tabs, comments and nine mounts (one not ASCII) starts a server whose
+# Asserts: a file with a byte order mark, tabs, comments, CRLF line ends (a mistake names its line) and nine mounts (one not ASCII) starts a server whose
 # /status.json lists every mount, the command line winning over the file, and which logs its status line every
 # status-every seconds; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
-# --record with --no-hls, a --public-url without http://, an --event-spool in no directory — ends casty-cli with
+# --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
+# or in the wrong form (never quoted) — ends casty-cli with
 # status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`).
@@ -53,6 +54,9 @@ refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comm
 refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
     "${head}public-url radio.example:8000\n"
 refused twice 4 "--mounts is given twice ('/live', then '/jazz'): give it once" "${head}mounts /live\nmounts /jazz\n"
+refused crlf 3 "--port must be a whole number from 0 to 65535, not 'abc'" "source-password hackme\r\nmounts /live\r\nport abc\r\n"
+refused secret-twice 4 "--admin-password is given twice: give it once" "${head}admin-password Secret1\nadmin-password Secret2\n"
+refused secret-form 3 "--mount-password takes /mount=value, not (a value not shown: it is a secret)" "${head}mount-password hunter2\n"
 refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
     "${head}event-spool /nonexistent-casty/spool\n"
 
@@ -63,6 +67,14 @@ inline_flag() {
     [ "$rc" = 1 ] && head -1 "$TMP/inline.out" | grep -qF -- "--accept-all takes no value, not 'no'"
 }
 check "--accept-all=no: status 1, '--accept-all takes no value, not 'no''" inline_flag
+
+# Secrets given twice on the command line are named, never quoted.
+secret_twice() {
+    local rc=0
+    timeout 10 "$CLI" server --port 0 --source-password TopSecret1 --source-password TopSecret2 </dev/null >"$TMP/twice.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && grep -qF -- "--source-password is given twice: give it once" "$TMP/twice.out" && ! grep -q TopSecret "$TMP/twice.out"
+}
+check "--source-password twice: status 1, the values not shown" secret_twice
 
 directory() {
     local rc=0
