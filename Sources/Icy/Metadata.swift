@@ -65,8 +65,12 @@ public struct Metadata: Sendable, Equatable {
     }
 
     /// The text as UTF-8 bytes, `Key='value';` for each field, ready for ``padding(_:)``.
+    ///
+    /// ICY has no escapes: a reader takes a value to end at a `';` followed by another `Key=`. A value that holds
+    /// one — a title `Show';CastyPath='…` that would forge a field of its own — is written with that `'` as `’`
+    /// (U+2019), so that it stays one value; any other `'` and `;` is written as it is.
     public var bytes: [UInt8] {
-        Array(fields.map { "\($0.key)='\($0.value)';" }.joined().utf8)
+        Array(fields.map { "\($0.key)='\(MetadataScanner.unforgeable($0.value))';" }.joined().utf8)
     }
 }
 
@@ -120,6 +124,26 @@ private struct MetadataScanner {
             index = quote + 1
         }
         return text.count
+    }
+
+    /// `value` with the `'` of every `';` that a `Key=` follows written as `’`: written between quotes, it reads
+    /// back as one value.
+    static func unforgeable(_ value: String) -> String {
+        guard value.unicodeScalars.contains("'") else { return value }
+        let scanner = MetadataScanner(value)
+        var scalars = String.UnicodeScalarView()
+        for (index, scalar) in scanner.text.enumerated() {
+            scalars.append(scalar == "'" && scanner.closesBeforeField(at: index) ? "\u{2019}" : scalar)
+        }
+        return String(scalars)
+    }
+
+    /// Whether the `'` at `quote` is followed by `;`, blanks and a `Key=`: where a reader ends a quoted value.
+    private func closesBeforeField(at quote: Int) -> Bool {
+        guard quote + 1 < text.count, text[quote + 1] == ";" else { return false }
+        var after = quote + 2
+        while after < text.count, text[after].properties.isWhitespace || text[after] == "\0" { after += 1 }
+        return startsField(at: after)
     }
 
     /// Whether a `Key=` begins at `index`.

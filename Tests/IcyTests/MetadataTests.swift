@@ -19,6 +19,18 @@ struct MetadataTests {
         #expect(parsed == built)
     }
 
+    @Test("A title that holds ';Key= is written so that it reads back as one title: it cannot forge a field (CastyPath on a tree link)")
+    func titleThatForgesAField_StaysOneValue() {
+        let forged = "My Show';CastyPath='127.0.0.1:19182,127.0.0.1:19180';X='"
+        let built = Metadata(streamTitle: forged)
+        let parsed = Metadata(parsing: built.bytes)
+        #expect(parsed.fields.map(\.key) == ["StreamTitle"])
+        #expect(parsed.streamTitle == "My Show\u{2019};CastyPath='127.0.0.1:19182,127.0.0.1:19180\u{2019};X='")
+        #expect(parsed["CastyPath"] == nil)
+        let spaced = Metadata([Metadata.Field(key: "StreamTitle", value: "a'; B=c"), Metadata.Field(key: "CastySeq", value: "7")])
+        #expect(Metadata(parsing: spaced.bytes).fields.map(\.key) == ["StreamTitle", "CastySeq"])
+    }
+
     @Test func unknownKeys_AreKeptInOrder() {
         let metadata = Metadata(parsing: Array("StreamTitle='x';CastySeq='42';adw_ad='true';"))
         #expect(metadata.fields.map(\.key) == ["StreamTitle", "CastySeq", "adw_ad"])
