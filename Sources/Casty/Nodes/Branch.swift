@@ -75,6 +75,9 @@ public actor Branch: UpstreamNode {
     private var next: Int?
     private var title: Metadata?
     private var titleVersion = 0
+    /// A new stream began (the root restarted, its source changed): unless its first segment tells a title, the
+    /// players are told there is none — the old stream's is no title of the new one.
+    private var titleUnknown = false
     private var lostAt: ContinuousClock.Instant?
     /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
     private var lostParent: String?
@@ -204,6 +207,7 @@ public actor Branch: UpstreamNode {
                 + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")
             next = first
             announcedPath = nil
+            titleUnknown = title.map { $0.streamTitle != "" } ?? false
         } else if next == nil {
             next = first
         }
@@ -288,9 +292,11 @@ public actor Branch: UpstreamNode {
         }
         let casty = [StreamSegment.sequenceKey, StreamSegment.timeKey, StreamSegment.pathKey, StreamSegment.entryKey]
         let fields = metadata.fields.filter { !casty.contains($0.key) }
-        let changed = !fields.isEmpty && Metadata(fields) != title
+        let told = fields.isEmpty ? (titleUnknown ? Metadata(streamTitle: "") : nil) : Metadata(fields)
+        titleUnknown = false
+        let changed = told != nil && told != title
         if changed {
-            title = Metadata(fields)
+            title = told
             titleVersion += 1
         }
         // This branch's own branches learn the path above them again whenever it changes.

@@ -1,0 +1,41 @@
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// What a branch's players are told of titles when its parent's stream changes under it.
+struct BranchTitleTests {
+    let loop = EventLoop.shared
+
+    @Test("A branch whose parent starts a new stream without a title tells its players there is none, not the old stream's")
+    func newStreamWithoutATitle_ClearsTheOldTitle() async throws {
+        let connections = Locked(0)
+        let parent = try FakeUpstream(on: loop) { connection, _ in
+            connections.update { $0 += 1 }
+            let index = connections.value
+            // The first stream has a title; the second (the root restarted, its source sends none) has none.
+            let stream = index == 1 ? "5f3a09c4d2b871e1" : "0123456789abcdef"
+            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
+                + "X-Casty-Stream: \(stream)\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
+            streamICY(to: connection, metaint: 1000, count: index == 1 ? 30 : .max, interval: .milliseconds(20)) { number in
+                let title = index == 1 && number == 0 ? "StreamTitle='Old Show';" : ""
+                return try! metadataBlock(Array("\(title)CastySeq='\(number)';".utf8))
+            }
+            if index == 1 { connection.loop.schedule(after: .milliseconds(700)) { connection.close() } }
+        }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+        let player = try await TestPeer.connect(to: branch.port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        @Sendable func titles() -> [String] {
+            let segments: [Segment] = ((try? player.parsed(segmentBytes: 1000)) ?? nil)?.segments ?? []
+            return segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
+        }
+        #expect(await eventually(timeout: .seconds(5)) { titles().contains("Old Show") }, "\(titles())")
+        #expect(await eventually(timeout: .seconds(5)) { connections.value >= 2 && titles().last == "" }, "\(titles())")
+        branch.stop()
+        await parent.close()
+    }
+}
