@@ -111,4 +111,31 @@ struct WebSocketTests {
         station.stop()
         server.close()
     }
+
+    @Test("With --cors-origins, a WebSocket from a page of another origin is refused with 403; a listed origin, and a client that is no page, are served")
+    func webSocket_FromAnOriginNotListed_IsRefused() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "pw"
+        configuration.mounts = ["/radio"]
+        configuration.segmentBytes = 4170
+        configuration.options.corsOrigins = ["https://radio.example"]
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let station = try Station.builtIn(titles: ["Song"], titleInterval: .milliseconds(600), segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/radio")
+        func open(_ origin: String?) async throws -> TestPeer {
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            await peer.send("GET /api/mounts/radio/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + (origin.map { "Origin: \($0)\r\n" } ?? "") + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            return peer
+        }
+        let stranger = try await open("https://other.example")
+        #expect(await stranger.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403") || String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 403") }, "\(stranger.text)")
+        for allowed in ["https://Radio.Example:443", nil] {
+            let page = try await open(allowed)
+            #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 101") }, "\(allowed ?? "no Origin"): \(page.text)")
+        }
+        station.stop()
+        server.close()
+    }
 }

@@ -88,6 +88,13 @@ enum APIRoutes {
               key.utf8.count <= 64 else {
             return exchange.answer(400, "Bad Request", body: "A WebSocket handshake is needed here (Upgrade: websocket).")
         }
+        // A WebSocket is not bound by CORS: a browser opens it from any page, and sends the page's Origin for the
+        // server to judge. With `--cors-origins`, a page of another site is refused as its fetch would be.
+        if let allowed = exchange.port.options.corsOrigins, let origin = headers["Origin"],
+           !allowed.contains(CORS.origin(origin) ?? origin) {
+            exchange.port.logger("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(SafeText.printable(origin), to: 80)), not in --cors-origins (403)")
+            return exchange.answer(403, "Forbidden", body: "Pages of this origin may not follow the titles here.")
+        }
         var reply: [UInt8] = []
         sendReply(["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": WebSocket.accept(key: key),
                    "Server": "Casty"],
