@@ -95,12 +95,10 @@ enum RootCommand: Command {
     /// A root that is a station server: every mount places the branches that ask for it.
     private static func runServer(_ arguments: Arguments) async throws {
         let logger = EventLog.standardError
-        // A root that feeds its mounts itself needs no source password: no source may publish then.
-        let feedsItself = !arguments.all("relay").isEmpty || arguments.value("station") != nil
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         let interval = try ServerCommand.statusInterval(arguments)
         let advertise = try advertisedAddress(arguments)
-        let configuration = try await ServerCommand.configuration(arguments, address: address, feedsItself: feedsItself, logger: logger)
+        let configuration = try await ServerCommand.configuration(arguments, address: address, logger: logger)
         let key = try treeKey(arguments)
         let server: StationServer
         do {

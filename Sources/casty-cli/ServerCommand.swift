@@ -73,7 +73,7 @@ enum ServerCommand: Command {
         let logger = EventLog.standardError
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         let interval = try statusInterval(arguments)
-        let configuration = try await configuration(arguments, address: address, feedsItself: false, logger: logger)
+        let configuration = try await configuration(arguments, address: address, logger: logger)
         let server: StationServer
         do {
             server = try StationServer.start(configuration, address: address, logger: logger)
@@ -102,13 +102,12 @@ enum ServerCommand: Command {
 
     /// Everything a station server listening at `address` is told by its options — mounts, passwords, the control
     /// plane (started now, so that its first key verification finds it running) and SRT ingest: what
-    /// `casty-cli server` and `casty-cli root` share. `feedsItself`: the mounts are fed by the server (relays, a
-    /// built-in station), so no source password is needed.
+    /// `casty-cli server` and `casty-cli root` share. A server whose listed mounts are all fed by itself (relays,
+    /// a built-in station) needs no source password (``stationConfiguration(_:needsSourcePassword:)``).
     static func configuration(
-        _ arguments: Arguments, address: SocketAddress, feedsItself: Bool, logger: EventLog
+        _ arguments: Arguments, address: SocketAddress, logger: EventLog
     ) async throws -> StationServer.Configuration {
-        var configuration = try stationConfiguration(
-            arguments, needsSourcePassword: !feedsItself && !ControlOptions.verifiesKeys(arguments))
+        var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         await configuration.control?.start()
@@ -116,15 +115,13 @@ enum ServerCommand: Command {
     }
 
     /// The station server the options describe (`--source-password`, `--mounts`, `--fallback`, …): what
-    /// `casty-cli server` and `casty-cli root` share. `needsSourcePassword`: whether a server with no
-    /// `--source-password` (nor `--mount-password`) is a usage mistake.
+    /// `casty-cli server` and `casty-cli root` share. `needsSourcePassword`: whether a mount sources publish with
+    /// no `--source-password` (nor its `--mount-password`) is a usage mistake — none is, when every listed mount is
+    /// fed by the server itself (relays, a built-in station).
     static func stationConfiguration(_ arguments: Arguments, needsSourcePassword: Bool = true) throws -> StationServer.Configuration {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = arguments.value("source-password")
         configuration.adminPassword = arguments.value("admin-password")
-        guard !needsSourcePassword || configuration.sourcePassword != nil || !arguments.all("mount-password").isEmpty else {
-            throw UsageError("give --source-password (or --mount-password /m=PW for each mount)")
-        }
         // `/a,/b` or `/a, /b`: blanks around the commas are no part of a mount's name.
         var mounts: [String]? = arguments.value("mounts").map {
             $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
@@ -134,13 +131,15 @@ enum ServerCommand: Command {
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
         let relays = try pairs(arguments.all("relay"), "--relay")
         let station = arguments.value("station")
+        // Without a whitelist, or with nothing the server feeds, every mount is a source's: a password is needed.
+        // (With both, ``checkListed`` names a listed mount no source could publish.)
+        let feedsItself = mounts != nil && (!relays.isEmpty || station != nil)
+        guard !needsSourcePassword || configuration.sourcePassword != nil || !configuration.mountPasswords.isEmpty || feedsItself else {
+            throw UsageError("give --source-password (or --mount-password /m=PW for each mount)")
+        }
         // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
         if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
         configuration.mounts = mounts.map { Array(Set($0)).sorted() }
-        if let listed = configuration.mounts {
-            try checkListed(listed, configuration: configuration, needsSourcePassword: needsSourcePassword,
-                            fedByTheServer: Set(relays.keys).union(station.map { [$0] } ?? []))
-        }
         if arguments.value("max-listeners") != nil {
             configuration.maxListeners = try arguments.integer("max-listeners", default: 0, in: 1...10_000_000)
         }
@@ -149,6 +148,10 @@ enum ServerCommand: Command {
             configuration.mountMaxListeners[mount] = limit
         }
         try PortOptions.apply(arguments, to: &configuration.options)
+        if let listed = configuration.mounts {
+            try checkListed(listed, configuration: configuration, needsSourcePassword: needsSourcePassword,
+                            fedByTheServer: Set(relays.keys).union(station.map { [$0] } ?? []))
+        }
         if arguments.flag("rtmp") || arguments.value("rtmp-port") != nil {
             configuration.rtmpPort = UInt16(try arguments.integer("rtmp-port", default: 1935, in: 0...65535))
         }
@@ -160,7 +163,7 @@ enum ServerCommand: Command {
     }
 
     /// With a whitelist, the mounts the other options name must be on it — a fallback to a mount no source may
-    /// publish, or a password for one, is a typing mistake that would otherwise show only as listeners refused —
+    /// publish, a password or a recording of one, is a typing mistake that would otherwise show only as listeners refused —
     /// and without `--source-password`, each listed mount a source publishes needs its `--mount-password`.
     private static func checkListed(
         _ listed: [String], configuration: StationServer.Configuration, needsSourcePassword: Bool, fedByTheServer: Set<String>
@@ -173,6 +176,9 @@ enum ServerCommand: Command {
         }
         for name in configuration.mountPasswords.keys.sorted() where !listed.contains(name) {
             throw UsageError("--mount-password \(name)=…: \(name) is not a mount of this server (\(whitelist))")
+        }
+        for name in configuration.options.recording.mounts.sorted() where !listed.contains(name) {
+            throw UsageError("--record \(name): \(name) is not a mount of this server (\(whitelist))")
         }
         guard needsSourcePassword, configuration.sourcePassword == nil else { return }
         let unreachable = listed.filter { configuration.mountPasswords[$0] == nil && !fedByTheServer.contains($0) }

@@ -7,10 +7,11 @@
 # status-every seconds; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
-# or in the wrong form (never quoted) — ends casty-cli with
+# or in the wrong form (never quoted), a --record of a mount not listed — ends casty-cli with
 # status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
-# --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`).
+# --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
+# server of relays only needs no source password.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -54,6 +55,7 @@ refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comm
 refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
     "${head}public-url radio.example:8000\n"
 refused twice 4 "--mounts is given twice ('/live', then '/jazz'): give it once" "${head}mounts /live\nmounts /jazz\n"
+refused record-unlisted 4 "--record /Live: /Live is not a mount of this server (--mounts /live)" "${head}mounts /live\nrecord /Live\n"
 refused crlf 3 "--port must be a whole number from 0 to 65535, not 'abc'" "source-password hackme\r\nmounts /live\r\nport abc\r\n"
 refused secret-twice 4 "--admin-password is given twice: give it once" "${head}admin-password Secret1\nadmin-password Secret2\n"
 refused secret-form 3 "--mount-password takes /mount=value, not (a value not shown: it is a secret)" "${head}mount-password hunter2\n"
@@ -75,6 +77,15 @@ secret_twice() {
     [ "$rc" = 1 ] && grep -qF -- "--source-password is given twice: give it once" "$TMP/twice.out" && ! grep -q TopSecret "$TMP/twice.out"
 }
 check "--source-password twice: status 1, the values not shown" secret_twice
+
+# A server whose every mount it feeds itself (relays) takes no source: it needs no source password.
+relay_only() {
+    local rc=0
+    timeout 3 "$CLI" server --port 0 --host 127.0.0.1 --relay /r1=http://127.0.0.1:9/x --relay /r2=http://127.0.0.1:9/y \
+        </dev/null >"$TMP/relay-only.out" 2>&1 || rc=$?
+    [ "$rc" = 124 ] && grep -q "listening on 127.0.0.1:.*; mounts /r1, /r2" "$TMP/relay-only.out"
+}
+check "a server of relays only starts without --source-password" relay_only
 
 directory() {
     local rc=0
