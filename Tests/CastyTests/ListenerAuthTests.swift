@@ -68,7 +68,8 @@ struct ListenerAuthTests {
     /// A station server (a tree root with `root`) playing the built-in station at `/live`, asking `app` about
     /// its listeners, if given.
     func server(
-        root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, maxListeners: Int? = nil
+        root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, maxListeners: Int? = nil,
+        logger: EventLog = .silent
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
@@ -82,8 +83,8 @@ struct ListenerAuthTests {
             configuration.control = ControlPlane(control, loop: loop)
         }
         let server = root
-            ? try StationServer.startRoot(configuration, address: .loopback(port: 0), treeKey: treeKey, loop: loop)
-            : try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+            ? try StationServer.startRoot(configuration, address: .loopback(port: 0), treeKey: treeKey, loop: loop, logger: logger)
+            : try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: logger)
         let station = try Station.builtIn(segmentBytes: Self.segmentBytes, loop: loop)
         await station.start()
         server.attach(station, at: "/live")
@@ -105,6 +106,20 @@ struct ListenerAuthTests {
     /// Whether `peer` was answered `status` and closed.
     func answered(_ peer: TestPeer, _ status: String) async -> Bool {
         await eventually(timeout: .seconds(5)) { peer.closed.value } && peer.text.hasPrefix("HTTP/1.0 \(status)")
+    }
+
+    @Test("A refused listener's log line says what the application answered")
+    func refusal_IsLoggedWithTheApplicationsAnswer() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, logger: log.logger)
+        let peer = try await play(server, "User-Agent: stranger\r\n")
+        #expect(await answered(peer, "401"))
+        #expect(await eventually { log.contains("refused on /live by the listener authorization: the application answered 403 (401)") },
+                "\(log.lines.value.filter { $0.contains("refused") })")
+        station.stop()
+        server.close()
+        await app.close()
     }
 
     @Test func branchHeader_OnAServerThatTakesNoBranches_IsAnOrdinaryListener_AskedAndCounted() async throws {

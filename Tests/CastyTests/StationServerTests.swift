@@ -136,7 +136,7 @@ struct StationServerTests {
 
     @Test("Icecast's status path answers the same JSON, with each mount's listenurl from the Host asked and the source's URL and audio info")
     func statusJSONXSL_IsIcecastsStatus_WithListenURL() async throws {
-        let server = try server()
+        let server = try server(mounts: ["/live", "/backup", "/músic"])
         let source = try await source(server)
         #expect(await source.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n" })
         await sendAudio(source, Self.silentFrames(20))
@@ -151,6 +151,7 @@ struct StationServerTests {
         #expect(icecast.hasPrefix("HTTP/1.0 200 OK"))
         #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/live\""))
         #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/backup\""))
+        #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/m%C3%BAsic\""), "a URL: the mount's name percent-encoded")
         #expect(icecast.contains("\"server_url\":\"https://live.example\""))
         #expect(icecast.contains("\"audio_info\":\"bitrate=128;samplerate=44100;channels=2\""))
         // A Host that is no host name is not pasted in: the address the request came in on is named instead.

@@ -136,12 +136,19 @@ public final class ControlPlane: Sendable {
 
     /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
     /// `icecast-auth-user: 1`, refused on anything else, a timeout or an unreachable application.
-    func authorize(_ call: ListenerCall) async -> Bool {
-        guard let url = configuration.listenerAuthURL else { return true }
-        let answer = try? await HTTPCall.post(
-            url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
-            timeout: configuration.listenerAuthTimeout, limit: 4096)
-        return answer?.status == 200 && answer?.headers["icecast-auth-user"] == "1"
+    /// Returns `nil` when the listener is admitted, else why not — the application's refusal, or what kept it
+    /// from answering (a status other than `200`, no answer in time, an answer that is no answer), for the log.
+    func authorize(_ call: ListenerCall) async -> String? {
+        guard let url = configuration.listenerAuthURL else { return nil }
+        do {
+            let answer = try await HTTPCall.post(
+                url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
+                timeout: configuration.listenerAuthTimeout, limit: 4096)
+            guard answer.status == 200 else { return "the application answered \(answer.status)" }
+            return answer.headers["icecast-auth-user"] == "1" ? nil : "the application refused it"
+        } catch {
+            return "the application could not be asked: \(error)"
+        }
     }
 
     /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: the

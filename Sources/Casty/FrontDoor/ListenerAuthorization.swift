@@ -16,26 +16,30 @@ enum ListenerAuthorization {
             auth: BasicAuth(header: exchange.request.headers["Authorization"]))
     }
 
-    /// Asks `control` about `call` off the loop, then runs `answered` with the verdict on `loop`.
+    /// Asks `control` about `call` off the loop, then runs `answered` with the verdict on `loop`: `nil` when the
+    /// player is admitted, else why not.
     static func ask(
         _ control: ControlPlane, _ call: ControlPlane.ListenerCall, loop: EventLoop,
-        answered: @escaping @Sendable (_ admitted: Bool) -> Void
+        answered: @escaping @Sendable (_ refusal: String?) -> Void
     ) {
         Task {
-            let admitted = await control.authorize(call)
-            loop.execute { answered(admitted) }
+            let refusal = await control.authorize(call)
+            loop.execute { answered(refusal) }
         }
     }
 
     /// Answers a refused player, with one log line naming it and the status: `401` with `WWW-Authenticate`
     /// when it sent no login (a browser then asks for one), `403` when the application refused its login.
-    /// `what` names the refused resource in the log (`/live`, `HLS /live`); a refusal told before is not `logged`.
+    /// `what` names the refused resource in the log (`/live`, `HLS /live`), `why` the application's answer when known;
+    /// a refusal told before is not `logged`.
     static func refuse(
-        _ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, headers: Headers = [:], logged: Bool = true
+        _ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, why: String? = nil, headers: Headers = [:],
+        logged: Bool = true
     ) {
         exchange.port.refused()
         if logged {
-            exchange.port.logger("listener \(exchange.peer) refused on \(what) by the listener authorization (\(call.auth == nil ? 401 : 403))")
+            exchange.port.logger("listener \(exchange.peer) refused on \(what) by the listener authorization"
+                + "\(why.map { ": \($0)" } ?? "") (\(call.auth == nil ? 401 : 403))")
         }
         var headers = headers
         guard call.auth != nil else {

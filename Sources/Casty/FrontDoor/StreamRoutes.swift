@@ -37,9 +37,9 @@ enum StreamRoutes {
             return serve(exchange, distributor: distributor, branch: branch, onLeave: nil)
         }
         let call = ListenerAuthorization.call(exchange, mount: exchange.path)
-        ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { admitted in
+        ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { refusal in
             guard !exchange.connection.isClosed else { return }
-            guard admitted else { return ListenerAuthorization.refuse(exchange, call, what: exchange.path) }
+            if let refusal { return ListenerAuthorization.refuse(exchange, call, what: exchange.path, why: refusal) }
             serve(exchange, distributor: distributor, branch: branch) { control.listenerLeft(call) }
         }
     }

@@ -35,7 +35,8 @@ extension HLSRoutes {
                 // Told once, when the application answered: a refused player asks again every few seconds.
                 ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", headers: refusal, logged: false)
             case .ask:
-                ListenerAuthorization.ask(control, call, loop: packager.loop) { admitted in
+                ListenerAuthorization.ask(control, call, loop: packager.loop) { refusal in
+                    let admitted = refusal == nil
                     packager.assumeIsolated { isolated in
                         let waiting = isolated.audience.decide(client, admitted: admitted, call: call)
                         if admitted { sweepDeparted(packager, control: control) }

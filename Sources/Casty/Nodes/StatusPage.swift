@@ -34,7 +34,7 @@ enum StatusPage {
     static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String, hls: [(String, JSONValue)]?)], refused: Int,
                            listenBase: String? = nil, ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil) -> String {
         let sources: [JSONValue] = mounts.map { mount in
-            .object([("mount", .text(mount.path))] + source(mount.stat, listenURL: listenBase.map { $0 + mount.path })
+            .object([("mount", .text(mount.path))] + source(mount.stat, listenURL: listenBase.map { $0 + URLQuery.encodePath(mount.path) })
                 + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
                 + (ingest[mount.path].map { [("srt", .object($0))] } ?? []) + (mount.hls.map { [("hls", .object($0))] } ?? []))
         }
