@@ -29,6 +29,9 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case badChunks(StreamURL, String)
     /// An application's answer that ended before the body its `Content-Length` announced.
     case cutShort(StreamURL, length: Int, received: Int)
+    /// An application's answer that ended before its head did (after its status line, or inside it), having
+    /// sent `received` bytes.
+    case cutInHead(StreamURL, received: Int)
     /// An application's answer whose `Content-Length` is not a length (``ContentLength``), as it wrote it.
     case badLength(StreamURL, String)
 
@@ -50,6 +53,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .badChunks(let url, let why): "\(url): an answer whose chunked body is broken: \(why)"
         case .cutShort(let url, let length, let received):
             "\(url): an answer cut short: \(received) of the \(length) bytes its Content-Length announced"
+        case .cutInHead(let url, let received):
+            "\(url): an answer cut short: closed after \(received) bytes, before its head ended"
         case .badLength(let url, let text):
             "\(url): an answer whose Content-Length is not a length: \"\(SafeText.printable(SafeText.shortened(text, to: 40)))\""
         }

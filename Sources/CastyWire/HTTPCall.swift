@@ -84,7 +84,7 @@ private final class AnswerReader: @unchecked Sendable {
         connection.onRead = { [self] more in received(more) }
         connection.onClose = { [self] error in
             if let error { return finish(.failure(.network(url, error))) }
-            finish(parse(complete: true) ?? .failure(.notAStream(url, .malformedStatusLine("closed before a whole answer"))))
+            finish(parse(complete: true) ?? .failure(.cutInHead(url, received: bytes.count)))
         }
         connection.write(request)
     }
@@ -106,7 +106,7 @@ private final class AnswerReader: @unchecked Sendable {
         if head == nil {
             guard let end = headEnd() else {
                 if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
-                return complete ? .failure(.notAStream(url, .malformedStatusLine("closed before a whole answer"))) : nil
+                return complete ? .failure(.cutInHead(url, received: bytes.count)) : nil
             }
             let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
             let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []

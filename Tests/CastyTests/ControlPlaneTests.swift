@@ -107,7 +107,7 @@ struct ControlPlaneTests {
                 Issue.record("an answer cut after \(cut) bytes was taken: \(answer.status), \(answer.body.count) bytes")
             } catch {
                 let expected = cut > whole.utf8.count - 11 ? "an answer cut short: \(cut - (whole.utf8.count - 10)) of the 10 bytes"
-                    : "closed before a whole answer"
+                    : "closed after \(cut) bytes, before its head ended"
                 #expect("\(error)".contains(expected), "cut after \(cut): \(error)")
             }
             await cutShort.close()
