@@ -215,17 +215,18 @@ struct DistributorCoreTests {
         _ = core.request(from: 3, resume: nil, branch: nil, relay: .packager, at: t0)
         _ = core.request(from: 4, resume: nil, branch: nil, relay: .mount, at: t0)
         feed(&core, testSegments(3))
-        // The same codec under another name: nobody is let go but the branch link, closed to re-read the stream.
+        // The same codec under another name: nobody is let go but the branch link, closed to re-read the stream;
+        // the relaying mount is told the new stream.
         context.stream = 2
         context.station["Content-Type"] = "audio/mp3"
-        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2"])
+        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2", "reply 4 next 0"])
         core.leave(2)
         _ = core.request(from: 5, resume: nil, branch: "10.0.0.2:8001", at: t0)
         // AAC: the player and the branch go; the packager and the relaying mount stay.
         context.stream = 3
         context.station["Content-Type"] = "audio/aac"
         let actions = describe(core.reply(first: 0, context: context, at: t0))
-        #expect(actions.sorted() == ["log", "log", "stop 1", "stop 5"], "the new stream, and who was let go: \(actions)")
+        #expect(actions.sorted() == ["log", "log", "reply 4 next 0", "stop 1", "stop 5"], "the new stream, and who was let go: \(actions)")
         #expect(Set(core.listeners) == [3, 4] && core.playerCount == 0)
         // After the source ended, the type its players were told is remembered for the next one.
         _ = core.request(from: 6, resume: nil, branch: nil, at: t0)
@@ -307,6 +308,22 @@ struct DistributorCoreTests {
         #expect(!actions.contains("reply 1 next 0") && !actions.contains("reply 3 next 0"), "\(actions)")
         // The same stream again (a proxy that reconnected) is no news.
         #expect(!describe(core.reply(first: 0, context: next, at: t0)).contains("reply 2 next 0"))
+    }
+
+    @Test("A new stream that tells no title ends the old title: pages following the titles are told it is gone")
+    func newStreamWithoutATitle_IsATitleChange() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        feed(&core, testSegments(4, titleAt: [0]))
+        #expect(core.titles.last?.title == "Song 0")
+        var next = testContext()
+        next.stream = 0xBEEF
+        _ = core.reply(first: 0, context: next, at: t0)
+        let actions = describe(core.data(0, testSegments(1, titleAt: [])[0], at: t0))
+        #expect(actions.contains("title "), "\(actions)")
+        #expect(core.titles.last?.title == "")
+        // Nothing more is told while the stream goes on untitled.
+        #expect(!describe(core.data(1, testSegments(2, titleAt: [])[1], at: t0)).contains("title "))
     }
 
     @Test func leavingListener_GetsNothingMore() {

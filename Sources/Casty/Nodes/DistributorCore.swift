@@ -217,7 +217,8 @@ struct DistributorCore<Listener: Hashable> {
         counters.segments += 1
         if !relayed { counters.bytesIn += segment.audio.count }
         ring.append(segment)
-        if let title = segment.title?.streamTitle, title != titles.last?.title {
+        // A new stream that tells no title has none (its players are told so): the old one's is no longer current.
+        if let title = segment.title?.streamTitle ?? (segment.opensStream ? "" : nil), title != titles.last?.title ?? "" {
             titles.append((title, segment.time))
             if titles.count > Self.titleHistory { titles.removeFirst() }
             actions.append(.fanOut(number, segment))
