@@ -14,14 +14,15 @@ struct TreeMountsTests {
 
     /// A root station server of `mounts` (sources publish with the password `hackme`), with `fallbacks`.
     func stationRoot(
-        _ mounts: [String], fallbacks: [String: String] = [:], segmentBytes: Int = segmentBytes, fanout: Int = 2, treeKey: TreeKey? = nil
+        _ mounts: [String], fallbacks: [String: String] = [:], segmentBytes: Int = segmentBytes, fanout: Int = 2, treeKey: TreeKey? = nil,
+        logger: EventLog = .silent
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
         configuration.mounts = mounts
         configuration.fallbacks = fallbacks
         configuration.segmentBytes = segmentBytes
-        return try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey)
+        return try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey, logger: logger)
     }
 
     /// A root station server with mounts `/a` and `/b`, each fed by its own built-in station.
@@ -149,7 +150,8 @@ struct TreeMountsTests {
     }
 
     @Test func aBranchAnswersAMountTheRootDoesNotHave_WithTheRoots404_AndOneNotLiveYet_With503() async throws {
-        let server = try stationRoot(["/a", "/later"])
+        let log = StationServerTests.Log()
+        let server = try stationRoot(["/a", "/later"], logger: log.logger)
         let station = try Station.builtIn(titles: ["A"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
         await station.start()
         server.attach(station, at: "/a")
@@ -170,6 +172,17 @@ struct TreeMountsTests {
         #expect(waiting.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n"))
         #expect(waiting.text.contains("Retry-After: 2\r\n"))
         #expect(await serving.mounts?.relays().map(\.mount) == ["/", "/later"], "the branch keeps the mount the root has")
+
+        // Its root path, which a root of several mounts has no stream at: 404 at once, and the branch asks again only
+        // every 10 s (it asked every 0.5 s, the root logging each refusal).
+        let asked = ContinuousClock.now
+        let atRootPath = try await play("/", at: serving.port.address)
+        #expect(await eventually(timeout: .seconds(2)) { atRootPath.closed.value })
+        #expect(atRootPath.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"), "\(atRootPath.text)")
+        #expect(ContinuousClock.now - asked < .seconds(2))
+        try await Task.sleep(for: .seconds(3))
+        let attempts = log.lines.value.filter { $0.contains("refused: no mount at / (404)") }.count
+        #expect((1...3).contains(attempts), "the root refused the branch \(attempts) times in 3 s")
 
         station.stop()
         serving.stop()

@@ -91,8 +91,14 @@ public actor Branch: UpstreamNode {
     private var pieces: Ticker?
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
-    /// Called once when the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
+    /// Called each time the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
     var onMissing: (@Sendable () -> Void)?
+    /// Whether the root's last answer was `404` before the branch ever had the stream: it asks again every
+    /// ``missingBackoff`` then, not at a repair's pace (from ``Configuration/backoff`` up to every
+    /// ``Configuration/maxBackoff``: the root would log two refusals a second, for as long as it lasts).
+    private var missing = false
+    /// How often a branch whose root has no such stream asks again, at most.
+    static let missingBackoff: Duration = .seconds(10)
 
     /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
     public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: EventLog = .silent) {
@@ -131,7 +137,9 @@ public actor Branch: UpstreamNode {
     // MARK: The parent
 
     let role = "branch"
-    var backoff: (first: Duration, most: Duration) { (configuration.backoff, configuration.maxBackoff) }
+    var backoff: (first: Duration, most: Duration) {
+        missing ? (Self.missingBackoff, Self.missingBackoff) : (configuration.backoff, configuration.maxBackoff)
+    }
 
     func openUpstream() async throws(CastyError) -> OpenedStream {
         var headers: Headers = ["X-Casty-Branch": address]
@@ -140,11 +148,13 @@ public actor Branch: UpstreamNode {
         if let key = configuration.treeKey { headers[TreeKey.header] = key.headerValue }
         if let lostParent { headers["X-Casty-Lost"] = lostParent }
         do {
-            return try await open(headers: headers)
+            let opened = try await open(headers: headers)
+            missing = false
+            return opened
         } catch {
-            if context == nil, case .notAStream(_, .status(code: 404, _)) = error, let onMissing {
-                self.onMissing = nil  // told once
-                onMissing()  // the tree has no such mount (now): a branch made for it on demand is dropped
+            if context == nil, case .notAStream(_, .status(code: 404, _)) = error {
+                missing = true
+                onMissing?()  // the tree has no such mount (now): a branch made for it on demand is dropped
             }
             throw error
         }

@@ -204,6 +204,12 @@ public actor Distributor: LoopNode {
         source = nil  // an ended source session still lists the distributor among its subscribers
     }
 
+    /// Answers the listeners waiting for the stream `404`: its source has no such stream now (a branch's root has
+    /// no stream at the root path); later requests wait for it again.
+    nonisolated func refuseWaiting() {
+        onLoop { $0.perform($0.core.refuseWaiting()) }  // the waiting timer, armed, fires on nobody
+    }
+
     /// Stops the distributor because its stream does not exist upstream (a branch's root has no such mount):
     /// listeners waiting for it are answered `404`, as the root answers them; the others are told to stop.
     nonisolated func stopNotFound() {

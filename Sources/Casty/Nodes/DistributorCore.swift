@@ -352,6 +352,13 @@ struct DistributorCore<Listener: Hashable> {
         }
     }
 
+    /// The source has no such stream (now): the players and branches waiting for it are answered `404`; the
+    /// distributor goes on, and a later request waits for the stream again.
+    mutating func refuseWaiting() -> [Action] {
+        defer { waiting = [] }
+        return waiting.map { .notFound($0.listener) }
+    }
+
     /// The distributor stops: every listener, served or waiting, is told to stop; later requests are refused.
     mutating func stop() -> [Action] {
         stopped = true

@@ -61,6 +61,8 @@ public final class BranchMounts: @unchecked Sendable {
     private var stopped = false
     /// Whether the log said once that every path is relayed on the root path's link.
     private var toldEveryPath = false
+    /// Whether the log said the root has no stream at the root path.
+    private var toldRootPathMissing = false
 
     /// The mounts of a branch under `root`, whose root path is served by `first`; ``start(address:)``
     /// starts them.
@@ -85,12 +87,10 @@ public final class BranchMounts: @unchecked Sendable {
         // The root path is kept (the root may have it later), but a root that has no stream there is said once, with
         // what to do: its players name a mount, which the branch relays on its own link.
         let example = StreamURL(host: root.host, port: root.port, path: "/live", secure: root.secure)
-        loop.execute { [logger, defaultMount] in
+        loop.execute { [self] in
             branch.assumeIsolated { branch in
-                branch.onMissing = {
-                    logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for a mount "
-                        + "(/live) get it on a link of its own; to take a place in one mount's tree at once, give it in --root "
-                        + "(\(example))")
+                branch.onMissing = { [weak self, loop] in
+                    loop.execute { [weak self] in self?.rootPathMissing(example: example) }
                 }
             }
         }
@@ -103,6 +103,17 @@ public final class BranchMounts: @unchecked Sendable {
             scheduleSweep()
         }
         return branch
+    }
+
+    /// The root has no stream at the root path: its waiting players get the root's answer, `404`, as a mount's do,
+    /// and what to do is said once. Loop thread only.
+    private func rootPathMissing(example: StreamURL) {
+        first.refuseWaiting()
+        guard !toldRootPathMissing else { return }
+        toldRootPathMissing = true
+        logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for a mount "
+            + "(/live) get it on a link of its own; to take a place in one mount's tree at once, give it in --root "
+            + "(\(example))")
     }
 
     /// The root path's branch, once started. Loop thread only.
