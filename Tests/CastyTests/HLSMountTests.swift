@@ -14,7 +14,7 @@ extension StationServerTests {
             configuration.options.recording.directory = directory
             configuration.options.recording.mounts = ["/live"]
         }
-        // The first session: 160 frames (4.18 s), HLS segments 0–3 (the 5th is not whole when the source leaves).
+        // The first session: 160 frames (4.18 s), HLS segments 0–3, and 4 (0.18 s) when the source leaves.
         let first = try await source(server)
         #expect(await first.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(first, Self.silentFrames(160))
@@ -25,7 +25,8 @@ extension StationServerTests {
         let recorded = try #require(recordings(in: directory).first)
         #expect(fileSize(recorded + ".mp3") == 160 * 417)
 
-        // The source comes back: a new stream, whose HLS segments 0–2 follow under the numbers 4–6.
+        // The source comes back: a new stream, whose HLS segments 0–2 follow the first one's last frames (segment 4,
+        // shorter, named after the relay segment it starts in) under the numbers 5–7.
         let second = try await source(server)
         #expect(await second.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(second, Self.silentFrames(120))
@@ -33,11 +34,12 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(5)) {
             let lines = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "")
             playlist.update { $0 = lines }
-            return lines.contains("#EXT-X-MEDIA-SEQUENCE:1")  // the new stream's segment 2 is in
+            return lines.contains("#EXT-X-MEDIA-SEQUENCE:2")  // the new stream's segment 2 is in
         }, "\(playlist.value)")
         let lines = playlist.value; print(lines.joined(separator: "\n"))
         let names = lines.filter { !$0.hasPrefix("#") }
-        #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["1.mp3", "2.mp3", "3.mp3", "0.mp3", "1.mp3", "2.mp3"])
+        #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["2.mp3", "3.mp3", "15.mp3", "0.mp3", "1.mp3", "2.mp3"])
+        #expect(try await ask(server, "/live/\(names[2])", admin: false).hasPrefix("HTTP/1.0 200"), "the last segment is served")
         // The tag stands right before the new stream's first segment (its EXTINF and date lines between).
         let tag = try #require(lines.firstIndex(of: "#EXT-X-DISCONTINUITY"))
         #expect(lines[tag...].first { !$0.hasPrefix("#") } == names[3])

@@ -150,7 +150,7 @@ struct HLSTests {
         var gapped = toneSegmenter(stream: one)
         var gappedMade = cut(first.prefix(40), stream: one, into: &gapped)
         gappedMade += cut(first.dropFirst(52), stream: one, into: &gapped)
-        gapped.start(context)
+        gappedMade += gapped.start(context)
         gappedMade += cut(second, stream: two, into: &gapped)
 
         let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
@@ -181,12 +181,14 @@ struct HLSTests {
         for skipped in 0..<13 {
             var root = toneSegmenter(stream: own)
             var rootMade = cut(first, stream: own, into: &root)
-            let before = rootMade.count
             let takeover = fallback.dropFirst(skipped)
             let context = Context(station: station, segmentBytes: 8192, bitrate: 128, stream: backup)
-            // A branch re-attaches and asks before the fallback's first frame reached the packager.
+            // A branch re-attaches and asks before the fallback's first frame reached the packager — and before
+            // the source's last segment, shorter, is published.
             let told = root.sequenceBase(for: backup, from: takeover.first!.number, context: context)
-            root.start(context)
+            rootMade += root.start(context)
+            let before = rootMade.count
+            #expect(rootMade.last?.name.hasPrefix("11112222-") == true && rootMade.last!.duration < 6, "the source's last frames")
             rootMade += cut(takeover, stream: backup, into: &root)
             #expect(rootMade.count > before + 5)
             #expect(rootMade[before].discontinuity && rootMade[before].name.hasPrefix("55556666-"), "takeover after \(skipped)")
@@ -252,9 +254,11 @@ struct HLSTests {
         var made = cut(relayedTone(segments: 80), stream: 0x1111_2222_3333_4444, into: &segmenter)
         let before = made.count
         made += cut(relayedTone(segments: 80), stream: 0x5555_6666_7777_8888, into: &segmenter)
-        #expect(made.count > before)
-        #expect(made[before].discontinuity)
-        #expect(made[before].name.hasPrefix("55556666-"))
+        #expect(made.count > before + 1)
+        // The first stream's last frames, a shorter segment, then the new stream's.
+        #expect(made[before].name.hasPrefix("11112222-") && made[before].duration < 6 && !made[before].discontinuity)
+        #expect(made[before + 1].discontinuity)
+        #expect(made[before + 1].name.hasPrefix("55556666-"))
         #expect(made.map(\.sequence) == Array(made[0].sequence..<made[0].sequence + made.count))
     }
 
@@ -312,6 +316,10 @@ struct HLSTests {
         #expect(HLSRoutes.parse("/live") == nil)
         #expect(HLSRoutes.parse("/live/song.mp3") == nil)
         #expect(HLSRoutes.parse("/live/zz1b2c3d-42.mp3") == nil)
+        // A stream's last segment, shorter: named after the relay segment it starts in too.
+        #expect(HLSRoutes.parse("/live/0a1b2c3d-42-1234.mp3")?.resource == .segment("0a1b2c3d-42-1234.mp3"))
+        #expect(HLSRoutes.parse("/live/0a1b2c3d-42-.mp3") == nil)
+        #expect(HLSRoutes.parse("/live/0a1b2c3d-42-1-2.mp3") == nil)
     }
 
     @Test("EXTINF durations are written with three decimals")

@@ -164,6 +164,12 @@ public actor HLSPackager: LoopNode {
         tell(.ended)
     }
 
+    /// The stream ended (its source left): the segment being filled is published, shorter, so that HLS players
+    /// hear the show to its end. On the loop.
+    func streamEnded() {
+        if let last = segmenter.endStream() { publish(last) }
+    }
+
     private func tell(_ feed: Feed) {
         for observer in observers.values { observer(feed) }
     }
@@ -231,11 +237,17 @@ public actor HLSPackager: LoopNode {
     var packs: Bool { segmenter.fileExtension != nil || segmenter.currentContext == nil }
 
     /// How many segments the live playlist lists: the configured window, raised so that it lasts at least three
-    /// target durations (RFC 8216 §6.2.2).
+    /// target durations (RFC 8216 §6.2.2) — the newest segments, as many as those take (a source's last segment,
+    /// shorter, is one of them: it does not make every other count as short as it is).
     private var windowCount: Int {
         let window = min(max(settings.window, Settings.windowRange.lowerBound), Settings.windowRange.upperBound)
-        guard let shortest = kept.suffix(window).map(\.duration).min(), shortest > 0 else { return window }
-        return max(window, Int((3 * Double(segmenter.targetDuration) / shortest).rounded(.up)))
+        let lasting = Double(3 * segmenter.targetDuration)
+        var total = 0.0, count = 0
+        for segment in kept.reversed() where total < lasting {
+            total += segment.duration
+            count += 1
+        }
+        return min(max(window, count), Settings.windowRange.upperBound)
     }
 
     private func publish(_ segment: HLSSegment) {

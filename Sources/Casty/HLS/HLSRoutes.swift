@@ -39,13 +39,14 @@ enum HLSRoutes {
         }
     }
 
-    /// `3fa2c1d0-1234.mp3`: 8 hex digits, a dash, digits, `.mp3` or `.aac`.
+    /// `3fa2c1d0-1234.mp3`: 8 hex digits, a dash, digits, `.mp3` or `.aac` — or `3fa2c1d0-1234-13585.mp3`, a
+    /// stream's last segment, shorter, named after the relay segment it starts in too.
     static func isSegmentName(_ name: String) -> Bool {
         let parts = name.split(separator: ".")
         guard parts.count == 2, parts[1] == "mp3" || parts[1] == "aac" else { return false }
-        let halves = parts[0].split(separator: "-")
-        return halves.count == 2 && halves[0].count == 8 && halves[0].allSatisfy(\.isHexDigit)
-            && (1...18).contains(halves[1].count) && halves[1].allSatisfy(\.isNumber)
+        let fields = parts[0].split(separator: "-", omittingEmptySubsequences: false)
+        return (2...3).contains(fields.count) && fields[0].count == 8 && fields[0].allSatisfy(\.isHexDigit)
+            && fields.dropFirst().allSatisfy { (1...18).contains($0.count) && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
     }
 
     /// Whether `exchange` asks for an HLS resource of one of the port's mounts.

@@ -184,10 +184,21 @@ package struct HLSSegmenter {
     /// The numbers a new stream whose first relay segment here is `first` gets: its first whole segment follows
     /// the last segment, and it is a discontinuity (unless it is the first stream, numbered from 0).
     private func nextBase(from first: Int, context: Context) -> Base {
-        guard let lastSequence else { return Base(sequence: 0, discontinuity: discontinuities) }
+        let (last, discontinuities) = atEnd
+        guard let last else { return Base(sequence: 0, discontinuity: discontinuities) }
         let group = Self.firstWholeGroup(
             from: first, segmentBytes: context.segmentBytes, bitrate: context.bitrate, target: max(1, context.hlsTarget ?? ownTarget))
-        return Base(sequence: lastSequence + 1 - group, discontinuity: discontinuities + 1, first: lastSequence + 1)
+        return Base(sequence: last + 1 - group, discontinuity: discontinuities + 1, first: last + 1)
+    }
+
+    /// The number of the last segment of the stream followed, and the discontinuity count, once it ends: the
+    /// group being filled is published then (``endStream()``) — a branch may ask for the next stream's numbers
+    /// before.
+    private var atEnd: (last: Int?, discontinuities: Int) {
+        guard mode == .live, let group, group.whole, fileExtension != nil,
+              base.sequence + group.index >= base.first ?? .min else { return (lastSequence, discontinuities) }
+        let opens = discontinuity ? 1 : 0
+        return (nextSequence(group: group.index), max(discontinuities + opens, base.discontinuity))
     }
 
     /// The index of the first whole HLS group a node whose count is its own makes of a stream it follows from
@@ -206,11 +217,20 @@ package struct HLSSegmenter {
         return (first * max(1, segmentBytes) + slack) * 8 / (kbps * 1_000 * max(1, target)) + 1
     }
 
-    /// The stream ended (a recording is finished): the group being filled, as a last, shorter segment, for a
-    /// recording's segmenter; nothing for the live window, whose segments must be whole.
+    /// The recording is finished: the group being filled, as a last, shorter segment, for a recording's
+    /// segmenter; nothing for the live window, whose segments must be whole (see ``endStream()``).
     package mutating func finish() -> HLSSegment? {
+        guard mode == .recording else { return nil }
+        return endStream()
+    }
+
+    /// The stream ended — its source left, or the next stream began: the group being filled, as a last, shorter
+    /// segment, if its start was followed (a live window's too: players hear the show to its end). Every node that
+    /// followed the stream to its end makes the same one, under the same name and number: the root when its
+    /// source leaves, a branch when the next stream reaches it.
+    package mutating func endStream() -> HLSSegment? {
         defer { group = nil }
-        guard mode == .recording, let group else { return nil }
+        guard let group else { return nil }
         return close(group, complete: false)
     }
 
@@ -327,8 +347,10 @@ package struct HLSSegmenter {
     /// Cutting starts again: the group being filled is dropped (a recording's is handed back). A new stream gets
     /// its numbers, and its first segment is a discontinuity; so is a recording's segment after a gap.
     private mutating func restart(stream: UInt64) -> [HLSSegment] {
-        let pending = finish()
         let newStream = stream != self.stream
+        // A stream's last group ends with it; one a gap cut short is no segment of the live window (other nodes,
+        // without the gap, have it whole).
+        let pending = newStream ? endStream() : finish()
         if newStream {
             lastIndex = nil
             ownBase = planned?.stream == stream ? planned?.base : nil

@@ -255,6 +255,9 @@ final class MountTable: @unchecked Sendable {
             if !isServing(mount) { dropListenersUnlessServed(mount) }
             return
         }
+        // Its last frames, padded to a segment, reached the mount already: HLS publishes what it was filling.
+        let distributor = mount.distributor
+        distributor.loop.execute { distributor.assumeIsolated { $0.packager }?.assumeIsolated { $0.streamEnded() } }
         fallBack(mount, sourceEnded: true)
     }
 
@@ -274,7 +277,8 @@ final class MountTable: @unchecked Sendable {
             mount.fallbackRefused = true
             waitForSource(mount)
         } else if let target {
-            logger("mount \(mount.path): no source; its listeners hear \(target.path)")
+            let later = isServing(target) ? "" : " once it plays (it has no source either)"
+            logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
             mount.distributor.switchSource(to: target.distributor)
             // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.
             if sourceEnded, !isServing(target) { dropListenersUnlessServed(mount) }
