@@ -197,7 +197,8 @@ enum ServerCommand: Command {
             let url = try StreamURL.given(text, in: "--relay \(mount)=…")
             var proxyConfiguration = Proxy.Configuration()
             proxyConfiguration.segmentBytes = configuration.segmentBytes
-            let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger)
+            // Its lines name the mount (`mount /r1: proxy: title: …`): a server may relay many stations.
+            let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger.prefixed("mount \(mount): "))
             server.attach(proxy, at: mount)
             await proxy.startInBackground()
             logger("server: \(mount) relays \(url)")

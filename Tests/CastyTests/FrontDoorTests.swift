@@ -151,6 +151,15 @@ struct CORSTests {
         #expect(CORS.origin(written) == origin)
     }
 
+    @Test("A preflight of the admin API names the methods it takes: GET (HEAD /admin/… is 405)")
+    func preflight_OfTheAdminAPI_NamesGETOnly() async throws {
+        let (_, port) = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("OPTIONS /admin/metadata HTTP/1.0\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n\r\n")
+        #expect(await peer.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
+        #expect(peer.text.contains("Access-Control-Allow-Methods: GET, OPTIONS\r\n") && peer.text.contains("Allow: GET, OPTIONS\r\n"), "\(peer.text)")
+    }
+
     @Test func preflight_Is204_WithWhatAPlayerPageNeeds() async throws {
         let (_, port) = try serving()
         let peer = try await TestPeer.connect(to: port.address, on: loop)

@@ -240,6 +240,25 @@ struct PlatformServerTests {
         await queue.stop()
     }
 
+    @Test("An event delivered after failures says so in one line, after the lines of the failed attempts")
+    func eventDeliveredAfterFailures_IsLogged() async throws {
+        let calls = Locked(0)
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            calls.update { $0 += 1 }
+            connection.write(Array("HTTP/1.1 \(calls.value == 1 ? "500 Oops" : "200 OK")\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let log = StationServerTests.Log()
+        let url = StreamURL(host: "127.0.0.1", port: app.listener.localAddress.port, path: "/events")
+        let queue = EventQueue<StreamEvent>(url: url, auth: nil, loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("delivered at attempt 2") }, "\(log.lines.value)")
+        #expect(log.contains("application answered 500; attempt 1, trying again"))
+        await queue.stop()
+        await app.close()
+    }
+
     @Test func listenerRemove_IsResent_UntilTheApplicationAnswers200() async throws {
         let calls = Locked(0)
         let app = try FakeUpstream(on: loop) { connection, _ in

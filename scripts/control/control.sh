@@ -8,7 +8,8 @@
 #   (c) stream-available reaches the event callback three times (the application answers 500 twice, then 200),
 #       in order, with the stream id, ICY-LIVE and the listen URL, and the callback's auth;
 #   (d) /commands/capacity and /commands/report, field by field (one HLS packager: /live's); wrong or missing
-#       auth → 401; the live source's own key sets its title (/admin/metadata), another key does not;
+#       auth → 401 (with WWW-Authenticate); a command asked with another method → 405 with Allow; the live
+#       source's own key sets its title (/admin/metadata), another key does not;
 #   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
 #       SIGTERM with a source live: Casty exits within 4 s, and stream-closed reached the application first;
 #   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile — with
@@ -104,6 +105,11 @@ check "(c) … with the callback's Basic auth" test "$(field "$event" authorizat
 base="http://127.0.0.1:$SERVER_PORT"
 check "(d) /commands/capacity without auth → 401" test "$(command "$base/commands/capacity" | tail -1)" = 401
 check "(d) /commands/capacity with a wrong token → 401" test "$(command -H 'Authorization: Bearer nope' "$base/commands/capacity" | tail -1)" = 401
+challenged() { curl -s --max-time 3 -D - -o /dev/null -H 'Authorization: Bearer nope' "$base/commands/capacity" | grep -qi '^WWW-Authenticate: Bearer'; }
+check "(d) … with WWW-Authenticate: Bearer, and the body says the credentials were wrong" bash -c \
+    "$(declare -f challenged); base=$base; challenged && curl -s --max-time 3 -H 'Authorization: Bearer nope' $base/commands/capacity | grep -q 'wrong credentials'"
+check "(d) GET /commands/close → 405 with Allow: POST" bash -c \
+    "curl -s --max-time 3 -D - -o /dev/null -H 'Authorization: Bearer cmd-token' $base/commands/close | grep -q '^Allow: POST'"
 capacity=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/capacity" | head -1)
 check "(d) capacity: load 1, capacity -1, encoderCount 1 (/live's HLS), 1 mount: refused sources left none ($capacity)" python3 -c '
 import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacity"], c["encoderCount"], c["mounts"]) == (1, -1, 1, 1) else 1)' "$capacity"

@@ -24,6 +24,16 @@ public struct AppAuth: Sendable, Equatable, CustomStringConvertible {
         style = parts[0].lowercased()
     }
 
+    /// The `WWW-Authenticate` challenge of a `401` for these credentials: `Basic realm="…"` or `Bearer`; `nil` for a
+    /// `custom:` value, whose scheme HTTP does not know.
+    func challenge(realm: String) -> String? {
+        switch style {
+        case "basic": "Basic realm=\"\(realm)\""
+        case "bearer": "Bearer"
+        default: nil
+        }
+    }
+
     /// Whether a request's `Authorization` value is this one, the credentials compared in constant time. The
     /// scheme of `basic:` and `bearer:` is matched in any case (`bearer TOKEN`), as HTTP wants (RFC 9110, 11.1);
     /// a `custom:` value is matched exactly.

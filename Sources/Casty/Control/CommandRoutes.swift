@@ -21,9 +21,13 @@ enum CommandRoutes {
             return exchange.answer(404, "Not Found", body: "The command API is off on this node.")
         }
         guard auth.admits(exchange.request.headers["Authorization"]) else {
+            let sent = exchange.request.headers["Authorization"] != nil
             exchange.port.refused()
-            exchange.port.logger("commands: \(exchange.peer) refused on \(exchange.path): wrong or missing credentials (401)")
-            return json(exchange, 401, "Unauthorized", .object([("error", .text("credentials needed"))]))
+            exchange.port.logger("commands: \(exchange.peer) refused on \(exchange.path): \(sent ? "wrong" : "no") credentials (401)")
+            var challenge = Headers()
+            challenge["WWW-Authenticate"] = auth.challenge(realm: "Casty commands")
+            return json(exchange, 401, "Unauthorized", .object([("error", .text(sent ? "wrong credentials" : "credentials needed"))]),
+                        headers: challenge)
         }
         let live = mounts.all.compactMap { mount in mount.source.map { (mount, $0) } }
         let encoders = encoders(of: mounts, server: control.configuration.advertisedURL)
@@ -62,6 +66,11 @@ enum CommandRoutes {
                 ("encoders", .list(encoders.map(\.json))),
             ]))
         default:
+            // A command asked with another method (`GET /commands/close`): 405, naming the one it takes.
+            if let method = methods[exchange.path] {
+                return json(exchange, 405, "Method Not Allowed",
+                            .object([("error", .text("\(exchange.path) takes \(method)"))]), headers: ["Allow": method])
+            }
             json(exchange, 404, "Not Found", .object([("error", .text("no command \(exchange.request.method.rawValue) \(exchange.path)"))]))
         }
     }
@@ -87,7 +96,13 @@ enum CommandRoutes {
         }
     }
 
-    private static func json(_ exchange: Exchange, _ code: Int, _ reason: String, _ value: JSONValue) {
-        exchange.answer(code, reason, body: value.encoded, headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
+    /// The method each command takes.
+    private static let methods = ["/commands/capacity": "GET", "/commands/close": "POST", "/commands/report": "GET"]
+
+    private static func json(_ exchange: Exchange, _ code: Int, _ reason: String, _ value: JSONValue, headers: Headers = [:]) {
+        var headers = headers
+        headers["Content-Type"] = "application/json"
+        headers["Cache-Control"] = "no-cache"
+        exchange.answer(code, reason, body: value.encoded, headers: headers)
     }
 }

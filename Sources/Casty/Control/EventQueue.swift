@@ -117,6 +117,8 @@ public actor EventQueue<Post: QueuedPost> {
                 continue
             }
             if await deliver(event, attempt: failures + 1) {
+                // After failures were logged, the line that says they are over.
+                if failures > 0 { logger("\(name): \(event.summary): delivered at attempt \(failures + 1)") }
                 pending.removeFirst()
                 failures = 0
                 failing = false

@@ -55,9 +55,10 @@ package enum CORS {
     /// `OPTIONS`, any path: the preflight a browser sends before a request with `Icy-MetaData` or `Range`.
     static func preflight(_ exchange: Exchange) {
         var headers = headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins)
-        // The command API takes POST (`/commands/close`, naming the stream in headers); every other path is read only.
+        // The command API takes POST (`/commands/close`, naming the stream in headers); the admin API GET only;
+        // every other path is read only.
         let commands = exchange.path.hasPrefix("/commands/")
-        let methods = commands ? "GET, POST, OPTIONS" : "GET, HEAD, OPTIONS"
+        let methods = commands ? "GET, POST, OPTIONS" : exchange.path.hasPrefix("/admin/") ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
         headers["Access-Control-Allow-Methods"] = methods
         headers["Access-Control-Allow-Headers"] = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
         headers["Access-Control-Max-Age"] = "86400"
