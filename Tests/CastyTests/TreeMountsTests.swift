@@ -67,6 +67,28 @@ struct TreeMountsTests {
         return TreeLine(try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: address.port, path: path)))
     }
 
+    @Test("A branch of a many-mount tree lists the mounts it relays to pages, and relays one a page asks for")
+    func aManyMountBranch_ListsItsMountsToPages() async throws {
+        let (server, stations) = try await root()
+        let serving = try branch(server)
+        let onA = try await play("/a", at: serving.port.address)
+        #expect(await onA.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        let base = "http://127.0.0.1:\(serving.port.address.port)"
+        let listed = try await Upstream.fetchText(try #require(StreamURL(base + "/api/mounts")))
+        #expect(listed.contains("\"mount\":\"/a\"") && !listed.contains("\"mount\":\"/\""), "\(listed)")
+        // /b, which no player asked for yet: a page asking for it is answered (the branch relays it from now on,
+        // and joins its tree at its first player: the page's own <audio>).
+        let idle = try await Upstream.fetchText(try #require(StreamURL(base + "/api/mounts/b")))
+        #expect(idle.contains("\"mount\":\"/b\"") && idle.contains("\"live\":false"), "\(idle)")
+        let onB = try await play("/b", at: serving.port.address)
+        #expect(await onB.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        let described = try await Upstream.fetchText(try #require(StreamURL(base + "/api/mounts/b")))
+        #expect(described.contains("\"name\":\"Station Mount B\"") && described.contains("\"live\":true"), "\(described)")
+        for station in stations { station.stop() }
+        serving.stop()
+        server.close()
+    }
+
     @Test func eachBranchRelaysTheMountItsPlayerAsks_ThroughTheTree() async throws {
         let (server, stations) = try await root(fanout: 1)
         let first = try branch(server), second = try branch(server)

@@ -25,7 +25,10 @@ enum APIRoutes {
         let socket = path.hasSuffix("/ws")
         let named = events ? String(path.dropLast("/events".count)) : socket ? String(path.dropLast("/ws".count)) : path
         let mountPath = named == "/api" ? "/" : String(named.dropFirst("/api/mounts".count))
-        guard let mount = all.first(where: { $0.path == (mountPath.isEmpty ? "/" : mountPath) }) else {
+        let wanted = mountPath.isEmpty ? "/" : mountPath
+        // A branch of a many-mount tree relays a mount from the first who asks: a page's too.
+        let relayed = exchange.port.tree == nil ? nil : exchange.port.mount(at: wanted).map { (path: wanted, distributor: $0) }
+        guard let mount = all.first(where: { $0.path == wanted }) ?? relayed else {
             // Encoded as JSON: the path is the client's, and a quote or a backslash in it must not end the string.
             let error = JSONValue.object([("error", .text("no mount \(SafeText.printable(mountPath))"))])
             return exchange.answer(404, "Not Found", body: error.encoded, headers: ["Content-Type": "application/json"])
@@ -35,9 +38,13 @@ enum APIRoutes {
         json(exchange, describe(mount, on: exchange.port, history: true))
     }
 
-    /// The port's mounts: a station server's, or a relay's one stream as `/`.
+    /// The port's mounts: a station server's; those a branch of a many-mount tree relays now (its root path only
+    /// while it has a stream: a root of several mounts has none there); or a relay's one stream as `/`.
     static func mounts(_ port: PortContext) -> [(path: String, distributor: Distributor)] {
         if let mounts = port.mounts { return mounts.all.map { ($0.path, $0.distributor) } }
+        if let tree = port.tree {
+            return tree.all.filter { $0.mount != "/" || $0.distributor.assumeIsolated { $0.context } != nil }.map { ($0.mount, $0.distributor) }
+        }
         return port.single.map { [("/", $0)] } ?? []
     }
 
