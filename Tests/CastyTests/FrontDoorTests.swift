@@ -15,6 +15,21 @@ struct FrontDoorTests {
         return (distributor, port)
     }
 
+    @Test("Connections dropped for sending no request are logged a few at a time, the rest summed up")
+    func silentConnections_AreLoggedWithinABudget() async throws {
+        let log = StationServerTests.Log()
+        var options = ClientOptions()
+        options.headerTimeout = .milliseconds(300)
+        let (_, port) = try serving(options: options, logger: log.logger)
+        var peers: [TestPeer] = []
+        for _ in 0..<12 { peers.append(try await TestPeer.connect(to: port.address, on: loop)) }
+        let all = peers
+        #expect(await eventually(timeout: .seconds(5)) { all.allSatisfy { $0.closed.value } })
+        let lines = log.lines.value.filter { $0.contains("dropped: no request within") }
+        #expect(lines.count == 5, "\(lines)")
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("7 more connections dropped without a request") })
+    }
+
     func ask(_ port: ClientPort, _ request: String) async throws -> String {
         let peer = try await TestPeer.connect(to: port.address, on: loop)
         await peer.send(request)

@@ -279,7 +279,10 @@ struct StationServerTests {
         let backup = try await source(server, mount: "/backup", type: "audio/aac")
         let feedingBackup = keepFeeding(backup, with: adtsFrames(10))
         defer { feedingBackup.cancel() }
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /backup") })
+        // Its AAC is announced once two seconds of it are measured: only then is its codec known to differ.
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/api/mounts/backup", admin: false)) ?? "").contains("\"contentType\":\"audio/aac\"")
+        })
 
         // The MP3 source drops: its listeners are not fed the AAC fallback, and wait for it as with no fallback.
         let movedBefore = log.lines.value.filter { $0.contains("its listeners hear /backup") }.count  // at the start

@@ -108,7 +108,7 @@ final class FrontDoor: @unchecked Sendable {
         finish()
         guard !idle else { return connection.close() }
         port.refused()
-        port.logger("connection from \(peer) dropped: no request within \(port.options.headerTimeout)")
+        port.silentConnections("connection from \(peer) dropped: no request within \(port.options.headerTimeout)")
         connection.close()
     }
 }

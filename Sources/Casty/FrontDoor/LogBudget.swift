@@ -60,4 +60,10 @@ extension LogBudget {
     static func treeKeyRefusals(loop: EventLoop, logger: EventLog) -> LogBudget {
         LogBudget(loop: loop, logger: logger, what: "branches refused for a wrong or missing tree key", perWindow: 5)
     }
+
+    /// The budget for connections dropped because no request came in time: five lines per 10 s, so that a peer
+    /// opening hundreds of idle connections is told in the log but does not fill it.
+    static func silentConnections(loop: EventLoop, logger: EventLog) -> LogBudget {
+        LogBudget(loop: loop, logger: logger, what: "connections dropped without a request", perWindow: 5)
+    }
 }

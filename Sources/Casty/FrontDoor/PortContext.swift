@@ -28,6 +28,8 @@ final class PortContext: @unchecked Sendable {
     /// Branches refused for a wrong or missing tree key: a branch with the wrong key asks again every half
     /// second for as long as it runs, so a few are logged one by one per window, the rest summed up.
     let treeKeyRefusals: LogBudget
+    /// Connections dropped because no request came in time: a few logged one by one per window, the rest summed up.
+    let silentConnections: LogBudget
     /// The route table.
     let router: Router
     /// Players' reply heads, made once per stream and kind of request (``ReplyHeads``).
@@ -51,6 +53,7 @@ final class PortContext: @unchecked Sendable {
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
         self.treeKeyRefusals = .treeKeyRefusals(loop: distributor.loop, logger: logger)
+        self.silentConnections = .silentConnections(loop: distributor.loop, logger: logger)
         self.router = router
         // A relay that waits for its first listener makes its HLS at the first HLS request instead.
         if !distributor.isLazy { publishHLS([("", distributor)]) }
@@ -69,6 +72,7 @@ final class PortContext: @unchecked Sendable {
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
         self.treeKeyRefusals = .treeKeyRefusals(loop: loop, logger: logger)
+        self.silentConnections = .silentConnections(loop: loop, logger: logger)
         self.router = router
         publishHLS(mounts.all.map { ($0.path, $0.distributor) })
         loop.execute { [self] in
