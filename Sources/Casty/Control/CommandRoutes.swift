@@ -31,14 +31,22 @@ enum CommandRoutes {
         }
         let live = mounts.all.compactMap { mount in mount.source.map { (mount, $0) } }
         let encoders = encoders(of: mounts, server: control.configuration.advertisedURL)
-        switch (exchange.request.method, exchange.path) {
-        case (.get, "/commands/capacity"):
+        guard let method = methods[exchange.path] else {
+            return json(exchange, 404, "Not Found", .object([("error", .text("no command \(exchange.request.method.rawValue) \(exchange.path)"))]))
+        }
+        // A command asked with another method (`GET /commands/close`): 405, naming the one it takes.
+        guard exchange.request.method == method else {
+            return json(exchange, 405, "Method Not Allowed", .object([("error", .text("\(exchange.path) takes \(method.rawValue)"))]),
+                        headers: ["Allow": method.rawValue])
+        }
+        switch exchange.path {
+        case "/commands/capacity":
             let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
             json(exchange, 200, "OK", .object([
                 ("load", .number(live.count)), ("capacity", .number(-1)), ("encoderCount", .number(encoders.count)),
                 ("listeners", .number(listeners)), ("mounts", .number(mounts.all.count)),
             ]))
-        case (.post, "/commands/close"):
+        case "/commands/close":
             guard let channel = exchange.request.headers["x-streaming-channel"], let id = exchange.request.headers["x-streaming-id"] else {
                 return json(exchange, 400, "Bad Request", .object([("error", .text("x-streaming-channel and x-streaming-id are needed"))]))
             }
@@ -48,7 +56,7 @@ enum CommandRoutes {
             json(exchange, closing.isEmpty ? 404 : 200, closing.isEmpty ? "Not Found" : "OK", .object([
                 ("closed", .list(closing.map { .text($0.1.streamID) })),
             ]))
-        case (.get, "/commands/report"):
+        case "/commands/report":
             let server = control.configuration.advertisedURL
             let children = mounts.all.flatMap { mount in
                 mount.distributor.assumeIsolated { $0.stat().tree?.children ?? [] }.map { (mount: mount.path, address: $0.address) }
@@ -66,12 +74,7 @@ enum CommandRoutes {
                 ("encoders", .list(encoders.map(\.json))),
             ]))
         default:
-            // A command asked with another method (`GET /commands/close`): 405, naming the one it takes.
-            if let method = methods[exchange.path] {
-                return json(exchange, 405, "Method Not Allowed",
-                            .object([("error", .text("\(exchange.path) takes \(method)"))]), headers: ["Allow": method])
-            }
-            json(exchange, 404, "Not Found", .object([("error", .text("no command \(exchange.request.method.rawValue) \(exchange.path)"))]))
+            break  // every path of `methods` has its case
         }
     }
 
@@ -96,8 +99,8 @@ enum CommandRoutes {
         }
     }
 
-    /// The method each command takes.
-    private static let methods = ["/commands/capacity": "GET", "/commands/close": "POST", "/commands/report": "GET"]
+    /// The commands, by path, and the method each takes.
+    private static let methods: [String: Request.Method] = ["/commands/capacity": .get, "/commands/close": .post, "/commands/report": .get]
 
     private static func json(_ exchange: Exchange, _ code: Int, _ reason: String, _ value: JSONValue, headers: Headers = [:]) {
         var headers = headers

@@ -195,10 +195,8 @@ package struct HLSSegmenter {
     /// group being filled is published then (``endStream()``) — a branch may ask for the next stream's numbers
     /// before.
     private var atEnd: (last: Int?, discontinuities: Int) {
-        guard mode == .live, let group, group.whole, fileExtension != nil,
-              base.sequence + group.index >= base.first ?? .min else { return (lastSequence, discontinuities) }
-        let opens = discontinuity ? 1 : 0
-        return (nextSequence(group: group.index), max(discontinuities + opens, base.discontinuity))
+        guard let group, let numbers = numbers(of: group) else { return (lastSequence, discontinuities) }
+        return (numbers.sequence, numbers.discontinuities)
     }
 
     /// The index of the first whole HLS group a node whose count is its own makes of a stream it follows from
@@ -318,13 +316,10 @@ package struct HLSSegmenter {
     /// for a live group whose start was missed. A recording's piece of a group (its start missed, or cut at a
     /// title or at the end) is named after the relay segment it starts in too: `3fa2c1d0-1234-13585.mp3`.
     private mutating func close(_ group: Group, complete: Bool) -> HLSSegment? {
-        guard group.whole || mode == .recording, let fileExtension else { return nil }
-        // A live group foreseen to come later than it did (see the type's notes) would take a number given already.
-        if mode == .live, let first = base.first, base.sequence + group.index < first { return nil }
-        let sequence = nextSequence(group: group.index)
+        guard let fileExtension, let numbers = numbers(of: group) else { return nil }
+        let sequence = numbers.sequence
         lastSequence = sequence
-        // Counted here, or the stream's own number (a live window's) when that is more.
-        discontinuities = max(discontinuities + (discontinuity ? 1 : 0), mode == .live ? base.discontinuity : 0)
+        discontinuities = numbers.discontinuities
         defer { discontinuity = false }
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
         let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
@@ -334,6 +329,17 @@ package struct HLSSegmenter {
             timestamp: group.timestamp, date: group.time, discontinuity: discontinuity,
             discontinuitySequence: discontinuities, title: group.title,
             bytes: tag + group.bytes, frames: group.frames)
+    }
+
+    /// The sequence number and the discontinuity count `group` gets when it is closed now; `nil` for a group that is
+    /// not published: a live group whose start was missed, or one foreseen to come later than it did (see the
+    /// type's notes), whose number is given already.
+    private func numbers(of group: Group) -> (sequence: Int, discontinuities: Int)? {
+        guard group.whole || mode == .recording, fileExtension != nil else { return nil }
+        if mode == .live, let first = base.first, base.sequence + group.index < first { return nil }
+        // Counted here, or the stream's own number (a live window's) when that is more.
+        let counted = max(discontinuities + (discontinuity ? 1 : 0), mode == .live ? base.discontinuity : 0)
+        return (nextSequence(group: group.index), counted)
     }
 
     /// The sequence number of group `index`: the stream's base plus the index for the live window (never going

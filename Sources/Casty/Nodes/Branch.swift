@@ -195,21 +195,19 @@ public actor Branch: UpstreamNode {
         let headers = opened.headers
         let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
         // Numbers a parent tells are bounded: past them they are its mistake, and would overflow once counted on.
-        let told = { (name: String, range: ClosedRange<Int>) in headers[name].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } }
-        let bitrate = told("icy-br", 1...10_000) ?? context?.bitrate ?? 128
+        let bounded = { (name: String, range: ClosedRange<Int>) in headers[name].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } }
+        let bitrate = bounded("icy-br", 1...10_000) ?? context?.bitrate ?? 128
         let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
         let first = StreamSegment.number(headers["x-casty-next"]) ?? next ?? 0
         let stream = headers[Context.streamHeader].flatMap(Context.stream(parsing:)) ?? context?.stream ?? 0
         var current = Context(
             station: Context.stationHeaders(from: headers), segmentBytes: segmentBytes, bitrate: bitrate,
             title: title, path: path, stream: stream)
-        current.hlsTarget = headers[Context.hlsTargetHeader].flatMap { Int($0) }.flatMap {
-            HLSPackager.Settings.targetRange.contains($0) ? $0 : nil
-        }
+        current.hlsTarget = bounded(Context.hlsTargetHeader, HLSPackager.Settings.targetRange)
         // A base below zero is a fallback's that took over after playing a while (``HLSSegmenter``).
-        current.hlsBase = told(Context.hlsBaseHeader, -(1 << 52)...(1 << 52))
-        current.hlsDiscontinuityBase = told(Context.hlsDiscontinuityHeader, 0...(1 << 52))
-        current.hlsFirst = told(Context.hlsFirstHeader, 0...(1 << 52))
+        current.hlsBase = bounded(Context.hlsBaseHeader, -(1 << 52)...(1 << 52))
+        current.hlsDiscontinuityBase = bounded(Context.hlsDiscontinuityHeader, 0...(1 << 52))
+        current.hlsFirst = bounded(Context.hlsFirstHeader, 0...(1 << 52))
         current.hlsClock = headers[Context.hlsClockHeader].flatMap { HLSClock(header: $0, segmentBytes: segmentBytes) }
         current.everyPath = headers[Context.everyPathHeader] == "1"
         if let old = context?.stream, old != stream {

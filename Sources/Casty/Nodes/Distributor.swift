@@ -204,6 +204,12 @@ public actor Distributor: LoopNode {
         source = nil  // an ended source session still lists the distributor among its subscribers
     }
 
+    /// Runs `body` with the stream's HLS packager, if it has one, at the loop's next turn (after what the caller is
+    /// doing: a source session that ends hands its last segment on first).
+    nonisolated func withPackager(_ body: @escaping @Sendable (isolated HLSPackager) -> Void) {
+        loop.execute { [self] in assumeIsolated { $0.packager }?.assumeIsolated { body($0) } }
+    }
+
     /// Answers the listeners waiting for the stream `404`: its source has no such stream now (a branch's root has
     /// no stream at the root path); later requests wait for it again.
     nonisolated func refuseWaiting() {

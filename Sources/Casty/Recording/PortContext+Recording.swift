@@ -42,10 +42,7 @@ extension PortContext {
     func sourceStarted(_ mount: String, distributor: Distributor, streamID: String, record: Bool?) -> @Sendable () -> Void {
         guard hls.enabled else { return {} }
         if options.recording.records(mount) {
-            let loop = distributor.loop
-            return {
-                loop.execute { distributor.assumeIsolated { $0.packager }?.assumeIsolated { $0.sourceEnded() } }
-            }
+            return { distributor.withPackager { $0.sourceEnded() } }
         }
         guard record == true else { return {} }
         return self.record(mount, distributor: distributor, streamID: streamID)

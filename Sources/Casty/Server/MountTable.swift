@@ -256,8 +256,7 @@ final class MountTable: @unchecked Sendable {
             return
         }
         // Its last frames, padded to a segment, reached the mount already: HLS publishes what it was filling.
-        let distributor = mount.distributor
-        distributor.loop.execute { distributor.assumeIsolated { $0.packager }?.assumeIsolated { $0.streamEnded() } }
+        mount.distributor.withPackager { $0.streamEnded() }
         fallBack(mount, sourceEnded: true)
     }
 
