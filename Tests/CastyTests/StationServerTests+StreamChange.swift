@@ -148,6 +148,10 @@ extension StationServerTests {
         let server = try server(timeout: .seconds(2), log: log)
         let live = try await source(server)
         let feeding = keepFeeding(live)
+        // The player comes once the mount plays (a loaded run once sent it before the source was even admitted).
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/api/mounts/live", admin: false)) ?? "").contains("\"live\":true")
+        })
         let player = try await listener(server)
         #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
         feeding.cancel()
