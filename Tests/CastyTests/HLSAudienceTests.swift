@@ -55,8 +55,8 @@ struct HLSAudienceTests {
         #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 1_200, window: window) { answers.add("second", $0) } == .waiting)
         #expect(!audience.isPlayer("10.0.0.1 VLC"), "not before the application said so")
         #expect(audience.players(at: 1_200, window: window) == 0)
-        for waiter in audience.decide("10.0.0.1 VLC", admitted: true, call: Self.call("VLC")) { waiter(true) }
-        #expect(answers.lines == ["first true", "second true"])
+        for waiter in audience.decide("10.0.0.1 VLC", admitted: true, call: Self.call("VLC")) { waiter(nil) }
+        #expect(answers.lines == ["first admitted", "second admitted"])
         #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 7_000, window: window) { answers.add("later", $0) } == .admitted)
         #expect(answers.lines.count == 2, "an admitted player's next playlist waits for nothing")
         audience.playlist(client: "10.0.0.1 VLC", at: 7_000, window: window)
@@ -112,5 +112,5 @@ struct HLSAudienceTests {
 final class AnswerLog: Sendable {
     private let log = Locked<[String]>([])
     var lines: [String] { log.value }
-    func add(_ name: String, _ admitted: Bool) { log.update { $0.append("\(name) \(admitted)") } }
+    func add(_ name: String, _ refusal: String?) { log.update { $0.append("\(name) \(refusal ?? "admitted")") } }
 }

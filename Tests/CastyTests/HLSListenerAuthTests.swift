@@ -29,7 +29,8 @@ struct HLSListenerAuthTests {
         control.listenerAuthURL = app.url
         configuration.control = ControlPlane(control, loop: loop)
         await configuration.control?.start()  // listener_remove calls are sent from a queue, as casty-cli starts it
-        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let log = StationServerTests.Log()
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
         let source = try await TestPeer.connect(to: server.address, on: loop)
         await source.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Base64.encode(Array("source:hackme".utf8)))\r\n"
             + "Content-Type: audio/mpeg\r\n\r\n")
@@ -55,6 +56,9 @@ struct HLSListenerAuthTests {
         #expect(try await get(server, "/live/index.m3u8", agent: "stranger").status == "HTTP/1.0 401 Unauthorized")
         #expect(try await get(server, "/live/index.m3u8", agent: "stranger").status == "HTTP/1.0 401 Unauthorized")
         #expect(app.forms("listener_add", agent: "stranger") == 1, "a refusal is kept too")
+        let refusals = log.lines.value.filter { $0.contains("refused on HLS /live") }
+        #expect(refusals.count == 1 && refusals[0].contains("by the listener authorization: the application answered 403 (401)"),
+                "one line, naming the application's answer: \(refusals)")
         #expect(try await get(server, "/live/\(name)", agent: "stranger").status == "HTTP/1.0 403 Forbidden")
 
         // The admitted player stops fetching playlists: within two windows the application hears it left.

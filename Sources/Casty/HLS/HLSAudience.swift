@@ -22,8 +22,9 @@ struct HLSAudience {
     /// The most requests of one client that wait for the application's answer about it.
     static let waitersPerClient = 4
 
-    /// A request waiting for the application's answer: called with it, on the loop.
-    typealias Waiter = (_ admitted: Bool) -> Void
+    /// A request waiting for the application's answer: called with it on the loop — `nil` when the client is
+    /// admitted, else why not (logged with the refusal).
+    typealias Waiter = (_ refusal: String?) -> Void
 
     /// What is known of a client.
     enum Standing {

@@ -23,9 +23,11 @@ extension HLSRoutes {
         packager.assumeIsolated { isolated in
             let admission = isolated.audience.admission(
                 of: client, login: call.auth, at: wallClockMilliseconds(), window: isolated.audienceWindow
-            ) { admitted in
+            ) { why in
                 guard !exchange.connection.isClosed else { return }
-                guard admitted else { return ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", headers: refusal) }
+                guard why == nil else {
+                    return ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", why: why, headers: refusal)
+                }
                 serve()
             }
             switch admission {
@@ -35,12 +37,11 @@ extension HLSRoutes {
                 // Told once, when the application answered: a refused player asks again every few seconds.
                 ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", headers: refusal, logged: false)
             case .ask:
-                ListenerAuthorization.ask(control, call, loop: packager.loop) { refusal in
-                    let admitted = refusal == nil
+                ListenerAuthorization.ask(control, call, loop: packager.loop) { why in
                     packager.assumeIsolated { isolated in
-                        let waiting = isolated.audience.decide(client, admitted: admitted, call: call)
-                        if admitted { sweepDeparted(packager, control: control) }
-                        for waiter in waiting { waiter(admitted) }
+                        let waiting = isolated.audience.decide(client, admitted: why == nil, call: call)
+                        if why == nil { sweepDeparted(packager, control: control) }
+                        for waiter in waiting { waiter(why) }
                     }
                 }
             case .waiting:
