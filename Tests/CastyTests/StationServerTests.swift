@@ -502,6 +502,30 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("One configured mount plays at any path; under --accept-all one live broadcaster is not every path's")
+    func anyPath_PlaysTheOneConfiguredMount_NotTheOneLiveMountOfAcceptAll() async throws {
+        for acceptAll in [false, true] {
+            let server = try server(mounts: acceptAll ? nil : ["/bob"])
+            let source = try await self.source(server, mount: "/bob")
+            let feeding = keepFeeding(source)
+            let bob = try await listener(server, "/bob")
+            #expect(await bob.waitFor { $0.count > 4170 })
+            let other = try await listener(server, "/alice")
+            if acceptAll {
+                #expect(await eventually { other.closed.value })
+                #expect(other.text.hasPrefix("HTTP/1.0 404"), "\(other.text.prefix(80))")
+            } else {
+                #expect(await other.waitFor { $0.count > 4170 }, "any path plays the one configured mount")
+                #expect(other.text.hasPrefix("HTTP/1.0 200"))
+            }
+            feeding.cancel()
+            await other.close()
+            await bob.close()
+            await source.close()
+            server.close()
+        }
+    }
+
     @Test func listenersPastAMountsLimit_Get503_OthersPlayOn() async throws {
         let log = Log()
         let server = try server(log: log, limits: (server: 2, mounts: ["/live": 1]))

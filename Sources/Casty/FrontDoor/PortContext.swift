@@ -98,13 +98,12 @@ final class PortContext: @unchecked Sendable {
     }
 
     /// The distributor of the mount at `path`. A port of one stream plays it whatever the path (players put all
-    /// kinds of paths in their URLs), and so does a server with one mount; with several, only a mount's path —
-    /// and only while it has a stream to serve (its source, a relay, a fallback).
+    /// kinds of paths in their URLs), and so does a server with one configured mount (``MountTable/soleMount``);
+    /// otherwise only a mount's path — and only while it has a stream to serve (its source, a relay, a fallback).
     func mount(at path: String) -> Distributor? {
         if let tree { return tree.distributor(at: path) }
         guard let mounts else { return single }
-        let all = mounts.all
-        guard let mount = mounts.mount(at: path) ?? (all.count == 1 ? all[0] : nil), mounts.isServing(mount) else {
+        guard let mount = mounts.mount(at: path) ?? mounts.soleMount, mounts.isServing(mount) else {
             return nil
         }
         return mount.distributor

@@ -166,6 +166,14 @@ final class MountTable: @unchecked Sendable {
     /// Every mount, in the order they were made.
     var all: [Mount] { order.compactMap { mounts[$0] } }
 
+    /// The mount a player gets whatever path it asks for: the only one of a server whose mounts are all
+    /// configured. A server that accepts any mount (`--accept-all`) has none — one broadcaster live on `/bob` is
+    /// not what a player of `/alice` asked for, however many mounts happen to exist now.
+    var soleMount: Mount? {
+        guard rules.whitelist != nil, order.count == 1 else { return nil }
+        return mounts[order[0]]
+    }
+
     /// Gives `path` a permanent source (a relay, the built-in station).
     func attachPermanent(_ source: any Node, at path: String) {
         let mount = make(path)
