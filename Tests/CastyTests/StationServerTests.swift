@@ -3,6 +3,7 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+import CastyWire
 
 /// A Casty node as the station: sources publish with Icecast's protocol, mounts fall back, the admin API
 /// answers — on real loopback sockets, with raw TCP peers as sources and players.
@@ -524,6 +525,19 @@ struct StationServerTests {
             await source.close()
             server.close()
         }
+    }
+
+    @Test("A relay whose upstream is down is not live to pages, and admins see it connecting")
+    func relayWithItsUpstreamDown_IsNotLive() async throws {
+        let server = try server(mounts: [])
+        let proxy = try Proxy(url: StreamURL(host: "127.0.0.1", port: 1, path: "/x"), loop: loop)  // nothing listens on port 1
+        server.attach(proxy, at: "/dead")
+        await proxy.startInBackground()
+        #expect(await eventually { (try? await ask(server, "/api/mounts/dead", admin: false))?.contains("\"live\":false") == true })
+        let mounts = try await ask(server, "/admin/listmounts")
+        #expect(mounts.contains("\"feeding\":\"connecting\""), "\(mounts)")
+        proxy.stop()
+        server.close()
     }
 
     @Test func listenersPastAMountsLimit_Get503_OthersPlayOn() async throws {

@@ -55,7 +55,7 @@ enum APIRoutes {
         let (path, distributor) = mount
         let stat = distributor.assumeIsolated { $0.stat() }
         let state = port.mounts.flatMap { table in table.mount(at: path).map { table.state(of: $0) } }
-        let live = state.map { $0 != "idle" } ?? (stat.context != nil)
+        let live = state.map { $0 != "idle" && $0 != "connecting" } ?? (stat.context != nil)
         let station = stat.context?.station ?? [:]
         var fields: [(String, JSONValue)] = [
             ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),

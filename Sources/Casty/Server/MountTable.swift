@@ -139,9 +139,13 @@ final class MountTable: @unchecked Sendable {
 
     /// What feeds `mount` now, for the status page, `/admin/listmounts` and `/api/mounts`: `source` (a source
     /// publishes), `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback`
-    /// (its fallback mount's stream, which has something to play) or `idle` (a listener would be refused).
+    /// (its fallback mount's stream, which has something to play), `connecting` (a relay whose upstream does not
+    /// stream now: it is tried again, and players wait or are told `503`) or `idle` (a listener would be refused).
     func state(of mount: Mount) -> String {
         if mount.source != nil { return "source" }
+        if let relay = mount.permanent as? Proxy, relay.loop === loop, relay.assumeIsolated({ $0.state }) != .streaming {
+            return "connecting"
+        }
         if let permanent = mount.permanent { return permanent is Station ? "station" : "relay" }
         return isServing(mount) ? "fallback" : "idle"
     }
