@@ -540,6 +540,25 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A command POSTed from a page on another site is readable there (CORS), and its connection is kept")
+    func commandPost_CarriesCORS_AndKeepsItsConnection() async throws {
+        let server = try server { configuration in
+            var control = ControlPlane.Configuration()
+            control.commandsAuth = AppAuth("bearer:tok")
+            configuration.control = ControlPlane(control, loop: loop)
+        }
+        let page = try await TestPeer.connect(to: server.address, on: loop)
+        await page.send("POST /commands/close HTTP/1.1\r\nHost: x\r\nOrigin: https://dashboard.example\r\nAuthorization: Bearer tok\r\n"
+            + "x-streaming-channel: live\r\nx-streaming-id: *\r\n\r\n")
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("{\"closed\":[]}") })
+        #expect(page.text.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "nothing to close, on a kept HTTP/1.1 connection: \(page.text)")
+        #expect(page.text.contains("Access-Control-Allow-Origin: *\r\n"))
+        await page.send("GET /commands/capacity HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("\"capacity\":-1") }, "the next command on the same connection")
+        await page.close()
+        server.close()
+    }
+
     @Test func listenersPastAMountsLimit_Get503_OthersPlayOn() async throws {
         let log = Log()
         let server = try server(log: log, limits: (server: 2, mounts: ["/live": 1]))

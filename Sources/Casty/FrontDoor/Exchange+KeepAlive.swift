@@ -8,7 +8,7 @@ internal import Icy
 /// loading a page — ask again and again. Opening a TCP connection per request costs them a round trip each time
 /// and costs the server a descriptor in `TIME_WAIT`; so the connection stays open for the next request when the
 /// client wants it (`HTTP/1.1`, or `Connection: keep-alive` from an `HTTP/1.0` client) and nothing in the request
-/// could be mistaken for the next one (`GET`, `HEAD` or `OPTIONS`, without a body).
+/// could be mistaken for the next one (`GET`, `HEAD`, `OPTIONS`, or a command's `POST`, without a body).
 ///
 /// The next request is read only once the answer is out, so a client that pipelines requests without reading
 /// holds at most one answer in memory; one that does not read it within the header timeout is closed. An idle
@@ -20,7 +20,7 @@ extension Exchange {
 
     /// Whether the connection stays open after this request's answer.
     var keepsAlive: Bool {
-        guard request.method == .get || request.method == .head || request.method == .options,
+        guard [.get, .head, .options, .post].contains(request.method),
               served + 1 < Self.requestsPerConnection else { return false }
         // A body no route reads would be taken for the next request.
         if let length = request.headers["Content-Length"], Substring(length).trimmingSpaces != "0" { return false }

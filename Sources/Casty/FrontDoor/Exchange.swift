@@ -55,7 +55,7 @@ struct Exchange {
     /// reads the next request then (``keepsAlive``).
     func answer(_ code: Int, _ reason: String, bytes: [UInt8], headers: Headers = [:]) {
         var headers = headers
-        if request.method == .get || request.method == .head, headers["Access-Control-Allow-Origin"] == nil {
+        if request.method != .source, request.method != .put, headers["Access-Control-Allow-Origin"] == nil {
             for field in CORS.headers(origin: request.headers["Origin"], allowed: port.options.corsOrigins).fields {
                 headers[field.name] = field.value
             }
