@@ -17,4 +17,27 @@ extension BrowserAPITests {
         station.stop()
         server.close()
     }
+
+    @Test("Only /api/mounts… names a mount: another word in its place is 404, not a mount", arguments: [
+        "/api/XXXXXX/radio", "/api/abcdef/radio/events", "/api/../status.json", "/api/", "/api/mountsXradio",
+    ])
+    func pathThatIsNoAPIRoute_Is404(path: String) async throws {
+        let (server, station) = try await server()
+        let peer = try await get(server, "GET \(path) HTTP/1.0\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 404"), "\(peer.text)")
+        #expect(!peer.text.contains("text/event-stream"))
+        station.stop()
+        server.close()
+    }
+
+    @Test func headOfTheTitleEvents_IsTheirHead_WithoutEvents_AndCloses() async throws {
+        let (server, station) = try await server()
+        let peer = try await get(server, "HEAD /api/mounts/radio/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 200 OK\r\n") && peer.text.contains("Content-Type: text/event-stream\r\n"), "\(peer.text)")
+        #expect(peer.text.hasSuffix("\r\n\r\n"), "no body after the head: \(peer.text)")
+        station.stop()
+        server.close()
+    }
 }

@@ -24,18 +24,30 @@ enum APIRoutes {
         let events = path.hasSuffix("/events")
         let socket = path.hasSuffix("/ws")
         let named = events ? String(path.dropLast("/events".count)) : socket ? String(path.dropLast("/ws".count)) : path
-        let mountPath = named == "/api" ? "/" : String(named.dropFirst("/api/mounts".count))
-        let wanted = mountPath.isEmpty ? "/" : mountPath
+        let mountPath: String
+        if named == "/api", events || socket {
+            mountPath = "/"
+        } else if named.hasPrefix("/api/mounts/") {
+            mountPath = String(named.dropFirst("/api/mounts".count))
+        } else {
+            return notFound(exchange, "no API route \(SafeText.printable(path))")
+        }
+        let wanted = mountPath
         // A branch of a many-mount tree relays a mount from the first who asks: a page's too.
         let relayed = exchange.port.tree == nil ? nil : exchange.port.mount(at: wanted).map { (path: wanted, distributor: $0) }
         guard let mount = all.first(where: { $0.path == wanted }) ?? relayed else {
-            // Encoded as JSON: the path is the client's, and a quote or a backslash in it must not end the string.
-            let error = JSONValue.object([("error", .text("no mount \(SafeText.printable(mountPath))"))])
-            return exchange.answer(404, "Not Found", body: error.encoded, headers: ["Content-Type": "application/json"])
+            return notFound(exchange, "no mount \(SafeText.printable(mountPath))")
         }
         if events { return follow(exchange, mount.distributor) }
         if socket { return upgrade(exchange, mount.distributor) }
         json(exchange, describe(mount, on: exchange.port, history: true))
+    }
+
+    /// `404` with `error` as JSON — encoded, since it holds the client's path, and a quote or a backslash in it
+    /// must not end the string.
+    private static func notFound(_ exchange: Exchange, _ error: String) {
+        let body = JSONValue.object([("error", .text(error))])
+        exchange.answer(404, "Not Found", body: body.encoded, headers: ["Content-Type": "application/json"])
     }
 
     /// The port's mounts: a station server's; those a branch of a many-mount tree relays now (its root path only
@@ -82,6 +94,10 @@ enum APIRoutes {
         }
         var head: [UInt8] = []
         sendReply(headers, status: .httpOK) { head += $0 }
+        if exchange.headOnly {  // the head of the event stream, and no events
+            exchange.connection.write(head)
+            return exchange.connection.closeWhenSent(timeout: exchange.port.options.headerTimeout)
+        }
         // A comment line first, so that proxies and browsers see the stream open at once.
         exchange.connection.write(head + Array(": casty title events\n\n".utf8))
         exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/events".count))")
@@ -91,7 +107,7 @@ enum APIRoutes {
     /// A WebSocket that pushes the same title events as JSON text frames (`/api/mounts/<m>/ws`).
     private static func upgrade(_ exchange: Exchange, _ distributor: Distributor) {
         let headers = exchange.request.headers
-        guard headers["Upgrade"]?.lowercased() == "websocket", let key = headers["Sec-WebSocket-Key"], !key.isEmpty,
+        guard exchange.request.method == .get, headers["Upgrade"]?.lowercased() == "websocket", let key = headers["Sec-WebSocket-Key"], !key.isEmpty,
               key.utf8.count <= 64 else {
             return exchange.answer(400, "Bad Request", body: "A WebSocket handshake is needed here (Upgrade: websocket).")
         }
