@@ -11,11 +11,12 @@ struct HLSDirectoryTests {
         return cut(relayedTone(segments: 60), into: &segmenter)
     }()
 
-    @Test("The first segment of a run deletes the segments an earlier run left, and nothing else")
+    @Test("The first segment of a run deletes the segments and playlists an earlier run left, and nothing else")
     func earlierRunCleared() throws {
         let path = temporaryDirectory("hlsdir-stale")
         for name in ["deadbeef-1.mp3", "deadbeef-2.aac"] { try FileWriter.replace(path + "/" + name, with: [1, 2, 3]) }
         try FileWriter.replace(path + "/notes.txt", with: [1])
+        for name in ["index.m3u8", "master.m3u8"] { try FileWriter.replace(path + "/" + name, with: Array("#EXTM3U\n".utf8)) }
         let directory = HLSDirectory(path: path, logger: .silent)
         let segment = Self.segments[0]
         directory.publish(segment, playlist: nil, master: "", expired: [], kept: [segment.name])
@@ -23,6 +24,8 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/deadbeef-1.mp3") == nil)
         #expect(fileSize(path + "/deadbeef-2.aac") == nil)
         #expect(fileSize(path + "/notes.txt") == 1)
+        #expect(fileSize(path + "/index.m3u8") == nil, "a playlist naming the deleted segments goes with them")
+        #expect(fileSize(path + "/master.m3u8") == nil)
         #expect(fileSize(path + "/" + segment.name) == segment.bytes.count)
         // Later segments delete only what expired.
         try FileWriter.replace(path + "/deadbeef-3.mp3", with: [1])

@@ -86,9 +86,13 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, 404")
+    @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, 404, on disk too, and the next source's playlist starts empty")
     func hlsOfAMountWaitingForItsSource_StaysUntilTheTimeout() async throws {
-        let server = try server(timeout: .seconds(3)) { $0.options.hls.targetDuration = 1 }
+        let directory = temporaryDirectory("hls-session")
+        let server = try server(timeout: .seconds(3)) { configuration in
+            configuration.options.hls.targetDuration = 1
+            configuration.options.hls.directory = directory
+        }
         let source = try await source(server)
         #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(source, Self.silentFrames(160))  // 4.2 s of audio: more than three targets
@@ -106,6 +110,19 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(10)) {
             ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
         }, "no source came back: the mount has nothing to play")
+        HLSDirectory.flush()
+        #expect(access(directory + "/live/index.m3u8", F_OK) != 0, "nor does the web server serving --hls-dir")
+        #expect(access(directory + "/live/\(segment)", F_OK) != 0)
+
+        // The next session: its playlist is not the last show's tail, and waits for three targets of its own.
+        let next = try await self.source(server)
+        #expect(await next.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(next, Self.silentFrames(40))  // 1 s
+        try await Task.sleep(for: .milliseconds(300))
+        let early = try await ask(server, "/live/index.m3u8", admin: false)
+        #expect(early.hasPrefix("HTTP/1.0 503"), "\(early)")
+        #expect(try await ask(server, "/live/\(segment)", admin: false).hasPrefix("HTTP/1.0 404"), "the last show's segments are gone")
+        await next.close()
         server.close()
     }
 

@@ -43,7 +43,7 @@ final class HLSDirectory: Sendable {
     func publish(_ segment: HLSSegment, listed: [HLSSegment] = [], playlist: String?, master: String, expired: [String], kept: [String]) {
         Self.queue.async { [self] in
             let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
-            if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept)) }
+            if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept), playlists: playlist == nil) }
             let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
             var cause: Int32 = 0
             let left = expiring.filter { name in
@@ -89,17 +89,22 @@ final class HLSDirectory: Sendable {
         }
     }
 
-    /// Deletes the segment files of the directory not in `kept`: an earlier run's, which would never expire.
-    private func clearEarlierRun(keeping kept: Set<String>) {
+    /// Deletes the segment files of the directory not in `kept`: an earlier run's, which would never expire — and,
+    /// with `playlists` (this run has written none yet), its playlists, which name those segments.
+    private func clearEarlierRun(keeping kept: Set<String>, playlists: Bool) {
         guard access(path, F_OK) == 0 else { return }
         cleared.withLock { $0 = true }
         for name in FileWriter.names(in: path) where HLSRoutes.isSegmentName(name) && !kept.contains(name) {
             FileWriter.remove(path + "/" + name)
         }
+        if playlists {
+            for name in ["index.m3u8", "master.m3u8"] { FileWriter.remove(path + "/" + name) }
+        }
     }
 
-    /// The mount is gone (forgotten after its last source): its playlists and segments are deleted, so that a web
-    /// server serving the directory does not hand players a live playlist that never moves again.
+    /// The mount is gone (forgotten after its last source), or its session is over: its playlists and segments are
+    /// deleted, so that a web server serving the directory does not hand players a live playlist that never moves
+    /// again. The writer may write the next session's files afterwards.
     func remove() {
         Self.queue.async { [self] in
             let names = written.withLock { $0 }.union(undeleted.withLock { $0 }).union(["index.m3u8", "master.m3u8"])

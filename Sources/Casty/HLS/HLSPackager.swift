@@ -164,6 +164,18 @@ public actor HLSPackager: LoopNode {
         tell(.ended)
     }
 
+    /// The mount's session is over — its source did not come back within the source timeout, and its playlist
+    /// answers `404`: the window is let go, so that the next source's playlist starts empty (`503` until it lasts
+    /// three target durations, its `HLS-LIVE` event due then) rather than with the last show's tail; with
+    /// `--hls-dir`, its files are deleted, so that a web server serving them answers `404` too. On the loop.
+    func sessionOver() {
+        guard !kept.isEmpty else { return }
+        kept = []
+        playlist = []
+        masterPlaylist = []
+        directory?.remove()
+    }
+
     /// The stream ended (its source left): the segment being filled is published, shorter, so that HLS players
     /// hear the show to its end. On the loop.
     func streamEnded() {

@@ -313,6 +313,7 @@ final class MountTable: @unchecked Sendable {
         loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
+            mount.distributor.withPackager { $0.sessionOver() }
             // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
             let hearing = rules.fallbacks.filter { $0.value == mount.path }.compactMap { mounts[$0.key] }
             if hasPlayers(mount) || hearing.contains(where: hasPlayers) {
