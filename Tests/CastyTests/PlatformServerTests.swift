@@ -52,7 +52,7 @@ struct PlatformServerTests {
     /// advertised as `publicURL` (if given).
     func server(
         app: App, events: StreamURL? = nil, spool: String? = nil, hlsTarget: Int? = nil, publicURL: String? = nil,
-        log: StationServerTests.Log = .init()
+        recording: String? = nil, log: StationServerTests.Log = .init()
     ) async throws -> StationServer {
         var control = ControlPlane.Configuration()
         if let publicURL { control.publicURL = publicURL }
@@ -66,6 +66,10 @@ struct PlatformServerTests {
         configuration.distribution.burst = 1
         configuration.options.hls.enabled = hlsTarget != nil
         configuration.options.hls.targetDuration = hlsTarget ?? 6
+        if let recording {  // `--record /live --record-dir <recording>`
+            configuration.options.recording.directory = recording
+            configuration.options.recording.mounts = ["/live"]
+        }
         configuration.control = ControlPlane(control, loop: loop, logger: log.logger)
         await configuration.control?.start()
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
@@ -99,6 +103,27 @@ struct PlatformServerTests {
         #expect(await eventually(timeout: .seconds(5)) { app.streamTypes == ["ICY-LIVE", "HLS-LIVE"] }, "\(app.streamTypes)")
         #expect(try await ask(server, "/live/index.m3u8", password: "key").contains(" 200 OK"))
         server.close()
+    }
+
+    @Test("Each recording of a mount recorded anyway is announced under the stream ID of the session it holds")
+    func recordingsOfARecordedMount_CarryTheirSessionsStreamID() async throws {
+        let app = try App(keys: ["key"], on: loop)
+        let server = try await server(app: app, events: app.url("/events"), hlsTarget: 1, recording: temporaryDirectory("session-ids"))
+        for session in 1...2 {
+            let source = try await station.source(server, mount: "/live", password: "key")
+            #expect(await published(source))
+            await station.sendPaced(source, StationServerTests.silentFrames(60))  // 1.6 s
+            await source.close()
+            #expect(await eventually(timeout: .seconds(15)) { app.streamTypes.filter { $0 == "HLS-VOD" }.count == session },
+                    "\(app.streamTypes)")
+        }
+        let available = app.upstream.requests.value.filter { $0.headers["x-event-type"] == "stream-available" }
+        let live = available.filter { $0.headers["x-stream-type"] == "ICY-LIVE" }.compactMap { $0.headers["x-streaming-id"] }
+        let recorded = available.filter { $0.headers["x-stream-type"] == "HLS-VOD" }.compactMap { $0.headers["x-streaming-id"] }
+        #expect(live.count == 2 && Set(live).count == 2)
+        #expect(recorded == live, "each file under its own session's ID: \(recorded) vs \(live)")
+        server.close()
+        await app.upstream.close()
     }
 
     @Test func titles_AreSetWithTheLiveSessionsKey_OnItsMountOnly() async throws {

@@ -37,7 +37,7 @@ struct RecordingTests {
         settings.rotation = .seconds(20)
         let events = Locked<[String]>([])
         let file = RecordingFile(mount: "/live", settings: settings, logger: .silent) { event in
-            if case .finished(let playlist) = event { events.update { $0.append(playlist) } }
+            if case .finished(let playlist, _) = event { events.update { $0.append(playlist) } }
         }
         for segment in Self.segments { file.add(segment) }
         file.finish()
@@ -72,7 +72,7 @@ struct RecordingTests {
         settings.directory = directory
         let finished = Locked<[String]>([])
         let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent) { event in
-            if case .finished(let playlist) = event { finished.update { $0.append(playlist) } }
+            if case .finished(let playlist, _) = event { finished.update { $0.append(playlist) } }
         }
         // 57 relay segments: 5 HLS segments of 11, and 2 relay segments (~1 s) of a sixth.
         let stream = relayedTone(segments: 57)
@@ -145,7 +145,7 @@ extension RecordingTests {
         let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in lines.update { $0.append(line) } }) { event in
             switch event {
             case .failed: failures.update { $0 += 1 }
-            case .finished(let playlist): finished.update { $0.append(playlist) }
+            case .finished(let playlist, _): finished.update { $0.append(playlist) }
             }
         }
         file.add(Self.segments[0])
@@ -162,6 +162,35 @@ extension RecordingTests {
         #expect(playlist.hasPrefix(root + "/recordings/live/"))
         #expect(fileText(playlist)?.hasSuffix("#EXT-X-ENDLIST\n") == true)
         #expect(fileSize(String(playlist.dropLast(5)) + ".mp3") == Self.segments[6..<10].reduce(0) { $0 + $1.audio.count })
+    }
+}
+
+extension RecordingTests {
+    @Test("A recording stopped by a failed write is left finished: its playlist ends, listing what was written")
+    func failedRecording_IsLeftFinished() throws {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory("failing-write")
+        let started = Locked<[String]>([])
+        let failures = Locked<[String]>([])
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in
+            if line.hasPrefix("recording /live to ") { started.update { $0.append(String(line.dropFirst("recording /live to ".count))) } }
+        }, session: RecordedSession("session-1")) { event in
+            if case .failed(_, let session) = event { failures.update { $0.append(session) } }
+        }
+        file.add(Self.segments[0])
+        file.add(Self.segments[1])
+        let audio = try #require(started.value.first)
+        let base = String(audio.dropLast(4))
+        // The segments' folder becomes a file: the next segment cannot be written there.
+        for name in FileWriter.names(in: base) { FileWriter.remove(base + "/" + name) }
+        #expect(rmdir(base) == 0)
+        try FileWriter.replace(base, with: [0])
+        file.add(Self.segments[2])
+        #expect(failures.value == ["session-1"], "told once, under the session it recorded")
+        let playlist = try #require(fileText(base + ".m3u8"))
+        #expect(playlist.hasSuffix("#EXT-X-ENDLIST\n"), "\(playlist)")
+        #expect(playlist.contains("#EXT-X-PLAYLIST-TYPE:VOD"))
+        #expect(playlist.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count == 2, "the two segments written")
     }
 }
 

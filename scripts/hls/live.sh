@@ -23,7 +23,8 @@
 #       several bitrates yet each lasts the target to within a frame, RFC 8216's rules and the ID3 timestamps hold
 #       for 10 s of reloads, and ffmpeg decodes it with nothing at -loglevel error;
 #   (h) after (c)'s 30 s of reloads, /status.json counts /tone's HLS players (≥ 1 within three targets) and the
-#       playlists and segments served.
+#       playlists and segments served;
+#   (j) SIGTERM: the root deletes the live playlists it wrote to --hls-dir.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
@@ -230,4 +231,12 @@ else
     fail "(b) /aac/index.m3u8 did not answer 200 within 30 s"
 fi
 check "casty-cli root is still running" "casty-cli root died" alive "$SERVER_PID"
+
+# --- (j) a stopped server takes its --hls-dir off the disk: nginx must not serve a playlist that never moves ------
+[ -f "$TMP/hls/tone/index.m3u8" ] || fail "(j) $TMP/hls/tone/index.m3u8 was not written"
+kill -TERM "$SERVER_PID"
+wait_until 10 bash -c "! kill -0 $SERVER_PID 2>/dev/null" || true
+left=$(find "$TMP/hls" -name '*.m3u8' | head -5 | tr '\n' ' ')
+check "(j) SIGTERM: the root deleted the live playlists of --hls-dir" "(j) after SIGTERM these playlists are left: $left" \
+    bash -c "[ -z '$left' ]"
 station_end

@@ -92,7 +92,7 @@ final class PortContext: @unchecked Sendable {
         for (mount, distributor) in streams {
             distributor.loop.execute { [self] in
                 _ = HLSPackager.attached(to: distributor, mount: mount, settings: settings, logger: logger)
-                if options.recording.records(mount) { _ = record(mount, distributor: distributor, streamID: ControlPlane.newStreamID()) }
+                if options.recording.records(mount) { _ = record(mount, distributor: distributor) }
             }
         }
     }

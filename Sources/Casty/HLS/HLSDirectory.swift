@@ -29,11 +29,31 @@ final class HLSDirectory: Sendable {
     /// segment, so that none is left on disk for good.
     private let undeleted = Mutex<Set<String>>([])
     private static let queue = DispatchQueue(label: "casty.hls-directory")
+    /// Every writer of the process, so that a shutdown takes their files off the disk (``removeAll()``).
+    private static let writers = Mutex<[ObjectIdentifier: WeakWriter]>([:])
+
+    /// A writer, held weakly by the registry.
+    private struct WeakWriter: @unchecked Sendable {
+        // @unchecked Sendable: a weak reference to a Sendable class, read under the registry's lock.
+        weak var writer: HLSDirectory?
+    }
 
     /// A writer into `path` (made if missing, at the first segment).
     init(path: String, logger: EventLog) {
         self.path = path
         self.logger = logger
+        Self.writers.withLock { $0[ObjectIdentifier(self)] = WeakWriter(writer: self) }
+    }
+
+    deinit {
+        Self.writers.withLock { $0[ObjectIdentifier(self)] = nil }
+    }
+
+    /// The process stops (``Shutdown``): every writer's playlists and segments are deleted — nothing will move them
+    /// on, so a web server must not go on serving them — and this returns once they are.
+    static func removeAll() {
+        for writer in writers.withLock({ $0.values.compactMap(\.writer) }) { writer.remove() }
+        flush()
     }
 
     /// Writes `segment` and every segment of `listed` (those the media playlist names) not written yet, then the

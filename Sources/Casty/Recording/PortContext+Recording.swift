@@ -2,27 +2,37 @@ internal import CastyNet
 
 extension PortContext {
     /// Records `mount` from now on into the port's recording directory: the stream its packager receives goes
-    /// to a ``Recorder`` — its own sources' audio, not its fallback's while it plays that. Returns what stops it (the file is finished then, with its last frames). Each finished
-    /// file is announced to the application as `stream-available` with `x-stream-type: HLS-VOD` and its
-    /// playlist in `x-index-file`. On the loop.
-    func record(_ mount: String, distributor: Distributor, streamID: String) -> @Sendable () -> Void {
+    /// to a ``Recorder`` — its own sources' audio, not its fallback's while it plays that. Returns what stops it
+    /// (the file is finished then, with its last frames). Each finished file is announced to the application as
+    /// `stream-available` with `x-stream-type: HLS-VOD` and its playlist in `x-index-file`, under the stream ID of
+    /// the session it holds: `streamID` for a session's own recording (`x-record: true`); for a mount recorded
+    /// anyway (`--record`), the ID of the source publishing when the file started — or, with no source there (a
+    /// relay, the built-in station, a branch), an ID of the stream's own. On the loop.
+    func record(_ mount: String, distributor: Distributor, streamID: String? = nil) -> @Sendable () -> Void {
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
         let channel = String(mount.drop { $0 == "/" })
         let control = control
         let directory = options.recording.directory
         let settings = options.recording
-        let recorder = Recorder(mount: mount, settings: settings, targetDuration: hls.targetDuration, logger: logger) { event in
+        let session = RecordedSession(streamID ?? ControlPlane.newStreamID())
+        let recorder = Recorder(mount: mount, settings: settings, targetDuration: hls.targetDuration, logger: logger,
+                                session: session) { event in
             switch event {
-            case .finished(let playlist):
+            case .finished(let playlist, let session):
                 let relative = playlist.hasPrefix(directory + "/") ? String(playlist.dropFirst(directory.count + 1)) : playlist
-                control?.post(StreamEvent(channel: channel, streamID: streamID, kind: .available, streamType: "HLS-VOD", indexFile: relative))
-            case .failed:
-                control?.post(StreamEvent(channel: channel, streamID: streamID, kind: .closed, streamType: "HLS-VOD"))
+                control?.post(StreamEvent(channel: channel, streamID: session, kind: .available, streamType: "HLS-VOD", indexFile: relative))
+            case .failed(_, let session):
+                control?.post(StreamEvent(channel: channel, streamID: session, kind: .closed, streamType: "HLS-VOD"))
             }
         }
+        let mounts = mounts
         // The mount's own audio only: while it plays its fallback (its source away), nothing is written.
         let observer = packager.assumeIsolated {
             $0.observe { [weak distributor] feed in
+                if streamID == nil, case .context = feed {  // a new stream: a new session's, or one of its own
+                    let id = mounts?.mount(at: mount)?.source?.streamID ?? ControlPlane.newStreamID()
+                    session.begin(id)
+                }
                 if case .segment = feed, distributor?.assumeIsolated({ $0.playsFallback }) ?? false { return }
                 recorder.take(feed)
             }
@@ -65,3 +75,4 @@ extension PortContext {
         }
     }
 }
+

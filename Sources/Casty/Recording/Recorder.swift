@@ -39,10 +39,10 @@ public final class Recorder: @unchecked Sendable {
 
     /// Where a recording stands, for the events it sends.
     enum Event: Sendable {
-        /// A file was finished: its VOD playlist, under the recordings' directory.
-        case finished(playlist: String)
-        /// Recording stopped on an error (a full disk, a missing directory).
-        case failed(FileError)
+        /// A file was finished: its VOD playlist, under the recordings' directory, and the session it holds.
+        case finished(playlist: String, session: String)
+        /// Recording stopped on an error (a full disk, a missing directory), in that session.
+        case failed(FileError, session: String)
     }
 
     private let queue = DispatchQueue(label: "casty.recorder")
@@ -59,10 +59,10 @@ public final class Recorder: @unchecked Sendable {
 
     /// A recorder of `mount` into `settings.directory`, cutting segments of about `targetDuration` seconds (the
     /// tree root's when the stream says it); `onEvent` is told (on the recorder's queue) of each finished file
-    /// and of a failure.
+    /// and of a failure, with the `session` each file was started in (read as it starts).
     init(mount: String, settings: Settings, targetDuration: Int, logger: EventLog,
-         onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
-        file = RecordingFile(mount: mount, settings: settings, logger: logger, onEvent: onEvent)
+         session: RecordedSession = RecordedSession(""), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+        file = RecordingFile(mount: mount, settings: settings, logger: logger, session: session, onEvent: onEvent)
         cutting = Mutex(Cutting(segmenter: HLSSegmenter(targetDuration: targetDuration, mode: .recording)))
         Self.writing.withLock { $0[ObjectIdentifier(self)] = self }
     }
@@ -121,4 +121,16 @@ public final class Recorder: @unchecked Sendable {
     func flush() {
         queue.sync {}
     }
+}
+
+/// The stream ID of the session a recording holds now: set on the loop as a new stream starts, read on the
+/// recorder's queue as a file starts.
+final class RecordedSession: Sendable {
+    private let id: Mutex<String>
+    /// A recording of session `id`.
+    init(_ id: String) { self.id = Mutex(id) }
+    /// The session now.
+    var current: String { id.withLock { $0 } }
+    /// A new session begins.
+    func begin(_ session: String) { id.withLock { $0 = session } }
 }

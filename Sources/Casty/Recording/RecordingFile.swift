@@ -15,6 +15,8 @@ final class RecordingFile: @unchecked Sendable {
     private let settings: Recorder.Settings
     private let logger: EventLog
     private let onEvent: @Sendable (Recorder.Event) -> Void
+    /// The session a file starting now belongs to (its source's stream ID), for the events.
+    private let session: RecordedSession
     private var current: Current?
     /// Whether writing failed: nothing more is written until the next file would start anyway — the next source
     /// (``finish(with:)``) or a break in the stream — which tries again (a disk freed since, a directory made anew).
@@ -27,6 +29,8 @@ final class RecordingFile: @unchecked Sendable {
         let fileExtension: String
         let fd: Int32
         let started: Int64
+        /// The session it records.
+        let session: String
         /// The segments written, as the playlist lists them: without their bytes, which are on disk (an hour's
         /// would be 58 MB at 128 kbit/s, held until the file rotates).
         var segments: [HLSSegment] = []
@@ -35,10 +39,12 @@ final class RecordingFile: @unchecked Sendable {
         var titles: [(title: String, milliseconds: Int, byte: Int)] = []
     }
 
-    init(mount: String, settings: Recorder.Settings, logger: EventLog, onEvent: @escaping @Sendable (Recorder.Event) -> Void) {
+    init(mount: String, settings: Recorder.Settings, logger: EventLog, session: RecordedSession = RecordedSession(""),
+         onEvent: @escaping @Sendable (Recorder.Event) -> Void) {
         self.mount = mount.split(separator: "/").joined(separator: "/")
         self.settings = settings
         self.logger = logger
+        self.session = session
         self.onEvent = onEvent
     }
 
@@ -53,10 +59,25 @@ final class RecordingFile: @unchecked Sendable {
             try append(segment)
         } catch {
             failed = true
-            if let current { _ = close(current.fd) }
+            let session = current?.session ?? session.current
+            if let current { abandon(current) }
             current = nil
             logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : ""); the stream goes on")
-            onEvent(.failed(error))
+            onEvent(.failed(error, session: session))
+        }
+    }
+
+    /// Closes a file whose writing failed, as far as the disk lets it: what it holds is finished (its playlist
+    /// ended, as a VOD), or, if it holds nothing, its files are deleted — no orphan without a playlist is left.
+    private func abandon(_ file: Current) {
+        _ = close(file.fd)
+        if file.segments.isEmpty {
+            FileWriter.remove(file.base + "." + file.fileExtension)
+            for name in FileWriter.names(in: file.base) { FileWriter.remove(file.base + "/" + name) }
+            _ = rmdir(file.base)
+        } else {
+            try? writePlaylist(file, ended: true)
+            try? writeSidecar(file)
         }
     }
 
@@ -90,7 +111,7 @@ final class RecordingFile: @unchecked Sendable {
         let fileExtension = segment.name.hasSuffix(".aac") ? "aac" : "mp3"
         let fd = try FileWriter.openForAppending(base + "." + fileExtension)
         logger("recording \(label) to \(base).\(fileExtension)")
-        return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date)
+        return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date, session: session.current)
     }
 
     private func append(_ segment: HLSSegment) throws(FileError) {
@@ -115,7 +136,7 @@ final class RecordingFile: @unchecked Sendable {
         try writePlaylist(file, ended: true)
         try writeSidecar(file)
         logger("recording \(label): \(file.base).\(file.fileExtension) finished, \(HLSPlaylist.seconds(file.duration)) s")
-        onEvent(.finished(playlist: file.base + ".m3u8"))
+        onEvent(.finished(playlist: file.base + ".m3u8", session: file.session))
     }
 
     /// The playlist over the recording's segments (in the folder beside it).
