@@ -31,7 +31,12 @@ extension StationServerTests {
         }
 
         /// The `code` of every `onStatus` the server sent so far.
-        func statuses() -> [String] {
+        func statuses() -> [String] { onStatus("code") }
+
+        /// The `description` of every `onStatus` the server sent so far: what an encoder shows its user.
+        func descriptions() -> [String] { onStatus("description") }
+
+        private func onStatus(_ field: String) -> [String] {
             let received = peer.received.value
             guard received.count > 3073 else { return [] }
             var reader = RTMPChunkReader()
@@ -39,7 +44,7 @@ extension StationServerTests {
             return messages.compactMap { message in
                 guard message.type == RTMPMessage.commandAMF0,
                       let values = try? AMF0Decoder.decodeAll(message.payload[...]), values.first?.string == "onStatus" else { return nil }
-                return values.compactMap { $0["code"]?.string }.first
+                return values.compactMap { $0[field]?.string }.first
             }
         }
 
@@ -93,6 +98,28 @@ extension StationServerTests {
         #expect(busy.statuses() == ["NetStream.Publish.BadName"])
         #expect(log.lines.value.filter { $0.contains("(RTMP)") && $0.contains("refused") }.count == 3, "\(log.lines.value)")
         #expect(!icecast.closed.value, "the Icecast source publishes on")
+        server.close()
+    }
+
+    @Test("A publisher refused because the application could not be asked is told no more than that; one without a key is not sent to it")
+    func rtmpPublisher_RefusedWhileTheApplicationIsDown_LearnsNothingOfIt() async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log, rtmp: true) { configuration in
+            var control = ControlPlane.Configuration()
+            control.keyVerificationURL = StreamURL(host: "127.0.0.1", port: 1, path: "/verify?token=S3CRET")  // nothing listens
+            configuration.control = ControlPlane(control, loop: loop)
+        }
+        let keyed = try await RTMPPeer.publish(server, app: "show", key: "some-key")
+        #expect(await eventually(timeout: .seconds(10)) { keyed.peer.closed.value })
+        #expect(keyed.statuses() == ["NetStream.Publish.Unauthorized"])
+        #expect(keyed.descriptions() == ["The stream key could not be verified for /show now; try again shortly."], "\(keyed.descriptions())")
+        #expect(log.contains("refused on /show (RTMP): key not verified, the application could not be asked"), "the log says why")
+        let keyless = try await RTMPPeer.publish(server, app: "other", key: "")
+        #expect(await eventually(timeout: .seconds(10)) { keyless.peer.closed.value })
+        #expect(log.contains("refused on /other (RTMP): wrong or missing credentials (401)"), "\(log.lines.value)")
+        let leading = try await RTMPPeer.publish(server, app: "/slashed", key: "k")
+        #expect(await eventually(timeout: .seconds(10)) { leading.peer.closed.value })
+        #expect(log.contains("refused on /slashed (RTMP)"), "an app typed with its slash names the mount: \(log.lines.value)")
         server.close()
     }
 

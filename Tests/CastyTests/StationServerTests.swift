@@ -609,6 +609,12 @@ struct StationServerTests {
         #expect(throws: ConfigurationError.mountName("live")) { try configuration.check() }
         configuration.mounts = ["/live", "/status.json"]
         #expect(throws: ConfigurationError.reservedPath("/status.json")) { try configuration.check() }
+        for playlist in ["/live.m3u", "/live.pls", "/live.xspf"] {  // `/live`'s playlists: no player could reach it
+            configuration.mounts = ["/live", playlist]
+            #expect(throws: ConfigurationError.reservedPath(playlist)) { try configuration.check() }
+            #expect(!Router.isReachableMount(playlist), "nor may a source make it under --accept-all")
+        }
+        #expect(Router.isReachableMount("/live.mp3"), "other dotted names are mounts")
         configuration.mounts = ["/a", "/b"]
         configuration.fallbacks = ["/a": "/b", "/b": "/a"]
         #expect(throws: ConfigurationError.fallbackLoop(["/a", "/b", "/a"])) { try configuration.check() }

@@ -54,8 +54,12 @@ public final class ControlPlane: Sendable {
     public enum Verdict: Sendable, Equatable {
         /// Admitted; `record` if the application said whether to record this session (`x-record`).
         case accepted(record: Bool?)
-        /// Refused, and why (for the log line: a status, a timeout, an unreachable application).
+        /// Refused by the application: the status it answered, for the log line.
         case refused(String)
+        /// Refused because the application could not be asked — a timeout, an unreachable application, an answer
+        /// that is no HTTP — and why, for the log line. Not the application's word on the key: nothing about the
+        /// key should be remembered from it.
+        case unanswered(String)
     }
 
     /// The configuration.
@@ -108,7 +112,7 @@ public final class ControlPlane: Sendable {
             let record = answer.headers["x-record"].map { $0.lowercased() == "true" }
             return .accepted(record: record)
         } catch {
-            return .refused("the application could not be asked: \(error)")
+            return .unanswered("the application could not be asked: \(error)")
         }
     }
 

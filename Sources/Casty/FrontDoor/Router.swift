@@ -84,9 +84,13 @@ struct Router: Sendable {
 
     /// Whether a source may make a new mount at `path` (a station server that accepts any mount): a mount name
     /// (``StationServer/Configuration/isMountName(_:)``) that no other route answers — not `/`, `/status.json`,
-    /// `/api/…`, `/admin/…`, nor an HLS playlist or segment — so that listeners can reach it.
+    /// `/api/…`, `/admin/…`, an HLS playlist or segment, nor a playlist file (`/live.m3u` is `/live`'s) — so that
+    /// listeners can reach it.
     static func isReachableMount(_ path: String) -> Bool {
         guard StationServer.Configuration.isMountName(path), HLSRoutes.parse(path) == nil else { return false }
+        if let dot = path.lastIndex(of: "."), PlaylistRoutes.Form(rawValue: String(path[path.index(after: dot)...])) != nil {
+            return false
+        }
         return !standard.routes.contains { route in
             guard route.methods.contains(.get) else { return false }
             switch route.path {

@@ -112,11 +112,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     // MARK: Publishing
 
     private func publish(app: String, key: String) {
-        let path = "/" + app
+        let path = "/" + app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
         let publication = SourcePublication(
             path: path, password: key, key: key, ip: connection.remoteAddress?.host ?? peer, peer: peer, contentType: nil)
-        guard !app.isEmpty, StationServer.Configuration.isMountName(path) else {
-            return refuse(publication, .rules(.notAllowed))
+        guard path.count > 1, StationServer.Configuration.isMountName(path) else {
+            return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName : .notAllowed))
         }
         SourceAdmission.check(publication, port: port) { [self] verdict in
             guard !closed else { return }
@@ -175,11 +175,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         port.refused()
         let code: String
         switch refusal {
-        case .rules(.unauthorized), .keyRefused: code = "NetStream.Publish.Unauthorized"
+        case .rules(.unauthorized), .keyRefused, .keyUnverified: code = "NetStream.Publish.Unauthorized"
         default: code = "NetStream.Publish.BadName"
         }
         port.logger("source \(peer) refused on \(publication.path) (RTMP): \(refusal); answered \(code)")
-        perform(machine.refuse(code: code, description: "\(publication.path): \(refusal)"))
+        perform(machine.refuse(code: code, description: refusal.told(publication.path)))
         let connection = connection
         release()
         connection.closeWhenSent(timeout: port.options.headerTimeout)

@@ -39,6 +39,8 @@ enum SourceAdmission {
         case rules(MountTable.Refusal)
         /// The application did not accept the key, and why.
         case keyRefused(String)
+        /// The application could not be asked about the key (``ControlPlane/Verdict/unanswered(_:)``), and why.
+        case keyUnverified(String)
         /// The session could not be made.
         case failed(String)
 
@@ -46,7 +48,19 @@ enum SourceAdmission {
             switch self {
             case .rules(let refusal): "\(refusal)"
             case .keyRefused(let reason): "key not accepted, \(reason) (403)"
+            case .keyUnverified(let reason): "key not verified, \(reason) (403)"
             case .failed(let reason): "\(reason) (500)"
+            }
+        }
+
+        /// What the source itself is told (an RTMP `onStatus` description, an HTTP body): the rule it broke, but
+        /// nothing of the application behind — not its address, its state, nor its answer, which stay in the log.
+        func told(_ path: String) -> String {
+            switch self {
+            case .rules(let refusal): "\(path): \(refusal)"
+            case .keyRefused: "The stream key was not accepted for \(path)."
+            case .keyUnverified: "The stream key could not be verified for \(path) now; try again shortly."
+            case .failed: "\(path) could not be published now."
             }
         }
     }
@@ -61,7 +75,8 @@ enum SourceAdmission {
         let verifying = port.control?.verifiesKeys == true
         // A source that gave no credentials at all is challenged (`401`), not its empty key sent to the application:
         // libshout (ezstream, butt, ices) asks first without them, and again with them once challenged.
-        if verifying, publication.checksPassword, publication.password == nil, publication.key.isEmpty {
+        // An SRT or RTMP source without a key is refused likewise (neither protocol has a challenge to answer).
+        if verifying, publication.key.isEmpty, (publication.password ?? "").isEmpty {
             return decided(.failure(.rules(.unauthorized)))
         }
         if let refusal = mounts.refusal(
@@ -77,6 +92,7 @@ enum SourceAdmission {
                 switch verdict {
                 case .accepted(let record): decided(.success(record))
                 case .refused(let reason): decided(.failure(.keyRefused(reason)))
+                case .unanswered(let reason): decided(.failure(.keyUnverified(reason)))
                 }
             }
         }

@@ -75,10 +75,10 @@ enum SourceRoutes {
         case .rules(.unsupportedType(let type)):
             exchange.answer(415, "Unsupported Media Type",
                             body: "Casty takes MP3 (audio/mpeg) and AAC in ADTS (audio/aac, audio/aacp), not \(type).")
-        case .keyRefused:
-            exchange.answer(403, "Forbidden", body: "The stream key was not accepted for \(exchange.path).")
-        case .failed(let reason):
-            exchange.answer(500, "Internal Server Error", body: reason)
+        case .keyRefused, .keyUnverified:
+            exchange.answer(403, "Forbidden", body: refusal.told(exchange.path))
+        case .failed:
+            exchange.answer(500, "Internal Server Error", body: refusal.told(exchange.path))
         }
     }
 }
