@@ -34,13 +34,17 @@ struct Arguments: Sendable {
                 present.insert(name)
                 flagPlaces[name] = place
             } else if options.contains(name) {
+                let value: String
                 if let inline {
-                    values[name, default: []].append(inline)
+                    value = inline
                 } else {
                     guard index < words.count else { throw UsageError("option --\(name) needs a value") }
-                    values[name, default: []].append(words[index])
+                    value = words[index]
                     index += 1
                 }
+                // `--source-password "$UNSET"`: an empty value is a value forgotten, as in a config file.
+                guard !value.isEmpty else { throw UsageError("option --\(name) needs a value, not an empty one") }
+                values[name, default: []].append(value)
                 valuePlaces[name, default: []].append(place)
             } else {
                 throw UsageError("unknown option --\(name)")

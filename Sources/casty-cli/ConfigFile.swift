@@ -1,6 +1,8 @@
 /// A `--config` file read into command-line words: `name value` lines become `--name=value`, `name` alone
-/// `--name`; blank lines and `#` comments (whole lines, or after a blank at a line's end) are skipped. Each word keeps the `file:line` it came from, so that a
-/// mistake found later (a port that is no number, a mount that is no name) names its line.
+/// `--name`; blank lines and `#` comments (whole lines, or after a blank at a line's end) are skipped. A value in
+/// double quotes is what stands between them — blanks and ` #` included (`title "Jazz #1 "`) —, as most config
+/// formats read it: a password written `"s3cret"` is `s3cret`. Each word keeps the `file:line` it came from, so
+/// that a mistake found later (a port that is no number, a mount that is no name) names its line.
 struct ConfigFile {
     /// The words, in the file's order; a value always inline (`--admin-password=--x`), so it is never taken for an option.
     private(set) var words: [String] = []
@@ -19,7 +21,14 @@ struct ConfigFile {
             let line = Self.withoutComment(raw).trimmingCharacters(in: " \t\r")
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let name = String(line.prefix { $0 != " " && $0 != "\t" })
-            let value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
+            var value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
+            if value.hasPrefix("\"") {
+                guard value.count >= 2, value.hasSuffix("\"") else {
+                    throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end")
+                }
+                value = String(value.dropFirst().dropLast())
+                guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value") }
+            }
             guard options.contains(name) || flags.contains(name), name != "config" else {
                 throw UsageError("\(place): unknown option '\(name)'")
             }
@@ -35,11 +44,14 @@ struct ConfigFile {
     }
 
     /// `line` up to its comment: a `#` that starts the line or follows a blank (`source-password hackme  # change
-    /// me` is the password `hackme`, not `hackme  # change me`). A `#` inside a word stays (`pa#ss`).
+    /// me` is the password `hackme`, not `hackme  # change me`). A `#` inside a word stays (`pa#ss`), and so does
+    /// one between double quotes (`title "Jazz #1"`).
     static func withoutComment(_ line: Substring) -> Substring {
         var previous: Character = " "
+        var quoted = false
         for index in line.indices {
-            if line[index] == "#", previous == " " || previous == "\t" { return line[..<index] }
+            if line[index] == "\"" { quoted.toggle() }
+            if line[index] == "#", !quoted, previous == " " || previous == "\t" { return line[..<index] }
             previous = line[index]
         }
         return line

@@ -48,7 +48,7 @@ enum ControlOptions {
         configuration.keyVerificationAuth = try auth("key-verification-auth", arguments)
         if let text = value("key-verification-timeout", arguments) {
             guard let seconds = Int(text), (1...300).contains(seconds) else {
-                throw UsageError("--key-verification-timeout must be 1 to 300 seconds, not '\(text)'")
+                throw UsageError("\(given("key-verification-timeout", arguments)) must be 1 to 300 seconds, not '\(text)'")
             }
             configuration.keyVerificationTimeout = .seconds(seconds)
         }
@@ -61,7 +61,7 @@ enum ControlOptions {
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
         if let publicURL, !isWebAddress(publicURL) {
-            throw UsageError("--public-url takes http://host[:port] or https://host[:port], not '\(publicURL)'")
+            throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port], not '\(publicURL)'")
         }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
@@ -83,10 +83,10 @@ enum ControlOptions {
         let directory = path.lastIndex(of: "/").map { slash in slash == path.startIndex ? "/" : String(path[..<slash]) } ?? "."
         var status = stat()
         if access(directory, W_OK | X_OK) != 0 {
-            throw UsageError("--event-spool \(path): cannot write in \(directory): \(String(cString: strerror(errno)))")
+            throw UsageError("\(given("event-spool", arguments)) \(path): cannot write in \(directory): \(String(cString: strerror(errno)))")
         }
         if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
-            throw UsageError("--event-spool \(path): is a directory, not a file")
+            throw UsageError("\(given("event-spool", arguments)) \(path): is a directory, not a file")
         }
         return path
     }
@@ -101,24 +101,37 @@ enum ControlOptions {
         return !rest.isEmpty && !rest.hasPrefix("/")
     }
 
+    /// `--name`'s value: given on the command line or in a config file, else from the environment. An empty
+    /// variable (`KEY=${KEY:-}` in a compose or unit file) counts as not set.
     private static func value(_ name: String, _ arguments: Arguments) -> String? {
         if let given = arguments.value(name) { return given }
+        return variable(name).map(\.value)
+    }
+
+    /// The environment variable that gives `--name`, and its value, if one does (not empty).
+    private static func variable(_ name: String) -> (key: String, value: String)? {
         guard let variable = environment[name] else { return nil }
         for key in ["CASTY_" + variable, variable] {
-            if let found = getenv(key) { return String(cString: found) }
+            if let found = getenv(key), found.pointee != 0 { return (key, String(cString: found)) }
         }
         return nil
     }
 
+    /// Where `--name`'s value came from, as a message names it: `--name`, or the environment variable the user set.
+    private static func given(_ name: String, _ arguments: Arguments) -> String {
+        guard arguments.value(name) == nil, let (key, _) = variable(name) else { return "--\(name)" }
+        return "\(key) (from the environment)"
+    }
+
     private static func url(_ name: String, _ arguments: Arguments) throws -> StreamURL? {
         guard let text = value(name, arguments) else { return nil }
-        return try StreamURL.given(text, in: "--\(name)")
+        return try StreamURL.given(text, in: given(name, arguments))
     }
 
     private static func auth(_ name: String, _ arguments: Arguments) throws -> AppAuth? {
         guard let text = value(name, arguments) else { return nil }
         guard let auth = AppAuth(text) else {
-            throw UsageError("--\(name) takes basic:USER:PASSWORD, bearer:TOKEN or custom:VALUE")
+            throw UsageError("\(given(name, arguments)) takes basic:USER:PASSWORD, bearer:TOKEN or custom:VALUE")
         }
         return auth
     }

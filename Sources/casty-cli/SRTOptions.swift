@@ -35,7 +35,9 @@ enum SRTOptions {
         configuration.latency = .milliseconds(try arguments.integer("srt-latency", default: 120, in: 20...10_000))
         for text in arguments.all("srt-passphrase") {
             if text.hasPrefix("/"), let equals = text.firstIndex(of: "=") {
-                configuration.passphrases[String(text[..<equals])] = String(text[text.index(after: equals)...])
+                let mount = String(text[..<equals])
+                guard configuration.passphrases[mount] == nil else { throw UsageError("--srt-passphrase \(mount)=… is given twice: give it once") }
+                configuration.passphrases[mount] = String(text[text.index(after: equals)...])
             } else {
                 configuration.defaultPassphrase = text
             }

@@ -57,8 +57,9 @@ enum ServerCommand: Command {
         The platform's application (see README, "The control plane"):
         \(ControlOptions.usage)
 
-        The config file has one option per line, without its dashes: `name value`, or `name` alone for
-        --accept-all and --rtmp. Blank lines and lines starting with # are skipped. For example:
+        The config file has one option per line, without its dashes: `name value`, or `name` alone for a
+        flag (accept-all, rtmp, no-hls, record-titles). Blank lines and # comments are skipped; a value in
+        double quotes is what stands between them, blanks and # included. For example:
 
           port 8000
           source-password hackme
@@ -110,6 +111,11 @@ enum ServerCommand: Command {
         var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
+        if let listed = configuration.mounts, let srt = configuration.srt {
+            for name in srt.passphrases.keys.sorted() where !listed.contains(name) {
+                throw UsageError("--srt-passphrase \(name)=…: \(name) is not a mount of this server (--mounts \(listed.joined(separator: ",")))")
+            }
+        }
         await configuration.control?.start()
         return configuration
     }
@@ -180,6 +186,9 @@ enum ServerCommand: Command {
         for name in configuration.options.recording.mounts.sorted() where !listed.contains(name) {
             throw UsageError("--record \(name): \(name) is not a mount of this server (\(whitelist))")
         }
+        for name in configuration.mountMaxListeners.keys.sorted() where !listed.contains(name) {
+            throw UsageError("--mount-max-listeners \(name)=…: \(name) is not a mount of this server (\(whitelist))")
+        }
         guard needsSourcePassword, configuration.sourcePassword == nil else { return }
         let unreachable = listed.filter { configuration.mountPasswords[$0] == nil && !fedByTheServer.contains($0) }
         guard unreachable.isEmpty else {
@@ -210,9 +219,15 @@ enum ServerCommand: Command {
     }
 
     /// The mounts and fallbacks, for the log line that says the server is listening.
+    /// What the line that says the server listens tells of its mounts, and of what an operator may have left out:
+    /// no mount at all (every source is refused until `/admin/whitelist` adds one), no admin password (the admin
+    /// API answers `401` to everyone).
     static func describe(_ configuration: StationServer.Configuration) -> String {
-        "mounts \(configuration.mounts?.joined(separator: ", ") ?? "any (--accept-all)")"
+        let mounts = configuration.mounts.map { $0.isEmpty ? "none yet: every source is refused until /admin/whitelist adds one "
+            + "(give --mounts /m or --accept-all)" : $0.joined(separator: ", ") } ?? "any (--accept-all)"
+        return "mounts \(mounts)"
             + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", "))
+            + (configuration.adminPassword == nil ? "; admin API off (no --admin-password)" : "")
     }
 
     /// `/m=value` pairs of a repeatable option.
@@ -222,7 +237,10 @@ enum ServerCommand: Command {
             guard let equals = text.firstIndex(of: "="), text.hasPrefix("/") else {
                 throw UsageError("\(option) takes /mount=value, not \(Arguments.quoted(text, of: String(option.drop { $0 == "-" })))")
             }
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            let mount = String(text[..<equals])
+            // Two values for one mount: a mistake to point at, not a silent choice of the last.
+            guard result[mount] == nil else { throw UsageError("\(option) \(mount)=… is given twice: give it once") }
+            result[mount] = String(text[text.index(after: equals)...])
         }
         return result
     }

@@ -223,7 +223,7 @@ for mode in garbage huge hang; do
     gone() { eval "! kill -0 \$bad${mode}_pid 2>/dev/null"; }
     check "(g) an application answering $mode: the source is refused within the timeout" wait_until 8 gone
     echo "MEASURE: $mode application: source refused after $(($(now_ms) - started)) ms"
-    check "(g) … with one log line" test "$(grep -c "refused on /$mode: key not accepted" "$TMP/server3.log")" = 1
+    check "(g) … with one log line: key not verified (the application could not be asked)" test "$(grep -c "refused on /$mode: key not verified, the application could not be asked" "$TMP/server3.log")" = 1
     kill "$app3_pid" 2>/dev/null
     wait "$app3_pid" 2>/dev/null
 done

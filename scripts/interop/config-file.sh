@@ -7,11 +7,14 @@
 # status-every seconds; each broken file — an unknown name, a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
-# or in the wrong form (never quoted), a --record of a mount not listed — ends casty-cli with
+# or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
+# one mount's password given twice, an empty or unclosed quoted value — ends casty-cli with
 # status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
-# server of relays only needs no source password.
+# server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
+# on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
+# server with no mount and no admin password says so as it starts.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -61,6 +64,31 @@ refused secret-twice 4 "--admin-password is given twice: give it once" "${head}a
 refused secret-form 3 "--mount-password takes /mount=value, not (a value not shown: it is a secret)" "${head}mount-password hunter2\n"
 refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
     "${head}event-spool /nonexistent-casty/spool\n"
+refused empty-quotes 3 "admin-password needs a value" "${head}admin-password \"\"\n"
+refused open-quote 3 "title: a value that opens a double quote closes it at the line's end" "${head}title \"Jazz\n"
+refused mount-password-twice 5 "--mount-password /a=… is given twice: give it once" "${head}mounts /a\nmount-password /a=One1\nmount-password /a=Two2\n"
+refused limit-unlisted 4 "--mount-max-listeners /x=…: /x is not a mount of this server (--mounts /live)" "${head}mounts /live\nmount-max-listeners /x=5\n"
+refused srt-unlisted 5 "--srt-passphrase /nope=…: /nope is not a mount of this server (--mounts /live)" \
+    "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\n"
+
+# On the command line, an empty value is a value forgotten (`--source-password "$UNSET"`), as in a file.
+empty_value() {
+    local rc=0
+    timeout 10 "$CLI" server --port 0 --source-password "" --mounts /a </dev/null >"$TMP/empty.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/empty.out" | grep -qF -- "option --source-password needs a value, not an empty one"
+}
+check "--source-password \"\": status 1, 'needs a value, not an empty one'" empty_value
+
+# A mistake in an environment variable names the variable, and an empty variable counts as not set.
+environment() {
+    local rc=0
+    COMMANDS_API_AUTH=bogus timeout 10 "$CLI" server --port 0 --source-password x --mounts /a </dev/null >"$TMP/env.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/env.out" | grep -qF -- "COMMANDS_API_AUTH (from the environment) takes basic:USER:PASSWORD" || return 1
+    rc=0
+    COMMANDS_API_AUTH= timeout 3 "$CLI" server --port 0 --host 127.0.0.1 --source-password x --mounts /a </dev/null >"$TMP/env-empty.out" 2>&1 || rc=$?
+    [ "$rc" = 124 ] && grep -q "listening on" "$TMP/env-empty.out"
+}
+check "COMMANDS_API_AUTH=bogus: status 1, naming the variable; COMMANDS_API_AUTH= (empty): not set, the server starts" environment
 
 # On the command line too, a flag takes no value: --accept-all=no must not accept all.
 inline_flag() {
@@ -112,12 +140,21 @@ check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station
 
 # Two files: both are read, the later winning (the second names the port and the mounts, the first the password).
 second=$(free_port)
-printf 'source-password hackme\nmounts /one\nport 1\n' >"$TMP/first.conf"
+printf 'source-password hackme\nmounts /one\nport 1\nadmin-password "two words #1"  # quoted: blanks and # kept\n' >"$TMP/first.conf"
 printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
 "$CLI" server --config "$TMP/first.conf" --config "$TMP/second.conf" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/two.log" 2>&1 &
 pids+=("$!")
 two_up() { log_has "$TMP/two.log" "listening on 127\.0\.0\.1:$second; mounts /three, /two$"; }
 check "--config twice: both files are read, the later one winning (port $second, mounts /three, /two)" wait_until 15 two_up
+quoted() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u 'admin:two words #1' "http://127.0.0.1:$second/admin/listmounts")" = 200 ]; }
+check "a value in double quotes is what stands between them: the admin password 'two words #1'" quoted
+
+# No mount listed and no admin password: said at start, not found out from refused sources.
+bare() {
+    timeout 3 "$CLI" server --port 0 --host 127.0.0.1 --source-password x </dev/null >"$TMP/bare.out" 2>&1 || true
+    grep -qF "mounts none yet: every source is refused until /admin/whitelist adds one (give --mounts /m or --accept-all); admin API off (no --admin-password)" "$TMP/bare.out"
+}
+check "a server with no mount and no admin password says so as it starts" bare
 
 if ((failures > 0)); then
     for log in "$TMP"/*.out "$TMP"/*.log; do echo "--- $log"; tail -5 "$log"; done
