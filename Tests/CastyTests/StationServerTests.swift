@@ -559,6 +559,26 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("The admin API is user admin's: another user name with the admin password is refused, and logged; a call without credentials is not logged")
+    func adminAPI_TakesUserAdminOnly() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        func status(_ credentials: String?) async throws -> String {
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            let auth = credentials.map { "Authorization: Basic \(Base64.encode(Array($0.utf8)))\r\n" } ?? ""
+            await peer.send("GET /admin/listmounts HTTP/1.0\r\n\(auth)\r\n")
+            _ = await eventually { peer.closed.value }
+            return String(peer.text.prefix(12))
+        }
+        #expect(try await status("admin:adminpw") == "HTTP/1.0 200")
+        #expect(try await status("foo:adminpw") == "HTTP/1.0 401")
+        #expect(try await status(":adminpw") == "HTTP/1.0 401")
+        #expect(log.lines.value.filter { $0.contains("refused on /admin/listmounts: wrong credentials (401)") }.count == 2)
+        #expect(try await status(nil) == "HTTP/1.0 401")
+        #expect(log.lines.value.filter { $0.contains("refused on /admin/listmounts") }.count == 2, "no line for a call without credentials")
+        server.close()
+    }
+
     @Test func listenersPastAMountsLimit_Get503_OthersPlayOn() async throws {
         let log = Log()
         let server = try server(log: log, limits: (server: 2, mounts: ["/live": 1]))

@@ -150,18 +150,25 @@ enum AdminRoutes {
 
     // MARK: Helpers
 
+    /// Whether `auth` is the admin's: user `admin` (as Icecast's admin user) and the admin password, compared in
+    /// constant time.
     private static func isAdmin(_ exchange: Exchange, _ auth: BasicAuth?) -> Bool {
         guard let secret = exchange.port.adminPassword else { return false }
-        return secret.matches(auth?.password)
+        return secret.matches(auth?.password) && auth?.user == "admin"
     }
 
     private static func clients(of mount: Mount) -> [Client] {
         mount.distributor.assumeIsolated { $0.listenerNodes() }.compactMap { $0 as? Client }
     }
 
+    /// `401`, with one log line when credentials were sent and are wrong. A call without any is not logged:
+    /// libshout's tools (ezstream, ices) send each title first without credentials, then with them once challenged,
+    /// and a browser asks first without them too.
     private static func unauthorized(_ exchange: Exchange) {
         exchange.port.refused()
-        exchange.port.logger("admin: \(exchange.peer) refused on \(exchange.path): wrong or missing credentials (401)")
+        if exchange.request.headers["Authorization"] != nil {
+            exchange.port.logger("admin: \(exchange.peer) refused on \(exchange.path): wrong credentials (401)")
+        }
         exchange.answer(401, "Unauthorized", body: "{\"error\":\"admin credentials needed\"}",
                         headers: ["WWW-Authenticate": "Basic realm=\"Casty admin\"", "Content-Type": "application/json"])
     }
