@@ -18,6 +18,15 @@ struct URLQueryTests {
         #expect(URLQuery.decode("Caf%C3%A9", charset: "UTF-8") == "Café")
     }
 
+    @Test("Windows tools' punctuation (0x80–0x9F) is read as Windows-1252, as browsers read every Latin-1 label")
+    func windows1252Punctuation_IsKept() {
+        #expect(URLQuery.decode("Don%92t+Stop+%96+Live", charset: "windows-1252") == "Don\u{2019}t Stop \u{2013} Live")
+        #expect(URLQuery.decode("Don%92t+Stop+%96+Live") == "Don\u{2019}t Stop \u{2013} Live", "not UTF-8: read the same way")
+        #expect(URLQuery.decode("%80%99", charset: "cp1252") == "\u{20AC}\u{2122}")
+        #expect(URLQuery.decode("%93quoted%94", charset: "ISO-8859-1") == "\u{201C}quoted\u{201D}")
+        #expect(URLQuery.decode("%81", charset: "windows-1252") == "\u{81}", "undefined in Windows-1252: left a control character")
+    }
+
     @Test func brokenEscapes_AreKeptAsTheyCame() {
         #expect(URLQuery.decode("100%") == "100%")
         #expect(URLQuery.decode("%zz") == "%zz")
