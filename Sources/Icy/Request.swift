@@ -75,7 +75,11 @@ private struct RequestLine: Sendable {
     var version: Version
 }
 
-/// `METHOD SP target SP HTTP/1.x`
+/// `METHOD SP target SP HTTP/1.x`.
+///
+/// Two old forms are read too: a target in absolute form (`GET http://host:8000/live HTTP/1.1`, which a server
+/// must accept, RFC 9112 §3.2.2: some proxies and old players send it) is its path, and `SOURCE /live ICE/1.0`,
+/// the request line of old Shoutcast-era source clients, is HTTP/1.0.
 @Sendable private func parseRequestLine(_ line: ArraySlice<UInt8>) -> Result<RequestLine, IcyError> {
     let parts = words(line, limit: 3)
     let text = IcyText.decode(line)
@@ -83,15 +87,27 @@ private struct RequestLine: Sendable {
           !parts[2].contains(UInt8(ascii: " ")) else {
         return .failure(.malformedRequestLine(text))
     }
-    let versionText = String(decoding: parts[2], as: UTF8.self)
+    let methodText = String(decoding: parts[0], as: UTF8.self)
+    var versionText = String(decoding: parts[2], as: UTF8.self)
+    if versionText == "ICE/1.0", methodText == Request.Method.source.rawValue { versionText = Version.http10.rawValue }
     guard let version = Version(rawValue: versionText), version != .icy else {
         return .failure(versionText.hasPrefix("HTTP/") ? .unsupportedVersion(versionText) : .malformedRequestLine(text))
     }
-    let methodText = String(decoding: parts[0], as: UTF8.self)
     guard let method = Request.Method(rawValue: methodText) else {
         return .failure(.unsupportedMethod(methodText))
     }
-    return .success(RequestLine(method: method, path: IcyText.decode(parts[1]), version: version))
+    return .success(RequestLine(method: method, path: originForm(IcyText.decode(parts[1])), version: version))
+}
+
+/// The path of a request target: itself, or, in absolute form (`http://host:8000/live?x`), what follows the
+/// authority (`/live?x`; `/` when nothing does).
+private func originForm(_ target: String) -> String {
+    let lowered = target.prefix(8).lowercased()
+    guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return target }
+    let afterScheme = target[target.index(target.firstIndex(of: ":")!, offsetBy: 3)...]
+    guard let start = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+    let rest = afterScheme[start...]
+    return rest.hasPrefix("?") ? "/" + rest : String(rest)
 }
 
 /// Turns a finished head into a value, passing `more` and `failed` through.

@@ -2,10 +2,26 @@ import Icy
 import Testing
 
 struct RequestTests {
-    @Test(arguments: ["/", "/live.mp3", "/a/b?c=d&e=%20f", "http://example.org:8000/mount", "*"])
+    @Test(arguments: ["/", "/live.mp3", "/a/b?c=d&e=%20f", "*"])
     func requestLine_AcceptsAnyPath(path: String) {
         let outcome = feed([Array("GET \(path) HTTP/1.1\r\n\r\n")[...]], start: request)
         #expect(outcome == .done(Request(path: path, version: .http11), rest: []))
+    }
+
+    @Test("A target in absolute form (RFC 9112 §3.2.2) is its path", arguments: [
+        ("http://example.org:8000/mount", "/mount"), ("HTTP://example.org/a/b?c=d", "/a/b?c=d"),
+        ("https://example.org", "/"), ("http://example.org?x=1", "/?x=1"),
+    ])
+    func absoluteFormTarget_IsItsPath(target: String, path: String) {
+        let outcome = feed([Array("GET \(target) HTTP/1.1\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(path: path, version: .http11), rest: []))
+    }
+
+    @Test func oldSourceClientsICE10_IsHTTP10_ForSOURCEOnly() {
+        let source = feed([Array("SOURCE /live ICE/1.0\r\n\r\n")[...]], start: request)
+        #expect(source == .done(Request(method: .source, path: "/live"), rest: []))
+        let get = feed([Array("GET /live ICE/1.0\r\n\r\n")[...]], start: request)
+        #expect(get == .failed(.malformedRequestLine("GET /live ICE/1.0")))
     }
 
     @Test(arguments: [Request.Method.get, .head, .source, .put])
