@@ -248,6 +248,18 @@ struct TrustedProxyTests {
         #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "203.0.113.7, evil", realIP: "203.0.113.8") == "203.0.113.8")
     }
 
+    @Test("Entries with a port (Azure, IIS) name their address; the scheme a trusted TLS terminator forwards is believed")
+    func forwardedEntriesWithAPort_AndTheForwardedScheme() throws {
+        let proxies = try #require(TrustedProxies(["127.0.0.1"]))
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "203.0.113.9:5555", realIP: nil) == "203.0.113.9")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "[2001:db8::1]:443", realIP: nil) == "2001:db8::1")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "2001:db8::1", realIP: nil) == "2001:db8::1")
+        #expect(proxies.scheme(peer: "127.0.0.1", forwardedProto: "https") == "https")
+        #expect(proxies.scheme(peer: "127.0.0.1", forwardedProto: "HTTPS, http") == "https")
+        #expect(proxies.scheme(peer: "127.0.0.1", forwardedProto: nil) == "http")
+        #expect(proxies.scheme(peer: "192.0.2.1", forwardedProto: "https") == "http", "a stranger cannot choose")
+    }
+
     @Test func forwardedFor_IsReadForAtMostSixteenEntries() throws {
         let proxies = try #require(TrustedProxies(["127.0.0.1", "10.0.0.0/8"]))
         let hops = (1...40).map { "10.0.0.\($0)" }

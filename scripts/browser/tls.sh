@@ -2,7 +2,8 @@
 # tls.sh — Casty behind nginx terminating TLS (the configuration the README gives), with a self-signed certificate
 # made here by openssl: over https, a player gets the stream, a page gets the live title events (Server-Sent
 # Events, unbuffered), the player page plays in headless chromium (currentTime passes 3 s, the title changes), and
-# the page opens the title WebSocket over wss:// through nginx (the Upgrade headers the README's configuration passes).
+# the page opens the title WebSocket over wss:// through nginx (the Upgrade headers the README's configuration passes),
+# and a playlist fetched over https names the https:// stream (X-Forwarded-Proto).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -42,6 +43,7 @@ nginx_config "$TMP" "$(cat <<CONF
             proxy_set_header Connection \$connection_upgrade;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_set_header X-Real-IP \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
         }
     }
 CONF
@@ -85,6 +87,14 @@ if wait_until 10 ws_title; then
     pass "(d) the title WebSocket works over wss:// through nginx: $(evaluate "window.wsGot" | cut -c1-120)"
 else
     fail "(d) no title over wss:// through nginx: '$(evaluate "window.wsGot" | cut -c1-200)'"
+fi
+
+playlist=$(curl -sk --max-time 3 "$BASE/radio.m3u" | tr -d '\r')
+# (nginx's `Host $host` leaves out the port, as it should on 443; here it is another port.)
+if [ "$playlist" = "https://127.0.0.1/radio" ]; then
+    pass "(e) the playlist fetched over https names the https:// stream: $playlist (X-Forwarded-Proto from the trusted nginx)"
+else
+    fail "(e) the playlist over https says '$playlist', not https://127.0.0.1/radio"
 fi
 
 if ((failures > 0)); then

@@ -29,13 +29,18 @@ enum StatusRoutes {
 
     /// Where a listener reaches this port, as `http://host:port` for Icecast's `listenurl`: the request's `Host`
     /// (the name the client used) when it is a plain host name or address with an optional port, else the
-    /// address the connection came in on.
+    /// address the connection came in on — `https://` behind a trusted TLS terminator that says the client used it
+    /// (``TrustedProxies/scheme(peer:forwardedProto:)``).
     static func listenBase(_ exchange: Exchange) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+        let scheme = exchange.port.options.trustedProxies.map { proxies in
+            proxies.scheme(peer: exchange.connection.remoteAddress?.host ?? exchange.peer,
+                           forwardedProto: exchange.request.headers["X-Forwarded-Proto"])
+        } ?? "http"
         if let host = exchange.request.headers["host"], !host.isEmpty, host.count <= 255, host.allSatisfy(allowed.contains) {
-            return "http://" + host
+            return scheme + "://" + host
         }
-        return "http://" + (exchange.connection.localAddress?.description ?? "127.0.0.1")
+        return scheme + "://" + (exchange.connection.localAddress?.description ?? "127.0.0.1")
     }
 
     /// `GET /tree`: the node's place in the tree, on one line; `/tree?mount=/live`: in that mount's tree.

@@ -56,6 +56,15 @@ public struct TrustedProxies: Sendable, Equatable {
         return peer
     }
 
+    /// The scheme the client used: `https` when `peer` is a trusted proxy that says so (`X-Forwarded-Proto: https`,
+    /// its first entry — a TLS terminator like nginx in front), else `http`, the scheme Casty itself speaks. Links
+    /// Casty writes (a playlist's, `listenurl`) then keep a page on `https://` off mixed content.
+    func scheme(peer: String, forwardedProto: String?) -> String {
+        guard let address = Self.bytes(peer), trusts(address), let forwardedProto else { return "http" }
+        let first = forwardedProto.split(separator: ",").first.map { $0.trimmingSpaces.lowercased() }
+        return first == "https" ? "https" : "http"
+    }
+
     /// Walks `X-Forwarded-For` from the right past the trusted proxies: the first address that is not one, or —
     /// when all that were read are — the leftmost of them; `nil` when the last entry is not an address.
     private func nearestUntrusted(_ header: String) -> String? {
@@ -63,7 +72,7 @@ public struct TrustedProxies: Sendable, Equatable {
         var farthestProxy: String?
         for _ in 0..<Self.maxForwardedHops {
             let comma = rest.lastIndex(of: ",")
-            let entry = String(rest[(comma.map { rest.index(after: $0) } ?? rest.startIndex)...].filter { $0 != " " && $0 != "\t" })
+            let entry = Self.withoutPort(rest[(comma.map { rest.index(after: $0) } ?? rest.startIndex)...].filter { $0 != " " && $0 != "\t" })
             guard let address = Self.bytes(entry) else { break }
             guard trusts(address) else { return entry }
             farthestProxy = entry
@@ -71,6 +80,17 @@ public struct TrustedProxies: Sendable, Equatable {
             rest = rest[..<comma]
         }
         return farthestProxy
+    }
+
+    /// An `X-Forwarded-For` entry without the port some proxies add (Azure's, IIS's): `203.0.113.9:5555` is
+    /// `203.0.113.9`, `[2001:db8::1]:443` is `2001:db8::1`; an IPv6 address without brackets is left whole.
+    static func withoutPort(_ entry: String) -> String {
+        if entry.hasPrefix("["), let close = entry.firstIndex(of: "]") {
+            return String(entry[entry.index(after: entry.startIndex)..<close])
+        }
+        let colons = entry.filter { $0 == ":" }.count
+        guard colons == 1, let colon = entry.firstIndex(of: ":") else { return entry }
+        return String(entry[..<colon])
     }
 
     /// Whether `address` (its bytes) is one of the trusted proxies.
