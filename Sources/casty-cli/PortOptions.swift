@@ -79,5 +79,24 @@ enum PortOptions {
         if !options.recording.mounts.isEmpty, !options.hls.enabled {
             throw UsageError("--record cuts its files from the HLS segments: it does not go with --no-hls")
         }
+        // A directory that cannot be written would be found out only once a source is live: say so now.
+        if let directory = options.hls.directory { try writableDirectory(directory, "--hls-dir") }
+        if !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil {
+            try writableDirectory(options.recording.directory, "--record-dir")
+        }
+    }
+
+    /// Makes `path` (and the directories above it) if missing, and checks that files can be made in it.
+    private static func writableDirectory(_ path: String, _ option: String) throws(UsageError) {
+        var made = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            made += "/" + part
+            if access(made, F_OK) != 0, mkdir(made, 0o755) != 0, errno != EEXIST {
+                throw UsageError("\(option) \(path): cannot make \(made): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard access(path, W_OK | X_OK) == 0 else {
+            throw UsageError("\(option) \(path): cannot write in it: \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -38,7 +38,7 @@ enum TreeCommand: Command {
             }
             let fields = TreeLine(line)
             guard fields.isTreeNode else {
-                let what = "\(url.authority) answered GET /tree with something else than a Casty tree node's line"
+                let what = "\(url.authority) answered GET /tree with something other than a Casty tree node's line"
                 if nodes == 0 { throw ServeError(what) }
                 print(String(repeating: "  ", count: indent) + what)
                 continue

@@ -8,7 +8,7 @@
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
-# one mount's password given twice, an empty or unclosed quoted value — ends casty-cli with
+# one mount's password given twice, an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
@@ -64,6 +64,7 @@ refused secret-twice 4 "--admin-password is given twice: give it once" "${head}a
 refused secret-form 3 "--mount-password takes /mount=value, not (a value not shown: it is a secret)" "${head}mount-password hunter2\n"
 refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
     "${head}event-spool /nonexistent-casty/spool\n"
+refused hls-dir-nowhere 3 "--hls-dir /proc/casty-nowhere/hls: cannot make /proc/casty-nowhere" "${head}hls-dir /proc/casty-nowhere/hls\n"
 refused empty-quotes 3 "admin-password needs a value" "${head}admin-password \"\"\n"
 refused open-quote 3 "title: a value that opens a double quote closes it at the line's end" "${head}title \"Jazz\n"
 refused mount-password-twice 5 "--mount-password /a=… is given twice: give it once" "${head}mounts /a\nmount-password /a=One1\nmount-password /a=Two2\n"
