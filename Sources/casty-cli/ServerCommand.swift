@@ -113,7 +113,7 @@ enum ServerCommand: Command {
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         if let listed = configuration.mounts, let srt = configuration.srt {
             for name in srt.passphrases.keys.sorted() where !listed.contains(name) {
-                throw UsageError("--srt-passphrase \(name)=…: \(name) is not a mount of this server (--mounts \(listed.joined(separator: ",")))")
+                throw UsageError("--srt-passphrase \(name)=…: \(name) is not a mount of this server (\(listedMounts(listed)))")
             }
         }
         await configuration.control?.start()
@@ -174,7 +174,7 @@ enum ServerCommand: Command {
     private static func checkListed(
         _ listed: [String], configuration: StationServer.Configuration, needsSourcePassword: Bool, fedByTheServer: Set<String>
     ) throws(UsageError) {
-        let whitelist = "--mounts \(listed.joined(separator: ","))"
+        let whitelist = listedMounts(listed)
         for (mount, fallback) in configuration.fallbacks.sorted(by: { $0.key < $1.key }) {
             for name in [mount, fallback] where !listed.contains(name) {
                 throw UsageError("--fallback \(mount)=\(fallback): \(name) is not a mount of this server (\(whitelist))")
@@ -228,6 +228,11 @@ enum ServerCommand: Command {
         return "mounts \(mounts)"
             + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", "))
             + (configuration.adminPassword == nil ? "; admin API off (no --admin-password)" : "")
+    }
+
+    /// The whitelist as a message names it: `--mounts /a,/b`, or that none was given.
+    private static func listedMounts(_ listed: [String]) -> String {
+        listed.isEmpty ? "no --mounts given" : "--mounts \(listed.joined(separator: ","))"
     }
 
     /// `/m=value` pairs of a repeatable option.

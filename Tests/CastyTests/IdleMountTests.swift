@@ -30,7 +30,11 @@ struct IdleMountTests {
             $0.options.hls.enabled = true  // its packager asks the mount again and again: it is no listener
         }
         weak let distributor = try await publishOnce(server, "/session-1")
+        let before = await server.statusLine()
+        #expect(before.contains(", 8 kB in,"), "20 frames of 417 bytes: \(before)")
         #expect(await eventually(timeout: .seconds(15)) { await loop.submit { server.table.mount(at: "/session-1") == nil } })
+        let after = await server.statusLine()
+        #expect(after.contains(", 8 kB in,"), "a forgotten mount's bytes still count: \(after)")
         #expect(log.contains("mount /session-1: forgotten, idle for"), "\(log.lines.value)")
         #expect(await eventually(timeout: .seconds(15)) { distributor == nil }, "nothing holds the forgotten mount's distributor")
         // The same mount may be published again: it is made anew.

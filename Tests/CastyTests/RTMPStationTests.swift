@@ -123,6 +123,44 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A second publisher of a mount whose first has been told to start, but has sent no audio yet, is refused at its publish")
+    func secondRTMPPublisher_BeforeTheFirstsAudio_IsRefusedAtOnce() async throws {
+        let server = try server(rtmp: true)
+        let first = try await RTMPPeer.publish(server)
+        #expect(await eventually { first.statuses() == ["NetStream.Publish.Start"] })
+        let second = try await RTMPPeer.publish(server)
+        #expect(await eventually { second.peer.closed.value })
+        #expect(second.statuses() == ["NetStream.Publish.BadName"], "never told to start: \(second.statuses())")
+        await first.sendMP3(Self.silentFrames(20))
+        let player = try await listener(server)
+        #expect(await player.waitFor { $0.count > 4170 }, "the first publishes")
+        // Once it has left, the mount is free for the next.
+        await first.peer.close()
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/live")?.source == nil } })
+        let third = try await RTMPPeer.publish(server)
+        #expect(await eventually { third.statuses() == ["NetStream.Publish.Start"] })
+        await third.peer.close()
+        // And one that leaves before sending any audio lets it go too.
+        let fourth = try await RTMPPeer.publish(server)
+        #expect(await eventually { fourth.statuses() == ["NetStream.Publish.Start"] })
+        server.close()
+    }
+
+    @Test("A publisher sending AAC frames without their sequence header is dropped with a line that says so")
+    func rtmpAACWithoutItsSequenceHeader_IsDroppedWithTheCauseNamed() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(1), log: log, rtmp: true)
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        var frames: [UInt8] = []
+        for _ in 0..<5 { frames += rtmp.publisher.message(RTMPMessage.audio, [0xAF, 1] + [UInt8](repeating: 0x21, count: 200)) }
+        await rtmp.send(frames)
+        #expect(await eventually(timeout: .seconds(5)) { rtmp.peer.closed.value })
+        #expect(log.contains("dropped: no audio after publishing /live (5 audio messages held no frame: AAC frames before an AAC sequence header"),
+                "\(log.lines.value.filter { $0.contains("rtmp") })")
+        server.close()
+    }
+
     @Test func rtmpPeers_ThatStall_AreDropped() async throws {
         let log = Log()
         let strict = try server(log: log, rtmp: true, headerTimeout: .milliseconds(300))

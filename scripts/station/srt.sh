@@ -402,7 +402,7 @@ startup_error() {
     local name=$1 want=$2 rc=0 port
     shift 2
     port=$(srt_port)
-    timeout 10 "$CLI" server --port "$port" --host 127.0.0.1 --source-password x --srt-port "$port" "$@" \
+    timeout 10 "$CLI" server --port "$port" --host 127.0.0.1 --source-password x --mounts /live --srt-port "$port" "$@" \
         </dev/null >"$TMP/$name.log" 2>&1 || rc=$?
     evidence_log "casty-cli server ($name)" "$TMP/$name.log"
     if [ "$rc" = 1 ] && [ "$(wc -l <"$TMP/$name.log")" = 1 ] && grep -qF -- "$want" "$TMP/$name.log"; then

@@ -169,6 +169,23 @@ final class MountTable: @unchecked Sendable {
 
     /// Every mount, in the order they were made.
     var all: [Mount] { order.compactMap { mounts[$0] } }
+    /// Mounts held for sources admitted but not started yet (``hold(_:)``).
+    private var held: Set<String> = []
+    /// What the mounts forgotten so far carried (``forget(_:)``): the server's totals never go down.
+    private(set) var forgottenTotals = Totals()
+
+    /// Counters of the status line, summed over mounts.
+    struct Totals {
+        var bytesIn = 0, bytesOut = 0, skipped = 0, dropped = 0
+
+        /// Adds one mount's counters.
+        mutating func add(_ stat: Stat) {
+            bytesIn += stat.bytesIn
+            bytesOut += stat.bytesOut
+            skipped += stat.skipped
+            dropped += stat.dropped
+        }
+    }
 
     /// The mount a player gets whatever path it asks for: the only one of a server whose mounts are all
     /// configured. A server that accepts any mount (`--accept-all`) has none — one broadcaster live on `/bob` is
@@ -204,8 +221,22 @@ final class MountTable: @unchecked Sendable {
             return .notMountName
         }
         guard FrameChain.Format(contentType: contentType) != nil else { return .unsupportedType(contentType ?? "none") }
-        if mounts[path]?.source != nil { return .inUse }
+        if mounts[path]?.source != nil || held.contains(path) { return .inUse }
         return nil
+    }
+
+    /// Holds `path` for a source that was admitted and told so before its session can start — an RTMP publisher,
+    /// told `NetStream.Publish.Start` before its first audio says the format —, so that a second source is told the
+    /// mount is in use at once rather than after it, too, was told to go ahead. `false` if the mount is in use or
+    /// held already. The holder lets go (``release(_:)``) as its session starts, or as it leaves.
+    func hold(_ path: String) -> Bool {
+        guard mounts[path]?.source == nil else { return false }
+        return held.insert(path).inserted
+    }
+
+    /// Lets go of a mount ``hold(_:)`` held.
+    func release(_ path: String) {
+        held.remove(path)
     }
 
     /// The mount an admitted source of `contentType` publishes at `path` — made now if it is new —, or why it may
@@ -388,6 +419,7 @@ final class MountTable: @unchecked Sendable {
 
     /// Lets `mount` go: its distributor stops (its HLS packager with it) and the table forgets it.
     private func forget(_ mount: Mount) {
+        forgottenTotals.add(mount.distributor.assumeIsolated { $0.stat() })
         mounts.removeValue(forKey: mount.path)
         order.removeAll { $0 == mount.path }
         mount.distributor.assumeIsolated { $0.retire() }

@@ -124,6 +124,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             case .failure(let refusal):
                 refuse(publication, refusal)
             case .success(let record):
+                // Held until its first audio starts the session: a second publisher is refused at its `publish`.
+                guard port.mounts?.hold(path) ?? true else { return refuse(publication, .rules(.inUse)) }
                 self.publication = publication
                 self.record = record
                 perform(machine.accept())
@@ -141,6 +143,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         }
         if session == nil {
             guard var publication else { return }
+            port.mounts?.release(publication.path)  // the session takes the mount now
             publication.contentType = format.contentType
             let station = Context.stationHeaders(from: ["Content-Type": format.contentType])
             switch SourceAdmission.start(
@@ -207,6 +210,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private func release() -> Bool {
         guard !closed else { return false }
         closed = true
+        if session == nil, let publication { port.mounts?.release(publication.path) }  // admitted, no audio yet
         deadline?.cancel()
         connection.onRead = nil
         connection.onClose = nil
@@ -223,7 +227,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         deadline = loop.schedule(after: after) { [weak self] in
             guard let self, !closed else { return }
             counters.timedOut += 1
-            port.logger("rtmp \(peer) dropped: \(reason)")
+            // Audio that came but held no frame is the likelier cause, and what to fix in the encoder.
+            let dropped = machine.audioDropped
+            let why = dropped == 0 ? "" : " (\(dropped) audio message\(dropped == 1 ? "" : "s") held no frame: AAC frames before "
+                + "an AAC sequence header, or empty messages)"
+            port.logger("rtmp \(peer) dropped: \(reason)\(why)")
             shut()
         }
     }

@@ -87,6 +87,8 @@ package struct RTMPServerMachine: Sendable {
     package private(set) var videoMessages = 0
     /// Bytes received after the handshake.
     package var bytesReceived: UInt64 { reader.bytesReceived }
+    /// Audio messages that held no frame: AAC frames before the AAC sequence header, empty messages.
+    package var audioDropped: Int { audio.dropped }
 
     /// A machine at the start of the handshake.
     package init(handshake: RTMPHandshake = .random(), limits: RTMPLimits = RTMPLimits()) {
