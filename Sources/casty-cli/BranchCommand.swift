@@ -48,6 +48,9 @@ enum BranchCommand: Command {
         let clientAddress = try arguments.value("client-port").map { _ in
             try listenAddress(arguments, option: "client-port", defaultPort: 0, defaultHost: "0.0.0.0")
         }
+        if let clientAddress, clientAddress.port != 0, clientAddress.port == address.port {
+            throw UsageError("--client-port \(clientAddress.port) is --port too: give the players' port another number")
+        }
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options)
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts

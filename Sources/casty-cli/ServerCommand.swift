@@ -137,6 +137,10 @@ enum ServerCommand: Command {
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
         let relays = try pairs(arguments.all("relay"), "--relay")
         let station = arguments.value("station")
+        // The built-in station's options do nothing without it: a forgotten --station, not a choice.
+        if station == nil, let unused = ["file", "title", "name", "title-every"].first(where: { arguments.value($0) != nil }) {
+            throw UsageError("--\(unused) is for the built-in station: give --station /m too")
+        }
         // Without a whitelist, or with nothing the server feeds, every mount is a source's: a password is needed.
         // (With both, ``checkListed`` names a listed mount no source could publish.)
         let feedsItself = mounts != nil && (!relays.isEmpty || station != nil)

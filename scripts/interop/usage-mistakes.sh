@@ -6,7 +6,9 @@
 # proxy, station, demo, root and branch exits 1 with the error as the first line: no node started and logged
 # first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
 # then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
-# node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice. A root or branch that advertises 0.0.0.0 (the
+# node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice, an option
+# of something not asked for (--file without --station, an application's credentials without its URL), a branch's
+# --client-port that is its --port. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
@@ -49,6 +51,11 @@ refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host
 refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
 # An option of one value given twice is a mistake to point at, not a silent choice of the last.
 refuses "--port is given twice ('$port', then '8000')" station --port "$port" --port 8000
+# Options that shape something not asked for are a forgotten option, not a choice.
+refuses "--file is for the built-in station: give --station /m too" server --port "$port" --source-password x --mounts /a --file x.mp3
+refuses "--key-verification-auth needs --key-verification-url" server --port "$port" --accept-all --source-password x --key-verification-auth bearer:t
+refuses "--event-spool needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-spool /tmp/spool
+refuses "--client-port $port is --port too" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --client-port "$port"
 
 # warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
 # or, with EXPECTED "-", no warning at all.
