@@ -172,6 +172,30 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A recorded stream that stops coming without ending (its station gone, as a branch's root) has its file finished after the quiet wait")
+    func recordingOfAStreamThatStopsComing_IsFinished_AfterTheQuietWait() async throws {
+        let directory = temporaryDirectory("quiet-end")
+        let server = try server(mounts: []) { configuration in
+            configuration.options.hls.targetDuration = 1
+            configuration.options.recording.directory = directory
+            configuration.options.recording.mounts = ["/radio"]
+            configuration.options.recording.quietEnd = .seconds(1)
+        }
+        let station = try Station.builtIn(titles: ["Song"], segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/radio")
+        let playlists: @Sendable () -> [String] = { FileWriter.names(in: directory + "/radio").flatMap { day in
+            FileWriter.names(in: directory + "/radio/" + day).filter { $0.hasSuffix(".m3u8") }.map { directory + "/radio/" + day + "/" + $0 }
+        } }
+        #expect(await eventually(timeout: .seconds(10)) { !playlists().isEmpty }, "recording")
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(playlists().allSatisfy { fileText($0)?.hasSuffix("#EXT-X-ENDLIST\n") != true }, "not finished while the stream comes")
+        station.stop()  // the stream stops coming; nothing tells the mount it ended
+        #expect(await eventually(timeout: .seconds(10)) { playlists().contains { fileText($0)?.hasSuffix("#EXT-X-ENDLIST\n") == true } },
+                "finished once it brought nothing for the quiet wait: \(playlists())")
+        server.close()
+    }
+
     /// The recordings under `directory/live` whose playlist is finished (`EXT-X-ENDLIST`).
     private func finished(in directory: String) -> [String] {
         recordings(in: directory).filter { fileText($0 + ".m3u8")?.hasSuffix("#EXT-X-ENDLIST\n") == true }

@@ -26,6 +26,8 @@ extension PortContext {
             }
         }
         let mounts = mounts
+        // A stream that stops coming without ending (a branch's root away) has its file finished after a while.
+        let quiet = QuietEnd(loop: distributor.loop, wait: settings.quietEnd) { recorder.take(.ended) }
         // The mount's own audio only: while it plays its fallback (its source away), nothing is written.
         let observer = packager.assumeIsolated {
             $0.observe { [weak distributor] feed in
@@ -34,12 +36,14 @@ extension PortContext {
                     session.begin(id)
                 }
                 if case .segment = feed, distributor?.assumeIsolated({ $0.playsFallback }) ?? false { return }
+                if case .segment = feed { quiet.heard() }
                 recorder.take(feed)
             }
         }
         let loop = distributor.loop
         return {
             loop.execute {
+                quiet.cancel()
                 packager.assumeIsolated { $0.forget(observer) }
                 recorder.finish()
             }

@@ -27,6 +27,9 @@ public final class Recorder: @unchecked Sendable {
         public var rotation: Duration = .seconds(3_600)
         /// Whether a title change also starts a new file.
         public var splitOnTitles = false
+        /// How long a stream that stops coming without ending (a branch's root away) may bring nothing before its
+        /// file is finished (``QuietEnd``).
+        public var quietEnd: Duration = QuietEnd.defaultWait
 
         /// Nothing recorded.
         public init() {}
