@@ -7,14 +7,18 @@ extension Connection {
     ///   ``SocketError/failed(operation:errno:message:)`` whose text says "connection refused" when
     ///   nothing listens there; other socket errors as they come.
     /// - Note: cancelling the calling task does not cut the wait short; the timeout does.
+    /// - Parameter receiveBuffer: `SO_RCVBUF`, set before the connect so that the window the peer is offered
+    ///   stays that small (no autotuning): the peer's send buffer then fills, and it sees at once, when this side
+    ///   stops reading.
     public static func connect(
         to address: SocketAddress,
         on loop: EventLoop = .shared,
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(10),
+        receiveBuffer: Int? = nil
     ) async throws(SocketError) -> Connection {
         let result: Result<Connection, SocketError> = await withCheckedContinuation { continuation in
             loop.execute {
-                Connector.start(address: address, loop: loop, timeout: timeout) { result in
+                Connector.start(address: address, loop: loop, timeout: timeout, receiveBuffer: receiveBuffer) { result in
                     continuation.resume(returning: result)
                 }
             }
@@ -43,12 +47,13 @@ final class Connector: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Starts connecting; `completion` is called exactly once, on the loop thread.
-    static func start(address: SocketAddress, loop: EventLoop, timeout: Duration,
+    static func start(address: SocketAddress, loop: EventLoop, timeout: Duration, receiveBuffer: Int? = nil,
                       completion: @escaping (Result<Connection, SocketError>) -> Void) {
         loop.preconditionInEventLoop()
         let socket: Socket
         do {
             socket = try Socket.tcp(address.family)
+            if let receiveBuffer { try socket.setReceiveBufferSize(receiveBuffer) }
         } catch {
             completion(.failure(error))
             return

@@ -35,16 +35,18 @@ public enum Upstream {
     ///   - audioAsItArrives: hand the stream's audio on as each read brings it, not per `icy-metaint` block
     ///     (``Icy/StreamReader/init(segmentBytes:audioAsItArrives:)``): a relay of a station with a large
     ///     `icy-metaint` then passes audio on without waiting a whole block.
+    ///   - receiveBuffer: the connection's `SO_RCVBUF`, if it is to be small
+    ///     (``CastyNet/Connection/connect(to:on:timeout:receiveBuffer:)``).
     /// - Throws: ``CastyError`` saying what went wrong and where.
     public static func open(
         _ url: StreamURL, headers: Headers = [:], metadata: Bool = true, loop: EventLoop = .shared,
         timeout: Duration = .seconds(10), maxRedirects: Int = 5, segmentBytes: Int = 8192, audioOnly: Bool = true,
-        audioAsItArrives: Bool = false
+        audioAsItArrives: Bool = false, receiveBuffer: Int? = nil
     ) async throws(CastyError) -> OpenedStream {
         var chain = [url]
         var current = url
         while true {
-            let connection = try await connect(current, loop: loop, timeout: timeout)
+            let connection = try await connect(current, loop: loop, timeout: timeout, receiveBuffer: receiveBuffer)
             var request: [UInt8] = []
             sendRequest(host: current.authority, feed: current.path, metadata: metadata, headers: headers) { request += $0 }
             let answer = await ReplyReader.read(
@@ -74,7 +76,9 @@ public enum Upstream {
 
     /// Resolves the host and connects to the first address that answers, all within `timeout`: a name with
     /// several addresses that do not answer costs `timeout` in all, not `timeout` for each.
-    static func connect(_ url: StreamURL, loop: EventLoop, timeout: Duration) async throws(CastyError) -> Connection {
+    static func connect(
+        _ url: StreamURL, loop: EventLoop, timeout: Duration, receiveBuffer: Int? = nil
+    ) async throws(CastyError) -> Connection {
         let deadline = ContinuousClock.now + timeout
         let addresses: [SocketAddress]
         do {
@@ -82,12 +86,13 @@ public enum Upstream {
         } catch {
             throw .network(url, error)
         }
-        return try await connect(url, to: addresses, loop: loop, deadline: deadline)
+        return try await connect(url, to: addresses, loop: loop, deadline: deadline, receiveBuffer: receiveBuffer)
     }
 
     /// Connects to the first of `addresses` that answers before `deadline`, trying them in turn.
     static func connect(
-        _ url: StreamURL, to addresses: [SocketAddress], loop: EventLoop, deadline: ContinuousClock.Instant
+        _ url: StreamURL, to addresses: [SocketAddress], loop: EventLoop, deadline: ContinuousClock.Instant,
+        receiveBuffer: Int? = nil
     ) async throws(CastyError) -> Connection {
         var lastError = SocketError.resolve(host: url.host, message: "no address")
         for address in addresses {
@@ -97,7 +102,7 @@ public enum Upstream {
                 break
             }
             do {
-                let connection = try await Connection.connect(to: address, on: loop, timeout: left)
+                let connection = try await Connection.connect(to: address, on: loop, timeout: left, receiveBuffer: receiveBuffer)
                 guard url.secure else { return connection }
                 try await connection.startTLS(host: url.host, timeout: max(deadline - .now, .zero))
                 return connection

@@ -1,3 +1,4 @@
+import Glibc
 @testable import CastyNet
 @testable import CastyWire
 import Icy
@@ -118,6 +119,40 @@ struct TreeHardeningTests {
         source.stop()
         stop(stranger)
         root.port.close()
+    }
+
+    // MARK: A node that hangs
+
+    @Test("A branch sent to a node that answers nothing (hung, its kernel still accepting) names it as lost at its next ask")
+    func branchSentToAHungNode_TellsTheTreeItIsLost() async throws {
+        // The hung node: a socket that listens and never accepts — connections complete in the kernel's backlog.
+        let hung = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(hung) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(hung, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(listen(hung, 16) == 0)
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(hung, $0, &length) } }
+        let hungPort = UInt16(bigEndian: bound.sin_port)
+        // A root that sends every branch to the hung node.
+        let root = try FakeUpstream(on: .shared) { connection, _ in
+            connection.write(Array("HTTP/1.0 302 Found\r\nLocation: http://127.0.0.1:\(hungPort)/\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.closeWhenSent(timeout: .seconds(1))
+        }
+        var configuration = Branch.Configuration()
+        configuration.connectTimeout = .milliseconds(300)
+        configuration.backoff = .milliseconds(20)
+        let serving = try Branch.serve(root: root.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+        #expect(await eventually(timeout: .seconds(5)) { root.requests.value.count >= 2 })
+        let first = try #require(root.requests.value.first)
+        #expect(first.headers["X-Casty-Lost"] == nil)
+        #expect(root.requests.value[1].headers["X-Casty-Lost"] == "127.0.0.1:\(hungPort)",
+                "the node it could not reach: \(root.requests.value[1].headers["X-Casty-Lost"] ?? "none")")
+        stop(serving)
+        await root.close()
     }
 
     // MARK: A root that restarts

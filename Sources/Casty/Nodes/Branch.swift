@@ -99,6 +99,12 @@ public actor Branch: UpstreamNode {
     private var missing = false
     /// How often a branch whose root has no such stream asks again, at most.
     static let missingBackoff: Duration = .seconds(10)
+    /// The receive buffer of a branch's link to its parent: two seconds of a 128 kbit/s stream. Left to the
+    /// kernel, it grows to megabytes — a minute of audio —, and a branch that hangs (its process stopped, its
+    /// kernel still accepting) would keep its place that long while its parent's sends still went out; this small,
+    /// the parent's send buffer fills within seconds and the branch is dropped as lagging, its place given to
+    /// another. Thirty times what the stream needs even across an ocean (32 KiB a 100 ms round trip is 320 KB/s).
+    static let linkReceiveBuffer = 32 * 1024
 
     /// A branch of the tree whose root is at `root`, serving other branches at `address` (`host:port`).
     public init(root: StreamURL, address: String, configuration: Configuration = .init(), loop: EventLoop = .shared, logger: EventLog = .silent) {
@@ -163,6 +169,11 @@ public actor Branch: UpstreamNode {
     /// Opens the stream at the root, following the tree's redirects. A tree node redirects a branch to a
     /// child's root path (`http://child/`); the branch asks the child for the same mount it asked the root
     /// for, so a tree of many mounts places each mount's branches in that mount's own tree.
+    ///
+    /// A node it was sent to that cannot be reached — refused, silent, hung (its kernel still accepts, its
+    /// process answers nothing) — is told to the tree at the next ask as the parent lost (`X-Casty-Lost`), so that
+    /// the node that sent it there sends it elsewhere rather than to the same place again, as long as its parent
+    /// has not noticed the hung child itself.
     private func open(headers: Headers) async throws(CastyError) -> OpenedStream {
         var chain = [root]
         var current = root
@@ -170,7 +181,7 @@ public actor Branch: UpstreamNode {
             do {
                 return try await Upstream.open(
                     current, headers: headers, loop: loop, timeout: configuration.connectTimeout, maxRedirects: 0,
-                    audioAsItArrives: true)
+                    audioAsItArrives: true, receiveBuffer: Self.linkReceiveBuffer)
             } catch .redirects(let followed, loop: false) where followed.count == 2 {
                 var next = followed[1]
                 if next.path == "/" { next.path = root.path }
@@ -178,13 +189,29 @@ public actor Branch: UpstreamNode {
                 chain.append(next)
                 if looped || chain.count > configuration.maxRedirects + 1 { throw .redirects(chain, loop: looped) }
                 current = next
+            } catch {
+                if current != root, Self.isUnreachable(error) { lostParent = Self.treeAddress(current) }
+                throw error
             }
         }
     }
 
+    /// Whether `error` says a node could not be reached or answered nothing, rather than answering no.
+    private static func isUnreachable(_ error: CastyError) -> Bool {
+        switch error {
+        case .network, .noReply, .silent, .ended: true
+        default: false
+        }
+    }
+
+    /// A node's address as the tree names it: `host:port`, `[v6]:port`.
+    private static func treeAddress(_ url: StreamURL) -> String {
+        url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+    }
+
     func lost(_ reason: CastyError) {
         lostAt = .now
-        lostParent = parent.map { $0.host.contains(":") ? "[\($0.host)]:\($0.port)" : "\($0.host):\($0.port)" }
+        lostParent = parent.map(Self.treeAddress)
         parent = nil
     }
 
