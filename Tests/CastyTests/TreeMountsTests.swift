@@ -171,6 +171,18 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A root of one configured mount, its source away: a branch asking / (every path's mount) is told 503, and nothing is logged")
+    func aBranchAskingTheRootPath_OfAOneMountRootWithoutASource_Gets503_Unlogged() async throws {
+        let log = StationServerTests.Log()
+        let server = try stationRoot(["/live"], logger: log.logger)
+        let branch = try await TestPeer.connect(to: server.address, on: .shared)
+        await branch.send("GET / HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:9\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { branch.closed.value })
+        #expect(branch.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n"), "\(branch.text)")
+        #expect(!log.contains("refused"), "eager branches ask every half second: \(log.lines.value)")
+        server.close()
+    }
+
     @Test func aBranchAnswersAMountTheRootDoesNotHave_WithTheRoots404_AndOneNotLiveYet_With503() async throws {
         let log = StationServerTests.Log()
         let server = try stationRoot(["/a", "/later"], logger: log.logger)

@@ -56,7 +56,9 @@ enum StreamRoutes {
     /// a branch told `404` drops it and answers its own players `404` too, as this node answers them.
     static func noMount(_ exchange: Exchange) {
         let port = exchange.port
-        if exchange.request.headers["x-casty-branch"] != nil, let mount = port.mounts?.mount(at: exchange.path),
+        // The one mount of a server whose mounts are configured is every path's (`/` too, which branches ask).
+        if exchange.request.headers["x-casty-branch"] != nil,
+           let mount = port.mounts.flatMap({ $0.mount(at: exchange.path) ?? $0.soleMount }),
            takesBranches(exchange, mount.distributor) {
             return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
                                    headers: ["Retry-After": "2"])
