@@ -42,16 +42,19 @@ public enum SafeText {
         return text.prefix(limit) + "… (\(text.count) characters)"
     }
 
-    /// `text` without control characters (a tab becomes a space), for a header value or a page.
+    /// `text` without control characters, for a header value, a title or a page: a tab or a line break (CR, LF,
+    /// CRLF) becomes a space — `line1\r\nline2` is `line1 line2`, not `line1line2` —, any other is dropped.
     public static func printable(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isControl) else { return text }
         var out = String.UnicodeScalarView()
+        var previous: Unicode.Scalar = " "
         for scalar in text.unicodeScalars {
-            if scalar == "\t" {
+            if scalar == "\t" || scalar == "\r" || (scalar == "\n" && previous != "\r") {
                 out.append(" ")
             } else if !isControl(scalar) {
                 out.append(scalar)
             }
+            previous = scalar
         }
         return String(out)
     }

@@ -489,6 +489,21 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("On a one-mount server, what browsers and crawlers fetch on their own is not the stream")
+    func robotsAndTouchIcons_AreNotTheStream() async throws {
+        let server = try server(mounts: ["/only"])
+        let source = try await self.source(server, mount: "/only")
+        let feeding = keepFeeding(source)
+        let robots = try await ask(server, "/robots.txt", admin: false)
+        #expect(robots.hasPrefix("HTTP/1.0 200 OK") && robots.hasSuffix("User-agent: *\nDisallow: /\n"), "\(robots)")
+        for icon in ["/apple-touch-icon.png", "/apple-touch-icon-precomposed.png", "/favicon.ico"] {
+            #expect(try await ask(server, icon, admin: false).hasPrefix("HTTP/1.0 404"), "\(icon)")
+        }
+        feeding.cancel()
+        await source.close()
+        server.close()
+    }
+
     @Test func severalMounts_UnknownPathIs404_StatusListsEveryMount() async throws {
         let server = try server()
         #expect(try await ask(server, "/nothing-here", admin: false).hasPrefix("HTTP/1.0 404"))

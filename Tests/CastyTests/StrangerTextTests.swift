@@ -28,6 +28,13 @@ struct StrangerTextTests {
         #expect(SafeText.printable("Radio €uro") == "Radio €uro")
     }
 
+    @Test("A line break is a space, not a join: line1\\r\\nline2 is 'line1 line2'")
+    func printable_TurnsLineBreaksIntoSpaces() {
+        #expect(SafeText.printable("line1\r\nline2") == "line1 line2")
+        #expect(SafeText.printable("a\nb\rc") == "a b c")
+        #expect(SafeText.printable("A\u{0}B") == "AB")
+    }
+
     @Test func aHugeTitle_IsShortenedForTheLog_SayingHowLongItWas() async throws {
         let station = StationServerTests()
         let log = StationServerTests.Log()

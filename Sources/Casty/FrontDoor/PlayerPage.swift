@@ -11,10 +11,16 @@ enum PlayerPage {
                         headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"])
     }
 
-    /// `/favicon.ico`: none (without this route, a port of one stream would play the stream to a browser's icon
-    /// request).
+    /// `/favicon.ico`, `/apple-touch-icon…`: none (without these routes, a port of one stream would play the stream
+    /// to a browser's, or an iPhone's, icon request, holding a listener's place).
     static func noIcon(_ exchange: Exchange) {
         exchange.answer(404, "Not Found", body: "No icon here.")
+    }
+
+    /// `/robots.txt`: crawlers are asked to stay away — every path of a one-mount port is the stream, and a
+    /// crawler following links would hold a listener's place for as long as it read.
+    static func robots(_ exchange: Exchange) {
+        exchange.answer(200, "OK", body: "User-agent: *\nDisallow: /\n", headers: ["Cache-Control": "max-age=86400"])
     }
 
     /// Whether a request for `/` comes from a browser that wants a page rather than the stream.

@@ -9,6 +9,7 @@ internal import Icy
 /// | `GET`, `HEAD`   | `/status-json.xsl` | the same, where tools written for Icecast ask                  |
 /// | `GET`, `HEAD`   | `/tree`        | ``StatusRoutes/tree(_:)``: the node's place in the tree, one line  |
 /// | `GET`, `HEAD`   | `/player/…`    | ``PlayerPage/serve(_:)``: the player page (also `/` for a browser)   |
+/// | `GET`, `HEAD`   | `/favicon.ico`, `/apple-touch-icon…`, `/robots.txt` | what browsers and crawlers fetch on their own: no icon, no crawling |
 /// | `GET`, `HEAD`   | `/api/…`       | ``APIRoutes/call(_:)``: mounts, titles and live title events for pages |
 /// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
 /// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
@@ -70,6 +71,8 @@ struct Router: Sendable {
         Route([.get, .head], .prefix("/api/"), APIRoutes.call),
         Route([.get, .head], .prefix("/player/"), PlayerPage.serve),
         Route([.get, .head], .exact("/favicon.ico"), PlayerPage.noIcon),
+        Route([.get, .head], .exact("/robots.txt"), PlayerPage.robots),
+        Route([.get, .head], .prefix("/apple-touch-icon"), PlayerPage.noIcon),
         Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
         Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
