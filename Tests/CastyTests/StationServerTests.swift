@@ -638,6 +638,32 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("Players that reset their connection right after asking hold no place: the next player is served at once", arguments: [false, true])
+    func playersThatResetRightAfterAsking_HoldNoPlace(onOtherLoops: Bool) async throws {
+        let group = onOtherLoops ? EventLoopGroup(count: 3, first: loop) : nil
+        defer { for other in group?.loops.dropFirst() ?? [] { other.shutdown() } }
+        let server = try server(limits: (server: 2, mounts: [:])) { $0.options.loops = group }
+        let source = try await source(server)
+        let feeding = keepFeeding(source)
+        defer { feeding.cancel() }
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
+        for _ in 0..<4 {  // more than the limit: each asks, then resets at once
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            let connection = peer.connection
+            await loop.submit {
+                try? connection.socket.setResetOnClose()
+                connection.write(Array("GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n".utf8))
+                connection.close()
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(3)) { $0.count > 4170 }, "served, not 503: \(player.text.prefix(60))")
+        #expect(player.text.hasPrefix("HTTP/1.0 200"))
+        await player.close()
+        server.close()
+    }
+
     @Test func configuration_RefusesBadMountNamesAndFallbackCircles() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["live"]

@@ -23,25 +23,40 @@ enum StreamRoutes {
             port.treeKeyRefusals("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
             return exchange.answer(403, "Forbidden", body: "This tree takes branches with its key only (X-Casty-Key).")
         }
-        if branch == nil, let mounts = port.mounts, let mount = mounts.mount(at: exchange.path) ?? mounts.all.first,
-           let limit = mounts.admitListener(to: mount) {
-            port.refused()
-            port.logger("listener \(exchange.peer) refused on \(mount.path): \(limit) (503)")
-            return exchange.answer(503, "Service Unavailable", body: "Too many listeners: \(limit).", headers: ["Retry-After": "30"])
-        }
+        guard let withdraw = admit(exchange, branch: branch) else { return }
         if let branch, let lost = request.headers["x-casty-lost"] {
             distributor.assumeIsolated { $0.suspect(lost, reportedBy: branch) }
         }
         let keyed = branch != nil && port.options.treeKey != nil
         guard !keyed, let control = port.control, control.authorizesListeners else {
-            return serve(exchange, distributor: distributor, branch: branch, onLeave: nil)
+            return serve(exchange, distributor: distributor, branch: branch, withdraw: withdraw, onLeave: nil)
         }
         let call = ListenerAuthorization.call(exchange, mount: exchange.path)
         ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { refusal in
-            guard !exchange.connection.isClosed else { return }
-            if let refusal { return ListenerAuthorization.refuse(exchange, call, what: exchange.path, why: refusal) }
-            serve(exchange, distributor: distributor, branch: branch) { control.listenerLeft(call) }
+            guard !exchange.connection.isClosed else { return withdraw() }
+            if let refusal {
+                withdraw()
+                return ListenerAuthorization.refuse(exchange, call, what: exchange.path, why: refusal)
+            }
+            serve(exchange, distributor: distributor, branch: branch, withdraw: withdraw) { control.listenerLeft(call) }
         }
+    }
+
+    /// Admits a player to its mount under the listener limits, holding its place until its request reaches the
+    /// mount; returns what frees the place should it not come after all — or `nil` when a limit refused it
+    /// (answered `503` here). A branch, and a port of one stream, have nothing to hold.
+    private static func admit(_ exchange: Exchange, branch: String?) -> (@Sendable () -> Void)? {
+        let port = exchange.port
+        guard branch == nil, let mounts = port.mounts, let mount = mounts.mount(at: exchange.path) ?? mounts.all.first else {
+            return {}
+        }
+        if let limit = mounts.admitListener(to: mount) {
+            port.refused()
+            port.logger("listener \(exchange.peer) refused on \(mount.path): \(limit) (503)")
+            exchange.answer(503, "Service Unavailable", body: "Too many listeners: \(limit).", headers: ["Retry-After": "30"])
+            return nil
+        }
+        return { mounts.withdrawListener(from: mount) }
     }
 
     /// Whether this port takes a request with `X-Casty-Branch` for `distributor`'s stream as a branch: the port
@@ -78,7 +93,11 @@ enum StreamRoutes {
     /// A player moving to another loop gets its reply head here and now, from the distributor's promise of
     /// the number it starts at: its client then asks to resume there. The head waits for no other loop — a
     /// listener loop in the middle of a fan-out, the distributor's answer on its way back — only the burst does.
-    private static func serve(_ exchange: Exchange, distributor: Distributor, branch: String?, onLeave: (@Sendable () -> Void)?) {
+    /// `withdraw` frees the place held for the player should its connection close before its client can ask.
+    private static func serve(
+        _ exchange: Exchange, distributor: Distributor, branch: String?, withdraw: @escaping @Sendable () -> Void,
+        onLeave: (@Sendable () -> Void)?
+    ) {
         var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
         let port = exchange.port
         // A browser starts further back: it plays only once it holds seconds of audio (ClientOptions.browserBurst).
@@ -94,6 +113,8 @@ enum StreamRoutes {
             listening.resume = promise.next
             headWritten = exchange.connection.write(listening.replyHead(next: promise.next, context: promise.context, port: port))
         }
+        // A player that reset its connection right after asking (its head could not be written) never comes.
+        guard !exchange.connection.isClosed else { return withdraw() }
         exchange.connection.handOver(to: target) { [listening, headWritten] connection in
             start(Client(
                 connection: connection, port: port, distributor: distributor, listening: listening, peer: peer,

@@ -268,6 +268,9 @@ public actor Distributor: LoopNode {
     /// Holds a place for a player admitted at the front door until its request arrives.
     func promisePlace() { core.promise(at: .now) }
 
+    /// Frees the place held for a player admitted at the front door that will not come after all.
+    func withdrawPlace() { core.withdrawPromise() }
+
     /// Whether nobody listens: no player, no branch, nobody waiting for the stream, no page following the titles
     /// (a relay, such as an HLS packager, does not count).
     var isIdle: Bool { core.playerCount == 0 && core.branchCount == 0 && core.waitingCount == 0 && watchers.isEmpty }

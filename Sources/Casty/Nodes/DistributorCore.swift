@@ -398,6 +398,13 @@ struct DistributorCore<Listener: Hashable> {
         promises.append(now)
     }
 
+    /// A player admitted at the front door will not come after all (its connection closed before its request
+    /// could be handed on, the listener authorization refused it): its place is free at once, not after
+    /// ``promiseLife``. Places are alike; the oldest goes.
+    mutating func withdrawPromise() {
+        if !promises.isEmpty { promises.removeFirst() }
+    }
+
     /// The players served, waiting for the stream, or on their way: what a listener limit counts, so that
     /// players arriving together cannot all pass it.
     func admittedPlayers(at now: ContinuousClock.Instant) -> Int {

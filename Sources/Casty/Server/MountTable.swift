@@ -167,6 +167,14 @@ final class MountTable: @unchecked Sendable {
         return nil
     }
 
+    /// A listener ``admitListener(to:)`` admitted will not come after all (its connection closed on the way, the
+    /// listener authorization refused it): the place held for it is freed now, not seconds later — a few requests
+    /// reset right after they were sent must not keep a full server's players out.
+    func withdrawListener(from mount: Mount) {
+        guard rules.maxListeners != nil || rules.mountMaxListeners[mount.path] != nil else { return }
+        mount.distributor.assumeIsolated { $0.withdrawPlace() }
+    }
+
     /// Every mount, in the order they were made.
     var all: [Mount] { order.compactMap { mounts[$0] } }
     /// Mounts held for sources admitted but not started yet (``hold(_:)``).
