@@ -150,6 +150,14 @@ struct DistributorCoreTests {
                 "its players hear the next segment, not the last ones again")
     }
 
+    @Test("A listener moved here by an admin plays on from the next segment: a burst would replay what it has heard")
+    func movedListener_GetsNoBurst() {
+        var core = core(burst: 2)
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        feed(&core, testSegments(5))
+        #expect(describe(core.request(from: 7, resume: Message.liveEdge, branch: nil, at: t0)) == ["reply 7 next 5"])
+    }
+
     @Test func newListener_GetsItsReplyAndABurstOfTheLastSegments() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -664,6 +664,25 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("Moving listeners fills the destination up to its own limit; the rest stay where they are")
+    func adminMove_KeepsToTheDestinationsLimit() async throws {
+        let server = try server(limits: (server: nil, mounts: ["/backup": 1]))
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let source = try await source(server)
+        let feeding = keepFeeding(source)
+        defer { feeding.cancel() }
+        let players = [try await listener(server), try await listener(server)]
+        for player in players { #expect(await player.waitFor { $0.count > 4170 }) }
+        let answer = try await ask(server, "/admin/moveclients?mount=/live&destination=/backup")
+        #expect(answer.contains("\"moved\":1") && answer.contains("\"left\":1"), "\(answer)")
+        #expect(await eventually { try! await ask(server, "/admin/listmounts").contains("\"mount\":\"/backup\",\"listeners\":1") })
+        #expect(try await ask(server, "/admin/listmounts").contains("\"mount\":\"/live\",\"listeners\":1"))
+        station.stop()
+        server.close()
+    }
+
     @Test func configuration_RefusesBadMountNamesAndFallbackCircles() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["live"]

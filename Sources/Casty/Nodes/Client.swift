@@ -105,15 +105,16 @@ public actor Client: LoopNode {
 
     /// Moves the listener to another mount's distributor without closing its connection (an admin's
     /// `moveclients`): it leaves its distributor, asks the other one, and plays its segments from their next
-    /// one on, with the same ICY framing (every mount of a server cuts segments of the same size). The
-    /// numbering restarts there: the listener counts one gap.
+    /// one on — no burst, which would replay seconds it has heard (``Message/liveEdge``) —, with the same
+    /// ICY framing (every mount of a server cuts segments of the same size). The numbering restarts there: the
+    /// listener counts one gap.
     func move(to other: Distributor) {
         guard phase == .streaming, other !== distributor else { return }
         completeAhead()
         phase = .moving
         distributor.leave(self)
         distributor = other
-        other.send(.request(from: self, resume: nil, branch: nil))
+        other.send(.request(from: self, resume: Message.liveEdge, branch: nil))
     }
 
     /// What the admin API tells of the listener.

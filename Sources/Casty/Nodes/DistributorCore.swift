@@ -489,9 +489,11 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// The first number a new listener gets: the last ``Distributor/Configuration/burst`` segments (or `burst`,
-    /// if more), or — for a listener that resumes at a number still in the ring — everything from there.
+    /// if more), or — for a listener that resumes at a number still in the ring — everything from there; the
+    /// next segment for one that asks for the live edge (``Message/liveEdge``).
     private func start(resume: Int?, burst: Int = 0) -> Int {
         let upcoming = next ?? 0
+        if resume == Message.liveEdge { return upcoming }
         let oldest = ring.first?.number ?? upcoming
         if let resume, resume >= oldest, resume <= upcoming { return resume }
         return max(oldest, upcoming - max(burst, configuration.burst))

@@ -15,6 +15,11 @@ public import CastyNet
 /// In one process a message is a call of ``Node/send(_:)``; across machines it travels as ICY over HTTP
 /// (see DESIGN.md).
 public enum Message: Sendable {
+    /// The `resume` of a ``request(from:resume:branch:)`` that asks for the stream from its next segment on,
+    /// without a burst: a listener moved from another mount by an admin (`moveclients`), which has played up to
+    /// this moment — a burst would play it seconds it has heard again.
+    public static let liveEdge = Int.max
+
     /// Ask to be sent the stream. `resume` is the first segment number wanted (a branch that re-attaches
     /// after a failure), or `nil` for "from now on". `branch` is where the requester serves other branches
     /// (`host:port`, sent as `X-Casty-Branch`), or `nil` for a media player; only a branch may be redirected.

@@ -116,10 +116,15 @@ enum AdminRoutes {
             if let mismatch = mounts.codecMismatch(moving: found, to: destination) {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(mismatch): players cannot change codec")])
             }
-            let moving = clients(of: found).filter { !$0.isBranch }
+            // As many as the destination's own limit leaves room for (the server's total does not change).
+            let players = clients(of: found).filter { !$0.isBranch }
+            let room = mounts.room(on: destination)
+            let moving = players.prefix(room ?? players.count)
             for client in moving { client.moveLater(to: destination.distributor) }
-            exchange.port.logger("admin: \(moving.count) listeners moved from \(found.path) to \(destination.path)")
-            answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path)])
+            let left = players.count - moving.count
+            exchange.port.logger("admin: \(moving.count) listeners moved from \(found.path) to \(destination.path)"
+                + (left > 0 ? "; \(left) stay, \(destination.path) has its most listeners" : ""))
+            answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path), "left": .number(left)])
         case "/admin/whitelist":
             guard let path = mount else { return answer(exchange, 400, "Bad Request", ["error": .text("give &mount=/name")]) }
             switch exchange.query("action") {

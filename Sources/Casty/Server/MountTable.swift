@@ -167,6 +167,12 @@ final class MountTable: @unchecked Sendable {
         return nil
     }
 
+    /// How many more listeners `mount`'s own limit takes, if it has one (`--mount-max-listeners`).
+    func room(on mount: Mount) -> Int? {
+        guard let limit = rules.mountMaxListeners[mount.path] else { return nil }
+        return max(0, limit - mount.distributor.assumeIsolated { $0.admittedPlayers })
+    }
+
     /// A listener ``admitListener(to:)`` admitted will not come after all (its connection closed on the way, the
     /// listener authorization refused it): the place held for it is freed now, not seconds later — a few requests
     /// reset right after they were sent must not keep a full server's players out.
