@@ -12,7 +12,8 @@ CASTY_CLI="${CASTY_CLI:?set CASTY_CLI to a casty-cli binary}"
 RUNS="${RUNS:-3}"
 TMP=$(mktemp -d /tmp/casty-hung.XXXXXX)
 trap 'kill -CONT $(jobs -p) 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"   # free_port
 
 for run in $(seq 1 "$RUNS"); do
     root_port=$(free_port); branch_port=$(free_port)
