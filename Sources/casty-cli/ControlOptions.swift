@@ -64,11 +64,12 @@ enum ControlOptions {
             throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port], not '\(publicURL)'")
         }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
-        // Options that only shape a call the node does not make: a forgotten URL, not a choice.
+        // Options given here (not inherited from an environment shared by many nodes) that only shape a call the
+        // node does not make: a forgotten URL, not a choice.
         for (option, needs) in [("key-verification-auth", "key-verification-url"), ("key-verification-timeout", "key-verification-url"),
                                 ("event-callback-auth", "event-callback-url"), ("event-spool", "event-callback-url")]
-        where value(option, arguments) != nil && value(needs, arguments) == nil {
-            throw UsageError("\(given(option, arguments)) needs --\(needs)")
+        where arguments.value(option) != nil && value(needs, arguments) == nil {
+            throw UsageError("--\(option) needs --\(needs)")
         }
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {
