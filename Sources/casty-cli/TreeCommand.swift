@@ -12,7 +12,7 @@ enum TreeCommand: Command {
         Asks the root for its state (GET /tree), then each of its branches, and so on down, and prints the tree:
         each node's address, depth, players, segments received, gaps, and its branches. A root that cannot be
         reached, or that is not a Casty tree node, is an error (exit status 1); a branch below it that cannot be
-        reached is shown as such.
+        read is shown as such, the whole tree printed, and the exit status is 1 too.
 
         With a mount's path (http://root:8000/live), it walks that mount's tree (GET /tree?mount=/live at every
         node); without one, the root's first (or only) stream's.
@@ -26,6 +26,7 @@ enum TreeCommand: Command {
         var visited: Set<String> = []
         var nodes = 0
         var deepest = 0
+        var unreachable = 0
         while let (url, indent) = pending.popLast() {
             guard visited.insert(url.authority).inserted else { continue }
             let line: String
@@ -34,6 +35,7 @@ enum TreeCommand: Command {
             } catch {
                 if nodes == 0 { throw ServeError("\(url.authority) is not reachable as a Casty tree node: \(error)") }
                 print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
+                unreachable += 1
                 continue
             }
             let fields = TreeLine(line)
@@ -41,6 +43,7 @@ enum TreeCommand: Command {
                 let what = "\(url.authority) answered GET /tree with something other than a Casty tree node's line"
                 if nodes == 0 { throw ServeError(what) }
                 print(String(repeating: "  ", count: indent) + what)
+                unreachable += 1
                 continue
             }
             nodes += 1
@@ -54,6 +57,11 @@ enum TreeCommand: Command {
             for child in fields.children.reversed() {
                 if let url = StreamURL("http://\(child)/") { pending.append((url, indent + 1)) }
             }
+        }
+        guard unreachable == 0 else {
+            // A monitoring script reads the status: part of the tree is out of sight, not fine.
+            print("\(nodes) nodes, depth \(deepest); \(unreachable) more could not be read")
+            throw ServeError("\(unreachable) node\(unreachable == 1 ? "" : "s") of the tree could not be read")
         }
         print("\(nodes) nodes, depth \(deepest)")
     }
