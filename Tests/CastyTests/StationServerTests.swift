@@ -233,16 +233,22 @@ struct StationServerTests {
     @Test("A fallback whose source came and went for good leaves its mounts alive: the mount's own source is heard, and the fallback's next one")
     func fallbackWhoseSourceTimedOut_LeavesTheMountAlive() async throws {
         let log = Log()
-        let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(1), log: log)
+        // A source timeout of 3 s, not 1: a loaded CI run once kept the feeding task away for over a second, the
+        // source was dropped for silence, and /live had nothing to play.
+        let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(3), log: log)
         let backup = try await source(server, mount: "/backup")
         #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         var feeding = keepFeeding(backup)
+        // Once /live has /backup's stream.
+        #expect(await eventually(timeout: .seconds(10)) {
+            await loop.submit { server.table.mount(at: "/live")?.distributor.assumeIsolated { $0.stat().context != nil } ?? false }
+        })
         let early = try await listener(server)  // /live has no source: it hears /backup
         #expect(await early.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "\(early.text.prefix(60))")
         feeding.cancel()
         await feeding.value
         await backup.close()
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /backup: no source came back within 1.0 seconds") })
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /backup: no source came back within 3.0 seconds") })
         #expect(await eventually { early.closed.value }, "its fallback's listeners were let go, and so are those of the mount hearing it")
         #expect(try await ask(server, "/api/mounts/live", admin: false).contains(#""live":false,"fallback":false"#), "nothing to play: not live")
         #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/live","listeners":0,"feeding":"idle""#))
@@ -256,7 +262,7 @@ struct StationServerTests {
         feeding.cancel()
         await feeding.value
         await live.close()
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source came back within 1.0 seconds") },
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source came back within 3.0 seconds") },
                 "its fallback has nothing to play either: its listeners are let go after the source timeout")
         #expect(await eventually { player.closed.value })
 
