@@ -20,7 +20,8 @@ extension Exchange {
 
     /// Whether the connection stays open after this request's answer.
     var keepsAlive: Bool {
-        guard [.get, .head, .options, .post].contains(request.method),
+        let method = request.method
+        guard method == .get || method == .head || method == .options || method == .post,
               served + 1 < Self.requestsPerConnection else { return false }
         // A body no route reads would be taken for the next request.
         if let length = request.headers["Content-Length"], Substring(length).trimmingSpaces != "0" { return false }

@@ -103,7 +103,7 @@ final class PortContext: @unchecked Sendable {
     func mount(at path: String) -> Distributor? {
         if let tree { return tree.distributor(at: path) }
         guard let mounts else { return single }
-        guard let mount = mounts.mount(at: path) ?? mounts.soleMount, mounts.isServing(mount) else {
+        guard let mount = mounts.mount(asked: path), mounts.isServing(mount) else {
             return nil
         }
         return mount.distributor

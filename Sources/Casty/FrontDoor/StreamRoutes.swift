@@ -47,7 +47,7 @@ enum StreamRoutes {
     /// (answered `503` here). A branch, and a port of one stream, have nothing to hold.
     private static func admit(_ exchange: Exchange, branch: String?) -> (@Sendable () -> Void)? {
         let port = exchange.port
-        guard branch == nil, let mounts = port.mounts, let mount = mounts.mount(at: exchange.path) ?? mounts.all.first else {
+        guard branch == nil, let mounts = port.mounts, let mount = mounts.mount(asked: exchange.path) else {
             return {}
         }
         if let limit = mounts.admitListener(to: mount) {
@@ -72,8 +72,7 @@ enum StreamRoutes {
     static func noMount(_ exchange: Exchange) {
         let port = exchange.port
         // The one mount of a server whose mounts are configured is every path's (`/` too, which branches ask).
-        if exchange.request.headers["x-casty-branch"] != nil,
-           let mount = port.mounts.flatMap({ $0.mount(at: exchange.path) ?? $0.soleMount }),
+        if exchange.request.headers["x-casty-branch"] != nil, let mount = port.mounts?.mount(asked: exchange.path),
            takesBranches(exchange, mount.distributor) {
             return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
                                    headers: ["Retry-After": "2"])

@@ -17,6 +17,8 @@ public final class QuietEnd: @unchecked Sendable {
     private let wait: Duration
     private let end: @Sendable () -> Void
     private var timer: Scheduled?
+    /// When the stream last brought audio.
+    private var lastHeard = ContinuousClock.now
 
     /// Calls `end` on `loop` once ``heard()`` has not been called for `wait`.
     init(loop: EventLoop, wait: Duration, end: @escaping @Sendable () -> Void) {
@@ -25,11 +27,18 @@ public final class QuietEnd: @unchecked Sendable {
         self.end = end
     }
 
-    /// The stream brought audio: the wait starts again. On the loop.
+    /// The stream brought audio: the wait starts again. On the loop, per relay segment: it only notes the time —
+    /// one timer runs, and when it fires early (audio came since) it is armed again for what is left.
     func heard() {
-        timer?.cancel()
-        timer = loop.schedule(after: wait) { [weak self] in
+        lastHeard = .now
+        if timer == nil { arm(after: wait) }
+    }
+
+    private func arm(after delay: Duration) {
+        timer = loop.schedule(after: delay) { [weak self] in
             guard let self else { return }
+            let quiet = ContinuousClock.now - lastHeard
+            guard quiet >= wait else { return arm(after: wait - quiet) }
             timer = nil
             end()
         }

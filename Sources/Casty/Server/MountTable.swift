@@ -103,6 +103,10 @@ final class MountTable: @unchecked Sendable {
     /// The mounts, by path, and their paths in the order they were made (for listings).
     private var mounts: [String: Mount] = [:]
     private(set) var order: [String] = []
+    /// Mounts held for sources admitted but not started yet (``hold(_:)``).
+    private var held: Set<String> = []
+    /// What the mounts forgotten so far carried (``forget(_:)``): the server's totals never go down.
+    private(set) var forgottenTotals = Totals()
     /// Looks for idle mounts to forget, every few seconds.
     private var sweeper: Scheduled?
 
@@ -154,11 +158,10 @@ final class MountTable: @unchecked Sendable {
     /// (``Distributor/promisePlace()``) — or tells which limit it would pass: the mount's own, or the server's.
     /// Players arriving together are counted as they are admitted, not as their requests arrive.
     func admitListener(to mount: Mount) -> String? {
-        let count = { (mount: Mount) in mount.distributor.assumeIsolated { $0.admittedPlayers } }
-        if let limit = rules.mountMaxListeners[mount.path], count(mount) >= limit {
+        if let limit = rules.mountMaxListeners[mount.path], room(on: mount) == 0 {
             return "\(mount.path) has its most listeners (\(limit))"
         }
-        if let limit = rules.maxListeners, all.reduce(0, { $0 + count($1) }) >= limit {
+        if let limit = rules.maxListeners, all.reduce(0, { $0 + $1.distributor.assumeIsolated { $0.admittedPlayers } }) >= limit {
             return "the server has its most listeners (\(limit))"
         }
         if rules.maxListeners != nil || rules.mountMaxListeners[mount.path] != nil {
@@ -183,11 +186,6 @@ final class MountTable: @unchecked Sendable {
 
     /// Every mount, in the order they were made.
     var all: [Mount] { order.compactMap { mounts[$0] } }
-    /// Mounts held for sources admitted but not started yet (``hold(_:)``).
-    private var held: Set<String> = []
-    /// What the mounts forgotten so far carried (``forget(_:)``): the server's totals never go down.
-    private(set) var forgottenTotals = Totals()
-
     /// Counters of the status line, summed over mounts.
     struct Totals {
         var bytesIn = 0, bytesOut = 0, skipped = 0, dropped = 0
@@ -199,6 +197,11 @@ final class MountTable: @unchecked Sendable {
             skipped += stat.skipped
             dropped += stat.dropped
         }
+    }
+
+    /// The mount a request for `path` is about: the mount of that name, or else the ``soleMount``.
+    func mount(asked path: String) -> Mount? {
+        mounts[path] ?? soleMount
     }
 
     /// The mount a player gets whatever path it asks for: the only one of a server whose mounts are all
