@@ -40,6 +40,7 @@ struct ClientEntryTests {
         // Burst: segments 1…4; the title changed to "Song 3" in segment 3, before the player joined.
         #expect(titles.first == "Song 3")
         #expect(!titles.contains("Song 0"), "an older title is never told after a newer one: \(titles)")
+        #expect(titles.compactMap { $0 } == ["Song 3"], "the title at joining is told once, not again where it began: \(titles)")
         // A later change is told as usual.
         var cutter = try Cutter(segmentBytes: 1000, first: 5)
         cutter.setTitle(Metadata(streamTitle: "Song 5"))

@@ -289,8 +289,9 @@ public actor Client: LoopNode {
             return segment.titleChanged || segment.titleVersion == version ? segment.icy : segment.icyWithTitle
         }
         if segment.title == told.title {
+            // The title it carries was told already (as the title current at joining): not told twice.
             telling = (segment.title, segment.titleVersion)
-            return segment.icy
+            return segment.icyUnchanged
         }
         if bursting {
             // Still the burst, before the segment that carries the title told: an older title, not told again.
