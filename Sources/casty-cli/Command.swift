@@ -96,6 +96,7 @@ func overview(_ commands: [CommandEntry]) -> String {
     casty-cli — relay live Shoutcast/Icecast (ICY) streams
 
     usage: casty-cli <command> [options]      (casty-cli <command> --help for its options)
+           casty-cli --version
 
     commands:
     \(commands.map { "  \($0.name.padding(10))\($0.summary)" }.joined(separator: "\n"))

@@ -14,6 +14,10 @@ guard let name = words.first, !["--help", "-h", "help"].contains(name) else {
     print(overview(commands))
     exit(words.isEmpty ? 1 : 0)
 }
+if name == "--version" || name == "version" {
+    print("casty-cli \(castyVersion)")
+    exit(0)
+}
 guard let command = commands.first(where: { $0.name == name }) else {
     fail("unknown command '\(name)'. Commands: \(commands.map(\.name).joined(separator: ", ")); see casty-cli --help", code: 1)
 }

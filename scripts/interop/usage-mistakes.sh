@@ -10,7 +10,7 @@
 # of something not asked for (--file without --station, an application's credentials without its URL), a branch's
 # --client-port that is its --port. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
-# --advertise or a --host of one address is given. Exit 0 only if all passed. About 15 s; needs python3.
+# --advertise or a --host of one address is given; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -74,4 +74,6 @@ warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" 
 warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" root --source http://127.0.0.1:9/ --port "$port"
 warns - branch --root http://127.0.0.1:9/ --port "$port" --advertise "127.0.0.1:$port"
 warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
+# Not a mistake: the release, on one line, status 0.
+check "--version prints the release" bash -c "'$CLI' --version | grep -qE '^casty-cli [0-9]+\\.[0-9]+\\.[0-9]+\$'"
 ((failures == 0))
