@@ -254,6 +254,51 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A root lets its mount's players go past the source timeout: the branch's players are let go too, and new ones get 404 as at the root")
+    func aSourceAwayPastTheTimeout_LetsTheBranchsPlayersGo() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.sourceTimeout = .seconds(3)
+        let log = StationServerTests.Log()
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: 2, logger: log.logger)
+        let station = StationServerTests()
+        let source = try await station.source(server)
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feeding = station.keepFeeding(source)
+        let serving = try branch(server)
+        let atBranch = try await play("/live", at: serving.port.address)
+        let atRoot = try await play("/live", at: server.address)
+        for player in [atBranch, atRoot] {
+            #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(player.text.prefix(200))")
+        }
+
+        feeding.cancel()
+        await feeding.value
+        await source.close()
+        // Within the source timeout both wait, connected; past it the root lets its player go, and the branch its.
+        try await Task.sleep(for: .seconds(1))
+        #expect(!atBranch.closed.value && !atRoot.closed.value, "players wait for the source within the source timeout")
+        #expect(await eventually(timeout: .seconds(10)) { atRoot.closed.value })
+        #expect(await eventually(timeout: .seconds(10)) { atBranch.closed.value }, "the branch's player is let go as the root's")
+        let late = try await play("/live", at: serving.port.address)
+        #expect(await eventually(timeout: .seconds(10)) { late.closed.value })
+        #expect(late.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"), "\(late.text.prefix(200))")
+        #expect(log.lines.value.contains { $0.hasPrefix("branch ") && $0.contains("refused: nothing to play at /live (404)") },
+                "the root's refusal names a branch: \(log.lines.value)")
+
+        // A source that returns is heard through the branch again.
+        let again = try await station.source(server)
+        #expect(await again.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feedingAgain = station.keepFeeding(again)
+        defer { feedingAgain.cancel() }
+        let back = try await play("/live", at: serving.port.address)
+        #expect(await back.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(back.text.prefix(200))")
+        serving.stop()
+        server.close()
+    }
+
     @Test("A root's mount playing its fallback is still at depth 0: the root names itself once, not as its own parent")
     func aMountPlayingItsFallback_IsAtTheRootsDepth() async throws {
         let server = try stationRoot(["/live", "/backup"], fallbacks: ["/live": "/backup"])

@@ -67,18 +67,20 @@ enum StreamRoutes {
 
     /// A request for a path with nothing to play here: `404` with a short body (``noMountBody(_:)``), and one log
     /// line — but a branch of the tree asking a station server that is a tree root for a mount it has, whose
-    /// source is not live yet, is told `503` with `Retry-After`: the branch keeps its relay and asks again, while
-    /// a branch told `404` drops it and answers its own players `404` too, as this node answers them.
+    /// source is not live yet or is waited for, is told `503` with `Retry-After`: the branch keeps its relay and
+    /// asks again, while a branch told `404` (no such mount, or one whose listeners were let go past the source
+    /// timeout) lets its own players go and answers them `404` too, as this node answers them.
     static func noMount(_ exchange: Exchange) {
         let port = exchange.port
         // The one mount of a server whose mounts are configured is every path's (`/` too, which branches ask).
         if exchange.request.headers["x-casty-branch"] != nil, let mount = port.mounts?.mount(asked: exchange.path),
-           takesBranches(exchange, mount.distributor) {
+           !mount.letGo, takesBranches(exchange, mount.distributor) {
             return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
                                    headers: ["Retry-After": "2"])
         }
         let known = port.mounts?.mount(at: exchange.path) != nil
-        port.logger("listener \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
+        let who = exchange.request.headers["x-casty-branch"] == nil ? "listener" : "branch"
+        port.logger("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
         exchange.answer(404, "Not Found", body: noMountBody(exchange.path))
     }
 

@@ -91,8 +91,10 @@ public actor Branch: UpstreamNode {
     private var pieces: Ticker?
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
-    /// Called each time the root answers `404` before the branch ever had the stream (set by ``BranchMounts``).
-    var onMissing: (@Sendable () -> Void)?
+    /// Called each time the root answers `404` (set by ``BranchMounts``), with whether the branch had the stream
+    /// (the root let its players go, its source away past its source timeout) or never had it (the tree has no such
+    /// mount now).
+    var onMissing: (@Sendable (_ hadStream: Bool) -> Void)?
     /// Whether the root's last answer was `404` before the branch ever had the stream: it asks again every
     /// ``missingBackoff`` then, not at a repair's pace (from ``Configuration/backoff`` up to every
     /// ``Configuration/maxBackoff``: the root would log two refusals a second, for as long as it lasts).
@@ -158,12 +160,24 @@ public actor Branch: UpstreamNode {
             missing = false
             return opened
         } catch {
-            if context == nil, case .notAStream(_, .status(code: 404, _)) = error {
+            if case .notAStream(_, .status(code: 404, _)) = error {
+                let hadStream = context != nil
+                if hadStream, !missing { streamLetGo() }
                 missing = true
-                onMissing?()  // the tree has no such mount (now): a branch made for it on demand is dropped
+                onMissing?(hadStream)  // a branch made on demand for a mount is dropped
             }
             throw error
         }
+    }
+
+    /// The root answered `404` for the stream the branch had: its source stayed away past the source timeout, and
+    /// the root let its players go. So does the branch: its distributors forget the stream and let their players
+    /// and branches go (those asking from now on wait for the next stream), and it asks again every
+    /// ``missingBackoff``, as for a mount the root does not have.
+    private func streamLetGo() {
+        logger("branch \(address): \(root) has no stream any more (404: no source came back within the root's source timeout):"
+            + " its players are let go, as the root's were")
+        for node in subscribers.forgetContext() { (node as? Distributor)?.streamLetGo() }
     }
 
     /// Opens the stream at the root, following the tree's redirects. A tree node redirects a branch to a
@@ -246,7 +260,7 @@ public actor Branch: UpstreamNode {
         } else if next == nil {
             next = first
         }
-        if current != context {
+        if current != context || subscribers.context == nil {
             context = current
             subscribers.ready(current, next: first)
         }

@@ -240,6 +240,17 @@ public actor Distributor: LoopNode {
         onLoop { $0.core.sourceGone() }
     }
 
+    /// The stream ended upstream and will not come back (a branch's root let its own players go past its source
+    /// timeout): its players and branches are let go, its HLS window is dropped, and new listeners wait for the
+    /// next stream.
+    nonisolated func streamLetGo() {
+        onLoop { distributor in
+            distributor.core.sourceGone()
+            distributor.packager?.assumeIsolated { $0.sessionOver() }
+            distributor.perform(distributor.core.dropListeners())
+        }
+    }
+
     /// Disconnects every listener, and goes on taking new ones.
     public nonisolated func dropListeners() {
         onLoop { $0.perform($0.core.dropListeners()) }

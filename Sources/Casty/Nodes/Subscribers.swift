@@ -39,6 +39,15 @@ struct Subscribers {
         for node in nodes { node.send(.piece(number, piece)) }
     }
 
+    /// The stream ended upstream for good: the context is forgotten, and every node waits for the next one's reply
+    /// (``ready(_:next:)``). Returns the nodes, for the caller to tell them the stream ended.
+    mutating func forgetContext() -> [any Node] {
+        context = nil
+        waiting += nodes
+        nodes = []
+        return waiting
+    }
+
     /// Tells every node to stop, and forgets them.
     mutating func stopAll() {
         let all = nodes + waiting

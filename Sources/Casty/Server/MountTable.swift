@@ -24,6 +24,10 @@ final class Mount: @unchecked Sendable {
     /// The `Content-Type` its listeners were told, kept while they wait for a source to return (the distributor
     /// forgets its stream's context when the source goes): a source of another codec then lets them go.
     var waitingType: String?
+    /// Whether its listeners were let go — no source came back within the source timeout — with no source since:
+    /// a branch of the tree asking for it is then answered `404`, as a player is, so that it lets its own players
+    /// go too (while the mount waits for its source, a branch is told `503`, and keeps its players).
+    var letGo = false
     /// Since when the mount has been idle — no source, nobody listening — if it may be forgotten.
     var idleSince: ContinuousClock.Instant?
 
@@ -300,6 +304,7 @@ final class MountTable: @unchecked Sendable {
         }
         mount.fallbackRefused = false
         mount.waitingType = nil
+        mount.letGo = false
         mount.distributor.switchSource(to: session)
     }
 
@@ -361,6 +366,7 @@ final class MountTable: @unchecked Sendable {
         loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
+            mount.letGo = true
             mount.distributor.withPackager { $0.sessionOver() }
             // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
             let hearing = rules.fallbacks.filter { $0.value == mount.path }.compactMap { mounts[$0.key] }

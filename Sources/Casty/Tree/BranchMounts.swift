@@ -89,7 +89,8 @@ public final class BranchMounts: @unchecked Sendable {
         let example = StreamURL(host: root.host, port: root.port, path: "/live", secure: root.secure)
         loop.execute { [self] in
             branch.assumeIsolated { branch in
-                branch.onMissing = { [weak self, loop] in
+                branch.onMissing = { [weak self, loop] hadStream in
+                    guard !hadStream else { return }  // its stream ended: its players were let go, the path is kept
                     loop.execute { [weak self] in self?.rootPathMissing(example: example) }
                 }
             }
@@ -141,8 +142,9 @@ public final class BranchMounts: @unchecked Sendable {
         }
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         relay.branch.assumeIsolated { branch in
-            branch.onMissing = { [weak self, loop] in
-                loop.execute { [weak self] in self?.drop(mount, because: "the root has no such mount (404)", notFound: true) }
+            branch.onMissing = { [weak self, loop] hadStream in
+                let reason = hadStream ? "its stream ended at the root (404)" : "the root has no such mount (404)"
+                loop.execute { [weak self] in self?.drop(mount, because: reason, notFound: true) }
             }
         }
         relays[mount] = (relay, .now)
