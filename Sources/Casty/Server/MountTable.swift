@@ -363,6 +363,7 @@ final class MountTable: @unchecked Sendable {
     /// or its fallback's. (A mount relaying this one is told to let go of its listeners too, and stays attached.)
     /// A fallback refused for its codec is the mount's again once they are gone: new listeners hear it.
     private func dropListenersUnlessServed(_ mount: Mount) {
+        mount.letGo = false  // waited for again
         loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
