@@ -18,7 +18,8 @@ internal import Glibc
 /// listener keeps one spare descriptor open: it closes the spare, accepts the client, closes that
 /// client at once (a clean refusal), and reopens the spare. Each refusal is counted in
 /// ``refusedCount`` and reported to ``onRefuse``; everyone already connected is served as before.
-/// If even the spare cannot be reopened, accepting pauses for 100 ms.
+/// If even the spare cannot be reopened, accepting pauses for 100 ms. A client whose descriptor would eat into the
+/// process's own reserve (``DescriptorReserve``) is refused the same way, before the process runs out.
 ///
 /// **Confinement.** Loop-confined like ``Connection``, except ``localAddress`` and ``loop``.
 public final class Listener: EventLoopHandler, @unchecked Sendable {
@@ -137,6 +138,13 @@ public final class Listener: EventLoopHandler, @unchecked Sendable {
                 onRefuse?(error)
                 pauseAccepting()
                 return
+            }
+            guard DescriptorReserve.admits(client.fd) else {
+                // The descriptors left are the process's own (``DescriptorReserve``): refused as for EMFILE.
+                client.close()
+                refusedCount += 1
+                onRefuse?(.outOfDescriptors)
+                continue
             }
             do {
                 let connection = try Connection(socket: client, loop: loop)

@@ -31,6 +31,10 @@ package struct Socket: Sendable, Hashable {
         Socket.ignoreSIGPIPE
         let fd = Glibc.socket(family.rawValue, casty_sock_stream_nonblocking(), 0)
         guard fd >= 0 else { throw .lastError("socket") }
+        guard DescriptorReserve.admits(fd) else {
+            _ = Glibc.close(fd)
+            throw .outOfDescriptors
+        }
         return Socket(fd: fd)
     }
 

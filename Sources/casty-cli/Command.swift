@@ -2,6 +2,7 @@ import CastyNet
 import Casty
 import Dispatch
 import Glibc
+import Synchronization
 
 /// One subcommand of casty-cli.
 protocol Command: SendableMetatype {
@@ -17,11 +18,19 @@ protocol Command: SendableMetatype {
     static var flags: Set<String> { get }
     /// Runs the command; returns when it is done (most run until interrupted).
     static func run(_ arguments: Arguments) async throws
+    /// Whether the command ends itself when interrupted (it watches ``interrupted``, and reports before it
+    /// exits), rather than being stopped as a server is.
+    static var endsItselfWhenInterrupted: Bool { get }
 }
 
 extension Command {
     static var flags: Set<String> { [] }
+    static var endsItselfWhenInterrupted: Bool { false }
 }
+
+/// Set when Ctrl-C, `kill` or a closed terminal asks a command that ends itself (``Command/endsItselfWhenInterrupted``)
+/// to end; a second such signal exits at once.
+let interrupted = Atomic<Bool>(false)
 
 /// A command, ready to run: what the dispatcher needs to know of it.
 struct CommandEntry: Sendable {
@@ -30,6 +39,7 @@ struct CommandEntry: Sendable {
     private let usage: String
     private let options: Set<String>
     private let flags: Set<String>
+    private let endsItself: Bool
     private let run: @Sendable (Arguments) async throws -> Void
 
     init<C: Command>(_ command: C.Type) {
@@ -38,6 +48,7 @@ struct CommandEntry: Sendable {
         usage = C.usage
         options = C.options
         flags = C.flags
+        endsItself = C.endsItselfWhenInterrupted
         run = { try await C.run($0) }
     }
 
@@ -53,7 +64,7 @@ struct CommandEntry: Sendable {
             let (all, places) = try withConfigFile(words)
             let arguments = try Arguments(all, options: options, flags: flags, places: places)
             parsed = arguments
-            installSignalHandlers()
+            installSignalHandlers(endsItself: endsItself)
             _ = raiseFileDescriptorLimit()
             try await run(arguments)
             exit(0)
@@ -111,14 +122,21 @@ func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
     exit(code)
 }
 
-/// Exits cleanly on Ctrl-C or `kill`, within 3 s: the application hears `stream-closed` for each live source,
-/// recordings are finished, events not sent yet are spooled (``Shutdown``), and listeners see the connection close.
-func installSignalHandlers() {
-    for signal in [SIGINT, SIGTERM] {
-        Glibc.signal(signal, SIG_IGN)
+/// Exits cleanly on Ctrl-C, `kill` or a closed terminal (SIGINT, SIGTERM, SIGHUP), within 3 s: the application
+/// hears `stream-closed` for each live source, recordings are finished, events not sent yet are spooled
+/// (``Shutdown``), and listeners see the connection close. Casty reads its options only at start, so SIGHUP, which
+/// some service managers send to reload, stops it cleanly too; under `nohup`, which ignores SIGHUP, it goes on.
+/// A command that `endsItself` is only told (``interrupted``), and exits at once on a second signal.
+func installSignalHandlers(endsItself: Bool) {
+    for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+        let previous = Glibc.signal(signal, SIG_IGN)
+        if signal == SIGHUP, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
         let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
         source.setEventHandler {
+            if endsItself {
+                if interrupted.exchange(true, ordering: .relaxed) { exit(130) }
+                return
+            }
             let started = ContinuousClock.now
             EventLog.standardError("\(name): stopping (sources ended, recordings finished, events sent or spooled)")
             Shutdown.run(within: .seconds(3))

@@ -2,20 +2,24 @@ import CastyNet
 import CastyWire
 import Casty
 import Glibc
+import Synchronization
 
 /// `casty-cli dummy <url> --count N`: many network listeners, for load tests.
 enum DummyCommand: Command {
     static let name = "dummy"
     static let summary = "connect N network listeners to a stream and report what they receive"
     static let options: Set<String> = ["count", "duration"]
+    static let endsItselfWhenInterrupted = true
     static let usage = """
         usage: casty-cli dummy <url> --count N [--duration S]
 
         Connects N listeners to <url> over TCP, as media players would, and prints one status line per second:
         how many are connected, segments received, gaps in the numbering and lag behind the source. Against a
         Casty node the listeners ask for numbered metadata (X-Casty-Numbered: 1), so gaps and lag are exact;
-        against another server they count segments only. At the end (after --duration seconds, or Ctrl-C)
-        a summary line goes to standard output. Exits non-zero when listeners could not connect or dropped.
+        against another server they count segments only. --duration counts from the start, while listeners
+        are still connecting. At the end (after --duration seconds, or Ctrl-C) a summary line goes to standard
+        output. Exits non-zero when listeners could not connect or dropped (a listener whose socket would take
+        one of the descriptors the process keeps for itself counts as one that could not connect).
 
         options:
           --count N       listeners (default 1)
@@ -28,19 +32,26 @@ enum DummyCommand: Command {
         let count = try arguments.integer("count", default: 1, in: 1...1_000_000)
         let duration = try arguments.value("duration").map { _ in try arguments.integer("duration", default: 0, in: 1...86_400) }
         let dummies = (0..<count).map { _ in NetworkDummy(url: url) }
-        await withTaskGroup(of: Void.self) { group in
-            for dummy in dummies { group.addTask { await dummy.start() } }
-        }
-        let first = await summary(dummies)
-        if first.connected == 0, let error = first.errors.first {
-            fail("dummy: no listener could connect: \(error.key)", code: 1)
-        }
         let started = ContinuousClock.now
-        while duration.map({ ContinuousClock.now - started < .seconds($0) }) ?? true {
+        // They connect while the clock runs and the status lines come.
+        let connecting = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for dummy in dummies { group.addTask { await dummy.start() } }
+            }
+        }
+        Task {
+            await connecting.value
+            let first = await summary(dummies)
+            if first.connected == 0, let error = first.errors.first {
+                fail("dummy: no listener could connect: \(error.key)", code: 1)
+            }
+        }
+        while !interrupted.load(ordering: .relaxed), duration.map({ ContinuousClock.now - started < .seconds($0) }) ?? true {
             try? await Task.sleep(for: .seconds(1))
             let line = await summary(dummies).line
             EventLog.standardError("dummy: \(line)")
         }
+        connecting.cancel()
         let last = await summary(dummies)
         for dummy in dummies { await dummy.close() }
         print("dummy summary: connected=\(last.connected)/\(count) segments=\(last.segments) gaps=\(last.gaps)"

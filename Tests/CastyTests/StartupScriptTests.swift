@@ -8,7 +8,8 @@ extension ScriptLaneTwo {
     /// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
     /// `scripts/interop/config-file.sh`: a `--config` file of many mounts, and its mistakes named by their line;
     /// `scripts/interop/demo.sh`: the README's first command plays; `scripts/interop/usage-mistakes.sh`: a usage
-    /// mistake ends a command before it starts anything, and a tree node advertising 0.0.0.0 warns. Needs python3 (always on the machines Casty is
+    /// mistake ends a command before it starts anything, and a tree node advertising 0.0.0.0 warns;
+    /// `scripts/interop/signals-and-limits.sh`: SIGHUP, a dummy's Ctrl-C, the descriptor limit. Needs python3 (always on the machines Casty is
     /// tested on), and mpg123 for the demo.
     @Suite
     struct StartupScriptTests {
@@ -55,6 +56,15 @@ extension ScriptLaneTwo {
         )
         func usageMistakesEndBeforeAnythingStarts() async {
             await ScriptRun(script: "scripts/interop/usage-mistakes.sh", arguments: [], deadline: .seconds(45)).run()
+        }
+
+        @Test(
+            "SIGHUP stops a station cleanly (not under nohup); Ctrl-C ends a dummy with its summary; past the descriptor limit a dummy counts failures and a proxy refuses peers with a bounded log",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(2))
+        )
+        func signalsAndDescriptorLimits() async {
+            await ScriptRun(script: "scripts/interop/signals-and-limits.sh", arguments: [], deadline: .seconds(90)).run()
         }
 
         @Test(

@@ -34,10 +34,11 @@ final class FrontDoor: @unchecked Sendable {
             }
             FrontDoor(connection: connection, port: port).open()
         }
+        let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
         loop.execute {
             listener.onRefuse = { error in
                 port.refused()
-                port.logger("port \(listener.localAddress): refused a peer: \(error)")
+                refusals("port \(listener.localAddress): refused a peer: \(error)")
             }
         }
         return listener

@@ -46,10 +46,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             counters.connections += 1
             RTMPPublisher(connection: connection, port: port, counters: counters).open()
         }
+        let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
         loop.execute {
             listener.onRefuse = { error in
                 port.refused()
-                port.logger("rtmp port \(listener.localAddress): refused a peer: \(error)")
+                refusals("rtmp port \(listener.localAddress): refused a peer: \(error)")
             }
         }
         return listener

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# signals-and-limits.sh — how casty-cli ends, and what it does at its descriptor limit (README, "casty-cli").
+#
+# Asserts:
+#   (a) SIGHUP (a closed terminal or ssh session; a service manager's "reload") stops a station cleanly, as SIGTERM
+#       does: status 0, the `SIGHUP: stopping …` and `stopped in` lines, the live HLS of --hls-dir deleted (it used
+#       to die of the signal, status 129, leaving a live playlist that no longer moved);
+#   (b) under nohup, which ignores SIGHUP, the station keeps running;
+#   (c) `casty-cli dummy`, told Ctrl-C, prints its summary and exits (it printed a server's shutdown line, no
+#       summary);
+#   (d) `casty-cli dummy` asked for more listeners than its descriptor limit allows counts the rest as failed —
+#       status 1, `dummy error (N×): … out of file descriptors` — rather than dying (SIGILL: Dispatch could no longer
+#       open the /proc files it watches its threads with);
+#   (e) a proxy at its descriptor limit refuses the peers past it, keeps streaming to the others and answering
+#       /status.json, and logs at most five refusals per 10 s (it logged every one, hundreds a second).
+# Exit 0 only if all passed. About 35 s; needs python3.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=scripts/lib/common.sh
+. "$here/../lib/common.sh"
+# shellcheck source=scripts/lib/checks.sh
+. "$here/../lib/checks.sh"
+
+find_casty_cli "$here/../.."
+TMP=$(mktemp -d /tmp/casty-signals.XXXXXX)
+pids=()
+trap stop_started EXIT
+
+# (a) SIGHUP stops a station cleanly.
+port=$(free_port)
+"$CLI" station --port "$port" --hls-dir "$TMP/hls" --hls-target 1 >"$TMP/hup.log" 2>&1 &
+station=$!
+check "(a) the station writes its live HLS to --hls-dir" wait_until 20 test -f "$TMP/hls/index.m3u8"
+kill -HUP "$station"
+rc=0
+wait "$station" || rc=$?
+check "(a) SIGHUP: status 0 (got $rc)" test "$rc" = 0
+check "(a) SIGHUP: the stopping line" log_has "$TMP/hup.log" "SIGHUP: stopping"
+check "(a) SIGHUP: the stopped line" log_has "$TMP/hup.log" "stopped in [0-9]+ ms"
+check "(a) SIGHUP: the live playlist is deleted" test ! -e "$TMP/hls/index.m3u8"
+
+# (b) Under nohup, SIGHUP is ignored.
+port=$(free_port)
+nohup "$CLI" station --port "$port" >"$TMP/nohup.log" 2>&1 &
+station=$!
+pids+=("$station")
+check "(b) the station under nohup listens" wait_until 10 listening "$port"
+kill -HUP "$station"
+sleep 1
+check "(b) under nohup, SIGHUP leaves the station running" kill -0 "$station"
+check "(b) under nohup, SIGHUP is not a stop" bash -c "! grep -q 'SIGHUP: stopping' '$TMP/nohup.log'"
+
+# (c) Ctrl-C ends a dummy with its summary ($station still plays).
+"$CLI" dummy "http://127.0.0.1:$port/" --count 3 >"$TMP/dummy.out" 2>"$TMP/dummy.err" &
+dummy=$!
+sleep 3
+kill -INT "$dummy"
+rc=0
+wait "$dummy" || rc=$?
+check "(c) Ctrl-C: the dummy prints its summary" grep -q "^dummy summary: connected=3/3 " "$TMP/dummy.out"
+check "(c) Ctrl-C: status 0, every listener connected (got $rc)" test "$rc" = 0
+check "(c) Ctrl-C: no server's shutdown line" bash -c "! grep -q 'stopping (sources ended' '$TMP/dummy.err'"
+
+# (d) More dummies than descriptors: the rest fail, counted.
+rc=0
+(ulimit -n 256 && exec "$CLI" dummy "http://127.0.0.1:$port/" --count 300 --duration 2) >"$TMP/many.out" 2>"$TMP/many.err" || rc=$?
+check "(d) past its descriptor limit: status 1, not a crash (got $rc)" test "$rc" = 1
+check "(d) the summary counts who connected" grep -qE "^dummy summary: connected=2[0-9]{2}/300 " "$TMP/many.out"
+check "(d) the others failed for lack of descriptors" grep -qE "^dummy error \([0-9]+×\): .*out of file descriptors" "$TMP/many.out"
+
+# (e) A proxy at its descriptor limit.
+proxy_port=$(free_port)
+(ulimit -n 128 && exec "$CLI" proxy "http://127.0.0.1:$port/" --port "$proxy_port") >"$TMP/proxy.log" 2>&1 &
+pids+=($!)
+check "(e) the proxy listens" wait_until 10 listening "$proxy_port"
+check "(e) the proxy relays the station" wait_until 10 bash -c "curl -s -m 2 http://127.0.0.1:$proxy_port/status.json | grep -q '\"upstream\":\"streaming\"'"
+"$CLI" dummy "http://127.0.0.1:$proxy_port/" --count 300 --duration 3 >"$TMP/flood.out" 2>/dev/null || true
+check "(e) the proxy served as many as it could" grep -qE "^dummy summary: connected=[1-9][0-9]+/300 " "$TMP/flood.out"
+check "(e) the proxy still answers /status.json" bash -c "curl -s -m 2 http://127.0.0.1:$proxy_port/status.json | grep -q icestats"
+refusals=$(grep -c "refused a peer: out of file descriptors" "$TMP/proxy.log" || true)
+check "(e) at most five refusal lines in 10 s (got $refusals)" test "$refusals" -ge 1 -a "$refusals" -le 5
+((failures == 0))
