@@ -265,6 +265,27 @@ struct PlatformServerTests {
         await queue.stop()
     }
 
+    @Test("An event queued while the sender waits to try again is in the spool at once, not at the next attempt: a kill -9 loses it not")
+    func anEventQueuedWhileWaiting_IsSpooledAtOnce() async throws {
+        let gone = try FakeUpstream(on: loop) { _, _ in }
+        let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
+        await gone.close()
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool) }
+        let log = StationServerTests.Log()
+        let queue = EventQueue<StreamEvent>(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "first", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("attempt 3") }, "the sender waits 2 s before its fourth attempt")
+        queue.post(StreamEvent(channel: "second", streamID: "s2", kind: .available, streamType: "ICY-LIVE"))
+        // Written off the loop within a tenth of a second; the next attempt is two seconds away.
+        #expect(await eventually(timeout: .seconds(1.5)) {
+            String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self).split(separator: "\n")
+                .compactMap(StreamEvent.init(spoolLine:)).map(\.channel) == ["first", "second"]
+        }, "\(String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self))")
+        await queue.stop()
+    }
+
     @Test("An event delivered after failures says so in one line, after the lines of the failed attempts")
     func eventDeliveredAfterFailures_IsLogged() async throws {
         let calls = Locked(0)

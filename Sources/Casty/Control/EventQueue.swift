@@ -13,9 +13,10 @@ internal import Synchronization
 /// waiting 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for
 /// minutes and arrive in the order they happened. The queue holds at most ``limit`` events; past that the oldest is
 /// dropped with a log line (at the default 10,000, a station would need thousands of sources starting while the
-/// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there on
-/// every change (a temporary file renamed over it, off the loop and off Swift's thread pool), and read back at the
-/// next start, so none is lost when Casty stops — even by `kill -9`.
+/// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
+/// ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary file
+/// renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), and read
+/// back at the next start, so none is lost when Casty stops — even by `kill -9`, but for the last ``spoolDelay``.
 public actor EventQueue<Post: QueuedPost> {
     /// A spool file, and how a post becomes a line of it and back.
     private struct Spool: Sendable {
@@ -39,6 +40,11 @@ public actor EventQueue<Post: QueuedPost> {
     private var worker: Task<Void, Never>?
     /// Whether the last attempt to send failed (the worker is waiting to try again).
     private var failing = false
+    /// Whether a spool write is due (``spoolDelay`` after the first change not written yet).
+    private var spoolWriteDue = false
+    /// How long after a change the spool is written: changes within it are written together, so that a storm of
+    /// events rewrites the file ten times a second, not once per event.
+    static var spoolDelay: Duration { .milliseconds(100) }
 
     /// A queue for `url`, without a spool; call ``start()`` to begin sending. `name` begins its log lines; each
     /// attempt may take `timeout`.
@@ -96,7 +102,7 @@ public actor EventQueue<Post: QueuedPost> {
         guard !pending.isEmpty else { return }
         let kept = spool.map { "kept in \($0.path), sent first at the next start" } ?? "lost (not spooled)"
         logger("\(name): \(pending.count) not sent before the process stopped; \(kept)")
-        writeSpool()
+        writeSpoolNow()
     }
 
     /// Stops sending (the pending events stay in the spool).
@@ -167,7 +173,9 @@ public actor EventQueue<Post: QueuedPost> {
         writeSpool()
     }
 
+    /// Takes the posted events (so the spool has them even while the sender waits to try again) and wakes the sender.
     private func wake() {
+        takeInbox()
         woken = true
         if let waiter {
             self.waiter = nil
@@ -186,7 +194,18 @@ public actor EventQueue<Post: QueuedPost> {
 
     // MARK: The spool
 
+    /// Writes the spool ``spoolDelay`` from now, with the changes made until then.
     private func writeSpool() {
+        guard spool != nil, !spoolWriteDue else { return }
+        spoolWriteDue = true
+        Task {
+            try? await Task.sleep(for: Self.spoolDelay)
+            writeSpoolNow()
+        }
+    }
+
+    private func writeSpoolNow() {
+        spoolWriteDue = false
         guard let spool else { return }
         let text = pending.map(spool.line).joined(separator: "\n")
         EventSpool.writer.async { Self.write(text, to: spool.path) }
