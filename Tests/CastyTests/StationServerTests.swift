@@ -230,6 +230,29 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A source publishing over a mount's built-in station is all its listeners hear: the station stops feeding it meanwhile")
+    func sourceOverAStation_IsTheMountsOnlyFeed() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/live"], log: log)
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/live")
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feeding = keepFeeding(source)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 40 })
+        try await Task.sleep(for: .seconds(2))  // the station cuts a segment every quarter second
+        feeding.cancel()
+        await feeding.value
+        // Both fed the mount's distributor: the station's segments, numbered ahead, were taken and the source's
+        // refused as old, or the other way round, a gap at every turn.
+        #expect(!log.contains("duplicate or old segment") && !log.contains("gap: received"), "\(log.lines.value)")
+        await source.close()
+        station.stop()
+        server.close()
+    }
+
     @Test("A fallback whose source came and went for good leaves its mounts alive: the mount's own source is heard, and the fallback's next one")
     func fallbackWhoseSourceTimedOut_LeavesTheMountAlive() async throws {
         let log = Log()

@@ -19,7 +19,7 @@ internal import Icy
 /// another stream than it had — the root restarted and numbers from 0 again — it restarts its numbering at
 /// the reply's `X-Casty-Next`, and its distributor counts the break as one gap and keeps its players. In a
 /// closed tree it sends the tree's key (``TreeKey``) with every request.
-public actor Branch: UpstreamNode {
+public actor Branch: UpstreamNode, FeedingNode {
     /// How a branch talks to the tree.
     public struct Configuration: Sendable {
         /// The parent is declared silent after this many segment durations without a byte, plus a quarter of
@@ -122,6 +122,9 @@ public actor Branch: UpstreamNode {
 
     /// Stops the branch: it leaves its parent and tells its distributor to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
+    public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
 
     /// Takes a place in the tree and starts streaming; from then on the branch repairs itself.
     /// - Throws: ``CastyError`` when the first attempt fails (the root is unreachable, a redirect loop, …).

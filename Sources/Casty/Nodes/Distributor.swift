@@ -20,7 +20,7 @@ internal import Icy
 /// playing the new numbers; its branch links are closed, so that each branch re-attaches and reads the new
 /// stream in its reply head. A source that does not name its stream (a proxy or a station in this process)
 /// gets a name from the distributor, drawn once per source.
-public actor Distributor: LoopNode {
+public actor Distributor: LoopNode, FeedingNode {
     /// How a distributor treats its listeners.
     ///
     /// ``init(burst:ringSize:treeAddress:fanout:lazy:)`` checks the numbers and throws a
@@ -145,7 +145,7 @@ public actor Distributor: LoopNode {
 
     private func switchNow(to source: any Node) {
         guard source !== self.source else { return }
-        if let previous = self.source as? Distributor { previous.leave(self) }
+        (self.source as? any FeedingNode)?.leave(self)
         attach(to: source)
     }
 

@@ -50,6 +50,14 @@ public protocol Node: AnyObject, Sendable {
     func stop()
 }
 
+/// A node that feeds others — a proxy, a station, a source session, a branch, a distributor —, which a node it
+/// feeds can leave: a mount's distributor that takes its stream from elsewhere (its fallback, a source publishing
+/// over its relay or station) leaves the node it had, so that one node feeds it, not two at once.
+public protocol FeedingNode: Node {
+    /// Stops sending to `node` (from any thread); a later request of `node` is served again.
+    func leave(_ node: any Node)
+}
+
 extension Node {
     /// Hands the node each message in turn — for a node of another loop (``LoopBound``), all of them in one
     /// piece of work queued onto that loop, where each is then handled at once.

@@ -11,7 +11,7 @@ internal import Icy
 /// When the upstream drops or goes silent (for longer than a few segments last), it reconnects with backoff
 /// while its listeners stay connected: the numbering jumps by the segments the outage lasted, so every
 /// receiver counts a gap instead of losing its connection.
-public actor Proxy: UpstreamNode {
+public actor Proxy: UpstreamNode, FeedingNode {
     /// How a proxy talks to its upstream. ``Proxy/init(url:configuration:loop:logger:)`` checks every value
     /// (``check()``) and throws a ``ConfigurationError`` for one outside its range.
     public struct Configuration: Sendable {
@@ -101,6 +101,9 @@ public actor Proxy: UpstreamNode {
 
     /// Stops the proxy: it closes its upstream and tells the nodes it feeds to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
+    public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
 
     /// Connects to the upstream for the first time and starts streaming; from then on the proxy keeps the
     /// stream alive by itself, reconnecting when needed.

@@ -48,6 +48,12 @@ struct Subscribers {
         return waiting
     }
 
+    /// Forgets `node`: it gets nothing more (until it requests again).
+    mutating func remove(_ node: any Node) {
+        nodes.removeAll { $0 === node }
+        waiting.removeAll { $0 === node }
+    }
+
     /// Tells every node to stop, and forgets them.
     mutating func stopAll() {
         let all = nodes + waiting

@@ -15,7 +15,7 @@ internal import Icy
 ///
 /// It ends — and tells its mount, which falls back — when the source hangs up, sends nothing for the source
 /// timeout, sends no frames at all (garbage), or is killed by an admin.
-public actor SourceSession: LoopNode {
+public actor SourceSession: LoopNode, FeedingNode {
     /// Why a session ended.
     public enum End: Sendable, Equatable, CustomStringConvertible {
         /// The source hung up (or its connection broke).
@@ -158,6 +158,9 @@ public actor SourceSession: LoopNode {
 
     /// Disconnects the source (an admin's `killsource`, or the server stopping).
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
+    public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
 
     /// Whether `password` is one the source published with — its password or its key —, compared in constant
     /// time: a broadcaster's tool (butt, ezstream, liquidsoap, ffmpeg) sets titles with the credentials it

@@ -28,7 +28,7 @@ public import Icy
 /// **Titles.** The first title is set at the start; every `titleInterval` the next one in the list follows,
 /// round and round. With a single title, the changes read "Title #2", "Title #3", … so a listener can see
 /// the title change. ``setTitle(_:)`` changes it at once.
-public actor Station: LoopNode {
+public actor Station: LoopNode, FeedingNode {
     /// The loop the station's timer and messages run on.
     public nonisolated let loop: EventLoop
     /// Runs the actor on its event loop.
@@ -155,6 +155,9 @@ public actor Station: LoopNode {
 
     /// Stops the station for good: the timer ends, and every node it feeds is told to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
+    public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
 
     func receive(_ message: Message) {
         switch message {
