@@ -419,7 +419,6 @@ struct StationServerTests {
         let garbage = try await source(server)
         await sendAudio(garbage, (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) & 0x7F })
         #expect(await eventually { garbage.closed.value })
-        #expect(await eventually { log.contains("mount /live: no source; its listeners hear /backup") })
         let before = player.received.value.count
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 3 * 4171 }, "the fallback plays on")
         #expect(log.lines.value.filter { $0.contains("new stream") }.count == newStreams, "\(log.lines.value.suffix(6))")
@@ -582,6 +581,62 @@ struct StationServerTests {
         #expect(mounts.contains("\"feeding\":\"connecting\""), "\(mounts)")
         proxy.stop()
         server.close()
+    }
+
+    @Test("A relay whose upstream goes away plays its fallback to its listeners, on the same connection, and the relay again when it returns")
+    func relayWithItsUpstreamAway_PlaysItsFallback_ThenTheRelayAgain() async throws {
+        // The relayed station: silent frames, 40 a second, to every listener while `up`; `503` while not.
+        let up = Locked(true)
+        let live = Locked<[Connection]>([])
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            guard up.value else {
+                connection.write(Array("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".utf8))
+                return connection.close()
+            }
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n".utf8))
+            live.update { $0.append(connection) }
+        }
+        let feeder = Task { [loop] in
+            while !Task.isCancelled {
+                await loop.submit { for connection in live.value { connection.write(Self.silentFrames(4)) } }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { feeder.cancel() }
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        var relaying = Proxy.Configuration()
+        relaying.segmentBytes = 4170
+        relaying.backoff = .milliseconds(100)
+        relaying.maxBackoff = .milliseconds(200)
+        let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: loop, logger: log.logger)
+        server.attach(proxy, at: "/ice")
+        await proxy.startInBackground()
+        let player = try await listener(server, "/ice", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 }, "the relay plays")
+
+        up.update { $0 = false }
+        await loop.submit {
+            for connection in live.value { connection.close() }
+            live.update { $0 = [] }
+        }
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay does not stream; its listeners hear /backup meanwhile") })
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > before + 3 * 4170 }, "the fallback's tone comes while the relay is away")
+        #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/ice","listeners":1,"feeding":"fallback""#))
+
+        up.update { $0 = true }
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay streams again; its listeners hear it") })
+        let silentBefore = Self.silentFrameCount(player.received.value)
+        #expect(await player.waitFor(timeout: .seconds(5)) { Self.silentFrameCount($0) >= silentBefore + 20 }, "the relay plays again")
+        #expect(!player.closed.value, "one connection throughout")
+        proxy.stop()
+        station.stop()
+        server.close()
+        await upstream.close()
     }
 
     @Test("A command POSTed from a page on another site is readable there (CORS), and its connection is kept")

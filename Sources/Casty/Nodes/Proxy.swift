@@ -81,6 +81,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var badMetadata = false
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
     private var pieces: Ticker?
+    /// Told when the upstream streams (`true`) or is lost (`false`): a station server's relay mount plays its
+    /// fallback meanwhile.
+    private var onStreaming: (@Sendable (Bool) -> Void)?
 
     /// A proxy for the stream at `url`. Call ``start()`` to connect.
     /// - Throws: ``ConfigurationError`` when a value of `configuration` is out of its range
@@ -104,6 +107,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
     public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
+
+    /// Calls `body` on the proxy's loop each time its upstream starts streaming (`true`) or is lost (`false`).
+    public nonisolated func whenStreamingChanges(_ body: @escaping @Sendable (Bool) -> Void) {
+        onLoop { $0.onStreaming = body }
+    }
 
     /// Connects to the upstream for the first time and starts streaming; from then on the proxy keeps the
     /// stream alive by itself, reconnecting when needed.
@@ -161,6 +169,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     func lost(_ reason: CastyError) {
         lostAt = .now
+        onStreaming?(false)
     }
 
     func attach(_ opened: OpenedStream) {
@@ -195,6 +204,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     + " \(Int(seconds(QuietStream.allowance))) s more (a quiet AAC or variable-bitrate source sends few bytes)")
             }
         }
+        onStreaming?(true)
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.

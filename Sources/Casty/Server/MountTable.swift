@@ -132,14 +132,19 @@ final class MountTable: @unchecked Sendable {
         mounts[path]
     }
 
-    /// Whether `mount` has a stream to serve now: its source, its permanent source, or a fallback that has one.
-    /// A mount without (a whitelisted mount before its first source, one whose source left) answers `404`, as
-    /// Icecast does.
+    /// Whether `mount` has a stream to serve now: its source, its permanent source (a relay reconnecting
+    /// included: its players wait), or a fallback that plays. A mount without (a whitelisted mount before its first
+    /// source, one whose source left) answers `404`, as Icecast does.
     func isServing(_ mount: Mount) -> Bool {
+        mount.permanent != nil || playsNow(mount)
+    }
+
+    /// Whether `mount` plays something now: a stream of its own (``feeds(_:)``), or its fallback's.
+    func playsNow(_ mount: Mount) -> Bool {
         var current: Mount? = mount
         var seen: Set<String> = []
         while let candidate = current, seen.insert(candidate.path).inserted {
-            if candidate.source != nil || candidate.permanent != nil { return true }
+            if feeds(candidate) { return true }
             current = candidate.fallbackRefused ? nil : rules.fallbacks[candidate.path].flatMap { mounts[$0] }
         }
         return false
@@ -147,12 +152,13 @@ final class MountTable: @unchecked Sendable {
 
     /// What feeds `mount` now, for the status page, `/admin/listmounts` and `/api/mounts`: `source` (a source
     /// publishes), `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback`
-    /// (its fallback mount's stream, which has something to play), `connecting` (a relay whose upstream does not
-    /// stream now: it is tried again, and players wait or are told `503`) or `idle` (a listener would be refused).
+    /// (its fallback mount's stream, which has something to play — a relay's too while its upstream is away),
+    /// `connecting` (a relay whose upstream does not stream now, with no fallback playing: it is tried again, and
+    /// players wait or are told `503`) or `idle` (a listener would be refused).
     func state(of mount: Mount) -> String {
         if mount.source != nil { return "source" }
-        if let relay = mount.permanent as? Proxy, relay.loop === loop, relay.assumeIsolated({ $0.state }) != .streaming {
-            return "connecting"
+        if mount.permanent is Proxy, !feeds(mount) {
+            return mount.distributor.assumeIsolated { $0.playsFallback } ? "fallback" : "connecting"
         }
         if let permanent = mount.permanent { return permanent is Station ? "station" : "relay" }
         return isServing(mount) ? "fallback" : "idle"
@@ -216,11 +222,51 @@ final class MountTable: @unchecked Sendable {
         return mounts[order[0]]
     }
 
-    /// Gives `path` a permanent source (a relay, the built-in station).
+    /// Gives `path` a permanent source (a relay, the built-in station). A relay whose upstream does not stream
+    /// (at start, or lost since) leaves its listeners to the mount's fallback meanwhile (``relayChanged(_:streaming:)``).
     func attachPermanent(_ source: any Node, at path: String) {
         let mount = make(path)
         mount.permanent = source
         if mount.source == nil { mount.distributor.switchSource(to: source) }
+        if let relay = source as? Proxy {
+            relay.whenStreamingChanges { [weak self, loop] streaming in
+                loop.execute { [weak self] in
+                    guard let self, let mount = mounts[path] else { return }
+                    relayChanged(mount, streaming: streaming)
+                }
+            }
+        }
+        // Mounts whose relay does not stream yet, which fall back to this one, hear it meanwhile.
+        for relayed in all where relayed.permanent is Proxy && !feeds(relayed) {
+            relayChanged(relayed, streaming: false)
+        }
+    }
+
+    /// Whether `mount` has a stream of its own now: a source, the built-in station, or a relay whose upstream
+    /// streams.
+    func feeds(_ mount: Mount) -> Bool {
+        if mount.source != nil { return true }
+        guard let permanent = mount.permanent else { return false }
+        guard let relay = permanent as? Proxy, relay.loop === loop else { return true }
+        return relay.assumeIsolated { $0.state } == .streaming
+    }
+
+    /// A relay mount's upstream was lost (`streaming` false) or streams again. While it is away — as long as no
+    /// source publishes there — its listeners hear its fallback, when that plays (the same codec), on the same
+    /// connection as for a source that drops; then the relay again (Icecast moves a relay's listeners to its
+    /// fallback too). Without a fallback, they wait for the relay, connected, as before.
+    func relayChanged(_ mount: Mount, streaming: Bool) {
+        guard mount.source == nil, let relay = mount.permanent else { return }
+        let onFallback = mount.distributor.assumeIsolated { $0.playsFallback }
+        if streaming {
+            guard onFallback else { return }
+            logger("mount \(mount.path): its relay streams again; its listeners hear it")
+            mount.distributor.switchSource(to: relay)
+        } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount,
+                  playsNow(target), codecMismatch(moving: mount, to: target) == nil {
+            logger("mount \(mount.path): its relay does not stream; its listeners hear \(target.path) meanwhile")
+            mount.distributor.switchSource(to: target.distributor)
+        }
     }
 
     // MARK: Publishing
@@ -334,6 +380,7 @@ final class MountTable: @unchecked Sendable {
         let target = rules.fallbacks[mount.path].flatMap { mounts[$0] }
         if let permanent = mount.permanent {
             mount.distributor.switchSource(to: permanent)
+            if !feeds(mount) { relayChanged(mount, streaming: false) }  // a relay that does not stream: its fallback meanwhile
         } else if sourceEnded, let target, hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
             // Players cannot change codec mid-stream: the fallback is not used, as if there were none. (At the
             // start, off the loop, no mount has played anything yet: there is nothing to compare.)
@@ -341,8 +388,11 @@ final class MountTable: @unchecked Sendable {
             mount.fallbackRefused = true
             waitForSource(mount)
         } else if let target {
-            let later = isServing(target) ? "" : " once it plays (it has no source either)"
-            logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
+            // Said when someone hears it: not for every mount with a fallback as the server starts (off the loop).
+            if sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
+                let later = isServing(target) ? "" : " once it plays (it has no source either)"
+                logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
+            }
             mount.distributor.switchSource(to: target.distributor)
             // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.
             if sourceEnded, !isServing(target) { dropListenersUnlessServed(mount) }

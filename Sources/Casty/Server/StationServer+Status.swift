@@ -1,7 +1,8 @@
 internal import CastyNet
 
 extension StationServer {
-    /// One line for the log, every `--status-every` seconds: how many mounts play a source or a relay, the
+    /// One line for the log, every `--status-every` seconds: how many mounts play a stream of their own (a source,
+    /// the built-in station, a relay whose upstream streams), the
     /// listeners — in all, and on each mount that has some —, the bytes in and out, and the segments skipped for
     /// slow listeners and the listeners dropped, since the server started (forgotten mounts' included: the totals
     /// never go down). Asked on the mounts' loop.
@@ -13,7 +14,7 @@ extension StationServer {
             var busy: [String] = []
             for mount in table.all {
                 let stat = mount.distributor.assumeIsolated { $0.stat() }
-                if mount.source != nil || mount.permanent != nil { live += 1 }
+                if table.feeds(mount) { live += 1 }
                 listeners += stat.listeners
                 totals.add(stat)
                 if stat.listeners > 0 { busy.append("\(mount.path) \(stat.listeners)") }
