@@ -51,6 +51,20 @@ extension StationServerTests {
         #expect(ADTSFrame.sniffBitrate([UInt8](repeating: 0x55, count: 8_192)) == nil)
     }
 
+    @Test("MP3 written one frame at a time, as a live encoder writes it, is measured across the reads")
+    func mp3OneFrameARead_IsMeasured() {
+        // 64 kbit/s MPEG-1 layer III frames at 44.1 kHz: header FF FB 50 (bitrate index 5), 208 bytes each.
+        let frame: [UInt8] = [0xFF, 0xFB, 0x50, 0x64] + [UInt8](repeating: 0, count: 204)
+        var sniff = BitrateSniff()
+        #expect(sniff.take(frame, format: .mpeg, segmentBytes: 8_192) == nil, "one frame says nothing yet")
+        #expect(sniff.take(frame, format: .mpeg, segmentBytes: 8_192) == 64)
+        #expect(sniff.done)
+        // Bytes that never show two frames: given up after the window, the assumed bitrate kept.
+        var lost = BitrateSniff()
+        for _ in 0..<9 { _ = lost.take([UInt8](repeating: 0x55, count: 1_000), format: .mpeg, segmentBytes: 8_192) }
+        #expect(lost.done)
+    }
+
     @Test("A quiet AAC stream is measured after two seconds of its audio, not after a whole segment of its bytes")
     func aQuietStream_IsMeasuredAfterTwoSeconds_NotAFullSegment() {
         // 40-byte frames at 44.1 kHz: about 14 kbit/s, 1,720 bytes a second; a segment of 8,192 bytes would take 4.8 s.

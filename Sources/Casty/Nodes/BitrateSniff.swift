@@ -5,15 +5,20 @@ internal import CastyAudio
 /// segments are sized by (``HLSSegmenter``): a stream measured at the wrong bitrate gets segments as much longer
 /// than `--hls-target` as the guess was too high.
 ///
-/// MP3 headers say their bitrate, so any read with two frames tells it (``MP3Frame/sniffBitrate(_:)``). ADTS headers
+/// MP3 headers say their bitrate, so two frames in a row tell it (``MP3Frame/sniffBitrate(_:)``) — held across reads:
+/// a live encoder (ffmpeg) writes one frame at a time, so no single read holds two, and a stream measured read by
+/// read was told 128 kbit/s whatever it played. MP3 that shows no two frames in its first ``mpegWindow`` bytes keeps
+/// the assumed bitrate. ADTS headers
 /// do not: the first audio is held and the frames in it averaged (``ADTSFrame/Chain``) once they play
 /// ``enoughAudio`` or fill a relay segment, whichever comes first — a quiet source (an encoder sending silence before
 /// the show) fills a segment only after many seconds, and listeners would wait for it. The stream's reply waits
 /// for that measure (``waits(for:)``), so that every node of a tree is told the same bitrate in the same reply, and
 /// cuts the same HLS segments. ADTS that shows no chain of frames by then keeps the assumed bitrate.
 struct BitrateSniff {
-    /// The ADTS audio held until it fills a relay segment.
+    /// The first audio, held until it is measured: ADTS until it fills a relay segment, MP3 until two frames.
     private var held: [UInt8] = []
+    /// How much of an MP3 stream's first audio is held to find two frames in a row, at the most.
+    static let mpegWindow = 8_192
     /// Whether it stopped looking: found, or an ADTS stream that showed none in its first segment.
     private(set) var done = false
 
@@ -36,8 +41,12 @@ struct BitrateSniff {
         guard !done else { return nil }
         switch format {
         case .mpeg:
-            guard let found = MP3Frame.sniffBitrate(bytes) else { return nil }
-            done = true
+            held += bytes.prefix(max(0, Self.mpegWindow - held.count))
+            let found = MP3Frame.sniffBitrate(held)
+            if found != nil || held.count >= Self.mpegWindow {
+                done = true
+                held = []
+            }
             return found
         case .adts:
             held += bytes.prefix(max(0, segmentBytes - held.count))
