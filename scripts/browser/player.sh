@@ -7,7 +7,9 @@
 #   (b) a page served from another origin reads the title from the stream itself with fetch + Icy-MetaData: 1
 #       (CORS: the icy-metaint header is exposed to its script);
 #   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png);
-#   (d) the time to first sound: when <audio> fired 'playing', from the page's load and from asking for the stream.
+#   (d) the time to first sound: when <audio> fired 'playing', from the page's load and from asking for the stream;
+#   (e) a page opened on a mount before it is on air plays once a source (ffmpeg) publishes it — an <audio> does not
+#       try again by itself after its 404 —, and a page asking a mount that does not exist plays no other station.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -24,7 +26,7 @@ trap stop_started EXIT
 # shellcheck source=scripts/browser/lib.sh
 . "$here/lib.sh"
 
-"$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password unused --station /radio --title-every 3 \
+"$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password hackme --mounts /radio,/late --station /radio --title-every 3 \
     --name "Casty FM" >"$TMP/server.log" 2>&1 &
 pids+=($!)
 wait_until 10 listening "$SERVER_PORT" || { fail "casty-cli server did not start"; cat "$TMP/server.log"; exit 1; }
@@ -118,6 +120,27 @@ if [[ "$result" == "metaint=8192 title=Casty test tone"* ]]; then
 else
     fail "(b) the page on another origin got: $result"
 fi
+browser_stop
+
+# --- (e) a page opened before its mount is on air plays when it comes; a mount that does not exist is not replaced -----
+browser "http://127.0.0.1:$SERVER_PORT/player/late"
+wait_until 10 bash -c "[ \"\$(python3 '$here/cdp.py' '$DEVTOOLS_PORT' \"document.getElementById('station').textContent\" 2>/dev/null)\" = /late ]"
+sleep 2
+check "(e) off air, the page's <audio> has not played" test "$(evaluate "Number(document.body.dataset.played || 0)")" = 0
+ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=440" -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
+    -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/late" >"$TMP/ffmpeg.log" 2>&1 &
+pids+=($!)
+if wait_until 40 page_played 3; then
+    pass "(e) the page plays the mount once a source publishes it: currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
+else
+    fail "(e) the page stayed silent after the source came (currentTime $(evaluate "document.getElementById('audio').currentTime"), error $(evaluate "String(document.getElementById('audio').error && document.getElementById('audio').error.code)"))"
+fi
+browser_stop
+browser "http://127.0.0.1:$SERVER_PORT/player/nosuch"
+sleep 4
+station=$(evaluate "document.getElementById('station').textContent")
+src=$(evaluate "document.getElementById('audio').getAttribute('src') || ''")
+check "(e) a page asking /nosuch names it and plays nothing else (station '$station', src '$src')" test "$station" = /nosuch -a -z "$src"
 browser_stop
 
 if ((failures > 0)); then
