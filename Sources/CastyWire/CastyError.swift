@@ -11,6 +11,9 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case notAStream(StreamURL, IcyError)
     /// The server answered with something that is not audio (an HTML page, for instance).
     case notAudio(StreamURL, contentType: String)
+    /// The server streams audio of a codec Casty does not relay (Ogg Vorbis or Opus, FLAC, …): a relay cuts MP3
+    /// and AAC on their frames, and new listeners of anything else would miss the codec's headers.
+    case unsupportedAudio(StreamURL, contentType: String)
     /// The server sent no reply before the deadline.
     case noReply(StreamURL, after: Duration)
     /// The server said nothing for longer than the stream allows.
@@ -42,6 +45,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .network(let url, let error): "\(url): \(error)"
         case .notAStream(let url, let error): "\(url): \(error)"
         case .notAudio(let url, let type): "\(url): not an audio stream (Content-Type: \(type))"
+        case .unsupportedAudio(let url, let type):
+            "\(url): plays \(type), which Casty does not relay (MP3 and AAC only: audio/mpeg, audio/aac)"
         case .noReply(let url, let after): "\(url): no reply within \(after)"
         case .silent(let url, let after): "\(url): no data for \(after)"
         case .ended(let url): "\(url): the server closed the stream"

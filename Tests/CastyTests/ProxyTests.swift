@@ -172,6 +172,9 @@ struct ProxyTests {
         ("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>", "not an audio stream (Content-Type: text/html)"),
         ("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{}", "not an audio stream (Content-Type: application/json)"),
         ("ICY 200 OK\r\nicy-metaint: lots\r\n\r\n", "icy-metaint must be a whole number"),
+        // Icecast's Ogg mounts: new listeners would get no Vorbis headers, and could not play.
+        ("HTTP/1.0 200 OK\r\nContent-Type: application/ogg\r\n\r\nOggS", "plays application/ogg, which Casty does not relay"),
+        ("HTTP/1.0 200 OK\r\nContent-Type: audio/ogg\r\n\r\nOggS", "plays audio/ogg, which Casty does not relay"),
     ])
     func upstreamsThatAreNotStreams_FailWithAClearError(answer: String, message: String) async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(Array(answer.utf8)) }

@@ -164,6 +164,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // Where a redirect or a station's playlist led, told when it is somewhere new.
         if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }
         foundAt = opened.url
+        // Audio of another codec than MP3 and AAC (no type at all, or application/octet-stream, is taken for MP3).
+        if let type = opened.headers["Content-Type"], FrameChain.Format(contentType: type) == nil,
+           ["audio/", "video/", "application/ogg"].contains(where: type.lowercased().hasPrefix) {
+            opened.connection.close()
+            throw .unsupportedAudio(opened.url, contentType: type)
+        }
         return opened
     }
 
