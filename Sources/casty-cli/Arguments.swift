@@ -81,7 +81,7 @@ struct Arguments: Sendable {
                 guard let earlier = sources[..<index].lastIndex(of: source) else { continue }
                 let values = Self.secrets.contains(name) ? "" : " ('\(texts[earlier])', then '\(texts[index])')"
                 let message = "--\(name) is given twice\(values): give it once"
-                throw UsageError(source.isEmpty ? message : "\(valuePlaces[name]?[index] ?? source): \(message)")
+                throw source.isEmpty ? UsageError(message) : UsageError("\(valuePlaces[name]?[index] ?? source): \(message)", inFile: true)
             }
         }
     }
@@ -171,5 +171,10 @@ struct Arguments: Sendable {
 /// A mistake on the command line: the message, then the command's usage.
 struct UsageError: Error {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// Whether the mistake is in a `--config` file (its message names the file and line).
+    let inFile: Bool
+    init(_ message: String, inFile: Bool = false) {
+        self.message = message
+        self.inFile = inFile
+    }
 }

@@ -52,7 +52,7 @@ enum BranchCommand: Command {
             throw UsageError("--client-port \(clientAddress.port) is --port too: give the players' port another number")
         }
         var options = ClientOptions()
-        try PortOptions.apply(arguments, to: &options)
+        try PortOptions.apply(arguments, to: &options, oneStream: root.path != "/")
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
         let advertise = try advertisedAddress(arguments)
         let serving = try Branch.serve(

@@ -69,7 +69,9 @@ struct CommandEntry: Sendable {
             try await run(arguments)
             exit(0)
         } catch let error as UsageError {
-            fail("\(name): \(parsed?.placed(error.message) ?? error.message)", code: 1, then: usage)
+            // A mistake in a config file is one line naming its file and line: the usage would bury it.
+            let message = parsed?.placed(error.message) ?? error.message
+            fail("\(name): \(message)", code: 1, then: error.inFile || message != error.message ? nil : usage)
         } catch {
             fail("\(name): \(parsed?.placed("\(error)") ?? "\(error)")", code: 1)
         }

@@ -24,19 +24,19 @@ struct ConfigFile {
             var value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
             if value.hasPrefix("\"") {
                 guard value.count >= 2, value.hasSuffix("\"") else {
-                    throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end")
+                    throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end", inFile: true)
                 }
                 value = String(value.dropFirst().dropLast())
-                guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value") }
+                guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value", inFile: true) }
             }
             guard options.contains(name) || flags.contains(name), name != "config" else {
-                throw UsageError("\(place): unknown option '\(name)'")
+                throw UsageError("\(place): unknown option '\(name)'", inFile: true)
             }
             if value.isEmpty {
-                guard flags.contains(name) else { throw UsageError("\(place): \(name) needs a value") }
+                guard flags.contains(name) else { throw UsageError("\(place): \(name) needs a value", inFile: true) }
                 words.append("--\(name)")
             } else {
-                guard options.contains(name) else { throw UsageError("\(place): \(name) takes no value, not '\(value)'") }
+                guard options.contains(name) else { throw UsageError("\(place): \(name) takes no value, not '\(value)'", inFile: true) }
                 words.append("--\(name)=\(value)")
             }
             places.append(place)

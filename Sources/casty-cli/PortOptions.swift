@@ -51,8 +51,9 @@ enum PortOptions {
     nonisolated(unsafe) private static var group: EventLoopGroup?
 
     /// Sets `options.trustedProxies`, `options.corsOrigins`, `options.loops`, `options.hls` and
-    /// `options.recording` from the arguments.
-    static func apply(_ arguments: Arguments, to options: inout ClientOptions) throws(UsageError) {
+    /// `options.recording` from the arguments. A node of `oneStream` (a proxy, a station, a root or branch of one
+    /// stream) records it as `/`, whatever path its players use: `--record` of another name would record nothing.
+    static func apply(_ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false) throws(UsageError) {
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
                 throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
@@ -72,10 +73,16 @@ enum PortOptions {
         options.hls.targetDuration = try arguments.integer("hls-target", default: 6, in: HLSPackager.Settings.targetRange)
         options.hls.window = try arguments.integer("hls-window", default: 6, in: HLSPackager.Settings.windowRange)
         options.hls.directory = arguments.value("hls-dir")
+        if options.hls.directory != nil, !options.hls.enabled {
+            throw UsageError("--hls-dir writes the live HLS: it does not go with --no-hls")
+        }
         options.recording.mounts = Set(arguments.all("record").map { $0.hasPrefix("/") ? $0 : "/" + $0 })
         options.recording.directory = arguments.value("record-dir") ?? "recordings"
         options.recording.rotation = .seconds(try arguments.integer("record-every", default: 3_600, in: 10...86_400))
         options.recording.splitOnTitles = arguments.flag("record-titles")
+        if oneStream, let other = options.recording.mounts.sorted().first(where: { $0 != "/" }) {
+            throw UsageError("--record \(other): this node serves one stream, at every path: record it with --record /")
+        }
         if !options.recording.mounts.isEmpty, !options.hls.enabled {
             throw UsageError("--record cuts its files from the HLS segments: it does not go with --no-hls")
         }

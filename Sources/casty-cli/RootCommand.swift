@@ -60,7 +60,7 @@ enum RootCommand: Command {
         }
         let logger = EventLog.standardError
         var options = ClientOptions()
-        try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the source starts and logs
+        try PortOptions.apply(arguments, to: &options, oneStream: true)  // a usage mistake ends before the source starts and logs
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         let fanout = try arguments.integer("fanout", default: 2, in: 1...64)
         let key = try treeKey(arguments)

@@ -33,7 +33,7 @@ enum StationCommand: Command {
         try arguments.none()
         let logger = EventLog.standardError
         var options = ClientOptions()
-        try PortOptions.apply(arguments, to: &options)  // a usage mistake ends before the station starts and logs
+        try PortOptions.apply(arguments, to: &options, oneStream: true)  // a usage mistake ends before the station starts and logs
         let interval = try ServerCommand.statusInterval(arguments)
         let port = try arguments.port("port", default: 8000)
         let station = try makeStation(arguments, logger: logger)

@@ -30,7 +30,7 @@ failures=0
 trap stop_started EXIT
 
 # refused NAME LINE EXPECTED CONTENT — a config file holding CONTENT (printf format) makes `casty-cli server` exit 1
-# with a first line naming the file, line LINE and the text EXPECTED.
+# with one line naming the file, line LINE and the text EXPECTED.
 refused() {
     local name=$1 line=$2 expected=$3 content=$4 rc=0
     # shellcheck disable=SC2059  # the content is a printf format on purpose (\t, \xef)
@@ -38,10 +38,11 @@ refused() {
     timeout 10 "$CLI" server --config "$TMP/$name.conf" --host 127.0.0.1 </dev/null >"$TMP/$name.out" 2>&1 || rc=$?
     local first
     first=$(head -1 "$TMP/$name.out")
-    if [ "$rc" = 1 ] && [[ "$first" == "casty-cli: server: $TMP/$name.conf:$line: "*"$expected"* ]]; then
-        pass "$name: status 1, ${first#casty-cli: server: "$TMP"/}"
+    # One line: the usage is for mistakes on the command line, and would bury the file's line in a service's journal.
+    if [ "$rc" = 1 ] && [[ "$first" == "casty-cli: server: $TMP/$name.conf:$line: "*"$expected"* ]] && [ "$(wc -l <"$TMP/$name.out")" = 1 ]; then
+        pass "$name: status 1, one line: ${first#casty-cli: server: "$TMP"/}"
     else
-        fail "$name: status $rc (expected 1), first line '$first' (expected $name.conf:$line: …$expected…)"
+        fail "$name: status $rc (expected 1), first line '$first' of $(wc -l <"$TMP/$name.out") (expected one, $name.conf:$line: …$expected…)"
     fi
 }
 

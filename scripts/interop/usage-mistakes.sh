@@ -7,7 +7,8 @@
 # first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
 # then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
 # node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice, an option
-# of something not asked for (--file without --station, an application's credentials without its URL), a branch's
+# of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
+# --no-hls), a --record of a mount a node of one stream does not have (it records its stream as /), a branch's
 # --client-port that is its --port. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
@@ -55,6 +56,10 @@ refuses "--port is given twice ('$port', then '8000')" station --port "$port" --
 refuses "--file is for the built-in station: give --station /m too" server --port "$port" --source-password x --mounts /a --file x.mp3
 refuses "--key-verification-auth needs --key-verification-url" server --port "$port" --accept-all --source-password x --key-verification-auth bearer:t
 refuses "--event-spool needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-spool /tmp/spool
+# A node of one stream records it as /: another name would record nothing, silently.
+refuses "--record /live: this node serves one stream" proxy http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
+refuses "--record /live: this node serves one stream" root --source http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
+refuses "--hls-dir writes the live HLS: it does not go with --no-hls" station --port "$port" --hls-dir "$TMP/hls" --no-hls
 refuses "--client-port $port is --port too" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --client-port "$port"
 
 # warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
