@@ -87,7 +87,12 @@ enum PortOptions {
             throw UsageError("--record cuts its files from the HLS segments: it does not go with --no-hls")
         }
         // A directory that cannot be written would be found out only once a source is live: say so now.
-        if let directory = options.hls.directory { try writableDirectory(directory, "--hls-dir") }
+        if let directory = options.hls.directory {
+            try writableDirectory(directory, "--hls-dir")
+            // A run that was killed left its live playlists there: nothing would move them until a source came.
+            let removed = HLSDirectory.clearEarlierRuns(under: directory)
+            if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
+        }
         if !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil {
             try writableDirectory(options.recording.directory, "--record-dir")
         }

@@ -12,8 +12,11 @@
 #       status 1, `dummy error (N×): … out of file descriptors` — rather than dying (SIGILL: Dispatch could no longer
 #       open the /proc files it watches its threads with);
 #   (e) a proxy at its descriptor limit refuses the peers past it, keeps streaming to the others and answering
-#       /status.json, and logs at most five refusals per 10 s (it logged every one, hundreds a second).
-# Exit 0 only if all passed. About 35 s; needs python3.
+#       /status.json, and logs at most five refusals per 10 s (it logged every one, hundreds a second);
+#   (f) a server killed with SIGKILL leaves its live HLS in --hls-dir; started again, with no source on that mount,
+#       it deletes it at once (nginx served the dead run's playlist, which nothing moved, until a source came) and
+#       keeps the files that are not its own.
+# Exit 0 only if all passed. About 50 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -79,4 +82,22 @@ check "(e) the proxy served as many as it could" grep -qE "^dummy summary: conne
 check "(e) the proxy still answers /status.json" bash -c "curl -s -m 2 http://127.0.0.1:$proxy_port/status.json | grep -q icestats"
 refusals=$(grep -c "refused a peer: out of file descriptors" "$TMP/proxy.log" || true)
 check "(e) at most five refusal lines in 10 s (got $refusals)" test "$refusals" -ge 1 -a "$refusals" -le 5
+
+# (f) A killed run's live HLS is deleted by the next run.
+port=$(free_port)
+"$CLI" server --port "$port" --host 127.0.0.1 --mounts /live --station /live --hls-dir "$TMP/dead" --hls-target 1 \
+    >"$TMP/dead1.log" 2>&1 &
+killed=$!
+check "(f) the first run writes /live's HLS" wait_until 20 test -f "$TMP/dead/live/index.m3u8"
+echo "not Casty's" >"$TMP/dead/live/notes.txt"
+kill -KILL "$killed"
+wait "$killed" 2>/dev/null || true
+check "(f) SIGKILL left the live playlist" test -f "$TMP/dead/live/index.m3u8"
+"$CLI" server --port "$port" --host 127.0.0.1 --mounts /live --source-password hackme --hls-dir "$TMP/dead" >"$TMP/dead2.log" 2>&1 &
+pids+=($!)
+check "(f) the next run listens" wait_until 10 listening "$port"
+check "(f) the next run deleted the dead run's playlist" test ! -e "$TMP/dead/live/index.m3u8"
+check "(f) and its segments" bash -c "! ls '$TMP/dead/live' | grep -qE '\.(mp3|aac)\$'"
+check "(f) and kept the file that is not its own" test -f "$TMP/dead/live/notes.txt"
+check "(f) and said so" log_has "$TMP/dead2.log" "files of an earlier run deleted"
 ((failures == 0))

@@ -98,6 +98,12 @@ enum FileWriter {
         return names
     }
 
+    /// Whether `path` is a directory (not following a symbolic link).
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+    }
+
     /// Removes a file; a file already gone is fine. `false` when it is still there (the directory cannot be
     /// written now).
     @discardableResult

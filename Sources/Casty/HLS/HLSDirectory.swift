@@ -14,7 +14,7 @@ internal import Synchronization
 /// fails (`open`, `write`, `rename`, `mkdir`); the writer still deletes what expired, tries again with the next
 /// segment, and says so once it succeeds. At its first segment it deletes the segments an earlier run left in
 /// the directory, which no playlist of this run names.
-final class HLSDirectory: Sendable {
+package final class HLSDirectory: Sendable {
     /// The directory: `DIR/<mount>` (`DIR` itself for a relay's one stream).
     let path: String
     private let logger: EventLog
@@ -133,6 +133,29 @@ final class HLSDirectory: Sendable {
             undeleted.withLock { $0 = [] }
             _ = rmdir(path)  // only if nothing else is in it
         }
+    }
+
+    /// Deletes the live HLS an earlier run of the process left under `root` (`--hls-dir`), before this run writes
+    /// any: its playlists and segments, in `root` and in the mounts' folders below it (four levels at most), and the
+    /// folders they leave empty. Called at start-up: a run that was killed (`kill -9`, a crash, a power cut) could not
+    /// delete them, and a web server would serve its live playlist, which nothing moves, until a source publishes
+    /// that mount again. Other files are left alone. Returns how many files were deleted.
+    @discardableResult
+    package static func clearEarlierRuns(under root: String) -> Int {
+        func clear(_ folder: String, depth: Int) -> Int {
+            var removed = 0
+            for name in FileWriter.names(in: folder) {
+                let path = folder + "/" + name
+                if name == "index.m3u8" || name == "master.m3u8" || HLSRoutes.isSegmentName(name) {
+                    if FileWriter.remove(path) { removed += 1 }
+                } else if depth < 4, FileWriter.isDirectory(path) {
+                    removed += clear(path, depth: depth + 1)
+                    _ = rmdir(path)  // only if nothing else is in it
+                }
+            }
+            return removed
+        }
+        return queue.sync { clear(root, depth: 0) }
     }
 
     /// Waits until everything handed to the writer so far is written (tests, shutdown).
