@@ -187,6 +187,23 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A source that sends no credentials is asked for them, unlogged (libshout asks so before every publish); wrong ones are logged, ten per 10 s at most")
+    func sourceWithoutCredentials_IsChallengedUnlogged_AndWrongOnesLoggedWithinABudget() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        let bare = try await TestPeer.connect(to: server.address, on: loop)
+        await bare.send("PUT /live HTTP/1.1\r\nHost: x\r\nContent-Type: audio/mpeg\r\n\r\n")
+        #expect(await eventually { bare.closed.value })
+        #expect(bare.text.hasPrefix("HTTP/1.0 401 Unauthorized") && bare.text.contains("WWW-Authenticate: Basic"), "\(bare.text)")
+        #expect(!log.contains("refused"), "\(log.lines.value)")
+        for _ in 0..<12 {
+            let guess = try await source(server, password: "guess")
+            #expect(await eventually { guess.closed.value })
+        }
+        #expect(log.lines.value.filter { $0.contains("refused on /live") }.count == 10, "\(log.lines.value)")
+        server.close()
+    }
+
     @Test func secondSource_OnALiveMount_GetsMountpointInUse() async throws {
         let server = try server()
         let first = try await source(server)

@@ -60,8 +60,13 @@ enum SourceRoutes {
     }
 
     private static func refuse(_ exchange: Exchange, _ refusal: SourceAdmission.Refusal) {
-        exchange.port.refused()
-        exchange.port.logger("source \(exchange.peer) refused on \(exchange.path): \(refusal)")
+        // A source that sent no credentials is asked for them: libshout (ezstream, liquidsoap…) asks without them
+        // first, every time, and then publishes — not a refusal worth a line.
+        let challenge = refusal == .rules(.unauthorized) && exchange.request.headers["Authorization"] == nil
+        if !challenge {
+            exchange.port.refused()
+            exchange.port.refusedCallers("source \(exchange.peer) refused on \(exchange.path): \(refusal)")
+        }
         switch refusal {
         case .rules(.unauthorized):
             exchange.answer(401, "Unauthorized", body: "You need to authenticate.",
