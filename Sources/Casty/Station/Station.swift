@@ -143,7 +143,7 @@ public actor Station: LoopNode, FeedingNode {
             "icy-name": name,
             "icy-genre": "Casty",
             "icy-br": String(bitrate),
-            "icy-description": "Casty's built-in station: \(file.frames.count) MP3 frames (\(seconds) s) in a loop",
+            "icy-description": "\(file.frames.count) MP3 frames (\(seconds) s) played in a loop by Casty",
         ]
     }
 
