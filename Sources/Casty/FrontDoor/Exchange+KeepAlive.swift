@@ -1,4 +1,5 @@
 internal import CastyNet
+internal import CastyWire
 internal import Icy
 
 /// Persistent connections (HTTP/1.1 keep-alive) for short answers.
@@ -8,7 +9,8 @@ internal import Icy
 /// loading a page — ask again and again. Opening a TCP connection per request costs them a round trip each time
 /// and costs the server a descriptor in `TIME_WAIT`; so the connection stays open for the next request when the
 /// client wants it (`HTTP/1.1`, or `Connection: keep-alive` from an `HTTP/1.0` client) and nothing in the request
-/// could be mistaken for the next one (`GET`, `HEAD`, `OPTIONS`, or a command's `POST`, without a body).
+/// could be mistaken for the next one (`GET`, `HEAD`, `OPTIONS`, or a command's `POST`, without a body — or with a
+/// small one that came whole with its head, as an HTTP library sends JSON: no route reads it, so it is skipped).
 ///
 /// The next request is read only once the answer is out, so a client that pipelines requests without reading
 /// holds at most one answer in memory; one that does not read it within the header timeout is closed. An idle
@@ -23,12 +25,18 @@ extension Exchange {
         let method = request.method
         guard method == .get || method == .head || method == .options || method == .post,
               served + 1 < Self.requestsPerConnection else { return false }
-        // A body no route reads would be taken for the next request.
-        if let length = request.headers["Content-Length"], Substring(length).trimmingSpaces != "0" { return false }
-        guard request.headers["Transfer-Encoding"] == nil else { return false }
+        // A body no route reads would be taken for the next request: kept only when it is all here, to be skipped.
+        guard request.headers["Transfer-Encoding"] == nil, let length = bodyLength, length <= rest.count,
+              length == 0 || method == .post else { return false }
         let tokens = (request.headers["Connection"] ?? "").lowercased().split(separator: ",").map(\.trimmingSpaces)
         if tokens.contains("close") || tokens.contains("upgrade") { return false }
         return request.version == .http11 || tokens.contains("keep-alive")
+    }
+
+    /// The length of the request's body (`0` without a `Content-Length`), or `nil` when it is not a length.
+    var bodyLength: Int? {
+        guard let text = request.headers["Content-Length"] else { return 0 }
+        return ContentLength.value(text)
     }
 
     /// The largest send buffer asked for a short answer: a 6 s segment at 256 kbit/s (Linux caps it at `wmem_max`).
@@ -50,7 +58,7 @@ extension Exchange {
     /// pipelines many does not hold the loop. A send buffer widened for the answer (`narrowing`) is set back first:
     /// the next request may be a stream's.
     func readNext(narrowing: Bool = false) {
-        let connection = connection, port = port, served = served + 1, rest = rest
+        let connection = connection, port = port, served = served + 1, rest = rest.dropFirst(bodyLength ?? 0)
         connection.whenSent(timeout: port.options.headerTimeout) {
             if narrowing { try? connection.socket.setSendBufferSize(port.options.sendBuffer) }
             let door = FrontDoor(connection: connection, port: port, served: served)
