@@ -71,10 +71,25 @@ enum ControlOptions {
         where arguments.value(option) != nil && value(needs, arguments) == nil {
             throw UsageError("--\(option) needs --\(needs)")
         }
+        // From an environment shared by many nodes they may stand alone — but a misspelt URL would leave keys
+        // unchecked and events unsent without a word: said once.
+        for (option, needs) in [("key-verification-auth", "key-verification-url"), ("key-verification-timeout", "key-verification-url"),
+                                ("event-callback-auth", "event-callback-url"), ("event-spool", "event-callback-url")]
+        where value(needs, arguments) == nil {
+            if let (key, _) = variable(option) {
+                logger("warning: \(key) is set but not \(environment[needs] ?? needs): it is not used")
+            }
+        }
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {
             return nil
         }
+        logger("control plane: " + [
+            configuration.keyVerificationURL.map { "keys verified by \($0.shown)" },
+            configuration.eventCallbackURL.map { url in "events to \(url.shown)" + (configuration.eventSpool.map { ", spooled in \($0)" } ?? "") },
+            configuration.commandsAuth.map { _ in "commands API on" },
+            configuration.listenerAuthURL.map { "listeners authorized by \($0.shown)" },
+        ].compactMap { $0 }.joined(separator: "; "))
         // Listening on every address, the node cannot tell which one the application reaches it at.
         if wildcard, publicURL == nil {
             logger("warning: events and /commands/report advertise \(configuration.publicURL); pass --public-url so the application "

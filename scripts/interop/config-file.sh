@@ -92,6 +92,16 @@ environment() {
 }
 check "COMMANDS_API_AUTH=bogus: status 1, naming the variable; COMMANDS_API_AUTH= (empty): not set, the server starts" environment
 
+# A variable that shapes a call the node does not make (its URL is not set: misspelt, say) is warned of; the start
+# line says what of the control plane is on, the URL's query (a token) not shown.
+lonely_variable() {
+    EVENT_SPOOL="$TMP/spool" KEY_VERIFICATION_URL='http://127.0.0.1:9/verify?token=T0ken' timeout 3 "$CLI" server --port 0 \
+        --host 127.0.0.1 --accept-all </dev/null >"$TMP/lonely.out" 2>&1
+    grep -qF "warning: EVENT_SPOOL is set but not EVENT_CALLBACK_URL: it is not used" "$TMP/lonely.out" &&
+        grep -qF "control plane: keys verified by http://127.0.0.1:9/verify?…" "$TMP/lonely.out" && ! grep -q T0ken "$TMP/lonely.out"
+}
+check "EVENT_SPOOL without EVENT_CALLBACK_URL: warned of; the control plane's start line, its token hidden" lonely_variable
+
 # On the command line too, a flag takes no value: --accept-all=no must not accept all.
 inline_flag() {
     local rc=0
