@@ -43,6 +43,15 @@ struct ControlPlaneTests {
         #expect(StreamEvent(spoolLine: "garbage"[...]) == nil)
     }
 
+    @Test("A channel beyond ASCII reaches the application %XX-encoded, as in the stream's URL; an ASCII one as it is")
+    func channelHeader_IsASCII() {
+        let header = { (channel: String) in StreamEvent(channel: channel, streamID: "x", kind: .closed).headers.first { $0.0 == "x-streaming-channel" }?.1 }
+        #expect(header("músic") == "m%C3%BAsic")
+        #expect(header("live") == "live")
+        #expect(header("50%off") == "50%25off")
+        #expect(URLQuery.decodePath("/" + URLQuery.encodeChannel("músic")) == "/músic", "a command naming it finds the mount")
+    }
+
     @Test func httpCall_ReadsAnAnswer_AndRefusesGarbageAndHugeAnswers() async throws {
         // A loop of its own: on the shared one, a full suite on a busy machine once ate the whole 2 s deadline.
         let loop = EventLoop(name: "test-http-call")

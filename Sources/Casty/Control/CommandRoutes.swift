@@ -50,7 +50,9 @@ enum CommandRoutes {
             guard let channel = exchange.request.headers["x-streaming-channel"], let id = exchange.request.headers["x-streaming-id"] else {
                 return json(exchange, 400, "Bad Request", .object([("error", .text("x-streaming-channel and x-streaming-id are needed"))]))
             }
-            let closing = live.filter { mount, session in mount.path == "/" + channel && (id == "*" || session.streamID == id) }
+            // Named as events name it: beyond ASCII, %XX-encoded.
+            let path = URLQuery.decodePath("/" + channel) ?? "/" + channel
+            let closing = live.filter { mount, session in mount.path == path && (id == "*" || session.streamID == id) }
             for (_, session) in closing { session.stop() }
             exchange.port.logger("commands: close \(channel) \(id): \(closing.count) session\(closing.count == 1 ? "" : "s") disconnected")
             json(exchange, closing.isEmpty ? 404 : 200, closing.isEmpty ? "Not Found" : "OK", .object([

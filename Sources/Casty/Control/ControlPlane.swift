@@ -104,7 +104,7 @@ public final class ControlPlane: Sendable {
     /// Asks the application whether the source with `key` may publish `channel` from `ip`.
     public func verify(channel: String, key: String, ip: String) async -> Verdict {
         guard let url = configuration.keyVerificationURL else { return .accepted(record: nil) }
-        var headers: Headers = ["x-streaming-channel": channel, "x-streaming-key": key, "x-user-ip": ip]
+        var headers: Headers = ["x-streaming-channel": URLQuery.encodeChannel(channel), "x-streaming-key": key, "x-user-ip": ip]
         if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
         do {
             let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: 4096)

@@ -26,10 +26,11 @@ public struct StreamEvent: SpooledPost, Equatable {
         self.indexFile = indexFile
     }
 
-    /// The headers of its callback: `x-streaming-channel`, `x-streaming-id`, `x-event-type`, and for an
+    /// The headers of its callback: `x-streaming-channel` (beyond ASCII `%XX`-encoded, ``URLQuery/encodeChannel(_:)``),
+    /// `x-streaming-id`, `x-event-type`, and for an
     /// available stream `x-stream-type` and `x-index-file`.
     public var headers: [(String, String)] {
-        var headers = [("x-streaming-channel", channel), ("x-streaming-id", streamID), ("x-event-type", kind.rawValue)]
+        var headers = [("x-streaming-channel", URLQuery.encodeChannel(channel)), ("x-streaming-id", streamID), ("x-event-type", kind.rawValue)]
         if let streamType { headers.append(("x-stream-type", streamType)) }
         if let indexFile { headers.append(("x-index-file", indexFile)) }
         return headers

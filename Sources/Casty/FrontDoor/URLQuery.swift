@@ -73,6 +73,22 @@ enum URLQuery {
         path.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
     }
 
+    /// A channel (a mount's name without its slash) as a header carries it to the application: ASCII as it is, every
+    /// byte of another character and `%` itself as `%XX` (`músic` is `m%C3%BAsic`, as in the stream's URL). A header
+    /// value is bytes: beyond ASCII, frameworks read it as Latin-1, and the application would see `mÃºsic`.
+    static func encodeChannel(_ channel: String) -> String {
+        guard channel.utf8.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "%") }) else { return channel }
+        var out = ""
+        for byte in channel.utf8 {
+            if byte < 0x80, byte != UInt8(ascii: "%") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
     /// `text` encoded for a form or a query: letters, digits and `-_.~` as they are, every other byte `%XX`.
     static func encode(_ text: String) -> String {
         var out = ""
