@@ -204,6 +204,21 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("An off-air mount's HLS playlist: 404 saying nothing plays there (not 'no mount'), not kept by a CDN, and a polling audience logs ten lines per 10 s")
+    func offAirPlaylist_Is404_Uncached_AndItsPollingLoggedWithinABudget() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        for _ in 0..<14 {
+            let answer = try await ask(server, "/live/index.m3u8", admin: false)
+            #expect(answer.hasPrefix("HTTP/1.0 404") && answer.contains("Cache-Control: no-cache\r\n"), "\(answer)")
+            #expect(answer.hasSuffix("Nothing plays at /live now: try again later.\n"), "\(answer)")
+        }
+        let lines = log.lines.value.filter { $0.contains("refused: nothing to play at /live/index.m3u8 (404)") }
+        #expect(lines.count == 10, "\(log.lines.value)")
+        #expect(try await ask(server, "/nosuch/index.m3u8", admin: false).hasSuffix("No mount here: /nosuch/index.m3u8\n"))
+        server.close()
+    }
+
     @Test func secondSource_OnALiveMount_GetsMountpointInUse() async throws {
         let server = try server()
         let first = try await source(server)

@@ -67,9 +67,10 @@ extension LogBudget {
         LogBudget(loop: loop, logger: logger, what: "connections dropped without a request", perWindow: 5)
     }
 
-    /// The budget for sources and admins refused (a wrong password, an unlisted mount…): ten lines per 10 s.
-    static func refusedCallers(loop: EventLoop, logger: EventLog) -> LogBudget {
-        LogBudget(loop: loop, logger: logger, what: "sources and admins refused", perWindow: 10)
+    /// The budget for sources, admins and players refused (a wrong password, an unlisted mount, a mount off air…):
+    /// ten lines per 10 s.
+    static func refusals(loop: EventLoop, logger: EventLog) -> LogBudget {
+        LogBudget(loop: loop, logger: logger, what: "refusals", perWindow: 10)
     }
 
     /// The budget for peers a listening port refused (out of descriptors, most often): five lines per 10 s, so

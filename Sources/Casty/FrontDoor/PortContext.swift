@@ -30,9 +30,10 @@ final class PortContext: @unchecked Sendable {
     let treeKeyRefusals: LogBudget
     /// Connections dropped because no request came in time: a few logged one by one per window, the rest summed up.
     let silentConnections: LogBudget
-    /// Sources and admins refused for their credentials, mount or type: an encoder with a wrong password reconnects
-    /// every few seconds, a guesser faster — a few logged one by one per window, the rest summed up.
-    let refusedCallers: LogBudget
+    /// Sources, admins and players refused — a wrong password, a mount off air: an encoder with a wrong password
+    /// reconnects every few seconds, a guesser faster, an HLS audience polls an off-air playlist every few seconds —
+    /// a few logged one by one per window, the rest summed up.
+    let refusalLog: LogBudget
     /// The route table.
     let router: Router
     /// Players' reply heads, made once per stream and kind of request (``ReplyHeads``).
@@ -57,7 +58,7 @@ final class PortContext: @unchecked Sendable {
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
         self.treeKeyRefusals = .treeKeyRefusals(loop: distributor.loop, logger: logger)
         self.silentConnections = .silentConnections(loop: distributor.loop, logger: logger)
-        self.refusedCallers = .refusedCallers(loop: distributor.loop, logger: logger)
+        self.refusalLog = .refusals(loop: distributor.loop, logger: logger)
         self.router = router
         // A relay that waits for its first listener makes its HLS at the first HLS request instead.
         if !distributor.isLazy { publishHLS([("", distributor)]) }
@@ -77,7 +78,7 @@ final class PortContext: @unchecked Sendable {
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
         self.treeKeyRefusals = .treeKeyRefusals(loop: loop, logger: logger)
         self.silentConnections = .silentConnections(loop: loop, logger: logger)
-        self.refusedCallers = .refusedCallers(loop: loop, logger: logger)
+        self.refusalLog = .refusals(loop: loop, logger: logger)
         self.router = router
         publishHLS(mounts.all.map { ($0.path, $0.distributor) })
         loop.execute { [self] in

@@ -78,10 +78,14 @@ enum StreamRoutes {
             return exchange.answer(503, "Service Unavailable", body: "\(exchange.path) has no stream yet; try again later.",
                                    headers: ["Retry-After": "2"])
         }
-        let known = port.mounts?.mount(at: exchange.path) != nil
+        // An HLS playlist or segment names its mount: off air is not the same as no such mount.
+        let mount = HLSRoutes.parse(exchange.path).map { $0.mount.isEmpty ? "/" : $0.mount } ?? exchange.path
+        let known = port.mounts?.mount(at: mount) != nil
         let who = exchange.request.headers["x-casty-branch"] == nil ? "listener" : "branch"
-        port.logger("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
-        exchange.answer(404, "Not Found", body: noMountBody(exchange.path))
+        port.refusalLog("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
+        // Not kept by a CDN, which would go on answering 404 once the mount is on air.
+        exchange.answer(404, "Not Found", body: known ? "Nothing plays at \(mount) now: try again later." : noMountBody(exchange.path),
+                        headers: ["Cache-Control": "no-cache"])
     }
 
     /// The body of the `404` a player gets for a path with no mount.

@@ -172,7 +172,7 @@ enum AdminRoutes {
     private static func unauthorized(_ exchange: Exchange) {
         exchange.port.refused()
         if exchange.request.headers["Authorization"] != nil {
-            exchange.port.refusedCallers("admin: \(exchange.peer) refused on \(exchange.path): wrong credentials (401)")
+            exchange.port.refusalLog("admin: \(exchange.peer) refused on \(exchange.path): wrong credentials (401)")
         }
         exchange.answer(401, "Unauthorized", body: "{\"error\":\"admin credentials needed\"}",
                         headers: ["WWW-Authenticate": "Basic realm=\"Casty admin\"", "Content-Type": "application/json"])

@@ -65,7 +65,7 @@ enum SourceRoutes {
         let challenge = refusal == .rules(.unauthorized) && exchange.request.headers["Authorization"] == nil
         if !challenge {
             exchange.port.refused()
-            exchange.port.refusedCallers("source \(exchange.peer) refused on \(exchange.path): \(refusal)")
+            exchange.port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(refusal)")
         }
         switch refusal {
         case .rules(.unauthorized):
