@@ -164,6 +164,7 @@ error_log $TMP/nginx-error.log;
 events { worker_connections 256; }
 http {
     types { application/vnd.apple.mpegurl m3u8; audio/mpeg mp3; audio/aac aac; }
+    map \$uri \$hls_cache { ~\\.m3u8\$ "max-age=1"; default "max-age=3600"; }
     log_format cache '\$request_uri \$status \$upstream_cache_status';
     access_log $TMP/nginx-access.log cache;
     client_body_temp_path $TMP/nginx-temp/body;
@@ -175,7 +176,7 @@ http {
     upstream casty { server ${ROOT#http://}; keepalive 4; }
     server {
         listen 127.0.0.1:$NGINX_PORT;
-        location /static/ { alias $TMP/hls/; }
+        location /static/ { alias $TMP/hls/; add_header Cache-Control \$hls_cache; }
         location / {
             proxy_pass http://casty;
             proxy_http_version 1.1;
@@ -197,6 +198,13 @@ if wait_until 10 listening "$NGINX_PORT"; then
     if timeout 40 ffmpeg -nostdin -hide_banner -loglevel error -i "$EDGE/static/tone/index.m3u8" -t 8 -f wav -y "$TMP/static.wav" \
         >"$TMP/ffmpeg-static.log" 2>&1; then
         audio_check "(f) ffmpeg through nginx serving --hls-dir" "$TMP/static.wav" 7.5
+        # The README's snippet: a playlist that moves every few seconds is cached for one, a segment is audio/mpeg.
+        static_segment=$(curl -s "$EDGE/static/tone/index.m3u8" | grep -v '^#' | tail -1)
+        check "(f) nginx serves the static playlist with Cache-Control: max-age=1" \
+            "(f) the static playlist's head: $(curl -sI "$EDGE/static/tone/index.m3u8" | tr '\r\n' '  ' | head -c 300)" \
+            bash -c "curl -sI '$EDGE/static/tone/index.m3u8' | grep -qi '^cache-control: max-age=1'"
+        check "(f) nginx serves a static segment as audio/mpeg" "(f) $static_segment: $(curl -sI "$EDGE/static/tone/$static_segment" | grep -i content-type)" \
+            bash -c "curl -sI '$EDGE/static/tone/$static_segment' | grep -qi '^content-type: audio/mpeg'"
     else
         fail "(f) ffmpeg could not play $EDGE/static/tone/index.m3u8: $(head -c 300 "$TMP/ffmpeg-static.log")"
     fi

@@ -20,6 +20,9 @@ final class FrontDoor: @unchecked Sendable {
     private var continuation: Continuation<Request>?
     private var deadline: Scheduled?
     private var done = false
+    /// Bytes read so far, and where the first line (the request line) ended: a line too long before is its.
+    private var received = 0
+    private var requestLineEnd: Int?
 
     /// Listens on `address` and gives every connection a front door to `port`: a small send buffer (about one
     /// segment, so a slow listener shows at once) and a clean refusal, counted and logged, when the process is
@@ -64,6 +67,8 @@ final class FrontDoor: @unchecked Sendable {
 
     private func read(_ bytes: [UInt8]) {
         guard !done else { return }
+        if requestLineEnd == nil, let end = bytes.firstIndex(of: 10) { requestLineEnd = received + end }
+        received += bytes.count
         switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
         case .more(let next):
             continuation = next
@@ -94,11 +99,18 @@ final class FrontDoor: @unchecked Sendable {
     private func refuse(_ error: IcyError) {
         port.refused()
         port.logger("request from \(peer) refused: \(error)")
-        if case .unsupportedMethod = error {
+        let timeout = port.options.headerTimeout
+        switch error {
+        case .unsupportedMethod:
             connection.answer(405, "Method Not Allowed", body: error.description, headers: ["Allow": Router.allowedMethods],
-                              headOnly: false, timeout: port.options.headerTimeout)
-        } else {
-            connection.answer(400, "Bad Request", body: error.description, headOnly: false, timeout: port.options.headerTimeout)
+                              headOnly: false, timeout: timeout)
+        case .lineTooLong(let limit) where requestLineEnd.map { $0 > limit } ?? true:
+            // The target is longer than the server reads (RFC 9110 §15.5.15), as nginx answers it.
+            connection.answer(414, "URI Too Long", body: error.description, headOnly: false, timeout: timeout)
+        case .lineTooLong, .tooManyHeaders:
+            connection.answer(431, "Request Header Fields Too Large", body: error.description, headOnly: false, timeout: timeout)
+        default:
+            connection.answer(400, "Bad Request", body: error.description, headOnly: false, timeout: timeout)
         }
     }
 
