@@ -31,6 +31,7 @@ enum RootCommand: Command {
           --host ADDR         address to listen on (default 0.0.0.0)
           --advertise H:P     the address branches reach this node at (default: the listening address)
           --fanout N          branches served here, per mount (default 2)
+          --burst N           recent segments a new player gets at once (default 4)
           --title T           the station's title (with --station); --name, --title-every and
                               --segment-bytes as for casty-cli station
           --status-every S    seconds between status lines (default 10; one stream only)
@@ -44,7 +45,7 @@ enum RootCommand: Command {
 
     /// The options that make a root a station server (besides `--station /m`).
     static let serverOnly: Set<String> = ServerCommand.options.subtracting([
-        "port", "host", "status-every", "title", "name", "title-every", "file", "segment-bytes", "station",
+        "port", "host", "status-every", "title", "name", "title-every", "file", "segment-bytes", "station", "burst",
     ]).subtracting(PortOptions.names)
 
     static func run(_ arguments: Arguments) async throws {
@@ -82,9 +83,10 @@ enum RootCommand: Command {
             throw UsageError("give --source <url> or --station (or the options of casty-cli server)")
         }
         options.upstreamState = state
+        let burst = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
         let root = try Root.start(
             source: source, address: address, advertise: advertise,
-            fanout: fanout, treeKey: key, options: options, logger: logger)
+            fanout: fanout, treeKey: key, configuration: burst, options: options, logger: logger)
         await sourceStart()
         logger("root: listening on \(root.port.address), advertised as \(advertise ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
