@@ -36,7 +36,7 @@ enum DemoCommand: Command {
             burst: 4, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         try await proxy.start()
         logger("demo: station on \(stationServing.url), proxy attached to it")
-        logger("listening on \(serving.url) (status: \(serving.url)status.json)")
+        logger(serving.listeningLine)
         print("Casty demo is playing. Give VLC this URL:  \(serving.url)    (or: mpg123 \(serving.url))")
         fflush(nil)  // at once, also when standard output is a pipe or a file
         await serving.reportStatus(

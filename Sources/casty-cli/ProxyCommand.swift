@@ -44,7 +44,7 @@ enum ProxyCommand: Command {
             upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         await proxy.startInBackground()
         logger("proxy: attaching to \(url)")
-        logger("listening on \(serving.url) (status: \(serving.url)status.json)")
+        logger(serving.listeningLine)
         await serving.reportStatus(
             every: interval, logger: logger,
             upstream: { proxy.assumeIsolated { "\($0.state)" } })

@@ -37,6 +37,14 @@ struct ServedStream {
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)/"
     }
 
+    /// The start line: the URL players open, and — on every interface (`0.0.0.0`, `::`), where that URL is this
+    /// machine's own — the address the port listens on.
+    var listeningLine: String {
+        let address = port.address
+        let everywhere = address.host == "0.0.0.0" || address.host == "::"
+        return "listening on " + (everywhere ? "\(address) (every interface; on this machine \(url))" : url) + " (status: \(url)status.json)"
+    }
+
     /// Logs a status line every `interval`, forever.
     func reportStatus(every interval: Duration, logger: EventLog, upstream: @escaping @Sendable () -> String) async -> Never {
         while true {

@@ -41,7 +41,7 @@ enum StationCommand: Command {
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: port,
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })
         logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
-        logger("listening on \(serving.url) (status: \(serving.url)status.json)")
+        logger(serving.listeningLine)
         await serving.reportStatus(
             every: interval, logger: logger,
             upstream: { "streaming" })

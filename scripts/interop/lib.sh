@@ -95,7 +95,7 @@ interop_end() { verdict_end; }
 
 
 # casty_start NAME ARGS... — run `casty-cli ARGS...` in the background, output to $TMP/NAME.log, and wait
-# (15 s at most) for its "listening on http://" line. Sets LAST_PID.
+# (15 s at most) for its "listening on" line. Sets LAST_PID.
 casty_start() {
     local name=$1 log
     shift
@@ -106,7 +106,7 @@ casty_start() {
     peers_track "$LAST_PID"
     INTEROP_CASTY+=("$LAST_PID|$name")
     if ! wait_until 15 _casty_listening "$log" "$LAST_PID"; then
-        fail "casty-cli $* did not log \"listening on http://\" within 15 s (or exited)"
+        fail "casty-cli $* did not log \"listening on\" within 15 s (or exited)"
         exit 1
     fi
     if ! alive "$LAST_PID"; then
@@ -114,7 +114,7 @@ casty_start() {
         exit 1
     fi
 }
-_casty_listening() { log_has "$1" 'listening on http://' || ! alive "$2"; }
+_casty_listening() { log_has "$1" 'listening on (http://|[^ ]+ \(every interface)' || ! alive "$2"; }
 
 # casty_spawn NAME ARGS... — run `casty-cli ARGS...` in the background (a dummy, say): stdout in $TMP/NAME.out,
 # stderr in $TMP/NAME.log. Sets LAST_PID. Does not wait for anything.

@@ -109,5 +109,7 @@ V6_PORT=$((PLAYER_PORT + 2))
 pids+=($!)
 wait_until 15 plays ::1 "$V6_PORT" 10000 || fail "no audio over IPv6 from a proxy on --host ::"
 plays 127.0.0.1 "$V6_PORT" 10000 || fail "no audio over IPv4 from a proxy on --host ::"
-grep -q "listening on http://\[::1\]:$V6_PORT/" "$TMP/v6.log" || fail "the listening line does not show [::1]: $(cat "$TMP/v6.log")"
+# The start line names the address listened on — every interface — and the URL to open on this machine.
+grep -qF "listening on [::]:$V6_PORT (every interface; on this machine http://[::1]:$V6_PORT/)" "$TMP/v6.log" ||
+    fail "the listening line does not show [::] and [::1]: $(cat "$TMP/v6.log")"
 echo "PASS: a proxy on --host :: serves players over IPv6 and IPv4"
