@@ -40,7 +40,10 @@ enum TreeCommand: Command {
             }
             let fields = TreeLine(line)
             guard fields.isTreeNode else {
-                let what = "\(url.authority) answered GET /tree with something other than a Casty tree node's line"
+                // A proxy or a station answers a line too, with no place in a tree (address=-).
+                let what = line.hasPrefix("address=-")
+                    ? "\(url.authority) is a Casty node of no tree (a proxy or a station, not a root or a branch)"
+                    : "\(url.authority) answered GET /tree with something other than a Casty tree node's line"
                 if nodes == 0 { throw ServeError(what) }
                 print(String(repeating: "  ", count: indent) + what)
                 unreachable += 1

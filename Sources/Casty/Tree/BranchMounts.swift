@@ -149,7 +149,8 @@ public final class BranchMounts: @unchecked Sendable {
         }
         relays[mount] = (relay, .now)
         order.append(mount)
-        logger("branch \(address): relays \(mount) from now on (\(relays.count) mount\(relays.count == 1 ? "" : "s"))")
+        let asked = relays.keys.count { $0 != defaultMount }
+        logger("branch \(address): relays \(mount) from now on (\(asked) mount\(asked == 1 ? "" : "s") asked of it)")
         return relay.distributor
     }
 
