@@ -64,6 +64,17 @@ struct HLSAudienceTests {
         #expect(audience.players(at: 8_000, window: window) == 1)
     }
 
+    @Test("An application that could not be asked is no verdict: nothing is remembered, the next playlist asks again")
+    func authorization_ThatCouldNotBeAsked_IsForgotten() {
+        var audience = HLSAudience()
+        let answers = AnswerLog()
+        #expect(audience.admission(of: "10.0.0.2 VLC", login: nil, at: 1_000, window: window) { answers.add("first", $0) } == .ask)
+        let outage = ControlPlane.ListenerRefusal(reason: "the application could not be asked", unanswered: true)
+        for waiter in audience.forget("10.0.0.2 VLC") { waiter(outage) }
+        #expect(answers.lines == ["first the application could not be asked"])
+        #expect(audience.admission(of: "10.0.0.2 VLC", login: nil, at: 4_000, window: window) { answers.add("again", $0) } == .ask)
+    }
+
     @Test func authorization_KeepsARefusal_UntilTheClientBringsAnotherLogin() {
         var audience = HLSAudience()
         #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .ask)
@@ -112,5 +123,5 @@ struct HLSAudienceTests {
 final class AnswerLog: Sendable {
     private let log = Locked<[String]>([])
     var lines: [String] { log.value }
-    func add(_ name: String, _ refusal: String?) { log.update { $0.append("\(name) \(refusal ?? "admitted")") } }
+    func add(_ name: String, _ refusal: ControlPlane.ListenerRefusal?) { log.update { $0.append("\(name) \(refusal?.reason ?? "admitted")") } }
 }

@@ -122,6 +122,20 @@ struct ListenerAuthTests {
         await app.close()
     }
 
+    @Test("An application that cannot be asked (down) is an outage: the player gets 503 with Retry-After, not a login prompt")
+    func applicationDown_Is503_NotALoginPrompt() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        await app.close()  // bound, then closed: nothing answers there
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, logger: log.logger)
+        let peer = try await play(server, "User-Agent: someone\r\n")
+        #expect(await answered(peer, "503"), "\(peer.text.prefix(200))")
+        #expect(peer.text.contains("Retry-After: 5\r\n") && !peer.text.contains("WWW-Authenticate"), "\(peer.text.prefix(300))")
+        #expect(log.contains("the application could not be asked"), "\(log.lines.value)")
+        station.stop()
+        server.close()
+    }
+
     @Test func branchHeader_OnAServerThatTakesNoBranches_IsAnOrdinaryListener_AskedAndCounted() async throws {
         let app = try ListenerAuthApp(on: loop)
         let (server, station) = try await server(app: app)

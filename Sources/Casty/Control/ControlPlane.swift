@@ -138,20 +138,29 @@ public final class ControlPlane: Sendable {
     /// Whether listeners are authorized by the application.
     var authorizesListeners: Bool { configuration.listenerAuthURL != nil }
 
+    /// Why the application did not admit a listener.
+    struct ListenerRefusal: Sendable, Equatable {
+        /// What it answered (a status other than `200`, `icecast-auth-user` not `1`), or what kept it from
+        /// answering, for the log.
+        let reason: String
+        /// Whether it could not be asked (no answer in time, unreachable, an answer that is no answer): an outage,
+        /// not a verdict — the player is told `503` and to try again, not asked for a login.
+        let unanswered: Bool
+    }
+
     /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
-    /// `icecast-auth-user: 1`, refused on anything else, a timeout or an unreachable application.
-    /// Returns `nil` when the listener is admitted, else why not — the application's refusal, or what kept it
-    /// from answering (a status other than `200`, no answer in time, an answer that is no answer), for the log.
-    func authorize(_ call: ListenerCall) async -> String? {
+    /// `icecast-auth-user: 1`, refused on any other answer, not admitted either when it cannot be asked.
+    /// Returns `nil` when the listener is admitted, else why not.
+    func authorize(_ call: ListenerCall) async -> ListenerRefusal? {
         guard let url = configuration.listenerAuthURL else { return nil }
         do {
             let answer = try await HTTPCall.post(
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
                 timeout: configuration.listenerAuthTimeout, limit: 4096)
-            guard answer.status == 200 else { return "the application answered \(answer.status)" }
-            return answer.headers["icecast-auth-user"] == "1" ? nil : "the application refused it"
+            guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
+            return answer.headers["icecast-auth-user"] == "1" ? nil : ListenerRefusal(reason: "the application refused it", unanswered: false)
         } catch {
-            return "the application could not be asked: \(error)"
+            return ListenerRefusal(reason: "the application could not be asked: \(error)", unanswered: true)
         }
     }
 

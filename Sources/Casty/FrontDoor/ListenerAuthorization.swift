@@ -20,7 +20,7 @@ enum ListenerAuthorization {
     /// player is admitted, else why not.
     static func ask(
         _ control: ControlPlane, _ call: ControlPlane.ListenerCall, loop: EventLoop,
-        answered: @escaping @Sendable (_ refusal: String?) -> Void
+        answered: @escaping @Sendable (_ refusal: ControlPlane.ListenerRefusal?) -> Void
     ) {
         Task {
             let refusal = await control.authorize(call)
@@ -29,19 +29,26 @@ enum ListenerAuthorization {
     }
 
     /// Answers a refused player, with one log line naming it and the status: `401` with `WWW-Authenticate`
-    /// when it sent no login (a browser then asks for one), `403` when the application refused its login.
-    /// `what` names the refused resource in the log (`/live`, `HLS /live`), `why` the application's answer when known;
-    /// a refusal told before is not `logged`.
+    /// when it sent no login (a browser then asks for one), `403` when the application refused its login — and
+    /// `503` with `Retry-After` when the application could not be asked (an outage: a browser asking for a login
+    /// then would be wrong). `what` names the refused resource in the log (`/live`, `HLS /live`), `why` the
+    /// application's answer when known; a refusal told before is not `logged`.
     static func refuse(
-        _ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, why: String? = nil, headers: Headers = [:],
-        logged: Bool = true
+        _ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, why: ControlPlane.ListenerRefusal? = nil,
+        headers: Headers = [:], logged: Bool = true
     ) {
         exchange.port.refused()
+        let status = why?.unanswered == true ? 503 : call.auth == nil ? 401 : 403
         if logged {
-            exchange.port.logger("listener \(exchange.peer) refused on \(what) by the listener authorization"
-                + "\(why.map { ": \($0)" } ?? "") (\(call.auth == nil ? 401 : 403))")
+            exchange.port.refusalLog("listener \(exchange.peer) refused on \(what) by the listener authorization"
+                + "\(why.map { ": \($0.reason)" } ?? "") (\(status))")
         }
         var headers = headers
+        if status == 503 {
+            headers["Retry-After"] = "5"
+            return exchange.answer(503, "Service Unavailable", body: "Listening here cannot be authorized now: try again shortly.",
+                                   headers: headers)
+        }
         guard call.auth != nil else {
             headers["WWW-Authenticate"] = "Basic realm=\"Casty\""
             return exchange.answer(401, "Unauthorized", body: "This stream needs a login.", headers: headers)

@@ -24,7 +24,7 @@ struct HLSAudience {
 
     /// A request waiting for the application's answer: called with it on the loop — `nil` when the client is
     /// admitted, else why not (logged with the refusal).
-    typealias Waiter = (_ refusal: String?) -> Void
+    typealias Waiter = (_ refusal: ControlPlane.ListenerRefusal?) -> Void
 
     /// What is known of a client.
     enum Standing {
@@ -132,6 +132,14 @@ struct HLSAudience {
         guard case .asking(let waiters)? = clients[client]?.standing else { return [] }
         clients[client]?.standing = admitted ? .admitted(call) : .refused(call)
         if admitted { admittedCount += 1 }
+        return waiters
+    }
+
+    /// The application could not be asked about `client`: nothing is remembered of it — its next playlist asks
+    /// again — and the requests that waited are returned.
+    mutating func forget(_ client: String) -> [Waiter] {
+        guard case .asking(let waiters)? = clients[client]?.standing else { return [] }
+        clients[client] = nil
         return waiters
     }
 

@@ -39,7 +39,9 @@ extension HLSRoutes {
             case .ask:
                 ListenerAuthorization.ask(control, call, loop: packager.loop) { why in
                     packager.assumeIsolated { isolated in
-                        let waiting = isolated.audience.decide(client, admitted: why == nil, call: call)
+                        // An outage is no verdict: not remembered, the next playlist asks again.
+                        let waiting = why?.unanswered == true
+                            ? isolated.audience.forget(client) : isolated.audience.decide(client, admitted: why == nil, call: call)
                         if why == nil { sweepDeparted(packager, control: control) }
                         for waiter in waiting { waiter(why) }
                     }

@@ -164,9 +164,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // Where a redirect or a station's playlist led, told when it is somewhere new.
         if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }
         foundAt = opened.url
-        // Audio of another codec than MP3 and AAC (no type at all, or application/octet-stream, is taken for MP3).
-        if let type = opened.headers["Content-Type"], FrameChain.Format(contentType: type) == nil,
-           ["audio/", "video/", "application/ogg"].contains(where: type.lowercased().hasPrefix) {
+        // Audio of a codec that is not MP3 or AAC: Ogg (Vorbis, Opus, FLAC in Ogg), FLAC, WebM, video. Any other
+        // type — none at all, application/octet-stream, a misspelt audio/mpeg — is taken for MP3, as before.
+        if let type = opened.headers["Content-Type"]?.lowercased(),
+           ["application/ogg", "audio/ogg", "audio/opus", "audio/vorbis", "audio/flac", "audio/x-flac", "audio/webm", "video/"]
+               .contains(where: type.hasPrefix) {
             opened.connection.close()
             throw .unsupportedAudio(opened.url, contentType: type)
         }
