@@ -241,16 +241,22 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
-    @Test func finishing_WithTheApplicationDown_SpoolsTheEvents_AtOnce() async throws {
-        // A port nobody listens on: bound, then closed.
+    /// A started event queue with a spool file of its own, whose application is down: a port nobody listens on
+    /// (bound, then closed). The caller removes the spool.
+    func queueWithTheApplicationDown() async throws -> (queue: EventQueue<StreamEvent>, spool: String, log: StationServerTests.Log) {
         let gone = try FakeUpstream(on: loop) { _, _ in }
         let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
         await gone.close()
         let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { unlink(spool) }
         let log = StationServerTests.Log()
         let queue = EventQueue<StreamEvent>(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
         await queue.start()
+        return (queue, spool, log)
+    }
+
+    @Test func finishing_WithTheApplicationDown_SpoolsTheEvents_AtOnce() async throws {
+        let (queue, spool, log) = try await queueWithTheApplicationDown()
+        defer { unlink(spool) }
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
         // Generous: a busy CI run has kept the shared loop from the first attempt for over 3 s.
         #expect(await eventually(timeout: .seconds(15)) { log.contains("attempt 1") }, "the application was found down")
@@ -267,14 +273,8 @@ struct PlatformServerTests {
 
     @Test("An event queued while the sender waits to try again is in the spool at once, not at the next attempt: a kill -9 loses it not")
     func anEventQueuedWhileWaiting_IsSpooledAtOnce() async throws {
-        let gone = try FakeUpstream(on: loop) { _, _ in }
-        let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
-        await gone.close()
-        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let (queue, spool, log) = try await queueWithTheApplicationDown()
         defer { unlink(spool) }
-        let log = StationServerTests.Log()
-        let queue = EventQueue<StreamEvent>(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)
-        await queue.start()
         queue.post(StreamEvent(channel: "first", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
         #expect(await eventually(timeout: .seconds(15)) { log.contains("attempt 3") }, "the sender waits 2 s before its fourth attempt")
         queue.post(StreamEvent(channel: "second", streamID: "s2", kind: .available, streamType: "ICY-LIVE"))

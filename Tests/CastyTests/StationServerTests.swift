@@ -89,6 +89,15 @@ struct StationServerTests {
 
     /// Keeps `peer` fed with silent frames, a segment every 100 ms, until the returned task is cancelled: a test
     /// with a short source timeout must not see its source time out because a loaded machine was slow elsewhere.
+    /// A source publishing `mount` (its `100 Continue` awaited), fed `chunk` every 100 ms by the task returned.
+    func feedingSource(
+        _ server: StationServer, mount: String = "/live", type: String = "audio/mpeg", with chunk: [UInt8] = silentFrames(10)
+    ) async throws -> (source: TestPeer, feeding: Task<Void, Never>) {
+        let source = try await source(server, mount: mount, type: type)
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        return (source, keepFeeding(source, with: chunk))
+    }
+
     func keepFeeding(_ peer: TestPeer, with chunk: [UInt8] = silentFrames(10)) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {

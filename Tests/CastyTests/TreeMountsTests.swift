@@ -15,13 +15,14 @@ struct TreeMountsTests {
     /// A root station server of `mounts` (sources publish with the password `hackme`), with `fallbacks`.
     func stationRoot(
         _ mounts: [String], fallbacks: [String: String] = [:], segmentBytes: Int = segmentBytes, fanout: Int = 2, treeKey: TreeKey? = nil,
-        logger: EventLog = .silent
+        sourceTimeout: Duration = .seconds(10), logger: EventLog = .silent
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
         configuration.mounts = mounts
         configuration.fallbacks = fallbacks
         configuration.segmentBytes = segmentBytes
+        configuration.sourceTimeout = sourceTimeout
         return try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey, logger: logger)
     }
 
@@ -227,9 +228,7 @@ struct TreeMountsTests {
     func aMountChangingCodec_LetsTheBranchsPlayersGo() async throws {
         let server = try stationRoot(["/live"], segmentBytes: 4170)
         let station = StationServerTests()
-        let mp3 = try await station.source(server)
-        #expect(await mp3.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feedingMP3 = station.keepFeeding(mp3)
+        let (mp3, feedingMP3) = try await station.feedingSource(server)
         let serving = try branch(server)
         let player = try await play("/live", at: serving.port.address)
         #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(player.text.prefix(200))")
@@ -238,9 +237,7 @@ struct TreeMountsTests {
         feedingMP3.cancel()
         await feedingMP3.value
         await mp3.close()
-        let aac = try await station.source(server, type: "audio/aac")
-        #expect(await aac.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feedingAAC = station.keepFeeding(aac, with: adtsFrames(10))
+        let (_, feedingAAC) = try await station.feedingSource(server, type: "audio/aac", with: adtsFrames(10))
         defer { feedingAAC.cancel() }
         #expect(await eventually(timeout: .seconds(15)) { player.closed.value }, "the branch's player is let go")
         let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
@@ -256,17 +253,10 @@ struct TreeMountsTests {
 
     @Test("A root lets its mount's players go past the source timeout: the branch's players are let go too, and new ones get 404 as at the root")
     func aSourceAwayPastTheTimeout_LetsTheBranchsPlayersGo() async throws {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/live"]
-        configuration.segmentBytes = 4170
-        configuration.sourceTimeout = .seconds(3)
         let log = StationServerTests.Log()
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: 2, logger: log.logger)
+        let server = try stationRoot(["/live"], segmentBytes: 4170, sourceTimeout: .seconds(3), logger: log.logger)
         let station = StationServerTests()
-        let source = try await station.source(server)
-        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feeding = station.keepFeeding(source)
+        let (source, feeding) = try await station.feedingSource(server)
         let serving = try branch(server)
         let atBranch = try await play("/live", at: serving.port.address)
         let atRoot = try await play("/live", at: server.address)
@@ -289,9 +279,7 @@ struct TreeMountsTests {
                 "the root's refusal names a branch: \(log.lines.value)")
 
         // A source that returns is heard through the branch again.
-        let again = try await station.source(server)
-        #expect(await again.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feedingAgain = station.keepFeeding(again)
+        let (_, feedingAgain) = try await station.feedingSource(server)
         defer { feedingAgain.cancel() }
         let back = try await play("/live", at: serving.port.address)
         #expect(await back.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(back.text.prefix(200))")
