@@ -103,9 +103,9 @@ final class MountTable: @unchecked Sendable {
     var whitelistChanged: ((Set<String>?) -> Void)?
     /// The loop the table, its mounts and their sessions live on.
     let loop: EventLoop
-    private let logger: EventLog
+    let logger: EventLog
     /// The mounts, by path, and their paths in the order they were made (for listings).
-    private var mounts: [String: Mount] = [:]
+    private(set) var mounts: [String: Mount] = [:]
     private(set) var order: [String] = []
     /// Mounts held for sources admitted but not started yet (``hold(_:)``).
     private var held: Set<String> = []
@@ -220,53 +220,6 @@ final class MountTable: @unchecked Sendable {
     var soleMount: Mount? {
         guard rules.whitelist != nil, order.count == 1 else { return nil }
         return mounts[order[0]]
-    }
-
-    /// Gives `path` a permanent source (a relay, the built-in station). A relay whose upstream does not stream
-    /// (at start, or lost since) leaves its listeners to the mount's fallback meanwhile (``relayChanged(_:streaming:)``).
-    func attachPermanent(_ source: any Node, at path: String) {
-        let mount = make(path)
-        mount.permanent = source
-        if mount.source == nil { mount.distributor.switchSource(to: source) }
-        if let relay = source as? Proxy {
-            relay.whenStreamingChanges { [weak self, loop] streaming in
-                loop.execute { [weak self] in
-                    guard let self, let mount = mounts[path] else { return }
-                    relayChanged(mount, streaming: streaming)
-                }
-            }
-        }
-        // Mounts whose relay does not stream yet, which fall back to this one, hear it meanwhile.
-        for relayed in all where relayed.permanent is Proxy && !feeds(relayed) {
-            relayChanged(relayed, streaming: false)
-        }
-    }
-
-    /// Whether `mount` has a stream of its own now: a source, the built-in station, or a relay whose upstream
-    /// streams.
-    func feeds(_ mount: Mount) -> Bool {
-        if mount.source != nil { return true }
-        guard let permanent = mount.permanent else { return false }
-        guard let relay = permanent as? Proxy, relay.loop === loop else { return true }
-        return relay.assumeIsolated { $0.state } == .streaming
-    }
-
-    /// A relay mount's upstream was lost (`streaming` false) or streams again. While it is away — as long as no
-    /// source publishes there — its listeners hear its fallback, when that plays (the same codec), on the same
-    /// connection as for a source that drops; then the relay again (Icecast moves a relay's listeners to its
-    /// fallback too). Without a fallback, they wait for the relay, connected, as before.
-    func relayChanged(_ mount: Mount, streaming: Bool) {
-        guard mount.source == nil, let relay = mount.permanent else { return }
-        let onFallback = mount.distributor.assumeIsolated { $0.playsFallback }
-        if streaming {
-            guard onFallback else { return }
-            logger("mount \(mount.path): its relay streams again; its listeners hear it")
-            mount.distributor.switchSource(to: relay)
-        } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount,
-                  playsNow(target), codecMismatch(moving: mount, to: target) == nil {
-            logger("mount \(mount.path): its relay does not stream; its listeners hear \(target.path) meanwhile")
-            mount.distributor.switchSource(to: target.distributor)
-        }
     }
 
     // MARK: Publishing
@@ -500,7 +453,7 @@ final class MountTable: @unchecked Sendable {
         logger("mount \(mount.path): forgotten, idle for \(rules.idleMountTimeout) (no source, no listener)")
     }
 
-    private func make(_ path: String) -> Mount {
+    func make(_ path: String) -> Mount {
         if let mount = mounts[path] { return mount }
         let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: rules.distribution, logger: logger.prefixed("mount \(path): ")))
         mounts[path] = mount

@@ -1,0 +1,52 @@
+internal import CastyNet
+
+/// A mount's permanent source — a relay of another server's stream, or the built-in station — and what happens
+/// to its listeners while a relay's upstream does not stream: they hear the mount's fallback meanwhile.
+extension MountTable {
+    /// Gives `path` a permanent source (a relay, the built-in station). A relay whose upstream does not stream
+    /// (at start, or lost since) leaves its listeners to the mount's fallback meanwhile (``relayChanged(_:streaming:)``).
+    func attachPermanent(_ source: any Node, at path: String) {
+        let mount = make(path)
+        mount.permanent = source
+        if mount.source == nil { mount.distributor.switchSource(to: source) }
+        if let relay = source as? Proxy {
+            relay.whenStreamingChanges { [weak self, loop] streaming in
+                loop.execute { [weak self] in
+                    guard let self, let mount = mounts[path] else { return }
+                    relayChanged(mount, streaming: streaming)
+                }
+            }
+        }
+        // Mounts whose relay does not stream yet, which fall back to this one, hear it meanwhile.
+        for relayed in all where relayed.permanent is Proxy && !feeds(relayed) {
+            relayChanged(relayed, streaming: false)
+        }
+    }
+
+    /// Whether `mount` has a stream of its own now: a source, the built-in station, or a relay whose upstream
+    /// streams.
+    func feeds(_ mount: Mount) -> Bool {
+        if mount.source != nil { return true }
+        guard let permanent = mount.permanent else { return false }
+        guard let relay = permanent as? Proxy, relay.loop === loop else { return true }
+        return relay.assumeIsolated { $0.state } == .streaming
+    }
+
+    /// A relay mount's upstream was lost (`streaming` false) or streams again. While it is away — as long as no
+    /// source publishes there — its listeners hear its fallback, when that plays (the same codec), on the same
+    /// connection as for a source that drops; then the relay again (Icecast moves a relay's listeners to its
+    /// fallback too). Without a fallback, they wait for the relay, connected, as before.
+    func relayChanged(_ mount: Mount, streaming: Bool) {
+        guard mount.source == nil, let relay = mount.permanent else { return }
+        let onFallback = mount.distributor.assumeIsolated { $0.playsFallback }
+        if streaming {
+            guard onFallback else { return }
+            logger("mount \(mount.path): its relay streams again; its listeners hear it")
+            mount.distributor.switchSource(to: relay)
+        } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount,
+                  playsNow(target), codecMismatch(moving: mount, to: target) == nil {
+            logger("mount \(mount.path): its relay does not stream; its listeners hear \(target.path) meanwhile")
+            mount.distributor.switchSource(to: target.distributor)
+        }
+    }
+}
