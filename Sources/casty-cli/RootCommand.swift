@@ -77,16 +77,22 @@ enum RootCommand: Command {
             sourceStart = { await proxy.startInBackground() }
             state = { proxy.assumeIsolated { "\($0.state)" } }
         } else if arguments.flag("station") {
-            let station = try StationCommand.makeStation(arguments, logger: logger)
+            let station = try StationCommand.makeStation(arguments, logger: logger, started: false)
             source = station
+            sourceStart = { await station.start() }
         } else {
             throw UsageError("give --source <url> or --station (or the options of casty-cli server)")
         }
         options.upstreamState = state
         let burst = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
-        let root = try Root.start(
-            source: source, address: address, advertise: advertise,
-            fanout: fanout, treeKey: key, configuration: burst, options: options, logger: logger)
+        let root: Root
+        do {
+            root = try Root.start(
+                source: source, address: address, advertise: advertise,
+                fanout: fanout, treeKey: key, configuration: burst, options: options, logger: logger)
+        } catch {
+            throw ServeError("cannot listen on \(address): \(error)")
+        }
         await sourceStart()
         logger("root: listening on \(root.port.address), advertised as \(advertise ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))

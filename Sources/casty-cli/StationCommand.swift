@@ -47,8 +47,9 @@ enum StationCommand: Command {
             upstream: { "streaming" })
     }
 
-    /// The station the options describe, started.
-    static func makeStation(_ arguments: Arguments, logger: EventLog) throws -> Station {
+    /// The station the options describe, started unless not `started` yet (a root starts it once its port is bound:
+    /// a port in use is then one error line, not a station that seemed to play first).
+    static func makeStation(_ arguments: Arguments, logger: EventLog, started: Bool = true) throws -> Station {
         let name = arguments.value("name") ?? "Casty Station"
         let titles = [arguments.value("title") ?? "Casty test tone"]
         let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 1...86_400))
@@ -58,7 +59,7 @@ enum StationCommand: Command {
         } else {
             try Station.builtIn(name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
         }
-        Task { await station.start() }
+        if started { Task { await station.start() } }
         return station
     }
 }
