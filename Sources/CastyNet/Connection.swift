@@ -173,7 +173,11 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
             return done(error)
         }
         handshakeDone = done
-        handshakeTimer = loop.schedule(after: timeout) { [weak self] in self?.endHandshake(.timedOut) }
+        // A plain-HTTP server waits for a request and never answers the TLS hello: said so, not "timed out" alone.
+        let seconds = Int((Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18).rounded())
+        handshakeTimer = loop.schedule(after: timeout) { [weak self] in
+            self?.endHandshake(.tls("no handshake within \(seconds) s (is it an https:// server?)"))
+        }
         stepHandshake()
     }
 
