@@ -251,6 +251,23 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("Under a root of one mount, a branch relaying its root path serves that mount's name from the same link, not a second one")
+    func aBranchUnderAOneMountRoot_ServesTheMountsNameFromItsRootPathsLink() async throws {
+        let server = try stationRoot(["/live"], segmentBytes: 4170)
+        let station = StationServerTests()
+        let (_, feeding) = try await station.feedingSource(server)
+        defer { feeding.cancel() }
+        let serving = try branch(server)
+        let atRootPath = try await play("/", at: serving.port.address)
+        #expect(await atRootPath.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 })
+        let byName = try await play("/live", at: serving.port.address)
+        #expect(await byName.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 })
+        #expect(await serving.mounts?.relays().map(\.mount) == ["/"], "one link to the root, not one for / and one for /live")
+        #expect(try await treeLine(server.address, mount: "/live")["branches"] == "1")
+        serving.stop()
+        server.close()
+    }
+
     @Test("A root lets its mount's players go past the source timeout: the branch's players are let go too, and new ones get 404 as at the root")
     func aSourceAwayPastTheTimeout_LetsTheBranchsPlayersGo() async throws {
         let log = StationServerTests.Log()

@@ -53,6 +53,10 @@ public struct Context: Sendable, Equatable {
     /// alone), so that a branch asked for `/listen` and `/stream.mp3` relays both on the link it has, instead of
     /// opening a link of its own for each path. Told on tree links as `X-Casty-Every-Path: 1`.
     public var everyPath = false
+    /// The mount this stream is on the tree's root (`/live`), told on tree links as `X-Casty-Mount`: a branch that
+    /// relays the root path of a root of one mount (whose `/` plays it) serves players asking for `/live` from that
+    /// same link, rather than opening a second one to the same stream.
+    public var mount: String?
 
     /// Makes a context.
     public init(
@@ -83,6 +87,9 @@ public struct Context: Sendable, Equatable {
 
     /// The header that tells a branch its root plays one stream at every path (``everyPath``), on tree links.
     public static let everyPathHeader = "X-Casty-Every-Path"
+
+    /// The header that names the stream's mount on the root (``mount``), on tree links.
+    public static let mountHeader = "X-Casty-Mount"
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"

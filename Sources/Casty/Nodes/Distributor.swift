@@ -35,6 +35,8 @@ public actor Distributor: LoopNode, FeedingNode {
         public var treeAddress: String?
         /// For a tree node: the most branches it serves itself (``fanoutRange``).
         public var fanout = 2
+        /// The mount it serves on a station server (`/live`), told to its branches (``Context/mount``).
+        public var mount: String?
         /// Whether to request the stream only once the first listener asks (a branch that waits for its
         /// client), rather than at once.
         public var lazy = false

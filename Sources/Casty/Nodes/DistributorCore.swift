@@ -479,6 +479,7 @@ struct DistributorCore<Listener: Hashable> {
     private var replyContext: Context? {
         guard var context = currentContext else { return nil }
         if let places { context.path.append(places.address) }
+        if let mount = configuration.mount { context.mount = mount }
         return context
     }
 

@@ -455,7 +455,9 @@ final class MountTable: @unchecked Sendable {
 
     func make(_ path: String) -> Mount {
         if let mount = mounts[path] { return mount }
-        let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: rules.distribution, logger: logger.prefixed("mount \(path): ")))
+        var distribution = rules.distribution
+        distribution.mount = path
+        let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: distribution, logger: logger.prefixed("mount \(path): ")))
         mounts[path] = mount
         order.append(path)
         onNewMount?(mount)

@@ -132,6 +132,10 @@ public final class BranchMounts: @unchecked Sendable {
         guard !stopped, !address.isEmpty, StationServer.Configuration.isMountName(mount), relays.count < settings.maxMounts else {
             return mount == defaultMount ? first : nil
         }
+        // The root path's link carries the mount the root plays there (a root of one mount): not a second link.
+        if mount != defaultMount, first.assumeIsolated({ $0.context?.mount }) == mount {
+            return first
+        }
         // A root of one stream plays it at every path: the root path's link carries it for every path.
         if first.assumeIsolated({ $0.context?.everyPath }) == true {
             if !toldEveryPath {
