@@ -264,6 +264,7 @@ struct TreeMountsTests {
         #expect(await byName.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 })
         #expect(await serving.mounts?.relays().map(\.mount) == ["/"], "one link to the root, not one for / and one for /live")
         #expect(try await treeLine(server.address, mount: "/live")["branches"] == "1")
+        #expect(try await treeLine(serving.port.address, mount: "/live").isTreeNode, "/tree?mount=/live names the link that carries it")
         serving.stop()
         server.close()
     }

@@ -133,9 +133,7 @@ public final class BranchMounts: @unchecked Sendable {
             return mount == defaultMount ? first : nil
         }
         // The root path's link carries the mount the root plays there (a root of one mount): not a second link.
-        if mount != defaultMount, first.assumeIsolated({ $0.context?.mount }) == mount {
-            return first
-        }
+        if let carried = carrying(mount) { return carried }
         // A root of one stream plays it at every path: the root path's link carries it for every path.
         if first.assumeIsolated({ $0.context?.everyPath }) == true {
             if !toldEveryPath {
@@ -156,6 +154,11 @@ public final class BranchMounts: @unchecked Sendable {
         let asked = relays.keys.count { $0 != defaultMount }
         logger("branch \(address): relays \(mount) from now on (\(asked) mount\(asked == 1 ? "" : "s") asked of it)")
         return relay.distributor
+    }
+
+    /// The root path's distributor, when it carries `mount` (the root of one mount plays it at `/`). Loop thread only.
+    func carrying(_ mount: String) -> Distributor? {
+        mount != defaultMount && first.assumeIsolated({ $0.context?.mount }) == mount ? first : nil
     }
 
     /// The relay of `mount`, if the branch relays it (none is made). Loop thread only.

@@ -5,7 +5,7 @@ extension PortContext {
     /// relay, or a station server's first mount.
     func treeDistributor(mount: String?) -> (distributor: Distributor, mount: String?)? {
         if let mount, !mount.isEmpty {
-            if let tree { return tree.existing(at: mount).map { ($0.distributor, mount) } }
+            if let tree { return (tree.existing(at: mount)?.distributor ?? tree.carrying(mount)).map { ($0, mount) } }
             if let mounts { return mounts.mount(at: mount).map { ($0.distributor, mount) } }
             return single.map { ($0, nil) }
         }
