@@ -269,6 +269,36 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch that dies below a child stops counting in the root's subtree sizes within one survey of the child's /tree")
+    func aBranchThatDiesBelowAChild_StopsCountingAtTheRoot() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.distribution.subtreeRefresh = .milliseconds(300)
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: 1)
+        let (_, feeding) = try await StationServerTests().feedingSource(server)
+        defer { feeding.cancel() }
+        let child = try branch(server)
+        let first = try await play("/live", at: child.port.address)
+        #expect(await first.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 5 })
+        let below = try branch(server)  // the root has room for one: sent down to the child
+        let second = try await play("/live", at: below.port.address)
+        #expect(await second.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 5 })
+        let childAddress = child.port.address.description
+        #expect(try await treeLine(server.address, mount: "/live")["children"] == "\(childAddress):2")
+
+        below.stop()  // dies below the child: the root never hears of it but from the child
+        let counted = Locked("")
+        #expect(await eventually(timeout: .seconds(5)) {
+            let children = (try? await treeLine(server.address, mount: "/live"))?["children"] ?? ""
+            counted.update { $0 = children }
+            return children == "\(childAddress):1"
+        }, "the root counts \(counted.value)")
+        child.stop()
+        server.close()
+    }
+
     @Test("A root lets its mount's players go past the source timeout: the branch's players are let go too, and new ones get 404 as at the root")
     func aSourceAwayPastTheTimeout_LetsTheBranchsPlayersGo() async throws {
         let log = StationServerTests.Log()

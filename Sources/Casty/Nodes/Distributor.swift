@@ -37,6 +37,9 @@ public actor Distributor: LoopNode, FeedingNode {
         public var fanout = 2
         /// The mount it serves on a station server (`/live`), told to its branches (``Context/mount``).
         public var mount: String?
+        /// For a tree node: how often it asks each of its branches the size of its subtree (``TreePlaces``);
+        /// zero: never (it counts what it sent down, and a branch that died below a child stays counted).
+        public var subtreeRefresh: Duration = .seconds(10)
         /// Whether to request the stream only once the first listener asks (a branch that waits for its
         /// client), rather than at once.
         public var lazy = false
@@ -105,6 +108,9 @@ public actor Distributor: LoopNode, FeedingNode {
     private var waitingTimer: Scheduled?
     /// Pages following the titles live (Server-Sent Events, WebSocket), and their heartbeat.
     private let watchers: TitleWatchers
+    /// For a tree node: asks its branches their subtrees' sizes (``SubtreeSurvey``).
+    private var survey: Ticker?
+    private let subtreeRefresh: Duration
 
     /// A distributor on `loop`. Numbers of `configuration` set out of range on its properties are brought
     /// within range (``Configuration/burstRange`` and the others).
@@ -115,6 +121,8 @@ public actor Distributor: LoopNode, FeedingNode {
         self.logger = logger
         self.core = DistributorCore(configuration: configuration)
         self.watchers = TitleWatchers(loop: loop)
+        self.subtreeRefresh = configuration.subtreeRefresh
+        if configuration.treeAddress != nil { onLoop { $0.startSurvey() } }
     }
 
     /// Requests the stream from `source` (from any thread; queued in order onto the loop); its reply and data
@@ -125,7 +133,27 @@ public actor Distributor: LoopNode, FeedingNode {
 
     /// Makes this distributor a node of a distribution tree, reached by branches at `address` (`host:port`).
     public nonisolated func setTreeAddress(_ address: String) {
-        onLoop { $0.core.setTreeAddress(address) }
+        onLoop { distributor in
+            distributor.core.setTreeAddress(address)
+            distributor.startSurvey()
+        }
+    }
+
+    /// Asks this tree node's branches their subtrees' sizes every ``Configuration/subtreeRefresh``, off the loop;
+    /// each answer is counted on it (``TreePlaces/report(_:subtree:)``).
+    private func startSurvey() {
+        guard survey == nil, subtreeRefresh > .zero else { return }
+        survey = Ticker(loop: loop, every: subtreeRefresh) { [weak self] in
+            self?.assumeIsolated { distributor in
+                let (children, mount) = distributor.core.survey
+                for child in children {
+                    Task { [weak distributor, loop = distributor.loop] in
+                        guard let size = await SubtreeSurvey.size(of: child, mount: mount, loop: loop) else { return }
+                        distributor?.onLoop { $0.core.report(child, subtree: size) }
+                    }
+                }
+            }
+        }
     }
 
     /// With ``Configuration/lazy``, the request waits for the first listener.
@@ -193,6 +221,7 @@ public actor Distributor: LoopNode, FeedingNode {
 
     func stopNow() {
         waitingTimer?.cancel()
+        survey?.cancel()
         perform(core.stop())
     }
 

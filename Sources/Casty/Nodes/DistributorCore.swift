@@ -306,6 +306,16 @@ struct DistributorCore<Listener: Hashable> {
         return actions + armWaitingTimer(at: now)
     }
 
+    /// The branches of this tree node, by address, and the mount their `/tree` is asked for (``TreePlaces/report(_:subtree:)``).
+    var survey: (children: [String], mount: String?) {
+        (places?.children.map(\.address) ?? [], currentContext?.mount ?? configuration.mount)
+    }
+
+    /// A branch of this node told its subtree's size.
+    mutating func report(_ child: String, subtree: Int) {
+        places?.report(child, subtree: subtree)
+    }
+
     /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is
     /// sent there for a while.
     mutating func suspect(_ child: String, reportedBy branch: String, at now: ContinuousClock.Instant) -> [Action] {

@@ -22,6 +22,13 @@ public struct TreeLine: Sendable {
         values["address"].map { $0 != "-" } == true && values["depth"].flatMap { Int($0) } != nil && values["children"] != nil
     }
 
+    /// The children's subtree sizes (the numbers of the `children=a:3,b:2` word), in order.
+    public var childSubtrees: [Int] {
+        (values["children"] ?? "").split(separator: ",").compactMap { entry in
+            entry.lastIndex(of: ":").flatMap { Int(entry[entry.index(after: $0)...]) }
+        }
+    }
+
     /// The children's addresses (the `children=a:3,b:2` word, without the subtree sizes).
     public var children: [String] {
         (values["children"] ?? "").split(separator: ",").compactMap { entry in

@@ -8,6 +8,11 @@
 /// parent below, or restarted) is taken off the child it was sent to before. A branch that is
 /// the node itself or one of its ancestors is refused: taking it would close a loop with no source in it.
 ///
+/// A child also tells its subtree's size when asked (its `/tree`, every ``Distributor/Configuration/subtreeRefresh``,
+/// ``report(_:subtree:)``): from then on that is its size, plus the branches sent down since — so a branch that dies
+/// below a child, which no node above it hears of, stops counting there within one survey, and new branches are not
+/// sent deeper than a balanced tree would.
+///
 /// A branch that lost its parent says so when it asks again (`X-Casty-Lost: <parent>`): a node that has that
 /// parent as a child *suspects* it for a while and sends no branch there (unless every child is suspected), so
 /// the branches cut off with a parent whose link is down find a place in another subtree at once instead of
@@ -17,11 +22,14 @@ public struct TreePlaces: Sendable, Equatable {
     public struct Child: Sendable, Equatable {
         /// Where the child serves its own branches (`host:port`).
         public let address: String
-        /// The branches this node sent down to it, by address: one sent again (a branch restarting) counts once,
-        /// and one placed elsewhere since (it repaired away, came back to this node) no longer counts here.
+        /// The branches this node sent down to it since it last told its subtree's size, by address: one sent
+        /// again (a branch restarting) counts once, and one placed elsewhere since (it repaired away, came back to
+        /// this node) no longer counts here.
         public var below: Set<String> = []
-        /// How many branches are in its subtree, itself included, as far as this node has seen.
-        public var subtree: Int { 1 + below.count }
+        /// The size of its subtree, itself included, as it last told it (``TreePlaces/report(_:subtree:)``).
+        public var told: Int?
+        /// How many branches are in its subtree, itself included, as far as this node knows.
+        public var subtree: Int { (told ?? 1) + below.count }
     }
 
     /// What to do with a branch's request.
@@ -69,6 +77,14 @@ public struct TreePlaces: Sendable, Equatable {
         let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
         children[smallest].below.insert(branch)
         return .redirect("http://\(children[smallest].address)/")
+    }
+
+    /// `child` told the size of its subtree, itself included (its `/tree`): that is its size from now on, plus
+    /// the branches sent down to it after.
+    public mutating func report(_ child: String, subtree: Int) {
+        guard let index = children.firstIndex(where: { $0.address == child }) else { return }
+        children[index].told = max(1, subtree)
+        children[index].below = []
     }
 
     /// Forgets a child that left (its branches will come back through the root and be counted again).
