@@ -680,6 +680,30 @@ struct StationServerTests {
         await upstream.close()
     }
 
+    @Test("A relay down from the start whose fallback begins to play later is heard on that fallback then")
+    func relayDownFromTheStart_HearsItsFallback_OnceThatPlays() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
+        var relaying = Proxy.Configuration()
+        relaying.segmentBytes = 4170
+        let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: loop)
+        server.attach(proxy, at: "/ice")
+        await proxy.startInBackground()
+        let (_, feeding) = try await feedingSource(server, mount: "/backup")
+        defer { feeding.cancel() }
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay does not stream; its listeners hear /backup meanwhile") },
+                "\(log.lines.value)")
+        let player = try await listener(server, "/ice", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "\(player.text.prefix(200))")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
+
     @Test("A command POSTed from a page on another site is readable there (CORS), and its connection is kept", arguments: ["", "{\"a\":1}"])
     func commandPost_CarriesCORS_AndKeepsItsConnection(body: String) async throws {
         let server = try server { configuration in

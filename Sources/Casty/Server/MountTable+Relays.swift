@@ -17,7 +17,13 @@ extension MountTable {
                 }
             }
         }
-        // Mounts whose relay does not stream yet, which fall back to this one, hear it meanwhile.
+        relaysFallBack()
+    }
+
+    /// Every relay mount whose upstream does not stream hears its fallback, if that plays now: called whenever a
+    /// mount begins to play (a source is heard, a relay streams, a permanent source is given), which may be one
+    /// such mount's fallback — at the end of a chain of them, too.
+    func relaysFallBack() {
         for relayed in all where relayed.permanent is Proxy && !feeds(relayed) {
             relayChanged(relayed, streaming: false)
         }
@@ -40,11 +46,18 @@ extension MountTable {
         guard mount.source == nil, let relay = mount.permanent else { return }
         let onFallback = mount.distributor.assumeIsolated { $0.playsFallback }
         if streaming {
+            mount.fallbackRefused = false
+            relaysFallBack()  // this relay may be another's fallback
             guard onFallback else { return }
             logger("mount \(mount.path): its relay streams again; its listeners hear it")
             mount.distributor.switchSource(to: relay)
-        } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount,
-                  playsNow(target), codecMismatch(moving: mount, to: target) == nil {
+        } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount, playsNow(target) {
+            if let mismatch = codecMismatch(moving: mount, to: target) {
+                // Said once per outage: the relay's listeners wait for it, as a source's do when the codecs differ.
+                guard !mount.fallbackRefused else { return }
+                mount.fallbackRefused = true
+                return logger("mount \(mount.path): its relay does not stream; its fallback \(mismatch): its listeners are not moved there")
+            }
             logger("mount \(mount.path): its relay does not stream; its listeners hear \(target.path) meanwhile")
             mount.distributor.switchSource(to: target.distributor)
         }

@@ -280,6 +280,7 @@ final class MountTable: @unchecked Sendable {
             isolated.whenAnnounced = { [weak self, weak mount] in
                 guard let self, let mount, mount.source === session else { return }
                 hear(session, on: mount, contentType: type)
+                relaysFallBack()  // a relay that does not stream, whose fallback this mount is, is heard here now
                 heard?()
             }
         }
