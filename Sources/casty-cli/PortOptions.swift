@@ -89,8 +89,14 @@ enum PortOptions {
         // A directory that cannot be written would be found out only once a source is live: say so now.
         if let directory = options.hls.directory {
             try writableDirectory(directory, "--hls-dir")
-            // A run that was killed left its live playlists there: nothing would move them until a source came.
-            let removed = HLSDirectory.clearEarlierRuns(under: directory)
+            // A run that was killed left its live playlists there: nothing would move them until a source came. Only
+            // this node's own: a node of one stream writes DIR, a server DIR/<mount> for the mounts it names — all
+            // of them only when it takes any mount (another node may share the directory).
+            let named = (arguments.value("mounts").map { $0.split(separator: ",").map(String.init) } ?? [])
+                + arguments.all("relay").compactMap { $0.split(separator: "=").first.map(String.init) }
+                + (arguments.value("station").map { [$0] } ?? [])
+            let folders = oneStream ? [directory] : named.map { HLSPackager.path(settings: directory, mount: $0.filter { $0 != " " }) }
+            let removed = HLSDirectory.clearEarlierRuns(in: folders.isEmpty ? [directory] : folders, recursive: !oneStream && named.isEmpty)
             if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
         }
         if !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil {

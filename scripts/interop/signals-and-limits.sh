@@ -15,7 +15,7 @@
 #       /status.json, and logs at most five refusals per 10 s (it logged every one, hundreds a second);
 #   (f) a server killed with SIGKILL leaves its live HLS in --hls-dir; started again, with no source on that mount,
 #       it deletes it at once (nginx served the dead run's playlist, which nothing moved, until a source came) and
-#       keeps the files that are not its own.
+#       keeps the files that are not its own, and the folders of mounts it does not serve (another node's, maybe).
 # Exit 0 only if all passed. About 50 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -90,6 +90,8 @@ port=$(free_port)
 killed=$!
 check "(f) the first run writes /live's HLS" wait_until 20 test -f "$TMP/dead/live/index.m3u8"
 echo "not Casty's" >"$TMP/dead/live/notes.txt"
+# Another node's mount, sharing the directory: not this server's to delete.
+mkdir -p "$TMP/dead/other" && printf '#EXTM3U\n' >"$TMP/dead/other/index.m3u8"
 kill -KILL "$killed"
 wait "$killed" 2>/dev/null || true
 check "(f) SIGKILL left the live playlist" test -f "$TMP/dead/live/index.m3u8"
@@ -99,5 +101,6 @@ check "(f) the next run listens" wait_until 10 listening "$port"
 check "(f) the next run deleted the dead run's playlist" test ! -e "$TMP/dead/live/index.m3u8"
 check "(f) and its segments" bash -c "! ls '$TMP/dead/live' | grep -qE '\.(mp3|aac)\$'"
 check "(f) and kept the file that is not its own" test -f "$TMP/dead/live/notes.txt"
+check "(f) and the playlist of a mount it does not serve" test -f "$TMP/dead/other/index.m3u8"
 check "(f) and said so" log_has "$TMP/dead2.log" "files of an earlier run deleted"
 ((failures == 0))

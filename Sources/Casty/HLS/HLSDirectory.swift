@@ -135,27 +135,28 @@ package final class HLSDirectory: Sendable {
         }
     }
 
-    /// Deletes the live HLS an earlier run of the process left under `root` (`--hls-dir`), before this run writes
-    /// any: its playlists and segments, in `root` and in the mounts' folders below it (four levels at most), and the
-    /// folders they leave empty. Called at start-up: a run that was killed (`kill -9`, a crash, a power cut) could not
-    /// delete them, and a web server would serve its live playlist, which nothing moves, until a source publishes
-    /// that mount again. Other files are left alone. Returns how many files were deleted.
+    /// Deletes the live HLS an earlier run of the process left in `folders` (`--hls-dir` for a node of one stream,
+    /// `DIR/<mount>` for each of a server's mounts) — and, `recursive`, in the folders below them (four levels at
+    /// most: a server that takes any mount), with the folders that are left empty —, before this run writes any.
+    /// Called at start-up: a run that was killed (`kill -9`, a crash, a power cut) could not delete them, and a web
+    /// server would serve its live playlist, which nothing moves, until a source publishes that mount again. Other
+    /// files, and the folders of mounts this node does not serve, are left alone. Returns how many files were deleted.
     @discardableResult
-    package static func clearEarlierRuns(under root: String) -> Int {
+    package static func clearEarlierRuns(in folders: [String], recursive: Bool) -> Int {
         func clear(_ folder: String, depth: Int) -> Int {
             var removed = 0
             for name in FileWriter.names(in: folder) {
                 let path = folder + "/" + name
                 if name == "index.m3u8" || name == "master.m3u8" || HLSRoutes.isSegmentName(name) {
                     if FileWriter.remove(path) { removed += 1 }
-                } else if depth < 4, FileWriter.isDirectory(path) {
+                } else if recursive, depth < 4, FileWriter.isDirectory(path) {
                     removed += clear(path, depth: depth + 1)
                     _ = rmdir(path)  // only if nothing else is in it
                 }
             }
             return removed
         }
-        return queue.sync { clear(root, depth: 0) }
+        return queue.sync { folders.reduce(0) { $0 + clear($1, depth: 0) } }
     }
 
     /// Waits until everything handed to the writer so far is written (tests, shutdown).

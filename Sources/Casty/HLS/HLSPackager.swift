@@ -74,7 +74,7 @@ public actor HLSPackager: LoopNode {
     }
 
     /// `DIR/<mount>`, or `DIR` for a relay's one stream.
-    static func path(settings directory: String, mount: String) -> String {
+    package static func path(settings directory: String, mount: String) -> String {
         let name = mount.split(separator: "/").joined(separator: "/")
         return name.isEmpty ? directory : directory + "/" + name
     }
