@@ -71,6 +71,8 @@ struct ClientTests {
         ("GET / HTTP/1.0\r\n" + String(repeating: "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", count: 400) + "\r\n",
          "HTTP/1.0 431 Request Header Fields Too Large"),
         ("GET / HTTP/1.0\r\nX-Long: " + String(repeating: "a", count: 9000) + "\r\n\r\n", "HTTP/1.0 431 Request Header Fields Too Large"),
+        ("GET / HTTP/1.0\r\n" + String(repeating: "X-Wide: " + String(repeating: "b", count: 4000) + "\r\n", count: 5) + "\r\n",
+         "HTTP/1.0 431 Request Header Fields Too Large"),
         // A target longer than read (a signed URL, a title in /admin/metadata): 414, as nginx answers it.
         ("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.0\r\n\r\n", "HTTP/1.0 414 URI Too Long"),
         ("\u{16}\u{03}\u{01}binary tls hello\r\n\r\n", "HTTP/1.0 400 Bad Request"),

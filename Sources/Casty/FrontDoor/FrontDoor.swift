@@ -107,7 +107,7 @@ final class FrontDoor: @unchecked Sendable {
         case .lineTooLong(let limit) where requestLineEnd.map { $0 > limit } ?? true:
             // The target is longer than the server reads (RFC 9110 §15.5.15), as nginx answers it.
             connection.answer(414, "URI Too Long", body: error.description, headOnly: false, timeout: timeout)
-        case .lineTooLong, .tooManyHeaders:
+        case .lineTooLong, .tooManyHeaders, .headersTooLarge:
             connection.answer(431, "Request Header Fields Too Large", body: error.description, headOnly: false, timeout: timeout)
         default:
             connection.answer(400, "Bad Request", body: error.description, headOnly: false, timeout: timeout)
