@@ -299,6 +299,27 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch of one mount whose root let its players go answers new players 404 at once, as the root does")
+    func aBranchOfOneMount_AfterTheRootLetGo_Answers404AtOnce() async throws {
+        let server = try stationRoot(["/live"], segmentBytes: 4170, sourceTimeout: .seconds(2))
+        let station = StationServerTests()
+        let (source, feeding) = try await station.feedingSource(server)
+        let serving = try branch(server, path: "/live")
+        let player = try await play("/", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 5 })
+        feeding.cancel()
+        await feeding.value
+        await source.close()
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go as the root's players are")
+        let asked = ContinuousClock.now
+        let late = try await play("/", at: serving.port.address)
+        #expect(await eventually(timeout: .seconds(5)) { late.closed.value })
+        #expect(late.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"), "\(late.text.prefix(120))")
+        #expect(ContinuousClock.now - asked < .seconds(2), "not after the 3 s a player waits for a stream")
+        serving.stop()
+        server.close()
+    }
+
     @Test("A root lets its mount's players go past the source timeout: the branch's players are let go too, and new ones get 404 as at the root")
     func aSourceAwayPastTheTimeout_LetsTheBranchsPlayersGo() async throws {
         let log = StationServerTests.Log()

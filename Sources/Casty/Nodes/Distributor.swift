@@ -276,9 +276,8 @@ public actor Distributor: LoopNode, FeedingNode {
     /// next stream.
     nonisolated func streamLetGo() {
         onLoop { distributor in
-            distributor.core.sourceGone()
             distributor.packager?.assumeIsolated { $0.sessionOver() }
-            distributor.perform(distributor.core.dropListeners())
+            distributor.perform(distributor.core.streamLetGo())
         }
     }
 

@@ -80,6 +80,8 @@ struct DistributorCore<Listener: Hashable> {
     private(set) var context: Context?
     /// The stream of the source that ended, and the type its listeners were told, while no source replaced it.
     private var ended: (stream: UInt64, contentType: String)?
+    /// Whether the stream ended upstream for good (``streamLetGo()``), with no reply since: players are told `404`.
+    private var letGoUpstream = false
     private var ring: Ring<StreamSegment>
     /// The number of the segment expected next from the source.
     private(set) var next: Int?
@@ -134,6 +136,8 @@ struct DistributorCore<Listener: Hashable> {
         guard !stopped else { return [.stop(listener)] }
         if relay == nil, branch == nil, !promises.isEmpty { promises.removeFirst() }
         var actions = requestSource()
+        // A branch's root let this stream go (``streamLetGo()``): a player is told 404 at once, as there.
+        if context == nil, letGoUpstream, relay == nil { return actions + [.notFound(listener)] }
         if context == nil, relay == .mount {
             waitingMounts.append(listener)
         } else if context == nil {
@@ -148,6 +152,7 @@ struct DistributorCore<Listener: Hashable> {
     /// The source answered: the stream's first number and its context.
     mutating func reply(first: Int, context new: Context, at now: ContinuousClock.Instant) -> [Action] {
         guard !stopped else { return [] }
+        letGoUpstream = false
         var context = new
         if context.stream == 0 { context.stream = sourceStream }
         var actions: [Action] = []
@@ -332,6 +337,14 @@ struct DistributorCore<Listener: Hashable> {
         next = nil
         hasSource = false
         requested = true
+    }
+
+    /// The stream ended upstream for good (a branch's root let its players go past its source timeout): it is
+    /// forgotten, every listener is let go, and new players are told `404` at once until a stream comes again.
+    mutating func streamLetGo() -> [Action] {
+        sourceGone()
+        letGoUpstream = true
+        return dropListeners()
     }
 
     /// Lets go of every listener (each is told to stop), without stopping the distributor: a mount whose source
