@@ -168,15 +168,20 @@ public struct MP3Frame: Sendable, Equatable {
     /// stream, whose quiet passages take far fewer bytes a second than its loud ones. The first chain of at least
     /// three frames in the chunk decides; `false` when there is none.
     public static func bitratesVary(in bytes: [UInt8]) -> Bool {
+        bitrates(in: bytes).map { $0.count > 1 } ?? false
+    }
+
+    /// The bitrates of the first chain of at least three frames in `bytes`, if there is one.
+    public static func bitrates(in bytes: [UInt8]) -> Set<Int>? {
         var start = 0
         while let found = MP3Scanner.chain(in: bytes, from: start) {
             guard found.frames.count >= 3 else {
                 start = found.offset + 1
                 continue
             }
-            return Set(found.frames.map(\.bitrate)).count > 1
+            return Set(found.frames.map(\.bitrate))
         }
-        return false
+        return nil
     }
 
     /// The bitrate table for a version and layer, in kbit/s, by index 0…15 (0 is "free", 15 is forbidden).

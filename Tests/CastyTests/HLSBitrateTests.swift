@@ -52,16 +52,27 @@ extension StationServerTests {
     }
 
     @Test("MP3 written one frame at a time, as a live encoder writes it, is measured across the reads")
-    func mp3OneFrameARead_IsMeasured() {
+    func mp3OneFrameARead_IsMeasured() throws {
         // 64 kbit/s MPEG-1 layer III frames at 44.1 kHz: header FF FB 50 (bitrate index 5), 208 bytes each.
         let frame: [UInt8] = [0xFF, 0xFB, 0x50, 0x64] + [UInt8](repeating: 0, count: 204)
         var sniff = BitrateSniff()
         #expect(sniff.take(frame, format: .mpeg, segmentBytes: 8_192) == nil, "one frame says nothing yet")
+        #expect(sniff.take(frame, format: .mpeg, segmentBytes: 8_192) == nil, "nor two: a variable bitrate shows in three")
         #expect(sniff.take(frame, format: .mpeg, segmentBytes: 8_192) == 64)
         #expect(sniff.done)
+        // Variable: a loud 320 kbit/s start, then 32 kbit/s frames: averaged over the window, not the first frames.
+        let loud: [UInt8] = [0xFF, 0xFB, 0xE0, 0x64] + [UInt8](repeating: 0, count: 1_040)
+        let quiet: [UInt8] = [0xFF, 0xFB, 0x10, 0x64] + [UInt8](repeating: 0, count: 100)
+        var vbr = BitrateSniff()
+        var measured: Int?
+        for frame in [loud, loud] + Array(repeating: quiet, count: 200) where measured == nil {
+            measured = vbr.take(frame, format: .mpeg, segmentBytes: 8_192)
+        }
+        let kbps = try #require(measured)
+        #expect((32..<140).contains(kbps), "\(kbps) kbit/s: the window's average, not the first frames' 320")
         // Bytes that never show two frames: given up after the window, the assumed bitrate kept.
         var lost = BitrateSniff()
-        for _ in 0..<9 { _ = lost.take([UInt8](repeating: 0x55, count: 1_000), format: .mpeg, segmentBytes: 8_192) }
+        for _ in 0..<17 { _ = lost.take([UInt8](repeating: 0x55, count: 1_000), format: .mpeg, segmentBytes: 8_192) }
         #expect(lost.done)
     }
 

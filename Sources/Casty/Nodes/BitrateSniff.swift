@@ -5,9 +5,10 @@ internal import CastyAudio
 /// segments are sized by (``HLSSegmenter``): a stream measured at the wrong bitrate gets segments as much longer
 /// than `--hls-target` as the guess was too high.
 ///
-/// MP3 headers say their bitrate, so two frames in a row tell it (``MP3Frame/sniffBitrate(_:)``) — held across reads:
+/// MP3 headers say their bitrate, so three frames in a row of one bitrate tell it (``MP3Frame/sniffBitrate(_:)``), and
+/// the frames of a variable bitrate are averaged over ``mpegWindow`` — held across reads:
 /// a live encoder (ffmpeg) writes one frame at a time, so no single read holds two, and a stream measured read by
-/// read was told 128 kbit/s whatever it played. MP3 that shows no two frames in its first ``mpegWindow`` bytes keeps
+/// read was told 128 kbit/s whatever it played. MP3 that shows no frames in its first ``mpegWindow`` bytes keeps
 /// the assumed bitrate. ADTS headers
 /// do not: the first audio is held and the frames in it averaged (``ADTSFrame/Chain``) once they play
 /// ``enoughAudio`` or fill a relay segment, whichever comes first — a quiet source (an encoder sending silence before
@@ -17,8 +18,9 @@ internal import CastyAudio
 struct BitrateSniff {
     /// The first audio, held until it is measured: ADTS until it fills a relay segment, MP3 until two frames.
     private var held: [UInt8] = []
-    /// How much of an MP3 stream's first audio is held to find two frames in a row, at the most.
-    static let mpegWindow = 8_192
+    /// How much of an MP3 stream's first audio is held to find two frames in a row, at the most, and over which
+    /// a variable bitrate is averaged: about a second at 128 kbit/s.
+    static let mpegWindow = 16_384
     /// Whether it stopped looking: found, or an ADTS stream that showed none in its first segment.
     private(set) var done = false
 
@@ -29,10 +31,11 @@ struct BitrateSniff {
     /// Nothing seen yet.
     init() {}
 
-    /// Whether the reply of a stream of `format` whose bitrate is not declared waits until ``done``: ADTS, until its
-    /// first segment is measured. An MP3 stream is replied to at once (its frames say their bitrate).
+    /// Whether the reply of a stream of `format` whose bitrate is not declared waits until ``done``: ADTS until its
+    /// first segment is measured, MP3 until three frames of one bitrate came (a few tens of milliseconds), or a
+    /// variable bitrate's ``mpegWindow`` (about a second).
     func waits(for format: FrameChain.Format?) -> Bool {
-        format == .adts && !done
+        format != nil && !done
     }
 
     /// Takes the next audio bytes of a stream of `format`, cut into relay segments of `segmentBytes`; returns the
@@ -42,11 +45,14 @@ struct BitrateSniff {
         switch format {
         case .mpeg:
             held += bytes.prefix(max(0, Self.mpegWindow - held.count))
-            let found = MP3Frame.sniffBitrate(held)
-            if found != nil || held.count >= Self.mpegWindow {
-                done = true
-                held = []
+            // Three frames of one bitrate tell it; frames of several (VBR) are averaged over the whole window, not
+            // over the first two (a loud start, or an encoder's header frame, told listeners far too much).
+            let full = held.count >= Self.mpegWindow
+            guard let found = MP3Frame.sniffBitrate(held), full || MP3Frame.bitrates(in: held)?.count == 1 else {
+                if full { (done, held) = (true, []) }
+                return nil
             }
+            (done, held) = (true, [])
             return found
         case .adts:
             held += bytes.prefix(max(0, segmentBytes - held.count))

@@ -145,7 +145,7 @@ public final class BranchMounts: @unchecked Sendable {
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         relay.branch.assumeIsolated { branch in
             branch.onMissing = { [weak self, loop] hadStream in
-                let reason = hadStream ? "its stream ended at the root (404)" : "the root has no such mount (404)"
+                let reason = hadStream ? "its stream ended at the root (404)" : "the root has no stream there now (404)"
                 loop.execute { [weak self] in self?.drop(mount, because: reason, notFound: true) }
             }
         }
