@@ -53,7 +53,10 @@ enum PortOptions {
     /// Sets `options.trustedProxies`, `options.corsOrigins`, `options.loops`, `options.hls` and
     /// `options.recording` from the arguments. A node of `oneStream` (a proxy, a station, a root or branch of one
     /// stream) records it as `/`, whatever path its players use: `--record` of another name would record nothing.
-    static func apply(_ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false) throws(UsageError) {
+    /// `mounts`: a server's whitelist (its mounts' HLS folders are its own in `--hls-dir`; without one, every mount's).
+    static func apply(
+        _ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false, mounts: [String]? = nil
+    ) throws(UsageError) {
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
                 throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
@@ -90,13 +93,10 @@ enum PortOptions {
         if let directory = options.hls.directory {
             try writableDirectory(directory, "--hls-dir")
             // A run that was killed left its live playlists there: nothing would move them until a source came. Only
-            // this node's own: a node of one stream writes DIR, a server DIR/<mount> for the mounts it names — all
-            // of them only when it takes any mount (another node may share the directory).
-            let named = (arguments.value("mounts").map { $0.split(separator: ",").map(String.init) } ?? [])
-                + arguments.all("relay").compactMap { $0.split(separator: "=").first.map(String.init) }
-                + (arguments.value("station").map { [$0] } ?? [])
-            let folders = oneStream ? [directory] : named.map { HLSPackager.path(settings: directory, mount: $0.filter { $0 != " " }) }
-            let removed = HLSDirectory.clearEarlierRuns(in: folders.isEmpty ? [directory] : folders, recursive: !oneStream && named.isEmpty)
+            // this node's own: a node of one stream writes DIR, a server DIR/<mount> for its whitelist — every
+            // mount's only when it takes any (another node may share the directory).
+            let folders = oneStream ? [directory] : mounts.map { $0.map { HLSPackager.path(settings: directory, mount: $0) } }
+            let removed = HLSDirectory.clearEarlierRuns(in: folders ?? [directory], recursive: folders == nil)
             if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
         }
         if !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil {

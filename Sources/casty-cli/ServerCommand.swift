@@ -157,7 +157,7 @@ enum ServerCommand: Command {
             guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
             configuration.mountMaxListeners[mount] = limit
         }
-        try PortOptions.apply(arguments, to: &configuration.options)
+        try PortOptions.apply(arguments, to: &configuration.options, mounts: configuration.mounts)
         if let listed = configuration.mounts {
             try checkListed(listed, configuration: configuration, needsSourcePassword: needsSourcePassword,
                             fedByTheServer: Set(relays.keys).union(station.map { [$0] } ?? []))

@@ -15,7 +15,7 @@ struct TreeMountsTests {
     /// A root station server of `mounts` (sources publish with the password `hackme`), with `fallbacks`.
     func stationRoot(
         _ mounts: [String], fallbacks: [String: String] = [:], segmentBytes: Int = segmentBytes, fanout: Int = 2, treeKey: TreeKey? = nil,
-        sourceTimeout: Duration = .seconds(10), logger: EventLog = .silent
+        sourceTimeout: Duration = .seconds(10), subtreeRefresh: Duration = .seconds(10), logger: EventLog = .silent
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
@@ -23,6 +23,7 @@ struct TreeMountsTests {
         configuration.fallbacks = fallbacks
         configuration.segmentBytes = segmentBytes
         configuration.sourceTimeout = sourceTimeout
+        configuration.distribution.subtreeRefresh = subtreeRefresh
         return try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey, logger: logger)
     }
 
@@ -271,12 +272,7 @@ struct TreeMountsTests {
 
     @Test("A branch that dies below a child stops counting in the root's subtree sizes within one survey of the child's /tree")
     func aBranchThatDiesBelowAChild_StopsCountingAtTheRoot() async throws {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/live"]
-        configuration.segmentBytes = 4170
-        configuration.distribution.subtreeRefresh = .milliseconds(300)
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: 1)
+        let server = try stationRoot(["/live"], segmentBytes: 4170, fanout: 1, subtreeRefresh: .milliseconds(300))
         let (_, feeding) = try await StationServerTests().feedingSource(server)
         defer { feeding.cancel() }
         let child = try branch(server)

@@ -78,26 +78,27 @@ enum URLQuery {
     /// value is bytes: beyond ASCII, frameworks read it as Latin-1, and the application would see `mÃºsic`.
     static func encodeChannel(_ channel: String) -> String {
         guard channel.utf8.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "%") }) else { return channel }
-        var out = ""
-        for byte in channel.utf8 {
-            if byte < 0x80, byte != UInt8(ascii: "%") {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out += "%" + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return out
+        return percentEncoded(channel) { $0 < 0x80 && $0 != UInt8(ascii: "%") }
     }
 
     /// `text` encoded for a form or a query: letters, digits and `-_.~` as they are, every other byte `%XX`.
     static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
+        percentEncoded(text) { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"): true
+            default: false
+            }
+        }
+    }
+
+    /// `text` with the bytes `kept` as they are and every other byte `%XX` (two uppercase hex digits).
+    private static func percentEncoded(_ text: String, keeping kept: (UInt8) -> Bool) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            if kept(byte) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
+            } else {
                 let hex = String(byte, radix: 16, uppercase: true)
                 out += "%" + (hex.count == 1 ? "0" : "") + hex
             }
