@@ -97,6 +97,8 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// Ends a handshake that takes too long.
     private var handshakeTimer: Scheduled?
     private var closeReported = false
+    /// The bytes a lingering close still throws away before it closes (``closeLingering(timeout:limit:)``).
+    private var lingerBudget = 0
     private var closeError: SocketError?
 
     /// Wraps a connected, non-blocking socket and registers it on `loop`. Loop thread only.
@@ -322,6 +324,31 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     public func close() {
         loop.preconditionInEventLoop()
         close(error: nil)
+    }
+
+    /// Closes the connection gently when the peer may still be sending (a request body nobody reads): the
+    /// sending direction ends first, so the peer reads everything sent and then the end of the stream, and what
+    /// the peer still sends is read and thrown away — up to `limit` bytes, for at most `timeout` — until it
+    /// closes too. Closing at once with unread bytes in the kernel would send a reset, and a reset can destroy the
+    /// answer before the peer has read it (RFC 9112 §9.6, Apache's "lingering close"). Call it once everything
+    /// written is out (``pendingBytes`` is 0). A TLS connection closes at once. Loop thread only.
+    public func closeLingering(timeout: Duration, limit: Int) {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return }
+        guard tls == nil, tail.isEmpty else { return close() }
+        socket.shutdownWriting()
+        let timer = loop.schedule(after: timeout) { [weak self] in self?.close() }
+        let previous = onClose
+        onClose = { error in
+            timer.cancel()
+            previous?(error)
+        }
+        lingerBudget = limit
+        onRead = { [weak self] bytes in
+            guard let self else { return }
+            lingerBudget -= bytes.count
+            if lingerBudget < 0 { close() }
+        }
     }
 
     /// Hands the socket over to `other`: it leaves this loop now, and `then` gets a new connection of the same

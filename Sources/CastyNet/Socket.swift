@@ -225,6 +225,12 @@ package struct Socket: Sendable, Hashable {
         return address
     }
 
+    /// Ends the sending direction (`shutdown(SHUT_WR)`): the peer reads the end of the stream after what was
+    /// sent, while this side may still read. Errors (a peer already gone) are ignored: a close follows anyway.
+    package func shutdownWriting() {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Closes the descriptor. Call it once; the number may be reused by the next socket at once.
     package func close() {
         // Linux releases the descriptor even when close reports EINTR, so never retry.

@@ -28,6 +28,8 @@ final class TestPeer: Sendable {
     let connection: Connection
     let received = Locked<[UInt8]>([])
     let closed = Locked(false)
+    /// What broke the connection (a reset), if it did not end in order.
+    let closeError = Locked<SocketError?>(nil)
 
     private init(_ connection: Connection) {
         self.connection = connection
@@ -40,7 +42,10 @@ final class TestPeer: Sendable {
         await loop.submit {
             if let receiveBuffer { try? connection.socket.setReceiveBufferSize(receiveBuffer) }
             if reading { connection.onRead = { bytes in peer.received.update { $0 += bytes } } }
-            connection.onClose = { _ in peer.closed.update { $0 = true } }
+            connection.onClose = { error in
+                peer.closeError.update { $0 = error }
+                peer.closed.update { $0 = true }
+            }
         }
         return peer
     }

@@ -706,11 +706,7 @@ struct StationServerTests {
 
     @Test("A command POSTed from a page on another site is readable there (CORS), and its connection is kept", arguments: ["", "{\"a\":1}"])
     func commandPost_CarriesCORS_AndKeepsItsConnection(body: String) async throws {
-        let server = try server { configuration in
-            var control = ControlPlane.Configuration()
-            control.commandsAuth = AppAuth("bearer:tok")
-            configuration.control = ControlPlane(control, loop: loop)
-        }
+        let server = try commandsServer()
         let page = try await TestPeer.connect(to: server.address, on: loop)
         // An HTTP library sending JSON sends a small body with the head: skipped, the connection kept all the same.
         let length = body.isEmpty ? "" : "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
@@ -723,6 +719,43 @@ struct StationServerTests {
         #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("\"capacity\":-1") }, "the next command on the same connection")
         await page.close()
         server.close()
+    }
+
+    @Test("A command's body that comes after its head is skipped as it comes, and the connection is kept")
+    func commandPost_BodyInALaterPacket_IsSkipped_AndTheConnectionKept() async throws {
+        let server = try commandsServer()
+        let page = try await TestPeer.connect(to: server.address, on: loop)
+        await page.send("POST /commands/close HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\n"
+            + "x-streaming-channel: live\r\nx-streaming-id: *\r\nContent-Length: 2000\r\n\r\n")
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("{\"closed\":[]}") })
+        await page.send(String(repeating: "x", count: 1500))
+        try await Task.sleep(for: .milliseconds(100))
+        await page.send(String(repeating: "y", count: 500) + "GET /commands/capacity HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("\"capacity\":-1") }, "\(page.text)")
+        #expect(!page.closed.value)
+        await page.close()
+        server.close()
+    }
+
+    @Test("A command with a large body gets its whole answer and an orderly close, not a reset")
+    func commandPost_LargeBody_GetsTheAnswer_NotAReset() async throws {
+        let server = try commandsServer()
+        let page = try await TestPeer.connect(to: server.address, on: loop)
+        await page.send("POST /commands/close HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nx-streaming-channel: live\r\n"
+            + "x-streaming-id: *\r\nContent-Length: 300000\r\n\r\n" + String(repeating: "x", count: 300_000))
+        #expect(await eventually(timeout: .seconds(10)) { page.closed.value })
+        #expect(page.text.hasPrefix("HTTP/1.0 404 Not Found\r\n") && page.text.contains("{\"closed\":[]}"), "\(page.text)")
+        #expect(page.closeError.value == nil, "\(String(describing: page.closeError.value))")
+        server.close()
+    }
+
+    /// A server whose command API takes `Authorization: Bearer tok`.
+    private func commandsServer() throws -> StationServer {
+        try server { configuration in
+            var control = ControlPlane.Configuration()
+            control.commandsAuth = AppAuth("bearer:tok")
+            configuration.control = ControlPlane(control, loop: loop)
+        }
     }
 
     @Test("The admin API is user admin's: another user name with the admin password is refused, and logged; a call without credentials is not logged")

@@ -59,15 +59,26 @@ extension Connection {
     }
 
     /// Closes the connection as soon as everything written is out, or after `timeout`. Loop thread only.
+    ///
+    /// The close lingers (``Connection/closeLingering(timeout:limit:)``): a peer still sending — a request body
+    /// no route reads, a large `POST` — reads the whole answer instead of a reset.
     func closeWhenSent(timeout: Duration) {
-        guard pendingBytes > 0 else { return close() }
+        guard pendingBytes > 0 else { return linger(timeout) }
         // The loop holds a registered connection, so these need not: nothing outlives the close.
-        onWritable = { [weak self] in self?.close() }
+        onWritable = { [weak self] in self?.linger(timeout) }
         let timer = loop.schedule(after: timeout) { [weak self] in self?.close() }
         let previous = onClose
         onClose = { error in
             timer.cancel()
             previous?(error)
         }
+    }
+
+    /// The most a lingering close waits for the peer to close too, and the most it reads and throws away meanwhile.
+    static let lingerTime: Duration = .seconds(2)
+    static let lingerBytes = 1 << 20
+
+    private func linger(_ timeout: Duration) {
+        closeLingering(timeout: min(timeout, Self.lingerTime), limit: Self.lingerBytes)
     }
 }

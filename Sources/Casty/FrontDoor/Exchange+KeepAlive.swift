@@ -10,7 +10,7 @@ internal import Icy
 /// and costs the server a descriptor in `TIME_WAIT`; so the connection stays open for the next request when the
 /// client wants it (`HTTP/1.1`, or `Connection: keep-alive` from an `HTTP/1.0` client) and nothing in the request
 /// could be mistaken for the next one (`GET`, `HEAD`, `OPTIONS`, or a command's `POST`, without a body — or with a
-/// small one that came whole with its head, as an HTTP library sends JSON: no route reads it, so it is skipped).
+/// small one of known length, as an HTTP library sends JSON: no route reads it, so it is skipped as it comes).
 ///
 /// The next request is read only once the answer is out, so a client that pipelines requests without reading
 /// holds at most one answer in memory; one that does not read it within the header timeout is closed. An idle
@@ -25,13 +25,17 @@ extension Exchange {
         let method = request.method
         guard method == .get || method == .head || method == .options || method == .post,
               served + 1 < Self.requestsPerConnection else { return false }
-        // A body no route reads would be taken for the next request: kept only when it is all here, to be skipped.
-        guard request.headers["Transfer-Encoding"] == nil, let length = bodyLength, length <= rest.count,
-              length == 0 || method == .post else { return false }
+        // A body no route reads would be taken for the next request: kept only when it has a length (a command's
+        // small `POST`), to be skipped, and not held back for a `100 Continue` that never comes.
+        guard request.headers["Transfer-Encoding"] == nil, request.headers["Expect"] == nil, let length = bodyLength,
+              length == 0 || (method == .post && length <= Self.largestSkippedBody) else { return false }
         let tokens = (request.headers["Connection"] ?? "").lowercased().split(separator: ",").map(\.trimmingSpaces)
         if tokens.contains("close") || tokens.contains("upgrade") { return false }
         return request.version == .http11 || tokens.contains("keep-alive")
     }
+
+    /// The largest request body skipped to keep the connection: past it, the connection closes (lingering).
+    static let largestSkippedBody = 64 * 1024
 
     /// The length of the request's body (`0` without a `Content-Length`), or `nil` when it is not a length.
     var bodyLength: Int? {
@@ -58,10 +62,11 @@ extension Exchange {
     /// pipelines many does not hold the loop. A send buffer widened for the answer (`narrowing`) is set back first:
     /// the next request may be a stream's.
     func readNext(narrowing: Bool = false) {
-        let connection = connection, port = port, served = served + 1, rest = rest.dropFirst(bodyLength ?? 0)
+        let connection = connection, port = port, served = served + 1, body = bodyLength ?? 0
+        let rest = rest.dropFirst(body), skipping = max(0, body - self.rest.count)
         connection.whenSent(timeout: port.options.headerTimeout) {
             if narrowing { try? connection.socket.setSendBufferSize(port.options.sendBuffer) }
-            let door = FrontDoor(connection: connection, port: port, served: served)
+            let door = FrontDoor(connection: connection, port: port, served: served, skipping: skipping)
             if rest.isEmpty { return door.open() }
             connection.loop.execute { door.open(pending: rest) }
         }

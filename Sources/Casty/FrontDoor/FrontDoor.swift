@@ -20,6 +20,8 @@ final class FrontDoor: @unchecked Sendable {
     private var continuation: Continuation<Request>?
     private var deadline: Scheduled?
     private var done = false
+    /// Bytes still to throw away before the request: the rest of the previous request's body, which no route read.
+    private var skipping: Int
     /// Bytes read so far, and where the first line (the request line) ended: a line too long before is its.
     private var received = 0
     private var requestLineEnd: Int?
@@ -48,11 +50,13 @@ final class FrontDoor: @unchecked Sendable {
     }
 
     /// A front door for a freshly accepted connection of `port`, or for the next request of a kept-alive one that
-    /// has had `served` answers. Call ``open(pending:)`` to start reading.
-    init(connection: Connection, port: PortContext, served: Int = 0) {
+    /// has had `served` answers and whose last request's body has `skipping` bytes still to come. Call
+    /// ``open(pending:)`` to start reading.
+    init(connection: Connection, port: PortContext, served: Int = 0, skipping: Int = 0) {
         self.connection = connection
         self.port = port
         self.served = served
+        self.skipping = skipping
         self.peer = connection.remoteAddress?.description ?? "unknown peer"
     }
 
@@ -67,6 +71,11 @@ final class FrontDoor: @unchecked Sendable {
 
     private func read(_ bytes: [UInt8]) {
         guard !done else { return }
+        guard skipping == 0 else {
+            let skipped = min(skipping, bytes.count)
+            skipping -= skipped
+            return skipped < bytes.count ? read(Array(bytes[skipped...])) : ()
+        }
         if requestLineEnd == nil, let end = bytes.firstIndex(of: 10) { requestLineEnd = received + end }
         received += bytes.count
         switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
@@ -117,7 +126,7 @@ final class FrontDoor: @unchecked Sendable {
     private func timedOut() {
         guard !done else { return }
         // A kept-alive connection that asks nothing more (no byte of a request: nothing to continue) is simply done with.
-        let idle = served > 0 && continuation == nil
+        let idle = served > 0 && continuation == nil && skipping == 0
         finish()
         guard !idle else { return connection.close() }
         port.refused()
