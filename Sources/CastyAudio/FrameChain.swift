@@ -53,6 +53,33 @@ package struct FrameChain {
             }
         }
 
+        /// The format's name in a log line.
+        package var name: String {
+            switch self {
+            case .mpeg: "MPEG audio (MP3)"
+            case .adts: "AAC in ADTS frames"
+            }
+        }
+
+        /// The format a stream announced as this one is most often sent in by mistake (MP3 ↔ ADTS).
+        package var other: Format {
+            switch self {
+            case .mpeg: .adts
+            case .adts: .mpeg
+            }
+        }
+
+        /// Whether `bytes` hold two linked frames of this format (a header, and another where its length says).
+        package func holdsChain(in bytes: ArraySlice<UInt8>) -> Bool {
+            var index = bytes.startIndex
+            while index + headerBytes <= bytes.endIndex {
+                if let first = frame(in: bytes, at: index), let second = frame(in: bytes, at: index + first.length),
+                   second.key == first.key { return true }
+                index += 1
+            }
+            return false
+        }
+
         /// The bytes of a header that must be read to know the frame's length.
         package var headerBytes: Int {
             switch self {
@@ -95,8 +122,11 @@ package struct FrameChain {
         /// The chain broke and is found again: `dropped` bytes between the two were left out.
         case resynced(dropped: Int)
         /// No chain was found (in the first `after` bytes of a stream, or for `after` bytes after a break):
-        /// the rest of this stream is passed on unchecked.
+        /// the rest of this stream is passed on unchecked. ``lookedLike`` names what the stream seemed to be.
         case gaveUp(after: Int)
+        /// A chain that ``identifies`` its format found none of its own at the start of the stream, but frames
+        /// of the other format: it follows those from here (``format`` changed).
+        case reformatted(Format)
     }
 
     private enum Mode {
@@ -121,6 +151,11 @@ package struct FrameChain {
     /// Whether the chain has followed frames since the stream started: a give-up after that is garbage in a
     /// stream of frames, not a stream without any.
     package private(set) var hasFollowedFrames = false
+    /// Whether a stream whose start holds no frames of ``format`` is checked for frames of the other format
+    /// (ADTS sent as `audio/mpeg`, which an encoder's default label makes common), and followed as such.
+    package var identifies = false
+    /// What a stream without frames seemed to be at its start (``AudioSignature``), once the chain gave up on it.
+    package private(set) var lookedLike: String?
     /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
     package static let giveUpBytes = 64 * 1024
     /// The longest ID3v2 tag skipped (cover art of a few megabytes fits); a longer one is taken for garbage.
@@ -154,6 +189,7 @@ package struct FrameChain {
         held.removeAll(keepingCapacity: true)
         dropped = 0
         hasFollowedFrames = false
+        lookedLike = nil
         self.format = format
         mode = format == nil ? .unchecked : .searching(fresh: true)
         if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
@@ -259,6 +295,14 @@ package struct FrameChain {
                         continue
                     }
                     if end - index >= holdLimit {
+                        if identifies, format.other.holdsChain(in: bytes[index..<end]) {
+                            let other = format.other
+                            self.format = other
+                            identifies = false
+                            output(.reformatted(other))
+                            return scan(bytes[index...], output)
+                        }
+                        lookedLike = AudioSignature.name(of: bytes[index..<end])
                         output(.gaveUp(after: holdLimit))  // the bytes searched, however many came
                         mode = .unchecked
                         continue

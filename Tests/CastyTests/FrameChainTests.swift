@@ -34,10 +34,14 @@ struct ChainRun: Equatable {
     var frames = 0
     var resyncs: [Int] = []
     var gaveUp: [Int] = []
+    var reformatted: [FrameChain.Format] = []
+    var lookedLike: String?
 
-    init(_ pieces: [ArraySlice<UInt8>], format: FrameChain.Format? = .mpeg) {
+    init(_ pieces: [ArraySlice<UInt8>], format: FrameChain.Format? = .mpeg, identifies: Bool = false) {
         var chain = FrameChain(format: format)
+        chain.identifies = identifies
         for piece in pieces { run(&chain, piece) }
+        lookedLike = chain.lookedLike
     }
 
     init() {}
@@ -49,6 +53,7 @@ struct ChainRun: Equatable {
             case .audio(let audio): bytes += audio
             case .resynced(let dropped): resyncs.append(dropped)
             case .gaveUp(let after): gaveUp.append(after)
+            case .reformatted(let format): reformatted.append(format)
             }
         }
     }

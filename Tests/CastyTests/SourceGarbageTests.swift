@@ -19,3 +19,32 @@ extension StationServerTests {
         #expect(!log.contains("no audio frames in the first"), "\(log.lines.value)")
     }
 }
+
+/// A source whose audio is not what its `Content-Type` says.
+extension StationServerTests {
+    @Test func adtsPublishedAsMP3_IsServedAsAAC_WithALogLine() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let (_, feeding) = try await feedingSource(server, type: "audio/mpeg", with: adtsFrames(14))
+        defer { feeding.cancel() }
+        let player = try await listener(server, titles: false)
+        #expect(await player.waitFor(timeout: .seconds(15)) { bytes in
+            bytes.indices.dropLast(2).filter { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xF1 && bytes[$0 + 2] == 0x50 }.count >= 10
+        }, "\(player.text.prefix(300))")
+        #expect(player.text.contains("Content-Type: audio/aac\r\n"), "\(player.text.prefix(300))")
+        #expect(log.contains("source on /live: its audio is AAC in ADTS frames, not the audio/mpeg it said: served as audio/aac"),
+                "\(log.lines.value)")
+    }
+
+    @Test func oggPublishedAsMP3_EndsTheSource_SayingItLooksLikeOgg() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        await sendAudio(source, Array("OggS".utf8) + (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) & 0x7F })
+        #expect(await eventually(timeout: .seconds(15)) { source.closed.value })
+        #expect(log.contains("it looks like Ogg, and Casty serves MP3 and AAC"), "\(log.lines.value)")
+    }
+}

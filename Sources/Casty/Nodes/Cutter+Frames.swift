@@ -8,6 +8,8 @@ extension Cutter {
         case resynced(dropped: Int)
         /// No frames were found in this many bytes: the stream is passed on unchecked from here.
         case gaveUp(after: Int)
+        /// The stream holds frames of another format than it said (``FrameChain/identifies``): followed as those.
+        case reformatted(FrameChain.Format)
     }
 
     /// Adds audio that arrives in pieces of any size, through `chain`: whole frames are cut into segments (each
@@ -23,6 +25,7 @@ extension Cutter {
             case .audio(let bytes): add(bytes, emit: emit)
             case .resynced(let dropped): incident(.resynced(dropped: dropped))
             case .gaveUp(let after): incident(.gaveUp(after: after))
+            case .reformatted(let format): incident(.reformatted(format))
             }
         }
     }

@@ -248,14 +248,17 @@ public actor Proxy: UpstreamNode, FeedingNode {
             bitrate = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes)
             if sniff.done { subscribers.ready(context, next: cutter.next) }
         }
-        let format = chain.format == .adts ? "ADTS (AAC)" : "MPEG audio"
+        let format = chain.format?.name ?? "audio"
         for chunk in segment.audio {
             cutter.add(chunk, through: &chain, emit: { subscribers.publish($0) }) { incident in
                 switch incident {
                 case .resynced(let dropped):
                     logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after):
-                    logger("proxy: no \(format) frames found in \(after) bytes; passing the stream on unchecked")
+                    let seems = chain.lookedLike.map { " (it looks like \($0))" } ?? ""
+                    logger("proxy: no \(format) frames found in \(after) bytes\(seems); passing the stream on unchecked")
+                case .reformatted:
+                    break  // a relay's chain does not identify: its listeners were told the station's type already
                 }
             }
         }

@@ -266,12 +266,12 @@ final class MountTable: @unchecked Sendable {
         return .success(make(path))
     }
 
-    /// `session` publishes `mount` from now on, its audio of type `contentType` (the mount is in use); `status` tells
+    /// `session` publishes `mount` from now on (the mount is in use); `status` tells
     /// about its ingest. The mount's listeners move to it once its audio proved to be frames
-    /// (``SourceSession/whenAnnounced``, ``hear(_:on:contentType:)``): a source that sends nothing or garbage never
-    /// takes them from what they hear. `heard` is told then, once (the platform learns the stream is live).
+    /// (``SourceSession/whenAnnounced``, ``hear(_:on:contentType:)``, with the type its frames proved to be): a
+    /// source that sends nothing or garbage never takes them from what they hear. `heard` is told then, once (the platform learns the stream is live).
     func publish(
-        _ session: SourceSession, on mount: Mount, contentType type: String, status: (() -> [(String, JSONValue)])? = nil,
+        _ session: SourceSession, on mount: Mount, status: (() -> [(String, JSONValue)])? = nil,
         heard: (@Sendable () -> Void)? = nil
     ) {
         mount.source = session
@@ -279,7 +279,7 @@ final class MountTable: @unchecked Sendable {
         session.assumeIsolated { isolated in
             isolated.whenAnnounced = { [weak self, weak mount] in
                 guard let self, let mount, mount.source === session else { return }
-                hear(session, on: mount, contentType: type)
+                hear(session, on: mount, contentType: session.assumeIsolated { $0.contentType })
                 relaysFallBack()  // a relay that does not stream, whose fallback this mount is, is heard here now
                 heard?()
             }

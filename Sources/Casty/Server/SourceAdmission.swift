@@ -136,7 +136,7 @@ enum SourceAdmission {
         }
         // The platform hears that the stream is available once its audio proved to be frames, when its mount plays it.
         let distributor = mount.distributor
-        mounts.publish(session, on: mount, contentType: station["Content-Type"] ?? "audio/mpeg", status: status) { [port] in
+        mounts.publish(session, on: mount, status: status) { [port] in
             guard let control else { return }
             control.post(StreamEvent(channel: channel, streamID: streamID, kind: .available,
                                      streamType: "ICY-LIVE", indexFile: control.configuration.advertisedURL + URLQuery.encodePath(publication.path)))

@@ -24,8 +24,9 @@ public actor SourceSession: LoopNode, FeedingNode {
         case lost(String)
         /// Nothing arrived for the source timeout.
         case silent(after: Duration)
-        /// No audio frames were found in this many bytes: not a stream Casty can serve.
-        case noFrames(after: Int)
+        /// No audio frames were found in this many bytes: not a stream Casty can serve (`lookedLike` Ogg, FLAC, …,
+        /// when its start says: ``AudioSignature``).
+        case noFrames(after: Int, lookedLike: String?)
         /// After its frames, this many bytes came that were not frames (the chain was not found again).
         case garbage(after: Int)
         /// An admin disconnected it, or the server stopped.
@@ -48,7 +49,8 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .closed: "the source hung up"
             case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
-            case .noFrames(let after): "no audio frames in the first \(after) bytes"
+            case .noFrames(let after, nil): "no audio frames in the first \(after) bytes"
+            case .noFrames(let after, let kind?): "no audio frames in the first \(after) bytes: it looks like \(kind), and Casty serves MP3 and AAC"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
             case .stopped: "stopped"
             case .switchedFormat(let from, let to): "its audio switched from \(from) to \(to); publish again to change it"
@@ -90,7 +92,7 @@ public actor SourceSession: LoopNode, FeedingNode {
     private var pieces: Ticker?
     private var onEnd: (@Sendable (SourceSession, End) -> Void)?
     /// Told once, on the loop, when the stream is announced (its audio proved to be frames): its mount moves its
-    /// listeners here then (``MountTable/publish(_:on:contentType:status:)``).
+    /// listeners here then (``MountTable/publish(_:on:status:heard:)``).
     var whenAnnounced: (() -> Void)?
     /// Whether the stream was announced: its audio proved to be frames, and its mount's listeners moved here.
     var isAnnounced: Bool { subscribers.context != nil }
@@ -127,6 +129,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.onEnd = onEnd
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
+        chain.identifies = true
         self.station = station
         self.bitrate = bitrate
     }
@@ -243,12 +246,27 @@ public actor SourceSession: LoopNode, FeedingNode {
                 logger("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
             case .gaveUp(let after):
                 garbage = after
+            case .reformatted(let format):
+                reformatted(to: format)
             }
         }
-        if let garbage { return end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage)) }
+        if let garbage {
+            return end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage, lookedLike: chain.lookedLike))
+        }
         announce(first: held.first?.number)
         if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
     }
+
+    /// The source's audio is frames of `format`, not of the type it said (ADTS sent as `audio/mpeg`, an encoder's
+    /// default label): its listeners are told `format`'s type — none heard it yet, since it is announced only now.
+    private func reformatted(to format: FrameChain.Format) {
+        logger("source on \(mount): its audio is \(format.name), not the \(contentType) it said: served as \(format.contentType)")
+        station["Content-Type"] = format.contentType
+        sniff = BitrateSniff()
+    }
+
+    /// The `Content-Type` of the source's audio, as its listeners are told.
+    var contentType: String { station["Content-Type"] ?? "audio/mpeg" }
 
     /// Announces the stream once its audio proved to be frames — a source that sends nothing or garbage never
     /// takes its mount's listeners from what they hear (a fallback) — and, for AAC that declared no bitrate, once

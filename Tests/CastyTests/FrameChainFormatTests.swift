@@ -1,0 +1,53 @@
+@testable import CastyAudio
+import Testing
+
+@testable import Casty
+
+/// A stream sent under the wrong label: AAC in ADTS frames announced as `audio/mpeg` (ffmpeg's `icecast://`
+/// default content type), or a container Casty does not cut at all.
+struct FrameChainFormatTests {
+    @Test func adtsAnnouncedAsMP3_IsFollowedAsADTS_WhenTheChainIdentifies() {
+        let stream = adtsFrames(80)
+        let run = ChainRun([stream[...]], format: .mpeg, identifies: true)
+        #expect(run.reformatted == [.adts])
+        #expect(run.gaveUp.isEmpty && run.resyncs.isEmpty)
+        #expect(run.frames == 80)
+        #expect(run.bytes.count == stream.count && run.bytes == stream, "the stream, whole")
+    }
+
+    @Test func adtsAnnouncedAsMP3_SplitInSmallPieces_IsFollowedAsADTS() {
+        let stream = adtsFrames(80)
+        let pieces = stride(from: 0, to: stream.count, by: 97).map { stream[$0..<min($0 + 97, stream.count)] }
+        let run = ChainRun(pieces, format: .mpeg, identifies: true)
+        #expect(run.reformatted == [.adts], "\(run.reformatted)")
+        #expect(run.frames == 80 && run.bytes.count == stream.count, "\(run.frames) frames, \(run.bytes.count) bytes")
+    }
+
+    @Test func mp3AnnouncedAsAAC_IsFollowedAsMP3() {
+        let stream = Array(toneFrames.prefix(40).joined())
+        let run = ChainRun([stream[...]], format: .adts, identifies: true)
+        #expect(run.reformatted == [.mpeg], "\(run.reformatted)")
+        #expect(run.frames == 40 && run.gaveUp.isEmpty, "\(run.frames) frames, gave up \(run.gaveUp)")
+    }
+
+    @Test func aChainThatDoesNotIdentify_GivesUpOnADTSAnnouncedAsMP3() {
+        let run = ChainRun([adtsFrames(80)[...]], format: .mpeg)
+        #expect(run.reformatted.isEmpty && run.gaveUp.count == 1 && run.frames == 0)
+    }
+
+    @Test(arguments: [
+        ("OggS\u{0}\u{2}", "Ogg"), ("fLaC\u{0}\u{0}\u{0}\u{22}", "FLAC"), ("RIFF\u{24}\u{0}\u{0}\u{0}WAVEfmt ", "WAV"),
+        ("\u{0}\u{0}\u{0}\u{20}ftypisom", "MP4"), ("FLV\u{1}\u{5}", "FLV"), ("\r\n<!DOCTYPE html>", "text (a web page or JSON)"),
+    ])
+    func aStreamWithoutFrames_IsNamedFromItsSignature(start: String, name: String) {
+        let stream = Array(start.utf8) + junk(20_000, seed: 5).map { $0 & 0x7F }
+        let run = ChainRun([stream[...]], format: .mpeg, identifies: true)
+        #expect(run.gaveUp.count == 1 && run.reformatted.isEmpty)
+        #expect(run.lookedLike == name)
+    }
+
+    @Test func unknownBytes_AreNamedNothing() {
+        let run = ChainRun([junk(20_000, seed: 9).map { $0 & 0x7F }[...]], format: .mpeg, identifies: true)
+        #expect(run.gaveUp.count == 1 && run.lookedLike == nil)
+    }
+}
