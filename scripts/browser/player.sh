@@ -9,7 +9,8 @@
 #   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png);
 #   (d) the time to first sound: when <audio> fired 'playing', from the page's load and from asking for the stream;
 #   (e) a page opened on a mount before it is on air plays once a source (ffmpeg) publishes it — an <audio> does not
-#       try again by itself after its 404 —, and a page asking a mount that does not exist plays no other station.
+#       try again by itself after its 404 — and lists it as on air within 20 s (the list is asked again every 15 s);
+#       a page asking a mount that does not exist plays no other station.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -134,6 +135,13 @@ if wait_until 40 page_played 3; then
     pass "(e) the page plays the mount once a source publishes it: currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
 else
     fail "(e) the page stayed silent after the source came (currentTime $(evaluate "document.getElementById('audio').currentTime"), error $(evaluate "String(document.getElementById('audio').error && document.getElementById('audio').error.code)"))"
+fi
+late_link() { evaluate "document.querySelector('#mounts a[data-mount=\"/late\"]').textContent"; }
+late_listed_on_air() { [ -n "$(late_link)" ] && [[ "$(late_link)" != *"off air"* ]]; }
+if wait_until 20 late_listed_on_air; then
+    pass "(e) the page's list of mounts follows: /late is '$(late_link)' now"
+else
+    fail "(e) the page's list of mounts still says '$(late_link)' after its source came"
 fi
 browser_stop
 browser "http://127.0.0.1:$SERVER_PORT/player/nosuch"
