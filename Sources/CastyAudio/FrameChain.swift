@@ -122,8 +122,9 @@ package struct FrameChain {
         /// The chain broke and is found again: `dropped` bytes between the two were left out.
         case resynced(dropped: Int)
         /// No chain was found (in the first `after` bytes of a stream, or for `after` bytes after a break):
-        /// the rest of this stream is passed on unchecked. ``lookedLike`` names what the stream seemed to be.
-        case gaveUp(after: Int)
+        /// the rest of this stream is passed on unchecked. At the start, `lookedLike` names what the stream seems
+        /// to be, when its first bytes say (``AudioSignature``).
+        case gaveUp(after: Int, lookedLike: String?)
         /// A chain that ``identifies`` its format found none of its own at the start of the stream, but frames
         /// of the other format: it follows those from here (``format`` changed).
         case reformatted(Format)
@@ -154,8 +155,6 @@ package struct FrameChain {
     /// Whether a stream whose start holds no frames of ``format`` is checked for frames of the other format
     /// (ADTS sent as `audio/mpeg`, which an encoder's default label makes common), and followed as such.
     package var identifies = false
-    /// What a stream without frames seemed to be at its start (``AudioSignature``), once the chain gave up on it.
-    package private(set) var lookedLike: String?
     /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
     package static let giveUpBytes = 64 * 1024
     /// The longest ID3v2 tag skipped (cover art of a few megabytes fits); a longer one is taken for garbage.
@@ -189,7 +188,6 @@ package struct FrameChain {
         held.removeAll(keepingCapacity: true)
         dropped = 0
         hasFollowedFrames = false
-        lookedLike = nil
         self.format = format
         mode = format == nil ? .unchecked : .searching(fresh: true)
         if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
@@ -302,8 +300,8 @@ package struct FrameChain {
                             output(.reformatted(other))
                             return scan(bytes[index...], output)
                         }
-                        lookedLike = AudioSignature.name(of: bytes[index..<end])
-                        output(.gaveUp(after: holdLimit))  // the bytes searched, however many came
+                        // The bytes searched, however many came.
+                        output(.gaveUp(after: holdLimit, lookedLike: AudioSignature.name(of: bytes[index..<end])))
                         mode = .unchecked
                         continue
                     }
@@ -318,7 +316,7 @@ package struct FrameChain {
                     continue
                 }
                 if dropped >= Self.giveUpBytes {
-                    output(.gaveUp(after: dropped))
+                    output(.gaveUp(after: dropped, lookedLike: nil))
                     dropped = 0
                     mode = .unchecked
                     continue

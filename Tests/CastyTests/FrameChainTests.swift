@@ -41,7 +41,6 @@ struct ChainRun: Equatable {
         var chain = FrameChain(format: format)
         chain.identifies = identifies
         for piece in pieces { run(&chain, piece) }
-        lookedLike = chain.lookedLike
     }
 
     init() {}
@@ -52,7 +51,9 @@ struct ChainRun: Equatable {
             case .frame(let frame): bytes += frame; frames += 1
             case .audio(let audio): bytes += audio
             case .resynced(let dropped): resyncs.append(dropped)
-            case .gaveUp(let after): gaveUp.append(after)
+            case .gaveUp(let after, let kind):
+                gaveUp.append(after)
+                lookedLike = kind
             case .reformatted(let format): reformatted.append(format)
             }
         }

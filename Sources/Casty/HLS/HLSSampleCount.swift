@@ -48,13 +48,18 @@ package struct HLSSampleCount {
 
     /// The samples before `frame` (of a stream cut in relay segments of `segmentBytes`, at `bitrate` kbit/s), and
     /// counts its samples in. The first frame after a start or a gap anchors the count — at the told clock when
-    /// the frame is the one it names, else at the estimate — and a count that is not exact takes the told clock
-    /// at the frame it names, wherever that comes.
-    mutating func count(_ frame: FrameWalker.Frame, segmentBytes: Int, bitrate: Int) -> Int {
+    /// the frame is the one it names, else at the estimate, but not below `floor` — and a count that is not exact
+    /// takes the told clock at the frame it names, wherever that comes.
+    ///
+    /// The `floor` (the start of the group after the last one begun, ``HLSSegmenter``) keeps an estimate from
+    /// landing behind what was counted before the gap: a stream that played at another bitrate than its context
+    /// says (an upstream back from an outage encoded at 64 kbit/s) covered more time than its bytes say at that
+    /// bitrate. Every node that follows through the gap counted the same groups before it, so it takes the same floor.
+    mutating func count(_ frame: FrameWalker.Frame, segmentBytes: Int, bitrate: Int, floor: Int? = nil) -> Int {
         if case .told(let clock?) = authority, anchor?.told != true, frame.position == clock.position(segmentBytes: segmentBytes) {
             anchor = (clock.samples, 0, true)
         } else if anchor == nil {
-            anchor = (Self.estimate(frame, bitrate: bitrate), 0, false)
+            anchor = (max(Self.estimate(frame, bitrate: bitrate), floor ?? 0), 0, false)
         }
         let before = anchor!.samples + anchor!.since
         if isExact {

@@ -263,12 +263,14 @@ package struct HLSSegmenter {
         // The context's bitrate, told to every node alike: a variable-bitrate MP3 frame's own would differ on a
         // node that joined at another frame.
         let bitrate = context.bitrate > 0 ? context.bitrate : frame.bitrate ?? 128
-        let before = samples.count(frame, segmentBytes: context.segmentBytes, bitrate: bitrate)
-        let relaySegment = frame.position / context.segmentBytes
         let span = targetDuration * frame.sampleRate
+        // A count anchored anew at an estimate after a gap starts no earlier than the group after the last one begun.
+        let floor = lastIndex.map { ($0 + 1) * span }
+        let before = samples.count(frame, segmentBytes: context.segmentBytes, bitrate: bitrate, floor: floor)
+        let relaySegment = frame.position / context.segmentBytes
         let counted = before / span
-        // A count anchored anew after a gap may fall behind the groups started: its frames join the last one, and
-        // a group's name never comes back with other frames.
+        // A count anchored anew at a told clock after a gap may fall behind the groups started: its frames join the
+        // last one, and a group's name never comes back with other frames.
         let index = max(counted, lastIndex ?? counted), behind = counted < lastIndex ?? counted
         let entry = recent.last { $0.number == relaySegment } ?? recent.last
         var finished: HLSSegment?

@@ -7,7 +7,7 @@ extension Cutter {
         /// next verified frame.
         case resynced(dropped: Int)
         /// No frames were found in this many bytes: the stream is passed on unchecked from here.
-        case gaveUp(after: Int)
+        case gaveUp(after: Int, lookedLike: String?)
         /// The stream holds frames of another format than it said (``FrameChain/identifies``): followed as those.
         case reformatted(FrameChain.Format)
     }
@@ -24,7 +24,7 @@ extension Cutter {
             case .frame(let frame): addFrame(frame, emit: emit)
             case .audio(let bytes): add(bytes, emit: emit)
             case .resynced(let dropped): incident(.resynced(dropped: dropped))
-            case .gaveUp(let after): incident(.gaveUp(after: after))
+            case .gaveUp(let after, let kind): incident(.gaveUp(after: after, lookedLike: kind))
             case .reformatted(let format): incident(.reformatted(format))
             }
         }

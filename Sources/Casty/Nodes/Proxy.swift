@@ -254,8 +254,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 switch incident {
                 case .resynced(let dropped):
                     logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
-                case .gaveUp(let after):
-                    let seems = chain.lookedLike.map { " (it looks like \($0))" } ?? ""
+                case .gaveUp(let after, let kind):
+                    let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) frames found in \(after) bytes\(seems); passing the stream on unchecked")
                 case .reformatted:
                     break  // a relay's chain does not identify: its listeners were told the station's type already

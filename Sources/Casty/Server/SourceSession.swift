@@ -233,7 +233,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         if bitrate == nil, !sniff.done {
             bitrate = sniff.take(bytes, format: chain.format, segmentBytes: cutter.segmentBytes)
         }
-        var garbage: Int?
+        var garbage: (after: Int, lookedLike: String?)?
         // Segments cut before the stream is announced are held until it is, just below; what the chain passes on
         // unchecked after giving up reaches nobody: the session ends.
         var held: [StreamSegment] = []
@@ -244,15 +244,13 @@ public actor SourceSession: LoopNode, FeedingNode {
             switch incident {
             case .resynced(let dropped):
                 logger("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
-            case .gaveUp(let after):
-                garbage = after
+            case .gaveUp(let after, let kind):
+                garbage = (after, kind)
             case .reformatted(let format):
                 reformatted(to: format)
             }
         }
-        if let garbage {
-            return end(chain.hasFollowedFrames ? .garbage(after: garbage) : .noFrames(after: garbage, lookedLike: chain.lookedLike))
-        }
+        if let (after, kind) = garbage { return end(chain.hasFollowedFrames ? .garbage(after: after) : .noFrames(after: after, lookedLike: kind)) }
         announce(first: held.first?.number)
         if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
     }
