@@ -128,6 +128,8 @@ browser "http://127.0.0.1:$SERVER_PORT/player/late"
 wait_until 10 bash -c "[ \"\$(python3 '$here/cdp.py' '$DEVTOOLS_PORT' \"document.getElementById('station').textContent\" 2>/dev/null)\" = /late ]"
 sleep 2
 check "(e) off air, the page's <audio> has not played" test "$(evaluate "Number(document.body.dataset.played || 0)")" = 0
+check "(e) off air, the page says so: '$(evaluate "document.getElementById('title').textContent")', its dot still" \
+    test "$(evaluate "document.getElementById('title').textContent + ' ' + document.querySelector('.live').classList.contains('off')")" = "Not on air true"
 ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=440" -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
     -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/late" >"$TMP/ffmpeg.log" 2>&1 &
 pids+=($!)
@@ -135,6 +137,12 @@ if wait_until 40 page_played 3; then
     pass "(e) the page plays the mount once a source publishes it: currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
 else
     fail "(e) the page stayed silent after the source came (currentTime $(evaluate "document.getElementById('audio').currentTime"), error $(evaluate "String(document.getElementById('audio').error && document.getElementById('audio').error.code)"))"
+fi
+on_air_shown() { [ "$(evaluate "document.getElementById('title').textContent + ' ' + document.querySelector('.live').classList.contains('off')")" = "— false" ]; }
+if wait_until 20 on_air_shown; then
+    pass "(e) the page that said 'Not on air' shows the mount on air once it plays (titles followed again)"
+else
+    fail "(e) the page still says '$(evaluate "document.getElementById('title').textContent")' (dot off: $(evaluate "document.querySelector('.live').classList.contains('off')")) while it plays"
 fi
 late_link() { evaluate "document.querySelector('#mounts a[data-mount=\"/late\"]').textContent"; }
 late_listed_on_air() { [ -n "$(late_link)" ] && [[ "$(late_link)" != *"off air"* ]]; }
