@@ -36,9 +36,8 @@ nginx_config "$TMP" "$(cat <<CONF
             proxy_pass http://127.0.0.1:$CASTY_PORT;
             proxy_http_version 1.1;
             proxy_buffering off;
-            proxy_request_buffering off;
             proxy_read_timeout 1h;
-            proxy_set_header Host \$host;
+            proxy_set_header Host \$http_host;
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection \$connection_upgrade;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
@@ -91,10 +90,10 @@ fi
 
 playlist=$(curl -sk --max-time 3 "$BASE/radio.m3u" | tr -d '\r')
 # (nginx's `Host $host` leaves out the port, as it should on 443; here it is another port.)
-if [ "$playlist" = "https://127.0.0.1/radio" ]; then
+if [ "$playlist" = "https://127.0.0.1:$TLS_PORT/radio" ]; then
     pass "(e) the playlist fetched over https names the https:// stream: $playlist (X-Forwarded-Proto from the trusted nginx)"
 else
-    fail "(e) the playlist over https says '$playlist', not https://127.0.0.1/radio"
+    fail "(e) the playlist over https says '$playlist', not https://127.0.0.1:$TLS_PORT/radio"
 fi
 
 if ((failures > 0)); then
