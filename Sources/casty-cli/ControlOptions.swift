@@ -153,7 +153,7 @@ enum ControlOptions {
     private static func auth(_ name: String, _ arguments: Arguments) throws -> AppAuth? {
         guard let text = value(name, arguments) else { return nil }
         guard let auth = AppAuth(text) else {
-            throw UsageError("\(given(name, arguments)) takes basic:USER:PASSWORD, bearer:TOKEN or custom:VALUE")
+            throw UsageError("\(given(name, arguments)) takes basic:USER:PASSWORD, bearer:TOKEN or custom:VALUE, without control characters")
         }
         return auth
     }

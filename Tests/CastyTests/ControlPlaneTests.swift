@@ -23,6 +23,14 @@ struct ControlPlaneTests {
         #expect(AppAuth("bearer:t0ken")?.admits(nil) == false)
     }
 
+    @Test func appAuth_TakesAValueWithItsNewline_AndRefusesOneThatWouldStartAnotherHeader() {
+        #expect(AppAuth("bearer:t0ken\n")?.headerValue == "Bearer t0ken", "a value read from a file, its newline and all")
+        #expect(AppAuth("  bearer:t0ken \r\n")?.admits("Bearer t0ken") == true)
+        #expect(AppAuth("custom:Token a\r\nX-Admin: yes") == nil)
+        #expect(AppAuth("bearer:t0\u{7F}ken") == nil)
+        #expect(AppAuth("basic:casty:p\tw") == nil)
+    }
+
     @Test func appAuth_TakesTheSchemeInAnyCase_NotTheCredentials() {
         #expect(AppAuth("bearer:t0ken")?.admits("bearer t0ken") == true)
         #expect(AppAuth("bearer:t0ken")?.admits("BEARER t0ken") == true)

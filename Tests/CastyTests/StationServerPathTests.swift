@@ -32,6 +32,21 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test func escapedMountName_IsTheSameChannel_InTheReportAsInEvents() async throws {
+        let server = try server(mounts: ["/músic"]) { configuration in
+            var control = ControlPlane.Configuration()
+            control.commandsAuth = AppAuth("bearer:tok")
+            configuration.control = ControlPlane(control, loop: loop)
+        }
+        defer { server.close() }
+        let (_, feeding) = try await feedingSource(server, mount: "/m%C3%BAsic")
+        defer { feeding.cancel() }
+        let report = try await TestPeer.connect(to: server.address, on: loop)
+        await report.send("GET /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(await report.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\"channel\":\"m%C3%BAsic\"") },
+                "named as events and key verification name it: \(report.text)")
+    }
+
     @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300),
                       "/../../escaped", "/%2E%2E/escaped", "/a/./b"])
     func acceptAll_RefusesSourcesOnPathsListenersCannotReach(path: String) async throws {

@@ -6,9 +6,14 @@ public struct AppAuth: Sendable, Equatable, CustomStringConvertible {
     public let headerValue: String
     private let style: String
 
-    /// Reads `basic:USER:PASSWORD`, `bearer:TOKEN` or `custom:VALUE`; `nil` for anything else.
+    /// Reads `basic:USER:PASSWORD`, `bearer:TOKEN` or `custom:VALUE`; `nil` for anything else. Blanks and line
+    /// ends around it are no part of it (a value read from a file or set as `"$(cat token)"` with its newline);
+    /// a control character within it is refused: it would end the header it goes into (and start another).
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let trimmed = text.unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }
+        let clean = String(String.UnicodeScalarView(trimmed.reversed()))
+        guard !clean.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        let parts = clean.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[1].isEmpty else { return nil }
         switch parts[0].lowercased() {
         case "basic":

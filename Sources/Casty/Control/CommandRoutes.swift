@@ -67,7 +67,7 @@ enum CommandRoutes {
             json(exchange, 200, "OK", .object([
                 ("activeStreams", .list(live.map { mount, session in
                     .object([
-                        ("channel", .text(String(mount.path.dropFirst()))), ("streamId", .text(session.streamID)),
+                        ("channel", .text(URLQuery.encodeChannel(String(mount.path.dropFirst())))), ("streamId", .text(session.streamID)),
                         ("streamServer", .text(server)), ("encoder", .text(encoders.first { $0.mount == mount.path }?.id ?? "")),
                         ("record", session.record.map { .bool($0) } ?? .null),
                     ] + (mount.ingestStatus.map { [("srt", .object($0()))] } ?? []))
