@@ -112,6 +112,29 @@ struct WebSocketTests {
         server.close()
     }
 
+    @Test("A WebSocket handshake RFC 6455 refuses is refused: another version gets 426 naming 13, a key that is not 16 bytes, HTTP/1.0 or HEAD get 400",
+          arguments: [
+              ("GET", "HTTP/1.1", "dGhlIHNhbXBsZSBub25jZQ==", "8", "426 Upgrade Required"),
+              ("GET", "HTTP/1.1", "dGhlIHNhbXBsZSBub25jZQ==", nil, "426 Upgrade Required"),
+              ("GET", "HTTP/1.1", "c2hvcnQ=", "13", "400 Bad Request"),
+              ("GET", "HTTP/1.0", "dGhlIHNhbXBsZSBub25jZQ==", "13", "400 Bad Request"),
+              ("HEAD", "HTTP/1.1", "dGhlIHNhbXBsZSBub25jZQ==", "13", "400 Bad Request"),
+              ("GET", "HTTP/1.1", " dGhlIHNhbXBsZSBub25jZQ== ", " 13", "101 Switching Protocols"),
+          ] as [(String, String, String, String?, String)])
+    func webSocket_HandshakesRFC6455Refuses_AreRefused(method: String, version: String, key: String, wsVersion: String?, status: String) async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "pw"
+        configuration.mounts = ["/radio"]
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        defer { server.close() }
+        let page = try await TestPeer.connect(to: server.address, on: loop)
+        await page.send("\(method) /api/mounts/radio/ws \(version)\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key:\(key)\r\n" + (wsVersion.map { "Sec-WebSocket-Version:\($0)\r\n" } ?? "") + "\r\n")
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(page.text.split(separator: "\r\n").first?.hasSuffix(status) == true, "\(page.text)")
+        if status.hasPrefix("426") { #expect(page.text.contains("Sec-WebSocket-Version: 13\r\n")) }
+    }
+
     @Test("With --cors-origins, a WebSocket from a page of another origin is refused with 403; a listed origin, and a client that is no page, are served")
     func webSocket_FromAnOriginNotListed_IsRefused() async throws {
         var configuration = StationServer.Configuration()

@@ -107,9 +107,16 @@ enum APIRoutes {
     /// A WebSocket that pushes the same title events as JSON text frames (`/api/mounts/<m>/ws`).
     private static func upgrade(_ exchange: Exchange, _ distributor: Distributor) {
         let headers = exchange.request.headers
-        guard exchange.request.method == .get, headers["Upgrade"]?.lowercased() == "websocket", let key = headers["Sec-WebSocket-Key"], !key.isEmpty,
-              key.utf8.count <= 64 else {
-            return exchange.answer(400, "Bad Request", body: "A WebSocket handshake is needed here (Upgrade: websocket).")
+        // RFC 6455 §4.2.1: an HTTP/1.1 GET that asks to upgrade, with a key of 16 random bytes in base64; a client
+        // of another version of the protocol is told the one spoken here (§4.4).
+        guard exchange.request.method == .get, exchange.request.version == .http11, headers["Upgrade"]?.lowercased() == "websocket",
+              let key = headers["Sec-WebSocket-Key"], Base64.decode(key[...].trimmingSpaces)?.count == 16 else {
+            return exchange.answer(400, "Bad Request",
+                                   body: "A WebSocket handshake is needed here (HTTP/1.1 GET, Upgrade: websocket, a 16-byte Sec-WebSocket-Key).")
+        }
+        guard headers["Sec-WebSocket-Version"].map({ $0[...].trimmingSpaces }) == "13" else {
+            return exchange.answer(426, "Upgrade Required", body: "This server speaks WebSocket version 13 (RFC 6455).",
+                                   headers: ["Sec-WebSocket-Version": "13"])
         }
         // A WebSocket is not bound by CORS: a browser opens it from any page, and sends the page's Origin for the
         // server to judge. With `--cors-origins`, a page of another site is refused as its fetch would be.
