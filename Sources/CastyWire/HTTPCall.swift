@@ -119,6 +119,12 @@ private final class AnswerReader: @unchecked Sendable {
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 headers[String(line[..<colon])] = String(line[line.index(after: colon)...].withoutBlanks)
             }
+            // An interim answer (`100 Continue`, `103 Early Hints`) comes before the final one (RFC 9110 §15.2).
+            if status < 200 {
+                bytes.removeSubrange(..<(end + 4))
+                searched = 0
+                return parse(complete: complete)
+            }
             head = (end, status, headers)
         }
         guard let (end, status, headers) = head else { return nil }

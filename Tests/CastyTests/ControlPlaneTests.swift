@@ -171,6 +171,19 @@ struct ControlPlaneTests {
         await padded.close()
     }
 
+    @Test func httpCall_SkipsInterimAnswers_AndReadsTheFinalOne() async throws {
+        let hinting = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n".utf8))
+            connection.loop.schedule(after: .milliseconds(50)) {
+                connection.write(Array("HTTP/1.1 200 OK\r\nx-record: true\r\nContent-Length: 2\r\n\r\nok".utf8))
+            }
+        }
+        let answer = try await HTTPCall.post(hinting.url, loop: loop, timeout: .seconds(15))
+        #expect(answer.status == 200 && answer.headers["x-record"] == "true" && answer.headers["Link"] == nil)
+        #expect(answer.body == Array("ok".utf8))
+        await hinting.close()
+    }
+
     @Test func httpCall_ReadsAnAnswerThatComesAByteAtATime() async throws {
         // Every split: the status line, the blank line's CRLF CRLF, a chunk's size line and its payload.
         let text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-record: true\r\n\r\n6\r\n{\"ok\":\r\n5\r\ntrue}\r\n0\r\n\r\n"
