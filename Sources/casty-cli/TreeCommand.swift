@@ -63,10 +63,10 @@ enum TreeCommand: Command {
         }
         guard unreachable == 0 else {
             // A monitoring script reads the status: part of the tree is out of sight, not fine.
-            print("\(nodes) nodes, depth \(deepest); \(unreachable) more could not be read")
+            print("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest); \(unreachable) more could not be read")
             throw ServeError("\(unreachable) node\(unreachable == 1 ? "" : "s") of the tree could not be read")
         }
-        print("\(nodes) nodes, depth \(deepest)")
+        print("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest)")
     }
 
     /// `text` as a query value: bytes other than letters, digits and `/-._~` as `%XX`.

@@ -432,6 +432,9 @@ struct TreeMountsTests {
             #expect(try titles(other).first?.hasPrefix("One") == true)
         }
         #expect(await serving.mounts?.relays().map(\.mount) == ["/"], "no link of its own for /listen, /stream.mp3")
+        // `casty-cli tree http://root/listen` asks every node for /listen: the branch answers for its one link.
+        #expect(try await treeLine(serving.port.address, mount: "/listen")["depth"] == "1")
+        #expect(try await treeLine(serving.port.address, mount: "/nothing-asked-yet")["depth"] == "1")
         #expect(await root.distributor.stat().tree?.children.map(\.address) == [serving.port.address.description])
         for other in others { await other.close() }
         await player.close()

@@ -135,12 +135,12 @@ public final class BranchMounts: @unchecked Sendable {
         // The root path's link carries the mount the root plays there (a root of one mount): not a second link.
         if let carried = carrying(mount) { return carried }
         // A root of one stream plays it at every path: the root path's link carries it for every path.
-        if first.assumeIsolated({ $0.context?.everyPath }) == true {
+        if let every = playingEveryPath {
             if !toldEveryPath {
                 toldEveryPath = true
                 logger("branch \(address): the root plays one stream at every path: \(mount) and every other path are relayed on \(defaultMount)'s link")
             }
-            return first
+            return every
         }
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         relay.branch.assumeIsolated { branch in
@@ -154,6 +154,12 @@ public final class BranchMounts: @unchecked Sendable {
         let asked = relays.keys.count { $0 != defaultMount }
         logger("branch \(address): relays \(mount) from now on (\(asked) mount\(asked == 1 ? "" : "s") asked of it)")
         return relay.distributor
+    }
+
+    /// The root path's distributor, when the root plays one stream at every path (``Context/everyPath``): it is
+    /// every path's. Loop thread only.
+    var playingEveryPath: Distributor? {
+        first.assumeIsolated { $0.context?.everyPath } == true ? first : nil
     }
 
     /// The root path's distributor, when it carries `mount` (the root of one mount plays it at `/`). Loop thread only.
