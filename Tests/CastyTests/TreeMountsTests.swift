@@ -390,6 +390,33 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test func aClosedTreesPlayerPort_GivesAPeerWithoutTheKey_NoNumberedLink() async throws {
+        let key = try #require(TreeKey("sesame"))
+        let (server, stations) = try await root(treeKey: key)
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port), address: .loopback(port: 0),
+            clientAddress: .loopback(port: 0), treeKey: key, configuration: configuration)
+        let clientAddress = try #require(serving.clientPort?.address)
+        func head(_ extra: String) async throws -> String {
+            let peer = try await TestPeer.connect(to: clientAddress, on: .shared)
+            await peer.send("GET /a HTTP/1.0\r\nIcy-MetaData: 1\r\n\(extra)\r\n")
+            #expect(await peer.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+            await peer.close()
+            return String(peer.text.split(separator: "\r\n\r\n", maxSplits: 1).first ?? "")
+        }
+        let stranger = try await head("X-Casty-Branch: 127.0.0.1:1\r\n")
+        #expect(stranger.hasPrefix("HTTP/1.0 200") && stranger.contains("icy-metaint:"), "a player: \(stranger)")
+        #expect(!stranger.contains("X-Casty-Path") && !stranger.contains("X-Casty-Next") && !stranger.contains("X-Casty-Stream"),
+                "none of the tree's addresses or clocks: \(stranger)")
+        let member = try await head("X-Casty-Numbered: 1\r\nX-Casty-Key: sesame\r\n")
+        #expect(member.contains("X-Casty-Path") && member.contains("X-Casty-Next"), "with the key, numbered: \(member)")
+        stations.forEach { $0.stop() }
+        serving.stop()
+        server.close()
+    }
+
     @Test func aBranchOfOneMount_RelaysOnlyThatMount_ToAnyPath() async throws {
         let (server, stations) = try await root()
         let serving = try branch(server, path: "/b")

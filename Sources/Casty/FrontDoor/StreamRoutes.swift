@@ -105,6 +105,12 @@ enum StreamRoutes {
     ) {
         var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
         let port = exchange.port
+        // A closed tree's numbered form — its path of addresses, its stream's identity and clocks — is for peers
+        // with its key: where this port places no branches (a branch's player port), a peer without it that asks
+        // for the numbered form is a player like any other.
+        if listening.form == .numbered, branch == nil, let key = port.options.treeKey, !key.admits(exchange.request.headers["x-casty-key"]) {
+            listening.form = exchange.request.wantsMetadata ? .icy : .audio
+        }
         // A browser starts further back: it plays only once it holds seconds of audio (ClientOptions.browserBurst).
         if listening.isBrowser, listening.resume == nil, port.options.browserBurst > .zero {
             listening.resume = distributor.assumeIsolated { $0.browserBurstStart(port.options) }
