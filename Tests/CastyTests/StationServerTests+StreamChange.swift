@@ -169,6 +169,33 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A source that drops, comes back and drops again: its listeners wait the source timeout from the last drop, not the first")
+    func sourceThatDropsTwice_ListenersWaitFromTheLastDrop() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(3), log: log)
+        defer { server.close() }
+        let (first, feedingFirst) = try await feedingSource(server)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        feedingFirst.cancel()
+        await feedingFirst.value
+        await first.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended") })
+        let dropped = ContinuousClock.now
+        let (second, feedingSecond) = try await feedingSource(server)
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: its listeners hear") || Self.silentFrameCount(player.received.value) >= 20 })
+        try await Task.sleep(until: dropped + .seconds(2))
+        feedingSecond.cancel()
+        await feedingSecond.value
+        await second.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("on /live ended") }.count == 2 })
+        let secondDrop = ContinuousClock.now
+        // The first drop's wait would have ended 3 s after it: the player is still there 1.5 s past that.
+        try await Task.sleep(until: dropped + .seconds(4.5))
+        #expect(!player.closed.value, "let go \(ContinuousClock.now - secondDrop) after the second drop: \(log.lines.value.suffix(4))")
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go once the second drop's wait is over")
+    }
+
     @Test("A source that hangs up mid-segment: its last frames reach the listener whole, then the fallback's, with nothing cut short")
     func sourceThatHangsUp_ItsLastFramesGoOutWhole() async throws {
         let log = Log()

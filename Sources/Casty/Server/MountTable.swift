@@ -28,6 +28,9 @@ final class Mount: @unchecked Sendable {
     /// a branch of the tree asking for it is then answered `404`, as a player is, so that it lets its own players
     /// go too (while the mount waits for its source, a branch is told `503`, and keeps its players).
     var letGo = false
+    /// The wait for a source to return (``MountTable/dropListenersUnlessServed(_:)``): one at a time, ended when a
+    /// source is heard — a source that comes back and drops again starts its own wait, not the first one's rest.
+    var waiting: Scheduled?
     /// Since when the mount has been idle — no source, nobody listening — if it may be forgotten.
     var idleSince: ContinuousClock.Instant?
 
@@ -305,6 +308,8 @@ final class MountTable: @unchecked Sendable {
         mount.fallbackRefused = false
         mount.waitingType = nil
         mount.letGo = false
+        mount.waiting?.cancel()
+        mount.waiting = nil
         mount.distributor.switchSource(to: session)
     }
 
@@ -368,7 +373,9 @@ final class MountTable: @unchecked Sendable {
     /// A fallback refused for its codec is the mount's again once they are gone: new listeners hear it.
     private func dropListenersUnlessServed(_ mount: Mount) {
         mount.letGo = false  // waited for again
-        loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
+        mount.waiting?.cancel()
+        mount.waiting = loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
+            mount?.waiting = nil
             guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
             mount.letGo = true
