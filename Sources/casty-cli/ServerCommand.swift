@@ -132,7 +132,13 @@ enum ServerCommand: Command {
         var mounts: [String]? = arguments.value("mounts").map {
             $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
         } ?? []
-        if arguments.flag("accept-all") { mounts = nil }
+        if arguments.flag("accept-all") {
+            // A whitelist and none at all: an operator who adds accept-all to a file with mounts would lose the list unawares.
+            if arguments.value("mounts") != nil {
+                throw UsageError("--mounts and --accept-all contradict each other: a whitelist, or any mount; give one of them")
+            }
+            mounts = nil
+        }
         configuration.mountPasswords = try pairs(arguments.all("mount-password"), "--mount-password")
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
         let relays = try pairs(arguments.all("relay"), "--relay")

@@ -56,6 +56,7 @@ refuses "--port is given twice ('$port', then '8000')" station --port "$port" --
 refuses "--file is for the built-in station: give --station /m too" server --port "$port" --source-password x --mounts /a --file x.mp3
 refuses "--key-verification-auth needs --key-verification-url" server --port "$port" --accept-all --source-password x --key-verification-auth bearer:t
 refuses "--event-spool needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-spool /tmp/spool
+refuses "--mounts and --accept-all contradict each other" server --port "$port" --accept-all --mounts /a --source-password x
 # A node of one stream records it as /: another name would record nothing, silently.
 refuses "--record /live: this node serves one stream" proxy http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
 refuses "--record /live: this node serves one stream" root --source http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
