@@ -15,7 +15,7 @@ public enum IcyText {
     }
 
     /// The Unicode character Windows-1252 gives a byte (the five unassigned bytes map to C1 controls).
-    static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
+    package static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
         guard (0x80...0x9F).contains(byte) else { return Unicode.Scalar(byte) }
         return Unicode.Scalar(c1Table[Int(byte - 0x80)])!
     }

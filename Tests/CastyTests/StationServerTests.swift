@@ -502,6 +502,12 @@ struct StationServerTests {
         #expect(parts.hasPrefix("HTTP/1.0 200 OK") && parts.contains(#""title":"Nina Simone - Sinnerman""#), "\(parts)")
         #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&title=Sinnerman").contains(#""title":"Sinnerman""#))
         #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo").hasPrefix("HTTP/1.0 400"))
+
+        // A Cyrillic encoder's code page is read as such; one Casty cannot read is refused, not made a wrong title.
+        let cyrillic = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&charset=windows-1251&song=%CF%F0%E8%E2%E5%F2")
+        #expect(cyrillic.hasPrefix("HTTP/1.0 200 OK") && cyrillic.contains(#""title":"Привет""#), "\(cyrillic)")
+        let unknown = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&charset=Shift_JIS&song=%82%A0")
+        #expect(unknown.hasPrefix("HTTP/1.0 400") && unknown.contains("charset Shift_JIS is not one Casty reads"), "\(unknown)")
         server.close()
     }
 

@@ -13,18 +13,29 @@ struct URLQueryTests {
     }
 
     @Test func charsetLatin1_ReadsEveryByteAsLatin1_EvenWhenTheyLookLikeUTF8() {
-        #expect(URLQuery.decode("Caf%C3%A9", charset: "ISO-8859-1") == "CafÃ©")
-        #expect(URLQuery.decode("Caf%E9", charset: "iso-8859-1") == "Café")
-        #expect(URLQuery.decode("Caf%C3%A9", charset: "UTF-8") == "Café")
+        #expect(URLQuery.decode("Caf%C3%A9", charset: Charset(label: "ISO-8859-1")!) == "CafÃ©")
+        #expect(URLQuery.decode("Caf%E9", charset: Charset(label: "iso-8859-1")!) == "Café")
+        #expect(URLQuery.decode("Caf%C3%A9", charset: Charset(label: "UTF-8")!) == "Café")
     }
 
     @Test("Windows tools' punctuation (0x80–0x9F) is read as Windows-1252, as browsers read every Latin-1 label")
     func windows1252Punctuation_IsKept() {
-        #expect(URLQuery.decode("Don%92t+Stop+%96+Live", charset: "windows-1252") == "Don\u{2019}t Stop \u{2013} Live")
+        #expect(URLQuery.decode("Don%92t+Stop+%96+Live", charset: Charset(label: "windows-1252")!) == "Don\u{2019}t Stop \u{2013} Live")
         #expect(URLQuery.decode("Don%92t+Stop+%96+Live") == "Don\u{2019}t Stop \u{2013} Live", "not UTF-8: read the same way")
-        #expect(URLQuery.decode("%80%99", charset: "cp1252") == "\u{20AC}\u{2122}")
-        #expect(URLQuery.decode("%93quoted%94", charset: "ISO-8859-1") == "\u{201C}quoted\u{201D}")
-        #expect(URLQuery.decode("%81", charset: "windows-1252") == "\u{81}", "undefined in Windows-1252: left a control character")
+        #expect(URLQuery.decode("%80%99", charset: Charset(label: "cp1252")!) == "\u{20AC}\u{2122}")
+        #expect(URLQuery.decode("%93quoted%94", charset: Charset(label: "ISO-8859-1")!) == "\u{201C}quoted\u{201D}")
+        #expect(URLQuery.decode("%81", charset: Charset(label: "windows-1252")!) == "\u{81}", "undefined in Windows-1252: left a control character")
+    }
+
+    @Test("Cyrillic titles from Windows-1251 and KOI8-R encoders are read in their code page")
+    func cyrillicCodePages_AreRead() {
+        #expect(URLQuery.decode("%CF%F0%E8%E2%E5%F2", charset: Charset(label: "windows-1251")!) == "Привет")
+        #expect(URLQuery.decode("%F0%D2%C9%D7%C5%D4", charset: Charset(label: "KOI8-R")!) == "Привет")
+        #expect(URLQuery.decode("%A8%B8+%B9", charset: Charset(label: "CP1251")!) == "Ёё №")
+    }
+
+    @Test func aCharsetCastyDoesNotRead_IsNone() {
+        #expect(Charset(label: "Shift_JIS") == nil && Charset(label: "iso-8859-2") == nil && Charset(label: "") == nil)
     }
 
     @Test func brokenEscapes_AreKeptAsTheyCame() {

@@ -24,9 +24,9 @@ struct Exchange {
     /// Requests answered on this connection before this one (see ``keepsAlive``).
     var served = 0
 
-    /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded (as Latin-1 if `charset` names it,
-    /// else as UTF-8 when the bytes are that); `nil` if absent.
-    func query(_ name: String, charset: String? = nil) -> String? {
+    /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded (in `charset`; by default as
+    /// UTF-8 when the bytes are that); `nil` if absent.
+    func query(_ name: String, charset: Charset = .utf8) -> String? {
         guard let question = request.path.firstIndex(of: "?") else { return nil }
         for pair in request.path[request.path.index(after: question)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -1,36 +1,14 @@
 internal import CastyNet
 
 /// Decoding of URL query values (`application/x-www-form-urlencoded`): `+` is a space and `%XX` a byte.
-/// Titles sent to `/admin/metadata` arrive this way, in UTF-8 (or, from old and Windows sources, Latin-1 or
-/// Windows-1252). Request paths are
-/// decoded too (``decodePath(_:)``): mounts are matched by name, whatever a client escaped.
+/// Titles sent to `/admin/metadata` arrive this way, in UTF-8 (or, from old and Windows sources, in the
+/// `charset=` they name). Request paths are decoded too (``decodePath(_:)``): mounts are matched by name, whatever a client escaped.
 enum URLQuery {
-    /// `text` decoded; bytes that are not UTF-8 are read as Windows-1252, and a `%` not followed by two hex digits
-    /// is kept as it is.
-    static func decode(_ text: Substring, charset: String? = nil) -> String {
-        let bytes = unescaped(text, plusIsSpace: true)
-        // `charset=` as Icecast's /admin/metadata takes it: a Latin-1 or Windows-1252 label says so; else UTF-8 if
-        // the bytes are that.
-        let singleByte = ["iso-8859-1", "latin1", "latin-1", "iso8859-1", "windows-1252", "cp1252", "us-ascii"]
-            .contains(charset?.lowercased() ?? "")
-        if !singleByte, let text = String(validating: bytes, as: UTF8.self) { return text }
-        return String(String.UnicodeScalarView(bytes.map(windows1252)))
+    /// `text` decoded; bytes that are not UTF-8 are read as Windows-1252 — or, with a `charset` (as Icecast's
+    /// `/admin/metadata` takes it), in that charset (``Charset``); a `%` not followed by two hex digits is kept as it is.
+    static func decode(_ text: Substring, charset: Charset = .utf8) -> String {
+        charset.decode(unescaped(text, plusIsSpace: true))
     }
-
-    /// The character of `byte` in Windows-1252 — what browsers read for every Latin-1 label too (WHATWG), and
-    /// what Windows tools send: Latin-1, but for 0x80–0x9F, which hold `€ ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž ‘ ’ “ ” • – —
-    /// ˜ ™ š › œ ž Ÿ` instead of control characters (the five bytes it leaves undefined stay those, and are
-    /// dropped with other control characters from a title).
-    static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
-        guard (0x80...0x9F).contains(byte) else { return Unicode.Scalar(byte) }
-        let code = windows1252High[Int(byte - 0x80)]
-        return Unicode.Scalar(code) ?? Unicode.Scalar(byte)
-    }
-
-    private static let windows1252High: [UInt32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-        0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-    ]
 
     /// A request's path with its `%XX` escapes decoded, as players, browsers, ffmpeg and libshout send a mount
     /// whose name is not ASCII (`/m%C3%BAsic` is `/músic`; a `+` stays a `+` in a path); `nil` when it has no `%`

@@ -41,9 +41,15 @@ enum AdminRoutes {
         guard isAdmin(exchange, auth) || sourceSecret?.matches(auth?.password) == true || live?.isPublished(with: auth?.password) == true else {
             return unauthorized(exchange)
         }
-        // `charset=ISO-8859-1` (libshout's older tools) says the title's bytes are Latin-1; otherwise UTF-8 is read.
+        // `charset=ISO-8859-1` (libshout's older tools), `windows-1251`, … says what the title's bytes are (``Charset``);
+        // otherwise UTF-8 is read. A charset Casty cannot read is refused rather than turned into a wrong title.
         // Without `song`, Icecast's `artist` and `title` make it: `Artist - Title`, or whichever is given.
-        let charset = exchange.query("charset")
+        let label = exchange.query("charset")
+        guard let charset = label.map(Charset.init(label:)) ?? .utf8 else {
+            let shown = SafeText.shortened(SafeText.printable(label ?? ""), to: 40)
+            exchange.port.refusalLog("admin: title for \(path) from \(exchange.peer) refused: charset \(shown) is not one Casty reads (400)")
+            return answer(exchange, 400, "Bad Request", ["error": .text("charset \(shown) is not one Casty reads (\(Charset.known)): send the title in UTF-8")])
+        }
         let parts = ["artist", "title"].compactMap { exchange.query($0, charset: charset) }.filter { !$0.isEmpty }
         let song = exchange.query("song", charset: charset) ?? (parts.isEmpty ? nil : parts.joined(separator: " - "))
         guard exchange.query("mode") == "updinfo", let song else {
