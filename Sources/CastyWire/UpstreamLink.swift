@@ -32,6 +32,17 @@ package final class UpstreamLink: @unchecked Sendable {
     /// Called once, the first time the link waits past its silence deadline for a peer that answers, with how
     /// long it has been without data.
     package var onQuietPeer: ((Duration) -> Void)?
+    /// Asked, before the link is given up for a silence (with how long it has been without data), whether the
+    /// silence is the stream's and not the link's: a tree branch asks its parent whether its stream stopped
+    /// coming too (its root's upstream, or source, away). `true` keeps the link, and it is asked again at most
+    /// every ``askedAgain`` while the silence lasts; `false` gives it up. The answer may come later, on the loop;
+    /// the link is not given up meanwhile. `nil` (the default): the link is given up at once.
+    package var isSilenceUpstream: ((Duration, @escaping @Sendable (Bool) -> Void) -> Void)?
+    /// How long a silence confirmed as upstream's (``isSilenceUpstream``) is believed before it is asked again.
+    package static let askedAgain: Duration = .seconds(1)
+    /// Whether ``isSilenceUpstream`` is being asked now, and when it last said yes.
+    private var asking = false
+    private var upstreamSilent: ContinuousClock.Instant?
 
     /// Starts reading `opened`: each segment goes to `onSegment`; `onEnd` is called once, when the server
     /// closes, the bytes stop being ICY, or nothing arrives for `silence`.
@@ -61,7 +72,10 @@ package final class UpstreamLink: @unchecked Sendable {
 
     private func read(_ bytes: [UInt8]) {
         guard onEnd != nil else { return }
-        if !bytes.isEmpty { lastData = .now }
+        if !bytes.isEmpty {
+            lastData = .now
+            upstreamSilent = nil
+        }
         do {
             try reader.feed(bytes) { event in
                 if case .segment(let segment) = event { onSegment?(segment) }
@@ -77,7 +91,7 @@ package final class UpstreamLink: @unchecked Sendable {
             guard onEnd != nil else { return }
             let quiet = ContinuousClock.now - lastData
             guard quiet > silence else { return watch() }
-            guard quietAllowance > .zero else { return end(.silent(url, after: silence)) }
+            guard quietAllowance > .zero else { return giveUpUnlessUpstream(quiet) }
             let allowed = quiet <= silence + quietAllowance
             if allowed, connection.peerAnswersWhileQuiet {
                 if !waitedForQuietPeer {
@@ -89,7 +103,23 @@ package final class UpstreamLink: @unchecked Sendable {
             // The kernel's first probe leaves after 1 s of quiet: until its answer had time to come, no answer says
             // nothing.
             if allowed, quiet < Self.probeAnswered { return watch() }
-            end(.silent(url, after: .milliseconds((quiet / .milliseconds(1)).rounded())))
+            giveUpUnlessUpstream(quiet)
+        }
+    }
+
+    /// Gives the link up for a silence of `quiet` — unless ``isSilenceUpstream`` says the silence is upstream's.
+    private func giveUpUnlessUpstream(_ quiet: Duration) {
+        let silent = CastyError.silent(url, after: .milliseconds((quiet / .milliseconds(1)).rounded()))
+        guard let ask = isSilenceUpstream else { return end(silent) }
+        if let since = upstreamSilent, ContinuousClock.now - since < Self.askedAgain { return watch() }
+        guard !asking else { return }
+        asking = true
+        ask(quiet) { [self] upstream in
+            asking = false
+            guard onEnd != nil else { return }
+            guard upstream else { return end(silent) }
+            upstreamSilent = .now
+            watch()
         }
     }
 

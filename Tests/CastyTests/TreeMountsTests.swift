@@ -390,7 +390,7 @@ struct TreeMountsTests {
         server.close()
     }
 
-    @Test func aClosedTreesPlayerPort_GivesAPeerWithoutTheKey_NoNumberedLink() async throws {
+    @Test func aClosedTreesPlayerPort_GivesABranchWithoutTheKey_NoNumberedLink() async throws {
         let key = try #require(TreeKey("sesame"))
         let (server, stations) = try await root(treeKey: key)
         var configuration = Branch.Configuration()
@@ -410,8 +410,10 @@ struct TreeMountsTests {
         #expect(stranger.hasPrefix("HTTP/1.0 200") && stranger.contains("icy-metaint:"), "a player: \(stranger)")
         #expect(!stranger.contains("X-Casty-Path") && !stranger.contains("X-Casty-Next") && !stranger.contains("X-Casty-Stream"),
                 "none of the tree's addresses or clocks: \(stranger)")
-        let member = try await head("X-Casty-Numbered: 1\r\nX-Casty-Key: sesame\r\n")
+        let member = try await head("X-Casty-Branch: 127.0.0.1:1\r\nX-Casty-Key: sesame\r\n")
         #expect(member.contains("X-Casty-Path") && member.contains("X-Casty-Next"), "with the key, numbered: \(member)")
+        let dummy = try await head("X-Casty-Numbered: 1\r\n")
+        #expect(dummy.contains("X-Casty-Next"), "a dummy measuring the stream is numbered: \(dummy)")
         stations.forEach { $0.stop() }
         serving.stop()
         server.close()

@@ -105,10 +105,11 @@ enum StreamRoutes {
     ) {
         var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
         let port = exchange.port
-        // A closed tree's numbered form — its path of addresses, its stream's identity and clocks — is for peers
-        // with its key: where this port places no branches (a branch's player port), a peer without it that asks
-        // for the numbered form is a player like any other.
-        if listening.form == .numbered, branch == nil, let key = port.options.treeKey, !key.admits(exchange.request.headers["x-casty-key"]) {
+        // A closed tree's links are for branches with its key: where this port places no branches (a branch's
+        // player port), a branch without it is served as a player like any other — the plain stream, which any
+        // relay may take, not a numbered link of the tree. (A dummy asking for numbers, to measure, gets them.)
+        if branch == nil, exchange.request.headers["x-casty-branch"] != nil, let key = port.options.treeKey,
+           !key.admits(exchange.request.headers["x-casty-key"]) {
             listening.form = exchange.request.wantsMetadata ? .icy : .audio
         }
         // A browser starts further back: it plays only once it holds seconds of audio (ClientOptions.browserBurst).

@@ -86,6 +86,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// what of it was handed on ahead of it (``StreamPiece``, a quiet stream).
     private var arriving: [UInt8] = []
     private var gauge = PieceGauge()
+    /// Whether the link is kept through a silence its parent has too (``askIfSilenceIsUpstream``): said once.
+    private var waitingWithParent = false
     /// Whether the parent's stream has metadata blocks (a Casty parent's always has): else it is cut here.
     private var parentHasBlocks = true
     private var pieces: Ticker?
@@ -281,6 +283,30 @@ public actor Branch: UpstreamNode, FeedingNode {
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
         keeper.followQuiet(contentType: headers["Content-Type"]) { [self] silent in assumeIsolated { $0.waitsForQuietParent(silent) } }
+        let parent = opened.url, mount = current.mount ?? opened.url.path
+        keeper.link?.isSilenceUpstream = { [self] quiet, answer in
+            assumeIsolated { $0.askIfSilenceIsUpstream(parent: parent, mount: mount, quiet: quiet, answer) }
+        }
+    }
+
+    /// Whether the silence of this branch's link, `quiet` long, is its stream's: the parent's stream stopped
+    /// coming as long ago (its `/tree` says `quiet=`), as when the root's upstream or source is away — then every
+    /// link of the tree goes silent at once, and a branch that gave its link up would only blame its parent, ask
+    /// the root again and be placed anew, every second, all over the tree. A parent that does not answer within
+    /// a second (hung, gone), or whose stream still comes, is given up as before. Said once per silence.
+    private func askIfSilenceIsUpstream(parent: StreamURL, mount: String, quiet: Duration, _ answer: @escaping @Sendable (Bool) -> Void) {
+        let url = StreamURL(host: parent.host, port: parent.port, path: "/tree?mount=" + URLQuery.encode(mount))
+        let slack = context?.segmentDuration ?? .milliseconds(500)
+        Task {
+            let line = (try? await Upstream.fetchText(url, loop: loop, timeout: .seconds(1), limit: 4096)).map(TreeLine.init)
+            let upstream = line.map { $0.isTreeNode && ($0.quiet ?? .zero) + slack >= quiet } ?? false
+            if upstream, !waitingWithParent {
+                waitingWithParent = true
+                logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has its parent \(parent.authority) had"
+                    + " one: the stream stopped upstream (its root's source away); the link is kept, waiting with it")
+            }
+            answer(upstream)
+        }
     }
 
     /// The link went past its silence deadline, but the parent's host answers: the stream is quiet, not the link.
@@ -301,6 +327,10 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// Takes what the link read: audio as it arrived, gathered until its segment's metadata block, which
     /// completes the segment.
     private func take(_ segment: Segment) {
+        if waitingWithParent {
+            waitingWithParent = false
+            logger("branch \(address): the stream comes again")
+        }
         guard segment.lengthByte == nil else {
             // A metadata block, which comes with no audio of its own: the segment is the audio gathered.
             let whole = Segment(audio: arriving, metadata: segment.metadata, fault: segment.fault, lengthByte: segment.lengthByte)

@@ -106,6 +106,8 @@ public actor Distributor: LoopNode, FeedingNode {
     /// Every decision: who listens, the ring, the numbering, the tree places.
     private var core: DistributorCore<NodeReference>
     private var waitingTimer: Scheduled?
+    /// When the stream's audio last arrived (a segment, or a piece of one): ``Stat/quiet``.
+    private var lastAudio: ContinuousClock.Instant?
     /// Pages following the titles live (Server-Sent Events, WebSocket), and their heartbeat.
     private let watchers: TitleWatchers
     /// For a tree node: asks its branches their subtrees' sizes (``SubtreeSurvey``).
@@ -208,8 +210,10 @@ public actor Distributor: LoopNode, FeedingNode {
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
+            lastAudio = now
             perform(core.data(number, segment, relayed: playsFallback, at: now))
         case .piece(let number, let piece):
+            lastAudio = now
             perform(core.piece(number, piece))
         }
     }
@@ -380,7 +384,7 @@ public actor Distributor: LoopNode, FeedingNode {
             listeners: core.playerCount, branches: core.branchCount,
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
-            context: core.currentContext, next: core.next, tree: core.places)
+            context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 })
     }
 
     /// Carries out the core's actions, in order.

@@ -44,14 +44,18 @@ public struct Stat: Sendable {
     public let next: Int?
     /// For a tree node: its address, and the branches it serves with their subtrees.
     public let tree: TreePlaces?
+    /// How long since the last of the stream's audio reached this node (a segment, or a piece of one), once any
+    /// did: a branch whose link went silent asks its parent, whose own silence says the stream stopped upstream.
+    public let quiet: Duration?
     /// For a tree node: the nodes above it, from the root down to its parent.
     public var path: [String] { context?.path ?? [] }
 
     init(
         listeners: Int, branches: Int = 0, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
-        next: Int?, tree: TreePlaces?
+        next: Int?, tree: TreePlaces?, quiet: Duration? = nil
     ) {
         self.tree = tree
+        self.quiet = quiet
         self.listeners = listeners
         self.branches = branches
         self.peakListeners = counters.peakListeners

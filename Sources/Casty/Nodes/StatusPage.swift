@@ -95,6 +95,7 @@ enum StatusPage {
             + " listeners=\(stat.listeners) branches=\(stat.branches) segments=\(stat.segments) next=\(stat.next ?? 0)"
             + " stream=\(stat.stream.map(Context.streamText) ?? "-") gaps=\(stat.gaps)"
             + " missing=\(stat.missing) children=\(children)" + (hlsPlayers.map { " hls=\($0)" } ?? "")
+            + (stat.quiet.map { " quiet=\(Int(($0 / .milliseconds(1)).rounded(.down)))" } ?? "")
     }
 }
 

@@ -17,6 +17,11 @@ public struct TreeLine: Sendable {
     /// The node's depth in the tree (0 at the root).
     public var depth: Int { Int(values["depth"] ?? "") ?? 0 }
 
+    /// How long since the node's stream last brought audio (`quiet=` in milliseconds), if the node says.
+    public var quiet: Duration? {
+        values["quiet"].flatMap { Int($0) }.map { .milliseconds($0) }
+    }
+
     /// Whether the line is a tree node's (`address=… depth=… … children=…`), not some other page.
     public var isTreeNode: Bool {
         values["address"].map { $0 != "-" } == true && values["depth"].flatMap { Int($0) } != nil && values["children"] != nil
