@@ -374,3 +374,44 @@ struct PlatformServerTests {
         #expect(branches[1].json.encoded.contains("\"ip\":\"::2\",\"port\":9000"), "\(branches[1].json.encoded)")
     }
 }
+
+/// A run killed with sessions live: its next start tells the application they closed.
+extension PlatformServerTests {
+    @Test("Sessions live when a run was killed are closed at the next start: stream-closed, after what the spool held")
+    func sessionsLiveWhenKilled_AreClosedAtTheNextStart() async throws {
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool); unlink(spool + ".live") }
+        let app = try App(keys: [], on: loop)
+        var configuration = ControlPlane.Configuration()
+        configuration.eventCallbackURL = app.url("/events")
+        configuration.eventSpool = spool
+        // The killed run: two sessions became available (one recorded), one of them closed; then nothing more.
+        let killed = ControlPlane(configuration, loop: loop)
+        await killed.start()
+        killed.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
+        killed.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "HLS-LIVE"))
+        killed.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "HLS-VOD", indexFile: "a.m3u8"))
+        killed.post(StreamEvent(channel: "other", streamID: "s2", kind: .available, streamType: "ICY-LIVE"))
+        killed.post(StreamEvent(channel: "other", streamID: "s2", kind: .closed))
+        #expect(await eventually(timeout: .seconds(10)) { app.events.count == 5 })
+        await killed.events?.stop()
+        EventSpool.flush()
+
+        let log = StationServerTests.Log()
+        let next = ControlPlane(configuration, loop: loop, logger: log.logger)
+        await next.start()
+        #expect(await eventually(timeout: .seconds(10)) { app.events.count == 7 }, "\(app.events)")
+        let closed = app.upstream.requests.value.suffix(2).map { ($0.headers["x-event-type"], $0.headers["x-streaming-id"], $0.headers["x-stream-type"]) }
+        #expect(closed.contains { $0 == ("stream-closed", "s1", nil) } && closed.contains { $0 == ("stream-closed", "s1", "HLS-VOD") },
+                "its live outputs closed as one session, its recording apart: \(closed)")
+        #expect(log.contains("events: the last run ended without closing 1 live session"), "\(log.lines.value)")
+        await next.events?.stop()
+        EventSpool.flush()
+        // Told once: a third start has nothing to close.
+        let third = ControlPlane(configuration, loop: loop)
+        await third.start()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(app.events.count == 7)
+        await third.events?.stop()
+    }
+}

@@ -68,6 +68,8 @@ public final class ControlPlane: Sendable {
     public let events: EventQueue<StreamEvent>?
     /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, never spooled.
     let listenerRemovals: EventQueue<ListenerCall>?
+    /// The sessions live now, kept beside the spool (``LiveSessions``), if events are spooled.
+    private let live: LiveSessions?
     private let loop: EventLoop
     private let logger: EventLog
 
@@ -79,6 +81,7 @@ public final class ControlPlane: Sendable {
         self.events = configuration.eventCallbackURL.map {
             EventQueue(url: $0, auth: configuration.eventCallbackAuth, spool: configuration.eventSpool, loop: loop, logger: logger)
         }
+        self.live = configuration.eventCallbackURL == nil ? nil : configuration.eventSpool.map(LiveSessions.init(spool:))
         self.listenerRemovals = configuration.listenerAuthURL.map {
             EventQueue(url: $0, auth: nil, name: "listener authorization", timeout: configuration.listenerAuthTimeout, loop: loop,
                        logger: logger)
@@ -91,6 +94,13 @@ public final class ControlPlane: Sendable {
         if let events {
             await events.start()
             Shutdown.register(.events) { [weak events] deadline in await events?.finish(before: deadline) }
+        }
+        // Sessions the last run never ended (it was killed): closed now, after what its spool still held.
+        if let live, case let closed = live.leftByTheLastRun(), !closed.isEmpty {
+            let sessions = Set(closed.map { $0.channel + "\t" + $0.streamID }).count
+            logger("events: the last run ended without closing \(sessions) live session\(sessions == 1 ? "" : "s") (\(live.path)):"
+                + " stream-closed sent for \(sessions == 1 ? "it" : "each")")
+            for event in closed { events?.post(event) }
         }
         if let listenerRemovals {
             await listenerRemovals.start()
@@ -173,6 +183,7 @@ public final class ControlPlane: Sendable {
 
     /// Tells the application that `event` happened.
     public func post(_ event: StreamEvent) {
+        live?.note(event)
         events?.post(event)
     }
 

@@ -1,0 +1,63 @@
+internal import Dispatch
+internal import Synchronization
+
+/// The sessions the application was told are live (`stream-available`) and not yet closed, kept beside the event
+/// spool (`<spool>.live`), so that a process that dies without ending them — `kill -9`, a crash, the machine
+/// going down — tells the application at its next start: `stream-closed` for each, after whatever the spool still
+/// held. Without it the platform would show those streams live for ever.
+///
+/// Written on the spool's queue (``EventSpool``), a temporary file renamed over the last, at every change: sessions
+/// start and end at a human pace, and each change is one small file.
+final class LiveSessions: Sendable {
+    /// The file: the spool's path with `.live` after it.
+    let path: String
+    /// The available events not closed yet, by channel, stream id and type.
+    private let live = Mutex<[String: StreamEvent]>([:])
+
+    /// The live sessions kept beside `spool`.
+    init(spool: String) {
+        path = spool + ".live"
+    }
+
+    /// Notes what `event` changes: a session available (as `ICY-LIVE`, `HLS-LIVE`, a recording's `HLS-VOD`), or
+    /// closed — a session's `stream-closed` names no type and closes its live outputs; a recording's names `HLS-VOD`.
+    func note(_ event: StreamEvent) {
+        let key = Self.key(event)
+        live.withLock { live in
+            switch event.kind {
+            case .available:
+                live[key] = event
+            case .closed:
+                let closing = live.filter { entry in
+                    event.streamType == nil ? Self.isLive(entry.value) && Self.session(entry.value) == Self.session(event) : entry.key == key
+                }
+                guard !closing.isEmpty else { return }
+                for entry in closing { live.removeValue(forKey: entry.key) }
+            }
+            // Queued while the lock is held, so the files are written in the order of the changes.
+            let text = live.values.map(\.spoolLine).sorted().joined(separator: "\n")
+            let path = path
+            EventSpool.writer.async { try? FileWriter.replace(path, with: Array(text.utf8), mode: 0o600, sync: true) }
+        }
+    }
+
+    /// The `stream-closed` events of the sessions a previous run left live — one per session for its live outputs,
+    /// one per unfinished recording, as the run would have sent them — and forgets them (the file is emptied).
+    func leftByTheLastRun() -> [StreamEvent] {
+        guard let bytes = FileWriter.contents(of: path), !bytes.isEmpty else { return [] }
+        let path = path
+        EventSpool.writer.async { try? FileWriter.replace(path, with: [], mode: 0o600, sync: true) }
+        var closing: [StreamEvent] = []
+        for event in String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
+        where event.kind == .available {
+            let closed = StreamEvent(channel: event.channel, streamID: event.streamID, kind: .closed, streamType: Self.isLive(event) ? nil : event.streamType)
+            if !closing.contains(closed) { closing.append(closed) }
+        }
+        return closing
+    }
+
+    private static func key(_ event: StreamEvent) -> String { session(event) + "\t" + (event.streamType ?? "") }
+    private static func session(_ event: StreamEvent) -> String { event.channel + "\t" + event.streamID }
+    /// Whether it is one of a session's live outputs (not a recording, which is announced and closed apart).
+    private static func isLive(_ event: StreamEvent) -> Bool { event.streamType != "HLS-VOD" }
+}
