@@ -48,3 +48,26 @@ extension StationServerTests {
         #expect(log.contains("it looks like Ogg, and Casty serves MP3 and AAC"), "\(log.lines.value)")
     }
 }
+
+/// A source that trickles bytes that are no audio holds its mount no longer than one that sends nothing.
+extension StationServerTests {
+    @Test func aSourceTricklingBytesThatAreNoAudio_IsDroppedAtTheSourceTimeout_AndFeedsNothingMeanwhile() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(2), log: log)
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        let trickle = Task {
+            while !Task.isCancelled {
+                await sendAudio(source, [0x41])
+                try? await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        defer { trickle.cancel() }
+        try await Task.sleep(for: .milliseconds(700))
+        let mounts = try await ask(server, "/admin/listmounts")
+        #expect(mounts.contains(#""mount":"/live""#) && !mounts.contains(#""feeding":"source""#), "no audio, so nothing feeds it: \(mounts)")
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value }, "dropped although bytes kept coming")
+        #expect(log.contains("no audio frame came for 2.0 seconds, only bytes that are none"), "\(log.lines.value)")
+    }
+}

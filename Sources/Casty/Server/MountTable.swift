@@ -154,12 +154,13 @@ final class MountTable: @unchecked Sendable {
     }
 
     /// What feeds `mount` now, for the status page, `/admin/listmounts` and `/api/mounts`: `source` (a source
-    /// publishes), `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback`
+    /// publishes, its audio heard), `station` or `relay` (its permanent source: the built-in station, a relayed URL), `fallback`
     /// (its fallback mount's stream, which has something to play — a relay's too while its upstream is away),
     /// `connecting` (a relay whose upstream does not stream now, with no fallback playing: it is tried again, and
     /// players wait or are told `503`) or `idle` (a listener would be refused).
     func state(of mount: Mount) -> String {
-        if mount.source != nil { return "source" }
+        // A source whose audio has not proved to be frames yet feeds nothing: its listeners hear what they heard.
+        if let source = mount.source, source.assumeIsolated({ $0.isAnnounced }) { return "source" }
         if mount.permanent is Proxy, !feeds(mount) {
             return mount.distributor.assumeIsolated { $0.playsFallback } ? "fallback" : "connecting"
         }

@@ -24,6 +24,8 @@ public actor SourceSession: LoopNode, FeedingNode {
         case lost(String)
         /// Nothing arrived for the source timeout.
         case silent(after: Duration)
+        /// Bytes arrived, but no audio frame, for the source timeout (a source trickling bytes that are no audio).
+        case noAudio(after: Duration)
         /// No audio frames were found in this many bytes: not a stream Casty can serve (`lookedLike` Ogg, FLAC, …,
         /// when its start says: ``AudioSignature``).
         case noFrames(after: Int, lookedLike: String?)
@@ -49,6 +51,7 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .closed: "the source hung up"
             case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
+            case .noAudio(let after): "no audio frame came for \(after), only bytes that are none"
             case .noFrames(let after, nil): "no audio frames in the first \(after) bytes"
             case .noFrames(let after, let kind?): "no audio frames in the first \(after) bytes: it looks like \(kind), and Casty serves MP3 and AAC"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
@@ -87,6 +90,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     private var chain: FrameChain
     private var subscribers = Subscribers()
     private var lastData = ContinuousClock.now
+    /// When the last audio was passed on (a frame): a source sending bytes that are no audio holds its mount no
+    /// longer than one sending nothing.
+    private var lastAudio = ContinuousClock.now
     private var watchdog: Scheduled?
     /// Hands a quiet source's audio on ahead of its segments (``StreamPiece``).
     private var pieces: Ticker?
@@ -237,7 +243,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         // Segments cut before the stream is announced are held until it is, just below; what the chain passes on
         // unchecked after giving up reaches nobody: the session ends.
         var held: [StreamSegment] = []
-        cutter.add(bytes, through: &chain, emit: { segment in
+        let passed = cutter.add(bytes, through: &chain, emit: { segment in
             guard garbage == nil else { return }
             if subscribers.context == nil { held.append(segment) } else { subscribers.publish(segment) }
         }) { incident in
@@ -250,6 +256,7 @@ public actor SourceSession: LoopNode, FeedingNode {
                 reformatted(to: format)
             }
         }
+        if passed > 0 { lastAudio = .now }
         if let (after, kind) = garbage { return end(chain.hasFollowedFrames ? .garbage(after: after) : .noFrames(after: after, lookedLike: kind)) }
         announce(first: held.first?.number)
         if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
@@ -285,6 +292,8 @@ public actor SourceSession: LoopNode, FeedingNode {
                 guard session.onEnd != nil else { return }
                 if ContinuousClock.now - session.lastData > session.timeout {
                     session.end(.silent(after: session.timeout))
+                } else if ContinuousClock.now - session.lastAudio > session.timeout {
+                    session.end(.noAudio(after: session.timeout))
                 } else {
                     session.watch()
                 }
