@@ -130,6 +130,24 @@ struct TitleHeartbeatTests {
         #expect(pings.count == 4 && pings.allSatisfy { $0.payload.isEmpty }, "empty pings: \(pings.count)")
         #expect(lines.value.filter { $0.contains("dropped") } == lines.value.filter { $0.contains("dropped: no pong to 4 pings, one every 0.2 seconds") })
         #expect(lines.value.contains { $0.contains("dropped") })
+        let last = serverFrames(page.received.value).last
+        #expect(last?.opcode == 8 && last?.payload == [0x03, 0xE9], "a close frame, 1001 (going away), not a bare close: \(String(describing: last))")
+    }
+
+    @Test func webSocketPage_GetsACloseFrame_WhenTheProcessStops() async throws {
+        let loop = EventLoop(name: "test-websocket-goodbye")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (_, port) = try serving(on: loop, heartbeat: .seconds(30), lines: lines)
+        defer { port.close() }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send(Self.upgrade)
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 101") })
+        try await Task.sleep(for: .milliseconds(100))
+        await Task.detached { TitleWatchers.sayGoodbye(only: loop) }.value  // as Shutdown does, off the loops (this test's only)
+        #expect(await eventually(timeout: .seconds(10)) { page.closed.value })
+        let last = serverFrames(page.received.value).last
+        #expect(last?.opcode == 8 && last?.payload == [0x03, 0xE9], "\(String(describing: last))")
     }
 
     @Test func webSocketPage_SendingWhatNoBrowserSends_GetsAProtocolErrorClose_AndOneLogLine() async throws {

@@ -25,6 +25,14 @@ extension TitleWatcher {
         }
     }
 
+    /// Says goodbye: a WebSocket page gets a close frame with 1001 ("going away": the server stops, or does not hear
+    /// the page any more), so that its browser reports a clean close, not 1006; an event stream is closed (its
+    /// `EventSource` comes back by itself).
+    func goodbye() {
+        guard kind == .webSocket else { return connection.close() }
+        finish(WebSocket.close(1001))
+    }
+
     /// Ends the conversation: writes the close frame (the watcher gets nothing after it), stops reading, and
     /// closes the connection once the frame is out — the server closes the TCP connection first (RFC 6455,
     /// section 7.1.1) — or after ``closeTimeout``.

@@ -115,6 +115,8 @@ final class TitleWatcher: @unchecked Sendable {
             logger("page \(peer) dropped: \(waiting) bytes waiting, not taken for \(beats) heartbeats of \(heartbeat)")
         case .drop(.silent(let pings)):
             logger("page \(peer) dropped: no pong to \(pings) pings, one every \(heartbeat)")
+            goodbye()  // its bytes are taken: a close frame can still reach it
+            return false
         }
         connection.close()
         return false

@@ -1,4 +1,6 @@
 internal import CastyNet
+internal import Dispatch
+internal import Synchronization
 
 /// The pages following one mount's titles (a distributor's): each title event goes to all of them, and one timer
 /// on the loop gives all of them their heartbeat — not a task or a timer per watcher.
@@ -46,7 +48,38 @@ final class TitleWatchers: @unchecked Sendable {
 
     /// Schedules the next heartbeat, unless one is scheduled or there is nobody to send it to.
     private func arm() {
-        guard timer == nil, let interval = watchers.lazy.map(\.heartbeat).min() else { return }
+        guard timer == nil, let interval = watchers.lazy.map(\.heartbeat).min() else {
+            if watchers.isEmpty { Self.following.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) } }
+            return
+        }
+        Self.following.withLock { $0[ObjectIdentifier(self)] = Weak(self) }
         timer = loop.schedule(after: interval) { [weak self] in self?.beat() }
+    }
+
+    // MARK: Goodbye
+
+    private struct Weak: Sendable {
+        weak var watchers: TitleWatchers?
+        init(_ watchers: TitleWatchers) { self.watchers = watchers }
+    }
+
+    /// The sets that have watchers now, to say goodbye to when the process stops.
+    private static let following = Mutex<[ObjectIdentifier: Weak]>([:])
+
+    /// Says goodbye to every page following titles in the process (``TitleWatcher/goodbye()``) — or only on `loop` —,
+    /// on each one's loop, waiting for that at most `limit`: a stopping server's WebSocket pages get a close frame.
+    /// Off the loops only.
+    static func sayGoodbye(within limit: Duration = .milliseconds(500), only loop: EventLoop? = nil) {
+        let sets = following.withLock { $0.values.compactMap(\.watchers) }.filter { loop == nil || $0.loop === loop }
+        let done = DispatchSemaphore(value: 0)
+        for set in sets {
+            set.loop.execute {
+                for watcher in set.watchers { watcher.goodbye() }
+                set.watchers = []
+                done.signal()
+            }
+        }
+        let deadline = DispatchTime.now() + .milliseconds(Int(limit / .milliseconds(1)))
+        for _ in sets where done.wait(timeout: deadline) == .timedOut { break }
     }
 }

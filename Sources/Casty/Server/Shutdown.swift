@@ -6,7 +6,8 @@ internal import Synchronization
 /// 1. **Sources.** Each station server with a control plane stops taking connections and ends its live sources,
 ///    so the application hears `stream-closed` for every session that was live — posted to the event queue, like
 ///    any event (at most a second).
-/// 2. **Recordings and `--hls-dir`.** Every file being written is finished (``Recorder/finishAll()``): its
+/// 2. **Pages, recordings and `--hls-dir`.** Every page following titles on a WebSocket gets a close frame
+///    (``TitleWatchers/sayGoodbye(within:)``). Every file being written is finished (``Recorder/finishAll()``): its
 ///    playlist gets `EXT-X-ENDLIST`; every live HLS written to a directory is deleted
 ///    (``HLSDirectory/removeAll()``), so that nginx does not serve a live playlist that no longer moves.
 /// 3. **Events.** Each event queue sends what it holds while the time lasts (not at all if the application was
@@ -40,6 +41,7 @@ public enum Shutdown {
     public static func run(within limit: Duration = .seconds(3)) {
         let start = ContinuousClock.now
         run(.sources, until: start + limit / 3)
+        TitleWatchers.sayGoodbye()
         Recorder.finishAll()
         HLSDirectory.removeAll()
         run(.events, until: start + limit)
