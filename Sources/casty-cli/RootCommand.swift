@@ -71,6 +71,11 @@ enum RootCommand: Command {
         var state: @Sendable () -> String = { "streaming" }
         var sourceStart: @Sendable () async -> Void = {}
         if let text = arguments.value("source") {
+            // The built-in station's options shape nothing here: a forgotten choice, not a silent one.
+            if arguments.flag("station") { throw UsageError("--source and --station are two roots' sources: give one of them") }
+            if let ignored = ["file", "title", "name", "title-every", "segment-bytes"].first(where: { arguments.value($0) != nil }) {
+                throw UsageError("--\(ignored) is for the built-in station (--station), not --source")
+            }
             let url = try StreamURL.given(text)
             let proxy = try Proxy(url: url, logger: logger)
             source = proxy

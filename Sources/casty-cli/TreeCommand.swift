@@ -1,3 +1,4 @@
+import Icy
 import CastyWire
 import Casty
 
@@ -33,6 +34,10 @@ enum TreeCommand: Command {
             do {
                 line = try await Upstream.fetchText(StreamURL(host: url.host, port: url.port, path: "/tree" + query))
             } catch {
+                // Reached, but with no such mount: said so, not "not reachable".
+                if nodes == 0, !query.isEmpty, case .notAStream(_, let answer) = error, case .status(404, _) = answer {
+                    throw ServeError("\(url.authority) has no mount \(root.path) (GET /tree\(query) answered 404)")
+                }
                 if nodes == 0 { throw ServeError("\(url.authority) is not reachable as a Casty tree node: \(error)") }
                 print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
                 unreachable += 1

@@ -54,6 +54,8 @@ refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host
 refuses "--port is given twice ('$port', then '8000')" station --port "$port" --port 8000
 # Options that shape something not asked for are a forgotten option, not a choice.
 refuses "--file is for the built-in station: give --station /m too" server --port "$port" --source-password x --mounts /a --file x.mp3
+refuses "--source and --station are two roots' sources" root --source http://127.0.0.1:9/ --station --port "$port"
+refuses "--title is for the built-in station (--station), not --source" root --source http://127.0.0.1:9/ --title X --port "$port"
 refuses "--key-verification-auth needs --key-verification-url" server --port "$port" --accept-all --source-password x --key-verification-auth bearer:t
 refuses "--event-spool needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-spool /tmp/spool
 refuses "--mounts and --accept-all contradict each other" server --port "$port" --accept-all --mounts /a --source-password x
