@@ -45,10 +45,15 @@ extension StationServerTests {
         await report.send("GET /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
         #expect(await report.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\"channel\":\"m%C3%BAsic\"") },
                 "named as events and key verification name it: \(report.text)")
+        // HEAD goes with GET: the same head, no body.
+        let head = try await TestPeer.connect(to: server.address, on: loop)
+        await head.send("HEAD /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(await eventually { head.closed.value })
+        #expect(head.text.hasPrefix("HTTP/1.0 200 OK\r\n") && head.text.hasSuffix("\r\n\r\n"), "\(head.text)")
     }
 
     @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300),
-                      "/../../escaped", "/%2E%2E/escaped", "/a/./b"])
+                      "/../../escaped", "/%2E%2E/escaped", "/a/./b", "/news/events", "/news/ws"])
     func acceptAll_RefusesSourcesOnPathsListenersCannotReach(path: String) async throws {
         let log = Log()
         let server = try server(mounts: nil, log: log)

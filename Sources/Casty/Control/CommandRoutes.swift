@@ -34,8 +34,9 @@ enum CommandRoutes {
         guard let method = methods[exchange.path] else {
             return json(exchange, 404, "Not Found", .object([("error", .text("no command \(exchange.request.method.rawValue) \(exchange.path)"))]))
         }
-        // A command asked with another method (`GET /commands/close`): 405, naming the one it takes.
-        guard exchange.request.method == method else {
+        // A command asked with another method (`GET /commands/close`): 405, naming the one it takes (`HEAD` goes
+        // with `GET`, as HTTP wants: the same head, no body).
+        guard exchange.request.method == method || (method == .get && exchange.request.method == .head) else {
             return json(exchange, 405, "Method Not Allowed", .object([("error", .text("\(exchange.path) takes \(method.rawValue)"))]),
                         headers: ["Allow": method.rawValue])
         }

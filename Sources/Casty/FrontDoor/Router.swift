@@ -13,7 +13,7 @@ internal import Icy
 /// | `GET`, `HEAD`   | `/api/…`       | ``APIRoutes/call(_:)``: mounts, titles and live title events for pages |
 /// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
 /// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
-/// | `GET`, `POST`   | `/commands/…`  | ``CommandRoutes/call(_:)``: the platform application's commands      |
+/// | `GET`, `HEAD`, `POST` | `/commands/…` | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | `…/index.m3u8`, `…/master.m3u8`, segments | ``HLSRoutes/serve(_:)``: a mount's live HLS |
 /// | `GET`, `HEAD`   | `/<mount>.m3u`, `.pls`, `.xspf` | ``PlaylistRoutes/serve(_:)``: a playlist naming the mount's URL |
@@ -75,7 +75,7 @@ struct Router: Sendable {
         Route([.get, .head], .prefix("/apple-touch-icon"), PlayerPage.noIcon),
         Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
         Route([.get], .prefix("/admin/"), AdminRoutes.call),
-        Route([.get, .post], .prefix("/commands/"), CommandRoutes.call),
+        Route([.get, .head, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
         Route([.get, .head], .hls, HLSRoutes.serve),
         Route([.get, .head], .playlist, PlaylistRoutes.serve),
@@ -87,13 +87,16 @@ struct Router: Sendable {
 
     /// Whether a source may make a new mount at `path` (a station server that accepts any mount): a mount name
     /// (``StationServer/Configuration/isMountName(_:)``) that no other route answers — not `/`, `/status.json`,
-    /// `/api/…`, `/admin/…`, an HLS playlist or segment, nor a playlist file (`/live.m3u` is `/live`'s) — so that
-    /// listeners can reach it.
+    /// `/api/…`, `/admin/…`, an HLS playlist or segment, a playlist file (`/live.m3u` is `/live`'s), nor a name
+    /// ending in `/events` or `/ws` (its titles' routes would be another mount's) — so that listeners and pages can
+    /// reach it.
     static func isReachableMount(_ path: String) -> Bool {
         guard StationServer.Configuration.isMountName(path), HLSRoutes.parse(path) == nil else { return false }
         if let dot = path.lastIndex(of: "."), PlaylistRoutes.Form(rawValue: String(path[path.index(after: dot)...])) != nil {
             return false
         }
+        // `/news/events` or `/news/ws`: its page API (`/api/mounts/news/events`) would be taken for `/news`'s titles.
+        if let last = path.split(separator: "/").last, last == "events" || last == "ws" { return false }
         return !standard.routes.contains { route in
             guard route.methods.contains(.get) else { return false }
             switch route.path {
