@@ -11,7 +11,7 @@ enum DummyCommand: Command {
     static let options: Set<String> = ["count", "duration"]
     static let endsItselfWhenInterrupted = true
     static let usage = """
-        usage: casty-cli dummy <url> --count N [--duration S]
+        usage: casty-cli dummy <url> [--count N] [--duration S]
 
         Connects N listeners to <url> over TCP, as media players would, and prints one status line per second:
         how many are connected, segments received, gaps in the numbering and lag behind the source. Against a

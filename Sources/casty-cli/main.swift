@@ -11,6 +11,10 @@ let commands = [
 
 let words = Array(CommandLine.arguments.dropFirst())
 guard let name = words.first, !["--help", "-h", "help"].contains(name) else {
+    // `casty-cli help proxy`: that command's help, as `casty-cli proxy --help` prints it.
+    if words.count == 2, let command = commands.first(where: { $0.name == words[1] }) {
+        await command.main(["--help"])  // prints the help and exits
+    }
     print(overview(commands))
     exit(words.isEmpty ? 1 : 0)
 }

@@ -84,4 +84,6 @@ warns - branch --root http://127.0.0.1:9/ --port "$port" --advertise "127.0.0.1:
 warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
 # Not a mistake: the release, on one line, status 0.
 check "--version prints the release" bash -c "'$CLI' --version | grep -qE '^casty-cli [0-9]+\\.[0-9]+\\.[0-9]+\$'"
+# `casty-cli help <command>` is that command's help, as `<command> --help` prints it.
+check "help tree prints tree's usage" bash -c "'$CLI' help tree | head -1 | grep -qF 'usage: casty-cli tree'"
 ((failures == 0))
