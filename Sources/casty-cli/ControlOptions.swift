@@ -12,7 +12,7 @@ enum ControlOptions {
         "key-verification-url": "KEY_VERIFICATION_URL", "key-verification-auth": "KEY_VERIFICATION_AUTH",
         "key-verification-timeout": "KEY_VERIFICATION_TIMEOUT", "event-callback-url": "EVENT_CALLBACK_URL",
         "event-callback-auth": "EVENT_CALLBACK_AUTH", "event-spool": "EVENT_SPOOL", "commands-auth": "COMMANDS_API_AUTH",
-        "public-url": "PUBLIC_URL", "listener-auth-url": "LISTENER_AUTH_URL",
+        "public-url": "PUBLIC_URL", "listener-auth-url": "LISTENER_AUTH_URL", "listener-auth-timeout": "LISTENER_AUTH_TIMEOUT",
     ]
 
     /// The option names.
@@ -29,12 +29,30 @@ enum ControlOptions {
           --commands-auth A             turn on /commands/… for the application, with these credentials
           --listener-auth-url URL       ask this application whether each listener may listen (Icecast's URL
                                         auth: action=listener_add, 200 with icecast-auth-user: 1 admits)
+          --listener-auth-timeout S     seconds it may take before the listener is told 503 (default 5)
           --public-url URL              this node as the application reaches it (default http://<host>:<port>,
                                         http://127.0.0.1:<port> on 0.0.0.0 or ::, with a warning at start)
           (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, KEY_VERIFICATION_TIMEOUT,
-           EVENT_CALLBACK_URL, EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, LISTENER_AUTH_URL, PUBLIC_URL,
+           EVENT_CALLBACK_URL, EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, LISTENER_AUTH_URL,
+           LISTENER_AUTH_TIMEOUT, PUBLIC_URL,
            or the same with CASTY_ before them)
         """
+
+    /// Options that shape a call to the application, and the URL each goes with.
+    private static let dependents = [
+        ("key-verification-auth", "key-verification-url"), ("key-verification-timeout", "key-verification-url"),
+        ("event-callback-auth", "event-callback-url"), ("event-spool", "event-callback-url"),
+        ("listener-auth-timeout", "listener-auth-url"),
+    ]
+
+    /// A timeout option's value, 1 to 300 whole seconds, if given.
+    private static func seconds(_ name: String, _ arguments: Arguments) throws -> Duration? {
+        guard let text = value(name, arguments) else { return nil }
+        guard let seconds = Int(text), (1...300).contains(seconds) else {
+            throw UsageError("\(given(name, arguments)) must be 1 to 300 seconds, not '\(text)'")
+        }
+        return .seconds(seconds)
+    }
 
     /// Whether the application verifies sources' keys (then no source password is needed).
     static func verifiesKeys(_ arguments: Arguments) -> Bool {
@@ -46,17 +64,13 @@ enum ControlOptions {
         var configuration = ControlPlane.Configuration()
         configuration.keyVerificationURL = try url("key-verification-url", arguments)
         configuration.keyVerificationAuth = try auth("key-verification-auth", arguments)
-        if let text = value("key-verification-timeout", arguments) {
-            guard let seconds = Int(text), (1...300).contains(seconds) else {
-                throw UsageError("\(given("key-verification-timeout", arguments)) must be 1 to 300 seconds, not '\(text)'")
-            }
-            configuration.keyVerificationTimeout = .seconds(seconds)
-        }
+        configuration.keyVerificationTimeout = try seconds("key-verification-timeout", arguments) ?? configuration.keyVerificationTimeout
         configuration.eventCallbackURL = try url("event-callback-url", arguments)
         configuration.eventCallbackAuth = try auth("event-callback-auth", arguments)
         configuration.eventSpool = try spool(arguments)
         configuration.commandsAuth = try auth("commands-auth", arguments)
         configuration.listenerAuthURL = try url("listener-auth-url", arguments)
+        configuration.listenerAuthTimeout = try seconds("listener-auth-timeout", arguments) ?? configuration.listenerAuthTimeout
         let wildcard = address.host == "0.0.0.0" || address.host == "::"
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
@@ -66,16 +80,12 @@ enum ControlOptions {
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         // Options given here (not inherited from an environment shared by many nodes) that only shape a call the
         // node does not make: a forgotten URL, not a choice.
-        for (option, needs) in [("key-verification-auth", "key-verification-url"), ("key-verification-timeout", "key-verification-url"),
-                                ("event-callback-auth", "event-callback-url"), ("event-spool", "event-callback-url")]
-        where arguments.value(option) != nil && value(needs, arguments) == nil {
+        for (option, needs) in dependents where arguments.value(option) != nil && value(needs, arguments) == nil {
             throw UsageError("--\(option) needs --\(needs)")
         }
         // From an environment shared by many nodes they may stand alone — but a misspelt URL would leave keys
         // unchecked and events unsent without a word: said once.
-        for (option, needs) in [("key-verification-auth", "key-verification-url"), ("key-verification-timeout", "key-verification-url"),
-                                ("event-callback-auth", "event-callback-url"), ("event-spool", "event-callback-url")]
-        where value(needs, arguments) == nil {
+        for (option, needs) in dependents where value(needs, arguments) == nil {
             if let (key, _) = variable(option) {
                 logger("warning: \(key) is set but not \(environment[needs] ?? needs): it is not used")
             }

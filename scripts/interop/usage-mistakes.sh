@@ -58,6 +58,7 @@ refuses "--source and --station are two roots' sources" root --source http://127
 refuses "--title is for the built-in station (--station), not --source" root --source http://127.0.0.1:9/ --title X --port "$port"
 refuses "--key-verification-auth needs --key-verification-url" server --port "$port" --accept-all --source-password x --key-verification-auth bearer:t
 refuses "--event-spool needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-spool /tmp/spool
+refuses "--listener-auth-timeout needs --listener-auth-url" server --port "$port" --accept-all --source-password x --listener-auth-timeout 3
 refuses "--mounts and --accept-all contradict each other" server --port "$port" --accept-all --mounts /a --source-password x
 # A node of one stream records it as /: another name would record nothing, silently.
 refuses "--record /live: this node serves one stream" proxy http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
