@@ -18,8 +18,10 @@ let solutions = ["1", "yes", "true"].contains(Context.environment["CASTY_SOLUTIO
 let variant = solutions ? "Solution" : "Starter"
 
 /// `Icy`, the real parser and encoder, from the Casty package this folder lives in. A path dependency's
-/// identity is its folder's name, whatever that folder is called on this machine.
-let casty = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "casty"
+/// identity is its folder's name, whatever that folder is called on this machine — lowercased, without a `.git`
+/// at its end (a clone made as `casty.git`), as SwiftPM names it.
+let castyFolder = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "casty"
+let casty = castyFolder.lowercased().hasSuffix(".git") ? String(castyFolder.dropLast(4)) : castyFolder
 let icy = Target.Dependency.product(name: "Icy", package: casty)
 /// Casty's network layer (an event loop, connections that never block) and its stream URLs: what `my-relay`
 /// puts under your cores so that a real player can listen to them.

@@ -200,6 +200,7 @@ for argument in "$@"; do
         --solutions) modes+=(solutions) ;;
         --starters) modes+=(starters) ;;
         -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "check.sh: unknown option '$argument' (--solutions, --starters, or chapters 1 to 8)" >&2; exit 2 ;;
         *)
             number=${argument#Chapter}
             if [[ ! "$number" =~ ^[0-9]+$ ]] || (( 10#$number < 1 || 10#$number > 8 )); then
