@@ -257,14 +257,15 @@ public actor Client: LoopNode {
     }
 
     /// What was sent ahead of a segment will not be followed by it (the source ended, or was moved away from): a
-    /// player that takes titles gets padding up to the segment's size (``StreamSegment/padding(_:)``, which
-    /// decoders skip) and an empty metadata block, so that its framing stays exact; a branch gets the block that
-    /// says it was no segment (``StreamSegment/voidBlock``).
+    /// player gets padding up to the segment's size (``StreamSegment/padding(_:)``, which decoders skip) — which
+    /// also fills a frame the pieces cut short, so that its decoder reads zeros there, not the next stream's
+    /// first bytes —, and one that takes titles an empty metadata block, so that its framing stays exact; a
+    /// branch gets the block that says it was no segment (``StreamSegment/voidBlock``).
     private func completeAhead() {
         guard ahead > 0 else { return }
         let padding = StreamSegment.padding(segmentBytes - ahead)
         switch form {
-        case .audio: break
+        case .audio: connection.write(padding)
         case .icy: connection.write(padding + [0])
         case .numbered: connection.write(padding + StreamSegment.voidBlock)
         }
