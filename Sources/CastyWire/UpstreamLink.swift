@@ -33,13 +33,13 @@ package final class UpstreamLink: @unchecked Sendable {
     /// long it has been without data.
     package var onQuietPeer: ((Duration) -> Void)?
     /// Asked, before the link is given up for a silence (with how long it has been without data), whether the
-    /// silence is the stream's and not the link's: a tree branch asks its parent whether its stream stopped
-    /// coming too (its root's upstream, or source, away). `true` keeps the link, and it is asked again at most
+    /// silence is the stream's and not the link's: a tree branch asks the root whether its stream stopped
+    /// coming too (its upstream, or source, away). `true` keeps the link, and it is asked again at most
     /// every ``askedAgain`` while the silence lasts; `false` gives it up. The answer may come later, on the loop;
     /// the link is not given up meanwhile. `nil` (the default): the link is given up at once.
     package var isSilenceUpstream: ((Duration, @escaping @Sendable (Bool) -> Void) -> Void)?
     /// How long a silence confirmed as upstream's (``isSilenceUpstream``) is believed before it is asked again.
-    package static let askedAgain: Duration = .seconds(1)
+    package static let askedAgain: Duration = .seconds(2)
     /// Whether ``isSilenceUpstream`` is being asked now, and when it last said yes.
     private var asking = false
     private var upstreamSilent: ContinuousClock.Instant?

@@ -283,27 +283,29 @@ public actor Branch: UpstreamNode, FeedingNode {
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
         keeper.followQuiet(contentType: headers["Content-Type"]) { [self] silent in assumeIsolated { $0.waitsForQuietParent(silent) } }
-        let parent = opened.url, mount = current.mount ?? opened.url.path
+        let mount = current.mount ?? opened.url.path
         keeper.link?.isSilenceUpstream = { [self] quiet, answer in
-            assumeIsolated { $0.askIfSilenceIsUpstream(parent: parent, mount: mount, quiet: quiet, answer) }
+            assumeIsolated { $0.askIfSilenceIsUpstream(mount: mount, quiet: quiet, answer) }
         }
     }
 
-    /// Whether the silence of this branch's link, `quiet` long, is its stream's: the parent's stream stopped
-    /// coming as long ago (its `/tree` says `quiet=`), as when the root's upstream or source is away — then every
-    /// link of the tree goes silent at once, and a branch that gave its link up would only blame its parent, ask
-    /// the root again and be placed anew, every second, all over the tree. A parent that does not answer within
-    /// a second (hung, gone), or whose stream still comes, is given up as before. Said once per silence.
-    private func askIfSilenceIsUpstream(parent: StreamURL, mount: String, quiet: Duration, _ answer: @escaping @Sendable (Bool) -> Void) {
-        let url = StreamURL(host: parent.host, port: parent.port, path: "/tree?mount=" + URLQuery.encode(mount))
+    /// Whether the silence of this branch's link, `quiet` long, is its stream's: the root's own stream stopped
+    /// coming as long ago (its `/tree` says `quiet=`), its source or upstream away — then every link of the tree
+    /// goes silent at once, and a branch that gave its link up would only blame its parent, ask the root again and
+    /// be placed anew, every second, all over the tree. The root is asked, not the parent: a parent cut off from
+    /// the root is silent too, and its subtree must find a place elsewhere. A root that does not answer within a
+    /// second (hung, gone, unreachable), or whose stream still comes, has the link given up as before. Said once
+    /// per silence.
+    private func askIfSilenceIsUpstream(mount: String, quiet: Duration, _ answer: @escaping @Sendable (Bool) -> Void) {
+        let url = StreamURL(host: root.host, port: root.port, path: "/tree?mount=" + URLQuery.encode(mount))
         let slack = context?.segmentDuration ?? .milliseconds(500)
         Task {
             let line = (try? await Upstream.fetchText(url, loop: loop, timeout: .seconds(1), limit: 4096)).map(TreeLine.init)
             let upstream = line.map { $0.isTreeNode && ($0.quiet ?? .zero) + slack >= quiet } ?? false
             if upstream, !waitingWithParent {
                 waitingWithParent = true
-                logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has its parent \(parent.authority) had"
-                    + " one: the stream stopped upstream (its root's source away); the link is kept, waiting with it")
+                logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has the root \(root.authority) had"
+                    + " one: the stream stopped upstream (the root's source away); the link is kept, waiting with it")
             }
             answer(upstream)
         }
