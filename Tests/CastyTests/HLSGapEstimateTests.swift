@@ -34,3 +34,39 @@ struct HLSGapEstimateTests {
     }
 
 }
+
+/// A stream that goes on at another sample rate without losing a frame (a relay's upstream back with other
+/// settings, numbered on): its HLS segments keep to the target, and go on at once.
+@Suite("HLS: a change of sample rate")
+struct HLSSampleRateChangeTests {
+    /// Silent MPEG-1 layer III frames at 128 kbit/s: 417 bytes at 44.1 kHz, 384 at 48 kHz; and MPEG-2 layer III at
+    /// 64 kbit/s and 22.05 kHz, mono: 208 bytes of 576 samples.
+    static func frames(_ count: Int, rate: Int) -> [UInt8] {
+        let frame: [UInt8] = switch rate {
+        case 48_000: [0xFF, 0xFB, 0x94, 0x64] + [UInt8](repeating: 0, count: 380)
+        case 22_050: [0xFF, 0xF3, 0x80, 0xC4] + [UInt8](repeating: 0, count: 204)
+        default: [0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: 0, count: 413)
+        }
+        return (0..<count).flatMap { _ in frame }
+    }
+
+    @Test("Segments after the change last the target and come at once; the one it cut short is published shorter",
+          arguments: [[44_100, 48_000], [48_000, 22_050, 48_000], [44_100, 22_050, 44_100]])
+    func sampleRateChange_KeepsSegmentsToTheTarget(rates: [Int]) {
+        let stream = rates.flatMap { Self.frames($0 == 22_050 ? 1500 : 900, rate: $0) }  // about 24 s or 39 s each
+        let segments = stride(from: 0, to: stream.count - 8192, by: 8192).enumerated().map { number, start in
+            StreamSegment(number: number, time: 1_800_000_000_000 + Int64(number) * 512, audio: Array(stream[start..<start + 8192]),
+                          title: nil, titleVersion: 0, titleChanged: false)
+        }
+        var segmenter = HLSSegmenter(targetDuration: 6)
+        _ = segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: 0xC0FFEE))
+        let made = cut(segments, into: &segmenter)
+        #expect(made.allSatisfy { $0.duration <= 6.1 }, "\(made.map(\.duration))")
+        let seconds = rates.reduce(0.0) { $0 + ($1 == 22_050 ? 1500 * 576 / 22_050.0 : 900 * 1152 / Double($1)) }
+        #expect(Double(made.count) >= seconds / 6 - 2, "\(Int(seconds)) s of audio: \(made.count) segments, \(made.map(\.duration))")
+        let timestamps = made.map(\.timestamp)
+        #expect(zip(timestamps, timestamps.dropFirst()).allSatisfy { $0 < $1 }, "\(timestamps)")
+        let sequences = made.map(\.sequence)
+        #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $1 == $0 + 1 }, "no frame lost, no number skipped: \(sequences)")
+    }
+}

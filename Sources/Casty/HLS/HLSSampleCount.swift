@@ -28,6 +28,8 @@ package struct HLSSampleCount {
     private var authority = Authority.own
     /// The samples before the anchoring frame, those counted since, and whether the anchor was a told clock.
     private var anchor: (samples: Int, since: Int, told: Bool)?
+    /// The sample rate the count is in: the last frame's.
+    private var rate: Int?
     /// The clock at the first frame counted in each recent relay segment, oldest first, while exact.
     private var marks: [HLSClock] = []
 
@@ -61,6 +63,13 @@ package struct HLSSampleCount {
         } else if anchor == nil {
             anchor = (max(Self.estimate(frame, bitrate: bitrate), floor ?? 0), 0, false)
         }
+        // The stream went on at another sample rate (an upstream back with other settings, no frame lost): the
+        // count goes on in the new rate, from the same instant — so timestamps and groups keep to the clock.
+        if let old = rate, old != frame.sampleRate, old > 0, anchor != nil {
+            let scaled = (anchor!.samples + anchor!.since) * frame.sampleRate / old
+            anchor = (scaled, 0, anchor!.told)
+        }
+        rate = frame.sampleRate
         let before = anchor!.samples + anchor!.since
         if isExact {
             let segment = frame.position / max(1, segmentBytes)

@@ -271,11 +271,18 @@ package struct HLSSegmenter {
         let counted = before / span
         // A count anchored anew at a told clock after a gap may fall behind the groups started: its frames join the
         // last one, and a group's name never comes back with other frames.
+        // Another sample rate: the group being filled ends here, published as a piece (a segment holds one rate: its
+        // duration is its samples over that rate), and the rest of its group's time begins with this frame.
+        let rateChanged = group.map { $0.sampleRate != frame.sampleRate && $0.frames > 0 } ?? false
         let index = max(counted, lastIndex ?? counted), behind = counted < lastIndex ?? counted
         let entry = recent.last { $0.number == relaySegment } ?? recent.last
         var finished: HLSSegment?
         var crossed = false
-        if let group, group.index != index {
+        if rateChanged, let group {
+            finished = close(group, complete: false)
+            self.group = nil
+            crossed = true
+        } else if let group, group.index != index {
             finished = close(group, complete: true)
             self.group = nil
             crossed = true
@@ -285,7 +292,7 @@ package struct HLSSegmenter {
         }
         if group == nil {
             // Whole when the frames before it were followed, or when following began right at its first frame.
-            let whole = !behind && (crossed || before % span < frame.samples)
+            let whole = rateChanged || (!behind && (crossed || before % span < frame.samples))
             lastIndex = index
             group = Group(index: index, whole: whole, position: frame.position,
                           timestamp: Self.timestamp(samplesBefore: before, sampleRate: frame.sampleRate),
