@@ -70,3 +70,22 @@ struct HLSSampleRateChangeTests {
         #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $1 == $0 + 1 }, "no frame lost, no number skipped: \(sequences)")
     }
 }
+
+/// A node whose count is not the tree's names its segments its own way: a CDN pulling from several nodes caches
+/// each name for a year, and must never get two nodes' different audio under one.
+@Suite("HLS: names of a count that is not the tree's")
+struct HLSOwnNamesTests {
+    @Test func aBranchCountingOnItsOwn_NamesItsSegmentsApart_FromTheRoots() {
+        let stream = relayedTone(segments: 120)
+        var root = toneSegmenter(), branch = toneSegmenter()
+        let rootMade = cut(stream, into: &root)
+        var branchMade: [HLSSegment] = []
+        // A branch whose parent told it no clock (an older root): it counts from an estimate, not the tree's count.
+        for segment in stream { branchMade += branch.add(segment.number, segment, stream: 0xC0FFEE, clock: .told(nil)) }
+        #expect(!rootMade.isEmpty && !branchMade.isEmpty)
+        let rootNames = Set(rootMade.map(\.name))
+        #expect(branchMade.allSatisfy { !rootNames.contains($0.name) }, "\(branchMade.map(\.name)) vs \(rootNames)")
+        #expect(branchMade.allSatisfy { HLSRoutes.isSegmentName($0.name) }, "still served: \(branchMade.map(\.name))")
+        #expect(rootMade.allSatisfy { $0.name.hasPrefix(String(Context.streamText(0xC0FFEE).prefix(8))) })
+    }
+}

@@ -83,6 +83,8 @@ package struct HLSSegmenter {
     private var planned: (stream: UInt64, base: Base)?
     private var discontinuity = false
     private var discontinuities = 0
+    /// This segmenter's own mark, which names the segments it counts on its own (``namePrefix(exact:)``).
+    private let ownMark: UInt32
 
     /// Where a stream's numbers start: the media sequence number of its segment 0 and the discontinuity
     /// sequence number of its segments.
@@ -111,6 +113,8 @@ package struct HLSSegmenter {
         let timestamp: UInt64
         let time: Int64
         let title: String?
+        /// Whether its count was the tree's (``HLSSampleCount/isExact``) when it began: its name is then the tree's.
+        let exact: Bool
         var bytes: [UInt8] = []
         var samples = 0
         var sampleRate = 44_100
@@ -119,6 +123,7 @@ package struct HLSSegmenter {
 
     /// A segmenter aiming at `targetDuration` seconds a segment, for the live window or a recording.
     package init(targetDuration: Int, mode: Mode = .live) {
+        ownMark = UInt32.random(in: 1...UInt32.max)
         self.targetDuration = max(1, targetDuration)
         self.ownTarget = self.targetDuration
         self.mode = mode
@@ -296,7 +301,7 @@ package struct HLSSegmenter {
             lastIndex = index
             group = Group(index: index, whole: whole, position: frame.position,
                           timestamp: Self.timestamp(samplesBefore: before, sampleRate: frame.sampleRate),
-                          time: date(at: frame.position, context: context), title: entry?.title)
+                          time: date(at: frame.position, context: context), title: entry?.title, exact: samples.isExact)
         }
         group!.bytes += frame.bytes
         group!.samples += frame.samples
@@ -332,12 +337,23 @@ package struct HLSSegmenter {
         defer { discontinuity = false }
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
         let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
-        let name = String(Context.streamText(stream).prefix(8)) + "-\(group.index)\(piece).\(fileExtension)"
+        let name = namePrefix(exact: group.exact || mode == .recording) + "-\(group.index)\(piece).\(fileExtension)"
         return HLSSegment(
             sequence: sequence, name: name, duration: Double(group.samples) / Double(group.sampleRate),
             timestamp: group.timestamp, date: group.time, discontinuity: discontinuity,
             discontinuitySequence: discontinuities, title: group.title,
             bytes: tag + group.bytes, frames: group.frames)
+    }
+
+    /// The first part of a segment's name: the stream's first 8 hex digits where the count is the tree's — every
+    /// exact node names the same audio the same —, else those digits mixed with this segmenter's own (``ownMark``):
+    /// a node counting on its own (a branch that lost segments) cuts other audio into its groups, and must not
+    /// publish it under the names the root's segments have, which a CDN pulling from several nodes caches for a year.
+    private func namePrefix(exact: Bool) -> String {
+        let text = String(Context.streamText(stream).prefix(8))
+        guard !exact, let value = UInt32(text, radix: 16) else { return text }
+        let mixed = String(value ^ ownMark, radix: 16)
+        return String(repeating: "0", count: 8 - mixed.count) + mixed
     }
 
     /// The sequence number and the discontinuity count `group` gets when it is closed now; `nil` for a group that is
