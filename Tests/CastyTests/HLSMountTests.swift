@@ -217,3 +217,25 @@ extension StationServerTests {
         }
     }
 }
+
+extension StationServerTests {
+    @Test("A stream that stops coming without ending has its live playlist withdrawn after the quiet wait, and back when it comes again")
+    func aStreamThatStopsComing_HasItsLivePlaylistWithdrawn() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(60), log: log) { configuration in
+            configuration.options.hls.targetDuration = 1
+            configuration.options.hls.quietEnd = .seconds(2)
+        }
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(240))
+        let playlist: @Sendable () async -> String = { (try? await self.ask(server, "/live/index.m3u8", admin: false)) ?? "" }
+        #expect(await eventually(timeout: .seconds(5)) { await playlist().hasPrefix("HTTP/1.0 200") })
+        // The source stays connected and sends nothing (its timeout is a minute): the playlist no longer moves.
+        #expect(await eventually(timeout: .seconds(10)) { !(await playlist().hasPrefix("HTTP/1.0 200")) }, "withdrawn")
+        #expect(log.contains("HLS of /live: no audio for 2.0 s: its live playlist is withdrawn"), "\(log.lines.value)")
+        await sendPaced(source, Self.silentFrames(240))
+        #expect(await eventually(timeout: .seconds(10)) { await playlist().hasPrefix("HTTP/1.0 200") }, "back with the stream")
+    }
+}

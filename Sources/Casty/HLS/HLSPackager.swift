@@ -19,6 +19,8 @@ public actor HLSPackager: LoopNode {
         public var window = 6
         /// Where the playlists and segments are also written (`--hls-dir`), if anywhere.
         public var directory: String?
+        /// How long a stream may bring nothing before its live window is withdrawn (``QuietEnd``).
+        public var quietEnd: Duration = QuietEnd.defaultWait
 
         /// The target durations that may be asked for: 1 to 60 seconds.
         public static let targetRange = 1...60
@@ -51,6 +53,10 @@ public actor HLSPackager: LoopNode {
     private var nextObserver = 0
     private var closed = false
     private var retry: Scheduled?
+    /// Withdraws the live window of a stream that stopped coming without ending (``stoppedComing()``).
+    private lazy var quiet = QuietEnd(loop: loop, wait: settings.quietEnd) { [weak self] in
+        self?.assumeIsolated { $0.stoppedComing() }
+    }
     /// The playlists as last written, served as they are.
     /// Who fetches the playlists and segments (``HLSRoutes`` tells it), for the status page.
     var audience = HLSAudience()
@@ -88,6 +94,7 @@ public actor HLSPackager: LoopNode {
     func close() {
         closed = true
         retry?.cancel()
+        quiet.cancel()
         distributor.leave(self)
         directory?.remove()
     }
@@ -136,6 +143,7 @@ public actor HLSPackager: LoopNode {
                 follow(context)
             }
             for made in segmenter.add(number, segment, stream: stream, clock: clock) { publish(made) }
+            quiet.heard()
             tell(.segment(number, segment, stream: stream))
         case .request, .redirect, .piece:
             break  // HLS segments are cut from whole relay segments
@@ -174,6 +182,19 @@ public actor HLSPackager: LoopNode {
         playlist = []
         masterPlaylist = []
         directory?.remove()
+    }
+
+    /// The stream stopped coming without ending — a relay whose station is down, a branch whose root is away — for
+    /// ``Settings/quietEnd`` (a minute): its last segment is published, shorter, and the live window withdrawn (the playlist
+    /// answers as before a stream, and `--hls-dir` loses its files), as a station server's mount does when its source
+    /// does not come back; a playlist left as it was would look live to every player and cache. The stream coming
+    /// again starts a new window. On the loop.
+    private func stoppedComing() {
+        guard !kept.isEmpty else { return }
+        logger("HLS of \(mount == "/" ? "the stream" : mount): no audio for \(formatted(seconds(settings.quietEnd))) s:"
+            + " its live playlist is withdrawn until the stream comes again")
+        streamEnded()
+        sessionOver()
     }
 
     /// The stream ended (its source left): the segment being filled is published, shorter, so that HLS players
