@@ -56,12 +56,19 @@ enum TreeCommand: Command {
             }
             nodes += 1
             // Without a mount in the URL, the walk follows the mount the root showed (a station server's first).
-            if nodes == 1, query.isEmpty, let mount = fields["mount"], mount != "/" { query = "?mount=" + percentEncoded(mount) }
+            if nodes == 1, query.isEmpty, let mount = fields["mount"], mount != "/" {
+                query = "?mount=" + percentEncoded(mount)
+                print("mount \(mount) (the root's first; name another in the URL: http://\(root.authority)\(mount))")
+            }
             deepest = max(deepest, fields.depth)
+            // A stream that has brought nothing for a while is said so: the source or upstream is away, or the
+            // node is cut off.
+            let quiet = fields.quiet.map { $0 / .milliseconds(1) }.map { Int($0) } ?? 0
+            let silent = quiet >= 2000 ? "  no audio for \(quiet / 1000).\(quiet % 1000 / 100) s" : ""
             print(String(repeating: "  ", count: indent)
                 + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  players \(fields["listeners"] ?? "?")"
                 + (fields["hls"].map { "  HLS players \($0)" } ?? "")
-                + "  segments \(fields["segments"] ?? "?")  gaps \(fields["gaps"] ?? "?")  branches \(fields.children.count)")
+                + "  segments \(fields["segments"] ?? "?")  gaps \(fields["gaps"] ?? "?")  branches \(fields.children.count)\(silent)")
             for child in fields.children.reversed() {
                 if let url = StreamURL("http://\(child)/") { pending.append((url, indent + 1)) }
             }

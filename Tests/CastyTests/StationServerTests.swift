@@ -507,7 +507,7 @@ struct StationServerTests {
         let cyrillic = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&charset=windows-1251&song=%CF%F0%E8%E2%E5%F2")
         #expect(cyrillic.hasPrefix("HTTP/1.0 200 OK") && cyrillic.contains(#""title":"Привет""#), "\(cyrillic)")
         let unknown = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&charset=Shift_JIS&song=%82%A0")
-        #expect(unknown.hasPrefix("HTTP/1.0 400") && unknown.contains("charset Shift_JIS is not one Casty reads"), "\(unknown)")
+        #expect(unknown.hasPrefix("HTTP/1.0 400") && unknown.contains("charset 'Shift_JIS' is not one Casty reads"), "\(unknown)")
         server.close()
     }
 

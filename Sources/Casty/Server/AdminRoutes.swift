@@ -47,8 +47,8 @@ enum AdminRoutes {
         let label = exchange.query("charset")
         guard let charset = label.map(Charset.init(label:)) ?? .utf8 else {
             let shown = SafeText.shortened(SafeText.printable(label ?? ""), to: 40)
-            exchange.port.refusalLog("admin: title for \(path) from \(exchange.peer) refused: charset \(shown) is not one Casty reads (400)")
-            return answer(exchange, 400, "Bad Request", ["error": .text("charset \(shown) is not one Casty reads (\(Charset.known)): send the title in UTF-8")])
+            exchange.port.refusalLog("admin: title for \(path) from \(exchange.peer) refused: charset '\(shown)' is not one Casty reads (400)")
+            return answer(exchange, 400, "Bad Request", ["error": .text("charset '\(shown)' is not one Casty reads (\(Charset.known)): send the title in UTF-8")])
         }
         let parts = ["artist", "title"].compactMap { exchange.query($0, charset: charset) }.filter { !$0.isEmpty }
         let song = exchange.query("song", charset: charset) ?? (parts.isEmpty ? nil : parts.joined(separator: " - "))
