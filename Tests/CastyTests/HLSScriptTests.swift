@@ -4,15 +4,16 @@ extension ScriptLaneOne {
     /// End-to-end tests of live HLS and recordings against real players and caches (`scripts/hls/`): ffmpeg and
     /// ffprobe reading the live playlists, cvlc playing a branch's, RFC 8216's rules checked on every reload,
     /// a root's and a branch's segments compared byte for byte, nginx serving `--hls-dir` and caching Casty's
-    /// HLS route; and a recording of three minutes decoded by mpg123 and ffmpeg, with its events at the
-    /// platform's application. The two scripts run side by side.
+    /// HLS route; a recording of three minutes decoded by mpg123 and ffmpeg, with its events at the platform's
+    /// application; and a relay's live HLS across an Icecast upstream whose encoder comes back at another bitrate
+    /// and sample rate, twice. The scripts run side by side.
     @Suite
     struct HLSScriptTests {
         @Test(
             "Live HLS and recordings, judged by ffmpeg, cvlc, mpg123 and nginx",
             .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "peers not installed: run scripts/install-peers.sh"),
             .timeLimit(.minutes(5)),
-            arguments: ["live", "record"]
+            arguments: ["live", "record", "bitrate-switch"]
         )
         func hls(script: String) async {
             await ScriptRun(script: "scripts/hls/\(script).sh", arguments: [], deadline: .seconds(270)).run()
