@@ -75,17 +75,34 @@ struct HLSSampleRateChangeTests {
 /// each name for a year, and must never get two nodes' different audio under one.
 @Suite("HLS: names of a count that is not the tree's")
 struct HLSOwnNamesTests {
-    @Test func aBranchCountingOnItsOwn_NamesItsSegmentsApart_FromTheRoots() {
+    /// The segments a root (its own count) and a branch told no clock (an estimate) make of the tone, whose stream
+    /// says `bitrate` kbit/s (the tone's frames are 128).
+    func rootAndBranch(bitrate: Int) -> (root: [HLSSegment], branch: [HLSSegment]) {
         let stream = relayedTone(segments: 120)
-        var root = toneSegmenter(), branch = toneSegmenter()
+        func segmenter() -> HLSSegmenter {
+            var segmenter = HLSSegmenter(targetDuration: 6)
+            _ = segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: bitrate, stream: 0xC0FFEE))
+            return segmenter
+        }
+        var root = segmenter(), branch = segmenter()
         let rootMade = cut(stream, into: &root)
         var branchMade: [HLSSegment] = []
-        // A branch whose parent told it no clock (an older root): it counts from an estimate, not the tree's count.
-        for segment in stream { branchMade += branch.add(segment.number, segment, stream: 0xC0FFEE, clock: .told(nil)) }
+        for segment in stream.dropFirst(10) { branchMade += branch.add(segment.number, segment, stream: 0xC0FFEE, clock: .told(nil)) }
+        return (rootMade, branchMade)
+    }
+
+    @Test func aBranchCountingOnItsOwn_NamesItsSegmentsApart_FromTheRoots() {
+        let (rootMade, branchMade) = rootAndBranch(bitrate: 160)  // the estimate is not the tree's count
         #expect(!rootMade.isEmpty && !branchMade.isEmpty)
         let rootNames = Set(rootMade.map(\.name))
         #expect(branchMade.allSatisfy { !rootNames.contains($0.name) }, "\(branchMade.map(\.name)) vs \(rootNames)")
         #expect(branchMade.allSatisfy { HLSRoutes.isSegmentName($0.name) }, "still served: \(branchMade.map(\.name))")
         #expect(rootMade.allSatisfy { $0.name.hasPrefix(String(Context.streamText(0xC0FFEE).prefix(8))) })
+    }
+
+    @Test func aBranchWhoseEstimateIsTheTrees_BearsTheRootsNames_WithTheSameBytes() {
+        let (rootMade, branchMade) = rootAndBranch(bitrate: 128)  // constant bitrate, the one declared
+        let root = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0.bytes) })
+        #expect(!branchMade.isEmpty && branchMade.allSatisfy { root[$0.name] == $0.bytes }, "\(branchMade.map(\.name))")
     }
 }

@@ -43,6 +43,13 @@ package struct HLSSampleCount {
         return anchor.told || authority == .own
     }
 
+    /// Whether the count gives each frame the tree's count: exact, or anchored at an estimate that is the tree's
+    /// (an MP3 frame at the constant bitrate the stream declares, not raised to a floor) — the segments it cuts then
+    /// hold the same frames as the root's, and may bear their names.
+    var isTheTrees: Bool { isExact || (anchor != nil && estimateIsTheTrees) }
+    /// Whether the estimate the count was anchored at is the tree's count (see ``isTheTrees``).
+    private var estimateIsTheTrees = false
+
     /// Who decides the count from now on (the packager says so with each relay segment).
     mutating func follow(_ authority: Authority) {
         self.authority = authority
@@ -60,8 +67,13 @@ package struct HLSSampleCount {
     mutating func count(_ frame: FrameWalker.Frame, segmentBytes: Int, bitrate: Int, floor: Int? = nil) -> Int {
         if case .told(let clock?) = authority, anchor?.told != true, frame.position == clock.position(segmentBytes: segmentBytes) {
             anchor = (clock.samples, 0, true)
+            estimateIsTheTrees = false
         } else if anchor == nil {
-            anchor = (max(Self.estimate(frame, bitrate: bitrate), floor ?? 0), 0, false)
+            let estimate = Self.estimate(frame, bitrate: bitrate)
+            anchor = (max(estimate, floor ?? 0), 0, false)
+            // At a constant bitrate, the one the stream declares, an MP3 frame's estimate is the tree's count; raised
+            // to the floor, or of a frame of another bitrate (VBR) or none (AAC), it is this node's own.
+            estimateIsTheTrees = estimate >= (floor ?? 0) && frame.bitrate == bitrate
         }
         // The stream went on at another sample rate (an upstream back with other settings, no frame lost): the
         // count goes on in the new rate, from the same instant — so timestamps and groups keep to the clock.

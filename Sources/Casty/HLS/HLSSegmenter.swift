@@ -113,7 +113,7 @@ package struct HLSSegmenter {
         let timestamp: UInt64
         let time: Int64
         let title: String?
-        /// Whether its count was the tree's (``HLSSampleCount/isExact``) when it began: its name is then the tree's.
+        /// Whether its count was the tree's (``HLSSampleCount/isTheTrees``) when it began: its name is then the tree's.
         let exact: Bool
         var bytes: [UInt8] = []
         var samples = 0
@@ -301,7 +301,7 @@ package struct HLSSegmenter {
             lastIndex = index
             group = Group(index: index, whole: whole, position: frame.position,
                           timestamp: Self.timestamp(samplesBefore: before, sampleRate: frame.sampleRate),
-                          time: date(at: frame.position, context: context), title: entry?.title, exact: samples.isExact)
+                          time: date(at: frame.position, context: context), title: entry?.title, exact: samples.isTheTrees)
         }
         group!.bytes += frame.bytes
         group!.samples += frame.samples
@@ -346,9 +346,10 @@ package struct HLSSegmenter {
     }
 
     /// The first part of a segment's name: the stream's first 8 hex digits where the count is the tree's — every
-    /// exact node names the same audio the same —, else those digits mixed with this segmenter's own (``ownMark``):
-    /// a node counting on its own (a branch that lost segments) cuts other audio into its groups, and must not
-    /// publish it under the names the root's segments have, which a CDN pulling from several nodes caches for a year.
+    /// such node names the same audio the same —, else those digits mixed with this segmenter's own (``ownMark``):
+    /// a node counting on its own (a branch that lost segments of a variable-bitrate stream, or whose count was
+    /// raised past a gap) cuts other audio into its groups, and must not publish it under the names the root's
+    /// segments have, which a CDN pulling from several nodes caches for a year.
     private func namePrefix(exact: Bool) -> String {
         let text = String(Context.streamText(stream).prefix(8))
         guard !exact, let value = UInt32(text, radix: 16) else { return text }
