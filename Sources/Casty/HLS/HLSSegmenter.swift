@@ -274,11 +274,11 @@ package struct HLSSegmenter {
         let before = samples.count(frame, segmentBytes: context.segmentBytes, bitrate: bitrate, floor: floor)
         let relaySegment = frame.position / context.segmentBytes
         let counted = before / span
-        // A count anchored anew at a told clock after a gap may fall behind the groups started: its frames join the
-        // last one, and a group's name never comes back with other frames.
         // Another sample rate: the group being filled ends here, published as a piece (a segment holds one rate: its
         // duration is its samples over that rate), and the rest of its group's time begins with this frame.
         let rateChanged = group.map { $0.sampleRate != frame.sampleRate && $0.frames > 0 } ?? false
+        // A count anchored anew at a told clock after a gap may fall behind the groups started: its frames join the
+        // last one, and a group's name never comes back with other frames.
         let index = max(counted, lastIndex ?? counted), behind = counted < lastIndex ?? counted
         let entry = recent.last { $0.number == relaySegment } ?? recent.last
         var finished: HLSSegment?

@@ -86,8 +86,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// what of it was handed on ahead of it (``StreamPiece``, a quiet stream).
     private var arriving: [UInt8] = []
     private var gauge = PieceGauge()
-    /// Whether the link is kept through a silence its parent has too (``askIfSilenceIsUpstream``): said once.
-    private var waitingWithParent = false
+    /// Whether the link is kept through a silence the root has too (``askIfSilenceIsUpstream``): said once.
+    private var waitingWithRoot = false
     /// Whether the parent's stream has metadata blocks (a Casty parent's always has): else it is cut here.
     private var parentHasBlocks = true
     private var pieces: Ticker?
@@ -297,13 +297,12 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// second (hung, gone, unreachable), or whose stream still comes, has the link given up as before. Said once
     /// per silence.
     private func askIfSilenceIsUpstream(mount: String, quiet: Duration, _ answer: @escaping @Sendable (Bool) -> Void) {
-        let url = StreamURL(host: root.host, port: root.port, path: "/tree?mount=" + URLQuery.encode(mount))
         let slack = context?.segmentDuration ?? .milliseconds(500)
         Task {
-            let line = (try? await Upstream.fetchText(url, loop: loop, timeout: .seconds(1), limit: 4096)).map(TreeLine.init)
-            let upstream = line.map { $0.isTreeNode && ($0.quiet ?? .zero) + slack >= quiet } ?? false
-            if upstream, !waitingWithParent {
-                waitingWithParent = true
+            let line = await TreeLine.fetch(from: root.authority, mount: mount, timeout: .seconds(1), loop: loop)
+            let upstream = line.map { ($0.quiet ?? .zero) + slack >= quiet } ?? false
+            if upstream, !waitingWithRoot {
+                waitingWithRoot = true
                 logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has the root \(root.authority) had"
                     + " one: the stream stopped upstream (the root's source away); the link is kept, waiting with it")
             }
@@ -329,8 +328,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// Takes what the link read: audio as it arrived, gathered until its segment's metadata block, which
     /// completes the segment.
     private func take(_ segment: Segment) {
-        if waitingWithParent {
-            waitingWithParent = false
+        if waitingWithRoot {
+            waitingWithRoot = false
             logger("branch \(address): the stream comes again")
         }
         guard segment.lengthByte == nil else {

@@ -1,5 +1,4 @@
 internal import CastyNet
-internal import CastyWire
 
 /// How a tree node learns the size of a branch's subtree: it asks the branch's `/tree` (public, like a player's
 /// stream), and adds the subtrees of the branch's own children to the branch itself. Every node asks its own
@@ -8,11 +7,7 @@ enum SubtreeSurvey {
     /// The size of the subtree of the branch at `address` (`host:port`), itself included, in `mount`'s tree (a
     /// station server's); `nil` when it does not answer as a tree node within two seconds.
     static func size(of address: String, mount: String?, loop: EventLoop) async -> Int? {
-        let query = mount.map { "?mount=" + URLQuery.encode($0) } ?? ""
-        guard let url = StreamURL("http://\(address)/tree\(query)"),
-              let text = try? await Upstream.fetchText(url, loop: loop, timeout: .seconds(2), limit: 4096) else { return nil }
-        let line = TreeLine(text)
-        guard line.isTreeNode else { return nil }
+        guard let line = await TreeLine.fetch(from: address, mount: mount, timeout: .seconds(2), loop: loop) else { return nil }
         return 1 + line.childSubtrees.reduce(0, +)
     }
 }
