@@ -34,11 +34,11 @@ struct BranchTitleTests {
             let segments: [Segment] = ((try? player.parsed(segmentBytes: 1000)) ?? nil)?.segments ?? []
             return segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
         }
-        #expect(await eventually(timeout: .seconds(5)) { titles().contains("Old Show") }, "\(titles())")
+        #expect(await eventually(timeout: .seconds(15)) { titles().contains("Old Show") }, "\(titles())")
         // The first stream ends once its player has heard its title (on a timer, a loaded run once began too late).
         let ending = try #require(first.value)
         await loop.submit { ending.close() }
-        #expect(await eventually(timeout: .seconds(5)) { connections.value >= 2 && titles().last == "" }, "\(titles())")
+        #expect(await eventually(timeout: .seconds(15)) { connections.value >= 2 && titles().last == "" }, "\(titles())")
         branch.stop()
         await parent.close()
     }
