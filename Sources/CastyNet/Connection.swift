@@ -143,7 +143,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Lets the kernel probe a quiet peer (TCP keepalive: after 1 s without traffic, then every second), so that
-    /// ``peerAnswersWhileQuiet`` can tell a peer that is there but has nothing to send from a path that is gone.
+    /// ``peerAnswersWhileQuiet(within:)`` can tell a peer that is there but has nothing to send from a path that is gone.
     /// Loop thread only.
     public func probeWhenQuiet() throws(SocketError) {
         loop.preconditionInEventLoop()
@@ -151,12 +151,14 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     /// Whether the peer's kernel acknowledged something — a keepalive probe (``probeWhenQuiet()``) — after the
-    /// last data it sent, and lately (within 2.5 s): the path and the peer's host are up, whatever its program is
-    /// doing. `false` when the kernel cannot tell. Loop thread only.
-    public var peerAnswersWhileQuiet: Bool {
+    /// last data it sent, and within `window` (2.5 s: a probe leaves every second): the path and the peer's host are
+    /// up, whatever its program is doing. A link that has already seen its peer answer may believe it a few probes
+    /// longer (an answer can be late on a loaded host; the kernel resets the connection after ten unanswered
+    /// probes anyway). `false` when the kernel cannot tell. Loop thread only.
+    public func peerAnswersWhileQuiet(within window: Duration = .milliseconds(2_500)) -> Bool {
         loop.preconditionInEventLoop()
         guard !isClosed, let last = socket.lastReceived else { return false }
-        return last.acknowledgement <= .milliseconds(2_500) && last.acknowledgement + .milliseconds(250) <= last.data
+        return last.acknowledgement <= window && last.acknowledgement + .milliseconds(250) <= last.data
     }
 
     // MARK: TLS

@@ -22,9 +22,11 @@ package final class UpstreamLink: @unchecked Sendable {
     /// How long after its last data a peer has answered a keepalive probe, if it is there: the first probe leaves
     /// after 1 s of quiet (``Connection/probeWhenQuiet()``), and its answer takes a round trip.
     static let probeAnswered: Duration = .seconds(2)
+    /// How long a peer that has answered while quiet is believed without a fresh answer: five probes.
+    static let answerBelieved: Duration = .seconds(5)
 
     /// How long the link may go without data, past `silence`, while its peer's host answers keepalive probes
-    /// (``Connection/peerAnswersWhileQuiet``): for a stream whose segments may come far apart (a quiet AAC or
+    /// (``Connection/peerAnswersWhileQuiet(within:)``): for a stream whose segments may come far apart (a quiet AAC or
     /// variable-bitrate source), whose silence is not the link's. A peer that answers nothing is given up at
     /// `silence`, or once a probe's answer had time to come (``probeAnswered``). Zero (the default): given up at
     /// `silence`, answering or not.
@@ -93,7 +95,7 @@ package final class UpstreamLink: @unchecked Sendable {
             guard quiet > silence else { return watch() }
             guard quietAllowance > .zero else { return giveUpUnlessUpstream(quiet) }
             let allowed = quiet <= silence + quietAllowance
-            if allowed, connection.peerAnswersWhileQuiet {
+            if allowed, waitedForQuietPeer ? connection.peerAnswersWhileQuiet(within: Self.answerBelieved) : connection.peerAnswersWhileQuiet() {
                 if !waitedForQuietPeer {
                     waitedForQuietPeer = true
                     onQuietPeer?(quiet)

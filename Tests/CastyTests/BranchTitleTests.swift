@@ -28,8 +28,8 @@ struct BranchTitleTests {
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
-        let player = try await TestPeer.connect(to: branch.port.address, on: loop)
-        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        // A branch that has not heard its parent yet answers 503: a loaded run may ask before it has.
+        let player = try #require(await TestPeer.player(of: branch.port.address, on: loop, request: "GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"))
         @Sendable func titles() -> [String] {
             let segments: [Segment] = ((try? player.parsed(segmentBytes: 1000)) ?? nil)?.segments ?? []
             return segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }

@@ -50,6 +50,21 @@ final class TestPeer: Sendable {
         return peer
     }
 
+    /// Connects to `address` and sends `request` until the answer is a `200` (a node that has not yet heard its
+    /// upstream answers `503`, and a loaded run may ask before it has); `nil` if none within `timeout`.
+    static func player(of address: SocketAddress, on loop: EventLoop, request: String, timeout: Duration = .seconds(15)) async throws -> TestPeer? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let peer = try await connect(to: address, on: loop)
+            await peer.send(request)
+            _ = await peer.waitFor(timeout: .seconds(3)) { bytes in bytes.count >= 12 || peer.closed.value }
+            if peer.text.hasPrefix("HTTP/1.0 200") || peer.text.hasPrefix("ICY 200") || peer.text.hasPrefix("HTTP/1.1 200") { return peer }
+            await peer.close()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
     /// Sends text.
     func send(_ text: String) async {
         let connection = connection

@@ -19,7 +19,10 @@ extension StationServerTests {
         let server = try server(fallbacks: ["/live": "/backup"], log: log)
         let backup = try await source(server, mount: "/backup")
         #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        return (server, keepFeeding(backup, with: Self.paddedFrames(10)), try await listener(server))
+        let feeding = keepFeeding(backup, with: Self.paddedFrames(10))
+        // Until the backup's first audio is heard, /live has nothing to play (a loaded run may ask before).
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"))
+        return (server, feeding, player)
     }
 
     /// Walks `audio` as a decoder would — frames of ``silentFrames(_:)`` and ``paddedFrames(_:)``, and ID3v2 tags,

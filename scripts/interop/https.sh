@@ -18,7 +18,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-https.XXXXXX)
 STATION=$(free_port) TLS=$(free_port) TRUSTED=$(free_port) BY_IP=$(free_port) UNTRUSTED=$(free_port)
-LISTED=$(free_port) APP=$(free_port) SERVER=$(free_port)
+LISTED=$(free_port) SERVER=$(free_port)
 failures=0
 pids=()
 trap 'stop_started; rm -rf "$TMP"' EXIT
@@ -79,7 +79,7 @@ check "…and mpg123 decodes what it led to" decodes "$LISTED"
 
 # A platform application on https: accepts the key "good", refuses any other.
 cat >"$TMP/app.py" <<'PY'
-import http.server, ssl, sys
+import http.server, os, socket, ssl, sys
 class App(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         good = self.headers.get("x-streaming-key") == "good"
@@ -88,18 +88,30 @@ class App(http.server.BaseHTTPRequestHandler):
         self.end_headers()
     def log_message(self, *args):
         pass
-server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), App)
+# On "::" with IPv4 too, on a port the kernel picks (written to argv[1]): "localhost" may be ::1 or 127.0.0.1, and
+# a port chosen in advance may be taken on the other family by another test's listener in the meantime.
+class Server(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+server = Server(("::", 0), App)
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(sys.argv[2], sys.argv[3])
 server.socket = context.wrap_socket(server.socket, server_side=True)
+with open(sys.argv[1] + ".part", "w") as file:
+    file.write(str(server.server_address[1]))
+os.rename(sys.argv[1] + ".part", sys.argv[1])
 server.serve_forever()
 PY
-python3 "$TMP/app.py" "$APP" "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/app.log" 2>&1 &
+python3 "$TMP/app.py" "$TMP/app.port" "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/app.log" 2>&1 &
 pids+=($!)
+wait_until 10 test -s "$TMP/app.port" || { fail "the application did not start"; exit 1; }
+APP=$(cat "$TMP/app.port")
 SSL_CERT_FILE="$TMP/cert.pem" "$CLI" server --port "$SERVER" --host 127.0.0.1 --accept-all \
     --key-verification-url "https://localhost:$APP/verify" >"$TMP/server.log" 2>&1 &
 pids+=($!)
-wait_until 10 listening "$APP" && wait_until 10 listening "$SERVER" || { fail "the application or the server did not start"; exit 1; }
+wait_until 10 listening "$SERVER" || { fail "the server did not start"; exit 1; }
 # publish KEY — the status a source's PUT with KEY as its password gets (an empty body: admitted, it ends at once).
 publish() {
     curl -s -o /dev/null -w '%{http_code}' --max-time 8 -X PUT -u "source:$1" -H 'Content-Type: audio/mpeg' \
