@@ -44,8 +44,8 @@ struct HLSAudienceTests {
     // MARK: With listener authorization
 
     static func call(_ agent: String, login: String? = nil) -> ControlPlane.ListenerCall {
-        ControlPlane.ListenerCall(mount: "/live", ip: "10.0.0.1", agent: agent,
-                                  auth: login.flatMap { BasicAuth(header: "Basic \(Base64.encode(Array($0.utf8)))") })
+        ControlPlane.ListenerCall(server: "radio.example", port: 8000, client: 1, mount: "/live", ip: "10.0.0.1", agent: agent,
+                                  auth: login.flatMap { BasicAuth(header: "Basic \(Base64.encode(Array($0.utf8)))") }, started: .now)
     }
 
     @Test func authorization_AsksOnceAboutAClient_AndItsWaitingRequestsGetTheAnswer() {

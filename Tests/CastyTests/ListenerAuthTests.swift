@@ -81,6 +81,7 @@ struct ListenerAuthTests {
             var control = ControlPlane.Configuration()
             control.listenerAuthURL = app.url
             configuration.control = ControlPlane(control, loop: loop)
+            await configuration.control?.start()  // listener_remove calls are sent from a queue, as casty-cli starts it
         }
         let server = root
             ? try StationServer.startRoot(configuration, address: .loopback(port: 0), treeKey: treeKey, loop: loop, logger: logger)
@@ -106,6 +107,26 @@ struct ListenerAuthTests {
     /// Whether `peer` was answered `status` and closed.
     func answered(_ peer: TestPeer, _ status: String) async -> Bool {
         await eventually(timeout: .seconds(5)) { peer.closed.value } && peer.text.hasPrefix("HTTP/1.0 \(status)")
+    }
+
+    @Test("The application is told what Icecast tells it: server, port, a client number, the mount with its query (a token), and on leaving the same client and how long it listened")
+    func calls_CarryIcecastsFields_TheTokenInTheURL_AndTheDuration() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let (server, station) = try await server(app: app)
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET /live?token=t%C3%B8k&x=1 HTTP/1.0\r\nHost: radio.example:8000\r\nUser-Agent: admitted-token\r\n\r\n")
+        #expect(await streams(peer))
+        let add = try #require(app.forms.value.first { $0.contains("action=listener_add") })
+        #expect(add.hasPrefix("action=listener_add&server=radio.example&port=\(server.address.port)&client="), "\(add)")
+        #expect(add.contains("&mount=%2Flive%3Ftoken%3Dt%25C3%25B8k%26x%3D1&user=&pass=&ip=127.0.0.1&agent=admitted-token"), "\(add)")
+        let client = try #require(add.split(separator: "&").first { $0.hasPrefix("client=") })
+        await peer.close()
+        #expect(await eventually { app.forms("listener_remove", agent: "admitted-token") == 1 })
+        let remove = try #require(app.forms.value.first { $0.contains("action=listener_remove") })
+        #expect(remove.contains("&\(client)&") && remove.contains("&duration=0&"), "\(remove)")
+        station.stop()
+        server.close()
+        await app.close()
     }
 
     @Test("A refused listener's log line says what the application answered")

@@ -318,12 +318,13 @@ struct PlatformServerTests {
         let log = StationServerTests.Log()
         let control = ControlPlane(configuration, loop: loop, logger: log.logger)
         await control.start()
-        control.listenerLeft(.init(mount: "/live", ip: "192.0.2.7", agent: "mpg123", auth: BasicAuth(header: "Basic " + Base64.encode(Array("alice:s3cret".utf8)))))
+        control.listenerLeft(.init(server: "radio.example", port: 8000, client: 7, mount: "/live?token=t0k", ip: "192.0.2.7", agent: "mpg123",
+                                   auth: BasicAuth(header: "Basic " + Base64.encode(Array("alice:s3cret".utf8))), started: .now))
         // Generous: the retries' backoff plus a busy CI run's delays.
         #expect(await eventually(timeout: .seconds(30)) { calls.value == 3 }, "500, 500, then 200: three calls")
         #expect(app.requests.value.allSatisfy { $0.method == .post && $0.headers["Content-Type"] == "application/x-www-form-urlencoded" })
         #expect(log.contains("listener authorization: listener_remove for 192.0.2.7 on /live: application answered 500; attempt 2"))
-        #expect(!log.contains("s3cret"), "no password logged")
+        #expect(!log.contains("s3cret") && !log.contains("t0k"), "no password, no token logged")
         // The third call's 200 reaches the queue a moment after the application counted the call.
         #expect(await eventually(timeout: .seconds(5)) { await control.listenerRemovals?.undelivered().isEmpty == true })
         try? await Task.sleep(for: .milliseconds(300))
@@ -341,7 +342,8 @@ struct PlatformServerTests {
         configuration.listenerAuthURL = StreamURL(host: "127.0.0.1", port: app.listener.localAddress.port, path: "/listener")
         let control = ControlPlane(configuration, loop: loop, logger: .silent)
         await control.start()
-        control.listenerLeft(.init(mount: "/live", ip: "192.0.2.7", agent: "mpg123", auth: nil))
+        control.listenerLeft(.init(server: "radio.example", port: 8000, client: 7, mount: "/live", ip: "192.0.2.7", agent: "mpg123",
+                                   auth: nil, started: .now))
         #expect(await eventually(timeout: .seconds(10)) { await control.listenerRemovals?.undelivered().isEmpty == true })
         #expect(await eventually(timeout: .seconds(10)) { app.requests.value.count == 1 })
         try? await Task.sleep(for: .milliseconds(1_200))

@@ -126,23 +126,43 @@ public final class ControlPlane: Sendable {
         }
     }
 
-    /// A listener as the listener authorization is told of it; queued, it is its `listener_remove` call.
+    /// A listener as the listener authorization is told of it, in Icecast's fields; queued, it is its
+    /// `listener_remove` call.
     struct ListenerCall: QueuedPost {
+        /// The server's name as the player asked for it (its `Host` without the port) and the port it reached.
+        let server: String
+        let port: Int
+        /// A number of this player's own, the same in its `listener_add` and its `listener_remove`.
+        let client: UInt64
+        /// What the player asked for, with its query, as Icecast sends it: `/live?token=…` — a platform's
+        /// token in the URL is how most players log in.
         let mount: String
         let ip: String
         let agent: String
         let auth: BasicAuth?
+        /// When it was admitted, and once it has left, for how many whole seconds it listened.
+        let started: ContinuousClock.Instant
+        var duration: Int?
 
-        /// The form fields of a call with `action`.
+        /// The form fields of a call with `action`, in Icecast's order.
         func form(_ action: String) -> [UInt8] {
-            var fields = [("action", action), ("mount", mount), ("ip", ip), ("agent", agent)]
-            if let auth { fields += [("user", auth.user), ("pass", auth.password)] }
+            var fields = [("action", action), ("server", server), ("port", String(port)), ("client", String(client)),
+                          ("mount", mount), ("user", auth?.user ?? ""), ("pass", auth?.password ?? "")]
+            if let duration { fields.append(("duration", String(duration))) }
+            fields += [("ip", ip), ("agent", agent)]
             return Array(fields.map { "\(URLQuery.encode($0.0))=\(URLQuery.encode($0.1))" }.joined(separator: "&").utf8)
+        }
+
+        /// The call once the player has left: with how long it listened.
+        func leaving() -> ListenerCall {
+            var call = self
+            call.duration = Int((ContinuousClock.now - started).components.seconds)
+            return call
         }
 
         var headers: [(String, String)] { [("Content-Type", "application/x-www-form-urlencoded")] }
         var body: [UInt8] { form("listener_remove") }
-        var summary: String { "listener_remove for \(ip) on \(mount)" }
+        var summary: String { "listener_remove for \(ip) on \(mount.prefix { $0 != "?" })" }
     }
 
     /// Whether listeners are authorized by the application.
@@ -178,7 +198,7 @@ public final class ControlPlane: Sendable {
     /// call is queued and re-sent until the application answers `200`, as events are (``EventQueue``), but never
     /// spooled — its form holds the listener's password.
     func listenerLeft(_ call: ListenerCall) {
-        listenerRemovals?.post(call)
+        listenerRemovals?.post(call.leaving())
     }
 
     /// Tells the application that `event` happened.

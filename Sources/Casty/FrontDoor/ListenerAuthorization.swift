@@ -1,5 +1,6 @@
 internal import CastyNet
 internal import Icy
+internal import Synchronization
 
 /// Icecast's URL authorization as the routes ask it: who the player is, the application's answer brought back to
 /// the loop, and the refusal a player is told.
@@ -8,12 +9,26 @@ internal import Icy
 /// serving every other listener meanwhile, and the answer — a yes, or a no on any status but `200` with
 /// `icecast-auth-user: 1`, a timeout or an unreachable application — comes back onto the connection's loop.
 enum ListenerAuthorization {
-    /// How the application is told of the player behind `exchange` listening to `mount`: its address (behind a
-    /// trusted proxy, the real one), its user agent and the login it sent, if any (Basic auth).
+    /// How the application is told of the player behind `exchange` listening to `mount`: the server and port it
+    /// reached, a number of its own, the mount with the query it asked with (a token in the URL), its address
+    /// (behind a trusted proxy, the real one), its user agent and the login it sent, if any (Basic auth).
     static func call(_ exchange: Exchange, mount: String) -> ControlPlane.ListenerCall {
-        ControlPlane.ListenerCall(
-            mount: mount, ip: exchange.clientIP, agent: exchange.request.headers["User-Agent"] ?? "",
-            auth: BasicAuth(header: exchange.request.headers["Authorization"]))
+        let path = exchange.request.path
+        let query = path.firstIndex(of: "?").map { String(path[$0...]) } ?? ""
+        let host = exchange.request.headers["Host"].map(hostName) ?? exchange.connection.localAddress?.host ?? ""
+        return ControlPlane.ListenerCall(
+            server: host, port: Int(exchange.connection.localAddress?.port ?? 0), client: clients.add(1, ordering: .relaxed).newValue,
+            mount: mount + query, ip: exchange.clientIP, agent: exchange.request.headers["User-Agent"] ?? "",
+            auth: BasicAuth(header: exchange.request.headers["Authorization"]), started: .now)
+    }
+
+    /// The players' numbers so far (Icecast's `client`).
+    private static let clients = Atomic<UInt64>(0)
+
+    /// The host of a `Host` header: `radio.example` of `radio.example:8000`, `::1` of `[::1]:8000`.
+    static func hostName(_ header: String) -> String {
+        if header.hasPrefix("["), let close = header.firstIndex(of: "]") { return String(header[header.index(after: header.startIndex)..<close]) }
+        return String(header.prefix { $0 != ":" })
     }
 
     /// Asks `control` about `call` off the loop, then runs `answered` with the verdict on `loop`: `nil` when the
@@ -53,6 +68,6 @@ enum ListenerAuthorization {
             headers["WWW-Authenticate"] = "Basic realm=\"Casty\""
             return exchange.answer(401, "Unauthorized", body: "This stream needs a login.", headers: headers)
         }
-        exchange.answer(403, "Forbidden", body: "This login may not listen to \(call.mount).", headers: headers)
+        exchange.answer(403, "Forbidden", body: "This login may not listen to \(exchange.path).", headers: headers)
     }
 }
