@@ -144,7 +144,7 @@ struct StationServerTests {
         server.close()
     }
 
-    @Test("Icecast's status path answers the same JSON, with each mount's listenurl from the Host asked and the source's URL and audio info")
+    @Test("Icecast's status path answers the same JSON for the mounts that stream, as Icecast lists them, with each mount's listenurl from the Host asked and the source's URL and audio info; ?mount= asks for one")
     func statusJSONXSL_IsIcecastsStatus_WithListenURL() async throws {
         let server = try server(mounts: ["/live", "/backup", "/músic"])
         let source = try await source(server)
@@ -160,10 +160,17 @@ struct StationServerTests {
         let icecast = try await status("/status-json.xsl", host: "radio.example:8000")
         #expect(icecast.hasPrefix("HTTP/1.0 200 OK"))
         #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/live\""))
-        #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/backup\""))
-        #expect(icecast.contains("\"listenurl\":\"http://radio.example:8000/m%C3%BAsic\""), "a URL: the mount's name percent-encoded")
+        #expect(!icecast.contains("/backup"), "a mount without a stream is not Icecast's to list")
         #expect(icecast.contains("\"server_url\":\"https://live.example\""))
         #expect(icecast.contains("\"audio_info\":\"bitrate=128;samplerate=44100;channels=2\""))
+        let casty = try await status("/status.json", host: "radio.example:8000")
+        #expect(casty.contains("\"listenurl\":\"http://radio.example:8000/backup\""), "Casty's own lists every mount")
+        #expect(casty.contains("\"listenurl\":\"http://radio.example:8000/m%C3%BAsic\""), "a URL: the mount's name percent-encoded")
+        let one = try await status("/status-json.xsl?mount=/live", host: "radio.example:8000")
+        #expect(one.contains("\"mount\":\"/live\""))
+        let other = try await status("/status.json?mount=/backup", host: "radio.example:8000")
+        #expect(other.contains("\"mount\":\"/backup\"") && !other.contains("\"mount\":\"/live\""), "\(other)")
+        #expect(!(try await status("/status-json.xsl?mount=/backup", host: "x")).contains("\"mount\""))
         // A Host that is no host name is not pasted in: the address the request came in on is named instead.
         let odd = try await status("/status.json", host: "evil\"}, {\"x")
         #expect(odd.contains("\"listenurl\":\"http://\(server.address)/live\""))

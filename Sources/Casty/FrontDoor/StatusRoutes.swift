@@ -4,7 +4,8 @@ internal import Icy
 /// The routes that tell a node's state: `/status.json` for people and monitoring, `/tree` for `casty-cli tree`.
 enum StatusRoutes {
     /// `GET /status.json` (and `/status-json.xsl`, where tools written for Icecast look): the distributor's
-    /// counters and the station, as JSON.
+    /// counters and the station, as JSON; `?mount=/live`: that mount's only. Under Icecast's name, a station
+    /// server lists only the mounts that stream, as Icecast does.
     static func status(_ exchange: Exchange) {
         let port = exchange.port
         let body: String
@@ -12,7 +13,12 @@ enum StatusRoutes {
         if let tree = port.tree {
             body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount, listenBase: base)
         } else if let mounts = port.mounts {
-            let all = mounts.all
+            // Icecast's name lists what Icecast would — the mounts that stream — and `?mount=/m` only that one.
+            let icecasts = exchange.path == "/status-json.xsl"
+            let asked = exchange.query("mount")
+            let all = mounts.all.filter { mount in
+                (asked == nil || mount.path == asked) && (!icecasts || mount.distributor.assumeIsolated { $0.stat() }.context != nil)
+            }
             body = StatusPage.serverJSON(all.map { mount in
                 (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
             }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in

@@ -23,7 +23,7 @@ struct Listening: Sendable, Equatable {
     var headOnly: Bool
     /// The path asked for, without its query (`/live`).
     var path: String
-    /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`.
+    /// The request, told in the log line when the listener joins: `GET /live (VLC/3.0.18)`, `GET /live?… (mpv)`.
     var summary: String
     /// Its `User-Agent`, if it sent one (the admin API's JSON drops control characters).
     var userAgent: String?
@@ -47,7 +47,9 @@ struct Listening: Sendable, Equatable {
         userAgent = request.headers["user-agent"]
         isBrowser = branch == nil && userAgent?.hasPrefix("Mozilla/") == true
         path = request.pathWithoutQuery
-        summary = "\(request.method.rawValue) \(request.path) (\(userAgent ?? "no user agent"))"
+        // The query is not told: players log in with tokens in it (`?token=…`).
+        let query = request.path.contains("?") ? "?…" : ""
+        summary = "\(request.method.rawValue) \(request.pathWithoutQuery)\(query) (\(userAgent ?? "no user agent"))"
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
         // numbers cost nothing, and a player ignores metadata keys it does not know.
         if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {
