@@ -78,6 +78,21 @@ struct StrangerTextTests {
         port.close()
     }
 
+    @Test("A player's query (a token it logs in with) is not written in its join line: the path and ?… are")
+    func playerQuery_IsNotLogged() async throws {
+        let lines = Locked<[String]>([])
+        let distributor = Distributor(loop: loop)
+        distributor.send(.reply(next: 0, context: testContext()))
+        let port = try ClientPort(
+            distributor: distributor, address: .loopback(port: 0), logger: EventLog { line in lines.update { $0.append(line) } })
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /live?token=s3cr3t HTTP/1.0\r\nUser-Agent: mpv\r\n\r\n")
+        #expect(await eventually { lines.value.contains { $0.contains("joined: GET /live?… (mpv)") } }, "\(lines.value)")
+        await player.close()
+        #expect(!lines.value.contains { $0.contains("s3cr3t") })
+        port.close()
+    }
+
     @Test func upstreamControlBytes_NeitherReachListenersHeadersNorTheLog() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array(
