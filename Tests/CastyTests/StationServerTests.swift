@@ -177,6 +177,19 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A source that names no station is named by its mount: VLC asks for titles only from a stream with an icy-name")
+    func sourceWithoutAName_IsNamedByItsMount() async throws {
+        let server = try server()
+        let source = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await source.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n\r\n")
+        await sendAudio(source, Self.silentFrames(20))
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"))
+        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.contains("icy-name: /live\r\n"), "\(player.text.prefix(300))")
+        server.close()
+    }
+
     @Test func legacySource_GetsOK_AndPublishes() async throws {
         let server = try server()
         let source = try await source(server, method: "SOURCE")

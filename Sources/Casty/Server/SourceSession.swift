@@ -110,7 +110,7 @@ public actor SourceSession: LoopNode, FeedingNode {
     ///   - input: where the audio comes from (an Icecast source's connection, an RTMP adapter); the session
     ///     runs on its loop and closes it when it ends.
     ///   - station: the headers listeners are told (`icy-name`, …, `Content-Type`), already cleaned
-    ///     (``stationHeaders(from:)`` for an Icecast source's request).
+    ///     (``stationHeaders(from:)`` for an Icecast source's request); without `icy-name`, the mount names it.
     ///   - bitrate: the bitrate the source declares, if it does (measured from the audio otherwise: ``BitrateSniff``).
     ///   - format: the audio's framing (MP3 or ADTS).
     ///   - segmentBytes: the server's segment size: every mount cuts the same, so a fallback keeps the ICY
@@ -136,6 +136,10 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
         chain.identifies = true
+        // A source that names no station is named by its mount: without `icy-name`, VLC takes the stream for a
+        // plain file (its HTTP module that asks for no titles) and never shows one.
+        var station = station
+        if station["icy-name"] == nil { station["icy-name"] = mount }
         self.station = station
         self.bitrate = bitrate
     }
