@@ -143,6 +143,8 @@ package struct FrameChain {
 
     /// The format followed, or `nil` for a stream passed on unchecked.
     package private(set) var format: Format?
+    /// The sample rate and channels of the first frame followed, once one was.
+    package private(set) var shape: AudioShape?
     private var mode: Mode
     /// Bytes of the stream not yet passed on or dropped: a frame that straddles two reads, or the start of a
     /// stream while its first frame is looked for.
@@ -188,6 +190,7 @@ package struct FrameChain {
         held.removeAll(keepingCapacity: true)
         dropped = 0
         hasFollowedFrames = false
+        shape = nil
         self.format = format
         mode = format == nil ? .unchecked : .searching(fresh: true)
         if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
@@ -243,6 +246,7 @@ package struct FrameChain {
                 }
                 let next = index + frame.length
                 guard next <= end else { return index }
+                if shape == nil { shape = AudioShape(frame: bytes[index..<next], format: format) }
                 output(.frame(bytes[index..<next]))
                 index = next
 

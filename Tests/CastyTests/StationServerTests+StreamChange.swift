@@ -48,6 +48,27 @@ extension StationServerTests {
         return junk
     }
 
+    @Test("A fallback of another channel count than the source is used, and said: some players (VLC) cannot follow it; the source's return is said too")
+    func fallbackOfAnotherShape_IsSaid_BothWays() async throws {
+        let log = Log()
+        let (server, feeding, player) = try await playerOnTheFallback(log)
+        defer { feeding.cancel() }
+        // Mono frames: the channel mode bits (the top two of the header's fourth byte) are 11.
+        let mono = Self.silentFrames(10).enumerated().map { $0.offset % 417 == 3 ? 0xC4 : $0.element }
+        let live = try await source(server)
+        let feedingLive = keepFeeding(live, with: mono)
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC)")
+        }, "\(log.lines.value.suffix(6))")
+        feedingLive.cancel()
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /live: its listeners hear /backup in 44100 Hz stereo, after 44100 Hz mono")
+        }, "\(log.lines.value.suffix(6))")
+        #expect(!player.closed.value, "the player is not let go")
+        server.close()
+    }
+
     @Test("When the source leaves and the fallback plays, the player's next bytes start on a frame, and the fallback's title is told; when the source returns without a title, the player is told there is none")
     func streamChange_StartsOnAFrame_AndTellsTheTitle() async throws {
         let log = Log()

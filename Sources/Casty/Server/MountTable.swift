@@ -306,6 +306,9 @@ final class MountTable: @unchecked Sendable {
             }
             mount.distributor.dropListeners()
         }
+        if fallback != nil, mount.permanent == nil, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }) {
+            sayShapeChange(mount, from: shape(of: target), to: session.assumeIsolated { $0.shape }, hearing: "its source again")
+        }
         mount.fallbackRefused = false
         mount.waitingType = nil
         mount.letGo = false
@@ -328,14 +331,15 @@ final class MountTable: @unchecked Sendable {
         }
         // Its last frames, padded to a segment, reached the mount already: HLS publishes what it was filling.
         mount.distributor.withPackager { $0.streamEnded() }
-        fallBack(mount, sourceEnded: true)
+        fallBack(mount, sourceEnded: true, shape: session.assumeIsolated { $0.shape })
     }
 
     /// Feeds a mount that has no source from its permanent source, or from its fallback mount — unless the
-    /// fallback plays another codec than the mount's listeners were told (``codecMismatch(moving:to:)``). With
+    /// fallback plays another codec than the mount's listeners were told (``codecMismatch(moving:to:)``); a
+    /// source that `ended` in another sample rate or channel count than the fallback's is said. With
     /// neither, its listeners wait for a source to return for the source timeout, and are then disconnected; new
     /// listeners are refused with `503` meanwhile.
-    private func fallBack(_ mount: Mount, sourceEnded: Bool = false) {
+    private func fallBack(_ mount: Mount, sourceEnded: Bool = false, shape ended: AudioShape? = nil) {
         guard mount.source == nil else { return }
         let target = rules.fallbacks[mount.path].flatMap { mounts[$0] }
         if let permanent = mount.permanent {
@@ -352,6 +356,7 @@ final class MountTable: @unchecked Sendable {
             if sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
                 let later = isServing(target) ? "" : " once it plays (it has no source either)"
                 logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
+                sayShapeChange(mount, from: ended, to: shape(of: target), hearing: target.path)
             }
             mount.distributor.switchSource(to: target.distributor)
             // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.

@@ -277,6 +277,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The `Content-Type` of the source's audio, as its listeners are told.
     var contentType: String { station["Content-Type"] ?? "audio/mpeg" }
 
+    /// The sample rate and channels of its first frame, once one came.
+    var shape: AudioShape? { chain.shape }
+
     /// Announces the stream once its audio proved to be frames — a source that sends nothing or garbage never
     /// takes its mount's listeners from what they hear (a fallback) — and, for AAC that declared no bitrate, once
     /// its first segment is measured (``BitrateSniff``): the mount moves its listeners here (``whenAnnounced``),

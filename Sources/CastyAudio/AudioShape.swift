@@ -1,0 +1,30 @@
+/// What a decoder sets itself up for from a stream's first frame: its sample rate and its number of channels.
+///
+/// A player that opened a stream as 44.1 kHz mono is not always ready for stereo frames after it (VLC fails on
+/// every one of them, and stays failing): a server that moves listeners from one stream to another — a source to
+/// its fallback, and back — can tell when the two differ.
+package struct AudioShape: Sendable, Equatable, CustomStringConvertible {
+    /// Samples per second per channel, in Hz.
+    package let sampleRate: Int
+    /// One for mono, two for stereo (an ADTS frame may say more).
+    package let channels: Int
+
+    /// The shape of the frame whose header starts `frame`, in `format`; `nil` if it is no header.
+    package init?(frame: ArraySlice<UInt8>, format: FrameChain.Format) {
+        switch format {
+        case .mpeg:
+            guard let header = MP3Frame(frame.prefix(MP3Frame.headerBytes)) else { return nil }
+            sampleRate = header.sampleRate
+            channels = header.channelMode == .mono ? 1 : 2
+        case .adts:
+            guard let header = ADTSFrame(frame) else { return nil }
+            sampleRate = header.sampleRate
+            channels = header.channels
+        }
+    }
+
+    /// `44100 Hz stereo`, `22050 Hz mono`, `48000 Hz 6 channels`.
+    package var description: String {
+        "\(sampleRate) Hz " + (channels == 1 ? "mono" : channels == 2 ? "stereo" : "\(channels) channels")
+    }
+}
