@@ -177,4 +177,12 @@ struct UsageError: Error {
         self.message = message
         self.inFile = inFile
     }
+
+    /// How a message names a value that came from an environment variable: `COMMANDS_API_AUTH (from the
+    /// environment) takes …`.
+    static let fromTheEnvironment = "(from the environment)"
+
+    /// Whether the command's usage helps: not for a mistake in a config file or in an environment variable, which
+    /// the usage would bury under the options the command line got right.
+    var wantsUsage: Bool { !inFile && !message.contains(Self.fromTheEnvironment) }
 }

@@ -69,9 +69,10 @@ struct CommandEntry: Sendable {
             try await run(arguments)
             exit(0)
         } catch let error as UsageError {
-            // A mistake in a config file is one line naming its file and line: the usage would bury it.
+            // A mistake in a config file is one line naming its file and line (an environment variable's, naming
+            // it): the usage would bury it.
             let message = parsed?.placed(error.message) ?? error.message
-            fail("\(name): \(message)", code: 1, then: error.inFile || message != error.message ? nil : usage)
+            fail("\(name): \(message)", code: 1, then: error.wantsUsage && message == error.message ? usage : nil)
         } catch {
             fail("\(name): \(parsed?.placed("\(error)") ?? "\(error)")", code: 1)
         }

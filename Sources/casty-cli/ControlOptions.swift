@@ -152,7 +152,7 @@ enum ControlOptions {
     /// Where `--name`'s value came from, as a message names it: `--name`, or the environment variable the user set.
     private static func given(_ name: String, _ arguments: Arguments) -> String {
         guard arguments.value(name) == nil, let (key, _) = variable(name) else { return "--\(name)" }
-        return "\(key) (from the environment)"
+        return "\(key) \(UsageError.fromTheEnvironment)"
     }
 
     private static func url(_ name: String, _ arguments: Arguments) throws -> StreamURL? {

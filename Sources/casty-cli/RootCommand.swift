@@ -113,13 +113,9 @@ enum RootCommand: Command {
         let advertise = try advertisedAddress(arguments)
         let configuration = try await ServerCommand.configuration(arguments, address: address, logger: logger)
         let key = try treeKey(arguments)
-        let server: StationServer
-        do {
-            server = try StationServer.startRoot(
-                configuration, address: address, advertise: advertise,
-                fanout: try arguments.integer("fanout", default: 2, in: 1...64), treeKey: key, logger: logger)
-        } catch let error as SocketError {
-            throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
+        let fanout = try arguments.integer("fanout", default: 2, in: 1...64)
+        let server = try ServerCommand.starting(configuration, on: address) {
+            try StationServer.startRoot(configuration, address: address, advertise: advertise, fanout: fanout, treeKey: key, logger: logger)
         }
         try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
         let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""

@@ -75,16 +75,32 @@ enum ServerCommand: Command {
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         let interval = try statusInterval(arguments)
         let configuration = try await configuration(arguments, address: address, logger: logger)
-        let server: StationServer
-        do {
-            server = try StationServer.start(configuration, address: address, logger: logger)
-        } catch let error as SocketError {
-            throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
+        let server = try starting(configuration, on: address) {
+            try StationServer.start(configuration, address: address, logger: logger)
         }
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
             + SRTOptions.describe(server, configuration))
         await reportStatus(of: server, every: interval, logger: logger)
+    }
+
+    /// The server `start` starts, or its error in the user's words: a port that cannot be listened on names the
+    /// address, and a value the server refuses names its option (which a config file's line is then found for).
+    static func starting(
+        _ configuration: StationServer.Configuration, on address: SocketAddress, _ start: () throws -> StationServer
+    ) throws -> StationServer {
+        do {
+            return try start()
+        } catch let error as SocketError {
+            throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
+        } catch let error as ConfigurationError {
+            switch error {
+            case .fallbackLoop: throw ServeError("--fallback: \(error)")
+            case .srtPassphrase(let mount, _): throw ServeError("--srt-passphrase\(mount.map { " \($0)=…" } ?? ""): \(error)")
+            case .srtLatency: throw ServeError("--srt-latency: \(error)")
+            default: throw error
+            }
+        }
     }
 
     /// `--status-every`: the seconds between status lines.

@@ -55,12 +55,27 @@ enum StationCommand: Command {
         let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 1...86_400))
         let segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         let station = if let path = arguments.value("file") {
-            try Station(mp3: try readFile(path), name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
+            try withOption("file", path) {
+                try Station(mp3: try readFile(path), name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
+            }
         } else {
             try Station.builtIn(name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)
         }
         if started { Task { await station.start() } }
         return station
+    }
+}
+
+/// What `body` returns, or its error said as a mistake in `--name`'s `value` — `--file x.mp3: no MPEG audio frames
+/// found in 928 bytes` —, which a config file's line is then found for.
+func withOption<Value>(_ name: String, _ value: String, _ body: () throws -> Value) throws -> Value {
+    do {
+        return try body()
+    } catch let error as UsageError {
+        throw error
+    } catch {
+        let text = "\(error)"
+        throw ServeError("--\(name)\(text.contains(value) ? "" : " \(value)"): \(text)")
     }
 }
 
