@@ -94,7 +94,9 @@ struct ClientTests {
         #expect(await eventually { peer.closed.value })
         #expect(peer.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
         #expect(peer.text.hasSuffix("\r\n\r\n"))
+        #expect(peer.text.contains("icy-metaint: "), "the head a player would get")
         #expect(await distributor.stat().listeners == 0)
+        #expect(await distributor.stat().peakListeners == 0, "a HEAD is no listener, not even for a moment")
         port.close()
     }
 

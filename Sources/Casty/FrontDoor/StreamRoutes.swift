@@ -116,6 +116,15 @@ enum StreamRoutes {
         if listening.isBrowser, listening.resume == nil, port.options.browserBurst > .zero {
             listening.resume = distributor.assumeIsolated { $0.browserBurstStart(port.options) }
         }
+        // A HEAD asks what a player would be told: the head, from the stream playing now, and no place among the
+        // listeners (nor in their peak). Before the stream's first audio, its client waits for it as a player would.
+        if listening.headOnly, branch == nil, let promise = distributor.assumeIsolated({ $0.promise(resume: listening.resume) }) {
+            withdraw()
+            exchange.connection.write(listening.replyHead(next: promise.next, context: promise.context, port: port))
+            exchange.connection.closeWhenSent(timeout: port.options.headerTimeout)
+            onLeave?()
+            return
+        }
         let peer = exchange.peer
         guard branch == nil, let group = port.options.loops, case let target = group.next(), target !== exchange.connection.loop else {
             return start(Client(connection: exchange.connection, port: port, distributor: distributor, listening: listening, peer: peer, onLeave: onLeave))
