@@ -16,6 +16,10 @@ struct Arguments: Sendable {
             let place = index < places.count ? places[index] : nil
             index += 1
             guard word.hasPrefix("--") else {
+                // `-p 8000`: Casty's options have two dashes (a lone `-` may be a value, as a negative number).
+                if word.count > 1, word.hasPrefix("-"), word.dropFirst().first?.isLetter == true {
+                    throw UsageError("unknown option \(word) (options take two dashes: --port, --help)")
+                }
                 positionals.append(word)
                 continue
             }

@@ -148,6 +148,9 @@ enum ServerCommand: Command {
         var mounts: [String]? = arguments.value("mounts").map {
             $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
         } ?? []
+        if let listed = mounts, let twice = listed.enumerated().first(where: { listed[..<$0.offset].contains($0.element) })?.element {
+            throw UsageError("--mounts names '\(twice)' twice: name each mount once")
+        }
         if arguments.flag("accept-all") {
             // A whitelist and none at all: an operator who adds accept-all to a file with mounts would lose the list unawares.
             if arguments.value("mounts") != nil {

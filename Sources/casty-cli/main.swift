@@ -15,8 +15,15 @@ guard let name = words.first, !["--help", "-h", "help"].contains(name) else {
     if words.count == 2, let command = commands.first(where: { $0.name == words[1] }) {
         await command.main(["--help"])  // prints the help and exits
     }
-    print(overview(commands))
-    exit(words.isEmpty ? 1 : 0)
+    if words.count >= 2 {
+        fail("unknown command '\(words[1])'. Commands: \(commands.map(\.name).joined(separator: ", ")); see casty-cli --help", code: 1)
+    }
+    // Asked for, the overview is the output; given no command at all, it is the error's explanation.
+    guard words.isEmpty else {
+        print(overview(commands))
+        exit(0)
+    }
+    fail("give a command", code: 1, then: overview(commands))
 }
 if name == "--version" || name == "version" {
     print("casty-cli \(castyVersion)")

@@ -9,7 +9,7 @@
 # node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice, an option
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
 # --no-hls), a --record of a mount a node of one stream does not have (it records its stream as /), a branch's
-# --client-port that is its --port. A root or branch that advertises 0.0.0.0 (the
+# --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
@@ -52,6 +52,11 @@ refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host
 refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
 # An option of one value given twice is a mistake to point at, not a silent choice of the last.
 refuses "--port is given twice ('$port', then '8000')" station --port "$port" --port 8000
+refuses "--mounts names '/live' twice" server --port "$port" --source-password x --mounts /live,/jazz,/live
+# Casty's options have two dashes; a command that does not exist is no request for the overview.
+refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
+refuses "unknown command 'bogus'" help bogus
+refuses "give a command"
 # Options that shape something not asked for are a forgotten option, not a choice.
 refuses "--file is for the built-in station: give --station /m too" server --port "$port" --source-password x --mounts /a --file x.mp3
 refuses "--source and --station are two roots' sources" root --source http://127.0.0.1:9/ --station --port "$port"

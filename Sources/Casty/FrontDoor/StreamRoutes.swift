@@ -89,7 +89,7 @@ enum StreamRoutes {
     }
 
     /// The body of the `404` a player gets for a path with no mount.
-    static func noMountBody(_ path: String) -> String { "No mount here: \(path)" }
+    static func noMountBody(_ path: String) -> String { "No mount here: \(SafeText.logLine(path))" }
 
     /// Hands the connection to a ``Client`` that streams `distributor` to it. With an event-loop group
     /// (``ClientOptions/loops``), a player's connection first moves to the listener loop with the fewest

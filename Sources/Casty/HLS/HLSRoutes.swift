@@ -66,7 +66,7 @@ enum HLSRoutes {
     static func serve(_ exchange: Exchange) {
         guard let (mount, resource) = parse(exchange.path),
               let distributor = exchange.port.hlsMount(at: mount.isEmpty ? "/" : mount) else {
-            return exchange.answer(404, "Not Found", body: "No mount here: \(exchange.path)", headers: ["Cache-Control": "no-cache"])
+            return exchange.answer(404, "Not Found", body: StreamRoutes.noMountBody(exchange.path), headers: ["Cache-Control": "no-cache"])
         }
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: exchange.port.hls, logger: exchange.port.logger)
         let control = exchange.port.control.flatMap { $0.authorizesListeners ? $0 : nil }

@@ -128,7 +128,7 @@ enum AdminRoutes {
             let moving = players.prefix(room ?? players.count)
             for client in moving { client.moveLater(to: destination.distributor) }
             let left = players.count - moving.count
-            exchange.port.logger("admin: \(moving.count) listeners moved from \(found.path) to \(destination.path)"
+            exchange.port.logger("admin: \(moving.count) listener\(moving.count == 1 ? "" : "s") moved from \(found.path) to \(destination.path)"
                 + (left > 0 ? "; \(left) stay, \(destination.path) has its most listeners" : ""))
             answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path), "left": .number(left)])
         case "/admin/whitelist":
