@@ -190,6 +190,28 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("Icecast's /admin/stats answers its XML for the mounts that stream, escaped, admin only; ?mount= asks for one")
+    func adminStats_IsIcecastsXML() async throws {
+        let server = try server()
+        let source = try await source(server)
+        let feeding = keepFeeding(source)  // a title reaches the stream with the next segment cut
+        defer { feeding.cancel() }
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
+        #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&song=Tom+%26+Jerry+%3Clive%3E").hasPrefix("HTTP/1.0 200"))
+        _ = await eventually { ((try? await ask(server, "/admin/stats")) ?? "").contains("<title>Tom &amp; Jerry &lt;live&gt;</title>") }
+        let stats = try await ask(server, "/admin/stats")
+        #expect(stats.contains("<title>Tom &amp; Jerry &lt;live&gt;</title>"), "\(stats)")
+        #expect(stats.contains("Content-Type: text/xml; charset=utf-8\r\n"))
+        #expect(stats.contains("\r\n\r\n<?xml version=\"1.0\"?>\n<icestats>\n<listeners>0</listeners>\n<sources>1</sources>\n"))
+        #expect(stats.contains("<source mount=\"/live\">\n<listeners>0</listeners>\n<listener_peak>0</listener_peak>\n"))
+        #expect(stats.contains("<server_name>Live FM</server_name>") && stats.contains("<bitrate>128</bitrate>"))
+        #expect(!stats.contains("/backup"), "a mount without a stream is not listed, as in Icecast")
+        #expect(stats.hasSuffix("</source>\n</icestats>\n"))
+        #expect(try await ask(server, "/admin/stats.xml?mount=/backup").contains("<sources>0</sources>"))
+        #expect(try await ask(server, "/admin/stats", admin: false).hasPrefix("HTTP/1.0 401"))
+        server.close()
+    }
+
     @Test func legacySource_GetsOK_AndPublishes() async throws {
         let server = try server()
         let source = try await source(server, method: "SOURCE")

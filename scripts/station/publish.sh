@@ -10,7 +10,8 @@
 #       not silent, 660 Hz;
 #   (e) a title set with /admin/metadata (admin credentials) reaches an Icy-MetaData listener (python3 ICY
 #       reader) within 5 s, with intact framing; a second title set with the source's credentials too;
-#   (f) /status.json lists both mounts in icestats.source (an array); /admin/listmounts names both;
+#   (f) /status.json lists both mounts in icestats.source (an array); /admin/listmounts names both; /admin/stats is
+#       Icecast's XML with a source for /live;
 #       /admin/listclients?mount=/live names a connected listener (its User-Agent); the admin answers are
 #       JSON for casty (Icecast 2.4 answers XML);
 #   (g) /admin/killsource?mount=/aac ends the AAC source: /aac answers 404 within 5 s and ffmpeg exits.
@@ -101,6 +102,21 @@ evidence_log "/admin/listmounts" "$TMP/listmounts.txt"
 check "(f) /admin/listmounts answered 200 naming /live and /aac" \
     "(f) /admin/listmounts answered $code: $(head -c 300 "$TMP/listmounts.txt" 2>/dev/null)" \
     ok_and_has "$code" "$TMP/listmounts.txt" /live /aac
+# Icecast's monitoring call: XML that monitoring tools parse (here Python's XML parser), with each mount a source.
+code=$(admin_get "admin:$ADMIN_PW" /admin/stats "$TMP/stats.xml")
+evidence_log "/admin/stats" "$TMP/stats.xml"
+stats_parse() {
+    [ "$code" = 200 ] && python3 - "$TMP/stats.xml" <<'PY'
+import sys, xml.etree.ElementTree as tree
+root = tree.parse(sys.argv[1]).getroot()
+sources = {source.get("mount"): source for source in root.findall("source")}
+live = sources["/live"]
+assert root.tag == "icestats" and int(live.findtext("listeners")) >= 0, "no listeners"
+assert live.findtext("server_type").startswith("audio/"), live.findtext("server_type")
+PY
+}
+check "(f) /admin/stats is XML: icestats with a source mount=\"/live\", its listeners and server_type" \
+    "(f) /admin/stats answered $code: $(head -c 300 "$TMP/stats.xml" 2>/dev/null)" stats_parse
 # A listener that stays for the listing (meta2 leaves as soon as it has seen its title, which a fast server
 # delivers before this point).
 listen_start listed "$BASE/live" 8 --ua "casty-publish-listener/3"

@@ -44,7 +44,7 @@ enum StatusPage {
     }
 
     /// Icecast's fields for one source (`listenurl`: where a player reaches it, when known).
-    private static func source(_ stat: Stat, listenURL: String? = nil) -> [(String, JSONValue)] {
+    static func source(_ stat: Stat, listenURL: String? = nil) -> [(String, JSONValue)] {
         var source: [(String, JSONValue)] = [
             ("listeners", .number(stat.listeners)),
             ("listener_peak", .number(stat.peakListeners)),

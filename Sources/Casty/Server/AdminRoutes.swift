@@ -70,6 +70,9 @@ enum AdminRoutes {
         guard isAdmin(exchange, BasicAuth(header: exchange.request.headers["Authorization"])) else { return unauthorized(exchange) }
         let mount = exchange.query("mount")
         switch exchange.path {
+        case "/admin/stats", "/admin/stats.xml":
+            exchange.answer(200, "OK", body: AdminStats.xml(exchange, mounts),
+                            headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
         case "/admin/listmounts":
             answer(exchange, 200, "OK", ["mounts": .list(mounts.all.map { mount in
                 let stat = mount.distributor.assumeIsolated { $0.stat() }

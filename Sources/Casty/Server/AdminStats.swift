@@ -1,0 +1,76 @@
+internal import CastyNet
+internal import Icy
+
+/// Icecast's `/admin/stats` (and `/admin/stats.xml`): the server's counters and each streaming mount's, as the
+/// XML that Icecast's monitoring tools read (munin and Nagios plugins, exporters written for Icecast) — the one
+/// admin call answered in XML, since its only use is to be read by such a tool:
+///
+///     <?xml version="1.0"?>
+///     <icestats>
+///       <listeners>3</listeners><sources>1</sources><server_id>Casty</server_id>
+///       <source mount="/live">
+///         <listeners>3</listeners><listener_peak>5</listener_peak><listenurl>http://radio.example:8000/live</listenurl>
+///         <server_name>Live FM</server_name>…<title>Artist - Song</title>
+///         <total_bytes_read>…</total_bytes_read><total_bytes_sent>…</total_bytes_sent>
+///       </source>
+///     </icestats>
+///
+/// Like Icecast, it lists the mounts that stream; `?mount=/live` asks for that one. The fields are those of
+/// `/status-json.xsl` (``StatusPage/source(_:listenURL:)``), under the same names.
+enum AdminStats {
+    /// The document for `mounts` as `exchange` asks for it.
+    static func xml(_ exchange: Exchange, _ mounts: MountTable) -> String {
+        let base = StatusRoutes.listenBase(exchange)
+        let asked = exchange.query("mount")
+        let streaming = mounts.all.compactMap { mount -> (String, Stat)? in
+            let stat = mount.distributor.assumeIsolated { $0.stat() }
+            return stat.context != nil && (asked == nil || asked == mount.path) ? (mount.path, stat) : nil
+        }
+        var lines = ["<?xml version=\"1.0\"?>", "<icestats>"]
+        lines.append(element("listeners", String(streaming.reduce(0) { $0 + $1.1.listeners })))
+        lines.append(element("sources", String(streaming.count)))
+        lines.append(element("server_id", "Casty"))
+        for (path, stat) in streaming {
+            lines.append("<source mount=\"\(escaped(path))\">")
+            for (name, value) in StatusPage.source(stat, listenURL: base + URLQuery.encodePath(path)) {
+                lines.append(element(name, text(value)))
+            }
+            lines.append(element("total_bytes_read", String(stat.bytesIn)))
+            lines.append(element("total_bytes_sent", String(stat.bytesOut)))
+            lines.append("</source>")
+        }
+        lines.append("</icestats>")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func element(_ name: String, _ text: String) -> String {
+        "<\(name)>\(escaped(text))</\(name)>"
+    }
+
+    /// A field's value as XML text.
+    private static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .text(let text): text
+        case .number(let number): String(number)
+        default: value.encoded
+        }
+    }
+
+    /// `text` with XML's five special characters escaped, and control characters (which XML 1.0 cannot hold)
+    /// left out.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&apos;"
+            case _ where scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r": continue
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
