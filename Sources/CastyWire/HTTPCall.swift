@@ -38,6 +38,8 @@ public enum HTTPCall {
         }
         var head = "POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\nUser-Agent: Casty\r\nConnection: close\r\n"
             + "Content-Length: \(body.count)\r\n"
+        var headers = headers
+        if let authorization = url.authorization, headers["Authorization"] == nil { headers["Authorization"] = authorization }
         for field in headers.fields { head += "\(field.name): \(field.value.filter { $0 != "\r" && $0 != "\n" })\r\n" }
         let request = Array((head + "\r\n").utf8) + body
         let remaining = timeout - (ContinuousClock.now - started)

@@ -9,6 +9,10 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
     public var path: String
     /// Whether it is an `https://` URL: the connection is TLS, and the server's certificate is checked.
     public var secure: Bool
+    /// The login the URL carries (`http://user:password@host/`, its `%XX` escapes decoded), sent to the server
+    /// as Basic auth (``authorization``), as Icecast's relays send theirs: never in ``description``, so never in
+    /// a log line.
+    public var login: String?
 
     /// Makes a URL from its parts.
     public init(host: String, port: UInt16, path: String = "/", secure: Bool = false) {
@@ -25,11 +29,37 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
         let secure = lowered.hasPrefix("https://")
         guard secure || lowered.hasPrefix("http://") else { return nil }
         let rest = text.dropFirst(secure ? "https://".count : "http://".count)
-        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        var authority = rest.prefix { $0 != "/" && $0 != "?" }
         var path = String(rest.dropFirst(authority.count))
         if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+        var login: String?
+        if let at = authority.lastIndex(of: "@") {
+            guard let decoded = Self.percentDecoded(authority[..<at]), !decoded.isEmpty else { return nil }
+            login = decoded.contains(":") ? decoded : decoded + ":"
+            authority = authority[authority.index(after: at)...]
+        }
         guard let (host, port) = Self.authority(authority) else { return nil }
         self.init(host: host, port: port ?? (secure ? 443 : 80), path: path, secure: secure)
+        self.login = login
+    }
+
+    /// The `Authorization` header value for ``login``, if the URL carries one.
+    public var authorization: String? {
+        login.map { "Basic " + Base64.encode(Array($0.utf8)) }
+    }
+
+    /// `text` with its `%XX` escapes decoded (a password may hold `@` or `:` written so); `nil` if an escape is
+    /// broken or the bytes are not UTF-8.
+    private static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next(), let low = iterator.next(),
+                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     /// Reads `host[:port]`, `[v6]` or `[v6]:port`: the host without brackets, and the port if one is written;
@@ -85,8 +115,14 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Where a redirect's `Location` points, relative to this URL (`/other` keeps host and port).
     public func resolving(_ location: String) -> StreamURL? {
-        if let absolute = StreamURL(location) { return absolute }
+        if var absolute = StreamURL(location) {
+            // The login goes on to the same server only: a redirect elsewhere must not learn it.
+            if absolute.login == nil, absolute.host == host, absolute.port == port, absolute.secure == secure { absolute.login = login }
+            return absolute
+        }
         guard location.hasPrefix("/") else { return nil }
-        return StreamURL(host: host, port: port, path: location, secure: secure)
+        var relative = StreamURL(host: host, port: port, path: location, secure: secure)
+        relative.login = login
+        return relative
     }
 }

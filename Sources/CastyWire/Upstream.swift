@@ -48,6 +48,8 @@ public enum Upstream {
         while true {
             let connection = try await connect(current, loop: loop, timeout: timeout, receiveBuffer: receiveBuffer)
             var request: [UInt8] = []
+            var headers = headers
+            if let authorization = current.authorization, headers["Authorization"] == nil { headers["Authorization"] = authorization }
             sendRequest(host: current.authority, feed: current.path, metadata: metadata, headers: headers) { request += $0 }
             let answer = await ReplyReader.read(
                 connection, request: request, url: current, timeout: timeout, segmentBytes: segmentBytes, audioOnly: audioOnly,

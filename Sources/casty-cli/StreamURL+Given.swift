@@ -7,10 +7,6 @@ extension StreamURL {
     static func given(_ text: String, in what: String? = nil) throws -> StreamURL {
         guard let url = StreamURL(text) else {
             let place = what.map { "\($0): " } ?? ""
-            // user:password@host: a well-formed URL, but Casty sends no credentials upstream.
-            if let scheme = text.firstRange(of: "://"), text[scheme.upperBound...].prefix(while: { $0 != "/" }).contains("@") {
-                throw UsageError(place + "a URL with credentials (user:…@host) is not supported: \(StreamURL.shown(text))")
-            }
             throw UsageError(place + "not an http(s)://host:port/path URL: \(StreamURL.shown(text))")
         }
         return url

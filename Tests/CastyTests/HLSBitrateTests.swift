@@ -1,3 +1,4 @@
+@testable import CastyWire
 import Testing
 
 @testable import Casty

@@ -188,6 +188,21 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station URL with a login (http://user:password@host/) is asked with Basic auth, as Icecast's relays ask theirs")
+    func upstreamWithALogin_IsAskedWithBasicAuth() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            streamICY(to: connection, metaint: 1000, count: 4, interval: .milliseconds(5))
+        }
+        var url = upstream.url
+        url.login = "relay:s3cret"
+        let proxy = proxy(url)
+        try await proxy.start()
+        #expect(upstream.requests.value.first?.headers["Authorization"] == "Basic " + Base64.encode(Array("relay:s3cret".utf8)))
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func refusedUpstream_FailsWithAClearError() async throws {
         // Port 1 (tcpmux) has no listener on any machine this runs on: a port closed by the test itself could
         // be taken again by another test running in parallel.

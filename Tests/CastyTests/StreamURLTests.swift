@@ -19,7 +19,7 @@ struct StreamURLTests {
     }
 
     @Test(arguments: ["httpss://secure/", "ftp://x/", "http://", "http://:80/", "http://host:0/", "http://host:70000/",
-                      "http://[::1/", "http://a:b:c/", "http://user@host/", "radio.example.org:8000"])
+                      "http://[::1/", "http://a:b:c/", "http://@host/", "http://u:p%zz@host/", "radio.example.org:8000"])
     func otherText_IsNotAStreamURL(text: String) {
         #expect(StreamURL(text) == nil)
     }
@@ -48,6 +48,19 @@ struct StreamURLTests {
     func givenTexts_AreShownWithoutSecrets(text: String, shown: String) {
         #expect(StreamURL.shown(text) == shown)
         #expect(CastyError.badURL(text).description.hasSuffix(shown))
+    }
+
+    @Test("A URL's login (user:password@, escapes decoded) is sent as Basic auth, never shown, and kept through redirects on the same server only")
+    func login_IsBasicAuth_NeverShown_KeptOnTheSameServer() throws {
+        let url = try #require(StreamURL("http://relay:p%40ss:w@radio.example:8000/live?token=t"))
+        #expect(url.host == "radio.example" && url.port == 8000 && url.path == "/live?token=t")
+        #expect(url.login == "relay:p@ss:w")
+        #expect(url.authorization == "Basic " + Base64.encode(Array("relay:p@ss:w".utf8)))
+        #expect(!url.description.contains("p@ss") && !url.description.contains("relay"))
+        #expect(url.resolving("/other")?.login == url.login)
+        #expect(url.resolving("http://radio.example:8000/moved")?.login == url.login)
+        #expect(url.resolving("http://elsewhere.example:8000/live")?.login == nil, "another server does not learn it")
+        #expect(StreamURL("http://user@host/")?.login == "user:")
     }
 
     @Test func redirectLocations_ResolveAgainstTheURL() {

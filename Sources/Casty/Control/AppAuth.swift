@@ -1,3 +1,4 @@
+internal import CastyWire
 /// How Casty proves itself to the platform's application, or how the application proves itself to Casty: the
 /// coordinator's three styles, written `basic:USER:PASSWORD`, `bearer:TOKEN` or `custom:HEADER-VALUE` (a whole
 /// `Authorization` value). Never shown in a log: its ``description`` names the style only.

@@ -1,3 +1,4 @@
+internal import CastyWire
 internal import CastyNet
 internal import Icy
 

@@ -1,3 +1,4 @@
+internal import CastyWire
 /// Just enough of WebSocket (RFC 6455) to push title events to a page: the opening handshake, unmasked frames
 /// from the server (text for the events, ping for the heartbeat, pong and close for answers), and
 /// ``WebSocketReader`` for the few frames a page sends. No packages: the handshake's SHA-1 and base64 are
