@@ -115,6 +115,10 @@ extension StationServerTests {
         #expect(status.hasPrefix("HTTP/1.0 405") && status.contains("Allow: GET, HEAD\r\n"), "\(status)")
         let admin = try await answer("POST /admin/listmounts HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         #expect(admin.hasPrefix("HTTP/1.0 405") && admin.contains("Allow: GET\r\n"), "\(admin)")
+        #expect(admin.hasSuffix("\r\n\r\n{\"error\":\"/admin/listmounts takes GET.\"}\n"), "an API's refusal is JSON too: \(admin)")
+        #expect(status.hasSuffix("\r\n\r\n/status.json takes GET, HEAD.\n"))
+        let commands = try await answer("GET /commands/report HTTP/1.0\r\n\r\n")
+        #expect(commands.hasPrefix("HTTP/1.0 404") && commands.contains("{\"error\":\"the command API is off"), "\(commands)")
         // A path nothing answers stays 404, whatever the method.
         let nowhere = try await answer("POST /nowhere HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         #expect(nowhere.hasPrefix("HTTP/1.0 404"), "\(nowhere)")

@@ -18,7 +18,7 @@ internal import Icy
 enum CommandRoutes {
     static func call(_ exchange: Exchange) {
         guard let control = exchange.port.control, let auth = control.configuration.commandsAuth, let mounts = exchange.port.mounts else {
-            return exchange.answer(404, "Not Found", body: "The command API is off on this node.")
+            return json(exchange, 404, "Not Found", .object([("error", .text("the command API is off on this node (no --commands-auth)"))]))
         }
         guard auth.admits(exchange.request.headers["Authorization"]) else {
             let sent = exchange.request.headers["Authorization"] != nil

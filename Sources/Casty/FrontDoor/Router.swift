@@ -123,7 +123,13 @@ struct Router: Sendable {
         if !taken.isEmpty {
             let allow = Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
             exchange.port.logger("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
-            exchange.answer(405, "Method Not Allowed", body: "\(exchange.path) takes \(allow).", headers: ["Allow": allow])
+            let message = "\(exchange.path) takes \(allow)."
+            // The APIs answer JSON, their refusals too: a script reads `error` whatever went wrong.
+            if ["/admin/", "/api/", "/commands/"].contains(where: exchange.path.hasPrefix) {
+                return exchange.answer(405, "Method Not Allowed", body: JSONValue.object([("error", .text(message))]).encoded,
+                                       headers: ["Allow": allow, "Content-Type": "application/json"])
+            }
+            exchange.answer(405, "Method Not Allowed", body: message, headers: ["Allow": allow])
         } else if routes.contains(where: { $0.methods.contains(method) }) {
             StreamRoutes.noMount(exchange)
         } else {
