@@ -25,6 +25,13 @@ public enum SocketError: Error, Equatable, Sendable, CustomStringConvertible {
     /// accepted, or the session broke; the text says which.
     case tls(String)
 
+    /// Whether the peer reset the connection (`ECONNRESET`, or `EPIPE` on a write after it): how a player that
+    /// quits with audio unread mostly leaves — its leaving, not a fault.
+    public var isReset: Bool {
+        guard case .failed(_, let code, _) = self else { return false }
+        return code == ECONNRESET || code == EPIPE
+    }
+
     /// Builds the error for a failed call from the current `errno`.
     ///
     /// `EAGAIN`/`EWOULDBLOCK` become ``blocked`` and `EMFILE`/`ENFILE` become ``outOfDescriptors``.

@@ -93,6 +93,29 @@ struct StrangerTextTests {
         port.close()
     }
 
+    @Test("A player that quits with audio unread (its kernel resets the connection) is said to have closed it, not as a failure")
+    func playerThatResets_IsSaidToHaveClosed() async throws {
+        let lines = Locked<[String]>([])
+        let distributor = Distributor(loop: loop)
+        distributor.send(.reply(next: 0, context: testContext()))
+        let port = try ClientPort(
+            distributor: distributor, address: .loopback(port: 0), logger: EventLog { line in lines.update { $0.append(line) } })
+        let player = try await TestPeer.connect(to: port.address, on: loop, reading: false)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await eventually { lines.value.contains { $0.contains("joined") } })
+        let segments = testSegments(40)
+        for segment in segments.prefix(3) { distributor.send(.data(segment.number, segment)) }
+        try await Task.sleep(for: .milliseconds(100))  // the segments wait unread in the player's buffer
+        await player.close()
+        for segment in segments.dropFirst(3) {  // the next sends meet the reset
+            distributor.send(.data(segment.number, segment))
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await eventually { lines.value.contains { $0.contains("left after") } }, "\(lines.value)")
+        #expect(lines.value.contains { $0.contains("(closed by the player (reset))") }, "\(lines.value)")
+        port.close()
+    }
+
     @Test func upstreamControlBytes_NeitherReachListenersHeadersNorTheLog() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array(

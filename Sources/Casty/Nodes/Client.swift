@@ -341,7 +341,13 @@ public actor Client: LoopNode {
         onLeave = nil
         guard wasStreaming else { return }
         let duration = seconds(ContinuousClock.now - joined)
-        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(error.map { "\($0)" } ?? "closed")):"
+        // A player that quits mostly resets its connection (it closes with audio unread): that is its leaving, not a fault.
+        let why: String = switch error {
+        case nil: "closed"
+        case let error? where error.isReset: "closed by the \(isBranch ? "branch" : "player") (reset)"
+        case let error?: "\(error)"
+        }
+        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(why)):"
             + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
     }
 }

@@ -456,7 +456,7 @@ struct DistributorCore<Listener: Hashable> {
     /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one.
     private mutating func restartNumbering(at first: Int, stream: UInt64) -> [Action] {
         let links = listeners.filter { branchOf[$0] != nil }
-        let was = next.map { " (the last stream was at \($0))" } ?? ""
+        let was = next.map { " (the last one was at \($0))" } ?? ""
         counters.gaps += 1
         next = first
         streamFirst = first
@@ -466,8 +466,9 @@ struct DistributorCore<Listener: Hashable> {
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
         let closing = links.isEmpty ? "" : "; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it"
-        return [.log("distributor: new stream \(Context.streamText(stream)): numbering restarts at \(first)\(was);"
-            + " counted as one gap\(closing)")] + links.map { .stop($0) }
+        // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine.
+        return [.log("distributor: new stream \(Context.streamText(stream)) (its source or upstream changed): its segments are"
+            + " numbered from \(first)\(was); listeners play on, one gap counted\(closing)")] + links.map { .stop($0) }
     }
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
