@@ -37,6 +37,7 @@ enum RootCommand: Command {
           --status-every S    seconds between status lines (default 10; one stream only)
           --tree-key K        close the tree: branches must send this key (players need none);
                               --tree-key-file F reads it from the first line of a file instead
+        \(PortOptions.usage)
 
         SRT callers publish a root of many mounts as they publish casty-cli server (libsrt is loaded at
         start-up: apt-get install libsrt1.5-gnutls; see README, "Publishing with SRT"):

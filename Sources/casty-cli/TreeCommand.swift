@@ -36,7 +36,11 @@ enum TreeCommand: Command {
             } catch {
                 // Reached, but with no such mount: said so, not "not reachable".
                 if nodes == 0, !query.isEmpty, case .notAStream(_, let answer) = error, case .status(404, _) = answer {
-                    throw ServeError("\(url.authority) has no mount \(root.path) (GET /tree\(query) answered 404)")
+                    // A Casty node answers /tree without a mount; another server (Icecast) has no /tree at all.
+                    let casty = (try? await Upstream.fetchText(StreamURL(host: url.host, port: url.port, path: "/tree"))) != nil
+                    throw ServeError(casty
+                        ? "\(url.authority) has no mount \(root.path) (GET /tree\(query) answered 404)"
+                        : "\(url.authority) is not a Casty node (GET /tree answered 404): give the address of a Casty root or branch")
                 }
                 if nodes == 0 { throw ServeError("\(url.authority) is not reachable as a Casty tree node: \(error)") }
                 print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
@@ -47,7 +51,7 @@ enum TreeCommand: Command {
             guard fields.isTreeNode else {
                 // A proxy or a station answers a line too, with no place in a tree (address=-).
                 let what = line.hasPrefix("address=-")
-                    ? "\(url.authority) is a Casty node of no tree (a proxy or a station, not a root or a branch)"
+                    ? "\(url.authority) is a Casty node of no tree (a proxy, a station or a station server, not a root or a branch)"
                     : "\(url.authority) answered GET /tree with something other than a Casty tree node's line"
                 if nodes == 0 { throw ServeError(what) }
                 print(String(repeating: "  ", count: indent) + what)

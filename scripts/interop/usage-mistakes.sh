@@ -92,4 +92,12 @@ warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
 check "--version prints the release" bash -c "'$CLI' --version | grep -qE '^casty-cli [0-9]+\\.[0-9]+\\.[0-9]+\$'"
 # `casty-cli help <command>` is that command's help, as `<command> --help` prints it.
 check "help tree prints tree's usage" bash -c "'$CLI' help tree | head -1 | grep -qF 'usage: casty-cli tree'"
+# `tree` of a server that is no Casty node (Python's file server: 404 for /tree, as Icecast answers) says so, rather
+# than that the mount is missing.
+web=$(free_port)
+(cd "$TMP" && exec python3 -m http.server "$web" --bind 127.0.0.1 >/dev/null 2>&1) &
+web_pid=$!
+wait_until 5 listening "$web" || true
+refuses "127.0.0.1:$web is not a Casty node (GET /tree answered 404)" tree "http://127.0.0.1:$web/live"
+kill "$web_pid" 2>/dev/null || true
 ((failures == 0))
