@@ -22,8 +22,9 @@ package final class UpstreamLink: @unchecked Sendable {
     /// How long after its last data a peer has answered a keepalive probe, if it is there: the first probe leaves
     /// after 1 s of quiet (``Connection/probeWhenQuiet()``), and its answer takes a round trip.
     static let probeAnswered: Duration = .seconds(2)
-    /// How long a peer that has answered while quiet is believed without a fresh answer: five probes.
-    static let answerBelieved: Duration = .seconds(5)
+    /// How long a peer that has answered while quiet is believed without a fresh answer: four probes (an answer
+    /// can come late on a loaded host), not so many that a path gone in a quiet passage is kept for long.
+    static let answerBelieved: Duration = .seconds(4)
 
     /// How long the link may go without data, past `silence`, while its peer's host answers keepalive probes
     /// (``Connection/peerAnswersWhileQuiet(within:)``): for a stream whose segments may come far apart (a quiet AAC or
