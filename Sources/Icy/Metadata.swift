@@ -126,24 +126,17 @@ private struct MetadataScanner {
         return text.count
     }
 
-    /// `value` with the `'` of every `';` that a `Key=` follows written as `’`: written between quotes, it reads
-    /// back as one value.
+    /// `value` with the `'` of every `';` written as `’`: written between quotes, it reads back as one value —
+    /// by Casty, which ends a value only at a `';` before another `Key=` or the end, and by the many players that
+    /// end it at the first `';` (a title `Show';CastyPath='…` cannot forge a field, and `Hello';` loses nothing).
     static func unforgeable(_ value: String) -> String {
         guard value.unicodeScalars.contains("'") else { return value }
-        let scanner = MetadataScanner(value)
-        var scalars = String.UnicodeScalarView()
-        for (index, scalar) in scanner.text.enumerated() {
-            scalars.append(scalar == "'" && scanner.closesBeforeField(at: index) ? "\u{2019}" : scalar)
+        let scalars = Array(value.unicodeScalars)
+        var written = String.UnicodeScalarView()
+        for (index, scalar) in scalars.enumerated() {
+            written.append(scalar == "'" && index + 1 < scalars.count && scalars[index + 1] == ";" ? "\u{2019}" : scalar)
         }
-        return String(scalars)
-    }
-
-    /// Whether the `'` at `quote` is followed by `;`, blanks and a `Key=`: where a reader ends a quoted value.
-    private func closesBeforeField(at quote: Int) -> Bool {
-        guard quote + 1 < text.count, text[quote + 1] == ";" else { return false }
-        var after = quote + 2
-        while after < text.count, text[after].properties.isWhitespace || text[after] == "\0" { after += 1 }
-        return startsField(at: after)
+        return String(written)
     }
 
     /// Whether a `Key=` begins at `index`.

@@ -9,7 +9,7 @@ struct MetadataTests {
     }
 
     @Test(arguments: [
-        "Don't Stop Me Now", "Rock'n'Roll; Part 2", "a';b", "';", "trailing'", "Ünïcödé ♫", "",
+        "Don't Stop Me Now", "Rock'n'Roll; Part 2", "a' ;b", "'", "trailing'", "Ünïcödé ♫", "",
     ])
     func titlesWithQuotesAndSemicolons_RoundTrip(title: String) {
         let built = Metadata(streamTitle: title, streamURL: "http://x/")
@@ -17,6 +17,18 @@ struct MetadataTests {
         #expect(parsed.streamTitle == title)
         #expect(parsed.streamURL == "http://x/")
         #expect(parsed == built)
+    }
+
+    @Test("A title that holds '; is written with ’; so that a player that ends a title at the first '; (VLC) reads all of it", arguments: [
+        ("a';b", "a\u{2019};b"), ("Hello';", "Hello\u{2019};"), ("';", "\u{2019};"),
+    ])
+    func titleHoldingQuoteSemicolon_IsWhole_ForEveryReader(title: String, written: String) throws {
+        let bytes = Metadata(streamTitle: title).bytes
+        #expect(Metadata(parsing: bytes).streamTitle == written)
+        // As such a player reads it: from StreamTitle=' to the first ';.
+        let text = String(decoding: bytes, as: UTF8.self)
+        let value = try #require(text.split(separator: "StreamTitle='").first?.split(separator: "';", omittingEmptySubsequences: false).first)
+        #expect(String(value) == written)
     }
 
     @Test("A title that holds ';Key= is written so that it reads back as one title: it cannot forge a field (CastyPath on a tree link)")
