@@ -212,6 +212,19 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("An admin call naming a mount without its slash (mount=live) is told the name it meant")
+    func adminCall_MountWithoutItsSlash_IsToldTheName() async throws {
+        let server = try server()
+        let source = try await source(server)
+        await sendAudio(source, Self.silentFrames(20))
+        let title = try await ask(server, "/admin/metadata?mount=live&mode=updinfo&song=X")
+        #expect(title.hasPrefix("HTTP/1.0 404") && title.contains("no source on live (mount names start with /: mount=/live)"), "\(title)")
+        let clients = try await ask(server, "/admin/listclients?mount=backup")
+        #expect(clients.contains("no mount backup (mount names start with /: mount=/backup)"), "\(clients)")
+        #expect(!(try await ask(server, "/admin/listclients?mount=nowhere")).contains("start with /"))
+        server.close()
+    }
+
     @Test func legacySource_GetsOK_AndPublishes() async throws {
         let server = try server()
         let source = try await source(server, method: "SOURCE")

@@ -56,7 +56,7 @@ enum AdminRoutes {
             return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= (or artist= and title=) are needed")])
         }
         guard let source = live else {
-            return answer(exchange, 404, "Not Found", ["error": .text("no source on \(path)")])
+            return answer(exchange, 404, "Not Found", ["error": .text("no source on \(SafeText.logLine(path))\(slashHint(path, mounts))")])
         }
         source.assumeIsolated { $0.setTitle(song) }
         answer(exchange, 200, "OK", ["mount": .text(path), "title": .text(SafeText.printable(song))])
@@ -190,7 +190,14 @@ enum AdminRoutes {
     /// `404` for a mount that does not exist; `400` when the call names none (a mistake in the call itself).
     private static func noMount(_ exchange: Exchange, _ mount: String?) {
         guard let mount else { return answer(exchange, 400, "Bad Request", ["error": .text("no mount given: add ?mount=/…")]) }
-        answer(exchange, 404, "Not Found", ["error": .text("no mount \(mount)")])
+        let hint = exchange.port.mounts.map { slashHint(mount, $0) } ?? ""
+        answer(exchange, 404, "Not Found", ["error": .text("no mount \(SafeText.logLine(mount))\(hint)")])
+    }
+
+    /// For `mount=live`, when `/live` is a mount: Icecast's mount names start with a slash, and a tool's
+    /// configuration may have lost it.
+    private static func slashHint(_ name: String, _ mounts: MountTable) -> String {
+        !name.hasPrefix("/") && mounts.mount(at: "/" + name) != nil ? " (mount names start with /: mount=/\(SafeText.logLine(name)))" : ""
     }
 
     private static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, _ fields: KeyValuePairs<String, JSONValue>) {
