@@ -34,6 +34,11 @@ package struct CivilTime: Sendable, Equatable {
     private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
+    /// The Common Log Format's date, as web servers' and Icecast's access logs write it: `05/Dec/2026:04:58:02 +0000`.
+    package var commonLogDate: String {
+        "\(pad(day))/\(Self.monthNames[month - 1])/\(pad(year, 4)):\(pad(hour)):\(pad(minute)):\(pad(second)) +0000"
+    }
+
     /// ISO 8601 with milliseconds: `2026-12-02T16:34:24.123Z`.
     package var iso8601: String {
         "\(date)T\(pad(hour)):\(pad(minute)):\(pad(second)).\(pad(millisecond, 3))Z"

@@ -9,7 +9,9 @@ import Glibc
 /// through TLS and CDNs (`branch`, `proxy`, `station`) as much as `server` and `root`.
 enum PortOptions {
     /// The option names that take a value.
-    static let names: Set<String> = ["trusted-proxy", "cors-origins", "loops", "hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every"]
+    static let names: Set<String> = [
+        "trusted-proxy", "cors-origins", "loops", "hls-dir", "hls-target", "hls-window", "record", "record-dir", "record-every", "access-log",
+    ]
     /// The flags.
     static let flags: Set<String> = ["no-hls", "record-titles"]
 
@@ -29,6 +31,8 @@ enum PortOptions {
           --record-dir DIR          where recordings go (default ./recordings)
           --record-every S          start a new recording file every S seconds of audio (default 3600)
           --record-titles           also start a new file at every title change
+          --access-log FILE         append one line per listener that leaves (Combined Log Format, as
+                                    Icecast's access.log: address, time, request, bytes, agent, seconds)
         """
 
     /// `--cors-origins`: `*` allows any origin (`nil`, the default); a list is read as browsers write origins
@@ -65,6 +69,13 @@ enum PortOptions {
         }
         if let text = arguments.value("cors-origins") {
             options.corsOrigins = try corsOrigins(text)
+        }
+        if let path = arguments.value("access-log") {
+            do {
+                options.accessLog = try AccessLog(path: path, logger: .standardError)
+            } catch {
+                throw UsageError("--access-log \(path): \(error)")
+            }
         }
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let loops = try arguments.integer("loops", default: cores, in: 0...256)

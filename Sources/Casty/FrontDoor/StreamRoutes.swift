@@ -104,6 +104,7 @@ enum StreamRoutes {
         onLeave: (@Sendable () -> Void)?
     ) {
         var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
+        listening.address = exchange.clientIP
         let port = exchange.port
         // A closed tree's links are for branches with its key: where this port places no branches (a branch's
         // player port), a branch without it is served as a player like any other — the plain stream, which any

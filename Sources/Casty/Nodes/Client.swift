@@ -40,6 +40,8 @@ public actor Client: LoopNode {
     private var sentTitleVersion = 0
     /// Whether the listener got its first segment, in its entry form (it starts on a frame, after a tag).
     private var entered = false
+    /// The bytes it was sent (audio and metadata), for the access log.
+    private var sentBytes = 0
     /// The number of the last segment the listener got. One that does not follow it (after segments it skipped,
     /// or on another mount it was moved to), and the first of a new stream (``StreamSegment/opensStream``: a
     /// source that returned, a fallback), are sent in their entry form too: the audio before the first frame
@@ -185,6 +187,9 @@ public actor Client: LoopNode {
         // The distributor follows its reply with the burst, in this same turn of the loop: after that,
         // delivery turns lossy.
         loop.execute { [self] in assumeIsolated { $0.policy?.burstEnded() } }
+        options.accessLog?.opened(id, AccessLog.Session(
+            address: listening.address, request: listening.requestLine, referer: listening.referer, agent: listening.userAgent,
+            started: joined))
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) joined: \(listening.summary)"
             + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")
     }
@@ -254,6 +259,7 @@ public actor Client: LoopNode {
         connection.write(bytes)
         ahead += bytes.count
         distributor.tally.count(bytesOut: bytes.count)
+        sentBytes += bytes.count
     }
 
     /// What was sent ahead of a segment will not be followed by it (the source ended, or was moved away from): a
@@ -305,6 +311,7 @@ public actor Client: LoopNode {
 
     private func delivered(_ count: Int, _ number: Int, _ segment: StreamSegment) {
         distributor.tally.count(bytesOut: count)
+        sentBytes += count
         entered = true
         lastNumber = number
         lastSegment = segment
@@ -347,6 +354,7 @@ public actor Client: LoopNode {
         case let error? where error.isReset: "closed by the \(isBranch ? "branch" : "player") (reset)"
         case let error?: "\(error)"
         }
+        options.accessLog?.closed(id, bytes: sentBytes)
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(why)):"
             + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
     }
@@ -374,6 +382,8 @@ public struct ListenerInfo: Sendable, Equatable {
 public struct ClientOptions: Sendable {
     /// A peer that has not sent its whole request by then is dropped (Icecast uses 15 s).
     public var headerTimeout: Duration = .seconds(15)
+    /// Where each listener that leaves gets its line (``AccessLog``), if anywhere.
+    public var accessLog: AccessLog?
     /// A listener skipping segments for longer than this is disconnected.
     public var maxBehind: Duration = .seconds(10)
     /// A branch skipping segments for longer than this is disconnected: a branch that cannot keep up has most

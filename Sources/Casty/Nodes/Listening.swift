@@ -27,6 +27,12 @@ struct Listening: Sendable, Equatable {
     var summary: String
     /// Its `User-Agent`, if it sent one (the admin API's JSON drops control characters).
     var userAgent: String?
+    /// Its request line as the access log writes it, the query hidden: `GET /live?… HTTP/1.1`.
+    var requestLine: String
+    /// The page it came from (`Referer`), if it said.
+    var referer: String?
+    /// Its address (behind a trusted proxy, the real one), for the access log; set by the route.
+    var address = ""
     /// The page's origin, for a browser's cross-origin request (CORS).
     var origin: String?
     /// Whether the peer looks like a web browser (its `User-Agent` starts with `Mozilla/`, as every browser's
@@ -50,6 +56,8 @@ struct Listening: Sendable, Equatable {
         // The query is not told: players log in with tokens in it (`?token=…`).
         let query = request.path.contains("?") ? "?…" : ""
         summary = "\(request.method.rawValue) \(request.pathWithoutQuery)\(query) (\(userAgent ?? "no user agent"))"
+        requestLine = "\(request.method.rawValue) \(request.pathWithoutQuery)\(query) \(request.version.rawValue)"
+        referer = request.headers["Referer"]
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
         // numbers cost nothing, and a player ignores metadata keys it does not know.
         if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {

@@ -1,0 +1,123 @@
+public import CastyNet
+internal import Dispatch
+internal import Glibc
+internal import Synchronization
+
+/// One line per listener that has left, in the Combined Log Format that Icecast's `access.log` and web servers
+/// write — what a station's listener-hour and royalty reports, and `fail2ban`, are made from:
+///
+///     192.0.2.7 - - [05/Dec/2026:04:58:02 +0000] "GET /live HTTP/1.1" 200 1925120 "-" "VLC/3.0.20 LibVLC/3.0.20" 120
+///
+/// — the listener's address (behind a trusted proxy, the real one), the time it left, its request (a query is
+/// written `?…`: players log in with tokens there), the status, the bytes it was sent, its `Referer` and
+/// `User-Agent`, and the seconds it listened. Every listener has its line, however many leave at once (the
+/// server's log sums joins and leaves past a budget).
+///
+/// The file is opened for appending (so `logrotate`'s `copytruncate` works) and written from a queue of its
+/// own: a listener leaving never waits for the disk on the event loop. A write that fails is said once on the
+/// server's log, and the lines go on being tried.
+public final class AccessLog: Sendable {
+    private let path: String
+    private let fd: Int32
+    private let queue = DispatchQueue(label: "casty.access-log")
+    private let logger: EventLog
+    /// Whether the last write failed: said once, until one succeeds again.
+    private let failing = Atomic<Bool>(false)
+
+    /// A listener still listening: its line but for the bytes and the seconds, and when it started.
+    struct Session: Sendable {
+        let address: String, request: String, referer: String?, agent: String?
+        let started: ContinuousClock.Instant
+    }
+    /// The listeners still listening, by their client's id: those the server stops with get their line too.
+    private let open = Mutex<[Int: Session]>([:])
+
+    /// Opens (creating) `path` for appending; throws a phrase naming the file and the system's reason. The
+    /// lines of the listeners still listening when the process stops are written then (``Shutdown``), with `-`
+    /// for their bytes.
+    public init(path: String, logger: EventLog) throws(AccessLogError) {
+        do {
+            fd = try FileWriter.openForAppending(path)
+        } catch {
+            throw AccessLogError(description: "\(error)")
+        }
+        self.path = path
+        self.logger = logger
+        Shutdown.register(.events) { [weak self] _ in await self?.closeAll() }
+    }
+
+    /// A listener started listening.
+    func opened(_ id: Int, _ session: Session) {
+        open.withLock { $0[id] = session }
+    }
+
+    /// A listener left, sent `bytes`: its line is written.
+    func closed(_ id: Int, bytes: Int) {
+        guard let session = open.withLock({ $0.removeValue(forKey: id) }) else { return }
+        write(Self.line(session, bytes: String(bytes)))
+    }
+
+    /// The process stops: every listener still listening gets its line, and the file is written.
+    func closeAll() async {
+        let sessions = open.withLock { all in defer { all = [:] }; return Array(all.values) }
+        for session in sessions { write(Self.line(session, bytes: "-")) }
+        await flush()
+    }
+
+    private static func line(_ session: Session, bytes: String) -> String {
+        line(address: session.address, at: .now, request: session.request, status: 200, bytes: bytes, referer: session.referer,
+             agent: session.agent, seconds: Int((ContinuousClock.now - session.started).components.seconds))
+    }
+
+    deinit { _ = close(fd) }
+
+    /// The line of a listener that left: fields as the Combined Log Format has them.
+    static func line(
+        address: String, at time: CivilTime, request: String, status: Int, bytes: String, referer: String?, agent: String?,
+        seconds: Int
+    ) -> String {
+        "\(address) - - [\(time.commonLogDate)] \"\(quoted(request))\" \(status) \(bytes) \"\(quoted(referer ?? "-"))\""
+            + " \"\(quoted(agent ?? "-"))\" \(seconds)\n"
+    }
+
+    /// A field as the format quotes it: its `"` and `\` escaped, and control characters written `\xNN`, so that a
+    /// user agent cannot end its field or its line.
+    private static func quoted(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// Appends `line`, off the caller's thread.
+    private func write(_ line: String) {
+        queue.async { [self] in
+            do throws(FileError) {
+                try FileWriter.write(fd, Array(line.utf8), path: path)
+                failing.store(false, ordering: .relaxed)
+            } catch {
+                if !failing.exchange(true, ordering: .relaxed) {
+                    logger("access log: \(error); its lines are lost until it can be written again")
+                }
+            }
+        }
+    }
+
+    /// Waits until every line given so far is written (for tests and shutdown).
+    func flush() async {
+        await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
+    }
+}
+
+/// Why an access log could not be opened: `open /var/log/casty/access.log: Permission denied (errno 13)`.
+public struct AccessLogError: Error, CustomStringConvertible {
+    public let description: String
+}

@@ -1,0 +1,71 @@
+import Glibc
+import Icy
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+@testable import CastyWire
+
+/// `--access-log`: one line per listener, in the Combined Log Format of Icecast's access.log.
+struct AccessLogTests {
+    let loop = EventLoop.shared
+
+    /// A port of one stream whose listeners are written to a fresh file; the file's path.
+    func serving() throws -> (Distributor, ClientPort, AccessLog, String) {
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        let log = try AccessLog(path: path, logger: .silent)
+        var options = ClientOptions()
+        options.accessLog = log
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 2))
+        distributor.send(.reply(next: 0, context: testContext()))
+        for segment in testSegments(2) { distributor.send(.data(segment.number, segment)) }
+        return (distributor, try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options), log, path)
+    }
+
+    func lines(_ path: String) -> [String] {
+        String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    @Test("A listener that leaves gets one line: address, time, request without its query, status, bytes, referer, agent (escaped), seconds")
+    func listenerThatLeaves_GetsOneCombinedLogLine() async throws {
+        let (_, port, log, path) = try serving()
+        defer { _ = unlink(path) }
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /live?token=s3cret HTTP/1.1\r\nHost: x\r\nReferer: https://page.example/\r\nUser-Agent: Bad \"Agent\"\u{1B}[2J\r\n\r\n")
+        #expect(await player.waitFor { $0.count > 2000 })
+        await player.close()
+        #expect(await eventually { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
+        let line = try #require(lines(path).first)
+        #expect(line.hasPrefix("127.0.0.1 - - ["))
+        #expect(line.contains(" +0000] \"GET /live?… HTTP/1.1\" 200 "), "\(line)")
+        #expect(line.hasSuffix(" \"https://page.example/\" \"Bad \\\"Agent\\\"\\x1b[2J\" 0"), "\(line)")
+        #expect(!line.contains("s3cret"))
+        let bytes = try #require(Int(line.split(separator: "\" 200 ")[1].prefix { $0 != " " }))
+        #expect(bytes >= 2000, "the bytes it was sent: \(line)")
+        port.close()
+    }
+
+    @Test("Listeners still listening when the process stops get their line then, with - for their bytes")
+    func listenersAtShutdown_GetTheirLine() async throws {
+        let (_, port, log, path) = try serving()
+        defer { _ = unlink(path) }
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await player.waitFor { $0.count > 2000 })
+        await log.flush()
+        #expect(lines(path).isEmpty, "no line while it listens")
+        await log.closeAll()
+        let line = try #require(lines(path).first)
+        #expect(line.contains("\"GET / HTTP/1.0\" 200 - \"-\" \"-\" 0"), "\(line)")
+        await player.close()
+        try await Task.sleep(for: .milliseconds(100))
+        await log.flush()
+        #expect(lines(path).count == 1, "written once")
+        port.close()
+    }
+
+    @Test func aFileThatCannotBeOpened_IsOneClearError() {
+        let error = #expect(throws: AccessLogError.self) { try AccessLog(path: "/proc/casty-nowhere/access.log", logger: .silent) }
+        #expect(error?.description == "open /proc/casty-nowhere/access.log: No such file or directory (errno 2)")
+    }
+}
