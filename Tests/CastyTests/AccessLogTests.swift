@@ -38,7 +38,7 @@ struct AccessLogTests {
         let line = try #require(lines(path).first)
         #expect(line.hasPrefix("127.0.0.1 - - ["))
         #expect(line.contains(" +0000] \"GET /live?… HTTP/1.1\" 200 "), "\(line)")
-        #expect(line.hasSuffix(" \"https://page.example/\" \"Bad \\\"Agent\\\"\\x1b[2J\" 0"), "\(line)")
+        #expect(line.hasSuffix(" \"https://page.example/\" \"Bad \\\"Agent\\\"\\e[2J\" 0"), "\(line)")
         #expect(!line.contains("s3cret"))
         let bytes = try #require(Int(line.split(separator: "\" 200 ")[1].prefix { $0 != " " }))
         #expect(bytes >= 2000, "the bytes it was sent: \(line)")

@@ -80,21 +80,10 @@ public final class AccessLog: Sendable {
             + " \"\(quoted(agent ?? "-"))\" \(seconds)\n"
     }
 
-    /// A field as the format quotes it: its `"` and `\` escaped, and control characters written `\xNN`, so that a
-    /// user agent cannot end its field or its line.
+    /// A field as the format quotes it: its `\` and `"` escaped, and control characters written as a log line
+    /// writes them (``SafeText/logLine(_:)``: `\e`, `\x07`), so that a user agent cannot end its field or its line.
     private static func quoted(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        SafeText.logLine(text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\""))
     }
 
     /// Appends `line`, off the caller's thread.

@@ -56,21 +56,10 @@ enum AdminStats {
         }
     }
 
-    /// `text` with XML's five special characters escaped, and control characters (which XML 1.0 cannot hold)
-    /// left out.
+    /// `text` with XML's five special characters escaped, and without control characters, which XML 1.0 cannot
+    /// hold (``SafeText/printable(_:)``).
     static func escaped(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            case _ where scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r": continue
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        SafeText.printable(text).replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
+            .replacing("\"", with: "&quot;").replacing("'", with: "&apos;")
     }
 }
