@@ -64,6 +64,22 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("A request answered at once gets its line too, with its status and the bytes of its body: a status page, a refusal")
+    func requestsAnsweredAtOnce_GetTheirLines() async throws {
+        let (_, port, log, path) = try serving()
+        defer { _ = unlink(path) }
+        for request in ["GET /status.json HTTP/1.0\r\nUser-Agent: monitor\r\n\r\n", "POST /live HTTP/1.0\r\nContent-Length: 0\r\n\r\n"] {
+            let peer = try await TestPeer.connect(to: port.address, on: loop)
+            await peer.send(request)
+            #expect(await eventually { peer.closed.value })
+        }
+        #expect(await eventually { await log.flush(); return lines(path).count == 2 }, "\(lines(path))")
+        let (status, refused) = (lines(path)[0], lines(path)[1])
+        #expect(status.contains("\"GET /status.json HTTP/1.0\" 200 ") && status.hasSuffix(" \"-\" \"monitor\" 0"), "\(status)")
+        #expect(refused.contains("\"POST /live HTTP/1.0\" 405 "), "\(refused)")
+        port.close()
+    }
+
     @Test func aFileThatCannotBeOpened_IsOneClearError() {
         let error = #expect(throws: AccessLogError.self) { try AccessLog(path: "/proc/casty-nowhere/access.log", logger: .silent) }
         #expect(error?.description == "open /proc/casty-nowhere/access.log: No such file or directory (errno 2)")

@@ -1,10 +1,12 @@
 public import CastyNet
 internal import Dispatch
+internal import Icy
 internal import Glibc
 internal import Synchronization
 
-/// One line per listener that has left, in the Combined Log Format that Icecast's `access.log` and web servers
-/// write — what a station's listener-hour and royalty reports, and `fail2ban`, are made from:
+/// One line per listener that has left, and per request answered at once (status pages, playlists, HLS segments,
+/// refusals), in the Combined Log Format that Icecast's `access.log` and web servers write — what a station's
+/// listener-hour and royalty reports, and `fail2ban`, are made from:
 ///
 ///     192.0.2.7 - - [05/Dec/2026:04:58:02 +0000] "GET /live HTTP/1.1" 200 1925120 "-" "VLC/3.0.20 LibVLC/3.0.20" 120
 ///
@@ -55,6 +57,13 @@ public final class AccessLog: Sendable {
     func closed(_ id: Int, bytes: Int) {
         guard let session = open.withLock({ $0.removeValue(forKey: id) }) else { return }
         write(Self.line(session, bytes: String(bytes)))
+    }
+
+    /// A request answered at once (a status page, a playlist, an HLS segment, a refusal: `401`, `404`): its line,
+    /// with the bytes of its body and no seconds.
+    func answered(address: String, request: String, status: Int, bytes: Int, referer: String?, agent: String?) {
+        write(Self.line(address: address, at: .now, request: request, status: status, bytes: String(bytes), referer: referer,
+                        agent: agent, seconds: 0))
     }
 
     /// The process stops: every listener still listening gets its line, and the file is written.
@@ -109,4 +118,12 @@ public final class AccessLog: Sendable {
 /// Why an access log could not be opened: `open /var/log/casty/access.log: Permission denied (errno 13)`.
 public struct AccessLogError: Error, CustomStringConvertible {
     public let description: String
+}
+
+extension Request {
+    /// The request line as the access log writes it, the query hidden (players log in with tokens there):
+    /// `GET /live?… HTTP/1.1`.
+    var accessLine: String {
+        "\(method.rawValue) \(pathWithoutQuery)\(path.contains("?") ? "?…" : "") \(version.rawValue)"
+    }
 }

@@ -60,6 +60,9 @@ struct Exchange {
                 headers[field.name] = field.value
             }
         }
+        port.options.accessLog?.answered(
+            address: clientIP, request: request.accessLine, status: code, bytes: headOnly ? 0 : bytes.count,
+            referer: request.headers["Referer"], agent: request.headers["User-Agent"])
         let keep = keepsAlive
         let widened = headOnly ? false : widenSendBuffer(for: bytes.count)
         connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout,

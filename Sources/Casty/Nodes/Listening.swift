@@ -56,7 +56,7 @@ struct Listening: Sendable, Equatable {
         // The query is not told: players log in with tokens in it (`?token=…`).
         let query = request.path.contains("?") ? "?…" : ""
         summary = "\(request.method.rawValue) \(request.pathWithoutQuery)\(query) (\(userAgent ?? "no user agent"))"
-        requestLine = "\(request.method.rawValue) \(request.pathWithoutQuery)\(query) \(request.version.rawValue)"
+        requestLine = request.accessLine
         referer = request.headers["Referer"]
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
         // numbers cost nothing, and a player ignores metadata keys it does not know.
