@@ -54,6 +54,15 @@ extension ScriptLaneTwo {
         func https() async {
             await ScriptRun(script: "scripts/interop/https.sh", arguments: [], deadline: .seconds(90)).run()
         }
+
+        @Test(
+            "A relay logs in to an Icecast mount behind listener authentication with the login of its URL, shown nowhere",
+            .enabled(if: Interop.shouldRun, "peers not installed (no icecast2 on the PATH): run scripts/install-peers.sh"),
+            .timeLimit(.minutes(2))
+        )
+        func relayLogin() async {
+            await ScriptRun(script: "scripts/interop/relay-login.sh", arguments: [], deadline: .seconds(90)).run()
+        }
     }
 }
 

@@ -79,7 +79,7 @@ struct StartupRetryTests {
         proxy.stop()
         // Twenty attempts or more: the first three told one by one, the rest summed up (every 10 s, if it took that long).
         let told = lines.value.filter { $0.contains("404") && $0.contains("retrying in") }
-        let summed = lines.value.filter { $0.contains("404") && $0.contains("failed so, retrying every") }
+        let summed = lines.value.filter { $0.contains("404") && $0.contains("failed the same way, retrying every") }
         #expect(told.count == Proxy.toldAttempts, "\(lines.value)")
         #expect(lines.value.filter { $0.contains("404") }.count == told.count + summed.count, "no other line about the 404")
         await upstream.close()

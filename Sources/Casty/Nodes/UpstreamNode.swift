@@ -110,14 +110,15 @@ extension UpstreamNode {
                 } catch {
                     failures += 1
                     refused = Self.isRefusal(error)
-                    let problem = "\(error)"
+                    let problem = "\(error)\(Self.loginHint(error))"
                     if problem != told.problem || told.times < Self.toldAttempts {
                         told = (problem, problem == told.problem ? told.times + 1 : 1)
                         repeats = RepeatedEvent(interval: repeats.interval)
                         _ = repeats.occurred()
                         logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
                     } else if let count = repeats.occurred() {
-                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed so, retrying every \(wait(after: failures, refused: refused))")
+                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed the same way, retrying every "
+                            + "\(wait(after: failures, refused: refused))")
                     }
                 }
             }
@@ -139,6 +140,12 @@ extension UpstreamNode {
     static var refusedWait: Duration { .seconds(10) }
 
     /// Whether `error` is the upstream refusing this node (`401 Unauthorized`, `403 Forbidden`), not failing.
+    /// For a `401`, whether a login was sent: what the operator must do differs (give one, or fix it).
+    static func loginHint(_ error: CastyError) -> String {
+        guard case .notAStream(let url, .status(401, _)) = error else { return "" }
+        return url.login == nil ? " (no login sent: give it in the URL, http://user:password@host/…)" : " (the URL's login was refused)"
+    }
+
     static func isRefusal(_ error: CastyError) -> Bool {
         guard case .notAStream(_, .status(let code, _)) = error else { return false }
         return code == 401 || code == 403
