@@ -591,7 +591,10 @@ struct StationServerTests {
         let refused = try await self.source(server, mount: "/extra")
         #expect(await eventually { refused.closed.value })
         #expect(refused.text.hasPrefix("HTTP/1.0 403"))
+        #expect(try await ask(server, "/admin/whitelist").hasSuffix("{\"whitelist\":[\"/backup\",\"/live\"],\"accept_all\":false}\n"),
+                "without an action, the list as it is")
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/extra").contains("/extra"))
+        #expect(try await ask(server, "/admin/whitelist").contains("[\"/backup\",\"/extra\",\"/live\"]"))
         let admitted = try await self.source(server, mount: "/extra")
         #expect(await admitted.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         #expect(try await ask(server, "/admin/whitelist?action=remove&mount=/extra").hasPrefix("HTTP/1.0 200"))

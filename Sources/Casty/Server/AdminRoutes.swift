@@ -135,8 +135,13 @@ enum AdminRoutes {
                 + (left > 0 ? "; \(left) stay, \(destination.path) has its most listeners" : ""))
             answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path), "left": .number(left)])
         case "/admin/whitelist":
+            func listed() -> KeyValuePairs<String, JSONValue> {
+                ["whitelist": .list((mounts.rules.whitelist?.sorted() ?? []).map { .text($0) }), "accept_all": .bool(mounts.rules.whitelist == nil)]
+            }
+            // Without an action, the list as it is: what an operator checks before changing it.
+            guard let action = exchange.query("action") else { return answer(exchange, 200, "OK", listed()) }
             guard let path = mount else { return answer(exchange, 400, "Bad Request", ["error": .text("give &mount=/name")]) }
-            switch exchange.query("action") {
+            switch action {
             case "add":
                 do throws(ConfigurationError) { try StationServer.Configuration.checkMount(path) } catch {
                     return answer(exchange, 400, "Bad Request", ["error": .text(error.description)])
@@ -154,9 +159,8 @@ enum AdminRoutes {
                 mounts.disallow(path)
             default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])
             }
-            exchange.port.logger("admin: whitelist \(exchange.query("action") ?? ""): \(path)")
-            answer(exchange, 200, "OK", ["whitelist": .list((mounts.rules.whitelist?.sorted() ?? []).map { .text($0) }),
-                                         "accept_all": .bool(mounts.rules.whitelist == nil)])
+            exchange.port.logger("admin: whitelist \(action): \(path)")
+            answer(exchange, 200, "OK", listed())
         default:
             answer(exchange, 404, "Not Found", ["error": .text("no admin call \(exchange.path)")])
         }
