@@ -80,6 +80,26 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("A log renamed away (logrotate's default) or deleted is opened again at its path for the next lines, with no signal")
+    func renamedOrDeletedLog_IsOpenedAgain() async throws {
+        let (_, port, log, path) = try serving()
+        defer { _ = unlink(path); _ = unlink(path + ".1") }
+        func ask() async throws {
+            let peer = try await TestPeer.connect(to: port.address, on: loop)
+            await peer.send("GET /status.json HTTP/1.0\r\n\r\n")
+            #expect(await eventually { peer.closed.value })
+            await log.flush()
+        }
+        try await ask()
+        #expect(rename(path, path + ".1") == 0)
+        try await ask()
+        #expect(lines(path + ".1").count == 1 && lines(path).count == 1, "the rotated file keeps its line, the new one gets the next")
+        #expect(unlink(path) == 0)
+        try await ask()
+        #expect(lines(path).count == 1, "a deleted log is made again")
+        port.close()
+    }
+
     @Test func aFileThatCannotBeOpened_IsOneClearError() {
         let error = #expect(throws: AccessLogError.self) { try AccessLog(path: "/proc/casty-nowhere/access.log", logger: .silent) }
         #expect(error?.description == "open /proc/casty-nowhere/access.log: No such file or directory (errno 2)")

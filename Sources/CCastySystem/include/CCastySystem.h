@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -101,6 +102,14 @@ static inline int casty_tcp_last_received(int fd, uint32_t *data_ms, uint32_t *a
 // MARK: defined in CCastySystem.c, which needs _GNU_SOURCE
 
 /// The strerror text for `error`, thread-safe. Writes into `buffer` and returns a pointer to the text.
+/// 1 when `path` names the file open as `fd` (the same device and inode, through any link), 0 when it names
+/// another file or none (an access log that logrotate renamed, or that was deleted).
+static inline int casty_path_names_fd(const char *path, int fd) {
+    struct stat named, open;
+    if (stat(path, &named) != 0 || fstat(fd, &open) != 0) return 0;
+    return named.st_dev == open.st_dev && named.st_ino == open.st_ino;
+}
+
 const char *casty_strerror(int error, char *buffer, size_t length);
 
 /// accept4 with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the accepted socket is non-blocking from birth.

@@ -15,12 +15,14 @@ internal import Synchronization
 /// `User-Agent`, and the seconds it listened. Every listener has its line, however many leave at once (the
 /// server's log sums joins and leaves past a budget).
 ///
-/// The file is opened for appending (so `logrotate`'s `copytruncate` works) and written from a queue of its
-/// own: a listener leaving never waits for the disk on the event loop. A write that fails is said once on the
+/// The file is opened for appending (so `logrotate`'s `copytruncate` works), opened again when its path names
+/// another file (`logrotate`'s default renames it and makes a new one; no signal needed), and written from a queue
+/// of its own: a listener leaving never waits for the disk on the event loop. A write that fails is said once on the
 /// server's log, and the lines go on being tried.
 public final class AccessLog: Sendable {
     private let path: String
-    private let fd: Int32
+    /// The open file. Changed only on `queue` (reopened when the path names another file), after `init`.
+    nonisolated(unsafe) private var fd: Int32
     private let queue = DispatchQueue(label: "casty.access-log")
     private let logger: EventLog
     /// Whether the last write failed: said once, until one succeeds again.
@@ -99,6 +101,7 @@ public final class AccessLog: Sendable {
     private func write(_ line: String) {
         queue.async { [self] in
             do throws(FileError) {
+                reopenIfMoved()
                 try FileWriter.write(fd, Array(line.utf8), path: path)
                 failing.store(false, ordering: .relaxed)
             } catch {
@@ -107,6 +110,15 @@ public final class AccessLog: Sendable {
                 }
             }
         }
+    }
+
+    /// Opens the file at `path` again when it is no longer the one written to — `logrotate` renamed it (its default,
+    /// `create`) or someone deleted it — so the next lines go to the new file, with no signal needed. On `queue`.
+    private func reopenIfMoved() {
+        let moved = !FileIdentity.path(path, names: fd)
+        guard moved, let reopened = try? FileWriter.openForAppending(path) else { return }
+        _ = close(fd)
+        fd = reopened
     }
 
     /// Waits until every line given so far is written (for tests and shutdown).

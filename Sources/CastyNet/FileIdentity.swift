@@ -1,0 +1,10 @@
+internal import CCastySystem
+
+/// Which file a path names now.
+package enum FileIdentity {
+    /// Whether `path` names the file open as `fd`: `false` once the file was renamed (`logrotate`) or deleted, or
+    /// the path names another file since, so that a writer of a log can open the path again.
+    package static func path(_ path: String, names fd: Int32) -> Bool {
+        casty_path_names_fd(path, fd) == 1
+    }
+}
