@@ -239,6 +239,29 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("An upstream that flaps (streams a moment, drops, again and again) is told for its first losses, then summed up every 10 s")
+    func flappingUpstream_IsToldFirst_ThenSummedUp() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            streamICY(to: connection, metaint: 1000, count: 3, interval: .milliseconds(5))
+            connection.loop.schedule(after: .milliseconds(40)) { connection.close() }
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        configuration.maxBackoff = .milliseconds(40)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        try await proxy.start()
+        #expect(await eventually(timeout: .seconds(10)) { upstream.connections.value >= 20 })
+        let lost = lines.value.filter { $0.contains("upstream lost") }
+        #expect((4...6).contains(lost.count), "three told, then sums: \(lost)")
+        #expect(lost.last?.contains("since the last line, each link lasting under 10 s (summed up every 10 s); reconnecting") == true, "\(lost)")
+        #expect(lines.value.filter { $0.contains("upstream back") }.count <= 3)
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func silentUpstream_IsNoticedByADeadline_AndReconnected() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             connection.write(icyReplyHead(metaint: 1000))

@@ -77,7 +77,8 @@ extension UpstreamNode {
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
     /// Every failed attempt is told while the problem changes and for the first ``toldAttempts`` of one problem;
     /// after that, the same problem is summed up at most every ten seconds (a branch retries every 0.5 s, and an
-    /// upstream may stay away for hours).
+    /// upstream may stay away for hours). Losses of links that lasted under ten seconds are told so too: the first
+    /// few, then a sum every ten seconds (an upstream that accepts and drops at once would fill the log).
     private func keepAlive(opening: Bool) async {
         var failures = 0
         var opening = opening
@@ -85,6 +86,10 @@ extension UpstreamNode {
         var refused = false
         var repeats = RepeatedEvent(interval: .seconds(10))
         let steady = Duration.seconds(10)
+        // Links in a row that lasted under `steady`: an upstream that flaps (accepts, streams a moment, drops) is
+        // told for its first few losses, then summed up every ten seconds, as a failing one is.
+        var flaps = 0
+        var losses = RepeatedEvent(interval: .seconds(10))
         while keeper.state != .stopped {
             if !opening {
                 guard let reason = await ended(), keeper.state != .stopped else { return }
@@ -92,9 +97,16 @@ extension UpstreamNode {
                 keeper.state = .retrying
                 // A link that kept streaming for a while resets the backoff; one that died at once does not,
                 // so a server that accepts and hangs up is not hammered.
-                failures = ContinuousClock.now - keeper.openedAt >= steady ? 0 : failures + 1
+                let lasted = ContinuousClock.now - keeper.openedAt
+                failures = lasted >= steady ? 0 : failures + 1
+                flaps = lasted >= steady ? 0 : flaps + 1
                 lost(reason)
-                logger("\(role): upstream lost: \(reason); reconnecting")
+                if flaps <= Self.toldAttempts {
+                    logger("\(role): upstream lost: \(reason); reconnecting")
+                } else if let count = losses.occurred() {
+                    logger("\(role): upstream lost: \(reason); \(count) time\(count == 1 ? "" : "s") since the last line, each link"
+                        + " lasting under \(steady.components.seconds) s (summed up every 10 s); reconnecting")
+                }
             }
             opening = false
             while keeper.state != .stopped {
@@ -105,7 +117,7 @@ extension UpstreamNode {
                     guard keeper.state != .stopped else { return opened.connection.close() }
                     keeper.openedAt = .now
                     attach(opened)
-                    if keeper.reconnects > 0 { logger("\(role): upstream back: \(opened.url)") }
+                    if keeper.reconnects > 0, flaps <= Self.toldAttempts { logger("\(role): upstream back: \(opened.url)") }
                     break
                 } catch {
                     failures += 1
