@@ -69,7 +69,7 @@ struct ListenerAuthTests {
     /// its listeners, if given.
     func server(
         root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, maxListeners: Int? = nil,
-        logger: EventLog = .silent
+        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
@@ -82,6 +82,8 @@ struct ListenerAuthTests {
             control.listenerAuthURL = app.url
             configuration.control = ControlPlane(control, loop: loop)
             await configuration.control?.start()  // listener_remove calls are sent from a queue, as casty-cli starts it
+            let made = configuration.control
+            controlPlane?.update { $0 = made }
         }
         let server = root
             ? try StationServer.startRoot(configuration, address: .loopback(port: 0), treeKey: treeKey, loop: loop, logger: logger)
@@ -124,6 +126,36 @@ struct ListenerAuthTests {
         #expect(await eventually { app.forms("listener_remove", agent: "admitted-token") == 1 })
         let remove = try #require(app.forms.value.first { $0.contains("action=listener_remove") })
         #expect(remove.contains("&\(client)&") && remove.contains("&duration=0&"), "\(remove)")
+        station.stop()
+        server.close()
+        await app.close()
+    }
+
+    @Test("A server of one mount asks the application about that mount, whatever path the player typed")
+    func oneMount_IsAskedAboutByItsName_NotThePathTyped() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let (server, station) = try await server(app: app)
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET /anything?token=t HTTP/1.0\r\nUser-Agent: admitted-elsewhere\r\n\r\n")
+        #expect(await streams(peer))
+        #expect(app.forms.value.first?.contains("&mount=%2Flive%3Ftoken%3Dt&") == true, "\(app.forms.value)")
+        station.stop()
+        server.close()
+        await app.close()
+    }
+
+    @Test("Listeners still admitted when the process stops are told to the application as gone (listener_remove), once")
+    func admittedListeners_AreToldGone_WhenTheProcessStops() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let control = Locked<ControlPlane?>(nil)
+        let (server, station) = try await server(app: app, controlPlane: control)
+        let peer = try await play(server, "User-Agent: admitted-stopping\r\n")
+        #expect(await streams(peer))
+        control.value?.allListenersLeft()  // what Shutdown does first
+        #expect(await eventually { app.forms("listener_remove", agent: "admitted-stopping") == 1 })
+        await peer.close()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(app.forms("listener_remove", agent: "admitted-stopping") == 1, "not told twice")
         station.stop()
         server.close()
         await app.close()

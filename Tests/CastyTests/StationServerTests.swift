@@ -207,7 +207,8 @@ struct StationServerTests {
         #expect(stats.contains("<server_name>Live FM</server_name>") && stats.contains("<bitrate>128</bitrate>"))
         #expect(!stats.contains("/backup"), "a mount without a stream is not listed, as in Icecast")
         #expect(stats.hasSuffix("</source>\n</icestats>\n"))
-        #expect(try await ask(server, "/admin/stats.xml?mount=/backup").contains("<sources>0</sources>"))
+        #expect(try await ask(server, "/admin/stats.xml?mount=/backup").contains("<sources>0</sources>"), "a mount that does not stream")
+        #expect(try await ask(server, "/admin/stats?mount=/zzz").hasPrefix("HTTP/1.0 404"), "a mount that does not exist")
         #expect(try await ask(server, "/admin/stats", admin: false).hasPrefix("HTTP/1.0 401"))
         server.close()
     }

@@ -1,6 +1,7 @@
 public import CastyNet
 public import CastyWire
 internal import Icy
+internal import Synchronization
 
 /// How a platform that runs many broadcasters keeps the decisions in its own application (the "streaming
 /// coordinator" design): Casty asks it who may publish, tells it what is live, and takes its commands.
@@ -68,6 +69,10 @@ public final class ControlPlane: Sendable {
     public let events: EventQueue<StreamEvent>?
     /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, never spooled.
     let listenerRemovals: EventQueue<ListenerCall>?
+    /// The listeners the application admitted that have not left yet, by their `client` number.
+    private let admitted = Mutex<[UInt64: ListenerCall]>([:])
+    /// Whether the process stopping told every admitted listener gone (``allListenersLeft()``).
+    private let listenersGone = Atomic<Bool>(false)
     /// The sessions live now, kept beside the spool (``LiveSessions``), if events are spooled.
     private let live: LiveSessions?
     private let loop: EventLoop
@@ -104,6 +109,9 @@ public final class ControlPlane: Sendable {
         }
         if let listenerRemovals {
             await listenerRemovals.start()
+            // The listeners still admitted when the process stops leave with it: each one's listener_remove is
+            // queued with the sources (step 1), then sent with the events (step 3).
+            Shutdown.register(.sources) { [weak self] _ in self?.allListenersLeft() }
             Shutdown.register(.events) { [weak listenerRemovals] deadline in await listenerRemovals?.finish(before: deadline) }
         }
     }
@@ -156,7 +164,7 @@ public final class ControlPlane: Sendable {
         /// The call once the player has left: with how long it listened.
         func leaving() -> ListenerCall {
             var call = self
-            call.duration = Int((ContinuousClock.now - started).components.seconds)
+            call.duration = AccessLog.wholeSeconds(ContinuousClock.now - started)
             return call
         }
 
@@ -188,16 +196,28 @@ public final class ControlPlane: Sendable {
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
                 timeout: configuration.listenerAuthTimeout, limit: 4096)
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
-            return answer.headers["icecast-auth-user"] == "1" ? nil : ListenerRefusal(reason: "the application refused it", unanswered: false)
+            guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
+            admitted.withLock { $0[call.client] = call }
+            return nil
         } catch {
             return ListenerRefusal(reason: "the application could not be asked: \(error)", unanswered: true)
         }
+    }
+
+    /// Every listener still admitted leaves: the process stops.
+    func allListenersLeft() {
+        listenersGone.store(true, ordering: .relaxed)
+        let calls = admitted.withLock { all in defer { all = [:] }; return Array(all.values) }
+        for call in calls { listenerRemovals?.post(call.leaving()) }
     }
 
     /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: the
     /// call is queued and re-sent until the application answers `200`, as events are (``EventQueue``), but never
     /// spooled — its form holds the listener's password.
     func listenerLeft(_ call: ListenerCall) {
+        // Told once: a listener already told gone with the process is not told again as its connection closes.
+        let wasAdmitted = admitted.withLock { $0.removeValue(forKey: call.client) } != nil
+        guard wasAdmitted || !listenersGone.load(ordering: .relaxed) else { return }
         listenerRemovals?.post(call.leaving())
     }
 

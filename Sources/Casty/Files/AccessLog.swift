@@ -77,7 +77,7 @@ public final class AccessLog: Sendable {
 
     private static func line(_ session: Session, bytes: String) -> String {
         line(address: session.address, at: .now, request: session.request, status: 200, bytes: bytes, referer: session.referer,
-             agent: session.agent, seconds: Int((ContinuousClock.now - session.started).components.seconds))
+             agent: session.agent, seconds: wholeSeconds(ContinuousClock.now - session.started))
     }
 
     deinit { _ = close(fd) }
@@ -89,6 +89,12 @@ public final class AccessLog: Sendable {
     ) -> String {
         "\(address) - - [\(time.commonLogDate)] \"\(quoted(request))\" \(status) \(bytes) \"\(quoted(referer ?? "-"))\""
             + " \"\(quoted(agent ?? "-"))\" \(seconds)\n"
+    }
+
+    /// `duration` in whole seconds, rounded as the server's log rounds its tenths (`left after 9.6 s`: 10).
+    static func wholeSeconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) + (attoseconds >= 500_000_000_000_000_000 ? 1 : 0)
     }
 
     /// A field as the format quotes it: its `\` and `"` escaped, and control characters written as a log line

@@ -109,18 +109,25 @@ final class FrontDoor: @unchecked Sendable {
         port.refused()
         port.logger("request from \(peer) refused: \(error)")
         let timeout = port.options.headerTimeout
+        let status: (code: Int, reason: String)
+        var headers = Headers()
         switch error {
         case .unsupportedMethod:
-            connection.answer(405, "Method Not Allowed", body: error.description, headers: ["Allow": Router.allowedMethods],
-                              headOnly: false, timeout: timeout)
+            status = (405, "Method Not Allowed")
+            headers["Allow"] = Router.allowedMethods
         case .lineTooLong(let limit) where requestLineEnd.map { $0 > limit } ?? true:
             // The target is longer than the server reads (RFC 9110 §15.5.15), as nginx answers it.
-            connection.answer(414, "URI Too Long", body: error.description, headOnly: false, timeout: timeout)
+            status = (414, "URI Too Long")
         case .lineTooLong, .tooManyHeaders, .headersTooLarge:
-            connection.answer(431, "Request Header Fields Too Large", body: error.description, headOnly: false, timeout: timeout)
+            status = (431, "Request Header Fields Too Large")
         default:
-            connection.answer(400, "Bad Request", body: error.description, headOnly: false, timeout: timeout)
+            status = (400, "Bad Request")
         }
+        // No request was read: the access log has its address and status, and `-` for the request (fail2ban's due).
+        port.options.accessLog?.answered(
+            address: connection.remoteAddress?.host ?? peer, request: "-", status: status.code, bytes: error.description.utf8.count + 1,
+            referer: nil, agent: nil)
+        connection.answer(status.code, status.reason, body: error.description, headers: headers, headOnly: false, timeout: timeout)
     }
 
     private func timedOut() {

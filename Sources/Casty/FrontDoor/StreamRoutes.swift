@@ -31,9 +31,16 @@ enum StreamRoutes {
         guard !keyed, let control = port.control, control.authorizesListeners else {
             return serve(exchange, distributor: distributor, branch: branch, withdraw: withdraw, onLeave: nil)
         }
-        let call = ListenerAuthorization.call(exchange, mount: exchange.path)
+        // The mount that plays (a server of one mount plays it at every path), not the path the player typed: an
+        // application that guards /live must be asked about /live.
+        let mount = port.mounts?.mount(asked: exchange.path)?.path ?? exchange.path
+        let call = ListenerAuthorization.call(exchange, mount: mount)
         ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { refusal in
-            guard !exchange.connection.isClosed else { return withdraw() }
+            // A player that left while the application was asked: if it was admitted, the application hears it left.
+            guard !exchange.connection.isClosed else {
+                if refusal == nil { control.listenerLeft(call) }
+                return withdraw()
+            }
             if let refusal {
                 withdraw()
                 return ListenerAuthorization.refuse(exchange, call, what: exchange.path, why: refusal)
@@ -123,6 +130,9 @@ enum StreamRoutes {
             withdraw()
             exchange.connection.write(listening.replyHead(next: promise.next, context: promise.context, port: port))
             exchange.connection.closeWhenSent(timeout: port.options.headerTimeout)
+            port.options.accessLog?.answered(
+                address: listening.address, request: listening.requestLine, status: 200, bytes: 0, referer: listening.referer,
+                agent: listening.userAgent)
             onLeave?()
             return
         }

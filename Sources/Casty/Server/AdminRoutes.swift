@@ -71,6 +71,7 @@ enum AdminRoutes {
         let mount = exchange.query("mount")
         switch exchange.path {
         case "/admin/stats", "/admin/stats.xml":
+            if let mount, mounts.mount(at: mount) == nil { return noMount(exchange, mount) }
             exchange.answer(200, "OK", body: AdminStats.xml(exchange, mounts),
                             headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
         case "/admin/listmounts":
