@@ -73,6 +73,7 @@ struct ListenerAuthTests {
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
+        configuration.adminPassword = "adminpw"
         configuration.mounts = ["/live"]
         configuration.segmentBytes = Self.segmentBytes
         configuration.maxListeners = maxListeners
@@ -122,6 +123,9 @@ struct ListenerAuthTests {
         #expect(add.hasPrefix("action=listener_add&server=radio.example&port=\(server.address.port)&client="), "\(add)")
         #expect(add.contains("&mount=%2Flive%3Ftoken%3Dt%25C3%25B8k%26x%3D1&user=&pass=&ip=127.0.0.1&agent=admitted-token"), "\(add)")
         let client = try #require(add.split(separator: "&").first { $0.hasPrefix("client=") })
+        // The admin API names the listener by the same number, as Icecast's does.
+        let listed = try await StationServerTests().ask(server, "/admin/listclients?mount=/live")
+        #expect(listed.contains("\"id\":\(client.dropFirst("client=".count)),"), "\(listed)")
         await peer.close()
         #expect(await eventually { app.forms("listener_remove", agent: "admitted-token") == 1 })
         let remove = try #require(app.forms.value.first { $0.contains("action=listener_remove") })

@@ -1,6 +1,5 @@
 internal import CastyNet
 internal import Icy
-internal import Synchronization
 
 /// Icecast's URL authorization as the routes ask it: who the player is, the application's answer brought back to
 /// the loop, and the refusal a player is told.
@@ -17,13 +16,10 @@ enum ListenerAuthorization {
         let query = path.firstIndex(of: "?").map { String(path[$0...]) } ?? ""
         let host = exchange.request.headers["Host"].map(hostName) ?? exchange.connection.localAddress?.host ?? ""
         return ControlPlane.ListenerCall(
-            server: host, port: Int(exchange.connection.localAddress?.port ?? 0), client: clients.add(1, ordering: .relaxed).newValue,
+            server: host, port: Int(exchange.connection.localAddress?.port ?? 0), client: UInt64(Client.newID()),
             mount: mount + query, ip: exchange.clientIP, agent: exchange.request.headers["User-Agent"] ?? "",
             auth: BasicAuth(header: exchange.request.headers["Authorization"]), started: .now)
     }
-
-    /// The players' numbers so far (Icecast's `client`).
-    private static let clients = Atomic<UInt64>(0)
 
     /// The host of a `Host` header: `radio.example` of `radio.example:8000`, `::1` of `[::1]:8000`.
     static func hostName(_ header: String) -> String {

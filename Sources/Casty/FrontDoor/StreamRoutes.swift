@@ -45,7 +45,9 @@ enum StreamRoutes {
                 withdraw()
                 return ListenerAuthorization.refuse(exchange, call, what: exchange.path, why: refusal)
             }
-            serve(exchange, distributor: distributor, branch: branch, withdraw: withdraw) { control.listenerLeft(call) }
+            serve(exchange, distributor: distributor, branch: branch, withdraw: withdraw, clientID: Int(call.client)) {
+                control.listenerLeft(call)
+            }
         }
     }
 
@@ -108,10 +110,11 @@ enum StreamRoutes {
     /// `withdraw` frees the place held for the player should its connection close before its client can ask.
     private static func serve(
         _ exchange: Exchange, distributor: Distributor, branch: String?, withdraw: @escaping @Sendable () -> Void,
-        onLeave: (@Sendable () -> Void)?
+        clientID: Int? = nil, onLeave: (@Sendable () -> Void)?
     ) {
         var listening = Listening(exchange.request, branch: branch, stream: distributor.assumeIsolated { $0.stream })
         listening.address = exchange.clientIP
+        listening.clientID = clientID
         let port = exchange.port
         // A closed tree's links are for branches with its key: where this port places no branches (a branch's
         // player port), a branch without it is served as a player like any other — the plain stream, which any

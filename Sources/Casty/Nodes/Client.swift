@@ -22,9 +22,14 @@ public actor Client: LoopNode {
 
     private let connection: Connection
     private var distributor: Distributor
-    /// A number that names the client in the admin API (`/admin/killclient?id=`), unique in the process.
-    public nonisolated let id = Client.ids.add(1, ordering: .relaxed).newValue
+    /// A number that names the client in the admin API (`/admin/killclient?id=`), unique in the process — the
+    /// same as the listener authorization's `client`, when the application was asked about it (as in Icecast).
+    public nonisolated let id: Int
     private static let ids = Atomic<Int>(0)
+
+    /// A new number for a client: for ``id``, or for a player the application is asked about before its client is made.
+    static func newID() -> Int { ids.add(1, ordering: .relaxed).newValue }
+
     private let port: PortContext
     private var options: ClientOptions { port.options }
     private let listening: Listening
@@ -81,6 +86,7 @@ public actor Client: LoopNode {
         connection: Connection, port: PortContext, distributor: Distributor, listening: Listening, peer: String,
         headWritten: Bool = false, onLeave: (@Sendable () -> Void)? = nil
     ) {
+        self.id = listening.clientID ?? Self.newID()
         self.onLeave = onLeave
         self.headWritten = headWritten
         // The client runs on its connection's loop: its distributor's, or another loop of the port's group.

@@ -33,6 +33,9 @@ struct Listening: Sendable, Equatable {
     var referer: String?
     /// Its address (behind a trusted proxy, the real one), for the access log; set by the route.
     var address = ""
+    /// The number the listener authorization told the application (its `client`), which its client then bears
+    /// (``Client/id``: `/admin/killclient?id=` takes the same number); set by the route.
+    var clientID: Int?
     /// The page's origin, for a browser's cross-origin request (CORS).
     var origin: String?
     /// Whether the peer looks like a web browser (its `User-Agent` starts with `Mozilla/`, as every browser's
