@@ -129,7 +129,9 @@ struct ListenerAuthTests {
         await peer.close()
         #expect(await eventually { app.forms("listener_remove", agent: "admitted-token") == 1 })
         let remove = try #require(app.forms.value.first { $0.contains("action=listener_remove") })
-        #expect(remove.contains("&\(client)&") && remove.contains("&duration=0&"), "\(remove)")
+        // Whole seconds listened: a moment here, however loaded the machine (rounded, so 0 or a few).
+        let duration = remove.split(separator: "&").first { $0.hasPrefix("duration=") }.flatMap { Int($0.dropFirst("duration=".count)) }
+        #expect(remove.contains("&\(client)&") && (0...10).contains(duration ?? -1), "\(remove)")
         station.stop()
         server.close()
         await app.close()
