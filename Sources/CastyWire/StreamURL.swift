@@ -51,15 +51,7 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
     /// `text` with its `%XX` escapes decoded (a password may hold `@` or `:` written so); `nil` if an escape is
     /// broken or the bytes are not UTF-8.
     private static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
-            guard let high = iterator.next(), let low = iterator.next(),
-                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(value)
-        }
-        return String(validating: bytes, as: UTF8.self)
+        PercentEscapes.unescaped(text, strict: true).flatMap { String(validating: $0, as: UTF8.self) }
     }
 
     /// Reads `host[:port]`, `[v6]` or `[v6]:port`: the host without brackets, and the port if one is written;

@@ -139,9 +139,13 @@ public struct AccessLogError: Error, CustomStringConvertible {
 }
 
 extension Request {
-    /// The request line as the access log writes it, the query hidden (players log in with tokens there):
-    /// `GET /live?… HTTP/1.1`.
+    /// The path as a log shows it, its query hidden (players log in with tokens there): `/live?…`.
+    var shownPath: String {
+        pathWithoutQuery + (path.contains("?") ? "?…" : "")
+    }
+
+    /// The request line as the access log writes it: `GET /live?… HTTP/1.1`.
     var accessLine: String {
-        "\(method.rawValue) \(pathWithoutQuery)\(path.contains("?") ? "?…" : "") \(version.rawValue)"
+        "\(method.rawValue) \(shownPath) \(version.rawValue)"
     }
 }

@@ -14,14 +14,10 @@ enum StatusRoutes {
             body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount, listenBase: base)
         } else if let mounts = port.mounts {
             // Icecast's name lists what Icecast would — the mounts that stream — and `?mount=/m` only that one.
-            let icecasts = exchange.path == "/status-json.xsl"
-            let asked = exchange.query("mount")
-            let all = mounts.all.filter { mount in
-                (asked == nil || mount.path == asked) && (!icecasts || mount.distributor.assumeIsolated { $0.stat() }.context != nil)
-            }
-            body = StatusPage.serverJSON(all.map { mount in
-                (mount.path, mount.distributor.assumeIsolated { $0.stat() }, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
-            }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: all.compactMap { mount in
+            let listed = mounts.listed(asked: exchange.query("mount"), streaming: exchange.path == "/status-json.xsl")
+            body = StatusPage.serverJSON(listed.map { mount, stat in
+                (mount.path, stat, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
+            }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: listed.compactMap { mount, _ in
                 mount.ingestStatus.map { (mount.path, $0()) }
             }), rtmp: port.rtmp?.json)
         } else if let single = port.single {

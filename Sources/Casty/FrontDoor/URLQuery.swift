@@ -1,4 +1,5 @@
 internal import CastyNet
+internal import CastyWire
 
 /// Decoding of URL query values (`application/x-www-form-urlencoded`): `+` is a space and `%XX` a byte.
 /// Titles sent to `/admin/metadata` arrive this way, in UTF-8 (or, from old and Windows sources, in the
@@ -23,27 +24,9 @@ enum URLQuery {
         return text
     }
 
-    /// The bytes of `text` with each `%XX` replaced by its byte (and, in a query, each `+` by a space); a `%` not
-    /// followed by two hex digits is kept as it is.
+    /// The bytes of `text` with each `%XX` replaced by its byte (and, in a query, each `+` by a space).
     private static func unescaped(_ text: Substring, plusIsSpace: Bool) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "+"), plusIsSpace {
-                bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), let high = hex(utf8, utf8.index(after: index)),
-                      let low = hex(utf8, utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex) {
-                bytes.append(high << 4 | low)
-                index = utf8.index(index, offsetBy: 3)
-                continue
-            } else {
-                bytes.append(byte)
-            }
-            index = utf8.index(after: index)
-        }
-        return bytes
+        PercentEscapes.unescaped(text, plusIsSpace: plusIsSpace) ?? Array(text.utf8)  // never nil unless strict
     }
 
     /// A mount's path as a URL writes it: each name between slashes ``encode(_:)``d (`/músic` is `/m%C3%BAsic`).
@@ -82,15 +65,5 @@ enum URLQuery {
             }
         }
         return out
-    }
-
-    private static func hex(_ utf8: Substring.UTF8View, _ index: Substring.UTF8View.Index) -> UInt8? {
-        guard index < utf8.endIndex else { return nil }
-        switch utf8[index] {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return utf8[index] - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return utf8[index] - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return utf8[index] - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

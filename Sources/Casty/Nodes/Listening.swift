@@ -56,9 +56,7 @@ struct Listening: Sendable, Equatable {
         userAgent = request.headers["user-agent"]
         isBrowser = branch == nil && userAgent?.hasPrefix("Mozilla/") == true
         path = request.pathWithoutQuery
-        // The query is not told: players log in with tokens in it (`?token=…`).
-        let query = request.path.contains("?") ? "?…" : ""
-        summary = "\(request.method.rawValue) \(request.pathWithoutQuery)\(query) (\(userAgent ?? "no user agent"))"
+        summary = "\(request.method.rawValue) \(request.shownPath) (\(userAgent ?? "no user agent"))"
         requestLine = request.accessLine
         referer = request.headers["Referer"]
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the

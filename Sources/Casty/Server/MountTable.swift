@@ -406,6 +406,16 @@ final class MountTable: @unchecked Sendable {
         return stat.listeners + stat.branches > 0
     }
 
+    /// The mounts a status page lists, with their counters: `asked` only, if a query names one, and only those
+    /// that stream when `streaming` (as Icecast lists them: a mount without a source is none of its).
+    func listed(asked: String?, streaming: Bool) -> [(mount: Mount, stat: Stat)] {
+        all.compactMap { mount in
+            guard asked == nil || mount.path == asked else { return nil }
+            let stat = mount.distributor.assumeIsolated { $0.stat() }
+            return !streaming || stat.context != nil ? (mount, stat) : nil
+        }
+    }
+
     // MARK: The whitelist
 
     /// Adds `path` to the whitelist (with `--accept-all` every mount is allowed already).
