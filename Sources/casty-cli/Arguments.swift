@@ -6,6 +6,8 @@ struct Arguments: Sendable {
     /// Where each value of ``values`` (and each flag) came from: a config file's `path:line`, or `nil`.
     private var valuePlaces: [String: [String?]] = [:]
     private var flagPlaces: [String: String] = [:]
+    /// Reads the same command line again, with its `--config` files as they are now (a station server's SIGHUP).
+    var readAgain: (@Sendable () throws -> Arguments)?
 
     /// Splits `words`, knowing which options take a value; anything unknown is a usage error. `places` tells where
     /// each word came from (``ConfigFile``; none for the command line), for ``placed(_:)``.
@@ -99,6 +101,23 @@ struct Arguments: Sendable {
     func all(_ name: String) -> [String] {
         values[name] ?? []
     }
+
+    /// These arguments, with the options and flags not in `names` as `other` has them (a station server read
+    /// again keeps what it runs with, except what it may take again).
+    func taking(_ names: Set<String>, otherwiseAs other: Arguments) -> Arguments {
+        var result = other
+        result.readAgain = readAgain
+        for name in self.names.union(other.names) where names.contains(name) {
+            result.values[name] = values[name]
+            result.valuePlaces[name] = valuePlaces[name]
+            if present.contains(name) { result.present.insert(name) } else { result.present.remove(name) }
+            result.flagPlaces[name] = flagPlaces[name]
+        }
+        return result
+    }
+
+    /// The names of the options and flags given.
+    var names: Set<String> { Set(values.keys).union(present) }
 
     /// Whether `--name` was given.
     func flag(_ name: String) -> Bool {

@@ -62,7 +62,11 @@ struct CommandEntry: Sendable {
         var parsed: Arguments?
         do {
             let (all, places) = try withConfigFile(words)
-            let arguments = try Arguments(all, options: options, flags: flags, places: places)
+            var arguments = try Arguments(all, options: options, flags: flags, places: places)
+            arguments.readAgain = { [self] in
+                let (all, places) = try withConfigFile(words)
+                return try Arguments(all, options: options, flags: flags, places: places)
+            }
             parsed = arguments
             installSignalHandlers(endsItself: endsItself)
             _ = raiseFileDescriptorLimit()
@@ -127,15 +131,20 @@ func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
 
 /// Exits cleanly on Ctrl-C, `kill` or a closed terminal (SIGINT, SIGTERM, SIGHUP), within 3 s: the application
 /// hears `stream-closed` for each live source, recordings are finished, events not sent yet are spooled
-/// (``Shutdown``), and listeners see the connection close. Casty reads its options only at start, so SIGHUP, which
-/// some service managers send to reload, stops it cleanly too; under `nohup`, which ignores SIGHUP, it goes on.
-/// A command that `endsItself` is only told (``interrupted``), and exits at once on a second signal.
+/// (``Shutdown``), and listeners see the connection close. A command that has said what SIGHUP does instead
+/// (``onHangup(_:)``: a station server reads its options again, as Icecast does) is not stopped by it; under
+/// `nohup`, which ignores SIGHUP, it is ignored. A command that `endsItself` is only told (``interrupted``), and
+/// exits at once on a second signal.
 func installSignalHandlers(endsItself: Bool) {
     for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
         let previous = Glibc.signal(signal, SIG_IGN)
         if signal == SIGHUP, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
         let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
         source.setEventHandler {
+            if signal == SIGHUP, let action = hangupAction.withLock({ $0 }) {
+                Task { await action() }
+                return
+            }
             if endsItself {
                 if interrupted.exchange(true, ordering: .relaxed) { exit(130) }
                 return
@@ -150,6 +159,14 @@ func installSignalHandlers(endsItself: Bool) {
         source.resume()
         signalSources.append(source)
     }
+}
+
+/// What SIGHUP does instead of stopping, once a command has said (``onHangup(_:)``).
+private let hangupAction = Mutex<(@Sendable () async -> Void)?>(nil)
+
+/// From now on SIGHUP runs `action` instead of stopping the command (unless SIGHUP is ignored, under `nohup`).
+func onHangup(_ action: @escaping @Sendable () async -> Void) {
+    hangupAction.withLock { $0 = action }
 }
 
 nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []

@@ -119,6 +119,7 @@ enum RootCommand: Command {
             try StationServer.startRoot(configuration, address: address, advertise: advertise, fanout: fanout, treeKey: key, logger: logger)
         }
         try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
+        ServerCommand.reloadOnHangup(server, arguments, logger: logger)
         let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""
         logger("root: listening on \(server.address)\(rtmp), advertised as \(advertise ?? server.address.description);"
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"

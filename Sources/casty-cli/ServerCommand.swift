@@ -46,7 +46,9 @@ enum ServerCommand: Command {
           --segment-bytes N         audio bytes per segment on every mount (default 8192)
           --burst N                 recent segments a new player gets at once (default 4)
           --status-every S          seconds between status lines (default 10)
-          --config FILE             read options from FILE first (see below); the command line wins
+          --config FILE             read options from FILE first (see below); the command line wins;
+                                    SIGHUP reads them again: passwords, mounts, fallbacks and limits change
+                                    at once, the other options at a restart
 
         Reverse proxies, browsers, event loops, live HLS (/<mount>/index.m3u8) and recordings:
         \(PortOptions.usage)
@@ -79,6 +81,7 @@ enum ServerCommand: Command {
             try StationServer.start(configuration, address: address, logger: logger)
         }
         try await feedMounts(server, arguments, configuration: configuration, logger: logger)
+        reloadOnHangup(server, arguments, logger: logger)
         logger("server: listening on \(server.address)\(server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""); \(describe(configuration))"
             + SRTOptions.describe(server, configuration))
         await reportStatus(of: server, every: interval, logger: logger)

@@ -14,7 +14,8 @@
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
-# server with no mount and no admin password says so as it starts.
+# server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
+# line saying what changed and what waits for a restart, and a broken file read again changes nothing.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -167,6 +168,32 @@ two_up() { log_has "$TMP/two.log" "listening on 127\.0\.0\.1:$second; mounts /th
 check "--config twice: both files are read, the later one winning (port $second, mounts /three, /two)" wait_until 15 two_up
 quoted() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u 'admin:two words #1' "http://127.0.0.1:$second/admin/listmounts")" = 200 ]; }
 check "a value in double quotes is what stands between them: the admin password 'two words #1'" quoted
+
+# SIGHUP reads the file again, as Icecast does: new passwords and mounts at once; a broken file changes nothing.
+third=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw1\nadmin-password adminone\nmounts /live\n' "$third" >"$TMP/reload.conf"
+"$CLI" server --config "$TMP/reload.conf" </dev/null >"$TMP/reload.log" 2>&1 &
+reloading=$!
+pids+=("$reloading")
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u "$1" "http://127.0.0.1:$third/admin/whitelist"; }
+reload_up() { [ "$(code admin:adminone)" = 200 ]; }
+check "the server to reload listens" wait_until 15 reload_up
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password admintwo\nmounts /live,/two\nstatus-every 5\n' "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+reloaded() {
+    log_has "$TMP/reload.log" "SIGHUP: options read again: mounts \+/two; source password changed; admin password changed; --status-every changed too: taken at a restart" \
+        && [ "$(code admin:adminone)" = 401 ] && [ "$(code admin:admintwo)" = 200 ] \
+        && curl -s --max-time 2 -u admin:admintwo "http://127.0.0.1:$third/admin/whitelist" | grep -qF '["/live","/two"]' \
+        && ! grep -qE "srcpw1|srcpw2|adminone|admintwo" "$TMP/reload.log"
+}
+check "SIGHUP: the new admin password and whitelist at once, one line saying what changed (no password shown), the rest for a restart" wait_until 10 reloaded
+printf 'port %s\nmounts /live,/three\nbogus 1\n' "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+broken() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload.conf:3: unknown option 'bogus'" \
+        && kill -0 "$reloading" && [ "$(code admin:admintwo)" = 200 ]
+}
+check "SIGHUP with a broken file: one line naming its line, the server runs on with its rules" wait_until 10 broken
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {

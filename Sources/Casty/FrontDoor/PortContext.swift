@@ -13,8 +13,9 @@ final class PortContext: @unchecked Sendable {
     /// The mounts a branch of a many-mount tree relays, made as players and branches ask (``single`` is then
     /// its root path's relay).
     let tree: BranchMounts?
-    /// The admin password of a station server (`admin:<password>`), if it has an admin API.
-    let adminPassword: Secret?
+    /// The admin password of a station server (`admin:<password>`), if it has an admin API; changed only by a
+    /// reload (``StationServer/reload(_:)``).
+    var adminPassword: Secret?
     /// The platform's application: key verification, events, commands.
     let control: ControlPlane?
     /// The counters of the station server's RTMP port, if it has one.

@@ -181,6 +181,15 @@ public actor Distributor: LoopNode, FeedingNode {
         attach(to: source)
     }
 
+    /// Stops taking the stream from its source (a fallback mount no longer its fallback), without being told the
+    /// stream ended: the caller says what comes next (``sourceGone()``, another ``switchSource(to:)``).
+    nonisolated func detachSource() {
+        onLoop { distributor in
+            (distributor.source as? any FeedingNode)?.leave(distributor)
+            distributor.source = nil
+        }
+    }
+
     /// Whether the stream is another mount's now: a mount whose source is away plays its fallback.
     var playsFallback: Bool { source is Distributor }
 

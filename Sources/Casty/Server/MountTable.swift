@@ -101,7 +101,8 @@ final class MountTable: @unchecked Sendable {
         }
     }
 
-    private(set) var rules: Rules
+    /// Changed only by the whitelist calls of the admin API and by ``reload(_:)``.
+    var rules: Rules
     /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
     var whitelistChanged: ((Set<String>?) -> Void)?
     /// The loop the table, its mounts and their sessions live on.
@@ -339,7 +340,7 @@ final class MountTable: @unchecked Sendable {
     /// source that `ended` in another sample rate or channel count than the fallback's is said. With
     /// neither, its listeners wait for a source to return for the source timeout, and are then disconnected; new
     /// listeners are refused with `503` meanwhile.
-    private func fallBack(_ mount: Mount, sourceEnded: Bool = false, shape ended: AudioShape? = nil) {
+    func fallBack(_ mount: Mount, sourceEnded: Bool = false, shape ended: AudioShape? = nil) {
         guard mount.source == nil else { return }
         let target = rules.fallbacks[mount.path].flatMap { mounts[$0] }
         if let permanent = mount.permanent {

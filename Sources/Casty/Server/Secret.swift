@@ -17,6 +17,16 @@ public struct Secret: Sendable, CustomStringConvertible {
         Self.constantTimeEqual(bytes, Array((offered ?? "").utf8))
     }
 
+    /// Whether two optional secrets are the same (both absent, or the same bytes), compared in constant time: a
+    /// configuration read again says that a password changed, never what it is.
+    static func same(_ one: Secret?, _ other: Secret?) -> Bool {
+        switch (one, other) {
+        case (nil, nil): true
+        case (let one?, let other?): constantTimeEqual(one.bytes, other.bytes)
+        default: false
+        }
+    }
+
     /// Never the secret itself.
     public var description: String { "Secret(\(bytes.count) bytes)" }
 

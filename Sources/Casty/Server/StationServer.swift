@@ -103,15 +103,18 @@ public final class StationServer: Sendable {
     private let listener: Listener
     private let rtmpListener: Listener?
     let table: MountTable  // internal: StationServer+Tree.swift makes its mounts tree nodes
+    /// What its connections share (the admin password a reload changes).
+    let port: PortContext  // internal: a reload (StationServer+Reload.swift) changes its admin password
     /// The SRT listener, if SRT is on.
     private let srtListener: SRTListener?
 
-    private init(address: SocketAddress, listener: Listener, rtmpListener: Listener?, table: MountTable, srtListener: SRTListener?) {
+    private init(address: SocketAddress, listener: Listener, rtmpListener: Listener?, table: MountTable, port: PortContext, srtListener: SRTListener?) {
         self.address = address
         self.rtmpAddress = rtmpListener?.localAddress
         self.listener = listener
         self.rtmpListener = rtmpListener
         self.table = table
+        self.port = port
         self.srtListener = srtListener
     }
 
@@ -126,18 +129,7 @@ public final class StationServer: Sendable {
         _ configuration: Configuration, address: SocketAddress, loop: EventLoop = .shared, logger: EventLog = .silent
     ) throws -> StationServer {
         try configuration.check()
-        var rules = MountTable.Rules()
-        rules.whitelist = configuration.mounts.map(Set.init)
-        rules.sourcePassword = configuration.sourcePassword.flatMap(Secret.init)
-        rules.mountPasswords = configuration.mountPasswords.compactMapValues(Secret.init)
-        rules.fallbacks = configuration.fallbacks
-        rules.sourceTimeout = configuration.sourceTimeout
-        rules.idleMountTimeout = configuration.idleMountTimeout
-        rules.segmentBytes = configuration.segmentBytes
-        rules.distribution = configuration.distribution
-        rules.maxListeners = configuration.maxListeners
-        rules.mountMaxListeners = configuration.mountMaxListeners
-        let table = MountTable(rules: rules, loop: loop, logger: logger)
+        let table = MountTable(rules: configuration.rules, loop: loop, logger: logger)
         let rtmp = configuration.rtmpPort.map { RTMPCounters(port: Int($0)) }
         let port = PortContext(
             mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), control: configuration.control, rtmp: rtmp,
@@ -166,7 +158,7 @@ public final class StationServer: Sendable {
             }
         }
         let server = StationServer(
-            address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, srtListener: srtListener)
+            address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, port: port, srtListener: srtListener)
         // The application is told stream-closed for every session live when the process stops.
         if configuration.control != nil {
             Shutdown.register(.sources) { [weak server] _ in await server?.endSources() }

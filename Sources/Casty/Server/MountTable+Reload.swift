@@ -1,0 +1,76 @@
+internal import CastyNet
+
+extension MountTable {
+    /// Takes the rules of a configuration read again (SIGHUP, as Icecast reloads its file) and returns what
+    /// changed, one phrase each — never a password, only that it changed. On the loop.
+    ///
+    /// What is live follows the new rules at once: a source publishing a mount the whitelist no longer lists is
+    /// disconnected (as ``disallow(_:)`` does), and a mount without a source whose fallback changed moves its
+    /// listeners to the new fallback — or, with none now, they wait for a source for the source timeout, as when
+    /// a source leaves. Sources and listeners already admitted keep their places under new passwords and limits,
+    /// which apply to those who come next. The segment size and the distributors' settings stay: streams cut
+    /// and rings sized differently mid-stream would break players' framing.
+    func reload(_ new: Rules) -> [String] {
+        let old = rules
+        var next = new
+        next.segmentBytes = old.segmentBytes
+        next.distribution = old.distribution
+        rules = next
+        let changes = Self.differences(old, next)
+        guard !changes.isEmpty else { return [] }
+        if old.whitelist != next.whitelist { whitelistChanged?(next.whitelist) }
+        for path in (next.whitelist ?? []).sorted() { _ = make(path) }
+        for (path, target) in next.fallbacks.sorted(by: { $0.key < $1.key }) {
+            _ = make(path)
+            _ = make(target)
+        }
+        if let listed = next.whitelist {
+            for path in order where !listed.contains(path) {
+                guard let session = mounts[path]?.source else { continue }
+                logger("mount \(path): no longer on the whitelist: its source is disconnected")
+                session.stop()
+            }
+        }
+        for path in order where old.fallbacks[path] != next.fallbacks[path] {
+            guard let mount = mounts[path], mount.source == nil, mount.permanent == nil else { continue }
+            mount.fallbackRefused = false
+            mount.distributor.detachSource()
+            fallBack(mount, sourceEnded: hasPlayers(mount))
+        }
+        return changes
+    }
+
+    /// What differs between two sets of rules, in the words of the options that set them.
+    static func differences(_ old: Rules, _ new: Rules) -> [String] {
+        var changes: [String] = []
+        switch (old.whitelist, new.whitelist) {
+        case (nil, let listed?): changes.append("mounts \(listed.sorted().joined(separator: ",")) (was --accept-all)")
+        case (_?, nil): changes.append("--accept-all (was a whitelist)")
+        case (let before?, let after?) where before != after:
+            let added = after.subtracting(before).sorted().map { "+" + $0 }
+            let removed = before.subtracting(after).sorted().map { "-" + $0 }
+            changes.append("mounts " + (added + removed).joined(separator: " "))
+        default: break
+        }
+        if !Secret.same(old.sourcePassword, new.sourcePassword) { changes.append("source password changed") }
+        let passwords = Set(old.mountPasswords.keys).union(new.mountPasswords.keys)
+            .filter { !Secret.same(old.mountPasswords[$0], new.mountPasswords[$0]) }.sorted()
+        if !passwords.isEmpty { changes.append("mount password of \(passwords.joined(separator: ", ")) changed") }
+        for path in Set(old.fallbacks.keys).union(new.fallbacks.keys).sorted() where old.fallbacks[path] != new.fallbacks[path] {
+            changes.append("fallback \(path)→\(new.fallbacks[path] ?? "none") (was \(old.fallbacks[path] ?? "none"))")
+        }
+        if old.maxListeners != new.maxListeners {
+            changes.append("max listeners \(new.maxListeners.map(String.init) ?? "unlimited") (was \(old.maxListeners.map(String.init) ?? "unlimited"))")
+        }
+        for path in Set(old.mountMaxListeners.keys).union(new.mountMaxListeners.keys).sorted()
+        where old.mountMaxListeners[path] != new.mountMaxListeners[path] {
+            let now = new.mountMaxListeners[path].map(String.init) ?? "unlimited"
+            changes.append("max listeners of \(path) \(now) (was \(old.mountMaxListeners[path].map(String.init) ?? "unlimited"))")
+        }
+        if old.sourceTimeout != new.sourceTimeout { changes.append("source timeout \(new.sourceTimeout) (was \(old.sourceTimeout))") }
+        if old.idleMountTimeout != new.idleMountTimeout {
+            changes.append("idle mount timeout \(new.idleMountTimeout) (was \(old.idleMountTimeout))")
+        }
+        return changes
+    }
+}

@@ -1,0 +1,46 @@
+internal import CastyNet
+
+extension StationServer {
+    /// Takes the rules of `configuration` while the server runs — what `casty-cli server` does on SIGHUP, as
+    /// Icecast reloads its file: the whitelist (``Configuration/mounts``), the source, per-mount and admin
+    /// passwords, the fallbacks, the listener limits and the timeouts. Returns what changed, one phrase each
+    /// (a password only as changed); empty when nothing did.
+    ///
+    /// What is live follows at once (``MountTable/reload(_:)``): a source on a mount taken off the whitelist is
+    /// disconnected, listeners of a mount without a source move to its new fallback. The rest of a
+    /// configuration — the address, the segment size, the distribution, listeners' options, the platform's
+    /// application, SRT and RTMP — is kept as the server started with it.
+    /// - Throws: ``ConfigurationError`` for a bad mount name or a circle of fallbacks; nothing is changed then.
+    public func reload(_ configuration: Configuration) async throws(ConfigurationError) -> [String] {
+        try configuration.check()
+        let table = table, port = self.port
+        let rules = configuration.rules
+        let admin = configuration.adminPassword.flatMap(Secret.init)
+        return await table.loop.submit {
+            var changes = table.reload(rules)
+            if !Secret.same(port.adminPassword, admin) {
+                changes.append(admin == nil ? "admin password removed: the admin API answers 401" : "admin password changed")
+                port.adminPassword = admin
+            }
+            return changes
+        }
+    }
+}
+
+extension StationServer.Configuration {
+    /// The mount table's rules this configuration sets.
+    var rules: MountTable.Rules {
+        var rules = MountTable.Rules()
+        rules.whitelist = mounts.map(Set.init)
+        rules.sourcePassword = sourcePassword.flatMap(Secret.init)
+        rules.mountPasswords = mountPasswords.compactMapValues(Secret.init)
+        rules.fallbacks = fallbacks
+        rules.sourceTimeout = sourceTimeout
+        rules.idleMountTimeout = idleMountTimeout
+        rules.segmentBytes = segmentBytes
+        rules.distribution = distribution
+        rules.maxListeners = maxListeners
+        rules.mountMaxListeners = mountMaxListeners
+        return rules
+    }
+}

@@ -1,0 +1,43 @@
+import Casty
+import CastyNet
+
+extension ServerCommand {
+    /// The options a station server takes again while it runs (``StationServer/reload(_:)``); the others are
+    /// taken at its next start.
+    static let reloadable: Set<String> = [
+        "source-password", "admin-password", "mounts", "accept-all", "mount-password", "fallback", "max-listeners",
+        "mount-max-listeners", "source-timeout", "idle-mount-timeout",
+    ]
+
+    /// From now on SIGHUP reads the command line and its `--config` files again and gives `server` the rules they
+    /// set, as Icecast reloads its file on SIGHUP (logrotate's `postrotate`, `systemctl reload`): one line says
+    /// what changed — a password only as changed —, and which other options changed, to be taken at a restart. A
+    /// mistake in the file changes nothing: one line names it, and the server runs on as it was.
+    static func reloadOnHangup(_ server: StationServer, _ arguments: Arguments, logger: EventLog) {
+        onHangup {
+            var fresh: Arguments?
+            do {
+                guard let again = try arguments.readAgain?() else { return }
+                // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its relay.
+                let taken = again.taking(reloadable, otherwiseAs: arguments)
+                fresh = taken
+                let configuration = try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
+                let changes = try await server.reload(configuration)
+                let later = restartOnly(arguments, again)
+                logger("SIGHUP: options read again: " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
+                    + (later.isEmpty ? "" : "; \(later.map { "--" + $0 }.joined(separator: ", ")) changed too: taken at a restart"))
+            } catch {
+                let message = (error as? UsageError)?.message ?? "\(error)"
+                logger("SIGHUP: options not read again, the server runs on as it was: \(fresh?.placed(message) ?? message)")
+            }
+        }
+    }
+
+    /// The options that differ between what the server started with and what was read again, among those a
+    /// running server does not take again.
+    static func restartOnly(_ running: Arguments, _ again: Arguments) -> [String] {
+        running.names.union(again.names).subtracting(reloadable).sorted().filter {
+            running.all($0) != again.all($0) || running.flag($0) != again.flag($0)
+        }
+    }
+}

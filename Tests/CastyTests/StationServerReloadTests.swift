@@ -1,0 +1,100 @@
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// A station server takes new rules while it runs (SIGHUP reads its config file again, as Icecast does): passwords,
+/// the whitelist, fallbacks and limits change for those who come next, and what is live follows at once.
+struct StationServerReloadTests {
+    let station = StationServerTests()
+
+    /// The configuration ``StationServerTests/server`` starts with, changed by `change`.
+    func configuration(_ change: (inout StationServer.Configuration) -> Void) -> StationServer.Configuration {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.adminPassword = "adminpw"
+        configuration.mounts = ["/live", "/backup"]
+        configuration.segmentBytes = 4170
+        configuration.distribution.burst = 1
+        change(&configuration)
+        return configuration
+    }
+
+    @Test func reload_NewPasswordsAndWhitelist_ApplyToWhoComesNext_ASourceOffTheListIsDisconnected() async throws {
+        let log = StationServerTests.Log()
+        let server = try station.server(log: log)
+        let (backup, feeding) = try await station.feedingSource(server, mount: "/backup")
+        let changes = try await server.reload(configuration {
+            $0.sourcePassword = "newpw"
+            $0.adminPassword = "newadmin"
+            $0.mounts = ["/live", "/extra"]
+        })
+        #expect(changes == ["mounts +/extra -/backup", "source password changed", "admin password changed"], "\(changes)")
+        #expect(!changes.joined().contains("newpw") && !changes.joined().contains("hackme"), "a password is never shown")
+        #expect(await eventually { backup.closed.value }, "/backup is off the whitelist: its source is disconnected")
+        #expect(log.contains("mount /backup: no longer on the whitelist: its source is disconnected"))
+        feeding.cancel()
+        // The old source password is refused, the new one publishes a mount the list has just gained.
+        let old = try await station.source(server, mount: "/extra")
+        #expect(await eventually { old.closed.value })
+        #expect(old.text.hasPrefix("HTTP/1.0 401"), "\(old.text.prefix(40))")
+        let new = try await station.source(server, mount: "/extra", password: "newpw")
+        #expect(await new.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        // The old admin password no longer opens the admin API.
+        #expect(try await station.ask(server, "/admin/listmounts").hasPrefix("HTTP/1.0 401"))
+        // Nothing changed: nothing said.
+        #expect(try await server.reload(configuration {
+            $0.sourcePassword = "newpw"
+            $0.adminPassword = "newadmin"
+            $0.mounts = ["/live", "/extra"]
+        }).isEmpty)
+        await new.close()
+        server.close()
+    }
+
+    @Test func reload_ANewFallback_TakesTheWaitingListeners_OnTheirConnection() async throws {
+        let log = StationServerTests.Log()
+        let server = try station.server(timeout: .seconds(30), log: log)
+        let tone = try Station.builtIn(segmentBytes: 4170, loop: station.loop)
+        await tone.start()
+        server.attach(tone, at: "/backup")
+        let (source, feeding) = try await station.feedingSource(server)
+        let player = try #require(try await TestPeer.player(of: server.address, on: station.loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor { StationServerTests.silentFrameCount($0) >= 10 })
+        feeding.cancel()
+        await source.close()
+        // No fallback: the player waits for a source, connected, hearing nothing.
+        #expect(await eventually { log.contains("on /live ended") })
+        #expect(!log.contains("its listeners hear /backup"))
+        let changes = try await server.reload(configuration { $0.sourceTimeout = .seconds(30); $0.fallbacks = ["/live": "/backup"] })
+        #expect(changes == ["fallback /live→/backup (was none)"], "\(changes)")
+        #expect(await eventually { log.contains("mount /live: no source; its listeners hear /backup") }, "\(log.lines.value.suffix(4))")
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > before + 3 * 4170 }, "the new fallback's tone comes")
+        #expect(!player.closed.value)
+        // A fallback circle is refused, and changes nothing.
+        await #expect(throws: ConfigurationError.self) {
+            try await server.reload(configuration { $0.sourceTimeout = .seconds(30); $0.fallbacks = ["/live": "/backup", "/backup": "/live"] })
+        }
+        #expect(try await server.reload(configuration { $0.sourceTimeout = .seconds(30); $0.fallbacks = ["/live": "/backup"] }).isEmpty)
+        tone.stop()
+        server.close()
+    }
+
+    @Test func reloadDifferences_NameEveryRuleThatChanged() {
+        var old = MountTable.Rules()
+        old.whitelist = ["/a"]
+        old.maxListeners = 10
+        var new = old
+        new.whitelist = nil
+        new.maxListeners = nil
+        new.mountMaxListeners = ["/a": 5]
+        new.sourceTimeout = .seconds(20)
+        new.mountPasswords = ["/a": Secret("x")!]
+        #expect(MountTable.differences(old, new) == [
+            "--accept-all (was a whitelist)", "mount password of /a changed", "max listeners unlimited (was 10)",
+            "max listeners of /a 5 (was unlimited)", "source timeout 20.0 seconds (was 10.0 seconds)",
+        ])
+        #expect(MountTable.differences(old, old).isEmpty)
+    }
+}
