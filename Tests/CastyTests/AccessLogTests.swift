@@ -88,6 +88,27 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("The user field is the user name of the login sent (never its password), a blank in it escaped; - without one")
+    func userField_IsTheLoginsUserName() async throws {
+        let (_, port, log, path) = try serving()
+        defer { _ = unlink(path) }
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        let login = Base64.encode(Array("alice:pa55word".utf8))
+        await player.send("GET /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(login)\r\n\r\n")
+        #expect(await player.waitFor { $0.count > 2000 })
+        await player.close()
+        #expect(await eventually { await log.flush(); return lines(path).count == 1 })
+        let status = try await TestPeer.connect(to: port.address, on: loop)
+        await status.send("GET /status.json HTTP/1.0\r\nAuthorization: Basic \(Base64.encode(Array("two words:x".utf8)))\r\n\r\n")
+        #expect(await eventually { status.closed.value })
+        #expect(await eventually { await log.flush(); return lines(path).count == 2 }, "\(lines(path))")
+        let written = lines(path)
+        #expect(written[0].hasPrefix("127.0.0.1 - alice ["), "\(written[0])")
+        #expect(written[1].hasPrefix("127.0.0.1 - two\\x20words ["), "\(written[1])")
+        #expect(!written.joined().contains("pa55word"))
+        port.close()
+    }
+
     @Test("A log renamed away (logrotate's default) or deleted is opened again at its path for the next lines, with no signal")
     func renamedOrDeletedLog_IsOpenedAgain() async throws {
         let (_, port, log, path) = try serving()

@@ -10,7 +10,8 @@ internal import Synchronization
 ///
 ///     192.0.2.7 - - [05/Dec/2026:04:58:02 +0000] "GET /live HTTP/1.1" 200 1925120 "-" "VLC/3.0.20 LibVLC/3.0.20" 120
 ///
-/// — the listener's address (behind a trusted proxy, the real one), the time it left, its request (a query is
+/// — the listener's address (behind a trusted proxy, the real one), the user name of the login it sent (Basic
+/// auth: a listener of a station that authorizes them, an admin; `-` without), the time it left, its request (a query is
 /// written `?…`: players log in with tokens there), the status, the bytes it was sent, its `Referer` and
 /// `User-Agent`, and the seconds it listened. Every listener has its line, however many leave at once (the
 /// server's log sums joins and leaves past a budget).
@@ -30,7 +31,7 @@ public final class AccessLog: Sendable {
 
     /// A listener still listening: its line but for the bytes and the seconds, and when it started.
     struct Session: Sendable {
-        let address: String, request: String, referer: String?, agent: String?
+        let address: String, user: String?, request: String, referer: String?, agent: String?
         let started: ContinuousClock.Instant
     }
     /// The listeners still listening, by their client's id: those the server stops with get their line too.
@@ -63,9 +64,9 @@ public final class AccessLog: Sendable {
 
     /// A request answered at once (a status page, a playlist, an HLS segment, a refusal: `401`, `404`): its line,
     /// with the bytes of its body and no seconds.
-    func answered(address: String, request: String, status: Int, bytes: Int, referer: String?, agent: String?) {
-        write(Self.line(address: address, at: .now, request: request, status: status, bytes: String(bytes), referer: referer,
-                        agent: agent, seconds: 0))
+    func answered(address: String, user: String?, request: String, status: Int, bytes: Int, referer: String?, agent: String?) {
+        write(Self.line(address: address, user: user, at: .now, request: request, status: status, bytes: String(bytes),
+                        referer: referer, agent: agent, seconds: 0))
     }
 
     /// The process stops: every listener still listening gets its line, and the file is written.
@@ -76,7 +77,7 @@ public final class AccessLog: Sendable {
     }
 
     private static func line(_ session: Session, bytes: String) -> String {
-        line(address: session.address, at: .now, request: session.request, status: 200, bytes: bytes, referer: session.referer,
+        line(address: session.address, user: session.user, at: .now, request: session.request, status: 200, bytes: bytes, referer: session.referer,
              agent: session.agent, seconds: wholeSeconds(ContinuousClock.now - session.started))
     }
 
@@ -84,10 +85,10 @@ public final class AccessLog: Sendable {
 
     /// The line of a listener that left: fields as the Combined Log Format has them.
     static func line(
-        address: String, at time: CivilTime, request: String, status: Int, bytes: String, referer: String?, agent: String?,
-        seconds: Int
+        address: String, user: String? = nil, at time: CivilTime, request: String, status: Int, bytes: String, referer: String?,
+        agent: String?, seconds: Int
     ) -> String {
-        "\(address) - - [\(time.commonLogDate)] \"\(quoted(request))\" \(status) \(bytes) \"\(quoted(referer ?? "-"))\""
+        "\(address) - \(userField(user)) [\(time.commonLogDate)] \"\(quoted(request))\" \(status) \(bytes) \"\(quoted(referer ?? "-"))\""
             + " \"\(quoted(agent ?? "-"))\" \(seconds)\n"
     }
 
@@ -95,6 +96,13 @@ public final class AccessLog: Sendable {
     static func wholeSeconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         return Int(seconds) + (attoseconds >= 500_000_000_000_000_000 ? 1 : 0)
+    }
+
+    /// The user field, which the format does not quote: `-` for none, and a blank (or a control character) in a
+    /// name escaped, so that the fields after it are where a log reader looks for them.
+    private static func userField(_ user: String?) -> String {
+        guard let user, !user.isEmpty else { return "-" }
+        return quoted(user).replacing(" ", with: "\\x20")
     }
 
     /// A field as the format quotes it: its `\` and `"` escaped, and control characters written as a log line
@@ -147,5 +155,10 @@ extension Request {
     /// The request line as the access log writes it: `GET /live?… HTTP/1.1`.
     var accessLine: String {
         "\(method.rawValue) \(shownPath) \(version.rawValue)"
+    }
+
+    /// The user name of the login the request sent (`Authorization: Basic`), for the access log's user field.
+    var loginUser: String? {
+        BasicAuth(header: headers["Authorization"])?.user
     }
 }

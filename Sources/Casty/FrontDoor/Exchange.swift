@@ -61,7 +61,7 @@ struct Exchange {
             }
         }
         port.options.accessLog?.answered(
-            address: clientIP, request: request.accessLine, status: code, bytes: headOnly || code == 204 || code == 304 ? 0 : bytes.count,
+            address: clientIP, user: request.loginUser, request: request.accessLine, status: code, bytes: headOnly || code == 204 || code == 304 ? 0 : bytes.count,
             referer: request.headers["Referer"], agent: request.headers["User-Agent"])
         let keep = keepsAlive
         let widened = headOnly ? false : widenSendBuffer(for: bytes.count)

@@ -125,7 +125,7 @@ final class FrontDoor: @unchecked Sendable {
         }
         // No request was read: the access log has its address and status, and `-` for the request (fail2ban's due).
         port.options.accessLog?.answered(
-            address: connection.remoteAddress?.host ?? peer, request: "-", status: status.code, bytes: error.description.utf8.count + 1,
+            address: connection.remoteAddress?.host ?? peer, user: nil, request: "-", status: status.code, bytes: error.description.utf8.count + 1,
             referer: nil, agent: nil)
         connection.answer(status.code, status.reason, body: error.description, headers: headers, headOnly: false, timeout: timeout)
     }

@@ -134,7 +134,7 @@ enum StreamRoutes {
             exchange.connection.write(listening.replyHead(next: promise.next, context: promise.context, port: port))
             exchange.connection.closeWhenSent(timeout: port.options.headerTimeout)
             port.options.accessLog?.answered(
-                address: listening.address, request: listening.requestLine, status: 200, bytes: 0, referer: listening.referer,
+                address: listening.address, user: listening.user, request: listening.requestLine, status: 200, bytes: 0, referer: listening.referer,
                 agent: listening.userAgent)
             onLeave?()
             return

@@ -194,7 +194,7 @@ public actor Client: LoopNode {
         // delivery turns lossy.
         loop.execute { [self] in assumeIsolated { $0.policy?.burstEnded() } }
         options.accessLog?.opened(id, AccessLog.Session(
-            address: listening.address, request: listening.requestLine, referer: listening.referer, agent: listening.userAgent,
+            address: listening.address, user: listening.user, request: listening.requestLine, referer: listening.referer, agent: listening.userAgent,
             started: joined))
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) joined: \(listening.summary)"
             + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")

@@ -31,6 +31,8 @@ struct Listening: Sendable, Equatable {
     var requestLine: String
     /// The page it came from (`Referer`), if it said.
     var referer: String?
+    /// The user name of the login it sent, if any, for the access log.
+    var user: String?
     /// Its address (behind a trusted proxy, the real one), for the access log; set by the route.
     var address = ""
     /// The number the listener authorization told the application (its `client`), which its client then bears
@@ -59,6 +61,7 @@ struct Listening: Sendable, Equatable {
         summary = "\(request.method.rawValue) \(request.shownPath) (\(userAgent ?? "no user agent"))"
         requestLine = request.accessLine
         referer = request.headers["Referer"]
+        user = request.loginUser
         // A Casty branch asking a node that takes no branches is served as a player, but still numbered: the
         // numbers cost nothing, and a player ignores metadata keys it does not know.
         if request.headers["x-casty-numbered"] == "1" || request.headers["x-casty-branch"] != nil {
