@@ -1,4 +1,5 @@
 internal import Glibc
+internal import Synchronization
 
 /// Where nodes tell what happens: listeners joining and leaving, an upstream dropping, a retry.
 ///
@@ -25,14 +26,33 @@ public struct EventLog: Sendable {
         return EventLog { [write] line in write(prefix + line) }
     }
 
-    /// Prints each line to standard error, after the local time.
+    /// Prints each line to standard error, after the local time. The date is said on a line of its own before the
+    /// first line and again before the first line of each new day (`00:00:03 date: 2026-12-06, times UTC+01:00`),
+    /// so that the log of a server that runs for weeks tells which day a line is from without a date on every line.
     public static let standardError = EventLog { line in
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        let clock = [parts.tm_hour, parts.tm_min, parts.tm_sec].map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
-        let text = Array("\(clock) \(line)\n".utf8)
-        _ = text.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        let clock = [parts.tm_hour, parts.tm_min, parts.tm_sec].map(twoDigits).joined(separator: ":")
+        let day = Int(parts.tm_year) * 1000 + Int(parts.tm_yday)
+        var text = ""
+        if lastDay.exchange(day, ordering: .relaxed) != day {
+            let date = "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))"
+            let offset = parts.tm_gmtoff / 60
+            let zone = "UTC\(offset < 0 ? "-" : "+")\(twoDigits(Int32(abs(offset) / 60))):\(twoDigits(Int32(abs(offset) % 60)))"
+            text = "\(clock) date: \(date), times \(zone)\n"
+        }
+        text += "\(clock) \(line)\n"
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// The day of the last line printed to standard error (year × 1000 + day of the year): a line on another day
+    /// says the date first.
+    private static let lastDay = Atomic<Int>(-1)
+
+    private static func twoDigits(_ value: Int32) -> String {
+        value < 10 ? "0\(value)" : "\(value)"
     }
 
     /// Drops every line.

@@ -5,6 +5,7 @@
 #   (a) SIGHUP (a closed terminal or ssh session; a service manager's "reload") stops a station cleanly, as SIGTERM
 #       does: status 0, the `SIGHUP: stopping …` and `stopped in` lines, the live HLS of --hls-dir deleted (it used
 #       to die of the signal, status 129, leaving a live playlist that no longer moved);
+#       the log's first line says the date, its other lines only the time;
 #   (b) under nohup, which ignores SIGHUP, the station keeps running;
 #   (c) `casty-cli dummy`, told Ctrl-C, prints its summary and exits (it printed a server's shutdown line, no
 #       summary);
@@ -41,6 +42,8 @@ check "(a) SIGHUP: status 0 (got $rc)" test "$rc" = 0
 check "(a) SIGHUP: the stopping line" log_has "$TMP/hup.log" "SIGHUP: stopping"
 check "(a) SIGHUP: the stopped line" log_has "$TMP/hup.log" "stopped in [0-9]+ ms"
 check "(a) SIGHUP: the live playlist is deleted" test ! -e "$TMP/hls/index.m3u8"
+dated() { head -1 "$TMP/hup.log" | grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2} date: [0-9]{4}-[0-9]{2}-[0-9]{2}, times UTC[+-][0-9]{2}:[0-9]{2}$'; }
+check "(a) the log's first line says the date (its lines carry only the time): $(head -1 "$TMP/hup.log")" dated
 
 # (b) Under nohup, SIGHUP is ignored.
 port=$(free_port)
