@@ -118,7 +118,7 @@ struct ClientTests {
         defer { loop.shutdown() }
         var options = ClientOptions()
         options.sendBuffer = 4096
-        options.maxBehind = .milliseconds(3000)  // 24 segments of 1000 bytes at 64 kbit/s
+        options.maxBehind = .milliseconds(1500)  // 12 segments of 1000 bytes at 64 kbit/s, and 1.5 s of skipping
         let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext(bitrate: 64)))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
@@ -127,14 +127,15 @@ struct ClientTests {
         let good = try await TestPeer.connect(to: port.address, on: loop)
         await good.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
         #expect(await eventually { await distributor.stat().listeners == 2 })
-        let segments = testSegments(60, bytes: 1000, titleAt: [0, 10, 20, 30, 40, 50])
+        let segments = testSegments(120, bytes: 1000, titleAt: Set(stride(from: 0, to: 120, by: 10)))
         for segment in segments {
             distributor.send(.data(segment.number, segment))
-            // 50 KB/s, six times real time: a good listener may be kept from reading for 480 ms (24 segments) by a
-            // busy machine and still keep up; the stalled one falls 50 segments behind.
+            // 50 KB/s, six times real time, for 2.4 s: a good listener may be kept from reading for 240 ms (12
+            // segments) by a busy machine and still keep up — it is dropped only if it skips for 1.5 s too —; the
+            // stalled one falls 110 segments behind, skipping for two seconds.
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(await good.waitFor(timeout: .seconds(10)) { $0.count >= 60 * 1001 + 6 * 16 })
+        #expect(await good.waitFor(timeout: .seconds(10)) { $0.count >= 120 * 1001 + 12 * 16 })
         let parsed = try #require(try good.parsed())
         #expect(parsed.segments.map(\.audioBytes) == segments.map(\.audio))
         let stat = await distributor.stat()
@@ -147,6 +148,34 @@ struct ClientTests {
         let partial = try #require(try stalled.parsed())
         #expect(!partial.segments.isEmpty)
         #expect(partial.segments.allSatisfy { segment in segment.audioBytes.allSatisfy { $0 == segment.audioBytes[0] } })
+        port.close()
+    }
+
+    @Test("A backlog handed on at once — an upstream or a source that was stalled, resumed — is skipped, and no listener is dropped for it")
+    func backlogAtOnce_IsSkipped_NoListenerDropped() async throws {
+        let loop = EventLoop(name: "test-backlog")
+        defer { loop.shutdown() }
+        var options = ClientOptions()
+        options.sendBuffer = 4096
+        options.maxBehind = .milliseconds(1500)  // 12 segments of 1000 bytes at 64 kbit/s
+        let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
+        distributor.send(.reply(next: 0, context: testContext(bitrate: 64)))
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        let player = try await TestPeer.connect(to: port.address, on: loop, receiveBuffer: 4096)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        let segments = testSegments(100, bytes: 1000)
+        // Sixty segments in one turn of the loop: 7.5 s of audio, far more than the socket holds.
+        await loop.submit { for segment in segments[..<60] { distributor.send(.data(segment.number, segment)) } }
+        // Then the stream at its pace (a little faster): the player, which reads, gets it.
+        for segment in segments[60...] {
+            distributor.send(.data(segment.number, segment))
+            try await Task.sleep(for: .milliseconds(40))
+        }
+        let stat = await distributor.stat()
+        #expect(stat.skipped > 12, "the backlog was more than the socket could take: \(stat.skipped) skipped")
+        #expect(stat.dropped == 0 && !player.closed.value, "skips in a burst are no listener gone: \(stat.dropped) dropped")
+        #expect(await player.waitFor { $0.count >= 40 * 1000 }, "the forty segments after the backlog reach it: \(player.received.value.count) bytes")
         port.close()
     }
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Casty
 
-/// A listener's delivery decisions, as a value: no sockets, no clock.
+/// A listener's delivery decisions, as a value: no sockets, and the time given.
 struct DeliveryPolicyTests {
     /// 1000-byte segments at 128 kbit/s: 62 ms each.
     let context = testContext(segmentBytes: 1000, bitrate: 128)
@@ -34,16 +34,38 @@ struct DeliveryPolicyTests {
 
     @Test func listenerBehindForLongerThanMaxBehind_IsDropped() {
         var policy = policy(maxBehind: .seconds(1))  // 16 segments of 62 ms
-        #expect(policy.offered(skipped: false, consecutiveSkips: 0) == .delivered)
-        for skips in 1...16 { #expect(policy.offered(skipped: true, consecutiveSkips: skips) == .skipped) }
-        #expect(policy.offered(skipped: true, consecutiveSkips: 17) == .drop(behindSegments: 17))
+        let start = ContinuousClock.now
+        #expect(policy.offered(skipped: false, consecutiveSkips: 0, at: start) == .delivered)
+        // Segments at the pace they play: 16 skipped are a second behind, the 17th past it.
+        for skips in 1...16 {
+            #expect(policy.offered(skipped: true, consecutiveSkips: skips, at: start + .milliseconds(64 * skips)) == .skipped)
+        }
+        #expect(policy.offered(skipped: true, consecutiveSkips: 17, at: start + .milliseconds(64 * 17)) == .drop(behindSegments: 17))
         #expect(policy.skipped == 17)
+    }
+
+    @Test("A backlog handed on at once (a stalled upstream resumed) is skipped, not a reason to drop: skips must last too")
+    func backlogSkippedInABurst_IsNoDrop_ButAListenerStillSkippingLaterIs() {
+        var policy = policy(maxBehind: .seconds(1))
+        let start = ContinuousClock.now
+        // Forty segments in 20 ms: forty skips in a row, 2.5 s of audio, within a moment.
+        for skips in 1...40 {
+            #expect(policy.offered(skipped: true, consecutiveSkips: skips, at: start + .microseconds(500 * skips)) == .skipped)
+        }
+        // The socket drains: a segment goes out, and a new run of skips starts from naught.
+        #expect(policy.offered(skipped: false, consecutiveSkips: 0, at: start + .milliseconds(30)) == .delivered)
+        #expect(policy.offered(skipped: true, consecutiveSkips: 1, at: start + .milliseconds(100)) == .skipped)
+        #expect(policy.offered(skipped: true, consecutiveSkips: 30, at: start + .milliseconds(900)) == .skipped)
+        // Still skipping more than a second after its run began, and more than a second of audio: dropped.
+        #expect(policy.offered(skipped: true, consecutiveSkips: 31, at: start + .milliseconds(1200)) == .drop(behindSegments: 31))
     }
 
     @Test func branch_IsDroppedSooner() {
         var policy = policy(branch: true)  // 200 ms: 3 segments
-        #expect(policy.offered(skipped: true, consecutiveSkips: 3) == .skipped)
-        #expect(policy.offered(skipped: true, consecutiveSkips: 4) == .drop(behindSegments: 4))
+        let start = ContinuousClock.now
+        #expect(policy.offered(skipped: true, consecutiveSkips: 1, at: start) == .skipped)
+        #expect(policy.offered(skipped: true, consecutiveSkips: 3, at: start + .milliseconds(190)) == .skipped)
+        #expect(policy.offered(skipped: true, consecutiveSkips: 4, at: start + .milliseconds(250)) == .drop(behindSegments: 4))
     }
 
     @Test func gapsAreCounted_AlsoANewStreamsRestart() {

@@ -232,7 +232,7 @@ public actor Client: LoopNode {
         }
         let offer = connection.offer(bytes)
         if offer == .closed { return }  // `closed(_:)` follows from the connection's onClose
-        switch policy!.offered(skipped: offer == .skipped, consecutiveSkips: connection.consecutiveSkips) {
+        switch policy!.offered(skipped: offer == .skipped, consecutiveSkips: connection.consecutiveSkips, at: .now) {
         case .delivered:
             delivered(bytes.count, number, segment)
         case .skipped:

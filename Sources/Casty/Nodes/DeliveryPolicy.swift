@@ -5,8 +5,12 @@
 ///    them at once — within ``burstBudget`` bytes, so the player starts at once.
 /// 2. **Lossy delivery.** From the next turn of the loop on, each segment is *offered*: sent whole, or skipped
 ///    whole if the listener is still behind (never part of one, so the framing stays intact).
-/// 3. **Dropping.** A listener that skips for longer than ``maxBehind`` (segments skipped in a row × the
-///    segment's duration) is disconnected: it is not listening live any more.
+/// 3. **Dropping.** A listener that skips for longer than ``maxBehind`` — segments skipped in a row worth more
+///    than that much audio, *and* that much time since the first of them — is disconnected: it is not listening
+///    live any more. Both, because segments may come faster than they play: a source or an upstream that was
+///    stalled (a hung process resumed, a network that held its packets) hands on its backlog in a few
+///    milliseconds, which a healthy socket, holding a segment or two, skips in a burst; counted alone, those skips
+///    dropped every branch and player of a root that had been stopped for a while.
 ///
 /// It also counts what the listener got: segments, skipped ones and gaps in the numbering (segments missed
 /// upstream, or a new stream whose numbering restarted).
@@ -41,6 +45,8 @@ struct DeliveryPolicy: Sendable, Equatable {
     private(set) var segments = 0, skipped = 0, gaps = 0
     /// The number expected next.
     private var expected: Int?
+    /// When the listener's current run of skips began, if it is skipping.
+    private var skippingSince: ContinuousClock.Instant?
 
     /// The policy for a listener whose reply said `next`: a branch gets a whole ring as its burst and less
     /// patience (a branch that cannot keep up has most likely lost its link; its place is better given to
@@ -83,10 +89,16 @@ struct DeliveryPolicy: Sendable, Equatable {
         bursting = false
     }
 
-    /// An offer was `skipped` (or not): `consecutiveSkips` is the connection's count of skips in a row.
-    mutating func offered(skipped wasSkipped: Bool, consecutiveSkips: Int) -> Verdict {
-        guard wasSkipped else { return .delivered }
+    /// An offer was `skipped` (or not) at `now`: `consecutiveSkips` is the connection's count of skips in a row.
+    mutating func offered(skipped wasSkipped: Bool, consecutiveSkips: Int, at now: ContinuousClock.Instant) -> Verdict {
+        guard wasSkipped else {
+            skippingSince = nil
+            return .delivered
+        }
         skipped += 1
-        return segmentDuration * consecutiveSkips > maxBehind ? .drop(behindSegments: consecutiveSkips) : .skipped
+        let since = consecutiveSkips <= 1 ? now : skippingSince ?? now
+        skippingSince = since
+        let behind = segmentDuration * consecutiveSkips > maxBehind && now - since > maxBehind
+        return behind ? .drop(behindSegments: consecutiveSkips) : .skipped
     }
 }
