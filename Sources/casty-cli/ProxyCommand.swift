@@ -14,7 +14,7 @@ enum ProxyCommand: Command {
         Attaches to the Shoutcast/Icecast stream at <url> (http://host:port/path, https://…, or a station's
         .pls/.m3u playlist) and serves it to media players (VLC, mpg123, browsers) on a TCP port: any path
         plays the stream, /status.json tells the relay's state. If the upstream drops, listeners stay connected while the proxy reconnects; if it is
-        down or not a stream at start-up, the proxy keeps retrying (players get 503 until a stream arrives).
+        down or not a stream at start-up, the proxy keeps retrying (new players get 503 until a stream arrives, and while it is lost).
 
         options:
           --port P            port for players (default 8080)

@@ -100,6 +100,52 @@ struct StartupRetryTests {
         port.close()
     }
 
+    @Test("While the upstream is lost, a new player waits and is told 503 with Retry-After, not the last seconds before the loss; those listening stay, and all hear it again once it is back")
+    func lostUpstream_NewPlayersGet503_NotAStaleBurst_ListenersStay() async throws {
+        let up = Locked(true)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            guard up.value else { return connection.close() }
+            connection.write(icyReplyHead(metaint: 1000))
+            let stopped = streamICY(to: connection, metaint: 1000, interval: .milliseconds(20))
+            // Taken down: the stream ends, and the station accepts nothing more until it is up again.
+            @Sendable func watch() {
+                if !up.value { stopped.update { $0 = true }; return connection.close() }
+                connection.loop.schedule(after: .milliseconds(20)) { watch() }
+            }
+            watch()
+        }
+        var proxyConfiguration = Proxy.Configuration()
+        proxyConfiguration.segmentBytes = 1000
+        proxyConfiguration.backoff = .milliseconds(100)
+        let proxy = try Proxy(url: upstream.url, configuration: proxyConfiguration, loop: loop)
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .milliseconds(500)
+        let distributor = Distributor(loop: loop, configuration: configuration)
+        distributor.attachSource(proxy)
+        try await proxy.start()
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        let early = try await TestPeer.connect(to: port.address, on: loop)
+        await early.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await early.waitFor { $0.count > 5000 })
+        up.update { $0 = false }
+        #expect(await eventually { await proxy.reconnects >= 1 })
+        try await Task.sleep(for: .milliseconds(200))
+        let late = try await TestPeer.connect(to: port.address, on: loop)
+        await late.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { late.closed.value })
+        #expect(late.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n") && late.text.contains("Retry-After: "), "\(late.text.prefix(200))")
+        #expect(!early.closed.value, "a listener stays through the outage")
+        // Back: the listener that stayed hears it again, and a new player is served.
+        let before = early.received.value.count
+        up.update { $0 = true }
+        #expect(await early.waitFor(timeout: .seconds(10)) { $0.count > before + 5000 })
+        let again = try #require(try await TestPeer.player(of: port.address, on: loop, request: "GET / HTTP/1.0\r\n\r\n"))
+        #expect(await again.waitFor { $0.count > 3000 })
+        proxy.stop()
+        port.close()
+        await upstream.close()
+    }
+
     @Test func listenerWithinTheWait_IsServedOnceTheStreamStarts() async throws {
         // A loop of its own and a wait far longer than the 100 ms the stream takes to start: on a machine busy
         // with the other suites, the shared loop and the test's own sleep could otherwise eat the margin.

@@ -175,8 +175,14 @@ public actor Proxy: UpstreamNode, FeedingNode {
         return opened
     }
 
+    /// The upstream was lost: the distributors it feeds forget the stream until it is back, so that a player who
+    /// comes meanwhile waits for it (and is told `503` with `Retry-After` past the distributor's start wait) rather
+    /// than get the last seconds before the loss as a burst and then silence; those listening stay, and hear the
+    /// stream again on the same connection when the upstream is back (``attach(_:)`` tells them where it goes on).
+    /// First, before a station server's mount hears of it (``onStreaming``) and takes its listeners to its fallback.
     func lost(_ reason: CastyError) {
         lostAt = .now
+        for node in subscribers.forgetContext() { (node as? Distributor)?.sourceGone() }
         onStreaming?(false)
     }
 
