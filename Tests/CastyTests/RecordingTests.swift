@@ -29,6 +29,18 @@ struct RecordingTests {
         return cut(relayedTone(segments: 240), into: &segmenter)
     }()
 
+    @Test("A recording's playlist is an EVENT playlist while it is written (a player may start at its beginning), a VOD one once finished")
+    func playlistWhileWritten_IsAnEvent_ThenAVOD() {
+        let later = Array(Self.segments[8..<11])  // numbered from 8 on
+        let writing = HLSPlaylist.media(later, targetDuration: 1, recording: .writing)
+        #expect(writing.contains("#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MEDIA-SEQUENCE:0\n"), "\(writing.prefix(160))")
+        #expect(!writing.contains("#EXT-X-ENDLIST"))
+        let finished = HLSPlaylist.media(later, targetDuration: 1, recording: .finished)
+        #expect(finished.contains("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n") && finished.hasSuffix("#EXT-X-ENDLIST\n"))
+        let live = HLSPlaylist.media(later, targetDuration: 6)
+        #expect(live.contains("#EXT-X-MEDIA-SEQUENCE:\(later[0].sequence)\n") && !live.contains("PLAYLIST-TYPE"))
+    }
+
     @Test("A recording is rotated by the audio's duration: each file's audio, playlist and titles agree")
     func rotation() throws {
         let directory = temporaryDirectory("rotation")
@@ -49,6 +61,8 @@ struct RecordingTests {
             let text = try #require(fileText(playlist))
             #expect(text.hasSuffix("#EXT-X-ENDLIST\n"))
             #expect(text.contains("#EXT-X-PLAYLIST-TYPE:VOD"))
+            // A file of its own: numbered from 0, whatever the live numbers of its segments, no discontinuity before it.
+            #expect(text.contains("#EXT-X-MEDIA-SEQUENCE:0\n") && !text.contains("DISCONTINUITY-SEQUENCE"), "\(text.prefix(200))")
             let base = String(playlist.dropLast(5))
             let listed = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
             var audio = 0

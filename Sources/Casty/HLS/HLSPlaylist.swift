@@ -47,18 +47,32 @@ package enum HLSPlaylist {
         return kept[max(kept.startIndex, start)..<end]
     }
 
-    /// A media playlist of `segments` (sequence numbers one apart, oldest first); with `ended`, a recording's.
+    /// What a recording's playlist says of itself.
+    package enum Recording: Sendable {
+        /// Still written: `EXT-X-PLAYLIST-TYPE:EVENT`, segments only ever added, so a player may start at its
+        /// beginning and follow it to its growing end.
+        case writing
+        /// Finished: `EXT-X-PLAYLIST-TYPE:VOD` and `EXT-X-ENDLIST`.
+        case finished
+    }
+
+    /// A media playlist of `segments` (sequence numbers one apart, oldest first): a live window, or a
+    /// `recording`'s whole list, numbered from 0 — a file of its own, which no earlier playlist went before.
     /// The first segment's discontinuity is told by `EXT-X-DISCONTINUITY-SEQUENCE`, the others' by a tag.
     /// Segments are named relative to the playlist, in `folder` if given.
     package static func media(
-        _ segments: some Collection<HLSSegment>, targetDuration: Int, ended: Bool = false, folder: String? = nil
+        _ segments: some Collection<HLSSegment>, targetDuration: Int, recording: Recording? = nil, folder: String? = nil
     ) -> String {
         let target = max(targetDuration, segments.map { Int($0.duration.rounded()) }.max() ?? 0)
         var lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:\(target)"]
-        if ended { lines.append("#EXT-X-PLAYLIST-TYPE:VOD") }
-        lines.append("#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)")
-        if let first = segments.first, first.discontinuitySequence > 0 {
-            lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(first.discontinuitySequence)")
+        switch recording {
+        case nil:
+            lines.append("#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequence ?? 0)")
+            if let first = segments.first, first.discontinuitySequence > 0 {
+                lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(first.discontinuitySequence)")
+            }
+        case .writing?: lines += ["#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-MEDIA-SEQUENCE:0"]
+        case .finished?: lines += ["#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-MEDIA-SEQUENCE:0"]
         }
         for (index, segment) in segments.enumerated() {
             if segment.discontinuity, index > 0 { lines.append("#EXT-X-DISCONTINUITY") }
@@ -66,7 +80,7 @@ package enum HLSPlaylist {
             lines.append("#EXTINF:\(seconds(segment.duration)),\(segment.title.map(SafeText.printable) ?? "")")
             lines.append(folder.map { "\($0)/\(segment.name)" } ?? segment.name)
         }
-        if ended { lines.append("#EXT-X-ENDLIST") }
+        if case .finished? = recording { lines.append("#EXT-X-ENDLIST") }
         return lines.joined(separator: "\n") + "\n"
     }
 

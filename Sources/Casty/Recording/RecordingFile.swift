@@ -142,7 +142,7 @@ final class RecordingFile: @unchecked Sendable {
     /// The playlist over the recording's segments (in the folder beside it).
     private func writePlaylist(_ file: Current, ended: Bool) throws(FileError) {
         let folder = String(file.base.split(separator: "/").last ?? "")
-        let text = HLSPlaylist.media(file.segments, targetDuration: 1, ended: ended, folder: folder)
+        let text = HLSPlaylist.media(file.segments, targetDuration: 1, recording: ended ? .finished : .writing, folder: folder)
         try FileWriter.replace(file.base + ".m3u8", with: Array(text.utf8))
     }
 
