@@ -33,6 +33,25 @@ struct HLSGapEstimateTests {
         #expect(timestamps.first.map { $0 > made[before - 1].timestamp } == true, "timestamps go on rising across the gap")
     }
 
+    @Test("A relay back from an outage at a lower bitrate: its timestamps go on by the time the gap's bytes take, not the whole stream's again")
+    func gapAfterABitrateDrop_IsEstimatedFromTheLastFrame_NotFromTheStart() {
+        let stream = relayedTone(segments: 200)
+        var segmenter = toneSegmenter()
+        var made = cut(stream.prefix(150), into: &segmenter)  // 76.8 s at 128 kbit/s
+        let before = made.count
+        let last = made[before - 1]
+        // The upstream is back at 64 kbit/s (the proxy's context says so now), ten relay segments later: 10 × 8 KiB
+        // at 64 kbit/s is 10.24 s.
+        _ = segmenter.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 64, stream: 0xC0FFEE))
+        made += cut(stream.dropFirst(160).prefix(30), into: &segmenter)
+        let first = try! #require(made.dropFirst(before).first)
+        let lastEnd = Double(last.timestamp) / 90_000 + last.duration
+        let resumed = Double(first.timestamp) / 90_000
+        // The group the gap cut short (up to 6 s), the gap (10.24 s), then the next group's start (up to 6 s): some
+        // 22 s at most. Estimated from byte 0 at 64 kbit/s, the first 76.8 s at 128 counted twice: about 164 s.
+        #expect(resumed > lastEnd && resumed < lastEnd + 22.3, "went on at \(resumed) s after \(lastEnd) s")
+    }
+
 }
 
 /// A stream that goes on at another sample rate without losing a frame (a relay's upstream back with other

@@ -32,6 +32,9 @@ package struct HLSSampleCount {
     private var rate: Int?
     /// The clock at the first frame counted in each recent relay segment, oldest first, while exact.
     private var marks: [HLSClock] = []
+    /// Where the last frame counted in this stream ended, and the count there (in `rate`): after a gap, the next
+    /// frame is estimated from it, by the bytes missing between them only.
+    private var lastEnd: (position: Int, samples: Int)?
 
     /// An empty count, this node's own until told otherwise.
     init() {}
@@ -68,9 +71,17 @@ package struct HLSSampleCount {
         if case .told(let clock?) = authority, anchor?.told != true, frame.position == clock.position(segmentBytes: segmentBytes) {
             anchor = (clock.samples, 0, true)
             estimateIsTheTrees = false
+            rate = frame.sampleRate  // a clock told in the frame's rate
         } else if anchor == nil {
-            let estimate = Self.estimate(frame, bitrate: bitrate)
+            // After a gap in a stream already counted, from where its last frame ended — the bytes before it were
+            // counted frame by frame, and may have played at another bitrate (an upstream back from an outage at 64
+            // kbit/s, whose first 128 kbit/s hour would otherwise be read as two); from the stream's start otherwise.
+            let base = lastEnd.map { end in
+                (position: end.position, samples: rate.map { old in end.samples * frame.sampleRate / max(1, old) } ?? end.samples)
+            }
+            let estimate = Self.estimate(frame, bitrate: bitrate, after: base)
             anchor = (max(estimate, floor ?? 0), 0, false)
+            rate = frame.sampleRate  // the estimate is in the frame's rate
             // At a constant bitrate, the one the stream declares, an MP3 frame's estimate is the tree's count; raised
             // to the floor, or of a frame of another bitrate (VBR) or none (AAC), it is this node's own.
             estimateIsTheTrees = estimate >= (floor ?? 0) && frame.bitrate == bitrate
@@ -91,6 +102,7 @@ package struct HLSSampleCount {
             }
         }
         anchor!.since += frame.samples
+        lastEnd = (frame.position + frame.bytes.count, before + frame.samples)
         return before
     }
 
@@ -98,7 +110,10 @@ package struct HLSSampleCount {
     /// holds. The clocks kept stay true of their frames, unless `newStream`.
     mutating func restart(newStream: Bool) {
         anchor = nil
-        if newStream { marks = [] }
+        if newStream {
+            marks = []
+            lastEnd = nil
+        }
     }
 
     /// The clock to tell a numbered peer whose first relay segment is `segment`: the one kept for the first frame
@@ -108,13 +123,15 @@ package struct HLSSampleCount {
         marks.first { $0.segment >= segment }
     }
 
-    /// The samples before `frame`, from its position at `bitrate` kbit/s: where a count that was told nothing starts.
-    /// An MP3 frame's (its header says a bitrate) is rounded to whole frames, which all hold the same samples: at a
-    /// constant bitrate a frame starts within a byte of where that many frames end, so every node that joins
-    /// anywhere finds the count a node that followed from the start has.
-    static func estimate(_ frame: FrameWalker.Frame, bitrate: Int) -> Int {
-        let samples = Double(frame.position) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)
-        guard frame.bitrate != nil, frame.samples > 0 else { return Int(samples.rounded(.down)) }
-        return Int((samples / Double(frame.samples)).rounded()) * frame.samples
+    /// The samples before `frame`, from its position at `bitrate` kbit/s: where a count that was told nothing starts
+    /// — from the stream's start, or from `base`, a place in it whose count is known (where the last frame counted
+    /// before a gap ended). An MP3 frame's (its header says a bitrate) is rounded to whole frames, which all hold the
+    /// same samples: at a constant bitrate a frame starts within a byte of where that many frames end, so every node
+    /// that joins anywhere finds the count a node that followed from the start has.
+    static func estimate(_ frame: FrameWalker.Frame, bitrate: Int, after base: (position: Int, samples: Int)? = nil) -> Int {
+        let start = base ?? (0, 0)
+        let samples = Double(max(0, frame.position - start.position)) * 8 * Double(frame.sampleRate) / Double(max(8, bitrate) * 1_000)
+        guard frame.bitrate != nil, frame.samples > 0 else { return start.samples + Int(samples.rounded(.down)) }
+        return start.samples + Int((samples / Double(frame.samples)).rounded()) * frame.samples
     }
 }
