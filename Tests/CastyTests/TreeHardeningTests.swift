@@ -226,6 +226,36 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
+    @Test("A branch whose parent stays away past a repair's time: a new player waits and is told 503, not the past; its players stay and hear the root's return")
+    func aBranchLongWithoutItsParent_Tells503ToNewcomers_AndKeepsItsPlayers() async throws {
+        let first = station()
+        await first.start()
+        var root = try Root.start(source: first, address: .loopback(port: 0))
+        let port = root.port.address.port
+        let leaf = try branch(root)
+        let early = try #require(try await TestPeer.player(of: leaf.port.address, on: .shared, request: "GET / HTTP/1.0\r\n\r\n"))
+        #expect(await early.waitFor { $0.count > 10 * Self.segmentBytes })
+        root.port.close()
+        first.stop()
+        try await Task.sleep(for: Branch.staleAfter + .milliseconds(500))
+        let late = try await TestPeer.connect(to: leaf.port.address, on: .shared)
+        await late.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(8)) { late.closed.value })
+        #expect(late.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n") && late.text.contains("Retry-After: "), "\(late.text.prefix(120))")
+        #expect(!early.closed.value, "its player stays")
+        // The root is back: the player that stayed hears it, and a newcomer is served.
+        let second = station()
+        await second.start()
+        root = try Root.start(source: second, address: .loopback(port: port))
+        let before = early.received.value.count
+        #expect(await early.waitFor(timeout: .seconds(10)) { $0.count > before + 5 * Self.segmentBytes })
+        let again = try #require(try await TestPeer.player(of: leaf.port.address, on: .shared, request: "GET / HTTP/1.0\r\n\r\n"))
+        #expect(await again.waitFor { $0.count > 5 * Self.segmentBytes })
+        second.stop()
+        stop(leaf)
+        root.port.close()
+    }
+
     @Test func aResumeInAnotherStream_IsServedFromTheBurst() async throws {
         let source = station()
         await source.start()

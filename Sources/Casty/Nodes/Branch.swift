@@ -79,6 +79,12 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// players are told there is none — the old stream's is no title of the new one.
     private var titleUnknown = false
     private var lostAt: ContinuousClock.Instant?
+    /// Forgets the stream for newcomers if the parent is not back within ``staleAfter`` of its loss.
+    private var staleTimer: Scheduled?
+    /// How long a branch whose parent is lost goes on admitting newcomers to the stream as it was: a repair takes
+    /// a second or two; past that (the root gone, the network cut), a new player would get the seconds before the
+    /// loss as a burst, then silence — it waits instead, and is told `503` with `Retry-After`.
+    static let staleAfter: Duration = .seconds(3)
     /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
     private var lostParent: String?
     private var reportedUnnumbered = false
@@ -232,10 +238,22 @@ public actor Branch: UpstreamNode, FeedingNode {
         lostAt = .now
         lostParent = parent.map(Self.treeAddress)
         parent = nil
+        staleTimer?.cancel()
+        staleTimer = loop.schedule(after: Self.staleAfter) { [weak self] in self?.assumeIsolated { $0.forgetStaleStream() } }
+    }
+
+    /// The parent stayed away past ``staleAfter``: the distributors forget the stream until a parent is found (their
+    /// listeners stay, and go on from where they were once it is), so newcomers wait for it rather than get its past.
+    private func forgetStaleStream() {
+        staleTimer = nil
+        guard keeper.state == .retrying else { return }
+        for node in subscribers.forgetContext() { (node as? Distributor)?.sourceGone() }
     }
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .streaming
+        staleTimer?.cancel()
+        staleTimer = nil
         parent = opened.url
         lostParent = nil
         let headers = opened.headers
