@@ -100,3 +100,13 @@ extension StationServerTests {
         return String(decoding: body(answer), as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
     }
 }
+
+/// The live playlist a node serves at its root path, as text (empty unless it answers `200`).
+enum HLSTreeFetch {
+    static func playlist(_ address: SocketAddress) async -> String {
+        let answer = await StationServerTests.fetch(address, "/index.m3u8")
+        let text = String(decoding: answer, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.0 200") || text.hasPrefix("HTTP/1.1 200") else { return "" }
+        return String(decoding: StationServerTests.body(answer), as: UTF8.self)
+    }
+}

@@ -256,6 +256,50 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
+    @Test("A restarted root numbers its HLS segments on above the numbers its branches kept: a branch serves each name under the root's number")
+    func aRestartedRoot_ItsBranchesTakeItsHLSNumbers() async throws {
+        var options = ClientOptions()
+        options.hls.targetDuration = 1
+        let first = station(segmentBytes: 4170)  // paced as it plays, as a source is
+        await first.start()
+        var root = try Root.start(source: first, address: .loopback(port: 0), options: options)
+        let port = root.port.address.port
+        let leaf = try branch(root)
+        let player = try #require(try await TestPeer.player(of: leaf.port.address, on: .shared, request: "GET / HTTP/1.0\r\n\r\n"))
+        #expect(await eventually(timeout: .seconds(15)) { Self.numbered(await HLSTreeFetch.playlist(leaf.port.address)).count >= 3 })
+        root.port.close()
+        first.stop()
+        try await Task.sleep(for: .seconds(2))
+        let second = station(segmentBytes: 4170)
+        await second.start()
+        root = try Root.start(source: second, address: .loopback(port: port), options: options)
+        let restarted = root.port.address
+        // Once both list segments of the new stream: each name the two share has the same number at both.
+        let lists = Locked<(root: [String: Int], branch: [String: Int])>(([:], [:]))
+        #expect(await eventually(timeout: .seconds(15)) {
+            let atRoot = Self.numbered(await HLSTreeFetch.playlist(restarted))
+            let atBranch = Self.numbered(await HLSTreeFetch.playlist(leaf.port.address))
+            lists.update { $0 = (atRoot, atBranch) }
+            return Set(atRoot.keys).intersection(atBranch.keys).count >= 2
+        }, "\(lists.value)")
+        let (atRoot, atBranch) = lists.value
+        for name in Set(atRoot.keys).intersection(atBranch.keys) {
+            #expect(atRoot[name] == atBranch[name], "\(name): \(atRoot[name] ?? -1) at the root, \(atBranch[name] ?? -1) at the branch")
+        }
+        #expect(!player.closed.value)
+        second.stop()
+        stop(leaf)
+        root.port.close()
+    }
+
+    /// Each segment a live playlist lists, with its media sequence number.
+    static func numbered(_ playlist: String) -> [String: Int] {
+        let lines = playlist.split(separator: "\n").map(String.init)
+        guard let first = lines.first(where: { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }).flatMap({ Int($0.dropFirst(22)) }) else { return [:] }
+        let names = lines.filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        return Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, first + $0) })
+    }
+
     @Test func aResumeInAnotherStream_IsServedFromTheBurst() async throws {
         let source = station()
         await source.start()

@@ -75,7 +75,8 @@ public actor HLSPackager: LoopNode {
         self.mount = mount
         self.settings = settings
         self.logger = logger
-        self.segmenter = HLSSegmenter(targetDuration: settings.targetDuration)
+        // Numbered from the clock: a node that restarts never numbers below its earlier run (nor a root below its branches).
+        self.segmenter = HLSSegmenter(targetDuration: settings.targetDuration, first: .clock)
         self.directory = settings.directory.map { HLSDirectory(path: Self.path(settings: $0, mount: mount), logger: logger) }
     }
 

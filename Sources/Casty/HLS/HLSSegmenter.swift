@@ -24,8 +24,8 @@ internal import Icy
 /// frames, which is exact for a constant bitrate); at a variable bitrate its cuts and tags are then its own.
 ///
 /// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
-/// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — `0` for the first stream it
-/// follows; for each later one, the number that gives its first whole segment the number after the last
+/// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — for the first stream it
+/// follows, `0` or the target durations since 2026 began (a live packager's: ``FirstSequence/clock``); for each later one, the number that gives its first whole segment the number after the last
 /// segment's. The root does the same, so every node gives the same audio the same number, and the sequence goes
 /// on rising by one across a new stream: a source that starts again (its first segment is `g = 0`), and a
 /// fallback that takes over a mount after playing for an hour (its first whole segment `g` is large, and its
@@ -121,12 +121,41 @@ package struct HLSSegmenter {
         var frames = 0
     }
 
-    /// A segmenter aiming at `targetDuration` seconds a segment, for the live window or a recording.
-    package init(targetDuration: Int, mode: Mode = .live) {
+    /// Where the first stream's numbers start, when no root tells them.
+    package enum FirstSequence: Sendable {
+        /// At this number.
+        case fixed(Int)
+        /// At the target durations since 2026 began, read when that stream starts (``clockSequence(targetDuration:at:)``).
+        case clock
+    }
+
+    /// A segmenter aiming at `targetDuration` seconds a segment, for the live window or a recording; its first
+    /// stream numbered from `first`.
+    package init(targetDuration: Int, mode: Mode = .live, first: FirstSequence = .fixed(0)) {
         ownMark = UInt32.random(in: 1...UInt32.max)
         self.targetDuration = max(1, targetDuration)
         self.ownTarget = self.targetDuration
         self.mode = mode
+        self.firstSequence = first
+    }
+
+    private let firstSequence: FirstSequence
+
+    /// The number of the first stream's first segment: fixed, or read from the clock now.
+    private var firstNumber: Int {
+        switch firstSequence {
+        case .fixed(let number): number
+        case .clock: Self.clockSequence(targetDuration: targetDuration, at: wallClockMilliseconds())
+        }
+    }
+
+    /// The target durations from 2026-01-01 00:00 UTC to `milliseconds` (since 1970): a first sequence number that
+    /// a node started later never gives below its earlier run's — segments last the target, and the run's numbers
+    /// grew by one a target duration, no faster than the clock. A root that restarts then numbers on above the
+    /// numbers its branches kept (they take the root's, which no longer go back), and a CDN or player that saw the
+    /// old run never sees `EXT-X-MEDIA-SEQUENCE` go back.
+    package static func clockSequence(targetDuration: Int, at milliseconds: Int64) -> Int {
+        Int(max(0, milliseconds - 1_767_225_600_000) / 1_000) / max(1, targetDuration)
     }
 
     /// The extension of its segments' names, `mp3` or `aac`; `nil` when the stream's frames are not followed.
@@ -183,14 +212,14 @@ package struct HLSSegmenter {
 
     /// The numbers of the stream followed: the root's, when the context tells them, else this node's own.
     private var base: Base {
-        told ?? ownBase ?? Base(sequence: lastSequence.map { $0 + 1 } ?? 0, discontinuity: discontinuities)
+        told ?? ownBase ?? Base(sequence: lastSequence.map { $0 + 1 } ?? firstNumber, discontinuity: discontinuities)
     }
 
     /// The numbers a new stream whose first relay segment here is `first` gets: its first whole segment follows
-    /// the last segment, and it is a discontinuity (unless it is the first stream, numbered from 0).
+    /// the last segment, and it is a discontinuity (unless it is the first stream, numbered from ``FirstSequence``).
     private func nextBase(from first: Int, context: Context) -> Base {
         let (last, discontinuities) = atEnd
-        guard let last else { return Base(sequence: 0, discontinuity: discontinuities) }
+        guard let last else { return Base(sequence: firstNumber, discontinuity: discontinuities) }
         let group = Self.firstWholeGroup(
             from: first, segmentBytes: context.segmentBytes, bitrate: context.bitrate, target: max(1, context.hlsTarget ?? ownTarget))
         return Base(sequence: last + 1 - group, discontinuity: discontinuities + 1, first: last + 1)
