@@ -7,4 +7,14 @@ package enum FileIdentity {
     package static func path(_ path: String, names fd: Int32) -> Bool {
         casty_path_names_fd(path, fd) == 1
     }
+
+    /// Whether `path` names a regular file (through any link) — not a pipe, a FIFO, a directory or a device —;
+    /// `nil` when it names nothing.
+    package static func isRegularFile(_ path: String) -> Bool? {
+        switch casty_is_regular_file(path) {
+        case 1: true
+        case 0: false
+        default: nil
+        }
+    }
 }

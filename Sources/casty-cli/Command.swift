@@ -64,7 +64,7 @@ struct CommandEntry: Sendable {
             let (all, places) = try withConfigFile(words)
             var arguments = try Arguments(all, options: options, flags: flags, places: places)
             arguments.readAgain = { [self] in
-                let (all, places) = try withConfigFile(words)
+                let (all, places) = try withConfigFile(words, again: true)
                 return try Arguments(all, options: options, flags: flags, places: places)
             }
             parsed = arguments
@@ -86,8 +86,10 @@ struct CommandEntry: Sendable {
 extension CommandEntry {
     /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
     /// file wins over an earlier one and the command line over both —, and where each word came from: its file
-    /// and line, or `nil` for the command line.
-    func withConfigFile(_ words: [String]) throws -> (words: [String], places: [String?]) {
+    /// and line, or `nil` for the command line. Read `again` (SIGHUP), a file must be a regular file — a pipe
+    /// (`--config <(…)`) was read up at the start, and a FIFO would block — that holds an option: an empty one is a
+    /// file caught while it was written, not a wish to drop every password and mount.
+    func withConfigFile(_ words: [String], again: Bool = false) throws -> (words: [String], places: [String?]) {
         var all: [String] = []
         var places: [String?] = []
         if options.contains("config") {
@@ -99,7 +101,13 @@ extension CommandEntry {
                     guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
                     path = words[index + 1]
                 }
+                if again, FileIdentity.isRegularFile(path) == false {
+                    throw UsageError("--config \(path) is no regular file now (a pipe is read once, at the start): give a file to read again")
+                }
                 let file = try ConfigFile(path: path, options: options, flags: flags)
+                if again, file.words.isEmpty {
+                    throw UsageError("--config \(path) holds no option now (emptied, or caught while being written?)")
+                }
                 all += file.words
                 places += file.places
             }
@@ -141,8 +149,8 @@ func installSignalHandlers(endsItself: Bool) {
         if signal == SIGHUP, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
         let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
         source.setEventHandler {
-            if signal == SIGHUP, let action = hangupAction.withLock({ $0 }) {
-                Task { await action() }
+            if signal == SIGHUP, let hangups = hangups.withLock({ $0 }) {
+                hangups.yield()
                 return
             }
             if endsItself {
@@ -161,12 +169,18 @@ func installSignalHandlers(endsItself: Bool) {
     }
 }
 
-/// What SIGHUP does instead of stopping, once a command has said (``onHangup(_:)``).
-private let hangupAction = Mutex<(@Sendable () async -> Void)?>(nil)
+/// Where SIGHUP is told, once a command has said what it does instead of stopping (``onHangup(_:)``).
+private let hangups = Mutex<AsyncStream<Void>.Continuation?>(nil)
 
-/// From now on SIGHUP runs `action` instead of stopping the command (unless SIGHUP is ignored, under `nohup`).
+/// From now on SIGHUP runs `action` instead of stopping the command (unless SIGHUP is ignored, under `nohup`):
+/// one at a time, in one task, so that a burst of signals cannot leave an older reading in force; signals that
+/// come while `action` runs are one more run, which reads what is there by then.
 func onHangup(_ action: @escaping @Sendable () async -> Void) {
-    hangupAction.withLock { $0 = action }
+    let (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    hangups.withLock { $0 = continuation }
+    Task {
+        for await _ in signals { await action() }
+    }
 }
 
 nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []

@@ -97,12 +97,18 @@ enum ServerCommand: Command {
         } catch let error as SocketError {
             throw ServeError("cannot listen on \(address)\(configuration.rtmpPort.map { " and RTMP port \($0)" } ?? ""): \(error)")
         } catch let error as ConfigurationError {
-            switch error {
-            case .fallbackLoop: throw ServeError("--fallback: \(error)")
-            case .srtPassphrase(let mount, _): throw ServeError("--srt-passphrase\(mount.map { " \($0)=…" } ?? ""): \(error)")
-            case .srtLatency: throw ServeError("--srt-latency: \(error)")
-            default: throw error
-            }
+            throw optionNamed(error).map(ServeError.init) ?? error
+        }
+    }
+
+    /// A value the server refuses, led by the option that gave it (which a config file's line is then found for);
+    /// `nil` when the error names no option's value.
+    static func optionNamed(_ error: ConfigurationError) -> String? {
+        switch error {
+        case .fallbackLoop: "--fallback: \(error)"
+        case .srtPassphrase(let mount, _): "--srt-passphrase\(mount.map { " \($0)=…" } ?? ""): \(error)"
+        case .srtLatency: "--srt-latency: \(error)"
+        default: nil
         }
     }
 

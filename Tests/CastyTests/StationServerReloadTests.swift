@@ -81,6 +81,17 @@ struct StationServerReloadTests {
         server.close()
     }
 
+    @Test func reload_KeepsTheMountsTheAdminAPIAdded_AppliesOnlyWhatTheFileChanged() async throws {
+        let server = try station.server()  // mounts /live, /backup
+        #expect(try await station.ask(server, "/admin/whitelist?action=add&mount=/extra").hasPrefix("HTTP/1.0 200"))
+        let changes = try await server.reload(configuration { $0.mounts = ["/live", "/new"] })
+        #expect(changes == ["mounts +/new -/backup"], "\(changes)")
+        #expect(try await station.ask(server, "/admin/whitelist").contains(#"["/extra","/live","/new"]"#), "/extra, added by the admin API, stays")
+        // Read again unchanged: nothing changes, /extra included.
+        #expect(try await server.reload(configuration { $0.mounts = ["/live", "/new"] }).isEmpty)
+        server.close()
+    }
+
     @Test func reloadDifferences_NameEveryRuleThatChanged() {
         var old = MountTable.Rules()
         old.whitelist = ["/a"]

@@ -15,7 +15,8 @@
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
-# line saying what changed and what waits for a restart, and a broken file read again changes nothing.
+# line saying what changed and what waits for a restart, and a broken or emptied file read again changes nothing; after
+# a burst of SIGHUPs the last file holds.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -194,6 +195,20 @@ broken() {
         && kill -0 "$reloading" && [ "$(code admin:admintwo)" = 200 ]
 }
 check "SIGHUP with a broken file: one line naming its line, the server runs on with its rules" wait_until 10 broken
+: >"$TMP/reload.conf"
+kill -HUP "$reloading"
+emptied() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: --config .*reload.conf holds no option now" \
+        && [ "$(code admin:admintwo)" = 200 ]
+}
+check "SIGHUP with an emptied file (caught while written): refused, not read as 'no passwords, no mounts'" wait_until 10 emptied
+# A burst of SIGHUPs, each after a rewrite: the last file is what holds, not an older reading that finished later.
+for i in $(seq 1 20); do
+    printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password burst%s\nmounts /live,/two\n' "$third" "$i" >"$TMP/reload.conf"
+    kill -HUP "$reloading"
+done
+burst() { [ "$(code admin:burst20)" = 200 ] && [ "$(code admin:burst19)" = 401 ]; }
+check "twenty SIGHUPs in a row: the last file's admin password holds" wait_until 10 burst
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {

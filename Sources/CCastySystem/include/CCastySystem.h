@@ -101,7 +101,6 @@ static inline int casty_tcp_last_received(int fd, uint32_t *data_ms, uint32_t *a
 
 // MARK: defined in CCastySystem.c, which needs _GNU_SOURCE
 
-/// The strerror text for `error`, thread-safe. Writes into `buffer` and returns a pointer to the text.
 /// 1 when `path` names the file open as `fd` (the same device and inode, through any link), 0 when it names
 /// another file or none (an access log that logrotate renamed, or that was deleted).
 static inline int casty_path_names_fd(const char *path, int fd) {
@@ -110,6 +109,15 @@ static inline int casty_path_names_fd(const char *path, int fd) {
     return named.st_dev == open.st_dev && named.st_ino == open.st_ino;
 }
 
+/// 1 when `path` names a regular file (through any link), 0 for a pipe, a FIFO, a directory or a device, -1 when
+/// it names nothing.
+static inline int casty_is_regular_file(const char *path) {
+    struct stat named;
+    if (stat(path, &named) != 0) return -1;
+    return S_ISREG(named.st_mode) ? 1 : 0;
+}
+
+/// The strerror text for `error`, thread-safe. Writes into `buffer` and returns a pointer to the text.
 const char *casty_strerror(int error, char *buffer, size_t length);
 
 /// accept4 with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the accepted socket is non-blocking from birth.

@@ -7,14 +7,20 @@ extension MountTable {
     /// What is live follows the new rules at once: a source publishing a mount the whitelist no longer lists is
     /// disconnected (as ``disallow(_:)`` does), and a mount without a source whose fallback changed moves its
     /// listeners to the new fallback — or, with none now, they wait for a source for the source timeout, as when
-    /// a source leaves. Sources and listeners already admitted keep their places under new passwords and limits,
-    /// which apply to those who come next. The segment size and the distributors' settings stay: streams cut
+    /// a source leaves. Sources and listeners already admitted keep their places under new passwords, limits and
+    /// source timeout, which apply to those who come next. Mounts the admin API added to the whitelist, or took off
+    /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
     /// and rings sized differently mid-stream would break players' framing.
     func reload(_ new: Rules) -> [String] {
         let old = rules
         var next = new
         next.segmentBytes = old.segmentBytes
         next.distribution = old.distribution
+        // Mounts the admin API added or removed stay so: only what changed between the two readings is applied.
+        if let configured = configuredWhitelist, let wanted = new.whitelist, let running = old.whitelist {
+            next.whitelist = running.union(wanted.subtracting(configured)).subtracting(configured.subtracting(wanted))
+        }
+        configuredWhitelist = new.whitelist
         rules = next
         let changes = Self.differences(old, next)
         guard !changes.isEmpty else { return [] }
@@ -35,6 +41,9 @@ extension MountTable {
             guard let mount = mounts[path], mount.source == nil, mount.permanent == nil else { continue }
             mount.fallbackRefused = false
             mount.distributor.detachSource()
+            if next.fallbacks[path] == nil, hasPlayers(mount) {
+                logger("mount \(path): no fallback any more; its listeners wait for a source (up to \(next.sourceTimeout))")
+            }
             fallBack(mount, sourceEnded: hasPlayers(mount))
         }
         return changes

@@ -103,6 +103,8 @@ final class MountTable: @unchecked Sendable {
 
     /// Changed only by the whitelist calls of the admin API and by ``reload(_:)``.
     var rules: Rules
+    /// The whitelist as the configuration last read gave it (the admin API changes ``rules`` only).
+    var configuredWhitelist: Set<String>?
     /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
     var whitelistChanged: ((Set<String>?) -> Void)?
     /// The loop the table, its mounts and their sessions live on.
@@ -120,6 +122,7 @@ final class MountTable: @unchecked Sendable {
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
         self.rules = rules
+        self.configuredWhitelist = rules.whitelist
         self.loop = loop
         self.logger = logger
         for path in rules.whitelist?.sorted() ?? [] { _ = make(path) }
