@@ -192,7 +192,7 @@ public actor HLSPackager: LoopNode {
     /// again starts a new window. On the loop.
     private func stoppedComing() {
         guard !kept.isEmpty else { return }
-        logger("HLS of \(mount == "/" ? "the stream" : mount): no audio for \(formatted(seconds(settings.quietEnd))) s:"
+        logger("HLS of \(mount == "/" || mount.isEmpty ? "the stream" : mount): no audio for \(formatted(seconds(settings.quietEnd))) s:"
             + " its live playlist is withdrawn until the stream comes again")
         streamEnded()
         sessionOver()

@@ -305,7 +305,8 @@ struct DistributorCore<Listener: Hashable> {
         // Relays (a mount falling back to this one, its HLS packager) ask again on their own: not worth a line.
         let players = expired.filter { $0.relay == nil }.count
         if players > 0 {
-            actions.append(.log("distributor: no stream yet; refused \(players) listener\(players == 1 ? "" : "s") with 503"))
+            let why = ended == nil ? "no stream yet" : "no stream now (its source or upstream is away)"
+            actions.append(.log("distributor: \(why); refused \(players) listener\(players == 1 ? "" : "s") with 503"))
         }
         actions += expired.map { .stop($0.listener) }
         return actions + armWaitingTimer(at: now)
