@@ -52,6 +52,46 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A source that leaves: the root publishes its last, shorter HLS segment, and its branch publishes the same at once")
+    func aSourceThatLeaves_ItsLastShortSegment_IsPublishedByTheBranchToo() async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.options.hls.targetDuration = 1
+        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), loop: loop)
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(40))
+        var branchConfiguration = Branch.Configuration()
+        branchConfiguration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
+            configuration: branchConfiguration)
+        #expect(await eventually(timeout: .seconds(10)) { await branch.branch.state == .streaming })
+        // 170 frames more: 210 in all, 5.49 s, then the source leaves: its last HLS segment lasts 0.49 s.
+        await sendPaced(source, Self.silentFrames(170))
+        try await Task.sleep(for: .milliseconds(300))
+        await source.close()
+        let last = Locked<String?>(nil), seen = Locked("")
+        #expect(await eventually(timeout: .seconds(10)) {
+            let listed = await HLSTreeFetch.playlist(server.address, "/live/index.m3u8")
+            seen.update { $0 = listed }
+            guard let duration = listed.split(separator: "\n").last(where: { $0.hasPrefix("#EXTINF:") }).flatMap({ Double($0.dropFirst(8).prefix { $0 != "," }) }),
+                  duration < 0.9 else { return false }
+            last.update { $0 = Self.segmentNames(Array(("HTTP/1.0 200 OK\r\n\r\n" + listed).utf8)).last }
+            return true
+        }, "the root publishes its short last segment: \(seen.value)")
+        let name = try #require(last.value)
+        #expect(await eventually(timeout: .seconds(5)) { await HLSTreeFetch.playlist(branch.port.address).contains(name) },
+                "the branch lists \(name) too, without waiting for a next stream")
+        let fromRoot = Self.body(await Self.fetch(server.address, "/live/" + name))
+        let fromBranch = Self.body(await Self.fetch(branch.port.address, "/" + name))
+        #expect(!fromRoot.isEmpty && fromRoot == fromBranch, "\(name): \(fromRoot.count) bytes at the root, \(fromBranch.count) at the branch")
+        branch.stop()
+        server.close()
+    }
+
     @Test("A branch told absurd numbers by its parent (HLS numbers, next segment, bitrate, segment numbers and times) numbers its segments itself, instead of overflowing")
     func aBranchToldAbsurdHLSNumbers_NumbersItsOwn() async throws {
         let frames = Self.silentFrames(10)  // one relay segment of 4,170 bytes: 0.26 s
@@ -101,10 +141,10 @@ extension StationServerTests {
     }
 }
 
-/// The live playlist a node serves at its root path, as text (empty unless it answers `200`).
+/// The live playlist a node serves at `path` (its root path's by default), as text (empty unless it answers `200`).
 enum HLSTreeFetch {
-    static func playlist(_ address: SocketAddress) async -> String {
-        let answer = await StationServerTests.fetch(address, "/index.m3u8")
+    static func playlist(_ address: SocketAddress, _ path: String = "/index.m3u8") async -> String {
+        let answer = await StationServerTests.fetch(address, path)
         let text = String(decoding: answer, as: UTF8.self)
         guard text.hasPrefix("HTTP/1.0 200") || text.hasPrefix("HTTP/1.1 200") else { return "" }
         return String(decoding: StationServerTests.body(answer), as: UTF8.self)

@@ -382,7 +382,13 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// segment that never came (its pieces were abandoned above: `CastyVoid`).
     private func takeWhole(_ segment: Segment) {
         let metadata = Metadata(parsing: segment.metadata)
-        guard metadata[StreamSegment.voidKey] == nil else { return }
+        guard metadata[StreamSegment.voidKey] == nil else {
+            // The stream ended at the root (its source left): HLS publishes what it was filling, as the root's did.
+            if metadata[StreamSegment.endKey] != nil {
+                for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
+            }
+            return
+        }
         keeper.learnQuiet(from: segment)
         let number = StreamSegment.number(metadata[StreamSegment.sequenceKey])
         if number == nil, !reportedUnnumbered {

@@ -257,7 +257,7 @@ public actor Client: LoopNode {
     /// over, nothing of its own waiting on the socket — gets it at once, and the rest with the segment. A branch
     /// gets it too, and hands it on to its own listeners the same way.
     private func take(_ piece: StreamPiece, of number: Int) {
-        if piece.abandoned { return completeAhead() }
+        if piece.abandoned { return completeAhead(streamEnded: piece.ended) }
         guard lastNumber == number - 1, !bursting, piece.offset <= ahead, piece.offset + piece.audio.count > ahead,
               ahead > 0 || connection.pendingBytes == 0 else { return }
         // The shared buffer as it is, unless the listener had part of it already.
@@ -272,8 +272,16 @@ public actor Client: LoopNode {
     /// player gets padding up to the segment's size (``StreamSegment/padding(_:)``, which decoders skip) — which
     /// also fills a frame the pieces cut short, so that its decoder reads zeros there, not the next stream's
     /// first bytes —, and one that takes titles an empty metadata block, so that its framing stays exact; a
-    /// branch gets the block that says it was no segment (``StreamSegment/voidBlock``).
-    private func completeAhead() {
+    /// branch gets the block that says it was no segment (``StreamSegment/voidBlock``). Where the stream ended, a
+    /// branch is told so in any case — with a whole void segment if it got nothing ahead — so that it publishes
+    /// the HLS segment it was filling (``StreamSegment/endBlock``); a player is told nothing more.
+    private func completeAhead(streamEnded: Bool = false) {
+        if streamEnded, form == .numbered, phase == .streaming {
+            connection.write(StreamSegment.padding(segmentBytes - ahead) + StreamSegment.endBlock)
+            ahead = 0
+            lastSegment = nil
+            return
+        }
         guard ahead > 0 else { return }
         let padding = StreamSegment.padding(segmentBytes - ahead)
         switch form {

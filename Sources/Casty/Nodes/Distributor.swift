@@ -254,6 +254,19 @@ public actor Distributor: LoopNode, FeedingNode {
         loop.execute { [self] in assumeIsolated { $0.packager }?.assumeIsolated { body($0) } }
     }
 
+    /// The stream ended (its source left, or a branch's parent said so), at the loop's next turn — after what the
+    /// caller is doing (a source session that ends hands its last segment on first): the HLS segment being filled
+    /// is published, shorter, and branches are told (``DistributorCore/streamEnded()``), so that every node of the
+    /// tree publishes the same last segment.
+    nonisolated func endOfStream() {
+        loop.execute { [self] in
+            assumeIsolated { distributor in
+                distributor.packager?.assumeIsolated { $0.streamEnded() }
+                distributor.perform(distributor.core.streamEnded())
+            }
+        }
+    }
+
     /// Answers the listeners waiting for the stream `404`: its source has no such stream now (a branch's root has
     /// no stream at the root path); later requests wait for it again.
     nonisolated func refuseWaiting() {

@@ -246,6 +246,15 @@ struct DistributorCore<Listener: Hashable> {
         return [.fanOutPiece(number, piece)]
     }
 
+    /// The stream ended (its source left; a branch's parent said so): listeners are told, branches in any case
+    /// (``StreamPiece/end``), and pieces handed on are abandoned.
+    mutating func streamEnded() -> [Action] {
+        // (Its context may be gone already: a mount whose source left forgets it in the same turn.)
+        guard !stopped else { return [] }
+        ahead = []
+        return [.fanOutPiece(next ?? 0, .end)]
+    }
+
     /// Listeners are told that what they got ahead of the next segment will not be followed by it, if they got any.
     private mutating func abandonAhead() -> [Action] {
         guard !ahead.isEmpty else { return [] }

@@ -24,22 +24,29 @@ public struct StreamPiece: Sendable, Equatable {
     public let audio: [UInt8]
     /// Whether this is word that the pieces handed on will not be followed by their segment.
     public let abandoned: Bool
+    /// Whether this is word that the stream ended here (its source left): pieces handed on are abandoned, and the
+    /// tree's nodes publish the HLS segment they were filling, as the root does (``StreamSegment/endKey``).
+    public let ended: Bool
 
     /// A piece of audio at `offset` in its segment.
     public init(offset: Int, audio: [UInt8]) {
         self.offset = offset
         self.audio = audio
         self.abandoned = false
+        self.ended = false
     }
 
-    private init(abandoned: Bool) {
+    private init(abandoned: Bool, ended: Bool) {
         self.offset = 0
         self.audio = []
         self.abandoned = abandoned
+        self.ended = ended
     }
 
     /// Word that the pieces handed on of a segment will not be followed by it.
-    public static let abandon = StreamPiece(abandoned: true)
+    public static let abandon = StreamPiece(abandoned: true, ended: false)
+    /// Word that the stream ended: no segment follows the pieces handed on, if any, nor any other of this stream.
+    public static let end = StreamPiece(abandoned: true, ended: true)
 
     /// How often a source looks whether its unfinished segment should be handed on in pieces.
     public static let interval: Duration = .milliseconds(250)

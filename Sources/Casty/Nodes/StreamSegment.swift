@@ -112,6 +112,12 @@ public final class StreamSegment: Sendable {
     public static let voidKey = "CastyVoid"
     /// The numbered metadata block that says "this was no segment": `CastyVoid='1';`.
     public static let voidBlock = try! metadataBlock(Metadata([Metadata.Field(key: voidKey, value: "1")]).bytes)
+    /// The key that says, in a void segment's block on a tree link, that the stream ended there (its source left):
+    /// the branch publishes the HLS segment it was filling, as its root did, and tells its own branches.
+    public static let endKey = "CastyEnd"
+    /// The numbered metadata block that says "this was no segment, and the stream ended": `CastyVoid='1';CastyEnd='1';`.
+    public static let endBlock = try! metadataBlock(
+        Metadata([Metadata.Field(key: voidKey, value: "1"), Metadata.Field(key: endKey, value: "1")]).bytes)
 
     /// The ICY form that also states the current title (for a listener that missed the change).
     public var icyWithTitle: [UInt8] { audio + titleBlock }

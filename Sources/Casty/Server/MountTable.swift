@@ -333,8 +333,9 @@ final class MountTable: @unchecked Sendable {
             if !isServing(mount) { dropListenersUnlessServed(mount) }
             return
         }
-        // Its last frames, padded to a segment, reached the mount already: HLS publishes what it was filling.
-        mount.distributor.withPackager { $0.streamEnded() }
+        // Its last frames, padded to a segment, reached the mount already: HLS publishes what it was filling, and
+        // the mount's branches are told to do the same.
+        mount.distributor.endOfStream()
         fallBack(mount, sourceEnded: true, shape: session.assumeIsolated { $0.shape })
     }
 
