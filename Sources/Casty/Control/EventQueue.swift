@@ -11,9 +11,9 @@ internal import Synchronization
 /// Events (any ``QueuedPost``) are handed over with ``post(_:)`` from anywhere (the event loop included): it only
 /// appends to a queue. One task sends them, oldest first, and re-sends each until the application answers `200`,
 /// waiting 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for
-/// minutes and arrive in the order they happened. The queue holds at most ``limit`` events; past that the oldest is
-/// dropped with a log line (at the default 10,000, a station would need thousands of sources starting while the
-/// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
+/// minutes and arrive in the order they happened. The queue holds at most ``limit`` events; past that, pairs that
+/// opened and closed while they waited are dropped first, then the oldest (``trim(_:to:)``), with a log line (at the
+/// default 10,000, a station would need thousands of sources starting while the application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
 /// ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary file
 /// renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), and read
 /// back at the next start, so none is lost when Casty stops — even by `kill -9`, but for the last ``spoolDelay``.
@@ -166,11 +166,40 @@ public actor EventQueue<Post: QueuedPost> {
         guard !arrived.isEmpty else { return }
         pending += arrived
         if pending.count > limit {
-            let dropped = pending.count - limit
-            pending.removeFirst(dropped)
-            logger("\(name): the queue holds \(limit) at most; the \(dropped) oldest were dropped")
+            let (dropped, paired) = Self.trim(&pending, to: limit)
+            logger("\(name): the queue holds \(limit) at most; \(dropped) dropped"
+                + (paired > 0 ? " (\(paired) of streams that opened and closed while they waited, then the oldest)" : " (the oldest)"))
         }
         writeSpool()
+    }
+
+    /// Drops what `pending` holds past `limit`: first the posts of pairs opened and closed while they wait (a stream
+    /// that became available and closed tells the application nothing it must act on now), then the oldest — never
+    /// the first, which the sender may be sending (it takes it off once the application answered). Returns how many
+    /// were dropped, and how many of them were pairs'. Dropping by age alone would drop a `stream-closed` whose
+    /// `stream-available` was delivered: the application would hold the stream live for ever.
+    static func trim(_ pending: inout [Post], to limit: Int) -> (dropped: Int, paired: Int) {
+        var excess = pending.count - limit
+        guard excess > 0 else { return (0, 0) }
+        var dropping = Set<Int>()
+        var opened: [String: [Int]] = [:]
+        for index in pending.indices.dropFirst() where excess > 0 {
+            guard let pairing = pending[index].pairing else { continue }
+            if pairing.opens {
+                opened[pairing.key, default: []].append(index)
+            } else if let openings = opened.removeValue(forKey: pairing.key) {
+                dropping.formUnion(openings + [index])
+                excess -= openings.count + 1
+            }
+        }
+        let paired = dropping.count
+        var index = 1
+        while excess > 0, index < pending.count {
+            if dropping.insert(index).inserted { excess -= 1 }
+            index += 1
+        }
+        pending = pending.indices.filter { !dropping.contains($0) }.map { pending[$0] }
+        return (dropping.count, paired)
     }
 
     /// Takes the posted events (so the spool has them even while the sender waits to try again) and wakes the sender.

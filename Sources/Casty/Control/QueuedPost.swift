@@ -8,6 +8,16 @@ public protocol QueuedPost: Sendable {
     var body: [UInt8] { get }
     /// What it is, for a log line: never a secret.
     var summary: String { get }
+    /// Whether it opens (`true`) or closes (`false`) something named `key` — a stream that became available, and
+    /// closed —, for a queue too full (``EventQueue``): an opening and its closing both waiting tell the application
+    /// nothing it must still act on, and are dropped first, so that a closing whose opening was delivered is not.
+    /// `nil` for a post of no pair.
+    var pairing: (key: String, opens: Bool)? { get }
+}
+
+extension QueuedPost {
+    /// Of no pair.
+    public var pairing: (key: String, opens: Bool)? { nil }
 }
 
 /// A ``QueuedPost`` that can wait in a spool file across restarts (`--event-spool`): one line each.

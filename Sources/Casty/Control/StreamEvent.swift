@@ -39,6 +39,12 @@ public struct StreamEvent: SpooledPost, Equatable {
     /// None: the headers say everything.
     public var body: [UInt8] { [] }
 
+    /// A session's live outputs (`ICY-LIVE`, `HLS-LIVE`) open with their `stream-available` and close with its
+    /// `stream-closed`; a recording (`HLS-VOD`) opens and closes on its own.
+    public var pairing: (key: String, opens: Bool)? {
+        (streamID + (streamType == "HLS-VOD" ? " vod" : " live"), kind == .available)
+    }
+
     /// `stream-available of live (<stream id>)`, for log lines.
     public var summary: String { "\(kind.rawValue) of \(channel) (\(streamID))" }
 
