@@ -8,13 +8,30 @@ import Testing
 /// Live HLS through a tree: a CDN may pull any node, so a root and its branch serve the same segment names with
 /// the same bytes — for AAC too, whose timestamps count samples that the root tells its branch on the tree link.
 extension StationServerTests {
-    @Test func anAACMountsBranch_JoiningSecondsLater_ServesTheRootsSegments_ByteForByte() async throws {
+    /// A root of one mount, `/live`, whose HLS segments last 1 s: 3 relay segments of 4,170 bytes (about 1 s at the
+    /// 128 kbit/s assumed).
+    func hlsRoot() throws -> StationServer {
         var configuration = StationServer.Configuration()
         configuration.sourcePassword = "hackme"
         configuration.mounts = ["/live"]
         configuration.segmentBytes = 4170
-        configuration.options.hls.targetDuration = 1  // 3 relay segments (about 1 s at the 128 kbit/s assumed)
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), loop: loop)
+        configuration.options.hls.targetDuration = 1
+        return try StationServer.startRoot(configuration, address: .loopback(port: 0), loop: loop)
+    }
+
+    /// A branch of `server`'s `/live` that takes its place at once, streaming when returned.
+    func eagerBranch(of server: StationServer) async throws -> Branch.Running {
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
+            configuration: configuration)
+        #expect(await eventually(timeout: .seconds(10)) { await branch.branch.state == .streaming })
+        return branch
+    }
+
+    @Test func anAACMountsBranch_JoiningSecondsLater_ServesTheRootsSegments_ByteForByte() async throws {
+        let server = try hlsRoot()
         let frames = variedADTSFrames(1_400)  // about 32 s of AAC, whose frame sizes say nothing exact of its samples
         let joinAt = 30 * 4170
         let source = try await source(server, type: "audio/aac")
@@ -22,12 +39,7 @@ extension StationServerTests {
         await sendPaced(source, Array(frames[..<joinAt]))
 
         // The branch joins seconds later, some 10 s into the stream: its count cannot start where the root's did.
-        var branchConfiguration = Branch.Configuration()
-        branchConfiguration.backoff = .milliseconds(20)
-        let branch = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
-            configuration: branchConfiguration)
-        #expect(await eventually(timeout: .seconds(10)) { await branch.branch.state == .streaming })
+        let branch = try await eagerBranch(of: server)
         await sendPaced(source, Array(frames[joinAt..<(joinAt + 60 * 4170)]))
 
         // The branch's live window, once it is served, and the root's: the names they share.
@@ -54,21 +66,11 @@ extension StationServerTests {
 
     @Test("A source that leaves: the root publishes its last, shorter HLS segment, and its branch publishes the same at once")
     func aSourceThatLeaves_ItsLastShortSegment_IsPublishedByTheBranchToo() async throws {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.mounts = ["/live"]
-        configuration.segmentBytes = 4170
-        configuration.options.hls.targetDuration = 1
-        let server = try StationServer.startRoot(configuration, address: .loopback(port: 0), loop: loop)
+        let server = try hlsRoot()
         let source = try await source(server)
         #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(source, Self.silentFrames(40))
-        var branchConfiguration = Branch.Configuration()
-        branchConfiguration.backoff = .milliseconds(20)
-        let branch = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
-            configuration: branchConfiguration)
-        #expect(await eventually(timeout: .seconds(10)) { await branch.branch.state == .streaming })
+        let branch = try await eagerBranch(of: server)
         // 170 frames more: 210 in all, 5.49 s, then the source leaves: its last HLS segment lasts 0.49 s.
         await sendPaced(source, Self.silentFrames(170))
         try await Task.sleep(for: .milliseconds(300))
