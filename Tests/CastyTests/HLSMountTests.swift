@@ -68,16 +68,17 @@ extension StationServerTests {
         await sendPaced(live, Self.silentFrames(200))
         try await Task.sleep(for: .milliseconds(200))
         await live.close()
-        // /live played /backup, then its source, then /backup again: the second discontinuity is the takeover.
-        @Sendable func discontinuities(_ lines: [String]) -> Int {
-            let before = lines.first { $0.hasPrefix("#EXT-X-DISCONTINUITY-SEQUENCE:") }.flatMap { Int($0.split(separator: ":")[1]) }
-            return (before ?? 0) + lines.filter { $0 == "#EXT-X-DISCONTINUITY" }.count
-        }
+        // /live played /backup, then its source, then /backup again: the takeover is a discontinuity after which
+        // /backup's segments come (its stream's name), in a window of six.
+        let backupNames = playlistLines((try? await ask(server, "/backup/index.m3u8", admin: false)) ?? "").filter { !$0.hasPrefix("#") }
+        let backupStream = try #require(backupNames.last?.prefix(8))
         let playlist = Locked<[String]>([])
         #expect(await eventually(timeout: .seconds(10)) {
             let lines = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "")
             playlist.update { $0 = lines }
-            return discontinuities(lines) == 2 && lines.contains("#EXT-X-DISCONTINUITY")
+            guard let tag = lines.lastIndex(of: "#EXT-X-DISCONTINUITY"), let after = lines[tag...].first(where: { !$0.hasPrefix("#") })
+            else { return false }
+            return after.prefix(8) == backupStream && lines.filter { !$0.hasPrefix("#") }.count == 6
         }, "\(playlist.value)")
         feeding.cancel()
         let lines = playlist.value

@@ -256,7 +256,7 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
-    @Test("A restarted root numbers its HLS segments on above the numbers its branches kept: a branch serves each name under the root's number")
+    @Test("A restarted root numbers its HLS segments on above the numbers its branches kept: a branch serves each name under the root's numbers, discontinuities too")
     func aRestartedRoot_ItsBranchesTakeItsHLSNumbers() async throws {
         var options = ClientOptions()
         options.hls.targetDuration = 1
@@ -275,7 +275,7 @@ struct TreeHardeningTests {
         root = try Root.start(source: second, address: .loopback(port: port), options: options)
         let restarted = root.port.address
         // Once both list segments of the new stream: each name the two share has the same number at both.
-        let lists = Locked<(root: [String: Int], branch: [String: Int])>(([:], [:]))
+        let lists = Locked<(root: [String: Numbers], branch: [String: Numbers])>(([:], [:]))
         #expect(await eventually(timeout: .seconds(15)) {
             let atRoot = Self.numbered(await HLSTreeFetch.playlist(restarted))
             let atBranch = Self.numbered(await HLSTreeFetch.playlist(leaf.port.address))
@@ -284,7 +284,7 @@ struct TreeHardeningTests {
         }, "\(lists.value)")
         let (atRoot, atBranch) = lists.value
         for name in Set(atRoot.keys).intersection(atBranch.keys) {
-            #expect(atRoot[name] == atBranch[name], "\(name): \(atRoot[name] ?? -1) at the root, \(atBranch[name] ?? -1) at the branch")
+            #expect(atRoot[name] == atBranch[name], "\(name): \(String(describing: atRoot[name])) at the root, \(String(describing: atBranch[name])) at the branch")
         }
         #expect(!player.closed.value)
         second.stop()
@@ -292,12 +292,25 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
-    /// Each segment a live playlist lists, with its media sequence number.
-    static func numbered(_ playlist: String) -> [String: Int] {
+    /// Each segment a live playlist lists, with its media sequence number and its discontinuity sequence number.
+    static func numbered(_ playlist: String) -> [String: Numbers] {
         let lines = playlist.split(separator: "\n").map(String.init)
-        guard let first = lines.first(where: { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }).flatMap({ Int($0.dropFirst(22)) }) else { return [:] }
-        let names = lines.filter { !$0.hasPrefix("#") && !$0.isEmpty }
-        return Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, first + $0) })
+        guard var sequence = lines.first(where: { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }).flatMap({ Int($0.dropFirst(22)) })
+        else { return [:] }
+        var discontinuity = lines.first { $0.hasPrefix("#EXT-X-DISCONTINUITY-SEQUENCE:") }.flatMap { Int($0.dropFirst(30)) } ?? 0
+        var numbered: [String: Numbers] = [:]
+        for line in lines {
+            if line == "#EXT-X-DISCONTINUITY" { discontinuity += 1 }
+            guard !line.hasPrefix("#"), !line.isEmpty else { continue }
+            numbered[line] = Numbers(sequence: sequence, discontinuity: discontinuity)
+            sequence += 1
+        }
+        return numbered
+    }
+
+    /// A segment's media and discontinuity sequence numbers.
+    struct Numbers: Equatable, Sendable {
+        let sequence: Int, discontinuity: Int
     }
 
     @Test func aResumeInAnotherStream_IsServedFromTheBurst() async throws {

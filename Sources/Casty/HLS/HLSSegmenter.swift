@@ -149,6 +149,16 @@ package struct HLSSegmenter {
         }
     }
 
+    /// The discontinuity sequence number of the first stream: 0, or from the clock as its sequence numbers — each
+    /// stream after it adds one, and a stream lasts a target duration at least, so a node that restarts never
+    /// counts below its earlier run either, nor a root below the branches that kept their count through its restart.
+    private var firstDiscontinuity: Int {
+        switch firstSequence {
+        case .fixed: 0
+        case .clock: firstNumber
+        }
+    }
+
     /// The target durations from 2026-01-01 00:00 UTC to `milliseconds` (since 1970): a first sequence number that
     /// a node started later never gives below its earlier run's — segments last the target, and the run's numbers
     /// grew by one a target duration, no faster than the clock. A root that restarts then numbers on above the
@@ -212,14 +222,15 @@ package struct HLSSegmenter {
 
     /// The numbers of the stream followed: the root's, when the context tells them, else this node's own.
     private var base: Base {
-        told ?? ownBase ?? Base(sequence: lastSequence.map { $0 + 1 } ?? firstNumber, discontinuity: discontinuities)
+        told ?? ownBase ?? Base(sequence: lastSequence.map { $0 + 1 } ?? firstNumber,
+                                discontinuity: lastSequence == nil ? max(discontinuities, firstDiscontinuity) : discontinuities)
     }
 
     /// The numbers a new stream whose first relay segment here is `first` gets: its first whole segment follows
     /// the last segment, and it is a discontinuity (unless it is the first stream, numbered from ``FirstSequence``).
     private func nextBase(from first: Int, context: Context) -> Base {
         let (last, discontinuities) = atEnd
-        guard let last else { return Base(sequence: firstNumber, discontinuity: discontinuities) }
+        guard let last else { return Base(sequence: firstNumber, discontinuity: max(discontinuities, firstDiscontinuity)) }
         let group = Self.firstWholeGroup(
             from: first, segmentBytes: context.segmentBytes, bitrate: context.bitrate, target: max(1, context.hlsTarget ?? ownTarget))
         return Base(sequence: last + 1 - group, discontinuity: discontinuities + 1, first: last + 1)
