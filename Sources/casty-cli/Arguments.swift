@@ -107,7 +107,7 @@ struct Arguments: Sendable {
     func taking(_ names: Set<String>, otherwiseAs other: Arguments) -> Arguments {
         var result = other
         result.readAgain = readAgain
-        for name in self.names.union(other.names) where names.contains(name) {
+        for name in names {
             result.values[name] = values[name]
             result.valuePlaces[name] = valuePlaces[name]
             if present.contains(name) { result.present.insert(name) } else { result.present.remove(name) }

@@ -35,12 +35,12 @@ struct DeliveryPolicyTests {
     @Test func listenerBehindForLongerThanMaxBehind_IsDropped() {
         var policy = policy(maxBehind: .seconds(1))  // 16 segments of 62 ms
         let start = ContinuousClock.now
-        #expect(policy.offered(skipped: false, consecutiveSkips: 0, at: start) == .delivered)
+        #expect(policy.delivered() == .delivered)
         // Segments at the pace they play: 16 skipped are a second behind, the 17th past it.
         for skips in 1...16 {
-            #expect(policy.offered(skipped: true, consecutiveSkips: skips, at: start + .milliseconds(64 * skips)) == .skipped)
+            #expect(policy.skipped(consecutiveSkips: skips, at: start + .milliseconds(64 * skips)) == .skipped)
         }
-        #expect(policy.offered(skipped: true, consecutiveSkips: 17, at: start + .milliseconds(64 * 17)) == .drop(behindSegments: 17))
+        #expect(policy.skipped(consecutiveSkips: 17, at: start + .milliseconds(64 * 17)) == .drop(behindSegments: 17))
         #expect(policy.skipped == 17)
     }
 
@@ -50,22 +50,22 @@ struct DeliveryPolicyTests {
         let start = ContinuousClock.now
         // Forty segments in 20 ms: forty skips in a row, 2.5 s of audio, within a moment.
         for skips in 1...40 {
-            #expect(policy.offered(skipped: true, consecutiveSkips: skips, at: start + .microseconds(500 * skips)) == .skipped)
+            #expect(policy.skipped(consecutiveSkips: skips, at: start + .microseconds(500 * skips)) == .skipped)
         }
         // The socket drains: a segment goes out, and a new run of skips starts from naught.
-        #expect(policy.offered(skipped: false, consecutiveSkips: 0, at: start + .milliseconds(30)) == .delivered)
-        #expect(policy.offered(skipped: true, consecutiveSkips: 1, at: start + .milliseconds(100)) == .skipped)
-        #expect(policy.offered(skipped: true, consecutiveSkips: 30, at: start + .milliseconds(900)) == .skipped)
+        #expect(policy.delivered() == .delivered)
+        #expect(policy.skipped(consecutiveSkips: 1, at: start + .milliseconds(100)) == .skipped)
+        #expect(policy.skipped(consecutiveSkips: 30, at: start + .milliseconds(900)) == .skipped)
         // Still skipping more than a second after its run began, and more than a second of audio: dropped.
-        #expect(policy.offered(skipped: true, consecutiveSkips: 31, at: start + .milliseconds(1200)) == .drop(behindSegments: 31))
+        #expect(policy.skipped(consecutiveSkips: 31, at: start + .milliseconds(1200)) == .drop(behindSegments: 31))
     }
 
     @Test func branch_IsDroppedSooner() {
         var policy = policy(branch: true)  // 200 ms: 3 segments
         let start = ContinuousClock.now
-        #expect(policy.offered(skipped: true, consecutiveSkips: 1, at: start) == .skipped)
-        #expect(policy.offered(skipped: true, consecutiveSkips: 3, at: start + .milliseconds(190)) == .skipped)
-        #expect(policy.offered(skipped: true, consecutiveSkips: 4, at: start + .milliseconds(250)) == .drop(behindSegments: 4))
+        #expect(policy.skipped(consecutiveSkips: 1, at: start) == .skipped)
+        #expect(policy.skipped(consecutiveSkips: 3, at: start + .milliseconds(190)) == .skipped)
+        #expect(policy.skipped(consecutiveSkips: 4, at: start + .milliseconds(250)) == .drop(behindSegments: 4))
     }
 
     @Test func gapsAreCounted_AlsoANewStreamsRestart() {

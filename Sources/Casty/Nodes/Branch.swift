@@ -247,7 +247,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     private func forgetStaleStream() {
         staleTimer = nil
         guard keeper.state == .retrying else { return }
-        for node in subscribers.forgetContext() { (node as? Distributor)?.sourceGone() }
+        subscribers.streamAway()
     }
 
     func attach(_ opened: OpenedStream) {

@@ -232,7 +232,9 @@ public actor Client: LoopNode {
         }
         let offer = connection.offer(bytes)
         if offer == .closed { return }  // `closed(_:)` follows from the connection's onClose
-        switch policy!.offered(skipped: offer == .skipped, consecutiveSkips: connection.consecutiveSkips, at: .now) {
+        let verdict = offer == .skipped
+            ? policy!.skipped(consecutiveSkips: connection.consecutiveSkips, at: .now) : policy!.delivered()
+        switch verdict {
         case .delivered:
             delivered(bytes.count, number, segment)
         case .skipped:

@@ -89,12 +89,15 @@ struct DeliveryPolicy: Sendable, Equatable {
         bursting = false
     }
 
-    /// An offer was `skipped` (or not) at `now`: `consecutiveSkips` is the connection's count of skips in a row.
-    mutating func offered(skipped wasSkipped: Bool, consecutiveSkips: Int, at now: ContinuousClock.Instant) -> Verdict {
-        guard wasSkipped else {
-            skippingSince = nil
-            return .delivered
-        }
+    /// An offer went out: a run of skips, if any, is over.
+    mutating func delivered() -> Verdict {
+        skippingSince = nil
+        return .delivered
+    }
+
+    /// An offer was skipped at `now` (the clock is read only then, not for every segment delivered):
+    /// `consecutiveSkips` is the connection's count of skips in a row.
+    mutating func skipped(consecutiveSkips: Int, at now: ContinuousClock.Instant) -> Verdict {
         skipped += 1
         let since = consecutiveSkips <= 1 ? now : skippingSince ?? now
         skippingSince = since

@@ -182,7 +182,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// First, before a station server's mount hears of it (``onStreaming``) and takes its listeners to its fallback.
     func lost(_ reason: CastyError) {
         lostAt = .now
-        for node in subscribers.forgetContext() { (node as? Distributor)?.sourceGone() }
+        subscribers.streamAway()
         onStreaming?(false)
     }
 

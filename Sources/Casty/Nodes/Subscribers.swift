@@ -48,6 +48,13 @@ struct Subscribers {
         return waiting
     }
 
+    /// The stream is away (the upstream or parent lost for a while): the distributors fed forget it until it is
+    /// back (``forgetContext()``, then ``Distributor/sourceGone()``), so that newcomers wait for it rather than get
+    /// its past; their listeners stay, and ``ready(_:next:)`` gives them the stream again.
+    mutating func streamAway() {
+        for node in forgetContext() { (node as? Distributor)?.sourceGone() }
+    }
+
     /// Forgets `node`: it gets nothing more (until it requests again).
     mutating func remove(_ node: any Node) {
         nodes.removeAll { $0 === node }
