@@ -92,6 +92,18 @@ struct HLSTests {
         #expect(abs(first.date - (1_800_000_000_000 - 8_192)) <= 30, "\(first.date)")
     }
 
+    @Test("A burst of relay segments cut in one millisecond (a station's backlog) still gives rising program date-times")
+    func datesThroughABurst() {
+        // 12 s of audio at once (a relay attaching to a station with a backlog): every relay segment is cut in the
+        // same millisecond, and the 2-s HLS segments that start in them must still be dated in order.
+        var segmenter = toneSegmenter(target: 2)
+        let made = cut(relayedTone(segments: 24, cutEvery: 0), into: &segmenter)
+        #expect(made.count >= 5)
+        for (previous, next) in zip(made, made.dropFirst()) {
+            #expect(next.date > previous.date, "\(previous.name) \(previous.date) → \(next.name) \(next.date)")
+        }
+    }
+
     @Test("Two nodes that join the stream at different segments make the same segments, byte for byte")
     func identicalOnEveryNode() {
         let stream = relayedTone(segments: 160)

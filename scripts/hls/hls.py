@@ -116,7 +116,9 @@ def rules(url, seconds, tolerance_ms):
                 previous = dated.get(sequence - 1)
                 if previous and not discontinuity:
                     if stamped[name] <= previous[0]:
-                        raise ValueError(f"the program date-time of {name} does not come after the previous segment's")
+                        sys.stderr.write(text)
+                        raise ValueError(f"the program date-time of {name} ({stamped[name]:.0f} ms) does not come after "
+                                         f"the previous segment's ({previous[0]:.0f} ms, lasting {previous[1]} s)")
                     date_worst = max(date_worst, abs(stamped[name] - previous[0] - previous[1] * 1000))
             if sequence not in fetched:
                 data = get(urllib.parse.urljoin(url, name))[0]

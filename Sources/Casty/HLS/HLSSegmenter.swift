@@ -71,6 +71,8 @@ package struct HLSSegmenter {
     /// The index of the last group started in the stream: a group's index, and so its name, never goes back.
     private var lastIndex: Int?
     private var group: Group?
+    /// The date of the last group begun in the stream (``date(at:context:)``): the next one's comes after it.
+    private var lastDate: Int64?
     /// The cut time and title of recent relay segments, by number.
     private var recent: [(number: Int, time: Int64, title: String?)] = []
     /// The samples counted for the segments' timestamps.
@@ -339,9 +341,11 @@ package struct HLSSegmenter {
             // Whole when the frames before it were followed, or when following began right at its first frame.
             let whole = rateChanged || (!behind && (crossed || before % span < frame.samples))
             lastIndex = index
+            let time = Self.following(date(at: frame.position, context: context), lastDate)
+            lastDate = time
             group = Group(index: index, whole: whole, position: frame.position,
                           timestamp: Self.timestamp(samplesBefore: before, sampleRate: frame.sampleRate),
-                          time: date(at: frame.position, context: context), title: entry?.title, exact: samples.isTheTrees)
+                          time: time, title: entry?.title, exact: samples.isTheTrees)
         }
         group!.bytes += frame.bytes
         group!.samples += frame.samples
@@ -364,6 +368,15 @@ package struct HLSSegmenter {
         let before = recent.last { $0.number == number - 1 }?.time ?? cut - Int64(context.segmentDuration / .milliseconds(1))
         let span = min(max(0, cut - before), 3_600_000)  // a clock that went back, or an hour-long segment, is not believed
         return cut - span + span * Int64(position - number * bytes) / Int64(bytes)
+    }
+
+    /// A group's date `date`, moved to a millisecond after `last`, the date of the group begun before it, if it is
+    /// not after it: the relay segments of a burst (a station's backlog, sent at once when a relay attaches or comes
+    /// back) are cut in the same millisecond, and the groups that start in them would get the same date — a player
+    /// that places segments by date (RFC 8216 §4.3.2.6) must find them in order. `0` (no date) stays.
+    static func following(_ date: Int64, _ last: Int64?) -> Int64 {
+        guard date > 0, let last, date <= last else { return date }
+        return last + 1
     }
 
     /// The HLS segment of a finished group — `complete` when a frame of the next group closed it — or `nil`
@@ -425,6 +438,7 @@ package struct HLSSegmenter {
         let pending = newStream ? endStream() : finish()
         if newStream {
             lastIndex = nil
+            lastDate = nil
             ownBase = planned?.stream == stream ? planned?.base : nil
             planned = nil
         }
