@@ -111,6 +111,22 @@ package struct FrameChain {
                 return (frame.length, frame.streamKey)
             }
         }
+
+        /// How long the frame that starts `frame` plays, in seconds (its samples over its sample rate: 26 ms for
+        /// MP3 at 44.1 kHz, 21 ms for AAC at 48 kHz), or `nil` when no valid header starts it.
+        package func seconds(of frame: ArraySlice<UInt8>) -> Double? {
+            let start = frame.startIndex
+            guard frame.count >= max(headerBytes, 7) else { return nil }
+            switch self {
+            case .mpeg:
+                guard let header = MP3Frame(frame[start], frame[start + 1], frame[start + 2], frame[start + 3]) else { return nil }
+                return Double(header.samplesPerFrame) / Double(header.sampleRate)
+            case .adts:
+                guard let header = ADTSFrame(frame[start], frame[start + 1], frame[start + 2], frame[start + 3], frame[start + 4],
+                                             frame[start + 5]) else { return nil }
+                return Double(1_024 * (Int(frame[start + 6] & 0x03) + 1)) / Double(header.sampleRate)
+            }
+        }
     }
 
     /// What the chain hands on, in stream order.

@@ -6,7 +6,7 @@ extension ServerCommand {
     /// taken at its next start.
     static let reloadable: Set<String> = [
         "source-password", "admin-password", "mounts", "accept-all", "mount-password", "fallback", "max-listeners",
-        "mount-max-listeners", "source-timeout", "idle-mount-timeout",
+        "mount-max-listeners", "source-timeout", "source-catch-up", "idle-mount-timeout",
     ]
 
     /// From now on SIGHUP reads the command line and its `--config` files again and gives `server` the rules they

@@ -9,7 +9,7 @@ enum ServerCommand: Command {
     static let summary = "be the station: sources publish mounts (Icecast's PUT/SOURCE), fallbacks, admin API"
     static let options: Set<String> = Set<String>([
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
-        "source-timeout", "idle-mount-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
+        "source-timeout", "source-catch-up", "idle-mount-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "mount-max-listeners", "rtmp-port",
     ]).union(ControlOptions.names).union(PortOptions.names).union(SRTOptions.names)
     static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(PortOptions.flags)
@@ -35,6 +35,9 @@ enum ServerCommand: Command {
           --file PATH               the MP3 the --station mount plays in a loop (default: a built-in tone)
           --title T, --name N       its title and icy-name; --title-every S: seconds between its title changes
           --source-timeout S        drop a source that sends nothing for S seconds (default 10)
+          --source-catch-up S       the most audio a source may send ahead of the clock — a stall's backlog,
+                                    sent all at once — before its frames are dropped to keep listeners
+                                    live (default 5; 0 passes everything on)
           --idle-mount-timeout S    forget a mount no option names (one a source made under --accept-all) once it
                                     has had no source and no listener for S seconds (default 60)
           --max-listeners N         the most listeners of the whole server (503 past it)
@@ -200,6 +203,8 @@ enum ServerCommand: Command {
             configuration.rtmpPort = UInt16(try arguments.integer("rtmp-port", default: 1935, in: 0...65535))
         }
         configuration.sourceTimeout = .seconds(try arguments.integer("source-timeout", default: 10, in: 1...3600))
+        let catchUp = try arguments.integer("source-catch-up", default: 5, in: 0...3600)
+        configuration.sourceCatchUp = catchUp > 0 ? .seconds(catchUp) : nil
         configuration.idleMountTimeout = .seconds(try arguments.integer("idle-mount-timeout", default: 60, in: 1...86_400))
         configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))

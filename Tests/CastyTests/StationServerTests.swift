@@ -13,17 +13,26 @@ struct StationServerTests {
     /// MP3 frames whose audio is all zeros (MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417 bytes each), so a
     /// listener can tell them from the built-in station's tone.
     static func silentFrames(_ count: Int) -> [UInt8] {
-        (0..<count).flatMap { _ in [0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: 0, count: 413) }
+        markedFrames(count, mark: 0)
+    }
+
+    /// Frames like ``silentFrames(_:)`` whose audio bytes are all `mark`, to tell them apart in what a player got.
+    static func markedFrames(_ count: Int, mark: UInt8) -> [UInt8] {
+        (0..<count).flatMap { _ in [0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: mark, count: 413) }
     }
 
     /// Counts the zero frames of ``silentFrames(_:)`` in `bytes`.
     static func silentFrameCount(_ bytes: [UInt8]) -> Int {
-        guard bytes.count > 417 else { return 0 }
+        count(of: 0, in: bytes)
+    }
+
+    /// Counts the frames of ``silentFrames(_:)`` whose audio bytes are all `mark` in `bytes`.
+    static func count(of mark: UInt8, in bytes: [UInt8]) -> Int {
         var count = 0
         var index = 0
         while index + 417 <= bytes.count {
             if bytes[index] == 0xFF, bytes[index + 1] == 0xFB, bytes[index + 2] == 0x90, bytes[index + 3] == 0x64,
-               bytes[(index + 4)..<(index + 417)].allSatisfy({ $0 == 0 }) {
+               bytes[(index + 4)..<(index + 417)].allSatisfy({ $0 == mark }) {
                 count += 1
                 index += 417
             } else {

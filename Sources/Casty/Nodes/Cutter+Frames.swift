@@ -14,19 +14,20 @@ extension Cutter {
 
     /// Adds audio that arrives in pieces of any size, through `chain`: whole frames are cut into segments (each
     /// segment notes where its first frame starts), bytes that are not frames are dropped, and what happened is
-    /// told to `incident`. A proxy and a source that publishes both cut their segments this way. Returns the bytes
-    /// of audio passed on (whole frames, or a stream passed on unchecked): none while bytes that are no frames come.
+    /// told to `incident`. A proxy and a source that publishes both cut their segments this way; a source's frames
+    /// may be dropped whole first, when `admit` says so (``SourcePace``). Returns the bytes of audio passed on
+    /// (whole frames, or a stream passed on unchecked): none while bytes that are no frames come.
     @discardableResult
     mutating func add(
-        _ audio: ArraySlice<UInt8>, through chain: inout FrameChain, emit: (StreamSegment) -> Void,
-        incident: (FrameIncident) -> Void
+        _ audio: ArraySlice<UInt8>, through chain: inout FrameChain, admit: (ArraySlice<UInt8>) -> Bool = { _ in true },
+        emit: (StreamSegment) -> Void, incident: (FrameIncident) -> Void
     ) -> Int {
         var passed = 0
         chain.feed(audio) { output in
             switch output {
             case .frame(let frame):
                 passed += frame.count
-                addFrame(frame, emit: emit)
+                if admit(frame) { addFrame(frame, emit: emit) }
             case .audio(let bytes):
                 passed += bytes.count
                 add(bytes, emit: emit)

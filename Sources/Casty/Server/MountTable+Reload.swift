@@ -77,6 +77,10 @@ extension MountTable {
             changes.append("max listeners of \(path) \(now) (was \(old.mountMaxListeners[path].map(String.init) ?? "unlimited"))")
         }
         if old.sourceTimeout != new.sourceTimeout { changes.append("source timeout \(new.sourceTimeout) (was \(old.sourceTimeout))") }
+        if old.sourceCatchUp != new.sourceCatchUp {
+            let said = { (limit: Duration?) in limit.map { "\($0)" } ?? "unlimited" }
+            changes.append("source catch-up \(said(new.sourceCatchUp)) (was \(said(old.sourceCatchUp)))")
+        }
         if old.idleMountTimeout != new.idleMountTimeout {
             changes.append("idle mount timeout \(new.idleMountTimeout) (was \(old.idleMountTimeout))")
         }

@@ -64,6 +64,8 @@ final class MountTable: @unchecked Sendable {
         var fallbacks: [String: String] = [:]
         /// A source that sends nothing for this long is dropped.
         var sourceTimeout: Duration = .seconds(10)
+        /// How much audio a source may send ahead of the clock, if limited (``StationServer/Configuration/sourceCatchUp``).
+        var sourceCatchUp: Duration?
         /// A mount no rule names is forgotten after this long without a source or anyone listening
         /// (``StationServer/Configuration/idleMountTimeout``).
         var idleMountTimeout: Duration = .seconds(60)

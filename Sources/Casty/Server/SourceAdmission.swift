@@ -120,7 +120,8 @@ enum SourceAdmission {
         do {
             session = try SourceSession(
                 input: input, station: station, bitrate: bitrate, mount: publication.path, format: format,
-                segmentBytes: mounts.rules.segmentBytes, timeout: mounts.rules.sourceTimeout, peer: publication.peer,
+                segmentBytes: mounts.rules.segmentBytes, timeout: mounts.rules.sourceTimeout,
+                catchUp: mounts.rules.sourceCatchUp, peer: publication.peer,
                 streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 },
                 logger: port.logger
             ) { session, _ in

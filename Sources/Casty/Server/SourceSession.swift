@@ -82,6 +82,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     private let input: any SourceInput
     private let logger: EventLog
     private let timeout: Duration
+    /// How far ahead of the clock its audio may run, if limited: the excess is dropped.
+    private var pace: SourcePace?
     private var station: Headers
     private var bitrate: Int?
     /// Measures the bitrate of a source that declared none.
@@ -116,11 +118,13 @@ public actor SourceSession: LoopNode, FeedingNode {
     ///   - segmentBytes: the server's segment size: every mount cuts the same, so a fallback keeps the ICY
     ///     framing listeners were told.
     ///   - timeout: a source that sends nothing for this long is dropped.
+    ///   - catchUp: how much audio it may send ahead of the clock (a stall's backlog, sent all at once), if
+    ///     limited: frames past it are dropped (``SourcePace``).
     ///   - credentials: the password and key the source published with, if any (``isPublished(with:)``).
     ///   - onEnd: told once, on the loop, when the session ends and why.
     init(
         input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
-        timeout: Duration, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [], logger: EventLog,
+        timeout: Duration, catchUp: Duration? = nil, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [], logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
         self.streamID = streamID
@@ -132,6 +136,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.peer = peer
         self.logger = logger
         self.timeout = timeout
+        self.pace = catchUp.map(SourcePace.init(allowance:))
         self.onEnd = onEnd
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
@@ -238,7 +243,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// Takes the next audio bytes from the input, in pieces of any size.
     func take(_ bytes: ArraySlice<UInt8>) {
         guard onEnd != nil else { return }
-        lastData = .now
+        let now = ContinuousClock.now
+        lastData = now
         bytesIn += bytes.count
         if bitrate == nil, !sniff.done {
             bitrate = sniff.take(bytes, format: chain.format, segmentBytes: cutter.segmentBytes)
@@ -247,7 +253,8 @@ public actor SourceSession: LoopNode, FeedingNode {
         // Segments cut before the stream is announced are held until it is, just below; what the chain passes on
         // unchecked after giving up reaches nobody: the session ends.
         var held: [StreamSegment] = []
-        let passed = cutter.add(bytes, through: &chain, emit: { segment in
+        let format = chain.format
+        let passed = cutter.add(bytes, through: &chain, admit: { paced($0, format: format, at: now) }, emit: { segment in
             guard garbage == nil else { return }
             if subscribers.context == nil { held.append(segment) } else { subscribers.publish(segment) }
         }) { incident in
@@ -264,6 +271,24 @@ public actor SourceSession: LoopNode, FeedingNode {
         if let (after, kind) = garbage { return end(chain.hasFollowedFrames ? .garbage(after: after) : .noFrames(after: after, lookedLike: kind)) }
         announce(first: held.first?.number)
         if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
+    }
+
+    /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); a run of frames
+    /// dropped is logged once it ends.
+    private func paced(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?, at now: ContinuousClock.Instant) -> Bool {
+        guard let format, let seconds = format.seconds(of: frame), let verdict = pace?.admit(seconds, at: now) else { return true }
+        switch verdict {
+        case .pass: return true
+        case .drop: return false
+        case .passAfterDropping(let frames, let seconds):
+            logDropped(frames: frames, seconds: seconds)
+            return true
+        }
+    }
+
+    private func logDropped(frames: Int, seconds: Double) {
+        logger("source on \(mount): \(formatted(seconds)) s of audio came all at once, ahead of the clock (a stall's backlog): "
+            + "dropped \(frames) frames, so that its listeners stay live")
     }
 
     /// The source's audio is frames of `format`, not of the type it said (ADTS sent as `audio/mpeg`, an encoder's
@@ -323,6 +348,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         if reason.keepsItsAudio, subscribers.context != nil, chain.isAligned, let last = cutter.finish() {
             subscribers.publish(last)
         }
+        if let run = pace?.droppedRun { logDropped(frames: run.frames, seconds: run.seconds) }
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)

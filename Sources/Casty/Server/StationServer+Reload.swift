@@ -36,6 +36,7 @@ extension StationServer.Configuration {
         rules.mountPasswords = mountPasswords.compactMapValues(Secret.init)
         rules.fallbacks = fallbacks
         rules.sourceTimeout = sourceTimeout
+        rules.sourceCatchUp = sourceCatchUp
         rules.idleMountTimeout = idleMountTimeout
         rules.segmentBytes = segmentBytes
         rules.distribution = distribution

@@ -31,6 +31,11 @@ public final class StationServer: Sendable {
         public var fallbacks: [String: String] = [:]
         /// A source that sends nothing for this long is dropped (and its mount falls back).
         public var sourceTimeout: Duration = .seconds(10)
+        /// How much audio a source may send ahead of the clock, if limited (`nil`: all it sends goes on). A source
+        /// or network that stalls sends its backlog all at once when it is back; past this much, the frames are
+        /// dropped before they are cut, so every listener and branch stays live and hears the same splice
+        /// (``SourcePace``).
+        public var sourceCatchUp: Duration?
         /// A mount no option names (one a source made under `--accept-all`, or one taken off the whitelist) is
         /// forgotten once it has had no source, no player, no branch and no title watcher for this long: its
         /// distributor, ring and HLS window are let go, so a platform that gives every session a mount of its

@@ -1,0 +1,31 @@
+import Testing
+
+@testable import Casty
+
+/// A source that sends a stall's backlog all at once: past `--source-catch-up`, its frames are dropped before they
+/// are cut, one log line says how much, and the stream goes on live.
+extension StationServerTests {
+    @Test func aSourceFloodingPastItsCatchUp_IsCutToIt_WithALogLine_AndGoesOnLive() async throws {
+        let log = Log()
+        let server = try server(log: log) { $0.sourceCatchUp = .seconds(1) }
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        await sendAudio(source, Self.silentFrames(20))  // half a second: live
+        let player = try await listener(server, titles: false)
+        #expect(await player.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("200 OK") })
+        // 21 s of backlog in one write: about a second of it goes on.
+        await sendAudio(source, Self.markedFrames(800, mark: 1))
+        try await Task.sleep(for: .milliseconds(600))
+        await sendAudio(source, Self.markedFrames(10, mark: 2))  // back at its pace
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("came all at once") }, "\(log.lines.value)")
+        let line = try #require(log.lines.value.first { $0.contains("came all at once") })
+        let dropped = try #require(line.split(separator: " ").firstIndex(of: "dropped").flatMap { Int(line.split(separator: " ")[$0 + 1]) })
+        #expect((700...800).contains(dropped), "\(line)")
+        #expect(line.hasPrefix("source on /live: ") && line.contains("so that its listeners stay live"), "\(line)")
+        // The player got the frames after the flood, and only a second or so of the flood.
+        let marked: @Sendable (UInt8) -> Int = { Self.count(of: $0, in: player.received.value) }
+        #expect(await eventually(timeout: .seconds(15)) { marked(2) >= 10 }, "\(marked(2)) frames after the flood")
+        #expect((10...70).contains(marked(1)), "\(marked(1)) frames of the flood: what the allowance had left")
+    }
+}
