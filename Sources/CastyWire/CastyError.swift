@@ -37,6 +37,10 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case cutInHead(StreamURL, received: Int)
     /// An application's answer whose `Content-Length` is not a length (``ContentLength``), as it wrote it.
     case badLength(StreamURL, String)
+    /// A stream whose metadata blocks stopped being metadata: `blocks` in a row held binary bytes (audio), so a
+    /// length byte that lied without a trace (a block neither padded nor ending on a 16-byte boundary) put the
+    /// reader out of step with the `icy-metaint` framing. Reading on would lose every title from here on.
+    case framingLost(StreamURL, blocks: Int)
 
     /// One line saying what went wrong and where.
     public var description: String {
@@ -62,6 +66,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
             "\(url): an answer cut short: closed after \(received) bytes, before its head ended"
         case .badLength(let url, let text):
             "\(url): an answer whose Content-Length is not a length: \"\(SafeText.printable(SafeText.shortened(text, to: 40)))\""
+        case .framingLost(let url, let blocks):
+            "\(url): \(blocks) metadata blocks in a row were audio, not text: the ICY framing (icy-metaint) is lost"
         }
     }
 }

@@ -73,6 +73,11 @@ package final class UpstreamLink: @unchecked Sendable {
         connection.close()
     }
 
+    /// Ends the link for `reason`, found by its reader's owner in what it read (a framing lost): `onEnd` is told.
+    package func giveUp(_ reason: CastyError) {
+        end(reason)
+    }
+
     private func read(_ bytes: [UInt8]) {
         guard onEnd != nil else { return }
         if !bytes.isEmpty {

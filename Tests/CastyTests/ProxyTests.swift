@@ -378,6 +378,35 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test func metadataLengthThatLiedWithoutPadding_LosesTheFraming_TheProxyReconnects_AndTitlesComeBack() async throws {
+        // Block 5 says k = 255 but holds 18 bytes of text, neither padded nor on a 16-byte boundary, and the audio
+        // follows at once: a reader that takes the 4,080 bytes is out of step for good, reading audio as blocks.
+        let audio = Array(repeatElement(toneFrames.joined(), count: 3).joined())
+        let metaint = 1000
+        var wire: [UInt8] = []
+        for index in 0..<(audio.count / metaint) {
+            wire += audio[(index * metaint)..<((index + 1) * metaint)]
+            if index == 5 {
+                wire += [255] + Array("StreamTitle='bad';".utf8)
+            } else {
+                var text = Array("StreamTitle='T\(index)';".utf8)
+                text += [UInt8](repeating: 0, count: (16 - text.count % 16) % 16)
+                wire += [UInt8(text.count / 16)] + text
+            }
+        }
+        let stream = icyReplyHead(metaint: metaint) + wire
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, _, lines) = try await loggedProxy(upstream.url)
+        let lost: @Sendable () -> Int? = { lines.value.firstIndex { $0.contains("metadata blocks in a row were audio, not text: the ICY framing (icy-metaint) is lost") } }
+        #expect(await eventually(timeout: .seconds(15)) { lost() != nil }, "\(lines.value)")
+        // Opened again, the stream's titles are read again.
+        #expect(await eventually(timeout: .seconds(15)) {
+            lost().map { at in lines.value[(at + 1)...].contains { $0.hasPrefix("proxy: title: T") } } ?? false
+        }, "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func metadataLengthThatLied_IsLoggedOnce_AndListenersGetACleanChainOfFrames() async throws {
         // Real MP3 audio framed by icy-metaint 1000; block 5 says k = 255 but holds only 16 bytes of text.
         let audio = Array(toneFrames.joined())

@@ -79,6 +79,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
+    /// Whether the reader is still in step with the `icy-metaint` framing.
+    private var framing = FramingWatch()
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
     private var pieces: Ticker?
     /// Told when the upstream streams (`true`) or is lost (`false`): a station server's relay mount plays its
@@ -200,7 +202,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
         let aligned = chain.isAligned
-        chain.restart(format: FrameChain.Format(contentType: opened.headers["Content-Type"]))
+        chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
             cutter.skip(missing, keepingUnfinished: aligned)
@@ -228,8 +230,19 @@ public actor Proxy: UpstreamNode, FeedingNode {
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
     }
 
+    /// Whether the ICY framing is lost at `segment`, a metadata block (``FramingWatch``): the link is then given
+    /// up and opened again — the keeper logs why and reconnects, listeners stay —, which reads the framing anew.
+    private func framingLost(at segment: Segment) -> Bool {
+        guard segment.lengthByte != nil,
+              framing.block(binary: FramingWatch.isBinary(segment), empty: segment.metadata.isEmpty && segment.fault == nil),
+              let link = keeper.link else { return false }
+        link.giveUp(.framingLost(link.url, blocks: FramingWatch.limit))
+        return true
+    }
+
     private func take(_ segment: Segment) {
         keeper.learnQuiet(from: segment)
+        if framingLost(at: segment) { return }
         if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"
@@ -259,6 +272,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             cutter.add(chunk, through: &chain, emit: { subscribers.publish($0) }) { incident in
                 switch incident {
                 case .resynced(let dropped):
+                    framing.audioBroken()
                     logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
