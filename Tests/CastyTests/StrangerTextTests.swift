@@ -146,12 +146,12 @@ struct StrangerTextTests {
         #expect(!Self.hasControl(String(head.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })))
         #expect(await eventually { lines.value.contains { $0.contains("forged") } })
         for line in lines.value { #expect(!Self.hasControl(line), "raw control character in: \(line)") }
-        // The status page shows the title without its control characters.
+        // The status page shows the title without its control characters, its line break a space.
         let status = try await TestPeer.connect(to: port.address, on: loop)
         await status.send("GET /status.json HTTP/1.0\r\n\r\n")
         #expect(await eventually { status.closed.value })
         let body = String(status.text.dropFirst(Self.head(status.text).count))
-        #expect(body.contains("Song12:00:00 forged[2J"), "\(body)")
+        #expect(body.contains("Song 12:00:00 forged[2J"), "\(body)")
         #expect(!body.contains("\\u00"))
         proxy.stop()
         port.close()

@@ -254,8 +254,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         if !segment.metadata.isEmpty, segment.fault != .malformedText {
             let metadata = Metadata(parsing: segment.metadata)
-            if let title = metadata.streamTitle {
-                let current = Metadata(streamTitle: title, streamURL: metadata.streamURL)
+            if let title = metadata.streamTitle.map(SafeText.printable) {
+                // Relayed as a source's title is (``SafeText/printable(_:)``): a line break that would split a
+                // player's display or a log line becomes a space, other control characters go.
+                let current = Metadata(streamTitle: title, streamURL: metadata.streamURL.map(SafeText.printable))
                 if current != cutter.title { logger(title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))") }
                 cutter.setTitle(current)
             } else if !reportedGarbage {
