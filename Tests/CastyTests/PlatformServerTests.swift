@@ -52,7 +52,7 @@ struct PlatformServerTests {
     /// advertised as `publicURL` (if given).
     func server(
         app: App, events: StreamURL? = nil, spool: String? = nil, hlsTarget: Int? = nil, publicURL: String? = nil,
-        recording: String? = nil, log: StationServerTests.Log = .init()
+        recording: String? = nil, trusted: TrustedProxies? = nil, log: StationServerTests.Log = .init()
     ) async throws -> StationServer {
         var control = ControlPlane.Configuration()
         if let publicURL { control.publicURL = publicURL }
@@ -70,6 +70,7 @@ struct PlatformServerTests {
             configuration.options.recording.directory = recording
             configuration.options.recording.mounts = ["/live"]
         }
+        configuration.options.trustedProxies = trusted
         configuration.control = ControlPlane(control, loop: loop, logger: log.logger)
         await configuration.control?.start()
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
@@ -87,6 +88,21 @@ struct PlatformServerTests {
     /// busy CI run has kept the shared loop from it for over 3 s.
     func published(_ peer: TestPeer) async -> Bool {
         await peer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }
+    }
+
+    @Test(arguments: [true, false])
+    func keyVerification_ToldTheSourcesAddress_TheForwardedOneOnlyBehindATrustedProxy(trusting: Bool) async throws {
+        let app = try App(keys: ["key"], on: loop)
+        let server = try await server(app: app, trusted: trusting ? TrustedProxies(["127.0.0.1"]) : nil)
+        defer { server.close() }
+        // A source behind nginx (on 127.0.0.1): the address it came from is in X-Forwarded-For.
+        let source = try await TestPeer.connect(to: server.address, on: loop)
+        await source.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Base64.encode(Array("source:key".utf8)))\r\n"
+            + "Content-Type: audio/mpeg\r\nX-Forwarded-For: 203.0.113.7\r\nExpect: 100-continue\r\n\r\n")
+        #expect(await published(source))
+        let asked = try #require(app.upstream.requests.value.first { $0.headers["x-streaming-key"] == "key" })
+        // Behind a trusted proxy, the source's own address; else the peer's, whatever a header claims.
+        #expect(asked.headers["x-user-ip"] == (trusting ? "203.0.113.7" : "127.0.0.1"), "\(asked.headers)")
     }
 
     @Test func hlsLive_IsAnnounced_OnceTheLivePlaylistAnswers() async throws {
