@@ -29,7 +29,7 @@ enum PortOptions {
           --no-hls                  do not publish /<mount>/index.m3u8
           --record /m               record mount /m (repeatable; / for a relay's one stream)
           --record-dir DIR          where recordings go (default ./recordings)
-          --record-every S          start a new recording file every S seconds of audio (default 3600)
+          --record-every S          start a new recording file every S seconds of audio (10 to 86400; default 3600)
           --record-titles           also start a new file at every title change
           --access-log FILE         append one line per listener that leaves (Combined Log Format, as
                                     Icecast's access.log: address, time, request, bytes, agent, seconds)
