@@ -324,6 +324,9 @@ public actor Branch: UpstreamNode, FeedingNode {
                 logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has the root \(root.authority) had"
                     + " one: the stream stopped upstream (the root's source away); the link is kept, waiting with it")
             }
+            // The root has no stream now (`stream=-`: its upstream lost, its source gone): newcomers here wait for it
+            // as they would there, rather than get the seconds before the silence and then nothing.
+            if upstream, line?["stream"] == "-", subscribers.context != nil { subscribers.streamAway() }
             answer(upstream)
         }
     }
@@ -421,6 +424,8 @@ public actor Branch: UpstreamNode, FeedingNode {
             self.lostAt = nil
             logger("branch \(address): repaired in \(formatted(seconds(lastRepair!))) s")
         }
+        // The stream comes again on the same link after the root had none: the distributors are told where it goes on.
+        if subscribers.context == nil, let context { subscribers.ready(context, next: numbered.number) }
         subscribers.publish(numbered)
     }
 }
