@@ -10,7 +10,7 @@ enum ServerCommand: Command {
     static let options: Set<String> = Set<String>([
         "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
         "source-timeout", "source-catch-up", "idle-mount-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
-        "max-listeners", "mount-max-listeners", "rtmp-port",
+        "max-listeners", "max-sources", "mount-max-listeners", "rtmp-port",
     ]).union(ControlOptions.names).union(PortOptions.names).union(SRTOptions.names)
     static let flags: Set<String> = Set(["accept-all", "rtmp"]).union(PortOptions.flags)
     static let usage = """
@@ -41,6 +41,7 @@ enum ServerCommand: Command {
           --idle-mount-timeout S    forget a mount no option names (one a source made under --accept-all) once it
                                     has had no source and no listener for S seconds (default 60)
           --max-listeners N         the most listeners of the whole server (503 past it)
+          --max-sources N           the most sources publishing at once (503 past it; /commands/capacity)
           --mount-max-listeners /m=N  the most listeners of one mount (repeatable)
           --rtmp                    take RTMP publishers (OBS, ffmpeg) on port 1935 too:
                                     rtmp://host:1935/<mount>/<key> publishes /<mount>, <key> being
@@ -187,6 +188,9 @@ enum ServerCommand: Command {
         // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
         if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
         configuration.mounts = mounts.map { Array(Set($0)).sorted() }
+        if arguments.value("max-sources") != nil {
+            configuration.maxSources = try arguments.integer("max-sources", default: 0, in: 1...1_000_000)
+        }
         if arguments.value("max-listeners") != nil {
             configuration.maxListeners = try arguments.integer("max-listeners", default: 0, in: 1...10_000_000)
         }

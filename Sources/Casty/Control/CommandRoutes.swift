@@ -5,7 +5,7 @@ internal import Icy
 ///
 /// | call | answers |
 /// |------|---------|
-/// | `GET /commands/capacity` | `{"load": live sources, "capacity": -1, "encoderCount": HLS packagers, "listeners": n, "mounts": n}` |
+/// | `GET /commands/capacity` | `{"load": live sources, "capacity": --max-sources or -1, "encoderCount": HLS packagers, "listeners": n, "mounts": n}` |
 /// | `POST /commands/close` | disconnects the source of `x-streaming-channel` with `x-streaming-id` (`*`: every session of the channel); `stream-closed` follows |
 /// | `GET /commands/report` | `activeStreams`, `streamingServers` (this node, then each branch it serves itself, once, with the mounts it relays), `encoders` (each mount's HLS packager) |
 ///
@@ -44,7 +44,7 @@ enum CommandRoutes {
         case "/commands/capacity":
             let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
             json(exchange, 200, "OK", .object([
-                ("load", .number(live.count)), ("capacity", .number(-1)), ("encoderCount", .number(encoders.count)),
+                ("load", .number(live.count)), ("capacity", .number(mounts.rules.maxSources ?? -1)), ("encoderCount", .number(encoders.count)),
                 ("listeners", .number(listeners)), ("mounts", .number(mounts.all.count)),
             ]))
         case "/commands/close":

@@ -76,6 +76,9 @@ extension MountTable {
             let now = new.mountMaxListeners[path].map(String.init) ?? "unlimited"
             changes.append("max listeners of \(path) \(now) (was \(old.mountMaxListeners[path].map(String.init) ?? "unlimited"))")
         }
+        if old.maxSources != new.maxSources {
+            changes.append("max sources \(new.maxSources.map(String.init) ?? "unlimited") (was \(old.maxSources.map(String.init) ?? "unlimited"))")
+        }
         if old.sourceTimeout != new.sourceTimeout { changes.append("source timeout \(new.sourceTimeout) (was \(old.sourceTimeout))") }
         if old.sourceCatchUp != new.sourceCatchUp {
             let said = { (limit: Duration?) in limit.map { "\($0)" } ?? "unlimited" }

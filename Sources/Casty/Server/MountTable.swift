@@ -77,6 +77,8 @@ final class MountTable: @unchecked Sendable {
         var maxListeners: Int?
         /// The most listeners of each mount, where limited.
         var mountMaxListeners: [String: Int] = [:]
+        /// The most sources publishing at once, if limited (``StationServer/Configuration/maxSources``).
+        var maxSources: Int?
     }
 
     /// Why a source may not publish.
@@ -91,6 +93,8 @@ final class MountTable: @unchecked Sendable {
         case inUse
         /// The audio is not a kind Casty can cut on its frames: `415`.
         case unsupportedType(String)
+        /// The server has as many sources as it takes (`--max-sources`): `503`.
+        case full(Int)
 
         var description: String {
             switch self {
@@ -99,6 +103,7 @@ final class MountTable: @unchecked Sendable {
             case .notMountName: "not a mount name listeners could reach (403)"
             case .inUse: "mount in use (403)"
             case .unsupportedType(let type): "content type \(type) not supported (415)"
+            case .full(let limit): "the server has its \(limit) source\(limit == 1 ? "" : "s") (503)"
             }
         }
     }
@@ -252,7 +257,13 @@ final class MountTable: @unchecked Sendable {
         }
         guard FrameChain.Format(contentType: contentType) != nil else { return .unsupportedType(contentType ?? "none") }
         if mounts[path]?.source != nil || held.contains(path) { return .inUse }
+        if let limit = rules.maxSources, liveSources >= limit { return .full(limit) }
         return nil
+    }
+
+    /// The sources publishing now, with those admitted whose session has not started yet (``hold(_:)``).
+    var liveSources: Int {
+        mounts.values.reduce(held.count) { $0 + ($1.source == nil ? 0 : 1) }
     }
 
     /// Holds `path` for a source that was admitted and told so before its session can start — an RTMP publisher,

@@ -124,7 +124,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     ///   - onEnd: told once, on the loop, when the session ends and why.
     init(
         input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
-        timeout: Duration, catchUp: Duration? = nil, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [], logger: EventLog,
+        timeout: Duration, catchUp: Duration? = nil, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [],
+        logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
         self.streamID = streamID
@@ -276,7 +277,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); a run of frames
     /// dropped is logged once it ends.
     private func paced(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?, at now: ContinuousClock.Instant) -> Bool {
-        guard let format, let seconds = format.seconds(of: frame), let verdict = pace?.admit(seconds, at: now) else { return true }
+        guard pace != nil, let format, let seconds = format.seconds(of: frame), let verdict = pace?.admit(seconds, at: now) else {
+            return true
+        }
         switch verdict {
         case .pass: return true
         case .drop: return false

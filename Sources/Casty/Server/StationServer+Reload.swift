@@ -41,6 +41,7 @@ extension StationServer.Configuration {
         rules.segmentBytes = segmentBytes
         rules.distribution = distribution
         rules.maxListeners = maxListeners
+        rules.maxSources = maxSources
         rules.mountMaxListeners = mountMaxListeners
         return rules
     }

@@ -47,6 +47,9 @@ public final class StationServer: Sendable {
         public var distribution = Distributor.Configuration()
         /// How listeners are served.
         public var options = ClientOptions()
+        /// The most sources publishing at once (any ingest: Icecast, RTMP, SRT); one more is refused, `503` (`nil`: no
+        /// limit). The command API tells it as `capacity`, so that a platform sends its next broadcaster elsewhere.
+        public var maxSources: Int?
         /// The most listeners the whole server takes (`503` past it); `nil` for no limit.
         public var maxListeners: Int?
         /// The most listeners of some mounts (`503` past it).
