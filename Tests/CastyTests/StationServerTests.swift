@@ -701,24 +701,7 @@ struct StationServerTests {
 
     @Test("A relay whose upstream goes away plays its fallback to its listeners, on the same connection, and the relay again when it returns")
     func relayWithItsUpstreamAway_PlaysItsFallback_ThenTheRelayAgain() async throws {
-        // The relayed station: silent frames, 40 a second, to every listener while `up`; `503` while not.
-        let up = Locked(true)
-        let live = Locked<[Connection]>([])
-        let upstream = try FakeUpstream(on: loop) { connection, _ in
-            guard up.value else {
-                connection.write(Array("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".utf8))
-                return connection.close()
-            }
-            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n".utf8))
-            live.update { $0.append(connection) }
-        }
-        let feeder = Task { [loop] in
-            while !Task.isCancelled {
-                await loop.submit { for connection in live.value { connection.write(Self.silentFrames(4)) } }
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        defer { feeder.cancel() }
+        let upstream = try AwayableStation(on: loop)
         let log = Log()
         let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
         let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
@@ -734,17 +717,13 @@ struct StationServerTests {
         let player = try await listener(server, "/ice", titles: false)
         #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 }, "the relay plays")
 
-        up.update { $0 = false }
-        await loop.submit {
-            for connection in live.value { connection.close() }
-            live.update { $0 = [] }
-        }
+        await upstream.goAway()
         #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay does not stream; its listeners hear /backup meanwhile") })
         let before = player.received.value.count
         #expect(await player.waitFor(timeout: .seconds(5)) { $0.count > before + 3 * 4170 }, "the fallback's tone comes while the relay is away")
         #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/ice","listeners":1,"feeding":"fallback""#))
 
-        up.update { $0 = true }
+        upstream.comeBack()
         #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay streams again; its listeners hear it") })
         let silentBefore = Self.silentFrameCount(player.received.value)
         #expect(await player.waitFor(timeout: .seconds(5)) { Self.silentFrameCount($0) >= silentBefore + 20 }, "the relay plays again")

@@ -9,25 +9,8 @@ import Testing
 extension TreeMountsTests {
     @Test("While the root's relay has no upstream, a branch's newcomer is told 503, and plays once the stream is back")
     func rootRelayAway_BranchNewcomersWait_ThenPlayWhenItIsBack() async throws {
-        // The relayed station: silent frames, 40 a second, to every listener while `up`; `503` while not.
-        let up = Locked(true)
-        let live = Locked<[Connection]>([])
         let loop = EventLoop.shared
-        let upstream = try FakeUpstream(on: loop) { connection, _ in
-            guard up.value else {
-                connection.write(Array("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".utf8))
-                return connection.close()
-            }
-            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n".utf8))
-            live.update { $0.append(connection) }
-        }
-        let feeder = Task {
-            while !Task.isCancelled {
-                await loop.submit { for connection in live.value { connection.write(StationServerTests.silentFrames(4)) } }
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        defer { feeder.cancel() }
+        let upstream = try AwayableStation(on: loop)
         let branchLog = StationServerTests.Log()
         let server = try stationRoot(["/ice"], segmentBytes: 4170)
         defer { server.close() }
@@ -49,22 +32,19 @@ extension TreeMountsTests {
         #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 20 }, "the branch plays")
 
         // The relayed station goes away: the root's relay loses it, and the branch's link goes silent, kept.
-        up.update { $0 = false }
-        await loop.submit {
-            for connection in live.value { connection.close() }
-            live.update { $0 = [] }
-        }
+        await upstream.goAway()
         #expect(await eventually(timeout: .seconds(10)) { branchLog.contains("the stream stopped upstream") }, "\(branchLog.lines.value)")
         let newcomer = try await play("/ice", at: serving.port.address)
         #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(newcomer.text.hasPrefix("HTTP/1.0 503") && newcomer.text.contains("Retry-After:"), "\(newcomer.text.prefix(200))")
 
         // Back: the branch's player hears it again on its connection, and a newcomer plays.
-        up.update { $0 = true }
+        upstream.comeBack()
         let heard = StationServerTests.silentFrameCount(player.received.value)
         #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= heard + 20 }, "the stream comes again")
         #expect(!player.closed.value)
         let later = try await play("/ice", at: serving.port.address)
         #expect(await later.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(later.text.prefix(200))")
+        await upstream.close()
     }
 }
