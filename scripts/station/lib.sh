@@ -107,8 +107,21 @@ station_begin() {
     info "scratch: $TMP"
 }
 
-# station_end — exit with the verdict (the EXIT trap prints it and the evidence).
-station_end() { verdict_end; }
+# station_end — exit with the verdict (the EXIT trap prints it and the evidence). On casty, first checks that no
+# source had audio dropped as a stall's backlog (--source-catch-up): every source these scripts run (ffmpeg -re,
+# ezstream, liquidsoap, RTMP and SRT publishers) sends at its pace, so a drop would be one taken for a flood wrongly.
+station_end() {
+    if [ "${TARGET:-}" = casty ] && [ -f "${SERVER_LOG:-}" ]; then
+        local flooded
+        flooded=$(grep -m1 "came all at once" "$SERVER_LOG" || true)
+        if [ -n "$flooded" ]; then
+            fail "a source sending at its pace had audio dropped as a stall's backlog: $flooded"
+        else
+            pass "no source's audio was dropped as a stall's backlog (each sends at its pace)"
+        fi
+    fi
+    verdict_end
+}
 
 # station_port — a free loopback port in 18800–18899 (random start), reserved for this script: scripts of this
 # family run in parallel (swift test), and two of them could otherwise pick the same free port before either binds
