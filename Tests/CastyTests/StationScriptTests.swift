@@ -8,9 +8,10 @@ extension ScriptLaneTwo {
     /// to, and a title set on the root reaching the branch's listener. Each script also runs against Icecast 2 (`… icecast`), which is how its checks
     /// were proved (but `rtmp.sh` and `srt.sh`: Icecast takes neither). `srt.sh`: ffmpeg publishing MP3 and AAC in
     /// MPEG-TS (and raw MP3) over SRT, stream IDs and passphrases refused and let in, malformed TS, and 5 % loss.
+    /// `stall.sh`: an ffmpeg source stopped for 15 s, whose backlog is cut to `--source-catch-up` for its listener.
     @Suite(.serialized)
     struct StationScriptTests {
-        static let scripts = ["publish", "branch", "refusals", "fallback", "ezstream", "liquidsoap", "srt", "rtmp"]
+        static let scripts = ["publish", "branch", "refusals", "fallback", "ezstream", "liquidsoap", "srt", "rtmp", "stall"]
 
         @Test(
             "casty-cli server takes real sources and serves real players",
