@@ -7,7 +7,8 @@
 #   (b) a page served from another origin reads the title from the stream itself with fetch + Icy-MetaData: 1
 #       (CORS: the icy-metaint header is exposed to its script);
 #   (c) a screenshot of the player page is written to $ARTIFACTS (default /tmp/casty-artifacts/player.png);
-#   (d) the time to first sound: when <audio> fired 'playing', from the page's load and from asking for the stream;
+#   (d) the time to first sound: when <audio> fired 'playing', from the page's load and from asking for the stream
+#       (at most 5 s after asking);
 #   (e) a page opened on a mount before it is on air plays once a source (ffmpeg) publishes it — an <audio> does not
 #       try again by itself after its 404 — and lists it as on air within 20 s (the list is asked again every 15 s);
 #       a page asking a mount that does not exist plays no other station.
@@ -41,11 +42,15 @@ if wait_until 20 page_played 5; then
 else
     fail "(a) <audio> did not play 5 s (currentTime $(evaluate "document.getElementById('audio').currentTime"), paused $(evaluate "document.getElementById('audio').paused"))"
 fi
-# Time to first sound, printed (a figure, not a bound: BENCHMARKS.md, *Time to first sound in a browser*).
+# Time to first sound, held to 5 s: Chromium used to wait 6 s for its autoplay buffer before the browser burst. Here
+# the station has just started, its ring not yet holding the 5 s a browser's burst gives, so 1.0–1.6 s is usual on
+# a debug build (BENCHMARKS.md, *Time to first sound in a browser*: 150–170 ms once the ring is full).
 first_sound=$(evaluate "document.body.dataset.firstSound || ''")
 asked=$(evaluate "document.body.dataset.asked || ''")
-if [ -n "$first_sound" ] && [ -n "$asked" ]; then
+if [ -n "$first_sound" ] && [ -n "$asked" ] && [ "$((first_sound - asked))" -le 5000 ]; then
     pass "(d) time to first sound: 'playing' $first_sound ms after the page began to load, $((first_sound - asked)) ms after <audio> asked for the stream"
+elif [ -n "$first_sound" ] && [ -n "$asked" ]; then
+    fail "(d) time to first sound: 'playing' $((first_sound - asked)) ms after <audio> asked for the stream, over 5 s"
 else
     fail "(d) the <audio> element never fired 'playing' (asked at '${asked}' ms)"
 fi
