@@ -73,6 +73,8 @@ public struct ADTSFrame: Sendable, Equatable {
         public let frames: Int
         /// Their bytes.
         public let bytes: Int
+        /// Their bytes without their headers (7 bytes each, 9 with a CRC): the AAC an encoder's bitrate counts.
+        public let payload: Int
         /// Their samples, per channel.
         public let samples: Int
         /// The stream's sample rate.
@@ -85,6 +87,11 @@ public struct ADTSFrame: Sendable, Equatable {
         /// The bitrate a stream is told, when the chain is long enough to trust (``framesToSniff``) and the
         /// average plausible (8 to 1,000 kbit/s).
         public var measuredKbps: Int? { frames >= framesToSniff && (8...1_000).contains(kbps) ? kbps : nil }
+        /// The bitrate the encoder was set to, as near as the chain tells: its AAC's bitrate, headers left out,
+        /// told as the usual setting it is near (``NominalBitrate``) — 96 for a stream measured at 99 or 100.
+        package var nominalKbps: Int {
+            NominalBitrate.of(Int((Double(payload * 8) / seconds / 1_000).rounded()))
+        }
 
         /// The chain in `bytes`, which may start anywhere: the first header followed by another of the same stream
         /// exactly where its length says starts it, and every frame that follows it in the chunk counts. `nil` when
@@ -93,16 +100,18 @@ public struct ADTSFrame: Sendable, Equatable {
             let bytes = Array(bytes)
             for start in bytes.indices where bytes.count - start >= 2 * ADTSFrame.headerBytes {
                 guard let first = ADTSFrame(bytes[start...]) else { continue }
-                var (at, frames, length, samples) = (start, 0, 0, 0)
+                var (at, frames, length, samples, payload) = (start, 0, 0, 0, 0)
                 while at + ADTSFrame.headerBytes <= bytes.count, let frame = ADTSFrame(bytes[at...]), frame.streamKey == first.streamKey,
                       at + frame.length <= bytes.count {
                     frames += 1
                     length += frame.length
+                    payload += frame.length - (frame.hasCRC ? 9 : 7)
                     samples += 1_024 * (Int(bytes[at + 6] & 0x03) + 1)
                     at += frame.length
                 }
                 guard frames >= 2 else { continue }  // a header that no other follows: not the chain
                 (self.frames, self.bytes, self.samples, self.sampleRate) = (frames, length, samples, first.sampleRate)
+                self.payload = payload
                 return
             }
             return nil

@@ -101,3 +101,16 @@ extension StationServerTests {
         #expect(found == 128)
     }
 }
+
+/// What listeners are told of a bitrate measured on the audio: the encoder's setting.
+@Suite struct NominalBitrateTests {
+    @Test func aMeasureWithin4PercentOfAUsualBitrate_IsToldAsIt_AnyOtherAsMeasured() {
+        #expect(NominalBitrate.of(99) == 96, "AAC at 96 kbit/s, its ADTS headers counted")
+        #expect(NominalBitrate.of(131) == 128)
+        #expect(NominalBitrate.of(128) == 128)
+        #expect(NominalBitrate.of(187) == 192, "a variable bitrate's average near a setting")
+        #expect(NominalBitrate.of(100) == 100, "4.2 % from 96: no setting")
+        #expect(NominalBitrate.of(7) == 7)
+        #expect(NominalBitrate.of(1_000) == 1_000)
+    }
+}

@@ -72,7 +72,7 @@ enum APIRoutes {
         let station = stat.context?.station ?? [:]
         var fields: [(String, JSONValue)] = [
             ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),
-            ("bitrate", .number(stat.context?.bitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
+            ("bitrate", .number(stat.context?.advertisedBitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
             ("live", .bool(live)), ("fallback", .bool(state == "fallback")),
         ]

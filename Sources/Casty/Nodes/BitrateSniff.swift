@@ -23,6 +23,9 @@ struct BitrateSniff {
     static let mpegWindow = 16_384
     /// Whether it stopped looking: found, or an ADTS stream that showed none in its first segment.
     private(set) var done = false
+    /// The bitrate listeners are told, once found: the encoder's setting (``NominalBitrate``) — for ADTS, measured
+    /// without the frames' headers, which the bitrate found counts (it is the bytes' real rate, which the nodes count with).
+    private(set) var nominal: Int?
 
     /// How much audio an ADTS measure needs, at the most: enough frames to average (``ADTSFrame/framesToSniff`` at
     /// least) over two seconds.
@@ -52,7 +55,7 @@ struct BitrateSniff {
                 if full { (done, held) = (true, []) }
                 return nil
             }
-            (done, held) = (true, [])
+            (done, held, nominal) = (true, [], NominalBitrate.of(found))
             return found
         case .adts:
             held += bytes.prefix(max(0, segmentBytes - held.count))
@@ -61,6 +64,7 @@ struct BitrateSniff {
             guard held.count >= segmentBytes || enough else { return nil }
             done = true
             held = []
+            nominal = chain?.measuredKbps != nil ? chain?.nominalKbps : nil
             return chain?.measuredKbps
         case nil:
             return nil

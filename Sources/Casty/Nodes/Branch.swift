@@ -260,7 +260,9 @@ public actor Branch: UpstreamNode, FeedingNode {
         let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
         // Numbers a parent tells are bounded: past them they are its mistake, and would overflow once counted on.
         let bounded = { (name: String, range: ClosedRange<Int>) in headers[name].flatMap { Int($0) }.flatMap { range.contains($0) ? $0 : nil } }
-        let bitrate = bounded("icy-br", 1...10_000) ?? context?.bitrate ?? 128
+        // The bitrate the tree counts with (a measured one, where icy-br tells listeners the encoder's setting).
+        let counted = bounded(Context.bitrateHeader, 1...10_000), told = bounded("icy-br", 1...10_000)
+        let bitrate = counted ?? told ?? context?.bitrate ?? 128
         let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
         let first = StreamSegment.number(headers["x-casty-next"]) ?? next ?? 0
         let stream = headers[Context.streamHeader].flatMap(Context.stream(parsing:)) ?? context?.stream ?? 0

@@ -93,6 +93,15 @@ public struct Context: Sendable, Equatable {
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"
+    /// The bitrate listeners are told (`icy-br`, the encoder's setting), in kbit/s: the station's header, else
+    /// ``bitrate``.
+    public var advertisedBitrate: Int {
+        station["icy-br"].flatMap { Int($0.split(separator: ",").first ?? "") } ?? bitrate
+    }
+
+    /// The header that tells a numbered peer ``bitrate``, the one every node counts with, where `icy-br` tells
+    /// listeners the encoder's setting (``NominalBitrate``: 96 for an AAC stream measured at 99).
+    public static let bitrateHeader = "X-Casty-Bitrate"
 
     /// A new stream's name: random, never `0`.
     public static func newStream() -> UInt64 {

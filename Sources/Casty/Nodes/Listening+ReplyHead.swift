@@ -28,6 +28,7 @@ extension Listening {
         if form == .numbered {
             headers["X-Casty-Path"] = context.path.joined(separator: ",")
             headers[Context.streamHeader] = Context.streamText(context.stream)
+            headers[Context.bitrateHeader] = String(context.bitrate)
             // The root's HLS target, passed down the tree (a root tells its own).
             if let target = context.hlsTarget ?? (port.hls.enabled ? port.hls.targetDuration : nil) {
                 headers[Context.hlsTargetHeader] = String(target)

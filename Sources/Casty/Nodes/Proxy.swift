@@ -79,6 +79,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
+    /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), kept across reconnects.
+    private var nominalBitrate: Int?
     /// Whether the reader is still in step with the `icy-metaint` framing.
     private var framing = FramingWatch()
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
@@ -226,7 +228,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
     private var context: Context {
         var headers = station
-        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(bitrate) }
+        // Measured on the audio (the station declared none): told as the encoder's setting (``NominalBitrate``).
+        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(nominalBitrate ?? bitrate) }
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
     }
 
@@ -267,6 +270,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         for chunk in segment.audio where bitrate == nil && !sniff.done {
             bitrate = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes)
+            nominalBitrate = sniff.nominal ?? nominalBitrate
             if sniff.done { subscribers.ready(context, next: cutter.next) }
         }
         let format = chain.format?.name ?? "audio"

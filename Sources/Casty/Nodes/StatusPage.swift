@@ -57,7 +57,7 @@ enum StatusPage {
                 ("server_description", .text(context.station["icy-description"] ?? "")),
                 ("server_url", .text(context.station["icy-url"] ?? "")),
                 ("server_type", .text(context.station["Content-Type"] ?? "audio/mpeg")),
-                ("bitrate", .number(context.bitrate)),
+                ("bitrate", .number(context.advertisedBitrate)),
                 ("title", .text(context.title?.streamTitle ?? "")),
             ]
             if let info = context.station["ice-audio-info"] { source.append(("audio_info", .text(info))) }

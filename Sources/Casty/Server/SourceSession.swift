@@ -86,6 +86,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     private var pace: SourcePace?
     private var station: Headers
     private var bitrate: Int?
+    /// Whether the source declared ``bitrate`` (else it is measured on its audio).
+    private let declared: Bool
     /// Measures the bitrate of a source that declared none.
     private var sniff = BitrateSniff()
     private var cutter: Cutter
@@ -148,6 +150,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         if station["icy-name"] == nil { station["icy-name"] = mount }
         self.station = station
         self.bitrate = bitrate
+        self.declared = bitrate != nil
     }
 
     /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
@@ -237,7 +240,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The context every listener of the mount is told.
     private var context: Context {
         var headers = station
-        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(bitrate) }
+        // A bitrate measured on the audio is told as the encoder's setting (``NominalBitrate``); a declared one as it is.
+        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(declared ? bitrate : sniff.nominal ?? bitrate) }
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
     }
 
