@@ -52,6 +52,15 @@ struct TreeMountsTests {
             configuration: configuration, mounts: settings)
     }
 
+    /// A branch of `server`'s one mount `path` (not of its mounts: `Branch.serve`), quick to repair, logging to `logger`.
+    func mountBranch(of server: StationServer, path: String, logger: EventLog) throws -> Branch.Running {
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        return try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: path), address: .loopback(port: 0),
+            configuration: configuration, logger: logger)
+    }
+
     /// A player asking `serving`'s port for `path`, with titles.
     func play(_ path: String, at address: SocketAddress) async throws -> TestPeer {
         let player = try await TestPeer.connect(to: address, on: .shared)

@@ -22,11 +22,7 @@ extension TreeMountsTests {
         defer { proxy.stop() }
         server.attach(proxy, at: "/ice")
         await proxy.startInBackground()
-        var configuration = Branch.Configuration()
-        configuration.backoff = .milliseconds(20)
-        let serving = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/ice"), address: .loopback(port: 0),
-            configuration: configuration, logger: branchLog.logger)
+        let serving = try mountBranch(of: server, path: "/ice", logger: branchLog.logger)
         defer { serving.stop() }
         let player = try await play("/ice", at: serving.port.address)
         #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 20 }, "the branch plays")

@@ -16,11 +16,7 @@ extension TreeMountsTests {
         let source = try await station.source(server)
         #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let feeding = station.keepFeeding(source)
-        var configuration = Branch.Configuration()
-        configuration.backoff = .milliseconds(20)
-        let serving = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0),
-            configuration: configuration, logger: branchLog.logger)
+        let serving = try mountBranch(of: server, path: "/live", logger: branchLog.logger)
         defer { serving.stop() }
         let player = try await play("/live", at: serving.port.address)
         #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 })
