@@ -16,7 +16,7 @@ public struct OpenedStream: Sendable {
     public let headers: Headers
     /// Reads the audio into segments (`icy-metaint` framing, or fixed-size pieces without it), the head
     /// already read.
-    public let reader: StreamReader
+    public var reader: StreamReader
     /// Bytes that arrived after the headers: the start of the audio, not read yet by ``reader``.
     public var rest: ArraySlice<UInt8> { reader.unread }
 }

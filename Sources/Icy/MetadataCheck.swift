@@ -98,13 +98,15 @@ struct BlockCheck {
     /// Where the block really ends: its declared length, or less when the length byte lied.
     let blockEnd: Int
 
-    /// Checks `block` (the `16·k` bytes after a length byte), for a stream with `icy-metaint` `metaint`.
+    /// Checks `block` (the `16·k` bytes after a length byte), for a stream with `icy-metaint` `metaint`; with
+    /// `trustingLength`, the length byte is taken as true whatever follows the text (see
+    /// ``StreamReader/trustsLengthBytes``).
     ///
     /// When the block is not well-formed but its start is — well-formed text, NULs up to a 16-byte boundary —
     /// and what follows is binary rather than text (stale text in a server's buffer is harmless, audio
     /// is not), the length byte lied: the block ends at that boundary and the rest is audio. When enough
     /// of that audio is at hand, the next length byte is checked too, where the shorter block puts it.
-    init(_ block: [UInt8], metaint: Int) {
+    init(_ block: [UInt8], metaint: Int, trustingLength: Bool = false) {
         let count = block.count
         let textEnd = block.firstIndex(of: 0) ?? count
         let textIsGood = block.withUnsafeBufferPointer { Metadata.wellFormed(UnsafeBufferPointer(rebasing: $0[..<textEnd])) }
@@ -115,7 +117,7 @@ struct BlockCheck {
             self.blockEnd = count
             return
         }
-        if let end = Self.shorterBlock(block, textEnd: textEnd, textIsGood: textIsGood, padEnd: padEnd),
+        if !trustingLength, let end = Self.shorterBlock(block, textEnd: textEnd, textIsGood: textIsGood, padEnd: padEnd),
            Self.isBinary(block[end...]), Self.nextBlockFits(block[end...], metaint: metaint) {
             self.fault = .lengthLied(declared: count, actual: end)
             self.blockEnd = end

@@ -107,9 +107,12 @@ public func segments(metaint: Int?, segmentBytes: Int = 8192) -> Continuation<Se
 }
 
 /// The continuation that parses one metadata block alone (its length byte, then `16·k` bytes), as a segment
-/// with no audio: a reader that hands audio on as it arrives reads the blocks between with it.
-func metadataBlock(metaint: Int) -> Continuation<Segment> {
-    let start = SegmentReader(metaint: metaint, audioNeeded: 0)
+/// with no audio: a reader that hands audio on as it arrives reads the blocks between with it. With
+/// `trustingLength`, the block is `16·k` bytes whatever follows its text.
+func metadataBlock(metaint: Int, trustingLength: Bool = false) -> Continuation<Segment> {
+    var reader = SegmentReader(metaint: metaint, audioNeeded: 0)
+    reader.trustsLength = trustingLength
+    let start = reader
     return Continuation { bytes in start.read(bytes) }
 }
 
@@ -127,6 +130,8 @@ struct SegmentReader: Sendable {
     var metadata: [UInt8] = []
     /// The block's length byte, once read.
     var lengthByte: UInt8 = 0
+    /// Whether the length byte is taken as true whatever follows the block's text (``BlockCheck``).
+    var trustsLength = false
 
     init(metaint: Int?, audioNeeded: Int) {
         self.metaint = metaint
@@ -161,7 +166,7 @@ struct SegmentReader: Sendable {
         guard !reader.metadata.isEmpty else { return .done(Segment(audio: reader.audio, lengthByte: 0), rest: bytes) }
         // The text ends at the first NUL: the rest of the block is padding — unless the length byte lied, and
         // the block ended sooner: then the rest is audio, and is read again as the start of the next segment.
-        let check = BlockCheck(reader.metadata, metaint: reader.metaint ?? 0)
+        let check = BlockCheck(reader.metadata, metaint: reader.metaint ?? 0, trustingLength: reader.trustsLength)
         var rest = bytes
         if check.blockEnd < reader.metadata.count {
             rest = (Array(reader.metadata[check.blockEnd...]) + bytes)[...]

@@ -71,6 +71,12 @@ public struct StreamReader: Sendable {
     }
 
     private var state: State
+    /// Whether a metadata block's length byte is taken as true even when the bytes after its text and NUL padding
+    /// look like audio (``MetadataFault/lengthLied(declared:actual:)`` is then never found), for a reader that
+    /// hands audio on as it arrives. A server that pads its blocks with stale binary bytes after the NULs looks
+    /// like one whose length byte lied; a relay that found a block so read put it out of step sets this, and
+    /// reads that server's blocks whole.
+    public var trustsLengthBytes = false
     private let segmentBytes: Int
     private let audioAsItArrives: Bool
     /// Bytes given to the reader that it has not looked at yet: after ``next()`` returned
@@ -184,7 +190,7 @@ public struct StreamReader: Sendable {
                 state = .pieces(metaint: metaint, audioLeft: audioLeft - piece.count, block: nil)
                 return .segment(Segment(audio: [piece]))
             }
-            switch (block ?? metadataBlock(metaint: metaint))(take()) {
+            switch (block ?? metadataBlock(metaint: metaint, trustingLength: trustsLengthBytes))(take()) {
             case .more(let continuation):
                 state = .pieces(metaint: metaint, audioLeft: 0, block: continuation)
                 return nil

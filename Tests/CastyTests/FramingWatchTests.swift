@@ -46,6 +46,24 @@ import Testing
         #expect(watch.misframed == 1)
     }
 
+    @Test func framingLostRightAfterABlockReadShort_IsToldSo() {
+        var watch = FramingWatch()
+        var lost = false
+        for index in 0..<4 {
+            lost = watch.block(binary: index > 0, empty: false, corrected: index == 0)
+            watch.audioBroken()
+        }
+        #expect(!lost)
+        lost = watch.block(binary: true, empty: false)
+        #expect(lost && watch.lostAfterCorrection)
+        // Lost again with no correction before: not the correction's doing.
+        for _ in 0..<4 {
+            lost = watch.block(binary: true, empty: false)
+            watch.audioBroken()
+        }
+        #expect(lost && !watch.lostAfterCorrection)
+    }
+
     @Test func whatCountsAsNotText() {
         #expect(FramingWatch.isBinary(junk))
         #expect(!FramingWatch.isBinary(text))

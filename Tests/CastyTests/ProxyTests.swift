@@ -407,6 +407,33 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test func blocksPaddedWithBinaryBytes_LoseTheFramingOnce_ThenTheirLengthBytesAreTrusted() async throws {
+        // Each block: its text, NULs to a 16-byte boundary, then 32 binary bytes — in step, its length byte true,
+        // but read as a block whose length byte lied (the binary bytes taken for audio).
+        let audio = Array(repeatElement(toneFrames.joined(), count: 3).joined())
+        let metaint = 1000
+        var wire: [UInt8] = []
+        for index in 0..<(audio.count / metaint) {
+            wire += audio[(index * metaint)..<((index + 1) * metaint)]
+            var text = Array("StreamTitle='T\(index)';".utf8)
+            text += [UInt8](repeating: 0, count: (16 - text.count % 16) % 16)
+            text += (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) & 0x1F }
+            wire += [UInt8(text.count / 16)] + text
+        }
+        let stream = icyReplyHead(metaint: metaint) + wire
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, _, lines) = try await loggedProxy(upstream.url)
+        let trusted: @Sendable () -> Int? = { lines.value.firstIndex { $0.contains("its length bytes are trusted from now on") } }
+        #expect(await eventually(timeout: .seconds(15)) { trusted() != nil }, "\(lines.value)")
+        // Read whole from then on: titles come, and the framing is not lost again.
+        #expect(await eventually(timeout: .seconds(15)) {
+            trusted().map { at in lines.value[(at + 1)...].filter { $0.hasPrefix("proxy: title: T") }.count >= 5 } ?? false
+        }, "\(lines.value)")
+        #expect(lines.value.filter { $0.contains("the ICY framing (icy-metaint) is lost") }.count == 1, "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func metadataLengthThatLied_IsLoggedOnce_AndListenersGetACleanChainOfFrames() async throws {
         // Real MP3 audio framed by icy-metaint 1000; block 5 says k = 255 but holds only 16 bytes of text.
         let audio = Array(toneFrames.joined())

@@ -12,8 +12,15 @@ internal import Icy
 /// followed (a type that is not MP3 or AAC, or audio with no chain of frames) shows no broken audio: its
 /// framing is never taken for lost.
 ///
+/// The reader may have put itself out of step: a block whose text and NUL padding are followed by binary bytes is
+/// taken for one whose length byte lied (``MetadataFault/lengthLied(declared:actual:)``), and read short — right
+/// when the length lied, wrong when a server pads its blocks with stale binary bytes after the NULs. When the
+/// framing is lost right after such a correction (``lostAfterCorrection``), the relay reads the next link's blocks
+/// as long as their length bytes say (``StreamReader/trustsLengthBytes``): opened again and read the same way, it
+/// would only lose the framing again, every few seconds.
+///
 /// A pure value: the relay tells it each block and each break in the audio, and opens its link again (which
-/// reads the framing from the start) once ``block(binary:empty:)`` says the framing is lost.
+/// reads the framing from the start) once ``block(binary:empty:corrected:)`` says the framing is lost.
 struct FramingWatch: Sendable {
     /// The blocks in a row that must be binary, each followed by broken audio, before the framing is taken for
     /// lost: three (two seconds at 128 kbit/s and a metaint of 8192) — one may be a server's stale buffer.
@@ -23,6 +30,10 @@ struct FramingWatch: Sendable {
     private var audioBroke = false
     /// Binary blocks followed by broken audio, in a row.
     private(set) var misframed = 0
+    /// Whether a block was read short as a lying length byte's since the last block of text.
+    private var corrected = false
+    /// Whether the framing last lost was lost right after a block read short as a lying length byte's.
+    private(set) var lostAfterCorrection = false
 
     private enum Kind { case binary, text, empty }
 
@@ -41,9 +52,15 @@ struct FramingWatch: Sendable {
         audioBroke = true
     }
 
-    /// A metadata block came (`empty`: `k = 0`, or NULs only); returns whether the framing is lost — the block
-    /// before it was the ``limit``-th binary one in a row followed by broken audio. The count then starts again.
-    mutating func block(binary: Bool, empty: Bool) -> Bool {
+    /// A metadata block came (`empty`: `k = 0`, or NULs only; `corrected`: read short, its length byte taken for a
+    /// lie); returns whether the framing is lost — the block before it was the ``limit``-th binary one in a row
+    /// followed by broken audio. The count then starts again.
+    mutating func block(binary: Bool, empty: Bool, corrected: Bool = false) -> Bool {
+        if corrected {
+            self.corrected = true
+        } else if !binary, !empty {
+            self.corrected = false  // a block of text: in step here, whatever came before
+        }
         switch last {
         case .binary: misframed = audioBroke ? misframed + 1 : 0
         case .text: misframed = 0
@@ -53,6 +70,8 @@ struct FramingWatch: Sendable {
         audioBroke = false
         guard misframed >= Self.limit else { return false }
         misframed = 0
+        lostAfterCorrection = self.corrected
+        self.corrected = false
         return true
     }
 }

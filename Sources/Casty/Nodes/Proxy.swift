@@ -81,6 +81,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var badMetadata = false
     /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), kept across reconnects.
     private var nominalBitrate: Int?
+    /// Whether the station's metadata length bytes are taken as true whatever follows a block's text (``FramingWatch``).
+    private var trustsLengthBytes = false
+    /// Whether the framing was lost in the bytes read while the link was made: it is given up once made.
+    private var framingLostEarly = false
     /// Whether the reader is still in step with the `icy-metaint` framing.
     private var framing = FramingWatch()
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
@@ -212,6 +216,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         // AAC that declared no bitrate is replied to once its first segment is measured (``BitrateSniff``).
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
+        var opened = opened
+        opened.reader.trustsLengthBytes = trustsLengthBytes
+        framingLostEarly = false
         keeper.link = UpstreamLink(
             opened, silence: context.segmentDuration * configuration.silentSegments,
             onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
@@ -223,6 +230,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
             }
         }
         onStreaming?(true)
+        if framingLostEarly, let link = keeper.link {
+            framingLostEarly = false
+            link.giveUp(.framingLost(link.url, blocks: FramingWatch.limit))
+        }
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
@@ -235,17 +246,25 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     /// Whether the ICY framing is lost at `segment`, a metadata block (``FramingWatch``): the link is then given
     /// up and opened again — the keeper logs why and reconnects, listeners stay —, which reads the framing anew.
+    /// The bytes that came with the reply's head are read while the link is made, before the keeper holds it: a
+    /// loss found then gives the link up as soon as it does (``framingLostEarly``).
     private func framingLost(at segment: Segment) -> Bool {
-        guard segment.lengthByte != nil,
-              framing.block(binary: FramingWatch.isBinary(segment), empty: segment.metadata.isEmpty && segment.fault == nil),
-              let link = keeper.link else { return false }
-        link.giveUp(.framingLost(link.url, blocks: FramingWatch.limit))
+        guard segment.lengthByte != nil else { return false }
+        let corrected = if case .lengthLied? = segment.fault { true } else { false }
+        let empty = segment.metadata.isEmpty && segment.fault == nil
+        guard framing.block(binary: FramingWatch.isBinary(segment), empty: empty, corrected: corrected) else { return false }
+        if framing.lostAfterCorrection, !trustsLengthBytes {
+            trustsLengthBytes = true
+            logger("proxy: a block read short (its length byte taken for a lie) put the reader out of step: this station pads"
+                + " its blocks with binary bytes; its length bytes are trusted from now on")
+        }
+        if let link = keeper.link { link.giveUp(.framingLost(link.url, blocks: FramingWatch.limit)) } else { framingLostEarly = true }
         return true
     }
 
     private func take(_ segment: Segment) {
         keeper.learnQuiet(from: segment)
-        if framingLost(at: segment) { return }
+        if framingLostEarly || framingLost(at: segment) { return }
         if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"
