@@ -52,6 +52,29 @@ struct StationServerReloadTests {
         server.close()
     }
 
+    @Test func reload_ANewSourceTimeoutAndCatchUp_ApplyToTheSourcesPublishing() async throws {
+        let log = StationServerTests.Log()
+        let server = try station.server(timeout: .seconds(30), log: log)
+        defer { server.close() }
+        let source = try await station.source(server)
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await station.sendAudio(source, StationServerTests.silentFrames(20))
+        let changes = try await server.reload(configuration {
+            $0.sourceTimeout = .seconds(2)
+            $0.sourceCatchUp = .seconds(1)
+        })
+        #expect(changes.contains { $0.hasPrefix("source catch-up 1.0 seconds (was unlimited)") }, "\(changes)")
+        // The source live before the reload: its backlog is cut to the new catch-up ...
+        await station.sendAudio(source, StationServerTests.markedFrames(800, mark: 1))
+        try await Task.sleep(for: .milliseconds(600))
+        await station.sendAudio(source, StationServerTests.markedFrames(10, mark: 2))
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("source on /live: ") && log.contains("came all at once") },
+                "\(log.lines.value)")
+        // ... and its silence to the new timeout.
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value })
+        #expect(log.contains("nothing arrived for 2.0 seconds"), "\(log.lines.value)")
+    }
+
     @Test func reload_ANewFallback_TakesTheWaitingListeners_OnTheirConnection() async throws {
         let log = StationServerTests.Log()
         let server = try station.server(timeout: .seconds(30), log: log)

@@ -7,8 +7,8 @@ extension MountTable {
     /// What is live follows the new rules at once: a source publishing a mount the whitelist no longer lists is
     /// disconnected (as ``disallow(_:)`` does), and a mount without a source whose fallback changed moves its
     /// listeners to the new fallback — or, with none now, they wait for a source for the source timeout, as when
-    /// a source leaves. Sources and listeners already admitted keep their places under new passwords, limits and
-    /// source timeout, which apply to those who come next. Mounts the admin API added to the whitelist, or took off
+    /// a source leaves. Sources and listeners already admitted keep their places under new passwords and limits,
+    /// which apply to those who come next; a new source timeout and catch-up apply to the sources publishing too. Mounts the admin API added to the whitelist, or took off
     /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
     /// and rings sized differently mid-stream would break players' framing.
     func reload(_ new: Rules) -> [String] {
@@ -25,6 +25,11 @@ extension MountTable {
         let changes = Self.differences(old, next)
         guard !changes.isEmpty else { return [] }
         if old.whitelist != next.whitelist { whitelistChanged?(next.whitelist) }
+        if old.sourceTimeout != next.sourceTimeout || old.sourceCatchUp != next.sourceCatchUp {
+            for mount in mounts.values {
+                mount.source?.assumeIsolated { $0.retune(timeout: next.sourceTimeout, catchUp: next.sourceCatchUp) }
+            }
+        }
         for path in (next.whitelist ?? []).sorted() { _ = make(path) }
         for (path, target) in next.fallbacks.sorted(by: { $0.key < $1.key }) {
             _ = make(path)

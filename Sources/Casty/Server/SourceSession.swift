@@ -81,8 +81,9 @@ public actor SourceSession: LoopNode, FeedingNode {
 
     private let input: any SourceInput
     private let logger: EventLog
-    private let timeout: Duration
-    /// How far ahead of the clock its audio may run, if limited: the excess is dropped.
+    private var timeout: Duration
+    /// How far ahead of the clock its audio may run, if limited: the excess is dropped (by ``pace``).
+    private var catchUp: Duration?
     private var pace: SourcePace?
     private var station: Headers
     private var bitrate: Int?
@@ -139,6 +140,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.peer = peer
         self.logger = logger
         self.timeout = timeout
+        self.catchUp = catchUp
         self.pace = catchUp.map(SourcePace.init(allowance:))
         self.onEnd = onEnd
         self.cutter = try Cutter(segmentBytes: segmentBytes)
@@ -276,6 +278,15 @@ public actor SourceSession: LoopNode, FeedingNode {
         if let (after, kind) = garbage { return end(chain.hasFollowedFrames ? .garbage(after: after) : .noFrames(after: after, lookedLike: kind)) }
         announce(first: held.first?.number)
         if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
+    }
+
+    /// Takes a server's new source timeout and catch-up (SIGHUP): from now on, for this source too. A changed
+    /// catch-up starts full, as a new source's does.
+    func retune(timeout: Duration, catchUp: Duration?) {
+        self.timeout = timeout
+        guard catchUp != self.catchUp else { return }
+        self.catchUp = catchUp
+        pace = catchUp.map(SourcePace.init(allowance:))
     }
 
     /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); a run of frames
