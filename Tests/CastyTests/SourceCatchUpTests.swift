@@ -28,4 +28,23 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(15)) { marked(2) >= 10 }, "\(marked(2)) frames after the flood")
         #expect((10...70).contains(marked(1)), "\(marked(1)) frames of the flood: what the allowance had left")
     }
+
+    @Test func aSourceSendingTwiceAsFastAsItPlays_IsToldOnceThenSummedUp_NotEverySecond() async throws {
+        let log = Log()
+        let server = try server(log: log) { $0.sourceCatchUp = .seconds(1) }
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        // 4 s at twice its pace: 8 frames (209 ms of audio) every 100 ms.
+        for _ in 0..<40 {
+            await sendAudio(source, Self.silentFrames(8))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let during = log.lines.value.filter { $0.contains("came all at once") }
+        #expect(during.count == 1, "one line at the first run, the others summed: \(during)")
+        await source.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("came all at once") }.count == 2 })
+        let summed = log.lines.value.last { $0.contains("came all at once") } ?? ""
+        #expect(summed.contains("runs of them since the last line: it sends faster than it plays"), "\(summed)")
+    }
 }

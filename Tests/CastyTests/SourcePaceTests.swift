@@ -76,4 +76,21 @@ import Testing
         }
         #expect(!runs.isEmpty && runs.allSatisfy { Double($0) * frame >= 0.45 }, "\(runs)")
     }
+
+    @Test func aRunWhoseSourceWentQuiet_IsEnded_AndTheNextFrameWaitsForItsResume() throws {
+        var pace = SourcePace(allowance: .seconds(1))
+        let start = ContinuousClock.now
+        let flood = burst(&pace, 100, at: start)
+        let dropped = flood.filter { $0 == .drop }.count
+        let ended = pace.endRun()
+        let run = try #require(ended)
+        let again = pace.endRun()
+        #expect(run.frames == dropped && pace.droppedRun == nil && again == nil)
+        // Credit is still short of the half second a dropped run resumes with: the next frame waits for it, and the
+        // run told when frames pass again is only what was dropped since the run ended.
+        let early = pace.admit(frame, at: start + .milliseconds(100))
+        let resumed = pace.admit(frame, at: start + .milliseconds(600))
+        #expect(early == .drop)
+        #expect(resumed == .passAfterDropping(frames: 1, seconds: frame))
+    }
 }

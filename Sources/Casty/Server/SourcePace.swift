@@ -63,9 +63,17 @@ struct SourcePace: Sendable {
         credit -= seconds
         guard let run = dropping else { return .pass }
         dropping = nil
-        return .passAfterDropping(frames: run.frames, seconds: run.seconds)
+        return run.frames > 0 ? .passAfterDropping(frames: run.frames, seconds: run.seconds) : .pass
     }
 
     /// The run of dropped frames so far, if frames are being dropped (a source that ends while it floods).
-    var droppedRun: (frames: Int, seconds: Double)? { dropping }
+    var droppedRun: (frames: Int, seconds: Double)? { dropping.flatMap { $0.frames > 0 ? $0 : nil } }
+
+    /// Ends the run of dropped frames, if one is going on, and returns it: its source went quiet, so it is told
+    /// now rather than when the next frame passes. The next frame still needs ``resume`` to pass.
+    mutating func endRun() -> (frames: Int, seconds: Double)? {
+        guard let run = droppedRun else { return nil }
+        dropping = (0, 0)
+        return run
+    }
 }

@@ -85,6 +85,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// How far ahead of the clock its audio may run, if limited: the excess is dropped (by ``pace``).
     private var catchUp: Duration?
     private var pace: SourcePace?
+    /// Runs of frames dropped and not told yet, and when the last line about them was written.
+    private var untoldDrops: (runs: Int, frames: Int, seconds: Double) = (0, 0, 0)
+    private var droppedToldAt: ContinuousClock.Instant?
     private var station: Headers
     private var bitrate: Int?
     /// Whether the source declared ``bitrate`` (else it is measured on its audio).
@@ -289,8 +292,8 @@ public actor SourceSession: LoopNode, FeedingNode {
         pace = catchUp.map(SourcePace.init(allowance:))
     }
 
-    /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); a run of frames
-    /// dropped is logged once it ends.
+    /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); the runs of frames
+    /// dropped are told once they end (``tellDropped(frames:seconds:at:)``).
     private func paced(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?, at now: ContinuousClock.Instant) -> Bool {
         guard pace != nil, let format, let seconds = format.seconds(of: frame), let verdict = pace?.admit(seconds, at: now) else {
             return true
@@ -299,15 +302,33 @@ public actor SourceSession: LoopNode, FeedingNode {
         case .pass: return true
         case .drop: return false
         case .passAfterDropping(let frames, let seconds):
-            logDropped(frames: frames, seconds: seconds)
+            tellDropped(frames: frames, seconds: seconds, at: now)
             return true
         }
     }
 
-    private func logDropped(frames: Int, seconds: Double) {
-        logger("source on \(mount): \(formatted(seconds)) s of audio came all at once, ahead of the clock (a stall's backlog): "
-            + "dropped \(frames) frames, so that its listeners stay live")
+    /// Tells a run of dropped frames: at once, unless a line was written less than ``droppedLineInterval`` ago — a
+    /// source that keeps sending faster than it plays drops a run every second — when it is summed into the next
+    /// line (or the one at the session's end: `at` `nil`).
+    private func tellDropped(frames: Int, seconds: Double, at now: ContinuousClock.Instant?) {
+        untoldDrops = (untoldDrops.runs + 1, untoldDrops.frames + frames, untoldDrops.seconds + seconds)
+        if let now, let told = droppedToldAt, now - told < Self.droppedLineInterval { return }
+        droppedToldAt = now
+        writeDropped()
     }
+
+    /// Writes the line about the runs of dropped frames not told yet, if any.
+    private func writeDropped() {
+        let (runs, frames, seconds) = untoldDrops
+        guard runs > 0 else { return }
+        untoldDrops = (0, 0, 0)
+        logger("source on \(mount): dropped \(frames) frames (\(formatted(seconds)) s of audio) that came all at once, ahead of the"
+            + " clock (a stall's backlog), so that its listeners stay live"
+            + (runs > 1 ? "; \(runs) runs of them since the last line: it sends faster than it plays" : ""))
+    }
+
+    /// The shortest time between two lines about dropped frames.
+    static let droppedLineInterval: Duration = .seconds(10)
 
     /// The source's audio is frames of `format`, not of the type it said (ADTS sent as `audio/mpeg`, an encoder's
     /// default label): its listeners are told `format`'s type — none heard it yet, since it is announced only now.
@@ -345,10 +366,24 @@ public actor SourceSession: LoopNode, FeedingNode {
                 } else if ContinuousClock.now - session.lastAudio > session.timeout {
                     session.end(.noAudio(after: session.timeout))
                 } else {
+                    session.tellDroppedLate()
                     session.watch()
                 }
             }
         }
+    }
+
+    /// Tells what dropped frames were not told yet, once there is no more to wait for: a run whose source went
+    /// quiet (`curl -T` of a file, sent at once, then silence), and runs summed since a line ``droppedLineInterval``
+    /// ago.
+    private func tellDroppedLate() {
+        let now = ContinuousClock.now
+        if now - lastData > .seconds(1), let run = pace?.endRun() {
+            untoldDrops = (untoldDrops.runs + 1, untoldDrops.frames + run.frames, untoldDrops.seconds + run.seconds)
+        }
+        guard untoldDrops.runs > 0, droppedToldAt.map({ now - $0 >= Self.droppedLineInterval }) ?? true else { return }
+        droppedToldAt = now
+        writeDropped()
     }
 
     /// Hands on what a segment that fills slowly holds so far (every ``StreamPiece/interval``).
@@ -366,7 +401,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         if reason.keepsItsAudio, subscribers.context != nil, chain.isAligned, let last = cutter.finish() {
             subscribers.publish(last)
         }
-        if let run = pace?.droppedRun { logDropped(frames: run.frames, seconds: run.seconds) }
+        if let run = pace?.droppedRun { tellDropped(frames: run.frames, seconds: run.seconds, at: nil) } else { writeDropped() }
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)
