@@ -29,22 +29,23 @@ extension StationServerTests {
         #expect((10...70).contains(marked(1)), "\(marked(1)) frames of the flood: what the allowance had left")
     }
 
-    @Test func aSourceSendingTwiceAsFastAsItPlays_IsToldOnceThenSummedUp_NotEverySecond() async throws {
+    @Test func aSourceSendingFasterThanItPlays_IsToldOnceThenSummedUp_NotEveryRun() async throws {
         let log = Log()
         let server = try server(log: log) { $0.sourceCatchUp = .seconds(1) }
         defer { server.close() }
         let source = try await source(server)
         #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
-        // 4 s at twice its pace: 8 frames (209 ms of audio) every 100 ms.
-        for _ in 0..<40 {
-            await sendAudio(source, Self.silentFrames(8))
+        // About 2 s at ten times its pace: 40 frames (1 s of audio) every 100 ms — many times its pace still on a
+        // loaded machine, whose sleeps last longer. A run of drops ends each time half a second of credit came back.
+        for _ in 0..<20 {
+            await sendAudio(source, Self.silentFrames(40))
             try await Task.sleep(for: .milliseconds(100))
         }
         let during = log.lines.value.filter { $0.contains("came all at once") }
-        #expect(during.count == 1, "one line at the first run, the others summed: \(during)")
+        #expect((1...2).contains(during.count), "one line at the first run, the others summed (a second past 10 s): \(during)")
         await source.close()
-        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("came all at once") }.count == 2 })
-        let summed = log.lines.value.last { $0.contains("came all at once") } ?? ""
-        #expect(summed.contains("runs of them since the last line: it sends faster than it plays"), "\(summed)")
+        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("came all at once") }.count == during.count + 1 })
+        let lines = log.lines.value.filter { $0.contains("came all at once") }
+        #expect(lines.dropFirst().contains { $0.contains("runs of them since the last line: it sends faster than it plays") }, "\(lines)")
     }
 }
