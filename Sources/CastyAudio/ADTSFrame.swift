@@ -26,6 +26,15 @@ public struct ADTSFrame: Sendable, Equatable {
     /// channels): two frames with the same ``streamKey`` belong to the same stream.
     public let streamKey: UInt32
 
+    /// The size of this frame's header: 7 bytes, 9 with a CRC.
+    public var headerLength: Int { hasCRC ? 9 : 7 }
+
+    /// The samples (per channel) of a frame whose header's seventh byte is `seventh`: 1,024 per raw data block, the
+    /// blocks told in its last two bits (P in the layout above).
+    public static func samples(seventh: UInt8) -> Int {
+        1_024 * (Int(seventh & 0x03) + 1)
+    }
+
     /// The size of a header without CRC, the least there is to read.
     public static let headerBytes = 7
     /// The longest frame a header can announce (13 bits of length).
@@ -105,8 +114,8 @@ public struct ADTSFrame: Sendable, Equatable {
                       at + frame.length <= bytes.count {
                     frames += 1
                     length += frame.length
-                    payload += frame.length - (frame.hasCRC ? 9 : 7)
-                    samples += 1_024 * (Int(bytes[at + 6] & 0x03) + 1)
+                    payload += frame.length - frame.headerLength
+                    samples += ADTSFrame.samples(seventh: bytes[at + 6])
                     at += frame.length
                 }
                 guard frames >= 2 else { continue }  // a header that no other follows: not the chain

@@ -124,7 +124,7 @@ package struct FrameChain {
             case .adts:
                 guard let header = ADTSFrame(frame[start], frame[start + 1], frame[start + 2], frame[start + 3], frame[start + 4],
                                              frame[start + 5]) else { return nil }
-                return Double(1_024 * (Int(frame[start + 6] & 0x03) + 1)) / Double(header.sampleRate)
+                return Double(ADTSFrame.samples(seventh: frame[start + 6])) / Double(header.sampleRate)
             }
         }
     }

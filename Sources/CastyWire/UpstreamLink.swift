@@ -14,7 +14,7 @@ package final class UpstreamLink: @unchecked Sendable {
     private let silence: Duration
     private var lastData = ContinuousClock.now
     private var watchdog: Scheduled?
-    private var onSegment: ((Segment) -> Void)?
+    private var onSegment: ((Segment) -> CastyError?)?
     private var onEnd: ((CastyError) -> Void)?
     /// Whether the link already waited past its silence deadline for a peer that answers.
     private var waitedForQuietPeer = false
@@ -47,9 +47,13 @@ package final class UpstreamLink: @unchecked Sendable {
     private var asking = false
     private var upstreamSilent: ContinuousClock.Instant?
 
-    /// Starts reading `opened`: each segment goes to `onSegment`; `onEnd` is called once, when the server
-    /// closes, the bytes stop being ICY, or nothing arrives for `silence`.
-    package init(_ opened: OpenedStream, silence: Duration, onSegment: @escaping (Segment) -> Void, onEnd: @escaping (CastyError) -> Void) {
+    /// Starts reading `opened`: each segment goes to `onSegment`, which may answer a reason to give the link up (what
+    /// it read says the link is no good: a framing lost; the segments after it are not handed on); `onEnd` is called
+    /// once, with that reason, or when the server closes, the bytes stop being ICY, or nothing arrives for `silence`.
+    /// The bytes that came with the reply's head are read at once, before this returns.
+    package init(
+        _ opened: OpenedStream, silence: Duration, onSegment: @escaping (Segment) -> CastyError?, onEnd: @escaping (CastyError) -> Void
+    ) {
         self.url = opened.url
         self.connection = opened.connection
         self.reader = opened.reader
@@ -73,24 +77,21 @@ package final class UpstreamLink: @unchecked Sendable {
         connection.close()
     }
 
-    /// Ends the link for `reason`, found by its reader's owner in what it read (a framing lost): `onEnd` is told.
-    package func giveUp(_ reason: CastyError) {
-        end(reason)
-    }
-
     private func read(_ bytes: [UInt8]) {
         guard onEnd != nil else { return }
         if !bytes.isEmpty {
             lastData = .now
             upstreamSilent = nil
         }
+        var given: CastyError?
         do {
             try reader.feed(bytes) { event in
-                if case .segment(let segment) = event { onSegment?(segment) }
+                if given == nil, case .segment(let segment) = event { given = onSegment?(segment) ?? nil }
             }
         } catch {
             end(.notAStream(url, error))
         }
+        if let given { end(given) }
     }
 
     /// Checks a few times per silence period that bytes still arrive.

@@ -29,6 +29,24 @@ struct ProxyTests {
         return (proxy, listener, lines)
     }
 
+    /// A station's whole stream, reply head included: `audio` cut every `metaint` bytes by the block `block(i)`
+    /// makes after piece `i` (its length byte included).
+    func icyWire(_ audio: [UInt8], metaint: Int, block: (Int) -> [UInt8]) -> [UInt8] {
+        var wire = icyReplyHead(metaint: metaint)
+        for index in 0..<(audio.count / metaint) {
+            wire += audio[(index * metaint)..<((index + 1) * metaint)]
+            wire += block(index)
+        }
+        return wire
+    }
+
+    /// A block of `text`, NUL-padded to 16 bytes, then `junk`, with the length byte that covers both.
+    func titleBlock(_ text: String, junk: [UInt8] = []) -> [UInt8] {
+        var bytes = Array(text.utf8)
+        bytes += [UInt8](repeating: 0, count: (16 - bytes.count % 16) % 16) + junk
+        return [UInt8(bytes.count / 16)] + bytes
+    }
+
     /// The audio a fake upstream sends: segment `i` is `metaint` bytes of value `i % 251`.
     func upstreamAudio(_ count: Int, metaint: Int, start: Int = 0) -> [UInt8] {
         (start..<(start + count)).flatMap { [UInt8](repeating: UInt8($0 % 251), count: metaint) }
@@ -382,19 +400,9 @@ struct ProxyTests {
         // Block 5 says k = 255 but holds 18 bytes of text, neither padded nor on a 16-byte boundary, and the audio
         // follows at once: a reader that takes the 4,080 bytes is out of step for good, reading audio as blocks.
         let audio = Array(repeatElement(toneFrames.joined(), count: 3).joined())
-        let metaint = 1000
-        var wire: [UInt8] = []
-        for index in 0..<(audio.count / metaint) {
-            wire += audio[(index * metaint)..<((index + 1) * metaint)]
-            if index == 5 {
-                wire += [255] + Array("StreamTitle='bad';".utf8)
-            } else {
-                var text = Array("StreamTitle='T\(index)';".utf8)
-                text += [UInt8](repeating: 0, count: (16 - text.count % 16) % 16)
-                wire += [UInt8(text.count / 16)] + text
-            }
+        let stream = icyWire(audio, metaint: 1000) { index in
+            index == 5 ? [255] + Array("StreamTitle='bad';".utf8) : titleBlock("StreamTitle='T\(index)';")
         }
-        let stream = icyReplyHead(metaint: metaint) + wire
         let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
         let (proxy, _, lines) = try await loggedProxy(upstream.url)
         let lost: @Sendable () -> Int? = { lines.value.firstIndex { $0.contains("metadata blocks in a row were audio, not text: the ICY framing (icy-metaint) is lost") } }
@@ -411,16 +419,8 @@ struct ProxyTests {
         // Each block: its text, NULs to a 16-byte boundary, then 32 binary bytes — in step, its length byte true,
         // but read as a block whose length byte lied (the binary bytes taken for audio).
         let audio = Array(repeatElement(toneFrames.joined(), count: 3).joined())
-        let metaint = 1000
-        var wire: [UInt8] = []
-        for index in 0..<(audio.count / metaint) {
-            wire += audio[(index * metaint)..<((index + 1) * metaint)]
-            var text = Array("StreamTitle='T\(index)';".utf8)
-            text += [UInt8](repeating: 0, count: (16 - text.count % 16) % 16)
-            text += (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) & 0x1F }
-            wire += [UInt8(text.count / 16)] + text
-        }
-        let stream = icyReplyHead(metaint: metaint) + wire
+        let junk = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) & 0x1F }
+        let stream = icyWire(audio, metaint: 1000) { titleBlock("StreamTitle='T\($0)';", junk: junk) }
         let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
         let (proxy, _, lines) = try await loggedProxy(upstream.url)
         let trusted: @Sendable () -> Int? = { lines.value.firstIndex { $0.contains("its length bytes are trusted from now on") } }
@@ -437,13 +437,7 @@ struct ProxyTests {
     @Test func metadataLengthThatLied_IsLoggedOnce_AndListenersGetACleanChainOfFrames() async throws {
         // Real MP3 audio framed by icy-metaint 1000; block 5 says k = 255 but holds only 16 bytes of text.
         let audio = Array(toneFrames.joined())
-        let metaint = 1000
-        var wire: [UInt8] = []
-        for index in 0..<(audio.count / metaint) {
-            wire += audio[(index * metaint)..<((index + 1) * metaint)]
-            wire += index == 5 ? [255] + Array("StreamTitle='A';".utf8) : [0]
-        }
-        let stream = icyReplyHead(metaint: metaint) + wire
+        let stream = icyWire(audio, metaint: 1000) { $0 == 5 ? [255] + Array("StreamTitle='A';".utf8) : [0] }
         let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
         let lines = Locked<[String]>([])
         var configuration = Proxy.Configuration()

@@ -94,7 +94,7 @@ struct FrameWalker {
             return (header.length, header.samplesPerFrame, header.sampleRate, header.bitrate, key)
         case .adts:
             guard let header = ADTSFrame(b[index], b[index + 1], b[index + 2], b[index + 3], b[index + 4], b[index + 5]) else { return nil }
-            return (header.length, 1024 * (Int(b[index + 6] & 0x03) + 1), header.sampleRate, nil, header.streamKey)
+            return (header.length, ADTSFrame.samples(seventh: b[index + 6]), header.sampleRate, nil, header.streamKey)
         }
     }
 }

@@ -300,7 +300,10 @@ public actor Branch: UpstreamNode, FeedingNode {
         }
         keeper.link = UpstreamLink(
             opened, silence: current.segmentDuration * configuration.silentSegments + current.segmentDuration * path.count / 4,
-            onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
+            onSegment: { [self] segment in
+                assumeIsolated { $0.take(segment) }
+                return nil
+            },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
         keeper.followQuiet(contentType: headers["Content-Type"]) { [self] silent in assumeIsolated { $0.waitsForQuietParent(silent) } }
         let mount = current.mount ?? opened.url.path

@@ -83,8 +83,6 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var nominalBitrate: Int?
     /// Whether the station's metadata length bytes are taken as true whatever follows a block's text (``FramingWatch``).
     private var trustsLengthBytes = false
-    /// Whether the framing was lost in the bytes read while the link was made: it is given up once made.
-    private var framingLostEarly = false
     /// Whether the reader is still in step with the `icy-metaint` framing.
     private var framing = FramingWatch()
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
@@ -218,10 +216,16 @@ public actor Proxy: UpstreamNode, FeedingNode {
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         var opened = opened
         opened.reader.trustsLengthBytes = trustsLengthBytes
-        framingLostEarly = false
+        let url = opened.url
         keeper.link = UpstreamLink(
             opened, silence: context.segmentDuration * configuration.silentSegments,
-            onSegment: { [self] segment in assumeIsolated { $0.take(segment) } },
+            onSegment: { [self] segment in
+                assumeIsolated { proxy in
+                    if let lost = proxy.framingLost(at: segment, of: url) { return lost }
+                    proxy.take(segment)
+                    return nil
+                }
+            },
             onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
         keeper.followQuiet(contentType: opened.headers["Content-Type"]) { [self] silent in
             assumeIsolated {
@@ -230,10 +234,6 @@ public actor Proxy: UpstreamNode, FeedingNode {
             }
         }
         onStreaming?(true)
-        if framingLostEarly, let link = keeper.link {
-            framingLostEarly = false
-            link.giveUp(.framingLost(link.url, blocks: FramingWatch.limit))
-        }
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
@@ -244,27 +244,24 @@ public actor Proxy: UpstreamNode, FeedingNode {
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
     }
 
-    /// Whether the ICY framing is lost at `segment`, a metadata block (``FramingWatch``): the link is then given
-    /// up and opened again — the keeper logs why and reconnects, listeners stay —, which reads the framing anew.
-    /// The bytes that came with the reply's head are read while the link is made, before the keeper holds it: a
-    /// loss found then gives the link up as soon as it does (``framingLostEarly``).
-    private func framingLost(at segment: Segment) -> Bool {
-        guard segment.lengthByte != nil else { return false }
+    /// Why the link from `url` is given up at `segment`, a metadata block, if the ICY framing is lost there
+    /// (``FramingWatch``): the keeper logs it and opens the link again — listeners stay —, which reads the framing
+    /// anew.
+    private func framingLost(at segment: Segment, of url: StreamURL) -> CastyError? {
+        guard segment.lengthByte != nil else { return nil }
         let corrected = if case .lengthLied? = segment.fault { true } else { false }
         let empty = segment.metadata.isEmpty && segment.fault == nil
-        guard framing.block(binary: FramingWatch.isBinary(segment), empty: empty, corrected: corrected) else { return false }
+        guard framing.block(binary: FramingWatch.isBinary(segment), empty: empty, corrected: corrected) else { return nil }
         if framing.lostAfterCorrection, !trustsLengthBytes {
             trustsLengthBytes = true
             logger("proxy: a block read short (its length byte taken for a lie) put the reader out of step: this station pads"
                 + " its blocks with binary bytes; its length bytes are trusted from now on")
         }
-        if let link = keeper.link { link.giveUp(.framingLost(link.url, blocks: FramingWatch.limit)) } else { framingLostEarly = true }
-        return true
+        return .framingLost(url, blocks: FramingWatch.limit)
     }
 
     private func take(_ segment: Segment) {
         keeper.learnQuiet(from: segment)
-        if framingLostEarly || framingLost(at: segment) { return }
         if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"

@@ -29,13 +29,15 @@ struct SourcePace: Sendable {
         case passAfterDropping(frames: Int, seconds: Double)
     }
 
-    /// How much audio, in seconds, a source may send ahead of the clock.
-    let allowance: Double
+    /// How much audio a source may send ahead of the clock.
+    let allowance: Duration
+    /// ``allowance``, in seconds.
+    private let seconds: Double
     /// How much faster than the clock credit comes back: a quarter faster — no live source runs so fast for
     /// long, and after a flood the bucket holds a second again within four.
     static let headroom = 1.25
     /// How much credit dropped frames wait for before frames go on again: half a second, or the allowance if less.
-    var resume: Double { min(allowance, 0.5) }
+    var resume: Double { min(seconds, 0.5) }
     private var credit: Double
     private var last: ContinuousClock.Instant?
     /// The run of frames being dropped, if one is.
@@ -44,15 +46,16 @@ struct SourcePace: Sendable {
     /// A pace that lets a source run `allowance` ahead of the clock, full at first (a source that starts with a
     /// burst of what it buffered keeps it).
     init(allowance: Duration) {
-        self.allowance = max(0, Double(allowance / .milliseconds(1)) / 1_000)
-        credit = self.allowance
+        self.allowance = allowance
+        seconds = max(0, Double(allowance / .milliseconds(1)) / 1_000)
+        credit = seconds
     }
 
     /// Whether a frame lasting `seconds` that came at `now` goes on.
     mutating func admit(_ seconds: Double, at now: ContinuousClock.Instant) -> Verdict {
         if let last {
             let elapsed = max(0, Double((now - last) / .microseconds(1)) / 1_000_000)
-            credit = min(allowance, credit + elapsed * Self.headroom)
+            credit = min(self.seconds, credit + elapsed * Self.headroom)
         }
         last = now
         guard credit >= seconds, dropping == nil || credit >= resume else {
@@ -66,7 +69,7 @@ struct SourcePace: Sendable {
         return run.frames > 0 ? .passAfterDropping(frames: run.frames, seconds: run.seconds) : .pass
     }
 
-    /// The run of dropped frames so far, if frames are being dropped (a source that ends while it floods).
+    /// The run of dropped frames so far, if frames are being dropped.
     var droppedRun: (frames: Int, seconds: Double)? { dropping.flatMap { $0.frames > 0 ? $0 : nil } }
 
     /// Ends the run of dropped frames, if one is going on, and returns it: its source went quiet, so it is told

@@ -82,16 +82,13 @@ public actor SourceSession: LoopNode, FeedingNode {
     private let input: any SourceInput
     private let logger: EventLog
     private var timeout: Duration
-    /// How far ahead of the clock its audio may run, if limited: the excess is dropped (by ``pace``).
-    private var catchUp: Duration?
+    /// How far ahead of the clock its audio may run, if limited: the excess is dropped.
     private var pace: SourcePace?
     /// Runs of frames dropped and not told yet, and when the last line about them was written.
     private var untoldDrops: (runs: Int, frames: Int, seconds: Double) = (0, 0, 0)
     private var droppedToldAt: ContinuousClock.Instant?
     private var station: Headers
     private var bitrate: Int?
-    /// Whether the source declared ``bitrate`` (else it is measured on its audio).
-    private let declared: Bool
     /// Measures the bitrate of a source that declared none.
     private var sniff = BitrateSniff()
     private var cutter: Cutter
@@ -143,7 +140,6 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.peer = peer
         self.logger = logger
         self.timeout = timeout
-        self.catchUp = catchUp
         self.pace = catchUp.map(SourcePace.init(allowance:))
         self.onEnd = onEnd
         self.cutter = try Cutter(segmentBytes: segmentBytes)
@@ -155,7 +151,6 @@ public actor SourceSession: LoopNode, FeedingNode {
         if station["icy-name"] == nil { station["icy-name"] = mount }
         self.station = station
         self.bitrate = bitrate
-        self.declared = bitrate != nil
     }
 
     /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
@@ -245,8 +240,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The context every listener of the mount is told.
     private var context: Context {
         var headers = station
-        // A bitrate measured on the audio is told as the encoder's setting (``NominalBitrate``); a declared one as it is.
-        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(declared ? bitrate : sniff.nominal ?? bitrate) }
+        // A bitrate measured on the audio is told as the encoder's setting (``NominalBitrate``); a declared one as it
+        // is (nothing was measured).
+        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(sniff.nominal ?? bitrate) }
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
     }
 
@@ -287,13 +283,11 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// catch-up starts full, as a new source's does.
     func retune(timeout: Duration, catchUp: Duration?) {
         self.timeout = timeout
-        guard catchUp != self.catchUp else { return }
-        self.catchUp = catchUp
-        pace = catchUp.map(SourcePace.init(allowance:))
+        if catchUp != pace?.allowance { pace = catchUp.map(SourcePace.init(allowance:)) }
     }
 
     /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); the runs of frames
-    /// dropped are told once they end (``tellDropped(frames:seconds:at:)``).
+    /// dropped are told once they end (``tellDropped(at:)``).
     private func paced(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?, at now: ContinuousClock.Instant) -> Bool {
         guard pace != nil, let format, let seconds = format.seconds(of: frame), let verdict = pace?.admit(seconds, at: now) else {
             return true
@@ -302,25 +296,25 @@ public actor SourceSession: LoopNode, FeedingNode {
         case .pass: return true
         case .drop: return false
         case .passAfterDropping(let frames, let seconds):
-            tellDropped(frames: frames, seconds: seconds, at: now)
+            noteDropped((frames, seconds))
+            tellDropped(at: now)
             return true
         }
     }
 
-    /// Tells a run of dropped frames: at once, unless a line was written less than ``droppedLineInterval`` ago — a
-    /// source that keeps sending faster than it plays drops a run every second — when it is summed into the next
-    /// line (or the one at the session's end: `at` `nil`).
-    private func tellDropped(frames: Int, seconds: Double, at now: ContinuousClock.Instant?) {
-        untoldDrops = (untoldDrops.runs + 1, untoldDrops.frames + frames, untoldDrops.seconds + seconds)
-        if let now, let told = droppedToldAt, now - told < Self.droppedLineInterval { return }
-        droppedToldAt = now
-        writeDropped()
+    /// Counts a run of dropped frames among those not told yet.
+    private func noteDropped(_ run: (frames: Int, seconds: Double)) {
+        untoldDrops = (untoldDrops.runs + 1, untoldDrops.frames + run.frames, untoldDrops.seconds + run.seconds)
     }
 
-    /// Writes the line about the runs of dropped frames not told yet, if any.
-    private func writeDropped() {
+    /// Tells the runs of dropped frames not told yet, if any: at once, unless a line was written less than
+    /// ``droppedLineInterval`` ago — a source that keeps sending faster than it plays drops a run every second —,
+    /// when they wait for the next line (`now` `nil`: the session's last, written whatever came before).
+    private func tellDropped(at now: ContinuousClock.Instant?) {
         let (runs, frames, seconds) = untoldDrops
         guard runs > 0 else { return }
+        if let now, let told = droppedToldAt, now - told < Self.droppedLineInterval { return }
+        droppedToldAt = now
         untoldDrops = (0, 0, 0)
         logger("source on \(mount): dropped \(frames) frames (\(formatted(seconds)) s of audio) that came all at once, ahead of the"
             + " clock (a stall's backlog), so that its listeners stay live"
@@ -378,12 +372,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// ago.
     private func tellDroppedLate() {
         let now = ContinuousClock.now
-        if now - lastData > .seconds(1), let run = pace?.endRun() {
-            untoldDrops = (untoldDrops.runs + 1, untoldDrops.frames + run.frames, untoldDrops.seconds + run.seconds)
-        }
-        guard untoldDrops.runs > 0, droppedToldAt.map({ now - $0 >= Self.droppedLineInterval }) ?? true else { return }
-        droppedToldAt = now
-        writeDropped()
+        if now - lastData > .seconds(1), let run = pace?.endRun() { noteDropped(run) }
+        tellDropped(at: now)
     }
 
     /// Hands on what a segment that fills slowly holds so far (every ``StreamPiece/interval``).
@@ -401,7 +391,8 @@ public actor SourceSession: LoopNode, FeedingNode {
         if reason.keepsItsAudio, subscribers.context != nil, chain.isAligned, let last = cutter.finish() {
             subscribers.publish(last)
         }
-        if let run = pace?.droppedRun { tellDropped(frames: run.frames, seconds: run.seconds, at: nil) } else { writeDropped() }
+        if let run = pace?.endRun() { noteDropped(run) }
+        tellDropped(at: nil)
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)
