@@ -32,7 +32,8 @@ extension Metadata {
     /// Whether `text` is well-formed metadata text: zero or more `Key='value';` fields back to back, with keys
     /// of letters, digits, `_` and `-`. A value may hold quotes and semicolons (`StreamTitle='Don't;Stop';`):
     /// it ends at the `';` followed by the end of the text or the next `Key='`. The last field may lack its
-    /// `;`. Text with a NUL byte is not well-formed (a NUL ends the text of a block).
+    /// `;`. Blanks (space, tab, CR, LF) may stand between fields and after the last, as some servers end a
+    /// block's text with a line break. Text with a NUL byte is not well-formed (a NUL ends the text of a block).
     public static func isWellFormed(_ text: some Collection<UInt8>) -> Bool {
         if let answer = text.withContiguousStorageIfAvailable({ wellFormed($0) }) { return answer }
         return Array(text).withUnsafeBufferPointer { wellFormed($0) }
@@ -43,6 +44,8 @@ extension Metadata {
         let end = text.count
         var index = 0
         while index < end {
+            index = blanksEnd(text, from: index)
+            guard index < end else { break }
             let keyStart = index
             while index < end, isKeyByte(text[index]) { index += 1 }
             guard index > keyStart, index + 1 < end, text[index] == UInt8(ascii: "="), text[index + 1] == quote else { return false }
@@ -52,13 +55,11 @@ extension Metadata {
                 let byte = text[index]
                 guard byte != 0 else { return false }
                 if byte == quote {
-                    if index + 1 == end {
-                        index = end  // the last value, closed without `;`
-                        closed = true
-                        break
-                    }
-                    if text[index + 1] == semicolon, index + 2 == end || startsField(text, at: index + 2) {
-                        index += 2
+                    var after = index + 1
+                    if after < end, text[after] == semicolon { after += 1 }
+                    let next = blanksEnd(text, from: after)
+                    if next == end || (after > index + 1 && startsField(text, at: next)) {
+                        index = next  // the last value (its `;` may be missing), or one followed by a field
                         closed = true
                         break
                     }
@@ -75,6 +76,17 @@ extension Metadata {
         var cursor = index
         while cursor < text.count, isKeyByte(text[cursor]) { cursor += 1 }
         return cursor > index && cursor + 1 < text.count && text[cursor] == UInt8(ascii: "=") && text[cursor + 1] == quote
+    }
+
+    /// Where the blanks (space, tab, CR, LF) that start at `index` end.
+    private static func blanksEnd(_ text: UnsafeBufferPointer<UInt8>, from index: Int) -> Int {
+        var cursor = index
+        while cursor < text.count, isBlank(text[cursor]) { cursor += 1 }
+        return cursor
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     private static func isKeyByte(_ byte: UInt8) -> Bool {

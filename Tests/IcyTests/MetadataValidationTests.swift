@@ -24,6 +24,10 @@ struct MetadataValidationTests {
         "StreamTitle='';",
         "StreamTitle='No semicolon at the end'",
         "",
+        "StreamTitle='Song';\r\n",
+        "StreamTitle='Song'; StreamUrl='http://example.org/';\n",
+        "StreamTitle='Song'\r\n",
+        " \t",
     ])
     func wellFormedText_IsAccepted(text: String) {
         #expect(Metadata.isWellFormed(Array(text.utf8)))
@@ -35,6 +39,7 @@ struct MetadataValidationTests {
         "StreamTitle='unterminated",
         "='no key';",
         "StreamTitle='a'x",
+        "StreamTitle='a';\r\n\u{1}",
         "StreamTitle='a'\u{0}",
         "\u{ff}\u{fb}\u{90}\u{64}",
     ])
@@ -47,6 +52,13 @@ struct MetadataValidationTests {
         let got = try parse(stream, metaint: 2)
         #expect(got.map(\.fault) == [nil, nil])
         #expect(got.first?.metadata == Array("StreamTitle='Song';"))
+    }
+
+    @Test func blockWhoseTextEndsWithALineBreak_HasNoFault_AndGivesItsTitle() throws {
+        let stream = [1, 2] + (try metadataBlock(Array("StreamTitle='Song';\r\n"))) + [3, 4, 0]
+        let got = try parse(stream, metaint: 2)
+        #expect(got.map(\.fault) == [nil, nil])
+        #expect(Metadata(parsing: got[0].metadata).streamTitle == "Song")
     }
 
     @Test func binaryBlock_IsMalformed() throws {
