@@ -41,6 +41,14 @@ package final class UpstreamLink: @unchecked Sendable {
     /// every ``askedAgain`` while the silence lasts; `false` gives it up. The answer may come later, on the loop;
     /// the link is not given up meanwhile. `nil` (the default): the link is given up at once.
     package var isSilenceUpstream: ((Duration, @escaping @Sendable (Bool) -> Void) -> Void)?
+    /// Called while the link waits for a quiet peer (past its silence deadline, within ``quietAllowance``): when it
+    /// begins to, then at most every ``toldWhileQuiet`` while no data comes, with how long it has been without. The
+    /// quiet may be the stream's or its source's gone: a tree branch asks its root which (a root without a stream
+    /// has the branch's newcomers wait). The link is kept whatever the answer: its peer's host answers.
+    package var whileQuiet: ((Duration) -> Void)?
+    /// How often ``whileQuiet`` is called during one quiet spell.
+    package static let toldWhileQuiet: Duration = .seconds(5)
+    private var lastToldQuiet: ContinuousClock.Instant?
     /// How long a silence confirmed as upstream's (``isSilenceUpstream``) is believed before it is asked again.
     package static let askedAgain: Duration = .seconds(2)
     /// Whether ``isSilenceUpstream`` is being asked now, and when it last said yes.
@@ -82,6 +90,7 @@ package final class UpstreamLink: @unchecked Sendable {
         if !bytes.isEmpty {
             lastData = .now
             upstreamSilent = nil
+            lastToldQuiet = nil
         }
         var given: CastyError?
         do {
@@ -107,6 +116,7 @@ package final class UpstreamLink: @unchecked Sendable {
                     waitedForQuietPeer = true
                     onQuietPeer?(quiet)
                 }
+                tellQuiet(quiet)
                 return watch()
             }
             // The kernel's first probe leaves after 1 s of quiet: until its answer had time to come, no answer says
@@ -114,6 +124,14 @@ package final class UpstreamLink: @unchecked Sendable {
             if allowed, quiet < Self.probeAnswered { return watch() }
             giveUpUnlessUpstream(quiet)
         }
+    }
+
+    /// Calls ``whileQuiet`` if it was not called in the last ``toldWhileQuiet`` of this quiet spell.
+    private func tellQuiet(_ quiet: Duration) {
+        guard let whileQuiet else { return }
+        if let told = lastToldQuiet, ContinuousClock.now - told < Self.toldWhileQuiet { return }
+        lastToldQuiet = .now
+        whileQuiet(quiet)
     }
 
     /// Gives the link up for a silence of `quiet` — unless ``isSilenceUpstream`` says the silence is upstream's.

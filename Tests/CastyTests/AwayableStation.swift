@@ -4,29 +4,46 @@ import CastyWire
 @testable import Casty
 
 /// A relayed station for a relay's tests that can go away and come back: while up, it answers `200` and sends
-/// silent frames (``StationServerTests/silentFrames(_:)``), 40 a second, to every listener; while away, `503`.
+/// its ``Sound`` (by default silent MP3 frames, ``StationServerTests/silentFrames(_:)``, 40 a second) to every
+/// listener; while away, `503`. It may come back as another station (``comeBack(as:)``).
 final class AwayableStation: Sendable {
+    /// What the station sends: its type and name, and the audio of each tenth of a second.
+    struct Sound: Sendable {
+        var contentType = "audio/mpeg"
+        var name = "Awayable"
+        var tenth: @Sendable () -> [UInt8] = { StationServerTests.silentFrames(4) }
+
+        /// ADTS frames (``variedADTSFrames(_:)``), a stream that may go quiet (``QuietStream``).
+        static func aac(name: String = "Awayable AAC") -> Sound {
+            Sound(contentType: "audio/aac", name: name) { variedADTSFrames(4) }
+        }
+    }
+
     let upstream: FakeUpstream
     private let up = Locked(true)
+    private let sound: Locked<Sound>
     private let live = Locked<[Connection]>([])
     private let feeder: Task<Void, Never>
     private let loop: EventLoop
 
-    /// Up, on `loop`.
-    init(on loop: EventLoop) throws {
-        let up = up, live = live
+    /// Up, on `loop`, sending `sound`.
+    init(on loop: EventLoop, sound: Sound = Sound()) throws {
+        let up = up, live = live, playing = Locked(sound)
+        self.sound = playing
         self.loop = loop
         upstream = try FakeUpstream(on: loop) { connection, _ in
             guard up.value else {
                 connection.write(Array("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".utf8))
                 return connection.close()
             }
-            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\n\r\n".utf8))
+            let sound = playing.value
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: \(sound.contentType)\r\nicy-name: \(sound.name)\r\nicy-br: 128\r\n\r\n".utf8))
             live.update { $0.append(connection) }
         }
         feeder = Task {
             while !Task.isCancelled {
-                await loop.submit { for connection in live.value { connection.write(StationServerTests.silentFrames(4)) } }
+                let tenth = playing.value.tenth()
+                await loop.submit { for connection in live.value { connection.write(tenth) } }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -44,8 +61,9 @@ final class AwayableStation: Sendable {
         }
     }
 
-    /// Comes back: whoever connects gets the stream again.
-    func comeBack() {
+    /// Comes back: whoever connects gets the stream again — or `sound`, another station's.
+    func comeBack(as sound: Sound? = nil) {
+        if let sound { self.sound.update { $0 = sound } }
         up.update { $0 = true }
     }
 

@@ -15,9 +15,11 @@ struct TreeMountsTests {
     /// A root station server of `mounts` (sources publish with the password `hackme`), with `fallbacks`.
     func stationRoot(
         _ mounts: [String], fallbacks: [String: String] = [:], segmentBytes: Int = segmentBytes, fanout: Int = 2, treeKey: TreeKey? = nil,
-        sourceTimeout: Duration = .seconds(10), subtreeRefresh: Duration = .seconds(10), logger: EventLog = .silent
+        sourceTimeout: Duration = .seconds(10), subtreeRefresh: Duration = .seconds(10), logger: EventLog = .silent,
+        configure: (inout StationServer.Configuration) -> Void = { _ in }
     ) throws -> StationServer {
         var configuration = StationServer.Configuration()
+        configure(&configuration)
         configuration.sourcePassword = "hackme"
         configuration.mounts = mounts
         configuration.fallbacks = fallbacks

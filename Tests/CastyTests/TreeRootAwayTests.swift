@@ -6,41 +6,82 @@ import Testing
 
 /// The root's stream is away — its relay lost its upstream — while its branches' links stay open: a newcomer at a
 /// branch waits for the stream as it would at the root, and the branch's players hear it again when it is back.
+/// The upstream may come back as another station: that is a new stream, told down the tree.
 extension TreeMountsTests {
-    @Test("While the root's relay has no upstream, a branch's newcomer is told 503, and plays once the stream is back")
-    func rootRelayAway_BranchNewcomersWait_ThenPlayWhenItIsBack() async throws {
-        let loop = EventLoop.shared
-        let upstream = try AwayableStation(on: loop)
-        let branchLog = StationServerTests.Log()
-        let server = try stationRoot(["/ice"], segmentBytes: 4170)
-        defer { server.close() }
+    /// A root of `/ice`, relaying `upstream` with a proxy that reconnects at once, and a branch of `/ice` under it.
+    func relayingRoot(
+        _ upstream: AwayableStation, log: StationServerTests.Log = .init(), branchLog: StationServerTests.Log,
+        configure: (inout StationServer.Configuration) -> Void = { _ in }
+    ) async throws -> (server: StationServer, proxy: Proxy, branch: Branch.Running) {
+        let server = try stationRoot(["/ice"], segmentBytes: 4170, logger: log.logger, configure: configure)
         var relaying = Proxy.Configuration()
         relaying.segmentBytes = 4170
         relaying.backoff = .milliseconds(100)
         relaying.maxBackoff = .milliseconds(200)
-        let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: loop)
-        defer { proxy.stop() }
+        let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: .shared, logger: log.logger)
         server.attach(proxy, at: "/ice")
         await proxy.startInBackground()
-        let serving = try mountBranch(of: server, path: "/ice", logger: branchLog.logger)
-        defer { serving.stop() }
+        return (server, proxy, try mountBranch(of: server, path: "/ice", logger: branchLog.logger))
+    }
+
+    @Test("While the root's relay has no upstream, a branch's newcomer is told 503, and plays once the stream is back",
+          arguments: [AwayableStation.Sound(), .aac()])
+    func rootRelayAway_BranchNewcomersWait_ThenPlayWhenItIsBack(sound: AwayableStation.Sound) async throws {
+        // AAC may go quiet: the branch's link waits for its parent then (30 s), and asks the root meanwhile.
+        let upstream = try AwayableStation(on: .shared, sound: sound)
+        let branchLog = StationServerTests.Log()
+        let (server, proxy, serving) = try await relayingRoot(upstream, branchLog: branchLog)
+        defer { server.close(); proxy.stop(); serving.stop() }
         let player = try await play("/ice", at: serving.port.address)
-        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 20 }, "the branch plays")
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
 
         // The relayed station goes away: the root's relay loses it, and the branch's link goes silent, kept.
         await upstream.goAway()
-        #expect(await eventually(timeout: .seconds(10)) { branchLog.contains("the stream stopped upstream") }, "\(branchLog.lines.value)")
+        #expect(await eventually(timeout: .seconds(10)) { branchLog.contains("has no stream now") }, "\(branchLog.lines.value)")
         let newcomer = try await play("/ice", at: serving.port.address)
         #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(newcomer.text.hasPrefix("HTTP/1.0 503") && newcomer.text.contains("Retry-After:"), "\(newcomer.text.prefix(200))")
 
         // Back: the branch's player hears it again on its connection, and a newcomer plays.
         upstream.comeBack()
-        let heard = StationServerTests.silentFrameCount(player.received.value)
-        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= heard + 20 }, "the stream comes again")
+        let heard = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= heard + 6 * 4170 }, "the stream comes again")
         #expect(!player.closed.value)
         let later = try await play("/ice", at: serving.port.address)
-        #expect(await later.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }, "\(later.text.prefix(200))")
+        #expect(await later.waitFor(timeout: .seconds(10)) { $0.count >= 3 * 4170 }, "\(later.text.prefix(200))")
+        await upstream.close()
+    }
+
+    @Test("A relayed station that comes back as another (AAC, another name) is a new stream: newcomers at the root and at a branch are told its type and name, the branch's MP3 player is let go, and HLS goes on in AAC")
+    func relayedStationBackAsAnother_IsANewStream_ToldDownTheTree() async throws {
+        let upstream = try AwayableStation(on: .shared)
+        let log = StationServerTests.Log()
+        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        defer { server.close(); proxy.stop(); serving.stop() }
+        let player = try await play("/ice", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
+        #expect(await eventually(timeout: .seconds(15)) {
+            StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).contains { $0.hasSuffix(".mp3") }
+        })
+
+        await upstream.goAway()
+        upstream.comeBack(as: .aac(name: "Station B"))
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("came back as another stream (Content-Type audio/mpeg → audio/aac, icy-name Awayable → Station B)") },
+                "\(log.lines.value)")
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "the branch's player, told audio/mpeg, is let go to come back")
+        for address in [server.address, serving.port.address] {
+            let heads = Locked("")
+            #expect(await eventually(timeout: .seconds(10)) {
+                let newcomer = try? await self.play("/ice", at: address)
+                guard let newcomer, await newcomer.waitFor(timeout: .seconds(3), { $0.count > 4170 }) else { return false }
+                heads.update { $0 = String(newcomer.text.prefix(400)) }
+                await newcomer.close()
+                return newcomer.text.contains("Content-Type: audio/aac") && newcomer.text.contains("icy-name: Station B")
+            }, "\(address): \(heads.value)")
+        }
+        #expect(await eventually(timeout: .seconds(20)) {
+            StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).contains { $0.hasSuffix(".aac") }
+        }, "HLS goes on in AAC")
         await upstream.close()
     }
 }

@@ -310,6 +310,24 @@ public actor Branch: UpstreamNode, FeedingNode {
         keeper.link?.isSilenceUpstream = { [self] quiet, answer in
             assumeIsolated { $0.askIfSilenceIsUpstream(mount: mount, quiet: quiet, answer) }
         }
+        keeper.link?.whileQuiet = { [self] _ in assumeIsolated { $0.askRootWhileQuiet(mount: mount) } }
+    }
+
+    /// The link waits for a quiet parent — a quiet passage of an AAC or variable-bitrate stream, or its root's source
+    /// gone, which look alike from here: the root's `/tree` line tells which, so that a root without a stream has
+    /// newcomers here wait for it at once, as at the root, not once the quiet allowance (30 s) is spent.
+    private func askRootWhileQuiet(mount: String) {
+        Task {
+            followRootAway(await TreeLine.fetch(from: root.authority, mount: mount, timeout: .seconds(1), loop: loop))
+        }
+    }
+
+    /// The root has no stream now (`stream=-` on its `/tree`: its upstream lost, its source gone): newcomers here wait
+    /// for it as they would there, rather than get the seconds before the silence and then nothing.
+    private func followRootAway(_ line: TreeLine?) {
+        guard line?["stream"] == "-", subscribers.context != nil else { return }
+        logger("branch \(address): the root \(root.authority) has no stream now (its source or upstream away): newcomers here wait for it")
+        subscribers.streamAway()
     }
 
     /// Whether the silence of this branch's link, `quiet` long, is its stream's: the root's own stream stopped
@@ -329,9 +347,7 @@ public actor Branch: UpstreamNode, FeedingNode {
                 logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has the root \(root.authority) had"
                     + " one: the stream stopped upstream (the root's source away); the link is kept, waiting with it")
             }
-            // The root has no stream now (`stream=-`: its upstream lost, its source gone): newcomers here wait for it
-            // as they would there, rather than get the seconds before the silence and then nothing.
-            if upstream, line?["stream"] == "-", subscribers.context != nil { subscribers.streamAway() }
+            if upstream { followRootAway(line) }
             answer(upstream)
         }
     }

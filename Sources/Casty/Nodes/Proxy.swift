@@ -79,8 +79,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
-    /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), kept across reconnects.
+    /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), kept across reconnects to the
+    /// same station.
     private var nominalBitrate: Int?
+    /// The name of the stream the proxy relays (``Context/stream``): `0`, named by the distributor, until the
+    /// upstream comes back as another station (``attach(_:)``), which is a new stream.
+    private var stream: UInt64 = 0
     /// Whether the station's metadata length bytes are taken as true whatever follows a block's text (``FramingWatch``).
     private var trustsLengthBytes = false
     /// Whether the reader is still in step with the `icy-metaint` framing.
@@ -197,7 +201,20 @@ public actor Proxy: UpstreamNode, FeedingNode {
         if pieces == nil {
             pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
         }
+        let heard = station
         station = Context.stationHeaders(from: opened.headers)
+        // Back as another station (another encoder took the mount, in another codec or with another name or
+        // bitrate): a new stream, whose listeners are told so — the distributor counts a gap, lets go of players
+        // told another codec and of branch links (they re-attach and learn the new headers), and HLS starts anew
+        // after a discontinuity. Its bitrate is measured anew if it declares none.
+        let changed = !heard.fields.isEmpty && heard != station
+        if changed {
+            stream = Context.newStream()
+            bitrate = nil
+            nominalBitrate = nil
+            cutter.setTitle(Metadata())  // the old station's title is not the new one's (its first block tells it)
+            logger("proxy: the upstream came back as another stream (\(Self.changes(from: heard, to: station))): listeners are told the new one")
+        }
         if let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }), (8...1_000).contains(declared) {
             bitrate = declared
         }
@@ -205,7 +222,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // A new stream: the old one's unfinished frame is dropped, and the new one starts at its first frame.
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
-        let aligned = chain.isAligned
+        let aligned = chain.isAligned && !changed
         chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
@@ -241,7 +258,16 @@ public actor Proxy: UpstreamNode, FeedingNode {
         var headers = station
         // Measured on the audio (the station declared none): told as the encoder's setting (``NominalBitrate``).
         if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(nominalBitrate ?? bitrate) }
-        return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
+        return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title, stream: stream)
+    }
+
+    /// The station headers that differ between `old` and `new`, for a log line: `Content-Type audio/mpeg → audio/aac`.
+    static func changes(from old: Headers, to new: Headers) -> String {
+        var seen = Set<String>()
+        let names = (old.fields + new.fields).map(\.name).filter { seen.insert($0.lowercased()).inserted }
+        return names.filter { old[$0] != new[$0] }.map { name in
+            "\(name) \(old[name].map { SafeText.shortened($0) } ?? "none") → \(new[name].map { SafeText.shortened($0) } ?? "none")"
+        }.joined(separator: ", ")
     }
 
     /// Why the link from `url` is given up at `segment`, a metadata block, if the ICY framing is lost there
