@@ -11,12 +11,21 @@ public enum SafeText {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
-    /// `text` with every control character written as a visible escape, for one log line.
+    /// Whether `scalar` is not for text: a control character, a line or paragraph separator (U+2028, U+2029, which
+    /// JavaScript and many playlist readers take for a line break: a title holding one would start a line of a
+    /// playlist of its own), or a noncharacter (U+FFFE, U+FFFF, U+FDD0–U+FDEF: not allowed in XML).
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        isControl(scalar) || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value & 0xFFFE == 0xFFFE
+            || (0xFDD0...0xFDEF).contains(scalar.value)
+    }
+
+    /// `text` with every control character (and line separator, noncharacter: ``isUnsafe(_:)``) written as a
+    /// visible escape, for one log line.
     public static func logLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            guard isControl(scalar) else {
+            guard isUnsafe(scalar) else {
                 out.append(scalar)
                 continue
             }
@@ -42,16 +51,17 @@ public enum SafeText {
         return text.prefix(limit) + "… (\(text.count) characters)"
     }
 
-    /// `text` without control characters, for a header value, a title or a page: a tab or a line break (CR, LF,
-    /// CRLF) becomes a space — `line1\r\nline2` is `line1 line2`, not `line1line2` —, any other is dropped.
+    /// `text` without control characters, for a header value, a title, a playlist or a page: a tab or a line
+    /// break (CR, LF, CRLF, U+2028, U+2029) becomes a space — `line1\r\nline2` is `line1 line2`, not
+    /// `line1line2` —, any other (and a noncharacter, ``isUnsafe(_:)``) is dropped.
     public static func printable(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
         var out = String.UnicodeScalarView()
         var previous: Unicode.Scalar = " "
         for scalar in text.unicodeScalars {
-            if scalar == "\t" || scalar == "\r" || (scalar == "\n" && previous != "\r") {
+            if scalar == "\t" || scalar == "\r" || (scalar == "\n" && previous != "\r") || scalar == "\u{2028}" || scalar == "\u{2029}" {
                 out.append(" ")
-            } else if !isControl(scalar) {
+            } else if !isUnsafe(scalar) {
                 out.append(scalar)
             }
             previous = scalar

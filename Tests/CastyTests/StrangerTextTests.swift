@@ -28,6 +28,20 @@ struct StrangerTextTests {
         #expect(SafeText.printable("Radio €uro") == "Radio €uro")
     }
 
+    @Test("A line or paragraph separator (U+2028, U+2029) is a line break too, and a noncharacter goes: a title cannot start a playlist line of its own, nor break XML")
+    func printable_TurnsSeparatorsIntoSpaces_AndDropsNoncharacters() {
+        #expect(SafeText.printable("Song\u{2028}https://evil.example/ad.mp3") == "Song https://evil.example/ad.mp3")
+        // Noncharacters cannot be written as literals.
+        let nonCharacters = [0xFFFE, 0xFFFF, 0xFDD0].map { String(Character(Unicode.Scalar($0)!)) }
+        #expect(SafeText.printable("A\u{2029}B\(nonCharacters[0])C\(nonCharacters[1])D\(nonCharacters[2])") == "A BCD")
+        #expect(SafeText.logLine("A\u{2028}B\(nonCharacters[1])") == "A\\u{2028}B\\u{ffff}")
+        let segment = HLSSegment(sequence: 7, name: "x-7.mp3", duration: 6, timestamp: 0, date: 0, discontinuity: false,
+                                 discontinuitySequence: 0, title: "Song\u{2028}https://evil.example/ad.mp3", bytes: [], frames: 1)
+        let lines = HLSPlaylist.media([segment], targetDuration: 6).split(separator: "\n")
+        #expect(!lines.contains { $0.hasPrefix("https://") }, "\(lines)")
+        #expect(lines.contains("#EXTINF:6.000,Song https://evil.example/ad.mp3"), "\(lines)")
+    }
+
     @Test("A line break is a space, not a join: line1\\r\\nline2 is 'line1 line2'")
     func printable_TurnsLineBreaksIntoSpaces() {
         #expect(SafeText.printable("line1\r\nline2") == "line1 line2")

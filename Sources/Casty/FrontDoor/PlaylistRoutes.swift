@@ -43,7 +43,7 @@ enum PlaylistRoutes {
 
         private func xml(_ text: String) -> String {
             var out = ""
-            for character in text {
+            for character in SafeText.printable(text) {
                 switch character {
                 case "&": out += "&amp;"
                 case "<": out += "&lt;"
