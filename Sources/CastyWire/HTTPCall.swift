@@ -6,7 +6,9 @@ public import Icy
 /// `POST` with the given headers and body, `Connection: close`, then the answer read until the server closes
 /// or its `Content-Length` is in: the status code, the headers and a body of at most `limit` bytes. Everything
 /// is bounded — the time (`timeout`, for connecting and answering together), the head (16 KiB) and the body — so
-/// an application that answers garbage, sends a huge body or never closes costs a refusal, not memory.
+/// an application that answers garbage, sends a huge body or never closes costs a refusal, not memory. A caller
+/// that needs only the status and the headers (an event's delivery) may take a longer body cut at `limit`
+/// (`cuttingLongBodies`) rather than refuse it: an application whose `200` carries a page is not wrong.
 public enum HTTPCall {
     /// What the application answered.
     public struct Answer: Sendable, Equatable {
@@ -14,7 +16,7 @@ public enum HTTPCall {
         public let status: Int
         /// The answer's headers.
         public let headers: Headers
-        /// The body (at most the call's limit).
+        /// The body (at most the call's limit: with `cuttingLongBodies`, its first `limit` bytes).
         public let body: [UInt8]
     }
 
@@ -23,11 +25,11 @@ public enum HTTPCall {
 
     /// Posts `body` to `url` with `headers` and returns the answer.
     /// - Throws: ``CastyError`` when the application cannot be reached, answers too late, or answers something
-    ///   that is not HTTP (or too long); it names `url` without its query (``StreamURL/shown``), which may hold a
-    ///   token.
+    ///   that is not HTTP (or too long: a body past `limit`, unless `cuttingLongBodies`); it names `url` without
+    ///   its query (``StreamURL/shown``), which may hold a token.
     public static func post(
         _ url: StreamURL, headers: Headers = [:], body: [UInt8] = [], loop: EventLoop = .shared,
-        timeout: Duration = .seconds(5), limit: Int = 64 * 1024
+        timeout: Duration = .seconds(5), limit: Int = 64 * 1024, cuttingLongBodies: Bool = false
     ) async throws(CastyError) -> Answer {
         let started = ContinuousClock.now
         let connection: Connection
@@ -45,7 +47,7 @@ public enum HTTPCall {
         let remaining = timeout - (ContinuousClock.now - started)
         let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in
             loop.execute {
-                AnswerReader(connection: connection, url: url.shown, limit: limit) { continuation.resume(returning: $0) }
+                AnswerReader(connection: connection, url: url.shown, limit: limit, cuts: cuttingLongBodies) { continuation.resume(returning: $0) }
                     .start(request: request, timeout: timeout, remaining: max(remaining, .milliseconds(1)))
             }
         }
@@ -62,6 +64,8 @@ private final class AnswerReader: @unchecked Sendable {
     private let connection: Connection
     private let url: StreamURL
     private let limit: Int
+    /// Whether a body longer than `limit` is taken cut at `limit` (else refused).
+    private let cuts: Bool
     private var bytes: [UInt8] = []
     /// Where the search for the head's end stopped.
     private var searched = 0
@@ -72,10 +76,11 @@ private final class AnswerReader: @unchecked Sendable {
     private var timer: Scheduled?
     private var done: ((Result<HTTPCall.Answer, CastyError>) -> Void)?
 
-    init(connection: Connection, url: StreamURL, limit: Int, done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void) {
+    init(connection: Connection, url: StreamURL, limit: Int, cuts: Bool, done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void) {
         self.connection = connection
         self.url = url
         self.limit = limit
+        self.cuts = cuts
         self.done = done
     }
 
@@ -91,15 +96,16 @@ private final class AnswerReader: @unchecked Sendable {
         connection.write(request)
     }
 
+    /// Each read is parsed at once: past the head's bound or the body's, the answer is over (refused, or cut), so
+    /// what is held never passes both bounds by more than a read.
     private func received(_ more: [UInt8]) {
         bytes += more
-        if bytes.count > HTTPCall.headLimit + limit {
-            // Past both bounds: the body is too long if the head ended, else the head is.
-            let tooLarge: CastyError = head != nil || headEnd() != nil
-                ? .answerTooLarge(url, limit: limit) : .notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))
-            return finish(.failure(tooLarge))
-        }
         if let answer = parse(complete: false) { finish(answer) }
+    }
+
+    /// The answer for a body found longer than the limit: its first `limit` bytes when cutting, else a refusal.
+    private func tooLong(_ body: some Collection<UInt8>, status: Int, headers: Headers) -> Result<HTTPCall.Answer, CastyError> {
+        cuts ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : .failure(.answerTooLarge(url, limit: limit))
     }
 
     /// The answer once its head and whole body (per `Content-Length`, or the close) are in; `nil` while more is
@@ -136,12 +142,16 @@ private final class AnswerReader: @unchecked Sendable {
         }
         if let text = headers["Content-Length"] {
             guard let length = ContentLength.value(text) else { return .failure(.badLength(url, text)) }
-            guard length <= limit else { return .failure(.answerTooLarge(url, limit: limit)) }
+            if length > limit {
+                if !cuts || body.count >= limit { return tooLong(body, status: status, headers: headers) }
+                return complete ? .failure(.cutShort(url, length: length, received: body.count)) : nil
+            }
             if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
             // Closed before the length it announced: a cut answer is not the application's word.
             if complete { return .failure(.cutShort(url, length: length, received: body.count)) }
         }
-        return complete ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : nil
+        if body.count > limit { return tooLong(body, status: status, headers: headers) }
+        return complete ? .success(.init(status: status, headers: headers, body: Array(body))) : nil
     }
 
     /// The answer of a body sent with `Transfer-Encoding: chunked` (an application that wrote it before knowing its
@@ -161,7 +171,7 @@ private final class AnswerReader: @unchecked Sendable {
             return .failure(.badChunks(url, error.description))
         }
         chunks = (decoder, bytes.endIndex, payload)
-        if payload.count > limit { return .failure(.answerTooLarge(url, limit: limit)) }
+        if payload.count > limit { return tooLong(payload, status: status, headers: headers) }
         if decoder.finished { return .success(.init(status: status, headers: headers, body: payload)) }
         return complete ? .failure(.badChunks(url, "closed before its last chunk")) : nil
     }

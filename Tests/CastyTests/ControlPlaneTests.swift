@@ -102,6 +102,17 @@ struct ControlPlaneTests {
         }
         await unannounced.close()
 
+        // Cutting long bodies (an event's delivery needs only the status): the first 4096 bytes, however long.
+        for answer in ["HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n",
+                       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n30000\r\n"] {
+            let long = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array(answer.utf8) + [UInt8](repeating: 120, count: 200_000))
+            }
+            let taken = try await HTTPCall.post(long.url, loop: loop, timeout: .seconds(5), limit: 4096, cuttingLongBodies: true)
+            #expect(taken.status == 200 && taken.body == [UInt8](repeating: 120, count: 4096), "\(answer)")
+            await long.close()
+        }
+
         let silent = try FakeUpstream(on: loop) { _, _ in }
         let started = ContinuousClock.now
         await #expect(throws: CastyError.self) { try await HTTPCall.post(silent.url, loop: loop, timeout: .milliseconds(300)) }

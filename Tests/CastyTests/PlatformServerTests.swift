@@ -18,13 +18,15 @@ struct PlatformServerTests {
     final class App: Sendable {
         let upstream: FakeUpstream
 
-        /// `verifying` is how long the application thinks before it answers a key.
-        init(keys: Set<String>, verifying: Duration = .zero, on loop: EventLoop) throws {
+        /// `verifying` is how long the application thinks before it answers a key; each answer carries a body of
+        /// `bodyBytes` (a page, an echoed object).
+        init(keys: Set<String>, verifying: Duration = .zero, bodyBytes: Int = 0, on loop: EventLoop) throws {
             upstream = try FakeUpstream(on: loop) { connection, request in
                 let event = request.headers["x-event-type"] != nil
                 let admitted = event || keys.contains(request.headers["x-streaming-key"] ?? "")
                 let answer: @Sendable () -> Void = {
-                    connection.write(Array("HTTP/1.1 \(admitted ? "200 OK" : "403 Forbidden")\r\nContent-Length: 0\r\n\r\n".utf8))
+                    connection.write(Array("HTTP/1.1 \(admitted ? "200 OK" : "403 Forbidden")\r\nContent-Length: \(bodyBytes)\r\n\r\n".utf8)
+                        + [UInt8](repeating: UInt8(ascii: "x"), count: bodyBytes))
                     connection.close()
                 }
                 if event || verifying == .zero { answer() } else { _ = loop.schedule(after: verifying, answer) }
@@ -242,6 +244,20 @@ struct PlatformServerTests {
         await server.endSources()
         #expect(await eventually(timeout: .seconds(15)) { app.events.contains { $0 == ("stream-closed", id) } }, "\(app.events)")
         #expect(await eventually { source.closed.value }, "the source is disconnected")
+        await app.upstream.close()
+    }
+
+    @Test("An application whose 200 carries a page (5,000 bytes) admits the key, and has each event delivered once: only the status counts")
+    func anApplicationsLongAnswers_AdmitAndDeliverOnce() async throws {
+        let app = try App(keys: ["key"], bodyBytes: 5_000, on: loop)
+        let server = try await server(app: app, events: app.url("/events"))
+        let source = try await station.source(server, mount: "/live", password: "key")
+        #expect(await published(source))
+        await station.sendPaced(source, StationServerTests.silentFrames(10))
+        await server.endSources()
+        #expect(await eventually(timeout: .seconds(15)) { app.events.map(\.kind) == ["stream-available", "stream-closed"] }, "\(app.events)")
+        try await Task.sleep(for: .seconds(1))  // a re-send would come 0.5 s after a failure
+        #expect(app.events.count == 2, "\(app.events)")
         await app.upstream.close()
     }
 

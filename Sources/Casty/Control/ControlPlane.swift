@@ -63,6 +63,10 @@ public final class ControlPlane: Sendable {
         case unanswered(String)
     }
 
+    /// The longest body of a key check's or a listener check's answer (a JSON object that echoes the session fits);
+    /// a longer one is not the application's word, and refuses.
+    static let answerLimit = 64 * 1024
+
     /// The configuration.
     public let configuration: Configuration
     /// The events' queue, if events are posted.
@@ -125,7 +129,7 @@ public final class ControlPlane: Sendable {
         var headers: Headers = ["x-streaming-channel": URLQuery.encodeChannel(channel), "x-streaming-key": key, "x-user-ip": ip]
         if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
         do {
-            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: 4096)
+            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: Self.answerLimit)
             guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
             let record = answer.headers["x-record"].map { $0.lowercased() == "true" }
             return .accepted(record: record)
@@ -194,7 +198,7 @@ public final class ControlPlane: Sendable {
         do {
             let answer = try await HTTPCall.post(
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
-                timeout: configuration.listenerAuthTimeout, limit: 4096)
+                timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit)
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
             guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
             admitted.withLock { $0[call.client] = call }

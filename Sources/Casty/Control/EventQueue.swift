@@ -144,7 +144,9 @@ public actor EventQueue<Post: QueuedPost> {
         if let auth { headers["Authorization"] = auth.headerValue }
         let outcome: String
         do {
-            let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096)
+            // Only the status counts: a `200` that carries a page (an HTML answer, an echoed JSON object) is a delivery.
+            let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096,
+                                                 cuttingLongBodies: true)
             if (200..<300).contains(answer.status) { return true }  // 200, or 204 No Content as webhooks often answer
             outcome = "answered \(answer.status)"
         } catch {
