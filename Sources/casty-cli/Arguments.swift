@@ -1,3 +1,5 @@
+internal import CastyWire
+
 /// A command line split into positional words, `--name value` options and `--flag`s.
 struct Arguments: Sendable {
     private(set) var positionals: [String] = []
@@ -71,9 +73,10 @@ struct Arguments: Sendable {
         "key-verification-auth", "event-callback-auth", "commands-auth",
     ]
 
-    /// How a message quotes `text`, given to `--name`: `'text'`, or nothing of it for a secret.
+    /// How a message quotes `text`, given to `--name`: `'text'` — a URL without its password and query, which may
+    /// hold a token (``StreamURL/shown(_:)``) —, or nothing of it for a secret.
     static func quoted(_ text: String, of name: String) -> String {
-        secrets.contains(name) ? "(a value not shown: it is a secret)" : "'\(text)'"
+        secrets.contains(name) ? "(a value not shown: it is a secret)" : "'\(text.contains("://") ? StreamURL.shown(text) : text)'"
     }
 
     /// An option that takes one value, given twice in one place (twice on the command line, or twice in one config
@@ -85,7 +88,7 @@ struct Arguments: Sendable {
             let sources = (valuePlaces[name] ?? []).map { place in place.map { String($0[..<($0.lastIndex(of: ":") ?? $0.endIndex)]) } ?? "" }
             for (index, source) in sources.enumerated() {
                 guard let earlier = sources[..<index].lastIndex(of: source) else { continue }
-                let values = Self.secrets.contains(name) ? "" : " ('\(texts[earlier])', then '\(texts[index])')"
+                let values = Self.secrets.contains(name) ? "" : " (\(Self.quoted(texts[earlier], of: name)), then \(Self.quoted(texts[index], of: name)))"
                 let message = "--\(name) is given twice\(values): give it once"
                 throw source.isEmpty ? UsageError(message) : UsageError("\(valuePlaces[name]?[index] ?? source): \(message)", inFile: true)
             }

@@ -75,7 +75,7 @@ enum ControlOptions {
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
         if let publicURL, !isWebAddress(publicURL) {
-            throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port], not '\(publicURL)'")
+            throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port] (no login, query or fragment), not '\(StreamURL.shown(publicURL))'")
         }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         // Options given here (not inherited from an environment shared by many nodes) that only shape a call the
@@ -129,8 +129,9 @@ enum ControlOptions {
         guard let scheme = text.firstRange(of: "://"), ["http", "https"].contains(text[..<scheme.lowerBound].lowercased()) else {
             return false
         }
+        // No login, query or fragment: the address is written before each mount's path in events and reports.
         let rest = text[scheme.upperBound...]
-        return !rest.isEmpty && !rest.hasPrefix("/")
+        return !rest.isEmpty && !rest.hasPrefix("/") && !rest.contains(where: { "?#@ ".contains($0) })
     }
 
     /// `--name`'s value: given on the command line or in a config file, else from the environment. An empty

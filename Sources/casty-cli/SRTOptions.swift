@@ -39,6 +39,9 @@ enum SRTOptions {
                 guard configuration.passphrases[mount] == nil else { throw UsageError("--srt-passphrase \(mount)=… is given twice: give it once") }
                 configuration.passphrases[mount] = String(text[text.index(after: equals)...])
             } else {
+                guard configuration.defaultPassphrase == nil else {
+                    throw UsageError("--srt-passphrase PW (every mount's without its own) is given twice: give it once")
+                }
                 configuration.defaultPassphrase = text
             }
         }

@@ -53,6 +53,16 @@ refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host
 # An option of one value given twice is a mistake to point at, not a silent choice of the last.
 refuses "--port is given twice ('$port', then '8000')" station --port "$port" --port 8000
 refuses "--mounts names '/live' twice" server --port "$port" --source-password x --mounts /live,/jazz,/live
+# ... and a URL given twice is shown without its password and query, which may hold a token.
+refuses "--key-verification-url is given twice ('http://u:…@127.0.0.1:9/e?…', then 'http://u:…@127.0.0.1:9/f'): give it once" \
+    server --port "$port" --accept-all --key-verification-url 'http://u:SecretPW@127.0.0.1:9/e?tok=SecretQ' \
+    --key-verification-url 'http://u:OtherPW@127.0.0.1:9/f'
+refuses "--srt-passphrase PW (every mount's without its own) is given twice: give it once" \
+    server --port "$port" --mounts /a --source-password x --srt-port "$port" --srt-passphrase first-passphrase-A --srt-passphrase second-passphrase-B
+for url in 'http://radio.example:8000?x=1' 'http://radio.example:8000#top' 'http://user:Secret@radio.example:8000'; do
+    refuses "--public-url takes http://host[:port] or https://host[:port] (no login, query or fragment)" \
+        server --port "$port" --accept-all --source-password x --public-url "$url" --commands-auth bearer:t
+done
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
 refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
 refuses "unknown command 'bogus'" help bogus
