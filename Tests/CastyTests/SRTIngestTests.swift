@@ -75,6 +75,16 @@ import Testing
         #expect(SRTStreamID("bad\u{1B}[2J") == nil)
     }
 
+    @Test("A stream ID is shown without its secrets: a key after '?', SRT's s= and key=, in %XX escapes too")
+    func srtStreamID_IsShownWithoutItsSecrets() {
+        #expect(SRTStreamID.shown("live?key=K1&x=y") == "live?key=…&x=y")
+        #expect(SRTStreamID.shown("#!::u=alice,r=live,s=SESSIONSECRET,m=publish") == "#!::u=alice,r=live,s=…,m=publish")
+        #expect(SRTStreamID.shown("#!::r=sm9?key=goodkey") == "#!::r=sm9?key=…")
+        #expect(SRTStreamID.shown("#!::r=sm10,m=request,key=goodkey") == "#!::r=sm10,m=request,key=…")
+        #expect(SRTStreamID.shown("smp5%3Fkey%3Dgoodkey") == "smp5?key=…")
+        #expect(SRTStreamID.shown("#!::r=live,m=publish") == "#!::r=live,m=publish")
+    }
+
     @Test func srtAllowList_DecidesFromTheWhitelistAndPassphrases() {
         let list = SRTAllowList(SRTAllowList.Rules(
             whitelist: ["/live", "/open"], passphrases: ["/live": "SecretPass123", "/later": "LaterPass123"]))

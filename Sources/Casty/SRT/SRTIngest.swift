@@ -282,8 +282,8 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
 
     private func start(_ publication: SourcePublication, record: Bool?) {
         guard case .waiting(let held) = state, let format else { return }
-        let name = SafeText.printable(SRTStreamID.shown(connection.streamID))
-        let station = Context.stationHeaders(from: ["Content-Type": contentType, "icy-name": name])
+        // Named by its mount (``SourceSession``), not by its stream ID, which may hold a key or a session.
+        let station = Context.stationHeaders(from: ["Content-Type": contentType])
         let started = SourceAdmission.start(
             publication, record: record, port: port, input: self, station: station, bitrate: nil, format: format,
             status: { [weak self] in self?.status ?? [] })

@@ -1,3 +1,5 @@
+internal import CastyWire
+
 /// An SRT caller's stream ID (`SRTO_STREAMID`, `streamid=` in ffmpeg's `srt://` URL), read as the mount it
 /// publishes and, optionally, a key for the platform's application:
 ///
@@ -43,11 +45,23 @@ struct SRTStreamID: Sendable, Equatable {
         self.mode = mode
     }
 
-    /// `text` as it may be shown — in a log line, `/status.json`, the report, a mount's `icy-name` — with the
-    /// value of each `key=` after its `?` replaced by `…`: the key is the source's secret (`live?key=K` shows
-    /// `live?key=…`).
+    /// `text` as it may be shown — in a log line, `/status.json`, the report — with its secrets replaced by `…`:
+    /// the value of each `key=` after a `?` (`live?key=K` shows `live?key=…`) and, in SRT's access control syntax,
+    /// of `s=` (a session) and `key=` (`#!::r=live,s=S` shows `#!::r=live,s=…`). A stream ID with `%XX` escapes
+    /// (ffmpeg passes `live%3Fkey%3DK` as it is) is shown decoded, so that its key is found too.
     static func shown(_ text: String) -> String {
-        guard !text.hasPrefix("#!::"), let question = text.firstIndex(of: "?") else { return text }
+        let decoded = text.contains("%") ? PercentEscapes.unescaped(Substring(text)).map { String(decoding: $0, as: UTF8.self) } ?? text : text
+        guard decoded.hasPrefix("#!::") else { return maskingQuery(decoded) }
+        let fields = decoded.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map { field -> String in
+            let name = field.prefix { $0 != "=" }
+            return name.count < field.count && (name == "s" || name == "key") ? name + "=…" : maskingQuery(String(field))
+        }
+        return "#!::" + fields.joined(separator: ",")
+    }
+
+    /// `text` with the value of each `key=` after its `?` replaced by `…`.
+    private static func maskingQuery(_ text: String) -> String {
+        guard let question = text.firstIndex(of: "?") else { return text }
         let pairs = text[text.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
         return text[...question] + pairs.map { $0.hasPrefix("key=") ? "key=…" : String($0) }.joined(separator: "&")
     }
