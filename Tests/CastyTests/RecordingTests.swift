@@ -41,6 +41,31 @@ struct RecordingTests {
         #expect(live.contains("#EXT-X-MEDIA-SEQUENCE:\(later[0].sequence)\n") && !live.contains("PLAYLIST-TYPE"))
     }
 
+    @Test("A recording's playlist keeps its target duration from its first version on, even when it starts with a short piece (a title cut)")
+    func playlistTarget_IsTheSegmentersFromTheStart() throws {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory("target")
+        let playlists = Locked<[String]>([])
+        let opened = Locked<String?>(nil)  // `recording /live to <base>.mp3`
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in
+            if let to = line.firstRange(of: " to ") { opened.update { $0 = String(line[to.upperBound...].dropLast(4)) } }
+        }) { event in
+            if case .finished(let playlist, _) = event { playlists.update { $0.append(playlist) } }
+        }
+        let first = Self.segments[0]
+        let piece = HLSSegment(sequence: first.sequence, name: first.name, duration: 0.5, timestamp: first.timestamp, date: first.date,
+                               discontinuity: false, discontinuitySequence: 0, title: first.title, bytes: first.bytes, frames: first.frames)
+        file.add(piece, targetDuration: 6)
+        let base = try #require(opened.value)
+        let written = try #require(fileText(base + ".m3u8"))
+        #expect(written.contains("#EXT-X-TARGETDURATION:6\n"), "\(written.prefix(200))")
+        file.add(Self.segments[1])
+        file.finish()
+        let playlist = try #require(playlists.value.first)
+        let finished = try #require(fileText(playlist))
+        #expect(finished.contains("#EXT-X-TARGETDURATION:6\n"))
+    }
+
     @Test("A recording is rotated by the audio's duration: each file's audio, playlist and titles agree")
     func rotation() throws {
         let directory = temporaryDirectory("rotation")

@@ -74,18 +74,18 @@ public final class Recorder: @unchecked Sendable {
     /// written on the recorder's queue. The source's end writes the frames held and finishes the file (the
     /// next source starts a new one).
     func take(_ feed: HLSPackager.Feed) {
-        let (made, ended) = cutting.withLock { cutting -> ([HLSSegment], Bool) in
-            guard !cutting.finished else { return ([], false) }
-            switch feed {
-            case .context(let context): return (cutting.segmenter.start(context), false)
-            case .segment(let number, let segment, let stream):
-                return (cutting.segmenter.add(number, segment, stream: stream), false)
-            case .ended: return (cutting.segmenter.finish().map { [$0] } ?? [], true)
+        let (made, ended, target) = cutting.withLock { cutting -> ([HLSSegment], Bool, Int) in
+            guard !cutting.finished else { return ([], false, 0) }
+            let made: ([HLSSegment], Bool) = switch feed {
+            case .context(let context): (cutting.segmenter.start(context), false)
+            case .segment(let number, let segment, let stream): (cutting.segmenter.add(number, segment, stream: stream), false)
+            case .ended: (cutting.segmenter.finish().map { [$0] } ?? [], true)
             }
+            return (made.0, made.1, cutting.segmenter.targetDuration)
         }
         guard !made.isEmpty || ended else { return }
         queue.async { [file] in
-            for segment in made { file.add(segment) }
+            for segment in made { file.add(segment, targetDuration: target) }
             if ended { file.finish() }
         }
     }

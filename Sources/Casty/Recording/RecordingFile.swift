@@ -21,6 +21,8 @@ final class RecordingFile: @unchecked Sendable {
     /// Whether writing failed: nothing more is written until the next file would start anyway — the next source
     /// (``finish(with:)``) or a break in the stream — which tries again (a disk freed since, a directory made anew).
     private var failed = false
+    /// The segmenter's target duration, as last told (``add(_:targetDuration:)``).
+    private var targetDuration = 6
 
     /// The file being written.
     private struct Current {
@@ -31,6 +33,9 @@ final class RecordingFile: @unchecked Sendable {
         let started: Int64
         /// The session it records.
         let session: String
+        /// Its playlist's `EXT-X-TARGETDURATION`: the segmenter's target as the file starts, kept — a playlist's
+        /// target may not change (RFC 8216 §6.2.1), even when its first segments are short pieces (a title cut).
+        let targetDuration: Int
         /// The segments written, as the playlist lists them: without their bytes, which are on disk (an hour's
         /// would be 58 MB at 128 kbit/s, held until the file rotates).
         var segments: [HLSSegment] = []
@@ -49,13 +54,15 @@ final class RecordingFile: @unchecked Sendable {
     }
 
     /// Appends a segment, starting a new file first when the current one is long enough, the title changed (if
-    /// asked), or the stream broke off.
-    func add(_ segment: HLSSegment) {
+    /// asked), or the stream broke off; a new file's playlist has the target duration `targetDuration` (the
+    /// segmenter's, as the recorder tells it; the last told, if not).
+    func add(_ segment: HLSSegment, targetDuration: Int? = nil) {
+        if let targetDuration { self.targetDuration = targetDuration }
         if segment.discontinuity { failed = false }
         guard !failed else { return }
         do throws(FileError) {
             if let current, rotates(current, before: segment) { try finish(current) }
-            if current == nil { current = try open(for: segment) }
+            if current == nil { current = try open(for: segment, targetDuration: self.targetDuration) }
             try append(segment)
         } catch {
             failed = true
@@ -98,7 +105,7 @@ final class RecordingFile: @unchecked Sendable {
         return settings.splitOnTitles && segment.title != current.segments.last?.title
     }
 
-    private func open(for segment: HLSSegment) throws(FileError) -> Current {
+    private func open(for segment: HLSSegment, targetDuration: Int) throws(FileError) -> Current {
         let time = CivilTime(milliseconds: segment.date > 0 ? segment.date : wallClockMilliseconds())
         let folder = [settings.directory, mount, time.date].filter { !$0.isEmpty }.joined(separator: "/")
         var base = folder + "/" + time.fileTime
@@ -111,7 +118,8 @@ final class RecordingFile: @unchecked Sendable {
         let fileExtension = segment.name.hasSuffix(".aac") ? "aac" : "mp3"
         let fd = try FileWriter.openForAppending(base + "." + fileExtension)
         logger("recording \(label) to \(base).\(fileExtension)")
-        return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date, session: session.current)
+        return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date, session: session.current,
+                       targetDuration: targetDuration)
     }
 
     private func append(_ segment: HLSSegment) throws(FileError) {
@@ -142,7 +150,7 @@ final class RecordingFile: @unchecked Sendable {
     /// The playlist over the recording's segments (in the folder beside it).
     private func writePlaylist(_ file: Current, ended: Bool) throws(FileError) {
         let folder = String(file.base.split(separator: "/").last ?? "")
-        let text = HLSPlaylist.media(file.segments, targetDuration: 1, recording: ended ? .finished : .writing, folder: folder)
+        let text = HLSPlaylist.media(file.segments, targetDuration: file.targetDuration, recording: ended ? .finished : .writing, folder: folder)
         try FileWriter.replace(file.base + ".m3u8", with: Array(text.utf8))
     }
 
