@@ -234,6 +234,32 @@ extension RecordingTests {
 }
 
 extension RecordingTests {
+    @Test("A disk that fills in the middle of a segment's audio: the file is cut back to its last whole segment, the failed segment's file goes, and the playlist and sidecar say what the file holds")
+    func diskFullMidSegment_LeavesAWholeFinishedRecording() throws {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory("disk-full")
+        let started = Locked<String?>(nil)
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in
+            if line.hasPrefix("recording /live to ") { started.update { $0 = String(line.dropFirst("recording /live to ".count)) } }
+        }) { _ in }
+        let writes = Locked(0)
+        file.writeAudio = { fd, bytes, path throws(FileError) in
+            writes.update { $0 += 1 }
+            guard writes.value == 3 else { return try FileWriter.write(fd, bytes, path: path) }
+            try FileWriter.write(fd, Array(bytes.prefix(bytes.count / 2)), path: path)  // half of it, then the disk is full
+            throw FileError(call: "write", path: path, code: ENOSPC)
+        }
+        for segment in Self.segments[0..<4] { file.add(segment) }
+        let audio = try #require(started.value)
+        let base = String(audio.dropLast(4))
+        let whole = Self.segments[0..<2].reduce(0) { $0 + $1.audio.count }
+        #expect(fileSize(audio) == whole, "cut back to the two whole segments")
+        #expect(fileSize(base + "/" + Self.segments[2].name) == nil, "the failed segment's file is deleted")
+        let playlist = try #require(fileText(base + ".m3u8"))
+        #expect(playlist.hasSuffix("#EXT-X-ENDLIST\n") && playlist.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count == 2)
+        #expect(fileText(base + ".json")?.contains("\"bytes\":\(whole)") == true, "\(fileText(base + ".json") ?? "")")
+    }
+
     @Test("A recording keeps no segment's bytes once written: an hour-long file does not hold its hour in memory")
     func segmentsAreNotHeld() throws {
         var settings = Recorder.Settings()

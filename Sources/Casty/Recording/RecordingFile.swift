@@ -23,6 +23,10 @@ final class RecordingFile: @unchecked Sendable {
     private var failed = false
     /// The segmenter's target duration, as last told (``add(_:targetDuration:)``).
     private var targetDuration = 6
+    /// How a segment's audio is appended to the file (tests stand in a disk that fills).
+    var writeAudio: (Int32, [UInt8], String) throws(FileError) -> Void = { fd, bytes, path throws(FileError) in
+        try FileWriter.write(fd, bytes, path: path)
+    }
 
     /// The file being written.
     private struct Current {
@@ -67,16 +71,21 @@ final class RecordingFile: @unchecked Sendable {
         } catch {
             failed = true
             let session = current?.session ?? session.current
-            if let current { abandon(current) }
+            if let current { abandon(current, failedAt: segment) }
             current = nil
             logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : ""); the stream goes on")
             onEvent(.failed(error, session: session))
         }
     }
 
-    /// Closes a file whose writing failed, as far as the disk lets it: what it holds is finished (its playlist
-    /// ended, as a VOD), or, if it holds nothing, its files are deleted — no orphan without a playlist is left.
-    private func abandon(_ file: Current) {
+    /// Closes a file whose writing failed at `segment`, as far as the disk lets it: what it holds is finished (its
+    /// playlist ended, as a VOD), or, if it holds nothing, its files are deleted — no orphan without a playlist is
+    /// left. First the audio file is cut back to its last whole segment (a write cut short by a full disk leaves
+    /// part of a frame, which decoders stop at) and the failed segment's own file is deleted: that frees the room
+    /// the playlist and the sidecar need.
+    private func abandon(_ file: Current, failedAt segment: HLSSegment) {
+        _ = ftruncate(file.fd, off_t(file.bytes))
+        if !file.segments.contains(where: { $0.name == segment.name }) { FileWriter.remove(file.base + "/" + segment.name) }
         _ = close(file.fd)
         if file.segments.isEmpty {
             FileWriter.remove(file.base + "." + file.fileExtension)
@@ -126,7 +135,7 @@ final class RecordingFile: @unchecked Sendable {
         guard var file = current else { return }
         let audio = Array(segment.audio)
         try FileWriter.replace(file.base + "/" + segment.name, with: segment.bytes)
-        try FileWriter.write(file.fd, audio, path: file.base + "." + file.fileExtension)
+        try writeAudio(file.fd, audio, file.base + "." + file.fileExtension)
         if let title = segment.title, title != file.titles.last?.title {
             file.titles.append((title, Int((file.duration * 1_000).rounded()), file.bytes))
         }
