@@ -1,3 +1,4 @@
+import CastyAudio
 import Icy
 import Testing
 
@@ -67,6 +68,29 @@ extension StationServerTests {
         }, "\(log.lines.value.suffix(6))")
         #expect(!player.closed.value, "the player is not let go")
         server.close()
+    }
+
+    @Test("A built-in station as the fallback, of another channel count than the source: the move is said too (it was said only for a fallback fed by a source)")
+    func stationFallbackOfAnotherShape_IsSaid() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        defer { server.close() }
+        let station = try Station.builtIn(name: "Backup", segmentBytes: 4170, loop: loop)
+        await station.start()
+        defer { station.stop() }
+        server.attach(station, at: "/backup")
+        let mono = Self.silentFrames(10).enumerated().map { $0.offset % 417 == 3 ? 0xC4 : $0.element }
+        let live = try await source(server)
+        #expect(await live.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feedingLive = keepFeeding(live, with: mono)
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * 4170 })
+        feedingLive.cancel()
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /live: its listeners hear /backup in \(station.shape?.description ?? "?"), after 44100 Hz mono")
+        }, "\(log.lines.value.suffix(6))")
+        #expect(station.shape?.channels == 2)
     }
 
     @Test("When the source leaves and the fallback plays, the player's next bytes start on a frame, and the fallback's title is told; when the source returns without a title, the player is told there is none")

@@ -1,6 +1,6 @@
 public import CastyNet
 public import CastyWire
-internal import CastyAudio
+package import CastyAudio
 internal import Icy
 
 /// Attaches to a Shoutcast/Icecast URL and turns its stream into numbered segments for the nodes that
@@ -61,6 +61,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     public nonisolated let url: StreamURL
     /// What the proxy is doing now.
     public var state: UpstreamState { keeper.state }
+    /// The sample rate and channels of the station's audio, once its frames were followed.
+    package var shape: AudioShape? { chain.shape }
     /// Connections to the upstream that ended, and were (or are being) replaced.
     public var reconnects: Int { keeper.reconnects }
 

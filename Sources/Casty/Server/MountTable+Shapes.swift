@@ -6,9 +6,15 @@ internal import CastyNet
 /// differ so is allowed — most players follow, and silence would be worse — but said, so that the station's
 /// operator can give the fallback the source's sample rate and channels.
 extension MountTable {
-    /// The shape of the audio `mount`'s own source sends, if it has one that has sent frames.
+    /// The shape of the audio `mount` plays of its own, if known: its source's (once it has sent frames), or its
+    /// permanent source's — the built-in station's file, a relay's station (on this loop) once it streamed.
     func shape(of mount: Mount) -> AudioShape? {
-        mount.source?.assumeIsolated { $0.shape }
+        if let source = mount.source { return source.assumeIsolated { $0.shape } }
+        switch mount.permanent {
+        case let station as Station: return station.shape
+        case let relay as Proxy where relay.loop === loop: return relay.assumeIsolated { $0.shape }
+        default: return nil
+        }
     }
 
     /// One log line when `mount`'s listeners move from audio of shape `before` to audio of shape `after` (`what`

@@ -1,4 +1,4 @@
-internal import CastyAudio
+package import CastyAudio
 public import CastyNet
 public import Icy
 
@@ -52,6 +52,8 @@ public actor Station: LoopNode, FeedingNode {
     private let titleInterval: Duration
     /// The audio played in a loop: the file's frames back to back.
     private let audio: [UInt8]
+    /// The sample rate and channels of the file's audio (its first frame's).
+    package nonisolated var shape: AudioShape? { AudioShape(frame: audio[...], format: .mpeg) }
     /// Where in `audio` the next segment starts.
     private var position = 0
     /// The length of each frame of `audio`, in order.
