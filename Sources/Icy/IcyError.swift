@@ -15,7 +15,7 @@ public enum IcyError: Error, Equatable, Sendable {
     case malformedStatusLine(String)
     /// A header line is not `Name: value`.
     case malformedHeader(String)
-    /// The request uses a method other than `GET`, `HEAD`, `SOURCE` or `PUT`.
+    /// The request uses a method other than `GET`, `HEAD`, `SOURCE`, `PUT`, `POST` or `OPTIONS` (``Request/Method``).
     case unsupportedMethod(String)
     /// The request or reply speaks a protocol version other than HTTP/1.0, HTTP/1.1 or ICY.
     case unsupportedVersion(String)

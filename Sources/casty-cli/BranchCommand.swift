@@ -61,7 +61,8 @@ enum BranchCommand: Command {
             treeKey: try treeKey(arguments), options: options, logger: logger)
         let branch = serving.branch
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
-            + (serving.mounts == nil ? "" : "; relays any mount asked"))
+            + (serving.mounts == nil ? "" : "; relays any mount asked")
+            + (serving.clientPort.map { "; players only on \($0.address)" } ?? ""))
         warnIfAdvertisingEveryInterface(advertise, listening: serving.port.address, logger: logger)
         if let mounts = serving.mounts {
             Task { await reportMounts(mounts, every: interval, logger: logger) }

@@ -1,4 +1,5 @@
 @testable import CastyNet
+import CastyWire
 import Testing
 
 @testable import Casty
@@ -27,6 +28,25 @@ struct TreeKeyLogTests {
             lines.value.contains { $0.contains("7 more branches refused for a wrong or missing tree key") }
         }, "\(lines.value)")
         #expect(!lines.value.contains { $0.contains("tree-secret") }, "the key is never logged")
+        source.stop()
+        root.port.close()
+    }
+
+    /// The root says why it refused in its own log, often on another machine: the branch's line points there.
+    @Test func aBranchWithAWrongKey_IsToldWhatTheRefusalMayMean() async throws {
+        let source = try Station.builtIn(titles: ["Key hint"], titleInterval: .seconds(1), segmentBytes: 1600)
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0), treeKey: TreeKey("tree-secret"))
+        let lines = LogLines()
+        var configuration = Branch.Configuration()
+        configuration.treeKey = TreeKey("wrong-key")
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: root.port.address.port), address: .loopback(port: 0), eager: true,
+            configuration: configuration, logger: lines.logger)
+        #expect(await eventually(timeout: .seconds(10)) {
+            lines.value.contains { $0.contains("403 Forbidden (the root refuses this branch: a wrong or missing --tree-key? its log says why)") }
+        }, "\(lines.value)")
+        branch.stop()
         source.stop()
         root.port.close()
     }

@@ -122,7 +122,7 @@ extension UpstreamNode {
                 } catch {
                     failures += 1
                     refused = Self.isRefusal(error)
-                    let problem = "\(error)\(Self.loginHint(error))"
+                    let problem = "\(error)\(refusalHint(error))"
                     if problem != told.problem || told.times < Self.toldAttempts {
                         told = (problem, problem == told.problem ? told.times + 1 : 1)
                         repeats = RepeatedEvent(interval: repeats.interval)
@@ -151,10 +151,13 @@ extension UpstreamNode {
     /// The shortest wait after the upstream refused this node (``isRefusal(_:)``).
     static var refusedWait: Duration { .seconds(10) }
 
-    /// Whether `error` is the upstream refusing this node (`401 Unauthorized`, `403 Forbidden`), not failing.
-    /// For a `401`, whether a login was sent: what the operator must do differs (give one, or fix it).
-    static func loginHint(_ error: CastyError) -> String {
-        guard case .notAStream(let url, .status(401, _)) = error else { return "" }
+    /// What the operator may do when the upstream refuses this node: for a `401`, whether a login was sent (give
+    /// one, or fix it); for a branch's `403`, the tree key — the root says why in its own log, often on another
+    /// machine.
+    func refusalHint(_ error: CastyError) -> String {
+        guard case .notAStream(let url, .status(let code, _)) = error else { return "" }
+        if code == 403, role == "branch" { return " (the root refuses this branch: a wrong or missing --tree-key? its log says why)" }
+        guard code == 401 else { return "" }
         return url.login == nil ? " (no login sent: give it in the URL, http://user:password@host/…)" : " (the URL's login was refused)"
     }
 
