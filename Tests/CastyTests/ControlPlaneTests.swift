@@ -160,6 +160,23 @@ struct ControlPlaneTests {
         #expect(ContentLength.value("0") == 0 && ContentLength.value("4096") == 4096)
     }
 
+    @Test("A 5xx from the key-verification application is an outage, not its word on the key: unanswered; a 403 refuses")
+    func keyVerification_A5xxIsUnanswered_A403Refuses() async throws {
+        for (status, expected) in [("500 Internal Server Error", ControlPlane.Verdict.unanswered("the application could not be asked: it answered 500")),
+                                   ("502 Bad Gateway", .unanswered("the application could not be asked: it answered 502")),
+                                   ("403 Forbidden", .refused("the application answered 403"))] {
+            let app = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array("HTTP/1.1 \(status)\r\nContent-Length: 0\r\n\r\n".utf8))
+                connection.close()
+            }
+            var configuration = ControlPlane.Configuration()
+            configuration.keyVerificationURL = app.url
+            let control = ControlPlane(configuration, loop: loop)
+            #expect(await control.verify(channel: "live", key: "k", ip: "127.0.0.1") == expected)
+            await app.close()
+        }
+    }
+
     @Test func httpCall_NoReply_SaysTheCallsTimeout() async throws {
         let silent = try FakeUpstream(on: loop) { _, _ in }
         do {

@@ -58,7 +58,7 @@ public final class ControlPlane: Sendable {
         /// Refused by the application: the status it answered, for the log line.
         case refused(String)
         /// Refused because the application could not be asked — a timeout, an unreachable application, an answer
-        /// that is no HTTP — and why, for the log line. Not the application's word on the key: nothing about the
+        /// that is no HTTP, a `5xx` (a failing application, or the proxy before it) — and why, for the log line. Not the application's word on the key: nothing about the
         /// key should be remembered from it.
         case unanswered(String)
     }
@@ -130,6 +130,8 @@ public final class ControlPlane: Sendable {
         if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
         do {
             let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: Self.answerLimit)
+            // A 5xx is the application (or the proxy before it) failing, not its word on the key: an outage.
+            if (500...599).contains(answer.status) { return .unanswered("the application could not be asked: it answered \(answer.status)") }
             guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
             let record = answer.headers["x-record"].map { $0.lowercased() == "true" }
             return .accepted(record: record)
