@@ -222,6 +222,22 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A mount that plays its fallback is no source up: /admin/stats and /status-json.xsl list the fallback's mount only, as Icecast does")
+    func mountOnItsFallback_IsNotListedAsStreaming() async throws {
+        let server = try server(fallbacks: ["/live": "/backup"])
+        defer { server.close() }
+        let backup = try await source(server, mount: "/backup")
+        let feeding = keepFeeding(backup)
+        defer { feeding.cancel() }
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4170 }, "/live plays its fallback")
+        let stats = try await ask(server, "/admin/stats")
+        #expect(stats.contains("<sources>1</sources>") && stats.contains("<source mount=\"/backup\">") && !stats.contains("mount=\"/live\""),
+                "\(stats)")
+        let icecast = try await ask(server, "/status-json.xsl", admin: false)
+        #expect(icecast.contains("\"listenurl\":\"http://") && !icecast.contains("/live\""), "\(icecast)")
+    }
+
     @Test("An admin call naming a mount without its slash (mount=live) is told the name it meant")
     func adminCall_MountWithoutItsSlash_IsToldTheName() async throws {
         let server = try server()

@@ -65,6 +65,10 @@ if [ "${history:-0}" -ge 2 ]; then pass "(a) the page lists the recent titles ($
 # The page's own <audio> is the one listener; a title event told the page so after it connected.
 meta=$(evaluate "document.getElementById('meta').textContent")
 if [[ "$meta" == *"1 listening"* ]]; then pass "(a) the listener count follows the title events: '$meta'"; else fail "(a) the page says '$meta', not 1 listening"; fi
+# A title with no place to break (a URL, a run of one letter) wraps inside the card: the page never scrolls sideways.
+wide=$(evaluate "(() => { const t = document.getElementById('title'), was = t.textContent; t.textContent = 'x'.repeat(3000);
+  const fits = document.documentElement.scrollWidth <= window.innerWidth; t.textContent = was; return fits + ' ' + window.innerWidth; })()")
+check "(a) a 3,000-character title without spaces wraps in the page (fits, width: $wide)" test "${wide%% *}" = true
 # Two more players join: the page counts them within 20 s (a title event, or the page asking again every 15 s).
 for _ in 1 2; do curl -s -o /dev/null --max-time 30 "http://127.0.0.1:$SERVER_PORT/radio" & pids+=($!); done
 three() { [[ "$(evaluate "document.getElementById('meta').textContent")" == *"3 listening"* ]]; }

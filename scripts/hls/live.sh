@@ -18,7 +18,7 @@
 #       route (with kept-alive upstream connections) answers a segment's second request from its cache (its
 #       access log says HIT);
 #   (g) curl reuses one connection for a playlist and a segment (HTTP/1.1 keep-alive); a segment asked again with
-#       its ETag in If-None-Match is 304; a Range is 206 with exactly those bytes; past the end, 416;
+#       its ETag in If-None-Match is 304; a Range is 206 with exactly those bytes; past the end, 416 (not stored);
 #   (i) a variable-bitrate MP3 source (LAME -q:a 2, a tone and noise taking turns): its segments hold frames of
 #       several bitrates yet each lasts the target to within a frame, RFC 8216's rules and the ID3 timestamps hold
 #       for 10 s of reloads, and ffmpeg decodes it with nothing at -loglevel error;
@@ -81,7 +81,9 @@ curl -sv -o /dev/null -o /dev/null "$ROOT/tone/index.m3u8" "$ROOT/tone/$first" 2
 etag=$(grep -i '^etag:' "$TMP/segment.h" | tr -d '\r' | cut -d' ' -f2-)
 not_modified=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$ROOT/tone/$first")
 curl -s -D "$TMP/range.h" -o "$TMP/range.bin" -H 'Range: bytes=100-1099' "$ROOT/tone/$first"
-past_end=$(curl -s -o /dev/null -w '%{http_code}' -H 'Range: bytes=99999999-' "$ROOT/tone/$first")
+past_end=$(curl -s -D "$TMP/past.h" -o /dev/null -w '%{http_code}' -H 'Range: bytes=99999999-' "$ROOT/tone/$first")
+# ... and that 416 is not for a cache to keep (the segment's own answer is immutable for a year).
+grep -qi '^cache-control: no-store' "$TMP/past.h" || past_end="$past_end, cacheable: $(grep -i '^cache-control' "$TMP/past.h" | tr -d '\r')"
 head -c 1100 "$TMP/segment.mp3" | tail -c 1000 >"$TMP/range.expected"
 check "(g) one connection for two requests (curl: re-using), ETag $etag revalidates as 304, Range is 206 with those 1000 bytes, past the end 416" \
     "(g) reuse: $(grep -ci 're-using' "$TMP/reuse.log"), If-None-Match: $not_modified, range: $(tr '\r\n' '  ' <"$TMP/range.h" | head -c 200), past the end: $past_end" \

@@ -10,7 +10,7 @@ internal import Icy
 ///   and caches that fetch slices, use it.
 extension Exchange {
     /// Answers `200` with `bytes` tagged `etag` (a quoted string), or `304`, `206` or `416` as the request's
-    /// conditions ask. `headers` (type, caching) go on every one of them.
+    /// conditions ask. `headers` (type, caching) go on every one of them but `416`, which is not stored.
     func answer(tagged bytes: [UInt8], etag: String, headers: Headers) {
         var headers = headers
         headers["ETag"] = etag
@@ -29,6 +29,8 @@ extension Exchange {
         case .unsatisfiable:
             headers["Content-Range"] = "bytes */\(bytes.count)"
             headers["Content-Type"] = nil
+            // An error about one request's range: a cache must not keep it for the resource (a segment's a year).
+            headers["Cache-Control"] = "no-store"
             answer(416, "Range Not Satisfiable", body: "The range asked for starts past the \(bytes.count) bytes there are.",
                    headers: headers)
         }

@@ -430,7 +430,9 @@ final class MountTable: @unchecked Sendable {
         all.compactMap { mount in
             guard asked == nil || mount.path == asked else { return nil }
             let stat = mount.distributor.assumeIsolated { $0.stat() }
-            return !streaming || stat.context != nil ? (mount, stat) : nil
+            // Streaming: of its own (a source, the built-in station, a relay that streams), as Icecast counts
+            // sources — a mount that plays its fallback is no source up, whatever its listeners hear.
+            return !streaming || (stat.context != nil && feeds(mount)) ? (mount, stat) : nil
         }
     }
 
