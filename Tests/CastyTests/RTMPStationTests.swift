@@ -225,6 +225,22 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A publisher that breaks the protocol mid-stream is closed by Casty, and its session's one end line says so (not that the source hung up)")
+    func rtmpGarbage_WhilePublishing_IsOneEndLineNamingIt() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        await rtmp.send([0x43, 0, 0, 0, 0, 0, 9] + [UInt8](repeating: 0xEE, count: 64))  // a chunk that continues nothing
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(await eventually { log.contains("on /live ended: closed by Casty: ") }, "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("hung up") }, "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("closed") && !$0.contains("listener") }.count == 1, "\(log.lines.value)")
+        server.close()
+    }
+
     @Test func rtmpPeer_ThatHangsUpBeforePublishing_IsOneLogLine() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

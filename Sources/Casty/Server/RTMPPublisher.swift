@@ -84,8 +84,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             perform(actions)
         } catch {
             counters.malformed += 1
-            port.logger("rtmp \(peer): \(error); closed")
-            shut()
+            closeForProtocol("\(error)")
         }
     }
 
@@ -97,8 +96,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 // Answers are small; a peer that asks and asks without reading them would make them pile up.
                 if connection.pendingBytes > Self.maxPendingBytes {
                     counters.malformed += 1
-                    port.logger("rtmp \(peer): does not read the answers (\(connection.pendingBytes) bytes pending); closed")
-                    shut()
+                    closeForProtocol("does not read the answers (\(connection.pendingBytes) bytes pending)")
                 }
             case .publish(let app, let key): publish(app: app, key: key)
             case .audio(let format, let bytes): audio(format, bytes)
@@ -199,16 +197,24 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         shut()
     }
 
-    /// Closes the connection, once; a session still running ends with it.
-    private func shut() {
-        guard release() else { return }
+    /// Closes the connection, once; a session still running ends with it — for `reason` if Casty closed it (else
+    /// the publisher hung up).
+    private func shut(_ reason: String? = nil) {
+        guard release(reason) else { return }
         connection.close()
+    }
+
+    /// Closes a publisher that broke the protocol, in one log line: its session's end, naming what was wrong (not
+    /// "the source hung up": Casty closed it), or this line before it publishes.
+    private func closeForProtocol(_ what: String) {
+        if session == nil { port.logger("rtmp \(peer): \(what); closed") }
+        shut("closed by Casty: \(what)")
     }
 
     /// Lets go of the connection's callbacks, the deadline and the session (which ends, if it had not). Returns
     /// whether this was the first time.
     @discardableResult
-    private func release() -> Bool {
+    private func release(_ reason: String? = nil) -> Bool {
         guard !closed else { return false }
         closed = true
         if session == nil, let publication { port.mounts?.release(publication.path) }  // admitted, no audio yet
@@ -218,7 +224,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         if let session {
             self.session = nil  // the session holds its input: let go of each other
             counters.publishing -= 1
-            session.assumeIsolated { $0.inputClosed() }
+            session.assumeIsolated { $0.inputClosed(reason) }
         }
         return true
     }
@@ -232,8 +238,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             let dropped = machine.audioDropped
             let why = dropped == 0 ? "" : " (\(dropped) audio message\(dropped == 1 ? "" : "s") held no frame: AAC frames before "
                 + "an AAC sequence header, or empty messages)"
-            port.logger("rtmp \(peer) dropped: \(reason)\(why)")
-            shut()
+            if session == nil { port.logger("rtmp \(peer) dropped: \(reason)\(why)") }
+            shut("dropped: \(reason)\(why)")
         }
     }
 }
