@@ -69,8 +69,8 @@ private final class AnswerReader: @unchecked Sendable {
     private var bytes: [UInt8] = []
     /// Where the search for the head's end stopped.
     private var searched = 0
-    /// The head, once read: where it ends (its blank line), the status and the headers.
-    private var head: (end: Int, status: Int, headers: Headers)?
+    /// The head, once read: where the body starts (after its blank line), the status and the headers.
+    private var head: (bodyStart: Int, status: Int, headers: Headers)?
     /// A chunked body's decoder, where it stopped, and the payload so far.
     private var chunks: (decoder: ChunkedDecoder, decoded: Int, payload: [UInt8])?
     private var timer: Scheduled?
@@ -112,11 +112,14 @@ private final class AnswerReader: @unchecked Sendable {
     /// to come.
     private func parse(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
         if head == nil {
-            guard let end = headEnd() else {
+            guard let (end, bodyStart) = headEnd() else {
                 if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
                 return complete ? .failure(.cutInHead(url, received: bytes.count)) : nil
             }
-            let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+            // Lines end with CRLF, or a bare LF, which RFC 9112 §2.2 lets a recipient take (hand-written applications send it).
+            let lines = bytes[..<end].split(separator: 10, omittingEmptySubsequences: false).map { line in
+                String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
+            }
             let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []
             guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]),
                   (100...599).contains(status) else {
@@ -129,14 +132,14 @@ private final class AnswerReader: @unchecked Sendable {
             }
             // An interim answer (`100 Continue`, `103 Early Hints`) comes before the final one (RFC 9110 §15.2).
             if status < 200 {
-                bytes.removeSubrange(..<(end + 4))
+                bytes.removeSubrange(..<bodyStart)
                 searched = 0
                 return parse(complete: complete)
             }
-            head = (end, status, headers)
+            head = (bodyStart, status, headers)
         }
-        guard let (end, status, headers) = head else { return nil }
-        let body = bytes[(end + 4)...]
+        guard let (bodyStart, status, headers) = head else { return nil }
+        let body = bytes[bodyStart...]
         if let coding = headers["Transfer-Encoding"] {
             return chunked(body, coding: coding, status: status, headers: headers, complete: complete)
         }
@@ -176,16 +179,18 @@ private final class AnswerReader: @unchecked Sendable {
         return complete ? .failure(.badChunks(url, "closed before its last chunk")) : nil
     }
 
-    /// Where the head's blank line (`CRLF CRLF`) starts, searching only the bytes not searched before (and the
-    /// three before them, where a blank line cut by a read began).
+    /// Where the head ends and its body starts, around its blank line (`CRLF CRLF`, or bare LFs), searching only the
+    /// bytes not searched before (and the three before them, where a blank line cut by a read began).
     /// Asked again with no new bytes (the close after the last read), it finds nothing new.
-    private func headEnd() -> Int? {
+    private func headEnd() -> (end: Int, bodyStart: Int)? {
         let first = max(0, searched - 3)
-        guard bytes.count >= 4, first <= bytes.count - 4 else { return nil }
+        guard bytes.count >= 2, first <= bytes.count - 2 else { return nil }
         defer { searched = bytes.count }
-        for index in first...(bytes.count - 4)
-        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
-            return index
+        // The blank line: an LF, then an LF (or CR LF); the head ends before the first LF (and its CR, if any).
+        for index in first...(bytes.count - 2) where bytes[index] == 10 {
+            let next = bytes[index + 1] == 10 ? index + 2 : bytes[index + 1] == 13 && index + 2 < bytes.count && bytes[index + 2] == 10 ? index + 3 : nil
+            guard let bodyStart = next else { continue }
+            return (index > 0 && bytes[index - 1] == 13 ? index - 1 : index, bodyStart)
         }
         return nil
     }

@@ -177,6 +177,23 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("An answer whose lines end with a bare LF (RFC 9112 lets a recipient take it) is read, in one read or a byte at a time")
+    func httpCall_ReadsAnAnswerWithBareLineFeeds() async throws {
+        for answer in ["HTTP/1.1 200 OK\nx-record: true\nContent-Length: 2\n\nok", "HTTP/1.1 200 OK\r\nx-record: true\n\r\nok",
+                       "HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nx-record: true\n\nok"] {
+            for byteAtATime in [false, true] {
+                let app = try FakeUpstream(on: loop) { connection, _ in
+                    let bytes = Array(answer.utf8)
+                    if byteAtATime { for byte in bytes { connection.write([byte]) } } else { connection.write(bytes) }
+                    connection.close()
+                }
+                let taken = try await HTTPCall.post(app.url, loop: loop, timeout: .seconds(5))
+                #expect(taken.status == 200 && taken.headers["x-record"] == "true" && taken.body == Array("ok".utf8), "\(answer.debugDescription)")
+                await app.close()
+            }
+        }
+    }
+
     @Test func httpCall_NoReply_SaysTheCallsTimeout() async throws {
         let silent = try FakeUpstream(on: loop) { _, _ in }
         do {
