@@ -329,16 +329,19 @@ package struct FrameChain {
                 }
                 dropped += candidate - index
                 index = candidate
-                if let found {
-                    if dropped > 0 { output(.resynced(dropped: dropped)) }
-                    dropped = 0
-                    mode = .locked(key: found)
-                    continue
-                }
+                // A run this long is no glitch, whether the chain comes back in the same read or never: the limit
+                // holds however the reads cut the bytes (checked only without a frame found, a run ending in the
+                // read that also brought the next frames passed at any length).
                 if dropped >= Self.giveUpBytes {
                     output(.gaveUp(after: dropped, lookedLike: nil))
                     dropped = 0
                     mode = .unchecked
+                    continue
+                }
+                if let found {
+                    if dropped > 0 { output(.resynced(dropped: dropped)) }
+                    dropped = 0
+                    mode = .locked(key: found)
                     continue
                 }
                 return index

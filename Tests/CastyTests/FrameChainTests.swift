@@ -80,6 +80,17 @@ struct FrameChainTests {
         #expect(cleanMP3Chain(run.bytes) == frames.count)
     }
 
+    @Test("A run of garbage past the give-up limit gives up however the reads cut it: in one read with the frames after it, or in reads of 1 and 16 KiB")
+    func longGarbageInTheMiddle_GivesUp_WhateverTheReads() {
+        let garbage = junk(FrameChain.giveUpBytes + 4_464, seed: 9)
+        let stream = Array(frames.prefix(20).joined()) + garbage + Array(frames.dropFirst(20).joined())
+        for size in [stream.count, 1_024, 16_384] {
+            let pieces = stride(from: 0, to: stream.count, by: size).map { stream[$0..<min($0 + size, stream.count)] }
+            let run = ChainRun(pieces)
+            #expect(run.gaveUp.count == 1 && run.resyncs.isEmpty, "reads of \(size): gave up \(run.gaveUp), resynced \(run.resyncs)")
+        }
+    }
+
     @Test func audioEatenByALyingMetadataLength_IsResynchronised() {
         // k = 255 with 16 bytes of text: a parser that trusts it eats 4064 bytes of audio, mid-frame.
         let whole = Array(frames.joined())
