@@ -95,7 +95,10 @@ public actor EventQueue<Post: QueuedPost> {
     public func finish(before deadline: ContinuousClock.Instant) async {
         takeInbox()
         wake()
-        while !pending.isEmpty, !failing, worker != nil, ContinuousClock.now < deadline {
+        // Stops waiting a little before the deadline, at which the process exits: the line that says what is left,
+        // and the spool, must come before it (they raced it, and the line was mostly lost).
+        let last = deadline - .milliseconds(250)
+        while !pending.isEmpty, !failing, worker != nil, ContinuousClock.now < last {
             try? await Task.sleep(for: .milliseconds(20))
             takeInbox()
         }
