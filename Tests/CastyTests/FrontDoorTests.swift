@@ -188,6 +188,16 @@ struct CORSTests {
         #expect(peer.text.contains("Access-Control-Max-Age: 86400\r\n"))
         #expect(!peer.text.contains("Content-Length"), "a 204 has no body")
 
+        // A header the page's player adds of its own (a token, as hls.js's xhrSetup adds) is allowed too; a name
+        // that is no header name is not.
+        let own = try await TestPeer.connect(to: port.address, on: loop)
+        await own.send("OPTIONS /live/index.m3u8 HTTP/1.1\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n"
+            + "Access-Control-Request-Headers: icy-metadata, x-player-token, bad name, x-Session\r\n\r\n")
+        #expect(await own.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
+        #expect(own.text.contains("Access-Control-Allow-Headers: Icy-MetaData, Range, Content-Type, Authorization, x-player-token, x-Session\r\n"),
+                "\(own.text)")
+        #expect(own.text.contains("Vary: Access-Control-Request-Headers\r\n"), "\(own.text)")
+
         // The command API's preflight names the POST it takes, and the headers that name a stream.
         let command = try await TestPeer.connect(to: port.address, on: loop)
         await command.send("OPTIONS /commands/close HTTP/1.1\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: POST\r\n\r\n")

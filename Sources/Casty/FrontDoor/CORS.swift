@@ -5,7 +5,8 @@ internal import Icy
 /// the status and API routes.
 ///
 /// - A preflight `OPTIONS` is answered `204` with the origin allowed, the methods, the request headers a player
-///   sends (`Icy-MetaData`, `Range`, `Content-Type`, `Authorization`) and how long to cache that.
+///   sends (`Icy-MetaData`, `Range`, `Content-Type`, `Authorization`, and those the page asks for) and how long
+///   to cache that.
 /// - Every `GET`/`HEAD` answer names the origin allowed and exposes the stream's headers to the page's script.
 ///
 /// The allowed origins are ``ClientOptions/corsOrigins``: `*` by default (any site may play the stations, as with
@@ -52,6 +53,19 @@ package enum CORS {
         return headers
     }
 
+    /// The headers a page asks to send besides those always allowed (`Access-Control-Request-Headers`: a token its
+    /// player adds, as hls.js's `xhrSetup` does): allowed too, since no route acts on a header it does not know.
+    /// Header names only (letters, digits and `!#$%&'*+-.^_`|~`), 20 at most.
+    static func asked(_ list: String?) -> [String] {
+        guard let list else { return [] }
+        let always = Set(allowedHeaders.lowercased().split(separator: ",").map { String($0.trimmingSpaces) })
+        let token = { (name: Substring) in
+            (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }
+        }
+        let names = list.split(separator: ",").map(\.trimmingSpaces).filter { token($0) && !always.contains($0.lowercased()) }
+        return names.prefix(20).map(String.init)
+    }
+
     /// `OPTIONS`, any path: the preflight a browser sends before a request with `Icy-MetaData` or `Range`.
     static func preflight(_ exchange: Exchange) {
         var headers = headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins)
@@ -61,6 +75,10 @@ package enum CORS {
         let methods = commands ? "GET, POST, OPTIONS" : exchange.path.hasPrefix("/admin/") ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
         headers["Access-Control-Allow-Methods"] = methods
         headers["Access-Control-Allow-Headers"] = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
+            + asked(exchange.request.headers["Access-Control-Request-Headers"]).map { ", " + $0 }.joined()
+        if exchange.request.headers["Access-Control-Request-Headers"] != nil {
+            headers["Vary"] = (headers["Vary"].map { $0 + ", " } ?? "") + "Access-Control-Request-Headers"
+        }
         headers["Access-Control-Max-Age"] = "86400"
         headers["Allow"] = methods
         exchange.answer(204, "No Content", body: "", headers: headers)
