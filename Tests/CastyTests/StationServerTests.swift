@@ -393,7 +393,9 @@ struct StationServerTests {
         feeding.cancel()
         await feeding.value
         await backup.close()
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /backup: no source came back within 3.0 seconds") })
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /backup: no source came back within 3.0 seconds; its listeners are disconnected (and those of /live, hearing it as their fallback)")
+        }, "the line names the mount whose listeners are let go: \(log.lines.value.suffix(4))")
         #expect(await eventually { early.closed.value }, "its fallback's listeners were let go, and so are those of the mount hearing it")
         #expect(try await ask(server, "/api/mounts/live", admin: false).contains(#""live":false,"fallback":false"#), "nothing to play: not live")
         #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/live","listeners":0,"feeding":"idle""#))

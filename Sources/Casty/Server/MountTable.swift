@@ -406,8 +406,10 @@ final class MountTable: @unchecked Sendable {
             mount.distributor.withPackager { $0.sessionOver() }
             // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
             let hearing = rules.fallbacks.filter { $0.value == mount.path }.compactMap { mounts[$0.key] }
-            if hasPlayers(mount) || hearing.contains(where: hasPlayers) {
-                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected")
+            let alsoLetGo = hearing.filter(hasPlayers).map(\.path).sorted()
+            if hasPlayers(mount) || !alsoLetGo.isEmpty {
+                let also = alsoLetGo.isEmpty ? "" : " (and those of \(alsoLetGo.joined(separator: ", ")), hearing it as their fallback)"
+                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected\(also)")
             }
             mount.distributor.dropListeners()
             if mount.fallbackRefused {
