@@ -75,7 +75,7 @@ enum ControlOptions {
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
         if let publicURL, !isWebAddress(publicURL) {
-            throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port] (no login, query or fragment), not '\(StreamURL.shown(publicURL))'")
+            throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port], not '\(StreamURL.shown(publicURL))' (no login, query or fragment)")
         }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         // Options given here (not inherited from an environment shared by many nodes) that only shape a call the

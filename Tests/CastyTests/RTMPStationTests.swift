@@ -25,6 +25,16 @@ extension StationServerTests {
             return rtmp
         }
 
+        /// A server taking RTMP, logging to `log`, and a publisher of `/live` whose MP3 it has announced.
+        static func publishingMP3(_ tests: StationServerTests, log: Log) async throws -> (server: StationServer, rtmp: RTMPPeer) {
+            let server = try tests.server(log: log, rtmp: true)
+            let rtmp = try await publish(server)
+            #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+            await rtmp.sendMP3(StationServerTests.silentFrames(12))
+            #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+            return (server, rtmp)
+        }
+
         func send(_ bytes: [UInt8]) async {
             let connection = peer.connection
             await EventLoop.shared.submit { _ = connection.write(bytes) }
@@ -180,11 +190,7 @@ extension StationServerTests {
 
     @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {
         let log = Log()
-        let server = try server(log: log, rtmp: true)
-        let rtmp = try await RTMPPeer.publish(server)
-        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
-        await rtmp.sendMP3(Self.silentFrames(12))
-        #expect(await eventually { log.contains("publishing /live (RTMP") })
+        let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)
         let answer = try await ask(server, "/admin/killsource?mount=/live")
         #expect(answer.contains("200"))
         #expect(await eventually { rtmp.peer.closed.value })
@@ -196,11 +202,7 @@ extension StationServerTests {
 
     @Test func rtmpPublisher_WhoseAudioSwitchesFromMP3ToAAC_EndsItsSessionWithOneLineAndIsClosed() async throws {
         let log = Log()
-        let server = try server(log: log, rtmp: true)
-        let rtmp = try await RTMPPeer.publish(server)
-        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
-        await rtmp.sendMP3(Self.silentFrames(12))
-        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)
         await rtmp.send(rtmp.publisher.message(RTMPMessage.audio, [0xAF, 0] + RTMPAudioTests.lcStereo)
             + rtmp.publisher.message(RTMPMessage.audio, [0xAF, 1] + [UInt8](repeating: 0x21, count: 200)))
         #expect(await eventually { rtmp.peer.closed.value })
@@ -228,11 +230,7 @@ extension StationServerTests {
     @Test("A publisher that breaks the protocol mid-stream is closed by Casty, and its session's one end line says so (not that the source hung up)")
     func rtmpGarbage_WhilePublishing_IsOneEndLineNamingIt() async throws {
         let log = Log()
-        let server = try server(log: log, rtmp: true)
-        let rtmp = try await RTMPPeer.publish(server)
-        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
-        await rtmp.sendMP3(Self.silentFrames(12))
-        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)
         await rtmp.send([0x43, 0, 0, 0, 0, 0, 9] + [UInt8](repeating: 0xEE, count: 64))  // a chunk that continues nothing
         #expect(await eventually { rtmp.peer.closed.value })
         #expect(await eventually { log.contains("on /live ended: closed by Casty: ") }, "\(log.lines.value)")

@@ -60,7 +60,7 @@ refuses "--key-verification-url is given twice ('http://u:…@127.0.0.1:9/e?…'
 refuses "--srt-passphrase PW (every mount's without its own) is given twice: give it once" \
     server --port "$port" --mounts /a --source-password x --srt-port "$port" --srt-passphrase first-passphrase-A --srt-passphrase second-passphrase-B
 for url in 'http://radio.example:8000?x=1' 'http://radio.example:8000#top' 'http://user:Secret@radio.example:8000'; do
-    refuses "--public-url takes http://host[:port] or https://host[:port] (no login, query or fragment)" \
+    refuses "' (no login, query or fragment)" \
         server --port "$port" --accept-all --source-password x --public-url "$url" --commands-auth bearer:t
 done
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
