@@ -329,9 +329,8 @@ package struct FrameChain {
                 }
                 dropped += candidate - index
                 index = candidate
-                // A run this long is no glitch, whether the chain comes back in the same read or never: the limit
-                // holds however the reads cut the bytes (checked only without a frame found, a run ending in the
-                // read that also brought the next frames passed at any length).
+                // A run this long is no glitch, whether the chain comes back in the same read or never: checked
+                // before a frame found is taken, so that the limit holds however the reads cut the bytes.
                 if dropped >= Self.giveUpBytes {
                     output(.gaveUp(after: dropped, lookedLike: nil))
                     dropped = 0

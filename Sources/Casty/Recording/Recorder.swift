@@ -76,12 +76,12 @@ public final class Recorder: @unchecked Sendable {
     func take(_ feed: HLSPackager.Feed) {
         let (made, ended, target) = cutting.withLock { cutting -> ([HLSSegment], Bool, Int) in
             guard !cutting.finished else { return ([], false, 0) }
-            let made: ([HLSSegment], Bool) = switch feed {
+            let (made, ends): ([HLSSegment], Bool) = switch feed {
             case .context(let context): (cutting.segmenter.start(context), false)
             case .segment(let number, let segment, let stream): (cutting.segmenter.add(number, segment, stream: stream), false)
             case .ended: (cutting.segmenter.finish().map { [$0] } ?? [], true)
             }
-            return (made.0, made.1, cutting.segmenter.targetDuration)
+            return (made, ends, cutting.segmenter.targetDuration)  // read after a context, which may set it
         }
         guard !made.isEmpty || ended else { return }
         queue.async { [file] in
