@@ -42,7 +42,7 @@ struct FrontDoorTests {
         let (_, port) = try serving(logger: EventLog { line in lines.update { $0.append(line) } })
         let text = try await ask(port, "SOURCE /live HTTP/1.0\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\n\r\n")
         #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"))
-        #expect(text.contains("Allow: GET, HEAD\r\n"))
+        #expect(text.contains("Allow: GET, HEAD, OPTIONS\r\n"))
         #expect(lines.value.contains { $0.contains("source") && $0.contains("405") })
         #expect(!lines.value.contains { $0.contains("c291cmNlOmhhY2ttZQ") }, "credentials must never be logged")
         port.close()
@@ -52,7 +52,7 @@ struct FrontDoorTests {
         let (_, port) = try serving()
         let text = try await ask(port, "DELETE /live HTTP/1.0\r\n\r\n")
         #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"))
-        #expect(text.contains("Allow: GET, HEAD\r\n"))
+        #expect(text.contains("Allow: GET, HEAD, OPTIONS\r\n"))
         port.close()
     }
 
@@ -63,7 +63,7 @@ struct FrontDoorTests {
         for path in ["/", "/live", "/status.json"] {
             let text = try await ask(port, "POST \(path) HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
             #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"), "\(path): \(text)")
-            #expect(text.contains("Allow: GET, HEAD\r\n"), "\(path)")
+            #expect(text.contains("Allow: GET, HEAD, OPTIONS\r\n"), "\(path)")
         }
         port.close()
     }

@@ -42,7 +42,7 @@ struct Router: Sendable {
     }
 
     /// The paths a route takes.
-    enum Path: Sendable {
+    enum Path: Sendable, Equatable {
         /// Exactly this path (the query, if any, is not part of it).
         case exact(String)
         /// Any path that starts with this.
@@ -60,8 +60,8 @@ struct Router: Sendable {
     /// The routes, tried in order.
     let routes: [Route]
 
-    /// The `Allow` header of a `405`: the methods a player may use.
-    static let allowedMethods = "GET, HEAD"
+    /// The `Allow` header of a `405` for a method no route takes: the methods a player (and a page's preflight) may use.
+    static let allowedMethods = "GET, HEAD, OPTIONS"
 
     /// The table every Casty port uses.
     static let standard = Router(routes: [
@@ -115,11 +115,20 @@ struct Router: Sendable {
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)
         }
-        // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes.
-        let taken = Set(routes.filter { route in
+        // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes —
+        // with those every path takes (`OPTIONS`), and a station server's mount its sources' (`PUT`, `SOURCE`).
+        let specific = routes.filter { route in
             if case .any = route.path { return false }
             return matches(route.path, exchange)
-        }.flatMap(\.methods))
+        }
+        var taken = Set(specific.flatMap(\.methods))
+        if !taken.isEmpty {
+            let everywhere = routes.filter { route in
+                guard case .any = route.path else { return false }
+                return !route.methods.contains(.put) || (exchange.port.mounts != nil && specific.first?.path == .mount)
+            }
+            taken.formUnion(everywhere.flatMap { $0.methods })
+        }
         if !taken.isEmpty {
             let allow = Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
             exchange.port.logger("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
