@@ -74,6 +74,29 @@ struct TitleHeartbeatTests {
         #expect(drops.first?.hasPrefix("page 127.0.0.1:") == true, "the peer is named: \(drops)")
     }
 
+    @Test("A page that falls 64 KiB behind in titles (long ones, coming fast, before any heartbeat) is dropped with one log line")
+    func serverSentEventsWatcherFarBehind_IsDroppedWithALogLine() async throws {
+        let loop = EventLoop(name: "test-behind-watcher")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (distributor, port) = try serving(on: loop, heartbeat: .seconds(60), lines: lines)
+        defer { port.close() }
+        let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
+        await stuck.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("follows the titles") } })
+        var cutter = try Cutter(segmentBytes: 1000)
+        let audio = [UInt8](repeating: 0, count: 1000)
+        let dropped: @Sendable () -> Bool = { lines.value.contains { $0.contains("dropped") } }
+        for number in 0..<200 where !dropped() {
+            cutter.setTitle(Metadata(streamTitle: "Song \(number) " + String(repeating: "x", count: 3000)))
+            cutter.add(audio[...]) { distributor.send(.data($0.number, $0)) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(await eventually(timeout: .seconds(20)) { dropped() })
+        let drops = lines.value.filter { $0.contains("dropped") }
+        #expect(drops.count == 1 && drops[0].hasPrefix("page 127.0.0.1:") && drops[0].contains("more than 64 KiB: it does not read them"), "\(drops)")
+    }
+
     @Test func serverSentEventsWatcherThatReads_GetsHeartbeatsWithoutTitleChanges_AndStays() async throws {
         let loop = EventLoop(name: "test-heartbeats")
         defer { loop.shutdown() }

@@ -76,6 +76,7 @@ final class TitleWatcher: @unchecked Sendable {
     func send(_ event: [UInt8]) -> Bool {
         guard !connection.isClosed, !closing else { return false }
         guard connection.pendingBytes <= Self.maxPending else {
+            logger("page \(peer) dropped: \(connection.pendingBytes) bytes of events waiting, more than \(Self.maxPending / 1024) KiB: it does not read them")
             connection.close()
             return false
         }
