@@ -68,4 +68,21 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended: the source hung up") }, "\(log.lines.value)")
         server.close()
     }
+
+    @Test("A source whose chunked body breaks is closed by Casty, in one line that says so (not that it hung up)")
+    func chunkedSource_WhoseBodyBreaks_EndsInOneLineNamingIt() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
+            + "Transfer-Encoding: chunked\r\n\r\n")
+        let audio = Self.silentFrames(20)
+        await sendAudio(peer, Array((String(audio.count, radix: 16) + "\r\n").utf8) + audio + Array("\r\nzz\r\n".utf8))
+        #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
+        #expect(await eventually { log.contains("on /live ended: closed by Casty: its chunked body is broken (a chunk size that is no hex number: 'zz')") },
+                "\(log.lines.value)")
+        #expect(!log.contains("hung up") && log.lines.value.filter { $0.contains("broken") }.count == 1, "\(log.lines.value)")
+    }
 }

@@ -4,23 +4,19 @@ internal import CastyWire
 /// An Icecast source's connection whose body comes chunked (`Transfer-Encoding: chunked`, as `curl -T -` sends a
 /// PUT of unknown length): the chunks' framing (``ChunkedDecoder``) is taken off before the session sees the
 /// audio, so it is not mistaken for broken frames. The last chunk ends the session as a hang-up does; a body that
-/// is not chunked as it claims ends it with one log line.
+/// is not chunked as it claims ends it, the session's end line saying so.
 final class ChunkedSourceInput: SourceInput, @unchecked Sendable {
     // @unchecked Sendable: `decoder` and `pending` are used only on the connection's loop, like the connection.
 
     private let connection: Connection
-    private let peer: String
-    private let logger: EventLog
     private var decoder = ChunkedDecoder()
     /// What arrived with the request's head, decoded once the session is attached.
     private var pending: ArraySlice<UInt8>
 
     /// An input reading `connection`, whose first body bytes, read with the request, are `pending`.
-    init(_ connection: Connection, pending: ArraySlice<UInt8>, peer: String, logger: EventLog) {
+    init(_ connection: Connection, pending: ArraySlice<UInt8>) {
         self.connection = connection
         self.pending = pending
-        self.peer = peer
-        self.logger = logger
     }
 
     var loop: EventLoop { connection.loop }
@@ -45,8 +41,8 @@ final class ChunkedSourceInput: SourceInput, @unchecked Sendable {
             }
             if decoder.finished { session.assumeIsolated { $0.inputClosed() } }
         } catch {
-            logger("source \(peer) on \(session.mount): its chunked body is broken (\(error)): disconnected")
-            session.assumeIsolated { $0.inputClosed() }
+            // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
+            session.assumeIsolated { $0.inputClosed("closed by Casty: its chunked body is broken (\(error))") }
         }
     }
 }

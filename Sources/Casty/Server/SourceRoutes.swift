@@ -40,7 +40,7 @@ enum SourceRoutes {
         // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read.
         let chunked = request.headers["Transfer-Encoding"]?.lowercased().contains("chunked") == true
         let input: any SourceInput = chunked
-            ? ChunkedSourceInput(exchange.connection, pending: exchange.rest, peer: exchange.peer, logger: exchange.port.logger)
+            ? ChunkedSourceInput(exchange.connection, pending: exchange.rest)
             : exchange.connection
         switch SourceAdmission.start(
             publication, record: record, port: exchange.port, input: input,
