@@ -239,6 +239,21 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A flood of RTMP connections that fail before publishing is told five a window, then summed up")
+    func rtmpGarbageFlood_IsSummedUp() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        for _ in 0..<8 {
+            let peer = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop)
+            await RTMPPeer(peer: peer).send([3] + [UInt8](repeating: 1, count: 1536 * 2) + [0x43, 0, 0, 0, 0, 0, 9])
+            #expect(await eventually { peer.closed.value })
+        }
+        #expect(await eventually(timeout: .seconds(20)) { log.contains("3 more RTMP connections failed before publishing in the last") },
+                "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("continued without a first header; closed") }.count == 5, "\(log.lines.value)")
+    }
+
     @Test func rtmpPeer_ThatHangsUpBeforePublishing_IsOneLogLine() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

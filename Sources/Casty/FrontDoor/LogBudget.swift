@@ -73,6 +73,12 @@ extension LogBudget {
         LogBudget(loop: loop, logger: logger, what: "refusals", perWindow: 10)
     }
 
+    /// The budget for RTMP connections that failed before publishing (a bad handshake or chunk, a hang-up, a stall):
+    /// five lines per 10 s, so that a peer opening a thousand of them a second is told but does not fill the log.
+    static func rtmpFailures(loop: EventLoop, logger: EventLog) -> LogBudget {
+        LogBudget(loop: loop, logger: logger, what: "RTMP connections failed before publishing", perWindow: 5)
+    }
+
     /// The budget for peers a listening port refused (out of descriptors, most often): five lines per 10 s, so
     /// that a flood of connections at the descriptor limit is told in the log but does not fill it.
     static func refusedPeers(loop: EventLoop, logger: EventLog) -> LogBudget {

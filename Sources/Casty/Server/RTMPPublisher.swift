@@ -21,6 +21,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private let connection: Connection
     private let port: PortContext
     private let counters: RTMPCounters
+    /// The port's log of connections that failed before publishing (a flood of them is summed up).
+    private let failures: LogBudget
     private let peer: String
     private var machine = RTMPServerMachine()
     private var deadline: Scheduled?
@@ -42,9 +44,10 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext, counters: RTMPCounters) throws(SocketError) -> Listener {
         // A small send buffer, as on the HTTP port: Casty's answers are small, and a peer that does not read them
         // shows in ``Connection/pendingBytes`` soon.
+        let failures = LogBudget.rtmpFailures(loop: loop, logger: port.logger)
         let listener = try Listener(address: address, on: loop, sendBuffer: port.options.sendBuffer) { connection in
             counters.connections += 1
-            RTMPPublisher(connection: connection, port: port, counters: counters).open()
+            RTMPPublisher(connection: connection, port: port, counters: counters, failures: failures).open()
         }
         let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
         loop.execute {
@@ -56,10 +59,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         return listener
     }
 
-    private init(connection: Connection, port: PortContext, counters: RTMPCounters) {
+    private init(connection: Connection, port: PortContext, counters: RTMPCounters, failures: LogBudget) {
         self.connection = connection
         self.port = port
         self.counters = counters
+        self.failures = failures
         self.peer = connection.remoteAddress?.description ?? "unknown peer"
     }
 
@@ -67,7 +71,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] _ in
             // A session says when it ends; a peer that leaves before publishing would leave no trace but a count.
-            if session == nil, !closed { port.logger("rtmp \(peer): hung up before publishing") }
+            if session == nil, !closed { failures("rtmp \(peer): hung up before publishing") }
             shut()
         }
         arm(port.options.headerTimeout, "no publish request within \(port.options.headerTimeout)")
@@ -207,7 +211,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// Closes a publisher that broke the protocol, in one log line: its session's end, naming what was wrong (not
     /// "the source hung up": Casty closed it), or this line before it publishes.
     private func closeForProtocol(_ what: String) {
-        if session == nil { port.logger("rtmp \(peer): \(what); closed") }
+        if session == nil { failures("rtmp \(peer): \(what); closed") }
         shut("closed by Casty: \(what)")
     }
 
@@ -238,7 +242,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             let dropped = machine.audioDropped
             let why = dropped == 0 ? "" : " (\(dropped) audio message\(dropped == 1 ? "" : "s") held no frame: AAC frames before "
                 + "an AAC sequence header, or empty messages)"
-            if session == nil { port.logger("rtmp \(peer) dropped: \(reason)\(why)") }
+            if session == nil { failures("rtmp \(peer) dropped: \(reason)\(why)") }
             shut("dropped: \(reason)\(why)")
         }
     }
