@@ -63,12 +63,22 @@ func quoted(_ text: String, limit: Int = 80, asciiOnly: Bool = true) -> String {
     "\"\(escaped(text, limit: limit, asciiOnly: asciiOnly))\""
 }
 
-/// The text with control characters (and, when `asciiOnly`, everything outside ASCII) written as Swift escapes
-/// (`\r`, `\u{1B}`), cut to `limit` characters: safe to put in one log line, whoever wrote the text.
+/// The text with control characters (and, when `asciiOnly`, everything outside ASCII) written as escapes — `\r`,
+/// `\n`, `\t`, `\e` for ESC, `\x07` below 0x80, `\u{c8}` above, as Casty's log writes them —, cut to `limit`
+/// characters: safe to put in one log line, whoever wrote the text.
 func escaped(_ text: String, limit: Int, asciiOnly: Bool = true) -> String {
     let escaped = text.unicodeScalars.map { scalar in
         let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-        return control || (asciiOnly && !scalar.isASCII) ? scalar.escaped(asASCII: true) : String(scalar)
+        guard control || (asciiOnly && !scalar.isASCII) else { return String(scalar) }
+        switch scalar {
+        case "\n": return "\\n"
+        case "\r": return "\\r"
+        case "\t": return "\\t"
+        case "\u{1B}": return "\\e"
+        default:
+            let hex = String(scalar.value, radix: 16)
+            return scalar.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+        }
     }
     return escaped.count > limit ? escaped.prefix(limit).joined() + "…" : escaped.joined()
 }

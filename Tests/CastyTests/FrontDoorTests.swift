@@ -48,6 +48,19 @@ struct FrontDoorTests {
         port.close()
     }
 
+    @Test("A client that opens with a TLS handshake (https:// of a plain port) is told so in the log, not as a request line of escapes, and closed")
+    func tlsHandshake_IsToldAsSuch_AndClosed() async throws {
+        let lines = Locked<[String]>([])
+        let (_, port) = try serving(logger: EventLog { line in lines.update { $0.append(line) } })
+        defer { port.close() }
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send(bytes: [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01] + [UInt8](repeating: 0xC8, count: 200))
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.received.value.isEmpty, "no HTTP answer to a TLS client")
+        #expect(lines.value.contains { $0.contains("refused: it opened with a TLS handshake (https:// asked of a plain HTTP port") }, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("\\x") || $0.contains("\\u{") }, "\(lines.value)")
+    }
+
     @Test func unknownMethod_IsRefusedWith405() async throws {
         let (_, port) = try serving()
         let text = try await ask(port, "DELETE /live HTTP/1.0\r\n\r\n")

@@ -23,7 +23,7 @@ struct DescriptionTests {
         #expect("\(Segment(audio: [1, 2]))" == "2 audio bytes, no metadata block")
         #expect("\(Segment(audio: [1], metadata: Array("StreamTitle='x';")))" == "1 audio byte, metadata \"StreamTitle='x';\"")
         #expect("\(Segment(audio: [1], metadata: [0xFF, 0x1B], fault: .malformedText, lengthByte: 1))"
-            == "1 audio byte, k = 1: \"ÿ\\u{1B}\" (metadata text is not Key='value'; fields)")
+            == "1 audio byte, k = 1: \"ÿ\\e\" (metadata text is not Key='value'; fields)")
     }
 
     @Test func parse_SaysWhereTheStepStands() {

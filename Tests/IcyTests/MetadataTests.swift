@@ -101,7 +101,7 @@ struct MetadataTests {
 
     @Test func description_IsTheWireForm_WithControlCharactersEscaped() {
         #expect("\(Metadata(streamTitle: "Café – Live", streamURL: "http://x/"))" == "StreamTitle='Café – Live';StreamUrl='http://x/';")
-        #expect("\(Metadata(streamTitle: "a\u{1B}[2Jb"))" == "StreamTitle='a\\u{1B}[2Jb';")
+        #expect("\(Metadata(streamTitle: "a\u{1B}[2Jb"))" == "StreamTitle='a\\e[2Jb';")
         #expect("\(Metadata())" == "(no fields)")
     }
 }

@@ -76,6 +76,15 @@ final class FrontDoor: @unchecked Sendable {
             skipping -= skipped
             return skipped < bytes.count ? read(Array(bytes[skipped...])) : ()
         }
+        // A TLS handshake record (0x16 0x03 …) first: a client asking https:// of this plain HTTP port. Said as
+        // such, not as a request line of binary escapes; an HTTP answer would mean nothing to it.
+        if received == 0, bytes.count >= 2, bytes[0] == 0x16, bytes[1] == 0x03 {
+            finish()
+            port.refused()
+            port.logger("request from \(peer) refused: it opened with a TLS handshake (https:// asked of a plain HTTP port;"
+                + " for HTTPS, put a TLS terminator such as nginx in front: README, \"HTTPS\")")
+            return connection.close()
+        }
         if requestLineEnd == nil, let end = bytes.firstIndex(of: 10) { requestLineEnd = received + end }
         received += bytes.count
         switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
