@@ -162,6 +162,11 @@ package struct FrameChain {
     /// The sample rate and channels of the first frame followed, once one was.
     package private(set) var shape: AudioShape?
     private var mode: Mode
+    /// How many bytes of an ID3v2 tag are still to come, when the chain is inside one (its header said how long
+    /// it is): a source whose tag says 1 MiB sends no frame until the mebibyte is through.
+    package var tagBytesLeft: Int? {
+        if case .skippingTag(let remaining, _) = mode { remaining } else { nil }
+    }
     /// Bytes of the stream not yet passed on or dropped: a frame that straddles two reads, or the start of a
     /// stream while its first frame is looked for.
     private var held: [UInt8] = []

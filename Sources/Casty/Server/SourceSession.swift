@@ -25,7 +25,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         /// Nothing arrived for the source timeout.
         case silent(after: Duration)
         /// Bytes arrived, but no audio frame, for the source timeout (a source trickling bytes that are no audio).
-        case noAudio(after: Duration)
+        case noAudio(after: Duration, inTag: Int?)
         /// No audio frames were found in this many bytes: not a stream Casty can serve (`lookedLike` Ogg, FLAC, …,
         /// when its start says: ``AudioSignature``).
         case noFrames(after: Int, lookedLike: String?)
@@ -51,7 +51,9 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .closed: "the source hung up"
             case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
-            case .noAudio(let after): "no audio frame came for \(after), only bytes that are none"
+            case .noAudio(let after, nil): "no audio frame came for \(after), only bytes that are no audio frames"
+            case .noAudio(let after, let left?):
+                "no audio frame came for \(after): its bytes were an ID3 tag, which says \(left) bytes more are to come before the audio"
             case .noFrames(let after, nil): "no audio frames in the first \(after) bytes"
             case .noFrames(let after, let kind?): "no audio frames in the first \(after) bytes: it looks like \(kind), and Casty serves MP3 and AAC"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
@@ -358,7 +360,7 @@ public actor SourceSession: LoopNode, FeedingNode {
                 if ContinuousClock.now - session.lastData > session.timeout {
                     session.end(.silent(after: session.timeout))
                 } else if ContinuousClock.now - session.lastAudio > session.timeout {
-                    session.end(.noAudio(after: session.timeout))
+                    session.end(.noAudio(after: session.timeout, inTag: session.chain.tagBytesLeft))
                 } else {
                     session.tellDroppedLate()
                     session.watch()
