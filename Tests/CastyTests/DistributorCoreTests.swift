@@ -142,6 +142,19 @@ struct DistributorCoreTests {
         #expect(core.counters.segments == 2)
     }
 
+    @Test("A gap is counted always, and said only when a player or branch listens (a mount nobody hears is no fault to read about)")
+    func gap_IsCountedAlways_SaidOnlyWithAListener() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        let segments = testSegments(6)
+        _ = core.data(0, segments[0], at: t0)
+        #expect(!describe(core.data(2, segments[2], at: t0)).contains("log"), "nobody listens")
+        #expect(core.counters.gaps == 1)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        #expect(describe(core.data(4, segments[4], at: t0)).contains("log"), "a player listens")
+        #expect(core.counters.gaps == 2)
+    }
+
     @Test func mountFallingBackToThisOne_GetsNoBurst() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)
@@ -190,6 +203,7 @@ struct DistributorCoreTests {
         _ = core.reply(first: 0, context: testContext(), at: t0)
         let segments = testSegments(6)
         feed(&core, Array(segments[0...1]))
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)  // a player, who could hear the gap
         #expect(describe(core.data(4, segments[4], at: t0)) == ["log", "fan out #4"])
         #expect(core.counters.gaps == 1 && core.counters.missing == 2)
         #expect(describe(core.data(3, segments[3], at: t0)) == ["log"])

@@ -203,7 +203,11 @@ struct DistributorCore<Listener: Hashable> {
             if number > expected {
                 counters.gaps += 1
                 counters.missing += number - expected
-                actions.append(.log("distributor: gap: received segment \(number), expected \(expected)"))
+                // Counted always; said when someone could have heard it (a mount nobody listens to, whose fallback
+                // comes and goes with each reload of the options, is no fault to read about).
+                if listeners.contains(where: { relays[$0] == nil }) {
+                    actions.append(.log("distributor: gap: received segment \(number), expected \(expected)"))
+                }
             } else {
                 if let count = ignored.occurred(at: now) {
                     actions.append(.log(count == 1
