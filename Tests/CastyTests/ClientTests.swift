@@ -75,7 +75,8 @@ struct ClientTests {
          "HTTP/1.0 431 Request Header Fields Too Large"),
         // A target longer than read (a signed URL, a title in /admin/metadata): 414, as nginx answers it.
         ("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.0\r\n\r\n", "HTTP/1.0 414 URI Too Long"),
-        ("\u{16}\u{03}\u{01}binary tls hello\r\n\r\n", "HTTP/1.0 400 Bad Request"),
+        // Binary bytes (a TLS handshake itself is told apart and closed without an answer: FrontDoorTests).
+        ("\u{17}\u{03}\u{01}binary hello\r\n\r\n", "HTTP/1.0 400 Bad Request"),
     ])
     func badRequests_GetAnErrorStatus_AndAreClosed(request: String, status: String) async throws {
         let (distributor, port) = try serving()

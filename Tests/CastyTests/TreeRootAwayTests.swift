@@ -52,6 +52,28 @@ extension TreeMountsTests {
         await upstream.close()
     }
 
+    @Test("When the root's source leaves, a branch's newcomer waits at once (the stream's end comes down the link): 503, not a burst and silence")
+    func rootSourceLeaves_BranchNewcomersWaitAtOnce() async throws {
+        let station = StationServerTests()
+        let server = try stationRoot(["/live"], segmentBytes: 4170, sourceTimeout: .seconds(30))
+        defer { server.close() }
+        let source = try await station.source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feeding = station.keepFeeding(source)
+        let serving = try mountBranch(of: server, path: "/live", logger: .silent)
+        defer { serving.stop() }
+        let player = try await play("/live", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
+        feeding.cancel()
+        await feeding.value
+        await source.close()
+        try await Task.sleep(for: .milliseconds(300))  // well inside the link's silence deadline (a few segments)
+        let newcomer = try await play("/live", at: serving.port.address)
+        #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(newcomer.text.hasPrefix("HTTP/1.0 503"), "\(newcomer.text.prefix(120)) after \(newcomer.received.value.count) bytes")
+        #expect(!player.closed.value, "its player stays, waiting for the next stream")
+    }
+
     @Test("A relayed station that comes back as another (AAC, another name) is a new stream: newcomers at the root and at a branch are told its type and name, the branch's MP3 player is let go, and HLS goes on in AAC")
     func relayedStationBackAsAnother_IsANewStream_ToldDownTheTree() async throws {
         let upstream = try AwayableStation(on: .shared)

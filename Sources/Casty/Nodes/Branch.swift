@@ -407,9 +407,12 @@ public actor Branch: UpstreamNode, FeedingNode {
     private func takeWhole(_ segment: Segment) {
         let metadata = Metadata(parsing: segment.metadata)
         guard metadata[StreamSegment.voidKey] == nil else {
-            // The stream ended at the root (its source left): HLS publishes what it was filling, as the root's did.
+            // The stream ended at the root (its source left): HLS publishes what it was filling, as the root's did,
+            // and newcomers here wait for the next stream, as they do there — at once, not once the link's silence
+            // makes the branch ask the root (seconds of 200 and silence for a player who came meanwhile).
             if metadata[StreamSegment.endKey] != nil {
                 for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
+                if subscribers.context != nil { subscribers.streamAway() }
             }
             return
         }
