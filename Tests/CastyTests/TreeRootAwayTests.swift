@@ -91,6 +91,8 @@ extension TreeMountsTests {
         #expect(await eventually(timeout: .seconds(10)) { log.contains("came back as another stream (Content-Type audio/mpeg → audio/aac, icy-name Awayable → Station B)") },
                 "\(log.lines.value)")
         #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "the branch's player, told audio/mpeg, is let go to come back")
+        #expect(log.lines.value.contains { $0.contains("distributor: new stream") && !$0.contains("listeners play on") },
+                "players told another codec do not play on: \(log.lines.value.filter { $0.contains("new stream") })")
         for address in [server.address, serving.port.address] {
             let heads = Locked("")
             #expect(await eventually(timeout: .seconds(10)) {

@@ -168,10 +168,9 @@ struct DistributorCore<Listener: Hashable> {
             // In another codec (a root whose mount went from MP3 to AAC, an upstream that came back so), its
             // listeners cannot go on: they are let go, to come back and be told the new type (a branch's players,
             // whose root let go of the branch only, as much as a proxy's).
-            if let heard, !Context.sameCodec(heard, context.contentType) {
-                actions += dropPlayers(told: heard, now: context.contentType)
-            }
-            actions += restartNumbering(at: first, stream: context.stream)
+            let otherCodec = heard.map { !Context.sameCodec($0, context.contentType) } ?? false
+            if otherCodec, let heard { actions += dropPlayers(told: heard, now: context.contentType) }
+            actions += restartNumbering(at: first, stream: context.stream, playersLetGo: otherCodec)
         } else if self.context == nil || next == nil {
             next = first
             streamFirst = first
@@ -467,8 +466,9 @@ struct DistributorCore<Listener: Hashable> {
         return [.armWaitingTimer(configuration.startWait - (now - oldest))]
     }
 
-    /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one.
-    private mutating func restartNumbering(at first: Int, stream: UInt64) -> [Action] {
+    /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one
+    /// (`playersLetGo`: its players were just let go, told another codec).
+    private mutating func restartNumbering(at first: Int, stream: UInt64, playersLetGo: Bool = false) -> [Action] {
         let links = listeners.filter { branchOf[$0] != nil }
         let was = next.map { " (the last one was at \($0))" } ?? ""
         counters.gaps += 1
@@ -482,7 +482,8 @@ struct DistributorCore<Listener: Hashable> {
         let closing = links.isEmpty ? "" : "; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it"
         // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine.
         return [.log("distributor: new stream \(Context.streamText(stream)) (its source or upstream changed): its segments are"
-            + " numbered from \(first)\(was); listeners play on, one gap counted\(closing)")] + links.map { .stop($0) }
+            + " numbered from \(first)\(was); \(playersLetGo ? "one gap counted" : "listeners play on, one gap counted")\(closing)")]
+            + links.map { .stop($0) }
     }
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
