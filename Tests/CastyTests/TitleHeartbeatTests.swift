@@ -45,27 +45,37 @@ struct TitleHeartbeatTests {
         return frames
     }
 
+    /// A page following `port`'s titles (Server-Sent Events) that never reads, with a small receive buffer.
+    func stuckPage(of port: ClientPort, on loop: EventLoop, lines: Locked<[String]>) async throws -> TestPeer {
+        let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
+        await stuck.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("follows the titles") } })
+        return stuck
+    }
+
+    /// Up to `count` titles of about `bytes` each, one segment apart every `every`, until `lines` tell a page dropped.
+    func sendTitles(to distributor: Distributor, count: Int, bytes: Int, every: Duration, untilADropIn lines: Locked<[String]>) async throws {
+        var cutter = try Cutter(segmentBytes: 1000)
+        let audio = [UInt8](repeating: 0, count: 1000)
+        for number in 0..<count where !lines.value.contains(where: { $0.contains("dropped") }) {
+            cutter.setTitle(Metadata(streamTitle: "Song \(number) " + String(repeating: "x", count: bytes)))
+            cutter.add(audio[...]) { distributor.send(.data($0.number, $0)) }
+            try await Task.sleep(for: every)
+        }
+    }
+
     @Test func serverSentEventsWatcherThatNeverReads_IsDroppedOnceItsBytesStopGoingOut() async throws {
         let loop = EventLoop(name: "test-stalled-watcher")
         defer { loop.shutdown() }
         let lines = Locked<[String]>([])
         let (distributor, port) = try serving(on: loop, lines: lines)
         defer { port.close() }
-        let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
-        await stuck.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
-        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("follows the titles") } })
+        let stuck = try await stuckPage(of: port, on: loop, lines: lines)
         // At most 80 titles of 1 KB: more than its receive buffer and the server's send buffer hold, fewer than would
         // also fill the 64 KiB at which an event is refused, so only the stall rule can drop it. Once nothing more
         // goes out, every title and heartbeat adds to what waits.
-        var cutter = try Cutter(segmentBytes: 1000)
-        let audio = [UInt8](repeating: 0, count: 1000)
-        let dropped: @Sendable () -> Bool = { lines.value.contains { $0.contains("dropped") } }
-        for number in 0..<80 where !dropped() {
-            cutter.setTitle(Metadata(streamTitle: "Song \(number) " + String(repeating: "x", count: 1000)))
-            cutter.add(audio[...]) { distributor.send(.data($0.number, $0)) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(await eventually(timeout: .seconds(30)) { dropped() })
+        try await sendTitles(to: distributor, count: 80, bytes: 1000, every: .milliseconds(20), untilADropIn: lines)
+        #expect(await eventually(timeout: .seconds(30)) { lines.value.contains { $0.contains("dropped") } })
         // Its end comes behind the bytes it never took: it sees it once it reads them.
         await stuck.startReading()
         #expect(await eventually(timeout: .seconds(20)) { stuck.closed.value }, "closed")
@@ -81,18 +91,9 @@ struct TitleHeartbeatTests {
         let lines = Locked<[String]>([])
         let (distributor, port) = try serving(on: loop, heartbeat: .seconds(60), lines: lines)
         defer { port.close() }
-        let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
-        await stuck.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
-        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("follows the titles") } })
-        var cutter = try Cutter(segmentBytes: 1000)
-        let audio = [UInt8](repeating: 0, count: 1000)
-        let dropped: @Sendable () -> Bool = { lines.value.contains { $0.contains("dropped") } }
-        for number in 0..<200 where !dropped() {
-            cutter.setTitle(Metadata(streamTitle: "Song \(number) " + String(repeating: "x", count: 3000)))
-            cutter.add(audio[...]) { distributor.send(.data($0.number, $0)) }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(await eventually(timeout: .seconds(20)) { dropped() })
+        _ = try await stuckPage(of: port, on: loop, lines: lines)
+        try await sendTitles(to: distributor, count: 200, bytes: 3000, every: .milliseconds(5), untilADropIn: lines)
+        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("dropped") } })
         let drops = lines.value.filter { $0.contains("dropped") }
         #expect(drops.count == 1 && drops[0].hasPrefix("page 127.0.0.1:") && drops[0].contains("more than 64 KiB: it does not read them"), "\(drops)")
     }
