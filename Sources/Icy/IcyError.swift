@@ -65,7 +65,8 @@ func quoted(_ text: String, limit: Int = 80, asciiOnly: Bool = true) -> String {
 
 /// The text with control characters (and, when `asciiOnly`, everything outside ASCII) written as escapes — `\r`,
 /// `\n`, `\t`, `\e` for ESC, `\x07` below 0x80, `\u{c8}` above, as Casty's log writes them —, cut to `limit`
-/// characters: safe to put in one log line, whoever wrote the text.
+/// characters: safe to put in one log line, whoever wrote the text. (CastyNet's `SafeText.logLine` writes the same
+/// escapes; the two cannot share code, since Icy depends on nothing and CastyNet knows no ICY.)
 func escaped(_ text: String, limit: Int, asciiOnly: Bool = true) -> String {
     let escaped = text.unicodeScalars.map { scalar in
         let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)

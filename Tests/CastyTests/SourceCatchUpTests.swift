@@ -5,12 +5,19 @@ import Testing
 /// A source that sends a stall's backlog all at once: past `--source-catch-up`, its frames are dropped before they
 /// are cut, one log line says how much, and the stream goes on live.
 extension StationServerTests {
-    @Test func aSourceFloodingPastItsCatchUp_IsCutToIt_WithALogLine_AndGoesOnLive() async throws {
-        let log = Log()
+    /// A server whose sources may be 1 s ahead of the clock (`--source-catch-up 1`), logging to `log`, and a source
+    /// of /live it let in.
+    func catchingUp(log: Log) async throws -> (server: StationServer, source: TestPeer) {
         let server = try server(log: log) { $0.sourceCatchUp = .seconds(1) }
-        defer { server.close() }
         let source = try await source(server)
         #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
+        return (server, source)
+    }
+
+    @Test func aSourceFloodingPastItsCatchUp_IsCutToIt_WithALogLine_AndGoesOnLive() async throws {
+        let log = Log()
+        let (server, source) = try await catchingUp(log: log)
+        defer { server.close() }
         await sendAudio(source, Self.silentFrames(20))  // half a second: live
         let player = try await listener(server, titles: false)
         #expect(await player.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("200 OK") })
@@ -31,10 +38,8 @@ extension StationServerTests {
 
     @Test func aSourceSendingFasterThanItPlays_IsToldOnceThenSummedUp_NotEveryRun() async throws {
         let log = Log()
-        let server = try server(log: log) { $0.sourceCatchUp = .seconds(1) }
+        let (server, source) = try await catchingUp(log: log)
         defer { server.close() }
-        let source = try await source(server)
-        #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
         // About 2 s at ten times its pace: 40 frames (1 s of audio) every 100 ms — many times its pace still on a
         // loaded machine, whose sleeps last longer. A run of drops ends each time half a second of credit came back.
         for _ in 0..<20 {

@@ -9,9 +9,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(log: log) { configuration in
             configuration.maxSources = 1
-            var control = ControlPlane.Configuration()
-            control.commandsAuth = AppAuth("bearer:tok")
-            configuration.control = ControlPlane(control, loop: loop)
+            takesCommands(&configuration)
         }
         defer { server.close() }
         let (first, feeding) = try await feedingSource(server, mount: "/live")

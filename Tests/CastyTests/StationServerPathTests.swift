@@ -33,11 +33,7 @@ extension StationServerTests {
     }
 
     @Test func escapedMountName_IsTheSameChannel_InTheReportAsInEvents() async throws {
-        let server = try server(mounts: ["/músic"]) { configuration in
-            var control = ControlPlane.Configuration()
-            control.commandsAuth = AppAuth("bearer:tok")
-            configuration.control = ControlPlane(control, loop: loop)
-        }
+        let server = try server(mounts: ["/músic"], configure: takesCommands)
         defer { server.close() }
         let (_, feeding) = try await feedingSource(server, mount: "/m%C3%BAsic")
         defer { feeding.cancel() }

@@ -823,11 +823,14 @@ struct StationServerTests {
 
     /// A server whose command API takes `Authorization: Bearer tok`.
     private func commandsServer() throws -> StationServer {
-        try server { configuration in
-            var control = ControlPlane.Configuration()
-            control.commandsAuth = AppAuth("bearer:tok")
-            configuration.control = ControlPlane(control, loop: loop)
-        }
+        try server(configure: takesCommands)
+    }
+
+    /// Turns on `configuration`'s command API, with `Authorization: Bearer tok`.
+    func takesCommands(_ configuration: inout StationServer.Configuration) {
+        var control = ControlPlane.Configuration()
+        control.commandsAuth = AppAuth("bearer:tok")
+        configuration.control = ControlPlane(control, loop: loop)
     }
 
     @Test("The admin API is user admin's: another user name with the admin password is refused, and logged; a call without credentials is not logged")
