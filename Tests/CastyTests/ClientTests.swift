@@ -201,6 +201,23 @@ struct ClientTests {
         port.close()
     }
 
+    @Test func playerThatShutsItsSendingSideAfterTheRequest_IsStillStreamedTo_AndLeavesWhenItCloses() async throws {
+        let (distributor, port) = try serving()
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        await player.shutdownWriting()
+        #expect(await eventually { await distributor.stat().listeners == 1 })
+        let segments = testSegments(4)
+        for segment in segments { distributor.send(.data(segment.number, segment)) }
+        #expect(await player.waitFor { $0.count >= 4000 }, "streamed to after its FIN, as Icecast does")
+        #expect(!player.closed.value)
+        await player.close()
+        // Gone for good: the next segments it is sent meet its reset, and it leaves.
+        for segment in testSegments(6, first: 4) { distributor.send(.data(segment.number, segment)) }
+        #expect(await eventually { await distributor.stat().listeners == 0 })
+        port.close()
+    }
+
     @Test func newPlayer_GetsTheBurst_ThenLiveSegments() async throws {
         let (distributor, port) = try serving(burst: 3)
         let segments = testSegments(8)

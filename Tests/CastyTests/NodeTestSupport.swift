@@ -83,6 +83,12 @@ final class TestPeer: Sendable {
         await connection.loop.submit { connection.onRead = { bytes in self.received.update { $0 += bytes } } }
     }
 
+    /// Ends the sending side only (`shutdown(SHUT_WR)`, as `nc -N` does after the request), still reading.
+    func shutdownWriting() async {
+        let connection = connection
+        await connection.loop.submit { connection.socket.shutdownWriting() }
+    }
+
     /// Closes the connection.
     func close() async {
         let connection = connection
