@@ -7,6 +7,11 @@ package func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
+/// A duration in whole milliseconds (rounded down).
+package func milliseconds(_ duration: Duration) -> Int64 {
+    duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+}
+
 /// A number of seconds with one decimal, for people: `2.5`.
 package func formatted(_ value: Double) -> String {
     let tenths = Int((value * 10).rounded())

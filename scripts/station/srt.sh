@@ -33,6 +33,8 @@
 #       streamid=keyed?key=GOOD without a passphrase after asking the application (channel and key as for
 #       HTTP sources), and closes the connection of streamid=other?key=BAD once the application refused it; the
 #       same caller at once again is rejected in the handshake (1403) without a second call to the application;
+#   (j2) on the second server (the default --source-timeout of 10 s), a caller stopped (SIGSTOP) for 7 s publishes
+#       on once it is let go: libsrt is told to wait as long as for any source, not its own 5 s;
 #   (k) start-up mistakes end with one clear line and status 1: a passphrase of 9 characters, and a libsrt that
 #       cannot be found (`--srt-library`): "SRT needs libsrt: apt-get install libsrt1.5-gnutls";
 #   and no passphrase appears in Casty's log.
@@ -395,6 +397,26 @@ if [ "$rc" != 0 ] && [ "$rc" != 124 ] && log_has "$TMP/srt-badkey-again.log" "RE
 else
     fail "(j) the refused key again: ffmpeg exited $rc, application asked $asked times: $(grep -F 'BadKey' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
 fi
+
+# --- (j2) a caller that stalls is waited for as long as any source (--source-timeout, 10 s here), not libsrt's 5 s ----
+srt_publish srt-stall "stall?key=GoodKey-5s" "" 550 mp3 "$SRT2_PORT"
+STALL_SRC=$LAST_PID
+stall_live() { [ "$(http_code "http://127.0.0.1:$HTTP2_PORT/stall")" = 200 ]; }
+if wait_until 10 stall_live; then
+    kill -STOP "$STALL_SRC"
+    info "(j2) the /stall caller stopped (SIGSTOP) for 7 s"
+    sleep 7
+    kill -CONT "$STALL_SRC"
+    sleep 3
+    if stall_live && ! log_has "$SERVER2_LOG" "on /stall ended"; then
+        pass "(j2) a caller stalled for 7 s publishes on afterwards (SRTO_PEERIDLETIMEO follows --source-timeout)"
+    else
+        fail "(j2) the stalled caller was given up: $(grep -F '/stall' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
+    fi
+else
+    fail "(j2) /stall never went live: $(grep -F 'stall' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
+fi
+kill "$STALL_SRC" 2>/dev/null || true
 
 # --- (k) start-up mistakes --------------------------------------------------------------------------------------------
 # startup_error NAME EXPECTED-TEXT casty-cli-server-options... — the server exits with status 1 and one line with the text.

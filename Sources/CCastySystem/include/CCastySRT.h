@@ -24,6 +24,7 @@ enum {
     CASTY_SRTO_LATENCY = 23,      // int, ms: the receiver's and the peer's latency
     CASTY_SRTO_PASSPHRASE = 26,   // string, 10–79 characters
     CASTY_SRTO_STREAMID = 46,     // string, up to 512 bytes
+    CASTY_SRTO_PEERIDLETIMEO = 55, // int, ms: a peer silent this long is given up (libsrt's default 5000)
 };
 
 /// SRT's epoll flags (SRT_EPOLL_OPT).

@@ -61,7 +61,7 @@ public enum SRTIngest {
             verifying: port.control?.verifiesKeys == true))
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
         let timeout = table.rules.sourceTimeout
-        return try SRTListener(address: configuration.address, latency: configuration.latency, decide: { streamID, peer in
+        return try SRTListener(address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why {
                 logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (1403)")

@@ -94,6 +94,8 @@ package final class SRTListener: @unchecked Sendable {
     package private(set) var address: SocketAddress
     /// The latency asked of callers (`SRTO_LATENCY`).
     package let latency: Duration
+    /// How long a caller may send nothing before libsrt gives it up (`SRTO_PEERIDLETIMEO`).
+    package let peerIdleTimeout: Duration
 
     private let socket: Int32
     private let epoll: Int32
@@ -114,6 +116,8 @@ package final class SRTListener: @unchecked Sendable {
     /// - Parameters:
     ///   - latency: `SRTO_LATENCY`: how long the receiver waits for retransmissions before playing on (both
     ///     sides' largest value wins).
+    ///   - peerIdleTimeout: `SRTO_PEERIDLETIMEO`: how long a caller may send nothing (an encoder that stalls,
+    ///     a network that drops out) before libsrt breaks its connection — libsrt's own 5 s unless told.
     ///   - decide: called on libsrt's thread for each caller with its stream ID and address.
     ///   - accepted: called on the listener's thread for each accepted caller: its receiver, or `nil` to close it.
     ///   - rejected: called on libsrt's thread when SRT itself rejects a caller that `decide` let go on with a
@@ -121,7 +125,7 @@ package final class SRTListener: @unchecked Sendable {
     ///     this only in its log, which the listener reads (``SRTRejection``).
     /// - Throws: ``SRTError`` when libsrt is not loaded or the address cannot be bound.
     package init(
-        address: SocketAddress, latency: Duration = .milliseconds(120),
+        address: SocketAddress, latency: Duration = .milliseconds(120), peerIdleTimeout: Duration = .seconds(5),
         decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
         accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?,
         rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)? = nil
@@ -131,6 +135,7 @@ package final class SRTListener: @unchecked Sendable {
         }
         self.address = address
         self.latency = latency
+        self.peerIdleTimeout = peerIdleTimeout
         self.decide = decide
         self.accepted = accepted
         self.rejected = rejected
@@ -144,11 +149,15 @@ package final class SRTListener: @unchecked Sendable {
         }
         do throws(SRTError) {
             var no: Int32 = 0, yes: Int32 = 1
-            var milliseconds = Int32(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)
+            var latencyMs = Int32(clamping: milliseconds(latency))
+            var idle = Int32(clamping: milliseconds(peerIdleTimeout))
             // Non-blocking: accept and receive return at once (accepted sockets inherit the options).
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_RCVSYN), &no, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_RCVSYN)") }
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_REUSEADDR), &yes, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_REUSEADDR)") }
-            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_LATENCY), &milliseconds, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_LATENCY)") }
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_LATENCY), &latencyMs, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_LATENCY)") }
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_PEERIDLETIMEO), &idle, 4) >= 0 else {
+                throw .last("srt_setsockflag(SRTO_PEERIDLETIMEO)")
+            }
             let bound = address.withSockAddr { pointer, length in casty_srt_bind(socket, pointer, Int32(length)) }
             guard bound >= 0 else { throw .last("srt_bind(\(address))") }
             var storage = sockaddr_storage()
