@@ -24,6 +24,13 @@ struct MeshChecks {
         #expect(choosePiece(have: BufferMap(), neighbours: neighbours, playbackPoint: 5, window: 10) == 8)
     }
 
+    @Test func choosePiece_theWindowEndsJustBeforePlaybackPointPlusWindow() {
+        // The window 5 ..< 9 holds 5, 6, 7, 8: 9 is the first piece past it, however rare (one holder against two).
+        let neighbours = [BufferMap([8, 9]), BufferMap([8])]
+        #expect(choosePiece(have: BufferMap(), neighbours: neighbours, playbackPoint: 5, window: 4) == 8)
+        #expect(choosePiece(have: BufferMap([8]), neighbours: neighbours, playbackPoint: 5, window: 4) == nil)
+    }
+
     @Test func choosePiece_whenNoNeighbourHasAnythingUseful_isNil() {
         let neighbours = [BufferMap([1, 2]), BufferMap([2])]
         #expect(choosePiece(have: BufferMap([1, 2]), neighbours: neighbours, playbackPoint: 1, window: 5) == nil)
