@@ -7,7 +7,8 @@ import Glibc
 enum DemoCommand: Command {
     static let name = "demo"
     static let summary = "a built-in station relayed by a proxy, in one process: give VLC the URL it prints"
-    static let options: Set<String> = ["port", "host", "status-every"]
+    static let options: Set<String> = Set(["port", "host", "status-every"]).union(PortOptions.names)
+    static let flags = PortOptions.flags
     static let usage = """
         usage: casty-cli demo [options]
 
@@ -19,6 +20,9 @@ enum DemoCommand: Command {
           --port P            port for players (default 8080)
           --host ADDR         address to listen on (default 127.0.0.1)
           --status-every S    seconds between status lines (default 10)
+
+        Reverse proxies, browsers, event loops, live HLS (/index.m3u8) and recordings:
+        \(PortOptions.usage)
         """
 
     static func run(_ arguments: Arguments) async throws {
@@ -26,6 +30,8 @@ enum DemoCommand: Command {
         let logger = EventLog.standardError
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
         let port = try arguments.port("port", default: 8080)
+        var options = ClientOptions()
+        try PortOptions.apply(arguments, to: &options, oneStream: true)
         let station = try Station.builtIn(name: "Casty Demo", titles: ["Casty demo tone"], titleInterval: .seconds(10))
         await station.start()
         let stationServing = try ServedStream.start(
@@ -33,7 +39,7 @@ enum DemoCommand: Command {
         let proxy = try Proxy(url: StreamURL(host: "127.0.0.1", port: stationServing.port.address.port), logger: logger)
         let serving = try ServedStream.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: port,
-            burst: 4, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
+            burst: 4, options: options, logger: logger, upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         try await proxy.start()
         logger("demo: station on \(stationServing.url), proxy attached to it")
         logger(serving.listeningLine)

@@ -6,7 +6,8 @@
 #   (b) mpg123 plays that URL: at least 3 s of decoded sound, not silence;
 #   (c) a player asking for titles (Icy-MetaData: 1) gets the demo's title in the stream;
 #   (d) /status.json on the same port says the proxy is streaming from its built-in station;
-#   (e) Ctrl-C (SIGINT) ends it with status 0.
+#   (e) Ctrl-C (SIGINT) ends it with status 0;
+#   (f) --access-log, which every command that serves players takes, has a line for mpg123's visit.
 # Exit 0 only if every check passed. About 15 s; needs python3, curl and mpg123.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,7 +23,7 @@ pids=()
 trap stop_started EXIT
 failures=0
 
-"$CLI" demo --port "$PORT" >"$TMP/stdout.txt" 2>"$TMP/stderr.txt" &
+"$CLI" demo --port "$PORT" --access-log "$TMP/access.log" >"$TMP/stdout.txt" 2>"$TMP/stderr.txt" &
 demo=$!
 pids+=("$demo")
 says_url() { grep -q "Give VLC this URL:  http://127.0.0.1:$PORT/" "$TMP/stdout.txt"; }
@@ -67,6 +68,12 @@ kill -INT "$demo"
 code=0
 wait "$demo" || code=$?
 if [ "$code" = 0 ]; then pass "(e) Ctrl-C ends the demo with status 0"; else fail "(e) after SIGINT the demo exited with status $code"; fi
+
+if grep -q '"GET / HTTP/1.[01]" 200 [0-9]* "-" "mpg123' "$TMP/access.log" 2>/dev/null; then
+    pass "(f) the access log tells mpg123's visit: $(grep -m1 mpg123 "$TMP/access.log")"
+else
+    fail "(f) no access-log line for mpg123: '$(head -c 300 "$TMP/access.log" 2>/dev/null)'"
+fi
 
 if ((failures > 0)); then
     echo "--- demo log"; tail -20 "$TMP/stderr.txt"
