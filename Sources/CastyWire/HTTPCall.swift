@@ -42,7 +42,9 @@ public enum HTTPCall {
             + "Content-Length: \(body.count)\r\n"
         var headers = headers
         if let authorization = url.authorization, headers["Authorization"] == nil { headers["Authorization"] = authorization }
-        for field in headers.fields { head += "\(field.name): \(field.value.filter { $0 != "\r" && $0 != "\n" })\r\n" }
+        // A value holds what strangers sent (a source's key): a line break in it would start a header, or a request,
+        // of theirs. Control characters go (a line break becomes a space), as in the headers passed on to listeners.
+        for field in headers.fields { head += "\(field.name): \(SafeText.printable(field.value))\r\n" }
         let request = Array((head + "\r\n").utf8) + body
         let remaining = timeout - (ContinuousClock.now - started)
         let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in

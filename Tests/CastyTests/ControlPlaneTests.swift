@@ -177,6 +177,29 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("A source's key with line breaks or control bytes cannot add headers or a request to the call to the application")
+    func keyVerification_AKeyCannotInjectHeaders() async throws {
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        var configuration = ControlPlane.Configuration()
+        configuration.keyVerificationURL = app.url
+        configuration.keyVerificationAuth = AppAuth("bearer:T0ken")
+        let control = ControlPlane(configuration, loop: loop)
+        let key = "k\r\nx-user-ip: 6.6.6.6\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\u{0}\u{1B}[31m"
+        #expect(await control.verify(channel: "live", key: key, ip: "127.0.0.1") == .refused("the application answered 403"))
+        let request = try #require(app.requests.value.first)
+        let fields = request.headers.fields
+        #expect(fields.filter { $0.name.lowercased() == "x-user-ip" }.map(\.value) == ["127.0.0.1"])
+        #expect(request.headers["Authorization"] == "Bearer T0ken")
+        let sent = try #require(request.headers["x-streaming-key"])
+        #expect(!sent.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(sent.debugDescription)")
+        #expect(sent.hasPrefix("k x-user-ip: 6.6.6.6"))
+        #expect(app.requests.value.count == 1)
+        await app.close()
+    }
+
     @Test("An answer whose lines end with a bare LF (RFC 9112 lets a recipient take it) is read, in one read or a byte at a time")
     func httpCall_ReadsAnAnswerWithBareLineFeeds() async throws {
         for answer in ["HTTP/1.1 200 OK\nx-record: true\nContent-Length: 2\n\nok", "HTTP/1.1 200 OK\r\nx-record: true\n\r\nok",

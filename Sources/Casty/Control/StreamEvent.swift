@@ -1,3 +1,5 @@
+internal import CastyNet
+
 /// What the platform's application is told is live: a stream became available, or closed.
 public struct StreamEvent: SpooledPost, Equatable {
     /// `stream-available` or `stream-closed`.
@@ -48,10 +50,11 @@ public struct StreamEvent: SpooledPost, Equatable {
     /// `stream-available of live (<stream id>)`, for log lines.
     public var summary: String { "\(kind.rawValue) of \(channel) (\(streamID))" }
 
-    /// One line of the spool file: its fields, tab-separated (tabs and line breaks in them are replaced by spaces).
+    /// One line of the spool file: its fields, tab-separated (tabs and line breaks in them are replaced by spaces,
+    /// other control characters dropped: ``SafeText/printable(_:)``).
     public var spoolLine: String {
         [kind.rawValue, channel, streamID, streamType ?? "", indexFile ?? ""]
-            .map { String($0.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : $0 }) }
+            .map(SafeText.printable)
             .joined(separator: "\t")
     }
 
