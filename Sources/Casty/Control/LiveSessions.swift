@@ -19,9 +19,12 @@ final class LiveSessions: Sendable {
         path = spool + ".live"
     }
 
-    /// Notes what `event` changes: a session available (as `ICY-LIVE`, `HLS-LIVE`, a recording's `HLS-VOD`), or
-    /// closed — a session's `stream-closed` names no type and closes its live outputs; a recording's names `HLS-VOD`.
+    /// Notes what `event` changes: a session available (as `ICY-LIVE`, `HLS-LIVE`), or closed — a session's
+    /// `stream-closed` names no type and closes its live outputs. A recording's events (`HLS-VOD`) are not kept: its
+    /// `stream-available` announces a finished file, which nothing closes later (a `stream-closed` of `HLS-VOD` says
+    /// a recording failed), and a recording cut short by a kill was never announced.
     func note(_ event: StreamEvent) {
+        guard Self.isLive(event) else { return }
         let key = Self.key(event)
         live.withLock { live in
             switch event.kind {
@@ -29,7 +32,7 @@ final class LiveSessions: Sendable {
                 live[key] = event
             case .closed:
                 let closing = live.filter { entry in
-                    event.streamType == nil ? Self.isLive(entry.value) && Self.session(entry.value) == Self.session(event) : entry.key == key
+                    event.streamType == nil ? Self.session(entry.value) == Self.session(event) : entry.key == key
                 }
                 guard !closing.isEmpty else { return }
                 for entry in closing { live.removeValue(forKey: entry.key) }
@@ -42,15 +45,16 @@ final class LiveSessions: Sendable {
     }
 
     /// The `stream-closed` events of the sessions a previous run left live — one per session for its live outputs,
-    /// one per unfinished recording, as the run would have sent them — and forgets them (the file is emptied).
+    /// as the run would have sent it — and forgets them (the file is emptied). A recording's line (written by
+    /// versions that kept them) closes nothing.
     func leftByTheLastRun() -> [StreamEvent] {
         guard let bytes = FileWriter.contents(of: path), !bytes.isEmpty else { return [] }
         let path = path
         EventSpool.writer.async { try? FileWriter.replace(path, with: [], mode: 0o600, sync: true) }
         var closing: [StreamEvent] = []
         for event in String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
-        where event.kind == .available {
-            let closed = StreamEvent(channel: event.channel, streamID: event.streamID, kind: .closed, streamType: Self.isLive(event) ? nil : event.streamType)
+        where event.kind == .available && Self.isLive(event) {
+            let closed = StreamEvent(channel: event.channel, streamID: event.streamID, kind: .closed)
             if !closing.contains(closed) { closing.append(closed) }
         }
         return closing
@@ -58,6 +62,6 @@ final class LiveSessions: Sendable {
 
     private static func key(_ event: StreamEvent) -> String { session(event) + "\t" + (event.streamType ?? "") }
     private static func session(_ event: StreamEvent) -> String { event.channel + "\t" + event.streamID }
-    /// Whether it is one of a session's live outputs (not a recording, which is announced and closed apart).
+    /// Whether it is one of a session's live outputs (not a recording, announced once finished).
     private static func isLive(_ event: StreamEvent) -> Bool { event.streamType != "HLS-VOD" }
 }
