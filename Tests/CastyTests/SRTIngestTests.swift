@@ -75,6 +75,16 @@ import Testing
         #expect(SRTStreamID("bad\u{1B}[2J") == nil)
     }
 
+    @Test("A stream ID escaped as ffmpeg's URL needs it (%3F for ?, %23 for #) is read as written unescaped")
+    func srtStreamID_WithPercentEscapes_IsDecodedFirst() {
+        #expect(SRTStreamID("live%3Fkey%3DK1") == SRTStreamID("live?key=K1"))
+        #expect(SRTStreamID("live%3Fkey%3DK1")?.key == "K1")
+        #expect(SRTStreamID("%23!::r=live,m=publish")?.mount == "/live")
+        #expect(SRTStreamID("%23!::r=live,m=request")?.publishes == false)
+        #expect(SRTStreamID("live%1B%5B2J") == nil, "an escaped control character is no mount name either")
+        #expect(SRTStreamID("li%ve")?.mount == "/li%ve", "a broken escape is taken as written")
+    }
+
     @Test("A stream ID is shown without its secrets: a key after '?', SRT's s= and key=, in %XX escapes too")
     func srtStreamID_IsShownWithoutItsSecrets() {
         #expect(SRTStreamID.shown("live?key=K1&x=y") == "live?key=…&x=y")

@@ -22,8 +22,11 @@ struct SRTStreamID: Sendable, Equatable {
     /// Whether the caller comes to publish: it says so, or says nothing.
     var publishes: Bool { mode == nil || mode == "publish" }
 
-    /// The stream ID's mount and key; `nil` when it names no mount Casty could have.
+    /// The stream ID's mount and key; `nil` when it names no mount Casty could have. `%XX` escapes are decoded
+    /// first: ffmpeg passes the `streamid=` of its URL as it is written there, and a `?`, `=` or `#` in it must be
+    /// escaped (`streamid=live%3Fkey%3DK`, `streamid=%23!::r=live`).
     init?(_ text: String) {
+        let text = Self.unescaped(text)
         var path = Substring(text)
         var key: String?
         var mode: String?
@@ -50,13 +53,19 @@ struct SRTStreamID: Sendable, Equatable {
     /// of `s=` (a session) and `key=` (`#!::r=live,s=S` shows `#!::r=live,s=…`). A stream ID with `%XX` escapes
     /// (ffmpeg passes `live%3Fkey%3DK` as it is) is shown decoded, so that its key is found too.
     static func shown(_ text: String) -> String {
-        let decoded = text.contains("%") ? PercentEscapes.unescaped(Substring(text)).map { String(decoding: $0, as: UTF8.self) } ?? text : text
+        let decoded = unescaped(text)
         guard decoded.hasPrefix("#!::") else { return maskingQuery(decoded) }
         let fields = decoded.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map { field -> String in
             let name = field.prefix { $0 != "=" }
             return name.count < field.count && (name == "s" || name == "key") ? name + "=…" : maskingQuery(String(field))
         }
         return "#!::" + fields.joined(separator: ",")
+    }
+
+    /// `text` with its `%XX` escapes decoded, or as it is when it has none, or a broken one.
+    private static func unescaped(_ text: String) -> String {
+        guard text.contains("%"), let bytes = PercentEscapes.unescaped(Substring(text)) else { return text }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `text` with the value of each `key=` after its `?` replaced by `…`.
