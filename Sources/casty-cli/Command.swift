@@ -76,7 +76,7 @@ struct CommandEntry: Sendable {
             // A mistake in a config file is one line naming its file and line (an environment variable's, naming
             // it): the usage would bury it.
             let message = parsed?.placed(error.message) ?? error.message
-            fail("\(name): \(message)", code: 1, then: error.wantsUsage && message == error.message ? usage : nil)
+            fail("\(name): \(message)", code: 1, then: error.wantsUsage && message == error.message ? usageHint : nil)
         } catch {
             fail("\(name): \(parsed?.placed("\(error)") ?? "\(error)")", code: 1)
         }
@@ -84,6 +84,13 @@ struct CommandEntry: Sendable {
 }
 
 extension CommandEntry {
+    /// What follows a usage mistake's line: the usage's first line and where the rest is — the whole usage (up to
+    /// a hundred lines) would scroll the mistake off the screen.
+    var usageHint: String {
+        let first = usage.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? "usage: casty-cli \(name) [options]"
+        return "\(first)    (casty-cli \(name) --help for every option)"
+    }
+
     /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
     /// file wins over an earlier one and the command line over both —, and where each word came from: its file
     /// and line, or `nil` for the command line. Read `again` (SIGHUP), a file must be a regular file — a pipe

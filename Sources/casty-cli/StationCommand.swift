@@ -36,10 +36,11 @@ enum StationCommand: Command {
         try PortOptions.apply(arguments, to: &options, oneStream: true)  // a usage mistake ends before the station starts and logs
         let interval = try ServerCommand.statusInterval(arguments)
         let port = try arguments.port("port", default: 8000)
-        let station = try makeStation(arguments, logger: logger)
+        let station = try makeStation(arguments, logger: logger, started: false)
         let serving = try ServedStream.start(
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: port,
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })
+        await station.start()  // once its port is bound: a port in use is one error line
         logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
         logger(serving.listeningLine)
         await serving.reportStatus(

@@ -9,7 +9,8 @@
 # node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice, an option
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
 # --no-hls), a --record of a mount a node of one stream does not have (it records its stream as /), a branch's
-# --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all. A root or branch that advertises 0.0.0.0 (the
+# --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
+# a station's or the demo's port in use; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
@@ -23,12 +24,13 @@ CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-usage-mistakes.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# refuses EXPECTED ARGS... — `casty-cli ARGS…` exits 1 and its first line is the error naming EXPECTED.
+# refuses EXPECTED ARGS... — `casty-cli ARGS…` exits 1, its first line is the error naming EXPECTED, and at most
+# the usage's first line follows (the whole usage would scroll the error off the screen).
 refuses() {
     local expected=$1 rc=0
     shift
     timeout 10 "$CLI" "$@" </dev/null >"$TMP/out.log" 2>&1 || rc=$?
-    if [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qF -- "$expected"; then
+    if [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qF -- "$expected" && [ "$(wc -l <"$TMP/out.log")" -le 2 ]; then
         pass "$*: status 1, first line: $(head -1 "$TMP/out.log" | cut -c1-120)"
     else
         fail "$*: status $rc (expected 1, first line naming $expected): $(head -3 "$TMP/out.log" | tr '\n' ' ' | cut -c1-300)"
@@ -66,7 +68,11 @@ done
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
 refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
 refuses "unknown command 'bogus'" help bogus
-refuses "give a command"
+# No command at all: the error, then the list of commands as its explanation.
+rc=0
+"$CLI" </dev/null >"$TMP/out.log" 2>&1 || rc=$?
+check "no command: status 1, 'give a command' first, then the commands" \
+    bash -c "[ $rc = 1 ] && head -1 '$TMP/out.log' | grep -qF 'give a command' && grep -q '^  proxy ' '$TMP/out.log'"
 # Options that shape something not asked for are a forgotten option, not a choice.
 refuses "--file is for the built-in station: give --station /m too" server --port "$port" --source-password x --mounts /a --file x.mp3
 refuses "--source and --station are two roots' sources" root --source http://127.0.0.1:9/ --station --port "$port"
@@ -109,5 +115,8 @@ web=$(free_port)
 web_pid=$!
 wait_until 5 listening "$web" || true
 refuses "127.0.0.1:$web is not a Casty node (GET /tree answered 404)" tree "http://127.0.0.1:$web/live"
+# A port in use: the error is the first line, before the built-in station says it plays.
+refuses "cannot listen on 127.0.0.1:$web" station --port "$web"
+refuses "cannot listen on 127.0.0.1:$web" demo --port "$web"
 kill "$web_pid" 2>/dev/null || true
 ((failures == 0))
