@@ -177,6 +177,24 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("x-record: true or false in any case; nothing is nil; anything else is false, and said in one log line")
+    func keyVerification_XRecord_IsReadStrictly_AndATypoIsLogged() async throws {
+        for (value, expected, logged) in [("TRUE", Optional(true), false), ("false", false, false), (nil, nil, false), ("yes", false, true)] {
+            let app = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array("HTTP/1.1 200 OK\r\n\(value.map { "x-record: \($0)\r\n" } ?? "")Content-Length: 0\r\n\r\n".utf8))
+                connection.close()
+            }
+            var configuration = ControlPlane.Configuration()
+            configuration.keyVerificationURL = app.url
+            let log = StationServerTests.Log()
+            let control = ControlPlane(configuration, loop: loop, logger: log.logger)
+            #expect(await control.verify(channel: "live", key: "k", ip: "127.0.0.1") == .accepted(record: expected), "\(value ?? "none")")
+            #expect(log.contains("key verification of live: x-record 'yes' is neither true nor false: not recorded") == logged,
+                    "\(value ?? "none"): \(log.lines.value)")
+            await app.close()
+        }
+    }
+
     @Test("A source's key with line breaks or control bytes cannot add headers or a request to the call to the application")
     func keyVerification_AKeyCannotInjectHeaders() async throws {
         let app = try FakeUpstream(on: loop) { connection, _ in

@@ -133,10 +133,23 @@ public final class ControlPlane: Sendable {
             // A 5xx is the application (or the proxy before it) failing, not its word on the key: an outage.
             if (500...599).contains(answer.status) { return .unanswered("the application could not be asked: it answered \(answer.status)") }
             guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
-            let record = answer.headers["x-record"].map { $0.lowercased() == "true" }
-            return .accepted(record: record)
+            return .accepted(record: record(answer.headers["x-record"], channel: channel))
         } catch {
             return .unanswered("the application could not be asked: \(error)")
+        }
+    }
+
+    /// The application's `x-record`: `true` or `false` in any case, `nil` when it said nothing. Anything else is
+    /// not recorded, and said in one line: a typo (`yes`, `1`) would otherwise turn recording off without a word.
+    private func record(_ value: String?, channel: String) -> Bool? {
+        guard let value else { return nil }
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default:
+            logger("key verification of \(SafeText.logLine(channel)): x-record '\(SafeText.logLine(SafeText.shortened(value, to: 40)))'"
+                + " is neither true nor false: not recorded")
+            return false
         }
     }
 
