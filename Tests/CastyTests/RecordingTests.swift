@@ -155,6 +155,27 @@ struct RecordingTests {
         #expect(finished.value >= titles.count)
     }
 
+    @Test("Files started in the same second are named so that a sorted listing has them in their order")
+    func filesOfOneSecond_SortInTheirOrder() throws {
+        let directory = temporaryDirectory("same-second")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        let playlists = Locked<[String]>([])
+        let file = RecordingFile(mount: "/live", settings: settings, logger: .silent) { event in
+            if case .finished(let playlist, _) = event { playlists.update { $0.append(playlist) } }
+        }
+        // Twelve files in one second: each segment breaks off (a discontinuity), at the same date.
+        let first = try #require(Self.segments.first)
+        for (index, segment) in Self.segments.prefix(12).enumerated() {
+            file.add(HLSSegment(sequence: index, name: segment.name, duration: segment.duration, timestamp: segment.timestamp,
+                                date: first.date, discontinuity: index > 0, title: segment.title, bytes: segment.bytes, frames: segment.frames))
+        }
+        file.finish()
+        #expect(playlists.value.count == 12)
+        #expect(Set(playlists.value).count == 12, "names never repeat")
+        #expect(playlists.value.sorted() == playlists.value, "\(playlists.value.map { $0.split(separator: "/").last ?? "" })")
+    }
+
     @Test("A directory that cannot be written stops the recording once, with one line and an event")
     func failure() {
         var settings = Recorder.Settings()

@@ -119,9 +119,11 @@ final class RecordingFile: @unchecked Sendable {
         let folder = [settings.directory, mount, time.date].filter { !$0.isEmpty }.joined(separator: "/")
         var base = folder + "/" + time.fileTime
         var suffix = 1
-        while access(base + ".m3u8", F_OK) == 0 {  // two files in the same second: the next gets -2, -3, …
+        // Two files in the same second: the next gets _02, _03, … — after the first in a sorted listing ('.' < '_'),
+        // and in their order up to 99 in a second.
+        while access(base + ".m3u8", F_OK) == 0 {
             suffix += 1
-            base = folder + "/" + time.fileTime + "-\(suffix)"
+            base = folder + "/" + time.fileTime + (suffix < 10 ? "_0" : "_") + "\(suffix)"
         }
         try FileWriter.makeDirectories(base)
         let fileExtension = segment.name.hasSuffix(".aac") ? "aac" : "mp3"
