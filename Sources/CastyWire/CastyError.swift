@@ -20,6 +20,9 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case silent(StreamURL, after: Duration)
     /// The server closed the stream.
     case ended(StreamURL)
+    /// The server closed the connection before its reply's status line was complete (a server that accepts and
+    /// hangs up: one full, restarting, or refusing this address without a word).
+    case closedBeforeReply(StreamURL)
     /// More redirects than allowed, or one that comes back to an address already visited.
     case redirects([StreamURL], loop: Bool)
     /// A redirect whose `Location` is not a URL Casty can follow.
@@ -42,6 +45,13 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     /// reader out of step with the `icy-metaint` framing. Reading on would lose every title from here on.
     case framingLost(StreamURL, blocks: Int)
 
+    /// The problem without what the server wrote (``IcyError/kind``): two garbage answers with other bytes are the
+    /// same problem, which a node that retries sums up instead of telling each.
+    public var kind: String {
+        guard case .notAStream(let url, let error) = self else { return description }
+        return "\(url): \(error.kind)"
+    }
+
     /// One line saying what went wrong and where.
     public var description: String {
         switch self {
@@ -54,6 +64,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .noReply(let url, let after): "\(url): no reply within \(after)"
         case .silent(let url, let after): "\(url): no data for \(after)"
         case .ended(let url): "\(url): the server closed the stream"
+        case .closedBeforeReply(let url): "\(url): the server closed the connection before it replied"
         case .redirects(let chain, let loop):
             (loop ? "redirect loop: " : "too many redirects: ") + chain.map(\.description).joined(separator: " → ")
         case .badRedirect(let url, let location): "\(url): cannot follow redirect to \(location)"

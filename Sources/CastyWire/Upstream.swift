@@ -166,7 +166,7 @@ final class ReplyReader: @unchecked Sendable {
     private func start(request: [UInt8], timeout: Duration) {
         timer = connection.loop.schedule(after: timeout) { [self] in fail(.noReply(url, after: timeout)) }
         connection.onClose = { [self] error in
-            fail(error.map { .network(url, $0) } ?? .notAStream(url, .malformedStatusLine("connection closed before a reply")))
+            fail(error.map { .network(url, $0) } ?? .closedBeforeReply(url))
         }
         connection.onRead = { [self] bytes in received(bytes) }
         connection.write(request)

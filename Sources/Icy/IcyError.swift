@@ -35,6 +35,25 @@ public enum IcyError: Error, Equatable, Sendable {
     case metadataTooLong(bytes: Int)
 }
 
+extension IcyError {
+    /// The problem without the bytes that show it: two garbage answers are one kind of problem, whatever their
+    /// bytes (how a node that retries sums repeated failures up).
+    public var kind: String {
+        switch self {
+        case .malformedRequestLine: "malformed request line"
+        case .malformedStatusLine: "not an ICY or HTTP status line"
+        case .malformedHeader: "malformed header line"
+        case .unsupportedMethod: "unsupported method"
+        case .unsupportedVersion: "unsupported protocol version"
+        case .invalidMetaint: "invalid icy-metaint"
+        case .conflictingHeader(let name, _, _): "conflicting \(name) headers"
+        case .status(let code, _): "server answered \(code)"
+        case .unsupportedTransferEncoding: "unsupported transfer encoding"
+        case .lineTooLong, .headersTooLarge, .tooManyHeaders, .redirectWithoutLocation, .metadataTooLong: description
+        }
+    }
+}
+
 extension IcyError: CustomStringConvertible {
     /// One line that names the problem, for logs and for the body of a `400 Bad Request`.
     public var description: String {
@@ -68,18 +87,33 @@ func quoted(_ text: String, limit: Int = 80, asciiOnly: Bool = true) -> String {
 /// characters: safe to put in one log line, whoever wrote the text. (CastyNet's `SafeText.logLine` writes the same
 /// escapes; the two cannot share code, since Icy depends on nothing and CastyNet knows no ICY.)
 func escaped(_ text: String, limit: Int, asciiOnly: Bool = true) -> String {
-    let escaped = text.unicodeScalars.map { scalar in
-        let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-        guard control || (asciiOnly && !scalar.isASCII) else { return String(scalar) }
-        switch scalar {
-        case "\n": return "\\n"
-        case "\r": return "\\r"
-        case "\t": return "\\t"
-        case "\u{1B}": return "\\e"
-        default:
-            let hex = String(scalar.value, radix: 16)
-            return scalar.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+    var written = 0
+    var cut = false
+    var pieces: [String] = []
+    for scalar in text.unicodeScalars {
+        let piece = escape(scalar, asciiOnly: asciiOnly)
+        // The limit counts what is written: escapes too (a line of control bytes is four times as long escaped).
+        guard written + piece.count <= limit else {
+            cut = true
+            break
         }
+        written += piece.count
+        pieces.append(piece)
     }
-    return escaped.count > limit ? escaped.prefix(limit).joined() + "…" : escaped.joined()
+    return pieces.joined() + (cut ? "…" : "")
+}
+
+/// One scalar as ``escaped(_:limit:asciiOnly:)`` writes it.
+private func escape(_ scalar: Unicode.Scalar, asciiOnly: Bool) -> String {
+    let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    guard control || (asciiOnly && !scalar.isASCII) else { return String(scalar) }
+    switch scalar {
+    case "\n": return "\\n"
+    case "\r": return "\\r"
+    case "\t": return "\\t"
+    case "\u{1B}": return "\\e"
+    default:
+        let hex = String(scalar.value, radix: 16)
+        return scalar.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+    }
 }

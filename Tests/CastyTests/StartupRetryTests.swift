@@ -61,11 +61,15 @@ struct StartupRetryTests {
         await upstream.close()
     }
 
-    @Test func sameProblemAgainAndAgain_IsToldForTheFirstAttempts_ThenSummedUp() async throws {
+    /// The same problem each time: a 404, or garbage whose bytes differ at every attempt (and whose quote, control
+    /// bytes escaped, is cut to 80 characters as written).
+    @Test(arguments: [(answer: "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n", named: "404"),
+                      (answer: String(repeating: "\u{1}\u{2}", count: 100) + " #", named: "not an ICY or HTTP status line")])
+    func sameProblemAgainAndAgain_IsToldForTheFirstAttempts_ThenSummedUp(answer: String, named: String) async throws {
         let attempts = Locked(0)
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             attempts.update { $0 += 1 }
-            connection.write(Array("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.write(Array((answer.hasSuffix("#") ? "#\(attempts.value) " + answer + "\r\n\r\n" : answer).utf8))
             connection.close()
         }
         let lines = Locked<[String]>([])
@@ -78,10 +82,11 @@ struct StartupRetryTests {
         #expect(await eventually(timeout: .seconds(30)) { attempts.value >= 20 })
         proxy.stop()
         // Twenty attempts or more: the first three told one by one, the rest summed up (every 10 s, if it took that long).
-        let told = lines.value.filter { $0.contains("404") && $0.contains("retrying in") }
-        let summed = lines.value.filter { $0.contains("404") && $0.contains("failed the same way, retrying every") }
+        let told = lines.value.filter { $0.contains(named) && $0.contains("retrying in") }
+        let summed = lines.value.filter { $0.contains(named) && $0.contains("failed the same way, retrying every") }
         #expect(told.count == Proxy.toldAttempts, "\(lines.value)")
-        #expect(lines.value.filter { $0.contains("404") }.count == told.count + summed.count, "no other line about the 404")
+        #expect(lines.value.filter { $0.contains(named) }.count == told.count + summed.count, "no other line about the problem")
+        #expect(lines.value.allSatisfy { $0.count < 240 }, "a quote is cut to 80 characters: \(lines.value.map(\.count))")
         await upstream.close()
     }
 

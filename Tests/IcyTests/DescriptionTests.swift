@@ -33,6 +33,19 @@ struct DescriptionTests {
         #expect("\(segments(metaint: 1)([7, 0]))" == "done: 1 audio byte, k = 0 (no change), 0 bytes after it")
     }
 
+    @Test("A quote of what a stranger sent is cut to 80 characters as written, escapes counted, not 80 bytes escaped")
+    func errorQuote_IsCutTo80CharactersAsWritten() {
+        let garbage = String(repeating: "\u{1}", count: 100)
+        let line = IcyError.malformedStatusLine(garbage).description
+        #expect(line == "not an ICY or HTTP status line: \"" + String(repeating: "\\x01", count: 20) + "…\"", "\(line)")
+        #expect(IcyError.malformedStatusLine("short").description == "not an ICY or HTTP status line: \"short\"")
+    }
+
+    @Test func errorKind_LeavesOutTheBytesThatShowIt() {
+        #expect(IcyError.malformedStatusLine("abc").kind == IcyError.malformedStatusLine("xyz").kind)
+        #expect(IcyError.status(code: 404, reason: "Not Found").kind == "server answered 404")
+    }
+
     @Test func conflictingHeaderError_NamesBothValues() {
         #expect(IcyError.conflictingHeader(name: "icy-metaint", first: "8192", second: "16000").description
             == "conflicting icy-metaint headers: \"8192\" and \"16000\"")

@@ -75,9 +75,9 @@ extension UpstreamNode {
     }
 
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
-    /// Every failed attempt is told while the problem changes and for the first ``toldAttempts`` of one problem;
-    /// after that, the same problem is summed up at most every ten seconds (a branch retries every 0.5 s, and an
-    /// upstream may stay away for hours). Losses of links that lasted under ten seconds are told so too: the first
+    /// Every failed attempt is told while the problem changes and for the first ``toldAttempts`` of one problem
+    /// (of one ``CastyError/kind``: garbage is one problem, whatever its bytes); after that, it is summed up at
+    /// most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). Losses of links that lasted under ten seconds are told so too: the first
     /// few, then a sum every ten seconds (an upstream that accepts and drops at once would fill the log).
     private func keepAlive(opening: Bool) async {
         var failures = 0
@@ -123,8 +123,8 @@ extension UpstreamNode {
                     failures += 1
                     refused = Self.isRefusal(error)
                     let problem = "\(error)\(refusalHint(error))"
-                    if problem != told.problem || told.times < Self.toldAttempts {
-                        told = (problem, problem == told.problem ? told.times + 1 : 1)
+                    if error.kind != told.problem || told.times < Self.toldAttempts {
+                        told = (error.kind, error.kind == told.problem ? told.times + 1 : 1)
                         repeats = RepeatedEvent(interval: repeats.interval)
                         _ = repeats.occurred()
                         logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
