@@ -10,10 +10,10 @@ import Testing
 extension TreeMountsTests {
     /// A root of `/ice`, relaying `upstream` with a proxy that reconnects at once, and a branch of `/ice` under it.
     func relayingRoot(
-        _ upstream: AwayableStation, log: StationServerTests.Log = .init(), branchLog: StationServerTests.Log,
+        _ upstream: AwayableStation, log: StationServerTests.Log = .init(), branchLog: StationServerTests.Log, fanout: Int = 2,
         configure: (inout StationServer.Configuration) -> Void = { _ in }
     ) async throws -> (server: StationServer, proxy: Proxy, branch: Branch.Running) {
-        let server = try stationRoot(["/ice"], segmentBytes: 4170, logger: log.logger, configure: configure)
+        let server = try stationRoot(["/ice"], segmentBytes: 4170, fanout: fanout, logger: log.logger, configure: configure)
         var relaying = Proxy.Configuration()
         relaying.segmentBytes = 4170
         relaying.backoff = .milliseconds(100)
@@ -49,6 +49,32 @@ extension TreeMountsTests {
         #expect(!player.closed.value)
         let later = try await play("/ice", at: serving.port.address)
         #expect(await later.waitFor(timeout: .seconds(10)) { $0.count >= 3 * 4170 }, "\(later.text.prefix(200))")
+        await upstream.close()
+    }
+
+    @Test("The root gone (killed), a branch two links below it, whose parent's link stays open and quiet (AAC), has its newcomers wait: its parent tells it the stream ended once its own parent stayed away")
+    func rootGone_ABranchTwoLinksBelow_HasItsNewcomersWait() async throws {
+        let upstream = try AwayableStation(on: .shared, sound: .aac())
+        let branchLog = StationServerTests.Log(), leafLog = StationServerTests.Log()
+        // One place at the root: the second branch is sent under the first.
+        let (server, proxy, first) = try await relayingRoot(upstream, branchLog: branchLog, fanout: 1)
+        defer { proxy.stop(); first.stop() }
+        let firstPlayer = try await play("/ice", at: first.port.address)
+        #expect(await firstPlayer.waitFor(timeout: .seconds(10)) { $0.count >= 4 * 4170 }, "the first branch plays")
+        let leaf = try mountBranch(of: server, path: "/ice", logger: leafLog.logger)
+        defer { leaf.stop() }
+        let player = try await play("/ice", at: leaf.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 4 * 4170 }, "the leaf plays")
+        #expect(try await treeLine(leaf.port.address, mount: "/ice")["depth"] == "2", "the leaf is under the first branch")
+
+        // The root goes, as a killed process's connections close; the first branch's link to the leaf stays open.
+        server.close()
+        proxy.stop()
+        #expect(await eventually(timeout: .seconds(15)) { leafLog.contains("the stream ended upstream") }, "\(leafLog.lines.value)")
+        let newcomer = try await play("/ice", at: leaf.port.address)
+        #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(newcomer.text.hasPrefix("HTTP/1.0 503"), "not the seconds before the loss, then silence: \(newcomer.text.prefix(120))")
+        #expect(!player.closed.value, "the leaf's player stays, for the stream's return")
         await upstream.close()
     }
 

@@ -243,10 +243,23 @@ public actor Branch: UpstreamNode, FeedingNode {
     }
 
     /// The parent stayed away past ``staleAfter``: the distributors forget the stream until a parent is found (their
-    /// listeners stay, and go on from where they were once it is), so newcomers wait for it rather than get its past.
+    /// listeners stay, and go on from where they were once it is), so newcomers wait for it rather than get its past
+    /// — here and below: the links of this branch's own branches stay open, and quiet (an AAC stream's links wait
+    /// 30 s for a quiet parent), so they are told the stream ended.
     private func forgetStaleStream() {
         staleTimer = nil
         guard keeper.state == .retrying else { return }
+        streamEnded(upstream: "the parent \(lostParent ?? "-") away for \(formatted(seconds(Self.staleAfter))) s")
+    }
+
+    /// The stream ended upstream — the root's source left (its end came down the link), or this branch's parent
+    /// stayed away: the HLS segment being filled is published, as every node of the tree publishes it, the links
+    /// below are told, and newcomers here wait for the next stream, as they do at the root — at once, not once a
+    /// link's silence makes a branch ask the root (seconds of `200` and silence for a player who came meanwhile).
+    private func streamEnded(upstream why: String) {
+        for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
+        guard subscribers.context != nil else { return }
+        logger("branch \(address): the stream ended upstream (\(why)): newcomers here wait for the next one")
         subscribers.streamAway()
     }
 
@@ -407,13 +420,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     private func takeWhole(_ segment: Segment) {
         let metadata = Metadata(parsing: segment.metadata)
         guard metadata[StreamSegment.voidKey] == nil else {
-            // The stream ended at the root (its source left): HLS publishes what it was filling, as the root's did,
-            // and newcomers here wait for the next stream, as they do there — at once, not once the link's silence
-            // makes the branch ask the root (seconds of 200 and silence for a player who came meanwhile).
-            if metadata[StreamSegment.endKey] != nil {
-                for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
-                if subscribers.context != nil { subscribers.streamAway() }
-            }
+            if metadata[StreamSegment.endKey] != nil { streamEnded(upstream: "its end came down the link") }
             return
         }
         keeper.learnQuiet(from: segment)
