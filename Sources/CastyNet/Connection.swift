@@ -51,13 +51,6 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         didSet { updateInterest() }
     }
 
-    /// Called, instead of closing, when the peer ends its sending side (a receive returns 0 bytes: its `FIN`)
-    /// while the connection may still write to it — a listener that sent its request and then shut its side
-    /// down (`nc -N`, `shutdown(SHUT_WR)`) still wants the stream. Reading stops (``onRead`` is cleared) and the
-    /// connection stays open until a send fails or the peer resets it. Unset (the default), the end of input
-    /// closes the connection. Plain TCP only: a TLS session's end closes. Loop thread only.
-    public var onEndOfInput: (@Sendable () -> Void)?
-
     /// Called once when the connection closes, with `nil` for an orderly close or the error that
     /// broke it. Set after the close, it is called at once (unless the close was already
     /// reported). Loop thread only.
@@ -461,10 +454,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         do {
             let count = try socket.receive(into: scratch)
             if count == 0 {
-                guard let onEndOfInput else { return close(error: nil) }
-                self.onEndOfInput = nil
-                onRead = nil
-                onEndOfInput()
+                close(error: nil)
             } else {
                 onRead?(Array(UnsafeRawBufferPointer(rebasing: scratch[..<count])))
             }

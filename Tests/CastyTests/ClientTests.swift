@@ -201,11 +201,10 @@ struct ClientTests {
         port.close()
     }
 
-    @Test func playerThatShutsItsSendingSideAfterTheRequest_IsStillStreamedTo_AndLeavesWhenItCloses() async throws {
+    @Test func playerThatShutsItsSendingSideWithTheRequest_IsStillStreamedTo_AndLeavesWhenItCloses() async throws {
         let (distributor, port) = try serving()
         let player = try await TestPeer.connect(to: port.address, on: loop)
-        await player.send("GET / HTTP/1.0\r\n\r\n")
-        await player.shutdownWriting()
+        await player.send("GET / HTTP/1.0\r\n\r\n", thenShutdownWriting: true)
         #expect(await eventually { await distributor.stat().listeners == 1 })
         let segments = testSegments(4)
         for segment in segments { distributor.send(.data(segment.number, segment)) }

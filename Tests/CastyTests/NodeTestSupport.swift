@@ -83,10 +83,14 @@ final class TestPeer: Sendable {
         await connection.loop.submit { connection.onRead = { bytes in self.received.update { $0 += bytes } } }
     }
 
-    /// Ends the sending side only (`shutdown(SHUT_WR)`, as `nc -N` does after the request), still reading.
-    func shutdownWriting() async {
+    /// Sends `text`, then ends the sending side only (`shutdown(SHUT_WR)`, as `nc -N` does after the request),
+    /// still reading.
+    func send(_ text: String, thenShutdownWriting: Bool) async {
         let connection = connection
-        await connection.loop.submit { connection.socket.shutdownWriting() }
+        await connection.loop.submit {
+            _ = connection.write(Array(text.utf8))
+            if thenShutdownWriting { connection.socket.shutdownWriting() }
+        }
     }
 
     /// Closes the connection.

@@ -133,23 +133,17 @@ public actor Client: LoopNode {
     }
 
     /// Asks the distributor for the stream. What the peer sends from now on is read and ignored, so that its
-    /// close is noticed at once (but see ``inputEnded()``).
+    /// close is noticed at once — unless it shut its sending side down with its request (`nc -N`, a script's
+    /// `shutdown(SHUT_WR)`): such a one-shot client still wants the stream, and gets it as Icecast gives it, until a
+    /// send meets its reset (the kernel probes it while the mount is quiet).
     func start() {
-        connection.onRead = { _ in }
-        connection.onEndOfInput = { [self] in assumeIsolated { $0.inputEnded() } }
+        if connection.peerHasHungUp, !connection.isClosed {
+            try? connection.probeWhenQuiet()
+        } else {
+            connection.onRead = { _ in }
+        }
         connection.onClose = { [self] error in assumeIsolated { $0.closed(error) } }
         distributor.send(.request(from: self, resume: listening.resume, branch: listening.branch))
-    }
-
-    /// How soon after its request a peer's end of input means "done asking", not "gone".
-    static let halfCloseWindow = Duration.seconds(1)
-
-    /// The peer ended its sending side. Right after its request it is a one-shot client (`nc -N`, a script's
-    /// `shutdown(SHUT_WR)`) that still wants the stream: as Icecast does, the sends go on until one meets the
-    /// peer's reset, and the kernel probes the peer while the mount is quiet. Later, it is a player leaving.
-    private func inputEnded() {
-        guard ContinuousClock.now - joined < Self.halfCloseWindow else { return connection.close() }
-        try? connection.probeWhenQuiet()
     }
 
     /// Sends a short answer instead of the stream (a redirect, a refusal) and closes once it is out.
