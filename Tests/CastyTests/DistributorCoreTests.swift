@@ -71,6 +71,22 @@ struct DistributorCoreTests {
         #expect(core.waitingTimedOut(at: t0 + .seconds(9)).isEmpty, "no refusal once the stream has started")
     }
 
+    @Test func branchWithoutAStream_IsToldBeforeItsOwnWaitForAReply_AndRefusalsAreSummedUpEvery10Seconds() {
+        var core = core()
+        let lines: ([Core.Action]) -> [String] = { actions in actions.compactMap { if case .log(let text) = $0 { text } else { nil } } }
+        _ = core.request(from: 1, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        _ = core.request(from: 2, resume: nil, branch: nil, at: t0)
+        // The branch waits 2 s (its own wait for a reply is 3 s, after which it would blame this node); a player 3 s.
+        let first = core.waitingTimedOut(at: t0 + .seconds(2))
+        #expect(describe(first) == ["log", "stop 1", "timer 1.0 seconds"])
+        #expect(lines(first) == ["distributor: no stream yet; refused 1 branch with 503"])
+        #expect(describe(core.waitingTimedOut(at: t0 + .seconds(3))) == ["stop 2"], "within 10 s of the last line: counted, not told")
+        _ = core.request(from: 3, resume: nil, branch: nil, at: t0 + .seconds(9))
+        let later = core.waitingTimedOut(at: t0 + .seconds(12))
+        #expect(describe(later) == ["log", "stop 3"])
+        #expect(lines(later) == ["distributor: no stream yet; refused 2 listeners with 503 (summed up every 10 s)"])
+    }
+
     @Test func relayWithoutAStreamInTime_IsStoppedWithoutALogLine() {
         var core = core()
         _ = core.request(from: 1, resume: nil, branch: nil, relay: .packager, at: t0)  // an HLS packager

@@ -345,6 +345,7 @@ public actor Client: LoopNode {
 
     func stopNow() {
         if case .waitingForReply = phase, !headWritten {
+            port.refused()
             respond(503, "Service Unavailable", "The stream is not available here right now; try again later.", ["Retry-After": "2"])
         } else {
             connection.close()

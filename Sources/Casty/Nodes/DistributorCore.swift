@@ -71,6 +71,9 @@ struct DistributorCore<Listener: Hashable> {
     /// counted as either.
     private var relays: [Listener: Relay] = [:]
     private var waitingTimerArmed = false
+    /// Players and branches refused for want of a stream since the last line that said so: summed up every 10 s
+    /// (a relay root whose upstream is down for hours has its branches ask every half second).
+    private var refusedWaiting = (players: 0, branches: 0, told: ContinuousClock.Instant?.none)
     /// When each player admitted but not yet arrived was admitted (``promise(at:)``), oldest first.
     private var promises: [ContinuousClock.Instant] = []
     /// Whether the next segment is the first of a new stream: it is fanned out marked so
@@ -310,18 +313,32 @@ struct DistributorCore<Listener: Hashable> {
     mutating func waitingTimedOut(at now: ContinuousClock.Instant) -> [Action] {
         waitingTimerArmed = false
         guard context == nil else { return [] }
-        let limit = configuration.startWait
-        let expired = waiting.filter { now - $0.since >= limit }
-        waiting.removeAll { now - $0.since >= limit }
-        var actions: [Action] = []
+        let startWait = configuration.startWait
+        let expired = waiting.filter { now >= $0.since + Self.waitLimit(branch: $0.branch, startWait: startWait) }
+        waiting.removeAll { now >= $0.since + Self.waitLimit(branch: $0.branch, startWait: startWait) }
         // Relays (a mount falling back to this one, its HLS packager) ask again on their own: not worth a line.
-        let players = expired.filter { $0.relay == nil }.count
-        if players > 0 {
-            let why = ended == nil ? "no stream yet" : "no stream now (its source or upstream is away)"
-            actions.append(.log("distributor: \(why); refused \(players) listener\(players == 1 ? "" : "s") with 503"))
-        }
-        actions += expired.map { .stop($0.listener) }
-        return actions + armWaitingTimer(at: now)
+        refusedWaiting.players += expired.filter { $0.relay == nil && $0.branch == nil }.count
+        refusedWaiting.branches += expired.filter { $0.relay == nil && $0.branch != nil }.count
+        return refusalLine(at: now) + expired.map { .stop($0.listener) } + armWaitingTimer(at: now)
+    }
+
+    /// How long a request may wait for a stream: ``Distributor/Configuration/startWait``, and for a branch a second
+    /// less (at most 2 s), so that it is told `503` before its own wait for a reply (3 s) runs out and it blames
+    /// this node instead.
+    private static func waitLimit(branch: String?, startWait: Duration) -> Duration {
+        branch == nil ? startWait : min(startWait - .seconds(1), .seconds(2))
+    }
+
+    /// One line for the requests refused for want of a stream, at most every 10 s, counting players and branches
+    /// apart.
+    private mutating func refusalLine(at now: ContinuousClock.Instant) -> [Action] {
+        let (players, branches, told) = refusedWaiting
+        guard players + branches > 0, told.map({ now - $0 >= .seconds(10) }) ?? true else { return [] }
+        refusedWaiting = (0, 0, now)
+        let why = ended == nil ? "no stream yet" : "no stream now (its source or upstream is away)"
+        let who = [players > 0 ? "\(players) listener\(players == 1 ? "" : "s")" : nil,
+                   branches > 0 ? "\(branches) branch\(branches == 1 ? "" : "es")" : nil].compactMap { $0 }.joined(separator: " and ")
+        return [.log("distributor: \(why); refused \(who) with 503\(told == nil ? "" : " (summed up every 10 s)")")]
     }
 
     /// The branches of this tree node, by address, and the mount their `/tree` is asked for (``TreePlaces/report(_:subtree:)``).
@@ -461,9 +478,9 @@ struct DistributorCore<Listener: Hashable> {
     /// Only a source that was asked and has not answered keeps listeners waiting; without a source yet (a
     /// distributor being set up), they simply wait for it.
     private mutating func armWaitingTimer(at now: ContinuousClock.Instant) -> [Action] {
-        guard !waitingTimerArmed, requested, let oldest = waiting.first?.since else { return [] }
+        guard !waitingTimerArmed, requested, let first = waiting.map({ $0.since + Self.waitLimit(branch: $0.branch, startWait: configuration.startWait) }).min() else { return [] }
         waitingTimerArmed = true
-        return [.armWaitingTimer(configuration.startWait - (now - oldest))]
+        return [.armWaitingTimer(first - now)]
     }
 
     /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one
