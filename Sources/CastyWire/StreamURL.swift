@@ -54,6 +54,16 @@ public struct StreamURL: Sendable, Equatable, CustomStringConvertible {
         PercentEscapes.unescaped(text, strict: true).flatMap { String(validating: $0, as: UTF8.self) }
     }
 
+    /// Whether `text` is a node's address as a tree writes it — `host:port`, `[v6]:port`: letters, digits and
+    /// `.-_:[]` only, a port, at most 270 characters — what `--advertise` takes and `X-Casty-Branch` must be, since
+    /// a parent writes it into the `Location` of the redirects that send other branches there.
+    package static func isNodeAddress(_ text: String) -> Bool {
+        guard text.utf8.count <= 270, text.unicodeScalars.allSatisfy({ scalar in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || ".-_:[]".unicodeScalars.contains(scalar)
+        }) else { return false }
+        return authority(Substring(text))?.port != nil
+    }
+
     /// Reads `host[:port]`, `[v6]` or `[v6]:port`: the host without brackets, and the port if one is written;
     /// `nil` when the host is empty or holds `@`, the port is not 1–65535, or an IPv6 address has no brackets.
     package static func authority(_ authority: Substring) -> (host: String, port: UInt16?)? {

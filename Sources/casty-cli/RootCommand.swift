@@ -158,10 +158,7 @@ func listenAddress(_ arguments: Arguments, option: String = "port", defaultPort:
 /// port, a space, a path — would place unreachable nodes in the tree: a usage mistake.
 func advertisedAddress(_ arguments: Arguments) throws(UsageError) -> String? {
     guard let text = arguments.value("advertise") else { return nil }
-    let allowed = text.unicodeScalars.allSatisfy {
-        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-_:[]".unicodeScalars.contains($0)
-    }
-    guard allowed, let authority = StreamURL.authority(Substring(text)), authority.port != nil else {
+    guard StreamURL.isNodeAddress(text) else {
         throw UsageError("--advertise must be host:port as other machines reach it (10.0.0.2:8001, [2001:db8::2]:8001), not '\(text)'")
     }
     return text

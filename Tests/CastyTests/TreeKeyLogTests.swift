@@ -51,3 +51,28 @@ struct TreeKeyLogTests {
         root.port.close()
     }
 }
+
+/// What a branch says it serves at goes into the redirects that send other branches there: it must be an address.
+extension TreeKeyLogTests {
+    @Test("A branch whose X-Casty-Branch is no host:port (text, a path, 5,000 characters) is refused 400, one short log line, never placed",
+          arguments: ["justtext", "10.0.0.2:8001/x", String(repeating: "a", count: 5_000) + ":80", "10.0.0.2:0", "evil.example:80\u{1B}[2J"])
+    func aBranchThatNamesNoAddress_IsRefused(claimed: String) async throws {
+        let source = try Station.builtIn(titles: ["Address"], titleInterval: .seconds(1), segmentBytes: 1600)
+        await source.start()
+        let lines = LogLines()
+        let root = try Root.start(source: source, address: .loopback(port: 0), logger: lines.logger)
+        defer { source.stop(); root.port.close() }
+        let stranger = try await TestPeer.connect(to: root.port.address, on: .shared)
+        await stranger.send("GET / HTTP/1.0\r\nX-Casty-Branch: \(claimed)\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(10)) { stranger.closed.value })
+        #expect(stranger.text.hasPrefix("HTTP/1.0 400 Bad Request\r\n"), "\(stranger.text.prefix(80))")
+        #expect(await root.distributor.stat().branches == 0)
+        let said = lines.value.filter { $0.contains("is not host:port (400)") }
+        #expect(said.count == 1 && said.allSatisfy { $0.count < 200 }, "\(lines.value.map { $0.prefix(200) })")
+        let real = try await TestPeer.connect(to: root.port.address, on: .shared)
+        await real.send("GET / HTTP/1.0\r\nX-Casty-Branch: 10.0.0.2:8001\r\n\r\n")
+        #expect(await real.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(real.text.hasPrefix("HTTP/1.0 200") || real.text.hasPrefix("ICY 200"), "a real address is still taken: \(real.text.prefix(80))")
+        await real.close()
+    }
+}

@@ -1,4 +1,5 @@
 internal import CastyNet
+internal import CastyWire
 internal import Icy
 
 /// The routes of the stream itself: a player or a branch asks for a mount; a source would publish one.
@@ -18,6 +19,11 @@ enum StreamRoutes {
         let request = exchange.request
         guard let distributor = port.mount(at: exchange.path) else { return noMount(exchange) }
         let branch = takesBranches(exchange, distributor) ? request.headers["x-casty-branch"] : nil
+        if let branch, !StreamURL.isNodeAddress(branch) {
+            port.refused()
+            port.refusalLog("branch from \(exchange.peer) refused: X-Casty-Branch '\(SafeText.shortened(branch, to: 60))' is not host:port (400)")
+            return exchange.answer(400, "Bad Request", body: "X-Casty-Branch must be the host:port this branch serves at.")
+        }
         if let branch, let key = port.options.treeKey, !key.admits(request.headers["x-casty-key"]) {
             port.refused()
             port.treeKeyRefusals("tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
