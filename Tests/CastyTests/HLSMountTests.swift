@@ -55,6 +55,27 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A relay segment that makes several HLS segments at once (a long one: 4 s in 1 s targets) has them all listed, though the window is 3")
+    func segmentsMadeAtOnce_AreAllListed() async throws {
+        let server = try server(timeout: .seconds(10)) { configuration in
+            configuration.segmentBytes = 160 * 417  // 4.18 s of 128 kbit/s MP3 a relay segment
+            configuration.options.hls.targetDuration = 1
+            configuration.options.hls.window = 3
+        }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(170), segment: 417 * 40)
+        let listed = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(5)) {
+            let names = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").filter { !$0.hasPrefix("#") }
+            listed.update { $0 = names }
+            return !names.isEmpty
+        }, "the playlist answers once the first relay segment is cut")
+        // Segments of 38 or 39 frames (1 s): four from the first 160 frames, all of them in the playlist.
+        #expect(listed.value.count == 4, "\(listed.value)")
+        await source.close()
+    }
+
     @Test("A fallback that played a while before it takes over a mount follows its last HLS segment by one, after EXT-X-DISCONTINUITY, in the same playlist")
     func fallbackTakingOver_IsADiscontinuityInTheSameWindow() async throws {
         let server = try server(fallbacks: ["/live": "/backup"]) { $0.options.hls.targetDuration = 1 }
@@ -216,7 +237,7 @@ extension StationServerTests {
     private func recordings(in directory: String) -> [String] {
         let live = directory + "/live"
         return FileWriter.names(in: live).sorted().flatMap { day in
-            // 16-34-24, then 16-34-24-2 for a second file started in the same second.
+            // 16-34-24, then 16-34-24_02 for a second file started in the same second.
             FileWriter.names(in: live + "/" + day).filter { $0.hasSuffix(".m3u8") }.map { String($0.dropLast(5)) }.sorted()
                 .map { live + "/" + day + "/" + $0 }
         }

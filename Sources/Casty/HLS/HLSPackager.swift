@@ -45,6 +45,9 @@ public actor HLSPackager: LoopNode {
     private var segmenter: HLSSegmenter
     /// The live window and, before it, the segments that left it but may still be fetched.
     private var kept: [HLSSegment] = []
+    /// How many segments the relay segment being taken made: a long relay segment (a slow stream in 8 KiB) makes
+    /// several at once, and the window lists them all, or a player reading the playlist after them misses some.
+    private var batch = 0
     private var observers: [Int: @Sendable (Feed) -> Void] = [:]
     /// Called once when the live playlist is first ``ready`` (its `HLS-LIVE` event is due then).
     /// What to do once the playlist is ready, by what it is for: a later wish for the same purpose replaces an
@@ -143,7 +146,9 @@ public actor HLSPackager: LoopNode {
             if stream != segmenter.currentContext?.stream, let context = distributor.assumeIsolated({ $0.context }) {
                 follow(context)
             }
-            for made in segmenter.add(number, segment, stream: stream, clock: clock) { publish(made) }
+            let made = segmenter.add(number, segment, stream: stream, clock: clock)
+            batch = made.count
+            for segment in made { publish(segment) }
             quiet.heard()
             tell(.segment(number, segment, stream: stream))
         case .request, .redirect, .piece:
@@ -272,7 +277,8 @@ public actor HLSPackager: LoopNode {
 
     /// How many segments the live playlist lists: the configured window, raised so that it lasts at least three
     /// target durations (RFC 8216 §6.2.2) — the newest segments, as many as those take (a source's last segment,
-    /// shorter, is one of them: it does not make every other count as short as it is).
+    /// shorter, is one of them: it does not make every other count as short as it is) —, and so that it holds every
+    /// segment made at once with the newest (``batch``), which no playlist would list otherwise.
     private var windowCount: Int {
         let window = min(max(settings.window, Settings.windowRange.lowerBound), Settings.windowRange.upperBound)
         let lasting = Double(3 * segmenter.targetDuration)
@@ -281,7 +287,7 @@ public actor HLSPackager: LoopNode {
             total += segment.duration
             count += 1
         }
-        return min(max(window, count), Settings.windowRange.upperBound)
+        return min(max(window, count, batch), Settings.windowRange.upperBound)
     }
 
     private func publish(_ segment: HLSSegment) {
