@@ -288,6 +288,22 @@ struct DistributorCoreTests {
         #expect(describe(core.request(from: 2, resume: nil, branch: nil, at: t0)) == ["reply 2 next 0", "send 2 #0"])
     }
 
+    @Test func sameStreamBackAfterAnOutage_AtALaterNumber_IsOneGap() {
+        var core = core(burst: 0)
+        var context = testContext()
+        context.stream = 7  // a proxy's stream, the same after it reconnects
+        _ = core.reply(first: 0, context: context, at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        feed(&core, testSegments(6))
+        core.sourceGone()  // the upstream lost: newcomers wait
+        // Back 14 segments later (the numbering jumps by the time the outage lasted).
+        #expect(describe(core.reply(first: 20, context: context, at: t0)) == ["log"])
+        #expect(core.counters.gaps == 1 && core.counters.missing == 14)
+        core.sourceGone()
+        _ = core.reply(first: 20, context: context, at: t0)
+        #expect(core.counters.gaps == 1, "back where it left off: no gap")
+    }
+
     @Test func treeNode_ServesItsFanout_ThenRedirectsBranches_NeverPlayers() {
         var core = core(tree: "10.0.0.1:8000")
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -83,6 +83,9 @@ struct DistributorCore<Listener: Hashable> {
     private(set) var context: Context?
     /// The stream of the source that ended, and the type its listeners were told, while no source replaced it.
     private var ended: (stream: UInt64, contentType: String)?
+    /// The number the stream would have gone on with when its source went (``sourceGone()``): the same stream back
+    /// at a later one has a gap.
+    private var nextWhenGone: Int?
     /// Whether the stream ended upstream for good (``streamLetGo()``), with no reply since: players are told `404`.
     private var letGoUpstream = false
     private var ring: Ring<StreamSegment>
@@ -175,9 +178,19 @@ struct DistributorCore<Listener: Hashable> {
             if otherCodec, let heard { actions += dropPlayers(told: heard, now: context.contentType) }
             actions += restartNumbering(at: first, stream: context.stream, playersLetGo: otherCodec)
         } else if self.context == nil || next == nil {
+            // The same stream, back after an outage (a proxy's upstream, a branch's parent): its numbers jumped by the
+            // time it lasted, which every listener counts as a gap — and so does the node.
+            if let was = nextWhenGone, first > was {
+                counters.gaps += 1
+                counters.missing += first - was
+                if listeners.contains(where: { relays[$0] == nil }) {
+                    actions.append(.log("distributor: gap: the stream came back at segment \(first), expected \(was)"))
+                }
+            }
             next = first
             streamFirst = first
         }
+        nextWhenGone = nil
         self.context = context
         // Other mounts relaying this one (it is their fallback) are told the new stream as a reply, as a branch is
         // when it re-attaches: its numbers start again, and as segments of the old one they would be ignored.
@@ -363,6 +376,7 @@ struct DistributorCore<Listener: Hashable> {
     /// stay for now. The ended source is not asked again.
     mutating func sourceGone() {
         if let context { ended = (context.stream, context.contentType) }
+        if next != nil { nextWhenGone = next }
         context = nil
         next = nil
         hasSource = false
