@@ -57,6 +57,7 @@ struct StartupRetryTests {
         #expect(retries.count == Self.badAnswers.count, "\(lines.value)")
         #expect(retries.first?.contains("404") == true, "\(retries)")
         #expect(retries.contains { $0.lowercased().contains("redirect") }, "the redirect loop is named: \(retries)")
+        #expect(lines.value.contains { $0.contains("proxy: upstream reached after \(Self.badAnswers.count) failed attempts") }, "\(lines.value)")
         proxy.stop()
         await upstream.close()
     }

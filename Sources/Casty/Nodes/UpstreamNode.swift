@@ -117,7 +117,11 @@ extension UpstreamNode {
                     guard keeper.state != .stopped else { return opened.connection.close() }
                     keeper.openedAt = .now
                     attach(opened)
-                    if keeper.reconnects > 0, flaps <= Self.toldAttempts { logger("\(role): upstream back: \(opened.url)") }
+                    if keeper.reconnects > 0, flaps <= Self.toldAttempts {
+                        logger("\(role): upstream back: \(opened.url)")
+                    } else if keeper.reconnects == 0, failures > 0 {
+                        logger("\(role): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)")
+                    }
                     break
                 } catch {
                     failures += 1
