@@ -39,7 +39,7 @@ package struct FrameChain {
         package init?(contentType: String?) {
             let type = (contentType ?? "audio/mpeg").split(separator: ";").first.map { $0.filter { $0 != " " }.lowercased() } ?? ""
             switch type {
-            case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg": self = .mpeg
+            case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/x-mp3", "audio/x-mpeg-3", "audio/mpg", "audio/x-mpg": self = .mpeg
             case "audio/aac", "audio/aacp", "audio/x-aac": self = .adts
             default: return nil
             }

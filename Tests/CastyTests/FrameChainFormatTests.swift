@@ -1,4 +1,5 @@
 @testable import CastyAudio
+import Icy
 import Testing
 
 @testable import Casty
@@ -44,6 +45,17 @@ struct FrameChainFormatTests {
         let run = ChainRun([stream[...]], format: .mpeg, identifies: true)
         #expect(run.gaveUp.count == 1 && run.reformatted.isEmpty)
         #expect(run.lookedLike == name)
+    }
+
+    @Test("MP3 under any of its names is taken, and told to listeners as audio/mpeg; other types in lower case")
+    func mp3sNames_AreTaken_AndToldAsAudioMpeg() {
+        for type in ["audio/mpeg", "AUDIO/MPEG", "audio/x-mp3", "audio/mp3", "audio/mpg", "audio/x-mpeg-3", "audio/mpeg; charset=x"] {
+            #expect(FrameChain.Format(contentType: type) == .mpeg, "\(type)")
+            #expect(SourceSession.stationHeaders(from: ["Content-Type": type])["Content-Type"] == "audio/mpeg", "\(type)")
+        }
+        #expect(SourceSession.stationHeaders(from: ["Content-Type": "Audio/AACP"])["Content-Type"] == "audio/aacp")
+        #expect(SourceSession.stationHeaders(from: [:])["Content-Type"] == nil)
+        #expect(FrameChain.Format(contentType: "application/octet-stream") == nil, "no type to cut on: 415, as before")
     }
 
     @Test func unknownBytes_AreNamedNothing() {

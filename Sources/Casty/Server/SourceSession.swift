@@ -166,8 +166,16 @@ public actor SourceSession: LoopNode, FeedingNode {
             if let value = headers[ice] ?? headers[icy] { station[icy] = value }
         }
         station["ice-audio-info"] = headers["ice-audio-info"]
-        station["Content-Type"] = headers["Content-Type"]
+        station["Content-Type"] = headers["Content-Type"].map(listenerType)
         return Context.stationHeaders(from: station)
+    }
+
+    /// A source's `Content-Type` as its listeners are told it: MP3 under any of its names (`audio/mp3`,
+    /// `audio/x-mp3`, `AUDIO/MPEG`) as `audio/mpeg`, which every player knows; another type in lower case, without
+    /// parameters (`audio/aacp` stays `audio/aacp`, as Icecast passes it on).
+    static func listenerType(_ type: String) -> String {
+        if FrameChain.Format(contentType: type) == .mpeg { return FrameChain.Format.mpeg.contentType }
+        return type.split(separator: ";").first.map { $0.filter { $0 != " " }.lowercased() } ?? type
     }
 
     /// The bitrate the source declares: `ice-bitrate`, or `bitrate=` in `ice-audio-info`, if plausible.
