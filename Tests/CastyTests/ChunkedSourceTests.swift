@@ -69,6 +69,26 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A source whose body has a Content-Length (curl -T song.mp3) ends with its last byte, not a source timeout later: the mount is free at once")
+    func sourceOfAContentLength_EndsWithItsLastByte() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        let audio = Self.silentFrames(20)
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
+            + "Content-Length: \(audio.count)\r\n\r\n")
+        let player = try await listener(server)
+        await sendPaced(peer, audio + Self.silentFrames(5), segment: 4170)  // and more than it said: not audio of this body
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("on /live ended: its body is over: the \(audio.count) bytes of its Content-Length came") },
+                "\(log.lines.value)")
+        #expect(await player.waitFor(timeout: .seconds(5)) { Self.silentFrameCount($0) >= 10 })
+        let next = try await TestPeer.connect(to: server.address, on: loop)
+        await next.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n\r\n")
+        #expect(await next.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("200 OK") }, "the mount is free: \(next.text.prefix(80))")
+    }
+
     @Test("A source whose chunked body breaks is closed by Casty, in one line that says so (not that it hung up)")
     func chunkedSource_WhoseBodyBreaks_EndsInOneLineNamingIt() async throws {
         let log = Log()

@@ -8,7 +8,7 @@ internal import Icy
 /// type (`415`: Casty cuts MP3 and AAC/ADTS streams on their frames), a mount already live (`403 Mountpoint in
 /// use`), the application's key verification (`403`). An admitted source is answered `200 OK` — a `PUT` with
 /// `Expect: 100-continue` `HTTP/1.1 100 Continue` first, before its body; then a ``SourceSession`` reads the audio
-/// (a chunked body through a ``ChunkedSourceInput``) and the mount's listeners hear it. Each refusal is one log
+/// (a chunked body, or one of a `Content-Length`, through a ``BodySourceInput``) and the mount's listeners hear it. Each refusal is one log
 /// line naming the peer and the status; a password never is.
 enum SourceRoutes {
     static func publish(_ exchange: Exchange) {
@@ -37,11 +37,11 @@ enum SourceRoutes {
     private static func start(_ exchange: Exchange, _ publication: SourcePublication, record: Bool?) {
         let request = exchange.request
         let session: SourceSession
-        // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read.
-        let chunked = request.headers["Transfer-Encoding"]?.lowercased().contains("chunked") == true
-        let input: any SourceInput = chunked
-            ? ChunkedSourceInput(exchange.connection, pending: exchange.rest)
-            : exchange.connection
+        // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read;
+        // one of a Content-Length (curl -T song.mp3) ends with its last byte.
+        let framing = BodySourceInput.framing(of: request.headers)
+        let input: any SourceInput = framing.map { BodySourceInput(exchange.connection, framing: $0, pending: exchange.rest) }
+            ?? exchange.connection
         switch SourceAdmission.start(
             publication, record: record, port: exchange.port, input: input,
             station: SourceSession.stationHeaders(from: request.headers), bitrate: SourceSession.declaredBitrate(request.headers),
@@ -56,7 +56,7 @@ enum SourceRoutes {
         exchange.connection.write(Array(((expectsContinue ? "HTTP/1.1 100 Continue\r\n\r\n" : "") + "HTTP/1.0 200 OK\r\n\r\n").utf8))
         exchange.port.logger("source \(exchange.peer) publishing \(exchange.path) (\(request.method.rawValue), "
             + "\(publication.contentType ?? "audio/mpeg")\(request.headers["User-Agent"].map { ", \($0)" } ?? ""); stream \(session.streamID))")
-        session.assumeIsolated { $0.start(leftover: chunked ? [] : exchange.rest) }
+        session.assumeIsolated { $0.start(leftover: framing == nil ? exchange.rest : []) }
     }
 
     private static func refuse(_ exchange: Exchange, _ refusal: SourceAdmission.Refusal) {

@@ -1,0 +1,79 @@
+internal import CastyNet
+internal import CastyWire
+internal import Icy
+
+/// An Icecast source's connection whose body says where it ends: chunked (`Transfer-Encoding: chunked`, as
+/// `curl -T -` sends a PUT of unknown length), whose framing (``ChunkedDecoder``) is taken off before the session
+/// sees the audio, so it is not mistaken for broken frames; or of a `Content-Length` (`curl -T song.mp3`), whose
+/// last byte ends it. The body's end ends the session as a hang-up does — at once, not a source timeout later,
+/// with the mount held meanwhile; a body that is not chunked as it claims ends it, the session's end line saying so.
+/// (A source that sends neither, as encoders do, is read until it hangs up: the connection itself is its input.)
+final class BodySourceInput: SourceInput, @unchecked Sendable {
+    // @unchecked Sendable: `framing` and `pending` are used only on the connection's loop, like the connection.
+
+    /// How the body ends.
+    enum Framing {
+        /// In chunks, the last one empty.
+        case chunked(ChunkedDecoder)
+        /// After `remaining` bytes more, of `length` in all.
+        case length(remaining: Int, of: Int)
+    }
+
+    private let connection: Connection
+    private var framing: Framing
+    /// What arrived with the request's head, read once the session is attached.
+    private var pending: ArraySlice<UInt8>
+
+    /// An input reading `connection`'s body, framed so, whose first bytes, read with the request, are `pending`.
+    init(_ connection: Connection, framing: Framing, pending: ArraySlice<UInt8>) {
+        self.connection = connection
+        self.framing = framing
+        self.pending = pending
+    }
+
+    /// The input a source's request asks for: `nil` when its body has no end of its own (neither chunked nor of a
+    /// positive `Content-Length`: `0`, which some encoders send, says nothing about a live body).
+    static func framing(of headers: Headers) -> Framing? {
+        if headers["Transfer-Encoding"]?.lowercased().contains("chunked") == true { return .chunked(ChunkedDecoder()) }
+        if let length = headers["Content-Length"].flatMap(ContentLength.value), length > 0 { return .length(remaining: length, of: length) }
+        return nil
+    }
+
+    var loop: EventLoop { connection.loop }
+
+    func attach(_ session: SourceSession) {
+        connection.onRead = { [self] bytes in feed(bytes[...], to: session) }
+        connection.onClose = { _ in session.assumeIsolated { $0.inputClosed() } }
+        let first = pending
+        pending = []
+        if !first.isEmpty { feed(first, to: session) }
+    }
+
+    func close() {
+        connection.close()
+    }
+
+    /// Hands the session the audio in `bytes`; the body's end, or a broken chunk, ends it.
+    private func feed(_ bytes: ArraySlice<UInt8>, to session: SourceSession) {
+        switch framing {
+        case .chunked(var decoder):
+            do {
+                let pieces = try decoder.decode(bytes)
+                framing = .chunked(decoder)
+                for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
+                if decoder.finished { session.assumeIsolated { $0.inputClosed() } }
+            } catch {
+                // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
+                session.assumeIsolated { $0.inputClosed("closed by Casty: its chunked body is broken (\(error))") }
+            }
+        case .length(let remaining, let length):
+            guard remaining > 0 else { return }  // past its end: what follows is no audio of this body
+            let piece = bytes.prefix(remaining)
+            framing = .length(remaining: remaining - piece.count, of: length)
+            if !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
+            if remaining == piece.count {
+                session.assumeIsolated { $0.inputClosed("its body is over: the \(length) bytes of its Content-Length came") }
+            }
+        }
+    }
+}
