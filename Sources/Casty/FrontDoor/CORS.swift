@@ -55,10 +55,10 @@ package enum CORS {
 
     /// The headers a page asks to send besides those always allowed (`Access-Control-Request-Headers`: a token its
     /// player adds, as hls.js's `xhrSetup` does): allowed too, since no route acts on a header it does not know.
-    /// Header names only (letters, digits and `!#$%&'*+-.^_`|~`), 20 at most.
-    static func asked(_ list: String?) -> [String] {
+    /// Header names only (letters, digits and `!#$%&'*+-.^_`|~`), 20 at most, and none of those `allowed` already.
+    static func asked(_ list: String?, besides allowed: String = allowedHeaders) -> [String] {
         guard let list else { return [] }
-        let always = Set(allowedHeaders.lowercased().split(separator: ",").map { String($0.trimmingSpaces) })
+        let always = Set(allowed.lowercased().split(separator: ",").map { String($0.trimmingSpaces) })
         let token = { (name: Substring) in
             (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }
         }
@@ -74,8 +74,9 @@ package enum CORS {
         let commands = exchange.path.hasPrefix("/commands/")
         let methods = commands ? "GET, POST, OPTIONS" : exchange.path.hasPrefix("/admin/") ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
         headers["Access-Control-Allow-Methods"] = methods
-        headers["Access-Control-Allow-Headers"] = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
-            + asked(exchange.request.headers["Access-Control-Request-Headers"]).map { ", " + $0 }.joined()
+        let allowed = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
+        headers["Access-Control-Allow-Headers"] = allowed
+            + asked(exchange.request.headers["Access-Control-Request-Headers"], besides: allowed).map { ", " + $0 }.joined()
         if exchange.request.headers["Access-Control-Request-Headers"] != nil {
             headers["Vary"] = (headers["Vary"].map { $0 + ", " } ?? "") + "Access-Control-Request-Headers"
         }
