@@ -21,6 +21,10 @@ struct ControlPlaneTests {
         #expect(AppAuth("bearer:t0ken")?.admits("Bearer t0ken") == true)
         #expect(AppAuth("bearer:t0ken")?.admits("Bearer t0ke") == false)
         #expect(AppAuth("bearer:t0ken")?.admits(nil) == false)
+        #expect(AppAuth("bearer:t0ken")?.admits("bearer   t0ken") == true, "spaces after the scheme, any case")
+        #expect(AppAuth("bearer:t0ken")?.admits("Bearer  t0ke") == false)
+        #expect(AppAuth("basic:u:p")?.admits("Basic  " + Base64.encode(Array("u:p".utf8))) == true)
+        #expect(AppAuth("bearer:t0ken")?.admits("Bearert0ken") == false)
     }
 
     @Test func appAuth_TakesAValueWithItsNewline_AndRefusesOneThatWouldStartAnotherHeader() {

@@ -41,15 +41,17 @@ public struct AppAuth: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether a request's `Authorization` value is this one, the credentials compared in constant time. The
-    /// scheme of `basic:` and `bearer:` is matched in any case (`bearer TOKEN`), as HTTP wants (RFC 9110, 11.1);
-    /// a `custom:` value is matched exactly.
+    /// scheme of `basic:` and `bearer:` is matched in any case (`bearer TOKEN`), as HTTP wants (RFC 9110, 11.1),
+    /// and any number of spaces may follow it; a `custom:` value is matched exactly.
     public func admits(_ offered: String?) -> Bool {
         let expected = Array(headerValue.utf8)
         var given = Array((offered ?? "").utf8)
         let scheme = style == "custom" ? 0 : (expected.firstIndex(of: UInt8(ascii: " ")) ?? 0)
         if scheme > 0, given.count > scheme, given[scheme] == UInt8(ascii: " "),
            String(decoding: given[..<scheme], as: UTF8.self).lowercased() == String(decoding: expected[..<scheme], as: UTF8.self).lowercased() {
-            given.replaceSubrange(..<scheme, with: expected[..<scheme])  // the scheme is no secret
+            // The scheme is no secret, nor are the spaces after it (one or more: RFC 9110, 11.4).
+            let credentials = given[scheme...].drop { $0 == UInt8(ascii: " ") }
+            given = Array(expected[...scheme]) + credentials
         }
         return Secret.constantTimeEqual(expected, given)
     }
