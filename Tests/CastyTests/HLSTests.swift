@@ -50,6 +50,20 @@ struct HLSTests {
         #expect(ID3Tag.timestamp(in: [0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0x7F, 0x7F]) == nil)
     }
 
+    @Test("The master playlist names every codec the live window holds: both while a mount's change of codec is in it")
+    func masterCodecs_AreThoseOfTheListedSegments() {
+        var segmenter = toneSegmenter(target: 1)
+        let mp3 = cut(relayedTone(segments: 8), into: &segmenter)
+        // AAC LC (object type 2) in ADTS, behind the segment's tag.
+        let adts: [UInt8] = [0xFF, 0xF1, 0x50, 0x80, 0x26, 0x1F, 0xFC] + [UInt8](repeating: 0, count: 297)
+        let aac = HLSSegment(sequence: 99, name: "0a1b2c3d-9.aac", duration: 1, timestamp: 0, date: 0, discontinuity: true,
+                             title: nil, bytes: ID3Tag.segmentTag(timestamp: 0, title: nil) + adts, frames: 1)
+        #expect(HLSPackager.codecs(of: mp3) == "mp4a.40.34")
+        #expect(HLSPackager.codecs(of: [aac]) == "mp4a.40.2")
+        #expect(HLSPackager.codecs(of: mp3.suffix(2) + [aac]) == "mp4a.40.34,mp4a.40.2")
+        #expect(HLSPackager.codecs(of: [HLSSegment]()) == nil)
+    }
+
     @Test("Segments start and end on frames, begin with the timestamp tag, and last about the target")
     func segmentsOnFrames() throws {
         var segmenter = toneSegmenter()

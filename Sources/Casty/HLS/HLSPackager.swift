@@ -319,10 +319,20 @@ public actor HLSPackager: LoopNode {
         return HLSPlaylist.master(bandwidth: peak, averageBandwidth: average, codecs: codecs)
     }
 
-    /// The codec, as RFC 6381 names it: `mp4a.40.34` for MP3; `mp4a.40.<object type>` for AAC in ADTS.
+    /// The codecs of the segments the live playlist lists (``codecs(of:)``), or of the stream before it lists any.
     private var codecs: String {
-        guard segmenter.fileExtension == "aac", let last = kept.last else { return "mp4a.40.34" }
-        guard let header = ADTSFrame(last.audio) else { return "mp4a.40.2" }
-        return "mp4a.40.\(header.profile + 1)"
+        Self.codecs(of: window) ?? (segmenter.fileExtension == "aac" ? "mp4a.40.2" : "mp4a.40.34")
+    }
+
+    /// Every codec `segments` hold, as RFC 6381 names them — `mp4a.40.34` for MP3, `mp4a.40.<object type>` for AAC
+    /// in ADTS —, in the order they first come: after a mount changed codec, its window holds both for a while, and
+    /// RFC 8216 (§4.3.4.2) wants each named. `nil` for none.
+    static func codecs(of segments: some Sequence<HLSSegment>) -> String? {
+        var seen: [String] = []
+        for segment in segments {
+            let codec = if !segment.name.hasSuffix(".aac") { "mp4a.40.34" } else { ADTSFrame(segment.audio).map { "mp4a.40.\($0.profile + 1)" } ?? "mp4a.40.2" }
+            if !seen.contains(codec) { seen.append(codec) }
+        }
+        return seen.isEmpty ? nil : seen.joined(separator: ",")
     }
 }
