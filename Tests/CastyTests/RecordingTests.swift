@@ -176,6 +176,31 @@ struct RecordingTests {
         #expect(playlists.value.sorted() == playlists.value, "\(playlists.value.map { $0.split(separator: "/").last ?? "" })")
     }
 
+    @Test("A recording a killed run left unfinished (EVENT, no ENDLIST) is finished at the next start as it would have been; a recent one, or an older day's, is left")
+    func recordingsLeftUnfinished_AreFinishedAtTheNextStart() throws {
+        let directory = temporaryDirectory("leftovers")
+        let segments = Array(Self.segments.prefix(3))
+        func write(_ day: String, _ name: String, _ recording: HLSPlaylist.Recording, age: Int) throws -> String {
+            let path = "\(directory)/live/\(day)/\(name).m3u8"
+            try FileWriter.makeDirectories("\(directory)/live/\(day)")
+            try FileWriter.replace(path, with: Array(HLSPlaylist.media(segments, targetDuration: 6, recording: recording, folder: name).utf8))
+            var times = [timespec(tv_sec: time(nil) - age, tv_nsec: 0), timespec(tv_sec: time(nil) - age, tv_nsec: 0)]
+            _ = utimensat(AT_FDCWD, path, &times, 0)
+            return path
+        }
+        let killed = try write("2026-12-04", "23-59-00", .writing, age: 3_600)
+        let writing = try write("2026-12-04", "23-59-30", .writing, age: 5)
+        let done = try write("2026-12-03", "10-00-00", .finished, age: 90_000)
+        let tooOld = try write("2026-11-01", "10-00-00", .writing, age: 3_000_000)  // not among the two newest days
+        #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live") == [killed])
+        let expected = HLSPlaylist.media(segments, targetDuration: 6, recording: .finished, folder: "23-59-00")
+        #expect(fileText(killed) == expected, "as the run would have finished it")
+        #expect(fileText(writing)?.contains("#EXT-X-ENDLIST") == false, "changed seconds ago: someone may be writing it")
+        #expect(fileText(done) == HLSPlaylist.media(segments, targetDuration: 6, recording: .finished, folder: "10-00-00"))
+        #expect(fileText(tooOld)?.contains("#EXT-X-ENDLIST") == false)
+        #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live").isEmpty, "once")
+    }
+
     @Test("A directory that cannot be written stops the recording once, with one line and an event")
     func failure() {
         var settings = Recorder.Settings()

@@ -84,6 +84,14 @@ package enum HLSPlaylist {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A recording's playlist `text`, left as it was while being written (`EVENT`), ended: `VOD`, with
+    /// `EXT-X-ENDLIST`; `nil` when it is no such playlist (it ended already, or it is no recording's).
+    static func ended(_ text: String) -> String? {
+        guard text.hasPrefix("#EXTM3U"), text.contains("\n#EXT-X-PLAYLIST-TYPE:EVENT\n"), !text.contains("#EXT-X-ENDLIST") else { return nil }
+        let body = text.replacing("\n#EXT-X-PLAYLIST-TYPE:EVENT\n", with: "\n#EXT-X-PLAYLIST-TYPE:VOD\n", maxReplacements: 1)
+        return body + (body.hasSuffix("\n") ? "" : "\n") + "#EXT-X-ENDLIST\n"
+    }
+
     /// A master playlist with one variant: the media playlist `media`, at `bandwidth` bits/s peak, `codecs`.
     static func master(bandwidth: Int, averageBandwidth: Int, codecs: String, media: String = "index.m3u8") -> String {
         """

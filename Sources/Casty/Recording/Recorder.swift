@@ -68,6 +68,7 @@ public final class Recorder: @unchecked Sendable {
         file = RecordingFile(mount: mount, settings: settings, logger: logger, session: session, onEvent: onEvent)
         cutting = Mutex(Cutting(segmenter: HLSSegmenter(targetDuration: targetDuration, mode: .recording)))
         Self.writing.withLock { $0[ObjectIdentifier(self)] = self }
+        queue.async { [file] in file.finishLeftovers() }
     }
 
     /// Takes the stream as the mount's packager receives it (on the loop); the segments it completes are

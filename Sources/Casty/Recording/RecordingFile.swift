@@ -11,9 +11,9 @@ internal import Glibc
 /// DIR/live/2026-12-02/16-34-24/…mp3       the segments, as served live
 /// ```
 final class RecordingFile: @unchecked Sendable {
-    private let mount: String
-    private let settings: Recorder.Settings
-    private let logger: EventLog
+    let mount: String
+    let settings: Recorder.Settings
+    let logger: EventLog
     private let onEvent: @Sendable (Recorder.Event) -> Void
     /// The session a file starting now belongs to (its source's stream ID), for the events.
     private let session: RecordedSession
@@ -107,7 +107,7 @@ final class RecordingFile: @unchecked Sendable {
         try? finish(current)
     }
 
-    private var label: String { mount.isEmpty ? "the stream" : "/" + mount }
+    var label: String { mount.isEmpty ? "the stream" : "/" + mount }
 
     private func rotates(_ current: Current, before segment: HLSSegment) -> Bool {
         if current.duration >= seconds(settings.rotation) || segment.discontinuity { return true }
