@@ -62,10 +62,13 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test func whitelistAdd_RefusesWhatIsNoMountName() async throws {
-        let server = try server()
+    @Test func whitelistAdd_RefusesWhatIsNoMountName_AndTellsAnAddThatChangesNothingNot() async throws {
+        let log = Log()
+        let server = try server(log: log)
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/a%20b").hasPrefix("HTTP/1.0 400"))
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
+        #expect(log.lines.value.filter { $0.contains("whitelist add: /ok") }.count == 1, "\(log.lines.value)")
         server.close()
     }
 

@@ -147,6 +147,8 @@ enum AdminRoutes {
                 do throws(ConfigurationError) { try StationServer.Configuration.checkMount(path) } catch {
                     return answer(exchange, 400, "Bad Request", ["error": .text(error.description)])
                 }
+                // Already on the list: nothing changes, and the log does not say it did.
+                if mounts.rules.whitelist?.contains(path) == true { return answer(exchange, 200, "OK", listed()) }
                 mounts.allow(path)
             case "remove":
                 // Under --accept-all there is no list to take the mount off: its source would come straight back.
