@@ -63,7 +63,7 @@ struct Arguments: Sendable {
 
     /// The options that may be given more than once, each time adding to the others (`--relay /a=… --relay /b=…`).
     static let repeatable: Set<String> = [
-        "config", "fallback", "mount-max-listeners", "mount-password", "record", "relay", "srt-passphrase",
+        "config", "fallback", "mount-max-listeners", "mount-password", "mount-user", "record", "relay", "srt-passphrase",
     ]
 
     /// The options whose values are secrets — passwords, passphrases, keys, credentials for the application: a

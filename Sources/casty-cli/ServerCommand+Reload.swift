@@ -5,7 +5,7 @@ extension ServerCommand {
     /// The options a station server takes again while it runs (``StationServer/reload(_:)``); the others are
     /// taken at its next start.
     static let reloadable: Set<String> = [
-        "source-password", "admin-password", "mounts", "accept-all", "mount-password", "fallback", "max-listeners", "max-sources",
+        "source-password", "admin-password", "mounts", "accept-all", "mount-password", "mount-user", "fallback", "max-listeners", "max-sources",
         "mount-max-listeners", "source-timeout", "source-catch-up", "idle-mount-timeout",
     ]
 

@@ -8,7 +8,7 @@ enum ServerCommand: Command {
     static let name = "server"
     static let summary = "be the station: sources publish mounts (Icecast's PUT/SOURCE), fallbacks, admin API"
     static let options: Set<String> = Set<String>([
-        "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password",
+        "port", "host", "source-password", "admin-password", "mounts", "relay", "fallback", "station", "mount-password", "mount-user",
         "source-timeout", "source-catch-up", "idle-mount-timeout", "segment-bytes", "burst", "config", "status-every", "title", "name", "title-every", "file",
         "max-listeners", "max-sources", "mount-max-listeners", "rtmp-port",
     ]).union(ControlOptions.names).union(PortOptions.names).union(SRTOptions.names)
@@ -29,6 +29,7 @@ enum ServerCommand: Command {
           --mounts /a,/b            the mounts sources may publish (the whitelist)
           --accept-all              accept any mount instead
           --mount-password /m=PW    a password for one mount only (repeatable)
+          --mount-user /m=USER      the user name an Icecast source of /m must log in as (repeatable; any, without)
           --fallback /m=/other      where /m's listeners go while it has no source (repeatable)
           --relay /m=URL            relay a Shoutcast/Icecast stream as mount /m (repeatable)
           --station /m              play the built-in station (or --file) as mount /m
@@ -172,6 +173,7 @@ enum ServerCommand: Command {
             mounts = nil
         }
         configuration.mountPasswords = try pairs(arguments.all("mount-password"), "--mount-password")
+        configuration.mountUsers = try pairs(arguments.all("mount-user"), "--mount-user")
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
         let relays = try pairs(arguments.all("relay"), "--relay")
         let station = arguments.value("station")
@@ -229,6 +231,9 @@ enum ServerCommand: Command {
         }
         for name in configuration.mountPasswords.keys.sorted() where !listed.contains(name) {
             throw UsageError("--mount-password \(name)=…: \(name) is not a mount of this server (\(whitelist))")
+        }
+        for name in configuration.mountUsers.keys.sorted() where !listed.contains(name) {
+            throw UsageError("--mount-user \(name)=…: \(name) is not a mount of this server (\(whitelist))")
         }
         for name in configuration.options.recording.mounts.sorted() where !listed.contains(name) {
             throw UsageError("--record \(name): \(name) is not a mount of this server (\(whitelist))")

@@ -62,6 +62,19 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A mount with its own source user name takes a source that logs in as it only; other mounts, any name")
+    func mountUser_IsTheOnlyNameItsSourcesMayLogInAs() async throws {
+        let server = try server { $0.mountUsers = ["/live": "dj"] }
+        defer { server.close() }
+        let wrong = try await source(server, user: "source")
+        #expect(await eventually(timeout: .seconds(10)) { wrong.closed.value })
+        #expect(wrong.text.hasPrefix("HTTP/1.0 401"), "\(wrong.text.prefix(60))")
+        let right = try await source(server, user: "dj")
+        #expect(await right.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let other = try await source(server, mount: "/backup", user: "anyone")
+        #expect(await other.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+    }
+
     @Test func whitelistAdd_RefusesWhatIsNoMountName_AndTellsAnAddThatChangesNothingNot() async throws {
         let log = Log()
         let server = try server(log: log)

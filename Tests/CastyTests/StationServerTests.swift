@@ -70,10 +70,10 @@ struct StationServerTests {
     }
 
     /// A source that publishes `mount` with `PUT` and `Expect: 100-continue`, as ffmpeg does.
-    func source(_ server: StationServer, mount: String = "/live", password: String = "hackme",
+    func source(_ server: StationServer, mount: String = "/live", user: String = "source", password: String = "hackme",
                 type: String = "audio/mpeg", method: String = "PUT") async throws -> TestPeer {
         let peer = try await TestPeer.connect(to: server.address, on: loop)
-        let credentials = Base64.encode(Array("source:\(password)".utf8))
+        let credentials = Base64.encode(Array("\(user):\(password)".utf8))
         await peer.send("\(method) \(mount) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: \(type)\r\n"
             + "Expect: 100-continue\r\nice-name: Live FM\r\nice-genre: Jazz\r\nice-public: 1\r\nice-url: https://live.example\r\n"
             + "ice-audio-info: bitrate=128;samplerate=44100;channels=2\r\n\r\n")

@@ -60,6 +60,9 @@ final class MountTable: @unchecked Sendable {
         var sourcePassword: Secret?
         /// Per-mount passwords, which replace the common one for their mount.
         var mountPasswords: [String: Secret] = [:]
+        /// Per-mount source user names (Icecast's `<username>` of a mount): an Icecast source of that mount must log
+        /// in with it; elsewhere any user name is taken.
+        var mountUsers: [String: String] = [:]
         /// The fallback of each mount.
         var fallbacks: [String: String] = [:]
         /// A source that sends nothing for this long is dropped.
@@ -240,15 +243,17 @@ final class MountTable: @unchecked Sendable {
     // MARK: Publishing
 
     /// Why a source with `password` may not publish audio of `contentType` to `path`, or `nil` if it may.
-    /// With `checkPassword` false (the platform's application verifies keys), the password is not checked here.
+    /// With `checkPassword` false (the platform's application verifies keys), the password is not checked here;
+    /// a `user` (an Icecast source's) must be the mount's own user name, if it has one (``Rules/mountUsers``).
     ///
     /// It makes no mount: a source refused afterwards — by the application, say, with `--accept-all` — leaves
     /// nothing behind, so sources trying random mounts cannot grow the table (``mount(for:)`` makes it once the
     /// source is admitted).
-    func refusal(path: String, password: String?, contentType: String?, checkPassword: Bool = true) -> Refusal? {
+    func refusal(path: String, user: String? = nil, password: String?, contentType: String?, checkPassword: Bool = true) -> Refusal? {
         if checkPassword {
             let secret = rules.mountPasswords[path] ?? rules.sourcePassword
             guard let secret, secret.matches(password) else { return .unauthorized }
+            if let user, let wanted = rules.mountUsers[path], user != wanted { return .unauthorized }
         }
         if let whitelist = rules.whitelist {
             guard whitelist.contains(path) else { return .notAllowed }

@@ -10,6 +10,9 @@ struct SourcePublication: Sendable {
     /// The password the station's rules check (an Icecast source's Basic auth password, an RTMP stream key);
     /// `nil` when the source gave none (an Icecast source without `Authorization`).
     var password: String?
+    /// The user name of an Icecast source's Basic auth, checked against its mount's ``MountTable/Rules/mountUsers``;
+    /// `nil` for an ingest that has none (RTMP, SRT), which the rule does not apply to.
+    var user: String? = nil
     /// The key the platform's application verifies (`x-streaming-key`).
     var key: String
     /// The source's IP address (`x-user-ip`).
@@ -25,7 +28,7 @@ struct SourcePublication: Sendable {
 /// Who may publish where, decided the same way for every ingest protocol, and what happens when a source
 /// starts: its session on the mount, and the application told.
 ///
-/// In order: the rules Casty checks itself (``MountTable/refusal(path:password:contentType:checkPassword:)``: the
+/// In order: the rules Casty checks itself (``MountTable/refusal(path:user:password:contentType:checkPassword:)``: the
 /// password — unless the application verifies keys, when a source that gave no credentials at all is still
 /// challenged —, the whitelist, the audio type, a mount already live),
 /// then the application's key verification, awaited off the loop while it serves everyone else. No mount is made
@@ -80,7 +83,7 @@ enum SourceAdmission {
             return decided(.failure(.rules(.unauthorized)))
         }
         if let refusal = mounts.refusal(
-            path: publication.path, password: publication.password, contentType: publication.contentType,
+            path: publication.path, user: publication.user, password: publication.password, contentType: publication.contentType,
             checkPassword: publication.checksPassword && !verifying) {
             return decided(.failure(.rules(refusal)))
         }

@@ -15,10 +15,11 @@ enum SourceRoutes {
         let port = exchange.port
         guard port.mounts != nil else { return StreamRoutes.sourceNotTaken(exchange) }
         let request = exchange.request
-        let password = BasicAuth(header: request.headers["Authorization"])?.password
+        let login = BasicAuth(header: request.headers["Authorization"])
+        let password = login?.password
         let publication = SourcePublication(
-            path: exchange.path, password: password, key: exchange.query("key") ?? password ?? "", ip: exchange.clientIP,
-            peer: exchange.peer, contentType: request.headers["Content-Type"])
+            path: exchange.path, password: password, user: login?.user, key: exchange.query("key") ?? password ?? "",
+            ip: exchange.clientIP, peer: exchange.peer, contentType: request.headers["Content-Type"])
         SourceAdmission.check(publication, port: port) { verdict in
             // A source that hung up while its key was being verified gets no session: nothing to publish, and the
             // application must not hear stream-available then stream-closed for a stream that never was.

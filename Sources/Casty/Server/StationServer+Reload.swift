@@ -34,6 +34,7 @@ extension StationServer.Configuration {
         rules.whitelist = mounts.map(Set.init)
         rules.sourcePassword = sourcePassword.flatMap(Secret.init)
         rules.mountPasswords = mountPasswords.compactMapValues(Secret.init)
+        rules.mountUsers = mountUsers
         rules.fallbacks = fallbacks
         rules.sourceTimeout = sourceTimeout
         rules.sourceCatchUp = sourceCatchUp

@@ -26,6 +26,9 @@ public final class StationServer: Sendable {
         public var mounts: [String]? = []
         /// Per-mount source passwords, which replace ``sourcePassword`` for their mount.
         public var mountPasswords: [String: String] = [:]
+        /// Per-mount source user names: an Icecast source of that mount must log in as it (`live:<password>`), as
+        /// Icecast's `<username>` of a mount asks; elsewhere any user name is taken.
+        public var mountUsers: [String: String] = [:]
         /// The fallback of each mount: where its listeners are moved, without being disconnected, while it has
         /// no source.
         public var fallbacks: [String: String] = [:]
@@ -67,7 +70,7 @@ public final class StationServer: Sendable {
 
         /// Checks the mount names and that the fallbacks do not go round in a circle.
         public func check() throws(ConfigurationError) {
-            let names = (mounts ?? []) + Array(mountPasswords.keys) + Array(fallbacks.keys) + Array(fallbacks.values)
+            let names = (mounts ?? []) + Array(mountPasswords.keys) + Array(mountUsers.keys) + Array(fallbacks.keys) + Array(fallbacks.values)
             for name in names { try Self.checkMount(name) }
             for start in fallbacks.keys.sorted() {
                 var seen = [start]
