@@ -115,6 +115,27 @@ struct ProxyTests {
         proxy.stop()
     }
 
+    @Test("An upstream that answers with a stream's head and sends nothing is 'connected, no audio yet', not streaming; its first audio makes it so")
+    func upstreamThatAnswersAndSendsNothing_IsNotTakenForStreaming() async throws {
+        let sending = Locked(false)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 500))
+            @Sendable func wait() {
+                guard !connection.isClosed else { return }
+                if sending.value { streamICY(to: connection, metaint: 500) } else { connection.loop.schedule(after: .milliseconds(20)) { wait() } }
+            }
+            wait()
+        }
+        let proxy = proxy(upstream.url, segmentBytes: 1000, backoff: .milliseconds(50))
+        await proxy.startInBackground()
+        #expect(await eventually { await proxy.state == .connected })
+        #expect("\(UpstreamState.connected)" == "connected, no audio yet")
+        sending.update { $0 = true }
+        #expect(await eventually { await proxy.state == .streaming })
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func redirects_AreFollowed() async throws {
         let target = try shortStream()
         let location = target.url.description

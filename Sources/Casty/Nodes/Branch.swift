@@ -264,7 +264,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     }
 
     func attach(_ opened: OpenedStream) {
-        keeper.state = .streaming
+        keeper.state = .connected
         staleTimer?.cancel()
         staleTimer = nil
         parent = opened.url
@@ -383,6 +383,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// Takes what the link read: audio as it arrived, gathered until its segment's metadata block, which
     /// completes the segment.
     private func take(_ segment: Segment) {
+        if !segment.audio.isEmpty { _ = keeper.heardAudio() }
         if waitingWithRoot {
             waitingWithRoot = false
             logger("branch \(address): the stream comes again")

@@ -199,7 +199,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
     }
 
     func attach(_ opened: OpenedStream) {
-        keeper.state = .streaming
+        keeper.state = .connected
         if pieces == nil {
             pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
         }
@@ -252,7 +252,6 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     + " \(Int(seconds(QuietStream.allowance))) s more (a quiet AAC or variable-bitrate source sends few bytes)")
             }
         }
-        onStreaming?(true)
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
@@ -289,6 +288,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
     }
 
     private func take(_ segment: Segment) {
+        // Its first audio: a station server's mount takes its listeners back from its fallback now, not when a
+        // station that sends nothing merely answered.
+        if !segment.audio.isEmpty, keeper.heardAudio() { onStreaming?(true) }
         keeper.learnQuiet(from: segment)
         if let fault = segment.fault {
             if !badMetadata {

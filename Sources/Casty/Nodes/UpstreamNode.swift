@@ -6,6 +6,9 @@ internal import Icy
 public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
     /// Not started, or connecting for the first time.
     case connecting
+    /// The upstream answered with a stream's head, but no audio has come yet (a station that answers and sends
+    /// nothing is not taken for one that streams).
+    case connected
     /// Receiving the stream.
     case streaming
     /// Lost the upstream; trying again.
@@ -13,10 +16,11 @@ public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
     /// Stopped for good.
     case stopped
 
-    /// `connecting`, `streaming`, `retrying` or `stopped`.
+    /// `connecting`, `connected, no audio yet`, `streaming`, `retrying` or `stopped`.
     public var description: String {
         switch self {
         case .connecting: "connecting"
+        case .connected: "connected, no audio yet"
         case .streaming: "streaming"
         case .retrying: "retrying"
         case .stopped: "stopped"
@@ -27,6 +31,15 @@ public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
 /// The bookkeeping of a node's one upstream link: the link itself, why it ended, and who waits for that.
 struct UpstreamKeeper {
     var state = UpstreamState.connecting
+
+    /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
+    /// Returns whether it just began to.
+    mutating func heardAudio() -> Bool {
+        guard state == .connected else { return false }
+        state = .streaming
+        return true
+    }
+
     var link: UpstreamLink?
     var reconnects = 0
     /// When the current link was opened: a link that ends soon after does not reset the backoff.
