@@ -89,6 +89,22 @@ extension StationServerTests {
         #expect(await next.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("200 OK") }, "the mount is free: \(next.text.prefix(80))")
     }
 
+    @Test("A source whose Content-Length is no length, or two that disagree, is refused 400 in one line; the mount stays free",
+          arguments: ["Content-Length: -5\r\n", "Content-Length: 12ab\r\n", "Content-Length: 100\r\nContent-Length: 200\r\n"])
+    func sourceWithALyingContentLength_IsRefused(lengths: String) async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n\(lengths)\r\n")
+        #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 400 Bad Request"), "\(peer.text.prefix(80))")
+        #expect(log.lines.value.filter { $0.contains("refused on /live") && $0.contains("Content-Length") }.count == 1, "\(log.lines.value)")
+        let fine = try await source(server)
+        #expect(await fine.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+    }
+
     @Test("A source whose chunked body breaks is closed by Casty, in one line that says so (not that it hung up)")
     func chunkedSource_WhoseBodyBreaks_EndsInOneLineNamingIt() async throws {
         let log = Log()

@@ -39,6 +39,15 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
         return nil
     }
 
+    /// What is wrong with a request's `Content-Length`, if anything: one that is no length (`-5`, `12ab`), or two that
+    /// disagree — a body whose end cannot be known (RFC 9112 §6.3 has such a request refused).
+    static func lengthProblem(of headers: Headers) -> String? {
+        let given = headers.fields.filter { $0.name.lowercased() == "content-length" }.map(\.value)
+        if given.contains(where: { ContentLength.value($0) == nil }) { return "a Content-Length that is no length" }
+        if Set(given.compactMap(ContentLength.value)).count > 1 { return "two Content-Length headers that disagree" }
+        return nil
+    }
+
     var loop: EventLoop { connection.loop }
 
     func attach(_ session: SourceSession) {

@@ -15,6 +15,11 @@ enum SourceRoutes {
         let port = exchange.port
         guard port.mounts != nil else { return StreamRoutes.sourceNotTaken(exchange) }
         let request = exchange.request
+        if let problem = BodySourceInput.lengthProblem(of: request.headers) {
+            port.refused()
+            port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(problem) (400)")
+            return exchange.answer(400, "Bad Request", body: "A source's body has one Content-Length, a number, or none: \(problem).")
+        }
         let login = BasicAuth(header: request.headers["Authorization"])
         let password = login?.password
         let publication = SourcePublication(
