@@ -142,7 +142,8 @@ struct WebSocketTests {
         configuration.mounts = ["/radio"]
         configuration.segmentBytes = 4170
         configuration.options.corsOrigins = ["https://radio.example"]
-        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop)
+        let log = StationServerTests.Log()
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
         let station = try Station.builtIn(titles: ["Song"], titleInterval: .milliseconds(600), segmentBytes: 4170, loop: loop)
         await station.start()
         server.attach(station, at: "/radio")
@@ -154,6 +155,10 @@ struct WebSocketTests {
         }
         let stranger = try await open("https://other.example")
         #expect(await stranger.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403") || String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 403") }, "\(stranger.text)")
+        // The log shows what was sent, its control characters escaped (not dropped).
+        let forged = try await open("https://a\u{1B}[31m.example")
+        #expect(await forged.waitFor { String(decoding: $0, as: UTF8.self).contains(" 403 ") })
+        #expect(await eventually { log.contains("a WebSocket from https://a\\e[31m.example, not in --cors-origins (403)") }, "\(log.lines.value)")
         for allowed in ["https://Radio.Example:443", nil] {
             let page = try await open(allowed)
             #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 101") }, "\(allowed ?? "no Origin"): \(page.text)")

@@ -123,7 +123,7 @@ enum APIRoutes {
         // server to judge. With `--cors-origins`, a page of another site is refused as its fetch would be.
         if let allowed = exchange.port.options.corsOrigins, let origin = headers["Origin"],
            !allowed.contains(CORS.origin(origin) ?? origin) {
-            exchange.port.logger("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(SafeText.printable(origin), to: 80)), not in --cors-origins (403)")
+            exchange.port.logger("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(origin, to: 80)), not in --cors-origins (403)")
             return exchange.answer(403, "Forbidden", body: "Pages of this origin may not follow the titles here.")
         }
         var reply: [UInt8] = []
