@@ -34,6 +34,26 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/deadbeef-3.mp3") == 1)
     }
 
+    @Test("A nested mount's folder removed takes the folders it leaves empty with it, up to --hls-dir, which stays")
+    func nestedMountRemoved_LeavesNoEmptyFolder() throws {
+        let root = temporaryDirectory("hlsdir-nested")
+        let directory = HLSDirectory(path: root + "/a/b", root: root, logger: .silent)
+        let segment = Self.segments[0]
+        directory.publish(segment, playlist: nil, master: "", expired: [], kept: [segment.name])
+        HLSDirectory.flush()
+        #expect(fileSize(root + "/a/b/" + segment.name) == segment.bytes.count)
+        let sibling = HLSDirectory(path: root + "/c/d", root: root, logger: .silent)
+        sibling.publish(segment, playlist: nil, master: "", expired: [], kept: [segment.name])
+        HLSDirectory.flush()
+        try FileWriter.replace(root + "/c/notes.txt", with: [1])
+        directory.remove()
+        sibling.remove()
+        HLSDirectory.flush()
+        #expect(!FileWriter.isDirectory(root + "/a"), "a/ held only the mount's folder")
+        #expect(!FileWriter.isDirectory(root + "/c/d") && FileWriter.isDirectory(root + "/c"), "c/ holds a file of someone else's")
+        #expect(FileWriter.isDirectory(root))
+    }
+
     @Test("A write that fails still deletes the expired segments, and is told once")
     func failedWriteStillExpires() throws {
         let path = temporaryDirectory("hlsdir-failing")

@@ -17,6 +17,8 @@ internal import Synchronization
 package final class HLSDirectory: Sendable {
     /// The directory: `DIR/<mount>` (`DIR` itself for a relay's one stream).
     let path: String
+    /// The folder `path` lies in (`--hls-dir`), if any: never removed.
+    let root: String?
     private let logger: EventLog
     /// The calls failing now, each told once.
     private let failing = Mutex<Set<String>>([])
@@ -38,9 +40,11 @@ package final class HLSDirectory: Sendable {
         weak var writer: HLSDirectory?
     }
 
-    /// A writer into `path` (made if missing, at the first segment).
-    init(path: String, logger: EventLog) {
+    /// A writer into `path` (made if missing, at the first segment), a folder below `root` (`--hls-dir`), if given:
+    /// the folders between them that its removal leaves empty go too (a mount `/a/b` forgotten leaves no `a/`).
+    init(path: String, root: String? = nil, logger: EventLog) {
         self.path = path
+        self.root = root
         self.logger = logger
         Self.writers.withLock { $0[ObjectIdentifier(self)] = WeakWriter(writer: self) }
     }
@@ -131,7 +135,12 @@ package final class HLSDirectory: Sendable {
             for name in names { FileWriter.remove(path + "/" + name) }
             written.withLock { $0 = [] }
             undeleted.withLock { $0 = [] }
-            _ = rmdir(path)  // only if nothing else is in it
+            // Only if nothing else is in it; then each parent left empty, up to the root (not the root itself).
+            var folder = Substring(path)
+            while rmdir(String(folder)) == 0, let root, let slash = folder.lastIndex(of: "/"), folder[..<slash].count > root.count,
+                  folder.hasPrefix(root + "/") {
+                folder = folder[..<slash]
+            }
         }
     }
 

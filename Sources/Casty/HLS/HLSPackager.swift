@@ -80,7 +80,7 @@ public actor HLSPackager: LoopNode {
         self.logger = logger
         // Numbered from the clock: a node that restarts never numbers below its earlier run (nor a root below its branches).
         self.segmenter = HLSSegmenter(targetDuration: settings.targetDuration, first: .clock)
-        self.directory = settings.directory.map { HLSDirectory(path: Self.path(settings: $0, mount: mount), logger: logger) }
+        self.directory = settings.directory.map { HLSDirectory(path: Self.path(settings: $0, mount: mount), root: $0, logger: logger) }
     }
 
     /// `DIR/<mount>`, or `DIR` for a relay's one stream.
