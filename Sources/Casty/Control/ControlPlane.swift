@@ -147,7 +147,7 @@ public final class ControlPlane: Sendable {
         case "true": return true
         case "false": return false
         default:
-            logger("key verification of \(SafeText.logLine(channel)): x-record '\(SafeText.logLine(SafeText.shortened(value, to: 40)))'"
+            logger("key verification of \(channel): x-record '\(SafeText.shortened(value, to: 40))'"
                 + " is neither true nor false: not recorded")
             return false
         }

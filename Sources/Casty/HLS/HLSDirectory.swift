@@ -135,11 +135,12 @@ package final class HLSDirectory: Sendable {
             for name in names { FileWriter.remove(path + "/" + name) }
             written.withLock { $0 = [] }
             undeleted.withLock { $0 = [] }
-            // Only if nothing else is in it; then each parent left empty, up to the root (not the root itself).
-            var folder = Substring(path)
-            while rmdir(String(folder)) == 0, let root, let slash = folder.lastIndex(of: "/"), folder[..<slash].count > root.count,
-                  folder.hasPrefix(root + "/") {
-                folder = folder[..<slash]
+            // Only if nothing else is in it; then each folder above it left empty, up to the root (which stays).
+            var folder = path
+            while rmdir(folder) == 0, let root, let slash = folder.lastIndex(of: "/") {
+                let parent = String(folder[..<slash])
+                guard parent.hasPrefix(root + "/") else { break }
+                folder = parent
             }
         }
     }

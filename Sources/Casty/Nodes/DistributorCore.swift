@@ -327,8 +327,9 @@ struct DistributorCore<Listener: Hashable> {
         waitingTimerArmed = false
         guard context == nil else { return [] }
         let startWait = configuration.startWait
-        let expired = waiting.filter { now >= $0.since + Self.waitLimit(branch: $0.branch, startWait: startWait) }
-        waiting.removeAll { now >= $0.since + Self.waitLimit(branch: $0.branch, startWait: startWait) }
+        let due = { (since: ContinuousClock.Instant, branch: String?) in now >= since + Self.waitLimit(branch: branch, startWait: startWait) }
+        let expired = waiting.filter { due($0.since, $0.branch) }
+        waiting.removeAll { due($0.since, $0.branch) }
         // Relays (a mount falling back to this one, its HLS packager) ask again on their own: not worth a line.
         refusedWaiting.players += expired.filter { $0.relay == nil && $0.branch == nil }.count
         refusedWaiting.branches += expired.filter { $0.relay == nil && $0.branch != nil }.count

@@ -31,15 +31,6 @@ public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
 /// The bookkeeping of a node's one upstream link: the link itself, why it ended, and who waits for that.
 struct UpstreamKeeper {
     var state = UpstreamState.connecting
-
-    /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
-    /// Returns whether it just began to.
-    mutating func heardAudio() -> Bool {
-        guard state == .connected else { return false }
-        state = .streaming
-        return true
-    }
-
     var link: UpstreamLink?
     var reconnects = 0
     /// When the current link was opened: a link that ends soon after does not reset the backoff.
@@ -49,6 +40,14 @@ struct UpstreamKeeper {
     var task: Task<Void, Never>?
     /// Whether the stream may go quiet (AAC, variable-bitrate MP3): its link then waits for a peer that answers.
     var quiet = QuietStream(contentType: nil)
+
+    /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
+    /// Returns whether it just began to.
+    mutating func heardAudio() -> Bool {
+        guard state == .connected else { return false }
+        state = .streaming
+        return true
+    }
 }
 
 /// A node that keeps an upstream stream open by itself — the proxy (to a station) and the branch (to its
@@ -90,12 +89,13 @@ extension UpstreamNode {
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
     /// Every failed attempt is told while the problem changes and for the first ``toldAttempts`` of one problem
     /// (of one ``CastyError/kind``: garbage is one problem, whatever its bytes); after that, it is summed up at
-    /// most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). Losses of links that lasted under ten seconds are told so too: the first
-    /// few, then a sum every ten seconds (an upstream that accepts and drops at once would fill the log).
+    /// most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). Losses of
+    /// links that lasted under ten seconds are told so too: the first few, then a sum every ten seconds (an
+    /// upstream that accepts and drops at once would fill the log).
     private func keepAlive(opening: Bool) async {
         var failures = 0
         var opening = opening
-        var told = (problem: "", times: 0)
+        var told = (kind: "", times: 0)
         var refused = false
         var repeats = RepeatedEvent(interval: .seconds(10))
         let steady = Duration.seconds(10)
@@ -140,8 +140,8 @@ extension UpstreamNode {
                     failures += 1
                     refused = Self.isRefusal(error)
                     let problem = "\(error)\(refusalHint(error))"
-                    if error.kind != told.problem || told.times < Self.toldAttempts {
-                        told = (error.kind, error.kind == told.problem ? told.times + 1 : 1)
+                    if error.kind != told.kind || told.times < Self.toldAttempts {
+                        told = (error.kind, error.kind == told.kind ? told.times + 1 : 1)
                         repeats = RepeatedEvent(interval: repeats.interval)
                         _ = repeats.occurred()
                         logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")

@@ -243,8 +243,9 @@ final class MountTable: @unchecked Sendable {
     // MARK: Publishing
 
     /// Why a source with `password` may not publish audio of `contentType` to `path`, or `nil` if it may.
-    /// With `checkPassword` false (the platform's application verifies keys), the password is not checked here;
-    /// a `user` (an Icecast source's) must be the mount's own user name, if it has one (``Rules/mountUsers``).
+    /// With `checkPassword` false (the platform's application verifies keys), the credentials are not checked here;
+    /// otherwise the password, and a `user` (an Icecast source's) against the mount's own user name, if it has one
+    /// (``Rules/mountUsers``).
     ///
     /// It makes no mount: a source refused afterwards — by the application, say, with `--accept-all` — leaves
     /// nothing behind, so sources trying random mounts cannot grow the table (``mount(for:)`` makes it once the
