@@ -7,6 +7,9 @@ public enum MetadataFault: Sendable, Equatable {
     /// The text is not `Key='value';` fields back to back: the block holds something else (binary bytes,
     /// often audio read as metadata because an earlier length byte was wrong).
     case malformedText
+    /// The text is readable `Key=value;` fields, but its values are not between quotes (`StreamTitle=Song;`),
+    /// as a few home-made servers write them. It is text, not audio: its fields are read all the same.
+    case unquotedText
     /// The text is well-formed, but the bytes after it are not all NULs: a server that pads with whatever
     /// was left in its buffer. The text can be trusted; the padding cannot.
     case padding
@@ -21,6 +24,7 @@ extension MetadataFault: CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformedText: "metadata text is not Key='value'; fields"
+        case .unquotedText: "metadata values are not between quotes (Key=value; rather than Key='value';)"
         case .padding: "metadata padding is not NUL bytes"
         case .lengthLied(let declared, let actual):
             "metadata length byte said \(declared) bytes but the block ended after \(actual); read the rest as audio"
@@ -69,6 +73,26 @@ extension Metadata {
             guard closed else { return false }
         }
         return true
+    }
+
+    /// Whether `text` — not well-formed — is still text made of fields with unquoted values, `Key=value;`
+    /// back to back (blanks between them allowed): no control byte, and every part between `;` a key of
+    /// letters, digits, `_` and `-` followed by `=`. Audio read as a block is not: it holds control bytes.
+    static func unquoted(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !text.isEmpty, !text.contains(where: { ($0 < 0x20 && !isBlank($0)) || $0 == 0x7F }) else { return false }
+        var index = 0
+        var fields = 0
+        while index < text.count {
+            index = blanksEnd(text, from: index)
+            guard index < text.count else { break }
+            let keyStart = index
+            while index < text.count, isKeyByte(text[index]) { index += 1 }
+            guard index > keyStart, index < text.count, text[index] == UInt8(ascii: "=") else { return false }
+            fields += 1
+            while index < text.count, text[index] != semicolon { index += 1 }
+            index += 1
+        }
+        return fields > 0
     }
 
     /// Whether `Key='` begins at `index`.
@@ -137,8 +161,14 @@ struct BlockCheck {
             return
         }
         self.textEnd = textEnd
-        self.fault = textIsGood ? .padding : .malformedText
         self.blockEnd = count
+        if textIsGood {
+            self.fault = .padding
+        } else if padEnd == count, block.withUnsafeBufferPointer({ Metadata.unquoted(UnsafeBufferPointer(rebasing: $0[..<textEnd])) }) {
+            self.fault = .unquotedText
+        } else {
+            self.fault = .malformedText
+        }
     }
 
     /// The longest well-formed block (a multiple of 16 bytes, shorter than `block`) that `block` starts with

@@ -417,6 +417,24 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station that writes its titles unquoted (StreamTitle=Song;) is read, logged once, and relayed quoted")
+    func unquotedTitles_AreRead_LoggedOnce_AndRelayedQuoted() async throws {
+        let metaint = 1000
+        let blocks = [1: try metadataBlock(Array("StreamTitle=One;".utf8)), 4: try metadataBlock(Array("StreamTitle=Two - B;".utf8))]
+        let stream = icyWire(upstreamAudio(8, metaint: metaint), metaint: metaint) { blocks[$0] ?? [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await listener.waitForData(6))
+        #expect(lines.value.filter { $0.hasPrefix("proxy: title:") } == ["proxy: title: One", "proxy: title: Two - B"], "\(lines.value)")
+        #expect(lines.value.filter { $0.contains("not between quotes") }.count == 1, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("framing") }, "\(lines.value)")
+        let record = await listener.record
+        #expect(record.audio == Array(upstreamAudio(8, metaint: metaint).prefix(record.audio.count)))
+        #expect(record.segments.filter(\.titleChanged).map { $0.title?.bytes } == [Array("StreamTitle='One';".utf8), Array("StreamTitle='Two - B';".utf8)])
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func metadataLengthThatLiedWithoutPadding_LosesTheFraming_TheProxyReconnects_AndTitlesComeBack() async throws {
         // Block 5 says k = 255 but holds 18 bytes of text, neither padded nor on a 16-byte boundary, and the audio
         // follows at once: a reader that takes the 4,080 bytes is out of step for good, reading audio as blocks.

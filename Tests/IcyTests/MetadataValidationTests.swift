@@ -68,6 +68,20 @@ struct MetadataValidationTests {
         #expect(got.map(\.audioBytes) == [[9], [8]])
     }
 
+    @Test func unquotedFields_AreAnUnquotedTextFault_WhoseTitleIsRead() throws {
+        let block = try metadataBlock(Array("StreamTitle=Artist - Song;StreamUrl=http://x/;"))
+        let got = try parse([1] + block + [2, 0], metaint: 1)
+        #expect(got.map(\.fault) == [.unquotedText, nil])
+        #expect(got.map(\.audioBytes) == [[1], [2]])
+        #expect(Metadata(parsing: got[0].metadata).streamTitle == "Artist - Song")
+    }
+
+    @Test(arguments: ["StreamTitle=Song\u{1};", "Song;", "=x;", "StreamTitle Song;"])
+    func textThatIsNotFields_IsNotReadAsUnquoted(text: String) throws {
+        let got = try parse([1] + (try metadataBlock(Array(text.utf8))) + [2, 0], metaint: 1)
+        #expect(got.first?.fault == .malformedText)
+    }
+
     @Test func stalePaddingAfterTheText_IsAPaddingFault_AndTheFramingIsKept() throws {
         // A server that leaves an old title in its buffer after the NUL: text, not audio.
         let block: [UInt8] = [2] + Array("StreamTitle='x';") + [0] + Array("old title\0\0\0\0\0\0")

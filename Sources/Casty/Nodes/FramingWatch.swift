@@ -43,7 +43,7 @@ struct FramingWatch: Sendable {
         switch segment.fault {
         case .malformedText?: true
         case .padding?: segment.metadata.isEmpty
-        case .lengthLied?, nil: false
+        case .lengthLied?, .unquotedText?, nil: false
         }
     }
 

@@ -77,6 +77,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var sniff = BitrateSniff()
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
+    /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
+    private var reportedUnquoted = false
     /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
@@ -292,7 +294,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // station that sends nothing merely answered.
         if !segment.audio.isEmpty, keeper.heardAudio() { onStreaming?(true) }
         keeper.learnQuiet(from: segment)
-        if let fault = segment.fault {
+        if segment.fault == .unquotedText {
+            // A habit of the station's, not an incident: its fields are read all the same.
+            if !reportedUnquoted { logger("proxy: this station's metadata values are not between quotes (StreamTitle=…; rather than StreamTitle='…';): read all the same") }
+            reportedUnquoted = true
+        } else if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"
                 logger("proxy: bad metadata block: \(fault) (\(trusted)): \(IcyText.decode(segment.metadata.prefix(80)))")
