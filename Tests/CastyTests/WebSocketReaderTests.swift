@@ -99,4 +99,15 @@ struct WebSocketReaderTests {
         #expect(read(fragments) == .failure(.tooBig(1100)))
         #expect(WebSocketReader.Failure.tooBig(1100).closeCode == 1009)
     }
+
+    @Test func textThatIsNotUTF8_FailsWith1007_EvenSplitAcrossFragments_WhileBinaryIsAnyBytes() {
+        #expect(read(clientFrame(1, [0x61, 0xFF])) == .failure(.notUTF8))
+        #expect(read(clientFrame(8, [0x03, 0xE8, 0xC3])) == .failure(.notUTF8), "a close frame's reason is text too")
+        #expect(WebSocketReader.Failure.notUTF8.closeCode == 1007)
+        // "é" is C3 A9: split between two fragments it is still one character.
+        #expect(read(clientFrame(1, [0x61, 0xC3], fin: false) + clientFrame(0, [0xA9])) == .success([.data, .data]))
+        #expect(read(clientFrame(1, [0x61, 0xC3], fin: false) + clientFrame(0, [0x41])) == .failure(.notUTF8))
+        #expect(read(clientFrame(2, [0xFF, 0xC3])) == .success([.data]))
+        #expect(read(clientFrame(2, [0xFF], fin: false) + clientFrame(0, [0xC3])) == .success([.data, .data]))
+    }
 }

@@ -9,7 +9,8 @@
 /// - Control frames (close, ping, pong) hold at most 125 bytes and are never fragmented.
 /// - Text and binary messages are read and thrown away; one may hold at most ``maxMessage`` bytes, counting every
 ///   fragment. Their fragments must come in order (a continuation only after a first fragment, no new message
-///   before the last one).
+///   before the last one). A text message — all its fragments together — and a close frame's reason must be
+///   UTF-8 (section 8.1); one that is not fails the connection with 1007.
 /// - No extension was agreed on, so the three reserved bits must be zero; opcodes 3–7 and 11–15 mean nothing.
 ///
 /// What it keeps between reads is at most one unfinished frame: ``maxMessage`` bytes and a 14-byte header.
@@ -43,10 +44,17 @@ struct WebSocketReader: Sendable {
         case badFragment
         /// A message longer than ``WebSocketReader/maxMessage`` (its length as announced so far).
         case tooBig(Int)
+        /// A text message, or a close frame's reason, that is not UTF-8.
+        case notUTF8
 
-        /// The status code of the close frame that answers it: 1009 for a message too big, else 1002.
+        /// The status code of the close frame that answers it: 1009 for a message too big, 1007 for text that is
+        /// not UTF-8, else 1002 (a protocol error).
         var closeCode: UInt16 {
-            if case .tooBig = self { 1009 } else { 1002 }
+            switch self {
+            case .tooBig: 1009
+            case .notUTF8: 1007
+            default: 1002
+            }
         }
 
         /// What the page sent, for the log line that tells why it was dropped.
@@ -59,6 +67,7 @@ struct WebSocketReader: Sendable {
             case .badCloseCode: "a close frame with an invalid status code"
             case .badFragment: "a fragment out of order"
             case .tooBig(let bytes): "a message of \(bytes) bytes (at most \(WebSocketReader.maxMessage))"
+            case .notUTF8: "text that is not UTF-8"
             }
         }
     }
@@ -72,6 +81,9 @@ struct WebSocketReader: Sendable {
     private var buffer: [UInt8] = []
     /// Bytes of the message being fragmented so far; `nil` when no message is open.
     private var message: Int?
+    /// The bytes of the text message being fragmented so far (at most ``maxMessage``), checked as UTF-8 once
+    /// whole: a character may be split between fragments. `nil` when no text message is open.
+    private var text: [UInt8]?
     /// Whether the page's close frame came: nothing after it is read.
     private(set) var closed = false
 
@@ -146,11 +158,23 @@ struct WebSocketReader: Sendable {
             guard payload.count >= 2 else { throw .badCloseCode }
             let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
             guard Self.isSendable(code) else { throw .badCloseCode }
+            guard Self.isUTF8(payload.dropFirst(2)) else { throw .notUTF8 }
             return .close(code: code)
         case .text, .binary, .continuation:
+            if opcode == .text { text = [] }
+            text? += payload
             message = fin ? nil : (message ?? 0) + payload.count
+            if fin, let whole = text {
+                text = nil
+                guard Self.isUTF8(whole[...]) else { throw .notUTF8 }
+            }
             return .data
         }
+    }
+
+    /// Whether `bytes` are UTF-8.
+    static func isUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+        String(validating: bytes, as: UTF8.self) != nil
     }
 
     /// Whether an endpoint may put `code` in a close frame (RFC 6455, section 7.4): the defined codes but 1004,
