@@ -47,6 +47,32 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("A player that gives up before the stream has started gets a 499 line, and its leaving is told in the server's log")
+    func playerThatGivesUpBeforeTheStream_Gets499_AndALogLine() async throws {
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let log = try AccessLog(path: path, logger: .silent)
+        var options = ClientOptions()
+        options.accessLog = log
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .seconds(30)
+        let distributor = Distributor(loop: loop, configuration: configuration)
+        distributor.attachSource(RecorderNode(loop: loop))  // takes the request, never replies
+        let told = Locked<[String]>([])
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in told.update { $0.append(line) } })
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Impatient/1\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(300))
+        await player.close()
+        #expect(await eventually { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
+        let line = try #require(lines(path).first)
+        #expect(line.contains("\"GET /live HTTP/1.1\" 499 0 \"-\" \"Impatient/1\" "), "\(line)")
+        #expect(await eventually { told.value.contains { $0.contains("left after") && $0.contains("waiting for /live, which had not started") } },
+                "\(told.value)")
+        port.close()
+    }
+
     @Test("Listeners still listening when the process stops get their line then, with - for their bytes")
     func listenersAtShutdown_GetTheirLine() async throws {
         let (_, port, log, path) = try serving()

@@ -63,10 +63,11 @@ public final class AccessLog: Sendable {
     }
 
     /// A request answered at once (a status page, a playlist, an HLS segment, a refusal: `401`, `404`): its line,
-    /// with the bytes of its body and no seconds.
-    func answered(address: String, user: String?, request: String, status: Int, bytes: Int, referer: String?, agent: String?) {
+    /// with the bytes of its body and no seconds — or the seconds a player waited for a stream that had not
+    /// started before it gave up (status `499`, "client closed request", as nginx writes it).
+    func answered(address: String, user: String?, request: String, status: Int, bytes: Int, referer: String?, agent: String?, seconds: Int = 0) {
         write(Self.line(address: address, user: user, at: .now, request: request, status: status, bytes: String(bytes),
-                        referer: referer, agent: agent, seconds: 0))
+                        referer: referer, agent: agent, seconds: seconds))
     }
 
     /// The process stops: every listener still listening gets its line, and the file is written.

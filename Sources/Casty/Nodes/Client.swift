@@ -365,10 +365,12 @@ public actor Client: LoopNode {
     private func closed(_ error: SocketError?) {
         let wasStreaming: Bool
         if case .streaming = phase { wasStreaming = true } else { wasStreaming = false }
+        let wasWaiting = phase == .waitingForReply && !headWritten
         phase = .closing
         distributor.leave(self)
         onLeave?()
         onLeave = nil
+        if wasWaiting { return gaveUpWaiting() }
         guard wasStreaming else { return }
         let duration = seconds(ContinuousClock.now - joined)
         // A player that quits mostly resets its connection (it closes with audio unread): that is its leaving, not a fault.
@@ -380,6 +382,19 @@ public actor Client: LoopNode {
         options.accessLog?.closed(id, bytes: sentBytes)
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(why)):"
             + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
+    }
+}
+
+extension Client {
+    /// A peer that left while its stream had not started (a relay still reaching its station, a mount between two
+    /// sources) was answered nothing: its leaving is told — in the server's log and, as a request the player gave
+    /// up on (`499`), in the access log — so that no listener comes and goes unseen.
+    fileprivate func gaveUpWaiting() {
+        let waited = ContinuousClock.now - joined
+        options.accessLog?.answered(address: listening.address, user: listening.user, request: listening.requestLine, status: 499, bytes: 0,
+                                    referer: listening.referer, agent: listening.userAgent, seconds: AccessLog.wholeSeconds(waited))
+        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(seconds(waited))) s waiting for \(listening.path),"
+            + " which had not started")
     }
 }
 
