@@ -78,7 +78,9 @@ public final class StreamSegment: Sendable {
         if let path, path.joined(separator: ",").utf8.count < 1024 {
             numbering.fields.append(Metadata.Field(key: pathKey, value: path.joined(separator: ",")))
         }
-        let text = numbering.bytes + (title.map { shortened($0.bytes, room: IcyLimits.maxMetadataBytes - 64) } ?? [])
+        // The title gets the room the numbering leaves: a path near its 1,023 bytes leaves less than a long title
+        // of a third-party station takes.
+        let text = numbering.bytes + (title.map { shortened($0.bytes, room: IcyLimits.maxMetadataBytes - numbering.bytes.count) } ?? [])
         return try! metadataBlock(text)
     }
 
