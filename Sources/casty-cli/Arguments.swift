@@ -175,6 +175,14 @@ struct Arguments: Sendable {
         return value
     }
 
+    /// `--segment-bytes`: the audio bytes of each segment, the `icy-metaint` players see (default 8192). At
+    /// least 1,024, a frame or two of audio: smaller segments would last a few milliseconds, every deadline a
+    /// node derives from their duration with them (a relay would take its station for silent between two of its
+    /// reads), for no player's benefit.
+    func segmentBytes() throws(UsageError) -> Int {
+        try integer("segment-bytes", default: 8192, in: 1024...1_048_576)
+    }
+
     /// A TCP port given with `--name`, or `fallback`.
     func port(_ name: String, default fallback: UInt16) throws(UsageError) -> UInt16 {
         UInt16(try integer(name, default: Int(fallback), in: 0...65535))

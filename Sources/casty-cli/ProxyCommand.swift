@@ -31,7 +31,7 @@ enum ProxyCommand: Command {
         let text = try arguments.single("the stream's URL")
         let url = try StreamURL.given(text)
         var configuration = Proxy.Configuration()
-        configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        configuration.segmentBytes = try arguments.segmentBytes()
         let interval = try ServerCommand.statusInterval(arguments)  // every usage mistake before anything starts
         let logger = EventLog.standardError
         let proxy = try Proxy(url: url, configuration: configuration, logger: logger)

@@ -212,7 +212,7 @@ enum ServerCommand: Command {
         let catchUp = try arguments.integer("source-catch-up", default: 5, in: 0...3600)
         configuration.sourceCatchUp = catchUp > 0 ? .seconds(catchUp) : nil
         configuration.idleMountTimeout = .seconds(try arguments.integer("idle-mount-timeout", default: 60, in: 1...86_400))
-        configuration.segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        configuration.segmentBytes = try arguments.segmentBytes()
         configuration.distribution = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
         return configuration
     }

@@ -54,7 +54,7 @@ enum StationCommand: Command {
         let name = arguments.value("name") ?? "Casty Station"
         let titles = [arguments.value("title") ?? "Casty test tone"]
         let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 1...86_400))
-        let segmentBytes = try arguments.integer("segment-bytes", default: 8192, in: 1...1_048_576)
+        let segmentBytes = try arguments.segmentBytes()
         let station = if let path = arguments.value("file") {
             try withOption("file", path) {
                 try Station(mp3: try readFile(path), name: name, titles: titles, titleInterval: interval, segmentBytes: segmentBytes, logger: logger)

@@ -306,10 +306,27 @@ struct ProxyTests {
             connection.write(icyReplyHead(metaint: 1000))
             streamICY(to: connection, metaint: 1000, count: 2, interval: .milliseconds(5))  // then silence
         }
-        let proxy = proxy(upstream.url)
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.minimumSilence = .milliseconds(100)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop)
         try await proxy.start()
         // 1000 bytes at 128 kbit/s last 62 ms; six of them without a byte make the upstream silent.
         #expect(await eventually(timeout: .seconds(3)) { upstream.connections.value >= 2 })
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test("Short segments do not make a station that sends its audio in half-second blocks silent between two of them")
+    func stationSendingInBlocks_IsNotDroppedBetweenThem_WhenSegmentsAreShort() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 8000))
+            streamICY(to: connection, metaint: 8000, count: 8, interval: .milliseconds(500))  // 8000 bytes every 0.5 s
+        }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)  // 1000-byte segments: 62 ms each
+        #expect(await listener.waitForData(20, timeout: .seconds(10)))
+        #expect(upstream.connections.value == 1, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("no data for") }, "\(lines.value)")
         proxy.stop()
         await upstream.close()
     }

@@ -103,6 +103,15 @@ set -e
 grep -q "address already in use" "$TMP/second.log" || fail "no 'address already in use' line: $(cat "$TMP/second.log")"
 echo "PASS: a port in use ends the proxy with status 1 and one error line"
 
+# Segments too short to time anything by are a usage mistake, told at once (they once crashed the relay).
+set +e
+"$CLI" proxy "http://127.0.0.1:$UP_PORT/" --port "$((PLAYER_PORT + 3))" --segment-bytes 8 >"$TMP/tiny.log" 2>&1
+status=$?
+set -e
+((status == 1)) || fail "--segment-bytes 8 exited with $status, expected 1"
+grep -q -- "--segment-bytes must be a whole number from 1024 to 1048576, not '8'" "$TMP/tiny.log" || fail "no usage line: $(cat "$TMP/tiny.log")"
+echo "PASS: --segment-bytes below 1024 is a usage mistake (status 1, one line)"
+
 # --host :: listens on every interface, IPv6 and IPv4 alike.
 V6_PORT=$((PLAYER_PORT + 2))
 "$CLI" proxy "http://127.0.0.1:$UP_PORT/" --host :: --port "$V6_PORT" >"$TMP/v6.log" 2>&1 &

@@ -120,10 +120,11 @@ public struct Context: Sendable, Equatable {
         return value
     }
 
-    /// How long one segment lasts when played: `segmentBytes × 8 / bitrate` (8192 bytes at 128 kbit/s ≈ 0.5 s).
-    /// Every deadline of a node derives from this, not from a constant.
+    /// How long one segment lasts when played: `segmentBytes × 8 / bitrate` (8192 bytes at 128 kbit/s ≈ 0.5 s),
+    /// never less than a millisecond (a node divides by it). Every deadline of a node derives from this, not from
+    /// a constant.
     public var segmentDuration: Duration {
-        .milliseconds(segmentBytes * 8 / max(1, bitrate))
+        .milliseconds(max(1, segmentBytes * 8 / max(1, bitrate)))
     }
 
     /// The header names a relay passes on from its source to its listeners.

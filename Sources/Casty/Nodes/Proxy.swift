@@ -23,8 +23,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
         /// Deadline for each connect and each reply (``timeRange``).
         public var connectTimeout: Duration = .seconds(10)
         /// The upstream is declared silent after this many segment durations without a byte
-        /// (``silentSegmentRange``).
+        /// (``silentSegmentRange``), and never sooner than ``minimumSilence``.
         public var silentSegments = 6
+        /// The shortest silence that makes the upstream silent, whatever its segments last: a station that sends
+        /// its audio in one-second blocks (Icecast may) is not dropped between two of them when the segments are
+        /// short (``timeRange``).
+        public var minimumSilence: Duration = .seconds(2)
         /// The first wait before reconnecting; it doubles up to ``maxBackoff`` (``timeRange``).
         public var backoff: Duration = .milliseconds(250)
         /// The longest wait between reconnects: from ``backoff`` to the end of ``timeRange``.
@@ -239,7 +243,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         opened.reader.trustsLengthBytes = trustsLengthBytes
         let url = opened.url
         keeper.link = UpstreamLink(
-            opened, silence: context.segmentDuration * configuration.silentSegments,
+            opened, silence: max(context.segmentDuration * configuration.silentSegments, configuration.minimumSilence),
             onSegment: { [self] segment in
                 assumeIsolated { proxy in
                     if let lost = proxy.framingLost(at: segment, of: url) { return lost }
