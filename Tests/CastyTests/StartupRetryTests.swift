@@ -91,6 +91,31 @@ struct StartupRetryTests {
         await upstream.close()
     }
 
+    @Test("An upstream that fails two ways by turns (404, then 503) is told three times for each, then summed up")
+    func twoProblemsByTurns_AreEachToldForTheFirstAttempts_ThenSummedUp() async throws {
+        let attempts = Locked(0)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            attempts.update { $0 += 1 }
+            let status = attempts.value % 2 == 0 ? "404 Not Found" : "503 Service Unavailable"
+            connection.write(Array("HTTP/1.0 \(status)\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.backoff = .milliseconds(1)
+        configuration.maxBackoff = .milliseconds(5)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        await proxy.startInBackground()
+        #expect(await eventually(timeout: .seconds(30)) { attempts.value >= 20 })
+        proxy.stop()
+        let told = lines.value.filter { $0.contains("retrying in") }
+        #expect(told.filter { $0.contains("404") }.count == Proxy.toldAttempts, "\(lines.value)")
+        #expect(told.filter { $0.contains("503") }.count == Proxy.toldAttempts, "\(lines.value)")
+        let summed = lines.value.filter { $0.contains("in the 2 ways told above, retrying every") }
+        #expect(lines.value.filter { $0.contains("server answered") }.count == told.count + summed.count, "\(lines.value)")
+        await upstream.close()
+    }
+
     @Test func listenerBeforeAnyStream_Gets503WithRetryAfter() async throws {
         var configuration = Distributor.Configuration()
         configuration.startWait = .milliseconds(200)

@@ -87,15 +87,16 @@ extension UpstreamNode {
     }
 
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
-    /// Every failed attempt is told while the problem changes and for the first ``toldAttempts`` of one problem
-    /// (of one ``CastyError/kind``: garbage is one problem, whatever its bytes); after that, it is summed up at
-    /// most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). Losses of
+    /// A failed attempt is told in a line of its own for the first ``toldAttempts`` of each problem (of one
+    /// ``CastyError/kind``: garbage is one problem, whatever its bytes; an upstream that fails two ways by turns has
+    /// two); after that, it is summed up at most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). Losses of
     /// links that lasted under ten seconds are told so too: the first few, then a sum every ten seconds (an
     /// upstream that accepts and drops at once would fill the log).
     private func keepAlive(opening: Bool) async {
         var failures = 0
         var opening = opening
-        var told = (kind: "", times: 0)
+        // The attempts told in a line of their own, by problem, since the last link that lasted.
+        var told: [String: Int] = [:]
         var refused = false
         var repeats = RepeatedEvent(interval: .seconds(10))
         let steady = Duration.seconds(10)
@@ -112,6 +113,7 @@ extension UpstreamNode {
                 // so a server that accepts and hangs up is not hammered.
                 let lasted = ContinuousClock.now - keeper.openedAt
                 failures = lasted >= steady ? 0 : failures + 1
+                if lasted >= steady { told = [:] }
                 flaps = lasted >= steady ? 0 : flaps + 1
                 lost(reason)
                 if flaps <= Self.toldAttempts {
@@ -140,13 +142,15 @@ extension UpstreamNode {
                     failures += 1
                     refused = Self.isRefusal(error)
                     let problem = "\(error)\(refusalHint(error))"
-                    if error.kind != told.kind || told.times < Self.toldAttempts {
-                        told = (error.kind, error.kind == told.kind ? told.times + 1 : 1)
+                    let times = told[error.kind, default: 0]
+                    if times < Self.toldAttempts {
+                        told[error.kind] = times + 1
                         repeats = RepeatedEvent(interval: repeats.interval)
                         _ = repeats.occurred()
                         logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
                     } else if let count = repeats.occurred() {
-                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed the same way, retrying every "
+                        let how = told.count == 1 ? "the same way" : "in the \(told.count) ways told above"
+                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed \(how), retrying every "
                             + "\(wait(after: failures, refused: refused))")
                     }
                 }
@@ -154,7 +158,7 @@ extension UpstreamNode {
         }
     }
 
-    /// How many failed attempts in a row with the same problem are each told in a line of their own.
+    /// How many failed attempts with one problem are each told in a line of their own.
     static var toldAttempts: Int { 3 }
 
     /// The wait before the next attempt: the backoff, doubling with each failure up to its most — and at least
