@@ -34,6 +34,7 @@ struct DistributorCoreTests {
             case .stop(let listener): "stop \(listener)"
             case .release(let listener): "release \(listener)"
             case .notFound(let listener): "not found \(listener)"
+            case .conflict(let listener, _): "conflict \(listener)"
             case .armWaitingTimer(let delay): "timer \(delay)"
             case .log: "log"
             case .titleChanged(let title, _): "title \(title)"

@@ -121,6 +121,46 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
+    @Test("A branch that advertises the root's own address is told 409 and why, and asks again only every 10 s")
+    func aBranchAdvertisingTheRootsAddress_IsTold409_AndWhy() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0))
+        let lines = LogLines()
+        var fast = Branch.Configuration()
+        fast.backoff = .milliseconds(20)
+        let rootAddress = "127.0.0.1:\(root.port.address.port)"
+        let confused = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: root.port.address.port), address: .loopback(port: 0), advertise: rootAddress,
+            eager: true, configuration: fast, logger: lines.logger)
+        #expect(await eventually { lines.value.contains { $0.contains("409") } }, "\(lines.value)")
+        try await Task.sleep(for: .seconds(2))
+        let told = lines.value.filter { $0.contains("409") }
+        #expect(told.count == 1, "one ask in 2 s, were it not refused a dozen: \(lines.value)")
+        #expect(told.first?.contains("retrying in 10.0 seconds") == true, "\(told)")
+        #expect(told.first?.contains("its own --advertise") == true, "\(told)")
+        #expect(await root.distributor.stat().tree?.children.isEmpty == true)
+        source.stop()
+        stop(confused)
+        root.port.close()
+    }
+
+    @Test("A node asked to serve a branch that names the node itself refuses it at once, though it has no stream yet")
+    func aBranchNamingTheNodeItself_IsRefusedAtOnce_EvenBeforeAStream() async throws {
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .seconds(30)
+        configuration.treeAddress = "127.0.0.1:9"
+        let distributor = Distributor(loop: .shared, configuration: configuration)
+        distributor.attachSource(RecorderNode(loop: .shared))  // takes the request, never replies
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        let peer = try await TestPeer.connect(to: port.address, on: .shared)
+        await peer.send("GET / HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:9\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(3)) { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 409 Conflict\r\n"), "\(peer.text)")
+        #expect(peer.text.contains("would make a loop"), "\(peer.text)")
+        port.close()
+    }
+
     // MARK: A node that hangs
 
     @Test("A branch sent to a node that answers nothing (hung, its kernel still accepting) names it as lost at its next ask")

@@ -356,6 +356,15 @@ public actor Client: LoopNode {
     /// for its reply is answered `404`, as the root answers it; one already streaming is closed.
     nonisolated func notFound() { onLoop { $0.notFoundNow() } }
 
+    /// The branch may not be served here, for `reason` (it names this node, or one above it, as itself): a peer still
+    /// waiting for its reply is answered `409 Conflict` with the reason, which asking again will not change.
+    nonisolated func conflict(_ reason: String) { onLoop { $0.conflictNow(reason) } }
+
+    private func conflictNow(_ reason: String) {
+        guard case .waitingForReply = phase, !headWritten else { return stopNow() }
+        respond(409, "Conflict", reason, [:])
+    }
+
     private func notFoundNow() {
         guard case .waitingForReply = phase, !headWritten else { return stopNow() }
         port.logger("\(isBranch ? "branch" : "listener") \(peer) refused: no mount at \(listening.path) upstream (404)")

@@ -442,6 +442,8 @@ public actor Distributor: LoopNode, FeedingNode {
                 if let mount = listener.node as? Distributor { mount.dropListeners() } else { listener.node.stop() }
             case .notFound(let listener):
                 if let client = listener.node as? Client { client.notFound() } else { listener.node.stop() }
+            case .conflict(let listener, let reason):
+                if let client = listener.node as? Client { client.conflict(reason) } else { listener.node.stop() }
             case .armWaitingTimer(let delay):
                 waitingTimer = loop.schedule(after: delay) { [weak self] in
                     self?.assumeIsolated { $0.perform($0.core.waitingTimedOut(at: .now)) }

@@ -35,6 +35,8 @@ struct DistributorCore<Listener: Hashable> {
         case release(Listener)
         /// Tell `listener`, which waits for the stream, that there is no such stream upstream (`404`).
         case notFound(Listener)
+        /// Tell `listener`, a branch, that it may not be served here, and why (`409`): asking again would not help.
+        case conflict(Listener, String)
         /// The title changed (with the segment just fanned out): tell the title watchers.
         case titleChanged(String, at: Int64)
         /// Call ``waitingTimedOut(at:)`` after this long.
@@ -140,6 +142,8 @@ struct DistributorCore<Listener: Hashable> {
         from listener: Listener, resume: Int?, branch: String?, relay: Relay? = nil, at now: ContinuousClock.Instant
     ) -> [Action] {
         guard !stopped else { return [.stop(listener)] }
+        // A branch that names this node itself (told its own address as its root) is refused at once, stream or not.
+        if let branch, let places, branch == places.address { return refuseBranch(listener, places.loop(branch)) }
         if relay == nil, branch == nil, !promises.isEmpty { promises.removeFirst() }
         var actions = requestSource()
         // A branch's root let this stream go (``streamLetGo()``): a player is told 404 at once, as there.
@@ -534,8 +538,13 @@ struct DistributorCore<Listener: Hashable> {
         case .redirect(let url):
             return [.log("tree: branch \(branch) redirected to \(url)"), .redirect(listener, to: url)]
         case .refuse(let reason):
-            return [.log("tree: branch refused: \(reason)"), .stop(listener)]
+            return refuseBranch(listener, reason)
         }
+    }
+
+    /// Refuses a branch that must not be served here, telling it why.
+    private func refuseBranch(_ listener: Listener, _ reason: String) -> [Action] {
+        [.log("tree: branch refused: \(reason)"), .conflict(listener, reason)]
     }
 
     /// The reply a player asking now would get — the number it starts at and the context — without serving it

@@ -59,9 +59,7 @@ public struct TreePlaces: Sendable, Equatable {
 
     /// Decides where the branch at `branch` goes; `path` is the nodes above this one (its ancestors).
     public mutating func place(_ branch: String, path: [String], now: ContinuousClock.Instant = .now) -> Decision {
-        if branch == address || path.contains(branch) {
-            return .refuse("\(branch) is this node or above it: serving it would make a loop")
-        }
+        if branch == address || path.contains(branch) { return .refuse(loop(branch)) }
         // Wherever it goes now, it is no longer where it was sent before.
         for index in children.indices { children[index].below.remove(branch) }
         if children.contains(where: { $0.address == branch }) {
@@ -77,6 +75,11 @@ public struct TreePlaces: Sendable, Equatable {
         let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
         children[smallest].below.insert(branch)
         return .redirect("http://\(children[smallest].address)/")
+    }
+
+    /// Why a branch at `branch` — this node or one above it — is refused.
+    func loop(_ branch: String) -> String {
+        "\(branch) is this node or above it: serving it would make a loop"
     }
 
     /// `child` told the size of its subtree, itself included (its `/tree`): that is its size from now on, plus

@@ -162,8 +162,9 @@ extension UpstreamNode {
     static var toldAttempts: Int { 3 }
 
     /// The wait before the next attempt: the backoff, doubling with each failure up to its most — and at least
-    /// ``refusedWait`` after a refusal (`401`, `403`: a wrong tree key, a station that bans this address), which
-    /// asking again every half second will not change, while the one refusing pays for every ask.
+    /// ``refusedWait`` after a refusal (`401`, `403`: a wrong tree key, a station that bans this address; `409`: a
+    /// root that takes this branch for itself or one above it), which asking again every half second will not
+    /// change, while the one refusing pays for every ask.
     private func wait(after failures: Int, refused: Bool = false) -> Duration {
         let wait = min(backoff.most, backoff.first * (1 << min(failures, 16)))
         return refused ? max(wait, Self.refusedWait) : wait
@@ -178,13 +179,16 @@ extension UpstreamNode {
     func refusalHint(_ error: CastyError) -> String {
         guard case .notAStream(let url, .status(let code, _)) = error else { return "" }
         if code == 403, role == "branch" { return " (the root refuses this branch: a wrong or missing --tree-key? its log says why)" }
+        if code == 409, role == "branch" {
+            return " (it takes this branch's address for its own or one above it: give this branch its own --advertise, and a --root that is not itself)"
+        }
         guard code == 401 else { return "" }
         return url.login == nil ? " (no login sent: give it in the URL, http://user:password@host/…)" : " (the URL's login was refused)"
     }
 
     static func isRefusal(_ error: CastyError) -> Bool {
         guard case .notAStream(_, .status(let code, _)) = error else { return false }
-        return code == 401 || code == 403
+        return code == 401 || code == 403 || code == 409
     }
 
     /// Waits until the current link ends, and says why; `nil` when the node was stopped.
