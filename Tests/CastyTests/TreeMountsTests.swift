@@ -102,6 +102,33 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch of a many-mount tree records a --record mount from the start, with no player asking for it")
+    func aManyMountBranch_RecordsARecordedMount_WithNoPlayer() async throws {
+        let (server, stations) = try await root()
+        let directory = temporaryDirectory("branch-record")
+        var options = ClientOptions()
+        options.recording.directory = directory
+        options.recording.mounts = ["/b"]
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
+            configuration: configuration, options: options)
+        #expect(await eventually(timeout: .seconds(10)) { await serving.mounts?.relays().map(\.mount).contains("/b") == true })
+        // Its segments go to a day's folder of /b: one file of audio at least, growing.
+        #expect(await eventually(timeout: .seconds(15)) {
+            FileWriter.names(in: directory + "/b").contains { day in
+                FileWriter.names(in: "\(directory)/b/\(day)").contains { $0.hasSuffix(".mp3") }
+            }
+        }, "\(FileWriter.names(in: directory))")
+        #expect(!FileWriter.names(in: directory).contains("a"), "only the recorded mount")
+        // Kept though nobody listens: past the idle sweep it is still relayed.
+        #expect(await serving.mounts?.relays().map(\.mount).contains("/a") == false)
+        for station in stations { station.stop() }
+        serving.stop()
+        server.close()
+    }
+
     @Test func eachBranchRelaysTheMountItsPlayerAsks_ThroughTheTree() async throws {
         let (server, stations) = try await root(fanout: 1)
         let first = try branch(server), second = try branch(server)

@@ -97,14 +97,21 @@ extension Branch {
         var firstDistribution = distribution
         firstDistribution.lazy = !eager
         let first = Distributor(configuration: firstDistribution, logger: logger)
+        // The recorded mounts are relayed from the start, listened to or not, and recorded as their relays are made.
+        var settings = settings
+        settings.kept.formUnion(options.recording.mounts.subtracting([root.path]))
         let mounts = BranchMounts(
             root: root, first: first, configuration: configuration, distribution: distribution, settings: settings,
             logger: logger)
         if options.upstreamState == nil {
             options.upstreamState = { mounts.firstBranch?.assumeIsolated { $0.status } ?? "starting" }
         }
-        let port = try ClientPort(
-            context: PortContext(distributor: first, options: options, logger: logger, tree: mounts), address: address, loop: first.loop)
+        let context = PortContext(distributor: first, options: options, logger: logger, tree: mounts)
+        let recording = options.recording
+        mounts.onRelay = { mount, distributor in
+            if recording.records(mount) { _ = context.record(mount, distributor: distributor) }
+        }
+        let port = try ClientPort(context: context, address: address, loop: first.loop)
         var playerOptions = options
         playerOptions.acceptsBranches = false
         let clientPort = try clientAddress.map { address throws(SocketError) in

@@ -35,6 +35,10 @@ public final class BranchMounts: @unchecked Sendable {
         public var maxMounts = 64
         /// A mount with no player, no branch and no request for this long is dropped (not the root's own path).
         public var idleTimeout: Duration = .seconds(60)
+        /// Mounts relayed from the start, asked for or not, and never dropped as idle: the recorded ones (`--record`),
+        /// which a branch records whether anyone listens or not. One the root has not (`404`) is asked for again at
+        /// each sweep (every 10 s at most).
+        public var kept: Set<String> = []
 
         /// The defaults.
         public init() {}
@@ -63,6 +67,9 @@ public final class BranchMounts: @unchecked Sendable {
     private var toldEveryPath = false
     /// Whether the log said the root has no stream at the root path.
     private var toldRootPathMissing = false
+    /// Called on the loop with each mount's relay as it is made (not the root path's, which the port serves from
+    /// the start): where a recorded mount's recording starts. Set before ``start(address:)``.
+    var onRelay: ((String, Distributor) -> Void)?
 
     /// The mounts of a branch under `root`, whose root path is served by `first`; ``start(address:)``
     /// starts them.
@@ -101,9 +108,17 @@ public final class BranchMounts: @unchecked Sendable {
             self.address = address
             relays[defaultMount] = (Relay(mount: defaultMount, branch: branch, distributor: first), .now)
             order.insert(defaultMount, at: 0)
+            relayKept()
             scheduleSweep()
         }
         return branch
+    }
+
+    /// Relays every kept mount not relayed now (``Settings/kept``). Loop thread only.
+    private func relayKept() {
+        for mount in settings.kept.sorted() where mount != defaultMount && relays[mount] == nil {
+            _ = distributor(at: mount)
+        }
     }
 
     /// The root has no stream at the root path: its waiting players get the root's answer, `404`, as a mount's do,
@@ -151,6 +166,7 @@ public final class BranchMounts: @unchecked Sendable {
         }
         relays[mount] = (relay, .now)
         order.append(mount)
+        onRelay?(mount, relay.distributor)
         let asked = relays.keys.count { $0 != defaultMount }
         logger("branch \(address): relays \(mount) from now on (\(asked) mount\(asked == 1 ? "" : "s") asked of it)")
         return relay.distributor
@@ -217,7 +233,7 @@ public final class BranchMounts: @unchecked Sendable {
 
     private func make(_ mount: String, logger: EventLog) -> Relay {
         var distribution = distribution
-        distribution.lazy = true
+        distribution.lazy = !settings.kept.contains(mount)
         let branch = Branch(
             root: StreamURL(host: root.host, port: root.port, path: mount), address: address,
             configuration: configuration, loop: loop, logger: logger)
@@ -251,7 +267,8 @@ public final class BranchMounts: @unchecked Sendable {
     /// Drops the mounts no one has asked for or listened to for ``Settings/idleTimeout``.
     private func sweep() {
         let now = ContinuousClock.now
-        for mount in order where mount != defaultMount {
+        defer { relayKept() }
+        for mount in order where mount != defaultMount && !settings.kept.contains(mount) {
             guard let entry = relays[mount], now - entry.asked >= settings.idleTimeout else { continue }
             let stat = entry.relay.distributor.assumeIsolated { $0.stat() }
             if stat.listeners == 0 && stat.branches == 0 {
