@@ -98,6 +98,10 @@ extension TreeMountsTests {
         #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(newcomer.text.hasPrefix("HTTP/1.0 503"), "\(newcomer.text.prefix(120)) after \(newcomer.received.value.count) bytes")
         #expect(!player.closed.value, "its player stays, waiting for the next stream")
+        // Its status says so, not "streaming" over a link that carries nothing.
+        #expect(await serving.branch.status == "waiting (the stream ended upstream)")
+        let status = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: serving.port.address.port, path: "/status.json"))
+        #expect(status.contains("\"upstream\":\"waiting (the stream ended upstream)\""), "\(status)")
     }
 
     @Test("A relayed station that comes back as another (AAC, another name) is a new stream: newcomers at the root and at a branch are told its type and name, the branch's MP3 player is let go, and HLS goes on in AAC")

@@ -57,8 +57,13 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// What the branch is doing, for status lines: `idle (no listener yet)` for a lazy branch that nobody has
     /// asked for the stream, else its ``state``.
     public var status: String {
-        keeper.state == .connecting && keeper.task == nil && keeper.link == nil ? "idle (no listener yet)" : "\(keeper.state)"
+        if keeper.state == .connecting && keeper.task == nil && keeper.link == nil { return "idle (no listener yet)" }
+        // Its link open, but the stream it carried ended upstream: not streaming, whatever the link does.
+        if endedUpstream, keeper.state != .retrying, keeper.state != .stopped { return "waiting (the stream ended upstream)" }
+        return "\(keeper.state)"
     }
+    /// Whether the stream ended upstream (``streamEnded(upstream:)``) and no segment has come since.
+    private var endedUpstream = false
     /// Times the branch lost its parent and asked the root again.
     public var reattaches: Int { keeper.reconnects }
     /// The parent serving the branch now.
@@ -257,6 +262,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// below are told, and newcomers here wait for the next stream, as they do at the root — at once, not once a
     /// link's silence makes a branch ask the root (seconds of `200` and silence for a player who came meanwhile).
     private func streamEnded(upstream why: String) {
+        endedUpstream = true
         for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
         guard subscribers.context != nil else { return }
         logger("branch \(address): the stream ended upstream (\(why)): newcomers here wait for the next one")
@@ -425,6 +431,7 @@ public actor Branch: UpstreamNode, FeedingNode {
             return
         }
         keeper.learnQuiet(from: segment)
+        endedUpstream = false
         let number = StreamSegment.number(metadata[StreamSegment.sequenceKey])
         if number == nil, !reportedUnnumbered {
             reportedUnnumbered = true
