@@ -172,6 +172,24 @@ struct DistributorCoreTests {
         #expect(core.counters.gaps == 2)
     }
 
+    @Test("Gaps that come often (a flapping upstream) are told at once, then summed up every 10 s")
+    func frequentGaps_AreToldOnce_ThenSummedUp() {
+        var core = core()
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        let segments = testSegments(20)
+        func lines(_ actions: [Core.Action]) -> [String] {
+            actions.compactMap { if case .log(let line) = $0 { line } else { nil } }
+        }
+        _ = core.data(0, segments[0], at: t0)
+        #expect(lines(core.data(2, segments[2], at: t0)) == ["distributor: gap: received segment 2, expected 1"])
+        #expect(lines(core.data(4, segments[4], at: t0 + .seconds(3))).isEmpty)
+        #expect(lines(core.data(6, segments[6], at: t0 + .seconds(6))).isEmpty)
+        #expect(lines(core.data(8, segments[8], at: t0 + .seconds(11)))
+                == ["distributor: gap: received segment 8, expected 7; 3 gaps since the last line (summed up every 10 s)"])
+        #expect(core.counters.gaps == 4)
+    }
+
     @Test func mountFallingBackToThisOne_GetsNoBurst() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

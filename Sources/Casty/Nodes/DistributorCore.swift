@@ -110,6 +110,8 @@ struct DistributorCore<Listener: Hashable> {
     static var titleHistory: Int { 10 }
     /// Segments ignored because their number was already passed: told once, then summed up now and then.
     private var ignored = RepeatedEvent(interval: .seconds(10))
+    /// Gaps in the stream: told at once, then summed up now and then (a flapping upstream makes one at each return).
+    private var gapsTold = RepeatedEvent(interval: .seconds(10))
     /// The audio of segment ``next`` handed on in pieces so far: the segment must begin with it, or listeners are
     /// told the pieces are abandoned.
     private var ahead: [UInt8] = []
@@ -187,9 +189,7 @@ struct DistributorCore<Listener: Hashable> {
             if let was = nextWhenGone, first > was {
                 counters.gaps += 1
                 counters.missing += first - was
-                if listeners.contains(where: { relays[$0] == nil }) {
-                    actions.append(.log("distributor: gap: the stream came back at segment \(first), expected \(was)"))
-                }
+                actions += gap("the stream came back at segment \(first), expected \(was)", at: now)
             }
             next = first
             streamFirst = first
@@ -212,6 +212,15 @@ struct DistributorCore<Listener: Hashable> {
         return actions
     }
 
+    /// A gap in the stream, counted always; said when someone could have heard it (a mount nobody listens to, whose
+    /// fallback comes and goes with each reload of the options, is no fault to read about): at once, then summed up
+    /// every 10 s.
+    private mutating func gap(_ what: String, at now: ContinuousClock.Instant) -> [Action] {
+        guard listeners.contains(where: { relays[$0] == nil }), let count = gapsTold.occurred(at: now) else { return [] }
+        let summed = count == 1 ? "" : "; \(count) gaps since the last line (summed up every \(gapsTold.interval.components.seconds) s)"
+        return [.log("distributor: gap: \(what)\(summed)")]
+    }
+
     /// The source sent segment `number`. `relayed`: the source is another mount (a fallback), whose input it is:
     /// it is not counted as this one's (``Stat/bytesIn``), or a server's total would count it twice.
     mutating func data(_ number: Int, _ segment: StreamSegment, relayed: Bool = false, at now: ContinuousClock.Instant) -> [Action] {
@@ -222,11 +231,7 @@ struct DistributorCore<Listener: Hashable> {
             if number > expected {
                 counters.gaps += 1
                 counters.missing += number - expected
-                // Counted always; said when someone could have heard it (a mount nobody listens to, whose fallback
-                // comes and goes with each reload of the options, is no fault to read about).
-                if listeners.contains(where: { relays[$0] == nil }) {
-                    actions.append(.log("distributor: gap: received segment \(number), expected \(expected)"))
-                }
+                actions += gap("received segment \(number), expected \(expected)", at: now)
             } else {
                 if let count = ignored.occurred(at: now) {
                     actions.append(.log(count == 1
