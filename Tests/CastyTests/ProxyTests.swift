@@ -136,6 +136,23 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("An upstream that answers and never sends audio is not said to be 'back' at each reconnect: it 'answered again'")
+    func upstreamThatNeverSendsAudio_IsNotSaidToBeBack() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(icyReplyHead(metaint: 500)) }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        configuration.minimumSilence = .milliseconds(100)
+        let lines = Locked<[String]>([])
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        await proxy.startInBackground()
+        #expect(await eventually(timeout: .seconds(5)) { upstream.connections.value >= 3 })
+        proxy.stop()
+        #expect(lines.value.contains { $0.contains("upstream answered again") && $0.contains("it has sent no audio yet") }, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("upstream back") }, "\(lines.value)")
+        await upstream.close()
+    }
+
     @Test func redirects_AreFollowed() async throws {
         let target = try shortStream()
         let location = target.url.description

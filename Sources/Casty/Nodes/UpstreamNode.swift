@@ -104,8 +104,11 @@ extension UpstreamNode {
         // told for its first few losses, then summed up every ten seconds, as a failing one is.
         var flaps = 0
         var losses = RepeatedEvent(interval: .seconds(10))
+        // Whether the link lost last had brought audio: one that only answered does not come "back".
+        var lostHadAudio = true
         while keeper.state != .stopped {
             if !opening {
+                lostHadAudio = keeper.state == .streaming
                 guard let reason = await ended(), keeper.state != .stopped else { return }
                 keeper.reconnects += 1
                 keeper.state = .retrying
@@ -133,7 +136,8 @@ extension UpstreamNode {
                     keeper.openedAt = .now
                     attach(opened)
                     if keeper.reconnects > 0, flaps <= Self.toldAttempts {
-                        logger("\(role): upstream back: \(opened.url)")
+                        logger(lostHadAudio ? "\(role): upstream back: \(opened.url)"
+                            : "\(role): upstream answered again: \(opened.url) (it has sent no audio yet)")
                     } else if keeper.reconnects == 0, failures > 0 {
                         logger("\(role): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)")
                     }
