@@ -7,8 +7,9 @@ public import Icy
 /// or its `Content-Length` is in: the status code, the headers and a body of at most `limit` bytes. Everything
 /// is bounded — the time (`timeout`, for connecting and answering together), the head (16 KiB) and the body — so
 /// an application that answers garbage, sends a huge body or never closes costs a refusal, not memory. A caller
-/// that needs only the status and the headers (an event's delivery) may take a longer body cut at `limit`
-/// (`cuttingLongBodies`) rather than refuse it: an application whose `200` carries a page is not wrong.
+/// that needs only the status and the headers (an event's delivery) passes a `bodyGrace`: once the head is in, the
+/// body is waited for that long at most and taken as it came — cut at `limit`, cut short, late or never ending —,
+/// for an application whose `200` carries a page, or flushes its head and then holds its body, is not wrong.
 public enum HTTPCall {
     /// What the application answered.
     public struct Answer: Sendable, Equatable {
@@ -16,7 +17,7 @@ public enum HTTPCall {
         public let status: Int
         /// The answer's headers.
         public let headers: Headers
-        /// The body (at most the call's limit: with `cuttingLongBodies`, its first `limit` bytes).
+        /// The body (at most the call's limit: with a `bodyGrace`, its first `limit` bytes, or what came in time).
         public let body: [UInt8]
     }
 
@@ -25,11 +26,14 @@ public enum HTTPCall {
 
     /// Posts `body` to `url` with `headers` and returns the answer.
     /// - Throws: ``CastyError`` when the application cannot be reached, answers too late, or answers something
-    ///   that is not HTTP (or too long: a body past `limit`, unless `cuttingLongBodies`); it names `url` without
+    ///   that is not HTTP (or too long: a body past `limit`, unless `bodyGrace` is given); it names `url` without
     ///   its query (``StreamURL/shown``), which may hold a token.
+    /// - Parameter bodyGrace: `nil` to read the whole body (within `limit` and `timeout`, or fail); else only the
+    ///   head counts, and the body is read for at most this long after it (and the call's `timeout`), its first
+    ///   `limit` bytes kept — whatever becomes of the rest, the answer stands.
     public static func post(
         _ url: StreamURL, headers: Headers = [:], body: [UInt8] = [], loop: EventLoop = .shared,
-        timeout: Duration = .seconds(5), limit: Int = 64 * 1024, cuttingLongBodies: Bool = false
+        timeout: Duration = .seconds(5), limit: Int = 64 * 1024, bodyGrace: Duration? = nil
     ) async throws(CastyError) -> Answer {
         let started = ContinuousClock.now
         let connection: Connection
@@ -49,7 +53,7 @@ public enum HTTPCall {
         let remaining = timeout - (ContinuousClock.now - started)
         let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in
             loop.execute {
-                AnswerReader(connection: connection, url: url.shown, limit: limit, cuts: cuttingLongBodies) { continuation.resume(returning: $0) }
+                AnswerReader(connection: connection, url: url.shown, limit: limit, grace: bodyGrace) { continuation.resume(returning: $0) }
                     .start(request: request, timeout: timeout, remaining: max(remaining, .milliseconds(1)))
             }
         }
@@ -66,8 +70,11 @@ private final class AnswerReader: @unchecked Sendable {
     private let connection: Connection
     private let url: StreamURL
     private let limit: Int
-    /// Whether a body longer than `limit` is taken cut at `limit` (else refused).
-    private let cuts: Bool
+    /// How long the body is waited for once the head is in, when only the head counts (`nil`: the whole body is
+    /// needed). With it, a body longer than `limit` is taken cut at `limit`, and one cut short or late as it came.
+    private let grace: Duration?
+    /// When the call's time is over (the timer's instant).
+    private var deadline = ContinuousClock.now
     private var bytes: [UInt8] = []
     /// Where the search for the head's end stopped.
     private var searched = 0
@@ -78,20 +85,23 @@ private final class AnswerReader: @unchecked Sendable {
     private var timer: Scheduled?
     private var done: ((Result<HTTPCall.Answer, CastyError>) -> Void)?
 
-    init(connection: Connection, url: StreamURL, limit: Int, cuts: Bool, done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void) {
+    init(connection: Connection, url: StreamURL, limit: Int, grace: Duration?, done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void) {
         self.connection = connection
         self.url = url
         self.limit = limit
-        self.cuts = cuts
+        self.grace = grace
         self.done = done
     }
 
     /// Sends `request` and reads the answer; without one when `remaining` (of the call's `timeout`, which the
     /// connect used the rest of) is over, the call fails, saying `timeout`.
     func start(request: [UInt8], timeout: Duration, remaining: Duration) {
+        deadline = ContinuousClock.now + remaining
         timer = connection.loop.schedule(after: remaining) { [self] in finish(.failure(.noReply(url, after: timeout))) }
         connection.onRead = { [self] more in received(more) }
         connection.onClose = { [self] error in
+            // A reset after the head, when only the head counts, ends the body, not the answer.
+            if grace != nil, error != nil, let answer = bodySoFar() { return finish(.success(answer)) }
             if let error { return finish(.failure(.network(url, error))) }
             finish(parse(complete: true) ?? .failure(.cutInHead(url, received: bytes.count)))
         }
@@ -101,18 +111,47 @@ private final class AnswerReader: @unchecked Sendable {
     /// Each read is parsed at once: past the head's bound or the body's, the answer is over (refused, or cut), so
     /// what is held never passes both bounds by more than a read.
     private func received(_ more: [UInt8]) {
+        let waited = head != nil
         bytes += more
-        if let answer = parse(complete: false) { finish(answer) }
+        if let answer = parse(complete: false) { return finish(answer) }
+        if !waited, head != nil { headArrived() }
     }
 
-    /// The answer for a body found longer than the limit: its first `limit` bytes when cutting, else a refusal.
-    private func tooLong(_ body: some Collection<UInt8>, status: Int, headers: Headers) -> Result<HTTPCall.Answer, CastyError> {
-        cuts ? .success(.init(status: status, headers: headers, body: Array(body.prefix(limit)))) : .failure(.answerTooLarge(url, limit: limit))
+    /// When only the head counts: the call's timer becomes the body's grace (never past the call's time), at whose
+    /// end the answer is what came.
+    private func headArrived() {
+        guard let grace, head != nil else { return }
+        timer?.cancel()
+        let left = deadline - ContinuousClock.now
+        timer = connection.loop.schedule(after: max(.zero, min(grace, left))) { [self] in
+            if let answer = bodySoFar() { finish(.success(answer)) }
+        }
+    }
+
+    /// The answer with the body read so far (a chunked body's payload), its first `limit` bytes; `nil` before the head.
+    private func bodySoFar() -> HTTPCall.Answer? {
+        guard let (bodyStart, status, headers) = head else { return nil }
+        let body = headers["Transfer-Encoding"] == nil ? Array(bytes[bodyStart...]) : chunks?.payload ?? []
+        return .init(status: status, headers: headers, body: Array(body.prefix(limit)))
+    }
+
+    /// The answer for a body found longer than the limit: a refusal (which a call that needs only the head turns
+    /// into the answer cut at `limit`, in ``parse(complete:)``).
+    private func tooLong() -> Result<HTTPCall.Answer, CastyError> {
+        .failure(.answerTooLarge(url, limit: limit))
     }
 
     /// The answer once its head and whole body (per `Content-Length`, or the close) are in; `nil` while more is
-    /// to come.
+    /// to come. When only the head counts (`grace`), a body that fails — too long, cut short, badly framed —
+    /// leaves the answer with what came of it.
     private func parse(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
+        let result = parseWhole(complete: complete)
+        if grace != nil, case .failure = result, let answer = bodySoFar() { return .success(answer) }
+        return result
+    }
+
+    /// The answer once its head and whole body are in, or why there is none; `nil` while more is to come.
+    private func parseWhole(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
         if head == nil {
             guard let (end, bodyStart) = headEnd() else {
                 if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
@@ -136,7 +175,7 @@ private final class AnswerReader: @unchecked Sendable {
             if status < 200 {
                 bytes.removeSubrange(..<bodyStart)
                 searched = 0
-                return parse(complete: complete)
+                return parseWhole(complete: complete)
             }
             head = (bodyStart, status, headers)
         }
@@ -148,14 +187,14 @@ private final class AnswerReader: @unchecked Sendable {
         if let text = headers["Content-Length"] {
             guard let length = ContentLength.value(text) else { return .failure(.badLength(url, text)) }
             if length > limit {
-                if !cuts || body.count >= limit { return tooLong(body, status: status, headers: headers) }
+                if grace == nil || body.count >= limit { return tooLong() }
                 return complete ? .failure(.cutShort(url, length: length, received: body.count)) : nil
             }
             if body.count >= length { return .success(.init(status: status, headers: headers, body: Array(body.prefix(length)))) }
             // Closed before the length it announced: a cut answer is not the application's word.
             if complete { return .failure(.cutShort(url, length: length, received: body.count)) }
         }
-        if body.count > limit { return tooLong(body, status: status, headers: headers) }
+        if body.count > limit { return tooLong() }
         return complete ? .success(.init(status: status, headers: headers, body: Array(body))) : nil
     }
 
@@ -176,7 +215,7 @@ private final class AnswerReader: @unchecked Sendable {
             return .failure(.badChunks(url, error.description))
         }
         chunks = (decoder, bytes.endIndex, payload)
-        if payload.count > limit { return tooLong(payload, status: status, headers: headers) }
+        if payload.count > limit { return tooLong() }
         if decoder.finished { return .success(.init(status: status, headers: headers, body: payload)) }
         return complete ? .failure(.badChunks(url, "closed before its last chunk")) : nil
     }

@@ -112,7 +112,7 @@ struct ControlPlaneTests {
             let long = try FakeUpstream(on: loop) { connection, _ in
                 connection.write(Array(answer.utf8) + [UInt8](repeating: 120, count: 200_000))
             }
-            let taken = try await HTTPCall.post(long.url, loop: loop, timeout: .seconds(5), limit: 4096, cuttingLongBodies: true)
+            let taken = try await HTTPCall.post(long.url, loop: loop, timeout: .seconds(5), limit: 4096, bodyGrace: .seconds(1))
             #expect(taken.status == 200 && taken.body == [UInt8](repeating: 120, count: 4096), "\(answer)")
             await long.close()
         }

@@ -45,6 +45,9 @@ public actor EventQueue<Post: QueuedPost> {
     /// How long after a change the spool is written: changes within it are written together, so that a storm of
     /// events rewrites the file ten times a second, not once per event.
     static var spoolDelay: Duration { .milliseconds(100) }
+    /// How long an answer's body is waited for once its status and headers are in: only the status counts, and a
+    /// body that comes late (or never ends) must not fail the delivery and hold up every later event.
+    static var bodyGrace: Duration { .milliseconds(500) }
 
     /// A queue for `url`, without a spool; call ``start()`` to begin sending. `name` begins its log lines; each
     /// attempt may take `timeout`.
@@ -147,9 +150,10 @@ public actor EventQueue<Post: QueuedPost> {
         if let auth { headers["Authorization"] = auth.headerValue }
         let outcome: String
         do {
-            // Only the status counts: a `200` that carries a page (an HTML answer, an echoed JSON object) is a delivery.
+            // Only the status counts: a `200` that carries a page (an HTML answer, an echoed JSON object) is a delivery,
+            // and so is one whose body comes late or never ends (a framework that flushes its head first).
             let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096,
-                                                 cuttingLongBodies: true)
+                                                 bodyGrace: Self.bodyGrace)
             if (200..<300).contains(answer.status) { return true }  // 200, or 204 No Content as webhooks often answer
             outcome = "answered \(answer.status)"
         } catch {
