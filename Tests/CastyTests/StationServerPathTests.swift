@@ -32,7 +32,7 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test func escapedMountName_IsTheSameChannel_InTheReportAsInEvents() async throws {
+    @Test func escapedMountName_IsTheSameChannel_AndPlaylistURL_InTheReportAsInEvents() async throws {
         let server = try server(mounts: ["/músic"], configure: takesCommands)
         defer { server.close() }
         let (_, feeding) = try await feedingSource(server, mount: "/m%C3%BAsic")
@@ -41,6 +41,9 @@ extension StationServerTests {
         await report.send("GET /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
         #expect(await report.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\"channel\":\"m%C3%BAsic\"") },
                 "named as events and key verification name it: \(report.text)")
+        // Its packager's playlist is a URL, escaped as the events' x-index-file and /status.json's listenurl write it.
+        #expect(await eventually(timeout: .seconds(10)) { report.closed.value }, "the whole report")
+        #expect(report.text.contains("/m%C3%BAsic/index.m3u8\""), "\(report.text)")
         // HEAD goes with GET: the same head, no body.
         let head = try await TestPeer.connect(to: server.address, on: loop)
         await head.send("HEAD /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")

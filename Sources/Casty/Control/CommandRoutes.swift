@@ -97,7 +97,7 @@ enum CommandRoutes {
             return Encoder(id: id, mount: mount.path, json: .object([
                 ("id", .text(id)), ("type", .text("HLS")), ("mount", .text(mount.path)), ("packs", .bool(packs)),
                 ("targetDuration", .number(target)), ("segmentsMade", .number(made)),
-                ("playlist", .text(server + mount.path + "/index.m3u8")),
+                ("playlist", .text(server + URLQuery.encodePath(mount.path) + "/index.m3u8")),
             ]))
         }
     }
