@@ -156,9 +156,24 @@ enum ControlOptions {
         return "\(key) \(UsageError.fromTheEnvironment)"
     }
 
+    /// An application's URL (`--key-verification-url`, `--event-callback-url`, `--listener-auth-url`): its path and
+    /// query go on the request line as they are written, so what cannot stand there — a `#fragment` (no request
+    /// carries one), a space, a control character, a character beyond ASCII — is a usage mistake, said at start,
+    /// rather than a request line the application misreads (its `400` read as a refused key). The fragment is not
+    /// shown: a token may be kept there.
     private static func url(_ name: String, _ arguments: Arguments) throws -> StreamURL? {
         guard let text = value(name, arguments) else { return nil }
-        return try StreamURL.given(text, in: given(name, arguments))
+        let url = try StreamURL.given(text, in: given(name, arguments))
+        let beforeFragment = String(text.prefix { $0 != "#" })
+        let shown = StreamURL.shown(beforeFragment) + (beforeFragment.count < text.count ? "#…" : "")
+        if beforeFragment.count < text.count {
+            throw UsageError("\(given(name, arguments)): '\(shown)' has a #fragment, which no request carries: leave it out")
+        }
+        if text.unicodeScalars.contains(where: { !(0x21...0x7E).contains($0.value) }) {
+            throw UsageError("\(given(name, arguments)): '\(shown)' has a space, a control character or a character beyond ASCII:"
+                + " write it %XX-encoded (a space is %20)")
+        }
+        return url
     }
 
     private static func auth(_ name: String, _ arguments: Arguments) throws -> AppAuth? {

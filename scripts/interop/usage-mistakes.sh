@@ -6,7 +6,8 @@
 # proxy, station, demo, root and branch exits 1 with the error as the first line: no node started and logged
 # first (they used to bind their port, log "listening on …" and start the station or attach to the upstream,
 # then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
-# node's parent sent other branches to `http://no port here/`), and so is an option of one value given twice, an option
+# node's parent sent other branches to `http://no port here/`), and so is an application URL with a #fragment, a space or
+# a character beyond ASCII, an option of one value given twice, an option
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
 # --no-hls), a --record of a mount a node of one stream does not have (it records its stream as /), a branch's
 # --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
@@ -65,6 +66,14 @@ for url in 'http://radio.example:8000?x=1' 'http://radio.example:8000#top' 'http
     refuses "' (no login, query or fragment)" \
         server --port "$port" --accept-all --source-password x --public-url "$url" --commands-auth bearer:t
 done
+# An application's URL goes on the request line as it is written: a fragment, a space or a character beyond ASCII
+# would be sent raw (a request line of four words), so each is refused at start — the fragment not shown, it may hold a token.
+refuses "--event-callback-url: 'http://u:…@127.0.0.1:9/events#…' has a #fragment, which no request carries" \
+    server --port "$port" --accept-all --source-password x --event-callback-url 'http://u:SecretPW@127.0.0.1:9/events#SecretF'
+refuses "--key-verification-url: 'http://127.0.0.1:9/a b' has a space, a control character or a character beyond ASCII: write it %XX-encoded" \
+    server --port "$port" --accept-all --key-verification-url 'http://127.0.0.1:9/a b'
+refuses "--listener-auth-url: 'http://127.0.0.1:9/ü' has a space" \
+    server --port "$port" --source-password x --mounts /live --listener-auth-url 'http://127.0.0.1:9/ü'
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
 refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
 refuses "unknown command 'bogus'" help bogus
