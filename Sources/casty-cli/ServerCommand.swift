@@ -140,6 +140,7 @@ enum ServerCommand: Command {
     ) async throws -> StationServer.Configuration {
         var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
+        warnOfPasswordsNotAsked(arguments, logger: logger)
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         if let listed = configuration.mounts, let srt = configuration.srt {
             for name in srt.passphrases.keys.sorted() where !listed.contains(name) {
@@ -148,6 +149,19 @@ enum ServerCommand: Command {
         }
         await configuration.control?.start()
         return configuration
+    }
+
+    /// With `--key-verification-url`, the application decides which keys publish: the source passwords and mount
+    /// user names given too admit nobody, and are not asked for. Said in one line at start — a `--mount-password`
+    /// added for one sensitive mount would otherwise be believed to protect it. (The passwords still let a title be
+    /// set through `/admin/metadata`.)
+    private static func warnOfPasswordsNotAsked(_ arguments: Arguments, logger: EventLog) {
+        guard ControlOptions.verifiesKeys(arguments) else { return }
+        let given = ["source-password", "mount-password", "mount-user"].filter { !arguments.all($0).isEmpty }.map { "--" + $0 }
+        guard !given.isEmpty else { return }
+        logger("warning: the application (key verification) decides which keys publish: \(given.joined(separator: ", "))"
+            + " admit\(given.count == 1 ? "s" : "") no source and \(given.count == 1 ? "is" : "are") not checked"
+            + (given.contains("--mount-user") && given.count == 1 ? "" : " (a source password still sets titles through /admin/metadata)"))
     }
 
     /// The station server the options describe (`--source-password`, `--mounts`, `--fallback`, …): what

@@ -13,7 +13,8 @@
 # --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
-# --advertise or a --host of one address is given; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
+# --advertise or a --host of one address is given; a server whose keys the application verifies warns that the
+# source passwords given too admit nobody; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -113,6 +114,10 @@ warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" 
 warns "warning: advertised as 0.0.0.0:$port, which other machines cannot reach" root --source http://127.0.0.1:9/ --port "$port"
 warns - branch --root http://127.0.0.1:9/ --port "$port" --advertise "127.0.0.1:$port"
 warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
+# The application decides which keys publish: source passwords given too admit nobody, and are warned of.
+warns "warning: the application (key verification) decides which keys publish: --source-password, --mount-password admit no source and are not checked" \
+    server --host 127.0.0.1 --port "$port" --accept-all --source-password x --mount-password /mp=y --key-verification-url http://127.0.0.1:9/verify
+warns - server --host 127.0.0.1 --port "$port" --accept-all --key-verification-url http://127.0.0.1:9/verify
 # Not a mistake: the release, on one line, status 0.
 check "--version prints the release" bash -c "'$CLI' --version | grep -qE '^casty-cli [0-9]+\\.[0-9]+\\.[0-9]+\$'"
 # `casty-cli help <command>` is that command's help, as `<command> --help` prints it.
