@@ -7,13 +7,13 @@ import Testing
 
 /// A platform application for listener authorization (Icecast's URL auth), in process: it reads each form
 /// Casty posts, admits a listener whose user agent contains `admitted` (`200` with `icecast-auth-user: 1`) and
-/// refuses any other (`403`).
+/// refuses any other (`403`), after thinking `delay`.
 final class ListenerAuthApp: Sendable {
     let listener: Listener
     /// The forms posted, in order (`action=listener_add&mount=/live&ip=…&agent=…`).
     let forms = Locked<[String]>([])
 
-    init(on loop: EventLoop) throws {
+    init(on loop: EventLoop, delay: Duration = .zero) throws {
         let forms = forms
         listener = try Listener(address: .loopback(port: 0), on: loop) { connection in
             let received = Locked<[UInt8]>([])
@@ -23,7 +23,7 @@ final class ListenerAuthApp: Sendable {
                 connection.onRead = { _ in }
                 forms.update { $0.append(form) }
                 let head = form.contains("admitted") ? "HTTP/1.1 200 OK\r\nicecast-auth-user: 1\r\n" : "HTTP/1.1 403 Forbidden\r\n"
-                _ = connection.write(Array((head + "Content-Length: 0\r\n\r\n").utf8))
+                connection.loop.schedule(after: delay) { _ = connection.write(Array((head + "Content-Length: 0\r\n\r\n").utf8)) }
             }
         }
     }

@@ -167,8 +167,9 @@ public final class ControlPlane: Sendable {
         let ip: String
         let agent: String
         let auth: BasicAuth?
-        /// When it was admitted, and once it has left, for how many whole seconds it listened.
-        let started: ContinuousClock.Instant
+        /// When it was admitted (when it asked, until the application admits it), and once it has left, for how
+        /// many whole seconds it listened.
+        var started: ContinuousClock.Instant
         var duration: Int?
 
         /// The form fields of a call with `action`, in Icecast's order.
@@ -216,7 +217,10 @@ public final class ControlPlane: Sendable {
                 timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit)
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
             guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
-            admitted.withLock { $0[call.client] = call }
+            // Its listening starts now, not when it asked: the application may have taken seconds to answer.
+            var listening = call
+            listening.started = .now
+            admitted.withLock { $0[call.client] = listening }
             return nil
         } catch {
             return ListenerRefusal(reason: "the application could not be asked: \(error)", unanswered: true)
@@ -232,12 +236,13 @@ public final class ControlPlane: Sendable {
 
     /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: the
     /// call is queued and re-sent until the application answers `200`, as events are (``EventQueue``), but never
-    /// spooled — its form holds the listener's password.
+    /// spooled — its form holds the listener's password. Its `duration` counts from its admission (the call
+    /// ``authorize(_:)`` kept): `0` for a player that hung up while the application was asked.
     func listenerLeft(_ call: ListenerCall) {
         // Told once: a listener already told gone with the process is not told again as its connection closes.
-        let wasAdmitted = admitted.withLock { $0.removeValue(forKey: call.client) } != nil
-        guard wasAdmitted || !listenersGone.load(ordering: .relaxed) else { return }
-        listenerRemovals?.post(call.leaving())
+        let kept = admitted.withLock { $0.removeValue(forKey: call.client) }
+        guard kept != nil || !listenersGone.load(ordering: .relaxed) else { return }
+        listenerRemovals?.post((kept ?? call).leaving())
     }
 
     /// Tells the application that `event` happened.

@@ -42,8 +42,11 @@ enum StreamRoutes {
         let mount = port.mounts?.mount(asked: exchange.path)?.path ?? exchange.path
         let call = ListenerAuthorization.call(exchange, mount: mount)
         ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { refusal in
-            // A player that left while the application was asked: if it was admitted, the application hears it left.
+            // A player that left while the application was asked: said in one line; if it was admitted, the
+            // application, which counted it, hears it left — having listened 0 s.
             guard !exchange.connection.isClosed else {
+                exchange.port.joinsAndLeaves("listener \(exchange.peer) left after \(formatted(seconds(ContinuousClock.now - call.started))) s"
+                    + " waiting for the listener authorization of \(mount), before it was \(refusal == nil ? "admitted" : "refused")")
                 if refusal == nil { control.listenerLeft(call) }
                 return withdraw()
             }

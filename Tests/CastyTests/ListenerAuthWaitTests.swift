@@ -1,0 +1,34 @@
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// A player that hangs up while the application is still deciding about it: it never listened, so the
+/// application — which counted it with its `listener_add` — hears it left with a `duration` of 0 s, and the
+/// server's log says it left.
+extension ListenerAuthTests {
+    @Test("A player that left while the application was asked is told gone with duration 0, and its leaving is logged",
+          arguments: [true, false])
+    func aPlayerGoneBeforeItsAdmission_ListenedZeroSeconds(resets: Bool) async throws {
+        let app = try ListenerAuthApp(on: loop, delay: .seconds(2.5))
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, logger: log.logger)
+        let peer = try await play(server, "User-Agent: admitted-quitter\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-quitter") == 1 })
+        // A reset is seen at once, while the application is asked; a plain close (FIN) only when the first
+        // audio is written, once admitted.
+        let connection = peer.connection
+        await connection.loop.submit {
+            if resets { try? connection.socket.setResetOnClose() }
+            connection.close()
+        }
+        #expect(await eventually(timeout: .seconds(10)) { app.forms("listener_remove", agent: "admitted-quitter") == 1 }, "\(app.forms.value)")
+        let remove = app.forms.value.first { $0.contains("action=listener_remove") } ?? ""
+        #expect(remove.contains("&duration=0&"), "it never listened, whatever the application took: \(remove)")
+        let leaving = resets ? "s waiting for the listener authorization of /live, before it was admitted" : "left after 0.0 s"
+        #expect(await eventually(timeout: .seconds(5)) { log.lines.value.contains { $0.contains(leaving) } }, "\(log.lines.value)")
+        station.stop()
+        server.close()
+        await app.close()
+    }
+}
