@@ -187,7 +187,7 @@ enum ServerCommand: Command {
             mounts = nil
         }
         configuration.mountPasswords = try pairs(arguments.all("mount-password"), "--mount-password")
-        configuration.mountUsers = try pairs(arguments.all("mount-user"), "--mount-user")
+        configuration.mountUsers = try mountUsers(arguments.all("mount-user"))
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
         let relays = try pairs(arguments.all("relay"), "--relay")
         let station = arguments.value("station")
@@ -311,9 +311,23 @@ enum ServerCommand: Command {
             let mount = String(text[..<equals])
             // Two values for one mount: a mistake to point at, not a silent choice of the last.
             guard result[mount] == nil else { throw UsageError("\(option) \(mount)=… is given twice: give it once") }
-            result[mount] = String(text[text.index(after: equals)...])
+            // `--mount-password "/a=$UNSET"`: a value forgotten, as `--source-password ""` is — not a mount without
+            // one (which would take the common password, or never be published). Nothing secret is quoted: it is empty.
+            let value = String(text[text.index(after: equals)...])
+            guard !value.isEmpty else { throw UsageError("\(option) '\(mount)=': needs a value, not an empty one") }
+            result[mount] = value
         }
         return result
+    }
+
+    /// `--mount-user` pairs: as ``pairs(_:_:)``, and no user name holds a `:` — Basic auth's user name ends at
+    /// the first one (`dj:x:pw` is user `dj`), so a source could never log in as it.
+    private static func mountUsers(_ values: [String]) throws(UsageError) -> [String: String] {
+        let users = try pairs(values, "--mount-user")
+        if let (mount, user) = users.sorted(by: { $0.key < $1.key }).first(where: { $0.value.contains(":") }) {
+            throw UsageError("--mount-user '\(mount)=\(user)': a user name cannot hold ':' (Basic auth ends the user name at the first one)")
+        }
+        return users
     }
 }
 

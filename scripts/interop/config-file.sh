@@ -8,7 +8,7 @@
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
-# one mount's password given twice, an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
+# one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line; so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
@@ -76,6 +76,9 @@ refused file-not-mp3 4 "--file $TMP/file-missing.conf: no MPEG audio frames foun
 refused empty-quotes 3 "admin-password needs a value" "${head}admin-password \"\"\n"
 refused open-quote 3 "title: a value that opens a double quote closes it at the line's end" "${head}title \"Jazz\n"
 refused mount-password-twice 5 "--mount-password /a=… is given twice: give it once" "${head}mounts /a\nmount-password /a=One1\nmount-password /a=Two2\n"
+refused mount-password-empty 4 "--mount-password '/a=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-password /a=\n"
+refused mount-user-empty 4 "--mount-user '/b=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-user /b=\n"
+refused mount-user-colon 4 "--mount-user '/c=dj:x': a user name cannot hold ':'" "${head}mounts /c\nmount-user /c=dj:x\n"
 refused limit-unlisted 4 "--mount-max-listeners /x=…: /x is not a mount of this server (--mounts /live)" "${head}mounts /live\nmount-max-listeners /x=5\n"
 refused srt-unlisted 5 "--srt-passphrase /nope=…: /nope is not a mount of this server (--mounts /live)" \
     "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\n"
@@ -87,6 +90,20 @@ empty_value() {
     [ "$rc" = 1 ] && head -1 "$TMP/empty.out" | grep -qF -- "option --source-password needs a value, not an empty one"
 }
 check "--source-password \"\": status 1, 'needs a value, not an empty one'" empty_value
+
+# One mount's value forgotten is the same mistake — not a mount that silently takes the common password, nor one
+# no source could ever publish (with no common password, the check of that was skipped) —; one line, status 1.
+empty_mount_value() {
+    local option=$1 given=$2 expected=$3 rc=0
+    timeout 10 "$CLI" server --port 0 --host 127.0.0.1 --mounts /a $option "$given" </dev/null >"$TMP/empty-mount.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/empty-mount.out" | grep -qF -- "$expected"
+}
+check "--mount-password \"/a=\" without --source-password: status 1, 'needs a value, not an empty one'" \
+    empty_mount_value --mount-password "/a=" "--mount-password '/a=': needs a value, not an empty one"
+check "--mount-user \"/a=\": status 1, 'needs a value, not an empty one'" \
+    empty_mount_value --mount-user "/a=" "--mount-user '/a=': needs a value, not an empty one"
+check "--mount-user /a=dj:x: status 1, a user name cannot hold ':'" \
+    empty_mount_value --mount-user "/a=dj:x" "--mount-user '/a=dj:x': a user name cannot hold ':'"
 
 # A mistake in an environment variable names the variable, and an empty variable counts as not set.
 environment() {
