@@ -4,6 +4,7 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+import CastyWire
 
 /// Paths and mount names as sources, players and admins send them: ffmpeg, libshout (ezstream) and browsers send a
 /// mount whose name is not ASCII as `%XX` bytes, and the station server must know it by its name; a name that is
@@ -76,6 +77,32 @@ extension StationServerTests {
         #expect(await right.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let other = try await source(server, mount: "/backup", user: "anyone")
         #expect(await other.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+    }
+
+    @Test("A mount with its own source user name takes titles from that user (or the admin) only, as it takes sources")
+    func mountUser_IsTheOnlyNameThatSetsItsTitle() async throws {
+        let server = try server { $0.mountUsers = ["/live": "dj"] }
+        defer { server.close() }
+        let source = try await source(server, user: "dj")
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendAudio(source, Self.silentFrames(20))
+        func title(_ user: String, _ password: String, mount: String = "/live") async throws -> String {
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            let credentials = Base64.encode(Array("\(user):\(password)".utf8))
+            await peer.send("GET /admin/metadata?mount=\(mount)&mode=updinfo&song=by+\(user) HTTP/1.0\r\nAuthorization: Basic \(credentials)\r\n\r\n")
+            _ = await eventually { peer.closed.value }
+            return peer.text
+        }
+        for user in ["x", "source", ""] {
+            let refused = try await title(user, "hackme")
+            #expect(refused.hasPrefix("HTTP/1.0 401"), "\(user):hackme: \(refused.prefix(60))")
+        }
+        #expect(try await title("dj", "hackme").hasPrefix("HTTP/1.0 200"))
+        #expect(try await title("admin", "adminpw").hasPrefix("HTTP/1.0 200"))
+        // The mount's own user name is its alone: another mount's titles take any user name still.
+        let other = try await self.source(server, mount: "/backup")
+        #expect(await other.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        #expect(try await title("anyone", "hackme", mount: "/backup").hasPrefix("HTTP/1.0 200"))
     }
 
     @Test func whitelistAdd_RefusesWhatIsNoMountName_AndTellsAnAddThatChangesNothingNot() async throws {

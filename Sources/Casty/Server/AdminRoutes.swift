@@ -7,7 +7,8 @@ internal import Icy
 /// Every call needs the admin's credentials (`admin:<password>`, Basic auth; `401` otherwise), except
 /// `/admin/metadata`, which a mount's own source may also call with its credentials (ffmpeg, ezstream,
 /// liquidsoap and butt set titles this way): the mount's source password, or the password or key the source live
-/// on it now published with (on a platform, a key only the application knew).
+/// on it now published with (on a platform, a key only the application knew), and the mount's own user name if
+/// it has one (`--mount-user`), as publishing asks (``MountTable/acceptsSource(path:user:password:live:)``).
 ///
 /// | call | does |
 /// |------|------|
@@ -36,9 +37,9 @@ enum AdminRoutes {
             return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&mode=updinfo&song=…")])
         }
         let auth = BasicAuth(header: exchange.request.headers["Authorization"])
-        let sourceSecret = mounts.rules.mountPasswords[path] ?? mounts.rules.sourcePassword
         let live = mounts.mount(at: path)?.source
-        guard isAdmin(exchange, auth) || sourceSecret?.matches(auth?.password) == true || live?.isPublished(with: auth?.password) == true else {
+        // The same credentials as publishing the mount asks (its own user name included), or the admin's.
+        guard isAdmin(exchange, auth) || mounts.acceptsSource(path: path, user: auth?.user, password: auth?.password, live: live) else {
             return unauthorized(exchange)
         }
         // `charset=ISO-8859-1` (libshout's older tools), `windows-1251`, … says what the title's bytes are (``Charset``);

@@ -251,11 +251,7 @@ final class MountTable: @unchecked Sendable {
     /// nothing behind, so sources trying random mounts cannot grow the table (``mount(for:)`` makes it once the
     /// source is admitted).
     func refusal(path: String, user: String? = nil, password: String?, contentType: String?, checkPassword: Bool = true) -> Refusal? {
-        if checkPassword {
-            let secret = rules.mountPasswords[path] ?? rules.sourcePassword
-            guard let secret, secret.matches(password) else { return .unauthorized }
-            if let user, let wanted = rules.mountUsers[path], user != wanted { return .unauthorized }
-        }
+        if checkPassword, !acceptsSource(path: path, user: user, password: password) { return .unauthorized }
         if let whitelist = rules.whitelist {
             guard whitelist.contains(path) else { return .notAllowed }
         } else if !Router.isReachableMount(path) {
@@ -265,6 +261,18 @@ final class MountTable: @unchecked Sendable {
         if mounts[path]?.source != nil || held.contains(path) { return .inUse }
         if let limit = rules.maxSources, liveSources >= limit { return .full(limit) }
         return nil
+    }
+
+    /// Whether `user` and `password` are a source's credentials for `path` — what publishing it asks, and setting
+    /// its title (`/admin/metadata`): the mount's own password, or else the common one, compared in constant time
+    /// (or, with `live`, the password or key the source live on it published with: on a platform, a key only the
+    /// application knew); and the mount's own user name, if it has one (``Rules/mountUsers``). A `nil` user (an
+    /// ingest without user names: RTMP, SRT) is not checked.
+    func acceptsSource(path: String, user: String?, password: String?, live: SourceSession? = nil) -> Bool {
+        let secret = rules.mountPasswords[path] ?? rules.sourcePassword
+        guard secret?.matches(password) == true || live?.isPublished(with: password) == true else { return false }
+        guard let user, let wanted = rules.mountUsers[path] else { return true }
+        return user == wanted
     }
 
     /// The sources publishing now, with those admitted whose session has not started yet (``hold(_:)``).
