@@ -53,7 +53,10 @@ extension StationServerTests {
     }
 
     @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300),
-                      "/../../escaped", "/%2E%2E/escaped", "/a/./b", "/news/events", "/news/ws"])
+                      "/../../escaped", "/%2E%2E/escaped", "/a/./b", "/news/events", "/news/ws",
+                      // Escapes that decode to no name (an encoded `/`, NUL, a line end, no UTF-8), kept in a path as they came,
+                      // or an escape escaped twice; empty names between slashes: none is the one name of one path.
+                      "/a%2Fb", "/a%2fb", "/a%00b", "/a%0Ab", "/%FF", "/a%252Fb", "//double", "/a/", "/a//b"])
     func acceptAll_RefusesSourcesOnPathsListenersCannotReach(path: String) async throws {
         let log = Log()
         let server = try server(mounts: nil, log: log)
@@ -175,6 +178,26 @@ extension StationServerTests {
         #expect(throws: ConfigurationError.mountName("/a%20b")) { try configuration.check() }
         #expect(StationServer.Configuration.isMountName("/50%off"), "a % that escapes nothing is asked for as it is")
         #expect(StationServer.Configuration.isMountName("/músic"))
+        #expect(StationServer.Configuration.isMountName("/"), "the root")
+        #expect(StationServer.Configuration.isMountName("/a/b"))
+        for name in ["/a%2Fb", "/a%2fb", "/a%00b", "/%FF", "//a", "/a/", "/a//b", "/a/./b", "/.."] {
+            #expect(!StationServer.Configuration.isMountName(name), "\(name)")
+        }
+    }
+
+    @Test("Under --accept-all, /a/b and /a//b are not two mounts sharing one --hls-dir folder: /a//b is no mount, and a player's /a//b finds none")
+    func anEmptyNameBetweenSlashes_IsNoMount_SoNoTwoMountsShareAFolder() async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log)
+        defer { server.close() }
+        let (_, feeding) = try await feedingSource(server, mount: "/a/b")
+        defer { feeding.cancel() }
+        let twin = try await source(server, mount: "/a//b")
+        #expect(await eventually(timeout: .seconds(10)) { twin.closed.value })
+        #expect(twin.text.hasPrefix("HTTP/1.0 403"), "\(twin.text)")
+        for path in ["/a//b", "/a/b/", "/a%2Fb"] {
+            #expect(try await ask(server, path, admin: false).hasPrefix("HTTP/1.0 404"), "\(path)")
+        }
     }
 
     @Test func aSourceOnADotDotMount_WritesNothingOutsideTheHLSDirectory() async throws {

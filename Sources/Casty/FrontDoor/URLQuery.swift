@@ -24,6 +24,12 @@ enum URLQuery {
         return text
     }
 
+    /// Whether `text` holds a `%XX` escape (`%2F` or `%2f`, any two hex digits): a `%` followed by anything else is
+    /// no escape, and decoding keeps it as it is.
+    static func holdsEscape(_ text: String) -> Bool {
+        unescaped(Substring(text), plusIsSpace: false).count != text.utf8.count
+    }
+
     /// The bytes of `text` with each `%XX` replaced by its byte (and, in a query, each `+` by a space).
     private static func unescaped(_ text: Substring, plusIsSpace: Bool) -> [UInt8] {
         PercentEscapes.unescaped(text, plusIsSpace: plusIsSpace) ?? Array(text.utf8)  // never nil unless strict

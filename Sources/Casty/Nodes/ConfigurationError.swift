@@ -30,7 +30,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case fanout(Int, allowed: ClosedRange<Int>)
     /// The bytes given to a ``Station`` as an MP3 file hold no MPEG audio frames.
     case mp3(MP3Error)
-    /// A mount's name does not start with `/`, or holds a space, `?` or a control character.
+    /// A mount's name does not start with `/`, or holds a space, `?`, `#`, a control character or a `%XX` escape, or
+    /// nothing, `.` or `..` between slashes (``StationServer/Configuration/isMountName(_:)``).
     case mountName(String)
     /// A mount's name is a path the server answers itself (`/`, `/status.json`, `/admin/…`, `/api/…`, an HLS
     /// playlist): listeners could never reach a mount there.
@@ -58,7 +59,7 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .mp3(let error): error.description
         case .mountName(let name):
             "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ?, #, %XX escape, "
-                + "control character, nor . or .. between slashes"
+                + "control character, nor nothing, . or .. between slashes (no // and no / at its end)"
         case .reservedPath(let name):
             "'\(SafeText.logLine(name))' is not a mount name: the server answers that path itself (/, /status.json, /admin/, "
                 + "/api/, /commands/, /player/, HLS playlists and segments), so listeners could never reach a mount there"

@@ -95,15 +95,21 @@ public final class StationServer: Sendable {
             guard Router.isReachableMount(name) else { throw .reservedPath(name) }
         }
 
-        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character, no `%XX` escape
-        /// (request paths are matched decoded, so `/a%41` could never be asked for), and no `.` or `..` between
-        /// slashes — a mount's name is also a directory under `--hls-dir` and `--record-dir`, and `/../../etc` must
-        /// not write outside them.
+        /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character, no `%XX` escape,
+        /// and between slashes neither nothing (`//`, a trailing `/`) nor `.` or `..` — `/` alone aside, the root.
+        ///
+        /// This is the one rule every mount's name passes — `--mounts`, `/admin/whitelist`, a source under
+        /// `--accept-all`, an RTMP or SRT publisher —, and it makes every mount the one name of one request path:
+        /// request paths are matched decoded once (``URLQuery/decodePath(_:)``, `%2f` as `%2F`), so a name that holds
+        /// an escape (`/a%2Fb`, `/a%00b`, `/%FF`: what a path keeps when its escapes decode to no name) could only be
+        /// asked for escaped twice; and a mount's name is also a folder under `--hls-dir` and `--record-dir`, where
+        /// `/a//b` and `/a/b/` would be `/a/b`'s folder and `/../../etc` outside them.
         public static func isMountName(_ name: String) -> Bool {
-            name.hasPrefix("/") && name.utf8.count <= 256
-                && !name.unicodeScalars.contains { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }
-                && (URLQuery.decodePath(name) ?? name) == name
-                && !name.split(separator: "/").contains { $0 == "." || $0 == ".." }
+            guard name.hasPrefix("/"), name.utf8.count <= 256 else { return false }
+            guard name != "/" else { return true }
+            return !name.unicodeScalars.contains { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }
+                && !URLQuery.holdsEscape(name)
+                && !name.dropFirst().split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
         }
     }
 
