@@ -112,6 +112,13 @@ extension StationServerTests {
         let log = Log()
         let server = try server(log: log)
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/a%20b").hasPrefix("HTTP/1.0 400"))
+        // The names a path cannot give are no mounts here either: bytes that are not UTF-8 (not `/ÿ` read as
+        // Windows-1252, as a title would be), an empty name between slashes, a trailing slash.
+        for name in ["/%FF", "/a%2F", "%2F%2Fa", "/a%00b"] {
+            let refused = try await ask(server, "/admin/whitelist?action=add&mount=\(name)")
+            #expect(refused.hasPrefix("HTTP/1.0 400") && refused.contains("is not a mount name"), "\(name): \(refused)")
+        }
+        #expect(try await ask(server, "/admin/whitelist?action=add&mount=%2Fm%C3%BAsic").contains("\"/músic\""))
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
         #expect(try await ask(server, "/admin/whitelist?action=add&mount=/ok").hasPrefix("HTTP/1.0 200"))
         #expect(log.lines.value.filter { $0.contains("whitelist add: /ok") }.count == 1, "\(log.lines.value)")

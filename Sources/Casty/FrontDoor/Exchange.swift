@@ -27,12 +27,25 @@ struct Exchange {
     /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded (in `charset`; by default as
     /// UTF-8 when the bytes are that); `nil` if absent.
     func query(_ name: String, charset: Charset = .utf8) -> String? {
+        escapedQuery(name).map { URLQuery.decode($0, charset: charset) }
+    }
+
+    /// The value of `name` in the request's query as it was sent, its escapes not decoded (`""` for a name without
+    /// `=`); `nil` if absent.
+    private func escapedQuery(_ name: String) -> Substring? {
         guard let question = request.path.firstIndex(of: "?") else { return nil }
         for pair in request.path[request.path.index(after: question)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if URLQuery.decode(parts[0]) == name { return parts.count > 1 ? URLQuery.decode(parts[1], charset: charset) : "" }
+            if URLQuery.decode(parts[0]) == name { return parts.count > 1 ? parts[1] : "" }
         }
         return nil
+    }
+
+    /// A mount named in the request's query (`?mount=/live`, `&destination=/backup`), decoded as UTF-8 only
+    /// (``URLQuery/decodeMount(_:)``): bytes that are not UTF-8 name no mount, as in a request's path, rather than
+    /// another mount read as Windows-1252 (`/%FF` is not `/ÿ`); `nil` if absent.
+    func mountQuery(_ name: String = "mount") -> String? {
+        escapedQuery(name).map(URLQuery.decodeMount)
     }
 
     /// The request's path without its query, its `%XX` escapes decoded: `/live` for `GET /live?type=.mp3`,

@@ -14,7 +14,7 @@ enum StatusRoutes {
             body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount, listenBase: base)
         } else if let mounts = port.mounts {
             // Icecast's name lists what Icecast would — the mounts that stream — and `?mount=/m` only that one.
-            let listed = mounts.listed(asked: exchange.query("mount"), streaming: exchange.path == "/status-json.xsl")
+            let listed = mounts.listed(asked: exchange.mountQuery(), streaming: exchange.path == "/status-json.xsl")
             body = StatusPage.serverJSON(listed.map { mount, stat in
                 (mount.path, stat, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
             }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: listed.compactMap { mount, _ in
@@ -47,7 +47,7 @@ enum StatusRoutes {
 
     /// `GET /tree`: the node's place in the tree, on one line; `/tree?mount=/live`: in that mount's tree.
     static func tree(_ exchange: Exchange) {
-        guard let (distributor, mount) = exchange.port.treeDistributor(mount: exchange.query("mount")) else {
+        guard let (distributor, mount) = exchange.port.treeDistributor(mount: exchange.mountQuery()) else {
             return exchange.answer(404, "Not Found", body: "No stream here.")
         }
         let (stat, hls) = distributor.assumeIsolated { ($0.stat(), $0.hlsPlayers) }

@@ -11,6 +11,13 @@ enum URLQuery {
         charset.decode(unescaped(text, plusIsSpace: true))
     }
 
+    /// A mount's name as a query value gives it (`mount=%2Fm%C3%BAsic` is `/músic`), decoded once, as UTF-8 only: a
+    /// value whose bytes are not UTF-8 is kept as it came (`/%FF`), which no mount's name is
+    /// (``StationServer/Configuration/isMountName(_:)``) — not read as Windows-1252, as a title is.
+    static func decodeMount(_ text: Substring) -> String {
+        String(validating: unescaped(text, plusIsSpace: true), as: UTF8.self) ?? String(text)
+    }
+
     /// A request's path with its `%XX` escapes decoded, as players, browsers, ffmpeg and libshout send a mount
     /// whose name is not ASCII (`/m%C3%BAsic` is `/músic`; a `+` stays a `+` in a path); `nil` when it has no `%`
     /// or when its escapes decode to bytes that are not UTF-8, to a control character, or to a `/` (the path is then

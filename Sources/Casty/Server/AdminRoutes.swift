@@ -33,7 +33,7 @@ enum AdminRoutes {
 
     /// `/admin/metadata`: a new title for a mount.
     static func metadata(_ exchange: Exchange) {
-        guard let mounts = exchange.port.mounts, let path = exchange.query("mount") else {
+        guard let mounts = exchange.port.mounts, let path = exchange.mountQuery() else {
             return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&mode=updinfo&song=…")])
         }
         let auth = BasicAuth(header: exchange.request.headers["Authorization"])
@@ -69,7 +69,7 @@ enum AdminRoutes {
             return answer(exchange, 404, "Not Found", ["error": .text("this node has no admin API")])
         }
         guard isAdmin(exchange, BasicAuth(header: exchange.request.headers["Authorization"])) else { return unauthorized(exchange) }
-        let mount = exchange.query("mount")
+        let mount = exchange.mountQuery()
         switch exchange.path {
         case "/admin/stats", "/admin/stats.xml":
             if let mount, mounts.mount(at: mount) == nil { return noMount(exchange, mount) }
@@ -117,7 +117,7 @@ enum AdminRoutes {
             answer(exchange, 200, "OK", ["mount": .text(found.path), "source": .text("disconnected")])
         case "/admin/moveclients":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
-            guard let named = exchange.query("destination"), named != found.path else {
+            guard let named = exchange.mountQuery("destination"), named != found.path else {
                 return answer(exchange, 400, "Bad Request", ["error": .text("give &destination= another mount")])
             }
             guard let destination = mounts.mount(at: named) else { return noMount(exchange, named) }

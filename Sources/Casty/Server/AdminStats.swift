@@ -21,7 +21,7 @@ enum AdminStats {
     /// The document for `mounts` as `exchange` asks for it.
     static func xml(_ exchange: Exchange, _ mounts: MountTable) -> String {
         let base = StatusRoutes.listenBase(exchange)
-        let streaming = mounts.listed(asked: exchange.query("mount"), streaming: true).map { ($0.mount.path, $0.stat) }
+        let streaming = mounts.listed(asked: exchange.mountQuery(), streaming: true).map { ($0.mount.path, $0.stat) }
         var lines = ["<?xml version=\"1.0\"?>", "<icestats>"]
         lines.append(element("listeners", String(streaming.reduce(0) { $0 + $1.1.listeners })))
         lines.append(element("sources", String(streaming.count)))
