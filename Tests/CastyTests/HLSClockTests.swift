@@ -104,6 +104,24 @@ struct HLSClockTests {
         #expect(guessing.clock(from: 120, stream: Self.stream) == nil)
     }
 
+    @Test("A branch joining before the root counted anything is told the count starts at its first segment's first frame: the root's bytes")
+    func branchJoiningBeforeTheRootCounted_StartsWithIt() throws {
+        let relay = relayedADTS(frames: 2_000, segmentBytes: Self.segmentBytes)
+        var root = aacSegmenter()
+        let told = try #require(root.startClock(at: 0, stream: Self.stream))
+        #expect(told == .start(at: 0))
+        let rootMade = feed(relay, into: &root)
+        #expect(root.startClock(at: 90, stream: Self.stream) == nil, "once it has counted, it tells what it counted")
+        var branch = aacSegmenter(), guessing = aacSegmenter()
+        let branchMade = feed(relay, clock: .told(told), into: &branch)
+        let guessed = feed(relay, clock: .told(nil), into: &guessing)
+        let rootByName = Dictionary(uniqueKeysWithValues: rootMade.map { ($0.name, $0) })
+        #expect(branchMade.count >= 20)
+        #expect(branchMade.allSatisfy { rootByName[$0.name]?.bytes == $0.bytes })
+        #expect(guessed.contains { rootByName[$0.name] == nil }, "told nothing, it names its segments apart: the test can fail")
+        #expect(branch.clock(from: 60, stream: Self.stream) == root.clock(from: 60, stream: Self.stream), "and tells its branches the root's clock")
+    }
+
     @Test("A told branch that loses segments is exact no more until told again; the root stays exact through a jump of its stream")
     func gapEndsAToldCount_ButNotTheRoots() throws {
         let relay = relayedADTS(frames: 1_500, segmentBytes: Self.segmentBytes)
@@ -170,6 +188,12 @@ struct HLSClockTests {
         #expect(HLSClock(header: "1:0:\(HLSClock.maxSamples)", segmentBytes: 8_192)?.samples == HLSClock.maxSamples)
         for garbage in ["", "1:2", "1:2:3:4", "1::3", ":1:2", "-1:0:0", "+1:0:0", "1:0: 5", " 1:0:0", "1:0:0 ", "a:b:c",
                         "1:8192:0", "1:0:\(HLSClock.maxSamples + 1)", "1234567890123456789:0:0", "1:0:0x10", "１:0:0"] {
+            #expect(HLSClock(header: garbage, segmentBytes: 8_192) == nil, "\(garbage)")
+        }
+        // A count that starts at a segment's first frame.
+        #expect(HLSClock.start(at: 77).headerValue == "77:start")
+        #expect(HLSClock(header: "77:start", segmentBytes: 8_192) == .start(at: 77))
+        for garbage in ["77:Start", "77:start:0", ":start", "-1:start", "77:starts"] {
             #expect(HLSClock(header: garbage, segmentBytes: 8_192) == nil, "\(garbage)")
         }
         // A segment number whose position would overflow is refused too.

@@ -64,6 +64,36 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("An AAC mount's branch waiting for the source's first segment is told the root's count starts at the stream's first frame: the same names, byte for byte")
+    func anAACMountsBranch_WaitingBeforeTheSource_ServesTheRootsSegmentNames() async throws {
+        let server = try hlsRoot()
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let frames = variedADTSFrames(700)
+        let source = try await source(server, type: "audio/aac")
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        // The source is live, its first segment not cut yet: the branch asks, and waits for it.
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
+            configuration: configuration)
+        try await Task.sleep(for: .milliseconds(300))
+        await sendPaced(source, Array(frames[..<(40 * 4170)]))
+        let lists = Locked<(root: [String], branch: [String])>(([], []))
+        #expect(await eventually(timeout: .seconds(10)) {
+            let root = Self.segmentNames(await Self.fetch(server.address, "/live/index.m3u8"))
+            let here = Self.segmentNames(await Self.fetch(branch.port.address, "/index.m3u8"))
+            lists.update { $0 = (root, here) }
+            return root.count >= 4 && Set(root).intersection(here).count >= 4
+        }, "\(lists.value)")
+        for name in lists.value.branch.filter(lists.value.root.contains) {
+            let fromRoot = Self.body(await Self.fetch(server.address, "/live/" + name))
+            #expect(fromRoot == Self.body(await Self.fetch(branch.port.address, "/" + name)) ? true : false, "\(name)")
+        }
+        await source.close()
+        branch.stop()
+        server.close()
+    }
+
     @Test("A source that leaves: the root publishes its last, shorter HLS segment, and its branch publishes the same at once")
     func aSourceThatLeaves_ItsLastShortSegment_IsPublishedByTheBranchToo() async throws {
         let server = try hlsRoot()

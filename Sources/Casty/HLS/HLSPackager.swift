@@ -168,6 +168,12 @@ public actor HLSPackager: LoopNode {
         segmenter.clock(from: segment, stream: stream)
     }
 
+    /// The clock to tell a numbered peer of `stream` whose first relay segment is `segment`, the one this packager
+    /// begins with, when it has counted nothing of the stream yet (``HLSSegmenter/startClock(at:stream:)``).
+    func startClock(at segment: Int, stream: UInt64) -> HLSClock? {
+        segmenter.startClock(at: segment, stream: stream)
+    }
+
     private func follow(_ context: Context) {
         for made in segmenter.start(context) { publish(made) }
         tell(.context(context))

@@ -68,7 +68,15 @@ package struct HLSSampleCount {
     /// says (an upstream back from an outage encoded at 64 kbit/s) covered more time than its bytes say at that
     /// bitrate. Every node that follows through the gap counted the same groups before it, so it takes the same floor.
     mutating func count(_ frame: FrameWalker.Frame, segmentBytes: Int, bitrate: Int, floor: Int? = nil) -> Int {
-        if case .told(let clock?) = authority, anchor?.told != true, frame.position == clock.position(segmentBytes: segmentBytes) {
+        if case .told(let clock?) = authority, clock.startsCount, anchor == nil, lastEnd == nil,
+           frame.position / max(1, segmentBytes) == clock.segment {
+            // The teller's count starts at this very frame, the stream's first it counts, at the estimate every node
+            // makes alike: this one's is the tree's.
+            anchor = (Self.estimate(frame, bitrate: bitrate), 0, true)
+            estimateIsTheTrees = false
+            rate = frame.sampleRate
+        } else if case .told(let clock?) = authority, !clock.startsCount, anchor?.told != true,
+                  frame.position == clock.position(segmentBytes: segmentBytes) {
             anchor = (clock.samples, 0, true)
             estimateIsTheTrees = false
             rate = frame.sampleRate  // a clock told in the frame's rate
@@ -105,6 +113,9 @@ package struct HLSSampleCount {
         lastEnd = (frame.position + frame.bytes.count, before + frame.samples)
         return before
     }
+
+    /// Whether a frame of the stream has been counted (since its start: a gap keeps it so).
+    var hasCounted: Bool { lastEnd != nil }
 
     /// Segments were lost (or cutting starts again): the next frame anchors anew, and a told anchor no longer
     /// holds. The clocks kept stay true of their frames, unless `newStream`.

@@ -451,6 +451,14 @@ package struct HLSSegmenter {
         return pending.map { [$0] } ?? []
     }
 
+    /// The clock to tell a numbered peer of `stream` whose first relay segment is `segment`, when this segmenter —
+    /// counting on its own — has counted no frame of that stream and begins with that segment: its count will start
+    /// at the segment's first frame (``HLSClock/startsCount``), and so may the peer's.
+    package func startClock(at segment: Int, stream: UInt64) -> HLSClock? {
+        let fresh = stream != self.stream || (!samples.hasCounted && (expected ?? segment) == segment)
+        return fresh ? .start(at: segment) : nil
+    }
+
     /// The 90 kHz timestamp of the frame that `samplesBefore` samples at `sampleRate` Hz come before.
     private static func timestamp(samplesBefore: Int, sampleRate: Int) -> UInt64 {
         // In two steps, so that no count of samples (up to 2⁵²) overflows when multiplied.

@@ -371,11 +371,15 @@ public actor Distributor: LoopNode, FeedingNode {
     }
 
     /// The context a listener whose first segment is `next` is told: with the HLS numbers (``withHLSBase(_:)``)
-    /// and the sample clock at its first frame — this node's packager's while its count is exact, else the one
-    /// its source told when the listener meets that frame too, else none.
+    /// and the sample clock at its first frame — this node's packager's while its count is exact (or, when this
+    /// node counts on its own and its packager begins the stream with that very segment, that its count starts
+    /// there), else the one its source told when the listener meets that frame too, else none.
     private func told(_ context: Context, next: Int) -> Context {
         var told = withHLSBase(context)
-        let own = packager?.assumeIsolated { $0.clock(from: next, stream: context.stream) }
+        let starts = next == core.next && clockAuthority == .own
+        let own = packager?.assumeIsolated {
+            $0.clock(from: next, stream: context.stream) ?? (starts ? $0.startClock(at: next, stream: context.stream) : nil)
+        }
         told.hlsClock = own ?? context.hlsClock.flatMap { $0.segment >= next ? $0 : nil }
         return told
     }
