@@ -469,6 +469,20 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station that changes its title at every block has five changes of every 10 s told, not each one")
+    func titleAtEveryBlock_IsToldFiveTimesEvery10Seconds() async throws {
+        let metaint = 1000
+        let stream = icyWire(upstreamAudio(30, metaint: metaint), metaint: metaint) { (try? metadataBlock(Array("StreamTitle='T\($0)';".utf8))) ?? [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await listener.waitForData(25))
+        #expect(lines.value.filter { $0.hasPrefix("proxy: title:") } == (0..<5).map { "proxy: title: T\($0)" }, "\(lines.value)")
+        let record = await listener.record
+        #expect(record.segments.filter(\.titleChanged).count >= 20, "every change still reaches the listeners")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func metadataLengthThatLiedWithoutPadding_LosesTheFraming_TheProxyReconnects_AndTitlesComeBack() async throws {
         // Block 5 says k = 255 but holds 18 bytes of text, neither padded nor on a 16-byte boundary, and the audio
         // follows at once: a reader that takes the 4,080 bytes is out of step for good, reading audio as blocks.

@@ -83,6 +83,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
     private var reportedUnquoted = false
+    /// Title changes: five of every 10 s told, the rest counted (a station that changes its title at every block).
+    private var titleChanges = BudgetedEvent(window: .seconds(10), perWindow: 5)
     /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
@@ -317,7 +319,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 // Relayed as a source's title is (``SafeText/printable(_:)``): a line break that would split a
                 // player's display or a log line becomes a space, other control characters go.
                 let current = Metadata(streamTitle: title, streamURL: metadata.streamURL.map(SafeText.printable))
-                if current != cutter.title { logger(title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))") }
+                if current != cutter.title, let untold = titleChanges.occurred() {
+                    let more = untold == 0 ? "" : " (after \(untold) change\(untold == 1 ? "" : "s") not told: five are told every 10 s)"
+                    logger((title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))") + more)
+                }
                 cutter.setTitle(current)
             } else if !reportedGarbage {
                 reportedGarbage = true
