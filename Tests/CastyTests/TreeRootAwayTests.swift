@@ -102,6 +102,9 @@ extension TreeMountsTests {
         #expect(await serving.branch.status == "waiting (the stream ended upstream)")
         let status = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: serving.port.address.port, path: "/status.json"))
         #expect(status.contains("\"upstream\":\"waiting (the stream ended upstream)\""), "\(status)")
+        // And its place in the tree is kept: still one link below the root, not a root of its own.
+        let line = try await treeLine(serving.port.address)
+        #expect(line["depth"] == "1" && line["parent"] == "127.0.0.1:\(server.address.port)", "\(line)")
     }
 
     @Test("A relayed station that comes back as another (AAC, another name) is a new stream: newcomers at the root and at a branch are told its type and name, the branch's MP3 player is let go, and HLS goes on in AAC")

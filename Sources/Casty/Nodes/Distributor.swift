@@ -410,7 +410,8 @@ public actor Distributor: LoopNode, FeedingNode {
             listeners: core.playerCount, branches: core.branchCount,
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
-            context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 })
+            context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 },
+            lastPath: core.lastPath)
     }
 
     /// Carries out the core's actions, in order.

@@ -83,6 +83,9 @@ struct DistributorCore<Listener: Hashable> {
     private var opening = false
     /// The station, once the source replied.
     private(set) var context: Context?
+    /// The nodes above this one as the last stream told them (a tree node's place): kept while the stream is away,
+    /// since the links to them may well stay open, waiting with it.
+    private(set) var lastPath: [String] = []
     /// The stream of the source that ended, and the type its listeners were told, while no source replaced it.
     private var ended: (stream: UInt64, contentType: String)?
     /// The number the stream would have gone on with when its source went (``sourceGone()``): the same stream back
@@ -196,6 +199,7 @@ struct DistributorCore<Listener: Hashable> {
         }
         nextWhenGone = nil
         self.context = context
+        lastPath = context.path
         // Other mounts relaying this one (it is their fallback) are told the new stream as a reply, as a branch is
         // when it re-attaches: its numbers start again, and as segments of the old one they would be ignored.
         if newStream, let told = replyContext {

@@ -47,13 +47,15 @@ public struct Stat: Sendable {
     /// How long since the last of the stream's audio reached this node (a segment, or a piece of one), once any
     /// did: a branch whose link went silent asks its parent, whose own silence says the stream stopped upstream.
     public let quiet: Duration?
-    /// For a tree node: the nodes above it, from the root down to its parent.
-    public var path: [String] { context?.path ?? [] }
+    /// For a tree node: the nodes above it, from the root down to its parent — while the stream is away too, as the
+    /// last stream told them.
+    public let path: [String]
 
     init(
         listeners: Int, branches: Int = 0, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
-        next: Int?, tree: TreePlaces?, quiet: Duration? = nil
+        next: Int?, tree: TreePlaces?, quiet: Duration? = nil, lastPath: [String] = []
     ) {
+        self.path = context?.path ?? lastPath
         self.tree = tree
         self.quiet = quiet
         self.listeners = listeners
