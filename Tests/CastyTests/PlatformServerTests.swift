@@ -303,6 +303,21 @@ struct PlatformServerTests {
         await queue.stop()
     }
 
+    @Test("A spool line that is no event (edited by hand, cut short) is said when the spool is read, not dropped without a word")
+    func unreadableSpoolLines_AreSaid() async throws {
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool) }
+        let good = StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE").spoolLine
+        try FileWriter.replace(spool, with: Array("\(good)\ngarbage\n\(good.prefix(10))\n\n".utf8))
+        let log = StationServerTests.Log()
+        let queue = EventQueue<StreamEvent>(url: StreamURL(host: "127.0.0.1", port: 9, path: "/events"), auth: nil, spool: spool,
+                                            loop: loop, logger: log.logger)
+        await queue.start()
+        #expect(log.contains("1 left by the last run"), "\(log.lines.value)")
+        #expect(log.contains("2 lines of \(spool) are no event it wrote"), "\(log.lines.value)")
+        await queue.stop()
+    }
+
     @Test("An event queued while the sender waits to try again is in the spool at once, not at the next attempt: a kill -9 loses it not")
     func anEventQueuedWhileWaiting_IsSpooledAtOnce() async throws {
         let (queue, spool, log) = try await queueWithTheApplicationDown()

@@ -72,8 +72,15 @@ public actor EventQueue<Post: QueuedPost> {
     public func start() {
         guard worker == nil else { return }
         if let spool, let text = Self.read(spool.path) {
-            let spooled = text.split(separator: "\n").compactMap(spool.read)
+            let lines = text.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+            let spooled = lines.compactMap(spool.read)
             if !spooled.isEmpty { logger("\(name): \(spooled.count) left by the last run, from \(spool.path), sent first") }
+            // A line that is no event (edited by hand, cut short) is not sent; said, since it is lost with the spool.
+            let unread = lines.count - spooled.count
+            if unread > 0 {
+                logger("\(name): \(unread) line\(unread == 1 ? "" : "s") of \(spool.path) \(unread == 1 ? "is" : "are") no event it wrote"
+                    + " (edited, or cut short), and \(unread == 1 ? "is" : "are") dropped")
+            }
             pending = spooled + pending
         }
         worker = Task { await run() }
