@@ -7,7 +7,8 @@ extension TitleWatcher {
     /// Reads a WebSocket page's bytes (``WebSocketReader``) and answers its frames: a ping gets a pong with the
     /// same payload, a pong counts as the page being there, a close frame gets a close frame back (the same
     /// status code) and the connection is closed once it is out; messages are thrown away. Bytes that break the
-    /// protocol get a close frame with 1002 (1009 for a message too big), one log line, and the close.
+    /// protocol get a close frame with 1002 (1009 for a message too big, 1007 for text that is not UTF-8), one log
+    /// line, and the close.
     func read(_ bytes: [UInt8]) {
         guard !closing else { return }
         do {
