@@ -502,6 +502,31 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station whose blocks do not come every icy-metaint bytes it announces loses the framing at each reconnect: after three, its audio is relayed without titles")
+    func stationLyingAboutItsMetaint_IsRelayedWithoutTitles_AfterThreeLosses() async throws {
+        let audio = Array(repeatElement(toneFrames.joined(), count: 6).joined())
+        // It says icy-metaint 1000, and puts its blocks every 2000 bytes.
+        var lying = Array("ICY 200 OK\r\nicy-metaint: 1000\r\nicy-br: 128\r\nContent-Type: audio/mpeg\r\n\r\n".utf8)
+        for start in stride(from: 0, to: audio.count - 2000, by: 2000) {
+            lying += audio[start..<(start + 2000)] + titleBlock("StreamTitle='T\(start)';")
+        }
+        let plain = Array("ICY 200 OK\r\nicy-br: 128\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + audio
+        let told = lying
+        let upstream = try FakeUpstream(on: loop) { connection, request in
+            connection.write(request.headers["icy-metadata"] == "1" ? told : plain)
+        }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await eventually(timeout: .seconds(30)) { lines.value.contains { $0.contains("relayed without its titles") } }, "\(lines.value)")
+        #expect(lines.value.filter { $0.contains("the ICY framing (icy-metaint) is lost") }.count == Proxy.framingLossesBeforeNoTitles)
+        // Asked without Icy-MetaData from then on: its audio flows, no framing lost again.
+        let heard = await listener.record.audio.count
+        #expect(await listener.wait(timeout: .seconds(10)) { $0.audio.count >= heard + 20_000 }, "\\(lines.value)")
+        #expect(upstream.requests.value.last?.headers["icy-metadata"] == nil)
+        #expect(lines.value.filter { $0.contains("the ICY framing (icy-metaint) is lost") }.count == Proxy.framingLossesBeforeNoTitles)
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func blocksPaddedWithBinaryBytes_LoseTheFramingOnce_ThenTheirLengthBytesAreTrusted() async throws {
         // Each block: its text, NULs to a 16-byte boundary, then 32 binary bytes — in step, its length byte true,
         // but read as a block whose length byte lied (the binary bytes taken for audio).

@@ -97,6 +97,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var stream: UInt64 = 0
     /// Whether the station's metadata length bytes are taken as true whatever follows a block's text (``FramingWatch``).
     private var trustsLengthBytes = false
+    /// When the ICY framing was lost lately (``framingLost(at:of:)``): a station whose blocks do not come every
+    /// `icy-metaint` bytes it announces loses it again after every reconnect.
+    private var framingLosses: [ContinuousClock.Instant] = []
+    /// Whether the station is asked for its titles (`Icy-MetaData: 1`): not once its framing is lost again and
+    /// again — its audio is relayed without them rather than cut by a reconnect every few seconds.
+    private var asksForTitles = true
     /// Whether the reader is still in step with the `icy-metaint` framing.
     private var framing = FramingWatch()
     /// Hands a quiet stream's audio on ahead of its segments (``StreamPiece``), while the proxy runs.
@@ -179,7 +185,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     func openUpstream() async throws(CastyError) -> OpenedStream {
         let opened = try await Upstream.open(
-            url, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
+            url, metadata: asksForTitles, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
             segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
         // Where a redirect or a station's playlist led, told when it is somewhere new.
         if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }
@@ -292,8 +298,21 @@ public actor Proxy: UpstreamNode, FeedingNode {
             logger("proxy: a block read short (its length byte taken for a lie) put the reader out of step: this station pads"
                 + " its blocks with binary bytes; its length bytes are trusted from now on")
         }
+        let now = ContinuousClock.now
+        framingLosses = framingLosses.filter { now - $0 < Self.framingLossWindow } + [now]
+        if framingLosses.count >= Self.framingLossesBeforeNoTitles, asksForTitles {
+            asksForTitles = false
+            logger("proxy: the ICY framing was lost \(framingLosses.count) times in \(Self.framingLossWindow.components.seconds) s: this"
+                + " station's blocks do not come every icy-metaint bytes it announces; its audio is relayed without its titles from now on"
+                + " (asked without Icy-MetaData)")
+        }
         return .framingLost(url, blocks: FramingWatch.limit)
     }
+
+    /// How many losses of the framing within ``framingLossWindow`` make the proxy stop asking for titles.
+    static let framingLossesBeforeNoTitles = 3
+    /// The time within which the framing losses are counted.
+    static let framingLossWindow = Duration.seconds(120)
 
     private func take(_ segment: Segment) {
         // Its first audio: a station server's mount takes its listeners back from its fallback now, not when a
