@@ -190,6 +190,15 @@ struct DistributorCoreTests {
         #expect(core.counters.gaps == 4)
     }
 
+    @Test("A branch that names this node, or this node's own root, is refused at once with the reason, stream or not: two branches given each other as root would wait for ever")
+    func branchNamingThisNodeOrItsRoot_IsRefusedAtOnce() {
+        var core = core()
+        core.setTreeAddress("10.0.0.1:8001", root: "10.0.0.9:8000")
+        #expect(describe(core.request(from: 1, resume: nil, branch: "10.0.0.9:8000", at: t0)) == ["log", "conflict 1"])
+        #expect(describe(core.request(from: 2, resume: nil, branch: "10.0.0.1:8001", at: t0)) == ["log", "conflict 2"])
+        #expect(describe(core.request(from: 3, resume: nil, branch: "10.0.0.3:8001", at: t0)) == ["timer 2.0 seconds"], "another waits for the stream (a branch 2 s)")
+    }
+
     @Test func mountFallingBackToThisOne_GetsNoBurst() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -75,7 +75,7 @@ extension Branch {
         let advertised = advertise ?? port.address.description
         let branch = Branch(root: root, address: advertised, configuration: configuration, loop: distributor.loop, logger: logger)
         made.set(branch)
-        distributor.setTreeAddress(advertised)
+        distributor.setTreeAddress(advertised, root: root.authority)
         distributor.attachSource(branch)
         return Running(branch: branch, distributor: distributor, port: port, clientPort: clientPort, mounts: nil)
     }

@@ -133,10 +133,11 @@ public actor Distributor: LoopNode, FeedingNode {
         onLoop { $0.attach(to: source) }
     }
 
-    /// Makes this distributor a node of a distribution tree, reached by branches at `address` (`host:port`).
-    public nonisolated func setTreeAddress(_ address: String) {
+    /// Makes this distributor a node of a distribution tree, reached by branches at `address` (`host:port`); a
+    /// branch's also names the `root` it asks for its place, which it never serves.
+    public nonisolated func setTreeAddress(_ address: String, root: String? = nil) {
         onLoop { distributor in
-            distributor.core.setTreeAddress(address)
+            distributor.core.setTreeAddress(address, root: root)
             distributor.startSurvey()
         }
     }

@@ -136,8 +136,9 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// The node takes a place in a tree, reached by branches at `address`.
-    mutating func setTreeAddress(_ address: String) {
+    mutating func setTreeAddress(_ address: String, root: String? = nil) {
         places = TreePlaces(address: address, fanout: configuration.fanout)
+        places?.root = root
     }
 
     /// A listener asks for the stream.
@@ -148,7 +149,7 @@ struct DistributorCore<Listener: Hashable> {
     ) -> [Action] {
         guard !stopped else { return [.stop(listener)] }
         // A branch that names this node itself (told its own address as its root) is refused at once, stream or not.
-        if let branch, let places, branch == places.address { return refuseBranch(listener, places.loop(branch)) }
+        if let branch, let places, places.isLoop(branch) { return refuseBranch(listener, places.loop(branch)) }
         if relay == nil, branch == nil, !promises.isEmpty { promises.removeFirst() }
         var actions = requestSource()
         // A branch's root let this stream go (``streamLetGo()``): a player is told 404 at once, as there.

@@ -46,6 +46,9 @@ public struct TreePlaces: Sendable, Equatable {
     public let address: String
     /// The most branches it serves itself.
     public let fanout: Int
+    /// For a branch: the root it asks for its place (`host:port` of its `--root`), which it never serves — two
+    /// branches given each other as root would otherwise each wait for the other's stream, for ever.
+    public var root: String?
     /// The branches it serves, in the order they came.
     public private(set) var children: [Child] = []
     /// Children reported lost by a branch, and until when no branch is sent to them.
@@ -75,6 +78,11 @@ public struct TreePlaces: Sendable, Equatable {
         let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
         children[smallest].below.insert(branch)
         return .redirect("http://\(children[smallest].address)/")
+    }
+
+    /// Whether a branch at `branch` must be refused before any stream: it is this node, or this node's own root.
+    func isLoop(_ branch: String) -> Bool {
+        branch == address || branch == root
     }
 
     /// Why a branch at `branch` — this node or one above it — is refused.

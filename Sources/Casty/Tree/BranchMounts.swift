@@ -102,7 +102,7 @@ public final class BranchMounts: @unchecked Sendable {
                 }
             }
         }
-        first.setTreeAddress(address)
+        first.setTreeAddress(address, root: root.authority)
         first.attachSource(branch)
         loop.execute { [self] in
             self.address = address
@@ -238,7 +238,7 @@ public final class BranchMounts: @unchecked Sendable {
             root: StreamURL(host: root.host, port: root.port, path: mount), address: address,
             configuration: configuration, loop: loop, logger: logger)
         let distributor = Distributor(loop: loop, configuration: distribution, logger: logger)
-        distributor.setTreeAddress(address)
+        distributor.setTreeAddress(address, root: root.authority)
         distributor.attachSource(branch)
         return Relay(mount: mount, branch: branch, distributor: distributor)
     }
