@@ -43,8 +43,8 @@ public actor HLSPackager: LoopNode {
     private let logger: EventLog
     private let directory: HLSDirectory?
     private var segmenter: HLSSegmenter
-    /// The live window and, before it, the segments that left it but may still be fetched.
-    private var kept: [HLSSegment] = []
+    /// The live window and, before it, the segments that left it but may still be fetched (``HLSKept``).
+    private var kept = HLSKept()
     /// How many segments the relay segment being taken made: a long relay segment (a slow stream in 8 KiB) makes
     /// several at once, and the window lists them all, or a player reading the playlist after them misses some.
     private var batch = 0
@@ -189,8 +189,8 @@ public actor HLSPackager: LoopNode {
     /// three target durations, its `HLS-LIVE` event due then) rather than with the last show's tail; with
     /// `--hls-dir`, its files are deleted, so that a web server serving them answers `404` too. On the loop.
     func sessionOver() {
-        guard !kept.isEmpty else { return }
-        kept = []
+        guard !kept.segments.isEmpty else { return }
+        kept.removeAll()
         playlist = []
         masterPlaylist = []
         directory?.remove()
@@ -202,7 +202,7 @@ public actor HLSPackager: LoopNode {
     /// does not come back; a playlist left as it was would look live to every player and cache. The stream coming
     /// again starts a new window. On the loop.
     private func stoppedComing() {
-        guard !kept.isEmpty else { return }
+        guard !kept.segments.isEmpty else { return }
         logger("HLS of \(mount == "/" || mount.isEmpty ? "the stream" : mount): no audio for \(formatted(seconds(settings.quietEnd))) s:"
             + " its live playlist is withdrawn until the stream comes again")
         streamEnded()
@@ -231,7 +231,7 @@ public actor HLSPackager: LoopNode {
 
     /// The segments of the live playlist (``HLSPlaylist/liveWindow(_:count:lasting:)``).
     var window: ArraySlice<HLSSegment> {
-        HLSPlaylist.liveWindow(kept[...], count: windowCount, lasting: Double(3 * segmenter.targetDuration))
+        HLSPlaylist.liveWindow(kept.segments[...], count: windowCount, lasting: Double(3 * segmenter.targetDuration))
     }
 
     /// Calls `action` once the live playlist is ``ready`` to be served: at once if it is, else when the segment
@@ -250,7 +250,7 @@ public actor HLSPackager: LoopNode {
 
     /// The segment named `name`, while it may still be fetched.
     func segment(named name: String) -> HLSSegment? {
-        kept.last { $0.name == name }
+        kept.segments.last { $0.name == name }
     }
 
     /// How long a client counts as a player after its last playlist: three target durations, in milliseconds.
@@ -272,7 +272,7 @@ public actor HLSPackager: LoopNode {
     }
 
     /// The name of the newest segment kept, if any: it names the playlists' current version.
-    var newestSegment: String? { kept.last?.name }
+    var newestSegment: String? { kept.segments.last?.name }
 
     /// The `Content-Type` of the segment named `name`, by its extension (a segment made before the mount changed
     /// codec keeps its own).
@@ -289,7 +289,7 @@ public actor HLSPackager: LoopNode {
         let window = min(max(settings.window, Settings.windowRange.lowerBound), Settings.windowRange.upperBound)
         let lasting = Double(3 * segmenter.targetDuration)
         var total = 0.0, count = 0
-        for segment in kept.reversed() where total < lasting {
+        for segment in kept.segments.reversed() where total < lasting {
             total += segment.duration
             count += 1
         }
@@ -299,16 +299,16 @@ public actor HLSPackager: LoopNode {
     private func publish(_ segment: HLSSegment) {
         made += 1
         kept.append(segment)
-        // A segment that left the window stays as long again as the window lasts.
-        var expired: [String] = []
-        while kept.count > 2 * windowCount + 1 { expired.append(kept.removeFirst().name) }
+        // A segment that left the window stays for its duration and the longest playlist's that listed it (RFC 8216
+        // §6.2.2), and no more than twice the window stays past it (a source far faster than it plays).
+        let expired = kept.list(window.indices, now: .now, limit: 2 * windowCount + 1)
         let live = window
         let media = HLSPlaylist.media(live, targetDuration: segmenter.targetDuration)
         playlist = Array(media.utf8)
         let master = masterText
         masterPlaylist = Array(master.utf8)
         directory?.publish(segment, listed: ready ? Array(live) : [], playlist: ready ? media : nil, master: master,
-                           expired: expired, kept: kept.map(\.name))
+                           expired: expired, kept: kept.segments.map(\.name))
         if ready, !whenReady.isEmpty {
             let actions = whenReady.values
             whenReady = [:]

@@ -1,0 +1,63 @@
+import Testing
+
+@testable import Casty
+
+/// How long a live stream keeps the segments that left its playlist (``HLSKept``), on a clock the test moves.
+@Suite("HLS: segments stay for as long as RFC 8216 asks after leaving the playlist")
+struct HLSKeptTests {
+    /// A 2-second segment numbered `sequence`, without bytes.
+    static func segment(_ sequence: Int) -> HLSSegment {
+        HLSSegment(sequence: sequence, name: "s-\(sequence).mp3", duration: 2, timestamp: 0, date: 0, discontinuity: false,
+                   title: nil, bytes: [], frames: 0)
+    }
+
+    /// Publishes segments in `bursts` (how many at once, every `every` seconds) as the packager does, with a window of
+    /// six 2-second segments; returns, for each segment that went, how many seconds after it left the playlist, and
+    /// the most segments ever kept past the window.
+    static func publish(bursts: [Int], every: Int, limit: Int = 13) -> (kept: [Int: Double], mostPast: Int) {
+        let start = ContinuousClock.now
+        var kept = HLSKept()
+        var left: [String: ContinuousClock.Instant] = [:]
+        var keptFor: [Int: Double] = [:]
+        var mostPast = 0
+        var sequence = 0
+        for (index, count) in bursts.enumerated() {
+            let now = start + .seconds(index * every)
+            for _ in 0..<count {
+                kept.append(segment(sequence))
+                sequence += 1
+                let window = HLSPlaylist.liveWindow(kept.segments[...], count: max(6, count), lasting: 6)
+                for segment in kept.segments[..<window.startIndex] where left[segment.name] == nil { left[segment.name] = now }
+                for name in kept.list(window.indices, now: now, limit: limit) {
+                    let (seconds, attoseconds) = (now - left[name]!).components
+                    keptFor[Int(name.dropFirst(2).dropLast(4))!] = Double(seconds) + Double(attoseconds) / 1e18
+                }
+                mostPast = max(mostPast, HLSPlaylist.liveWindow(kept.segments[...], count: max(6, count), lasting: 6).startIndex)
+            }
+        }
+        return (keptFor, mostPast)
+    }
+
+    @Test("Segments made four at once (8 kbit/s: one relay segment holds 8 s) stay their 2 s plus the 12-s playlist after leaving it")
+    func burstsStayLongEnough() {
+        let (keptFor, _) = Self.publish(bursts: Array(repeating: 4, count: 12), every: 8)
+        #expect(keptFor.count > 20, "segments went")
+        for (sequence, seconds) in keptFor.sorted(by: { $0.key < $1.key }) {
+            #expect(seconds >= 14, "segment \(sequence) went \(seconds) s after leaving the playlist")
+        }
+    }
+
+    @Test("Segments made one by one, in real time, go once their time is up: no more are kept than the time asks")
+    func steadyGoesInTime() {
+        let (keptFor, mostPast) = Self.publish(bursts: Array(repeating: 1, count: 40), every: 2)
+        #expect(keptFor.values.allSatisfy { $0 >= 14 && $0 <= 16 }, "\(keptFor)")
+        #expect(mostPast <= 8)
+    }
+
+    @Test("A source far faster than it plays cannot make it keep more than the limit past the window")
+    func boundedInMemory() {
+        let (keptFor, mostPast) = Self.publish(bursts: Array(repeating: 50, count: 6), every: 1, limit: 13)
+        #expect(mostPast <= 13)
+        #expect(!keptFor.isEmpty, "the oldest went before their time, as the limit asks")
+    }
+}
