@@ -192,13 +192,15 @@ struct RecordingTests {
         let writing = try write("2026-12-04", "23-59-30", .writing, age: 5)
         let done = try write("2026-12-03", "10-00-00", .finished, age: 90_000)
         let tooOld = try write("2026-11-01", "10-00-00", .writing, age: 3_000_000)  // not among the two newest days
-        #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live") == [killed])
+        let found = RecordingFile.finishLeftovers(directory: directory, mount: "live")
+        #expect(found.finished == [killed])
+        #expect((174...175).contains(found.recheck ?? 0), "the recent one is looked at again once 3 minutes old")
         let expected = HLSPlaylist.media(segments, targetDuration: 6, recording: .finished, folder: "23-59-00")
         #expect(fileText(killed) == expected, "as the run would have finished it")
         #expect(fileText(writing)?.contains("#EXT-X-ENDLIST") == false, "changed seconds ago: someone may be writing it")
         #expect(fileText(done) == HLSPlaylist.media(segments, targetDuration: 6, recording: .finished, folder: "10-00-00"))
         #expect(fileText(tooOld)?.contains("#EXT-X-ENDLIST") == false)
-        #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live").isEmpty, "once")
+        #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live").finished.isEmpty, "once")
     }
 
     @Test("A directory that cannot be written stops the recording once, with one line and an event")

@@ -30,6 +30,9 @@ public final class Recorder: @unchecked Sendable {
         /// How long a stream that stops coming without ending (a branch's root away) may bring nothing before its
         /// file is finished (``QuietEnd``).
         public var quietEnd: Duration = QuietEnd.defaultWait
+        /// How long an unfinished recording's playlist must have been left alone to be finished as a previous run's
+        /// (``RecordingFile/leftoverAge``; tests shorten it).
+        var leftoverAge = RecordingFile.leftoverAge
 
         /// Nothing recorded.
         public init() {}
@@ -68,7 +71,15 @@ public final class Recorder: @unchecked Sendable {
         file = RecordingFile(mount: mount, settings: settings, logger: logger, session: session, onEvent: onEvent)
         cutting = Mutex(Cutting(segmenter: HLSSegmenter(targetDuration: targetDuration, mode: .recording)))
         Self.writing.withLock { $0[ObjectIdentifier(self)] = self }
-        queue.async { [file] in file.finishLeftovers() }
+        queue.async { [weak self] in self?.finishLeftovers() }
+    }
+
+    /// Finishes the mount's recordings a previous run left unfinished; those too recent to be sure of are looked at
+    /// again once they are old enough — a process restarted at once (a supervisor's) finds its killed run's file
+    /// seconds old, and a mount recorded for good (`--record`) makes no new recorder to look again. On the queue.
+    private func finishLeftovers() {
+        guard let wait = file.finishLeftovers() else { return }
+        queue.asyncAfter(deadline: .now() + .seconds(wait)) { [weak self] in self?.finishLeftovers() }
     }
 
     /// Takes the stream as the mount's packager receives it (on the loop); the segments it completes are

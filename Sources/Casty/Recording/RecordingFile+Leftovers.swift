@@ -1,5 +1,6 @@
 internal import CastyNet
 internal import Glibc
+internal import Synchronization
 
 extension RecordingFile {
     /// How long a recording's playlist must have been left alone to be taken for one a previous run left: a live
@@ -7,37 +8,60 @@ extension RecordingFile {
     /// minute without audio.
     static let leftoverAge = 180
 
+    /// The playlists the recordings of this process are writing now: never taken for a previous run's, however
+    /// long their stream has been quiet.
+    static let writing = Mutex<Set<String>>([])
+
+    /// What a look for a previous run's unfinished recordings found.
+    struct Leftovers: Equatable {
+        /// The playlists finished.
+        var finished: [String] = []
+        /// In how many seconds the youngest of those left because they changed too lately will be old enough, if any:
+        /// the look is made again then (a process restarted at once — a supervisor's — finds its killed run's file
+        /// seconds old).
+        var recheck: Int?
+    }
+
     /// Finishes the recordings of `mount` under `directory` that a previous run left unfinished — killed, crashed,
     /// the machine gone: their playlists still say `EVENT`, without `EXT-X-ENDLIST`, and a player would wait for
     /// them for ever. Each becomes the `VOD` playlist it would have been, over the segments it lists (the audio
     /// file holds them; at most the segment being written when the run died is missing). Only the two newest date
     /// folders are looked in — a run that dies leaves its file there, and years of folders are not read at every
-    /// start — and a playlist changed in the last ``leftoverAge`` seconds is left to whoever writes it (one finished
-    /// by mistake is rewritten whole with its next segment anyway). Returns the playlists finished.
-    static func finishLeftovers(directory: String, mount: String, now: time_t = time(nil)) -> [String] {
+    /// start —, a playlist this process is writing (``writing``) is never touched, and one changed in the last
+    /// `age` seconds is left to whoever writes it — the result says when it is old enough to be looked at again (one
+    /// finished by mistake is rewritten whole with its next segment anyway).
+    static func finishLeftovers(directory: String, mount: String, now: time_t = time(nil), age: Int = leftoverAge) -> Leftovers {
         let root = [directory, mount].filter { !$0.isEmpty }.joined(separator: "/")
-        var finished: [String] = []
+        let ours = writing.withLock { $0 }
+        var found = Leftovers()
         for day in FileWriter.names(in: root).sorted().suffix(2) {
             let folder = root + "/" + day
-            for name in FileWriter.names(in: folder).sorted() where name.hasSuffix(".m3u8") {
+            for name in FileWriter.names(in: folder).sorted() where name.hasSuffix(".m3u8") && !ours.contains(folder + "/" + name) {
                 let path = folder + "/" + name
                 var info = stat()
-                guard stat(path, &info) == 0, now - info.st_mtim.tv_sec >= leftoverAge,
+                guard stat(path, &info) == 0,
                       let text = FileWriter.contents(of: path, limit: 16 << 20).map({ String(decoding: $0, as: UTF8.self) }),
-                      let ended = HLSPlaylist.ended(text),
-                      (try? FileWriter.replace(path, with: Array(ended.utf8))) != nil else { continue }
-                finished.append(path)
+                      let ended = HLSPlaylist.ended(text) else { continue }
+                let wait = age - Int(now - info.st_mtim.tv_sec)
+                if wait > 0 {
+                    found.recheck = min(found.recheck ?? wait, wait)
+                    continue
+                }
+                guard (try? FileWriter.replace(path, with: Array(ended.utf8))) != nil else { continue }
+                found.finished.append(path)
             }
         }
-        return finished
+        return found
     }
 
-    /// Finishes this mount's recordings a previous run left unfinished (``finishLeftovers(directory:mount:now:)``),
-    /// in one log line. On the recorder's queue.
-    func finishLeftovers() {
-        let finished = Self.finishLeftovers(directory: settings.directory, mount: mount)
-        guard !finished.isEmpty else { return }
-        logger("recording \(label): finished \(finished.count) file\(finished.count == 1 ? "" : "s") a previous run left unfinished"
-            + " (its playlist ended, as a VOD): \(finished.joined(separator: ", "))")
+    /// Finishes this mount's recordings a previous run left unfinished (``finishLeftovers(directory:mount:now:age:)``),
+    /// in one log line. Returns in how many seconds to look again, if some were too recent. On the recorder's queue.
+    func finishLeftovers() -> Int? {
+        let found = Self.finishLeftovers(directory: settings.directory, mount: mount, age: settings.leftoverAge)
+        if !found.finished.isEmpty {
+            logger("recording \(label): finished \(found.finished.count) file\(found.finished.count == 1 ? "" : "s") a previous run left unfinished"
+                + " (its playlist ended, as a VOD): \(found.finished.joined(separator: ", "))")
+        }
+        return found.recheck
     }
 }

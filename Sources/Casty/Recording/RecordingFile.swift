@@ -1,5 +1,6 @@
 internal import CastyNet
 internal import Glibc
+internal import Synchronization
 
 /// The files of one recording being written, and the decisions of when to start the next: used only on its
 /// ``Recorder``'s queue (hence `@unchecked Sendable`).
@@ -17,7 +18,17 @@ final class RecordingFile: @unchecked Sendable {
     private let onEvent: @Sendable (Recorder.Event) -> Void
     /// The session a file starting now belongs to (its source's stream ID), for the events.
     private let session: RecordedSession
-    private var current: Current?
+    /// The file being written: its playlist is in ``writing`` while it is, so no look for a previous run's
+    /// leftovers takes it for one.
+    private var current: Current? {
+        didSet {
+            guard oldValue?.base != current?.base else { return }
+            Self.writing.withLock { playlists in
+                if let old = oldValue { playlists.remove(old.base + ".m3u8") }
+                if let new = current { playlists.insert(new.base + ".m3u8") }
+            }
+        }
+    }
     /// Whether writing failed: nothing more is written until the next file would start anyway — the next source
     /// (``finish(with:)``) or a break in the stream — which tries again (a disk freed since, a directory made anew).
     private var failed = false

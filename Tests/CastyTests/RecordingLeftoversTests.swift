@@ -1,0 +1,56 @@
+internal import CastyNet
+import Glibc
+import Icy
+import Testing
+
+@testable import Casty
+
+/// Recordings a killed run left unfinished, found by a process restarted at once (a supervisor's).
+@Suite("Recording: leftovers too recent at start are finished later; a recording being written never is")
+struct RecordingLeftoversTests {
+    /// An unfinished (`EVENT`) recording's playlist `DIR/live/2026-12-05/<name>.m3u8`, changed just now.
+    static func leftover(in directory: String, _ name: String) throws -> String {
+        let segments = Array(RecordingTests.segments.prefix(2))
+        let path = "\(directory)/live/2026-12-05/\(name).m3u8"
+        try FileWriter.makeDirectories("\(directory)/live/2026-12-05")
+        try FileWriter.replace(path, with: Array(HLSPlaylist.media(segments, targetDuration: 6, recording: .writing, folder: name).utf8))
+        return path
+    }
+
+    @Test("A killed run's recording seconds old at start is finished by the recorder once it is old enough, without a new recording")
+    func recentLeftover_IsFinishedOnceOldEnough() throws {
+        let directory = temporaryDirectory("leftovers-later")
+        let killed = try Self.leftover(in: directory, "00-11-41")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        settings.leftoverAge = 2
+        let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent)
+        recorder.flush()
+        #expect(fileText(killed)?.contains("#EXT-X-ENDLIST") == false, "too recent at start")
+        for _ in 0..<40 where fileText(killed)?.contains("#EXT-X-ENDLIST") != true { usleep(100_000) }
+        #expect(fileText(killed)?.hasSuffix("#EXT-X-ENDLIST\n") == true, "finished once 2 s old")
+        recorder.finish()
+    }
+
+    @Test("A recording this process is writing is never finished as a leftover, however old its last change")
+    func recordingBeingWritten_IsLeftAlone() throws {
+        let directory = temporaryDirectory("leftovers-ours")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        let playlists = Locked<[String]>([])
+        let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent) { event in
+            if case .finished(let playlist, _) = event { playlists.update { $0.append(playlist) } }
+        }
+        recorder.take(.context(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: 0xC0FFEE)))
+        for segment in relayedTone(segments: 30) { recorder.take(.segment(segment.number, segment, stream: 0xC0FFEE)) }
+        recorder.flush()
+        // Any age will do: its file was just written.
+        let found = RecordingFile.finishLeftovers(directory: directory, mount: "live", age: 0)
+        #expect(found.finished.isEmpty, "\(found.finished)")
+        recorder.finish()
+        recorder.flush()
+        let playlist = try #require(playlists.value.first)
+        #expect(fileText(playlist)?.hasSuffix("#EXT-X-ENDLIST\n") == true)
+        #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live", age: 0).finished.isEmpty, "finished by its own recorder")
+    }
+}
