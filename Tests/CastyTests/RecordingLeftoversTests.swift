@@ -1,4 +1,4 @@
-internal import CastyNet
+import CastyNet
 import Glibc
 import Icy
 import Testing
