@@ -122,6 +122,27 @@ import Testing
         #expect(list.decide("#!::r=live,m=bidirectional").0 == .reject(code: 1403))
     }
 
+    @Test("What can be told in the handshake is refused there, with its code: 1409 in use, 1401 no key, 1402 full")
+    func srtAllowList_RejectsInTheHandshake_AMountInUse_AMissingKey_AndAFullServer() {
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: ["/live", "/other"], defaultPassphrase: "SecretPass123"))
+        list.update(inUse: ["/live"], full: false)
+        let inUse = list.decide("live")
+        #expect(inUse.0 == .reject(code: 1409) && inUse.why == "/live is in use", "\(String(describing: inUse.why))")
+        #expect(list.decide("other").0 == .accept(passphrase: "SecretPass123"))
+        list.update(inUse: ["/live"], full: true)
+        #expect(list.decide("other").0 == .reject(code: 1402))
+        list.update(inUse: [], full: false)
+        #expect(list.decide("live").0 == .accept(passphrase: "SecretPass123"), "free again once its source ended")
+
+        // The application is never asked about an empty key: no key, or an empty one, is refused at once.
+        let verifying = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
+        for streamID in ["gina", "gina?key=", "#!::r=frank,key=good,m=publish"] {
+            let refused = verifying.decide(streamID)
+            #expect(refused.0 == .reject(code: 1401) && refused.why?.contains("no key") == true, "\(streamID)")
+        }
+        #expect(verifying.decide("gina?key=K").0 == .accept(passphrase: nil))
+    }
+
     @Test func srtAllowList_RemembersTheApplicationsRefusal_ForThatCallerAndKey_ForAWhile() {
         let list = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
         let then = ContinuousClock.now

@@ -35,8 +35,15 @@ enum { CASTY_SRT_EPOLL_ENABLE_EMPTY = 0x1 };
 enum { CASTY_SRTS_CONNECTED = 5, CASTY_SRTS_BROKEN = 6, CASTY_SRTS_CLOSING = 7, CASTY_SRTS_CLOSED = 8, CASTY_SRTS_NONEXIST = 9 };
 /// Error codes (SRT_ERRNO): "would block" on a non-blocking socket.
 enum { CASTY_SRT_EASYNCRCV = 6002 };
-/// Rejection reasons: SRT_REJX_FORBIDDEN (the HTTP-like 403 of the application's range, 1000 + 403).
-enum { CASTY_SRT_REJX_FORBIDDEN = 1403 };
+/// Rejection reasons of the application's range (access_control.h: 1000 + an HTTP-like status): SRT_REJX_UNAUTHORIZED
+/// (no credentials where some are needed), SRT_REJX_OVERLOAD (the server is too loaded), SRT_REJX_FORBIDDEN (not
+/// allowed), SRT_REJX_CONFLICT (the resource is in use).
+enum {
+    CASTY_SRT_REJX_UNAUTHORIZED = 1401,
+    CASTY_SRT_REJX_OVERLOAD = 1402,
+    CASTY_SRT_REJX_FORBIDDEN = 1403,
+    CASTY_SRT_REJX_CONFLICT = 1409,
+};
 
 /// One event of srt_epoll_uwait (SRT_EPOLL_EVENT).
 typedef struct {

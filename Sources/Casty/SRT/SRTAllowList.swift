@@ -3,8 +3,16 @@ internal import Synchronization
 
 /// Who may publish over SRT, as the listen callback must know it: libsrt calls the callback on its own thread,
 /// in the middle of the handshake, so the decision is made at once from a snapshot behind a lock — the
-/// whitelist (kept up to date when the admin API changes the station's whitelist), each mount's passphrase, and
-/// whether the platform's application verifies keys.
+/// whitelist (kept up to date when the admin API changes the station's whitelist), each mount's passphrase,
+/// whether the platform's application verifies keys, and the mounts in use (kept up to date by the mount table
+/// as sources start and end). Each refusal has its rejection code, which the caller's libsrt reports:
+///
+/// | why | code |
+/// |-----|------|
+/// | not a mount name, `m=request`, not on the whitelist, no passphrase for the mount | 1403 `SRT_REJX_FORBIDDEN` |
+/// | no `?key=` while the application verifies keys | 1401 `SRT_REJX_UNAUTHORIZED` |
+/// | the mount is in use (a source publishes it, or one that vanished is still waited for) | 1409 `SRT_REJX_CONFLICT` |
+/// | the server has its most sources (`--max-sources`) | 1402 `SRT_REJX_OVERLOAD` |
 ///
 /// The application's key verification is an HTTP call: it cannot run inside the callback. A caller the snapshot
 /// admits is accepted by SRT, and the application is asked after the accept, once its audio format is known;
@@ -22,6 +30,10 @@ final class SRTAllowList: Sendable {
         var defaultPassphrase: String?
         /// Whether the application verifies keys (then a mount without a passphrase may be published unencrypted).
         var verifying = false
+        /// The mounts a source publishes now (or holds).
+        var inUse: Set<String> = []
+        /// Whether the server has its most sources (`--max-sources`).
+        var full = false
     }
 
     private let rules: Mutex<Rules>
@@ -57,6 +69,14 @@ final class SRTAllowList: Sendable {
         rules.withLock { $0.whitelist = whitelist }
     }
 
+    /// The mounts in use changed, or the server became full or not (``MountTable/sourcesChanged``).
+    func update(inUse: Set<String>, full: Bool) {
+        rules.withLock { rules in
+            rules.inUse = inUse
+            rules.full = full
+        }
+    }
+
     /// What a refusal is remembered under: the caller's address and its stream ID.
     private static func refusalKey(_ streamID: String, _ host: String) -> String { host + " " + streamID }
 
@@ -80,6 +100,16 @@ final class SRTAllowList: Sendable {
             let passphrase = rules.passphrases[id.mount] ?? rules.defaultPassphrase
             if passphrase == nil, !rules.verifying {
                 return (.reject(code: SRTListener.forbidden), "\(id.mount) has no SRT passphrase")
+            }
+            // The application is never asked about an empty key (``SourceAdmission/check(_:port:decided:)``).
+            if rules.verifying, (id.key ?? "").isEmpty {
+                return (.reject(code: SRTListener.unauthorized), "no key (?key=) for the application to verify")
+            }
+            if rules.inUse.contains(id.mount) {
+                return (.reject(code: SRTListener.conflict), "\(id.mount) is in use")
+            }
+            if rules.full {
+                return (.reject(code: SRTListener.overloaded), "the server has its most sources")
             }
             return (.accept(passphrase: passphrase), nil)
         }

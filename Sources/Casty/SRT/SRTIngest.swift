@@ -7,8 +7,9 @@ internal import Synchronization
 /// mount's passphrase, as ffmpeg and OBS do, and its listeners hear them like any other source.
 ///
 /// ```
-/// caller ──SRT──▶ listen callback (libsrt's thread): stream ID on the whitelist? the mount's passphrase set
-///                 └─ no: rejected with 1403 (SRT_REJX_FORBIDDEN); a wrong passphrase: SRT's own rejection
+/// caller ──SRT──▶ listen callback (libsrt's thread): stream ID on the whitelist? the mount's passphrase set?
+///                 a key, if the application verifies keys? the mount free? (``SRTAllowList``)
+///                 └─ no: rejected with a code (1403, 1401, 1409, 1402); a wrong passphrase: SRT's own rejection
 ///        accept ▶ SRT thread: PayloadReader (MPEG-TS → MP3 or ADTS, or raw MP3/ADTS)
 ///                 └─ loop.execute ▶ on the loop: the mount's rules again, the application's key verification,
 ///                                   then a SourceSession fed with the audio
@@ -60,11 +61,12 @@ public enum SRTIngest {
             whitelist: table.rules.whitelist, passphrases: configuration.passphrases, defaultPassphrase: configuration.defaultPassphrase,
             verifying: port.control?.verifiesKeys == true))
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
+        table.sourcesChanged = { inUse, full in allowList.update(inUse: inUse, full: full) }
         let timeout = table.rules.sourceTimeout
         return try SRTListener(address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
-            if let why {
-                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (1403)")
+            if let why, case .reject(let code) = decision {
+                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (\(code))")
                 loop.execute { port.refused() }
             }
             return decision

@@ -25,6 +25,7 @@ extension MountTable {
         let changes = Self.differences(old, next)
         guard !changes.isEmpty else { return [] }
         if old.whitelist != next.whitelist { whitelistChanged?(next.whitelist) }
+        if old.maxSources != next.maxSources { tellSources() }
         if old.sourceTimeout != next.sourceTimeout || old.sourceCatchUp != next.sourceCatchUp {
             for mount in mounts.values {
                 mount.source?.assumeIsolated { $0.retune(timeout: next.sourceTimeout, catchUp: next.sourceCatchUp) }

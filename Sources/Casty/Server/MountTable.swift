@@ -117,6 +117,12 @@ final class MountTable: @unchecked Sendable {
     var configuredWhitelist: Set<String>?
     /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
     var whitelistChanged: ((Set<String>?) -> Void)?
+    /// Told, whenever a source starts or ends (or a mount is held or let go), the mounts in use and whether the
+    /// server has its most sources (`--max-sources`): the SRT ingest's listen callback keeps a copy, to refuse a
+    /// caller of a mount in use during the handshake.
+    var sourcesChanged: ((_ inUse: Set<String>, _ full: Bool) -> Void)? {
+        didSet { tellSources() }
+    }
     /// The loop the table, its mounts and their sessions live on.
     let loop: EventLoop
     let logger: EventLog
@@ -280,18 +286,27 @@ final class MountTable: @unchecked Sendable {
         mounts.values.reduce(held.count) { $0 + ($1.source == nil ? 0 : 1) }
     }
 
+    /// Tells ``sourcesChanged`` the mounts in use now, and whether the server is full.
+    func tellSources() {
+        guard let sourcesChanged else { return }
+        let inUse = held.union(mounts.values.lazy.filter { $0.source != nil }.map(\.path))
+        sourcesChanged(inUse, rules.maxSources.map { liveSources >= $0 } ?? false)
+    }
+
     /// Holds `path` for a source that was admitted and told so before its session can start — an RTMP publisher,
     /// told `NetStream.Publish.Start` before its first audio says the format —, so that a second source is told the
     /// mount is in use at once rather than after it, too, was told to go ahead. `false` if the mount is in use or
     /// held already. The holder lets go (``release(_:)``) as its session starts, or as it leaves.
     func hold(_ path: String) -> Bool {
-        guard mounts[path]?.source == nil else { return false }
-        return held.insert(path).inserted
+        guard mounts[path]?.source == nil, held.insert(path).inserted else { return false }
+        tellSources()
+        return true
     }
 
     /// Lets go of a mount ``hold(_:)`` held.
     func release(_ path: String) {
-        held.remove(path)
+        guard held.remove(path) != nil else { return }
+        tellSources()
     }
 
     /// The mount an admitted source of `contentType` publishes at `path` — made now if it is new —, or why it may
@@ -311,6 +326,7 @@ final class MountTable: @unchecked Sendable {
     ) {
         mount.source = session
         mount.ingestStatus = status
+        tellSources()
         session.assumeIsolated { isolated in
             isolated.whenAnnounced = { [weak self, weak mount] in
                 guard let self, let mount, mount.source === session else { return }
@@ -356,6 +372,7 @@ final class MountTable: @unchecked Sendable {
         guard let mount = mounts[session.mount], mount.source === session else { return }
         mount.source = nil
         mount.ingestStatus = nil
+        tellSources()
         guard session.assumeIsolated({ $0.isAnnounced }) else {
             if !isServing(mount) { dropListenersUnlessServed(mount) }
             return

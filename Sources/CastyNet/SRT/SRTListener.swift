@@ -74,7 +74,8 @@ package protocol SRTReceiver: AnyObject {
 /// **Decisions.** ``Decision/accept(passphrase:)`` sets the caller's passphrase (`SRTO_PASSPHRASE`) before the
 /// handshake goes on: a caller with another passphrase, or none, is then rejected by SRT itself
 /// (`SRT_REJ_BADSECRET`, `SRT_REJ_UNSECURE`). ``Decision/reject(code:)`` rejects with that code — 1403
-/// (`SRT_REJX_FORBIDDEN`) for a stream ID that is not allowed — which the caller reports.
+/// (``forbidden``) for a stream ID that is not allowed, 1409 (``conflict``) for one in use, … — which the caller's
+/// libsrt reports (`srt_getrejectreason`).
 package final class SRTListener: @unchecked Sendable {
     // @unchecked Sendable: `connections` belongs to the listener's thread; everything shared is a Mutex or an Atomic.
 
@@ -86,8 +87,14 @@ package final class SRTListener: @unchecked Sendable {
         case reject(code: Int32)
     }
 
+    /// `SRT_REJX_UNAUTHORIZED`: the caller gave no credentials where some are needed (a key).
+    package static let unauthorized = Int32(CASTY_SRT_REJX_UNAUTHORIZED)
+    /// `SRT_REJX_OVERLOAD`: the server takes no more callers now.
+    package static let overloaded = Int32(CASTY_SRT_REJX_OVERLOAD)
     /// `SRT_REJX_FORBIDDEN`: the stream ID is not allowed.
     package static let forbidden = Int32(CASTY_SRT_REJX_FORBIDDEN)
+    /// `SRT_REJX_CONFLICT`: what the stream ID asks for is in use (a mount another source publishes).
+    package static let conflict = Int32(CASTY_SRT_REJX_CONFLICT)
 
     /// The address the listener is bound to: the port the system chose when port 0 was asked. Set once, before the
     /// listener's thread starts.

@@ -1,0 +1,31 @@
+import Glibc
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// What the SRT listen callback can tell from what the server holds is refused in the handshake, with a rejection
+/// code the caller's libsrt reports — not accepted and then closed, which a caller sees as a bare I/O error.
+extension StationServerTests {
+    @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCaller_OfAMountInUse_IsRejectedInTheHandshake_With1409() async throws {
+        let log = Log()
+        let server = try server(log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.passphrases = ["/live": "correct-horse-battery"]
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let (source, feeding) = try await feedingSource(server)
+        defer { feeding.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /live") }, "\(log.lines.value)")
+
+        let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery")
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(20)) { log.contains("refused: stream ID 'live': /live is in use (1409)") },
+                "\(log.lines.value)")
+        #expect(!log.contains("SRT source"), "never accepted, so never refused after the accept: \(log.lines.value)")
+        await source.close()
+    }
+}
