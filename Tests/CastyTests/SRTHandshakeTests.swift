@@ -28,4 +28,36 @@ extension StationServerTests {
         #expect(!log.contains("SRT source"), "never accepted, so never refused after the accept: \(log.lines.value)")
         await source.close()
     }
+
+    @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCallers_WaitingToPublish_AreBounded_TheNextRejectedInTheHandshake_With1402() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(5), log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.defaultPassphrase = "correct-horse-battery"
+            srt.maxPending = 1
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        // Video only: accepted, it waits for an audio stream (up to the source timeout) and claims no mount.
+        let waiting = try Caller.start("srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery", media: Caller.videoOnly)
+        defer { waiting.stop() }
+        try await Task.sleep(for: .seconds(1))
+        let next = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery")
+        defer { next.stop() }
+        #expect(await eventually(timeout: .seconds(20)) {
+            log.contains("refused: stream ID 'live': 1 callers are waiting to publish already (1402)")
+        }, "\(log.lines.value)")
+        #expect(!log.contains("publishing /live"), "\(log.lines.value)")
+        // Once the first has gone (no audio within the source timeout), a caller is taken again, and a source that
+        // publishes no longer counts.
+        #expect(await eventually(timeout: .seconds(20)) { log.contains("on /backup dropped: no MP3 or AAC audio") }, "\(log.lines.value)")
+        let later = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery")
+        defer { later.stop() }
+        #expect(await eventually(timeout: .seconds(20)) { log.contains("publishing /live") }, "\(log.lines.value)")
+        let third = try Caller.start("srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery")
+        defer { third.stop() }
+        #expect(await eventually(timeout: .seconds(20)) { log.contains("publishing /backup") }, "\(log.lines.value)")
+    }
 }

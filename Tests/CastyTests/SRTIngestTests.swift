@@ -1,5 +1,5 @@
 @testable import Casty
-import CastyNet
+@testable import CastyNet
 import Testing
 
 /// The SRT ingest's parts that need no caller: the library loader's error, the passphrase rule, stream IDs and
@@ -141,6 +141,31 @@ import Testing
             #expect(refused.0 == .reject(code: 1401) && refused.why?.contains("no key") == true, "\(streamID)")
         }
         #expect(verifying.decide("gina?key=K").0 == .accept(passphrase: nil))
+    }
+
+    @Test("Callers waiting are counted from the listen callback until they claim, close, or their handshake is forgotten")
+    func srtPending_CountsCallersUntilTheyClaim_UpToItsLimit() {
+        var pending = SRTPending(limit: 2)
+        let then = ContinuousClock.now
+        let first = pending.admit(1, now: then), second = pending.admit(2, now: then)
+        #expect(first && second)
+        let past = pending.admit(3, now: then)
+        #expect(!past, "the limit is reached")
+        pending.accept(1)
+        let stillPast = pending.admit(3, now: then)
+        #expect(!stillPast, "an accepted caller still waits")
+        pending.forget(1)  // it claimed its mount
+        let third = pending.admit(3, now: then)
+        #expect(third)
+        pending.forget(99)  // never counted: nothing happens
+        #expect(pending.count == 2)
+        // A handshake libsrt gave up on, which nobody was told about, is forgotten after a while; an accepted caller is not.
+        pending.accept(3)
+        let fourth = pending.admit(4, now: then + SRTPending.handshakeTimeout)
+        #expect(fourth, "caller 2's handshake is forgotten")
+        let fifth = pending.admit(5, now: then + SRTPending.handshakeTimeout)
+        #expect(!fifth)
+        #expect(pending.count == 2)
     }
 
     @Test func srtAllowList_RemembersTheApplicationsRefusal_ForThatCallerAndKey_ForAWhile() {

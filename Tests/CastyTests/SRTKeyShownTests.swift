@@ -13,10 +13,15 @@ extension StationServerTests {
         /// The process id.
         let pid: pid_t
 
-        /// Starts ffmpeg publishing a sine tone as MP3 in MPEG-TS to `url`; its output goes to /dev/null.
-        static func start(_ url: String) throws -> Caller {
-            let arguments = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "sine=frequency=440:duration=60",
-                             "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mpegts", url]
+        /// ffmpeg's input and encoding of a sine tone as MP3.
+        static let tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:a", "libmp3lame", "-b:a", "64k"]
+        /// ffmpeg's input and encoding of a small picture as MPEG-2 video, with no audio at all.
+        static let videoOnly = ["-f", "lavfi", "-i", "testsrc=size=64x64:rate=5:duration=60", "-c:v", "mpeg2video"]
+
+        /// Starts ffmpeg publishing `media` (a sine tone as MP3 unless told) in MPEG-TS to `url`; its output goes
+        /// to /dev/null.
+        static func start(_ url: String, media: [String] = tone) throws -> Caller {
+            let arguments = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re"] + media + ["-f", "mpegts", url]
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }

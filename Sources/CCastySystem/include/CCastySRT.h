@@ -20,6 +20,8 @@ typedef int casty_srt_socket;
 /// The options Casty sets or reads (SRT_SOCKOPT).
 enum {
     CASTY_SRTO_RCVSYN = 2,        // bool: receiving blocks
+    CASTY_SRTO_FC = 4,            // int, packets: the most in flight, and the size of the receiver's loss list
+    CASTY_SRTO_RCVBUF = 6,        // int, bytes: the receive buffer (at most SRTO_FC packets)
     CASTY_SRTO_REUSEADDR = 15,    // bool
     CASTY_SRTO_LATENCY = 23,      // int, ms: the receiver's and the peer's latency
     CASTY_SRTO_PASSPHRASE = 26,   // string, 10–79 characters

@@ -30,6 +30,10 @@ public enum SRTIngest {
         public var defaultPassphrase: String?
         /// The library names tried (``SRTLibrary/defaultNames``).
         public var libraryNames = SRTLibrary.defaultNames
+        /// The most callers that may wait at once — in their handshake, or accepted before their mount is admitted
+        /// (they have sent no audio yet, or the application is verifying their key): each holds libsrt's buffers
+        /// (about 0.4 MB) while it waits, up to the source timeout. More are rejected in the handshake with 1402.
+        public var maxPending = 16
 
         /// An ingest on `address`, no passphrases yet: callers are refused until a mount has one (or the
         /// application verifies keys).
@@ -63,7 +67,11 @@ public enum SRTIngest {
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
         table.sourcesChanged = { inUse, full in allowList.update(inUse: inUse, full: full) }
         let timeout = table.rules.sourceTimeout
-        return try SRTListener(address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, decide: { streamID, peer in
+        // A flood of them is told in one line: the first, then a count every 10 s.
+        let waiting = LogBudget(loop: loop, logger: logger, what: "SRT callers refused: too many waiting to publish", perWindow: 1)
+        return try SRTListener(
+            address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, maxPending: configuration.maxPending,
+            decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why, case .reject(let code) = decision {
                 logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (\(code))")
@@ -75,6 +83,10 @@ public enum SRTIngest {
         }, rejected: { peer, reason in
             // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase.
             logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: \(reason) (rejected by SRT during the handshake)")
+            loop.execute { port.refused() }
+        }, tooManyPending: { streamID, peer in
+            waiting("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': "
+                + "\(configuration.maxPending) callers are waiting to publish already (\(SRTListener.overloaded))")
             loop.execute { port.refused() }
         })
     }
@@ -297,6 +309,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
             logger("SRT source \(peer) publishing \(publication.path) (stream ID '\(SRTStreamID.shown(connection.streamID))', \(wrapping) "
                 + "\(format == .adts ? "AAC" : "MP3"); stream \(session.streamID))")
             state = .live(session)
+            connection.claim()
             session.assumeIsolated { $0.start(leftover: held[...]) }
         }
     }

@@ -37,13 +37,18 @@ package final class SRTConnection: Sendable {
     /// The caller's address.
     package let peer: SocketAddress?
     private let requestClose: @Sendable (Int32) -> Void
+    private let claimed: @Sendable (Int32) -> Void
     let latest = Mutex<SRTStats?>(nil)
 
-    init(id: Int32, streamID: String, peer: SocketAddress?, requestClose: @escaping @Sendable (Int32) -> Void) {
+    init(
+        id: Int32, streamID: String, peer: SocketAddress?, requestClose: @escaping @Sendable (Int32) -> Void,
+        claimed: @escaping @Sendable (Int32) -> Void
+    ) {
         self.id = id
         self.streamID = streamID
         self.peer = peer
         self.requestClose = requestClose
+        self.claimed = claimed
     }
 
     /// The statistics as of the last second (`nil` before the first reading).
@@ -51,6 +56,10 @@ package final class SRTConnection: Sendable {
 
     /// Disconnects the caller (within 0.1 s, on the listener's thread); its receiver is told ``SRTReceiver/ended(_:)``.
     package func close() { requestClose(id) }
+
+    /// The caller got what it came for (an SRT source, its mount): it no longer counts among the listener's
+    /// callers waiting (``SRTListener/maxPending``). Calling it again does nothing.
+    package func claim() { claimed(id) }
 }
 
 /// What an ``SRTListener`` tells about one connection, on the listener's own thread.
@@ -76,6 +85,10 @@ package protocol SRTReceiver: AnyObject {
 /// (`SRT_REJ_BADSECRET`, `SRT_REJ_UNSECURE`). ``Decision/reject(code:)`` rejects with that code — 1403
 /// (``forbidden``) for a stream ID that is not allowed, 1409 (``conflict``) for one in use, … — which the caller's
 /// libsrt reports (`srt_getrejectreason`).
+///
+/// **Callers waiting.** Each caller holds libsrt's buffers from its handshake on, whether it sends anything or not:
+/// at most ``maxPending`` callers may be in their handshake or accepted without having claimed anything yet
+/// (``SRTConnection/claim()``); the next ones are rejected with 1402 (``overloaded``), and `tooManyPending` is told.
 package final class SRTListener: @unchecked Sendable {
     // @unchecked Sendable: `connections` belongs to the listener's thread; everything shared is a Mutex or an Atomic.
 
@@ -96,6 +109,13 @@ package final class SRTListener: @unchecked Sendable {
     /// `SRT_REJX_CONFLICT`: what the stream ID asks for is in use (a mount another source publishes).
     package static let conflict = Int32(CASTY_SRT_REJX_CONFLICT)
 
+    /// The receive buffer and flow window of every caller, in packets (`SRTO_RCVBUF`, `SRTO_FC`): libsrt's 8192
+    /// and 25,600 are sized for video, and cost each caller about 0.8 MB as soon as it connects, even one that
+    /// sends nothing. 4096 packets (6 MB at most, filled only as packets wait for their play time) hold 7 s of a
+    /// 6 Mbit/s stream (an encoder that sends video too, which Casty drops), or minutes of audio — well over the
+    /// 10 s `--srt-latency` allows at audio bitrates — and bring an idle caller down to about 0.4 MB.
+    package static let bufferPackets = 4096
+
     /// The address the listener is bound to: the port the system chose when port 0 was asked. Set once, before the
     /// listener's thread starts.
     package private(set) var address: SocketAddress
@@ -103,12 +123,16 @@ package final class SRTListener: @unchecked Sendable {
     package let latency: Duration
     /// How long a caller may send nothing before libsrt gives it up (`SRTO_PEERIDLETIMEO`).
     package let peerIdleTimeout: Duration
+    /// The most callers in their handshake or accepted that have not claimed anything yet.
+    package let maxPending: Int
 
     private let socket: Int32
     private let epoll: Int32
     private let decide: @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision
     private let accepted: @Sendable (SRTConnection) -> (any SRTReceiver)?
     private let rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)?
+    private let tooManyPending: (@Sendable (_ streamID: String, SocketAddress?) -> Void)?
+    private let pending: Mutex<SRTPending>
     private let closing = Mutex<[Int32]>([])
     private let running = Atomic<Bool>(true)
     private var thread = pthread_t()
@@ -130,12 +154,17 @@ package final class SRTListener: @unchecked Sendable {
     ///   - rejected: called on libsrt's thread when SRT itself rejects a caller that `decide` let go on with a
     ///     passphrase (a wrong one, or none), with the caller's address; never with the passphrase. libsrt tells
     ///     this only in its log, which the listener reads (``SRTRejection``).
+    ///   - maxPending: the most callers in their handshake or accepted without having claimed anything.
+    ///   - tooManyPending: called on libsrt's thread for each caller `decide` accepted but rejected for
+    ///     `maxPending`, with its stream ID and address.
     /// - Throws: ``SRTError`` when libsrt is not loaded or the address cannot be bound.
     package init(
         address: SocketAddress, latency: Duration = .milliseconds(120), peerIdleTimeout: Duration = .seconds(5),
+        maxPending: Int = 16,
         decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
         accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?,
-        rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)? = nil
+        rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)? = nil,
+        tooManyPending: (@Sendable (_ streamID: String, SocketAddress?) -> Void)? = nil
     ) throws(SRTError) {
         guard casty_srt_loaded() != 0 else {
             throw .libraryMissing(tried: SRTLibrary.defaultNames, reason: "SRTLibrary.load() was not called")
@@ -146,7 +175,10 @@ package final class SRTListener: @unchecked Sendable {
         self.decide = decide
         self.accepted = accepted
         self.rejected = rejected
-        if rejected != nil { SRTCallers.installLogHandler() }
+        self.maxPending = maxPending
+        self.tooManyPending = tooManyPending
+        self.pending = Mutex(SRTPending(limit: maxPending))
+        SRTCallers.installLogHandler()
         socket = casty_srt_create_socket()
         guard socket >= 0 else { throw .last("srt_create_socket") }
         epoll = casty_srt_epoll_create()
@@ -162,6 +194,11 @@ package final class SRTListener: @unchecked Sendable {
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_RCVSYN), &no, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_RCVSYN)") }
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_REUSEADDR), &yes, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_REUSEADDR)") }
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_LATENCY), &latencyMs, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_LATENCY)") }
+            // The flow window first: libsrt caps the receive buffer at it.
+            var fc = Int32(Self.bufferPackets)
+            var rcvbuf = Int32(Self.bufferPackets * 1472)  // SRTO_RCVBUF counts bytes of MSS 1500 less the IP and UDP headers
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_FC), &fc, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_FC)") }
+            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_RCVBUF), &rcvbuf, 4) >= 0 else { throw .last("srt_setsockflag(SRTO_RCVBUF)") }
             guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_PEERIDLETIMEO), &idle, 4) >= 0 else {
                 throw .last("srt_setsockflag(SRTO_PEERIDLETIMEO)")
             }
@@ -221,16 +258,23 @@ package final class SRTListener: @unchecked Sendable {
             address = SocketAddress(pointer: peer, length: socklen_t(length))
         }
         switch decide(id, address) {
-        case .accept(let passphrase?):
-            var bytes = Array(passphrase.utf8)
-            guard casty_srt_setsockflag(socket, Int32(CASTY_SRTO_PASSPHRASE), &bytes, Int32(bytes.count)) >= 0 else {
+        case .accept(let passphrase):
+            guard pending.withLock({ $0.admit(socket) }) else {
+                tooManyPending?(id, address)
+                _ = casty_srt_setrejectreason(socket, Self.overloaded)
+                return -1
+            }
+            if var bytes = passphrase.map({ Array($0.utf8) }),
+               casty_srt_setsockflag(socket, Int32(CASTY_SRTO_PASSPHRASE), &bytes, Int32(bytes.count)) < 0 {
+                pending.withLock { $0.forget(socket) }
                 _ = casty_srt_setrejectreason(socket, Self.forbidden)
                 return -1
             }
-            if let rejected { SRTCallers.started(socket, peer: address, rejected: rejected) }
-            return 0
-        case .accept(nil):
-            if let rejected { SRTCallers.started(socket, peer: address, rejected: rejected) }
+            // SRT may still reject it (a wrong passphrase): it then no longer waits.
+            SRTCallers.started(socket, peer: address) { [weak self, rejected] peer, reason in
+                self?.pending.withLock { $0.forget(socket) }
+                rejected?(peer, reason)
+            }
             return 0
         case .reject(let code):
             _ = casty_srt_setrejectreason(socket, code)
@@ -295,14 +339,19 @@ package final class SRTListener: @unchecked Sendable {
         var textLength = Int32(text.count - 1)
         let streamID = casty_srt_getsockflag(id, Int32(CASTY_SRTO_STREAMID), &text, &textLength) >= 0
             ? String(decoding: text.prefix(Int(textLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        pending.withLock { $0.accept(id) }
         let connection = SRTConnection(id: id, streamID: streamID, peer: SocketAddress(storage: storage)) { [weak self] id in
             self?.closing.withLock { $0.append(id) }
+        } claimed: { [weak self] id in
+            self?.pending.withLock { $0.forget(id) }
         }
         guard let receiver = accepted(connection) else {
+            pending.withLock { $0.forget(id) }
             _ = casty_srt_close(id)
             return
         }
         guard casty_srt_epoll_add_usock(epoll, id, Int32(CASTY_SRT_EPOLL_IN | CASTY_SRT_EPOLL_ERR)) >= 0 else {
+            pending.withLock { $0.forget(id) }
             _ = casty_srt_close(id)
             receiver.ended("\(SRTError.last("srt_epoll_add_usock"))")
             return
@@ -335,6 +384,7 @@ package final class SRTListener: @unchecked Sendable {
     private func drop(_ id: Int32, reason: String) {
         guard let entry = connections.removeValue(forKey: id) else { return }
         lastPacket[id] = nil
+        pending.withLock { $0.forget(id) }
         _ = casty_srt_epoll_remove_usock(epoll, id)
         _ = casty_srt_close(id)
         entry.receiver.ended(reason)
