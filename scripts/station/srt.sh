@@ -12,9 +12,10 @@
 #       800 ms, the payload kind, the TS counters), and /commands/report lists the sources with the same object;
 #   (d) an unlisted stream ID (later) is rejected in the listen callback: ffmpeg fails, its libsrt reports the
 #       rejection, and Casty logs one line naming the peer and 1403;
-#   (e) a wrong passphrase, and none, on /live are rejected by SRT itself (ffmpeg's libsrt: "Incorrect
-#       passphrase", "Password required"), and Casty logs one line for each naming the caller (read from libsrt's
-#       log); the /live source plays on;
+#   (e) a wrong passphrase, and none, on /bad (not in use yet) are rejected by SRT itself (ffmpeg's libsrt:
+#       "Incorrect passphrase", "Password required"), and Casty logs one line for each naming the caller (read from
+#       libsrt's log); a second caller of /live, with the right passphrase, is rejected in the listen callback
+#       with 1409 (in use; a mount in use is refused before SRT checks any passphrase); the /live source plays on;
 #   (f) /admin/whitelist?action=add&mount=/later, then the same command as in (d) publishes /later; removing
 #       /later from the whitelist disconnects it;
 #   (g) malformed input: a TS with dropped, doubled, damaged and random packets, lying PES lengths and garbage
@@ -202,15 +203,15 @@ else
 fi
 
 # --- (e) a wrong passphrase, and none ---------------------------------------------------------------------------------
-rc=$(refused_call srt-wrongpw live "WrongPass-3xY7")
+rc=$(refused_call srt-wrongpw bad "WrongPass-3xY7")
 if [ "$rc" != 0 ] && [ "$rc" != 124 ] && log_has "$TMP/srt-wrongpw.log" "REJECT.*(Incorrect passphrase|BADSECRET)"; then
-    pass "(e) a wrong passphrase on /live refused by SRT: ffmpeg exited $rc: $(grep -m1 REJECT "$TMP/srt-wrongpw.log" | sed -E 's/^[^ ]+ //' | cut -c1-150)"
+    pass "(e) a wrong passphrase on /bad refused by SRT: ffmpeg exited $rc: $(grep -m1 REJECT "$TMP/srt-wrongpw.log" | sed -E 's/^[^ ]+ //' | cut -c1-150)"
 else
     fail "(e) a wrong passphrase: ffmpeg exited $rc without SRT's rejection: $(tail -3 "$TMP/srt-wrongpw.log" | tr '\n' ' ')"
 fi
-rc=$(refused_call srt-nopw live "")
+rc=$(refused_call srt-nopw bad "")
 if [ "$rc" != 0 ] && [ "$rc" != 124 ] && log_has "$TMP/srt-nopw.log" "REJECT"; then
-    pass "(e) no passphrase on /live refused by SRT: ffmpeg exited $rc: $(grep -m1 REJECT "$TMP/srt-nopw.log" | sed -E 's/^[^ ]+ //' | cut -c1-150)"
+    pass "(e) no passphrase on /bad refused by SRT: ffmpeg exited $rc: $(grep -m1 REJECT "$TMP/srt-nopw.log" | sed -E 's/^[^ ]+ //' | cut -c1-150)"
 else
     fail "(e) no passphrase: ffmpeg exited $rc without SRT's rejection: $(tail -3 "$TMP/srt-nopw.log" | tr '\n' ' ')"
 fi
@@ -220,6 +221,13 @@ for why in "wrong passphrase" "no passphrase"; do
         "(e) no log line 'SRT caller … refused: $why': $(grep -F 'SRT caller' "$SERVER_LOG" | tail -3 | tr '\n' ' ')" \
         wait_until 5 logged "$why"
 done
+rc=$(refused_call srt-inuse live "$LIVE_PW")
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && log_has "$TMP/srt-inuse.log" "REJECT" \
+    && log_has "$SERVER_LOG" "SRT caller 127\.0\.0\.1:[0-9]+ refused: stream ID 'live': /live is in use \(1409\)"; then
+    pass "(e) a second caller of /live refused in the handshake with 1409: ffmpeg exited $rc: $(grep -m1 REJECT "$TMP/srt-inuse.log" | sed -E 's/^[^ ]+ //' | cut -c1-150)"
+else
+    fail "(e) a second caller of /live: ffmpeg exited $rc, not rejected with 1409: $(tail -3 "$TMP/srt-inuse.log" | tr '\n' ' ') $(grep -F "stream ID 'live'" "$SERVER_LOG" | tail -2 | tr '\n' ' ')"
+fi
 check "(e) the /live source is still connected after the refusals" \
     "(e) the /live ffmpeg source exited: $(tail -3 "$TMP/srt-live.log" | tr '\n' ' ')" alive "$LIVE_SRC"
 
