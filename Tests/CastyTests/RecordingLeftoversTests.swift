@@ -18,7 +18,7 @@ struct RecordingLeftoversTests {
     }
 
     @Test("A killed run's recording seconds old at start is finished by the recorder once it is old enough, without a new recording")
-    func recentLeftover_IsFinishedOnceOldEnough() throws {
+    func recentLeftover_IsFinishedOnceOldEnough() async throws {
         let directory = temporaryDirectory("leftovers-later")
         let killed = try Self.leftover(in: directory, "00-11-41")
         var settings = Recorder.Settings()
@@ -27,8 +27,8 @@ struct RecordingLeftoversTests {
         let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent)
         recorder.flush()
         #expect(fileText(killed)?.contains("#EXT-X-ENDLIST") == false, "too recent at start")
-        for _ in 0..<40 where fileText(killed)?.contains("#EXT-X-ENDLIST") != true { usleep(100_000) }
-        #expect(fileText(killed)?.hasSuffix("#EXT-X-ENDLIST\n") == true, "finished once 2 s old")
+        // Waited for without holding a thread of the pool (a test that slept there stalled the others' awaits).
+        #expect(await eventually(timeout: .seconds(6)) { fileText(killed)?.hasSuffix("#EXT-X-ENDLIST\n") == true }, "finished once 2 s old")
         recorder.finish()
     }
 

@@ -62,15 +62,15 @@ struct StartupRetryTests {
         await upstream.close()
     }
 
-    /// The same problem each time: a 404, or garbage whose bytes differ at every attempt (and whose quote, control
-    /// bytes escaped, is cut to 80 characters as written).
-    @Test(arguments: [(answer: "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n", named: "404"),
-                      (answer: String(repeating: "\u{1}\u{2}", count: 100) + " #", named: "not an ICY or HTTP status line")])
-    func sameProblemAgainAndAgain_IsToldForTheFirstAttempts_ThenSummedUp(answer: String, named: String) async throws {
+    /// A proxy retrying at once an upstream that answers each attempt (counted from 1) with `answer(attempt)` and
+    /// hangs up, until twenty attempts or more were made; the upstream, and the proxy's log lines.
+    func twentyFailedAttempts(
+        _ answer: @escaping @Sendable (Int) -> String
+    ) async throws -> (upstream: FakeUpstream, lines: Locked<[String]>) {
         let attempts = Locked(0)
         let upstream = try FakeUpstream(on: loop) { connection, _ in
             attempts.update { $0 += 1 }
-            connection.write(Array((answer.hasSuffix("#") ? "#\(attempts.value) " + answer + "\r\n\r\n" : answer).utf8))
+            connection.write(Array(answer(attempts.value).utf8))
             connection.close()
         }
         let lines = Locked<[String]>([])
@@ -82,6 +82,17 @@ struct StartupRetryTests {
         // A generous deadline: a busy CI run can hold the loop for seconds.
         #expect(await eventually(timeout: .seconds(30)) { attempts.value >= 20 })
         proxy.stop()
+        return (upstream, lines)
+    }
+
+    /// The same problem each time: a 404, or garbage whose bytes differ at every attempt (and whose quote, control
+    /// bytes escaped, is cut to 80 characters as written).
+    @Test(arguments: [(answer: "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n", named: "404"),
+                      (answer: String(repeating: "\u{1}\u{2}", count: 100) + " #", named: "not an ICY or HTTP status line")])
+    func sameProblemAgainAndAgain_IsToldForTheFirstAttempts_ThenSummedUp(answer: String, named: String) async throws {
+        let (upstream, lines) = try await twentyFailedAttempts { attempt in
+            answer.hasSuffix("#") ? "#\(attempt) " + answer + "\r\n\r\n" : answer
+        }
         // Twenty attempts or more: the first three told one by one, the rest summed up (every 10 s, if it took that long).
         let told = lines.value.filter { $0.contains(named) && $0.contains("retrying in") }
         let summed = lines.value.filter { $0.contains(named) && $0.contains("failed the same way, retrying every") }
@@ -93,21 +104,9 @@ struct StartupRetryTests {
 
     @Test("An upstream that fails two ways by turns (404, then 503) is told three times for each, then summed up")
     func twoProblemsByTurns_AreEachToldForTheFirstAttempts_ThenSummedUp() async throws {
-        let attempts = Locked(0)
-        let upstream = try FakeUpstream(on: loop) { connection, _ in
-            attempts.update { $0 += 1 }
-            let status = attempts.value % 2 == 0 ? "404 Not Found" : "503 Service Unavailable"
-            connection.write(Array("HTTP/1.0 \(status)\r\nContent-Length: 0\r\n\r\n".utf8))
-            connection.close()
+        let (upstream, lines) = try await twentyFailedAttempts { attempt in
+            "HTTP/1.0 \(attempt % 2 == 0 ? "404 Not Found" : "503 Service Unavailable")\r\nContent-Length: 0\r\n\r\n"
         }
-        let lines = Locked<[String]>([])
-        var configuration = Proxy.Configuration()
-        configuration.backoff = .milliseconds(1)
-        configuration.maxBackoff = .milliseconds(5)
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
-        await proxy.startInBackground()
-        #expect(await eventually(timeout: .seconds(30)) { attempts.value >= 20 })
-        proxy.stop()
         let told = lines.value.filter { $0.contains("retrying in") }
         #expect(told.filter { $0.contains("404") }.count == Proxy.toldAttempts, "\(lines.value)")
         #expect(told.filter { $0.contains("503") }.count == Proxy.toldAttempts, "\(lines.value)")
