@@ -502,8 +502,8 @@ struct ProxyTests {
         await upstream.close()
     }
 
-    @Test("A station whose blocks do not come every icy-metaint bytes it announces loses the framing at each reconnect: after three, its audio is relayed without titles")
-    func stationLyingAboutItsMetaint_IsRelayedWithoutTitles_AfterThreeLosses() async throws {
+    @Test("A station whose blocks do not come every icy-metaint bytes it announces loses the framing at each reconnect: after three, its audio is relayed without titles — also when it sends its blocks unasked", arguments: [true, false])
+    func stationLyingAboutItsMetaint_IsRelayedWithoutTitles_AfterThreeLosses(honoursTheHeader: Bool) async throws {
         let audio = Array(repeatElement(toneFrames.joined(), count: 6).joined())
         // It says icy-metaint 1000, and puts its blocks every 2000 bytes.
         var lying = Array("ICY 200 OK\r\nicy-metaint: 1000\r\nicy-br: 128\r\nContent-Type: audio/mpeg\r\n\r\n".utf8)
@@ -513,7 +513,7 @@ struct ProxyTests {
         let plain = Array("ICY 200 OK\r\nicy-br: 128\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + audio
         let told = lying
         let upstream = try FakeUpstream(on: loop) { connection, request in
-            connection.write(request.headers["icy-metadata"] == "1" ? told : plain)
+            connection.write(request.headers["icy-metadata"] == "1" || !honoursTheHeader ? told : plain)
         }
         let (proxy, listener, lines) = try await loggedProxy(upstream.url)
         #expect(await eventually(timeout: .seconds(30)) { lines.value.contains { $0.contains("relayed without its titles") } }, "\(lines.value)")
@@ -523,6 +523,8 @@ struct ProxyTests {
         #expect(await listener.wait(timeout: .seconds(10)) { $0.audio.count >= heard + 20_000 }, "\\(lines.value)")
         #expect(upstream.requests.value.last?.headers["icy-metadata"] == nil)
         #expect(lines.value.filter { $0.contains("the ICY framing (icy-metaint) is lost") }.count == Proxy.framingLossesBeforeNoTitles)
+        // Its blocks, sent unasked, are dropped between the frames: five such lines every 10 s at most.
+        #expect(lines.value.filter { $0.contains("audio frames broken") }.count <= 10, "\(lines.value.count) lines")
         proxy.stop()
         await upstream.close()
     }

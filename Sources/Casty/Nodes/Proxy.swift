@@ -85,6 +85,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var reportedUnquoted = false
     /// Title changes: five of every 10 s told, the rest counted (a station that changes its title at every block).
     private var titleChanges = BudgetedEvent(window: .seconds(10), perWindow: 5)
+    /// Breaks in the audio's frames: five of every 10 s told, the rest counted (a station that puts bytes between
+    /// its frames all the time).
+    private var brokenFrames = BudgetedEvent(window: .seconds(10), perWindow: 5)
     /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
@@ -249,6 +252,13 @@ public actor Proxy: UpstreamNode, FeedingNode {
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
         var opened = opened
         opened.reader.trustsLengthBytes = trustsLengthBytes
+        if !asksForTitles, (try? opened.headers.metaint()) ?? nil != nil {
+            // Not asked, it still announces icy-metaint — and its blocks do not come there: the stream is read as
+            // audio alone, and whatever it puts between its frames is dropped where the frames are followed.
+            var reader = StreamReader(metaint: nil, segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
+            reader.append(opened.rest)
+            opened.reader = reader
+        }
         let url = opened.url
         keeper.link = UpstreamLink(
             opened, silence: max(context.segmentDuration * configuration.silentSegments, configuration.minimumSilence),
@@ -304,7 +314,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             asksForTitles = false
             logger("proxy: the ICY framing was lost \(framingLosses.count) times in \(Self.framingLossWindow.components.seconds) s: this"
                 + " station's blocks do not come every icy-metaint bytes it announces; its audio is relayed without its titles from now on"
-                + " (asked without Icy-MetaData)")
+                + " (asked without Icy-MetaData; what it sends between its frames anyway is dropped)")
         }
         return .framingLost(url, blocks: FramingWatch.limit)
     }
@@ -359,7 +369,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
-                    logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
+                    if let untold = brokenFrames.occurred() {
+                        logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame"
+                            + (untold == 0 ? "" : " (after \(untold) more not told: five are told every 10 s)"))
+                    }
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) frames found in \(after) bytes\(seems); passing the stream on unchecked")
