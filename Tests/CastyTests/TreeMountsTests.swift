@@ -108,12 +108,13 @@ struct TreeMountsTests {
         let directory = temporaryDirectory("branch-record")
         var options = ClientOptions()
         options.recording.directory = directory
-        options.recording.mounts = ["/b"]
+        options.recording.mounts = ["/b", "/c"]  // the root has no /c
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
+        let log = StationServerTests.Log()
         let serving = try Branch.serve(
             root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
-            configuration: configuration, options: options)
+            configuration: configuration, options: options, logger: log.logger)
         #expect(await eventually(timeout: .seconds(10)) { await serving.mounts?.relays().map(\.mount).contains("/b") == true })
         // Its segments go to a day's folder of /b: one file of audio at least, growing.
         #expect(await eventually(timeout: .seconds(15)) {
@@ -122,8 +123,12 @@ struct TreeMountsTests {
             }
         }, "\(FileWriter.names(in: directory))")
         #expect(!FileWriter.names(in: directory).contains("a"), "only the recorded mount")
-        // Kept though nobody listens: past the idle sweep it is still relayed.
         #expect(await serving.mounts?.relays().map(\.mount).contains("/a") == false)
+        // /c, which the root has not, is kept all the same, its link asking again: not dropped and made anew.
+        try await Task.sleep(for: .seconds(3))
+        #expect(await serving.mounts?.relays().map(\.mount).contains("/c") == true)
+        #expect(!log.contains("no longer relays /c"), "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("relays /c from now on") }.count == 1, "\(log.lines.value)")
         for station in stations { station.stop() }
         serving.stop()
         server.close()

@@ -39,6 +39,10 @@ public actor Branch: UpstreamNode, FeedingNode {
         public var maxRedirects = 16
         /// The tree's secret, sent to every parent as `X-Casty-Key`; `nil` for an open tree.
         public var treeKey: TreeKey?
+        /// How often a branch whose root has no such stream (`404`) asks again: every 10 s, not at a repair's pace
+        /// (the root would log two refusals a second, for as long as it lasts); a mount the branch records asks
+        /// every 2 s, so that the recording misses little of a show that starts.
+        public var missingBackoff: Duration = .seconds(10)
 
         /// The defaults.
         public init() {}
@@ -109,11 +113,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// mount now).
     var onMissing: (@Sendable (_ hadStream: Bool) -> Void)?
     /// Whether the root's last answer was `404` before the branch ever had the stream: it asks again every
-    /// ``missingBackoff`` then, not at a repair's pace (from ``Configuration/backoff`` up to every
-    /// ``Configuration/maxBackoff``: the root would log two refusals a second, for as long as it lasts).
+    /// ``Configuration/missingBackoff`` then, not at a repair's pace (from ``Configuration/backoff`` up to every
+    /// ``Configuration/maxBackoff``).
     private var missing = false
-    /// How often a branch whose root has no such stream asks again, at most.
-    static let missingBackoff: Duration = .seconds(10)
     /// The receive buffer of a branch's link to its parent: two seconds of a 128 kbit/s stream. Left to the
     /// kernel, it grows to megabytes — a minute of audio —, and a branch that hangs (its process stopped, its
     /// kernel still accepting) would keep its place that long while its parent's sends still went out; this small,
@@ -162,7 +164,7 @@ public actor Branch: UpstreamNode, FeedingNode {
 
     let role = "branch"
     var backoff: (first: Duration, most: Duration) {
-        missing ? (Self.missingBackoff, Self.missingBackoff) : (configuration.backoff, configuration.maxBackoff)
+        missing ? (configuration.missingBackoff, configuration.missingBackoff) : (configuration.backoff, configuration.maxBackoff)
     }
 
     func openUpstream() async throws(CastyError) -> OpenedStream {
@@ -189,7 +191,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// The root answered `404` for the stream the branch had: its source stayed away past the source timeout, and
     /// the root let its players go. So does the branch: its distributors forget the stream and let their players
     /// and branches go (those asking from now on wait for the next stream), and it asks again every
-    /// ``missingBackoff``, as for a mount the root does not have.
+    /// ``Configuration/missingBackoff``, as for a mount the root does not have.
     private func streamLetGo() {
         logger("branch \(address): \(root) has no stream any more (404: no source came back within the root's source timeout):"
             + " its players are let go, as the root's were")

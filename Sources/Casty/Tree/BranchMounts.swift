@@ -35,9 +35,9 @@ public final class BranchMounts: @unchecked Sendable {
         public var maxMounts = 64
         /// A mount with no player, no branch and no request for this long is dropped (not the root's own path).
         public var idleTimeout: Duration = .seconds(60)
-        /// Mounts relayed from the start, asked for or not, and never dropped as idle: the recorded ones (`--record`),
-        /// which a branch records whether anyone listens or not. One the root has not (`404`) is asked for again at
-        /// each sweep (every 10 s at most).
+        /// Mounts relayed from the start, asked for or not, and never dropped: the recorded ones (`--record`), which a
+        /// branch records whether anyone listens or not. One the root has not now (`404`: its source is away past
+        /// the root's source timeout) keeps its link, which asks again every 2 s.
         public var kept: Set<String> = []
 
         /// The defaults.
@@ -158,8 +158,12 @@ public final class BranchMounts: @unchecked Sendable {
             return every
         }
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
+        let kept = settings.kept.contains(mount)
         relay.branch.assumeIsolated { branch in
-            branch.onMissing = { [weak self, loop] hadStream in
+            branch.onMissing = { [weak self, loop, distributor = relay.distributor] hadStream in
+                // A kept mount stays, its link asking again: its waiting players get the root's answer, as the root
+                // path's do. Another is dropped.
+                if kept { return distributor.refuseWaiting() }
                 let reason = hadStream ? "its stream ended at the root (404)" : "the root has no stream there now (404)"
                 loop.execute { [weak self] in self?.drop(mount, because: reason, notFound: true) }
             }
@@ -234,6 +238,8 @@ public final class BranchMounts: @unchecked Sendable {
     private func make(_ mount: String, logger: EventLog) -> Relay {
         var distribution = distribution
         distribution.lazy = !settings.kept.contains(mount)
+        var configuration = configuration
+        if settings.kept.contains(mount) { configuration.missingBackoff = .seconds(2) }
         let branch = Branch(
             root: StreamURL(host: root.host, port: root.port, path: mount), address: address,
             configuration: configuration, loop: loop, logger: logger)
