@@ -73,6 +73,27 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("A player told 503 after waiting for a stream that did not come gets its line, with the seconds it waited")
+    func playerTold503AfterTheWait_GetsALine() async throws {
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let log = try AccessLog(path: path, logger: .silent)
+        var options = ClientOptions()
+        options.accessLog = log
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .milliseconds(300)
+        let distributor = Distributor(loop: loop, configuration: configuration)
+        distributor.attachSource(RecorderNode(loop: loop))  // takes the request, never replies
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Patient/1\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { player.closed.value })
+        #expect(player.text.hasPrefix("HTTP/1.0 503"), "\(player.text)")
+        #expect(await eventually { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
+        #expect(lines(path).first?.contains("\"GET /live HTTP/1.1\" 503 ") == true, "\(lines(path))")
+        port.close()
+    }
+
     @Test("Listeners still listening when the process stops get their line then, with - for their bytes")
     func listenersAtShutdown_GetTheirLine() async throws {
         let (_, port, log, path) = try serving()

@@ -150,6 +150,7 @@ public actor Client: LoopNode {
     private func respond(_ code: Int, _ reason: String, _ body: String, _ headers: Headers) {
         phase = .closing
         connection.answer(code, reason, body: body, headers: headers, headOnly: listening.headOnly, timeout: options.headerTimeout)
+        accessLogLine(status: code, bytes: listening.headOnly ? 0 : body.utf8.count)
     }
 
     // MARK: The stream
@@ -395,13 +396,20 @@ public actor Client: LoopNode {
 }
 
 extension Client {
+    /// The access log's line of a request answered without the stream — a `503` after the wait, a redirect, a
+    /// `404`; a `499` for a player that gave up — with the seconds since it came, as every request answered has one.
+    fileprivate func accessLogLine(status: Int, bytes: Int) {
+        options.accessLog?.answered(address: listening.address, user: listening.user, request: listening.requestLine, status: status,
+                                    bytes: bytes, referer: listening.referer, agent: listening.userAgent,
+                                    seconds: AccessLog.wholeSeconds(ContinuousClock.now - joined))
+    }
+
     /// A peer that left while its stream had not started (a relay still reaching its station, a mount between two
     /// sources) was answered nothing: its leaving is told — in the server's log and, as a request the player gave
     /// up on (`499`), in the access log — so that no listener comes and goes unseen.
     fileprivate func gaveUpWaiting() {
         let waited = ContinuousClock.now - joined
-        options.accessLog?.answered(address: listening.address, user: listening.user, request: listening.requestLine, status: 499, bytes: 0,
-                                    referer: listening.referer, agent: listening.userAgent, seconds: AccessLog.wholeSeconds(waited))
+        accessLogLine(status: 499, bytes: 0)
         port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(seconds(waited))) s waiting for \(listening.path),"
             + " which had not started")
     }
