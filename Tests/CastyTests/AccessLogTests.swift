@@ -47,20 +47,27 @@ struct AccessLogTests {
         port.close()
     }
 
-    @Test("A player that gives up before the stream has started gets a 499 line, and its leaving is told in the server's log")
-    func playerThatGivesUpBeforeTheStream_Gets499_AndALogLine() async throws {
+    /// A port whose stream never starts (its source takes the request and never replies), players told `503` after
+    /// `startWait`, written to a fresh file; the port, the log, the file's path and the server's log lines.
+    func waitingForever(startWait: Duration) throws -> (ClientPort, AccessLog, String, Locked<[String]>) {
         let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        defer { _ = unlink(path) }
         let log = try AccessLog(path: path, logger: .silent)
         var options = ClientOptions()
         options.accessLog = log
         var configuration = Distributor.Configuration()
-        configuration.startWait = .seconds(30)
+        configuration.startWait = startWait
         let distributor = Distributor(loop: loop, configuration: configuration)
-        distributor.attachSource(RecorderNode(loop: loop))  // takes the request, never replies
+        distributor.attachSource(RecorderNode(loop: loop))
         let told = Locked<[String]>([])
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
                                   logger: EventLog { line in told.update { $0.append(line) } })
+        return (port, log, path, told)
+    }
+
+    @Test("A player that gives up before the stream has started gets a 499 line, and its leaving is told in the server's log")
+    func playerThatGivesUpBeforeTheStream_Gets499_AndALogLine() async throws {
+        let (port, log, path, told) = try waitingForever(startWait: .seconds(30))
+        defer { _ = unlink(path) }
         let player = try await TestPeer.connect(to: port.address, on: loop)
         await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Impatient/1\r\n\r\n")
         try await Task.sleep(for: .milliseconds(300))
@@ -75,16 +82,8 @@ struct AccessLogTests {
 
     @Test("A player told 503 after waiting for a stream that did not come gets its line, with the seconds it waited")
     func playerTold503AfterTheWait_GetsALine() async throws {
-        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        let (port, log, path, _) = try waitingForever(startWait: .milliseconds(300))
         defer { _ = unlink(path) }
-        let log = try AccessLog(path: path, logger: .silent)
-        var options = ClientOptions()
-        options.accessLog = log
-        var configuration = Distributor.Configuration()
-        configuration.startWait = .milliseconds(300)
-        let distributor = Distributor(loop: loop, configuration: configuration)
-        distributor.attachSource(RecorderNode(loop: loop))  // takes the request, never replies
-        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
         let player = try await TestPeer.connect(to: port.address, on: loop)
         await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Patient/1\r\n\r\n")
         #expect(await eventually(timeout: .seconds(5)) { player.closed.value })

@@ -83,7 +83,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
     private var reportedUnquoted = false
-    /// Title changes: five of every 10 s told, the rest counted (a station that changes its title at every block).
+    /// Title changes: five of every 10 s told, the rest counted (a station that changes its title at every block);
+    /// each link starts afresh, so that the titles read again after a reconnect are told.
     private var titleChanges = BudgetedEvent(window: .seconds(10), perWindow: 5)
     /// Breaks in the audio's frames: five of every 10 s told, the rest counted (a station that puts bytes between
     /// its frames all the time).
@@ -243,6 +244,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
         let aligned = chain.isAligned && !changed
         chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
+        titleChanges = BudgetedEvent(window: titleChanges.window, perWindow: titleChanges.perWindow)  // a new link's first titles are told
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
             cutter.skip(missing, keepingUnfinished: aligned)
