@@ -68,6 +68,10 @@ import Testing
         #expect(SRTStreamID("studio/a?key=K1&x=y")?.mount == "/studio/a")
         #expect(SRTStreamID("studio/a?key=K1&x=y")?.key == "K1")
         #expect(SRTStreamID("#!::r=live,m=publish")?.mount == "/live")
+        #expect(SRTStreamID("#!::r=live,m=publish")?.key == nil)
+        #expect(SRTStreamID("#!::r=live,key=K2,m=publish")?.key == "K2")
+        #expect(SRTStreamID("#!::s=S3,r=live")?.key == "S3", "the session, where no key= is given")
+        #expect(SRTStreamID("#!::s=S3,r=live,key=K2")?.key == "K2")
         #expect(SRTStreamID("") == nil)
         #expect(SRTStreamID("/") == nil)
         #expect(SRTStreamID("a b") == nil)
@@ -136,11 +140,12 @@ import Testing
 
         // The application is never asked about an empty key: no key, or an empty one, is refused at once.
         let verifying = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
-        for streamID in ["gina", "gina?key=", "#!::r=frank,key=good,m=publish"] {
+        for streamID in ["gina", "gina?key=", "#!::r=frank,m=publish", "#!::r=frank,key=,m=publish"] {
             let refused = verifying.decide(streamID)
             #expect(refused.0 == .reject(code: 1401) && refused.why?.contains("no key") == true, "\(streamID)")
         }
         #expect(verifying.decide("gina?key=K").0 == .accept(passphrase: nil))
+        #expect(verifying.decide("#!::r=frank,key=good,m=publish").0 == .accept(passphrase: nil), "a key in SRT's own syntax")
     }
 
     @Test("Callers waiting are counted from the listen callback until they claim, close, or their handshake is forgotten")

@@ -8,13 +8,14 @@ internal import CastyWire
 /// | `live` or `/live` | `/live` | — |
 /// | `live?key=K` | `/live` | `K` (like `?key=` in an HTTP source's URL) |
 /// | `#!::r=live,m=publish` | `/live` | — (SRT's access control syntax: `r` is the resource) |
+/// | `#!::r=live,key=K` or `#!::r=live,s=K` | `/live` | `K` (`key=`, else the session `s=`) |
 ///
 /// In SRT's syntax `m` is what the caller wants: a caller that asks to receive (`m=request`, a player) or both
 /// (`m=bidirectional`) is no source (``publishes``).
 struct SRTStreamID: Sendable, Equatable {
     /// The mount: `/live`.
     let mount: String
-    /// The key given with `?key=`, if any.
+    /// The key given with `?key=` (or `key=`, else `s=`, in SRT's syntax), if any.
     let key: String?
     /// What the caller says it wants (`m=`), if it says: `publish`, `request`, `bidirectional`.
     let mode: String?
@@ -35,6 +36,8 @@ struct SRTStreamID: Sendable, Equatable {
             guard let resource = fields.first(where: { $0.count == 2 && $0[0] == "r" }) else { return nil }
             path = resource[1]
             mode = fields.first { $0.count == 2 && $0[0] == "m" }.map { $0[1].lowercased() }
+            // The secrets ``shown(_:)`` hides in this syntax are the key: `key=`, else the session `s=`.
+            key = (fields.first { $0.count == 2 && $0[0] == "key" } ?? fields.first { $0.count == 2 && $0[0] == "s" }).map { String($0[1]) }
         } else if let question = text.firstIndex(of: "?") {
             path = text[..<question]
             for pair in text[text.index(after: question)...].split(separator: "&") where pair.hasPrefix("key=") {
