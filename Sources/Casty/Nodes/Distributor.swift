@@ -575,38 +575,3 @@ struct RepeatedEvent {
         return count
     }
 }
-
-/// Something that may happen often, told in a line of its own for the first ``perWindow`` times of each window of
-/// ``window`` and counted past them: the next one told says how many went untold (a station that changes its title
-/// at every block has its changes summed up, one that changes it every few minutes has each one told).
-struct BudgetedEvent {
-    /// How long a window lasts.
-    let window: Duration
-    /// How many are told in each window.
-    let perWindow: Int
-    private var start: ContinuousClock.Instant?
-    private var told = 0
-    private var untold = 0
-
-    /// Nothing counted yet.
-    init(window: Duration, perWindow: Int) {
-        self.window = window
-        self.perWindow = perWindow
-    }
-
-    /// Counts one occurrence; returns how many went untold before it when it is to be told (`0` mostly), or `nil`
-    /// to count it untold.
-    mutating func occurred(at now: ContinuousClock.Instant = .now) -> Int? {
-        if start.map({ now - $0 >= window }) ?? true {
-            start = now
-            told = 0
-        }
-        guard told < perWindow else {
-            untold += 1
-            return nil
-        }
-        told += 1
-        defer { untold = 0 }
-        return untold
-    }
-}

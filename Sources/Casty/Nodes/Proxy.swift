@@ -83,12 +83,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
     private var reportedUnquoted = false
-    /// Title changes: five of every 10 s told, the rest counted (a station that changes its title at every block);
-    /// each link starts afresh, so that the titles read again after a reconnect are told.
-    private var titleChanges = BudgetedEvent(window: .seconds(10), perWindow: 5)
-    /// Breaks in the audio's frames: five of every 10 s told, the rest counted (a station that puts bytes between
-    /// its frames all the time).
-    private var brokenFrames = BudgetedEvent(window: .seconds(10), perWindow: 5)
+    /// Title changes: five of every 10 s logged, the rest summed up (a station that changes its title at every
+    /// block); each link starts a fresh window, so that the titles read again after a reconnect are told.
+    private let titleChanges: LogBudget
+    /// Breaks in the audio's frames: five of every 10 s logged, the rest summed up (a station that puts bytes
+    /// between its frames all the time).
+    private let brokenFrames: LogBudget
     /// Follows the audio's frames, so listeners get a clean chain of frames whatever the upstream sends.
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
@@ -127,6 +127,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
         self.loop = loop
         self.logger = logger
         self.cutter = try Cutter(segmentBytes: configuration.segmentBytes)
+        self.titleChanges = LogBudget(loop: loop, logger: logger, what: "title changes", perWindow: 5)
+        self.brokenFrames = LogBudget(loop: loop, logger: logger, what: "breaks in the audio's frames (bytes dropped)", perWindow: 5)
     }
 
     /// Hands the proxy a message: a request from the node it should subscribers.
@@ -244,7 +246,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
         let aligned = chain.isAligned && !changed
         chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
-        titleChanges = BudgetedEvent(window: titleChanges.window, perWindow: titleChanges.perWindow)  // a new link's first titles are told
+        titleChanges.closeWindow()  // a new link's first titles are told
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
             cutter.skip(missing, keepingUnfinished: aligned)
@@ -350,9 +352,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 // Relayed as a source's title is (``SafeText/printable(_:)``): a line break that would split a
                 // player's display or a log line becomes a space, other control characters go.
                 let current = Metadata(streamTitle: title, streamURL: metadata.streamURL.map(SafeText.printable))
-                if current != cutter.title, let untold = titleChanges.occurred() {
-                    let more = untold == 0 ? "" : " (after \(untold) change\(untold == 1 ? "" : "s") not told: five are told every 10 s)"
-                    logger((title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))") + more)
+                if current != cutter.title {
+                    titleChanges(title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))")
                 }
                 cutter.setTitle(current)
             } else if !reportedGarbage {
@@ -371,10 +372,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
-                    if let untold = brokenFrames.occurred() {
-                        logger("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame"
-                            + (untold == 0 ? "" : " (after \(untold) more not told: five are told every 10 s)"))
-                    }
+                    brokenFrames("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) frames found in \(after) bytes\(seems); passing the stream on unchecked")

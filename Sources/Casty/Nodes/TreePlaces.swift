@@ -62,7 +62,7 @@ public struct TreePlaces: Sendable, Equatable {
 
     /// Decides where the branch at `branch` goes; `path` is the nodes above this one (its ancestors).
     public mutating func place(_ branch: String, path: [String], now: ContinuousClock.Instant = .now) -> Decision {
-        if branch == address || path.contains(branch) { return .refuse(loop(branch)) }
+        if isLoop(branch) || path.contains(branch) { return .refuse(loop(branch)) }
         // Wherever it goes now, it is no longer where it was sent before.
         for index in children.indices { children[index].below.remove(branch) }
         if children.contains(where: { $0.address == branch }) {
