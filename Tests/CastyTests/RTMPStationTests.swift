@@ -126,7 +126,7 @@ extension StationServerTests {
         #expect(log.contains("refused on /show (RTMP): key not verified, the application could not be asked"), "the log says why")
         let keyless = try await RTMPPeer.publish(server, app: "other", key: "")
         #expect(await eventually(timeout: .seconds(10)) { keyless.peer.closed.value })
-        #expect(log.contains("refused on /other (RTMP): wrong or missing credentials (401)"), "\(log.lines.value)")
+        #expect(log.contains("refused on /other (RTMP): wrong or missing credentials; answered NetStream.Publish.Unauthorized"), "\(log.lines.value)")
         let leading = try await RTMPPeer.publish(server, app: "/slashed", key: "k")
         #expect(await eventually(timeout: .seconds(10)) { leading.peer.closed.value })
         #expect(log.contains("refused on /slashed (RTMP)"), "an app typed with its slash names the mount: \(log.lines.value)")

@@ -99,14 +99,26 @@ final class MountTable: @unchecked Sendable {
         /// The server has as many sources as it takes (`--max-sources`): `503`.
         case full(Int)
 
+        /// What went wrong, without the answer: each way in tells its own (an HTTP status, an RTMP status code,
+        /// an SRT rejection code).
         var description: String {
             switch self {
-            case .unauthorized: "wrong or missing credentials (401)"
-            case .notAllowed: "mount not on the whitelist (403)"
-            case .notMountName: "not a mount name listeners could reach (403)"
-            case .inUse: "mount in use (403)"
-            case .unsupportedType(let type): "content type \(type) not supported (415)"
-            case .full(let limit): "the server has its \(limit) source\(limit == 1 ? "" : "s") (503)"
+            case .unauthorized: "wrong or missing credentials"
+            case .notAllowed: "mount not on the whitelist"
+            case .notMountName: "not a mount name listeners could reach"
+            case .inUse: "mount in use"
+            case .unsupportedType(let type): "content type \(type) not supported"
+            case .full(let limit): "the server has its \(limit) source\(limit == 1 ? "" : "s")"
+            }
+        }
+
+        /// The HTTP status an Icecast source is answered.
+        var status: Int {
+            switch self {
+            case .unauthorized: 401
+            case .notAllowed, .notMountName, .inUse: 403
+            case .unsupportedType: 415
+            case .full: 503
             }
         }
     }

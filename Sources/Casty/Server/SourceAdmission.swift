@@ -47,12 +47,22 @@ enum SourceAdmission {
         /// The session could not be made.
         case failed(String)
 
+        /// What went wrong and why, without the answer (``status`` for an HTTP source).
         var description: String {
             switch self {
             case .rules(let refusal): "\(refusal)"
-            case .keyRefused(let reason): "key not accepted, \(reason) (403)"
-            case .keyUnverified(let reason): "key not verified, \(reason) (403)"
-            case .failed(let reason): "\(reason) (500)"
+            case .keyRefused(let reason): "key not accepted, \(reason)"
+            case .keyUnverified(let reason): "key not verified, \(reason)"
+            case .failed(let reason): reason
+            }
+        }
+
+        /// The HTTP status an Icecast source is answered.
+        var status: Int {
+            switch self {
+            case .rules(let refusal): refusal.status
+            case .keyRefused, .keyUnverified: 403
+            case .failed: 500
             }
         }
 

@@ -71,7 +71,7 @@ enum SourceRoutes {
         let challenge = refusal == .rules(.unauthorized) && exchange.request.headers["Authorization"] == nil
         if !challenge {
             exchange.port.refused()
-            exchange.port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(refusal)")
+            exchange.port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(refusal) (\(refusal.status))")
         }
         switch refusal {
         case .rules(.unauthorized):

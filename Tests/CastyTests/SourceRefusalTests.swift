@@ -1,0 +1,21 @@
+import Testing
+
+@testable import Casty
+
+/// A source's refusal says what went wrong once; each way in adds its own answer (an HTTP status, an RTMP status
+/// code, an SRT close), so an SRT or RTMP log line never carries an HTTP status the caller was not sent.
+@Suite struct SourceRefusalTests {
+    @Test(arguments: [
+        (SourceAdmission.Refusal.keyRefused("the application answered 403"), "key not accepted, the application answered 403", 403),
+        (.keyUnverified("the application could not be asked"), "key not verified, the application could not be asked", 403),
+        (.rules(.inUse), "mount in use", 403),
+        (.rules(.unauthorized), "wrong or missing credentials", 401),
+        (.rules(.unsupportedType("application/ogg")), "content type application/ogg not supported", 415),
+        (.rules(.full(2)), "the server has its 2 sources", 503),
+        (.failed("no session"), "no session", 500),
+    ])
+    func aRefusal_SaysWhyWithoutAnAnswer_AndKnowsItsHTTPStatus(refusal: SourceAdmission.Refusal, why: String, status: Int) {
+        #expect(refusal.description == why)
+        #expect(refusal.status == status)
+    }
+}
