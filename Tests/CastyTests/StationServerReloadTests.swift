@@ -2,6 +2,7 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+import CastyWire
 
 /// A station server takes new rules while it runs (SIGHUP reads its config file again, as Icecast does): passwords,
 /// the whitelist, fallbacks and limits change for those who come next, and what is live follows at once.
@@ -115,6 +116,31 @@ struct StationServerReloadTests {
         server.close()
     }
 
+    @Test func reload_ANewMountUser_IsSaid_AndTheLiveSourceKeepsSettingTitlesAsTheUserItPublishedAs() async throws {
+        let server = try station.server { $0.mountUsers = ["/live": "dj"] }
+        defer { server.close() }
+        let source = try await station.source(server, user: "dj")
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await station.sendAudio(source, StationServerTests.silentFrames(20))
+        let changes = try await server.reload(configuration { $0.mountUsers = ["/live": "dj2"] })
+        #expect(changes == ["mount user of /live changed"], "\(changes)")
+        func title(_ user: String) async throws -> String {
+            let peer = try await TestPeer.connect(to: server.address, on: station.loop)
+            let credentials = Base64.encode(Array("\(user):hackme".utf8))
+            await peer.send("GET /admin/metadata?mount=/live&mode=updinfo&song=by+\(user) HTTP/1.0\r\nAuthorization: Basic \(credentials)\r\n\r\n")
+            _ = await eventually { peer.closed.value }
+            return peer.text
+        }
+        #expect(try await title("dj").hasPrefix("HTTP/1.0 200"), "the live source set its titles as dj, and still does")
+        #expect(try await title("dj2").hasPrefix("HTTP/1.0 200"), "the mount's user now")
+        #expect(try await title("someone").hasPrefix("HTTP/1.0 401"))
+        // A new source of /live logs in as the new name only.
+        await source.close()
+        let old = try await station.source(server, user: "dj")
+        #expect(await eventually(timeout: .seconds(10)) { old.closed.value })
+        #expect(old.text.hasPrefix("HTTP/1.0 401"), "\(old.text.prefix(60))")
+    }
+
     @Test func reloadDifferences_NameEveryRuleThatChanged() {
         var old = MountTable.Rules()
         old.whitelist = ["/a"]
@@ -125,8 +151,9 @@ struct StationServerReloadTests {
         new.mountMaxListeners = ["/a": 5]
         new.sourceTimeout = .seconds(20)
         new.mountPasswords = ["/a": Secret("x")!]
+        new.mountUsers = ["/a": "dj"]
         #expect(MountTable.differences(old, new) == [
-            "--accept-all (was a whitelist)", "mount password of /a changed", "max listeners unlimited (was 10)",
+            "--accept-all (was a whitelist)", "mount password of /a changed", "mount user of /a changed", "max listeners unlimited (was 10)",
             "max listeners of /a 5 (was unlimited)", "source timeout 20.0 seconds (was 10.0 seconds)",
         ])
         #expect(MountTable.differences(old, old).isEmpty)

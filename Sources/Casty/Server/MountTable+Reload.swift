@@ -71,6 +71,8 @@ extension MountTable {
         let passwords = Set(old.mountPasswords.keys).union(new.mountPasswords.keys)
             .filter { !Secret.same(old.mountPasswords[$0], new.mountPasswords[$0]) }.sorted()
         if !passwords.isEmpty { changes.append("mount password of \(passwords.joined(separator: ", ")) changed") }
+        let users = Set(old.mountUsers.keys).union(new.mountUsers.keys).filter { old.mountUsers[$0] != new.mountUsers[$0] }.sorted()
+        if !users.isEmpty { changes.append("mount user of \(users.joined(separator: ", ")) changed") }
         for path in Set(old.fallbacks.keys).union(new.fallbacks.keys).sorted() where old.fallbacks[path] != new.fallbacks[path] {
             changes.append("fallback \(path)→\(new.fallbacks[path] ?? "none") (was \(old.fallbacks[path] ?? "none"))")
         }

@@ -284,12 +284,16 @@ final class MountTable: @unchecked Sendable {
     /// Whether `user` and `password` are a source's credentials for `path` — what publishing it asks, and setting
     /// its title (`/admin/metadata`): the mount's own password, or else the common one, compared in constant time
     /// (or, with `live`, the password or key the source live on it published with: on a platform, a key only the
-    /// application knew); and the mount's own user name, if it has one (``Rules/mountUsers``). A `nil` user (an
-    /// ingest without user names: RTMP, SRT) is not checked.
+    /// application knew); and the mount's own user name, if it has one (``Rules/mountUsers``) — or the one the
+    /// live source published as, which keeps setting its titles when a reload renames the mount's user, as it
+    /// keeps its password. A `nil` user (an ingest without user names: RTMP, SRT) is not checked.
     func acceptsSource(path: String, user: String?, password: String?, live: SourceSession? = nil) -> Bool {
         let secret = rules.mountPasswords[path] ?? rules.sourcePassword
-        guard secret?.matches(password) == true || live?.isPublished(with: password) == true else { return false }
-        guard let user, let wanted = rules.mountUsers[path] else { return true }
+        let published = live?.isPublished(with: password) == true
+        guard secret?.matches(password) == true || published else { return false }
+        guard let user else { return true }
+        if published, let liveUser = live?.user, user == liveUser { return true }
+        guard let wanted = rules.mountUsers[path] else { return true }
         return user == wanted
     }
 

@@ -135,7 +135,7 @@ enum SourceAdmission {
                 input: input, station: station, bitrate: bitrate, mount: publication.path, format: format,
                 segmentBytes: mounts.rules.segmentBytes, timeout: mounts.rules.sourceTimeout,
                 catchUp: mounts.rules.sourceCatchUp, peer: publication.peer,
-                streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 },
+                streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 }, user: publication.user,
                 logger: port.logger
             ) { session, _ in
                 let wasLive = session.assumeIsolated { $0.isAnnounced }

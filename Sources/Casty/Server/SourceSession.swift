@@ -80,6 +80,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The password and the key it published with (never logged): its tools set titles with the same
     /// credentials (``isPublished(with:)``).
     nonisolated let credentials: [Secret]
+    /// The user name an Icecast source logged in as (`nil` for RTMP and SRT, which have none).
+    nonisolated let user: String?
 
     private let input: any SourceInput
     private let logger: EventLog
@@ -126,16 +128,18 @@ public actor SourceSession: LoopNode, FeedingNode {
     ///   - catchUp: how much audio it may send ahead of the clock (a stall's backlog, sent all at once), if
     ///     limited: frames past it are dropped (``SourcePace``).
     ///   - credentials: the password and key the source published with, if any (``isPublished(with:)``).
+    ///   - user: the user name it logged in as, if it has one.
     ///   - onEnd: told once, on the loop, when the session ends and why.
     init(
         input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
         timeout: Duration, catchUp: Duration? = nil, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [],
-        logger: EventLog,
+        user: String? = nil, logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> Void
     ) throws(ConfigurationError) {
         self.streamID = streamID
         self.record = record
         self.credentials = credentials.compactMap(Secret.init)
+        self.user = user
         self.loop = input.loop
         self.input = input
         self.mount = mount
