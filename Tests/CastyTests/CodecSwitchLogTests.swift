@@ -19,4 +19,22 @@ extension StationServerTests {
         #expect(await player.waitFor(timeout: .seconds(15)) { Self.silentFrameCount($0) >= 5 }, "the mount plays its MP3 source")
         #expect(!log.contains("they are disconnected"), "\(log.lines.value)")
     }
+
+    @Test func sourceOfAnotherCodec_DownAFallbackChain_NamesTheMountsWhoseListenersAreLetGo() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/x", "/y", "/z"], fallbacks: ["/x": "/y", "/y": "/z"], log: log)
+        defer { server.close() }
+        let z = try await source(server, mount: "/z", type: "audio/aac")
+        await sendPaced(z, adtsFrames(60))
+        let player = try await listener(server, "/x", titles: false)  // /x hears /y, which hears /z: told audio/aac
+        #expect(await player.waitFor { $0.count > 4170 })
+        #expect(player.text.contains("Content-Type: audio/aac"))
+        let y = try await source(server, mount: "/y")
+        await sendAudio(y, Self.silentFrames(30))
+        #expect(await eventually { player.closed.value }, "the AAC player of /x is not fed /y's MP3")
+        #expect(await eventually {
+            log.contains("mount /y: its source plays audio/mpeg, its listeners were playing audio/aac from its fallback /z: they are "
+                + "disconnected (and those of /x, hearing it as their fallback), to come back to audio/mpeg")
+        }, "\(log.lines.value)")
+    }
 }

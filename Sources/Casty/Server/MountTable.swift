@@ -362,10 +362,11 @@ final class MountTable: @unchecked Sendable {
         let fallback = contentType(of: mount)
         if let heard = fallback ?? mount.waitingType, !Context.sameCodec(heard, type) {
             // Players and branches, not the mount's own listeners (its HLS packager), which are let go all the same.
-            if hasPlayers(mount) {
+            let hearing = hearingAsFallback(mount)
+            if hasPlayers(mount) || !hearing.isEmpty {
                 let from = fallback == nil ? "" : rules.fallbacks[mount.path].map { " from its fallback \($0)" } ?? ""
-                logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected, "
-                    + "to come back to \(type)")
+                logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected"
+                    + "\(Self.alsoLetGo(hearing)), to come back to \(type)")
             }
             mount.distributor.dropListeners()
         }
@@ -452,11 +453,9 @@ final class MountTable: @unchecked Sendable {
             mount.letGo = true
             mount.distributor.withPackager { $0.sessionOver() }
             // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
-            let hearing = rules.fallbacks.filter { $0.value == mount.path }.compactMap { mounts[$0.key] }
-            let alsoLetGo = hearing.filter(hasPlayers).map(\.path).sorted()
-            if hasPlayers(mount) || !alsoLetGo.isEmpty {
-                let also = alsoLetGo.isEmpty ? "" : " (and those of \(alsoLetGo.joined(separator: ", ")), hearing it as their fallback)"
-                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected\(also)")
+            let hearing = hearingAsFallback(mount)
+            if hasPlayers(mount) || !hearing.isEmpty {
+                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected\(Self.alsoLetGo(hearing))")
             }
             mount.distributor.dropListeners()
             if mount.fallbackRefused {
@@ -464,6 +463,28 @@ final class MountTable: @unchecked Sendable {
                 fallBack(mount)
             }
         }
+    }
+
+    /// The mounts with players that hear `mount` as their fallback now — directly, or down a chain (`/x` → `/y` →
+    /// `mount`) —, sorted: they are let go with the mount's own listeners.
+    func hearingAsFallback(_ mount: Mount) -> [String] {
+        var found: [String] = []
+        var seen: Set<String> = [mount.path]
+        var next = [mount.path]
+        while let path = next.popLast() {
+            for (from, to) in rules.fallbacks where to == path {
+                guard let hearer = mounts[from], hearer.source == nil, hearer.permanent == nil, !hearer.fallbackRefused,
+                      seen.insert(from).inserted else { continue }
+                if hasPlayers(hearer) { found.append(from) }
+                next.append(from)
+            }
+        }
+        return found.sorted()
+    }
+
+    /// How a line about a mount's listeners let go names the mounts let go with it (``hearingAsFallback(_:)``).
+    static func alsoLetGo(_ hearing: [String]) -> String {
+        hearing.isEmpty ? "" : " (and those of \(hearing.joined(separator: ", ")), hearing it as their fallback)"
     }
 
     /// Whether players or branches listen to `mount` (not counting the mount's own listeners: its HLS packager, a
