@@ -70,6 +70,54 @@ extension StationServerTests {
         server.close()
     }
 
+    /// ``silentFrames(_:)`` in mono: the channel mode bits (the top two of the header's fourth byte) are 11.
+    static func monoFrames(_ count: Int) -> [UInt8] {
+        silentFrames(count).enumerated().map { $0.offset % 417 == 3 ? 0xC4 : $0.element }
+    }
+
+    @Test("A source that returns, within the source timeout, in another channel count than the one that left is said, as a fallback's is")
+    func returningSourceOfAnotherShape_IsSaid() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let first = try await source(server)
+        let feeding = keepFeeding(first)
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        feeding.cancel()
+        await first.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended: ") })
+        let again = try await source(server)
+        let feedingAgain = keepFeeding(again, with: Self.monoFrames(10))
+        defer { feedingAgain.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC)")
+        }, "\(log.lines.value.suffix(6))")
+        #expect(!player.closed.value, "the player is not let go")
+    }
+
+    @Test("Listeners the admin API moves to a mount of another channel count are moved, and the line says so")
+    func adminMove_ToAMountOfAnotherShape_IsSaid() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let live = try await source(server)
+        let feedingLive = keepFeeding(live)
+        defer { feedingLive.cancel() }
+        let backup = try await source(server, mount: "/backup")
+        let feedingBackup = keepFeeding(backup, with: Self.monoFrames(10))
+        defer { feedingBackup.cancel() }
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 5 })
+        #expect(await eventually(timeout: .seconds(10)) {
+            await loop.submit { server.table.mount(at: "/backup")?.distributor.assumeIsolated { $0.stat().context != nil } ?? false }
+        })
+        let answer = try await ask(server, "/admin/moveclients?mount=/live&destination=/backup")
+        #expect(answer.contains(#""moved":1"#), "\(answer)")
+        #expect(log.contains("admin: 1 listener moved from /live to /backup; they hear 44100 Hz mono, after 44100 Hz stereo: some players (VLC)"),
+                "\(log.lines.value.suffix(4))")
+    }
+
     @Test("A built-in station as the fallback, of another channel count than the source: the move is said too (it was said only for a fallback fed by a source)")
     func stationFallbackOfAnotherShape_IsSaid() async throws {
         let log = Log()

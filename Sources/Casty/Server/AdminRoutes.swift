@@ -134,7 +134,8 @@ enum AdminRoutes {
             for client in moving { client.moveLater(to: destination.distributor) }
             let left = players.count - moving.count
             exchange.port.logger("admin: \(moving.count) listener\(moving.count == 1 ? "" : "s") moved from \(found.path) to \(destination.path)"
-                + (left > 0 ? "; \(left) stay, \(destination.path) has its most listeners" : ""))
+                + (left > 0 ? "; \(left) stay, \(destination.path) has its most listeners" : "")
+                + (moving.isEmpty ? "" : mounts.shapeChange(moving: found, to: destination)))
             answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path), "left": .number(left)])
         case "/admin/whitelist":
             func listed() -> KeyValuePairs<String, JSONValue> {

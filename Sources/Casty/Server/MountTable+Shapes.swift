@@ -21,7 +21,27 @@ extension MountTable {
     /// names where the new audio comes from); nothing when either is unknown, they agree, or nobody listens.
     func sayShapeChange(_ mount: Mount, from before: AudioShape?, to after: AudioShape?, hearing what: String) {
         guard let before, let after, before != after, hasPlayers(mount) else { return }
-        logger("mount \(mount.path): its listeners hear \(what) in \(after), after \(before): some players (VLC) cannot follow "
-            + "such a change; give the source and its fallback the same sample rate and channels")
+        logger("mount \(mount.path): its listeners hear \(what) in \(after), after \(before): \(Self.shapeWarning)")
+    }
+
+    /// What a line about listeners moved to another sample rate or channel count adds.
+    static let shapeWarning = "some players (VLC) cannot follow such a change; give the source and its fallback the same sample rate and channels"
+
+    /// How the admin API's move of listeners from `mount` to `destination` changes what they hear, if it changes
+    /// the sample rate or channels (both known): `"; they hear 22050 Hz mono, after 44100 Hz stereo: …"`.
+    func shapeChange(moving mount: Mount, to destination: Mount) -> String {
+        guard let before = heardShape(mount), let after = heardShape(destination), before != after else { return "" }
+        return "; they hear \(after), after \(before): \(Self.shapeWarning)"
+    }
+
+    /// The shape of what `mount`'s listeners hear: its own audio's, or while it has none its fallback's (down a
+    /// chain of them: fallbacks never make a circle, ``StationServer/Configuration``).
+    func heardShape(_ mount: Mount) -> AudioShape? {
+        var heard = mount
+        for _ in 0..<mounts.count {
+            guard heard.source == nil, heard.permanent == nil, let target = rules.fallbacks[heard.path].flatMap({ mounts[$0] }) else { break }
+            heard = target
+        }
+        return shape(of: heard)
     }
 }

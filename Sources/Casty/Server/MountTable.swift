@@ -24,6 +24,9 @@ final class Mount: @unchecked Sendable {
     /// The `Content-Type` its listeners were told, kept while they wait for a source to return (the distributor
     /// forgets its stream's context when the source goes): a source of another codec then lets them go.
     var waitingType: String?
+    /// The sample rate and channels of the source its listeners wait for, kept with ``waitingType``: a source that
+    /// returns in another shape is said.
+    var waitingShape: AudioShape?
     /// Whether its listeners were let go — no source came back within the source timeout — with no source since:
     /// a branch of the tree asking for it is then answered `404`, as a player is, so that it lets its own players
     /// go too (while the mount waits for its source, a branch is told `503`, and keeps its players).
@@ -370,11 +373,12 @@ final class MountTable: @unchecked Sendable {
             }
             mount.distributor.dropListeners()
         }
-        if fallback != nil, mount.permanent == nil, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }) {
-            sayShapeChange(mount, from: shape(of: target), to: session.assumeIsolated { $0.shape }, hearing: "its source again")
-        }
+        let heardShape = fallback != nil && mount.permanent == nil
+            ? rules.fallbacks[mount.path].flatMap { mounts[$0] }.flatMap(heardShape) : mount.waitingShape
+        sayShapeChange(mount, from: heardShape, to: session.assumeIsolated { $0.shape }, hearing: "its source again")
         mount.fallbackRefused = false
         mount.waitingType = nil
+        mount.waitingShape = nil
         mount.letGo = false
         mount.waiting?.cancel()
         mount.waiting = nil
@@ -416,7 +420,7 @@ final class MountTable: @unchecked Sendable {
             // start, off the loop, no mount has played anything yet: there is nothing to compare.)
             logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners are not moved there")
             mount.fallbackRefused = true
-            waitForSource(mount)
+            waitForSource(mount, shape: ended)
         } else if let target {
             // Said when someone hears it: not for every mount with a fallback as the server starts (off the loop).
             if sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
@@ -428,14 +432,15 @@ final class MountTable: @unchecked Sendable {
             // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.
             if sourceEnded, !isServing(target) { dropListenersUnlessServed(mount) }
         } else if sourceEnded {
-            waitForSource(mount)
+            waitForSource(mount, shape: ended)
         }
     }
 
-    /// The mount's source ended and nothing replaces it: its listeners wait for a source to return for the
-    /// source timeout, and are then disconnected.
-    private func waitForSource(_ mount: Mount) {
+    /// The mount's source ended (in `shape`, if known) and nothing replaces it: its listeners wait for a source to
+    /// return for the source timeout, and are then disconnected.
+    private func waitForSource(_ mount: Mount, shape: AudioShape?) {
         mount.waitingType = contentType(of: mount)
+        mount.waitingShape = shape
         mount.distributor.sourceGone()
         dropListenersUnlessServed(mount)
     }
@@ -450,6 +455,7 @@ final class MountTable: @unchecked Sendable {
             mount?.waiting = nil
             guard let self, let mount, !isServing(mount) else { return }
             mount.waitingType = nil
+            mount.waitingShape = nil
             mount.letGo = true
             mount.distributor.withPackager { $0.sessionOver() }
             // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
