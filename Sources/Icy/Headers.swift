@@ -52,6 +52,13 @@ public struct Headers: Sendable, Equatable {
         }
     }
 
+    /// The values of every header line with this name, ignoring case, in order: a header a proxy adds as a line
+    /// of its own (`X-Forwarded-For`) rather than appending to the one before — which ``subscript(name:)``, the
+    /// first line's value, would miss.
+    public func values(_ name: String) -> [String] {
+        fields.filter { sameName($0.name, name) }.map(\.value)
+    }
+
     /// Adds a header line at the end, keeping any others of the same name.
     public mutating func add(name: String, value: String) {
         fields.append(HeaderField(name: name, value: value))

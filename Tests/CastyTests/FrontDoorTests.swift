@@ -305,6 +305,20 @@ struct TrustedProxyTests {
         await player.send("GET / HTTP/1.0\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
         #expect(await eventually { lines.value.contains { $0.contains("listener 203.0.113.7 (via 127.0.0.1:") && $0.contains("joined") } },
                 "\(lines.value)")
+        // A proxy that adds its own line after the client's (HAProxy's add-header): the lines are one list, read
+        // from the right — the address the client wrote in its own line is not believed.
+        let forger = try await TestPeer.connect(to: port.address, on: loop)
+        await forger.send("GET / HTTP/1.0\r\nX-Forwarded-For: 6.6.6.6\r\nX-Real-IP: 6.6.6.7\r\nX-Forwarded-For: 203.0.113.61\r\n\r\n")
+        #expect(await eventually { lines.value.contains { $0.contains("listener 203.0.113.61 (via 127.0.0.1:") && $0.contains("joined") } },
+                "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("6.6.6.6") }, "\(lines.value)")
         port.close()
+    }
+
+    @Test func repeatedHeaderLines_AreAllRead_InOrder() {
+        let headers: Headers = ["X-Forwarded-For": "6.6.6.6", "Host": "a", "x-forwarded-for": "203.0.113.61"]
+        #expect(headers.values("X-Forwarded-For") == ["6.6.6.6", "203.0.113.61"])
+        #expect(headers["X-Forwarded-For"] == "6.6.6.6", "the subscript reads the first line")
+        #expect(headers.values("X-Real-IP").isEmpty)
     }
 }

@@ -12,10 +12,16 @@ struct Exchange {
     /// The port it came to.
     let port: PortContext
     /// The client's IP address: the peer's, or, behind a trusted reverse proxy, what the proxy says it is.
+    ///
+    /// A proxy may add its `X-Forwarded-For` as a line of its own (HAProxy's `add-header`) after the one the
+    /// client wrote: the lines are one list, as HTTP combines repeated fields (RFC 9110 §5.3), read from the right.
+    /// Of several `X-Real-IP` lines, the last — the one the proxy added — is taken.
     var clientIP: String {
         let host = connection.remoteAddress?.host ?? peer
         guard let proxies = port.options.trustedProxies else { return host }
-        return proxies.client(peer: host, forwardedFor: request.headers["X-Forwarded-For"], realIP: request.headers["X-Real-IP"])
+        let forwarded = request.headers.values("X-Forwarded-For")
+        return proxies.client(peer: host, forwardedFor: forwarded.isEmpty ? nil : forwarded.joined(separator: ", "),
+                              realIP: request.headers.values("X-Real-IP").last)
     }
 
     /// Bytes that came after the request's head: the start of a source's body, or a pipelined request.
