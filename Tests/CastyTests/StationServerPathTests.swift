@@ -164,6 +164,10 @@ extension StationServerTests {
         let post = try await answer("POST /live HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         // A mount takes its sources' methods too; every path a page's preflight.
         #expect(post.hasPrefix("HTTP/1.0 405") && post.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(post)")
+        // OPTIONS names the same (a page's script may use GET and HEAD of them).
+        let options = try await answer("OPTIONS /live HTTP/1.0\r\nOrigin: https://a.example\r\n\r\n")
+        #expect(options.hasPrefix("HTTP/1.0 204") && options.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(options)")
+        #expect(options.contains("Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"), "\(options)")
         let status = try await answer("POST /status.json HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         #expect(status.hasPrefix("HTTP/1.0 405") && status.contains("Allow: GET, HEAD, OPTIONS\r\n"), "\(status)")
         let admin = try await answer("POST /admin/listmounts HTTP/1.0\r\nContent-Length: 0\r\n\r\n")

@@ -72,7 +72,8 @@ package enum CORS {
         // The command API takes POST (`/commands/close`, naming the stream in headers); the admin API GET only;
         // every other path is read only.
         let commands = exchange.path.hasPrefix("/commands/")
-        let methods = commands ? "GET, POST, OPTIONS" : exchange.path.hasPrefix("/admin/") ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
+        let admin = exchange.path.hasPrefix("/admin/")
+        let methods = commands ? "GET, POST, OPTIONS" : admin ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
         headers["Access-Control-Allow-Methods"] = methods
         let allowed = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
         headers["Access-Control-Allow-Headers"] = allowed
@@ -81,7 +82,9 @@ package enum CORS {
             headers["Vary"] = (headers["Vary"].map { $0 + ", " } ?? "") + "Access-Control-Request-Headers"
         }
         headers["Access-Control-Max-Age"] = "86400"
-        headers["Allow"] = methods
+        // What the path takes of any client (a station server's mount: its sources' `SOURCE` and `PUT` too), as a
+        // `405` would name them; a browser's script may use `methods` of them.
+        headers["Allow"] = commands || admin ? methods : Router.standard.allowed(exchange) ?? methods
         exchange.answer(204, "No Content", body: "", headers: headers)
     }
 }

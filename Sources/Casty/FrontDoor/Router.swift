@@ -115,22 +115,8 @@ struct Router: Sendable {
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)
         }
-        // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes —
-        // with those every path takes (`OPTIONS`), and a station server's mount its sources' (`PUT`, `SOURCE`).
-        let specific = routes.filter { route in
-            if case .any = route.path { return false }
-            return matches(route.path, exchange)
-        }
-        var taken = Set(specific.flatMap(\.methods))
-        if !taken.isEmpty {
-            let everywhere = routes.filter { route in
-                guard case .any = route.path else { return false }
-                return !route.methods.contains(.put) || (exchange.port.mounts != nil && specific.first?.path == .mount)
-            }
-            taken.formUnion(everywhere.flatMap { $0.methods })
-        }
-        if !taken.isEmpty {
-            let allow = Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
+        // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes.
+        if let allow = allowed(exchange) {
             exchange.port.logger("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
             let message = "\(exchange.path) takes \(allow)."
             // The APIs answer JSON, their refusals too: a script reads `error` whatever went wrong.
@@ -145,6 +131,22 @@ struct Router: Sendable {
             exchange.answer(405, "Method Not Allowed", body: "\(method.rawValue) is not taken here.",
                             headers: ["Allow": Self.allowedMethods])
         }
+    }
+
+    /// The methods routes take on the exchange's path — with those every path takes (`OPTIONS`), and a station
+    /// server's mount its sources' (`PUT`, `SOURCE`) — as an `Allow` header; `nil` if no route takes the path.
+    func allowed(_ exchange: Exchange) -> String? {
+        let specific = routes.filter { route in
+            if case .any = route.path { return false }
+            return matches(route.path, exchange)
+        }
+        guard !specific.isEmpty else { return nil }
+        let everywhere = routes.filter { route in
+            guard case .any = route.path else { return false }
+            return !route.methods.contains(.put) || (exchange.port.mounts != nil && specific.first?.path == .mount)
+        }
+        let taken = Set(specific.flatMap(\.methods)).union(everywhere.flatMap { $0.methods })
+        return Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
     }
 
     private func matches(_ path: Path, _ exchange: Exchange) -> Bool {
