@@ -62,6 +62,12 @@ else
 fi
 history=$(evaluate "document.querySelectorAll('#history li').length")
 if [ "${history:-0}" -ge 2 ]; then pass "(a) the page lists the recent titles ($history)"; else fail "(a) the recent titles list has ${history:-0} entries"; fi
+# A right-to-left title (Arabic, Hebrew) in the list keeps its time out of its run: the time is drawn after it.
+rtl=$(evaluate "(() => { listTitles([{ title: 'مرحبا עברית 123', at: Date.now() }]); const item = document.querySelector('#history li');
+  const range = document.createRange(); range.selectNodeContents(item.firstChild);
+  const title = range.getBoundingClientRect(), time = item.querySelector('time').getBoundingClientRect();
+  return (time.left >= title.right - 1) + ' title ' + Math.round(title.left) + '–' + Math.round(title.right) + ', time from ' + Math.round(time.left); })()")
+check "(a) a right-to-left title in the list leaves its time after it ($rtl)" test "${rtl%% *}" = true
 # The page's own <audio> is the one listener; a title event told the page so after it connected.
 meta=$(evaluate "document.getElementById('meta').textContent")
 if [[ "$meta" == *"1 listening"* ]]; then pass "(a) the listener count follows the title events: '$meta'"; else fail "(a) the page says '$meta', not 1 listening"; fi
