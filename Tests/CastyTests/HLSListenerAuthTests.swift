@@ -19,6 +19,56 @@ struct HLSListenerAuthTests {
         return (status, splitAtBlankLine(Array(peer.text.utf8))?.body ?? "")
     }
 
+    /// A server asking `app` about its HLS players, logging to `log`, with a source publishing 10 s of audio at
+    /// `/live` (returned to be closed), once `admitted` has been served the live playlist.
+    func liveServer(
+        _ app: ListenerAuthApp, log: StationServerTests.Log, admitted: String = "admitted-first"
+    ) async throws -> (StationServer, TestPeer) {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = 4170
+        configuration.options.hls.targetDuration = 1
+        var control = ControlPlane.Configuration()
+        control.listenerAuthURL = app.url
+        configuration.control = ControlPlane(control, loop: loop)
+        await configuration.control?.start()
+        let server = try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)
+        let source = try await TestPeer.connect(to: server.address, on: loop)
+        await source.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Base64.encode(Array("source:hackme".utf8)))\r\n"
+            + "Content-Type: audio/mpeg\r\n\r\n")
+        await StationServerTests().sendPaced(source, StationServerTests.silentFrames(400))  // 10 s of audio
+        var playlist = try await get(server, "/live/index.m3u8", agent: admitted)
+        for _ in 0..<50 where playlist.status.contains("503") {  // until the first segments are made
+            try await Task.sleep(for: .milliseconds(100))
+            playlist = try await get(server, "/live/index.m3u8", agent: admitted)
+        }
+        #expect(playlist.status == "HTTP/1.0 200 OK", "\(playlist.status)")
+        return (server, source)
+    }
+
+    @Test("An HLS player caught by an application outage (a 5xx, a redirect) gets 503, nothing is remembered, and its next playlist after the recovery is served",
+          arguments: ["502 Bad Gateway", "301 Moved Permanently"])
+    func hlsPlayer_DuringAnOutage_Gets503_AndIsServedOnceTheApplicationRecovers(status: String) async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let log = StationServerTests.Log()
+        let (server, source) = try await liveServer(app, log: log)
+        app.failing.update { $0 = status }
+        let during = try await get(server, "/live/index.m3u8", agent: "admitted-caught")
+        #expect(during.status == "HTTP/1.0 503 Service Unavailable" && during.body.contains("cannot be authorized now"),
+                "an outage, not a login prompt: \(during.status) \(during.body)")
+        #expect(app.forms("listener_add", agent: "admitted-caught") == 1)
+        #expect(log.contains("refused on HLS /live by the listener authorization: the application could not be asked: it answered \(status.prefix(3))"),
+                "\(log.lines.value.filter { $0.contains("refused") })")
+        app.failing.update { $0 = nil }
+        let after = try await get(server, "/live/index.m3u8", agent: "admitted-caught")
+        #expect(after.status == "HTTP/1.0 200 OK", "asked again, not refused from memory: \(after.status)")
+        #expect(app.forms("listener_add", agent: "admitted-caught") == 2)
+        await source.close()
+        server.close()
+        await app.close()
+    }
+
     @Test func hlsPlayer_IsAskedAboutOnce_RefusedOnes_GetNoPlaylistNorSegment_AndQuietOnesAreRemoved() async throws {
         let app = try ListenerAuthApp(on: loop)
         var configuration = StationServer.Configuration()

@@ -7,14 +7,18 @@ import Testing
 
 /// A platform application for listener authorization (Icecast's URL auth), in process: it reads each form
 /// Casty posts, admits a listener whose user agent contains `admitted` (`200` with `icecast-auth-user: 1`) and
-/// refuses any other (`403`), after thinking `delay`.
+/// refuses any other (`403`), after thinking `delay` — or, while `failing` holds a status line, answers that
+/// instead (`502 Bad Gateway`: the application down behind its proxy).
 final class ListenerAuthApp: Sendable {
     let listener: Listener
     /// The forms posted, in order (`action=listener_add&mount=/live&ip=…&agent=…`).
     let forms = Locked<[String]>([])
+    /// The status line (`502 Bad Gateway`, `302 Found`) answered to every call while set.
+    let failing = Locked<String?>(nil)
 
     init(on loop: EventLoop, delay: Duration = .zero) throws {
         let forms = forms
+        let failing = failing
         listener = try Listener(address: .loopback(port: 0), on: loop) { connection in
             let received = Locked<[UInt8]>([])
             connection.onRead = { bytes in
@@ -22,7 +26,8 @@ final class ListenerAuthApp: Sendable {
                 guard let form = Self.form(received.value) else { return }
                 connection.onRead = { _ in }
                 forms.update { $0.append(form) }
-                let head = form.contains("admitted") ? "HTTP/1.1 200 OK\r\nicecast-auth-user: 1\r\n" : "HTTP/1.1 403 Forbidden\r\n"
+                let verdict = form.contains("admitted") ? "HTTP/1.1 200 OK\r\nicecast-auth-user: 1\r\n" : "HTTP/1.1 403 Forbidden\r\n"
+                let head = failing.value.map { "HTTP/1.1 \($0)\r\nLocation: http://elsewhere.example/\r\n" } ?? verdict
                 connection.loop.schedule(after: delay) { _ = connection.write(Array((head + "Content-Length: 0\r\n\r\n").utf8)) }
             }
         }
@@ -193,6 +198,32 @@ struct ListenerAuthTests {
         #expect(log.contains("the application could not be asked"), "\(log.lines.value)")
         station.stop()
         server.close()
+    }
+
+    @Test("An application that fails (5xx: itself, or the proxy before it) or redirects (3xx) is an outage: the player gets 503 with Retry-After, never a login prompt nor a 403, and the line says what it answered",
+          arguments: ["502 Bad Gateway", "500 Internal Server Error", "302 Found"])
+    func applicationFailingOrRedirecting_Is503_NotARefusal(status: String) async throws {
+        let app = try ListenerAuthApp(on: loop)
+        app.failing.update { $0 = status }
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, logger: log.logger)
+        let anonymous = try await play(server, "User-Agent: admitted-anonymous\r\n")
+        #expect(await answered(anonymous, "503"), "\(anonymous.text.prefix(200))")
+        #expect(anonymous.text.contains("Retry-After: 5\r\n") && !anonymous.text.contains("WWW-Authenticate"), "\(anonymous.text.prefix(300))")
+        let login = "Authorization: Basic \(Base64.encode(Array("fan:secret".utf8)))\r\n"
+        let loggedIn = try await play(server, "User-Agent: admitted-fan\r\n\(login)")
+        #expect(await answered(loggedIn, "503"), "a login is not refused either: \(loggedIn.text.prefix(200))")
+        let code = status.prefix(3)
+        #expect(await eventually { log.contains("by the listener authorization: the application could not be asked: it answered \(code)") },
+                "\(log.lines.value.filter { $0.contains("refused") })")
+        // Recovered: the next try is admitted.
+        app.failing.update { $0 = nil }
+        let again = try await play(server, "User-Agent: admitted-anonymous\r\n")
+        #expect(await streams(again))
+        await again.close()
+        station.stop()
+        server.close()
+        await app.close()
     }
 
     @Test func branchHeader_OnAServerThatTakesNoBranches_IsAnOrdinaryListener_AskedAndCounted() async throws {

@@ -201,13 +201,15 @@ public final class ControlPlane: Sendable {
         /// What it answered (a status other than `200`, `icecast-auth-user` not `1`), or what kept it from
         /// answering, for the log.
         let reason: String
-        /// Whether it could not be asked (no answer in time, unreachable, an answer that is no answer): an outage,
-        /// not a verdict — the player is told `503` and to try again, not asked for a login.
+        /// Whether it could not be asked (no answer in time, unreachable, an answer that is no answer, a `5xx` or
+        /// a redirect): an outage, not a verdict — the player is told `503` and to try again, not asked for a login.
         let unanswered: Bool
     }
 
     /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
-    /// `icecast-auth-user: 1`, refused on any other answer, not admitted either when it cannot be asked.
+    /// `icecast-auth-user: 1`, refused on any other answer, not admitted either when it cannot be asked — nor
+    /// when it answers a `5xx` (it, or the proxy before it, failed: an nginx `502` during a deploy) or a `3xx`
+    /// (a redirect, not followed), neither of which is its word on the listener.
     /// Returns `nil` when the listener is admitted, else why not.
     func authorize(_ call: ListenerCall) async -> ListenerRefusal? {
         guard let url = configuration.listenerAuthURL else { return nil }
@@ -215,6 +217,13 @@ public final class ControlPlane: Sendable {
             let answer = try await HTTPCall.post(
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
                 timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit)
+            if (500...599).contains(answer.status) {
+                return ListenerRefusal(reason: "the application could not be asked: it answered \(answer.status)", unanswered: true)
+            }
+            if (300...399).contains(answer.status) {
+                return ListenerRefusal(reason: "the application could not be asked: it answered \(answer.status), a redirect (not followed)",
+                                       unanswered: true)
+            }
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
             guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
             // Its listening starts now, not when it asked: the application may have taken seconds to answer.

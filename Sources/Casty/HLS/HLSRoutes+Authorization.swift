@@ -7,7 +7,8 @@ internal import Icy
 /// ``HLSAudience`` counts it) that fetches the live playlist every few seconds. So the application is asked at
 /// its first live playlist — `action=listener_add` with the mount, the address, the user agent and the login,
 /// exactly as for a stream — while the loop serves everyone else, and the verdict is kept in the audience table
-/// for the player's lifetime: its next playlists are answered at once, `401`/`403` for a refused one. Segments go
+/// for the player's lifetime: its next playlists are answered at once, `401`/`403` for a refused one — but an
+/// outage (no answer, a `3xx` or `5xx`: `503` to the player) is no verdict and is not kept. Segments go
 /// only to admitted players (`403` otherwise). An admitted player that has fetched no playlist for three target
 /// durations has gone: the application is told `action=listener_remove`, from a sweep that runs while admitted
 /// players are remembered.
