@@ -69,6 +69,22 @@ struct HLSListenerAuthTests {
         await app.close()
     }
 
+    @Test("An HLS player that hangs up while the application is asked is logged as having left waiting")
+    func hlsPlayer_GoneWhileAsked_IsLogged() async throws {
+        let app = try ListenerAuthApp(on: loop, delay: .seconds(1))
+        let log = StationServerTests.Log()
+        let (server, source) = try await liveServer(app, log: log)
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET /live/index.m3u8 HTTP/1.0\r\nUser-Agent: admitted-impatient\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-impatient") == 1 })
+        await peer.close()
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("waiting for the listener authorization of HLS /live, before it was admitted") },
+                "\(log.lines.value)")
+        await source.close()
+        server.close()
+        await app.close()
+    }
+
     @Test func hlsPlayer_IsAskedAboutOnce_RefusedOnes_GetNoPlaylistNorSegment_AndQuietOnesAreRemoved() async throws {
         let app = try ListenerAuthApp(on: loop)
         var configuration = StationServer.Configuration()

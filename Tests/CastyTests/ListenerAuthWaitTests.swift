@@ -15,8 +15,7 @@ extension ListenerAuthTests {
         let (server, station) = try await server(app: app, logger: log.logger)
         let peer = try await play(server, "User-Agent: admitted-quitter\r\n")
         #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-quitter") == 1 })
-        // A reset is seen at once, while the application is asked; a plain close (FIN) only when the first
-        // audio is written, once admitted.
+        // A reset or a plain close (FIN): either is seen when the answer comes, and the player is not served.
         let connection = peer.connection
         await connection.loop.submit {
             if resets { try? connection.socket.setResetOnClose() }
@@ -25,8 +24,24 @@ extension ListenerAuthTests {
         #expect(await eventually(timeout: .seconds(10)) { app.forms("listener_remove", agent: "admitted-quitter") == 1 }, "\(app.forms.value)")
         let remove = app.forms.value.first { $0.contains("action=listener_remove") } ?? ""
         #expect(remove.contains("&duration=0&"), "it never listened, whatever the application took: \(remove)")
-        let leaving = resets ? "s waiting for the listener authorization of /live, before it was admitted" : "left after 0.0 s"
+        let leaving = "s waiting for the listener authorization of /live, before it was admitted"
         #expect(await eventually(timeout: .seconds(5)) { log.lines.value.contains { $0.contains(leaving) } }, "\(log.lines.value)")
+        #expect(!log.contains("joined"), "a player gone is not served: \(log.lines.value)")
+        station.stop()
+        server.close()
+        await app.close()
+    }
+
+    @Test("A player that shut its sending side with its request (nc -N) has not left: once admitted it is streamed to")
+    func aOneShotClient_IsStillStreamedTo_OnceAdmitted() async throws {
+        let app = try ListenerAuthApp(on: loop, delay: .milliseconds(300))
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, logger: log.logger)
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send("GET /live HTTP/1.0\r\nUser-Agent: admitted-ripper\r\n\r\n", thenShutdownWriting: true)
+        #expect(await streams(peer), "\(peer.text.prefix(80)) \(log.lines.value)")
+        #expect(!log.contains("waiting for the listener authorization"), "\(log.lines.value)")
+        await peer.close()
         station.stop()
         server.close()
         await app.close()

@@ -5,8 +5,9 @@ internal import Icy
 /// the loop, and the refusal a player is told.
 ///
 /// The application is asked over HTTP (``ControlPlane/authorize(_:)``) in a task of its own: the loop goes on
-/// serving every other listener meanwhile, and the answer — a yes, or a no on any status but `200` with
-/// `icecast-auth-user: 1`, a timeout or an unreachable application — comes back onto the connection's loop.
+/// serving every other listener meanwhile, and the answer — a yes; a no on any other status but a `3xx` or
+/// `5xx`, or without `icecast-auth-user: 1`; or an outage: a timeout, an unreachable application, a `3xx` or `5xx`
+/// — comes back onto the connection's loop. A player that hung up meanwhile is let go with a line, not answered.
 enum ListenerAuthorization {
     /// How the application is told of the player behind `exchange` listening to `mount`: the server and port it
     /// reached, a number of its own, the mount with the query it asked with (a token in the URL), its address
@@ -37,6 +38,24 @@ enum ListenerAuthorization {
             let refusal = await control.authorize(call)
             loop.execute { answered(refusal) }
         }
+    }
+
+    /// Whether the player behind `exchange` hung up while the application was asked about it. Its connection is
+    /// not read meanwhile, so only the kernel knows (``Connection/peerHasHungUp``) — but a peer that had shut its
+    /// sending side with its request already (`nc -N`: `oneShot`, asked as the question went out) still wants its
+    /// answer, as it gets one without authorization. On the loop.
+    static func playerLeft(_ exchange: Exchange, oneShot: Bool) -> Bool {
+        exchange.connection.isClosed || (!oneShot && exchange.connection.peerHasHungUp)
+    }
+
+    /// Lets go a player that hung up while the application was asked about `what` (`/live`, `HLS /live`): its
+    /// connection is closed, not answered, and it is said in one line of the listener joins and leaves — how long
+    /// it waited, and what the application's answer, `refusal` (`nil`: admitted), would have been.
+    static func left(_ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, refusal: ControlPlane.ListenerRefusal?) {
+        exchange.connection.close()
+        let verdict = refusal == nil ? "admitted" : refusal?.unanswered == true ? "told to try again" : "refused"
+        exchange.port.joinsAndLeaves("listener \(exchange.peer) left after \(formatted(seconds(ContinuousClock.now - call.started))) s"
+            + " waiting for the listener authorization of \(what), before it was \(verdict)")
     }
 
     /// Answers a refused player, with one log line naming it and the status: `401` with `WWW-Authenticate`

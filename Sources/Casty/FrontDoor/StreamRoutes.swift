@@ -41,12 +41,13 @@ enum StreamRoutes {
         // application that guards /live must be asked about /live.
         let mount = port.mounts?.mount(asked: exchange.path)?.path ?? exchange.path
         let call = ListenerAuthorization.call(exchange, mount: mount)
+        let oneShot = exchange.connection.peerHasHungUp
         ListenerAuthorization.ask(control, call, loop: exchange.connection.loop) { refusal in
-            // A player that left while the application was asked: said in one line; if it was admitted, the
-            // application, which counted it, hears it left — having listened 0 s.
-            guard !exchange.connection.isClosed else {
-                exchange.port.joinsAndLeaves("listener \(exchange.peer) left after \(formatted(seconds(ContinuousClock.now - call.started))) s"
-                    + " waiting for the listener authorization of \(mount), before it was \(refusal == nil ? "admitted" : "refused")")
+            // A player that left while the application was asked (nothing reads its connection meanwhile: the
+            // kernel is asked): said in one line, not served; if it was admitted, the application, which counted
+            // it, hears it left — having listened 0 s.
+            guard !ListenerAuthorization.playerLeft(exchange, oneShot: oneShot) else {
+                ListenerAuthorization.left(exchange, call, what: mount, refusal: refusal)
                 if refusal == nil { control.listenerLeft(call) }
                 return withdraw()
             }

@@ -21,11 +21,15 @@ extension HLSRoutes {
         let client = client(exchange)
         let call = ListenerAuthorization.call(exchange, mount: mount)
         let refusal: Headers = ["Cache-Control": "no-cache"]
+        let oneShot = exchange.connection.peerHasHungUp
         packager.assumeIsolated { isolated in
             let admission = isolated.audience.admission(
                 of: client, login: call.auth, at: wallClockMilliseconds(), window: isolated.audienceWindow
             ) { why in
-                guard !exchange.connection.isClosed else { return }
+                // A player that hung up while waiting: said in one line, not answered.
+                guard !ListenerAuthorization.playerLeft(exchange, oneShot: oneShot) else {
+                    return ListenerAuthorization.left(exchange, call, what: "HLS \(mount)", refusal: why)
+                }
                 guard why == nil else {
                     return ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", why: why, headers: refusal)
                 }
