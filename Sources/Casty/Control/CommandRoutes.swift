@@ -23,7 +23,7 @@ enum CommandRoutes {
         guard auth.admits(exchange.request.headers["Authorization"]) else {
             let sent = exchange.request.headers["Authorization"] != nil
             exchange.port.refused()
-            exchange.port.logger("commands: \(exchange.peer) refused on \(exchange.path): \(sent ? "wrong" : "no") credentials (401)")
+            exchange.port.refusalLog("commands: \(exchange.peer) refused on \(exchange.path): \(sent ? "wrong" : "no") credentials (401)")
             var challenge = Headers()
             challenge["WWW-Authenticate"] = auth.challenge(realm: "Casty commands")
             return json(exchange, 401, "Unauthorized", .object([("error", .text(sent ? "wrong credentials" : "credentials needed"))]),
