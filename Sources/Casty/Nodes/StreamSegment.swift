@@ -67,14 +67,16 @@ public final class StreamSegment: Sendable {
             number: number, time: time, title: titleChanged ? title : nil, path: path, entry: self.entryOffset)
     }
 
-    /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, `CastyEntry='offset';` where the first
-    /// frame starts inside the segment, `CastyPath` if given, then the title's fields if given (cut off rather
+    /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, `CastyEntry='offset';` where a first
+    /// frame is known, `CastyPath` if given, then the title's fields if given (cut off rather
     /// than dropped if they do not fit).
     private static func numberedBlock(number: Int, time: Int64, title: Metadata?, path: [String]?, entry: Int?) -> [UInt8] {
         var numbering = Metadata([
             Metadata.Field(key: sequenceKey, value: String(number)), Metadata.Field(key: timeKey, value: String(time)),
         ])
-        if let entry, entry > 0 { numbering.fields.append(Metadata.Field(key: entryKey, value: String(entry))) }
+        // 0 too: a branch that reads no entry takes it as unknown, and could not complete a cut frame before the
+        // first segment of a new stream, which starts on a frame (``entering(_:completing:format:)``).
+        if let entry { numbering.fields.append(Metadata.Field(key: entryKey, value: String(entry))) }
         if let path, path.joined(separator: ",").utf8.count < 1024 {
             numbering.fields.append(Metadata.Field(key: pathKey, value: path.joined(separator: ",")))
         }
@@ -106,8 +108,8 @@ public final class StreamSegment: Sendable {
     public static let timeKey = "CastyTime"
     /// The key that carries the path above the receiving branch, when it changed.
     public static let pathKey = "CastyPath"
-    /// The key that carries ``entryOffset`` on a tree link, where it is not 0: a branch's players then start on a
-    /// frame too.
+    /// The key that carries ``entryOffset`` on a tree link, where it is known: a branch's players then start on a
+    /// frame too, and a new stream's first segment completes the frame the last one cut.
     public static let entryKey = "CastyEntry"
     /// The key of the block that ends padding standing in for a segment that never came, on a tree link
     /// (``StreamPiece``): the receiver drops that segment.
