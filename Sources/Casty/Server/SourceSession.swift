@@ -103,6 +103,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// longer than one sending nothing.
     private var lastAudio = ContinuousClock.now
     private var watchdog: Scheduled?
+    /// The lines about breaks in its frames: a source on a lossy link (SRT) breaks them every second.
+    private let brokenFrames: LogBudget
     /// Hands a quiet source's audio on ahead of its segments (``StreamPiece``).
     private var pieces: Ticker?
     private var onEnd: (@Sendable (SourceSession, End) -> Void)?
@@ -145,6 +147,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.mount = mount
         self.peer = peer
         self.logger = logger
+        self.brokenFrames = LogBudget(loop: input.loop, logger: logger, what: "breaks in the frames of \(mount)'s source (bytes dropped)", perWindow: 5)
         self.timeout = timeout
         self.pace = catchUp.map(SourcePace.init(allowance:))
         self.onEnd = onEnd
@@ -280,7 +283,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         }) { incident in
             switch incident {
             case .resynced(let dropped):
-                logger("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
+                brokenFrames("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
             case .gaveUp(let after, let kind):
                 garbage = (after, kind)
             case .reformatted(let format):
@@ -407,6 +410,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         }
         if let run = pace?.endRun() { noteDropped(run) }
         tellDropped(at: nil)
+        brokenFrames.closeWindow()
         logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
             + "\(formatted(seconds(.now - started))) s)")
         onEnd(self, reason)
