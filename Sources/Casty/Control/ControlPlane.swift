@@ -90,7 +90,9 @@ public final class ControlPlane: Sendable {
         self.events = configuration.eventCallbackURL.map {
             EventQueue(url: $0, auth: configuration.eventCallbackAuth, spool: configuration.eventSpool, loop: loop, logger: logger)
         }
-        self.live = configuration.eventCallbackURL == nil ? nil : configuration.eventSpool.map(LiveSessions.init(spool:))
+        self.live = configuration.eventCallbackURL == nil ? nil : configuration.eventSpool.map {
+            LiveSessions(spool: $0, logger: logger)
+        }
         self.listenerRemovals = configuration.listenerAuthURL.map {
             EventQueue(url: $0, auth: nil, name: "listener authorization", timeout: configuration.listenerAuthTimeout, loop: loop,
                        logger: logger)

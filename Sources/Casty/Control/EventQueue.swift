@@ -17,10 +17,13 @@ internal import Synchronization
 /// ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary file
 /// renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), and read
 /// back at the next start, so none is lost when Casty stops — even by `kill -9`, but for the last ``spoolDelay``.
+/// A spool that cannot be written (a full disk, its directory gone) keeps its last good contents, and is said
+/// (``SpoolFile``).
 public actor EventQueue<Post: QueuedPost> {
     /// A spool file, and how a post becomes a line of it and back.
     private struct Spool: Sendable {
-        let path: String
+        let file: SpoolFile
+        var path: String { file.path }
         let line: @Sendable (Post) -> String
         let read: @Sendable (Substring) -> Post?
     }
@@ -100,8 +103,9 @@ public actor EventQueue<Post: QueuedPost> {
 
     /// Before the process exits (``Shutdown``): waits, until `deadline` at most, for the events posted so far to
     /// be sent — not at all if the application was failing already —, then writes those left to the spool (on the
-    /// spool's queue: ``EventSpool/flush()`` waits for it), with one log line saying what was left and where. An
-    /// event being sent when time runs out stays in the spool, so the application may get it twice, never not at all.
+    /// spool's queue: ``EventSpool/flush()`` waits for it), with one log line saying what was left and where — kept
+    /// only once the spool is written; if it cannot be, that they are lost, and why. An event being sent when time
+    /// runs out stays in the spool, so the application may get it twice, never not at all.
     public func finish(before deadline: ContinuousClock.Instant) async {
         takeInbox()
         wake()
@@ -113,9 +117,22 @@ public actor EventQueue<Post: QueuedPost> {
             takeInbox()
         }
         guard !pending.isEmpty else { return }
-        let kept = spool.map { "kept in \($0.path), sent first at the next start" } ?? "lost (not spooled)"
-        logger("\(name): \(pending.count) not sent before the process stopped; \(kept)")
-        writeSpoolNow()
+        let left = "\(name): \(pending.count) not sent before the process stopped; "
+        guard let spool else { return logger(left + "lost (not spooled)") }
+        spoolWriteDue = false
+        let text = pending.map(spool.line).joined(separator: "\n")
+        let logger = logger
+        // Said on the spool's queue once the write is done, so the line is out when the process exits (after flush).
+        await withCheckedContinuation { (written: CheckedContinuation<Void, Never>) in
+            EventSpool.writer.async {
+                if let error = spool.file.writeQuietly(text) {
+                    logger(left + "lost: cannot write \(spool.path): \(error.reason)")
+                } else {
+                    logger(left + "kept in \(spool.path), sent first at the next start")
+                }
+                written.resume()
+            }
+        }
     }
 
     /// Stops sending (the pending events stay in the spool).
@@ -253,12 +270,8 @@ public actor EventQueue<Post: QueuedPost> {
         spoolWriteDue = false
         guard let spool else { return }
         let text = pending.map(spool.line).joined(separator: "\n")
-        EventSpool.writer.async { Self.write(text, to: spool.path) }
-    }
-
-    /// Writes `text` to a temporary file and renames it over `path`, so a reader never sees half a spool.
-    private static func write(_ text: String, to path: String) {
-        try? FileWriter.replace(path, with: Array(text.utf8), mode: 0o600, sync: true)
+        let count = pending.count
+        EventSpool.writer.async { spool.file.write(text, count: count) }
     }
 
     private static func read(_ path: String) -> String? {
@@ -271,7 +284,8 @@ extension EventQueue where Post: SpooledPost {
     /// at the next start; call ``start()`` to load the spool and begin sending.
     public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000,
                 timeout: Duration = .seconds(5), loop: EventLoop = .shared, logger: EventLog = .silent) {
-        self.init(url: url, auth: auth, spool: spool.map { Spool(path: $0, line: \.spoolLine, read: Post.init(spoolLine:)) },
+        let file = spool.map { SpoolFile(path: $0, name: name, title: "the spool", noun: ("event", "events"), logger: logger) }
+        self.init(url: url, auth: auth, spool: file.map { Spool(file: $0, line: \.spoolLine, read: Post.init(spoolLine:)) },
                   name: name, limit: limit, timeout: timeout, loop: loop, logger: logger)
     }
 }

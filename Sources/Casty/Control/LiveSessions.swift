@@ -1,3 +1,4 @@
+internal import CastyNet
 internal import Dispatch
 internal import Synchronization
 
@@ -7,16 +8,18 @@ internal import Synchronization
 /// held. Without it the platform would show those streams live for ever.
 ///
 /// Written on the spool's queue (``EventSpool``), a temporary file renamed over the last, at every change: sessions
-/// start and end at a human pace, and each change is one small file.
+/// start and end at a human pace, and each change is one small file. A write that fails is said (``SpoolFile``).
 final class LiveSessions: Sendable {
     /// The file: the spool's path with `.live` after it.
-    let path: String
+    var path: String { file.path }
+    private let file: SpoolFile
     /// The available events not closed yet, by channel, stream id and type.
     private let live = Mutex<[String: StreamEvent]>([:])
 
-    /// The live sessions kept beside `spool`.
-    init(spool: String) {
-        path = spool + ".live"
+    /// The live sessions kept beside `spool`; a failed write is logged to `logger`.
+    init(spool: String, logger: EventLog = .silent) {
+        file = SpoolFile(path: spool + ".live", name: "events", title: "the live sessions file", noun: ("live session", "live sessions"),
+                         logger: logger)
     }
 
     /// Notes what `event` changes: a session available (as `ICY-LIVE`, `HLS-LIVE`), or closed — a session's
@@ -39,8 +42,9 @@ final class LiveSessions: Sendable {
             }
             // Queued while the lock is held, so the files are written in the order of the changes.
             let text = live.values.map(\.spoolLine).sorted().joined(separator: "\n")
-            let path = path
-            EventSpool.writer.async { try? FileWriter.replace(path, with: Array(text.utf8), mode: 0o600, sync: true) }
+            let count = live.count
+            let file = file
+            EventSpool.writer.async { file.write(text, count: count) }
         }
     }
 
@@ -49,8 +53,8 @@ final class LiveSessions: Sendable {
     /// versions that kept them) closes nothing.
     func leftByTheLastRun() -> [StreamEvent] {
         guard let bytes = FileWriter.contents(of: path), !bytes.isEmpty else { return [] }
-        let path = path
-        EventSpool.writer.async { try? FileWriter.replace(path, with: [], mode: 0o600, sync: true) }
+        let file = file
+        EventSpool.writer.async { file.write("", count: 0) }
         var closing: [StreamEvent] = []
         for event in String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
         where event.kind == .available && Self.isLive(event) {

@@ -14,6 +14,9 @@ struct FileError: Error, CustomStringConvertible, Equatable {
         "\(call) \(path): \(String(cString: strerror(code))) (errno \(code))"
     }
 
+    /// `errno`'s text alone: "No space left on device".
+    var reason: String { String(cString: strerror(code)) }
+
     /// Whether the disk is full (or the quota reached).
     var diskFull: Bool { code == ENOSPC || code == EDQUOT }
 }
@@ -23,19 +26,26 @@ struct FileError: Error, CustomStringConvertible, Equatable {
 /// on an event loop.
 enum FileWriter {
     /// Writes `bytes` to `path` so that a reader never sees half a file: into `path.tmp` first, then renamed
-    /// over `path` (a rename within a directory is atomic).
+    /// over `path` (a rename within a directory is atomic). With `sync`, the bytes are on disk before the rename.
+    /// Any failure — a write, or the `fsync` or `close` that reports a full disk or an I/O error late — throws and
+    /// leaves `path` as it was: a file that may be partial is never renamed over a good one.
     static func replace(_ path: String, with bytes: some Collection<UInt8>, mode: mode_t = 0o644, sync: Bool = false) throws(FileError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileError(call: "open", path: temporary, code: errno) }
         do throws(FileError) {
             try write(fd, Array(bytes), path: temporary)
-            if sync { _ = fsync(fd) }
-            _ = close(fd)
+            if sync, fsync(fd) != 0 { throw FileError(call: "fsync", path: temporary, code: errno) }
         } catch {
             _ = close(fd)
             _ = unlink(temporary)
             throw error
+        }
+        // On Linux the descriptor is closed even when close fails; EINTR says nothing of the data.
+        if close(fd) != 0, errno != EINTR {
+            let code = errno
+            _ = unlink(temporary)
+            throw FileError(call: "close", path: temporary, code: code)
         }
         guard rename(temporary, path) == 0 else {
             let code = errno
