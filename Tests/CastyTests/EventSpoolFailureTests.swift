@@ -6,7 +6,8 @@ import Testing
 @testable import CastyWire
 
 /// An event spool that cannot be written — its directory removed while Casty runs, a sync that fails — is said,
-/// once, and never replaced by a file that may be partial; the shutdown line says "kept" only of a spool written.
+/// once, and never replaced by a file that may be partial; the shutdown line says "kept" only of a spool written;
+/// and a full queue says its drops once, then sums them.
 struct EventSpoolFailureTests {
     let loop = EventLoop.shared
 
@@ -114,5 +115,22 @@ struct EventSpoolFailureTests {
         let line = "events: cannot write the live sessions file \(directory)/events.live: No such file or directory; 1 live session is only in memory"
         #expect(await eventually(timeout: .seconds(5)) { log.contains(line) }, "\(log.lines.value)")
         await control.events?.stop()
+    }
+
+    @Test("A queue kept full says its first drop, not one line per event that arrives")
+    func aFullQueue_SaysItsDropsOnce() async throws {
+        let log = StationServerTests.Log()
+        let queue = EventQueue<StreamEvent>(url: try await applicationDown(), auth: nil, spool: nil, limit: 2, loop: loop,
+                                            logger: log.logger)
+        await queue.start()
+        for index in 0..<20 {
+            queue.post(event("c\(index)"))
+            _ = await queue.undelivered()  // each arrival trims the queue on its own
+        }
+        #expect(await queue.undelivered().count == 2)
+        await loop.submit {}  // the lines handed to the loop are out
+        let drops = log.lines.value.filter { $0.contains("the queue holds 2 at most") }
+        #expect(drops == ["events: the queue holds 2 at most; 1 dropped (the oldest)"], "\(log.lines.value)")
+        await queue.stop()
     }
 }

@@ -12,8 +12,9 @@ internal import Synchronization
 /// appends to a queue. One task sends them, oldest first, and re-sends each until the application answers `200`,
 /// waiting 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for
 /// minutes and arrive in the order they happened. The queue holds at most ``limit`` events; past that, pairs that
-/// opened and closed while they waited are dropped first, then the oldest (``trim(_:to:)``), with a log line (at the
-/// default 10,000, a station would need thousands of sources starting while the application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
+/// opened and closed while they waited are dropped first, then the oldest (``trim(_:to:)``), with a log line — the first of
+/// each 10 s, then their sum — (at the default 10,000, a station would need thousands of sources starting while the
+/// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
 /// ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary file
 /// renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), and read
 /// back at the next start, so none is lost when Casty stops — even by `kill -9`, but for the last ``spoolDelay``.
@@ -36,6 +37,8 @@ public actor EventQueue<Post: QueuedPost> {
     private let timeout: Duration
     private let logger: EventLog
     private let loop: EventLoop
+    /// The lines of a full queue's drops: the first of each 10 s, then their sum.
+    private let drops: LogBudget
     private let inbox = Mutex<[Post]>([])
     private var pending: [Post] = []
     private var waiter: CheckedContinuation<Void, Never>?
@@ -69,6 +72,7 @@ public actor EventQueue<Post: QueuedPost> {
         self.timeout = timeout
         self.loop = loop
         self.logger = logger
+        drops = LogBudget(loop: loop, logger: logger.prefixed("\(name): "), what: "dropped, the queue full,", perWindow: 1)
     }
 
     /// Reads the events a previous run left in the spool, and starts sending.
@@ -200,8 +204,10 @@ public actor EventQueue<Post: QueuedPost> {
         pending += arrived
         if pending.count > limit {
             let (dropped, paired) = Self.trim(&pending, to: limit)
-            logger("\(name): the queue holds \(limit) at most; \(dropped) dropped"
-                + (paired > 0 ? " (\(paired) of streams that opened and closed while they waited, then the oldest)" : " (the oldest)"))
+            // A queue kept full (the application failing) drops at every event: one line, then a sum every 10 s.
+            drops("the queue holds \(limit) at most; \(dropped) dropped"
+                + (paired > 0 ? " (\(paired) of streams that opened and closed while they waited, then the oldest)" : " (the oldest)"),
+                counting: dropped)
         }
         writeSpool()
     }

@@ -24,11 +24,12 @@ final class LogBudget: @unchecked Sendable {
         self.window = window
     }
 
-    /// Logs `line`, or counts it if this window's budget is spent.
-    func callAsFunction(_ line: @autoclosure () -> String) {
+    /// Logs `line`, or counts it if this window's budget is spent — as `count` events, for a line that tells of
+    /// many at once (`3 dropped`): the summary then sums them.
+    func callAsFunction(_ line: @autoclosure () -> String, counting count: Int = 1) {
         guard loop.inEventLoop else {
             let text = line()
-            return loop.execute { [self] in self(text) }
+            return loop.execute { [self] in self(text, counting: count) }
         }
         if windowEnd == nil {
             // One timer per window, armed by its first line.
@@ -38,7 +39,7 @@ final class LogBudget: @unchecked Sendable {
             logged += 1
             logger(line())
         } else {
-            suppressed += 1
+            suppressed += count
         }
     }
 
