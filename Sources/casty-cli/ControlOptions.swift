@@ -90,6 +90,14 @@ enum ControlOptions {
                 logger("warning: \(key) is set but not \(environment[needs] ?? needs): it is not used")
             }
         }
+        // A spool in use: two processes would overwrite each other's events. Held until the process ends.
+        if configuration.eventCallbackURL != nil, let spool = configuration.eventSpool {
+            do throws(SpoolLockError) {
+                try SpoolLock.hold(spool)
+            } catch {
+                throw UsageError("\(given("event-spool", arguments)) \(spool): \(error)")
+            }
+        }
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {
             return nil

@@ -11,7 +11,8 @@
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
 # --no-hls), a --record of a mount a node of one stream does not have (it records its stream as /), a branch's
 # --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
-# a station's or the demo's port in use; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
+# a station's or the demo's port in use, an --event-spool another
+# server is using; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given; a server whose keys the application verifies warns that the
 # source passwords given too admit nobody; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
@@ -133,4 +134,15 @@ refuses "127.0.0.1:$web is not a Casty node (GET /tree answered 404)" tree "http
 refuses "cannot listen on 127.0.0.1:$web" station --port "$web"
 refuses "cannot listen on 127.0.0.1:$web" demo --port "$web"
 kill "$web_pid" 2>/dev/null || true
+# Two processes given one --event-spool would overwrite each other's events: the second refuses to start.
+first=$(free_port)
+"$CLI" server --host 127.0.0.1 --port "$first" --accept-all --source-password x --event-callback-url http://127.0.0.1:9/events \
+    --event-spool "$TMP/spool" </dev/null >"$TMP/first.log" 2>&1 &
+first_pid=$!
+wait_until 10 listening "$first" || true
+refuses "--event-spool $TMP/spool: another Casty process uses it ($TMP/spool.lock is locked)" \
+    server --host 127.0.0.1 --port "$port" --accept-all --source-password x --event-callback-url http://127.0.0.1:9/events \
+    --event-spool "$TMP/spool"
+kill "$first_pid" 2>/dev/null || true
+wait "$first_pid" 2>/dev/null || true
 ((failures == 0))
