@@ -23,6 +23,9 @@ package struct AudioShape: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What a log line about a change of shape within what players hear adds: the players it troubles.
+    package static let changeWarning = "some players (VLC) cannot follow such a change"
+
     /// `44100 Hz stereo`, `22050 Hz mono`, `48000 Hz 6 channels`.
     package var description: String {
         "\(sampleRate) Hz " + (channels == 1 ? "mono" : channels == 2 ? "stereo" : "\(channels) channels")

@@ -272,6 +272,7 @@ enum ServerCommand: Command {
             let url = try StreamURL.given(text, in: "--relay \(mount)=…")
             var proxyConfiguration = Proxy.Configuration()
             proxyConfiguration.segmentBytes = configuration.segmentBytes
+            proxyConfiguration.name = mount  // a station that sends no icy-name is named by the mount, as a source is
             // Its lines name the mount (`mount /r1: proxy: title: …`): a server may relay many stations.
             let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger.prefixed("mount \(mount): "))
             server.attach(proxy, at: mount)

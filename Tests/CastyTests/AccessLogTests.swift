@@ -75,7 +75,7 @@ struct AccessLogTests {
         #expect(await eventually { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
         let line = try #require(lines(path).first)
         #expect(line.contains("\"GET /live HTTP/1.1\" 499 0 \"-\" \"Impatient/1\" "), "\(line)")
-        #expect(await eventually { told.value.contains { $0.contains("left after") && $0.contains("waiting for /live, which had not started") } },
+        #expect(await eventually { told.value.contains { $0.contains("left after") && $0.contains("waiting for /live before the stream had started") } },
                 "\(told.value)")
         port.close()
     }

@@ -10,7 +10,8 @@ final class AwayableStation: Sendable {
     /// What the station sends: its type and name, and the audio of each tenth of a second.
     struct Sound: Sendable {
         var contentType = "audio/mpeg"
-        var name = "Awayable"
+        /// Its `icy-name`: none when `nil` (Icecast fed by ffmpeg without `-ice_name`).
+        var name: String? = "Awayable"
         var tenth: @Sendable () -> [UInt8] = { StationServerTests.silentFrames(4) }
 
         /// ADTS frames (``variedADTSFrames(_:)``), a stream that may go quiet (``QuietStream``).
@@ -37,7 +38,8 @@ final class AwayableStation: Sendable {
                 return connection.close()
             }
             let sound = playing.value
-            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: \(sound.contentType)\r\nicy-name: \(sound.name)\r\nicy-br: 128\r\n\r\n".utf8))
+            let name = sound.name.map { "icy-name: \($0)\r\n" } ?? ""
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: \(sound.contentType)\r\n\(name)icy-br: 128\r\n\r\n".utf8))
             live.update { $0.append(connection) }
         }
         feeder = Task {

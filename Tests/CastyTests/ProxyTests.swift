@@ -77,6 +77,26 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station that sends no icy-name is named: by the name the proxy is given (a relay mount's), else by its URL's path without the query, or its host when the path is /",
+          arguments: [("/live", "/stream", "/stream"), ("/live?type=.mp3", nil, "/live"), ("/", nil, "127.0.0.1")] as [(String, String?, String)])
+    func stationWithoutAName_IsNamedByTheProxy(path: String, name: String?, expected: String) async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("ICY 200 OK\r\nicy-br: 128\r\nContent-Type: audio/mpeg\r\n\r\n".utf8))
+            connection.write(StationServerTests.silentFrames(40))
+        }
+        var configuration = Proxy.Configuration()
+        configuration.name = name
+        let proxy = try Proxy(url: StreamURL(host: "127.0.0.1", port: upstream.url.port, path: path), configuration: configuration, loop: loop)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(1))
+        let context = try #require(await listener.record.replies.first?.context)
+        #expect(context.station["icy-name"] == expected)
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func audio_IsPassedOnAsItArrives_NotWhenTheUpstreamsMetadataBlockIsComplete() async throws {
         // Icecast's default block: 16,000 bytes, one second at 128 kbit/s. The upstream sends 12,000 bytes of real
         // MP3 frames and then nothing for now: the proxy's first segment (8,192 bytes) must not wait for the block.

@@ -18,6 +18,7 @@ extension TreeMountsTests {
         relaying.segmentBytes = 4170
         relaying.backoff = .milliseconds(100)
         relaying.maxBackoff = .milliseconds(200)
+        relaying.name = "/ice"  // as `server --relay /ice=…` names it
         let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: .shared, logger: log.logger)
         server.attach(proxy, at: "/ice")
         await proxy.startInBackground()
@@ -139,6 +140,85 @@ extension TreeMountsTests {
         #expect(await eventually(timeout: .seconds(20)) {
             StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).contains { $0.hasSuffix(".aac") }
         }, "HLS goes on in AAC")
+        await upstream.close()
+    }
+
+    @Test("A relayed station that comes back with the same headers in another channel count (an encoder reconnecting in mono) is a new stream: said in one line, and HLS goes on under another stream's name after a discontinuity, at the root and at a branch")
+    func relayedStationBackInAnotherShape_IsANewStream_WithAnHLSDiscontinuity() async throws {
+        let upstream = try AwayableStation(on: .shared)
+        let log = StationServerTests.Log()
+        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        defer { server.close(); proxy.stop(); serving.stop() }
+        let player = try await play("/ice", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
+        let before = Locked<[UInt16: String]>([:])
+        for address in [server.address, serving.port.address] {
+            #expect(await eventually(timeout: .seconds(20)) {
+                guard let name = StationServerTests.segmentNames(await StationServerTests.fetch(address, "/ice/index.m3u8")).last else { return false }
+                before.update { $0[address.port] = Self.streamName(name) }
+                return true
+            }, "HLS at \(address)")
+        }
+
+        await upstream.goAway()
+        upstream.comeBack(as: AwayableStation.Sound(tenth: { StationServerTests.monoFrames(4) }))
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("proxy: the upstream came back in 44100 Hz mono, after 44100 Hz stereo: another stream, which listeners are told;"
+                + " some players (VLC) cannot follow such a change")
+        }, "\(log.lines.value.suffix(8))")
+        for address in [server.address, serving.port.address] {
+            let playlist = Locked("")
+            #expect(await eventually(timeout: .seconds(20)) {
+                let answer = await StationServerTests.fetch(address, "/ice/index.m3u8")
+                playlist.update { $0 = String(decoding: answer, as: UTF8.self) }
+                let names = StationServerTests.segmentNames(answer)
+                return names.contains { Self.streamName($0) != before.value[address.port] }
+                    && playlist.value.split(separator: "\n").contains("#EXT-X-DISCONTINUITY")
+            }, "\(address): \(playlist.value)")
+        }
+        #expect(!player.closed.value, "the same codec: the branch's player plays on")
+        await upstream.close()
+    }
+
+    /// The stream an HLS segment's name names: `3fa2c1d0` of `3fa2c1d0-41.mp3`.
+    static func streamName(_ segment: String) -> String {
+        String(segment.split(separator: "/").last?.prefix { $0 != "-" } ?? "")
+    }
+
+    @Test("A relayed station that sends no icy-name is named by the relay's mount, at the root and at a branch of it (VLC asks a stream without a name for no titles)")
+    func relayedStationWithoutAName_IsNamedByItsMount_DownTheTree() async throws {
+        let upstream = try AwayableStation(on: .shared, sound: AwayableStation.Sound(name: nil))
+        let (server, proxy, serving) = try await relayingRoot(upstream, branchLog: .init())
+        defer { server.close(); proxy.stop(); serving.stop() }
+        for address in [server.address, serving.port.address] {
+            let heads = Locked("")
+            #expect(await eventually(timeout: .seconds(10)) {
+                let newcomer = try? await self.play("/ice", at: address)
+                guard let newcomer, await newcomer.waitFor(timeout: .seconds(3), { $0.count > 4170 }) else { return false }
+                heads.update { $0 = String(newcomer.text.prefix(400)) }
+                await newcomer.close()
+                return newcomer.text.contains("icy-name: /ice\r\n") && newcomer.text.contains("icy-metaint:")
+            }, "\(address): \(heads.value)")
+        }
+        await upstream.close()
+    }
+
+    @Test("A player that gives up while the root's relay has lost its upstream is told to have waited while the stream was away, not for one that had not started")
+    func playerGivingUpWhileTheRelayIsAway_IsToldSo() async throws {
+        let upstream = try AwayableStation(on: .shared)
+        let log = StationServerTests.Log()
+        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init())
+        defer { server.close(); proxy.stop(); serving.stop() }
+        let player = try await play("/ice", at: server.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 4 * 4170 }, "the root plays")
+        await upstream.goAway()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("upstream lost") }, "\(log.lines.value.suffix(6))")
+        let impatient = try await play("/ice", at: server.address)
+        try await Task.sleep(for: .milliseconds(300))  // waiting, well within the start wait (3 s)
+        await impatient.close()
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("s waiting for /ice while the stream was away") },
+                "\(log.lines.value.suffix(6))")
+        #expect(!log.contains("which had not started") && !log.contains("before the stream had started"))
         await upstream.close()
     }
 }

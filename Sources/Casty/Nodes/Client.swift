@@ -404,14 +404,16 @@ extension Client {
                                     seconds: AccessLog.wholeSeconds(ContinuousClock.now - joined))
     }
 
-    /// A peer that left while its stream had not started (a relay still reaching its station, a mount between two
-    /// sources) was answered nothing: its leaving is told — in the server's log and, as a request the player gave
-    /// up on (`499`), in the access log — so that no listener comes and goes unseen.
+    /// A peer that left while it waited for its stream — not started yet (a relay still reaching its station), or
+    /// away (a relay's station lost for a while, a mount between two sources) — was answered nothing: its leaving is
+    /// told — in the server's log, saying which, and, as a request the player gave up on (`499`), in the access
+    /// log — so that no listener comes and goes unseen.
     fileprivate func gaveUpWaiting() {
         let waited = ContinuousClock.now - joined
         accessLogLine(status: 499, bytes: 0)
-        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(seconds(waited))) s waiting for \(listening.path),"
-            + " which had not started")
+        let when = distributor.assumeIsolated { $0.streamAway } ? "while the stream was away" : "before the stream had started"
+        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(seconds(waited))) s waiting for \(listening.path)"
+            + " \(when)")
     }
 }
 

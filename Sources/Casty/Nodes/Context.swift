@@ -139,4 +139,14 @@ public struct Context: Sendable, Equatable {
             headers[name].map { HeaderField(name: name, value: SafeText.printable($0)) }
         })
     }
+
+    /// `station`, named `name` if it names no station (no `icy-name`): VLC takes a stream without `icy-name` for a
+    /// plain file (its HTTP module, which asks for no titles) and never shows a title. A source that names none is
+    /// named by its mount (``SourceSession``), a relayed station that names none by its mount or its URL (``Proxy``).
+    static func named(_ station: Headers, by name: String) -> Headers {
+        guard station["icy-name"] == nil else { return station }
+        var named = station
+        named["icy-name"] = name
+        return named
+    }
 }

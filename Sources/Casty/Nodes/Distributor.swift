@@ -354,6 +354,8 @@ public actor Distributor: LoopNode, FeedingNode {
 
     /// The name of the stream being served, once the source has replied.
     var stream: UInt64? { core.context?.stream }
+    /// Whether the stream played and is away now (``DistributorCore/streamAway``), not yet started.
+    var streamAway: Bool { core.streamAway }
 
     /// The stream's context as a listener asking now is told (with the HLS sequence base), while there is one.
     var context: Context? { core.context.map(withHLSBase) }

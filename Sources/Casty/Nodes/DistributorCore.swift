@@ -363,7 +363,7 @@ struct DistributorCore<Listener: Hashable> {
         let (players, branches, told) = refusedWaiting
         guard players + branches > 0, told.map({ now - $0 >= .seconds(10) }) ?? true else { return [] }
         refusedWaiting = (0, 0, now)
-        let why = ended == nil ? "no stream yet" : "no stream now (its source or upstream is away)"
+        let why = streamAway ? "no stream now (its source or upstream is away)" : "no stream yet"
         let who = [players > 0 ? "\(players) listener\(players == 1 ? "" : "s")" : nil,
                    branches > 0 ? "\(branches) branch\(branches == 1 ? "" : "es")" : nil].compactMap { $0 }.joined(separator: " and ")
         return [.log("distributor: \(why); refused \(who) with 503\(told == nil ? "" : " (summed up every 10 s)")")]
@@ -385,6 +385,10 @@ struct DistributorCore<Listener: Hashable> {
         guard places?.suspect(child, until: now + .seconds(10)) == true else { return [] }
         return [.log("tree: branch \(branch) lost its parent \(child); no branch is sent there for 10 s")]
     }
+
+    /// Whether the stream is away: it played, and its source or upstream is gone with none since (a relay's lost
+    /// station, a mount between two sources); not before any stream came.
+    var streamAway: Bool { context == nil && ended != nil }
 
     /// The source ended and nothing replaces it (a mount with no fallback): listeners that come now wait for
     /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening

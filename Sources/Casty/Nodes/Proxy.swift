@@ -33,6 +33,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
         public var backoff: Duration = .milliseconds(250)
         /// The longest wait between reconnects: from ``backoff`` to the end of ``timeRange``.
         public var maxBackoff: Duration = .seconds(2)
+        /// The `icy-name` listeners are told when the station sends none (Icecast fed by ffmpeg without
+        /// `-ice_name`), as a nameless source is named by its mount (``Context/named(_:by:)``): a station server's
+        /// relay mount gives its mount; `nil`, the URL's path (without its query), or its host when that is `/`.
+        public var name: String?
 
         /// The values ``maxRedirects`` may take.
         public static let redirectRange = 0...100
@@ -97,13 +101,18 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// same station.
     private var nominalBitrate: Int?
     /// The name of the stream the proxy relays (``Context/stream``): `0`, named by the distributor, until the
-    /// upstream comes back as another station (``attach(_:)``), which is a new stream.
+    /// upstream comes back as another station (``attach(_:)``) or in another sample rate or channel count
+    /// (``compareShape(of:)``), which is a new stream.
     private var stream: UInt64 = 0
     /// Whether the station's metadata length bytes are taken as true whatever follows a block's text (``FramingWatch``).
     private var trustsLengthBytes = false
     /// When the ICY framing was lost lately (``framingLost(at:of:)``): a station whose blocks do not come every
     /// `icy-metaint` bytes it announces loses it again after every reconnect.
     private var framingLosses: [ContinuousClock.Instant] = []
+    /// The shape of the audio heard before the upstream was lost, while the new link's first frame is awaited to
+    /// compare (``take(_:)``): the nodes fed are told the stream is back only then — as another stream, if its
+    /// sample rate or channels changed.
+    private var shapeBefore: AudioShape?
     /// Whether the station is asked for its titles (`Icy-MetaData: 1`): not once its framing is lost again and
     /// again — its audio is relayed without them rather than cut by a reconnect every few seconds.
     private var asksForTitles = true
@@ -224,7 +233,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
         }
         let heard = station
-        station = Context.stationHeaders(from: opened.headers)
+        station = Context.named(Context.stationHeaders(from: opened.headers), by: name)
         // Back as another station (another encoder took the mount, in another codec or with another name or
         // bitrate): a new stream, whose listeners are told so — the distributor counts a gap, lets go of players
         // told another codec and of branch links (they re-attach and learn the new headers), and HLS starts anew
@@ -245,6 +254,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
         let aligned = chain.isAligned && !changed
+        // The same headers may bring audio of another sample rate or channel count (an encoder that reconnects at
+        // 48 kHz stereo instead of 44.1 kHz mono): told by the first frame (``take(_:)``).
+        shapeBefore = changed ? nil : chain.shape ?? shapeBefore
         chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
         titleChanges.closeWindow()  // a new link's first titles are told
         if let lostAt {
@@ -252,8 +264,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             cutter.skip(missing, keepingUnfinished: aligned)
             self.lostAt = nil
         }
-        // AAC that declared no bitrate is replied to once its first segment is measured (``BitrateSniff``).
-        if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
+        if shapeBefore == nil { replyWhenMeasured() }
         var opened = opened
         opened.reader.trustsLengthBytes = trustsLengthBytes
         if !asksForTitles, (try? opened.headers.metaint()) ?? nil != nil {
@@ -280,6 +291,39 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     + " \(Int(seconds(QuietStream.allowance))) s more (a quiet AAC or variable-bitrate source sends few bytes)")
             }
         }
+    }
+
+    /// Tells the nodes fed the stream (again) — AAC that declared no bitrate once its first segment is measured
+    /// (``BitrateSniff``).
+    private func replyWhenMeasured() {
+        if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
+    }
+
+    /// The name a station that sends none is given (``Configuration/name``).
+    private var name: String {
+        if let name = configuration.name { return name }
+        let path = url.path.prefix { $0 != "?" }
+        return path == "/" ? url.host : String(path)
+    }
+
+    /// Compares the shape of the new link's first frame, once `audio` brings it, with the shape heard before the
+    /// upstream was lost (``shapeBefore``), before the chain takes `audio`: another sample rate or channel count is
+    /// another stream, as another codec is — the nodes fed count a gap and HLS goes on after a discontinuity
+    /// (RFC 8216 §4.3.2.3) —, said in one line; the unfinished segment, of the old shape, is dropped. Then, the
+    /// nodes fed are told the stream is back. A stream in which no frame is found is told as it is.
+    private func compareShape(of audio: [ArraySlice<UInt8>]) {
+        guard let before = shapeBefore else { return }
+        var probe = chain
+        for chunk in audio where probe.shape == nil && probe.isAligned { probe.feed(chunk) { _ in } }
+        guard probe.shape != nil || !probe.isAligned else { return }
+        shapeBefore = nil
+        if let after = probe.shape, after != before {
+            stream = Context.newStream()
+            cutter.skip(0)
+            logger("proxy: the upstream came back in \(after), after \(before): another stream, which listeners are told;"
+                + " \(AudioShape.changeWarning)")
+        }
+        replyWhenMeasured()
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
@@ -361,10 +405,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 logger("proxy: ignoring metadata without a StreamTitle: \(IcyText.decode(segment.metadata.prefix(80)))")
             }
         }
+        compareShape(of: segment.audio)
         for chunk in segment.audio where bitrate == nil && !sniff.done {
             bitrate = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes)
             nominalBitrate = sniff.nominal ?? nominalBitrate
-            if sniff.done { subscribers.ready(context, next: cutter.next) }
+            if sniff.done, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
         }
         let format = chain.format?.name ?? "audio"
         for chunk in segment.audio {

@@ -25,7 +25,7 @@ extension MountTable {
     }
 
     /// What a line about listeners moved to another sample rate or channel count adds.
-    static let shapeWarning = "some players (VLC) cannot follow such a change; give the source and its fallback the same sample rate and channels"
+    static let shapeWarning = "\(AudioShape.changeWarning); give the source and its fallback the same sample rate and channels"
 
     /// How the admin API's move of listeners from `mount` to `destination` changes what they hear, if it changes
     /// the sample rate or channels (both known): `"; they hear 22050 Hz mono, after 44100 Hz stereo: …"`.

@@ -154,11 +154,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
         chain.identifies = true
-        // A source that names no station is named by its mount: without `icy-name`, VLC takes the stream for a
-        // plain file (its HTTP module that asks for no titles) and never shows one.
-        var station = station
-        if station["icy-name"] == nil { station["icy-name"] = mount }
-        self.station = station
+        self.station = Context.named(station, by: mount)
         self.bitrate = bitrate
     }
 
