@@ -232,7 +232,8 @@ struct TreeHardeningTests {
         let counted = await leaves.asyncMap { await $0.distributor.stat().segments }
         let second = station(segmentBytes: segmentBytes)
         await second.start()
-        root = try Root.start(source: second, address: .loopback(port: port))
+        let rootLog = LogLines()
+        root = try Root.start(source: second, address: .loopback(port: port), logger: rootLog.logger)
         let returned = ContinuousClock.now
         let newStream = try #require(await root.distributor.stat().stream)
         #expect(newStream != oldStream)
@@ -260,6 +261,11 @@ struct TreeHardeningTests {
         // The leaves go on with the new numbering, segment after segment.
         let next = await c.distributor.stat().next ?? 0
         #expect(await eventually(timeout: .seconds(3)) { await c.distributor.stat().next ?? 0 >= next + 3 })
+        // Their parents, silent while the root was away, failed them in nothing: none is named lost, and the tree is
+        // as balanced as before (a parent suspected as all re-attach gets no branch, and the other gets them all).
+        #expect(!rootLog.value.contains { $0.contains("lost its parent") }, "\(rootLog.value)")
+        for leaf in leaves { #expect(await leaf.distributor.stat().path.count == 2, "a leaf under a branch of the root") }
+        #expect(await Set(leaves.asyncMap { await $0.distributor.stat().path.last ?? "" }).count == 2, "one leaf under each branch")
         for player in players { await player.close() }
         second.stop()
         [a, b, c, d].forEach(stop)
@@ -377,13 +383,14 @@ struct TreeHardeningTests {
 
     @Test func aChildReportedLost_GetsNoBranches_UntilItComesBack() {
         var places = TreePlaces(address: "root:1", fanout: 2)
-        let r1 = places.place("a:1", path: [])
-        #expect(r1 == .serve)
-        let r2 = places.place("b:1", path: [])
-        #expect(r2 == .serve)
-        let r3 = places.place("c:1", path: [])
-        #expect(r3 == .redirect("http://a:1/"), "the first on a tie")
         let now = ContinuousClock.now
+        let settled = now - TreePlaces.settling
+        let r1 = places.place("a:1", path: [], now: settled)
+        #expect(r1 == .serve)
+        let r2 = places.place("b:1", path: [], now: settled)
+        #expect(r2 == .serve)
+        let r3 = places.place("c:1", path: [], now: settled)
+        #expect(r3 == .redirect("http://a:1/"), "the first on a tie")
         let known = places.suspect("b:1", until: now + .seconds(10))
         let unknown = places.suspect("x:1", until: now + .seconds(10))
         #expect(known)
@@ -404,6 +411,20 @@ struct TreeHardeningTests {
         #expect(places.suspected["b:1"] == nil)
     }
 
+    @Test("A child that has just taken its place is not suspected when a branch reports it lost: its branches went silent while it found its place (a root restart)")
+    func aChildJustPlaced_IsNotSuspected() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        let now = ContinuousClock.now
+        _ = places.place("a:1", path: [], now: now)
+        _ = places.place("b:1", path: [], now: now - TreePlaces.settling)
+        let fresh = places.suspect("a:1", until: now + .seconds(10), now: now + .seconds(1))
+        #expect(!fresh)
+        let settled = places.suspect("a:1", until: now + .seconds(20), now: now + TreePlaces.settling)
+        #expect(settled, "believed once it has settled")
+        let old = places.suspect("b:1", until: now + .seconds(10), now: now)
+        #expect(old)
+    }
+
     @Test func aBranchThatLostItsParent_SaysWhich_AndIsNotSentBack() async throws {
         let source = station()
         await source.start()
@@ -411,6 +432,7 @@ struct TreeHardeningTests {
         let root = try Root.start(source: source, address: .loopback(port: 0), logger: lines.logger)
         let a = try branch(root), b = try branch(root)
         #expect(await eventually { await root.distributor.stat().tree?.children.count == 2 })
+        try await Task.sleep(for: TreePlaces.settling)  // a child that has just taken its place is not suspected
         let peer = try await TestPeer.connect(to: root.port.address, on: .shared)
         let lost = a.port.address.description
         await peer.send("GET / HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:9\r\nX-Casty-Lost: \(lost)\r\n\r\n")

@@ -26,8 +26,8 @@ struct TreePlacesTests {
     @Test("A branch sent down again (it restarted) counts once; one that comes back (it repaired, or restarted) leaves the count of the child it was sent to")
     func branchesAreCountedOnce_WhereTheyWereSentLast() {
         var places = TreePlaces(address: "root:1", fanout: 2)
-        _ = places.place("a:1", path: [])
-        _ = places.place("b:1", path: [])
+        _ = places.place("a:1", path: [], now: .now - TreePlaces.settling)
+        _ = places.place("b:1", path: [], now: .now - TreePlaces.settling)
         #expect(places.place("c:1", path: []) == .redirect("http://a:1/"))
         for _ in 0..<4 { _ = places.place("d:1", path: []) }  // restarting, sent down each time
         #expect(places.children.map(\.subtree) == [2, 2], "\(places.children.map(\.subtree))")

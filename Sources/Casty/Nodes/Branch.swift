@@ -96,6 +96,11 @@ public actor Branch: UpstreamNode, FeedingNode {
     static let staleAfter: Duration = .seconds(3)
     /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
     private var lostParent: String?
+    /// Whether the root did not answer when the link's silence was checked with it (``askIfSilenceIsUpstream``):
+    /// the link is then given up without blaming the parent — the root is away (restarting, cut off), and the
+    /// parent, silent with it, did nothing wrong; named as lost, it would get no branch for a while just as the
+    /// whole tree re-attaches, which piles every branch into the other subtree.
+    private var rootUnanswered = false
     private var reportedUnnumbered = false
     /// The audio of the segment the link is bringing, as it arrives (the link hands audio on read by read), and
     /// what of it was handed on ahead of it (``StreamPiece``, a quiet stream).
@@ -243,7 +248,8 @@ public actor Branch: UpstreamNode, FeedingNode {
 
     func lost(_ reason: CastyError) {
         lostAt = .now
-        lostParent = parent.map(Self.treeAddress)
+        lostParent = rootUnanswered ? nil : parent.map(Self.treeAddress)
+        rootUnanswered = false
         parent = nil
         staleTimer?.cancel()
         staleTimer = loop.schedule(after: Self.staleAfter) { [weak self] in self?.assumeIsolated { $0.forgetStaleStream() } }
@@ -277,6 +283,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         staleTimer = nil
         parent = opened.url
         lostParent = nil
+        rootUnanswered = false
         let headers = opened.headers
         let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
         // Numbers a parent tells are bounded: past them they are its mistake, and would overflow once counted on.
@@ -363,6 +370,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         Task {
             let line = await TreeLine.fetch(from: root.authority, mount: mount, timeout: .seconds(1), loop: loop)
             let upstream = line.map { ($0.quiet ?? .zero) + slack >= quiet } ?? false
+            rootUnanswered = line == nil
             if upstream, !waitingWithRoot {
                 waitingWithRoot = true
                 logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has the root \(root.authority) had"

@@ -382,7 +382,7 @@ struct DistributorCore<Listener: Hashable> {
     /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is
     /// sent there for a while.
     mutating func suspect(_ child: String, reportedBy branch: String, at now: ContinuousClock.Instant) -> [Action] {
-        guard places?.suspect(child, until: now + .seconds(10)) == true else { return [] }
+        guard places?.suspect(child, until: now + .seconds(10), now: now) == true else { return [] }
         return [.log("tree: branch \(branch) lost its parent \(child); no branch is sent there for 10 s")]
     }
 

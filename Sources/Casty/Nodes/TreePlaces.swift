@@ -28,6 +28,8 @@ public struct TreePlaces: Sendable, Equatable {
         public var below: Set<String> = []
         /// The size of its subtree, itself included, as it last told it (``TreePlaces/report(_:subtree:)``).
         public var told: Int?
+        /// When it took its place here, if known.
+        public var since: ContinuousClock.Instant?
         /// How many branches are in its subtree, itself included, as far as this node knows.
         public var subtree: Int { (told ?? 1) + below.count }
     }
@@ -70,7 +72,7 @@ public struct TreePlaces: Sendable, Equatable {
             return .serve  // a child that re-attaches before its old link was noticed gone
         }
         if children.count < fanout {
-            children.append(Child(address: branch))
+            children.append(Child(address: branch, since: now))
             return .serve
         }
         let trusted = children.indices.filter { suspected[children[$0].address].map { $0 <= now } ?? true }
@@ -104,11 +106,17 @@ public struct TreePlaces: Sendable, Equatable {
         suspected[branch] = nil
     }
 
-    /// Sends no branch to the child at `child` until `until` (a branch reported it lost); `false` when it is
-    /// not a child of this node.
+    /// How long after a child took its place here a branch that reports it lost is not believed: its own branches
+    /// went silent while it found its place (the tree re-attaching after a root restart), and report it as they
+    /// come back — it did not fail them, and suspected it would get none of them.
+    public static let settling: Duration = .seconds(5)
+
+    /// Sends no branch to the child at `child` until `until` (a branch reported it lost at `now`); `false` when it
+    /// is not a child of this node, or took its place less than ``settling`` ago.
     @discardableResult
-    public mutating func suspect(_ child: String, until: ContinuousClock.Instant) -> Bool {
-        guard children.contains(where: { $0.address == child }) else { return false }
+    public mutating func suspect(_ child: String, until: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Bool {
+        guard let found = children.first(where: { $0.address == child }) else { return false }
+        if let since = found.since, now - since < Self.settling { return false }
         suspected[child] = until
         return true
     }
