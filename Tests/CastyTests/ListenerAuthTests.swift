@@ -1,3 +1,4 @@
+import Glibc
 import Icy
 import Testing
 
@@ -73,7 +74,7 @@ struct ListenerAuthTests {
     /// A station server (a tree root with `root`) playing the built-in station at `/live`, asking `app` about
     /// its listeners, if given.
     func server(
-        root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, maxListeners: Int? = nil,
+        root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, appURL: StreamURL? = nil, maxListeners: Int? = nil,
         logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
@@ -83,9 +84,9 @@ struct ListenerAuthTests {
         configuration.segmentBytes = Self.segmentBytes
         configuration.maxListeners = maxListeners
         configuration.options.hls.enabled = false
-        if let app {
+        if let url = appURL ?? app?.url {
             var control = ControlPlane.Configuration()
-            control.listenerAuthURL = app.url
+            control.listenerAuthURL = url
             configuration.control = ControlPlane(control, loop: loop)
             await configuration.control?.start()  // listener_remove calls are sent from a queue, as casty-cli starts it
             let made = configuration.control
@@ -188,10 +189,20 @@ struct ListenerAuthTests {
 
     @Test("An application that cannot be asked (down) is an outage: the player gets 503 with Retry-After, not a login prompt")
     func applicationDown_Is503_NotALoginPrompt() async throws {
-        let app = try ListenerAuthApp(on: loop)
-        await app.close()  // bound, then closed: nothing answers there
+        // A port bound and never listening: nothing answers there, and no other test's server can take it meanwhile
+        // (one closed after binding was taken by another's, which answered 404).
+        let reserved = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(reserved) }
+        var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                try #require(bind(reserved, $0, length) == 0 && getsockname(reserved, $0, &length) == 0)
+            }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
         let log = StationServerTests.Log()
-        let (server, station) = try await server(app: app, logger: log.logger)
+        let (server, station) = try await server(appURL: StreamURL(host: "127.0.0.1", port: port, path: "/listener"), logger: log.logger)
         let peer = try await play(server, "User-Agent: someone\r\n")
         #expect(await answered(peer, "503"), "\(peer.text.prefix(200))")
         #expect(peer.text.contains("Retry-After: 5\r\n") && !peer.text.contains("WWW-Authenticate"), "\(peer.text.prefix(300))")
