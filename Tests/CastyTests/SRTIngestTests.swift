@@ -5,6 +5,22 @@ import Testing
 /// The SRT ingest's parts that need no caller: the library loader's error, the passphrase rule, stream IDs and
 /// the listen callback's decisions. `scripts/station/srt.sh` proves the rest with ffmpeg as the caller.
 @Suite struct SRTIngestTests {
+    @Test("Callers rejected in the handshake are told five per window and summed; one caller's handshake sent again is told once")
+    func srtRejections_AreBudgeted_AndAHandshakeSentAgainIsToldOnce() async {
+        let lines = Locked<[String]>([])
+        let loop = EventLoop.shared
+        let rejections = SRTRejections(loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        let now = ContinuousClock.now
+        #expect(rejections.tell("10.0.0.1:5000 live", "caller 1", now: now))
+        #expect(!rejections.tell("10.0.0.1:5000 live", "caller 1 again", now: now + .milliseconds(300)), "libsrt asking again")
+        for caller in 2...8 { #expect(rejections.tell("10.0.0.\(caller):5000 live", "caller \(caller)", now: now + .seconds(2))) }
+        #expect(rejections.tell("10.0.0.8:5000 live", "caller 8 retrying", now: now + .seconds(4)), "a second later: told")
+        await loop.submit { rejections.closeWindow() }
+        #expect(await eventually { lines.value.count == 6 }, "\(lines.value)")
+        #expect(lines.value.prefix(5) == ["caller 1", "caller 2", "caller 3", "caller 4", "caller 5"])
+        #expect(lines.value.last == "4 more SRT callers refused in the handshake in the last 10.0 seconds (not logged one by one)")
+    }
+
     @Test func srtLibrary_NamesThePackageToInstall_WhenTheLibraryIsMissing() {
         #expect(throws: SRTError.self) { try SRTLibrary.load(names: ["libcasty-no-such-srt.so.9"]) }
         do {

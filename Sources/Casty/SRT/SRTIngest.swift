@@ -69,12 +69,16 @@ public enum SRTIngest {
         let timeout = table.rules.sourceTimeout
         // A flood of them is told in one line: the first, then a count every 10 s.
         let waiting = LogBudget(loop: loop, logger: logger, what: "SRT callers refused: too many waiting to publish", perWindow: 1)
+        let rejected = SRTRejections(loop: loop, logger: logger)
         return try SRTListener(
             address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, maxPending: configuration.maxPending,
             decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why, case .reject(let code) = decision {
-                logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (\(code))")
+                let caller = peer.map { "\($0)" } ?? "?"
+                guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (\(code))") else {
+                    return decision
+                }
                 loop.execute { port.refused() }
             }
             return decision
