@@ -281,9 +281,14 @@ struct TreeHardeningTests {
         let leaf = try branch(root)
         let early = try #require(try await TestPeer.player(of: leaf.port.address, on: .shared, request: "GET / HTTP/1.0\r\n\r\n"))
         #expect(await early.waitFor { $0.count > 10 * Self.segmentBytes })
+        #expect(await leaf.distributor.stat().path.count == 1, "under the root")
         root.port.close()
         first.stop()
         try await Task.sleep(for: Branch.staleAfter + .milliseconds(500))
+        // It left its place, and asks the root for one: its status says it has no parent now, not the one it left.
+        #expect(await eventually { await leaf.distributor.stat().path.isEmpty })
+        let tree = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: leaf.port.address.port, path: "/tree"))
+        #expect(tree.contains(" depth=0 parent=- "), "\(tree)")
         let late = try await TestPeer.connect(to: leaf.port.address, on: .shared)
         await late.send("GET / HTTP/1.0\r\n\r\n")
         #expect(await eventually(timeout: .seconds(8)) { late.closed.value })
@@ -295,6 +300,7 @@ struct TreeHardeningTests {
         root = try Root.start(source: second, address: .loopback(port: port))
         let before = early.received.value.count
         #expect(await early.waitFor(timeout: .seconds(10)) { $0.count > before + 5 * Self.segmentBytes })
+        #expect(await leaf.distributor.stat().path.count == 1, "placed again")
         let again = try #require(try await TestPeer.player(of: leaf.port.address, on: .shared, request: "GET / HTTP/1.0\r\n\r\n"))
         #expect(await again.waitFor { $0.count > 5 * Self.segmentBytes })
         second.stop()

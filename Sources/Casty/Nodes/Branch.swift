@@ -263,6 +263,8 @@ public actor Branch: UpstreamNode, FeedingNode {
         staleTimer = nil
         guard keeper.state == .retrying else { return }
         streamEnded(upstream: "the parent \(lostParent ?? "-") away for \(formatted(seconds(Self.staleAfter))) s")
+        // No longer where it was: its status says so until it is placed again (it asks the root meanwhile).
+        for node in subscribers.all { (node as? Distributor)?.placeLost() }
     }
 
     /// The stream ended upstream — the root's source left (its end came down the link), or this branch's parent

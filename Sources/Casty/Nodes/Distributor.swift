@@ -298,6 +298,11 @@ public actor Distributor: LoopNode, FeedingNode {
         onLoop { $0.core.sourceGone() }
     }
 
+    /// Its tree node left its place (``DistributorCore/placeLost()``): its `/tree` and `/status.json` say no parent.
+    nonisolated func placeLost() {
+        onLoop { $0.core.placeLost() }
+    }
+
     /// The stream ended upstream and will not come back (a branch's root let its own players go past its source
     /// timeout): its players and branches are let go, its HLS window is dropped, and new listeners wait for the
     /// next stream.

@@ -393,6 +393,12 @@ struct DistributorCore<Listener: Hashable> {
     /// The source ended and nothing replaces it (a mount with no fallback): listeners that come now wait for
     /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening
     /// stay for now. The ended source is not asked again.
+    /// The node left its place in the tree (a branch whose parent stayed away, retrying): the place kept while the
+    /// stream is away (``lastPath``) is no longer its own, and its status says it has none until it is placed again.
+    mutating func placeLost() {
+        lastPath = []
+    }
+
     mutating func sourceGone() {
         if let context { ended = (context.stream, context.contentType) }
         if next != nil { nextWhenGone = next }

@@ -29,6 +29,9 @@ struct Subscribers {
         for node in nodes { node.send(.reply(next: next, context: context)) }
     }
 
+    /// Every node, fed or waiting for the stream.
+    var all: [any Node] { nodes + waiting }
+
     /// Sends a segment to every node.
     func publish(_ segment: StreamSegment) {
         for node in nodes { node.send(.data(segment.number, segment)) }
