@@ -390,7 +390,7 @@ check "(j) the application was asked with x-streaming-channel: keyed and x-strea
     "(j) the application got no such /verify call: $(head -c 400 "$TMP/app.jsonl" 2>/dev/null)" verified
 srt_publish srt-badkey "other?key=BadKey-1" "" 660 mp3 "$SRT2_PORT"
 BADKEY_SRC=$LAST_PID
-if wait_until 10 log_has "$SERVER2_LOG" "SRT source 127\.0\.0\.1:[0-9]+ refused on /other: key not accepted, the application answered 403 \(403\); the connection is closed"; then
+if wait_until 10 log_has "$SERVER2_LOG" "SRT source 127\.0\.0\.1:[0-9]+ refused on /other: key not accepted, the application answered 403; the connection is closed"; then
     pass "(j) a refused key: $(grep -m1 'refused on /other' "$SERVER2_LOG" | cut -c1-170)"
 else
     fail "(j) no refusal of streamid=other?key=BAD: $(grep -F '/other' "$SERVER2_LOG" | tail -2 | tr '\n' ' ')"
