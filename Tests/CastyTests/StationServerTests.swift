@@ -216,10 +216,26 @@ struct StationServerTests {
         #expect(stats.contains("<server_name>Live FM</server_name>") && stats.contains("<bitrate>128</bitrate>"))
         #expect(!stats.contains("/backup"), "a mount without a stream is not listed, as in Icecast")
         #expect(stats.hasSuffix("</source>\n</icestats>\n"))
-        #expect(try await ask(server, "/admin/stats.xml?mount=/backup").contains("<sources>0</sources>"), "a mount that does not stream")
+        let backup = try await ask(server, "/admin/stats.xml?mount=/backup")
+        #expect(backup.contains("<sources>1</sources>") && !backup.contains("<source mount="), "a mount that does not stream: \(backup)")
         #expect(try await ask(server, "/admin/stats?mount=/zzz").hasPrefix("HTTP/1.0 404"), "a mount that does not exist")
         #expect(try await ask(server, "/admin/stats", admin: false).hasPrefix("HTTP/1.0 401"))
         server.close()
+    }
+
+    @Test("/admin/stats?mount= lists that mount's <source> only, and the server's listeners and sources at the top, as Icecast 2.4.4 does")
+    func adminStats_OfOneMount_TopLevelIsTheServers() async throws {
+        let server = try server()
+        defer { server.close() }
+        let (_, live) = try await feedingSource(server, mount: "/live")
+        defer { live.cancel() }
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        let player = try await listener(server, "/backup")
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4170 })
+        let stats = try await ask(server, "/admin/stats?mount=/live")
+        #expect(stats.contains("<icestats>\n<listeners>1</listeners>\n<sources>2</sources>\n"), "\(stats)")
+        #expect(stats.contains("<source mount=\"/live\">\n<listeners>0</listeners>\n") && !stats.contains("mount=\"/backup\""), "\(stats)")
     }
 
     @Test("A mount that plays its fallback is no source up: /admin/stats and /status-json.xsl list the fallback's mount only, as Icecast does")

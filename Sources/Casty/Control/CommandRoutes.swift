@@ -42,10 +42,9 @@ enum CommandRoutes {
         }
         switch exchange.path {
         case "/commands/capacity":
-            let listeners = mounts.all.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
             json(exchange, 200, "OK", .object([
                 ("load", .number(live.count)), ("capacity", .number(mounts.rules.maxSources ?? -1)), ("encoderCount", .number(encoders.count)),
-                ("listeners", .number(listeners)), ("mounts", .number(mounts.all.count)),
+                ("listeners", .number(mounts.playerCount)), ("mounts", .number(mounts.all.count)),
             ]))
         case "/commands/close":
             guard let channel = exchange.request.headers["x-streaming-channel"], let id = exchange.request.headers["x-streaming-id"] else {

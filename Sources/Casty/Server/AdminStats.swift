@@ -15,16 +15,20 @@ internal import Icy
 ///       </source>
 ///     </icestats>
 ///
-/// Like Icecast, it lists the mounts that stream; `?mount=/live` asks for that one. The fields are those of
+/// Like Icecast, it lists the mounts that stream; `?mount=/live` asks for that one. The top-level `listeners` and
+/// `sources` are the server's whatever `mount=` asks for, as in Icecast 2.4.4 (a tool that polls one mount reads
+/// the totals there too; the mount's own figures are in its `<source>`). The fields are those of
 /// `/status-json.xsl` (``StatusPage/source(_:listenURL:)``), under the same names.
 enum AdminStats {
     /// The document for `mounts` as `exchange` asks for it.
     static func xml(_ exchange: Exchange, _ mounts: MountTable) -> String {
         let base = StatusRoutes.listenBase(exchange)
-        let streaming = mounts.listed(asked: exchange.mountQuery(), streaming: true).map { ($0.mount.path, $0.stat) }
+        let asked = exchange.mountQuery()
+        let everyStreaming = mounts.listed(asked: nil, streaming: true)
+        let streaming = everyStreaming.filter { asked == nil || $0.mount.path == asked }.map { ($0.mount.path, $0.stat) }
         var lines = ["<?xml version=\"1.0\"?>", "<icestats>"]
-        lines.append(element("listeners", String(streaming.reduce(0) { $0 + $1.1.listeners })))
-        lines.append(element("sources", String(streaming.count)))
+        lines.append(element("listeners", String(mounts.playerCount)))
+        lines.append(element("sources", String(everyStreaming.count)))
         lines.append(element("server_id", "Casty"))
         for (path, stat) in streaming {
             lines.append("<source mount=\"\(escaped(path))\">")

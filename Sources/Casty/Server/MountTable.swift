@@ -305,6 +305,11 @@ final class MountTable: @unchecked Sendable {
         mounts.values.reduce(held.count) { $0 + ($1.source == nil ? 0 : 1) }
     }
 
+    /// The players of every mount: the server's listeners (those a mount's fallback plays to are its own mount's).
+    var playerCount: Int {
+        mounts.values.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
+    }
+
     /// Tells ``sourcesChanged`` the mounts in use now, and whether the server is full.
     func tellSources() {
         guard let sourcesChanged else { return }
