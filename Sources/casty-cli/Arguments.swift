@@ -85,7 +85,7 @@ struct Arguments: Sendable {
     private func refuseRepeats() throws(UsageError) {
         for (name, texts) in values.sorted(by: { $0.key < $1.key }) where texts.count > 1 && !Self.repeatable.contains(name) {
             // The file a place names (`casty.conf:4` → `casty.conf`), or "" for the command line.
-            let sources = (valuePlaces[name] ?? []).map { place in place.map { String($0[..<($0.lastIndex(of: ":") ?? $0.endIndex)]) } ?? "" }
+            let sources = (valuePlaces[name] ?? []).map { place in place.map(Self.file(of:)) ?? "" }
             for (index, source) in sources.enumerated() {
                 guard let earlier = sources[..<index].lastIndex(of: source) else { continue }
                 let values = Self.secrets.contains(name) ? "" : " (\(Self.quoted(texts[earlier], of: name)), then \(Self.quoted(texts[index], of: name)))"
@@ -144,6 +144,26 @@ struct Arguments: Sendable {
                 .first { value, place in place != nil && quoted.contains { value.contains($0) } }?.1
         }
         return place.map { "\($0): \(message)" } ?? message
+    }
+
+    /// `error`'s message led by where it is: ``placed(_:)`` for a mistake of one option; for one of the options
+    /// together (``UsageError/ofTheWhole``: `no source could publish /a`, where a password line is missing, not
+    /// wrong), the config files that gave the options it names, without a line — a line would point at one that
+    /// holds no mistake.
+    func placed(_ error: UsageError) -> String {
+        guard error.ofTheWhole else { return placed(error.message) }
+        var files: [String] = []
+        for name in Self.optionNames(in: error.message) {
+            for place in (valuePlaces[name] ?? []) + [flagPlaces[name]] {
+                if let file = place.map(Self.file(of:)), !files.contains(file) { files.append(file) }
+            }
+        }
+        return files.isEmpty ? error.message : "\(files.joined(separator: ", ")): \(error.message)"
+    }
+
+    /// The file a place names: `casty.conf:4` → `casty.conf`.
+    private static func file(of place: String) -> String {
+        String(place[..<(place.lastIndex(of: ":") ?? place.endIndex)])
     }
 
     /// The option names a message mentions (`--port`), in order.
@@ -207,9 +227,13 @@ struct UsageError: Error {
     let message: String
     /// Whether the mistake is in a `--config` file (its message names the file and line).
     let inFile: Bool
-    init(_ message: String, inFile: Bool = false) {
+    /// Whether the mistake is of the options together, no single line's (`no source could publish /a`): a config
+    /// file names it by its file alone (``Arguments/placed(_:)``).
+    let ofTheWhole: Bool
+    init(_ message: String, inFile: Bool = false, ofTheWhole: Bool = false) {
         self.message = message
         self.inFile = inFile
+        self.ofTheWhole = ofTheWhole
     }
 
     /// How a message names a value that came from an environment variable: `COMMANDS_API_AUTH (from the

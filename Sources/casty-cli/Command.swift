@@ -75,7 +75,7 @@ struct CommandEntry: Sendable {
         } catch let error as UsageError {
             // A mistake in a config file is one line naming its file and line (an environment variable's, naming
             // it): the usage would bury it.
-            let message = parsed?.placed(error.message) ?? error.message
+            let message = parsed?.placed(error) ?? error.message
             fail("\(name): \(message)", code: 1, then: error.wantsUsage && message == error.message ? usageHint : nil)
         } catch {
             fail("\(name): \(parsed?.placed("\(error)") ?? "\(error)")", code: 1)

@@ -27,8 +27,9 @@ extension ServerCommand {
                 logger("SIGHUP: options read again: " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
                     + (later.isEmpty ? "" : "; \(later.map { "--" + $0 }.joined(separator: ", ")) changed too: taken at a restart"))
             } catch {
-                let message = (error as? UsageError)?.message ?? (error as? ConfigurationError).flatMap(optionNamed) ?? "\(error)"
-                logger("SIGHUP: options not read again, the server runs on as it was: \(fresh?.placed(message) ?? message)")
+                let message = (error as? ConfigurationError).flatMap(optionNamed) ?? "\(error)"
+                let placed = (error as? UsageError).map { fresh?.placed($0) ?? $0.message } ?? fresh?.placed(message) ?? message
+                logger("SIGHUP: options not read again, the server runs on as it was: \(placed)")
             }
         }
     }

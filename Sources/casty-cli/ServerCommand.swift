@@ -199,7 +199,7 @@ enum ServerCommand: Command {
         // (With both, ``checkListed`` names a listed mount no source could publish.)
         let feedsItself = mounts != nil && (!relays.isEmpty || station != nil)
         guard !needsSourcePassword || configuration.sourcePassword != nil || !configuration.mountPasswords.isEmpty || feedsItself else {
-            throw UsageError("give --source-password (or --mount-password /m=PW for each mount)")
+            throw UsageError("give --source-password (or --mount-password /m=PW for each mount)", ofTheWhole: true)
         }
         // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
         if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
@@ -259,7 +259,7 @@ enum ServerCommand: Command {
         let unreachable = listed.filter { configuration.mountPasswords[$0] == nil && !fedByTheServer.contains($0) }
         guard unreachable.isEmpty else {
             throw UsageError("no source could publish \(unreachable.joined(separator: ", ")): give --source-password, "
-                + "or --mount-password \(unreachable[0])=PW for each")
+                + "or --mount-password \(unreachable[0])=PW for each", ofTheWhole: true)
         }
     }
 

@@ -9,7 +9,8 @@
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
 # one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
-# status 1 and one first line that names the file and the line; so
+# status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
+# listed mount no password lets a source publish, at start-up and read again on SIGHUP); so
 # does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
@@ -32,7 +33,7 @@ failures=0
 trap stop_started EXIT
 
 # refused NAME LINE EXPECTED CONTENT — a config file holding CONTENT (printf format) makes `casty-cli server` exit 1
-# with one line naming the file, line LINE and the text EXPECTED.
+# with one line naming the file, line LINE (none when LINE is empty: a mistake of no single line) and the text EXPECTED.
 refused() {
     local name=$1 line=$2 expected=$3 content=$4 rc=0
     # shellcheck disable=SC2059  # the content is a printf format on purpose (\t, \xef)
@@ -41,10 +42,10 @@ refused() {
     local first
     first=$(head -1 "$TMP/$name.out")
     # One line: the usage is for mistakes on the command line, and would bury the file's line in a service's journal.
-    if [ "$rc" = 1 ] && [[ "$first" == "casty-cli: server: $TMP/$name.conf:$line: "*"$expected"* ]] && [ "$(wc -l <"$TMP/$name.out")" = 1 ]; then
+    if [ "$rc" = 1 ] && [[ "$first" == "casty-cli: server: $TMP/$name.conf${line:+:$line}: "*"$expected"* ]] && [ "$(wc -l <"$TMP/$name.out")" = 1 ]; then
         pass "$name: status 1, one line: ${first#casty-cli: server: "$TMP"/}"
     else
-        fail "$name: status $rc (expected 1), first line '$first' of $(wc -l <"$TMP/$name.out") (expected one, $name.conf:$line: …$expected…)"
+        fail "$name: status $rc (expected 1), first line '$first' of $(wc -l <"$TMP/$name.out") (expected one, $name.conf${line:+:$line}: …$expected…)"
     fi
 }
 
@@ -177,6 +178,9 @@ status_line() { log_has "$TMP/station.log" "status: 1 of 9 mounts live, 0 listen
 check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station)" wait_until 5 status_line
 
 # Two files: both are read, the later winning (the second names the port and the mounts, the first the password).
+# The source password's line deleted: the mistake is the file's, no mount-password line's.
+refused no-source-password "" "no source could publish /a, /e: give --source-password" \
+    'port 0\nmounts /a,/c,/d,/e\nmount-password /c=One1\nmount-password /d=Two2\n'
 second=$(free_port)
 printf 'source-password hackme\nmounts /one\nport 1\nadmin-password "two words #1"  # quoted: blanks and # kept\n' >"$TMP/first.conf"
 printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
@@ -212,6 +216,13 @@ broken() {
         && kill -0 "$reloading" && [ "$(code admin:admintwo)" = 200 ]
 }
 check "SIGHUP with a broken file: one line naming its line, the server runs on with its rules" wait_until 10 broken
+printf 'port %s\nhost 127.0.0.1\nadmin-password admintwo\nmounts /live,/two\nmount-password /two=pw2\n' "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+whole() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload\.conf: no source could publish /live: give" \
+        && [ "$(code admin:admintwo)" = 200 ]
+}
+check "SIGHUP with the source password's line deleted: the file named without a line (no mount-password line is wrong)" wait_until 10 whole
 : >"$TMP/reload.conf"
 kill -HUP "$reloading"
 emptied() {
