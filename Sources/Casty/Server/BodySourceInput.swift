@@ -70,7 +70,8 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
                 let pieces = try decoder.decode(bytes)
                 framing = .chunked(decoder)
                 for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
-                if decoder.finished { session.assumeIsolated { $0.inputClosed() } }
+                // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
+                if decoder.finished { session.assumeIsolated { $0.inputClosed("its body is over: its chunked body ended with its last chunk") } }
             } catch {
                 // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
                 session.assumeIsolated { $0.inputClosed("closed by Casty: its chunked body is broken (\(error))") }
