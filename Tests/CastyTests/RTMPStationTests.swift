@@ -194,7 +194,7 @@ extension StationServerTests {
         let answer = try await ask(server, "/admin/killsource?mount=/live")
         #expect(answer.contains("200"))
         #expect(await eventually { rtmp.peer.closed.value })
-        #expect(log.contains("on /live ended: stopped"))
+        #expect(log.contains("on /live ended: disconnected by the admin (/admin/killsource)"), "\(log.lines.value)")
         let status = try await ask(server, "/status.json", admin: false)
         #expect(status.contains("\"publishing\":0"))
         server.close()

@@ -837,6 +837,29 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A source's end line says who stopped it: the application (/commands/close), the admin (/admin/killsource), the server stopping")
+    func sourceStopped_ItsEndLineSaysWhoStoppedIt() async throws {
+        let log = Log()
+        let server = try server(log: log, configure: takesCommands)
+        defer { server.close() }
+        let (_, live) = try await feedingSource(server, mount: "/live")
+        defer { live.cancel() }
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        #expect(await eventually { await loop.submit { server.table.all.allSatisfy { $0.source != nil } } })
+        let page = try await TestPeer.connect(to: server.address, on: loop)
+        await page.send("POST /commands/close HTTP/1.0\r\nAuthorization: Bearer tok\r\nx-streaming-channel: live\r\nx-streaming-id: *\r\n\r\n")
+        #expect(await eventually { log.contains("on /live ended: closed by the application (/commands/close)") }, "\(log.lines.value)")
+        #expect(try await ask(server, "/admin/killsource?mount=/backup").hasPrefix("HTTP/1.0 200"))
+        #expect(await eventually { log.contains("on /backup ended: disconnected by the admin (/admin/killsource)") }, "\(log.lines.value)")
+        let (_, again) = try await feedingSource(server, mount: "/live")
+        defer { again.cancel() }
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
+        await server.endSources()
+        #expect(await eventually { log.contains("on /live ended: the server is stopping") }, "\(log.lines.value)")
+        #expect(!log.contains("ended: stopped"), "\(log.lines.value)")
+    }
+
     /// A server whose command API takes `Authorization: Bearer tok`.
     private func commandsServer() throws -> StationServer {
         try server(configure: takesCommands)

@@ -53,7 +53,7 @@ enum CommandRoutes {
             // Named as events name it: beyond ASCII, %XX-encoded.
             let path = URLQuery.decodePath("/" + channel) ?? "/" + channel
             let closing = live.filter { mount, session in mount.path == path && (id == "*" || session.streamID == id) }
-            for (_, session) in closing { session.stop() }
+            for (_, session) in closing { session.disconnect("closed by the application (/commands/close)") }
             exchange.port.logger("commands: close \(channel) \(id): \(closing.count) session\(closing.count == 1 ? "" : "s") disconnected")
             json(exchange, closing.isEmpty ? 404 : 200, closing.isEmpty ? "Not Found" : "OK", .object([
                 ("closed", .list(closing.map { .text($0.1.streamID) })),

@@ -113,7 +113,7 @@ enum AdminRoutes {
                 return answer(exchange, 404, "Not Found", ["error": .text("no source on \(found.path)")])
             }
             exchange.port.logger("admin: source on \(found.path) disconnected")
-            source.stop()
+            source.disconnect("disconnected by the admin (/admin/killsource)")
             answer(exchange, 200, "OK", ["mount": .text(found.path), "source": .text("disconnected")])
         case "/admin/moveclients":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }

@@ -40,7 +40,7 @@ extension MountTable {
             for path in order where !listed.contains(path) {
                 guard let session = mounts[path]?.source else { continue }
                 logger("mount \(path): no longer on the whitelist: its source is disconnected")
-                session.stop()
+                session.disconnect("its mount taken off the whitelist (SIGHUP)")
             }
         }
         for path in order where old.fallbacks[path] != next.fallbacks[path] {

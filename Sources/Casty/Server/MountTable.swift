@@ -530,7 +530,7 @@ final class MountTable: @unchecked Sendable {
     func disallow(_ path: String) {
         rules.whitelist?.remove(path)
         whitelistChanged?(rules.whitelist)
-        mounts[path]?.source?.stop()
+        mounts[path]?.source?.disconnect("its mount taken off the whitelist (/admin/whitelist)")
     }
 
     // MARK: Forgetting idle mounts

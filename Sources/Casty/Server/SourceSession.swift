@@ -31,7 +31,10 @@ public actor SourceSession: LoopNode, FeedingNode {
         case noFrames(after: Int, lookedLike: String?)
         /// After its frames, this many bytes came that were not frames (the chain was not found again).
         case garbage(after: Int)
-        /// An admin disconnected it, or the server stopped.
+        /// Disconnected on purpose, said as who did it and through what (`disconnected by the admin
+        /// (/admin/killsource)`, `closed by the application (/commands/close)`).
+        case disconnected(String)
+        /// The server stopped (Ctrl-C, SIGTERM).
         case stopped
         /// It went on in another audio format (an RTMP publisher's encoder switched from MP3 to AAC): its
         /// listeners were told the first `Content-Type`, so the stream ends, and the source publishes again.
@@ -57,7 +60,8 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .noFrames(let after, nil): "no audio frames in the first \(after) bytes"
             case .noFrames(let after, let kind?): "no audio frames in the first \(after) bytes: it looks like \(kind), and Casty serves MP3 and AAC"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
-            case .stopped: "stopped"
+            case .disconnected(let how): how
+            case .stopped: "the server is stopping"
             case .switchedFormat(let from, let to): "its audio switched from \(from) to \(to); publish again to change it"
             }
         }
@@ -191,8 +195,12 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// Hands the session a message: the mount's distributor asks for the stream.
     public nonisolated func send(_ message: Message) { deliver(message) }
 
-    /// Disconnects the source (an admin's `killsource`, or the server stopping).
+    /// Disconnects the source as the server stops.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Disconnects the source on someone's word, `how` saying whose and through what for its end line
+    /// (``End/disconnected(_:)``: `disconnected by the admin (/admin/killsource)`).
+    public nonisolated func disconnect(_ how: String) { onLoop { $0.end(.disconnected(how)) } }
 
     /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
     public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
