@@ -148,46 +148,66 @@ func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
 /// hears `stream-closed` for each live source, recordings are finished, events not sent yet are spooled
 /// (``Shutdown``), and listeners see the connection close. A command that has said what SIGHUP does instead
 /// (``onHangup(_:)``: a station server reads its options again, as Icecast does) is not stopped by it; under
-/// `nohup`, which ignores SIGHUP, it is ignored. A command that `endsItself` is only told (``interrupted``), and
-/// exits at once on a second signal.
+/// `nohup`, which ignores SIGHUP, it is left ignored here — a closed terminal must not stop the command. A command
+/// that `endsItself` is only told (``interrupted``), and exits at once on a second signal.
 func installSignalHandlers(endsItself: Bool) {
     for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
-        let previous = Glibc.signal(signal, SIG_IGN)
-        if signal == SIGHUP, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
-        let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
-        source.setEventHandler {
-            if signal == SIGHUP, let hangups = hangups.withLock({ $0 }) {
-                hangups.yield()
-                return
-            }
-            if endsItself {
-                if interrupted.exchange(true, ordering: .relaxed) { exit(130) }
-                return
-            }
-            let started = ContinuousClock.now
-            EventLog.standardError("\(name): stopping (sources ended, recordings finished, events sent or spooled)")
-            Shutdown.run(within: .seconds(3))
-            let (seconds, attoseconds) = (ContinuousClock.now - started).components
-            EventLog.standardError("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
-            exit(0)
-        }
-        source.resume()
-        signalSources.append(source)
+        if signal == SIGHUP, hangupIgnoredAtStart { continue }
+        watch(signal, name, endsItself: endsItself)
     }
+}
+
+/// Whether SIGHUP was ignored when the process started (`nohup`), as the kernel says (`sigaction`, which changes
+/// nothing) before Casty installs its own handlers.
+private let hangupIgnoredAtStart: Bool = {
+    var action = sigaction()
+    guard sigaction(SIGHUP, nil, &action) == 0 else { return false }
+    return unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+}()
+
+/// Handles `signal` from now on, off the signal handler: SIGHUP told to ``onHangup(_:)``'s action once a command
+/// has one, any signal otherwise the end of the process (``installSignalHandlers(endsItself:)``).
+private func watch(_ signal: Int32, _ name: String, endsItself: Bool) {
+    _ = Glibc.signal(signal, SIG_IGN)  // Dispatch tells it; left to its default action, it would end the process first
+    let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
+    source.setEventHandler {
+        if signal == SIGHUP, let hangups = hangups.withLock({ $0 }) {
+            hangups.yield()
+            return
+        }
+        if endsItself {
+            if interrupted.exchange(true, ordering: .relaxed) { exit(130) }
+            return
+        }
+        let started = ContinuousClock.now
+        EventLog.standardError("\(name): stopping (sources ended, recordings finished, events sent or spooled)")
+        Shutdown.run(within: .seconds(3))
+        let (seconds, attoseconds) = (ContinuousClock.now - started).components
+        EventLog.standardError("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
+        exit(0)
+    }
+    source.resume()
+    signalSources.append(source)
 }
 
 /// Where SIGHUP is told, once a command has said what it does instead of stopping (``onHangup(_:)``).
 private let hangups = Mutex<AsyncStream<Void>.Continuation?>(nil)
 
-/// From now on SIGHUP runs `action` instead of stopping the command (unless SIGHUP is ignored, under `nohup`):
-/// one at a time, in one task, so that a burst of signals cannot leave an older reading in force; signals that
-/// come while `action` runs are one more run, which reads what is there by then.
-func onHangup(_ action: @escaping @Sendable () async -> Void) {
+/// From now on SIGHUP runs `action` instead of stopping the command: one at a time, in one task, so that a burst
+/// of signals cannot leave an older reading in force; signals that come while `action` runs are one more run,
+/// which reads what is there by then. Under `nohup` (SIGHUP ignored when the process started) SIGHUP is taken
+/// back for `action`, as Icecast and nginx take it: it can no longer stop the command, only run `action` — a
+/// closed terminal's SIGHUP too. Returns whether it was so taken back.
+@discardableResult
+func onHangup(_ action: @escaping @Sendable () async -> Void) -> Bool {
     let (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     hangups.withLock { $0 = continuation }
     Task {
         for await _ in signals { await action() }
     }
+    guard hangupIgnoredAtStart else { return false }
+    watch(SIGHUP, "SIGHUP", endsItself: false)  // told to `action` alone: `hangups` is set
+    return true
 }
 
 nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []

@@ -12,9 +12,11 @@ extension ServerCommand {
     /// From now on SIGHUP reads the command line and its `--config` files again and gives `server` the rules they
     /// set, as Icecast reloads its file on SIGHUP (logrotate's `postrotate`, `systemctl reload`): one line says
     /// what changed — a password only as changed —, and which other options changed, to be taken at a restart. A
-    /// mistake in the file changes nothing: one line names it, and the server runs on as it was.
+    /// mistake in the file changes nothing: one line names it, and the server runs on as it was. Under `nohup`,
+    /// which ignores SIGHUP, SIGHUP is taken back for this (``onHangup(_:)``), and one line says so when there is
+    /// a `--config` file to read again: an operator who knows that nohup ignores SIGHUP would otherwise wonder.
     static func reloadOnHangup(_ server: StationServer, _ arguments: Arguments, logger: EventLog) {
-        onHangup {
+        let takenBack = onHangup {
             var fresh: Arguments?
             do {
                 guard let again = try arguments.readAgain?() else { return }
@@ -31,6 +33,11 @@ extension ServerCommand {
                 let placed = (error as? UsageError).map { fresh?.placed($0) ?? $0.message } ?? fresh?.placed(message) ?? message
                 logger("SIGHUP: options not read again, the server runs on as it was: \(placed)")
             }
+        }
+        let files = arguments.all("config")
+        if takenBack, !files.isEmpty {
+            logger("--config \(files.joined(separator: ", ")): SIGHUP was ignored when this process started (under nohup?); "
+                + "it is taken all the same, to read the file again: it never stops the server, and a closed terminal's SIGHUP reads the file again too")
         }
     }
 

@@ -6,7 +6,9 @@
 #       does: status 0, the `SIGHUP: stopping …` and `stopped in` lines, the live HLS of --hls-dir deleted (it used
 #       to die of the signal, status 129, leaving a live playlist that no longer moved);
 #       the log's first line says the date, its other lines only the time;
-#   (b) under nohup, which ignores SIGHUP, the station keeps running;
+#   (b) under nohup, which ignores SIGHUP, the station keeps running; a station server with --config takes SIGHUP
+#       back all the same, says so in one line at start, and reads its file again on it (it said nothing and
+#       ignored the signal, its file read again only at a restart);
 #   (c) `casty-cli dummy`, told Ctrl-C, prints its summary and exits (it printed a server's shutdown line, no
 #       summary);
 #   (d) `casty-cli dummy` asked for more listeners than its descriptor limit allows counts the rest as failed —
@@ -55,6 +57,20 @@ kill -HUP "$station"
 sleep 1
 check "(b) under nohup, SIGHUP leaves the station running" kill -0 "$station"
 check "(b) under nohup, SIGHUP is not a stop" bash -c "! grep -q 'SIGHUP: stopping' '$TMP/nohup.log'"
+server_port=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw\nmounts /live\nadmin-password adminone\n' "$server_port" >"$TMP/nohup.conf"
+nohup "$CLI" server --config "$TMP/nohup.conf" >"$TMP/nohup-server.log" 2>&1 &
+server=$!
+pids+=("$server")
+check "(b) the server under nohup listens" wait_until 10 listening "$server_port"
+check "(b) under nohup, the server says SIGHUP is taken all the same" \
+    log_has "$TMP/nohup-server.log" "--config .*nohup\.conf: SIGHUP was ignored when this process started \(under nohup\?\); it is taken all the same, to read the file again"
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw\nmounts /live\nadmin-password admintwo\n' "$server_port" >"$TMP/nohup.conf"
+kill -HUP "$server"
+check "(b) under nohup, SIGHUP reads the server's file again" \
+    wait_until 10 log_has "$TMP/nohup-server.log" "SIGHUP: options read again: admin password changed"
+check "(b) under nohup, the server runs on after SIGHUP, not stopped" \
+    bash -c "kill -0 $server && ! grep -q 'SIGHUP: stopping' '$TMP/nohup-server.log'"
 
 # (c) Ctrl-C ends a dummy with its summary ($station still plays).
 "$CLI" dummy "http://127.0.0.1:$port/" --count 3 >"$TMP/dummy.out" 2>"$TMP/dummy.err" &
