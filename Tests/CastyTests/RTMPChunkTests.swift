@@ -49,6 +49,20 @@ struct RTMPChunkTests {
         #expect(step == .done(send: [], rest: [0x02, 0x00]))
     }
 
+    @Test("Each connection's S1 is its own: 1,528 bytes after the time and zeros, full of every kind of byte")
+    func handshake_RandomS1_DiffersBetweenConnections() throws {
+        func s1() throws -> [UInt8] {
+            var handshake = RTMPHandshake.random()
+            guard case .more(let reply) = try handshake.receive(([3] + Self.payload(1536, seed: 1))[...]) else { return [] }
+            return Array(reply.dropFirst().prefix(1536))
+        }
+        let (a, b) = (try s1(), try s1())
+        #expect(a.count == 1536 && b.count == 1536)
+        #expect(a.prefix(8) == [0, 0, 0, 0, 0, 0, 0, 0][...], "time 0, then the four zero bytes")
+        #expect(a.dropFirst(8) != b.dropFirst(8))
+        #expect(Set(a.dropFirst(8)).count > 200, "spread over the byte values, not a pattern")
+    }
+
     @Test func handshake_RefusesAnotherVersion() {
         var handshake = RTMPHandshake()
         #expect(throws: RTMPError.unsupportedVersion(6)) { try handshake.receive([6, 0, 0][...]) }

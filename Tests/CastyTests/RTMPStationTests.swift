@@ -254,6 +254,28 @@ extension StationServerTests {
         #expect(log.lines.value.filter { $0.contains("continued without a first header; closed") }.count == 5, "\(log.lines.value)")
     }
 
+    @Test("At most 64 connections wait to publish at once: the next is closed at once and counted, and one that leaves makes room")
+    func rtmpPeers_WaitingToPublish_AreBounded() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let address = try #require(server.rtmpAddress)
+        var stalled: [TestPeer] = []
+        for _ in 0..<RTMPPublisher.maxWaiting { stalled.append(try await TestPeer.connect(to: address, on: loop)) }
+        @Sendable func status() async -> String { (try? await ask(server, "/status.json", admin: false)) ?? "" }
+        #expect(await eventually { await status().contains("\"waiting\":\(RTMPPublisher.maxWaiting),\"turned_away\":0") })
+        let next = try await TestPeer.connect(to: address, on: loop)
+        #expect(await eventually { next.closed.value }, "closed at once, not held for the header timeout")
+        #expect(await status().contains("\"turned_away\":1"))
+        #expect(log.contains("\(RTMPPublisher.maxWaiting) connections are waiting to publish already"), "\(log.lines.value.suffix(3))")
+        await stalled.removeLast().close()
+        #expect(await eventually { await status().contains("\"waiting\":\(RTMPPublisher.maxWaiting - 1),") })
+        let room = try await TestPeer.connect(to: address, on: loop)
+        #expect(await eventually { await status().contains("\"waiting\":\(RTMPPublisher.maxWaiting),") })
+        #expect(!room.closed.value, "taken: one left")
+        for peer in stalled + [room] { await peer.close() }
+    }
+
     @Test func rtmpPeer_ThatHangsUpBeforePublishing_IsOneLogLine() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

@@ -11,6 +11,10 @@ final class RTMPCounters: @unchecked Sendable {
     var connections = 0
     /// Publishers whose audio is on a mount now.
     var publishing = 0
+    /// Connections not publishing yet: in their handshake, asking to publish, or admitted with no audio so far.
+    var waiting = 0
+    /// Connections closed at once because ``RTMPPublisher/maxWaiting`` were waiting already.
+    var turnedAway = 0
     /// Publish requests refused (a wrong key, a mount not allowed or in use).
     var refused = 0
     /// Connections closed for breaking the protocol (a bad handshake, chunk or AMF value).
@@ -30,6 +34,7 @@ final class RTMPCounters: @unchecked Sendable {
     var json: JSONValue {
         .object([
             ("port", .number(port)), ("connections", .number(connections)), ("publishing", .number(publishing)),
+            ("waiting", .number(waiting)), ("turned_away", .number(turnedAway)),
             ("refused", .number(refused)), ("malformed", .number(malformed)), ("timed_out", .number(timedOut)),
             ("audio_messages", .number(audioMessages)), ("video_messages_ignored", .number(videoMessages)),
         ])

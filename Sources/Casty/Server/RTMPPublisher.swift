@@ -39,17 +39,30 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     var loop: EventLoop { connection.loop }
     /// The most bytes of answers waiting for a peer that does not read them.
     static let maxPendingBytes = 64 * 1024
+    /// The most connections that may wait to publish at once (``RTMPCounters/waiting``): each may hold its place
+    /// for the header timeout without a byte, and a flood of them would hold descriptors every port needs. The
+    /// next is closed at once, and counted (``RTMPCounters/turnedAway``).
+    static let maxWaiting = 64
+    /// Whether this connection counts among those waiting to publish.
+    private var waits = true
 
     /// Listens for RTMP publishers on `address`, for the mounts of `port`.
     static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext, counters: RTMPCounters) throws(SocketError) -> Listener {
         // A small send buffer, as on the HTTP port: Casty's answers are small, and a peer that does not read them
         // shows in ``Connection/pendingBytes`` soon.
         let failures = LogBudget.rtmpFailures(loop: loop, logger: port.logger)
+        let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
         let listener = try Listener(address: address, on: loop, sendBuffer: port.options.sendBuffer) { connection in
             counters.connections += 1
+            guard counters.waiting < maxWaiting else {
+                counters.turnedAway += 1
+                port.refused()
+                refusals("rtmp port: refused \(connection.remoteAddress?.description ?? "a peer"): \(maxWaiting) connections are waiting to publish already")
+                return connection.close()
+            }
+            counters.waiting += 1
             RTMPPublisher(connection: connection, port: port, counters: counters, failures: failures).open()
         }
-        let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
         loop.execute {
             listener.onRefuse = { error in
                 port.refused()
@@ -159,6 +172,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 session = started
                 self.format = format
                 deadline?.cancel()
+                stopWaiting()
                 counters.publishing += 1
                 port.logger("source \(peer) publishing \(publication.path) (RTMP, \(format.contentType)"
                     + "\(info.encoder.map { ", \(SafeText.printable($0))" } ?? ""); stream \(started.streamID))")
@@ -221,6 +235,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private func release(_ reason: String? = nil) -> Bool {
         guard !closed else { return false }
         closed = true
+        stopWaiting()
         if session == nil, let publication { port.mounts?.release(publication.path) }  // admitted, no audio yet
         deadline?.cancel()
         connection.onRead = nil
@@ -231,6 +246,13 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             session.assumeIsolated { $0.inputClosed(reason) }
         }
         return true
+    }
+
+    /// No longer among the connections waiting to publish: publishing, or gone.
+    private func stopWaiting() {
+        guard waits else { return }
+        waits = false
+        counters.waiting -= 1
     }
 
     private func arm(_ after: Duration, _ reason: String) {

@@ -37,9 +37,23 @@ package struct RTMPHandshake: Sendable {
     }
 
     /// A handshake with a random S1.
+    ///
+    /// The bytes only need to differ between connections (the client echoes them in C2; the simple handshake
+    /// checks nothing else), not to be secret: one system random number seeds SplitMix64, which fills them. A
+    /// system call per byte — 1,520 `getrandom` calls for every connection, before it sent anything — let a flood
+    /// of connections to the RTMP port hold the loop every other port is served on.
     package static func random() -> RTMPHandshake {
-        var generator = SystemRandomNumberGenerator()
-        return RTMPHandshake(random: (0..<(packetBytes - 8)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        var state = UInt64.random(in: .min ... .max)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(packetBytes - 8)
+        while bytes.count < packetBytes - 8 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var mixed = (state ^ (state >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+            mixed ^= mixed >> 31
+            withUnsafeBytes(of: mixed) { bytes += $0.prefix(packetBytes - 8 - bytes.count) }
+        }
+        return RTMPHandshake(random: bytes)
     }
 
     /// Takes the next bytes from the client. At most C0 + C1 (1537 bytes) are ever held.
