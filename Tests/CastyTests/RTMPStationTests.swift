@@ -200,6 +200,17 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A publisher whose audio goes on in another channel count (or sample rate) ends its session, as one switching codec: its listeners' players set up for the first")
+    func rtmpPublisher_WhoseAudioSwitchesShape_EndsItsSessionWithOneLine() async throws {
+        let log = Log()
+        let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)
+        defer { server.close() }
+        await rtmp.sendMP3(Self.monoFrames(5))
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(log.lines.value.filter { $0.contains("on /live ended: its audio switched from 44100 Hz stereo to 44100 Hz mono") }.count == 1,
+                "\(log.lines.value)")
+    }
+
     @Test func rtmpPublisher_WhoseAudioSwitchesFromMP3ToAAC_EndsItsSessionWithOneLineAndIsClosed() async throws {
         let log = Log()
         let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)

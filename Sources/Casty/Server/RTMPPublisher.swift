@@ -33,6 +33,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private var session: SourceSession?
     /// The audio format the session was started with: the stream's, told to its listeners.
     private var format: FLVAudio.Format?
+    /// The sample rate and channels of its first audio message.
+    private var shape: AudioShape?
     private var closed = false
 
     /// The loop the connection lives on.
@@ -157,6 +159,13 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         if let session, let started = self.format, format != started {
             return session.assumeIsolated { $0.switched(from: started.contentType, to: format.contentType) }
         }
+        // A new AAC configuration (or MP3 frames) of another sample rate or channel count on the same connection:
+        // another stream, as another codec is — its listeners' players set up for the first — so it ends too, and
+        // the encoder, publishing again, starts a stream of its own (HLS after a discontinuity).
+        let heard = AudioShape(frame: bytes[...], format: format == .mp3 ? .mpeg : .adts)
+        if let session, let shape, let heard, heard != shape {
+            return session.assumeIsolated { $0.switched(from: "\(shape)", to: "\(heard)") }
+        }
         if session == nil {
             guard var publication else { return }
             port.mounts?.release(publication.path)  // the session takes the mount now
@@ -171,6 +180,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             case .success(let started):
                 session = started
                 self.format = format
+                shape = heard
                 deadline?.cancel()
                 stopWaiting()
                 counters.publishing += 1
