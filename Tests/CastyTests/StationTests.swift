@@ -93,6 +93,28 @@ struct StationTests {
         }
     }
 
+    @Test("A VBR file's segments are due as their own frames play: its loud passages go out as fast as they play, not at the file's average rate")
+    func station_PacesAVBRFile_ByEachSegmentsFrames() async throws {
+        try await withLoop { loop in
+            // MPEG-1 Layer III at 44.1 kHz: ten frames at 320 kbit/s (1044 bytes), ten at 32 kbit/s (104 bytes);
+            // every frame plays 1152 samples.
+            let loud: [UInt8] = [0xFF, 0xFB, 0xE0, 0x00] + [UInt8](repeating: 0, count: 1040)
+            let quiet: [UInt8] = [0xFF, 0xFB, 0x10, 0x00] + [UInt8](repeating: 0, count: 100)
+            let file: [UInt8] = Array(repeating: loud, count: 10).flatMap { $0 } + Array(repeating: quiet, count: 10).flatMap { $0 }
+            let station = try Station(mp3: file, segmentBytes: 2 * 1044, loop: loop)  // two loud frames a segment
+            let frame = Duration.seconds(1152) / 44100
+            #expect(station.segmentDuration > frame * 3, "the file's average: \(station.segmentDuration)")
+            let recorder = RecorderNode(loop: loop)
+            station.send(.request(from: recorder, resume: nil))
+            await station.start()
+            #expect(await recorder.waitForData(3))
+            let (segments, plays) = await station.pacing
+            station.stop()
+            #expect((3...5).contains(segments), "still in the loud frames: \(segments)")
+            #expect(plays == frame * 2 * segments, "each segment plays its two frames: \(plays) for \(segments)")
+        }
+    }
+
     @Test func station_ChangesTitles_EveryTitleInterval() async throws {
         try await withLoop { loop in
             let station = try Station.builtIn(

@@ -15,11 +15,13 @@ public import Icy
 /// distributor ◀─data(7, segment)─── station     every segmentBytes × 8 / bitrate seconds (0.5 s here)
 /// ```
 ///
-/// **Pacing.** A live server sends audio as fast as it plays, no faster: the station sends one segment every
-/// ``segmentDuration``, worked out from the file's frame headers (its average byte rate, so VBR files are
-/// paced right too). Deadlines do not drift: segment *n* is due at `start + n × segmentDuration`, whatever
-/// the timer's lateness. After a stall (a busy loop, a suspended process) it sends at most
-/// ``maxCatchUp`` segments at once and carries on from there, rather than a burst of everything it missed.
+/// **Pacing.** A live server sends audio as fast as it plays, no faster: each segment is due when the audio
+/// before it has played — the durations its frame headers give, a cut frame counted for its share of bytes —, so
+/// a VBR file's loud passages (more bytes a second) go out as fast as they play, not at the file's average rate
+/// (``segmentDuration``, what a CBR file's segments all last). Deadlines do not drift: segment *n* is due at
+/// `start + the playing time of segments 0…n-1`, whatever the timer's lateness. After a stall (a busy loop, a
+/// suspended process) it sends at most ``maxCatchUp`` segments at once and carries on from there, rather than a
+/// burst of everything it missed.
 ///
 /// **Audio.** The file's frames, back to back (tags and garbage left out), and after the last frame the
 /// first one again: every segment boundary may fall inside a frame, but the stream is always a valid MP3
@@ -41,8 +43,8 @@ public actor Station: LoopNode, FeedingNode {
     public nonisolated let bitrate: Int
     /// The audio bytes in each segment: the `icy-metaint` of everyone downstream.
     public nonisolated let segmentBytes: Int
-    /// How long one segment plays, and so the time between two segments: `segmentBytes` at the file's
-    /// exact byte rate (about `segmentBytes × 8 / bitrate`).
+    /// How long one segment plays on average: `segmentBytes` at the file's average byte rate (about
+    /// `segmentBytes × 8 / bitrate`); each segment of a VBR file plays as long as its own frames.
     public nonisolated let segmentDuration: Duration
     /// The most segments sent at once to catch up after a stall.
     public static let maxCatchUp = 2
@@ -58,13 +60,17 @@ public actor Station: LoopNode, FeedingNode {
     private var position = 0
     /// The length of each frame of `audio`, in order.
     private let frameLengths: [Int]
+    /// How long each frame of `audio` plays, in order.
+    private let frameDurations: [Duration]
     /// The frame `position` is in, and how many of its bytes are still to be cut (0: `position` starts it).
     private var frame = (index: 0, left: 0)
     private var cutter: Cutter
     private var subscribers = Subscribers()
-    /// When segment `sent` of this run is due is `epoch + sent × segmentDuration`.
+    /// The next segment of this run is due at `epoch + played`: the playing time of the segments cut before it.
     private var epoch: ContinuousClock.Instant?
-    private var sent = 0
+    private var played: Duration = .zero
+    /// How long the last segment cut plays.
+    private var lastPlays: Duration = .zero
     private var timer: Scheduled?
     /// How many automatic title changes have happened.
     private var titleStep = 0
@@ -101,6 +107,7 @@ public actor Station: LoopNode, FeedingNode {
         self.file = file
         self.audio = file.audio(of: mp3)
         self.frameLengths = file.frames.map(\.header.length)
+        self.frameDurations = file.frames.map(\.header.duration)
         self.name = name
         let bitrate = max(1, file.averageBitrate)
         self.bitrate = bitrate
@@ -191,10 +198,14 @@ public actor Station: LoopNode, FeedingNode {
     public func start() {
         guard epoch == nil, !stopped else { return }
         epoch = .now
-        sent = 0
+        played = .zero
         logger("station: \(name) playing \(file.frames.count) frames at \(bitrate) kbit/s, a segment of \(segmentBytes) bytes every \(Int((segmentDuration / .milliseconds(1)).rounded())) ms")
         tick()
     }
+
+    /// The segments cut so far, and how long the audio cut since ``start()`` plays: when the next segment is
+    /// due, counted from the start.
+    package var pacing: (segments: Int, plays: Duration) { (cutter.next, played) }
 
     /// Whether ``start()`` was called and ``stop()`` was not.
     public var isPlaying: Bool { epoch != nil && !stopped }
@@ -218,28 +229,22 @@ public actor Station: LoopNode, FeedingNode {
 
     /// Cuts every segment that is due, then sets the timer for the next one.
     private func tick() {
-        guard !stopped, var epoch else { return }
+        guard !stopped, let epoch else { return }
         let now = ContinuousClock.now
-        // Segments 0…due-1 of this run are due by now.
-        let due = Int(((now - epoch) / segmentDuration).rounded(.down)) + 1
-        if due - sent > Self.maxCatchUp {
-            // A stall: send a couple of segments, then play on from here, as if the last one were due now,
-            // instead of bursting everything missed.
-            let late = due - sent - Self.maxCatchUp
-            for _ in 0..<Self.maxCatchUp {
-                cutOne()
-                sent += 1
+        var cut = 0
+        while epoch + played <= now {
+            guard cut < Self.maxCatchUp else {
+                // A stall: a couple of segments were sent; play on from here, as if the last one were due now,
+                // instead of bursting everything missed.
+                let late = Int(((now - (epoch + played)) / segmentDuration).rounded(.down)) + 1
+                self.epoch = now - played + lastPlays
+                logger("station: \(name) was \(late) segments late; not catching up")
+                break
             }
-            epoch = now - segmentDuration * (sent - 1)
-            self.epoch = epoch
-            logger("station: \(name) was \(late) segments late; not catching up")
-        } else {
-            while sent < due {
-                cutOne()
-                sent += 1
-            }
+            cutOne()
+            cut += 1
         }
-        let deadline = epoch + segmentDuration * sent
+        let deadline = (self.epoch ?? epoch) + played
         timer = loop.schedule(after: deadline - .now) { [self] in
             onLoop { $0.tick() }
         }
@@ -248,8 +253,9 @@ public actor Station: LoopNode, FeedingNode {
     /// Cuts the next segment of audio (wrapping around at the end of the file) and sends it to every node.
     private func cutOne() {
         updateTitle()
-        // Frame by frame, so that each segment knows where its first whole frame starts.
+        // Frame by frame, so that each segment knows where its first whole frame starts, and how long it plays.
         var wanted = segmentBytes
+        var plays = Duration.zero
         while wanted > 0 {
             let startsFrame = frame.left == 0
             if startsFrame {
@@ -257,6 +263,8 @@ public actor Station: LoopNode, FeedingNode {
                 frame.index = (frame.index + 1) % frameLengths.count
             }
             let take = min(wanted, frame.left)
+            let index = (frame.index + frameLengths.count - 1) % frameLengths.count  // the frame being cut
+            plays += frameDurations[index] * take / frameLengths[index]
             let piece = audio[position..<(position + take)]
             position = (position + take) % audio.count
             wanted -= take
@@ -267,6 +275,8 @@ public actor Station: LoopNode, FeedingNode {
                 cutter.add(piece) { subscribers.publish($0) }
             }
         }
+        played += plays
+        lastPlays = plays
     }
 
     /// Moves to the next title when the segment about to be cut starts at or after the time it is due.
