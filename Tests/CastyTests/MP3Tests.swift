@@ -137,6 +137,18 @@ struct MP3FileTests {
         }
     }
 
+    @Test("An encoder's Xing/Info or VBRI frame (the file's length, no audio) is left out: played in a loop, it would tell a player joining there that the stream ends", arguments: ["Info", "Xing", "VBRI"])
+    func scan_LeavesOutTheInfoFrame(tag: String) throws {
+        let tone = BuiltInTone.mp3
+        let first = try #require(try MP3File(tone).frames.first)
+        var bytes = tone
+        bytes.replaceSubrange(36..<40, with: Array(tag.utf8))  // after a stereo MPEG-1 frame's 32 bytes of side information
+        let file = try MP3File(bytes)
+        #expect(file.frames.count == 154)
+        #expect(file.audio(of: bytes) == Array(tone[first.header.length...]))
+        #expect(try MP3File(tone).frames.count == 155, "a frame of audio is kept")
+    }
+
     @Test func scan_StopsBeforeAnID3v1Tag() throws {
         let tone = BuiltInTone.mp3
         let tag = Array("TAG".utf8) + [UInt8](repeating: 0xFF, count: 125)
