@@ -48,6 +48,11 @@ struct Arguments: Sendable {
                 } else {
                     guard index < words.count else { throw UsageError("option --\(name) needs a value") }
                     value = words[index]
+                    // `--title $EMPTY --port 8000`: the next option is no value (`--title=--…` gives one that is).
+                    let next = String(value.dropFirst(2).prefix { $0 != "=" })
+                    if value.hasPrefix("--"), options.contains(next) || flags.contains(next) {
+                        throw UsageError("option --\(name) needs a value, not the option \(value.prefix { $0 != "=" }) that follows it")
+                    }
                     index += 1
                 }
                 // `--source-password "$UNSET"`: an empty value is a value forgotten, as in a config file.

@@ -76,6 +76,9 @@ refuses "--key-verification-url: 'http://127.0.0.1:9/a b' has a space, a control
     server --port "$port" --accept-all --key-verification-url 'http://127.0.0.1:9/a b'
 refuses "--listener-auth-url: 'http://127.0.0.1:9/ü' has a space" \
     server --port "$port" --source-password x --mounts /live --listener-auth-url 'http://127.0.0.1:9/ü'
+# An option whose value was forgotten (`--title $EMPTY --port 8000`) does not take the next option as its value.
+refuses "option --title needs a value, not the option --port that follows it" station --title --port "$port"
+refuses "option --title needs a value, not the option --no-hls that follows it" station --title --no-hls --port "$port"
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
 refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
 refuses "unknown command 'bogus'" help bogus
