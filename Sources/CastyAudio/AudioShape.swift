@@ -9,6 +9,12 @@ package struct AudioShape: Sendable, Equatable, CustomStringConvertible {
     /// One for mono, two for stereo (an ADTS frame may say more).
     package let channels: Int
 
+    /// A shape of `sampleRate` Hz and `channels` channels.
+    package init(sampleRate: Int, channels: Int) {
+        self.sampleRate = sampleRate
+        self.channels = channels
+    }
+
     /// The shape of the frame whose header starts `frame`, in `format`; `nil` if it is no header.
     package init?(frame: ArraySlice<UInt8>, format: FrameChain.Format) {
         switch format {

@@ -149,6 +149,16 @@ struct MP3FileTests {
         #expect(try MP3File(tone).frames.count == 155, "a frame of audio is kept")
     }
 
+    @Test("A file that goes on in another channel count (or sample rate) says where: played in a loop, players meet the change")
+    func shapeChange_NamesTheFirstFrameOfAnotherShape() throws {
+        let stereo = frame([0xFF, 0xFB, 0x90, 0x00]), mono = frame([0xFF, 0xFB, 0x90, 0xC0])
+        let file = try MP3File(stereo + stereo + stereo + mono + mono)
+        let change = try #require(file.shapeChange)
+        #expect(change.frame == 3)
+        #expect("\(change.from)" == "44100 Hz stereo" && "\(change.to)" == "44100 Hz mono")
+        #expect(try MP3File(BuiltInTone.mp3).shapeChange == nil)
+    }
+
     @Test func scan_StopsBeforeAnID3v1Tag() throws {
         let tone = BuiltInTone.mp3
         let tag = Array("TAG".utf8) + [UInt8](repeating: 0xFF, count: 125)

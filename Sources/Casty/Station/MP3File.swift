@@ -125,6 +125,18 @@ public struct MP3File: Sendable, Equatable {
     /// The sample rate of the first frame, in Hz.
     public var sampleRate: Int { frames[0].header.sampleRate }
 
+    /// The first frame whose sample rate or channels differ from the frame before it (a file joined from two
+    /// encodings), with the two shapes; `nil` when every frame has the first one's. Played in a loop, such a file
+    /// changes shape under its players there and again where it wraps around.
+    package var shapeChange: (frame: Int, from: AudioShape, to: AudioShape)? {
+        func shape(_ header: MP3Frame) -> (Int, Bool) { (header.sampleRate, header.channelMode == .mono) }
+        guard let index = frames.indices.dropFirst().first(where: { shape(frames[$0].header) != shape(frames[$0 - 1].header) }) else {
+            return nil
+        }
+        let describe = { (header: MP3Frame) in AudioShape(sampleRate: header.sampleRate, channels: header.channelMode == .mono ? 1 : 2) }
+        return (index, describe(frames[index - 1].header), describe(frames[index].header))
+    }
+
     /// From the start of the first frame to the end of the last: the part of the file to play in a loop, so
     /// that the last frame is followed by the first again and a player never sees a broken frame.
     public var audioRange: Range<Int> { frames[0].offset..<frames[frames.count - 1].range.upperBound }

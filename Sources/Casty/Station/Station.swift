@@ -200,6 +200,10 @@ public actor Station: LoopNode, FeedingNode {
         epoch = .now
         played = .zero
         logger("station: \(name) playing \(file.frames.count) frames at \(bitrate) kbit/s, a segment of \(segmentBytes) bytes every \(Int((segmentDuration / .milliseconds(1)).rounded())) ms")
+        if let change = file.shapeChange {
+            logger("station: \(name): the file goes on in \(change.to) at frame \(change.frame + 1), after \(change.from) (and back where it"
+                + " loops): \(AudioShape.changeWarning); give the whole file one sample rate and channel count")
+        }
         tick()
     }
 
