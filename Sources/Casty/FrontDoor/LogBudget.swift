@@ -48,7 +48,8 @@ final class LogBudget: @unchecked Sendable {
         windowEnd?.cancel()
         windowEnd = nil
         if suppressed > 0 {
-            logger("\(suppressed) more \(what) in the last \(window) (not logged one by one)")
+            let more = suppressed == 1 ? "one more of the" : "\(suppressed) more"  // not "1 more peers refused"
+            logger("\(more) \(what) in the last \(window) (not logged one by one)")
         }
         logged = 0
         suppressed = 0
