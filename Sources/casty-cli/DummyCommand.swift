@@ -74,7 +74,7 @@ enum DummyCommand: Command {
         var line: String {
             "\(connected) connected, \(segments) segments, \(gaps) gaps (\(missing) missing),"
                 + " lag p50 \(lagP50.map { "\($0) ms" } ?? "-"), max \(lagMax.map { "\($0) ms" } ?? "-")"
-                + (errors.isEmpty ? "" : ", \(errors.values.reduce(0, +)) failed")
+                + errors.sorted(by: { $0.value > $1.value }).map { ", \($0.value) \(SafeText.logLine($0.key))" }.joined()
         }
     }
 
@@ -86,7 +86,8 @@ enum DummyCommand: Command {
             summary.segments += report.segments
             summary.gaps += report.gaps
             summary.missing += report.missing
-            if let lag = report.lagMilliseconds { summary.lags.append(lag) }
+            // The lag of those still listening: one that was let go keeps its last figure, which is no longer true.
+            if report.connected, let lag = report.lagMilliseconds { summary.lags.append(lag) }
             if let error = report.error { summary.errors[error, default: 0] += 1 }
         }
         return summary
