@@ -115,7 +115,9 @@ enum PortOptions {
         }
     }
 
-    /// Makes `path` (and the directories above it) if missing, and checks that files can be made in it.
+    /// Makes `path` (and the directories above it) if missing, and checks that it is a directory files can be made
+    /// in — a regular file is said to be one (as root, `access` would find it writable, or not searchable, and
+    /// say `Permission denied`).
     private static func writableDirectory(_ path: String, _ option: String) throws(UsageError) {
         var made = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
@@ -123,6 +125,10 @@ enum PortOptions {
             if access(made, F_OK) != 0, mkdir(made, 0o755) != 0, errno != EEXIST {
                 throw UsageError("\(option) \(path): cannot make \(made): \(String(cString: strerror(errno)))")
             }
+        }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
+            throw UsageError("\(option) \(path): is not a directory")
         }
         guard access(path, W_OK | X_OK) == 0 else {
             throw UsageError("\(option) \(path): cannot write in it: \(String(cString: strerror(errno)))")

@@ -9,7 +9,8 @@
 # node's parent sent other branches to `http://no port here/`), and so is an application URL with a #fragment, a space or
 # a character beyond ASCII, an option of one value given twice, an option
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
-# --no-hls), a --record of a mount a node of one stream does not have (it records its stream as /), a branch's
+# --no-hls), a regular file given as --hls-dir or --record-dir, a --record of a mount a node of one stream does not
+# have (it records its stream as /), a branch's
 # --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
 # server is using; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
@@ -99,6 +100,10 @@ refuses "--mounts and --accept-all contradict each other" server --port "$port" 
 refuses "--record /live: this node serves one stream" proxy http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
 refuses "--record /live: this node serves one stream" root --source http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
 refuses "--hls-dir writes the live HLS: it does not go with --no-hls" station --port "$port" --hls-dir "$TMP/hls" --no-hls
+# A regular file where a directory is asked for is said to be no directory (not `Permission denied`, as root saw it).
+refuses "--hls-dir $TMP/empty-key: is not a directory" station --port "$port" --hls-dir "$TMP/empty-key"
+refuses "--record-dir $TMP/empty-key: is not a directory" server --port "$port" --source-password x --mounts /live \
+    --record /live --record-dir "$TMP/empty-key"
 refuses "--client-port $port is --port too" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --client-port "$port"
 
 # warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
