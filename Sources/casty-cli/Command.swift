@@ -108,10 +108,12 @@ extension CommandEntry {
                     guard index + 1 < words.count else { throw UsageError("option --config needs a value") }
                     path = words[index + 1]
                 }
+                // `--config "$UNSET"`: a value forgotten, as for every other option (``Arguments``).
+                guard !path.isEmpty else { throw UsageError("option --config needs a value, not an empty one") }
                 if again, FileIdentity.isRegularFile(path) == false {
                     throw UsageError("--config \(path) is no regular file now (a pipe is read once, at the start): give a file to read again")
                 }
-                let file = try ConfigFile(path: path, options: options, flags: flags)
+                let file = try withOption("config", path) { try ConfigFile(path: path, options: options, flags: flags) }
                 if again, file.words.isEmpty {
                     throw UsageError("--config \(path) holds no option now (emptied, or caught while being written?)")
                 }

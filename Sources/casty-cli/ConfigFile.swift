@@ -30,7 +30,15 @@ struct ConfigFile {
                 guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value", inFile: true) }
             }
             guard options.contains(name) || flags.contains(name), name != "config" else {
-                throw UsageError("\(place): unknown option '\(name)'", inFile: true)
+                // `--port 8000` (or `--port=8000`), copied from a command line: the name is what follows the dashes
+                // (a secret's value not shown).
+                let written = name.drop { $0 == "-" }.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let bare = String(written.first ?? "")
+                let given = written.count > 1 ? String(written[1]) + (value.isEmpty ? "" : " \(value)") : value
+                let shown = given.isEmpty ? "" : Arguments.secrets.contains(bare) ? " …" : " \(given)"
+                let known = name.hasPrefix("-") && bare != "config" && (options.contains(bare) || flags.contains(bare))
+                let hint = known ? " (in a file, an option is written without its dashes: '\(bare)\(shown)')" : ""
+                throw UsageError("\(place): unknown option '\(name)'\(hint)", inFile: true)
             }
             if value.isEmpty {
                 guard flags.contains(name) else { throw UsageError("\(place): \(name) needs a value", inFile: true) }

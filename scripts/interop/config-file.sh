@@ -4,14 +4,14 @@
 #
 # Asserts: a file with a byte order mark, tabs, comments, CRLF line ends (a mistake names its line) and nine mounts (one not ASCII) starts a server whose
 # /status.json lists every mount, the command line winning over the file, and which logs its status line every
-# status-every seconds; each broken file — an unknown name, a
+# status-every seconds; each broken file — an unknown name (one written with its dashes told how a file writes it), a
 # flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
 # one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
 # listed mount no password lets a source publish, at start-up and read again on SIGHUP); so
-# does a --config that names a directory, and a flag given a value on the command line (--accept-all=no). Two
+# does a --config that names a directory (naming --config) or is empty, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
@@ -51,6 +51,11 @@ refused() {
 
 head='port 0\nsource-password hackme\n'
 refused unknown 3 "unknown option 'bogus'" "${head}bogus 1\n"
+# A line copied from a command line says how a file writes it (a secret's value not repeated).
+refused dashes 3 "unknown option '--port' (in a file, an option is written without its dashes: 'port 8000')" \
+    "source-password hackme\nmounts /live\n--port 8000\n"
+refused dashes-secret 3 "unknown option '--admin-password' (in a file, an option is written without its dashes: 'admin-password …')" \
+    "${head}--admin-password Hunter2\n"
 refused flag-value 3 "accept-all takes no value, not 'yes'" "${head}accept-all yes\n"
 refused no-value 1 "port needs a value" 'port\nsource-password hackme\nmounts /live\n'
 refused bad-port 3 "--port must be a whole number" "source-password hackme\nmounts /live\nport abc\n"
@@ -157,9 +162,17 @@ check "a server of relays only starts without --source-password" relay_only
 directory() {
     local rc=0
     timeout 10 "$CLI" server --config "$TMP" </dev/null >"$TMP/directory.out" 2>&1 || rc=$?
-    [ "$rc" = 1 ] && head -1 "$TMP/directory.out" | grep -qF "cannot read $TMP: Is a directory"
+    [ "$rc" = 1 ] && head -1 "$TMP/directory.out" | grep -qF -- "--config: cannot read $TMP: Is a directory"
 }
-check "--config naming a directory: status 1, 'cannot read …: Is a directory' (it read as an empty file)" directory
+check "--config naming a directory: status 1, '--config: cannot read …: Is a directory' (it read as an empty file)" directory
+
+# An empty --config is a value forgotten (`--config "$UNSET"`), as for every other option — not a file named ''.
+empty_config() {
+    local rc=0
+    timeout 10 "$CLI" server --config "" </dev/null >"$TMP/empty-config.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/empty-config.out" | grep -qF -- "option --config needs a value, not an empty one"
+}
+check "--config \"\": status 1, 'option --config needs a value, not an empty one'" empty_config
 
 port=$(free_port)
 printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --se#cret  # a comment after the value\n' >"$TMP/station.conf"
