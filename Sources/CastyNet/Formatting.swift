@@ -26,6 +26,12 @@ package func wallClockMilliseconds() -> Int64 {
     return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
 
+/// A count and its noun for people, singular for one: `1 listener`, `2 listeners`, `0 branches` (`plural` where
+/// an `s` does not make it).
+package func counted(_ count: Int, _ noun: String, plural: String? = nil) -> String {
+    "\(count) \(count == 1 ? noun : plural ?? noun + "s")"
+}
+
 /// A byte count for people: `850 kB`, `1.9 MB`.
 package func megabytes(_ bytes: Int) -> String {
     guard bytes >= 1_000_000 else { return "\(bytes / 1000) kB" }

@@ -79,8 +79,8 @@ enum BranchCommand: Command {
             for relay in await mounts.relays() where relay.mount != mounts.defaultMount {
                 let stat = await relay.distributor.stat()
                 let upstream = await relay.branch.status
-                logger("status \(relay.mount): \(stat.listeners) listeners, \(stat.branches) branches, \(stat.segments) segments,"
-                    + " \(stat.gaps) gaps, depth \(stat.path.count), upstream \(upstream)")
+                logger("status \(relay.mount): \(counted(stat.listeners, "listener")), \(counted(stat.branches, "branch", plural: "branches")),"
+                    + " \(counted(stat.segments, "segment")), \(counted(stat.gaps, "gap")), depth \(stat.path.count), upstream \(upstream)")
             }
         }
     }

@@ -52,10 +52,10 @@ struct ServedStream {
             let stat = await distributor.stat()
             let state = await distributor.loop.submit(upstream)
             let title = stat.context?.title?.streamTitle.map { ", title '\($0)'" } ?? ""
-            let branches = stat.tree == nil ? "" : " \(stat.branches) branch\(stat.branches == 1 ? "" : "es"),"
-            logger("status: \(stat.listeners) listeners (peak \(stat.peakListeners)),\(branches) \(stat.segments) segments,"
+            let branches = stat.tree == nil ? "" : " \(counted(stat.branches, "branch", plural: "branches")),"
+            logger("status: \(counted(stat.listeners, "listener")) (peak \(stat.peakListeners)),\(branches) \(counted(stat.segments, "segment")),"
                 + " \(megabytes(stat.bytesIn)) in, \(megabytes(stat.bytesOut)) out, \(stat.skipped) skipped,"
-                + " \(stat.dropped) dropped, \(stat.gaps) gaps, upstream \(state)\(title)")
+                + " \(stat.dropped) dropped, \(counted(stat.gaps, "gap")), upstream \(state)\(title)")
         }
     }
 }

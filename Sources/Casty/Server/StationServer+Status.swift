@@ -19,7 +19,7 @@ extension StationServer {
                 totals.add(stat)
                 if stat.listeners > 0 { busy.append("\(mount.path) \(stat.listeners)") }
             }
-            return "status: \(live) of \(table.all.count) mounts live, \(listeners) listeners"
+            return "status: \(live) of \(counted(table.all.count, "mount")) live, \(counted(listeners, "listener"))"
                 + (busy.isEmpty ? "" : " (\(busy.joined(separator: ", ")))")
                 + ", \(megabytes(totals.bytesIn)) in, \(megabytes(totals.bytesOut)) out, \(totals.skipped) skipped, \(totals.dropped) dropped"
         }
