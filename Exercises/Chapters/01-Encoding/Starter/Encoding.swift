@@ -24,7 +24,7 @@ public func streamTitle(_ title: String) -> [UInt8] {
 /// whose length is already a multiple of 16 is not padded. More than ``maxMetadataBytes`` is an error.
 public func padding(_ metadata: [UInt8]) throws(EncodingError) -> (k: UInt8, padded: [UInt8]) {
     // EXERCISE: check the limit first (throw .metadataTooLong(bytes:)), then round up to 16.
-    throw .notImplemented
+    throw .notImplemented("padding(_:)")
 }
 
 /// Sends one segment of a stream with `icy-metaint` = `audio.count`: the audio, then the metadata block —
@@ -33,5 +33,5 @@ public func padding(_ metadata: [UInt8]) throws(EncodingError) -> (k: UInt8, pad
 /// Nothing is sent when the metadata is too long: a half-sent segment would break the framing for good.
 public func sendData(audio: [UInt8], metadata: [UInt8], to send: Sender) throws(EncodingError) {
     // EXERCISE: use padding(_:), then call send twice.
-    throw .notImplemented
+    throw .notImplemented("sendData(audio:metadata:to:)")
 }

@@ -6,7 +6,7 @@
 
 /// Everything a parser can object to: the cases of Casty's `Icy.IcyError` that these parsers meet, plus one
 /// for the exercise.
-public enum IcyError: Error, Equatable, Sendable {
+public enum IcyError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A line longer than `limit` (``maxLineBytes``), noticed before its end arrives.
     case lineTooLong(limit: Int)
     /// A request line that is not `METHOD path HTTP/1.x`.
@@ -19,8 +19,22 @@ public enum IcyError: Error, Equatable, Sendable {
     case invalidMetaint(String)
     /// A reply with a status other than 200, such as 404.
     case status(code: Int, reason: String)
-    /// A hole of the exercise that is still empty.
-    case notImplemented
+    /// A hole of the exercise that is still empty, named: `notImplemented("head(_:)")`.
+    case notImplemented(String)
+
+    /// One line that names the problem (as Casty's `IcyError` does) — for a hole, which function to write and
+    /// where, so that a check that fails on it says so.
+    public var description: String {
+        switch self {
+        case .lineTooLong(let limit): "line longer than \(limit) bytes"
+        case .malformedRequestLine(let line): "malformed request line: \(line.debugDescription)"
+        case .malformedStatusLine(let line): "not an ICY or HTTP status line: \(line.debugDescription)"
+        case .malformedHeader(let line): "malformed header line: \(line.debugDescription)"
+        case .invalidMetaint(let value): "icy-metaint must be a whole number from 1 to 1048576, got \(value.debugDescription)"
+        case .status(let code, let reason): "server answered \(code) \(reason)"
+        case .notImplemented(let hole): "\(hole) is still empty: write it (Chapter 2, Starter/Parsers.swift)"
+        }
+    }
 }
 
 /// The longest line a parser keeps, in bytes (without its line ending). A peer that sends more without a

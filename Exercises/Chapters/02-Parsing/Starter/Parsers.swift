@@ -10,9 +10,10 @@
 /// `more` when the bytes end before that (the continuation keeps the unfinished line and resumes with the
 /// next bytes without looking at old ones again); `failed` on a header line without a name and colon, or a
 /// line longer than ``maxLineBytes`` — noticed as soon as that many bytes are waiting without a line break.
+/// A header's value is kept without the spaces and tabs around it: `icy-name:   Casty FM  ` is `Casty FM`.
 public func head(_ bytes: ArraySlice<UInt8>) -> Parse<Head> {
     // EXERCISE
-    .failed(.notImplemented)
+    .failed(.notImplemented("head(_:)"))
 }
 
 /// Starts reading a request: `GET /path HTTP/1.0` (or `HEAD`, or `HTTP/1.1`) and headers.
@@ -21,7 +22,7 @@ public func head(_ bytes: ArraySlice<UInt8>) -> Parse<Head> {
 /// `GET` or `HEAD` and a version of `HTTP/1.0` or `HTTP/1.1`.
 public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
     // EXERCISE: head(bytes).map { head in … }
-    .failed(.notImplemented)
+    .failed(.notImplemented("request(_:)"))
 }
 
 /// Starts reading a reply: `ICY 200 OK` (Shoutcast) or `HTTP/1.x 200 OK` (Icecast), headers, and `icy-metaint`.
@@ -31,7 +32,7 @@ public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
 /// ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
 public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
     // EXERCISE
-    .failed(.notImplemented)
+    .failed(.notImplemented("reply(_:)"))
 }
 
 /// The continuation that reads one segment of a stream with this `icy-metaint`: `metaint` audio bytes, a
@@ -41,5 +42,5 @@ public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
 /// ``StreamParser`` to read segment after segment.
 public func segment(metaint: Int) -> Continuation<Segment> {
     // EXERCISE
-    Continuation { _ in .failed(.notImplemented) }
+    Continuation { _ in .failed(.notImplemented("segment(metaint:)")) }
 }
