@@ -12,7 +12,7 @@ enum StationCommand: Command {
     static let usage = """
         usage: casty-cli station [options]
 
-        Plays an MP3 in a loop in real time (paced by the bitrate in its frame headers) as an ICY station,
+        Plays an MP3 in a loop in real time (each segment as fast as its frames play: CBR or VBR) as an ICY station,
         with a StreamTitle that changes now and then. Without --file it plays a built-in 4-second tone.
 
         options:
