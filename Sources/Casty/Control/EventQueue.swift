@@ -85,7 +85,7 @@ public actor EventQueue<Post: QueuedPost> {
             // A line that is no event (edited by hand, cut short) is not sent; said, since it is lost with the spool.
             let unread = lines.count - spooled.count
             if unread > 0 {
-                logger("\(name): \(unread) line\(unread == 1 ? "" : "s") of \(spool.path) \(unread == 1 ? "is" : "are") no event it wrote"
+                logger("\(name): \(counted(unread, "line")) of \(spool.path) \(unread == 1 ? "is" : "are") no event it wrote"
                     + " (edited, or cut short), and \(unread == 1 ? "is" : "are") dropped")
             }
             pending = spooled + pending

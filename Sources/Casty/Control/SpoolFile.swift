@@ -47,7 +47,7 @@ final class SpoolFile: Sendable {
             state.failing = true
             guard let told = state.repeated.occurred() else { return nil }
             let again = wasFailing ? "still " : ""
-            let since = wasFailing ? " (\(told) failed write\(told == 1 ? "" : "s") since the last line)" : ""
+            let since = wasFailing ? " (\(counted(told, "failed write")) since the last line)" : ""
             return "\(name): \(again)cannot write \(title) \(path): \(error.reason)\(since); \(left(count))"
         }
         if let line { logger(line) }

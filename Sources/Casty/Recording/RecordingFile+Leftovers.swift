@@ -59,7 +59,7 @@ extension RecordingFile {
     func finishLeftovers() -> Int? {
         let found = Self.finishLeftovers(directory: settings.directory, mount: mount, age: settings.leftoverAge)
         if !found.finished.isEmpty {
-            logger("recording \(label): finished \(found.finished.count) file\(found.finished.count == 1 ? "" : "s") a previous run left unfinished"
+            logger("recording \(label): finished \(counted(found.finished.count, "file")) a previous run left unfinished"
                 + " (its playlist ended, as a VOD): \(found.finished.joined(separator: ", "))")
         }
         return found.recheck

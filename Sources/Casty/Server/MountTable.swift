@@ -111,7 +111,7 @@ final class MountTable: @unchecked Sendable {
             case .notMountName: "not a mount name listeners could reach"
             case .inUse: "mount in use"
             case .unsupportedType(let type): "content type \(type) not supported"
-            case .full(let limit): "the server has its \(limit) source\(limit == 1 ? "" : "s")"
+            case .full(let limit): "the server has its \(counted(limit, "source"))"
             }
         }
 
