@@ -128,14 +128,8 @@ extension TreeMountsTests {
         #expect(log.lines.value.contains { $0.contains("distributor: new stream") && !$0.contains("listeners play on") },
                 "players told another codec do not play on: \(log.lines.value.filter { $0.contains("new stream") })")
         for address in [server.address, serving.port.address] {
-            let heads = Locked("")
-            #expect(await eventually(timeout: .seconds(10)) {
-                let newcomer = try? await self.play("/ice", at: address)
-                guard let newcomer, await newcomer.waitFor(timeout: .seconds(3), { $0.count > 4170 }) else { return false }
-                heads.update { $0 = String(newcomer.text.prefix(400)) }
-                await newcomer.close()
-                return newcomer.text.contains("Content-Type: audio/aac") && newcomer.text.contains("icy-name: Station B")
-            }, "\(address): \(heads.value)")
+            let (told, head) = await newcomerIsTold(at: address) { $0.contains("Content-Type: audio/aac") && $0.contains("icy-name: Station B") }
+            #expect(told, "\(address): \(head)")
         }
         #expect(await eventually(timeout: .seconds(20)) {
             StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).contains { $0.hasSuffix(".aac") }
@@ -185,20 +179,28 @@ extension TreeMountsTests {
         String(segment.split(separator: "/").last?.prefix { $0 != "-" } ?? "")
     }
 
+    /// Whether a newcomer asking `address` for `/ice` is told, within 10 s of asking again and again, a head that
+    /// `told` accepts (what it heard: its reply head and first audio); and the last head it was told.
+    func newcomerIsTold(at address: SocketAddress, _ told: @escaping @Sendable (String) -> Bool) async -> (Bool, String) {
+        let heads = Locked("")
+        let accepted = await eventually(timeout: .seconds(10)) {
+            let newcomer = try? await self.play("/ice", at: address)
+            guard let newcomer, await newcomer.waitFor(timeout: .seconds(3), { $0.count > 4170 }) else { return false }
+            heads.update { $0 = String(newcomer.text.prefix(400)) }
+            await newcomer.close()
+            return told(newcomer.text)
+        }
+        return (accepted, heads.value)
+    }
+
     @Test("A relayed station that sends no icy-name is named by the relay's mount, at the root and at a branch of it (VLC asks a stream without a name for no titles)")
     func relayedStationWithoutAName_IsNamedByItsMount_DownTheTree() async throws {
         let upstream = try AwayableStation(on: .shared, sound: AwayableStation.Sound(name: nil))
         let (server, proxy, serving) = try await relayingRoot(upstream, branchLog: .init())
         defer { server.close(); proxy.stop(); serving.stop() }
         for address in [server.address, serving.port.address] {
-            let heads = Locked("")
-            #expect(await eventually(timeout: .seconds(10)) {
-                let newcomer = try? await self.play("/ice", at: address)
-                guard let newcomer, await newcomer.waitFor(timeout: .seconds(3), { $0.count > 4170 }) else { return false }
-                heads.update { $0 = String(newcomer.text.prefix(400)) }
-                await newcomer.close()
-                return newcomer.text.contains("icy-name: /ice\r\n") && newcomer.text.contains("icy-metaint:")
-            }, "\(address): \(heads.value)")
+            let (told, head) = await newcomerIsTold(at: address) { $0.contains("icy-name: /ice\r\n") && $0.contains("icy-metaint:") }
+            #expect(told, "\(address): \(head)")
         }
         await upstream.close()
     }
