@@ -32,6 +32,12 @@ package struct AudioShape: Sendable, Equatable, CustomStringConvertible {
     /// What a log line about a change of shape within what players hear adds: the players it troubles.
     package static let changeWarning = "some players (VLC) cannot follow such a change"
 
+    /// A log line's news that the frames of a stream went on in shape `to` after `from`, which its nodes take for
+    /// another stream: listeners count a gap, HLS goes on after a discontinuity.
+    package static func change(from: AudioShape, to: AudioShape) -> String {
+        "the audio went on in \(to) after \(from): another stream, which listeners are told; \(changeWarning)"
+    }
+
     /// `44100 Hz stereo`, `22050 Hz mono`, `48000 Hz 6 channels`.
     package var description: String {
         "\(sampleRate) Hz " + (channels == 1 ? "mono" : channels == 2 ? "stereo" : "\(channels) channels")

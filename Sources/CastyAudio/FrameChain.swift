@@ -17,7 +17,8 @@
 ///   At the start of a stream that is the tail of a frame the server cut; later it is an incident, reported
 ///   once with the count of bytes dropped, when the chain is found again.
 /// - **Locked**: each frame is passed on once all its bytes are in. When the next header is not where the
-///   frame's length says, the chain is broken: search again from there.
+///   frame's length says, or is of another sample rate or channel count, the chain is broken: search again from
+///   there. Frames of another shape found at once are no incident but news (``Output/reshaped(from:to:)``).
 /// - **Tags**: an ID3v2 tag (``ID3v2Header``) — what an MP3 file holds before its frames, cover art and all,
 ///   and a source streaming files as they are sends before each one — is skipped whole wherever a frame is
 ///   looked for, held nowhere and reported as no incident: decoders skip it too. Tags over ``maxTagBytes``
@@ -103,8 +104,11 @@ package struct FrameChain {
             switch self {
             case .mpeg:
                 let b1 = bytes[index + 1], b2 = bytes[index + 2]
-                guard let frame = MP3Frame(0xFF, b1, b2, bytes[index + 3]) else { return nil }
-                return (frame.length, UInt32(b1 & 0x1E) << 8 | UInt32(b2 & 0x0C))
+                let b3 = bytes[index + 3]
+                guard let frame = MP3Frame(0xFF, b1, b2, b3) else { return nil }
+                // Version, layer and sample rate, and whether it is mono: an encoder switches stereo and joint
+                // stereo from frame to frame, but mono to stereo is another stream.
+                return (frame.length, UInt32(b1 & 0x1E) << 8 | UInt32(b2 & 0x0C) | (b3 & 0xC0 == 0xC0 ? 1 : 0))
             case .adts:
                 guard let frame = ADTSFrame(0xFF, bytes[index + 1], bytes[index + 2], bytes[index + 3], bytes[index + 4], bytes[index + 5])
                 else { return nil }
@@ -144,6 +148,10 @@ package struct FrameChain {
         /// A chain that ``identifies`` its format found none of its own at the start of the stream, but frames
         /// of the other format: it follows those from here (``format`` changed).
         case reformatted(Format)
+        /// The frames go on in another sample rate or channel count than those before (an encoder restarted
+        /// within one connection, an upstream's own fallback): told before the first frame of the new shape, and
+        /// after ``resynced(dropped:)`` if bytes that were no frames came between. ``shape`` is `to` from here.
+        case reshaped(from: AudioShape, to: AudioShape)
     }
 
     private enum Mode {
@@ -159,7 +167,7 @@ package struct FrameChain {
 
     /// The format followed, or `nil` for a stream passed on unchecked.
     package private(set) var format: Format?
-    /// The sample rate and channels of the first frame followed, once one was.
+    /// The sample rate and channels of the frames followed, once one was (``Output/reshaped(from:to:)``).
     package private(set) var shape: AudioShape?
     private var mode: Mode
     /// How many bytes of an ID3v2 tag are still to come, when the chain is inside one (its header said how long
@@ -346,6 +354,10 @@ package struct FrameChain {
                     if dropped > 0 { output(.resynced(dropped: dropped)) }
                     dropped = 0
                     mode = .locked(key: found)
+                    if let before = shape, let after = AudioShape(frame: bytes[index...], format: format), after != before {
+                        shape = after
+                        output(.reshaped(from: before, to: after))
+                    }
                     continue
                 }
                 return index

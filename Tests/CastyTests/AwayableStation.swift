@@ -69,6 +69,11 @@ final class AwayableStation: Sendable {
         up.update { $0 = true }
     }
 
+    /// Goes on sending `tenth` on the connections it has, without a break (an encoder restarted behind its mount).
+    func goOn(with tenth: @escaping @Sendable () -> [UInt8]) {
+        sound.update { $0.tenth = tenth }
+    }
+
     /// Stops feeding and listening.
     func close() async {
         feeder.cancel()

@@ -35,6 +35,7 @@ struct ChainRun: Equatable {
     var resyncs: [Int] = []
     var gaveUp: [Int] = []
     var reformatted: [FrameChain.Format] = []
+    var reshaped: [String] = []
     var lookedLike: String?
 
     init(_ pieces: [ArraySlice<UInt8>], format: FrameChain.Format? = .mpeg, identifies: Bool = false) {
@@ -55,6 +56,7 @@ struct ChainRun: Equatable {
                 gaveUp.append(after)
                 lookedLike = kind
             case .reformatted(let format): reformatted.append(format)
+            case .reshaped(let from, let to): reshaped.append("\(from) → \(to)")
             }
         }
     }

@@ -96,6 +96,33 @@ extension StationServerTests {
         #expect(!player.closed.value, "the player is not let go")
     }
 
+    @Test("A source whose frames go on in another channel count on the same connection starts another stream: said, the player kept, every byte it hears a frame")
+    func sourceChangingShapeWithinItsConnection_StartsAnotherStream() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let live = try await source(server)
+        let stereo = keepFeeding(live)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        stereo.cancel()
+        await stereo.value
+        let mono = keepFeeding(live, with: Self.monoFrames(10))
+        defer { mono.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("source 127.0.0.1:") && log.contains("on /live: the audio went on in 44100 Hz mono after 44100 Hz stereo: another stream")
+        }, "\(log.lines.value.suffix(6))")
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: distributor: new stream") }, "\(log.lines.value.suffix(4))")
+        let before = player.received.value.count
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 4 * 4171 }, "the mono frames play")
+        #expect(!player.closed.value, "the player is not let go")
+        let heard = try #require(try player.parsed(segmentBytes: 4170))
+        let audio = heard.segments.flatMap(\.audioBytes)
+        #expect(audio.contains(0xC4), "the mono frames arrived")
+        let broken = Self.undecodable(audio)
+        #expect(broken.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(broken.prefix(4)) of \(audio.count)")
+    }
+
     @Test("Listeners the admin API moves to a mount of another channel count are moved, and the line says so")
     func adminMove_ToAMountOfAnotherShape_IsSaid() async throws {
         let log = Log()

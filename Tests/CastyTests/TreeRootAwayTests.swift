@@ -174,6 +174,33 @@ extension TreeMountsTests {
         await upstream.close()
     }
 
+    @Test("A relayed station whose frames go on in another channel count on the same link is a new stream too: said in one line, HLS goes on after a discontinuity, the player plays on")
+    func relayedStationChangingShapeOnTheSameLink_IsANewStream() async throws {
+        let upstream = try AwayableStation(on: .shared)
+        let log = StationServerTests.Log()
+        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        defer { server.close(); proxy.stop(); serving.stop() }
+        let player = try await play("/ice", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
+        #expect(await eventually(timeout: .seconds(20)) {
+            !StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).isEmpty
+        }, "HLS at the root")
+
+        upstream.goOn { StationServerTests.monoFrames(4) }
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("proxy: the audio went on in 44100 Hz mono after 44100 Hz stereo: another stream, which listeners are told;")
+        }, "\(log.lines.value.suffix(8))")
+        #expect(!log.contains("audio frames broken"), "a change of shape is no broken frame")
+        let playlist = Locked("")
+        #expect(await eventually(timeout: .seconds(20)) {
+            let answer = await StationServerTests.fetch(server.address, "/ice/index.m3u8")
+            playlist.update { $0 = String(decoding: answer, as: UTF8.self) }
+            return playlist.value.split(separator: "\n").contains("#EXT-X-DISCONTINUITY")
+        }, "\(playlist.value)")
+        #expect(!player.closed.value, "the same codec: the branch's player plays on")
+        await upstream.close()
+    }
+
     /// The stream an HLS segment's name names: `3fa2c1d0` of `3fa2c1d0-41.mp3`.
     static func streamName(_ segment: String) -> String {
         String(segment.split(separator: "/").last?.prefix { $0 != "-" } ?? "")

@@ -10,6 +10,9 @@ extension Cutter {
         case gaveUp(after: Int, lookedLike: String?)
         /// The stream holds frames of another format than it said (``FrameChain/identifies``): followed as those.
         case reformatted(FrameChain.Format)
+        /// The frames went on in another sample rate or channel count: the segment of the old shape was cut
+        /// (padded) before, and the segments emitted after this belong to another stream (see ``NewShape``).
+        case reshaped(from: AudioShape, to: AudioShape)
     }
 
     /// Adds audio that arrives in pieces of any size, through `chain`: whole frames are cut into segments (each
@@ -34,6 +37,10 @@ extension Cutter {
             case .resynced(let dropped): incident(.resynced(dropped: dropped))
             case .gaveUp(let after, let kind): incident(.gaveUp(after: after, lookedLike: kind))
             case .reformatted(let format): incident(.reformatted(format))
+            case .reshaped(let from, let to):
+                // The old shape's last frames end their segment: no segment holds frames of both.
+                if let last = finish() { emit(last) }
+                incident(.reshaped(from: from, to: to))
             }
         }
         return passed

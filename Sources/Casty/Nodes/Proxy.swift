@@ -413,7 +413,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         let format = chain.format?.name ?? "audio"
         for chunk in segment.audio {
-            cutter.add(chunk, through: &chain, emit: { subscribers.publish($0) }) { incident in
+            // Segments after a change of shape wait until the nodes fed are told they are another stream.
+            var reshaped: (from: AudioShape, to: AudioShape)?
+            var held: [StreamSegment] = []
+            cutter.add(chunk, through: &chain, emit: { reshaped == nil ? subscribers.publish($0) : held.append($0) }) { incident in
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
@@ -423,7 +426,16 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     logger("proxy: no \(format) frames found in \(after) bytes\(seems); passing the stream on unchecked")
                 case .reformatted:
                     break  // a relay's chain does not identify: its listeners were told the station's type already
+                case .reshaped(let from, let to):
+                    reshaped = (from, to)
                 }
+            }
+            if let (from, to) = reshaped {
+                // Within one link (an Icecast mount's own fallback, an encoder restarted behind it): the same as
+                // coming back in another shape (``compareShape(of:)``), except that no audio is lost.
+                stream = Context.newStream()
+                logger("proxy: \(AudioShape.change(from: from, to: to))")
+                if subscribers.context != nil { subscribers.restart(context, with: held, next: cutter.next) }
             }
         }
     }

@@ -29,6 +29,13 @@ struct Subscribers {
         for node in nodes { node.send(.reply(next: next, context: context)) }
     }
 
+    /// Tells every node that another stream begins (a source's audio changed shape): a reply with `context`,
+    /// at the first of `segments` (or at `next` when there is none), then `segments`.
+    mutating func restart(_ context: Context, with segments: [StreamSegment], next: Int) {
+        ready(context, next: segments.first?.number ?? next)
+        for segment in segments { publish(segment) }
+    }
+
     /// Every node, fed or waiting for the stream.
     var all: [any Node] { nodes + waiting }
 

@@ -102,6 +102,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     private var cutter: Cutter
     private var chain: FrameChain
     private var subscribers = Subscribers()
+    /// The stream its segments belong to: `0` (its mount's distributor names it) until its audio changes shape.
+    private var stream: UInt64 = 0
     private var lastData = ContinuousClock.now
     /// When the last audio was passed on (a frame): a source sending bytes that are no audio holds its mount no
     /// longer than one sending nothing.
@@ -264,7 +266,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         // A bitrate measured on the audio is told as the encoder's setting (``NominalBitrate``); a declared one as it
         // is (nothing was measured).
         if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(sniff.nominal ?? bitrate) }
-        return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title)
+        return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title, stream: stream)
     }
 
     /// Takes the next audio bytes from the input, in pieces of any size.
@@ -279,11 +281,13 @@ public actor SourceSession: LoopNode, FeedingNode {
         var garbage: (after: Int, lookedLike: String?)?
         // Segments cut before the stream is announced are held until it is, just below; what the chain passes on
         // unchecked after giving up reaches nobody: the session ends.
+        // So are segments after a change of shape, until the nodes fed are told they are another stream.
         var held: [StreamSegment] = []
+        var reshaped: (from: AudioShape, to: AudioShape)?
         let format = chain.format
         let passed = cutter.add(bytes, through: &chain, admit: { paced($0, format: format, at: now) }, emit: { segment in
             guard garbage == nil else { return }
-            if subscribers.context == nil { held.append(segment) } else { subscribers.publish(segment) }
+            if subscribers.context == nil || reshaped != nil { held.append(segment) } else { subscribers.publish(segment) }
         }) { incident in
             switch incident {
             case .resynced(let dropped):
@@ -292,10 +296,20 @@ public actor SourceSession: LoopNode, FeedingNode {
                 garbage = (after, kind)
             case .reformatted(let format):
                 reformatted(to: format)
+            case .reshaped(let from, let to):
+                reshaped = (from, to)
             }
         }
         if passed > 0 { lastAudio = .now }
         if let (after, kind) = garbage { return end(chain.hasFollowedFrames ? .garbage(after: after) : .noFrames(after: after, lookedLike: kind)) }
+        if let (from, to) = reshaped, subscribers.context != nil {
+            // An encoder that restarts within one connection (ezstream, liquidsoap between files of two sample rates):
+            // the mount's listeners count a gap and HLS goes on after a discontinuity, as for a new source.
+            stream = Context.newStream()
+            logger("source \(peer) on \(mount): \(AudioShape.change(from: from, to: to))")
+            subscribers.restart(context, with: held, next: cutter.next)
+            return
+        }
         announce(first: held.first?.number)
         if subscribers.context != nil { for segment in held { subscribers.publish(segment) } }
     }
