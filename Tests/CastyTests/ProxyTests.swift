@@ -173,6 +173,28 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("An upstream that streamed, dropped and streams again is said to be 'back', not to have 'answered again' without audio")
+    func upstreamThatStreamed_IsSaidToBeBack() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            // The audio a moment after the answer, as a station's first bytes come: the link is "connected" first.
+            connection.loop.schedule(after: .milliseconds(100)) {
+                streamICY(to: connection, metaint: 1000, count: 3, interval: .milliseconds(5))
+            }
+            connection.loop.schedule(after: .milliseconds(300)) { connection.close() }
+        }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        let lines = Locked<[String]>([])
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        try await proxy.start()
+        #expect(await eventually(timeout: .seconds(10)) { lines.value.contains { $0.contains("upstream back") } }, "\(lines.value)")
+        proxy.stop()
+        #expect(!lines.value.contains { $0.contains("answered again") }, "\(lines.value)")
+        await upstream.close()
+    }
+
     @Test func redirects_AreFollowed() async throws {
         let target = try shortStream()
         let location = target.url.description

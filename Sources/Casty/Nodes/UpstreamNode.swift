@@ -37,6 +37,8 @@ struct UpstreamKeeper {
     var openedAt = ContinuousClock.now
     var ending: CheckedContinuation<CastyError?, Never>?
     var endReason: CastyError?
+    /// Whether the link lost last had brought audio, as it ended: one that only answered does not come "back".
+    var lostHadAudio = true
     var task: Task<Void, Never>?
     /// Whether the stream may go quiet (AAC, variable-bitrate MP3): its link then waits for a peer that answers.
     var quiet = QuietStream(contentType: nil)
@@ -104,11 +106,8 @@ extension UpstreamNode {
         // told for its first few losses, then summed up every ten seconds, as a failing one is.
         var flaps = 0
         var losses = RepeatedEvent(interval: .seconds(10))
-        // Whether the link lost last had brought audio: one that only answered does not come "back".
-        var lostHadAudio = true
         while keeper.state != .stopped {
             if !opening {
-                lostHadAudio = keeper.state == .streaming
                 guard let reason = await ended(), keeper.state != .stopped else { return }
                 keeper.reconnects += 1
                 keeper.state = .retrying
@@ -136,7 +135,7 @@ extension UpstreamNode {
                     keeper.openedAt = .now
                     attach(opened)
                     if keeper.reconnects > 0, flaps <= Self.toldAttempts {
-                        logger(lostHadAudio ? "\(role): upstream back: \(opened.url)"
+                        logger(keeper.lostHadAudio ? "\(role): upstream back: \(opened.url)"
                             : "\(role): upstream answered again: \(opened.url) (it has sent no audio yet)")
                     } else if keeper.reconnects == 0, failures > 0 {
                         logger("\(role): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)")
@@ -208,6 +207,7 @@ extension UpstreamNode {
     func linkEnded(_ reason: CastyError) {
         keeper.link = nil
         guard keeper.state != .stopped else { return }
+        keeper.lostHadAudio = keeper.state == .streaming
         keeper.state = .retrying
         if let ending = keeper.ending {
             keeper.ending = nil
