@@ -472,6 +472,37 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station that declares no bitrate and comes back from an encoder set to another is measured anew: listeners are told the new bitrate, in one line")
+    func upstreamBackAtAnotherBitrate_IsMeasuredAnew() async throws {
+        // MPEG-1 layer III at 44.1 kHz: 128 kbit/s frames of 417 bytes, then 64 kbit/s frames of 208.
+        @Sendable func frames(_ count: Int, kbps: Int) -> [UInt8] {
+            let (index, length): (UInt8, Int) = kbps == 64 ? (0x50, 208) : (0x90, 417)
+            return (0..<count).flatMap { _ in [0xFF, 0xFB, index, 0x64] + [UInt8](repeating: 0, count: length - 4) }
+        }
+        let links = Locked(0)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            links.update { $0 += 1 }
+            let link = links.value
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + frames(60, kbps: link == 1 ? 128 : 64))
+            if link == 1 { connection.loop.schedule(after: .milliseconds(200)) { connection.close() } }
+        }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        let lines = Locked<[String]>([])
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await eventually(timeout: .seconds(10)) { await listener.record.replies.last?.context.bitrate == 64 })
+        let told = await listener.record.replies.map(\.context.bitrate)
+        #expect(told.first == 128, "\(told)")
+        #expect(lines.value.contains { $0.contains("proxy: the upstream's bitrate is 64 kbit/s now, measured on its audio (it was 128 kbit/s)") },
+                "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test func anEmptyTitle_IsLoggedAsNone_NotAsABlankTitle() async throws {
         let metaint = 1000
         var wire: [UInt8] = []

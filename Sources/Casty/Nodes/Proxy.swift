@@ -83,6 +83,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var bitrate: Int?
     /// Measures the bitrate of an upstream that declared none (from each new upstream stream's first audio).
     private var sniff = BitrateSniff()
+    /// Whether the current link declared no bitrate (`icy-br`): it is measured on the link's first audio.
+    private var measuresBitrate = true
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
@@ -97,8 +99,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
-    /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), kept across reconnects to the
-    /// same station.
+    /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), told after a reconnect to the
+    /// same station until it is measured again.
     private var nominalBitrate: Int?
     /// The name of the stream the proxy relays (``Context/stream``): `0`, named by the distributor, until the
     /// upstream comes back as another station (``attach(_:)``) or in another sample rate or channel count
@@ -246,9 +248,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
             cutter.setTitle(Metadata())  // the old station's title is not the new one's (its first block tells it)
             logger("proxy: the upstream came back as another stream (\(Self.changes(from: heard, to: station))): listeners are told the new one")
         }
-        if let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }), (8...1_000).contains(declared) {
-            bitrate = declared
-        }
+        let declared = opened.headers["icy-br"].flatMap({ Int($0.split(separator: ",").first ?? "") }).flatMap { (8...1_000).contains($0) ? $0 : nil }
+        if let declared { bitrate = declared }
+        // Undeclared, it is measured on every link: the same station may come back from an encoder set to another
+        // bitrate. Until then, the bitrate of the link before is told, so the reply does not wait.
+        measuresBitrate = declared == nil
         sniff = BitrateSniff()
         // A new stream: the old one's unfinished frame is dropped, and the new one starts at its first frame.
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
@@ -406,10 +410,19 @@ public actor Proxy: UpstreamNode, FeedingNode {
             }
         }
         compareShape(of: segment.audio)
-        for chunk in segment.audio where bitrate == nil && !sniff.done {
-            bitrate = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes)
-            nominalBitrate = sniff.nominal ?? nominalBitrate
-            if sniff.done, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
+        for chunk in segment.audio where measuresBitrate && !sniff.done {
+            let before = bitrate.map { nominalBitrate ?? $0 }
+            guard let measured = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes) else {
+                if sniff.done, before == nil, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
+                continue
+            }
+            bitrate = measured
+            nominalBitrate = sniff.nominal
+            let now = nominalBitrate ?? measured
+            if let before, before != now {
+                logger("proxy: the upstream's bitrate is \(now) kbit/s now, measured on its audio (it was \(before) kbit/s): listeners are told")
+            }
+            if before != now, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
         }
         let format = chain.format?.name ?? "audio"
         for chunk in segment.audio {
