@@ -262,7 +262,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     private func forgetStaleStream() {
         staleTimer = nil
         guard keeper.state == .retrying else { return }
-        streamEnded(upstream: "the parent \(lostParent ?? "-") away for \(formatted(seconds(Self.staleAfter))) s")
+        let away = "\(formatted(seconds(Self.staleAfter))) s"
+        streamEnded(upstream: lostParent.map { "the parent \($0) away for \(away)" }
+            ?? "no parent for \(away), and the root \(Self.treeAddress(root)) does not answer")
         // No longer where it was: its status says so until it is placed again (it asks the root meanwhile).
         for node in subscribers.all { (node as? Distributor)?.placeLost() }
     }
