@@ -1,4 +1,5 @@
 import Icy
+import CastyNet
 import CastyWire
 import Casty
 
@@ -13,7 +14,8 @@ enum TreeCommand: Command {
         Asks the root for its state (GET /tree), then each of its branches, and so on down, and prints the tree:
         each node's address, depth, players, segments received, gaps, and its branches. A root that cannot be
         reached, or that is not a Casty tree node, is an error (exit status 1); a branch below it that cannot be
-        read is shown as such, the whole tree printed, and the exit status is 1 too.
+        read is shown as such, the whole tree printed, and the exit status is 1 too; so is a branch with no place in
+        the tree now (its parent lost and its root not answering, or not placed yet), shown with the root it asks.
 
         With a mount's path (http://root:8000/live), it walks that mount's tree (GET /tree?mount=/live at every
         node); without one, the root's first (or only) stream's.
@@ -28,6 +30,7 @@ enum TreeCommand: Command {
         var nodes = 0
         var deepest = 0
         var unreachable = 0
+        var unplaced = 0
         while let (url, indent) = pending.popLast() {
             guard visited.insert(url.authority).inserted else { continue }
             let line: String
@@ -64,6 +67,13 @@ enum TreeCommand: Command {
                 query = "?mount=" + percentEncoded(mount)
                 print("mount \(mount) (the root's first; name another in the URL: http://\(root.authority)\(mount))")
             }
+            // A branch with no place now says which root it asks: not a root itself, and not fine.
+            if let asking = fields["root"] {
+                print(String(repeating: "  ", count: indent) + "\(fields["address"] ?? url.authority)  a branch with no place in the tree"
+                    + " now (its parent lost, or not placed yet): it asks its root \(asking)  players \(fields["listeners"] ?? "?")")
+                unplaced += 1
+                continue
+            }
             deepest = max(deepest, fields.depth)
             // A stream that has brought nothing for a while is said so: the source or upstream is away, or the
             // node is cut off.
@@ -76,6 +86,10 @@ enum TreeCommand: Command {
             for child in fields.children.reversed() {
                 if let url = StreamURL("http://\(child)/") { pending.append((url, indent + 1)) }
             }
+        }
+        if unplaced > 0, unreachable == 0 {
+            print("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest); \(unplaced) with no place")
+            throw ServeError("\(counted(unplaced, "branch", plural: "branches")) with no place in the tree, asking the root")
         }
         guard unreachable == 0 else {
             // A monitoring script reads the status: part of the tree is out of sight, not fine.

@@ -67,11 +67,17 @@ extension TreeMountsTests {
         let player = try await play("/ice", at: leaf.port.address)
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 4 * 4170 }, "the leaf plays")
         #expect(try await treeLine(leaf.port.address, mount: "/ice")["depth"] == "2", "the leaf is under the first branch")
+        #expect(try await treeLine(first.port.address, mount: "/ice")["root"] == nil, "a placed branch names no root to ask")
 
         // The root goes, as a killed process's connections close; the first branch's link to the leaf stays open.
         server.close()
         proxy.stop()
         #expect(await eventually(timeout: .seconds(15)) { leafLog.contains("the stream ended upstream") }, "\(leafLog.lines.value)")
+        // The first branch, its parent gone and its root not answering, is no root of a tree of its own.
+        #expect(await eventually(timeout: .seconds(5)) {
+            let orphan = try? await self.treeLine(first.port.address, mount: "/ice")
+            return orphan?["root"] == server.address.description && orphan?["parent"] == "-"
+        })
         let newcomer = try await play("/ice", at: leaf.port.address)
         #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(newcomer.text.hasPrefix("HTTP/1.0 503"), "not the seconds before the loss, then silence: \(newcomer.text.prefix(120))")
