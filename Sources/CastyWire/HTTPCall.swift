@@ -152,7 +152,9 @@ private final class AnswerReader: @unchecked Sendable {
 
     /// The answer once its head and whole body are in, or why there is none; `nil` while more is to come.
     private func parseWhole(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
-        if head == nil {
+        // One head per turn: interim answers are dropped until the final one, however many came in one read (a
+        // loop, not a call per interim answer: thousands of them in 64 KiB would exhaust the stack).
+        while head == nil {
             guard let (end, bodyStart) = headEnd() else {
                 if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
                 return complete ? .failure(.cutInHead(url, received: bytes.count)) : nil
@@ -175,7 +177,7 @@ private final class AnswerReader: @unchecked Sendable {
             if status < 200 {
                 bytes.removeSubrange(..<bodyStart)
                 searched = 0
-                return parseWhole(complete: complete)
+                continue
             }
             head = (bodyStart, status, headers)
         }

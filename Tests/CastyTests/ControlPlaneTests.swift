@@ -64,6 +64,19 @@ struct ControlPlaneTests {
         #expect(URLQuery.decodePath("/" + URLQuery.encodeChannel("músic")) == "/músic", "a command naming it finds the mount")
     }
 
+    @Test("An application that sends thousands of interim answers (100 Continue) in one read before its final one is read to that final answer, not taken down with a stack overflow")
+    func httpCall_SkipsThousandsOfInterimAnswers() async throws {
+        let loop = EventLoop(name: "test-http-interim")
+        defer { loop.shutdown() }
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array(String(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: 2_500).utf8)
+                + Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8))
+        }
+        let answer = try await HTTPCall.post(app.url, loop: loop, timeout: .seconds(5))
+        #expect(answer.status == 200 && answer.body == Array("ok".utf8))
+        await app.close()
+    }
+
     @Test func httpCall_ReadsAnAnswer_AndRefusesGarbageAndHugeAnswers() async throws {
         // A loop of its own: on the shared one, a full suite on a busy machine once ate the whole 2 s deadline.
         let loop = EventLoop(name: "test-http-call")
