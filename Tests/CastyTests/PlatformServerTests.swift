@@ -426,6 +426,26 @@ struct PlatformServerTests {
 
 /// A run killed with sessions live: its next start tells the application they closed.
 extension PlatformServerTests {
+    @Test("The last run's live sessions leave their file only once their stream-closed is in the spool: a start that fails (a port in use) or is killed right after loses none")
+    func lastRunsSessions_AreSpooledBeforeTheirFileIsEmptied() async throws {
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool); unlink(spool + ".live") }
+        let line = StreamEvent(channel: "x", streamID: "abcdef0123", kind: .available, streamType: "ICY-LIVE").spoolLine
+        try FileWriter.replace(spool + ".live", with: Array((line + "\n").utf8), mode: 0o600, sync: true)
+        var configuration = ControlPlane.Configuration()
+        configuration.eventCallbackURL = StreamURL("http://127.0.0.1:9/events")  // the application is down
+        configuration.eventSpool = spool
+        let plane = ControlPlane(configuration, loop: loop)
+        await plane.start()
+        // What a process that exits now (its port in use) leaves on disk, once the writes queued so far are done.
+        EventSpool.flush()
+        let spooled = String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self)
+        #expect(spooled.contains("stream-closed") && spooled.contains("abcdef0123"), "spool: \(spooled)")
+        #expect((FileWriter.contents(of: spool + ".live") ?? [1]).isEmpty, "the sessions are in the spool now, not twice")
+        await plane.events?.stop()
+        EventSpool.flush()
+    }
+
     @Test("Sessions live when a run was killed are closed at the next start: stream-closed, after what the spool held")
     func sessionsLiveWhenKilled_AreClosedAtTheNextStart() async throws {
         let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -107,11 +107,12 @@ public final class ControlPlane: Sendable {
             Shutdown.register(.events) { [weak events] deadline in await events?.finish(before: deadline) }
         }
         // Sessions the last run never ended (it was killed): closed now, after what its spool still held.
+        // The file keeps them until the spool does: a start that fails after this, or a kill, loses none.
         if let live, case let closed = live.leftByTheLastRun(), !closed.isEmpty {
             let sessions = Set(closed.map { $0.channel + "\t" + $0.streamID }).count
             logger("events: the last run ended without closing \(sessions) live session\(sessions == 1 ? "" : "s") (\(live.path)):"
-                + " stream-closed sent for \(sessions == 1 ? "it" : "each")")
-            for event in closed { events?.post(event) }
+                + " stream-closed queued for \(sessions == 1 ? "it" : "each")")
+            if await events?.keep(closed) ?? true { live.forgetTheLastRun() }
         }
         if let listenerRemovals {
             await listenerRemovals.start()

@@ -99,6 +99,22 @@ public actor EventQueue<Post: QueuedPost> {
         Task { await wake() }
     }
 
+    /// Queues `events` and writes the spool with them at once, not ``spoolDelay`` later; returns whether the spool
+    /// holds them (always `true` without a spool: nothing else would). For events that were kept elsewhere until
+    /// now (``LiveSessions/leftByTheLastRun()``), which may be forgotten there only once they are kept here.
+    public func keep(_ events: [Post]) async -> Bool {
+        takeInbox()
+        pending += events
+        wake()
+        guard let spool else { return true }
+        spoolWriteDue = false
+        let text = pending.map(spool.line).joined(separator: "\n")
+        let count = pending.count
+        return await withCheckedContinuation { (written: CheckedContinuation<Bool, Never>) in
+            EventSpool.writer.async { written.resume(returning: spool.file.write(text, count: count) == nil) }
+        }
+    }
+
     /// The events not yet answered `200`, oldest first.
     public func undelivered() -> [Post] {
         takeInbox()

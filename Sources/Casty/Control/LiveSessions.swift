@@ -49,12 +49,11 @@ final class LiveSessions: Sendable {
     }
 
     /// The `stream-closed` events of the sessions a previous run left live — one per session for its live outputs,
-    /// as the run would have sent it — and forgets them (the file is emptied). A recording's line (written by
+    /// as the run would have sent it. The file keeps them until ``forgetTheLastRun()``, once they are kept in the
+    /// event spool: a start that fails, or a process killed, in between loses none. A recording's line (written by
     /// versions that kept them) closes nothing.
     func leftByTheLastRun() -> [StreamEvent] {
         guard let bytes = FileWriter.contents(of: path), !bytes.isEmpty else { return [] }
-        let file = file
-        EventSpool.writer.async { file.write("", count: 0) }
         var closing: [StreamEvent] = []
         for event in String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
         where event.kind == .available && Self.isLive(event) {
@@ -62,6 +61,13 @@ final class LiveSessions: Sendable {
             if !closing.contains(closed) { closing.append(closed) }
         }
         return closing
+    }
+
+    /// Empties the file of the last run's sessions (their `stream-closed` is in the event spool), keeping this run's.
+    func forgetTheLastRun() {
+        let (text, count) = live.withLock { ($0.values.map(\.spoolLine).sorted().joined(separator: "\n"), $0.count) }
+        let file = file
+        EventSpool.writer.async { file.write(text, count: count) }
     }
 
     private static func key(_ event: StreamEvent) -> String { session(event) + "\t" + (event.streamType ?? "") }
