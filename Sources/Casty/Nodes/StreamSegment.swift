@@ -131,8 +131,12 @@ public final class StreamSegment: Sendable {
         try! metadataBlock(shortened(title?.bytes ?? [], room: IcyLimits.maxMetadataBytes))
     }
 
-    /// The smallest ID3v2 tag: its 10-byte header.
-    public static let minimumTagBytes = 10
+    /// The smallest ID3v2 tag that replaces bytes before a frame: its 10-byte header and 10 bytes of padding.
+    /// Decoders skip a smaller one too, but mpg123 warns of it (`unrealistic small tag length`), once per stream
+    /// change heard: a frame 10–19 bytes into a segment is no entry, the next one is.
+    public static let minimumTagBytes = 20
+    /// An ID3v2 tag's header: `ID3`, version, flags and the syncsafe size.
+    static let tagHeaderBytes = 10
 
     /// `form` — the segment's audio, or one of its wire forms, which all begin with it — as a player's entry: for
     /// a player that starts here, or that did not get the segment before (a new stream, segments it skipped). The
@@ -161,8 +165,8 @@ public final class StreamSegment: Sendable {
     /// came after its pieces), a player such as mpg123 gives up after 1 KiB of bytes that are not frames, but
     /// reads a tag of any size.
     public static func padding(_ count: Int) -> [UInt8] {
-        guard count >= minimumTagBytes else { return [UInt8](repeating: 0, count: max(0, count)) }
-        let size = count - minimumTagBytes
+        guard count >= tagHeaderBytes else { return [UInt8](repeating: 0, count: max(0, count)) }
+        let size = count - tagHeaderBytes
         var bytes: [UInt8] = [0x49, 0x44, 0x33, 4, 0, 0]
         bytes.reserveCapacity(count)
         for shift in [21, 14, 7, 0] { bytes.append(UInt8((size >> shift) & 0x7F)) }
