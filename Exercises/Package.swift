@@ -72,4 +72,6 @@ for target in package.targets {
         .enableUpcomingFeature("ExistentialAny"),
         .enableUpcomingFeature("MemberImportVisibility"),
     ]
+    // my-relay says whose cores it runs: `#if CASTY_SOLUTIONS`, the reference solutions'.
+    if solutions, target.name == "my-relay" { target.swiftSettings? += [.define("CASTY_SOLUTIONS")] }
 }
