@@ -19,6 +19,12 @@ extension RelayHub {
         address.hasPrefix("player-") ? Int(address.dropFirst("player-".count)) : nil
     }
 
+    /// The segments your distributor made player `id` skip (its `Listener.skipped`), while it is one of your
+    /// distributor's listeners.
+    func skippedByDistributor(_ id: Int) -> Int? {
+        distributor?.listeners.first { $0.address == Self.address(of: id) }?.skipped
+    }
+
     /// A player whose request is complete asks your distributor for the stream: its reply and burst come back.
     func joinDistributor(_ id: Int) {
         guard var distributor, let player = players[id], player.core != nil, !player.answered else { return }
@@ -44,8 +50,14 @@ extension RelayHub {
         let dropped = distributor.dropped.dropFirst(droppedBefore)
         self.distributor = distributor
         for envelope in envelopes { write(envelope) }
+        // What your distributor counted, kept for the line that says a player left.
+        for listener in distributor.listeners {
+            guard let id = Self.player(at: listener.address) else { continue }
+            players[id]?.skipped = listener.skipped
+        }
         for address in dropped {
             guard let id = Self.player(at: address), let player = players[id] else { continue }
+            players[id]?.skipped += 1  // the skip that took it over your limit
             log("player \(id): your distributor dropped it (too many segments skipped in a row)")
             player.connection.close()
         }
@@ -70,6 +82,7 @@ extension RelayHub {
             return
         }
         player.core = core
+        if case .data(let number, _) = envelope.message { player.wrote(number) }
         players[id] = player
         // The distributor decided this segment fits: it is written whole (the burst too, on purpose).
         player.connection.write(bytes)

@@ -14,6 +14,24 @@ struct Player {
     var core: ClientCore?
     /// Whether the reply was written (players that arrive before the station's reply wait for it).
     var answered = false
+    /// When it connected, for the line that says it left.
+    let joined = ContinuousClock.now
+    /// Segments written to it (with `--distributor`, the ones your distributor handed it, burst included).
+    var segments = 0
+    /// Times the numbers of the segments it got jumped: each gap is one run of skipped segments.
+    var gaps = 0
+    /// The number of the last segment written to it.
+    var last: Int?
+    /// With `--distributor`, the segments your distributor made it skip (its `Listener.skipped`), as of the
+    /// last segment: a listener your distributor dropped is no longer in it to be asked.
+    var skipped = 0
+
+    /// Counts segment `number` as written to this player.
+    mutating func wrote(_ number: Int) {
+        if let last, number != last + 1 { gaps += 1 }
+        last = number
+        segments += 1
+    }
 }
 
 extension RelayHub {
@@ -33,11 +51,18 @@ extension RelayHub {
         players[id] = Player(connection: connection)
         connection.onRead = { [self] bytes in assumeIsolated { $0.playerRead(id, bytes) } }
         connection.onClose = { [self] _ in
-            assumeIsolated {
-                $0.players[id] = nil
-                $0.log("player \(id): left")
-            }
+            assumeIsolated { $0.playerLeft(id) }
         }
+    }
+
+    /// A player hung up or was closed: one line with how long it listened and what it got — the segments
+    /// written to it, those it skipped (counted by your distributor with `--distributor`, else by its
+    /// connection) and the gaps they left in its numbering.
+    func playerLeft(_ id: Int) {
+        guard let player = players.removeValue(forKey: id) else { return }
+        let skipped = distributor == nil ? player.connection.skippedTotal : skippedByDistributor(id) ?? player.skipped
+        let seconds = (ContinuousClock.now - player.joined).components.seconds
+        log("player \(id): left after \(seconds) s: \(player.segments) segments, \(skipped) skipped, \(player.gaps) gaps")
     }
 
     /// A player's bytes: once its request is complete, it gets a ``ClientCore`` and, when the station is known,

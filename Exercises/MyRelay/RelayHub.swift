@@ -160,9 +160,14 @@ actor RelayHub {
                 continue
             }
             players[id]?.core = core
-            if player.connection.offer(bytes) == .skipped, player.connection.consecutiveSkips > 20 {
+            switch player.connection.offer(bytes) {
+            case .sent, .queued:
+                players[id]?.wrote(number)
+            case .skipped where player.connection.consecutiveSkips > 20:
                 log("player \(id): too slow, skipped more than 20 segments in a row; closing it")
                 player.connection.close()
+            case .skipped, .closed:
+                break
             }
         }
     }
