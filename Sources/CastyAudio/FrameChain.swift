@@ -19,6 +19,8 @@
 /// - **Locked**: each frame is passed on once all its bytes are in. When the next header is not where the
 ///   frame's length says, or is of another sample rate or channel count, the chain is broken: search again from
 ///   there. Frames of another shape found at once are no incident but news (``Output/reshaped(from:to:)``).
+/// - **Info frames**: an encoder's Xing, Info or VBRI frame (``MP3Frame/isInfo(_:)``), which says how long the file
+///   it begins is, is dropped: a live stream is no file of that length.
 /// - **Tags**: an ID3v2 tag (``ID3v2Header``) — what an MP3 file holds before its frames, cover art and all,
 ///   and a source streaming files as they are sends before each one — is skipped whole wherever a frame is
 ///   looked for, held nowhere and reported as no incident: decoders skip it too. Tags over ``maxTagBytes``
@@ -275,6 +277,12 @@ package struct FrameChain {
                 }
                 let next = index + frame.length
                 guard next <= end else { return index }
+                // An encoder's Xing/Info frame, which a source streaming files as they are sends at each file's
+                // start: no audio, and it would tell a player joining there that the stream ends with that file.
+                if format == .mpeg, let header = MP3Frame(bytes[index..<next].prefix(4)), header.isInfo(bytes[index..<next]) {
+                    index = next
+                    continue
+                }
                 if shape == nil { shape = AudioShape(frame: bytes[index..<next], format: format) }
                 output(.frame(bytes[index..<next]))
                 index = next

@@ -133,6 +133,23 @@ public struct MP3Frame: Sendable, Equatable {
         .seconds(samplesPerFrame) / sampleRate
     }
 
+    /// Whether `frame` — a whole frame with this header, from its first byte — is a Xing, Info or VBRI frame: no
+    /// audio, but the frame count and length of the file it begins (LAME and most encoders write one first), found
+    /// after the frame's side information (Xing, Info) or at byte 36 (VBRI). A file played in a loop, or streamed
+    /// as it is by a source, would tell a player joining at it that the live stream is a file of that length.
+    public func isInfo(_ frame: ArraySlice<UInt8>) -> Bool {
+        guard layer == .layer3 else { return false }
+        let mono = channelMode == .mono
+        let sideInfo = version == .mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17)
+        func tag(at offset: Int, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> Bool {
+            let start = frame.startIndex + offset
+            guard offset + 4 <= length, start + 4 <= frame.endIndex else { return false }
+            return frame[start] == a && frame[start + 1] == b && frame[start + 2] == c && frame[start + 3] == d
+        }
+        return tag(at: 4 + sideInfo, 0x58, 0x69, 0x6E, 0x67) || tag(at: 4 + sideInfo, 0x49, 0x6E, 0x66, 0x6F)  // Xing, Info
+            || tag(at: 36, 0x56, 0x42, 0x52, 0x49)  // VBRI
+    }
+
     /// Whether `other` could be the next frame of the same stream: same version, layer and sample rate.
     /// (Bitrate, padding and channel mode may change from frame to frame.)
     public func continues(_ other: MP3Frame) -> Bool {

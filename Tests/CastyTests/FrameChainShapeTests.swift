@@ -56,6 +56,19 @@ struct FrameChainShapeTests {
         #expect(run.bytes == Self.frames(10) + Self.frames(10, rate: 32_000))
     }
 
+    @Test("An encoder's Info and Xing frames — a source streaming MP3 files as they are sends one at each file's start — are dropped, without a resync")
+    func infoFrames_AreDropped() {
+        func info(_ tag: String) -> [UInt8] {
+            var frame = Self.frames(1)
+            frame.replaceSubrange(36..<40, with: Array(tag.utf8))  // after the header and 32 bytes of side information
+            return frame
+        }
+        let stream = info("Info") + Self.frames(10) + info("Xing") + Self.frames(10)
+        let run = ChainRun([stream[...]])
+        #expect(run.bytes == Self.frames(20) && run.frames == 20, "\(run.frames) frames")
+        #expect(run.resyncs.isEmpty && run.reshaped.isEmpty)
+    }
+
     @Test("A restarted chain (a new link) tells no change of shape: the proxy compares shapes across links itself")
     func restart_ForgetsTheShape() {
         var chain = FrameChain(format: .mpeg)

@@ -89,26 +89,11 @@ public struct MP3File: Sendable, Equatable {
         guard !frames.isEmpty else { throw .noFrames(byteCount: bytes.count) }
         // An encoder's Xing/Info (or VBRI) frame says how long the file is: played in a loop, a player joining at it
         // takes the live stream for a file of that length ("more data after announced end of track").
-        if frames.count > 1, Self.isInfoFrame(bytes, frames[0]) { frames.removeFirst() }
+        if frames.count > 1, frames[0].header.isInfo(bytes[frames[0].range]) { frames.removeFirst() }
         self.frames = frames
         self.byteCount = bytes.count
         self.audioBytes = frames.reduce(0) { $0 + $1.header.length }
         self.duration = frames.reduce(.zero) { $0 + $1.header.duration }
-    }
-
-    /// Whether `frame` of `bytes` is a Xing, Info or VBRI frame: no audio, the file's frame count and length (LAME
-    /// and most encoders write one first), found after the frame's side information (Xing, Info) or at byte 36
-    /// (VBRI).
-    static func isInfoFrame(_ bytes: [UInt8], _ frame: Frame) -> Bool {
-        guard frame.header.layer == .layer3 else { return false }
-        let mono = frame.header.channelMode == .mono
-        let sideInfo = frame.header.version == .mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17)
-        func tag(at offset: Int) -> String? {
-            let start = frame.offset + offset
-            guard offset + 4 <= frame.header.length, start + 4 <= bytes.count else { return nil }
-            return String(decoding: bytes[start..<(start + 4)], as: UTF8.self)
-        }
-        return ["Xing", "Info"].contains(tag(at: 4 + sideInfo)) || tag(at: 36) == "VBRI"
     }
 
     /// The average bitrate in kbit/s, rounded: `audioBytes × 8 / seconds / 1000`. Right for VBR files too,
