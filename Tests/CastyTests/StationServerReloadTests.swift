@@ -105,6 +105,46 @@ struct StationServerReloadTests {
         server.close()
     }
 
+    @Test("A fallback taken away leaves its mount nothing to play: no listener is moved there, those hearing it wait, then are let go")
+    func reload_AFallbackTakenAway_LeavesTheMountNothingToPlay() async throws {
+        let log = StationServerTests.Log()
+        let mounts = ["/live", "/backup", "/four", "/x"]
+        // /x hears /four's stream, which is /backup's; nobody listens to /four itself.
+        let fallbacks = ["/live": "/backup", "/four": "/backup", "/x": "/four"]
+        let server = try station.server(mounts: mounts, fallbacks: fallbacks, timeout: .seconds(1), log: log)
+        defer { server.close() }
+        let tone = try Station.builtIn(segmentBytes: 4170, loop: station.loop)
+        await tone.start()
+        defer { tone.stop() }
+        server.attach(tone, at: "/backup")
+        let onLive = try await station.listener(server, "/live", titles: false)
+        let onX = try await station.listener(server, "/x", titles: false)
+        #expect(await onLive.waitFor(timeout: .seconds(5)) { $0.count > 2 * 4170 })
+        #expect(await onX.waitFor(timeout: .seconds(5)) { $0.count > 2 * 4170 }, "/x hears the tone through /four")
+        let changes = try await server.reload(configuration {
+            $0.mounts = mounts
+            $0.sourceTimeout = .seconds(1)
+            $0.fallbacks = ["/live": "/backup", "/x": "/four"]
+        })
+        #expect(changes == ["fallback /four→none (was /backup)"], "\(changes)")
+        #expect(log.contains("mount /four: no fallback any more; its listeners (and those of /x, hearing it as their fallback) wait for a source"),
+                "\(log.lines.value.suffix(4))")
+        // Nothing to play: a player is told 404, and no listener is moved there — nor to /x, which hears /four.
+        #expect(try await station.ask(server, "/four", admin: false).hasPrefix("HTTP/1.0 404"))
+        for destination in ["/four", "/x"] {
+            let answer = try await station.ask(server, "/admin/moveclients?mount=/live&destination=\(destination)")
+            #expect(answer.hasPrefix("HTTP/1.0 409 Conflict"), "\(destination): \(answer.suffix(80))")
+            #expect(answer.contains("\(destination) has no stream to move listeners to"))
+        }
+        #expect(!onLive.closed.value, "the listener asked to move stays where it plays")
+        // Those hearing /four wait for a source for the source timeout, as when a source leaves, then are let go.
+        #expect(await eventually(timeout: .seconds(6)) { onX.closed.value }, "\(log.lines.value.suffix(4))")
+        #expect(log.contains("mount /four: no source came back within 1.0 seconds; its listeners are disconnected (and those of /x, hearing it as their fallback)"),
+                "\(log.lines.value.suffix(4))")
+        #expect(try await station.ask(server, "/admin/moveclients?mount=/live&destination=/four").hasPrefix("HTTP/1.0 409"))
+        #expect(!onLive.closed.value)
+    }
+
     @Test func reload_KeepsTheMountsTheAdminAPIAdded_AppliesOnlyWhatTheFileChanged() async throws {
         let server = try station.server()  // mounts /live, /backup
         #expect(try await station.ask(server, "/admin/whitelist?action=add&mount=/extra").hasPrefix("HTTP/1.0 200"))

@@ -121,7 +121,9 @@ enum AdminRoutes {
                 return answer(exchange, 400, "Bad Request", ["error": .text("give &destination= another mount")])
             }
             guard let destination = mounts.mount(at: named) else { return noMount(exchange, named) }
-            guard destination.distributor.assumeIsolated({ $0.stat().context }) != nil else {
+            // Something to play, as a player asking for it is told (a mount whose fallback chain is gone may keep
+            // its last stream's context), and a stream going on to play from its next segment.
+            guard mounts.isServing(destination), mounts.contentType(of: destination) != nil else {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(destination.path) has no stream to move listeners to")])
             }
             if let mismatch = mounts.codecMismatch(moving: found, to: destination) {

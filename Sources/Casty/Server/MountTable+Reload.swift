@@ -6,8 +6,9 @@ extension MountTable {
     ///
     /// What is live follows the new rules at once: a source publishing a mount the whitelist no longer lists is
     /// disconnected (as ``disallow(_:)`` does), and a mount without a source whose fallback changed moves its
-    /// listeners to the new fallback — or, with none now, they wait for a source for the source timeout, as when
-    /// a source leaves. Sources and listeners already admitted keep their places under new passwords and limits,
+    /// listeners to the new fallback — or, with none now (or one with nothing to play), the mount is as one whose
+    /// source left: its stream is forgotten (nothing is moved there), and its listeners, and those of mounts hearing
+    /// it as their fallback, wait for a source for the source timeout. Sources and listeners already admitted keep their places under new passwords and limits,
     /// which apply to those who come next; a new source timeout and catch-up apply to the sources publishing too. Mounts the admin API added to the whitelist, or took off
     /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
     /// and rings sized differently mid-stream would break players' framing.
@@ -46,11 +47,15 @@ extension MountTable {
         for path in order where old.fallbacks[path] != next.fallbacks[path] {
             guard let mount = mounts[path], mount.source == nil, mount.permanent == nil else { continue }
             mount.fallbackRefused = false
+            // The stream it played (its old fallback's) ends here: left with nothing to play, the mount is one whose
+            // source left for good — it forgets that stream, and whoever still hears it waits, then is let go.
+            let ended = hasPlayers(mount) || (!isServing(mount) && contentType(of: mount) != nil)
             mount.distributor.detachSource()
-            if next.fallbacks[path] == nil, hasPlayers(mount) {
-                logger("mount \(path): no fallback any more; its listeners wait for a source (up to \(next.sourceTimeout))")
+            let hearing = hearingAsFallback(mount)
+            if next.fallbacks[path] == nil, hasPlayers(mount) || !hearing.isEmpty {
+                logger("mount \(path): no fallback any more; its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(next.sourceTimeout))")
             }
-            fallBack(mount, sourceEnded: hasPlayers(mount))
+            fallBack(mount, sourceEnded: ended)
         }
         return changes
     }
