@@ -153,16 +153,14 @@ struct Arguments: Sendable {
 
     /// `error`'s message led by where it is: ``placed(_:)`` for a mistake of one option; for one of the options
     /// together (``UsageError/ofTheWhole``: `no source could publish /a`, where a password line is missing, not
-    /// wrong), the config files that gave the options it names, without a line — a line would point at one that
-    /// holds no mistake.
+    /// wrong), the config files that gave the options it names — or, when no file gave any (the line deleted is
+    /// the mistake), every config file read —, without a line: a line would point at one that holds no mistake.
+    /// Unchanged when no config file was read.
     func placed(_ error: UsageError) -> String {
         guard error.ofTheWhole else { return placed(error.message) }
+        let named = Self.optionNames(in: error.message).flatMap { (valuePlaces[$0] ?? []) + [flagPlaces[$0]] }.compactMap { $0.map(Self.file(of:)) }
         var files: [String] = []
-        for name in Self.optionNames(in: error.message) {
-            for place in (valuePlaces[name] ?? []) + [flagPlaces[name]] {
-                if let file = place.map(Self.file(of:)), !files.contains(file) { files.append(file) }
-            }
-        }
+        for file in named.isEmpty ? all("config") : named where !files.contains(file) { files.append(file) }
         return files.isEmpty ? error.message : "\(files.joined(separator: ", ")): \(error.message)"
     }
 

@@ -10,7 +10,8 @@
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
 # one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
-# listed mount no password lets a source publish, at start-up and read again on SIGHUP); so
+# listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
+# start-up and read again on SIGHUP); so
 # does a --config that names a directory (naming --config) or is empty, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
@@ -194,6 +195,9 @@ check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station
 # The source password's line deleted: the mistake is the file's, no mount-password line's.
 refused no-source-password "" "no source could publish /a, /e: give --source-password" \
     'port 0\nmounts /a,/c,/d,/e\nmount-password /c=One1\nmount-password /d=Two2\n'
+# With no password line left at all, no option the mistake names was given: the file is named all the same.
+refused no-password-at-all "" "no source could publish /a, /b: give --source-password" 'port 0\nmounts /a,/b\nstation /s\n'
+refused no-password-nothing-fed "" "give --source-password (or --mount-password /m=PW for each mount)" 'port 0\nmounts /a,/b\n'
 second=$(free_port)
 printf 'source-password hackme\nmounts /one\nport 1\nadmin-password "two words #1"  # quoted: blanks and # kept\n' >"$TMP/first.conf"
 printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
@@ -236,6 +240,13 @@ whole() {
         && [ "$(code admin:admintwo)" = 200 ]
 }
 check "SIGHUP with the source password's line deleted: the file named without a line (no mount-password line is wrong)" wait_until 10 whole
+printf 'port %s\nhost 127.0.0.1\nadmin-password admintwo\nmounts /live,/two\n' "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+whole_bare() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload\.conf: give --source-password \(or" \
+        && [ "$(code admin:admintwo)" = 200 ]
+}
+check "SIGHUP with no password line left at all: the file named all the same (no option the mistake names was given)" wait_until 10 whole_bare
 : >"$TMP/reload.conf"
 kill -HUP "$reloading"
 emptied() {
