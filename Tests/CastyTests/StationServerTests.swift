@@ -223,6 +223,21 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A player of a mount that plays its fallback is counted at the fallback in /admin/stats and /status-json.xsl, as Icecast counts those it moves there: the mounts' listeners add up to the server's")
+    func adminStats_CountsAFallbacksListenersWhereTheyListen() async throws {
+        let log = Log()
+        let (server, feeding, player) = try await playerOnTheFallback(log)
+        defer { feeding.cancel(); server.close() }
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4170 })
+        let stats = try await ask(server, "/admin/stats")
+        #expect(stats.contains("<icestats>\n<listeners>1</listeners>\n<sources>1</sources>\n"), "\(stats)")
+        #expect(stats.contains("<source mount=\"/backup\">\n<listeners>1</listeners>\n"), "\(stats)")
+        let json = try await ask(server, "/status-json.xsl", admin: false)
+        #expect(json.contains(#""listeners":1"#) && json.contains(#"/backup""#), "\(json)")
+        let own = try await ask(server, "/status.json", admin: false)
+        #expect(own.contains(#""listeners":0"#), "Casty's own page keeps each mount's own players: \(own)")
+    }
+
     @Test("/admin/stats?mount= lists that mount's <source> only, and the server's listeners and sources at the top, as Icecast 2.4.4 does")
     func adminStats_OfOneMount_TopLevelIsTheServers() async throws {
         let server = try server()

@@ -14,8 +14,9 @@ public struct Stat: Sendable {
         var peakListeners = 0
     }
 
-    /// Listeners connected now: players, not branch links.
-    public let listeners: Int
+    /// Listeners connected now: players, not branch links. (A station server's Icecast-named pages count a
+    /// fallback's listeners with those of the mounts that play it: ``MountTable/listed(asked:streaming:)``.)
+    public internal(set) var listeners: Int
     /// Branches of the tree this node serves now (each one link).
     public let branches: Int
     /// The most listeners (players) connected at once.

@@ -510,10 +510,18 @@ final class MountTable: @unchecked Sendable {
     func listed(asked: String?, streaming: Bool) -> [(mount: Mount, stat: Stat)] {
         all.compactMap { mount in
             guard asked == nil || mount.path == asked else { return nil }
-            let stat = mount.distributor.assumeIsolated { $0.stat() }
+            var stat = mount.distributor.assumeIsolated { $0.stat() }
             // Streaming: of its own (a source, the built-in station, a relay that streams), as Icecast counts
-            // sources — a mount that plays its fallback is no source up, whatever its listeners hear.
-            return !streaming || (stat.context != nil && feeds(mount)) ? (mount, stat) : nil
+            // sources — a mount that plays its fallback is no source up, whatever its listeners hear. Its
+            // listeners are counted where they listen, as Icecast counts those it moved to the fallback: a
+            // dashboard that adds up the mounts' listeners finds them all.
+            guard !streaming || (stat.context != nil && feeds(mount)) else { return nil }
+            if streaming {
+                stat.listeners += hearingAsFallback(mount).reduce(0) { sum, path in
+                    sum + (mounts[path]?.distributor.assumeIsolated { $0.playerCount } ?? 0)
+                }
+            }
+            return (mount, stat)
         }
     }
 
