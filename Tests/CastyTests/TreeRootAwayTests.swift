@@ -8,6 +8,17 @@ import Testing
 /// branch waits for the stream as it would at the root, and the branch's players hear it again when it is back.
 /// The upstream may come back as another station: that is a new stream, told down the tree.
 extension TreeMountsTests {
+    /// A root relaying `upstream` at `/ice` (HLS segments of 1 s), a branch under it, and a player of the branch
+    /// that plays.
+    func playingAtABranch(
+        _ upstream: AwayableStation, log: StationServerTests.Log
+    ) async throws -> (server: StationServer, proxy: Proxy, branch: Branch.Running, player: TestPeer) {
+        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        let player = try await play("/ice", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
+        return (server, proxy, serving, player)
+    }
+
     /// A root of `/ice`, relaying `upstream` with a proxy that reconnects at once, and a branch of `/ice` under it.
     func relayingRoot(
         _ upstream: AwayableStation, log: StationServerTests.Log = .init(), branchLog: StationServerTests.Log, fanout: Int = 2,
@@ -118,10 +129,8 @@ extension TreeMountsTests {
     func relayedStationBackAsAnother_IsANewStream_ToldDownTheTree() async throws {
         let upstream = try AwayableStation(on: .shared)
         let log = StationServerTests.Log()
-        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        let (server, proxy, serving, player) = try await playingAtABranch(upstream, log: log)
         defer { server.close(); proxy.stop(); serving.stop() }
-        let player = try await play("/ice", at: serving.port.address)
-        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
         #expect(await eventually(timeout: .seconds(15)) {
             StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).contains { $0.hasSuffix(".mp3") }
         })
@@ -147,10 +156,8 @@ extension TreeMountsTests {
     func relayedStationBackInAnotherShape_IsANewStream_WithAnHLSDiscontinuity() async throws {
         let upstream = try AwayableStation(on: .shared)
         let log = StationServerTests.Log()
-        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        let (server, proxy, serving, player) = try await playingAtABranch(upstream, log: log)
         defer { server.close(); proxy.stop(); serving.stop() }
-        let player = try await play("/ice", at: serving.port.address)
-        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
         let before = Locked<[UInt16: String]>([:])
         for address in [server.address, serving.port.address] {
             #expect(await eventually(timeout: .seconds(20)) {
@@ -184,10 +191,8 @@ extension TreeMountsTests {
     func relayedStationChangingShapeOnTheSameLink_IsANewStream() async throws {
         let upstream = try AwayableStation(on: .shared)
         let log = StationServerTests.Log()
-        let (server, proxy, serving) = try await relayingRoot(upstream, log: log, branchLog: .init()) { $0.options.hls.targetDuration = 1 }
+        let (server, proxy, serving, player) = try await playingAtABranch(upstream, log: log)
         defer { server.close(); proxy.stop(); serving.stop() }
-        let player = try await play("/ice", at: serving.port.address)
-        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count >= 6 * 4170 }, "the branch plays")
         #expect(await eventually(timeout: .seconds(20)) {
             !StationServerTests.segmentNames(await StationServerTests.fetch(server.address, "/ice/index.m3u8")).isEmpty
         }, "HLS at the root")
