@@ -78,7 +78,7 @@ struct HLSListenerAuthTests {
         await peer.send("GET /live/index.m3u8 HTTP/1.0\r\nUser-Agent: admitted-impatient\r\n\r\n")
         #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-impatient") == 1 })
         await peer.close()
-        #expect(await eventually(timeout: .seconds(5)) { log.contains("waiting for the listener authorization of HLS /live, before it was admitted") },
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("while the listener authorization of HLS /live was asked, before it was admitted") },
                 "\(log.lines.value)")
         await source.close()
         server.close()
