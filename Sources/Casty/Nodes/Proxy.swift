@@ -83,6 +83,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var bitrate: Int?
     /// Measures the bitrate of an upstream that declared none (from each new upstream stream's first audio).
     private var sniff = BitrateSniff()
+    /// Tells an upstream whose audio comes slower than it plays (a congested link to the station).
+    private var realTime = RealTimeWatch()
     /// Whether the current link declared no bitrate (`icy-br`): it is measured on the link's first audio.
     private var measuresBitrate = true
     private var lostAt: ContinuousClock.Instant?
@@ -254,6 +256,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // bitrate. Until then, the bitrate of the link before is told, so the reply does not wait.
         measuresBitrate = declared == nil
         sniff = BitrateSniff()
+        realTime.restart()
         // A new stream: the old one's unfinished frame is dropped, and the new one starts at its first frame.
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
         // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
@@ -328,6 +331,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 + " \(AudioShape.changeWarning)")
         }
         replyWhenMeasured()
+    }
+
+    /// Counts `frame` against the clock (``RealTimeWatch``) and says what that makes news of; it goes on, always.
+    private func heardInTime(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?) -> Bool {
+        if let seconds = format?.seconds(of: frame), let news = realTime.heard(seconds, at: .now) { logger("proxy: the upstream: \(news)") }
+        return true
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
@@ -429,7 +438,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
             // Segments after a change of shape wait until the nodes fed are told they are another stream.
             var reshaped: (from: AudioShape, to: AudioShape)?
             var held: [StreamSegment] = []
-            cutter.add(chunk, through: &chain, emit: { reshaped == nil ? subscribers.publish($0) : held.append($0) }) { incident in
+            cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: chain.format) },
+                       emit: { reshaped == nil ? subscribers.publish($0) : held.append($0) }) { incident in
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()

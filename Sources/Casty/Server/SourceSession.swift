@@ -92,6 +92,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     private var timeout: Duration
     /// How far ahead of the clock its audio may run, if limited: the excess is dropped.
     private var pace: SourcePace?
+    /// Tells a source whose audio comes slower than it plays (an upload too slow for its bitrate).
+    private var realTime = RealTimeWatch()
     /// Runs of frames dropped and not told yet, and when the last line about them was written.
     private var untoldDrops: (runs: Int, frames: Int, seconds: Double) = (0, 0, 0)
     private var droppedToldAt: ContinuousClock.Instant?
@@ -324,9 +326,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// Whether a frame of `format` that came `now` goes on at the source's pace (``SourcePace``); the runs of frames
     /// dropped are told once they end (``tellDropped(at:)``).
     private func paced(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?, at now: ContinuousClock.Instant) -> Bool {
-        guard pace != nil, let format, let seconds = format.seconds(of: frame), let verdict = pace?.admit(seconds, at: now) else {
-            return true
-        }
+        guard let format, let seconds = format.seconds(of: frame) else { return true }
+        if let news = realTime.heard(seconds, at: now) { logger("source \(peer) on \(mount): \(news)") }
+        guard let verdict = pace?.admit(seconds, at: now) else { return true }
         switch verdict {
         case .pass: return true
         case .drop: return false
