@@ -194,6 +194,23 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("A 3xx from the key-verification application is an outage, as for listeners: unanswered (an SRT caller is not locked out), and the line says to give the final URL",
+          arguments: ["301 Moved Permanently", "302 Found", "307 Temporary Redirect", "308 Permanent Redirect"])
+    func keyVerification_ARedirectIsUnanswered_NotARefusal(status: String) async throws {
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 \(status)\r\nLocation: https://app.example/verify\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        var configuration = ControlPlane.Configuration()
+        configuration.keyVerificationURL = app.url
+        let control = ControlPlane(configuration, loop: loop)
+        let code = status.prefix(3)
+        let reason = "the application could not be asked: it answered \(code) (a redirect, which Casty does not follow: give the final URL)"
+        #expect(await control.verify(channel: "live", key: "k", ip: "127.0.0.1") == .unanswered(reason))
+        #expect(app.requests.value.count == 1, "asked once: the redirect is not followed")
+        await app.close()
+    }
+
     @Test("x-record: true or false in any case; nothing is nil; anything else is false, and said in one log line")
     func keyVerification_XRecord_IsReadStrictly_AndATypoIsLogged() async throws {
         for (value, expected, logged) in [("TRUE", Optional(true), false), ("false", false, false), (nil, nil, false), ("yes", false, true)] {

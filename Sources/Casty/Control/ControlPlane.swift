@@ -9,7 +9,8 @@ internal import Synchronization
 /// - **Key verification.** When a source connects, `POST keyVerificationURL` with an empty body and the headers
 ///   `x-streaming-channel` (the mount without its slash), `x-streaming-key` (the source's password, or `?key=`
 ///   of its URL), `x-user-ip` and the configured `Authorization`. `200` admits it; any other status, a timeout
-///   or an unreachable application refuses it with `403`. The answer's `x-record: true|false` is kept with the
+///   or an unreachable application refuses it with `403` — a `3xx` or `5xx`, like a timeout, as an outage
+///   (``Verdict/unanswered(_:)``), not as the application's refusal of the key. The answer's `x-record: true|false` is kept with the
 ///   session (reported in `/commands/report`). Without the URL, the station's password rules apply.
 /// - **Events.** `stream-available` and `stream-closed` to `eventCallbackURL` (``EventQueue``).
 /// - **Commands.** `/commands/capacity`, `/commands/close`, `/commands/report` on the node's port, with
@@ -58,7 +59,8 @@ public final class ControlPlane: Sendable {
         /// Refused by the application: the status it answered, for the log line.
         case refused(String)
         /// Refused because the application could not be asked — a timeout, an unreachable application, an answer
-        /// that is no HTTP, a `5xx` (a failing application, or the proxy before it) — and why, for the log line. Not the application's word on the key: nothing about the
+        /// that is no HTTP, a `5xx` (a failing application, or the proxy before it), a `3xx` (a redirect, not
+        /// followed) — and why, for the log line. Not the application's word on the key: nothing about the
         /// key should be remembered from it.
         case unanswered(String)
     }
@@ -123,6 +125,18 @@ public final class ControlPlane: Sendable {
         }
     }
 
+    /// Why an answer with `status` is no word of the application's on a key or a listener — it could not be asked —,
+    /// or `nil` when it is. A `5xx` is the application, or the proxy before it, failing (nginx's `502` during a
+    /// deploy); a `3xx` is a redirect, which Casty does not follow (an application moved behind nginx's
+    /// `http→https` redirect): neither refuses anything, and neither is remembered as a refusal.
+    static func outage(_ status: Int) -> String? {
+        switch status {
+        case 500...599: "the application could not be asked: it answered \(status)"
+        case 300...399: "the application could not be asked: it answered \(status) (a redirect, which Casty does not follow: give the final URL)"
+        default: nil
+        }
+    }
+
     /// Whether sources' keys are verified by the application.
     public var verifiesKeys: Bool { configuration.keyVerificationURL != nil }
 
@@ -133,8 +147,8 @@ public final class ControlPlane: Sendable {
         if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
         do {
             let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: Self.answerLimit)
-            // A 5xx is the application (or the proxy before it) failing, not its word on the key: an outage.
-            if (500...599).contains(answer.status) { return .unanswered("the application could not be asked: it answered \(answer.status)") }
+            // A 5xx or a 3xx is not the application's word on the key: an outage (``outage(_:)``).
+            if let outage = Self.outage(answer.status) { return .unanswered(outage) }
             guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
             return .accepted(record: record(answer.headers["x-record"], channel: channel))
         } catch {
@@ -220,13 +234,7 @@ public final class ControlPlane: Sendable {
             let answer = try await HTTPCall.post(
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
                 timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit)
-            if (500...599).contains(answer.status) {
-                return ListenerRefusal(reason: "the application could not be asked: it answered \(answer.status)", unanswered: true)
-            }
-            if (300...399).contains(answer.status) {
-                return ListenerRefusal(reason: "the application could not be asked: it answered \(answer.status), a redirect (not followed)",
-                                       unanswered: true)
-            }
+            if let outage = Self.outage(answer.status) { return ListenerRefusal(reason: outage, unanswered: true) }
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
             guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
             // Its listening starts now, not when it asked: the application may have taken seconds to answer.
