@@ -164,7 +164,7 @@ private final class AnswerReader: @unchecked Sendable {
                 String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
             }
             let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []
-            guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]),
+            guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = StatusLine.code(statusWords[1].utf8),
                   (100...599).contains(status) else {
                 return .failure(.notAStream(url, .malformedStatusLine(SafeText.logLine(String((lines.first ?? "").prefix(80))))))
             }

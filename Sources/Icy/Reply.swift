@@ -21,6 +21,13 @@ public struct StatusLine: Sendable, Equatable {
 
     /// The status codes that send the client elsewhere, with a `Location` header.
     public static let redirectCodes: Set<Int> = [301, 302, 303, 307, 308]
+
+    /// The status code a status line's second word states: exactly three ASCII digits (RFC 9112 §4,
+    /// `status-code = 3DIGIT`), so `+200`, `0200`, ` 200` or `２００` are no code; `nil` for anything else.
+    public static func code(_ word: some Collection<UInt8>) -> Int? {
+        guard word.count == 3, word.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return word.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+    }
 }
 
 /// What a server answers to a listener's request.
@@ -83,8 +90,7 @@ public func reply(_ bytes: [UInt8], segmentBytes: Int = 8192) -> Parse<Reply> {
 @Sendable private func parseStatusLine(_ line: ArraySlice<UInt8>) -> Result<StatusLine, IcyError> {
     let parts = words(line, limit: 3)
     let text = IcyText.decode(line)
-    guard parts.count >= 2, parts[1].count == 3, let code = Int(String(decoding: parts[1], as: UTF8.self)),
-          parts[1].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+    guard parts.count >= 2, let code = StatusLine.code(parts[1]) else {
         return .failure(.malformedStatusLine(text))
     }
     let versionText = String(decoding: parts[0], as: UTF8.self)

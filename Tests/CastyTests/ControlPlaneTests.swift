@@ -177,6 +177,25 @@ struct ControlPlaneTests {
         #expect(ContentLength.value("0") == 0 && ContentLength.value("4096") == 4096)
     }
 
+    @Test("A status code is exactly three ASCII digits (RFC 9112): an answer of +200, 0200 or 20 is not HTTP, and admits nothing")
+    func httpCall_AStatusCodeIsThreeDigits() async throws {
+        for status in ["+200", "0200", "20", "2OO", "-200", "200.0"] {
+            let app = try FakeUpstream(on: loop) { connection, _ in
+                connection.write(Array("HTTP/1.1 \(status) OK\r\nContent-Length: 0\r\n\r\n".utf8))
+                connection.close()
+            }
+            do {
+                let answer = try await HTTPCall.post(app.url, loop: loop, timeout: .seconds(15))
+                Issue.record("status \(status) was taken as \(answer.status)")
+            } catch {
+                #expect("\(error)".contains("not an ICY or HTTP status line"), "\(status): \(error)")
+            }
+            await app.close()
+        }
+        #expect(StatusLine.code(Array("200".utf8)) == 200 && StatusLine.code(Array("302".utf8)) == 302)
+        #expect(StatusLine.code(Array("+20".utf8)) == nil && StatusLine.code(Array(" 20".utf8)) == nil)
+    }
+
     @Test("A 5xx from the key-verification application is an outage, not its word on the key: unanswered; a 403 refuses")
     func keyVerification_A5xxIsUnanswered_A403Refuses() async throws {
         for (status, expected) in [("500 Internal Server Error", ControlPlane.Verdict.unanswered("the application could not be asked: it answered 500")),
