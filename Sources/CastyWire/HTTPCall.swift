@@ -21,7 +21,7 @@ public enum HTTPCall {
         public let body: [UInt8]
     }
 
-    /// The most bytes of an answer's head.
+    /// The most bytes of an answer's head (its blank line included), however it arrives: in one read or in pieces.
     public static let headLimit = 16 * 1024
 
     /// Posts `body` to `url` with `headers` and returns the answer.
@@ -155,8 +155,13 @@ private final class AnswerReader: @unchecked Sendable {
         // One head per turn: interim answers are dropped until the final one, however many came in one read (a
         // loop, not a call per interim answer: thousands of them in 64 KiB would exhaust the stack).
         while head == nil {
-            guard let (end, bodyStart) = headEnd() else {
-                if bytes.count > HTTPCall.headLimit { return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit))) }
+            // The bound holds however the head arrives: in pieces (no blank line yet, and already past it), or
+            // whole in one read (its blank line found past it). Each interim answer's head is bounded alike.
+            let found = headEnd()
+            guard let (end, bodyStart) = found, bodyStart <= HTTPCall.headLimit else {
+                if found != nil || bytes.count > HTTPCall.headLimit {
+                    return .failure(.notAStream(url, .headersTooLarge(limit: HTTPCall.headLimit)))
+                }
                 return complete ? .failure(.cutInHead(url, received: bytes.count)) : nil
             }
             // Lines end with CRLF, or a bare LF, which RFC 9112 §2.2 lets a recipient take (hand-written applications send it).

@@ -196,6 +196,34 @@ struct ControlPlaneTests {
         #expect(StatusLine.code(Array("+20".utf8)) == nil && StatusLine.code(Array(" 20".utf8)) == nil)
     }
 
+    @Test("An answer's head past 16 KiB is refused whether it arrives in one read or in pieces; one within it is read")
+    func httpCall_TheHeadLimitHolds_HoweverTheHeadArrives() async throws {
+        let long = "HTTP/1.1 200 OK\r\n" + String(repeating: "X: y\r\n", count: 5_000) + "Content-Length: 2\r\n\r\nok"
+        for pieces in [1, 30] {
+            let app = try FakeUpstream(on: loop) { connection, _ in
+                let bytes = Array(long.utf8)
+                let size = (bytes.count + pieces - 1) / pieces
+                for start in stride(from: 0, to: bytes.count, by: size) { connection.write(Array(bytes[start..<min(start + size, bytes.count)])) }
+                connection.close()
+            }
+            do {
+                let answer = try await HTTPCall.post(app.url, loop: loop, timeout: .seconds(15))
+                Issue.record("a \(long.utf8.count)-byte head in \(pieces) piece(s) was taken: \(answer.status)")
+            } catch {
+                #expect("\(error)".contains("headers longer than 16384 bytes in total"), "\(pieces) piece(s): \(error)")
+            }
+            await app.close()
+        }
+        let within = "HTTP/1.1 200 OK\r\n" + String(repeating: "X: y\r\n", count: 2_000) + "Content-Length: 2\r\n\r\nok"
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array(within.utf8))
+            connection.close()
+        }
+        let answer = try await HTTPCall.post(app.url, loop: loop, timeout: .seconds(15))
+        #expect(answer.status == 200 && answer.body == Array("ok".utf8))
+        await app.close()
+    }
+
     @Test("A 5xx from the key-verification application is an outage, not its word on the key: unanswered; a 403 refuses")
     func keyVerification_A5xxIsUnanswered_A403Refuses() async throws {
         for (status, expected) in [("500 Internal Server Error", ControlPlane.Verdict.unanswered("the application could not be asked: it answered 500")),
