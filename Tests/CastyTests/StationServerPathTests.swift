@@ -63,7 +63,7 @@ extension StationServerTests {
         let source = try await source(server, mount: path)
         #expect(await eventually(timeout: .seconds(10)) { source.closed.value })
         #expect(source.text.hasPrefix("HTTP/1.0 403 Forbidden"), "\(source.text)")
-        #expect(log.lines.value.filter { $0.contains("refused") && $0.contains("not a mount name") }.count == 1, "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("refused") && $0.contains("not a mount") }.count == 1, "\(log.lines.value)")
         let fine = try await self.source(server, mount: "/show")
         #expect(await fine.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         server.close()

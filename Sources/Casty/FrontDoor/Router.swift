@@ -86,25 +86,36 @@ struct Router: Sendable {
     ])
 
     /// Whether a source may make a new mount at `path` (a station server that accepts any mount): a mount name
-    /// (``StationServer/Configuration/isMountName(_:)``) that no other route answers — not `/`, `/status.json`,
-    /// `/api/…`, `/admin/…`, an HLS playlist or segment, a playlist file (`/live.m3u` is `/live`'s), nor a name
-    /// ending in `/events` or `/ws` (its titles' routes would be another mount's) — so that listeners and pages can
-    /// reach it.
+    /// (``StationServer/Configuration/isMountName(_:)``) the server does not answer itself (``reservedRoute(of:)``),
+    /// so that listeners and pages can reach it.
     static func isReachableMount(_ path: String) -> Bool {
-        guard StationServer.Configuration.isMountName(path), HLSRoutes.parse(path) == nil else { return false }
+        StationServer.Configuration.isMountName(path) && reservedRoute(of: path) == nil
+    }
+
+    /// What the server answers itself at `path`, or under it, where a mount's HLS would be (`<mount>/index.m3u8`),
+    /// as a log line or an answer names it (`/admin/…`, `/status.json`, `an HLS playlist or segment`); `nil` when a
+    /// mount there would be all its own. Read from the routes (``standard``), so a route added is reserved too:
+    /// `/`, `/status.json`, `/tree`, `/api/…`, `/admin/…`, `/commands/…`, `/player/…` — `/admin` and `/api` with
+    /// them, whose playlists `/admin/index.m3u8` and `/api/index.m3u8` those routes would answer —; an HLS playlist
+    /// or segment; a playlist file (`/live.m3u` is `/live`'s); a name ending in `/events` or `/ws` (its page API,
+    /// `/api/mounts/news/events`, would be taken for `/news`'s titles).
+    static func reservedRoute(of path: String) -> String? {
+        if HLSRoutes.parse(path) != nil { return "an HLS playlist or segment" }
         if let dot = path.lastIndex(of: "."), PlaylistRoutes.Form(rawValue: String(path[path.index(after: dot)...])) != nil {
-            return false
+            return "a playlist file (/live.m3u is /live's)"
         }
-        // `/news/events` or `/news/ws`: its page API (`/api/mounts/news/events`) would be taken for `/news`'s titles.
-        if let last = path.split(separator: "/").last, last == "events" || last == "ws" { return false }
-        return !standard.routes.contains { route in
-            guard route.methods.contains(.get) else { return false }
+        if let last = path.split(separator: "/").last, last == "events" || last == "ws" {
+            return "a page API's title route (…/\(last))"
+        }
+        for route in standard.routes where route.methods.contains(.get) {
             switch route.path {
-            case .exact(let taken): return path == taken
-            case .prefix(let start): return path.hasPrefix(start)
-            case .mount, .hls, .playlist, .any: return false
+            case .exact(let taken) where path == taken: return taken
+            // `/admin` itself: the route answers `/admin/…`, where its HLS would be.
+            case .prefix(let start) where (path + "/").hasPrefix(start): return start + "…"
+            default: continue
             }
         }
+        return nil
     }
 
     /// Hands the request to the first route that takes it; else `405` with `Allow` if routes take its path with

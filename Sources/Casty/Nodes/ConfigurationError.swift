@@ -33,8 +33,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     /// A mount's name does not start with `/`, or holds a space, `?`, `#`, a control character or a `%XX` escape, or
     /// nothing, `.` or `..` between slashes (``StationServer/Configuration/isMountName(_:)``).
     case mountName(String)
-    /// A mount's name is a path the server answers itself (`/`, `/status.json`, `/admin/…`, `/api/…`, an HLS
-    /// playlist): listeners could never reach a mount there.
+    /// A mount's name is a path the server answers itself, or one under which it does (`/`, `/status.json`, `/admin`
+    /// and `/admin/…`, `/api/…`, an HLS playlist: ``Router/reservedRoute(of:)``, which the message names): listeners
+    /// could not reach a mount there.
     case reservedPath(String)
     /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`).
     case fallbackLoop([String])
@@ -61,8 +62,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ?, #, %XX escape, "
                 + "control character, nor nothing, . or .. between slashes (no // and no / at its end)"
         case .reservedPath(let name):
-            "'\(SafeText.logLine(name))' is not a mount name: the server answers that path itself (/, /status.json, /admin/, "
-                + "/api/, /commands/, /player/, HLS playlists and segments), so listeners could never reach a mount there"
+            "'\(SafeText.logLine(name))' is not a mount name: the server answers \(Router.reservedRoute(of: name) ?? "that path") itself, "
+                + "so listeners could not reach a mount there (its stream, or its HLS under it)"
         case .fallbackLoop(let mounts): "fallbacks go round in a circle: \(mounts.joined(separator: " → "))"
         case .srtPassphrase(let mount, let length):
             "the SRT passphrase\(mount.map { " of \(SafeText.logLine($0))" } ?? "") has \(length) characters: SRT takes 10 to 79"

@@ -93,8 +93,11 @@ final class MountTable: @unchecked Sendable {
         case unauthorized
         /// The mount is not on the whitelist: `403`.
         case notAllowed
-        /// With any mount accepted, the path is no mount listeners could reach (``Router/isReachableMount(_:)``): `403`.
+        /// With any mount accepted, the path is no mount name (``StationServer/Configuration/isMountName(_:)``): `403`.
         case notMountName
+        /// With any mount accepted, the path is one the server answers itself (``Router/reservedRoute(of:)``), named
+        /// (`/admin/…`), so listeners could not reach all of a mount there: `403`.
+        case serverPath(String)
         /// A source is publishing there already: `403 Mountpoint in use`.
         case inUse
         /// The audio is not a kind Casty can cut on its frames: `415`.
@@ -109,6 +112,7 @@ final class MountTable: @unchecked Sendable {
             case .unauthorized: "wrong or missing credentials"
             case .notAllowed: "mount not on the whitelist"
             case .notMountName: "not a mount name listeners could reach"
+            case .serverPath(let route): "a path the server answers itself (\(route)), not a mount listeners could reach"
             case .inUse: "mount in use"
             case .unsupportedType(let type): "content type \(type) not supported"
             case .full(let limit): "the server has its \(counted(limit, "source"))"
@@ -119,7 +123,7 @@ final class MountTable: @unchecked Sendable {
         var status: Int {
             switch self {
             case .unauthorized: 401
-            case .notAllowed, .notMountName, .inUse: 403
+            case .notAllowed, .notMountName, .serverPath, .inUse: 403
             case .unsupportedType: 415
             case .full: 503
             }
@@ -275,8 +279,10 @@ final class MountTable: @unchecked Sendable {
         if checkPassword, !acceptsSource(path: path, user: user, password: password) { return .unauthorized }
         if let whitelist = rules.whitelist {
             guard whitelist.contains(path) else { return .notAllowed }
-        } else if !Router.isReachableMount(path) {
+        } else if !StationServer.Configuration.isMountName(path) {
             return .notMountName
+        } else if let route = Router.reservedRoute(of: path) {
+            return .serverPath(route)
         }
         guard FrameChain.Format(contentType: contentType) != nil else { return .unsupportedType(contentType ?? "none") }
         if mounts[path]?.source != nil || held.contains(path) { return .inUse }

@@ -81,6 +81,8 @@ enum SourceRoutes {
             exchange.answer(403, "Forbidden", body: "This mount is not on the server's list: \(exchange.path)")
         case .rules(.notMountName):
             exchange.answer(403, "Forbidden", body: "Not a mount name listeners could reach: \(exchange.path)")
+        case .rules(.serverPath(let route)):
+            exchange.answer(403, "Forbidden", body: "Not a mount listeners could reach: the server answers \(route) itself, not \(exchange.path)'s.")
         case .rules(.inUse):
             exchange.answer(403, "Mountpoint in use", body: "Mountpoint in use: \(exchange.path)")
         case .rules(.full(let limit)):

@@ -92,7 +92,7 @@ public final class StationServer: Sendable {
         /// answers itself.
         static func checkMount(_ name: String) throws(ConfigurationError) {
             guard isMountName(name) else { throw .mountName(name) }
-            guard Router.isReachableMount(name) else { throw .reservedPath(name) }
+            guard Router.reservedRoute(of: name) == nil else { throw .reservedPath(name) }
         }
 
         /// Whether `name` can name a mount: `/` and then no space, `?`, `#` or control character, no `%XX` escape,
