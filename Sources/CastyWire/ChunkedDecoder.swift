@@ -5,12 +5,15 @@
 /// end the body.
 ///
 /// Bounded: a size or trailer line longer than ``maxLineBytes`` is an error, and so is a size that is not hex or
-/// does not fit; the payload is handed on without being copied.
+/// is too large (``Failure/sizeTooLarge(_:)``); the payload is handed on without being copied.
 package struct ChunkedDecoder {
     /// Why a body is not chunked as it claims.
     package enum Failure: Error, Equatable, CustomStringConvertible {
-        /// A chunk's size line is not a hex number (or is too large).
+        /// A chunk's size line is not a hex number.
         case badSize(String)
+        /// A chunk's size line is a hex number too large for a chunk (more than 15 hex digits after its leading
+        /// zeros: past 2⁶⁰ bytes, `7fffffffffffffff`), which no body can hold.
+        case sizeTooLarge(String)
         /// A chunk's bytes were not followed by CRLF.
         case missingLineEnd
         /// A size or trailer line went on past ``maxLineBytes``.
@@ -19,6 +22,7 @@ package struct ChunkedDecoder {
         package var description: String {
             switch self {
             case .badSize(let line): "a chunk size that is no hex number: '\(line)'"
+            case .sizeTooLarge(let line): "a chunk size too large: '\(line)'"
             case .missingLineEnd: "a chunk not followed by CRLF"
             case .lineTooLong: "a chunk size or trailer line longer than \(ChunkedDecoder.maxLineBytes) bytes"
             }
@@ -109,10 +113,11 @@ package struct ChunkedDecoder {
         let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
         var digits = line.prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "\r") }.drop(while: blank)
         while let last = digits.last, blank(last) { digits.removeLast() }
-        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
-              let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
-            throw .badSize(String(decoding: line.prefix { $0 != UInt8(ascii: "\r") }.prefix(64), as: UTF8.self))
-        }
-        return size
+        let shown = String(decoding: line.prefix { $0 != UInt8(ascii: "\r") }.prefix(64), as: UTF8.self)
+        guard !digits.isEmpty, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }) else { throw .badSize(shown) }
+        // At most 15 significant digits: an Int holds them, and no body is longer (leading zeros are no size).
+        let significant = digits.drop { $0 == UInt8(ascii: "0") }
+        guard significant.count <= 15 else { throw .sizeTooLarge(shown) }
+        return significant.reduce(0) { $0 << 4 | Int(Character(Unicode.Scalar($1)).hexDigitValue ?? 0) }
     }
 }

@@ -37,6 +37,17 @@ struct ChunkedDecoderTests {
         var signed = ChunkedDecoder()
         #expect(throws: ChunkedDecoder.Failure.badSize("+5")) { try signed.decode(Array("+5\r\n".utf8)[...]) }
     }
+
+    @Test("A chunk size that is a hex number too large for any body is said to be too large, not to be no hex number; leading zeros are no size")
+    func aHugeChunkSize_IsTooLarge() throws {
+        for size in ["7fffffffffffffff", "ffffffffffffffffffff", "1000000000000000"] {
+            var decoder = ChunkedDecoder()
+            #expect(throws: ChunkedDecoder.Failure.sizeTooLarge(size)) { try decoder.decode(Array("\(size)\r\n".utf8)[...]) }
+        }
+        #expect(ChunkedDecoder.Failure.sizeTooLarge("7fffffffffffffff").description == "a chunk size too large: '7fffffffffffffff'")
+        var padded = ChunkedDecoder()
+        #expect(try padded.decode(Array("000000000000000000003\r\nabc\r\nfffffffffffffff\r\n".utf8)[...]).map(Array.init) == [Array("abc".utf8)])
+    }
 }
 
 /// A source whose PUT body comes chunked (`curl -T -`) is heard as its audio, with no broken frames.
