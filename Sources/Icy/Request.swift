@@ -22,7 +22,8 @@ public struct Request: Sendable, Equatable {
 
     /// The method: `GET` for listeners.
     public var method: Method
-    /// The requested path (Icecast calls it the mount, the textbook the feed), exactly as sent: `/`, `/live.mp3`.
+    /// The requested path (Icecast calls it the mount, the textbook the feed), exactly as sent: `/`, `/live.mp3` —
+    /// but for bytes that are not UTF-8, each written as its `%XX` escape (``IcyText/decodeTarget(_:)``).
     public var path: String
     /// `HTTP/1.0` or `HTTP/1.1`.
     public var version: Version
@@ -96,7 +97,7 @@ private struct RequestLine: Sendable {
     guard let method = Request.Method(rawValue: methodText) else {
         return .failure(.unsupportedMethod(methodText))
     }
-    return .success(RequestLine(method: method, path: originForm(IcyText.decode(parts[1])), version: version))
+    return .success(RequestLine(method: method, path: originForm(IcyText.decodeTarget(parts[1])), version: version))
 }
 
 /// The path of a request target: itself, or, in absolute form (`http://host:8000/live?x`), what follows the

@@ -14,6 +14,33 @@ public enum IcyText {
         return String(scalars)
     }
 
+    /// A request target's bytes as text: valid UTF-8 as it is (ffmpeg and some players send `/músic` unescaped),
+    /// and each byte that is not UTF-8 as its `%XX` escape (a raw `0xFF` is `%FF`), which is what it means in a URL —
+    /// not a Windows-1252 character (`ÿ`) that would name another path, or a mount, and read as one in the log.
+    public static func decodeTarget(_ bytes: some Collection<UInt8>) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        let array = Array(bytes)
+        var text = String.UnicodeScalarView()
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = array.makeIterator()
+        var index = 0  // where the next scalar, or the next bytes that are none, start
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                text.append(Unicode.UTF8.decode(encoded))
+                index += encoded.count
+            case .error(let length):
+                for byte in array[index..<(index + length)] {
+                    let hex = String(byte, radix: 16, uppercase: true)
+                    text.append(contentsOf: ("%" + (hex.count < 2 ? "0" : "") + hex).unicodeScalars)
+                }
+                index += length
+            case .emptyInput:
+                return String(text)
+            }
+        }
+    }
+
     /// The Unicode character Windows-1252 gives a byte (the five unassigned bytes map to C1 controls).
     package static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
         guard (0x80...0x9F).contains(byte) else { return Unicode.Scalar(byte) }

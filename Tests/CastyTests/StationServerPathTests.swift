@@ -226,3 +226,23 @@ extension StationServerTests {
         server.close()
     }
 }
+
+/// A raw byte that is not UTF-8 in a request's path (`PUT /li\xffve`) means its `%XX` escape, as in a URL: no mount,
+/// and a log line that shows the byte as sent, not as a Windows-1252 character (`/liÿve`, the name of another mount).
+extension StationServerTests {
+    @Test("A source whose path holds a raw 0xFF byte is refused as no mount name, and logged with %FF, never as ÿ; the mount /liÿve is not it")
+    func rawByteThatIsNotUTF8_InAPath_IsNoMount_AndLoggedAsItsEscape() async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await sendAudio(peer, Array("PUT /li".utf8) + [0xFF] + Array("ve HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\n".utf8)
+            + Array("Content-Type: audio/mpeg\r\n\r\n".utf8))
+        #expect(await eventually { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 403"), "\(peer.text)")
+        #expect(await eventually { log.contains("refused on /li%FFve: not a mount name listeners could reach (403)") }, "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("ÿ") }, "\(log.lines.value)")
+        #expect(await loop.submit { server.table.all.count } == 0)
+    }
+}

@@ -70,3 +70,12 @@ struct RequestTests {
         #expect(IcyError.unsupportedMethod("DELETE").description == "unsupported method \"DELETE\"")
     }
 }
+
+/// A request target's bytes that are not UTF-8 are their `%XX` escapes, not Windows-1252 characters; UTF-8 is kept.
+struct RequestTargetTests {
+    @Test(arguments: [([0xFF], "/li%FFve"), ([0xC3, 0xBA], "/liúve"), ([0xC3], "/li%C3ve"), ([0xC3, 0xBA, 0x80, 0x01], "/liú%80\u{1}ve")])
+    func bytesThatAreNotUTF8_AreEscaped(middle: [UInt8], path: String) {
+        let line = Array("GET /li".utf8) + middle + Array("ve HTTP/1.1\r\n\r\n".utf8)
+        #expect(feed([line[...]], start: request) == .done(Request(path: path, version: .http11), rest: []))
+    }
+}
