@@ -433,12 +433,13 @@ public actor Proxy: UpstreamNode, FeedingNode {
             }
             if before != now, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
         }
-        let format = chain.format?.name ?? "audio"
+        let followed = chain.format  // read before the chain is lent to the cutter: a relay's chain keeps its format
+        let format = followed?.name ?? "audio"
         for chunk in segment.audio {
             // Segments after a change of shape wait until the nodes fed are told they are another stream.
             var reshaped: (from: AudioShape, to: AudioShape)?
             var held: [StreamSegment] = []
-            cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: chain.format) },
+            cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) },
                        emit: { reshaped == nil ? subscribers.publish($0) : held.append($0) }) { incident in
                 switch incident {
                 case .resynced(let dropped):
