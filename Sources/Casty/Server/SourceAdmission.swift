@@ -92,11 +92,16 @@ enum SourceAdmission {
         if verifying, publication.key.isEmpty, (publication.password ?? "").isEmpty {
             return decided(.failure(.rules(.unauthorized)))
         }
-        if let refusal = mounts.refusal(
-            path: publication.path, user: publication.user, password: publication.password, contentType: publication.contentType,
-            checkPassword: publication.checksPassword && !verifying) {
-            return decided(.failure(.rules(refusal)))
+        let rules = {
+            mounts.refusal(path: publication.path, user: publication.user, password: publication.password, contentType: publication.contentType,
+                           checkPassword: publication.checksPassword && !verifying)
         }
+        var refusal = rules()
+        // The mount's own source reconnecting, its old connection dead (``MountTable/takeOver(_:credentials:by:)``).
+        if refusal == .inUse, mounts.takeOver(publication.path, credentials: [publication.password, publication.key], by: publication.peer) {
+            refusal = rules()
+        }
+        if let refusal { return decided(.failure(.rules(refusal))) }
         guard let control = port.control, verifying else { return decided(.success(nil)) }
         let loop = mounts.loop
         Task {

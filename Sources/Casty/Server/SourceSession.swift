@@ -372,7 +372,10 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The `Content-Type` of the source's audio, as its listeners are told.
     var contentType: String { station["Content-Type"] ?? "audio/mpeg" }
 
-    /// The sample rate and channels of its first frame, once one came.
+    /// How long since its last bytes came.
+    var silence: Duration { ContinuousClock.now - lastData }
+
+    /// The sample rate and channels of its frames, once one came (of the latest ones, after a change of shape).
     var shape: AudioShape? { chain.shape }
 
     /// Announces the stream once its audio proved to be frames — a source that sends nothing or garbage never
