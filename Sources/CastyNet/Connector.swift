@@ -10,15 +10,18 @@ extension Connection {
     /// - Parameter receiveBuffer: `SO_RCVBUF`, set before the connect so that the window the peer is offered
     ///   stays that small (no autotuning): the peer's send buffer then fills, and it sees at once, when this side
     ///   stops reading.
+    /// - Parameter source: the local address to bind first (another loopback address than 127.0.0.1, say, so that
+    ///   the peer sees another host); `nil` lets the system choose.
     public static func connect(
         to address: SocketAddress,
         on loop: EventLoop = .shared,
         timeout: Duration = .seconds(10),
-        receiveBuffer: Int? = nil
+        receiveBuffer: Int? = nil,
+        from source: SocketAddress? = nil
     ) async throws(SocketError) -> Connection {
         let result: Result<Connection, SocketError> = await withCheckedContinuation { continuation in
             loop.execute {
-                Connector.start(address: address, loop: loop, timeout: timeout, receiveBuffer: receiveBuffer) { result in
+                Connector.start(address: address, loop: loop, timeout: timeout, receiveBuffer: receiveBuffer, from: source) { result in
                     continuation.resume(returning: result)
                 }
             }
@@ -46,15 +49,22 @@ final class Connector: EventLoopHandler, @unchecked Sendable {
         self.completion = completion
     }
 
-    /// Starts connecting; `completion` is called exactly once, on the loop thread.
-    static func start(address: SocketAddress, loop: EventLoop, timeout: Duration, receiveBuffer: Int? = nil,
+    /// Starts connecting (from `source`, if given); `completion` is called exactly once, on the loop thread.
+    static func start(address: SocketAddress, loop: EventLoop, timeout: Duration, receiveBuffer: Int? = nil, from source: SocketAddress? = nil,
                       completion: @escaping (Result<Connection, SocketError>) -> Void) {
         loop.preconditionInEventLoop()
         let socket: Socket
         do {
             socket = try Socket.tcp(address.family)
-            if let receiveBuffer { try socket.setReceiveBufferSize(receiveBuffer) }
         } catch {
+            completion(.failure(error))
+            return
+        }
+        do {
+            if let receiveBuffer { try socket.setReceiveBufferSize(receiveBuffer) }
+            if let source { try socket.bind(to: source) }
+        } catch {
+            socket.close()
             completion(.failure(error))
             return
         }

@@ -35,9 +35,12 @@ final class TestPeer: Sendable {
         self.connection = connection
     }
 
-    /// Connects to `address` and starts collecting (unless `reading` is false: a peer that never reads).
-    static func connect(to address: SocketAddress, on loop: EventLoop, reading: Bool = true, receiveBuffer: Int? = nil) async throws -> TestPeer {
-        let connection = try await Connection.connect(to: address, on: loop, timeout: .seconds(2))
+    /// Connects to `address` (from `source`, if given: another loopback address is another host to the server) and
+    /// starts collecting (unless `reading` is false: a peer that never reads).
+    static func connect(
+        to address: SocketAddress, on loop: EventLoop, reading: Bool = true, receiveBuffer: Int? = nil, from source: SocketAddress? = nil
+    ) async throws -> TestPeer {
+        let connection = try await Connection.connect(to: address, on: loop, timeout: .seconds(2), from: source)
         let peer = TestPeer(connection)
         await loop.submit {
             if let receiveBuffer { try? connection.socket.setReceiveBufferSize(receiveBuffer) }
