@@ -272,7 +272,11 @@ extension StationServerTests {
         defer { server.close() }
         let address = try #require(server.rtmpAddress)
         var stalled: [TestPeer] = []
-        for _ in 0..<RTMPPublisher.maxWaiting { stalled.append(try await TestPeer.connect(to: address, on: loop)) }
+        // From several loopback addresses, each within its own bound (``RTMPPublisher/maxWaitingPerAddress``).
+        for index in 0..<RTMPPublisher.maxWaiting {
+            let source = SocketAddress(host: "127.0.0.\(2 + index / RTMPPublisher.maxWaitingPerAddress)", port: 0)
+            stalled.append(try await TestPeer.connect(to: address, on: loop, from: source))
+        }
         @Sendable func status() async -> String { (try? await ask(server, "/status.json", admin: false)) ?? "" }
         #expect(await eventually { await status().contains("\"waiting\":\(RTMPPublisher.maxWaiting),\"turned_away\":0") })
         let next = try await TestPeer.connect(to: address, on: loop)
@@ -285,6 +289,31 @@ extension StationServerTests {
         #expect(await eventually { await status().contains("\"waiting\":\(RTMPPublisher.maxWaiting),") })
         #expect(!room.closed.value, "taken: one left")
         for peer in stalled + [room] { await peer.close() }
+    }
+
+    @Test("One address cannot hold every place: past 8 of its connections waiting, the next from it is closed at once and counted, another's is taken")
+    func rtmpPeers_WaitingToPublish_FromOneAddress_AreBounded() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let address = try #require(server.rtmpAddress)
+        var stalled: [TestPeer] = []
+        for _ in 0..<8 { stalled.append(try await TestPeer.connect(to: address, on: loop)) }
+        @Sendable func status() async -> String { (try? await ask(server, "/status.json", admin: false)) ?? "" }
+        #expect(await eventually { await status().contains("\"waiting\":8,\"turned_away\":0") })
+        let next = try await TestPeer.connect(to: address, on: loop)
+        #expect(await eventually { next.closed.value }, "closed at once, not held for the header timeout")
+        #expect(await status().contains("\"turned_away\":1"))
+        #expect(log.contains(": 8 connections from 127.0.0.1 are waiting to publish already"), "\(log.lines.value.suffix(3))")
+        let other = try await TestPeer.connect(to: address, on: loop, from: SocketAddress(host: "127.0.0.2", port: 0))
+        #expect(await eventually { await status().contains("\"waiting\":9,") })
+        #expect(!other.closed.value, "another address is taken")
+        await stalled.removeLast().close()
+        #expect(await eventually { await status().contains("\"waiting\":8,") })
+        let room = try await TestPeer.connect(to: address, on: loop)
+        #expect(await eventually { await status().contains("\"waiting\":9,") })
+        #expect(!room.closed.value, "taken: one of its address left")
+        for peer in stalled + [other, room] { await peer.close() }
     }
 
     @Test func rtmpPeer_ThatHangsUpBeforePublishing_IsOneLogLine() async throws {

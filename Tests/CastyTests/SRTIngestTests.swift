@@ -168,25 +168,41 @@ import Testing
     func srtPending_CountsCallersUntilTheyClaim_UpToItsLimit() {
         var pending = SRTPending(limit: 2)
         let then = ContinuousClock.now
-        let first = pending.admit(1, now: then), second = pending.admit(2, now: then)
-        #expect(first && second)
-        let past = pending.admit(3, now: then)
-        #expect(!past, "the limit is reached")
+        let first = pending.admit(1, from: "10.0.0.1", now: then), second = pending.admit(2, from: "10.0.0.2", now: then)
+        #expect(first == nil && second == nil)
+        let past = pending.admit(3, from: "10.0.0.3", now: then)
+        #expect(past == .all, "the limit is reached")
         pending.accept(1)
-        let stillPast = pending.admit(3, now: then)
-        #expect(!stillPast, "an accepted caller still waits")
+        let stillPast = pending.admit(3, from: "10.0.0.3", now: then)
+        #expect(stillPast == .all, "an accepted caller still waits")
         pending.forget(1)  // it claimed its mount
-        let third = pending.admit(3, now: then)
-        #expect(third)
+        let third = pending.admit(3, from: "10.0.0.3", now: then)
+        #expect(third == nil)
         pending.forget(99)  // never counted: nothing happens
         #expect(pending.count == 2)
         // A handshake libsrt gave up on, which nobody was told about, is forgotten after a while; an accepted caller is not.
         pending.accept(3)
-        let fourth = pending.admit(4, now: then + SRTPending.handshakeTimeout)
-        #expect(fourth, "caller 2's handshake is forgotten")
-        let fifth = pending.admit(5, now: then + SRTPending.handshakeTimeout)
-        #expect(!fifth)
+        let fourth = pending.admit(4, from: "10.0.0.4", now: then + SRTPending.handshakeTimeout)
+        #expect(fourth == nil, "caller 2's handshake is forgotten")
+        let fifth = pending.admit(5, from: "10.0.0.5", now: then + SRTPending.handshakeTimeout)
+        #expect(fifth == .all)
         #expect(pending.count == 2)
+    }
+
+    @Test("One address cannot take every place: its callers waiting are bounded under the global bound, others still get in")
+    func srtPending_BoundsTheCallersWaitingFromOneAddress() {
+        var pending = SRTPending(limit: 16, perAddress: 4)
+        let then = ContinuousClock.now
+        for socket in Int32(1)...4 { #expect(pending.admit(socket, from: "10.0.0.9", now: then) == nil) }
+        #expect(pending.admit(5, from: "10.0.0.9", now: then) == .fromAddress)
+        #expect(pending.count(from: "10.0.0.9") == 4)
+        #expect(pending.admit(6, from: "10.0.0.7", now: then) == nil, "another address is taken")
+        // Accepted callers count for their address until they claim; then one more of it is taken.
+        pending.accept(1)
+        #expect(pending.admit(7, from: "10.0.0.9", now: then) == .fromAddress)
+        pending.forget(1)
+        #expect(pending.admit(7, from: "10.0.0.9", now: then) == nil)
+        #expect(pending.count == 5)
     }
 
     @Test func srtAllowList_RemembersTheApplicationsRefusal_ForThatCallerAndKey_ForAWhile() {

@@ -34,6 +34,10 @@ public enum SRTIngest {
         /// (they have sent no audio yet, or the application is verifying their key): each holds libsrt's buffers
         /// (about 0.4 MB) while it waits, up to the source timeout. More are rejected in the handshake with 1402.
         public var maxPending = 16
+        /// The most of those (``maxPending``) from one address: a caller needs no credential to wait — under key
+        /// verification none is asked before its audio —, so one address with idle callers could otherwise take
+        /// every place and lock every broadcaster out. More from it are rejected in the handshake with 1402.
+        public var maxPendingPerAddress = 4
 
         /// An ingest on `address`, no passphrases yet: callers are refused until a mount has one (or the
         /// application verifies keys).
@@ -72,6 +76,7 @@ public enum SRTIngest {
         let rejected = SRTRejections(loop: loop, logger: logger)
         return try SRTListener(
             address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, maxPending: configuration.maxPending,
+            maxPendingPerAddress: configuration.maxPendingPerAddress,
             decide: { streamID, peer in
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why, case .reject(let code) = decision {
@@ -88,9 +93,11 @@ public enum SRTIngest {
             // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase.
             logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: \(reason) (rejected by SRT during the handshake)")
             loop.execute { port.refused() }
-        }, tooManyPending: { streamID, peer in
+        }, tooManyPending: { streamID, peer, full in
+            let callers = full == .all ? "\(configuration.maxPending) callers are"
+                : "\(configuration.maxPendingPerAddress) callers from \(peer?.host ?? "?") are"
             waiting("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': "
-                + "\(configuration.maxPending) callers are waiting to publish already (\(SRTListener.overloaded))")
+                + "\(callers) waiting to publish already (\(SRTListener.overloaded))")
             loop.execute { port.refused() }
         })
     }

@@ -13,7 +13,10 @@ final class RTMPCounters: @unchecked Sendable {
     var publishing = 0
     /// Connections not publishing yet: in their handshake, asking to publish, or admitted with no audio so far.
     var waiting = 0
-    /// Connections closed at once because ``RTMPPublisher/maxWaiting`` were waiting already.
+    /// The connections waiting to publish from each address (its host), within ``waiting``.
+    private(set) var waitingFrom: [String: Int] = [:]
+    /// Connections closed at once because ``RTMPPublisher/maxWaiting`` were waiting already, or
+    /// ``RTMPPublisher/maxWaitingPerAddress`` from their address.
     var turnedAway = 0
     /// Publish requests refused (a wrong key, a mount not allowed or in use).
     var refused = 0
@@ -28,6 +31,18 @@ final class RTMPCounters: @unchecked Sendable {
 
     init(port: Int) {
         self.port = port
+    }
+
+    /// Counts a connection from `host` among those waiting to publish.
+    func startWaiting(from host: String) {
+        waiting += 1
+        waitingFrom[host, default: 0] += 1
+    }
+
+    /// A connection from `host` no longer waits (it publishes, or is gone).
+    func stopWaiting(from host: String) {
+        waiting -= 1
+        waitingFrom[host] = waitingFrom[host].flatMap { $0 > 1 ? $0 - 1 : nil }
     }
 
     /// The counters as JSON members.

@@ -24,6 +24,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// The port's log of connections that failed before publishing (a flood of them is summed up).
     private let failures: LogBudget
     private let peer: String
+    /// The peer's address without its port: what ``maxWaitingPerAddress`` counts by.
+    private let host: String
     private var machine = RTMPServerMachine()
     private var deadline: Scheduled?
     /// The accepted publish request, and what the application said about recording it.
@@ -45,6 +47,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// for the header timeout without a byte, and a flood of them would hold descriptors every port needs. The
     /// next is closed at once, and counted (``RTMPCounters/turnedAway``).
     static let maxWaiting = 64
+    /// The most of those (``maxWaiting``) from one address: a peer that needs no credential to connect — the key is
+    /// asked for at `publish` — would otherwise hold every place with idle connections, and lock every broadcaster
+    /// out. Eight leave room for a studio behind one NAT address; the next from that address is closed at once,
+    /// and counted (``RTMPCounters/turnedAway``), as past ``maxWaiting``.
+    static let maxWaitingPerAddress = 8
     /// Whether this connection counts among those waiting to publish.
     private var waits = true
 
@@ -56,14 +63,19 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
         let listener = try Listener(address: address, on: loop, sendBuffer: port.options.sendBuffer) { connection in
             counters.connections += 1
-            guard counters.waiting < maxWaiting else {
+            let host = connection.remoteAddress?.host ?? ""
+            let full: String? =
+                if counters.waiting >= maxWaiting { "\(maxWaiting) connections are" }
+                else if counters.waitingFrom[host, default: 0] >= maxWaitingPerAddress { "\(maxWaitingPerAddress) connections from \(host) are" }
+                else { nil }
+            if let full {
                 counters.turnedAway += 1
                 port.refused()
-                refusals("rtmp port: refused \(connection.remoteAddress?.description ?? "a peer"): \(maxWaiting) connections are waiting to publish already")
+                refusals("rtmp port: refused \(connection.remoteAddress?.description ?? "a peer"): \(full) waiting to publish already")
                 return connection.close()
             }
-            counters.waiting += 1
-            RTMPPublisher(connection: connection, port: port, counters: counters, failures: failures).open()
+            counters.startWaiting(from: host)
+            RTMPPublisher(connection: connection, port: port, counters: counters, failures: failures, host: host).open()
         }
         loop.execute {
             listener.onRefuse = { error in
@@ -74,11 +86,12 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         return listener
     }
 
-    private init(connection: Connection, port: PortContext, counters: RTMPCounters, failures: LogBudget) {
+    private init(connection: Connection, port: PortContext, counters: RTMPCounters, failures: LogBudget, host: String) {
         self.connection = connection
         self.port = port
         self.counters = counters
         self.failures = failures
+        self.host = host
         self.peer = connection.remoteAddress?.description ?? "unknown peer"
     }
 
@@ -262,7 +275,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private func stopWaiting() {
         guard waits else { return }
         waits = false
-        counters.waiting -= 1
+        counters.stopWaiting(from: host)
     }
 
     private func arm(_ after: Duration, _ reason: String) {

@@ -88,7 +88,8 @@ package protocol SRTReceiver: AnyObject {
 ///
 /// **Callers waiting.** Each caller holds libsrt's buffers from its handshake on, whether it sends anything or not:
 /// at most ``maxPending`` callers may be in their handshake or accepted without having claimed anything yet
-/// (``SRTConnection/claim()``); the next ones are rejected with 1402 (``overloaded``), and `tooManyPending` is told.
+/// (``SRTConnection/claim()``), and at most ``maxPendingPerAddress`` of them from one address; the next ones are
+/// rejected with 1402 (``overloaded``), and `tooManyPending` is told.
 package final class SRTListener: @unchecked Sendable {
     // @unchecked Sendable: `connections` belongs to the listener's thread; everything shared is a Mutex or an Atomic.
 
@@ -125,13 +126,15 @@ package final class SRTListener: @unchecked Sendable {
     package let peerIdleTimeout: Duration
     /// The most callers in their handshake or accepted that have not claimed anything yet.
     package let maxPending: Int
+    /// The most of those (``maxPending``) from one address.
+    package let maxPendingPerAddress: Int
 
     private let socket: Int32
     private let epoll: Int32
     private let decide: @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision
     private let accepted: @Sendable (SRTConnection) -> (any SRTReceiver)?
     private let rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)?
-    private let tooManyPending: (@Sendable (_ streamID: String, SocketAddress?) -> Void)?
+    private let tooManyPending: (@Sendable (_ streamID: String, SocketAddress?, SRTPending.Full) -> Void)?
     private let pending: Mutex<SRTPending>
     private let closing = Mutex<[Int32]>([])
     private let running = Atomic<Bool>(true)
@@ -155,16 +158,17 @@ package final class SRTListener: @unchecked Sendable {
     ///     passphrase (a wrong one, or none), with the caller's address; never with the passphrase. libsrt tells
     ///     this only in its log, which the listener reads (``SRTRejection``).
     ///   - maxPending: the most callers in their handshake or accepted without having claimed anything.
+    ///   - maxPendingPerAddress: the most of those from one address (its host).
     ///   - tooManyPending: called on libsrt's thread for each caller `decide` accepted but rejected for
-    ///     `maxPending`, with its stream ID and address.
+    ///     `maxPending` or `maxPendingPerAddress`, with its stream ID, its address and the bound it met.
     /// - Throws: ``SRTError`` when libsrt is not loaded or the address cannot be bound.
     package init(
         address: SocketAddress, latency: Duration = .milliseconds(120), peerIdleTimeout: Duration = .seconds(5),
-        maxPending: Int = 16,
+        maxPending: Int = 16, maxPendingPerAddress: Int = 4,
         decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
         accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?,
         rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)? = nil,
-        tooManyPending: (@Sendable (_ streamID: String, SocketAddress?) -> Void)? = nil
+        tooManyPending: (@Sendable (_ streamID: String, SocketAddress?, SRTPending.Full) -> Void)? = nil
     ) throws(SRTError) {
         guard casty_srt_loaded() != 0 else {
             throw .libraryMissing(tried: SRTLibrary.defaultNames, reason: "SRTLibrary.load() was not called")
@@ -177,7 +181,8 @@ package final class SRTListener: @unchecked Sendable {
         self.rejected = rejected
         self.maxPending = maxPending
         self.tooManyPending = tooManyPending
-        self.pending = Mutex(SRTPending(limit: maxPending))
+        self.maxPendingPerAddress = maxPendingPerAddress
+        self.pending = Mutex(SRTPending(limit: maxPending, perAddress: maxPendingPerAddress))
         SRTCallers.installLogHandler()
         socket = casty_srt_create_socket()
         guard socket >= 0 else { throw .last("srt_create_socket") }
@@ -259,8 +264,8 @@ package final class SRTListener: @unchecked Sendable {
         }
         switch decide(id, address) {
         case .accept(let passphrase):
-            guard pending.withLock({ $0.admit(socket) }) else {
-                tooManyPending?(id, address)
+            if let full = pending.withLock({ $0.admit(socket, from: address?.host ?? "") }) {
+                tooManyPending?(id, address, full)
                 _ = casty_srt_setrejectreason(socket, Self.overloaded)
                 return -1
             }
