@@ -60,4 +60,24 @@ extension StationServerTests {
         defer { third.stop() }
         #expect(await eventually(timeout: .seconds(20)) { log.contains("publishing /backup") }, "\(log.lines.value)")
     }
+
+    @Test("Wrong passphrases, which SRT itself rejects, are logged in the handshake refusals' budget: five a window, then a sum",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCallers_WithAWrongPassphrase_AreLoggedWithinTheBudget() async throws {
+        let log = Log()
+        let server = try server(log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.passphrases = ["/live": "correct-horse-battery"]
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        // At once, so that they fall in one window of the budget.
+        let callers = try (0..<10).map { _ in try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=wrong-horse-battery") }
+        defer { callers.forEach { $0.stop() } }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("more SRT callers refused in the handshake in the last") },
+                "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("refused: wrong passphrase (rejected by SRT during the handshake)") }.count == 5,
+                "\(log.lines.value)")
+    }
 }

@@ -90,8 +90,12 @@ public enum SRTIngest {
         }, accepted: { connection in
             SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, allowList: allowList, logger: logger)
         }, rejected: { peer, reason in
-            // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase.
-            logger("SRT caller \(peer.map { "\($0)" } ?? "?") refused: \(reason) (rejected by SRT during the handshake)")
+            // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase;
+            // in the same budget as the callback's refusals (an encoder with a wrong passphrase retries every second).
+            let caller = peer.map { "\($0)" } ?? "?"
+            guard rejected.tell(caller + " \(reason)", "SRT caller \(caller) refused: \(reason) (rejected by SRT during the handshake)") else {
+                return
+            }
             loop.execute { port.refused() }
         }, tooManyPending: { streamID, peer, full in
             let callers = full == .all ? "\(configuration.maxPending) callers are"
