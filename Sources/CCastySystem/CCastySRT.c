@@ -193,6 +193,11 @@ int casty_srt_getsockstate(casty_srt_socket s) { CASTY_SRT_CALL(srt.getsockstate
 int casty_srt_setrejectreason(casty_srt_socket s, int reason) { CASTY_SRT_CALL(srt.setrejectreason(s, reason)); }
 int casty_srt_getrejectreason(casty_srt_socket s) { CASTY_SRT_CALL(srt.getrejectreason(s)); }
 int casty_srt_getlasterror(void) { CASTY_SRT_CALL(srt.getlasterror(NULL)); }
+int casty_srt_getlasterror_errno(void) {
+    int system = 0;
+    if (srt.loaded) srt.getlasterror(&system);
+    return system;
+}
 const char *casty_srt_getlasterror_str(void) { return srt.loaded ? srt.getlasterror_str() : "libsrt is not loaded"; }
 int casty_srt_epoll_create(void) { CASTY_SRT_CALL(srt.epoll_create()); }
 int casty_srt_epoll_set(int eid, int flags) { CASTY_SRT_CALL(srt.epoll_set(eid, flags)); }

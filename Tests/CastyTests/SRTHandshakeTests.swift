@@ -80,4 +80,29 @@ extension StationServerTests {
         #expect(log.lines.value.filter { $0.contains("refused: wrong passphrase (rejected by SRT during the handshake)") }.count == 5,
                 "\(log.lines.value)")
     }
+
+    @Test("An SRT port in use stops the server at start-up saying so, as the HTTP and RTMP ports do: not 'SRT error 1003'",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtPort_InUse_IsSaidSo() throws {
+        let taken = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(taken >= 0)
+        defer { close(taken) }
+        let bound = SocketAddress.loopback(port: 0).withSockAddr { pointer, length in bind(taken, pointer, length) }
+        try #require(bound == 0)
+        var address = sockaddr_in(sin_family: 0, sin_port: 0, sin_addr: in_addr(s_addr: 0), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(taken, $0, &length) } }
+        let port = UInt16(bigEndian: address.sin_port)
+        try #require(port != 0)
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "pw"
+        var srt = SRTIngest.Configuration(address: .loopback(port: port))
+        srt.defaultPassphrase = "long enough passphrase"
+        configuration.srt = srt
+        let loop = EventLoop(name: "srt-test")
+        defer { loop.shutdown() }
+        #expect { try StationServer.start(configuration, address: .loopback(port: 0), loop: loop) } throws: { error in
+            "\(error)" == "srt_bind(127.0.0.1:\(port)) failed: address already in use (errno \(EADDRINUSE))"
+        }
+    }
 }

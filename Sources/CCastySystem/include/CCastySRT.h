@@ -35,8 +35,9 @@ enum { CASTY_SRT_EPOLL_IN = 0x1, CASTY_SRT_EPOLL_ERR = 0x8 };
 enum { CASTY_SRT_EPOLL_ENABLE_EMPTY = 0x1 };
 /// Socket states (SRT_SOCKSTATUS).
 enum { CASTY_SRTS_CONNECTED = 5, CASTY_SRTS_BROKEN = 6, CASTY_SRTS_CLOSING = 7, CASTY_SRTS_CLOSED = 8, CASTY_SRTS_NONEXIST = 9 };
-/// Error codes (SRT_ERRNO): "would block" on a non-blocking socket.
-enum { CASTY_SRT_EASYNCRCV = 6002 };
+/// Error codes (SRT_ERRNO): a system call on the UDP socket failed (creating, configuring or binding it: its
+/// errno tells why), and "would block" on a non-blocking socket.
+enum { CASTY_SRT_ESOCKFAIL = 1003, CASTY_SRT_EASYNCRCV = 6002 };
 /// Rejection reasons of the application's range (access_control.h: 1000 + an HTTP-like status): SRT_REJX_UNAUTHORIZED
 /// (no credentials where some are needed), SRT_REJX_OVERLOAD (the server is too loaded), SRT_REJX_FORBIDDEN (not
 /// allowed), SRT_REJX_CONFLICT (the resource is in use).
@@ -99,6 +100,10 @@ int casty_srt_setrejectreason(casty_srt_socket socket, int reason);
 int casty_srt_getrejectreason(casty_srt_socket socket);
 /// The last error's code on this thread (0 when none).
 int casty_srt_getlasterror(void);
+/// The system's errno behind the last error on this thread (srt_getlasterror's out-parameter: EADDRINUSE for a
+/// port in use), 0 when none or when the library is not loaded. Meaningful for CASTY_SRT_ESOCKFAIL only: libsrt
+/// may leave a stale errno with its other errors.
+int casty_srt_getlasterror_errno(void);
 /// The last error's text on this thread.
 const char *casty_srt_getlasterror_str(void);
 int casty_srt_epoll_create(void);

@@ -7,18 +7,25 @@ package enum SRTError: Error, Sendable, Equatable, CustomStringConvertible {
     case libraryMissing(tried: [String], reason: String)
     /// A libsrt call failed: its name, SRT's error code and text.
     case call(String, code: Int32, message: String)
+    /// A libsrt call failed for a system call's error on its UDP socket (a port in use): said as the HTTP and RTMP
+    /// ports say it (``SocketError``).
+    case system(SocketError)
 
     package var description: String {
         switch self {
         case .libraryMissing(let tried, let reason):
             "SRT needs libsrt: \(SRTLibrary.installHint) (tried \(tried.joined(separator: ", ")): \(reason))"
         case .call(let name, let code, let message): "\(name) failed: \(message) (SRT error \(code))"
+        case .system(let error): "\(error)"
         }
     }
 
-    /// The last SRT error of this thread, for the call `name`.
+    /// The last SRT error of this thread, for the call `name`: the system's errno behind it when SRT's socket
+    /// could not be set up (`address already in use (errno 98)`), else SRT's code and text.
     static func last(_ name: String) -> SRTError {
-        .call(name, code: casty_srt_getlasterror(), message: String(cString: casty_srt_getlasterror_str()))
+        let code = casty_srt_getlasterror(), system = casty_srt_getlasterror_errno()
+        if code == CASTY_SRT_ESOCKFAIL, system != 0 { return .system(.fromErrno(system, name)) }
+        return .call(name, code: code, message: String(cString: casty_srt_getlasterror_str()))
     }
 }
 
