@@ -243,6 +243,14 @@ import Testing
         #expect("\(reason)" == (reason == .wrongPassphrase ? "wrong passphrase" : "no passphrase"))
     }
 
+    @Test("A caller whose connection breaks before libsrt's peer idle timeout closed it (hung up), however long it sent nothing; past it, it stopped answering, in tenths of seconds")
+    func srtListener_TellsACallerThatClosed_FromOneThatStoppedAnswering() {
+        let idle = Duration.seconds(10)
+        #expect(SRTListener.endReason(quiet: .milliseconds(2900), peerIdleTimeout: idle) == "the caller hung up")
+        #expect(SRTListener.endReason(quiet: .milliseconds(50), peerIdleTimeout: idle) == "the caller hung up")
+        #expect(SRTListener.endReason(quiet: .milliseconds(10_240), peerIdleTimeout: idle) == "the caller stopped answering (nothing for 10.2 s)")
+    }
+
     @Test func srtRejection_IgnoresOtherLogLines() {
         for line in [
             "02:29:46.127159/SRT:RcvQ:w1!W:SRT.cn: processConnectRequest: rsp(REJECT): 1010 - Incorrect passphrase",

@@ -141,8 +141,8 @@ package final class SRTListener: @unchecked Sendable {
     private var thread = pthread_t()
     /// Thread-confined: the accepted connections and their receivers.
     private var connections: [Int32: (connection: SRTConnection, receiver: any SRTReceiver)] = [:]
-    /// When each caller last sent a packet: a connection that breaks after seconds of nothing was given up on (the
-    /// caller stalled, or its network went), not closed by the caller.
+    /// When each caller last sent a data packet: a connection that breaks after the peer idle timeout of nothing was
+    /// given up on (the caller stalled, or its network went), not closed by the caller (``endReason(quiet:peerIdleTimeout:)``).
     private var lastPacket: [Int32: ContinuousClock.Instant] = [:]
 
     /// Listens on `address` (UDP) and starts the listener's thread.
@@ -380,10 +380,16 @@ package final class SRTListener: @unchecked Sendable {
         let state = casty_srt_getsockstate(id)
         if events & Int32(CASTY_SRT_EPOLL_ERR) != 0 || state >= Int32(CASTY_SRTS_BROKEN) {
             let quiet = lastPacket[id].map { ContinuousClock.now - $0 } ?? .zero
-            drop(id, reason: quiet >= .seconds(2)
-                ? "the caller stopped answering (nothing for \(quiet.components.seconds) s)"
-                : "the caller hung up")
+            drop(id, reason: Self.endReason(quiet: quiet, peerIdleTimeout: peerIdleTimeout))
         }
+    }
+
+    /// Why a caller's connection broke, after `quiet` without a data packet. libsrt says "broken" both when the
+    /// caller closed and when it gave up on one silent for `peerIdleTimeout` (nothing at all, not even SRT's
+    /// keep-alives): a break well before that is the caller closing — an encoder that sent nothing for a few seconds
+    /// and then closed properly has not stopped answering.
+    static func endReason(quiet: Duration, peerIdleTimeout: Duration) -> String {
+        quiet >= peerIdleTimeout * 0.9 ? "the caller stopped answering (nothing for \(formatted(seconds(quiet))) s)" : "the caller hung up"
     }
 
     private func drop(_ id: Int32, reason: String) {
