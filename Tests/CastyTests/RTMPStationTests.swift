@@ -188,6 +188,24 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A publisher whose audio stops while its video goes on (OBS without its audio device) ends saying so, not that nothing arrived")
+    func rtmpPublisher_WhoseAudioStopsWhileVideoGoesOn_EndsSayingOnlyVideoArrived() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(1), log: log, rtmp: true)
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !rtmp.peer.closed.value, ContinuousClock.now < deadline {
+            await rtmp.send(rtmp.publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(await eventually { log.contains("on /live ended: no audio for 1.0 seconds (only video was arriving: Casty serves audio)") },
+                "\(log.lines.value)")
+    }
+
     @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {
         let log = Log()
         let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)

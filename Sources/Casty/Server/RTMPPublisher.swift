@@ -113,6 +113,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             let actions = try machine.receive(bytes[...])
             counters.audioMessages += machine.audioMessages - before.audio
             counters.videoMessages += machine.videoMessages - before.video
+            if machine.videoMessages > before.video { session?.assumeIsolated { $0.tookOther("video") } }
             perform(actions)
         } catch {
             counters.malformed += 1

@@ -24,6 +24,9 @@ public actor SourceSession: LoopNode, FeedingNode {
         case lost(String)
         /// Nothing arrived for the source timeout.
         case silent(after: Duration)
+        /// No audio arrived for the source timeout, while `other` did (`video`: an RTMP publisher whose audio
+        /// device went away while its scene goes on), which Casty drops.
+        case onlyOther(after: Duration, other: String)
         /// Bytes arrived, but no audio frame, for the source timeout (a source trickling bytes that are no audio).
         case noAudio(after: Duration, inTag: Int?)
         /// No audio frames were found in this many bytes: not a stream Casty can serve (`lookedLike` Ogg, FLAC, …,
@@ -54,6 +57,7 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .closed: "the source hung up"
             case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
+            case .onlyOther(let after, let other): "no audio for \(after) (only \(other) was arriving: Casty serves audio)"
             case .noAudio(let after, nil): "no audio frame came for \(after), only bytes that are no audio frames"
             case .noAudio(let after, let left?):
                 "no audio frame came for \(after): its bytes were an ID3 tag, which says \(left) bytes more are to come before the audio"
@@ -107,6 +111,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The stream its segments belong to: `0` (its mount's distributor names it) until its audio changes shape.
     private var stream: UInt64 = 0
     private var lastData = ContinuousClock.now
+    /// What else than audio the input said arrived last (``tookOther(_:)``), and when.
+    private var lastOther: (what: String, at: ContinuousClock.Instant)?
     /// When the last audio was passed on (a frame): a source sending bytes that are no audio holds its mount no
     /// longer than one sending nothing.
     private var lastAudio = ContinuousClock.now
@@ -271,6 +277,12 @@ public actor SourceSession: LoopNode, FeedingNode {
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title, stream: stream)
     }
 
+    /// The input received something else than audio (`what`: `video`), which it dropped: a session whose audio
+    /// stops then ends saying that only that was arriving, not that nothing did.
+    func tookOther(_ what: String) {
+        lastOther = (what, .now)
+    }
+
     /// Takes the next audio bytes from the input, in pieces of any size.
     func take(_ bytes: ArraySlice<UInt8>) {
         guard onEnd != nil else { return }
@@ -396,7 +408,11 @@ public actor SourceSession: LoopNode, FeedingNode {
             self?.assumeIsolated { session in
                 guard session.onEnd != nil else { return }
                 if ContinuousClock.now - session.lastData > session.timeout {
-                    session.end(.silent(after: session.timeout))
+                    if let other = session.lastOther, ContinuousClock.now - other.at <= session.timeout {
+                        session.end(.onlyOther(after: session.timeout, other: other.what))
+                    } else {
+                        session.end(.silent(after: session.timeout))
+                    }
                 } else if ContinuousClock.now - session.lastAudio > session.timeout {
                     session.end(.noAudio(after: session.timeout, inTag: session.chain.tagBytesLeft))
                 } else {
