@@ -246,6 +246,23 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("Audio Casty does not serve (Nellymoser) is refused naming the mount and the codec, counted as unsupported, and the encoder is told")
+    func rtmpPublisher_OfAnUnsupportedCodec_IsToldAndTheLineNamesTheMountAndCodec() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.send(rtmp.publisher.message(RTMPMessage.audio, [0x62] + [UInt8](repeating: 0x55, count: 64)))  // FLV sound format 6
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(rtmp.statuses() == ["NetStream.Publish.Start", "NetStream.Publish.Failed"])
+        #expect(rtmp.descriptions().last == "its audio is Nellymoser (FLV sound format 6): publish MP3 or AAC")
+        #expect(log.contains("refused on /live (RTMP): its audio is Nellymoser (FLV sound format 6): publish MP3 or AAC; answered NetStream.Publish.Failed"),
+                "\(log.lines.value)")
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"malformed\":0,\"unsupported\":1"), "\(status)")
+    }
+
     @Test func rtmpGarbage_IsOneLogLineAndAClose() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

@@ -22,6 +22,8 @@ final class RTMPCounters: @unchecked Sendable {
     var refused = 0
     /// Connections closed for breaking the protocol (a bad handshake, chunk or AMF value).
     var malformed = 0
+    /// Publishers closed for audio in a format Casty does not serve (Nellymoser, PCM, Speex…).
+    var unsupported = 0
     /// Connections dropped for stalling (mid-handshake, before publishing, or with no audio).
     var timedOut = 0
     /// Audio messages received from publishers.
@@ -50,7 +52,7 @@ final class RTMPCounters: @unchecked Sendable {
         .object([
             ("port", .number(port)), ("connections", .number(connections)), ("publishing", .number(publishing)),
             ("waiting", .number(waiting)), ("turned_away", .number(turnedAway)),
-            ("refused", .number(refused)), ("malformed", .number(malformed)), ("timed_out", .number(timedOut)),
+            ("refused", .number(refused)), ("malformed", .number(malformed)), ("unsupported", .number(unsupported)), ("timed_out", .number(timedOut)),
             ("audio_messages", .number(audioMessages)), ("video_messages_ignored", .number(videoMessages)),
         ])
     }

@@ -115,6 +115,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             counters.videoMessages += machine.videoMessages - before.video
             if machine.videoMessages > before.video { session?.assumeIsolated { $0.tookOther("video") } }
             perform(actions)
+        } catch .unsupportedSoundFormat(let format) {
+            unsupported(RTMPError.unsupportedSoundFormat(format))
         } catch {
             counters.malformed += 1
             closeForProtocol("\(error)")
@@ -226,6 +228,22 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         perform(machine.refuse(code: code, description: refusal.told(publication.path)))
         let connection = connection
         release()
+        connection.closeWhenSent(timeout: port.options.headerTimeout)
+    }
+
+    /// Audio in a format Casty does not serve (Nellymoser, PCM, Speex…): counted as unsupported, not malformed; the
+    /// publisher is told with an `onStatus` error (`NetStream.Publish.Failed`) before the close, and the line names
+    /// the mount and the codec — a session's end line, if it was publishing.
+    private func unsupported(_ error: RTMPError) {
+        counters.unsupported += 1
+        let code = "NetStream.Publish.Failed"
+        if session == nil {
+            port.refused()
+            port.logger("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered \(code)")
+        }
+        perform(machine.refuse(code: code, description: "\(error)"))
+        let connection = connection
+        release("closed by Casty: \(error)")
         connection.closeWhenSent(timeout: port.options.headerTimeout)
     }
 

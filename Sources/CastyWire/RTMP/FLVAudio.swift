@@ -28,6 +28,26 @@ package struct FLVAudio: Sendable {
         }
     }
 
+    /// The name of FLV sound format `format` (the FLV specification's table), for people: `Nellymoser`.
+    package static func soundFormatName(_ format: Int) -> String {
+        switch format {
+        case 0: "linear PCM (platform endian)"
+        case 1: "ADPCM"
+        case 2: "MP3"
+        case 3: "linear PCM (little endian)"
+        case 4: "Nellymoser 16 kHz mono"
+        case 5: "Nellymoser 8 kHz mono"
+        case 6: "Nellymoser"
+        case 7: "G.711 A-law"
+        case 8: "G.711 mu-law"
+        case 10: "AAC"
+        case 11: "Speex"
+        case 14: "MP3 8 kHz"
+        case 15: "device-specific sound"
+        default: "an unknown format"
+        }
+    }
+
     /// The AAC configuration, once its sequence header came.
     package private(set) var config: AudioSpecificConfig?
     /// Messages dropped: AAC frames before the sequence header, empty messages.

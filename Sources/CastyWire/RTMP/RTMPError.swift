@@ -39,7 +39,8 @@ package enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
         case .shortControlMessage(let type, let length): "control message of type \(type) has only \(length) bytes"
         case .malformedAMF(let what, let at): "malformed AMF0 at byte \(at): \(what)"
         case .unexpectedCommand(let name): "command \(name) out of order"
-        case .unsupportedSoundFormat(let format): "FLV sound format \(format) is not MP3 (2) or AAC (10)"
+        case .unsupportedSoundFormat(let format):
+            "its audio is \(FLVAudio.soundFormatName(format)) (FLV sound format \(format)): publish MP3 or AAC"
         case .badAudioSpecificConfig(let what): "AAC AudioSpecificConfig: \(what)"
         }
     }
