@@ -363,6 +363,18 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A publisher told to start that hangs up before its first audio is one line naming the mount it held")
+    func rtmpPublisher_ThatHangsUpBeforeItsFirstAudio_IsOneLineNamingTheMount() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.peer.close()
+        #expect(await eventually { log.contains(": hung up after publishing /live, before its first audio") }, "\(log.lines.value)")
+        #expect(!log.contains("hung up before publishing"), "\(log.lines.value)")
+    }
+
     @Test func rtmpPeer_ThatDoesNotReadItsAnswers_IsClosed() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

@@ -320,4 +320,10 @@ struct DemuxRun {
         #expect(result.audio.isEmpty)
         #expect((result.unrecognized ?? 0) >= PayloadReader.decisionLimit)
     }
+
+    @Test("A continuity gap of one packet is told in the singular: '1 packet lost', not '1 packets'")
+    func mpegTSError_CountsLostPacketsInTheSingularForOne() {
+        #expect("\(MPEGTSError.continuity(pid: 256, expected: 3, got: 4, lost: 1))" == "PID 256: continuity counter 4 where 3 was due (1 packet lost)")
+        #expect("\(MPEGTSError.continuity(pid: 256, expected: 3, got: 5, lost: 2))" == "PID 256: continuity counter 5 where 3 was due (2 packets lost)")
+    }
 }

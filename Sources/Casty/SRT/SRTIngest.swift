@@ -199,7 +199,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private func incident(_ error: MPEGTSError) {
         incidents += 1
         guard incidents <= 5 || incidents % 100 == 0 else { return }
-        logger("SRT source \(peer) on \(id?.mount ?? "?"): \(error) (\(incidents) incidents so far)")
+        logger("SRT source \(peer) on \(id?.mount ?? "?"): \(error) (\(counted(incidents, "incident")) so far)")
     }
 
     // MARK: The loop

@@ -99,7 +99,9 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] _ in
             // A session says when it ends; a peer that leaves before publishing would leave no trace but a count.
-            if session == nil, !closed { failures("rtmp \(peer): hung up before publishing") }
+            if session == nil, !closed {
+                failures("rtmp \(peer): hung up \(publication.map { "after publishing \($0.path), before its first audio" } ?? "before publishing")")
+            }
             shut()
         }
         arm(port.options.headerTimeout, "no publish request within \(port.options.headerTimeout)")

@@ -27,7 +27,7 @@ package enum MPEGTSError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .lostSync(let dropped): "transport stream out of sync: \(dropped) bytes skipped"
         case .continuity(let pid, let expected, let got, let lost):
-            "PID \(pid): continuity counter \(got) where \(expected) was due (\(lost) packets lost)"
+            "PID \(pid): continuity counter \(got) where \(expected) was due (\(lost) packet\(lost == 1 ? "" : "s") lost)"
         case .damagedPacket(let pid): "PID \(pid): damaged or scrambled packet dropped"
         case .badAdaptationField(let pid): "PID \(pid): bad adaptation field, packet dropped"
         case .badSection(let pid, let table): "PID \(pid): bad section (table \(table)) ignored"
