@@ -6,8 +6,9 @@
 #     CALLERS=500 HOLD=8 CASTY_CLI=… bash scripts/bench/srt-idle.sh
 #
 # The callers are libsrt sockets opened from python3 through ctypes (Debian's libsrt, as Casty loads it), one
-# connect each, from one process. Casty admits at most 16 callers waiting to publish at once (the rest are rejected
-# in the handshake with 1402), and gives each caller libsrt buffers of 4096 packets: the script prints how many
+# connect each, from one process. Casty admits at most 16 callers waiting to publish at once, 4 of them from one
+# address — all of these come from 127.0.0.1, so 4 are admitted — (the rest are rejected in the handshake with
+# 1402), and gives each caller libsrt buffers of 4096 packets: the script prints how many
 # connected, how many were rejected, and the RSS at each step, read from /proc/PID/status.
 set -euo pipefail
 CLI=${CASTY_CLI:?set CASTY_CLI to a casty-cli binary}
