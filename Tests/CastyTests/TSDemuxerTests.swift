@@ -138,6 +138,19 @@ struct DemuxRun {
         #expect(run.demuxer.format == .adts)
     }
 
+    @Test("A program whose only stream is of a kind Casty does not serve (AAC in LATM) passes nothing on, and names it, for the line that drops its publisher")
+    func tsDemuxer_NamesTheStreamsItDoesNotServe() {
+        var builder = TSBuilder()
+        builder.streamType = 0x11
+        let run = DemuxRun(builder.stream(adtsFrames(30)), pieces: 0)
+        #expect(run.audio.isEmpty && run.demuxer.format == nil)
+        // The builder's program map names an H.264 video stream first, as ffmpeg's and OBS's do.
+        #expect(run.demuxer.counters.unservedStreamTypes.map(TSDemuxer.streamTypeName) == ["H.264 video", "AAC in LATM"])
+        #expect(TSDemuxer.streamTypeName(0x86) == "stream type 0x86")
+        var served = TSBuilder()
+        #expect(DemuxRun(served.stream(mp3), pieces: 0).demuxer.counters.unservedStreamTypes.isEmpty)
+    }
+
     @Test func tsDemuxer_FollowsUnboundedPES_WhenTheLengthIsZero() {
         var builder = TSBuilder()
         let run = DemuxRun(builder.stream(mp3, chunk: 5000, declaredLength: 0), pieces: 0)

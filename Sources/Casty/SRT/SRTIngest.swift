@@ -244,7 +244,11 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
 
     private func deadline(_ timeout: Duration) {
         guard case .waiting = state, format == nil else { return }
-        logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: no MP3 or AAC audio within \(timeout)")
+        // A program whose streams are all of kinds Casty does not serve is named, with what to publish instead.
+        let unserved = counters.withLock { $0.0?.unservedStreamTypes } ?? []
+        let holds = unserved.isEmpty ? "" : ": its transport stream holds " + unserved.map(TSDemuxer.streamTypeName).joined(separator: ", ")
+            + " (publish MP3, or AAC in ADTS, ffmpeg's default for mpegts)"
+        logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: no MP3 or AAC audio within \(timeout)\(holds)")
         finish()
     }
 

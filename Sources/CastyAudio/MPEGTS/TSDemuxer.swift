@@ -44,6 +44,26 @@ package struct TSDemuxer {
         package var pesErrors = 0
         /// Audio bytes passed on.
         package var audioBytes = 0
+        /// The stream types of the last program map that named no audio Casty follows (AAC in LATM, AC-3, video
+        /// alone…), eight at the most: what to tell a publisher whose audio never comes (``streamTypeName(_:)``).
+        package var unservedStreamTypes: [UInt8] = []
+    }
+
+    /// A stream type of a program map as a publisher knows it: `AAC in LATM`, `H.264 video`, `stream type 0x86`.
+    package static func streamTypeName(_ type: UInt8) -> String {
+        switch type {
+        case 0x01, 0x02: "MPEG video"
+        case 0x03, 0x04: "MPEG audio"
+        case 0x06: "private data (Opus, AC-3, subtitles…)"
+        case 0x0F: "AAC in ADTS"
+        case 0x11: "AAC in LATM"
+        case 0x15: "metadata"
+        case 0x1B: "H.264 video"
+        case 0x24: "HEVC video"
+        case 0x81: "AC-3"
+        case 0x87: "E-AC-3"
+        default: "stream type 0x" + String(type, radix: 16, uppercase: true)
+        }
     }
 
     /// The packet size: 188 bytes.
@@ -372,8 +392,10 @@ package struct TSDemuxer {
         var index = base + 12 + (Int(section[base + 10] & 0x0F) << 8 | Int(section[base + 11]))
         var found: (pid: UInt16, format: FrameChain.Format)?
         var other: FrameChain.Format?
+        var types: [UInt8] = []
         while index + 5 <= end {
             let type = section[index]
+            if !types.contains(type), types.count < 8 { types.append(type) }
             let pid = UInt16(section[index + 1] & 0x1F) << 8 | UInt16(section[index + 2])
             let infoLength = Int(section[index + 3] & 0x0F) << 8 | Int(section[index + 4])
             let kind: FrameChain.Format? = switch type {
@@ -392,8 +414,10 @@ package struct TSDemuxer {
         }
         guard let found else {
             if let format, let other { output(.incident(.formatChanged(from: format, to: other))) }
+            if other == nil { counters.unservedStreamTypes = types }
             return
         }
+        counters.unservedStreamTypes = []
         format = found.format
         if found.pid != audioPID {
             if let old = audioPID { lastCounter[old] = nil }
