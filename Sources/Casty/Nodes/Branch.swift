@@ -80,6 +80,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     var keeper = UpstreamKeeper()
     private var subscribers = Subscribers()
     private var context: Context?
+    /// Tells a link to the parent too slow for the stream (``RealTimeWatch``).
+    private var realTime = RealTimeWatch()
     /// The number of the next segment; sent as `X-Casty-Resume` when re-attaching.
     private var next: Int?
     private var title: Metadata?
@@ -275,6 +277,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// link's silence makes a branch ask the root (seconds of `200` and silence for a player who came meanwhile).
     private func streamEnded(upstream why: String) {
         endedUpstream = true
+        realTime.restart()
         for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
         guard subscribers.context != nil else { return }
         logger("branch \(address): the stream ended upstream (\(why)): newcomers here wait for the next one")
@@ -283,6 +286,7 @@ public actor Branch: UpstreamNode, FeedingNode {
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .connected
+        realTime.restart()
         staleTimer?.cancel()
         staleTimer = nil
         parent = opened.url
@@ -471,7 +475,14 @@ public actor Branch: UpstreamNode, FeedingNode {
             audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
             path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) })
         announcedPath = below
+        // A gap (the stream was away upstream) is no slowness of this link: the watch starts again after it.
+        if let expected = next, numbered.number != expected { realTime.restart() }
         next = numbered.number + 1
+        // A link too slow for the stream: its segments come slower than they play. Counted for a stream of one
+        // bitrate only, whose segments all play as long (a quiet AAC or VBR segment plays longer than its bytes say).
+        if !keeper.quiet.mayGoQuiet, let context, let news = realTime.heard(seconds(context.segmentDuration), at: .now) {
+            logger("branch \(address): the stream from its parent: \(news.told(cause: "the link to the parent"))")
+        }
         if let lostAt {
             lastRepair = .now - lostAt
             self.lostAt = nil

@@ -20,11 +20,15 @@ struct RealTimeWatch: Sendable {
         /// The audio keeps pace with the clock again.
         case keepsPace
 
-        var description: String {
+        /// The news of a source or an upstream: its link or its encoder may be too slow.
+        var description: String { told(cause: "its link or its encoder") }
+
+        /// The news, naming what may be `cause` of it (`its link to the parent`).
+        func told(cause: String) -> String {
             switch self {
             case .fellBehind(let audio, let seconds):
-                "its audio comes slower than it plays: \(formatted(audio)) s of audio in the last \(formatted(seconds)) s (its link"
-                    + " or its encoder is too slow for the stream's bitrate), so its listeners hear gaps"
+                "its audio comes slower than it plays: \(formatted(audio)) s of audio in the last \(formatted(seconds)) s (\(cause)"
+                    + " is too slow for the stream's bitrate), so its listeners hear gaps"
             case .keepsPace:
                 "its audio keeps pace with the clock again"
             }
