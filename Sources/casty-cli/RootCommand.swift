@@ -137,10 +137,13 @@ func treeKey(_ arguments: Arguments) throws -> TreeKey? {
         guard text == nil else { throw UsageError("give --tree-key or --tree-key-file, not both") }
         let line = String(decoding: try readFile(path), as: UTF8.self).split(whereSeparator: \.isNewline).first
         text = line.map(String.init) ?? ""
-        guard !text!.isEmpty else { throw UsageError("--tree-key-file \(path): the first line is empty") }
+        guard let key = TreeKey(text!) else {
+            throw UsageError("--tree-key-file \(path): the first line holds no key (it is empty or blank, or holds a control character)")
+        }
+        return key
     }
     guard let text else { return nil }
-    guard let key = TreeKey(text) else { throw UsageError("--tree-key must not be empty") }
+    guard let key = TreeKey(text) else { throw UsageError("--tree-key must be text, not empty or blank, without control characters") }
     return key
 }
 

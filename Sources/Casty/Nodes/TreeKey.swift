@@ -1,3 +1,5 @@
+internal import CastyWire
+
 /// The shared secret that closes a distribution tree to strangers.
 ///
 /// Without a key, anyone who can reach a tree node may ask for a place in the tree (`X-Casty-Branch`) and
@@ -14,10 +16,14 @@ public struct TreeKey: Sendable, CustomStringConvertible {
 
     private let bytes: [UInt8]
 
-    /// A key made of `text`'s UTF-8 bytes; `nil` for an empty text (no key at all is clearer than an empty one).
+    /// A key made of `text`'s UTF-8 bytes, without the blanks around it; `nil` for a text that is empty or blank
+    /// (no key at all is clearer than an empty one), or holds a control character. Blanks around a key could not be
+    /// sent: a header's value loses them on the way (RFC 9110 §5.5), and a key file's trailing space — an editor's
+    /// or `echo`'s — would lock every branch out of a tree whose nodes were all given the same file.
     public init?(_ text: String) {
-        guard !text.isEmpty else { return nil }
-        bytes = Array(text.utf8)
+        let key = Substring(text).withoutBlanks
+        guard !key.isEmpty, !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        bytes = Array(key.utf8)
     }
 
     /// The key as sent in ``header``.
