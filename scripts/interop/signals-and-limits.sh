@@ -18,7 +18,9 @@
 #       /status.json, and logs at most five refusals per 10 s (it logged every one, hundreds a second);
 #   (f) a server killed with SIGKILL leaves its live HLS in --hls-dir; started again, with no source on that mount,
 #       it deletes it at once (nginx served the dead run's playlist, which nothing moved, until a source came) and
-#       keeps the files that are not its own, and the folders of mounts it does not serve (another node's, maybe).
+#       keeps the files that are not its own, and the folders of mounts it does not serve (another node's, maybe);
+#   (g) SIGTERM ends a station server's live sources, each with its end line (`… ended: the server is stopping`), with
+#       no application to tell (only a server with a control plane ended them: the others' logs said nothing of them).
 # Exit 0 only if all passed. About 50 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -114,12 +116,28 @@ mkdir -p "$TMP/dead/other" && printf '#EXTM3U\n' >"$TMP/dead/other/index.m3u8"
 kill -KILL "$killed"
 wait "$killed" 2>/dev/null || true
 check "(f) SIGKILL left the live playlist" test -f "$TMP/dead/live/index.m3u8"
+next_run_port=$port
 "$CLI" server --port "$port" --host 127.0.0.1 --mounts /live --source-password hackme --hls-dir "$TMP/dead" >"$TMP/dead2.log" 2>&1 &
-pids+=($!)
+next_run=$!
+pids+=("$next_run")
 check "(f) the next run listens" wait_until 10 listening "$port"
 check "(f) the next run deleted the dead run's playlist" test ! -e "$TMP/dead/live/index.m3u8"
 check "(f) and its segments" bash -c "! ls '$TMP/dead/live' | grep -qE '\.(mp3|aac)\$'"
 check "(f) and kept the file that is not its own" test -f "$TMP/dead/live/notes.txt"
 check "(f) and the playlist of a mount it does not serve" test -f "$TMP/dead/other/index.m3u8"
 check "(f) and said so" log_has "$TMP/dead2.log" "files of an earlier run deleted"
+
+# (g) SIGTERM ends a server's live sources with their end line, with no application to tell (it said nothing of them).
+station_port=$(free_port)
+"$CLI" station --port "$station_port" >"$TMP/feeder.log" 2>&1 &
+pids+=($!)
+check "(g) the feeding station listens" wait_until 10 listening "$station_port"
+(curl -sN -m 30 "http://127.0.0.1:$station_port/" | curl -s -m 30 -T - -H 'Content-Type: audio/mpeg' -u source:hackme \
+    "http://127.0.0.1:$next_run_port/live" >/dev/null 2>&1) &
+pids+=($!)
+check "(g) a source publishes /live" wait_until 15 log_has "$TMP/dead2.log" "publishing /live"
+sleep 1
+kill -TERM "$next_run"
+wait "$next_run" 2>/dev/null || true
+check "(g) SIGTERM: the source's end line" log_has "$TMP/dead2.log" "on /live ended: the server is stopping"
 ((failures == 0))

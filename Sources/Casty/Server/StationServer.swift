@@ -176,10 +176,9 @@ public final class StationServer: Sendable {
         }
         let server = StationServer(
             address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, port: port, srtListener: srtListener)
-        // The application is told stream-closed for every session live when the process stops.
-        if configuration.control != nil {
-            Shutdown.register(.sources) { [weak server] _ in await server?.endSources() }
-        }
+        // Every session live when the process stops ends, with its end line (`… ended: the server is stopping`), and
+        // the application, if there is one, is told stream-closed for it.
+        Shutdown.register(.sources) { [weak server] _ in await server?.endSources() }
         return server
     }
 
