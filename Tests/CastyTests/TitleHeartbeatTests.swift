@@ -114,6 +114,32 @@ struct TitleHeartbeatTests {
         #expect(!lines.value.contains { $0.contains("dropped") }, "\(lines.value)")
     }
 
+    @Test("A page that comes and goes is said both ways, naming the mount; pages opened and closed by the hundred are summed up past a budget, not a line each")
+    func pagesComingAndGoing_AreSaid_WithinABudget() async throws {
+        let loop = EventLoop(name: "test-page-lines")
+        defer { loop.shutdown() }
+        let lines = Locked<[String]>([])
+        let (distributor, port) = try serving(on: loop, lines: lines)
+        defer { port.close() }
+        for segment in testSegments(1, titleAt: [0]) { distributor.send(.data(segment.number, segment)) }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        #expect(await page.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("event: title") })
+        await page.close()
+        #expect(await eventually(timeout: .seconds(10)) {
+            lines.value.contains { $0.contains("left after ") && $0.hasSuffix("s: it followed the titles of /") }
+        }, "\(lines.value)")
+        #expect(lines.value.contains { $0.hasSuffix("follows the titles of /") }, "\(lines.value)")
+        for _ in 0..<60 {
+            let flood = try await TestPeer.connect(to: port.address, on: loop)
+            await flood.send("GET /api/events HTTP/1.1\r\n\r\n")
+            _ = await flood.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("event: title") }
+            await flood.close()
+        }
+        let pageLines = lines.value.filter { $0.hasPrefix("page ") }.count
+        #expect(pageLines <= 20, "\(pageLines) page lines in one window")
+    }
+
     @Test func webSocketPage_GetsAPongForItsPing_AndACloseFrameForItsClose() async throws {
         let loop = EventLoop(name: "test-websocket-close")
         defer { loop.shutdown() }

@@ -39,8 +39,8 @@ enum APIRoutes {
         guard let mount = all.first(where: { $0.path == wanted }) ?? relayed else {
             return notFound(exchange, "no mount \(SafeText.printable(mountPath))")
         }
-        if events { return follow(exchange, mount.distributor) }
-        if socket { return upgrade(exchange, mount.distributor) }
+        if events { return follow(exchange, mount) }
+        if socket { return upgrade(exchange, mount) }
         json(exchange, describe(mount, on: exchange.port, history: true))
     }
 
@@ -87,7 +87,7 @@ enum APIRoutes {
     }
 
     /// Answers the event stream's head, and adds the page to the mount's title watchers.
-    private static func follow(_ exchange: Exchange, _ distributor: Distributor) {
+    private static func follow(_ exchange: Exchange, _ mount: (path: String, distributor: Distributor)) {
         var headers: Headers = ["Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Server": "Casty",
                                 "X-Accel-Buffering": "no", "Connection": "close"]
         for field in CORS.headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins).fields {
@@ -101,12 +101,11 @@ enum APIRoutes {
         }
         // A comment line first, so that proxies and browsers see the stream open at once.
         exchange.connection.write(head + Array(": casty title events\n\n".utf8))
-        exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/events".count))")
-        watch(exchange, distributor, kind: .serverSentEvents)
+        watch(exchange, mount, kind: .serverSentEvents)
     }
 
     /// A WebSocket that pushes the same title events as JSON text frames (`/api/mounts/<m>/ws`).
-    private static func upgrade(_ exchange: Exchange, _ distributor: Distributor) {
+    private static func upgrade(_ exchange: Exchange, _ mount: (path: String, distributor: Distributor)) {
         let headers = exchange.request.headers
         // RFC 6455 §4.2.1: an HTTP/1.1 GET that asks to upgrade, with a key of 16 random bytes in base64; a client
         // of another version of the protocol is told the one spoken here (§4.4).
@@ -131,18 +130,17 @@ enum APIRoutes {
                    "Server": "Casty"],
                   status: StatusLine(version: .http11, code: 101, reason: "Switching Protocols")) { reply += $0 }
         exchange.connection.write(reply)
-        exchange.port.logger("page \(exchange.peer) follows the titles of \(exchange.path.dropLast("/ws".count)) (WebSocket)")
-        watch(exchange, distributor, kind: .webSocket)
+        watch(exchange, mount, kind: .webSocket)
     }
 
     /// Makes the exchange's connection a title watcher of `kind` with its port's heartbeat, reading what the page
     /// sends (a WebSocket's first frames may have come with the handshake), and hands it to the distributor.
-    private static func watch(_ exchange: Exchange, _ distributor: Distributor, kind: TitleWatcher.Kind) {
+    private static func watch(_ exchange: Exchange, _ mount: (path: String, distributor: Distributor), kind: TitleWatcher.Kind) {
         let options = exchange.port.options
-        let watcher = TitleWatcher(connection: exchange.connection, kind: kind, peer: exchange.peer, logger: exchange.port.logger,
+        let watcher = TitleWatcher(connection: exchange.connection, kind: kind, peer: exchange.peer, mount: mount.path, logger: exchange.port.pageLines,
                                    heartbeat: options.titleHeartbeat, patience: options.titlePatience)
         watcher.start(pending: exchange.rest)
-        distributor.assumeIsolated { $0.watch(watcher) }
+        mount.distributor.assumeIsolated { $0.watch(watcher) }
     }
 
     private static func json(_ exchange: Exchange, _ value: JSONValue) {

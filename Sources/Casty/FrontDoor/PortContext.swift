@@ -26,6 +26,9 @@ final class PortContext: @unchecked Sendable {
     let logger: EventLog
     /// Listeners joining and leaving: logged one by one up to a budget, then summed up.
     let joinsAndLeaves: LogBudget
+    /// Pages following titles (``TitleWatcher``) coming, going and dropped: as many as listeners, with no
+    /// credentials — a loop opening event streams would fill the log.
+    let pageLines: LogBudget
     /// Branches refused for a wrong or missing tree key: a branch with the wrong key asks again every half
     /// second for as long as it runs, so a few are logged one by one per window, the rest summed up.
     let treeKeyRefusals: LogBudget
@@ -57,6 +60,7 @@ final class PortContext: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
+        self.pageLines = LogBudget(loop: distributor.loop, logger: logger, what: "title pages come and gone")
         self.treeKeyRefusals = .treeKeyRefusals(loop: distributor.loop, logger: logger)
         self.silentConnections = .silentConnections(loop: distributor.loop, logger: logger)
         self.refusalLog = .refusals(loop: distributor.loop, logger: logger)
@@ -77,6 +81,7 @@ final class PortContext: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
+        self.pageLines = LogBudget(loop: loop, logger: logger, what: "title pages come and gone")
         self.treeKeyRefusals = .treeKeyRefusals(loop: loop, logger: logger)
         self.silentConnections = .silentConnections(loop: loop, logger: logger)
         self.refusalLog = .refusals(loop: loop, logger: logger)

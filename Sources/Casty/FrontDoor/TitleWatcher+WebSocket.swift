@@ -21,7 +21,7 @@ extension TitleWatcher {
                 }
             }
         } catch {
-            logger("page \(peer) dropped: sent \(error) (WebSocket)")
+            dropped("sent \(error) (WebSocket)")
             finish(WebSocket.close(error.closeCode))
         }
     }

@@ -33,8 +33,14 @@ final class TitleWatcher: @unchecked Sendable {
     let kind: Kind
     /// The page's address, for log lines.
     let peer: String
-    /// Where its log lines go.
-    let logger: EventLog
+    /// The mount whose titles it follows, for log lines.
+    let mount: String
+    /// Where its log lines go: its coming and going, and why it was dropped (``PortContext/pageLines``).
+    let logger: LogBudget
+    /// When it came.
+    private let since = ContinuousClock.now
+    /// Whether its end was said already (it was dropped, with a line saying why).
+    private var told = false
     /// How often it gets a heartbeat.
     let heartbeat: Duration
     /// Whether it is still there, as its heartbeats show.
@@ -47,10 +53,11 @@ final class TitleWatcher: @unchecked Sendable {
     /// A watcher of `kind` on `connection`, from `peer`, that gets a heartbeat every `heartbeat` (at least
     /// ``shortestHeartbeat``) and is dropped after `patience` of them stalled or unanswered (``WatcherHealth``).
     /// Call ``start(pending:)`` to read.
-    init(connection: Connection, kind: Kind, peer: String, logger: EventLog, heartbeat: Duration, patience: Int) {
+    init(connection: Connection, kind: Kind, peer: String, mount: String, logger: LogBudget, heartbeat: Duration, patience: Int) {
         self.connection = connection
         self.kind = kind
         self.peer = peer
+        self.mount = mount
         self.logger = logger
         self.heartbeat = max(heartbeat, Self.shortestHeartbeat)
         self.health = WatcherHealth(patience: patience, expectsPongs: kind == .webSocket)
@@ -59,6 +66,8 @@ final class TitleWatcher: @unchecked Sendable {
     /// Starts reading what the page sends, so that its close is noticed at once: ignored for Server-Sent Events;
     /// on a WebSocket, frames, `pending` first (bytes that came right after the handshake).
     func start(pending: ArraySlice<UInt8> = []) {
+        logger("page \(peer) follows the titles of \(mount)\(kind == .webSocket ? " (WebSocket)" : "")")
+        connection.onClose = { [self] _ in left() }
         switch kind {
         case .serverSentEvents:
             connection.onRead = { _ in }
@@ -72,11 +81,24 @@ final class TitleWatcher: @unchecked Sendable {
     /// Whether the page has gone.
     var isClosed: Bool { connection.isClosed }
 
+    /// Says that the page was dropped, and why (its end is then said).
+    func dropped(_ why: String) {
+        told = true
+        logger("page \(peer) dropped: \(why)")
+    }
+
+    /// Says that the page left — it closed, or was let go (the server stops) — unless its drop was said.
+    private func left() {
+        guard !told else { return }
+        told = true
+        logger("page \(peer) left after \(formatted(seconds(.now - since))) s: it followed the titles of \(mount)")
+    }
+
     /// Writes one event; `false` if the watcher is gone, closing or too far behind (then it is closed).
     func send(_ event: [UInt8]) -> Bool {
         guard !connection.isClosed, !closing else { return false }
         guard connection.pendingBytes <= Self.maxPending else {
-            logger("page \(peer) dropped: \(connection.pendingBytes) bytes of events waiting, more than \(Self.maxPending / 1024) KiB: it does not read them")
+            dropped("\(connection.pendingBytes) bytes of events waiting, more than \(Self.maxPending / 1024) KiB: it does not read them")
             connection.close()
             return false
         }
@@ -113,9 +135,9 @@ final class TitleWatcher: @unchecked Sendable {
         case .keep:
             return send(kind == .webSocket ? WebSocket.ping : Self.keepAlive)
         case .drop(.stalled(let waiting, let beats)):
-            logger("page \(peer) dropped: \(waiting) bytes waiting, not taken for \(beats) heartbeats of \(heartbeat)")
+            dropped("\(waiting) bytes waiting, not taken for \(beats) heartbeats of \(heartbeat)")
         case .drop(.silent(let pings)):
-            logger("page \(peer) dropped: no pong to \(pings) pings, one every \(heartbeat)")
+            dropped("no pong to \(pings) pings, one every \(heartbeat)")
             goodbye()  // its bytes are taken: a close frame can still reach it
             return false
         }
