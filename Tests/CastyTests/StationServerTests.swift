@@ -625,7 +625,8 @@ struct StationServerTests {
     }
 
     @Test func adminMetadata_SetsTheTitle_ListenersAreTold() async throws {
-        let server = try server()
+        let log = Log()
+        let server = try server(log: log)
         let source = try await source(server)
         await sendAudio(source, Self.silentFrames(10))
         let player = try await listener(server)
@@ -638,6 +639,9 @@ struct StationServerTests {
         #expect(await player.waitFor { Self.silentFrameCount($0) >= 25 })
         let titles = try #require(try player.parsed(segmentBytes: 4170)).segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
         #expect(titles.contains("Miles Davis - So What!"), "\(titles)")
+        // The log says who set it: not the encoder's own title, but someone through the admin API.
+        #expect(log.lines.value.contains { $0.contains("source on /live: title: Miles Davis - So What! (from 127.0.0.1:") && $0.hasSuffix(", /admin/metadata)") },
+                "\(log.lines.value)")
 
         // Icecast's other form: artist and title, joined as it joins them.
         let parts = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&artist=Nina+Simone&title=Sinnerman")

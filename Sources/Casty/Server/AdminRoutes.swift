@@ -59,7 +59,9 @@ enum AdminRoutes {
         guard let source = live else {
             return answer(exchange, 404, "Not Found", ["error": .text("no source on \(SafeText.logLine(path))\(slashHint(path, mounts))")])
         }
-        source.assumeIsolated { $0.setTitle(song) }
+        // Said with who set it: an admin, or a tool with the source's credentials — not the encoder's own metadata.
+        let peer = exchange.peer
+        source.assumeIsolated { $0.setTitle(song, from: "\(peer), /admin/metadata") }
         answer(exchange, 200, "OK", ["mount": .text(path), "title": .text(SafeText.printable(song))])
     }
 

@@ -206,7 +206,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                     + "\(info.encoder.map { ", \(SafeText.printable($0))" } ?? ""); stream \(started.streamID))")
                 started.assumeIsolated { session in
                     session.start()
-                    if let title = info.title { session.setTitle(title) }
+                    if let title = info.title { session.setTitle(title, from: "its encoder's onMetaData") }
                 }
             }
         }
@@ -215,7 +215,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     private func metadata(_ info: RTMPServerMachine.StreamInfo) {
         self.info = info
-        if let title = info.title { session?.assumeIsolated { $0.setTitle(title) } }
+        if let title = info.title { session?.assumeIsolated { $0.setTitle(title, from: "its encoder's onMetaData") } }
     }
 
     private func refuse(_ publication: SourcePublication, _ refusal: SourceAdmission.Refusal) {

@@ -11,7 +11,7 @@ internal import Icy
 /// is gone. The session follows its frames (MP3 frame headers, or ADTS for AAC) and cuts its numbered segments
 /// there, so listeners, branches and HLS segments all start on a frame; bytes that are not frames are dropped up to
 /// the next verified frame and logged once per incident. The station's headers (`ice-name`, `ice-genre`, …) become
-/// the mount's `icy-name`, `icy-genre`, …; titles come from `/admin/metadata` (``setTitle(_:)``).
+/// the mount's `icy-name`, `icy-genre`, …; titles come from `/admin/metadata` (``setTitle(_:from:)``).
 ///
 /// It ends — and tells its mount, which falls back — when the source hangs up, sends nothing for the source
 /// timeout, sends no frames at all (garbage), or is killed by an admin.
@@ -238,12 +238,13 @@ public actor SourceSession: LoopNode, FeedingNode {
         end(reason.map(End.lost) ?? .closed)
     }
 
-    /// Sets what is playing (from `/admin/metadata`): the next segment cut carries it.
-    public func setTitle(_ title: String) {
+    /// Sets what is playing (from `/admin/metadata`, an RTMP encoder's `onMetaData`): the next segment cut carries
+    /// it. `who` set it, for the log line: an admin's address, or the encoder.
+    public func setTitle(_ title: String, from who: String? = nil) {
         let clean = SafeText.printable(title)
         guard Metadata(streamTitle: clean) != cutter.title else { return }
         cutter.setTitle(Metadata(streamTitle: clean))
-        logger("source on \(mount): title: \(SafeText.shortened(clean))")
+        logger("source on \(mount): title: \(SafeText.shortened(clean))\(who.map { " (from \($0))" } ?? "")")
     }
 
     /// Bytes received so far.
