@@ -35,21 +35,25 @@ public struct EventLog: Sendable {
         localtime_r(&now, &parts)
         let clock = [parts.tm_hour, parts.tm_min, parts.tm_sec].map(twoDigits).joined(separator: ":")
         let day = Int(parts.tm_year) * 1000 + Int(parts.tm_yday)
-        var text = ""
-        if lastDay.exchange(day, ordering: .relaxed) != day {
-            let date = "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))"
-            let offset = parts.tm_gmtoff / 60
-            let zone = "UTC\(offset < 0 ? "-" : "+")\(twoDigits(Int32(abs(offset) / 60))):\(twoDigits(Int32(abs(offset) % 60)))"
-            text = "\(clock) date: \(date), times \(zone)\n"
+        let text = "\(clock) \(line)\n"
+        // Whether the date goes first, and the write, under one lock: two loops logging at once must not print the
+        // other's line first, above the date line one of them was to print.
+        lastDay.withLock { last in
+            var bytes = Array(text.utf8)
+            if last != day {
+                let date = "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))"
+                let offset = parts.tm_gmtoff / 60
+                let zone = "UTC\(offset < 0 ? "-" : "+")\(twoDigits(Int32(abs(offset) / 60))):\(twoDigits(Int32(abs(offset) % 60)))"
+                bytes = Array("\(clock) date: \(date), times \(zone)\n".utf8) + bytes
+            }
+            last = day
+            _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
         }
-        text += "\(clock) \(line)\n"
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 
     /// The day of the last line printed to standard error (year × 1000 + day of the year): a line on another day
-    /// says the date first.
-    private static let lastDay = Atomic<Int>(-1)
+    /// says the date first. Held while a line is written.
+    private static let lastDay = Mutex<Int>(-1)
 
     private static func twoDigits(_ value: Int32) -> String {
         value < 10 ? "0\(value)" : "\(value)"
