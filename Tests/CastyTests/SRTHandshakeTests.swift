@@ -7,16 +7,23 @@ import Testing
 /// What the SRT listen callback can tell from what the server holds is refused in the handshake, with a rejection
 /// code the caller's libsrt reports — not accepted and then closed, which a caller sees as a bare I/O error.
 extension StationServerTests {
-    @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
-    func srtCaller_OfAMountInUse_IsRejectedInTheHandshake_With1409() async throws {
-        let log = Log()
+    /// A server that takes SRT callers on a port of its own into `/live`, whose passphrase is
+    /// `correct-horse-battery`, and the port bound.
+    func srtServer(log: Log) throws -> (server: StationServer, port: UInt16) {
         let server = try server(log: log) { configuration in
             var srt = SRTIngest.Configuration(address: .loopback(port: 0))
             srt.passphrases = ["/live": "correct-horse-battery"]
             configuration.srt = srt
         }
-        defer { server.close() }
         let port = try #require(server.srtAddress?.port)
+        return (server, port)
+    }
+
+    @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCaller_OfAMountInUse_IsRejectedInTheHandshake_With1409() async throws {
+        let log = Log()
+        let (server, port) = try srtServer(log: log)
+        defer { server.close() }
         let (source, feeding) = try await feedingSource(server)
         defer { feeding.cancel() }
         #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /live") }, "\(log.lines.value)")
@@ -43,7 +50,8 @@ extension StationServerTests {
         // Video only: accepted, it waits for an audio stream (up to the source timeout) and claims no mount.
         let waiting = try Caller.start("srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery", media: Caller.videoOnly)
         defer { waiting.stop() }
-        try await Task.sleep(for: .seconds(1))
+        // Counted once its handshake is under way (a second, mostly; more on a loaded machine).
+        #expect(await eventually(timeout: .seconds(20)) { server.srtWaiting == 1 })
         let next = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery")
         defer { next.stop() }
         #expect(await eventually(timeout: .seconds(20)) {
@@ -65,13 +73,8 @@ extension StationServerTests {
           .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallers_WithAWrongPassphrase_AreLoggedWithinTheBudget() async throws {
         let log = Log()
-        let server = try server(log: log) { configuration in
-            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
-            srt.passphrases = ["/live": "correct-horse-battery"]
-            configuration.srt = srt
-        }
+        let (server, port) = try srtServer(log: log)
         defer { server.close() }
-        let port = try #require(server.srtAddress?.port)
         // At once, so that they fall in one window of the budget.
         let callers = try (0..<10).map { _ in try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=wrong-horse-battery") }
         defer { callers.forEach { $0.stop() } }

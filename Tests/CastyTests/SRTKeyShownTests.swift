@@ -44,13 +44,8 @@ extension StationServerTests {
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg not installed: run scripts/install-peers.sh"))
     func srtCallersKey_IsNeverShown_InStatusIcyNameOrTheLog() async throws {
         let log = Log()
-        let server = try server(log: log) { configuration in
-            var srt = SRTIngest.Configuration(address: .loopback(port: 0))  // srtAddress names the port bound
-            srt.passphrases = ["/live": "correct-horse-battery"]
-            configuration.srt = srt
-        }
+        let (server, port) = try srtServer(log: log)
         defer { server.close() }
-        let port = try #require(server.srtAddress?.port)
         let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=live?key=SeCrEtKeY42&passphrase=correct-horse-battery")
         defer { caller.stop() }
         #expect(await eventually(timeout: .seconds(30)) { log.contains("SRT source") }, "\(log.lines.value)")

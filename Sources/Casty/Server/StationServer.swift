@@ -137,6 +137,8 @@ public final class StationServer: Sendable {
 
     /// The address SRT callers connect to, if SRT is on.
     public var srtAddress: SocketAddress? { srtListener?.address }
+    /// The SRT callers waiting to publish: in their handshake, or accepted with no audio yet.
+    package var srtWaiting: Int { srtListener?.waitingCallers ?? 0 }
 
     /// Starts a station server on `address`.
     /// - Throws: ``ConfigurationError`` for a bad mount name, a circle of fallbacks or an SRT passphrase SRT would

@@ -136,6 +136,8 @@ package final class SRTListener: @unchecked Sendable {
     private let rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)?
     private let tooManyPending: (@Sendable (_ streamID: String, SocketAddress?, SRTPending.Full) -> Void)?
     private let pending: Mutex<SRTPending>
+    /// The callers in their handshake or accepted that have not claimed anything yet (``maxPending``).
+    package var waitingCallers: Int { pending.withLock(\.count) }
     private let closing = Mutex<[Int32]>([])
     private let running = Atomic<Bool>(true)
     private var thread = pthread_t()
