@@ -51,6 +51,43 @@ enum PortOptions {
         return origins
     }
 
+    /// What an option needs beside it to mean anything: one of some options given too, or one not given.
+    private enum Company {
+        /// One of these options (or flags) given too; the message names the first.
+        case needs([String])
+        /// This flag not given.
+        case notWith(String)
+    }
+
+    /// The options that mean something only with another (or without one), with what each does: given without its
+    /// company, each would be silently nothing — `--record-titles` records nothing without `--record`, and
+    /// `--hls-target` sizes no segments under `--no-hls` —, so it is a usage mistake naming both. A recording
+    /// is asked for by `--record`, or for a session by the application (`x-record: true` from key verification).
+    private static let onlyWith: [(option: String, does: String, company: Company)] = [
+        ("hls-dir", "writes the live HLS", .notWith("no-hls")),
+        ("hls-target", "sets the live HLS segments' duration", .notWith("no-hls")),
+        ("hls-window", "sets the segments in a live HLS playlist", .notWith("no-hls")),
+        ("record", "cuts its files from the HLS segments", .notWith("no-hls")),
+        ("record-dir", "says where recordings go", .needs(["record", "key-verification-url"])),
+        ("record-every", "says when a recording starts a new file", .needs(["record", "key-verification-url"])),
+        ("record-titles", "starts a new recording file at every title", .needs(["record", "key-verification-url"])),
+    ]
+
+    /// Refuses the first option of ``onlyWith`` given without its company.
+    private static func refuseOptionsWithoutTheirCompany(_ arguments: Arguments) throws(UsageError) {
+        let given = arguments.names
+        for (option, does, company) in onlyWith where given.contains(option) {
+            switch company {
+            case .needs(let others) where given.isDisjoint(with: others):
+                throw UsageError("--\(option) \(does): it does nothing without --\(others[0])")
+            case .notWith(let other) where given.contains(other):
+                throw UsageError("--\(option) \(does): it does not go with --\(other)")
+            default:
+                continue
+            }
+        }
+    }
+
     /// The loops of the process, made once (the first command-line parse decides how many).
     nonisolated(unsafe) private static var group: EventLoopGroup?
 
@@ -83,22 +120,17 @@ enum PortOptions {
             if group == nil { group = EventLoopGroup(count: 1 + loops) }
             options.loops = group
         }
+        try refuseOptionsWithoutTheirCompany(arguments)
         options.hls.enabled = !arguments.flag("no-hls")
         options.hls.targetDuration = try arguments.integer("hls-target", default: 6, in: HLSPackager.Settings.targetRange)
         options.hls.window = try arguments.integer("hls-window", default: 6, in: HLSPackager.Settings.windowRange)
         options.hls.directory = arguments.value("hls-dir")
-        if options.hls.directory != nil, !options.hls.enabled {
-            throw UsageError("--hls-dir writes the live HLS: it does not go with --no-hls")
-        }
         options.recording.mounts = Set(arguments.all("record").map { $0.hasPrefix("/") ? $0 : "/" + $0 })
         options.recording.directory = arguments.value("record-dir") ?? "recordings"
         options.recording.rotation = .seconds(try arguments.integer("record-every", default: 3_600, in: 10...86_400))
         options.recording.splitOnTitles = arguments.flag("record-titles")
         if oneStream, let other = options.recording.mounts.sorted().first(where: { $0 != "/" }) {
             throw UsageError("--record \(other): this node serves one stream, at every path: record it with --record /")
-        }
-        if !options.recording.mounts.isEmpty, !options.hls.enabled {
-            throw UsageError("--record cuts its files from the HLS segments: it does not go with --no-hls")
         }
         // A directory that cannot be written would be found out only once a source is live: say so now.
         if let directory = options.hls.directory {

@@ -8,8 +8,8 @@
 # then fail); an `--advertise` that is not host:port is such a mistake too (it was taken as it was, and the
 # node's parent sent other branches to `http://no port here/`), and so is an application URL with a #fragment, a space or
 # a character beyond ASCII, an option of one value given twice, an option
-# of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir with
-# --no-hls), a regular file given as --hls-dir or --record-dir, a --record of a mount a node of one stream does not
+# of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir,
+# --hls-target or --hls-window with --no-hls, --record-dir, --record-every or --record-titles without --record), a regular file given as --hls-dir or --record-dir, a --record of a mount a node of one stream does not
 # have (it records its stream as /), a branch's
 # --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
@@ -100,6 +100,18 @@ refuses "--mounts and --accept-all contradict each other" server --port "$port" 
 refuses "--record /live: this node serves one stream" proxy http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
 refuses "--record /live: this node serves one stream" root --source http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"
 refuses "--hls-dir writes the live HLS: it does not go with --no-hls" station --port "$port" --hls-dir "$TMP/hls" --no-hls
+# ... and so is every option that means something only with another: a recording's without --record (not a way to turn
+# it on), the live HLS's under --no-hls — each named with the option it needs, on the command line as in a file.
+refuses "--hls-target sets the live HLS segments' duration: it does not go with --no-hls" station --port "$port" --no-hls --hls-target 2
+refuses "--hls-window sets the segments in a live HLS playlist: it does not go with --no-hls" proxy http://127.0.0.1:9/ --port "$port" --hls-window 9 --no-hls
+refuses "--record cuts its files from the HLS segments: it does not go with --no-hls" station --port "$port" --record / --no-hls
+refuses "--record-titles starts a new recording file at every title: it does nothing without --record" station --port "$port" --record-titles
+refuses "--record-every says when a recording starts a new file: it does nothing without --record" station --port "$port" --record-every 20
+refuses "--record-dir says where recordings go: it does nothing without --record" \
+    server --port "$port" --source-password x --mounts /live --record-dir "$TMP/rec"
+printf 'port %s\nsource-password x\nmounts /live\nrecord-titles\n' "$port" >"$TMP/titles.conf"
+refuses "$TMP/titles.conf:4: --record-titles starts a new recording file at every title: it does nothing without --record" \
+    server --config "$TMP/titles.conf"
 # A regular file where a directory is asked for is said to be no directory (not `Permission denied`, as root saw it).
 refuses "--hls-dir $TMP/empty-key: is not a directory" station --port "$port" --hls-dir "$TMP/empty-key"
 refuses "--record-dir $TMP/empty-key: is not a directory" server --port "$port" --source-password x --mounts /live \

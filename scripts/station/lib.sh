@@ -166,8 +166,10 @@ server_start() {
     if [ "$TARGET" = casty ]; then
         SERVER_LOG="$TMP/casty.log"
         evidence_log "casty-cli server" "$SERVER_LOG"
-        # The suite's recordings directory, unless the caller names its own (an option given twice is a mistake).
-        local recordings=(--record-dir "$TMP/recordings")
+        # The suite's recordings directory, for a server that records (--record, or key verification's x-record:
+        # without either, --record-dir is a mistake), unless the caller names its own (an option given twice is too).
+        local recordings=()
+        [[ " $* " != *" --record "* && " $* " != *" --key-verification-url "* ]] || recordings=(--record-dir "$TMP/recordings")
         [[ " $* " != *" --record-dir "* ]] || recordings=()
         "$CLI" "${SERVER_COMMAND:-server}" --port "$PORT" --host 127.0.0.1 --source-password "$SRC_PW" --admin-password "$ADMIN_PW" \
             "${recordings[@]}" "$@" \
