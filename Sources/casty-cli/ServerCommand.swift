@@ -139,6 +139,11 @@ enum ServerCommand: Command {
         _ arguments: Arguments, address: SocketAddress, logger: EventLog
     ) async throws -> StationServer.Configuration {
         var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
+        // Both ports on one number would fail at start as "address already in use", sending the user after another process.
+        if let rtmp = configuration.rtmpPort, rtmp != 0, rtmp == address.port {
+            let option = arguments.value("rtmp-port") != nil ? "--rtmp-port \(rtmp)" : "--rtmp (port \(rtmp))"
+            throw UsageError("\(option) is --port too: give RTMP publishers another port number (--rtmp-port P)")
+        }
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
         warnOfPasswordsNotAsked(arguments, logger: logger)
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)

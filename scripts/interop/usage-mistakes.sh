@@ -11,7 +11,7 @@
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir,
 # --hls-target or --hls-window with --no-hls, --record-dir, --record-every or --record-titles without --record), a regular file given as --hls-dir or --record-dir, a --record of a mount a node of one stream does not
 # have (it records its stream as /), a branch's
-# --client-port that is its --port, a mount named twice, a one-dash option, `help` of no command, no command at all,
+# --client-port that is its --port (a server's or a root's --rtmp-port too), a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
 # server is using; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
@@ -117,6 +117,10 @@ refuses "--hls-dir $TMP/empty-key: is not a directory" station --port "$port" --
 refuses "--record-dir $TMP/empty-key: is not a directory" server --port "$port" --source-password x --mounts /live \
     --record /live --record-dir "$TMP/empty-key"
 refuses "--client-port $port is --port too" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --client-port "$port"
+refuses "--rtmp-port $port is --port too: give RTMP publishers another port number" \
+    server --host 127.0.0.1 --port "$port" --mounts /a --source-password x --rtmp-port "$port"
+refuses "--rtmp (port 1935) is --port too" server --host 127.0.0.1 --port 1935 --mounts /a --source-password x --rtmp
+refuses "--rtmp-port $port is --port too" root --host 127.0.0.1 --port "$port" --mounts /a --source-password x --rtmp-port "$port"
 
 # warns EXPECTED ARGS... — `casty-cli ARGS…` keeps running, and its first 3 s of log hold EXPECTED (a fixed string)
 # or, with EXPECTED "-", no warning at all.
