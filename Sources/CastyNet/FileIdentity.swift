@@ -1,4 +1,5 @@
 internal import CCastySystem
+internal import Glibc
 
 /// Which file a path names now.
 package enum FileIdentity {
@@ -6,6 +7,22 @@ package enum FileIdentity {
     /// the path names another file since, so that a writer of a log can open the path again.
     package static func path(_ path: String, names fd: Int32) -> Bool {
         casty_path_names_fd(path, fd) == 1
+    }
+
+    /// What tells one file from another: its device and inode, the same for every path of one file.
+    package struct Identity: Hashable, Sendable {
+        /// The device the file is on.
+        let device: UInt64
+        /// The file's inode on that device.
+        let inode: UInt64
+    }
+
+    /// The file `path` names now (through any link) — one for `casty.conf`, `./casty.conf` and a link to it —;
+    /// `nil` when it names nothing.
+    package static func of(_ path: String) -> Identity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// Whether `path` names a regular file (through any link) — not a pipe, a FIFO, a directory or a device —;

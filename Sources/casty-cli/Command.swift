@@ -93,12 +93,16 @@ extension CommandEntry {
 
     /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
     /// file wins over an earlier one and the command line over both —, and where each word came from: its file
-    /// and line, or `nil` for the command line. Read `again` (SIGHUP), a file must be a regular file — a pipe
+    /// and line, or `nil` for the command line. A file is read once, however often and under whatever paths it is
+    /// given (`casty.conf`, then `./casty.conf`): its later `--config` is dropped — read twice, each of its lines
+    /// would be an option given twice. Read `again` (SIGHUP), a file must be a regular file — a pipe
     /// (`--config <(…)`) was read up at the start, and a FIFO would block — that holds an option: an empty one is a
     /// file caught while it was written, not a wish to drop every password and mount.
     func withConfigFile(_ words: [String], again: Bool = false) throws -> (words: [String], places: [String?]) {
         var all: [String] = []
         var places: [String?] = []
+        var read: Set<FileIdentity.Identity> = []
+        var repeated: Set<Int> = []  // the indices of the words of a `--config` whose file was read already
         if options.contains("config") {
             for (index, word) in words.enumerated() where word == "--config" || word.hasPrefix("--config=") {
                 let path: String
@@ -110,6 +114,10 @@ extension CommandEntry {
                 }
                 // `--config "$UNSET"`: a value forgotten, as for every other option (``Arguments``).
                 guard !path.isEmpty else { throw UsageError("option --config needs a value, not an empty one") }
+                if let identity = FileIdentity.of(path), !read.insert(identity).inserted {
+                    repeated.formUnion(word == "--config" ? [index, index + 1] : [index])
+                    continue
+                }
                 if again, FileIdentity.isRegularFile(path) == false {
                     throw UsageError("--config \(path) is no regular file now (a pipe is read once, at the start): give a file to read again")
                 }
@@ -121,7 +129,8 @@ extension CommandEntry {
                 places += file.places
             }
         }
-        return (all + words, places + [String?](repeating: nil, count: words.count))
+        let given = words.indices.filter { !repeated.contains($0) }.map { words[$0] }
+        return (all + given, places + [String?](repeating: nil, count: given.count))
     }
 }
 

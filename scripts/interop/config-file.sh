@@ -13,7 +13,7 @@
 # listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
 # start-up and read again on SIGHUP); so
 # does a --config that names a directory (naming --config) or is empty, and a flag given a value on the command line (--accept-all=no). Two
-# --config files are both read, the later winning; a comment after a value is no part of it (`--se#cret  # …`); a
+# --config files are both read, the later winning (one file given under two paths is read once); a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
@@ -205,6 +205,13 @@ printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
 pids+=("$!")
 two_up() { log_has "$TMP/two.log" "listening on 127\.0\.0\.1:$second; mounts /three, /two$"; }
 check "--config twice: both files are read, the later one winning (port $second, mounts /three, /two)" wait_until 15 two_up
+# One file given twice (`once.conf`, `./once.conf`, `once.conf` again) is read once: not each of its lines "given twice".
+once() {
+    printf 'host 127.0.0.1\nport 0\nsource-password a\nmounts /live\n' >"$TMP/once.conf"
+    (cd "$TMP" && timeout 3 "$CLI" server --config once.conf --config ./once.conf --config once.conf </dev/null >"$TMP/once.out" 2>&1) || true
+    grep -q "listening on 127\.0\.0\.1:[0-9]*; mounts /live" "$TMP/once.out" && ! grep -q "given twice" "$TMP/once.out"
+}
+check "one --config file given three times (twice under one path): read once, the server starts" once
 quoted() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u 'admin:two words #1' "http://127.0.0.1:$second/admin/listmounts")" = 200 ]; }
 check "a value in double quotes is what stands between them: the admin password 'two words #1'" quoted
 
