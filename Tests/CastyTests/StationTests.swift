@@ -163,6 +163,26 @@ struct StationTests {
         }
     }
 
+    @Test("The station's name and titles reach listeners without control characters, as a source's do: a line break is a space, ESC and BEL are dropped")
+    func station_CleansItsNameAndTitles_OfControlCharacters() async throws {
+        try await withLoop { loop in
+            let station = try Station.builtIn(
+                name: "N\u{07}x\ny", titles: ["a\u{1B}[31mb\nFAKE"], titleInterval: .zero, segmentBytes: 1600, loop: loop)
+            let recorder = RecorderNode(loop: loop)
+            station.send(.request(from: recorder, resume: nil))
+            await station.start()
+            #expect(await recorder.waitForData(1))
+            await station.setTitle("Live\u{1B}\r\nnow")
+            #expect(await recorder.wait { $0.segments.contains { $0.title?.streamTitle == "Live now" } })
+            station.stop()
+
+            let reply = try #require(await recorder.record.replies.first)
+            #expect(reply.context.station["icy-name"] == "Nx y")
+            #expect(reply.context.title?.streamTitle == "a[31mb FAKE")
+            #expect(station.name == "Nx y")
+        }
+    }
+
     @Test func station_PacesSegmentsInRealTime() async throws {
         try await withLoop { loop in
             let station = try Station.builtIn(segmentBytes: 1600, loop: loop)  // a segment every 0.1 s

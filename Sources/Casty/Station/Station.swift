@@ -82,8 +82,9 @@ public actor Station: LoopNode, FeedingNode {
     ///
     /// - Parameters:
     ///   - mp3: the bytes of an MP3 (or MP1/MP2) file; ID3 tags are skipped.
-    ///   - name: the station's name (`icy-name`).
-    ///   - titles: the titles it cycles through; none for no title.
+    ///   - name: the station's name (`icy-name`); control characters are removed, as from a source's
+    ///     (``SafeText/printable(_:)``): they would reach every listener raw.
+    ///   - titles: the titles it cycles through, control characters removed as from `name`; none for no title.
     ///   - titleInterval: how long each title lasts; zero for a title that never changes by itself.
     ///   - segmentBytes: the audio bytes per segment (within `IcyLimits.metaintRange`): 8192 at 128 kbit/s
     ///     is a segment every half second.
@@ -97,6 +98,8 @@ public actor Station: LoopNode, FeedingNode {
         titleInterval: Duration = .seconds(15), segmentBytes: Int = 8192, loop: EventLoop = .shared,
         logger: EventLog = .silent
     ) throws(ConfigurationError) {
+        let name = SafeText.printable(name)
+        let titles = titles.map(SafeText.printable)
         let file: MP3File
         do {
             file = try MP3File(mp3)
@@ -225,9 +228,10 @@ public actor Station: LoopNode, FeedingNode {
     public var context: Context? { subscribers.context }
 
     /// Changes the title now: the next segment carries it. It lasts a whole `titleInterval` before the
-    /// automatic changes carry on with the next title of the list.
+    /// automatic changes carry on with the next title of the list. Control characters are removed, as from a
+    /// source's title.
     public func setTitle(_ title: String) {
-        cutter.setTitle(Metadata(streamTitle: title))
+        cutter.setTitle(Metadata(streamTitle: SafeText.printable(title)))
         nextTitleAt = segmentDuration * cutter.next + titleInterval
     }
 
