@@ -10,9 +10,15 @@ struct ConfigFile {
     private(set) var places: [String] = []
 
     /// Reads the file at `path` for a command with these options and flags. An unknown name, a flag given a value,
-    /// or an option given none is a usage error naming the line.
+    /// or an option given none is a usage error naming the line; a file that is not UTF-8 text (UTF-16, as Windows
+    /// Notepad's "Unicode" saves it, or another encoding) is one naming the file, which says to save it as UTF-8 —
+    /// read as UTF-8, its first line was an unknown option of replacement characters and NULs.
     init(path: String, options: Set<String>, flags: Set<String>) throws {
-        var text = String(decoding: try readFile(path), as: UTF8.self)
+        let bytes = try readFile(path)
+        guard var text = String(validating: bytes, as: UTF8.self), !bytes.contains(0) else {
+            let utf16 = bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) || bytes.contains(0)
+            throw UsageError("\(path): the file is \(utf16 ? "UTF-16 text (Windows Notepad's \"Unicode\")" : "not UTF-8 text"): save it as UTF-8", inFile: true)
+        }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // the byte order mark some editors write
         // Lines end in LF, CRLF (a file written on Windows) or CR: to Swift, CRLF is one Character, no "\n".
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }

@@ -11,7 +11,7 @@
 # one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
 # listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
-# start-up and read again on SIGHUP); so
+# start-up and read again on SIGHUP; a file in UTF-16 or another encoding than UTF-8, told to be saved as UTF-8); so
 # does a --config that names a directory (naming --config) or is empty, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning (one file given under two paths is read once); a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
@@ -52,6 +52,9 @@ refused() {
 
 head='port 0\nsource-password hackme\n'
 refused unknown 3 "unknown option 'bogus'" "${head}bogus 1\n"
+# A file saved as UTF-16 (Windows Notepad's "Unicode"), or in another encoding than UTF-8, is named as such.
+refused utf16 "" "the file is UTF-16 text (Windows Notepad's \"Unicode\"): save it as UTF-8" '\xff\xfep\x00o\x00r\x00t\x00 \x000\x00\n\x00'
+refused latin1 "" "the file is not UTF-8 text: save it as UTF-8" "${head}title Caf\xe9\n"
 # A line copied from a command line says how a file writes it (a secret's value not repeated).
 refused dashes 3 "unknown option '--port' (in a file, an option is written without its dashes: 'port 8000')" \
     "source-password hackme\nmounts /live\n--port 8000\n"
