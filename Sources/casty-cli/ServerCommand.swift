@@ -181,6 +181,15 @@ enum ServerCommand: Command {
         var mounts: [String]? = arguments.value("mounts").map {
             $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
         } ?? []
+        if let text = arguments.value("mounts") {
+            // `--mounts ,` lists nothing, as `--mounts ""` does: a list forgotten, not a server that refuses every source.
+            guard mounts?.isEmpty == false else { throw UsageError("--mounts '\(text)' names no mount: give /a,/b") }
+            // `mounts /a /b`: a blank where a comma was meant (no mount name holds one).
+            if let blank = mounts?.first(where: { $0.contains(" ") || $0.contains("\t") }) {
+                let commas = blank.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: ",")
+                throw UsageError("--mounts '\(blank)': a mount name holds no blank: separate mounts with commas (\(commas))")
+            }
+        }
         if let listed = mounts, let twice = listed.enumerated().first(where: { listed[..<$0.offset].contains($0.element) })?.element {
             throw UsageError("--mounts names '\(twice)' twice: name each mount once")
         }

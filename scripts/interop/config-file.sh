@@ -5,7 +5,8 @@
 # Asserts: a file with a byte order mark, tabs, comments, CRLF line ends (a mistake names its line) and nine mounts (one not ASCII) starts a server whose
 # /status.json lists every mount, the command line winning over the file, and which logs its status line every
 # status-every seconds; each broken file — an unknown name (one written with its dashes told how a file writes it), a
-# flag given a value, an option given none, a port that is no number, a mount that is no name, a bad fallback,
+# flag given a value, an option given none, a port that is no number, a mount that is no name (mounts separated by
+# blanks told to take commas, a list of commas only), a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
 # one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
@@ -52,6 +53,9 @@ refused() {
 
 head='port 0\nsource-password hackme\n'
 refused unknown 3 "unknown option 'bogus'" "${head}bogus 1\n"
+# Mounts separated by a blank instead of a comma are told to take commas; a list of commas only names no mount.
+refused mounts-blank 3 "--mounts '/a /b': a mount name holds no blank: separate mounts with commas (/a,/b)" "${head}mounts /a /b\n"
+refused mounts-commas 3 "--mounts ',' names no mount: give /a,/b" "${head}mounts ,\n"
 # A file saved as UTF-16 (Windows Notepad's "Unicode"), or in another encoding than UTF-8, is named as such.
 refused utf16 "" "the file is UTF-16 text (Windows Notepad's \"Unicode\"): save it as UTF-8" '\xff\xfep\x00o\x00r\x00t\x00 \x000\x00\n\x00'
 refused latin1 "" "the file is not UTF-8 text: save it as UTF-8" "${head}title Caf\xe9\n"
