@@ -11,7 +11,7 @@
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir,
 # --hls-target or --hls-window with --no-hls, --record-dir, --record-every or --record-titles without --record), a regular file given as --hls-dir or --record-dir, a --record of a mount a node of one stream does not
 # have (it records its stream as /), a branch's
-# --client-port that is its --port (a server's or a root's --rtmp-port too), a mount named twice, a one-dash option, `help` of no command, no command at all,
+# --client-port that is its --port (a server's or a root's --rtmp-port too), a URL whose port is out of range, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
 # server is using; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
@@ -80,6 +80,8 @@ refuses "--listener-auth-url: 'http://127.0.0.1:9/ü' has a space" \
 # An option whose value was forgotten (`--title $EMPTY --port 8000`) does not take the next option as its value.
 refuses "option --title needs a value, not the option --port that follows it" station --title --port "$port"
 refuses "option --title needs a value, not the option --no-hls that follows it" station --title --no-hls --port "$port"
+# A URL whose one mistake is its port says so, not that it has the wrong shape.
+refuses "its port 99999 is out of range (0 to 65535): http://127.0.0.1:99999/" proxy http://127.0.0.1:99999/ --port "$port"
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
 refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
 refuses "unknown command 'bogus'" help bogus
