@@ -202,6 +202,13 @@ struct MP3FileTests {
             #expect(throws: MP3Error.noFrames(byteCount: bytes.count)) { try MP3File(bytes) }
         }
         #expect(MP3Error.noFrames(byteCount: 1024).description == "no MPEG audio frames found in 1024 bytes")
+        // Audio of another kind is named, with what the station plays: a file to convert, not a broken one.
+        let wav = Array("RIFF".utf8) + [0x24, 0, 0, 0] + Array("WAVEfmt ".utf8) + [UInt8](repeating: 0, count: 2000)
+        #expect(throws: MP3Error.notMP3(byteCount: wav.count, lookedLike: "WAV")) { try MP3File(wav) }
+        let aac = adtsFrames(20)
+        #expect(throws: MP3Error.notMP3(byteCount: aac.count, lookedLike: "AAC in ADTS")) { try MP3File(aac) }
+        #expect(MP3Error.notMP3(byteCount: 9, lookedLike: "Ogg").description.hasPrefix(
+            "no MPEG audio frames found in 9 bytes: it looks like Ogg, and the station plays MP3 only"))
     }
 
     @Test func averageBitrate_IsBytesOverSeconds_ForAVBRFile() throws {

@@ -5,11 +5,17 @@ public enum MP3Error: Error, Equatable, CustomStringConvertible {
     /// Not one MPEG audio frame (a header followed by another one where its length says) in the bytes:
     /// not an MP3 file, or an empty one.
     case noFrames(byteCount: Int)
+    /// No MPEG audio frame either, but the bytes are audio of another kind, which their start says
+    /// (`WAV`, `Ogg`, `AAC in ADTS`…): a file to convert, not a broken one.
+    case notMP3(byteCount: Int, lookedLike: String)
 
     /// The error in words, e.g. "no MPEG audio frames found in 1024 bytes".
     public var description: String {
         switch self {
         case .noFrames(let byteCount): "no MPEG audio frames found in \(byteCount) bytes"
+        case .notMP3(let byteCount, let kind):
+            "no MPEG audio frames found in \(byteCount) bytes: it looks like \(kind), and the station plays MP3 only"
+                + " (ffmpeg -i FILE -c:a libmp3lame -b:a 128k FILE.mp3 makes one)"
         }
     }
 }
@@ -49,7 +55,8 @@ public struct MP3File: Sendable, Equatable {
     /// How long the audio plays: the sum of the frames' durations.
     public let duration: Duration
 
-    /// Reads the frames of `bytes`; fails with ``MP3Error/noFrames(byteCount:)`` when there are none.
+    /// Reads the frames of `bytes`; fails with ``MP3Error/noFrames(byteCount:)`` when there are none, or
+    /// ``MP3Error/notMP3(byteCount:lookedLike:)`` when the bytes are audio of another kind.
     public init(_ bytes: [UInt8]) throws(MP3Error) {
         var start = 0
         while start < bytes.count, let tag = Self.id3v2Length(bytes, at: start) {
@@ -86,7 +93,13 @@ public struct MP3File: Sendable, Equatable {
                 offset = found.offset + 1
             }
         }
-        guard !frames.isEmpty else { throw .noFrames(byteCount: bytes.count) }
+        guard !frames.isEmpty else {
+            let start = bytes.prefix(64 * 1024)
+            guard let kind = AudioSignature.name(of: start) ?? (FrameChain.Format.adts.holdsChain(in: start) ? "AAC in ADTS" : nil) else {
+                throw .noFrames(byteCount: bytes.count)
+            }
+            throw .notMP3(byteCount: bytes.count, lookedLike: kind)
+        }
         // An encoder's Xing/Info (or VBRI) frame says how long the file is: played in a loop, a player joining at it
         // takes the live stream for a file of that length ("more data after announced end of track").
         if frames.count > 1, frames[0].header.isInfo(bytes[frames[0].range]) { frames.removeFirst() }
