@@ -135,7 +135,8 @@ func treeKey(_ arguments: Arguments) throws -> TreeKey? {
     var text = arguments.value("tree-key")
     if let path = arguments.value("tree-key-file") {
         guard text == nil else { throw UsageError("give --tree-key or --tree-key-file, not both") }
-        let line = String(decoding: try readFile(path), as: UTF8.self).split(whereSeparator: \.isNewline).first
+        let line = String(decoding: try withOption("tree-key-file", path) { try readFile(path) }, as: UTF8.self)
+            .split(whereSeparator: \.isNewline).first
         text = line.map(String.init) ?? ""
         guard let key = TreeKey(text!) else {
             throw UsageError("--tree-key-file \(path): the first line holds no key (it is empty or blank, or holds a control character)")

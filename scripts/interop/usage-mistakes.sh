@@ -51,6 +51,10 @@ refuses "--status-every must be" root --source http://127.0.0.1:9/ --host 127.0.
 refuses "--status-every must be" root --station --host 127.0.0.1 --port "$port" --status-every 0
 refuses "--port must be" root --station --port nowhere
 refuses "--tree-key-file" root --station --host 127.0.0.1 --port "$port" --tree-key-file "$TMP/empty-key"
+refuses "--tree-key-file: cannot open $TMP/no-such-key" root --station --host 127.0.0.1 --port "$port" --tree-key-file "$TMP/no-such-key"
+# An audio file of another kind is named, and what the station plays.
+printf 'RIFF\x24\x00\x00\x00WAVEfmt ' >"$TMP/song.wav" && head -c 4000 /dev/zero >>"$TMP/song.wav"
+refuses "it looks like WAV, and the station plays MP3 only" station --port "$port" --file "$TMP/song.wav"
 refuses "--status-every must be" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --status-every 0
 # --advertise goes into the Location of the redirects that send other branches to the node: host:port only.
 refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "no port here"
