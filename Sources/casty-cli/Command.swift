@@ -191,7 +191,7 @@ private func watch(_ signal: Int32, _ name: String, endsItself: Bool) {
             return
         }
         let started = ContinuousClock.now
-        EventLog.standardError("\(name): stopping (sources ended, recordings finished, events sent or spooled)")
+        EventLog.standardError("\(name): stopping\(Shutdown.summary)")
         Shutdown.run(within: .seconds(3))
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         EventLog.standardError("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")

@@ -44,6 +44,7 @@ rc=0
 wait "$station" || rc=$?
 check "(a) SIGHUP: status 0 (got $rc)" test "$rc" = 0
 check "(a) SIGHUP: the stopping line" log_has "$TMP/hup.log" "SIGHUP: stopping"
+check "(a) a station's stopping line claims no sources nor events it has not" bash -c "! grep -q 'stopping (' '$TMP/hup.log'"
 check "(a) SIGHUP: the stopped line" log_has "$TMP/hup.log" "stopped in [0-9]+ ms"
 check "(a) SIGHUP: the live playlist is deleted" test ! -e "$TMP/hls/index.m3u8"
 dated() { head -1 "$TMP/hup.log" | grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2} date: [0-9]{4}-[0-9]{2}-[0-9]{2}, times UTC[+-][0-9]{2}:[0-9]{2}$'; }
@@ -140,4 +141,5 @@ sleep 1
 kill -TERM "$next_run"
 wait "$next_run" 2>/dev/null || true
 check "(g) SIGTERM: the source's end line" log_has "$TMP/dead2.log" "on /live ended: the server is stopping"
+check "(g) SIGTERM: a server's stopping line says its sources are ended" log_has "$TMP/dead2.log" "SIGTERM: stopping \(sources ended, recordings finished\)"
 ((failures == 0))

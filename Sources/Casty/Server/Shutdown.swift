@@ -3,9 +3,9 @@ internal import Synchronization
 
 /// What a process does before it exits on Ctrl-C or `kill`, in this order and within a bounded time:
 ///
-/// 1. **Sources.** Each station server with a control plane stops taking connections and ends its live sources,
-///    so the application hears `stream-closed` for every session that was live — posted to the event queue, like
-///    any event (at most a second).
+/// 1. **Sources.** Each station server stops taking connections and ends its live sources, each with its end line,
+///    so the application, if there is one, hears `stream-closed` for every session that was live — posted to the
+///    event queue, like any event (at most a second).
 /// 2. **Pages, recordings and `--hls-dir`.** Every page following titles on a WebSocket gets a close frame
 ///    (``TitleWatchers/sayGoodbye(within:)``). Every file being written is finished (``Recorder/finishAll()``): its
 ///    playlist gets `EXT-X-ENDLIST`; every live HLS written to a directory is deleted
@@ -34,6 +34,17 @@ public enum Shutdown {
     /// that is gone by then has nothing to do.
     package static func register(_ stage: Stage, _ work: @escaping Work) {
         registered.withLock { $0.append((stage, work)) }
+    }
+
+    /// What a shutdown does, for the line that says it is under way: ` (sources ended, recordings finished, events
+    /// sent or spooled)` in a station server with a control plane, less in one without, nothing in a process that
+    /// has neither (a relay, a dummy).
+    public static var summary: String {
+        let stages = registered.withLock { $0.map(\.stage) }
+        var done: [String] = []
+        if stages.contains(.sources) { done += ["sources ended", "recordings finished"] }
+        if stages.contains(.events) { done.append("events sent or spooled") }
+        return done.isEmpty ? "" : " (\(done.joined(separator: ", ")))"
     }
 
     /// Runs the three steps, in at most `limit` in all (the sources get a third of it); blocks the calling thread
