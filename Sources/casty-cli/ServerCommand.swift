@@ -205,6 +205,8 @@ enum ServerCommand: Command {
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
         let relays = try pairs(arguments.all("relay"), "--relay")
         let station = arguments.value("station")
+        // Named with its option: a mount name alone (`'live' is not a mount name`) does not say which option gave it.
+        if let station { try withOption("station", station) { try StationServer.Configuration.checkMount(station) } }
         // The built-in station's options do nothing without it: a forgotten --station, not a choice.
         if station == nil, let unused = ["file", "title", "name", "title-every"].first(where: { arguments.value($0) != nil }) {
             throw UsageError("--\(unused) is for the built-in station: give --station /m too")

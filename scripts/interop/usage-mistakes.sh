@@ -52,6 +52,7 @@ refuses "--status-every must be" root --station --host 127.0.0.1 --port "$port" 
 refuses "--port must be" root --station --port nowhere
 refuses "--tree-key-file" root --station --host 127.0.0.1 --port "$port" --tree-key-file "$TMP/empty-key"
 refuses "--tree-key-file: cannot open $TMP/no-such-key" root --station --host 127.0.0.1 --port "$port" --tree-key-file "$TMP/no-such-key"
+refuses "--station: 'live' is not a mount name" server --host 127.0.0.1 --port "$port" --source-password x --mounts /live --station live
 # An audio file of another kind is named, and what the station plays.
 printf 'RIFF\x24\x00\x00\x00WAVEfmt ' >"$TMP/song.wav" && head -c 4000 /dev/zero >>"$TMP/song.wav"
 refuses "it looks like WAV, and the station plays MP3 only" station --port "$port" --file "$TMP/song.wav"

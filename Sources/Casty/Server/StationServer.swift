@@ -90,7 +90,7 @@ public final class StationServer: Sendable {
 
         /// Checks that `name` names a mount (``isMountName(_:)``) that listeners can reach: no path the server
         /// answers itself.
-        static func checkMount(_ name: String) throws(ConfigurationError) {
+        public static func checkMount(_ name: String) throws(ConfigurationError) {
             guard isMountName(name) else { throw .mountName(name) }
             guard Router.reservedRoute(of: name) == nil else { throw .reservedPath(name) }
         }
