@@ -1,4 +1,5 @@
 internal import Glibc
+internal import CCastySystem  // its timespec: in a whole-module (release) build, the one FileIdentity.of(_:)'s stat sees
 
 /// The few time and number helpers every layer uses, in one place.
 
