@@ -10,6 +10,15 @@ import Testing
 struct ControlPlaneTests {
     let loop = EventLoop.shared
 
+    /// A control plane's options that verify keys at `url`, waiting 30 s for the answer: the fake applications
+    /// answer at once, but a loaded CI run once took over the default 5 s to get one on the shared loop.
+    func verifying(_ url: StreamURL) -> ControlPlane.Configuration {
+        var configuration = ControlPlane.Configuration()
+        configuration.keyVerificationURL = url
+        configuration.keyVerificationTimeout = .seconds(30)
+        return configuration
+    }
+
     @Test func appAuth_ReadsTheThreeStyles_AndNeverShowsTheSecret() {
         #expect(AppAuth("basic:casty:pw")?.headerValue == "Basic Y2FzdHk6cHc=")
         #expect(AppAuth("bearer:t0ken")?.headerValue == "Bearer t0ken")
@@ -233,8 +242,7 @@ struct ControlPlaneTests {
                 connection.write(Array("HTTP/1.1 \(status)\r\nContent-Length: 0\r\n\r\n".utf8))
                 connection.close()
             }
-            var configuration = ControlPlane.Configuration()
-            configuration.keyVerificationURL = app.url
+            let configuration = verifying(app.url)
             let control = ControlPlane(configuration, loop: loop)
             #expect(await control.verify(channel: "live", key: "k", ip: "127.0.0.1") == expected)
             await app.close()
@@ -248,8 +256,7 @@ struct ControlPlaneTests {
             connection.write(Array("HTTP/1.1 \(status)\r\nLocation: https://app.example/verify\r\nContent-Length: 0\r\n\r\n".utf8))
             connection.close()
         }
-        var configuration = ControlPlane.Configuration()
-        configuration.keyVerificationURL = app.url
+        let configuration = verifying(app.url)
         let control = ControlPlane(configuration, loop: loop)
         let code = status.prefix(3)
         let reason = "the application could not be asked: it answered \(code) (a redirect, which Casty does not follow: give the final URL)"
@@ -265,8 +272,7 @@ struct ControlPlaneTests {
                 connection.write(Array("HTTP/1.1 200 OK\r\n\(value.map { "x-record: \($0)\r\n" } ?? "")Content-Length: 0\r\n\r\n".utf8))
                 connection.close()
             }
-            var configuration = ControlPlane.Configuration()
-            configuration.keyVerificationURL = app.url
+            let configuration = verifying(app.url)
             let log = StationServerTests.Log()
             let control = ControlPlane(configuration, loop: loop, logger: log.logger)
             #expect(await control.verify(channel: "live", key: "k", ip: "127.0.0.1") == .accepted(record: expected), "\(value ?? "none")")
@@ -282,8 +288,7 @@ struct ControlPlaneTests {
             connection.write(Array("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8))
             connection.close()
         }
-        var configuration = ControlPlane.Configuration()
-        configuration.keyVerificationURL = app.url
+        var configuration = verifying(app.url)
         configuration.keyVerificationAuth = AppAuth("bearer:T0ken")
         let control = ControlPlane(configuration, loop: loop)
         let key = "k\r\nx-user-ip: 6.6.6.6\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\u{0}\u{1B}[31m"
