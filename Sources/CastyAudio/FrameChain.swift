@@ -279,7 +279,10 @@ package struct FrameChain {
                 guard next <= end else { return index }
                 // An encoder's Xing/Info frame, which a source streaming files as they are sends at each file's
                 // start: no audio, and it would tell a player joining there that the stream ends with that file.
-                if format == .mpeg, let header = MP3Frame(bytes[index..<next].prefix(4)), header.isInfo(bytes[index..<next]) {
+                // Its side information is zeros: a frame whose first byte of it is not (main_data_begin, which LAME's
+                // audio frames almost always set) is looked at no further.
+                if format == .mpeg, bytes[index + MP3Frame.headerBytes] == 0, let header = MP3Frame(bytes[index..<next].prefix(4)),
+                   header.isInfo(bytes[index..<next]) {
                     index = next
                     continue
                 }

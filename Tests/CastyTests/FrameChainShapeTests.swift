@@ -60,7 +60,8 @@ struct FrameChainShapeTests {
     func infoFrames_AreDropped() {
         func info(_ tag: String) -> [UInt8] {
             var frame = Self.frames(1)
-            frame.replaceSubrange(36..<40, with: Array(tag.utf8))  // after the header and 32 bytes of side information
+            // As LAME writes it: 32 bytes of side information, all zeros, after the header, then the tag.
+            frame.replaceSubrange(4..<40, with: [UInt8](repeating: 0, count: 32) + Array(tag.utf8))
             return frame
         }
         let stream = info("Info") + Self.frames(10) + info("Xing") + Self.frames(10)
