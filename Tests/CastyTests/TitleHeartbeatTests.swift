@@ -45,6 +45,13 @@ struct TitleHeartbeatTests {
         return frames
     }
 
+    /// A page following `port`'s titles over Server-Sent Events, as `EventSource` asks.
+    func eventPage(of port: ClientPort, on loop: EventLoop) async throws -> TestPeer {
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        return page
+    }
+
     /// A page following `port`'s titles (Server-Sent Events) that never reads, with a small receive buffer.
     func stuckPage(of port: ClientPort, on loop: EventLoop, lines: Locked<[String]>) async throws -> TestPeer {
         let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
@@ -105,8 +112,7 @@ struct TitleHeartbeatTests {
         let (distributor, port) = try serving(on: loop, lines: lines)
         defer { port.close() }
         for segment in testSegments(1, titleAt: [0]) { distributor.send(.data(segment.number, segment)) }
-        let page = try await TestPeer.connect(to: port.address, on: loop)
-        await page.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        let page = try await eventPage(of: port, on: loop)
         // Ten heartbeats: two and a half times the four after which a watcher whose bytes do not go out is dropped.
         #expect(await page.waitFor(timeout: .seconds(30)) { String(decoding: $0, as: UTF8.self).components(": keep-alive\n\n") >= 10 })
         #expect(!page.closed.value)
@@ -122,8 +128,7 @@ struct TitleHeartbeatTests {
         let (distributor, port) = try serving(on: loop, lines: lines)
         defer { port.close() }
         for segment in testSegments(1, titleAt: [0]) { distributor.send(.data(segment.number, segment)) }
-        let page = try await TestPeer.connect(to: port.address, on: loop)
-        await page.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        let page = try await eventPage(of: port, on: loop)
         #expect(await page.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("event: title") })
         await page.close()
         #expect(await eventually(timeout: .seconds(10)) {
