@@ -70,9 +70,15 @@ _peers_untrack() {
     PEERS_PIDS=("${PEERS_PIDS[@]}")
 }
 
-# _peers_gone PID — has PID exited (or is it a zombie waiting to be reaped)?
+# _peers_gone PID — has PID exited (or is it a zombie waiting to be reaped, or being reaped: ps shows it dead, X, or
+# no longer at all, between the kill -0 and its own look)? A PID that exits while it is asked must not read as
+# alive on the second asking after it read as gone on the first.
 _peers_gone() {
-    ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]
+    ! kill -0 "$1" 2>/dev/null && return 0
+    case "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" in
+        Z | X | "") return 0 ;;
+        *) return 1 ;;
+    esac
 }
 # alive PID — is PID running (and not a zombie)?
 alive() { ! _peers_gone "$1"; }
