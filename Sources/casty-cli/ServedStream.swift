@@ -45,17 +45,20 @@ struct ServedStream {
         return "listening on " + (everywhere ? "\(address) (every interface; on this machine \(url))" : url) + " (status: \(url)status.json)"
     }
 
-    /// Logs a status line every `interval`, forever.
+    /// Logs a status line every `interval`, forever — one that says what the last one said only now and then
+    /// (``RepeatedLine``).
     func reportStatus(every interval: Duration, logger: EventLog, upstream: @escaping @Sendable () -> String) async -> Never {
+        var repeated = RepeatedLine(heartbeat: RepeatedLine.statusHeartbeat(every: interval))
         while true {
             try? await Task.sleep(for: interval)
             let stat = await distributor.stat()
             let state = await distributor.loop.submit(upstream)
             let title = stat.context?.title?.streamTitle.map { ", title '\($0)'" } ?? ""
             let branches = stat.tree == nil ? "" : " \(counted(stat.branches, "branch", plural: "branches")),"
-            logger("status: \(counted(stat.listeners, "listener")) (peak \(stat.peakListeners)),\(branches) \(counted(stat.segments, "segment")),"
+            let line = "status: \(counted(stat.listeners, "listener")) (peak \(stat.peakListeners)),\(branches) \(counted(stat.segments, "segment")),"
                 + " \(megabytes(stat.bytesIn)) in, \(megabytes(stat.bytesOut)) out, \(stat.skipped) skipped,"
-                + " \(stat.dropped) dropped, \(counted(stat.gaps, "gap")), upstream \(state)\(title)")
+                + " \(stat.dropped) dropped, \(counted(stat.gaps, "gap")), upstream \(state)\(title)"
+            if repeated.shouldLog(line) { logger(line) }
         }
     }
 }

@@ -122,12 +122,14 @@ enum ServerCommand: Command {
         .seconds(try arguments.integer("status-every", default: 10, in: 1...3600))
     }
 
-    /// Logs the server's status line (``StationServer/statusLine()``) every `interval`, forever.
+    /// Logs the server's status line (``StationServer/statusLine()``) every `interval`, forever — one that says
+    /// what the last one said only now and then (``RepeatedLine``).
     static func reportStatus(of server: StationServer, every interval: Duration, logger: EventLog) async -> Never {
+        var repeated = RepeatedLine(heartbeat: RepeatedLine.statusHeartbeat(every: interval))
         while true {
             try? await Task.sleep(for: interval)
             let line = await server.statusLine()
-            logger(line)
+            if repeated.shouldLog(line) { logger(line) }
         }
     }
 
