@@ -169,6 +169,9 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(8)) { rtmp.peer.closed.value })
         #expect(log.contains("dropped: no audio after publishing /live (5 audio messages held no frame: AAC frames before an AAC sequence header"),
                 "\(log.lines.value.filter { $0.contains("rtmp") })")
+        // The encoder is told why, as ffmpeg prints it (`Server error: …`).
+        #expect(rtmp.statuses() == ["NetStream.Publish.Start", "NetStream.Publish.Failed"])
+        #expect(rtmp.descriptions().last?.hasPrefix("no audio after publishing /live (5 audio messages held no frame") == true, "\(rtmp.descriptions())")
         server.close()
     }
 
@@ -204,6 +207,9 @@ extension StationServerTests {
         }
         #expect(await eventually { log.contains("on /live ended: no audio for 1.0 seconds (only video was arriving: Casty serves audio)") },
                 "\(log.lines.value)")
+        // OBS is told why its stream stopped, not just disconnected.
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start", "NetStream.Publish.Failed"] }, "\(rtmp.statuses())")
+        #expect(rtmp.descriptions().last == "no audio for 1.0 seconds (only video was arriving: Casty serves audio)")
     }
 
     @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {
@@ -213,6 +219,7 @@ extension StationServerTests {
         #expect(answer.contains("200"))
         #expect(await eventually { rtmp.peer.closed.value })
         #expect(log.contains("on /live ended: disconnected by the admin (/admin/killsource)"), "\(log.lines.value)")
+        #expect(rtmp.descriptions().last == "disconnected by the admin (/admin/killsource)", "\(rtmp.descriptions())")
         let status = try await ask(server, "/status.json", admin: false)
         #expect(status.contains("\"publishing\":0"))
         server.close()
@@ -237,6 +244,7 @@ extension StationServerTests {
         #expect(await eventually { rtmp.peer.closed.value })
         #expect(log.lines.value.filter { $0.contains("on /live ended: its audio switched from audio/mpeg to audio/aac") }.count == 1,
                 "\(log.lines.value)")
+        #expect(rtmp.descriptions().last == "its audio switched from audio/mpeg to audio/aac; publish again to change it", "\(rtmp.descriptions())")
         // Publishing again starts the stream in its new format.
         let again = try await RTMPPeer.publish(server)
         #expect(await eventually { again.statuses() == ["NetStream.Publish.Start"] })

@@ -227,10 +227,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         default: code = "NetStream.Publish.BadName"
         }
         port.logger("source \(peer) refused on \(publication.path) (RTMP): \(refusal); answered \(code)")
-        perform(machine.refuse(code: code, description: refusal.told(publication.path)))
-        let connection = connection
-        release()
-        connection.closeWhenSent(timeout: port.options.headerTimeout)
+        fail(refusal.told(publication.path), code: code)
     }
 
     /// Audio in a format Casty does not serve (Nellymoser, PCM, Speex…): counted as unsupported, not malformed; the
@@ -238,15 +235,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// the mount and the codec — a session's end line, if it was publishing.
     private func unsupported(_ error: RTMPError) {
         counters.unsupported += 1
-        let code = "NetStream.Publish.Failed"
         if session == nil {
             port.refused()
-            port.logger("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered \(code)")
+            port.logger("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered NetStream.Publish.Failed")
         }
-        perform(machine.refuse(code: code, description: "\(error)"))
-        let connection = connection
-        release("closed by Casty: \(error)")
-        connection.closeWhenSent(timeout: port.options.headerTimeout)
+        fail("\(error)", reason: "closed by Casty: \(error)")
     }
 
     // MARK: The end
@@ -257,6 +250,26 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// The session ended on its own (silence, garbage, an admin): the connection closes.
     func close() {
         shut()
+    }
+
+    /// The session ended for `end`: unless the publisher hung up itself, it is told why first, with an `onStatus`
+    /// error (`NetStream.Publish.Failed`, which ffmpeg prints as `Server error: …` and OBS shows), then the
+    /// connection closes once that is sent.
+    func close(after end: SourceSession.End) {
+        switch end {
+        case .closed, .lost: shut()
+        default: fail(end.description)
+        }
+    }
+
+    /// Tells the publisher `description` in an `onStatus` error (`code`) and closes the connection once it is
+    /// sent; a session still running ends with it, for `reason`.
+    private func fail(_ description: String, code: String = "NetStream.Publish.Failed", reason: String? = nil) {
+        guard !closed else { return }
+        perform(machine.refuse(code: code, description: description))
+        let connection = connection
+        release(reason)
+        connection.closeWhenSent(timeout: port.options.headerTimeout)
     }
 
     /// Closes the connection, once; a session still running ends with it — for `reason` if Casty closed it (else
@@ -309,7 +322,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             let why = dropped == 0 ? "" : " (\(dropped) audio message\(dropped == 1 ? "" : "s") held no frame: AAC frames before "
                 + "an AAC sequence header, or empty messages)"
             if session == nil { failures("rtmp \(peer) dropped: \(reason)\(why)") }
-            shut("dropped: \(reason)\(why)")
+            // A publisher let publish is told why it is dropped, as one whose session ends is.
+            if publication != nil { fail("\(reason)\(why)", reason: "dropped: \(reason)\(why)") } else { shut("dropped: \(reason)\(why)") }
         }
     }
 }

@@ -14,6 +14,13 @@ protocol SourceInput: AnyObject, Sendable {
     func attach(_ session: SourceSession)
     /// The session ended: let go of it and close.
     func close()
+    /// The session ended for `end`: let go of it and close — telling the source why first, where its protocol
+    /// has a way to (an RTMP publisher's `onStatus`). By default, ``close()``.
+    func close(after end: SourceSession.End)
+}
+
+extension SourceInput {
+    func close(after end: SourceSession.End) { close() }
 }
 
 /// An Icecast source's connection feeds its session directly: every read is audio.

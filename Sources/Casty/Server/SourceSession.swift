@@ -443,7 +443,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.onEnd = nil
         watchdog?.cancel()
         pieces?.cancel()
-        input.close()
+        input.close(after: reason)
         // Its last frames go out whole, padded to a segment, if what came so far were frames.
         if reason.keepsItsAudio, subscribers.context != nil, chain.isAligned, let last = cutter.finish() {
             subscribers.publish(last)
