@@ -134,6 +134,16 @@ import Testing
         #expect(verifying.decide("anything?key=K").0 == .accept(passphrase: "DefaultPass1"))
         let keysOnly = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
         #expect(keysOnly.decide("anything?key=K").0 == .accept(passphrase: nil))
+        // Any mount, but not a path the server answers itself: refused in the handshake, with why, not accepted and
+        // then closed once the application was asked.
+        for reserved in ["admin?key=K", "api/mounts?key=K", "live/index.m3u8?key=K", "#!::r=status.json,key=K"] {
+            let refused = keysOnly.decide(reserved)
+            #expect(refused.0 == .reject(code: 1403) && refused.why?.contains("a path the server answers itself") == true,
+                    "\(reserved): \(String(describing: refused.why))")
+        }
+        for noMount in ["live/?key=K", "a//b?key=K", "live/../x?key=K"] {
+            #expect(keysOnly.decide(noMount) == (.reject(code: 1403), "not a mount name listeners could reach"), "\(noMount)")
+        }
 
         // A caller that asks to receive (a player, in SRT's access control syntax) is no source.
         #expect(list.decide("#!::r=live,m=publish").0 == .accept(passphrase: "SecretPass123"))

@@ -9,7 +9,7 @@ internal import Synchronization
 ///
 /// | why | code |
 /// |-----|------|
-/// | not a mount name, `m=request`, not on the whitelist, no passphrase for the mount | 1403 `SRT_REJX_FORBIDDEN` |
+/// | not a mount name (or a path the server answers itself), `m=request`, not on the whitelist, no passphrase for the mount | 1403 `SRT_REJX_FORBIDDEN` |
 /// | no `?key=` while the application verifies keys | 1401 `SRT_REJX_UNAUTHORIZED` |
 /// | the mount is in use (a source publishes it, or one that vanished is still waited for) | 1409 `SRT_REJX_CONFLICT` |
 /// | the server has its most sources (`--max-sources`) | 1402 `SRT_REJX_OVERLOAD` |
@@ -86,7 +86,9 @@ final class SRTAllowList: Sendable {
     /// What to do with a caller from `host` whose stream ID is `streamID`, and why (for a log line) when it is
     /// rejected.
     func decide(_ streamID: String, from host: String? = nil, now: ContinuousClock.Instant = .now) -> (SRTListener.Decision, why: String?) {
-        guard let id = SRTStreamID(streamID) else { return (.reject(code: SRTListener.forbidden), "not a mount name") }
+        guard let id = SRTStreamID(streamID) else {
+            return (.reject(code: SRTListener.forbidden), MountTable.Refusal.notMountName.description)
+        }
         guard id.publishes else {
             return (.reject(code: SRTListener.forbidden), "it asks m=\(id.mode ?? ""): this port takes sources only (m=publish)")
         }
@@ -96,6 +98,11 @@ final class SRTAllowList: Sendable {
         return rules.withLock { rules in
             if let whitelist = rules.whitelist, !whitelist.contains(id.mount) {
                 return (.reject(code: SRTListener.forbidden), "\(id.mount) is not on the whitelist")
+            }
+            // Any mount accepted, but not one the server answers itself (`admin`, `live/index.m3u8`): refused here,
+            // with its code, as the admission after the accept would (``MountTable/refusal(path:user:password:contentType:checkPassword:)``).
+            if rules.whitelist == nil, let route = Router.reservedRoute(of: id.mount) {
+                return (.reject(code: SRTListener.forbidden), "\(id.mount) is \(MountTable.Refusal.serverPath(route))")
             }
             let passphrase = rules.passphrases[id.mount] ?? rules.defaultPassphrase
             if passphrase == nil, !rules.verifying {
