@@ -3,7 +3,8 @@
 ///
 /// - In a log line, a CR or LF would forge a second line and an ESC would drive the terminal, so every
 ///   control character is written as an escape (`\r`, `\n`, `\t`, `\e`, `\x00`, `\u{85}`): the log keeps one
-///   line per event and still shows what was sent.
+///   line per event and still shows what was sent. So is a bidirectional override (`\u{202e}`), which would show
+///   the rest of the line reversed.
 /// - In a header passed on to listeners or in a page, control characters are removed (a tab becomes a space).
 public enum SafeText {
     /// Whether `scalar` is a control character: C0 (U+0000–U+001F), DEL (U+007F) or C1 (U+0080–U+009F).
@@ -19,13 +20,25 @@ public enum SafeText {
             || (0xFDD0...0xFDEF).contains(scalar.value)
     }
 
-    /// `text` with every control character (and line separator, noncharacter: ``isUnsafe(_:)``) written as a
-    /// visible escape, for one log line.
+    /// Whether `scalar` reorders the text after it: a bidirectional embedding, override or isolate (U+202A–U+202E,
+    /// U+2066–U+2069). Right in a title — right-to-left text uses them — but in a log line a stranger's U+202E
+    /// would show the rest of the line (who set the title, from where) reversed on the operator's terminal.
+    static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+        (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+    }
+
+    /// Whether `scalar` is written as an escape in a log line: ``isUnsafe(_:)`` or ``isBidiControl(_:)``.
+    private static func isEscapedInLog(_ scalar: Unicode.Scalar) -> Bool {
+        isUnsafe(scalar) || isBidiControl(scalar)
+    }
+
+    /// `text` with every control character (and line separator, noncharacter: ``isUnsafe(_:)``; and bidirectional
+    /// control: ``isBidiControl(_:)``) written as a visible escape, for one log line.
     public static func logLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        guard text.unicodeScalars.contains(where: isEscapedInLog) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            guard isUnsafe(scalar) else {
+            guard isEscapedInLog(scalar) else {
                 out.append(scalar)
                 continue
             }

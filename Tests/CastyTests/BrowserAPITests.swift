@@ -147,9 +147,9 @@ struct WebSocketTests {
         let station = try Station.builtIn(titles: ["Song"], titleInterval: .milliseconds(600), segmentBytes: 4170, loop: loop)
         await station.start()
         server.attach(station, at: "/radio")
-        func open(_ origin: String?) async throws -> TestPeer {
+        func open(_ origin: String?, host: String = "x") async throws -> TestPeer {
             let peer = try await TestPeer.connect(to: server.address, on: loop)
-            await peer.send("GET /api/mounts/radio/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            await peer.send("GET /api/mounts/radio/ws HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + (origin.map { "Origin: \($0)\r\n" } ?? "") + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
             return peer
         }
@@ -162,6 +162,14 @@ struct WebSocketTests {
         for allowed in ["https://Radio.Example:443", nil] {
             let page = try await open(allowed)
             #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 101") }, "\(allowed ?? "no Origin"): \(page.text)")
+        }
+        // A page of the site it asks (its host and port the request's Host: the node's own player page, or one behind
+        // the same TLS proxy) is served unlisted, as its fetch needs no CORS; a look-alike host is not.
+        for (origin, host, served) in [("http://127.0.0.1:8000", "127.0.0.1:8000", true), ("https://Stream.Example", "stream.example:443", true),
+                                       ("https://stream.example:8443", "stream.example:443", false), ("https://stream.example.evil", "stream.example", false)] {
+            let page = try await open(origin, host: host)
+            let status = served ? "HTTP/1.1 101" : "HTTP/1.0 403"
+            #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix(status) }, "\(origin) to \(host): \(page.text)")
         }
         station.stop()
         server.close()

@@ -183,6 +183,21 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("Under --no-hls a live mount's playlist is 404 saying HLS is off and where to listen, not 'try again later'")
+    func playlistUnderNoHLS_SaysHLSIsOff_NotOffAir() async throws {
+        let log = Log()
+        let server = try server(log: log) { configuration in configuration.options.hls.enabled = false }
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(40))
+        let answer = try await ask(server, "/live/index.m3u8", admin: false)
+        #expect(answer.hasPrefix("HTTP/1.0 404") && answer.contains("\r\n\r\nThis server publishes no HLS (--no-hls): listen at /live."), "\(answer)")
+        #expect(try await ask(server, "/nowhere/index.m3u8", admin: false).contains("\r\n\r\nThis server publishes no HLS (--no-hls)."))
+        #expect(log.contains("refused: /live/index.m3u8: HLS is off on this server (--no-hls) (404)"), "\(log.lines.value)")
+        #expect(!log.contains("nothing to play at /live/index.m3u8"), "\(log.lines.value)")
+    }
+
     @Test("/tree counts a mount's HLS players beside its players")
     func treeLine_CountsHLSPlayers() async throws {
         let server = try server { configuration in configuration.options.hls.targetDuration = 1 }

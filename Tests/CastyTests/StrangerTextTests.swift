@@ -23,6 +23,13 @@ struct StrangerTextTests {
         #expect(SafeText.logLine("plain Ünïcödé – title") == "plain Ünïcödé – title")
     }
 
+    @Test("A bidirectional override is escaped in a log line, so the rest of the line is not shown reversed; in a title it stays (right-to-left text uses it)")
+    func logLine_EscapesBidirectionalOverrides_ButTitlesKeepThem() {
+        #expect(SafeText.logLine("Hello \u{202E}desrever (from 10.0.0.1)") == "Hello \\u{202e}desrever (from 10.0.0.1)")
+        #expect(SafeText.logLine("a\u{2066}b\u{2069}c\u{202A}d") == "a\\u{2066}b\\u{2069}c\\u{202a}d")
+        #expect(SafeText.printable("\u{202B}שלום\u{202C}") == "\u{202B}שלום\u{202C}")
+    }
+
     @Test func printable_RemovesControlCharacters() {
         #expect(SafeText.printable("Casty\u{0}\u{1} FM\u{1B}\u{7F}\u{0B}\u{0C}\tRock\u{9F}") == "Casty FM Rock")
         #expect(SafeText.printable("Radio €uro") == "Radio €uro")

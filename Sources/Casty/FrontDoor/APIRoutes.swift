@@ -119,9 +119,11 @@ enum APIRoutes {
                                    headers: ["Sec-WebSocket-Version": "13"])
         }
         // A WebSocket is not bound by CORS: a browser opens it from any page, and sends the page's Origin for the
-        // server to judge. With `--cors-origins`, a page of another site is refused as its fetch would be.
+        // server to judge. With `--cors-origins`, a page of another site is refused as its fetch would be; one of
+        // this site (its own player page, or one behind the same TLS proxy) is not, as its fetch needs no CORS.
         if let allowed = exchange.port.options.corsOrigins, let origin = headers["Origin"],
-           !allowed.contains(CORS.origin(origin) ?? origin) {
+           !allowed.contains(CORS.origin(origin) ?? origin),
+           !CORS.isSameSite(CORS.origin(origin) ?? origin, host: headers["Host"]) {
             exchange.port.logger("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(origin, to: 80)), not in --cors-origins (403)")
             return exchange.answer(403, "Forbidden", body: "Pages of this origin may not follow the titles here.")
         }

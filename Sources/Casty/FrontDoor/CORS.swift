@@ -32,9 +32,24 @@ package enum CORS {
         guard let first = scheme.first, first.isLetter,
               scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
               !authority.isEmpty, !authority.contains(where: { "/?#@ ".contains($0) }) else { return nil }
-        let defaultPort = ["http": ":80", "https": ":443"][String(scheme)]
-        if let defaultPort, authority.hasSuffix(defaultPort) { authority = authority.dropLast(defaultPort.count) }
-        return "\(scheme)://\(authority)"
+        return "\(scheme)://\(withoutDefaultPort(authority, scheme: scheme))"
+    }
+
+    /// Whether `origin` (as ``origin(_:)`` writes it) is the site the request was sent to: its host and port are
+    /// the request's `Host` — a page this server served, or the TLS proxy in front of it that passes `Host` on
+    /// (`proxy_set_header Host $http_host`). The check a WebSocket server makes of a page's `Origin` (RFC 6455
+    /// §10.2): a page of its own site needs no listing.
+    package static func isSameSite(_ origin: String, host: String?) -> Bool {
+        guard let host, let separator = origin.firstRange(of: "://") else { return false }
+        let scheme = origin[..<separator.lowerBound]
+        let asked = withoutDefaultPort(Substring(host.lowercased()).trimmingSpaces, scheme: scheme)
+        return !asked.isEmpty && origin[separator.upperBound...] == asked
+    }
+
+    /// `authority` (`host[:port]`) without the default port of `scheme` (`:80` for `http`, `:443` for `https`).
+    private static func withoutDefaultPort(_ authority: Substring, scheme: Substring) -> Substring {
+        guard let port = ["http": ":80", "https": ":443"][String(scheme)], authority.hasSuffix(port) else { return authority }
+        return authority.dropLast(port.count)
     }
 
     /// The headers that give `origin` access, under `allowed` (`nil`: any origin).

@@ -98,8 +98,15 @@ enum StreamRoutes {
                                    headers: ["Retry-After": "2"])
         }
         // An HLS playlist or segment names its mount: off air is not the same as no such mount.
-        let mount = HLSRoutes.parse(exchange.path).map { $0.mount.isEmpty ? "/" : $0.mount } ?? exchange.path
+        let hls = HLSRoutes.parse(exchange.path)
+        let mount = hls.map { $0.mount.isEmpty ? "/" : $0.mount } ?? exchange.path
         let known = port.mounts?.mount(at: mount) != nil
+        if hls != nil, !port.hls.enabled {
+            // Not "try again later": no playlist will ever be here, however live the mount is.
+            port.refusalLog("listener \(exchange.peer) refused: \(exchange.path): HLS is off on this server (--no-hls) (404)")
+            return exchange.answer(404, "Not Found", body: "This server publishes no HLS (--no-hls)"
+                                   + (known ? ": listen at \(URLQuery.encodePath(mount))." : "."))
+        }
         let who = exchange.request.headers["x-casty-branch"] == nil ? "listener" : "branch"
         port.refusalLog("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
         // Not kept by a CDN, which would go on answering 404 once the mount is on air.
