@@ -19,8 +19,8 @@ struct PlatformServerTests {
         let upstream: FakeUpstream
 
         /// `verifying` is how long the application thinks before it answers a key; each answer carries a body of
-        /// `bodyBytes` (a page, an echoed object).
-        init(keys: Set<String>, verifying: Duration = .zero, bodyBytes: Int = 0, on loop: EventLoop) throws {
+        /// `bodyBytes` (a page, an echoed object); `receiving` is how long it takes to answer an event.
+        init(keys: Set<String>, verifying: Duration = .zero, receiving: Duration = .zero, bodyBytes: Int = 0, on loop: EventLoop) throws {
             upstream = try FakeUpstream(on: loop) { connection, request in
                 let event = request.headers["x-event-type"] != nil
                 let admitted = event || keys.contains(request.headers["x-streaming-key"] ?? "")
@@ -29,7 +29,8 @@ struct PlatformServerTests {
                         + [UInt8](repeating: UInt8(ascii: "x"), count: bodyBytes))
                     connection.close()
                 }
-                if event || verifying == .zero { answer() } else { _ = loop.schedule(after: verifying, answer) }
+                let delay = event ? receiving : verifying
+                if delay == .zero { answer() } else { _ = loop.schedule(after: delay, answer) }
             }
         }
 
@@ -269,6 +270,24 @@ struct PlatformServerTests {
         await queue.finish(before: .now + .seconds(20))  // returns as soon as it is sent; a busy CI run may take seconds
         #expect(app.events.map(\.id) == ["s1"], "the event was sent before finish returned")
         #expect(await queue.undelivered().isEmpty)
+        await queue.stop()
+        await app.upstream.close()
+    }
+
+    @Test("Events sent while the process stops leave the spool empty: the next start does not send them again")
+    func finishing_AfterSendingAll_LeavesNothingInTheSpool() async throws {
+        // The application takes 0.5 s: the spool is written with the event meanwhile, which is then sent.
+        let app = try App(keys: [], receiving: .milliseconds(500), on: loop)
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(spool) }
+        let queue = EventQueue<StreamEvent>(url: app.url("/events"), auth: nil, spool: spool, loop: loop)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        await queue.finish(before: .now + .seconds(20))
+        EventSpool.flush()  // what Shutdown does next; the process exits then
+        #expect(app.events.map(\.id) == ["s1"])
+        let left = String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self).split(separator: "\n")
+        #expect(left.compactMap(StreamEvent.init(spoolLine:)).isEmpty, "sent, yet spooled for the next start: \(left)")
         await queue.stop()
         await app.upstream.close()
     }

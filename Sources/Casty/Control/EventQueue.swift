@@ -136,7 +136,12 @@ public actor EventQueue<Post: QueuedPost> {
             try? await Task.sleep(for: .milliseconds(20))
             takeInbox()
         }
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty else {
+            // All sent: the spool still lists what was sent since its last write (due ``spoolDelay`` on, after the
+            // process is gone): written now, or the next start would send those events again.
+            if spoolWriteDue { writeSpoolNow() }
+            return
+        }
         let left = "\(name): \(pending.count) not sent before the process stopped; "
         guard let spool else { return logger(left + "lost (not spooled)") }
         spoolWriteDue = false
