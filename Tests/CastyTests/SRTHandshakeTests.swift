@@ -80,7 +80,7 @@ extension StationServerTests {
         defer { callers.forEach { $0.stop() } }
         #expect(await eventually(timeout: .seconds(30)) { log.contains("more SRT callers refused in the handshake in the last") },
                 "\(log.lines.value)")
-        #expect(log.lines.value.filter { $0.contains("refused: wrong passphrase (rejected by SRT during the handshake)") }.count == 5,
+        #expect(log.lines.value.filter { $0.contains("refused: stream ID 'live': wrong passphrase (rejected by SRT during the handshake)") }.count == 5,
                 "\(log.lines.value)")
     }
 

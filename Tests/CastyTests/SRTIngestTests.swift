@@ -250,7 +250,18 @@ import Testing
         let found = try #require(SRTRejection.parse(line))
         #expect(found.socket == socket)
         #expect(found.reason == reason)
-        #expect("\(reason)" == (reason == .wrongPassphrase ? "wrong passphrase" : "no passphrase"))
+        #expect("\(reason)" == (reason == .wrongPassphrase ? "wrong passphrase" : "no passphrase, where the mount has one"))
+    }
+
+    @Test("libsrt's 'password required or unexpected' is told as the case that happened: no passphrase where the listener set one, a passphrase where it set none")
+    func srtRejection_Unsecure_IsToldAsTheCaseThatHappened() {
+        let told = Locked<[Int32: String]>([:])
+        let unsecure = "connection rejected due to: INTERNAL REJECTION - ERROR:UNSECURE"
+        for (socket, passphrase) in [(Int32(2_100_000_001), false), (2_100_000_002, true)] {
+            SRTCallers.started(socket, peer: nil, passphrase: passphrase) { _, reason in told.update { $0[socket] = "\(reason)" } }
+            SRTCallers.logLine(level: 4, message: "@\(socket):newConnection: \(unsecure)")
+        }
+        #expect(told.value == [2_100_000_001: "a passphrase, where the mount has none", 2_100_000_002: "no passphrase, where the mount has one"])
     }
 
     @Test("A caller whose connection breaks before libsrt's peer idle timeout closed it (hung up), however long it sent nothing; past it, it stopped answering, in tenths of seconds")

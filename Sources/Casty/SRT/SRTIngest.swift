@@ -89,11 +89,12 @@ public enum SRTIngest {
             return decision
         }, accepted: { connection in
             SRTSource(connection: connection, table: table, port: port, loop: loop, timeout: timeout, allowList: allowList, logger: logger)
-        }, rejected: { peer, reason in
+        }, rejected: { streamID, peer, reason in
             // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase;
             // in the same budget as the callback's refusals (an encoder with a wrong passphrase retries every second).
             let caller = peer.map { "\($0)" } ?? "?"
-            guard rejected.tell(caller + " \(reason)", "SRT caller \(caller) refused: \(reason) (rejected by SRT during the handshake)") else {
+            guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(SRTStreamID.shown(streamID))': \(reason) "
+                + "(rejected by SRT during the handshake)") else {
                 return
             }
             loop.execute { port.refused() }

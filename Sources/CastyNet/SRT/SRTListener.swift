@@ -133,7 +133,7 @@ package final class SRTListener: @unchecked Sendable {
     private let epoll: Int32
     private let decide: @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision
     private let accepted: @Sendable (SRTConnection) -> (any SRTReceiver)?
-    private let rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)?
+    private let rejected: (@Sendable (_ streamID: String, SocketAddress?, SRTRejection) -> Void)?
     private let tooManyPending: (@Sendable (_ streamID: String, SocketAddress?, SRTPending.Full) -> Void)?
     private let pending: Mutex<SRTPending>
     /// The callers in their handshake or accepted that have not claimed anything yet (``maxPending``).
@@ -157,7 +157,8 @@ package final class SRTListener: @unchecked Sendable {
     ///   - decide: called on libsrt's thread for each caller with its stream ID and address.
     ///   - accepted: called on the listener's thread for each accepted caller: its receiver, or `nil` to close it.
     ///   - rejected: called on libsrt's thread when SRT itself rejects a caller that `decide` let go on with a
-    ///     passphrase (a wrong one, or none), with the caller's address; never with the passphrase. libsrt tells
+    ///     passphrase (a wrong one, or none), or without one (the caller gave one), with the caller's stream ID and
+    ///     address; never with the passphrase. libsrt tells
     ///     this only in its log, which the listener reads (``SRTRejection``).
     ///   - maxPending: the most callers in their handshake or accepted without having claimed anything.
     ///   - maxPendingPerAddress: the most of those from one address (its host).
@@ -169,7 +170,7 @@ package final class SRTListener: @unchecked Sendable {
         maxPending: Int = 16, maxPendingPerAddress: Int = 4,
         decide: @escaping @Sendable (_ streamID: String, _ peer: SocketAddress?) -> Decision,
         accepted: @escaping @Sendable (SRTConnection) -> (any SRTReceiver)?,
-        rejected: (@Sendable (SocketAddress?, SRTRejection) -> Void)? = nil,
+        rejected: (@Sendable (_ streamID: String, SocketAddress?, SRTRejection) -> Void)? = nil,
         tooManyPending: (@Sendable (_ streamID: String, SocketAddress?, SRTPending.Full) -> Void)? = nil
     ) throws(SRTError) {
         guard casty_srt_loaded() != 0 else {
@@ -278,9 +279,9 @@ package final class SRTListener: @unchecked Sendable {
                 return -1
             }
             // SRT may still reject it (a wrong passphrase): it then no longer waits.
-            SRTCallers.started(socket, peer: address) { [weak self, rejected] peer, reason in
+            SRTCallers.started(socket, peer: address, passphrase: passphrase != nil) { [weak self, rejected] peer, reason in
                 self?.pending.withLock { $0.forget(socket) }
-                rejected?(peer, reason)
+                rejected?(id, peer, reason)
             }
             return 0
         case .reject(let code):

@@ -8,16 +8,27 @@ internal import Synchronization
 package enum SRTRejection: Sendable, Equatable, CustomStringConvertible {
     /// The caller's passphrase is not its mount's (`SRT_REJ_BADSECRET`, "Incorrect passphrase").
     case wrongPassphrase
-    /// The caller gave no passphrase where one is needed, or one where none is (`SRT_REJ_UNSECURE`, "Password
-    /// required or unexpected").
+    /// The caller gave no passphrase where its mount has one (`SRT_REJ_UNSECURE`, "Password required or
+    /// unexpected"; ``parse(_:)`` reads that reason as this case).
     case passphraseMissing
+    /// The caller gave a passphrase where its mount has none (`SRT_REJ_UNSECURE` too: libsrt's reason covers both
+    /// cases, the listener that set no passphrase tells this one apart with ``given(passphrase:)``).
+    case passphraseUnexpected
 
-    /// `wrong passphrase`, `no passphrase`: how a log line says it.
+    /// `wrong passphrase`, `no passphrase, where the mount has one`, `a passphrase, where the mount has none`: how a
+    /// log line says it.
     package var description: String {
         switch self {
         case .wrongPassphrase: "wrong passphrase"
-        case .passphraseMissing: "no passphrase"
+        case .passphraseMissing: "no passphrase, where the mount has one"
+        case .passphraseUnexpected: "a passphrase, where the mount has none"
         }
+    }
+
+    /// This rejection of a caller whose socket was given a passphrase (`passphrase`) or none: libsrt's
+    /// `SRT_REJ_UNSECURE` (read as ``passphraseMissing``) is then ``passphraseUnexpected``.
+    package func given(passphrase: Bool) -> SRTRejection {
+        self == .passphraseMissing && !passphrase ? .passphraseUnexpected : self
     }
 
     /// The socket and the reason of a rejection that libsrt logs, as in
@@ -45,6 +56,8 @@ enum SRTCallers {
     /// One caller in its handshake.
     struct Pending {
         let peer: SocketAddress?
+        /// Whether the listen callback gave its socket a passphrase.
+        let passphrase: Bool
         let since: ContinuousClock.Instant
         let rejected: @Sendable (SocketAddress?, SRTRejection) -> Void
     }
@@ -64,12 +77,15 @@ enum SRTCallers {
         }
     }
 
-    /// `socket` is a caller from `peer` in its handshake: `rejected` is told if SRT rejects it.
-    static func started(_ socket: Int32, peer: SocketAddress?, rejected: @escaping @Sendable (SocketAddress?, SRTRejection) -> Void) {
+    /// `socket` is a caller from `peer` in its handshake, given a passphrase (`passphrase`) or none: `rejected` is
+    /// told if SRT rejects it.
+    static func started(
+        _ socket: Int32, peer: SocketAddress?, passphrase: Bool, rejected: @escaping @Sendable (SocketAddress?, SRTRejection) -> Void
+    ) {
         let now = ContinuousClock.now
         pending.withLock { callers in
             callers = callers.filter { now - $0.value.since < keep }
-            callers[socket] = Pending(peer: peer, since: now, rejected: rejected)
+            callers[socket] = Pending(peer: peer, passphrase: passphrase, since: now, rejected: rejected)
         }
     }
 
@@ -83,7 +99,7 @@ enum SRTCallers {
     static func logLine(level: Int32, message: String) {
         if let (socket, reason) = SRTRejection.parse(message) {
             guard let caller = pending.withLock({ $0.removeValue(forKey: socket) }) else { return }
-            caller.rejected(caller.peer, reason)
+            caller.rejected(caller.peer, reason.given(passphrase: caller.passphrase))
         } else if level <= 2 {
             let bytes = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
             _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
