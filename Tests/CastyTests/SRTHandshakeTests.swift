@@ -69,6 +69,20 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(20)) { log.contains("publishing /backup") }, "\(log.lines.value)")
     }
 
+    @Test("An SRT source ended as the server stops says so, as the other ingests' do: not that the SRT listener closed",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtSource_EndedAsTheServerStops_SaysSo() async throws {
+        let log = Log()
+        let (server, port) = try srtServer(log: log)
+        defer { server.close() }
+        let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery")
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("publishing /live") }, "\(log.lines.value)")
+        await server.endSources()
+        #expect(await eventually { log.contains("on /live ended: the server is stopping") }, "\(log.lines.value)")
+        #expect(!log.contains("the SRT listener closed"), "\(log.lines.value)")
+    }
+
     @Test("Wrong passphrases, which SRT itself rejects, are logged in the handshake refusals' budget: five a window, then a sum",
           .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallers_WithAWrongPassphrase_AreLoggedWithinTheBudget() async throws {

@@ -195,19 +195,27 @@ public final class StationServer: Sendable {
     /// if killed by an admin (its mount falls back, the application hears `stream-closed`). Returns once they
     /// have ended.
     public func endSources() async {
-        close()
+        closeTCPListeners()
         let table = table
         let sessions = await listener.loop.submit { table.all.compactMap(\.source) }
         for session in sessions { await session.stopNow() }
+        // The SRT listener after the sessions: closing it drops its callers, whose sessions would end saying that the
+        // listener closed, not that the server is stopping.
+        srtListener?.close()
     }
 
     /// Stops taking new connections; those connected stay. SRT callers are disconnected (their mounts fall back).
     public func close() {
+        closeTCPListeners()
+        srtListener?.close()
+    }
+
+    /// Stops taking new connections on the HTTP and RTMP ports; those connected stay.
+    private func closeTCPListeners() {
         let listener = listener, rtmpListener = rtmpListener
         listener.loop.execute {
             listener.close()
             rtmpListener?.close()
         }
-        srtListener?.close()
     }
 }
