@@ -141,8 +141,9 @@ import Testing
             #expect(refused.0 == .reject(code: 1403) && refused.why?.contains("a path the server answers itself") == true,
                     "\(reserved): \(String(describing: refused.why))")
         }
-        for noMount in ["live/?key=K", "a//b?key=K", "live/../x?key=K"] {
-            #expect(keysOnly.decide(noMount) == (.reject(code: 1403), "not a mount name listeners could reach"), "\(noMount)")
+        for (noMount, why) in [("live/?key=K", "it ends with /"), ("a//b?key=K", "it holds //"), ("live/../x?key=K", "it holds .. between slashes"),
+                               ("sp%20ace?key=K", "it holds a space"), ("?key=K", "the stream ID names none")] {
+            #expect(keysOnly.decide(noMount) == (.reject(code: 1403), "not a mount name: \(why)"), "\(noMount)")
         }
 
         // A caller that asks to receive (a player, in SRT's access control syntax) is no source.

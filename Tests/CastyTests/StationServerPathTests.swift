@@ -196,6 +196,36 @@ extension StationServerTests {
         }
     }
 
+    @Test("Why a name is no mount name is said: a space, ?, #, a control character, an escape, //, a trailing /, . or .., no leading /, too long")
+    func whyNotMountName_NamesTheRuleTheNameBreaks() {
+        let cases = [
+            ("/sp ace", "it holds a space"), ("/a?b", "it holds a ?, where a URL's query starts"), ("/a#b", "it holds a #, where a URL's fragment starts"),
+            ("/a\u{1B}b", "it holds a control character"), ("/a%2Fb", "it holds a %XX escape"), ("/a//b", "it holds //"), ("//a", "it holds //"),
+            ("/a/", "it ends with /"), ("/a/./b", "it holds . between slashes"), ("/..", "it holds .. between slashes"),
+            ("live", "it does not start with /"), ("/" + String(repeating: "a", count: 256), "it is longer than 256 bytes"),
+        ]
+        for (name, why) in cases {
+            #expect(StationServer.Configuration.whyNotMountName(name) == why, "\(name)")
+        }
+        #expect(StationServer.Configuration.whyNotMountName("/músic/a.b") == nil)
+        #expect("\(ConfigurationError.mountName("/my show"))" == "'/my show' is not a mount name: it holds a space")
+    }
+
+    @Test("Under --accept-all, a source of /sp%20ace (Icecast or RTMP) is refused saying the name holds a space")
+    func acceptAll_RefusesAMountNameWithASpace_SayingSo() async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log, rtmp: true)
+        defer { server.close() }
+        let source = try await source(server, mount: "/sp%20ace")
+        #expect(await eventually { source.closed.value })
+        #expect(source.text.hasPrefix("HTTP/1.0 403") && source.text.contains("Not a mount name (it holds a space): /sp ace"), "\(source.text)")
+        #expect(await eventually { log.contains("refused on /sp ace: not a mount name: it holds a space (403)") }, "\(log.lines.value)")
+        let rtmp = try await RTMPPeer.publish(server, app: "sp ace")
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(rtmp.statuses() == ["NetStream.Publish.BadName"])
+        #expect(log.contains("refused on /sp ace (RTMP): not a mount name: it holds a space"), "\(log.lines.value)")
+    }
+
     @Test("Under --accept-all, /a/b and /a//b are not two mounts sharing one --hls-dir folder: /a//b is no mount, and a player's /a//b finds none")
     func anEmptyNameBetweenSlashes_IsNoMount_SoNoTwoMountsShareAFolder() async throws {
         let log = Log()
@@ -241,7 +271,7 @@ extension StationServerTests {
             + Array("Content-Type: audio/mpeg\r\n\r\n".utf8))
         #expect(await eventually { peer.closed.value })
         #expect(peer.text.hasPrefix("HTTP/1.0 403"), "\(peer.text)")
-        #expect(await eventually { log.contains("refused on /li%FFve: not a mount name listeners could reach (403)") }, "\(log.lines.value)")
+        #expect(await eventually { log.contains("refused on /li%FFve: not a mount name: it holds a %XX escape (403)") }, "\(log.lines.value)")
         #expect(!log.lines.value.contains { $0.contains("ÿ") }, "\(log.lines.value)")
         #expect(await loop.submit { server.table.all.count } == 0)
     }

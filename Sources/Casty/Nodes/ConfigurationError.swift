@@ -59,8 +59,7 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .fanout(let value, let allowed): "fanout of \(value) branches is outside \(allowed)"
         case .mp3(let error): error.description
         case .mountName(let name):
-            "'\(SafeText.logLine(name))' is not a mount name: it must start with / and hold no space, ?, #, %XX escape, "
-                + "control character, nor nothing, . or .. between slashes (no // and no / at its end)"
+            "'\(SafeText.logLine(name))' is not a mount name: \(StationServer.Configuration.whyNotMountName(name) ?? "it names no mount")"
         case .reservedPath(let name):
             "'\(SafeText.logLine(name))' is not a mount name: the server answers \(Router.reservedRoute(of: name) ?? "that path") itself, "
                 + "so listeners could not reach a mount there (its stream, or its HLS under it)"

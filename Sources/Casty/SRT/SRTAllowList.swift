@@ -87,7 +87,7 @@ final class SRTAllowList: Sendable {
     /// rejected.
     func decide(_ streamID: String, from host: String? = nil, now: ContinuousClock.Instant = .now) -> (SRTListener.Decision, why: String?) {
         guard let id = SRTStreamID(streamID) else {
-            return (.reject(code: SRTListener.forbidden), MountTable.Refusal.notMountName.description)
+            return (.reject(code: SRTListener.forbidden), MountTable.Refusal.notMountName(SRTStreamID.whyNoMount(streamID)).description)
         }
         guard id.publishes else {
             return (.reject(code: SRTListener.forbidden), "it asks m=\(id.mode ?? ""): this port takes sources only (m=publish)")

@@ -27,7 +27,20 @@ struct SRTStreamID: Sendable, Equatable {
     /// first: ffmpeg passes the `streamid=` of its URL as it is written there, and a `?`, `=` or `#` in it must be
     /// escaped (`streamid=live%3Fkey%3DK`, `streamid=%23!::r=live`).
     init?(_ text: String) {
-        let text = Self.unescaped(text)
+        guard let parts = Self.parts(text), parts.mount.count > 1, StationServer.Configuration.isMountName(parts.mount) else { return nil }
+        (mount, key, mode) = parts
+    }
+
+    /// Why `text` names no mount (``init(_:)`` gives `nil`), in the words of
+    /// ``StationServer/Configuration/whyNotMountName(_:)``: `it holds a space`.
+    static func whyNoMount(_ text: String) -> String {
+        guard let mount = parts(text)?.mount else { return "SRT's access control syntax (#!::) without r=, the mount" }
+        return (mount.count > 1 ? StationServer.Configuration.whyNotMountName(mount) : nil) ?? "the stream ID names none"
+    }
+
+    /// The mount `text` asks for (a name yet to check), its key and mode; `nil` for SRT's syntax without `r=`.
+    private static func parts(_ text: String) -> (mount: String, key: String?, mode: String?)? {
+        let text = unescaped(text)
         var path = Substring(text)
         var key: String?
         var mode: String?
@@ -44,11 +57,7 @@ struct SRTStreamID: Sendable, Equatable {
                 key = String(pair.dropFirst(4))
             }
         }
-        let mount = path.hasPrefix("/") ? String(path) : "/" + path
-        guard mount.count > 1, StationServer.Configuration.isMountName(mount) else { return nil }
-        self.mount = mount
-        self.key = key
-        self.mode = mode
+        return (path.hasPrefix("/") ? String(path) : "/" + path, key, mode)
     }
 
     /// `text` as it may be shown — in a log line, `/status.json`, the report — with its secrets replaced by `…`:

@@ -93,8 +93,9 @@ final class MountTable: @unchecked Sendable {
         case unauthorized
         /// The mount is not on the whitelist: `403`.
         case notAllowed
-        /// With any mount accepted, the path is no mount name (``StationServer/Configuration/isMountName(_:)``): `403`.
-        case notMountName
+        /// With any mount accepted, the path is no mount name, and why (``StationServer/Configuration/whyNotMountName(_:)``):
+        /// `403`.
+        case notMountName(String)
         /// With any mount accepted, the path is one the server answers itself (``Router/reservedRoute(of:)``), named
         /// (`/admin/…`), so listeners could not reach all of a mount there: `403`.
         case serverPath(String)
@@ -111,7 +112,7 @@ final class MountTable: @unchecked Sendable {
             switch self {
             case .unauthorized: "wrong or missing credentials"
             case .notAllowed: "mount not on the whitelist"
-            case .notMountName: "not a mount name listeners could reach"
+            case .notMountName(let why): "not a mount name: \(why)"
             case .serverPath(let route): "a path the server answers itself (\(route)), not a mount listeners could reach"
             case .inUse: "mount in use"
             case .unsupportedType(let type): "content type \(type) not supported"
@@ -279,8 +280,8 @@ final class MountTable: @unchecked Sendable {
         if checkPassword, !acceptsSource(path: path, user: user, password: password) { return .unauthorized }
         if let whitelist = rules.whitelist {
             guard whitelist.contains(path) else { return .notAllowed }
-        } else if !StationServer.Configuration.isMountName(path) {
-            return .notMountName
+        } else if let why = StationServer.Configuration.whyNotMountName(path) {
+            return .notMountName(why)
         } else if let route = Router.reservedRoute(of: path) {
             return .serverPath(route)
         }

@@ -151,8 +151,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         let path = "/" + app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
         let publication = SourcePublication(
             path: path, password: key, key: key, ip: connection.remoteAddress?.host ?? peer, peer: peer, contentType: nil)
-        guard path.count > 1, StationServer.Configuration.isMountName(path) else {
-            return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName : .notAllowed))
+        if let why = path.count > 1 ? StationServer.Configuration.whyNotMountName(path) : "the app names none" {
+            return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName(why) : .notAllowed))
         }
         SourceAdmission.check(publication, port: port) { [self] verdict in
             guard !closed else { return }

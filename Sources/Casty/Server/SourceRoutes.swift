@@ -79,8 +79,8 @@ enum SourceRoutes {
                             headers: ["WWW-Authenticate": "Basic realm=\"Casty\""])
         case .rules(.notAllowed):
             exchange.answer(403, "Forbidden", body: "This mount is not on the server's list: \(exchange.path)")
-        case .rules(.notMountName):
-            exchange.answer(403, "Forbidden", body: "Not a mount name listeners could reach: \(exchange.path)")
+        case .rules(.notMountName(let why)):
+            exchange.answer(403, "Forbidden", body: "Not a mount name (\(why)): \(exchange.path)")
         case .rules(.serverPath(let route)):
             exchange.answer(403, "Forbidden", body: "Not a mount listeners could reach: the server answers \(route) itself, not \(exchange.path)'s.")
         case .rules(.inUse):

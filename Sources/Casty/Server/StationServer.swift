@@ -104,12 +104,29 @@ public final class StationServer: Sendable {
         /// an escape (`/a%2Fb`, `/a%00b`, `/%FF`: what a path keeps when its escapes decode to no name) could only be
         /// asked for escaped twice; and a mount's name is also a folder under `--hls-dir` and `--record-dir`, where
         /// `/a//b` and `/a/b/` would be `/a/b`'s folder and `/../../etc` outside them.
-        public static func isMountName(_ name: String) -> Bool {
-            guard name.hasPrefix("/"), name.utf8.count <= 256 else { return false }
-            guard name != "/" else { return true }
-            return !name.unicodeScalars.contains { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }
-                && !URLQuery.holdsEscape(name)
-                && !name.dropFirst().split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+        public static func isMountName(_ name: String) -> Bool { whyNotMountName(name) == nil }
+
+        /// Why `name` cannot name a mount (``isMountName(_:)``), said for the one who gave it — `it holds a space`,
+        /// `it ends with /` —, or `nil` when it can: what a refusal of the name goes on to explain.
+        public static func whyNotMountName(_ name: String) -> String? {
+            guard name.hasPrefix("/") else { return "it does not start with /" }
+            guard name.utf8.count <= 256 else { return "it is longer than 256 bytes" }
+            guard name != "/" else { return nil }
+            if let odd = name.unicodeScalars.first(where: { $0 == " " || $0 == "?" || $0 == "#" || SafeText.isControl($0) }) {
+                switch odd {
+                case " ": return "it holds a space"
+                case "?": return "it holds a ?, where a URL's query starts"
+                case "#": return "it holds a #, where a URL's fragment starts"
+                default: return "it holds a control character"
+                }
+            }
+            if URLQuery.holdsEscape(name) { return "it holds a %XX escape" }
+            let parts = name.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+            for (index, part) in parts.enumerated() {
+                if part.isEmpty { return index == parts.count - 1 ? "it ends with /" : "it holds //" }
+                if part == "." || part == ".." { return "it holds \(part) between slashes" }
+            }
+            return nil
         }
     }
 
