@@ -16,6 +16,9 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case unsupportedAudio(StreamURL, contentType: String)
     /// The server sent no reply before the deadline.
     case noReply(StreamURL, after: Duration)
+    /// An application's answer (to a call Casty made) whose head came, with `status`, but whose body did not end
+    /// before the deadline (a body that trickles, or never ends).
+    case bodyUnended(StreamURL, status: Int, after: Duration)
     /// The server said nothing for longer than the stream allows.
     case silent(StreamURL, after: Duration)
     /// The server closed the stream.
@@ -62,6 +65,7 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .unsupportedAudio(let url, let type):
             "\(url): plays \(type), which Casty does not relay (MP3 and AAC only: audio/mpeg, audio/aac)"
         case .noReply(let url, let after): "\(url): no reply within \(after)"
+        case .bodyUnended(let url, let status, let after): "\(url): it answered \(status), but its answer's body did not end within \(after)"
         case .silent(let url, let after): "\(url): no data for \(after)"
         case .ended(let url): "\(url): the server closed the stream"
         case .closedBeforeReply(let url): "\(url): the server closed the connection before it replied"

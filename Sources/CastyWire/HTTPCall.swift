@@ -94,10 +94,13 @@ private final class AnswerReader: @unchecked Sendable {
     }
 
     /// Sends `request` and reads the answer; without one when `remaining` (of the call's `timeout`, which the
-    /// connect used the rest of) is over, the call fails, saying `timeout`.
+    /// connect used the rest of) is over, the call fails, saying `timeout` — and, if the head came, that the body
+    /// is what did not end.
     func start(request: [UInt8], timeout: Duration, remaining: Duration) {
         deadline = ContinuousClock.now + remaining
-        timer = connection.loop.schedule(after: remaining) { [self] in finish(.failure(.noReply(url, after: timeout))) }
+        timer = connection.loop.schedule(after: remaining) { [self] in
+            finish(.failure(head.map { .bodyUnended(url, status: $0.status, after: timeout) } ?? .noReply(url, after: timeout)))
+        }
         connection.onRead = { [self] more in received(more) }
         connection.onClose = { [self] error in
             // A reset after the head, when only the head counts, ends the body, not the answer.

@@ -332,6 +332,20 @@ struct ControlPlaneTests {
         await silent.close()
     }
 
+    @Test("An application whose head came but whose body never ends is said to have answered: its body did not end in time, not 'no reply'")
+    func httpCall_AnswerWhoseBodyNeverEnds_SaysSo() async throws {
+        let trickling = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n".utf8))
+        }
+        do {
+            _ = try await HTTPCall.post(trickling.url, loop: loop, timeout: .milliseconds(300))
+            Issue.record("an answer whose body never ended was taken")
+        } catch {
+            #expect("\(error)".hasSuffix("it answered 200, but its answer's body did not end within 0.3 seconds"), "\(error)")
+        }
+        await trickling.close()
+    }
+
     @Test func httpCall_ReadsHeaderValues_WithoutTheBlanksAroundThem() async throws {
         let padded = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.1 200 OK\r\nx-record:\t true \t\r\nicecast-auth-user: 1 \r\nContent-Length: 2 \r\n\r\nok".utf8))
