@@ -34,6 +34,18 @@ struct URLQueryTests {
         #expect(URLQuery.decode("%A8%B8+%B9", charset: Charset(label: "CP1251")!) == "Ёё №")
     }
 
+    @Test("The aliases IANA registers for the charsets Casty reads name them too: ISO_8859-1, iso-ir-100, csISOLatin1, ANSI_X3.4-1968, csKOI8R…")
+    func ianaAliases_NameTheCharsets() {
+        let aliases: [(String, Charset)] = [
+            ("iso_8859-1", .windows1252), ("ISO_8859-1:1987", .windows1252), ("iso-ir-100", .windows1252), ("IBM819", .windows1252),
+            ("CP819", .windows1252), ("csISOLatin1", .windows1252), ("cswindows1252", .windows1252), ("ANSI_X3.4-1968", .windows1252),
+            ("ISO646-US", .windows1252), ("csASCII", .windows1252), ("csUTF8", .utf8), ("cswindows1251", .windows1251), ("csKOI8R", .koi8r),
+        ]
+        for (label, charset) in aliases {
+            #expect(Charset(label: label) == charset, "\(label)")
+        }
+    }
+
     @Test func aCharsetCastyDoesNotRead_IsNone() {
         #expect(Charset(label: "Shift_JIS") == nil && Charset(label: "iso-8859-2") == nil && Charset(label: "") == nil)
     }

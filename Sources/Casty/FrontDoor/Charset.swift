@@ -16,13 +16,19 @@ enum Charset: Sendable, Equatable {
     /// KOI8-R (Cyrillic, Unix).
     case koi8r
 
-    /// The charset a `charset=` label names (in any case), or `nil` for one Casty does not read.
+    /// The charset a `charset=` label names (in any case), or `nil` for one Casty does not read: the names and
+    /// aliases IANA registers for each (`ISO_8859-1:1987`, `iso-ir-100`, `ISO_8859-1`, `IBM819`, `csISOLatin1`, …;
+    /// `ANSI_X3.4-1968`, `ISO646-US`, … for US-ASCII), and the spellings tools write besides (`latin-1`, `utf8`, `cp1251`).
     init?(label: String) {
         switch label.lowercased().filter({ $0 != " " }) {
-        case "utf-8", "utf8": self = .utf8
-        case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "windows-1252", "cp1252", "us-ascii", "ascii": self = .windows1252
-        case "windows-1251", "cp1251", "win-1251": self = .windows1251
-        case "koi8-r", "koi8r", "koi8": self = .koi8r
+        case "utf-8", "utf8", "csutf8": self = .utf8
+        case "iso-8859-1", "iso_8859-1", "iso_8859-1:1987", "iso-ir-100", "ibm819", "cp819", "csisolatin1", "iso8859-1", "latin1",
+             "latin-1", "l1": self = .windows1252
+        case "windows-1252", "cswindows1252", "cp1252": self = .windows1252
+        case "us-ascii", "ansi_x3.4-1968", "ansi_x3.4-1986", "iso-ir-6", "iso_646.irv:1991", "iso646-us", "us", "ibm367", "cp367", "csascii",
+             "ascii": self = .windows1252
+        case "windows-1251", "cswindows1251", "cp1251", "win-1251": self = .windows1251
+        case "koi8-r", "cskoi8r", "koi8r", "koi8": self = .koi8r
         default: return nil
         }
     }
