@@ -82,6 +82,24 @@ extension StationServerTests {
         #expect(await other.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
     }
 
+    @Test("A source refused on a mount with a password of its own (the common one given, say) is logged so; the source is not told, nor is the password")
+    func mountPassword_Refusal_IsLoggedAsTheMountsOwn() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true) { $0.mountPasswords = ["/live": "livepw"] }
+        defer { server.close() }
+        let common = try await source(server)
+        #expect(await eventually(timeout: .seconds(10)) { common.closed.value })
+        #expect(common.text.hasPrefix("HTTP/1.0 401") && !common.text.contains("of its own"), "\(common.text)")
+        #expect(await eventually {
+            log.contains("refused on /live: wrong or missing credentials (this mount has a password of its own: --mount-password) (401)")
+        }, "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("livepw") || $0.contains("hackme") }, "\(log.lines.value)")
+        let rtmp = try await RTMPPeer.publish(server, app: "live", key: "hackme")
+        #expect(await eventually { rtmp.peer.closed.value })
+        #expect(!rtmp.peer.text.contains("of its own"), "the RTMP publisher is not told either")
+        #expect(log.contains("refused on /live (RTMP): wrong or missing credentials (this mount has a password of its own"), "\(log.lines.value)")
+    }
+
     @Test("A mount with its own source user name takes titles from that user (or the admin) only, as it takes sources")
     func mountUser_IsTheOnlyNameThatSetsItsTitle() async throws {
         let server = try server { $0.mountUsers = ["/live": "dj"] }

@@ -89,8 +89,10 @@ final class MountTable: @unchecked Sendable {
 
     /// Why a source may not publish.
     enum Refusal: Error, Equatable, CustomStringConvertible {
-        /// No or wrong credentials: `401`.
-        case unauthorized
+        /// No or wrong credentials: `401`. `ownPassword`: the mount has a password of its own (`--mount-password`),
+        /// which the log line says — a source that publishes every other mount with the common password is refused
+        /// here —, never the source (``toldSource``).
+        case unauthorized(ownPassword: Bool)
         /// The mount is not on the whitelist: `403`.
         case notAllowed
         /// With any mount accepted, the path is no mount name, and why (``StationServer/Configuration/whyNotMountName(_:)``):
@@ -110,7 +112,8 @@ final class MountTable: @unchecked Sendable {
         /// an SRT rejection code).
         var description: String {
             switch self {
-            case .unauthorized: "wrong or missing credentials"
+            case .unauthorized(let ownPassword):
+                "wrong or missing credentials" + (ownPassword ? " (this mount has a password of its own: --mount-password)" : "")
             case .notAllowed: "mount not on the whitelist"
             case .notMountName(let why): "not a mount name: \(why)"
             case .serverPath(let route): "a path the server answers itself (\(route)), not a mount listeners could reach"
@@ -118,6 +121,12 @@ final class MountTable: @unchecked Sendable {
             case .unsupportedType(let type): "content type \(type) not supported"
             case .full(let limit): "the server has its \(counted(limit, "source"))"
             }
+        }
+
+        /// What the source is told: ``description``, but nothing of the mount's own password.
+        var toldSource: String {
+            if case .unauthorized = self { return "wrong or missing credentials" }
+            return description
         }
 
         /// The HTTP status an Icecast source is answered.
@@ -277,7 +286,9 @@ final class MountTable: @unchecked Sendable {
     /// nothing behind, so sources trying random mounts cannot grow the table (``mount(for:)`` makes it once the
     /// source is admitted).
     func refusal(path: String, user: String? = nil, password: String?, contentType: String?, checkPassword: Bool = true) -> Refusal? {
-        if checkPassword, !acceptsSource(path: path, user: user, password: password) { return .unauthorized }
+        if checkPassword, !acceptsSource(path: path, user: user, password: password) {
+            return .unauthorized(ownPassword: rules.mountPasswords[path] != nil)
+        }
         if let whitelist = rules.whitelist {
             guard whitelist.contains(path) else { return .notAllowed }
         } else if let why = StationServer.Configuration.whyNotMountName(path) {

@@ -70,7 +70,7 @@ enum SourceAdmission {
         /// nothing of the application behind — not its address, its state, nor its answer, which stay in the log.
         func told(_ path: String) -> String {
             switch self {
-            case .rules(let refusal): "\(path): \(refusal)"
+            case .rules(let refusal): "\(path): \(refusal.toldSource)"
             case .keyRefused: "The stream key was not accepted for \(path)."
             case .keyUnverified: "The stream key could not be verified for \(path) now; try again shortly."
             case .failed: "\(path) could not be published now."
@@ -90,7 +90,7 @@ enum SourceAdmission {
         // libshout (ezstream, butt, ices) asks first without them, and again with them once challenged.
         // An SRT or RTMP source without a key is refused likewise (neither protocol has a challenge to answer).
         if verifying, publication.key.isEmpty, (publication.password ?? "").isEmpty {
-            return decided(.failure(.rules(.unauthorized)))
+            return decided(.failure(.rules(.unauthorized(ownPassword: false))))
         }
         let rules = {
             mounts.refusal(path: publication.path, user: publication.user, password: publication.password, contentType: publication.contentType,

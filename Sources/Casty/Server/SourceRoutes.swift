@@ -68,7 +68,7 @@ enum SourceRoutes {
     private static func refuse(_ exchange: Exchange, _ refusal: SourceAdmission.Refusal) {
         // A source that sent no credentials is asked for them: libshout (ezstream, liquidsoap…) asks without them
         // first, every time, and then publishes — not a refusal worth a line.
-        let challenge = refusal == .rules(.unauthorized) && exchange.request.headers["Authorization"] == nil
+        let challenge = if case .rules(.unauthorized) = refusal { exchange.request.headers["Authorization"] == nil } else { false }
         if !challenge {
             exchange.port.refused()
             exchange.port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(refusal) (\(refusal.status))")
