@@ -111,6 +111,27 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A stream key's ?key= is the key the application verifies, as an Icecast URL's and an SRT stream ID's; another query field is logged as not read, by name")
+    func rtmpStreamKeysQuery_KeyIsVerified_OtherFieldsAreSaidNotRead() async throws {
+        let log = Log()
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let server = try server(mounts: nil, log: log, rtmp: true) { configuration in
+            var control = ControlPlane.Configuration()
+            control.keyVerificationURL = app.url
+            configuration.control = ControlPlane(control, loop: loop)
+        }
+        defer { server.close() }
+        let publisher = try await RTMPPeer.publish(server, app: "show", key: "NAME?token=S3CRET&key=K%2B1")
+        #expect(await eventually(timeout: .seconds(10)) { publisher.peer.closed.value })
+        #expect(app.requests.value.first?.headers["x-streaming-key"] == "K+1", "\(app.requests.value)")
+        #expect(log.contains("publishing /show: ?token= not read (of a stream key's query, Casty reads ?key= only)"), "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("S3CRET") }, "\(log.lines.value)")
+        await app.close()
+    }
+
     @Test("A publisher refused because the application could not be asked is told no more than that; one without a key is not sent to it")
     func rtmpPublisher_RefusedWhileTheApplicationIsDown_LearnsNothingOfIt() async throws {
         let log = Log()

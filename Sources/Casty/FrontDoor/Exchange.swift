@@ -40,11 +40,7 @@ struct Exchange {
     /// `=`); `nil` if absent.
     private func escapedQuery(_ name: String) -> Substring? {
         guard let question = request.path.firstIndex(of: "?") else { return nil }
-        for pair in request.path[request.path.index(after: question)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if URLQuery.decode(parts[0]) == name { return parts.count > 1 ? parts[1] : "" }
-        }
-        return nil
+        return URLQuery.escapedValue(name, in: request.path[request.path.index(after: question)...])
     }
 
     /// A mount named in the request's query (`?mount=/live`, `&destination=/backup`), decoded as UTF-8 only

@@ -31,6 +31,21 @@ enum URLQuery {
         return text
     }
 
+    /// The value of `name` in `query` (`mount=/live&song=…`, without its `?`) as it was sent, its escapes not decoded
+    /// (`""` for a name without `=`); `nil` if absent.
+    static func escapedValue(_ name: String, in query: Substring) -> Substring? {
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if decode(parts[0]) == name { return parts.count > 1 ? parts[1] : "" }
+        }
+        return nil
+    }
+
+    /// The names in `query` (`token=x&key=K` has `token` and `key`), decoded, in order.
+    static func names(in query: Substring) -> [String] {
+        query.split(separator: "&").map { decode($0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]) }
+    }
+
     /// Whether `text` holds a `%XX` escape (`%2F` or `%2f`, any two hex digits): a `%` followed by anything else is
     /// no escape, and decoding keeps it as it is.
     static func holdsEscape(_ text: String) -> Bool {

@@ -135,7 +135,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                     counters.malformed += 1
                     closeForProtocol("does not read the answers (\(connection.pendingBytes) bytes pending)")
                 }
-            case .publish(let app, let key): publish(app: app, key: key)
+            case .publish(let app, let key, let query): publish(app: app, key: key, query: Substring(query))
             case .audio(let format, let bytes): audio(format, bytes)
             case .metadata(let info): metadata(info)
             case .unpublish:
@@ -147,10 +147,19 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     // MARK: Publishing
 
-    private func publish(app: String, key: String) {
+    /// `rtmp://host/<app>/<key>`: the mount `/<app>`, `key` its password — and the key the application verifies,
+    /// unless the query (`<key>?key=K`, or on the app) gives one, as an Icecast source's URL and an SRT stream ID
+    /// do. Other query fields (`?token=`, which nginx-rtmp would pass on) are not read: the line says so, by name.
+    private func publish(app: String, key: String, query: Substring) {
         let path = "/" + app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
+        let ignored = URLQuery.names(in: query).filter { $0 != "key" }
+        if !ignored.isEmpty {
+            port.logger("rtmp \(peer): publishing \(path): " + ignored.map { "?\($0)=" }.joined(separator: ", ")
+                + " not read (of a stream key's query, Casty reads ?key= only)")
+        }
         let publication = SourcePublication(
-            path: path, password: key, key: key, ip: connection.remoteAddress?.host ?? peer, peer: peer, contentType: nil)
+            path: path, password: key, key: URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0) } ?? key,
+            ip: connection.remoteAddress?.host ?? peer, peer: peer, contentType: nil)
         if let why = path.count > 1 ? StationServer.Configuration.whyNotMountName(path) : "the app names none" {
             return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName(why) : .notAllowed))
         }

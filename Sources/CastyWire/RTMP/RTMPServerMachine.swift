@@ -11,7 +11,7 @@
 /// releaseStream(key)   "releaseStream", 2, null, key      "_result", 2, null, undefined
 /// FCPublish(key)       "FCPublish", 3, null, key          "_result", 3, null, undefined
 /// createStream         "createStream", 4, null            "_result", 4, null, 1  (the message stream id)
-/// publish(key)         "publish", 5, null, key, "live"    → ``Action/publish(app:key:)``; then ``accept()``:
+/// publish(key)         "publish", 5, null, key, "live"    → ``Action/publish(app:key:query:)``; then ``accept()``:
 ///                                                         onStatus NetStream.Publish.Start, or ``refuse(code:description:)``
 /// metadata             "@setDataFrame", "onMetaData", {…} → ``Action/metadata(_:)``
 /// audio / video        FLV tag bodies                     → ``Action/audio(_:_:)`` / counted
@@ -23,8 +23,10 @@ package struct RTMPServerMachine: Sendable {
         /// Write these bytes to the peer.
         case send([UInt8])
         /// The peer asks to publish `key` on application `app` (`rtmp://host/<app>/<key>`): answer with
-        /// ``RTMPServerMachine/accept()`` or ``RTMPServerMachine/refuse(code:description:)``.
-        case publish(app: String, key: String)
+        /// ``RTMPServerMachine/accept()`` or ``RTMPServerMachine/refuse(code:description:)``. `query`: what followed
+        /// a `?` in the app and in the stream key, as sent (`a=1&b=2`, joined with `&`; empty when neither had one),
+        /// which nginx-rtmp passes on as arguments (`rtmp://host/live/KEY?token=x`).
+        case publish(app: String, key: String, query: String)
         /// Audio frames (MP3, or AAC in ADTS) ready to be served.
         case audio(FLVAudio.Format, [UInt8])
         /// The stream's metadata (`onMetaData`): its title, encoder and bitrate where given.
@@ -56,7 +58,7 @@ package struct RTMPServerMachine: Sendable {
         /// Chunks flow; waiting for `connect`.
         case connecting
         /// Connected to `app`; waiting for `publish`.
-        case connected(app: String)
+        case connected(app: String, query: Substring)
         /// `publish` asked; waiting for the verdict.
         case deciding
         /// Publishing: audio is passed on.
@@ -183,6 +185,12 @@ package struct RTMPServerMachine: Sendable {
         return !usual.contains(given) && usual.contains(scaled) ? scaled : given
     }
 
+    /// `text` cut at its first `?`: what comes before, and the query after it (empty without one).
+    private static func queried(_ text: String) -> (String, Substring) {
+        guard let question = text.firstIndex(of: "?") else { return (text, "") }
+        return (String(text[..<question]), text[text.index(after: question)...])
+    }
+
     private mutating func command(_ values: [AMF0Value], into actions: inout [Action]) throws(RTMPError) {
         guard let name = values.first?.string else { throw .malformedAMF("a command without a name", at: 0) }
         let transaction = values.count > 1 ? values[1].number ?? 0 : 0
@@ -190,10 +198,9 @@ package struct RTMPServerMachine: Sendable {
         switch name {
         case "connect":
             guard case .connecting = state else { throw .unexpectedCommand(name) }
-            var app = values.count > 2 ? values[2]["app"]?.string ?? "" : ""
-            app = String(app.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            var (app, query) = Self.queried(values.count > 2 ? values[2]["app"]?.string ?? "" : "")
             while app.hasSuffix("/") { app.removeLast() }
-            state = .connected(app: app)
+            state = .connected(app: app, query: query)
             actions.append(.send(control(RTMPMessage.windowAcknowledgementSize, Self.window)))
             actions.append(.send(chunk(RTMPMessage(type: RTMPMessage.setPeerBandwidth, payload: Self.bigEndian(Self.window) + [2]), on: 2)))
             actions.append(.send(control(RTMPMessage.setChunkSize, UInt32(Self.outgoingChunkSize))))
@@ -211,11 +218,10 @@ package struct RTMPServerMachine: Sendable {
         case "createStream":
             actions.append(.send(invoke([.string("_result"), .number(transaction), .null, .number(Double(Self.streamID))])))
         case "publish":
-            guard case .connected(let app) = state else { throw .unexpectedCommand(name) }
-            let full = arguments.first?.string ?? ""
-            let key = String(full.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            guard case .connected(let app, let appQuery) = state else { throw .unexpectedCommand(name) }
+            let (key, keyQuery) = Self.queried(arguments.first?.string ?? "")
             state = .deciding
-            actions.append(.publish(app: app, key: key))
+            actions.append(.publish(app: app, key: key, query: [appQuery, keyQuery].filter { !$0.isEmpty }.joined(separator: "&")))
         case "FCUnpublish", "deleteStream", "closeStream":
             switch state {
             case .deciding, .publishing:
