@@ -133,17 +133,22 @@ struct Arguments: Sendable {
     }
 
     /// `message` — a mistake found in the options — led by the config file line it is about (`casty.conf:4: …`): the
-    /// line of the first option it names (`--port`; of the value it quotes, if the option was given more than once),
-    /// or else of a value it quotes (`'backup'` of `mounts /live,backup`). Unchanged when the mistake is on the
-    /// command line, or about no option.
+    /// line of the first option it names (`--port`), or else of a value it quotes (`'backup'` of `mounts
+    /// /live,backup`). Of an option given more than once (`--fallback /a=/typo`, `--fallback /b=/c`), the line of
+    /// the value the message names after the option — that value, or one of its mount (`--mount-password /zz=…:`,
+    /// `--record /Live:`) —, or of a value it quotes; else the last one, the one taken. Unchanged when the mistake
+    /// is on the command line, or about no option.
     func placed(_ message: String) -> String {
         let quoted = Self.quoted(in: message)
         var place: String?
         if let name = Self.optionNames(in: message).first(where: { values[$0] != nil || flagPlaces[$0] != nil }) {
-            // The value it quotes, if any (a repeatable option's), else the last one: the one taken.
             let given = Array(zip(values[name] ?? [], valuePlaces[name] ?? []))
+            let named = Self.valueNamed(after: name, in: message)
+            let namedValue = named.flatMap { named in
+                given.last { value, _ in value == named } ?? given.last { value, _ in Self.mount(of: value) == Self.mount(of: named) }
+            }
             let quotedValue = given.last { value, _ in quoted.contains { value.contains($0) } }
-            place = quotedValue.map { $0.1 } ?? given.last.map { $0.1 } ?? flagPlaces[name]
+            place = (namedValue ?? quotedValue).map { $0.1 } ?? given.last.map { $0.1 } ?? flagPlaces[name]
         } else if !quoted.isEmpty {
             place = values.lazy.flatMap { name, texts in zip(texts, self.valuePlaces[name] ?? []) }
                 .first { value, place in place != nil && quoted.contains { value.contains($0) } }?.1
@@ -181,6 +186,23 @@ struct Arguments: Sendable {
             rest = rest.dropFirst(name.count + 1)
         }
         return names
+    }
+
+    /// The value a message names right after `--name` (`--fallback /a=/typo: …` → `/a=/typo`, `--mount-user '/c=dj:x':
+    /// …` → `/c=dj:x`), or `nil` when a word follows it (`--fallback takes …`) or nothing does.
+    private static func valueNamed(after name: String, in message: String) -> String? {
+        guard let option = message.firstRange(of: "--\(name) ") else { return nil }
+        let rest = message[option.upperBound...]
+        let word = rest.hasPrefix("'") ? rest.dropFirst().prefix { $0 != "'" } : rest.prefix { $0 != " " && $0 != "\t" }
+        let value = word.hasSuffix(":") ? word.dropLast() : word
+        return value.first == "/" ? String(value) : nil
+    }
+
+    /// The mount a `/m=value` (or `/m`, `m`) option's value is about, for ``placed(_:)``: `/m`, blanks around
+    /// it aside.
+    private static func mount(of value: String) -> String {
+        let mount = value.prefix { $0 != "=" }.trimmingCharacters(in: " \t")
+        return mount.hasPrefix("/") ? mount : "/" + mount
     }
 
     /// The texts a message quotes (`'abc'`), not empty.

@@ -8,7 +8,8 @@
 # flag given a value, an option given none, a port that is no number, a mount that is no name (mounts separated by
 # blanks told to take commas, a list of commas only), a bad fallback,
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
-# or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed,
+# or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed (of
+# an option on several lines, the faulty line named, not the option's last: --fallback, --mount-password, --relay, …),
 # one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
 # listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
@@ -96,6 +97,18 @@ refused mount-user-colon 4 "--mount-user '/c=dj:x': a user name cannot hold ':'"
 refused limit-unlisted 4 "--mount-max-listeners /x=…: /x is not a mount of this server (--mounts /live)" "${head}mounts /live\nmount-max-listeners /x=5\n"
 refused srt-unlisted 5 "--srt-passphrase /nope=…: /nope is not a mount of this server (--mounts /live)" \
     "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\n"
+# Of an option given on several lines, the faulty line is named — not the option's last, which is right.
+refused fallback-unlisted-first 4 "--fallback /a=/typo: /typo is not a mount of this server (--mounts /a,/b,/c)" \
+    "${head}mounts /a,/b,/c\nfallback /a=/typo\nfallback /b=/c\n"
+refused mount-password-unlisted-first 4 "--mount-password /zz=…: /zz is not a mount of this server (--mounts /a)" \
+    "${head}mounts /a\nmount-password /zz=Secret1\nmount-password /a=Secret2\n"
+refused limit-unlisted-first 4 "--mount-max-listeners /x=…: /x is not a mount" "${head}mounts /a\nmount-max-listeners /x=5\nmount-max-listeners /a=5\n"
+refused limit-bad-first 4 "--mount-max-listeners /a=N: N must be a positive whole number" \
+    "${head}mounts /a,/b\nmount-max-listeners /a=many\nmount-max-listeners /b=5\n"
+refused record-unlisted-first 5 "--record /Zz: /Zz is not a mount" "${head}mounts /a\nrecord-dir $TMP/rec\nrecord Zz\nrecord /a\n"
+refused srt-unlisted-first 5 "--srt-passphrase /nope=…: /nope is not a mount" \
+    "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\nsrt-passphrase /live=0123456789\n"
+refused relay-bad-first 4 "--relay /r=…: not an http(s)://host:port/path URL" "${head}mounts /a\nrelay /r=nowhere\nrelay /s=http://127.0.0.1:9/\n"
 
 # On the command line, an empty value is a value forgotten (`--source-password "$UNSET"`), as in a file.
 empty_value() {
