@@ -28,6 +28,11 @@ struct ConfigFile {
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let name = String(line.prefix { $0 != " " && $0 != "\t" })
             var value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
+            // `port = 8000`, `port : 8000`, as other formats write it (a value that starts so is quoted: `title "= x ="`).
+            if options.contains(name), let separator = value.split(separator: " ", maxSplits: 1).first, separator == "=" || separator == ":" {
+                let given = value.dropFirst().trimmingCharacters(in: " \t")
+                throw UsageError("\(place): '\(name) \(separator) …': \(Self.nameValue(name, given, without: String(separator)))", inFile: true)
+            }
             if value.hasPrefix("\"") {
                 guard value.count >= 2, value.hasSuffix("\"") else {
                     throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end", inFile: true)
@@ -36,14 +41,17 @@ struct ConfigFile {
                 guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value", inFile: true) }
             }
             guard options.contains(name) || flags.contains(name), name != "config" else {
-                // `--port 8000` (or `--port=8000`), copied from a command line: the name is what follows the dashes
-                // (a secret's value not shown).
-                let written = name.drop { $0 == "-" }.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let bare = String(written.first ?? "")
-                let given = written.count > 1 ? String(written[1]) + (value.isEmpty ? "" : " \(value)") : value
-                let shown = given.isEmpty ? "" : Arguments.secrets.contains(bare) ? " …" : " \(given)"
-                let known = name.hasPrefix("-") && bare != "config" && (options.contains(bare) || flags.contains(bare))
-                let hint = known ? " (in a file, an option is written without its dashes: '\(bare)\(shown)')" : ""
+                // `--port 8000` (or `--port=8000`), copied from a command line, or `port=8000`, `port: 8000`, as other
+                // formats write it: the name is what follows the dashes, up to the `=` or `:`.
+                let dashless = name.drop { $0 == "-" }
+                let separator = dashless.firstIndex { $0 == "=" || $0 == ":" }
+                let bare = String(dashless[..<(separator ?? dashless.endIndex)])
+                let inline = separator.map { String(dashless[dashless.index(after: $0)...]) } ?? ""
+                let given = [inline, value].filter { !$0.isEmpty }.joined(separator: " ")
+                let known = bare != name && bare != "config" && (options.contains(bare) || flags.contains(bare))
+                let hint = !known ? "" : name.hasPrefix("-")
+                    ? " (in a file, an option is written without its dashes: \(Self.line(bare, given)))"
+                    : " (\(Self.nameValue(bare, given, without: separator.map { String(dashless[$0]) } ?? "")))"
                 throw UsageError("\(place): unknown option '\(name)'\(hint)", inFile: true)
             }
             if value.isEmpty {
@@ -55,6 +63,16 @@ struct ConfigFile {
             }
             places.append(place)
         }
+    }
+
+    /// A line as a file writes it, quoted for a message: `'port 8000'`, a secret's value not shown (`'admin-password …'`).
+    private static func line(_ name: String, _ value: String) -> String {
+        "'\(name)\(value.isEmpty ? "" : Arguments.secrets.contains(name) ? " …" : " \(value)")'"
+    }
+
+    /// What a line that separates an option from its value with `separator` (`port=8000`, `port: 8000`) is told.
+    private static func nameValue(_ name: String, _ value: String, without separator: String) -> String {
+        "in a file, an option and its value are separated by a blank, without '\(separator)': \(line(name, value))"
     }
 
     /// `line` up to its comment: a `#` that starts the line or follows a blank (`source-password hackme  # change

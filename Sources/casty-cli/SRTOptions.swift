@@ -34,10 +34,9 @@ enum SRTOptions {
         var configuration = SRTIngest.Configuration(address: address)
         configuration.latency = .milliseconds(try arguments.integer("srt-latency", default: 120, in: 20...10_000))
         for text in arguments.all("srt-passphrase") {
-            if text.hasPrefix("/"), let equals = text.firstIndex(of: "=") {
-                let mount = String(text[..<equals])
+            if let (mount, passphrase) = ServerCommand.mountPair(text) {
                 guard configuration.passphrases[mount] == nil else { throw UsageError("--srt-passphrase \(mount)=… is given twice: give it once") }
-                configuration.passphrases[mount] = String(text[text.index(after: equals)...])
+                configuration.passphrases[mount] = passphrase
             } else {
                 guard configuration.defaultPassphrase == nil else {
                     throw UsageError("--srt-passphrase PW (every mount's without its own) is given twice: give it once")

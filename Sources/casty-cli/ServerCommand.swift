@@ -205,6 +205,7 @@ enum ServerCommand: Command {
         configuration.mountPasswords = try pairs(arguments.all("mount-password"), "--mount-password")
         configuration.mountUsers = try mountUsers(arguments.all("mount-user"))
         configuration.fallbacks = try pairs(arguments.all("fallback"), "--fallback")
+        try refuseFallbackLists(configuration.fallbacks)
         let relays = try pairs(arguments.all("relay"), "--relay")
         let station = arguments.value("station")
         // Named with its option: a mount name alone (`'live' is not a mount name`) does not say which option gave it.
@@ -281,6 +282,17 @@ enum ServerCommand: Command {
         }
     }
 
+    /// `--fallback /a=/b,/c` (or `/a=/b /c`): a chain written as a list, which would be refused as no mount — a
+    /// mount has one fallback, and a chain is each mount's own (`--fallback /a=/b --fallback /b=/c`).
+    private static func refuseFallbackLists(_ fallbacks: [String: String]) throws(UsageError) {
+        for (mount, fallback) in fallbacks.sorted(by: { $0.key < $1.key }) {
+            let listed = fallback.split { $0 == "," || $0 == " " || $0 == "\t" }
+            guard listed.count > 1, listed.allSatisfy({ $0.hasPrefix("/") }) else { continue }
+            throw UsageError("--fallback \(mount)=\(fallback): a mount has one fallback: give a chain as one --fallback each "
+                + "(--fallback \(mount)=\(listed[0]), then --fallback \(listed[0])=\(listed[1]))")
+        }
+    }
+
     /// Gives the mounts the server feeds itself their sources: a proxy for each `--relay /m=URL`, the station
     /// for `--station /m`.
     static func feedMounts(
@@ -320,19 +332,24 @@ enum ServerCommand: Command {
         listed.isEmpty ? "no --mounts given" : "--mounts \(listed.joined(separator: ","))"
     }
 
+    /// The mount and the value of a repeatable option's `/m=value`, or `nil` when it is not of that form. Blanks
+    /// around the `=` are no part of either (`fallback /live = /backup`, as many config formats write it).
+    static func mountPair(_ text: String) -> (mount: String, value: String)? {
+        guard let equals = text.firstIndex(of: "="), text.hasPrefix("/") else { return nil }
+        return (text[..<equals].trimmingCharacters(in: " \t"), String(text[text.index(after: equals)...].drop { $0 == " " || $0 == "\t" }))
+    }
+
     /// `/m=value` pairs of a repeatable option.
     private static func pairs(_ values: [String], _ option: String) throws(UsageError) -> [String: String] {
         var result: [String: String] = [:]
         for text in values {
-            guard let equals = text.firstIndex(of: "="), text.hasPrefix("/") else {
+            guard let (mount, value) = mountPair(text) else {
                 throw UsageError("\(option) takes /mount=value, not \(Arguments.quoted(text, of: String(option.drop { $0 == "-" })))")
             }
-            let mount = String(text[..<equals])
             // Two values for one mount: a mistake to point at, not a silent choice of the last.
             guard result[mount] == nil else { throw UsageError("\(option) \(mount)=… is given twice: give it once") }
             // `--mount-password "/a=$UNSET"`: a value forgotten, as `--source-password ""` is — not a mount without
             // one (which would take the common password, or never be published). Nothing secret is quoted: it is empty.
-            let value = String(text[text.index(after: equals)...])
             guard !value.isEmpty else { throw UsageError("\(option) '\(mount)=': needs a value, not an empty one") }
             result[mount] = value
         }

@@ -4,9 +4,10 @@
 #
 # Asserts: a file with a byte order mark, tabs, comments, CRLF line ends (a mistake names its line) and nine mounts (one not ASCII) starts a server whose
 # /status.json lists every mount, the command line winning over the file, and which logs its status line every
-# status-every seconds; each broken file — an unknown name (one written with its dashes told how a file writes it), a
+# status-every seconds (blanks around a fallback's = no part of its mounts); each broken file — an unknown name (one written with its dashes told how a file writes it), a
 # flag given a value, an option given none, a port that is no number, a mount that is no name (mounts separated by
-# blanks told to take commas, a list of commas only), a bad fallback,
+# blanks told to take commas, a list of commas only), a bad fallback (a chain written as a list told to give one
+# --fallback each), a line written name=value, name: value or name = value (told to separate them with a blank),
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed (of
 # an option on several lines, the faulty line named, not the option's last: --fallback, --mount-password, --relay, …),
@@ -109,6 +110,16 @@ refused record-unlisted-first 5 "--record /Zz: /Zz is not a mount" "${head}mount
 refused srt-unlisted-first 5 "--srt-passphrase /nope=…: /nope is not a mount" \
     "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\nsrt-passphrase /live=0123456789\n"
 refused relay-bad-first 4 "--relay /r=…: not an http(s)://host:port/path URL" "${head}mounts /a\nrelay /r=nowhere\nrelay /s=http://127.0.0.1:9/\n"
+# A chain of fallbacks written as a list, and a line written `name=value`, `name: value` or `name = value`, as other
+# formats write them, are told how a file writes them (a secret's value not repeated).
+refused fallback-list 4 "--fallback /a=/b,/c: a mount has one fallback: give a chain as one --fallback each (--fallback /a=/b, then --fallback /b=/c)" \
+    "${head}mounts /a,/b,/c\nfallback /a=/b,/c\n"
+refused name-equals 1 "unknown option 'port=21010' (in a file, an option and its value are separated by a blank, without '=': 'port 21010')" \
+    'port=21010\nsource-password hackme\nmounts /live\n'
+refused name-colon 3 "unknown option 'port:' (in a file, an option and its value are separated by a blank, without ':': 'port 21010')" \
+    'source-password hackme\nmounts /live\nport: 21010\n'
+refused name-blank-equals 3 "'admin-password = …': in a file, an option and its value are separated by a blank, without '=': 'admin-password …'" \
+    "${head}admin-password = Hunter2\n"
 
 # On the command line, an empty value is a value forgotten (`--source-password "$UNSET"`), as in a file.
 empty_value() {
@@ -198,7 +209,7 @@ check "--config \"\": status 1, 'option --config needs a value, not an empty one
 port=$(free_port)
 printf '\xef\xbb\xbf# a station of many mounts\nport\t1\nsource-password hackme\nadmin-password --se#cret  # a comment after the value\n' >"$TMP/station.conf"
 printf 'mounts /live, /backup,/aac,\t/aacbackup,/ez,/liq,/liqsrc,/rec,/músic\nfallback /live=/backup\n' >>"$TMP/station.conf"
-printf 'fallback /aac=/aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \nstatus-every 1\n' >>"$TMP/station.conf"
+printf 'fallback /aac = /aacbackup\nstation /backup\nmount-max-listeners /live=500\n  no-hls  \nstatus-every 1\n' >>"$TMP/station.conf"
 "$CLI" server --config "$TMP/station.conf" --port "$port" --host 127.0.0.1 --loops 0 </dev/null >"$TMP/station.log" 2>&1 &
 pids+=("$!")
 up() { curl -s -o "$TMP/status.json" --max-time 2 "http://127.0.0.1:$port/status.json"; }
@@ -210,6 +221,8 @@ admin() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u 'admin:--s
 check "the admin password from the file, --se#cret, is taken as a value, without the comment after it" admin
 status_line() { log_has "$TMP/station.log" "status: 1 of 9 mounts live, 0 listeners, "; }
 check "status-every 1: a status line within 5 s (1 of 9 mounts live: the station)" wait_until 5 status_line
+fallbacks() { log_has "$TMP/station.log" "fallbacks /aac→/aacbackup, /live→/backup$"; }
+check "blanks around a fallback's = are no part of its mounts (fallback /aac = /aacbackup)" fallbacks
 
 # Two files: both are read, the later winning (the second names the port and the mounts, the first the password).
 # The source password's line deleted: the mistake is the file's, no mount-password line's.
