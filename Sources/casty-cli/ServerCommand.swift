@@ -186,11 +186,7 @@ enum ServerCommand: Command {
         if let text = arguments.value("mounts") {
             // `--mounts ,` lists nothing, as `--mounts ""` does: a list forgotten, not a server that refuses every source.
             guard mounts?.isEmpty == false else { throw UsageError("--mounts '\(text)' names no mount: give /a,/b") }
-            // `mounts /a /b`: a blank where a comma was meant (no mount name holds one).
-            if let blank = mounts?.first(where: { $0.contains(" ") || $0.contains("\t") }) {
-                let commas = blank.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: ",")
-                throw UsageError("--mounts '\(blank)': a mount name holds no blank: separate mounts with commas (\(commas))")
-            }
+            for entry in mounts ?? [] { try refuseOtherSeparators(entry) }
         }
         if let listed = mounts, let twice = listed.enumerated().first(where: { listed[..<$0.offset].contains($0.element) })?.element {
             throw UsageError("--mounts names '\(twice)' twice: name each mount once")
@@ -280,6 +276,21 @@ enum ServerCommand: Command {
             throw UsageError("no source could publish \(unreachable.joined(separator: ", ")): give --source-password, "
                 + "or --mount-password \(unreachable[0])=PW for each", ofTheWhole: true)
         }
+    }
+
+    /// `mounts /a /b`, `mounts /a;/b`: a blank or a `;` where a comma was meant. No mount name holds a blank; one
+    /// may hold a `;`, but not before a `/` — the second name of a list written as other formats write one, which
+    /// would be one mount no source publishes. A blank before a word without its `/` (`/my show`) may be one name
+    /// meant: both ways out are said.
+    private static func refuseOtherSeparators(_ entry: String) throws(UsageError) {
+        let parts = entry.split { $0 == ";" || $0 == " " || $0 == "\t" }
+        if entry.contains(";"), parts.count > 1, parts.dropFirst().allSatisfy({ $0.hasPrefix("/") }) {
+            throw UsageError("--mounts '\(entry)': a ';' does not separate mounts: separate them with commas (\(parts.joined(separator: ",")))")
+        }
+        guard entry.contains(where: { $0 == " " || $0 == "\t" }) else { return }
+        let commas = parts.map { $0.hasPrefix("/") ? $0 : "/" + $0 }.joined(separator: ",")
+        let oneName = parts.allSatisfy { $0.hasPrefix("/") } ? "" : "name it without one (\(parts.joined(separator: "-"))), or "
+        throw UsageError("--mounts '\(entry)': a mount name holds no blank: \(oneName)separate mounts with commas (\(commas))")
     }
 
     /// `--fallback /a=/b,/c` (or `/a=/b /c`): a chain written as a list, which would be refused as no mount — a

@@ -6,7 +6,7 @@
 # /status.json lists every mount, the command line winning over the file, and which logs its status line every
 # status-every seconds (blanks around a fallback's = no part of its mounts); each broken file — an unknown name (one written with its dashes told how a file writes it), a
 # flag given a value, an option given none, a port that is no number, a mount that is no name (mounts separated by
-# blanks told to take commas, a list of commas only), a bad fallback (a chain written as a list told to give one
+# blanks or ';' told to take commas, a name with a blank told it holds none, a list of commas only), a bad fallback (a chain written as a list told to give one
 # --fallback each), a line written name=value, name: value or name = value (told to separate them with a blank),
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed (of
@@ -58,6 +58,12 @@ refused unknown 3 "unknown option 'bogus'" "${head}bogus 1\n"
 # Mounts separated by a blank instead of a comma are told to take commas; a list of commas only names no mount.
 refused mounts-blank 3 "--mounts '/a /b': a mount name holds no blank: separate mounts with commas (/a,/b)" "${head}mounts /a /b\n"
 refused mounts-commas 3 "--mounts ',' names no mount: give /a,/b" "${head}mounts ,\n"
+# A ';' before a '/' is a list's too (not one mount no source publishes); a blank before a word without its '/' may
+# be one name meant: both ways out are said, each a valid list.
+refused mounts-semicolon 3 "--mounts '/live;/backup': a ';' does not separate mounts: separate them with commas (/live,/backup)" \
+    "${head}mounts /live;/backup\n"
+refused mounts-blank-name 3 "--mounts '/my show': a mount name holds no blank: name it without one (/my-show), or separate mounts with commas (/my,/show)" \
+    "${head}mounts /my show,/b\n"
 # A file saved as UTF-16 (Windows Notepad's "Unicode"), or in another encoding than UTF-8, is named as such.
 refused utf16 "" "the file is UTF-16 text (Windows Notepad's \"Unicode\"): save it as UTF-8" '\xff\xfep\x00o\x00r\x00t\x00 \x000\x00\n\x00'
 refused latin1 "" "the file is not UTF-8 text: save it as UTF-8" "${head}title Caf\xe9\n"
