@@ -110,7 +110,7 @@ enum ServerCommand: Command {
     /// `nil` when the error names no option's value.
     static func optionNamed(_ error: ConfigurationError) -> String? {
         switch error {
-        case .fallbackLoop: "--fallback: \(error)"
+        case .fallbackLoop(let circle): "--fallback \(circle[0])=\(circle[1]): \(error)"  // one of the circle's lines
         case .srtPassphrase(let mount, _): "--srt-passphrase\(mount.map { " \($0)=…" } ?? ""): \(error)"
         case .srtLatency: "--srt-latency: \(error)"
         default: nil

@@ -1042,5 +1042,8 @@ struct StationServerTests {
         configuration.mounts = ["/a", "/b"]
         configuration.fallbacks = ["/a": "/b", "/b": "/a"]
         #expect(throws: ConfigurationError.fallbackLoop(["/a", "/b", "/a"])) { try configuration.check() }
+        configuration.mounts = ["/a", "/b", "/c"]
+        configuration.fallbacks = ["/a": "/b", "/b": "/c", "/c": "/b"]
+        #expect(throws: ConfigurationError.fallbackLoop(["/b", "/c", "/b"]), "/a only leads into the circle") { try configuration.check() }
     }
 }

@@ -7,7 +7,7 @@
 # status-every seconds (blanks around a fallback's = no part of its mounts); each broken file — an unknown name (one written with its dashes told how a file writes it), a
 # flag given a value, an option given none, a port that is no number, a mount that is no name (mounts separated by
 # blanks or ';' told to take commas, a name with a blank told it holds none, a list of commas only), a bad fallback (a chain written as a list told to give one
-# --fallback each), a line written name=value, name: value or name = value (told to separate them with a blank),
+# --fallback each; fallbacks in a circle, the circle alone named, at one of its lines), a line written name=value, name: value or name = value (told to separate them with a blank),
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed (of
 # an option on several lines, the faulty line named, not the option's last: --fallback, --mount-password, --relay, …),
@@ -90,7 +90,10 @@ refused secret-form 3 "--mount-password takes /mount=value, not (a value not sho
 refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
     "${head}event-spool /nonexistent-casty/spool\n"
 refused hls-dir-nowhere 3 "--hls-dir /proc/casty-nowhere/hls: cannot make /proc/casty-nowhere" "${head}hls-dir /proc/casty-nowhere/hls\n"
-refused fallback-circle 5 "--fallback: fallbacks go round in a circle: /a → /b → /a" "${head}mounts /a,/b\nfallback /a=/b\nfallback /b=/a\n"
+refused fallback-circle 4 "--fallback /a=/b: fallbacks go round in a circle: /a → /b → /a" "${head}mounts /a,/b\nfallback /a=/b\nfallback /b=/a\n"
+# The circle alone is named, and one of its lines: not /a, which only leads into it (nor its line, the last).
+refused fallback-into-circle 4 "--fallback /b=/c: fallbacks go round in a circle: /b → /c → /b" \
+    "${head}mounts /a,/b,/c\nfallback /b=/c\nfallback /c=/b\nfallback /a=/b\n"
 refused short-passphrase 5 "--srt-passphrase /a=…: the SRT passphrase of /a has 5 characters" \
     "${head}mounts /a\nsrt-port 0\nsrt-passphrase /a=short\n"
 refused file-missing 4 "--file: cannot open /nonexistent-casty.mp3" "${head}station /live\nfile /nonexistent-casty.mp3\n"

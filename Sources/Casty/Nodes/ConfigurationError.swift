@@ -37,7 +37,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     /// and `/admin/…`, `/api/…`, an HLS playlist: ``Router/reservedRoute(of:)``, which the message names): listeners
     /// could not reach a mount there.
     case reservedPath(String)
-    /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`).
+    /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`): its mounts,
+    /// the first again at the end (`/a`, `/b`, `/a`).
     case fallbackLoop([String])
     /// An SRT passphrase (of `mount`, or the default one when `nil`) is not 10–79 characters long, which SRT
     /// requires.

@@ -76,7 +76,8 @@ public final class StationServer: Sendable {
                 var seen = [start]
                 var current = start
                 while let next = fallbacks[current] {
-                    if seen.contains(next) { throw .fallbackLoop(seen + [next]) }
+                    // The circle alone: the mounts that only lead into it (`/a` of `/a → /b → /c → /b`) are not in it.
+                    if let again = seen.firstIndex(of: next) { throw .fallbackLoop(Array(seen[again...]) + [next]) }
                     seen.append(next)
                     current = next
                 }
