@@ -194,6 +194,9 @@ public actor Distributor: LoopNode, FeedingNode {
     /// Whether the stream is another mount's now: a mount whose source is away plays its fallback.
     var playsFallback: Bool { source is Distributor }
 
+    /// The `Content-Type` its players were told, kept while its stream is away (``DistributorCore/toldContentType``).
+    var toldContentType: String? { core.toldContentType }
+
     /// Hands the distributor a message: a listener's request, or its source's reply and data.
     public nonisolated func send(_ message: Message) { deliver(message) }
 

@@ -390,6 +390,10 @@ struct DistributorCore<Listener: Hashable> {
     /// station, a mount between two sources); not before any stream came.
     var streamAway: Bool { context == nil && ended != nil }
 
+    /// The `Content-Type` its players were told: the stream's, or while the stream is away (``streamAway``) the one
+    /// of the stream that went, which those still connected wait for — a relay's listeners while its upstream is lost.
+    var toldContentType: String? { context?.contentType ?? ended?.contentType }
+
     /// The source ended and nothing replaces it (a mount with no fallback): listeners that come now wait for
     /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening
     /// stay for now. The ended source is not asked again.

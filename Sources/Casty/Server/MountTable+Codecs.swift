@@ -11,9 +11,10 @@ extension MountTable {
     }
 
     /// Whether `mount`'s listeners may be moved to `target` now: `nil` if so, else why not (both mounts and both
-    /// types named), for one log line or an admin's answer.
+    /// types named), for one log line or an admin's answer. What they were told counts, also while their stream is
+    /// away (a relay's lost upstream, whose end the distributor heard before the mount did).
     func codecMismatch(moving mount: Mount, to target: Mount) -> String? {
-        let heard = contentType(of: mount), next = contentType(of: target)
+        let heard = mount.distributor.assumeIsolated { $0.toldContentType }, next = contentType(of: target)
         guard !Context.sameCodec(heard, next), let heard, let next else { return nil }
         return "\(target.path) plays \(next), not \(heard) like \(mount.path)"
     }

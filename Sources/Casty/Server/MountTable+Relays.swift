@@ -52,8 +52,9 @@ extension MountTable {
             logger("mount \(mount.path): its relay streams again; its listeners hear it")
             mount.distributor.switchSource(to: relay)
         } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount, playsNow(target) {
-            if let mismatch = codecMismatch(moving: mount, to: target) {
-                // Said once per outage: the relay's listeners wait for it, as a source's do when the codecs differ.
+            if hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
+                // Said once per outage: the relay's listeners wait for it, as a source's do when the codecs differ
+                // (with none, as for a source, the fallback is heard: a newcomer is told its type).
                 guard !mount.fallbackRefused else { return }
                 mount.fallbackRefused = true
                 return logger("mount \(mount.path): its relay does not stream; its fallback \(mismatch): its listeners are not moved there")

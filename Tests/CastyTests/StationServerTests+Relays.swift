@@ -1,0 +1,52 @@
+import Testing
+
+@testable import Casty
+@testable import CastyNet
+
+/// A `--relay` mount whose upstream is away plays its fallback: what its listeners hear, where the admin API and
+/// the status pages count them, what a reload of its fallback does, and what the log says of it.
+extension StationServerTests {
+    /// A relay of `upstream` at /ice, reconnecting within 200 ms, on `server`; started, and playing to a player
+    /// (returned) once it streams.
+    func relaying(_ upstream: AwayableStation, on server: StationServer, log: Log) async throws -> (proxy: Proxy, player: TestPeer) {
+        var relaying = Proxy.Configuration()
+        relaying.segmentBytes = 4170
+        relaying.backoff = .milliseconds(100)
+        relaying.maxBackoff = .milliseconds(200)
+        let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: loop, logger: log.logger)
+        server.attach(proxy, at: "/ice")
+        await proxy.startInBackground()
+        #expect(await eventually(timeout: .seconds(10)) { (try? await ask(server, "/admin/listmounts"))?.contains(#""mount":"/ice","listeners":0,"feeding":"relay""#) == true })
+        let player = try await listener(server, "/ice", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 }, "the relay plays")
+        return (proxy, player)
+    }
+
+    @Test("An MP3 relay whose fallback plays AAC keeps its listeners through an upstream blip: they wait for the relay, connected, and hear it again")
+    func relayAway_FallbackOfAnotherCodec_ListenersWaitForTheRelay() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
+        let (proxy, player) = try await relaying(upstream, on: server, log: log)
+        let (_, feeding) = try await feedingSource(server, mount: "/backup", type: "audio/aac", with: adtsFrames(10))
+        defer { feeding.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/api/mounts/backup", admin: false)) ?? "").contains("\"contentType\":\"audio/aac\"")
+        })
+
+        await upstream.goAway()
+        let line = "mount /ice: its relay does not stream; its fallback /backup plays audio/aac, not audio/mpeg like /ice: its listeners are not moved there"
+        #expect(await eventually(timeout: .seconds(5)) { log.contains(line) }, "\(log.lines.value)")
+        upstream.comeBack()
+        let silentBefore = Self.silentFrameCount(player.received.value)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= silentBefore + 20 }, "the relay plays again")
+        #expect(!player.closed.value, "one connection throughout")
+        #expect(!log.contains("disconnected, to come back"), "\(log.lines.value)")
+        let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
+        let heard = player.received.value
+        #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
+}
