@@ -22,6 +22,14 @@ extension StationServerTests {
         return (proxy, player)
     }
 
+    /// Waits until the relay at /ice lost its upstream and its listener hears its fallback.
+    func onTheFallback(_ server: StationServer, log: Log) async -> Bool {
+        guard await eventually(timeout: .seconds(5), { log.contains("proxy: upstream lost") }) else { return false }
+        return await eventually(timeout: .seconds(5)) {
+            (try? await ask(server, "/admin/listmounts"))?.contains(#""mount":"/ice","listeners":1,"feeding":"fallback""#) == true
+        }
+    }
+
     @Test("An MP3 relay whose fallback plays AAC keeps its listeners through an upstream blip: they wait for the relay, connected, and hear it again")
     func relayAway_FallbackOfAnotherCodec_ListenersWaitForTheRelay() async throws {
         let upstream = try AwayableStation(on: loop)
@@ -45,6 +53,32 @@ extension StationServerTests {
         let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
         let heard = player.received.value
         #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
+
+    @Test("A reload that changes a relay's fallback while its upstream is away moves its listeners to the new fallback, on their connection")
+    func reload_ANewFallbackOfARelayAway_TakesItsListeners() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup", "/other"], fallbacks: ["/ice": "/backup"], log: log)
+        let (_, feedingBackup) = try await feedingSource(server, mount: "/backup")
+        defer { feedingBackup.cancel() }
+        let (_, feedingOther) = try await feedingSource(server, mount: "/other", with: Self.markedFrames(10, mark: 7))
+        defer { feedingOther.cancel() }
+        let (proxy, player) = try await relaying(upstream, on: server, log: log)
+        await upstream.goAway()
+        #expect(await onTheFallback(server, log: log), "\(log.lines.value)")
+
+        _ = try await server.reload(StationServerReloadTests().configuration {
+            $0.mounts = ["/ice", "/backup", "/other"]
+            $0.fallbacks = ["/ice": "/other"]
+        })
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay does not stream; its listeners hear /other meanwhile") },
+                "\(log.lines.value)")
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.count(of: 7, in: $0) >= 20 }, "the new fallback is heard")
+        #expect(!player.closed.value, "one connection throughout")
         proxy.stop()
         server.close()
         await upstream.close()

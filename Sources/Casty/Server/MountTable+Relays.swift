@@ -63,4 +63,20 @@ extension MountTable {
             mount.distributor.switchSource(to: target.distributor)
         }
     }
+
+    /// A relay mount's fallback changed (a reload). While its upstream is away, its listeners leave the old
+    /// fallback's stream, which is forgotten, for the new one when that plays (the same codec) — or, with none now,
+    /// wait for the relay, connected. While the relay streams, the new fallback is there for its next outage.
+    func relayFallbackChanged(_ mount: Mount) {
+        guard let relay = mount.permanent as? Proxy, !feeds(mount) else { return }
+        mount.fallbackRefused = false
+        guard mount.distributor.assumeIsolated({ $0.playsFallback }) else { return relayChanged(mount, streaming: false) }
+        mount.distributor.switchSource(to: relay)
+        mount.distributor.sourceGone()
+        relayChanged(mount, streaming: false)
+        // Not moved (a fallback of another codec is said by relayChanged): they wait, which is said.
+        guard !mount.distributor.assumeIsolated({ $0.playsFallback }), !mount.fallbackRefused, hasPlayers(mount) else { return }
+        let why = rules.fallbacks[mount.path].map { "its fallback \($0) plays nothing now" } ?? "it has no fallback any more"
+        logger("mount \(mount.path): its relay does not stream and \(why); its listeners wait for the relay")
+    }
 }

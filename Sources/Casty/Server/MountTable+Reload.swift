@@ -8,7 +8,8 @@ extension MountTable {
     /// disconnected (as ``disallow(_:)`` does), and a mount without a source whose fallback changed moves its
     /// listeners to the new fallback — or, with none now (or one with nothing to play), the mount is as one whose
     /// source left: its stream is forgotten (nothing is moved there), and its listeners, and those of mounts hearing
-    /// it as their fallback, wait for a source for the source timeout. Sources and listeners already admitted keep their places under new passwords and limits,
+    /// it as their fallback, wait for a source for the source timeout. A relay mount whose upstream is away does the
+    /// same, its listeners waiting for the relay (``relayFallbackChanged(_:)``). Sources and listeners already admitted keep their places under new passwords and limits,
     /// which apply to those who come next; a new source timeout and catch-up apply to the sources publishing too. Mounts the admin API added to the whitelist, or took off
     /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
     /// and rings sized differently mid-stream would break players' framing.
@@ -45,7 +46,11 @@ extension MountTable {
             }
         }
         for path in order where old.fallbacks[path] != next.fallbacks[path] {
-            guard let mount = mounts[path], mount.source == nil, mount.permanent == nil else { continue }
+            guard let mount = mounts[path], mount.source == nil else { continue }
+            if mount.permanent != nil {
+                relayFallbackChanged(mount)
+                continue
+            }
             mount.fallbackRefused = false
             // The stream it played (its old fallback's) ends here: left with nothing to play, the mount is one whose
             // source left for good — it forgets that stream, and whoever still hears it waits, then is let go.
