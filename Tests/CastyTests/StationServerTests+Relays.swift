@@ -83,4 +83,23 @@ extension StationServerTests {
         server.close()
         await upstream.close()
     }
+
+    @Test("The players of a relay hearing its fallback are counted at the fallback in /admin/stats, its peak too: the mounts' listeners add up to the server's")
+    func relayAway_ItsFallbackCountsItsListeners() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
+        let (_, feeding) = try await feedingSource(server, mount: "/backup")
+        defer { feeding.cancel() }
+        let (proxy, _) = try await relaying(upstream, on: server, log: log)
+        await upstream.goAway()
+        #expect(await onTheFallback(server, log: log), "\(log.lines.value)")
+
+        let stats = try await ask(server, "/admin/stats?mount=/backup")
+        #expect(stats.contains("<source mount=\"/backup\">\n<listeners>1</listeners>\n"), "\(stats)")
+        #expect(stats.contains("<listener_peak>1</listener_peak>"), "\(stats)")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
 }

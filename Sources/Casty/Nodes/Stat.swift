@@ -19,8 +19,9 @@ public struct Stat: Sendable {
     public internal(set) var listeners: Int
     /// Branches of the tree this node serves now (each one link).
     public let branches: Int
-    /// The most listeners (players) connected at once.
-    public let peakListeners: Int
+    /// The most listeners (players) connected at once (on a station server's Icecast-named pages, with those of the
+    /// mounts playing it as their fallback, as ``listeners``).
+    public internal(set) var peakListeners: Int
     /// Segments received from the source.
     public let segments: Int
     /// Audio bytes received from the source — its own: not a fallback's, which that mount counts.

@@ -36,6 +36,9 @@ final class Mount: @unchecked Sendable {
     var waiting: Scheduled?
     /// Since when the mount has been idle — no source, nobody listening — if it may be forgotten.
     var idleSince: ContinuousClock.Instant?
+    /// The most listeners a status page reported for the mount, those of mounts hearing it as their fallback
+    /// included (``MountTable/listed(asked:streaming:)``): its distributor's own peak counts its players only.
+    var peakListeners = 0
 
     init(path: String, distributor: Distributor) {
         self.path = path
@@ -495,14 +498,16 @@ final class MountTable: @unchecked Sendable {
     }
 
     /// The mounts with players that hear `mount` as their fallback now — directly, or down a chain (`/x` → `/y` →
-    /// `mount`) —, sorted: they are let go with the mount's own listeners.
+    /// `mount`) —, sorted: they are let go with the mount's own listeners. A mount with a permanent source hears its
+    /// fallback only while it plays it (a relay whose upstream is away).
     func hearingAsFallback(_ mount: Mount) -> [String] {
         var found: [String] = []
         var seen: Set<String> = [mount.path]
         var next = [mount.path]
         while let path = next.popLast() {
             for (from, to) in rules.fallbacks where to == path {
-                guard let hearer = mounts[from], hearer.source == nil, hearer.permanent == nil, !hearer.fallbackRefused,
+                guard let hearer = mounts[from], hearer.source == nil, !hearer.fallbackRefused,
+                      hearer.permanent == nil || hearer.distributor.assumeIsolated({ $0.playsFallback }),
                       seen.insert(from).inserted else { continue }
                 if hasPlayers(hearer) { found.append(from) }
                 next.append(from)
@@ -538,6 +543,9 @@ final class MountTable: @unchecked Sendable {
                 stat.listeners += hearingAsFallback(mount).reduce(0) { sum, path in
                     sum + (mounts[path]?.distributor.assumeIsolated { $0.playerCount } ?? 0)
                 }
+                // Its peak counts them too, as far as reports saw them: never below the listeners it reports.
+                mount.peakListeners = max(mount.peakListeners, stat.peakListeners, stat.listeners)
+                stat.peakListeners = mount.peakListeners
             }
             return (mount, stat)
         }
