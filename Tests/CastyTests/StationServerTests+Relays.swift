@@ -102,4 +102,25 @@ extension StationServerTests {
         server.close()
         await upstream.close()
     }
+
+    @Test("The players of a mount hearing its fallback are the fallback's for /admin/listclients and /admin/moveclients, as /admin/stats counts them")
+    func fallbackHearers_AreListedAndMovedWithTheFallbacksListeners() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/live", "/backup", "/other"], fallbacks: ["/live": "/backup"], log: log)
+        defer { server.close() }
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        let (_, other) = try await feedingSource(server, mount: "/other", with: Self.markedFrames(10, mark: 7))
+        defer { other.cancel() }
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+
+        let clients = try await ask(server, "/admin/listclients?mount=/backup")
+        #expect(clients.contains(#""request":"GET /live"#), "\(clients)")
+        let moved = try await ask(server, "/admin/moveclients?mount=/backup&destination=/other")
+        #expect(moved.contains(#""moved":1"#), "\(moved)")
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.count(of: 7, in: $0) >= 10 }, "moved to /other")
+        let stats = try await ask(server, "/admin/stats?mount=/backup")
+        #expect(stats.contains("<listeners>0</listeners>"), "\(stats)")
+    }
 }

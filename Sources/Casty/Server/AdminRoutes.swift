@@ -14,7 +14,7 @@ internal import Icy
 /// |------|------|
 /// | `/admin/metadata?mount=/m&mode=updinfo&song=T` | sets the title of `/m`'s source (or `artist=A&title=T`: `A - T`) |
 /// | `/admin/listmounts` | the mounts, their listeners and what feeds them |
-/// | `/admin/listclients?mount=/m` | `/m`'s listeners: id, address, request, user agent, seconds connected, skipped |
+/// | `/admin/listclients?mount=/m` | `/m`'s listeners (with those of mounts hearing it as their fallback): id, address, request, user agent, seconds connected, skipped |
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
 /// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
 /// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |
@@ -88,7 +88,7 @@ enum AdminRoutes {
         case "/admin/listclients":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
             // Listeners may run on other loops of the group: each is asked on its own, the answer sent back here.
-            let clients = clients(of: found)
+            let clients = clients(of: found, in: mounts)
             let loop = exchange.connection.loop
             Task {
                 var infos: [ListenerInfo] = []
@@ -103,7 +103,7 @@ enum AdminRoutes {
             guard let id = exchange.query("id").flatMap({ Int($0) }) else {
                 return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&id=N (a listener's id, from listclients)")])
             }
-            guard let client = clients(of: found).first(where: { $0.id == id }) else {
+            guard let client = clients(of: found, in: mounts).first(where: { $0.id == id }) else {
                 return answer(exchange, 404, "Not Found", ["error": .text("no listener with that id on \(found.path)")])
             }
             exchange.port.logger("admin: listener \(id) on \(found.path) disconnected")
@@ -132,7 +132,7 @@ enum AdminRoutes {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(mismatch): players cannot change codec")])
             }
             // As many as the destination's own limit leaves room for (the server's total does not change).
-            let players = clients(of: found).filter { !$0.isBranch }
+            let players = clients(of: found, in: mounts).filter { !$0.isBranch }
             let room = mounts.room(on: destination)
             let moving = players.prefix(room ?? players.count)
             for client in moving { client.moveLater(to: destination.distributor) }
@@ -186,6 +186,14 @@ enum AdminRoutes {
 
     private static func clients(of mount: Mount) -> [Client] {
         mount.distributor.assumeIsolated { $0.listenerNodes() }.compactMap { $0 as? Client }
+    }
+
+    /// The listeners of `mount` as Icecast has them, and `/admin/stats` counts them: its own, and — while it streams
+    /// of its own — the players of the mounts that hear it as their fallback (``MountTable/hearingAsFallback(_:)``),
+    /// whom Icecast moves there. `listclients`, `killclient` and `moveclients` of the fallback see them all.
+    private static func clients(of mount: Mount, in mounts: MountTable) -> [Client] {
+        guard mounts.feeds(mount) else { return clients(of: mount) }
+        return ([mount] + mounts.hearingAsFallback(mount).compactMap(mounts.mount(at:))).flatMap { clients(of: $0) }
     }
 
     /// `401`, with one log line when credentials were sent and are wrong. A call without any is not logged:
