@@ -103,6 +103,22 @@ extension StationServerTests {
         await upstream.close()
     }
 
+    @Test("A listener the admin disconnects (/admin/killclient) leaves saying so, not as if its player had closed")
+    func killedListener_ItsLeaveLineSaysTheAdmin() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let (_, feeding) = try await feedingSource(server)
+        defer { feeding.cancel() }
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        let clients = try await ask(server, "/admin/listclients?mount=/live")
+        let id = try #require(clients.firstRange(of: #/"id":(\d+)/#).map { String(clients[$0]).dropFirst(5) })
+        #expect(try await ask(server, "/admin/killclient?mount=/live&id=\(id)").hasPrefix("HTTP/1.0 200"))
+        #expect(await eventually { log.contains("left after") }, "\(log.lines.value)")
+        #expect(log.contains("(disconnected by the admin (/admin/killclient))"), "\(log.lines.value)")
+    }
+
     @Test("The players of a mount hearing its fallback are the fallback's for /admin/listclients and /admin/moveclients, as /admin/stats counts them")
     func fallbackHearers_AreListedAndMovedWithTheFallbacksListeners() async throws {
         let log = Log()

@@ -37,6 +37,9 @@ public actor Client: LoopNode {
     /// Told once when the listener leaves (the listener authorization's `listener_remove`).
     private var onLeave: (@Sendable () -> Void)?
     private var phase = Phase.waitingForReply
+    /// Why the server closed the connection, when someone asked it to (an admin's `killclient`): its leave line says
+    /// so rather than `closed`, which reads as the player hanging up.
+    private var stopReason: String?
     private var form: Listening.Form { listening.form }
     /// The burst, lossy delivery and dropping: decided by a value, carried out here.
     private var policy: DeliveryPolicy?
@@ -110,6 +113,14 @@ public actor Client: LoopNode {
 
     /// Stops the client: its connection is closed.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Stops the client for `reason` (`disconnected by the admin (/admin/killclient)`), which its leave line tells.
+    nonisolated func stop(because reason: String) {
+        onLoop { client in
+            client.stopReason = reason
+            client.stopNow()
+        }
+    }
 
     /// Moves the listener to another mount's distributor without closing its connection (an admin's
     /// `moveclients`): it leaves its distributor, asks the other one, and plays its segments from their next
@@ -385,7 +396,7 @@ public actor Client: LoopNode {
         let duration = seconds(ContinuousClock.now - joined)
         // A player that quits mostly resets its connection (it closes with audio unread): that is its leaving, not a fault.
         let why: String = switch error {
-        case nil: "closed"
+        case nil: stopReason ?? "closed"
         case let error? where error.isReset: "closed by the \(isBranch ? "branch" : "player") (reset)"
         case let error?: "\(error)"
         }

@@ -107,7 +107,7 @@ enum AdminRoutes {
                 return answer(exchange, 404, "Not Found", ["error": .text("no listener with that id on \(found.path)")])
             }
             exchange.port.logger("admin: listener \(id) on \(found.path) disconnected")
-            client.stop()
+            client.stop(because: "disconnected by the admin (/admin/killclient)")
             answer(exchange, 200, "OK", ["killed": .number(id)])
         case "/admin/killsource":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
