@@ -103,6 +103,38 @@ extension StationServerTests {
         await upstream.close()
     }
 
+    @Test("A relay that streams from the start, with a fallback that plays, is not said to stop nor to stream again")
+    func relayAtTheStart_ItsLogTellsWhatHappened() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let (proxy, _) = try await relaying(upstream, on: server, log: log)
+        #expect(!log.contains("its relay does not stream") && !log.contains("its relay streams"), "\(log.lines.value)")
+        proxy.stop()
+        station.stop()
+        server.close()
+        await upstream.close()
+    }
+
+    @Test("As the server stops, its sources end and the fallbacks their mounts take are not said: nobody will hear them")
+    func serverStopping_SaysNoFallback() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        let (_, live) = try await feedingSource(server, mount: "/live")
+        defer { live.cancel() }
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        await server.endSources()
+        #expect(await eventually { log.contains("on /live ended: the server is stopping") && log.contains("on /backup ended: the server is stopping") },
+                "\(log.lines.value)")
+        #expect(!log.contains("no source; its listeners hear"), "\(log.lines.value)")
+    }
+
     @Test("A listener the admin disconnects (/admin/killclient) leaves saying so, not as if its player had closed")
     func killedListener_ItsLeaveLineSaysTheAdmin() async throws {
         let log = Log()

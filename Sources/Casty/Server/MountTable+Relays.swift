@@ -46,10 +46,13 @@ extension MountTable {
         guard mount.source == nil, let relay = mount.permanent else { return }
         let onFallback = mount.distributor.assumeIsolated { $0.playsFallback }
         if streaming {
+            let first = !mount.relayStreamed
+            mount.relayStreamed = true
             mount.fallbackRefused = false
             relaysFallBack()  // this relay may be another's fallback
             guard onFallback else { return }
-            logger("mount \(mount.path): its relay streams again; its listeners hear it")
+            // Its first stream is said when someone heard the fallback until then: not for every relay as the server starts.
+            if !first || hasPlayers(mount) { logger("mount \(mount.path): its relay streams\(first ? "" : " again"); its listeners hear it") }
             mount.distributor.switchSource(to: relay)
         } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount, playsNow(target) {
             if hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
@@ -59,7 +62,11 @@ extension MountTable {
                 mount.fallbackRefused = true
                 return logger("mount \(mount.path): its relay does not stream; its fallback \(mismatch): its listeners are not moved there")
             }
-            logger("mount \(mount.path): its relay does not stream; its listeners hear \(target.path) meanwhile")
+            // A relay that never streamed (still reaching its upstream, as the server starts) is said when someone hears.
+            if mount.relayStreamed || hasPlayers(mount) {
+                let relaying = mount.relayStreamed ? "does not stream" : "has not streamed yet"
+                logger("mount \(mount.path): its relay \(relaying); its listeners hear \(target.path) meanwhile")
+            }
             mount.distributor.switchSource(to: target.distributor)
         }
     }

@@ -36,6 +36,9 @@ final class Mount: @unchecked Sendable {
     var waiting: Scheduled?
     /// Since when the mount has been idle — no source, nobody listening — if it may be forgotten.
     var idleSince: ContinuousClock.Instant?
+    /// Whether its relay (its permanent source, a ``Proxy``) has streamed since it was given: a relay that never did
+    /// is not said to stream "again", nor to have stopped.
+    var relayStreamed = false
     /// The most listeners a status page reported for the mount, those of mounts hearing it as their fallback
     /// included (``MountTable/listed(asked:streaming:)``): its distributor's own peak counts its players only.
     var peakListeners = 0
@@ -167,6 +170,9 @@ final class MountTable: @unchecked Sendable {
     private(set) var forgottenTotals = Totals()
     /// Looks for idle mounts to forget, every few seconds.
     private var sweeper: Scheduled?
+    /// Whether the server is stopping (``StationServer/endSources()``): its sources end, and the fallbacks their mounts
+    /// take are not said, since nobody will hear them.
+    var stopping = false
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
         self.rules = rules
@@ -444,12 +450,13 @@ final class MountTable: @unchecked Sendable {
         } else if sourceEnded, let target, hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
             // Players cannot change codec mid-stream: the fallback is not used, as if there were none. (At the
             // start, off the loop, no mount has played anything yet: there is nothing to compare.)
-            logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners are not moved there")
+            if !stopping { logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners are not moved there") }
             mount.fallbackRefused = true
             waitForSource(mount, shape: ended)
         } else if let target {
-            // Said when someone hears it: not for every mount with a fallback as the server starts (off the loop).
-            if sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
+            // Said when someone hears it: not for every mount with a fallback as the server starts (off the loop), nor
+            // as it stops, when nobody will.
+            if !stopping, sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
                 let later = isServing(target) ? "" : " once it plays (it has no source either)"
                 logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
                 sayShapeChange(mount, from: ended, to: shape(of: target), hearing: target.path)

@@ -210,12 +210,15 @@ public final class StationServer: Sendable {
     }
 
     /// Stops taking new connections and ends every live source, as when the process stops: each session ends as
-    /// if killed by an admin (its mount falls back, the application hears `stream-closed`). Returns once they
+    /// if killed by an admin (its mount falls back, unsaid, the application hears `stream-closed`). Returns once they
     /// have ended.
     public func endSources() async {
         closeTCPListeners()
         let table = table
-        let sessions = await listener.loop.submit { table.all.compactMap(\.source) }
+        let sessions = await listener.loop.submit {
+            table.stopping = true
+            return table.all.compactMap(\.source)
+        }
         for session in sessions { await session.stopNow() }
         // The SRT listener after the sessions: closing it drops its callers, whose sessions would end saying that the
         // listener closed, not that the server is stopping.
