@@ -23,6 +23,7 @@ extension ServerCommand {
                 // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its relay.
                 let taken = again.taking(reloadable, otherwiseAs: arguments)
                 fresh = taken
+                try checkOneFeed(again)  // taken at a restart, which would refuse it: said now
                 let configuration = try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
                 let changes = try await server.reload(configuration)
                 let later = restartOnly(arguments, again)

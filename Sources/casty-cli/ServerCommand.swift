@@ -206,6 +206,7 @@ enum ServerCommand: Command {
         let station = arguments.value("station")
         // Named with its option: a mount name alone (`'live' is not a mount name`) does not say which option gave it.
         if let station { try withOption("station", station) { try StationServer.Configuration.checkMount(station) } }
+        try checkOneFeed(arguments)
         // The built-in station's options do nothing without it: a forgotten --station, not a choice.
         if station == nil, let unused = ["file", "title", "name", "title-every"].first(where: { arguments.value($0) != nil }) {
             throw UsageError("--\(unused) is for the built-in station: give --station /m too")
@@ -351,6 +352,13 @@ enum ServerCommand: Command {
     }
 
     /// `/m=value` pairs of a repeatable option.
+    /// Refuses a mount fed both by the built-in station and by a relay (`--station /a`, `--relay /a=…`), as an
+    /// option given twice is: one of them would run unheard — a relay holding a place at its upstream for nobody.
+    static func checkOneFeed(_ arguments: Arguments) throws(UsageError) {
+        guard let station = arguments.value("station"), try pairs(arguments.all("relay"), "--relay")[station] != nil else { return }
+        throw UsageError("--station \(station) and --relay \(station)=… both feed \(station): give the mount one of them")
+    }
+
     private static func pairs(_ values: [String], _ option: String) throws(UsageError) -> [String: String] {
         var result: [String: String] = [:]
         for text in values {
