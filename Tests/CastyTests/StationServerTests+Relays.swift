@@ -112,7 +112,7 @@ extension StationServerTests {
         await station.start()
         server.attach(station, at: "/backup")
         let (proxy, _) = try await relaying(upstream, on: server, log: log)
-        #expect(!log.contains("its relay does not stream") && !log.contains("its relay streams"), "\(log.lines.value)")
+        #expect(!log.contains("its relay does not stream") && !log.contains("its relay streams"), "\(log.lines.value.joined(separator: "\n"))")
         proxy.stop()
         station.stop()
         server.close()

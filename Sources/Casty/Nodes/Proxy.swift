@@ -69,6 +69,15 @@ public actor Proxy: UpstreamNode, FeedingNode {
     public nonisolated let url: StreamURL
     /// What the proxy is doing now.
     public var state: UpstreamState { keeper.state }
+    /// Whether the upstream streams and its audio is coming now: it came within two segments' time (a second at
+    /// least). An upstream that answered a reconnect with a burst and then nothing (its encoder frozen behind
+    /// Icecast) streams, by ``state``, until its silence deadline, but its audio is not coming.
+    package var audioComing: Bool {
+        guard state == .streaming, let lastAudio else { return false }
+        return ContinuousClock.now - lastAudio <= max(context.segmentDuration * 2, .seconds(1))
+    }
+    /// When the upstream's audio last arrived.
+    private var lastAudio: ContinuousClock.Instant?
     /// The sample rate and channels of the station's audio, once its frames were followed.
     package var shape: AudioShape? { chain.shape }
     /// Connections to the upstream that ended, and were (or are being) replaced.
@@ -388,7 +397,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private func take(_ segment: Segment) {
         // Its first audio: a station server's mount takes its listeners back from its fallback now, not when a
         // station that sends nothing merely answered.
-        if !segment.audio.isEmpty, keeper.heardAudio() { onStreaming?(true) }
+        if !segment.audio.isEmpty {
+            lastAudio = .now
+            if keeper.heardAudio() { onStreaming?(true) }
+        }
         keeper.learnQuiet(from: segment)
         if segment.fault == .unquotedText {
             // A habit of the station's, not an incident: its fields are read all the same.

@@ -43,6 +43,10 @@ extension MountTable {
     /// connection as for a source that drops; then the relay again (Icecast moves a relay's listeners to its
     /// fallback too). Without a fallback, they wait for the relay, connected, as before.
     func relayChanged(_ mount: Mount, streaming: Bool) {
+        if !streaming {
+            mount.relayReturn?.cancel()  // lost again before it was heard: its listeners stay on the fallback
+            mount.relayReturn = nil
+        }
         guard mount.source == nil, let relay = mount.permanent else { return }
         let onFallback = mount.distributor.assumeIsolated { $0.playsFallback }
         if streaming {
@@ -50,10 +54,9 @@ extension MountTable {
             mount.relayStreamed = true
             mount.fallbackRefused = false
             relaysFallBack()  // this relay may be another's fallback
-            guard onFallback else { return }
-            // Its first stream is said when someone heard the fallback until then: not for every relay as the server starts.
-            if !first || hasPlayers(mount) { logger("mount \(mount.path): its relay streams\(first ? "" : " again"); its listeners hear it") }
-            mount.distributor.switchSource(to: relay)
+            guard onFallback, mount.relayReturn == nil else { return }
+            // Its first stream is no return from an outage (no burst of what was heard): taken at once.
+            takeBack(mount, from: relay, after: first ? .zero : rules.relayReturnHold, first: first)
         } else if !onFallback, let target = rules.fallbacks[mount.path].flatMap({ mounts[$0] }), target !== mount, playsNow(target) {
             if hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
                 // Said once per outage: the relay's listeners wait for it, as a source's do when the codecs differ
@@ -69,6 +72,31 @@ extension MountTable {
             }
             mount.distributor.switchSource(to: target.distributor)
         }
+    }
+
+    /// Takes `mount`'s listeners back from its fallback to its relay, back from an outage, once it has streamed for
+    /// `hold` and its audio is coming then (``Proxy/audioComing``): a return that is an upstream's burst and nothing
+    /// more (its encoder frozen behind Icecast) is not heard — its listeners stay on the fallback until it is lost
+    /// again (which cancels the wait) or its audio comes on, looked at every second.
+    private func takeBack(_ mount: Mount, from relay: any Node, after hold: Duration, first: Bool) {
+        guard hold > .zero else { return takeBackNow(mount, from: relay, first: first) }
+        mount.relayReturn = loop.schedule(after: hold) { [weak self, weak mount] in
+            guard let self, let mount else { return }
+            mount.relayReturn = nil
+            guard mount.source == nil, mount.permanent === relay, feeds(mount),
+                  mount.distributor.assumeIsolated({ $0.playsFallback }) else { return }
+            guard let proxy = relay as? Proxy, proxy.loop === loop, !proxy.assumeIsolated({ $0.audioComing }) else {
+                return takeBackNow(mount, from: relay, first: first)
+            }
+            takeBack(mount, from: relay, after: .seconds(1), first: first)
+        }
+    }
+
+    /// Takes `mount`'s listeners from its fallback to its relay now, saying so — its first stream only when someone
+    /// heard the fallback until then: not for every relay as the server starts.
+    private func takeBackNow(_ mount: Mount, from relay: any Node, first: Bool) {
+        if !first || hasPlayers(mount) { logger("mount \(mount.path): its relay streams\(first ? "" : " again"); its listeners hear it") }
+        mount.distributor.switchSource(to: relay)
     }
 
     /// A relay mount's fallback changed (a reload). While its upstream is away, its listeners leave the old

@@ -39,6 +39,9 @@ final class Mount: @unchecked Sendable {
     /// Whether its relay (its permanent source, a ``Proxy``) has streamed since it was given: a relay that never did
     /// is not said to stream "again", nor to have stopped.
     var relayStreamed = false
+    /// The wait before a relay back from an outage is heard again instead of the fallback
+    /// (``MountTable/Rules/relayReturnHold``): cancelled if the relay is lost again meanwhile.
+    var relayReturn: Scheduled?
     /// The most listeners a status page reported for the mount, those of mounts hearing it as their fallback
     /// included (``MountTable/listed(asked:streaming:)``): its distributor's own peak counts its players only.
     var peakListeners = 0
@@ -81,6 +84,9 @@ final class MountTable: @unchecked Sendable {
         /// A mount no rule names is forgotten after this long without a source or anyone listening
         /// (``StationServer/Configuration/idleMountTimeout``).
         var idleMountTimeout: Duration = .seconds(60)
+        /// How long a relay back from an outage streams before its mount leaves its fallback
+        /// (``StationServer/Configuration/relayReturnHold``).
+        var relayReturnHold: Duration = .seconds(3)
         /// The audio bytes per segment, the same on every mount.
         var segmentBytes = 8192
         /// How each mount's distributor treats its listeners.

@@ -39,6 +39,7 @@ extension StationServer.Configuration {
         rules.sourceTimeout = sourceTimeout
         rules.sourceCatchUp = sourceCatchUp
         rules.idleMountTimeout = idleMountTimeout
+        rules.relayReturnHold = relayReturnHold
         rules.segmentBytes = segmentBytes
         rules.distribution = distribution
         rules.maxListeners = maxListeners

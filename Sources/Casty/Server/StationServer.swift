@@ -44,6 +44,11 @@ public final class StationServer: Sendable {
         /// distributor, ring and HLS window are let go, so a platform that gives every session a mount of its
         /// own does not grow without bound.
         public var idleMountTimeout: Duration = .seconds(60)
+        /// How long a relay whose upstream came back must stream before the listeners of its mount, hearing its
+        /// fallback meanwhile, are taken back to it — with its audio still coming then: an Icecast upstream whose
+        /// encoder froze answers the relay's reconnect with its burst (seconds the listeners heard already), then
+        /// nothing until the relay's silence deadline says it lost again.
+        public var relayReturnHold: Duration = .seconds(3)
         /// The audio bytes per segment, the same for every mount (so a fallback keeps a listener's framing).
         public var segmentBytes = 8192
         /// How each mount's distributor treats its listeners.
