@@ -126,6 +126,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// compare (``take(_:)``): the nodes fed are told the stream is back only then — as another stream, if its
     /// sample rate or channels changed.
     private var shapeBefore: AudioShape?
+    /// Where a new link joins the audio relayed before: the part of an Icecast burst relayed already is skipped.
+    private var join = LinkJoin()
     /// Whether the station is asked for its titles (`Icy-MetaData: 1`): not once its framing is lost again and
     /// again — its audio is relayed without them rather than cut by a reconnect every few seconds.
     private var asksForTitles = true
@@ -273,7 +275,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // The same headers may bring audio of another sample rate or channel count (an encoder that reconnects at
         // 48 kHz stereo instead of 44.1 kHz mono): told by the first frame (``take(_:)``).
         shapeBefore = changed ? nil : chain.shape ?? shapeBefore
-        chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
+        // The last link's unfinished frame is dropped: its start is looked for the audio relayed before that frame.
+        let unfinished = chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
+        if changed { join.newStation() } else { join.newLink(droppingLast: unfinished) }
         titleChanges.closeWindow()  // a new link's first titles are told
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
@@ -401,6 +405,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
             lastAudio = .now
             if keeper.heardAudio() { onStreaming?(true) }
         }
+        let (audio, skipped) = join.take(segment.audio, at: .now)
+        if let skipped {
+            logger("proxy: the new link's first \(megabytes(skipped)) were audio relayed before (the upstream's burst): "
+                + "left out, the stream goes on where the last link ended")
+        }
         keeper.learnQuiet(from: segment)
         if segment.fault == .unquotedText {
             // A habit of the station's, not an incident: its fields are read all the same.
@@ -430,8 +439,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 logger("proxy: ignoring metadata without a StreamTitle: \(IcyText.decode(segment.metadata.prefix(80)))")
             }
         }
-        compareShape(of: segment.audio)
-        for chunk in segment.audio where measuresBitrate && !sniff.done {
+        compareShape(of: audio)
+        for chunk in audio where measuresBitrate && !sniff.done {
             let before = bitrate.map { nominalBitrate ?? $0 }
             guard let measured = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes) else {
                 if sniff.done, before == nil, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
@@ -447,7 +456,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         let followed = chain.format  // read before the chain is lent to the cutter: a relay's chain keeps its format
         let format = followed?.name ?? "audio"
-        for chunk in segment.audio {
+        for chunk in audio {
+            join.relayed(chunk)
             // Segments after a change of shape wait until the nodes fed are told they are another stream.
             var reshaped: (from: AudioShape, to: AudioShape)?
             var held: [StreamSegment] = []
