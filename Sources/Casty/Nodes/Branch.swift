@@ -66,7 +66,8 @@ public actor Branch: UpstreamNode, FeedingNode {
         if endedUpstream, keeper.state != .retrying, keeper.state != .stopped { return "waiting (the stream ended upstream)" }
         return "\(keeper.state)"
     }
-    /// Whether the stream ended upstream (``streamEnded(upstream:)``) and no segment has come since.
+    /// Whether the stream ended upstream (``streamEnded(upstream:)``), or the root has none (``followRootAway(_:)``),
+    /// and no segment has come since.
     private var endedUpstream = false
     /// Times the branch lost its parent and asked the root again.
     public var reattaches: Int { keeper.reconnects }
@@ -361,7 +362,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// The root has no stream now (`stream=-` on its `/tree`: its upstream lost, its source gone): newcomers here wait
     /// for it as they would there, rather than get the seconds before the silence and then nothing.
     private func followRootAway(_ line: TreeLine?) {
-        guard line?["stream"] == "-", subscribers.context != nil else { return }
+        guard line?["stream"] == "-" else { return }
+        endedUpstream = true  // its status says so, not `streaming` over a link that carries nothing
+        guard subscribers.context != nil else { return }
         logger("branch \(address): the root \(root.authority) has no stream now (its source or upstream away): newcomers here wait for it")
         subscribers.streamAway()
     }
