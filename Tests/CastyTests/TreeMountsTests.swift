@@ -497,8 +497,10 @@ struct TreeMountsTests {
         #expect(try titles(player).first?.hasPrefix("One") == true)
         #expect(await serving.mounts?.relays().map(\.mount) == ["/"])
         #expect(try await treeLine(serving.port.address)["depth"] == "1")
-        // The root plays its one stream at every path: the branch plays every path on its one link.
-        let others = [try await play("/listen", at: serving.port.address), try await play("/stream.mp3", at: serving.port.address)]
+        // The root plays its one stream at every path: the branch plays every path on its one link, those that could
+        // name no mount too (a space, an escaped slash), as the root does.
+        var others: [TestPeer] = []
+        for path in ["/listen", "/stream.mp3", "/a%20b", "/a%2Fb"] { others.append(try await play(path, at: serving.port.address)) }
         for other in others {
             #expect(await other.waitFor(timeout: .seconds(15)) { $0.count > 3 * Self.segmentBytes })
             #expect(try titles(other).first?.hasPrefix("One") == true)

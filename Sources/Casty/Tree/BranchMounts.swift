@@ -144,12 +144,11 @@ public final class BranchMounts: @unchecked Sendable {
             relays[mount]!.asked = .now
             return entry.relay.distributor
         }
-        guard !stopped, !address.isEmpty, StationServer.Configuration.isMountName(mount), relays.count < settings.maxMounts else {
-            return mount == defaultMount ? first : nil
-        }
+        guard !stopped, !address.isEmpty else { return mount == defaultMount ? first : nil }
         // The root path's link carries the mount the root plays there (a root of one mount): not a second link.
         if let carried = carrying(mount) { return carried }
-        // A root of one stream plays it at every path: the root path's link carries it for every path.
+        // A root of one stream plays it at every path — `/a%20b` too, which names no mount: the root path's link
+        // carries it for every path.
         if let every = playingEveryPath {
             if !toldEveryPath {
                 toldEveryPath = true
@@ -157,6 +156,7 @@ public final class BranchMounts: @unchecked Sendable {
             }
             return every
         }
+        guard StationServer.Configuration.isMountName(mount), relays.count < settings.maxMounts else { return nil }
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         let kept = settings.kept.contains(mount)
         relay.branch.assumeIsolated { branch in
