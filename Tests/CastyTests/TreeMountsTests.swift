@@ -481,6 +481,25 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A parent's log names a branch that joins and leaves by the address it serves at, as /tree and the redirects do, then by its connection's")
+    func branchJoiningAndLeaving_IsNamedByTheAddressItServesAt() async throws {
+        let log = StationServerTests.Log()
+        let server = try stationRoot(["/a"], logger: log.logger)
+        defer { server.close() }
+        let station = try Station.builtIn(titles: ["A"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await station.start()
+        defer { station.stop() }
+        server.attach(station, at: "/a")
+        let serving = try mountBranch(of: server, path: "/a", logger: .silent)
+        let player = try await play("/a", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * Self.segmentBytes }, "the branch plays")
+        let named = "branch \(serving.port.address) from 127.0.0.1:"
+        #expect(await eventually { log.lines.value.contains { $0.contains(named) && $0.contains(" joined: GET /a") } }, "\(log.lines.value)")
+        serving.stop()
+        #expect(await eventually { log.lines.value.contains { $0.contains(named) && $0.contains(" left after") } }, "\(log.lines.value)")
+        await player.close()
+    }
+
     @Test func aRootOfOneStream_FeedsAManyMountBranch_AtItsRootPath_AndEveryOtherPathOnTheSameLink() async throws {
         let source = try Station.builtIn(titles: ["One"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
         await source.start()

@@ -105,6 +105,13 @@ public actor Client: LoopNode {
     /// Whether it is a tree link rather than a player.
     nonisolated let isBranch: Bool
 
+    /// How the log names the peer: `listener 10.0.0.9:51234`; a branch by where it serves (its `X-Casty-Branch`, checked
+    /// to be `host:port`), as `/tree` and the redirects name it, then its connection's own (ephemeral) address —
+    /// `branch 10.0.0.2:8001 from 10.0.0.2:55928` —, so that one of several branches on a host is told apart.
+    private var who: String {
+        listening.branch.map { "branch \($0) from \(peer)" } ?? "listener \(peer)"
+    }
+
     /// Moves the listener to `other` (``move(to:)``), from any loop.
     nonisolated func moveLater(to other: Distributor) { onLoop { $0.move(to: other) } }
 
@@ -214,7 +221,7 @@ public actor Client: LoopNode {
         options.accessLog?.opened(id, AccessLog.Session(
             address: listening.address, user: listening.user, request: listening.requestLine, referer: listening.referer, agent: listening.userAgent,
             started: joined))
-        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) joined: \(listening.summary)"
+        port.joinsAndLeaves("\(who) joined: \(listening.summary)"
             + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")
     }
 
@@ -259,7 +266,7 @@ public actor Client: LoopNode {
             distributor.tally.count(skipped: 1)
         case .drop(let behind):
             distributor.tally.count(skipped: 1, dropped: 1)
-            port.logger("\(isBranch ? "branch" : "listener") \(peer) dropped: behind for \(behind) segments")
+            port.logger("\(who) dropped: behind for \(behind) segments")
             connection.close()
         }
     }
@@ -379,7 +386,7 @@ public actor Client: LoopNode {
 
     private func notFoundNow() {
         guard case .waitingForReply = phase, !headWritten else { return stopNow() }
-        port.logger("\(isBranch ? "branch" : "listener") \(peer) refused: no mount at \(listening.path) upstream (404)")
+        port.logger("\(who) refused: no mount at \(listening.path) upstream (404)")
         respond(404, "Not Found", StreamRoutes.noMountBody(listening.path), [:])
     }
 
@@ -401,7 +408,7 @@ public actor Client: LoopNode {
         case let error?: "\(error)"
         }
         options.accessLog?.closed(id, bytes: sentBytes)
-        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(duration)) s (\(why)):"
+        port.joinsAndLeaves("\(who) left after \(formatted(duration)) s (\(why)):"
             + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
     }
 }
@@ -423,7 +430,7 @@ extension Client {
         let waited = ContinuousClock.now - joined
         accessLogLine(status: 499, bytes: 0)
         let when = distributor.assumeIsolated { $0.streamAway } ? "while the stream was away" : "before the stream had started"
-        port.joinsAndLeaves("\(isBranch ? "branch" : "listener") \(peer) left after \(formatted(seconds(waited))) s waiting for \(listening.path)"
+        port.joinsAndLeaves("\(who) left after \(formatted(seconds(waited))) s waiting for \(listening.path)"
             + " \(when)")
     }
 }
