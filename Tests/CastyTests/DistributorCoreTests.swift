@@ -291,8 +291,13 @@ struct DistributorCoreTests {
         // AAC: the player and the branch go; the packager and the relaying mount stay.
         context.stream = 3
         context.station["Content-Type"] = "audio/aac"
-        let actions = describe(core.reply(first: 0, context: context, at: t0))
+        let replied = core.reply(first: 0, context: context, at: t0)
+        let actions = describe(replied)
         #expect(actions.sorted() == ["log", "log", "reply 4 next 0", "stop 1", "stop 5"], "the new stream, and who was let go: \(actions)")
+        // The player and the branch are counted apart, as the status line counts them.
+        let said = replied.compactMap { if case .log(let line) = $0 { line } else { nil } }
+        #expect(said.contains("distributor: the stream goes on in audio/aac, its 1 listener and 1 branch were told audio/mp3:"
+            + " disconnected, to come back to audio/aac"), "\(said)")
         #expect(Set(core.listeners) == [3, 4] && core.playerCount == 0)
         // After the source ended, the type its players were told is remembered for the next one.
         _ = core.request(from: 6, resume: nil, branch: nil, at: t0)

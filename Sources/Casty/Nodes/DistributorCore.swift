@@ -323,11 +323,14 @@ struct DistributorCore<Listener: Hashable> {
     /// The stream goes on in another codec (`now`) than its players and branches were told (`told`): they are let
     /// go, with one log line, to come back and be told the new type. Its own listeners (an HLS packager, a mount
     /// falling back to it) follow the stream on.
+    /// The log line counts players (`listeners`) and branches apart, as the status line does.
     private mutating func dropPlayers(told: String, now: String) -> [Action] {
         let players = listeners.filter { relays[$0] == nil }
         guard !players.isEmpty else { return [] }
-        var actions: [Action] = [.log("distributor: the stream goes on in \(now), its \(players.count) listener"
-            + "\(players.count == 1 ? " was" : "s were") told \(told): disconnected, to come back to \(now)")]
+        let branches = players.count { branchOf[$0] != nil }, media = players.count - branches
+        let whom = [media > 0 ? counted(media, "listener") : nil, branches > 0 ? counted(branches, "branch", plural: "branches") : nil]
+        var actions: [Action] = [.log("distributor: the stream goes on in \(now), its \(whom.compactMap { $0 }.joined(separator: " and "))"
+            + " \(players.count == 1 ? "was" : "were") told \(told): disconnected, to come back to \(now)")]
         for player in players {
             leave(player)
             actions.append(.stop(player))
