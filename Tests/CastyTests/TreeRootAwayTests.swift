@@ -50,8 +50,11 @@ extension TreeMountsTests {
         // The relayed station goes away: the root's relay loses it, and the branch's link goes silent, kept.
         await upstream.goAway()
         #expect(await eventually(timeout: .seconds(10)) { branchLog.contains("has no stream now") }, "\(branchLog.lines.value)")
-        // Its status says so, not "streaming" over a link kept open and quiet.
+        // Its status says so, not "streaming" over a link kept open and quiet; its segment size and next number are
+        // the stream's when it went, not zeros.
         #expect(await serving.branch.status == "waiting (the stream ended upstream)")
+        let status = try await Upstream.fetchText(StreamURL(host: "127.0.0.1", port: serving.port.address.port, path: "/status.json"))
+        #expect(status.contains("\"stream\":\"\"") && status.contains("\"segment_bytes\":4170") && !status.contains("\"next\":0,"), "\(status)")
         let newcomer = try await play("/ice", at: serving.port.address)
         #expect(await newcomer.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(newcomer.text.hasPrefix("HTTP/1.0 503") && newcomer.text.contains("Retry-After:"), "\(newcomer.text.prefix(200))")

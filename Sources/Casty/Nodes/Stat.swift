@@ -44,6 +44,10 @@ public struct Stat: Sendable {
     public let context: Context?
     /// The number of the next segment expected.
     public let next: Int?
+    /// The segment size and ``next`` of the stream now or, while it is away (``context`` and ``next`` are `nil` then),
+    /// as they were when it went: what `/status.json` shows, so that a monitor graphing `next` does not see it fall
+    /// to 0 at every outage. Each `nil` before the stream first came.
+    public let lastKnown: (segmentBytes: Int?, next: Int?)
     /// For a tree node: its address, and the branches it serves with their subtrees.
     public let tree: TreePlaces?
     /// How long since the last of the stream's audio reached this node (a segment, or a piece of one), once any
@@ -55,8 +59,10 @@ public struct Stat: Sendable {
 
     init(
         listeners: Int, branches: Int = 0, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
-        next: Int?, tree: TreePlaces?, quiet: Duration? = nil, lastPath: [String] = []
+        next: Int?, tree: TreePlaces?, quiet: Duration? = nil, lastPath: [String] = [],
+        lastKnown: (segmentBytes: Int?, next: Int?) = (nil, nil)
     ) {
+        self.lastKnown = lastKnown
         self.path = context?.path ?? lastPath
         self.tree = tree
         self.quiet = quiet

@@ -72,8 +72,9 @@ enum StatusPage {
             ("branches", .number(stat.branches)),
             ("stream", .text(stat.stream.map(Context.streamText) ?? "")),
             ("segments", .number(stat.segments)),
-            ("segment_bytes", .number(context?.segmentBytes ?? 0)),
-            ("next", .number(stat.next ?? 0)),
+            // While the stream is away, as they were when it went; null before it first came.
+            ("segment_bytes", stat.lastKnown.segmentBytes.map(JSONValue.number) ?? .null),
+            ("next", stat.lastKnown.next.map(JSONValue.number) ?? .null),
             ("bytes_in", .number(stat.bytesIn)),
             ("bytes_out", .number(stat.bytesOut)),
             ("skipped", .number(stat.skipped)),
