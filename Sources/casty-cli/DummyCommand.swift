@@ -43,6 +43,8 @@ enum DummyCommand: Command {
             await connecting.value
             let first = await summary(dummies)
             if first.connected == 0, let error = first.errors.first {
+                // The summary line a script reads goes out all the same.
+                first.report(of: count)
                 fail("dummy: no listener could connect: \(error.key)", code: 1)
             }
         }
@@ -54,11 +56,7 @@ enum DummyCommand: Command {
         connecting.cancel()
         let last = await summary(dummies)
         for dummy in dummies { await dummy.close() }
-        print("dummy summary: connected=\(last.connected)/\(count) segments=\(last.segments) gaps=\(last.gaps)"
-            + " missing=\(last.missing) lag_p50_ms=\(last.lagP50.map(String.init) ?? "-") lag_max_ms=\(last.lagMax.map(String.init) ?? "-")")
-        for (error, times) in last.errors.sorted(by: { $0.value > $1.value }) {
-            print("dummy error (\(times)×): \(SafeText.logLine("\(error)"))")
-        }
+        last.report(of: count)
         if last.connected < count { exit(1) }
     }
 
@@ -71,6 +69,17 @@ enum DummyCommand: Command {
         var lagP50: Int? { lags.isEmpty ? nil : lags.sorted()[lags.count / 2] }
         var lagMax: Int? { lags.max() }
 
+        /// Prints the summary line (`dummy summary: connected=3/4 …`, what scripts read) and a line per error to standard
+        /// output, `count` listeners started.
+        func report(of count: Int) {
+            print("dummy summary: connected=\(connected)/\(count) segments=\(segments) gaps=\(gaps)"
+                + " missing=\(missing) lag_p50_ms=\(lagP50.map(String.init) ?? "-") lag_max_ms=\(lagMax.map(String.init) ?? "-")")
+            for (error, times) in errors.sorted(by: { $0.value > $1.value }) {
+                print("dummy error (\(times)×): \(SafeText.logLine("\(error)"))")
+            }
+        }
+
+        /// The status line of one second: `3 connected, 120 segments, 0 gaps (0 missing), lag p50 40 ms, max 90 ms`.
         var line: String {
             "\(connected) connected, \(segments) segments, \(gaps) gaps (\(missing) missing),"
                 + " lag p50 \(lagP50.map { "\($0) ms" } ?? "-"), max \(lagMax.map { "\($0) ms" } ?? "-")"

@@ -10,7 +10,7 @@
 #       back all the same, says so in one line at start, and reads its file again on it (it said nothing and
 #       ignored the signal, its file read again only at a restart);
 #   (c) `casty-cli dummy`, told Ctrl-C, prints its summary and exits (it printed a server's shutdown line, no
-#       summary);
+#       summary); one none of whose listeners could connect prints it too, and exits 1 (it printed none);
 #   (d) `casty-cli dummy` asked for more listeners than its descriptor limit allows counts the rest as failed —
 #       status 1, `dummy error (N×): … out of file descriptors` — rather than dying (SIGILL: Dispatch could no longer
 #       open the /proc files it watches its threads with);
@@ -85,6 +85,10 @@ wait "$dummy" || rc=$?
 check "(c) Ctrl-C: the dummy prints its summary" grep -q "^dummy summary: connected=3/3 " "$TMP/dummy.out"
 check "(c) Ctrl-C: status 0, every listener connected (got $rc)" test "$rc" = 0
 check "(c) Ctrl-C: no server's shutdown line" bash -c "! grep -q 'stopping (sources ended' '$TMP/dummy.err'"
+rc=0
+"$CLI" dummy "http://127.0.0.1:$(free_port)/" --count 2 --duration 5 >"$TMP/none.out" 2>/dev/null || rc=$?
+check "(c) no listener could connect: status 1 (got $rc)" test "$rc" = 1
+check "(c) no listener could connect: the summary all the same" grep -q "^dummy summary: connected=0/2 " "$TMP/none.out"
 
 # (d) More dummies than descriptors: the rest fail, counted.
 rc=0
