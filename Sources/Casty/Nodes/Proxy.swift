@@ -94,8 +94,18 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var sniff = BitrateSniff()
     /// Tells an upstream whose audio comes slower than it plays (a congested link to the station).
     private var realTime = RealTimeWatch()
-    /// Whether the current link declared no bitrate (`icy-br`): it is measured on the link's first audio.
+    /// Whether the bitrate is measured on the audio: the current link declared none (`icy-br`), or its frames went
+    /// on in another shape, codec or bitrate than it declared (``remeasure(holding:)``) — then the measure is told as
+    /// `icy-br`, not the declared one the audio contradicts.
     private var measuresBitrate = true
+    /// Notices a constant bitrate that changes on the same link (``BitrateWatch``).
+    private var bitrateWatch = BitrateWatch()
+    /// The bitrate the frames went on at for good (``BitrateWatch``), while the chunk they came in is cut: then it
+    /// is the one counted, and another stream (``bitrateMeasured(before:)``).
+    private var bitrateWent: Int?
+    /// The segments of a new stream (its audio went on in another shape or codec) cut while its bitrate is measured,
+    /// held until the nodes fed are told the new stream with it (``remeasure(holding:)``); `nil` when none is.
+    private var newStreamHeld: [StreamSegment]?
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
@@ -238,6 +248,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// First, before a station server's mount hears of it (``onStreaming``) and takes its listeners to its fallback.
     func lost(_ reason: CastyError) {
         lostAt = .now
+        // The next link's audio is measured and watched afresh; a new stream's segments held for its measure go with
+        // the link (the nodes fed are told the stream when it is back).
+        newStreamHeld = nil
+        bitrateWatch.restart()
         subscribers.streamAway()
         onStreaming?(false)
     }
@@ -346,17 +360,64 @@ public actor Proxy: UpstreamNode, FeedingNode {
         replyWhenMeasured()
     }
 
-    /// Counts `frame` against the clock (``RealTimeWatch``) and says what that makes news of; it goes on, always.
+    /// Counts `frame` against the clock (``RealTimeWatch``) and says what that makes news of, and measures the
+    /// bitrate anew when its frames show another for good (``BitrateWatch``); it goes on, always.
     private func heardInTime(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?) -> Bool {
         if let seconds = format?.seconds(of: frame), let news = realTime.heard(seconds, at: .now) { logger("proxy: the upstream: \(news)") }
+        let counted = measuresBitrate && !sniff.done ? nil : bitrate
+        if let went = bitrateWatch.heard(frame, format: format, counted: counted) { bitrateWent = went }
         return true
+    }
+
+    /// Measures the bitrate anew from the next audio: the stream went on in another shape or codec, a new stream
+    /// whose segments (`held`, and those cut meanwhile) wait until the nodes fed are told it with its bitrate. A
+    /// bitrate the link declared is no longer believed: the measure is told.
+    private func remeasure(holding held: [StreamSegment]) {
+        if !measuresBitrate { nominalBitrate = nil }  // the one told was the declared one (``bitrate``)
+        measuresBitrate = true
+        sniff = BitrateSniff()
+        bitrateWatch.restart()
+        newStreamHeld = held
+    }
+
+    /// The frames went on at `went` kbit/s for good (``BitrateWatch``): measured so — their headers say it —, over
+    /// the bitrate the link declared, and another stream (``bitrateMeasured(before:)``).
+    private func bitrateChanged(to went: Int) {
+        let before = measuresBitrate ? bitrate.map { nominalBitrate ?? $0 } : bitrate
+        measuresBitrate = true
+        (bitrate, nominalBitrate) = (went, NominalBitrate.of(went))
+        bitrateMeasured(before: before)
+    }
+
+    /// The bitrate is measured (or the measure gave up, the one `before` kept): the nodes fed are told the stream —
+    /// the new one whose segments are held (``remeasure(holding:)``); the first told; or, at another bitrate than
+    /// they were told (the same station back from an encoder set to another, its own fallback at another), as
+    /// another stream, so that branches re-attach and count with it and HLS goes on after a discontinuity: the
+    /// unfinished segment is cut (padded) at the old stream's end.
+    private func bitrateMeasured(before: Int?) {
+        let now = bitrate.map { nominalBitrate ?? $0 }
+        if let before, let now, before != now {
+            logger("proxy: the upstream's bitrate is \(now) kbit/s now, measured on its audio (it was \(before) kbit/s): another stream, which listeners are told")
+        }
+        guard shapeBefore == nil else { return }  // told once the new link's first frame is compared (``compareShape(of:)``)
+        if let held = newStreamHeld {
+            newStreamHeld = nil
+            subscribers.restart(context, with: held, next: cutter.next)
+        } else if before == nil || subscribers.context == nil {
+            subscribers.ready(context, next: cutter.next)
+        } else if before != now {
+            stream = Context.newStream()
+            if let last = cutter.finish() { subscribers.publish(last) }
+            subscribers.restart(context, with: [], next: cutter.next)
+        }
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
     private var context: Context {
         var headers = station
-        // Measured on the audio (the station declared none): told as the encoder's setting (``NominalBitrate``).
-        if headers["icy-br"] == nil, let bitrate { headers["icy-br"] = String(nominalBitrate ?? bitrate) }
+        // Measured on the audio (the station declared none, or its audio contradicts it): told as the encoder's
+        // setting (``NominalBitrate``).
+        if headers["icy-br"] == nil || measuresBitrate, let bitrate { headers["icy-br"] = String(nominalBitrate ?? bitrate) }
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title, stream: stream)
     }
 
@@ -442,27 +503,27 @@ public actor Proxy: UpstreamNode, FeedingNode {
         compareShape(of: audio)
         for chunk in audio where measuresBitrate && !sniff.done {
             let before = bitrate.map { nominalBitrate ?? $0 }
-            guard let measured = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes) else {
-                if sniff.done, before == nil, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
-                continue
+            if let measured = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes) {
+                bitrate = measured
+                nominalBitrate = sniff.nominal
             }
-            bitrate = measured
-            nominalBitrate = sniff.nominal
-            let now = nominalBitrate ?? measured
-            if let before, before != now {
-                logger("proxy: the upstream's bitrate is \(now) kbit/s now, measured on its audio (it was \(before) kbit/s): listeners are told")
-            }
-            if before != now, shapeBefore == nil { subscribers.ready(context, next: cutter.next) }
+            if sniff.done { bitrateMeasured(before: before) }
         }
-        let followed = chain.format  // read before the chain is lent to the cutter: a relay's chain keeps its format
-        let format = followed?.name ?? "audio"
         for chunk in audio {
             join.relayed(chunk)
+            // Read before the chain is lent to the cutter: a relay's chain keeps its format, unless it goes on in the other.
+            let followed = chain.format
+            let format = followed?.name ?? "audio"
             // Segments after a change of shape wait until the nodes fed are told they are another stream.
             var reshaped: (from: AudioShape, to: AudioShape)?
             var held: [StreamSegment] = []
-            cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) },
-                       emit: { reshaped == nil ? subscribers.publish($0) : held.append($0) }) { incident in
+            cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) }, emit: { segment in
+                if reshaped != nil { held.append(segment) } else if newStreamHeld != nil {
+                    newStreamHeld?.append(segment)
+                } else {
+                    subscribers.publish(segment)
+                }
+            }) { incident in
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
@@ -481,8 +542,14 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 // coming back in another shape (``compareShape(of:)``), except that no audio is lost.
                 stream = Context.newStream()
                 logger("proxy: \(AudioShape.change(from: from, to: to))")
-                if subscribers.context != nil { subscribers.restart(context, with: held, next: cutter.next) }
             }
+            if reshaped != nil {
+                // Its bitrate may be another (a fallback at 64 kbit/s after 128): measured before the nodes are told.
+                remeasure(holding: held)
+            } else if let went = bitrateWent {
+                bitrateChanged(to: went)
+            }
+            bitrateWent = nil
         }
     }
 }

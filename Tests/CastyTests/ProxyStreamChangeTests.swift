@@ -1,0 +1,110 @@
+@testable import CastyNet
+@testable import CastyWire
+import Icy
+import Testing
+
+@testable import Casty
+
+/// A relayed station whose stream changes on the same link: Icecast moving its listeners (the relay) to the
+/// mount's fallback, of another bitrate, shape or codec, when the relayed mount's source drops.
+struct ProxyStreamChangeTests {
+    let loop = EventLoop.shared
+
+    /// MPEG-1 layer III frames of zeros at `kbps` (64 or 128): 44.1 kHz stereo, or 48 kHz mono.
+    static func frames(_ count: Int, kbps: Int, mono48k: Bool = false) -> [UInt8] {
+        let rate: UInt8 = mono48k ? 0x04 : 0x00
+        let index: UInt8 = kbps == 64 ? 0x50 : 0x90
+        let length = 144 * kbps * 1000 / (mono48k ? 48_000 : 44_100)
+        return (0..<count).flatMap { _ in [0xFF, 0xFB, index | rate, mono48k ? 0xC4 : 0x64] + [UInt8](repeating: 0, count: length - 4) }
+    }
+
+    /// A proxy (segments of 1000 bytes) of an upstream that answers `contentType` (and `icy-br: declared`) and
+    /// sends `audio` on its link, the pieces 100 ms apart, with a listener attached; its log lines are kept.
+    func relaying(
+        _ audio: [[UInt8]], contentType: String = "audio/mpeg", declared: String? = nil
+    ) async throws -> (Proxy, RecorderNode, Locked<[String]>, FakeUpstream) {
+        let head = "HTTP/1.0 200 OK\r\nContent-Type: \(contentType)\r\n" + (declared.map { "icy-br: \($0)\r\n" } ?? "") + "\r\n"
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array(head.utf8))
+            for (index, piece) in audio.enumerated() {
+                connection.loop.schedule(after: .milliseconds(100 * index)) { connection.write(piece) }
+            }
+        }
+        let lines = Locked<[String]>([])
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        return (proxy, listener, lines, upstream)
+    }
+
+    @Test("A station whose frames go on at another constant bitrate on the same link (its own fallback) is another stream, measured anew and told its bitrate, in one line — also over the icy-br it declared",
+          arguments: [nil, "128"] as [String?])
+    func stationGoingOnAtAnotherBitrate_IsAnotherStream_MeasuredAnew(declared: String?) async throws {
+        let (proxy, listener, lines, upstream) = try await relaying(
+            [Self.frames(120, kbps: 128), Self.frames(120, kbps: 64)], declared: declared)
+        #expect(await eventually(timeout: .seconds(5)) { await listener.record.replies.count >= 2 })
+        let replies = await listener.record.replies.prefix(2).map(\.context)
+        #expect(replies.map(\.bitrate) == [128, 64], "\(replies.map(\.bitrate))")
+        #expect(replies.map { $0.station["icy-br"] } == ["128", "64"], "what listeners are told")
+        #expect(replies.count == 2 && replies[0].stream != replies[1].stream, "another stream: branches re-attach and count with it")
+        #expect(lines.value.contains { $0.contains("proxy: the upstream's bitrate is 64 kbit/s now, measured on its audio (it was 128 kbit/s): another stream") },
+                "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test("A variable bitrate on one link is not taken for a change of bitrate: one stream")
+    func variableBitrate_IsNoChange() async throws {
+        let vbr = (0..<240).flatMap { Self.frames(1, kbps: $0 % 3 == 0 ? 64 : 128) }
+        let (proxy, listener, lines, upstream) = try await relaying([vbr], declared: "112")
+        #expect(await listener.waitForData(20))
+        let replies = await listener.record.replies
+        #expect(replies.count == 1 && replies.first?.context.bitrate == 112, "\(replies.map(\.context.bitrate))")
+        #expect(!lines.value.contains { $0.contains("bitrate is") }, "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test("A station whose frames go on in another shape on the same link at another bitrate (Icecast's fallback at 48 kHz mono, 64 kbit/s) is told as another stream with the new bitrate")
+    func stationGoingOnInAnotherShapeAndBitrate_IsToldTheNewBitrate() async throws {
+        let (proxy, listener, lines, upstream) = try await relaying(
+            [Self.frames(60, kbps: 128), Self.frames(60, kbps: 64, mono48k: true), Self.frames(60, kbps: 64, mono48k: true)])
+        #expect(await eventually(timeout: .seconds(5)) { await listener.record.replies.count >= 2 })
+        let replies = await listener.record.replies.prefix(2).map(\.context)
+        #expect(replies.map(\.bitrate) == [128, 64], "\(replies.map(\.bitrate))")
+        #expect(replies.count == 2 && replies[0].stream != replies[1].stream)
+        #expect(lines.value.contains { $0.contains("proxy: the audio went on in 48000 Hz mono after 44100 Hz stereo: another stream") },
+                "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+}
+
+extension TreeMountsTests {
+    @Test("A relayed station whose frames go on at another bitrate on the same link (Icecast's fallback) is a new stream down the tree: a branch's newcomer is told the new bitrate, which the branch counts with, and the player plays on")
+    func relayedStationGoingOnAtAnotherBitrate_ReachesTheBranchesAsANewStream() async throws {
+        let tenths = Locked(0)
+        let upstream = try AwayableStation(on: .shared, sound: AwayableStation.Sound { // it declares icy-br: 128
+            tenths.update { $0 += 1 }
+            return StationServerTests.silentFrames(4)
+        })
+        let log = StationServerTests.Log()
+        let (server, proxy, serving, player) = try await playingAtABranch(upstream, log: log)
+        defer { server.close(); proxy.stop(); serving.stop() }
+        // A bitrate is taken for steady once it lasted 2 s of audio (``BitrateWatch/sustain``).
+        #expect(await eventually(timeout: .seconds(10)) { tenths.value >= 30 })
+
+        upstream.goOn { ProxyStreamChangeTests.frames(8, kbps: 64) }
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("proxy: the upstream's bitrate is 64 kbit/s now, measured on its audio (it was 128 kbit/s): another stream")
+        }, "\(log.lines.value.suffix(8))")
+        let (told, head) = await newcomerIsTold(at: serving.port.address) { $0.contains("icy-br: 64\r\n") }
+        #expect(told, "\(head)")
+        #expect(await serving.distributor.context?.bitrate == 64, "what the branch counts its segments' time with")
+        #expect(!player.closed.value, "the same codec: the branch's player plays on")
+        await upstream.close()
+    }
+}
