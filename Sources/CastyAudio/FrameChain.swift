@@ -25,6 +25,8 @@
 ///   and a source streaming files as they are sends before each one — is skipped whole wherever a frame is
 ///   looked for, held nowhere and reported as no incident: decoders skip it too. Tags over ``maxTagBytes``
 ///   are taken for garbage.
+/// - **Another codec**: a relay's chain (``followsOtherFormat``) whose frames break and do not come back, but
+///   frames of the other format (MP3 ↔ ADTS) follow, follows those (``Output/reformatted(_:)``).
 /// - **Unchecked**: a stream whose first bytes hold no chain at all is not what its `Content-Type` says; it is
 ///   passed on as it is (the bytes held while looking are not lost), and so are streams of other types (Ogg).
 ///
@@ -76,11 +78,18 @@ package struct FrameChain {
         package func holdsChain(in bytes: ArraySlice<UInt8>) -> Bool {
             var index = bytes.startIndex
             while index + headerBytes <= bytes.endIndex {
-                if let first = frame(in: bytes, at: index), let second = frame(in: bytes, at: index + first.length),
-                   second.key == first.key { return true }
+                if linkedFrames(in: bytes, at: index) != nil { return true }
                 index += 1
             }
             return false
+        }
+
+        /// The key of the frame whose header starts at `index` in `bytes`, if another header of the same stream
+        /// follows it where its length says (``holdsChain(in:)`` at one place); `nil` when not, or not all in `bytes`.
+        package func linkedFrames(in bytes: ArraySlice<UInt8>, at index: Int) -> UInt32? {
+            guard let first = frame(in: bytes, at: index), let second = frame(in: bytes, at: index + first.length),
+                  second.key == first.key else { return nil }
+            return first.key
         }
 
         /// The bytes of a header that must be read to know the frame's length.
@@ -148,7 +157,9 @@ package struct FrameChain {
         /// to be, when its first bytes say (``AudioSignature``).
         case gaveUp(after: Int, lookedLike: String?)
         /// A chain that ``identifies`` its format found none of its own at the start of the stream, but frames
-        /// of the other format: it follows those from here (``format`` changed).
+        /// of the other format — or one that ``followsOtherFormat`` found them after a break, its own not back
+        /// within ``otherFormatAfter`` bytes: it follows those from here (``format`` changed; ``shape`` is the new
+        /// frames' once the first is passed on).
         case reformatted(Format)
         /// The frames go on in another sample rate or channel count than those before (an encoder restarted
         /// within one connection, an upstream's own fallback): told before the first frame of the new shape, and
@@ -188,6 +199,15 @@ package struct FrameChain {
     /// Whether a stream whose start holds no frames of ``format`` is checked for frames of the other format
     /// (ADTS sent as `audio/mpeg`, which an encoder's default label makes common), and followed as such.
     package var identifies = false
+    /// Whether a stream whose frames break and go on in the other format (an Icecast mount moving its listeners to
+    /// its fallback mount of another codec, on the same connection) is followed in that format
+    /// (``Output/reformatted(_:)``), rather than searched for its own frames until the chain gives up — and the
+    /// other codec passed on unchecked, under a type that is no longer its own.
+    package var followsOtherFormat = false
+    /// After a break, the bytes dropped without a frame of the chain's own format before frames of the other format
+    /// are looked for too (``followsOtherFormat``): a glitch ends with the stream's own frames long before, and
+    /// random bytes that pass for the other format's are not taken for a change of codec within it.
+    package static let otherFormatAfter = 4096
     /// After a break, the bytes dropped before the chain gives up and passes the stream on unchecked.
     package static let giveUpBytes = 64 * 1024
     /// The longest ID3v2 tag skipped (cover art of a few megabytes fits); a longer one is taken for garbage.
@@ -304,6 +324,7 @@ package struct FrameChain {
                 var candidate = index
                 var found: UInt32?
                 var tag: Int?
+                var other: UInt32?
                 while candidate < limit {
                     if let length = ID3v2Header.tagLength(bytes[..<limit], at: candidate), length <= Self.maxTagBytes {
                         tag = length
@@ -318,6 +339,11 @@ package struct FrameChain {
                             found = frame.key
                             break
                         }
+                    }
+                    if !fresh, followsOtherFormat, dropped + candidate - index >= Self.otherFormatAfter,
+                       let key = format.other.linkedFrames(in: bytes[..<limit], at: candidate) {
+                        other = key
+                        break
                     }
                     candidate += 1
                 }
@@ -353,6 +379,14 @@ package struct FrameChain {
                 }
                 dropped += candidate - index
                 index = candidate
+                if let other {
+                    // Another codec from here on the same link: followed, its frames checked as the old ones were.
+                    self.format = format.other
+                    (dropped, shape) = (0, nil)
+                    mode = .locked(key: other)
+                    output(.reformatted(format.other))
+                    return scan(bytes[index...], output)
+                }
                 // A run this long is no glitch, whether the chain comes back in the same read or never: checked
                 // before a frame found is taken, so that the limit holds however the reads cut the bytes.
                 if dropped >= Self.giveUpBytes {

@@ -63,3 +63,30 @@ struct FrameChainFormatTests {
         #expect(run.gaveUp.count == 1 && run.lookedLike == nil)
     }
 }
+
+/// A relay's chain (``FrameChain/followsOtherFormat``) whose stream goes on in the other codec after a break.
+struct FrameChainOtherFormatTests {
+    @Test("A chain that follows the other format goes on in MP3 after ADTS, and back, every frame whole; one that does not gives up")
+    func adtsThenMP3_IsFollowed_WhenTheChainFollowsTheOtherFormat() {
+        let mp3 = Array(toneFrames.prefix(40).joined())
+        let stream = adtsFrames(40) + mp3 + adtsFrames(40)
+        var chain = FrameChain(format: .adts)
+        chain.followsOtherFormat = true
+        var run = ChainRun()
+        run.run(&chain, stream[...])
+        #expect(run.reformatted == [.mpeg, .adts], "\(run.reformatted)")
+        #expect(run.gaveUp.isEmpty && run.resyncs.isEmpty, "\(run.gaveUp) \(run.resyncs)")
+        #expect(run.frames < 120 && run.frames > 80, "the first frames of each codec are dropped while the old one is looked for: \(run.frames)")
+        #expect(ChainRun([stream[...]], format: .adts).reformatted.isEmpty, "a source's chain does not follow: it gives up")
+    }
+
+    @Test("Garbage shorter than the bytes after which the other format is looked for is a break, not a change of codec")
+    func shortGarbage_IsABreak_NotAnotherFormat() {
+        let stream = adtsFrames(40) + Array(toneFrames.prefix(3).joined()) + adtsFrames(40)
+        var chain = FrameChain(format: .adts)
+        chain.followsOtherFormat = true
+        var run = ChainRun()
+        run.run(&chain, stream[...])
+        #expect(run.reformatted.isEmpty && run.resyncs.count == 1 && run.frames == 80, "\(run.reformatted) \(run.resyncs) \(run.frames)")
+    }
+}

@@ -81,6 +81,23 @@ struct ProxyStreamChangeTests {
         proxy.stop()
         await upstream.close()
     }
+
+    @Test("An AAC station whose link goes on in MP3 (Icecast's fallback of the other codec), then in AAC again, is another stream each time, told its type, its frames checked throughout")
+    func aacStationGoingOnInMP3_IsAnotherStream_ToldAsMP3_AndBack() async throws {
+        let audio = [adtsFrames(60), Self.frames(60, kbps: 128), Self.frames(20, kbps: 128), adtsFrames(80), adtsFrames(20)]
+        let (proxy, listener, lines, upstream) = try await relaying(audio, contentType: "audio/aac")
+        #expect(await eventually(timeout: .seconds(5)) { await listener.record.replies.count >= 3 }, "\(lines.value)")
+        let replies = await listener.record.replies.prefix(3).map(\.context)
+        #expect(replies.map(\.contentType) == ["audio/aac", "audio/mpeg", "audio/aac"], "\(replies.map(\.contentType))")
+        #expect(Set(replies.map(\.stream)).count == 3, "a new stream each time")
+        #expect(lines.value.contains { $0.contains("proxy: the audio went on in MPEG audio (MP3) after AAC in ADTS frames on the same link") },
+                "\(lines.value)")
+        #expect(lines.value.contains { $0.contains("proxy: the audio went on in AAC in ADTS frames after MPEG audio (MP3) on the same link") },
+                "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("unchecked") }, "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
 }
 
 extension TreeMountsTests {

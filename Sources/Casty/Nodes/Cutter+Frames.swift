@@ -8,7 +8,9 @@ extension Cutter {
         case resynced(dropped: Int)
         /// No frames were found in this many bytes: the stream is passed on unchecked from here.
         case gaveUp(after: Int, lookedLike: String?)
-        /// The stream holds frames of another format than it said (``FrameChain/identifies``): followed as those.
+        /// The stream holds frames of another format than it said (``FrameChain/identifies``), or goes on in them
+        /// after a break (``FrameChain/followsOtherFormat``): followed as those. As for ``reshaped(from:to:)``, the
+        /// segment of the old format was cut (padded) before.
         case reformatted(FrameChain.Format)
         /// The frames went on in another sample rate or channel count: the segment of the old shape was cut
         /// (padded) before, and the segments emitted after this belong to another stream (see ``NewShape``).
@@ -36,7 +38,10 @@ extension Cutter {
                 add(bytes, emit: emit)
             case .resynced(let dropped): incident(.resynced(dropped: dropped))
             case .gaveUp(let after, let kind): incident(.gaveUp(after: after, lookedLike: kind))
-            case .reformatted(let format): incident(.reformatted(format))
+            case .reformatted(let format):
+                // The old codec's last frames end their segment (none at a stream's start, where a source's is found).
+                if let last = finish() { emit(last) }
+                incident(.reformatted(format))
             case .reshaped(let from, let to):
                 // The old shape's last frames end their segment: no segment holds frames of both.
                 if let last = finish() { emit(last) }

@@ -163,6 +163,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         self.cutter = try Cutter(segmentBytes: configuration.segmentBytes)
         self.titleChanges = LogBudget(loop: loop, logger: logger, what: "title changes", perWindow: 5)
         self.brokenFrames = LogBudget(loop: loop, logger: logger, what: "breaks in the audio's frames (bytes dropped)", perWindow: 5)
+        chain.followsOtherFormat = true  // an upstream's own fallback may play the other codec on the same link
     }
 
     /// Hands the proxy a message: a request from the node it should subscribers.
@@ -516,9 +517,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
             let format = followed?.name ?? "audio"
             // Segments after a change of shape wait until the nodes fed are told they are another stream.
             var reshaped: (from: AudioShape, to: AudioShape)?
+            var reformatted: FrameChain.Format?
             var held: [StreamSegment] = []
             cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) }, emit: { segment in
-                if reshaped != nil { held.append(segment) } else if newStreamHeld != nil {
+                if reshaped != nil || reformatted != nil { held.append(segment) } else if newStreamHeld != nil {
                     newStreamHeld?.append(segment)
                 } else {
                     subscribers.publish(segment)
@@ -530,20 +532,27 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     brokenFrames("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
-                    logger("proxy: no \(format) frames found in \(after) bytes\(seems); passing the stream on unchecked")
-                case .reformatted:
-                    break  // a relay's chain does not identify: its listeners were told the station's type already
+                    logger("proxy: no \(format) found in \(after) bytes\(seems); passing the stream on unchecked")
+                case .reformatted(let other):
+                    reformatted = other  // after a break only: a relay's chain does not identify at a link's start
                 case .reshaped(let from, let to):
                     reshaped = (from, to)
                 }
             }
-            if let (from, to) = reshaped {
+            if let other = reformatted {
+                // Within one link (an Icecast mount moving its listeners to its fallback of the other codec): the same
+                // as coming back in another codec (``attach(_:)``) — its players, told the old type, are let go.
+                station["Content-Type"] = other.contentType
+                stream = Context.newStream()
+                logger("proxy: the audio went on in \(other.name) after \(format) on the same link (the station's own fallback?):"
+                    + " another stream, which listeners are told as \(other.contentType)")
+            } else if let (from, to) = reshaped {
                 // Within one link (an Icecast mount's own fallback, an encoder restarted behind it): the same as
                 // coming back in another shape (``compareShape(of:)``), except that no audio is lost.
                 stream = Context.newStream()
                 logger("proxy: \(AudioShape.change(from: from, to: to))")
             }
-            if reshaped != nil {
+            if reformatted != nil || reshaped != nil {
                 // Its bitrate may be another (a fallback at 64 kbit/s after 128): measured before the nodes are told.
                 remeasure(holding: held)
             } else if let went = bitrateWent {
