@@ -78,6 +78,8 @@ struct ProxyStreamChangeTests {
         #expect(replies.count == 2 && replies[0].stream != replies[1].stream)
         #expect(lines.value.contains { $0.contains("proxy: the audio went on in 48000 Hz mono after 44100 Hz stereo: another stream") },
                 "\(lines.value)")
+        #expect(lines.value.contains("proxy: the new stream's bitrate is 64 kbit/s, measured on its audio (the one before was at 128 kbit/s)"),
+                "one stream, said once: \(lines.value)")
         proxy.stop()
         await upstream.close()
     }

@@ -398,7 +398,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private func bitrateMeasured(before: Int?) {
         let now = bitrate.map { nominalBitrate ?? $0 }
         if let before, let now, before != now {
-            logger("proxy: the upstream's bitrate is \(now) kbit/s now, measured on its audio (it was \(before) kbit/s): another stream, which listeners are told")
+            // The new stream of another shape or codec was said already; its bitrate is told with it.
+            logger(newStreamHeld == nil
+                ? "proxy: the upstream's bitrate is \(now) kbit/s now, measured on its audio (it was \(before) kbit/s): another stream, which listeners are told"
+                : "proxy: the new stream's bitrate is \(now) kbit/s, measured on its audio (the one before was at \(before) kbit/s)")
         }
         guard shapeBefore == nil else { return }  // told once the new link's first frame is compared (``compareShape(of:)``)
         if let held = newStreamHeld {
