@@ -379,6 +379,21 @@ public actor Proxy: UpstreamNode, FeedingNode {
         sniff = BitrateSniff()
         bitrateWatch.restart()
         newStreamHeld = held
+        // What the read that brought the change holds of the new stream is measured at once: a station's fallback
+        // may send nothing more for a while.
+        for segment in held { measureBitrate(on: segment.audio[...]) }
+    }
+
+    /// Measures the bitrate on `chunk` while it is measured (``BitrateSniff``), and tells the nodes fed once it is
+    /// (``bitrateMeasured(before:)``).
+    private func measureBitrate(on chunk: ArraySlice<UInt8>) {
+        guard measuresBitrate, !sniff.done else { return }
+        let before = bitrate.map { nominalBitrate ?? $0 }
+        if let measured = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes) {
+            bitrate = measured
+            nominalBitrate = sniff.nominal
+        }
+        if sniff.done { bitrateMeasured(before: before) }
     }
 
     /// The frames went on at `went` kbit/s for good (``BitrateWatch``): measured so — their headers say it —, over
@@ -505,14 +520,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             }
         }
         compareShape(of: audio)
-        for chunk in audio where measuresBitrate && !sniff.done {
-            let before = bitrate.map { nominalBitrate ?? $0 }
-            if let measured = sniff.take(chunk, format: chain.format, segmentBytes: cutter.segmentBytes) {
-                bitrate = measured
-                nominalBitrate = sniff.nominal
-            }
-            if sniff.done { bitrateMeasured(before: before) }
-        }
+        for chunk in audio { measureBitrate(on: chunk) }
         for chunk in audio {
             join.relayed(chunk)
             // Read before the chain is lent to the cutter: a relay's chain keeps its format, unless it goes on in the other.
