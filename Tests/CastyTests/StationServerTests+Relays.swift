@@ -103,6 +103,36 @@ extension StationServerTests {
         await upstream.close()
     }
 
+    @Test("A relay whose upstream comes back with a burst and then nothing (an encoder frozen behind Icecast) is not heard again: its listeners stay on the fallback")
+    func relayBackForABurstOnly_LeavesItsListenersOnTheFallback() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)  // the 3 s hold
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let (proxy, player) = try await relaying(upstream, on: server, log: log)
+        await upstream.goAway()
+        #expect(await onTheFallback(server, log: log), "\(log.lines.value)")
+        // Back with a second of audio (Icecast's burst of what was heard before the freeze), then nothing.
+        let tenths = Locked(0)
+        upstream.goOn {
+            tenths.update { $0 += 1 }
+            return tenths.value <= 10 ? StationServerTests.silentFrames(4) : []
+        }
+        upstream.comeBack()
+        #expect(await eventually(timeout: .seconds(5)) { log.lines.value.filter { $0.contains("proxy: upstream back") }.count == 1 })
+        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("proxy: upstream lost") }.count == 2 },
+                "lost again at its silence deadline: \(log.lines.value)")
+        #expect(!log.contains("its relay streams again"), "\(log.lines.value)")
+        #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/ice","listeners":1,"feeding":"fallback""#))
+        #expect(!player.closed.value)
+        proxy.stop()
+        station.stop()
+        server.close()
+        await upstream.close()
+    }
+
     @Test("A relay that streams from the start, with a fallback that plays, is not said to stop nor to stream again")
     func relayAtTheStart_ItsLogTellsWhatHappened() async throws {
         let upstream = try AwayableStation(on: loop)
