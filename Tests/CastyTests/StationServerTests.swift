@@ -787,15 +787,7 @@ struct StationServerTests {
         let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
         await station.start()
         server.attach(station, at: "/backup")
-        var relaying = Proxy.Configuration()
-        relaying.segmentBytes = 4170
-        relaying.backoff = .milliseconds(100)
-        relaying.maxBackoff = .milliseconds(200)
-        let proxy = try Proxy(url: upstream.url, configuration: relaying, loop: loop, logger: log.logger)
-        server.attach(proxy, at: "/ice")
-        await proxy.startInBackground()
-        let player = try await listener(server, "/ice", titles: false)
-        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 }, "the relay plays")
+        let (proxy, player) = try await relaying(upstream, on: server, log: log)
 
         await upstream.goAway()
         #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /ice: its relay does not stream; its listeners hear /backup meanwhile") })
