@@ -59,3 +59,20 @@ extension ProxyTests {
         #expect(lines.value.contains { $0.contains("were audio relayed before (the upstream's burst): left out") }, "\(lines.value)")
     }
 }
+
+extension ProxyTests {
+    @Test("An upstream that sends a file at download speed and ends the link is told, once, as a file rather than a live stream")
+    func upstreamSendingAFile_IsToldOnce() async throws {
+        let file = variedADTSFrames(600)  // 14 s of audio, sent at once
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/aac\r\n\r\n".utf8) + file)
+            connection.close()
+        }
+        let (proxy, _, lines) = try await loggedProxy(upstream.url)
+        #expect(await eventually(timeout: .seconds(10)) { upstream.requests.value.count >= 3 })
+        proxy.stop()
+        await upstream.close()
+        let told = lines.value.filter { $0.contains("then ended the link: a file rather than a live stream?") }
+        #expect(told.count == 1 && told[0].hasPrefix("proxy: the upstream sent 13.9 s of audio in "), "\(lines.value)")
+    }
+}

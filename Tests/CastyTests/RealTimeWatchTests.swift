@@ -40,6 +40,27 @@ struct RealTimeWatchTests {
         #expect(news == [.keepsPace] && !watch.isBehind, "\(news)")
     }
 
+    @Test("Audio that comes far faster than it plays (a file at download speed) is told once by a watch that tells it, then its return to pace; a backlog or a burst is not")
+    func audioRunningAhead_IsToldOnce_ByAWatchThatTellsIt() {
+        var watch = RealTimeWatch(tellsAhead: true)
+        var (news, now) = feed(&watch, rate: 20, seconds: 60, from: start)  // 1,200 s of audio in a minute
+        #expect(news.count == 1 && watch.isAhead, "\(news)")
+        if case .ranAhead(let audio, let seconds) = news.first {
+            #expect((19...21).contains(seconds) && audio > 15 * seconds, "\(audio) s in \(seconds) s")
+        }
+        #expect(news.first?.description.hasPrefix("its audio comes faster than it plays: ") == true)
+        (news, now) = feed(&watch, rate: 1, seconds: 30, from: now)
+        #expect(news == [.keepsPace] && !watch.isAhead, "\(news)")
+        // A burst at a link's start (4 s at once), then the pace: no news; nor for a watch that does not tell it.
+        var bursting = RealTimeWatch(tellsAhead: true)
+        let (burst, after) = feed(&bursting, rate: 50, seconds: 4, from: start)
+        let (paced, _) = feed(&bursting, rate: 1, seconds: 60, from: after)
+        #expect((burst + paced).isEmpty, "\(burst + paced)")
+        var quiet = RealTimeWatch()
+        let (told, _) = feed(&quiet, rate: 20, seconds: 60, from: start)
+        #expect(told.isEmpty)
+    }
+
     @Test("A stall of 5 s whose backlog comes at once is no slow link")
     func aStallAndItsBacklog_IsNoNews() {
         var watch = RealTimeWatch()

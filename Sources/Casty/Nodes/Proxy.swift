@@ -93,7 +93,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// Measures the bitrate of an upstream that declared none (from each new upstream stream's first audio).
     private var sniff = BitrateSniff()
     /// Tells an upstream whose audio comes slower than it plays (a congested link to the station).
-    private var realTime = RealTimeWatch()
+    private var realTime = RealTimeWatch(tellsAhead: true)
+    /// When the link began, and the seconds of audio its frames play (``tellIfAFile()``).
+    private var link: (started: ContinuousClock.Instant, audio: Double) = (.now, 0)
+    /// Whether an upstream that sent a file was told (once).
+    private var toldFile = false
     /// Whether the bitrate is measured on the audio: the current link declared none (`icy-br`), or its frames went
     /// on in another shape, codec or bitrate than it declared (``remeasure(holding:)``) — then the measure is told as
     /// `icy-br`, not the declared one the audio contradicts.
@@ -249,6 +253,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// First, before a station server's mount hears of it (``onStreaming``) and takes its listeners to its fallback.
     func lost(_ reason: CastyError) {
         lostAt = .now
+        tellIfAFile()
         // The next link's audio is measured and watched afresh; a new stream's segments held for its measure go with
         // the link (the nodes fed are told the stream when it is back).
         newStreamHeld = nil
@@ -259,6 +264,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .connected
+        link = (.now, 0)
         if pieces == nil {
             pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
         }
@@ -364,10 +370,24 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// Counts `frame` against the clock (``RealTimeWatch``) and says what that makes news of, and measures the
     /// bitrate anew when its frames show another for good (``BitrateWatch``); it goes on, always.
     private func heardInTime(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?) -> Bool {
-        if let seconds = format?.seconds(of: frame), let news = realTime.heard(seconds, at: .now) { logger("proxy: the upstream: \(news)") }
+        if let seconds = format?.seconds(of: frame) {
+            link.audio += seconds
+            if let news = realTime.heard(seconds, at: .now) { logger("proxy: the upstream: \(news)") }
+        }
         let counted = measuresBitrate && !sniff.done ? nil : bitrate
         if let went = bitrateWatch.heard(frame, format: format, counted: counted) { bitrateWent = went }
         return true
+    }
+
+    /// A link that ends having brought much more audio than it lasted (10 s at least, twice its time) was a file
+    /// served at download speed rather than a live stream: told once, since the relay plays it at a live stream's
+    /// pace and its listeners skip what comes faster — the link's own ``RealTimeWatch`` sees no window of it.
+    private func tellIfAFile() {
+        let lasted = seconds(.now - link.started)
+        guard !toldFile, link.audio >= 10, link.audio > 2 * lasted else { return }
+        toldFile = true
+        logger("proxy: the upstream sent \(formatted(link.audio)) s of audio in \(formatted(lasted)) s, then ended the link: a file"
+            + " rather than a live stream? A relay hands on a live stream as it comes; its listeners skip what comes faster than it plays")
     }
 
     /// Measures the bitrate anew from the next audio: the stream went on in another shape or codec, a new stream

@@ -11,12 +11,18 @@ internal import CastyNet
 /// that brings ``caughtUp`` or more afterwards is news too. One slow window alone is not: a stall of a few seconds,
 /// whose backlog comes at once when it ends (``SourcePace``), is no slow link.
 ///
+/// A watch made ``tellsAhead`` also notices audio that comes much faster than it plays (``ahead``, two windows in a
+/// row): an upstream that is a file served at download speed rather than a live stream, whose listeners skip what
+/// they cannot take.
+///
 /// A pure value: the caller says when each frame came and how long it plays (``heard(_:at:)``), and logs the news.
 struct RealTimeWatch: Sendable {
     /// What the watch has to tell.
     enum News: Sendable, Equatable, CustomStringConvertible {
         /// The audio of the last two windows, `seconds` long, played `audio` seconds.
         case fellBehind(audio: Double, seconds: Double)
+        /// The audio of the last two windows, `seconds` long, played `audio` seconds: far more than their length.
+        case ranAhead(audio: Double, seconds: Double)
         /// The audio keeps pace with the clock again.
         case keepsPace
 
@@ -29,6 +35,9 @@ struct RealTimeWatch: Sendable {
             case .fellBehind(let audio, let seconds):
                 "its audio comes slower than it plays: \(formatted(audio)) s of audio in the last \(formatted(seconds)) s (\(cause)"
                     + " is too slow for the stream's bitrate), so its listeners hear gaps"
+            case .ranAhead(let audio, let seconds):
+                "its audio comes faster than it plays: \(formatted(audio)) s of audio in the last \(formatted(seconds)) s (a file"
+                    + " served at download speed rather than a live stream?), so its listeners skip what they cannot play"
             case .keepsPace:
                 "its audio keeps pace with the clock again"
             }
@@ -41,17 +50,27 @@ struct RealTimeWatch: Sendable {
     static let behind = 0.8
     /// The share a window's audio must play for a stream told behind to be told keeping pace again.
     static let caughtUp = 0.95
+    /// The share of a window's length its audio plays past which the window ran ahead (``tellsAhead``): one
+    /// window's backlog after a stall, or an Icecast burst, stays under it over two.
+    static let ahead = 1.5
+    /// Whether audio that runs ahead is news too.
+    let tellsAhead: Bool
 
     private var started: ContinuousClock.Instant?
     private var audio = 0.0
     /// The last window that was slow, if the one before this was: its audio and its length in seconds.
     private var slow: (audio: Double, seconds: Double)?
+    /// The last window that ran ahead, if the one before this did.
+    private var fast: (audio: Double, seconds: Double)?
     /// Whether the stream was told behind.
     private(set) var isBehind = false
+    /// Whether the stream was told ahead.
+    private(set) var isAhead = false
 
-    /// A watch over windows of `window` (10 s by default).
-    init(window: Duration = .seconds(10)) {
+    /// A watch over windows of `window` (10 s by default); `tellsAhead` to tell audio that runs ahead too.
+    init(window: Duration = .seconds(10), tellsAhead: Bool = false) {
         self.window = window
+        self.tellsAhead = tellsAhead
     }
 
     /// The stream stopped and starts again (a relay's new link): the window in progress is not counted — the time
@@ -59,6 +78,7 @@ struct RealTimeWatch: Sendable {
     mutating func restart() {
         started = nil
         slow = nil
+        fast = nil
     }
 
     /// A frame that plays `playing` seconds came `now`; returns the news it makes, if any.
@@ -78,12 +98,24 @@ struct RealTimeWatch: Sendable {
         self.started = now
         audio = playing
         if ended.audio < Self.behind * ended.seconds {
+            (fast, isAhead) = (nil, false)
             defer { slow = ended }
             guard let before = slow, !isBehind else { return nil }
             isBehind = true
             return .fellBehind(audio: before.audio + ended.audio, seconds: before.seconds + ended.seconds)
         }
         slow = nil
+        if tellsAhead, ended.audio > Self.ahead * ended.seconds {
+            defer { fast = ended }
+            guard let before = fast, !isAhead else { return nil }
+            isAhead = true
+            return .ranAhead(audio: before.audio + ended.audio, seconds: before.seconds + ended.seconds)
+        }
+        fast = nil
+        if isAhead, ended.audio <= Self.ahead * ended.seconds {
+            isAhead = false
+            if ended.audio >= Self.caughtUp * ended.seconds { return .keepsPace }
+        }
         guard isBehind, ended.audio >= Self.caughtUp * ended.seconds else { return nil }
         isBehind = false
         return .keepsPace
