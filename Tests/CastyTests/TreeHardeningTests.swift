@@ -136,9 +136,9 @@ struct TreeHardeningTests {
         let confused = try Branch.serve(
             root: StreamURL(host: "127.0.0.1", port: root.port.address.port), address: .loopback(port: 0), advertise: rootAddress,
             eager: true, configuration: fast, logger: lines.logger)
-        #expect(await eventually { lines.value.contains { $0.contains("409") } }, "\(lines.value)")
+        #expect(await eventually { lines.value.contains { $0.contains(" 409 ") } }, "\(lines.value)")
         try await Task.sleep(for: .seconds(2))
-        let told = lines.value.filter { $0.contains("409") }
+        let told = lines.value.filter { $0.contains(" 409 ") }
         #expect(told.count == 1, "one ask in 2 s, were it not refused a dozen: \(lines.value)")
         #expect(told.first?.contains("retrying in 10.0 seconds") == true, "\(told)")
         #expect(told.first?.contains("its own --advertise") == true, "\(told)")
