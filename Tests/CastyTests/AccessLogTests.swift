@@ -48,11 +48,13 @@ struct AccessLogTests {
     }
 
     /// A port whose stream never starts (its source takes the request and never replies), players told `503` after
-    /// `startWait`, written to a fresh file; the port, the log, the file's path and the server's log lines.
-    func waitingForever(startWait: Duration) throws -> (ClientPort, AccessLog, String, Locked<[String]>) {
+    /// `startWait` (handed to `loops` if given), written to a fresh file; the port, the log, the file's path and the
+    /// server's log lines.
+    func waitingForever(startWait: Duration, loops: EventLoopGroup? = nil) throws -> (ClientPort, AccessLog, String, Locked<[String]>) {
         let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         let log = try AccessLog(path: path, logger: .silent)
         var options = ClientOptions()
+        options.loops = loops
         options.accessLog = log
         var configuration = Distributor.Configuration()
         configuration.startWait = startWait
@@ -64,9 +66,13 @@ struct AccessLogTests {
         return (port, log, path, told)
     }
 
-    @Test("A player that gives up before the stream has started gets a 499 line, and its leaving is told in the server's log")
-    func playerThatGivesUpBeforeTheStream_Gets499_AndALogLine() async throws {
-        let (port, log, path, told) = try waitingForever(startWait: .seconds(30))
+    @Test("A player that gives up before the stream has started gets a 499 line, and its leaving is told in the server's log — also when handed to another loop of the group",
+          arguments: [false, true])
+    func playerThatGivesUpBeforeTheStream_Gets499_AndALogLine(onOtherLoops: Bool) async throws {
+        // Two more loops: the first player is handed to one of them, which must not ask the distributor from there.
+        let group = onOtherLoops ? EventLoopGroup(count: 3, first: loop) : nil
+        defer { for other in group?.loops.dropFirst() ?? [] { other.shutdown() } }
+        let (port, log, path, told) = try waitingForever(startWait: .seconds(30), loops: group)
         defer { _ = unlink(path) }
         let player = try await TestPeer.connect(to: port.address, on: loop)
         await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Impatient/1\r\n\r\n")

@@ -429,9 +429,11 @@ extension Client {
     fileprivate func gaveUpWaiting() {
         let waited = ContinuousClock.now - joined
         accessLogLine(status: 499, bytes: 0)
-        let when = distributor.assumeIsolated { $0.streamAway } ? "while the stream was away" : "before the stream had started"
-        port.joinsAndLeaves("\(who) left after \(formatted(seconds(waited))) s waiting for \(listening.path)"
-            + " \(when)")
+        let line = "\(who) left after \(formatted(seconds(waited))) s waiting for \(listening.path)", port = port
+        // Asked on the distributor's loop: a client handed over to another loop of the group runs there.
+        distributor.onLoop { distributor in
+            port.joinsAndLeaves(line + (distributor.streamAway ? " while the stream was away" : " before the stream had started"))
+        }
     }
 }
 
