@@ -97,6 +97,9 @@ struct WebSocketReaderTests {
         // Fragments count together.
         let fragments = clientFrame(1, Array(repeating: 0x41, count: 1000), fin: false) + clientFrame(0, Array(repeating: 0x41, count: 100))
         #expect(read(fragments) == .failure(.tooBig(1100)))
+        // A continuation announcing 2^63 - 1 bytes after an open message: failed, not summed past Int.max.
+        let huge = clientFrame(1, [0x41], fin: false) + clientFrame(0, length: Int.max).prefix(14)
+        #expect(read(Array(huge)) == .failure(.tooBig(Int.max)))
         #expect(WebSocketReader.Failure.tooBig(1100).closeCode == 1009)
     }
 

@@ -141,8 +141,10 @@ struct WebSocketReader: Sendable {
         case (.text, .some), (.binary, .some): throw .badFragment
         default: break
         }
-        let total = (message ?? 0) + length
-        guard total <= Self.maxMessage else { throw .tooBig(total) }
+        // Compared, not added: a continuation may announce up to 2^63 - 1 bytes, which added to a message open
+        // would overflow.
+        let sofar = message ?? 0
+        guard length <= Self.maxMessage - sofar else { throw .tooBig(length > Int.max - sofar ? Int.max : sofar + length) }
     }
 
     /// The frame, once whole: a message's fragments are counted, a close frame's status code checked.
