@@ -308,6 +308,27 @@ struct DistributorCoreTests {
         #expect(describe(core.reply(first: 0, context: context, at: t0)).contains("stop 6"))
     }
 
+    @Test("A stream that went is remembered in one place: what its players were told and its last numbers, until they are let go or another stream replies")
+    func streamAway_ToldTypeAndLastNumbers_UntilLetGoOrReplaced() {
+        var core = core(burst: 0)
+        _ = core.reply(first: 0, context: testContext(segmentBytes: 1000), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        feed(&core, testSegments(6))
+        core.sourceGone()
+        #expect(core.streamAway && core.toldContentType == "audio/mpeg")
+        #expect(core.lastKnown == (1000, 6))
+        // Its players let go (no source came back in time): those that come now were told nothing.
+        _ = core.dropListeners()
+        #expect(core.streamAway && core.toldContentType == nil && core.lastKnown == (1000, 6))
+        // Another stream replies: only its own facts are told.
+        var aac = testContext(segmentBytes: 500)
+        aac.stream = 9
+        aac.station["Content-Type"] = "audio/aac"
+        _ = core.sourceAttached()
+        _ = core.reply(first: 0, context: aac, at: t0)
+        #expect(!core.streamAway && core.toldContentType == "audio/aac" && core.lastKnown == (500, 0))
+    }
+
     @Test func sourceReturningAfterItEnded_IsANewStream_TheOldRingIsNotServed() {
         var core = core(burst: 2)
         _ = core.reply(first: 0, context: testContext(), at: t0)

@@ -126,7 +126,7 @@ final class PortContext: @unchecked Sendable {
     /// window they were given, and its segments stay downloadable, while the source may return (RFC 8216 6.2.2).
     func hlsMount(at path: String) -> Distributor? {
         if let playing = mount(at: path) { return playing }
-        guard let mount = mounts?.mount(at: path), mount.waitingType != nil,
+        guard let mount = mounts?.mount(at: path), mount.waiting != nil,
               mount.distributor.assumeIsolated({ $0.packager }) != nil else { return nil }
         return mount.distributor
     }

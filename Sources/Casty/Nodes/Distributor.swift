@@ -108,9 +108,6 @@ public actor Distributor: LoopNode, FeedingNode {
     private var waitingTimer: Scheduled?
     /// When the stream's audio last arrived (a segment, or a piece of one): ``Stat/quiet``.
     private var lastAudio: ContinuousClock.Instant?
-    /// The segment size and next number the stream had when it last went (``sourceGone()``, ``streamLetGo()``):
-    /// ``Stat/lastKnown`` while it is away.
-    private var whenGone: (segmentBytes: Int?, next: Int?) = (nil, nil)
     /// Pages following the titles live (Server-Sent Events, WebSocket), and their heartbeat.
     private let watchers: TitleWatchers
     /// For a tree node: asks its branches their subtrees' sizes (``SubtreeSurvey``).
@@ -196,6 +193,9 @@ public actor Distributor: LoopNode, FeedingNode {
 
     /// Whether the stream is another mount's now: a mount whose source is away plays its fallback.
     var playsFallback: Bool { source is Distributor }
+
+    /// The `Content-Type` of its stream, if it has one now.
+    var contentType: String? { core.context?.contentType }
 
     /// The `Content-Type` its players were told, kept while its stream is away (``DistributorCore/toldContentType``).
     var toldContentType: String? { core.toldContentType }
@@ -302,17 +302,8 @@ public actor Distributor: LoopNode, FeedingNode {
     /// ``Configuration/startWait``), those listening stay until ``dropListeners()``.
     public nonisolated func sourceGone() {
         onLoop { distributor in
-            distributor.rememberStream()
             distributor.core.sourceGone()
         }
-    }
-
-    /// Keeps the segment size and next number of the stream that goes (``whenGone``).
-    private func rememberStream() { whenGone = lastKnown }
-
-    /// The segment size and next number of the stream now, or as they were when it went (``Stat/lastKnown``).
-    private var lastKnown: (segmentBytes: Int?, next: Int?) {
-        (core.context?.segmentBytes ?? whenGone.segmentBytes, core.next ?? whenGone.next)
     }
 
     /// Its tree node left its place (``DistributorCore/placeLost()``): its `/tree` and `/status.json` say no parent.
@@ -326,7 +317,6 @@ public actor Distributor: LoopNode, FeedingNode {
     nonisolated func streamLetGo() {
         onLoop { distributor in
             distributor.packager?.assumeIsolated { $0.sessionOver() }
-            distributor.rememberStream()
             distributor.perform(distributor.core.streamLetGo())
         }
     }
@@ -437,7 +427,7 @@ public actor Distributor: LoopNode, FeedingNode {
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
             context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 },
-            lastPath: core.lastPath, lastKnown: lastKnown)
+            lastPath: core.lastPath, lastKnown: core.lastKnown)
     }
 
     /// Carries out the core's actions, in order.

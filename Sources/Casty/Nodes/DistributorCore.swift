@@ -86,11 +86,9 @@ struct DistributorCore<Listener: Hashable> {
     /// The nodes above this one as the last stream told them (a tree node's place): kept while the stream is away,
     /// since the links to them may well stay open, waiting with it.
     private(set) var lastPath: [String] = []
-    /// The stream of the source that ended, and the type its listeners were told, while no source replaced it.
-    private var ended: (stream: UInt64, contentType: String)?
-    /// The number the stream would have gone on with when its source went (``sourceGone()``): the same stream back
-    /// at a later one has a gap.
-    private var nextWhenGone: Int?
+    /// The stream whose source went (``sourceGone()``), while no other stream replaced it: the one thing every
+    /// question about a stream that is away is answered from (``toldContentType``, ``lastKnown``, ``streamAway``).
+    private var away: AwayStream?
     /// Whether the stream ended upstream for good (``streamLetGo()``), with no reply since: players are told `404`.
     private var letGoUpstream = false
     private var ring: Ring<StreamSegment>
@@ -177,9 +175,9 @@ struct DistributorCore<Listener: Hashable> {
         // too: the ring of the old one must not be served as the new one's, nor pieces of its unfinished segment
         // be followed by the new one's. (A proxy that reconnected goes on with the same stream: its next segment
         // tells whether it begins with the pieces.)
-        if let old = self.context?.stream ?? ended?.stream, old != context.stream {
+        if let old = self.context?.stream ?? away?.context.stream, old != context.stream {
             newStream = true
-            let heard = self.context?.contentType ?? ended?.contentType
+            let heard = toldContentType
             actions += abandonAhead()
             // In another codec (a root whose mount went from MP3 to AAC, an upstream that came back so), its
             // listeners cannot go on: they are let go, to come back and be told the new type (a branch's players,
@@ -190,7 +188,7 @@ struct DistributorCore<Listener: Hashable> {
         } else if self.context == nil || next == nil {
             // The same stream, back after an outage (a proxy's upstream, a branch's parent): its numbers jumped by the
             // time it lasted, which every listener counts as a gap — and so does the node.
-            if let was = nextWhenGone, first > was {
+            if let was = away?.next, first > was {
                 counters.gaps += 1
                 counters.missing += first - was
                 actions += gap("the stream came back at segment \(first), expected \(was)", at: now)
@@ -198,7 +196,7 @@ struct DistributorCore<Listener: Hashable> {
             next = first
             streamFirst = first
         }
-        nextWhenGone = nil
+        away = nil
         self.context = context
         lastPath = context.path
         // Other mounts relaying this one (it is their fallback) are told the new stream as a reply, as a branch is
@@ -391,11 +389,20 @@ struct DistributorCore<Listener: Hashable> {
 
     /// Whether the stream is away: it played, and its source or upstream is gone with none since (a relay's lost
     /// station, a mount between two sources); not before any stream came.
-    var streamAway: Bool { context == nil && ended != nil }
+    var streamAway: Bool { context == nil && away != nil }
 
     /// The `Content-Type` its players were told: the stream's, or while the stream is away (``streamAway``) the one
-    /// of the stream that went, which those still connected wait for — a relay's listeners while its upstream is lost.
-    var toldContentType: String? { context?.contentType ?? ended?.contentType }
+    /// of the stream that went, which those still connected wait for — a relay's listeners while its upstream is lost,
+    /// a mount's while its source may return. `nil` once they were all let go (``dropListeners()``): those that came
+    /// since were told nothing yet.
+    var toldContentType: String? {
+        context?.contentType ?? away.flatMap { $0.listenersTold ? $0.context.contentType : nil }
+    }
+
+    /// The segment size and next number of the stream now, or as they were when it went (``Stat/lastKnown``).
+    var lastKnown: (segmentBytes: Int?, next: Int?) {
+        (context?.segmentBytes ?? away?.context.segmentBytes, next ?? away?.next)
+    }
 
     /// The source ended and nothing replaces it (a mount with no fallback): listeners that come now wait for
     /// the next source, and are refused (`503`) after ``Distributor/Configuration/startWait``; those listening
@@ -407,8 +414,7 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     mutating func sourceGone() {
-        if let context { ended = (context.stream, context.contentType) }
-        if next != nil { nextWhenGone = next }
+        if let context { away = AwayStream(context: context, next: next, listenersTold: true) }
         context = nil
         next = nil
         hasSource = false
@@ -427,6 +433,7 @@ struct DistributorCore<Listener: Hashable> {
     /// did not come back in time. Other mounts relaying this one stay, and are told to let go of theirs
     /// (``Action/release(_:)``): they hear this mount's next stream, as their own listeners' fallback.
     mutating func dropListeners() -> [Action] {
+        away?.listenersTold = false
         let all = listeners
         listeners = []
         positions = [:]
@@ -538,7 +545,7 @@ struct DistributorCore<Listener: Hashable> {
         next = first
         streamFirst = first
         opening = true
-        ended = nil
+        away = nil
         ring = Ring(capacity: configuration.ringSize)
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
@@ -620,4 +627,15 @@ struct DistributorCore<Listener: Hashable> {
         }
         return actions
     }
+}
+
+/// A stream whose source went, as a ``DistributorCore`` remembers it until another stream replies.
+struct AwayStream {
+    /// Its context: the `Content-Type` its listeners were told, its segment size, its stream identity (the same
+    /// stream back goes on with its numbers; another one restarts them).
+    var context: Context
+    /// The number it would have gone on with: the same stream back at a later one has a gap.
+    var next: Int?
+    /// Whether anyone was told its context and may still wait for it: false once its listeners were let go.
+    var listenersTold: Bool
 }

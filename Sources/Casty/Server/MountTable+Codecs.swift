@@ -4,10 +4,10 @@ internal import Icy
 /// listeners to a stream of another codec (an MP3 mount whose fallback is AAC) would feed their decoder bytes it
 /// cannot play. Icecast refuses such moves too ("different types, ignored").
 extension MountTable {
-    /// The `Content-Type` `mount`'s listeners were told, if the mount has (or last had) a stream: a source's, its
-    /// permanent source's, or its fallback's.
+    /// The `Content-Type` of `mount`'s stream, if it has one now: a source's, its permanent source's, or its
+    /// fallback's. (While its stream is away, what its listeners were told is ``Distributor/toldContentType``.)
     func contentType(of mount: Mount) -> String? {
-        mount.distributor.assumeIsolated { $0.stat().context }?.contentType
+        mount.distributor.assumeIsolated { $0.contentType }
     }
 
     /// Whether `mount`'s listeners may be moved to `target` now: `nil` if so, else why not (both mounts and both

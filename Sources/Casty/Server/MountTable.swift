@@ -21,11 +21,8 @@ final class Mount: @unchecked Sendable {
     /// Whether its fallback was refused when its source ended, for playing another codec: the mount is then served
     /// as if it had no fallback, until a source publishes it again.
     var fallbackRefused = false
-    /// The `Content-Type` its listeners were told, kept while they wait for a source to return (the distributor
-    /// forgets its stream's context when the source goes): a source of another codec then lets them go.
-    var waitingType: String?
-    /// The sample rate and channels of the source its listeners wait for, kept with ``waitingType``: a source that
-    /// returns in another shape is said.
+    /// The sample rate and channels of the source its listeners wait for (its `Content-Type` is the distributor's
+    /// ``Distributor/toldContentType``): a source that returns in another shape is said.
     var waitingShape: AudioShape?
     /// Whether its listeners were let go — no source came back within the source timeout — with no source since:
     /// a branch of the tree asking for it is then answered `404`, as a player is, so that it lets its own players
@@ -401,7 +398,7 @@ final class MountTable: @unchecked Sendable {
     private func hear(_ session: SourceSession, on mount: Mount, contentType type: String) {
         // What they hear now (a fallback's stream), or what they heard before the source they wait for left.
         let fallback = contentType(of: mount)
-        if let heard = fallback ?? mount.waitingType, !Context.sameCodec(heard, type) {
+        if let heard = mount.distributor.assumeIsolated({ $0.toldContentType }), !Context.sameCodec(heard, type) {
             // Players and branches, not the mount's own listeners (its HLS packager), which are let go all the same.
             let hearing = hearingAsFallback(mount)
             if hasPlayers(mount) || !hearing.isEmpty {
@@ -415,7 +412,6 @@ final class MountTable: @unchecked Sendable {
             ? rules.fallbacks[mount.path].flatMap { mounts[$0] }.flatMap(heardShape) : mount.waitingShape
         sayShapeChange(mount, from: heardShape, to: session.assumeIsolated { $0.shape }, hearing: "its source again")
         mount.fallbackRefused = false
-        mount.waitingType = nil
         mount.waitingShape = nil
         mount.letGo = false
         mount.waiting?.cancel()
@@ -478,7 +474,6 @@ final class MountTable: @unchecked Sendable {
     /// The mount's source ended (in `shape`, if known) and nothing replaces it: its listeners wait for a source to
     /// return for the source timeout, and are then disconnected.
     private func waitForSource(_ mount: Mount, shape: AudioShape?) {
-        mount.waitingType = contentType(of: mount)
         mount.waitingShape = shape
         mount.distributor.sourceGone()
         dropListenersUnlessServed(mount)
@@ -493,7 +488,6 @@ final class MountTable: @unchecked Sendable {
         mount.waiting = loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             mount?.waiting = nil
             guard let self, let mount, !isServing(mount) else { return }
-            mount.waitingType = nil
             mount.waitingShape = nil
             mount.letGo = true
             mount.distributor.withPackager { $0.sessionOver() }
