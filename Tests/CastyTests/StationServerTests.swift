@@ -238,6 +238,26 @@ struct StationServerTests {
         #expect(own.contains(#""listeners":0"#), "Casty's own page keeps each mount's own players: \(own)")
     }
 
+    @Test("A fallback's peak counts the players moved to it when they came, though no status page was read while they listened")
+    func fallbacksPeak_CountsMovedPlayers_WithoutBeingAsked() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        defer { server.close() }
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        let (live, feeding) = try await feedingSource(server, mount: "/live")
+        let own = try await listener(server, "/backup")
+        let moved = [try await listener(server, "/live"), try await listener(server, "/live")]
+        for player in [own] + moved { #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4170 }) }
+        feeding.cancel()
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source; its listeners hear /backup") }, "\(log.lines.value)")
+        for player in moved { await player.close() }
+        #expect(await eventually { await loop.submit { server.table.listeners(of: server.table.mount(at: "/backup")!) } == 1 })
+        let stats = try await ask(server, "/admin/stats?mount=/backup")
+        #expect(stats.contains("<source mount=\"/backup\">\n<listeners>1</listeners>\n<listener_peak>3</listener_peak>"), "\(stats)")
+    }
+
     @Test("/admin/stats?mount= lists that mount's <source> only, and the server's listeners and sources at the top, as Icecast 2.4.4 does")
     func adminStats_OfOneMount_TopLevelIsTheServers() async throws {
         let server = try server()

@@ -103,6 +103,9 @@ public actor Distributor: LoopNode, FeedingNode {
 
     private let logger: EventLog
     private var source: (any Node)?
+    /// Called on its loop once listeners joined (were replied to): a station's mount table keeps each mount's peak
+    /// with those hearing it as their fallback (``MountTable/notePeak(from:)``).
+    var onJoin: (() -> Void)?
     /// Every decision: who listens, the ring, the numbering, the tree places.
     private var core: DistributorCore<NodeReference>
     private var waitingTimer: Scheduled?
@@ -441,11 +444,14 @@ public actor Distributor: LoopNode, FeedingNode {
     /// it together (``Node/send(contentsOf:)``): one hand-over to a player on another loop, not one per message.
     private func perform(_ actions: [DistributorCore<NodeReference>.Action]) {
         var mail = Mail()
+        var joined = false
+        defer { if joined { onJoin?() } }
         for action in actions {
             if !action.isMessage { mail.post() }  // what was gathered goes before any other action
             switch action {
             case .reply(let listener, let next, let context):
                 served(listener)
+                joined = true
                 mail.add(.reply(next: next, context: told(context, next: next)), for: listener)
             case .send(let listener, let number, let segment):
                 mail.add(.data(number, segment), for: listener)

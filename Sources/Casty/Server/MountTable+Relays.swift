@@ -71,6 +71,7 @@ extension MountTable {
                 logger("mount \(mount.path): its relay \(relaying); its listeners hear \(target.path) meanwhile")
             }
             mount.distributor.switchSource(to: target.distributor)
+            notePeak(from: mount)  // its players count at the fallback now
         }
     }
 

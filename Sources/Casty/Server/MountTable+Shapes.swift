@@ -37,11 +37,17 @@ extension MountTable {
     /// The shape of what `mount`'s listeners hear: its own audio's, or while it has none its fallback's (down a
     /// chain of them: fallbacks never make a circle, ``StationServer/Configuration``).
     func heardShape(_ mount: Mount) -> AudioShape? {
+        shape(of: heardMount(mount))
+    }
+
+    /// The mount whose audio `mount`'s listeners hear: itself, or while it has no source of its own its fallback
+    /// (down a chain of them).
+    func heardMount(_ mount: Mount) -> Mount {
         var heard = mount
         for _ in 0..<mounts.count {
             guard heard.source == nil, heard.permanent == nil, let target = rules.fallbacks[heard.path].flatMap({ mounts[$0] }) else { break }
             heard = target
         }
-        return shape(of: heard)
+        return heard
     }
 }

@@ -39,8 +39,8 @@ final class Mount: @unchecked Sendable {
     /// The wait before a relay back from an outage is heard again instead of the fallback
     /// (``MountTable/Rules/relayReturnHold``): cancelled if the relay is lost again meanwhile.
     var relayReturn: Scheduled?
-    /// The most listeners a status page reported for the mount, those of mounts hearing it as their fallback
-    /// included (``MountTable/listed(asked:streaming:)``): its distributor's own peak counts its players only.
+    /// The most listeners the mount had at once, those of mounts hearing it as their fallback included
+    /// (``MountTable/notePeak(from:)``): its distributor's own peak counts its players only.
     var peakListeners = 0
 
     init(path: String, distributor: Distributor) {
@@ -464,6 +464,7 @@ final class MountTable: @unchecked Sendable {
                 sayShapeChange(mount, from: ended, to: shape(of: target), hearing: target.path)
             }
             mount.distributor.switchSource(to: target.distributor)
+            notePeak(from: mount)  // its players count at the fallback now
             // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.
             if sourceEnded, !isServing(target) { dropListenersUnlessServed(mount) }
         } else if sourceEnded {
@@ -507,6 +508,21 @@ final class MountTable: @unchecked Sendable {
     /// The mounts with players that hear `mount` as their fallback now — directly, or down a chain (`/x` → `/y` →
     /// `mount`) —, sorted: they are let go with the mount's own listeners. A mount with a permanent source hears its
     /// fallback only while it plays it (a relay whose upstream is away).
+    /// How many players listen to `mount`'s audio: its own, and those of mounts hearing it as their fallback.
+    func listeners(of mount: Mount) -> Int {
+        ([mount.path] + hearingAsFallback(mount)).reduce(0) { sum, path in
+            sum + (mounts[path]?.distributor.assumeIsolated { $0.playerCount } ?? 0)
+        }
+    }
+
+    /// Players joined `mount`, or its players now hear another mount: the mount whose audio they hear (itself, or
+    /// its fallback) may have reached its most listeners at once.
+    func notePeak(from mount: Mount) {
+        guard loop.inEventLoop else { return }  // the server starting, off the loop: nobody listens yet
+        let heard = heardMount(mount)
+        heard.peakListeners = max(heard.peakListeners, listeners(of: heard))
+    }
+
     func hearingAsFallback(_ mount: Mount) -> [String] {
         var found: [String] = []
         var seen: Set<String> = [mount.path]
@@ -547,12 +563,8 @@ final class MountTable: @unchecked Sendable {
             // dashboard that adds up the mounts' listeners finds them all.
             guard !streaming || (stat.context != nil && feeds(mount)) else { return nil }
             if streaming {
-                stat.listeners += hearingAsFallback(mount).reduce(0) { sum, path in
-                    sum + (mounts[path]?.distributor.assumeIsolated { $0.playerCount } ?? 0)
-                }
-                // Its peak counts them too, as far as reports saw them: never below the listeners it reports.
-                mount.peakListeners = max(mount.peakListeners, stat.peakListeners, stat.listeners)
-                stat.peakListeners = mount.peakListeners
+                stat.listeners = listeners(of: mount)
+                stat.peakListeners = max(mount.peakListeners, stat.peakListeners, stat.listeners)  // counts them too
             }
             return (mount, stat)
         }
@@ -624,6 +636,8 @@ final class MountTable: @unchecked Sendable {
         var distribution = rules.distribution
         distribution.mount = path
         let mount = Mount(path: path, distributor: Distributor(loop: loop, configuration: distribution, logger: logger.prefixed("mount \(path): ")))
+        // On the loop: mounts are made off it too, as the server starts.
+        mount.distributor.onLoop { [weak self, weak mount] in $0.onJoin = { if let self, let mount { self.notePeak(from: mount) } } }
         mounts[path] = mount
         order.append(path)
         onNewMount?(mount)
