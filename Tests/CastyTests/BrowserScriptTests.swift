@@ -4,7 +4,8 @@ extension ScriptLaneTwo {
     /// `scripts/browser/player.sh`: Debian's chromium, headless and driven over the DevTools protocol, plays the player
     /// page (its `<audio>` passes 5 s, its title follows the station's), a page on another origin reads titles from
     /// the stream (CORS), and a screenshot of the player page is written for people to look at.
-    /// `scripts/browser/mount-name.sh`: the player page of `/música` shows that mount.
+    /// `scripts/browser/mount-name.sh`: the player page of `/música` shows that mount; one whose address names another
+    /// site's audio as its mount says "No such station" and asks that site nothing.
     @Suite
     struct BrowserScriptTests {
         @Test(

@@ -4,7 +4,9 @@
 #
 # A server has the built-in station on /radio and a mount /música with no source yet. The browser opens
 # /player/música, whose path it keeps %-escaped (/player/m%C3%BAsica): the page must show /música — asked of the
-# server as /api/mounts/m%C3%BAsica —, not fall back to the live /radio. Ports are picked free.
+# server as /api/mounts/m%C3%BAsica —, not fall back to the live /radio. Then a link whose "mount" is another
+# site's audio (/player//host/x.mp3, /?mount=http://host/x.mp3) must not make the station's page play it: that site
+# (a python3 http.server) is asked nothing. Ports are picked free.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -36,6 +38,25 @@ else
     fail "/player/música shows '$(station)', not /música"
 fi
 browser_stop
+
+# Another site with an MP3 on it, and two links that name it as the station's mount.
+OTHER_PORT=$(free_port)
+mkdir -p "$TMP/other" && head -c 20000 /dev/urandom >"$TMP/other/x.mp3"
+python3 -m http.server "$OTHER_PORT" --bind 127.0.0.1 --directory "$TMP/other" >"$TMP/other.log" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$OTHER_PORT" || fail "python3 http.server did not start"
+for link in "/player//127.0.0.1:$OTHER_PORT/x.mp3" "/?mount=http://127.0.0.1:$OTHER_PORT/x.mp3"; do
+    browser "http://127.0.0.1:$SERVER_PORT$link" --window-size=900,760
+    wait_until 15 shown
+    src=$(evaluate "document.getElementById('audio').src")
+    if [ "$(station)" = "No such station" ] && [[ "$src" != *":$OTHER_PORT/"* ]]; then
+        pass "$link: the page says no such station and plays nothing of another site"
+    else
+        fail "$link: the page shows '$(station)' and its audio is '$src'"
+    fi
+    browser_stop
+done
+if grep -q "GET /x.mp3" "$TMP/other.log"; then fail "the other site was asked for its audio: $(grep -c 'GET /x.mp3' "$TMP/other.log") time(s)"; fi
 
 if ((failures > 0)); then
     echo "--- server log"
