@@ -39,12 +39,19 @@ enum PortOptions {
     /// (``CORS/origin(_:)``: `https://Radio.Example/` allows `https://radio.example`), and an entry that is not an
     /// origin is a usage error.
     static func corsOrigins(_ text: String) throws(UsageError) -> [String]? {
+        let entries = text.split(separator: ",").map(\.withoutBlanks).filter { !$0.isEmpty }
+        if entries == ["*"] { return nil }
         var origins: [String] = []
-        for entry in text.split(separator: ",").map(\.withoutBlanks) where !entry.isEmpty {
-            if entry == "*" { return nil }
+        for entry in entries {
+            // `*` among origins would allow every site, whatever else is listed: it is given alone or not at all.
+            guard entry != "*" else { throw UsageError("--cors-origins: * allows every origin and is given alone, not in a list ('\(text)')") }
+            guard !entry.contains("*") else {
+                throw UsageError("--cors-origins: '\(entry)': an origin is matched whole, without wildcards; list each site"
+                    + " (https://www.example.com,https://example.com), or give * alone")
+            }
             guard let origin = CORS.origin(entry) else {
                 throw UsageError("--cors-origins takes * or origins such as https://radio.example,http://localhost:8080 "
-                    + "(a scheme and a host, no path), not '\(entry)'")
+                    + "(a scheme, a host and a port from 1 to 65535, no path), not '\(entry)'")
             }
             origins.append(origin)
         }

@@ -163,7 +163,7 @@ struct CORSTests {
         return (distributor, try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options))
     }
 
-    @Test("Listed origins are read as browsers send them: lowercased, without the default port or a trailing slash; a path is no origin", arguments: [
+    @Test("Listed origins are read as browsers send them: lowercased, without the default port or a trailing slash; a path, a wildcard or a port out of range is no origin", arguments: [
         ("https://Radio.Example:443/", "https://radio.example"),
         ("http://LOCALHOST:8080", "http://localhost:8080"),
         ("http://radio.example:80", "http://radio.example"),
@@ -174,6 +174,11 @@ struct CORSTests {
         ("radio.example", nil),
         ("https://", nil),
         ("https://user@radio.example", nil),
+        ("https://*.example.com", nil),
+        ("https://radio.example:99999", nil),
+        ("https://radio.example:0", nil),
+        ("https://radio.example:", nil),
+        ("https://[zz]:8080", nil),
     ] as [(String, String?)])
     func corsOrigin_IsReadAsBrowsersWriteIt(written: String, origin: String?) {
         #expect(CORS.origin(written) == origin)

@@ -47,6 +47,13 @@ rc=0
 timeout 10 "$CLI" station --port "$(free_port)" --cors-origins https://radio.example/player </dev/null >"$TMP/out.log" 2>&1 || rc=$?
 cors_refused() { [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qF -- "--cors-origins takes * or origins"; }
 check "station --cors-origins https://radio.example/player: status 1, one line naming it" cors_refused
+# A wildcard matches no origin a browser sends, and * in a list would allow every site: both are mistakes said at once.
+for origins in 'https://*.example.com' '*,https://radio.example'; do
+    rc=0
+    timeout 10 "$CLI" station --port "$(free_port)" --cors-origins "$origins" </dev/null >"$TMP/out.log" 2>&1 || rc=$?
+    cors_wildcard() { [ "$rc" = 1 ] && head -1 "$TMP/out.log" | grep -qE -- "--cors-origins: .*(without wildcards|given alone)"; }
+    check "station --cors-origins '$origins': status 1, one line saying why" cors_wildcard
+done
 
 # The origin as a person may write it (capitals, the default port, a trailing slash): browsers send
 # `Origin: https://radio.example`, and it must match.

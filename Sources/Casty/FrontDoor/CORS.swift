@@ -30,9 +30,23 @@ package enum CORS {
         var authority = written[separator.upperBound...]
         if authority.hasSuffix("/") { authority = authority.dropLast() }
         guard let first = scheme.first, first.isLetter,
-              scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
-              !authority.isEmpty, !authority.contains(where: { "/?#@ ".contains($0) }) else { return nil }
+              scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }), isAuthority(authority) else { return nil }
         return "\(scheme)://\(withoutDefaultPort(authority, scheme: scheme))"
+    }
+
+    /// Whether `authority` is a `host[:port]` a browser could send: a name of letters, digits, `-`, `_` and `.` (no
+    /// `*`: an origin is matched whole), or an IPv6 address in brackets, and a port from 1 to 65535.
+    private static func isAuthority(_ authority: Substring) -> Bool {
+        var host = authority, port: Substring?
+        if let colon = authority.lastIndex(of: ":"), !authority[colon...].contains("]") {
+            host = authority[..<colon]
+            port = authority[authority.index(after: colon)...]
+        }
+        if let port, !(port.count <= 5 && port.allSatisfy { ("0"..."9").contains($0) } && (1...65535).contains(Int(port) ?? 0)) { return false }
+        if host.hasPrefix("[") {
+            return host.count > 2 && host.hasSuffix("]") && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || ":.".contains($0) }
+        }
+        return !host.isEmpty && host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || "-._".contains($0) }
     }
 
     /// Whether `origin` (as ``origin(_:)`` writes it) is the site the request was sent to: its host and port are
