@@ -30,7 +30,7 @@ package struct AudioShape: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// What a log line about a change of shape within what players hear adds: the players it troubles.
-    package static let changeWarning = "some players (VLC) cannot follow such a change"
+    package static let changeWarning = "some players (VLC, a browser's <audio>) cannot follow such a change"
 
     /// A log line's news that the frames of a stream went on in shape `to` after `from`, which its nodes take for
     /// another stream: listeners count a gap, HLS goes on after a discontinuity.

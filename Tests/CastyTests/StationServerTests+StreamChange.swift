@@ -49,7 +49,7 @@ extension StationServerTests {
         return junk
     }
 
-    @Test("A fallback of another channel count than the source is used, and said: some players (VLC) cannot follow it; the source's return is said too")
+    @Test("A fallback of another channel count than the source is used, and said: some players (VLC, a browser's <audio>) cannot follow it; the source's return is said too")
     func fallbackOfAnotherShape_IsSaid_BothWays() async throws {
         let log = Log()
         let (server, feeding, player) = try await playerOnTheFallback(log)
@@ -59,7 +59,7 @@ extension StationServerTests {
         let live = try await source(server)
         let feedingLive = keepFeeding(live, with: mono)
         #expect(await eventually(timeout: .seconds(10)) {
-            log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC)")
+            log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC, a browser's <audio>)")
         }, "\(log.lines.value.suffix(6))")
         feedingLive.cancel()
         await live.close()
@@ -91,7 +91,7 @@ extension StationServerTests {
         let feedingAgain = keepFeeding(again, with: Self.monoFrames(10))
         defer { feedingAgain.cancel() }
         #expect(await eventually(timeout: .seconds(10)) {
-            log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC)")
+            log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC, a browser's <audio>)")
         }, "\(log.lines.value.suffix(6))")
         #expect(!player.closed.value, "the player is not let go")
     }
@@ -141,7 +141,7 @@ extension StationServerTests {
         })
         let answer = try await ask(server, "/admin/moveclients?mount=/live&destination=/backup")
         #expect(answer.contains(#""moved":1"#), "\(answer)")
-        #expect(log.contains("admin: 1 listener moved from /live to /backup; they hear 44100 Hz mono, after 44100 Hz stereo: some players (VLC)"),
+        #expect(log.contains("admin: 1 listener moved from /live to /backup; they hear 44100 Hz mono, after 44100 Hz stereo: some players (VLC, a browser's <audio>)"),
                 "\(log.lines.value.suffix(4))")
     }
 

@@ -176,7 +176,7 @@ extension TreeMountsTests {
         upstream.comeBack(as: AwayableStation.Sound(tenth: { StationServerTests.monoFrames(4) }))
         #expect(await eventually(timeout: .seconds(10)) {
             log.contains("proxy: the upstream came back in 44100 Hz mono, after 44100 Hz stereo: another stream, which listeners are told;"
-                + " some players (VLC) cannot follow such a change")
+                + " some players (VLC, a browser's <audio>) cannot follow such a change")
         }, "\(log.lines.value.suffix(8))")
         for address in [server.address, serving.port.address] {
             let playlist = Locked("")

@@ -11,7 +11,9 @@
 #       (at most 5 s after asking);
 #   (e) a page opened on a mount before it is on air plays once a source (ffmpeg) publishes it — an <audio> does not
 #       try again by itself after its 404 — and lists it as on air within 20 s (the list is asked again every 15 s);
-#       a page asking a mount that does not exist plays no other station.
+#       a page asking a mount that does not exist plays no other station;
+#   (f) a mono source whose mount falls back to the stereo station: <audio> stops with a decode error at the
+#       change, and the page loads the stream again within 4 s (not at its 10 s pace), playing on.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -28,8 +30,8 @@ trap stop_started EXIT
 # shellcheck source=scripts/browser/lib.sh
 . "$here/lib.sh"
 
-"$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password hackme --mounts /radio,/late --station /radio --title-every 3 \
-    --name "Casty FM" >"$TMP/server.log" 2>&1 &
+"$CLI" server --port "$SERVER_PORT" --host 127.0.0.1 --source-password hackme --mounts /radio,/late,/mono --station /radio --title-every 3 \
+    --fallback /mono=/radio --name "Casty FM" >"$TMP/server.log" 2>&1 &
 pids+=($!)
 wait_until 10 listening "$SERVER_PORT" || { fail "casty-cli server did not start"; cat "$TMP/server.log"; exit 1; }
 
@@ -172,6 +174,38 @@ sleep 4
 station=$(evaluate "document.getElementById('station').textContent")
 played=$(evaluate "Number(document.body.dataset.played || 0)")
 check "(e) a page asking /nosuch names it and plays nothing else (station '$station', played $played s)" test "$station" = /nosuch -a "$played" = 0
+browser_stop
+
+# --- (f) a change of channel count the <audio> cannot follow is mended at once ---------------------------------------
+ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=660" -ac 1 -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
+    -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/mono" >"$TMP/ffmpeg-mono.log" 2>&1 &
+mono_pid=$!
+pids+=("$mono_pid")
+wait_until 20 bash -c "curl -s 'http://127.0.0.1:$SERVER_PORT/api/mounts/mono' | grep -q '\"live\":true'"
+browser "http://127.0.0.1:$SERVER_PORT/player/mono"
+if wait_until 20 page_played 2; then
+    evaluate "const a = document.getElementById('audio'); a.addEventListener('error', () => { window.failedAt ??= performance.now(); });
+        a.addEventListener('playing', () => { if (window.failedAt !== undefined) window.backAt ??= performance.now(); }); 1" >/dev/null
+    kill "$mono_pid"  # /mono falls back to /radio: stereo after mono
+    back() { [ "$(evaluate "window.backAt !== undefined")" = true ]; }
+    failing() { [ "$(evaluate "window.failedAt !== undefined")" = true ]; }
+    if ! wait_until 8 failing; then
+        # Followed: the source's return (mono after stereo) is the other change.
+        ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=660" -ac 1 -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
+            -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/mono" >>"$TMP/ffmpeg-mono.log" 2>&1 &
+        pids+=($!)
+        wait_until 15 failing
+    fi
+    if ! failing; then
+        pass "(f) the browser followed mono → stereo → mono without an error (nothing to mend)"
+    elif wait_until 10 back && [ "$(evaluate "Math.round(window.backAt - window.failedAt) < 4000")" = true ]; then
+        pass "(f) the decode error at mono → stereo was mended in $(evaluate "Math.round(window.backAt - window.failedAt)") ms"
+    else
+        fail "(f) after the decode error at mono → stereo the page played again after $(evaluate "window.backAt === undefined ? 'never' : Math.round(window.backAt - window.failedAt) + ' ms'")"
+    fi
+else
+    fail "(f) the page of /mono did not play (currentTime $(evaluate "document.getElementById('audio').currentTime"))"
+fi
 browser_stop
 
 if ((failures > 0)); then
