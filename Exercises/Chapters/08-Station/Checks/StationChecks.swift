@@ -59,6 +59,8 @@ struct StationChecks {
         #expect(Credentials(authorization: nil) == nil)
         #expect(Credentials(authorization: "Bearer c291cmNlOmhhY2ttZQ==") == nil, "another scheme")
         #expect(Credentials(authorization: "Basic ***") == nil, "not base64")
+        #expect(Credentials(authorization: "Basic " + Base64.encode([0x73, 0x3A, 0xFF, 0xFE])) == nil,
+                "base64 of bytes that are not UTF-8 text ('s:' then 0xFF 0xFE)")
         #expect(Credentials(authorization: basic("no colon")) == nil, "no ':' between user and password")
         #expect(Credentials(authorization: "Basic") == nil, "nothing after the scheme")
     }
@@ -135,6 +137,8 @@ struct StationChecks {
         let rules = StationRules(sourcePassword: "hackme", live: ["/live"])
         #expect(admission(source("/new", type: "Audio/MPEG; charset=binary"), rules: rules) == .admit(mount: "/new"))
         #expect(admission(source("/new", type: "audio/ogg"), rules: rules) == .unsupportedType)
+        #expect(admission(source("/new", type: "audio/mpegurl"), rules: rules) == .unsupportedType,
+                "a playlist (M3U): its name only starts like MP3's")
         #expect(admission(source("/new", type: nil), rules: rules) == .unsupportedType)
         #expect(admission(source("/live", type: "audio/ogg"), rules: rules) == .unsupportedType, "the type before the mount's state")
         #expect(Admission.unsupportedType.status == 415)
@@ -164,6 +168,11 @@ struct StationChecks {
         #expect(MP3Header([0xFF, 0xF3, 0x80, 0xC0][...])?.length == 208)
     }
 
+    @Test func mp3Header_withACRC_isRead() {
+        // Protection bit 0: a 16-bit CRC follows the header, inside the frame's length.
+        #expect(MP3Header([0xFF, 0xFA, 0x90, 0x00][...]) == MP3Header(version: .mpeg1, bitrate: 128, sampleRate: 44100, padding: false))
+    }
+
     @Test func mp3Header_refusesWhatIsNotALayerIIIHeader() {
         #expect(MP3Header(plain[...]) != nil, "the good one first")
         #expect(MP3Header([0xFF, 0xFB, 0x90][...]) == nil, "three bytes")
@@ -171,6 +180,8 @@ struct StationChecks {
         #expect(MP3Header([0xFF, 0x1B, 0x90, 0x00][...]) == nil, "no sync in byte 1")
         #expect(MP3Header([0xFF, 0xEB, 0x90, 0x00][...]) == nil, "reserved version 01")
         #expect(MP3Header([0xFF, 0xFD, 0x90, 0x00][...]) == nil, "Layer II")
+        #expect(MP3Header([0xFF, 0xFF, 0x90, 0x00][...]) == nil, "Layer I")
+        #expect(MP3Header([0xFF, 0xF9, 0x90, 0x00][...]) == nil, "reserved layer 00")
         #expect(MP3Header([0xFF, 0xFB, 0x00, 0x00][...]) == nil, "free bitrate")
         #expect(MP3Header([0xFF, 0xFB, 0xF0, 0x00][...]) == nil, "bitrate index 15")
         #expect(MP3Header([0xFF, 0xFB, 0x9C, 0x00][...]) == nil, "sample rate index 3")
@@ -196,6 +207,13 @@ struct StationChecks {
         // A false sync: a header whose frame would end inside real audio where no header is.
         let audio = plain + [UInt8](repeating: 0, count: 100) + frame(plain) + frame(plain) + frame(plain)
         #expect(frameStarts(in: audio) == [104, 521, 938])
+    }
+
+    @Test func frameStarts_aNextHeaderThatDoesNotContinueTheFrame_confirmsNothing() {
+        // A 44.1 kHz frame, and exactly at its end a 48 kHz header: the same stream cannot change its sample rate,
+        // so the first frame is not confirmed. The 48 kHz frame ends with the audio.
+        let audio = frame(plain) + frame([0xFF, 0xFB, 0x94, 0x00])
+        #expect(frameStarts(in: audio) == [417])
     }
 
     @Test func frameStarts_aFrameNotAllThereYet_isNotReported() {
