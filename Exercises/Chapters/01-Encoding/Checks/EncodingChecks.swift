@@ -7,6 +7,12 @@ import struct Icy.Segment
 import struct Icy.StatusLine
 import struct Icy.StreamParser
 
+/// The CR and LF bytes of `bytes`, in order, written `\r` and `\n`. A head of a first line and `n` headers holds
+/// `n + 2` CR LF pairs, one at the end of each line; any other CR or LF is a line break smuggled inside a line.
+func lineBreaks(_ bytes: [UInt8]) -> String {
+    bytes.compactMap { $0 == UInt8(ascii: "\r") ? #"\r"# : $0 == UInt8(ascii: "\n") ? #"\n"# : nil }.joined()
+}
+
 /// Chapter 1: the bytes a station writes. The last checks read your bytes back with Casty's own parser.
 struct EncodingChecks {
     @Test func headerLines_endEveryLineWithCRLF_andTheHeadWithAnEmptyLine() {
@@ -19,14 +25,26 @@ struct EncodingChecks {
     }
 
     @Test func headerLines_cannotBeSmuggledInsideAValue() {
-        let bytes = headerLines("ICY 200 OK", [("icy-name", "Evil\r\nicy-metaint: 1")])
-        guard case .done(.ok(_, let headers, _), _) = reply(bytes) else {
-            Issue.record("Icy could not read a reply from \(String(decoding: bytes, as: UTF8.self).debugDescription)")
-            return
+        for lineBreak in ["\r\n", "\n", "\r"] {
+            let bytes = headerLines("ICY 200 OK", [("icy-name", "Evil\(lineBreak)icy-metaint: 1")])
+            let shown = String(decoding: bytes, as: UTF8.self).debugDescription
+            #expect(lineBreaks(bytes) == #"\r\n\r\n\r\n"#, "\(lineBreak.debugDescription) in a value must become a space: \(shown)")
+            guard case .done(.ok(_, let headers, _), _) = reply(bytes) else {
+                Issue.record("Icy could not read a reply from \(shown)")
+                continue
+            }
+            #expect(headers.count == 1, "one header line, with the line break gone from its value: \(shown)")
+            #expect(headers["icy-metaint"] == nil)
+            #expect(headers["icy-name"]?.hasPrefix("Evil") == true)
         }
-        #expect(headers.count == 1, "one header line, with the line break gone from its value")
-        #expect(headers["icy-metaint"] == nil)
-        #expect(headers["icy-name"]?.hasPrefix("Evil") == true)
+    }
+
+    @Test func headerLines_cannotBeBrokenByTheFirstLineOrAName() {
+        for lineBreak in ["\r\n", "\n", "\r"] {
+            let bytes = headerLines("ICY 200 OK\(lineBreak)icy-metaint: 1", [("icy-name\(lineBreak)icy-br", "128")])
+            #expect(lineBreaks(bytes) == #"\r\n\r\n\r\n"#,
+                    "\(lineBreak.debugDescription) in the first line or a name must become a space: \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+        }
     }
 
     @Test func headerLines_areReadBackByIcy() throws {
