@@ -55,13 +55,27 @@ struct ParsingChecks {
     }
 
     @Test func head_acceptsBareLineFeeds_andTrimsValues() throws {
-        let (value, _) = try #require(finished(head(Array("ICY 200 OK\nicy-name:   Casty FM  \n\n".utf8)[...])))
+        let (value, _) = try #require(finished(head(Array("ICY 200 OK\nicy-name:   Casty FM  \nicy-genre:\t Jazz\t\n\n".utf8)[...])))
         #expect(value.first == "ICY 200 OK")
         #expect(value["ICY-NAME"] == "Casty FM")
+        #expect(value["icy-genre"] == "Jazz", "tabs around a value are trimmed too")
     }
 
-    @Test func head_refusesAHeaderLineWithoutAColon() {
+    @Test func head_refusesAHeaderLineWithoutANameAndAColon() {
         #expect(failure(head(Array("ICY 200 OK\r\nno colon here\r\n\r\n".utf8)[...])) == .malformedHeader("no colon here"))
+        #expect(failure(head(Array("ICY 200 OK\r\n: value\r\n\r\n".utf8)[...])) == .malformedHeader(": value"), "an empty name")
+    }
+
+    @Test func head_acceptsALineOfMaxLineBytes_andRefusesOneMore() {
+        let name = "icy-name: "
+        let longest = Array((name + String(repeating: "x", count: maxLineBytes - name.count)).utf8)
+        let start = Array("ICY 200 OK\r\n".utf8)
+        #expect(finished(head((start + longest + Array("\r\n\r\n".utf8))[...]))?.value["icy-name"]?.count
+            == maxLineBytes - name.count)
+        // Its CR in one read and its LF in the next: a CR at the end may wait for its LF.
+        #expect(finished(feed([start + longest + Array("\r".utf8), Array("\n\r\n".utf8)], start: head)) != nil,
+                "the longest line, cut between its CR and its LF")
+        #expect(failure(head((start + longest + Array("x\r\n\r\n".utf8))[...])) == .lineTooLong(limit: maxLineBytes))
     }
 
     @Test func head_refusesAnEndlessLine_beforeItEnds() {
@@ -85,6 +99,8 @@ struct ParsingChecks {
         let (value, rest) = try #require(finished(request(playerRequest[...])))
         #expect(value == Request(method: "GET", path: "/live", version: "HTTP/1.0", wantsMetadata: true))
         #expect(rest.isEmpty)
+        let declined = try #require(finished(request(Array("GET /live HTTP/1.0\r\nIcy-MetaData: 0\r\n\r\n".utf8)[...]))).value
+        #expect(!declined.wantsMetadata, "Icy-MetaData: 0 does not ask for titles")
         let plain = try #require(finished(request(Array("HEAD / HTTP/1.1\r\n\r\n".utf8)[...]))).value
         #expect(plain == Request(method: "HEAD", path: "/", version: "HTTP/1.1", wantsMetadata: false))
     }
@@ -109,7 +125,12 @@ struct ParsingChecks {
 
     @Test func reply_withAnotherStatus_failsWithTheCode() {
         #expect(failure(reply(Array("HTTP/1.0 404 Not Found\r\n\r\n".utf8)[...])) == .status(code: 404, reason: "Not Found"))
+    }
+
+    @Test func reply_refusesAMalformedStatusLine() {
         #expect(failure(reply(Array("HELLO\r\n\r\n".utf8)[...])) == .malformedStatusLine("HELLO"))
+        #expect(failure(reply(Array("FOO/9 200 OK\r\n\r\n".utf8)[...])) == .malformedStatusLine("FOO/9 200 OK"),
+                "neither ICY nor HTTP")
     }
 
     @Test(arguments: ["0", "abc", "2000000", "-5"])

@@ -9,7 +9,8 @@
 /// Lines end with CR LF or a bare LF. The step is `done` at the empty line, with the bytes after it as `rest`;
 /// `more` when the bytes end before that (the continuation keeps the unfinished line and resumes with the
 /// next bytes without looking at old ones again); `failed` on a header line without a name and colon, or a
-/// line longer than ``maxLineBytes`` — noticed as soon as that many bytes are waiting without a line break.
+/// line longer than ``maxLineBytes`` — noticed as soon as more bytes are waiting without a line break than such
+/// a line and its CR (a line of exactly ``maxLineBytes`` is fine, even when its CR and its LF come in two reads).
 /// A header's value is kept without the spaces and tabs around it: `icy-name:   Casty FM  ` is `Casty FM`.
 public func head(_ bytes: ArraySlice<UInt8>) -> Parse<Head> {
     // EXERCISE
