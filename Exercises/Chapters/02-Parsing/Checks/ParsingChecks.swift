@@ -112,7 +112,16 @@ struct ParsingChecks {
 
     @Test func request_refusesAMalformedRequestLine() {
         #expect(failure(request(Array("GET /live\r\n\r\n".utf8)[...])) == .malformedRequestLine("GET /live"))
-        #expect(failure(request(Array("FETCH / HTTP/1.0\r\n\r\n".utf8)[...])) == .malformedRequestLine("FETCH / HTTP/1.0"))
+        #expect(failure(request(Array("GET / FOO/1.0\r\n\r\n".utf8)[...])) == .malformedRequestLine("GET / FOO/1.0"),
+                "a version that is no HTTP at all")
+    }
+
+    @Test func request_refusesAMethodOrAnHTTPVersionItDoesNotServe() {
+        #expect(failure(request(Array("FETCH / HTTP/1.0\r\n\r\n".utf8)[...])) == .unsupportedMethod("FETCH"))
+        #expect(failure(request(Array("POST / HTTP/1.1\r\n\r\n".utf8)[...])) == .unsupportedMethod("POST"))
+        #expect(failure(request(Array("GET / HTTP/2.0\r\n\r\n".utf8)[...])) == .unsupportedVersion("HTTP/2.0"))
+        #expect(failure(request(Array("FETCH / HTTP/2.0\r\n\r\n".utf8)[...])) == .unsupportedVersion("HTTP/2.0"),
+                "the version first, as Icy")
     }
 
     @Test func reply_readsShoutcastAndIcecastStatusLines_andMetaint() throws {
@@ -131,6 +140,10 @@ struct ParsingChecks {
         #expect(failure(reply(Array("HELLO\r\n\r\n".utf8)[...])) == .malformedStatusLine("HELLO"))
         #expect(failure(reply(Array("FOO/9 200 OK\r\n\r\n".utf8)[...])) == .malformedStatusLine("FOO/9 200 OK"),
                 "neither ICY nor HTTP")
+    }
+
+    @Test func reply_refusesAnHTTPVersionItDoesNotSpeak() {
+        #expect(failure(reply(Array("HTTP/2 200 OK\r\n\r\n".utf8)[...])) == .unsupportedVersion("HTTP/2"))
     }
 
     @Test(arguments: ["0", "abc", "2000000", "-5"])

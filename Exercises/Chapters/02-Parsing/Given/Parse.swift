@@ -9,10 +9,15 @@
 public enum IcyError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A line longer than `limit` (``maxLineBytes``), noticed before its end arrives.
     case lineTooLong(limit: Int)
-    /// A request line that is not `METHOD path HTTP/1.x`.
+    /// A request line that is not `METHOD path version`, or whose version is no HTTP at all.
     case malformedRequestLine(String)
-    /// A status line that is not `ICY 200 OK` or `HTTP/1.x code reason`.
+    /// A status line that is not `version code reason` (`ICY 200 OK`, `HTTP/1.0 200 OK`), or whose version is
+    /// neither `ICY` nor an HTTP.
     case malformedStatusLine(String)
+    /// A request whose method these parsers do not serve: anything but `GET` and `HEAD`, such as `FETCH`.
+    case unsupportedMethod(String)
+    /// A request or reply in an HTTP other than `HTTP/1.0` and `HTTP/1.1`, such as `HTTP/2.0`.
+    case unsupportedVersion(String)
     /// A header line without a `:` or with an empty name.
     case malformedHeader(String)
     /// An `icy-metaint` that is not a whole number in 1…1,048,576.
@@ -30,6 +35,8 @@ public enum IcyError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedRequestLine(let line): "malformed request line: \(line.debugDescription)"
         case .malformedStatusLine(let line): "not an ICY or HTTP status line: \(line.debugDescription)"
         case .malformedHeader(let line): "malformed header line: \(line.debugDescription)"
+        case .unsupportedMethod(let method): "unsupported method \(method.debugDescription)"
+        case .unsupportedVersion(let version): "unsupported protocol version \(version.debugDescription)"
         case .invalidMetaint(let value): "icy-metaint must be a whole number from 1 to 1048576, got \(value.debugDescription)"
         case .status(let code, let reason): "server answered \(code) \(reason)"
         case .notImplemented(let hole): "\(hole) is still empty: write it (Chapter 2, Starter/Parsers.swift)"

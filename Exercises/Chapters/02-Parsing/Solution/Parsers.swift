@@ -51,15 +51,20 @@ struct HeadState: Sendable {
 
 /// Starts reading a request: `GET /path HTTP/1.0` (or `HEAD`, or `HTTP/1.1`) and headers.
 ///
-/// Fails with ``IcyError/malformedRequestLine(_:)`` when the first line is not three words with a method of
-/// `GET` or `HEAD` and a version of `HTTP/1.0` or `HTTP/1.1`.
+/// The first line is checked in this order, as Icy checks it: not three words (a method, a path, a version):
+/// ``IcyError/malformedRequestLine(_:)``; a version other than `HTTP/1.0` and `HTTP/1.1`:
+/// ``IcyError/unsupportedVersion(_:)`` when it is another HTTP (`HTTP/2.0`), ``IcyError/malformedRequestLine(_:)``
+/// when it is no HTTP at all; a method other than `GET` and `HEAD`: ``IcyError/unsupportedMethod(_:)``.
 public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
     head(bytes).map { head in
         let words = head.first.split(separator: " ", omittingEmptySubsequences: false)
-        guard words.count == 3, ["GET", "HEAD"].contains(words[0]), !words[1].isEmpty,
-              ["HTTP/1.0", "HTTP/1.1"].contains(words[2]) else {
+        guard words.count == 3, !words[0].isEmpty, !words[1].isEmpty else {
             return .failure(.malformedRequestLine(head.first))
         }
+        guard ["HTTP/1.0", "HTTP/1.1"].contains(words[2]) else {
+            return .failure(versionError(words[2], otherwise: .malformedRequestLine(head.first)))
+        }
+        guard ["GET", "HEAD"].contains(words[0]) else { return .failure(.unsupportedMethod(String(words[0]))) }
         let wantsMetadata = head["icy-metadata"].flatMap { Int($0) }.map { $0 >= 1 } ?? false
         return .success(Request(
             method: String(words[0]), path: String(words[1]), version: String(words[2]), wantsMetadata: wantsMetadata))
@@ -68,15 +73,19 @@ public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
 
 /// Starts reading a reply: `ICY 200 OK` (Shoutcast) or `HTTP/1.x 200 OK` (Icecast), headers, and `icy-metaint`.
 ///
-/// Fails with ``IcyError/status(code:reason:)`` for any code other than 200, with
-/// ``IcyError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
-/// ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
+/// Fails with ``IcyError/malformedStatusLine(_:)`` when the first line is not `version code reason` with a
+/// three-digit code and a version of `ICY` or an HTTP; with ``IcyError/unsupportedVersion(_:)`` when the version is
+/// an HTTP other than `HTTP/1.0` and `HTTP/1.1` (`HTTP/2`); with ``IcyError/status(code:reason:)`` for any code
+/// other than 200; and with ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number
+/// in 1…1,048,576.
 public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
     head(bytes).map { head in
         let words = head.first.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard words.count >= 2, ["ICY", "HTTP/1.0", "HTTP/1.1"].contains(words[0]), words[1].count == 3,
-              let code = Int(words[1]) else {
+        guard words.count >= 2, words[1].count == 3, let code = Int(words[1]) else {
             return .failure(.malformedStatusLine(head.first))
+        }
+        guard ["ICY", "HTTP/1.0", "HTTP/1.1"].contains(words[0]) else {
+            return .failure(versionError(words[0], otherwise: .malformedStatusLine(head.first)))
         }
         guard code == 200 else { return .failure(.status(code: code, reason: words.count > 2 ? String(words[2]) : "")) }
         guard let text = head["icy-metaint"] else { return .success(Reply(head: head, metaint: nil)) }
@@ -85,6 +94,12 @@ public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
         }
         return .success(Reply(head: head, metaint: metaint))
     }
+}
+
+/// Why a version word that these parsers do not read is refused: another HTTP (`HTTP/2.0`) is a version they do
+/// not speak; anything else (`FOO/9`) means the line is not the line it should be.
+func versionError(_ version: Substring, otherwise malformed: IcyError) -> IcyError {
+    version.hasPrefix("HTTP/") ? .unsupportedVersion(String(version)) : malformed
 }
 
 /// The continuation that reads one segment of a stream with this `icy-metaint`: `metaint` audio bytes, a

@@ -19,8 +19,10 @@ public func head(_ bytes: ArraySlice<UInt8>) -> Parse<Head> {
 
 /// Starts reading a request: `GET /path HTTP/1.0` (or `HEAD`, or `HTTP/1.1`) and headers.
 ///
-/// Fails with ``IcyError/malformedRequestLine(_:)`` when the first line is not three words with a method of
-/// `GET` or `HEAD` and a version of `HTTP/1.0` or `HTTP/1.1`.
+/// The first line is checked in this order, as Icy checks it: not three words (a method, a path, a version):
+/// ``IcyError/malformedRequestLine(_:)``; a version other than `HTTP/1.0` and `HTTP/1.1`:
+/// ``IcyError/unsupportedVersion(_:)`` when it is another HTTP (`HTTP/2.0`), ``IcyError/malformedRequestLine(_:)``
+/// when it is no HTTP at all; a method other than `GET` and `HEAD`: ``IcyError/unsupportedMethod(_:)``.
 public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
     // EXERCISE: head(bytes).map { head in … }
     .failed(.notImplemented("request(_:)"))
@@ -28,9 +30,11 @@ public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
 
 /// Starts reading a reply: `ICY 200 OK` (Shoutcast) or `HTTP/1.x 200 OK` (Icecast), headers, and `icy-metaint`.
 ///
-/// Fails with ``IcyError/status(code:reason:)`` for any code other than 200, with
-/// ``IcyError/malformedStatusLine(_:)`` when the first line is not `ICY|HTTP/1.x code reason`, and with
-/// ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number in 1…1,048,576.
+/// Fails with ``IcyError/malformedStatusLine(_:)`` when the first line is not `version code reason` with a
+/// three-digit code and a version of `ICY` or an HTTP; with ``IcyError/unsupportedVersion(_:)`` when the version is
+/// an HTTP other than `HTTP/1.0` and `HTTP/1.1` (`HTTP/2`); with ``IcyError/status(code:reason:)`` for any code
+/// other than 200; and with ``IcyError/invalidMetaint(_:)`` when `icy-metaint` is present but not a whole number
+/// in 1…1,048,576.
 public func reply(_ bytes: ArraySlice<UInt8>) -> Parse<Reply> {
     // EXERCISE
     .failed(.notImplemented("reply(_:)"))
