@@ -88,7 +88,15 @@ public struct Envelope: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Thrown (or returned) by a hole that has not been filled in yet.
-public enum ExerciseError: Error, Equatable, Sendable {
-    /// "Write this part."
-    case notImplemented
+public enum ExerciseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// "Write this part", naming the hole: `notImplemented("ProxyCore.receive(_:)")`, so that a check that fails
+    /// on it says which one is still empty.
+    case notImplemented(String)
+
+    /// One line that names the hole and says to write it.
+    public var description: String {
+        switch self {
+        case .notImplemented(let hole): "\(hole) is still empty: write it (in the chapter's Starter/)"
+        }
+    }
 }

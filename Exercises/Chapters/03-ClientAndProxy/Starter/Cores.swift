@@ -39,7 +39,7 @@ public struct ProxyCore: Sendable {
     /// (a 404, garbage) throws the parser's `IcyError`.
     public mutating func receive(_ bytes: [UInt8]) throws -> [ProxyEvent] {
         // EXERCISE
-        throw ExerciseError.notImplemented
+        throw ExerciseError.notImplemented("ProxyCore.receive(_:)")
     }
 }
 
@@ -68,6 +68,6 @@ public struct ClientCore: Sendable {
     /// audio alone. A number other than the one expected counts as a gap.
     public mutating func dataBytes(_ number: Int, _ segment: Kit.Segment) throws -> [UInt8] {
         // EXERCISE: sendData(Icy.Segment(audio:metadata:), metadata: request.wantsMetadata) { bytes += $0 }
-        throw ExerciseError.notImplemented
+        throw ExerciseError.notImplemented("ClientCore.dataBytes(_:_:)")
     }
 }
