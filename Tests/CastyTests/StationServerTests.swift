@@ -921,6 +921,28 @@ struct StationServerTests {
         #expect(!log.contains("ended: stopped"), "\(log.lines.value)")
     }
 
+    @Test("A server stopping ends its sources without moving their mounts to a fallback: its players and branches are told no new stream a moment before they are cut")
+    func serverStopping_MountsDoNotFallBack() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        defer { server.close() }
+        // The fallback is the built-in station, which plays on as the sources end (as a relay would).
+        let station = try Station.builtIn(titles: ["Song"], titleInterval: .seconds(5), segmentBytes: 4170, loop: loop)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let (_, live) = try await feedingSource(server, mount: "/live")
+        defer { live.cancel() }
+        let player = try await listener(server, "/live", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 8340 })
+        let before = log.lines.value.count
+        await server.endSources()
+        #expect(await eventually { log.contains("on /live ended: the server is stopping") }, "\(log.lines.value)")
+        try await Task.sleep(for: .milliseconds(500))
+        let since = log.lines.value.dropFirst(before)
+        #expect(!since.contains { $0.contains("mount /live: distributor: new stream") }, "\(since)")
+        station.stop()
+    }
+
     /// A server whose command API takes `Authorization: Bearer tok`.
     private func commandsServer() throws -> StationServer {
         try server(configure: takesCommands)

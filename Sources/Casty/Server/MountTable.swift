@@ -173,8 +173,8 @@ final class MountTable: @unchecked Sendable {
     private(set) var forgottenTotals = Totals()
     /// Looks for idle mounts to forget, every few seconds.
     private var sweeper: Scheduled?
-    /// Whether the server is stopping (``StationServer/endSources()``): its sources end, and the fallbacks their mounts
-    /// take are not said, since nobody will hear them.
+    /// Whether the server is stopping (``StationServer/endSources()``): its sources end, and their mounts do not fall
+    /// back, since nobody will hear the fallbacks.
     var stopping = false
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
@@ -435,6 +435,9 @@ final class MountTable: @unchecked Sendable {
         // Its last frames, padded to a segment, reached the mount already: HLS publishes what it was filling, and
         // the mount's branches are told to do the same.
         mount.distributor.endOfStream()
+        // The server stopping: nobody will hear a fallback — its branches would re-attach to it, and their HLS mark a
+        // discontinuity, a moment before the root is gone.
+        guard !stopping else { return }
         fallBack(mount, sourceEnded: true, shape: session.assumeIsolated { $0.shape })
     }
 

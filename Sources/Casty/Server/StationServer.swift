@@ -215,8 +215,9 @@ public final class StationServer: Sendable {
     }
 
     /// Stops taking new connections and ends every live source, as when the process stops: each session ends as
-    /// if killed by an admin (its mount falls back, unsaid, the application hears `stream-closed`). Returns once they
-    /// have ended.
+    /// if killed by an admin (the application hears `stream-closed`), but its mount does not fall back — its players
+    /// and branches are about to be cut, and a branch told of a fallback's stream a moment before would re-attach
+    /// for it. Returns once they have ended.
     public func endSources() async {
         closeTCPListeners()
         let table = table
