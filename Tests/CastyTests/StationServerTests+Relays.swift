@@ -22,6 +22,19 @@ extension StationServerTests {
         return (proxy, player)
     }
 
+    @Test("A title set with /admin/metadata on a relay mount is refused with 409 saying its titles come from its upstream, not 'no source'")
+    func adminMetadata_OnARelayMount_SaysItsTitlesComeFromUpstream() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice"], log: log)
+        let (proxy, _) = try await relaying(upstream, on: server, log: log)
+        let answer = try await ask(server, "/admin/metadata?mount=/ice&mode=updinfo&song=Hello")
+        #expect(answer.hasPrefix("HTTP/1.0 409") && answer.contains("/ice relays another server's stream: its titles come from there"), "\(answer)")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
+
     /// Waits until the relay at /ice lost its upstream and its listener hears its fallback.
     func onTheFallback(_ server: StationServer, log: Log) async -> Bool {
         guard await eventually(timeout: .seconds(5), { log.contains("proxy: upstream lost") }) else { return false }

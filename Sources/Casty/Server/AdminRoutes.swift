@@ -57,7 +57,15 @@ enum AdminRoutes {
             return answer(exchange, 400, "Bad Request", ["error": .text("mode=updinfo and song= (or artist= and title=) are needed")])
         }
         guard let source = live else {
-            return answer(exchange, 404, "Not Found", ["error": .text("no source on \(SafeText.logLine(path))\(slashHint(path, mounts))")])
+            // A mount fed by no source of its own, but playing: its titles are not this call's to set.
+            switch mounts.mount(at: path)?.permanent {
+            case is Proxy:
+                return answer(exchange, 409, "Conflict", ["error": .text("\(path) relays another server's stream: its titles come from there")])
+            case is Station:
+                return answer(exchange, 409, "Conflict", ["error": .text("\(path) plays the built-in station: its titles come from its own list")])
+            default:
+                return answer(exchange, 404, "Not Found", ["error": .text("no source on \(SafeText.logLine(path))\(slashHint(path, mounts))")])
+            }
         }
         // Said with who set it: an admin, or a tool with the source's credentials — not the encoder's own metadata.
         let peer = exchange.peer
