@@ -210,6 +210,8 @@ extension StationServerTests {
         })
         let line = try await ask(server, "/tree?mount=/live", admin: false)
         #expect(line.contains(" hls=1") && line.contains(" mount=/live"), "\(line)")
+        // Named as the command API names channels, without its slash: the same mount.
+        #expect(try await ask(server, "/tree?mount=live", admin: false).contains(" mount=/live"))
         server.close()
     }
 

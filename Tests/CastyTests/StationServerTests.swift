@@ -911,6 +911,11 @@ struct StationServerTests {
         let page = try await TestPeer.connect(to: server.address, on: loop)
         await page.send("POST /commands/close HTTP/1.0\r\nAuthorization: Bearer tok\r\nx-streaming-channel: live\r\nx-streaming-id: *\r\n\r\n")
         #expect(await eventually { log.contains("on /live ended: closed by the application (/commands/close)") }, "\(log.lines.value)")
+        // A channel of thousands of bytes is named shortened in its line.
+        let long = try await TestPeer.connect(to: server.address, on: loop)
+        await long.send("POST /commands/close HTTP/1.0\r\nAuthorization: Bearer tok\r\nx-streaming-channel: \(String(repeating: "a", count: 5000))\r\nx-streaming-id: *\r\n\r\n")
+        #expect(await eventually { log.contains("(5000 characters) *: 0 sessions disconnected") }, "\(log.lines.value.suffix(2))")
+        #expect(log.lines.value.allSatisfy { $0.utf8.count < 1000 })
         #expect(try await ask(server, "/admin/killsource?mount=/backup").hasPrefix("HTTP/1.0 200"))
         #expect(await eventually { log.contains("on /backup ended: disconnected by the admin (/admin/killsource)") }, "\(log.lines.value)")
         let (_, again) = try await feedingSource(server, mount: "/live")

@@ -54,7 +54,9 @@ enum CommandRoutes {
             let path = URLQuery.decodePath("/" + channel) ?? "/" + channel
             let closing = live.filter { mount, session in mount.path == path && (id == "*" || session.streamID == id) }
             for (_, session) in closing { session.disconnect("closed by the application (/commands/close)") }
-            exchange.port.logger("commands: close \(channel) \(id): \(closing.count) session\(closing.count == 1 ? "" : "s") disconnected")
+            // Named as sent, shortened: a header of thousands of bytes is no name for a log line.
+            exchange.port.logger("commands: close \(SafeText.shortened(channel, to: 100)) \(SafeText.shortened(id, to: 100)):"
+                + " \(closing.count) session\(closing.count == 1 ? "" : "s") disconnected")
             json(exchange, closing.isEmpty ? 404 : 200, closing.isEmpty ? "Not Found" : "OK", .object([
                 ("closed", .list(closing.map { .text($0.1.streamID) })),
             ]))

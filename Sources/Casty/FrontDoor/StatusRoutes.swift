@@ -47,7 +47,9 @@ enum StatusRoutes {
 
     /// `GET /tree`: the node's place in the tree, on one line; `/tree?mount=/live`: in that mount's tree.
     static func tree(_ exchange: Exchange) {
-        guard let (distributor, mount) = exchange.port.treeDistributor(mount: exchange.mountQuery()) else {
+        // `?mount=live`, as the command API and the events name channels, is `/live`.
+        let asked = exchange.mountQuery().map { $0.isEmpty || $0.hasPrefix("/") ? $0 : "/" + $0 }
+        guard let (distributor, mount) = exchange.port.treeDistributor(mount: asked) else {
             return exchange.answer(404, "Not Found", body: "No stream here.")
         }
         let (stat, hls) = distributor.assumeIsolated { ($0.stat(), $0.hlsPlayers) }
