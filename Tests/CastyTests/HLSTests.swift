@@ -274,6 +274,44 @@ struct HLSTests {
         #expect(lastFirst >= made[before].sequence)
     }
 
+    @Test("A branch that kept its players through its root's restart never lists the new stream's segments after the old one's while their discontinuity numbers jump: each segment keeps its number, the root's")
+    func rootRestart_DiscontinuityJump_WindowCutThere() throws {
+        let (one, two): (UInt64, UInt64) = (0x1111_2222_3333_4444, 0x5555_6666_7777_8888)
+        let station: Headers = ["Content-Type": "audio/mpeg"]
+        // The branch follows the old root's stream, told its numbers.
+        var old = Context(station: station, segmentBytes: 8192, bitrate: 128, stream: one)
+        old.hlsBase = 7_332_900
+        old.hlsDiscontinuityBase = 7_332_900
+        var kept = HLSSegmenter(targetDuration: 6)
+        kept.start(old)
+        var keptMade = cut(relayedTone(segments: 100), stream: one, into: &kept)
+        // The root restarts: its new stream's sequence goes on from the branch's last number (the old stream's last,
+        // shorter segment, published as the new stream reaches the branch), but its discontinuity number is its
+        // clock's, 12 above the old stream's.
+        var new = Context(station: station, segmentBytes: 8192, bitrate: 128, stream: two)
+        new.hlsBase = try #require(keptMade.last).sequence + 2
+        new.hlsDiscontinuityBase = 7_332_912
+        keptMade += kept.start(new)
+        let before = keptMade.count
+        keptMade += cut(relayedTone(segments: 100), stream: two, into: &kept)
+        #expect(keptMade[before].discontinuitySequence == 7_332_912 && keptMade[before].sequence == keptMade[before - 1].sequence + 1)
+        // The restarted root, and branches that joined it, number the new stream from the numbers told.
+        var joined = HLSSegmenter(targetDuration: 6)
+        joined.start(new)
+        let joinedMade = cut(relayedTone(segments: 100), stream: two, into: &joined)
+        // A CDN reading both nodes' playlists finds every segment under one media and one discontinuity number.
+        var rules = PlaylistRules()
+        for end in 1...max(keptMade.count, joinedMade.count) {
+            for made in [keptMade, joinedMade] where end <= made.count {
+                let window = HLSPlaylist.liveWindow(made[..<end], count: 6, lasting: 18)
+                guard HLSPlaylist.lastsThreeTargets(window, targetDuration: 6) else { continue }
+                try rules.check(HLSPlaylist.media(window, targetDuration: 6))
+                #expect(window.allSatisfy { $0.sequence < keptMade[before].sequence } || window.first!.sequence >= keptMade[before].sequence)
+            }
+        }
+        #expect(rules.checked > 20)
+    }
+
     @Test("A new stream whose numbers start again keeps the sequence rising, under its own names")
     func newStream() {
         var segmenter = toneSegmenter(stream: 0x1111_2222_3333_4444)

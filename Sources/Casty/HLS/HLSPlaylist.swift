@@ -23,8 +23,9 @@ internal import CastyNet
 /// bandwidth it takes and the codec (`mp4a.40.34` is MP3, `mp4a.40.2` AAC-LC, `mp4a.40.5` HE-AAC).
 package enum HLSPlaylist {
     /// The segments a live playlist lists, from `kept` (oldest first): the newest `count`, back to the last jump
-    /// in their numbers — a playlist numbers its segments one apart from `EXT-X-MEDIA-SEQUENCE`, and a node
-    /// that lost segments must not give the next ones the numbers other nodes give other audio. Until the
+    /// in their numbers (``follows(_:_:)``) — a playlist numbers its segments one apart from `EXT-X-MEDIA-SEQUENCE`,
+    /// and a node that lost segments must not give the next ones the numbers other nodes give other audio; nor
+    /// may it give a segment another discontinuity number than it gave before, or than other nodes give. Until the
     /// segments after a jump last `lasting` seconds (three target durations), the list before it is kept as
     /// it was: a player waits, as it did during the loss, and never sees a window too short.
     package static func liveWindow(_ kept: ArraySlice<HLSSegment>, count: Int, lasting: Double) -> ArraySlice<HLSSegment> {
@@ -43,8 +44,20 @@ package enum HLSPlaylist {
     /// The last `count` segments before `end` whose numbers follow one another.
     private static func run(endingAt end: Int, in kept: ArraySlice<HLSSegment>, count: Int) -> ArraySlice<HLSSegment> {
         var start = end - 1
-        while start > kept.startIndex, end - start < count, kept[start].sequence == kept[start - 1].sequence + 1 { start -= 1 }
+        while start > kept.startIndex, end - start < count, follows(kept[start - 1], kept[start]) { start -= 1 }
         return kept[max(kept.startIndex, start)..<end]
+    }
+
+    /// Whether `next` may come right after `previous` in one playlist, which says only its first segment's numbers
+    /// (`EXT-X-MEDIA-SEQUENCE`, `EXT-X-DISCONTINUITY-SEQUENCE`): a player counts the next segment's media sequence
+    /// number one more, and its discontinuity sequence number one more after an `EXT-X-DISCONTINUITY`, else the
+    /// same (RFC 8216 §6.2.2) — so each must be the segment's own. A branch that kept its players through its root's
+    /// restart gives the new root's stream the discontinuity number the root tells (from the clock, like the
+    /// sequence), more than one above its own last: one tag cannot say that jump, and a playlist that spanned it
+    /// would number that stream's segments apart from the root's, then renumber them once the tag left the window.
+    private static func follows(_ previous: HLSSegment, _ next: HLSSegment) -> Bool {
+        next.sequence == previous.sequence + 1
+            && next.discontinuitySequence == previous.discontinuitySequence + (next.discontinuity ? 1 : 0)
     }
 
     /// What a recording's playlist says of itself.
@@ -56,7 +69,7 @@ package enum HLSPlaylist {
         case finished
     }
 
-    /// A media playlist of `segments` (sequence numbers one apart, oldest first): a live window, or a
+    /// A media playlist of `segments` (each following the one before, ``follows(_:_:)``, oldest first): a live window, or a
     /// `recording`'s whole list, numbered from 0 — a file of its own, which no earlier playlist went before.
     /// The first segment's discontinuity is told by `EXT-X-DISCONTINUITY-SEQUENCE`, the others' by a tag.
     /// Segments are named relative to the playlist, in `folder` if given.

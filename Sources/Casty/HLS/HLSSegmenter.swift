@@ -41,7 +41,8 @@ internal import Icy
 /// the root, ``Context/hlsDiscontinuityBase``, else one more than the last): a node that joined after the
 /// restart, and never saw the tag, still gives the segment the same number. A gap within a stream is no
 /// discontinuity of the live window: the numbers jump, and a playlist never lists both sides of a jump
-/// (``HLSPlaylist/liveWindow(_:count:lasting:)``). A group whose start was missed is not published, since it
+/// (``HLSPlaylist/liveWindow(_:count:lasting:)``) — nor of the jump in discontinuity numbers a restarted root
+/// tells a branch that kept its players (its first stream's number is the clock's, above the branch's last). A group whose start was missed is not published, since it
 /// would differ from the other nodes' segment of the same name.
 ///
 /// **Recording.** A segmenter in ``Mode/recording`` keeps every frame instead: it also publishes the groups
