@@ -101,10 +101,8 @@ enum PortOptions {
     /// Sets `options.trustedProxies`, `options.corsOrigins`, `options.loops`, `options.hls` and
     /// `options.recording` from the arguments. A node of `oneStream` (a proxy, a station, a root or branch of one
     /// stream) records it as `/`, whatever path its players use: `--record` of another name would record nothing.
-    /// `mounts`: a server's whitelist (its mounts' HLS folders are its own in `--hls-dir`; without one, every mount's).
-    static func apply(
-        _ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false, mounts: [String]? = nil
-    ) throws(UsageError) {
+    /// Deletes nothing: an earlier run's files go at start-up (``clearEarlierRun(_:oneStream:mounts:)``).
+    static func apply(_ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false) throws(UsageError) {
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
                 throw UsageError("--trusted-proxy takes addresses or ranges such as 127.0.0.1,10.0.0.0/8, not '\(text)'")
@@ -142,16 +140,22 @@ enum PortOptions {
         // A directory that cannot be written would be found out only once a source is live: say so now.
         if let directory = options.hls.directory {
             try writableDirectory(directory, "--hls-dir")
-            // A run that was killed left its live playlists there: nothing would move them until a source came. Only
-            // this node's own: a node of one stream writes DIR, a server DIR/<mount> for its whitelist — every
-            // mount's only when it takes any (another node may share the directory).
-            let folders = oneStream ? [directory] : mounts.map { $0.map { HLSPackager.path(settings: directory, mount: $0) } }
-            let removed = HLSDirectory.clearEarlierRuns(in: folders ?? [directory], recursive: folders == nil)
-            if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
         }
         if !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil {
             try writableDirectory(options.recording.directory, "--record-dir")
         }
+    }
+
+    /// Deletes the live HLS a run that was killed left in `--hls-dir`, with one line saying how many files: nothing
+    /// would move its playlists until a source came. Only this node's own: a node of `oneStream` writes DIR, a
+    /// server DIR/<mount> for each mount of its whitelist `mounts` — every mount's only when it takes any (another
+    /// node may share the directory). Called once, as the node starts, never where options are read: SIGHUP reads
+    /// them again while the files there are this run's, live.
+    static func clearEarlierRun(_ options: ClientOptions, oneStream: Bool = false, mounts: [String]? = nil) {
+        guard let directory = options.hls.directory else { return }
+        let folders = oneStream ? [directory] : mounts.map { $0.map { HLSPackager.path(settings: directory, mount: $0) } }
+        let removed = HLSDirectory.clearEarlierRuns(in: folders ?? [directory], recursive: folders == nil)
+        if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
     }
 
     /// Makes `path` (and the directories above it) if missing, and checks that it is a directory files can be made

@@ -134,7 +134,8 @@ enum ServerCommand: Command {
     }
 
     /// Everything a station server listening at `address` is told by its options — mounts, passwords, the control
-    /// plane (started now, so that its first key verification finds it running) and SRT ingest: what
+    /// plane (started now, so that its first key verification finds it running) and SRT ingest —, once the live HLS
+    /// an earlier run left in `--hls-dir` is deleted (``PortOptions/clearEarlierRun(_:oneStream:mounts:)``): what
     /// `casty-cli server` and `casty-cli root` share. A server whose listed mounts are all fed by itself (relays,
     /// a built-in station) needs no source password (``stationConfiguration(_:needsSourcePassword:)``).
     static func configuration(
@@ -154,6 +155,7 @@ enum ServerCommand: Command {
                 throw UsageError("--srt-passphrase \(name)=…: \(name) is not a mount of this server (\(listedMounts(listed)))")
             }
         }
+        PortOptions.clearEarlierRun(configuration.options, mounts: configuration.mounts)
         await configuration.control?.start()
         return configuration
     }
@@ -230,7 +232,7 @@ enum ServerCommand: Command {
             guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
             configuration.mountMaxListeners[mount] = limit
         }
-        try PortOptions.apply(arguments, to: &configuration.options, mounts: configuration.mounts)
+        try PortOptions.apply(arguments, to: &configuration.options)
         if let listed = configuration.mounts {
             try checkListed(listed, configuration: configuration, needsSourcePassword: needsSourcePassword,
                             fedByTheServer: Set(relays.keys).union(station.map { [$0] } ?? []))

@@ -20,7 +20,10 @@
 #       it deletes it at once (nginx served the dead run's playlist, which nothing moved, until a source came) and
 #       keeps the files that are not its own, and the folders of mounts it does not serve (another node's, maybe);
 #   (g) SIGTERM ends a station server's live sources, each with its end line (`… ended: the server is stopping`), with
-#       no application to tell (only a server with a control plane ended them: the others' logs said nothing of them).
+#       no application to tell (only a server with a control plane ended them: the others' logs said nothing of them);
+#   (h) SIGHUP, which reads a station server's --config again, keeps its live HLS in --hls-dir: every segment its
+#       playlist names stays on disk (the reload ran the start-up clean-up, deleting this run's live files as "files
+#       of an earlier run": nginx answered 404 for the segments listed until the window rolled over).
 # Exit 0 only if all passed. About 50 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -146,4 +149,22 @@ kill -TERM "$next_run"
 wait "$next_run" 2>/dev/null || true
 check "(g) SIGTERM: the source's end line" log_has "$TMP/dead2.log" "on /live ended: the server is stopping"
 check "(g) SIGTERM: a server's stopping line says its sources are ended" log_has "$TMP/dead2.log" "SIGTERM: stopping \(sources ended, recordings finished\)"
+
+# (h) SIGHUP keeps the running server's own live HLS.
+port=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nmounts /live\nstation /live\nhls-dir %s\nhls-target 1\n' "$port" "$TMP/live" >"$TMP/live.conf"
+"$CLI" server --config "$TMP/live.conf" >"$TMP/live.log" 2>&1 &
+reloaded_server=$!
+pids+=("$reloaded_server")
+listed() { grep -v '^#' "$TMP/live/live/index.m3u8" 2>/dev/null; }
+several() { [ "$(listed | wc -l)" -ge 3 ]; }
+check "(h) the server writes a playlist of several segments" wait_until 20 several
+segments=$(listed)
+printf 'admin-password secret\n' >>"$TMP/live.conf"
+kill -HUP "$reloaded_server"
+check "(h) SIGHUP reads the file again" wait_until 10 log_has "$TMP/live.log" "SIGHUP: options read again: admin password"
+kept() { for segment in $segments; do test -f "$TMP/live/live/$segment" || return 1; done; }
+check "(h) SIGHUP: the segments the playlist named are still on disk (${segments//$'\n'/ })" kept
+check "(h) SIGHUP deleted nothing as an earlier run's" bash -c "! grep -q 'of an earlier run deleted' '$TMP/live.log'"
+
 ((failures == 0))
