@@ -59,8 +59,9 @@ enum ControlOptions {
         value("key-verification-url", arguments) != nil
     }
 
-    /// The control plane the options describe, or `nil` if none of it is configured.
-    static func controlPlane(_ arguments: Arguments, address: SocketAddress, logger: EventLog) throws -> ControlPlane? {
+    /// The control plane's settings the options describe, checked, with nothing started, held or logged: what a
+    /// start takes (``controlPlane(_:address:logger:)``), and what SIGHUP checks a file read again against.
+    static func settings(_ arguments: Arguments, address: SocketAddress) throws -> ControlPlane.Configuration {
         var configuration = ControlPlane.Configuration()
         configuration.keyVerificationURL = try url("key-verification-url", arguments)
         configuration.keyVerificationAuth = try auth("key-verification-auth", arguments)
@@ -83,6 +84,14 @@ enum ControlOptions {
         for (option, needs) in dependents where arguments.value(option) != nil && value(needs, arguments) == nil {
             throw UsageError("--\(option) needs --\(needs)")
         }
+        return configuration
+    }
+
+    /// The control plane the options describe, or `nil` if none of it is configured.
+    static func controlPlane(_ arguments: Arguments, address: SocketAddress, logger: EventLog) throws -> ControlPlane? {
+        let configuration = try settings(arguments, address: address)
+        let publicURL = value("public-url", arguments)
+        let wildcard = address.host == "0.0.0.0" || address.host == "::"
         // From an environment shared by many nodes they may stand alone — but a misspelt URL would leave keys
         // unchecked and events unsent without a word: said once.
         for (option, needs) in dependents where value(needs, arguments) == nil {

@@ -107,20 +107,23 @@ enum RootCommand: Command {
         await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
 
+    /// `--advertise`, `--tree-key` (or `--tree-key-file`) and `--fanout`: how a root of mounts places its branches.
+    private static func treeOptions(_ arguments: Arguments) throws -> (advertise: String?, key: TreeKey?, fanout: Int) {
+        (try advertisedAddress(arguments), try treeKey(arguments), try arguments.integer("fanout", default: 2, in: 1...64))
+    }
+
     /// A root that is a station server: every mount places the branches that ask for it.
     private static func runServer(_ arguments: Arguments) async throws {
         let logger = EventLog.standardError
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         let interval = try ServerCommand.statusInterval(arguments)
-        let advertise = try advertisedAddress(arguments)
+        let (advertise, key, fanout) = try treeOptions(arguments)
         let configuration = try await ServerCommand.configuration(arguments, address: address, logger: logger)
-        let key = try treeKey(arguments)
-        let fanout = try arguments.integer("fanout", default: 2, in: 1...64)
         let server = try ServerCommand.starting(configuration, on: address) {
             try StationServer.startRoot(configuration, address: address, advertise: advertise, fanout: fanout, treeKey: key, logger: logger)
         }
         try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
-        ServerCommand.reloadOnHangup(server, arguments, logger: logger)
+        ServerCommand.reloadOnHangup(server, arguments, alsoChecking: { _ = try treeOptions($0) }, logger: logger)
         let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""
         logger("root: listening on \(server.address)\(rtmp), advertised as \(advertise ?? server.address.description);"
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"

@@ -9,21 +9,34 @@ extension ServerCommand {
         "mount-max-listeners", "source-timeout", "source-catch-up", "idle-mount-timeout",
     ]
 
+    /// The options of recordings: taken at the next start, not again, but a reading checks them as its file has
+    /// them, with its mounts (``reloadOnHangup(_:_:alsoChecking:logger:)``).
+    static let recordingOptions: Set<String> = ["record", "record-dir", "record-every", "record-titles"]
+
     /// From now on SIGHUP reads the command line and its `--config` files again and gives `server` the rules they
     /// set, as Icecast reloads its file on SIGHUP (logrotate's `postrotate`, `systemctl reload`): one line says
     /// what changed — a password only as changed —, and which other options changed, to be taken at a restart. A
     /// mistake in the file changes nothing: one line names it, and the server runs on as it was. Under `nohup`,
     /// which ignores SIGHUP, SIGHUP is taken back for this (``onHangup(_:)``), and one line says so when there is
     /// a `--config` file to read again: an operator who knows that nohup ignores SIGHUP would otherwise wonder.
-    static func reloadOnHangup(_ server: StationServer, _ arguments: Arguments, logger: EventLog) {
+    /// The options read again are checked as a start checks them (``checkAsAStart(_:)``, then `alsoChecking`: a
+    /// root's tree options), all of them: one taken at a restart only, which that restart would refuse, is said now.
+    static func reloadOnHangup(
+        _ server: StationServer, _ arguments: Arguments, alsoChecking: @escaping @Sendable (Arguments) throws -> Void = { _ in },
+        logger: EventLog
+    ) {
         let takenBack = onHangup {
             var fresh: Arguments?
             do {
                 guard let again = try arguments.readAgain?() else { return }
-                // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its relay.
-                let taken = again.taking(reloadable, otherwiseAs: arguments)
+                fresh = again
+                try checkAsAStart(again)
+                try alsoChecking(again)
+                // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its
+                // relay. The recordings aside, which are not taken again either: a mount taken off the list ends its
+                // own, and checked against the new list, the old ones would refuse a file that a start takes.
+                let taken = again.taking(reloadable.union(recordingOptions), otherwiseAs: arguments)
                 fresh = taken
-                try checkOneFeed(again)  // taken at a restart, which would refuse it: said now
                 let configuration = try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
                 let changes = try await server.reload(configuration)
                 let later = restartOnly(arguments, again)

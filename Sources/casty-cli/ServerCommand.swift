@@ -141,23 +141,43 @@ enum ServerCommand: Command {
     static func configuration(
         _ arguments: Arguments, address: SocketAddress, logger: EventLog
     ) async throws -> StationServer.Configuration {
+        var configuration = try withoutControl(arguments, address: address)
+        configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
+        warnOfPasswordsNotAsked(arguments, logger: logger)
+        PortOptions.clearEarlierRun(configuration.options, mounts: configuration.mounts)
+        await configuration.control?.start()
+        return configuration
+    }
+
+    /// ``configuration(_:address:logger:)`` without its control plane, and with nothing deleted nor started.
+    private static func withoutControl(_ arguments: Arguments, address: SocketAddress) throws -> StationServer.Configuration {
         var configuration = try stationConfiguration(arguments, needsSourcePassword: !ControlOptions.verifiesKeys(arguments))
         // Both ports on one number would fail at start as "address already in use", sending the user after another process.
         if let rtmp = configuration.rtmpPort, rtmp != 0, rtmp == address.port {
             let option = arguments.value("rtmp-port") != nil ? "--rtmp-port \(rtmp)" : "--rtmp (port \(rtmp))"
             throw UsageError("\(option) is --port too: give RTMP publishers another port number (--rtmp-port P)")
         }
-        configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
-        warnOfPasswordsNotAsked(arguments, logger: logger)
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         if let listed = configuration.mounts, let srt = configuration.srt {
             for name in srt.passphrases.keys.sorted() where !listed.contains(name) {
                 throw UsageError("--srt-passphrase \(name)=…: \(name) is not a mount of this server (\(listedMounts(listed)))")
             }
         }
-        PortOptions.clearEarlierRun(configuration.options, mounts: configuration.mounts)
-        await configuration.control?.start()
         return configuration
+    }
+
+    /// Checks every option of `arguments` as a start of the server (``run(_:)``) checks it — those a running server
+    /// takes only at a restart too —, starting, deleting and logging nothing: SIGHUP refuses a file the next start
+    /// would refuse, rather than saying its new options are taken at a restart that then fails.
+    static func checkAsAStart(_ arguments: Arguments) throws {
+        let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
+        _ = try statusInterval(arguments)
+        _ = try ControlOptions.settings(arguments, address: address)
+        try withoutControl(arguments, address: address).check()  // what the server checks as it starts
+        for (mount, text) in try pairs(arguments.all("relay"), "--relay") {
+            _ = try StreamURL.given(text, in: "--relay \(mount)=…")
+        }
+        if arguments.value("station") != nil { _ = try StationCommand.makeStation(arguments, logger: .silent, started: false) }
     }
 
     /// With `--key-verification-url`, the application decides which keys publish: the source passwords and mount

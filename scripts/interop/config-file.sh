@@ -21,7 +21,7 @@
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
 # line saying what changed and what waits for a restart, and a broken or emptied file read again changes nothing; after
-# a burst of SIGHUPs the last file holds.
+# a burst of SIGHUPs the last file holds; a mistake in an option taken only at a restart is refused on SIGHUP too.
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -310,6 +310,14 @@ for i in $(seq 1 20); do
 done
 burst() { [ "$(code admin:burst20)" = 200 ] && [ "$(code admin:burst19)" = 401 ]; }
 check "twenty SIGHUPs in a row: the last file's admin password holds" wait_until 10 burst
+# An option taken only at a restart is checked as the restart checks it: refused now, not said to be taken then.
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password later\nmounts /live,/two\nrecord /typo\n' "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+restart_refuses() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload\.conf:6: --record /typo: /typo is not a mount of this server" \
+        && [ "$(code admin:burst20)" = 200 ]
+}
+check "SIGHUP with a mistake in an option taken at a restart (record /typo): refused as that restart would refuse it" wait_until 10 restart_refuses
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {
