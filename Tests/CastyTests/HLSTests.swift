@@ -312,6 +312,40 @@ struct HLSTests {
         #expect(rules.checked > 20)
     }
 
+    @Test("A branch whose root restarted below its numbers goes on from its own and says how far apart they are, until a later stream's numbers are the root's again")
+    func rootRestartedBelow_BranchSaysItsNumbersAreApart() throws {
+        let (one, two, three): (UInt64, UInt64, UInt64) = (0x1111_2222_3333_4444, 0x5555_6666_7777_8888, 0x9999_AAAA_BBBB_CCCC)
+        let station: Headers = ["Content-Type": "audio/mpeg"]
+        func told(_ stream: UInt64, base: Int) -> Context {
+            var context = Context(station: station, segmentBytes: 8192, bitrate: 128, stream: stream)
+            context.hlsBase = base
+            context.hlsDiscontinuityBase = 7_332_990
+            return context
+        }
+        // The branch follows the old root's stream, with the root's numbers.
+        var branch = HLSSegmenter(targetDuration: 6)
+        branch.start(told(one, base: 7_332_900))
+        var made = cut(relayedTone(segments: 100), stream: one, into: &branch)
+        #expect(branch.apartFromRoot == nil)
+        // The root restarts 2 s later with a base 3 below the branch's last number (its old stream's last, shorter
+        // segment, published as the new stream reaches the branch): the branch goes on from its own, 4 ahead.
+        let last = try #require(made.last).sequence + 1
+        made += branch.start(told(two, base: last - 3))
+        let before = made.count
+        made += cut(relayedTone(segments: 40), stream: two, into: &branch)
+        #expect(made[before - 1].sequence == last && made[before].sequence == last + 1)
+        let apart = try #require(branch.apartFromRoot)
+        #expect(apart == HLSSegmenter.Apart(name: try #require(made.last).name, own: try #require(made.last).sequence,
+                                            root: try #require(made.last).sequence - 4))
+        #expect(apart.ahead == 4)
+        // A later stream whose base lies above the branch's numbers: the same numbers again.
+        let above = try #require(made.last).sequence + 10
+        made += branch.start(told(three, base: above))
+        let again = made.count
+        made += cut(relayedTone(segments: 40), stream: three, into: &branch)
+        #expect(made[again].sequence == above && branch.apartFromRoot == nil)
+    }
+
     @Test("A new stream whose numbers start again keeps the sequence rising, under its own names")
     func newStream() {
         var segmenter = toneSegmenter(stream: 0x1111_2222_3333_4444)

@@ -54,6 +54,8 @@ public actor HLSPackager: LoopNode {
     /// earlier one (each new source of a mount whose playlist never became ready asks again).
     private var whenReady: [String: @Sendable () -> Void] = [:]
     private var nextObserver = 0
+    /// How this node's numbers stood against its root's at the last log line about it (``tellApart()``).
+    private var reportedApart: HLSSegmenter.Apart?
     private var closed = false
     private var retry: Scheduled?
     /// Withdraws the live window of a stream that stopped coming without ending (``stoppedComing()``).
@@ -203,7 +205,7 @@ public actor HLSPackager: LoopNode {
     /// again starts a new window. On the loop.
     private func stoppedComing() {
         guard !kept.segments.isEmpty else { return }
-        logger("HLS of \(mount == "/" || mount.isEmpty ? "the stream" : mount): no audio for \(formatted(seconds(settings.quietEnd))) s:"
+        logger("HLS of \(named): no audio for \(formatted(seconds(settings.quietEnd))) s:"
             + " its live playlist is withdrawn until the stream comes again")
         streamEnded()
         sessionOver()
@@ -213,6 +215,24 @@ public actor HLSPackager: LoopNode {
     /// hear the show to its end. On the loop.
     func streamEnded() {
         if let last = segmenter.endStream() { publish(last) }
+    }
+
+    /// The mount as log lines name it: `/live`, or `the stream` for a relay's one stream.
+    private var named: String { mount == "/" || mount.isEmpty ? "the stream" : mount }
+
+    /// One log line when this node's numbers leave its root's (``HLSSegmenter/apartFromRoot``), or take them again.
+    private func tellApart() {
+        let apart = segmenter.apartFromRoot
+        guard apart?.ahead != reportedApart?.ahead else { return }
+        reportedApart = apart
+        if let apart {
+            logger("HLS of \(named): \(apart.name) numbered \(apart.own) here, \(apart.root) at the tree's root, which restarted below"
+                + " this node's last number: numbers never go back, so this node's numbers run \(apart.ahead) ahead of the root's —"
+                + " a CDN pulling from several nodes finds one segment under two numbers (its players skip or repeat);"
+                + " it lasts until the root's numbers pass this node's (a restart of this branch takes the root's)")
+        } else if let segment = kept.segments.last {
+            logger("HLS of \(named): numbered as the tree's root again from \(segment.name) (\(segment.sequence))")
+        }
     }
 
     private func tell(_ feed: Feed) {
@@ -268,6 +288,7 @@ public actor HLSPackager: LoopNode {
             ("players", .number(hlsPlayers(now: now))), ("players_capped", .bool(capped)), ("playlists_served", .number(audience.playlists)),
             ("segments_served", .number(audience.segments)), ("segment_bytes_served", .number(audience.bytes)),
             ("target_duration", .number(targetDuration)), ("segments_made", .number(made)),
+            ("sequence_ahead_of_root", .number(segmenter.apartFromRoot?.ahead ?? 0)),
         ]
     }
 
@@ -299,6 +320,7 @@ public actor HLSPackager: LoopNode {
     private func publish(_ segment: HLSSegment) {
         made += 1
         kept.append(segment)
+        tellApart()
         // A segment that left the window stays for its duration and the longest playlist's that listed it (RFC 8216
         // §6.2.2), and no more than twice the window stays past it (a source far faster than it plays).
         let expired = kept.list(window.indices, now: .now, limit: 2 * windowCount + 1)

@@ -43,7 +43,8 @@ internal import Icy
 /// discontinuity of the live window: the numbers jump, and a playlist never lists both sides of a jump
 /// (``HLSPlaylist/liveWindow(_:count:lasting:)``) — nor of the jump in discontinuity numbers a restarted root
 /// tells a branch that kept its players (its first stream's number is the clock's, above the branch's last). A group whose start was missed is not published, since it
-/// would differ from the other nodes' segment of the same name.
+/// would differ from the other nodes' segment of the same name. A branch that must number a segment above the
+/// number its root told (the root restarted below the branch's last number) says so (``apartFromRoot``).
 ///
 /// **Recording.** A segmenter in ``Mode/recording`` keeps every frame instead: it also publishes the groups
 /// whose start it missed, cuts a group where the title changes, and ``finish()`` hands back the group being
@@ -88,6 +89,23 @@ package struct HLSSegmenter {
     private var discontinuities = 0
     /// This segmenter's own mark, which names the segments it counts on its own (``namePrefix(exact:)``).
     private let ownMark: UInt32
+    /// Where this node's numbers left the tree root's, as of the last segment published with numbers the root told;
+    /// `nil` while they agree (or no root tells them).
+    package private(set) var apartFromRoot: Apart?
+
+    /// A segment a branch numbered above the number its root gives it: the root restarted and took a base below
+    /// the numbers the branch had given already, and since a playlist's numbers never go back (RFC 8216 §6.2.1),
+    /// the branch goes on from its own — the same name under two numbers for a CDN that pulls from both.
+    package struct Apart: Equatable, Sendable {
+        /// The segment's name.
+        package var name: String
+        /// Its media sequence number here.
+        package var own: Int
+        /// Its media sequence number at the tree's root.
+        package var root: Int
+        /// How far this node's numbers run ahead of the root's.
+        package var ahead: Int { own - root }
+    }
 
     /// Where a stream's numbers start: the media sequence number of its segment 0 and the discontinuity
     /// sequence number of its segments.
@@ -392,6 +410,10 @@ package struct HLSSegmenter {
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
         let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
         let name = namePrefix(exact: group.exact || mode == .recording) + "-\(group.index)\(piece).\(fileExtension)"
+        if mode == .live, let told {
+            let root = told.sequence + group.index
+            apartFromRoot = sequence > root ? Apart(name: name, own: sequence, root: root) : nil
+        }
         return HLSSegment(
             sequence: sequence, name: name, duration: Double(group.samples) / Double(group.sampleRate),
             timestamp: group.timestamp, date: group.time, discontinuity: discontinuity,
