@@ -39,10 +39,10 @@ extension StationServerTests {
         let lines = playlist.value; print(lines.joined(separator: "\n"))
         let names = lines.filter { !$0.hasPrefix("#") }
         #expect(names.map { $0.split(separator: "-").last.map(String.init) } == ["2.mp3", "3.mp3", "15.mp3", "0.mp3", "1.mp3", "2.mp3"])
-        // Numbered from the clock (seconds since 2026 began, at a 1 s target), the first session's segment 2 first.
+        // Numbered from the clock (milliseconds since 2026 began), the first session's segment 2 first.
         let sequence = try #require(lines.first { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }.flatMap { Int($0.dropFirst(22)) })
-        let clock = HLSSegmenter.clockSequence(targetDuration: 1, at: wallClockMilliseconds())
-        #expect(sequence - 2 <= clock && sequence - 2 > clock - 60, "\(sequence) against the clock's \(clock)")
+        let clock = HLSSegmenter.clockSequence(at: wallClockMilliseconds())
+        #expect(sequence - 2 <= clock && sequence - 2 > clock - 60_000, "\(sequence) against the clock's \(clock)")
         #expect(try await ask(server, "/live/\(names[2])", admin: false).hasPrefix("HTTP/1.0 200"), "the last segment is served")
         // The tag stands right before the new stream's first segment (its EXTINF and date lines between).
         let tag = try #require(lines.firstIndex(of: "#EXT-X-DISCONTINUITY"))

@@ -346,6 +346,25 @@ struct HLSTests {
         #expect(made[again].sequence == above && branch.apartFromRoot == nil)
     }
 
+    @Test("A root restarted 2 s after a run of short streams (a source that reconnects: each stream's last, shorter segment takes a number of its own) numbers on above its earlier run's last number")
+    func quickRootRestart_NumbersOnAboveTheEarlierRun() throws {
+        let start: Int64 = 1_796_428_800_000  // 2026-12-05 00:00 UTC
+        var root = HLSSegmenter(targetDuration: 6, first: .fixed(HLSSegmenter.clockSequence(at: start)))
+        var made: [HLSSegment] = []
+        for number in 1...6 {  // six streams of 6.1 s: a whole segment and a short one each
+            let stream = UInt64(number) << 60
+            made += root.start(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: stream))
+            made += cut(relayedTone(segments: 12), stream: stream, into: &root)
+        }
+        made += root.endStream().map { [$0] } ?? []
+        #expect(made.count == 12 && made.map(\.sequence) == Array(made[0].sequence..<made[0].sequence + 12))
+        // Killed after the last segment, started again 2 s later: its first number, read from the clock then.
+        let played = Int64(made.reduce(0) { $0 + $1.duration } * 1_000)
+        let again = HLSSegmenter.clockSequence(at: start + played + 2_000)
+        let last = try #require(made.last).sequence
+        #expect(again > last, "the restarted root numbers from \(again), its last run ended at \(last)")
+    }
+
     @Test("A new stream whose numbers start again keeps the sequence rising, under its own names")
     func newStream() {
         var segmenter = toneSegmenter(stream: 0x1111_2222_3333_4444)

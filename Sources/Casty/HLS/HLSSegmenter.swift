@@ -25,7 +25,7 @@ internal import Icy
 ///
 /// **Sequence numbers.** Segment `g` of a stream has the media sequence number `base + g`, where `base` is the
 /// stream's: told by the tree's root (``Context/hlsBase``), else this node's own — for the first stream it
-/// follows, `0` or the target durations since 2026 began (a live packager's: ``FirstSequence/clock``); for each later one, the number that gives its first whole segment the number after the last
+/// follows, `0` or the milliseconds since 2026 began (a live packager's: ``FirstSequence/clock``); for each later one, the number that gives its first whole segment the number after the last
 /// segment's. The root does the same, so every node gives the same audio the same number, and the sequence goes
 /// on rising by one across a new stream: a source that starts again (its first segment is `g = 0`), and a
 /// fallback that takes over a mount after playing for an hour (its first whole segment `g` is large, and its
@@ -146,7 +146,7 @@ package struct HLSSegmenter {
     package enum FirstSequence: Sendable {
         /// At this number.
         case fixed(Int)
-        /// At the target durations since 2026 began, read when that stream starts (``clockSequence(targetDuration:at:)``).
+        /// At the milliseconds since 2026 began, read when that stream starts (``clockSequence(at:)``).
         case clock
     }
 
@@ -166,13 +166,13 @@ package struct HLSSegmenter {
     private var firstNumber: Int {
         switch firstSequence {
         case .fixed(let number): number
-        case .clock: Self.clockSequence(targetDuration: targetDuration, at: wallClockMilliseconds())
+        case .clock: Self.clockSequence(at: wallClockMilliseconds())
         }
     }
 
     /// The discontinuity sequence number of the first stream: 0, or from the clock as its sequence numbers — each
-    /// stream after it adds one, and a stream lasts a target duration at least, so a node that restarts never
-    /// counts below its earlier run either, nor a root below the branches that kept their count through its restart.
+    /// stream after it adds one, and takes a sequence number at least, so a node that restarts never counts below its
+    /// earlier run either, nor a root below the branches that kept their count through its restart.
     private var firstDiscontinuity: Int {
         switch firstSequence {
         case .fixed: 0
@@ -180,13 +180,17 @@ package struct HLSSegmenter {
         }
     }
 
-    /// The target durations from 2026-01-01 00:00 UTC to `milliseconds` (since 1970): a first sequence number that
-    /// a node started later never gives below its earlier run's — segments last the target, and the run's numbers
-    /// grew by one a target duration, no faster than the clock. A root that restarts then numbers on above the
-    /// numbers its branches kept (they take the root's, which no longer go back), and a CDN or player that saw the
-    /// old run never sees `EXT-X-MEDIA-SEQUENCE` go back.
-    package static func clockSequence(targetDuration: Int, at milliseconds: Int64) -> Int {
-        Int(max(0, milliseconds - 1_767_225_600_000) / 1_000) / max(1, targetDuration)
+    /// The milliseconds from 2026-01-01 00:00 UTC to `milliseconds` (since 1970): a first sequence number that a
+    /// node started later never gives below its earlier run's. A run's numbers grow by one a segment — a target
+    /// duration, plus the last, shorter segment of every stream (a source that reconnects, a fallback that takes
+    /// over) — far slower than one a millisecond; counted in target durations, they ran ahead of the clock with every
+    /// stream change, and a root restarted within seconds (as a supervisor does) took a base below the numbers its
+    /// surviving branches had given, which went on from their own for good. A root that restarts now numbers on above
+    /// the numbers its branches kept (they take the root's, which no longer go back), and a CDN or player that saw the
+    /// old run never sees `EXT-X-MEDIA-SEQUENCE` go back. Only a node's first stream is numbered so: a later one goes on
+    /// from the last number, and a source's quick restart is no jump.
+    package static func clockSequence(at milliseconds: Int64) -> Int {
+        Int(max(0, milliseconds - 1_767_225_600_000))
     }
 
     /// The extension of its segments' names, `mp3` or `aac`; `nil` when the stream's frames are not followed.
