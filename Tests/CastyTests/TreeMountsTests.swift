@@ -413,6 +413,24 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch's /api/mounts says a mount plays its fallback, as the root's does: its tree link tells it (X-Casty-Fallback)")
+    func aMountPlayingItsFallback_IsSaidSoOnTheBranchesToo() async throws {
+        let server = try stationRoot(["/live", "/backup"], fallbacks: ["/live": "/backup"])
+        let station = try Station.builtIn(titles: ["Backup"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await station.start()
+        server.attach(station, at: "/backup")
+        let serving = try branch(server)
+        let player = try await play("/live", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4 * Self.segmentBytes })
+        for address in [server.address, serving.port.address] {
+            let described = try await Upstream.fetchText(try #require(StreamURL("http://127.0.0.1:\(address.port)/api/mounts/live")))
+            #expect(described.contains("\"live\":true") && described.contains("\"fallback\":true"), "\(address): \(described)")
+        }
+        station.stop()
+        serving.stop()
+        server.close()
+    }
+
     @Test func aClosedTreeOfMounts_RefusesBranchesWithoutTheKey_ButNotPlayers() async throws {
         let key = try #require(TreeKey("sesame"))
         let (server, stations) = try await root(treeKey: key)

@@ -63,7 +63,7 @@ enum APIRoutes {
 
     /// A mount as JSON. `live`: it has something to play (a station server's mount whose source and fallback are
     /// both away keeps the last stream's context, but a listener would be refused); `fallback`: what it plays is
-    /// its fallback's.
+    /// its fallback's (on a branch, as its root told on the tree link: ``Context/fallback``).
     private static func describe(_ mount: (path: String, distributor: Distributor), on port: PortContext, history: Bool) -> JSONValue {
         let (path, distributor) = mount
         let stat = distributor.assumeIsolated { $0.stat() }
@@ -74,7 +74,7 @@ enum APIRoutes {
             ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),
             ("bitrate", .number(stat.context?.advertisedBitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
-            ("live", .bool(live)), ("fallback", .bool(state == "fallback")),
+            ("live", .bool(live)), ("fallback", .bool(state.map { $0 == "fallback" } ?? (stat.context?.fallback == true))),
         ]
         if let players = distributor.assumeIsolated({ $0.hlsPlayers }) {
             fields.append(("hlsPlayers", .number(players)))

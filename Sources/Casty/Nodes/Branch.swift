@@ -314,6 +314,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         current.hlsClock = headers[Context.hlsClockHeader].flatMap { HLSClock(header: $0, segmentBytes: segmentBytes) }
         current.everyPath = headers[Context.everyPathHeader] == "1"
         current.mount = headers[Context.mountHeader].flatMap { StationServer.Configuration.isMountName($0) ? $0 : nil }
+        current.fallback = headers[Context.fallbackHeader] == "1"
         if let old = context?.stream, old != stream {
             logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
                 + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")

@@ -57,6 +57,9 @@ public struct Context: Sendable, Equatable {
     /// relays the root path of a root of one mount (whose `/` plays it) serves players asking for `/live` from that
     /// same link, rather than opening a second one to the same stream.
     public var mount: String?
+    /// Whether the mount plays its fallback's stream on the tree's root (its own source away), told on tree links as
+    /// `X-Casty-Fallback: 1` and passed on down the tree: a branch's `/api/mounts` says so as the root's does.
+    public var fallback = false
 
     /// Makes a context.
     public init(
@@ -90,6 +93,9 @@ public struct Context: Sendable, Equatable {
 
     /// The header that names the stream's mount on the root (``mount``), on tree links.
     public static let mountHeader = "X-Casty-Mount"
+
+    /// The header that tells a branch the mount plays its fallback's stream (``fallback``), on tree links.
+    public static let fallbackHeader = "X-Casty-Fallback"
 
     /// The header that names the stream on tree links, in the reply and in a re-attaching branch's request.
     public static let streamHeader = "X-Casty-Stream"

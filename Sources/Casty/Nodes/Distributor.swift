@@ -224,6 +224,8 @@ public actor Distributor: LoopNode, FeedingNode {
                 // That mount, on this node, told its path with this node's address last, as to a branch: this
                 // mount adds it itself, once.
                 if let own = core.places?.address, context.path.last == own { context.path.removeLast() }
+                // Its branches are told so (`X-Casty-Fallback`): their pages say the fallback plays, as this node's do.
+                context.fallback = true
             }
             perform(core.reply(first: first, context: context, at: now))
         case .redirect(let url):

@@ -39,6 +39,7 @@ extension Listening {
             // A root of one stream plays it at every path, and so does whatever relays a root that does.
             if context.everyPath || port.playsOneStream { headers[Context.everyPathHeader] = "1" }
             if let mount = context.mount { headers[Context.mountHeader] = mount }
+            if context.fallback { headers[Context.fallbackHeader] = "1" }
         }
         headers["Server"] = "Casty"
         for field in CORS.headers(origin: origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }
