@@ -216,6 +216,30 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A scan of paths the root has not costs the branch one refusal line each, within the refusal budget, and the root one ask per path")
+    func aScanOfUnknownPaths_IsRefusedQuietly_AskingTheRootOncePerPath() async throws {
+        let rootLog = StationServerTests.Log(), branchLog = StationServerTests.Log()
+        let server = try stationRoot(["/a", "/b"], logger: rootLog.logger)
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
+            configuration: configuration, logger: branchLog.logger)
+        for path in Array(repeating: "/typo", count: 5) + (1...20).map({ "/scan\($0)" }) {
+            let player = try await play(path, at: serving.port.address)
+            #expect(await eventually(timeout: .seconds(5)) { player.closed.value })
+            #expect(player.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"), "\(path): \(player.text)")
+        }
+        let asked = rootLog.lines.value.filter { $0.contains("refused: no mount at /typo (404)") }
+        #expect(asked.count == 1, "asked once for five players: \(asked)")
+        let lines = branchLog.lines.value.filter { $0.contains("/typo") || $0.contains("/scan") }
+        #expect(lines.count <= 10, "ten refusal lines per 10 s, the rest summed up: \(lines)")
+        #expect(!lines.contains { $0.contains("relays") || $0.contains("retrying") }, "\(lines)")
+        #expect(await serving.mounts?.relays().map(\.mount) == ["/"])
+        serving.stop()
+        server.close()
+    }
+
     @Test("A root of one configured mount, its source away: a branch asking / (every path's mount) is told 503, and nothing is logged")
     func aBranchAskingTheRootPath_OfAOneMountRootWithoutASource_Gets503_Unlogged() async throws {
         let log = StationServerTests.Log()

@@ -118,8 +118,12 @@ public actor Branch: UpstreamNode, FeedingNode {
     private var announcedPath: [String]?
     /// Called each time the root answers `404` (set by ``BranchMounts``), with whether the branch had the stream
     /// (the root let its players go, its source away past its source timeout) or never had it (the tree has no such
-    /// mount now).
-    var onMissing: (@Sendable (_ hadStream: Bool) -> Void)?
+    /// mount now); it returns whether the branch rests (``UpstreamKeeper/resting``): it stops asking, untold, until
+    /// it is asked for the stream again — rather than ask every ``Configuration/missingBackoff``.
+    var onMissing: (@Sendable (_ hadStream: Bool) -> Bool)?
+    /// Called each time the root answers otherwise than `404` — the stream, `503` (no source yet), or nothing: the
+    /// mount is not known to be missing (set by ``BranchMounts``).
+    var onFound: (@Sendable () -> Void)?
     /// Whether the root's last answer was `404` before the branch ever had the stream: it asks again every
     /// ``Configuration/missingBackoff`` then, not at a repair's pace (from ``Configuration/backoff`` up to every
     /// ``Configuration/maxBackoff``).
@@ -184,13 +188,16 @@ public actor Branch: UpstreamNode, FeedingNode {
         do {
             let opened = try await open(headers: headers)
             missing = false
+            onFound?()
             return opened
         } catch {
             if case .notAStream(_, .status(code: 404, _)) = error {
                 let hadStream = context != nil
                 if hadStream, !missing { streamLetGo() }
                 missing = true
-                onMissing?(hadStream)  // a branch made on demand for a mount is dropped
+                keeper.resting = onMissing?(hadStream) ?? false  // a branch made on demand for a mount is dropped
+            } else {
+                onFound?()
             }
             throw error
         }

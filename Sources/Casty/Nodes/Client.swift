@@ -386,7 +386,7 @@ public actor Client: LoopNode {
 
     private func notFoundNow() {
         guard case .waitingForReply = phase, !headWritten else { return stopNow() }
-        port.logger("\(who) refused: no mount at \(listening.path) upstream (404)")
+        port.refusalLog("\(who) refused: no mount at \(listening.path) upstream (404)")
         respond(404, "Not Found", StreamRoutes.noMountBody(listening.path), [:])
     }
 

@@ -42,6 +42,10 @@ struct UpstreamKeeper {
     var task: Task<Void, Never>?
     /// Whether the stream may go quiet (AAC, variable-bitrate MP3): its link then waits for a peer that answers.
     var quiet = QuietStream(contentType: nil)
+    /// Whether the node stops asking after the attempt that failed last, until it is asked for the stream again
+    /// (``UpstreamNode/keepInBackground()``): its upstream said it has no such stream, and asking it every few
+    /// seconds would change nothing (a branch's root of several mounts has no stream at `/`).
+    var resting = false
 
     /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
     /// Returns whether it just began to.
@@ -91,7 +95,8 @@ extension UpstreamNode {
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
     /// A failed attempt is told in a line of its own for the first ``toldAttempts`` of each problem (of one
     /// ``CastyError/kind``: garbage is one problem, whatever its bytes; an upstream that fails two ways by turns has
-    /// two); after that, it is summed up at most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). Losses of
+    /// two); after that, it is summed up at most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). An attempt after which the node
+    /// rests (``UpstreamKeeper/resting``) is not told: it ends the loop, until the node is asked again. Losses of
     /// links that lasted under ten seconds are told so too: the first few, then a sum every ten seconds (an
     /// upstream that accepts and drops at once would fill the log).
     private func keepAlive(opening: Bool) async {
@@ -142,6 +147,13 @@ extension UpstreamNode {
                     }
                     break
                 } catch {
+                    if keeper.resting {
+                        // Not told: its owner says what the answer means (``Branch/onMissing``).
+                        keeper.resting = false
+                        keeper.task = nil
+                        keeper.state = .connecting
+                        return
+                    }
                     failures += 1
                     refused = Self.isRefusal(error)
                     let problem = "\(error)\(refusalHint(error))"

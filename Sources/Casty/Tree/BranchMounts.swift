@@ -12,7 +12,9 @@ internal import Icy
 /// start, as a one-stream branch relays it, so `/tree` and `/status.json` answer before anyone asks. A mount
 /// the root does not have (`404` before the stream ever came) is dropped at once — its waiting players get
 /// `404`, as the root answers them (a mount the root has whose source is not live yet is answered `503` to the
-/// branch, which keeps asking; its players wait, and get `503` with `Retry-After` if nothing comes) — and a mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
+/// branch, which keeps asking; its players wait, and get `503` with `Retry-After` if nothing comes) — and remembered:
+/// asked for again within ``Settings/missingFor``, it is answered `404` without asking the root.
+/// A mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
 /// ``maxMounts`` are relayed at once. Under a root of one stream (its reply says ``Context/everyPath``), every
 /// path is played from the root path's relay: the root would send the same stream again on each link.
 ///
@@ -39,6 +41,13 @@ public final class BranchMounts: @unchecked Sendable {
         /// branch records whether anyone listens or not. One the root has not now (`404`: its source is away past
         /// the root's source timeout) keeps its link, which asks again every 2 s.
         public var kept: Set<String> = []
+        /// A path the root answered `404` is answered `404` here at once for this long, the root not asked again
+        /// (its waiting players got the root's answer): a scanner trying a thousand paths, or a player retrying a
+        /// typo, costs the root one ask per path, not one per request.
+        public var missingFor: Duration = .seconds(10)
+        /// The most paths remembered as missing at the root (the oldest are forgotten first): a few hundred KB at
+        /// most, whatever a scanner asks.
+        public var maxMissing = 1024
 
         /// The defaults.
         public init() {}
@@ -63,10 +72,23 @@ public final class BranchMounts: @unchecked Sendable {
     private var order: [String] = []
     private var sweeper: Scheduled?
     private var stopped = false
+    /// A path the root answered `404` for.
+    private struct Missing {
+        /// Until when a request for it is answered `404` without asking the root again.
+        var until: ContinuousClock.Instant
+        /// Whether a stream played there: its source may come back any moment, so a request asks the root at once.
+        var hadStream: Bool
+    }
     /// Whether the log said once that every path is relayed on the root path's link.
     private var toldEveryPath = false
     /// Whether the log said the root has no stream at the root path.
     private var toldRootPathMissing = false
+    /// The paths the root answered `404` (no stream there, or none any more): forgotten once the root answers
+    /// otherwise (``found(_:)``), or when ``Settings/maxMissing`` newer ones came.
+    private var missing: [String: Missing] = [:]
+    /// The mounts relayed whose relaying the log told: a mount is told once the root answers for it otherwise
+    /// than `404` (a path the root has not is not worth two lines), a kept one at once.
+    private var announced: Set<String> = []
     /// Called on the loop with each mount's relay as it is made (not the root path's, which the port serves from
     /// the start): where a recorded mount's recording starts. Set before ``start(address:)``.
     var onRelay: ((String, Distributor) -> Void)?
@@ -97,9 +119,11 @@ public final class BranchMounts: @unchecked Sendable {
         loop.execute { [self] in
             branch.assumeIsolated { branch in
                 branch.onMissing = { [weak self, loop] hadStream in
-                    guard !hadStream else { return }  // its stream ended: its players were let go, the path is kept
+                    guard !hadStream else { return false }  // its stream ended: its players were let go, the path is kept
                     loop.execute { [weak self] in self?.rootPathMissing(example: example) }
+                    return false
                 }
+                branch.onFound = { [weak self, loop, defaultMount] in loop.execute { [weak self] in self?.found(defaultMount) } }
             }
         }
         first.setTreeAddress(address, root: root.authority)
@@ -125,6 +149,7 @@ public final class BranchMounts: @unchecked Sendable {
     /// and what to do is said once. Loop thread only.
     private func rootPathMissing(example: StreamURL) {
         first.refuseWaiting()
+        remember(missing: defaultMount)
         guard !toldRootPathMissing else { return }
         toldRootPathMissing = true
         logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for a mount "
@@ -140,6 +165,8 @@ public final class BranchMounts: @unchecked Sendable {
     /// The distributor of `mount`, made (and its branch set up, lazily) if the branch does not relay it yet;
     /// `nil` for a path that cannot name a mount, or past ``Settings/maxMounts``. Loop thread only.
     func distributor(at mount: String) -> Distributor? {
+        // The root answered 404 there a moment ago: so is this request, without asking it again.
+        if let until = missing[mount]?.until, ContinuousClock.now < until { return nil }
         if let entry = relays[mount] {
             relays[mount]!.asked = .now
             return entry.relay.distributor
@@ -156,24 +183,57 @@ public final class BranchMounts: @unchecked Sendable {
             }
             return every
         }
-        guard StationServer.Configuration.isMountName(mount), relays.count < settings.maxMounts else { return nil }
+        // A path no mount of the root can have (an HLS playlist's or a segment's, `/status.json`) is not asked for.
+        guard Router.isReachableMount(mount), relays.count < settings.maxMounts else { return nil }
         let relay = make(mount, logger: EventLog { [logger] in logger("\(mount): \($0)") })
         let kept = settings.kept.contains(mount)
         relay.branch.assumeIsolated { branch in
             branch.onMissing = { [weak self, loop, distributor = relay.distributor] hadStream in
                 // A kept mount stays, its link asking again: its waiting players get the root's answer, as the root
                 // path's do. Another is dropped.
-                if kept { return distributor.refuseWaiting() }
+                if kept {
+                    distributor.refuseWaiting()
+                    return false
+                }
                 let reason = hadStream ? "its stream ended at the root (404)" : "the root has no stream there now (404)"
-                loop.execute { [weak self] in self?.drop(mount, because: reason, notFound: true) }
+                loop.execute { [weak self] in self?.drop(mount, because: reason, notFound: true, hadStream: hadStream) }
+                return true
             }
+            branch.onFound = { [weak self, loop] in loop.execute { [weak self] in self?.found(mount) } }
         }
         relays[mount] = (relay, .now)
         order.append(mount)
         onRelay?(mount, relay.distributor)
+        if kept { announce(mount) }
+        return relay.distributor
+    }
+
+    /// Remembers that the root has no stream at `mount` now (``missing``), forgetting the oldest path if there are
+    /// ``Settings/maxMissing`` already. A player asking for it within ``Settings/missingFor`` is answered `404` without
+    /// asking the root again — unless a stream played there (`hadStream`, now or at an earlier `404`): its source may
+    /// come back any moment. Loop thread only.
+    private func remember(missing mount: String, hadStream: Bool = false) {
+        if missing[mount] == nil, missing.count >= settings.maxMissing,
+           let oldest = missing.min(by: { $0.value.until < $1.value.until })?.key {
+            missing[oldest] = nil
+        }
+        let played = hadStream || missing[mount]?.hadStream == true
+        missing[mount] = Missing(until: played ? .now : .now + settings.missingFor, hadStream: played)
+    }
+
+    /// The root answered for `mount` otherwise than `404`: it is not missing, and its relaying is told if it was not
+    /// yet. Loop thread only.
+    private func found(_ mount: String) {
+        missing[mount] = nil
+        guard mount != defaultMount, relays[mount] != nil else { return }
+        announce(mount)
+    }
+
+    /// Tells, once, that the branch relays `mount`. Loop thread only.
+    private func announce(_ mount: String) {
+        guard announced.insert(mount).inserted else { return }
         let asked = relays.keys.count { $0 != defaultMount }
         logger("branch \(address): relays \(mount) from now on (\(asked) mount\(asked == 1 ? "" : "s") asked of it)")
-        return relay.distributor
     }
 
     /// The root path's distributor, when the root plays one stream at every path (``Context/everyPath``): it is
@@ -250,13 +310,16 @@ public final class BranchMounts: @unchecked Sendable {
     }
 
     /// Stops relaying `mount`. `notFound`: the root has no such mount, and the players waiting for it are
-    /// answered `404`, as the root answers them.
-    private func drop(_ mount: String, because reason: String, notFound: Bool = false) {
+    /// answered `404`, as the root answers them; it is remembered as missing (``remember(missing:hadStream:)``).
+    private func drop(_ mount: String, because reason: String, notFound: Bool = false, hadStream: Bool = false) {
         guard mount != defaultMount, let entry = relays.removeValue(forKey: mount) else { return }
         order.removeAll { $0 == mount }
         // The distributor first: the branch's stop would tell it to stop (a 503 to whoever waits).
         if notFound { entry.relay.distributor.stopNotFound() } else { entry.relay.distributor.stop() }
         entry.relay.branch.stop()
+        if notFound { remember(missing: mount, hadStream: hadStream) }
+        // A mount whose relaying was never told (the root had no stream there) goes as quietly.
+        guard announced.remove(mount) != nil else { return }
         logger("branch \(address): no longer relays \(mount): \(reason)")
     }
 
