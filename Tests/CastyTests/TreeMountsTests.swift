@@ -216,6 +216,34 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("An --eager branch of a root of several mounts asks it for / once, then rests (idle) until a player asks: not every 10 s for ever")
+    func anEagerBranch_OfAManyMountRoot_AsksForTheRootPathOnce() async throws {
+        let rootLog = StationServerTests.Log(), branchLog = StationServerTests.Log()
+        let server = try stationRoot(["/a", "/b"], logger: rootLog.logger)
+        var configuration = Branch.Configuration()
+        configuration.missingBackoff = .milliseconds(100)  // were it asking again, ten times a second
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0), eager: true,
+            configuration: configuration, logger: branchLog.logger)
+        #expect(await eventually(timeout: .seconds(5)) { await serving.branch.status == "idle (the root has no stream here)" })
+        try await Task.sleep(for: .seconds(1))
+        let asked = rootLog.lines.value.filter { $0.contains("refused: no mount at / (404)") }
+        #expect(asked.count == 1, "\(asked)")
+        #expect(asked.first?.contains("branch \(serving.branch.address) from 127.0.0.1:") == true, "named by the address it serves at: \(asked)")
+        #expect(!branchLog.contains("retrying"), "\(branchLog.lines.value)")
+        #expect(branchLog.contains("the root has no stream at / (404)"), "\(branchLog.lines.value)")
+        // A player asking for / now is answered 404 at once, the root not asked again.
+        let player = try await play("/", at: serving.port.address)
+        #expect(await eventually(timeout: .seconds(2)) { player.closed.value })
+        #expect(player.text.hasPrefix("HTTP/1.0 404 Not Found\r\n"), "\(player.text)")
+        #expect(rootLog.lines.value.filter { $0.contains("refused: no mount at / (404)") }.count == 1)
+        // Attempts 10 s apart are summed up every minute, not each in a line of its own.
+        #expect(Branch.summingInterval(waiting: .seconds(10)) == .seconds(60))
+        #expect(Branch.summingInterval(waiting: .milliseconds(500)) == .seconds(10))
+        serving.stop()
+        server.close()
+    }
+
     @Test("A scan of paths the root has not costs the branch one refusal line each, within the refusal budget, and the root one ask per path")
     func aScanOfUnknownPaths_IsRefusedQuietly_AskingTheRootOncePerPath() async throws {
         let rootLog = StationServerTests.Log(), branchLog = StationServerTests.Log()

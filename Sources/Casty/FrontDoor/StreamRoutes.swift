@@ -107,7 +107,8 @@ enum StreamRoutes {
             return exchange.answer(404, "Not Found", body: "This server publishes no HLS (--no-hls)"
                                    + (known ? ": listen at \(URLQuery.encodePath(mount))." : "."))
         }
-        let who = exchange.request.headers["x-casty-branch"] == nil ? "listener" : "branch"
+        // A branch by the address it serves at, as the tree names it (its connection's port changes at every ask).
+        let who = exchange.request.headers["x-casty-branch"].map { "branch \(SafeText.shortened($0, to: 60)) from" } ?? "listener"
         port.refusalLog("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
         // Not kept by a CDN, which would go on answering 404 once the mount is on air.
         exchange.answer(404, "Not Found", body: known ? "Nothing plays at \(mount) now: try again later." : noMountBody(exchange.path),

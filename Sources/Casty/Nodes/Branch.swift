@@ -61,7 +61,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// What the branch is doing, for status lines: `idle (no listener yet)` for a lazy branch that nobody has
     /// asked for the stream, else its ``state``.
     public var status: String {
-        if keeper.state == .connecting && keeper.task == nil && keeper.link == nil { return "idle (no listener yet)" }
+        if keeper.state == .connecting && keeper.task == nil && keeper.link == nil {
+            return missing ? "idle (the root has no stream here)" : "idle (no listener yet)"
+        }
         // Its link open, but the stream it carried ended upstream: not streaming, whatever the link does.
         if endedUpstream, keeper.state != .retrying, keeper.state != .stopped { return "waiting (the stream ended upstream)" }
         return "\(keeper.state)"
@@ -149,6 +151,10 @@ public actor Branch: UpstreamNode, FeedingNode {
 
     /// Stops the branch: it leaves its parent and tells its distributor to stop.
     public nonisolated func stop() { onLoop { $0.stopNow() } }
+
+    /// Asks the root again if the branch rests (``UpstreamKeeper/resting``): someone asked this branch for the
+    /// stream. Nothing changes for a branch that is asking or streaming.
+    nonisolated func askAgain() { onLoop { $0.keepInBackground() } }
 
     /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
     public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }

@@ -95,7 +95,8 @@ extension UpstreamNode {
     /// Waits for each link to end, then reopens it with backoff (first opens it, when `opening`).
     /// A failed attempt is told in a line of its own for the first ``toldAttempts`` of each problem (of one
     /// ``CastyError/kind``: garbage is one problem, whatever its bytes; an upstream that fails two ways by turns has
-    /// two); after that, it is summed up at most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours). An attempt after which the node
+    /// two); after that, it is summed up at most every ten seconds (a branch retries every 0.5 s, and an upstream may stay away for hours), or
+    /// every six attempts when they are further apart (``summingInterval(waiting:)``). An attempt after which the node
     /// rests (``UpstreamKeeper/resting``) is not told: it ends the loop, until the node is asked again. Losses of
     /// links that lasted under ten seconds are told so too: the first few, then a sum every ten seconds (an
     /// upstream that accepts and drops at once would fill the log).
@@ -105,7 +106,7 @@ extension UpstreamNode {
         // The attempts told in a line of their own, by problem, since the last link that lasted.
         var told: [String: Int] = [:]
         var refused = false
-        var repeats = RepeatedEvent(interval: .seconds(10))
+        var repeats = RepeatedEvent(interval: Self.summingInterval(waiting: .zero))
         let steady = Duration.seconds(10)
         // Links in a row that lasted under `steady`: an upstream that flaps (accepts, streams a moment, drops) is
         // told for its first few losses, then summed up every ten seconds, as a failing one is.
@@ -160,7 +161,7 @@ extension UpstreamNode {
                     let times = told[error.kind, default: 0]
                     if times < Self.toldAttempts {
                         told[error.kind] = times + 1
-                        repeats = RepeatedEvent(interval: repeats.interval)
+                        repeats = RepeatedEvent(interval: Self.summingInterval(waiting: wait(after: failures, refused: refused)))
                         _ = repeats.occurred()
                         logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
                     } else if let count = repeats.occurred() {
@@ -175,6 +176,13 @@ extension UpstreamNode {
 
     /// How many failed attempts with one problem are each told in a line of their own.
     static var toldAttempts: Int { 3 }
+
+    /// How often the failed attempts past the first few are summed up in a line, for attempts `waiting` apart: every
+    /// ten seconds, or every six attempts when they are further apart than that (a branch refused, or asking for a
+    /// mount the root has not, asks every 10 s: one line a minute, not one per attempt).
+    static func summingInterval(waiting: Duration) -> Duration {
+        max(.seconds(10), waiting * 6)
+    }
 
     /// The wait before the next attempt: the backoff, doubling with each failure up to its most — and at least
     /// ``refusedWait`` after a refusal (`401`, `403`: a wrong tree key, a station that bans this address; `409`: a

@@ -119,9 +119,11 @@ public final class BranchMounts: @unchecked Sendable {
         loop.execute { [self] in
             branch.assumeIsolated { branch in
                 branch.onMissing = { [weak self, loop] hadStream in
-                    guard !hadStream else { return false }  // its stream ended: its players were let go, the path is kept
+                    // Its stream ended: its players were let go, and the path is asked again every 10 s (a root of one
+                    // mount whose source comes back plays it there again).
+                    guard !hadStream else { return false }
                     loop.execute { [weak self] in self?.rootPathMissing(example: example) }
-                    return false
+                    return true  // a root of several mounts: asked again when a player or a branch asks for the path
                 }
                 branch.onFound = { [weak self, loop, defaultMount] in loop.execute { [weak self] in self?.found(defaultMount) } }
             }
@@ -146,7 +148,8 @@ public final class BranchMounts: @unchecked Sendable {
     }
 
     /// The root has no stream at the root path: its waiting players get the root's answer, `404`, as a mount's do,
-    /// and what to do is said once. Loop thread only.
+    /// the link rests until someone asks for the path again (an `--eager` branch asked once, not every 10 s for
+    /// ever), and what to do is said once. Loop thread only.
     private func rootPathMissing(example: StreamURL) {
         first.refuseWaiting()
         remember(missing: defaultMount)
@@ -169,6 +172,8 @@ public final class BranchMounts: @unchecked Sendable {
         if let until = missing[mount]?.until, ContinuousClock.now < until { return nil }
         if let entry = relays[mount] {
             relays[mount]!.asked = .now
+            // The root path's link rests once the root said it has no stream there: someone asks for it now.
+            if mount == defaultMount { entry.relay.branch.askAgain() }
             return entry.relay.distributor
         }
         guard !stopped, !address.isEmpty else { return mount == defaultMount ? first : nil }
