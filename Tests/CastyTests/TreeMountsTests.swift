@@ -268,6 +268,30 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch answers the HLS playlist of a mount the root has not 404, as the root does, not 503 'try again shortly'")
+    func aBranchAnswersTheHLSPlaylistOfAMountTheRootHasNot_404() async throws {
+        let server = try stationRoot(["/a", "/b"])
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        var settings = BranchMounts.Settings()
+        settings.missingFor = .milliseconds(200)  // past it, the branch asks the root again: still 404 meanwhile
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
+            configuration: configuration, mounts: settings)
+        let status = { @Sendable (address: SocketAddress) async in
+            String(decoding: await StationServerTests.fetch(address, "/nonexist/index.m3u8").prefix(12), as: UTF8.self)
+        }
+        #expect(await status(server.address) == "HTTP/1.0 404")
+        #expect(await eventually(timeout: .seconds(5)) { await status(serving.port.address) == "HTTP/1.0 404" })
+        let since = ContinuousClock.now
+        while ContinuousClock.now - since < .seconds(1) {
+            #expect(await status(serving.port.address) == "HTTP/1.0 404")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        serving.stop()
+        server.close()
+    }
+
     @Test("A root of one configured mount, its source away: a branch asking / (every path's mount) is told 503, and nothing is logged")
     func aBranchAskingTheRootPath_OfAOneMountRootWithoutASource_Gets503_Unlogged() async throws {
         let log = StationServerTests.Log()

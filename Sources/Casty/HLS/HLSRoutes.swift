@@ -76,6 +76,10 @@ enum HLSRoutes {
             }
             switch resource {
             case .media, .master:
+                // A branch's mount the root answered 404 for (it asks again meanwhile): 404, as there.
+                if exchange.port.tree?.isMissing(mount.isEmpty ? "/" : mount) == true {
+                    return exchange.answer(404, "Not Found", body: StreamRoutes.noMountBody(exchange.path), headers: ["Cache-Control": "no-cache"])
+                }
                 guard isolated.ready else {
                     return exchange.answer(503, "Service Unavailable", body: "The live playlist is not long enough yet: try again shortly.",
                                            headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])

@@ -13,7 +13,7 @@ internal import Icy
 /// the root does not have (`404` before the stream ever came) is dropped at once — its waiting players get
 /// `404`, as the root answers them (a mount the root has whose source is not live yet is answered `503` to the
 /// branch, which keeps asking; its players wait, and get `503` with `Retry-After` if nothing comes) — and remembered:
-/// asked for again within ``Settings/missingFor``, it is answered `404` without asking the root.
+/// asked for again within ``Settings/missingFor``, it is answered `404` without asking the root (``isMissing(_:)``).
 /// A mount nobody has asked for or listened to for ``idleTimeout`` is dropped too; at most
 /// ``maxMounts`` are relayed at once. Under a root of one stream (its reply says ``Context/everyPath``), every
 /// path is played from the root path's relay: the root would send the same stream again on each link.
@@ -198,6 +198,8 @@ public final class BranchMounts: @unchecked Sendable {
                 // path's do. Another is dropped.
                 if kept {
                     distributor.refuseWaiting()
+                    // Asked for all the while: never answered 404 from memory, but its HLS playlist is 404 meanwhile.
+                    loop.execute { [weak self] in self?.remember(missing: mount, hadStream: true) }
                     return false
                 }
                 let reason = hadStream ? "its stream ended at the root (404)" : "the root has no stream there now (404)"
@@ -211,6 +213,12 @@ public final class BranchMounts: @unchecked Sendable {
         onRelay?(mount, relay.distributor)
         if kept { announce(mount) }
         return relay.distributor
+    }
+
+    /// Whether the root answered `404` for `mount` at its last ask, and has not answered otherwise since: an HLS
+    /// player asking for its playlist is told `404`, as at the root, not "try again shortly". Loop thread only.
+    func isMissing(_ mount: String) -> Bool {
+        missing[mount] != nil
     }
 
     /// Remembers that the root has no stream at `mount` now (``missing``), forgetting the oldest path if there are
