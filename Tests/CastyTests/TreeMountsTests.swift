@@ -216,15 +216,26 @@ struct TreeMountsTests {
         server.close()
     }
 
-    @Test("An --eager branch of a root of several mounts asks it for / once, then rests (idle) until a player asks: not every 10 s for ever")
-    func anEagerBranch_OfAManyMountRoot_AsksForTheRootPathOnce() async throws {
+    /// A root of the mounts /a and /b (no sources), and a branch of it at its root path (`eager`: it takes a place at
+    /// once), with their log lines; `configure` sets the branch's configuration and its mounts' settings.
+    func branchOfTwoMountRoot(
+        eager: Bool = false, configure: (inout Branch.Configuration, inout BranchMounts.Settings) -> Void = { _, _ in }
+    ) throws -> (server: StationServer, serving: Branch.Running, rootLog: StationServerTests.Log, branchLog: StationServerTests.Log) {
         let rootLog = StationServerTests.Log(), branchLog = StationServerTests.Log()
         let server = try stationRoot(["/a", "/b"], logger: rootLog.logger)
         var configuration = Branch.Configuration()
-        configuration.missingBackoff = .milliseconds(100)  // were it asking again, ten times a second
+        var settings = BranchMounts.Settings()
+        configure(&configuration, &settings)
         let serving = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0), eager: true,
-            configuration: configuration, logger: branchLog.logger)
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0), eager: eager,
+            configuration: configuration, mounts: settings, logger: branchLog.logger)
+        return (server, serving, rootLog, branchLog)
+    }
+
+    @Test("An --eager branch of a root of several mounts asks it for / once, then rests (idle) until a player asks: not every 10 s for ever")
+    func anEagerBranch_OfAManyMountRoot_AsksForTheRootPathOnce() async throws {
+        // Were it asking again, ten times a second.
+        let (server, serving, rootLog, branchLog) = try branchOfTwoMountRoot(eager: true) { configuration, _ in configuration.missingBackoff = .milliseconds(100) }
         #expect(await eventually(timeout: .seconds(5)) { await serving.branch.status == "idle (the root has no stream here)" })
         try await Task.sleep(for: .seconds(1))
         let asked = rootLog.lines.value.filter { $0.contains("refused: no mount at / (404)") }
@@ -246,13 +257,7 @@ struct TreeMountsTests {
 
     @Test("A scan of paths the root has not costs the branch one refusal line each, within the refusal budget, and the root one ask per path")
     func aScanOfUnknownPaths_IsRefusedQuietly_AskingTheRootOncePerPath() async throws {
-        let rootLog = StationServerTests.Log(), branchLog = StationServerTests.Log()
-        let server = try stationRoot(["/a", "/b"], logger: rootLog.logger)
-        var configuration = Branch.Configuration()
-        configuration.backoff = .milliseconds(20)
-        let serving = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
-            configuration: configuration, logger: branchLog.logger)
+        let (server, serving, rootLog, branchLog) = try branchOfTwoMountRoot { configuration, _ in configuration.backoff = .milliseconds(20) }
         for path in Array(repeating: "/typo", count: 5) + (1...20).map({ "/scan\($0)" }) {
             let player = try await play(path, at: serving.port.address)
             #expect(await eventually(timeout: .seconds(5)) { player.closed.value })
@@ -270,14 +275,10 @@ struct TreeMountsTests {
 
     @Test("A branch answers the HLS playlist of a mount the root has not 404, as the root does, not 503 'try again shortly'")
     func aBranchAnswersTheHLSPlaylistOfAMountTheRootHasNot_404() async throws {
-        let server = try stationRoot(["/a", "/b"])
-        var configuration = Branch.Configuration()
-        configuration.backoff = .milliseconds(20)
-        var settings = BranchMounts.Settings()
-        settings.missingFor = .milliseconds(200)  // past it, the branch asks the root again: still 404 meanwhile
-        let serving = try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
-            configuration: configuration, mounts: settings)
+        let (server, serving, _, _) = try branchOfTwoMountRoot { configuration, settings in
+            configuration.backoff = .milliseconds(20)
+            settings.missingFor = .milliseconds(200)  // past it, the branch asks the root again: still 404 meanwhile
+        }
         let status = { @Sendable (address: SocketAddress) async in
             String(decoding: await StationServerTests.fetch(address, "/nonexist/index.m3u8").prefix(12), as: UTF8.self)
         }
