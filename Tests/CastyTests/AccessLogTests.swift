@@ -86,6 +86,26 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("A HEAD that waited for the stream gets its line once answered, as one answered at once does")
+    func headThatWaitedForTheStream_GetsItsLine() async throws {
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let log = try AccessLog(path: path, logger: .silent)
+        var options = ClientOptions()
+        options.accessLog = log
+        let distributor = Distributor(loop: loop)
+        distributor.attachSource(RecorderNode(loop: loop))
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("HEAD /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Checker/1\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(300))
+        distributor.send(.reply(next: 0, context: testContext()))  // the stream starts while it waits
+        #expect(await eventually { player.text.hasPrefix("HTTP/1.0 200") || player.text.hasPrefix("ICY 200") }, "\(player.text)")
+        #expect(await eventually { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
+        #expect(lines(path).first?.contains("\"HEAD /live HTTP/1.1\" 200 0 \"-\" \"Checker/1\" ") == true, "\(lines(path))")
+        port.close()
+    }
+
     @Test("A player told 503 after waiting for a stream that did not come gets its line, with the seconds it waited")
     func playerTold503AfterTheWait_GetsALine() async throws {
         let (port, log, path, _) = try waitingForever(startWait: .milliseconds(300))

@@ -75,9 +75,10 @@ struct ListenerAuthTests {
     /// its listeners, if given.
     func server(
         root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, appURL: StreamURL? = nil, maxListeners: Int? = nil,
-        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil
+        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil, accessLog: AccessLog? = nil
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
+        configuration.options.accessLog = accessLog
         configuration.sourcePassword = "hackme"
         configuration.adminPassword = "adminpw"
         configuration.mounts = ["/live"]

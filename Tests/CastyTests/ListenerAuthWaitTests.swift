@@ -2,6 +2,7 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+import Glibc
 
 /// A player that hangs up while the application is still deciding about it: it never listened, so the
 /// application — which counted it with its `listener_add` — hears it left with a `duration` of 0 s, and the
@@ -12,7 +13,10 @@ extension ListenerAuthTests {
     func aPlayerGoneBeforeItsAdmission_ListenedZeroSeconds(resets: Bool) async throws {
         let app = try ListenerAuthApp(on: loop, delay: .seconds(2.5))
         let log = StationServerTests.Log()
-        let (server, station) = try await server(app: app, logger: log.logger)
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let accessLog = try AccessLog(path: path, logger: .silent)
+        let (server, station) = try await server(app: app, logger: log.logger, accessLog: accessLog)
         let peer = try await play(server, "User-Agent: admitted-quitter\r\n")
         #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-quitter") == 1 })
         // A reset or a plain close (FIN): either is seen when the answer comes, and the player is not served.
@@ -27,6 +31,9 @@ extension ListenerAuthTests {
         let leaving = "left while the listener authorization of /live was asked, before it was admitted (gone when the application answered, "
         #expect(await eventually(timeout: .seconds(5)) { log.lines.value.contains { $0.contains(leaving) } }, "\(log.lines.value)")
         #expect(!log.contains("joined"), "a player gone is not served: \(log.lines.value)")
+        // A request the player gave up on, in the access log as one that gave up waiting for its stream.
+        let written = { @Sendable () async in await accessLog.flush(); return String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self) }
+        #expect(await eventually { await written().contains("\" 499 0 \"-\" \"admitted-quitter\" ") })
         station.stop()
         server.close()
         await app.close()

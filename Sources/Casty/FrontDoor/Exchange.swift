@@ -75,14 +75,22 @@ struct Exchange {
                 headers[field.name] = field.value
             }
         }
-        port.options.accessLog?.answered(
-            address: clientIP, user: request.loginUser, request: request.accessLine, status: code, bytes: headOnly || code == 204 || code == 304 ? 0 : bytes.count,
-            referer: request.headers["Referer"], agent: request.headers["User-Agent"])
+        logAccess(status: code, bytes: headOnly || code == 204 || code == 304 ? 0 : bytes.count)
         let keep = keepsAlive
         let widened = headOnly ? false : widenSendBuffer(for: bytes.count)
         connection.answer(code, reason, bytes: bytes, headers: headers, headOnly: headOnly, timeout: port.options.headerTimeout,
                           keepAlive: keep)
         if keep { readNext(narrowing: widened) }
+    }
+}
+
+extension Exchange {
+    /// The request's line in the access log (``ClientOptions/accessLog``): `status`, the body's `bytes` sent, and the
+    /// whole `seconds` it lasted.
+    func logAccess(status: Int, bytes: Int, seconds: Int = 0) {
+        port.options.accessLog?.answered(
+            address: clientIP, user: request.loginUser, request: request.accessLine, status: status, bytes: bytes,
+            referer: request.headers["Referer"], agent: request.headers["User-Agent"], seconds: seconds)
     }
 }
 

@@ -210,6 +210,7 @@ public actor Client: LoopNode {
         if !headWritten { connection.write(listening.replyHead(next: next, context: context, port: port)) }
         if listening.headOnly {
             phase = .closing
+            accessLogLine(status: 200, bytes: 0)  // a HEAD that waited for the stream, as one answered at once
             distributor.leave(self)
             connection.closeWhenSent(timeout: options.headerTimeout)
             return
