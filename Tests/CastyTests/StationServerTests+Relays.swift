@@ -35,6 +35,27 @@ extension StationServerTests {
         await upstream.close()
     }
 
+    @Test("A mount whose fallback is a relay that does not stream lets its listeners go after the source timeout, as with no fallback: not kept on silence")
+    func fallbackToARelayThatDoesNotStream_ListenersLetGoAfterTheTimeout() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/live", "/ice"], fallbacks: ["/live": "/ice"], timeout: .seconds(1), log: log)
+        let (proxy, _) = try await relaying(upstream, on: server, log: log)
+        await upstream.goAway()
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("proxy: upstream lost") }, "\(log.lines.value)")
+        let (live, feeding) = try await feedingSource(server, mount: "/live")
+        let player = try await listener(server, "/live", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 8340 })
+        feeding.cancel()
+        await live.close()
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("mount /live: no source; its listeners hear /ice once it plays (its relay does not stream either)") },
+                "\(log.lines.value)")
+        #expect(await eventually(timeout: .seconds(5)) { player.closed.value }, "let go after the 1 s source timeout")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
+
     /// Waits until the relay at /ice lost its upstream and its listener hears its fallback.
     func onTheFallback(_ server: StationServer, log: Log) async -> Bool {
         guard await eventually(timeout: .seconds(5), { log.contains("proxy: upstream lost") }) else { return false }

@@ -462,14 +462,16 @@ final class MountTable: @unchecked Sendable {
             // Said when someone hears it: not for every mount with a fallback as the server starts (off the loop), nor
             // as it stops, when nobody will.
             if !stopping, sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
-                let later = isServing(target) ? "" : " once it plays (it has no source either)"
+                let neither = target.permanent is Proxy ? "its relay does not stream either" : "it has no source either"
+                let later = playsNow(target) ? "" : " once it plays (\(neither))"
                 logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
                 sayShapeChange(mount, from: ended, to: shape(of: target), hearing: target.path)
             }
             mount.distributor.switchSource(to: target.distributor)
             notePeak(from: mount)  // its players count at the fallback now
-            // A fallback with nothing to play either: its listeners wait as for a source, and hear whichever comes.
-            if sourceEnded, !isServing(target) { dropListenersUnlessServed(mount) }
+            // A fallback with nothing to play either (a relay that does not stream included): its listeners wait as
+            // for a source, and hear whichever comes.
+            if sourceEnded, !playsNow(target) { dropListenersUnlessServed(mount) }
         } else if sourceEnded {
             waitForSource(mount, shape: ended)
         }
