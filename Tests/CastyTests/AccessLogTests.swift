@@ -205,6 +205,56 @@ struct AccessLogTests {
         port.close()
     }
 
+    /// The line of a `GET path` answered at once (`404`), from `agent`, as the log is given it.
+    func answer(_ log: AccessLog, _ path: String, agent: String) {
+        log.answered(address: "127.0.0.1", user: nil, request: "GET \(path) HTTP/1.1", status: 404, bytes: 0, referer: nil, agent: agent)
+    }
+
+    @Test("A line cut short by a full disk is lost whole: the next starts on its own line; the failure is said once, and the writing again, with the lines lost")
+    func aLineCutShortByAFullDisk_IsLostWhole() async throws {
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let full = Locked(false)
+        let told = StationServerTests.Log()
+        let log = try AccessLog(path: path, logger: told.logger) { fd, bytes, path throws(FileError) in
+            guard full.value else { return try FileWriter.write(fd, bytes, path: path) }
+            try FileWriter.write(fd, Array(bytes.prefix(bytes.count / 2)), path: path)  // half of it, then the disk is full
+            throw FileError(call: "write", path: path, code: ENOSPC)
+        }
+        answer(log, "/before", agent: "before")
+        await log.flush()
+        full.update { $0 = true }
+        answer(log, "/while-full", agent: String(repeating: "LongAgent", count: 30))
+        answer(log, "/still-full", agent: "still")
+        await log.flush()
+        full.update { $0 = false }
+        answer(log, "/after-free", agent: "after")
+        await log.flush()
+        let written = lines(path)
+        #expect(written.count == 2 && written[0].hasSuffix("\"GET /before HTTP/1.1\" 404 0 \"-\" \"before\" 0")
+                && written[1].hasPrefix("127.0.0.1 - - [") && written[1].hasSuffix("\"GET /after-free HTTP/1.1\" 404 0 \"-\" \"after\" 0"), "\(written)")
+        #expect(!written.contains { $0.contains("-full") }, "no part of a line lost is left: \(written)")
+        #expect(told.lines.value == [
+            "access log: write \(path): No space left on device (errno 28); its lines are lost until it can be written again",
+            "access log: \(path) is written again (2 lines lost)",
+        ])
+    }
+
+    @Test("Writes that keep failing are told at once, then at most once a minute with how many failed since, and the first that works with how many failed in all")
+    func writesThatKeepFailing_AreToldOnceAMinute() {
+        var failures = WriteFailures()
+        let error = FileError(call: "write", path: "/var/log/casty/access.log", code: ENOSPC)
+        let start = ContinuousClock.now
+        #expect(failures.wrote(nil, at: start) == nil)
+        #expect(failures.wrote(error, at: start) == .failed(error))
+        #expect(failures.wrote(error, at: start + .seconds(30)) == nil)
+        #expect(failures.wrote(error, at: start + .seconds(59)) == nil)
+        #expect(failures.wrote(error, at: start + .seconds(60)) == .stillFailing(error, count: 3))
+        #expect(failures.wrote(error, at: start + .seconds(61)) == nil)
+        #expect(failures.wrote(nil, at: start + .seconds(62)) == .writtenAgain(after: 5))
+        #expect(failures.wrote(error, at: start + .seconds(63)) == .failed(error), "a new failure is told at once")
+    }
+
     @Test func aFileThatCannotBeOpened_IsOneClearError() {
         let error = #expect(throws: AccessLogError.self) { try AccessLog(path: "/proc/casty-nowhere/access.log", logger: .silent) }
         #expect(error?.description == "open /proc/casty-nowhere/access.log: No such file or directory (errno 2)")

@@ -6,8 +6,8 @@ internal import Synchronization
 /// write that fails (a full disk, the directory removed, a read-only file system) leaves the last good file.
 ///
 /// A failed write is said in one line — the file, the error, and how much is now only in memory —, not again at
-/// every write while it keeps failing: then at most once per ``repeatInterval``, with how many writes failed
-/// since; and the write that works again is said too. Blocking: call ``write(_:count:)`` on the spool's queue.
+/// every write while it keeps failing: then at most once per ``WriteFailures/repeatInterval``, with how many writes
+/// failed since; and the write that works again is said too. Blocking: call ``write(_:count:)`` on the spool's queue.
 final class SpoolFile: Sendable {
     /// The file.
     let path: String
@@ -18,11 +18,8 @@ final class SpoolFile: Sendable {
     /// What its lines are, singular and plural: `event`, `events`.
     private let noun: (one: String, many: String)
     private let logger: EventLog
-    /// The failed writes not said yet, and whether the last write failed.
-    private let failures = Mutex<(repeated: RepeatedEvent, failing: Bool)>((RepeatedEvent(interval: SpoolFile.repeatInterval), false))
-
-    /// The shortest time between two lines about writes that keep failing.
-    static var repeatInterval: Duration { .seconds(60) }
+    /// The failed writes, as told.
+    private let failures = Mutex(WriteFailures())
 
     /// The file at `path`, called `title` in log lines that begin with `name`, holding `noun`s.
     init(path: String, name: String, title: String, noun: (one: String, many: String), logger: EventLog) {
@@ -38,19 +35,13 @@ final class SpoolFile: Sendable {
     @discardableResult
     func write(_ text: String, count: Int) -> FileError? {
         let error = writeQuietly(text)
-        let line: String? = failures.withLock { state in
-            guard let error else {
-                defer { state = (RepeatedEvent(interval: Self.repeatInterval), false) }
-                return state.failing ? "\(name): \(title) \(path) is written again" : nil
-            }
-            let wasFailing = state.failing
-            state.failing = true
-            guard let told = state.repeated.occurred() else { return nil }
-            let again = wasFailing ? "still " : ""
-            let since = wasFailing ? " (\(counted(told, "failed write")) since the last line)" : ""
-            return "\(name): \(again)cannot write \(title) \(path): \(error.reason)\(since); \(left(count))"
+        switch failures.withLock({ $0.wrote(error) }) {
+        case .writtenAgain: logger("\(name): \(title) \(path) is written again")
+        case .failed(let error): logger("\(name): cannot write \(title) \(path): \(error.reason); \(left(count))")
+        case .stillFailing(let error, let told):
+            logger("\(name): still cannot write \(title) \(path): \(error.reason) (\(counted(told, "failed write")) since the last line); \(left(count))")
+        case nil: break
         }
-        if let line { logger(line) }
         return error
     }
 

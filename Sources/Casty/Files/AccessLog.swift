@@ -18,16 +18,20 @@ internal import Synchronization
 ///
 /// The file is opened for appending (so `logrotate`'s `copytruncate` works), opened again when its path names
 /// another file (`logrotate`'s default renames it and makes a new one; no signal needed), and written from a queue
-/// of its own: a listener leaving never waits for the disk on the event loop. A write that fails is said once on the
-/// server's log, and the lines go on being tried.
+/// of its own: a listener leaving never waits for the disk on the event loop. A line is written whole or not at
+/// all: one cut short by a full disk is cut back off the file, so that the next does not begin in its middle. A
+/// write that fails is said on the server's log (``WriteFailures``: once, then at most once a minute while it keeps
+/// failing), the lines go on being tried, and the first written again is said too, with how many were lost.
 public final class AccessLog: Sendable {
     private let path: String
     /// The open file. Changed only on `queue` (reopened when the path names another file), after `init`.
     nonisolated(unsafe) private var fd: Int32
     private let queue = DispatchQueue(label: "casty.access-log")
     private let logger: EventLog
-    /// Whether the last write failed: said once, until one succeeds again.
-    private let failing = Atomic<Bool>(false)
+    /// The writes that failed, as told. Changed only on `queue`.
+    nonisolated(unsafe) private var failures = WriteFailures()
+    /// How a line's bytes are appended to the file (tests stand in a disk that fills).
+    private let appendBytes: @Sendable (Int32, [UInt8], String) throws(FileError) -> Void
 
     /// A listener still listening: its line but for the bytes and the seconds, and when it started.
     struct Session: Sendable {
@@ -40,7 +44,14 @@ public final class AccessLog: Sendable {
     /// Opens (creating) `path` for appending; throws a phrase naming the file and the system's reason. The
     /// lines of the listeners still listening when the process stops are written then (``Shutdown``), with `-`
     /// for their bytes.
-    public init(path: String, logger: EventLog) throws(AccessLogError) {
+    public convenience init(path: String, logger: EventLog) throws(AccessLogError) {
+        try self.init(path: path, logger: logger) { fd, bytes, path throws(FileError) in try FileWriter.write(fd, bytes, path: path) }
+    }
+
+    /// Opens (creating) `path` for appending, its lines' bytes appended by `appendBytes` (tests stand in a disk
+    /// that fills).
+    init(path: String, logger: EventLog, appendBytes: @escaping @Sendable (Int32, [UInt8], String) throws(FileError) -> Void)
+        throws(AccessLogError) {
         do {
             fd = try FileWriter.openForAppending(path)
         } catch {
@@ -48,6 +59,7 @@ public final class AccessLog: Sendable {
         }
         self.path = path
         self.logger = logger
+        self.appendBytes = appendBytes
         Shutdown.register(.events) { [weak self] _ in await self?.closeAll() }
     }
 
@@ -112,19 +124,44 @@ public final class AccessLog: Sendable {
         SafeText.logLine(text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\""))
     }
 
-    /// Appends `line`, off the caller's thread.
+    /// Appends `line`, off the caller's thread, and tells a failure or the end of failures.
     private func write(_ line: String) {
         queue.async { [self] in
+            var failure: FileError?
             do throws(FileError) {
                 reopenIfMoved()
-                try FileWriter.write(fd, Array(line.utf8), path: path)
-                failing.store(false, ordering: .relaxed)
+                try append(Array(line.utf8))
             } catch {
-                if !failing.exchange(true, ordering: .relaxed) {
-                    logger("access log: \(error); its lines are lost until it can be written again")
-                }
+                failure = error
+            }
+            switch failures.wrote(failure) {
+            case .failed(let error): logger("access log: \(error); its lines are lost until it can be written again")
+            case .stillFailing(let error, let count):
+                logger("access log: \(counted(count, "more line")) lost since the last line: \(error)")
+            case .writtenAgain(let count): logger("access log: \(path) is written again (\(counted(count, "line")) lost)")
+            case nil: break
             }
         }
+    }
+
+    /// Appends `bytes` whole or not at all: a write cut short (a full disk takes part of a line, then fails) is cut
+    /// back off the file, so that the next line does not begin in the middle of this one — a log reader
+    /// (`fail2ban`, a report) would read both wrong. Only what this write added is cut: a file that shrank
+    /// meanwhile (`logrotate`'s `copytruncate`) is left alone. On `queue`.
+    private func append(_ bytes: [UInt8]) throws(FileError) {
+        let before = Self.size(of: fd)
+        do throws(FileError) {
+            try appendBytes(fd, bytes, path)
+        } catch {
+            if let before, let after = Self.size(of: fd), after > before, after < before + bytes.count { _ = ftruncate(fd, off_t(before)) }
+            throw error
+        }
+    }
+
+    /// The size of the file open as `fd`, or `nil` if it cannot be told.
+    private static func size(of fd: Int32) -> Int? {
+        var info = stat()
+        return fstat(fd, &info) == 0 ? Int(info.st_size) : nil
     }
 
     /// Opens the file at `path` again when it is no longer the one written to — `logrotate` renamed it (its default,
