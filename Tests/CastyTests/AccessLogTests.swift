@@ -255,6 +255,30 @@ struct AccessLogTests {
         #expect(failures.wrote(error, at: start + .seconds(63)) == .failed(error), "a new failure is told at once")
     }
 
+    @Test("A log whose directory is removed is said, naming the file and why it cannot be opened again; its lines are lost, not written to the deleted file, until it can be")
+    func aLogWhoseDirectoryIsRemoved_IsSaid_AndOpenedOnceItCanBe() async throws {
+        let directory = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let path = directory + "/access.log"
+        #expect(mkdir(directory, 0o700) == 0)
+        defer { _ = unlink(path); _ = rmdir(directory) }
+        let told = StationServerTests.Log()
+        let log = try AccessLog(path: path, logger: told.logger)
+        answer(log, "/before", agent: "before")
+        await log.flush()
+        #expect(unlink(path) == 0 && rmdir(directory) == 0)
+        answer(log, "/while-gone", agent: "gone")
+        answer(log, "/still-gone", agent: "gone")
+        await log.flush()
+        #expect(told.lines.value == [
+            "access log: open \(path): No such file or directory (errno 2); its lines are lost until it can be written again",
+        ])
+        #expect(mkdir(directory, 0o700) == 0)
+        answer(log, "/after", agent: "after")
+        await log.flush()
+        #expect(lines(path).count == 1 && lines(path).first?.contains("\"GET /after HTTP/1.1\"") == true, "\(lines(path))")
+        #expect(told.lines.value.last == "access log: \(path) is written again (2 lines lost)", "\(told.lines.value)")
+    }
+
     @Test func aFileThatCannotBeOpened_IsOneClearError() {
         let error = #expect(throws: AccessLogError.self) { try AccessLog(path: "/proc/casty-nowhere/access.log", logger: .silent) }
         #expect(error?.description == "open /proc/casty-nowhere/access.log: No such file or directory (errno 2)")

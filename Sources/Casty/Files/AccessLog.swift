@@ -129,7 +129,7 @@ public final class AccessLog: Sendable {
         queue.async { [self] in
             var failure: FileError?
             do throws(FileError) {
-                reopenIfMoved()
+                try reopenIfMoved()
                 try append(Array(line.utf8))
             } catch {
                 failure = error
@@ -165,10 +165,13 @@ public final class AccessLog: Sendable {
     }
 
     /// Opens the file at `path` again when it is no longer the one written to — `logrotate` renamed it (its default,
-    /// `create`) or someone deleted it — so the next lines go to the new file, with no signal needed. On `queue`.
-    private func reopenIfMoved() {
-        let moved = !FileIdentity.path(path, names: fd)
-        guard moved, let reopened = try? FileWriter.openForAppending(path) else { return }
+    /// `create`) or someone deleted it — so the next lines go to the new file, with no signal needed. Throws when
+    /// it cannot (its directory removed, no permission): the line is then lost, not written to the old file — one
+    /// deleted, which nobody reads and whose space the disk gets back only once it is closed —, and the next line
+    /// tries again. On `queue`.
+    private func reopenIfMoved() throws(FileError) {
+        guard !FileIdentity.path(path, names: fd) else { return }
+        let reopened = try FileWriter.openForAppending(path)
         _ = close(fd)
         fd = reopened
     }
