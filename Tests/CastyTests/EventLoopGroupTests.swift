@@ -89,6 +89,39 @@ struct EventLoopGroupTests {
         await home.submit { port.close() }
     }
 
+    @Test("A player told one codec at the front door, whose stream goes on in another before its client asks, is let go, never sent the other codec's audio")
+    func headBeforeHandOver_StreamChangesCodec_PlayerLetGo() async throws {
+        let home = EventLoop(name: "test-home")
+        let group = EventLoopGroup(count: 3, first: home)
+        defer { for loop in group.loops { loop.shutdown() } }
+        let distributor = try Distributor(loop: home, configuration: .init(burst: 2))
+        distributor.send(.reply(next: 0, context: testContext()))
+        for segment in testSegments(3) { distributor.send(.data(segment.number, segment)) }
+        var options = ClientOptions()
+        options.loops = group
+        let told = Locked<[String]>([])
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in told.update { $0.append(line) } })
+        // The listener loops are busy until the head is out and the stream has gone on in AAC.
+        let busy = Locked(true)
+        for loop in group.loops.dropFirst() { loop.execute { while busy.value { usleep(1_000) } } }
+        let player = try await TestPeer.connect(to: port.address, on: home)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await player.waitFor(timeout: .seconds(2)) { String(decoding: $0, as: UTF8.self).contains("Content-Type: audio/mpeg") })
+        var aac = testContext()
+        aac.stream = 42
+        aac.station["Content-Type"] = "audio/aac"
+        distributor.send(.reply(next: 0, context: aac))
+        for segment in testSegments(2) { distributor.send(.data(segment.number, segment)) }
+        _ = await distributor.stat()  // the new stream is the distributor's before the client asks
+        let headBytes = player.received.value.count
+        busy.update { $0 = false }
+        #expect(await eventually { player.closed.value })
+        #expect(player.received.value.count == headBytes, "no byte of the AAC stream after the MP3 head")
+        #expect(await eventually { told.value.contains { $0.contains("let go before its first segment: its stream went on in audio/aac after it was told audio/mpeg") } }, "\(told.value)")
+        await home.submit { port.close() }
+    }
+
     @Test("A distributor hands each segment to listeners on its loop and on two others, in order, without a gap")
     func fanOutAcrossLoops() async throws {
         let home = EventLoop(name: "test-home")

@@ -164,6 +164,7 @@ enum StreamRoutes {
         var headWritten = false
         if !listening.headOnly, let promise = distributor.assumeIsolated({ $0.promise(resume: listening.resume) }) {
             listening.resume = promise.next
+            listening.toldType = promise.context.contentType
             headWritten = exchange.connection.write(listening.replyHead(next: promise.next, context: promise.context, port: port))
         }
         // A player that reset its connection right after asking (its head could not be written) never comes.

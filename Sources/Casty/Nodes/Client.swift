@@ -208,6 +208,16 @@ public actor Client: LoopNode {
         lastSegment = nil
         told = (nil, nil)
         if !headWritten { connection.write(listening.replyHead(next: next, context: context, port: port)) }
+        // Told one codec at the front door, and the stream went on in another (a fallback took over, a source of
+        // another codec came) before its request reached the distributor: let go, to come back and be told it.
+        if headWritten, let told = listening.toldType, !Context.sameCodec(told, context.contentType) {
+            port.joinsAndLeaves("\(who) let go before its first segment: its stream went on in \(context.contentType) after it was"
+                + " told \(told), to come back to \(context.contentType)")
+            accessLogLine(status: 200, bytes: 0)
+            phase = .closing
+            distributor.leave(self)
+            return connection.close()
+        }
         if listening.headOnly {
             phase = .closing
             accessLogLine(status: 200, bytes: 0)  // a HEAD that waited for the stream, as one answered at once

@@ -40,6 +40,10 @@ struct Listening: Sendable, Equatable {
     var clientID: Int?
     /// The page's origin, for a browser's cross-origin request (CORS).
     var origin: String?
+    /// The `Content-Type` the front door told it in the reply head it wrote before handing the player to another
+    /// loop, if it did (set by the route): a stream gone on in another codec by the time its client asks is none
+    /// its decoder can play.
+    var toldType: String?
     /// Whether the peer looks like a web browser (its `User-Agent` starts with `Mozilla/`, as every browser's
     /// does): it gets a longer burst (``ClientOptions/browserBurst``), since a browser waits for seconds of audio
     /// before it plays.
