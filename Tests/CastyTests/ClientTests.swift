@@ -122,7 +122,9 @@ struct ClientTests {
         options.maxBehind = .milliseconds(1500)  // 12 segments of 1000 bytes at 64 kbit/s, and 1.5 s of skipping
         let distributor = try Distributor(loop: loop, configuration: .init(burst: 0))
         distributor.send(.reply(next: 0, context: testContext(bitrate: 64)))
-        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        let told = Locked<[String]>([])
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in told.update { $0.append(line) } })
         let stalled = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
         await stalled.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
         let good = try await TestPeer.connect(to: port.address, on: loop)
@@ -143,6 +145,9 @@ struct ClientTests {
         #expect(stat.skipped > 0)
         #expect(stat.dropped == 1)
         #expect(stat.listeners == 1)
+        // One line says it: its leave line, with why (within the budget of joins and leaves).
+        let dropped = told.value.filter { $0.contains("dropped: behind for") }
+        #expect(dropped.count == 1 && dropped[0].contains(" left after ") && dropped[0].contains(" s (dropped: behind for "), "\(told.value)")
         // What the stalled listener did get is whole segments: it parses, framing intact.
         await stalled.startReading()
         #expect(await eventually(timeout: .seconds(15)) { stalled.closed.value })  // a busy CI run may hold the reads for seconds

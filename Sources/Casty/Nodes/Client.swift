@@ -277,7 +277,9 @@ public actor Client: LoopNode {
             distributor.tally.count(skipped: 1)
         case .drop(let behind):
             distributor.tally.count(skipped: 1, dropped: 1)
-            port.logger("\(who) dropped: behind for \(behind) segments")
+            // Said in its leave line, within the budget of joins and leaves: a thousand players that stopped reading
+            // are a thousand such lines at once.
+            stopReason = "dropped: behind for \(behind) segments"
             connection.close()
         }
     }
