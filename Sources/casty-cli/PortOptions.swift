@@ -141,20 +141,41 @@ enum PortOptions {
         if let directory = options.hls.directory {
             try writableDirectory(directory, "--hls-dir")
         }
-        if !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil {
+        let records = !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil
+        if records {
             try writableDirectory(options.recording.directory, "--record-dir")
+        }
+        if let directory = options.hls.directory, records || ControlOptions.verifiesKeys(arguments) {
+            try refuseLiveHLSAmongRecordings(directory, recordings: options.recording.directory)
+        }
+    }
+
+    /// `--hls-dir` that is the recordings' folder, or lies in it, is a usage mistake: the live HLS comes and goes
+    /// (each segment deleted as it ages out, the whole of it at a restart), recordings stay, and one folder for
+    /// both mixes what a web server serves live with the archive. `--record-dir` inside `--hls-dir` is fine (nginx
+    /// serves both under one location): the live HLS's clean-up never goes into it.
+    private static func refuseLiveHLSAmongRecordings(_ directory: String, recordings: String) throws(UsageError) {
+        guard let live = HLSDirectory.realPath(directory), let kept = HLSDirectory.realPath(recordings) else { return }
+        if live == kept {
+            throw UsageError("--hls-dir \(directory) is the recordings' folder (--record-dir \(recordings)): give the live HLS a folder "
+                + "of its own (the recordings' may lie in it, as --record-dir \(directory)/recordings)")
+        }
+        if live.hasPrefix(kept + "/") {
+            throw UsageError("--hls-dir \(directory) lies in the recordings' folder (--record-dir \(recordings)): give the live HLS a "
+                + "folder outside it (the recordings' may lie in it instead)")
         }
     }
 
     /// Deletes the live HLS a run that was killed left in `--hls-dir`, with one line saying how many files: nothing
     /// would move its playlists until a source came. Only this node's own: a node of `oneStream` writes DIR, a
     /// server DIR/<mount> for each mount of its whitelist `mounts` — every mount's only when it takes any (another
-    /// node may share the directory). Called once, as the node starts, never where options are read: SIGHUP reads
-    /// them again while the files there are this run's, live.
+    /// node may share the directory) —, never a recording's, nor anything in `--record-dir` when it lies in
+    /// `--hls-dir`. Called once, as the node starts, never where options are read: SIGHUP reads them again while the
+    /// files there are this run's, live.
     static func clearEarlierRun(_ options: ClientOptions, oneStream: Bool = false, mounts: [String]? = nil) {
         guard let directory = options.hls.directory else { return }
         let folders = oneStream ? [directory] : mounts.map { $0.map { HLSPackager.path(settings: directory, mount: $0) } }
-        let removed = HLSDirectory.clearEarlierRuns(in: folders ?? [directory], recursive: folders == nil)
+        let removed = HLSDirectory.clearEarlierRuns(in: folders ?? [directory], recursive: folders == nil, sparing: options.recording.directory)
         if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
     }
 

@@ -34,6 +34,36 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/deadbeef-3.mp3") == 1)
     }
 
+    @Test("The start-up clean-up of an earlier run's live HLS keeps the recordings that lie in --hls-dir")
+    func startUpClearance_KeepsRecordings() throws {
+        let root = temporaryDirectory("hlsdir-recordings")
+        // A killed run's live HLS of /live, and a finished recording of /s (--record-dir is --hls-dir): its segments
+        // are named as live ones, in a folder of their own beside its VOD playlist.
+        let live = ["live/index.m3u8", "live/master.m3u8", "live/deadbeef-1.mp3", "live/deadbeef-2.mp3"]
+        let recording = ["s/2026-12-06/12-23-34.mp3", "s/2026-12-06/12-23-34.m3u8", "s/2026-12-06/12-23-34.json",
+                         "s/2026-12-06/12-23-34/5baf8b2c-0.mp3", "s/2026-12-06/12-23-34/5baf8b2c-1-35.mp3"]
+        for name in live + recording {
+            try FileWriter.makeDirectories(root + "/" + String(name[..<name.lastIndex(of: "/")!]))
+            try FileWriter.replace(root + "/" + name, with: [1])
+        }
+        #expect(HLSDirectory.clearEarlierRuns(in: [root], recursive: true) == live.count)
+        for name in live { #expect(fileSize(root + "/" + name) == nil, "\(name)") }
+        for name in recording { #expect(fileSize(root + "/" + name) == 1, "\(name) kept") }
+    }
+
+    @Test("The start-up clean-up never goes into --record-dir when it lies in --hls-dir")
+    func startUpClearance_SparesTheRecordingsFolder() throws {
+        let root = temporaryDirectory("hlsdir-spared")
+        for folder in ["live", "recordings/live"] {
+            try FileWriter.makeDirectories(root + "/" + folder)
+            for name in ["index.m3u8", "deadbeef-1.mp3"] { try FileWriter.replace(root + "/" + folder + "/" + name, with: [1]) }
+        }
+        // Spelled another way than the folders walked: the same folder all the same.
+        #expect(HLSDirectory.clearEarlierRuns(in: [root], recursive: true, sparing: root + "/live/../recordings/") == 2)
+        #expect(fileSize(root + "/live/index.m3u8") == nil)
+        #expect(fileSize(root + "/recordings/live/index.m3u8") == 1 && fileSize(root + "/recordings/live/deadbeef-1.mp3") == 1)
+    }
+
     @Test("A nested mount's folder removed takes the folders it leaves empty with it, up to --hls-dir, which stays")
     func nestedMountRemoved_LeavesNoEmptyFolder() throws {
         let root = temporaryDirectory("hlsdir-nested")

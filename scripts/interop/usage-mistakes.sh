@@ -9,7 +9,8 @@
 # node's parent sent other branches to `http://no port here/`), and so is an application URL with a #fragment, a space or
 # a character beyond ASCII, an option of one value given twice, an option
 # of something not asked for (--file without --station, an application's credentials without its URL, --hls-dir,
-# --hls-target or --hls-window with --no-hls, --record-dir, --record-every or --record-titles without --record), a regular file given as --hls-dir or --record-dir, a --record of a mount a node of one stream does not
+# --hls-target or --hls-window with --no-hls, --record-dir, --record-every or --record-titles without --record), a regular file given as --hls-dir or --record-dir, an --hls-dir that is the --record-dir or lies in it (one
+# inside --hls-dir starts), a --record of a mount a node of one stream does not
 # have (it records its stream as /), a branch's
 # --client-port that is its --port (a server's or a root's --rtmp-port too), a URL whose port is out of range, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
@@ -123,6 +124,14 @@ refuses "$TMP/titles.conf:4: --record-titles starts a new recording file at ever
 refuses "--hls-dir $TMP/empty-key: is not a directory" station --port "$port" --hls-dir "$TMP/empty-key"
 refuses "--record-dir $TMP/empty-key: is not a directory" server --port "$port" --source-password x --mounts /live \
     --record /live --record-dir "$TMP/empty-key"
+# The live HLS comes and goes (a restart deletes an earlier run's), recordings stay: one folder for both is refused,
+# however it is spelled; the recordings' folder inside --hls-dir is fine (the live HLS's clean-up never goes into it).
+refuses "--hls-dir $TMP/both/ is the recordings' folder (--record-dir $TMP/./both)" server --port "$port" --accept-all \
+    --source-password x --record /live --hls-dir "$TMP/both/" --record-dir "$TMP/./both"
+refuses "--hls-dir $TMP/rec/hls lies in the recordings' folder (--record-dir $TMP/rec)" server --port "$port" --accept-all \
+    --source-password x --record /live --hls-dir "$TMP/rec/hls" --record-dir "$TMP/rec"
+refuses "--hls-dir $TMP/rec is the recordings' folder (--record-dir $TMP/rec)" station --port "$port" \
+    --hls-dir "$TMP/rec" --record / --record-dir "$TMP/rec"
 refuses "--client-port $port is --port too" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --client-port "$port"
 refuses "--rtmp-port $port is --port too: give RTMP publishers another port number" \
     server --host 127.0.0.1 --port "$port" --mounts /a --source-password x --rtmp-port "$port"
@@ -150,6 +159,9 @@ warns - branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port"
 warns "warning: the application (key verification) decides which keys publish: --source-password, --mount-password admit no source and are not checked" \
     server --host 127.0.0.1 --port "$port" --accept-all --source-password x --mount-password /mp=y --key-verification-url http://127.0.0.1:9/verify
 warns - server --host 127.0.0.1 --port "$port" --accept-all --key-verification-url http://127.0.0.1:9/verify
+timeout 3 "$CLI" server --host 127.0.0.1 --port "$port" --accept-all --source-password x --record /live \
+    --hls-dir "$TMP/web" --record-dir "$TMP/web/recordings" </dev/null >"$TMP/out.log" 2>&1 || true
+check "--record-dir inside --hls-dir starts a server" grep -qF "listening" "$TMP/out.log"
 # Not a mistake: the release, on one line, status 0.
 check "--version prints the release" bash -c "'$CLI' --version | grep -qE '^casty-cli [0-9]+\\.[0-9]+\\.[0-9]+\$'"
 # `casty-cli help <command>` is that command's help, as `<command> --help` prints it.

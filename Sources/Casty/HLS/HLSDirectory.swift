@@ -149,17 +149,23 @@ package final class HLSDirectory: Sendable {
     /// `DIR/<mount>` for each of a server's mounts) — and, `recursive`, in the folders below them (four levels at
     /// most: a server that takes any mount), with the folders that are left empty —, before this run writes any.
     /// Called at start-up: a run that was killed (`kill -9`, a crash, a power cut) could not delete them, and a web
-    /// server would serve its live playlist, which nothing moves, until a source publishes that mount again. Other
-    /// files, and the folders of mounts this node does not serve, are left alone. Returns how many files were deleted.
+    /// server would serve its live playlist, which nothing moves, until a source publishes that mount again. Only
+    /// what a live run writes goes: `index.m3u8`, `master.m3u8`, and the segments in a folder that holds one of them.
+    /// A recording's segments are named as live ones, in a folder of their own with no such playlist: they are kept,
+    /// and `recordings` (`--record-dir`, which may lie in `--hls-dir`) is never gone into at all. Other files, and
+    /// the folders of mounts this node does not serve, are left alone. Returns how many files were deleted.
     @discardableResult
-    package static func clearEarlierRuns(in folders: [String], recursive: Bool) -> Int {
+    package static func clearEarlierRuns(in folders: [String], recursive: Bool, sparing recordings: String? = nil) -> Int {
+        let spared = recordings.flatMap(realPath)
         func clear(_ folder: String, depth: Int) -> Int {
+            let names = FileWriter.names(in: folder)
+            let live = names.contains("index.m3u8") || names.contains("master.m3u8")
             var removed = 0
-            for name in FileWriter.names(in: folder) {
+            for name in names {
                 let path = folder + "/" + name
-                if name == "index.m3u8" || name == "master.m3u8" || HLSRoutes.isSegmentName(name) {
+                if name == "index.m3u8" || name == "master.m3u8" || (live && HLSRoutes.isSegmentName(name)) {
                     if FileWriter.remove(path) { removed += 1 }
-                } else if recursive, depth < 4, FileWriter.isDirectory(path) {
+                } else if recursive, depth < 4, FileWriter.isDirectory(path), spared == nil || realPath(path) != spared {
                     removed += clear(path, depth: depth + 1)
                     _ = rmdir(path)  // only if nothing else is in it
                 }
@@ -167,6 +173,14 @@ package final class HLSDirectory: Sendable {
             return removed
         }
         return queue.sync { folders.reduce(0) { $0 + clear($1, depth: 0) } }
+    }
+
+    /// `path` with every symbolic link, `.` and `..` resolved — so that two spellings of one folder compare
+    /// equal —, or `nil` if it does not exist.
+    package static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Waits until everything handed to the writer so far is written (tests, shutdown).
