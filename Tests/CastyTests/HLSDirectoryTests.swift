@@ -6,9 +6,10 @@ import Testing
 
 @Suite("HLS: --hls-dir")
 struct HLSDirectoryTests {
+    /// Segments of a tone: eight at least.
     static let segments: [HLSSegment] = {
         var segmenter = toneSegmenter()
-        return cut(relayedTone(segments: 60), into: &segmenter)
+        return cut(relayedTone(segments: 120), into: &segmenter)
     }()
 
     @Test("The first segment of a run deletes the segments and playlists an earlier run left, and nothing else")
@@ -100,11 +101,44 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/" + old.name) == nil)
         #expect(lines.value.count == 1)
         #expect(lines.value.first?.contains("cannot write " + path) == true)
-        // Once a write succeeds again, it says so.
-        directory.publish(Self.segments[3], playlist: "#EXTM3U\n", master: "", expired: [], kept: [])
-        HLSDirectory.flush()
+        // Once writes succeed again (three segments in a row, for a playlist of fewer), it says so.
+        for segment in Self.segments[3...5] {
+            #expect(lines.value.count == 1)
+            directory.publish(segment, playlist: "#EXTM3U\n", master: "", expired: [], kept: [])
+            HLSDirectory.flush()
+        }
         #expect(lines.value.count == 2)
         #expect(lines.value.last?.contains("again") == true)
+    }
+
+    @Test("A disk that stays full leaves no live playlist naming deleted segments, and is told once, not at each segment that fits")
+    func fullDisk_PlaylistGoes_LogDoesNotFlap() throws {
+        let path = temporaryDirectory("hlsdir-full")
+        let lines = Locked<[String]>([])
+        let directory = HLSDirectory(path: path, logger: EventLog { line in lines.update { $0.append(line) } })
+        let window = Array(Self.segments[0...2])
+        let playlist = HLSPlaylist.media(window, targetDuration: 6)
+        for segment in window {
+            directory.publish(segment, listed: window, playlist: playlist, master: "#EXTM3U\n", expired: [], kept: window.map(\.name))
+        }
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") == playlist.utf8.count)
+        // The disk fills (a directory where the next segments should go: renaming onto it fails) while the
+        // playlist's segments expire.
+        let (full, fits, fullAgain) = (Self.segments[3], Self.segments[4], Self.segments[5])
+        for segment in [full, fullAgain] { try FileWriter.makeDirectories(path + "/" + segment.name + "/x") }
+        directory.publish(full, listed: [full], playlist: "#EXTM3U\n", master: "#EXTM3U\n", expired: window.map(\.name), kept: [full.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") == nil, "a playlist that can no longer move on goes")
+        #expect(fileSize(path + "/master.m3u8") == nil)
+        #expect(window.allSatisfy { fileSize(path + "/" + $0.name) == nil })
+        // An expiry frees a little room: one segment fits, the next does not.
+        directory.publish(fits, listed: [fits], playlist: "#EXTM3U\n", master: "#EXTM3U\n", expired: [], kept: [fits.name])
+        directory.publish(fullAgain, listed: [fits, fullAgain], playlist: "#EXTM3U\n", master: "#EXTM3U\n", expired: [], kept: [fits.name])
+        HLSDirectory.flush()
+        #expect(lines.value.count == 1, "\(lines.value)")
+        #expect(lines.value.first?.contains("cannot write " + path) == true)
+        #expect(fileSize(path + "/index.m3u8") == nil)
     }
 
     @Test("An expired segment that cannot be deleted yet is deleted later, once it can: none is left on disk for good")

@@ -11,8 +11,9 @@ internal import Synchronization
 ///
 /// The writing happens on a serial queue of its own — never on an event loop, where a slow disk would stall
 /// every listener. A failure (a full disk, a directory removed) is one log line for each kind of call that
-/// fails (`open`, `write`, `rename`, `mkdir`); the writer still deletes what expired, tries again with the next
-/// segment, and says so once it succeeds. At its first segment it deletes the segments an earlier run left in
+/// fails (`open`, `write`, `rename`, `mkdir`); the playlists, which can no longer move on, are deleted; the writer
+/// still deletes what expired, tries again with the next segment, and says so once it has written a playlist's
+/// worth of segments in a row. At its first segment it deletes the segments an earlier run left in
 /// the directory, which no playlist of this run names.
 package final class HLSDirectory: Sendable {
     /// The directory: `DIR/<mount>` (`DIR` itself for a relay's one stream).
@@ -20,8 +21,11 @@ package final class HLSDirectory: Sendable {
     /// The folder `path` lies in (`--hls-dir`), if any: never removed.
     let root: String?
     private let logger: EventLog
-    /// The calls failing now, each told once.
+    /// The calls failing now, each told once — until the writer has written steadily again (``steadyWrites``).
     private let failing = Mutex<Set<String>>([])
+    /// The segments written in a row since the last failure: a disk that stays full may take one or two as expiries
+    /// free a little room, and fail again at once; recovery is told only after a playlist's worth.
+    private let steadyWrites = Mutex(0)
     /// Whether an earlier run's segments were deleted.
     private let cleared = Mutex(false)
     /// The segments written and not deleted since: a segment the playlist names that is not among them (its write
@@ -67,6 +71,11 @@ package final class HLSDirectory: Sendable {
     func publish(_ segment: HLSSegment, listed: [HLSSegment] = [], playlist: String?, master: String, expired: [String], kept: [String]) {
         Self.queue.async { [self] in
             let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
+            if case .failure = result {
+                // The playlists on disk can no longer be moved on: they go (unlink needs no room), so that a web server
+                // never serves a live playlist that stopped moving, nor one naming the segments that expire below.
+                for name in ["index.m3u8", "master.m3u8"] { FileWriter.remove(path + "/" + name) }
+            }
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept), playlists: playlist == nil) }
             let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
             var cause: Int32 = 0
@@ -82,14 +91,25 @@ package final class HLSDirectory: Sendable {
             undeleted.withLock { $0.formUnion(left) }
             written.withLock { $0.subtract(expiring) }
             switch result {
-            case .success:
-                if failing.withLock({ let was = !$0.isEmpty; $0 = []; return was }) {
+            case .success where !failing.withLock({ $0.isEmpty }):
+                // Back once it has written as many segments in a row as its playlist names (three at least).
+                let steady = steadyWrites.withLock { count in
+                    count += 1
+                    guard count >= max(listed.count, 3) else { return false }
+                    count = 0
+                    return true
+                }
+                if steady {
+                    failing.withLock { $0 = [] }
                     logger("hls: writing \(SafeText.logLine(path)) again")
                 }
+            case .success:
+                break
             case .failure(let error):
+                steadyWrites.withLock { $0 = 0 }
                 if failing.withLock({ $0.insert(error.call).inserted }) {
                     logger("hls: cannot write \(SafeText.logLine(path)): \(SafeText.logLine("\(error)")); the stream goes on, "
-                        + "and the writer tries again with each segment")
+                        + "its playlists are deleted until the writer, trying again with each segment, writes them again")
                 }
             }
         }
