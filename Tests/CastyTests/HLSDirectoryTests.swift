@@ -193,4 +193,23 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/" + next.name) == next.bytes.count)
         #expect(fileSize(path + "/" + failing.name) == failing.bytes.count)
     }
+
+    @Test("Segments deleted from outside while the server runs are written again before the next playlist that names them")
+    func segmentsDeletedFromOutside_WrittenAgain() throws {
+        let path = temporaryDirectory("hlsdir-outside")
+        let directory = HLSDirectory(path: path, logger: .silent)
+        let window = Array(Self.segments[0...2])
+        for segment in window.dropLast() {
+            directory.publish(segment, listed: [], playlist: nil, master: "", expired: [], kept: window.map(\.name))
+        }
+        HLSDirectory.flush()
+        // A cleaner (or an operator freeing room) takes the whole folder.
+        for name in FileWriter.names(in: path) { FileWriter.remove(path + "/" + name) }
+        _ = rmdir(path)
+        let playlist = HLSPlaylist.media(window, targetDuration: 6)
+        directory.publish(window[2], listed: window, playlist: playlist, master: "", expired: [], kept: window.map(\.name))
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") == playlist.utf8.count)
+        for segment in window { #expect(fileSize(path + "/" + segment.name) == segment.bytes.count, "\(segment.name)") }
+    }
 }

@@ -6,8 +6,9 @@ internal import Synchronization
 /// Writes a mount's live HLS to a directory (`--hls-dir`), so that nginx, or any web server or CDN origin,
 /// serves it as static files: each segment, then the playlist that names it, both written to a temporary file
 /// and renamed into place (a reader never sees half a file, nor a playlist naming a segment not yet there);
-/// segments that have left the playlist long enough ago are deleted. A segment whose write failed is written
-/// again before a playlist that names it, so that a playlist on disk never names a segment missing there.
+/// segments that have left the playlist long enough ago are deleted. A segment whose write failed, or that was
+/// deleted from outside, is written again before a playlist that names it, so that a playlist on disk never names
+/// a segment missing there.
 ///
 /// The writing happens on a serial queue of its own — never on an event loop, where a slow disk would stall
 /// every listener. A failure (a full disk, a directory removed) is one log line for each kind of call that
@@ -115,11 +116,13 @@ package final class HLSDirectory: Sendable {
         }
     }
 
-    /// Writes the first of `segments` (the new one) and those of the others not written yet, then the playlists.
+    /// Writes the first of `segments` (the new one) and those of the others not written yet — or no longer on disk
+    /// (deleted from outside: a cleaner, an operator freeing room) —, then the playlists.
     private func write(_ segments: [HLSSegment], playlist: String?, master: String) -> Result<Void, FileError> {
         do throws(FileError) {
             try FileWriter.makeDirectories(path)
-            for (index, segment) in segments.enumerated() where index == 0 || !written.withLock({ $0.contains(segment.name) }) {
+            for (index, segment) in segments.enumerated()
+            where index == 0 || !written.withLock({ $0.contains(segment.name) }) || access(path + "/" + segment.name, F_OK) != 0 {
                 try FileWriter.replace(path + "/" + segment.name, with: segment.bytes)
                 written.withLock { _ = $0.insert(segment.name) }
             }
