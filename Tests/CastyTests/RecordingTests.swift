@@ -262,7 +262,7 @@ extension RecordingTests {
         let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in
             if line.hasPrefix("recording /live to ") { started.update { $0.append(String(line.dropFirst("recording /live to ".count))) } }
         }, session: RecordedSession("session-1")) { event in
-            if case .failed(_, let session) = event { failures.update { $0.append(session) } }
+            if case .failed(_, _, let session) = event { failures.update { $0.append(session) } }
         }
         file.add(Self.segments[0])
         file.add(Self.segments[1])
@@ -306,6 +306,41 @@ extension RecordingTests {
         let playlist = try #require(fileText(base + ".m3u8"))
         #expect(playlist.hasSuffix("#EXT-X-ENDLIST\n") && playlist.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count == 2)
         #expect(fileText(base + ".json")?.contains("\"bytes\":\(whole)") == true, "\(fileText(base + ".json") ?? "")")
+    }
+
+    @Test("A recording cut short by a full disk announces the file it left finished, like any finished file, before the failure")
+    func diskFull_AnnouncesTheFileLeftFinished() throws {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory("disk-full-told")
+        let finished = Locked<[String]>([])
+        let failures = Locked(0)
+        let file = RecordingFile(mount: "/live", settings: settings, logger: .silent, session: RecordedSession("session-1")) { event in
+            switch event {
+            case .finished(let playlist, let session): finished.update { $0.append(playlist + " " + session) }
+            case .failed: failures.update { $0 += 1 }
+            }
+        }
+        let writes = Locked(0)
+        file.writeAudio = { fd, bytes, path throws(FileError) in
+            writes.update { $0 += 1 }
+            guard writes.value == 3 else { return try FileWriter.write(fd, bytes, path: path) }
+            throw FileError(call: "write", path: path, code: ENOSPC)
+        }
+        for segment in Self.segments[0..<4] { file.add(segment) }
+        let told = try #require(finished.value.first, "the file left finished is announced")
+        #expect(finished.value.count == 1 && failures.value == 1)
+        #expect(told.hasSuffix(".m3u8 session-1"))
+        #expect(fileText(String(told.dropLast(" session-1".count)))?.hasSuffix("#EXT-X-ENDLIST\n") == true)
+    }
+
+    @Test("The application hears of a failed recording only with the file it left: a stream-closed names a file it was told of, or none is sent")
+    func failedRecording_EventNamesTheFileLeft() {
+        let error = FileError(call: "write", path: "/r/live/2026-12-06/12-10-26.mp3", code: ENOSPC)
+        let available = StreamEvent(recording: .finished(playlist: "/r/live/2026-12-06/12-10-26.m3u8", session: "s1"), channel: "live", directory: "/r")
+        let closed = StreamEvent(recording: .failed(error, playlist: "/r/live/2026-12-06/12-10-26.m3u8", session: "s1"), channel: "live", directory: "/r")
+        #expect(available == StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "HLS-VOD", indexFile: "live/2026-12-06/12-10-26.m3u8"))
+        #expect(closed == StreamEvent(channel: "live", streamID: "s1", kind: .closed, streamType: "HLS-VOD", indexFile: "live/2026-12-06/12-10-26.m3u8"))
+        #expect(StreamEvent(recording: .failed(error, playlist: nil, session: "s1"), channel: "live", directory: "/r") == nil, "no file left: nothing to close")
     }
 
     @Test("A recording keeps no segment's bytes once written: an hour-long file does not hold its hour in memory")

@@ -17,13 +17,7 @@ extension PortContext {
         let session = RecordedSession(streamID ?? ControlPlane.newStreamID())
         let recorder = Recorder(mount: mount, settings: settings, targetDuration: hls.targetDuration, logger: logger,
                                 session: session) { event in
-            switch event {
-            case .finished(let playlist, let session):
-                let relative = playlist.hasPrefix(directory + "/") ? String(playlist.dropFirst(directory.count + 1)) : playlist
-                control?.post(StreamEvent(channel: channel, streamID: session, kind: .available, streamType: "HLS-VOD", indexFile: relative))
-            case .failed(_, let session):
-                control?.post(StreamEvent(channel: channel, streamID: session, kind: .closed, streamType: "HLS-VOD"))
-            }
+            if let told = StreamEvent(recording: event, channel: channel, directory: directory) { control?.post(told) }
         }
         let mounts = mounts
         // A stream that stops coming without ending (a branch's root away) has its file finished after a while.
@@ -76,6 +70,26 @@ extension PortContext {
                 guard mounts?.mount(at: mount)?.source?.streamID == streamID else { return }
                 control.post(event)
             }
+        }
+    }
+}
+
+extension StreamEvent {
+    /// What the application is told of a recording's `event` on `channel` (its files under `directory`):
+    /// `stream-available` with `x-stream-type: HLS-VOD` and the playlist's path under `directory` in `x-index-file`
+    /// for each finished file; for a failure, `stream-closed` naming the file it cut short (announced just before) —
+    /// none when no file was left, so that every `stream-closed` of a recording names one the application was told of.
+    init?(recording event: Recorder.Event, channel: String, directory: String) {
+        func relative(_ playlist: String) -> String {
+            playlist.hasPrefix(directory + "/") ? String(playlist.dropFirst(directory.count + 1)) : playlist
+        }
+        switch event {
+        case .finished(let playlist, let session):
+            self.init(channel: channel, streamID: session, kind: .available, streamType: "HLS-VOD", indexFile: relative(playlist))
+        case .failed(_, let playlist?, let session):
+            self.init(channel: channel, streamID: session, kind: .closed, streamType: "HLS-VOD", indexFile: relative(playlist))
+        case .failed(_, nil, _):
+            return nil
         }
     }
 }

@@ -45,10 +45,12 @@ public final class Recorder: @unchecked Sendable {
 
     /// Where a recording stands, for the events it sends.
     enum Event: Sendable {
-        /// A file was finished: its VOD playlist, under the recordings' directory, and the session it holds.
+        /// A file was finished: its VOD playlist, under the recordings' directory, and the session it holds — a file
+        /// a failure cut short too, once what it holds is finished.
         case finished(playlist: String, session: String)
-        /// Recording stopped on an error (a full disk, a missing directory), in that session.
-        case failed(FileError, session: String)
+        /// Recording stopped on an error (a full disk, a missing directory), in that session; `playlist` is the file
+        /// it cut short, when that was left finished (told as ``finished(playlist:session:)`` just before).
+        case failed(FileError, playlist: String?, session: String)
     }
 
     private let queue = DispatchQueue(label: "casty.recorder")

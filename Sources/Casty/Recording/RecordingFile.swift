@@ -82,10 +82,13 @@ final class RecordingFile: @unchecked Sendable {
         } catch {
             failed = true
             let session = current?.session ?? session.current
-            if let current { abandon(current, failedAt: segment) }
+            let kept = current.flatMap { abandon($0, failedAt: segment) }
             current = nil
-            logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : ""); the stream goes on")
-            onEvent(.failed(error, session: session))
+            let left = kept.map { "; \($0.base).\($0.fileExtension) is left finished, \(HLSPlaylist.seconds($0.duration)) s" } ?? ""
+            logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : "")\(left); the stream goes on")
+            // The file left is announced as any finished one, so that the failure names a file the application knows.
+            if let kept { onEvent(.finished(playlist: kept.base + ".m3u8", session: kept.session)) }
+            onEvent(.failed(error, playlist: kept.map { $0.base + ".m3u8" }, session: session))
         }
     }
 
@@ -93,8 +96,8 @@ final class RecordingFile: @unchecked Sendable {
     /// playlist ended, as a VOD), or, if it holds nothing, its files are deleted — no orphan without a playlist is
     /// left. First the audio file is cut back to its last whole segment (a write cut short by a full disk leaves
     /// part of a frame, which decoders stop at) and the failed segment's own file is deleted: that frees the room
-    /// the playlist and the sidecar need.
-    private func abandon(_ file: Current, failedAt segment: HLSSegment) {
+    /// the playlist and the sidecar need. Returns the file if it is left finished.
+    private func abandon(_ file: Current, failedAt segment: HLSSegment) -> Current? {
         _ = ftruncate(file.fd, off_t(file.bytes))
         if !file.segments.contains(where: { $0.name == segment.name }) { FileWriter.remove(file.base + "/" + segment.name) }
         _ = close(file.fd)
@@ -102,9 +105,14 @@ final class RecordingFile: @unchecked Sendable {
             FileWriter.remove(file.base + "." + file.fileExtension)
             for name in FileWriter.names(in: file.base) { FileWriter.remove(file.base + "/" + name) }
             _ = rmdir(file.base)
-        } else {
-            try? writePlaylist(file, ended: true)
-            try? writeSidecar(file)
+            return nil
+        }
+        do throws(FileError) {
+            try writePlaylist(file, ended: true)
+            try writeSidecar(file)
+            return file
+        } catch {
+            return nil
         }
     }
 
