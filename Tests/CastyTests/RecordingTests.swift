@@ -370,3 +370,65 @@ extension RecordingTests {
 extension String {
     fileprivate var prefixedSlash: String { hasPrefix("/") ? self : "/" + self }
 }
+
+extension RecordingTests {
+    /// A recording of `/live` under a fresh directory, writing `rotation` seconds per file, whose log lines and
+    /// finished playlists are kept.
+    static func recording(_ name: String, rotation: Duration = .seconds(3_600))
+        -> (file: RecordingFile, lines: Locked<[String]>, finished: Locked<[String]>) {
+        var settings = Recorder.Settings()
+        settings.directory = temporaryDirectory(name)
+        settings.rotation = rotation
+        let lines = Locked<[String]>([])
+        let finished = Locked<[String]>([])
+        let file = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in lines.update { $0.append(line) } }) { event in
+            if case .finished(let playlist, _) = event { finished.update { $0.append(playlist) } }
+        }
+        return (file, lines, finished)
+    }
+
+    /// The file a recording started, from its `recording /live to <base>.mp3` line: `<base>`.
+    static func started(_ lines: [String], _ index: Int = 0) -> String? {
+        let started = lines.filter { $0.hasPrefix("recording /live to ") }
+        return started.indices.contains(index) ? String(started[index].dropFirst("recording /live to ".count).dropLast(4)) : nil
+    }
+
+    @Test("A recording whose playlist cannot be ended as it fails (a read-only disk) has it ended, and announced, once it can be written again")
+    func unendedPlaylist_IsEndedOnceItCanBeWritten() throws {
+        let (file, lines, finished) = Self.recording("unended")
+        file.add(Self.segments[0])
+        file.add(Self.segments[1])
+        let base = try #require(Self.started(lines.value))
+        // The playlist cannot be replaced (its temporary name is taken by a folder), and the audio cannot be written.
+        try FileWriter.makeDirectories(base + ".m3u8.tmp")
+        file.writeAudio = { _, _, path throws(FileError) in throw FileError(call: "write", path: path, code: EROFS) }
+        file.add(Self.segments[2])
+        file.add(Self.segments[3])
+        #expect(fileText(base + ".m3u8")?.contains("#EXT-X-ENDLIST") == false)
+        #expect(finished.value.isEmpty, "not finished yet: not announced")
+        #expect(lines.value.contains { $0.contains("stopped") && $0.contains("is finished once its playlist can be written") }, "\(lines.value)")
+        #expect(rmdir(base + ".m3u8.tmp") == 0)  // the disk can be written again
+        file.add(Self.segments[4])
+        let playlist = try #require(fileText(base + ".m3u8"))
+        #expect(playlist.hasSuffix("#EXT-X-ENDLIST\n") && playlist.contains("#EXT-X-PLAYLIST-TYPE:VOD"))
+        #expect(playlist.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count == 2)
+        #expect(finished.value == [base + ".m3u8"], "announced once it is finished")
+        file.add(Self.segments[5])
+        #expect(finished.value.count == 1, "once")
+    }
+
+    @Test("A rotation whose ending of the file before fails leaves that file as any failure does: ended once it can be written")
+    func failedRotation_LeavesTheFileBeforeToBeEnded() throws {
+        let (file, lines, finished) = Self.recording("failed-rotation", rotation: .seconds(10))
+        file.add(Self.segments[0])
+        file.add(Self.segments[1])  // 11 s: the next segment starts a new file
+        let base = try #require(Self.started(lines.value))
+        try FileWriter.makeDirectories(base + ".m3u8.tmp")
+        file.add(Self.segments[2])
+        #expect(lines.value.filter { $0.contains("stopped") }.count == 1, "\(lines.value)")
+        #expect(rmdir(base + ".m3u8.tmp") == 0)
+        file.add(Self.segments[3])
+        #expect(fileText(base + ".m3u8")?.hasSuffix("#EXT-X-ENDLIST\n") == true, "\(fileText(base + ".m3u8") ?? "")")
+        #expect(finished.value.first == base + ".m3u8")
+    }
+}

@@ -21,14 +21,16 @@ final class RecordingFile: @unchecked Sendable {
     /// The file being written: its playlist is in ``writing`` while it is, so no look for a previous run's
     /// leftovers takes it for one.
     private var current: Current? {
-        didSet {
-            guard oldValue?.base != current?.base else { return }
-            Self.writing.withLock { playlists in
-                if let old = oldValue { playlists.remove(old.base + ".m3u8") }
-                if let new = current { playlists.insert(new.base + ".m3u8") }
-            }
-        }
+        didSet { if oldValue?.base != current?.base { claimPlaylists() } }
     }
+    /// Files a failure stopped whose playlist could not be ended then (a read-only file system): each is ended
+    /// (``endUnended()``) as soon as the disk lets it — tried with every segment, and as the recording finishes —,
+    /// not left an `EVENT` playlist a player would wait on for as long as the process runs. In ``writing`` too.
+    private var unended: [Current] = [] {
+        didSet { claimPlaylists() }
+    }
+    /// The playlists this file holds in ``writing``: the current file's and the unended ones'.
+    private var claimed: Set<String> = []
     /// Whether writing failed: nothing more is written until the next file would start anyway — the next source
     /// (``finish(with:)``) or a break in the stream — which tries again (a disk freed since, a directory made anew).
     private var failed = false
@@ -68,11 +70,28 @@ final class RecordingFile: @unchecked Sendable {
         self.onEvent = onEvent
     }
 
+    /// A file still unended when its recording is gone is left to the look for leftovers (``finishLeftovers()``).
+    deinit {
+        let claimed = claimed
+        Self.writing.withLock { $0.subtract(claimed) }
+    }
+
+    /// Puts in ``writing`` the playlists this file holds now (``current``, ``unended``), and takes out those it no
+    /// longer does.
+    private func claimPlaylists() {
+        let playlists = Set(([current].compactMap { $0 } + unended).map { $0.base + ".m3u8" })
+        guard playlists != claimed else { return }
+        let old = claimed
+        Self.writing.withLock { $0.subtract(old); $0.formUnion(playlists) }
+        claimed = playlists
+    }
+
     /// Appends a segment, starting a new file first when the current one is long enough, the title changed (if
     /// asked), or the stream broke off; a new file's playlist has the target duration `targetDuration` (the
     /// segmenter's, as the recorder tells it; the last told, if not).
     func add(_ segment: HLSSegment, targetDuration: Int? = nil) {
         if let targetDuration { self.targetDuration = targetDuration }
+        endUnended()
         if segment.discontinuity { failed = false }
         guard !failed else { return }
         do throws(FileError) {
@@ -80,15 +99,44 @@ final class RecordingFile: @unchecked Sendable {
             if current == nil { current = try open(for: segment, targetDuration: self.targetDuration) }
             try append(segment)
         } catch {
-            failed = true
-            let session = current?.session ?? session.current
-            let kept = current.flatMap { abandon($0, failedAt: segment) }
-            current = nil
-            let left = kept.map { "; \($0.base).\($0.fileExtension) is left finished, \(HLSPlaylist.seconds($0.duration)) s" } ?? ""
-            logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : "")\(left); the stream goes on")
-            // The file left is announced as any finished one, so that the failure names a file the application knows.
-            if let kept { onEvent(.finished(playlist: kept.base + ".m3u8", session: kept.session)) }
-            onEvent(.failed(error, playlist: kept.map { $0.base + ".m3u8" }, session: session))
+            stop(on: error, at: segment)
+        }
+    }
+
+    /// Stops recording on `error`, met writing `segment` (or finishing the file): the file being written is
+    /// abandoned, in one log line and the events.
+    private func stop(on error: FileError, at segment: HLSSegment?) {
+        failed = true
+        let file = current
+        let session = file?.session ?? session.current
+        let kept = file.flatMap { abandon($0, failedAt: segment) }
+        current = nil
+        let left = if let kept {
+            "; \(kept.base).\(kept.fileExtension) is left finished, \(HLSPlaylist.seconds(kept.duration)) s"
+        } else if let file, !file.segments.isEmpty {
+            "; \(file.base).\(file.fileExtension) is finished once its playlist can be written"
+        } else {
+            ""
+        }
+        logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : "")\(left); the stream goes on")
+        // The file left is announced as any finished one, so that the failure names a file the application knows.
+        if let kept { onEvent(.finished(playlist: kept.base + ".m3u8", session: kept.session)) }
+        onEvent(.failed(error, playlist: kept.map { $0.base + ".m3u8" }, session: session))
+    }
+
+    /// Ends the playlists of the files a failure left unended, those the disk now lets be written: each is
+    /// finished as any file is — a log line, and the application told. One whose audio is gone (its directory
+    /// vanished) has nothing to end: it is let go, and no playlist is written where a directory was made anew.
+    private func endUnended() {
+        guard !unended.isEmpty else { return }
+        unended = unended.filter { file in
+            guard access(file.base + "." + file.fileExtension, F_OK) == 0 else { return false }
+            do throws(FileError) {
+                try end(file)
+                return false
+            } catch {
+                return true
+            }
         }
     }
 
@@ -96,10 +144,11 @@ final class RecordingFile: @unchecked Sendable {
     /// playlist ended, as a VOD), or, if it holds nothing, its files are deleted — no orphan without a playlist is
     /// left. First the audio file is cut back to its last whole segment (a write cut short by a full disk leaves
     /// part of a frame, which decoders stop at) and the failed segment's own file is deleted: that frees the room
-    /// the playlist and the sidecar need. Returns the file if it is left finished.
-    private func abandon(_ file: Current, failedAt segment: HLSSegment) -> Current? {
+    /// the playlist and the sidecar need. Returns the file if it is left finished; one whose playlist cannot be
+    /// written now is ``unended``.
+    private func abandon(_ file: Current, failedAt segment: HLSSegment?) -> Current? {
         _ = ftruncate(file.fd, off_t(file.bytes))
-        if !file.segments.contains(where: { $0.name == segment.name }) { FileWriter.remove(file.base + "/" + segment.name) }
+        if let segment, !file.segments.contains(where: { $0.name == segment.name }) { FileWriter.remove(file.base + "/" + segment.name) }
         _ = close(file.fd)
         if file.segments.isEmpty {
             FileWriter.remove(file.base + "." + file.fileExtension)
@@ -112,6 +161,7 @@ final class RecordingFile: @unchecked Sendable {
             try writeSidecar(file)
             return file
         } catch {
+            unended.append(file)
             return nil
         }
     }
@@ -120,10 +170,11 @@ final class RecordingFile: @unchecked Sendable {
     /// stopped by a failure starts again with the next segment.
     func finish(with last: HLSSegment? = nil) {
         if let last { add(last) }
+        endUnended()
+        if let current {
+            do throws(FileError) { try finish(current) } catch { stop(on: error, at: nil) }
+        }
         failed = false
-        guard let current else { return }
-        self.current = nil
-        try? finish(current)
     }
 
     var label: String { mount.isEmpty ? "the stream" : "/" + mount }
@@ -168,9 +219,16 @@ final class RecordingFile: @unchecked Sendable {
         try writeSidecar(file)
     }
 
+    /// Finishes `file`, the one being written: it stays ``current`` until its playlist is ended, so that a failure
+    /// to end it abandons it as any other.
     private func finish(_ file: Current) throws(FileError) {
+        try end(file)
         current = nil
         _ = close(file.fd)
+    }
+
+    /// Ends `file`'s playlist (a VOD) and writes its sidecar, in a log line, and tells the application.
+    private func end(_ file: Current) throws(FileError) {
         try writePlaylist(file, ended: true)
         try writeSidecar(file)
         logger("recording \(label): \(file.base).\(file.fileExtension) finished, \(HLSPlaylist.seconds(file.duration)) s")
