@@ -432,3 +432,30 @@ extension RecordingTests {
         #expect(finished.value.first == base + ".m3u8")
     }
 }
+
+extension RecordingTests {
+    @Test("A recording stopped by a full disk is recorded again where its next file would have started, its source still on, and its stop line says when")
+    func diskFull_RecordsAgainAtTheNextFilesStart() throws {
+        let (file, lines, finished) = Self.recording("resumes", rotation: .seconds(20))
+        let writes = Locked(0)
+        file.writeAudio = { fd, bytes, path throws(FileError) in
+            writes.update { $0 += 1 }
+            guard writes.value == 2 else { return try FileWriter.write(fd, bytes, path: path) }
+            throw FileError(call: "write", path: path, code: ENOSPC)  // the disk is full for the second segment only
+        }
+        for segment in Self.segments[0..<4] { file.add(segment) }  // 24 s: the next file would start with the fifth
+        let stopped = lines.value.filter { $0.contains("stopped") }
+        #expect(stopped.count == 1 && stopped.first?.hasSuffix("recorded again where its next file would start: from the first segment after 8 s more of audio, or at the next source") == true,
+                "\(stopped)")
+        #expect(Self.started(lines.value, 1) == nil, "paused until then")
+        file.add(Self.segments[4])
+        let again = lines.value.filter { $0.hasPrefix("recording /live again to ") }
+        #expect(again.count == 1, "one line says it records again: \(lines.value)")
+        file.add(Self.segments[5])
+        file.finish()
+        #expect(finished.value.count == 2, "the file the failure cut short, and the one after")
+        let playlist = try #require(finished.value.last.flatMap(fileText))
+        #expect(playlist.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count == 2)
+        #expect(playlist.contains(Self.segments[4].name) && playlist.contains(Self.segments[5].name))
+    }
+}

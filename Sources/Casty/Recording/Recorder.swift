@@ -12,8 +12,8 @@ internal import Synchronization
 /// The recorder cuts segments on the event loop and hands them to its ``RecordingFile`` on a serial queue of
 /// its own: the disk never stalls a listener. When the source ends, and when the recorder is finished (the
 /// process stops), the frames not yet in a segment are written too: a recording ends where its audio did. A
-/// disk that fills, or a directory that vanishes, stops the recording — one log line, one event to the
-/// application — and never the stream.
+/// disk that fills, or a directory that vanishes, stops the recording until its next file would start — one log
+/// line, the file it cut short announced as finished — and never the stream.
 public final class Recorder: @unchecked Sendable {
     // @unchecked Sendable: `file` is used only on `queue`, `cutting` behind its lock; the rest is immutable.
 

@@ -31,9 +31,13 @@ final class RecordingFile: @unchecked Sendable {
     }
     /// The playlists this file holds in ``writing``: the current file's and the unended ones'.
     private var claimed: Set<String> = []
-    /// Whether writing failed: nothing more is written until the next file would start anyway — the next source
-    /// (``finish(with:)``) or a break in the stream — which tries again (a disk freed since, a directory made anew).
-    private var failed = false
+    /// Set when writing failed: the file that would be written now. Nothing is written until it would end — the
+    /// next file's start (``startsAnew(after:title:at:)``: `--record-every`, a title with `--record-titles`, a break
+    /// in the stream) or the next source (``finish(with:)``) —, where recording is tried again: a disk freed since,
+    /// a directory made anew.
+    private var paused: Pause?
+    /// Whether the last file stopped on a failure, so that the next one's first line says the recording resumed.
+    private var resumes = false
     /// The segmenter's target duration, as last told (``add(_:targetDuration:)``).
     private var targetDuration = 6
     /// How a segment's audio is appended to the file (tests stand in a disk that fills).
@@ -59,6 +63,14 @@ final class RecordingFile: @unchecked Sendable {
         var duration = 0.0
         var bytes = 0
         var titles: [(title: String, milliseconds: Int, byte: Int)] = []
+    }
+
+    /// The file a paused recording would be writing, as far as where it ends goes.
+    private struct Pause {
+        /// Its audio's duration so far, in seconds.
+        var duration: Double
+        /// Its last segment's title.
+        var title: String?
     }
 
     init(mount: String, settings: Recorder.Settings, logger: EventLog, session: RecordedSession = RecordedSession(""),
@@ -92,21 +104,31 @@ final class RecordingFile: @unchecked Sendable {
     func add(_ segment: HLSSegment, targetDuration: Int? = nil) {
         if let targetDuration { self.targetDuration = targetDuration }
         endUnended()
-        if segment.discontinuity { failed = false }
-        guard !failed else { return }
+        if let paused {
+            guard startsAnew(after: paused.duration, title: paused.title, at: segment) else {
+                self.paused = Pause(duration: paused.duration + segment.duration, title: segment.title)
+                return
+            }
+            self.paused = nil
+        }
+        let rotating = current.map { startsAnew(after: $0.duration, title: $0.segments.last?.title, at: segment) } ?? false
+        // The file this segment goes into, with it: where writing it fails, recording pauses until that file would end.
+        let into = Pause(duration: (rotating ? 0 : current?.duration ?? 0) + segment.duration, title: segment.title)
         do throws(FileError) {
-            if let current, rotates(current, before: segment) { try finish(current) }
+            if rotating, let current { try finish(current) }
             if current == nil { current = try open(for: segment, targetDuration: self.targetDuration) }
             try append(segment)
         } catch {
-            stop(on: error, at: segment)
+            stop(on: error, at: segment, pausing: into)
         }
     }
 
-    /// Stops recording on `error`, met writing `segment` (or finishing the file): the file being written is
-    /// abandoned, in one log line and the events.
-    private func stop(on error: FileError, at segment: HLSSegment?) {
-        failed = true
+    /// Stops recording on `error`, met writing `segment` (or finishing the file, as the recording finishes): the
+    /// file being written is abandoned, in one log line — which says when recording resumes, `pausing` until the
+    /// file that would be written ends — and the events.
+    private func stop(on error: FileError, at segment: HLSSegment?, pausing: Pause?) {
+        paused = pausing
+        resumes = true
         let file = current
         let session = file?.session ?? session.current
         let kept = file.flatMap { abandon($0, failedAt: segment) }
@@ -118,7 +140,8 @@ final class RecordingFile: @unchecked Sendable {
         } else {
             ""
         }
-        logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : "")\(left); the stream goes on")
+        let resuming = pausing.map { "; the stream goes on, and is recorded again where its next file would start: \(resumption(after: $0))" } ?? ""
+        logger("recording of \(label) stopped: \(error)\(error.diskFull ? " (disk full)" : "")\(left)\(resuming)")
         // The file left is announced as any finished one, so that the failure names a file the application knows.
         if let kept { onEvent(.finished(playlist: kept.base + ".m3u8", session: kept.session)) }
         onEvent(.failed(error, playlist: kept.map { $0.base + ".m3u8" }, session: session))
@@ -172,16 +195,26 @@ final class RecordingFile: @unchecked Sendable {
         if let last { add(last) }
         endUnended()
         if let current {
-            do throws(FileError) { try finish(current) } catch { stop(on: error, at: nil) }
+            do throws(FileError) { try finish(current) } catch { stop(on: error, at: nil, pausing: nil) }
         }
-        failed = false
+        paused = nil
     }
 
     var label: String { mount.isEmpty ? "the stream" : "/" + mount }
 
-    private func rotates(_ current: Current, before segment: HLSSegment) -> Bool {
-        if current.duration >= seconds(settings.rotation) || segment.discontinuity { return true }
-        return settings.splitOnTitles && segment.title != current.segments.last?.title
+    /// Whether a file of `duration` seconds, whose last segment has `title`, ends before `segment`: it is long
+    /// enough, the stream broke off, or the title changed (if asked).
+    private func startsAnew(after duration: Double, title: String?, at segment: HLSSegment) -> Bool {
+        if duration >= seconds(settings.rotation) || segment.discontinuity { return true }
+        return settings.splitOnTitles && segment.title != title
+    }
+
+    /// When a recording paused at `pause` is tried again, for its stop line: `from the first segment after 8 s more
+    /// of audio, at a title change, or at the next source` (a file ends with the segment that reaches its duration).
+    private func resumption(after pause: Pause) -> String {
+        let left = Int((seconds(settings.rotation) - pause.duration).rounded(.up))
+        return (left > 0 ? "from the first segment after \(left) s more of audio" : "from its next segment")
+            + (settings.splitOnTitles ? ", at a title change" : "") + ", or at the next source"
     }
 
     private func open(for segment: HLSSegment, targetDuration: Int) throws(FileError) -> Current {
@@ -198,7 +231,8 @@ final class RecordingFile: @unchecked Sendable {
         try FileWriter.makeDirectories(base)
         let fileExtension = segment.name.hasSuffix(".aac") ? "aac" : "mp3"
         let fd = try FileWriter.openForAppending(base + "." + fileExtension)
-        logger("recording \(label) to \(base).\(fileExtension)")
+        logger("recording \(label) \(resumes ? "again " : "")to \(base).\(fileExtension)")
+        resumes = false
         return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date, session: session.current,
                        targetDuration: targetDuration)
     }
