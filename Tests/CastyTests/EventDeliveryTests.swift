@@ -52,4 +52,111 @@ struct EventDeliveryTests {
         await queue.stop()
         await app.close()
     }
+
+    /// An application that answers `200` to each call `delay` after it came, and the most calls it held at once.
+    func slowApplication(answeringAfter delay: Duration, on loop: EventLoop) throws -> (app: FakeUpstream, mostHeld: Locked<Int>) {
+        let held = Locked(0), mostHeld = Locked(0)
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            // On the app's loop, one call at a time: the two counts agree.
+            held.update { $0 += 1 }
+            let now = held.value
+            mostHeld.update { $0 = max($0, now) }
+            connection.loop.schedule(after: delay) {
+                held.update { $0 -= 1 }
+                connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8))
+                connection.close()
+            }
+        }
+        return (app, mostHeld)
+    }
+
+    /// A listener authorization whose application is `app`, sending `inFlight` removals at once, started.
+    func listenerAuthorization(_ app: FakeUpstream, inFlight: Int, loop: EventLoop, log: StationServerTests.Log) async -> ControlPlane {
+        var configuration = ControlPlane.Configuration()
+        configuration.listenerAuthURL = app.url
+        configuration.listenerRemovalsInFlight = inFlight
+        let control = ControlPlane(configuration, loop: loop, logger: log.logger)
+        await control.start()
+        return control
+    }
+
+    /// Listener `client` leaves.
+    func leaving(_ client: UInt64) -> ControlPlane.ListenerCall {
+        .init(server: "radio.example", port: 8000, client: client, mount: "/live", ip: "192.0.2.7", agent: "mpg123", auth: nil, started: .now)
+    }
+
+    @Test("listener_remove calls go out several at once, never more than the limit: N to a slow application take N / limit answers' time, not N")
+    func listenerRemovals_ToASlowApplication_GoOutSeveralAtOnce() async throws {
+        let loop = EventLoop(name: "test-removals-at-once")
+        defer { loop.shutdown() }
+        let (app, mostHeld) = try slowApplication(answeringAfter: .milliseconds(250), on: loop)
+        let log = StationServerTests.Log()
+        let control = await listenerAuthorization(app, inFlight: 8, loop: loop, log: log)
+        for client in 0..<UInt64(48) { control.listenerLeft(leaving(client)) }
+        // One at a time, 48 calls answered in 0.25 s each take 12 s; eight at once, 1.5 s. Generous for a busy CI run,
+        // yet half of one at a time.
+        #expect(await eventually(timeout: .seconds(6)) { await control.listenerRemovals?.undelivered().isEmpty == true },
+                "\(app.requests.value.count) of 48 sent")
+        #expect(app.requests.value.count == 48, "each sent once")
+        #expect((2...8).contains(mostHeld.value), "at once, yet never more than 8: \(mostHeld.value)")
+        #expect(!log.contains("attempt"), "\(log.lines.value)")
+        await control.listenerRemovals?.stop()
+        await app.close()
+    }
+
+    @Test("When the process stops, the listeners still admitted are told gone several at once, within the stop's time")
+    func listenerRemovals_AtStop_GoOutWithinTheTime() async throws {
+        let loop = EventLoop(name: "test-removals-at-stop")
+        defer { loop.shutdown() }
+        let (app, _) = try slowApplication(answeringAfter: .milliseconds(100), on: loop)
+        let log = StationServerTests.Log()
+        let control = await listenerAuthorization(app, inFlight: 16, loop: loop, log: log)
+        for client in 0..<UInt64(64) { control.listenerLeft(leaving(client)) }
+        // A stop's 3 s: one at a time, 64 calls answered in 0.1 s each would take 6.4 s; sixteen at once, 0.4 s.
+        await control.listenerRemovals?.finish(before: .now + .seconds(3))
+        #expect(await control.listenerRemovals?.undelivered().isEmpty == true, "\(app.requests.value.count) of 64 sent")
+        #expect(!log.contains("not sent before the process stopped"), "\(log.lines.value)")
+        await control.listenerRemovals?.stop()
+        await app.close()
+    }
+
+    @Test("Removals sent together to a failing application say its failure once, then are tried one at a time")
+    func listenerRemovals_ToAFailingApplication_SayItOnce_ThenTryOneAtATime() async throws {
+        let loop = EventLoop(name: "test-removals-failing")
+        defer { loop.shutdown() }
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let log = StationServerTests.Log()
+        let control = await listenerAuthorization(app, inFlight: 8, loop: loop, log: log)
+        for client in 0..<UInt64(8) { control.listenerLeft(leaving(client)) }
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("attempt 2") }, "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("application answered 503; attempt") }.count == 2, "\(log.lines.value)")
+        // Eight at once, then the second attempt alone (0.5 s later; the third waits 1 s more).
+        #expect(app.requests.value.count == 9, "\(app.requests.value.count) calls")
+        #expect(await control.listenerRemovals?.undelivered().count == 8)
+        await control.listenerRemovals?.stop()
+        await app.close()
+    }
+
+    @Test("Events to a slow application still go out one at a time, in the order they happened")
+    func events_ToASlowApplication_GoOutOneAtATime_InOrder() async throws {
+        let loop = EventLoop(name: "test-events-in-order")
+        defer { loop.shutdown() }
+        let (app, mostHeld) = try slowApplication(answeringAfter: .milliseconds(50), on: loop)
+        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, loop: loop)
+        await queue.start()
+        let channels = (0..<12).map { "c\($0)" }
+        for channel in channels {
+            queue.post(StreamEvent(channel: channel, streamID: channel, kind: .available, streamType: "ICY-LIVE"))
+            queue.post(StreamEvent(channel: channel, streamID: channel, kind: .closed))
+        }
+        #expect(await eventually(timeout: .seconds(20)) { await queue.undelivered().isEmpty })
+        let sent = app.requests.value.map { ($0.headers["x-streaming-channel"] ?? "") + " " + ($0.headers["x-event-type"] ?? "") }
+        #expect(sent == channels.flatMap { ["\($0) stream-available", "\($0) stream-closed"] })
+        #expect(mostHeld.value == 1, "one at a time")
+        await queue.stop()
+        await app.close()
+    }
 }

@@ -34,6 +34,10 @@ public final class ControlPlane: Sendable {
         public var listenerAuthURL: StreamURL?
         /// How long the application may take to authorize a listener.
         public var listenerAuthTimeout: Duration = .seconds(5)
+        /// How many `listener_remove` calls are sent at once at most: each listener's is independent of the others',
+        /// so they need not wait for each other's answers — a station whose listeners come and go by the thousand, or
+        /// that stops with thousands, would otherwise tell them gone slower than they go. 32 by default.
+        public var listenerRemovalsInFlight = 32
         /// What the application must send to use the command API; `nil` turns the command API off (`404`).
         public var commandsAuth: AppAuth?
         /// This node's address as the application should use it (`http://host:port`), for listen URLs in events
@@ -73,7 +77,8 @@ public final class ControlPlane: Sendable {
     public let configuration: Configuration
     /// The events' queue, if events are posted.
     public let events: EventQueue<StreamEvent>?
-    /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, never spooled.
+    /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, but several at once
+    /// (``Configuration/listenerRemovalsInFlight``), and never spooled.
     let listenerRemovals: EventQueue<ListenerCall>?
     /// The listeners the application admitted that have not left yet, by their `client` number.
     private let admitted = Mutex<[UInt64: ListenerCall]>([:])
@@ -96,8 +101,8 @@ public final class ControlPlane: Sendable {
             LiveSessions(spool: $0, logger: logger)
         }
         self.listenerRemovals = configuration.listenerAuthURL.map {
-            EventQueue(url: $0, auth: nil, name: "listener authorization", timeout: configuration.listenerAuthTimeout, loop: loop,
-                       logger: logger)
+            EventQueue(url: $0, auth: nil, name: "listener authorization", inFlight: configuration.listenerRemovalsInFlight,
+                       timeout: configuration.listenerAuthTimeout, loop: loop, logger: logger)
         }
     }
 
@@ -255,7 +260,8 @@ public final class ControlPlane: Sendable {
     }
 
     /// Tells the application that an authorized listener left (`action=listener_remove`), without waiting: the
-    /// call is queued and re-sent until the application answers `200`, as events are (``EventQueue``), but never
+    /// call is queued and re-sent until the application answers `200`, as events are (``EventQueue``) — sent with
+    /// others at once, in no particular order: its `listener_add` was answered before it is queued —, but never
     /// spooled — its form holds the listener's password. Its `duration` counts from its admission (the call
     /// ``authorize(_:)`` kept): `0` for a player that hung up while the application was asked.
     func listenerLeft(_ call: ListenerCall) {

@@ -9,11 +9,13 @@ internal import Synchronization
 /// without ever holding up the relay — and, the same way, that an authorized listener left (`listener_remove`).
 ///
 /// Events (any ``QueuedPost``) are handed over with ``post(_:)`` from anywhere (the event loop included): it only
-/// appends to a queue. One task sends them, oldest first, and re-sends each until the application answers `200`,
-/// waiting 0.5 s after a failure, doubling to 30 s at most — so events survive the application being down for
-/// minutes and arrive in the order they happened. The queue holds at most ``limit`` events; past that, pairs that
-/// opened and closed while they waited are dropped first, then the oldest (``trim(_:to:)``), with a log line — the first of
-/// each 10 s, then their sum — (at the default 10,000, a station would need thousands of sources starting while the
+/// appends to a queue. They are sent oldest first, ``inFlight`` at once at most — one for events, which then arrive
+/// in the order they happened; more for posts independent of each other (`listener_remove` calls), which would
+/// otherwise wait for each other's answers —, and each is re-sent until the application answers `200`, waiting
+/// 0.5 s after a failure, doubling to 30 s at most, one at a time while the application fails — so posts survive the
+/// application being down for minutes. The queue holds at most ``limit`` events; past that, pairs that opened and
+/// closed while they waited are dropped first, then the oldest (``trim(_:to:keeping:)``), with a log line — the first
+/// of each 10 s, then their sum — (at the default 10,000, a station would need thousands of sources starting while the
 /// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
 /// ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary file
 /// renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), and read
@@ -40,12 +42,21 @@ public actor EventQueue<Post: QueuedPost> {
     /// The lines of a full queue's drops: the first of each 10 s, then their sum.
     private let drops: LogBudget
     private let inbox = Mutex<[Post]>([])
+    /// The posts not yet answered `200`, oldest first: the first `sending.count` of them are being sent.
     private var pending: [Post] = []
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var woken = false
-    private var worker: Task<Void, Never>?
-    /// Whether the last attempt to send failed (the worker is waiting to try again).
-    private var failing = false
+    /// How many posts may be sent at once (``pending``'s first ones): 1 keeps them in order.
+    private let inFlight: Int
+    /// The numbers of the posts being sent, which are ``pending``'s first ones, in the same order: an answer names
+    /// its post by its number, since answers come in any order.
+    private var sending: [UInt64] = []
+    /// The number the next post sent gets.
+    private var nextNumber: UInt64 = 0
+    /// Whether posts are sent (from ``start()`` until ``stop()``).
+    private var running = false
+    /// How many attempts in a row failed (the application fails): while any, one post is sent at a time.
+    private var failures = 0
+    /// The wait after a failure, before the next attempt, if one is waited for.
+    private var backoff: Task<Void, Never>?
     /// Whether a spool write is due (``spoolDelay`` after the first change not written yet).
     private var spoolWriteDue = false
     /// How long after a change the spool is written: changes within it are written together, so that a storm of
@@ -56,19 +67,21 @@ public actor EventQueue<Post: QueuedPost> {
     static var bodyGrace: Duration { .milliseconds(500) }
 
     /// A queue for `url`, without a spool; call ``start()`` to begin sending. `name` begins its log lines; each
-    /// attempt may take `timeout`.
-    public init(url: StreamURL, auth: AppAuth?, name: String = "events", limit: Int = 10_000, timeout: Duration = .seconds(5),
-                loop: EventLoop = .shared, logger: EventLog = .silent) {
-        self.init(url: url, auth: auth, spool: nil as Spool?, name: name, limit: limit, timeout: timeout, loop: loop, logger: logger)
+    /// attempt may take `timeout`; `inFlight` posts are sent at once at most (1: in order).
+    public init(url: StreamURL, auth: AppAuth?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
+                timeout: Duration = .seconds(5), loop: EventLoop = .shared, logger: EventLog = .silent) {
+        self.init(url: url, auth: auth, spool: nil as Spool?, name: name, limit: limit, inFlight: inFlight, timeout: timeout, loop: loop,
+                  logger: logger)
     }
 
-    private init(url: StreamURL, auth: AppAuth?, spool: Spool?, name: String, limit: Int, timeout: Duration, loop: EventLoop,
-                 logger: EventLog) {
+    private init(url: StreamURL, auth: AppAuth?, spool: Spool?, name: String, limit: Int, inFlight: Int, timeout: Duration,
+                 loop: EventLoop, logger: EventLog) {
         self.url = url
         self.auth = auth
         self.spool = spool
         self.name = name
         self.limit = max(1, limit)
+        self.inFlight = max(1, inFlight)
         self.timeout = timeout
         self.loop = loop
         self.logger = logger
@@ -77,7 +90,7 @@ public actor EventQueue<Post: QueuedPost> {
 
     /// Reads the events a previous run left in the spool, and starts sending.
     public func start() {
-        guard worker == nil else { return }
+        guard !running else { return }
         if let spool, let text = Self.read(spool.path) {
             let lines = text.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
             let spooled = lines.compactMap(spool.read)
@@ -90,7 +103,8 @@ public actor EventQueue<Post: QueuedPost> {
             }
             pending = spooled + pending
         }
-        worker = Task { await run() }
+        running = true
+        wake()
     }
 
     /// Queues `event` to be sent (from any thread; returns at once).
@@ -122,17 +136,17 @@ public actor EventQueue<Post: QueuedPost> {
     }
 
     /// Before the process exits (``Shutdown``): waits, until `deadline` at most, for the events posted so far to
-    /// be sent — not at all if the application was failing already —, then writes those left to the spool (on the
-    /// spool's queue: ``EventSpool/flush()`` waits for it), with one log line saying what was left and where — kept
-    /// only once the spool is written; if it cannot be, that they are lost, and why. An event being sent when time
-    /// runs out stays in the spool, so the application may get it twice, never not at all.
+    /// be sent (``inFlight`` at once) — not at all if the application was failing already —, then writes those left
+    /// to the spool (on the spool's queue: ``EventSpool/flush()`` waits for it), with one log line saying what was
+    /// left and where — kept only once the spool is written; if it cannot be, that they are lost, and why. An event
+    /// being sent when time runs out stays in the spool, so the application may get it twice, never not at all.
     public func finish(before deadline: ContinuousClock.Instant) async {
         takeInbox()
         wake()
         // Stops waiting a little before the deadline, at which the process exits: the line that says what is left,
         // and the spool, must come before it (they raced it, and the line was mostly lost).
         let last = deadline - .milliseconds(250)
-        while !pending.isEmpty, !failing, worker != nil, ContinuousClock.now < last {
+        while !pending.isEmpty, failures == 0, running, ContinuousClock.now < last {
             try? await Task.sleep(for: .milliseconds(20))
             takeInbox()
         }
@@ -162,58 +176,82 @@ public actor EventQueue<Post: QueuedPost> {
 
     /// Stops sending (the pending events stay in the spool).
     public func stop() {
-        worker?.cancel()
-        worker = nil
-        wake()
+        running = false
+        backoff?.cancel()
+        backoff = nil
     }
 
     // MARK: Sending
 
-    private func run() async {
-        var failures = 0
-        while !Task.isCancelled {
-            takeInbox()
-            guard let event = pending.first else {
-                await sleepUntilWoken()
-                continue
-            }
-            if await deliver(event, attempt: failures + 1) {
-                // After failures were logged, the line that says they are over.
-                if failures > 0 { logger("\(name): \(event.summary): delivered at attempt \(failures + 1)") }
-                pending.removeFirst()
-                failures = 0
-                failing = false
-                writeSpool()
-            } else {
-                failures += 1
-                failing = true
-                let wait = min(Duration.seconds(30), .milliseconds(500) * (1 << min(failures - 1, 10)))
-                try? await Task.sleep(for: wait)
-            }
+    /// Sends the posts next in line while fewer than the window are out — ``inFlight``; one while the application
+    /// fails, and none while the wait after a failure lasts.
+    private func sendNext() {
+        let window = failures > 0 ? 1 : inFlight
+        while running, backoff == nil, sending.count < window, sending.count < pending.count {
+            let post = pending[sending.count]
+            let number = nextNumber
+            nextNumber += 1
+            sending.append(number)
+            let attempt = failures + 1
+            Task { answered(number, attempt: attempt, failure: await deliver(post)) }
         }
     }
 
-    private func deliver(_ event: Post, attempt: Int) async -> Bool {
+    /// The post sent as `number` was answered: delivered (`failure` is `nil`) it leaves the queue; otherwise it is
+    /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s.
+    /// Posts sent together fail together (the application is down): only the first failure of an attempt is said
+    /// and counted.
+    private func answered(_ number: UInt64, attempt: Int, failure: String?) {
+        guard let index = sending.firstIndex(of: number) else { return }
+        sending.remove(at: index)
+        let post = pending.remove(at: index)
+        if let failure {
+            pending.insert(post, at: sending.count)
+            if attempt > failures {
+                failures = attempt
+                // One line for the first failures, then for every tenth: an application that is down for an hour
+                // does not fill the log.
+                if attempt <= 3 || attempt % 10 == 0 {
+                    logger("\(name): \(post.summary): application \(failure); attempt \(attempt), trying again")
+                }
+            }
+            waitAfterFailure()
+        } else {
+            // After failures were logged, the line that says they are over.
+            if attempt > 1 { logger("\(name): \(post.summary): delivered at attempt \(attempt)") }
+            failures = 0
+            writeSpool()
+        }
+        sendNext()
+    }
+
+    /// Waits, unless it does already, before the next attempt: 0.5 s after the first failure, doubling to 30 s.
+    private func waitAfterFailure() {
+        guard backoff == nil, running else { return }
+        let wait = min(Duration.seconds(30), .milliseconds(500) * (1 << min(failures - 1, 10)))
+        backoff = Task {
+            try? await Task.sleep(for: wait)
+            guard !Task.isCancelled else { return }
+            backoff = nil
+            sendNext()
+        }
+    }
+
+    /// Posts `event` once; returns `nil` when the application answered a success, else what went wrong.
+    private func deliver(_ event: Post) async -> String? {
         var headers = Headers()
         for (name, value) in event.headers { headers[name] = value }
         if let auth { headers["Authorization"] = auth.headerValue }
-        let outcome: String
         do {
             // Only the status counts: a `200` that carries a page (an HTML answer, an echoed JSON object) is a delivery,
             // and so is one whose body comes late or never ends (a framework that flushes its head first).
             let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096,
                                                  bodyGrace: Self.bodyGrace)
-            if (200..<300).contains(answer.status) { return true }  // 200, or 204 No Content as webhooks often answer
-            outcome = "answered \(answer.status)"
+            if (200..<300).contains(answer.status) { return nil }  // 200, or 204 No Content as webhooks often answer
+            return "answered \(answer.status)"
         } catch {
-            outcome = "\(error)"
+            return "\(error)"
         }
-        // One line for the first failures of an event, then for every tenth: an application that is down for
-        // an hour does not fill the log.
-        if attempt <= 3 || attempt % 10 == 0 {
-            logger("\(name): \(event.summary): application \(outcome); attempt \(attempt), trying again")
-        }
-        return false
     }
 
     private func takeInbox() {
@@ -224,7 +262,7 @@ public actor EventQueue<Post: QueuedPost> {
         guard !arrived.isEmpty else { return }
         pending += arrived
         if pending.count > limit {
-            let (dropped, paired) = Self.trim(&pending, to: limit)
+            let (dropped, paired) = Self.trim(&pending, to: limit, keeping: max(1, sending.count))
             // A queue kept full (the application failing) drops at every event: one line, then a sum every 10 s.
             drops("the queue holds \(limit) at most; \(dropped) dropped"
                 + (paired > 0 ? " (\(paired) of streams that opened and closed while they waited, then the oldest)" : " (the oldest)"),
@@ -235,15 +273,15 @@ public actor EventQueue<Post: QueuedPost> {
 
     /// Drops what `pending` holds past `limit`: first the posts of pairs opened and closed while they wait (a stream
     /// that became available and closed tells the application nothing it must act on now), then the oldest — never
-    /// the first, which the sender may be sending (it takes it off once the application answered). Returns how many
-    /// were dropped, and how many of them were pairs'. Dropping by age alone would drop a `stream-closed` whose
+    /// the first `keeping`, which may be being sent (each is taken off once the application answered). Returns how
+    /// many were dropped, and how many of them were pairs'. Dropping by age alone would drop a `stream-closed` whose
     /// `stream-available` was delivered: the application would hold the stream live for ever.
-    static func trim(_ pending: inout [Post], to limit: Int) -> (dropped: Int, paired: Int) {
+    static func trim(_ pending: inout [Post], to limit: Int, keeping: Int = 1) -> (dropped: Int, paired: Int) {
         var excess = pending.count - limit
         guard excess > 0 else { return (0, 0) }
         var dropping = Set<Int>()
         var opened: [String: [Int]] = [:]
-        for index in pending.indices.dropFirst() where excess > 0 {
+        for index in pending.indices.dropFirst(keeping) where excess > 0 {
             guard let pairing = pending[index].pairing else { continue }
             if pairing.opens {
                 opened[pairing.key, default: []].append(index)
@@ -253,7 +291,7 @@ public actor EventQueue<Post: QueuedPost> {
             }
         }
         let paired = dropping.count
-        var index = 1
+        var index = keeping
         while excess > 0, index < pending.count {
             if dropping.insert(index).inserted { excess -= 1 }
             index += 1
@@ -262,23 +300,11 @@ public actor EventQueue<Post: QueuedPost> {
         return (dropping.count, paired)
     }
 
-    /// Takes the posted events (so the spool has them even while the sender waits to try again) and wakes the sender.
+    /// Takes the posted events (so the spool has them even while the sender waits to try again) and sends them, if
+    /// there is room.
     private func wake() {
         takeInbox()
-        woken = true
-        if let waiter {
-            self.waiter = nil
-            waiter.resume()
-        }
-    }
-
-    private func sleepUntilWoken() async {
-        if woken {
-            woken = false
-            return
-        }
-        await withCheckedContinuation { waiter = $0 }
-        woken = false
+        sendNext()
     }
 
     // MARK: The spool
@@ -309,11 +335,11 @@ public actor EventQueue<Post: QueuedPost> {
 extension EventQueue where Post: SpooledPost {
     /// A queue for `url` whose pending events are also kept in `spool`, if given (`--event-spool`), and sent first
     /// at the next start; call ``start()`` to load the spool and begin sending.
-    public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000,
+    public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
                 timeout: Duration = .seconds(5), loop: EventLoop = .shared, logger: EventLog = .silent) {
         let file = spool.map { SpoolFile(path: $0, name: name, title: "the spool", noun: ("event", "events"), logger: logger) }
         self.init(url: url, auth: auth, spool: file.map { Spool(file: $0, line: \.spoolLine, read: Post.init(spoolLine:)) },
-                  name: name, limit: limit, timeout: timeout, loop: loop, logger: logger)
+                  name: name, limit: limit, inFlight: inFlight, timeout: timeout, loop: loop, logger: logger)
     }
 }
 
