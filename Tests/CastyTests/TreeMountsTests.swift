@@ -232,6 +232,31 @@ struct TreeMountsTests {
         return (server, serving, rootLog, branchLog)
     }
 
+    @Test("A branch of a server that is no tree root says so once: it relays it as a player would, unplaced; a branch of a root does not say it",
+          arguments: [false, true])
+    func aBranchOfAServerThatIsNoRoot_SaysSo(root: Bool) async throws {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.mounts = ["/live"]
+        configuration.segmentBytes = Self.segmentBytes
+        let server = root
+            ? try StationServer.startRoot(configuration, address: .loopback(port: 0))
+            : try StationServer.start(configuration, address: .loopback(port: 0))
+        let station = try Station.builtIn(segmentBytes: Self.segmentBytes)
+        await station.start()
+        server.attach(station, at: "/live")
+        let log = StationServerTests.Log()
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0), eager: true,
+            logger: log.logger)
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("attached to") }, "\(log.lines.value)")
+        let said = log.lines.value.filter { $0.contains("places no branches (it is no tree node: start it with casty-cli root)") }
+        #expect(said.count == (root ? 0 : 1), "\(log.lines.value)")
+        serving.stop()
+        station.stop()
+        server.close()
+    }
+
     @Test("An --eager branch of a root of several mounts asks it for / once, then rests (idle) until a player asks: not every 10 s for ever")
     func anEagerBranch_OfAManyMountRoot_AsksForTheRootPathOnce() async throws {
         // Were it asking again, ten times a second.

@@ -118,6 +118,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     private var pieces: Ticker?
     /// The path last told to this branch's own branches in a segment (`CastyPath`).
     private var announcedPath: [String]?
+    /// Whether the log said that the parent places no branches (no tree node): said once.
+    private var toldNotATree = false
     /// Called each time the root answers `404` (set by ``BranchMounts``), with whether the branch had the stream
     /// (the root let its players go, its source away past its source timeout) or never had it (the tree has no such
     /// mount now); it returns whether the branch rests (``UpstreamKeeper/resting``): it stops asking, untold, until
@@ -342,6 +344,13 @@ public actor Branch: UpstreamNode, FeedingNode {
             subscribers.ready(current, next: first)
         }
         logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
+        if path.isEmpty, !toldNotATree {
+            // A server, a proxy or a station answers a branch as it answers a dummy: numbered segments, and no place.
+            toldNotATree = true
+            logger("branch \(address): \(opened.url) places no branches (it is no tree node: start it with casty-cli root):"
+                + " this branch relays it as a player would, with no place in a tree to repair, and is not told when its"
+                + " stream restarts there (its HLS goes on under its own names)")
+        }
         // The old link's unfinished segment is gone with it (pieces handed on of it are abandoned downstream).
         arriving = []
         gauge.reset()
