@@ -35,12 +35,14 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/deadbeef-3.mp3") == 1)
     }
 
-    @Test("The start-up clean-up of an earlier run's live HLS keeps the recordings that lie in --hls-dir")
+    @Test("The start-up clean-up of an earlier run's live HLS (its half-written files too) keeps the recordings that lie in --hls-dir")
     func startUpClearance_KeepsRecordings() throws {
         let root = temporaryDirectory("hlsdir-recordings")
         // A killed run's live HLS of /live, and a finished recording of /s (--record-dir is --hls-dir): its segments
         // are named as live ones, in a folder of their own beside its VOD playlist.
-        let live = ["live/index.m3u8", "live/master.m3u8", "live/deadbeef-1.mp3", "live/deadbeef-2.mp3"]
+        // Writes it left half done too: their temporary files.
+        let live = ["live/index.m3u8", "live/master.m3u8", "live/deadbeef-1.mp3", "live/deadbeef-2.mp3", "live/deadbeef-3.mp3.tmp",
+                    "live/index.m3u8.tmp"]
         let recording = ["s/2026-12-06/12-23-34.mp3", "s/2026-12-06/12-23-34.m3u8", "s/2026-12-06/12-23-34.json",
                          "s/2026-12-06/12-23-34/5baf8b2c-0.mp3", "s/2026-12-06/12-23-34/5baf8b2c-1-35.mp3"]
         for name in live + recording {

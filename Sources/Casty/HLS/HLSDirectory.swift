@@ -182,11 +182,14 @@ package final class HLSDirectory: Sendable {
         let spared = recordings.flatMap(realPath)
         func clear(_ folder: String, depth: Int) -> Int {
             let names = FileWriter.names(in: folder)
-            let live = names.contains("index.m3u8") || names.contains("master.m3u8")
+            // A write the killed run left half done is its temporary file (`index.m3u8.tmp`, `deadbeef-3.mp3.tmp`).
+            let written = { (name: String) in name.hasSuffix(".tmp") ? String(name.dropLast(4)) : name }
+            let isPlaylist = { (name: String) in written(name) == "index.m3u8" || written(name) == "master.m3u8" }
+            let live = names.contains(where: isPlaylist)
             var removed = 0
             for name in names {
                 let path = folder + "/" + name
-                if name == "index.m3u8" || name == "master.m3u8" || (live && HLSRoutes.isSegmentName(name)) {
+                if isPlaylist(name) || (live && HLSRoutes.isSegmentName(written(name))) {
                     if FileWriter.remove(path) { removed += 1 }
                 } else if recursive, depth < 4, FileWriter.isDirectory(path), spared == nil || realPath(path) != spared {
                     removed += clear(path, depth: depth + 1)
