@@ -216,8 +216,10 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// and branches go (those asking from now on wait for the next stream), and it asks again every
     /// ``Configuration/missingBackoff``, as for a mount the root does not have.
     private func streamLetGo() {
-        logger("branch \(address): \(root) has no stream any more (404: no source came back within the root's source timeout):"
-            + " its players are let go, as the root's were")
+        // Two causes look alike from here: a source that stayed away past the root's source timeout, and a root that
+        // restarted and has no such mount (yet: under --accept-all, until its source publishes again).
+        logger("branch \(address): \(root) has no stream any more (404: its source stayed away past the root's source timeout,"
+            + " or the root restarted without it): its players are let go, as the root's were")
         for node in subscribers.forgetContext() { (node as? Distributor)?.streamLetGo() }
     }
 
