@@ -497,8 +497,9 @@ struct TreeMountsTests {
         server.close()
     }
 
-    @Test("A root's mount playing its fallback is still at depth 0: the root names itself once, not as its own parent")
-    func aMountPlayingItsFallback_IsAtTheRootsDepth() async throws {
+    /// A root whose /live has no source and plays its fallback /backup (the built-in station), and a branch of it
+    /// whose player of /live hears it.
+    func branchPlayingTheFallback() async throws -> (server: StationServer, station: Station, serving: Branch.Running, player: TestPeer) {
         let server = try stationRoot(["/live", "/backup"], fallbacks: ["/live": "/backup"])
         let station = try Station.builtIn(titles: ["Backup"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
         await station.start()
@@ -506,6 +507,13 @@ struct TreeMountsTests {
         let serving = try branch(server)
         let player = try await play("/live", at: serving.port.address)
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4 * Self.segmentBytes })
+        return (server, station, serving, player)
+    }
+
+    @Test("A root's mount playing its fallback is still at depth 0: the root names itself once, not as its own parent")
+    func aMountPlayingItsFallback_IsAtTheRootsDepth() async throws {
+        let (server, station, serving, player) = try await branchPlayingTheFallback()
+        defer { _ = player }  // kept listening
         let atRoot = try await treeLine(server.address, mount: "/live")
         #expect(atRoot.depth == 0 && atRoot["parent"] == "-", "\(atRoot["parent"] ?? "none") at depth \(atRoot.depth)")
         let atBranch = try await treeLine(serving.port.address, mount: "/live")
@@ -517,13 +525,8 @@ struct TreeMountsTests {
 
     @Test("A branch's /api/mounts says a mount plays its fallback, as the root's does: its tree link tells it (X-Casty-Fallback)")
     func aMountPlayingItsFallback_IsSaidSoOnTheBranchesToo() async throws {
-        let server = try stationRoot(["/live", "/backup"], fallbacks: ["/live": "/backup"])
-        let station = try Station.builtIn(titles: ["Backup"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
-        await station.start()
-        server.attach(station, at: "/backup")
-        let serving = try branch(server)
-        let player = try await play("/live", at: serving.port.address)
-        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4 * Self.segmentBytes })
+        let (server, station, serving, player) = try await branchPlayingTheFallback()
+        defer { _ = player }  // kept listening
         for address in [server.address, serving.port.address] {
             let described = try await Upstream.fetchText(try #require(StreamURL("http://127.0.0.1:\(address.port)/api/mounts/live")))
             #expect(described.contains("\"live\":true") && described.contains("\"fallback\":true"), "\(address): \(described)")
