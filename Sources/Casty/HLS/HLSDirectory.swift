@@ -61,9 +61,14 @@ package final class HLSDirectory: Sendable {
     /// The process stops (``Shutdown``): every writer's playlists and segments are deleted — nothing will move them
     /// on, so a web server must not go on serving them — and this returns once they are.
     static func removeAll() {
+        exiting.withLock { $0 = true }
         for writer in writers.withLock({ $0.values.compactMap(\.writer) }) { writer.remove() }
         flush()
     }
+
+    /// Whether the process stops (``removeAll()``): nothing is written after, so that a source's last segment,
+    /// published as its session ends a moment later, cannot put back the playlists just deleted.
+    private static let exiting = Mutex(false)
 
     /// Writes `segment` and every segment of `listed` (those the media playlist names) not written yet, then the
     /// playlists (the media playlist once it is given: once the window is long enough), then deletes the files
@@ -71,6 +76,7 @@ package final class HLSDirectory: Sendable {
     /// still serves).
     func publish(_ segment: HLSSegment, listed: [HLSSegment] = [], playlist: String?, master: String, expired: [String], kept: [String]) {
         Self.queue.async { [self] in
+            guard !Self.exiting.withLock({ $0 }) else { return }
             let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
             if case .failure = result {
                 // The playlists on disk can no longer be moved on: they go (unlink needs no room), so that a web server

@@ -345,7 +345,6 @@ public actor Branch: UpstreamNode, FeedingNode {
             context = current
             subscribers.ready(current, next: first)
         }
-        logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
         if path.isEmpty, !toldNotATree {
             // A server, a proxy or a station answers a branch as it answers a dummy: numbered segments, and no place.
             toldNotATree = true
@@ -353,6 +352,7 @@ public actor Branch: UpstreamNode, FeedingNode {
                 + " this branch relays it as a player would, with no place in a tree to repair, and is not told when its"
                 + " stream restarts there (its HLS goes on under its own names)")
         }
+        logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
         // The old link's unfinished segment is gone with it (pieces handed on of it are abandoned downstream).
         arriving = []
         gauge.reset()
