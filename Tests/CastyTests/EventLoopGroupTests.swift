@@ -59,21 +59,31 @@ struct EventLoopGroupTests {
         await accepting.submit { listener.close() }
     }
 
-    @Test("A player handed to a busy listener loop gets its reply head at once, then its burst and live segments from the number promised")
-    func headBeforeHandOver_BurstAndLiveFollowWithoutAGap() async throws {
+    /// A group of three loops whose distributor (on the first, `home`) plays `segments` with a burst of 2 to a port
+    /// handing players to the other two — busy (as with a long fan-out) until `busy` is set false —, and the port's
+    /// log lines.
+    func busyGroup(playing segments: ArraySlice<StreamSegment>) throws
+        -> (home: EventLoop, group: EventLoopGroup, distributor: Distributor, port: ClientPort, busy: Locked<Bool>, told: Locked<[String]>) {
         let home = EventLoop(name: "test-home")
         let group = EventLoopGroup(count: 3, first: home)
-        defer { for loop in group.loops { loop.shutdown() } }
         let distributor = try Distributor(loop: home, configuration: .init(burst: 2))
         distributor.send(.reply(next: 0, context: testContext()))
-        let segments = testSegments(5)
-        for segment in segments.prefix(3) { distributor.send(.data(segment.number, segment)) }
+        for segment in segments { distributor.send(.data(segment.number, segment)) }
         var options = ClientOptions()
         options.loops = group
-        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
-        // Both listener loops are busy (as with a long fan-out) until the player has its head.
+        let told = Locked<[String]>([])
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in told.update { $0.append(line) } })
         let busy = Locked(true)
         for loop in group.loops.dropFirst() { loop.execute { while busy.value { usleep(1_000) } } }
+        return (home, group, distributor, port, busy, told)
+    }
+
+    @Test("A player handed to a busy listener loop gets its reply head at once, then its burst and live segments from the number promised")
+    func headBeforeHandOver_BurstAndLiveFollowWithoutAGap() async throws {
+        let segments = testSegments(5)
+        let (home, group, distributor, port, busy, _) = try busyGroup(playing: segments.prefix(3))
+        defer { for loop in group.loops { loop.shutdown() } }
         let player = try await TestPeer.connect(to: port.address, on: home)
         await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\nX-Casty-Numbered: 1\r\n\r\n")
         let headFirst = await player.waitFor(timeout: .seconds(2)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
@@ -91,20 +101,9 @@ struct EventLoopGroupTests {
 
     @Test("A player told one codec at the front door, whose stream goes on in another before its client asks, is let go, never sent the other codec's audio")
     func headBeforeHandOver_StreamChangesCodec_PlayerLetGo() async throws {
-        let home = EventLoop(name: "test-home")
-        let group = EventLoopGroup(count: 3, first: home)
-        defer { for loop in group.loops { loop.shutdown() } }
-        let distributor = try Distributor(loop: home, configuration: .init(burst: 2))
-        distributor.send(.reply(next: 0, context: testContext()))
-        for segment in testSegments(3) { distributor.send(.data(segment.number, segment)) }
-        var options = ClientOptions()
-        options.loops = group
-        let told = Locked<[String]>([])
-        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
-                                  logger: EventLog { line in told.update { $0.append(line) } })
         // The listener loops are busy until the head is out and the stream has gone on in AAC.
-        let busy = Locked(true)
-        for loop in group.loops.dropFirst() { loop.execute { while busy.value { usleep(1_000) } } }
+        let (home, group, distributor, port, busy, told) = try busyGroup(playing: testSegments(3)[...])
+        defer { for loop in group.loops { loop.shutdown() } }
         let player = try await TestPeer.connect(to: port.address, on: home)
         await player.send("GET / HTTP/1.0\r\n\r\n")
         #expect(await player.waitFor(timeout: .seconds(2)) { String(decoding: $0, as: UTF8.self).contains("Content-Type: audio/mpeg") })

@@ -346,6 +346,8 @@ public actor Distributor: LoopNode, FeedingNode {
 
     /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
     var playerCount: Int { core.playerCount }
+    /// How many listeners are links to branches of the tree.
+    var branchCount: Int { core.branchCount }
 
     /// The players served, waiting, or admitted and on their way (``DistributorCore/admittedPlayers(at:)``): what a
     /// listener limit counts.

@@ -552,8 +552,8 @@ final class MountTable: @unchecked Sendable {
     /// Whether players or branches listen to `mount` (not counting the mount's own listeners: its HLS packager, a
     /// mount falling back to it).
     func hasPlayers(_ mount: Mount) -> Bool {
-        let stat = mount.distributor.assumeIsolated { $0.stat() }
-        return stat.listeners + stat.branches > 0
+        // Counted, not read off a whole `stat()`: asked at every player's join (``notePeak(from:)``).
+        mount.distributor.assumeIsolated { $0.playerCount + $0.branchCount } > 0
     }
 
     /// The mounts a status page lists, with their counters: `asked` only, if a query names one, and only those
