@@ -85,6 +85,10 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// how far this peer is behind what was sent to it. Loop thread only.
     public var unsentInKernel: Int { socket.unsentBytes }
 
+    /// Bytes the kernel received from the peer that the loop has not read yet (`SIOCINQ`): on a loaded host, a
+    /// timer can run before the read that would have brought them. Loop thread only.
+    public var unreadInKernel: Int { socket.unreadBytes }
+
     /// The unsent rest of the last write. Usually a slice of the caller's array: no copy.
     private var tail: ArraySlice<UInt8> = []
     private var interest: IOEvents = []

@@ -101,6 +101,11 @@ package struct Socket: Sendable, Hashable {
         Int(max(0, casty_unsent_bytes(fd)))
     }
 
+    /// Bytes the kernel received that were not read yet (`SIOCINQ`); `0` if the query fails.
+    package var unreadBytes: Int {
+        Int(max(0, casty_unread_bytes(fd)))
+    }
+
     private func setOption(_ level: Int32, _ name: Int32, _ value: Int32, _ label: String) throws(SocketError) {
         var value = value
         guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {

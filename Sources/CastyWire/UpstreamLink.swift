@@ -109,6 +109,9 @@ package final class UpstreamLink: @unchecked Sendable {
             guard onEnd != nil else { return }
             let quiet = ContinuousClock.now - lastData
             guard quiet > silence else { return watch() }
+            // Bytes waiting in the kernel: the loop is behind (a loaded host runs this timer before their read), not
+            // the link. Their arrival also makes a probe's answer look older than the data, which is not a silence.
+            if connection.unreadInKernel > 0 { return watch() }
             guard quietAllowance > .zero else { return giveUpUnlessUpstream(quiet) }
             let allowed = quiet <= silence + quietAllowance
             if allowed, waitedForQuietPeer ? connection.peerAnswersWhileQuiet(within: Self.answerBelieved) : connection.peerAnswersWhileQuiet() {

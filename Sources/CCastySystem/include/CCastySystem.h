@@ -78,6 +78,13 @@ static inline int casty_unsent_bytes(int fd) {
     return value;
 }
 
+/// Bytes the kernel received on the socket that were not read yet (SIOCINQ), or -1.
+static inline int casty_unread_bytes(int fd) {
+    int value = 0;
+    if (ioctl(fd, SIOCINQ, &value) < 0) { return -1; }
+    return value;
+}
+
 /// Turns TCP keepalive on: the kernel probes the peer after `idle` seconds without traffic, then every `interval`
 /// seconds, and resets the connection after `count` unanswered probes. Returns 0, or -1 with errno set.
 static inline int casty_keepalive(int fd, int idle, int interval, int count) {
