@@ -55,7 +55,7 @@ enum BranchCommand: Command {
         try PortOptions.apply(arguments, to: &options, oneStream: root.path != "/")
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
         let advertise = try advertisedAddress(arguments)
-        PortOptions.clearEarlierRun(options, oneStream: root.path != "/")
+        try PortOptions.prepareDirectories(arguments, options, oneStream: root.path != "/")
         let serving = try Branch.serve(
             root: root, address: address, clientAddress: clientAddress, advertise: advertise,
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),

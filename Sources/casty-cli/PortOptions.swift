@@ -101,7 +101,9 @@ enum PortOptions {
     /// Sets `options.trustedProxies`, `options.corsOrigins`, `options.loops`, `options.hls` and
     /// `options.recording` from the arguments. A node of `oneStream` (a proxy, a station, a root or branch of one
     /// stream) records it as `/`, whatever path its players use: `--record` of another name would record nothing.
-    /// Deletes nothing: an earlier run's files go at start-up (``clearEarlierRun(_:oneStream:mounts:)``).
+    /// Checks that `--hls-dir` and `--record-dir` are directories files can be made in, or can be made, but makes
+    /// and deletes nothing — SIGHUP checks options it does not apply: the node makes them, and deletes an earlier
+    /// run's files, as it starts (``prepareDirectories(_:_:oneStream:mounts:)``).
     static func apply(_ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false) throws(UsageError) {
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
@@ -138,16 +140,25 @@ enum PortOptions {
             throw UsageError("--record \(other): this node serves one stream, at every path: record it with --record /")
         }
         // A directory that cannot be written would be found out only once a source is live: say so now.
-        if let directory = options.hls.directory {
-            try writableDirectory(directory, "--hls-dir")
+        for (path, option) in directories(arguments, options) {
+            try writableDirectory(path, option)
         }
-        let records = !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil
-        if records {
-            try writableDirectory(options.recording.directory, "--record-dir")
-        }
-        if let directory = options.hls.directory, records || ControlOptions.verifiesKeys(arguments) {
+        if let directory = options.hls.directory, records(arguments, options) || ControlOptions.verifiesKeys(arguments) {
             try refuseLiveHLSAmongRecordings(directory, recordings: options.recording.directory)
         }
+    }
+
+    /// Whether the node records from its start: `--record`, or a `--record-dir` given for the application's
+    /// recordings.
+    private static func records(_ arguments: Arguments, _ options: ClientOptions) -> Bool {
+        !options.recording.mounts.isEmpty || arguments.value("record-dir") != nil
+    }
+
+    /// The directories the node writes in from its start, with the option that names each: `--hls-dir`, and
+    /// `--record-dir` when it records.
+    private static func directories(_ arguments: Arguments, _ options: ClientOptions) -> [(path: String, option: String)] {
+        (options.hls.directory.map { [($0, "--hls-dir")] } ?? [])
+            + (records(arguments, options) ? [(options.recording.directory, "--record-dir")] : [])
     }
 
     /// `--hls-dir` that is the recordings' folder, or lies in it, is a usage mistake: the live HLS comes and goes
@@ -155,7 +166,7 @@ enum PortOptions {
     /// both mixes what a web server serves live with the archive. `--record-dir` inside `--hls-dir` is fine (nginx
     /// serves both under one location): the live HLS's clean-up never goes into it.
     private static func refuseLiveHLSAmongRecordings(_ directory: String, recordings: String) throws(UsageError) {
-        guard let live = HLSDirectory.realPath(directory), let kept = HLSDirectory.realPath(recordings) else { return }
+        guard let live = plannedPath(directory), let kept = plannedPath(recordings) else { return }
         if live == kept {
             throw UsageError("--hls-dir \(directory) is the recordings' folder (--record-dir \(recordings)): give the live HLS a folder "
                 + "of its own (the recordings' may lie in it, as --record-dir \(directory)/recordings)")
@@ -166,29 +177,62 @@ enum PortOptions {
         }
     }
 
+    /// `path` as ``HLSDirectory/realPath(_:)`` resolves it, once made: the directories of it that are missing
+    /// added to the real path of the deepest one that exists — so that two spellings of one folder not made yet
+    /// compare equal too.
+    private static func plannedPath(_ path: String) -> String? {
+        if let real = HLSDirectory.realPath(path) { return real }
+        let parts = path.split(separator: "/")
+        guard let last = parts.last else { return nil }
+        let above = (path.hasPrefix("/") ? "/" : "") + parts.dropLast().joined(separator: "/")
+        return plannedPath(above.isEmpty ? "." : above).map { ($0 == "/" ? "" : $0) + "/" + last }
+    }
+
+    /// Makes `--hls-dir` and `--record-dir` (``apply(_:to:oneStream:)`` checked them) — one that cannot be made
+    /// after all is the usage mistake a check would have said —, then clears the live HLS of an earlier run
+    /// (``clearEarlierRun(_:oneStream:mounts:)``). Called once, as the node starts.
+    static func prepareDirectories(
+        _ arguments: Arguments, _ options: ClientOptions, oneStream: Bool = false, mounts: [String]? = nil
+    ) throws(UsageError) {
+        for (path, option) in directories(arguments, options) {
+            var made = path.hasPrefix("/") ? "" : "."
+            for part in path.split(separator: "/") {
+                made += "/" + part
+                if access(made, F_OK) != 0, mkdir(made, 0o755) != 0, errno != EEXIST {
+                    throw UsageError("\(option) \(path): cannot make \(made): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+        clearEarlierRun(options, oneStream: oneStream, mounts: mounts)
+    }
+
     /// Deletes the live HLS a run that was killed left in `--hls-dir`, with one line saying how many files: nothing
     /// would move its playlists until a source came. Only this node's own: a node of `oneStream` writes DIR, a
     /// server DIR/<mount> for each mount of its whitelist `mounts` — every mount's only when it takes any (another
     /// node may share the directory) —, never a recording's, nor anything in `--record-dir` when it lies in
     /// `--hls-dir`. Called once, as the node starts, never where options are read: SIGHUP reads them again while the
     /// files there are this run's, live.
-    static func clearEarlierRun(_ options: ClientOptions, oneStream: Bool = false, mounts: [String]? = nil) {
+    private static func clearEarlierRun(_ options: ClientOptions, oneStream: Bool = false, mounts: [String]? = nil) {
         guard let directory = options.hls.directory else { return }
         let folders = oneStream ? [directory] : mounts.map { $0.map { HLSPackager.path(settings: directory, mount: $0) } }
         let removed = HLSDirectory.clearEarlierRuns(in: folders ?? [directory], recursive: folders == nil, sparing: options.recording.directory)
         if removed > 0 { EventLog.standardError("--hls-dir \(directory): \(removed) files of an earlier run deleted (its live HLS)") }
     }
 
-    /// Makes `path` (and the directories above it) if missing, and checks that it is a directory files can be made
-    /// in — a regular file is said to be one (as root, `access` would find it writable, or not searchable, and
-    /// say `Permission denied`).
+    /// Checks that `path` is a directory files can be made in — a regular file is said to be none (as root,
+    /// `access` would find it writable, or not searchable, and say `Permission denied`) —, or, missing, that it can
+    /// be made: the deepest of its directories that exists can be written in and searched. Makes nothing.
     private static func writableDirectory(_ path: String, _ option: String) throws(UsageError) {
         var made = path.hasPrefix("/") ? "" : "."
+        var above = path.hasPrefix("/") ? "/" : "."
         for part in path.split(separator: "/") {
             made += "/" + part
-            if access(made, F_OK) != 0, mkdir(made, 0o755) != 0, errno != EEXIST {
+            guard access(made, F_OK) == 0 else {
+                // Missing: made at start, in `above` (a file there would have failed with ENOTDIR).
+                if errno == ENOENT, access(above, W_OK | X_OK) == 0 { return }
                 throw UsageError("\(option) \(path): cannot make \(made): \(String(cString: strerror(errno)))")
             }
+            above = made
         }
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {

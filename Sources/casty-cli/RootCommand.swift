@@ -91,7 +91,7 @@ enum RootCommand: Command {
         }
         options.upstreamState = state
         let burst = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
-        PortOptions.clearEarlierRun(options, oneStream: true)
+        try PortOptions.prepareDirectories(arguments, options, oneStream: true)
         let root: Root
         do {
             root = try Root.start(

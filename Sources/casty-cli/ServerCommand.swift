@@ -134,8 +134,9 @@ enum ServerCommand: Command {
     }
 
     /// Everything a station server listening at `address` is told by its options — mounts, passwords, the control
-    /// plane (started now, so that its first key verification finds it running) and SRT ingest —, once the live HLS
-    /// an earlier run left in `--hls-dir` is deleted (``PortOptions/clearEarlierRun(_:oneStream:mounts:)``): what
+    /// plane (started now, so that its first key verification finds it running) and SRT ingest —, once `--hls-dir`
+    /// and `--record-dir` are made and the live HLS an earlier run left is deleted
+    /// (``PortOptions/prepareDirectories(_:_:oneStream:mounts:)``): what
     /// `casty-cli server` and `casty-cli root` share. A server whose listed mounts are all fed by itself (relays,
     /// a built-in station) needs no source password (``stationConfiguration(_:needsSourcePassword:)``).
     static func configuration(
@@ -144,7 +145,7 @@ enum ServerCommand: Command {
         var configuration = try withoutControl(arguments, address: address)
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
         warnOfPasswordsNotAsked(arguments, logger: logger)
-        PortOptions.clearEarlierRun(configuration.options, mounts: configuration.mounts)
+        try PortOptions.prepareDirectories(arguments, configuration.options, mounts: configuration.mounts)
         await configuration.control?.start()
         return configuration
     }
@@ -167,7 +168,7 @@ enum ServerCommand: Command {
     }
 
     /// Checks every option of `arguments` as a start of the server (``run(_:)``) checks it — those a running server
-    /// takes only at a restart too —, starting, deleting and logging nothing: SIGHUP refuses a file the next start
+    /// takes only at a restart too —, starting, making, deleting and logging nothing: SIGHUP refuses a file the next start
     /// would refuse, rather than saying its new options are taken at a restart that then fails.
     static func checkAsAStart(_ arguments: Arguments) throws {
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")

@@ -21,7 +21,8 @@
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
 # line saying what changed and what waits for a restart, and a broken or emptied file read again changes nothing; after
-# a burst of SIGHUPs the last file holds; a mistake in an option taken only at a restart is refused on SIGHUP too.
+# a burst of SIGHUPs the last file holds; a mistake in an option taken only at a restart is refused on SIGHUP too,
+# and a --record-dir or --hls-dir read again is not made by the reading (one that cannot be made is refused).
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -318,6 +319,24 @@ restart_refuses() {
         && [ "$(code admin:burst20)" = 200 ]
 }
 check "SIGHUP with a mistake in an option taken at a restart (record /typo): refused as that restart would refuse it" wait_until 10 restart_refuses
+# Checking makes nothing: a new --record-dir or --hls-dir is made by the restart that takes it, not by the SIGHUP
+# that reads it; one that could not be made is refused, and made no more.
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password later\nmounts /live,/two\nrecord /live\nrecord-dir %s\nhls-dir %s\n' \
+    "$third" "$TMP/later/recordings" "$TMP/later-hls/live" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+nothing_made() {
+    log_has "$TMP/reload.log" "SIGHUP: options read again: admin password changed; --hls-dir, --record, --record-dir changed too: taken at a restart" \
+        && [ "$(code admin:later)" = 200 ] && [ ! -e "$TMP/later" ] && [ ! -e "$TMP/later-hls" ]
+}
+check "SIGHUP with a new --record-dir and --hls-dir: taken at a restart, and neither made now (a check changes no disk)" wait_until 10 nothing_made
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password unmade\nmounts /live,/two\nrecord /live\nrecord-dir %s\n' \
+    "$third" "$TMP/reload.log/recordings/deep" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+cannot_make() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload\.conf:7: --record-dir .*: cannot make .*/reload\.log/recordings: Not a directory" \
+        && [ "$(code admin:later)" = 200 ]
+}
+check "SIGHUP with a --record-dir that cannot be made: refused in one line naming its line, nothing made" wait_until 10 cannot_make
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {
