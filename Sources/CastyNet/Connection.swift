@@ -362,8 +362,12 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
     /// closing the socket, and without calling ``onClose``); bytes it had not sent yet go first on the new
     /// one. Loop thread only.
     ///
-    /// If `other` cannot take it (out of epoll resources), the socket is closed there.
-    public func handOver(to other: EventLoop, _ then: @escaping @Sendable (Connection) -> Void) {
+    /// If `other` cannot take it — it has stopped, or the socket cannot be registered there (out of epoll
+    /// resources) —, the socket is closed and `failed` gets why, back on this loop: the peer is gone, as one whose
+    /// connection closed, and whoever counted it as come must count it as gone.
+    public func handOver(
+        to other: EventLoop, _ then: @escaping @Sendable (Connection) -> Void, failed: @escaping @Sendable (String) -> Void
+    ) {
         loop.preconditionInEventLoop()
         guard !isClosed else { return }
         precondition(tls == nil, "a TLS connection stays on its loop")
@@ -377,7 +381,8 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         let maxQueuedBytes = maxQueuedBytes
         let unsent = Array(tail)
         tail = []
-        other.execute {
+        let home = loop
+        let taken = other.executeIfRunning {
             do {
                 let moved = try Connection(socket: socket, loop: other)
                 moved.maxQueuedBytes = maxQueuedBytes
@@ -385,8 +390,12 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
                 then(moved)
             } catch {
                 socket.close()
+                home.execute { failed("\(other.name) cannot take it: \(error)") }
             }
         }
+        guard !taken else { return }
+        socket.close()
+        failed("\(other.name) has stopped")
     }
 
     private func close(error: SocketError?) {

@@ -147,22 +147,31 @@ public final class EventLoop: @unchecked Sendable {
         submit(.closure(work))
     }
 
+    /// As ``execute(_:)``, and says whether the loop took `work`: not once it has stopped, when `work` is dropped —
+    /// what a caller handing it something it must not lose (a connection) has to know.
+    package func executeIfRunning(_ work: @escaping @Sendable () -> Void) -> Bool {
+        submit(.closure(work))
+    }
+
     func enqueueJob(_ job: UnownedJob) {
         submit(.job(job))
     }
 
-    private func submit(_ work: Work) {
+    /// Queues `work`; returns whether the loop took it (not once it has stopped).
+    @discardableResult
+    private func submit(_ work: Work) -> Bool {
         let accepted = inbox.withLock { inbox in
             guard !inbox.stopped else { return false }
             inbox.work.append(work)
             return true
         }
-        guard accepted, !inEventLoop else { return }
+        guard accepted, !inEventLoop else { return accepted }
         // Write the eventfd only once per wake-up: the loop clears the flag before draining the inbox.
         if !wakeupPending.exchange(true, ordering: .acquiringAndReleasing) {
             var one: UInt64 = 1
             _ = write(wakeFD, &one, MemoryLayout<UInt64>.size)
         }
+        return true
     }
 
     /// Runs `work` on the loop after `delay` and returns a handle to cancel it. Safe from any thread.

@@ -48,6 +48,8 @@ struct EventLoopGroupTests {
             connection.handOver(to: other) { connection in
                 connection.onRead = { bytes in _ = connection.write(bytes + Array(" back".utf8)) }
                 moved.update { $0 = connection }
+            } failed: { why in
+                Issue.record("not handed over: \(why)")
             }
         }
         let peer = try await TestPeer.connect(to: listener.localAddress, on: accepting)

@@ -72,13 +72,14 @@ struct ListenerAuthTests {
     static let segmentBytes = 4170  // ten frames of 417 bytes
 
     /// A station server (a tree root with `root`) playing the built-in station at `/live`, asking `app` about
-    /// its listeners, if given.
+    /// its listeners, if given, and handing its players to `loops`, if given.
     func server(
         root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, appURL: StreamURL? = nil, maxListeners: Int? = nil,
-        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil, accessLog: AccessLog? = nil
+        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil, accessLog: AccessLog? = nil, loops: EventLoopGroup? = nil
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
         configuration.options.accessLog = accessLog
+        configuration.options.loops = loops
         configuration.sourcePassword = "hackme"
         configuration.adminPassword = "adminpw"
         configuration.mounts = ["/live"]
@@ -169,6 +170,34 @@ struct ListenerAuthTests {
         await peer.close()
         try await Task.sleep(for: .milliseconds(300))
         #expect(app.forms("listener_remove", agent: "admitted-stopping") == 1, "not told twice")
+        station.stop()
+        server.close()
+        await app.close()
+    }
+
+    @Test("A player admitted, whose connection cannot move to its listener loop (stopped), is counted gone: listener_remove, its access line, its place freed, one log line")
+    func playerLostOnTheWayToItsLoop_IsToldGone() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let accessLog = try AccessLog(path: path, logger: .silent)
+        let group = EventLoopGroup(count: 2, first: loop)
+        group.loops[1].shutdown()  // every player is handed there, and cannot be
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, maxListeners: 1, logger: log.logger, accessLog: accessLog, loops: group)
+        let lost = try await play(server, "User-Agent: admitted-lost\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { lost.closed.value })
+        #expect(await eventually { app.forms("listener_remove", agent: "admitted-lost") == 1 }, "\(app.forms.value)")
+        let line = "\"GET /live HTTP/1.0\" 200 0 \"-\" \"admitted-lost\""  // its head went out, then nothing
+        #expect(await eventually {
+            await accessLog.flush()
+            return String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self).contains(line)
+        })
+        #expect(log.contains("let go before its stream: its connection could not move to a listener loop"), "\(log.lines.value)")
+        // Its place under --max-listeners 1 is free at once: the next player is admitted (and asked about), not told 503.
+        let next = try await play(server, "User-Agent: admitted-next\r\n")
+        #expect(await eventually { app.forms("listener_add", agent: "admitted-next") == 1 }, "\(next.text)")
+        await next.close()
         station.stop()
         server.close()
         await app.close()

@@ -173,7 +173,26 @@ enum StreamRoutes {
             start(Client(
                 connection: connection, port: port, distributor: distributor, listening: listening, peer: peer,
                 headWritten: headWritten, onLeave: onLeave))
+        } failed: { [listening, headWritten] why in
+            lostOnTheWay(listening, peer: peer, port: port, headWritten: headWritten, why: why, withdraw: withdraw, onLeave: onLeave)
         }
+    }
+
+    /// A player whose connection could not move to its listener loop (``Connection/handOver(to:_:failed:)``: the
+    /// loop stopped, or could not register it) is gone before its client started, and is counted gone as any
+    /// player that leaves: its place under the listener limits is freed, the application hears it left (having
+    /// listened 0 s), the access log has its line — `200` with no bytes, its head having gone out, else `503` —
+    /// and one line in the server's log says why. On the port's loop.
+    private static func lostOnTheWay(
+        _ listening: Listening, peer: String, port: PortContext, headWritten: Bool, why: String,
+        withdraw: @Sendable () -> Void, onLeave: (@Sendable () -> Void)?
+    ) {
+        withdraw()
+        onLeave?()
+        port.options.accessLog?.answered(
+            address: listening.address, user: listening.user, request: listening.requestLine, status: headWritten ? 200 : 503, bytes: 0,
+            referer: listening.referer, agent: listening.userAgent)
+        port.joinsAndLeaves("listener \(peer) let go before its stream: its connection could not move to a listener loop (\(why))")
     }
 
     private static func start(_ client: Client) {
