@@ -2,6 +2,7 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+import CastyWire
 
 /// A `--relay` mount whose upstream is away plays its fallback: what its listeners hear, where the admin API and
 /// the status pages count them, what a reload of its fallback does, and what the log says of it.
@@ -20,6 +21,31 @@ extension StationServerTests {
         let player = try await listener(server, "/ice", titles: false)
         #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 20 }, "the relay plays")
         return (proxy, player)
+    }
+
+    @Test("A player waiting for a relay's first stream is a client of its mount: listed by /admin/listclients with its connected time, counted by /admin/stats, moved by /admin/moveclients")
+    func waitingPlayer_IsListedCountedAndMoved() async throws {
+        let server = try server(mounts: ["/ice", "/backup"]) { $0.distribution.startWait = .seconds(30) }
+        defer { server.close() }
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        var relaying = Proxy.Configuration()
+        relaying.segmentBytes = 4170
+        let proxy = try Proxy(url: StreamURL(host: "127.0.0.1", port: 9), configuration: relaying, loop: loop, logger: .silent)  // nothing there
+        defer { proxy.stop() }
+        server.attach(proxy, at: "/ice")
+        await proxy.startInBackground()
+        let player = try await listener(server, "/ice", titles: false)
+        let listed = await eventually { (try? await ask(server, "/admin/listclients?mount=/ice"))?.contains(#""request":"GET /ice"#) == true }
+        let clients = try await ask(server, "/admin/listclients?mount=/ice")
+        #expect(listed, "\(clients)")
+        #expect(clients.contains(#""connected_seconds":"#) && clients.contains(#""segments":0"#), "\(clients)")
+        let stats = try await ask(server, "/admin/stats")
+        #expect(stats.contains("<listeners>1</listeners>"), "\(stats)")
+        let moved = try await ask(server, "/admin/moveclients?mount=/ice&destination=/backup")
+        #expect(moved.contains(#""moved":1"#), "\(moved)")
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "it plays /backup")
+        await player.close()
     }
 
     @Test("A title set with /admin/metadata on a relay mount is refused with 409 saying its titles come from its upstream, not 'no source'")

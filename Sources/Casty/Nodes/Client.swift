@@ -133,9 +133,16 @@ public actor Client: LoopNode {
     /// `moveclients`): it leaves its distributor, asks the other one, and plays its segments from their next
     /// one on — no burst, which would replay seconds it has heard (``Message/liveEdge``) —, with the same
     /// ICY framing (every mount of a server cuts segments of the same size). The numbering restarts there: the
-    /// listener counts one gap.
+    /// listener counts one gap. A player still waiting for its stream, told nothing yet, asks the other mount as it
+    /// asked this one, and is answered there as any new player.
     func move(to other: Distributor) {
-        guard phase == .streaming, other !== distributor else { return }
+        guard other !== distributor else { return }
+        if phase == .waitingForReply, !headWritten {
+            distributor.leave(self)
+            distributor = other
+            return other.send(.request(from: self, resume: nil, branch: nil))
+        }
+        guard phase == .streaming else { return }
         completeAhead()
         phase = .moving
         distributor.leave(self)

@@ -346,6 +346,10 @@ public actor Distributor: LoopNode, FeedingNode {
 
     /// The players listening now (not branch links, nor mounts relaying this one): O(1), for listener limits.
     var playerCount: Int { core.playerCount }
+    /// The players connected now: those listening, and those waiting for a stream not started yet or away (a
+    /// relay's first, or its upstream back), whom it will feed — every client of the mount, as Icecast counts them
+    /// (``stat()``, `/admin/stats`).
+    var connectedPlayers: Int { core.playerCount + core.waitingPlayers }
     /// How many listeners are links to branches of the tree.
     var branchCount: Int { core.branchCount }
 
@@ -367,9 +371,9 @@ public actor Distributor: LoopNode, FeedingNode {
     /// with `X-Casty-Branch` a branch; anywhere else the header means nothing and the peer is a player.
     var placesBranches: Bool { core.places != nil }
 
-    /// The nodes listening now (players and branch links), for the admin API.
+    /// The nodes listening now (players and branch links), with those waiting for the stream, for the admin API.
     func listenerNodes() -> [any Node] {
-        core.listeners.map(\.node)
+        (core.listeners + core.waitingListeners).map(\.node)
     }
 
     /// The name of the stream being served, once the source has replied.
@@ -430,7 +434,7 @@ public actor Distributor: LoopNode, FeedingNode {
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(
-            listeners: core.playerCount, branches: core.branchCount,
+            listeners: connectedPlayers, branches: core.branchCount,
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
             context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 },

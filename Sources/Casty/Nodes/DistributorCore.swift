@@ -495,6 +495,10 @@ struct DistributorCore<Listener: Hashable> {
     /// How many players and branches wait for a stream (one that came before the source, or while it is away); a
     /// relay that waits (a mount's HLS packager asking again) does not count.
     var waitingCount: Int { waiting.count { $0.relay == nil } }
+    /// How many players wait for a stream (not branches, nor a mount's machinery).
+    var waitingPlayers: Int { waiting.count { $0.relay == nil && $0.branch == nil } }
+    /// The players and branches waiting for a stream, in the order they came: connected, and fed once it comes.
+    var waitingListeners: [Listener] { waiting.compactMap { $0.relay == nil ? $0.listener : nil } }
 
     /// A player was admitted at the front door and is on its way (its connection moves to another loop, or its
     /// request is queued): it counts against listener limits until its request arrives — or for

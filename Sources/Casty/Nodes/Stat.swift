@@ -14,7 +14,8 @@ public struct Stat: Sendable {
         var peakListeners = 0
     }
 
-    /// Listeners connected now: players, not branch links. (A station server's Icecast-named pages count a
+    /// Listeners connected now: players, not branch links — those waiting for the stream too (one not started
+    /// yet, or away), as Icecast counts every client of a mount. (A station server's Icecast-named pages count a
     /// fallback's listeners with those of the mounts that play it: ``MountTable/listed(asked:streaming:)``.)
     public internal(set) var listeners: Int
     /// Branches of the tree this node serves now (each one link).

@@ -14,7 +14,7 @@ internal import Icy
 /// |------|------|
 /// | `/admin/metadata?mount=/m&mode=updinfo&song=T` | sets the title of `/m`'s source (or `artist=A&title=T`: `A - T`) |
 /// | `/admin/listmounts` | the mounts, their listeners and what feeds them |
-/// | `/admin/listclients?mount=/m` | `/m`'s listeners (with those of mounts hearing it as their fallback): id, address, request, user agent, seconds connected, skipped |
+/// | `/admin/listclients?mount=/m` | `/m`'s listeners (with those of mounts hearing it as their fallback, and those waiting for its stream): id, address, request, user agent, seconds connected, skipped |
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
 /// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
 /// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |

@@ -335,9 +335,10 @@ final class MountTable: @unchecked Sendable {
         mounts.values.reduce(held.count) { $0 + ($1.source == nil ? 0 : 1) }
     }
 
-    /// The players of every mount: the server's listeners (those a mount's fallback plays to are its own mount's).
+    /// The players of every mount, those waiting for a stream too: the server's listeners (those a mount's fallback
+    /// plays to are its own mount's).
     var playerCount: Int {
-        mounts.values.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.playerCount } }
+        mounts.values.reduce(0) { $0 + $1.distributor.assumeIsolated { $0.connectedPlayers } }
     }
 
     /// Tells ``sourcesChanged`` the mounts in use now, and whether the server is full.
@@ -513,10 +514,11 @@ final class MountTable: @unchecked Sendable {
     /// The mounts with players that hear `mount` as their fallback now — directly, or down a chain (`/x` → `/y` →
     /// `mount`) —, sorted: they are let go with the mount's own listeners. A mount with a permanent source hears its
     /// fallback only while it plays it (a relay whose upstream is away).
-    /// How many players listen to `mount`'s audio: its own, and those of mounts hearing it as their fallback.
+    /// How many players listen to `mount`'s audio: its own (those waiting for it too), and those of mounts hearing
+    /// it as their fallback.
     func listeners(of mount: Mount) -> Int {
         ([mount.path] + hearingAsFallback(mount)).reduce(0) { sum, path in
-            sum + (mounts[path]?.distributor.assumeIsolated { $0.playerCount } ?? 0)
+            sum + (mounts[path]?.distributor.assumeIsolated { $0.connectedPlayers } ?? 0)
         }
     }
 
