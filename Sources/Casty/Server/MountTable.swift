@@ -383,8 +383,8 @@ final class MountTable: @unchecked Sendable {
         mount.ingestStatus = status
         tellSources()
         session.assumeIsolated { isolated in
-            isolated.whenAnnounced = { [weak self, weak mount] in
-                guard let self, let mount, mount.source === session else { return }
+            isolated.whenAnnounced = { [weak self, weak mount, weak session] in
+                guard let self, let mount, let session, mount.source === session else { return }
                 hear(session, on: mount, contentType: session.assumeIsolated { $0.contentType })
                 relaysFallBack()  // a relay that does not stream, whose fallback this mount is, is heard here now
                 heard?()

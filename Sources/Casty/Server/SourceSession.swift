@@ -441,6 +441,7 @@ public actor SourceSession: LoopNode, FeedingNode {
     private func end(_ reason: End) {
         guard let onEnd else { return }
         self.onEnd = nil
+        whenAnnounced = nil  // never announced: what it would have done holds the mount's table, and maybe this session
         watchdog?.cancel()
         pieces?.cancel()
         input.close(after: reason)
