@@ -101,9 +101,20 @@ extension Segment: CustomStringConvertible {
 /// With `metaint` (the reply's `icy-metaint`), each segment is `metaint` audio bytes and one metadata block.
 /// Without it, the stream is audio only and each segment is `segmentBytes` of audio. After each segment,
 /// call the same continuation again with the `rest` (``StreamParser`` does that loop).
+///
+/// - Precondition: `metaint` is in ``IcyLimits/metaintRange``, as ``Headers/metaint()`` checks a reply's.
 public func segments(metaint: Int?, segmentBytes: Int = 8192) -> Continuation<Segment> {
+    checkMetaint(metaint)
     let start = SegmentReader(metaint: metaint, audioNeeded: metaint ?? max(1, segmentBytes))
     return Continuation { bytes in start.read(bytes) }
+}
+
+/// Stops the program when `metaint` is out of ``IcyLimits/metaintRange``: a caller's mistake (a reply's
+/// `icy-metaint` comes checked from ``Headers/metaint()``), which would otherwise be read as a stream that lies.
+func checkMetaint(_ metaint: Int?) {
+    if let metaint {
+        precondition(IcyLimits.metaintRange.contains(metaint), "icy-metaint \(metaint) is out of \(IcyLimits.metaintRange)")
+    }
 }
 
 /// The continuation that parses one metadata block alone (its length byte, then `16·k` bytes), as a segment

@@ -3,7 +3,8 @@
 /// Encoders never copy audio: ``sendData(_:metadata:to:)`` passes each audio chunk on as it is.
 public typealias Sender = (ArraySlice<UInt8>) -> Void
 
-/// Sends a listener's request for `feed` (the path, or Icecast's mount; spaces and non-ASCII go as `%XX`)
+/// Sends a listener's request for `feed` (the path, or Icecast's mount, `/` added when it has none; an absolute
+/// `http://` or `https://` URL goes as it is, as to a proxy; spaces and non-ASCII go as `%XX`)
 /// on `host`.
 ///
 /// ```
@@ -18,7 +19,8 @@ public typealias Sender = (ArraySlice<UInt8>) -> Void
 /// A header in `headers` named like one of the first three (`User-Agent: MyPlayer/1.0`) takes its place,
 /// so each goes out once; the others follow in order.
 public func sendRequest(host: String, feed: String, metadata: Bool = true, headers: Headers = [:], to send: Sender) {
-    let path = percentEncoded(feed.hasPrefix("/") || feed.hasPrefix("http") ? feed : "/" + feed)
+    let absolute = feed.hasPrefix("/") || feed.hasPrefix("http://") || feed.hasPrefix("https://")
+    let path = percentEncoded(absolute ? feed : "/" + feed)
     var all: Headers = ["Host": host, "User-Agent": "Casty"]
     if metadata { all.add(name: "Icy-MetaData", value: "1") }
     var replaced = Array(repeating: false, count: all.count)

@@ -101,7 +101,9 @@ public struct StreamReader: Sendable {
     ///   - metaint: the reply's `icy-metaint`, or `nil` for audio only.
     ///   - segmentBytes: the size of the segments a stream without `icy-metaint` is cut into.
     ///   - audioAsItArrives: hand each read's audio on at once, and each metadata block on its own.
+    /// - Precondition: `metaint` is in ``IcyLimits/metaintRange``, as ``Headers/metaint()`` checks a reply's.
     public init(metaint: Int?, segmentBytes: Int = 8192, audioAsItArrives: Bool = false) {
+        checkMetaint(metaint)
         self.segmentBytes = segmentBytes
         self.audioAsItArrives = audioAsItArrives
         self.state = .head(nil)
@@ -126,7 +128,10 @@ public struct StreamReader: Sendable {
     /// Adds a read, to be taken apart by ``next()``. Adding to bytes not read yet copies them into one buffer;
     /// ``feed(_:_:)`` never needs to.
     public mutating func append(_ bytes: ArraySlice<UInt8>) {
-        if case .finished = state { return }
+        switch state {
+        case .finished, .failed: return  // nothing more is read: kept, they would only pile up
+        case .head, .segments, .pieces: break
+        }
         if unread.isEmpty { unread = bytes } else { unread = (Array(unread) + bytes)[...] }
     }
 

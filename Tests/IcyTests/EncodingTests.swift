@@ -49,6 +49,15 @@ struct EncodingTests {
             == "GET /live HTTP/1.0\r\nHost: radio.example:8000\r\nUser-Agent: Casty\r\nIcy-MetaData: 1\r\nX-Casty-Resume: 42\r\n\r\n")
     }
 
+    @Test("A mount whose name begins with 'http' is a path like any other; only an absolute URL goes as it is")
+    func sendRequest_MountNamedHttpSomething_GetsItsSlash() {
+        for (feed, path) in [("httpstream", "/httpstream"), ("https-128.mp3", "/https-128.mp3"), ("/live", "/live"),
+                             ("http://radio.example/live", "http://radio.example/live")] {
+            let bytes = encoded { sendRequest(host: "h", feed: feed, metadata: false, to: $0) }
+            #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("GET \(path) HTTP/1.0\r\n"), "\(feed)")
+        }
+    }
+
     @Test func sendRequest_LetsTheCallerSetTheUserAgentAndHost_EachSentOnce() {
         let bytes = encoded {
             sendRequest(host: "a:1", feed: "/", metadata: false, headers: ["user-agent": "MyPlayer/1.0", "X-A": "1", "Host": "b:2"], to: $0)

@@ -63,6 +63,24 @@ struct StreamReaderTests {
         #expect(throws: IcyError.status(code: 404, reason: "Not Found")) { try reader.next() }
     }
 
+    @Test("A failed reader keeps none of what it is fed afterwards: a caller that reads on holds no more memory")
+    func failedReader_KeepsNothingFedAfterwards() {
+        var reader = StreamReader()
+        #expect(throws: IcyError.self) { try reader.feed(Array("HTTP/1.0 404 Not Found\r\n\r\n")) { _ in } }
+        let held = reader.unread.count
+        for _ in 0..<100 {
+            #expect(throws: IcyError.status(code: 404, reason: "Not Found")) { try reader.feed(Array(repeating: 0x41, count: 4096)) { _ in } }
+        }
+        #expect(reader.unread.count == held)
+    }
+
+    @Test("A metaint out of IcyLimits.metaintRange is the caller's mistake: the reader stops the program, never reads out of bounds")
+    func metaintOutOfRange_StopsTheProgram() async {
+        await #expect(processExitsWith: .failure) { _ = StreamReader(metaint: -1) }
+        await #expect(processExitsWith: .failure) { _ = segments(metaint: 0) }
+        _ = StreamReader(metaint: IcyLimits.metaintRange.upperBound)
+    }
+
     enum PlayerError: Error, Equatable {
         case notICY(IcyError)
         case tooManySegments
