@@ -124,7 +124,7 @@ enum APIRoutes {
         if let allowed = exchange.port.options.corsOrigins, let origin = headers["Origin"],
            !allowed.contains(CORS.origin(origin) ?? origin),
            !CORS.isSameSite(CORS.origin(origin) ?? origin, host: headers["Host"]) {
-            exchange.port.logger("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(origin, to: 80)), not in --cors-origins (403)")
+            exchange.port.refusalLog("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(origin, to: 80)), not in --cors-origins (403)")
             return exchange.answer(403, "Forbidden", body: "Pages of this origin may not follow the titles here.")
         }
         var reply: [UInt8] = []

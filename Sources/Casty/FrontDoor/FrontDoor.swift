@@ -6,7 +6,8 @@ internal import Icy
 ///
 /// Every port Casty listens on has the same front door, so a player, a branch, a browser asking for the status
 /// and (later) a source that publishes all arrive the same way. A peer that sends too much, sends garbage or
-/// sends nothing gets a clear answer (`400`, `405`) or is dropped at the deadline, with one log line.
+/// sends nothing gets a clear answer (`400`, `405`) or is dropped at the deadline, with one log line — a few per
+/// window (``PortContext/malformedRequests``, ``PortContext/silentConnections``), the rest summed up.
 ///
 /// Loop-confined (`@unchecked Sendable` so that its callbacks may capture it): made, used and let go of on the
 /// connection's loop thread. It lives until the request is read or the connection closes: its callbacks are
@@ -81,7 +82,7 @@ final class FrontDoor: @unchecked Sendable {
         if received == 0, bytes.count >= 2, bytes[0] == 0x16, bytes[1] == 0x03 {
             finish()
             port.refused()
-            port.logger("request from \(peer) refused: it opened with a TLS handshake (https:// asked of a plain HTTP port;"
+            port.malformedRequests("request from \(peer) refused: it opened with a TLS handshake (https:// asked of a plain HTTP port;"
                 + " for HTTPS, put a TLS terminator such as nginx in front: README, \"HTTPS\")")
             return connection.close()
         }
@@ -116,7 +117,7 @@ final class FrontDoor: @unchecked Sendable {
 
     private func refuse(_ error: IcyError) {
         port.refused()
-        port.logger("request from \(peer) refused: \(error)")
+        port.malformedRequests("request from \(peer) refused: \(error)")
         let timeout = port.options.headerTimeout
         let status: (code: Int, reason: String)
         var headers = Headers()

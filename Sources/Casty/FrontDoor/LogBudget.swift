@@ -69,6 +69,13 @@ extension LogBudget {
         LogBudget(loop: loop, logger: logger, what: "connections dropped without a request", perWindow: 5)
     }
 
+    /// The budget for requests refused before they could be read — a malformed line, a method no route takes, a
+    /// head over the limits, a TLS handshake on a plain port: five lines per 10 s, so that a stranger sending them
+    /// by the thousand, which needs no credentials, is told in the log but does not fill it.
+    static func malformedRequests(loop: EventLoop, logger: EventLog) -> LogBudget {
+        LogBudget(loop: loop, logger: logger, what: "malformed requests refused", perWindow: 5)
+    }
+
     /// The budget for sources, admins and players refused (a wrong password, an unlisted mount, a mount off air…):
     /// ten lines per 10 s.
     static func refusals(loop: EventLoop, logger: EventLog) -> LogBudget {

@@ -34,9 +34,12 @@ final class PortContext: @unchecked Sendable {
     let treeKeyRefusals: LogBudget
     /// Connections dropped because no request came in time: a few logged one by one per window, the rest summed up.
     let silentConnections: LogBudget
-    /// Sources, admins and players refused — a wrong password, a mount off air: an encoder with a wrong password
-    /// reconnects every few seconds, a guesser faster, an HLS audience polls an off-air playlist every few seconds —
-    /// a few logged one by one per window, the rest summed up.
+    /// Requests refused before they could be read (``FrontDoor``): a stranger may send them at line rate, so a few
+    /// are logged one by one per window, the rest summed up.
+    let malformedRequests: LogBudget
+    /// Sources, admins, players and pages refused — a wrong password, a mount off air or full, a method its path does
+    /// not take: an encoder with a wrong password reconnects every few seconds, a guesser faster, an HLS audience
+    /// polls an off-air playlist every few seconds — a few logged one by one per window, the rest summed up.
     let refusalLog: LogBudget
     /// The route table.
     let router: Router
@@ -63,6 +66,7 @@ final class PortContext: @unchecked Sendable {
         self.pageLines = LogBudget(loop: distributor.loop, logger: logger, what: "title pages come and gone")
         self.treeKeyRefusals = .treeKeyRefusals(loop: distributor.loop, logger: logger)
         self.silentConnections = .silentConnections(loop: distributor.loop, logger: logger)
+        self.malformedRequests = .malformedRequests(loop: distributor.loop, logger: logger)
         self.refusalLog = .refusals(loop: distributor.loop, logger: logger)
         self.router = router
         // A relay that waits for its first listener makes its HLS at the first HLS request instead.
@@ -84,6 +88,7 @@ final class PortContext: @unchecked Sendable {
         self.pageLines = LogBudget(loop: loop, logger: logger, what: "title pages come and gone")
         self.treeKeyRefusals = .treeKeyRefusals(loop: loop, logger: logger)
         self.silentConnections = .silentConnections(loop: loop, logger: logger)
+        self.malformedRequests = .malformedRequests(loop: loop, logger: logger)
         self.refusalLog = .refusals(loop: loop, logger: logger)
         self.router = router
         publishHLS(mounts.all.map { ($0.path, $0.distributor) })

@@ -128,7 +128,7 @@ struct Router: Sendable {
         }
         // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes.
         if let allow = allowed(exchange) {
-            exchange.port.logger("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
+            exchange.port.refusalLog("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
             let message = "\(exchange.path) takes \(allow)."
             // The APIs answer JSON, their refusals too: a script reads `error` whatever went wrong.
             if ["/admin/", "/api/", "/commands/"].contains(where: exchange.path.hasPrefix) {

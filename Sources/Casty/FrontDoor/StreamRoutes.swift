@@ -71,7 +71,7 @@ enum StreamRoutes {
         }
         if let limit = mounts.admitListener(to: mount) {
             port.refused()
-            port.logger("listener \(exchange.peer) refused on \(mount.path): \(limit) (503)")
+            port.refusalLog("listener \(exchange.peer) refused on \(mount.path): \(limit) (503)")
             exchange.answer(503, "Service Unavailable", body: "Too many listeners: \(limit).", headers: ["Retry-After": "30"])
             return nil
         }
@@ -202,7 +202,7 @@ enum StreamRoutes {
     /// `SOURCE`/`PUT`: a relay takes no sources (yet).
     static func sourceNotTaken(_ exchange: Exchange) {
         exchange.port.refused()
-        exchange.port.logger("source \(exchange.peer) refused: \(exchange.request.method.rawValue) \(exchange.path): this node takes no sources (405)")
+        exchange.port.refusalLog("source \(exchange.peer) refused: \(exchange.request.method.rawValue) \(exchange.path): this node takes no sources (405)")
         exchange.answer(405, "Method Not Allowed", body: "Casty relays streams here; it does not take sources.",
                         headers: ["Allow": Router.allowedMethods])
     }

@@ -30,7 +30,7 @@ enum SourceRoutes {
             // application must not hear stream-available then stream-closed for a stream that never was.
             guard !exchange.connection.peerHasHungUp else {
                 exchange.connection.close()
-                return port.logger("source \(exchange.peer) on \(exchange.path) left before it was admitted")
+                return port.refusalLog("source \(exchange.peer) on \(exchange.path) left before it was admitted")
             }
             switch verdict {
             case .failure(let refusal): refuse(exchange, refusal)
