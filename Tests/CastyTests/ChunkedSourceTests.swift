@@ -3,6 +3,7 @@ import Testing
 @testable import Casty
 @testable import CastyNet
 import CastyWire
+import Icy
 
 /// A chunked body's framing, taken off in pieces of any size (``ChunkedDecoder``).
 struct ChunkedDecoderTests {
@@ -116,6 +117,35 @@ extension StationServerTests {
         #expect(log.lines.value.filter { $0.contains("refused on /live") && $0.contains("Content-Length") }.count == 1, "\(log.lines.value)")
         let fine = try await source(server)
         #expect(await fine.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+    }
+
+    @Test("A source whose body is in a transfer coding Casty does not take off is answered 501 before any 100 Continue, in one line naming it; the mount stays free",
+          arguments: ["gzip, chunked", "xchunkedx", "chunked, gzip", "chunked\r\nTransfer-Encoding: gzip"])
+    func sourceInAnUnknownTransferCoding_IsRefused501(coding: String) async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
+            + "Transfer-Encoding: \(coding)\r\nExpect: 100-continue\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
+        #expect(peer.text.hasPrefix("HTTP/1.0 501 Not Implemented"), "\(peer.text.prefix(80))")
+        let lines = log.lines.value.filter { $0.contains("refused on /live") }
+        #expect(lines.count == 1 && lines[0].contains("in the transfer coding '") && lines[0].hasSuffix("(501)"), "\(log.lines.value)")
+        let fine = try await source(server)
+        #expect(await fine.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+    }
+
+    @Test("A source's transfer codings are read as a list: chunked alone, in any case, between blanks, with identity as none, is chunked")
+    func chunkedAmongBlanks_AndIdentity_IsChunked() {
+        for coding in ["chunked", " Chunked\t", "identity, CHUNKED"] {
+            let headers: Headers = ["Transfer-Encoding": coding]
+            #expect(BodySourceInput.codingProblem(of: headers) == nil, "\(coding)")
+            guard case .chunked = BodySourceInput.framing(of: headers) else { Issue.record("\(coding) is chunked"); continue }
+        }
+        #expect(BodySourceInput.framing(of: ["Transfer-Encoding": "identity"]) == nil)
+        #expect(BodySourceInput.codingProblem(of: ["Transfer-Encoding": "chunked, chunked"]) != nil)
     }
 
     @Test("A source whose chunked body breaks is closed by Casty, in one line that says so (not that it hung up)")

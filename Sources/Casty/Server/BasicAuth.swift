@@ -21,11 +21,11 @@ struct BasicAuth: Sendable, Equatable {
 }
 
 extension Substring {
-    /// Without spaces at either end.
+    /// Without blanks — spaces and tabs, a header value's optional whitespace (RFC 9110 §5.6.3) — at either end.
     var trimmingSpaces: Substring {
         var text = self
-        while text.first == " " { text.removeFirst() }
-        while text.last == " " { text.removeLast() }
+        while text.first == " " || text.first == "\t" { text.removeFirst() }
+        while text.last == " " || text.last == "\t" { text.removeLast() }
         return text
     }
 }

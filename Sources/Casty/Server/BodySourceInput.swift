@@ -32,9 +32,10 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
     }
 
     /// The input a source's request asks for: `nil` when its body has no end of its own (neither chunked nor of a
-    /// positive `Content-Length`: `0`, which some encoders send, says nothing about a live body).
+    /// positive `Content-Length`: `0`, which some encoders send, says nothing about a live body). Call it once
+    /// ``codingProblem(of:)`` has found none: a body is chunked when `chunked` is its one transfer coding.
     static func framing(of headers: Headers) -> Framing? {
-        if headers["Transfer-Encoding"]?.lowercased().contains("chunked") == true { return .chunked(ChunkedDecoder()) }
+        if transferCodings(of: headers) == ["chunked"] { return .chunked(ChunkedDecoder()) }
         if let length = headers["Content-Length"].flatMap(ContentLength.value), length > 0 { return .length(remaining: length, of: length) }
         return nil
     }
@@ -46,6 +47,24 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
         if given.contains(where: { ContentLength.value($0) == nil }) { return "a Content-Length that is no length" }
         if Set(given.compactMap(ContentLength.value)).count > 1 { return "two Content-Length headers that disagree" }
         return nil
+    }
+
+    /// The transfer codings a request's body was sent in, in the order they were applied (every
+    /// `Transfer-Encoding` line, its comma-separated list), lowercased, without blanks around them; `identity`,
+    /// which some clients send for "none", is left out.
+    static func transferCodings(of headers: Headers) -> [String] {
+        headers.values("Transfer-Encoding").flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingSpaces.lowercased() }.filter { !$0.isEmpty && $0 != "identity" }
+    }
+
+    /// What is wrong with a request's `Transfer-Encoding`, if anything: a body in a coding Casty does not take off
+    /// (`gzip, chunked`: taking off the chunks would leave compressed bytes read as audio), which a server answers
+    /// `501` (RFC 9112 §6.1). Casty takes off `chunked`, as the body's one coding, and nothing else.
+    static func codingProblem(of headers: Headers) -> String? {
+        let codings = transferCodings(of: headers)
+        guard !codings.isEmpty, codings != ["chunked"] else { return nil }
+        let sent = headers.values("Transfer-Encoding").joined(separator: ", ")
+        return "its body is in the transfer coding '\(SafeText.shortened(sent, to: 80))', and Casty takes off chunked alone: have it sent uncompressed"
     }
 
     var loop: EventLoop { connection.loop }

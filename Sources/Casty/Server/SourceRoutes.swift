@@ -4,7 +4,8 @@ internal import Icy
 
 /// The route of a source that publishes (`PUT /live`, `SOURCE /live`), as Icecast 2 answers it.
 ///
-/// In order (``SourceAdmission``): credentials (`401` with `WWW-Authenticate`), the whitelist (`403`), the audio
+/// In order: a body that cannot be read (a transfer coding Casty does not take off `501`, a `Content-Length` that is
+/// no length `400`); then (``SourceAdmission``) credentials (`401` with `WWW-Authenticate`), the whitelist (`403`), the audio
 /// type (`415`: Casty cuts MP3 and AAC/ADTS streams on their frames), a mount already live (`403 Mountpoint in
 /// use`), the application's key verification (`403`). An admitted source is answered `200 OK` — a `PUT` with
 /// `Expect: 100-continue` `HTTP/1.1 100 Continue` first, before its body; then a ``SourceSession`` reads the audio
@@ -15,10 +16,10 @@ enum SourceRoutes {
         let port = exchange.port
         guard port.mounts != nil else { return StreamRoutes.sourceNotTaken(exchange) }
         let request = exchange.request
-        if let problem = BodySourceInput.lengthProblem(of: request.headers) {
+        if let refusal = bodyRefusal(request.headers) {
             port.refused()
-            port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(problem) (400)")
-            return exchange.answer(400, "Bad Request", body: "A source's body has one Content-Length, a number, or none: \(problem).")
+            port.refusalLog("source \(exchange.peer) refused on \(exchange.path): \(refusal.problem) (\(refusal.code))")
+            return exchange.answer(refusal.code, refusal.reason, body: refusal.told)
         }
         let login = BasicAuth(header: request.headers["Authorization"])
         let password = login?.password
@@ -37,6 +38,20 @@ enum SourceRoutes {
             case .success(let record): start(exchange, publication, record: record)
             }
         }
+    }
+
+    /// Why a source's body could not be read, if it could not — before its credentials, its `100 Continue` or its
+    /// `200`: a transfer coding Casty does not take off `501 Not Implemented` (RFC 9112 §6.1), a `Content-Length`
+    /// that is no length, or two that disagree, `400` (§6.3). `problem` is for the log, `told` for the source.
+    private static func bodyRefusal(_ headers: Headers) -> (code: Int, reason: String, problem: String, told: String)? {
+        if let problem = BodySourceInput.codingProblem(of: headers) {
+            return (501, "Not Implemented", problem,
+                    "A source's body comes as it is or chunked, in no other transfer coding: send it uncompressed.")
+        }
+        if let problem = BodySourceInput.lengthProblem(of: headers) {
+            return (400, "Bad Request", problem, "A source's body has one Content-Length, a number, or none: \(problem).")
+        }
+        return nil
     }
 
     /// Admits the source: its session publishes the mount, the source is answered, and the session reads its body.
