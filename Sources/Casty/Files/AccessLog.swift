@@ -60,7 +60,7 @@ public final class AccessLog: Sendable {
         self.path = path
         self.logger = logger
         self.appendBytes = appendBytes
-        Shutdown.register(.events) { [weak self] _ in await self?.closeAll() }
+        Shutdown.register(.accessLog) { [weak self] _ in await self?.closeAll() }
     }
 
     /// A listener started listening.

@@ -15,8 +15,12 @@ extension Connection {
     func answer(
         _ code: Int, _ reason: String, body: String, headers: Headers = [:], headOnly: Bool, timeout: Duration
     ) {
-        answer(code, reason, bytes: Array((body.hasSuffix("\n") ? body : body + "\n").utf8), headers: headers,
-               headOnly: headOnly, timeout: timeout)
+        answer(code, reason, bytes: Self.answerBody(body), headers: headers, headOnly: headOnly, timeout: timeout)
+    }
+
+    /// The bytes a text answer's body goes out as: `body`, ended by a newline if it has none (what an access log counts).
+    static func answerBody(_ body: String) -> [UInt8] {
+        Array((body.hasSuffix("\n") ? body : body + "\n").utf8)
     }
 
     /// Sends a complete HTTP answer whose body is `bytes` (a playlist, an HLS segment), as

@@ -175,7 +175,7 @@ public actor Client: LoopNode {
     private func respond(_ code: Int, _ reason: String, _ body: String, _ headers: Headers) {
         phase = .closing
         connection.answer(code, reason, body: body, headers: headers, headOnly: listening.headOnly, timeout: options.headerTimeout)
-        accessLogLine(status: code, bytes: listening.headOnly ? 0 : body.utf8.count)
+        accessLogLine(status: code, bytes: listening.headOnly ? 0 : Connection.answerBody(body).count)
     }
 
     // MARK: The stream

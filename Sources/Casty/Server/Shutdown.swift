@@ -23,6 +23,8 @@ public enum Shutdown {
         case sources
         /// Step 3: sending or spooling the events.
         case events
+        /// Step 3 too, beside the events: the access log's lines for the listeners still connected.
+        case accessLog
     }
 
     /// A piece of work, told the instant it must be done by.
@@ -37,13 +39,14 @@ public enum Shutdown {
     }
 
     /// What a shutdown does, for the line that says it is under way: ` (sources ended, recordings finished, events
-    /// sent or spooled)` in a station server with a control plane, less in one without, nothing in a process that
-    /// has neither (a relay, a dummy).
+    /// sent or spooled)` in a station server with a control plane, less in one without, ` (access log written)` in a
+    /// relay with an access log, nothing in a process that has none of them (a relay, a dummy).
     public static var summary: String {
         let stages = registered.withLock { $0.map(\.stage) }
         var done: [String] = []
         if stages.contains(.sources) { done += ["sources ended", "recordings finished"] }
         if stages.contains(.events) { done.append("events sent or spooled") }
+        if stages.contains(.accessLog) { done.append("access log written") }
         return done.isEmpty ? "" : " (\(done.joined(separator: ", ")))"
     }
 
@@ -51,17 +54,17 @@ public enum Shutdown {
     /// (a signal handler's), never an event loop's.
     public static func run(within limit: Duration = .seconds(3)) {
         let start = ContinuousClock.now
-        run(.sources, until: start + limit / 3)
+        run([.sources], until: start + limit / 3)
         TitleWatchers.sayGoodbye()
         Recorder.finishAll()
         HLSDirectory.removeAll()
-        run(.events, until: start + limit)
+        run([.events, .accessLog], until: start + limit)
         EventSpool.flush()
     }
 
-    /// Runs the work of `stage` at once, and waits for all of it until `deadline` at most.
-    private static func run(_ stage: Stage, until deadline: ContinuousClock.Instant) {
-        let works = registered.withLock { all in all.filter { $0.stage == stage }.map(\.work) }
+    /// Runs the work of `stages` at once, and waits for all of it until `deadline` at most.
+    private static func run(_ stages: [Stage], until deadline: ContinuousClock.Instant) {
+        let works = registered.withLock { all in all.filter { stages.contains($0.stage) }.map(\.work) }
         guard !works.isEmpty else { return }
         let done = DispatchSemaphore(value: 0)
         Task.detached {
