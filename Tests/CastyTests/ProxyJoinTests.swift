@@ -13,8 +13,9 @@ extension ProxyTests {
         let offsets = starts + [frames.count]
         // The station starts with the relay's first link (a loaded run may be slow to open it).
         let started = Locked<ContinuousClock.Instant?>(nil)
-        // The station plays 100 frames a second; a new listener first gets the last 200 it played (its burst: 2 s, where
-        // Icecast's 64 KB are 4 s at 128 kbit/s), so a relay that takes a while to come back still finds its last frames.
+        // The station plays 100 frames a second; a new listener first gets the last 500 it played (its burst: 5 s, about
+        // 150 KB, where Icecast's 64 KB are 4 s at 128 kbit/s), so a relay that takes a while to come back (a loaded run
+        // took 2.6 s) still finds its last frames.
         @Sendable func playing() -> Int { min(1_024, Int((ContinuousClock.now - (started.value ?? .now)) / .milliseconds(10))) }
         let links = Locked(0)
         let upstream = try FakeUpstream(on: loop) { connection, _ in
@@ -22,7 +23,7 @@ extension ProxyTests {
             if started.value == nil { started.update { $0 = .now } }
             let first = links.value == 1
             connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/aac\r\nicy-br: 64\r\n\r\n".utf8))
-            let sent = Locked(max(0, playing() - 200))
+            let sent = Locked(max(0, playing() - 500))
             @Sendable func feed() {
                 guard !connection.isClosed else { return }
                 let now = playing()
