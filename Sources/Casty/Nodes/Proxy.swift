@@ -498,6 +498,21 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// The time within which the framing losses are counted.
     static let framingLossWindow = Duration.seconds(120)
 
+    /// Leaves out the segments `held` since a change, another one following in the same read: what they were
+    /// (`name`) and their bytes, added to those left out before in this read.
+    private static func leaveOut(
+        _ held: inout [StreamSegment], of name: String, adding before: (name: String, bytes: Int)?
+    ) -> (name: String, bytes: Int) {
+        defer { held.removeAll() }
+        return (name, (before?.bytes ?? 0) + held.reduce(0) { $0 + $1.audio.count })
+    }
+
+    /// What a change's log line adds when a stretch of audio between two changes in one read was left out.
+    private func leftOut(_ between: (name: String, bytes: Int)?) -> String {
+        guard let between else { return "" }
+        return "; the \(megabytes(between.bytes)) of \(between.name) before it, come in the same read, were left out"
+    }
+
     private func take(_ segment: Segment) {
         // Its first audio: a station server's mount takes its listeners back from its fallback now, not when a
         // station that sends nothing merely answered.
@@ -550,6 +565,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
             var reshaped: (from: AudioShape, to: AudioShape)?
             var reformatted: FrameChain.Format?
             var held: [StreamSegment] = []
+            // A change that follows another within this read (an AAC station's MP3 fallback for a moment, and back):
+            // the stretch between, shorter than a read, is left out rather than told as a stream of its own.
+            var between: (name: String, bytes: Int)?
             cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) }, emit: { segment in
                 if reshaped != nil || reformatted != nil { held.append(segment) } else if newStreamHeld != nil {
                     newStreamHeld?.append(segment)
@@ -565,8 +583,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) found in \(after) bytes\(seems); passing the stream on unchecked")
                 case .reformatted(let other):
+                    if reshaped != nil || reformatted != nil { between = Self.leaveOut(&held, of: reformatted?.name ?? format, adding: between) }
                     reformatted = other  // after a break only: a relay's chain does not identify at a link's start
                 case .reshaped(let from, let to):
+                    if reshaped != nil || reformatted != nil { between = Self.leaveOut(&held, of: reformatted?.name ?? format, adding: between) }
                     reshaped = (from, to)
                 }
             }
@@ -575,13 +595,13 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 // as coming back in another codec (``attach(_:)``) — its players, told the old type, are let go.
                 station["Content-Type"] = other.contentType
                 stream = Context.newStream()
-                logger("proxy: the audio went on in \(other.name) after \(format) on the same link (the station's own fallback?):"
-                    + " another stream, which listeners are told as \(other.contentType)")
+                logger("proxy: the audio went on in \(other.name) after \(between?.name ?? format) on the same link (the station's own"
+                    + " fallback?): another stream, which listeners are told as \(other.contentType)\(leftOut(between))")
             } else if let (from, to) = reshaped {
                 // Within one link (an Icecast mount's own fallback, an encoder restarted behind it): the same as
                 // coming back in another shape (``compareShape(of:)``), except that no audio is lost.
                 stream = Context.newStream()
-                logger("proxy: \(AudioShape.change(from: from, to: to))")
+                logger("proxy: \(AudioShape.change(from: from, to: to))\(leftOut(between))")
             }
             if reformatted != nil || reshaped != nil {
                 // Its bitrate may be another (a fallback at 64 kbit/s after 128): measured before the nodes are told.
