@@ -265,13 +265,21 @@ struct DistributorCoreTests {
         return (core, context)
     }
 
-    @Test func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
+    @Test("A new stream restarts the numbering, said with the last segment of the stream before (or that it sent none); players stay, branch links are closed")
+    func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
         var (core, context) = nodeWithAPlayerAndABranch()
+        let said: ([Core.Action]) -> [String] = { actions in actions.compactMap { if case .log(let text) = $0 { text } else { nil } } }
         feed(&core, testSegments(5))
         context.stream = 2
-        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2"])
+        let replied = core.reply(first: 0, context: context, at: t0)
+        #expect(describe(replied) == ["log", "stop 2"])
+        #expect(said(replied).first?.contains("its segments are numbered from 0 (the last one was at 4);") == true, "\(said(replied))")
         #expect(core.counters.gaps == 1)
         #expect(core.next == 0)
+        // Another stream, before this one sent any segment.
+        context.stream = 3
+        let again = said(core.reply(first: 0, context: context, at: t0))
+        #expect(again.first?.contains("its segments are numbered from 0 (the stream before sent none);") == true, "\(again)")
         #expect(describe(core.data(0, testSegments(1)[0], at: t0)) == ["fan out #0"])
     }
 

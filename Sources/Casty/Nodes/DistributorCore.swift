@@ -544,7 +544,8 @@ struct DistributorCore<Listener: Hashable> {
     /// (`playersLetGo`: its players were just let go, told another codec).
     private mutating func restartNumbering(at first: Int, stream: UInt64, playersLetGo: Bool = false) -> [Action] {
         let links = listeners.filter { branchOf[$0] != nil }
-        let was = next.map { " (the last one was at \($0))" } ?? ""
+        // `next` is the number the old stream would have gone on with: its last segment came just before, if any did.
+        let was = next.map { $0 == streamFirst ? " (the stream before sent none)" : " (the last one was at \($0 - 1))" } ?? ""
         counters.gaps += 1
         next = first
         streamFirst = first
