@@ -20,18 +20,23 @@ struct ProxyStreamChangeTests {
     }
 
     /// A proxy (segments of 1000 bytes) of an upstream that answers `contentType` (and `icy-br: declared`) and
-    /// sends `audio` on its link, the pieces 100 ms apart, with a listener attached; its log lines are kept.
+    /// sends `audio` on its link, the pieces 100 ms apart, with a listener attached; its log lines are kept. With
+    /// `later`, the first link ends after its audio, and the links after it send `later` (an encoder replaced).
     func relaying(
-        _ audio: [[UInt8]], contentType: String = "audio/mpeg", declared: String? = nil
+        _ audio: [[UInt8]], thenOnANewLink later: [[UInt8]]? = nil, contentType: String = "audio/mpeg", declared: String? = nil
     ) async throws -> (Proxy, RecorderNode, Locked<[String]>, FakeUpstream) {
         let head = "HTTP/1.0 200 OK\r\nContent-Type: \(contentType)\r\n" + (declared.map { "icy-br: \($0)\r\n" } ?? "") + "\r\n"
+        let links = Locked(0)
         let upstream = try FakeUpstream(on: loop) { connection, _ in
+            links.update { $0 += 1 }
+            let (pieces, ends) = links.value == 1 ? (audio, later != nil) : (later ?? audio, false)
             connection.write(Array(head.utf8))
             // Each piece 100 ms after the one before was written, not at a fixed time: a loaded loop, late, would
             // write pieces due together in one go, which the relay would read as one.
             @Sendable func write(from index: Int) {
-                guard index < audio.count, !connection.isClosed else { return }
-                connection.write(audio[index])
+                guard !connection.isClosed else { return }
+                guard index < pieces.count else { return ends ? connection.close() : () }
+                connection.write(pieces[index])
                 connection.loop.schedule(after: .milliseconds(100)) { write(from: index + 1) }
             }
             write(from: 0)
@@ -87,6 +92,29 @@ struct ProxyStreamChangeTests {
                 "\(lines.value)")
         #expect(lines.value.contains("proxy: the new stream's bitrate is 64 kbit/s, measured on its audio (the one before was at 128 kbit/s)"),
                 "one stream, said once: \(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test("A station that comes back on a new link in another shape at another bitrate (an encoder set to 48 kHz mono, 64 kbit/s) is one new stream, told once with its measured bitrate")
+    func stationBackInAnotherShapeAndBitrate_IsOneNewStream_ToldItsBitrate() async throws {
+        let (proxy, listener, lines, upstream) = try await relaying(
+            [Self.frames(60, kbps: 128), Self.frames(60, kbps: 128)],
+            thenOnANewLink: Array(repeating: Self.frames(20, kbps: 64, mono48k: true), count: 40))
+        #expect(await eventually(timeout: .seconds(15)) { lines.value.contains { $0.hasPrefix("proxy: the new stream's bitrate is") } },
+                "\(lines.value)")
+        // The new stream's audio follows its reply: no other reply comes after it.
+        #expect(await listener.wait(timeout: .seconds(10)) { record in
+            record.replies.count >= 2 && { if case .data = record.events.last { true } else { false } }()
+        })
+        let replies = await listener.record.replies.map(\.context)
+        #expect(replies.map(\.bitrate) == [128, 64], "one new stream, told its bitrate: \(replies.map(\.bitrate))")
+        #expect(Set(replies.map(\.stream)).count == replies.count)
+        #expect(lines.value.contains { $0.hasPrefix("proxy: the upstream came back in 48000 Hz mono, after 44100 Hz stereo: another stream") },
+                "\(lines.value)")
+        #expect(lines.value.contains("proxy: the new stream's bitrate is 64 kbit/s, measured on its audio (the one before was at 128 kbit/s)"),
+                "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("bitrate is 64 kbit/s now") }, "\(lines.value)")
         proxy.stop()
         await upstream.close()
     }

@@ -350,8 +350,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// Compares the shape of the new link's first frame, once `audio` brings it, with the shape heard before the
     /// upstream was lost (``shapeBefore``), before the chain takes `audio`: another sample rate or channel count is
     /// another stream, as another codec is — the nodes fed count a gap and HLS goes on after a discontinuity
-    /// (RFC 8216 §4.3.2.3) —, said in one line; the unfinished segment, of the old shape, is dropped. Then, the
-    /// nodes fed are told the stream is back. A stream in which no frame is found is told as it is.
+    /// (RFC 8216 §4.3.2.3) —, said in one line; the unfinished segment, of the old shape, is dropped, and the new
+    /// stream's bitrate is measured before the nodes fed are told it, once, with it (``remeasure(holding:)``): an
+    /// encoder set to 48 kHz mono is often set to another bitrate too. Otherwise the nodes fed are told the stream is
+    /// back at once. A stream in which no frame is found is told as it is.
     private func compareShape(of audio: [ArraySlice<UInt8>]) {
         guard let before = shapeBefore else { return }
         var probe = chain
@@ -363,6 +365,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             cutter.skip(0)
             logger("proxy: the upstream came back in \(after), after \(before): another stream, which listeners are told;"
                 + " \(AudioShape.changeWarning)")
+            return remeasure(holding: [])
         }
         replyWhenMeasured()
     }
@@ -390,7 +393,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             + " rather than a live stream? A relay hands on a live stream as it comes; its listeners skip what comes faster than it plays")
     }
 
-    /// Measures the bitrate anew from the next audio: the stream went on in another shape or codec, a new stream
+    /// Measures the bitrate anew from the next audio: the stream went on (or came back) in another shape or codec, a new stream
     /// whose segments (`held`, and those cut meanwhile) wait until the nodes fed are told it with its bitrate. A
     /// bitrate the link declared is no longer believed: the measure is told.
     private func remeasure(holding held: [StreamSegment]) {
