@@ -77,3 +77,25 @@ extension ProxyTests {
         #expect(told.count == 1 && told[0].hasPrefix("proxy: the upstream sent 13.9 s of audio in "), "\(lines.value)")
     }
 }
+
+extension ProxyTests {
+    @Test("A live link that ends seconds after its Icecast burst (12 s of audio at once, at 64 kbit/s, then the audio at its pace) is not told as a file")
+    func liveLinkEndingAfterItsBurst_IsNotToldAsAFile() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + ProxyStreamChangeTests.frames(460, kbps: 64))
+            // Then 4 frames (104 ms) every 100 ms, for 3 s, and the source drops: the link ends.
+            @Sendable func write(_ left: Int) {
+                guard !connection.isClosed else { return }
+                guard left > 0 else { return connection.close() }
+                connection.write(ProxyStreamChangeTests.frames(4, kbps: 64))
+                connection.loop.schedule(after: .milliseconds(100)) { write(left - 1) }
+            }
+            write(30)
+        }
+        let (proxy, _, lines) = try await loggedProxy(upstream.url)
+        #expect(await eventually(timeout: .seconds(15)) { upstream.requests.value.count >= 2 }, "the link ended, and was opened again")
+        proxy.stop()
+        await upstream.close()
+        #expect(!lines.value.contains { $0.contains("a file rather than a live stream?") }, "\(lines.value)")
+    }
+}

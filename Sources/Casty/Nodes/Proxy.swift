@@ -94,8 +94,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var sniff = BitrateSniff()
     /// Tells an upstream whose audio comes slower than it plays (a congested link to the station).
     private var realTime = RealTimeWatch(tellsAhead: true)
-    /// When the link began, and the seconds of audio its frames play (``tellIfAFile()``).
-    private var link: (started: ContinuousClock.Instant, audio: Double) = (.now, 0)
+    /// How fast the link brings its audio (``tellIfAFile()``).
+    private var link = LinkPace(started: .now)
     /// Whether an upstream that sent a file was told (once).
     private var toldFile = false
     /// Whether the bitrate is measured on the audio: the current link declared none (`icy-br`), or its frames went
@@ -264,7 +264,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .connected
-        link = (.now, 0)
+        link = LinkPace(started: .now)
         if pieces == nil {
             pieces = Ticker(loop: loop, every: StreamPiece.interval) { [weak self] in self?.assumeIsolated { $0.handOnPieces() } }
         }
@@ -374,7 +374,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// bitrate anew when its frames show another for good (``BitrateWatch``); it goes on, always.
     private func heardInTime(_ frame: ArraySlice<UInt8>, format: FrameChain.Format?) -> Bool {
         if let seconds = format?.seconds(of: frame) {
-            link.audio += seconds
+            link.heard(seconds, at: .now)
             if let news = realTime.heard(seconds, at: .now) { logger("proxy: the upstream: \(news)") }
         }
         let counted = measuresBitrate && !sniff.done ? nil : bitrate
@@ -382,12 +382,15 @@ public actor Proxy: UpstreamNode, FeedingNode {
         return true
     }
 
-    /// A link that ends having brought much more audio than it lasted (10 s at least, twice its time) was a file
-    /// served at download speed rather than a live stream: told once, since the relay plays it at a live stream's
-    /// pace and its listeners skip what comes faster — the link's own ``RealTimeWatch`` sees no window of it.
+    /// A link that ends having brought much more audio than it lasted (10 s at least, twice its time), still coming
+    /// faster than it plays at its end, was a file served at download speed rather than a live stream
+    /// (``LinkPace``: not a live link that ends a few seconds after an Icecast burst): told once, since the relay
+    /// plays it at a live stream's pace and its listeners skip what comes faster — the link's own ``RealTimeWatch``
+    /// sees no window of it.
     private func tellIfAFile() {
-        let lasted = seconds(.now - link.started)
-        guard !toldFile, link.audio >= 10, link.audio > 2 * lasted else { return }
+        let now = ContinuousClock.now
+        guard !toldFile, link.wasAFile(endingAt: now) else { return }
+        let lasted = link.lasted(at: now)
         toldFile = true
         logger("proxy: the upstream sent \(formatted(link.audio)) s of audio in \(formatted(lasted)) s, then ended the link: a file"
             + " rather than a live stream? A relay hands on a live stream as it comes; its listeners skip what comes faster than it plays")
