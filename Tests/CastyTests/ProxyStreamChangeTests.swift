@@ -132,7 +132,7 @@ struct ProxyStreamChangeTests {
         let types = leftOut() ? ["audio/aac", "audio/aac"] : ["audio/aac", "audio/mpeg", "audio/aac"]
         #expect(replies.map(\.contentType) == types, "\(replies.map(\.contentType))")
         #expect(Set(replies.map(\.stream)).count == types.count, "a new stream each time")
-        #expect(lines.value.contains { $0.contains("proxy: the audio went on in MPEG audio (MP3) after AAC in ADTS frames on the same link") },
+        #expect(leftOut() || lines.value.contains { $0.contains("proxy: the audio went on in MPEG audio (MP3) after AAC in ADTS frames on the same link") },
                 "\(lines.value)")
         #expect(lines.value.contains { $0.contains("proxy: the audio went on in AAC in ADTS frames after MPEG audio (MP3) on the same link") },
                 "\(lines.value)")

@@ -295,7 +295,8 @@ extension StationServerTests {
     @Test("A source that drops, comes back and drops again: its listeners wait the source timeout from the last drop, not the first")
     func sourceThatDropsTwice_ListenersWaitFromTheLastDrop() async throws {
         let log = Log()
-        let server = try server(timeout: .seconds(3), log: log)
+        // A source timeout of 6 s: its sources' feeding, a task, may be starved for seconds on a loaded run.
+        let server = try server(timeout: .seconds(6), log: log)
         defer { server.close() }
         let (first, feedingFirst) = try await feedingSource(server)
         // Asked until it answers 200: before the source's first audio, a loaded machine may answer 503.
@@ -308,14 +309,15 @@ extension StationServerTests {
         let dropped = ContinuousClock.now
         let (second, feedingSecond) = try await feedingSource(server)
         #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: its listeners hear") || Self.silentFrameCount(player.received.value) >= 20 })
-        try await Task.sleep(until: dropped + .seconds(2))
+        try await Task.sleep(until: dropped + .seconds(4))
         feedingSecond.cancel()
         await feedingSecond.value
         await second.close()
         #expect(await eventually(timeout: .seconds(10)) { log.lines.value.filter { $0.contains("on /live ended") }.count == 2 })
         let secondDrop = ContinuousClock.now
-        // The first drop's wait would have ended 3 s after it: the player is still there 1.5 s past that.
-        try await Task.sleep(until: dropped + .seconds(4.5))
+        // The first drop's wait would have ended 6 s after it: the player is still there 1.5 s past that (the second
+        // drop's ends 6 s after it, 10 s or more after the first).
+        try await Task.sleep(until: dropped + .seconds(7.5))
         #expect(!player.closed.value, "let go \(ContinuousClock.now - secondDrop) after the second drop: \(log.lines.value.suffix(4))")
         #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go once the second drop's wait is over")
     }
