@@ -53,13 +53,19 @@ struct ChunkedDecoderTests {
 
 /// A source whose PUT body comes chunked (`curl -T -`) is heard as its audio, with no broken frames.
 extension StationServerTests {
+    /// A source that sends `PUT /live` with the right credentials, `Content-Type: audio/mpeg` and `headers` (each line
+    /// ending in CRLF), and no body yet.
+    func putSource(_ server: StationServer, headers: String) async throws -> TestPeer {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:hackme".utf8))
+        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n\(headers)\r\n")
+        return peer
+    }
+
     @Test func chunkedSource_IsHeardWithoutBrokenFrames_AndItsLastChunkEndsIt() async throws {
         let log = Log()
         let server = try server(log: log)
-        let peer = try await TestPeer.connect(to: server.address, on: loop)
-        let credentials = Base64.encode(Array("source:hackme".utf8))
-        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
-            + "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+        let peer = try await putSource(server, headers: "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n")
         #expect(await peer.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         // Chunks of 1000 bytes: their size lines fall inside frames of 417 bytes.
         let audio = Self.silentFrames(20)
@@ -88,18 +94,14 @@ extension StationServerTests {
         let log = Log()
         let server = try server(log: log)
         defer { server.close() }
-        let peer = try await TestPeer.connect(to: server.address, on: loop)
-        let credentials = Base64.encode(Array("source:hackme".utf8))
         let audio = Self.silentFrames(20)
-        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
-            + "Content-Length: \(audio.count)\r\n\r\n")
+        let peer = try await putSource(server, headers: "Content-Length: \(audio.count)\r\n")
         let player = try await listener(server)
         await sendPaced(peer, audio + Self.silentFrames(5), segment: 4170)  // and more than it said: not audio of this body
         #expect(await eventually(timeout: .seconds(5)) { log.contains("on /live ended: its body is over: the \(audio.count) bytes of its Content-Length came") },
                 "\(log.lines.value)")
         #expect(await player.waitFor(timeout: .seconds(5)) { Self.silentFrameCount($0) >= 10 })
-        let next = try await TestPeer.connect(to: server.address, on: loop)
-        await next.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n\r\n")
+        let next = try await putSource(server, headers: "")
         #expect(await next.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("200 OK") }, "the mount is free: \(next.text.prefix(80))")
     }
 
@@ -109,9 +111,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(log: log)
         defer { server.close() }
-        let peer = try await TestPeer.connect(to: server.address, on: loop)
-        let credentials = Base64.encode(Array("source:hackme".utf8))
-        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n\(lengths)\r\n")
+        let peer = try await putSource(server, headers: lengths)
         #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
         #expect(peer.text.hasPrefix("HTTP/1.0 400 Bad Request"), "\(peer.text.prefix(80))")
         #expect(log.lines.value.filter { $0.contains("refused on /live") && $0.contains("Content-Length") }.count == 1, "\(log.lines.value)")
@@ -125,10 +125,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(log: log)
         defer { server.close() }
-        let peer = try await TestPeer.connect(to: server.address, on: loop)
-        let credentials = Base64.encode(Array("source:hackme".utf8))
-        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
-            + "Transfer-Encoding: \(coding)\r\nExpect: 100-continue\r\n\r\n")
+        let peer = try await putSource(server, headers: "Transfer-Encoding: \(coding)\r\nExpect: 100-continue\r\n")
         #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
         #expect(peer.text.hasPrefix("HTTP/1.0 501 Not Implemented"), "\(peer.text.prefix(80))")
         let lines = log.lines.value.filter { $0.contains("refused on /live") }
@@ -153,10 +150,7 @@ extension StationServerTests {
         let log = Log()
         let server = try server(log: log)
         defer { server.close() }
-        let peer = try await TestPeer.connect(to: server.address, on: loop)
-        let credentials = Base64.encode(Array("source:hackme".utf8))
-        await peer.send("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
-            + "Transfer-Encoding: chunked\r\n\r\n")
+        let peer = try await putSource(server, headers: "Transfer-Encoding: chunked\r\n")
         let audio = Self.silentFrames(20)
         await sendAudio(peer, Array((String(audio.count, radix: 16) + "\r\n").utf8) + audio + Array("\r\nzz\r\n".utf8))
         #expect(await eventually(timeout: .seconds(10)) { peer.closed.value })
