@@ -103,6 +103,7 @@ struct HLSListenerAuthTests {
             + "Content-Type: audio/mpeg\r\n\r\n")
         await StationServerTests().sendPaced(source, StationServerTests.silentFrames(400))  // 10 s of audio
 
+        let asked = ContinuousClock.now
         var playlist = try await get(server, "/live/index.m3u8", agent: "admitted-player")
         for _ in 0..<50 where playlist.status.contains("503") {  // until the window lasts three target durations
             try await Task.sleep(for: .milliseconds(100))
@@ -117,6 +118,7 @@ struct HLSListenerAuthTests {
 
         let name = try #require(playlist.body.split(separator: "\n").last { !$0.hasPrefix("#") })
         #expect(try await get(server, "/live/\(name)", agent: "admitted-player").status == "HTTP/1.0 200 OK")
+        let listened = ContinuousClock.now - asked  // at most: it is heard from no more
         #expect(try await get(server, "/live/\(name)", agent: "stranger").status == "HTTP/1.0 403 Forbidden",
                 "no segment for a client the application has not admitted")
 
@@ -132,6 +134,10 @@ struct HLSListenerAuthTests {
         #expect(await eventually(timeout: .seconds(10)) { app.forms("listener_remove", agent: "admitted-player") == 1 },
                 "\(app.forms.value)")
         #expect(app.forms("listener_remove", agent: "stranger") == 0)
+        // It listened until its last fetch, not until it was found gone (three target durations later).
+        let remove = try #require(app.forms.value.first { $0.contains("action=listener_remove") })
+        let duration = try #require(remove.split(separator: "&").first { $0.hasPrefix("duration=") }.flatMap { Int($0.dropFirst(9)) })
+        #expect(duration <= Int(listened / .seconds(1)) + 1, "\(duration) s, listened \(listened)")
         await source.close()
         server.close()
         await app.close()

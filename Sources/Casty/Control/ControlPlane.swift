@@ -193,6 +193,9 @@ public final class ControlPlane: Sendable {
         /// many whole seconds it listened.
         var started: ContinuousClock.Instant
         var duration: Int?
+        /// When it was last heard from, if that was before it was found gone: an HLS player is found gone a few
+        /// target durations after its last playlist fetch, and has listened until that fetch only.
+        var lastHeard: ContinuousClock.Instant?
 
         /// The form fields of a call with `action`, in Icecast's order.
         func form(_ action: String) -> [UInt8] {
@@ -203,10 +206,10 @@ public final class ControlPlane: Sendable {
             return Array(fields.map { "\(URLQuery.encode($0.0))=\(URLQuery.encode($0.1))" }.joined(separator: "&").utf8)
         }
 
-        /// The call once the player has left: with how long it listened.
+        /// The call once the player has left: with how long it listened, until it was last heard from.
         func leaving() -> ListenerCall {
             var call = self
-            call.duration = AccessLog.wholeSeconds(ContinuousClock.now - started)
+            call.duration = AccessLog.wholeSeconds(max(.zero, (lastHeard ?? ContinuousClock.now) - started))
             return call
         }
 
@@ -268,7 +271,9 @@ public final class ControlPlane: Sendable {
         // Told once: a listener already told gone with the process is not told again as its connection closes.
         let kept = admitted.withLock { $0.removeValue(forKey: call.client) }
         guard kept != nil || !listenersGone.load(ordering: .relaxed) else { return }
-        listenerRemovals?.post((kept ?? call).leaving())
+        var leaving = kept ?? call
+        leaving.lastHeard = call.lastHeard
+        listenerRemovals?.post(leaving.leaving())
     }
 
     /// Tells the application that `event` happened.

@@ -184,7 +184,8 @@ struct HLSAudience {
         clients = clients.filter { _, known in
             switch known.standing {
             case .asking: return true
-            case .admitted(let call) where known.seen < limit:
+            case .admitted(var call) where known.seen < limit:
+                call.lastHeard = .now - .milliseconds(now - known.seen)  // its last playlist fetch
                 gone.append(call)
                 return false
             default: return known.seen >= limit
