@@ -142,6 +142,26 @@ struct TreeTests {
         root.port.close()
     }
 
+    @Test("A lazy branch publishes its live HLS once it relays for a player, not at the first HLS request only")
+    func lazyBranch_PublishesItsHLS_OnceItRelays() async throws {
+        let source = station()
+        await source.start()
+        let root = try Root.start(source: source, address: .loopback(port: 0))
+        let lazy = try branch(root, eager: false)
+        let distributor = lazy.distributor
+        let publishes: @Sendable () async -> Bool = { await distributor.loop.submit { distributor.assumeIsolated { $0.packager != nil } } }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await !publishes(), "nothing relayed, nothing published")
+        let player = try await TestPeer.connect(to: lazy.port.address, on: .shared)
+        await player.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(await player.waitFor { $0.count > 3 * Self.segmentBytes })
+        #expect(await eventually { await publishes() }, "its HLS is made from the stream it relays")
+        await player.close()
+        source.stop()
+        stop(lazy)
+        root.port.close()
+    }
+
     @Test func aFullNode_RedirectsBranches_ButServesPlayers() async throws {
         let source = station()
         await source.start()

@@ -69,8 +69,7 @@ final class PortContext: @unchecked Sendable {
         self.malformedRequests = .malformedRequests(loop: distributor.loop, logger: logger)
         self.refusalLog = .refusals(loop: distributor.loop, logger: logger)
         self.router = router
-        // A relay that waits for its first listener makes its HLS at the first HLS request instead.
-        if !distributor.isLazy { publishHLS([("", distributor)]) }
+        if distributor.isLazy { publishHLS(onceRelaying: distributor, mount: "") } else { publishHLS([("", distributor)]) }
     }
 
     /// A port for the mounts of a station server.
@@ -99,6 +98,20 @@ final class PortContext: @unchecked Sendable {
 
     /// How HLS is published on this port.
     var hls: HLSPackager.Settings { options.hls }
+
+    /// Publishes `distributor`'s stream as HLS at `mount` from the moment it relays: at once, or — a relay that waits
+    /// for its first listener (``Distributor/isLazy``) — once a player, a branch or an HLS request made it ask for
+    /// the stream, so that `--hls-dir` fills and HLS players find a window from then on. (Its recording, if any, is
+    /// started by whoever made it.)
+    func publishHLS(onceRelaying distributor: Distributor, mount: String) {
+        guard hls.enabled else { return }
+        let settings = hls
+        let logger = logger
+        distributor.onLoop { isolated in
+            let publish = { _ = HLSPackager.attached(to: distributor, mount: mount, settings: settings, logger: logger) }
+            if distributor.isLazy { isolated.onSourceRequested = publish } else { publish() }
+        }
+    }
 
     /// Starts publishing these streams as HLS at once (so that `--hls-dir` fills and a CDN's first request
     /// finds a full window), if HLS is on.

@@ -109,6 +109,7 @@ extension Branch {
         let context = PortContext(distributor: first, options: options, logger: logger, tree: mounts)
         let recording = options.recording
         mounts.onRelay = { mount, distributor in
+            context.publishHLS(onceRelaying: distributor, mount: mount)
             if recording.records(mount) { _ = context.record(mount, distributor: distributor) }
         }
         let port = try ClientPort(context: context, address: address, loop: first.loop)

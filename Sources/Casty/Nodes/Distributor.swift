@@ -106,6 +106,9 @@ public actor Distributor: LoopNode, FeedingNode {
     /// Called on its loop once listeners joined (were replied to): a station's mount table keeps each mount's peak
     /// with those hearing it as their fallback (``MountTable/notePeak(from:)``).
     var onJoin: (() -> Void)?
+    /// Called on its loop once it asks its source for the stream — at once, or at its first listener when lazy: a
+    /// lazy relay's port publishes its live HLS from then on (``PortContext/publishHLS(onceRelaying:mount:)``).
+    var onSourceRequested: (() -> Void)?
     /// Every decision: who listens, the ring, the numbering, the tree places.
     private var core: DistributorCore<NodeReference>
     private var waitingTimer: Scheduled?
@@ -465,6 +468,7 @@ public actor Distributor: LoopNode, FeedingNode {
                 mail.add(.data(number, segment), for: listener)
             case .requestSource:
                 source?.send(.request(from: self, resume: nil))
+                onSourceRequested?()
             case .fanOut(let number, let segment):
                 fanOut(.data(number, segment))
             case .fanOutPiece(let number, let piece):
