@@ -105,14 +105,28 @@ import Testing
         #expect(SRTStreamID("li%ve")?.mount == "/li%ve", "a broken escape is taken as written")
     }
 
-    @Test("A stream ID is shown without its secrets: a key after '?', SRT's s= and key=, in %XX escapes too")
+    @Test("A stream ID is shown without its secrets: every value after '?', SRT's fields but r= and m=, in %XX escapes too")
     func srtStreamID_IsShownWithoutItsSecrets() {
-        #expect(SRTStreamID.shown("live?key=K1&x=y") == "live?key=…&x=y")
-        #expect(SRTStreamID.shown("#!::u=alice,r=live,s=SESSIONSECRET,m=publish") == "#!::u=alice,r=live,s=…,m=publish")
+        #expect(SRTStreamID.shown("live?key=K1&x=y") == "live?key=…&x=…")
+        #expect(SRTStreamID.shown("dj13%3Fkey%3DKS13%26token%3DTOKSECRET") == "dj13?key=…&token=…")
+        #expect(SRTStreamID.shown("live?flag") == "live?flag", "a name alone is shown")
+        #expect(SRTStreamID.shown("#!::u=alice,r=live,s=SESSIONSECRET,m=publish") == "#!::u=…,r=live,s=…,m=publish")
+        #expect(SRTStreamID.shown("#!::r=live,t=stream,token=T") == "#!::r=live,t=…,token=…")
         #expect(SRTStreamID.shown("#!::r=sm9?key=goodkey") == "#!::r=sm9?key=…")
         #expect(SRTStreamID.shown("#!::r=sm10,m=request,key=goodkey") == "#!::r=sm10,m=request,key=…")
         #expect(SRTStreamID.shown("smp5%3Fkey%3Dgoodkey") == "smp5?key=…")
         #expect(SRTStreamID.shown("#!::r=live,m=publish") == "#!::r=live,m=publish")
+    }
+
+    @Test("The fields of a stream ID Casty does not read are named, never their values")
+    func srtStreamID_NamesTheFieldsNotRead() {
+        #expect(SRTStreamID.notRead("dj13%3Fkey%3DKS13%26token%3DTOKSECRET")
+            == "?token= not read (of a stream ID's query, Casty reads ?key= only)")
+        #expect(SRTStreamID.notRead("#!::u=alice,r=live,key=K,x=1")
+            == "u=, x= not read (of SRT's access control syntax, Casty reads r=, m=, key=, s= only)")
+        #expect(SRTStreamID.notRead("live?key=K") == nil)
+        #expect(SRTStreamID.notRead("#!::r=live,m=publish,s=S") == nil)
+        #expect(SRTStreamID.notRead("live") == nil)
     }
 
     @Test func srtAllowList_DecidesFromTheWhitelistAndPassphrases() {

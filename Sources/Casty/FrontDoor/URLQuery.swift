@@ -46,6 +46,19 @@ enum URLQuery {
         query.split(separator: "&").map { decode($0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]) }
     }
 
+    /// The words of a log line naming the fields Casty does not read, by name only: their values may be secrets (a
+    /// `?token=` an encoder was given for another server) and are never shown. `names` are those given
+    /// (``names(in:)``), `read` those Casty reads, `marker` what stands before each (`?` for a URL's query) and
+    /// `whose` what holds them: `?token=, ?x= not read (of a stream key's query, Casty reads ?key= only)`; `nil` when
+    /// Casty reads every one.
+    static func notRead(_ names: [String], reading read: [String] = ["key"], of whose: String, marker: String = "?") -> String? {
+        var ignored: [String] = []
+        for name in names where !read.contains(name) && !ignored.contains(name) { ignored.append(name) }
+        guard !ignored.isEmpty else { return nil }
+        let fields = { (names: [String]) in names.map { marker + $0 + "=" }.joined(separator: ", ") }
+        return fields(ignored) + " not read (of \(whose), Casty reads \(fields(read)) only)"
+    }
+
     /// Whether `text` holds a `%XX` escape (`%2F` or `%2f`, any two hex digits): a `%` followed by anything else is
     /// no escape, and decoding keeps it as it is.
     static func holdsEscape(_ text: String) -> Bool {

@@ -285,9 +285,13 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private var contentType: String { (format ?? .mpeg).contentType }
 
     /// The mount's rules (whitelist, a mount in use), then the application, if it verifies keys — as for every
-    /// ingest (``SourceAdmission``); the passphrase was checked by libsrt already.
+    /// ingest (``SourceAdmission``); the passphrase was checked by libsrt already. Fields of the stream ID Casty does
+    /// not read (a `?token=`) are named in one line, never their values.
     private func admit() {
         guard let publication else { return finish() }
+        if let ignored = SRTStreamID.notRead(connection.streamID) {
+            logger("SRT source \(peer) on \(publication.path): \(ignored)")
+        }
         SourceAdmission.check(publication, port: port) { [self] result in
             guard case .waiting = state else { return }
             switch result {

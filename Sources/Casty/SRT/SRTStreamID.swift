@@ -49,7 +49,7 @@ struct SRTStreamID: Sendable, Equatable {
             guard let resource = fields.first(where: { $0.count == 2 && $0[0] == "r" }) else { return nil }
             path = resource[1]
             mode = fields.first { $0.count == 2 && $0[0] == "m" }.map { $0[1].lowercased() }
-            // The secrets ``shown(_:)`` hides in this syntax are the key: `key=`, else the session `s=`.
+            // The key: `key=`, else the session `s=` (``shown(_:)`` hides both).
             key = (fields.first { $0.count == 2 && $0[0] == "key" } ?? fields.first { $0.count == 2 && $0[0] == "s" }).map { String($0[1]) }
         } else if let question = text.firstIndex(of: "?") {
             path = text[..<question]
@@ -60,18 +60,34 @@ struct SRTStreamID: Sendable, Equatable {
         return (path.hasPrefix("/") ? String(path) : "/" + path, key, mode)
     }
 
-    /// `text` as it may be shown — in a log line, `/status.json`, the report — with its secrets replaced by `…`:
-    /// the value of each `key=` after a `?` (`live?key=K` shows `live?key=…`) and, in SRT's access control syntax,
-    /// of `s=` (a session) and `key=` (`#!::r=live,s=S` shows `#!::r=live,s=…`). A stream ID with `%XX` escapes
-    /// (ffmpeg passes `live%3Fkey%3DK` as it is) is shown decoded, so that its key is found too.
+    /// `text` as it may be shown — in a log line, `/status.json`, the report — with every value Casty does not show
+    /// on purpose replaced by `…`: after a `?`, each field's (`live?key=K&token=T` shows `live?key=…&token=…`: the key
+    /// is a secret, and a field Casty does not read may be one too, ``notRead(_:)``); in SRT's access control syntax,
+    /// each field's but the resource `r=` and the mode `m=` (`#!::r=live,s=S,u=U` shows `#!::r=live,s=…,u=…`). A
+    /// stream ID with `%XX` escapes (ffmpeg passes `live%3Fkey%3DK` as it is) is shown decoded, so that its key is
+    /// found too.
     static func shown(_ text: String) -> String {
         let decoded = unescaped(text)
         guard decoded.hasPrefix("#!::") else { return maskingQuery(decoded) }
         let fields = decoded.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map { field -> String in
             let name = field.prefix { $0 != "=" }
-            return name.count < field.count && (name == "s" || name == "key") ? name + "=…" : maskingQuery(String(field))
+            return name == "r" || name == "m" ? maskingQuery(String(field)) : masked(field)
         }
         return "#!::" + fields.joined(separator: ",")
+    }
+
+    /// The words of a log line naming the fields of `text` Casty does not read, by name only
+    /// (``URLQuery/notRead(_:reading:of:marker:)``): `?token= not read (of a stream ID's query, Casty reads ?key=
+    /// only)`, or `u= not read (of SRT's access control syntax, Casty reads r=, m=, key=, s= only)`; `nil` when there
+    /// are none.
+    static func notRead(_ text: String) -> String? {
+        let decoded = unescaped(text)
+        if decoded.hasPrefix("#!::") {
+            let names = decoded.dropFirst(4).split(separator: ",").map { String($0.prefix { $0 != "=" }) }
+            return URLQuery.notRead(names, reading: ["r", "m", "key", "s"], of: "SRT's access control syntax", marker: "")
+        }
+        guard let question = decoded.firstIndex(of: "?") else { return nil }
+        return URLQuery.notRead(URLQuery.names(in: decoded[decoded.index(after: question)...]), of: "a stream ID's query")
     }
 
     /// `text` with its `%XX` escapes decoded, or as it is when it has none, or a broken one.
@@ -80,10 +96,16 @@ struct SRTStreamID: Sendable, Equatable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `text` with the value of each `key=` after its `?` replaced by `…`.
+    /// `text` with the value of each field after its `?` replaced by `…`.
     private static func maskingQuery(_ text: String) -> String {
         guard let question = text.firstIndex(of: "?") else { return text }
         let pairs = text[text.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
-        return text[...question] + pairs.map { $0.hasPrefix("key=") ? "key=…" : String($0) }.joined(separator: "&")
+        return text[...question] + pairs.map(masked).joined(separator: "&")
+    }
+
+    /// A field `name=value` shown as `name=…`; one without `=`, a name alone, as it is.
+    private static func masked(_ field: Substring) -> String {
+        let name = field.prefix { $0 != "=" }
+        return name.count < field.count ? name + "=…" : String(field)
     }
 }

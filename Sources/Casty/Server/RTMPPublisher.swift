@@ -152,10 +152,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// do. Other query fields (`?token=`, which nginx-rtmp would pass on) are not read: the line says so, by name.
     private func publish(app: String, key: String, query: Substring) {
         let path = "/" + app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
-        let ignored = URLQuery.names(in: query).filter { $0 != "key" }
-        if !ignored.isEmpty {
-            port.logger("rtmp \(peer): publishing \(path): " + ignored.map { "?\($0)=" }.joined(separator: ", ")
-                + " not read (of a stream key's query, Casty reads ?key= only)")
+        if let ignored = URLQuery.notRead(URLQuery.names(in: query), of: "a stream key's query") {
+            port.logger("rtmp \(peer): publishing \(path): \(ignored)")
         }
         let publication = SourcePublication(
             path: path, password: key, key: URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0) } ?? key,
