@@ -138,9 +138,10 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         try? socket.localAddress()
     }
 
-    /// Whether the peer has hung up (end of stream, or a reset) with nothing left unread — asked of the kernel
-    /// without reading: how a connection that is not being read, such as a source waiting while the platform's
-    /// application verifies its key, learns its peer has gone. `true` once closed. Loop thread only.
+    /// Whether the peer has hung up (end of stream, or a reset), even with bytes it sent before left unread (a
+    /// source's audio sent with its request) — asked of the kernel without reading: how a connection that is not
+    /// being read, such as a source waiting while the platform's application verifies its key, learns its peer has
+    /// gone. `true` once closed. Loop thread only.
     public var peerHasHungUp: Bool {
         loop.preconditionInEventLoop()
         return isClosed || socket.peerHasHungUp()

@@ -150,16 +150,16 @@ package struct Socket: Sendable, Hashable {
         }
     }
 
-    /// Whether the peer has hung up with nothing left unread: a one-byte `recv` with `MSG_PEEK | MSG_DONTWAIT`
-    /// that reads end of stream (`0`) or an error other than "nothing yet". Consumes nothing.
+    /// Whether the peer has hung up: shut its sending side (its FIN has come) or reset the connection — even if
+    /// bytes it sent before are still unread, which a peek at the next byte would find instead. A `poll` with
+    /// `POLLRDHUP` that does not wait; consumes nothing. `false` if `poll` itself fails.
     package func peerHasHungUp() -> Bool {
-        var byte: UInt8 = 0
+        let gone = casty_pollrdhup() | Int16(POLLHUP) | Int16(POLLERR) | Int16(POLLNVAL)
+        var descriptor = pollfd(fd: fd, events: casty_pollrdhup(), revents: 0)
         while true {
-            let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if count > 0 { return false }
-            if count == 0 { return true }
-            if errno == EINTR { continue }
-            return errno != EAGAIN && errno != EWOULDBLOCK
+            let ready = poll(&descriptor, 1, 0)
+            if ready >= 0 { return descriptor.revents & gone != 0 }
+            if errno != EINTR { return false }
         }
     }
 

@@ -208,6 +208,24 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
+    /// `curl -T` sends its body at once, not waiting for `100 Continue`: audio sits unread before its hang-up.
+    @Test("A source that sent audio with its request and then hung up while its key was verified is never announced")
+    func aSourceThatSentAudioAndHungUpWhileItsKeyIsVerified_IsNeverAnnounced() async throws {
+        let app = try App(keys: ["key"], verifying: .seconds(2), on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, events: app.url("/events"), log: log)
+        let source = try await station.source(server, mount: "/live", password: "key")
+        await station.sendAudio(source, StationServerTests.silentFrames(40))
+        #expect(await eventually(timeout: .seconds(15)) { app.upstream.requests.value.contains { $0.path == "/verify" } })
+        await source.close()
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("left before it was admitted") }, "\(log.lines.value)")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(app.events.isEmpty, "no stream-available, no stream-closed: \(app.events)")
+        #expect(await loop.submit { server.table.all.count } == 0, "no mount made")
+        server.close()
+        await app.upstream.close()
+    }
+
     @Test("A source let in by its key that then sends no audio frames is never said to be available, nor closed")
     func anAdmittedSourceThatSendsGarbage_IsNeverAnnounced() async throws {
         let app = try App(keys: ["key"], on: loop)

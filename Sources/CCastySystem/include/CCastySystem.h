@@ -29,6 +29,10 @@ static inline uint32_t casty_epollerr(void) { return EPOLLERR; }
 static inline uint32_t casty_epollhup(void) { return EPOLLHUP; }
 static inline uint32_t casty_epollrdhup(void) { return EPOLLRDHUP; }
 
+/// poll's "the peer shut its sending side" bit, `POLLRDHUP`: the same bit as `EPOLLRDHUP` (glibc defines
+/// `POLLRDHUP` only under `_GNU_SOURCE`).
+static inline short casty_pollrdhup(void) { return (short)EPOLLRDHUP; }
+
 /// epoll_ctl operations.
 static inline int casty_epoll_ctl_add(void) { return EPOLL_CTL_ADD; }
 static inline int casty_epoll_ctl_mod(void) { return EPOLL_CTL_MOD; }
