@@ -9,9 +9,9 @@ import Testing
 struct ClientEntryTests {
     let loop = EventLoop.shared
 
-    func serving(burst: Int) throws -> (Distributor, ClientPort) {
+    func serving(burst: Int, context: Context = testContext()) throws -> (Distributor, ClientPort) {
         let distributor = try Distributor(loop: loop, configuration: .init(burst: burst))
-        distributor.send(.reply(next: 0, context: testContext()))
+        distributor.send(.reply(next: 0, context: context))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: ClientOptions())
         return (distributor, port)
     }

@@ -3,6 +3,7 @@ import Icy
 import Testing
 
 @testable import Casty
+@testable import CastyAudio
 @testable import CastyNet
 
 /// A quiet source's audio handed on ahead of its segments (``StreamPiece``): the cutter's pieces, the
@@ -187,5 +188,67 @@ extension StationServerTests {
         try expectFramingHeldAcrossAbandonedPieces(player)
         #expect(!branchLog.contains("sends no segment numbers"), "the void block is no segment: \(branchLog.lines.value)")
         #expect(!player.closed.value)
+    }
+}
+
+extension ClientEntryTests {
+    /// Segments of 1000 bytes cut frame by frame from frames of `format`: the built-in tone's MP3 frames, or ADTS
+    /// frames of 301 bytes (so that segments begin inside a frame).
+    static func segments(_ count: Int, of format: FrameChain.Format) -> [StreamSegment] {
+        let frames = format == .mpeg ? toneFrames : (0..<40).map { _ in adtsFrames(1, length: 301) }
+        var cutter = try! Cutter(segmentBytes: 1000)
+        var segments: [StreamSegment] = []
+        for frame in frames where segments.count < count { cutter.addFrame(frame[...]) { segments.append($0) } }
+        return segments
+    }
+
+    /// Where a decoder reading `audio` frame after frame, skipping ID3v2 tags, meets a byte that begins neither:
+    /// `nil` when it reads to the end (a last frame cut by the end included).
+    static func firstBreak(in audio: [UInt8], _ format: FrameChain.Format) -> Int? {
+        var at = 0
+        while at + ID3v2Header.headerBytes <= audio.count {
+            guard let length = ID3v2Header.tagLength(audio[...], at: at) ?? format.frame(in: audio[...], at: at)?.length else { return at }
+            at += length
+        }
+        return nil
+    }
+
+    @Test("Pieces whose segment never comes, cut inside a frame: the player gets that frame completed, then padding, then whole frames again",
+          arguments: [FrameChain.Format.mpeg, .adts], [false, true])
+    func abandonedPiecesCutInsideAFrame_AreFollowedByItsRest_ThenPadding(format: FrameChain.Format, inLastFrame: Bool) async throws {
+        var context = testContext()
+        context.station["Content-Type"] = format.contentType
+        let (distributor, port) = try serving(burst: 1, context: context)
+        defer { port.close() }
+        let segments = Self.segments(5, of: format)
+        for segment in segments.prefix(2) { distributor.send(.data(segment.number, segment)) }
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        let segmentsReceived = { @Sendable in (try? player.parsed(segmentBytes: 1000))?.segments.count ?? 0 }
+        #expect(await eventually { segmentsReceived() == 1 }, "the burst")
+        distributor.send(.data(2, segments[2]))
+        #expect(await eventually { segmentsReceived() == 2 })
+        // Pieces of segment 3 ending 100 bytes into its first whole frame, as a branch's slow link hands them on — or
+        // halfway through the bytes its last frame has in it, a frame whose rest is more than the segment has room for.
+        var start = try #require(segments[3].entryOffset)
+        while inLastFrame, let frame = format.frame(in: segments[3].audio[...], at: start), start + frame.length < 1000 {
+            start += frame.length
+        }
+        let cut = inLastFrame ? start + (1000 - start) / 2 : start + 100
+        try #require(cut > start + format.headerBytes && cut < 1000)
+        let before = player.received.value.count
+        distributor.send(.piece(3, StreamPiece(offset: 0, audio: Array(segments[3].audio.prefix(cut / 2)))))
+        distributor.send(.piece(3, StreamPiece(offset: cut / 2, audio: Array(segments[3].audio[(cut / 2)..<cut]))))
+        #expect(await player.waitFor { $0.count == before + cut })
+        // The link is lost: the pieces are abandoned; the new link sends segment 3 whole, then 4.
+        distributor.send(.piece(3, .abandon))
+        for segment in segments.suffix(2) { distributor.send(.data(segment.number, segment)) }
+        #expect(await eventually { segmentsReceived() == 5 })
+        let parsed = try #require(try player.parsed(segmentBytes: 1000))
+        let audio = parsed.segments.flatMap(\.audioBytes)
+        #expect(Self.firstBreak(in: audio, format) == nil, "whole frames and tags, \(format.name): \(parsed.segments.map(\.audioBytes.count))")
+        let standIn = parsed.segments[2].audioBytes
+        #expect(Array(standIn.prefix(cut)) == Array(segments[3].audio.prefix(cut)), "the pieces")
+        #expect(parsed.segments.last?.audioBytes == segments[4].audio, "the stream goes on")
     }
 }

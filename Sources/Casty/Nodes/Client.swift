@@ -51,13 +51,16 @@ public actor Client: LoopNode {
     /// The bytes it was sent (audio and metadata), for the access log.
     private var sentBytes = 0
     /// The number of the last segment the listener got. One that does not follow it (after segments it skipped,
-    /// or on another mount it was moved to), and the first of a new stream (``StreamSegment/opensStream``: a
-    /// source that returned, a fallback), are sent in their entry form too: the audio before the first frame
-    /// header, a tail the player could not decode, becomes a tag.
+    /// on another mount it was moved to, or after pieces whose segment never came), and the first of a new stream
+    /// (``StreamSegment/opensStream``: a source that returned, a fallback), are sent in their entry form too: the
+    /// audio before the first frame header, a tail the player could not decode, becomes a tag.
     private var lastNumber: Int?
     /// The last segment this player got, and the frames of its stream: after a break, the frame it ended inside
     /// is completed (``StreamSegment/entering(_:completing:format:)``).
     private var lastSegment: StreamSegment?
+    /// What is still missing of the frame that pieces whose segment never came cut short, where its completion did
+    /// not fit in the segment's place (``completeAhead(streamEnded:)``): the next segment's entry begins with it.
+    private var owed: [UInt8] = []
     private var format: FrameChain.Format?
     /// The title current when the listener joined (the reply's), stated in its first metadata block.
     private var joinTitle: Metadata?
@@ -67,8 +70,11 @@ public actor Client: LoopNode {
     /// What the player will have been told once the segment being delivered is out.
     private var telling: (title: Metadata?, version: Int?) = (nil, nil)
     private let joined = ContinuousClock.now
-    /// Audio bytes of the next segment sent ahead of it (``StreamPiece``), and the segment's size.
-    private var ahead = 0
+    /// Audio of the next segment sent ahead of it (``StreamPiece``): the pieces' bytes as written, most often
+    /// the buffers shared by every listener.
+    private var sentAhead: [[UInt8]] = []
+    /// How many audio bytes of the next segment were sent ahead of it.
+    private var ahead: Int { sentAhead.reduce(0) { $0 + $1.count } }
     private var segmentBytes = 0
 
     private enum Phase {
@@ -208,11 +214,12 @@ public actor Client: LoopNode {
         sentTitleVersion = 0
         entered = false
         lastNumber = nil
-        ahead = 0
+        sentAhead = []
         segmentBytes = context.segmentBytes
         joinTitle = context.title
         format = FrameChain.Format(contentType: context.station["Content-Type"] ?? "audio/mpeg")
         lastSegment = nil
+        owed = []
         told = (nil, nil)
         if !headWritten { connection.write(listening.replyHead(next: next, context: context, port: port)) }
         // Told one codec at the front door, and the stream went on in another (a fallback took over, a source of
@@ -262,7 +269,7 @@ public actor Client: LoopNode {
         if ahead > 0 {
             // Its start went out ahead of it (pieces): the rest goes now, queued if need be — the framing needs it.
             let rest = bytes.dropFirst(ahead)
-            ahead = 0
+            sentAhead = []
             connection.write(Array(rest))
             delivered(rest.count, number, segment)
             return
@@ -292,11 +299,12 @@ public actor Client: LoopNode {
     }
 
     /// `bytes`, a form of `segment`, as the player's entry: on a frame, and after its last segment, if it ended
-    /// inside a frame (another stream now, or segments skipped), that frame completed.
+    /// inside a frame (another stream now, or segments skipped), that frame completed — or the rest of the one
+    /// that abandoned pieces cut short (``owed``).
     private func entry(of segment: StreamSegment, _ bytes: [UInt8]) -> [UInt8] {
-        guard entered, let format, let completion = lastSegment?.tailCompletion(format), !completion.isEmpty else {
-            return segment.entering(bytes)
-        }
+        guard entered, let format else { return segment.entering(bytes) }
+        let completion = lastSegment.map { $0.tailCompletion(format) ?? [] } ?? owed
+        guard !completion.isEmpty else { return segment.entering(bytes) }
         return segment.entering(bytes, completing: completion, format: format)
     }
 
@@ -310,34 +318,52 @@ public actor Client: LoopNode {
         // The shared buffer as it is, unless the listener had part of it already.
         let bytes = ahead == piece.offset ? piece.audio : Array(piece.audio.dropFirst(ahead - piece.offset))
         connection.write(bytes)
-        ahead += bytes.count
+        sentAhead.append(bytes)
         distributor.tally.count(bytesOut: bytes.count)
         sentBytes += bytes.count
     }
 
-    /// What was sent ahead of a segment will not be followed by it (the source ended, or was moved away from): a
-    /// player gets padding up to the segment's size (``StreamSegment/padding(_:)``, which decoders skip) — which
-    /// also fills a frame the pieces cut short, so that its decoder reads zeros there, not the next stream's
-    /// first bytes —, and one that takes titles an empty metadata block, so that its framing stays exact; a
-    /// branch gets the block that says it was no segment (``StreamSegment/voidBlock``). Where the stream ended, a
-    /// branch is told so in any case — with a whole void segment if it got nothing ahead — so that it publishes
-    /// the HLS segment it was filling (``StreamSegment/endBlock``); a player is told nothing more.
+    /// What was sent ahead of a segment will not be followed by it (the source ended, or was moved away from; a
+    /// branch lost its link): a player gets the bytes that the frame the pieces cut short lacks (zeros, as a splice
+    /// completes one: ``StreamSegment/tailCompletion(of:from:_:)``), then padding up to the segment's size
+    /// (``StreamSegment/padding(_:)``, which decoders skip) — whole frames, then a tag, not a tag read as the rest
+    /// of a frame —, and one that takes titles an empty metadata block, so that its framing stays exact; a branch
+    /// gets the block that says it was no segment (``StreamSegment/voidBlock``). What of that frame does not fit
+    /// begins the next segment's entry, which starts on a frame. Where the stream ended, a branch is told so in
+    /// any case — with a whole void segment if it got nothing ahead — so that it publishes the HLS segment it was
+    /// filling (``StreamSegment/endBlock``); a player is told nothing more.
+    ///
+    /// ```
+    /// pieces      … [ frame ][ start of a frame ]
+    /// stand-in    [ zeros: the frame's missing bytes ][ ID3 tag … ]  (up to the segment's size) [ block ]
+    /// ```
     private func completeAhead(streamEnded: Bool = false) {
         if streamEnded, form == .numbered, phase == .streaming {
             connection.write(StreamSegment.padding(segmentBytes - ahead) + StreamSegment.endBlock)
-            ahead = 0
+            sentAhead = []
             lastSegment = nil
             return
         }
         guard ahead > 0 else { return }
-        let padding = StreamSegment.padding(segmentBytes - ahead)
+        let room = segmentBytes - ahead
+        let completion = cutFrameCompletion()
+        let standIn = Array(completion.prefix(room)) + StreamSegment.padding(room - min(room, completion.count))
         switch form {
-        case .audio: connection.write(padding)
-        case .icy: connection.write(padding + [0])
-        case .numbered: connection.write(padding + StreamSegment.voidBlock)
+        case .audio: connection.write(standIn)
+        case .icy: connection.write(standIn + [0])
+        case .numbered: connection.write(standIn + StreamSegment.voidBlock)
         }
-        ahead = 0
-        lastSegment = nil  // the frame cut where the pieces ended is not the last segment's: not completed
+        sentAhead = []
+        owed = Array(completion.dropFirst(room))
+        lastSegment = nil  // its cut frame is completed: the next segment is an entry (``lastNumber``), after `owed`
+        lastNumber = nil
+    }
+
+    /// The bytes that the last frame begun in what the player got — its last segment, then the pieces sent ahead of
+    /// the next — lacks; none where its frames are not followed.
+    private func cutFrameCompletion() -> [UInt8] {
+        guard let format, let last = lastSegment, let start = last.entryOffset else { return [] }
+        return StreamSegment.tailCompletion(of: last.audio + sentAhead.joined(), from: start, format) ?? []
     }
 
     /// The ICY bytes for a player: the first segment stating the title current at joining (the burst's first
@@ -376,6 +402,7 @@ public actor Client: LoopNode {
         entered = true
         lastNumber = number
         lastSegment = segment
+        owed = []
         if form == .icy { told = telling }
         sentTitleVersion = segment.titleVersion
     }

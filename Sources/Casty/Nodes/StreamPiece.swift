@@ -14,9 +14,10 @@
 /// ```
 ///
 /// If the segment that comes next does not begin with the pieces (its source ended, or a fallback took over),
-/// the distributor says so first with an ``abandoned`` piece: a player that took pieces gets padding up to the
-/// segment's size — an ID3 tag, which decoders skip (``StreamSegment/padding(_:)``) — and an empty metadata
-/// block, so its framing stays exact, and the new stream starts on the next segment.
+/// the distributor says so first with an ``abandoned`` piece: a player that took pieces gets the rest of the frame
+/// they cut short (zeros), then padding up to the segment's size — an ID3 tag, which decoders skip
+/// (``StreamSegment/padding(_:)``) — and an empty metadata block, so its frames and framing stay exact, and the
+/// next segment starts on a frame.
 public struct StreamPiece: Sendable, Equatable {
     /// Where in its segment's audio the piece starts.
     public let offset: Int

@@ -23,12 +23,19 @@ extension StreamSegment {
     /// player reads is the one completed. Empty when the audio ends on a frame; `nil` when its frames of `format`
     /// cannot be followed from ``entryOffset``.
     func tailCompletion(_ format: FrameChain.Format) -> [UInt8]? {
-        guard var at = entryOffset else { return nil }
-        let audio = self.audio[...]
+        entryOffset.flatMap { Self.tailCompletion(of: audio, from: $0, format) }
+    }
+
+    /// What the last frame begun in `audio` lacks, its frames of `format` followed from the one at `start`
+    /// (``tailCompletion(_:)``): a segment's, or a segment's and the pieces of the next one a player got
+    /// (``StreamPiece``).
+    static func tailCompletion(of audio: [UInt8], from start: Int, _ format: FrameChain.Format) -> [UInt8]? {
+        let audio = audio[...]
+        var at = start
         var previous: Int?
         while at < audio.count {
             guard let frame = format.frame(in: audio, at: at) else {
-                // A header cut by the segment's end: completed from the frame before it, if it holds together.
+                // A header cut by the audio's end: completed from the frame before it, if it holds together.
                 let cut = audio.count - at
                 guard cut < format.headerBytes, let previous else { return nil }
                 let header = Array(audio[at...]) + audio[(previous + cut)..<(previous + format.headerBytes)]
