@@ -72,9 +72,11 @@ public actor Client: LoopNode {
     private let joined = ContinuousClock.now
     /// Audio of the next segment sent ahead of it (``StreamPiece``): the pieces' bytes as written, most often
     /// the buffers shared by every listener.
-    private var sentAhead: [[UInt8]] = []
-    /// How many audio bytes of the next segment were sent ahead of it.
-    private var ahead: Int { sentAhead.reduce(0) { $0 + $1.count } }
+    private var sentAhead: [[UInt8]] = [] {
+        didSet { ahead = sentAhead.reduce(0) { $0 + $1.count } }
+    }
+    /// How many audio bytes of the next segment were sent ahead of it (asked at every segment: kept, not summed).
+    private var ahead = 0
     private var segmentBytes = 0
 
     private enum Phase {
