@@ -119,6 +119,7 @@ struct TreeHardeningTests {
         try await Task.sleep(for: .seconds(3))
         #expect(await root.distributor.stat().refused == 1)
         #expect(lines.value.contains { $0.contains("403") && $0.contains("retrying in 10.0 seconds") }, "\(lines.value)")
+        #expect(await stranger.branch.status == "retrying", "its status says it was refused and tries again, not that it is connecting")
         source.stop()
         stop(stranger)
         root.port.close()

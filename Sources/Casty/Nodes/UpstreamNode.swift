@@ -11,7 +11,7 @@ public enum UpstreamState: Sendable, Equatable, CustomStringConvertible {
     case connected
     /// Receiving the stream.
     case streaming
-    /// Lost the upstream; trying again.
+    /// Lost the upstream, or failed to reach it (refused, unreachable, not a stream); trying again.
     case retrying
     /// Stopped for good.
     case stopped
@@ -156,6 +156,7 @@ extension UpstreamNode {
                         return
                     }
                     failures += 1
+                    keeper.state = .retrying  // not `connecting` for ever: an attempt failed (a 403 for a wrong key…)
                     refused = Self.isRefusal(error)
                     let problem = "\(error)\(refusalHint(error))"
                     let times = told[error.kind, default: 0]
