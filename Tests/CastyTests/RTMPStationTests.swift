@@ -88,7 +88,8 @@ extension StationServerTests {
         #expect(status.contains("\"video_messages_ignored\":1"))
         // An Icecast source meets the same rules: the mount is in use.
         let icecast = try await source(server)
-        #expect(await icecast.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403 Mountpoint in use") })
+        #expect(await icecast.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403 Mountpoint in use") },
+                "\(icecast.text.prefix(80))")
         server.close()
     }
 

@@ -29,8 +29,9 @@ extension StationServerTests {
         let line = try #require(log.lines.value.first { $0.contains("came all at once") })
         let dropped = try #require(line.split(separator: " ").firstIndex(of: "dropped").flatMap { Int(line.split(separator: " ")[$0 + 1]) })
         // All but about a second of it, when the flood is read in one go; a loaded machine reads it in a few pieces,
-        // the first ones still within the allowance (a CI run saw 563).
-        #expect((450...800).contains(dropped), "\(line)")
+        // the first ones still within the allowance (a CI run saw 563, a loaded run 406): what the player hears of it
+        // is asserted below.
+        #expect((300...800).contains(dropped), "\(line)")
         #expect(line.hasPrefix("source on /live: ") && line.contains("so that its listeners stay live"), "\(line)")
         // The player got the frames after the flood, and only a second or so of the flood.
         let marked: @Sendable (UInt8) -> Int = { Self.count(of: $0, in: player.received.value) }
