@@ -541,7 +541,8 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// The source started a new stream: its numbers start again at `first` and mean nothing in the old one
-    /// (`playersLetGo`: its players were just let go, told another codec).
+    /// (`playersLetGo`: its players were just let go, told another codec; its line says listeners play on only when
+    /// some do — a station's mount lets its players of another codec go itself, before).
     private mutating func restartNumbering(at first: Int, stream: UInt64, playersLetGo: Bool = false) -> [Action] {
         let links = listeners.filter { branchOf[$0] != nil }
         // `next` is the number the old stream would have gone on with: its last segment came just before, if any did.
@@ -557,7 +558,7 @@ struct DistributorCore<Listener: Hashable> {
         let closing = links.isEmpty ? "" : "; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it"
         // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine.
         return [.log("distributor: new stream \(Context.streamText(stream)) (its source or upstream changed): its segments are"
-            + " numbered from \(first)\(was); \(playersLetGo ? "one gap counted" : "listeners play on, one gap counted")\(closing)")]
+            + " numbered from \(first)\(was); \(playersLetGo || playerCount == 0 ? "one gap counted" : "listeners play on, one gap counted")\(closing)")]
             + links.map { .stop($0) }
     }
 
