@@ -156,9 +156,9 @@ struct StrangerTextTests {
         distributor.attachSource(proxy)
         try await proxy.start()
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
-        let player = try await TestPeer.connect(to: port.address, on: loop)
-        await player.send("GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
-        #expect(await player.waitFor { $0.count > 2000 })
+        // Asked until it answers 200: before the upstream's first audio, a loaded machine answers 503.
+        let player = try #require(try await TestPeer.player(of: port.address, on: loop, request: "GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 2000 })
         let head = Self.head(player.text)
         #expect(head.contains("icy-name: Bad[31m FM\r\n"), "\(head)")
         #expect(head.contains("icy-genre: Rock\r\n"))
