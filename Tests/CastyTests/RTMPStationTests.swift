@@ -86,7 +86,15 @@ extension StationServerTests {
         let status = try await ask(server, "/status.json", admin: false)
         #expect(status.contains("\"rtmp\":{\"port\":\(server.rtmpAddress?.port ?? 0),\"connections\":1,\"publishing\":1"))
         #expect(status.contains("\"video_messages_ignored\":1"))
-        // An Icecast source meets the same rules: the mount is in use.
+        // An Icecast source meets the same rules: the mount is in use — while the publisher sends (one silent for 2 s
+        // would be taken for an encoder reconnecting, and the same credentials would take the mount).
+        let feeding = Task {
+            while !Task.isCancelled {
+                await rtmp.sendMP3(Self.silentFrames(4))
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { feeding.cancel() }
         let icecast = try await source(server)
         #expect(await icecast.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403 Mountpoint in use") },
                 "\(icecast.text.prefix(80))")
