@@ -15,6 +15,14 @@ extension Cutter {
         /// The frames went on in another sample rate or channel count: the segment of the old shape was cut
         /// (padded) before, and the segments emitted after this belong to another stream (see ``NewShape``).
         case reshaped(from: AudioShape, to: AudioShape)
+
+        /// Whether the segments emitted after it belong to another stream (a change of codec or of shape).
+        var startsAnotherStream: Bool {
+            switch self {
+            case .reformatted, .reshaped: true
+            case .resynced, .gaveUp: false
+            }
+        }
     }
 
     /// Adds audio that arrives in pieces of any size, through `chain`: whole frames are cut into segments (each

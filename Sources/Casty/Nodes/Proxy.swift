@@ -581,6 +581,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     subscribers.publish(segment)
                 }
             }) { incident in
+                // A change after another in this read: the segments held since the first are left out.
+                if incident.startsAnotherStream, reshaped != nil || reformatted != nil {
+                    between = Self.leaveOut(&held, of: reformatted?.name ?? format, adding: between)
+                }
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
@@ -589,10 +593,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) found in \(after) bytes\(seems); passing the stream on unchecked")
                 case .reformatted(let other):
-                    if reshaped != nil || reformatted != nil { between = Self.leaveOut(&held, of: reformatted?.name ?? format, adding: between) }
                     reformatted = other  // after a break only: a relay's chain does not identify at a link's start
                 case .reshaped(let from, let to):
-                    if reshaped != nil || reformatted != nil { between = Self.leaveOut(&held, of: reformatted?.name ?? format, adding: between) }
                     reshaped = (from, to)
                 }
             }
