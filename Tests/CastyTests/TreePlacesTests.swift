@@ -40,6 +40,24 @@ struct TreePlacesTests {
         #expect(places.place("e:1", path: [], now: later) == .redirect("http://a:1/"))
     }
 
+    @Test("A child's subtree size, asked before a branch was sent down to it, still counts that branch: the next one goes to the other child, not below a full one")
+    func aSurveyAnsweredBeforeABranchArrived_DoesNotForgetTheBranch() {
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        let start = ContinuousClock.now
+        _ = places.place("a:1", path: [], now: start)
+        _ = places.place("b:1", path: [], now: start)
+        let asked = start + .seconds(1)
+        #expect(places.place("c:1", path: [], now: asked + .milliseconds(10)) == .redirect("http://a:1/"))
+        // a's answer left before c reached it: a alone.
+        places.report("a:1", subtree: 1, asked: asked)
+        #expect(places.children.map(\.subtree) == [2, 1])
+        #expect(places.place("d:1", path: [], now: asked + .milliseconds(20)) == .redirect("http://b:1/"))
+        // The next survey, asked after both were sent, is the size from then on.
+        places.report("a:1", subtree: 2, asked: asked + .seconds(10))
+        places.report("b:1", subtree: 2, asked: asked + .seconds(10))
+        #expect(places.children.map(\.subtree) == [2, 2])
+    }
+
     @Test func aChildThatLeft_MakesRoomForTheNextBranch() {
         var places = TreePlaces(address: "root:1", fanout: 2)
         _ = places.place("a:1", path: [])

@@ -149,16 +149,17 @@ public actor Distributor: LoopNode, FeedingNode {
     }
 
     /// Asks this tree node's branches their subtrees' sizes every ``Configuration/subtreeRefresh``, off the loop;
-    /// each answer is counted on it (``TreePlaces/report(_:subtree:)``).
+    /// each answer is counted on it (``TreePlaces/report(_:subtree:asked:)``) with the time it was asked.
     private func startSurvey() {
         guard survey == nil, subtreeRefresh > .zero else { return }
         survey = Ticker(loop: loop, every: subtreeRefresh) { [weak self] in
             self?.assumeIsolated { distributor in
                 let (children, mount) = distributor.core.survey
                 for child in children {
+                    let asked = ContinuousClock.now
                     Task { [weak distributor, loop = distributor.loop] in
                         guard let size = await SubtreeSurvey.size(of: child, mount: mount, loop: loop) else { return }
-                        distributor?.onLoop { $0.core.report(child, subtree: size) }
+                        distributor?.onLoop { $0.core.report(child, subtree: size, asked: asked) }
                     }
                 }
             }

@@ -370,14 +370,14 @@ struct DistributorCore<Listener: Hashable> {
         return [.log("distributor: \(why); refused \(who) with 503\(told == nil ? "" : " (summed up every 10 s)")")]
     }
 
-    /// The branches of this tree node, by address, and the mount their `/tree` is asked for (``TreePlaces/report(_:subtree:)``).
+    /// The branches of this tree node, by address, and the mount their `/tree` is asked for (``TreePlaces/report(_:subtree:asked:)``).
     var survey: (children: [String], mount: String?) {
         (places?.children.map(\.address) ?? [], currentContext?.mount ?? configuration.mount)
     }
 
-    /// A branch of this node told its subtree's size.
-    mutating func report(_ child: String, subtree: Int) {
-        places?.report(child, subtree: subtree)
+    /// A branch of this node told its subtree's size, asked at `asked`.
+    mutating func report(_ child: String, subtree: Int, asked: ContinuousClock.Instant) {
+        places?.report(child, subtree: subtree, asked: asked)
     }
 
     /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is

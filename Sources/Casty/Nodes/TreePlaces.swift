@@ -9,9 +9,12 @@
 /// the node itself or one of its ancestors is refused: taking it would close a loop with no source in it.
 ///
 /// A child also tells its subtree's size when asked (its `/tree`, every ``Distributor/Configuration/subtreeRefresh``,
-/// ``report(_:subtree:)``): from then on that is its size, plus the branches sent down since — so a branch that dies
-/// below a child, which no node above it hears of, stops counting there within one survey, and new branches are not
-/// sent deeper than a balanced tree would.
+/// ``report(_:subtree:asked:)``): from then on that is its size, plus the branches sent down since the question —
+/// so a branch that dies below a child, which no node above it hears of, stops counting there within one survey,
+/// and new branches are not sent deeper than a balanced tree would. A branch sent down while the question was on
+/// its way keeps counting: the answer may have been given before it arrived (counted twice until the next survey
+/// at worst, which sends the next branch to the other child — never once too few, which would send it below a
+/// full child, a level deeper).
 ///
 /// A branch that lost its parent says so when it asks again (`X-Casty-Lost: <parent>`): a node that has that
 /// parent as a child *suspects* it for a while and sends no branch there (unless every child is suspected), so
@@ -22,10 +25,10 @@ public struct TreePlaces: Sendable, Equatable {
     public struct Child: Sendable, Equatable {
         /// Where the child serves its own branches (`host:port`).
         public let address: String
-        /// The branches this node sent down to it since it last told its subtree's size, by address: one sent
-        /// again (a branch restarting) counts once, and one placed elsewhere since (it repaired away, came back to
-        /// this node) no longer counts here.
-        public var below: Set<String> = []
+        /// The branches this node sent down to it since it was last asked its subtree's size, by address, with
+        /// when: one sent again (a branch restarting) counts once, and one placed elsewhere since (it repaired away,
+        /// came back to this node) no longer counts here.
+        public var below: [String: ContinuousClock.Instant] = [:]
         /// The size of its subtree, itself included, as it last told it (``TreePlaces/report(_:subtree:)``).
         public var told: Int?
         /// When it took its place here, if known.
@@ -66,7 +69,7 @@ public struct TreePlaces: Sendable, Equatable {
     public mutating func place(_ branch: String, path: [String], now: ContinuousClock.Instant = .now) -> Decision {
         if isLoop(branch) || path.contains(branch) { return .refuse(loop(branch)) }
         // Wherever it goes now, it is no longer where it was sent before.
-        for index in children.indices { children[index].below.remove(branch) }
+        for index in children.indices { children[index].below[branch] = nil }
         if children.contains(where: { $0.address == branch }) {
             suspected[branch] = nil  // it is back
             return .serve  // a child that re-attaches before its old link was noticed gone
@@ -78,7 +81,7 @@ public struct TreePlaces: Sendable, Equatable {
         let trusted = children.indices.filter { suspected[children[$0].address].map { $0 <= now } ?? true }
         let candidates = trusted.isEmpty ? Array(children.indices) : trusted
         let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
-        children[smallest].below.insert(branch)
+        children[smallest].below[branch] = now
         return .redirect("http://\(children[smallest].address)/")
     }
 
@@ -92,12 +95,12 @@ public struct TreePlaces: Sendable, Equatable {
         "\(branch) is this node or above it: serving it would make a loop"
     }
 
-    /// `child` told the size of its subtree, itself included (its `/tree`): that is its size from now on, plus
-    /// the branches sent down to it after.
-    public mutating func report(_ child: String, subtree: Int) {
+    /// `child` told the size of its subtree, itself included (its `/tree`), asked at `asked`: that is its size from
+    /// now on, plus the branches sent down to it since it was asked — the answer may not hold them yet.
+    public mutating func report(_ child: String, subtree: Int, asked: ContinuousClock.Instant) {
         guard let index = children.firstIndex(where: { $0.address == child }) else { return }
         children[index].told = max(1, subtree)
-        children[index].below = []
+        children[index].below = children[index].below.filter { $0.value >= asked }
     }
 
     /// Forgets a child that left (its branches will come back through the root and be counted again).
