@@ -43,6 +43,9 @@ public actor Branch: UpstreamNode, FeedingNode {
         /// (the root would log two refusals a second, for as long as it lasts); a mount the branch records asks
         /// every 2 s, so that the recording misses little of a show that starts.
         public var missingBackoff: Duration = .seconds(10)
+        /// How long each of the two windows is over which a link too slow for the stream is told
+        /// (``RealTimeWatch``): 10 s.
+        public var paceWindow: Duration = .seconds(10)
 
         /// The defaults.
         public init() {}
@@ -83,8 +86,11 @@ public actor Branch: UpstreamNode, FeedingNode {
     var keeper = UpstreamKeeper()
     private var subscribers = Subscribers()
     private var context: Context?
-    /// Tells a link to the parent too slow for the stream (``RealTimeWatch``).
-    private var realTime = RealTimeWatch()
+    /// Tells a link to the parent too slow for the stream (``RealTimeWatch``). It counts across links: a link much
+    /// too slow is dropped by its parent within seconds (it falls 2 s behind) and re-attached again and again, so
+    /// no one link lasts the windows it takes — while the links that break and heal in the tree owe nothing, since a
+    /// branch that re-attaches is sent what it missed. Only a stream that ended upstream starts it again.
+    private var realTime: RealTimeWatch
     /// The number of the next segment; sent as `X-Casty-Resume` when re-attaching.
     private var next: Int?
     private var title: Metadata?
@@ -144,6 +150,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         self.root = root
         self.address = address
         self.configuration = configuration
+        self.realTime = RealTimeWatch(window: configuration.paceWindow)
         self.loop = loop
         self.logger = logger
     }
@@ -304,7 +311,6 @@ public actor Branch: UpstreamNode, FeedingNode {
 
     func attach(_ opened: OpenedStream) {
         keeper.state = .connected
-        realTime.restart()
         staleTimer?.cancel()
         staleTimer = nil
         parent = opened.url
@@ -503,8 +509,6 @@ public actor Branch: UpstreamNode, FeedingNode {
             audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
             path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) })
         announcedPath = below
-        // A gap (the stream was away upstream) is no slowness of this link: the watch starts again after it.
-        if let expected = next, numbered.number != expected { realTime.restart() }
         next = numbered.number + 1
         // A link too slow for the stream: its segments come slower than they play. Counted for a stream of one
         // bitrate only, whose segments all play as long (a quiet AAC or VBR segment plays longer than its bytes say).
