@@ -26,12 +26,12 @@ struct AccessLogTests {
         String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    @Test("A listener that leaves gets one line: address, time, request without its query, status, bytes, referer, agent (escaped), seconds")
+    @Test("A listener that leaves gets one line: address, time, request without its query, status, bytes, referer without its query, agent (escaped), seconds")
     func listenerThatLeaves_GetsOneCombinedLogLine() async throws {
         let (_, port, log, path) = try serving()
         defer { _ = unlink(path) }
         let player = try await TestPeer.connect(to: port.address, on: loop)
-        await player.send("GET /live?token=s3cret HTTP/1.1\r\nHost: x\r\nReferer: https://page.example/\r\nUser-Agent: Bad \"Agent\"\u{1B}[2J\r\n\r\n")
+        await player.send("GET /live?token=s3cret HTTP/1.1\r\nHost: x\r\nReferer: https://page.example/player/live?tok=s3cret\r\nUser-Agent: Bad \"Agent\"\u{1B}[2J\r\n\r\n")
         #expect(await player.waitFor { $0.count > 2000 })
         await player.close()
         #expect(await eventually { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
@@ -39,7 +39,7 @@ struct AccessLogTests {
         #expect(line.hasPrefix("127.0.0.1 - - ["))
         #expect(line.contains(" +0000] \"GET /live?… HTTP/1.1\" 200 "), "\(line)")
         // The seconds it listened: a few at most (rounded; a loaded machine took a second or more to get here).
-        let suffix = " \"https://page.example/\" \"Bad \\\"Agent\\\"\\e[2J\" "
+        let suffix = " \"https://page.example/player/live?…\" \"Bad \\\"Agent\\\"\\e[2J\" "
         #expect(line.contains(suffix) && (line.split(separator: suffix).last.flatMap { Int($0) } ?? 99) < 30, "\(line)")
         #expect(!line.contains("s3cret"))
         let bytes = try #require(Int(line.split(separator: "\" 200 ")[1].prefix { $0 != " " }))

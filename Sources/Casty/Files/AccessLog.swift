@@ -101,8 +101,15 @@ public final class AccessLog: Sendable {
         address: String, user: String? = nil, at time: CivilTime, request: String, status: Int, bytes: String, referer: String?,
         agent: String?, seconds: Int
     ) -> String {
-        "\(address) - \(userField(user)) [\(time.commonLogDate)] \"\(quoted(request))\" \(status) \(bytes) \"\(quoted(referer ?? "-"))\""
+        "\(address) - \(userField(user)) [\(time.commonLogDate)] \"\(quoted(request))\" \(status) \(bytes) \"\(quoted(referer.map(queryHidden) ?? "-"))\""
             + " \"\(quoted(agent ?? "-"))\" \(seconds)\n"
+    }
+
+    /// A URL as the log writes it, its query hidden as a request's is (`http://host/player/live?…`): a page opened
+    /// with a token in its address sends that address as the `Referer` of every request it makes.
+    static func queryHidden(_ url: String) -> String {
+        guard let mark = url.firstIndex(of: "?") else { return url }
+        return url[..<mark] + "?…"
     }
 
     /// `duration` in whole seconds, rounded as the server's log rounds its tenths (`left after 9.6 s`: 10).
