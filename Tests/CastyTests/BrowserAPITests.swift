@@ -43,6 +43,10 @@ struct BrowserAPITests {
         #expect(await eventually { details.closed.value })
         #expect(details.text.contains("\"titles\":[{\"title\":\"Song #"))
         #expect(details.text.contains("Access-Control-Allow-Origin: *"))
+        // A trailing slash names the same mount, as it does for the player page.
+        let slashed = try await get(server, "GET /api/mounts/radio/ HTTP/1.0\r\n\r\n")
+        #expect(await eventually { slashed.closed.value })
+        #expect(slashed.text.hasPrefix("HTTP/1.0 200") && slashed.text.contains("\"mount\":\"/radio\""), "\(slashed.text)")
         station.stop()
         server.close()
     }

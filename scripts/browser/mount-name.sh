@@ -6,7 +6,8 @@
 # /player/música, whose path it keeps %-escaped (/player/m%C3%BAsica): the page must show /música — asked of the
 # server as /api/mounts/m%C3%BAsica —, not fall back to the live /radio. Then a link whose "mount" is another
 # site's audio (/player//host/x.mp3, /?mount=http://host/x.mp3) must not make the station's page play it: that site
-# (a python3 http.server) is asked nothing. Ports are picked free.
+# (a python3 http.server) is asked nothing; and a token in the page's address goes with the stream it plays. Ports
+# are picked free.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -38,6 +39,20 @@ else
     fail "/player/música shows '$(station)', not /música"
 fi
 browser_stop
+
+# A listener who logs in with a token in the page's address plays with it: the page's query, but for "mount",
+# goes with the stream.
+for link in "/player/radio?token=t%20k1&x=2" "/?mount=/radio&token=t%20k1&x=2"; do
+    browser "http://127.0.0.1:$SERVER_PORT$link" --window-size=900,760
+    wait_until 15 shown
+    src=$(evaluate "document.getElementById('audio').src")
+    if [ "$src" = "http://127.0.0.1:$SERVER_PORT/radio?token=t+k1&x=2" ]; then
+        pass "$link: the page plays /radio with the address's token"
+    else
+        fail "$link: the page's audio is '$src', not /radio?token=t+k1&x=2"
+    fi
+    browser_stop
+done
 
 # Another site with an MP3 on it, and two links that name it as the station's mount.
 OTHER_PORT=$(free_port)

@@ -33,7 +33,9 @@ enum APIRoutes {
         } else {
             return notFound(exchange, "no API route \(SafeText.printable(path))")
         }
-        let wanted = mountPath
+        // A trailing slash (`/api/mounts/live/`) names the same mount, as it does for the player page.
+        var wanted = mountPath
+        while wanted.count > 1, wanted.hasSuffix("/"), !all.contains(where: { $0.path == wanted }) { wanted.removeLast() }
         // A branch of a many-mount tree relays a mount from the first who asks: a page's too.
         let relayed = exchange.port.tree == nil ? nil : exchange.port.mount(at: wanted).map { (path: wanted, distributor: $0) }
         guard let mount = all.first(where: { $0.path == wanted }) ?? relayed else {
