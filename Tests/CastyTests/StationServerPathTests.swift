@@ -52,6 +52,25 @@ extension StationServerTests {
         #expect(head.text.hasPrefix("HTTP/1.0 200 OK\r\n") && head.text.hasSuffix("\r\n\r\n"), "\(head.text)")
     }
 
+    @Test("The report lists a source admitted before its audio proved to be frames as not available (no stream-available went out for it), and as available once it is")
+    func report_TellsWhetherASessionWasAnnounced() async throws {
+        let server = try server(mounts: ["/live"], configure: takesCommands)
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        @Sendable func report() async throws -> String {
+            let asked = try await TestPeer.connect(to: server.address, on: loop)
+            await asked.send("GET /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
+            _ = await eventually(timeout: .seconds(10)) { asked.closed.value }
+            return asked.text
+        }
+        let before = try await report()
+        #expect(before.contains("\"channel\":\"live\"") && before.contains("\"available\":false"), "\(before)")
+        let feeding = keepFeeding(source)
+        defer { feeding.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { (try? await report())?.contains("\"available\":true") == true })
+    }
+
     @Test(arguments: ["/", "/status.json", "/admin/stats", "/api/mounts", "/x/index.m3u8", "/" + String(repeating: "a", count: 300),
                       "/../../escaped", "/%2E%2E/escaped", "/a/./b", "/news/events", "/news/ws",
                       // Escapes that decode to no name (an encoded `/`, NUL, a line end, no UTF-8), kept in a path as they came,

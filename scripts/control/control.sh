@@ -117,7 +117,7 @@ import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if (c["load"], c["capacit
 report=$(command -H 'Authorization: Bearer cmd-token' "$base/commands/report" | head -1)
 check "(d) report: the live stream with its id, server and record flag; this node as an ICY server ($report)" python3 -c '
 import json,sys; r=json.loads(sys.argv[1]); s=r["activeStreams"]
-ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[2] and s[0]["record"] is True \
+ok = len(s) == 1 and s[0]["channel"] == "live" and s[0]["streamId"] == sys.argv[2] and s[0]["record"] is True and s[0]["available"] is True \
     and s[0]["streamServer"] == "http://127.0.0.1:" + sys.argv[3] \
     and r["streamingServers"] == [{"id": "127.0.0.1:" + sys.argv[3], "ip": "127.0.0.1", "port": int(sys.argv[3]), "ssl": False, "serverType": "ICY"}]
 sys.exit(0 if ok else 1)' "$report" "$stream_id" "$SERVER_PORT"

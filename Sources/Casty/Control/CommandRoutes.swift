@@ -7,7 +7,7 @@ internal import Icy
 /// |------|---------|
 /// | `GET /commands/capacity` | `{"load": live sources, "capacity": --max-sources or -1, "encoderCount": HLS packagers, "listeners": n, "mounts": n}` |
 /// | `POST /commands/close` | disconnects the source of `x-streaming-channel` with `x-streaming-id` (`*`: every session of the channel); `stream-closed` follows |
-/// | `GET /commands/report` | `activeStreams`, `streamingServers` (this node, then each branch it serves itself, once, with the mounts it relays), `encoders` (each mount's HLS packager) |
+/// | `GET /commands/report` | `activeStreams` (each with `available`: whether `stream-available` went out), `streamingServers` (this node, then each branch it serves itself, once, with the mounts it relays), `encoders` (each mount's HLS packager) |
 ///
 /// An encoder is a mount's HLS packager (every mount has one unless `--no-hls`): its `id` (`hls:/live`, the
 /// `encoder` of the mount's active stream), `mount`, `targetDuration`, `segmentsMade`, `playlist`, and `packs`
@@ -72,6 +72,9 @@ enum CommandRoutes {
                         ("channel", .text(URLQuery.encodeChannel(String(mount.path.dropFirst())))), ("streamId", .text(session.streamID)),
                         ("streamServer", .text(server)), ("encoder", .text(encoders.first { $0.mount == mount.path }?.id ?? "")),
                         ("record", session.record.map { .bool($0) } ?? .null),
+                        // Whether `stream-available` went out: a session admitted whose audio has not proved to be
+                        // frames yet is listed too, and ends without events if it never does.
+                        ("available", .bool(session.assumeIsolated { $0.isAnnounced })),
                     ] + (mount.ingestStatus.map { [("srt", .object($0()))] } ?? []))
                 })),
                 ("streamingServers", .list((node + StreamingServer.branches(children)).map(\.json))),
