@@ -143,6 +143,26 @@ struct HLSDirectoryTests {
         #expect(fileSize(path + "/index.m3u8") == nil)
     }
 
+    @Test("A live playlist whose directory does not let it be deleted (made read-only) is ended where it is, once; one that cannot be written either is said to be left stale")
+    func undeletablePlaylist_IsEndedInPlace() throws {
+        let path = temporaryDirectory("hlsdir-readonly")
+        let playlist = path + "/index.m3u8"
+        try FileWriter.replace(playlist, with: Array("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.0,\na-1.mp3\n".utf8))
+        let refusing: (String) -> Bool = { _ in errno = EACCES; return false }
+        #expect(HLSDirectory.withdraw(playlist, remove: refusing) == .ended(errno: EACCES))
+        #expect(HLSDirectory.withdraw(playlist, remove: refusing) == .ended(errno: EACCES))
+        let text = String(decoding: FileWriter.contents(of: playlist) ?? [], as: UTF8.self)
+        #expect(text.hasSuffix("a-1.mp3\n#EXT-X-ENDLIST\n") && text.split(separator: "#EXT-X-ENDLIST", omittingEmptySubsequences: false).count == 2, "\(text)")
+        #expect("\(HLSDirectory.Withdrawal.ended(errno: EACCES))".contains("Permission denied"))
+        // A directory in the playlist's place: neither deleted nor written.
+        try FileWriter.makeDirectories(path + "/other/index.m3u8/x")
+        guard case .stale = HLSDirectory.withdraw(path + "/other/index.m3u8") else {
+            Issue.record("a playlist that can be neither deleted nor written is stale")
+            return
+        }
+        #expect(HLSDirectory.withdraw(path + "/gone.m3u8") == .deleted)
+    }
+
     @Test("An expired segment that cannot be deleted yet is deleted later, once it can: none is left on disk for good")
     func undeletedSegment_IsDeletedLater() throws {
         let path = temporaryDirectory("hlsdir-undeleted")

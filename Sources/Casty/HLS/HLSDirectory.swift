@@ -81,7 +81,11 @@ package final class HLSDirectory: Sendable {
             if case .failure = result {
                 // The playlists on disk can no longer be moved on: they go (unlink needs no room), so that a web server
                 // never serves a live playlist that stopped moving, nor one naming the segments that expire below.
-                for name in ["index.m3u8", "master.m3u8"] { FileWriter.remove(path + "/" + name) }
+                FileWriter.remove(path + "/master.m3u8")
+                let withdrawal = Self.withdraw(path + "/index.m3u8")
+                if withdrawal != .deleted, failing.withLock({ $0.insert("withdraw").inserted }) {
+                    logger("hls: \(SafeText.logLine(path))/index.m3u8 \(withdrawal)")
+                }
             }
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept), playlists: playlist == nil) }
             let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
@@ -119,6 +123,46 @@ package final class HLSDirectory: Sendable {
                         + "its playlists are deleted until the writer, trying again with each segment, writes them again")
                 }
             }
+        }
+    }
+
+    /// What became of a live playlist that can no longer move on (``withdraw(_:remove:)``).
+    enum Withdrawal: Equatable, CustomStringConvertible {
+        /// Deleted (or gone already).
+        case deleted
+        /// Not deletable (a directory made read-only), so ended where it is: `#EXT-X-ENDLIST` added, which players
+        /// take as the stream's end rather than a list that stopped moving.
+        case ended(errno: Int32)
+        /// Neither deletable nor writable: still on disk as it was.
+        case stale(errno: Int32)
+
+        var description: String {
+            switch self {
+            case .deleted: "deleted"
+            case .ended(let code):
+                "cannot be deleted (\(String(cString: strerror(code)))): ended where it is (#EXT-X-ENDLIST), so that players"
+                    + " served it stop rather than wait on a list that no longer moves"
+            case .stale(let code):
+                "cannot be deleted nor ended (\(String(cString: strerror(code)))): a web server serving it serves a live"
+                    + " playlist that no longer moves, until the writer writes again"
+            }
+        }
+    }
+
+    /// Deletes the live playlist at `path` — or, when its directory does not let it (its write permission taken
+    /// away), ends it in place with `#EXT-X-ENDLIST`, once.
+    static func withdraw(_ path: String, remove: (String) -> Bool = FileWriter.remove) -> Withdrawal {
+        guard !remove(path) else { return .deleted }
+        let cause = errno
+        guard let text = FileWriter.contents(of: path, limit: 1 << 20) else { return .stale(errno: cause) }
+        if String(decoding: text, as: UTF8.self).contains("#EXT-X-ENDLIST") { return .ended(errno: cause) }
+        do throws(FileError) {
+            let fd = try FileWriter.openForAppending(path)
+            defer { close(fd) }
+            try FileWriter.write(fd, Array(((text.last == UInt8(ascii: "\n") ? "" : "\n") + "#EXT-X-ENDLIST\n").utf8), path: path)
+            return .ended(errno: cause)
+        } catch {
+            return .stale(errno: cause)
         }
     }
 
