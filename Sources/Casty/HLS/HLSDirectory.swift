@@ -78,14 +78,12 @@ package final class HLSDirectory: Sendable {
         Self.queue.async { [self] in
             guard !Self.exiting.withLock({ $0 }) else { return }
             let result = write([segment] + listed.filter { $0.name != segment.name }, playlist: playlist, master: master)
+            var withdrawal = Withdrawal.deleted
             if case .failure = result {
                 // The playlists on disk can no longer be moved on: they go (unlink needs no room), so that a web server
                 // never serves a live playlist that stopped moving, nor one naming the segments that expire below.
                 FileWriter.remove(path + "/master.m3u8")
-                let withdrawal = Self.withdraw(path + "/index.m3u8")
-                if withdrawal != .deleted, failing.withLock({ $0.insert("withdraw").inserted }) {
-                    logger("hls: \(SafeText.logLine(path))/index.m3u8 \(withdrawal)")
-                }
+                withdrawal = Self.withdraw(path + "/index.m3u8")
             }
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept), playlists: playlist == nil) }
             let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
@@ -120,7 +118,10 @@ package final class HLSDirectory: Sendable {
                 steadyWrites.withLock { $0 = 0 }
                 if failing.withLock({ $0.insert(error.call).inserted }) {
                     logger("hls: cannot write \(SafeText.logLine(path)): \(SafeText.logLine("\(error)")); the stream goes on, "
-                        + "its playlists are deleted until the writer, trying again with each segment, writes them again")
+                        + "its playlists are taken down until the writer, trying again with each segment, writes them again")
+                }
+                if withdrawal != .deleted, failing.withLock({ $0.insert("withdraw").inserted }) {
+                    logger("hls: \(SafeText.logLine(path))/index.m3u8 \(withdrawal)")
                 }
             }
         }
