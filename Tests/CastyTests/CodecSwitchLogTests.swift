@@ -36,5 +36,8 @@ extension StationServerTests {
             log.contains("mount /y: its source plays audio/mpeg, its listeners were playing audio/aac from its fallback /z: they are "
                 + "disconnected (and those of /x, hearing it as their fallback), to come back to audio/mpeg")
         }, "\(log.lines.value)")
+        // The player's own leave line tells why it was let go (it said only "closed").
+        #expect(await eventually { log.lines.value.contains { $0.contains(" left after ") && $0.contains("(let go: /y's source plays audio/mpeg, it was told audio/aac)") } },
+                "\(log.lines.value)")
     }
 }

@@ -330,9 +330,9 @@ public actor Distributor: LoopNode, FeedingNode {
         }
     }
 
-    /// Disconnects every listener, and goes on taking new ones.
-    public nonisolated func dropListeners() {
-        onLoop { $0.perform($0.core.dropListeners()) }
+    /// Disconnects every listener, and goes on taking new ones; `reason` is what their leave lines tell.
+    public nonisolated func dropListeners(because reason: String? = nil) {
+        onLoop { $0.perform($0.core.dropListeners(because: reason)) }
     }
 
     /// The last titles, newest last, with the time each began (ms since 1970).
@@ -476,10 +476,10 @@ public actor Distributor: LoopNode, FeedingNode {
                 fanOut(.piece(number, piece))
             case .redirect(let listener, let url):
                 listener.node.send(.redirect(to: url))
-            case .stop(let listener):
-                listener.node.stop()
-            case .release(let listener):
-                if let mount = listener.node as? Distributor { mount.dropListeners() } else { listener.node.stop() }
+            case .stop(let listener, let reason):
+                if let reason, let client = listener.node as? Client { client.stop(because: reason) } else { listener.node.stop() }
+            case .release(let listener, let reason):
+                if let mount = listener.node as? Distributor { mount.dropListeners(because: reason) } else { listener.node.stop() }
             case .notFound(let listener):
                 if let client = listener.node as? Client { client.notFound() } else { listener.node.stop() }
             case .conflict(let listener, let reason):

@@ -28,11 +28,12 @@ struct DistributorCore<Listener: Hashable> {
         case fanOutPiece(Int, StreamPiece)
         /// Send `listener` elsewhere: this tree node is full.
         case redirect(Listener, to: String)
-        /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down).
-        case stop(Listener)
+        /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down), for
+        /// `reason` if its leave line should tell one (`its stream went on in audio/aac, …`).
+        case stop(Listener, reason: String? = nil)
         /// Tell `listener`, another mount relaying this one, to let go of its own listeners: this mount's were let
         /// go. It stays, and hears this mount's next stream.
-        case release(Listener)
+        case release(Listener, reason: String? = nil)
         /// Tell `listener`, which waits for the stream, that there is no such stream upstream (`404`).
         case notFound(Listener)
         /// Tell `listener`, a branch, that it may not be served here, and why (`409`): asking again would not help.
@@ -331,7 +332,7 @@ struct DistributorCore<Listener: Hashable> {
             + " \(players.count == 1 ? "was" : "were") told \(told): disconnected, to come back to \(now)")]
         for player in players {
             leave(player)
-            actions.append(.stop(player))
+            actions.append(.stop(player, reason: "let go: its stream went on in \(now), it was told \(told)"))
         }
         return actions
     }
@@ -426,13 +427,14 @@ struct DistributorCore<Listener: Hashable> {
     mutating func streamLetGo() -> [Action] {
         sourceGone()
         letGoUpstream = true
-        return dropListeners()
+        return dropListeners(because: "let go: the stream ended at the tree's root")
     }
 
     /// Lets go of every listener (each is told to stop), without stopping the distributor: a mount whose source
     /// did not come back in time. Other mounts relaying this one stay, and are told to let go of theirs
     /// (``Action/release(_:)``): they hear this mount's next stream, as their own listeners' fallback.
-    mutating func dropListeners() -> [Action] {
+    /// `reason` is what their leave lines tell (`let go: no source came back within 10 s`).
+    mutating func dropListeners(because reason: String? = nil) -> [Action] {
         away?.listenersTold = false
         let all = listeners
         listeners = []
@@ -441,10 +443,10 @@ struct DistributorCore<Listener: Hashable> {
         relays = relays.filter { $0.value == .mount }
         for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
         return all.map { listener in
-            guard relays[listener] != nil else { return .stop(listener) }
+            guard relays[listener] != nil else { return .stop(listener, reason: reason) }
             positions[listener] = listeners.count
             listeners.append(listener)
-            return .release(listener)
+            return .release(listener, reason: reason)
         }
     }
 
@@ -453,7 +455,7 @@ struct DistributorCore<Listener: Hashable> {
     mutating func stopNotFound() -> [Action] {
         let waiting = Set(waiting.map(\.listener))
         return stop().map { action in
-            if case .stop(let listener) = action, waiting.contains(listener) { return .notFound(listener) }
+            if case .stop(let listener, _) = action, waiting.contains(listener) { return .notFound(listener) }
             return action
         }
     }

@@ -407,7 +407,7 @@ final class MountTable: @unchecked Sendable {
                 logger("mount \(mount.path): its source plays \(type), its listeners were playing \(heard)\(from): they are disconnected"
                     + "\(Self.alsoLetGo(hearing)), to come back to \(type)")
             }
-            mount.distributor.dropListeners()
+            mount.distributor.dropListeners(because: "let go: \(mount.path)'s source plays \(type), it was told \(heard)")
         }
         let heardShape = fallback != nil && mount.permanent == nil
             ? rules.fallbacks[mount.path].flatMap { mounts[$0] }.flatMap(heardShape) : mount.waitingShape
@@ -503,7 +503,7 @@ final class MountTable: @unchecked Sendable {
             if hasPlayers(mount) || !hearing.isEmpty {
                 logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected\(Self.alsoLetGo(hearing))")
             }
-            mount.distributor.dropListeners()
+            mount.distributor.dropListeners(because: "let go: no source came back to \(mount.path) within \(rules.sourceTimeout)")
             if mount.fallbackRefused {
                 mount.fallbackRefused = false
                 fallBack(mount)
