@@ -40,4 +40,36 @@ extension StationServerTests {
         #expect(await eventually { log.lines.value.contains { $0.contains(" left after ") && $0.contains("(let go: /y's source plays audio/mpeg, it was told audio/aac)") } },
                 "\(log.lines.value)")
     }
+
+    @Test("A mount whose fallback plays another codec keeps it from the players of a mount hearing it as its own fallback too: they wait, as its own would, instead of being fed it and dropped")
+    func fallbackOfAnotherCodec_IsNotUsed_ForPlayersTwoFallbacksAway() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/x", "/y", "/z"], fallbacks: ["/x": "/y", "/y": "/z"], timeout: .seconds(2), log: log)
+        defer { server.close() }
+        let z = try await source(server, mount: "/z", type: "audio/aac")
+        let feedingZ = keepFeeding(z, with: adtsFrames(10))
+        defer { feedingZ.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/api/mounts/z", admin: false)) ?? "").contains("\"contentType\":\"audio/aac\"")
+        })
+        let y = try await source(server, mount: "/y")
+        let feedingY = keepFeeding(y)
+        // /x has no source: its player hears /y's MP3 (asked until /y plays: a loaded run may ask before).
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /x HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        #expect(player.text.contains("Content-Type: audio/mpeg"))
+
+        feedingY.cancel()
+        await feedingY.value
+        await y.close()
+        let line = "mount /y: no source; its fallback /z plays audio/aac, not audio/mpeg like /y: its listeners (and those of /x,"
+            + " hearing it as their fallback) are not moved there"
+        #expect(await eventually(timeout: .seconds(10)) { log.contains(line) }, "\(log.lines.value)")
+        #expect(!log.contains("the stream goes on in audio/aac"), "\(log.lines.value)")
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go after the source timeout")
+        let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
+        let heard = player.received.value
+        #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
+        #expect(log.contains("no source came back within 2.0 seconds"), "\(log.lines.value)")
+    }
 }

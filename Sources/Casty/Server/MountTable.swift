@@ -453,10 +453,14 @@ final class MountTable: @unchecked Sendable {
         if let permanent = mount.permanent {
             mount.distributor.switchSource(to: permanent)
             if !feeds(mount) { relayChanged(mount, streaming: false) }  // a relay that does not stream: its fallback meanwhile
-        } else if sourceEnded, let target, hasPlayers(mount), let mismatch = codecMismatch(moving: mount, to: target) {
-            // Players cannot change codec mid-stream: the fallback is not used, as if there were none. (At the
-            // start, off the loop, no mount has played anything yet: there is nothing to compare.)
-            if !stopping { logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners are not moved there") }
+        } else if sourceEnded, let target, hasPlayers(mount) || !hearingAsFallback(mount).isEmpty,
+                  let mismatch = codecMismatch(moving: mount, to: target) {
+            // Players cannot change codec mid-stream — its own, or those of a mount hearing it as its fallback: the
+            // fallback is not used, as if there were none. (At the start, off the loop, no mount has played anything
+            // yet: there is nothing to compare.)
+            if !stopping {
+                logger("mount \(mount.path): no source; its fallback \(mismatch): its listeners\(Self.alsoLetGo(hearingAsFallback(mount))) are not moved there")
+            }
             mount.fallbackRefused = true
             waitForSource(mount, shape: ended)
         } else if let target {
