@@ -668,6 +668,11 @@ struct StationServerTests {
         #expect(log.lines.value.contains { $0.contains("source on /live: title: Miles Davis - So What! (from 127.0.0.1:") && $0.hasSuffix(", /admin/metadata)") },
                 "\(log.lines.value)")
 
+        // An empty title clears it, and the line says so rather than leave the value blank.
+        #expect(try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&song=").hasPrefix("HTTP/1.0 200 OK"))
+        #expect(await eventually { log.lines.value.contains { $0.contains("source on /live: title: none (cleared) (from 127.0.0.1:") } },
+                "\(log.lines.value.suffix(3))")
+
         // Icecast's other form: artist and title, joined as it joins them.
         let parts = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&artist=Nina+Simone&title=Sinnerman")
         #expect(parts.hasPrefix("HTTP/1.0 200 OK") && parts.contains(#""title":"Nina Simone - Sinnerman""#), "\(parts)")

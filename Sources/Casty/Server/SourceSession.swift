@@ -244,7 +244,8 @@ public actor SourceSession: LoopNode, FeedingNode {
         let clean = SafeText.printable(title)
         guard Metadata(streamTitle: clean) != cutter.title else { return }
         cutter.setTitle(Metadata(streamTitle: clean))
-        logger("source on \(mount): title: \(SafeText.shortened(clean))\(who.map { " (from \($0))" } ?? "")")
+        let told = clean.isEmpty ? "none (cleared)" : SafeText.shortened(clean)
+        logger("source on \(mount): title: \(told)\(who.map { " (from \($0))" } ?? "")")
     }
 
     /// Bytes received so far.
