@@ -48,7 +48,7 @@ extension StationServerTests {
         await player.close()
     }
 
-    @Test("A title set with /admin/metadata on a relay mount is refused with 409 saying its titles come from its upstream, not 'no source'")
+    @Test("A title set with /admin/metadata on a relay mount is refused with 409 saying its titles come from its upstream, not 'no source'; so is /admin/killsource")
     func adminMetadata_OnARelayMount_SaysItsTitlesComeFromUpstream() async throws {
         let upstream = try AwayableStation(on: loop)
         let log = Log()
@@ -56,6 +56,9 @@ extension StationServerTests {
         let (proxy, _) = try await relaying(upstream, on: server, log: log)
         let answer = try await ask(server, "/admin/metadata?mount=/ice&mode=updinfo&song=Hello")
         #expect(answer.hasPrefix("HTTP/1.0 409") && answer.contains("/ice relays another server's stream: its titles come from there"), "\(answer)")
+        // Nor has it a source to disconnect: 409 again, not "no source on /ice" as if nothing fed it.
+        let kill = try await ask(server, "/admin/killsource?mount=/ice")
+        #expect(kill.hasPrefix("HTTP/1.0 409") && kill.contains("/ice relays another server's stream, no source: there is none to disconnect"), "\(kill)")
         proxy.stop()
         server.close()
         await upstream.close()

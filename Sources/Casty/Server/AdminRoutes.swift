@@ -58,14 +58,10 @@ enum AdminRoutes {
         }
         guard let source = live else {
             // A mount fed by no source of its own, but playing: its titles are not this call's to set.
-            switch mounts.mount(at: path)?.permanent {
-            case is Proxy:
-                return answer(exchange, 409, "Conflict", ["error": .text("\(path) relays another server's stream: its titles come from there")])
-            case is Station:
-                return answer(exchange, 409, "Conflict", ["error": .text("\(path) plays the built-in station: its titles come from its own list")])
-            default:
-                return answer(exchange, 404, "Not Found", ["error": .text("no source on \(SafeText.logLine(path))\(slashHint(path, mounts))")])
+            if let feed = mounts.mount(at: path).flatMap(permanentFeed) {
+                return answer(exchange, 409, "Conflict", ["error": .text("\(path) \(feed.what): its titles come from \(feed.titles)")])
             }
+            return answer(exchange, 404, "Not Found", ["error": .text("no source on \(SafeText.logLine(path))\(slashHint(path, mounts))")])
         }
         // Said with who set it: an admin, or a tool with the source's credentials — not the encoder's own metadata.
         let peer = exchange.peer
@@ -120,6 +116,9 @@ enum AdminRoutes {
         case "/admin/killsource":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
             guard let source = found.source else {
+                if let feed = permanentFeed(found) {
+                    return answer(exchange, 409, "Conflict", ["error": .text("\(found.path) \(feed.what), no source: there is none to disconnect")])
+                }
                 return answer(exchange, 404, "Not Found", ["error": .text("no source on \(found.path)")])
             }
             exchange.port.logger("admin: source on \(found.path) disconnected")
@@ -225,6 +224,16 @@ enum AdminRoutes {
 
     /// For `mount=live`, when `/live` is a mount: Icecast's mount names start with a slash, and a tool's
     /// configuration may have lost it.
+    /// What feeds a mount that plays with no source of its own — a relay, the built-in station —, and where its titles
+    /// come from; `nil` for any other mount. Such a mount's source is no admin call's to disconnect or title.
+    private static func permanentFeed(_ mount: Mount) -> (what: String, titles: String)? {
+        switch mount.permanent {
+        case is Proxy: ("relays another server's stream", "there")
+        case is Station: ("plays the built-in station", "its own list")
+        default: nil
+        }
+    }
+
     private static func slashHint(_ name: String, _ mounts: MountTable) -> String {
         !name.hasPrefix("/") && mounts.mount(at: "/" + name) != nil ? " (mount names start with /: mount=/\(SafeText.logLine(name)))" : ""
     }
