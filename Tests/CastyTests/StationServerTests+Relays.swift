@@ -166,6 +166,31 @@ extension StationServerTests {
         await upstream.close()
     }
 
+    @Test("A relay whose listeners move to a fallback of another channel count, and back, says so both ways, as a source's move does")
+    func relayAway_FallbackOfAnotherShape_IsSaid_BothWays() async throws {
+        let upstream = try AwayableStation(on: loop)
+        let log = Log()
+        let server = try server(mounts: ["/ice", "/backup"], fallbacks: ["/ice": "/backup"], log: log)
+        let backup = try await source(server, mount: "/backup")
+        let feeding = keepFeeding(backup, with: Self.monoFrames(10))
+        defer { feeding.cancel() }
+        let (proxy, player) = try await relaying(upstream, on: server, log: log)
+        await upstream.goAway()
+        #expect(await onTheFallback(server, log: log), "\(log.lines.value)")
+        #expect(await eventually(timeout: .seconds(5)) {
+            log.contains("mount /ice: its listeners hear /backup in 44100 Hz mono, after 44100 Hz stereo: some players (VLC, a browser's <audio>)")
+        }, "\(log.lines.value.suffix(6))")
+        upstream.comeBack()
+        #expect(await eventually(timeout: .seconds(15)) {
+            log.contains("mount /ice: its listeners hear its relay again in 44100 Hz stereo, after 44100 Hz mono")
+        }, "\(log.lines.value.suffix(6))")
+        #expect(log.lines.value.contains { $0.contains("after 44100 Hz mono") && $0.hasSuffix("give the source and its fallback the same sample rate and channels") })
+        #expect(!player.closed.value, "one connection throughout")
+        proxy.stop()
+        server.close()
+        await upstream.close()
+    }
+
     @Test("A relay whose upstream comes back with a burst and then nothing (an encoder frozen behind Icecast) is not heard again: its listeners stay on the fallback")
     func relayBackForABurstOnly_LeavesItsListenersOnTheFallback() async throws {
         let upstream = try AwayableStation(on: loop)

@@ -93,6 +93,9 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(10)) {
             log.contains("mount /live: its listeners hear its source again in 44100 Hz mono, after 44100 Hz stereo: some players (VLC, a browser's <audio>)")
         }, "\(log.lines.value.suffix(6))")
+        // No fallback to match: the advice is the mount's own sample rate and channels.
+        #expect(log.lines.value.contains { $0.contains("hear its source again in 44100 Hz mono") && $0.hasSuffix("publish in the sample rate and channels the mount had") },
+                "\(log.lines.value.suffix(6))")
         #expect(!player.closed.value, "the player is not let go")
     }
 

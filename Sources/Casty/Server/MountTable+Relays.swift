@@ -70,6 +70,7 @@ extension MountTable {
                 let relaying = mount.relayStreamed ? "does not stream" : "has not streamed yet"
                 logger("mount \(mount.path): its relay \(relaying); its listeners hear \(target.path) meanwhile")
             }
+            sayShapeChange(mount, from: shape(of: mount), to: heardShape(target), hearing: target.path)
             mount.distributor.switchSource(to: target.distributor)
             notePeak(from: mount)  // its players count at the fallback now
         }
@@ -97,6 +98,8 @@ extension MountTable {
     /// heard the fallback until then: not for every relay as the server starts.
     private func takeBackNow(_ mount: Mount, from relay: any Node, first: Bool) {
         if !first || hasPlayers(mount) { logger("mount \(mount.path): its relay streams\(first ? "" : " again"); its listeners hear it") }
+        let fallback = rules.fallbacks[mount.path].flatMap { mounts[$0] }.flatMap(heardShape)
+        sayShapeChange(mount, from: fallback, to: shape(of: mount), hearing: "its relay again")
         mount.distributor.switchSource(to: relay)
     }
 

@@ -21,11 +21,15 @@ extension MountTable {
     /// names where the new audio comes from); nothing when either is unknown, they agree, or nobody listens.
     func sayShapeChange(_ mount: Mount, from before: AudioShape?, to after: AudioShape?, hearing what: String) {
         guard let before, let after, before != after, hasPlayers(mount) else { return }
-        logger("mount \(mount.path): its listeners hear \(what) in \(after), after \(before): \(Self.shapeWarning)")
+        // A mount with no fallback heard its own source come back so: there is no fallback to match.
+        let warning = rules.fallbacks[mount.path] == nil ? Self.returnWarning : Self.shapeWarning
+        logger("mount \(mount.path): its listeners hear \(what) in \(after), after \(before): \(warning)")
     }
 
     /// What a line about listeners moved to another sample rate or channel count adds.
     static let shapeWarning = "\(AudioShape.changeWarning); give the source and its fallback the same sample rate and channels"
+    /// What a line about a mount's own source back in another sample rate or channel count adds.
+    static let returnWarning = "\(AudioShape.changeWarning); publish in the sample rate and channels the mount had"
 
     /// How the admin API's move of listeners from `mount` to `destination` changes what they hear, if it changes
     /// the sample rate or channels (both known): `"; they hear 22050 Hz mono, after 44100 Hz stereo: …"`.
