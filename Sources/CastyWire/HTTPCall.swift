@@ -10,6 +10,8 @@ public import Icy
 /// that needs only the status and the headers (an event's delivery) passes a `bodyGrace`: once the head is in, the
 /// body is waited for that long at most and taken as it came — cut at `limit`, cut short, late or never ending —,
 /// for an application whose `200` carries a page, or flushes its head and then holds its body, is not wrong.
+/// A caller for which some heads decide on their own (a refusal's status: ``post(_:headers:body:loop:timeout:limit:bodyGrace:decidedByHead:)``)
+/// is answered as soon as such a head is in, whatever becomes of its body.
 public enum HTTPCall {
     /// What the application answered.
     public struct Answer: Sendable, Equatable {
@@ -31,9 +33,14 @@ public enum HTTPCall {
     /// - Parameter bodyGrace: `nil` to read the whole body (within `limit` and `timeout`, or fail); else only the
     ///   head counts, and the body is read for at most this long after it (and the call's `timeout`), its first
     ///   `limit` bytes kept — whatever becomes of the rest, the answer stands.
+    /// - Parameter decidedByHead: whether an answer's status and headers decide it alone (a refusal, whose status
+    ///   says all): such an answer is returned as soon as its head is in, with what came of its body by then (at
+    ///   most `limit` bytes) — a body that is slow, never ends, is too long or cut short changes nothing. Any
+    ///   other answer is read as `bodyGrace` says.
     public static func post(
         _ url: StreamURL, headers: Headers = [:], body: [UInt8] = [], loop: EventLoop = .shared,
-        timeout: Duration = .seconds(5), limit: Int = 64 * 1024, bodyGrace: Duration? = nil
+        timeout: Duration = .seconds(5), limit: Int = 64 * 1024, bodyGrace: Duration? = nil,
+        decidedByHead: @escaping @Sendable (_ status: Int, _ headers: Headers) -> Bool = { _, _ in false }
     ) async throws(CastyError) -> Answer {
         let started = ContinuousClock.now
         let connection: Connection
@@ -53,7 +60,7 @@ public enum HTTPCall {
         let remaining = timeout - (ContinuousClock.now - started)
         let result: Result<Answer, CastyError> = await withCheckedContinuation { continuation in
             loop.execute {
-                AnswerReader(connection: connection, url: url.shown, limit: limit, grace: bodyGrace) { continuation.resume(returning: $0) }
+                AnswerReader(connection: connection, url: url.shown, limit: limit, grace: bodyGrace, decidedByHead: decidedByHead) { continuation.resume(returning: $0) }
                     .start(request: request, timeout: timeout, remaining: max(remaining, .milliseconds(1)))
             }
         }
@@ -73,6 +80,8 @@ private final class AnswerReader: @unchecked Sendable {
     /// How long the body is waited for once the head is in, when only the head counts (`nil`: the whole body is
     /// needed). With it, a body longer than `limit` is taken cut at `limit`, and one cut short or late as it came.
     private let grace: Duration?
+    /// Whether a head decides its answer alone: the answer is then taken as soon as its head is in.
+    private let decidedByHead: @Sendable (Int, Headers) -> Bool
     /// When the call's time is over (the timer's instant).
     private var deadline = ContinuousClock.now
     private var bytes: [UInt8] = []
@@ -85,11 +94,15 @@ private final class AnswerReader: @unchecked Sendable {
     private var timer: Scheduled?
     private var done: ((Result<HTTPCall.Answer, CastyError>) -> Void)?
 
-    init(connection: Connection, url: StreamURL, limit: Int, grace: Duration?, done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void) {
+    init(
+        connection: Connection, url: StreamURL, limit: Int, grace: Duration?, decidedByHead: @escaping @Sendable (Int, Headers) -> Bool,
+        done: @escaping (Result<HTTPCall.Answer, CastyError>) -> Void
+    ) {
         self.connection = connection
         self.url = url
         self.limit = limit
         self.grace = grace
+        self.decidedByHead = decidedByHead
         self.done = done
     }
 
@@ -146,10 +159,14 @@ private final class AnswerReader: @unchecked Sendable {
 
     /// The answer once its head and whole body (per `Content-Length`, or the close) are in; `nil` while more is
     /// to come. When only the head counts (`grace`), a body that fails — too long, cut short, badly framed —
-    /// leaves the answer with what came of it.
+    /// leaves the answer with what came of it; when the head decides alone (`decidedByHead`), the answer is what
+    /// came as soon as the head is in.
     private func parse(complete: Bool) -> Result<HTTPCall.Answer, CastyError>? {
         let result = parseWhole(complete: complete)
-        if grace != nil, case .failure = result, let answer = bodySoFar() { return .success(answer) }
+        if case .success = result { return result }
+        guard let (_, status, headers) = head else { return result }
+        let failed = if case .failure = result { true } else { false }
+        if decidedByHead(status, headers) || (grace != nil && failed), let answer = bodySoFar() { return .success(answer) }
         return result
     }
 

@@ -249,6 +249,58 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("A status other than 200 decides at its head: a 403 (or a 503) whose body is slow, never ends or is too long refuses at once, as a plain one does, not as an outage after the timeout")
+    func keyVerification_ARefusalWhoseBodyIsSlow_RefusesAtOnce() async throws {
+        let refused = ControlPlane.Verdict.refused("the application answered 403")
+        for (head, expected) in [("HTTP/1.0 403 Forbidden\r\nContent-Length: 100\r\n\r\n", refused),
+                                 ("HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nno", refused),
+                                 ("HTTP/1.1 403 Forbidden\r\nContent-Length: 100000000\r\n\r\n" + String(repeating: "x", count: 70_000), refused),
+                                 ("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\n",
+                                  .unanswered("the application could not be asked: it answered 503"))] {
+            // The body is held for good: without the head deciding, the verdict would wait for the whole timeout.
+            let app = try FakeUpstream(on: loop) { connection, _ in connection.write(Array(head.utf8)) }
+            let control = ControlPlane(verifying(app.url), loop: loop)
+            #expect(await control.verify(channel: "live", key: "k", ip: "127.0.0.1") == expected, "\(head.prefix(40))")
+            await app.close()
+        }
+    }
+
+    @Test("An admission needs the whole answer: a 200 whose body never ends admits no key, and no listener; the line says its body did not end")
+    func anAdmissionWhoseBodyNeverEnds_AdmitsNothing() async throws {
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nicecast-auth-user: 1\r\nContent-Length: 100\r\n\r\n".utf8))
+        }
+        var configuration = verifying(app.url)
+        configuration.keyVerificationTimeout = .seconds(2)
+        configuration.listenerAuthURL = app.url
+        configuration.listenerAuthTimeout = .seconds(2)
+        let control = ControlPlane(configuration, loop: loop)
+        let verdict = await control.verify(channel: "live", key: "k", ip: "127.0.0.1")
+        guard case .unanswered(let why) = verdict else { Issue.record("\(verdict)"); return }
+        // A loaded run may not even get the head in 2 s: then it says no reply, still no admission.
+        #expect(why.contains("it answered 200, but its answer's body did not end within 2.0 seconds") || why.contains("no reply"), "\(why)")
+        let call = ControlPlane.ListenerCall(server: "radio.example", port: 8000, client: 1, mount: "/live", ip: "192.0.2.7", agent: "mpg123",
+                                             auth: nil, started: .now)
+        #expect(await control.authorize(call)?.unanswered == true)
+        await app.close()
+    }
+
+    @Test("A listener's refusal decides at its head too: a 403, or a 200 without icecast-auth-user: 1, whose body is held refuses at once, not as an outage")
+    func listenerAuthorization_ARefusalWhoseBodyIsSlow_RefusesAtOnce() async throws {
+        for (head, reason) in [("HTTP/1.0 403 Forbidden\r\nContent-Length: 100\r\n\r\n", "the application answered 403"),
+                               ("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "the application refused it")] {
+            let app = try FakeUpstream(on: loop) { connection, _ in connection.write(Array(head.utf8)) }
+            var configuration = ControlPlane.Configuration()
+            configuration.listenerAuthURL = app.url
+            configuration.listenerAuthTimeout = .seconds(30)  // a loaded run has kept the shared loop from a head 10 s
+            let control = ControlPlane(configuration, loop: loop)
+            let call = ControlPlane.ListenerCall(server: "radio.example", port: 8000, client: 1, mount: "/live", ip: "192.0.2.7", agent: "mpg123",
+                                                 auth: nil, started: .now)
+            #expect(await control.authorize(call) == ControlPlane.ListenerRefusal(reason: reason, unanswered: false), "\(head.prefix(30))")
+            await app.close()
+        }
+    }
+
     @Test("A 3xx from the key-verification application is an outage, as for listeners: unanswered (an SRT caller is not locked out), and the line says to give the final URL",
           arguments: ["301 Moved Permanently", "302 Found", "307 Temporary Redirect", "308 Permanent Redirect"])
     func keyVerification_ARedirectIsUnanswered_NotARefusal(status: String) async throws {

@@ -10,7 +10,9 @@ internal import Synchronization
 ///   `x-streaming-channel` (the mount without its slash), `x-streaming-key` (the source's password, or `?key=`
 ///   of its URL), `x-user-ip` and the configured `Authorization`. `200` admits it; any other status, a timeout
 ///   or an unreachable application refuses it with `403` — a `3xx` or `5xx`, like a timeout, as an outage
-///   (``Verdict/unanswered(_:)``), not as the application's refusal of the key. The answer's `x-record: true|false` is kept with the
+///   (``Verdict/unanswered(_:)``), not as the application's refusal of the key. A status other than `200` decides
+///   as soon as the answer's head is in, whatever becomes of its body; a `200` admits only once its whole answer
+///   is in. The answer's `x-record: true|false` is kept with the
 ///   session (reported in `/commands/report`). Without the URL, the station's password rules apply.
 /// - **Events.** `stream-available` and `stream-closed` to `eventCallbackURL` (``EventQueue``).
 /// - **Commands.** `/commands/capacity`, `/commands/close`, `/commands/report` on the node's port, with
@@ -145,13 +147,18 @@ public final class ControlPlane: Sendable {
     /// Whether sources' keys are verified by the application.
     public var verifiesKeys: Bool { configuration.keyVerificationURL != nil }
 
-    /// Asks the application whether the source with `key` may publish `channel` from `ip`.
+    /// Asks the application whether the source with `key` may publish `channel` from `ip`: a status other than `200`
+    /// decides at its head (a refusal, or an outage), not kept waiting by a body that is slow or never ends; a `200`
+    /// admits once the whole answer is in — one whose body does not end in time is no admission (``Verdict/unanswered(_:)``).
     public func verify(channel: String, key: String, ip: String) async -> Verdict {
         guard let url = configuration.keyVerificationURL else { return .accepted(record: nil) }
         var headers: Headers = ["x-streaming-channel": URLQuery.encodeChannel(channel), "x-streaming-key": key, "x-user-ip": ip]
         if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
         do {
-            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: Self.answerLimit)
+            // A status other than 200 is decided by its status line: a 403 whose body is slow, never ends or is cut is
+            // the 403. An admission needs the whole answer: a 200 whose body does not end in time admits nothing.
+            let answer = try await HTTPCall.post(url, headers: headers, loop: loop, timeout: configuration.keyVerificationTimeout, limit: Self.answerLimit,
+                                                 decidedByHead: { status, _ in status != 200 })
             // A 5xx or a 3xx is not the application's word on the key: an outage (``outage(_:)``).
             if let outage = Self.outage(answer.status) { return .unanswered(outage) }
             guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
@@ -234,14 +241,17 @@ public final class ControlPlane: Sendable {
     /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
     /// `icecast-auth-user: 1`, refused on any other answer, not admitted either when it cannot be asked — nor
     /// when it answers a `5xx` (it, or the proxy before it, failed: an nginx `502` during a deploy) or a `3xx`
-    /// (a redirect, not followed), neither of which is its word on the listener.
+    /// (a redirect, not followed), neither of which is its word on the listener. As for a key: an answer that does
+    /// not admit is decided by its head, one that admits needs its whole answer.
     /// Returns `nil` when the listener is admitted, else why not.
     func authorize(_ call: ListenerCall) async -> ListenerRefusal? {
         guard let url = configuration.listenerAuthURL else { return nil }
         do {
             let answer = try await HTTPCall.post(
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
-                timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit)
+                timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit,
+                // As a key's: a head that does not admit decides at once, an admission needs the whole answer.
+                decidedByHead: { status, headers in status != 200 || headers["icecast-auth-user"] != "1" })
             if let outage = Self.outage(answer.status) { return ListenerRefusal(reason: outage, unanswered: true) }
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
             guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
