@@ -301,6 +301,32 @@ struct ControlPlaneTests {
         }
     }
 
+    @Test("A listener's question that got no answer says how it ended: the application's time ran out, or the call failed; one answered, that it answered")
+    func listenerAuthorization_SaysHowAQuestionWithoutAnAnswerEnded() async throws {
+        let call = ControlPlane.ListenerCall(server: "radio.example", port: 8000, client: 1, mount: "/live", ip: "192.0.2.7", agent: "mpg123",
+                                             auth: nil, started: .now)
+        let ask = { (url: StreamURL, timeout: Duration) async in
+            var configuration = ControlPlane.Configuration()
+            configuration.listenerAuthURL = url
+            configuration.listenerAuthTimeout = timeout
+            return await ControlPlane(configuration, loop: self.loop).authorize(call)
+        }
+        let silent = try FakeUpstream(on: loop) { _, _ in }
+        #expect(await ask(silent.url, .milliseconds(300))?.ending == .ranOut(.milliseconds(300)))
+        await silent.close()
+        let failing = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        #expect(await ask(failing.url, .seconds(30))?.ending == .answered, "a 502 is an answer, if no verdict")
+        await failing.close()
+        // A port nothing listens on (taken, then freed): the connection is refused.
+        let closed = try FakeUpstream(on: loop) { _, _ in }
+        let url = closed.url
+        await closed.close()
+        #expect(await ask(url, .seconds(30))?.ending == .failed)
+    }
+
     @Test("A 3xx from the key-verification application is an outage, as for listeners: unanswered (an SRT caller is not locked out), and the line says to give the final URL",
           arguments: ["301 Moved Permanently", "302 Found", "307 Temporary Redirect", "308 Permanent Redirect"])
     func keyVerification_ARedirectIsUnanswered_NotARefusal(status: String) async throws {

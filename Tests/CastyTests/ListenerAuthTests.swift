@@ -75,7 +75,8 @@ struct ListenerAuthTests {
     /// its listeners, if given, and handing its players to `loops`, if given.
     func server(
         root: Bool = false, treeKey: TreeKey? = nil, app: ListenerAuthApp? = nil, appURL: StreamURL? = nil, maxListeners: Int? = nil,
-        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil, accessLog: AccessLog? = nil, loops: EventLoopGroup? = nil
+        logger: EventLog = .silent, controlPlane: Locked<ControlPlane?>? = nil, accessLog: AccessLog? = nil, loops: EventLoopGroup? = nil,
+        authTimeout: Duration? = nil
     ) async throws -> (StationServer, Station) {
         var configuration = StationServer.Configuration()
         configuration.options.accessLog = accessLog
@@ -89,6 +90,7 @@ struct ListenerAuthTests {
         if let url = appURL ?? app?.url {
             var control = ControlPlane.Configuration()
             control.listenerAuthURL = url
+            if let authTimeout { control.listenerAuthTimeout = authTimeout }
             configuration.control = ControlPlane(control, loop: loop)
             await configuration.control?.start()  // listener_remove calls are sent from a queue, as casty-cli starts it
             let made = configuration.control

@@ -39,6 +39,23 @@ extension ListenerAuthTests {
         await app.close()
     }
 
+    @Test("A player that left while the application took longer than its time is said gone when that time ran out, not when the application answered")
+    func aPlayerGoneWhileTheApplicationTimedOut_IsSaidGoneWhenItsTimeRanOut() async throws {
+        let app = try ListenerAuthApp(on: loop, delay: .seconds(60))
+        let log = StationServerTests.Log()
+        let (server, station) = try await server(app: app, logger: log.logger, authTimeout: .seconds(1))
+        let peer = try await play(server, "User-Agent: admitted-quitter\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-quitter") == 1 })
+        let connection = peer.connection
+        await connection.loop.submit { connection.close() }
+        let leaving = "was asked, before it was told to try again (gone when the application's 1.0 s ran out without an answer, "
+        #expect(await eventually(timeout: .seconds(10)) { log.lines.value.contains { $0.contains(leaving) } }, "\(log.lines.value)")
+        #expect(!log.contains("when the application answered"), "it never answered: \(log.lines.value)")
+        station.stop()
+        server.close()
+        await app.close()
+    }
+
     @Test("A player that shut its sending side with its request (nc -N) has not left: once admitted it is streamed to")
     func aOneShotClient_IsStillStreamedTo_OnceAdmitted() async throws {
         let app = try ListenerAuthApp(on: loop, delay: .milliseconds(300))

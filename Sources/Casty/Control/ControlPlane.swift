@@ -236,6 +236,28 @@ public final class ControlPlane: Sendable {
         /// Whether it could not be asked (no answer in time, unreachable, an answer that is no answer, a `5xx` or
         /// a redirect): an outage, not a verdict — the player is told `503` and to try again, not asked for a login.
         let unanswered: Bool
+        /// How the question ended: with an answer, or without one.
+        var ending: Ending = .answered
+
+        /// How a question to the application ended, for a line said when it did.
+        enum Ending: Sendable, Equatable {
+            /// The application answered (whatever it answered: a status, garbage).
+            case answered
+            /// Its time to answer ran out (`limit`): no answer, or one whose body did not end.
+            case ranOut(Duration)
+            /// It could not be reached: the connection refused, reset, or its name not found.
+            case failed
+
+            /// How a call that failed with `error` ended, its time being `limit`.
+            static func of(_ error: CastyError, limit: Duration) -> Ending {
+                switch error {
+                case .noReply(_, let after), .bodyUnended(_, _, let after): .ranOut(after)
+                case .network(_, .timedOut): .ranOut(limit)
+                case .network: .failed
+                default: .answered
+                }
+            }
+        }
     }
 
     /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
@@ -261,7 +283,8 @@ public final class ControlPlane: Sendable {
             admitted.withLock { $0[call.client] = listening }
             return nil
         } catch {
-            return ListenerRefusal(reason: "the application could not be asked: \(error)", unanswered: true)
+            return ListenerRefusal(reason: "the application could not be asked: \(error)", unanswered: true,
+                                   ending: .of(error, limit: configuration.listenerAuthTimeout))
         }
     }
 

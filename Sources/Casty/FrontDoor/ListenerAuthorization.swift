@@ -50,15 +50,21 @@ enum ListenerAuthorization {
 
     /// Lets go a player that hung up while the application was asked about `what` (`/live`, `HLS /live`): its
     /// connection is closed, not answered (`499` in the access log), and it is said in one line of the listener joins and leaves — what the
-    /// application's answer, `refusal` (`nil`: admitted), would have been, and when it came: the connection is not
-    /// watched meanwhile, so when the player left is known only to have been before that.
+    /// application's answer, `refusal` (`nil`: admitted), would have been, and when it came — or when the application's
+    /// time ran out, or the call failed, without one: the connection is not watched meanwhile, so when the player left
+    /// is known only to have been before that.
     static func left(_ exchange: Exchange, _ call: ControlPlane.ListenerCall, what: String, refusal: ControlPlane.ListenerRefusal?) {
         exchange.connection.close()
         // A request the player gave up on, as one that gave up waiting for its stream: `499`, as nginx writes it.
         exchange.logAccess(status: 499, bytes: 0, seconds: AccessLog.wholeSeconds(ContinuousClock.now - call.started))
         let verdict = refusal == nil ? "admitted" : refusal?.unanswered == true ? "told to try again" : "refused"
+        let when = switch refusal?.ending ?? .answered {
+        case .answered: "the application answered"
+        case .ranOut(let limit): "the application's \(formatted(seconds(limit))) s ran out without an answer"
+        case .failed: "the call to the application failed"
+        }
         exchange.port.joinsAndLeaves("listener \(exchange.peer) left while the listener authorization of \(what) was asked, before it was"
-            + " \(verdict) (gone when the application answered, \(formatted(seconds(ContinuousClock.now - call.started))) s after the request)")
+            + " \(verdict) (gone when \(when), \(formatted(seconds(ContinuousClock.now - call.started))) s after the request)")
     }
 
     /// Answers a refused player, with one log line naming it and the status: `401` with `WWW-Authenticate`
