@@ -360,17 +360,35 @@ struct ControlPlaneTests {
         }
     }
 
-    @Test("A source's key with line breaks or control bytes cannot add headers or a request to the call to the application")
-    func keyVerification_AKeyCannotInjectHeaders() async throws {
+    @Test("A key with control bytes is refused without asking the application: `good\\x01ctl` would reach it as `goodctl`, another key; the reason never holds the key")
+    func keyVerification_AKeyWithControlBytes_IsRefusedWithoutAsking() async throws {
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let control = ControlPlane(verifying(app.url), loop: loop)
+        let refused = ControlPlane.Verdict.refused("the key holds control characters, which no header can carry: the application was not asked")
+        for key in ["good\u{1}ctl", "k\r\nx-user-ip: 6.6.6.6\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x", "good\tctl", "good\u{7F}ctl",
+                    "good\u{85}ctl", "good\u{2028}ctl", "good\u{0}"] {
+            #expect(await control.verify(channel: "live", key: key, ip: "127.0.0.1") == refused, "\(key.debugDescription)")
+        }
+        #expect(app.requests.value.isEmpty, "the application was not asked")
+        #expect(await control.verify(channel: "live", key: "goodctl", ip: "127.0.0.1") == .accepted(record: nil))
+        #expect(await control.verify(channel: "músic", key: "clé", ip: "127.0.0.1") == .accepted(record: nil), "beyond ASCII is no control byte")
+        #expect(app.requests.value.map { $0.headers["x-streaming-key"] } == ["goodctl", "clé"])
+        await app.close()
+    }
+
+    @Test("A header value with line breaks or control bytes cannot add headers or a request to a call to the application")
+    func httpCall_AHeaderValueCannotInjectHeaders() async throws {
         let app = try FakeUpstream(on: loop) { connection, _ in
             connection.write(Array("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8))
             connection.close()
         }
-        var configuration = verifying(app.url)
-        configuration.keyVerificationAuth = AppAuth("bearer:T0ken")
-        let control = ControlPlane(configuration, loop: loop)
-        let key = "k\r\nx-user-ip: 6.6.6.6\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\u{0}\u{1B}[31m"
-        #expect(await control.verify(channel: "live", key: key, ip: "127.0.0.1") == .refused("the application answered 403"))
+        let value = "k\r\nx-user-ip: 6.6.6.6\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\u{0}\u{1B}[31m"
+        let answer = try await HTTPCall.post(app.url, headers: ["x-streaming-key": value, "x-user-ip": "127.0.0.1", "Authorization": "Bearer T0ken"],
+                                             loop: loop, timeout: .seconds(15))
+        #expect(answer.status == 403)
         let request = try #require(app.requests.value.first)
         let fields = request.headers.fields
         #expect(fields.filter { $0.name.lowercased() == "x-user-ip" }.map(\.value) == ["127.0.0.1"])

@@ -193,6 +193,27 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
+    @Test("A source whose key holds control bytes (its password, or ?key=) is refused 403 without asking the application, in one line naming the mount, never the key")
+    func aKeyWithControlBytes_IsRefused_TheApplicationNotAsked() async throws {
+        let app = try App(keys: ["goodctl"], on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, log: log)
+        defer { server.close() }
+        let byPassword = try await station.source(server, mount: "/m", password: "good\u{1}ctl")
+        let byQuery = try await station.source(server, mount: "/q?key=good%01ctl", password: "goodctl")
+        for source in [byPassword, byQuery] {
+            #expect(await eventually(timeout: .seconds(15)) { source.closed.value })
+            #expect(source.text.hasPrefix("HTTP/1.0 403"), "\(source.text)")
+            #expect(source.text.contains("\r\n\r\nThe stream key was not accepted for \(source === byPassword ? "/m" : "/q")."), "\(source.text)")
+        }
+        for mount in ["/m", "/q"] {
+            #expect(log.lines.value.count { $0.contains("refused on \(mount): key not accepted, the key holds control characters") } == 1, "\(log.lines.value)")
+        }
+        #expect(!log.lines.value.contains { $0.contains("ctl") }, "never the key: \(log.lines.value)")
+        #expect(app.upstream.requests.value.isEmpty, "the application was not asked: \(app.upstream.requests.value)")
+        await app.upstream.close()
+    }
+
     /// `curl -T` sends its body at once, not waiting for `100 Continue`: audio sits unread before its hang-up, which
     /// the server sees all the same.
     @Test("A source that hangs up while its key is verified — with audio sent after its request or not — is never announced",

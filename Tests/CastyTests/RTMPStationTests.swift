@@ -141,6 +141,32 @@ extension StationServerTests {
         await app.close()
     }
 
+    @Test("An RTMP stream key with control bytes is refused without asking the application, as an Icecast source's")
+    func rtmpStreamKeyWithControlBytes_IsRefused_TheApplicationNotAsked() async throws {
+        let log = Log()
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let server = try server(mounts: nil, log: log, rtmp: true) { configuration in
+            var control = ControlPlane.Configuration()
+            control.keyVerificationURL = app.url
+            configuration.control = ControlPlane(control, loop: loop)
+        }
+        defer { server.close() }
+        for key in ["good\u{1}ctl", "name?key=good%01ctl"] {
+            let publisher = try await RTMPPeer.publish(server, app: "show", key: key)
+            #expect(await eventually(timeout: .seconds(10)) { publisher.peer.closed.value })
+            #expect(publisher.statuses() == ["NetStream.Publish.Unauthorized"], "\(key.debugDescription)")
+            #expect(publisher.descriptions() == ["The stream key was not accepted for /show."], "\(publisher.descriptions())")
+        }
+        #expect(log.lines.value.count { $0.contains("refused on /show (RTMP): key not accepted, the key holds control characters") } == 2,
+                "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("ctl") }, "never the key: \(log.lines.value)")
+        #expect(app.requests.value.isEmpty, "the application was not asked")
+        await app.close()
+    }
+
     @Test("A publisher refused because the application could not be asked is told no more than that; one without a key is not sent to it")
     func rtmpPublisher_RefusedWhileTheApplicationIsDown_LearnsNothingOfIt() async throws {
         let log = Log()

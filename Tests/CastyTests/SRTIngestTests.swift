@@ -186,6 +186,12 @@ import Testing
             #expect(refused.0 == .reject(code: 1401) && refused.why?.contains("no key") == true, "\(streamID)")
         }
         #expect(verifying.decide("gina?key=K").0 == .accept(passphrase: nil))
+        // Nor about a key it could not be told as it is: one with control bytes, raw or escaped, is refused here.
+        for streamID in ["gina?key=good\u{1}ctl", "gina?key=good%01ctl", "#!::r=frank,key=good%09ctl,m=publish"] {
+            let refused = verifying.decide(streamID)
+            #expect(refused.0 == .reject(code: 1403) && refused.why?.contains("the key holds control characters") == true,
+                    "\(streamID.debugDescription): \(String(describing: refused.why))")
+        }
         #expect(verifying.decide("#!::r=frank,key=good,m=publish").0 == .accept(passphrase: nil), "a key in SRT's own syntax")
     }
 

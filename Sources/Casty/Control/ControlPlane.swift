@@ -8,7 +8,8 @@ internal import Synchronization
 ///
 /// - **Key verification.** When a source connects, `POST keyVerificationURL` with an empty body and the headers
 ///   `x-streaming-channel` (the mount without its slash), `x-streaming-key` (the source's password, or `?key=`
-///   of its URL), `x-user-ip` and the configured `Authorization`. `200` admits it; any other status, a timeout
+///   of its URL), `x-user-ip` and the configured `Authorization`; a key that holds control characters, which no
+///   header can carry as they are, is refused without asking (``unsendable(channel:key:)``). `200` admits it; any other status, a timeout
 ///   or an unreachable application refuses it with `403` — a `3xx` or `5xx`, like a timeout, as an outage
 ///   (``Verdict/unanswered(_:)``), not as the application's refusal of the key. A status other than `200` decides
 ///   as soon as the answer's head is in, whatever becomes of its body; a `200` admits only once its whole answer
@@ -152,6 +153,7 @@ public final class ControlPlane: Sendable {
     /// admits once the whole answer is in — one whose body does not end in time is no admission (``Verdict/unanswered(_:)``).
     public func verify(channel: String, key: String, ip: String) async -> Verdict {
         guard let url = configuration.keyVerificationURL else { return .accepted(record: nil) }
+        if let why = Self.unsendable(channel: channel, key: key) { return .refused(why) }
         var headers: Headers = ["x-streaming-channel": URLQuery.encodeChannel(channel), "x-streaming-key": key, "x-user-ip": ip]
         if let auth = configuration.keyVerificationAuth { headers["Authorization"] = auth.headerValue }
         do {
@@ -166,6 +168,17 @@ public final class ControlPlane: Sendable {
         } catch {
             return .unanswered("the application could not be asked: \(error)")
         }
+    }
+
+    /// Why a source's `key` (or `channel`) cannot be told to the application as it is, or `nil` when it can: a header
+    /// carries no control character (nor a line separator or noncharacter), and the call drops them (``SafeText/printable(_:)``),
+    /// so `good\u{1}ctl` would reach it as `goodctl` — another key. Such a key is refused, the application not asked;
+    /// the reason names what holds them, never the key.
+    static func unsendable(channel: String, key: String) -> String? {
+        for (name, value) in [("key", key), ("channel", URLQuery.encodeChannel(channel))] where SafeText.printable(value) != value {
+            return "the \(name) holds control characters, which no header can carry: the application was not asked"
+        }
+        return nil
     }
 
     /// The application's `x-record`: `true` or `false` in any case, `nil` when it said nothing. Anything else is

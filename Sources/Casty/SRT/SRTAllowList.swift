@@ -9,7 +9,7 @@ internal import Synchronization
 ///
 /// | why | code |
 /// |-----|------|
-/// | not a mount name (or a path the server answers itself), `m=request`, not on the whitelist, no passphrase for the mount | 1403 `SRT_REJX_FORBIDDEN` |
+/// | not a mount name (or a path the server answers itself), `m=request`, not on the whitelist, no passphrase for the mount, a key with control characters while the application verifies keys | 1403 `SRT_REJX_FORBIDDEN` |
 /// | no `?key=` while the application verifies keys | 1401 `SRT_REJX_UNAUTHORIZED` |
 /// | the mount is in use (a source publishes it, or one that vanished is still waited for) | 1409 `SRT_REJX_CONFLICT` |
 /// | the server has its most sources (`--max-sources`) | 1402 `SRT_REJX_OVERLOAD` |
@@ -111,6 +111,10 @@ final class SRTAllowList: Sendable {
             // The application is never asked about an empty key (``SourceAdmission/check(_:port:decided:)``).
             if rules.verifying, (id.key ?? "").isEmpty {
                 return (.reject(code: SRTListener.unauthorized), "no key (?key=) for the application to verify")
+            }
+            // Nor about a key it could not be told as it is (``ControlPlane/unsendable(channel:key:)``): refused here, as after the accept.
+            if rules.verifying, let why = ControlPlane.unsendable(channel: String(id.mount.dropFirst()), key: id.key ?? "") {
+                return (.reject(code: SRTListener.forbidden), why)
             }
             if rules.inUse.contains(id.mount) {
                 return (.reject(code: SRTListener.conflict), "\(id.mount) is in use")
