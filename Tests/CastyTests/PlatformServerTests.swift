@@ -397,6 +397,36 @@ struct PlatformServerTests {
         await app.close()
     }
 
+    @Test("A failure of another kind than the last one logged is logged at any attempt; the same failure again stays quiet past the third")
+    func eventFailuresOfAnotherKind_AreLogged_PastTheThirdAttempt() async throws {
+        let calls = Locked(0)
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            calls.update { $0 += 1 }
+            switch calls.value {
+            case 1...3: connection.write(Array("HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n".utf8))
+            case 4: connection.write([0, 1, 2] + Array(" not http\r\n\r\n".utf8))
+            case 5...6: break  // closed without a word
+            default: connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8))
+            }
+            connection.close()
+        }
+        let log = StationServerTests.Log()
+        let url = StreamURL(host: "127.0.0.1", port: app.listener.localAddress.port, path: "/events")
+        // Quick retries (20 ms, doubling): seven attempts in a few seconds; a long timeout, which a loaded run's answers
+        // must come within.
+        let queue = EventQueue<StreamEvent>(url: url, auth: nil, timeout: .seconds(30), firstRetry: .milliseconds(20), loop: loop,
+                                            logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        #expect(await eventually(timeout: .seconds(20)) { log.contains("delivered at attempt 7") }, "\(log.lines.value)")
+        let attempts = (1...7).filter { attempt in log.lines.value.contains { $0.contains("; attempt \(attempt), trying again") } }
+        #expect(attempts == [1, 2, 3, 4, 5], "the 6th failed as the 5th: \(log.lines.value)")
+        #expect(log.lines.value.contains { $0.contains("not an ICY or HTTP status line") && $0.contains("attempt 4,") }, "\(log.lines.value)")
+        #expect(log.lines.value.contains { $0.contains("before its head ended; attempt 5,") }, "\(log.lines.value)")
+        await queue.stop()
+        await app.close()
+    }
+
     @Test func listenerRemove_IsResent_UntilTheApplicationAnswers200() async throws {
         let calls = Locked(0)
         let app = try FakeUpstream(on: loop) { connection, _ in

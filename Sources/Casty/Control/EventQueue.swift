@@ -37,6 +37,8 @@ public actor EventQueue<Post: QueuedPost> {
     private let name: String
     private let limit: Int
     private let timeout: Duration
+    /// The wait after the first failure, doubling with each one after it, to 30 s.
+    private let firstRetry: Duration
     private let logger: EventLog
     private let loop: EventLoop
     /// The lines of a full queue's drops: the first of each 10 s, then their sum.
@@ -55,6 +57,9 @@ public actor EventQueue<Post: QueuedPost> {
     private var running = false
     /// How many attempts in a row failed (the application fails): while any, one post is sent at a time.
     private var failures = 0
+    /// The kind of the last failure said while attempts fail (``Failure/kind``): another kind is said at any
+    /// attempt, the same one again only at the first three and every tenth.
+    private var failureSaid: String?
     /// The wait after a failure, before the next attempt, if one is waited for.
     private var backoff: Task<Void, Never>?
     /// Whether a spool write is due (``spoolDelay`` after the first change not written yet).
@@ -67,15 +72,17 @@ public actor EventQueue<Post: QueuedPost> {
     static var bodyGrace: Duration { .milliseconds(500) }
 
     /// A queue for `url`, without a spool; call ``start()`` to begin sending. `name` begins its log lines; each
-    /// attempt may take `timeout`; `inFlight` posts are sent at once at most (1: in order).
+    /// attempt may take `timeout`; `inFlight` posts are sent at once at most (1: in order); `firstRetry` is the wait
+    /// after a first failure, which doubles with each failure after it, to 30 s.
     public init(url: StreamURL, auth: AppAuth?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
-                timeout: Duration = .seconds(5), loop: EventLoop = .shared, logger: EventLog = .silent) {
-        self.init(url: url, auth: auth, spool: nil as Spool?, name: name, limit: limit, inFlight: inFlight, timeout: timeout, loop: loop,
-                  logger: logger)
+                timeout: Duration = .seconds(5), firstRetry: Duration = .milliseconds(500), loop: EventLoop = .shared,
+                logger: EventLog = .silent) {
+        self.init(url: url, auth: auth, spool: nil as Spool?, name: name, limit: limit, inFlight: inFlight, timeout: timeout,
+                  firstRetry: firstRetry, loop: loop, logger: logger)
     }
 
     private init(url: StreamURL, auth: AppAuth?, spool: Spool?, name: String, limit: Int, inFlight: Int, timeout: Duration,
-                 loop: EventLoop, logger: EventLog) {
+                 firstRetry: Duration, loop: EventLoop, logger: EventLog) {
         self.url = url
         self.auth = auth
         self.spool = spool
@@ -83,6 +90,7 @@ public actor EventQueue<Post: QueuedPost> {
         self.limit = max(1, limit)
         self.inFlight = max(1, inFlight)
         self.timeout = timeout
+        self.firstRetry = firstRetry
         self.loop = loop
         self.logger = logger
         drops = LogBudget(loop: loop, logger: logger.prefixed("\(name): "), what: "dropped, the queue full,", perWindow: 1)
@@ -197,11 +205,18 @@ public actor EventQueue<Post: QueuedPost> {
         }
     }
 
+    /// Why an attempt failed: what is said, and its kind — the status answered, or the error without what the
+    /// application wrote (``CastyError/kind``) —, by which a failure like the last one said is told from another.
+    private struct Failure: Sendable {
+        let said: String
+        let kind: String
+    }
+
     /// The post sent as `number` was answered: delivered (`failure` is `nil`) it leaves the queue; otherwise it is
     /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s.
     /// Posts sent together fail together (the application is down): only the first failure of an attempt is said
     /// and counted.
-    private func answered(_ number: UInt64, attempt: Int, failure: String?) {
+    private func answered(_ number: UInt64, attempt: Int, failure: Failure?) {
         guard let index = sending.firstIndex(of: number) else { return }
         sending.remove(at: index)
         let post = pending.remove(at: index)
@@ -209,10 +224,12 @@ public actor EventQueue<Post: QueuedPost> {
             pending.insert(post, at: sending.count)
             if attempt > failures {
                 failures = attempt
-                // One line for the first failures, then for every tenth: an application that is down for an hour
-                // does not fill the log.
-                if attempt <= 3 || attempt % 10 == 0 {
-                    logger("\(name): \(post.summary): application \(failure); attempt \(attempt), trying again")
+                // One line for the first failures, then for every tenth — an application that is down for an hour
+                // does not fill the log —, and for a failure of another kind than the last one said: a 500 that
+                // becomes a timeout is told, whatever the attempt.
+                if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid {
+                    logger("\(name): \(post.summary): application \(failure.said); attempt \(attempt), trying again")
+                    failureSaid = failure.kind
                 }
             }
             waitAfterFailure()
@@ -220,15 +237,16 @@ public actor EventQueue<Post: QueuedPost> {
             // After failures were logged, the line that says they are over.
             if attempt > 1 { logger("\(name): \(post.summary): delivered at attempt \(attempt)") }
             failures = 0
+            failureSaid = nil
             writeSpool()
         }
         sendNext()
     }
 
-    /// Waits, unless it does already, before the next attempt: 0.5 s after the first failure, doubling to 30 s.
+    /// Waits, unless it does already, before the next attempt: ``firstRetry`` (0.5 s) after the first failure, doubling to 30 s.
     private func waitAfterFailure() {
         guard backoff == nil, running else { return }
-        let wait = min(Duration.seconds(30), .milliseconds(500) * (1 << min(failures - 1, 10)))
+        let wait = min(Duration.seconds(30), firstRetry * (1 << min(failures - 1, 10)))
         backoff = Task {
             try? await Task.sleep(for: wait)
             guard !Task.isCancelled else { return }
@@ -238,7 +256,7 @@ public actor EventQueue<Post: QueuedPost> {
     }
 
     /// Posts `event` once; returns `nil` when the application answered a success, else what went wrong.
-    private func deliver(_ event: Post) async -> String? {
+    private func deliver(_ event: Post) async -> Failure? {
         var headers = Headers()
         for (name, value) in event.headers { headers[name] = value }
         if let auth { headers["Authorization"] = auth.headerValue }
@@ -248,9 +266,9 @@ public actor EventQueue<Post: QueuedPost> {
             let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096,
                                                  bodyGrace: Self.bodyGrace)
             if (200..<300).contains(answer.status) { return nil }  // 200, or 204 No Content as webhooks often answer
-            return "answered \(answer.status)"
+            return Failure(said: "answered \(answer.status)", kind: "answered \(answer.status)")
         } catch {
-            return "\(error)"
+            return Failure(said: "\(error)", kind: error.kind)
         }
     }
 
@@ -336,10 +354,11 @@ extension EventQueue where Post: SpooledPost {
     /// A queue for `url` whose pending events are also kept in `spool`, if given (`--event-spool`), and sent first
     /// at the next start; call ``start()`` to load the spool and begin sending.
     public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
-                timeout: Duration = .seconds(5), loop: EventLoop = .shared, logger: EventLog = .silent) {
+                timeout: Duration = .seconds(5), firstRetry: Duration = .milliseconds(500), loop: EventLoop = .shared,
+                logger: EventLog = .silent) {
         let file = spool.map { SpoolFile(path: $0, name: name, title: "the spool", noun: ("event", "events"), logger: logger) }
         self.init(url: url, auth: auth, spool: file.map { Spool(file: $0, line: \.spoolLine, read: Post.init(spoolLine:)) },
-                  name: name, limit: limit, inFlight: inFlight, timeout: timeout, loop: loop, logger: logger)
+                  name: name, limit: limit, inFlight: inFlight, timeout: timeout, firstRetry: firstRetry, loop: loop, logger: logger)
     }
 }
 
