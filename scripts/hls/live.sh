@@ -97,17 +97,9 @@ case $rules in
     *) fail "(c) $rules" ;;
 esac
 
-# --- (i) a variable bitrate ---------------------------------------------------------------------------------------
-vbr=$(python3 "$HLS_PY" vbr "$ROOT/vbr/index.m3u8" --target 4 2>&1 || true)
-vbr_rules=$(python3 "$HLS_PY" rules "$ROOT/vbr/index.m3u8" --seconds 10 --tolerance-ms 2 2>&1 || true)
-vbr_decode=$(timeout 30 ffmpeg -nostdin -hide_banner -loglevel error -i "$ROOT/vbr/index.m3u8" -t 8 -f null - 2>&1; echo "rc=$?")
-if [[ $vbr == OK* && $vbr_rules == OK* && $vbr_decode == rc=0 ]]; then
-    pass "(i) a variable-bitrate MP3 mount: $vbr; rules: $vbr_rules; ffmpeg decoded 8 s with nothing at -loglevel error"
-else
-    fail "(i) a variable-bitrate MP3 mount: $vbr / rules: $vbr_rules / ffmpeg: $(head -c 300 <<<"$vbr_decode")"
-fi
-
 # --- (h) the HLS audience in /status.json ------------------------------------------------------------------------
+# Asked right after (c)'s reloads: a player counts for three targets after its last fetch, and (i) takes longer
+# than that on a loaded machine.
 hls_status=$(curl -s "$ROOT/status.json" | python3 -c '
 import json, sys
 for source in json.load(sys.stdin)["icestats"]["source"]:
@@ -120,6 +112,16 @@ if [ "${hls_players:--1}" -ge 1 ] 2>/dev/null && [ "${hls_playlists:-0}" -ge 30 
     pass "(h) /status.json counts /tone's HLS audience: $hls_players players now, $hls_playlists playlists and $hls_segments segments served"
 else
     fail "(h) /status.json's hls object for /tone: '$hls_status' (players ≥ 1, playlists ≥ 30, segments ≥ 3 expected)"
+fi
+
+# --- (i) a variable bitrate ---------------------------------------------------------------------------------------
+vbr=$(python3 "$HLS_PY" vbr "$ROOT/vbr/index.m3u8" --target 4 2>&1 || true)
+vbr_rules=$(python3 "$HLS_PY" rules "$ROOT/vbr/index.m3u8" --seconds 10 --tolerance-ms 2 2>&1 || true)
+vbr_decode=$(timeout 30 ffmpeg -nostdin -hide_banner -loglevel error -i "$ROOT/vbr/index.m3u8" -t 8 -f null - 2>&1; echo "rc=$?")
+if [[ $vbr == OK* && $vbr_rules == OK* && $vbr_decode == rc=0 ]]; then
+    pass "(i) a variable-bitrate MP3 mount: $vbr; rules: $vbr_rules; ffmpeg decoded 8 s with nothing at -loglevel error"
+else
+    fail "(i) a variable-bitrate MP3 mount: $vbr / rules: $vbr_rules / ffmpeg: $(head -c 300 <<<"$vbr_decode")"
 fi
 
 # --- (d) root and branch ---------------------------------------------------------------------------------------
