@@ -1,7 +1,8 @@
 /// A `--config` file read into command-line words: `name value` lines become `--name=value`, `name` alone
 /// `--name`; blank lines and `#` comments (whole lines, or after a blank at a line's end) are skipped. A value in
 /// double quotes is what stands between them — blanks and ` #` included (`title "Jazz #1 "`) —, as most config
-/// formats read it: a password written `"s3cret"` is `s3cret`. Each word keeps the `file:line` it came from, so
+/// formats read it: a password written `"s3cret"` is `s3cret`; so is one mount's value (`mount-password /a="s p"` is
+/// `/a=s p`). Each word keeps the `file:line` it came from, so
 /// that a mistake found later (a port that is no number, a mount that is no name) names its line.
 struct ConfigFile {
     /// The words, in the file's order; a value always inline (`--admin-password=--x`), so it is never taken for an option.
@@ -34,11 +35,12 @@ struct ConfigFile {
                 throw UsageError("\(place): '\(name) \(separator) …': \(Self.nameValue(name, given, without: String(separator)))", inFile: true)
             }
             if value.hasPrefix("\"") {
-                guard value.count >= 2, value.hasSuffix("\"") else {
-                    throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end", inFile: true)
-                }
-                value = String(value.dropFirst().dropLast())
+                value = try Self.unquoted(value, place, name)
                 guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value", inFile: true) }
+            } else if ServerCommand.mountPairOptions.contains(name), let (mount, quoted) = ServerCommand.mountPair(value), quoted.hasPrefix("\"") {
+                // One mount's value (`mount-password /a="s p"`) is read as a whole one: `/a=s p`. An empty one
+                // (`/a=""`) is refused with the option's own words, as `/a=` is.
+                value = try "\(mount)=" + Self.unquoted(quoted, place, name)
             }
             guard options.contains(name) || flags.contains(name), name != "config" else {
                 // `--port 8000` (or `--port=8000`), copied from a command line, or `port=8000`, `port: 8000`, as other
@@ -63,6 +65,16 @@ struct ConfigFile {
             }
             places.append(place)
         }
+    }
+
+    /// `value`, which opens a double quote, without it and the one that closes it at the line's end — the comment
+    /// stripper (``withoutComment(_:)``) read what stands between them as quoted —; one that does not close there is
+    /// a usage error naming the line (never the value: it may be a secret).
+    private static func unquoted(_ value: String, _ place: String, _ name: String) throws(UsageError) -> String {
+        guard value.count >= 2, value.hasSuffix("\"") else {
+            throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end", inFile: true)
+        }
+        return String(value.dropFirst().dropLast())
     }
 
     /// A line as a file writes it, quoted for a message: `'port 8000'`, a secret's value not shown (`'admin-password …'`).

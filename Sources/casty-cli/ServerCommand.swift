@@ -367,6 +367,10 @@ enum ServerCommand: Command {
         listed.isEmpty ? "no --mounts given" : "--mounts \(listed.joined(separator: ","))"
     }
 
+    /// The options that give one mount a value, `/m=value` (``mountPair(_:)``): a config file reads a value
+    /// in double quotes there as it reads a whole one (`mount-password /a="s p"` is `/a=s p`).
+    static let mountPairOptions: Set<String> = ["fallback", "mount-max-listeners", "mount-password", "mount-user", "relay", "srt-passphrase"]
+
     /// The mount and the value of a repeatable option's `/m=value`, or `nil` when it is not of that form. Blanks
     /// around the `=` are no part of either (`fallback /live = /backup`, as many config formats write it).
     static func mountPair(_ text: String) -> (mount: String, value: String)? {

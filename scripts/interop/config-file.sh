@@ -11,13 +11,14 @@
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed (of
 # an option on several lines, the faulty line named, not the option's last: --fallback, --mount-password, --relay, …),
-# one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, an --hls-dir that cannot be made — ends casty-cli with
+# one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, a mount's value that opens a quote it does not close, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
 # listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
 # start-up and read again on SIGHUP; a file in UTF-16 or another encoding than UTF-8, told to be saved as UTF-8); so
 # does a --config that names a directory (naming --config) or is empty, and a flag given a value on the command line (--accept-all=no). Two
 # --config files are both read, the later winning (one file given under two paths is read once); a comment after a value is no part of it (`--se#cret  # …`); a
-# server of relays only needs no source password; a value in double quotes keeps its blanks and `#`; an empty value
+# server of relays only needs no source password; a value in double quotes keeps its blanks and `#`, and so does one
+# mount's (`mount-password /dj="s p #1"` is `s p #1`, its quotes no part of it, nor of a --mount-user's or --fallback's); an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
 # line saying what changed and what waits for a restart, and a broken or emptied file read again changes nothing; after
@@ -101,6 +102,8 @@ refused file-missing 4 "--file: cannot open /nonexistent-casty.mp3" "${head}stat
 refused file-not-mp3 4 "--file $TMP/file-missing.conf: no MPEG audio frames found" "${head}station /live\nfile $TMP/file-missing.conf\n"
 refused empty-quotes 3 "admin-password needs a value" "${head}admin-password \"\"\n"
 refused open-quote 3 "title: a value that opens a double quote closes it at the line's end" "${head}title \"Jazz\n"
+refused mount-open-quote 4 "mount-password: a value that opens a double quote closes it at the line's end" \
+    "${head}mounts /a\nmount-password /a=\"s p\n"
 refused mount-password-twice 5 "--mount-password /a=… is given twice: give it once" "${head}mounts /a\nmount-password /a=One1\nmount-password /a=Two2\n"
 refused mount-password-empty 4 "--mount-password '/a=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-password /a=\n"
 refused mount-user-empty 4 "--mount-user '/b=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-user /b=\n"
@@ -257,6 +260,20 @@ once() {
 check "one --config file given three times (twice under one path): read once, the server starts" once
 quoted() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -u 'admin:two words #1' "http://127.0.0.1:$second/admin/listmounts")" = 200 ]; }
 check "a value in double quotes is what stands between them: the admin password 'two words #1'" quoted
+
+# One mount's value in double quotes is read as a whole one's (`mount-password /dj="s p #1"` is the password
+# `s p #1`), for every option of one value per mount: blanks and ` #` kept, the quotes no part of it.
+fourth=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nsource-password hackme\nmounts /dj,/backup\nno-hls\nmount-password /dj="s p #1"  # quoted\n' "$fourth" >"$TMP/quoted.conf"
+printf 'mount-user /dj = "d j"\nfallback /dj="/backup"\n' >>"$TMP/quoted.conf"
+"$CLI" server --config "$TMP/quoted.conf" </dev/null >"$TMP/quoted.log" 2>&1 &
+pids+=("$!")
+printf 'no audio' >"$TMP/body"
+publish() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -u "$1" -H 'Content-Type: audio/mpeg' -T "$TMP/body" "http://127.0.0.1:$fourth/dj"; }
+quoted_up() { log_has "$TMP/quoted.log" "listening on 127\.0\.0\.1:$fourth; mounts /backup, /dj; fallbacks /dj→/backup(;|$)"; }
+check "fallback /dj=\"/backup\": the fallback /backup, without its quotes" wait_until 15 quoted_up
+quoted_mount() { [ "$(publish 'd j:"s p #1"')" = 401 ] && [ "$(publish '"d j":s p #1')" = 401 ] && [ "$(publish 'd j:s p #1')" = 200 ]; }
+check "mount-password /dj=\"s p #1\" and mount-user /dj = \"d j\": a source logs in as 'd j' with 's p #1', not with the quotes" quoted_mount
 
 # SIGHUP reads the file again, as Icecast does: new passwords and mounts at once; a broken file changes nothing.
 third=$(free_port)
