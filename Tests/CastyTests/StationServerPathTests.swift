@@ -119,6 +119,31 @@ extension StationServerTests {
         #expect(log.contains("refused on /live (RTMP): wrong or missing credentials (this mount has a password of its own"), "\(log.lines.value)")
     }
 
+    @Test("A source with the right password and another user name than its mount's own is logged so, with the name it gave (never the password), whether the mount has a password of its own or not; the source is told only that its credentials are wrong", arguments: [false, true])
+    func mountUser_Refusal_IsLoggedAsTheUserName(ownPassword: Bool) async throws {
+        let log = Log()
+        let server = try server(log: log) {
+            $0.mountUsers = ["/live": "dj"]
+            if ownPassword { $0.mountPasswords = ["/live": "djpass2"] }
+        }
+        defer { server.close() }
+        let password = ownPassword ? "djpass2" : "hackme"
+        let wrong = try await source(server, user: "source", password: password)
+        #expect(await eventually(timeout: .seconds(10)) { wrong.closed.value })
+        #expect(wrong.text.hasPrefix("HTTP/1.0 401") && !wrong.text.contains("user name"), "\(wrong.text)")
+        #expect(await eventually {
+            log.contains("refused on /live: wrong or missing credentials (its user name 'source' is not the one of /live: --mount-user) (401)")
+        }, "\(log.lines.value)")
+        // A wrong password is the password's mistake, whatever the name.
+        let both = try await source(server, user: "source", password: "nope")
+        #expect(await eventually(timeout: .seconds(10)) { both.closed.value })
+        #expect(await eventually {
+            log.lines.value.filter { $0.contains("refused on /live: wrong or missing credentials") }.count == 2
+        }, "\(log.lines.value)")
+        #expect(log.lines.value.filter { $0.contains("user name") }.count == 1, "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains(password) || $0.contains("nope") || $0.contains("'dj'") }, "\(log.lines.value)")
+    }
+
     @Test("A mount with its own source user name takes titles from that user (or the admin) only, as it takes sources")
     func mountUser_IsTheOnlyNameThatSetsItsTitle() async throws {
         let server = try server { $0.mountUsers = ["/live": "dj"] }

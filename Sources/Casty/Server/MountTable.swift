@@ -98,10 +98,9 @@ final class MountTable: @unchecked Sendable {
 
     /// Why a source may not publish.
     enum Refusal: Error, Equatable, CustomStringConvertible {
-        /// No or wrong credentials: `401`. `ownPassword`: the mount has a password of its own (`--mount-password`),
-        /// which the log line says — a source that publishes every other mount with the common password is refused
-        /// here —, never the source (``toldSource``).
-        case unauthorized(ownPassword: Bool)
+        /// No or wrong credentials: `401`; which of them, the log line says (``WrongCredentials``), never the
+        /// source (``toldSource``).
+        case unauthorized(WrongCredentials)
         /// The mount is not on the whitelist: `403`.
         case notAllowed
         /// With any mount accepted, the path is no mount name, and why (``StationServer/Configuration/whyNotMountName(_:)``):
@@ -121,8 +120,7 @@ final class MountTable: @unchecked Sendable {
         /// an SRT rejection code).
         var description: String {
             switch self {
-            case .unauthorized(let ownPassword):
-                "wrong or missing credentials" + (ownPassword ? " (this mount has a password of its own: --mount-password)" : "")
+            case .unauthorized(let wrong): "wrong or missing credentials\(wrong.why)"
             case .notAllowed: "mount not on the whitelist"
             case .notMountName(let why): "not a mount name: \(why)"
             case .serverPath(let route): "a path the server answers itself (\(route)), not a mount listeners could reach"
@@ -299,7 +297,8 @@ final class MountTable: @unchecked Sendable {
     /// source is admitted).
     func refusal(path: String, user: String? = nil, password: String?, contentType: String?, checkPassword: Bool = true) -> Refusal? {
         if checkPassword, !acceptsSource(path: path, user: user, password: password) {
-            return .unauthorized(ownPassword: rules.mountPasswords[path] != nil)
+            return .unauthorized(acceptsSource(path: path, user: nil, password: password) ? .userName(given: user ?? "", mount: path)
+                : rules.mountPasswords[path] != nil ? .mountPassword : .password)
         }
         if let whitelist = rules.whitelist {
             guard whitelist.contains(path) else { return .notAllowed }

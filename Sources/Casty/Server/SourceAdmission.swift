@@ -90,7 +90,7 @@ enum SourceAdmission {
         // libshout (ezstream, butt, ices) asks first without them, and again with them once challenged.
         // An SRT or RTMP source without a key is refused likewise (neither protocol has a challenge to answer).
         if verifying, publication.key.isEmpty, (publication.password ?? "").isEmpty {
-            return decided(.failure(.rules(.unauthorized(ownPassword: false))))
+            return decided(.failure(.rules(.unauthorized(.password))))
         }
         let rules = {
             mounts.refusal(path: publication.path, user: publication.user, password: publication.password, contentType: publication.contentType,
