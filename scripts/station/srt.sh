@@ -26,7 +26,8 @@
 #   (g2) a transport stream whose program switches from MP3 to AAC (two ffmpeg TS files back to back, sent byte
 #       for byte on /switch) ends the source as RTMP does: one log line "its audio switched from audio/mpeg to
 #       audio/aac", and the caller is disconnected at once (not after the source timeout);
-#   (h) /admin/killsource on an SRT mount disconnects the ffmpeg caller;
+#   (h) /admin/killsource on an SRT mount disconnects the ffmpeg caller, and its session has its line in the
+#       access log (--access-log), as Icecast writes a source's: "PUBLISH /aac SRT" 200, the bytes of its audio;
 #   (i) 5 % of the datagrams lost each way (ts.py lossy-relay between ffmpeg and Casty on 127.0.0.1: this
 #       kernel has no netem, and a userspace relay needs neither root nor a namespace): listeners of /loss hear
 #       continuous audio — SRT lost and retransmitted packets, and every TS packet arrived within the latency;
@@ -38,7 +39,7 @@
 #       on once it is let go: libsrt is told to wait as long as for any source, not its own 5 s;
 #   (k) start-up mistakes end with one clear line and status 1: a passphrase of 9 characters, and a libsrt that
 #       cannot be found (`--srt-library`): "SRT needs libsrt: apt-get install libsrt1.5-gnutls";
-#   and no passphrase appears in Casty's log.
+#   and no passphrase appears in Casty's log, nor in its access log.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
 # shellcheck source=scripts/station/lib.sh
@@ -116,7 +117,7 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0;
 
 SRT_PORT=$(srt_port) || { fail "no free port for SRT"; exit 1; }
 server_start --mounts /live,/aac,/raw,/bad,/junk,/video,/loss,/switch --source-timeout 4 --srt-port "$SRT_PORT" --srt-latency "$LATENCY" \
-    --srt-passphrase "/live=$LIVE_PW" --srt-passphrase "$SRT_PW" --commands-auth "bearer:$TOKEN"
+    --srt-passphrase "/live=$LIVE_PW" --srt-passphrase "$SRT_PW" --commands-auth "bearer:$TOKEN" --access-log "$TMP/access.log"
 if log_has "$SERVER_LOG" "SRT on 127.0.0.1:$SRT_PORT"; then
     pass "casty-cli server loaded libsrt and listens for SRT on 127.0.0.1:$SRT_PORT"
 else
@@ -328,6 +329,10 @@ code=$(admin_get "admin:$ADMIN_PW" "/admin/killsource?mount=/aac" "$TMP/killsour
 check "(h) /admin/killsource?mount=/aac answered 200" "(h) killsource answered $code: $(head -c 200 "$TMP/killsource.txt")" test "$code" = 200
 check "(h) the AAC ffmpeg caller was disconnected (it exited)" "(h) the AAC ffmpeg caller still runs 10 s after killsource" \
     wait_until 10 gone "$AAC_SRC"
+srt_access_line() { grep -E '^127\.0\.0\.1 - - \[[^]]+\] "PUBLISH /aac SRT" 200 [1-9][0-9]* "-" "-" [0-9]+$' "$TMP/access.log" >/dev/null 2>&1; }
+check "(h) the killed /aac session has its access-log line: \"PUBLISH /aac SRT\" 200, the bytes of its audio" \
+    "(h) no access-log line for the /aac session: $(grep -F PUBLISH "$TMP/access.log" 2>/dev/null | tail -2 | tr '\n' ' ')" \
+    wait_until 5 srt_access_line
 
 # --- (i) 5 % loss each way ---------------------------------------------------------------------------------------------
 RELAY_PORT=$(srt_port) || { fail "(i) no free port for the relay"; exit 1; }
@@ -448,8 +453,8 @@ startup_error missing-libsrt "SRT needs libsrt: apt-get install libsrt1.5-gnutls
 # --- the log ----------------------------------------------------------------------------------------------------------
 leaked=""
 for secret in "$LIVE_PW" "$SRT_PW" "WrongPass-3xY7" "$TOKEN"; do
-    grep -qF -- "$secret" "$SERVER_LOG" && leaked+=" ${secret:0:4}…"
+    cat "$SERVER_LOG" "$TMP/access.log" 2>/dev/null | grep -qF -- "$secret" && leaked+=" ${secret:0:4}…"
 done
-check "(log) no passphrase or token appears in casty's log" "(log) casty's log contains secrets starting with:$leaked" test -z "$leaked"
+check "(log) no passphrase or token appears in casty's log, nor in its access log" "(log) casty's log contains secrets starting with:$leaked" test -z "$leaked"
 
 station_end

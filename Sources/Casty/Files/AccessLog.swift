@@ -4,9 +4,9 @@ internal import Icy
 internal import Glibc
 internal import Synchronization
 
-/// One line per listener that has left, and per request answered at once (status pages, playlists, HLS segments,
-/// refusals), in the Combined Log Format that Icecast's `access.log` and web servers write — what a station's
-/// listener-hour and royalty reports, and `fail2ban`, are made from:
+/// One line per listener that has left, per source whose session has ended, and per request answered at once
+/// (status pages, playlists, HLS segments, refusals), in the Combined Log Format that Icecast's `access.log` and web
+/// servers write — what a station's listener-hour and royalty reports, and `fail2ban`, are made from:
 ///
 ///     192.0.2.7 - - [05/Dec/2026:04:58:02 +0000] "GET /live HTTP/1.1" 200 1925120 "-" "VLC/3.0.20 LibVLC/3.0.20" 120
 ///
@@ -33,7 +33,8 @@ public final class AccessLog: Sendable {
     /// How a line's bytes are appended to the file (tests stand in a disk that fills).
     private let appendBytes: @Sendable (Int32, [UInt8], String) throws(FileError) -> Void
 
-    /// A listener still listening: its line but for the bytes and the seconds, and when it started.
+    /// A listener still listening, or a source publishing: its line but for the bytes and the seconds, and when it
+    /// started.
     struct Session: Sendable {
         let address: String, user: String?, request: String, referer: String?, agent: String?
         let started: ContinuousClock.Instant
@@ -72,6 +73,13 @@ public final class AccessLog: Sendable {
     func closed(_ id: Int, bytes: Int) {
         guard let session = open.withLock({ $0.removeValue(forKey: id) }) else { return }
         write(Self.line(session, bytes: String(bytes)))
+    }
+
+    /// A source's session ended (``SourceSession``: it hung up, sent nothing for the source timeout, was
+    /// disconnected by the admin…), after `received` bytes of audio came from it: its line, as Icecast writes one
+    /// for a source — status 200, the seconds it published.
+    func sourceEnded(_ session: Session, received: Int) {
+        write(Self.line(session, bytes: String(received)))
     }
 
     /// A request answered at once (a status page, a playlist, an HLS segment, a refusal: `401`, `404`): its line,

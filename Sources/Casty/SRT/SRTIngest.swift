@@ -309,7 +309,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private var publication: SourcePublication? {
         guard let id else { return nil }
         return SourcePublication(path: id.mount, password: nil, key: id.key ?? "", ip: connection.peer?.host ?? "", peer: peer,
-                                 contentType: contentType, checksPassword: false)
+                                 request: "PUBLISH \(id.mount) SRT", contentType: contentType, checksPassword: false)
     }
 
     private func refuse(_ why: String) {

@@ -157,7 +157,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         }
         let publication = SourcePublication(
             path: path, password: key, key: URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0) } ?? key,
-            ip: connection.remoteAddress?.host ?? peer, peer: peer, contentType: nil)
+            ip: connection.remoteAddress?.host ?? peer, peer: peer, request: "PUBLISH \(path) RTMP", contentType: nil)
         if let why = path.count > 1 ? StationServer.Configuration.whyNotMountName(path) : "the app names none" {
             return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName(why) : .notAllowed))
         }
@@ -195,6 +195,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             guard var publication else { return }
             port.mounts?.release(publication.path)  // the session takes the mount now
             publication.contentType = format.contentType
+            publication.agent = info.encoder  // its onMetaData, sent before its audio
             let station = Context.stationHeaders(from: ["Content-Type": format.contentType])
             switch SourceAdmission.start(
                 publication, record: record, port: port, input: self, station: station, bitrate: info.audioKbps,

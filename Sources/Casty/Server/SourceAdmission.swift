@@ -19,6 +19,15 @@ struct SourcePublication: Sendable {
     var ip: String
     /// The source's address, for log lines.
     var peer: String
+    /// Its request as the access log writes it (``AccessLog``), when its session ends: an Icecast source's request
+    /// line, its query hidden (`PUT /live?… HTTP/1.1`); `PUBLISH /live RTMP` or `PUBLISH /live SRT` for a source of
+    /// a protocol without one — its mount alone: the key its URL or stream ID holds is never written.
+    var request: String
+    /// Its `Referer`, for the access log, if it sent one (an Icecast source).
+    var referer: String? = nil
+    /// What it is, for the access log's agent, if it says: an Icecast source's `User-Agent`, an RTMP encoder's
+    /// `encoder` (its `onMetaData`).
+    var agent: String? = nil
     /// The audio's type, when known (an RTMP publisher's is known only with its first audio message).
     var contentType: String?
     /// Whether the station's password rules apply (an SRT caller's passphrase was checked by libsrt instead).
@@ -142,8 +151,10 @@ enum SourceAdmission {
                 catchUp: mounts.rules.sourceCatchUp, peer: publication.peer,
                 streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 }, user: publication.user,
                 logger: port.logger
-            ) { session, _ in
-                let wasLive = session.assumeIsolated { $0.isAnnounced }
+            ) { [accessLog = port.options.accessLog] session, _ in
+                let (wasLive, received) = session.assumeIsolated { ($0.isAnnounced, $0.bytesReceived) }
+                // Its access-log line, as Icecast writes one for a source: the bytes its audio came to, since it began.
+                accessLog?.sourceEnded(publication.accessSession(started: session.started), received: received)
                 mounts.ended(session)
                 recording()
                 // Closed only what was said to be available: a source that never sent frames was never live.
@@ -162,5 +173,13 @@ enum SourceAdmission {
             port.announceHLS(publication.path, distributor: distributor, streamID: streamID)
         }
         return .success(session)
+    }
+}
+
+extension SourcePublication {
+    /// Its access-log line but for its bytes and seconds (``AccessLog/Session``), for a session that began at `started`:
+    /// its IP address, the user name it logged in as (never the password), its request, referer and agent.
+    func accessSession(started: ContinuousClock.Instant) -> AccessLog.Session {
+        AccessLog.Session(address: ip.isEmpty ? "-" : ip, user: user, request: request, referer: referer, agent: agent, started: started)
     }
 }

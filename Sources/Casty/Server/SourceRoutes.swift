@@ -25,7 +25,8 @@ enum SourceRoutes {
         let password = login?.password
         let publication = SourcePublication(
             path: exchange.path, password: password, user: login?.user, key: exchange.query("key") ?? password ?? "",
-            ip: exchange.clientIP, peer: exchange.peer, contentType: request.headers["Content-Type"])
+            ip: exchange.clientIP, peer: exchange.peer, request: request.accessLine, referer: request.headers["Referer"],
+            agent: request.headers["User-Agent"], contentType: request.headers["Content-Type"])
         SourceAdmission.check(publication, port: port) { verdict in
             // A source that hung up while its key was being verified gets no session: nothing to publish, and the
             // application must not hear stream-available then stream-closed for a stream that never was.
