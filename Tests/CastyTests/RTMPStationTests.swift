@@ -120,6 +120,28 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A stream key pasted into the server URL too (OBS: Server rtmp://host/live/KEY, Stream Key KEY) is refused, the key never logged nor made a mount, and the line says how to set the server")
+    func rtmpStreamKey_AlsoInTheServerURL_IsRefusedWithoutShowingIt() async throws {
+        for mounts in [["/live"], nil] as [[String]?] {
+            let log = Log()
+            let server = try server(mounts: mounts, log: log, rtmp: true)
+            defer { server.close() }
+            let port = try #require(server.rtmpAddress?.port)
+            let fix = "the server URL holds the stream key too: set the server to rtmp://host:\(port)/live, the key apart"
+            let rtmp = try await RTMPPeer.publish(server, app: "live/hackme", key: "hackme")
+            #expect(await eventually { rtmp.peer.closed.value })
+            #expect(rtmp.statuses() == ["NetStream.Publish.BadName"], "\(String(describing: mounts))")
+            #expect(rtmp.descriptions() == ["T" + fix.dropFirst() + "."], "\(rtmp.descriptions())")
+            #expect(log.contains("refused on /live/… (RTMP): \(fix); answered NetStream.Publish.BadName"), "\(log.lines.value)")
+            // The key the application verifies (`?key=`) is a secret as well.
+            let queried = try await RTMPPeer.publish(server, app: "live/K1", key: "hackme?key=K1")
+            #expect(await eventually { queried.peer.closed.value })
+            #expect(queried.statuses() == ["NetStream.Publish.BadName"], "\(String(describing: mounts))")
+            #expect(!log.lines.value.contains { $0.contains("hackme") || $0.contains("K1") }, "\(log.lines.value)")
+            #expect(await loop.submit { server.table.mount(at: "/live/hackme") == nil && server.table.mount(at: "/live/K1") == nil })
+        }
+    }
+
     @Test("A stream key's ?key= is the key the application verifies, as an Icecast URL's and an SRT stream ID's; another query field is logged as not read, by name")
     func rtmpStreamKeysQuery_KeyIsVerified_OtherFieldsAreSaidNotRead() async throws {
         let log = Log()

@@ -118,6 +118,25 @@ import Testing
         #expect(SRTStreamID.shown("#!::r=live,m=publish") == "#!::r=live,m=publish")
     }
 
+    @Test("A stream ID whose mount holds its own key or a passphrase is refused in the handshake saying how to set it, and shown with that part as …")
+    func srtStreamID_WhoseMountHoldsItsKeyOrAPassphrase_IsRefusedAndNeverShown() {
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: nil, passphrases: ["/live": "SecretPass123"], verifying: true))
+        let keyed = list.decide("live/K1?key=K1")
+        #expect(keyed.0 == .reject(code: 1403), "\(keyed)")
+        #expect(keyed.why == "the mount holds its key too: set the stream ID to live?key=…, the key apart", "\(String(describing: keyed.why))")
+        #expect(list.decide("#!::r=live/K1,key=K1,m=publish").0 == .reject(code: 1403))
+        let passphrase = list.decide("studio/SecretPass123/a?key=K1")
+        #expect(passphrase.0 == .reject(code: 1403), "\(passphrase)")
+        #expect(passphrase.why == "the mount holds a passphrase too: set the stream ID to studio/a, the passphrase apart",
+                "\(String(describing: passphrase.why))")
+        #expect(list.decide("live/K2?key=K1").0 == .accept(passphrase: nil), "another part is no secret")
+        #expect(list.shown("live/K1?key=K1") == "live/…?key=…")
+        #expect(list.shown("live%2FK1%3Fkey%3DK1") == "live/…?key=…")
+        #expect(list.shown("#!::r=live/K1,key=K1,m=publish") == "#!::r=live/…,key=…,m=publish")
+        #expect(list.shown("live/SecretPass123") == "live/…")
+        #expect(SRTStreamID.shown("live/K1?key=K1") == "live/…?key=…", "its own key is hidden wherever it is shown")
+    }
+
     @Test("The fields of a stream ID Casty does not read are named, never their values")
     func srtStreamID_NamesTheFieldsNotRead() {
         #expect(SRTStreamID.notRead("dj13%3Fkey%3DKS13%26token%3DTOKSECRET")

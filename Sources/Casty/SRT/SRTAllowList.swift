@@ -9,7 +9,7 @@ internal import Synchronization
 ///
 /// | why | code |
 /// |-----|------|
-/// | not a mount name (or a path the server answers itself), `m=request`, not on the whitelist, no passphrase for the mount, a key with control characters while the application verifies keys | 1403 `SRT_REJX_FORBIDDEN` |
+/// | not a mount name (or a path the server answers itself), `m=request`, a mount that holds its key or a passphrase, not on the whitelist, no passphrase for the mount, a key with control characters while the application verifies keys | 1403 `SRT_REJX_FORBIDDEN` |
 /// | no `?key=` while the application verifies keys | 1401 `SRT_REJX_UNAUTHORIZED` |
 /// | the mount is in use (a source publishes it, or one that vanished is still waited for) | 1409 `SRT_REJX_CONFLICT` |
 /// | the server has its most sources (`--max-sources`) | 1402 `SRT_REJX_OVERLOAD` |
@@ -34,6 +34,9 @@ final class SRTAllowList: Sendable {
         var inUse: Set<String> = []
         /// Whether the server has its most sources (`--max-sources`).
         var full = false
+
+        /// Every passphrase, each mount's and the default.
+        var passphraseList: [String?] { Array(passphrases.values) + [defaultPassphrase] }
     }
 
     private let rules: Mutex<Rules>
@@ -92,10 +95,18 @@ final class SRTAllowList: Sendable {
         guard id.publishes else {
             return (.reject(code: SRTListener.forbidden), "it asks m=\(id.mode ?? ""): this port takes sources only (m=publish)")
         }
+        // Its key pasted into the mount as well (`live/KEY?key=KEY`): the key would name a public mount.
+        if let held = Secret.parts(of: id.mount, among: [id.key]) {
+            return (.reject(code: SRTListener.forbidden), "the mount holds its key too: set the stream ID to \(Self.named(held))?key=…, the key apart")
+        }
         if let host, let until = refused.withLock({ $0[Self.refusalKey(streamID, host)] }), until > now {
             return (.reject(code: SRTListener.forbidden), "the application refused its key less than \(Self.refusalMemory) ago")
         }
         return rules.withLock { rules in
+            if let held = Secret.parts(of: id.mount, among: rules.passphraseList) {
+                return (.reject(code: SRTListener.forbidden), "the mount holds a passphrase too: set the stream ID to \(Self.named(held)), "
+                    + "the passphrase apart")
+            }
             if let whitelist = rules.whitelist, !whitelist.contains(id.mount) {
                 return (.reject(code: SRTListener.forbidden), "\(id.mount) is not on the whitelist")
             }
@@ -124,6 +135,17 @@ final class SRTAllowList: Sendable {
             }
             return (.accept(passphrase: passphrase), nil)
         }
+    }
+
+    /// The mount a stream ID meant, the secrets in it left out, as a stream ID names it: `live`.
+    private static func named(_ held: Secret.PathHolding) -> String {
+        held.meant.count > 1 ? String(held.meant.dropFirst()) : "<mount>"
+    }
+
+    /// `streamID` as it may be shown in a log line (``SRTStreamID/shown(_:hiding:)``): its key, and a part of its mount
+    /// that is a passphrase, as `…`.
+    func shown(_ streamID: String) -> String {
+        SRTStreamID.shown(streamID, hiding: rules.withLock { $0.passphraseList })
     }
 
     /// The lengths SRT takes for a passphrase (`SRTO_PASSPHRASE`).

@@ -81,7 +81,7 @@ public enum SRTIngest {
             let (decision, why) = allowList.decide(streamID, from: peer?.host)
             if let why, case .reject(let code) = decision {
                 let caller = peer.map { "\($0)" } ?? "?"
-                guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(SRTStreamID.shown(streamID))': \(why) (\(code))") else {
+                guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(allowList.shown(streamID))': \(why) (\(code))") else {
                     return decision
                 }
                 loop.execute { port.refused() }
@@ -93,7 +93,7 @@ public enum SRTIngest {
             // SRT checked the passphrase itself, after the listen callback: told by libsrt's log, never the passphrase;
             // in the same budget as the callback's refusals (an encoder with a wrong passphrase retries every second).
             let caller = peer.map { "\($0)" } ?? "?"
-            guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(SRTStreamID.shown(streamID))': \(reason) "
+            guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(allowList.shown(streamID))': \(reason) "
                 + "(rejected by SRT during the handshake)") else {
                 return
             }
@@ -101,7 +101,7 @@ public enum SRTIngest {
         }, tooManyPending: { streamID, peer, full in
             let callers = full == .all ? "\(configuration.maxPending) callers are"
                 : "\(configuration.maxPendingPerAddress) callers from \(peer?.host ?? "?") are"
-            waiting("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(SRTStreamID.shown(streamID))': "
+            waiting("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(allowList.shown(streamID))': "
                 + "\(callers) waiting to publish already (\(SRTListener.overloaded))")
             loop.execute { port.refused() }
         })

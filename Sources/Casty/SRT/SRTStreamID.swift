@@ -65,13 +65,16 @@ struct SRTStreamID: Sendable, Equatable {
     /// is a secret, and a field Casty does not read may be one too, ``notRead(_:)``); in SRT's access control syntax,
     /// each field's but the resource `r=` and the mode `m=` (`#!::r=live,s=S,u=U` shows `#!::r=live,s=…,u=…`). A
     /// stream ID with `%XX` escapes (ffmpeg passes `live%3Fkey%3DK` as it is) is shown decoded, so that its key is
-    /// found too.
-    static func shown(_ text: String) -> String {
+    /// found too. A part of the mount that is the stream ID's own key, or one of `secrets` (the passphrases), is shown
+    /// as `…` as well (`live/KEY?key=KEY` shows `live/…?key=…`): a key pasted into the mount by mistake.
+    static func shown(_ text: String, hiding secrets: [String?] = []) -> String {
         let decoded = unescaped(text)
-        guard decoded.hasPrefix("#!::") else { return maskingQuery(decoded) }
+        let secrets = [parts(text)?.key] + secrets
+        guard decoded.hasPrefix("#!::") else { return maskingQuery(maskingPath(decoded, secrets)) }
         let fields = decoded.dropFirst(4).split(separator: ",", omittingEmptySubsequences: false).map { field -> String in
             let name = field.prefix { $0 != "=" }
-            return name == "r" || name == "m" ? maskingQuery(String(field)) : masked(field)
+            if name == "r", field.count > 1 { return "r=" + maskingQuery(maskingPath(field.dropFirst(2), secrets)) }
+            return name == "m" ? maskingQuery(String(field)) : masked(field)
         }
         return "#!::" + fields.joined(separator: ",")
     }
@@ -94,6 +97,12 @@ struct SRTStreamID: Sendable, Equatable {
     private static func unescaped(_ text: String) -> String {
         guard text.contains("%"), let bytes = PercentEscapes.unescaped(Substring(text)) else { return text }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `text` with each part of its path (up to its `?`) that is one of `secrets` replaced by `…`.
+    private static func maskingPath(_ text: some StringProtocol, _ secrets: [String?]) -> String {
+        let end = text.firstIndex(of: "?") ?? text.endIndex
+        return (Secret.parts(of: text[..<end], among: secrets)?.shown ?? String(text[..<end])) + text[end...]
     }
 
     /// `text` with the value of each field after its `?` replaced by `…`.

@@ -150,14 +150,24 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// `rtmp://host/<app>/<key>`: the mount `/<app>`, `key` its password — and the key the application verifies,
     /// unless the query (`<key>?key=K`, or on the app) gives one, as an Icecast source's URL and an SRT stream ID
     /// do. Other query fields (`?token=`, which nginx-rtmp would pass on) are not read: the line says so, by name.
+    /// An app that holds the key as one of its parts (`rtmp://host/live/KEY/KEY`) is refused, never shown.
     private func publish(app: String, key: String, query: Substring) {
-        let path = "/" + app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
+        let app = app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
+        let queryKey = URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0) }
+        // The key pasted into the server's URL too (OBS: Server `rtmp://host/live/KEY`, Stream Key `KEY`): the key
+        // would name a public mount, and be written in every line about it. Refused, the key shown as `…`.
+        if let held = Secret.parts(of: app, among: [key, queryKey]) {
+            let server = "rtmp://host:\(connection.localAddress?.port.description ?? "port")/\(held.meant.isEmpty ? "<mount>" : held.meant)"
+            let why = "the server URL holds the stream key too: set the server to \(server), the key apart"
+            return refuse(on: "/" + held.shown, why, told: why.prefix(1).uppercased() + why.dropFirst() + ".", code: "NetStream.Publish.BadName")
+        }
+        let path = "/" + app
         if let ignored = URLQuery.notRead(URLQuery.names(in: query), of: "a stream key's query") {
             port.logger("rtmp \(peer): publishing \(path): \(ignored)")
         }
         let publication = SourcePublication(
-            path: path, password: key, key: URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0) } ?? key,
-            ip: connection.remoteAddress?.host ?? peer, peer: peer, request: "PUBLISH \(path) RTMP", contentType: nil)
+            path: path, password: key, key: queryKey ?? key, ip: connection.remoteAddress?.host ?? peer, peer: peer,
+            request: "PUBLISH \(path) RTMP", contentType: nil)
         if let why = path.count > 1 ? StationServer.Configuration.whyNotMountName(path) : "the app names none" {
             return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName(why) : .notAllowed))
         }
@@ -227,15 +237,21 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     }
 
     private func refuse(_ publication: SourcePublication, _ refusal: SourceAdmission.Refusal) {
-        counters.refused += 1
-        port.refused()
         let code: String
         switch refusal {
         case .rules(.unauthorized), .keyRefused, .keyUnverified: code = "NetStream.Publish.Unauthorized"
         default: code = "NetStream.Publish.BadName"
         }
-        port.logger("source \(peer) refused on \(publication.path) (RTMP): \(refusal); answered \(code)")
-        fail(refusal.told(publication.path), code: code)
+        refuse(on: publication.path, "\(refusal)", told: refusal.told(publication.path), code: code)
+    }
+
+    /// Refuses the publish request on `path` (as it may be shown) for `why`, in one line: the publisher is told
+    /// `told` in an `onStatus` error (`code`), and the connection closes.
+    private func refuse(on path: String, _ why: String, told: String, code: String) {
+        counters.refused += 1
+        port.refused()
+        port.logger("source \(peer) refused on \(path) (RTMP): \(why); answered \(code)")
+        fail(told, code: code)
     }
 
     /// Audio in a format Casty does not serve (Nellymoser, PCM, Speex…): counted as unsupported, not malformed; the
