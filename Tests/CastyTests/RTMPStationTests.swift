@@ -142,6 +142,23 @@ extension StationServerTests {
         }
     }
 
+    @Test("Refused publishers are logged in the port's refusals' budget, as refused Icecast sources: ten lines a window, then a sum")
+    func rtmpRefusals_AreLoggedWithinTheRefusalsBudget() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        for _ in 0..<12 {
+            let guess = try await RTMPPeer.publish(server, key: "guess")
+            #expect(await eventually { guess.peer.closed.value })
+            #expect(guess.statuses() == ["NetStream.Publish.Unauthorized"], "each is still told")
+        }
+        #expect(log.lines.value.filter { $0.contains("refused on /live (RTMP)") }.count == 10, "\(log.lines.value)")
+        await loop.submit { server.port.refusalLog.closeWindow() }  // the window's end, without waiting 10 s
+        #expect(log.contains("2 more refusals in the last 10.0 seconds (not logged one by one)"), "\(log.lines.value.suffix(3))")
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"refused\":12"), "all counted: \(status)")
+    }
+
     @Test("A stream key's ?key= is the key the application verifies, as an Icecast URL's and an SRT stream ID's; another query field is logged as not read, by name")
     func rtmpStreamKeysQuery_KeyIsVerified_OtherFieldsAreSaidNotRead() async throws {
         let log = Log()

@@ -312,9 +312,11 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
                                  request: "PUBLISH \(id.mount) SRT", contentType: contentType, checksPassword: false)
     }
 
+    /// Refuses the caller after the accept (the application refused its key, the mount was taken meanwhile), in one
+    /// line within the port's refusals' budget, and closes its connection.
     private func refuse(_ why: String) {
         port.refused()
-        logger("SRT source \(peer) refused on \(id?.mount ?? "?"): \(why); the connection is closed")
+        port.refusalLog("SRT source \(peer) refused on \(id?.mount ?? "?"): \(why); the connection is closed")
         finish()
     }
 

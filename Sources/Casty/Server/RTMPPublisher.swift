@@ -245,12 +245,13 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         refuse(on: publication.path, "\(refusal)", told: refusal.told(publication.path), code: code)
     }
 
-    /// Refuses the publish request on `path` (as it may be shown) for `why`, in one line: the publisher is told
-    /// `told` in an `onStatus` error (`code`), and the connection closes.
+    /// Refuses the publish request on `path` (as it may be shown) for `why`, in one line within the port's refusals'
+    /// budget (an encoder with a wrong key retries, a guesser faster): the publisher is told `told` in an `onStatus`
+    /// error (`code`), and the connection closes.
     private func refuse(on path: String, _ why: String, told: String, code: String) {
         counters.refused += 1
         port.refused()
-        port.logger("source \(peer) refused on \(path) (RTMP): \(why); answered \(code)")
+        port.refusalLog("source \(peer) refused on \(path) (RTMP): \(why); answered \(code)")
         fail(told, code: code)
     }
 
@@ -261,7 +262,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         counters.unsupported += 1
         if session == nil {
             port.refused()
-            port.logger("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered NetStream.Publish.Failed")
+            port.refusalLog("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered NetStream.Publish.Failed")
         }
         fail("\(error)", reason: "closed by Casty: \(error)")
     }
