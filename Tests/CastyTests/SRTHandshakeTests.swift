@@ -36,6 +36,38 @@ extension StationServerTests {
         await source.close()
     }
 
+    @Test("An SRT caller killed with -9 and started again takes its mount back once the old connection has been silent 2 s, as an RTMP or Icecast encoder does, not after the source timeout; a second encoder while the first sends is refused",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCaller_ReconnectingAfterKill9_TakesItsMountBack() async throws {
+        let log = Log()
+        // A source timeout far longer than the test waits: only a takeover lets the second caller in.
+        let server = try server(timeout: .seconds(120), log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.passphrases = ["/live": "correct-horse-battery"]
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let url = "srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery"
+        let first = try Caller.start(url)
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("publishing /live") }, "\(log.lines.value)")
+        // A second encoder with the same credentials while the first still sends is no reconnection: refused.
+        let duplicate = try Caller.start(url)
+        defer { duplicate.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("refused on /live: ") && log.contains("the connection is closed") },
+                "\(log.lines.value)")
+        #expect(!log.contains("replaced by"), "\(log.lines.value)")
+        first.stop()  // SIGKILL: the server hears nothing of it
+        try await Task.sleep(for: .seconds(3))  // longer than the takeover's silence
+        let second = try Caller.start(url)
+        defer { second.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.lines.value.filter { $0.contains("publishing /live") }.count == 2 },
+                "\(log.lines.value)")
+        #expect(log.contains("on /live ended: replaced by 127.0.0.1:"), "\(log.lines.value)")
+        #expect(!log.contains("(1409)"), "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("correct-horse-battery") }, "\(log.lines.value)")
+    }
+
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallers_WaitingToPublish_AreBounded_TheNextRejectedInTheHandshake_With1402() async throws {
         let log = Log()

@@ -186,8 +186,8 @@ import Testing
         #expect(list.decide("#!::r=live,m=bidirectional").0 == .reject(code: 1403))
     }
 
-    @Test("What can be told in the handshake is refused there, with its code: 1409 in use, 1401 no key, 1402 full")
-    func srtAllowList_RejectsInTheHandshake_AMountInUse_AMissingKey_AndAFullServer() {
+    @Test("What can be told in the handshake is refused there, with its code: 1409 in use (but to its own source's credentials), 1401 no key, 1402 full")
+    func srtAllowList_RejectsInTheHandshake_AMountInUse_AMissingKey_AndAFullServer() throws {
         let list = SRTAllowList(SRTAllowList.Rules(whitelist: ["/live", "/other"], defaultPassphrase: "SecretPass123"))
         list.update(inUse: ["/live"], full: false)
         let inUse = list.decide("live")
@@ -197,6 +197,19 @@ import Testing
         #expect(list.decide("other").0 == .reject(code: 1402))
         list.update(inUse: [], full: false)
         #expect(list.decide("live").0 == .accept(passphrase: "SecretPass123"), "free again once its source ended")
+
+        // A caller with a credential the live source published with (the mount's passphrase, which SRT checks next, or
+        // its key) may be that encoder reconnecting: let on, for the loop to take the mount back if that source is silent.
+        list.update(inUse: ["/live"], full: false, live: ["/live": [try #require(Secret("SecretPass123"))]])
+        #expect(list.decide("live").0 == .accept(passphrase: "SecretPass123"), "the SRT source's passphrase")
+        list.update(inUse: ["/live"], full: false, live: ["/live": [try #require(Secret("hackme"))]])
+        #expect(list.decide("live").0 == .reject(code: 1409), "an Icecast source's password")
+        let keyed = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))
+        keyed.update(inUse: ["/show"], full: false, live: ["/show": [try #require(Secret("K1"))]])
+        #expect(keyed.decide("show?key=K1").0 == .accept(passphrase: nil), "its key")
+        #expect(keyed.decide("show?key=K2").0 == .reject(code: 1409), "another key")
+        keyed.update(inUse: ["/show"], full: false)
+        #expect(keyed.decide("show?key=K1").0 == .reject(code: 1409), "held for a source not started yet (an RTMP publisher's)")
 
         // The application is never asked about an empty key: no key, or an empty one, is refused at once.
         let verifying = SRTAllowList(SRTAllowList.Rules(whitelist: nil, verifying: true))

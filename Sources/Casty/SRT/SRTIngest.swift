@@ -69,7 +69,11 @@ public enum SRTIngest {
             whitelist: table.rules.whitelist, passphrases: configuration.passphrases, defaultPassphrase: configuration.defaultPassphrase,
             verifying: port.control?.verifiesKeys == true))
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
-        table.sourcesChanged = { inUse, full in allowList.update(inUse: inUse, full: full) }
+        table.sourcesChanged = { [weak table] inUse, full in
+            // With the credentials each live source published with: its own encoder reconnecting may take it back.
+            let live = inUse.compactMap { path in table?.mount(at: path)?.source.map { (path, $0.credentials) } }
+            allowList.update(inUse: inUse, full: full, live: Dictionary(live) { first, _ in first })
+        }
         let timeout = table.rules.sourceTimeout
         // A flood of them is told in one line: the first, then a count every 10 s.
         let waiting = LogBudget(loop: loop, logger: logger, what: "SRT callers refused: too many waiting to publish", perWindow: 1)
@@ -305,11 +309,13 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         }
     }
 
-    /// How the caller asks to publish, once its audio's type is known.
+    /// How the caller asks to publish, once its audio's type is known: its credentials are the mount's passphrase,
+    /// which SRT checked (not the station's password rules), and its key — what its session publishes with, and what
+    /// takes the mount back from a silent source that published with them (the same encoder reconnecting).
     private var publication: SourcePublication? {
         guard let id else { return nil }
-        return SourcePublication(path: id.mount, password: nil, key: id.key ?? "", ip: connection.peer?.host ?? "", peer: peer,
-                                 request: "PUBLISH \(id.mount) SRT", contentType: contentType, checksPassword: false)
+        return SourcePublication(path: id.mount, password: allowList.passphrase(of: id.mount), key: id.key ?? "", ip: connection.peer?.host ?? "",
+                                 peer: peer, request: "PUBLISH \(id.mount) SRT", contentType: contentType, checksPassword: false)
     }
 
     /// Refuses the caller after the accept (the application refused its key, the mount was taken meanwhile), in one

@@ -7,8 +7,9 @@ internal import Icy
 struct SourcePublication: Sendable {
     /// The mount (`/live`).
     var path: String
-    /// The password the station's rules check (an Icecast source's Basic auth password, an RTMP stream key);
-    /// `nil` when the source gave none (an Icecast source without `Authorization`).
+    /// The password the station's rules check (an Icecast source's Basic auth password, an RTMP stream key), or an
+    /// SRT caller's passphrase, which libsrt checked (``checksPassword`` false); `nil` when the source gave none (an
+    /// Icecast source without `Authorization`).
     var password: String?
     /// The user name of an Icecast source's Basic auth, checked against its mount's ``MountTable/Rules/mountUsers``;
     /// `nil` for an ingest that has none (RTMP, SRT), which the rule does not apply to.
