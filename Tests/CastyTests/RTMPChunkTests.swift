@@ -68,6 +68,17 @@ struct RTMPChunkTests {
         #expect(throws: RTMPError.unsupportedVersion(6)) { try handshake.receive([6, 0, 0][...]) }
     }
 
+    @Test("A handshake that is an HTTP request, or TLS (rtmps://), is said to look like one, not to ask for RTMP version 71 or 22")
+    func handshake_ThatIsHTTPOrTLS_IsSaidSo() {
+        var http = RTMPHandshake()
+        #expect(throws: RTMPError.httpRequest(method: "GET")) { try http.receive(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)[...]) }
+        #expect("\(RTMPError.httpRequest(method: "GET"))".hasPrefix("it looks like an HTTP request (GET), not an RTMP handshake"))
+        var tls = RTMPHandshake()
+        #expect(throws: RTMPError.tlsHandshake) { try tls.receive([22, 3, 1, 2, 0][...]) }
+        var garbage = RTMPHandshake()
+        #expect(throws: RTMPError.unsupportedVersion(71)) { try garbage.receive(Array("GARBAGE!".utf8)[...]) }
+    }
+
     @Test func reader_FollowsAllFourHeaderTypes() throws {
         var bytes = Self.header(fmt: 0, csid: 3, time: 1000, length: 10, type: 20, stream: 1) + Self.payload(10)
         bytes += Self.header(fmt: 1, csid: 3, time: 20, length: 5, type: 8) + Self.payload(5, seed: 2)

@@ -286,6 +286,35 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A publisher that sends video but never audio is dropped saying only video was arriving, as a session's end says it")
+    func rtmpPublisher_SendingVideoOnly_IsDroppedSayingOnlyVideoArrived() async throws {
+        let log = Log()
+        let server = try server(timeout: .seconds(1), log: log, rtmp: true)
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !rtmp.peer.closed.value, ContinuousClock.now < deadline {
+            await rtmp.send(rtmp.publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let why = "no audio after publishing /live (only video was arriving: Casty serves audio)"
+        #expect(log.contains("dropped: \(why)"), "\(log.lines.value)")
+        #expect(rtmp.descriptions().last == why, "\(rtmp.descriptions())")
+    }
+
+    @Test("An HTTP request sent to the RTMP port is said to look like one")
+    func httpRequest_AtTheRTMPPort_IsSaidToLookLikeOne() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: try #require(server.rtmpAddress), on: loop)
+        await peer.send("GET /live HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await eventually { peer.closed.value })
+        #expect(await eventually { log.contains(": it looks like an HTTP request (GET), not an RTMP handshake") }, "\(log.lines.value)")
+        #expect(!log.contains("RTMP version"), "\(log.lines.value)")
+    }
+
     @Test("A publisher whose audio stops while its video goes on (OBS without its audio device) ends saying so, not that nothing arrived")
     func rtmpPublisher_WhoseAudioStopsWhileVideoGoesOn_EndsSayingOnlyVideoArrived() async throws {
         let log = Log()

@@ -259,6 +259,20 @@ struct StationTests {
         }
     }
 
+    @Test("A count of one segment is said in the singular: stopped after 1 segment, 1 segment late")
+    func station_SaysOneSegmentInTheSingular() async throws {
+        try await withLoop { loop in
+            let lines = LogLines()
+            // 4 s a segment: stopped before a second is cut.
+            let station = try Station.builtIn(segmentBytes: 64000, loop: loop, logger: lines.logger)
+            await station.start()
+            station.stop()
+            #expect(await eventually { lines.value.contains { $0.hasSuffix("stopped after 1 segment") } }, "\(lines.value)")
+        }
+        #expect(Station.stallLine("Casty Station", late: 1) == "station: Casty Station was 1 segment late; not catching up")
+        #expect(Station.stallLine("Casty Station", late: 3) == "station: Casty Station was 3 segments late; not catching up")
+    }
+
     @Test func station_FailsWithTheMP3Error_WhenTheFileHasNoFrames() {
         let bytes = Array("not an mp3 file at all".utf8)
         #expect(throws: ConfigurationError.mp3(.noFrames(byteCount: bytes.count))) {

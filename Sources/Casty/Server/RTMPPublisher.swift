@@ -342,10 +342,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         deadline = loop.schedule(after: after) { [weak self] in
             guard let self, !closed else { return }
             counters.timedOut += 1
-            // Audio that came but held no frame is the likelier cause, and what to fix in the encoder.
+            // Audio that came but held no frame is the likelier cause, and what to fix in the encoder; else video alone
+            // (a scene without its audio device), said as a session's end says it.
             let dropped = machine.audioDropped
-            let why = dropped == 0 ? "" : " (\(dropped) audio message\(dropped == 1 ? "" : "s") held no frame: AAC frames before "
-                + "an AAC sequence header, or empty messages)"
+            let why = dropped > 0 ? " (\(counted(dropped, "audio message")) held no frame: AAC frames before an AAC sequence header, or empty messages)"
+                : machine.videoMessages > 0 ? " (\(SourceSession.End.onlyArriving("video")))" : ""
             if session == nil { failures("rtmp \(peer) dropped: \(reason)\(why)") }
             // A publisher let publish is told why it is dropped, as one whose session ends is.
             if publication != nil { fail("\(reason)\(why)", reason: "dropped: \(reason)\(why)") } else { shut("dropped: \(reason)\(why)") }

@@ -43,6 +43,9 @@ public actor SourceSession: LoopNode, FeedingNode {
         /// listeners were told the first `Content-Type`, so the stream ends, and the source publishes again.
         case switchedFormat(from: String, to: String)
 
+        /// Why no audio came from a source that sent `other` (`video`) instead: `only video was arriving: Casty serves audio`.
+        static func onlyArriving(_ other: String) -> String { "only \(other) was arriving: Casty serves audio" }
+
         /// Whether the audio it sent so far is frames its listeners may hear to the end (not garbage).
         var keepsItsAudio: Bool {
             switch self {
@@ -57,7 +60,7 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .closed: "the source hung up"
             case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
-            case .onlyOther(let after, let other): "no audio for \(after) (only \(other) was arriving: Casty serves audio)"
+            case .onlyOther(let after, let other): "no audio for \(after) (\(Self.onlyArriving(other)))"
             case .noAudio(let after, nil): "no audio frame came for \(after), only bytes that are no audio frames"
             case .noAudio(let after, let left?):
                 "no audio frame came for \(after): its bytes were an ID3 tag, which says \(left) bytes more are to come before the audio"

@@ -191,7 +191,7 @@ public actor Station: LoopNode, FeedingNode {
         timer?.cancel()
         timer = nil
         subscribers.stopAll()
-        logger("station: \(name) stopped after \(cutter.next) segments")
+        logger("station: \(name) stopped after \(counted(cutter.next, "segment"))")
     }
 
     // MARK: Playing
@@ -235,6 +235,11 @@ public actor Station: LoopNode, FeedingNode {
         nextTitleAt = segmentDuration * cutter.next + titleInterval
     }
 
+    /// The line of a stall that left `late` segments due after ``maxCatchUp`` were sent at once.
+    static func stallLine(_ name: String, late: Int) -> String {
+        "station: \(name) was \(counted(late, "segment")) late; not catching up"
+    }
+
     /// Cuts every segment that is due, then sets the timer for the next one.
     private func tick() {
         guard !stopped, let epoch else { return }
@@ -246,7 +251,7 @@ public actor Station: LoopNode, FeedingNode {
                 // instead of bursting everything missed.
                 let late = Int(((now - (epoch + played)) / segmentDuration).rounded(.down)) + 1
                 self.epoch = now - played + lastPlays
-                logger("station: \(name) was \(late) segments late; not catching up")
+                logger(Self.stallLine(name, late: late))
                 break
             }
             cutOne()

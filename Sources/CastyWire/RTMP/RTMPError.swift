@@ -3,6 +3,11 @@
 package enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The first byte of the handshake (C0) asks for a protocol version other than 3 (plain RTMP).
     case unsupportedVersion(UInt8)
+    /// The handshake is an HTTP request line (`GET / HTTP/1.1`, its method given): a player or a browser at the
+    /// RTMP port.
+    case httpRequest(method: String)
+    /// The handshake is a TLS one (`rtmps://`, which Casty does not take).
+    case tlsHandshake
     /// A chunk continues a chunk stream that never had a full header (a type 1, 2 or 3 chunk came first).
     case noPreviousHeader(chunkStream: Int)
     /// A new message started on a chunk stream whose previous message was not finished.
@@ -30,6 +35,9 @@ package enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
     package var description: String {
         switch self {
         case .unsupportedVersion(let version): "handshake asked for RTMP version \(version), not 3"
+        case .httpRequest(let method):
+            "it looks like an HTTP request (\(method)), not an RTMP handshake: players and HTTP sources go to the HTTP port"
+        case .tlsHandshake: "it looks like a TLS handshake (rtmps://), not an RTMP one: Casty takes plain rtmp://"
         case .noPreviousHeader(let id): "chunk stream \(id) continued without a first header"
         case .interruptedMessage(let id): "chunk stream \(id) started a message before finishing the last one"
         case .tooManyChunkStreams(let limit): "more than \(limit) chunk streams in use"

@@ -56,6 +56,20 @@ package struct RTMPHandshake: Sendable {
         return RTMPHandshake(random: bytes)
     }
 
+    /// The methods whose request line, sent to the RTMP port, is told as an HTTP request.
+    static let httpMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE", "SOURCE"]
+
+    /// Why `bytes`, whose first is no RTMP version 3, are no RTMP handshake: an HTTP request line (its method and
+    /// a space), a TLS record (a handshake, 22), else the version they ask for.
+    static func otherProtocol(_ bytes: [UInt8]) -> RTMPError {
+        if bytes.first == 22 { return .tlsHandshake }
+        if let space = bytes.prefix(8).firstIndex(of: 0x20) {
+            let method = String(decoding: bytes[..<space], as: UTF8.self)
+            if httpMethods.contains(method) { return .httpRequest(method: method) }
+        }
+        return .unsupportedVersion(bytes.first ?? 0)
+    }
+
     /// Takes the next bytes from the client. At most C0 + C1 (1537 bytes) are ever held.
     package mutating func receive(_ bytes: ArraySlice<UInt8>) throws(RTMPError) -> Step {
         var rest = bytes
@@ -64,7 +78,7 @@ package struct RTMPHandshake: Sendable {
             let take = min(1 + Self.packetBytes - buffer.count, rest.count)
             buffer += rest.prefix(take)
             rest = rest.dropFirst(take)
-            if let version = buffer.first, version != 3 { throw .unsupportedVersion(version) }
+            if let version = buffer.first, version != 3 { throw Self.otherProtocol(buffer) }
             guard buffer.count == 1 + Self.packetBytes else { return .more(send: []) }
             send = [3] + s1 + buffer.dropFirst()
             sentReply = true
