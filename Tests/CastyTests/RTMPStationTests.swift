@@ -159,11 +159,10 @@ extension StationServerTests {
         #expect(status.contains("\"refused\":12"), "all counted: \(status)")
     }
 
-    @Test("A stream key's ?key= is the key the application verifies, as an Icecast URL's and an SRT stream ID's; another query field is logged as not read, by name")
-    func rtmpStreamKeysQuery_KeyIsVerified_OtherFieldsAreSaidNotRead() async throws {
-        let log = Log()
+    /// An RTMP station server of any mount whose keys an application verifies, answering every key with `status`.
+    func rtmpServerVerifyingKeys(answering status: String, log: Log) throws -> (StationServer, FakeUpstream) {
         let app = try FakeUpstream(on: loop) { connection, _ in
-            connection.write(Array("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.write(Array("HTTP/1.1 \(status)\r\nContent-Length: 0\r\n\r\n".utf8))
             connection.close()
         }
         let server = try server(mounts: nil, log: log, rtmp: true) { configuration in
@@ -171,6 +170,13 @@ extension StationServerTests {
             control.keyVerificationURL = app.url
             configuration.control = ControlPlane(control, loop: loop)
         }
+        return (server, app)
+    }
+
+    @Test("A stream key's ?key= is the key the application verifies, as an Icecast URL's and an SRT stream ID's; another query field is logged as not read, by name")
+    func rtmpStreamKeysQuery_KeyIsVerified_OtherFieldsAreSaidNotRead() async throws {
+        let log = Log()
+        let (server, app) = try rtmpServerVerifyingKeys(answering: "403 Forbidden", log: log)
         defer { server.close() }
         let publisher = try await RTMPPeer.publish(server, app: "show", key: "NAME?token=S3CRET&key=K%2B1")
         #expect(await eventually(timeout: .seconds(10)) { publisher.peer.closed.value })
@@ -183,15 +189,7 @@ extension StationServerTests {
     @Test("An RTMP stream key with control bytes is refused without asking the application, as an Icecast source's")
     func rtmpStreamKeyWithControlBytes_IsRefused_TheApplicationNotAsked() async throws {
         let log = Log()
-        let app = try FakeUpstream(on: loop) { connection, _ in
-            connection.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8))
-            connection.close()
-        }
-        let server = try server(mounts: nil, log: log, rtmp: true) { configuration in
-            var control = ControlPlane.Configuration()
-            control.keyVerificationURL = app.url
-            configuration.control = ControlPlane(control, loop: loop)
-        }
+        let (server, app) = try rtmpServerVerifyingKeys(answering: "200 OK", log: log)
         defer { server.close() }
         for key in ["good\u{1}ctl", "name?key=good%01ctl"] {
             let publisher = try await RTMPPeer.publish(server, app: "show", key: key)
