@@ -112,6 +112,10 @@ extension StationServerTests {
         #expect(unlisted.statuses() == ["NetStream.Publish.BadName"])
         let icecast = try await source(server)
         #expect(await icecast.waitFor { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\n" })
+        // It sends: a source silent for 2 s would be taken over by a publisher with its credentials (an encoder
+        // reconnecting), and a loaded run may take that long to get there.
+        let feeding = keepFeeding(icecast)
+        defer { feeding.cancel() }
         let busy = try await RTMPPeer.publish(server)
         #expect(await eventually { busy.peer.closed.value })
         #expect(busy.statuses() == ["NetStream.Publish.BadName"])

@@ -32,7 +32,11 @@ struct TreeSlowLinkTests {
         // It gave its parent up and came back through the tunnel: the windows counted across its links.
         #expect(tunnel.joined.value >= 2, "links through the tunnel: \(tunnel.joined.value)")
         #expect(await good.branch.state == .streaming)
-        #expect(!goodLog.value.contains { $0.contains("slower than it plays") }, "\(goodLog.value)")
+        // Unless the root's own stream stalled (a loaded machine late with the built-in station's segments): then every
+        // branch heard its audio come slower than it plays, whatever its link.
+        if !goodLog.value.contains(where: { $0.contains("the stream stopped upstream") }) {
+            #expect(!goodLog.value.contains { $0.contains("slower than it plays") }, "\(goodLog.value)")
+        }
         for serving in [slow, good] {
             serving.port.close()
             serving.branch.stop()

@@ -415,6 +415,7 @@ public actor Branch: UpstreamNode, FeedingNode {
             rootUnanswered = line == nil
             if upstream, !waitingWithRoot {
                 waitingWithRoot = true
+                realTime.restart()  // the audio the link did not bring, the root did not have: no slowness of the link
                 logger("branch \(address): no segment for \(formatted(seconds(quiet))) s, nor has the root \(root.authority) had"
                     + " one: the stream stopped upstream (the root's source away); the link is kept, waiting with it")
             }
