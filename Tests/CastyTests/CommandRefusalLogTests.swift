@@ -12,10 +12,14 @@ struct CommandRefusalLogTests {
     func commandRefusals_AreLimited_AndSummedUp() async throws {
         let log = StationServerTests.Log()
         let server = try StationServerTests().server(log: log, configure: StationServerTests().takesCommands)
-        for index in 0..<30 {
-            let peer = try await TestPeer.connect(to: server.address, on: loop)
+        // Connected first, then asked all at once: one by one, a loaded run spread them over more than one window.
+        var peers: [TestPeer] = []
+        for _ in 0..<30 { peers.append(try await TestPeer.connect(to: server.address, on: loop)) }
+        for (index, peer) in peers.enumerated() {
             let auth = index.isMultiple(of: 2) ? "Authorization: Bearer wrong\r\n" : ""
             await peer.send("GET /commands/capacity HTTP/1.0\r\n\(auth)\r\n")
+        }
+        for peer in peers {
             #expect(await eventually { peer.closed.value } && peer.text.hasPrefix("HTTP/1.0 401"), "\(peer.text.prefix(80))")
         }
         let refused = log.lines.value.filter { $0.hasPrefix("commands: ") && $0.contains("refused on /commands/capacity") }
