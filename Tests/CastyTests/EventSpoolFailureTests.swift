@@ -24,12 +24,9 @@ struct EventSpoolFailureTests {
         rmdir(directory)
     }
 
-    /// The address of an application that is down: a port nobody listens on (bound, then closed).
+    /// The address of an application that is down: a port that refuses connections (``refusingPort``).
     func applicationDown() async throws -> StreamURL {
-        let gone = try FakeUpstream(on: loop) { _, _ in }
-        let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
-        await gone.close()
-        return url
+        StreamURL(host: "127.0.0.1", port: refusingPort, path: "/events")
     }
 
     func event(_ channel: String) -> StreamEvent {

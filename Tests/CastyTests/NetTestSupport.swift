@@ -83,3 +83,12 @@ func drain(
         }
     }
 }
+
+/// A loopback port that refuses every connection for the whole test run — an application that is down: a socket bound
+/// there and never listening, never closed, so that no other test (nor anything else on the machine) can take the
+/// port between its close and its use, as one bound and closed again could be taken on a busy run.
+let refusingPort: UInt16 = {
+    let socket = try! Socket.tcp(.ipv4)
+    try! socket.bind(to: .loopback(port: 0))
+    return try! socket.localAddress().port
+}()

@@ -318,12 +318,10 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
-    /// A started event queue with a spool file of its own, whose application is down: a port nobody listens on
-    /// (bound, then closed). The caller removes the spool.
+    /// A started event queue with a spool file of its own, whose application is down: a port that refuses connections
+    /// (``refusingPort``). The caller removes the spool.
     func queueWithTheApplicationDown() async throws -> (queue: EventQueue<StreamEvent>, spool: String, log: StationServerTests.Log) {
-        let gone = try FakeUpstream(on: loop) { _, _ in }
-        let url = StreamURL(host: "127.0.0.1", port: gone.listener.localAddress.port, path: "/events")
-        await gone.close()
+        let url = StreamURL(host: "127.0.0.1", port: refusingPort, path: "/events")
         let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let log = StationServerTests.Log()
         let queue = EventQueue<StreamEvent>(url: url, auth: nil, spool: spool, loop: loop, logger: log.logger)

@@ -2,10 +2,17 @@
 # lib.sh — headless chromium for scripts/browser: start it on a URL with the DevTools protocol, read the page back.
 # Sourced, not run; needs TMP, pids (scripts/lib/common.sh) and DEVTOOLS_PORT.
 
-# browser URL [FLAG...] — a headless chromium on URL, autoplay allowed, DevTools on DEVTOOLS_PORT.
+# browser URL [FLAG...] — a headless chromium on URL, autoplay allowed, DevTools on DEVTOOLS_PORT. The first one of a
+# script is preceded by a chromium that only prints a blank page: a fresh machine's first chromium builds its font
+# and profile caches first, and a CI run once saw its DevTools answer nothing for the whole of the first checks.
 browser() {
     local url=$1
     shift
+    if [ -z "${browser_warm:-}" ]; then
+        timeout 90 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$TMP/profile-warm" --dump-dom about:blank \
+            >>"$TMP/chromium.log" 2>&1 || true
+        browser_warm=1
+    fi
     chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required "$@" \
         --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile-$RANDOM" "$url" >>"$TMP/chromium.log" 2>&1 &
     browser_pid=$!
