@@ -59,6 +59,16 @@ extension StationServerTests {
         }
 
         /// MP3 frames as FLV audio messages, one frame each.
+        /// Sends a video message every 100 ms, as a scene without its audio device does, until the server closes the
+        /// connection (10 s at most).
+        func sendVideoUntilClosed() async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !peer.closed.value, ContinuousClock.now < deadline {
+                await send(publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
         func sendMP3(_ frames: [UInt8]) async {
             var bytes: [UInt8] = []
             for start in stride(from: 0, to: frames.count, by: 417) {
@@ -295,11 +305,7 @@ extension StationServerTests {
         defer { server.close() }
         let rtmp = try await RTMPPeer.publish(server)
         #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !rtmp.peer.closed.value, ContinuousClock.now < deadline {
-            await rtmp.send(rtmp.publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await rtmp.sendVideoUntilClosed()
         let why = "no audio after publishing /live (only video was arriving: Casty serves audio)"
         #expect(log.contains("dropped: \(why)"), "\(log.lines.value)")
         #expect(rtmp.descriptions().last == why, "\(rtmp.descriptions())")
@@ -326,11 +332,7 @@ extension StationServerTests {
         #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
         await rtmp.sendMP3(Self.silentFrames(12))
         #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !rtmp.peer.closed.value, ContinuousClock.now < deadline {
-            await rtmp.send(rtmp.publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await rtmp.sendVideoUntilClosed()
         #expect(await eventually { log.contains("on /live ended: no audio for 1.0 seconds (only video was arriving: Casty serves audio)") },
                 "\(log.lines.value)")
         // OBS is told why its stream stopped, not just disconnected.
