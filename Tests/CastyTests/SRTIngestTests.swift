@@ -235,7 +235,7 @@ import Testing
         #expect(first == nil && second == nil)
         let past = pending.admit(3, from: "10.0.0.3", now: then)
         #expect(past == .all, "the limit is reached")
-        pending.accept(1)
+        pending.accept(1, from: "10.0.0.1")
         let stillPast = pending.admit(3, from: "10.0.0.3", now: then)
         #expect(stillPast == .all, "an accepted caller still waits")
         pending.forget(1)  // it claimed its mount
@@ -244,12 +244,29 @@ import Testing
         pending.forget(99)  // never counted: nothing happens
         #expect(pending.count == 2)
         // A handshake libsrt gave up on, which nobody was told about, is forgotten after a while; an accepted caller is not.
-        pending.accept(3)
+        pending.accept(3, from: "10.0.0.3")
         let fourth = pending.admit(4, from: "10.0.0.4", now: then + SRTPending.handshakeTimeout)
         #expect(fourth == nil, "caller 2's handshake is forgotten")
         let fifth = pending.admit(5, from: "10.0.0.5", now: then + SRTPending.handshakeTimeout)
         #expect(fifth == .all)
         #expect(pending.count == 2)
+    }
+
+    @Test("A caller accepted after its handshake's entry was forgotten (a slow handshake) is counted all the same, by its address")
+    func srtPending_CountsAnAcceptedCaller_WhoseHandshakeWasForgotten() {
+        var pending = SRTPending(limit: 2, perAddress: 1)
+        let then = ContinuousClock.now
+        #expect(pending.admit(1, from: "10.0.0.1", now: then) == nil)
+        // Another caller's admission, a handshake's timeout later, forgets the first one's handshake...
+        #expect(pending.admit(2, from: "10.0.0.2", now: then + SRTPending.handshakeTimeout) == nil)
+        #expect(pending.count == 1)
+        // ...which libsrt completes all the same: accepted, it waits for its mount and holds its buffers.
+        pending.accept(1, from: "10.0.0.1")
+        #expect(pending.count == 2)
+        #expect(pending.admit(3, from: "10.0.0.3", now: then + SRTPending.handshakeTimeout) == .all)
+        #expect(pending.count(from: "10.0.0.1") == 1)
+        pending.forget(1)
+        #expect(pending.admit(3, from: "10.0.0.3", now: then + SRTPending.handshakeTimeout) == nil)
     }
 
     @Test("One address cannot take every place: its callers waiting are bounded under the global bound, others still get in")
@@ -261,7 +278,7 @@ import Testing
         #expect(pending.count(from: "10.0.0.9") == 4)
         #expect(pending.admit(6, from: "10.0.0.7", now: then) == nil, "another address is taken")
         // Accepted callers count for their address until they claim; then one more of it is taken.
-        pending.accept(1)
+        pending.accept(1, from: "10.0.0.9")
         #expect(pending.admit(7, from: "10.0.0.9", now: then) == .fromAddress)
         pending.forget(1)
         #expect(pending.admit(7, from: "10.0.0.9", now: then) == nil)

@@ -347,8 +347,9 @@ package final class SRTListener: @unchecked Sendable {
         var textLength = Int32(text.count - 1)
         let streamID = casty_srt_getsockflag(id, Int32(CASTY_SRTO_STREAMID), &text, &textLength) >= 0
             ? String(decoding: text.prefix(Int(textLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-        pending.withLock { $0.accept(id) }
-        let connection = SRTConnection(id: id, streamID: streamID, peer: SocketAddress(storage: storage)) { [weak self] id in
+        let peer = SocketAddress(storage: storage)
+        pending.withLock { $0.accept(id, from: peer?.host ?? "") }
+        let connection = SRTConnection(id: id, streamID: streamID, peer: peer) { [weak self] id in
             self?.closing.withLock { $0.append(id) }
         } claimed: { [weak self] id in
             self?.pending.withLock { $0.forget(id) }

@@ -52,10 +52,11 @@ package struct SRTPending: Sendable {
         return nil
     }
 
-    /// `socket` was accepted: counted until it claims something or is closed.
-    mutating func accept(_ socket: Int32) {
-        guard let entry = handshaking.removeValue(forKey: socket) else { return }
-        accepted[socket] = entry.host
+    /// `socket`, a caller from `host`, was accepted: counted until it claims something or is closed — also when its
+    /// handshake's entry is gone (forgotten as too old, or never seen): an accepted caller holds libsrt's buffers
+    /// all the same, and a caller counted nowhere would let the next one past the bound.
+    mutating func accept(_ socket: Int32, from host: String) {
+        accepted[socket] = handshaking.removeValue(forKey: socket)?.host ?? host
     }
 
     /// `socket` claimed what it came for, was rejected or was closed: no longer counted.
