@@ -44,7 +44,7 @@ extension StationServerTests {
     @Test("A mount whose fallback plays another codec keeps it from the players of a mount hearing it as its own fallback too: they wait, as its own would, instead of being fed it and dropped")
     func fallbackOfAnotherCodec_IsNotUsed_ForPlayersTwoFallbacksAway() async throws {
         let log = Log()
-        let server = try server(mounts: ["/x", "/y", "/z"], fallbacks: ["/x": "/y", "/y": "/z"], timeout: .seconds(2), log: log)
+        let server = try server(mounts: ["/x", "/y", "/z"], fallbacks: ["/x": "/y", "/y": "/z"], timeout: .seconds(5), log: log)
         defer { server.close() }
         let z = try await source(server, mount: "/z", type: "audio/aac")
         let feedingZ = keepFeeding(z, with: adtsFrames(10))
@@ -66,10 +66,10 @@ extension StationServerTests {
             + " hearing it as their fallback) are not moved there"
         #expect(await eventually(timeout: .seconds(10)) { log.contains(line) }, "\(log.lines.value)")
         #expect(!log.contains("the stream goes on in audio/aac"), "\(log.lines.value)")
-        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go after the source timeout")
+        #expect(await eventually(timeout: .seconds(20)) { player.closed.value }, "let go after the source timeout")
         let adtsHeader: [UInt8] = [0xFF, 0xF1, 0x50]
         let heard = player.received.value
         #expect(!heard.indices.dropLast(2).contains { Array(heard[$0..<$0 + 3]) == adtsHeader }, "no AAC frame reached the MP3 player")
-        #expect(log.contains("no source came back within 2.0 seconds"), "\(log.lines.value)")
+        #expect(log.contains("no source came back within 5.0 seconds"), "\(log.lines.value)")
     }
 }
