@@ -71,7 +71,9 @@ extension StationServerTests {
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallers_WaitingToPublish_AreBounded_TheNextRejectedInTheHandshake_With1402() async throws {
         let log = Log()
-        let server = try server(timeout: .seconds(5), log: log) { configuration in
+        // The first caller waits the source timeout: 15 s, so that a run starving this test for seconds still sees it
+        // waiting, not already gone.
+        let server = try server(timeout: .seconds(15), log: log) { configuration in
             var srt = SRTIngest.Configuration(address: .loopback(port: 0))
             srt.defaultPassphrase = "correct-horse-battery"
             srt.maxPending = 1
@@ -92,7 +94,7 @@ extension StationServerTests {
         #expect(!log.contains("publishing /live"), "\(log.lines.value)")
         // Once the first has gone (no audio within the source timeout), a caller is taken again, and a source that
         // publishes no longer counts.
-        #expect(await eventually(timeout: .seconds(20)) { log.contains("on /backup dropped: no MP3 or AAC audio") }, "\(log.lines.value)")
+        #expect(await eventually(timeout: .seconds(40)) { log.contains("on /backup dropped: no MP3 or AAC audio") }, "\(log.lines.value)")
         let later = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery")
         defer { later.stop() }
         #expect(await eventually(timeout: .seconds(20)) { log.contains("publishing /live") }, "\(log.lines.value)")
