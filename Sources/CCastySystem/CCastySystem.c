@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "CCastySystem.h"
@@ -13,6 +14,10 @@ const char *casty_strerror(int error, char *buffer, size_t length) {
 
 int casty_accept(int fd, struct sockaddr *address, socklen_t *length) {
     return accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int casty_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
 
 int casty_set_thread_name(const char *name) {

@@ -1,5 +1,6 @@
 import Glibc
 import Icy
+import Synchronization
 import Testing
 
 @testable import Casty
@@ -8,10 +9,17 @@ import Testing
 /// An SRT caller's `?key=` is its secret: the stream ID is shown — in `/status.json`, log lines — with the key
 /// left out, and the mount's `icy-name` is the mount.
 extension StationServerTests {
-    /// A running `ffmpeg`, killed when the test is done with it.
-    struct Caller {
+    /// A running `ffmpeg`, killed when the test is done with it, and reaped as soon as it ends — on its own (a caller
+    /// refused or dropped exits at once) or killed. A child left unreaped is no idle zombie here: Swift Testing's exit
+    /// test monitor waits for any child (`waitid(P_ALL, WNOWAIT)`), and one it does not know it finds again and
+    /// again, spinning a core and noticing its own child's end only once the zombie is gone.
+    final class Caller: Sendable {
         /// The process id.
         let pid: pid_t
+        /// Whether it was reaped: its pid may then be another process's, which `stop()` must not kill.
+        private let reaped = Mutex(false)
+
+        private init(pid: pid_t) { self.pid = pid }
 
         /// ffmpeg's input and encoding of a sine tone as MP3.
         static let tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:a", "libmp3lame", "-b:a", "64k"]
@@ -19,25 +27,39 @@ extension StationServerTests {
         static let videoOnly = ["-f", "lavfi", "-i", "testsrc=size=64x64:rate=5:duration=60", "-c:v", "mpeg2video"]
 
         /// Starts ffmpeg publishing `media` (a sine tone as MP3 unless told) in MPEG-TS to `url`; its output goes
-        /// to /dev/null.
+        /// to /dev/null, and it inherits no other descriptor of the test process.
         static func start(_ url: String, media: [String] = tone) throws -> Caller {
             let arguments = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re"] + media + ["-f", "mpegts", url]
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
             for descriptor: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0) }
+            ScriptRun.inheritNothingElse(&actions)
             let argv = arguments.map { strdup($0) } + [nil]
             defer { argv.forEach { free($0) } }
             var pid: pid_t = 0
             try #require(posix_spawnp(&pid, "ffmpeg", &actions, nil, argv, environ) == 0)
-            return Caller(pid: pid)
+            let caller = Caller(pid: pid)
+            Task.detached { [caller] in
+                while !caller.reapIfEnded() { try? await Task.sleep(for: .milliseconds(50)) }
+            }
+            return caller
         }
 
-        /// Ends ffmpeg and reaps it.
+        /// Reaps it if it has ended; whether it was reaped (now or before).
+        private func reapIfEnded() -> Bool {
+            reaped.withLock { reaped in
+                var status: Int32 = 0
+                if !reaped, waitpid(pid, &status, WNOHANG) != 0 { reaped = true }
+                return reaped
+            }
+        }
+
+        /// Ends ffmpeg (it is reaped within moments).
         func stop() {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)
+            reaped.withLock { reaped in
+                if !reaped { kill(pid, SIGKILL) }
+            }
         }
     }
 

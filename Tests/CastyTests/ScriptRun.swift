@@ -1,3 +1,4 @@
+import CCastySystem
 @testable import CastyNet
 import Glibc
 import Testing
@@ -66,6 +67,15 @@ struct ScriptRun {
         }
     }
 
+    /// Closes every descriptor past standard error in a child spawned with `actions`. The test process holds many
+    /// (other tests' sockets, libsrt's, pipes): one a child keeps open outlives its owner's wish to close it — an exit
+    /// test (`#expect(processExitsWith:)`) reads its child's back channel until every writer is gone, blocking one of
+    /// the two threads of a 2-core machine's cooperative pool the whole while, and an ffmpeg or a script spawned
+    /// meanwhile would be such a writer for as long as it runs (a full run's SRT test was starved past its waits).
+    static func inheritNothingElse(_ actions: inout posix_spawn_file_actions_t) {
+        _ = casty_spawn_close_from(&actions, 3)
+    }
+
     /// posix_spawn `arguments` (looked up on the PATH), stdin from /dev/null, stdout and stderr into `outputPath`;
     /// polls for its end, and past the deadline (or when the test is cancelled) sends SIGTERM, then SIGKILL 15 s later.
     private func spawnAndWait(_ arguments: [String], environment: [String], outputPath: String) async -> Outcome {
@@ -75,6 +85,7 @@ struct ScriptRun {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        Self.inheritNothingElse(&actions)
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]

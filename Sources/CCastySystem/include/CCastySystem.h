@@ -7,6 +7,7 @@
 #ifndef CCASTY_SYSTEM_H
 #define CCASTY_SYSTEM_H
 
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -133,6 +134,10 @@ const char *casty_strerror(int error, char *buffer, size_t length);
 
 /// accept4 with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the accepted socket is non-blocking from birth.
 int casty_accept(int fd, struct sockaddr *address, socklen_t *length);
+
+/// posix_spawn_file_actions_addclosefrom_np, a GNU extension: the child spawned with `actions` closes every
+/// descriptor from `from` on before it runs. Returns 0 or an errno.
+int casty_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 /// Names the calling thread (at most 15 characters are kept). Returns 0 or an errno.
 int casty_set_thread_name(const char *name);
