@@ -93,7 +93,11 @@ struct AccessLogTests {
         let log = try AccessLog(path: path, logger: .silent)
         var options = ClientOptions()
         options.accessLog = log
-        let distributor = Distributor(loop: loop)
+        // A wait far past the test's pause: a loaded run that starves the test for seconds must not turn the HEAD
+        // into a 503 before the stream starts.
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .seconds(60)
+        let distributor = Distributor(loop: loop, configuration: configuration)
         distributor.attachSource(RecorderNode(loop: loop))
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
         let player = try await TestPeer.connect(to: port.address, on: loop)

@@ -60,7 +60,7 @@ struct EventSpoolFailureTests {
         let queue = EventQueue<StreamEvent>(url: try await applicationDown(), auth: nil, spool: spool, loop: loop, logger: log.logger)
         await queue.start()
         queue.post(event("first"))
-        #expect(await eventually(timeout: .seconds(5)) { spooled(spool) == ["first"] })
+        #expect(await eventually(timeout: .seconds(20)) { spooled(spool) == ["first"] })
         // The directory removed while Casty runs: every write of the spool fails from now on.
         remove(directory)
         for channel in ["second", "third", "fourth"] {
