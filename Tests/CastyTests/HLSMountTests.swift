@@ -183,6 +183,41 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("Under --no-hls a server of one mount, which plays it at every path, answers its playlist 404 too, not with the audio")
+    func playlistUnderNoHLS_OfAServerOfOneMount_IsNotTheStream() async throws {
+        let log = Log()
+        let server = try server(mounts: ["/live"], log: log) { configuration in configuration.options.hls.enabled = false }
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(40))
+        for path in ["/live/index.m3u8", "/index.m3u8", "/live/3fa2c1d0-12.mp3"] {
+            let answer = try await ask(server, path, admin: false)
+            #expect(answer.hasPrefix("HTTP/1.0 404") && answer.contains("\r\n\r\nThis server publishes no HLS (--no-hls): listen at /"),
+                    "\(path): \(answer.prefix(200))")
+        }
+        #expect(log.contains("refused: /index.m3u8: HLS is off on this server (--no-hls) (404)"), "\(log.lines.value)")
+        // The mount itself still plays.
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+    }
+
+    @Test("Under --no-hls a relay's port answers /index.m3u8 404 saying where to listen, not with the stream")
+    func relayPortUnderNoHLS_AnswersItsPlaylist404() async throws {
+        let distributor = Distributor(loop: loop)
+        distributor.attachSource(RecorderNode(loop: loop))
+        distributor.send(.reply(next: 0, context: testContext()))
+        var options = ClientOptions()
+        options.hls.enabled = false
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        defer { port.close() }
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        await peer.send("GET /index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await peer.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("--no-hls") }, "\(peer.text.prefix(200))")
+        #expect(peer.text.hasPrefix("HTTP/1.1 404") || peer.text.hasPrefix("HTTP/1.0 404"), "\(peer.text.prefix(200))")
+        #expect(peer.text.contains("This server publishes no HLS (--no-hls): listen at /."), "\(peer.text.prefix(300))")
+    }
+
     @Test("Under --no-hls a live mount's playlist is 404 saying HLS is off and where to listen, not 'try again later'")
     func playlistUnderNoHLS_SaysHLSIsOff_NotOffAir() async throws {
         let log = Log()

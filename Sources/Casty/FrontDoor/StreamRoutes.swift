@@ -17,6 +17,9 @@ enum StreamRoutes {
         if PlayerPage.wanted(exchange) { return PlayerPage.serve(exchange) }
         let port = exchange.port
         let request = exchange.request
+        // Under --no-hls a playlist's or a segment's path is no stream, though a port of one stream plays it at
+        // every other path.
+        if !port.hls.enabled, HLSRoutes.parse(exchange.path) != nil { return noMount(exchange) }
         guard let distributor = port.mount(at: exchange.path) else { return noMount(exchange) }
         let branch = takesBranches(exchange, distributor) ? request.headers["x-casty-branch"] : nil
         if let branch, !StreamURL.isNodeAddress(branch) {
@@ -102,10 +105,11 @@ enum StreamRoutes {
         let mount = hls.map { $0.mount.isEmpty ? "/" : $0.mount } ?? exchange.path
         let known = port.mounts?.mount(at: mount) != nil
         if hls != nil, !port.hls.enabled {
-            // Not "try again later": no playlist will ever be here, however live the mount is.
+            // Not "try again later": no playlist will ever be here, however live the mount is. (A port of one
+            // stream plays it at every path: its `/index.m3u8` is heard at `/`.)
             port.refusalLog("listener \(exchange.peer) refused: \(exchange.path): HLS is off on this server (--no-hls) (404)")
             return exchange.answer(404, "Not Found", body: "This server publishes no HLS (--no-hls)"
-                                   + (known ? ": listen at \(URLQuery.encodePath(mount))." : "."))
+                                   + (known || port.mount(at: mount) != nil ? ": listen at \(URLQuery.encodePath(mount))." : "."))
         }
         // A branch by the address it serves at, as the tree names it (its connection's port changes at every ask).
         let who = exchange.request.headers["x-casty-branch"].map { "branch \(SafeText.shortened($0, to: 60)) from" } ?? "listener"
