@@ -19,6 +19,9 @@ import Testing
         #expect(await eventually { lines.value.count == 6 }, "\(lines.value)")
         #expect(lines.value.prefix(5) == ["caller 1", "caller 2", "caller 3", "caller 4", "caller 5"])
         #expect(lines.value.last == "4 more SRT callers refused in the handshake in the last 10.0 seconds (not logged one by one)")
+        // A rejection told in another budget (too many callers waiting) is taken for the same caller's just as well.
+        #expect(rejections.isNew("10.0.0.9:5000 live", now: now + .seconds(6)))
+        #expect(!rejections.isNew("10.0.0.9:5000 live", now: now + .seconds(6) + .milliseconds(300)), "libsrt asking again")
     }
 
     @Test func srtLibrary_NamesThePackageToInstall_WhenTheLibraryIsMissing() {
@@ -135,6 +138,26 @@ import Testing
         #expect(list.shown("#!::r=live/K1,key=K1,m=publish") == "#!::r=live/…,key=…,m=publish")
         #expect(list.shown("live/SecretPass123") == "live/…")
         #expect(SRTStreamID.shown("live/K1?key=K1") == "live/…?key=…", "its own key is hidden wherever it is shown")
+    }
+
+    @Test("The access log writes the mount a stream ID asks for alone: its query, a part that is its key or a passphrase hidden; SRT's syntax without r= names none")
+    func srtStreamID_ShownMount_HoldsNoSecret() {
+        #expect(SRTStreamID.shownMount("live?key=K1&token=T") == "/live")
+        #expect(SRTStreamID.shownMount("live%3Fkey%3DK1") == "/live")
+        #expect(SRTStreamID.shownMount("#!::r=live,key=K1,m=publish") == "/live")
+        #expect(SRTStreamID.shownMount("#!::r=live?key=K1,m=publish") == "/live?…")
+        #expect(SRTStreamID.shownMount("live/K1?key=K1") == "/live/…")
+        #expect(SRTStreamID.shownMount("#!::u=alice,s=S") == nil)
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: nil, passphrases: ["/live": "SecretPass123"], verifying: true))
+        #expect(list.shownMount("studio/SecretPass123/a?key=K1") == "/studio/…/a")
+    }
+
+    @Test("A handshake rejection is written in the access log with the status an Icecast source is answered for the same refusal")
+    func srtRejectionCodes_AreWrittenAsTheHTTPSourcePathsStatuses() {
+        #expect(SRTIngest.status(ofRejection: SRTListener.unauthorized) == 401)
+        #expect(SRTIngest.status(ofRejection: SRTListener.forbidden) == 403)
+        #expect(SRTIngest.status(ofRejection: SRTListener.conflict) == 403, "a mount in use, as Icecast answers it")
+        #expect(SRTIngest.status(ofRejection: SRTListener.overloaded) == 503)
     }
 
     @Test("The fields of a stream ID Casty does not read are named, never their values")

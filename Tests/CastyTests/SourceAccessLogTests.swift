@@ -7,7 +7,8 @@ import Testing
 @testable import CastyWire
 
 /// `--access-log` and sources: a source that published gets one line when its session ends, as Icecast writes one
-/// (`"PUT /up.mp3 HTTP/1.1" 200 … "Lavf/59.27.100" 112`) — a refused one has its line already, as any refusal.
+/// (`"PUT /up.mp3 HTTP/1.1" 200 … "Lavf/59.27.100" 112`); a refused one has the line of its refusal — an Icecast
+/// source's answer's, an RTMP publisher's or SRT caller's `"PUBLISH /live RTMP" 401 0`.
 extension StationServerTests {
     /// A fresh access log, its path, and its lines so far (written first).
     func sourceAccessLog() throws -> (AccessLog, String, @Sendable () async -> [String]) {
@@ -70,5 +71,83 @@ extension StationServerTests {
         #expect(line.hasPrefix("127.0.0.1 - - ["), "\(line)")
         #expect(line.contains(" +0000] \"PUBLISH /live RTMP\" 200 \(12 * 417) \"-\" \"Lavf61.7.100\" "), "\(line)")
         #expect(!line.contains("hackme"), "\(line)")
+    }
+
+    @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, never its key")
+    func rtmpPublisherRefused_GetsItsAccessLogLine_WithoutItsKey() async throws {
+        let (accessLog, path, lines) = try sourceAccessLog()
+        defer { _ = unlink(path) }
+        let log = Log()
+        let server = try server(log: log, rtmp: true) { $0.options.accessLog = accessLog }
+        defer { server.close() }
+        let wrong = try await RTMPPeer.publish(server, key: "Wr0ngKeyGuess")
+        #expect(await eventually { wrong.peer.closed.value })
+        let unlisted = try await RTMPPeer.publish(server, app: "elsewhere")
+        #expect(await eventually { unlisted.peer.closed.value })
+        let (icecast, feeding) = try await feedingSource(server)
+        defer { feeding.cancel() }
+        #expect(await eventually { log.contains("publishing /live (PUT") }, "\(log.lines.value)")
+        let busy = try await RTMPPeer.publish(server)  // the right key: refused for the mount alone
+        #expect(await eventually { busy.peer.closed.value })
+        #expect(await eventually { await lines().count { $0.contains("PUBLISH") } == 3 }, "\(log.lines.value)")
+        let written = await lines().filter { $0.contains("PUBLISH") }
+        #expect(written.allSatisfy { $0.hasPrefix("127.0.0.1 - - [") }, "\(written)")
+        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /live RTMP\" 401 0 \"-\" \"-\" ") }, "\(written)")
+        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /elsewhere RTMP\" 403 0 \"-\" \"-\" ") }, "\(written)")
+        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /live RTMP\" 403 0 \"-\" \"-\" ") }, "in use: \(written)")
+        #expect(written.allSatisfy { $0.split(separator: " ").last.map { Int($0) != nil } == true }, "their seconds: \(written)")
+        #expect(!written.contains { $0.contains("Wr0ngKeyGuess") || $0.contains("hackme") }, "\(written)")
+        await icecast.close()
+    }
+
+    @Test("A refused SRT caller gets its access-log line, in the handshake and after the accept: PUBLISH /mount SRT, 403 off the whitelist or in use, 401 a wrong passphrase, 0 bytes, never its key nor a passphrase",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCallerRefused_GetsItsAccessLogLine_WithoutItsKeyOrPassphrase() async throws {
+        let (accessLog, path, lines) = try sourceAccessLog()
+        defer { _ = unlink(path) }
+        let log = Log()
+        let server = try server(log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.passphrases = ["/live": "correct-horse-battery"]
+            configuration.srt = srt
+            configuration.options.accessLog = accessLog
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let published = { @Sendable (status: Int, mount: String) in
+            await lines().contains { $0.contains(" +0000] \"PUBLISH \(mount) SRT\" \(status) 0 \"-\" \"-\" 0") }
+        }
+        let unlisted = try Caller.start("srt://127.0.0.1:\(port)?streamid=elsewhere%3Fkey%3DS3cretKey&passphrase=correct-horse-battery")
+        defer { unlisted.stop() }
+        #expect(await eventually(timeout: .seconds(20)) { await published(403, "/elsewhere") }, "\(log.lines.value)")
+        let wrong = try Caller.start("srt://127.0.0.1:\(port)?streamid=live%3Fkey%3DS3cretKey&passphrase=wrong-horse-battery")
+        defer { wrong.stop() }
+        #expect(await eventually(timeout: .seconds(20)) { await published(401, "/live") }, "\(log.lines.value)")
+        let (icecast, feeding) = try await feedingSource(server)
+        defer { feeding.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /live (PUT") }, "\(log.lines.value)")
+        let busy = try Caller.start("srt://127.0.0.1:\(port)?streamid=live%3Fkey%3DS3cretKey&passphrase=correct-horse-battery")
+        defer { busy.stop() }
+        #expect(await eventually(timeout: .seconds(20)) { await published(403, "/live") }, "\(log.lines.value)")
+        // Refused after the accept: a second encoder with the credentials of the SRT source that publishes, let on in
+        // the handshake (it might be that source reconnecting), is refused once the mount's rules are checked again.
+        feeding.cancel()
+        await icecast.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /live ended") }, "\(log.lines.value)")
+        let url = "srt://127.0.0.1:\(port)?streamid=live%3Fkey%3DS3cretKey&passphrase=correct-horse-battery"
+        let first = try Caller.start(url)
+        defer { first.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.lines.value.contains { $0.contains("SRT source") && $0.contains("publishing /live") } },
+                "\(log.lines.value)")
+        let duplicate = try Caller.start(url)
+        defer { duplicate.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("refused on /live: mount in use; the connection is closed") },
+                "\(log.lines.value)")
+        // Its line and the one of the caller rejected in the handshake (1409), each 403 as an Icecast source in use is.
+        #expect(await eventually { await lines().count { $0.contains(" +0000] \"PUBLISH /live SRT\" 403 0 \"-\" \"-\" ") } == 2 },
+                "\(log.lines.value)")
+        let written = await lines()
+        #expect(written.filter { $0.contains("SRT\"") }.allSatisfy { $0.hasPrefix("127.0.0.1 - - [") }, "\(written)")
+        #expect(!written.contains { $0.contains("S3cretKey") || $0.contains("horse-battery") || $0.contains("PUBLISH /live?") }, "\(written)")
     }
 }

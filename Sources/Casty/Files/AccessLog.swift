@@ -4,9 +4,10 @@ internal import Icy
 internal import Glibc
 internal import Synchronization
 
-/// One line per listener that has left, per source whose session has ended, and per request answered at once
-/// (status pages, playlists, HLS segments, refusals), in the Combined Log Format that Icecast's `access.log` and web
-/// servers write — what a station's listener-hour and royalty reports, and `fail2ban`, are made from:
+/// One line per listener that has left, per source whose session has ended or that was refused, and per request
+/// answered at once (status pages, playlists, HLS segments, refusals), in the Combined Log Format that Icecast's
+/// `access.log` and web servers write — what a station's listener-hour and royalty reports, and `fail2ban`, are
+/// made from:
 ///
 ///     192.0.2.7 - - [05/Dec/2026:04:58:02 +0000] "GET /live HTTP/1.1" 200 1925120 "-" "VLC/3.0.20 LibVLC/3.0.20" 120
 ///
@@ -82,6 +83,15 @@ public final class AccessLog: Sendable {
         write(Self.line(session, bytes: String(received)))
     }
 
+    /// A source refused that has no answer of its own to be logged by — an RTMP publisher, told in an `onStatus`
+    /// error; an SRT caller, rejected with a code or its connection closed — (an Icecast source's refusal is its
+    /// answer's line, ``answered(address:user:request:status:bytes:referer:agent:seconds:)``): its line, with
+    /// `status` the HTTP status an Icecast source is answered for the same refusal, no bytes, and the seconds it
+    /// was connected. Every refusal has its line, past the server's log's budget: what `fail2ban` counts.
+    func sourceRefused(_ session: Session, status: Int) {
+        write(Self.line(session, status: status, bytes: "0"))
+    }
+
     /// A request answered at once (a status page, a playlist, an HLS segment, a refusal: `401`, `404`): its line,
     /// with the bytes of its body and no seconds — or the seconds a player waited for a stream that had not
     /// started before it gave up (status `499`, "client closed request", as nginx writes it).
@@ -97,8 +107,8 @@ public final class AccessLog: Sendable {
         await flush()
     }
 
-    private static func line(_ session: Session, bytes: String) -> String {
-        line(address: session.address, user: session.user, at: .now, request: session.request, status: 200, bytes: bytes, referer: session.referer,
+    private static func line(_ session: Session, status: Int = 200, bytes: String) -> String {
+        line(address: session.address, user: session.user, at: .now, request: session.request, status: status, bytes: bytes, referer: session.referer,
              agent: session.agent, seconds: wholeSeconds(ContinuousClock.now - session.started))
     }
 

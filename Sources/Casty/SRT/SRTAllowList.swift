@@ -165,6 +165,12 @@ final class SRTAllowList: Sendable {
         SRTStreamID.shown(streamID, hiding: rules.withLock { $0.passphraseList })
     }
 
+    /// The mount `streamID` asks for as it may be shown (``SRTStreamID/shownMount(_:hiding:)``): its key, and a part
+    /// that is a passphrase, as `…`; `nil` when it names none.
+    func shownMount(_ streamID: String) -> String? {
+        SRTStreamID.shownMount(streamID, hiding: rules.withLock { $0.passphraseList })
+    }
+
     /// The lengths SRT takes for a passphrase (`SRTO_PASSPHRASE`).
     static let passphraseLengths = 10...79
 }

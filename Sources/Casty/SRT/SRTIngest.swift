@@ -78,6 +78,11 @@ public enum SRTIngest {
         // A flood of them is told in one line: the first, then a count every 10 s.
         let waiting = LogBudget(loop: loop, logger: logger, what: "SRT callers refused: too many waiting to publish", perWindow: 1)
         let rejected = SRTRejections(loop: loop, logger: logger)
+        // Every caller refused in the handshake has its access-log line too, past the budgets (what fail2ban counts).
+        let accessLog = port.options.accessLog
+        let logRefusal = { @Sendable (streamID: String, peer: SocketAddress?, status: Int) in
+            accessLog?.sourceRefused(refusedCaller(streamID, from: peer, allowList: allowList), status: status)
+        }
         return try SRTListener(
             address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, maxPending: configuration.maxPending,
             maxPendingPerAddress: configuration.maxPendingPerAddress,
@@ -88,6 +93,7 @@ public enum SRTIngest {
                 guard rejected.tell(caller + " " + streamID, "SRT caller \(caller) refused: stream ID '\(allowList.shown(streamID))': \(why) (\(code))") else {
                     return decision
                 }
+                logRefusal(streamID, peer, status(ofRejection: code))
                 loop.execute { port.refused() }
             }
             return decision
@@ -101,14 +107,40 @@ public enum SRTIngest {
                 + "(rejected by SRT during the handshake)") else {
                 return
             }
+            logRefusal(streamID, peer, MountTable.Refusal.unauthorized(.password).status)
             loop.execute { port.refused() }
         }, tooManyPending: { streamID, peer, full in
+            // A handshake sent again is the same caller: told and counted once.
+            guard rejected.isNew((peer.map { "\($0)" } ?? "?") + " " + streamID) else { return }
             let callers = full == .all ? "\(configuration.maxPending) callers are"
                 : "\(configuration.maxPendingPerAddress) callers from \(peer?.host ?? "?") are"
             waiting("SRT caller \(peer.map { "\($0)" } ?? "?") refused: stream ID '\(allowList.shown(streamID))': "
                 + "\(callers) waiting to publish already (\(SRTListener.overloaded))")
+            logRefusal(streamID, peer, status(ofRejection: SRTListener.overloaded))
             loop.execute { port.refused() }
         })
+    }
+
+    /// The HTTP status an Icecast source is answered for the refusal that the rejection `code` tells
+    /// (``MountTable/Refusal/status``), for the access log: `401` for missing credentials (1401), `503` for a server
+    /// that takes no more sources or callers now (1402), `403` for the rest — a mount in use (1409) too, as Icecast
+    /// answers it.
+    static func status(ofRejection code: Int32) -> Int {
+        switch code {
+        case SRTListener.unauthorized: MountTable.Refusal.unauthorized(.password).status
+        case SRTListener.overloaded: MountTable.Refusal.full(0).status
+        case SRTListener.conflict: MountTable.Refusal.inUse.status
+        default: MountTable.Refusal.notAllowed.status
+        }
+    }
+
+    /// The access-log line of a caller from `peer` refused in the handshake but for its status
+    /// (``AccessLog/sourceRefused(_:status:)``): `PUBLISH /live SRT` — the mount its stream ID asks for alone
+    /// (``SRTAllowList/shownMount(_:)``), never its key, its query or a passphrase —, no agent, and no seconds.
+    static func refusedCaller(_ streamID: String, from peer: SocketAddress?, allowList: SRTAllowList) -> AccessLog.Session {
+        AccessLog.Session(
+            address: peer?.host ?? "-", user: nil, request: SourcePublication.request(allowList.shownMount(streamID), over: "SRT"),
+            referer: nil, agent: nil, started: .now)
     }
 }
 
@@ -128,6 +160,8 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private let allowList: SRTAllowList
     private let id: SRTStreamID?
     private let peer: String
+    /// When it was accepted: a refused caller's access-log line has the seconds it was connected.
+    private let accepted: ContinuousClock.Instant
 
     // The SRT thread's.
     private var reader = PayloadReader()
@@ -164,6 +198,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         self.logger = logger
         self.id = SRTStreamID(connection.streamID)
         self.peer = connection.peer.map { "\($0)" } ?? "?"
+        self.accepted = .now
         loop.schedule(after: timeout) { [weak self] in self?.deadline(timeout) }
     }
 
@@ -303,7 +338,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
                 if case .keyRefused = refusal, let host = connection.peer?.host {
                     allowList.remember(refused: connection.streamID, from: host)
                 }
-                refuse("\(refusal)")
+                refuse(refusal)
             case .success(let record): start(publication, record: record)
             }
         }
@@ -315,14 +350,18 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private var publication: SourcePublication? {
         guard let id else { return nil }
         return SourcePublication(path: id.mount, password: allowList.passphrase(of: id.mount), key: id.key ?? "", ip: connection.peer?.host ?? "",
-                                 peer: peer, request: "PUBLISH \(id.mount) SRT", contentType: contentType, checksPassword: false)
+                                 peer: peer, request: SourcePublication.request(id.mount, over: "SRT"), contentType: contentType,
+                                 checksPassword: false)
     }
 
     /// Refuses the caller after the accept (the application refused its key, the mount was taken meanwhile), in one
-    /// line within the port's refusals' budget, and closes its connection.
-    private func refuse(_ why: String) {
+    /// line within the port's refusals' budget and in the access log's line of the refusal (every one: `PUBLISH
+    /// /live SRT`, the status an Icecast source is answered, the seconds since it was accepted), and closes its
+    /// connection.
+    private func refuse(_ refusal: SourceAdmission.Refusal) {
         port.refused()
-        port.refusalLog("SRT source \(peer) refused on \(id?.mount ?? "?"): \(why); the connection is closed")
+        port.refusalLog("SRT source \(peer) refused on \(id?.mount ?? "?"): \(refusal); the connection is closed")
+        if let publication { port.options.accessLog?.sourceRefused(publication.accessSession(started: accepted), status: refusal.status) }
         finish()
     }
 
@@ -335,7 +374,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
             status: { [weak self] in self?.status ?? [] })
         switch started {
         case .failure(let refusal):
-            refuse("\(refusal)")
+            refuse(refusal)
         case .success(let session):
             let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
             logger("SRT source \(peer) publishing \(publication.path) (stream ID '\(SRTStreamID.shown(connection.streamID))', \(wrapping) "

@@ -21,13 +21,19 @@ final class SRTRejections: Sendable {
     /// Tells `line` about `caller` (its address and stream ID), within the budget — unless the same caller was
     /// told less than ``repeatWithin`` ago: `false` then, and the rejection is not counted again.
     func tell(_ caller: String, _ line: @autoclosure () -> String, now: ContinuousClock.Instant = .now) -> Bool {
+        guard isNew(caller, now: now) else { return false }
+        budget(line())
+        return true
+    }
+
+    /// Whether `caller` (its address and stream ID) is not the one rejected less than ``repeatWithin`` ago — a
+    /// handshake sent again —, remembered as the last either way: for a rejection told in another budget.
+    func isNew(_ caller: String, now: ContinuousClock.Instant = .now) -> Bool {
         let again = last.withLock { last in
             defer { last = (caller, now) }
             return last.map { $0.caller == caller && now - $0.at < Self.repeatWithin } ?? false
         }
-        guard !again else { return false }
-        budget(line())
-        return true
+        return !again
     }
 
     /// Ends the budget's window now: the sum of the lines not told, if any.

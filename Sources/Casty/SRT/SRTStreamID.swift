@@ -79,6 +79,15 @@ struct SRTStreamID: Sendable, Equatable {
         return "#!::" + fields.joined(separator: ",")
     }
 
+    /// The mount `text` asks for as it may be shown — in the access log's `PUBLISH /live SRT` —, whether or not it is
+    /// one Casty could have: a part of it that is the stream ID's own key, or one of `secrets` (the passphrases), `…`,
+    /// as ``shown(_:hiding:)`` shows it, and a query after it (SRT's syntax: `r=live?key=K`) `?…`; `nil` for SRT's
+    /// syntax without `r=`, which names none.
+    static func shownMount(_ text: String, hiding secrets: [String?] = []) -> String? {
+        guard let parts = parts(text) else { return nil }
+        return AccessLog.queryHidden(maskingPath(parts.mount, [parts.key] + secrets))
+    }
+
     /// The words of a log line naming the fields of `text` Casty does not read, by name only
     /// (``URLQuery/notRead(_:reading:of:marker:)``): `?token= not read (of a stream ID's query, Casty reads ?key=
     /// only)`, or `u= not read (of SRT's access control syntax, Casty reads r=, m=, key=, s= only)`; `nil` when there

@@ -38,6 +38,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// The sample rate and channels of its first audio message.
     private var shape: AudioShape?
     private var closed = false
+    /// When it connected: a refused publisher's access-log line has the seconds it was connected.
+    private let connected = ContinuousClock.now
 
     /// The loop the connection lives on.
     var loop: EventLoop { connection.loop }
@@ -159,7 +161,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         if let held = Secret.parts(of: app, among: [key, queryKey]) {
             let server = "rtmp://host:\(connection.localAddress?.port.description ?? "port")/\(held.meant.isEmpty ? "<mount>" : held.meant)"
             let why = "the server URL holds the stream key too: set the server to \(server), the key apart"
-            return refuse(on: "/" + held.shown, why, told: why.prefix(1).uppercased() + why.dropFirst() + ".", code: "NetStream.Publish.BadName")
+            return refuse(on: "/" + held.shown, why, told: why.prefix(1).uppercased() + why.dropFirst() + ".", code: "NetStream.Publish.BadName",
+                          status: MountTable.Refusal.notMountName(why).status)
         }
         let path = "/" + app
         if let ignored = URLQuery.notRead(URLQuery.names(in: query), of: "a stream key's query") {
@@ -167,7 +170,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         }
         let publication = SourcePublication(
             path: path, password: key, key: queryKey ?? key, ip: connection.remoteAddress?.host ?? peer, peer: peer,
-            request: "PUBLISH \(path) RTMP", contentType: nil)
+            request: SourcePublication.request(path, over: "RTMP"), contentType: nil)
         if let why = path.count > 1 ? StationServer.Configuration.whyNotMountName(path) : "the app names none" {
             return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName(why) : .notAllowed))
         }
@@ -242,17 +245,30 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         case .rules(.unauthorized), .keyRefused, .keyUnverified: code = "NetStream.Publish.Unauthorized"
         default: code = "NetStream.Publish.BadName"
         }
-        refuse(on: publication.path, "\(refusal)", told: refusal.told(publication.path), code: code)
+        refuse(on: publication.path, "\(refusal)", told: refusal.told(publication.path), code: code, status: refusal.status)
     }
 
     /// Refuses the publish request on `path` (as it may be shown) for `why`, in one line within the port's refusals'
-    /// budget (an encoder with a wrong key retries, a guesser faster): the publisher is told `told` in an `onStatus`
-    /// error (`code`), and the connection closes.
-    private func refuse(on path: String, _ why: String, told: String, code: String) {
+    /// budget (an encoder with a wrong key retries, a guesser faster), and in the access log's line of the
+    /// refusal (``logRefusal(on:status:)``, every one): the publisher is told `told` in an `onStatus` error
+    /// (`code`), and the connection closes.
+    private func refuse(on path: String, _ why: String, told: String, code: String, status: Int) {
         counters.refused += 1
         port.refused()
         port.refusalLog("source \(peer) refused on \(path) (RTMP): \(why); answered \(code)")
+        logRefusal(on: path, status: status)
         fail(told, code: code)
+    }
+
+    /// The access log's line of a publisher refused on `path` (as it may be shown: its key never, `-` for none),
+    /// `status` the one an Icecast source is answered for the same refusal (``SourceAdmission/Refusal/status``):
+    /// `PUBLISH /live RTMP`, no bytes, the encoder its `onMetaData` named if it sent one, the seconds it was
+    /// connected.
+    private func logRefusal(on path: String?, status: Int) {
+        let session = AccessLog.Session(
+            address: host.isEmpty ? "-" : host, user: nil, request: SourcePublication.request(path, over: "RTMP"), referer: nil,
+            agent: info.encoder, started: connected)
+        port.options.accessLog?.sourceRefused(session, status: status)
     }
 
     /// Audio in a format Casty does not serve (Nellymoser, PCM, Speex…): counted as unsupported, not malformed; the
@@ -263,6 +279,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         if session == nil {
             port.refused()
             port.refusalLog("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered NetStream.Publish.Failed")
+            logRefusal(on: publication?.path, status: MountTable.Refusal.unsupportedType("\(error)").status)
         }
         fail("\(error)", reason: "closed by Casty: \(error)")
     }

@@ -178,6 +178,12 @@ enum SourceAdmission {
 }
 
 extension SourcePublication {
+    /// The request of a source whose protocol has no request line, as the access log writes it: `PUBLISH /live RTMP`,
+    /// `PUBLISH /live SRT` — `path` alone (or `-`, none), never the key its URL or stream ID holds.
+    static func request(_ path: String?, over ingest: String) -> String {
+        "PUBLISH \(path ?? "-") \(ingest)"
+    }
+
     /// Its access-log line but for its bytes and seconds (``AccessLog/Session``), for a session that began at `started`:
     /// its IP address, the user name it logged in as (never the password), its request, referer and agent.
     func accessSession(started: ContinuousClock.Instant) -> AccessLog.Session {
