@@ -31,8 +31,9 @@ enum PortOptions {
           --record-dir DIR          where recordings go (default ./recordings)
           --record-every S          start a new recording file every S seconds of audio (10 to 86400; default 3600)
           --record-titles           also start a new file at every title change
-          --access-log FILE         append one line per listener that leaves (Combined Log Format, as
-                                    Icecast's access.log: address, time, request, bytes, agent, seconds)
+          --access-log FILE         append one line per listener that leaves, source session, refusal and
+                                    request answered at once (Combined Log Format, as Icecast's access.log:
+                                    address, user, time, request, status, bytes, referer, agent, seconds)
         """
 
     /// `--cors-origins`: `*` allows any origin (`nil`, the default); a list is read as browsers write origins

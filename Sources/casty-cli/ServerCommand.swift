@@ -40,7 +40,8 @@ enum ServerCommand: Command {
                                     sent all at once — before its frames are dropped to keep listeners
                                     live (default 5; 0 passes everything on)
           --idle-mount-timeout S    forget a mount no option names (one a source made under --accept-all) once it
-                                    has had no source and no listener for S seconds (default 60)
+                                    has had no source, player, branch or title page for S seconds
+                                    (default 60)
           --max-listeners N         the most listeners of the whole server (503 past it)
           --max-sources N           the most sources publishing at once (503 past it; /commands/capacity)
           --mount-max-listeners /m=N  the most listeners of one mount (repeatable)
