@@ -54,6 +54,10 @@ public struct DistributorCore: Sendable {
     public let burst: Int
     /// The listeners, in the order they joined.
     public internal(set) var listeners: [Listener] = []
+    /// Where each listener is in ``listeners``, by address, so that finding one does not walk the whole list:
+    /// with 100,000 listeners, a walk for every request and every drain would make attaching and draining them
+    /// all take 100,000 × 100,000 steps. Noted by ``request(from:)``; see ``index(of:)``.
+    private var positions: [Address: Int] = [:]
     /// Listeners dropped for falling behind, in order.
     public internal(set) var dropped: [Address] = []
     /// The station, once the source has replied.
@@ -80,7 +84,7 @@ public struct DistributorCore: Sendable {
     /// A listener's request: it is told the number of the first segment it will get and then gets the recent
     /// segments at once (written whole, whatever its buffer holds: a player starts faster with a burst).
     public mutating func request(from address: Address) -> [Envelope] {
-        guard let context, !listeners.contains(where: { $0.address == address }) else { return [] }
+        guard let context, index(of: address) == nil else { return [] }
         var listener = Listener(address: address, buffer: SendBuffer(capacity: sendBuffer))
         let first = recent.first?.number ?? next
         var out = [Envelope(from: self.address, to: address, .reply(next: first, context: context))]
@@ -88,14 +92,32 @@ public struct DistributorCore: Sendable {
             listener.buffer.queued += segment.audio.count
             out.append(Envelope(from: self.address, to: address, .data(number, segment)))
         }
+        positions[address] = listeners.count
         listeners.append(listener)
         return out
     }
 
     /// The player behind `address` read `count` bytes from its socket.
     public mutating func drain(_ address: Address, _ count: Int) {
-        guard let index = listeners.firstIndex(where: { $0.address == address }) else { return }
+        guard let index = index(of: address) else { return }
         listeners[index].buffer.drain(count)
+    }
+
+    /// Every listener's player read everything it was sent: the case of listeners that keep up.
+    public mutating func drainAll() {
+        for index in listeners.indices { listeners[index].buffer.drain(listeners[index].buffer.queued) }
+    }
+
+    /// Where the listener at `address` is in ``listeners``, or `nil` when it is none of them.
+    ///
+    /// `deliver` drops listeners, and the ones after them move up: then the positions noted are out of date, and
+    /// they are noted afresh from the list — one walk after a drop, not one at every look-up.
+    private mutating func index(of address: Address) -> Int? {
+        if let index = positions[address], index < listeners.count, listeners[index].address == address { return index }
+        if positions[address] == nil, positions.count == listeners.count { return nil }  // not a listener
+        positions = [:]
+        for (index, listener) in listeners.enumerated() { positions[listener.address] = index }
+        return positions[address]
     }
 
     /// Keeps a segment for the burst of the next new listener.
@@ -135,7 +157,7 @@ public actor Distributor: Node {
 
     /// Every listener's player read everything it was sent: the case of listeners that keep up.
     public func drainAll() {
-        for listener in core.listeners { core.drain(listener.address, listener.buffer.queued) }
+        core.drainAll()
     }
 
     /// The player of one listener read `count` bytes.
@@ -192,13 +214,18 @@ public func measureFanOut(dummies: Int, segments: Int, segmentBytes: Int = 8192)
         await network.add(dummy)
         await network.post(Envelope(from: dummy.address, to: "distributor", .request(resume: nil)))
     }
-    await network.run()
+    // A run stops after `limit` messages (against nodes that would talk for ever), and one cut short would leave
+    // the rest of its messages to the next run. So the limits come from the work, with room to spare: attaching is
+    // the source's reply, then a request and a reply per dummy (no burst yet: no segment has come); a segment is
+    // itself and a copy per dummy.
+    let attaching = 2 * dummies + 1, perSegment = dummies + 1
+    await network.run(limit: 2 * attaching)
     let audio = [UInt8](repeating: 0, count: segmentBytes)
     let clock = ContinuousClock()
     var total = Duration.zero
     for number in 0..<segments {
         await network.post(Envelope(from: "source", to: "distributor", .data(number, Segment(audio: audio))))
-        total += await clock.measure { await network.run() }
+        total += await clock.measure { await network.run(limit: 2 * perSegment) }
         await distributor.drainAll()
     }
     var received = 0, gaps = 0
