@@ -11,10 +11,10 @@
 # each chapter's test target on its own (swift test --filter ChapterNNChecks), so one chapter can never pass
 # or fail for another. With chapter 3, my-relay is proved too (alone, and with chapter 4's --distributor): the
 # starter stops with one line naming the empty holes; the solution relays Casty's built-in station to mpg123,
-# which must decode sound and titles (skipped when mpg123 is missing, unless CI is set). With chapter 5, its
-# tree: a root and three branches, the third redirected by the root's Seats and followed by its Route, mpg123
-# playing it two hops down (the starter stops naming Seats.place and Route.follow). Exits 0 only when every
-# requested proof holds.
+# which must decode sound and titles — the title's changes, and a title set before the player joined (skipped
+# when mpg123 is missing, unless CI is set). With chapter 5, its tree: a root and three branches, the third
+# redirected by the root's Seats and followed by its Route, mpg123 playing it two hops down (the starter stops
+# naming Seats.place and Route.follow). Exits 0 only when every requested proof holds.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -65,29 +65,43 @@ refuses() {
     return 1
 }
 
-# plays RELAY STATION NAME ARGS... — my-relay in front of STATION; mpg123 must decode about 3 s of sound and the
-# station's titles through it, and the relay must log the titles it read.
+# plays RELAY STATION NAME HEAR ARGS... — my-relay ARGS in front of STATION; mpg123 must decode about 3 s of sound
+# through it, and the relay must log the station's title. HEAR is what mpg123 must print of the titles: `changes`
+# (STATION changes its title every second: mpg123 must print at least two), or `late` (STATION set its title
+# once, at its start: mpg123 joins once the relay has logged it, so it hears the title only if the first metadata
+# block it gets states the title playing).
 plays() {
-    local relay=$1 station=$2 name=$3 url code bytes audible
-    shift 3
+    local relay=$1 station=$2 name=$3 hear=$4 url code bytes audible titles heard
+    shift 4
     "$relay" "$station" --host 127.0.0.1 --port 0 "$@" >"$relay_tmp/$name.log" 2>&1 &
     started+=($!)
     if ! url=$(url_in "$relay_tmp/$name.log" "play" 10); then
         echo "FAIL my-relay${*:+ $*}: the relay did not start:"; tail -5 "$relay_tmp/$name.log"; return 1
     fi
-    # 120 MP3 frames are about 3 s of audio; the station changes its title every second. mpg123 notes a SIGTERM
-    # but goes on waiting for bytes that do not come, so timeout follows it with a SIGKILL.
+    if [[ $hear == late ]] && ! line_in "$relay_tmp/$name.log" "title: Exercise tone" 15; then
+        echo "FAIL my-relay${*:+ $*}: the relay never logged the station's title, set before it attached:"
+        tail -8 "$relay_tmp/$name.log"
+        return 1
+    fi
+    # 120 MP3 frames are about 3 s of audio. mpg123 notes a SIGTERM but goes on waiting for bytes that do not
+    # come, so timeout follows it with a SIGKILL.
     timeout -k 2 15 mpg123 -v -n 120 -w "$relay_tmp/$name.wav" "$url" </dev/null >"$relay_tmp/$name-mpg123.log" 2>&1
     code=$?
     bytes=$(stat -c %s "$relay_tmp/$name.wav" 2>/dev/null || echo 0)
     audible=$(tail -c 100000 "$relay_tmp/$name.wav" 2>/dev/null | tr -d '\000' | wc -c)
-    if ((code == 0 && bytes > 400000 && audible > 10000)) \
-        && grep -aq "ICY-META: StreamTitle='Exercise tone" "$relay_tmp/$name-mpg123.log" \
-        && grep -q "title: Exercise tone" "$relay_tmp/$name.log"; then
-        echo "ok   my-relay${*:+ $*}: mpg123 decoded $bytes bytes of sound and the station's titles through the solution"
+    titles=$(grep -aoE "ICY-META: StreamTitle='Exercise tone[^']*'" "$relay_tmp/$name-mpg123.log" | sort -u | wc -l)
+    if [[ $hear == late ]]; then
+        heard="the title the station set before it joined"
+        grep -aqF "ICY-META: StreamTitle='Exercise tone'" "$relay_tmp/$name-mpg123.log" || titles=0
+    else
+        heard="the station's title changes ($titles titles)"
+        ((titles >= 2)) || titles=0
+    fi
+    if ((code == 0 && bytes > 400000 && audible > 10000 && titles > 0)) && grep -q "title: Exercise tone" "$relay_tmp/$name.log"; then
+        echo "ok   my-relay${*:+ $*}: through the solution, mpg123 decoded $bytes bytes of sound and heard $heard"
         return 0
     fi
-    echo "FAIL my-relay${*:+ $*}: mpg123 did not hear the stream and its titles (mpg123 exit $code, $bytes bytes, $audible not silent)"
+    echo "FAIL my-relay${*:+ $*}: mpg123 did not hear both the sound and $heard (mpg123 exit $code, $bytes bytes, $audible not silent)"
     tail -8 "$relay_tmp/$name-mpg123.log"; tail -8 "$relay_tmp/$name.log"
     return 1
 }
@@ -106,8 +120,9 @@ launch() {
 
 # tree_proof RELAY STATION — chapter 5's cores on sockets: a root in front of STATION, then three branches that all
 # ask the root. The root's Seats take the first two and answer the third with a 302 to the first; the third's
-# Route follows it, and mpg123 must play the third, two tree links below the root. One more request as a branch
-# (curl) must get a 302 to the second child: the Seats take the children in turn.
+# Route follows it, and mpg123 must play the third, two tree links below the root, and hear STATION's title, set
+# before any of them attached. One more request as a branch (curl) must get a 302 to the second child: the Seats
+# take the children in turn.
 tree_proof() {
     local relay=$1 station=$2 root branch1 branch2 branch3 answer
     launch "$relay" root --root "$station" || return 1
@@ -120,7 +135,7 @@ tree_proof() {
     branch2=$launched
     line_in "$relay_tmp/branch2.log" "tree: attached under $root" 10 \
         || { echo "FAIL my-relay --branch: the second branch did not attach under the root:"; tail -5 "$relay_tmp/branch2.log"; return 1; }
-    plays "$relay" "$root" branch3 --branch || return 1
+    plays "$relay" "$root" branch3 late --branch || return 1
     branch3=$(url_in "$relay_tmp/branch3.log" "play" 1)
     branch3=${branch3#http://}
     if ! grep -qF "tree: your Seats redirect branch ${branch3%/} to $branch1" "$relay_tmp/root.log" \
@@ -141,7 +156,9 @@ tree_proof() {
 }
 
 # relay_proof MODE SCRATCH CH3 CH5 — my-relay, built from this mode's chapters, in front of Casty's built-in
-# station: with CH3=1 alone and with chapter 4's distributor, with CH5=1 as a tree.
+# station: with CH3=1 alone and with chapter 4's distributor, with CH5=1 as a tree. Two stations play: one changes
+# its title every second, the other sets it once, at its start — so only a relay whose players' first metadata
+# block states the title playing lets them hear it.
 relay_proof() {
     local mode=$1 scratch=$2 relay="$2/debug/my-relay" ch3=$3 ch5=$4 failed=0
     if [[ $mode == starters ]]; then
@@ -175,24 +192,28 @@ relay_proof() {
         fi
         return 1
     fi
-    local cli station
+    local cli changing steady
     cli="$(swift build --package-path .. --show-bin-path)/casty-cli"
     relay_tmp=$(mktemp -d)
-    "$cli" station --host 127.0.0.1 --port 0 --title "Exercise tone" --title-every 1 >"$relay_tmp/station.log" 2>&1 &
+    "$cli" station --host 127.0.0.1 --port 0 --title "Exercise tone" --title-every 1 >"$relay_tmp/changing.log" 2>&1 &
     started+=($!)
-    if ! station=$(url_in "$relay_tmp/station.log" "listening on" 20); then
-        echo "FAIL my-relay: casty-cli station did not start:"; tail -5 "$relay_tmp/station.log"; return 1
+    # The longest --title-every there is, a day: the title "Exercise tone" is set at the start and stays.
+    "$cli" station --host 127.0.0.1 --port 0 --title "Exercise tone" --title-every 86400 >"$relay_tmp/steady.log" 2>&1 &
+    started+=($!)
+    if ! changing=$(url_in "$relay_tmp/changing.log" "listening on" 20) || ! steady=$(url_in "$relay_tmp/steady.log" "listening on" 20); then
+        echo "FAIL my-relay: casty-cli station did not start:"; tail -5 "$relay_tmp/changing.log" "$relay_tmp/steady.log"; return 1
     fi
     if ((ch3)); then
-        plays "$relay" "$station" relay || failed=1
-        plays "$relay" "$station" relay-distributor --distributor || failed=1
+        plays "$relay" "$changing" relay changes || failed=1
+        plays "$relay" "$steady" relay-late late || failed=1
+        plays "$relay" "$steady" relay-distributor late --distributor || failed=1
     fi
     if ((ch5)); then
         if ! command -v curl >/dev/null; then
             echo "FAIL my-relay --root/--branch: curl is not installed (it asks the full root as a fourth branch)"
             failed=1
         else
-            tree_proof "$relay" "$station" || failed=1
+            tree_proof "$relay" "$steady" || failed=1
         fi
     fi
     return $failed

@@ -2,7 +2,8 @@
 /// `host:port/mount`, the URL a redirect names.
 public typealias Address = String
 
-/// What every listener is told about the stream it joins: the station, and how the stream is cut.
+/// What every listener is told about the stream it joins: the station, how the stream is cut, and the title
+/// playing as it joins.
 public struct Context: Sendable, Equatable {
     /// The station's name (`icy-name`).
     public var name: String
@@ -10,12 +11,16 @@ public struct Context: Sendable, Equatable {
     public var segmentBytes: Int
     /// The bitrate in kbit/s (`icy-br`).
     public var bitrate: Int
+    /// The title playing, once a segment has set one. A segment carries a title only where it changes, so a
+    /// listener that joins later learns the title from here: its first metadata block states it.
+    public var title: String?
 
     /// Makes a context.
-    public init(name: String, segmentBytes: Int = 8192, bitrate: Int = 128) {
+    public init(name: String, segmentBytes: Int = 8192, bitrate: Int = 128, title: String? = nil) {
         self.name = name
         self.segmentBytes = segmentBytes
         self.bitrate = bitrate
+        self.title = title
     }
 
     /// How long one segment plays: `segmentBytes × 8 / bitrate` milliseconds (8192 bytes at 128 kbit/s = 512 ms).

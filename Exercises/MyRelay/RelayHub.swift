@@ -27,12 +27,11 @@ actor RelayHub {
     var proxy = ProxyCore()
     /// The connection to the station, while there is one.
     var station: Connection?
-    /// What every player is told, once the station has replied.
+    /// What every player is told, once the station has replied: with the title now playing, which a player that
+    /// joins hears from its ``ClientCore`` in its first metadata block (and a change is logged once).
     var context: Context?
     /// The number of the next segment, for players that join now.
     var next = 0
-    /// The title now playing, so that a change is logged once.
-    var title: String?
     /// Redirects followed since the last stream started.
     var redirects = 0
     /// The players, by a number given when they connect.
@@ -127,6 +126,9 @@ actor RelayHub {
 
     /// The station's reply: players that were waiting get their reply now.
     func stationReplied(_ context: Context) {
+        var context = context
+        // A reply names no title: after a reconnect, the one playing before stays until a segment says another.
+        context.title = self.context?.title
         redirects = 0
         if let old = self.context, old.segmentBytes != context.segmentBytes {
             // A player's icy-metaint cannot change in the middle of its stream: those players must reconnect.
@@ -144,8 +146,8 @@ actor RelayHub {
     /// Segment `number`: each player's ``ClientCore`` writes it in the form that player asked for.
     func broadcast(_ number: Int, _ segment: Kit.Segment) {
         next = number + 1
-        if let new = segment.title, new != title {
-            title = new
+        if let new = segment.title, new != context?.title {
+            context?.title = new
             log("title: \(new)")
         }
         if distributor != nil { return distribute(number, segment) }

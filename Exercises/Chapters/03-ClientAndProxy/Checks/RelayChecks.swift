@@ -99,6 +99,25 @@ struct RelayChecks {
         #expect(try bare.dataBytes(0, segment) == [7, 7, 7])
     }
 
+    @Test func client_firstBlock_statesTheTitlePlayingWhenThePlayerJoined() throws {
+        guard case .done(let wantsTitles, _) = Icy.request(titlesRequest),
+              case .done(let plain, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
+        // "Song 2" was set two segments ago: segment 3, the first this player gets, carries no title of its own.
+        let context = Context(name: "Casty FM", segmentBytes: 3, bitrate: 128, title: "Song 2")
+        var titled = ClientCore(request: wantsTitles)
+        _ = titled.replyBytes(next: 3, context: context)
+        #expect(try titled.dataBytes(3, Kit.Segment(audio: [3, 3, 3])) == [3, 3, 3, 2] + Array("StreamTitle='Song 2';".utf8) + [UInt8](repeating: 0, count: 11),
+                "the first metadata block states the title of the reply's context, which the player joined too late to hear set")
+        #expect(try titled.dataBytes(4, Kit.Segment(audio: [4, 4, 4])) == [4, 4, 4, 0], "after that, only changes")
+        var newer = ClientCore(request: wantsTitles)
+        _ = newer.replyBytes(next: 3, context: context)
+        #expect(try newer.dataBytes(3, Kit.Segment(audio: [3, 3, 3], title: "Song 3")) == [3, 3, 3, 2] + Array("StreamTitle='Song 3';".utf8) + [UInt8](repeating: 0, count: 11),
+                "a first segment that changes the title states its own, the newer one")
+        var bare = ClientCore(request: plain)
+        _ = bare.replyBytes(next: 3, context: context)
+        #expect(try bare.dataBytes(3, Kit.Segment(audio: [3, 3, 3])) == [3, 3, 3], "a player that did not ask for titles gets none")
+    }
+
     @Test func client_countsAGap_whenANumberIsSkipped() throws {
         guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
         var core = ClientCore(request: request)
@@ -132,5 +151,28 @@ struct RelayChecks {
         #expect(plain.segments.isEmpty)  // no metaint: for Icy, the audio is still the unfinished first segment
         #expect(await browser.written.suffix(30) == (0..<5).flatMap { [UInt8](repeating: UInt8($0), count: 6) })
         #expect(await vlc.gaps == 0)
+    }
+
+    @Test func relay_aPlayerWhoJoinsAfterTheTitleWasSet_hearsItInItsFirstBlock() async throws {
+        let network = Network()
+        let proxy = Proxy(address: "proxy")
+        let early = Client(address: "early", source: "proxy")
+        let late = Client(address: "late", source: "proxy")
+        await network.add(proxy)
+        await network.add(early)
+        await network.add(late)
+        await network.post(try await early.player(titlesRequest))
+        // Segments 0 to 2 ("Song 0", nothing, "Song 2"), then the late player joins, then 3 (nothing) and 4 ("Song 4").
+        let before = try station(count: 3), all = try station(count: 5)
+        await network.post(try await proxy.upstream(before))
+        await network.run()
+        await network.post(try await late.player(titlesRequest))
+        await network.run()
+        await network.post(try await proxy.upstream(Array(all.dropFirst(before.count))))
+        await network.run()
+        let heard = try #require(try play(await late.written), "the late player got no reply")
+        #expect(heard.segments.map(\.audioBytes) == [[3, 3, 3, 3, 3, 3], [4, 4, 4, 4, 4, 4]])
+        #expect(heard.segments.map { Metadata(parsing: $0.metadata).streamTitle } == ["Song 2", "Song 4"],
+                "a player that joins while \"Song 2\" plays is told so in its first metadata block, then hears the changes")
     }
 }

@@ -42,6 +42,7 @@ public actor Proxy: Node {
                 waiting = []
             case .segment(let number, let segment):
                 next = number + 1
+                if let title = segment.title { context?.title = title }  // what a listener that joins now is told
                 for listener in listeners {
                     out.append(Envelope(from: address, to: listener, .data(number, segment)))
                 }

@@ -69,6 +69,8 @@ public struct ClientCore: Sendable {
     public let request: Request
     /// The number of the segment expected next.
     private var expected: Int?
+    /// The title playing when the player joined (its reply's context), until its first metadata block states it.
+    private var joinTitle: String?
     /// Gaps noticed in the numbering.
     public private(set) var gaps = 0
 
@@ -79,9 +81,10 @@ public struct ClientCore: Sendable {
 
     /// The reply's bytes: `ICY 200 OK`, `icy-name`, `icy-br`, `Content-Type: audio/mpeg`, and — only when the
     /// player asked with `Icy-MetaData: 1` — `icy-metaint` with the context's segment size. Remembers `next`
-    /// as the first number expected.
+    /// as the first number expected, and the context's title for the first metadata block.
     public mutating func replyBytes(next: Int, context: Context) -> [UInt8] {
         expected = next
+        joinTitle = context.title
         var headers: Headers = [
             "icy-name": context.name, "icy-br": String(context.bitrate), "Content-Type": "audio/mpeg",
         ]
@@ -93,11 +96,15 @@ public struct ClientCore: Sendable {
 
     /// A segment's bytes: for a player that asked for titles, the audio and a metadata block
     /// (`StreamTitle='…';` when the segment has a title, the single byte 0 when not); for the others, the
-    /// audio alone. A number other than the one expected counts as a gap.
+    /// audio alone. The first block states the title playing when the player joined (the reply's context),
+    /// unless the segment brings a newer one: a station sends a title only when it changes, so a player that
+    /// joined after it would hear none until the next change. A number other than the one expected counts as a gap.
     public mutating func dataBytes(_ number: Int, _ segment: Kit.Segment) throws -> [UInt8] {
         if let expected, number != expected { gaps += 1 }
         expected = number + 1
-        let metadata = segment.title.map { Metadata(streamTitle: $0).bytes } ?? []
+        let title = segment.title ?? joinTitle
+        joinTitle = nil
+        let metadata = title.map { Metadata(streamTitle: $0).bytes } ?? []
         var bytes: [UInt8] = []
         try sendData(Icy.Segment(audio: segment.audio, metadata: metadata), metadata: request.wantsMetadata) { bytes += $0 }
         return bytes

@@ -49,6 +49,8 @@ public struct ClientCore: Sendable {
     public let request: Request
     /// Gaps noticed in the numbering.
     public private(set) var gaps = 0
+    // EXERCISE: what must survive from the reply to the segments? (the number expected next, the title to state
+    // in the first metadata block)
 
     /// A core for a player that sent `request`.
     public init(request: Request) {
@@ -57,7 +59,7 @@ public struct ClientCore: Sendable {
 
     /// The reply's bytes: `ICY 200 OK`, `icy-name`, `icy-br`, `Content-Type: audio/mpeg`, and — only when the
     /// player asked with `Icy-MetaData: 1` — `icy-metaint` with the context's segment size. Remembers `next`
-    /// as the first number expected.
+    /// as the first number expected, and the context's title for the first metadata block.
     public mutating func replyBytes(next: Int, context: Context) -> [UInt8] {
         // EXERCISE: sendReply(headers, status: .icyOK) { bytes += $0 }
         return []
@@ -65,7 +67,9 @@ public struct ClientCore: Sendable {
 
     /// A segment's bytes: for a player that asked for titles, the audio and a metadata block
     /// (`StreamTitle='…';` when the segment has a title, the single byte 0 when not); for the others, the
-    /// audio alone. A number other than the one expected counts as a gap.
+    /// audio alone. The first block states the title playing when the player joined (the reply's context),
+    /// unless the segment brings a newer one: a station sends a title only when it changes, so a player that
+    /// joined after it would hear none until the next change. A number other than the one expected counts as a gap.
     public mutating func dataBytes(_ number: Int, _ segment: Kit.Segment) throws -> [UInt8] {
         // EXERCISE: sendData(Icy.Segment(audio:metadata:), metadata: request.wantsMetadata) { bytes += $0 }
         throw ExerciseError.notImplemented("ClientCore.dataBytes(_:_:)")

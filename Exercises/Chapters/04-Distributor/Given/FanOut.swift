@@ -120,8 +120,9 @@ public struct DistributorCore: Sendable {
         return positions[address]
     }
 
-    /// Keeps a segment for the burst of the next new listener.
+    /// Keeps a segment for the next new listener: for its burst, and the title it sets for its reply's context.
     mutating func remember(_ number: Int, _ segment: Segment) {
+        if let title = segment.title { context?.title = title }
         recent.append((number, segment))
         if recent.count > burst { recent.removeFirst(recent.count - burst) }
     }
