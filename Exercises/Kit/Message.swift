@@ -94,14 +94,15 @@ public struct Envelope: Sendable, Equatable, CustomStringConvertible {
 
 /// Thrown (or returned) by a hole that has not been filled in yet.
 public enum ExerciseError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// "Write this part", naming the hole: `notImplemented("ProxyCore.receive(_:)")`, so that a check that fails
-    /// on it says which one is still empty.
-    case notImplemented(String)
+    /// "Write this part", naming the hole and where it is:
+    /// `notImplemented("ProxyCore.receive(_:)", in: "Chapter 3, Starter/Cores.swift")`, so that a check that fails
+    /// on it says which one is still empty, and in which file.
+    case notImplemented(String, in: String)
 
-    /// One line that names the hole and says to write it.
+    /// One line that names the hole, says to write it and where.
     public var description: String {
         switch self {
-        case .notImplemented(let hole): "\(hole) is still empty: write it (in the chapter's Starter/)"
+        case .notImplemented(let hole, let file): "\(hole) is still empty: write it (\(file))"
         }
     }
 }

@@ -13,54 +13,64 @@ func lineBreaks(_ bytes: [UInt8]) -> String {
     bytes.compactMap { $0 == UInt8(ascii: "\r") ? #"\r"# : $0 == UInt8(ascii: "\n") ? #"\n"# : nil }.joined()
 }
 
+/// An expectation's message: the hole it checks, where that is, and what it expects of it — so that a hole still
+/// returning its placeholder (no bytes) is named when it fails.
+func hole(_ function: String, _ what: String) -> Comment {
+    "\(function) (Chapter 1, Starter/Encoding.swift): \(what)"
+}
+
 /// Chapter 1: the bytes a station writes. The last checks read your bytes back with Casty's own parser.
 struct EncodingChecks {
     @Test func headerLines_endEveryLineWithCRLF_andTheHeadWithAnEmptyLine() {
         let bytes = headerLines("ICY 200 OK", [("icy-name", "Casty FM"), ("icy-metaint", "8192")])
-        #expect(String(decoding: bytes, as: UTF8.self) == "ICY 200 OK\r\nicy-name: Casty FM\r\nicy-metaint: 8192\r\n\r\n")
+        #expect(String(decoding: bytes, as: UTF8.self) == "ICY 200 OK\r\nicy-name: Casty FM\r\nicy-metaint: 8192\r\n\r\n",
+                hole("headerLines(_:_:)", "the first line, a `name: value` line per header and an empty line, each ending in CR LF"))
     }
 
     @Test func headerLines_withNoHeaders_areTheFirstLineAndAnEmptyLine() {
-        #expect(headerLines("GET / HTTP/1.0", []) == Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        #expect(headerLines("GET / HTTP/1.0", []) == Array("GET / HTTP/1.0\r\n\r\n".utf8),
+                hole("headerLines(_:_:)", "with no headers, the first line and the empty line"))
     }
 
     @Test func headerLines_cannotBeSmuggledInsideAValue() {
         for lineBreak in ["\r\n", "\n", "\r"] {
             let bytes = headerLines("ICY 200 OK", [("icy-name", "Evil\(lineBreak)icy-metaint: 1")])
             let shown = String(decoding: bytes, as: UTF8.self).debugDescription
-            #expect(lineBreaks(bytes) == #"\r\n\r\n\r\n"#, "\(lineBreak.debugDescription) in a value must become a space: \(shown)")
+            #expect(lineBreaks(bytes) == #"\r\n\r\n\r\n"#,
+                    hole("headerLines(_:_:)", "\(lineBreak.debugDescription) in a value must become a space: \(shown)"))
             guard case .done(.ok(_, let headers, _), _) = reply(bytes) else {
-                Issue.record("Icy could not read a reply from \(shown)")
+                Issue.record(hole("headerLines(_:_:)", "Icy could not read a reply from \(shown)"))
                 continue
             }
-            #expect(headers.count == 1, "one header line, with the line break gone from its value: \(shown)")
-            #expect(headers["icy-metaint"] == nil)
-            #expect(headers["icy-name"]?.hasPrefix("Evil") == true)
+            #expect(headers.count == 1, hole("headerLines(_:_:)", "one header line, with the line break gone from its value: \(shown)"))
+            #expect(headers["icy-metaint"] == nil, hole("headerLines(_:_:)", "no icy-metaint smuggled in: \(shown)"))
+            #expect(headers["icy-name"]?.hasPrefix("Evil") == true, hole("headerLines(_:_:)", "the value kept, with a space for the line break: \(shown)"))
         }
     }
 
     @Test func headerLines_cannotBeBrokenByTheFirstLineOrAName() {
         for lineBreak in ["\r\n", "\n", "\r"] {
             let bytes = headerLines("ICY 200 OK\(lineBreak)icy-metaint: 1", [("icy-name\(lineBreak)icy-br", "128")])
-            #expect(lineBreaks(bytes) == #"\r\n\r\n\r\n"#,
-                    "\(lineBreak.debugDescription) in the first line or a name must become a space: \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+            #expect(lineBreaks(bytes) == #"\r\n\r\n\r\n"#, hole("headerLines(_:_:)",
+                    "\(lineBreak.debugDescription) in the first line or a name must become a space: \(String(decoding: bytes, as: UTF8.self).debugDescription)"))
         }
     }
 
     @Test func headerLines_areReadBackByIcy() throws {
         let bytes = headerLines("ICY 200 OK", [("icy-name", "Casty FM"), ("icy-br", "128"), ("icy-metaint", "16000")])
         guard case .done(.ok(let status, let headers, _), let rest) = reply(bytes) else {
-            Issue.record("Icy could not read a reply from \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+            Issue.record(hole("headerLines(_:_:)", "Icy could not read a reply from \(String(decoding: bytes, as: UTF8.self).debugDescription)"))
             return
         }
-        #expect(status == .icyOK)
-        #expect(headers["icy-name"] == "Casty FM")
-        #expect(try headers.metaint() == 16000)
-        #expect(rest.isEmpty)
+        #expect(status == .icyOK, hole("headerLines(_:_:)", "the first line as given"))
+        #expect(headers["icy-name"] == "Casty FM", hole("headerLines(_:_:)", "each header read back as given"))
+        #expect(try headers.metaint() == 16000, hole("headerLines(_:_:)", "each header read back as given"))
+        #expect(rest.isEmpty, hole("headerLines(_:_:)", "nothing after the empty line"))
     }
 
     @Test func streamTitle_quotesTheTitleAndEndsWithASemicolon() {
-        #expect(streamTitle("Artist - Song") == Array("StreamTitle='Artist - Song';".utf8))
+        #expect(streamTitle("Artist - Song") == Array("StreamTitle='Artist - Song';".utf8),
+                hole("streamTitle(_:)", "the title between `StreamTitle='` and `';`"))
     }
 
     @Test func padding_ofNothing_isZeroUnits() throws {
@@ -123,16 +133,18 @@ struct EncodingChecks {
             try sendData(audio: audio, metadata: title.map(streamTitle) ?? []) { wire += $0 }
         }
         guard case .done(.ok(_, _, let data), let rest) = reply(wire) else {
-            Issue.record("Icy could not read the reply")
+            Issue.record(hole("headerLines(_:_:)", "Icy could not read the reply"))
             return
         }
         var parser = StreamParser(data)
         var read: [Icy.Segment] = []
         try parser.feed(rest) { read.append($0) }
-        #expect(read.count == titles.count)
+        #expect(read.count == titles.count, hole("sendData(audio:metadata:to:)", "one segment read back per segment sent"))
         for (index, segment) in read.enumerated() where index < titles.count {
-            #expect(segment.audioBytes == [UInt8](repeating: UInt8(index), count: metaint))
-            #expect(Metadata(parsing: segment.metadata).streamTitle == titles[index])
+            #expect(segment.audioBytes == [UInt8](repeating: UInt8(index), count: metaint),
+                    hole("sendData(audio:metadata:to:)", "segment \(index)'s audio read back"))
+            #expect(Metadata(parsing: segment.metadata).streamTitle == titles[index],
+                    hole("streamTitle(_:)", "segment \(index)'s title read back by Icy"))
         }
     }
 }

@@ -79,7 +79,7 @@ struct RelayChecks {
             var core = ClientCore(request: parsed)
             let reply = core.replyBytes(next: 0, context: context)
             // The starter's hole returns no bytes: named, as the holes that throw are.
-            try #require(!reply.isEmpty, "ClientCore.replyBytes(next:context:) is still empty: write it (in the chapter's Starter/)")
+            try #require(!reply.isEmpty, "ClientCore.replyBytes(next:context:) is still empty: write it (Chapter 3, Starter/Cores.swift)")
             let headers = try #require(try play(reply)).headers
             #expect(headers["icy-metaint"] == metaint)
             #expect(headers["icy-name"] == "Casty FM")

@@ -39,7 +39,7 @@ public struct ProxyCore: Sendable {
     /// (a 404, garbage) throws the parser's `IcyError`.
     public mutating func receive(_ bytes: [UInt8]) throws -> [ProxyEvent] {
         // EXERCISE
-        throw ExerciseError.notImplemented("ProxyCore.receive(_:)")
+        throw ExerciseError.notImplemented("ProxyCore.receive(_:)", in: "Chapter 3, Starter/Cores.swift")
     }
 }
 
@@ -72,6 +72,6 @@ public struct ClientCore: Sendable {
     /// joined after it would hear none until the next change. A number other than the one expected counts as a gap.
     public mutating func dataBytes(_ number: Int, _ segment: Kit.Segment) throws -> [UInt8] {
         // EXERCISE: sendData(Icy.Segment(audio:metadata:), metadata: request.wantsMetadata) { bytes += $0 }
-        throw ExerciseError.notImplemented("ClientCore.dataBytes(_:_:)")
+        throw ExerciseError.notImplemented("ClientCore.dataBytes(_:_:)", in: "Chapter 3, Starter/Cores.swift")
     }
 }

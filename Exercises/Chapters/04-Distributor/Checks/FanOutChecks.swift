@@ -22,27 +22,33 @@ func numbers(_ envelopes: [Envelope], to address: Address) -> [Int] {
     envelopes.filter { $0.to == address }.compactMap { if case .data(let n, _) = $0.message { n } else { nil } }
 }
 
+/// An expectation's message: the hole it checks, where that is, and what it expects of it — so that a hole still
+/// returning its placeholder (`false`, no envelopes, nothing counted) is named when it fails.
+func hole(_ function: String, _ what: String) -> Comment {
+    "\(function) (Chapter 4, Starter/Holes.swift): \(what)"
+}
+
 /// Chapter 4: fanning one stream out to many listeners, some of them slow.
 struct FanOutChecks {
     @Test func sendBuffer_takesASegmentWhole_orNotAtAll() {
         var buffer = SendBuffer(capacity: 1500)
         let first = buffer.offer(1000)
-        #expect(first)
-        #expect(buffer.queued == 1000)
+        #expect(first, hole("SendBuffer.offer(_:)", "an empty buffer of 1500 bytes takes a 1000-byte segment"))
+        #expect(buffer.queued == 1000, hole("SendBuffer.offer(_:)", "a segment taken is queued"))
         let second = buffer.offer(1000)
-        #expect(!second, "500 bytes free: a 1000-byte segment does not fit")
-        #expect(buffer.queued == 1000, "a refused segment leaves nothing behind")
+        #expect(!second, hole("SendBuffer.offer(_:)", "500 bytes free: a 1000-byte segment does not fit"))
+        #expect(buffer.queued == 1000, hole("SendBuffer.offer(_:)", "a refused segment leaves nothing behind"))
         let third = buffer.offer(500)
-        #expect(third)
-        #expect(buffer.queued == 1500)
+        #expect(third, hole("SendBuffer.offer(_:)", "500 bytes free: a 500-byte segment fits"))
+        #expect(buffer.queued == 1500, hole("SendBuffer.offer(_:)", "a segment taken is queued"))
     }
 
     @Test func sendBuffer_whenEmpty_takesEvenASegmentLargerThanItself() {
         var buffer = SendBuffer(capacity: 100)
         let big = buffer.offer(1000)
         let more = buffer.offer(1)
-        #expect(big)
-        #expect(!more)
+        #expect(big, hole("SendBuffer.offer(_:)", "an empty buffer of 100 bytes takes any one segment, even of 1000 bytes"))
+        #expect(!more, hole("SendBuffer.offer(_:)", "a buffer that holds more than its capacity takes nothing more"))
     }
 
     @Test func deliver_sendsEachSegmentToEveryListener_thatKeepsUp() {
@@ -52,9 +58,11 @@ struct FanOutChecks {
             sent += core.deliver(number, segment(number))
             for listener in ["a", "b", "c"] { core.drain(listener, 1000) }
         }
-        for listener in ["a", "b", "c"] { #expect(numbers(sent, to: listener) == [0, 1, 2, 3, 4]) }
-        #expect(core.next == 5)
-        #expect(core.listeners.allSatisfy { $0.skipped == 0 })
+        for listener in ["a", "b", "c"] {
+            #expect(numbers(sent, to: listener) == [0, 1, 2, 3, 4], hole("DistributorCore.deliver(_:_:)", "every segment to \(listener), which keeps up"))
+        }
+        #expect(core.next == 5, hole("DistributorCore.deliver(_:_:)", "next is the number after the last segment delivered"))
+        #expect(core.listeners.allSatisfy { $0.skipped == 0 }, hole("DistributorCore.deliver(_:_:)", "no skip for listeners that keep up"))
     }
 
     @Test func deliver_aSlowListenerSkipsWholeSegments_andNobodyElseNotices() {
@@ -66,15 +74,15 @@ struct FanOutChecks {
             core.drain("fast", 1000)
             core.drain("slow", 400)
         }
-        #expect(numbers(sent, to: "fast") == Array(0..<10))
+        #expect(numbers(sent, to: "fast") == Array(0..<10), hole("DistributorCore.deliver(_:_:)", "every segment to the fast listener"))
         let slow = numbers(sent, to: "slow")
-        #expect(slow == [0, 2, 4, 7, 9], "the slow listener gets whole segments when its buffer has room")
+        #expect(slow == [0, 2, 4, 7, 9], hole("DistributorCore.deliver(_:_:)", "the slow listener gets whole segments when its buffer has room (SendBuffer.offer(_:))"))
         let data = sent.filter { $0.to == "slow" }.allSatisfy {
             if case .data(_, let s) = $0.message { s.audio.count == context.segmentBytes } else { false }
         }
-        #expect(data, "never part of a segment")
-        #expect(core.listeners.first { $0.address == "slow" }?.skipped == 5)
-        #expect(core.listeners.first { $0.address == "fast" }?.skipped == 0)
+        #expect(data, hole("DistributorCore.deliver(_:_:)", "never part of a segment"))
+        #expect(core.listeners.first { $0.address == "slow" }?.skipped == 5, hole("DistributorCore.deliver(_:_:)", "the slow listener's skips counted: 5"))
+        #expect(core.listeners.first { $0.address == "fast" }?.skipped == 0, hole("DistributorCore.deliver(_:_:)", "the fast listener skips nothing"))
     }
 
     @Test func deliver_dropsAListenerThatKeepsSkipping() {
@@ -84,31 +92,32 @@ struct FanOutChecks {
             core.drain("fast", 1000)
         }
         // "stuck" took segment 0, then skipped 1, 2, 3 (allowed) and 4 (one too many).
-        #expect(core.dropped == ["stuck"])
-        #expect(core.listeners.map(\.address) == ["fast"])
+        #expect(core.dropped == ["stuck"], hole("DistributorCore.deliver(_:_:)", "a listener dropped after more than maxConsecutiveSkips skips in a row"))
+        #expect(core.listeners.map(\.address) == ["fast"], hole("DistributorCore.deliver(_:_:)", "a dropped listener is no longer a listener"))
     }
 
     @Test func deliver_keepsTheLastSegments_forTheBurstOfANewListener() {
         var core = distributor(["a"])
         for number in 0..<5 { _ = core.deliver(number, segment(number)) }
         let greeting = core.request(from: "late")
-        #expect(greeting.first?.message == .reply(next: 3, context: context))
-        #expect(numbers(greeting, to: "late") == [3, 4])
+        #expect(greeting.first?.message == .reply(next: 3, context: context),
+                hole("DistributorCore.deliver(_:_:)", "each segment remembered (remember(_:_:)) and next advanced: a newcomer starts at the burst's first"))
+        #expect(numbers(greeting, to: "late") == [3, 4], hole("DistributorCore.deliver(_:_:)", "the last two segments remembered for a newcomer's burst"))
     }
 
     @Test func dummy_countsSegmentsGapsAndWhatWentMissing() {
         var counts = DummyCounts()
         counts.receive(.reply(next: 10, context: context))
         for number in [10, 11, 14, 15, 17] { counts.receive(.data(number, segment(number))) }
-        #expect(counts.received == 5)
-        #expect(counts.gaps == 2)
-        #expect(counts.missing == 3)
-        #expect(counts.expected == 18)
+        #expect(counts.received == 5, hole("DummyCounts.receive(_:)", "5 segments received"))
+        #expect(counts.gaps == 2, hole("DummyCounts.receive(_:)", "2 gaps: 11 → 14, 15 → 17"))
+        #expect(counts.missing == 3, hole("DummyCounts.receive(_:)", "3 segments missing: 12, 13 and 16"))
+        #expect(counts.expected == 18, hole("DummyCounts.receive(_:)", "18 expected after 17"))
     }
 
     @Test func fanOut_aThousandDummies_eachGetEverySegment() async {
         let report = await measureFanOut(dummies: 1000, segments: 3, segmentBytes: 1024)
-        #expect(report.received == 3000)
-        #expect(report.gaps == 0)
+        #expect(report.received == 3000, hole("DistributorCore.deliver(_:_:) and DummyCounts.receive(_:)", "3 segments to each of 1000 dummies, each counted"))
+        #expect(report.gaps == 0, hole("DistributorCore.deliver(_:_:) and DummyCounts.receive(_:)", "no gap for dummies that keep up"))
     }
 }

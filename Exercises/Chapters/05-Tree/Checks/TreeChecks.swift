@@ -18,33 +18,40 @@ actor Redirector: Node {
 
 let context = Context(name: "Casty FM")
 
+/// An expectation's message: the hole it checks, where that is, and what it expects of it — so that a hole still
+/// returning its placeholder (accept everyone, follow everything) is named when it fails.
+func hole(_ function: String, _ what: String) -> Comment {
+    "\(function) (Chapter 5, Starter/Holes.swift): \(what)"
+}
+
 /// Chapter 5: a tree that grows by itself, two children per node, and branches that find their place.
 struct TreeChecks {
     @Test func seats_acceptTwoChildren_thenRedirectToThemInTurn() {
         var seats = Seats(capacity: 2)
         let answers = ["a", "b", "c", "d", "e", "f"].map { seats.place($0) }
-        #expect(answers == [.accept, .accept, .redirect(to: "a"), .redirect(to: "b"), .redirect(to: "a"), .redirect(to: "b")])
-        #expect(seats.children == ["a", "b"])
+        #expect(answers == [.accept, .accept, .redirect(to: "a"), .redirect(to: "b"), .redirect(to: "a"), .redirect(to: "b")],
+                hole("Seats.place(_:)", "two accepted, then the others redirected to the children in turn"))
+        #expect(seats.children == ["a", "b"], hole("Seats.place(_:)", "the two accepted are the children"))
     }
 
     @Test func seats_aChildAskingAgain_isNotRedirectedToItself() {
         var seats = Seats(capacity: 2)
         _ = seats.place("a")
         _ = seats.place("b")
-        #expect(seats.place("a") == .accept)
-        #expect(seats.children == ["a", "b"])
+        #expect(seats.place("a") == .accept, hole("Seats.place(_:)", "a child that asks again is accepted again"))
+        #expect(seats.children == ["a", "b"], hole("Seats.place(_:)", "the children once each, in the order they came"))
     }
 
     @Test func route_followsAChainOfRedirects() throws {
         var route = Route(start: "root")
-        #expect(try route.follow("a") == "a")
-        #expect(try route.follow("a1") == "a1")
-        #expect(route.visited == ["root", "a", "a1"])
+        #expect(try route.follow("a") == "a", hole("Route.follow(_:)", "the node to ask next is the target"))
+        #expect(try route.follow("a1") == "a1", hole("Route.follow(_:)", "the node to ask next is the target"))
+        #expect(route.visited == ["root", "a", "a1"], hole("Route.follow(_:)", "every node asked noted, in order"))
     }
 
     @Test func route_refusesToGoRoundInALoop() {
         var route = Route(start: "x")
-        #expect(throws: RouteError.loop(["x", "y", "x"])) {
+        #expect(throws: RouteError.loop(["x", "y", "x"]), hole("Route.follow(_:)", "a redirect back to x is a loop")) {
             _ = try route.follow("y")
             _ = try route.follow("x")
         }
@@ -52,7 +59,7 @@ struct TreeChecks {
 
     @Test func route_givesUpAfterTooManyRedirects() {
         var route = Route(start: "n0", maxRedirects: 3)
-        #expect(throws: RouteError.tooManyRedirects(["n0", "n1", "n2", "n3"])) {
+        #expect(throws: RouteError.tooManyRedirects(["n0", "n1", "n2", "n3"]), hole("Route.follow(_:)", "no more than maxRedirects (3) followed")) {
             for hop in 1...10 { _ = try route.follow("n\(hop)") }
         }
     }
@@ -70,14 +77,17 @@ struct TreeChecks {
             await network.post(await branch.join("root"))
             await network.run(limit: 1000)
         }
-        #expect(await root.seats.children == ["a", "b"])
+        #expect(await root.seats.children == ["a", "b"], hole("Seats.place(_:)", "the root's children are the first two"))
         var parents: [Address: Address] = [:]
         for branch in branches { parents[branch.address] = await branch.parent }
-        #expect(parents == ["a": "root", "b": "root", "c": "a", "d": "b", "e": "a", "f": "b"])
+        #expect(parents == ["a": "root", "b": "root", "c": "a", "d": "b", "e": "a", "f": "b"],
+                hole("Seats.place(_:) and Route.follow(_:)", "two children per node, the others sent down to them in turn and following"))
         // Every branch hears every segment, exactly once, in order.
         for _ in 0..<3 { await network.post(await root.broadcast(Segment(audio: [1]))) }
         await network.run(limit: 1000)
-        for branch in branches { #expect(await branch.received == [0, 1, 2], "\(branch.address)") }
+        for branch in branches {
+            #expect(await branch.received == [0, 1, 2], hole("Seats.place(_:) and Route.follow(_:)", "every segment to \(branch.address), once, in order"))
+        }
     }
 
     @Test func tree_aBranchSentRoundInARedirectLoop_givesUp() async {
@@ -88,7 +98,7 @@ struct TreeChecks {
         await network.add(branch)
         await network.post(await branch.join("x"))
         await network.run(limit: 1000)
-        #expect(await branch.failure == .loop(["x", "y", "x"]))
-        #expect(await branch.parent == nil)
+        #expect(await branch.failure == .loop(["x", "y", "x"]), hole("Route.follow(_:)", "the branch gives up on the loop x → y → x"))
+        #expect(await branch.parent == nil, hole("Route.follow(_:)", "a branch that gave up has no parent"))
     }
 }

@@ -44,47 +44,60 @@ struct Scenario {
     }
 }
 
+/// An expectation's message: the hole it checks, where that is, and what it expects of it — so that a hole still
+/// returning its placeholder (no deadline, never silent, nothing replayed, every segment kept) is named when it fails.
+func hole(_ function: String, _ what: String) -> Comment {
+    "\(function) (Chapter 6, Starter/Holes.swift): \(what)"
+}
+
 /// Chapter 6: a branch notices a silent parent, attaches again, and resumes without a gap or a duplicate.
 struct RecoveryChecks {
     @Test func watchdog_deadline_isSixSegmentDurations_soItFollowsTheBitrate() {
         let watchdog = Watchdog(now: .zero)
-        #expect(watchdog.deadline(for: context) == .milliseconds(3072))
-        #expect(watchdog.deadline(for: Context(name: "slow", segmentBytes: 8192, bitrate: 64)) == .milliseconds(6144))
-        #expect(Watchdog(silentSegments: 2, now: .zero).deadline(for: context) == .milliseconds(1024))
+        #expect(watchdog.deadline(for: context) == .milliseconds(3072), hole("Watchdog.deadline(for:)", "6 segments of 512 ms"))
+        #expect(watchdog.deadline(for: Context(name: "slow", segmentBytes: 8192, bitrate: 64)) == .milliseconds(6144),
+                hole("Watchdog.deadline(for:)", "6 segments of 1024 ms at 64 kbit/s"))
+        #expect(Watchdog(silentSegments: 2, now: .zero).deadline(for: context) == .milliseconds(1024),
+                hole("Watchdog.deadline(for:)", "silentSegments segments: 2 of 512 ms"))
     }
 
     @Test func watchdog_isSilent_onlyOnceTheDeadlineHasPassedSinceLastHeard() {
         var watchdog = Watchdog(now: .seconds(1))
-        #expect(!watchdog.isSilent(at: .milliseconds(4072), context: context))
-        #expect(watchdog.isSilent(at: .milliseconds(4073), context: context))
+        #expect(!watchdog.isSilent(at: .milliseconds(4072), context: context),
+                hole("Watchdog.isSilent(at:context:)", "heard at 1 s: not silent at exactly the deadline, 4072 ms"))
+        #expect(watchdog.isSilent(at: .milliseconds(4073), context: context),
+                hole("Watchdog.isSilent(at:context:)", "heard at 1 s: silent once past the deadline (Watchdog.deadline(for:)), 4073 ms"))
         watchdog.heard(at: .seconds(4))
-        #expect(!watchdog.isSilent(at: .seconds(7), context: context))
+        #expect(!watchdog.isSilent(at: .seconds(7), context: context), hole("Watchdog.isSilent(at:context:)", "heard again at 4 s: not silent at 7 s"))
     }
 
     @Test func history_resume_startsWhereTheRequesterStopped_whileThatIsKept() {
         var history = History(capacity: 4)
         for number in 0..<10 { history.append(number, Segment(audio: [])) }  // keeps 6, 7, 8, 9
-        #expect(history.resume(from: 7, upcoming: 10) == Replay(next: 7, numbers: [7, 8, 9]))
-        #expect(history.resume(from: 10, upcoming: 10) == Replay(next: 10, numbers: []))
-        #expect(history.resume(from: nil, upcoming: 10) == Replay(next: 10, numbers: []))
+        #expect(history.resume(from: 7, upcoming: 10) == Replay(next: 7, numbers: [7, 8, 9]),
+                hole("History.resume(from:upcoming:)", "from 7, still kept: replay 7, 8, 9"))
+        #expect(history.resume(from: 10, upcoming: 10) == Replay(next: 10, numbers: []), hole("History.resume(from:upcoming:)", "from the upcoming one: nothing to replay"))
+        #expect(history.resume(from: nil, upcoming: 10) == Replay(next: 10, numbers: []), hole("History.resume(from:upcoming:)", "from nil: the upcoming one, nothing replayed"))
     }
 
     @Test func history_resume_fromTooLongAgo_startsWithTheOldestKept() {
         var history = History(capacity: 4)
         for number in 0..<10 { history.append(number, Segment(audio: [])) }
-        #expect(history.resume(from: 2, upcoming: 10) == Replay(next: 6, numbers: [6, 7, 8, 9]))
-        #expect(history.resume(from: 42, upcoming: 10) == Replay(next: 10, numbers: []))
+        #expect(history.resume(from: 2, upcoming: 10) == Replay(next: 6, numbers: [6, 7, 8, 9]),
+                hole("History.resume(from:upcoming:)", "from 2, no longer kept: from the oldest kept, 6"))
+        #expect(history.resume(from: 42, upcoming: 10) == Replay(next: 10, numbers: []),
+                hole("History.resume(from:upcoming:)", "from a number after the upcoming one: the upcoming one, nothing replayed"))
     }
 
     @Test func receiver_dropsDuplicates_andCountsGaps() {
         var receiver = Receiver()
         receiver.replied(next: 0)
         let kept = [0, 1, 2, 1, 2, 3, 6, 5, 7].map { receiver.accept($0) }
-        #expect(kept == [true, true, true, false, false, true, true, false, true])
-        #expect(receiver.duplicates == 3)
-        #expect(receiver.gaps == 1)
-        #expect(receiver.missing == 2)
-        #expect(receiver.expected == 8)
+        #expect(kept == [true, true, true, false, false, true, true, false, true], hole("Receiver.accept(_:)", "older than expected dropped, the others kept"))
+        #expect(receiver.duplicates == 3, hole("Receiver.accept(_:)", "3 duplicates: 1, 2 again and 5 after 6"))
+        #expect(receiver.gaps == 1, hole("Receiver.accept(_:)", "1 gap: 3 → 6"))
+        #expect(receiver.missing == 2, hole("Receiver.accept(_:)", "2 missing: 4 and 5"))
+        #expect(receiver.expected == 8, hole("Receiver.accept(_:)", "8 expected after 7"))
     }
 
     @Test func branch_whoseParentFallsSilent_reattaches_andMissesNothing() async {
@@ -93,11 +106,12 @@ struct RecoveryChecks {
         await scenario.network.cut("root", "branch")  // from segment 3 on, nothing arrives
         let reattachedAt = await scenario.run(through: 11)
         // Last heard at 1536 ms (segment 2); silent past 1536 + 3072 = 4608 ms, which is segment 9's step.
-        #expect(reattachedAt == 9)
-        #expect(await scenario.branch.played == Array(0...11))
+        #expect(reattachedAt == 9, hole("Watchdog.isSilent(at:context:)", "the branch notices the silence at segment 9's step, and attaches again"))
+        #expect(await scenario.branch.played == Array(0...11),
+                hole("History.resume(from:upcoming:) and Receiver.accept(_:)", "every segment played once, in order, the missed ones replayed"))
         let receiver = await scenario.branch.receiver
-        #expect(receiver.gaps == 0)
-        #expect(receiver.duplicates == 0)
+        #expect(receiver.gaps == 0, hole("History.resume(from:upcoming:)", "no gap: the parent replays from where the branch stopped"))
+        #expect(receiver.duplicates == 0, hole("History.resume(from:upcoming:)", "no duplicate: nothing replayed twice"))
     }
 
     @Test func branch_afterAnOutageLongerThanTheHistory_countsTheGap_butGetsNoDuplicate() async {
@@ -105,10 +119,11 @@ struct RecoveryChecks {
         _ = await scenario.run(through: 2)
         await scenario.network.cut("root", "branch")
         _ = await scenario.run(through: 11)
-        #expect(await scenario.branch.played == [0, 1, 2] + Array(6...11))
+        #expect(await scenario.branch.played == [0, 1, 2] + Array(6...11),
+                hole("Watchdog.isSilent(at:context:), History.resume(from:upcoming:) and Receiver.accept(_:)", "0 to 2, then from the oldest kept, 6"))
         let receiver = await scenario.branch.receiver
-        #expect(receiver.gaps == 1)
-        #expect(receiver.missing == 3)
-        #expect(receiver.duplicates == 0)
+        #expect(receiver.gaps == 1, hole("Receiver.accept(_:)", "1 gap: 2 → 6"))
+        #expect(receiver.missing == 3, hole("Receiver.accept(_:)", "3 missing: 3, 4 and 5"))
+        #expect(receiver.duplicates == 0, hole("History.resume(from:upcoming:)", "no duplicate: nothing replayed twice"))
     }
 }
