@@ -138,8 +138,8 @@ tree_proof() {
     plays "$relay" "$root" branch3 late --branch || return 1
     branch3=$(url_in "$relay_tmp/branch3.log" "play" 1)
     branch3=${branch3#http://}
-    if ! grep -qF "tree: your Seats redirect branch ${branch3%/} to $branch1" "$relay_tmp/root.log" \
-        || ! grep -qF "tree: your Seats accept branch ${branch3%/}" "$relay_tmp/branch1.log" \
+    if ! grep -qF "tree: the reference solutions' Seats redirect branch ${branch3%/} to $branch1" "$relay_tmp/root.log" \
+        || ! grep -qF "tree: the reference solutions' Seats accept branch ${branch3%/}" "$relay_tmp/branch1.log" \
         || ! grep -qF "tree: attached under $branch1" "$relay_tmp/branch3.log"; then
         echo "FAIL my-relay --root: the full root did not redirect the third branch to the first, or it did not attach there:"
         grep -F "tree:" "$relay_tmp/root.log" "$relay_tmp/branch1.log" "$relay_tmp/branch3.log" | tail -12

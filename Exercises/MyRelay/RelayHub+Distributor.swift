@@ -58,7 +58,7 @@ extension RelayHub {
         for address in dropped {
             guard let id = Self.player(at: address), let player = players[id] else { continue }
             players[id]?.skipped += 1  // the skip that took it over your limit
-            log("player \(id): your distributor dropped it (too many segments skipped in a row)")
+            log("player \(id): \(Self.whose) distributor dropped it (too many segments skipped in a row)")
             player.connection.close()
         }
     }

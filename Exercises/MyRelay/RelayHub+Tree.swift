@@ -32,11 +32,11 @@ extension RelayHub {
     func placeBranch(_ address: String, asking request: Request, on connection: Connection) -> Bool {
         switch seats.place(address) {
         case .accept:
-            log("tree: your Seats accept branch \(SafeText.logLine(address)) (children: \(seats.children.map(SafeText.logLine).joined(separator: ", ")))")
+            log("tree: \(Self.whose) Seats accept branch \(SafeText.logLine(address)) (children: \(seats.children.map(SafeText.logLine).joined(separator: ", ")))")
             return true
         case .redirect(let child):
             let location = "http://\(child)\(request.path)"
-            log("tree: your Seats redirect branch \(SafeText.logLine(address)) to \(SafeText.logLine(location))")
+            log("tree: \(Self.whose) Seats redirect branch \(SafeText.logLine(address)) to \(SafeText.logLine(location))")
             var bytes: [UInt8] = []
             let found = StatusLine(version: .http10, code: 302, reason: "Found")
             sendReply(["Location": location, "Content-Length": "0"], status: found) { bytes += $0 }
@@ -56,13 +56,13 @@ extension RelayHub {
         do {
             let next = try route.follow(target.description)
             self.route = route
-            guard let nextURL = StreamURL(next) else { return retry("your Route.follow(_:) named \(next), which is not a URL") }
-            log("tree: \(url) redirects to \(target); your Route follows it (\(route.visited.joined(separator: " → ")))")
+            guard let nextURL = StreamURL(next) else { return retry("\(Self.whose) Route.follow(_:) named \(next), which is not a URL") }
+            log("tree: \(url) redirects to \(target); \(Self.whose) Route follows it (\(route.visited.joined(separator: " → ")))")
             Task { await attach(nextURL) }
         } catch {
             switch error {
-            case .loop(let path): log("tree: your Route refuses \(target): a loop, \(path.joined(separator: " → "))")
-            case .tooManyRedirects(let path): log("tree: your Route refuses \(target): too many redirects, \(path.joined(separator: " → "))")
+            case .loop(let path): log("tree: \(Self.whose) Route refuses \(target): a loop, \(path.joined(separator: " → "))")
+            case .tooManyRedirects(let path): log("tree: \(Self.whose) Route refuses \(target): too many redirects, \(path.joined(separator: " → "))")
             }
             retry("no place found in the tree")
         }

@@ -16,6 +16,15 @@ import Tree
 /// enter it without a hop and nothing in here ever blocks: every read is handed over as it arrives, every
 /// write is a non-blocking `send`.
 actor RelayHub {
+    #if CASTY_SOLUTIONS
+    /// Whose cores this relay runs, for its lines: built with `CASTY_SOLUTIONS=1`, the reference solutions', so that
+    /// a student who compares knows which code is playing.
+    static let whose = "the reference solutions'"
+    #else
+    /// Whose cores this relay runs, for its lines: built without `CASTY_SOLUTIONS`, the student's own.
+    static let whose = "your"
+    #endif
+
     /// The loop the sockets live on, and the actor's executor.
     nonisolated let loop: EventLoop
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }

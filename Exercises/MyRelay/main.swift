@@ -75,21 +75,13 @@ do {
 } catch {
     stop("cannot listen on \(address): \(error)", code: 1)
 }
-#if CASTY_SOLUTIONS
-/// Whose cores this relay runs: built with `CASTY_SOLUTIONS=1`, the reference solutions, so that a student who
-/// compares knows which code is playing.
-let whose = "the reference solutions'"
-#else
-/// Whose cores this relay runs: built without `CASTY_SOLUTIONS`, the student's own starters.
-let whose = "your"
-#endif
 let cores = ["ProxyCore", distributor ? "DistributorCore" : nil, tree == nil ? nil : "Seats", tree == .branch ? "Route" : nil]
 let role = switch tree {
 case nil: "relaying \(url)"
 case .root: "the root of a tree, relaying \(url)"
 case .branch: "a branch of a tree, asking \(url) for a place"
 }
-EventLog.standardError("my-relay: \(whose) \(cores.compactMap { $0 }.joined(separator: ", ")) and ClientCore, \(role)")
+EventLog.standardError("my-relay: \(RelayHub.whose) \(cores.compactMap { $0 }.joined(separator: ", ")) and ClientCore, \(role)")
 EventLog.standardError("play http://\(listener.localAddress)/ in VLC or mpg123")
 await hub.attach(url)
 while true { try? await Task.sleep(for: .seconds(3600)) }
