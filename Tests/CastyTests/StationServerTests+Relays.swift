@@ -253,6 +253,20 @@ extension StationServerTests {
         #expect(!log.contains("no source; its listeners hear"), "\(log.lines.value)")
     }
 
+    @Test("/admin/listclients gives each listener's IP alone beside the peer the log names: behind a trusted proxy, the listener's own")
+    func listedClients_HaveTheirIPAlone_TheRealOneBehindATrustedProxy() async throws {
+        let server = try server { configuration in configuration.options.trustedProxies = TrustedProxies(["127.0.0.1"]) }
+        defer { server.close() }
+        let (_, feeding) = try await feedingSource(server)
+        defer { feeding.cancel() }
+        let player = try #require(await TestPeer.player(
+            of: server.address, on: loop, request: "GET /live HTTP/1.0\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        let clients = try await ask(server, "/admin/listclients?mount=/live")
+        #expect(clients.contains(#""ip":"203.0.113.9""#), "\(clients)")
+        #expect(clients.contains(#""peer":"203.0.113.9 (via 127.0.0.1:"#), "\(clients)")
+    }
+
     @Test("A listener the admin disconnects (/admin/killclient) leaves saying so, not as if its player had closed")
     func killedListener_ItsLeaveLineSaysTheAdmin() async throws {
         let log = Log()

@@ -147,6 +147,10 @@ sleep 2
 check "(e) off air, the page's <audio> has not played" test "$(evaluate "Number(document.body.dataset.played || 0)")" = 0
 check "(e) off air, the page says so: '$(evaluate "document.getElementById('title').textContent")', its dot still" \
     test "$(evaluate "document.getElementById('title').textContent + ' ' + document.querySelector('.live').classList.contains('off')")" = "Not on air true"
+# Its own waiting player is no listener to tell of, and a mount with no titles has no empty "Recently played".
+check "(e) off air, the page counts no listener (its own player waits): '$(evaluate "document.getElementById('meta').textContent")'" \
+    test "$(evaluate "String(document.getElementById('meta').textContent.includes('listening'))")" = false
+check "(e) with no titles yet, no 'Recently played' heading is shown" test "$(evaluate "String(document.getElementById('played').hidden)")" = true
 ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=440" -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
     -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/late" >"$TMP/ffmpeg.log" 2>&1 &
 pids+=($!)

@@ -161,7 +161,7 @@ public actor Client: LoopNode {
     /// What the admin API tells of the listener.
     func info() -> ListenerInfo {
         ListenerInfo(
-            id: id, peer: peer, request: listening.summary, userAgent: listening.userAgent, isBranch: listening.isBranch,
+            id: id, peer: peer, ip: listening.address, request: listening.summary, userAgent: listening.userAgent, isBranch: listening.isBranch,
             connectedSeconds: seconds(.now - joined), segments: policy?.segments ?? 0, skipped: policy?.skipped ?? 0)
     }
 
@@ -490,8 +490,12 @@ extension Client {
 public struct ListenerInfo: Sendable, Equatable {
     /// The number that names it (`/admin/killclient?id=`).
     public let id: Int
-    /// Its address.
+    /// Its address, as the log names it: `192.0.2.7:51234`, or behind a trusted proxy
+    /// `192.0.2.7 (via 127.0.0.1:58864)`.
     public let peer: String
+    /// Its IP address alone — behind a trusted proxy, the listener's own (`X-Forwarded-For`), not the proxy's:
+    /// what a ban list or a geo lookup takes.
+    public let ip: String
     /// Its request: `GET /live (VLC/3.0.18)`.
     public let request: String
     /// Its `User-Agent` (`VLC/3.0.18 LibVLC/3.0.18`), if it sent one.

@@ -20,11 +20,11 @@ internal import Icy
 /// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |
 /// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected; `409` under `--accept-all`, which has no list) |
 enum AdminRoutes {
-    /// One listener in `/admin/listclients`: id, address, request, user agent (empty if none), seconds connected,
+    /// One listener in `/admin/listclients`: id, address (`peer` as the log says it, `ip` alone), request, user agent (empty if none), seconds connected,
     /// segments and skipped segments.
     static func clientJSON(_ info: ListenerInfo) -> JSONValue {
         .object([
-            ("id", .number(info.id)), ("peer", .text(info.peer)), ("request", .text(info.request)),
+            ("id", .number(info.id)), ("peer", .text(info.peer)), ("ip", .text(info.ip)), ("request", .text(info.request)),
             ("user_agent", .text(info.userAgent ?? "")), ("branch", .bool(info.isBranch)),
             ("connected_seconds", .number(Int(info.connectedSeconds))), ("segments", .number(info.segments)),
             ("skipped", .number(info.skipped)),
