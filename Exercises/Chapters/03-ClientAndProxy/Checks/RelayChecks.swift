@@ -16,6 +16,20 @@ func station(metaint: Int = 6, count: Int = 4) throws -> [UInt8] {
 }
 
 /// Cuts bytes into reads of `size`.
+/// A network of a proxy (`proxy`) and players at `addresses` that listen to it.
+func relay(players addresses: String...) async -> (Network, Proxy, [Client]) {
+    let network = Network()
+    let proxy = Proxy(address: "proxy")
+    await network.add(proxy)
+    var players: [Client] = []
+    for address in addresses {
+        let player = Client(address: address, source: "proxy")
+        await network.add(player)
+        players.append(player)
+    }
+    return (network, proxy, players)
+}
+
 func reads(_ bytes: [UInt8], of size: Int) -> [[UInt8]] {
     stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
 }
@@ -127,13 +141,8 @@ struct RelayChecks {
     }
 
     @Test func relay_aPlayerBehindClientAndProxy_hearsWhatTheStationSent() async throws {
-        let network = Network()
-        let proxy = Proxy(address: "proxy")
-        let vlc = Client(address: "vlc", source: "proxy")
-        let browser = Client(address: "browser", source: "proxy")
-        await network.add(proxy)
-        await network.add(vlc)
-        await network.add(browser)
+        let (network, proxy, players) = await relay(players: "vlc", "browser")
+        let (vlc, browser) = (players[0], players[1])
         // The players connect before the station has answered: they wait for its reply.
         await network.post(try await vlc.player(Array(titlesRequest.prefix(10))))
         await network.post(try await vlc.player(Array(titlesRequest.dropFirst(10))))
@@ -154,13 +163,8 @@ struct RelayChecks {
     }
 
     @Test func relay_aPlayerWhoJoinsAfterTheTitleWasSet_hearsItInItsFirstBlock() async throws {
-        let network = Network()
-        let proxy = Proxy(address: "proxy")
-        let early = Client(address: "early", source: "proxy")
-        let late = Client(address: "late", source: "proxy")
-        await network.add(proxy)
-        await network.add(early)
-        await network.add(late)
+        let (network, proxy, players) = await relay(players: "early", "late")
+        let (early, late) = (players[0], players[1])
         await network.post(try await early.player(titlesRequest))
         // Segments 0 to 2 ("Song 0", nothing, "Song 2"), then the late player joins, then 3 (nothing) and 4 ("Song 4").
         let before = try station(count: 3), all = try station(count: 5)
