@@ -145,6 +145,74 @@ struct StationServerReloadTests {
         #expect(!onLive.closed.value)
     }
 
+    @Test("A mount taken off the whitelist lets its listeners go at once, its source disconnected: no source can come back to wait for")
+    func reload_AMountTakenOff_LetsItsListenersGoAtOnce() async throws {
+        let log = StationServerTests.Log()
+        // A source timeout of a minute: listeners kept waiting for a source would still be there when the test ends.
+        let server = try station.server(timeout: .seconds(60), log: log)
+        defer { server.close() }
+        let (source, feeding) = try await station.feedingSource(server, mount: "/backup")
+        defer { feeding.cancel() }
+        let player = try await station.listener(server, "/backup", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 })
+        let changes = try await server.reload(configuration { $0.sourceTimeout = .seconds(60); $0.mounts = ["/live"] })
+        #expect(changes == ["mounts -/backup"], "\(changes)")
+        #expect(await eventually(timeout: .seconds(10)) { source.closed.value && player.closed.value }, "\(log.lines.value.suffix(4))")
+        #expect(log.contains("mount /backup: no longer on the whitelist: its source is disconnected"))
+        #expect(log.contains("mount /backup: off the whitelist, no source can publish it; its listeners are disconnected"), "\(log.lines.value.suffix(4))")
+        #expect(await eventually { log.lines.value.contains { $0.contains(" left after ") && $0.contains("(let go: /backup is off the whitelist)") } },
+                "\(log.lines.value.suffix(4))")
+        #expect(!log.contains("wait for a source") && !log.contains("no source came back"), "\(log.lines.value)")
+    }
+
+    @Test("A mount taken off the whitelist with its fallback lets go at once the listeners who heard the fallback, not after the source timeout")
+    func reload_AMountTakenOffWithItsFallback_LetsItsListenersGoAtOnce() async throws {
+        let log = StationServerTests.Log()
+        let server = try station.server(fallbacks: ["/live": "/backup"], timeout: .seconds(60), log: log)
+        defer { server.close() }
+        let (_, feeding) = try await station.feedingSource(server, mount: "/backup")
+        defer { feeding.cancel() }
+        let player = try await station.listener(server, "/live", titles: false)  // /live has no source: it hears /backup
+        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 })
+        let changes = try await server.reload(configuration { $0.sourceTimeout = .seconds(60); $0.mounts = ["/backup"] })
+        #expect(changes == ["mounts -/live", "fallback /live→none (was /backup)"], "\(changes)")
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "\(log.lines.value.suffix(4))")
+        #expect(log.contains("mount /live: off the whitelist, no source can publish it; its listeners are disconnected"), "\(log.lines.value.suffix(4))")
+        #expect(!log.contains("wait for a source"), "\(log.lines.value)")
+    }
+
+    @Test("A mount /admin/whitelist takes off while its listeners wait for its source lets them go at once; one whose fallback plays keeps its listeners there")
+    func whitelistRemove_LetsWaitingListenersGoAtOnce_AndKeepsThoseAFallbackPlaysTo() async throws {
+        let log = StationServerTests.Log()
+        let server = try station.server(mounts: ["/live", "/backup", "/talk"], fallbacks: ["/live": "/backup"], timeout: .seconds(60), log: log)
+        defer { server.close() }
+        let (_, backupFeeding) = try await station.feedingSource(server, mount: "/backup")
+        defer { backupFeeding.cancel() }
+        let (talk, talkFeeding) = try await station.feedingSource(server, mount: "/talk")
+        let (_, liveFeeding) = try await station.feedingSource(server, mount: "/live")
+        defer { liveFeeding.cancel() }
+        let onTalk = try await station.listener(server, "/talk", titles: false)
+        let onLive = try await station.listener(server, "/live", titles: false)
+        for player in [onTalk, onLive] { #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }) }
+        // /talk's source leaves: its listener waits for it, for the source timeout ...
+        talkFeeding.cancel()
+        await talk.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("on /talk ended") })
+        // ... until /talk is taken off the whitelist: then no source can come back.
+        #expect(try await station.ask(server, "/admin/whitelist?action=remove&mount=/talk").hasPrefix("HTTP/1.0 200"))
+        #expect(await eventually(timeout: .seconds(10)) { onTalk.closed.value }, "\(log.lines.value.suffix(4))")
+        #expect(log.contains("mount /talk: off the whitelist, no source can publish it; its listeners are disconnected"), "\(log.lines.value.suffix(4))")
+        #expect(await eventually { log.lines.value.contains { $0.contains(" left after ") && $0.contains("(let go: /talk is off the whitelist)") } },
+                "\(log.lines.value.suffix(4))")
+        // /live, taken off with its source live, keeps its listener on its fallback: what a player asking for it hears now.
+        #expect(try await station.ask(server, "/admin/whitelist?action=remove&mount=/live").hasPrefix("HTTP/1.0 200"))
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source; its listeners hear /backup") }, "\(log.lines.value.suffix(4))")
+        let before = onLive.received.value.count
+        #expect(await onLive.waitFor(timeout: .seconds(10)) { $0.count > before + 3 * 4170 }, "the fallback plays on")
+        #expect(!onLive.closed.value)
+        #expect(!log.contains("no source came back"), "\(log.lines.value)")
+    }
+
     @Test func reload_KeepsTheMountsTheAdminAPIAdded_AppliesOnlyWhatTheFileChanged() async throws {
         let server = try station.server()  // mounts /live, /backup
         #expect(try await station.ask(server, "/admin/whitelist?action=add&mount=/extra").hasPrefix("HTTP/1.0 200"))

@@ -4,12 +4,13 @@ extension MountTable {
     /// Takes the rules of a configuration read again (SIGHUP, as Icecast reloads its file) and returns what
     /// changed, one phrase each — never a password, only that it changed. On the loop.
     ///
-    /// What is live follows the new rules at once: a source publishing a mount the whitelist no longer lists is
-    /// disconnected (as ``disallow(_:)`` does), and a mount without a source whose fallback changed moves its
+    /// What is live follows the new rules at once: a mount the whitelist no longer lists is taken off it as
+    /// ``disallow(_:)`` takes it (``takeOff(_:by:)``: its source disconnected, its listeners hear its fallback or are
+    /// let go at once), and a mount without a source whose fallback changed moves its
     /// listeners to the new fallback — or, with none now (or one with nothing to play), the mount is as one whose
     /// source left: its stream is forgotten (nothing is moved there), and its listeners, and those of mounts hearing
-    /// it as their fallback, wait for a source for the source timeout. A relay mount whose upstream is away does the
-    /// same, its listeners waiting for the relay (``relayFallbackChanged(_:)``). Sources and listeners already admitted keep their places under new passwords and limits,
+    /// it as their fallback, wait for a source for the source timeout (let go at once on a mount off the whitelist).
+    /// A relay mount whose upstream is away does the same, its listeners waiting for the relay (``relayFallbackChanged(_:)``). Sources and listeners already admitted keep their places under new passwords and limits,
     /// which apply to those who come next; a new source timeout and catch-up apply to the sources publishing too. Mounts the admin API added to the whitelist, or took off
     /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
     /// and rings sized differently mid-stream would break players' framing.
@@ -38,13 +39,6 @@ extension MountTable {
             _ = make(path)
             _ = make(target)
         }
-        if let listed = next.whitelist {
-            for path in order where !listed.contains(path) {
-                guard let session = mounts[path]?.source else { continue }
-                logger("mount \(path): no longer on the whitelist: its source is disconnected")
-                session.disconnect("its mount taken off the whitelist (SIGHUP)")
-            }
-        }
         for path in order where old.fallbacks[path] != next.fallbacks[path] {
             guard let mount = mounts[path], mount.source == nil else { continue }
             if mount.permanent != nil {
@@ -57,10 +51,14 @@ extension MountTable {
             let ended = hasPlayers(mount) || (!isServing(mount) && contentType(of: mount) != nil)
             mount.distributor.detachSource()
             let hearing = hearingAsFallback(mount)
-            if next.fallbacks[path] == nil, hasPlayers(mount) || !hearing.isEmpty {
+            if next.fallbacks[path] == nil, awaitsSource(mount), hasPlayers(mount) || !hearing.isEmpty {
                 logger("mount \(path): no fallback any more; its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(next.sourceTimeout))")
             }
             fallBack(mount, sourceEnded: ended)
+        }
+        // After the fallbacks: a mount taken off with a new one moves its listeners there, not away.
+        if let listed = next.whitelist {
+            for path in order where !listed.contains(path) { takeOff(path, by: "SIGHUP") }
         }
         return changes
     }

@@ -491,27 +491,48 @@ final class MountTable: @unchecked Sendable {
 
     /// Disconnects the mount's listeners after the source timeout, unless something feeds it by then: its source,
     /// or its fallback's. (A mount relaying this one is told to let go of its listeners too, and stays attached.)
-    /// A fallback refused for its codec is the mount's again once they are gone: new listeners hear it.
+    /// A mount no source may publish any more (off the whitelist) has no source to wait for: they are let go at once.
     private func dropListenersUnlessServed(_ mount: Mount) {
         mount.letGo = false  // waited for again
         mount.waiting?.cancel()
+        mount.waiting = nil
+        guard awaitsSource(mount) else {
+            if !isServing(mount) {
+                letListenersGo(mount, said: "off the whitelist, no source can publish it", reason: "\(mount.path) is off the whitelist")
+            }
+            return
+        }
         mount.waiting = loop.schedule(after: rules.sourceTimeout) { [weak self, weak mount] in
             mount?.waiting = nil
             guard let self, let mount, !isServing(mount) else { return }
-            mount.waitingShape = nil
-            mount.letGo = true
-            mount.distributor.withPackager { $0.sessionOver() }
-            // Said when someone is let go: its players, or those of a mount hearing it as its fallback.
-            let hearing = hearingAsFallback(mount)
-            if hasPlayers(mount) || !hearing.isEmpty {
-                logger("mount \(mount.path): no source came back within \(rules.sourceTimeout); its listeners are disconnected\(Self.alsoLetGo(hearing))")
-            }
-            mount.distributor.dropListeners(because: "let go: no source came back to \(mount.path) within \(rules.sourceTimeout)")
-            if mount.fallbackRefused {
-                mount.fallbackRefused = false
-                fallBack(mount)
-            }
+            letListenersGo(mount, said: "no source came back within \(rules.sourceTimeout)",
+                           reason: "no source came back to \(mount.path) within \(rules.sourceTimeout)")
         }
+    }
+
+    /// Disconnects the listeners of `mount`, which has nothing to play, `said` telling why in the log line (said when
+    /// someone is let go) and `reason` in their leave lines. A fallback refused for its codec is the mount's again
+    /// once they are gone: new listeners hear it.
+    private func letListenersGo(_ mount: Mount, said: String, reason: String) {
+        mount.waitingShape = nil
+        mount.letGo = true
+        mount.distributor.withPackager { $0.sessionOver() }
+        // Its players, or those of a mount hearing it as its fallback.
+        let hearing = hearingAsFallback(mount)
+        if hasPlayers(mount) || !hearing.isEmpty {
+            logger("mount \(mount.path): \(said); its listeners are disconnected\(Self.alsoLetGo(hearing))")
+        }
+        mount.distributor.dropListeners(because: "let go: \(reason)")
+        if mount.fallbackRefused {
+            mount.fallbackRefused = false
+            fallBack(mount)
+        }
+    }
+
+    /// Whether the listeners of `mount`, if it has nothing to play, may wait for a source: not on a mount the
+    /// whitelist no longer lists, which no source can publish (a mount with a permanent source waits for that).
+    func awaitsSource(_ mount: Mount) -> Bool {
+        mount.permanent != nil || rules.whitelist?.contains(mount.path) != false
     }
 
     /// The mounts with players that hear `mount` as their fallback now — directly, or down a chain (`/x` → `/y` →
@@ -589,11 +610,25 @@ final class MountTable: @unchecked Sendable {
         whitelistChanged?(rules.whitelist)
     }
 
-    /// Removes `path` from the whitelist; a source publishing there is disconnected.
+    /// Removes `path` from the whitelist (``takeOff(_:by:)``).
     func disallow(_ path: String) {
         rules.whitelist?.remove(path)
         whitelistChanged?(rules.whitelist)
-        mounts[path]?.source?.disconnect("its mount taken off the whitelist (/admin/whitelist)")
+        takeOff(path, by: "/admin/whitelist")
+    }
+
+    /// `path` is off the whitelist now (taken off by `how`: `SIGHUP`, `/admin/whitelist`), and no source may publish
+    /// it: its source is disconnected, and its listeners, with no source to wait for, hear its fallback if that plays
+    /// — as when a source leaves, and as a player asking for the mount is served — or are let go at once
+    /// (``dropListenersUnlessServed(_:)``), those waiting for its source already included.
+    func takeOff(_ path: String, by how: String) {
+        guard let mount = mounts[path] else { return }
+        if let session = mount.source {
+            logger("mount \(path): no longer on the whitelist: its source is disconnected")
+            session.disconnect("its mount taken off the whitelist (\(how))")
+        } else if mount.waiting != nil {
+            dropListenersUnlessServed(mount)
+        }
     }
 
     // MARK: Forgetting idle mounts

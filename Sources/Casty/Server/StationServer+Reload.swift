@@ -7,7 +7,8 @@ extension StationServer {
     /// (a password only as changed); empty when nothing did.
     ///
     /// What is live follows at once (``MountTable/reload(_:)``): a source on a mount taken off the whitelist is
-    /// disconnected, listeners of a mount without a source move to its new fallback. The rest of a
+    /// disconnected, and its listeners hear its fallback or are let go at once; listeners of a mount without a source
+    /// move to its new fallback. The rest of a
     /// configuration — the address, the segment size, the distribution, listeners' options, the platform's
     /// application, SRT and RTMP — is kept as the server started with it.
     /// - Throws: ``ConfigurationError`` for a bad mount name or a circle of fallbacks; nothing is changed then.
