@@ -238,6 +238,27 @@ struct StationServerTests {
         #expect(own.contains(#""listeners":0"#), "Casty's own page keeps each mount's own players: \(own)")
     }
 
+    @Test("A fallback's <total_bytes_sent> counts the bytes its moved players were sent, as its <listeners> counts them, and never goes down when they leave; its listener_peak is the same on /status.json as on /status-json.xsl")
+    func adminStats_CountsTheBytesSentToAFallbacksListeners_AndOnePeakOnEveryPage() async throws {
+        let log = Log()
+        let (server, feeding, player) = try await playerOnTheFallback(log)
+        defer { feeding.cancel(); server.close() }
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * 4170 })
+        func sent() async throws -> Int {
+            let stats = try await ask(server, "/admin/stats?mount=/backup")
+            return stats.split(separator: "<total_bytes_sent>").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) } ?? -1
+        }
+        let whileListening = try await sent()
+        #expect(whileListening >= 3 * 4170, "nobody listens to /backup itself: its bytes went to /live's player")
+        let own = try await ask(server, "/status.json", admin: false)
+        #expect(own.contains(#""mount":"/backup","listeners":0,"listener_peak":1"#), "\(own)")
+        let icecast = try await ask(server, "/status-json.xsl", admin: false)
+        #expect(icecast.contains(#""mount":"/backup","listeners":1,"listener_peak":1"#), "\(icecast)")
+        await player.close()
+        #expect(await eventually { await loop.submit { server.table.listeners(of: server.table.mount(at: "/backup")!) } == 0 })
+        #expect(try await sent() >= whileListening, "a counter of bytes sent never goes down")
+    }
+
     @Test("A fallback's peak counts the players moved to it when they came, though no status page was read while they listened")
     func fallbacksPeak_CountsMovedPlayers_WithoutBeingAsked() async throws {
         let log = Log()

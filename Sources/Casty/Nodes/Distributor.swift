@@ -102,7 +102,10 @@ public actor Distributor: LoopNode, FeedingNode {
     var packager: HLSPackager?
 
     private let logger: EventLog
-    private var source: (any Node)?
+    private var source: (any Node)? {
+        // Bytes sent of another mount's stream (its fallback's) are counted there too.
+        didSet { tally.play((source as? Distributor)?.tally) }
+    }
     /// Called on its loop once listeners joined (were replied to): a station's mount table keeps each mount's peak
     /// with those hearing it as their fallback (``MountTable/notePeak(from:)``).
     var onJoin: (() -> Void)?

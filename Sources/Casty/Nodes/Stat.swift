@@ -20,15 +20,16 @@ public struct Stat: Sendable {
     public internal(set) var listeners: Int
     /// Branches of the tree this node serves now (each one link).
     public let branches: Int
-    /// The most listeners (players) connected at once (on a station server's Icecast-named pages, with those of the
-    /// mounts playing it as their fallback, as ``listeners``).
+    /// The most listeners (players) connected at once (on a station server's pages, with those of the mounts playing it
+    /// as their fallback: ``MountTable/listed(asked:streaming:)``).
     public internal(set) var peakListeners: Int
     /// Segments received from the source.
     public let segments: Int
     /// Audio bytes received from the source — its own: not a fallback's, which that mount counts.
     public let bytesIn: Int
-    /// Bytes sent to listeners.
-    public let bytesOut: Int
+    /// Bytes sent to listeners. (A station server's Icecast-named pages count a fallback's bytes where its listeners
+    /// are counted: ``Tally/streamBytesOut``.)
+    public internal(set) var bytesOut: Int
     /// Segments skipped for listeners that could not keep up.
     public let skipped: Int
     /// Listeners disconnected because they stayed behind too long.

@@ -590,13 +590,17 @@ final class MountTable: @unchecked Sendable {
             var stat = mount.distributor.assumeIsolated { $0.stat() }
             // Streaming: of its own (a source, the built-in station, a relay that streams), as Icecast counts
             // sources — a mount that plays its fallback is no source up, whatever its listeners hear. Its
-            // listeners are counted where they listen, as Icecast counts those it moved to the fallback: a
-            // dashboard that adds up the mounts' listeners finds them all.
+            // listeners, and the bytes they were sent, are counted where they listen, as Icecast counts those it
+            // moved to the fallback: a dashboard that adds up the mounts' listeners finds them all.
             guard !streaming || (stat.context != nil && feeds(mount)) else { return nil }
             if streaming {
                 stat.listeners = listeners(of: mount)
-                stat.peakListeners = max(mount.peakListeners, stat.peakListeners, stat.listeners)  // counts them too
+                stat.bytesOut = mount.distributor.tally.streamBytesOut
             }
+            // One peak on every page: the most who heard the mount at once, those hearing it as their fallback
+            // included (its own players' peak, while it played its fallback, too).
+            notePeak(from: mount)
+            stat.peakListeners = max(mount.peakListeners, stat.peakListeners)
             return (mount, stat)
         }
     }
