@@ -33,6 +33,16 @@ enum SRTOptions {
         }
         var configuration = SRTIngest.Configuration(address: address)
         configuration.latency = .milliseconds(try arguments.integer("srt-latency", default: 120, in: 20...10_000))
+        try takePassphrases(arguments, into: &configuration)
+        if let names = arguments.value("srt-library") { configuration.libraryNames = names.split(separator: ":").map(String.init) }
+        return configuration
+    }
+
+    /// Sets `configuration`'s passphrases to those of `arguments` (`--srt-passphrase /m=PW`, and `--srt-passphrase PW`
+    /// for every mount without its own): at start, and when SIGHUP reads them again.
+    static func takePassphrases(_ arguments: Arguments, into configuration: inout SRTIngest.Configuration) throws {
+        configuration.passphrases = [:]
+        configuration.defaultPassphrase = nil
         for text in arguments.all("srt-passphrase") {
             if let (mount, passphrase) = ServerCommand.mountPair(text) {
                 guard configuration.passphrases[mount] == nil else { throw UsageError("--srt-passphrase \(mount)=… is given twice: give it once") }
@@ -44,8 +54,6 @@ enum SRTOptions {
                 configuration.defaultPassphrase = text
             }
         }
-        if let names = arguments.value("srt-library") { configuration.libraryNames = names.split(separator: ":").map(String.init) }
-        return configuration
     }
 
     /// `; SRT on <address> (latency …)` for the line that says the server listens, or nothing without SRT.

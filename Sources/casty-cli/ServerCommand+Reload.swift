@@ -1,5 +1,6 @@
 import Casty
 import CastyNet
+import Synchronization
 
 extension ServerCommand {
     /// The options a station server takes again while it runs (``StationServer/reload(_:)``); the others are
@@ -9,13 +10,20 @@ extension ServerCommand {
         "mount-max-listeners", "source-timeout", "source-catch-up", "idle-mount-timeout",
     ]
 
+    /// The options a server started with `running` takes again: ``reloadable``, and the SRT passphrases if it listens
+    /// for SRT (one that does not would need `--srt-port`, taken at a restart, to take them).
+    static func reloadable(_ running: Arguments) -> Set<String> {
+        running.value("srt-port") == nil ? reloadable : reloadable.union(["srt-passphrase"])
+    }
+
     /// The options of recordings: taken at the next start, not again, but a reading checks them as its file has
     /// them, with its mounts (``reloadOnHangup(_:_:alsoChecking:logger:)``).
     static let recordingOptions: Set<String> = ["record", "record-dir", "record-every", "record-titles"]
 
     /// From now on SIGHUP reads the command line and its `--config` files again and gives `server` the rules they
     /// set, as Icecast reloads its file on SIGHUP (logrotate's `postrotate`, `systemctl reload`): one line says
-    /// what changed — a password only as changed —, and which other options changed, to be taken at a restart. A
+    /// what changed — a password only as changed —, and which other options changed, to be taken at a restart (said
+    /// by the reading that changed them, not again by the next ones, which leave them as they were). A
     /// mistake in the file changes nothing: one line names it, and the server runs on as it was. Under `nohup`,
     /// which ignores SIGHUP, SIGHUP is taken back for this (``onHangup(_:)``), and one line says so when there is
     /// a `--config` file to read again: an operator who knows that nohup ignores SIGHUP would otherwise wonder.
@@ -25,6 +33,8 @@ extension ServerCommand {
         _ server: StationServer, _ arguments: Arguments, alsoChecking: @escaping @Sendable (Arguments) throws -> Void = { _ in },
         logger: EventLog
     ) {
+        let taking = reloadable(arguments)
+        let last = LastReading(arguments)
         let takenBack = onHangup {
             var fresh: Arguments?
             do {
@@ -35,13 +45,19 @@ extension ServerCommand {
                 // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its
                 // relay. The recordings aside, which are not taken again either: a mount taken off the list ends its
                 // own, and checked against the new list, the old ones would refuse a file that a start takes.
-                let taken = again.taking(reloadable.union(recordingOptions), otherwiseAs: arguments)
+                let taken = again.taking(taking.union(recordingOptions), otherwiseAs: arguments)
                 fresh = taken
-                let configuration = try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
+                var configuration = try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
+                if let address = server.srtAddress {
+                    var srt = SRTIngest.Configuration(address: address)  // of it, the passphrases only are taken again
+                    try SRTOptions.takePassphrases(taken, into: &srt)
+                    configuration.srt = srt
+                }
                 let changes = try await server.reload(configuration)
-                let later = restartOnly(arguments, again)
-                logger("SIGHUP: options read again: " + (changes.isEmpty ? "nothing to change" : changes.joined(separator: "; "))
-                    + (later.isEmpty ? "" : "; \(later.map { "--" + $0 }.joined(separator: ", ")) changed too: taken at a restart"))
+                // Those the server does not run as read, that this reading changed: a line not touched since is not said again.
+                let later = Set(restartOnly(last.swap(again), again, taking: taking))
+                    .intersection(restartOnly(arguments, again, taking: taking))
+                logger("SIGHUP: options read again: " + said(changes, later: later.sorted()))
             } catch {
                 let message = (error as? ConfigurationError).flatMap(optionNamed) ?? "\(error)"
                 let placed = (error as? UsageError).map { fresh?.placed($0) ?? $0.message } ?? fresh?.placed(message) ?? message
@@ -55,11 +71,41 @@ extension ServerCommand {
         }
     }
 
-    /// The options that differ between what the server started with and what was read again, among those a
-    /// running server does not take again.
-    static func restartOnly(_ running: Arguments, _ again: Arguments) -> [String] {
-        running.names.union(again.names).subtracting(reloadable).sorted().filter {
-            running.all($0) != again.all($0) || running.flag($0) != again.flag($0)
+    /// The options that differ between two readings (what the server started with, or the last reading, and what
+    /// was read again), among those a running server does not take again (all but `taking`).
+    static func restartOnly(_ before: Arguments, _ again: Arguments, taking: Set<String>) -> [String] {
+        before.names.union(again.names).subtracting(taking).sorted().filter {
+            before.all($0) != again.all($0) || before.flag($0) != again.flag($0)
+        }
+    }
+
+    /// What a reading's line says after `SIGHUP: options read again: `: the `changes` taken now, and the options
+    /// (`later`) that changed but wait for a restart — never "nothing to change" beside options that did change.
+    static func said(_ changes: [String], later: [String]) -> String {
+        let options = later.map { "--" + $0 }.joined(separator: ", ")
+        switch (changes.isEmpty, later.isEmpty) {
+        case (true, true): return "nothing changed"
+        case (true, false): return "only \(options) changed: taken at a restart"
+        case (false, true): return changes.joined(separator: "; ")
+        case (false, false): return changes.joined(separator: "; ") + "; \(options) changed too: taken at a restart"
+        }
+    }
+}
+
+/// The options the last reading gave (the command line's, until SIGHUP reads them again): an option taken at a
+/// restart is said changed by the reading that changed it only. Readings run one at a time (``onHangup(_:)``).
+private final class LastReading: Sendable {
+    private let arguments: Mutex<Arguments>
+
+    init(_ arguments: Arguments) {
+        self.arguments = Mutex(arguments)
+    }
+
+    /// Keeps `reading` as the last one, and returns the one before.
+    func swap(_ reading: Arguments) -> Arguments {
+        arguments.withLock { last in
+            defer { last = reading }
+            return last
         }
     }
 }

@@ -19,6 +19,49 @@ extension StationServerTests {
         return (server, port)
     }
 
+    @Test("A mount added on a reload with its SRT passphrase takes SRT callers at once; a passphrase changed or removed holds for the next callers, said without it",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func reload_ANewMountsSRTPassphrase_TakesItsCallersAtOnce() async throws {
+        let log = Log()
+        let (server, port) = try srtServer(log: log)  // mounts /live, /backup; a passphrase for /live only
+        defer { server.close() }
+        func reload(_ passphrases: [String: String], default fallback: String? = nil) async throws -> [String] {
+            try await server.reload(configuration { configuration in
+                configuration.mounts = ["/live", "/backup", "/news"]
+                var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+                srt.passphrases = passphrases
+                srt.defaultPassphrase = fallback
+                configuration.srt = srt
+            })
+        }
+        let changes = try await reload(["/live": "correct-horse-battery", "/news": "news-passphrase-1"])
+        #expect(changes == ["mounts +/news", "SRT passphrase of /news set"], "\(changes)")
+        let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=news&passphrase=news-passphrase-1")
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("publishing /news") }, "\(log.lines.value)")
+        #expect(!log.contains("has no SRT passphrase"), "\(log.lines.value)")
+        // Changed, removed, and the one of every other mount set: said without a passphrase, taken by the allow list.
+        let again = try await reload(["/news": "news-passphrase-2"], default: "every-other-mount")
+        #expect(again == ["SRT passphrase of /news changed", "SRT passphrase of /live removed", "SRT passphrase of the mounts without their own set"],
+                "\(again)")
+        #expect(server.srtAllowList?.passphrase(of: "/news") == "news-passphrase-2")
+        #expect(server.srtAllowList?.passphrase(of: "/live") == "every-other-mount")
+        #expect(try await reload(["/news": "news-passphrase-2"], default: "every-other-mount").isEmpty, "read again unchanged: nothing said")
+        #expect(!log.lines.value.contains { $0.contains("news-passphrase") || $0.contains("every-other-mount") })
+    }
+
+    /// The configuration ``srtServer(log:)`` starts with, changed by `change`.
+    func configuration(_ change: (inout StationServer.Configuration) -> Void) -> StationServer.Configuration {
+        var configuration = StationServer.Configuration()
+        configuration.sourcePassword = "hackme"
+        configuration.adminPassword = "adminpw"
+        configuration.mounts = ["/live", "/backup"]
+        configuration.segmentBytes = 4170
+        configuration.distribution.burst = 1
+        change(&configuration)
+        return configuration
+    }
+
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCaller_OfAMountInUse_IsRejectedInTheHandshake_With1409() async throws {
         let log = Log()

@@ -21,7 +21,7 @@
 # mount's (`mount-password /dj="s p #1"` is `s p #1`, its quotes no part of it, nor of a --mount-user's or --fallback's); an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
-# line saying what changed and what waits for a restart, and a broken or emptied file read again changes nothing; after
+# line saying what changed and what waits for a restart (said by the reading that changed it only), and a broken or emptied file read again changes nothing; after
 # a burst of SIGHUPs the last file holds; a mistake in an option taken only at a restart is refused on SIGHUP too,
 # and a --record-dir or --hls-dir read again is not made by the reading (one that cannot be made is refused).
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
@@ -354,6 +354,20 @@ cannot_make() {
         && [ "$(code admin:later)" = 200 ]
 }
 check "SIGHUP with a --record-dir that cannot be made: refused in one line naming its line, nothing made" wait_until 10 cannot_make
+# An option taken at a restart is said by the reading that changed it, not by every one after that leaves it so; and a
+# reading that changes such options alone says so, not "nothing to change" beside them.
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password later\nmounts /live,/two\nrecord /live\nrecord-dir %s\nhls-dir %s\n' \
+    "$third" "$TMP/later/recordings" "$TMP/later-hls/live" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+said_once() {
+    log_has "$TMP/reload.log" "SIGHUP: options read again: nothing changed$" \
+        && [ "$(grep -c 'taken at a restart' "$TMP/reload.log")" = 2 ]
+}
+check "SIGHUP with the file as last read: 'nothing changed', the options a restart takes not said again" wait_until 10 said_once
+printf 'status-every 7\n' >>"$TMP/reload.conf"
+kill -HUP "$reloading"
+only_later() { log_has "$TMP/reload.log" "SIGHUP: options read again: only --status-every changed: taken at a restart$"; }
+check "SIGHUP changing only an option a restart takes: said so, no 'nothing to change' beside it" wait_until 10 only_later
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {

@@ -40,6 +40,8 @@
 #       on once it is let go: libsrt is told to wait as long as for any source, not its own 5 s;
 #   (k) start-up mistakes end with one clear line and status 1: a passphrase of 9 characters, and a libsrt that
 #       cannot be found (`--srt-library`): "SRT needs libsrt: apt-get install libsrt1.5-gnutls";
+#   (l) a third server, from a --config file: SIGHUP after adding /news and its --srt-passphrase says
+#       "mounts +/news; SRT passphrase of /news set" (never the passphrase), and ffmpeg publishes /news with it at once;
 #   and no passphrase appears in Casty's log, nor in its access log.
 # shellcheck disable=SC2317  # helpers run through wait_until
 set -euo pipefail
@@ -450,6 +452,32 @@ startup_error() {
 startup_error short-passphrase "the SRT passphrase of /live has 9 characters: SRT takes 10 to 79" --srt-passphrase /live=123456789
 startup_error missing-libsrt "SRT needs libsrt: apt-get install libsrt1.5-gnutls" --srt-passphrase 1234567890 \
     --srt-library libsrt-not-here.so.1.5
+
+# --- (l) SIGHUP: a mount added with its passphrase takes SRT callers at once -----------------------------------------
+SRT3_PORT=$(srt_port) || { fail "(l) no free port for the third server's SRT"; exit 1; }
+HTTP3_PORT=$(srt_port) || { fail "(l) no free port for the third server"; exit 1; }
+SERVER3_LOG="$TMP/casty3.log"
+NEWS_PW=NewsPass-6pV3
+printf 'port %s\nhost 127.0.0.1\nsource-password x\nmounts /live\nsrt-port %s\nsrt-passphrase /live=%s\n' \
+    "$HTTP3_PORT" "$SRT3_PORT" "$LIVE_PW" >"$TMP/reload.conf"
+evidence_log "casty-cli server (SIGHUP)" "$SERVER3_LOG"
+"$CLI" server --config "$TMP/reload.conf" </dev/null >"$SERVER3_LOG" 2>&1 &
+SERVER3=$!
+peers_track "$SERVER3"
+wait_until 10 listening "$HTTP3_PORT" || fail "(l) the third server does not listen on $HTTP3_PORT"
+printf 'port %s\nhost 127.0.0.1\nsource-password x\nmounts /live,/news\nsrt-port %s\nsrt-passphrase /live=%s\nsrt-passphrase /news=%s\n' \
+    "$HTTP3_PORT" "$SRT3_PORT" "$LIVE_PW" "$NEWS_PW" >"$TMP/reload.conf"
+kill -HUP "$SERVER3"
+check "(l) SIGHUP: the new mount and its SRT passphrase taken at once, said without the passphrase" \
+    "(l) no such line: $(grep -F SIGHUP "$SERVER3_LOG" | tail -2 | tr '\n' ' ')" \
+    wait_until 10 log_has "$SERVER3_LOG" "SIGHUP: options read again: mounts \+/news; SRT passphrase of /news set$"
+srt_publish srt-news news "$NEWS_PW" 440 mp3 "$SRT3_PORT"
+news_live() { [ "$(http_code "http://127.0.0.1:$HTTP3_PORT/news")" = 200 ]; }
+check "(l) streamid=news with its passphrase, given by SIGHUP, publishes /news" \
+    "(l) /news is not live: $(grep -F '/news' "$SERVER3_LOG" | tail -2 | tr '\n' ' ')" wait_until 10 news_live
+kill "$LAST_PID" 2>/dev/null || true
+news_leaked=$(grep -cF -- "$NEWS_PW" "$SERVER3_LOG" || true)
+check "(l) the new passphrase appears nowhere in the log" "(l) the log shows it $news_leaked times" test "$news_leaked" = 0
 
 # --- the log ----------------------------------------------------------------------------------------------------------
 leaked=""

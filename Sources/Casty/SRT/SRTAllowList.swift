@@ -3,7 +3,8 @@ internal import Synchronization
 
 /// Who may publish over SRT, as the listen callback must know it: libsrt calls the callback on its own thread,
 /// in the middle of the handshake, so the decision is made at once from a snapshot behind a lock — the
-/// whitelist (kept up to date when the admin API changes the station's whitelist), each mount's passphrase,
+/// whitelist (kept up to date when the admin API changes the station's whitelist), each mount's passphrase (taken
+/// again when the configuration is read again),
 /// whether the platform's application verifies keys, and the mounts in use (kept up to date by the mount table
 /// as sources start and end). Each refusal has its rejection code, which the caller's libsrt reports:
 ///
@@ -76,6 +77,32 @@ final class SRTAllowList: Sendable {
     /// The whitelist changed (the admin API).
     func update(whitelist: Set<String>?) {
         rules.withLock { $0.whitelist = whitelist }
+    }
+
+    /// The passphrases of a configuration read again (SIGHUP): callers from now on are asked them — those connected
+    /// keep their connections. Returns what changed, one phrase per kind of change (`SRT passphrase of /news set`),
+    /// never a passphrase.
+    func update(passphrases: [String: String], defaultPassphrase: String?) -> [String] {
+        let (old, oldDefault) = rules.withLock { rules in
+            defer {
+                rules.passphrases = passphrases
+                rules.defaultPassphrase = defaultPassphrase
+            }
+            return (rules.passphrases, rules.defaultPassphrase)
+        }
+        var changed: [String: [String]] = [:]
+        for mount in Set(old.keys).union(passphrases.keys).sorted() {
+            if let how = Secret.change(from: old[mount].flatMap(Secret.init), to: passphrases[mount].flatMap(Secret.init)) {
+                changed[how, default: []].append(mount)
+            }
+        }
+        var changes = ["set", "changed", "removed"].compactMap { how in
+            changed[how].map { "SRT passphrase of \($0.joined(separator: ", ")) \(how)" }
+        }
+        if let how = Secret.change(from: oldDefault.flatMap(Secret.init), to: defaultPassphrase.flatMap(Secret.init)) {
+            changes.append("SRT passphrase of the mounts without their own \(how)")
+        }
+        return changes
     }
 
     /// The mounts in use changed, or the server became full or not (``MountTable/sourcesChanged``); `live`: the

@@ -60,10 +60,11 @@ public enum SRTIngest {
     }
 
     /// Loads libsrt and listens: what ``StationServer/start(_:address:loop:logger:)`` does with
-    /// ``StationServer/Configuration/srt``.
+    /// ``StationServer/Configuration/srt``. Returns the listener, and the allow list its callers are decided by
+    /// (``StationServer/reload(_:)`` gives it new passphrases).
     static func start(
         _ configuration: Configuration, table: MountTable, port: PortContext, loop: EventLoop, logger: EventLog
-    ) throws(SRTError) -> SRTListener {
+    ) throws(SRTError) -> (listener: SRTListener, allowList: SRTAllowList) {
         try SRTLibrary.load(names: configuration.libraryNames)
         let allowList = SRTAllowList(SRTAllowList.Rules(
             whitelist: table.rules.whitelist, passphrases: configuration.passphrases, defaultPassphrase: configuration.defaultPassphrase,
@@ -83,7 +84,7 @@ public enum SRTIngest {
         let logRefusal = { @Sendable (streamID: String, peer: SocketAddress?, status: Int) in
             accessLog?.sourceRefused(refusedCaller(streamID, from: peer, allowList: allowList), status: status)
         }
-        return try SRTListener(
+        let listener = try SRTListener(
             address: configuration.address, latency: configuration.latency, peerIdleTimeout: timeout, maxPending: configuration.maxPending,
             maxPendingPerAddress: configuration.maxPendingPerAddress,
             decide: { streamID, peer in
@@ -119,6 +120,7 @@ public enum SRTIngest {
             logRefusal(streamID, peer, status(ofRejection: SRTListener.overloaded))
             loop.execute { port.refused() }
         })
+        return (listener, allowList)
     }
 
     /// The HTTP status an Icecast source is answered for the refusal that the rejection `code` tells

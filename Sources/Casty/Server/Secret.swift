@@ -27,6 +27,17 @@ public struct Secret: Sendable, CustomStringConvertible {
         }
     }
 
+    /// How a secret went from `old` to `new`, for the line a configuration read again logs — `set` (there was
+    /// none), `removed` or `changed` —, or `nil` if it is the same: never what it is.
+    static func change(from old: Secret?, to new: Secret?) -> String? {
+        switch (old, new) {
+        case (nil, nil): nil
+        case (nil, _?): "set"
+        case (_?, nil): "removed"
+        case (let old?, let new?): same(old, new) ? nil : "changed"
+        }
+    }
+
     /// Never the secret itself.
     public var description: String { "Secret(\(bytes.count) bytes)" }
 

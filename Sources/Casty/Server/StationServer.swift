@@ -147,15 +147,21 @@ public final class StationServer: Sendable {
     let port: PortContext  // internal: a reload (StationServer+Reload.swift) changes its admin password
     /// The SRT listener, if SRT is on.
     private let srtListener: SRTListener?
+    /// Who may publish over SRT, if SRT is on: a reload gives it new passphrases.
+    let srtAllowList: SRTAllowList?  // internal: StationServer+Reload.swift
 
-    private init(address: SocketAddress, listener: Listener, rtmpListener: Listener?, table: MountTable, port: PortContext, srtListener: SRTListener?) {
+    private init(
+        address: SocketAddress, listener: Listener, rtmpListener: Listener?, table: MountTable, port: PortContext,
+        srt: (listener: SRTListener, allowList: SRTAllowList)?
+    ) {
         self.address = address
         self.rtmpAddress = rtmpListener?.localAddress
         self.listener = listener
         self.rtmpListener = rtmpListener
         self.table = table
         self.port = port
-        self.srtListener = srtListener
+        self.srtListener = srt?.listener
+        self.srtAllowList = srt?.allowList
     }
 
     /// The address SRT callers connect to, if SRT is on.
@@ -177,9 +183,10 @@ public final class StationServer: Sendable {
             mounts: table, adminPassword: configuration.adminPassword.flatMap(Secret.init), control: configuration.control, rtmp: rtmp,
             loop: loop, options: configuration.options, logger: logger)
         // SRT first, while nothing runs on the table yet (it is loop-confined once connections arrive).
-        let srtListener = try configuration.srt.map { (srt) throws(SRTError) in
+        let srt = try configuration.srt.map { (srt) throws(SRTError) in
             try SRTIngest.start(srt, table: table, port: port, loop: loop, logger: logger)
         }
+        let srtListener = srt?.listener
         let listener: Listener
         do {
             listener = try FrontDoor.listen(on: address, loop: loop, port: port)
@@ -200,7 +207,7 @@ public final class StationServer: Sendable {
             }
         }
         let server = StationServer(
-            address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, port: port, srtListener: srtListener)
+            address: listener.localAddress, listener: listener, rtmpListener: rtmpListener, table: table, port: port, srt: srt)
         // Every session live when the process stops ends, with its end line (`… ended: the server is stopping`), and
         // the application, if there is one, is told stream-closed for it.
         Shutdown.register(.sources) { [weak server] _ in await server?.endSources() }
