@@ -22,8 +22,8 @@ extension ServerCommand {
 
     /// From now on SIGHUP reads the command line and its `--config` files again and gives `server` the rules they
     /// set, as Icecast reloads its file on SIGHUP (logrotate's `postrotate`, `systemctl reload`): one line says
-    /// what changed — a password only as changed —, and which other options changed, to be taken at a restart (said
-    /// by the reading that changed them, not again by the next ones, which leave them as they were). A
+    /// what changed — a password only as set, changed or removed —, and which other options changed, to be taken
+    /// at a restart (said by the reading that changed them, not again by the next ones, which leave them so). A
     /// mistake in the file changes nothing: one line names it, and the server runs on as it was. Under `nohup`,
     /// which ignores SIGHUP, SIGHUP is taken back for this (``onHangup(_:)``), and one line says so when there is
     /// a `--config` file to read again: an operator who knows that nohup ignores SIGHUP would otherwise wonder.

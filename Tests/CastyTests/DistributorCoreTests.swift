@@ -283,6 +283,24 @@ struct DistributorCoreTests {
         #expect(describe(core.data(0, testSegments(1)[0], at: t0)) == ["fan out #0"])
     }
 
+    @Test("A new stream's gap is said where someone hears it: not on a node nobody listens to")
+    func newStream_OnANodeNobodyListensTo_SaysNoGap() {
+        var core = core()
+        var context = testContext()
+        context.stream = 1
+        _ = core.reply(first: 0, context: context, at: t0)
+        feed(&core, testSegments(3))
+        context.stream = 2
+        let said = core.reply(first: 0, context: context, at: t0).compactMap { if case .log(let text) = $0 { text } else { nil } }
+        #expect(said.count == 1 && said[0].hasSuffix("its segments are numbered from 0 (the last one was at 2)"), "\(said)")
+        #expect(core.counters.gaps == 1, "counted all the same")
+        // With a player, it is.
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        context.stream = 3
+        let heard = core.reply(first: 0, context: context, at: t0).compactMap { if case .log(let text) = $0 { text } else { nil } }
+        #expect(heard.first?.hasSuffix("; listeners play on, one gap counted") == true, "\(heard)")
+    }
+
     @Test("A new stream in another codec lets its players and branches go, to come back to the new type; its own listeners (HLS, a mount relaying it) follow it on")
     func newStreamInAnotherCodec_LetsPlayersAndBranchesGo_NotItsOwnListeners() {
         var (core, context) = nodeWithAPlayerAndABranch()

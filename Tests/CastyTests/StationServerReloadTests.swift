@@ -213,6 +213,16 @@ struct StationServerReloadTests {
         #expect(!log.contains("no source came back"), "\(log.lines.value)")
     }
 
+    @Test("An admin password removed, then put back, is said removed, then set (not changed)")
+    func reload_AnAdminPasswordPutBack_IsSaidSet() async throws {
+        let server = try station.server()
+        defer { server.close() }
+        #expect(try await server.reload(configuration { $0.adminPassword = nil }) == ["admin password removed: the admin API answers 401"])
+        #expect(try await server.reload(configuration { _ in }) == ["admin password set"])
+        #expect(try await station.ask(server, "/admin/whitelist").hasPrefix("HTTP/1.0 200"))
+        #expect(try await server.reload(configuration { $0.adminPassword = "another" }) == ["admin password changed"])
+    }
+
     @Test func reload_KeepsTheMountsTheAdminAPIAdded_AppliesOnlyWhatTheFileChanged() async throws {
         let server = try station.server()  // mounts /live, /backup
         #expect(try await station.ask(server, "/admin/whitelist?action=add&mount=/extra").hasPrefix("HTTP/1.0 200"))
@@ -261,7 +271,7 @@ struct StationServerReloadTests {
         new.mountPasswords = ["/a": Secret("x")!]
         new.mountUsers = ["/a": "dj"]
         #expect(MountTable.differences(old, new) == [
-            "--accept-all (was a whitelist)", "mount password of /a changed", "mount user of /a changed", "max listeners unlimited (was 10)",
+            "--accept-all (was a whitelist)", "mount password of /a set", "mount user of /a changed", "max listeners unlimited (was 10)",
             "max listeners of /a 5 (was unlimited)", "source timeout 20.0 seconds (was 10.0 seconds)",
         ])
         #expect(MountTable.differences(old, old).isEmpty)

@@ -283,6 +283,19 @@ extension StationServerTests {
         #expect(log.contains("(disconnected by the admin (/admin/killclient))"), "\(log.lines.value)")
     }
 
+    @Test("A listener /admin/killclient disconnects through the fallback it hears is logged under its own mount, saying which it heard")
+    func killedListenerOfAMountHearingItsFallback_IsLoggedUnderItsOwnMount() async throws {
+        let log = Log()
+        let (server, feeding, player) = try await playerOnTheFallback(log)  // a player of /live, hearing /backup
+        defer { feeding.cancel(); server.close() }
+        #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 4170 })
+        let clients = try await ask(server, "/admin/listclients?mount=/backup")
+        let id = try #require(clients.firstRange(of: #/"id":(\d+)/#).map { String(clients[$0]).dropFirst(5) })
+        #expect(try await ask(server, "/admin/killclient?mount=/backup&id=\(id)").hasPrefix("HTTP/1.0 200"))
+        #expect(log.contains("admin: listener \(id) on /live (hearing /backup as its fallback) disconnected"), "\(log.lines.value.suffix(4))")
+        #expect(await eventually { player.closed.value })
+    }
+
     @Test("The players of a mount hearing its fallback are the fallback's for /admin/listclients and /admin/moveclients, as /admin/stats counts them")
     func fallbackHearers_AreListedAndMovedWithTheFallbacksListeners() async throws {
         let log = Log()

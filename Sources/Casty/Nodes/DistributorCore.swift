@@ -558,9 +558,11 @@ struct DistributorCore<Listener: Hashable> {
         ignored = RepeatedEvent(interval: ignored.interval)
         // A branch learns a stream in its reply head: closed, it re-attaches at once and is told the new one.
         let closing = links.isEmpty ? "" : "; \(links.count) branch link\(links.count == 1 ? "" : "s") closed to re-read it"
-        // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine.
+        // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine. The
+        // gap is said where someone hears it: players who play on, or those of the branches closed to re-read it.
+        let gap = !playersLetGo && playerCount > 0 ? "; listeners play on, one gap counted" : links.isEmpty ? "" : "; one gap counted"
         return [.log("distributor: new stream \(Context.streamText(stream)) (its source or upstream changed): its segments are"
-            + " numbered from \(first)\(was); \(playersLetGo || playerCount == 0 ? "one gap counted" : "listeners play on, one gap counted")\(closing)")]
+            + " numbered from \(first)\(was)\(gap)\(closing)")]
             + links.map { .stop($0) }
     }
 

@@ -90,15 +90,8 @@ final class SRTAllowList: Sendable {
             }
             return (rules.passphrases, rules.defaultPassphrase)
         }
-        var changed: [String: [String]] = [:]
-        for mount in Set(old.keys).union(passphrases.keys).sorted() {
-            if let how = Secret.change(from: old[mount].flatMap(Secret.init), to: passphrases[mount].flatMap(Secret.init)) {
-                changed[how, default: []].append(mount)
-            }
-        }
-        var changes = ["set", "changed", "removed"].compactMap { how in
-            changed[how].map { "SRT passphrase of \($0.joined(separator: ", ")) \(how)" }
-        }
+        var changes = Secret.changes(
+            "SRT passphrase", from: old.compactMapValues(Secret.init), to: passphrases.compactMapValues(Secret.init))
         if let how = Secret.change(from: oldDefault.flatMap(Secret.init), to: defaultPassphrase.flatMap(Secret.init)) {
             changes.append("SRT passphrase of the mounts without their own \(how)")
         }

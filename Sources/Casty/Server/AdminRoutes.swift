@@ -107,10 +107,12 @@ enum AdminRoutes {
             guard let id = exchange.query("id").flatMap({ Int($0) }) else {
                 return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&id=N (a listener's id, from listclients)")])
             }
-            guard let client = clients(of: found, in: mounts).first(where: { $0.id == id }) else {
+            guard let (own, client) = listeners(of: found, in: mounts).first(where: { $0.client.id == id }) else {
                 return answer(exchange, 404, "Not Found", ["error": .text("no listener with that id on \(found.path)")])
             }
-            exchange.port.logger("admin: listener \(id) on \(found.path) disconnected")
+            // Its own mount, and the one asked if it heard that one as a fallback.
+            let hearing = own === found ? "" : " (hearing \(found.path) as its fallback)"
+            exchange.port.logger("admin: listener \(id) on \(own.path)\(hearing) disconnected")
             client.stop(because: "disconnected by the admin (/admin/killclient)")
             answer(exchange, 200, "OK", ["killed": .number(id)])
         case "/admin/killsource":
@@ -199,8 +201,13 @@ enum AdminRoutes {
     /// of its own — the players of the mounts that hear it as their fallback (``MountTable/hearingAsFallback(_:)``),
     /// whom Icecast moves there. `listclients`, `killclient` and `moveclients` of the fallback see them all.
     private static func clients(of mount: Mount, in mounts: MountTable) -> [Client] {
-        guard mounts.feeds(mount) else { return clients(of: mount) }
-        return ([mount] + mounts.hearingAsFallback(mount).compactMap(mounts.mount(at:))).flatMap { clients(of: $0) }
+        listeners(of: mount, in: mounts).map(\.client)
+    }
+
+    /// ``clients(of:in:)``, each with the mount it is a listener of: `mount`, or one hearing it as its fallback.
+    private static func listeners(of mount: Mount, in mounts: MountTable) -> [(mount: Mount, client: Client)] {
+        let hearing = mounts.feeds(mount) ? mounts.hearingAsFallback(mount).compactMap(mounts.mount(at:)) : []
+        return ([mount] + hearing).flatMap { own in clients(of: own).map { (own, $0) } }
     }
 
     /// `401`, with one log line when credentials were sent and are wrong. A call without any is not logged:

@@ -2,7 +2,7 @@ internal import CastyNet
 
 extension MountTable {
     /// Takes the rules of a configuration read again (SIGHUP, as Icecast reloads its file) and returns what
-    /// changed, one phrase each — never a password, only that it changed. On the loop.
+    /// changed, one phrase each — never a password, only that it was set, changed or removed. On the loop.
     ///
     /// What is live follows the new rules at once: a mount the whitelist no longer lists is taken off it as
     /// ``disallow(_:)`` takes it (``takeOff(_:by:)``: its source disconnected, its listeners hear its fallback or are
@@ -75,10 +75,8 @@ extension MountTable {
             changes.append("mounts " + (added + removed).joined(separator: " "))
         default: break
         }
-        if !Secret.same(old.sourcePassword, new.sourcePassword) { changes.append("source password changed") }
-        let passwords = Set(old.mountPasswords.keys).union(new.mountPasswords.keys)
-            .filter { !Secret.same(old.mountPasswords[$0], new.mountPasswords[$0]) }.sorted()
-        if !passwords.isEmpty { changes.append("mount password of \(passwords.joined(separator: ", ")) changed") }
+        if let how = Secret.change(from: old.sourcePassword, to: new.sourcePassword) { changes.append("source password \(how)") }
+        changes += Secret.changes("mount password", from: old.mountPasswords, to: new.mountPasswords)
         let users = Set(old.mountUsers.keys).union(new.mountUsers.keys).filter { old.mountUsers[$0] != new.mountUsers[$0] }.sorted()
         if !users.isEmpty { changes.append("mount user of \(users.joined(separator: ", ")) changed") }
         for path in Set(old.fallbacks.keys).union(new.fallbacks.keys).sorted() where old.fallbacks[path] != new.fallbacks[path] {

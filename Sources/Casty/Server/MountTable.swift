@@ -410,7 +410,9 @@ final class MountTable: @unchecked Sendable {
         }
         let heardShape = fallback != nil && mount.permanent == nil
             ? rules.fallbacks[mount.path].flatMap { mounts[$0] }.flatMap(heardShape) : mount.waitingShape
-        sayShapeChange(mount, from: heardShape, to: session.assumeIsolated { $0.shape }, hearing: "its source again")
+        // "Again" where they waited for it; from a fallback, the mount's source may be its first.
+        sayShapeChange(mount, from: heardShape, to: session.assumeIsolated { $0.shape },
+                       hearing: fallback == nil ? "its source again" : "its source")
         mount.fallbackRefused = false
         mount.waitingShape = nil
         mount.letGo = false

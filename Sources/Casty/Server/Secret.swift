@@ -38,6 +38,16 @@ public struct Secret: Sendable, CustomStringConvertible {
         }
     }
 
+    /// How the secrets of `old` and `new`, by mount, changed, one phrase per kind of change, `what` naming them
+    /// (`mount password of /news set`, `… of /a, /b changed`, `… removed`): never a secret.
+    static func changes(_ what: String, from old: [String: Secret], to new: [String: Secret]) -> [String] {
+        var mounts: [String: [String]] = [:]
+        for mount in Set(old.keys).union(new.keys).sorted() {
+            if let how = change(from: old[mount], to: new[mount]) { mounts[how, default: []].append(mount) }
+        }
+        return ["set", "changed", "removed"].compactMap { how in mounts[how].map { "\(what) of \($0.joined(separator: ", ")) \(how)" } }
+    }
+
     /// Never the secret itself.
     public var description: String { "Secret(\(bytes.count) bytes)" }
 

@@ -5,8 +5,8 @@ extension StationServer {
     /// Icecast reloads its file: the whitelist (``Configuration/mounts``), the source, per-mount and admin
     /// passwords, the fallbacks, the listener limits, the timeouts and, if SRT is on and `configuration` has it, the
     /// SRT passphrases (``SRTAllowList/update(passphrases:defaultPassphrase:)``: a mount added with its passphrase
-    /// takes SRT callers at once). Returns what changed, one phrase each (a password only as changed); empty when
-    /// nothing did.
+    /// takes SRT callers at once). Returns what changed, one phrase each (a password only as set, changed or
+    /// removed); empty when nothing did.
     ///
     /// What is live follows at once (``MountTable/reload(_:)``): a source on a mount taken off the whitelist is
     /// disconnected, and its listeners hear its fallback or are let go at once; listeners of a mount without a source
@@ -26,8 +26,8 @@ extension StationServer {
         return await table.loop.submit {
             var changes = table.reload(rules)
             changes += srtChanges
-            if !Secret.same(port.adminPassword, admin) {
-                changes.append(admin == nil ? "admin password removed: the admin API answers 401" : "admin password changed")
+            if let how = Secret.change(from: port.adminPassword, to: admin) {
+                changes.append(admin == nil ? "admin password removed: the admin API answers 401" : "admin password \(how)")
                 port.adminPassword = admin
             }
             return changes
