@@ -152,6 +152,14 @@ import Testing
         #expect(list.shownMount("studio/SecretPass123/a?key=K1") == "/studio/…/a")
     }
 
+    @Test("A caller of a mount with no SRT passphrase is refused with the option that gives it one")
+    func srtMountWithoutPassphrase_RefusalNamesTheOption() {
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: ["/live", "/news"], passphrases: ["/live": "SecretPass123"], verifying: false))
+        let refused = list.decide("news")
+        #expect(refused.0 == .reject(code: SRTListener.forbidden))
+        #expect(refused.why == "/news has no SRT passphrase (give it one: --srt-passphrase /news=…, or --srt-passphrase … for every mount)")
+    }
+
     @Test("A handshake rejection is written in the access log with the status an Icecast source is answered for the same refusal")
     func srtRejectionCodes_AreWrittenAsTheHTTPSourcePathsStatuses() {
         #expect(SRTIngest.status(ofRejection: SRTListener.unauthorized) == 401)

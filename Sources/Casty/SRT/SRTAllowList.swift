@@ -145,7 +145,7 @@ final class SRTAllowList: Sendable {
             }
             let passphrase = rules.passphrases[id.mount] ?? rules.defaultPassphrase
             if passphrase == nil, !rules.verifying {
-                return (.reject(code: SRTListener.forbidden), "\(id.mount) has no SRT passphrase")
+                return (.reject(code: SRTListener.forbidden), "\(id.mount) has no SRT passphrase (give it one: --srt-passphrase \(id.mount)=…, or --srt-passphrase … for every mount)")
             }
             // The application is never asked about an empty key (``SourceAdmission/check(_:port:decided:)``).
             if rules.verifying, (id.key ?? "").isEmpty {
