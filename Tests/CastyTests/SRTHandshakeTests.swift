@@ -26,7 +26,7 @@ extension StationServerTests {
         let (server, port) = try srtServer(log: log)  // mounts /live, /backup; a passphrase for /live only
         defer { server.close() }
         func reload(_ passphrases: [String: String], default fallback: String? = nil) async throws -> [String] {
-            try await server.reload(configuration { configuration in
+            try await server.reload(StationServerReloadTests().configuration { configuration in
                 configuration.mounts = ["/live", "/backup", "/news"]
                 var srt = SRTIngest.Configuration(address: .loopback(port: 0))
                 srt.passphrases = passphrases
@@ -48,18 +48,6 @@ extension StationServerTests {
         #expect(server.srtAllowList?.passphrase(of: "/live") == "every-other-mount")
         #expect(try await reload(["/news": "news-passphrase-2"], default: "every-other-mount").isEmpty, "read again unchanged: nothing said")
         #expect(!log.lines.value.contains { $0.contains("news-passphrase") || $0.contains("every-other-mount") })
-    }
-
-    /// The configuration ``srtServer(log:)`` starts with, changed by `change`.
-    func configuration(_ change: (inout StationServer.Configuration) -> Void) -> StationServer.Configuration {
-        var configuration = StationServer.Configuration()
-        configuration.sourcePassword = "hackme"
-        configuration.adminPassword = "adminpw"
-        configuration.mounts = ["/live", "/backup"]
-        configuration.segmentBytes = 4170
-        configuration.distribution.burst = 1
-        change(&configuration)
-        return configuration
     }
 
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
