@@ -49,7 +49,11 @@ public actor Client: LoopNode {
     /// Whether the listener got its first segment, in its entry form (it starts on a frame, after a tag).
     private var entered = false
     /// The bytes it was sent (audio and metadata), for the access log.
-    private var sentBytes = 0
+    private var sentBytes = 0 {
+        didSet { sentShared?.store(sentBytes) }
+    }
+    /// `sentBytes` where the access log can read it if the process stops while this listener listens.
+    private var sentShared: AccessLog.SentBytes?
     /// The number of the last segment the listener got. One that does not follow it (after segments it skipped,
     /// on another mount it was moved to, or after pieces whose segment never came), and the first of a new stream
     /// (``StreamSegment/opensStream``: a source that returned, a fallback), are sent in their entry form too: the
@@ -245,9 +249,14 @@ public actor Client: LoopNode {
         // The distributor follows its reply with the burst, in this same turn of the loop: after that,
         // delivery turns lossy.
         loop.execute { [self] in assumeIsolated { $0.policy?.burstEnded() } }
-        options.accessLog?.opened(id, AccessLog.Session(
-            address: listening.address, user: listening.user, request: listening.requestLine, referer: listening.referer, agent: listening.userAgent,
-            started: joined))
+        if let accessLog = options.accessLog {
+            let sent = AccessLog.SentBytes()
+            sent.store(sentBytes)
+            sentShared = sent
+            accessLog.opened(id, AccessLog.Session(
+                address: listening.address, user: listening.user, request: listening.requestLine, referer: listening.referer,
+                agent: listening.userAgent, started: joined, sent: sent))
+        }
         port.joinsAndLeaves("\(who) joined: \(listening.summary)"
             + " \(form == .audio ? "audio only" : form == .icy ? "with titles" : "numbered")")
     }
