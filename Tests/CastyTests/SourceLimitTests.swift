@@ -17,9 +17,9 @@ extension StationServerTests {
 
         let second = try await source(server, mount: "/backup")
         #expect(await second.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("publish elsewhere") })
-        #expect(second.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n") && second.text.contains("takes 1 source at once"),
+        #expect(second.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n") && second.text.contains("takes at most 1 source at once"),
                 "\(second.text.prefix(200))")
-        #expect(log.contains("refused on /backup: the server has its 1 source (503)"), "\(log.lines.value)")
+        #expect(log.contains("refused on /backup: the server has its most sources (1) (503)"), "\(log.lines.value)")
 
         let page = try await TestPeer.connect(to: server.address, on: loop)
         await page.send("GET /commands/capacity HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")

@@ -14,7 +14,7 @@ import Testing
         (.rules(.unauthorized(.userName(given: "source", mount: "/dj"))),
          "wrong or missing credentials (its user name 'source' is not the one of /dj: --mount-user)", 401),
         (.rules(.unsupportedType("application/ogg")), "content type application/ogg not supported", 415),
-        (.rules(.full(2)), "the server has its 2 sources", 503),
+        (.rules(.full(2)), "the server has its most sources (2)", 503),
         (.failed("no session"), "no session", 500),
     ])
     func aRefusal_SaysWhyWithoutAnAnswer_AndKnowsItsHTTPStatus(refusal: SourceAdmission.Refusal, why: String, status: Int) {

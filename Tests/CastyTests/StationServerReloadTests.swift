@@ -105,6 +105,32 @@ struct StationServerReloadTests {
         server.close()
     }
 
+    @Test("A new fallback of another channel count than the old one moves the listeners there, and the line says so, as a source leaving for it would")
+    func reload_ANewFallbackOfAnotherShape_IsSaid() async throws {
+        let log = StationServerTests.Log()
+        let mounts = ["/live", "/backup", "/mono"]
+        let server = try station.server(mounts: mounts, fallbacks: ["/live": "/backup"], timeout: .seconds(30), log: log)
+        defer { server.close() }
+        let (_, feedingBackup) = try await station.feedingSource(server, mount: "/backup")
+        defer { feedingBackup.cancel() }
+        let (_, feedingMono) = try await station.feedingSource(server, mount: "/mono", with: StationServerTests.monoFrames(10))
+        defer { feedingMono.cancel() }
+        let player = try #require(try await TestPeer.player(of: server.address, on: station.loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 5 })
+        #expect(await eventually(timeout: .seconds(10)) {
+            await station.loop.submit { server.table.mount(at: "/mono")?.distributor.assumeIsolated { $0.stat().context != nil } ?? false }
+        })
+        let changes = try await server.reload(configuration {
+            $0.mounts = mounts
+            $0.sourceTimeout = .seconds(30)
+            $0.fallbacks = ["/live": "/mono"]
+        })
+        #expect(changes == ["fallback /live→/mono (was /backup)"], "\(changes)")
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /live: its listeners hear /mono in 44100 Hz mono, after 44100 Hz stereo: some players (VLC, a browser's <audio>)")
+        }, "\(log.lines.value.suffix(4))")
+    }
+
     @Test("A fallback taken away leaves its mount nothing to play: no listener is moved there, those hearing it wait, then are let go")
     func reload_AFallbackTakenAway_LeavesTheMountNothingToPlay() async throws {
         let log = StationServerTests.Log()

@@ -705,6 +705,9 @@ struct StationServerTests {
         #expect(cyrillic.hasPrefix("HTTP/1.0 200 OK") && cyrillic.contains(#""title":"Привет""#), "\(cyrillic)")
         let unknown = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&charset=Shift_JIS&song=%82%A0")
         #expect(unknown.hasPrefix("HTTP/1.0 400") && unknown.contains("charset 'Shift_JIS' is not one Casty reads"), "\(unknown)")
+        // An empty charset (a script's `charset=$CHARSET`, the variable unset) is none: the title is read as UTF-8.
+        let unset = try await ask(server, "/admin/metadata?mount=/live&mode=updinfo&charset=&song=Caf%C3%A9")
+        #expect(unset.hasPrefix("HTTP/1.0 200 OK") && unset.contains(#""title":"Café""#), "\(unset)")
         server.close()
     }
 

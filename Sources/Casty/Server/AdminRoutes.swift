@@ -43,9 +43,10 @@ enum AdminRoutes {
             return unauthorized(exchange)
         }
         // `charset=ISO-8859-1` (libshout's older tools), `windows-1251`, … says what the title's bytes are (``Charset``);
-        // otherwise UTF-8 is read. A charset Casty cannot read is refused rather than turned into a wrong title.
+        // otherwise UTF-8 is read — with an empty one too (a script's `charset=$CHARSET`, the variable unset). A charset
+        // Casty cannot read is refused rather than turned into a wrong title.
         // Without `song`, Icecast's `artist` and `title` make it: `Artist - Title`, or whichever is given.
-        let label = exchange.query("charset")
+        let label = exchange.query("charset").flatMap { $0.isEmpty ? nil : $0 }
         guard let charset = label.map(Charset.init(label:)) ?? .utf8 else {
             let shown = SafeText.shortened(SafeText.printable(label ?? ""), to: 40)
             exchange.port.refusalLog("admin: title for \(path) from \(exchange.peer) refused: charset '\(shown)' is not one Casty reads (400)")

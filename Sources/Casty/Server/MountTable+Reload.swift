@@ -49,12 +49,14 @@ extension MountTable {
             // The stream it played (its old fallback's) ends here: left with nothing to play, the mount is one whose
             // source left for good — it forgets that stream, and whoever still hears it waits, then is let go.
             let ended = hasPlayers(mount) || (!isServing(mount) && contentType(of: mount) != nil)
+            // What its listeners heard, from the old fallback: a new one of another sample rate or channels is said.
+            let heard = old.fallbacks[path].flatMap { mounts[$0] }.flatMap(heardShape)
             mount.distributor.detachSource()
             let hearing = hearingAsFallback(mount)
             if next.fallbacks[path] == nil, awaitsSource(mount), hasPlayers(mount) || !hearing.isEmpty {
                 logger("mount \(path): no fallback any more; its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(next.sourceTimeout))")
             }
-            fallBack(mount, sourceEnded: ended)
+            fallBack(mount, sourceEnded: ended, shape: heard)
         }
         // After the fallbacks: a mount taken off with a new one moves its listeners there, not away.
         if let listed = next.whitelist {

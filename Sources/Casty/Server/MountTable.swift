@@ -126,7 +126,7 @@ final class MountTable: @unchecked Sendable {
             case .serverPath(let route): "a path the server answers itself (\(route)), not a mount listeners could reach"
             case .inUse: "mount in use"
             case .unsupportedType(let type): "content type \(type) not supported"
-            case .full(let limit): "the server has its \(counted(limit, "source"))"
+            case .full(let limit): "the server has its most sources (\(limit))"
             }
         }
 

@@ -102,7 +102,7 @@ enum SourceRoutes {
         case .rules(.inUse):
             exchange.answer(403, "Mountpoint in use", body: "Mountpoint in use: \(exchange.path)")
         case .rules(.full(let limit)):
-            exchange.answer(503, "Service Unavailable", body: "This server takes \(limit) source\(limit == 1 ? "" : "s") at once, and has them: publish elsewhere.")
+            exchange.answer(503, "Service Unavailable", body: "This server takes at most \(counted(limit, "source")) at once, and is full: publish elsewhere.")
         case .rules(.unsupportedType(let type)):
             exchange.answer(415, "Unsupported Media Type",
                             body: "Casty takes MP3 (audio/mpeg) and AAC in ADTS (audio/aac, audio/aacp), not \(type).")
