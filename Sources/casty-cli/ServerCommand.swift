@@ -34,7 +34,7 @@ enum ServerCommand: Command {
           --relay /m=URL            relay a Shoutcast/Icecast stream as mount /m (repeatable)
           --station /m              play the built-in station (or --file) as mount /m
           --file PATH               the MP3 the --station mount plays in a loop (default: a built-in tone)
-          --title T, --name N       its title and icy-name; --title-every S: seconds between its title changes
+          --title T, --name N       its title and icy-name; --title-every S: seconds between its title changes (0: none)
           --source-timeout S        drop a source that sends nothing for S seconds (default 10)
           --source-catch-up S       the most audio a source may send ahead of the clock — a stall's backlog,
                                     sent all at once — before its frames are dropped to keep listeners

@@ -21,7 +21,7 @@ enum StationCommand: Command {
           --host ADDR         address to listen on (default 127.0.0.1)
           --title T           the title (default "Casty test tone"); changes read "T #2", "T #3", …
           --name N            the station's name, icy-name (default "Casty Station")
-          --title-every S     seconds between title changes (default 15)
+          --title-every S     seconds between title changes (default 15; 0: T stays, as a fallback loop's should)
           --segment-bytes N   audio bytes per segment (default 8192)
           --status-every S    seconds between status lines (default 10)
 
@@ -42,7 +42,8 @@ enum StationCommand: Command {
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: port,
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })
         await station.start()  // once its port is bound: a port in use is one error line
-        logger("station: \(station.bitrate) kbit/s, titles every \(arguments.value("title-every") ?? "15") s")
+        let every = arguments.value("title-every") ?? "15"
+        logger("station: \(station.bitrate) kbit/s, \(every == "0" ? "one title" : "titles every \(every) s")")
         logger(serving.listeningLine)
         await serving.reportStatus(
             every: interval, logger: logger,
@@ -54,7 +55,7 @@ enum StationCommand: Command {
     static func makeStation(_ arguments: Arguments, logger: EventLog, started: Bool = true) throws -> Station {
         let name = arguments.value("name") ?? "Casty Station"
         let titles = [arguments.value("title") ?? "Casty test tone"]
-        let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 1...86_400))
+        let interval = Duration.seconds(try arguments.integer("title-every", default: 15, in: 0...86_400))
         let segmentBytes = try arguments.segmentBytes()
         let station = if let path = arguments.value("file") {
             try withOption("file", path) {
