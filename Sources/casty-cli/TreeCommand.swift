@@ -21,6 +21,12 @@ enum TreeCommand: Command {
         node); without one, the root's first (or only) stream's.
         """
 
+    /// Prints one line of the walk: what the nodes answered is shown with its control characters escaped (`\e`,
+    /// `\r`), so that a node answering `/tree` with terminal escapes cannot clear the screen or forge lines.
+    private static func say(_ line: String) {
+        print(SafeText.logLine(line))
+    }
+
     static func run(_ arguments: Arguments) async throws {
         let text = try arguments.single("the root's URL")
         let root = try StreamURL.given(text)
@@ -46,7 +52,7 @@ enum TreeCommand: Command {
                         : "\(url.authority) is not a Casty node (GET /tree answered 404): give the address of a Casty root or branch")
                 }
                 if nodes == 0 { throw ServeError("\(url.authority) is not reachable as a Casty tree node: \(error)") }
-                print(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
+                say(String(repeating: "  ", count: indent) + "\(url.authority)  unreachable: \(error)")
                 unreachable += 1
                 continue
             }
@@ -57,7 +63,7 @@ enum TreeCommand: Command {
                     ? "\(url.authority) is a Casty node of no tree (a proxy, a station or a station server, not a root or a branch)"
                     : "\(url.authority) answered GET /tree with something other than a Casty tree node's line"
                 if nodes == 0 { throw ServeError(what) }
-                print(String(repeating: "  ", count: indent) + what)
+                say(String(repeating: "  ", count: indent) + what)
                 unreachable += 1
                 continue
             }
@@ -65,11 +71,11 @@ enum TreeCommand: Command {
             // Without a mount in the URL, the walk follows the mount the root showed (a station server's first).
             if nodes == 1, query.isEmpty, let mount = fields["mount"], mount != "/" {
                 query = "?mount=" + percentEncoded(mount)
-                print("mount \(mount) (the root's first; name another in the URL: http://\(root.authority)\(mount))")
+                say("mount \(mount) (the root's first; name another in the URL: http://\(root.authority)\(mount))")
             }
             // A branch with no place now says which root it asks: not a root itself, and not fine.
             if let asking = fields["root"] {
-                print(String(repeating: "  ", count: indent) + "\(fields["address"] ?? url.authority)  a branch with no place in the tree"
+                say(String(repeating: "  ", count: indent) + "\(fields["address"] ?? url.authority)  a branch with no place in the tree"
                     + " now (its parent lost, or not placed yet): it asks its root \(asking)  players \(fields["listeners"] ?? "?")")
                 unplaced += 1
                 continue
@@ -79,7 +85,7 @@ enum TreeCommand: Command {
             // node is cut off.
             let quiet = fields.quiet.map { $0 / .milliseconds(1) }.map { Int($0) } ?? 0
             let silent = quiet >= 2000 ? "  no audio for \(quiet / 1000).\(quiet % 1000 / 100) s" : ""
-            print(String(repeating: "  ", count: indent)
+            say(String(repeating: "  ", count: indent)
                 + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  players \(fields["listeners"] ?? "?")"
                 + (fields["hls"].map { "  HLS players \($0)" } ?? "")
                 + "  segments \(fields["segments"] ?? "?")  gaps \(fields["gaps"] ?? "?")  branches \(fields.children.count)\(silent)")
@@ -88,15 +94,15 @@ enum TreeCommand: Command {
             }
         }
         if unplaced > 0, unreachable == 0 {
-            print("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest); \(unplaced) with no place")
+            say("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest); \(unplaced) with no place")
             throw ServeError("\(counted(unplaced, "branch", plural: "branches")) with no place in the tree, asking the root")
         }
         guard unreachable == 0 else {
             // A monitoring script reads the status: part of the tree is out of sight, not fine.
-            print("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest); \(unreachable) more could not be read")
+            say("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest); \(unreachable) more could not be read")
             throw ServeError("\(unreachable) node\(unreachable == 1 ? "" : "s") of the tree could not be read")
         }
-        print("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest)")
+        say("\(nodes) node\(nodes == 1 ? "" : "s"), depth \(deepest)")
     }
 
     /// `text` as a query value: bytes other than letters, digits and `/-._~` as `%XX`.

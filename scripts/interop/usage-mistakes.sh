@@ -176,6 +176,12 @@ refuses "127.0.0.1:$web is not a Casty node (GET /tree answered 404)" tree "http
 # A port in use: the error is the first line, before the built-in station says it plays.
 refuses "cannot listen on 127.0.0.1:$web" station --port "$web"
 refuses "cannot listen on 127.0.0.1:$web" demo --port "$web"
+# A node answering /tree with terminal escapes (the file server serves $TMP/tree) cannot clear the screen or forge a
+# line of the walk: what it says is printed with its control characters escaped.
+printf 'address=127.0.0.1:%s\033[2J depth=0 listeners=9\033]0;PWNED\007 segments=1\r\nFAKE-LINE gaps=0 children= parent=-\n' "$web" >"$TMP/tree"
+"$CLI" tree "http://127.0.0.1:$web/" >"$TMP/tree.out" 2>&1 || true
+check "tree prints a node's escapes escaped ($(head -c 160 "$TMP/tree.out"))" bash -c \
+    "grep -qF '\\e[2J' '$TMP/tree.out' && grep -qF '\\r\\nFAKE-LINE' '$TMP/tree.out' && ! grep -q \$'\\x1b' '$TMP/tree.out' && [ \$(wc -l <'$TMP/tree.out') = 2 ]"
 kill "$web_pid" 2>/dev/null || true
 # Two processes given one --event-spool would overwrite each other's events: the second refuses to start.
 first=$(free_port)
