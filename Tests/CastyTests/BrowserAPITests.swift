@@ -57,6 +57,8 @@ struct BrowserAPITests {
         #expect(await browser.waitFor { String(decoding: $0, as: UTF8.self).contains("</html>") }, "the page, on a kept connection")
         #expect(browser.text.hasPrefix("HTTP/1.1 200 OK\r\n") && browser.text.contains("Connection: keep-alive\r\n"))
         #expect(browser.text.contains("Content-Type: text/html; charset=utf-8"))
+        // `/` answers a browser's page load and a player differently: a shared cache is told to keep them apart.
+        #expect(browser.text.contains("\r\nVary: Accept\r\n"), "\(browser.text.prefix(400))")
         #expect(browser.text.contains("new EventSource("))
         let named = try await get(server, "GET /player/radio HTTP/1.0\r\n\r\n")
         #expect(await eventually { named.closed.value })
@@ -175,6 +177,11 @@ struct WebSocketTests {
             let status = served ? "HTTP/1.1 101" : "HTTP/1.0 403"
             #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix(status) }, "\(origin) to \(host): \(page.text)")
         }
+        // The player page at `/` varies with both: the Accept that chose it, and the Origin its CORS answer depends on.
+        let browser = try await TestPeer.connect(to: server.address, on: loop)
+        await browser.send("GET / HTTP/1.0\r\nAccept: text/html\r\nOrigin: https://radio.example\r\n\r\n")
+        #expect(await eventually { browser.closed.value })
+        #expect(browser.text.contains("\r\nVary: Accept, Origin\r\n"), "\(browser.text.prefix(400))")
         station.stop()
         server.close()
     }

@@ -167,7 +167,8 @@ pid $TMP/nginx.pid;
 error_log $TMP/nginx-error.log;
 events { worker_connections 256; }
 http {
-    types { application/vnd.apple.mpegurl m3u8; audio/mpeg mp3; audio/aac aac; }
+    include /etc/nginx/mime.types;
+    types { audio/aac aac; }  # README's line, after Debian's mime.types
     map \$uri \$hls_cache { ~\\.m3u8\$ "max-age=1"; default "max-age=3600"; }
     log_format cache '\$request_uri \$status \$upstream_cache_status';
     access_log $TMP/nginx-access.log cache;

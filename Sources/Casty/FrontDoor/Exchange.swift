@@ -72,7 +72,9 @@ struct Exchange {
         var headers = headers
         if request.method != .source, request.method != .put, headers["Access-Control-Allow-Origin"] == nil {
             for field in CORS.headers(origin: request.headers["Origin"], allowed: port.options.corsOrigins).fields {
-                headers[field.name] = field.value
+                // `Vary` adds to the answer's own (`Vary: Accept` at `/`): `Accept, Origin`.
+                let before = field.name == "Vary" ? headers["Vary"].map { $0 + ", " } ?? "" : ""
+                headers[field.name] = before + field.value
             }
         }
         logAccess(status: code, bytes: headOnly || code == 204 || code == 304 ? 0 : bytes.count)

@@ -8,7 +8,15 @@ enum PlayerPage {
     /// `GET /` from a browser, or `GET /player/…`.
     static func serve(_ exchange: Exchange) {
         exchange.answer(200, "OK", body: String(decoding: PackageResources.player_html, as: UTF8.self),
-                        headers: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"])
+                        headers: varying(["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"], exchange))
+    }
+
+    /// `headers` with `Vary: Accept` for an answer at `/`, where a browser's page load (`Accept: text/html`) gets
+    /// this page and another client the stream or a `404`: a shared cache keeps one answer per kind of request.
+    static func varying(_ headers: Headers, _ exchange: Exchange) -> Headers {
+        var headers = headers
+        if exchange.path == "/" { headers["Vary"] = "Accept" }
+        return headers
     }
 
     /// `/favicon.ico`, `/apple-touch-icon…`: none (without these routes, a port of one stream would play the stream

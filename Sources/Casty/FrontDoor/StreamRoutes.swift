@@ -115,8 +115,9 @@ enum StreamRoutes {
         let who = exchange.request.headers["x-casty-branch"].map { "branch \(SafeText.shortened($0, to: 60)) from" } ?? "listener"
         port.refusalLog("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
         // Not kept by a CDN, which would go on answering 404 once the mount is on air.
+        // At `/`, a browser's page load gets the player page instead: a cache keeps the two apart (``PlayerPage/varying(_:_:)``).
         exchange.answer(404, "Not Found", body: known ? "Nothing plays at \(mount) now: try again later." : noMountBody(exchange.path),
-                        headers: ["Cache-Control": "no-cache"])
+                        headers: PlayerPage.varying(["Cache-Control": "no-cache"], exchange))
     }
 
     /// The body of the `404` a player gets for a path with no mount.
