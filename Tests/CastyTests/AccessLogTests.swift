@@ -86,6 +86,52 @@ struct AccessLogTests {
         port.close()
     }
 
+    @Test("A player told 200 by the front door that leaves before its first segment (a probe reading the head) gets its lines: 200, 0 bytes, and its leaving")
+    func playerGoneAfterItsHead_GetsItsLines() async throws {
+        // Loops of its own, held in turn: the shared loop, which other tests use, never is.
+        let accepting = EventLoop(name: "test-accepting")
+        let group = EventLoopGroup(count: 2, first: accepting)
+        let listenerLoop = group.loops[1]
+        defer { for each in group.loops { each.shutdown() } }
+        let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { _ = unlink(path) }
+        let log = try AccessLog(path: path, logger: .silent)
+        var options = ClientOptions()
+        options.loops = group
+        options.accessLog = log
+        let distributor = try Distributor(loop: accepting, configuration: .init(burst: 2))
+        distributor.send(.reply(next: 0, context: testContext()))
+        for segment in testSegments(2) { distributor.send(.data(segment.number, segment)) }
+        let told = Locked<[String]>([])
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
+                                  logger: EventLog { line in told.update { $0.append(line) } })
+        defer { port.close() }
+        func hold(_ held: EventLoop, for time: useconds_t) async {
+            let holding = Locked(false)
+            held.execute {
+                holding.update { $0 = true }
+                usleep(time)
+            }
+            _ = await eventually { holding.value }
+        }
+        // The listener loop is held while the front door writes the head from the distributor's promise and the
+        // player reads it and leaves; then the distributor's loop, while the client starts and finds its player gone
+        // before the distributor could answer it with the burst.
+        await hold(listenerLoop, for: 1_000_000)
+        let player = try await TestPeer.connect(to: port.address, on: loop)
+        await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Probe/1\r\n\r\n")
+        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(player.text.hasPrefix("HTTP/1.0 200") || player.text.hasPrefix("ICY 200"), "\(player.text.prefix(60))")
+        // It resets its connection, as a player that quits does: the server hears it gone without writing to it.
+        try player.connection.socket.setResetOnClose()
+        await player.close()
+        await hold(accepting, for: 2_500_000)
+        #expect(await eventually(timeout: .seconds(10)) { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
+        let line = try #require(lines(path).first)
+        #expect(line.contains("\"GET /live HTTP/1.1\" 200 0 \"-\" \"Probe/1\" "), "\(line)")
+        #expect(await eventually { told.value.contains { $0.contains("left after") && $0.contains("before its first segment") } }, "\(told.value)")
+    }
+
     @Test("A HEAD that waited for the stream gets its line once answered, as one answered at once does")
     func headThatWaitedForTheStream_GetsItsLine() async throws {
         let path = "/tmp/casty-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"

@@ -452,18 +452,25 @@ public actor Client: LoopNode {
         let wasStreaming: Bool
         if case .streaming = phase { wasStreaming = true } else { wasStreaming = false }
         let wasWaiting = phase == .waitingForReply && !headWritten
+        // Told `200` by the front door, which wrote its head before handing it to this loop, and gone before the
+        // distributor's answer brought its burst (a probe reading the head, a prefetch).
+        let wasToldOK = phase == .waitingForReply && headWritten
         phase = .closing
         distributor.leave(self)
         onLeave?()
         onLeave = nil
         if wasWaiting { return gaveUpWaiting() }
-        guard wasStreaming else { return }
+        guard wasStreaming || wasToldOK else { return }
         let duration = seconds(ContinuousClock.now - joined)
         // A player that quits mostly resets its connection (it closes with audio unread): that is its leaving, not a fault.
         let why: String = switch error {
         case nil: stopReason ?? "closed"
         case let error? where error.isReset: "closed by the \(isBranch ? "branch" : "player") (reset)"
         case let error?: "\(error)"
+        }
+        if wasToldOK {
+            accessLogLine(status: 200, bytes: 0)
+            return port.joinsAndLeaves("\(who) left after \(formatted(duration)) s (\(why)), told 200 and gone before its first segment")
         }
         options.accessLog?.closed(id, bytes: sentBytes)
         port.joinsAndLeaves("\(who) left after \(formatted(duration)) s (\(why)):"
