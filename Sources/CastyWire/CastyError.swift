@@ -48,11 +48,23 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     /// reader out of step with the `icy-metaint` framing. Reading on would lose every title from here on.
     case framingLost(StreamURL, blocks: Int)
 
-    /// The problem without what the server wrote (``IcyError/kind``): two garbage answers with other bytes are the
-    /// same problem, which a node that retries sums up instead of telling each.
+    /// The problem without what varies from one attempt to the next — what the server wrote (``IcyError/kind``),
+    /// the address it was met at, a redirect loop's chain: two garbage answers with other bytes, or a load balancer
+    /// that sends each attempt to another edge that is down, are the same problem, which a node that retries sums up
+    /// instead of telling each. (The line that tells it names the address.)
     public var kind: String {
-        guard case .notAStream(let url, let error) = self else { return description }
-        return "\(url): \(error.kind)"
+        switch self {
+        case .notAStream(_, let error): return "not a stream: \(error.kind)"
+        // The system's error alone: its operation names the address (`connect to 10.0.0.7:8000 failed: …`).
+        case .network(_, .failed(_, let code, let message)): return "network: \(message) (errno \(code))"
+        case .network(_, .resolve(_, let message)): return "name not found: \(message)"
+        case .redirects(_, let loop): return loop ? "redirect loop" : "too many redirects"
+        case .badURL: return description
+        default:
+            let text = description
+            guard let separator = text.firstRange(of: ": ") else { return text }
+            return String(text[separator.upperBound...])
+        }
     }
 
     /// One line saying what went wrong and where.

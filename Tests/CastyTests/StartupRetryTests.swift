@@ -1,5 +1,6 @@
 @testable import CastyNet
 import Icy
+import CastyWire
 import Testing
 
 @testable import Casty
@@ -100,6 +101,28 @@ struct StartupRetryTests {
         #expect(lines.value.filter { $0.contains(named) }.count == told.count + summed.count, "no other line about the problem")
         #expect(lines.value.allSatisfy { $0.count < 240 }, "a quote is cut to 80 characters: \(lines.value.map(\.count))")
         await upstream.close()
+    }
+
+    @Test("A load balancer that sends each attempt to another edge, every one down, is one problem: told for the first attempts, then summed up")
+    func redirectsToEdgesThatAreDown_AreOneProblem() async throws {
+        // Ports 1–9 of the loopback: nothing listens there, each edge refuses the connection.
+        let (upstream, lines) = try await twentyFailedAttempts { attempt in
+            "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.1:\(1 + attempt % 9)/edge\r\nContent-Length: 0\r\n\r\n"
+        }
+        let told = lines.value.filter { $0.contains("/edge") && $0.contains("retrying in") }
+        let summed = lines.value.filter { $0.contains("/edge") && $0.contains("failed the same way, retrying every") }
+        #expect(told.count == Proxy.toldAttempts, "\(lines.value)")
+        #expect(lines.value.filter { $0.contains("/edge") }.count == told.count + summed.count, "no other line about the problem: \(lines.value)")
+        await upstream.close()
+    }
+
+    @Test("A redirect loop is one problem whatever its chain; a network failure, whatever the address it was met at")
+    func problemKinds_LeaveOutWhatVariesBetweenAttempts() throws {
+        let a = try #require(StreamURL("http://127.0.0.1:8000/a")), b = try #require(StreamURL("http://127.0.0.1:8001/b"))
+        #expect(CastyError.redirects([a, b, a], loop: true).kind == CastyError.redirects([b, a, b], loop: true).kind)
+        #expect(CastyError.redirects([a, b], loop: false).kind != CastyError.redirects([a, b], loop: true).kind)
+        #expect(CastyError.noReply(a, after: .seconds(5)).kind == CastyError.noReply(b, after: .seconds(5)).kind)
+        #expect(CastyError.noReply(a, after: .seconds(5)).kind != CastyError.ended(a).kind)
     }
 
     @Test("An upstream that fails two ways by turns (404, then 503) is told three times for each, then summed up")
