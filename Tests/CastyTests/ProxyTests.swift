@@ -337,6 +337,30 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("An upstream that goes silent, its connection open, is lost from its last byte: the numbering jumps by the silence before it was noticed too")
+    func silentUpstream_TheJumpCountsTheSilenceBeforeItWasNoticed() async throws {
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))
+            // Fifteen segments (62 ms each at 128 kbit/s) at once, then nothing, the connection left open.
+            streamICY(to: connection, metaint: 1000, count: 15, interval: .milliseconds(5))
+        }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        configuration.minimumSilence = .seconds(2)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        try await proxy.start()
+        #expect(await listener.waitForData(20, timeout: .seconds(20)))
+        proxy.stop()
+        let numbers = await listener.record.numbers
+        // Found silent 2 s after its last byte: 32 segments' time, not the moment between noticing and the next link.
+        let jump = zip(numbers, numbers.dropFirst()).map { $1 - $0 }.max() ?? 0
+        #expect(jump >= 25, "\(numbers)")
+        await upstream.close()
+    }
+
     @Test("An upstream that flaps (streams a moment, drops, again and again) is told for its first losses, then summed up every 10 s")
     func flappingUpstream_IsToldFirst_ThenSummedUp() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in

@@ -252,7 +252,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// stream again on the same connection when the upstream is back (``attach(_:)`` tells them where it goes on).
     /// First, before a station server's mount hears of it (``onStreaming``) and takes its listeners to its fallback.
     func lost(_ reason: CastyError) {
-        lostAt = .now
+        // A link found silent was lost when its last byte came, not when the silence grew long enough to tell.
+        lostAt = if case .silent(_, let after) = reason { .now - after } else { .now }
         tellIfAFile()
         // The next link's audio is measured and watched afresh; a new stream's segments held for its measure go with
         // the link (the nodes fed are told the stream when it is back).
