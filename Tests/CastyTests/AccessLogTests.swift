@@ -106,30 +106,37 @@ struct AccessLogTests {
         let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options,
                                   logger: EventLog { line in told.update { $0.append(line) } })
         defer { port.close() }
-        func hold(_ held: EventLoop, for time: useconds_t) async {
+        /// Holds `held` until `released` is set (at most 30 s), once it is held.
+        func hold(_ held: EventLoop, until released: Locked<Bool>) async {
             let holding = Locked(false)
             held.execute {
                 holding.update { $0 = true }
-                usleep(time)
+                for _ in 0..<3000 where !released.value { usleep(10_000) }
             }
-            _ = await eventually { holding.value }
+            _ = await eventually(timeout: .seconds(10)) { holding.value }
         }
         // The listener loop is held while the front door writes the head from the distributor's promise and the
         // player reads it and leaves; then the distributor's loop, while the client starts and finds its player gone
         // before the distributor could answer it with the burst.
-        await hold(listenerLoop, for: 1_000_000)
+        let listenerFree = Locked(false), distributorFree = Locked(false)
+        defer { listenerFree.update { $0 = true }; distributorFree.update { $0 = true } }
+        await hold(listenerLoop, until: listenerFree)
         let player = try await TestPeer.connect(to: port.address, on: loop)
         await player.send("GET /live HTTP/1.1\r\nHost: x\r\nUser-Agent: Probe/1\r\n\r\n")
-        #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(await player.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(player.text.hasPrefix("HTTP/1.0 200") || player.text.hasPrefix("ICY 200"), "\(player.text.prefix(60))")
         // It resets its connection, as a player that quits does: the server hears it gone without writing to it.
         try player.connection.socket.setResetOnClose()
         await player.close()
-        await hold(accepting, for: 2_500_000)
+        await hold(accepting, until: distributorFree)
+        listenerFree.update { $0 = true }
+        // Its line is written while the distributor is still held: before any answer could have brought the burst.
         #expect(await eventually(timeout: .seconds(10)) { await log.flush(); return lines(path).count == 1 }, "\(lines(path))")
+        distributorFree.update { $0 = true }
         let line = try #require(lines(path).first)
         #expect(line.contains("\"GET /live HTTP/1.1\" 200 0 \"-\" \"Probe/1\" "), "\(line)")
-        #expect(await eventually { told.value.contains { $0.contains("left after") && $0.contains("before its first segment") } }, "\(told.value)")
+        #expect(await eventually(timeout: .seconds(10)) { told.value.contains { $0.contains("left after") && $0.contains("before its first segment") } },
+                "\(told.value)")
     }
 
     @Test("A HEAD that waited for the stream gets its line once answered, as one answered at once does")

@@ -20,7 +20,7 @@ struct CommandRefusalLogTests {
             await peer.send("GET /commands/capacity HTTP/1.0\r\n\(auth)\r\n")
         }
         for peer in peers {
-            #expect(await eventually { peer.closed.value } && peer.text.hasPrefix("HTTP/1.0 401"), "\(peer.text.prefix(80))")
+            #expect(await eventually(timeout: .seconds(20)) { peer.closed.value } && peer.text.hasPrefix("HTTP/1.0 401"), "\(peer.text.prefix(80))")
         }
         let refused = log.lines.value.filter { $0.hasPrefix("commands: ") && $0.contains("refused on /commands/capacity") }
         #expect(refused.count == 10, "the refusals' budget: \(refused.count) lines")
