@@ -11,7 +11,9 @@ package final class UpstreamLink: @unchecked Sendable {
     package let url: StreamURL
     private let connection: Connection
     private var reader: StreamReader
-    private let silence: Duration
+    /// How long the link may go without data: its owner lengthens it when the stream's segments come slower (a
+    /// station that went on at a lower bitrate), shortens it when they come faster. On the loop.
+    package var silence: Duration
     private var lastData = ContinuousClock.now
     private var watchdog: Scheduled?
     private var onSegment: ((Segment) -> CastyError?)?

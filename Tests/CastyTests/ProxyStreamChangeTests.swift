@@ -23,7 +23,8 @@ struct ProxyStreamChangeTests {
     /// sends `audio` on its link, the pieces 100 ms apart, with a listener attached; its log lines are kept. With
     /// `later`, the first link ends after its audio, and the links after it send `later` (an encoder replaced).
     func relaying(
-        _ audio: [[UInt8]], thenOnANewLink later: [[UInt8]]? = nil, contentType: String = "audio/mpeg", declared: String? = nil
+        _ audio: [[UInt8]], thenOnANewLink later: [[UInt8]]? = nil, contentType: String = "audio/mpeg", declared: String? = nil,
+        configure: (inout Proxy.Configuration) -> Void = { _ in }
     ) async throws -> (Proxy, RecorderNode, Locked<[String]>, FakeUpstream) {
         let head = "HTTP/1.0 200 OK\r\nContent-Type: \(contentType)\r\n" + (declared.map { "icy-br: \($0)\r\n" } ?? "") + "\r\n"
         let links = Locked(0)
@@ -44,11 +45,28 @@ struct ProxyStreamChangeTests {
         let lines = Locked<[String]>([])
         var configuration = Proxy.Configuration()
         configuration.segmentBytes = 1000
+        configure(&configuration)
         let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
         let listener = RecorderNode(loop: loop)
         proxy.send(.request(from: listener, resume: nil))
         try await proxy.start()
         return (proxy, listener, lines, upstream)
+    }
+
+    @Test("A link whose station went on at half the bitrate is given up after six of its new, longer segments of silence, not six of the old")
+    func silenceDeadline_FollowsTheBitrateMeasured() async throws {
+        // 4000-byte segments: 250 ms at 128 kbit/s, 500 ms at 64; six of them 1.5 s, then 3 s.
+        let (proxy, _, lines, upstream) = try await relaying([Self.frames(120, kbps: 128), Self.frames(120, kbps: 64)]) {
+            $0.segmentBytes = 4000
+            $0.minimumSilence = .milliseconds(100)
+        }
+        #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("no data for") } }, "\(lines.value)")
+        proxy.stop()
+        #expect(lines.value.contains { $0.contains("bitrate is 64 kbit/s now") }, "\(lines.value)")
+        let line = try #require(lines.value.first { $0.contains("no data for") })
+        let silence = line.split(separator: "no data for ").last.flatMap { Double($0.prefix { $0.isNumber || $0 == "." }) } ?? 0
+        #expect(silence >= 2.5, "\(line)")
+        await upstream.close()
     }
 
     @Test("A station whose frames go on at another constant bitrate on the same link (its own fallback) is another stream, measured anew and told its bitrate, in one line — also over the icy-br it declared",

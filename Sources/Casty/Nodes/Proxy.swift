@@ -318,7 +318,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         let url = opened.url
         keeper.link = UpstreamLink(
-            opened, silence: max(context.segmentDuration * configuration.silentSegments, configuration.minimumSilence),
+            opened, silence: silenceDeadline,
             onSegment: { [self] segment in
                 assumeIsolated { proxy in
                     if let lost = proxy.framingLost(at: segment, of: url) { return lost }
@@ -439,6 +439,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// unfinished segment is cut (padded) at the old stream's end.
     private func bitrateMeasured(before: Int?) {
         let now = bitrate.map { nominalBitrate ?? $0 }
+        keeper.link?.silence = silenceDeadline  // six segments of the bitrate measured, not of the one the link began with
         if let before, let now, before != now {
             // The new stream of another shape or codec was said already; its bitrate is told with it.
             logger(newStreamHeld == nil
@@ -456,6 +457,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
             if let last = cutter.finish() { subscribers.publish(last) }
             subscribers.restart(context, with: [], next: cutter.next)
         }
+    }
+
+    /// How long a link may bring nothing before it is given up: six segment durations at the stream's bitrate
+    /// (``Configuration/silentSegments``), never less than ``Configuration/minimumSilence``.
+    private var silenceDeadline: Duration {
+        max(context.segmentDuration * configuration.silentSegments, configuration.minimumSilence)
     }
 
     /// The context every listener is told: the station's headers, this proxy's segment size and the bitrate.
