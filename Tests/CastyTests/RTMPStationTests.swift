@@ -111,6 +111,30 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A publisher that unpublishes ends its session, and its deleteStream after FCUnpublish is read, not answered with a reset (ffmpeg's 'Broken pipe' at a clean end)")
+    func rtmpPublisher_Unpublishing_EndsItsSession_AndTheConnectionClosesGently() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        // A publisher that does not read, as ffmpeg writes deleteStream before it reads what came.
+        let address = try #require(server.rtmpAddress)
+        var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared, reading: false))
+        var bytes = [3] + [UInt8](repeating: 7, count: 1536) + [UInt8](repeating: 0, count: 1536)
+        bytes += rtmp.publisher.command("connect", [.object([AMF0Property("app", .string("live"))])])
+        bytes += rtmp.publisher.command("createStream", [.null])
+        bytes += rtmp.publisher.command("publish", [.null, .string("hackme"), .string("live")])
+        await rtmp.send(bytes)
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        await rtmp.send(rtmp.publisher.command("FCUnpublish", [.null, .string("hackme")]))
+        #expect(await eventually { log.contains("ended: it stopped publishing (FCUnpublish)") }, "\(log.lines.value.suffix(3))")
+        try await Task.sleep(for: .milliseconds(300))
+        await rtmp.send(rtmp.publisher.command("deleteStream", [.null, .number(1)]))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(rtmp.peer.closeError.value == nil, "\(String(describing: rtmp.peer.closeError.value))")
+        await rtmp.peer.close()
+    }
+
     @Test func rtmpPublisher_Refused_GetsAnErrorStatusAndIsClosed() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

@@ -142,7 +142,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             case .metadata(let info): metadata(info)
             case .unpublish:
                 port.logger("rtmp \(peer): unpublished \(publication?.path ?? "before publishing")")
-                shut()
+                finish()
             }
         }
     }
@@ -312,6 +312,16 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         let connection = connection
         release(reason)
         connection.closeWhenSent(timeout: port.options.headerTimeout)
+    }
+
+    /// The publisher said it is done (`FCUnpublish`): its session ends now, and the connection closes gently —
+    /// ffmpeg sends `deleteStream` after `FCUnpublish`, and a connection closed at once would answer that with a
+    /// reset, which ffmpeg reports as `Broken pipe` at the end of a publish that went well. What it still sends is
+    /// read and thrown away until it closes (5 s at most).
+    private func finish() {
+        let connection = connection
+        guard release("it stopped publishing (FCUnpublish)") else { return }
+        connection.closeLingering(timeout: .seconds(5), limit: 64 * 1024)
     }
 
     /// Closes the connection, once; a session still running ends with it — for `reason` if Casty closed it (else
