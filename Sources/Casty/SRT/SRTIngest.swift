@@ -168,6 +168,9 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     // The SRT thread's.
     private var reader = PayloadReader()
     private var incidents = 0
+    /// Packets SRT dropped as too late, as said (``SRTLateDrops``), and when the statistics were last looked at.
+    private var lateDrops = SRTLateDrops()
+    private var statsLookedAt = ContinuousClock.now
     /// Whether the program's audio changed format (the session is ending).
     private var switchSeen = false
     /// The transport stream's counters, for the status page (written on the SRT thread, read on the loop).
@@ -222,6 +225,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         }
         let current = reader.counters
         counters.withLock { $0.0 = current; if let found { $0.transportStream = found.1 } }
+        lookAtStats()
         if let switched {
             // Said again at each PMT until the session has ended: the loop acts on the first.
             guard !switchSeen else { return }
@@ -235,6 +239,15 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
 
     func ended(_ reason: String) {
         loop.execute { [self] in gone(reason) }
+    }
+
+    /// Once a second at most (libsrt's statistics are read that often): packets SRT dropped as too late to play are
+    /// said, with what to change (``SRTLateDrops``).
+    private func lookAtStats() {
+        let now = ContinuousClock.now
+        guard now - statsLookedAt >= .seconds(1), let stats = connection.stats else { return }
+        statsLookedAt = now
+        if let line = lateDrops.check(stats, now: now) { logger("SRT source \(peer) on \(id?.mount ?? "?"): \(line)") }
     }
 
     /// Logs the first incidents of the transport stream one by one, then one in a hundred (all are counted).
@@ -297,7 +310,9 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
     private func gone(_ reason: String) {
         switch state {
         case .live(let session):
-            session.assumeIsolated { $0.inputClosed(reason) }
+            // What the link lost, from its last statistics.
+            let lost = SRTLateDrops.summary(connection.stats)
+            session.assumeIsolated { $0.inputClosed(reason + lost) }
         case .waiting:
             logger("SRT source \(peer) on \(id?.mount ?? "?") left before publishing: \(reason)")
         case .over:

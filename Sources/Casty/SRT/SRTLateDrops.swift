@@ -1,0 +1,51 @@
+internal import CastyNet
+
+/// What an SRT caller's statistics tell the station's operator about the link.
+///
+/// SRT keeps a live stream on time by giving each packet `latency` milliseconds to arrive: a packet lost on the
+/// way is asked for again (a NAK), and its retransmission must come back within that time. Over a link with a
+/// round-trip time (RTT) close to the latency, it does not: the packet is dropped as too late to play, and
+/// listeners hear a gap. SRT's own rule of thumb is a latency of three to four times the RTT — 120 ms, the default,
+/// suits a LAN, not a caller 40 ms away on a lossy link. Nothing else in the log points there (the transport stream
+/// reads the drops as lost packets, the frames as broken ones), so the first drops are said, with the numbers and
+/// what to change; then at most once a minute while more come.
+///
+/// A pure value, driven with statistics and the time: on the SRT thread, where the statistics are read.
+struct SRTLateDrops: Sendable, Equatable {
+    /// The drops said so far.
+    private(set) var told = 0
+    /// When they were last said.
+    private var toldAt: ContinuousClock.Instant?
+    /// How long after a line the next waits, however many more drops come.
+    static let quiet: Duration = .seconds(60)
+
+    /// The line to log for `stats` at `now`, if drops came that were not said and the last line is old enough.
+    mutating func check(_ stats: SRTStats, now: ContinuousClock.Instant = .now) -> String? {
+        guard stats.packetsDropped > told else { return nil }
+        if let toldAt, now - toldAt < Self.quiet { return nil }
+        let new = stats.packetsDropped - told
+        told = stats.packetsDropped
+        toldAt = now
+        let rtt = Int(stats.rttMilliseconds.rounded())
+        let total = new == stats.packetsDropped ? "" : ", \(stats.packetsDropped) so far"
+        return "SRT dropped \(counted(new, "packet")) that came too late to play\(total) (RTT \(rtt) ms, latency "
+            + "\(stats.latencyMilliseconds) ms): listeners hear a gap at each. Give the link a latency of 3 to 4 times its RTT, "
+            + "at least \(Self.advised(stats)) ms: the caller's (ffmpeg: srt://…?latency=\(Self.advised(stats) * 1000), in microseconds)"
+            + " or --srt-latency \(Self.advised(stats))"
+    }
+
+    /// Four times the RTT, rounded up to 50 ms, and more than the latency now.
+    static func advised(_ stats: SRTStats) -> Int {
+        let four = Int((4 * stats.rttMilliseconds).rounded(.up))
+        let rounded = (max(four, stats.latencyMilliseconds + 1) + 49) / 50 * 50
+        return rounded
+    }
+
+    /// What the link lost, for a session's end line: `; SRT: 56 packets lost, 57 sent again, 5 too late to play`,
+    /// or nothing when it lost none.
+    static func summary(_ stats: SRTStats?) -> String {
+        guard let stats, stats.packetsLost > 0 || stats.packetsDropped > 0 else { return "" }
+        return "; SRT: \(counted(stats.packetsLost, "packet")) lost, \(stats.packetsRetransmitted) sent again, "
+            + "\(stats.packetsDropped) too late to play"
+    }
+}
