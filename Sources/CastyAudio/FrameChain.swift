@@ -25,6 +25,12 @@
 ///   and a source streaming files as they are sends before each one — is skipped whole wherever a frame is
 ///   looked for, held nowhere and reported as no incident: decoders skip it too. Tags over ``maxTagBytes``
 ///   are taken for garbage.
+/// - **Joins**: the first frames of a stream that follows another — after ``restart(format:)``, or a break in
+///   the chain that dropped bytes or changed the shape — may take their audio from bytes of the frames before
+///   them (MP3's bit reservoir), which a decoder that heard the stream before has of the old one, or lacks: they
+///   are muted (``ReservoirJoin``) until a frame that is decodable passes, unless the caller says the new stream
+///   goes on exactly where the old one ended (``continuesExactly()``). A chain's first stream is no join: a
+///   decoder that starts knows it has no reservoir.
 /// - **Another codec**: a relay's chain (``followsOtherFormat``) whose frames break and do not come back, but
 ///   frames of the other format (MP3 ↔ ADTS) follow, follows those (``Output/reformatted(_:)``).
 /// - **Unchecked**: a stream whose first bytes hold no chain at all is not what its `Content-Type` says; it is
@@ -196,6 +202,13 @@ package struct FrameChain {
     /// Whether the chain has followed frames since the stream started: a give-up after that is garbage in a
     /// stream of frames, not a stream without any.
     package private(set) var hasFollowedFrames = false
+    /// Whether a frame was passed on since the chain was made, in any stream: the streams after it are joins.
+    private var passedFrames = false
+    /// While the first frames after a join pass, in a format whose frames reach back across it: which of them must
+    /// be muted (``ReservoirJoin``). `nil` once one is decodable.
+    private var join: ReservoirJoin?
+    /// Whether the chain is in the first frames after a join, which it mutes until one is decodable.
+    package var isJoining: Bool { join != nil }
     /// Whether a stream whose start holds no frames of ``format`` is checked for frames of the other format
     /// (ADTS sent as `audio/mpeg`, which an encoder's default label makes common), and followed as such.
     package var identifies = false
@@ -234,7 +247,9 @@ package struct FrameChain {
     }
 
     /// Starts a new stream (the upstream was replaced): whatever is held of the old one — its last, unfinished
-    /// frame — is dropped, and the new stream is passed on from its first frame. Returns the bytes dropped.
+    /// frame — is dropped, and the new stream is passed on from its first frame. If frames were passed on before,
+    /// the new stream is joined to them: its first frames are muted until one is decodable (``isJoining``), unless
+    /// ``continuesExactly()`` is called before they come. Returns the bytes dropped.
     @discardableResult
     package mutating func restart(format: Format?) -> Int {
         let count = held.count
@@ -244,8 +259,24 @@ package struct FrameChain {
         shape = nil
         self.format = format
         mode = format == nil ? .unchecked : .searching(fresh: true)
+        joined()
         if held.capacity < holdLimit { held.reserveCapacity(holdLimit) }
         return count
+    }
+
+    /// The frames from here follow a join — a new stream, a break in the chain (bytes dropped, another shape or
+    /// codec; not a tag alone, which leaves the frames around it whole) — after frames passed on: they may take their
+    /// audio from bytes before it, which a decoder that heard those frames has of something else, or lacks
+    /// (``ReservoirJoin``).
+    private mutating func joined() {
+        join = passedFrames && format?.reachesBack == true ? ReservoirJoin() : nil
+    }
+
+    /// The stream after ``restart(format:)`` goes on exactly where the one before ended, byte for byte (a relay's
+    /// new link whose start held the bytes it relayed last: ``LinkJoin``): its first frames are decodable as they
+    /// are, and are not muted.
+    package mutating func continuesExactly() {
+        join = nil
     }
 
     /// Takes the next bytes of the stream, calling `output` with what can be passed on, in order.
@@ -307,6 +338,14 @@ package struct FrameChain {
                     continue
                 }
                 if shape == nil { shape = AudioShape(frame: bytes[index..<next], format: format) }
+                passedFrames = true
+                if join != nil, let muted = join!.muted(bytes[index..<next]) {
+                    // Its audio begins before the join, in bytes the decoder has of another stream: silence instead.
+                    output(.frame(muted[...]))
+                    index = next
+                    continue
+                }
+                join = nil
                 output(.frame(bytes[index..<next]))
                 index = next
 
@@ -383,6 +422,7 @@ package struct FrameChain {
                     // Another codec from here on the same link: followed, its frames checked as the old ones were.
                     self.format = format.other
                     (dropped, shape) = (0, nil)
+                    joined()
                     mode = .locked(key: other)
                     output(.reformatted(format.other))
                     return scan(bytes[index...], output)
@@ -396,12 +436,16 @@ package struct FrameChain {
                     continue
                 }
                 if let found {
-                    if dropped > 0 { output(.resynced(dropped: dropped)) }
+                    if dropped > 0 {
+                        output(.resynced(dropped: dropped))
+                        joined()  // the bytes dropped may have held audio of the frames after them
+                    }
                     dropped = 0
                     mode = .locked(key: found)
                     if let before = shape, let after = AudioShape(frame: bytes[index...], format: format), after != before {
                         shape = after
                         output(.reshaped(from: before, to: after))
+                        joined()
                     }
                     continue
                 }

@@ -139,8 +139,7 @@ public struct MP3Frame: Sendable, Equatable {
     /// as it is by a source, would tell a player joining at it that the live stream is a file of that length.
     public func isInfo(_ frame: ArraySlice<UInt8>) -> Bool {
         guard layer == .layer3 else { return false }
-        let mono = channelMode == .mono
-        let sideInfo = version == .mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17)
+        let sideInfo = sideInformationBytes
         func tag(at offset: Int, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> Bool {
             let start = frame.startIndex + offset
             guard offset + 4 <= length, start + 4 <= frame.endIndex else { return false }

@@ -5,15 +5,17 @@ import Testing
 /// restarted behind an Icecast mount, a playlist source moving to a file of another rate. The chain follows the
 /// new frames without dropping a byte, and says so, so that the stream's nodes can take it for another stream.
 struct FrameChainShapeTests {
-    /// `count` MPEG-1 layer III frames at 128 kbit/s filled with `0x55`: 44.1 kHz (417 bytes), 48 kHz (384 bytes)
-    /// or 32 kHz (576 bytes), in joint stereo, stereo or mono (the top two bits of the fourth header byte).
+    /// `count` MPEG-1 layer III frames at 128 kbit/s filled with `0x55` after a `main_data_begin` of 0 (each one's
+    /// audio its own, as an encoder's first frames: a new shape is often a new encoder, whose frames are not muted
+    /// as reaching back across the change): 44.1 kHz (417 bytes), 48 kHz (384 bytes) or 32 kHz (576 bytes), in
+    /// joint stereo, stereo or mono (the top two bits of the fourth header byte).
     static func frames(_ count: Int, rate: Int = 44_100, mode: UInt8 = 0x40) -> [UInt8] {
         let (index, length): (UInt8, Int) = switch rate {
         case 48_000: (0x04, 384)
         case 32_000: (0x08, 576)
         default: (0x00, 417)
         }
-        return (0..<count).flatMap { _ in [0xFF, 0xFB, 0x90 | index, mode | 0x04] + [UInt8](repeating: 0x55, count: length - 4) }
+        return (0..<count).flatMap { _ in [0xFF, 0xFB, 0x90 | index, mode | 0x04, 0, 0] + [UInt8](repeating: 0x55, count: length - 6) }
     }
 
     /// `stream` in reads of `size` bytes.

@@ -35,7 +35,7 @@ struct FrameChainTagTests {
         let stream = Array(frames.prefix(6).joined()) + junk(300, seed: 7) + id3Tag(body: 900, seed: 8)
             + Array(frames.dropFirst(6).prefix(6).joined())
         let whole = ChainRun([stream[...]])
-        #expect(whole.bytes == Array(frames.prefix(12).joined()))
+        #expect(whole.bytes == mutedAfterJoin(Array(frames.prefix(12)), at: 6))
         #expect(whole.resyncs == [300])
         for split in 1..<stream.count {
             let run = ChainRun([stream[..<split], stream[split...]])

@@ -311,12 +311,13 @@ public actor Client: LoopNode {
 
     /// `bytes`, a form of `segment`, as the player's entry: on a frame, and after its last segment, if it ended
     /// inside a frame (another stream now, or segments skipped), that frame completed — or the rest of the one
-    /// that abandoned pieces cut short (``owed``).
+    /// that abandoned pieces cut short (``owed``) —, and the first frames, whose audio may begin in bytes it has of
+    /// the stream before, muted until one is decodable (``StreamSegment/joining(_:completing:format:)``). A player's
+    /// very first segment needs none of that: its decoder knows it has nothing before.
     private func entry(of segment: StreamSegment, _ bytes: [UInt8]) -> [UInt8] {
         guard entered, let format else { return segment.entering(bytes) }
         let completion = lastSegment.map { $0.tailCompletion(format) ?? [] } ?? owed
-        guard !completion.isEmpty else { return segment.entering(bytes) }
-        return segment.entering(bytes, completing: completion, format: format)
+        return segment.joining(bytes, completing: completion, format: format)
     }
 
     /// Audio of the next segment ahead of it (``StreamPiece``, a quiet source): a listener keeping up — its burst

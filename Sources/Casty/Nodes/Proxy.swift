@@ -292,7 +292,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
         realTime.restart()
         // A new stream: the old one's unfinished frame is dropped, and the new one starts at its first frame.
         // Then the unfinished segment, which ends at a frame boundary, can be kept: the joined audio is one
-        // clean chain of frames, and players hear no re-sync where the reconnect joins the two.
+        // clean chain of frames, and players hear no re-sync where the reconnect joins the two. The new stream's
+        // first frames, whose audio may begin in the old one's bytes (MP3's bit reservoir), are muted by the chain
+        // until one is decodable — unless the new link goes on exactly where the last one ended (``LinkJoin``).
         let aligned = chain.isAligned && !changed
         // The same headers may bring audio of another sample rate or channel count (an encoder that reconnects at
         // 48 kHz stereo instead of 44.1 kHz mono): told by the first frame (``take(_:)``).
@@ -538,6 +540,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
         if let skipped {
             logger("proxy: the new link's first \(megabytes(skipped)) were audio relayed before (the upstream's burst): "
                 + "left out, the stream goes on where the last link ended")
+            // Byte for byte: its first frames take their audio from the frames relayed before, as they would have.
+            chain.continuesExactly()
         }
         keeper.learnQuiet(from: segment)
         if segment.fault == .unquotedText {

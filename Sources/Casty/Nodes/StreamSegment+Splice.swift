@@ -16,6 +16,10 @@ internal import CastyAudio
 /// ```
 ///
 /// The segment keeps its length, so the ICY framing stays exact.
+///
+/// The first frames of the stream joined may take their audio from the frames before them (MP3's bit reservoir),
+/// which the player has of the other stream, or as those zeros: they are muted until one is decodable
+/// (``joining(_:completing:format:)``).
 extension StreamSegment {
     /// What the last frame begun in this segment's audio lacks (it goes on in the next segment), as bytes that
     /// complete it: zeros for its body — and, when the segment ends inside its header, the rest of the header as
@@ -54,18 +58,34 @@ extension StreamSegment {
     /// tag up to the first frame of this segment that starts past them (``padding(_:)``). Without a frame to go
     /// to, the plain entry (``entering(_:)``).
     func entering(_ form: [UInt8], completing completion: [UInt8], format: FrameChain.Format) -> [UInt8] {
+        entry(form, completing: completion, format: format).bytes
+    }
+
+    /// `form` as the first segment a player hears after a join — it heard audio before: another stream, or this one
+    /// before segments it skipped —, after a frame that `completion` completes (empty when there is none): its entry
+    /// (``entering(_:completing:format:)``), whose first frames are muted as long as their audio begins before the
+    /// join, in bytes the player has of something else (``FrameChain/Format/muteAfterJoin(_:from:end:)``). The
+    /// shared buffer is copied only where a frame is muted.
+    func joining(_ form: [UInt8], completing completion: [UInt8], format: FrameChain.Format) -> [UInt8] {
+        var (bytes, first) = entry(form, completing: completion, format: format)
+        if let first { format.muteAfterJoin(&bytes, from: first, end: min(audio.count, bytes.count)) }
+        return bytes
+    }
+
+    /// ``entering(_:completing:format:)``, and where its first frame is (`nil` when unknown).
+    private func entry(_ form: [UInt8], completing completion: [UInt8], format: FrameChain.Format) -> (bytes: [UInt8], first: Int?) {
         let missing = completion.count
-        guard missing > 0, var start = entryOffset else { return entering(form) }
+        guard missing > 0, var start = entryOffset else { return (entering(form), entryOffset) }
         // The first frame at or past the missing bytes, leaving room for a tag's header between them if any.
         while start < missing || (start > missing && start - missing < Self.minimumTagBytes) {
-            guard let frame = format.frame(in: audio[...], at: start) else { return entering(form) }
+            guard let frame = format.frame(in: audio[...], at: start) else { return (entering(form), entryOffset) }
             start += frame.length
         }
-        guard start <= audio.count, start <= form.count else { return entering(form) }
+        guard start <= audio.count, start <= form.count else { return (entering(form), entryOffset) }
         var bytes = completion
         bytes.reserveCapacity(form.count)
         bytes += Self.padding(start - missing)
         bytes += form[start...]
-        return bytes
+        return (bytes, start)
     }
 }
