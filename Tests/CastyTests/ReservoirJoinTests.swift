@@ -115,3 +115,25 @@ extension ClientEntryTests {
         port.close()
     }
 }
+
+extension FrameChainTests {
+    @Test("Frames a source's pace drops are a join: the frames after them are muted until one does not take its audio from them; none is muted where nothing was dropped")
+    func framesDroppedByThePace_TheFramesAfterThemAreMuted() throws {
+        func cut(dropping dropped: Range<Int>) throws -> [UInt8] {
+            var cutter = try Cutter(segmentBytes: 1000)
+            var chain = FrameChain(format: .mpeg)
+            var audio: [UInt8] = []
+            var index = 0
+            for frame in toneFrames + toneFrames {
+                cutter.add(frame[...], through: &chain, admit: { _ in defer { index += 1 }; return !dropped.contains(index) },
+                           emit: { audio += $0.audio }, incident: { _ in })
+            }
+            return audio
+        }
+        // Two joins: the frames dropped, and the tone's loop back to its first frame (which borrows nothing).
+        let spliced = toneAcrossJoins(try cut(dropping: 40..<60))
+        #expect(spliced.joins == 2 && spliced.reachingBack.isEmpty, "\(spliced.joins) joins: \(spliced.reachingBack.prefix(3))")
+        let whole = toneAcrossJoins(try cut(dropping: 0..<0))
+        #expect(whole.joins == 1 && whole.reachingBack.isEmpty, "the tone played twice: the loop back is the one join, and nothing was muted")
+    }
+}

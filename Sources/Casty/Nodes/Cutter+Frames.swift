@@ -28,7 +28,8 @@ extension Cutter {
     /// Adds audio that arrives in pieces of any size, through `chain`: whole frames are cut into segments (each
     /// segment notes where its first frame starts), bytes that are not frames are dropped, and what happened is
     /// told to `incident`. A proxy and a source that publishes both cut their segments this way; a source's frames
-    /// may be dropped whole first, when `admit` says so (``SourcePace``). Returns the bytes of audio passed on
+    /// may be dropped whole first, when `admit` says so (``SourcePace``) — the frames after those are muted until
+    /// one does not take its audio from them (``afterDropped``). Returns the bytes of audio passed on
     /// (whole frames, or a stream passed on unchecked): none while bytes that are no frames come.
     @discardableResult
     mutating func add(
@@ -36,11 +37,19 @@ extension Cutter {
         emit: (StreamSegment) -> Void, incident: (FrameIncident) -> Void
     ) -> Int {
         var passed = 0
+        let reachesBack = chain.format?.reachesBack == true
         chain.feed(audio) { output in
             switch output {
             case .frame(let frame):
                 passed += frame.count
-                if admit(frame) { addFrame(frame, emit: emit) }
+                guard admit(frame) else {
+                    // Dropped: the frames after it may have stored audio in it, which no player will have.
+                    if reachesBack { afterDropped = ReservoirJoin() }
+                    return
+                }
+                if let muted = afterDropped?.muted(frame) { return addFrame(muted[...], emit: emit) }
+                afterDropped = nil
+                addFrame(frame, emit: emit)
             case .audio(let bytes):
                 passed += bytes.count
                 add(bytes, emit: emit)

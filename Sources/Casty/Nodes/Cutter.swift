@@ -1,3 +1,4 @@
+internal import CastyAudio
 internal import CastyNet
 public import Icy
 
@@ -25,6 +26,9 @@ public struct Cutter: Sendable {
     private var entryOffset: Int?
     /// What of the segment being filled was handed on ahead of it (``StreamPiece``).
     private var gauge = PieceGauge()
+    /// After frames a source's pace dropped (``add(_:through:admit:emit:incident:)``): the frames after them may take
+    /// their audio from the dropped ones (MP3's bit reservoir), and are muted until one is decodable.
+    var afterDropped: ReservoirJoin?
 
     /// A cutter of segments of `segmentBytes` audio bytes, whose first segment gets number `first`.
     /// - Throws: ``ConfigurationError/segmentBytes(_:allowed:)`` when `segmentBytes` is not a possible
