@@ -15,7 +15,6 @@ func station(metaint: Int = 6, count: Int = 4) throws -> [UInt8] {
     return bytes
 }
 
-/// Cuts bytes into reads of `size`.
 /// A network of a proxy (`proxy`) and players at `addresses` that listen to it.
 func relay(players addresses: String...) async -> (Network, Proxy, [Client]) {
     let network = Network()
@@ -30,6 +29,7 @@ func relay(players addresses: String...) async -> (Network, Proxy, [Client]) {
     return (network, proxy, players)
 }
 
+/// Cuts bytes into reads of `size`.
 func reads(_ bytes: [UInt8], of size: Int) -> [[UInt8]] {
     stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min($0 + size, bytes.count)]) }
 }
@@ -137,7 +137,25 @@ struct RelayChecks {
         var core = ClientCore(request: request)
         _ = core.replyBytes(next: 5, context: Context(name: "x"))
         for number in [5, 6, 9, 10] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
-        #expect(core.gaps == 1)
+        #expect(core.gaps == 1, "5 and 6 as expected, then 7 and 8 missing: one gap")
+    }
+
+    @Test func client_countsAGap_whenTheFirstSegmentIsNotTheOneTheReplyPromised() throws {
+        guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
+        var core = ClientCore(request: request)
+        _ = core.replyBytes(next: 5, context: Context(name: "x"))
+        for number in [7, 8] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
+        #expect(core.gaps == 1, "the reply said 5 comes next: a first segment numbered 7 is a gap (5 and 6 are missing)")
+    }
+
+    @Test func client_countsAGap_whenANumberComesAgainOrGoesBack() throws {
+        guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
+        var core = ClientCore(request: request)
+        _ = core.replyBytes(next: 5, context: Context(name: "x"))
+        for number in [5, 6, 6, 7] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
+        #expect(core.gaps == 1, "6 again where 7 was expected is a gap: any number other than the one expected")
+        for number in [3, 4] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
+        #expect(core.gaps == 2, "3 where 8 was expected is a gap too; 4 follows it")
     }
 
     @Test func relay_aPlayerBehindClientAndProxy_hearsWhatTheStationSent() async throws {
