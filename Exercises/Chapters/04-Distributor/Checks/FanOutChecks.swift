@@ -87,12 +87,18 @@ struct FanOutChecks {
 
     @Test func deliver_dropsAListenerThatKeepsSkipping() {
         var core = distributor(["fast", "stuck"], maxConsecutiveSkips: 3)
+        var droppedAfter: [[Address]] = []
         for number in 0..<6 {
             _ = core.deliver(number, segment(number))
             core.drain("fast", 1000)
+            droppedAfter.append(core.dropped)
         }
         // "stuck" took segment 0, then skipped 1, 2, 3 (allowed) and 4 (one too many).
-        #expect(core.dropped == ["stuck"], hole("DistributorCore.deliver(_:_:)", "a listener dropped after more than maxConsecutiveSkips skips in a row"))
+        #expect(Array(droppedAfter[..<4]) == [[], [], [], []],
+                hole("DistributorCore.deliver(_:_:)", "still a listener after skipping segments 1, 2 and 3: maxConsecutiveSkips (3) in a row are allowed"))
+        #expect(droppedAfter[4] == ["stuck"],
+                hole("DistributorCore.deliver(_:_:)", "dropped on segment 4, its 4th skip in a row: one more than maxConsecutiveSkips"))
+        #expect(core.dropped == ["stuck"], hole("DistributorCore.deliver(_:_:)", "a listener dropped after more than maxConsecutiveSkips skips in a row, once"))
         #expect(core.listeners.map(\.address) == ["fast"], hole("DistributorCore.deliver(_:_:)", "a dropped listener is no longer a listener"))
     }
 
