@@ -65,6 +65,11 @@ struct BrowserAPITests {
         #expect(named.text.contains("<audio id=\"audio\""))
         let player = try await get(server, "GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
         #expect(await player.waitFor { String(decoding: $0, as: UTF8.self).contains("icy-metaint: 4170") })
+        // The stream at `/` varies with Accept as the page does; at its mount's own path it does not.
+        #expect(player.text.contains("\r\nVary: Accept\r\n"), "\(player.text.prefix(400))")
+        let atMount = try await get(server, "GET /radio HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
+        #expect(await atMount.waitFor { String(decoding: $0, as: UTF8.self).contains("icy-metaint: 4170") })
+        #expect(!atMount.text.contains("Vary:"), "\(atMount.text.prefix(400))")
         station.stop()
         server.close()
     }

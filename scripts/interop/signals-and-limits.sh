@@ -23,7 +23,8 @@
 #       no application to tell (only a server with a control plane ended them: the others' logs said nothing of them);
 #   (h) SIGHUP, which reads a station server's --config again, keeps its live HLS in --hls-dir: every segment its
 #       playlist names stays on disk (the reload ran the start-up clean-up, deleting this run's live files as "files
-#       of an earlier run": nginx answered 404 for the segments listed until the window rolled over).
+#       of an earlier run": nginx answered 404 for the segments listed until the window rolled over);
+#   (i) SIGTERM sums up the joins and leaves counted past the log's budget in its last window (they were lost).
 # Exit 0 only if all passed. About 50 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -166,5 +167,20 @@ check "(h) SIGHUP reads the file again" wait_until 10 log_has "$TMP/live.log" "S
 kept() { for segment in $segments; do test -f "$TMP/live/live/$segment" || return 1; done; }
 check "(h) SIGHUP: the segments the playlist named are still on disk (${segments//$'\n'/ })" kept
 check "(h) SIGHUP deleted nothing as an earlier run's" bash -c "! grep -q 'of an earlier run deleted' '$TMP/live.log'"
+
+# (i) SIGTERM sums up the log lines counted but not yet told: 30 players that came and went within a window of the
+# joins-and-leaves budget (20 lines) are all in the log (the last ten were lost when the process stopped before the
+# window ended).
+port=$(free_port)
+"$CLI" station --host 127.0.0.1 --port "$port" >"$TMP/probes.log" 2>&1 &
+probed=$!
+pids+=("$probed")
+check "(i) the station listens" wait_until 10 listening "$port"
+probes=()
+for _ in $(seq 30); do timeout 0.5 curl -s "http://127.0.0.1:$port/" >/dev/null 2>&1 & probes+=($!); done
+wait "${probes[@]}" 2>/dev/null || true
+kill -TERM "$probed"
+wait "$probed" 2>/dev/null || true
+check "(i) SIGTERM: the joins and leaves past the budget are summed up" log_has "$TMP/probes.log" "more listener joins and leaves in the last"
 
 ((failures == 0))

@@ -66,6 +66,15 @@ package enum CORS {
         return authority.dropLast(port.count)
     }
 
+    /// `headers` with the headers that give `origin` access under `allowed` (``headers(origin:allowed:)``) added —
+    /// `Vary` to the answer's own (`Vary: Accept` at `/` becomes `Vary: Accept, Origin`).
+    static func adding(to headers: inout Headers, origin: String?, allowed: [String]?) {
+        for field in Self.headers(origin: origin, allowed: allowed).fields {
+            let before = field.name == "Vary" ? headers["Vary"].map { $0 + ", " } ?? "" : ""
+            headers[field.name] = before + field.value
+        }
+    }
+
     /// The headers that give `origin` access, under `allowed` (`nil`: any origin).
     static func headers(origin: String?, allowed: [String]?) -> Headers {
         var headers = Headers()

@@ -71,11 +71,7 @@ struct Exchange {
     func answer(_ code: Int, _ reason: String, bytes: [UInt8], headers: Headers = [:]) {
         var headers = headers
         if request.method != .source, request.method != .put, headers["Access-Control-Allow-Origin"] == nil {
-            for field in CORS.headers(origin: request.headers["Origin"], allowed: port.options.corsOrigins).fields {
-                // `Vary` adds to the answer's own (`Vary: Accept` at `/`): `Accept, Origin`.
-                let before = field.name == "Vary" ? headers["Vary"].map { $0 + ", " } ?? "" : ""
-                headers[field.name] = before + field.value
-            }
+            CORS.adding(to: &headers, origin: request.headers["Origin"], allowed: port.options.corsOrigins)
         }
         logAccess(status: code, bytes: headOnly || code == 204 || code == 304 ? 0 : bytes.count)
         let keep = keepsAlive

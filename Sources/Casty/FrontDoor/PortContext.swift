@@ -70,6 +70,7 @@ final class PortContext: @unchecked Sendable {
         self.refusalLog = .refusals(loop: distributor.loop, logger: logger)
         self.router = router
         if distributor.isLazy { publishHLS(onceRelaying: distributor, mount: "") } else { publishHLS([("", distributor)]) }
+        tellCountedLinesAtShutdown(on: distributor.loop)
     }
 
     /// A port for the mounts of a station server.
@@ -91,8 +92,19 @@ final class PortContext: @unchecked Sendable {
         self.refusalLog = .refusals(loop: loop, logger: logger)
         self.router = router
         publishHLS(mounts.all.map { ($0.path, $0.distributor) })
+        tellCountedLinesAtShutdown(on: loop)
         loop.execute { [self] in
             mounts.onNewMount = { [weak self] mount in self?.publishHLS([(mount.path, mount.distributor)]) }
+        }
+    }
+
+    /// When the process stops, the lines each budget counted in its window but has not summed up yet are: the
+    /// listeners who came and went in its last seconds are in the log, if not one by one.
+    private func tellCountedLinesAtShutdown(on loop: EventLoop) {
+        Shutdown.register(.logs) { [weak self] _ in
+            guard let self else { return }
+            let budgets = [joinsAndLeaves, pageLines, treeKeyRefusals, silentConnections, malformedRequests, refusalLog]
+            await loop.submit { for budget in budgets { budget.closeWindow() } }
         }
     }
 

@@ -13,13 +13,17 @@ extension Listening {
         // without what belongs to one reply. A numbered peer's also names its own first number and clock, added last.
         var shared = context
         shared.hlsClock = nil
-        let head = port.replyHeads.head(context: shared, form: form, origin: origin) { makeHead(context: shared, port: port) }
+        // At `/`, a browser's page load gets the player page instead (``PlayerPage/varying(_:_:)``).
+        let varies = path == "/"
+        let head = port.replyHeads.head(context: shared, form: form, origin: origin, varies: varies) {
+            makeHead(context: shared, port: port, varies: varies)
+        }
         guard form == .numbered, head.suffix(4) == Array("\r\n\r\n".utf8) else { return head }
         let clock = context.hlsClock.map { "\(Context.hlsClockHeader): \($0.headerValue)\r\n" } ?? ""
         return head.dropLast(2) + Array("X-Casty-Next: \(next)\r\n\(clock)\r\n".utf8)
     }
 
-    private func makeHead(context: Context, port: PortContext) -> [UInt8] {
+    private func makeHead(context: Context, port: PortContext, varies: Bool) -> [UInt8] {
         let options = port.options
         var headers = context.station
         if headers["Content-Type"] == nil { headers["Content-Type"] = "audio/mpeg" }
@@ -42,7 +46,8 @@ extension Listening {
             if context.fallback { headers[Context.fallbackHeader] = "1" }
         }
         headers["Server"] = "Casty"
-        for field in CORS.headers(origin: origin, allowed: options.corsOrigins).fields { headers[field.name] = field.value }
+        if varies { headers["Vary"] = "Accept" }
+        CORS.adding(to: &headers, origin: origin, allowed: options.corsOrigins)
         headers["Cache-Control"] = "no-cache, no-store"
         headers["Connection"] = "close"
         var bytes: [UInt8] = []
@@ -60,6 +65,7 @@ final class ReplyHeads: Sendable {
         let context: Context
         let form: Listening.Form
         let origin: String?
+        let varies: Bool
         let bytes: [UInt8]
     }
 
@@ -67,15 +73,16 @@ final class ReplyHeads: Sendable {
     static let capacity = 32
     private let entries = Mutex<[Entry]>([])
 
-    /// The head for `context`, `form` and `origin`: kept, or made by `make` and kept.
-    func head(context: Context, form: Listening.Form, origin: String?, make: () -> [UInt8]) -> [UInt8] {
-        if let kept = entries.withLock({ $0.last { $0.form == form && $0.origin == origin && $0.context == context } }) {
+    /// The head for `context`, `form` and `origin`, saying `Vary: Accept` if it `varies` (asked at `/`): kept, or made
+    /// by `make` and kept.
+    func head(context: Context, form: Listening.Form, origin: String?, varies: Bool = false, make: () -> [UInt8]) -> [UInt8] {
+        if let kept = entries.withLock({ $0.last { $0.form == form && $0.origin == origin && $0.varies == varies && $0.context == context } }) {
             return kept.bytes
         }
         let bytes = make()
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeFirst() }
-            entries.append(Entry(context: context, form: form, origin: origin, bytes: bytes))
+            entries.append(Entry(context: context, form: form, origin: origin, varies: varies, bytes: bytes))
         }
         return bytes
     }

@@ -12,7 +12,8 @@ internal import Synchronization
 ///    (``HLSDirectory/removeAll()``), so that nginx does not serve a live playlist that no longer moves.
 /// 3. **Events.** Each event queue sends what it holds while the time lasts (not at all if the application was
 ///    failing already), and writes what is left to its spool file (`--event-spool`), to be sent first at the next
-///    start; the spool is on disk when ``run(within:)`` returns.
+///    start; the spool is on disk when ``run(within:)`` returns. Beside them, the access log's last lines, and the
+///    sums of the log lines counted but not told yet (each port's ``LogBudget``s).
 ///
 /// `casty-cli` calls ``run(within:)`` from its signal handler, then exits. A step that overruns its time is not
 /// waited for.
@@ -25,6 +26,9 @@ public enum Shutdown {
         case events
         /// Step 3 too, beside the events: the access log's lines for the listeners still connected.
         case accessLog
+        /// Step 3 too: the sums of the lines counted but not yet told (``LogBudget``: listeners who joined and left
+        /// within the last window, past its budget).
+        case logs
     }
 
     /// A piece of work, told the instant it must be done by.
@@ -58,7 +62,7 @@ public enum Shutdown {
         TitleWatchers.sayGoodbye()
         Recorder.finishAll()
         HLSDirectory.removeAll()
-        run([.events, .accessLog], until: start + limit)
+        run([.events, .accessLog, .logs], until: start + limit)
         EventSpool.flush()
     }
 
