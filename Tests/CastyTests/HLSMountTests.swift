@@ -122,12 +122,16 @@ extension StationServerTests {
         let source = try await source(server)
         #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(source, Self.silentFrames(160))  // 4.2 s of audio: more than three targets
+        // Fed on while the playlist is asked for: a loaded machine that starves the test's task for longer than the
+        // source timeout must not end the source before its playlist was seen.
+        let feeding = keepFeeding(source)
         let playlist = Locked<[String]>([])
-        #expect(await eventually(timeout: .seconds(30)) {  // a loaded machine starves the test's own task
+        #expect(await eventually(timeout: .seconds(30)) {
             let answer = (try? await ask(server, "/live/index.m3u8", admin: false)) ?? ""
             playlist.update { $0 = playlistLines(answer) }
             return answer.hasPrefix("HTTP/1.0 200")
         })
+        feeding.cancel()
         let segment = try #require(playlist.value.first { !$0.hasPrefix("#") })
         await source.close()
         try await Task.sleep(for: .milliseconds(500))

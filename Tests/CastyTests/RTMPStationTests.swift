@@ -13,10 +13,11 @@ extension StationServerTests {
         let peer: TestPeer
         var publisher = RTMPServerMachineTests.Publisher()
 
-        /// Connects and says everything up to `publish`; the server's answers arrive in ``peer``.
-        static func publish(_ server: StationServer, app: String = "live", key: String = "hackme") async throws -> RTMPPeer {
+        /// Connects and says everything up to `publish`; the server's answers arrive in ``peer`` (unless it is not
+        /// `reading` them: a publisher that writes on before it reads, as ffmpeg does at its end).
+        static func publish(_ server: StationServer, app: String = "live", key: String = "hackme", reading: Bool = true) async throws -> RTMPPeer {
             let address = try #require(server.rtmpAddress)
-            var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared))
+            var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared, reading: reading))
             var bytes = [3] + [UInt8](repeating: 7, count: 1536) + [UInt8](repeating: 0, count: 1536)
             bytes += rtmp.publisher.command("connect", [.object([AMF0Property("app", .string(app))])])
             bytes += rtmp.publisher.command("createStream", [.null])
@@ -117,13 +118,7 @@ extension StationServerTests {
         let server = try server(log: log, rtmp: true)
         defer { server.close() }
         // A publisher that does not read, as ffmpeg writes deleteStream before it reads what came.
-        let address = try #require(server.rtmpAddress)
-        var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared, reading: false))
-        var bytes = [3] + [UInt8](repeating: 7, count: 1536) + [UInt8](repeating: 0, count: 1536)
-        bytes += rtmp.publisher.command("connect", [.object([AMF0Property("app", .string("live"))])])
-        bytes += rtmp.publisher.command("createStream", [.null])
-        bytes += rtmp.publisher.command("publish", [.null, .string("hackme"), .string("live")])
-        await rtmp.send(bytes)
+        var rtmp = try await RTMPPeer.publish(server, reading: false)
         await rtmp.sendMP3(Self.silentFrames(12))
         #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
         await rtmp.send(rtmp.publisher.command("FCUnpublish", [.null, .string("hackme")]))

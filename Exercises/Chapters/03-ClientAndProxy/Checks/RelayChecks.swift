@@ -132,26 +132,28 @@ struct RelayChecks {
         #expect(try bare.dataBytes(3, Kit.Segment(audio: [3, 3, 3])) == [3, 3, 3], "a player that did not ask for titles gets none")
     }
 
-    @Test func client_countsAGap_whenANumberIsSkipped() throws {
-        guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
+    /// A client of a player that asked for the plain stream, whose reply said that segment `next` comes next.
+    func plainClient(next: Int) -> ClientCore? {
+        guard case .done(let request, _) = Icy.request(plainRequest) else { return nil }
         var core = ClientCore(request: request)
-        _ = core.replyBytes(next: 5, context: Context(name: "x"))
+        _ = core.replyBytes(next: next, context: Context(name: "x"))
+        return core
+    }
+
+    @Test func client_countsAGap_whenANumberIsSkipped() throws {
+        var core = try #require(plainClient(next: 5), "bad request")
         for number in [5, 6, 9, 10] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
         #expect(core.gaps == 1, "5 and 6 as expected, then 7 and 8 missing: one gap")
     }
 
     @Test func client_countsAGap_whenTheFirstSegmentIsNotTheOneTheReplyPromised() throws {
-        guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
-        var core = ClientCore(request: request)
-        _ = core.replyBytes(next: 5, context: Context(name: "x"))
+        var core = try #require(plainClient(next: 5), "bad request")
         for number in [7, 8] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
         #expect(core.gaps == 1, "the reply said 5 comes next: a first segment numbered 7 is a gap (5 and 6 are missing)")
     }
 
     @Test func client_countsAGap_whenANumberComesAgainOrGoesBack() throws {
-        guard case .done(let request, _) = Icy.request(plainRequest) else { Issue.record("bad request"); return }
-        var core = ClientCore(request: request)
-        _ = core.replyBytes(next: 5, context: Context(name: "x"))
+        var core = try #require(plainClient(next: 5), "bad request")
         for number in [5, 6, 6, 7] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
         #expect(core.gaps == 1, "6 again where 7 was expected is a gap: any number other than the one expected")
         for number in [3, 4] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
