@@ -72,7 +72,8 @@ struct NetOfferTests {
         // Phase 2: the reader drains; the tail goes out, then each new segment is sent whole.
         let received = Locked<[UInt8]>([])
         let done = Locked(false)
-        async let drained: Void = drain(reader, into: received) { done.value }
+        // Until the test is done (a loaded run takes seconds over the ten segments), not 3 s.
+        async let drained: Void = drain(reader, into: received, timeout: .seconds(90)) { done.value }
         #expect(await eventually(timeout: .seconds(15)) { await loop.submit { server.pendingBytes == 0 && server.socket.unsentBytes == 0 } })
         var recovered: [Connection.Offer] = []
         for number in 200...209 {
