@@ -115,7 +115,9 @@ extension StationServerTests {
     @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, 404, on disk too, and the next source's playlist starts empty")
     func hlsOfAMountWaitingForItsSource_StaysUntilTheTimeout() async throws {
         let directory = temporaryDirectory("hls-session")
-        let server = try server(timeout: .seconds(3)) { configuration in
+        // A source timeout of 8 s: a loaded run that holds the server's loop for seconds must not end the source
+        // before its playlist was asked (two CI runs saw the mount with nothing to play for 30 s with 3 s).
+        let server = try server(timeout: .seconds(8)) { configuration in
             configuration.options.hls.targetDuration = 1
             configuration.options.hls.directory = directory
         }
@@ -137,7 +139,7 @@ extension StationServerTests {
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await ask(server, "/live/index.m3u8", admin: false).hasPrefix("HTTP/1.0 200"), "the window its players were given")
         #expect(try await ask(server, "/live/\(segment)", admin: false).hasPrefix("HTTP/1.0 200"), "\(segment) stays downloadable")
-        #expect(await eventually(timeout: .seconds(10)) {
+        #expect(await eventually(timeout: .seconds(30)) {
             ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
         }, "no source came back: the mount has nothing to play")
         // Deleted on the writer's queue: waited for, not flushed (a test blocks no thread of the shared pool).
