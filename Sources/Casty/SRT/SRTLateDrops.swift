@@ -28,17 +28,16 @@ struct SRTLateDrops: Sendable, Equatable {
         toldAt = now
         let rtt = Int(stats.rttMilliseconds.rounded())
         let total = new == stats.packetsDropped ? "" : ", \(stats.packetsDropped) so far"
+        let advised = Self.advised(stats)
         return "SRT dropped \(counted(new, "packet")) that came too late to play\(total) (RTT \(rtt) ms, latency "
             + "\(stats.latencyMilliseconds) ms): listeners hear a gap at each. Give the link a latency of 3 to 4 times its RTT, "
-            + "at least \(Self.advised(stats)) ms: the caller's (ffmpeg: srt://…?latency=\(Self.advised(stats) * 1000), in microseconds)"
-            + " or --srt-latency \(Self.advised(stats))"
+            + "at least \(advised) ms: the caller's (ffmpeg: srt://…?latency=\(advised * 1000), in microseconds) or --srt-latency \(advised)"
     }
 
     /// Four times the RTT, rounded up to 50 ms, and more than the latency now.
     static func advised(_ stats: SRTStats) -> Int {
         let four = Int((4 * stats.rttMilliseconds).rounded(.up))
-        let rounded = (max(four, stats.latencyMilliseconds + 1) + 49) / 50 * 50
-        return rounded
+        return (max(four, stats.latencyMilliseconds + 1) + 49) / 50 * 50
     }
 
     /// What the link lost, for a session's end line: `; SRT: 56 packets lost, 57 sent again, 5 too late to play`,
