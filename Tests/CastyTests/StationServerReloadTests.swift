@@ -219,7 +219,10 @@ struct StationServerReloadTests {
         defer { liveFeeding.cancel() }
         let onTalk = try await station.listener(server, "/talk", titles: false)
         let onLive = try await station.listener(server, "/live", titles: false)
-        for player in [onTalk, onLive] { #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 }) }
+        for player in [onTalk, onLive] {
+            #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 10 },
+                    "\(player === onTalk ? "/talk" : "/live"): \(log.lines.value.suffix(8))")
+        }
         // /talk's source leaves: its listener waits for it, for the source timeout ...
         talkFeeding.cancel()
         await talk.close()
