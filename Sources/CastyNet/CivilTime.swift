@@ -44,6 +44,18 @@ package struct CivilTime: Sendable, Equatable {
         "\(date)T\(pad(hour)):\(pad(minute)):\(pad(second)).\(pad(millisecond, 3))Z"
     }
 
+    /// The date and time as Icecast's status writes `server_start` and `stream_start` (RFC 822's form, in UTC):
+    /// `Mon, 07 Dec 2026 02:41:19 +0000`.
+    package var icecastDate: String {
+        "\(Self.dayNames[weekday]), \(pad(day)) \(Self.monthNames[month - 1]) \(pad(year, 4)) \(pad(hour)):\(pad(minute)):\(pad(second)) +0000"
+    }
+
+    /// ISO 8601 to the second, its zone as Icecast's status writes `server_start_iso8601` and
+    /// `stream_start_iso8601`: `2026-12-07T02:41:19+0000`.
+    package var icecastISO8601: String {
+        "\(date)T\(pad(hour)):\(pad(minute)):\(pad(second))+0000"
+    }
+
     /// The date: `2026-12-02`.
     package var date: String { "\(pad(year, 4))-\(pad(month))-\(pad(day))" }
 

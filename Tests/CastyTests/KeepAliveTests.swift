@@ -165,6 +165,12 @@ struct ByteRangeTests {
         #expect(CivilTime(milliseconds: 1_798_761_599_999).httpDate == "Thu, 31 Dec 2026 23:59:59 GMT")
     }
 
+    @Test func icecastsStatusDates_AreRFC822AndISO8601ToTheSecond_InUTC() {
+        let time = CivilTime(milliseconds: 1_798_761_599_999)
+        #expect(time.icecastDate == "Thu, 31 Dec 2026 23:59:59 +0000")
+        #expect(time.icecastISO8601 == "2026-12-31T23:59:59+0000")
+    }
+
     @Test func entityTags_MatchWeaklyAndInLists() {
         #expect(Exchange.tags("\"a-1.mp3\"", contain: "\"a-1.mp3\""))
         #expect(Exchange.tags("\"x\", W/\"a-1.mp3\"", contain: "\"a-1.mp3\""))

@@ -186,6 +186,32 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("Icecast's status path is shaped as Icecast 2.4 writes it: one streaming mount is one source object (widgets read icestats.source.title), several an array, none no source; every page says when the server and each stream started")
+    func statusJSONXSL_IsShapedAsIcecasts_WithStartTimes() async throws {
+        let server = try server()
+        defer { server.close() }
+        let none = try await ask(server, "/status-json.xsl", admin: false)
+        #expect(none.contains(#""icestats":{"server_id":"Casty","server_start":""#) && !none.contains(#""source""#), "\(none)")
+        let (_, live) = try await feedingSource(server, mount: "/live")
+        defer { live.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { ((try? await ask(server, "/status-json.xsl", admin: false)) ?? "").contains("Live FM") })
+        let one = try await ask(server, "/status-json.xsl", admin: false)
+        #expect(one.contains(#""source":{"mount":"/live","#), "one mount: an object, as Icecast gives: \(one)")
+        #expect(one.contains(#""stream_start_iso8601":""#) && one.contains(#""stream_start":""#), "\(one)")
+        let own = try await ask(server, "/status.json", admin: false)
+        #expect(own.contains(#""source":[{"mount":"/backup","#), "Casty's own page lists every mount, always as an array: \(own)")
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { ((try? await ask(server, "/status-json.xsl", admin: false)) ?? "").contains(#""source":[{"#) })
+        // The dates as Icecast writes them: `Mon, 07 Dec 2026 02:41:19 +0000` and `2026-12-07T02:41:19+0000`.
+        let stats = try await ask(server, "/admin/stats")
+        let iso = try #require(stats.split(separator: "<server_start_iso8601>").dropFirst().first?.prefix { $0 != "<" })
+        #expect(iso.count == 24 && iso.hasSuffix("+0000") && iso.dropFirst(10).hasPrefix("T") && iso.hasPrefix(CivilTime.now.date), "\(iso)")
+        let rfc822 = try #require(stats.split(separator: "<server_start>").dropFirst().first?.prefix { $0 != "<" })
+        #expect(rfc822.count == 31 && rfc822.hasSuffix(" +0000") && rfc822.dropFirst(3).hasPrefix(", "), "\(rfc822)")
+        #expect(stats.contains("<stream_start_iso8601>"), "\(stats)")
+    }
+
     @Test("A source that names no station is named by its mount: VLC asks for titles only from a stream with an icy-name")
     func sourceWithoutAName_IsNamedByItsMount() async throws {
         let server = try server()

@@ -45,6 +45,8 @@ final class PortContext: @unchecked Sendable {
     let router: Router
     /// Players' reply heads, made once per stream and kind of request (``ReplyHeads``).
     let replyHeads = ReplyHeads()
+    /// When the port began to serve, in milliseconds since 1970: Icecast's `server_start` on the status pages.
+    let started = wallClockMilliseconds()
     /// Peers refused at the door of a station server (a relay counts them on its distributor).
     private let refusals = Tally()
 

@@ -11,7 +11,8 @@ enum StatusRoutes {
         let body: String
         let base = listenBase(exchange)
         if let tree = port.tree {
-            body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount, listenBase: base)
+            body = tree.statusJSON(upstream: port.options.upstreamState?(), refused: port.refusedCount, listenBase: base,
+                                   serverStart: port.started)
         } else if let mounts = port.mounts {
             // Icecast's name lists what Icecast would — the mounts that stream — and `?mount=/m` only that one.
             let listed = mounts.listed(asked: exchange.mountQuery(), streaming: exchange.path == "/status-json.xsl")
@@ -19,10 +20,10 @@ enum StatusRoutes {
                 (mount.path, stat, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
             }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: listed.compactMap { mount, _ in
                 mount.ingestStatus.map { (mount.path, $0()) }
-            }), rtmp: port.rtmp?.json)
+            }), rtmp: port.rtmp?.json, serverStart: port.started, icecastShape: exchange.path == "/status-json.xsl")
         } else if let single = port.single {
             body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?(),
-                                   hls: single.assumeIsolated { $0.hlsStatus }, listenBase: base)
+                                   hls: single.assumeIsolated { $0.hlsStatus }, listenBase: base, serverStart: port.started)
         } else {
             body = "{}"
         }

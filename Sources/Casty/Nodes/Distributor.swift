@@ -445,7 +445,8 @@ public actor Distributor: LoopNode, FeedingNode {
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
             context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 },
-            lastPath: core.lastPath, lastKnown: core.lastKnown)
+            lastPath: core.lastPath, lastKnown: core.lastKnown,
+            streamStart: core.streamStarted.map { wallClockMilliseconds() - Int64(($0.duration(to: .now)) / .milliseconds(1)) })
     }
 
     /// Carries out the core's actions, in order.

@@ -97,6 +97,9 @@ struct DistributorCore<Listener: Hashable> {
     private(set) var next: Int?
     /// The number the stream started at here (its source's first reply, or the reply that began a new stream).
     private(set) var streamFirst: Int?
+    /// When the stream began here: its source's first reply, or the reply that began a new stream — not the same
+    /// stream back after an outage (Icecast's `stream_start`).
+    private(set) var streamStarted: ContinuousClock.Instant?
     /// Where branches are placed, for a tree node.
     private(set) var places: TreePlaces?
     /// Whether the source was asked for the stream, and whether there is a source to ask.
@@ -197,6 +200,7 @@ struct DistributorCore<Listener: Hashable> {
             next = first
             streamFirst = first
         }
+        if newStream || (self.context == nil && away == nil) { streamStarted = now }
         away = nil
         self.context = context
         lastPath = context.path

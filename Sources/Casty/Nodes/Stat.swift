@@ -58,12 +58,16 @@ public struct Stat: Sendable {
     /// For a tree node: the nodes above it, from the root down to its parent — while the stream is away too, as the
     /// last stream told them.
     public let path: [String]
+    /// When the stream began here, in milliseconds since 1970 (UTC): its source's first reply, or the reply that
+    /// began a new stream; `nil` before any. Icecast's `stream_start`.
+    public let streamStart: Int64?
 
     init(
         listeners: Int, branches: Int = 0, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
         next: Int?, tree: TreePlaces?, quiet: Duration? = nil, lastPath: [String] = [],
-        lastKnown: (segmentBytes: Int?, next: Int?) = (nil, nil)
+        lastKnown: (segmentBytes: Int?, next: Int?) = (nil, nil), streamStart: Int64? = nil
     ) {
+        self.streamStart = streamStart
         self.lastKnown = lastKnown
         self.path = context?.path ?? lastPath
         self.tree = tree

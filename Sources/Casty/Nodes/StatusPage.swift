@@ -9,9 +9,11 @@ enum StatusPage {
     /// One stream's status: Icecast's `icestats.source`, Casty's counters in `casty`, its HLS audience in `hls`
     /// (``HLSPackager/audienceStatus(now:)``) and its place in the tree in `tree`.
     /// `listenBase` (`http://host:port`) gives the stream's `listenurl`.
-    static func json(_ stat: Stat, upstream: String? = nil, hls: [(String, JSONValue)]? = nil, listenBase: String? = nil) -> String {
+    /// `serverStart` (ms since 1970) is when the node started, Icecast's `server_start`.
+    static func json(_ stat: Stat, upstream: String? = nil, hls: [(String, JSONValue)]? = nil, listenBase: String? = nil,
+                     serverStart: Int64? = nil) -> String {
         var members: [(String, JSONValue)] = [
-            ("icestats", .object([("server_id", .text("Casty")), ("source", .object(source(stat, listenURL: listenBase.map { $0 + "/" })))])),
+            ("icestats", .object(server(started: serverStart) + [("source", .object(source(stat, listenURL: listenBase.map { $0 + "/" })))])),
             ("casty", .object(casty(stat, upstream: upstream))),
         ]
         if let hls { members.append(("hls", .object(hls))) }
@@ -30,17 +32,40 @@ enum StatusPage {
     /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
     /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object (an SRT source's in `srt`, the
     /// HLS audience in `hls`), and the RTMP port's counters as `rtmp` when the server has one. `listenBase`
-    /// (`http://host:port`) gives each mount's `listenurl`.
+    /// (`http://host:port`) gives each mount's `listenurl`; `serverStart` (ms since 1970), Icecast's `server_start`.
+    ///
+    /// `icecastShape` writes `source` as Icecast 2.4 does at `/status-json.xsl`, where "now playing" widgets written for
+    /// it read `icestats.source.title`: one object for one mount, an array for several, no `source` for none.
     static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String, hls: [(String, JSONValue)]?)], refused: Int,
-                           listenBase: String? = nil, ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil) -> String {
+                           listenBase: String? = nil, ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil,
+                           serverStart: Int64? = nil, icecastShape: Bool = false) -> String {
         let sources: [JSONValue] = mounts.map { mount in
             .object([("mount", .text(mount.path))] + source(mount.stat, listenURL: listenBase.map { $0 + URLQuery.encodePath(mount.path) })
                 + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
                 + (ingest[mount.path].map { [("srt", .object($0))] } ?? []) + (mount.hls.map { [("hls", .object($0))] } ?? []))
         }
-        var stats: [(String, JSONValue)] = [("server_id", .text("Casty")), ("refused", .number(refused)), ("source", .list(sources))]
+        var stats = server(started: serverStart) + [("refused", .number(refused))]
+        switch (icecastShape, sources.count) {
+        case (true, 0): break
+        case (true, 1): stats.append(("source", sources[0]))
+        default: stats.append(("source", .list(sources)))
+        }
         if let rtmp { stats.append(("rtmp", rtmp)) }
         return JSONValue.object([("icestats", .object(stats))]).encoded
+    }
+
+    /// Icecast's fields for the server: its name, and when it started (`server_start`, as Icecast writes it, and in
+    /// ISO 8601), which uptime displays read.
+    static func server(started: Int64?) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [("server_id", .text("Casty"))]
+        if let started { fields += dates("server_start", started) }
+        return fields
+    }
+
+    /// `name` and `name_iso8601` for the moment `milliseconds` after 1970, as Icecast writes its dates.
+    private static func dates(_ name: String, _ milliseconds: Int64) -> [(String, JSONValue)] {
+        let time = CivilTime(milliseconds: milliseconds)
+        return [(name, .text(time.icecastDate)), (name + "_iso8601", .text(time.icecastISO8601))]
     }
 
     /// Icecast's fields for one source (`listenurl`: where a player reaches it, when known).
@@ -61,6 +86,7 @@ enum StatusPage {
                 ("title", .text(context.title?.streamTitle ?? "")),
             ]
             if let info = context.station["ice-audio-info"] { source.append(("audio_info", .text(info))) }
+            if let started = stat.streamStart { source += dates("stream_start", started) }
         }
         return source
     }

@@ -29,7 +29,7 @@ enum AdminStats {
         var lines = ["<?xml version=\"1.0\"?>", "<icestats>"]
         lines.append(element("listeners", String(mounts.playerCount)))
         lines.append(element("sources", String(everyStreaming.count)))
-        lines.append(element("server_id", "Casty"))
+        for (name, value) in StatusPage.server(started: exchange.port.started) { lines.append(element(name, text(value))) }
         for (path, stat) in streaming {
             lines.append("<source mount=\"\(escaped(path))\">")
             for (name, value) in StatusPage.source(stat, listenURL: base + URLQuery.encodePath(path)) {

@@ -270,16 +270,16 @@ public final class BranchMounts: @unchecked Sendable {
 
     /// `/status.json` of the port: one mount as a relay shows it, several as a station server lists its mounts
     /// (Icecast's `source` object, or an array of them). Loop thread only.
-    func statusJSON(upstream: String?, refused: Int, listenBase: String? = nil) -> String {
+    func statusJSON(upstream: String?, refused: Int, listenBase: String? = nil, serverStart: Int64? = nil) -> String {
         let all = all
         guard all.count > 1 else {
             return StatusPage.json(first.assumeIsolated { $0.stat() }, upstream: upstream, hls: first.assumeIsolated { $0.hlsStatus },
-                                   listenBase: listenBase)
+                                   listenBase: listenBase, serverStart: serverStart)
         }
         return StatusPage.serverJSON(all.map { relay in
             (relay.mount, relay.distributor.assumeIsolated { $0.stat() }, relay.branch.assumeIsolated { $0.status },
              relay.distributor.assumeIsolated { $0.hlsStatus })
-        }, refused: refused, listenBase: listenBase)
+        }, refused: refused, listenBase: listenBase, serverStart: serverStart)
     }
 
     // MARK: From anywhere
