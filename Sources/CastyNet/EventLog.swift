@@ -39,6 +39,7 @@ public struct EventLog: Sendable {
         // Whether the date goes first, and the write, under one lock: two loops logging at once must not print the
         // other's line first, above the date line one of them was to print.
         lastDay.withLock { last in
+            guard last != Self.closedDay else { return }
             var bytes = Array(text.utf8)
             if last != day {
                 let date = "\(parts.tm_year + 1900)-\(twoDigits(parts.tm_mon + 1))-\(twoDigits(parts.tm_mday))"
@@ -52,8 +53,16 @@ public struct EventLog: Sendable {
     }
 
     /// The day of the last line printed to standard error (year × 1000 + day of the year): a line on another day
-    /// says the date first. Held while a line is written.
+    /// says the date first; ``closedDay`` once the last line was written. Held while a line is written.
     private static let lastDay = Mutex<Int>(-1)
+    private static let closedDay = Int.min
+
+    /// Prints `line` as ``standardError`` does, as the last: any line after it (a relay's upstream that ended as
+    /// the process stopped) is dropped, so that the log ends on it (`stopped in 19 ms`).
+    public static func standardErrorLast(_ line: String) {
+        standardError(line)
+        lastDay.withLock { $0 = closedDay }
+    }
 
     private static func twoDigits(_ value: Int32) -> String {
         value < 10 ? "0\(value)" : "\(value)"

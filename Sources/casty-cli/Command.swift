@@ -194,7 +194,7 @@ private func watch(_ signal: Int32, _ name: String, endsItself: Bool) {
         EventLog.standardError("\(name): stopping\(Shutdown.summary)")
         Shutdown.run(within: .seconds(3))
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
-        EventLog.standardError("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
+        EventLog.standardErrorLast("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
         exit(0)
     }
     source.resume()
