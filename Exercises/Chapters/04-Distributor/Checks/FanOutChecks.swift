@@ -102,6 +102,25 @@ struct FanOutChecks {
         #expect(core.listeners.map(\.address) == ["fast"], hole("DistributorCore.deliver(_:_:)", "a dropped listener is no longer a listener"))
     }
 
+    @Test func deliver_takingASegmentEndsTheSkipsInARow_soAListenerThatSkipsNowAndThenStays() {
+        // "halting" reads a segment's worth every other segment time: it takes one segment, skips the next, takes
+        // the one after... 5 skips in all, never 2 in a row, with maxConsecutiveSkips 2: it is never dropped.
+        var core = distributor(["fast", "halting"], maxConsecutiveSkips: 2)
+        var sent: [Envelope] = []
+        for number in 0..<10 {
+            sent += core.deliver(number, segment(number))
+            core.drain("fast", 1000)
+            if number % 2 == 1 { core.drain("halting", 1000) }
+        }
+        #expect(numbers(sent, to: "halting") == [0, 2, 4, 6, 8],
+                hole("DistributorCore.deliver(_:_:)", "a listener that takes every other segment gets 0, 2, 4, 6, 8"))
+        #expect(core.dropped.isEmpty,
+                hole("DistributorCore.deliver(_:_:)", "5 skips, never 2 in a row, and maxConsecutiveSkips 2: not dropped (taking a segment sets consecutiveSkips back to 0)"))
+        let halting = core.listeners.first { $0.address == "halting" }
+        #expect(halting?.skipped == 5, hole("DistributorCore.deliver(_:_:)", "a listener that takes every other segment of 10 is still a listener, with 5 skips counted"))
+        #expect(halting?.consecutiveSkips == 1, hole("DistributorCore.deliver(_:_:)", "took segment 8, skipped 9: consecutiveSkips is 1"))
+    }
+
     @Test func deliver_keepsTheLastSegments_forTheBurstOfANewListener() {
         var core = distributor(["a"])
         for number in 0..<5 { _ = core.deliver(number, segment(number)) }
@@ -119,6 +138,18 @@ struct FanOutChecks {
         #expect(counts.gaps == 2, hole("DummyCounts.receive(_:)", "2 gaps: 11 → 14, 15 → 17"))
         #expect(counts.missing == 3, hole("DummyCounts.receive(_:)", "3 segments missing: 12, 13 and 16"))
         #expect(counts.expected == 18, hole("DummyCounts.receive(_:)", "18 expected after 17"))
+    }
+
+    @Test func dummy_aNumberThatGoesBackwards_isAGap_withNothingMissing() {
+        // A segment number lower than the one expected (a source that started over, a repeat after a
+        // re-attach) is a gap, but no segment went missing: `missing` never goes down.
+        var counts = DummyCounts()
+        counts.receive(.reply(next: 10, context: context))
+        for number in [10, 11, 12, 11, 12, 13] { counts.receive(.data(number, segment(number))) }
+        #expect(counts.received == 6, hole("DummyCounts.receive(_:)", "6 segments received"))
+        #expect(counts.gaps == 1, hole("DummyCounts.receive(_:)", "1 gap: 12 → 11, a number that goes backwards"))
+        #expect(counts.missing == 0, hole("DummyCounts.receive(_:)", "nothing missing when the number goes backwards (12 → 11 is no −2 segments missing)"))
+        #expect(counts.expected == 14, hole("DummyCounts.receive(_:)", "14 expected after 13"))
     }
 
     @Test func fanOut_aThousandDummies_eachGetEverySegment() async {

@@ -41,7 +41,8 @@ public struct DummyCounts: Sendable, Equatable {
     public init() {}
 
     /// Counts one message: a reply sets the number expected; a segment is counted, and when its number is
-    /// not the one expected that is a gap of `number − expected` missing segments. Then the next number
+    /// not the one expected that is a gap of `number − expected` missing segments — none when the number goes
+    /// backwards (a repeat, a source that started over): `missing` never goes down. Then the next number
     /// expected is `number + 1`.
     public mutating func receive(_ message: Message) {
         // EXERCISE
