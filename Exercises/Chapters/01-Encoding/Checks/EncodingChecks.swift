@@ -44,7 +44,10 @@ struct EncodingChecks {
             }
             #expect(headers.count == 1, hole("headerLines(_:_:)", "one header line, with the line break gone from its value: \(shown)"))
             #expect(headers["icy-metaint"] == nil, hole("headerLines(_:_:)", "no icy-metaint smuggled in: \(shown)"))
-            #expect(headers["icy-name"]?.hasPrefix("Evil") == true, hole("headerLines(_:_:)", "the value kept, with a space for the line break: \(shown)"))
+            // A CR LF is one line break, or a CR and an LF: one space or two.
+            let spaced = lineBreak == "\r\n" ? ["Evil icy-metaint: 1", "Evil  icy-metaint: 1"] : ["Evil icy-metaint: 1"]
+            #expect(headers["icy-name"].map(spaced.contains) == true,
+                    hole("headerLines(_:_:)", "the value kept, with a space for the line break, not the line break deleted: \(spaced[0].debugDescription) expected in \(shown)"))
         }
     }
 
