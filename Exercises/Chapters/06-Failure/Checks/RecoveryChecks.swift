@@ -71,6 +71,28 @@ struct RecoveryChecks {
         #expect(!watchdog.isSilent(at: .seconds(7), context: context), hole("Watchdog.isSilent(at:context:)", "heard again at 4 s: not silent at 7 s"))
     }
 
+    @Test func watchdog_isSilent_followsTheBitrate_soALowBitrateStreamIsNotDeclaredDeadTooEarly() {
+        // 64 kbit/s: a segment of 8192 bytes every 1024 ms, so 6 segments of silence are 6144 ms, not 3072.
+        let slow = Context(name: "slow", segmentBytes: 8192, bitrate: 64)
+        let watchdog = Watchdog(now: .seconds(1))
+        #expect(!watchdog.isSilent(at: .milliseconds(4073), context: slow),
+                hole("Watchdog.isSilent(at:context:)", "64 kbit/s, heard at 1 s: not silent yet at 4073 ms, its segments come 1024 ms apart (the deadline follows the context: Watchdog.deadline(for:))"))
+        #expect(!watchdog.isSilent(at: .milliseconds(7144), context: slow),
+                hole("Watchdog.isSilent(at:context:)", "64 kbit/s, heard at 1 s: not silent at exactly the deadline, 1 s + 6 × 1024 ms = 7144 ms"))
+        #expect(watchdog.isSilent(at: .milliseconds(7145), context: slow),
+                hole("Watchdog.isSilent(at:context:)", "64 kbit/s, heard at 1 s: silent once past 1 s + 6 × 1024 ms, at 7145 ms"))
+    }
+
+    @Test func watchdog_isSilent_followsTheBitrate_soAHighBitrateStreamIsDeclaredDeadSooner() {
+        // 256 kbit/s: a segment of 8192 bytes every 256 ms, so 6 segments of silence are 1536 ms.
+        let fast = Context(name: "fast", segmentBytes: 8192, bitrate: 256)
+        let watchdog = Watchdog(now: .seconds(1))
+        #expect(!watchdog.isSilent(at: .milliseconds(2536), context: fast),
+                hole("Watchdog.isSilent(at:context:)", "256 kbit/s, heard at 1 s: not silent at exactly the deadline, 1 s + 6 × 256 ms = 2536 ms"))
+        #expect(watchdog.isSilent(at: .milliseconds(2537), context: fast),
+                hole("Watchdog.isSilent(at:context:)", "256 kbit/s, heard at 1 s: silent once past 1 s + 6 × 256 ms, at 2537 ms (the deadline follows the context: Watchdog.deadline(for:))"))
+    }
+
     @Test func history_resume_startsWhereTheRequesterStopped_whileThatIsKept() {
         var history = History(capacity: 4)
         for number in 0..<10 { history.append(number, Segment(audio: [])) }  // keeps 6, 7, 8, 9
