@@ -58,7 +58,7 @@ extension RelayHub {
         for address in dropped {
             guard let id = Self.player(at: address), let player = players[id] else { continue }
             players[id]?.skipped += 1  // the skip that took it over your limit
-            log("player \(id): \(Self.whose) distributor dropped it (too many segments skipped in a row)")
+            log("\(player.named(id)): \(Self.whose) distributor dropped it (too many segments skipped in a row)")
             player.connection.close()
         }
     }
@@ -74,7 +74,7 @@ extension RelayHub {
             do {
                 bytes = try core.dataBytes(number, segment)
             } catch {
-                log("player \(id): ClientCore.dataBytes(_:_:) threw \(error); closing it")
+                log("\(player.named(id)): ClientCore.dataBytes(_:_:) threw \(error); closing it")
                 player.connection.close()
                 return
             }

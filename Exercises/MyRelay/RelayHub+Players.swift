@@ -4,7 +4,7 @@ import CastyNet
 import Icy
 import Relay
 
-/// One media player connected to the relay.
+/// One media player connected to the relay — or a branch of the tree, which the relay serves like a player.
 struct Player {
     /// Its TCP connection.
     let connection: Connection
@@ -25,6 +25,13 @@ struct Player {
     /// With `--distributor`, the segments your distributor made it skip (its `Listener.skipped`), as of the
     /// last segment: a listener your distributor dropped is no longer in it to be asked.
     var skipped = 0
+    /// Where it serves branches of its own (its `X-Casty-Branch`), when it is a branch your `Seats` accepted.
+    var branch: String?
+
+    /// How the log names it: `player 3`, or `branch 3` for a branch of the tree.
+    func named(_ id: Int) -> String {
+        "\(branch == nil ? "player" : "branch") \(id)"
+    }
 
     /// Counts segment `number` as written to this player.
     mutating func wrote(_ number: Int) {
@@ -62,7 +69,7 @@ extension RelayHub {
         guard let player = players.removeValue(forKey: id) else { return }
         let skipped = distributor == nil ? player.connection.skippedTotal : skippedByDistributor(id) ?? player.skipped
         let seconds = (ContinuousClock.now - player.joined).components.seconds
-        log("player \(id): left after \(seconds) s: \(player.segments) segments, \(skipped) skipped, \(player.gaps) gaps")
+        log("\(player.named(id)): left after \(seconds) s: \(player.segments) segments, \(skipped) skipped, \(player.gaps) gaps")
     }
 
     /// A player's bytes: once its request is complete, it gets a ``ClientCore`` and, when the station is known,
@@ -79,14 +86,17 @@ extension RelayHub {
             player.connection.close()
         case .done(let request, _):
             player.pending = nil
-            // A branch of the tree asking for the stream: your Seats take it here, or it is redirected and gone.
-            if tree != nil, let branch = request.headers["X-Casty-Branch"], !placeBranch(branch, asking: request, on: player.connection) {
-                return
+            // A branch of the tree asking for the stream: your Seats take it here, or it is redirected and gone —
+            // no player: the tree's line says where it was sent, and closing it logs nothing more.
+            if tree != nil, let branch = request.headers["X-Casty-Branch"] {
+                players[id] = nil
+                guard placeBranch(branch, asking: request, on: player.connection) else { return }
+                player.branch = branch
             }
             player.core = ClientCore(request: request)
             players[id] = player
             let address = player.connection.remoteAddress.map { "\($0)" } ?? "?"
-            log("player \(id): \(address) asks for \(request.path), titles \(request.wantsMetadata ? "yes" : "no")")
+            log("\(player.named(id)): \(address) asks for \(request.path), titles \(request.wantsMetadata ? "yes" : "no")")
             answer(id)
         }
     }

@@ -166,7 +166,7 @@ actor RelayHub {
             do {
                 bytes = try core.dataBytes(number, segment)
             } catch {
-                log("player \(id): ClientCore.dataBytes(_:_:) threw \(error); closing it")
+                log("\(player.named(id)): ClientCore.dataBytes(_:_:) threw \(error); closing it")
                 player.connection.close()
                 continue
             }
@@ -175,7 +175,7 @@ actor RelayHub {
             case .sent, .queued:
                 players[id]?.wrote(number)
             case .skipped where player.connection.consecutiveSkips > 20:
-                log("player \(id): too slow, skipped more than 20 segments in a row; closing it")
+                log("\(player.named(id)): too slow, skipped more than 20 segments in a row; closing it")
                 player.connection.close()
             case .skipped, .closed:
                 break
