@@ -244,7 +244,10 @@ struct StationServerTests {
         #expect(stats.hasSuffix("</source>\n</icestats>\n"))
         let backup = try await ask(server, "/admin/stats.xml?mount=/backup")
         #expect(backup.contains("<sources>1</sources>") && !backup.contains("<source mount="), "a mount that does not stream: \(backup)")
-        #expect(try await ask(server, "/admin/stats?mount=/zzz").hasPrefix("HTTP/1.0 404"), "a mount that does not exist")
+        let missing = try await ask(server, "/admin/stats?mount=/zzz")
+        #expect(missing.hasPrefix("HTTP/1.0 404") && missing.contains("Content-Type: text/xml; charset=utf-8\r\n")
+                && missing.hasSuffix("\r\n\r\n<?xml version=\"1.0\"?>\n<iceresponse><message>no mount /zzz</message><return>0</return></iceresponse>\n"),
+                "a mount that does not exist, told in XML as Icecast tells it: \(missing)")
         #expect(try await ask(server, "/admin/stats", admin: false).hasPrefix("HTTP/1.0 401"))
         server.close()
     }

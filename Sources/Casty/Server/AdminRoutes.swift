@@ -79,7 +79,11 @@ enum AdminRoutes {
         let mount = exchange.mountQuery()
         switch exchange.path {
         case "/admin/stats", "/admin/stats.xml":
-            if let mount, mounts.mount(at: mount) == nil { return noMount(exchange, mount) }
+            // The one admin call answered in XML answers its refusal in XML too, as Icecast's `<iceresponse>`.
+            if let mount, mounts.mount(at: mount) == nil {
+                return exchange.answer(404, "Not Found", body: AdminStats.response("no mount \(SafeText.logLine(mount))\(slashHint(mount, mounts))"),
+                                       headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
+            }
             exchange.answer(200, "OK", body: AdminStats.xml(exchange, mounts),
                             headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
         case "/admin/listmounts":

@@ -43,6 +43,12 @@ enum AdminStats {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Icecast's answer to an admin call that did nothing, for a tool that reads XML:
+    /// `<iceresponse><message>no mount /zzz</message><return>0</return></iceresponse>`.
+    static func response(_ message: String) -> String {
+        "<?xml version=\"1.0\"?>\n<iceresponse>" + element("message", message) + element("return", "0") + "</iceresponse>\n"
+    }
+
     private static func element(_ name: String, _ text: String) -> String {
         "<\(name)>\(escaped(text))</\(name)>"
     }
