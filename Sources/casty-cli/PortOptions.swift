@@ -222,7 +222,8 @@ enum PortOptions {
 
     /// Checks that `path` is a directory files can be made in — a regular file is said to be none (as root,
     /// `access` would find it writable, or not searchable, and say `Permission denied`) —, or, missing, that it can
-    /// be made: the deepest of its directories that exists can be written in and searched. Makes nothing.
+    /// be made: a directory can be made in the deepest of its directories that exists — tried, and removed at once,
+    /// since `access` tells root that it may write anywhere (`/proc` too). Leaves nothing made.
     private static func writableDirectory(_ path: String, _ option: String) throws(UsageError) {
         var made = path.hasPrefix("/") ? "" : "."
         var above = path.hasPrefix("/") ? "/" : "."
@@ -230,7 +231,13 @@ enum PortOptions {
             made += "/" + part
             guard access(made, F_OK) == 0 else {
                 // Missing: made at start, in `above` (a file there would have failed with ENOTDIR).
-                if errno == ENOENT, access(above, W_OK | X_OK) == 0 { return }
+                if errno == ENOENT {
+                    let probe = above + "/.casty-probe-\(getpid())"
+                    if mkdir(probe, 0o700) == 0 || errno == EEXIST {
+                        rmdir(probe)
+                        return
+                    }
+                }
                 throw UsageError("\(option) \(path): cannot make \(made): \(String(cString: strerror(errno)))")
             }
             above = made

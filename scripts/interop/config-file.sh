@@ -354,6 +354,15 @@ cannot_make() {
         && [ "$(code admin:later)" = 200 ]
 }
 check "SIGHUP with a --record-dir that cannot be made: refused in one line naming its line, nothing made" wait_until 10 cannot_make
+# As root, `access` says /proc may be written in: the check tries to make a directory there, as the start does.
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password unmade\nmounts /live,/two\nhls-dir /proc/casty-nowhere/hls\n' \
+    "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+proc_refused() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload\.conf:6: --hls-dir /proc/casty-nowhere/hls: cannot make /proc/casty-nowhere" \
+        && [ "$(code admin:later)" = 200 ]
+}
+check "SIGHUP with an --hls-dir under /proc: refused as the start refuses it (as root too), not said to be taken at a restart" wait_until 10 proc_refused
 # An option taken at a restart is said by the reading that changed it, not by every one after that leaves it so; and a
 # reading that changes such options alone says so, not "nothing to change" beside them.
 printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password later\nmounts /live,/two\nrecord /live\nrecord-dir %s\nhls-dir %s\n' \
