@@ -676,4 +676,24 @@ struct ProxyTests {
         proxy.stop()
         await upstream.close()
     }
+
+    @Test("A proxy whose upstream is the port it serves (casty-cli proxy of its own URL, by another spelling) is answered 508 and says so: never its own listener")
+    func proxyOfItsOwnPort_Is508_NeverAListener() async throws {
+        let lines = Locked<[String]>([])
+        let distributor = Distributor(loop: loop)
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        defer { port.close() }
+        var configuration = Proxy.Configuration()
+        configuration.backoff = .milliseconds(50)
+        configuration.maxBackoff = .milliseconds(100)
+        let url = StreamURL(host: "localhost", port: port.address.port, path: "/any")
+        let proxy = try Proxy(url: url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
+        defer { proxy.stop() }
+        await distributor.attach(to: proxy)
+        await proxy.startInBackground()
+        let said = "server answered 508 Loop Detected (localhost:\(port.address.port) is this server itself"
+        #expect(await eventually(timeout: .seconds(10)) { lines.value.filter { $0.contains(said) }.count >= 2 }, "\(lines.value)")
+        #expect(await distributor.stat().listeners == 0)
+        #expect(await proxy.state == .retrying)
+    }
 }

@@ -163,6 +163,15 @@ final class PortContext: @unchecked Sendable {
         return mount.distributor
     }
 
+    /// Whether a request carrying `relayID` (``Proxy/relayHeader``) comes from a relay that feeds this port — one
+    /// of its mounts' (`--relay`), or its one stream's (`casty-cli proxy`): the port asking itself, by whatever
+    /// address, which would feed its stream its own stream. On the loop.
+    func isOwnRelay(_ relayID: String?) -> Bool {
+        guard let relayID else { return false }
+        let relays = mounts?.all.map(\.permanent) ?? [single?.assumeIsolated { $0.source }]
+        return relays.contains { ($0 as? Proxy)?.relayID == relayID }
+    }
+
     /// Counts a refused peer.
     func refused() {
         (single?.tally ?? refusals).count(refused: 1)

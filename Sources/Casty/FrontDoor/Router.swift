@@ -23,7 +23,8 @@ internal import Icy
 /// A relay's port serves one stream, and a player may use any path for it (players and playlists put all
 /// kinds of paths in their URLs); so does a station server with one mount. With several mounts, an unknown
 /// path gets `404`. Methods the parser does not
-/// know were already refused by the ``FrontDoor`` with `405`.
+/// know were already refused by the ``FrontDoor`` with `405`. A request from one of the port's own relays is
+/// answered `508` before the table is read (``dispatch(_:)``).
 struct Router: Sendable {
     /// One line of the table.
     struct Route: Sendable {
@@ -121,7 +122,11 @@ struct Router: Sendable {
     /// Hands the request to the first route that takes it; else `405` with `Allow` if routes take its path with
     /// other methods (`POST /live`), `404` if routes take its method on other paths
     /// (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
+    ///
+    /// Before any route, a request from one of the port's own relays (``PortContext/isOwnRelay(_:)``) is answered
+    /// `508 Loop Detected` (``StreamRoutes/ownRelay(_:)``): never a listener, whatever path it asks.
     func dispatch(_ exchange: Exchange) {
+        if exchange.port.isOwnRelay(exchange.request.headers[Proxy.relayHeader]) { return StreamRoutes.ownRelay(exchange) }
         let method = exchange.request.method
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)

@@ -204,6 +204,14 @@ enum StreamRoutes {
         client.assumeIsolated { $0.start() }
     }
 
+    /// A request from one of the port's own relays: `508 Loop Detected`, with a body that says why. The relay says
+    /// so in its log at each attempt (``UpstreamNode/refusalHint(_:)``); here it is counted as refused, and
+    /// neither served nor counted as a listener.
+    static func ownRelay(_ exchange: Exchange) {
+        exchange.port.refused()
+        exchange.answer(508, "Loop Detected", body: "This is the relay's own server: a relay of its own mount would feed itself.")
+    }
+
     /// `SOURCE`/`PUT`: a relay takes no sources (yet).
     static func sourceNotTaken(_ exchange: Exchange) {
         exchange.port.refused()

@@ -102,7 +102,8 @@ public actor Distributor: LoopNode, FeedingNode {
     var packager: HLSPackager?
 
     private let logger: EventLog
-    private var source: (any Node)? {
+    /// The node it takes its stream from now.
+    private(set) var source: (any Node)? {
         // Bytes sent of another mount's stream (its fallback's) are counted there too.
         didSet { tally.play((source as? Distributor)?.tally) }
     }

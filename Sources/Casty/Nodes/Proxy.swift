@@ -67,6 +67,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
     /// The upstream's URL.
     public nonisolated let url: StreamURL
+    /// A random name the proxy sends with every request to its upstream (``relayHeader``): a server whose own relay
+    /// (one of its mounts', or its port's) reaches it — at `127.0.0.1`, `localhost`, another of its addresses, under
+    /// another `Host` — knows the request for its own, and answers `508 Loop Detected` rather than feed itself.
+    nonisolated let relayID = String(UInt64.random(in: .min ... .max), radix: 16)
+    /// The request header that carries ``relayID``.
+    static let relayHeader = "X-Casty-Relay"
     /// What the proxy is doing now.
     public var state: UpstreamState { keeper.state }
     /// Whether the upstream streams and its audio is coming now: it came within two segments' time (a second at
@@ -230,7 +236,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
 
     func openUpstream() async throws(CastyError) -> OpenedStream {
         let opened = try await Upstream.open(
-            url, metadata: asksForTitles, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
+            url, headers: [Self.relayHeader: relayID], metadata: asksForTitles, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
             segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
         // Where a redirect or a station's playlist led, told when it is somewhere new.
         if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }

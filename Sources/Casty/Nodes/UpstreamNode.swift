@@ -199,9 +199,13 @@ extension UpstreamNode {
 
     /// What the operator may do when the upstream refuses this node: for a `401`, whether a login was sent (give
     /// one, or fix it); for a branch's `403`, the tree key — the root says why in its own log, often on another
-    /// machine.
+    /// machine; for a proxy's `508`, that its URL reaches its own server.
     func refusalHint(_ error: CastyError) -> String {
         guard case .notAStream(let url, .status(let code, _)) = error else { return "" }
+        // What a Casty server answers its own relay (``StreamRoutes/ownRelay(_:)``).
+        if code == 508, role == "proxy" {
+            return " (\(url.authority) is this server itself: a relay of its own mount would feed itself; give it another server's URL)"
+        }
         if code == 403, role == "branch" { return " (the root refuses this branch: a wrong or missing --tree-key? its log says why)" }
         if code == 409, role == "branch" {
             return " (it takes this branch's address for its own or one above it: give this branch its own --advertise, and a --root that is not itself)"
