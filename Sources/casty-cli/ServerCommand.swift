@@ -159,6 +159,7 @@ enum ServerCommand: Command {
             let option = arguments.value("rtmp-port") != nil ? "--rtmp-port \(rtmp)" : "--rtmp (port \(rtmp))"
             throw UsageError("\(option) is --port too: give RTMP publishers another port number (--rtmp-port P)")
         }
+        try checkRelays(arguments, address: address)
         configuration.srt = try SRTOptions.configuration(arguments, host: address.host)
         if let listed = configuration.mounts, let srt = configuration.srt {
             for name in srt.passphrases.keys.sorted() where !listed.contains(name) {
@@ -175,11 +176,29 @@ enum ServerCommand: Command {
         let address = try listenAddress(arguments, defaultPort: 8000, defaultHost: "0.0.0.0")
         _ = try statusInterval(arguments)
         _ = try ControlOptions.settings(arguments, address: address)
-        try withoutControl(arguments, address: address).check()  // what the server checks as it starts
-        for (mount, text) in try pairs(arguments.all("relay"), "--relay") {
-            _ = try StreamURL.given(text, in: "--relay \(mount)=…")
-        }
+        try withoutControl(arguments, address: address).check()  // what the server checks as it starts, --relay too
         if arguments.value("station") != nil { _ = try StationCommand.makeStation(arguments, logger: .silent, started: false) }
+    }
+
+    /// Each `--relay`'s URL: one that is no URL is a mistake, and so is one that certainly names this server itself
+    /// (``namesItself(_:listening:)``), which would be answered `508 Loop Detected` for ever — the obvious case; a
+    /// name (`localhost`) or another of the machine's addresses is found out as the relay asks.
+    private static func checkRelays(_ arguments: Arguments, address: SocketAddress) throws {
+        for (mount, text) in try pairs(arguments.all("relay"), "--relay").sorted(by: { $0.key < $1.key }) {
+            let url = try StreamURL.given(text, in: "--relay \(mount)=…")
+            guard namesItself(url, listening: address) else { continue }
+            throw UsageError("--relay \(mount)=\(url): that is this server itself (it listens on \(address)): a relay of its own"
+                + " mount would feed itself; give it another server's URL")
+        }
+    }
+
+    /// Whether `url` certainly reaches the server listening at `address`: its port (not 0, which the system picks),
+    /// and its address as written, or a loopback IPv4 address while the server listens on every IPv4 interface.
+    private static func namesItself(_ url: StreamURL, listening address: SocketAddress) -> Bool {
+        guard address.port != 0, url.port == address.port, let host = SocketAddress(host: url.host, port: url.port)?.host else {
+            return false
+        }
+        return host == address.host || (address.host == "0.0.0.0" && host.hasPrefix("127."))
     }
 
     /// With `--key-verification-url`, the application decides which keys publish: the source passwords and mount

@@ -123,6 +123,9 @@ refused record-unlisted-first 5 "--record /Zz: /Zz is not a mount" "${head}mount
 refused srt-unlisted-first 5 "--srt-passphrase /nope=…: /nope is not a mount" \
     "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\nsrt-passphrase /live=0123456789\n"
 refused relay-bad-first 4 "--relay /r=…: not an http(s)://host:port/path URL" "${head}mounts /a\nrelay /r=nowhere\nrelay /s=http://127.0.0.1:9/\n"
+# A relay of the server itself (its port, its address as written): refused before the port is bound, so any number does.
+refused relay-itself 4 "--relay /r=http://127.0.0.1:8000/a: that is this server itself (it listens on 127.0.0.1:8000)" \
+    "port 8000\nsource-password hackme\nmounts /a\nrelay /r=http://127.0.0.1:8000/a\n"
 # A chain of fallbacks written as a list, and a line written `name=value`, `name: value` or `name = value`, as other
 # formats write them, are told how a file writes them (a secret's value not repeated).
 refused fallback-list 4 "--fallback /a=/b,/c: a mount has one fallback: give a chain as one --fallback each (--fallback /a=/b, then --fallback /b=/c)" \
