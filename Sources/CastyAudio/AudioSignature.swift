@@ -18,8 +18,16 @@ package enum AudioSignature {
         if start.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "Matroska/WebM" }
         if begins("ftyp", at: 4) { return "MP4" }
         if begins("FLV") { return "FLV" }
-        let text = start.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
-        if text.first == UInt8(ascii: "<") || text.first == UInt8(ascii: "{") { return "text (a web page or JSON)" }
-        return nil
+        return isText(bytes) ? text : nil
+    }
+
+    /// The name of a stream that begins as text does (``isText(_:)``).
+    package static let text = "text (a web page or JSON)"
+
+    /// Whether `bytes` (the start of a stream) begin as a web page or JSON does: `<` or `{`, after blanks. No audio
+    /// format begins so: an error page a server sends under the stream's type, which no player can play.
+    package static func isText(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let first = bytes.prefix(64).first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A }
+        return first == UInt8(ascii: "<") || first == UInt8(ascii: "{")
     }
 }

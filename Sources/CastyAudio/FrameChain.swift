@@ -34,7 +34,9 @@
 /// - **Another codec**: a relay's chain (``followsOtherFormat``) whose frames break and do not come back, but
 ///   frames of the other format (MP3 ↔ ADTS) follow, follows those (``Output/reformatted(_:)``).
 /// - **Unchecked**: a stream whose first bytes hold no chain at all is not what its `Content-Type` says; it is
-///   passed on as it is (the bytes held while looking are not lost), and so are streams of other types (Ogg).
+///   passed on as it is (the bytes held while looking are not lost), and so are streams of other types (Ogg) —
+///   unless it begins as text does (``AudioSignature/isText(_:)``): a web page or JSON, an error page a server sends
+///   under the stream's type, is no audio of any kind; nothing of it is passed on (``Output/text(after:)``).
 ///
 /// It copies only the bytes of the one frame that straddles two reads; the rest is passed on as slices of
 /// the reads themselves, so the scan allocates nothing.
@@ -162,6 +164,10 @@ package struct FrameChain {
         /// the rest of this stream is passed on unchecked. At the start, `lookedLike` names what the stream seems
         /// to be, when its first bytes say (``AudioSignature``).
         case gaveUp(after: Int, lookedLike: String?)
+        /// No chain was found in the first `after` bytes of a stream, which begin as text does (a web page, JSON:
+        /// ``AudioSignature/isText(_:)``): nothing of this stream is passed on, neither the bytes held nor those that
+        /// follow, until ``restart(format:)`` (``holdsText``).
+        case text(after: Int)
         /// A chain that ``identifies`` its format found none of its own at the start of the stream, but frames
         /// of the other format — or one that ``followsOtherFormat`` found them after a break, its own not back
         /// within ``otherFormatAfter`` bytes: it follows those from here (``format`` changed; ``shape`` is the new
@@ -182,6 +188,8 @@ package struct FrameChain {
         case skippingTag(remaining: Int, fresh: Bool)
         /// Passing bytes on as they are.
         case unchecked
+        /// Dropping every byte: the stream is text, not audio (``Output/text(after:)``).
+        case text
     }
 
     /// The format followed, or `nil` for a stream passed on unchecked.
@@ -244,6 +252,17 @@ package struct FrameChain {
     package var isAligned: Bool {
         if case .unchecked = mode { return false }
         return true
+    }
+
+    /// Whether the stream since the chain was made or restarted is text, not audio: found so (``Output/text(after:)``),
+    /// or its start, held while its first frames are looked for, begins as text does (``AudioSignature/isText(_:)``) —
+    /// a short web page that ended before the chain gave up on it.
+    package var holdsText: Bool {
+        switch mode {
+        case .text: true
+        case .searching(fresh: true): AudioSignature.isText(held[...])
+        default: false
+        }
     }
 
     /// Starts a new stream (the upstream was replaced): whatever is held of the old one — its last, unfinished
@@ -318,6 +337,9 @@ package struct FrameChain {
             switch mode {
             case .unchecked:
                 if index < end { output(.audio(bytes[index..<end])) }
+                return end
+
+            case .text:
                 return end
 
             case .locked(let key):
@@ -409,7 +431,13 @@ package struct FrameChain {
                             output(.reformatted(other))
                             return scan(bytes[index...], output)
                         }
-                        // The bytes searched, however many came.
+                        // The bytes searched, however many came. Text is dropped, it and all that follows: passed on,
+                        // it would reach players as noise under an audio type.
+                        if AudioSignature.isText(bytes[index..<end]) {
+                            output(.text(after: holdLimit))
+                            mode = .text
+                            return end
+                        }
                         output(.gaveUp(after: holdLimit, lookedLike: AudioSignature.name(of: bytes[index..<end])))
                         mode = .unchecked
                         continue

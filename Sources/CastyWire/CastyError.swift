@@ -11,6 +11,10 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     case notAStream(StreamURL, IcyError)
     /// The server answered with something that is not audio (an HTML page, for instance).
     case notAudio(StreamURL, contentType: String)
+    /// The server answered as a stream of `contentType`, but its body is text (a web page, JSON: an error page a
+    /// misconfigured station or a CDN's edge sends under the stream's type), not audio. An answer that is no stream,
+    /// though it is told only once its body came.
+    case textNotAudio(StreamURL, contentType: String?)
     /// The server streams audio of a codec Casty does not relay (Ogg Vorbis or Opus, FLAC, …): a relay cuts MP3
     /// and AAC on their frames, and new listeners of anything else would miss the codec's headers.
     case unsupportedAudio(StreamURL, contentType: String)
@@ -74,6 +78,8 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
         case .network(let url, let error): "\(url): \(error)"
         case .notAStream(let url, let error): "\(url): \(error)"
         case .notAudio(let url, let type): "\(url): not an audio stream (Content-Type: \(type))"
+        case .textNotAudio(let url, let type):
+            "\(url): its body is text (a web page or JSON), not audio\(type.map { " (sent as \(SafeText.printable(SafeText.shortened($0, to: 40))))" } ?? "")"
         case .unsupportedAudio(let url, let type):
             "\(url): plays \(type), which Casty does not relay (MP3 and AAC only: audio/mpeg, audio/aac)"
         case .noReply(let url, let after): "\(url): no reply within \(after)"

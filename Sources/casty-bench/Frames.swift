@@ -102,7 +102,7 @@ enum Frames {
                     switch output {
                     case .frame(let frame): cutter.addFrame(frame) { _ in segments += 1 }
                     case .audio(let audio): cutter.add(audio) { _ in segments += 1 }
-                    case .resynced, .gaveUp, .reformatted, .reshaped: incidents += 1
+                    case .resynced, .gaveUp, .text, .reformatted, .reshaped: incidents += 1
                     }
                 }
                 offset = end

@@ -69,6 +69,9 @@ struct ChainRun: Equatable {
             case .gaveUp(let after, let kind):
                 gaveUp.append(after)
                 lookedLike = kind
+            case .text(let after):
+                gaveUp.append(after)
+                lookedLike = AudioSignature.text
             case .reformatted(let format): reformatted.append(format)
             case .reshaped(let from, let to): reshaped.append("\(from) → \(to)")
             }

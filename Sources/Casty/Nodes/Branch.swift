@@ -442,7 +442,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// Takes what the link read: audio as it arrived, gathered until its segment's metadata block, which
     /// completes the segment.
     private func take(_ segment: Segment) {
-        if !segment.audio.isEmpty { _ = keeper.heardAudio() }
+        if !segment.audio.isEmpty { _ = streamsNow() }
         if waitingWithRoot {
             waitingWithRoot = false
             logger("branch \(address): the stream comes again")

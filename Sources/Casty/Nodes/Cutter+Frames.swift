@@ -8,6 +8,9 @@ extension Cutter {
         case resynced(dropped: Int)
         /// No frames were found in this many bytes: the stream is passed on unchecked from here.
         case gaveUp(after: Int, lookedLike: String?)
+        /// No frames were found in this many bytes at the stream's start, which is text (a web page, JSON): nothing
+        /// of it is passed on (``FrameChain/Output/text(after:)``).
+        case text(after: Int)
         /// The stream holds frames of another format than it said (``FrameChain/identifies``), or goes on in them
         /// after a break (``FrameChain/followsOtherFormat``): followed as those. As for ``reshaped(from:to:)``, the
         /// segment of the old format was cut (padded) before.
@@ -20,7 +23,7 @@ extension Cutter {
         var startsAnotherStream: Bool {
             switch self {
             case .reformatted, .reshaped: true
-            case .resynced, .gaveUp: false
+            case .resynced, .gaveUp, .text: false
             }
         }
     }
@@ -55,6 +58,7 @@ extension Cutter {
                 add(bytes, emit: emit)
             case .resynced(let dropped): incident(.resynced(dropped: dropped))
             case .gaveUp(let after, let kind): incident(.gaveUp(after: after, lookedLike: kind))
+            case .text(let after): incident(.text(after: after))
             case .reformatted(let format):
                 // The old codec's last frames end their segment (none at a stream's start, where a source's is found).
                 if let last = finish() { emit(last) }

@@ -306,8 +306,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // 48 kHz stereo instead of 44.1 kHz mono): told by the first frame (``take(_:)``).
         shapeBefore = changed ? nil : chain.shape ?? shapeBefore
         // The last link's unfinished frame is dropped: its start is looked for the audio relayed before that frame.
+        // A link whose body was text relayed nothing: there is nothing to look for at the new one's start.
+        let relayedNothing = chain.holdsText
         let unfinished = chain.restart(format: FrameChain.Format(contentType: station["Content-Type"]))  // its control bytes removed
-        if changed { join.newStation() } else { join.newLink(droppingLast: unfinished) }
+        if changed || relayedNothing { join.newStation() } else { join.newLink(droppingLast: unfinished) }
         titleChanges.closeWindow()  // a new link's first titles are told
         if let lostAt {
             let missing = Int(seconds(.now - lostAt) / seconds(context.segmentDuration))
@@ -325,16 +327,18 @@ public actor Proxy: UpstreamNode, FeedingNode {
             opened.reader = reader
         }
         let url = opened.url
+        // A body that is text, not audio (an error page sent as audio/mpeg) is an answer that is no stream: the link
+        // ends for it, as soon as the chain finds it so — or, a short page, when the link ends first.
+        let text = CastyError.textNotAudio(url, contentType: opened.headers["Content-Type"])
         keeper.link = UpstreamLink(
             opened, silence: silenceDeadline,
             onSegment: { [self] segment in
                 assumeIsolated { proxy in
                     if let lost = proxy.framingLost(at: segment, of: url) { return lost }
-                    proxy.take(segment)
-                    return nil
+                    return proxy.take(segment) ? nil : text
                 }
             },
-            onEnd: { [self] reason in assumeIsolated { $0.linkEnded(reason) } })
+            onEnd: { [self] reason in assumeIsolated { $0.linkEnded($0.chain.holdsText ? text : reason) } })
         keeper.followQuiet(contentType: opened.headers["Content-Type"]) { [self] silent in
             assumeIsolated {
                 $0.logger("proxy: no audio for \(formatted(seconds(silent))) s, but the station's host answers: waiting up to"
@@ -535,12 +539,14 @@ public actor Proxy: UpstreamNode, FeedingNode {
         return "; the \(megabytes(between.bytes)) of \(between.name) before it, come in the same read, were left out"
     }
 
-    private func take(_ segment: Segment) {
+    /// Relays what `segment` brings; returns `false` when its link's body proved to be text, not audio
+    /// (``FrameChain/Output/text(after:)``): nothing of it was relayed, and the link is given up.
+    private func take(_ segment: Segment) -> Bool {
+        if !segment.audio.isEmpty { lastAudio = .now }
         // Its first audio: a station server's mount takes its listeners back from its fallback now, not when a
-        // station that sends nothing merely answered.
-        if !segment.audio.isEmpty {
-            lastAudio = .now
-            if keeper.heardAudio() { onStreaming?(true) }
+        // station that sends nothing merely answered — nor one whose body, so far, begins as a web page does.
+        defer {
+            if !segment.audio.isEmpty, !chain.holdsText, streamsNow() { onStreaming?(true) }
         }
         let (audio, skipped) = join.take(segment.audio, at: .now)
         if let skipped {
@@ -580,6 +586,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         compareShape(of: audio)
         for chunk in audio { measureBitrate(on: chunk) }
+        var isText = false
         for chunk in audio {
             join.relayed(chunk)
             // Read before the chain is lent to the cutter: a relay's chain keeps its format, unless it goes on in the other.
@@ -610,6 +617,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) found in \(after) bytes\(seems); passing the stream on unchecked")
+                case .text:
+                    isText = true  // told as the link ends, by the keeper (``UpstreamNode``)
                 case .reformatted(let other):
                     reformatted = other  // after a break only: a relay's chain does not identify at a link's start
                 case .reshaped(let from, let to):
@@ -637,5 +646,6 @@ public actor Proxy: UpstreamNode, FeedingNode {
             }
             bitrateWent = nil
         }
+        return !isText
     }
 }

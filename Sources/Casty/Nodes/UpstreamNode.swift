@@ -46,6 +46,11 @@ struct UpstreamKeeper {
     /// (``UpstreamNode/keepInBackground()``): its upstream said it has no such stream, and asking it every few
     /// seconds would change nothing (a branch's root of several mounts has no stream at `/`).
     var resting = false
+    /// The line that tells the current link's answer (`upstream back: …`), held back while its attempt followed one
+    /// whose answer proved to be no stream (``CastyError/textNotAudio(_:contentType:)``): told once the link brings
+    /// audio (``UpstreamNode/streamsNow()``), or before its loss is — not at each attempt of an upstream that sends
+    /// a web page every time.
+    var heldLine: String?
 
     /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
     /// Returns whether it just began to.
@@ -76,6 +81,15 @@ protocol UpstreamNode: LoopNode {
 }
 
 extension UpstreamNode {
+    /// The link brought audio (``UpstreamKeeper/heardAudio()``), and the line held back about its answer, if one is,
+    /// is told. Returns whether it just began to.
+    func streamsNow() -> Bool {
+        guard keeper.heardAudio() else { return false }
+        if let line = keeper.heldLine { logger(line) }
+        keeper.heldLine = nil
+        return true
+    }
+
     /// Opens the upstream for the first time and keeps it open from then on.
     /// - Throws: ``CastyError`` when the first attempt fails, so a command line can say why and exit.
     func startKeeping() async throws(CastyError) {
@@ -99,14 +113,41 @@ extension UpstreamNode {
     /// every six attempts when they are further apart (``summingInterval(waiting:)``). An attempt after which the node
     /// rests (``UpstreamKeeper/resting``) is not told: it ends the loop, until the node is asked again. Losses of
     /// links that lasted under ten seconds are told so too: the first few, then a sum every ten seconds (an
-    /// upstream that accepts and drops at once would fill the log).
+    /// upstream that accepts and drops at once would fill the log). A link whose answer proves to be no stream once
+    /// its body comes (``CastyError/textNotAudio(_:contentType:)``: a web page sent as audio) is a failed attempt,
+    /// told as one, not a link lost; the line about the next link's answer waits for its audio
+    /// (``UpstreamKeeper/heldLine``).
     private func keepAlive(opening: Bool) async {
         var failures = 0
         var opening = opening
         // The attempts told in a line of their own, by problem, since the last link that lasted.
         var told: [String: Int] = [:]
+        // The problems of the attempts summed up in the next line, not told one by one.
+        var summed: Set<String> = []
         var refused = false
         var repeats = RepeatedEvent(interval: Self.summingInterval(waiting: .zero))
+        // Whether the last link's answer proved to be no stream.
+        var answeredNoStream = false
+        /// Tells a failed attempt: in a line of its own for the first few of its problem, else summed up.
+        func failed(_ error: CastyError) {
+            refused = Self.isRefusal(error)
+            let problem = "\(error)\(refusalHint(error))"
+            let times = told[error.kind, default: 0]
+            if times < Self.toldAttempts {
+                told[error.kind] = times + 1
+                repeats = RepeatedEvent(interval: Self.summingInterval(waiting: wait(after: failures, refused: refused)))
+                summed = []
+                _ = repeats.occurred()
+                logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
+                return
+            }
+            summed.insert(error.kind)
+            guard let count = repeats.occurred() else { return }
+            let how = summed.count == 1 ? "the same way" : "in the \(summed.count) ways told above"
+            summed = []
+            logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed \(how), retrying every "
+                + "\(wait(after: failures, refused: refused))")
+        }
         let steady = Duration.seconds(10)
         // Links in a row that lasted under `steady`: an upstream that flaps (accepts, streams a moment, drops) is
         // told for its first few losses, then summed up every ten seconds, as a failing one is.
@@ -115,20 +156,30 @@ extension UpstreamNode {
         while keeper.state != .stopped {
             if !opening {
                 guard let reason = await ended(), keeper.state != .stopped else { return }
-                keeper.reconnects += 1
+                keeper.heldLine = nil  // a link that brought no audio: the line after this one names its upstream
                 keeper.state = .retrying
-                // A link that kept streaming for a while resets the backoff; one that died at once does not,
-                // so a server that accepts and hangs up is not hammered.
-                let lasted = ContinuousClock.now - keeper.openedAt
-                failures = lasted >= steady ? 0 : failures + 1
-                if lasted >= steady { told = [:] }
-                flaps = lasted >= steady ? 0 : flaps + 1
-                lost(reason)
-                if flaps <= Self.toldAttempts {
-                    logger("\(role): upstream lost: \(reason); reconnecting")
-                } else if let count = losses.occurred() {
-                    logger("\(role): upstream lost: \(reason); \(count) time\(count == 1 ? "" : "s") since the last line, each link"
-                        + " lasting under \(steady.components.seconds) s (summed up every 10 s); reconnecting")
+                if case .textNotAudio = reason {
+                    // An answer that is no stream after all: a failed attempt, whose link is undone as a lost one's is.
+                    answeredNoStream = true
+                    failures += 1
+                    lost(reason)
+                    failed(reason)
+                } else {
+                    answeredNoStream = false
+                    keeper.reconnects += 1
+                    // A link that kept streaming for a while resets the backoff; one that died at once does not,
+                    // so a server that accepts and hangs up is not hammered.
+                    let lasted = ContinuousClock.now - keeper.openedAt
+                    failures = lasted >= steady ? 0 : failures + 1
+                    if lasted >= steady { told = [:] }
+                    flaps = lasted >= steady ? 0 : flaps + 1
+                    lost(reason)
+                    if flaps <= Self.toldAttempts {
+                        logger("\(role): upstream lost: \(reason); reconnecting")
+                    } else if let count = losses.occurred() {
+                        logger("\(role): upstream lost: \(reason); \(count) time\(count == 1 ? "" : "s") since the last line, each link"
+                            + " lasting under \(steady.components.seconds) s (summed up every 10 s); reconnecting")
+                    }
                 }
             }
             opening = false
@@ -139,13 +190,18 @@ extension UpstreamNode {
                     let opened = try await openUpstream()
                     guard keeper.state != .stopped else { return opened.connection.close() }
                     keeper.openedAt = .now
-                    attach(opened)
+                    var line: String?
                     if keeper.reconnects > 0, flaps <= Self.toldAttempts {
-                        logger(keeper.lostHadAudio ? "\(role): upstream back: \(opened.url)"
-                            : "\(role): upstream answered again: \(opened.url) (it has sent no audio yet)")
+                        // After answers that were no stream, the line waits for audio: it is back then.
+                        line = keeper.lostHadAudio || answeredNoStream ? "\(role): upstream back: \(opened.url)"
+                            : "\(role): upstream answered again: \(opened.url) (it has sent no audio yet)"
                     } else if keeper.reconnects == 0, failures > 0 {
-                        logger("\(role): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)")
+                        line = "\(role): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)"
                     }
+                    // Held before the link is made: the bytes that came with its head are read at once.
+                    if answeredNoStream { keeper.heldLine = line }
+                    attach(opened)
+                    if !answeredNoStream, let line { logger(line) }
                     break
                 } catch {
                     if keeper.resting {
@@ -157,19 +213,7 @@ extension UpstreamNode {
                     }
                     failures += 1
                     keeper.state = .retrying  // not `connecting` for ever: an attempt failed (a 403 for a wrong key…)
-                    refused = Self.isRefusal(error)
-                    let problem = "\(error)\(refusalHint(error))"
-                    let times = told[error.kind, default: 0]
-                    if times < Self.toldAttempts {
-                        told[error.kind] = times + 1
-                        repeats = RepeatedEvent(interval: Self.summingInterval(waiting: wait(after: failures, refused: refused)))
-                        _ = repeats.occurred()
-                        logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
-                    } else if let count = repeats.occurred() {
-                        let how = told.count == 1 ? "the same way" : "in the \(told.count) ways told above"
-                        logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed \(how), retrying every "
-                            + "\(wait(after: failures, refused: refused))")
-                    }
+                    failed(error)
                 }
             }
         }

@@ -313,6 +313,8 @@ public actor SourceSession: LoopNode, FeedingNode {
                 brokenFrames("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
             case .gaveUp(let after, let kind):
                 garbage = (after, kind)
+            case .text(let after):
+                garbage = (after, AudioSignature.text)
             case .reformatted(let format):
                 reformatted(to: format)
             case .reshaped(let from, let to):
