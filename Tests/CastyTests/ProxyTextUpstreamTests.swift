@@ -115,25 +115,4 @@ struct ProxyTextUpstreamTests {
         #expect(summed().first?.contains("502 Bad Gateway") == true && summed().first?.contains("failed the same way") == true, "\(summed())")
         await upstream.close()
     }
-
-    @Test("A relay's title changes summed up say they are the proxy's")
-    func titleChangesSummedUp_SayWhoseTheyAre() async throws {
-        let upstream = try FakeUpstream(on: loop) { connection, _ in
-            connection.write(icyReplyHead(metaint: 500))
-            // A new title in every block: five are told, the rest summed up.
-            streamICY(to: connection, metaint: 500, count: 40, interval: .milliseconds(5), titleEvery: 1)
-        }
-        let lines = Locked<[String]>([])
-        var configuration = Proxy.Configuration()
-        configuration.segmentBytes = 1000
-        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: EventLog { line in lines.update { $0.append(line) } })
-        try await proxy.start()
-        #expect(await eventually(timeout: .seconds(15)) { lines.value.filter { $0.contains("proxy: title: ") }.count == 5 }, "\(lines.value)")
-        // The window ends 10 s after its first line; a new link would end it too.
-        #expect(await eventually(timeout: .seconds(30)) { lines.value.contains { $0.contains("title changes in the last") } }, "\(lines.value)")
-        proxy.stop()
-        let sum = try #require(lines.value.first { $0.contains("title changes in the last") })
-        #expect(sum.hasPrefix("proxy: "), "\(sum)")
-        await upstream.close()
-    }
 }

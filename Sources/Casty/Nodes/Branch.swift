@@ -339,8 +339,10 @@ public actor Branch: UpstreamNode, FeedingNode {
         current.mount = headers[Context.mountHeader].flatMap { StationServer.Configuration.isMountName($0) ? $0 : nil }
         current.fallback = headers[Context.fallbackHeader] == "1"
         if let old = context?.stream, old != stream {
+            // The new stream may go on from the number the old one would have had next: then nothing restarts.
+            let numbering = next.map { $0 == first ? "numbering goes on at \(first)" : "numbering restarts at \(first) (was \($0))" }
             logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
-                + " \(Context.streamText(old))): numbering restarts at \(first) (was \(next ?? 0))")
+                + " \(Context.streamText(old))): \(numbering ?? "numbering starts at \(first)")")
             next = first
             announcedPath = nil
             titleUnknown = title.map { $0.streamTitle != "" } ?? false

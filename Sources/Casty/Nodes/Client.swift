@@ -475,7 +475,7 @@ public actor Client: LoopNode {
         }
         options.accessLog?.closed(id, bytes: sentBytes)
         port.joinsAndLeaves("\(who) left after \(formatted(duration)) s (\(why)):"
-            + " \(policy?.segments ?? 0) segments, \(policy?.skipped ?? 0) skipped, \(policy?.gaps ?? 0) gaps")
+            + " \(counted(policy?.segments ?? 0, "segment")), \(policy?.skipped ?? 0) skipped, \(counted(policy?.gaps ?? 0, "gap"))")
     }
 }
 

@@ -171,8 +171,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
         self.loop = loop
         self.logger = logger
         self.cutter = try Cutter(segmentBytes: configuration.segmentBytes)
-        self.titleChanges = LogBudget(loop: loop, logger: logger, what: "title changes", perWindow: 5)
-        self.brokenFrames = LogBudget(loop: loop, logger: logger, what: "breaks in the audio's frames (bytes dropped)", perWindow: 5)
+        // Their lines, and the summing up, say whose they are: a station server has a relay on each of many mounts.
+        let proxyLog = logger.prefixed("proxy: ")
+        self.titleChanges = LogBudget(loop: loop, logger: proxyLog, what: "title changes", perWindow: 5)
+        self.brokenFrames = LogBudget(loop: loop, logger: proxyLog, what: "breaks in the audio's frames (bytes dropped)", perWindow: 5)
         chain.followsOtherFormat = true  // an upstream's own fallback may play the other codec on the same link
     }
 
@@ -576,7 +578,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 // player's display or a log line becomes a space, other control characters go.
                 let current = Metadata(streamTitle: title, streamURL: metadata.streamURL.map(SafeText.printable))
                 if current != cutter.title {
-                    titleChanges(title.isEmpty ? "proxy: title: none (the station sent an empty one)" : "proxy: title: \(SafeText.shortened(title))")
+                    titleChanges(title.isEmpty ? "title: none (the station sent an empty one)" : "title: \(SafeText.shortened(title))")
                 }
                 cutter.setTitle(current)
             } else if !reportedGarbage {
@@ -613,7 +615,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
-                    brokenFrames("proxy: audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
+                    brokenFrames("audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) found in \(after) bytes\(seems); passing the stream on unchecked")
