@@ -64,6 +64,7 @@ struct Arguments: Sendable {
             }
         }
         try refuseRepeats()
+        try keepLastPerMount()
     }
 
     /// The options that may be given more than once, each time adding to the others (`--relay /a=… --relay /b=…`).
@@ -98,6 +99,49 @@ struct Arguments: Sendable {
                 throw source.isEmpty ? UsageError(message) : UsageError("\(valuePlaces[name]?[index] ?? source): \(message)", inFile: true)
             }
         }
+    }
+
+    /// Of an option that gives each mount its own value (``ServerCommand/mountPairOptions``: `--fallback /a=/b`), a
+    /// mount's values given in several places are as an option of one value: the last place's is kept — the command
+    /// line's over a config file's, a later file's over an earlier one's —, the others dropped (``all(_:)`` no longer
+    /// has them). One mount's value given twice in one place is a mistake naming it: the file and line, or the
+    /// command line. `--srt-passphrase PW`, every mount's without its own, is one more "mount" so; a value of no
+    /// mount of another option is left for its option to refuse.
+    private mutating func keepLastPerMount() throws(UsageError) {
+        for name in ServerCommand.mountPairOptions.sorted() {
+            guard let texts = values[name], texts.count > 1 else { continue }
+            let places = valuePlaces[name] ?? []
+            let mounts = texts.map { ServerCommand.mountPair($0)?.mount ?? (name == "srt-passphrase" ? "" : nil) }
+            let sources = texts.indices.map { places[$0].map(Self.file(of:)) }
+            var dropped: Set<Int> = []
+            for index in texts.indices {
+                guard let mount = mounts[index] else { continue }
+                for earlier in texts.indices[..<index] where mounts[earlier] == mount && !dropped.contains(earlier) {
+                    guard sources[earlier] != sources[index] else {
+                        throw twice(name, mount, texts[earlier], texts[index], places[earlier], places[index])
+                    }
+                    dropped.insert(earlier)
+                }
+            }
+            values[name] = texts.indices.filter { !dropped.contains($0) }.map { texts[$0] }
+            valuePlaces[name] = texts.indices.filter { !dropped.contains($0) }.map { places[$0] }
+        }
+    }
+
+    /// One mount's value of `--name` given twice in one place (``keepLastPerMount()``): `first` at `firstPlace`,
+    /// then `second` at `secondPlace` (both `nil` on the command line). The values are quoted, but a secret's.
+    private func twice(
+        _ name: String, _ mount: String, _ first: String, _ second: String, _ firstPlace: String?, _ secondPlace: String?
+    ) -> UsageError {
+        let option = mount.isEmpty ? "--\(name) PW (every mount's without its own)" : "--\(name) \(mount)=…"
+        let value = { (text: String) in Self.quoted(ServerCommand.mountPair(text)?.value ?? text, of: name) }
+        let values = Self.secrets.contains(name) ? "" : "\(value(first)), then \(value(second))"
+        guard let firstPlace, let secondPlace else {
+            return UsageError("\(option) is given twice on the command line\(values.isEmpty ? "" : " (\(values))"): give it once")
+        }
+        let line = { (place: String) in String(place[(place.lastIndex(of: ":").map(place.index(after:)) ?? place.startIndex)...]) }
+        return UsageError("\(secondPlace): \(option) is given twice in this file, on lines \(line(firstPlace)) and \(line(secondPlace))"
+            + "\(values.isEmpty ? "" : " (\(values))"): give it once", inFile: true)
     }
 
     /// The value of `--name`, if given (the command line's over a config file's, a later file's over an earlier one's).

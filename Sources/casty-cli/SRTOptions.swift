@@ -44,13 +44,10 @@ enum SRTOptions {
         configuration.passphrases = [:]
         configuration.defaultPassphrase = nil
         for text in arguments.all("srt-passphrase") {
+            // One value per mount, and one for every mount without its own, as ``Arguments`` keeps them.
             if let (mount, passphrase) = ServerCommand.mountPair(text) {
-                guard configuration.passphrases[mount] == nil else { throw UsageError("--srt-passphrase \(mount)=… is given twice: give it once") }
                 configuration.passphrases[mount] = passphrase
             } else {
-                guard configuration.defaultPassphrase == nil else {
-                    throw UsageError("--srt-passphrase PW (every mount's without its own) is given twice: give it once")
-                }
                 configuration.defaultPassphrase = text
             }
         }

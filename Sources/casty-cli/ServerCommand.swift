@@ -398,7 +398,6 @@ enum ServerCommand: Command {
         return (text[..<equals].trimmingCharacters(in: " \t"), String(text[text.index(after: equals)...].drop { $0 == " " || $0 == "\t" }))
     }
 
-    /// `/m=value` pairs of a repeatable option.
     /// Refuses a mount fed both by the built-in station and by a relay (`--station /a`, `--relay /a=…`), as an
     /// option given twice is: one of them would run unheard — a relay holding a place at its upstream for nobody.
     static func checkOneFeed(_ arguments: Arguments) throws(UsageError) {
@@ -406,14 +405,14 @@ enum ServerCommand: Command {
         throw UsageError("--station \(station) and --relay \(station)=… both feed \(station): give the mount one of them")
     }
 
+    /// `/m=value` pairs of a repeatable option: one value per mount, as ``Arguments`` keeps them (the last place's;
+    /// twice in one place is refused there).
     private static func pairs(_ values: [String], _ option: String) throws(UsageError) -> [String: String] {
         var result: [String: String] = [:]
         for text in values {
             guard let (mount, value) = mountPair(text) else {
                 throw UsageError("\(option) takes /mount=value, not \(Arguments.quoted(text, of: String(option.drop { $0 == "-" })))")
             }
-            // Two values for one mount: a mistake to point at, not a silent choice of the last.
-            guard result[mount] == nil else { throw UsageError("\(option) \(mount)=… is given twice: give it once") }
             // `--mount-password "/a=$UNSET"`: a value forgotten, as `--source-password ""` is — not a mount without
             // one (which would take the common password, or never be published). Nothing secret is quoted: it is empty.
             guard !value.isEmpty else { throw UsageError("\(option) '\(mount)=': needs a value, not an empty one") }

@@ -16,7 +16,9 @@
 # listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
 # start-up and read again on SIGHUP; a file in UTF-16 or another encoding than UTF-8, told to be saved as UTF-8); so
 # does a --config that names a directory (naming --config) or is empty, and a flag given a value on the command line (--accept-all=no). Two
-# --config files are both read, the later winning (one file given under two paths is read once); a comment after a value is no part of it (`--se#cret  # …`); a
+# --config files are both read, the later winning (one file given under two paths is read once), one mount's value
+# (--fallback, --mount-password) too: the command line's or a later file's over a file's, each mount's alone — given
+# twice in one file or on the command line, it is refused naming the lines or the command line; a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`, and so does one
 # mount's (`mount-password /dj="s p #1"` is `s p #1`, its quotes no part of it, nor of a --mount-user's or --fallback's); an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
@@ -104,7 +106,10 @@ refused empty-quotes 3 "admin-password needs a value" "${head}admin-password \"\
 refused open-quote 3 "title: a value that opens a double quote closes it at the line's end" "${head}title \"Jazz\n"
 refused mount-open-quote 4 "mount-password: a value that opens a double quote closes it at the line's end" \
     "${head}mounts /a\nmount-password /a=\"s p\n"
-refused mount-password-twice 5 "--mount-password /a=… is given twice: give it once" "${head}mounts /a\nmount-password /a=One1\nmount-password /a=Two2\n"
+refused mount-password-twice 5 "--mount-password /a=… is given twice in this file, on lines 4 and 5: give it once" \
+    "${head}mounts /a\nmount-password /a=One1\nmount-password /a=Two2\n"
+refused fallback-twice 5 "--fallback /a=… is given twice in this file, on lines 4 and 5 ('/b', then '/c'): give it once" \
+    "${head}mounts /a,/b,/c\nfallback /a=/b\nfallback /a = /c\n"
 refused mount-password-empty 4 "--mount-password '/a=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-password /a=\n"
 refused mount-user-empty 4 "--mount-user '/b=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-user /b=\n"
 refused mount-user-colon 4 "--mount-user '/c=dj:x': a user name cannot hold ':'" "${head}mounts /c\nmount-user /c=dj:x\n"
@@ -198,6 +203,23 @@ secret_twice() {
 }
 check "--source-password twice: status 1, the values not shown" secret_twice
 
+# One mount's value given twice on the command line is a mistake too, said to be the command line's (a fallback's values
+# quoted, a password's not).
+mount_twice_command_line() {
+    local rc=0
+    printf 'port 0\nhost 127.0.0.1\nsource-password x\nmounts /a,/b,/c\nfallback /a=/b\n' >"$TMP/cl-twice.conf"
+    timeout 10 "$CLI" server --config "$TMP/cl-twice.conf" --fallback /a=/c --fallback /a=/b --mount-password /a=TopSecret1 \
+        --mount-password /b=x --mount-password /a=TopSecret2 </dev/null >"$TMP/cl-twice.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/cl-twice.out" | grep -qF -- "--fallback /a=… is given twice on the command line ('/c', then '/b'): give it once" \
+        || return 1
+    rc=0
+    timeout 10 "$CLI" server --config "$TMP/cl-twice.conf" --mount-password /a=TopSecret1 --mount-password /a=TopSecret2 \
+        </dev/null >"$TMP/cl-twice.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && head -1 "$TMP/cl-twice.out" | grep -qF -- "--mount-password /a=… is given twice on the command line: give it once" \
+        && ! grep -q TopSecret "$TMP/cl-twice.out"
+}
+check "--fallback /a=… or --mount-password /a=… twice on the command line: status 1, 'given twice on the command line'" mount_twice_command_line
+
 # A server whose every mount it feeds itself (relays) takes no source: it needs no source password.
 relay_only() {
     local rc=0
@@ -254,6 +276,25 @@ printf 'mounts /two,/three\nport %s\nno-hls\n' "$second" >"$TMP/second.conf"
 pids+=("$!")
 two_up() { log_has "$TMP/two.log" "listening on 127\.0\.0\.1:$second; mounts /three, /two$"; }
 check "--config twice: both files are read, the later one winning (port $second, mounts /three, /two)" wait_until 15 two_up
+# One mount's value (--fallback, --mount-password, --mount-user, …) follows the same rule as an option of one value: the
+# command line's over a file's, a later file's over an earlier one's — each mount's alone; the file's other mounts stay.
+permount=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nsource-password hackme\nmounts /a,/b,/c,/d\nno-hls\nfallback /a=/b\nfallback /c=/b\n' "$permount" >"$TMP/permount.conf"
+printf 'mount-password /a=One1\nmount-password /d=Four4\n' >>"$TMP/permount.conf"
+printf 'fallback /c=/d\nmount-password /d=Five5\n' >"$TMP/permount-later.conf"
+"$CLI" server --config "$TMP/permount.conf" --config "$TMP/permount-later.conf" --fallback /a=/c --mount-password /a=Two2 \
+    </dev/null >"$TMP/permount.log" 2>&1 &
+pids+=("$!")
+printf 'no audio' >"$TMP/permount-body"
+put() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 -u "source:$2" -H 'Content-Type: audio/mpeg' -T "$TMP/permount-body" "http://127.0.0.1:$permount$1"; }
+permount_up() { log_has "$TMP/permount.log" "listening on 127\.0\.0\.1:$permount; mounts /a, /b, /c, /d; fallbacks /a→/c, /c→/d(;|$)"; }
+check "--fallback /a=/c over the file's /a=/b, a later file's /c=/d over the first's /c=/b: not 'given twice'" wait_until 15 permount_up
+permount_passwords() {
+    [ "$(put /a One1)" = 401 ] && [ "$(put /a Two2)" = 200 ] && [ "$(put /d Four4)" = 401 ] && [ "$(put /d Five5)" = 200 ] \
+        && [ "$(put /b hackme)" = 200 ]
+}
+check "--mount-password /a=… over the file's, a later file's /d over the first's, the other mounts as the file has them" permount_passwords
+
 # One file given twice (`once.conf`, `./once.conf`, `once.conf` again) is read once: not each of its lines "given twice".
 once() {
     printf 'host 127.0.0.1\nport 0\nsource-password a\nmounts /live\n' >"$TMP/once.conf"

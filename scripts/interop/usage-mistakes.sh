@@ -69,7 +69,7 @@ refuses "--mounts names '/live' twice" server --port "$port" --source-password x
 refuses "--key-verification-url is given twice ('http://u:…@127.0.0.1:9/e?…', then 'http://u:…@127.0.0.1:9/f'): give it once" \
     server --port "$port" --accept-all --key-verification-url 'http://u:SecretPW@127.0.0.1:9/e?tok=SecretQ' \
     --key-verification-url 'http://u:OtherPW@127.0.0.1:9/f'
-refuses "--srt-passphrase PW (every mount's without its own) is given twice: give it once" \
+refuses "--srt-passphrase PW (every mount's without its own) is given twice on the command line: give it once" \
     server --port "$port" --mounts /a --source-password x --srt-port "$port" --srt-passphrase first-passphrase-A --srt-passphrase second-passphrase-B
 for url in 'http://radio.example:8000?x=1' 'http://radio.example:8000#top' 'http://user:Secret@radio.example:8000'; do
     refuses "' (no login, query or fragment)" \
