@@ -8,6 +8,9 @@ struct Arguments: Sendable {
     /// Where each value of ``values`` (and each flag) came from: a config file's `path:line`, or `nil`.
     private var valuePlaces: [String: [String?]] = [:]
     private var flagPlaces: [String: String] = [:]
+    /// What the `--config` files hold that is no mistake but may be one, one line each (``ConfigFile/warnings``):
+    /// logged as the command starts, or as SIGHUP reads them again.
+    var warnings: [String] = []
     /// Reads the same command line again, with its `--config` files as they are now (a station server's SIGHUP).
     var readAgain: (@Sendable () throws -> Arguments)?
 
@@ -165,6 +168,7 @@ struct Arguments: Sendable {
             if present.contains(name) { result.present.insert(name) } else { result.present.remove(name) }
             result.flagPlaces[name] = flagPlaces[name]
         }
+        result.warnings = warnings
         return result
     }
 

@@ -61,13 +61,17 @@ struct CommandEntry: Sendable {
         }
         var parsed: Arguments?
         do {
-            let (all, places) = try withConfigFile(words)
+            let (all, places, warnings) = try withConfigFile(words)
             var arguments = try Arguments(all, options: options, flags: flags, places: places)
+            arguments.warnings = warnings
             arguments.readAgain = { [self] in
-                let (all, places) = try withConfigFile(words, again: true)
-                return try Arguments(all, options: options, flags: flags, places: places)
+                let (all, places, warnings) = try withConfigFile(words, again: true)
+                var again = try Arguments(all, options: options, flags: flags, places: places)
+                again.warnings = warnings
+                return again
             }
             parsed = arguments
+            for warning in warnings { EventLog.standardError(warning) }
             installSignalHandlers(endsItself: endsItself)
             _ = raiseFileDescriptorLimit()
             try await run(arguments)
@@ -92,15 +96,16 @@ extension CommandEntry {
     }
 
     /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
-    /// file wins over an earlier one and the command line over both —, and where each word came from: its file
-    /// and line, or `nil` for the command line. A file is read once, however often and under whatever paths it is
-    /// given (`casty.conf`, then `./casty.conf`): its later `--config` is dropped — read twice, each of its lines
+    /// file wins over an earlier one and the command line over both —, where each word came from (its file and
+    /// line, or `nil` for the command line), and the files' lines to warn of (``ConfigFile/warnings``). A file is
+    /// read once, however often and under whatever paths it is given (`casty.conf`, then `./casty.conf`): its later `--config` is dropped — read twice, each of its lines
     /// would be an option given twice. Read `again` (SIGHUP), a file must be a regular file — a pipe
     /// (`--config <(…)`) was read up at the start, and a FIFO would block — that holds an option: an empty one is a
     /// file caught while it was written, not a wish to drop every password and mount.
-    func withConfigFile(_ words: [String], again: Bool = false) throws -> (words: [String], places: [String?]) {
+    func withConfigFile(_ words: [String], again: Bool = false) throws -> (words: [String], places: [String?], warnings: [String]) {
         var all: [String] = []
         var places: [String?] = []
+        var warnings: [String] = []
         var read: Set<FileIdentity.Identity> = []
         var repeated: Set<Int> = []  // the indices of the words of a `--config` whose file was read already
         if options.contains("config") {
@@ -127,10 +132,11 @@ extension CommandEntry {
                 }
                 all += file.words
                 places += file.places
+                warnings += file.warnings
             }
         }
         let given = words.indices.filter { !repeated.contains($0) }.map { words[$0] }
-        return (all + given, places + [String?](repeating: nil, count: given.count))
+        return (all + given, places + [String?](repeating: nil, count: given.count), warnings)
     }
 }
 

@@ -2,13 +2,17 @@
 /// `--name`; blank lines and `#` comments (whole lines, or after a blank at a line's end) are skipped. A value in
 /// double quotes is what stands between them — blanks and ` #` included (`title "Jazz #1 "`) —, as most config
 /// formats read it: a password written `"s3cret"` is `s3cret`; so is one mount's value (`mount-password /a="s p"` is
-/// `/a=s p`). Each word keeps the `file:line` it came from, so
-/// that a mistake found later (a port that is no number, a mount that is no name) names its line.
+/// `/a=s p`); a value such a comment may have cut short (`admin-password my #1 pass`) is warned of (``warnings``).
+/// Each word keeps the `file:line` it came from, so that a mistake found later (a port that is no number, a mount
+/// that is no name) names its line.
 struct ConfigFile {
     /// The words, in the file's order; a value always inline (`--admin-password=--x`), so it is never taken for an option.
     private(set) var words: [String] = []
     /// Where each of ``words`` came from: `path:line`.
     private(set) var places: [String] = []
+    /// The lines to warn of, one per line of the file (``commentWarning(_:_:_:comment:)``): a value a trailing
+    /// comment may have cut short.
+    private(set) var warnings: [String] = []
 
     /// Reads the file at `path` for a command with these options and flags. An unknown name, a flag given a value,
     /// or an option given none is a usage error naming the line; a file that is not UTF-8 text (UTF-16, as Windows
@@ -25,7 +29,8 @@ struct ConfigFile {
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
         for (number, raw) in lines.enumerated() {
             let place = "\(path):\(number + 1)"
-            let line = Self.withoutComment(raw).trimmingCharacters(in: " \t\r")
+            let kept = Self.withoutComment(raw)
+            let line = kept.trimmingCharacters(in: " \t\r")
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let name = String(line.prefix { $0 != " " && $0 != "\t" })
             var value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
@@ -34,6 +39,7 @@ struct ConfigFile {
                 let given = value.dropFirst().trimmingCharacters(in: " \t")
                 throw UsageError("\(place): '\(name) \(separator) …': \(Self.nameValue(name, given, without: String(separator)))", inFile: true)
             }
+            let inQuotes = value.hasPrefix("\"") || (ServerCommand.mountPairOptions.contains(name) && ServerCommand.mountPair(value)?.value.hasPrefix("\"") == true)
             if value.hasPrefix("\"") {
                 value = try Self.unquoted(value, place, name)
                 guard !value.isEmpty else { throw UsageError("\(place): \(name) needs a value", inFile: true) }
@@ -62,6 +68,7 @@ struct ConfigFile {
             } else {
                 guard options.contains(name) else { throw UsageError("\(place): \(name) takes no value, not '\(value)'", inFile: true) }
                 words.append("--\(name)=\(value)")
+                if !inQuotes, let warning = Self.commentWarning(place, name, value, comment: raw[kept.endIndex...]) { warnings.append(warning) }
             }
             places.append(place)
         }
@@ -75,6 +82,22 @@ struct ConfigFile {
             throw UsageError("\(place): \(name): a value that opens a double quote closes it at the line's end", inFile: true)
         }
         return String(value.dropFirst().dropLast())
+    }
+
+    /// The warning for a value (not in quotes) that a trailing comment may have cut short: `admin-password my #1
+    /// pass` is the password `my`. A comment written as one is written — `#` and a blank (`port 8000  # public`), or
+    /// `#` at the line's end — is none: a `#` right before a word (`#1`) is one the value was likely meant to hold.
+    /// The line says how to keep it (the value in double quotes); a secret's value is never in it.
+    private static func commentWarning(_ place: String, _ name: String, _ value: String, comment: Substring) -> String? {
+        guard comment.hasPrefix("#"), let next = comment.dropFirst().first, next != " ", next != "\t", next != "\r" else { return nil }
+        let pair = ServerCommand.mountPairOptions.contains(name) ? ServerCommand.mountPair(value) : nil
+        let mount = pair.map { "\($0.mount)=" } ?? ""
+        let cut = (pair?.value ?? value) + " " + comment.trimmingCharacters(in: " \t\r")
+        let taken = Arguments.secrets.contains(name)
+            ? "\(name)'s value ends before it (not shown: a secret)" : "\(name)'s value is '\(value)'"
+        let quoted = Arguments.secrets.contains(name) ? "…" : cut
+        return "warning: \(place): a '#' after a blank starts a comment: \(taken); to keep the '#', write the value in double quotes"
+            + " (\(name) \(mount)\"\(quoted)\")"
     }
 
     /// A line as a file writes it, quoted for a message: `'port 8000'`, a secret's value not shown (`'admin-password …'`).

@@ -40,6 +40,7 @@ extension ServerCommand {
             do {
                 guard let again = try arguments.readAgain?() else { return }
                 fresh = again
+                for warning in again.warnings { logger("SIGHUP: \(warning)") }
                 try checkAsAStart(again)
                 try alsoChecking(again)
                 // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its

@@ -66,8 +66,9 @@ enum ServerCommand: Command {
         \(ControlOptions.usage)
 
         The config file has one option per line, without its dashes: `name value`, or `name` alone for a
-        flag (accept-all, rtmp, no-hls, record-titles). Blank lines and # comments are skipped; a value in
-        double quotes is what stands between them, blanks and # included. For example:
+        flag (accept-all, rtmp, no-hls, record-titles). Blank lines and # comments are skipped (a # after a
+        blank starts one); a value in double quotes is what stands between them, blanks and # included
+        (admin-password "my #1 pass"). For example:
 
           port 8000
           source-password hackme

@@ -20,7 +20,8 @@
 # (--fallback, --mount-password) too: the command line's or a later file's over a file's, each mount's alone — given
 # twice in one file or on the command line, it is refused naming the lines or the command line; a comment after a value is no part of it (`--se#cret  # …`); a
 # server of relays only needs no source password; a value in double quotes keeps its blanks and `#`, and so does one
-# mount's (`mount-password /dj="s p #1"` is `s p #1`, its quotes no part of it, nor of a --mount-user's or --fallback's); an empty value
+# mount's (`mount-password /dj="s p #1"` is `s p #1`, its quotes no part of it, nor of a --mount-user's or --fallback's), and a value
+# a ' #' right before a word cut short is warned of (the line named, how to keep the '#' said, a secret not shown); an empty value
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
 # line saying what changed and what waits for a restart (said by the reading that changed it only), and a broken or emptied file read again changes nothing; after
@@ -295,6 +296,21 @@ permount_passwords() {
 }
 check "--mount-password /a=… over the file's, a later file's /d over the first's, the other mounts as the file has them" permount_passwords
 
+# A '#' after a blank starts a comment, cutting a value short: one right before a word (`my #1 pass`), which the value
+# was likely meant to hold, is warned of, naming the line and saying to quote the value (a secret's never shown); a
+# comment written `# …` is not, nor a `#` in quotes.
+cut_warned() {
+    printf 'port 0\nhost 127.0.0.1\nsource-password Hunter #1 pass\nmounts /a,/b\ntitle Jazz #1 Hits\nstation /b\n' >"$TMP/cut.conf"
+    printf 'admin-password adm  # the admin password\nmount-password /a=Swordfish #2\nname "Radio #1"  #tag\n' >>"$TMP/cut.conf"
+    timeout 3 "$CLI" server --config "$TMP/cut.conf" </dev/null >"$TMP/cut.out" 2>&1 || true
+    grep -qF "warning: $TMP/cut.conf:3: a '#' after a blank starts a comment: source-password's value ends before it (not shown: a secret); to keep the '#', write the value in double quotes (source-password \"…\")" "$TMP/cut.out" \
+        && grep -qF "warning: $TMP/cut.conf:5: a '#' after a blank starts a comment: title's value is 'Jazz'; to keep the '#', write the value in double quotes (title \"Jazz #1 Hits\")" "$TMP/cut.out" \
+        && grep -qF "warning: $TMP/cut.conf:8: a '#' after a blank starts a comment: mount-password's value ends before it (not shown: a secret); to keep the '#', write the value in double quotes (mount-password /a=\"…\")" "$TMP/cut.out" \
+        && [ "$(grep -c "starts a comment" "$TMP/cut.out")" = 3 ] && grep -q "listening on" "$TMP/cut.out" \
+        && ! grep -qE "Hunter|Swordfish|pass\b" "$TMP/cut.out"
+}
+check "a value cut short by ' #1': one warning line each naming its line, saying to quote it, no secret shown" cut_warned
+
 # One file given twice (`once.conf`, `./once.conf`, `once.conf` again) is read once: not each of its lines "given twice".
 once() {
     printf 'host 127.0.0.1\nport 0\nsource-password a\nmounts /live\n' >"$TMP/once.conf"
@@ -421,6 +437,13 @@ printf 'status-every 7\n' >>"$TMP/reload.conf"
 kill -HUP "$reloading"
 only_later() { log_has "$TMP/reload.log" "SIGHUP: options read again: only --status-every changed: taken at a restart$"; }
 check "SIGHUP changing only an option a restart takes: said so, no 'nothing to change' beside it" wait_until 10 only_later
+sed -i 's/^admin-password later$/admin-password later #x/' "$TMP/reload.conf"
+kill -HUP "$reloading"
+cut_on_reload() {
+    log_has "$TMP/reload.log" "SIGHUP: warning: .*reload\.conf:4: a '#' after a blank starts a comment: admin-password's value ends before it \(not shown: a secret\)" \
+        && [ "$(code admin:later)" = 200 ]
+}
+check "SIGHUP reading a value a ' #x' cuts short: the warning line, the value before it taken" wait_until 10 cut_on_reload
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {
