@@ -32,6 +32,8 @@ struct ConfigFile {
             let kept = Self.withoutComment(raw)
             let line = kept.trimmingCharacters(in: " \t\r")
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            // `<?xml …`, `<icecast>`: Icecast's own file, given as it is to Casty.
+            if line.hasPrefix("<") { throw Self.xml(path, text) }
             let name = String(line.prefix { $0 != " " && $0 != "\t" })
             var value = line.dropFirst(name.count).trimmingCharacters(in: " \t")
             // `port = 8000`, `port : 8000`, as other formats write it (a value that starts so is quoted: `title "= x ="`).
@@ -98,6 +100,15 @@ struct ConfigFile {
         let quoted = Arguments.secrets.contains(name) ? "…" : cut
         return "warning: \(place): a '#' after a blank starts a comment: \(taken); to keep the '#', write the value in double quotes"
             + " (\(name) \(mount)\"\(quoted)\")"
+    }
+
+    /// What a file that is XML — Icecast's `icecast.xml`, given as it is — is told: Casty reads none; its own format
+    /// is one option per line.
+    private static func xml(_ path: String, _ text: String) -> UsageError {
+        let icecast = text.contains("<icecast") ? "Icecast's XML configuration (icecast.xml)" : "XML"
+        return UsageError("\(path): the file looks like \(icecast), which Casty does not read: a Casty config file has one option "
+            + "per line, without its dashes (port 8000, mounts /live,/backup, fallback /live=/backup; README, \"The station "
+            + "server\", Config file; casty-cli server --help)", inFile: true)
     }
 
     /// A line as a file writes it, quoted for a message: `'port 8000'`, a secret's value not shown (`'admin-password …'`).

@@ -271,7 +271,7 @@ enum ServerCommand: Command {
             configuration.maxListeners = try arguments.integer("max-listeners", default: 0, in: 1...10_000_000)
         }
         for (mount, text) in try pairs(arguments.all("mount-max-listeners"), "--mount-max-listeners") {
-            guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number") }
+            guard let limit = Int(text), limit > 0 else { throw UsageError("--mount-max-listeners \(mount)=N: N must be a positive whole number, not \(Arguments.quoted(text, of: "mount-max-listeners"))") }
             configuration.mountMaxListeners[mount] = limit
         }
         try PortOptions.apply(arguments, to: &configuration.options)

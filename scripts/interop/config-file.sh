@@ -11,7 +11,7 @@
 # --record with --no-hls, a --public-url without http://, an --event-spool in no directory, a secret given twice
 # or in the wrong form (never quoted), a --record, --mount-max-listeners or --srt-passphrase of a mount not listed (of
 # an option on several lines, the faulty line named, not the option's last: --fallback, --mount-password, --relay, …),
-# one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, a mount's value that opens a quote it does not close, an --hls-dir that cannot be made — ends casty-cli with
+# a --mount-max-listeners that is no positive number (the value quoted), an Icecast icecast.xml (told Casty reads no XML), one mount's password given twice or empty, a --mount-user that is empty or holds ':', an empty or unclosed quoted value, a mount's value that opens a quote it does not close, an --hls-dir that cannot be made — ends casty-cli with
 # status 1 and one first line that names the file and the line (the file alone for a mistake of no single line: a
 # listed mount no password lets a source publish — with some mount's password in the file, or none at all —, at
 # start-up and read again on SIGHUP; a file in UTF-16 or another encoding than UTF-8, told to be saved as UTF-8); so
@@ -114,6 +114,12 @@ refused fallback-twice 5 "--fallback /a=… is given twice in this file, on line
 refused mount-password-empty 4 "--mount-password '/a=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-password /a=\n"
 refused mount-user-empty 4 "--mount-user '/b=': needs a value, not an empty one" "${head}mounts /a,/b\nmount-user /b=\n"
 refused mount-user-colon 4 "--mount-user '/c=dj:x': a user name cannot hold ':'" "${head}mounts /c\nmount-user /c=dj:x\n"
+refused limit-negative 4 "--mount-max-listeners /a=N: N must be a positive whole number, not '-1'" "${head}mounts /a\nmount-max-listeners /a=-1\n"
+# Icecast's icecast.xml given as it is: told that Casty reads no XML, and where its own format is.
+refused icecast-xml "" "the file looks like Icecast's XML configuration (icecast.xml), which Casty does not read: a Casty config file has one option per line" \
+    '<icecast>\n    <limits>\n        <clients>100</clients>\n    </limits>\n</icecast>\n'
+refused icecast-xml-declared "" "the file looks like Icecast's XML configuration (icecast.xml), which Casty does not read" \
+    '<?xml version="1.0"?>\n<icecast>\n</icecast>\n'
 refused limit-unlisted 4 "--mount-max-listeners /x=…: /x is not a mount of this server (--mounts /live)" "${head}mounts /live\nmount-max-listeners /x=5\n"
 refused srt-unlisted 5 "--srt-passphrase /nope=…: /nope is not a mount of this server (--mounts /live)" \
     "${head}mounts /live\nsrt-port 0\nsrt-passphrase /nope=0123456789\n"
@@ -123,7 +129,7 @@ refused fallback-unlisted-first 4 "--fallback /a=/typo: /typo is not a mount of 
 refused mount-password-unlisted-first 4 "--mount-password /zz=…: /zz is not a mount of this server (--mounts /a)" \
     "${head}mounts /a\nmount-password /zz=Secret1\nmount-password /a=Secret2\n"
 refused limit-unlisted-first 4 "--mount-max-listeners /x=…: /x is not a mount" "${head}mounts /a\nmount-max-listeners /x=5\nmount-max-listeners /a=5\n"
-refused limit-bad-first 4 "--mount-max-listeners /a=N: N must be a positive whole number" \
+refused limit-bad-first 4 "--mount-max-listeners /a=N: N must be a positive whole number, not 'many'" \
     "${head}mounts /a,/b\nmount-max-listeners /a=many\nmount-max-listeners /b=5\n"
 refused record-unlisted-first 5 "--record /Zz: /Zz is not a mount" "${head}mounts /a\nrecord-dir $TMP/rec\nrecord Zz\nrecord /a\n"
 refused srt-unlisted-first 5 "--srt-passphrase /nope=…: /nope is not a mount" \
