@@ -293,15 +293,18 @@ enum ServerCommand: Command {
 
     /// With a whitelist, the mounts the other options name must be on it — a fallback to a mount no source may
     /// publish, a password or a recording of one, is a typing mistake that would otherwise show only as listeners refused —
-    /// and without `--source-password`, each listed mount a source publishes needs its `--mount-password`.
+    /// but the mount a fallback is of, which may be one taken off the list (``describe(_:)`` says so); and without
+    /// `--source-password`, each listed mount a source publishes needs its `--mount-password`.
     private static func checkListed(
         _ listed: [String], configuration: StationServer.Configuration, needsSourcePassword: Bool, fedByTheServer: Set<String>
     ) throws(UsageError) {
         let whitelist = listedMounts(listed)
-        for (mount, fallback) in configuration.fallbacks.sorted(by: { $0.key < $1.key }) {
-            for name in [mount, fallback] where !listed.contains(name) {
-                throw UsageError("--fallback \(mount)=\(fallback): \(name) is not a mount of this server (\(whitelist))")
-            }
+        // A mount taken off the list may keep its fallback — its listeners hear it, as `/admin/whitelist`'s remove
+        // leaves them (MountTable's takeOff), while no source may publish it —; the fallback it leads to must play:
+        // be listed, or lead on to one that is (`/old=/mid`, `/mid=/backup`).
+        for (mount, fallback) in configuration.fallbacks.sorted(by: { $0.key < $1.key })
+        where !listed.contains(fallback) && configuration.fallbacks[fallback] == nil {
+            throw UsageError("--fallback \(mount)=\(fallback): \(fallback) is not a mount of this server (\(whitelist))")
         }
         for name in configuration.mountPasswords.keys.sorted() where !listed.contains(name) {
             throw UsageError("--mount-password \(name)=…: \(name) is not a mount of this server (\(whitelist))")
@@ -374,12 +377,15 @@ enum ServerCommand: Command {
     /// The mounts and fallbacks, for the log line that says the server is listening.
     /// What the line that says the server listens tells of its mounts, and of what an operator may have left out:
     /// no mount at all (every source is refused until `/admin/whitelist` adds one), no admin password (the admin
-    /// API answers `401` to everyone).
+    /// API answers `401` to everyone), a fallback of a mount not listed (its listeners hear the fallback, but no
+    /// source publishes it: a mount taken off the list, or a typing mistake, seen here).
     static func describe(_ configuration: StationServer.Configuration) -> String {
         let mounts = configuration.mounts.map { $0.isEmpty ? "none yet: every source is refused until /admin/whitelist adds one "
             + "(give --mounts /m or --accept-all)" : $0.joined(separator: ", ") } ?? "any (--accept-all)"
         return "mounts \(mounts)"
-            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", "))
+            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map {
+                "\($0.key)→\($0.value)" + (configuration.mounts?.contains($0.key) == false ? " (\($0.key) not listed: no source publishes it)" : "")
+            }.joined(separator: ", "))
             + (configuration.adminPassword == nil ? "; admin API off (no --admin-password)" : "")
     }
 

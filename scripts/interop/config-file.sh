@@ -25,7 +25,8 @@
 # on the command line is a mistake too, a bad environment variable is named as such and an empty one is not set; a
 # server with no mount and no admin password says so as it starts; SIGHUP reads the file again (passwords, whitelist), one
 # line saying what changed and what waits for a restart (said by the reading that changed it only), and a broken or emptied file read again changes nothing; after
-# a burst of SIGHUPs the last file holds; a mistake in an option taken only at a restart is refused on SIGHUP too,
+# a burst of SIGHUPs the last file holds; a mount off the list keeps its fallback (its listeners hear it, no source
+# publishes it; the start line says so), at start and when SIGHUP takes it off, its listeners staying connected; a mistake in an option taken only at a restart is refused on SIGHUP too,
 # and a --record-dir or --hls-dir read again is not made by the reading (one that cannot be made is refused).
 # Exit 0 only if all passed. About 5 s; needs python3 and curl.
 set -euo pipefail
@@ -450,6 +451,51 @@ cut_on_reload() {
         && [ "$(code admin:later)" = 200 ]
 }
 check "SIGHUP reading a value a ' #x' cuts short: the warning line, the value before it taken" wait_until 10 cut_on_reload
+
+# A mount off the list may keep its fallback, as /admin/whitelist's remove leaves its listeners on it: at start, its
+# listeners hear the fallback (a chain through another unlisted mount too), no source may publish it, and the start line
+# says so; taken off the list by SIGHUP, its listeners stay on the fallback, connected, rather than the file refused.
+unlisted=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nsource-password hackme\nmounts /backup\nfallback /live=/mid\nfallback /mid=/backup\nstation /backup\nno-hls\n' \
+    "$unlisted" >"$TMP/unlisted.conf"
+"$CLI" server --config "$TMP/unlisted.conf" </dev/null >"$TMP/unlisted.log" 2>&1 &
+pids+=("$!")
+unlisted_up() {
+    log_has "$TMP/unlisted.log" "listening on 127\.0\.0\.1:$unlisted; mounts /backup; fallbacks /live→/mid \(/live not listed: no source publishes it\), /mid→/backup \(/mid not listed: no source publishes it\)"
+}
+check "fallback /live=/mid, /mid=/backup with only /backup listed: the server starts, its line saying /live and /mid are not listed" wait_until 15 unlisted_up
+unlisted_heard() {
+    [ "$(curl -s -o "$TMP/unlisted.mp3" -w '%{http_code}' --max-time 2 "http://127.0.0.1:$unlisted/live")" = 200 ] && [ -s "$TMP/unlisted.mp3" ] \
+        && [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -u source:hackme -H 'Content-Type: audio/mpeg' -T "$TMP/body" "http://127.0.0.1:$unlisted/live")" = 403 ]
+}
+check "a listener of the unlisted /live hears its fallback; a source may not publish it (403)" unlisted_heard
+takeoff=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nsource-password hackme\nmounts /live,/backup\nfallback /live=/backup\nstation /backup\nno-hls\n' \
+    "$takeoff" >"$TMP/takeoff.conf"
+"$CLI" server --config "$TMP/takeoff.conf" </dev/null >"$TMP/takeoff.log" 2>&1 &
+takingoff=$!
+pids+=("$takingoff")
+takeoff_up() { log_has "$TMP/takeoff.log" "listening on 127\.0\.0\.1:$takeoff"; }
+check "the server whose /live is to be taken off its list listens" wait_until 15 takeoff_up
+curl -s -N --max-time 60 -o "$TMP/takeoff.mp3" "http://127.0.0.1:$takeoff/live" &
+listening=$!
+pids+=("$listening")
+hearing() { [ -s "$TMP/takeoff.mp3" ]; }
+check "a listener of /live hears its audio before /live is taken off the list" wait_until 10 hearing
+sed -i 's#^mounts /live,/backup$#mounts /backup#' "$TMP/takeoff.conf"
+kill -HUP "$takingoff"
+taken_off() {
+    log_has "$TMP/takeoff.log" "SIGHUP: options read again: mounts -/live$" && ! log_has "$TMP/takeoff.log" "options not read again"
+}
+check "SIGHUP with /live off the list and its fallback kept: read again (mounts -/live), not refused" wait_until 10 taken_off
+stays() {
+    local before after
+    before=$(stat -c %s "$TMP/takeoff.mp3")
+    sleep 2
+    after=$(stat -c %s "$TMP/takeoff.mp3")
+    kill -0 "$listening" && [ "$after" -gt "$before" ] && ! log_has "$TMP/takeoff.log" "left after"
+}
+check "/live's listener stays on its fallback, connected and hearing it, after the SIGHUP took /live off the list" stays
 
 # No mount listed and no admin password: said at start, not found out from refused sources.
 bare() {
