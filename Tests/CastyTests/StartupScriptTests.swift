@@ -43,10 +43,10 @@ extension ScriptLaneTwo {
         @Test(
             "A config file of many mounts starts a server; each mistake in one is status 1 and a first line naming its line",
             .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
-            .timeLimit(.minutes(1))
+            .timeLimit(.minutes(2))
         )
         func configFileMistakesNameTheirLine() async {
-            await ScriptRun(script: "scripts/interop/config-file.sh", arguments: [], deadline: .seconds(45)).run()
+            await ScriptRun(script: "scripts/interop/config-file.sh", arguments: [], deadline: .seconds(75)).run()
         }
 
         @Test(
