@@ -1065,6 +1065,25 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A fallback's limit counts the players of the mounts that hear it, as Icecast counts those it sends there: asking for a mount without a source does not get round it, nor does asking the fallback directly")
+    func fallbacksLimit_CountsThePlayersOfTheMountsHearingIt() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log, limits: (server: nil, mounts: ["/backup": 1]))
+        defer { server.close() }
+        let (_, feeding) = try await feedingSource(server, mount: "/backup")
+        defer { feeding.cancel() }
+        let onLive = try await listener(server, "/live", titles: false)  // /live has no source: it hears /backup
+        #expect(await onLive.waitFor(timeout: .seconds(10)) { $0.count > 4170 })
+        for path in ["/live", "/backup"] {
+            let refused = try await listener(server, path, titles: false)
+            #expect(await eventually(timeout: .seconds(10)) { refused.closed.value })
+            #expect(refused.text.hasPrefix("HTTP/1.0 503 Service Unavailable"), "\(path): \(refused.text.prefix(200))")
+        }
+        #expect(log.contains("/live plays its fallback /backup, which has its most listeners (1) (503)"), "\(log.lines.value.suffix(4))")
+        #expect(log.contains("/backup has its most listeners (1) (503)"), "\(log.lines.value.suffix(4))")
+        #expect(!onLive.closed.value)
+    }
+
     @Test("Listeners arriving together are held to the limit: those whose requests are on their way count already", arguments: [false, true])
     func listenersArrivingTogether_AreHeldToTheLimit(onOtherLoops: Bool) async throws {
         let group = onOtherLoops ? EventLoopGroup(count: 3, first: loop) : nil

@@ -230,30 +230,46 @@ final class MountTable: @unchecked Sendable {
     /// Admits one more listener of `mount`, holding its place until its request reaches the mount's distributor
     /// (``Distributor/promisePlace()``) — or tells which limit it would pass: the mount's own, or the server's.
     /// Players arriving together are counted as they are admitted, not as their requests arrive.
+    ///
+    /// A mount that plays its fallback now passes its players on to the fallback, whose own limit counts them too, as
+    /// Icecast counts the listeners it sends to a fallback: a limit is not got round by asking for a mount without a
+    /// source.
     func admitListener(to mount: Mount) -> String? {
         if let limit = rules.mountMaxListeners[mount.path], room(on: mount) == 0 {
             return "\(mount.path) has its most listeners (\(limit))"
         }
+        let heard = heardMount(mount)
+        if heard !== mount, let limit = rules.mountMaxListeners[heard.path], room(on: heard) == 0 {
+            return "\(mount.path) plays its fallback \(heard.path), which has its most listeners (\(limit))"
+        }
         if let limit = rules.maxListeners, all.reduce(0, { $0 + $1.distributor.assumeIsolated { $0.admittedPlayers } }) >= limit {
             return "the server has its most listeners (\(limit))"
         }
-        if rules.maxListeners != nil || rules.mountMaxListeners[mount.path] != nil {
-            mount.distributor.assumeIsolated { $0.promisePlace() }
-        }
+        if holdsPlaces(mount) { mount.distributor.assumeIsolated { $0.promisePlace() } }
         return nil
     }
 
-    /// How many more listeners `mount`'s own limit takes, if it has one (`--mount-max-listeners`).
+    /// How many more listeners `mount`'s own limit takes, if it has one (`--mount-max-listeners`): its own players,
+    /// those admitted and on their way included, and those of the mounts that hear it as their fallback.
     func room(on mount: Mount) -> Int? {
         guard let limit = rules.mountMaxListeners[mount.path] else { return nil }
-        return max(0, limit - mount.distributor.assumeIsolated { $0.admittedPlayers })
+        let hearing = hearingAsFallback(mount).reduce(0) { sum, path in
+            sum + (mounts[path]?.distributor.assumeIsolated { $0.admittedPlayers } ?? 0)
+        }
+        return max(0, limit - mount.distributor.assumeIsolated { $0.admittedPlayers } - hearing)
+    }
+
+    /// Whether a listener admitted to `mount` holds its place until it arrives (``Distributor/promisePlace()``): when
+    /// a limit counts it — the server's, the mount's, or that of the fallback it would hear.
+    private func holdsPlaces(_ mount: Mount) -> Bool {
+        rules.maxListeners != nil || rules.mountMaxListeners[mount.path] != nil || rules.mountMaxListeners[heardMount(mount).path] != nil
     }
 
     /// A listener ``admitListener(to:)`` admitted will not come after all (its connection closed on the way, the
     /// listener authorization refused it): the place held for it is freed now, not seconds later — a few requests
     /// reset right after they were sent must not keep a full server's players out.
     func withdrawListener(from mount: Mount) {
-        guard rules.maxListeners != nil || rules.mountMaxListeners[mount.path] != nil else { return }
+        guard holdsPlaces(mount) else { return }
         mount.distributor.assumeIsolated { $0.withdrawPlace() }
     }
 
