@@ -97,9 +97,9 @@ struct Arguments: Sendable {
             let sources = (valuePlaces[name] ?? []).map { place in place.map(Self.file(of:)) ?? "" }
             for (index, source) in sources.enumerated() {
                 guard let earlier = sources[..<index].lastIndex(of: source) else { continue }
-                let values = Self.secrets.contains(name) ? "" : " (\(Self.quoted(texts[earlier], of: name)), then \(Self.quoted(texts[index], of: name)))"
-                let message = "--\(name) is given twice\(values): give it once"
-                throw source.isEmpty ? UsageError(message) : UsageError("\(valuePlaces[name]?[index] ?? source): \(message)", inFile: true)
+                let values = Self.secrets.contains(name) ? "" : "\(Self.quoted(texts[earlier], of: name)), then \(Self.quoted(texts[index], of: name))"
+                let places = valuePlaces[name] ?? []
+                throw Self.twice("--\(name)", values: values, places[earlier], places[index])
             }
         }
     }
@@ -121,7 +121,10 @@ struct Arguments: Sendable {
                 guard let mount = mounts[index] else { continue }
                 for earlier in texts.indices[..<index] where mounts[earlier] == mount && !dropped.contains(earlier) {
                     guard sources[earlier] != sources[index] else {
-                        throw twice(name, mount, texts[earlier], texts[index], places[earlier], places[index])
+                        let option = mount.isEmpty ? "--\(name) PW (every mount's without its own)" : "--\(name) \(mount)=…"
+                        let value = { (text: String) in Self.quoted(ServerCommand.mountPair(text)?.value ?? text, of: name) }
+                        let values = Self.secrets.contains(name) ? "" : "\(value(texts[earlier])), then \(value(texts[index]))"
+                        throw Self.twice(option, values: values, places[earlier], places[index])
                     }
                     dropped.insert(earlier)
                 }
@@ -131,20 +134,15 @@ struct Arguments: Sendable {
         }
     }
 
-    /// One mount's value of `--name` given twice in one place (``keepLastPerMount()``): `first` at `firstPlace`,
-    /// then `second` at `secondPlace` (both `nil` on the command line). The values are quoted, but a secret's.
-    private func twice(
-        _ name: String, _ mount: String, _ first: String, _ second: String, _ firstPlace: String?, _ secondPlace: String?
-    ) -> UsageError {
-        let option = mount.isEmpty ? "--\(name) PW (every mount's without its own)" : "--\(name) \(mount)=…"
-        let value = { (text: String) in Self.quoted(ServerCommand.mountPair(text)?.value ?? text, of: name) }
-        let values = Self.secrets.contains(name) ? "" : "\(value(first)), then \(value(second))"
-        guard let firstPlace, let secondPlace else {
-            return UsageError("\(option) is given twice on the command line\(values.isEmpty ? "" : " (\(values))"): give it once")
-        }
+    /// `option` given twice in one place (``refuseRepeats()``, ``keepLastPerMount()``), at `firstPlace` then
+    /// `secondPlace` (both `nil` on the command line): the mistake, naming the place — the file and both lines, or the
+    /// command line — and the two `values` as quoted (none for a secret).
+    private static func twice(_ option: String, values: String, _ firstPlace: String?, _ secondPlace: String?) -> UsageError {
+        let shown = values.isEmpty ? "" : " (\(values))"
+        guard let firstPlace, let secondPlace else { return UsageError("\(option) is given twice on the command line\(shown): give it once") }
         let line = { (place: String) in String(place[(place.lastIndex(of: ":").map(place.index(after:)) ?? place.startIndex)...]) }
         return UsageError("\(secondPlace): \(option) is given twice in this file, on lines \(line(firstPlace)) and \(line(secondPlace))"
-            + "\(values.isEmpty ? "" : " (\(values))"): give it once", inFile: true)
+            + "\(shown): give it once", inFile: true)
     }
 
     /// The value of `--name`, if given (the command line's over a config file's, a later file's over an earlier one's).

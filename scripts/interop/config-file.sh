@@ -88,10 +88,10 @@ refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
 refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
     "${head}public-url radio.example:8000\n"
-refused twice 4 "--mounts is given twice ('/live', then '/jazz'): give it once" "${head}mounts /live\nmounts /jazz\n"
+refused twice 4 "--mounts is given twice in this file, on lines 3 and 4 ('/live', then '/jazz'): give it once" "${head}mounts /live\nmounts /jazz\n"
 refused record-unlisted 4 "--record /Live: /Live is not a mount of this server (--mounts /live)" "${head}mounts /live\nrecord /Live\n"
 refused crlf 3 "--port must be a whole number from 0 to 65535, not 'abc'" "source-password hackme\r\nmounts /live\r\nport abc\r\n"
-refused secret-twice 4 "--admin-password is given twice: give it once" "${head}admin-password Secret1\nadmin-password Secret2\n"
+refused secret-twice 4 "--admin-password is given twice in this file, on lines 3 and 4: give it once" "${head}admin-password Secret1\nadmin-password Secret2\n"
 refused secret-form 3 "--mount-password takes /mount=value, not (a value not shown: it is a secret)" "${head}mount-password hunter2\n"
 refused spool-nowhere 3 "--event-spool /nonexistent-casty/spool: cannot write in /nonexistent-casty" \
     "${head}event-spool /nonexistent-casty/spool\n"
@@ -207,7 +207,7 @@ check "--accept-all=no: status 1, '--accept-all takes no value, not 'no''" inlin
 secret_twice() {
     local rc=0
     timeout 10 "$CLI" server --port 0 --source-password TopSecret1 --source-password TopSecret2 </dev/null >"$TMP/twice.out" 2>&1 || rc=$?
-    [ "$rc" = 1 ] && grep -qF -- "--source-password is given twice: give it once" "$TMP/twice.out" && ! grep -q TopSecret "$TMP/twice.out"
+    [ "$rc" = 1 ] && grep -qF -- "--source-password is given twice on the command line: give it once" "$TMP/twice.out" && ! grep -q TopSecret "$TMP/twice.out"
 }
 check "--source-password twice: status 1, the values not shown" secret_twice
 

@@ -63,10 +63,10 @@ refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host
 refuses "--advertise must be host:port" branch --root http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise 10.0.0.2
 refuses "--advertise must be host:port" root --source http://127.0.0.1:9/ --host 127.0.0.1 --port "$port" --advertise "a/b:80"
 # An option of one value given twice is a mistake to point at, not a silent choice of the last.
-refuses "--port is given twice ('$port', then '8000')" station --port "$port" --port 8000
+refuses "--port is given twice on the command line ('$port', then '8000'): give it once" station --port "$port" --port 8000
 refuses "--mounts names '/live' twice" server --port "$port" --source-password x --mounts /live,/jazz,/live
 # ... and a URL given twice is shown without its password and query, which may hold a token.
-refuses "--key-verification-url is given twice ('http://u:…@127.0.0.1:9/e?…', then 'http://u:…@127.0.0.1:9/f'): give it once" \
+refuses "--key-verification-url is given twice on the command line ('http://u:…@127.0.0.1:9/e?…', then 'http://u:…@127.0.0.1:9/f'): give it once" \
     server --port "$port" --accept-all --key-verification-url 'http://u:SecretPW@127.0.0.1:9/e?tok=SecretQ' \
     --key-verification-url 'http://u:OtherPW@127.0.0.1:9/f'
 refuses "--srt-passphrase PW (every mount's without its own) is given twice on the command line: give it once" \
