@@ -242,6 +242,14 @@ struct StationServerReloadTests {
         #expect(!log.contains("no source came back"), "\(log.lines.value)")
     }
 
+    @Test("A fallback a reload gives a mount off the list is said to be of a mount no source publishes, as the start line says: a typo such as /Live is seen")
+    func reload_AFallbackOfAnUnlistedMount_IsSaidSo() async throws {
+        let server = try station.server()
+        defer { server.close() }
+        let changes = try await server.reload(configuration { $0.fallbacks = ["/Live": "/backup"] })
+        #expect(changes == ["fallback /Live→/backup (was none) (/Live not listed: no source publishes it)"], "\(changes)")
+    }
+
     @Test("An admin password removed, then put back, is said removed, then set (not changed)")
     func reload_AnAdminPasswordPutBack_IsSaidSet() async throws {
         let server = try station.server()

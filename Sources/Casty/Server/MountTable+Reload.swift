@@ -82,7 +82,10 @@ extension MountTable {
         let users = Set(old.mountUsers.keys).union(new.mountUsers.keys).filter { old.mountUsers[$0] != new.mountUsers[$0] }.sorted()
         if !users.isEmpty { changes.append("mount user of \(users.joined(separator: ", ")) changed") }
         for path in Set(old.fallbacks.keys).union(new.fallbacks.keys).sorted() where old.fallbacks[path] != new.fallbacks[path] {
-            changes.append("fallback \(path)→\(new.fallbacks[path] ?? "none") (was \(old.fallbacks[path] ?? "none"))")
+            // A fallback of a mount off the list is allowed (one taken off keeps its listeners on it), and said so,
+            // as at start: `/Live` for `/live` would otherwise pass unseen.
+            let unlisted = new.fallbacks[path] != nil && new.whitelist?.contains(path) == false ? " (\(path) not listed: no source publishes it)" : ""
+            changes.append("fallback \(path)→\(new.fallbacks[path] ?? "none") (was \(old.fallbacks[path] ?? "none"))\(unlisted)")
         }
         if old.maxListeners != new.maxListeners {
             changes.append("max listeners \(new.maxListeners.map(String.init) ?? "unlimited") (was \(old.maxListeners.map(String.init) ?? "unlimited"))")
