@@ -42,4 +42,27 @@ struct BranchTitleTests {
         branch.stop()
         await parent.close()
     }
+
+    @Test("A branch tells its parent's title changes in its log, as a proxy tells its station's: once each, a few per window")
+    func titleChanges_AreLogged() async throws {
+        let lines = Locked<[String]>([])
+        let parent = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
+                + "X-Casty-Stream: 5f3a09c4d2b871e1\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
+            streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20)) { number in
+                // A new title every tenth block, up to the third.
+                let title = number % 10 == 0 && number <= 20 ? "StreamTitle='Song \(number / 10)';" : ""
+                return try! metadataBlock(Array("\(title)CastySeq='\(number)';".utf8))
+            }
+        }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration,
+                                      logger: EventLog { line in lines.update { $0.append(line) } })
+        @Sendable func told(_ title: String) -> Int { lines.value.filter { $0.hasPrefix("branch ") && $0.hasSuffix(": title: \(title)") }.count }
+        #expect(await eventually(timeout: .seconds(15)) { told("Song 2") == 1 }, "\(lines.value)")
+        #expect(told("Song 0") == 1 && told("Song 1") == 1, "\(lines.value)")
+        branch.stop()
+        await parent.close()
+    }
 }

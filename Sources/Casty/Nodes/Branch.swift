@@ -98,6 +98,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// A new stream began (the root restarted, its source changed): unless its first segment tells a title, the
     /// players are told there is none — the old stream's is no title of the new one.
     private var titleUnknown = false
+    /// Title changes, told as a proxy tells its station's: five of every 10 s, the rest summed up.
+    private let titleChanges: LogBudget
     private var lostAt: ContinuousClock.Instant?
     /// Forgets the stream for newcomers if the parent is not back within ``staleAfter`` of its loss.
     private var staleTimer: Scheduled?
@@ -153,6 +155,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         self.realTime = RealTimeWatch(window: configuration.paceWindow)
         self.loop = loop
         self.logger = logger
+        self.titleChanges = LogBudget(loop: loop, logger: logger.prefixed("branch \(address): "), what: "title changes", perWindow: 5)
     }
 
     /// Hands the branch a message: a request from its distributor.
@@ -503,6 +506,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         if changed {
             title = told
             titleVersion += 1
+            if let text = told?.streamTitle { titleChanges(text.isEmpty ? "title: none" : "title: \(SafeText.shortened(text))") }
         }
         // This branch's own branches learn the path above them again whenever it changes.
         let below = (context?.path ?? []) + [address]
