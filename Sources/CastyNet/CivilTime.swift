@@ -27,34 +27,36 @@ package struct CivilTime: Sendable, Equatable {
     package static var now: CivilTime { CivilTime(milliseconds: wallClockMilliseconds()) }
 
     /// HTTP's date (RFC 9110 §5.6.7, the IMF-fixdate): `Thu, 03 Dec 2026 07:45:24 GMT`.
-    package var httpDate: String {
-        "\(Self.dayNames[weekday]), \(pad(day)) \(Self.monthNames[month - 1]) \(pad(year, 4)) \(pad(hour)):\(pad(minute)):\(pad(second)) GMT"
+    package var httpDate: String { rfc822(zone: "GMT") }
+
+    /// RFC 822's date and time, which HTTP and Icecast write with their own name of UTC: `Thu, 03 Dec 2026 07:45:24 GMT`.
+    private func rfc822(zone: String) -> String {
+        "\(Self.dayNames[weekday]), \(pad(day)) \(Self.monthNames[month - 1]) \(pad(year, 4)) \(clock) \(zone)"
     }
+
+    /// The time of day: `07:45:24`.
+    private var clock: String { "\(pad(hour)):\(pad(minute)):\(pad(second))" }
 
     private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// The Common Log Format's date, as web servers' and Icecast's access logs write it: `05/Dec/2026:04:58:02 +0000`.
     package var commonLogDate: String {
-        "\(pad(day))/\(Self.monthNames[month - 1])/\(pad(year, 4)):\(pad(hour)):\(pad(minute)):\(pad(second)) +0000"
+        "\(pad(day))/\(Self.monthNames[month - 1])/\(pad(year, 4)):\(clock) +0000"
     }
 
     /// ISO 8601 with milliseconds: `2026-12-02T16:34:24.123Z`.
     package var iso8601: String {
-        "\(date)T\(pad(hour)):\(pad(minute)):\(pad(second)).\(pad(millisecond, 3))Z"
+        "\(date)T\(clock).\(pad(millisecond, 3))Z"
     }
 
     /// The date and time as Icecast's status writes `server_start` and `stream_start` (RFC 822's form, in UTC):
     /// `Mon, 07 Dec 2026 02:41:19 +0000`.
-    package var icecastDate: String {
-        "\(Self.dayNames[weekday]), \(pad(day)) \(Self.monthNames[month - 1]) \(pad(year, 4)) \(pad(hour)):\(pad(minute)):\(pad(second)) +0000"
-    }
+    package var icecastDate: String { rfc822(zone: "+0000") }
 
     /// ISO 8601 to the second, its zone as Icecast's status writes `server_start_iso8601` and
     /// `stream_start_iso8601`: `2026-12-07T02:41:19+0000`.
-    package var icecastISO8601: String {
-        "\(date)T\(pad(hour)):\(pad(minute)):\(pad(second))+0000"
-    }
+    package var icecastISO8601: String { "\(date)T\(clock)+0000" }
 
     /// The date: `2026-12-02`.
     package var date: String { "\(pad(year, 4))-\(pad(month))-\(pad(day))" }

@@ -384,7 +384,7 @@ enum ServerCommand: Command {
             + "(give --mounts /m or --accept-all)" : $0.joined(separator: ", ") } ?? "any (--accept-all)"
         return "mounts \(mounts)"
             + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map {
-                "\($0.key)→\($0.value)" + (configuration.mounts?.contains($0.key) == false ? " (\($0.key) not listed: no source publishes it)" : "")
+                "\($0.key)→\($0.value)" + StationServer.Configuration.unlistedNote($0.key, listed: configuration.mounts?.contains($0.key) != false)
             }.joined(separator: ", "))
             + (configuration.adminPassword == nil ? "; admin API off (no --admin-password)" : "")
     }

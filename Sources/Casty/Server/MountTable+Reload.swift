@@ -84,7 +84,7 @@ extension MountTable {
         for path in Set(old.fallbacks.keys).union(new.fallbacks.keys).sorted() where old.fallbacks[path] != new.fallbacks[path] {
             // A fallback of a mount off the list is allowed (one taken off keeps its listeners on it), and said so,
             // as at start: `/Live` for `/live` would otherwise pass unseen.
-            let unlisted = new.fallbacks[path] != nil && new.whitelist?.contains(path) == false ? " (\(path) not listed: no source publishes it)" : ""
+            let unlisted = StationServer.Configuration.unlistedNote(path, listed: new.fallbacks[path] == nil || new.whitelist?.contains(path) != false)
             changes.append("fallback \(path)→\(new.fallbacks[path] ?? "none") (was \(old.fallbacks[path] ?? "none"))\(unlisted)")
         }
         if old.maxListeners != new.maxListeners {

@@ -18,6 +18,12 @@ public import CastyNet
 public final class StationServer: Sendable {
     /// How the server is set up.
     public struct Configuration: Sendable {
+        /// What the start line and a reload's line add to a fallback of `path` when `path` is off the whitelist
+        /// `listed` (allowed: a mount taken off keeps its listeners on its fallback; said, so that a typo is seen).
+        package static func unlistedNote(_ path: String, listed: Bool) -> String {
+            listed ? "" : " (\(path) not listed: no source publishes it)"
+        }
+
         /// The password every source gives (`source:<password>`, any user name, like Icecast).
         public var sourcePassword: String?
         /// The admin password (`admin:<password>`); without one, the admin API answers `401` to everyone.
