@@ -46,7 +46,7 @@ enum SourceFeeder {
 
         var sources: [Source] = []
         for (index, mount) in mounts.enumerated() {
-            let fd = connectLoopback(port: port)
+            guard let fd = connectLoopback(port: port) else { fatalError("sources: connect to port \(port) failed: errno \(errno)") }
             let head = "PUT \(mount) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Basic \(credentials)\r\n"
                 + "User-Agent: casty-bench sources\r\nContent-Type: \(format.contentType)\r\nice-bitrate: 128\r\n"
                 + "ice-name: casty-bench \(mount)\r\n\r\n"
@@ -105,21 +105,6 @@ enum SourceFeeder {
             offset += length
         }
         return offsets
-    }
-
-    /// A blocking TCP connection to 127.0.0.1:`port`.
-    static func connectLoopback(port: UInt16) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        precondition(fd >= 0, "sources: socket failed")
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = (UInt32(127) << 24 | 1).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        precondition(connected == 0, "sources: connect to port \(port) failed: errno \(errno)")
-        return fd
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {

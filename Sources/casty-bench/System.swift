@@ -145,15 +145,11 @@ func listenOverflows() -> (overflows: Int, drops: Int) {
     return (value("ListenOverflows"), value("ListenDrops"))
 }
 
-/// A blocking HTTP/1.0 GET to 127.0.0.1:`port` with a 2 s timeout: the status code and the body.
-func httpGet(port: UInt16, path: String, authorization: String? = nil) -> (code: Int, body: String)? {
+/// A blocking TCP connection to 127.0.0.1:`port`, closed on exec; `nil` (the socket closed) if it fails.
+func connectLoopback(port: UInt16) -> Int32? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 2, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
@@ -161,7 +157,20 @@ func httpGet(port: UInt16, path: String, authorization: String? = nil) -> (code:
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { return nil }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
+/// A blocking HTTP/1.0 GET to 127.0.0.1:`port` with a 2 s timeout: the status code and the body.
+func httpGet(port: UInt16, path: String, authorization: String? = nil) -> (code: Int, body: String)? {
+    guard let fd = connectLoopback(port: port) else { return nil }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 2, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: casty-bench\r\n"
     if let authorization { request += "Authorization: Basic \(authorization)\r\n" }
     request += "\r\n"
