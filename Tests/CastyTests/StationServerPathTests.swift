@@ -245,6 +245,24 @@ extension StationServerTests {
         server.close()
     }
 
+    /// libshout (ezstream, Mixxx, butt) publishes with `PUT` only where the `Allow` of its first answers lists it:
+    /// `OPTIONS *` (RFC 9110: about the server) and its unauthenticated `SOURCE` probe's `401`.
+    @Test func libshoutsQuestions_OptionsStarAndTheUnauthenticatedProbe_AreAnsweredWithPutAllowed() async throws {
+        let server = try server()
+        func answer(_ request: String) async throws -> String {
+            let peer = try await TestPeer.connect(to: server.address, on: loop)
+            await peer.send(request)
+            _ = await eventually { peer.closed.value }
+            return peer.text
+        }
+        let star = try await answer("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n")
+        #expect(star.hasPrefix("HTTP/1.0 204") && star.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(star)")
+        let probe = try await answer("SOURCE /live HTTP/1.0\r\nContent-Type: audio/mpeg\r\nContent-Length: 0\r\nConnection: Keep-Alive\r\n\r\n")
+        #expect(probe.hasPrefix("HTTP/1.0 401") && probe.contains("WWW-Authenticate: Basic"), "\(probe)")
+        #expect(probe.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(probe)")
+        server.close()
+    }
+
     @Test func aMountNameHoldingAnEscape_IsRefused_ForNoRequestCouldNameIt() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["/a%20b"]

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # ezstream.sh [casty|icecast] — ezstream (Debian's 1.0.2, libshout 2.4.6) publishes an MP3 file.
 #
-# ezstream has no choice of method: with <protocol>HTTP</protocol> libshout always sends legacy
-# `SOURCE /mount HTTP/1.0`, first without credentials (Content-Length: 0, a probe that must get 401 +
-# WWW-Authenticate: Basic), then with `Authorization: Basic source:PW`; it sets the title from the file name with
+# ezstream has no choice of method: with <protocol>HTTP</protocol> libshout first sends legacy
+# `SOURCE /mount HTTP/1.0` without credentials (Content-Length: 0, a probe that must get 401 +
+# WWW-Authenticate: Basic), then publishes with `Authorization: Basic source:PW` — with `PUT /mount HTTP/1.1` and
+# `Expect: 100-continue` if the probe's answer (or OPTIONS *'s) lists PUT in `Allow`, as Casty's does, else again
+# with `SOURCE` (Icecast 2.4's 401 has no `Allow`); it sets the title from the file name with
 # `GET /admin/metadata?mode=updinfo&mount=…&charset=UTF-8&song=…` (again first without, then with the source's
 # credentials). ICY (<protocol>ICY</protocol>) is Shoutcast's protocol, which Casty does not take. So two runs:
-#   run 1, <tls>None</tls>: (a) /ez1.mp3 answers 200 within 10 s; (b) the reply carries icy-name/icy-genre from
+#   run 1, <tls>None</tls>: (a) /ez1.mp3 answers 200 within 10 s (on Casty, published with PUT: its 401 lists PUT
+#       in `Allow`); (b) the reply carries icy-name/icy-genre from
 #       <stream_name>/<stream_genre>; (c) mpg123 decodes 3 s, not silent, 660 Hz; (d) an Icy-MetaData listener
 #       sees StreamTitle='casty-ez-tone' (the file name, set by ezstream through /admin/metadata);
 #   run 2, <tls> left at its default (May): libshout first sends `OPTIONS * HTTP/1.1` with
@@ -69,7 +72,7 @@ hdr() { tr -d '\r' <"$1" | grep -i "^$2:" | head -1 | sed -E 's/^[^:]*:[[:space:
 ezstream_start ez1 /ez1.mp3 "<tls>None</tls>"
 EZ1=$LAST_PID
 if wait_live /ez1.mp3 10; then
-    pass "(a) ezstream (SOURCE, tls None) published /ez1.mp3: it answers 200"
+    pass "(a) ezstream (tls None) published /ez1.mp3: it answers 200"
 else
     fail "(a) /ez1.mp3 does not answer 200 within 10 s of ezstream's start (ezstream $(alive "$EZ1" && echo running || echo exited))"
 fi
@@ -77,6 +80,11 @@ listen_start ez1-meta "$BASE/ez1.mp3" 10 --meta --until-title casty-ez-tone
 META=$LAST_PID
 curl -s -0 -D "$TMP/headers-ez1.txt" -o /dev/null --max-time 1 "$BASE/ez1.mp3" || true
 evidence_log "reply headers /ez1.mp3" "$TMP/headers-ez1.txt"
+if [ "$TARGET" = casty ]; then
+    check "(a) libshout published with PUT (Casty's 401 to its probe lists PUT in Allow)" \
+        "(a) no 'publishing /ez1.mp3 (PUT' in Casty's log: $(grep -m1 'publishing /ez1.mp3' "$SERVER_LOG" || echo 'no publishing line')" \
+        grep -q "publishing /ez1.mp3 (PUT" "$SERVER_LOG"
+fi
 check "(b) icy-name and icy-genre from ezstream's stream_name and stream_genre" \
     "(b) icy-name '$(hdr "$TMP/headers-ez1.txt" icy-name)', icy-genre '$(hdr "$TMP/headers-ez1.txt" icy-genre)' (want 'Casty ezstream test', 'EZ Genre')" \
     test "$(hdr "$TMP/headers-ez1.txt" icy-name)|$(hdr "$TMP/headers-ez1.txt" icy-genre)" = "Casty ezstream test|EZ Genre"

@@ -122,7 +122,9 @@ package enum CORS {
         headers["Access-Control-Max-Age"] = "86400"
         // What the path takes of any client (a station server's mount: its sources' `SOURCE` and `PUT` too), as a
         // `405` would name them; a browser's script may use `methods` of them.
-        headers["Allow"] = commands || admin ? methods : Router.standard.allowed(exchange) ?? methods
+        // `OPTIONS *` asks what the server takes anywhere (libshout's first question, before it publishes).
+        headers["Allow"] = exchange.request.pathWithoutQuery == "*" ? Router.serverMethods(exchange.port)
+            : commands || admin ? methods : Router.standard.allowed(exchange) ?? methods
         exchange.answer(204, "No Content", body: "", headers: headers)
     }
 }

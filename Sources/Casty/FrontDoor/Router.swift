@@ -165,6 +165,17 @@ struct Router: Sendable {
         return Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
     }
 
+    /// The methods the server takes on some path, as an `Allow` header for `OPTIONS *` (RFC 9110 §9.3.7: a
+    /// question about the server, not one resource): `GET, HEAD, OPTIONS` on every port, `SOURCE` and `PUT` on a
+    /// station server's (sources publish there), `POST` where the command API is on. libshout (ezstream, Mixxx,
+    /// butt) reads the `Allow` of its first answers and publishes with `PUT` only where it lists `PUT`.
+    static func serverMethods(_ port: PortContext) -> String {
+        var taken: Set<Request.Method> = [.get, .head, .options]
+        if port.mounts != nil { taken.formUnion([.source, .put]) }
+        if port.mounts != nil, port.control?.configuration.commandsAuth != nil { taken.insert(.post) }
+        return Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
+    }
+
     private func matches(_ path: Path, _ exchange: Exchange) -> Bool {
         switch path {
         case .exact(let wanted): exchange.path == wanted

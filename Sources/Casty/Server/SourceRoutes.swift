@@ -91,8 +91,10 @@ enum SourceRoutes {
         }
         switch refusal {
         case .rules(.unauthorized):
+            // With the methods the server takes: libshout publishes with `PUT` (and `Expect: 100-continue`) where
+            // the answer to its first, unauthenticated ask lists it, else with the legacy `SOURCE`.
             exchange.answer(401, "Unauthorized", body: "You need to authenticate.",
-                            headers: ["WWW-Authenticate": "Basic realm=\"Casty\""])
+                            headers: ["WWW-Authenticate": "Basic realm=\"Casty\"", "Allow": Router.serverMethods(exchange.port)])
         case .rules(.notAllowed):
             exchange.answer(403, "Forbidden", body: "This mount is not on the server's list: \(exchange.path)")
         case .rules(.notMountName(let why)):
