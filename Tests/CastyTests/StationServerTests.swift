@@ -248,7 +248,12 @@ struct StationServerTests {
         #expect(missing.hasPrefix("HTTP/1.0 404") && missing.contains("Content-Type: text/xml; charset=utf-8\r\n")
                 && missing.hasSuffix("\r\n\r\n<?xml version=\"1.0\"?>\n<iceresponse><message>no mount /zzz</message><return>0</return></iceresponse>\n"),
                 "a mount that does not exist, told in XML as Icecast tells it: \(missing)")
-        #expect(try await ask(server, "/admin/stats", admin: false).hasPrefix("HTTP/1.0 401"))
+        let refused = try await ask(server, "/admin/stats", admin: false)
+        #expect(refused.hasPrefix("HTTP/1.0 401") && refused.contains("Content-Type: text/xml; charset=utf-8\r\n")
+                && refused.hasSuffix("<iceresponse><message>admin credentials needed</message><return>0</return></iceresponse>\n"),
+                "refused in XML too, for the monitoring tool that reads it: \(refused)")
+        let listing = try await ask(server, "/admin/listmounts", admin: false)
+        #expect(listing.hasPrefix("HTTP/1.0 401") && listing.contains("{\"error\":\"admin credentials needed\"}"), "the other calls are refused in JSON: \(listing)")
         server.close()
     }
 

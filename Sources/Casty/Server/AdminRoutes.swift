@@ -77,15 +77,16 @@ enum AdminRoutes {
         }
         guard isAdmin(exchange, BasicAuth(header: exchange.request.headers["Authorization"])) else { return unauthorized(exchange) }
         let mount = exchange.mountQuery()
-        switch exchange.path {
-        case "/admin/stats", "/admin/stats.xml":
+        if statsPaths.contains(exchange.path) {
             // The one admin call answered in XML answers its refusal in XML too, as Icecast's `<iceresponse>`.
             if let mount, mounts.mount(at: mount) == nil {
                 return exchange.answer(404, "Not Found", body: AdminStats.response("no mount \(SafeText.logLine(mount))\(slashHint(mount, mounts))"),
                                        headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
             }
-            exchange.answer(200, "OK", body: AdminStats.xml(exchange, mounts),
-                            headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
+            return exchange.answer(200, "OK", body: AdminStats.xml(exchange, mounts),
+                                   headers: ["Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-cache"])
+        }
+        switch exchange.path {
         case "/admin/listmounts":
             answer(exchange, 200, "OK", ["mounts": .list(mounts.all.map { mount in
                 let stat = mount.distributor.assumeIsolated { $0.stat() }
@@ -223,9 +224,18 @@ enum AdminRoutes {
         if exchange.request.headers["Authorization"] != nil {
             exchange.port.refusalLog("admin: \(exchange.peer) refused on \(exchange.path): wrong credentials (401)")
         }
+        let challenge = "Basic realm=\"Casty admin\""
+        // The one admin call answered in XML (a monitoring tool that reads Icecast's stats) is refused in XML too.
+        if statsPaths.contains(exchange.path) {
+            return exchange.answer(401, "Unauthorized", body: AdminStats.response("admin credentials needed"),
+                                   headers: ["WWW-Authenticate": challenge, "Content-Type": "text/xml; charset=utf-8"])
+        }
         exchange.answer(401, "Unauthorized", body: "{\"error\":\"admin credentials needed\"}",
-                        headers: ["WWW-Authenticate": "Basic realm=\"Casty admin\"", "Content-Type": "application/json"])
+                        headers: ["WWW-Authenticate": challenge, "Content-Type": "application/json"])
     }
+
+    /// Icecast's stats call, the one answered in XML (``AdminStats``).
+    private static let statsPaths: Set<String> = ["/admin/stats", "/admin/stats.xml"]
 
     /// `404` for a mount that does not exist; `400` when the call names none (a mistake in the call itself).
     private static func noMount(_ exchange: Exchange, _ mount: String?) {
