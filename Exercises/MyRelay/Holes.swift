@@ -70,14 +70,19 @@ enum Holes {
             : "DistributorCore.deliver(_:_:) does not send one data(0, …) to its one listener yet"
     }
 
-    /// `Seats.place(_:)` must take two branches, then send the third to the first of them.
+    /// `Seats.place(_:)` must take two branches — seating once a branch that asks twice, as one that lost its
+    /// answer does — then send the third to the first of them.
     static func seatsProblem() -> String? {
         var seats = Seats(capacity: 2)
-        let answers = ["a", "b", "c"].map { seats.place($0) }
-        if answers == [.accept, .accept, .redirect(to: "a")], seats.children == ["a", "b"] { return nil }
-        return answers == [.accept, .accept, .accept] && seats.children.isEmpty
-            ? "Seats.place(_:) is still empty (it accepts every branch and keeps none as a child)"
-            : "Seats.place(_:) does not take two children and then redirect the third to the first yet"
+        let answers = ["a", "a", "b", "c"].map { seats.place($0) }
+        if answers == [.accept, .accept, .accept, .redirect(to: "a")], seats.children == ["a", "b"] { return nil }
+        if answers == [.accept, .accept, .accept, .accept] && seats.children.isEmpty {
+            return "Seats.place(_:) is still empty (it accepts every branch and keeps none as a child)"
+        }
+        if seats.children.count > Set(seats.children).count {
+            return "Seats.place(_:) gives a branch that asks twice two seats (children \(seats.children)): look for a known child before looking for room"
+        }
+        return "Seats.place(_:) does not take two children and then redirect the third to the first yet"
     }
 
     /// `Route.follow(_:)` must follow a redirect, and refuse one back to a node already asked.

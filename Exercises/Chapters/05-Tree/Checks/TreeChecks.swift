@@ -42,6 +42,15 @@ struct TreeChecks {
         #expect(seats.children == ["a", "b"], hole("Seats.place(_:)", "the children once each, in the order they came"))
     }
 
+    @Test func seats_aNewcomerAskingTwiceWhileThereIsRoom_isSeatedOnce() {
+        var seats = Seats(capacity: 2)
+        _ = seats.place("a")
+        #expect(seats.place("a") == .accept, hole("Seats.place(_:)", "a child that asks again is accepted again"))
+        #expect(seats.children == ["a"], hole("Seats.place(_:)", "a child that asks twice while there is room is seated once"))
+        #expect(seats.place("b") == .accept, hole("Seats.place(_:)", "a child that asked twice took one seat: the second is still free"))
+        #expect(seats.children == ["a", "b"], hole("Seats.place(_:)", "the children once each, in the order they came"))
+    }
+
     @Test func route_followsAChainOfRedirects() throws {
         var route = Route(start: "root")
         #expect(try route.follow("a") == "a", hole("Route.follow(_:)", "the node to ask next is the target"))
