@@ -75,8 +75,16 @@ actor RelayHub {
         }
     }
 
+    /// Why an `https://` station cannot be relayed: my-relay speaks plain HTTP only, and says what to do instead.
+    static func noTLS(_ url: StreamURL) -> String {
+        "\(url.shown) is an https:// URL, and my-relay speaks no TLS: give it an http:// station, or relay this one "
+            + "with Casty's own proxy (casty-cli proxy \(url.shown) --port 8000) and give my-relay http://127.0.0.1:8000/"
+    }
+
     /// Connects to `url` and asks for the stream with titles; what comes back goes to ``stationRead(_:)``.
     func attach(_ url: StreamURL) async {
+        // A station that redirects to https:// would otherwise get plain HTTP and close the connection.
+        guard !url.secure else { return retry(Self.noTLS(url)) }
         let connection: Connection
         do throws(SocketError) {
             guard let address = try await Resolver.resolve(host: url.host, port: url.port).first else { return retry("no address for \(url.host)") }

@@ -18,7 +18,9 @@ let usage = """
            my-relay --branch <parent-url> [--port P] [--host ADDR] [--advertise HOST:PORT] [--distributor]
 
     Relays the Shoutcast/Icecast station at <station-url> (http://host:port/path) to media players, with YOUR
-    ProxyCore and ClientCore from chapter 3. Give http://ADDR:P/ to VLC or mpg123 and listen.
+    ProxyCore and ClientCore from chapter 3. Give http://ADDR:P/ to VLC or mpg123 and listen. It speaks no
+    TLS: for an https:// station, relay it with Casty's own proxy (casty-cli proxy https://… --port 8000)
+    and give my-relay http://127.0.0.1:8000/.
 
       --port P        port for players (default 8080; 0 picks a free one, printed at start)
       --host ADDR     address to listen on (default 127.0.0.1)
@@ -57,6 +59,7 @@ while let word = words.first {
     }
 }
 guard positional.count == 1, let url = StreamURL(positional[0]) else { stop("expected one http://host:port/path station URL\n\(usage)", code: 64) }
+guard !url.secure else { stop(RelayHub.noTLS(url), code: 64) }
 guard let port = UInt16(options["port"] ?? "8080") else { stop("--port must be 0 to 65535", code: 64) }
 guard let address = SocketAddress(host: options["host"] ?? "127.0.0.1", port: port) else { stop("--host must be an IP address", code: 64) }
 guard options["root"] == nil || options["branch"] == nil else { stop("a relay is a --root or a --branch, not both", code: 64) }
