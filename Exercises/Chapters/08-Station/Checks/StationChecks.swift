@@ -113,6 +113,16 @@ struct StationChecks {
         #expect(answer.status == 200, hole("admission(_:rules:)", "admitted: 200"))
     }
 
+    @Test func admission_asksThePasswordOnly_notTheUserName() {
+        let rules = StationRules(sourcePassword: "hackme")
+        var dj = source()
+        dj.credentials = Credentials(user: "dj", password: "hackme")
+        #expect(admission(dj, rules: rules) == .admit(mount: "/live"),
+                hole("admission(_:rules:)", "any user name with the right password: these rules name no user of a mount, and Casty then takes any"))
+        dj.credentials = Credentials(user: "source", password: "guess")
+        #expect(admission(dj, rules: rules) == .unauthorized, hole("admission(_:rules:)", "the user `source` with a wrong password"))
+    }
+
     @Test func admission_wrongOrMissingPassword_is401_beforeAnythingElseIsTold() {
         let rules = StationRules(sourcePassword: "hackme", whitelist: ["/live"], live: ["/live"])
         #expect(admission(source(password: "guess"), rules: rules) == .unauthorized, hole("admission(_:rules:)", "a wrong password"))
@@ -165,7 +175,7 @@ struct StationChecks {
         #expect(admission(source("/live"), rules: rules) == .mountInUse, hole("admission(_:rules:)", "a mount with a source live"))
         #expect(admission(source("/backup"), rules: rules) == .admit(mount: "/backup"), hole("admission(_:rules:)", "a mount with none"))
         #expect(Admission.mountInUse.status == 403 && Admission.mountInUse.reason == "Mountpoint in use",
-                "Admission.status and .reason (Given/Source.swift): a live mount is 403 Mountpoint in use")
+                "Admission.status and .reason (Given/Source.swift): a live mount is 403 Mountpoint in use, as Casty writes it")
     }
 
     // MARK: MP3 frame headers

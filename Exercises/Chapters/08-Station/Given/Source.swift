@@ -6,8 +6,12 @@ public import Icy
 
 /// The user name and password of an `Authorization: Basic …` header.
 ///
-/// Sources send `source:<password>` (Icecast ignores the user name; so does Casty). The password is a secret:
-/// it is compared with ``constantTimeEquals(_:_:)`` and never written to a log.
+/// Sources send `source:<password>`, as Icecast 2.4 asks: with its station-wide source password it takes the
+/// user `source` only (`foo:<password>` gets `401 Unauthorized`), and a mount with a `<username>` of its own
+/// takes that one. Casty takes any user name, unless the mount names its own (`--mount-user /m=dj`): then only
+/// that one. This chapter's ``StationRules`` name no user of any mount, so ``admission(_:rules:)`` asks the
+/// password only, as Casty does there. The password is a secret: it is compared with ``constantTimeEquals(_:_:)``
+/// and never written to a log.
 public struct Credentials: Sendable, Equatable {
     /// The user name, before the first `:`.
     public var user: String
@@ -92,9 +96,10 @@ public enum Admission: Sendable, Equatable {
     case notOnWhitelist
     /// Not audio this station can cut into frames (`audio/ogg`, `text/plain`, none): `415 Unsupported Media Type`.
     case unsupportedType
-    /// Another source is live on the mount: `403 Mountpoint in use`, Icecast's own words.
+    /// Another source is live on the mount: `403 Mountpoint in use`, as Casty writes it. Icecast 2.4 answers
+    /// `403 Forbidden` and puts `Mountpoint in use` in the body; the status line names the reason at once.
     case mountInUse
-    /// A hole of the exercise that is still empty.
+    /// A hole of the exercise that is still empty: `501 Not Implemented`.
     case notImplemented
 
     /// The status code.
@@ -104,7 +109,7 @@ public enum Admission: Sendable, Equatable {
         case .unauthorized: 401
         case .notOnWhitelist, .mountInUse: 403
         case .unsupportedType: 415
-        case .notImplemented: 500
+        case .notImplemented: 501
         }
     }
 

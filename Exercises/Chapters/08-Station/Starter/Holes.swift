@@ -33,7 +33,8 @@ extension SourceRequest {
 ///
 /// 1. no credentials, or a password other than ``StationRules/password(for:)`` (compared with
 ///    ``constantTimeEquals(_:_:)``): ``Admission/unauthorized``. First, so that a stranger learns nothing
-///    about which mounts exist or are live;
+///    about which mounts exist or are live. The user name is not asked: these rules name no user of a mount,
+///    and Casty then takes any (``Credentials`` tells Icecast's rule);
 /// 2. a whitelist that does not hold the mount: ``Admission/notOnWhitelist``;
 /// 3. a `Content-Type` other than `audio/mpeg` (any case, parameters after `;` ignored), or none:
 ///    ``Admission/unsupportedType`` — this station can only cut MP3 on its frames;
