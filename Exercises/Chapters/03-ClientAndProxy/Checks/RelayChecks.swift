@@ -217,6 +217,6 @@ struct RelayChecks {
         #expect(heard.segments.map(\.audioBytes) == [[3, 3, 3, 3, 3, 3], [4, 4, 4, 4, 4, 4]],
                 hole("ProxyCore.receive(_:) and ClientCore.dataBytes(_:_:)", "the late player hears segments 3 and 4, cut after it joined"))
         #expect(heard.segments.map { Metadata(parsing: $0.metadata).streamTitle } == ["Song 2", "Song 4"],
-                hole("ClientCore.dataBytes(_:_:)", "a player that joins while \"Song 2\" plays is told so in its first metadata block, then hears the changes"))
+                hole("ProxyCore.receive(_:) and ClientCore.dataBytes(_:_:)", "a player that joins while \"Song 2\" plays is told so in its first metadata block, then hears the changes"))
     }
 }
