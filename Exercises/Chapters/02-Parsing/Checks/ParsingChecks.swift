@@ -188,7 +188,14 @@ struct ParsingChecks {
                 hole("reply(_:)", "an HTTP other than 1.0 and 1.1"))
     }
 
-    @Test(arguments: ["0", "abc", "2000000", "-5"])
+    @Test(arguments: [1, 1_048_576])
+    func reply_acceptsAMetaintAtEitherEndOfItsRange(_ value: Int) throws {
+        let reply = try #require(finished(reply(Array("ICY 200 OK\r\nicy-metaint: \(value)\r\n\r\n".utf8)[...])),
+                                 hole("reply(_:)", "icy-metaint \(value) is in 1…1,048,576: the reply is read"))
+        #expect(reply.value.metaint == value, hole("reply(_:)", "icy-metaint \(value) read as a number"))
+    }
+
+    @Test(arguments: ["0", "abc", "1048577", "2000000", "-5"])
     func reply_refusesAnInvalidMetaint(_ value: String) {
         #expect(failure(reply(Array("ICY 200 OK\r\nicy-metaint: \(value)\r\n\r\n".utf8)[...])) == .invalidMetaint(value),
                 hole("reply(_:)", "icy-metaint must be a whole number in 1…1,048,576"))
