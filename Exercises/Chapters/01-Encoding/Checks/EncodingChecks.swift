@@ -78,31 +78,37 @@ struct EncodingChecks {
 
     @Test func padding_ofNothing_isZeroUnits() throws {
         let (k, padded) = try padding([])
-        #expect(k == 0)
-        #expect(padded.isEmpty)
+        #expect(k == 0, hole("padding(_:)", "no metadata is 0 units: the single length byte 0 means \"nothing changed\""))
+        #expect(padded.isEmpty, hole("padding(_:)", "no metadata pads to no bytes"))
     }
 
     @Test func padding_roundsUpToWhole16ByteUnitsWithNULs() throws {
         let text = Array("StreamTitle='Hi';".utf8)  // 17 bytes
         let (k, padded) = try padding(text)
-        #expect(k == 2)
-        #expect(padded.count == 32)
-        #expect(Array(padded.prefix(17)) == text)
-        #expect(padded.dropFirst(17).allSatisfy { $0 == 0 })
+        #expect(k == 2, hole("padding(_:)", "17 bytes round up to 2 units of 16"))
+        #expect(padded.count == 32, hole("padding(_:)", "2 units are 32 bytes"))
+        #expect(Array(padded.prefix(17)) == text, hole("padding(_:)", "the text first, unchanged"))
+        #expect(padded.dropFirst(17).allSatisfy { $0 == 0 }, hole("padding(_:)", "then NUL bytes (0), nothing else"))
     }
 
     @Test func padding_ofAWholeNumberOfUnits_addsNothing() throws {
         let text = [UInt8](repeating: UInt8(ascii: "x"), count: 48)
         let (k, padded) = try padding(text)
-        #expect(k == 3)
-        #expect(padded == text)
+        #expect(k == 3, hole("padding(_:)", "48 bytes are exactly 3 units: no unit added"))
+        #expect(padded == text, hole("padding(_:)", "a whole number of units gets no padding"))
     }
 
-    @Test func padding_allows4080Bytes_andRefuses4081() throws {
+    @Test func padding_allows4080Bytes_andRefuses4081() async throws {
+        // A k one too high here is 256, which no UInt8 holds: UInt8(256) stops the program. Tried first in a
+        // process of its own, so that a crash fails this check alone instead of ending the whole run.
+        try await #require(processExitsWith: .success,
+                           hole("padding(_:)", "4080, 4081 and 5000 bytes must not crash it: check the limit first, and 4080 bytes are 255 units, the most a UInt8 holds (computed in Int, a k of 256 crashes UInt8(k))")) {
+            for count in [4080, 4081, 5000] { _ = try? padding([UInt8](repeating: 65, count: count)) }
+        }
         let (k, padded) = try padding([UInt8](repeating: 65, count: 4080))
-        #expect(k == 255)
-        #expect(padded.count == 4080)
-        #expect(throws: EncodingError.metadataTooLong(bytes: 4081)) {
+        #expect(k == 255, hole("padding(_:)", "4080 bytes are 255 units, the most one length byte can say"))
+        #expect(padded.count == 4080, hole("padding(_:)", "4080 bytes need no padding"))
+        #expect(throws: EncodingError.metadataTooLong(bytes: 4081), hole("padding(_:)", "4081 bytes are more than 255 units: metadataTooLong(bytes: 4081)")) {
             try padding([UInt8](repeating: 65, count: 4081))
         }
     }
@@ -110,21 +116,26 @@ struct EncodingChecks {
     @Test func sendData_sendsTheAudioThenTheLengthByteThenThePaddedText() throws {
         var wire: [UInt8] = []
         try sendData(audio: [1, 2, 3], metadata: Array("StreamTitle='';".utf8)) { wire += $0 }
-        #expect(wire == [1, 2, 3, 1] + Array("StreamTitle='';".utf8) + [0])
+        #expect(wire == [1, 2, 3, 1] + Array("StreamTitle='';".utf8) + [0],
+                hole("sendData(audio:metadata:to:)", "the audio, the length byte k (1), then the text padded to 16 bytes"))
     }
 
     @Test func sendData_withoutATitleChange_endsWithASingleZero() throws {
         var wire: [UInt8] = []
         try sendData(audio: [9, 9], metadata: []) { wire += $0 }
-        #expect(wire == [9, 9, 0])
+        #expect(wire == [9, 9, 0], hole("sendData(audio:metadata:to:)", "no metadata: the audio, then the single length byte 0"))
     }
 
-    @Test func sendData_withTooLongMetadata_sendsNothing() {
+    @Test func sendData_withTooLongMetadata_sendsNothing() async throws {
+        try await #require(processExitsWith: .success,
+                           hole("sendData(audio:metadata:to:)", "5000 bytes of metadata must not crash it: padding(_:) checks the limit before UInt8(k)")) {
+            _ = try? sendData(audio: [1], metadata: [UInt8](repeating: 65, count: 5000)) { _ in }
+        }
         var wire: [UInt8] = []
-        #expect(throws: EncodingError.metadataTooLong(bytes: 5000)) {
+        #expect(throws: EncodingError.metadataTooLong(bytes: 5000), hole("sendData(audio:metadata:to:)", "5000 bytes of metadata: padding(_:)'s metadataTooLong(bytes: 5000)")) {
             try sendData(audio: [1], metadata: [UInt8](repeating: 65, count: 5000)) { wire += $0 }
         }
-        #expect(wire.isEmpty)
+        #expect(wire.isEmpty, hole("sendData(audio:metadata:to:)", "nothing sent when the metadata is too long: a half-sent segment breaks the framing"))
     }
 
     @Test func aWholeStream_isReadBackByIcy_segmentBySegment() throws {
