@@ -107,7 +107,7 @@ enum Holes {
         do {
             let events = try core.receive(station)
             if events == expectedEvents { return nil }
-            return "ProxyCore.receive(_:) does not read a station yet (it gave \(events.count) events, expected .station then .segment(0, …))"
+            return "ProxyCore.receive(_:) does not read a station yet (it gave \(events.count) event\(events.count == 1 ? "" : "s"), expected .station then .segment(0, …))"
         } catch ExerciseError.notImplemented {
             return "ProxyCore.receive(_:) is still empty (it throws notImplemented)"
         } catch {

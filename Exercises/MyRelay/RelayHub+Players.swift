@@ -95,7 +95,8 @@ extension RelayHub {
             }
             player.core = ClientCore(request: request)
             players[id] = player
-            let address = player.connection.remoteAddress.map { "\($0)" } ?? "?"
+            // A branch by the address it serves at, as the tree's lines name it; a player by where it connects from.
+            let address = player.branch ?? player.connection.remoteAddress.map { "\($0)" } ?? "?"
             log("\(player.named(id)): \(address) asks for \(request.path), titles \(request.wantsMetadata ? "yes" : "no")")
             answer(id)
         }

@@ -165,7 +165,8 @@ actor RelayHub {
         next = number + 1
         if let new = segment.title, new != context?.title {
             context?.title = new
-            log("title: \(new)")
+            // Icecast sends `StreamTitle='';` for a station that has set none: said so, not as an empty line.
+            log(new.isEmpty ? "title: none (the station sent an empty one)" : "title: \(new)")
         }
         if distributor != nil { return distribute(number, segment) }
         for (id, player) in players {
