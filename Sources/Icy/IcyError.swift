@@ -69,7 +69,7 @@ extension IcyError: CustomStringConvertible {
         case .invalidMetaint(let value): "icy-metaint must be a whole number from 1 to 1048576, got \(quoted(value))"
         case .conflictingHeader(let name, let first, let second):
             "conflicting \(name) headers: \(quoted(first)) and \(quoted(second))"
-        case .status(let code, let reason): "server answered \(code) \(reason)"
+        case .status(let code, let reason): "server answered \(code) \(escaped(reason, limit: 80, asciiOnly: false))"
         case .redirectWithoutLocation(let code): "redirect \(code) without a Location header"
         case .unsupportedTransferEncoding(let coding): "unsupported transfer encoding \(quoted(coding))"
         case .metadataTooLong(let bytes): "metadata of \(bytes) bytes is longer than 4080 (255 × 16)"
@@ -82,7 +82,8 @@ func quoted(_ text: String, limit: Int = 80, asciiOnly: Bool = true) -> String {
     "\"\(escaped(text, limit: limit, asciiOnly: asciiOnly))\""
 }
 
-/// The text with control characters (and, when `asciiOnly`, everything outside ASCII) written as escapes — `\r`,
+/// The text with control characters, line separators and bidirectional controls (and, when `asciiOnly`,
+/// everything outside ASCII) written as escapes — `\r`,
 /// `\n`, `\t`, `\e` for ESC, `\x07` below 0x80, `\u{c8}` above, as Casty's log writes them —, cut to `limit`
 /// characters: safe to put in one log line, whoever wrote the text. (CastyNet's `SafeText.logLine` writes the same
 /// escapes; the two cannot share code, since Icy depends on nothing and CastyNet knows no ICY.)
@@ -105,7 +106,11 @@ func escaped(_ text: String, limit: Int, asciiOnly: Bool = true) -> String {
 
 /// One scalar as ``escaped(_:limit:asciiOnly:)`` writes it.
 private func escape(_ scalar: Unicode.Scalar, asciiOnly: Bool) -> String {
-    let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    // Control characters, line and paragraph separators, and the bidirectional controls that would reorder the
+    // rest of a log line (U+202A–U+202E, U+2066–U+2069), as CastyNet's `SafeText.logLine` escapes them.
+    let value = scalar.value
+    let control = value < 0x20 || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+        || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
     guard control || (asciiOnly && !scalar.isASCII) else { return String(scalar) }
     switch scalar {
     case "\n": return "\\n"

@@ -17,17 +17,17 @@ public typealias Sender = (ArraySlice<UInt8>) -> Void
 /// ```
 ///
 /// A header in `headers` named like one of the first three (`User-Agent: MyPlayer/1.0`) takes its place,
-/// so each goes out once; the others follow in order.
+/// so each goes out once (given twice, in any case — `user-agent` and `User-Agent` —, the last one given); the
+/// others follow in order.
 public func sendRequest(host: String, feed: String, metadata: Bool = true, headers: Headers = [:], to send: Sender) {
     let absolute = feed.hasPrefix("/") || feed.hasPrefix("http://") || feed.hasPrefix("https://")
     let path = percentEncoded(absolute ? feed : "/" + feed)
     var all: Headers = ["Host": host, "User-Agent": "Casty"]
     if metadata { all.add(name: "Icy-MetaData", value: "1") }
-    var replaced = Array(repeating: false, count: all.count)
+    let defaults = all.count
     for field in headers {
-        if let index = replaced.indices.first(where: { !replaced[$0] && sameName(all.fields[$0].name, field.name) }) {
+        if let index = (0..<defaults).first(where: { sameName(all.fields[$0].name, field.name) }) {
             all.fields[index] = field
-            replaced[index] = true
         } else {
             all.fields.append(field)
         }

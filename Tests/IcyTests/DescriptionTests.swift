@@ -41,6 +41,13 @@ struct DescriptionTests {
         #expect(IcyError.malformedStatusLine("short").description == "not an ICY or HTTP status line: \"short\"")
     }
 
+    @Test("A server's reason phrase is escaped as every other stranger's text: no ESC, BEL or bidirectional override reaches a log")
+    func statusError_EscapesTheServersReasonPhrase() {
+        let line = IcyError.status(code: 404, reason: "Not\u{1B}[31mFound\u{7}\u{202E} gone").description
+        #expect(line == "server answered 404 Not\\e[31mFound\\x07\\u{202e} gone", "\(line)")
+        #expect(IcyError.status(code: 503, reason: "Service Unavailable — ça").description == "server answered 503 Service Unavailable — ça")
+    }
+
     @Test func errorKind_LeavesOutTheBytesThatShowIt() {
         #expect(IcyError.malformedStatusLine("abc").kind == IcyError.malformedStatusLine("xyz").kind)
         #expect(IcyError.status(code: 404, reason: "Not Found").kind == "server answered 404")

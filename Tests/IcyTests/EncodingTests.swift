@@ -68,6 +68,13 @@ struct EncodingTests {
         #expect(!request.wantsMetadata)
     }
 
+    @Test func sendRequest_GivenAUserAgentTwiceInTwoCases_SendsTheLastOneOnce() {
+        let bytes = encoded {
+            sendRequest(host: "a:1", feed: "/", metadata: false, headers: ["user-agent": "X/1", "User-Agent": "Y/2"], to: $0)
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == "GET / HTTP/1.0\r\nHost: a:1\r\nUser-Agent: Y/2\r\n\r\n")
+    }
+
     @Test func sendReply_WritesIcyOrHttpStatusLines() {
         let icy = encoded { sendReply(["icy-metaint": "8192"], to: $0) }
         #expect(String(decoding: icy, as: UTF8.self) == "ICY 200 OK\r\nicy-metaint: 8192\r\n\r\n")
