@@ -256,6 +256,18 @@ struct CORSTests {
         #expect(noOrigin.text.contains("Vary: Origin\r\n"))
         port.close()
     }
+
+    @Test("A preflight from an origin not listed says Vary: Origin once, beside the headers it asked for")
+    func preflight_FromAnOriginNotListed_NamesOriginOnceInVary() async throws {
+        let (_, port) = try serving(origins: ["http://localhost:42110"])
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send("OPTIONS /live HTTP/1.1\r\nOrigin: http://127.0.0.1:42110\r\nAccess-Control-Request-Method: GET\r\n"
+            + "Access-Control-Request-Headers: icy-metadata\r\n\r\n")
+        #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
+        #expect(!page.text.contains("Access-Control-Allow-Origin"), "\(page.text)")
+        #expect(page.text.contains("Vary: Origin, Access-Control-Request-Headers\r\n"), "\(page.text)")
+        port.close()
+    }
 }
 
 /// Behind a reverse proxy: only a trusted proxy may say who the client is.

@@ -67,11 +67,16 @@ package enum CORS {
     }
 
     /// `headers` with the headers that give `origin` access under `allowed` (``headers(origin:allowed:)``) added —
-    /// `Vary` to the answer's own (`Vary: Accept` at `/` becomes `Vary: Accept, Origin`).
+    /// `Vary` to the answer's own (`Vary: Accept` at `/` becomes `Vary: Accept, Origin`), each name once (a
+    /// preflight's `Vary: Origin, Access-Control-Request-Headers` stays as it is).
     static func adding(to headers: inout Headers, origin: String?, allowed: [String]?) {
         for field in Self.headers(origin: origin, allowed: allowed).fields {
-            let before = field.name == "Vary" ? headers["Vary"].map { $0 + ", " } ?? "" : ""
-            headers[field.name] = before + field.value
+            if field.name == "Vary", let own = headers["Vary"] {
+                let named = own.split(separator: ",").map { $0.trimmingSpaces.lowercased() }
+                if !named.contains(field.value.lowercased()) { headers["Vary"] = own + ", " + field.value }
+            } else {
+                headers[field.name] = field.value
+            }
         }
     }
 
