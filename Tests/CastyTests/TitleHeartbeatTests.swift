@@ -200,9 +200,14 @@ struct TitleHeartbeatTests {
         #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 101") })
         try await Task.sleep(for: .milliseconds(100))
         await Task.detached { TitleWatchers.sayGoodbye(only: loop) }.value  // as Shutdown does, off the loops (this test's only)
+        // Its leaving is said as the goodbye is, as an event stream's is: a stopping process does not wait for the
+        // close frame to go out and the connection to close.
+        #expect(lines.value.contains { $0.contains("left after ") && $0.hasSuffix("s: it followed the titles of /") }, "\(lines.value)")
         #expect(await eventually(timeout: .seconds(10)) { page.closed.value })
         let last = serverFrames(page.received.value).last
         #expect(last?.opcode == 8 && last?.payload == [0x03, 0xE9], "\(String(describing: last))")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(lines.value.filter { $0.contains("left after ") }.count == 1, "said once, not again at the close: \(lines.value)")
     }
 
     @Test func webSocketPage_SendingWhatNoBrowserSends_GetsAProtocolErrorClose_AndOneLogLine() async throws {

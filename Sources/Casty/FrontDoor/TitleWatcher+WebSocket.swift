@@ -28,9 +28,11 @@ extension TitleWatcher {
 
     /// Says goodbye: a WebSocket page gets a close frame with 1001 ("going away": the server stops, or does not hear
     /// the page any more), so that its browser reports a clean close, not 1006; an event stream is closed (its
-    /// `EventSource` comes back by itself).
+    /// `EventSource` comes back by itself). Either page's leaving is said now, as the close of an event stream says
+    /// it: a WebSocket's connection closes only once its frame is out, and a stopping process may be gone by then.
     func goodbye() {
         guard kind == .webSocket else { return connection.close() }
+        left()
         finish(WebSocket.close(1001))
     }
 

@@ -87,8 +87,9 @@ final class TitleWatcher: @unchecked Sendable {
         logger("page \(peer) dropped: \(why)")
     }
 
-    /// Says that the page left — it closed, or was let go (the server stops) — unless its drop was said.
-    private func left() {
+    /// Says that the page left — it closed, or was let go (the server stops) — unless its drop was said. Once only:
+    /// a WebSocket page let go is said at once (``goodbye()``), its connection's close comes later.
+    func left() {
         guard !told else { return }
         told = true
         logger("page \(peer) left after \(formatted(seconds(.now - since))) s: it followed the titles of \(mount)")
