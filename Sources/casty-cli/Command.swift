@@ -63,15 +63,15 @@ struct CommandEntry: Sendable {
         do {
             let (all, places, warnings) = try withConfigFile(words)
             var arguments = try Arguments(all, options: options, flags: flags, places: places)
-            arguments.warnings = warnings
+            arguments.warnings = warnings + PortOptions.warnings(arguments)
             arguments.readAgain = { [self] in
                 let (all, places, warnings) = try withConfigFile(words, again: true)
                 var again = try Arguments(all, options: options, flags: flags, places: places)
-                again.warnings = warnings
+                again.warnings = warnings + PortOptions.warnings(again)
                 return again
             }
             parsed = arguments
-            for warning in warnings { EventLog.standardError(warning) }
+            for warning in arguments.warnings { EventLog.standardError(warning) }
             installSignalHandlers(endsItself: endsItself)
             _ = raiseFileDescriptorLimit()
             try await run(arguments)

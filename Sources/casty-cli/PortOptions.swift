@@ -59,6 +59,15 @@ enum PortOptions {
         return origins
     }
 
+    /// What the port options given allow that may not be meant, one line each, logged as the command starts (and as
+    /// SIGHUP reads them again): `null` in `--cors-origins` lets in the pages whose origin is `null` — a sandboxed
+    /// iframe, a `data:` URL, a file —, which any site can make, so it allows every site's script in effect.
+    static func warnings(_ arguments: Arguments) -> [String] {
+        guard let text = arguments.value("cors-origins"), let origins = try? corsOrigins(text), origins.contains("null") else { return [] }
+        return ["warning: --cors-origins null lets in every page whose origin is null (a sandboxed iframe, a data: URL, a file"
+            + " opened from disk): any site can make one, so any site's script may use the streams and the API"]
+    }
+
     /// What an option needs beside it to mean anything: one of some options given too, or one not given.
     private enum Company {
         /// One of these options (or flags) given too; the message names the first.
