@@ -13,7 +13,14 @@
 #       try again by itself after its 404 — and lists it as on air within 20 s (the list is asked again every 15 s);
 #       a page asking a mount that does not exist plays no other station;
 #   (f) a mono source whose mount falls back to the stereo station: <audio> stops with a decode error at the
-#       change, and the page loads the stream again within 4 s (not at its 10 s pace), playing on.
+#       change, and the page loads the stream again within 4 s (not at its 10 s pace), playing on;
+#   (g) the page follows its titles over the WebSocket (the event stream where that is refused), so that five players
+#       of one site (iframes) all play and the page's own requests still go out: audio and an event stream each
+#       would take Chrome's six connections per host; resumed after a pause of 4 s it loads the stream again (at the
+#       live edge); left for another page it lets go of its stream (Chrome's back/forward cache keeps it), and
+#       plays again when come back to;
+#   (h) a server with no station says "No station on air", shows one that comes on air, and lists its
+#       stations by name (made /zeta then /alpha: alpha first); a station gone off air keeps its name on the page.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -159,8 +166,9 @@ check "(e) off air, the page counts no listener (its own player waits): '$(evalu
     test "$(evaluate "String(document.getElementById('meta').textContent.includes('listening'))")" = false
 check "(e) with no titles yet, no 'Recently played' heading is shown" test "$(evaluate "String(document.getElementById('played').hidden)")" = true
 ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=440" -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
-    -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/late" >"$TMP/ffmpeg.log" 2>&1 &
-pids+=($!)
+    -ice_name "Late Show" -f mp3 "icecast://source:hackme@127.0.0.1:$SERVER_PORT/late" >"$TMP/ffmpeg.log" 2>&1 &
+late_pid=$!
+pids+=("$late_pid")
 if wait_until 40 page_played 3; then
     pass "(e) the page plays the mount once a source publishes it: currentTime $(evaluate "document.getElementById('audio').currentTime.toFixed(1)") s"
 else
@@ -179,6 +187,13 @@ if wait_until 20 late_listed_on_air; then
 else
     fail "(e) the page's list of mounts still says '$(late_link)' after its source came"
 fi
+# Its source gone, the mount is off air: the page keeps the station's name (the API has none for a mount off air).
+station_named() { [ "$(evaluate "document.getElementById('station').textContent")" = "Late Show" ]; }
+wait_until 10 station_named
+kill "$late_pid"
+late_off_air() { [ "$(evaluate "document.getElementById('title').textContent")" = "Not on air" ]; }
+wait_until 40 late_off_air
+check "(h) off air, the page of /late says '$(evaluate "document.getElementById('title').textContent")' under the station's name: '$(evaluate "document.getElementById('station').textContent")'" station_named
 browser_stop
 browser "http://127.0.0.1:$SERVER_PORT/player/nosuch"
 sleep 4
@@ -217,6 +232,59 @@ if wait_until 20 page_played 2; then
 else
     fail "(f) the page of /mono did not play (currentTime $(evaluate "document.getElementById('audio').currentTime"))"
 fi
+browser_stop
+
+# --- (g) titles over the WebSocket; five players of one site; a long pause; the page left and come back to ----------
+browser "http://127.0.0.1:$SERVER_PORT/player/radio" --window-size=900,760
+wait_until 20 page_played 1
+check "(g) the page follows its titles over the WebSocket" log_has "$TMP/server.log" "follows the titles of /radio \(WebSocket\)"
+# A WebSocket refused before it opens (as behind a proxy that passes no Upgrade): the event stream instead.
+evaluate "window.fellBack = ''; const real = WebSocket; window.WebSocket = class { constructor() { setTimeout(() => this.onclose({}), 10); }
+    close() {} }; window.fallback = titlesOf('/radio', change => { window.fellBack = change.title; }); window.WebSocket = real; 1" >/dev/null
+fell_back() { [[ "$(evaluate "window.fellBack")" == "Casty test tone"* ]]; }
+check "(g) a WebSocket refused, the titles come over the event stream: '$(wait_until 10 fell_back; evaluate "window.fellBack")'" fell_back
+evaluate "window.fallback.close(); 1" >/dev/null
+evaluate "for (let i = 0; i < 4; i++) { const f = document.createElement('iframe'); f.src = '/player/radio'; document.body.append(f); } 1" >/dev/null
+all_play() { [ "$(evaluate "[...document.querySelectorAll('iframe')].filter(f => Number(f.contentDocument?.body?.dataset.played || 0) >= 2).length")" = 4 ]; }
+evaluate "window.listed = ''; setTimeout(() => fetch('/api/mounts').then(r => r.json()).then(list => { window.listed = list.length; }), 4000); 1" >/dev/null
+listed() { [ -n "$(evaluate "window.listed")" ]; }
+check "(g) five players of one page's site play: the page and $(wait_until 30 all_play; evaluate "[...document.querySelectorAll('iframe')].filter(f => Number(f.contentDocument?.body?.dataset.played || 0) >= 2).length") of 4 frames" all_play
+check "(g) with five players, the page's request of /api/mounts goes out and is answered" wait_until 20 listed
+evaluate "document.querySelectorAll('iframe').forEach(f => f.remove()); 1" >/dev/null
+evaluate "window.loads = 0; document.getElementById('audio').addEventListener('loadstart', () => window.loads++); document.getElementById('audio').pause(); 1" >/dev/null
+sleep 4
+evaluate "document.getElementById('audio').play(); 1" >/dev/null
+reloaded() { [ "$(evaluate "window.loads")" -ge 1 ] 2>/dev/null && [ "$(evaluate "document.getElementById('audio').paused")" = False ]; }
+check "(g) resumed after a pause of 4 s, the page loads the stream again (loads: $(wait_until 10 reloaded; evaluate "window.loads"))" reloaded
+radio_listeners() { curl -s "http://127.0.0.1:$SERVER_PORT/api/mounts/radio" | python3 -c "import json,sys; print(json.load(sys.stdin)['listeners'])"; }
+evaluate "window.before = 'this page'; location.href = '/player/late'; 1" >/dev/null
+no_listener() { [ "$(radio_listeners)" = 0 ]; }
+check "(g) the page left for another, /radio's stream is let go (listeners: $(wait_until 15 no_listener; radio_listeners))" no_listener
+evaluate "history.back(); 1" >/dev/null
+back_playing() { [ "$(evaluate "location.pathname + ' ' + document.getElementById('audio').paused")" = "/player/radio false" ] && [ "$(radio_listeners)" = 1 ]; }
+check "(g) come back to (from the back/forward cache: $(evaluate "window.before === 'this page'")), the page plays again" wait_until 20 back_playing
+browser_stop
+
+# --- (h) a server with no station shows the first that comes on air; its stations are listed by name ---------------
+EMPTY_PORT=$(free_port)
+"$CLI" server --port "$EMPTY_PORT" --host 127.0.0.1 --source-password hackme --accept-all --no-hls >"$TMP/empty.log" 2>&1 &
+pids+=($!)
+wait_until 10 listening "$EMPTY_PORT" || fail "(h) casty-cli server --accept-all did not start"
+browser "http://127.0.0.1:$EMPTY_PORT/"
+nothing() { [ "$(evaluate "document.getElementById('station').textContent")" = "No station on air" ]; }
+check "(h) a server with no station: the page says '$(wait_until 10 nothing; evaluate "document.getElementById('station').textContent")'" nothing
+for mount in zeta alpha; do
+    ffmpeg -hide_banner -loglevel error -re -f lavfi -i "sine=frequency=440" -c:a libmp3lame -b:a 128k -content_type audio/mpeg \
+        -f mp3 "icecast://source:hackme@127.0.0.1:$EMPTY_PORT/$mount" >>"$TMP/ffmpeg-empty.log" 2>&1 &
+    pids+=($!)
+    [ "$mount" = zeta ] && wait_until 20 bash -c "curl -s 'http://127.0.0.1:$EMPTY_PORT/api/mounts' | grep -q zeta"
+done
+# The list is asked every 15 s: by then both may be on air, and the first by name is shown.
+came_shown() { [[ "$(evaluate "document.getElementById('station').textContent")" == /@(zeta|alpha) ]]; }
+check "(h) the page shows a station that came on air: '$(wait_until 25 came_shown; evaluate "document.getElementById('station').textContent")'" came_shown
+check "(h) ... and plays it" wait_until 20 page_played 1
+both() { [ "$(evaluate "[...document.querySelectorAll('#mounts a')].map(a => a.dataset.mount).join(' ')")" = "/alpha /zeta" ]; }
+check "(h) the page lists the stations by name: '$(wait_until 25 both; evaluate "[...document.querySelectorAll('#mounts a')].map(a => a.dataset.mount).join(' ')")'" both
 browser_stop
 
 if ((failures > 0)); then

@@ -29,7 +29,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert
 nginx_config "$TMP" "$(cat <<CONF
     map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
     server {
-        listen 127.0.0.1:$TLS_PORT ssl;
+        listen 127.0.0.1:$TLS_PORT ssl http2;
         ssl_certificate $TMP/cert.pem;
         ssl_certificate_key $TMP/key.pem;
         location / {

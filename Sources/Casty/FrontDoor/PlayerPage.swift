@@ -3,7 +3,8 @@ internal import Icy
 /// The player page a browser gets at `/` (with `Accept: text/html`) or `/player/<mount>`: one small HTML file —
 /// no framework, no build step — committed in `Resources/player.html` and embedded in the binary. It lists the
 /// mounts (`/api/mounts`), plays one in `<audio>`, and shows the station, the current title, the last titles
-/// and the listener count, updated live by Server-Sent Events (`/api/mounts/<m>/events`).
+/// and the listener count, updated live over the title WebSocket (`/api/mounts/<m>/ws`), or by Server-Sent Events
+/// (`/api/mounts/<m>/events`) where the WebSocket is refused.
 enum PlayerPage {
     /// `GET /` from a browser, or `GET /player/…`.
     static func serve(_ exchange: Exchange) {
