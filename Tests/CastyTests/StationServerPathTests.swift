@@ -217,31 +217,25 @@ extension StationServerTests {
         let source = try await source(server)
         await sendAudio(source, Self.silentFrames(20))
         #expect(await eventually { ((try? await ask(server, "/status.json")) ?? "").contains("\"title\"") })
-        func answer(_ request: String) async throws -> String {
-            let peer = try await TestPeer.connect(to: server.address, on: loop)
-            await peer.send(request)
-            _ = await eventually { peer.closed.value }
-            return peer.text
-        }
-        let post = try await answer("POST /live HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        let post = try await answer(server, "POST /live HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         // A mount takes its sources' methods too; every path a page's preflight.
         #expect(post.hasPrefix("HTTP/1.0 405") && post.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(post)")
         // OPTIONS names the same (a page's script may use GET and HEAD of them).
-        let options = try await answer("OPTIONS /live HTTP/1.0\r\nOrigin: https://a.example\r\n\r\n")
+        let options = try await answer(server, "OPTIONS /live HTTP/1.0\r\nOrigin: https://a.example\r\n\r\n")
         #expect(options.hasPrefix("HTTP/1.0 204") && options.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(options)")
         #expect(options.contains("Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"), "\(options)")
-        let status = try await answer("POST /status.json HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        let status = try await answer(server, "POST /status.json HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         #expect(status.hasPrefix("HTTP/1.0 405") && status.contains("Allow: GET, HEAD, OPTIONS\r\n"), "\(status)")
-        let admin = try await answer("POST /admin/listmounts HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        let admin = try await answer(server, "POST /admin/listmounts HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         #expect(admin.hasPrefix("HTTP/1.0 405") && admin.contains("Allow: GET, OPTIONS\r\n"), "\(admin)")
         #expect(admin.hasSuffix("\r\n\r\n{\"error\":\"/admin/listmounts takes GET, OPTIONS.\"}\n"), "an API's refusal is JSON too: \(admin)")
         #expect(status.hasSuffix("\r\n\r\n/status.json takes GET, HEAD, OPTIONS.\n"))
-        let commands = try await answer("GET /commands/report HTTP/1.0\r\n\r\n")
+        let commands = try await answer(server, "GET /commands/report HTTP/1.0\r\n\r\n")
         #expect(commands.hasPrefix("HTTP/1.0 404") && commands.contains("{\"error\":\"the command API is off"), "\(commands)")
         // A path nothing answers stays 404, whatever the method.
-        let nowhere = try await answer("POST /nowhere HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+        let nowhere = try await answer(server, "POST /nowhere HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         #expect(nowhere.hasPrefix("HTTP/1.0 404"), "\(nowhere)")
-        #expect(try await answer("GET /nowhere HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 404"))
+        #expect(try await answer(server, "GET /nowhere HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.0 404"))
         server.close()
     }
 
@@ -249,15 +243,9 @@ extension StationServerTests {
     /// `OPTIONS *` (RFC 9110: about the server) and its unauthenticated `SOURCE` probe's `401`.
     @Test func libshoutsQuestions_OptionsStarAndTheUnauthenticatedProbe_AreAnsweredWithPutAllowed() async throws {
         let server = try server()
-        func answer(_ request: String) async throws -> String {
-            let peer = try await TestPeer.connect(to: server.address, on: loop)
-            await peer.send(request)
-            _ = await eventually { peer.closed.value }
-            return peer.text
-        }
-        let star = try await answer("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n")
+        let star = try await answer(server, "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n")
         #expect(star.hasPrefix("HTTP/1.0 204") && star.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(star)")
-        let probe = try await answer("SOURCE /live HTTP/1.0\r\nContent-Type: audio/mpeg\r\nContent-Length: 0\r\nConnection: Keep-Alive\r\n\r\n")
+        let probe = try await answer(server, "SOURCE /live HTTP/1.0\r\nContent-Type: audio/mpeg\r\nContent-Length: 0\r\nConnection: Keep-Alive\r\n\r\n")
         #expect(probe.hasPrefix("HTTP/1.0 401") && probe.contains("WWW-Authenticate: Basic"), "\(probe)")
         #expect(probe.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(probe)")
         server.close()

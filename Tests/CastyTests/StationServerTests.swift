@@ -123,9 +123,14 @@ struct StationServerTests {
     }
 
     func ask(_ server: StationServer, _ path: String, admin: Bool = true) async throws -> String {
-        let peer = try await TestPeer.connect(to: server.address, on: loop)
         let auth = admin ? "Authorization: Basic \(Base64.encode(Array("admin:adminpw".utf8)))\r\n" : ""
-        await peer.send("GET \(path) HTTP/1.0\r\n\(auth)\r\n")
+        return try await answer(server, "GET \(path) HTTP/1.0\r\n\(auth)\r\n")
+    }
+
+    /// What the server answers `request`, sent as it is, once it has closed the connection.
+    func answer(_ server: StationServer, _ request: String) async throws -> String {
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        await peer.send(request)
         _ = await eventually { peer.closed.value }
         return peer.text
     }
