@@ -123,6 +123,7 @@ extension StationServerTests {
         #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
         await rtmp.send(rtmp.publisher.command("FCUnpublish", [.null, .string("hackme")]))
         #expect(await eventually { log.contains("ended: it stopped publishing (FCUnpublish)") }, "\(log.lines.value.suffix(3))")
+        #expect(!log.contains("unpublished"), "the end is said once, in the source's end line: \(log.lines.value.suffix(3))")
         try await Task.sleep(for: .milliseconds(300))
         await rtmp.send(rtmp.publisher.command("deleteStream", [.null, .number(1)]))
         try await Task.sleep(for: .milliseconds(500))

@@ -141,7 +141,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             case .audio(let format, let bytes): audio(format, bytes)
             case .metadata(let info): metadata(info)
             case .unpublish:
-                port.logger("rtmp \(peer): unpublished \(publication?.path ?? "before publishing")")
+                // A session's end line says it (`… ended: it stopped publishing (FCUnpublish)`): one line per end.
+                if session == nil { port.logger("rtmp \(peer): unpublished \(publication?.path ?? "before publishing")") }
                 finish()
             }
         }
