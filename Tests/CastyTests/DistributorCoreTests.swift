@@ -301,6 +301,34 @@ struct DistributorCoreTests {
         #expect(heard.first?.hasSuffix("; listeners play on, one gap counted") == true, "\(heard)")
     }
 
+    @Test("A station server's mount, whose source changes have lines of their own, says a new stream only where it closes branch links, never with the numbers of a stream it had from elsewhere")
+    func newStreamOnAStationMount_SaidOnlyWhereBranchLinksClose() {
+        var configuration = Distributor.Configuration()
+        configuration.mount = "/live"
+        configuration.treeAddress = "10.0.0.1:8000"
+        var core = Core(configuration: configuration)
+        _ = core.sourceAttached()
+        let said: ([Core.Action]) -> [String] = { actions in actions.compactMap { if case .log(let text) = $0 { text } else { nil } } }
+        var context = testContext()
+        // Its fallback's stream (numbered from 466), then its first source's, with a player listening throughout.
+        context.stream = 1
+        _ = core.reply(first: 466, context: context, at: t0)
+        _ = core.request(from: 1, resume: nil, branch: nil, at: t0)
+        feed(&core, testSegments(3, first: 466))
+        context.stream = 2
+        let source = core.reply(first: 0, context: context, at: t0)
+        #expect(said(source).isEmpty, "the source's own line says it: \(said(source))")
+        #expect(core.counters.gaps == 1 && core.next == 0, "counted all the same")
+        // With a branch link, closed to re-read the stream: that is said, with no numbers.
+        feed(&core, testSegments(3))
+        _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        context.stream = 3
+        let branched = core.reply(first: 40, context: context, at: t0)
+        #expect(describe(branched) == ["log", "stop 2"])
+        #expect(said(branched) == ["distributor: new stream \(Context.streamText(3)) (its source changed): 1 branch link closed to re-read it"],
+                "\(said(branched))")
+    }
+
     @Test("A new stream in another codec lets its players and branches go, to come back to the new type; its own listeners (HLS, a mount relaying it) follow it on")
     func newStreamInAnotherCodec_LetsPlayersAndBranchesGo_NotItsOwnListeners() {
         var (core, context) = nodeWithAPlayerAndABranch()

@@ -33,7 +33,9 @@ struct StationServerReloadTests {
         #expect(changes == ["mounts +/extra -/backup", "source password changed", "admin password changed"], "\(changes)")
         #expect(!changes.joined().contains("newpw") && !changes.joined().contains("hackme"), "a password is never shown")
         #expect(await eventually { backup.closed.value }, "/backup is off the whitelist: its source is disconnected")
-        #expect(log.contains("mount /backup: no longer on the whitelist: its source is disconnected"))
+        #expect(await eventually { log.lines.value.contains { $0.contains("on /backup ended: its mount taken off the whitelist (SIGHUP) (") } },
+                "its end line says why, and nobody listened: \(log.lines.value.suffix(4))")
+        #expect(!log.contains("mount /backup:"), "no line of the mount's own besides: \(log.lines.value.suffix(4))")
         feeding.cancel()
         // The old source password is refused, the new one publishes a mount the list has just gained.
         let old = try await station.source(server, mount: "/extra")
@@ -184,8 +186,10 @@ struct StationServerReloadTests {
         let changes = try await server.reload(configuration { $0.sourceTimeout = .seconds(60); $0.mounts = ["/live"] })
         #expect(changes == ["mounts -/backup"], "\(changes)")
         #expect(await eventually(timeout: .seconds(10)) { source.closed.value && player.closed.value }, "\(log.lines.value.suffix(4))")
-        #expect(log.contains("mount /backup: no longer on the whitelist: its source is disconnected"))
-        #expect(log.contains("mount /backup: off the whitelist, no source can publish it; its listeners are disconnected"), "\(log.lines.value.suffix(4))")
+        // One line: the source's end, why, and what becomes of its listeners.
+        #expect(log.lines.value.contains { $0.contains("on /backup ended: its mount taken off the whitelist (SIGHUP); its listeners are disconnected (") },
+                "\(log.lines.value.suffix(4))")
+        #expect(!log.contains("mount /backup:"), "no line of the mount's own besides: \(log.lines.value.suffix(4))")
         #expect(await eventually { log.lines.value.contains { $0.contains(" left after ") && $0.contains("(let go: /backup is off the whitelist)") } },
                 "\(log.lines.value.suffix(4))")
         #expect(!log.contains("wait for a source") && !log.contains("no source came back"), "\(log.lines.value)")
@@ -235,7 +239,10 @@ struct StationServerReloadTests {
                 "\(log.lines.value.suffix(4))")
         // /live, taken off with its source live, keeps its listener on its fallback: what a player asking for it hears now.
         #expect(try await station.ask(server, "/admin/whitelist?action=remove&mount=/live").hasPrefix("HTTP/1.0 200"))
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source; its listeners hear /backup") }, "\(log.lines.value.suffix(4))")
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.lines.value.contains { $0.contains("on /live ended: its mount taken off the whitelist (/admin/whitelist); its listeners hear /backup (") }
+        }, "\(log.lines.value.suffix(4))")
+        #expect(!log.contains("mount /live:"), "no line of the mount's own besides: \(log.lines.value.suffix(4))")
         let before = onLive.received.value.count
         #expect(await onLive.waitFor(timeout: .seconds(10)) { $0.count > before + 3 * 4170 }, "the fallback plays on")
         #expect(!onLive.closed.value)

@@ -116,9 +116,10 @@ extension StationServerTests {
         #expect(await eventually(timeout: .seconds(10)) {
             log.contains("source 127.0.0.1:") && log.contains("on /live: the audio went on in 44100 Hz mono after 44100 Hz stereo: another stream")
         }, "\(log.lines.value.suffix(6))")
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: distributor: new stream") }, "\(log.lines.value.suffix(4))")
         let before = player.received.value.count
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 4 * 4171 }, "the mono frames play")
+        // The source's line says it: the mount's distributor, which no branch links to, says nothing beside it.
+        #expect(!log.contains("distributor: new stream"), "\(log.lines.value.suffix(6))")
         #expect(!player.closed.value, "the player is not let go")
         let heard = try #require(try player.parsed(segmentBytes: 4170))
         let audio = heard.segments.flatMap(\.audioBytes)
@@ -172,6 +173,26 @@ extension StationServerTests {
         #expect(station.shape?.channels == 2)
     }
 
+    @Test("A source leaving a mount nobody listens to says who will hear its fallback: new listeners, not 'its listeners'")
+    func sourceLeavingAMountNobodyHears_SaysNewListenersWillHearTheFallback() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        defer { server.close() }
+        let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        let feedingBackup = keepFeeding(backup, with: Self.paddedFrames(10))
+        defer { feedingBackup.cancel() }
+        let live = try await source(server)
+        let feedingLive = keepFeeding(live)
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /live") }, "\(log.lines.value.suffix(4))")
+        feedingLive.cancel()
+        await feedingLive.value
+        await live.close()
+        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source; new listeners will hear /backup") },
+                "\(log.lines.value.suffix(4))")
+        #expect(!log.contains("its listeners hear"), "\(log.lines.value.suffix(4))")
+    }
+
     @Test("When the source leaves and the fallback plays, the player's next bytes start on a frame, and the fallback's title is told; when the source returns without a title, the player is told there is none")
     func streamChange_StartsOnAFrame_AndTellsTheTitle() async throws {
         let log = Log()
@@ -190,10 +211,10 @@ extension StationServerTests {
         await feedingLive.value
         await live.close()
         #expect(await eventually(timeout: .seconds(10)) { log.contains("its listeners hear /backup") })
-        // The distributor's line names its mount: with many mounts, "new stream" alone would say nothing.
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: distributor: new stream") }, "\(log.lines.value.suffix(4))")
         let before = player.received.value.count
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > before + 6 * 4171 }, "the fallback plays")
+        // One line for the change: the mount's distributor does not say a new stream beside it, with its numbers.
+        #expect(!log.contains("distributor: new stream"), "\(log.lines.value.suffix(6))")
         let heard = try #require(try TestPeer.parse(player.received.value, segmentBytes: 4170))
         let audio = heard.segments.flatMap(\.audioBytes)
         #expect(audio.contains(0x55), "the fallback's frames arrived")

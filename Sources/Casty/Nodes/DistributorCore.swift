@@ -565,9 +565,17 @@ struct DistributorCore<Listener: Hashable> {
         // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine. The
         // gap is said where someone hears it: players who play on, or those of the branches closed to re-read it.
         let gap = !playersLetGo && playerCount > 0 ? "; listeners play on, one gap counted" : links.isEmpty ? "" : "; one gap counted"
+        let stops = links.map { Action.stop($0) }
+        // A station server's mount: its source's start and end, and its fallback, have lines of their own, and the
+        // numbers before (a fallback's, a stream it never had as its own) tell an operator nothing. Said only where
+        // branch links are closed for it — what no other line says.
+        if configuration.mount != nil {
+            guard !links.isEmpty else { return stops }
+            return [.log("distributor: new stream \(Context.streamText(stream)) (its source changed): \(closing.dropFirst(2))")] + stops
+        }
         return [.log("distributor: new stream \(Context.streamText(stream)) (its source or upstream changed): its segments are"
             + " numbered from \(first)\(was)\(gap)\(closing)")]
-            + links.map { .stop($0) }
+            + stops
     }
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.

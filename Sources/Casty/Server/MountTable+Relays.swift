@@ -68,7 +68,7 @@ extension MountTable {
             // A relay that never streamed (still reaching its upstream, as the server starts) is said when someone hears.
             if mount.relayStreamed || hasPlayers(mount) {
                 let relaying = mount.relayStreamed ? "does not stream" : "has not streamed yet"
-                logger("mount \(mount.path): its relay \(relaying); its listeners hear \(target.path) meanwhile")
+                logger("mount \(mount.path): its relay \(relaying); \(whoHears(mount)) \(target.path) meanwhile")
             }
             sayShapeChange(mount, from: shape(of: mount), to: heardShape(target), hearing: target.path)
             mount.distributor.switchSource(to: target.distributor)

@@ -174,6 +174,9 @@ final class MountTable: @unchecked Sendable {
     /// Whether the server is stopping (``StationServer/endSources()``): its sources end, and their mounts do not fall
     /// back, since nobody will hear the fallbacks.
     var stopping = false
+    /// The mount whose source is ending as it was taken off the whitelist, and what became of its listeners then
+    /// (``ended(_:_:)``): said in the source's end line rather than in a line of the mount's own (``say(_:_:fate:)``).
+    private var takingOff: (path: String, fate: String?)?
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
         self.rules = rules
@@ -437,12 +440,21 @@ final class MountTable: @unchecked Sendable {
         mount.distributor.switchSource(to: session)
     }
 
-    /// `session` ended: its mount falls back (to its permanent source or its fallback mount), listeners stay. A
-    /// session that was never announced (an encoder that hung up before its first frames) never took the
+    /// `session` ended (for `reason`): its mount falls back (to its permanent source or its fallback mount), listeners
+    /// stay. A session that was never announced (an encoder that hung up before its first frames) never took the
     /// listeners from what they heard: nothing changes for them, and nothing is logged (listeners waiting for a
-    /// source to return wait on, for the source timeout from now).
-    func ended(_ session: SourceSession) {
-        guard let mount = mounts[session.mount], mount.source === session else { return }
+    /// source to return wait on, for the source timeout from now). Returns, for a session ended as its mount was
+    /// taken off the whitelist, what became of the mount's listeners (`its listeners are disconnected`): said in
+    /// the session's end line, not in a line of the mount's own.
+    func ended(_ session: SourceSession, _ reason: SourceSession.End) -> String? {
+        guard let mount = mounts[session.mount], mount.source === session else { return nil }
+        if case .takenOff = reason { takingOff = (mount.path, nil) }
+        defer { takingOff = nil }
+        endSession(session, on: mount)
+        return takingOff?.fate
+    }
+
+    private func endSession(_ session: SourceSession, on mount: Mount) {
         mount.source = nil
         mount.ingestStatus = nil
         tellSources()
@@ -486,7 +498,7 @@ final class MountTable: @unchecked Sendable {
             if !stopping, sourceEnded || (loop.inEventLoop && hasPlayers(mount)) {
                 let neither = target.permanent is Proxy ? "its relay does not stream either" : "it has no source either"
                 let later = playsNow(target) ? "" : " once it plays (\(neither))"
-                logger("mount \(mount.path): no source; its listeners hear \(target.path)\(later)")
+                say(mount, "no source; \(whoHears(mount)) \(target.path)\(later)", fate: "\(whoHears(mount)) \(target.path)\(later)")
                 sayShapeChange(mount, from: ended, to: shape(of: target), hearing: target.path)
             }
             mount.distributor.switchSource(to: target.distributor)
@@ -538,7 +550,8 @@ final class MountTable: @unchecked Sendable {
         // Its players, or those of a mount hearing it as its fallback.
         let hearing = hearingAsFallback(mount)
         if hasPlayers(mount) || !hearing.isEmpty {
-            logger("mount \(mount.path): \(said); its listeners are disconnected\(Self.alsoLetGo(hearing))")
+            say(mount, "\(said); its listeners are disconnected\(Self.alsoLetGo(hearing))",
+                fate: "its listeners are disconnected\(Self.alsoLetGo(hearing))")
         }
         mount.distributor.dropListeners(because: "let go: \(reason)")
         if mount.fallbackRefused {
@@ -586,6 +599,22 @@ final class MountTable: @unchecked Sendable {
             }
         }
         return found.sorted()
+    }
+
+    /// Who hears what a line says `mount` plays now (its fallback): `its listeners hear` where it has some (its own, or
+    /// those of a mount hearing it as its fallback), else `new listeners will hear` — no listeners are said to hear it.
+    func whoHears(_ mount: Mount) -> String {
+        hasPlayers(mount) || !hearingAsFallback(mount).isEmpty ? "its listeners hear" : "new listeners will hear"
+    }
+
+    /// A line about `mount` (`no source; its listeners hear /backup`) — or, while its source ends as it is taken off
+    /// the whitelist (``ended(_:_:)``), `fate` (`its listeners hear /backup`), said in that source's end line instead.
+    private func say(_ mount: Mount, _ line: String, fate: String) {
+        if takingOff?.path == mount.path {
+            takingOff?.fate = fate
+        } else {
+            logger("mount \(mount.path): \(line)")
+        }
     }
 
     /// How a line about a mount's listeners let go names the mounts let go with it (``hearingAsFallback(_:)``).
@@ -646,8 +675,7 @@ final class MountTable: @unchecked Sendable {
     func takeOff(_ path: String, by how: String) {
         guard let mount = mounts[path] else { return }
         if let session = mount.source {
-            logger("mount \(path): no longer on the whitelist: its source is disconnected")
-            session.disconnect("its mount taken off the whitelist (\(how))")
+            session.disconnect(takenOffBy: how)  // its end line says it, and what becomes of the listeners
         } else if mount.waiting != nil {
             dropListenersUnlessServed(mount)
         }

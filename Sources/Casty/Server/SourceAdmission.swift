@@ -152,14 +152,15 @@ enum SourceAdmission {
                 catchUp: mounts.rules.sourceCatchUp, peer: publication.peer,
                 streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 }, user: publication.user,
                 logger: port.logger
-            ) { [accessLog = port.options.accessLog] session, _ in
+            ) { [accessLog = port.options.accessLog] session, reason in
                 let (wasLive, received) = session.assumeIsolated { ($0.isAnnounced, $0.bytesReceived) }
                 // Its access-log line, as Icecast writes one for a source: the bytes its audio came to, since it began.
                 accessLog?.sourceEnded(publication.accessSession(started: session.started), received: received)
-                mounts.ended(session)
+                let fate = mounts.ended(session, reason)
                 recording()
                 // Closed only what was said to be available: a source that never sent frames was never live.
                 if wasLive { control?.post(StreamEvent(channel: channel, streamID: session.streamID, kind: .closed)) }
+                return fate
             }
         } catch {
             recording()

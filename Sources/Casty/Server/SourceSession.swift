@@ -37,6 +37,9 @@ public actor SourceSession: LoopNode, FeedingNode {
         /// Disconnected on purpose, said as who did it and through what (`disconnected by the admin
         /// (/admin/killsource)`, `closed by the application (/commands/close)`).
         case disconnected(String)
+        /// Its mount was taken off the whitelist, by `how` (`SIGHUP`, `/admin/whitelist`): no source may publish it.
+        /// Its end line says what became of the mount's listeners, as the mount tells it (``SourceSession/init``'s `onEnd`).
+        case takenOff(String)
         /// The server stopped (Ctrl-C, SIGTERM).
         case stopped
         /// It went on in another audio format (an RTMP publisher's encoder switched from MP3 to AAC): its
@@ -68,6 +71,7 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .noFrames(let after, let kind?): "no audio frames in the first \(after) bytes: it looks like \(kind), and Casty serves MP3 and AAC"
             case .garbage(let after): "\(after) bytes that were not audio frames came after its frames"
             case .disconnected(let how): how
+            case .takenOff(let how): "its mount taken off the whitelist (\(how))"
             case .stopped: "the server is stopping"
             case .switchedFormat(let from, let to): "its audio switched from \(from) to \(to); publish again to change it"
             }
@@ -124,7 +128,7 @@ public actor SourceSession: LoopNode, FeedingNode {
     private let brokenFrames: LogBudget
     /// Hands a quiet source's audio on ahead of its segments (``StreamPiece``).
     private var pieces: Ticker?
-    private var onEnd: (@Sendable (SourceSession, End) -> Void)?
+    private var onEnd: (@Sendable (SourceSession, End) -> String?)?
     /// Told once, on the loop, when the stream is announced (its audio proved to be frames): its mount moves its
     /// listeners here then (``MountTable/publish(_:on:status:heard:)``).
     var whenAnnounced: (() -> Void)?
@@ -148,12 +152,13 @@ public actor SourceSession: LoopNode, FeedingNode {
     ///     limited: frames past it are dropped (``SourcePace``).
     ///   - credentials: the password and key the source published with, if any (``isPublished(with:)``).
     ///   - user: the user name it logged in as, if it has one.
-    ///   - onEnd: told once, on the loop, when the session ends and why.
+    ///   - onEnd: told once, on the loop, when the session ends and why; for a session ended as its mount was taken off
+    ///     the whitelist (``End/takenOff(_:)``), it returns what became of the mount's listeners, for the end line.
     init(
         input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
         timeout: Duration, catchUp: Duration? = nil, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [],
         user: String? = nil, logger: EventLog,
-        onEnd: @escaping @Sendable (SourceSession, End) -> Void
+        onEnd: @escaping @Sendable (SourceSession, End) -> String?
     ) throws(ConfigurationError) {
         self.streamID = streamID
         self.record = record
@@ -214,6 +219,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// Disconnects the source on someone's word, `how` saying whose and through what for its end line
     /// (``End/disconnected(_:)``: `disconnected by the admin (/admin/killsource)`).
     public nonisolated func disconnect(_ how: String) { onLoop { $0.end(.disconnected(how)) } }
+
+    /// Ends the session: its mount was taken off the whitelist by `how` (``End/takenOff(_:)``).
+    nonisolated func disconnect(takenOffBy how: String) { onLoop { $0.end(.takenOff(how)) } }
 
     /// Stops sending to `node` (a mount that takes its stream from elsewhere now).
     public nonisolated func leave(_ node: any Node) { onLoop { $0.subscribers.remove(node) } }
@@ -458,9 +466,17 @@ public actor SourceSession: LoopNode, FeedingNode {
         if let run = pace?.endRun() { noteDropped(run) }
         tellDropped(at: nil)
         brokenFrames.closeWindow()
-        logger("source \(peer) on \(mount) ended: \(reason) (\(megabytes(bytesIn)) received in "
-            + "\(formatted(seconds(.now - started))) s)")
-        onEnd(self, reason)
+        let said = "source \(peer) on \(mount) ended: \(reason)"
+        let received = " (\(megabytes(bytesIn)) received in \(formatted(seconds(.now - started))) s)"
+        // Taken off the whitelist: what becomes of its listeners is known once its mount has let it go, and is said
+        // here, in one line, rather than in lines of the mount's own.
+        if case .takenOff = reason {
+            let fate = onEnd(self, reason)
+            logger(said + (fate.map { "; \($0)" } ?? "") + received)
+        } else {
+            logger(said + received)
+            _ = onEnd(self, reason)
+        }
     }
 }
 
