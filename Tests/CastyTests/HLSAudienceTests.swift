@@ -52,13 +52,13 @@ struct HLSAudienceTests {
     @Test func authorization_AsksOnceAboutAClient_AndItsWaitingRequestsGetTheAnswer() {
         var audience = HLSAudience()
         let answers = AnswerLog()
-        #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 1_000, window: window) { answers.add("first", $0) } == .ask)
-        #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 1_200, window: window) { answers.add("second", $0) } == .waiting)
+        #expect(audience.admission(of: "10.0.0.1 VLC", login: .none, at: 1_000, window: window) { answers.add("first", $0) } == .ask)
+        #expect(audience.admission(of: "10.0.0.1 VLC", login: .none, at: 1_200, window: window) { answers.add("second", $0) } == .waiting)
         #expect(!audience.isPlayer("10.0.0.1 VLC"), "not before the application said so")
         #expect(audience.players(at: 1_200, window: window) == 0)
-        for waiter in audience.decide("10.0.0.1 VLC", admitted: true, call: Self.call("VLC")) { waiter(nil) }
+        for waiter in audience.decide("10.0.0.1 VLC", login: .none, admitted: true, call: Self.call("VLC")) { waiter(nil) }
         #expect(answers.lines == ["first admitted", "second admitted"])
-        #expect(audience.admission(of: "10.0.0.1 VLC", login: nil, at: 7_000, window: window) { answers.add("later", $0) } == .admitted)
+        #expect(audience.admission(of: "10.0.0.1 VLC", login: .none, at: 7_000, window: window) { answers.add("later", $0) } == .admitted)
         #expect(answers.lines.count == 2, "an admitted player's next playlist waits for nothing")
         audience.playlist(client: "10.0.0.1 VLC", at: 7_000, window: window)
         #expect(audience.isPlayer("10.0.0.1 VLC"))
@@ -69,53 +69,93 @@ struct HLSAudienceTests {
     func authorization_ThatCouldNotBeAsked_IsForgotten() {
         var audience = HLSAudience()
         let answers = AnswerLog()
-        #expect(audience.admission(of: "10.0.0.2 VLC", login: nil, at: 1_000, window: window) { answers.add("first", $0) } == .ask)
+        #expect(audience.admission(of: "10.0.0.2 VLC", login: .none, at: 1_000, window: window) { answers.add("first", $0) } == .ask)
         let outage = ControlPlane.ListenerRefusal(reason: "the application could not be asked", unanswered: true)
-        for waiter in audience.forget("10.0.0.2 VLC") { waiter(outage) }
+        for waiter in audience.forget("10.0.0.2 VLC", login: .none) { waiter(outage) }
         #expect(answers.lines == ["first the application could not be asked"])
-        #expect(audience.admission(of: "10.0.0.2 VLC", login: nil, at: 4_000, window: window) { answers.add("again", $0) } == .ask)
+        #expect(audience.admission(of: "10.0.0.2 VLC", login: .none, at: 4_000, window: window) { answers.add("again", $0) } == .ask)
+    }
+
+    static func basic(_ login: String) -> HLSAudience.Login {
+        HLSAudience.Login(query: "", auth: BasicAuth(header: "Basic \(Base64.encode(Array(login.utf8)))"))
     }
 
     @Test func authorization_KeepsARefusal_UntilTheClientBringsAnotherLogin() {
         var audience = HLSAudience()
-        #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .ask)
-        _ = audience.decide("c", admitted: false, call: Self.call("c"))
-        #expect(audience.admission(of: "c", login: nil, at: 6_000, window: window) { _ in } == .refused)
+        #expect(audience.admission(of: "c", login: .none, at: 0, window: window) { _ in } == .ask)
+        _ = audience.decide("c", login: .none, admitted: false, call: Self.call("c"))
+        #expect(audience.admission(of: "c", login: .none, at: 6_000, window: window) { _ in } == .refused)
         #expect(!audience.isPlayer("c"))
-        let login = BasicAuth(header: "Basic \(Base64.encode(Array("ann:pw".utf8)))")
+        let login = Self.basic("ann:pw")
         #expect(audience.admission(of: "c", login: login, at: 7_000, window: window) { _ in } == .ask, "a login is asked about")
-        _ = audience.decide("c", admitted: false, call: Self.call("c", login: "ann:pw"))
+        _ = audience.decide("c", login: login, admitted: false, call: Self.call("c", login: "ann:pw"))
         #expect(audience.admission(of: "c", login: login, at: 8_000, window: window) { _ in } == .refused)
-        let other = BasicAuth(header: "Basic \(Base64.encode(Array("ann:pw2".utf8)))")
-        #expect(audience.admission(of: "c", login: other, at: 9_000, window: window) { _ in } == .ask)
+        #expect(audience.admission(of: "c", login: Self.basic("ann:pw2"), at: 9_000, window: window) { _ in } == .ask)
         #expect(audience.players(at: 9_000, window: window) == 0)
+    }
+
+    @Test("A token in the playlist's URL is a login: a refused player with a fresh token is asked about again")
+    func authorization_AsksAgain_ARefusedClientWithAnotherToken() {
+        var audience = HLSAudience()
+        let stale = HLSAudience.Login(query: "?token=stale", auth: nil)
+        #expect(audience.admission(of: "c", login: stale, at: 0, window: window) { _ in } == .ask)
+        _ = audience.decide("c", login: stale, admitted: false, call: Self.call("c"))
+        #expect(audience.admission(of: "c", login: stale, at: 3_000, window: window) { _ in } == .refused)
+        let fresh = HLSAudience.Login(query: "?token=fresh", auth: nil)
+        #expect(audience.admission(of: "c", login: fresh, at: 6_000, window: window) { _ in } == .ask)
+        _ = audience.decide("c", login: fresh, admitted: true, call: Self.call("c"))
+        #expect(audience.admission(of: "c", login: fresh, at: 7_000, window: window) { _ in } == .admitted)
+        #expect(audience.isPlayer("c"))
+    }
+
+    @Test("An admitted client lets no other login through: another token or Basic login from its address and agent is asked about")
+    func authorization_AsksAboutAnotherLogin_OfAnAdmittedClient() {
+        var audience = HLSAudience()
+        let ann = HLSAudience.Login(query: "?token=ann", auth: nil)
+        _ = audience.admission(of: "c", login: ann, at: 0, window: window) { _ in }
+        _ = audience.decide("c", login: ann, admitted: true, call: Self.call("ann"))
+        audience.playlist(client: "c", login: ann, at: 0, window: window)
+        #expect(audience.admission(of: "c", login: ann, at: 1_000, window: window) { _ in } == .admitted)
+        let revoked = HLSAudience.Login(query: "?token=revoked", auth: nil)
+        #expect(audience.admission(of: "c", login: revoked, at: 2_000, window: window) { _ in } == .ask)
+        _ = audience.decide("c", login: revoked, admitted: false, call: Self.call("revoked"))
+        #expect(audience.admission(of: "c", login: revoked, at: 3_000, window: window) { _ in } == .refused)
+        #expect(audience.admission(of: "c", login: Self.basic("bob:pw"), at: 3_000, window: window) { _ in } == .ask)
+        #expect(audience.admission(of: "c", login: ann, at: 4_000, window: window) { _ in } == .admitted, "ann still listens")
+        // Each admitted login is told gone with its own call.
+        let bob = Self.basic("bob:pw")
+        _ = audience.decide("c", login: bob, admitted: true, call: Self.call("bob"))
+        audience.playlist(client: "c", login: bob, at: 4_000, window: window)
+        #expect(audience.players(at: 5_000, window: window) == 2)
+        #expect(audience.sweep(at: 30_000, window: window).map(\.agent).sorted() == ["ann", "bob"])
+        #expect(!audience.isPlayer("c"))
     }
 
     @Test func authorization_LetsAFewRequestsWaitPerClient() {
         var audience = HLSAudience()
-        #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .ask)
+        #expect(audience.admission(of: "c", login: .none, at: 0, window: window) { _ in } == .ask)
         for _ in 1..<HLSAudience.waitersPerClient {
-            #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .waiting)
+            #expect(audience.admission(of: "c", login: .none, at: 0, window: window) { _ in } == .waiting)
         }
-        #expect(audience.admission(of: "c", login: nil, at: 0, window: window) { _ in } == .unavailable)
+        #expect(audience.admission(of: "c", login: .none, at: 0, window: window) { _ in } == .unavailable)
     }
 
     @Test func quietAdmittedPlayers_AreHandedBackOnce_ForListenerRemove() {
         var audience = HLSAudience()
-        _ = audience.admission(of: "a", login: nil, at: 0, window: window) { _ in }
-        _ = audience.decide("a", admitted: true, call: Self.call("a"))
+        _ = audience.admission(of: "a", login: .none, at: 0, window: window) { _ in }
+        _ = audience.decide("a", login: .none, admitted: true, call: Self.call("a"))
         audience.playlist(client: "a", at: 0, window: window)
-        _ = audience.admission(of: "r", login: nil, at: 0, window: window) { _ in }
-        _ = audience.decide("r", admitted: false, call: Self.call("r"))
-        _ = audience.admission(of: "pending", login: nil, at: 0, window: window) { _ in }
+        _ = audience.admission(of: "r", login: .none, at: 0, window: window) { _ in }
+        _ = audience.decide("r", login: .none, admitted: false, call: Self.call("r"))
+        _ = audience.admission(of: "pending", login: .none, at: 0, window: window) { _ in }
         #expect(audience.admittedCount == 1)
         #expect(audience.sweep(at: 10_000, window: window).isEmpty, "still within the window")
         #expect(audience.players(at: 20_000, window: window) == 0, "counting forgets the quiet ones too")
         #expect(audience.sweep(at: 20_000, window: window).map(\.agent) == ["a"], "the admitted one only, once")
         #expect(audience.sweep(at: 30_000, window: window).isEmpty)
         #expect(audience.admittedCount == 0)
-        #expect(audience.admission(of: "a", login: nil, at: 30_000, window: window) { _ in } == .ask, "a player that returns is asked again")
-        #expect(audience.admission(of: "pending", login: nil, at: 30_000, window: window) { _ in } == .waiting,
+        #expect(audience.admission(of: "a", login: .none, at: 30_000, window: window) { _ in } == .ask, "a player that returns is asked again")
+        #expect(audience.admission(of: "pending", login: .none, at: 30_000, window: window) { _ in } == .waiting,
                 "a client being asked about is not forgotten before the answer")
     }
 }

@@ -69,6 +69,29 @@ struct HLSListenerAuthTests {
         await app.close()
     }
 
+    @Test("A token in an HLS player's URL is its login: a refused player with a fresh token is asked again, an admitted one's other token is asked about")
+    func hlsPlayer_AnotherToken_IsAnotherLogin() async throws {
+        let app = try ListenerAuthApp(on: loop)
+        let log = StationServerTests.Log()
+        let (server, source) = try await liveServer(app, log: log)
+        let agent = "tokened-player"
+        #expect(try await get(server, "/live/index.m3u8?token=stale", agent: agent).status == "HTTP/1.0 401 Unauthorized")
+        #expect(try await get(server, "/live/index.m3u8?token=stale", agent: agent).status == "HTTP/1.0 401 Unauthorized")
+        #expect(app.forms("listener_add", agent: agent) == 1, "the same token is refused from memory")
+        let fresh = try await get(server, "/live/index.m3u8?token=admitted-fresh", agent: agent)
+        #expect(fresh.status == "HTTP/1.0 200 OK", "a fresh token is another login: \(fresh.status)")
+        #expect(app.forms("listener_add", agent: agent) == 2)
+        #expect(try await get(server, "/live/index.m3u8?token=revoked", agent: agent).status == "HTTP/1.0 401 Unauthorized",
+                "an admitted address and agent lets no other token through")
+        #expect(app.forms("listener_add", agent: agent) == 3)
+        #expect(app.forms.value.last?.contains("token%3Drevoked") == true, "\(app.forms.value)")
+        #expect(try await get(server, "/live/index.m3u8?token=admitted-fresh", agent: agent).status == "HTTP/1.0 200 OK")
+        #expect(app.forms("listener_add", agent: agent) == 3, "the admitted token's verdict is kept")
+        await source.close()
+        server.close()
+        await app.close()
+    }
+
     @Test("An HLS player that hangs up while the application is asked is logged as having left waiting")
     func hlsPlayer_GoneWhileAsked_IsLogged() async throws {
         let app = try ListenerAuthApp(on: loop, delay: .seconds(1))

@@ -7,11 +7,14 @@
 /// reloads at least once a target duration). Behind a CDN or a caching proxy, the cache is the one client Casty
 /// sees; its own logs count the players. Pure: the caller tells the time.
 ///
-/// With listener authorization the same table keeps each client's standing (``Standing``): the application is
-/// asked once, at the client's first live playlist, and its answer holds for the player's lifetime — until it
-/// has fetched no playlist for `window`. Requests that come while the application is being asked wait for its
-/// answer (a few per client); a refused client that sends another login is asked about again. Admitted players
-/// that go quiet are handed back by ``sweep(at:window:)``, to be told to the application (`listener_remove`).
+/// With listener authorization the same table keeps the standing (``Standing``) of each client *and login*
+/// (``Login``: the Basic login and the query of its playlist's URL, where a platform's token is): the application
+/// is asked once, at the first live playlist of a client with a login, and its answer holds for that login as
+/// long as the player keeps fetching playlists with it — until it has fetched none for `window`. Another login
+/// from the same address and user agent — a fresh token, a revoked one, another user behind the same NAT — is
+/// another question, asked and answered for itself, and told gone (`listener_remove`) with its own credentials.
+/// Requests that come while the application is being asked wait for its answer (a few per client and login).
+/// Admitted players that go quiet are handed back by ``sweep(at:window:)``, to be told to the application.
 ///
 /// Memory and time are bounded: at most ``capacity`` clients are remembered; past that, clients gone quiet are
 /// forgotten — at most once a second, so that a full audience does not cost a sweep per request — and until
@@ -26,7 +29,30 @@ struct HLSAudience {
     /// admitted, else why not (logged with the refusal).
     typealias Waiter = (_ refusal: ControlPlane.ListenerRefusal?) -> Void
 
-    /// What is known of a client.
+    /// Who a player says it is: the Basic login it sent, if any, and the query of the URL it asked with
+    /// (`?token=…`: a token in the URL is how most players log in), as the application is told them.
+    struct Login: Hashable {
+        /// The query, with its `?`; empty without one.
+        let query: String
+        let user: String?
+        let password: String?
+
+        /// No login: no query, no Basic auth (and every client's login without listener authorization).
+        static let none = Login(query: "", auth: nil)
+
+        init(query: String, auth: BasicAuth?) {
+            self.query = query
+            user = auth?.user
+            password = auth?.password
+        }
+
+        /// The login the application is asked about in `call`: the query of its mount, its Basic login.
+        init(_ call: ControlPlane.ListenerCall) {
+            self.init(query: call.mount.firstIndex(of: "?").map { String(call.mount[$0...]) } ?? "", auth: call.auth)
+        }
+    }
+
+    /// What is known of a client with a login.
     enum Standing {
         /// Listeners are not authorized: every client is a player.
         case open
@@ -34,7 +60,8 @@ struct HLSAudience {
         case asking([Waiter])
         /// The application admitted it, as told in `call` (`listener_remove` is sent with it).
         case admitted(ControlPlane.ListenerCall)
-        /// The application refused it, as told in `call`: only another login is asked about again.
+        /// The application refused it, as told in `call`: while it keeps asking with this login it is refused at
+        /// once (another login is another question).
         case refused(ControlPlane.ListenerCall)
 
         /// Whether the client counts as a player (and may fetch segments).
@@ -50,7 +77,7 @@ struct HLSAudience {
     enum Admission: Equatable {
         /// Serve it: the application admitted the client.
         case admitted
-        /// Refuse it: the application refused the client, with the same login.
+        /// Refuse it: the application refused the client with this login.
         case refused
         /// Ask the application; the request waits for the answer (``decide(_:admitted:call:)``).
         case ask
@@ -73,79 +100,95 @@ struct HLSAudience {
     /// Whether a sweep is scheduled (kept here for the route that schedules it).
     var sweepScheduled = false
 
+    /// A client with a login: what the table remembers one standing for.
+    private struct Key: Hashable {
+        let client: String
+        let login: Login
+    }
+
     private struct Client {
         /// Its last playlist request (ms since 1970).
         var seen: Int64
         var standing: Standing
     }
 
-    private var clients: [String: Client] = [:]
+    /// Looked up by hash (seeded anew in each process), a login is compared only with a remembered one of the same
+    /// hash: how fast a lookup is tells nothing of a remembered password or token.
+    private var clients: [Key: Client] = [:]
+    /// How many logins of each client (address and user agent) are admitted: a segment carries no login, and
+    /// goes to a client with any.
+    private var admittedLogins: [String: Int] = [:]
     /// Admitted players forgotten since the last ``sweep(at:window:)``.
     private var departed: [ControlPlane.ListenerCall] = []
     /// When quiet clients were last forgotten.
     private var lastSweep = Int64.min
 
-    /// `client` was served the live playlist at `now` (players count for `window` milliseconds after a playlist).
-    mutating func playlist(client: String, at now: Int64, window: Int64) {
+    /// `client` was served the live playlist at `now`, with `login` when listeners are authorized (players count
+    /// for `window` milliseconds after a playlist).
+    mutating func playlist(client: String, login: Login = .none, at now: Int64, window: Int64) {
         playlists += 1
-        guard hasRoom(for: client, at: now, window: window) else { return saturated = true }
-        clients[client, default: Client(seen: now, standing: .open)].seen = now
+        let key = Key(client: client, login: login)
+        guard hasRoom(for: key, at: now, window: window) else { return saturated = true }
+        clients[key, default: Client(seen: now, standing: .open)].seen = now
     }
 
     /// With listener authorization: what to do with `client`'s request for the live playlist at `now`, made
-    /// with `login` (Basic auth, if any). `waiter` is kept when the request is to wait (``Admission/ask``,
-    /// ``Admission/waiting``).
+    /// with `login`. `waiter` is kept when the request is to wait (``Admission/ask``, ``Admission/waiting``).
     mutating func admission(
-        of client: String, login: BasicAuth?, at now: Int64, window: Int64, waiter: @escaping Waiter
+        of client: String, login: Login, at now: Int64, window: Int64, waiter: @escaping Waiter
     ) -> Admission {
-        guard var known = clients[client] else {
-            guard hasRoom(for: client, at: now, window: window) else {
+        let key = Key(client: client, login: login)
+        guard var known = clients[key] else {
+            guard hasRoom(for: key, at: now, window: window) else {
                 saturated = true
                 return .unavailable
             }
-            clients[client] = Client(seen: now, standing: .asking([waiter]))
+            clients[key] = Client(seen: now, standing: .asking([waiter]))
             return .ask
         }
         let admission: Admission
         switch known.standing {
         case .open, .admitted:
-            return .admitted  // its playlist(client:at:window:) tells when it was seen
-        case .refused(let call) where Self.sameLogin(call.auth, login):
-            admission = .refused
+            return .admitted  // its playlist(client:login:at:window:) tells when it was seen
         case .refused:
-            known.standing = .asking([waiter])
-            admission = .ask
+            admission = .refused
         case .asking(var waiters):
             guard waiters.count < Self.waitersPerClient else { return .unavailable }
             waiters.append(waiter)
             known.standing = .asking(waiters)
             admission = .waiting
         }
-        known.seen = now  // a refusal lives as long as its client keeps asking
-        clients[client] = known
+        known.seen = now  // a refusal lives as long as its client keeps asking with its login
+        clients[key] = known
         return admission
     }
 
-    /// The application answered about `client` (asked as `call`): remembers its standing and returns the requests
-    /// that waited for the answer.
-    mutating func decide(_ client: String, admitted: Bool, call: ControlPlane.ListenerCall) -> [Waiter] {
-        guard case .asking(let waiters)? = clients[client]?.standing else { return [] }
-        clients[client]?.standing = admitted ? .admitted(call) : .refused(call)
-        if admitted { admittedCount += 1 }
+    /// The application answered about `client` with `login` (asked as `call`): remembers its standing and returns
+    /// the requests that waited for the answer.
+    mutating func decide(_ client: String, login: Login, admitted: Bool, call: ControlPlane.ListenerCall) -> [Waiter] {
+        let key = Key(client: client, login: login)
+        guard case .asking(let waiters)? = clients[key]?.standing else { return [] }
+        clients[key]?.standing = admitted ? .admitted(call) : .refused(call)
+        if admitted {
+            admittedCount += 1
+            admittedLogins[client, default: 0] += 1
+        }
         return waiters
     }
 
-    /// The application could not be asked about `client`: nothing is remembered of it — its next playlist asks
-    /// again — and the requests that waited are returned.
-    mutating func forget(_ client: String) -> [Waiter] {
-        guard case .asking(let waiters)? = clients[client]?.standing else { return [] }
-        clients[client] = nil
+    /// The application could not be asked about `client` with `login`: nothing is remembered of it — its next
+    /// playlist asks again — and the requests that waited are returned.
+    mutating func forget(_ client: String, login: Login) -> [Waiter] {
+        let key = Key(client: client, login: login)
+        guard case .asking(let waiters)? = clients[key]?.standing else { return [] }
+        clients[key] = nil
         return waiters
     }
 
-    /// Whether `client` is a player now: with listener authorization, one the application admitted.
+    /// Whether `client` is a player now: with listener authorization, one the application admitted with any
+    /// login (a segment's URL carries none).
     func isPlayer(_ client: String) -> Bool {
-        clients[client]?.standing.isPlayer == true
+        admittedLogins[client] != nil || clients[Key(client: client, login: .none)]?.standing.isPlayer == true
     }
 
     /// A segment of `count` bytes was served.
@@ -169,10 +212,10 @@ struct HLSAudience {
         return departed
     }
 
-    /// Whether `client` may be remembered at `now`: it is already, or there is room — made, when full, by
+    /// Whether `key` may be remembered at `now`: it is already, or there is room — made, when full, by
     /// forgetting quiet clients at most once a second.
-    private mutating func hasRoom(for client: String, at now: Int64, window: Int64) -> Bool {
-        guard clients[client] == nil, clients.count >= Self.capacity else { return true }
+    private mutating func hasRoom(for key: Key, at now: Int64, window: Int64) -> Bool {
+        guard clients[key] == nil, clients.count >= Self.capacity else { return true }
         if now >= lastSweep &+ 1_000 { forget(before: now - window, at: now) }
         return clients.count < Self.capacity
     }
@@ -180,25 +223,20 @@ struct HLSAudience {
     /// Forgets the clients last seen before `limit`, but not those the application is being asked about (its
     /// answer comes within its timeout, and the requests waiting for it are answered then).
     private mutating func forget(before limit: Int64, at now: Int64) {
-        var gone: [ControlPlane.ListenerCall] = []
-        clients = clients.filter { _, known in
+        var gone: [(client: String, call: ControlPlane.ListenerCall)] = []
+        clients = clients.filter { key, known in
             switch known.standing {
             case .asking: return true
             case .admitted(var call) where known.seen < limit:
                 call.lastHeard = .now - .milliseconds(now - known.seen)  // its last playlist fetch
-                gone.append(call)
+                gone.append((key.client, call))
                 return false
             default: return known.seen >= limit
             }
         }
+        for (client, _) in gone { admittedLogins[client] = admittedLogins[client].flatMap { $0 > 1 ? $0 - 1 : nil } }
         admittedCount -= gone.count
-        departed += gone
+        departed += gone.map(\.call)
         lastSweep = now
-    }
-
-    /// Whether two logins are the same (compared in constant time: the passwords are secrets).
-    private static func sameLogin(_ one: BasicAuth?, _ other: BasicAuth?) -> Bool {
-        guard let one, let other else { return one == nil && other == nil }
-        return Secret.constantTimeEqual(Array("\(one.user):\(one.password)".utf8), Array("\(other.user):\(other.password)".utf8))
     }
 }

@@ -7,24 +7,28 @@ internal import Icy
 /// ``HLSAudience`` counts it) that fetches the live playlist every few seconds. So the application is asked at
 /// its first live playlist — `action=listener_add` with the mount, the address, the user agent and the login,
 /// exactly as for a stream — while the loop serves everyone else, and the verdict is kept in the audience table
-/// for the player's lifetime: its next playlists are answered at once, `401`/`403` for a refused one — but an
+/// for the client with that login (its Basic login and its URL's query, a token): its next playlists with it are
+/// answered at once, `401`/`403` for a refused one, and one with another login is asked about anew — but an
 /// outage (no answer, a `3xx` or `5xx`: `503` to the player) is no verdict and is not kept. Segments go
 /// only to admitted players (`403` otherwise). An admitted player that has fetched no playlist for three target
 /// durations has gone: the application is told `action=listener_remove`, from a sweep that runs while admitted
 /// players are remembered.
 extension HLSRoutes {
-    /// Runs `serve` once `exchange`'s client is admitted to `mount`: at once when the audience knows it is, after
-    /// the application's answer when it does not; a refused client is answered `401` or `403`. On the loop.
+    /// Runs `serve` with the login `exchange`'s client asked with once it is admitted to `mount` with it: at once
+    /// when the audience knows it is, after the application's answer when it does not; a refused client is
+    /// answered `401` or `403`. On the loop.
     static func authorize(
-        _ exchange: Exchange, packager: HLSPackager, control: ControlPlane, mount: String, then serve: @escaping @Sendable () -> Void
+        _ exchange: Exchange, packager: HLSPackager, control: ControlPlane, mount: String,
+        then serve: @escaping @Sendable (HLSAudience.Login) -> Void
     ) {
         let client = client(exchange)
         let call = ListenerAuthorization.call(exchange, mount: mount)
+        let login = HLSAudience.Login(call)
         let refusal: Headers = ["Cache-Control": "no-cache"]
         let oneShot = exchange.connection.peerHasHungUp
         packager.assumeIsolated { isolated in
             let admission = isolated.audience.admission(
-                of: client, login: call.auth, at: wallClockMilliseconds(), window: isolated.audienceWindow
+                of: client, login: login, at: wallClockMilliseconds(), window: isolated.audienceWindow
             ) { why in
                 // A player that hung up while waiting: said in one line, not answered.
                 guard !ListenerAuthorization.playerLeft(exchange, oneShot: oneShot) else {
@@ -33,11 +37,11 @@ extension HLSRoutes {
                 guard why == nil else {
                     return ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", why: why, headers: refusal)
                 }
-                serve()
+                serve(login)
             }
             switch admission {
             case .admitted:
-                serve()
+                serve(login)
             case .refused:
                 // Told once, when the application answered: a refused player asks again every few seconds.
                 ListenerAuthorization.refuse(exchange, call, what: "HLS \(mount)", headers: refusal, logged: false)
@@ -46,7 +50,8 @@ extension HLSRoutes {
                     packager.assumeIsolated { isolated in
                         // An outage is no verdict: not remembered, the next playlist asks again.
                         let waiting = why?.unanswered == true
-                            ? isolated.audience.forget(client) : isolated.audience.decide(client, admitted: why == nil, call: call)
+                            ? isolated.audience.forget(client, login: login)
+                            : isolated.audience.decide(client, login: login, admitted: why == nil, call: call)
                         if why == nil { sweepDeparted(packager, control: control) }
                         for waiter in waiting { waiter(why) }
                     }

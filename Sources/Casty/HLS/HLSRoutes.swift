@@ -85,8 +85,8 @@ enum HLSRoutes {
                                            headers: ["Retry-After": String(exchange.port.hls.targetDuration), "Cache-Control": "no-cache"])
                 }
                 guard resource == .media, let control else { return answerPlaylist(exchange, isolated, media: resource == .media) }
-                authorize(exchange, packager: packager, control: control, mount: mount.isEmpty ? "/" : mount) {
-                    packager.assumeIsolated { answerPlaylist(exchange, $0, media: true) }
+                authorize(exchange, packager: packager, control: control, mount: mount.isEmpty ? "/" : mount) { login in
+                    packager.assumeIsolated { answerPlaylist(exchange, $0, media: true, login: login) }
                 }
             case .segment(let name):
                 guard let segment = isolated.segment(named: name) else {
@@ -102,9 +102,14 @@ enum HLSRoutes {
         }
     }
 
-    /// Answers the live (`media`) or the master playlist; a live playlist counts its client as a player.
-    private static func answerPlaylist(_ exchange: Exchange, _ packager: isolated HLSPackager, media: Bool) {
-        if media { packager.audience.playlist(client: client(exchange), at: wallClockMilliseconds(), window: packager.audienceWindow) }
+    /// Answers the live (`media`) or the master playlist; a live playlist counts its client — with the `login` it
+    /// was admitted with, under listener authorization — as a player.
+    private static func answerPlaylist(
+        _ exchange: Exchange, _ packager: isolated HLSPackager, media: Bool, login: HLSAudience.Login = .none
+    ) {
+        if media {
+            packager.audience.playlist(client: client(exchange), login: login, at: wallClockMilliseconds(), window: packager.audienceWindow)
+        }
         // A playlist changes only when a segment is made: its newest segment names it.
         exchange.answer(tagged: media ? packager.playlist : packager.masterPlaylist,
                         etag: "\"\(media ? "index" : "master")-\(packager.newestSegment ?? "none")\"", headers: [
