@@ -193,6 +193,31 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
+    @Test("A reconnecting source whose key the application refuses leaves the silent live source on the air: only an admitted one takes the mount over")
+    func aReconnectingSourceWithARefusedKey_DoesNotReplaceTheLiveOne() async throws {
+        let app = try App(keys: ["good"], on: loop)
+        let log = StationServerTests.Log()
+        let server = try await server(app: app, log: log)
+        defer { server.close() }
+        // Its password is its credential; its key, `?key=`, is what the application verifies.
+        let live = try await station.source(server, mount: "/live?key=good", password: "pw")
+        #expect(await published(live))
+        await station.sendAudio(live, StationServerTests.silentFrames(20))
+        #expect(await eventually(timeout: .seconds(10)) { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
+        try await Task.sleep(for: .milliseconds(2_200))  // silent for longer than a takeover needs
+        let refused = try await station.source(server, mount: "/live?key=revoked", password: "pw")
+        #expect(await eventually(timeout: .seconds(15)) { refused.closed.value })
+        #expect(refused.text.hasPrefix("HTTP/1.0 403"), "\(refused.text.prefix(60))")
+        #expect(!live.closed.value, "the live source keeps its mount")
+        #expect(!log.contains("replaced by"), "\(log.lines.value.suffix(5))")
+        let again = try await station.source(server, mount: "/live?key=good", password: "pw")
+        #expect(await published(again), "an admitted one takes it over: \(again.text.prefix(60))")
+        #expect(await eventually(timeout: .seconds(5)) { live.closed.value })
+        #expect(log.contains("ended: replaced by 127.0.0.1:"), "\(log.lines.value.suffix(5))")
+        await again.close()
+        await app.upstream.close()
+    }
+
     @Test("A source whose key holds control bytes (its password, or ?key=) is refused 403 without asking the application, in one line naming the mount, never the key")
     func aKeyWithControlBytes_IsRefused_TheApplicationNotAsked() async throws {
         let app = try App(keys: ["goodctl"], on: loop)

@@ -42,7 +42,8 @@ struct SourcePublication: Sendable {
 /// password — unless the application verifies keys, when a source that gave no credentials at all is still
 /// challenged —, the whitelist, the audio type, a mount already live),
 /// then the application's key verification, awaited off the loop while it serves everyone else. No mount is made
-/// until then: a refused source leaves none behind. When the source starts, the rules are checked once more (the
+/// until then: a refused source leaves none behind, and a reconnecting encoder takes its mount back from its dead
+/// connection (``MountTable/takeOver(_:credentials:by:)``) only once its key is accepted. When the source starts, the rules are checked once more (the
 /// mount may have been taken meanwhile), the mount is made if it is new, its ``SourceSession`` publishes it, and
 /// the application hears `stream-available` (and `stream-closed` when it ends).
 enum SourceAdmission {
@@ -102,23 +103,35 @@ enum SourceAdmission {
         if verifying, publication.key.isEmpty, (publication.password ?? "").isEmpty {
             return decided(.failure(.rules(.unauthorized(.password))))
         }
-        let rules = {
+        let rules: @Sendable () -> MountTable.Refusal? = {
             mounts.refusal(path: publication.path, user: publication.user, password: publication.password, contentType: publication.contentType,
                            checkPassword: publication.checksPassword && !verifying)
         }
-        var refusal = rules()
-        // The mount's own source reconnecting, its old connection dead (``MountTable/takeOver(_:credentials:by:)``).
-        if refusal == .inUse, mounts.takeOver(publication.path, credentials: [publication.password, publication.key], by: publication.peer) {
-            refusal = rules()
+        let credentials = [publication.password, publication.key]
+        // The rules, the mount's own source reconnecting, its old connection dead, taking the mount over
+        // (``MountTable/takeOver(_:credentials:by:)``).
+        let admitted: @Sendable () -> MountTable.Refusal? = {
+            let refusal = rules()
+            guard refusal == .inUse, mounts.takeOver(publication.path, credentials: credentials, by: publication.peer) else { return refusal }
+            return rules()
         }
-        if let refusal { return decided(.failure(.rules(refusal))) }
-        guard let control = port.control, verifying else { return decided(.success(nil)) }
+        guard let control = port.control, verifying else {
+            return decided(admitted().map { .failure(.rules($0)) } ?? .success(nil))
+        }
+        // Only a source whose key the application accepts may end the live one: the takeover waits for its answer.
+        if let refusal = rules(), refusal != .inUse || !mounts.mayTakeOver(publication.path, credentials: credentials) {
+            return decided(.failure(.rules(refusal)))
+        }
         let loop = mounts.loop
         Task {
             let verdict = await control.verify(channel: String(publication.path.dropFirst()), key: publication.key, ip: publication.ip)
             loop.execute {
                 switch verdict {
-                case .accepted(let record): decided(.success(record))
+                case .accepted(let record):
+                    // The rules once more — the mount may have been taken meanwhile, its silent source have spoken
+                    // again — and only now the takeover.
+                    if let refusal = admitted() { return decided(.failure(.rules(refusal))) }
+                    decided(.success(record))
                 case .refused(let reason): decided(.failure(.keyRefused(reason)))
                 case .unanswered(let reason): decided(.failure(.keyUnverified(reason)))
                 }
