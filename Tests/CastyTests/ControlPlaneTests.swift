@@ -64,6 +64,29 @@ struct ControlPlaneTests {
         #expect(StreamEvent(spoolLine: "garbage"[...]) == nil)
     }
 
+    @Test("A spool line cut short anywhere, or edited, is no event: its checksum tells (a URL cut to http://127.0.0.1:417 was sent)")
+    func spoolLine_CutShortOrEdited_IsNoEvent() {
+        let event = StreamEvent(channel: "live", streamID: ControlPlane.newStreamID(), kind: .available, streamType: "ICY-LIVE",
+                                indexFile: "http://127.0.0.1:41700/live")
+        let line = event.spoolLine
+        #expect(StreamEvent(spoolLine: line[...]) == event)
+        for length in 0..<line.count {
+            #expect(StreamEvent(spoolLine: line.prefix(length)) == nil, "cut to \(line.prefix(length))")
+        }
+        #expect(StreamEvent(spoolLine: line.replacing("41700", with: "41701")[...]) == nil)
+    }
+
+    @Test("A spool line of a Casty from before the checksums is read if its fields are an event's")
+    func spoolLine_OfAnOlderCasty_IsReadIfWellFormed() {
+        let id = "0123456789abcdef0123456789abcdef"
+        #expect(StreamEvent(spoolLine: "stream-available\tlive\t\(id)\tICY-LIVE\thttp://127.0.0.1:8000/live"[...])
+                == StreamEvent(channel: "live", streamID: id, kind: .available, streamType: "ICY-LIVE", indexFile: "http://127.0.0.1:8000/live"))
+        #expect(StreamEvent(spoolLine: "stream-closed\tlive\t\(id)\t\t"[...])?.kind == .closed)
+        #expect(StreamEvent(spoolLine: "stream-closed\tlive\t\(id.prefix(4))\t\t"[...]) == nil, "an id cut short")
+        #expect(StreamEvent(spoolLine: "stream-available\tlive\t\(id)\tICY-LIVE\t"[...]) == nil, "no index file")
+        #expect(StreamEvent(spoolLine: "stream-closed\tlive\t\(id)\tICY-LIVE\t"[...]) == nil, "a type without an index file")
+    }
+
     @Test("A channel beyond ASCII reaches the application %XX-encoded, as in the stream's URL; an ASCII one as it is")
     func channelHeader_IsASCII() {
         let header = { (channel: String) in StreamEvent(channel: channel, streamID: "x", kind: .closed).headers.first { $0.0 == "x-streaming-channel" }?.1 }

@@ -194,7 +194,7 @@ kill "$server2_pid"
 server2_gone() { ! kill -0 "$server2_pid" 2>/dev/null; }
 check "(f) SIGTERM with /three live: Casty exited within 4 s" wait_until 4 server2_gone
 check "(f) … and spooled /three's stream-closed after its stream-available (six events in all)" bash -c \
-    "[ \"\$(grep -c . '$TMP/spool')\" = 6 ] && tail -1 '$TMP/spool' | grep -q \"^stream-closed\$(printf '\t')three\$(printf '\t')\""
+    "[ \"\$(grep -c . '$TMP/spool')\" = 6 ] && tail -1 '$TMP/spool' | grep -q \"^[0-9a-f]\\{8\\}\$(printf '\t')stream-closed\$(printf '\t')three\$(printf '\t')\""
 sleep 1
 server_start server2 "$SERVER2_PORT" --accept-all --source-password pw2 --hls-target 1 \
     --event-callback-url "http://127.0.0.1:$APP2_PORT/events" --event-spool "$TMP/spool"

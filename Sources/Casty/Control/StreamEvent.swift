@@ -1,3 +1,4 @@
+internal import CastyAudio
 internal import CastyNet
 
 /// What the platform's application is told is live: a stream became available, or closed.
@@ -51,18 +52,42 @@ public struct StreamEvent: SpooledPost, Equatable {
     public var summary: String { "\(kind.rawValue) of \(channel) (\(streamID))" }
 
     /// One line of the spool file: its fields, tab-separated (tabs and line breaks in them are replaced by spaces,
-    /// other control characters dropped: ``SafeText/printable(_:)``).
+    /// other control characters dropped: ``SafeText/printable(_:)``), after the CRC-32 of the rest of the line (8
+    /// hex digits, then a tab): a line cut short, or edited, is told from an event Casty wrote.
     public var spoolLine: String {
-        [kind.rawValue, channel, streamID, streamType ?? "", indexFile ?? ""]
+        let fields = [kind.rawValue, channel, streamID, streamType ?? "", indexFile ?? ""]
             .map(SafeText.printable)
             .joined(separator: "\t")
+        return Self.checksum(fields[...]) + "\t" + fields
     }
 
-    /// The event a spool line holds, or `nil` if it is not one.
+    /// The event a spool line holds, or `nil` if it is not one Casty wrote: its checksum does not match the rest
+    /// of it. A line of a Casty from before the checksums (the fields alone) is read if its fields are those of
+    /// an event — a stream id of 32 hex digits, a type with where it is heard (a live `stream-closed` has neither)
+    /// —, which tells some lines cut short, not all.
     public init?(spoolLine line: Substring) {
+        if let tab = line.firstIndex(of: "\t"), line[..<tab] == Self.checksum(line[line.index(after: tab)...]) {
+            self.init(fields: line[line.index(after: tab)...])
+        } else {
+            self.init(fields: line)
+            guard streamID.utf8.count == 32, streamID.utf8.allSatisfy({ Self.hexDigits.contains($0) }),
+                  streamType == nil ? kind == .closed && indexFile == nil : indexFile != nil else { return nil }
+        }
+    }
+
+    /// The event of a spool line's fields (``spoolLine`` but for its checksum), or `nil` if they are not one.
+    private init?(fields line: Substring) {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 5, let kind = Kind(rawValue: fields[0]), !fields[1].isEmpty, !fields[2].isEmpty else { return nil }
         self.init(channel: fields[1], streamID: fields[2], kind: kind, streamType: fields[3].isEmpty ? nil : fields[3],
                   indexFile: fields[4].isEmpty ? nil : fields[4])
+    }
+
+    private static let hexDigits = Set("0123456789abcdef".utf8)
+
+    /// The CRC-32 of `text`'s UTF-8 bytes, as 8 lowercase hex digits.
+    private static func checksum(_ text: Substring) -> String {
+        let hex = String(CRC32MPEG.checksum(text.utf8), radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 }
