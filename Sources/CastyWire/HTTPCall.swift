@@ -189,14 +189,18 @@ private final class AnswerReader: @unchecked Sendable {
                 String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
             }
             let statusWords = lines.first?.split(separator: " ", maxSplits: 2) ?? []
-            guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = StatusLine.code(statusWords[1].utf8),
+            // `ICY 200 OK` is taken as HTTP/1.0, as libcurl (Icecast's URL auth) takes it.
+            guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1.") || statusWords[0] == "ICY",
+                  let status = StatusLine.code(statusWords[1].utf8),
                   (100...599).contains(status) else {
                 return .failure(.notAStream(url, .malformedStatusLine(SafeText.logLine(String((lines.first ?? "").prefix(80))))))
             }
+            // Every line kept, in order: a header the application sent twice is read as a whole (`icecast-auth-user`:
+            // any line of `1` admits, as in Icecast), and two lengths that disagree frame no answer.
             var headers = Headers()
             for line in lines.dropFirst() where !line.isEmpty {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                headers[String(line[..<colon])] = String(line[line.index(after: colon)...].withoutBlanks)
+                headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].withoutBlanks))
             }
             // An interim answer (`100 Continue`, `103 Early Hints`) comes before the final one (RFC 9110 §15.2).
             if status < 200 {
@@ -208,11 +212,15 @@ private final class AnswerReader: @unchecked Sendable {
         }
         guard let (bodyStart, status, headers) = head else { return nil }
         let body = bytes[bodyStart...]
-        if let coding = headers["Transfer-Encoding"] {
-            return chunked(body, coding: coding, status: status, headers: headers, complete: complete)
+        if headers["Transfer-Encoding"] != nil {
+            // Its codings in the order applied, over as many lines as they came in (RFC 9110 §5.3).
+            return chunked(body, coding: headers.values("Transfer-Encoding").joined(separator: ","), status: status, headers: headers, complete: complete)
         }
         if let text = headers["Content-Length"] {
-            guard let length = ContentLength.value(text) else { return .failure(.badLength(url, text)) }
+            let texts = headers.values("Content-Length")
+            guard let length = ContentLength.value(text), texts.allSatisfy({ ContentLength.value($0) == length }) else {
+                return .failure(.badLength(url, texts.joined(separator: ", ")))
+            }
             if length > limit {
                 if grace == nil || body.count >= limit { return tooLong() }
                 return complete ? .failure(.cutShort(url, length: length, received: body.count)) : nil

@@ -228,6 +228,46 @@ struct ControlPlaneTests {
         #expect(StatusLine.code(Array("+20".utf8)) == nil && StatusLine.code(Array(" 20".utf8)) == nil)
     }
 
+    /// The application at a fake upstream answering `head` (then an empty body) to every call.
+    func answering(_ head: String) throws -> FakeUpstream {
+        try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array((head + "\r\n\r\n").utf8))
+            connection.close()
+        }
+    }
+
+    @Test("An application answering ICY 200 OK is read as HTTP/1.0, as libcurl (Icecast's URL auth) reads it")
+    func httpCall_ReadsAnICYStatusLine() async throws {
+        let app = try answering("ICY 200 OK\r\nicecast-auth-user: 1\r\nContent-Length: 0")
+        let answer = try await HTTPCall.post(app.url, loop: loop, timeout: .seconds(15))
+        #expect(answer.status == 200 && answer.headers["icecast-auth-user"] == "1")
+        await app.close()
+    }
+
+    @Test("A listener is admitted when any icecast-auth-user line says 1, as Icecast reads every line of the answer")
+    func listenerAuthorization_AdmitsOnAnyAuthUserLineOf1() async throws {
+        let call = ControlPlane.ListenerCall(server: "radio.example", port: 8000, client: 1, mount: "/live", ip: "192.0.2.7", agent: "mpg123",
+                                             auth: nil, started: .now)
+        for (lines, admitted) in [(["1", "0"], true), (["0", "1"], true), (["0", "0"], false)] {
+            let app = try answering("HTTP/1.1 200 OK\r\n" + lines.map { "icecast-auth-user: \($0)\r\n" }.joined() + "Content-Length: 0")
+            var configuration = ControlPlane.Configuration()
+            configuration.listenerAuthURL = app.url
+            let refusal = await ControlPlane(configuration, loop: loop).authorize(call)
+            #expect((refusal == nil) == admitted, "\(lines): \(refusal?.reason ?? "admitted")")
+            await app.close()
+        }
+    }
+
+    @Test("An answer with two Content-Lengths that disagree frames no answer; the same length twice does")
+    func httpCall_RefusesDisagreeingLengths() async throws {
+        let twice = try answering("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Length: 0")
+        #expect(try await HTTPCall.post(twice.url, loop: loop, timeout: .seconds(15)).status == 200)
+        await twice.close()
+        let disagreeing = try answering("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Length: 5")
+        await #expect(throws: CastyError.self) { try await HTTPCall.post(disagreeing.url, loop: loop, timeout: .seconds(15)) }
+        await disagreeing.close()
+    }
+
     @Test("An answer's head past 16 KiB is refused whether it arrives in one read or in pieces; one within it is read")
     func httpCall_TheHeadLimitHolds_HoweverTheHeadArrives() async throws {
         let long = "HTTP/1.1 200 OK\r\n" + String(repeating: "X: y\r\n", count: 5_000) + "Content-Length: 2\r\n\r\nok"

@@ -273,6 +273,12 @@ public final class ControlPlane: Sendable {
         }
     }
 
+    /// Whether an answer's `headers` admit a listener: a line `icecast-auth-user: 1` — any of them, when it sent
+    /// several, as Icecast reads every line of the answer and admits on any that says `1`.
+    static func admits(_ headers: Headers) -> Bool {
+        headers.values("icecast-auth-user").contains("1")
+    }
+
     /// Asks the application whether a listener may listen (`action=listener_add`): admitted on `200` with
     /// `icecast-auth-user: 1`, refused on any other answer, not admitted either when it cannot be asked — nor
     /// when it answers a `5xx` (it, or the proxy before it, failed: an nginx `502` during a deploy) or a `3xx`
@@ -286,10 +292,10 @@ public final class ControlPlane: Sendable {
                 url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: call.form("listener_add"), loop: loop,
                 timeout: configuration.listenerAuthTimeout, limit: Self.answerLimit,
                 // As a key's: a head that does not admit decides at once, an admission needs the whole answer.
-                decidedByHead: { status, headers in status != 200 || headers["icecast-auth-user"] != "1" })
+                decidedByHead: { status, headers in status != 200 || !Self.admits(headers) })
             if let outage = Self.outage(answer.status) { return ListenerRefusal(reason: outage, unanswered: true) }
             guard answer.status == 200 else { return ListenerRefusal(reason: "the application answered \(answer.status)", unanswered: false) }
-            guard answer.headers["icecast-auth-user"] == "1" else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
+            guard Self.admits(answer.headers) else { return ListenerRefusal(reason: "the application refused it", unanswered: false) }
             // Its listening starts now, not when it asked: the application may have taken seconds to answer.
             var listening = call
             listening.started = .now
