@@ -173,6 +173,33 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A station that announces icy-br and sends nothing is not told to the nodes fed at any attempt: they wait, and its first audio starts the stream at segment 0, without a gap")
+    func stationThatAnnouncesABitrateAndSendsNothing_IsNotTold_UntilItsAudio() async throws {
+        let silentLinks = 3
+        let answered = Locked(0)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(icyReplyHead(metaint: 1000))  // icy-br: 128
+            answered.update { $0 += 1 }
+            if answered.value > silentLinks { streamICY(to: connection, metaint: 1000, count: 10, interval: .milliseconds(5)) }
+        }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(20)
+        configuration.minimumSilence = .milliseconds(100)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop)
+        let listener = RecorderNode(loop: loop)
+        proxy.send(.request(from: listener, resume: nil))
+        await proxy.startInBackground()
+        #expect(await eventually(timeout: .seconds(10)) { upstream.connections.value >= silentLinks })
+        #expect(await listener.record.replies.isEmpty, "told a stream that sent nothing")
+        #expect(await listener.waitForData(3, timeout: .seconds(10)))
+        let record = await listener.record
+        #expect(record.replies.map(\.next) == [0], "\(record.replies.map(\.next))")
+        #expect(record.numbers.first == 0)
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test("An upstream that streamed, dropped and streams again is said to be 'back', not to have 'answered again' without audio")
     func upstreamThatStreamed_IsSaidToBeBack() async throws {
         let upstream = try FakeUpstream(on: loop) { connection, _ in

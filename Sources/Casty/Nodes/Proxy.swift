@@ -260,8 +260,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// stream again on the same connection when the upstream is back (``attach(_:)`` tells them where it goes on).
     /// First, before a station server's mount hears of it (``onStreaming``) and takes its listeners to its fallback.
     func lost(_ reason: CastyError) {
-        // A link found silent was lost when its last byte came, not when the silence grew long enough to tell.
-        lostAt = if case .silent(_, let after) = reason { .now - after } else { .now }
+        // A link found silent was lost when its last byte came, not when the silence grew long enough to tell. A
+        // stream never told (its station answered and sent nothing) has no numbering to jump: it starts at its first
+        // audio, and nobody counts a gap.
+        if subscribers.told {
+            lostAt = if case .silent(_, let after) = reason { .now - after } else { .now }
+        }
         tellIfAFile()
         // The next link's audio is measured and watched afresh; a new stream's segments held for its measure go with
         // the link (the nodes fed are told the stream when it is back).
@@ -318,7 +322,6 @@ public actor Proxy: UpstreamNode, FeedingNode {
             cutter.skip(missing, keepingUnfinished: aligned)
             self.lostAt = nil
         }
-        if shapeBefore == nil { replyWhenMeasured() }
         var opened = opened
         opened.reader.trustsLengthBytes = trustsLengthBytes
         if !asksForTitles, (try? opened.headers.metaint()) ?? nil != nil {
@@ -349,8 +352,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
     }
 
-    /// Tells the nodes fed the stream (again) — AAC that declared no bitrate once its first segment is measured
-    /// (``BitrateSniff``).
+    /// Tells the nodes fed the stream (again), once the link brought audio — AAC that declared no bitrate once its
+    /// first segment is measured (``BitrateSniff``). Not when it merely answered: a station that announces `icy-br`
+    /// and sends nothing is not taken for one that streams, its players wait (and are told `503` past the
+    /// distributor's start wait), as they do for one that declares none.
     private func replyWhenMeasured() {
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
     }
@@ -588,6 +593,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         compareShape(of: audio)
         for chunk in audio { measureBitrate(on: chunk) }
+        // The link's first audio tells the nodes fed the stream, before its first segment is cut: unless it waits for
+        // the new link's first frame (``compareShape(of:)``), for a new stream's measure, or was told already.
+        if !audio.isEmpty, shapeBefore == nil, newStreamHeld == nil, subscribers.context == nil { replyWhenMeasured() }
         var isText = false
         for chunk in audio {
             join.relayed(chunk)

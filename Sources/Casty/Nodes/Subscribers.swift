@@ -9,6 +9,8 @@ struct Subscribers {
     private var waiting: [any Node] = []
     /// The station, once known.
     private(set) var context: Context?
+    /// Whether a stream was ever told (``ready(_:next:)``): one that is away is the same stream when it is back.
+    private(set) var told = false
 
     /// Takes a request: replies at once with `next` if the context is known, otherwise later.
     mutating func request(from node: any Node, next: Int) {
@@ -24,6 +26,7 @@ struct Subscribers {
     /// Sets the context and replies to everyone, waiting or not, with `next`.
     mutating func ready(_ context: Context, next: Int) {
         self.context = context
+        told = true
         nodes += waiting
         waiting = []
         for node in nodes { node.send(.reply(next: next, context: context)) }
