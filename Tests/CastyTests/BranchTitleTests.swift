@@ -43,6 +43,47 @@ struct BranchTitleTests {
         await parent.close()
     }
 
+    @Test("A branch whose restarted root tells the station's title a few segments into its new stream keeps the title meanwhile: its players are not told a blank one, nor its log")
+    func restartedRootThatTellsItsTitleLate_DoesNotBlankTheTitle() async throws {
+        let connections = Locked(0)
+        let first = Locked<Connection?>(nil)
+        let lines = Locked<[String]>([])
+        let parent = try FakeUpstream(on: loop) { connection, _ in
+            connections.update { $0 += 1 }
+            let index = connections.value
+            if index == 1 { first.update { $0 = connection } }
+            // The root restarted: its proxy cut its first segments before its station's first metadata block came.
+            let stream = index == 1 ? "5f3a09c4d2b871e1" : "0123456789abcdef"
+            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
+                + "X-Casty-Stream: \(stream)\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
+            streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20)) { number in
+                let title = number == (index == 1 ? 0 : 2) ? "StreamTitle='Old Show';" : ""
+                return try! metadataBlock(Array("\(title)CastySeq='\(number)';".utf8))
+            }
+        }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration,
+                                      logger: EventLog { line in lines.update { $0.append(line) } })
+        let player = try #require(await TestPeer.player(of: branch.port.address, on: loop, request: "GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"))
+        @Sendable func titles() -> [String] {
+            let segments: [Segment] = ((try? player.parsed(segmentBytes: 1000)) ?? nil)?.segments ?? []
+            return segments.compactMap { Metadata(parsing: $0.metadata).streamTitle }
+        }
+        @Sendable func segments() -> Int { (((try? player.parsed(segmentBytes: 1000)) ?? nil)?.segments ?? []).count }
+        #expect(await eventually(timeout: .seconds(15)) { titles().contains("Old Show") }, "\(titles())")
+        let ending = try #require(first.value)
+        await loop.submit { ending.close() }
+        #expect(await eventually(timeout: .seconds(15)) { connections.value >= 2 })
+        // Well past the new stream's title (its third segment), and past the grace a stream without one gets.
+        let heard = segments()
+        #expect(await eventually(timeout: .seconds(15)) { segments() >= heard + 50 })
+        #expect(!titles().contains(""), "\(titles())")
+        #expect(!lines.value.contains { $0.hasSuffix(": title: none") }, "\(lines.value)")
+        branch.stop()
+        await parent.close()
+    }
+
     @Test("A branch tells its parent's title changes in its log, as a proxy tells its station's: once each, a few per window")
     func titleChanges_AreLogged() async throws {
         let lines = Locked<[String]>([])

@@ -95,9 +95,15 @@ public actor Branch: UpstreamNode, FeedingNode {
     private var next: Int?
     private var title: Metadata?
     private var titleVersion = 0
-    /// A new stream began (the root restarted, its source changed): unless its first segment tells a title, the
-    /// players are told there is none — the old stream's is no title of the new one.
-    private var titleUnknown = false
+    /// A new stream began (the root restarted, its source changed) while a title was told: the bytes of its audio it
+    /// may bring before it tells its own title. A restarted root cuts its first segments before its station's first
+    /// metadata block came (Icecast's comes after its `icy-metaint` bytes, 16,000): the old title is kept
+    /// meanwhile — unchanged if the new stream tells the same, replaced if another —, and only a new stream that
+    /// tells none by ``titleGraceBytes`` has none (the players are told so: the old stream's is no title of the new one).
+    private var titleGrace: Int?
+    /// The audio a new stream may bring before it tells its title (``titleGrace``): more than a station's usual
+    /// `icy-metaint` (Icecast's 16,000, Shoutcast's up to 32,768 bytes), about 2 s at 128 kbit/s.
+    static let titleGraceBytes = 32_768
     /// Title changes, told as a proxy tells its station's: five of every 10 s, the rest summed up.
     private let titleChanges: LogBudget
     private var lostAt: ContinuousClock.Instant?
@@ -348,7 +354,7 @@ public actor Branch: UpstreamNode, FeedingNode {
                 + " \(Context.streamText(old))): \(numbering ?? "numbering starts at \(first)")")
             next = first
             announcedPath = nil
-            titleUnknown = title.map { $0.streamTitle != "" } ?? false
+            titleGrace = title.map { $0.streamTitle != "" } ?? false ? Self.titleGraceBytes : nil
         } else if next == nil {
             next = first
         }
@@ -500,8 +506,13 @@ public actor Branch: UpstreamNode, FeedingNode {
         }
         let casty = [StreamSegment.sequenceKey, StreamSegment.timeKey, StreamSegment.pathKey, StreamSegment.entryKey]
         let fields = metadata.fields.filter { !casty.contains($0.key) }
-        let told = fields.isEmpty ? (titleUnknown ? Metadata(streamTitle: "") : nil) : Metadata(fields)
-        titleUnknown = false
+        var told = fields.isEmpty ? nil : Metadata(fields)
+        if let grace = titleGrace {
+            // A new stream's audio before its title: the old title stands, until the stream tells its own or has none.
+            let left = grace - segment.audioCount
+            if told == nil, left <= 0 { told = Metadata(streamTitle: "") }
+            titleGrace = told == nil ? left : nil
+        }
         let changed = told != nil && told != title
         if changed {
             title = told
