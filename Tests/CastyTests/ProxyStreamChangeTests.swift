@@ -184,6 +184,53 @@ struct ProxyStreamChangeTests {
         proxy.stop()
         await upstream.close()
     }
+
+    @Test("A station back after an outage as another stream is one gap, and the segments it missed are counted, whether it came back at another bitrate or with another name",
+          arguments: [false, true])
+    func stationBackAsAnotherStream_IsOneGap_AndItsMissedSegmentsCounted(anotherName: Bool) async throws {
+        let links = Locked(0)
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            links.update { $0 += 1 }
+            let first = links.value == 1
+            let name = first || !anotherName ? "A" : "B"
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-name: \(name)\r\n\r\n".utf8))
+            // The first link: 60 frames (1.6 s of audio) at once, and its end 200 ms later; the next, 8 frames (209 ms)
+            // every 200 ms.
+            let kbps = first || anotherName ? 128 : 64
+            if first {
+                connection.write(Self.frames(60, kbps: kbps))
+                connection.loop.schedule(after: .milliseconds(200)) { connection.close() }
+                return
+            }
+            @Sendable func stream() {
+                guard !connection.isClosed else { return }
+                connection.write(Self.frames(8, kbps: kbps))
+                connection.loop.schedule(after: .milliseconds(200)) { stream() }
+            }
+            stream()
+        }
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(500)  // 8 segments of 62 ms away, at least
+        let lines = Locked<[String]>([])
+        let log = EventLog { line in lines.update { $0.append(line) } }
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: log)
+        let distributor = Distributor(loop: loop, logger: log)
+        distributor.attachSource(proxy)
+        try await proxy.start()
+        let player = RecorderNode(loop: loop)
+        distributor.send(.request(from: player, resume: nil))
+        #expect(await eventually(timeout: .seconds(10)) {
+            let stat = await distributor.stat()
+            return links.value >= 2 && stat.context != nil && (anotherName ? stat.context?.station["icy-name"] == "B" : stat.context?.bitrate == 64)
+        })
+        #expect(await eventually(timeout: .seconds(10)) { await player.record.numbers.count > 30 })
+        let stat = await distributor.stat()
+        #expect(stat.gaps == 1, "one outage, one gap: \(stat.gaps) \(lines.value)")
+        #expect(stat.missing >= 5, "the segments the outage lasted: \(stat.missing)")
+        proxy.stop()
+        await upstream.close()
+    }
 }
 
 extension TreeMountsTests {
@@ -210,4 +257,5 @@ extension TreeMountsTests {
         #expect(!player.closed.value, "the same codec: the branch's player plays on")
         await upstream.close()
     }
+
 }

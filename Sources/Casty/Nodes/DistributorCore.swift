@@ -188,6 +188,9 @@ struct DistributorCore<Listener: Hashable> {
             // whose root let go of the branch only, as much as a proxy's).
             let otherCodec = heard.map { !Context.sameCodec($0, context.contentType) } ?? false
             if otherCodec, let heard { actions += dropPlayers(told: heard, now: context.contentType) }
+            // A source that numbers on through its outage (a proxy whose station came back as another) jumped by the
+            // segments it missed: counted as the same stream's return is. One that numbers anew (from 0) missed none.
+            if let was = next ?? away?.next, first > was { counters.missing += first - was }
             actions += restartNumbering(at: first, stream: context.stream, playersLetGo: otherCodec)
         } else if self.context == nil || next == nil {
             // The same stream, back after an outage (a proxy's upstream, a branch's parent): its numbers jumped by the

@@ -116,6 +116,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// The segments of a new stream (its audio went on in another shape or codec) cut while its bitrate is measured,
     /// held until the nodes fed are told the new stream with it (``remeasure(holding:)``); `nil` when none is.
     private var newStreamHeld: [StreamSegment]?
+    /// The segments of a stream back after an outage cut while its bitrate is measured anew (it declares none), held
+    /// until the nodes fed are told where it goes on — as the same stream, or as another at another bitrate: one
+    /// outage is one gap, whichever it proves to be (``replyWhenMeasured()``); `nil` when none is.
+    private var backHeld: [StreamSegment]?
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
@@ -270,6 +274,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         // The next link's audio is measured and watched afresh; a new stream's segments held for its measure go with
         // the link (the nodes fed are told the stream when it is back).
         newStreamHeld = nil
+        backHeld = nil
         bitrateWatch.restart()
         subscribers.streamAway()
         onStreaming?(false)
@@ -357,6 +362,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// and sends nothing is not taken for one that streams, its players wait (and are told `503` past the
     /// distributor's start wait), as they do for one that declares none.
     private func replyWhenMeasured() {
+        if subscribers.told, measuresBitrate, sniff.waits(for: chain.format) {
+            // Back, its bitrate measured anew: the nodes fed are told once it is, as the same stream or another.
+            backHeld = []
+            return
+        }
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
     }
 
@@ -468,6 +478,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
         guard shapeBefore == nil else { return }  // told once the new link's first frame is compared (``compareShape(of:)``)
         if let held = newStreamHeld {
             newStreamHeld = nil
+            subscribers.restart(context, with: held, next: cutter.next)
+        } else if let held = backHeld {
+            // Back after an outage: at another bitrate, another stream; the same, where it goes on. Either way one gap.
+            backHeld = nil
+            if let before, let now, before != now { stream = Context.newStream() }
             subscribers.restart(context, with: held, next: cutter.next)
         } else if before == nil || subscribers.context == nil {
             subscribers.ready(context, next: cutter.next)
@@ -595,7 +610,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         for chunk in audio { measureBitrate(on: chunk) }
         // The link's first audio tells the nodes fed the stream, before its first segment is cut: unless it waits for
         // the new link's first frame (``compareShape(of:)``), for a new stream's measure, or was told already.
-        if !audio.isEmpty, shapeBefore == nil, newStreamHeld == nil, subscribers.context == nil { replyWhenMeasured() }
+        if !audio.isEmpty, shapeBefore == nil, newStreamHeld == nil, backHeld == nil, subscribers.context == nil { replyWhenMeasured() }
         var isText = false
         for chunk in audio {
             join.relayed(chunk)
@@ -612,6 +627,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
             cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) }, emit: { segment in
                 if reshaped != nil || reformatted != nil { held.append(segment) } else if newStreamHeld != nil {
                     newStreamHeld?.append(segment)
+                } else if backHeld != nil {
+                    backHeld?.append(segment)
                 } else {
                     subscribers.publish(segment)
                 }
