@@ -704,6 +704,21 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A bad metadata block of 4,080 bytes (a length byte of 255 before 16 bytes of text) is logged in one short line, cut as a long title is")
+    func badMetadataBlock_IsLoggedShortened() async throws {
+        let audio = [UInt8](repeating: 0xAA, count: 20_000)
+        let stream = icyWire(audio, metaint: 1000) { $0 == 5 ? [255] + Array("StreamTitle='x';".utf8) : [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await listener.waitForData(3))
+        #expect(await eventually { lines.value.contains { $0.contains("bad metadata block") } }, "\(lines.value)")
+        let report = try #require(lines.value.first { $0.contains("bad metadata block") })
+        #expect(report.count < 400, "\(report.count) characters: \(report.prefix(300))")
+        #expect(report.hasSuffix(" characters)"), "\(report.suffix(100))")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test("A proxy whose upstream is the port it serves (casty-cli proxy of its own URL, by another spelling) is answered 508 and says so: never its own listener")
     func proxyOfItsOwnPort_Is508_NeverAListener() async throws {
         let lines = Locked<[String]>([])

@@ -585,7 +585,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         } else if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"
-                logger("proxy: bad metadata block: \(fault) (\(trusted)): \(IcyText.decode(segment.metadata.prefix(80)))")
+                logger("proxy: bad metadata block: \(fault) (\(trusted)): \(SafeText.shortened(IcyText.decode(segment.metadata)))")
             }
             badMetadata = true
         } else if segment.lengthByte != nil {
@@ -603,7 +603,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 cutter.setTitle(current)
             } else if !reportedGarbage {
                 reportedGarbage = true
-                logger("proxy: ignoring metadata without a StreamTitle: \(IcyText.decode(segment.metadata.prefix(80)))")
+                logger("proxy: ignoring metadata without a StreamTitle: \(SafeText.shortened(IcyText.decode(segment.metadata)))")
             }
         }
         compareShape(of: audio)
