@@ -704,6 +704,21 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A title with a ';' after a quote is kept, logged and told as its block reads back ('q’;x), as every listener and branch receives it")
+    func titleWithAQuoteBeforeASemicolon_IsToldAsListenersReceiveIt() async throws {
+        let audio = upstreamAudio(10, metaint: 1000)
+        let stream = icyWire(audio, metaint: 1000) { $0 == 0 ? titleBlock("StreamTitle=''q';x';") : [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await listener.waitForData(3))
+        let told = await listener.record.segments.first { $0.titleChanged }?.title
+        let received = Metadata(parsing: try #require(told).bytes).streamTitle
+        #expect(told?.streamTitle == "'q\u{2019};x" && received == told?.streamTitle, "\(String(describing: told))")
+        #expect(lines.value.contains("proxy: title: 'q\u{2019};x"), "\(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test("A bad metadata block of 4,080 bytes (a length byte of 255 before 16 bytes of text) is logged in one short line, cut as a long title is")
     func badMetadataBlock_IsLoggedShortened() async throws {
         let audio = [UInt8](repeating: 0xAA, count: 20_000)

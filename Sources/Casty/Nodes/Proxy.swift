@@ -593,10 +593,14 @@ public actor Proxy: UpstreamNode, FeedingNode {
         }
         if !segment.metadata.isEmpty, segment.fault != .malformedText {
             let metadata = Metadata(parsing: segment.metadata)
-            if let title = metadata.streamTitle.map(SafeText.printable) {
+            if let printable = metadata.streamTitle.map(SafeText.printable) {
                 // Relayed as a source's title is (``SafeText/printable(_:)``): a line break that would split a
-                // player's display or a log line becomes a space, other control characters go.
-                let current = Metadata(streamTitle: title, streamURL: metadata.streamURL.map(SafeText.printable))
+                // player's display or a log line becomes a space, other control characters go. Kept as its block
+                // reads back — the `'` of a `';` written `’` (``Metadata/bytes``) —: what every listener receives, and
+                // what a branch reads, so that the log, the status and the tree's nodes all tell the same title.
+                let written = Metadata(streamTitle: printable, streamURL: metadata.streamURL.map(SafeText.printable))
+                let current = Metadata(parsing: written.bytes)
+                let title = current.streamTitle ?? printable
                 if current != cutter.title {
                     titleChanges(title.isEmpty ? "title: none (the station sent an empty one)" : "title: \(SafeText.shortened(title))")
                 }
