@@ -72,4 +72,28 @@ struct LogLineWordingTests {
         #expect(sum.hasPrefix("proxy: "), "\(sum)")
         await upstream.close()
     }
+
+    @Test("A branch's lines about its link (lost, back) name its address, as its other lines do")
+    func branchLinkLines_NameTheBranchsAddress() async throws {
+        let connections = Locked(0)
+        let parent = try FakeUpstream(on: loop) { connection, _ in
+            connections.update { $0 += 1 }
+            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
+                + "X-Casty-Stream: 5f3a09c4d2b871e1\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
+            streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20)) { number in
+                try! metadataBlock(Array("CastySeq='\(number)';".utf8))
+            }
+            if connections.value == 1 { connection.loop.schedule(after: .milliseconds(200)) { connection.close() } }
+        }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let log = Locked<[String]>([])
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration,
+                                      logger: EventLog { line in log.update { $0.append(line) } })
+        #expect(await eventually(timeout: .seconds(15)) { log.value.contains { $0.contains("upstream back") } }, "\(log.value)")
+        branch.stop()
+        let link = log.value.filter { $0.contains("upstream lost") || $0.contains("upstream back") }
+        #expect(link.count >= 2 && link.allSatisfy { $0.hasPrefix("branch \(branch.port.address): ") }, "\(link)")
+        await parent.close()
+    }
 }

@@ -199,6 +199,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     // MARK: The parent
 
     let role = "branch"
+    /// `branch <address>`, as every other line of a branch's says.
+    var speaker: String { "branch \(address)" }
     var backoff: (first: Duration, most: Duration) {
         missing ? (configuration.missingBackoff, configuration.missingBackoff) : (configuration.backoff, configuration.maxBackoff)
     }

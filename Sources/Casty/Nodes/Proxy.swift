@@ -644,7 +644,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
                 switch incident {
                 case .resynced(let dropped):
                     framing.audioBroken()
-                    brokenFrames("audio frames broken: dropped \(dropped) bytes that were not frames, resynchronised on the next frame")
+                    brokenFrames("audio frames broken: dropped \(counted(dropped, "byte")) that were not frames, resynchronised on the next frame")
                 case .gaveUp(let after, let kind):
                     let seems = kind.map { " (it looks like \($0))" } ?? ""
                     logger("proxy: no \(format) found in \(after) bytes\(seems); passing the stream on unchecked")

@@ -68,8 +68,10 @@ protocol UpstreamNode: LoopNode {
     var keeper: UpstreamKeeper { get set }
     /// Where log lines go.
     var logger: EventLog { get }
-    /// `proxy` or `branch`, for log lines.
+    /// `proxy` or `branch`.
     var role: String { get }
+    /// Who the node's log lines name: its ``role``, and a branch's address (``Branch/speaker``), as its other lines do.
+    var speaker: String { get }
     /// The first wait before reopening, and the longest.
     var backoff: (first: Duration, most: Duration) { get }
     /// Opens the upstream (following redirects).
@@ -81,6 +83,9 @@ protocol UpstreamNode: LoopNode {
 }
 
 extension UpstreamNode {
+    /// Its ``role``, by default.
+    var speaker: String { role }
+
     /// The link brought audio (``UpstreamKeeper/heardAudio()``), and the line held back about its answer, if one is,
     /// is told. Returns whether it just began to.
     func streamsNow() -> Bool {
@@ -138,14 +143,14 @@ extension UpstreamNode {
                 repeats = RepeatedEvent(interval: Self.summingInterval(waiting: wait(after: failures, refused: refused)))
                 summed = []
                 _ = repeats.occurred()
-                logger("\(role): \(problem); retrying in \(wait(after: failures, refused: refused))")
+                logger("\(speaker): \(problem); retrying in \(wait(after: failures, refused: refused))")
                 return
             }
             summed.insert(error.kind)
             guard let count = repeats.occurred() else { return }
             let how = summed.count == 1 ? "the same way" : "in the \(summed.count) ways told above"
             summed = []
-            logger("\(role): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed \(how), retrying every "
+            logger("\(speaker): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed \(how), retrying every "
                 + "\(wait(after: failures, refused: refused))")
         }
         let steady = Duration.seconds(10)
@@ -175,9 +180,9 @@ extension UpstreamNode {
                     flaps = lasted >= steady ? 0 : flaps + 1
                     lost(reason)
                     if flaps <= Self.toldAttempts {
-                        logger("\(role): upstream lost: \(reason); reconnecting")
+                        logger("\(speaker): upstream lost: \(reason); reconnecting")
                     } else if let count = losses.occurred() {
-                        logger("\(role): upstream lost: \(reason); \(count) time\(count == 1 ? "" : "s") since the last line, each link"
+                        logger("\(speaker): upstream lost: \(reason); \(count) time\(count == 1 ? "" : "s") since the last line, each link"
                             + " lasting under \(steady.components.seconds) s (summed up every 10 s); reconnecting")
                     }
                 }
@@ -193,10 +198,10 @@ extension UpstreamNode {
                     var line: String?
                     if keeper.reconnects > 0, flaps <= Self.toldAttempts {
                         // After answers that were no stream, the line waits for audio: it is back then.
-                        line = keeper.lostHadAudio || answeredNoStream ? "\(role): upstream back: \(opened.url)"
-                            : "\(role): upstream answered again: \(opened.url) (it has sent no audio yet)"
+                        line = keeper.lostHadAudio || answeredNoStream ? "\(speaker): upstream back: \(opened.url)"
+                            : "\(speaker): upstream answered again: \(opened.url) (it has sent no audio yet)"
                     } else if keeper.reconnects == 0, failures > 0 {
-                        line = "\(role): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)"
+                        line = "\(speaker): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)"
                     }
                     // Held before the link is made: the bytes that came with its head are read at once.
                     if answeredNoStream { keeper.heldLine = line }

@@ -318,7 +318,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         }) { incident in
             switch incident {
             case .resynced(let dropped):
-                brokenFrames("source on \(mount): audio frames broken: dropped \(dropped) bytes that were not frames")
+                brokenFrames("source on \(mount): audio frames broken: dropped \(counted(dropped, "byte")) that were not frames")
             case .gaveUp(let after, let kind):
                 garbage = (after, kind)
             case .text(let after):
