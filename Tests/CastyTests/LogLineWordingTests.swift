@@ -96,4 +96,13 @@ struct LogLineWordingTests {
         #expect(link.count >= 2 && link.allSatisfy { $0.hasPrefix("branch \(branch.port.address): ") }, "\(link)")
         await parent.close()
     }
+
+    @Test("A tree line's next keeps its value while the stream is away, as /status.json's does, and is '-' before the stream first came")
+    func treeLineNext_KeepsItsValueWhileTheStreamIsAway() {
+        let away = Stat(listeners: 0, counters: .init(), bytesOut: 0, skipped: 0, dropped: 0, refused: 0, context: nil,
+                        next: nil, tree: nil, lastKnown: (8192, 91))
+        #expect(StatusPage.treeLine(away).contains(" next=91 stream=- "), "\(StatusPage.treeLine(away))")
+        let never = Stat(listeners: 0, counters: .init(), bytesOut: 0, skipped: 0, dropped: 0, refused: 0, context: nil, next: nil, tree: nil)
+        #expect(StatusPage.treeLine(never).contains(" next=- stream=- "), "\(StatusPage.treeLine(never))")
+    }
 }

@@ -114,14 +114,15 @@ enum StatusPage {
 
     /// The tree node's state on one line, for `GET /tree` and `casty-cli tree`:
     /// `address=… depth=… parent=… listeners=… branches=… segments=… next=… stream=… gaps=… missing=… children=a:3,b:2`
-    /// (`listeners` are the players; `branches` the links to this node's own branches), and `hls=N`, the HLS
+    /// (`next` keeps its value while the stream is away, as `/status.json`'s does; `-` before it first came; `listeners` are the players; `branches` the links to this node's own branches), and `hls=N`, the HLS
     /// players of the stream here, when the node publishes it as HLS; and `root=host:port` for a branch that has no
     /// place in the tree now (not placed yet, or its parent lost and its root not answering), so that it is not
     /// taken for a root.
     static func treeLine(_ stat: Stat, hlsPlayers: Int? = nil) -> String {
         let children = stat.tree?.children.map { "\($0.address):\($0.subtree)" }.joined(separator: ",") ?? ""
         return "address=\(stat.tree?.address ?? "-") depth=\(stat.path.count) parent=\(stat.path.last ?? "-")"
-            + " listeners=\(stat.listeners) branches=\(stat.branches) segments=\(stat.segments) next=\(stat.next ?? 0)"
+            + " listeners=\(stat.listeners) branches=\(stat.branches) segments=\(stat.segments)"
+            + " next=\(stat.lastKnown.next.map(String.init) ?? "-")"
             + " stream=\(stat.stream.map(Context.streamText) ?? "-") gaps=\(stat.gaps)"
             + " missing=\(stat.missing) children=\(children)" + (hlsPlayers.map { " hls=\($0)" } ?? "")
             + (stat.quiet.map { " quiet=\(Int(($0 / .milliseconds(1)).rounded(.down)))" } ?? "")
