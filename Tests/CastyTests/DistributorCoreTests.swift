@@ -425,6 +425,25 @@ struct DistributorCoreTests {
         #expect(describe(core.request(from: 5, resume: nil, branch: "10.0.0.4:8001", at: t0)).first == "reply 5 next 0")
     }
 
+    @Test("A branch whose parent is lost while every branch of this node is suspected is served here, and the log says no branch went to a suspected one")
+    func treeNode_EveryBranchSuspected_ServesTheOrphanItself() {
+        var core = core(tree: "10.0.0.1:8000")
+        _ = core.reply(first: 0, context: testContext(), at: t0)
+        _ = core.request(from: 1, resume: nil, branch: "10.0.0.2:8001", at: t0)
+        _ = core.request(from: 2, resume: nil, branch: "10.0.0.3:8001", at: t0)
+        let hung = t0 + .seconds(30)
+        let said = { (actions: [Core.Action]) in actions.compactMap { if case .log(let text) = $0 { text } else { nil } } }
+        let lost = core.suspect("10.0.0.2:8001", reportedBy: "10.0.0.4:8001", at: hung)
+        #expect(said(lost) == ["tree: branch 10.0.0.4:8001 lost its parent 10.0.0.2:8001; no branch is sent there for 10 s"])
+        _ = core.suspect("10.0.0.3:8001", reportedBy: "10.0.0.5:8001", at: hung)
+        let orphan = core.request(from: 3, resume: nil, branch: "10.0.0.4:8001", at: hung)
+        #expect(describe(orphan) == ["reply 3 next 0"], "\(said(orphan))")
+        #expect(describe(core.request(from: 4, resume: nil, branch: "10.0.0.5:8001", at: hung)) == ["log", "redirect 4 to http://10.0.0.4:8001/"])
+        #expect(core.branchCount == 3)
+        core.leave(3)
+        #expect(core.branchCount == 2)
+    }
+
     @Test func stop_StopsEveryone_AndRefusesLaterRequests() {
         var core = core()
         _ = core.request(from: 1, resume: nil, branch: nil, at: t0)

@@ -421,7 +421,7 @@ struct TreeHardeningTests {
         places.suspect("a:1", until: now + .seconds(10))
         places.suspect("b:1", until: now + .seconds(10))
         let r11 = places.place("g:1", path: [], now: now)
-        #expect(r11 == .redirect("http://b:1/"), "all suspected: the smallest anyway")
+        #expect(r11 == .serve, "all suspected: served here, past the fanout, not sent to a node that may be hung")
         let r12 = places.place("b:1", path: [], now: now)
         #expect(r12 == .serve, "b:1 re-attaches")
         #expect(places.suspected["b:1"] == nil)
@@ -455,6 +455,38 @@ struct TreeHardeningTests {
         #expect(await eventually { peer.closed.value })
         #expect(peer.text.contains("Location: http://\(b.port.address)/"), "sent to the other child")
         #expect(lines.value.contains { $0.contains("lost its parent \(lost)") })
+        source.stop()
+        [a, b].forEach(stop)
+        root.port.close()
+    }
+
+    @Test("Both branches of the root reported lost (hung at once): the next orphan is served by the root itself, past its fanout, and the one after goes below it, never back to a hung branch")
+    func bothBranchesLost_TheRootServesTheOrphanItself() async throws {
+        let source = station()
+        await source.start()
+        let lines = LogLines()
+        let root = try Root.start(source: source, address: .loopback(port: 0), logger: lines.logger)
+        let a = try branch(root), b = try branch(root)
+        #expect(await eventually { await root.distributor.stat().tree?.children.count == 2 })
+        try await Task.sleep(for: TreePlaces.settling)  // a child that has just taken its place is not suspected
+        let ask = { @Sendable (branch: String, lost: String?) async throws -> TestPeer in
+            let peer = try await TestPeer.connect(to: root.port.address, on: .shared)
+            await peer.send("GET / HTTP/1.0\r\nX-Casty-Branch: \(branch)\r\n" + (lost.map { "X-Casty-Lost: \($0)\r\n" } ?? "") + "\r\n")
+            return peer
+        }
+        let first = try await ask("127.0.0.1:9", a.port.address.description)
+        #expect(await eventually { first.closed.value })
+        #expect(first.text.contains("Location: http://\(b.port.address)/"), "\(first.text)")
+        let orphan = try await ask("127.0.0.1:10", b.port.address.description)
+        #expect(await orphan.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+        #expect(orphan.text.hasPrefix("HTTP/1.0 200 OK\r\n"), "served by the root: \(orphan.text.prefix(200))")
+        #expect(!lines.value.contains { $0.contains("redirected to http://\(b.port.address)/") && $0.contains("127.0.0.1:10") }, "\(lines.value)")
+        let next = try await ask("127.0.0.1:11", nil)
+        #expect(await eventually { next.closed.value })
+        #expect(next.text.contains("Location: http://127.0.0.1:10/"), "below the one trusted place: \(next.text)")
+        #expect(await root.distributor.stat().tree?.children.map(\.address).contains("127.0.0.1:10") == true)
+        await orphan.close()
+        #expect(await eventually { await root.distributor.stat().tree?.children.count == 2 }, "its place freed when it leaves")
         source.stop()
         [a, b].forEach(stop)
         root.port.close()

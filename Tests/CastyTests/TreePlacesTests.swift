@@ -40,6 +40,30 @@ struct TreePlacesTests {
         #expect(places.place("e:1", path: [], now: later) == .redirect("http://a:1/"))
     }
 
+    @Test("When every child is suspected, a branch is served here past the fanout, never sent back to a hung child; the next goes below the trusted one, and the place is freed when it leaves")
+    func everyChildSuspected_TheBranchIsServedHere() {
+        let start = ContinuousClock.now
+        var places = TreePlaces(address: "root:1", fanout: 2)
+        _ = places.place("a:1", path: [], now: start)
+        _ = places.place("b:1", path: [], now: start)
+        #expect(places.place("c:1", path: [], now: start) == .redirect("http://a:1/"))
+        #expect(places.place("d:1", path: [], now: start) == .redirect("http://b:1/"))
+        // Both children hang at once: their branches report them lost.
+        let hung = start + .seconds(30)
+        let suspected = [places.suspect("a:1", until: hung + .seconds(10), now: hung), places.suspect("b:1", until: hung + .seconds(10), now: hung)]
+        #expect(suspected == [true, true])
+        #expect(places.place("c:1", path: [], now: hung) == .serve)
+        #expect(places.children.map(\.address) == ["a:1", "b:1", "c:1"])
+        // The next orphan goes below the one trusted place, not back to a hung child.
+        #expect(places.place("d:1", path: [], now: hung) == .redirect("http://c:1/"))
+        // The hung children are dropped: the taken branch keeps its place until it leaves, then room is made as usual.
+        places.remove("a:1")
+        places.remove("b:1")
+        #expect(places.place("e:1", path: [], now: hung + .seconds(1)) == .serve)
+        places.remove("c:1")
+        #expect(places.children.map(\.address) == ["e:1"])
+    }
+
     @Test("A child's subtree size, asked before a branch was sent down to it, still counts that branch: the next one goes to the other child, not below a full one")
     func aSurveyAnsweredBeforeABranchArrived_DoesNotForgetTheBranch() {
         var places = TreePlaces(address: "root:1", fanout: 2)

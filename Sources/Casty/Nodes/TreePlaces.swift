@@ -17,9 +17,11 @@
 /// full child, a level deeper).
 ///
 /// A branch that lost its parent says so when it asks again (`X-Casty-Lost: <parent>`): a node that has that
-/// parent as a child *suspects* it for a while and sends no branch there (unless every child is suspected), so
-/// the branches cut off with a parent whose link is down find a place in another subtree at once instead of
-/// being sent back to the parent they cannot reach.
+/// parent as a child *suspects* it for a while and sends no branch there, so the branches cut off with a parent
+/// whose link is down find a place in another subtree at once instead of being sent back to the parent they cannot
+/// reach. When every child is suspected (both branches of the root hung at once), the node serves the branch itself,
+/// past its fanout — a place that is freed when that branch leaves, as any other; the next branches go below again
+/// as soon as one place there is trusted (the branch just taken is one).
 public struct TreePlaces: Sendable, Equatable {
     /// One branch this node serves.
     public struct Child: Sendable, Equatable {
@@ -49,7 +51,7 @@ public struct TreePlaces: Sendable, Equatable {
 
     /// This node's own address (`host:port`).
     public let address: String
-    /// The most branches it serves itself.
+    /// The most branches it serves itself — but for those it takes while every place below is suspected.
     public let fanout: Int
     /// For a branch: the root it asks for its place (`host:port` of its `--root`), which it never serves — two
     /// branches given each other as root would otherwise each wait for the other's stream, for ever.
@@ -79,8 +81,12 @@ public struct TreePlaces: Sendable, Equatable {
             return .serve
         }
         let trusted = children.indices.filter { suspected[children[$0].address].map { $0 <= now } ?? true }
-        let candidates = trusted.isEmpty ? Array(children.indices) : trusted
-        let smallest = candidates.min { children[$0].subtree < children[$1].subtree }!
+        guard let smallest = trusted.min(by: { children[$0].subtree < children[$1].subtree }) else {
+            // Every place below is suspected: sent there, it would find the parent it lost (or one as cut off) again.
+            // It is taken here for now, past the fanout: its place is freed when it leaves, as any other's.
+            children.append(Child(address: branch, since: now))
+            return .serve
+        }
         children[smallest].below[branch] = now
         return .redirect("http://\(children[smallest].address)/")
     }
