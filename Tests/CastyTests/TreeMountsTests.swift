@@ -497,6 +497,47 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch that relayed / and is told 404 there (the root let the stream go, or came back with no stream at /) rests until a player asks, not asking every 10 s for ever")
+    func aBranchWhoseRootPathWentMissing_RestsUntilAPlayerAsks() async throws {
+        let rootLog = StationServerTests.Log(), branchLog = StationServerTests.Log()
+        let server = try stationRoot(["/live"], segmentBytes: 4170, sourceTimeout: .seconds(2), logger: rootLog.logger)
+        let station = StationServerTests()
+        let (source, feeding) = try await station.feedingSource(server)
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        configuration.missingBackoff = .milliseconds(100)  // were it asking again, ten times a second
+        let serving = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
+            configuration: configuration, logger: branchLog.logger)
+        let player = try await play("/", at: serving.port.address)
+        #expect(await player.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 5 }, "\(player.text.prefix(200))")
+
+        feeding.cancel()
+        await feeding.value
+        await source.close()
+        #expect(await eventually(timeout: .seconds(10)) { player.closed.value }, "let go as the root's players are")
+        #expect(await eventually(timeout: .seconds(10)) { await serving.branch.status == "idle (the root has no stream here)" })
+        let refusals = { rootLog.lines.value.filter { $0.contains("refused:") && $0.contains(" / (404)") }.count }
+        let asked = refusals()
+        try await Task.sleep(for: .seconds(1))
+        #expect(asked >= 1 && refusals() == asked, "the branch asked \(refusals() - asked) more times: \(rootLog.lines.value)")
+        #expect(await serving.branch.status == "idle (the root has no stream here)")
+        #expect(branchLog.contains("asks the root for / again when a player or a branch asks for it"), "\(branchLog.lines.value)")
+        #expect(!branchLog.contains("more attempts failed"), "\(branchLog.lines.value)")
+
+        // The source is back: a player asking makes the branch ask the root again, and hear it.
+        let (_, feedingAgain) = try await station.feedingSource(server)
+        defer { feedingAgain.cancel() }
+        let heard = await eventually(timeout: .seconds(15)) {
+            guard let back = try? await play("/", at: serving.port.address) else { return false }
+            defer { Task { await back.close() } }
+            return await back.waitFor(timeout: .seconds(2)) { StationServerTests.silentFrameCount($0) >= 5 }
+        }
+        #expect(heard, "\(branchLog.lines.value)")
+        serving.stop()
+        server.close()
+    }
+
     /// A root whose /live has no source and plays its fallback /backup (the built-in station), and a branch of it
     /// whose player of /live hears it.
     func branchPlayingTheFallback() async throws -> (server: StationServer, station: Station, serving: Branch.Running, player: TestPeer) {

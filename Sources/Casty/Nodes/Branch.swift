@@ -231,8 +231,9 @@ public actor Branch: UpstreamNode, FeedingNode {
 
     /// The root answered `404` for the stream the branch had: its source stayed away past the source timeout, and
     /// the root let its players go. So does the branch: its distributors forget the stream and let their players
-    /// and branches go (those asking from now on wait for the next stream), and it asks again every
-    /// ``Configuration/missingBackoff``, as for a mount the root does not have.
+    /// and branches go (those asking from now on are told `404`, as at the root), and what it does next is
+    /// ``onMissing``'s to say: a kept mount asks again every ``Configuration/missingBackoff``, one relayed on demand
+    /// is dropped, and the root path's link rests until it is asked for the stream again.
     private func streamLetGo() {
         // Two causes look alike from here: a source that stayed away past the root's source timeout, and a root that
         // restarted and has no such mount (yet: under --accept-all, until its source publishes again).

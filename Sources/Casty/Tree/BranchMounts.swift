@@ -119,11 +119,12 @@ public final class BranchMounts: @unchecked Sendable {
         loop.execute { [self] in
             branch.assumeIsolated { branch in
                 branch.onMissing = { [weak self, loop] hadStream in
-                    // Its stream ended: its players were let go, and the path is asked again every 10 s (a root of one
-                    // mount whose source comes back plays it there again).
-                    guard !hadStream else { return false }
-                    loop.execute { [weak self] in self?.rootPathMissing(example: example) }
-                    return true  // a root of several mounts: asked again when a player or a branch asks for the path
+                    // The root has no stream there (a root of several mounts; a root restarted so; a mount let go past
+                    // its source timeout — while its source is only away, the root answers 503 and the link asks on):
+                    // the link rests, as a fresh branch's does, until a player or a branch asks for the path — its
+                    // players were let go (``Branch``), and asking every 10 s for ever would change nothing.
+                    loop.execute { [weak self] in self?.rootPathMissing(example: example, hadStream: hadStream) }
+                    return true
                 }
                 branch.onFound = { [weak self, loop, defaultMount] in loop.execute { [weak self] in self?.found(defaultMount) } }
             }
@@ -149,10 +150,15 @@ public final class BranchMounts: @unchecked Sendable {
 
     /// The root has no stream at the root path: its waiting players get the root's answer, `404`, as a mount's do,
     /// the link rests until someone asks for the path again (an `--eager` branch asked once, not every 10 s for
-    /// ever), and what to do is said once. Loop thread only.
-    private func rootPathMissing(example: StreamURL) {
+    /// ever), and what to do is said once — or, when the branch had the stream there (`hadStream`: its end was said
+    /// with its players let go), that the link rests; its source may come back any moment, so a player asking for it
+    /// asks the root at once (``remember(missing:hadStream:)``), as for a mount whose stream ended. Loop thread only.
+    private func rootPathMissing(example: StreamURL, hadStream: Bool) {
         first.refuseWaiting()
-        remember(missing: defaultMount)
+        remember(missing: defaultMount, hadStream: hadStream)
+        if hadStream {
+            return logger("branch \(address): asks the root for \(defaultMount) again when a player or a branch asks for it")
+        }
         guard !toldRootPathMissing else { return }
         toldRootPathMissing = true
         logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for a mount "
