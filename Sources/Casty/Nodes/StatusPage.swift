@@ -7,7 +7,8 @@ internal import Icy
 /// written for Icecast can read it; the `casty` object has the relay's own counters.
 enum StatusPage {
     /// One stream's status: Icecast's `icestats.source`, Casty's counters in `casty`, its HLS audience in `hls`
-    /// (``HLSPackager/audienceStatus(now:)``) and its place in the tree in `tree`.
+    /// (``HLSPackager/audienceStatus(now:)``) and its place in the tree in `tree` (a branch's with `placed` and the
+    /// `root` it asks: one with no place now shows depth 0 and no parent, as a root does).
     /// `listenBase` (`http://host:port`) gives the stream's `listenurl`.
     /// `serverStart` (ms since 1970) is when the node started, Icecast's `server_start`.
     static func json(_ stat: Stat, upstream: String? = nil, hls: [(String, JSONValue)]? = nil, listenBase: String? = nil,
@@ -18,13 +19,16 @@ enum StatusPage {
         ]
         if let hls { members.append(("hls", .object(hls))) }
         if let tree = stat.tree {
+            // A branch says whether it has a place now, and the root it asks for one: with none, its depth 0 and empty
+            // parent are not a root's (`root=` on its `/tree` line).
+            let branch: [(String, JSONValue)] = tree.root.map { [("placed", .bool(!stat.path.isEmpty)), ("root", .text($0))] } ?? []
             members.append(("tree", .object([
                 ("address", .text(tree.address)),
                 ("depth", .number(stat.path.count)),
                 ("parent", .text(stat.path.last ?? "")),
                 ("subtree", .number(tree.subtree)),
                 ("children", .list(tree.children.map { .object([("address", .text($0.address)), ("subtree", .number($0.subtree))]) })),
-            ])))
+            ] + branch)))
         }
         return JSONValue.object(members).encoded
     }
