@@ -156,12 +156,17 @@ struct TreeHardeningTests {
         configuration.treeAddress = "127.0.0.1:9"
         let distributor = Distributor(loop: .shared, configuration: configuration)
         distributor.attachSource(RecorderNode(loop: .shared))  // takes the request, never replies
-        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0))
+        let log = StationServerTests.Log()
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), logger: log.logger)
         let peer = try await TestPeer.connect(to: port.address, on: .shared)
         await peer.send("GET / HTTP/1.0\r\nX-Casty-Branch: 127.0.0.1:9\r\n\r\n")
         #expect(await eventually(timeout: .seconds(3)) { peer.closed.value })
         #expect(peer.text.hasPrefix("HTTP/1.0 409 Conflict\r\n"), "\(peer.text)")
         #expect(peer.text.contains("would make a loop"), "\(peer.text)")
+        // The line names the peer's own address, not only the one it claims to serve at.
+        let said = log.lines.value.filter { $0.contains("(409)") }
+        #expect(said.count == 1 && said[0].hasPrefix("tree: branch 127.0.0.1:9 from 127.0.0.1:") && said[0].contains("refused on /: 127.0.0.1:9 is this node"),
+                "\(log.lines.value)")
         port.close()
     }
 

@@ -435,10 +435,12 @@ public actor Client: LoopNode {
     nonisolated func notFound() { onLoop { $0.notFoundNow() } }
 
     /// The branch may not be served here, for `reason` (it names this node, or one above it, as itself): a peer still
-    /// waiting for its reply is answered `409 Conflict` with the reason, which asking again will not change.
+    /// waiting for its reply is answered `409 Conflict` with the reason, which asking again will not change. Said in
+    /// one refusal line naming the peer, as a wrong tree key's is.
     nonisolated func conflict(_ reason: String) { onLoop { $0.conflictNow(reason) } }
 
     private func conflictNow(_ reason: String) {
+        port.refusalLog("tree: \(who) refused on \(listening.path): \(reason) (409)")
         guard case .waitingForReply = phase, !headWritten else { return stopNow() }
         respond(409, "Conflict", reason, [:])
     }

@@ -601,9 +601,10 @@ struct DistributorCore<Listener: Hashable> {
         }
     }
 
-    /// Refuses a branch that must not be served here, telling it why.
+    /// Refuses a branch that must not be served here, telling it why (its line is the listener's, which names its
+    /// peer: ``Client``).
     private func refuseBranch(_ listener: Listener, _ reason: String) -> [Action] {
-        [.log("tree: branch refused: \(reason)"), .conflict(listener, reason)]
+        [.conflict(listener, reason)]
     }
 
     /// The reply a player asking now would get — the number it starts at and the context — without serving it
