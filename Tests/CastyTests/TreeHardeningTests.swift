@@ -497,6 +497,31 @@ struct TreeHardeningTests {
         root.port.close()
     }
 
+    @Test("A repair's line says how long after its last segment the stream is back, not only how long the repair took")
+    func aRepairAfterASilence_SaysHowLongTheStreamWasAway() async throws {
+        let first = station()
+        await first.start()
+        var root = try Root.start(source: first, address: .loopback(port: 0))
+        let port = root.port.address.port
+        let log = LogLines()
+        let serving = try branch(root, logger: log.logger)
+        #expect(await eventually { await serving.branch.state == .streaming })
+        // The stream stops coming (its link stays open), and only 2 s later is the link lost: the root restarts.
+        first.stop()
+        try await Task.sleep(for: .seconds(2))
+        root.port.close()
+        let second = station()
+        await second.start()
+        root = try Root.start(source: second, address: .loopback(port: port))
+        #expect(await eventually(timeout: .seconds(10)) { log.value.contains { $0.contains("repaired in") } }, "\(log.value)")
+        let line = try #require(log.value.first { $0.contains("repaired in") })
+        let away = line.split(separator: "back ").last.flatMap { Double($0.prefix { $0 != " " }) }
+        #expect(line.contains(": the stream is back ") && (away ?? 0) >= 2, "\(line)")
+        second.stop()
+        stop(serving)
+        root.port.close()
+    }
+
     // MARK: Status
 
     @Test func status_CountsPlayersAndBranchLinksApart() async throws {

@@ -78,7 +78,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     public var reattaches: Int { keeper.reconnects }
     /// The parent serving the branch now.
     public private(set) var parent: StreamURL?
-    /// How long the last repair took: from losing the parent to the first segment from the new one.
+    /// How long the last repair took: from losing the parent (noticing it) to the first segment from the new one.
     public private(set) var lastRepair: Duration?
 
     private let configuration: Configuration
@@ -107,6 +107,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// Title changes, told as a proxy tells its station's: five of every 10 s, the rest summed up.
     private let titleChanges: LogBudget
     private var lostAt: ContinuousClock.Instant?
+    /// When the last segment came: a repair's line says how long the stream was away, which the repair alone does not
+    /// (a branch stopped for 27 s, `kill -STOP`, notices its lost link when it runs again, and repairs it in 0.1 s).
+    private var lastSegmentAt: ContinuousClock.Instant?
     /// Forgets the stream for newcomers if the parent is not back within ``staleAfter`` of its loss.
     private var staleTimer: Scheduled?
     /// How long a branch whose parent is lost goes on admitting newcomers to the stream as it was: a repair takes
@@ -536,11 +539,14 @@ public actor Branch: UpstreamNode, FeedingNode {
         if !keeper.quiet.mayGoQuiet, let context, let news = realTime.heard(seconds(context.segmentDuration), at: .now) {
             logger("branch \(address): the stream from its parent: \(news.told(cause: "the link to the parent"))")
         }
+        let now = ContinuousClock.now
         if let lostAt {
-            lastRepair = .now - lostAt
+            lastRepair = now - lostAt
             self.lostAt = nil
-            logger("branch \(address): repaired in \(formatted(seconds(lastRepair!))) s")
+            let away = lastSegmentAt.map { ": the stream is back \(formatted(seconds(now - $0))) s after its last segment" } ?? ""
+            logger("branch \(address): repaired in \(formatted(seconds(lastRepair!))) s\(away)")
         }
+        lastSegmentAt = now
         // The stream comes again on the same link after the root had none: the distributors are told where it goes on.
         if subscribers.context == nil, let context { subscribers.ready(context, next: numbered.number) }
         subscribers.publish(numbered)
