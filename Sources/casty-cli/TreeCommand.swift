@@ -18,7 +18,7 @@ enum TreeCommand: Command {
         the tree now (its parent lost and its root not answering, or not placed yet), shown with the root it asks.
 
         With a mount's path (http://root:8000/live), it walks that mount's tree (GET /tree?mount=/live at every
-        node); without one, the root's first (or only) stream's.
+        node; a query after it names no mount, and is left out); without one, the root's first (or only) stream's.
         """
 
     /// Prints one line of the walk: what the nodes answered is shown with its control characters escaped (`\e`,
@@ -29,7 +29,9 @@ enum TreeCommand: Command {
 
     static func run(_ arguments: Arguments) async throws {
         let text = try arguments.single("the root's URL")
-        let root = try StreamURL.given(text)
+        var root = try StreamURL.given(text)
+        // A query names no mount: `http://root:8000/live?x=1` is /live's tree, not a mount `/live?x=1` (404).
+        if let question = root.path.firstIndex(of: "?") { root.path = root.path[..<question].isEmpty ? "/" : String(root.path[..<question]) }
         var query = root.path == "/" ? "" : "?mount=" + percentEncoded(root.path)
         var pending = [(root, 0)]
         var visited: Set<String> = []
