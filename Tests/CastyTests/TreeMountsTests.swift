@@ -280,6 +280,19 @@ struct TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch recording its root path keeps asking the root for it while the root has no stream there, to record it once it comes")
+    func aRecordedRootPath_KeepsAsking() async throws {
+        let (server, serving, rootLog, _) = try branchOfTwoMountRoot(eager: true) { configuration, settings in
+            configuration.missingBackoff = .milliseconds(100)
+            settings.kept = ["/"]
+        }
+        let asked = { @Sendable in rootLog.lines.value.filter { $0.contains("refused: no mount at / (404)") }.count }
+        #expect(await eventually(timeout: .seconds(5)) { asked() >= 3 }, "\(rootLog.lines.value)")
+        #expect(await serving.branch.status != "idle (the root has no stream here)")
+        serving.stop()
+        server.close()
+    }
+
     @Test("A scan of paths the root has not costs the branch one refusal line each, within the refusal budget, and the root one ask per path")
     func aScanOfUnknownPaths_IsRefusedQuietly_AskingTheRootOncePerPath() async throws {
         let (server, serving, rootLog, branchLog) = try branchOfTwoMountRoot { configuration, _ in configuration.backoff = .milliseconds(20) }

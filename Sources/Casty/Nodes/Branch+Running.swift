@@ -99,7 +99,7 @@ extension Branch {
         let first = Distributor(configuration: firstDistribution, logger: logger)
         // The recorded mounts are relayed from the start, listened to or not, and recorded as their relays are made.
         var settings = settings
-        settings.kept.formUnion(options.recording.mounts.subtracting([root.path]))
+        settings.kept.formUnion(options.recording.mounts)
         let mounts = BranchMounts(
             root: root, first: first, configuration: configuration, distribution: distribution, settings: settings,
             logger: logger)

@@ -39,7 +39,8 @@ public final class BranchMounts: @unchecked Sendable {
         public var idleTimeout: Duration = .seconds(60)
         /// Mounts relayed from the start, asked for or not, and never dropped: the recorded ones (`--record`), which a
         /// branch records whether anyone listens or not. One the root has not now (`404`: its source is away past
-        /// the root's source timeout) keeps its link, which asks again every 2 s.
+        /// the root's source timeout) keeps its link, which asks again every 2 s — the root path every 10 s: its link
+        /// never rests.
         public var kept: Set<String> = []
         /// A path the root answered `404` is answered `404` here at once for this long, the root not asked again
         /// (its waiting players got the root's answer): a scanner trying a thousand paths, or a player retrying a
@@ -118,7 +119,13 @@ public final class BranchMounts: @unchecked Sendable {
         let example = StreamURL(host: root.host, port: root.port, path: "/live", secure: root.secure)
         loop.execute { [self] in
             branch.assumeIsolated { branch in
-                branch.onMissing = { [weak self, loop] hadStream in
+                branch.onMissing = { [weak self, loop, first, defaultMount, recorded = settings.kept.contains(defaultMount)] hadStream in
+                    // Recorded (`--record /`): it keeps asking, as a kept mount does, to record the stream once it is back.
+                    if recorded {
+                        first.refuseWaiting()
+                        loop.execute { [weak self] in self?.remember(missing: defaultMount, hadStream: true) }
+                        return false
+                    }
                     // The root has no stream there (a root of several mounts; a root restarted so; a mount let go past
                     // its source timeout — while its source is only away, the root answers 503 and the link asks on):
                     // the link rests, as a fresh branch's does, until a player or a branch asks for the path — its
