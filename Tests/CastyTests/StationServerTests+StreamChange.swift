@@ -183,10 +183,12 @@ extension StationServerTests {
         let feedingBackup = keepFeeding(backup, with: Self.paddedFrames(10))
         defer { feedingBackup.cancel() }
         let live = try await source(server)
-        let feedingLive = keepFeeding(live)
-        #expect(await eventually(timeout: .seconds(10)) { log.contains("publishing /live") }, "\(log.lines.value.suffix(4))")
-        feedingLive.cancel()
-        await feedingLive.value
+        #expect(await live.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendAudio(live, Self.silentFrames(20))
+        // Streaming: Icecast's status lists the mounts that stream (one that only was admitted has nothing to fall from).
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/status-json.xsl", admin: false)) ?? "").contains("/live\"")
+        }, "\(log.lines.value.suffix(4))")
         await live.close()
         #expect(await eventually(timeout: .seconds(10)) { log.contains("mount /live: no source; new listeners will hear /backup") },
                 "\(log.lines.value.suffix(4))")
