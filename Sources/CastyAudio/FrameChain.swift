@@ -16,7 +16,8 @@
 ///   says (random bytes pass that test about once in a few million tries). Bytes before it are dropped.
 ///   At the start of a stream that is the tail of a frame the server cut; later it is an incident, reported
 ///   once with the count of bytes dropped, when the chain is found again.
-/// - **Locked**: each frame is passed on once all its bytes are in. When the next header is not where the
+/// - **Locked**: each frame is passed on once all its bytes are in (and, for a source, the header after it:
+///   ``waitsForNextHeader``). When the next header is not where the
 ///   frame's length says, or is of another sample rate or channel count, the chain is broken: search again from
 ///   there. Frames of another shape found at once are no incident but news (``Output/reshaped(from:to:)``).
 /// - **Info frames**: an encoder's Xing, Info or VBRI frame (``MP3Frame/isInfo(_:)``), which says how long the file
@@ -220,6 +221,14 @@ package struct FrameChain {
     /// Whether a stream whose start holds no frames of ``format`` is checked for frames of the other format
     /// (ADTS sent as `audio/mpeg`, which an encoder's default label makes common), and followed as such.
     package var identifies = false
+    /// Whether each frame waits for the header after it (or a tag's) before it is passed on, and is dropped with the
+    /// rest of the break when none starts where its length says: bytes lost inside it (an SRT uplink past its
+    /// latency, a cut read) would reach decoders as a frame spliced with the next one's start. A source's chain
+    /// does (its last frame goes on when the caller says the stream ends: ``feed(_:ending:_:)``); a relay's passes
+    /// a frame as soon as its bytes are in, and finds a break at the next header.
+    package var waitsForNextHeader = false
+    /// Set while the bytes fed are the stream's last (``feed(_:ending:_:)``).
+    private var ending = false
     /// Whether a stream whose frames break and go on in the other format (an Icecast mount moving its listeners to
     /// its fallback mount of another codec, on the same connection) is followed in that format
     /// (``Output/reformatted(_:)``), rather than searched for its own frames until the chain gives up — and the
@@ -298,8 +307,21 @@ package struct FrameChain {
         join = nil
     }
 
-    /// Takes the next bytes of the stream, calling `output` with what can be passed on, in order.
-    package mutating func feed(_ bytes: ArraySlice<UInt8>, _ output: (Output) -> Void) {
+    /// Takes the next bytes of the stream, calling `output` with what can be passed on, in order; `ending`: they are
+    /// its last (none, if the stream simply ended), so a frame waiting for the header after it
+    /// (``waitsForNextHeader``) and whole goes on.
+    package mutating func feed(_ bytes: ArraySlice<UInt8>, ending: Bool = false, _ output: (Output) -> Void) {
+        self.ending = ending
+        defer { self.ending = false }
+        if ending, bytes.isEmpty, !held.isEmpty {
+            // Nothing more comes: what is held is looked at as it is.
+            var buffer: [UInt8] = []
+            swap(&buffer, &held)
+            let stopped = scan(buffer[...], output)
+            buffer.removeSubrange(..<stopped)
+            swap(&buffer, &held)
+            return
+        }
         var rest = bytes
         // First finish what is held, topped up from the new bytes.
         while !held.isEmpty, !rest.isEmpty {
@@ -350,6 +372,15 @@ package struct FrameChain {
                 }
                 let next = index + frame.length
                 guard next <= end else { return index }
+                if waitsForNextHeader {
+                    // A frame whose length leads to no header (nor a tag) lost bytes inside it: dropped with the break.
+                    guard next + format.headerBytes <= end || (ending && next == end) else { return index }
+                    if next < end, format.frame(in: bytes, at: next) == nil, !ID3v2Header.starts(bytes, at: next),
+                       !(followsOtherFormat && format.other.frame(in: bytes, at: next) != nil) {
+                        mode = .searching(fresh: false)
+                        continue
+                    }
+                }
                 // An encoder's Xing/Info frame, which a source streaming files as they are sends at each file's
                 // start: no audio, and it would tell a player joining there that the stream ends with that file.
                 // Its side information is zeros: a frame whose first byte of it is not (main_data_begin, which LAME's

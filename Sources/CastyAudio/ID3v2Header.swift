@@ -22,6 +22,11 @@ package enum ID3v2Header {
         return headerBytes + size.reduce(0) { $0 << 7 | Int($1) } + footer
     }
 
+    /// Whether a tag header begins at `index`: `ID3` there (its length may be in bytes not come yet).
+    package static func starts(_ bytes: ArraySlice<UInt8>, at index: Int) -> Bool {
+        index + 3 <= bytes.endIndex && bytes[index] == 0x49 && bytes[index + 1] == 0x44 && bytes[index + 2] == 0x33
+    }
+
     /// Whether the bytes from `index` to the end of `bytes`, fewer than a header, are how a tag header begins
     /// (`I`, `ID`, `ID3`, …): more bytes are needed to tell.
     package static func mayBegin(_ bytes: ArraySlice<UInt8>, at index: Int) -> Bool {

@@ -52,16 +52,19 @@ struct ChainRun: Equatable {
     var reshaped: [String] = []
     var lookedLike: String?
 
-    init(_ pieces: [ArraySlice<UInt8>], format: FrameChain.Format? = .mpeg, identifies: Bool = false) {
+    /// `waits`: a source's chain (``FrameChain/waitsForNextHeader``), told the stream ends after the last piece.
+    init(_ pieces: [ArraySlice<UInt8>], format: FrameChain.Format? = .mpeg, identifies: Bool = false, waits: Bool = false) {
         var chain = FrameChain(format: format)
         chain.identifies = identifies
+        chain.waitsForNextHeader = waits
         for piece in pieces { run(&chain, piece) }
+        if waits { run(&chain, [], ending: true) }
     }
 
     init() {}
 
-    mutating func run(_ chain: inout FrameChain, _ piece: ArraySlice<UInt8>) {
-        chain.feed(piece) { output in
+    mutating func run(_ chain: inout FrameChain, _ piece: ArraySlice<UInt8>, ending: Bool = false) {
+        chain.feed(piece, ending: ending) { output in
             switch output {
             case .frame(let frame): bytes += frame; frames += 1
             case .audio(let audio): bytes += audio

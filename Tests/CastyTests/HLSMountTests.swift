@@ -29,7 +29,8 @@ extension StationServerTests {
         // shorter, named after the relay segment it starts in) under the numbers 5–7.
         let second = try await source(server)
         #expect(await second.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        await sendPaced(second, Self.silentFrames(120))
+        // One frame more than the three segments hold: a source's frame goes on once the header after it has come.
+        await sendPaced(second, Self.silentFrames(121))
         let playlist = Locked<[String]>([])
         #expect(await eventually(timeout: .seconds(5)) {
             let lines = playlistLines((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "")
@@ -51,7 +52,7 @@ extension StationServerTests {
         await second.close()
         #expect(await eventually(timeout: .seconds(5)) { finished(in: directory).count == 2 })
         let again = try #require(recordings(in: directory).last)
-        #expect(fileSize(again + ".mp3") == 120 * 417)
+        #expect(fileSize(again + ".mp3") == 121 * 417, "every frame, the last one too once the source left")
         server.close()
     }
 

@@ -77,12 +77,13 @@ extension StationServerTests {
         return keepFeeding(next, with: chunk)
     }
 
-    /// Checks that `player`'s framing held across the abandoned pieces (four frames of them), whose segment's place
-    /// is padding.
+    /// Checks that `player`'s framing held across the abandoned pieces (five frames of them: four handed on as
+    /// pieces, and the one that waited for the header after it, sent as the source left), whose segment's place is
+    /// padding.
     func expectFramingHeldAcrossAbandonedPieces(_ player: TestPeer) throws {
         let after = try #require(try player.parsed(segmentBytes: 4170))
         #expect(after.segments.allSatisfy { $0.fault == nil }, "the framing held across the abandoned pieces")
-        #expect(after.segments.contains { Self.isPaddedAfter(4 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
+        #expect(after.segments.contains { Self.isPaddedAfter(5 * 417, $0.audio.flatMap { $0 }) }, "the abandoned segment's place is padding")
     }
 
     /// The frames a player got: its segments hold ten whole frames each, so its metadata blocks split none.
@@ -96,7 +97,8 @@ extension StationServerTests {
         defer { server.close() }
         let source = try await source(server)
         #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
-        await sendAudio(source, Self.silentFrames(20))  // two segments of ten frames
+        // Two segments of ten frames, and one more: a source's frame goes on once the header after it has come.
+        await sendAudio(source, Self.silentFrames(21))
         let player = try await listener(server)
         let plain = try await listener(server, titles: false)
         #expect(await player.waitFor(timeout: .seconds(15)) { $0.count > 4170 })
@@ -151,7 +153,7 @@ extension StationServerTests {
         defer { branch.port.close() }
         let source = try await source(server, type: "audio/aac")
         #expect(await source.waitFor(timeout: .seconds(15)) { String(decoding: $0, as: UTF8.self).contains("100 Continue") })
-        await sendAudio(source, adtsFrames(20, length: 417))
+        await sendAudio(source, adtsFrames(21, length: 417))  // two segments, and a frame that waits for the next
         let player = try await TestPeer.connect(to: branch.port.address, on: loop)
         await player.send("GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")
         #expect(await player.waitFor(timeout: .seconds(15)) { Self.aacFrameCount($0) >= 10 })

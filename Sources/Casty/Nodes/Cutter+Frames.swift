@@ -32,16 +32,17 @@ extension Cutter {
     /// segment notes where its first frame starts), bytes that are not frames are dropped, and what happened is
     /// told to `incident`. A proxy and a source that publishes both cut their segments this way; a source's frames
     /// may be dropped whole first, when `admit` says so (``SourcePace``) — the frames after those are muted until
-    /// one does not take its audio from them (``afterDropped``). Returns the bytes of audio passed on
+    /// one does not take its audio from them (``afterDropped``). `ending`: the audio is the stream's last (none, if it
+    /// simply ended: ``FrameChain/feed(_:ending:_:)``). Returns the bytes of audio passed on
     /// (whole frames, or a stream passed on unchecked): none while bytes that are no frames come.
     @discardableResult
     mutating func add(
-        _ audio: ArraySlice<UInt8>, through chain: inout FrameChain, admit: (ArraySlice<UInt8>) -> Bool = { _ in true },
-        emit: (StreamSegment) -> Void, incident: (FrameIncident) -> Void
+        _ audio: ArraySlice<UInt8>, through chain: inout FrameChain, ending: Bool = false,
+        admit: (ArraySlice<UInt8>) -> Bool = { _ in true }, emit: (StreamSegment) -> Void, incident: (FrameIncident) -> Void
     ) -> Int {
         var passed = 0
         let reachesBack = chain.format?.reachesBack == true
-        chain.feed(audio) { output in
+        chain.feed(audio, ending: ending) { output in
             switch output {
             case .frame(let frame):
                 passed += frame.count

@@ -114,6 +114,8 @@ public actor SourceSession: LoopNode, FeedingNode {
     private var sniff = BitrateSniff()
     private var cutter: Cutter
     private var chain: FrameChain
+    /// Set while the session's end takes the stream's last frame (``end(_:)``).
+    private var takingLast = false
     private var subscribers = Subscribers()
     /// The stream its segments belong to: `0` (its mount's distributor names it) until its audio changes shape.
     private var stream: UInt64 = 0
@@ -176,6 +178,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         self.cutter = try Cutter(segmentBytes: segmentBytes)
         self.chain = FrameChain(format: format)
         chain.identifies = true
+        chain.waitsForNextHeader = true  // a frame that lost bytes (an SRT uplink past its latency) reaches no player
         self.station = Context.named(station, by: mount)
         self.bitrate = bitrate
     }
@@ -296,8 +299,9 @@ public actor SourceSession: LoopNode, FeedingNode {
         lastOther = (what, .now)
     }
 
-    /// Takes the next audio bytes from the input, in pieces of any size.
-    func take(_ bytes: ArraySlice<UInt8>) {
+    /// Takes the next audio bytes from the input, in pieces of any size; `ending`: no more come (the frame that
+    /// waits for the header after it goes on, if whole: ``FrameChain/waitsForNextHeader``).
+    func take(_ bytes: ArraySlice<UInt8>, ending: Bool = false) {
         guard onEnd != nil else { return }
         let now = ContinuousClock.now
         lastData = now
@@ -312,7 +316,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         var held: [StreamSegment] = []
         var reshaped: (from: AudioShape, to: AudioShape)?
         let format = chain.format
-        let passed = cutter.add(bytes, through: &chain, admit: { paced($0, format: format, at: now) }, emit: { segment in
+        let passed = cutter.add(bytes, through: &chain, ending: ending, admit: { paced($0, format: format, at: now) }, emit: { segment in
             guard garbage == nil else { return }
             if subscribers.context == nil || reshaped != nil { held.append(segment) } else { subscribers.publish(segment) }
         }) { incident in
@@ -453,6 +457,12 @@ public actor SourceSession: LoopNode, FeedingNode {
     }
 
     private func end(_ reason: End) {
+        // The stream ends here: its last frame, which waited for the header after it, goes on (taking it may end the
+        // session itself, on garbage: then that is its end).
+        if reason.keepsItsAudio, onEnd != nil, !takingLast {
+            takingLast = true
+            take([], ending: true)
+        }
         guard let onEnd else { return }
         self.onEnd = nil
         whenAnnounced = nil  // never announced: what it would have done holds the mount's table, and maybe this session
