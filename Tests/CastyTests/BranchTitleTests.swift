@@ -8,23 +8,33 @@ import Testing
 struct BranchTitleTests {
     let loop = EventLoop.shared
 
-    @Test("A branch whose parent starts a new stream without a title tells its players there is none, not the old stream's")
-    func newStreamWithoutATitle_ClearsTheOldTitle() async throws {
+    /// A parent whose first connection streams one stream and every later one another (the root restarted), whose
+    /// block `number` of connection `index` (from 1) carries the title `Old Show` where `titled` says; with the
+    /// count of connections and the first one, to end it.
+    private func restartingParent(
+        titled: @escaping @Sendable (_ index: Int, _ number: Int) -> Bool
+    ) throws -> (FakeUpstream, Locked<Int>, Locked<Connection?>) {
         let connections = Locked(0)
         let first = Locked<Connection?>(nil)
         let parent = try FakeUpstream(on: loop) { connection, _ in
             connections.update { $0 += 1 }
             let index = connections.value
             if index == 1 { first.update { $0 = connection } }
-            // The first stream has a title; the second (the root restarted, its source sends none) has none.
             let stream = index == 1 ? "5f3a09c4d2b871e1" : "0123456789abcdef"
             connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
                 + "X-Casty-Stream: \(stream)\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
             streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20)) { number in
-                let title = index == 1 && number == 0 ? "StreamTitle='Old Show';" : ""
+                let title = titled(index, number) ? "StreamTitle='Old Show';" : ""
                 return try! metadataBlock(Array("\(title)CastySeq='\(number)';".utf8))
             }
         }
+        return (parent, connections, first)
+    }
+
+    @Test("A branch whose parent starts a new stream without a title tells its players there is none, not the old stream's")
+    func newStreamWithoutATitle_ClearsTheOldTitle() async throws {
+        // The first stream has a title; the second (the root restarted, its source sends none) has none.
+        let (parent, connections, first) = try restartingParent { index, number in index == 1 && number == 0 }
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
@@ -45,22 +55,9 @@ struct BranchTitleTests {
 
     @Test("A branch whose restarted root tells the station's title a few segments into its new stream keeps the title meanwhile: its players are not told a blank one, nor its log")
     func restartedRootThatTellsItsTitleLate_DoesNotBlankTheTitle() async throws {
-        let connections = Locked(0)
-        let first = Locked<Connection?>(nil)
         let lines = Locked<[String]>([])
-        let parent = try FakeUpstream(on: loop) { connection, _ in
-            connections.update { $0 += 1 }
-            let index = connections.value
-            if index == 1 { first.update { $0 = connection } }
-            // The root restarted: its proxy cut its first segments before its station's first metadata block came.
-            let stream = index == 1 ? "5f3a09c4d2b871e1" : "0123456789abcdef"
-            connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
-                + "X-Casty-Stream: \(stream)\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
-            streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20)) { number in
-                let title = number == (index == 1 ? 0 : 2) ? "StreamTitle='Old Show';" : ""
-                return try! metadataBlock(Array("\(title)CastySeq='\(number)';".utf8))
-            }
-        }
+        // The root restarted: its proxy cut its first segments before its station's first metadata block came.
+        let (parent, connections, first) = try restartingParent { index, number in number == (index == 1 ? 0 : 2) }
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration,
