@@ -113,13 +113,12 @@ public actor Proxy: UpstreamNode, FeedingNode {
     /// The bitrate the frames went on at for good (``BitrateWatch``), while the chunk they came in is cut: then it
     /// is the one counted, and another stream (``bitrateMeasured(before:)``).
     private var bitrateWent: Int?
-    /// The segments of a new stream (its audio went on in another shape or codec) cut while its bitrate is measured,
-    /// held until the nodes fed are told the new stream with it (``remeasure(holding:)``); `nil` when none is.
-    private var newStreamHeld: [StreamSegment]?
-    /// The segments of a stream back after an outage cut while its bitrate is measured anew (it declares none), held
-    /// until the nodes fed are told where it goes on — as the same stream, or as another at another bitrate: one
-    /// outage is one gap, whichever it proves to be (``replyWhenMeasured()``); `nil` when none is.
-    private var backHeld: [StreamSegment]?
+    /// The segments cut while the bitrate is measured, held until the nodes fed are told the stream with it; `nil`
+    /// when none are. Of a new stream (`newStream`: its audio went on in another shape or codec,
+    /// ``remeasure(holding:)``), or of a stream back after an outage that declares no bitrate, told as the same
+    /// stream, or as another at another bitrate — one outage is one gap, whichever it proves to be
+    /// (``replyWhenMeasured()``).
+    private var measuring: (segments: [StreamSegment], newStream: Bool)?
     private var lostAt: ContinuousClock.Instant?
     private var reportedGarbage = false
     /// Whether the station's habit of writing titles unquoted (``MetadataFault/unquotedText``) was told: once.
@@ -273,8 +272,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         tellIfAFile()
         // The next link's audio is measured and watched afresh; a new stream's segments held for its measure go with
         // the link (the nodes fed are told the stream when it is back).
-        newStreamHeld = nil
-        backHeld = nil
+        measuring = nil
         bitrateWatch.restart()
         subscribers.streamAway()
         onStreaming?(false)
@@ -364,7 +362,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private func replyWhenMeasured() {
         if subscribers.told, measuresBitrate, sniff.waits(for: chain.format) {
             // Back, its bitrate measured anew: the nodes fed are told once it is, as the same stream or another.
-            backHeld = []
+            measuring = ([], newStream: false)
             return
         }
         if bitrate != nil || !sniff.waits(for: chain.format) { subscribers.ready(context, next: cutter.next) }
@@ -434,7 +432,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         measuresBitrate = true
         sniff = BitrateSniff()
         bitrateWatch.restart()
-        newStreamHeld = held
+        measuring = (held, newStream: true)  // those of a stream back, of the old shape and never told, go with it
         // What the read that brought the change holds of the new stream is measured at once: a station's fallback
         // may send nothing more for a while.
         for segment in held { measureBitrate(on: segment.audio[...]) }
@@ -471,19 +469,17 @@ public actor Proxy: UpstreamNode, FeedingNode {
         keeper.link?.silence = silenceDeadline  // six segments of the bitrate measured, not of the one the link began with
         if let before, let now, before != now {
             // The new stream of another shape or codec was said already; its bitrate is told with it.
-            logger(newStreamHeld == nil
+            logger(measuring?.newStream != true
                 ? "proxy: the upstream's bitrate is \(now) kbit/s now, measured on its audio (it was \(before) kbit/s): another stream, which listeners are told"
                 : "proxy: the new stream's bitrate is \(now) kbit/s, measured on its audio (the one before was at \(before) kbit/s)")
         }
         guard shapeBefore == nil else { return }  // told once the new link's first frame is compared (``compareShape(of:)``)
-        if let held = newStreamHeld {
-            newStreamHeld = nil
-            subscribers.restart(context, with: held, next: cutter.next)
-        } else if let held = backHeld {
-            // Back after an outage: at another bitrate, another stream; the same, where it goes on. Either way one gap.
-            backHeld = nil
-            if let before, let now, before != now { stream = Context.newStream() }
-            subscribers.restart(context, with: held, next: cutter.next)
+        if let held = measuring {
+            // A stream back after an outage: at another bitrate, another stream; the same, where it goes on. Either
+            // way one gap. (A new stream's id was made as it was found.)
+            measuring = nil
+            if !held.newStream, let before, let now, before != now { stream = Context.newStream() }
+            subscribers.restart(context, with: held.segments, next: cutter.next)
         } else if before == nil || subscribers.context == nil {
             subscribers.ready(context, next: cutter.next)
         } else if before != now {
@@ -614,7 +610,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         for chunk in audio { measureBitrate(on: chunk) }
         // The link's first audio tells the nodes fed the stream, before its first segment is cut: unless it waits for
         // the new link's first frame (``compareShape(of:)``), for a new stream's measure, or was told already.
-        if !audio.isEmpty, shapeBefore == nil, newStreamHeld == nil, backHeld == nil, subscribers.context == nil { replyWhenMeasured() }
+        if !audio.isEmpty, shapeBefore == nil, measuring == nil, subscribers.context == nil { replyWhenMeasured() }
         var isText = false
         for chunk in audio {
             join.relayed(chunk)
@@ -629,10 +625,8 @@ public actor Proxy: UpstreamNode, FeedingNode {
             // the stretch between, shorter than a read, is left out rather than told as a stream of its own.
             var between: (name: String, bytes: Int)?
             cutter.add(chunk, through: &chain, admit: { heardInTime($0, format: followed) }, emit: { segment in
-                if reshaped != nil || reformatted != nil { held.append(segment) } else if newStreamHeld != nil {
-                    newStreamHeld?.append(segment)
-                } else if backHeld != nil {
-                    backHeld?.append(segment)
+                if reshaped != nil || reformatted != nil { held.append(segment) } else if measuring != nil {
+                    measuring?.segments.append(segment)
                 } else {
                     subscribers.publish(segment)
                 }
