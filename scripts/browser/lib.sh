@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lib.sh — headless chromium for scripts/browser: start it on a URL with the DevTools protocol, read the page back.
-# Sourced, not run; needs TMP, pids (scripts/lib/common.sh) and DEVTOOLS_PORT.
+# Sourced, not run; needs TMP and pids (scripts/lib/common.sh); sets DEVTOOLS_PORT.
 
 # browser URL [FLAG...] — a headless chromium on URL, autoplay allowed, DevTools on DEVTOOLS_PORT. The first one of a
 # script is preceded by a chromium that only prints a blank page: a fresh machine's first chromium builds its font
@@ -13,10 +13,14 @@ browser() {
             >>"$TMP/chromium.log" 2>&1 || true
         browser_warm=1
     fi
+    # Port 0: Chromium binds the DevTools port it is given by the kernel and writes it in DevToolsActivePort, so a
+    # port chosen earlier cannot have been taken in between by another test's connection.
+    local profile="$TMP/profile-$RANDOM$RANDOM"
     chromium --headless=new --no-sandbox --disable-gpu --autoplay-policy=no-user-gesture-required "$@" \
-        --remote-debugging-port="$DEVTOOLS_PORT" --user-data-dir="$TMP/profile-$RANDOM" "$url" >>"$TMP/chromium.log" 2>&1 &
+        --remote-debugging-port=0 --user-data-dir="$profile" "$url" >>"$TMP/chromium.log" 2>&1 &
     browser_pid=$!
     pids+=("$browser_pid")
+    wait_until 20 test -s "$profile/DevToolsActivePort" && DEVTOOLS_PORT=$(head -1 "$profile/DevToolsActivePort")
     wait_until 20 listening "$DEVTOOLS_PORT"
 }
 browser_stop() { kill "$browser_pid" 2>/dev/null; wait "$browser_pid" 2>/dev/null; sleep 0.5; }

@@ -15,7 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-browser-name.XXXXXX)
-SERVER_PORT=$(free_port) DEVTOOLS_PORT=$(free_port)
+SERVER_PORT=$(free_port)
 pids=()
 failures=0
 trap stop_started EXIT
@@ -55,11 +55,9 @@ for link in "/player/radio?token=t%20k1&x=2" "/?mount=/radio&token=t%20k1&x=2"; 
 done
 
 # Another site with an MP3 on it, and two links that name it as the station's mount.
-OTHER_PORT=$(free_port)
 mkdir -p "$TMP/other" && head -c 20000 /dev/urandom >"$TMP/other/x.mp3"
-python3 -m http.server "$OTHER_PORT" --bind 127.0.0.1 --directory "$TMP/other" >"$TMP/other.log" 2>&1 &
-pids+=($!)
-wait_until 10 listening "$OTHER_PORT" || fail "python3 http.server did not start"
+serve_directory "$TMP/other" "$TMP/other.log" || fail "python3 http.server did not start"
+OTHER_PORT=$served_port
 for link in "/player//127.0.0.1:$OTHER_PORT/x.mp3" "/?mount=http://127.0.0.1:$OTHER_PORT/x.mp3"; do
     browser "http://127.0.0.1:$SERVER_PORT$link" --window-size=900,760
     wait_until 15 shown

@@ -29,7 +29,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 CLI=${CASTY_CLI:-casty-cli}
 ARTIFACTS=${ARTIFACTS:-/tmp/casty-artifacts}
 TMP=$(mktemp -d /tmp/casty-browser.XXXXXX)
-SERVER_PORT=$(free_port) DEVTOOLS_PORT=$(free_port) OTHER_ORIGIN_PORT=$(free_port)
+SERVER_PORT=$(free_port)
 pids=()
 trap stop_started EXIT
 # shellcheck source=scripts/lib/checks.sh
@@ -140,17 +140,15 @@ cat >"$TMP/site/index.html" <<HTML
 })();
 </script>
 HTML
-python3 -m http.server "$OTHER_ORIGIN_PORT" --bind 127.0.0.1 --directory "$TMP/site" >"$TMP/site.log" 2>&1 &
-pids+=($!)
-wait_until 10 listening "$OTHER_ORIGIN_PORT"
-browser "http://127.0.0.1:$OTHER_ORIGIN_PORT/index.html"
+serve_directory "$TMP/site" "$TMP/site.log" || fail "(b) python3 http.server did not start: $(tail -1 "$TMP/site.log")"
+browser "http://127.0.0.1:$served_port/index.html"
 read_title() { [[ "$(evaluate "document.getElementById('out').textContent")" == metaint=* ]]; }
 wait_until 15 read_title
 result=$(evaluate "document.getElementById('out').textContent")
 if [[ "$result" == "metaint=8192 title=Casty test tone"* ]]; then
     pass "(b) a page on another origin read the title from the stream: $result"
 else
-    fail "(b) the page on another origin got: $result"
+    fail "(b) the page on another origin got: $result (page: $(evaluate "location.href + ' ' + document.title"))"
 fi
 browser_stop
 

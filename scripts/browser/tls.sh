@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 CLI=${CASTY_CLI:-casty-cli}
 TMP=$(mktemp -d /tmp/casty-tls.XXXXXX)
-CASTY_PORT=$(free_port) TLS_PORT=$(free_port) DEVTOOLS_PORT=$(free_port)
+CASTY_PORT=$(free_port) TLS_PORT=$(free_port)
 pids=()
 trap stop_started EXIT
 # shellcheck source=scripts/lib/checks.sh

@@ -42,6 +42,16 @@ stop_started() {
 # listening PORT — whether something accepts TCP connections on 127.0.0.1:PORT.
 listening() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$1" 2>/dev/null; }
 
+# serve_directory DIR LOG — serve DIR over HTTP on 127.0.0.1 (python3's http.server) on a port the kernel picks at
+# bind time, so it cannot have been taken since it was chosen; sets `served_port`, adds the server to `pids`.
+serve_directory() {
+    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" >"$2" 2>&1 &
+    pids+=($!)
+    wait_until 10 grep -q ' port [0-9]' "$2" || return 1
+    served_port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$2" | head -1)
+    [ -n "$served_port" ]
+}
+
 # log_has FILE REGEX — does FILE contain a line matching the extended REGEX? (NUL bytes, which VLC writes,
 # are dropped first.) grep reads to the end rather than `grep -q`: under `set -o pipefail` an early exit of
 # grep kills `tr` with SIGPIPE on a log over 64 KB, and the pipeline then fails although the line is there.
