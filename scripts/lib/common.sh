@@ -59,7 +59,7 @@ log_has() { [ -f "$1" ] && tr -d '\000' <"$1" | grep -E -- "$2" >/dev/null; }
 
 # free_port — a TCP port free on 127.0.0.1 now, the kernel's pick (a script binds it at once; scripts/lib/peers.sh
 # has its own, random in 20000–59999, for the peers it starts).
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free-port.py"; }
 
 # nginx_config DIR HTTP — writes DIR/nginx.conf for an nginx run in the foreground by an unprivileged test: its
 # pid, logs (DIR/error.log, DIR/access.log) and temp files in DIR, and HTTP (server blocks, maps) inside `http {}`.

@@ -190,20 +190,10 @@ wait_port() {
     done
 }
 
-# free_port — print a TCP port that nothing listens on at 127.0.0.1 (random, 20000–59999).
-# There is a small race between choosing and binding; the ports are random to make clashes unlikely.
+# free_port — print a TCP port that nothing holds at 127.0.0.1, below the ephemeral range (lib/free-port.py), so
+# that no outgoing connection takes it between choosing and binding.
 free_port() {
-    local port i
-    for ((i = 0; i < 200; i++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if command -v ss >/dev/null 2>&1; then
-            [ -z "$(ss -Htan "( sport = :$port )" 2>/dev/null)" ] || continue
-        fi
-        _port_open "$port" && continue
-        echo "$port"
-        return 0
-    done
-    _peers_die "found no free port"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/free-port.py" || _peers_die "found no free port"
 }
 
 # icecast_start PORT WORKDIR — configure and start Icecast 2 on 127.0.0.1:PORT, in the background.
