@@ -593,7 +593,14 @@ struct DistributorCore<Listener: Hashable> {
         switch places!.place(branch, path: context.path, now: now) {
         case .serve:
             branchOf[listener] = branch
-            return subscribe(listener, resume: resume)
+            guard let places, places.children.count > places.fanout, places.children.last?.address == branch else {
+                return subscribe(listener, resume: resume)
+            }
+            // Said once per branch taken so: a tree wider than it was told to be is what an operator asks about.
+            let below = places.children.dropLast().map(\.address).filter { places.suspected[$0] != nil }
+            return [.log("tree: branch \(branch) served here past the fanout of \(places.fanout): every branch below"
+                + " (\(below.joined(separator: ", "))) was reported lost; the next go below again once one is trusted")]
+                + subscribe(listener, resume: resume)
         case .redirect(let url):
             return [.log("tree: branch \(branch) redirected to \(url)"), .redirect(listener, to: url)]
         case .refuse(let reason):
