@@ -262,6 +262,23 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("Mounts are listed by name, as Icecast lists them, not in the order sources made them")
+    func listings_SortMountsByName() async throws {
+        let server = try server(mounts: nil)
+        defer { server.close() }
+        let (zulu, feedingZulu) = try await feedingSource(server, mount: "/zulu")
+        defer { feedingZulu.cancel() }
+        let (alpha, feedingAlpha) = try await feedingSource(server, mount: "/alpha")
+        defer { feedingAlpha.cancel() }
+        let listed = try await ask(server, "/admin/listmounts")
+        let alphaAt = try #require(listed.firstRange(of: #""mount":"/alpha""#)), zuluAt = try #require(listed.firstRange(of: #""mount":"/zulu""#))
+        #expect(alphaAt.lowerBound < zuluAt.lowerBound, "\(listed)")
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(try #require(status.firstRange(of: #""mount":"/alpha""#)).lowerBound < #require(status.firstRange(of: #""mount":"/zulu""#)).lowerBound)
+        await zulu.close()
+        await alpha.close()
+    }
+
     @Test("A player of a mount that plays its fallback is counted at the fallback in /admin/stats and /status-json.xsl, as Icecast counts those it moves there: the mounts' listeners add up to the server's")
     func adminStats_CountsAFallbacksListenersWhereTheyListen() async throws {
         let log = Log()

@@ -162,7 +162,7 @@ final class MountTable: @unchecked Sendable {
     /// The loop the table, its mounts and their sessions live on.
     let loop: EventLoop
     let logger: EventLog
-    /// The mounts, by path, and their paths in the order they were made (for listings).
+    /// The mounts, by path, and their paths sorted (for listings: Icecast lists its mounts by name too).
     private(set) var mounts: [String: Mount] = [:]
     private(set) var order: [String] = []
     /// Mounts held for sources admitted but not started yet (``hold(_:)``).
@@ -276,7 +276,7 @@ final class MountTable: @unchecked Sendable {
         mount.distributor.assumeIsolated { $0.withdrawPlace() }
     }
 
-    /// Every mount, in the order they were made.
+    /// Every mount, sorted by path (the order of `/admin/listmounts`, `/status.json` and the status line).
     var all: [Mount] { order.compactMap { mounts[$0] } }
     /// Counters of the status line, summed over mounts.
     struct Totals {
@@ -734,7 +734,7 @@ final class MountTable: @unchecked Sendable {
         // On the loop: mounts are made off it too, as the server starts.
         mount.distributor.onLoop { [weak self, weak mount] in $0.onJoin = { if let self, let mount { self.notePeak(from: mount) } } }
         mounts[path] = mount
-        order.append(path)
+        order.insert(path, at: order.firstIndex(where: { $0 > path }) ?? order.endIndex)
         onNewMount?(mount)
         return mount
     }
