@@ -74,4 +74,39 @@ extension StationServerTests {
         await onB.close()
         await echoed.close()
     }
+
+    @Test("Three servers whose relays feed each other in a ring: each relay is answered 508 and says it is a loop, and each server says which of its mounts is in it")
+    func relayLoopAcrossServers_Is508_SaidOnBothSides() async throws {
+        let logs = [Log(), Log(), Log()]
+        let servers = try (0..<3).map { try server(mounts: ["/m\($0)"], log: logs[$0]) }
+        defer { for server in servers { server.close() } }
+        // /m0 relays /m1, which relays /m2, which relays /m0: no source anywhere.
+        var proxies: [Proxy] = []
+        for index in 0..<3 {
+            let next = (index + 1) % 3
+            let url = StreamURL(host: "127.0.0.1", port: servers[next].address.port, path: "/m\(next)")
+            proxies.append(try await relay(url, at: "/m\(index)", on: servers[index], log: logs[index]))
+        }
+        defer { for proxy in proxies { proxy.stop() } }
+        let said = "server answered 508 Loop Detected (relay loop)"
+        for index in 0..<3 {
+            #expect(await eventually(timeout: .seconds(20)) { logs[index].contains(said) }, "relay of /m\(index): \(logs[index].lines.value)")
+            #expect(await eventually(timeout: .seconds(10)) {
+                logs[index].contains("refused: /m\(index) is relayed from http://127.0.0.1:\(servers[(index + 1) % 3].address.port)/m\((index + 1) % 3), which relays it back from here")
+            }, "server \(index): \(logs[index].lines.value)")
+            #expect(await proxies[index].state == .retrying)
+        }
+    }
+
+    @Test("The names of the relays asking, which a relay sends on: only those that look like one, not its own, at most 16, forgotten after two minutes")
+    func relayChain_NotesNamesAndSendsThemOn() {
+        let chain = RelayChain()
+        let t0 = ContinuousClock.now
+        #expect(chain.header(now: t0) == nil)
+        chain.note(RelayChain.parse("a1, b2") + RelayChain.parse("ff,  NOT-HEX, 0123456789abcdef0, own"), except: "ff", now: t0)
+        #expect(chain.header(now: t0) == "a1, b2", "its own name, and what is no relay's name, left out")
+        #expect(chain.header(now: t0 + RelayChain.memory + .seconds(1)) == nil, "forgotten once no request carries them")
+        chain.note((0..<40).map { String($0, radix: 16) }, except: "x", now: t0)
+        #expect(RelayChain.parse(chain.header(now: t0)).count == RelayChain.most)
+    }
 }

@@ -1,4 +1,5 @@
 internal import CastyNet
+internal import Icy
 
 /// What every connection of one port shares: its mounts, its options, its log and its router.
 ///
@@ -170,6 +171,24 @@ final class PortContext: @unchecked Sendable {
         guard let relayID else { return false }
         let relays = mounts?.all.map(\.permanent) ?? [single?.assumeIsolated { $0.source }]
         return relays.contains { ($0 as? Proxy)?.relayID == relayID }
+    }
+
+    /// The relay (`--relay`, or a proxy port's one stream) that feeds the mount a request for `path` is about, if
+    /// a relay feeds it. On the loop.
+    func feedingRelay(asked path: String) -> Proxy? {
+        if tree != nil { return nil }  // a tree has its own rule against loops (``TreePlaces``)
+        guard let mounts else { return single?.assumeIsolated { $0.source } as? Proxy }
+        return mounts.mount(asked: path)?.permanent as? Proxy
+    }
+
+    /// For a request from another server's relay (`X-Casty-Relay`) for a mount this port's own relay feeds: notes
+    /// the relays it names on that relay, which sends them on upstream (``RelayChain``), and returns that relay if
+    /// it is among them — the stream asked for would come back to its own mount: a relay loop. On the loop.
+    func relayLoop(_ request: Request, path: String) -> Proxy? {
+        guard let asking = request.headers[Proxy.relayHeader], let feeding = feedingRelay(asked: path) else { return nil }
+        let names = RelayChain.parse(asking) + RelayChain.parse(request.headers[Proxy.relayedForHeader])
+        feeding.relayedFor.note(names, except: feeding.relayID)
+        return names.contains(feeding.relayID) ? feeding : nil
     }
 
     /// Counts a refused peer.

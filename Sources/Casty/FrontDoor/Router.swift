@@ -124,9 +124,13 @@ struct Router: Sendable {
     /// (``StreamRoutes/noMount(_:)``), `405` if none takes its method.
     ///
     /// Before any route, a request from one of the port's own relays (``PortContext/isOwnRelay(_:)``) is answered
-    /// `508 Loop Detected` (``StreamRoutes/ownRelay(_:)``): never a listener, whatever path it asks.
+    /// `508 Loop Detected` (``StreamRoutes/ownRelay(_:)``): never a listener, whatever path it asks; and so is another
+    /// server's relay whose stream would come back to the mount it asks for (``PortContext/relayLoop(_:path:)``).
     func dispatch(_ exchange: Exchange) {
         if exchange.port.isOwnRelay(exchange.request.headers[Proxy.relayHeader]) { return StreamRoutes.ownRelay(exchange) }
+        if let feeding = exchange.port.relayLoop(exchange.request, path: exchange.path) {
+            return StreamRoutes.relayLoop(exchange, feeding: feeding)
+        }
         let method = exchange.request.method
         if let route = routes.first(where: { $0.methods.contains(method) && matches($0.path, exchange) }) {
             return route.handle(exchange)

@@ -212,6 +212,25 @@ enum StreamRoutes {
         exchange.answer(508, "Loop Detected", body: "This is the relay's own server: a relay of its own mount would feed itself.")
     }
 
+    /// A request from another server's relay for a mount whose own relay, `feeding`, that request's stream comes
+    /// from (``RelayChain``): `508 Loop Detected`, and one line — the relay asking says it too, in its own log.
+    static func relayLoop(_ exchange: Exchange, feeding: Proxy) {
+        let port = exchange.port
+        port.refused()
+        let mount = port.mounts?.mount(asked: exchange.path)?.path ?? "this port's stream"
+        // Once a minute at most: the relays of a loop ask every few seconds, for as long as it is one.
+        if let times = feeding.relayedFor.refused() {
+            let since = times == 1 ? "" : "; \(times) requests of the loop refused since it was last said"
+            port.logger("relay \(exchange.peer) refused: \(mount) is relayed from \(feeding.url), which relays it back from here"
+                + " (through the relays between): a relay loop no source feeds (508\(since))")
+        }
+        exchange.answer(508, Self.relayLoopReason,
+                        body: "A relay loop: \(mount) is relayed from \(feeding.url), whose stream is relayed from \(mount) itself.")
+    }
+
+    /// The reason phrase of a relay loop's `508`, which the relay refused reads to say what it is.
+    static let relayLoopReason = "Loop Detected (relay loop)"
+
     /// `SOURCE`/`PUT`: a relay takes no sources (yet).
     static func sourceNotTaken(_ exchange: Exchange) {
         exchange.port.refused()

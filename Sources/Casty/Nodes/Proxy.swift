@@ -73,6 +73,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
     nonisolated let relayID = String(UInt64.random(in: .min ... .max), radix: 16)
     /// The request header that carries ``relayID``.
     static let relayHeader = "X-Casty-Relay"
+    /// The request header that names the relays that lately asked for this proxy's stream (``relayedFor``).
+    static let relayedForHeader = "X-Casty-Relayed-For"
+    /// The relays that lately asked the server this proxy feeds for its stream, sent upstream with every request:
+    /// a relay loop across servers is found by them (``RelayChain``).
+    nonisolated let relayedFor = RelayChain()
     /// What the proxy is doing now.
     public var state: UpstreamState { keeper.state }
     /// Whether the upstream streams and its audio is coming now: it came within two segments' time (a second at
@@ -240,8 +245,10 @@ public actor Proxy: UpstreamNode, FeedingNode {
     var backoff: (first: Duration, most: Duration) { (configuration.backoff, configuration.maxBackoff) }
 
     func openUpstream() async throws(CastyError) -> OpenedStream {
+        var headers: Headers = [Self.relayHeader: relayID]
+        if let asking = relayedFor.header() { headers[Self.relayedForHeader] = asking }
         let opened = try await Upstream.open(
-            url, headers: [Self.relayHeader: relayID], metadata: asksForTitles, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
+            url, headers: headers, metadata: asksForTitles, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
             segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
         // Where a redirect or a station's playlist led, told when it is somewhere new.
         if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }

@@ -250,7 +250,12 @@ extension UpstreamNode {
     /// one, or fix it); for a branch's `403`, the tree key — the root says why in its own log, often on another
     /// machine; for a proxy's `508`, that its URL reaches its own server.
     func refusalHint(_ error: CastyError) -> String {
-        guard case .notAStream(let url, .status(let code, _)) = error else { return "" }
+        guard case .notAStream(let url, .status(let code, let reason)) = error else { return "" }
+        // What a Casty server answers a relay of a loop across servers (``StreamRoutes/relayLoop(_:feeding:)``).
+        if code == 508, role == "proxy", reason == StreamRoutes.relayLoopReason {
+            return " (\(url.authority) relays this relay's own mount back to it, maybe through other servers: no source feeds the"
+                + " loop; relay a mount a source publishes, or let one of them have a source)"
+        }
         // What a Casty server answers its own relay (``StreamRoutes/ownRelay(_:)``).
         if code == 508, role == "proxy" {
             return " (\(url.authority) is this server itself: a relay of its own mount would feed itself; give it another server's URL)"
