@@ -25,7 +25,9 @@ struct Arguments: Sendable {
             guard word.hasPrefix("--") else {
                 // `-p 8000`: Casty's options have two dashes (a lone `-` may be a value, as a negative number).
                 if word.count > 1, word.hasPrefix("-"), word.dropFirst().first?.isLetter == true {
-                    throw UsageError("unknown option \(word) (options take two dashes: --port, --help)")
+                    // Never what follows an `=`: `-admin-password=…` holds a secret.
+                    let written = word.firstIndex(of: "=").map { word[...$0] + "…" } ?? word[...]
+                    throw UsageError("unknown option \(written) (options take two dashes: --port, --help)")
                 }
                 positionals.append(word)
                 continue

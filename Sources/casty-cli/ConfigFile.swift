@@ -62,7 +62,9 @@ struct ConfigFile {
                 let hint = !known ? "" : name.hasPrefix("-")
                     ? " (in a file, an option is written without its dashes: \(Self.line(bare, given)))"
                     : " (\(Self.nameValue(bare, given, without: separator.map { String(dashless[$0]) } ?? "")))"
-                throw UsageError("\(place): unknown option '\(name)'\(hint)", inFile: true)
+                // The name as written, but never what follows its `=` or `:`: `admin-password=…` may be a secret.
+                let written = name.firstIndex { $0 == "=" || $0 == ":" }.map { name[...$0] + (name[$0...].count > 1 ? "…" : "") } ?? name[...]
+                throw UsageError("\(place): unknown option '\(written)'\(hint)", inFile: true)
             }
             if value.isEmpty {
                 guard flags.contains(name) else { throw UsageError("\(place): \(name) needs a value", inFile: true) }

@@ -143,10 +143,13 @@ refused relay-itself 4 "--relay /r=http://127.0.0.1:8000/a: that is this server 
 # formats write them, are told how a file writes them (a secret's value not repeated).
 refused fallback-list 4 "--fallback /a=/b,/c: a mount has one fallback: give a chain as one --fallback each (--fallback /a=/b, then --fallback /b=/c)" \
     "${head}mounts /a,/b,/c\nfallback /a=/b,/c\n"
-refused name-equals 1 "unknown option 'port=21010' (in a file, an option and its value are separated by a blank, without '=': 'port 21010')" \
+refused name-equals 1 "unknown option 'port=…' (in a file, an option and its value are separated by a blank, without '=': 'port 21010')" \
     'port=21010\nsource-password hackme\nmounts /live\n'
 refused name-colon 3 "unknown option 'port:' (in a file, an option and its value are separated by a blank, without ':': 'port 21010')" \
     'source-password hackme\nmounts /live\nport: 21010\n'
+refused name-equals-secret 3 "unknown option 'admin-password=…' (in a file, an option and its value are separated by a blank, without '=': 'admin-password …')" \
+    "${head}admin-password=Hunter3\n"
+check "name-equals-secret: the password is not in what the server printed" bash -c "! grep -q Hunter3 '$TMP/name-equals-secret.out'"
 refused name-blank-equals 3 "'admin-password = …': in a file, an option and its value are separated by a blank, without '=': 'admin-password …'" \
     "${head}admin-password = Hunter2\n"
 

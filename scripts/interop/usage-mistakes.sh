@@ -90,6 +90,9 @@ refuses "option --title needs a value, not the option --no-hls that follows it" 
 refuses "its port 99999 is out of range (0 to 65535): http://127.0.0.1:99999/" proxy http://127.0.0.1:99999/ --port "$port"
 # Casty's options have two dashes; a command that does not exist is no request for the overview.
 refuses "unknown option -p (options take two dashes" server -p "$port" --source-password x --mounts /live
+# One dash and an `=`: the option is named, never what follows the `=` (a password).
+refuses "unknown option -admin-password=… (options take two dashes" server -admin-password=Hunter4 --mounts /live
+check "-admin-password=…: the password is not in what casty-cli printed" bash -c "! grep -q Hunter4 '$TMP/out.log'"
 refuses "unknown command 'bogus'" help bogus
 # No command at all: the error, then the list of commands as its explanation.
 rc=0
