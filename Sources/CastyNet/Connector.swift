@@ -1,3 +1,5 @@
+internal import Glibc
+
 extension Connection {
     /// Opens a TCP connection to `address`, registered on `loop`, without blocking any thread.
     ///
@@ -74,8 +76,10 @@ final class Connector: EventLoopHandler, @unchecked Sendable {
                 connector.succeed()
             } else {
                 try loop.register(socket.fd, interest: .writable, handler: connector)
-                connector.timer = loop.schedule(after: timeout) { [connector] in
-                    connector.fail(.timedOut, registered: true)
+                // Named as a refused connect is (`connect to 10.0.0.9:80 failed: connection timed out`): a peer whose
+                // listen queue is full, or a firewall that drops, is a connect that failed, not an answer that was slow.
+                connector.timer = loop.schedule(after: timeout) { [connector, address] in
+                    connector.fail(.fromErrno(ETIMEDOUT, "connect to \(address)"), registered: true)
                 }
             }
         } catch {

@@ -1,5 +1,6 @@
 @testable import CastyNet
 @testable import CastyWire
+import Glibc
 import Testing
 
 @testable import Casty
@@ -103,7 +104,8 @@ struct NetConnectionTests {
             _ = try await Connection.connect(to: address, on: loop, timeout: .milliseconds(200))
             Issue.record("connect to a full listen queue succeeded")
         } catch {
-            #expect(error == .timedOut)
+            #expect(error == .fromErrno(ETIMEDOUT, "connect to \(address)"), "named as a connect that failed")
+            #expect("\(error)" == "connect to \(address) failed: connection timed out (errno \(ETIMEDOUT))")
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(190) && elapsed < .seconds(2))

@@ -1,5 +1,6 @@
 public import CastyNet
 public import CastyWire
+internal import Glibc
 internal import Icy
 internal import Synchronization
 
@@ -266,6 +267,7 @@ public final class ControlPlane: Sendable {
                 switch error {
                 case .noReply(_, let after), .bodyUnended(_, _, let after): .ranOut(after)
                 case .network(_, .timedOut): .ranOut(limit)
+                case .network(_, let cause) where cause.errno == ETIMEDOUT: .ranOut(limit)
                 case .network: .failed
                 default: .answered
                 }
