@@ -56,9 +56,14 @@ extension ServerCommand {
                 }
                 let changes = try await server.reload(configuration)
                 // Those the server does not run as read, that this reading changed: a line not touched since is not said again.
-                let later = Set(restartOnly(last.swap(again), again, taking: taking))
+                let before = last.swap(again)
+                let later = Set(restartOnly(before, again, taking: taking))
                     .intersection(restartOnly(arguments, again, taking: taking))
                 logger("SIGHUP: options read again: " + said(changes, later: later.sorted()))
+                // A password this reading set, while the application decides the keys: believed to protect, it does not.
+                if ["source-password", "mount-password", "mount-user"].contains(where: { before.all($0) != again.all($0) }) {
+                    warnOfPasswordsNotAsked(taken, logger: logger.prefixed("SIGHUP: "))
+                }
             } catch {
                 let message = (error as? ConfigurationError).flatMap(optionNamed) ?? "\(error)"
                 let placed = (error as? UsageError).map { fresh?.placed($0) ?? $0.message } ?? fresh?.placed(message) ?? message

@@ -205,8 +205,8 @@ enum ServerCommand: Command {
     /// With `--key-verification-url`, the application decides which keys publish: the source passwords and mount
     /// user names given too admit nobody, and are not asked for. Said in one line at start — a `--mount-password`
     /// added for one sensitive mount would otherwise be believed to protect it. (The passwords still let a title be
-    /// set through `/admin/metadata`.)
-    private static func warnOfPasswordsNotAsked(_ arguments: Arguments, logger: EventLog) {
+    /// set through `/admin/metadata`.) SIGHUP says it again when a reading changes them (`logger` prefixed).
+    static func warnOfPasswordsNotAsked(_ arguments: Arguments, logger: EventLog) {
         guard ControlOptions.verifiesKeys(arguments) else { return }
         let given = ["source-password", "mount-password", "mount-user"].filter { !arguments.all($0).isEmpty }.map { "--" + $0 }
         guard !given.isEmpty else { return }

@@ -507,6 +507,21 @@ bare() {
 }
 check "a server with no mount and no admin password says so as it starts" bare
 
+# The application decides the keys: a source password a SIGHUP sets admits nobody, said then as at start.
+verifying=$(free_port)
+printf 'port %s\nhost 127.0.0.1\nmounts /live\nkey-verification-url http://127.0.0.1:9/verify\n' "$verifying" >"$TMP/keys.conf"
+"$CLI" server --config "$TMP/keys.conf" </dev/null >"$TMP/keys.log" 2>&1 &
+keyed=$!
+pids+=("$keyed")
+check "the server whose application verifies keys listens" wait_until 15 listening "$verifying"
+printf 'source-password Hunter5\n' >>"$TMP/keys.conf"
+kill -HUP "$keyed"
+warned() {
+    log_has "$TMP/keys.log" "SIGHUP: warning: the application \(key verification\) decides which keys publish: --source-password admits no source" \
+        && ! grep -q Hunter5 "$TMP/keys.log"
+}
+check "SIGHUP setting a source password while the application verifies keys: warned, as at start (the password not shown)" wait_until 10 warned
+
 if ((failures > 0)); then
     for log in "$TMP"/*.out "$TMP"/*.log; do echo "--- $log"; tail -5 "$log"; done
     exit 1
