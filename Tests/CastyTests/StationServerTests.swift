@@ -477,6 +477,34 @@ struct StationServerTests {
         #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "the newcomer plays")
     }
 
+    @Test("An encoder that takes its mount back from its dead connection keeps the mount's listeners waiting for it: they are not sent to the fallback for the moment between")
+    func aReconnectingEncoder_DoesNotSendListenersThroughTheFallback() async throws {
+        let log = Log()
+        let server = try server(fallbacks: ["/live": "/backup"], log: log)
+        defer { server.close() }
+        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
+        await station.start()
+        defer { station.stop() }
+        server.attach(station, at: "/backup")
+        let (old, feeding) = try await feedingSource(server)
+        let player = try await listener(server)
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "the source plays")
+        feeding.cancel()
+        await feeding.value
+        try await Task.sleep(for: .milliseconds(2_200))  // its connection open and quiet, as one whose end never came
+        let again = try await source(server)
+        #expect(await again.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }, "\(again.text.prefix(60))")
+        #expect(await eventually(timeout: .seconds(5)) { old.closed.value })
+        let before = Self.silentFrameCount(player.received.value)
+        let feedingAgain = keepFeeding(again)
+        defer { feedingAgain.cancel() }
+        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= before + 10 }, "the newcomer plays to the same player")
+        #expect(!player.closed.value)
+        #expect(!log.contains("its listeners hear /backup"), "\(log.lines.value)")
+        #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/live","listeners":1,"feeding":"source""#))
+        await player.close()
+    }
+
     @Test func droppedSource_ListenersFallBack_AndReturn_OnTheSameConnection() async throws {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)

@@ -27,6 +27,8 @@ extension MountTable {
     /// free now. Empty credentials match nothing. On the loop.
     func takeOver(_ path: String, credentials: [String?], by peer: String) -> Bool {
         guard let (source, silent) = takeable(path, credentials: credentials) else { return false }
+        takingOver = path
+        defer { takingOver = nil }
         source.disconnect("replaced by \(peer), which publishes with its credentials after \(formatted(seconds(silent))) s in which"
             + " it sent nothing (the same encoder reconnecting)")
         return mounts[path]?.source == nil

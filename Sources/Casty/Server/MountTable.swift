@@ -177,6 +177,9 @@ final class MountTable: @unchecked Sendable {
     /// The mount whose source is ending as it was taken off the whitelist, and what became of its listeners then
     /// (``ended(_:_:)``): said in the source's end line rather than in a line of the mount's own (``say(_:_:fate:)``).
     private var takingOff: (path: String, fate: String?)?
+    /// The mount whose source is being ended for a source that takes it over (``takeOver(_:credentials:by:)``): its
+    /// listeners wait for the newcomer, who publishes at once, rather than hear its fallback for a moment.
+    var takingOver: String?
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
         self.rules = rules
@@ -468,6 +471,9 @@ final class MountTable: @unchecked Sendable {
         // The server stopping: nobody will hear a fallback — its branches would re-attach to it, and their HLS mark a
         // discontinuity, a moment before the root is gone.
         guard !stopping else { return }
+        // Taken over: the newcomer's audio comes within moments — a detour through the fallback would be two splices
+        // and a title that is not the station's. Its listeners wait for it, as for a source that returns.
+        if takingOver == mount.path { return waitForSource(mount, shape: session.assumeIsolated { $0.shape }) }
         fallBack(mount, sourceEnded: true, shape: session.assumeIsolated { $0.shape })
     }
 
