@@ -19,7 +19,10 @@ extension StationServerTests {
             let address = try #require(server.rtmpAddress)
             var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared, reading: reading))
             var bytes = [3] + [UInt8](repeating: 7, count: 1536) + [UInt8](repeating: 0, count: 1536)
-            bytes += rtmp.publisher.command("connect", [.object([AMF0Property("app", .string(app))])])
+            // As ffmpeg connects: its name in `flashVer`.
+            bytes += rtmp.publisher.command("connect", [.object([
+                AMF0Property("app", .string(app)), AMF0Property("flashVer", .string("FMLE/3.0 (compatible; Lavf61.7.100)")),
+            ])])
             bytes += rtmp.publisher.command("createStream", [.null])
             bytes += rtmp.publisher.command("publish", [.null, .string(key), .string("live")])
             await rtmp.send(bytes)

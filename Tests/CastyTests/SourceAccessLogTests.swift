@@ -73,7 +73,7 @@ extension StationServerTests {
         #expect(!line.contains("hackme"), "\(line)")
     }
 
-    @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, never its key")
+    @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, the encoder its connect named, never its key")
     func rtmpPublisherRefused_GetsItsAccessLogLine_WithoutItsKey() async throws {
         let (accessLog, path, lines) = try sourceAccessLog()
         defer { _ = unlink(path) }
@@ -92,9 +92,9 @@ extension StationServerTests {
         #expect(await eventually { await lines().count { $0.contains("PUBLISH") } == 3 }, "\(log.lines.value)")
         let written = await lines().filter { $0.contains("PUBLISH") }
         #expect(written.allSatisfy { $0.hasPrefix("127.0.0.1 - - [") }, "\(written)")
-        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /live RTMP\" 401 0 \"-\" \"-\" ") }, "\(written)")
-        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /elsewhere RTMP\" 403 0 \"-\" \"-\" ") }, "\(written)")
-        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /live RTMP\" 403 0 \"-\" \"-\" ") }, "in use: \(written)")
+        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /live RTMP\" 401 0 \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" ") }, "\(written)")
+        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /elsewhere RTMP\" 403 0 \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" ") }, "\(written)")
+        #expect(written.contains { $0.contains(" +0000] \"PUBLISH /live RTMP\" 403 0 \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" ") }, "in use: \(written)")
         #expect(written.allSatisfy { $0.split(separator: " ").last.map { Int($0) != nil } == true }, "their seconds: \(written)")
         #expect(!written.contains { $0.contains("Wr0ngKeyGuess") || $0.contains("hackme") }, "\(written)")
         await icecast.close()

@@ -263,12 +263,12 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     /// The access log's line of a publisher refused on `path` (as it may be shown: its key never, `-` for none),
     /// `status` the one an Icecast source is answered for the same refusal (``SourceAdmission/Refusal/status``):
-    /// `PUBLISH /live RTMP`, no bytes, the encoder its `onMetaData` named if it sent one, the seconds it was
-    /// connected.
+    /// `PUBLISH /live RTMP`, no bytes, the encoder its `onMetaData` named if it sent one — else the `flashVer` of
+    /// its `connect` (a publisher refused at `publish` has sent no `onMetaData` yet) —, the seconds it was connected.
     private func logRefusal(on path: String?, status: Int) {
         let session = AccessLog.Session(
             address: host.isEmpty ? "-" : host, user: nil, request: SourcePublication.request(path, over: "RTMP"), referer: nil,
-            agent: info.encoder, started: connected)
+            agent: info.encoder ?? machine.flashVersion, started: connected)
         port.options.accessLog?.sourceRefused(session, status: status)
     }
 

@@ -74,6 +74,9 @@ package struct RTMPServerMachine: Sendable {
     /// The message stream id `createStream` hands out.
     package static let streamID: UInt32 = 1
 
+    /// The `flashVer` the publisher's `connect` named (`FMLE/3.0 (compatible; Lavf61.7.100)`, OBS's
+    /// `FMLE/3.0 (compatible; FMSc/1.0)`), its first 200 characters: who it is, before any `onMetaData`.
+    package private(set) var flashVersion: String?
     private var state: State
     private var reader: RTMPChunkReader
     private var writer = RTMPChunkWriter()
@@ -200,6 +203,7 @@ package struct RTMPServerMachine: Sendable {
             guard case .connecting = state else { throw .unexpectedCommand(name) }
             var (app, query) = Self.queried(values.count > 2 ? values[2]["app"]?.string ?? "" : "")
             while app.hasSuffix("/") { app.removeLast() }
+            flashVersion = values.count > 2 ? values[2]["flashVer"]?.string.map { String($0.prefix(200)) } : nil
             state = .connected(app: app, query: query)
             actions.append(.send(control(RTMPMessage.windowAcknowledgementSize, Self.window)))
             actions.append(.send(chunk(RTMPMessage(type: RTMPMessage.setPeerBandwidth, payload: Self.bigEndian(Self.window) + [2]), on: 2)))
