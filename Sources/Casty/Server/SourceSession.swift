@@ -421,9 +421,12 @@ public actor SourceSession: LoopNode, FeedingNode {
         subscribers.ready(context, next: first ?? cutter.next)
     }
 
-    /// Checks a few times per timeout that bytes still arrive.
+    /// Checks a few times per timeout that bytes still arrive, and once more the moment the timeout runs out: a
+    /// source silent for the timeout ends then, as its line says, not up to a quarter of it later.
     private func watch() {
-        watchdog = loop.schedule(after: timeout / 4) { [weak self] in
+        let deadline = min(lastData, lastAudio) + timeout
+        let next = max(.milliseconds(10), min(timeout / 4, deadline - ContinuousClock.now + .milliseconds(5)))
+        watchdog = loop.schedule(after: next) { [weak self] in
             self?.assumeIsolated { session in
                 guard session.onEnd != nil else { return }
                 if ContinuousClock.now - session.lastData > session.timeout {
