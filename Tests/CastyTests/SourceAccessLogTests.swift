@@ -73,6 +73,26 @@ extension StationServerTests {
         #expect(!line.contains("hackme"), "\(line)")
     }
 
+    @Test("An RTMP publisher admitted that hangs up before its first audio gets its access-log line all the same: 200, no bytes, the encoder its connect named")
+    func rtmpPublisherGoneBeforeAudio_GetsItsAccessLogLine() async throws {
+        let (accessLog, path, lines) = try sourceAccessLog()
+        defer { _ = unlink(path) }
+        let log = Log()
+        let server = try server(log: log, rtmp: true) { $0.options.accessLog = accessLog }
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.peer.close()
+        #expect(await eventually { await lines().contains { $0.contains("PUBLISH") } }, "\(log.lines.value)")
+        let line = try #require(await lines().first { $0.contains("PUBLISH") })
+        #expect(line.contains(" +0000] \"PUBLISH /live RTMP\" 200 0 \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" "), "\(line)")
+        #expect(!line.contains("hackme"), "\(line)")
+        // The mount it held is free again: another publisher takes it.
+        let next = try await RTMPPeer.publish(server)
+        #expect(await eventually { next.statuses() == ["NetStream.Publish.Start"] })
+        await next.peer.close()
+    }
+
     @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, the encoder its connect named, never its key")
     func rtmpPublisherRefused_GetsItsAccessLogLine_WithoutItsKey() async throws {
         let (accessLog, path, lines) = try sourceAccessLog()
@@ -98,6 +118,27 @@ extension StationServerTests {
         #expect(written.allSatisfy { $0.split(separator: " ").last.map { Int($0) != nil } == true }, "their seconds: \(written)")
         #expect(!written.contains { $0.contains("Wr0ngKeyGuess") || $0.contains("hackme") }, "\(written)")
         await icecast.close()
+    }
+
+    @Test("An SRT caller accepted that sends no audio in time gets its access-log line all the same: 200, no bytes",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCallerWithoutAudio_GetsItsAccessLogLine() async throws {
+        let (accessLog, path, lines) = try sourceAccessLog()
+        defer { _ = unlink(path) }
+        let log = Log()
+        let server = try server(timeout: .seconds(3), log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.defaultPassphrase = "correct-horse-battery"
+            configuration.srt = srt
+            configuration.options.accessLog = accessLog
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery", media: Caller.videoOnly)
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("on /backup dropped: no MP3 or AAC audio") }, "\(log.lines.value)")
+        #expect(await eventually { await lines().contains { $0.contains(" +0000] \"PUBLISH /backup SRT\" 200 0 \"-\" \"-\" ") } })
+        #expect(await lines().count { $0.contains("PUBLISH") } == 1, "one line, not a refusal's too")
     }
 
     @Test("A refused SRT caller gets its access-log line, in the handshake and after the accept: PUBLISH /mount SRT, 403 off the whitelist or in use, 401 a wrong passphrase, 0 bytes, never its key nor a passphrase",

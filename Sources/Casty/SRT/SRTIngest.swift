@@ -291,6 +291,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         case .waiting:
             logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: its audio switched from \(old.contentType) to "
                 + "\(new.contentType) before it was admitted")
+            logUnpublished()
             finish()
         case .over:
             break
@@ -304,7 +305,15 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         let holds = unserved.isEmpty ? "" : ": its transport stream holds " + unserved.map(TSDemuxer.streamTypeName).joined(separator: ", ")
             + " (publish MP3, or AAC in ADTS, ffmpeg's default for mpegts)"
         logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: no MP3 or AAC audio within \(timeout)\(holds)")
+        logUnpublished()
         finish()
+    }
+
+    /// A caller accepted whose session never started (it left, or sent no audio in time): the access log has its
+    /// line all the same (`200`, no bytes), as an Icecast source that sent nothing has. While it waits only.
+    private func logUnpublished() {
+        guard case .waiting = state, let publication else { return }
+        port.options.accessLog?.sourceEnded(publication.accessSession(started: accepted), received: 0)
     }
 
     private func gone(_ reason: String) {
@@ -315,6 +324,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
             session.assumeIsolated { $0.inputClosed(reason + lost) }
         case .waiting:
             logger("SRT source \(peer) on \(id?.mount ?? "?") left before publishing: \(reason)")
+            logUnpublished()
         case .over:
             break
         }

@@ -346,7 +346,13 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         guard !closed else { return false }
         closed = true
         stopWaiting()
-        if session == nil, let publication { port.mounts?.release(publication.path) }  // admitted, no audio yet
+        if session == nil, var publication {
+            // Admitted, no audio yet: the mount is free again, and the access log has its line all the same (`200`, no
+            // bytes), as an Icecast source that sent nothing has — what a platform counting publishers reads.
+            port.mounts?.release(publication.path)
+            publication.agent = info.encoder ?? machine.flashVersion
+            port.options.accessLog?.sourceEnded(publication.accessSession(started: connected), received: 0)
+        }
         deadline?.cancel()
         connection.onRead = nil
         connection.onClose = nil
