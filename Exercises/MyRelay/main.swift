@@ -17,17 +17,17 @@ let usage = """
            my-relay --root <station-url> [--port P] [--host ADDR] [--distributor]
            my-relay --branch <parent-url> [--port P] [--host ADDR] [--advertise HOST:PORT] [--distributor]
 
-    Relays the Shoutcast/Icecast station at <station-url> (http://host:port/path) to media players, with YOUR
+    Relays the Shoutcast/Icecast station at <station-url> (http://host:port/path) to media players, with \(RelayHub.whose)
     ProxyCore and ClientCore from chapter 3. Give http://ADDR:P/ to VLC or mpg123 and listen. It speaks no
     TLS: for an https:// station, relay it with Casty's own proxy (casty-cli proxy https://… --port 8000)
     and give my-relay http://127.0.0.1:8000/.
 
       --port P        port for players (default 8080; 0 picks a free one, printed at start)
       --host ADDR     address to listen on (default 127.0.0.1)
-      --distributor   hand segments out with YOUR chapter 4 DistributorCore (whole segments, skips, a burst)
-      --root          be the root of a tree (chapter 5): YOUR Seats take two branches and redirect the others
+      --distributor   hand segments out with \(RelayHub.whose) chapter 4 DistributorCore (whole segments, skips, a burst)
+      --root          be the root of a tree (chapter 5): \(RelayHub.whose) Seats take two branches and redirect the others
       --branch        be a branch: ask <parent-url> (a my-relay --root or --branch) for a place, follow its
-                      redirects with YOUR Route, and place branches of your own with YOUR Seats
+                      redirects with \(RelayHub.whose) Route, and place branches of your own with \(RelayHub.whose) Seats
       --advertise A   with --branch: the HOST:PORT sent to the parent as X-Casty-Branch, where other branches
                       are redirected to reach this one (default: the address it listens on)
     """

@@ -156,6 +156,12 @@ struct RelayChecks {
         #expect(core.gaps == 1, hole("ClientCore.dataBytes(_:_:)", "5 and 6 as expected, then 7 and 8 missing: one gap"))
     }
 
+    @Test func client_countsAGap_whenASingleNumberIsSkipped() throws {
+        var core = try #require(plainClient(next: 5), "bad request")
+        for number in [5, 6, 8] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }
+        #expect(core.gaps == 1, hole("ClientCore.dataBytes(_:_:)", "8 where 7 was expected: one segment missing is a gap too"))
+    }
+
     @Test func client_countsAGap_whenTheFirstSegmentIsNotTheOneTheReplyPromised() throws {
         var core = try #require(plainClient(next: 5), "bad request")
         for number in [7, 8] { _ = try core.dataBytes(number, Kit.Segment(audio: [1])) }

@@ -122,6 +122,16 @@ struct RecoveryChecks {
         #expect(receiver.expected == 8, hole("Receiver.accept(_:)", "8 expected after 7"))
     }
 
+    @Test func receiver_countsASingleMissingSegment() {
+        var receiver = Receiver()
+        receiver.replied(next: 0)
+        let kept = [0, 1, 3, 4].map { receiver.accept($0) }
+        #expect(kept == [true, true, true, true], hole("Receiver.accept(_:)", "a later number is kept"))
+        #expect(receiver.gaps == 1, hole("Receiver.accept(_:)", "1 gap: 1 → 3, one segment missing"))
+        #expect(receiver.missing == 1, hole("Receiver.accept(_:)", "1 missing: 2"))
+        #expect(receiver.expected == 5, hole("Receiver.accept(_:)", "5 expected after 4"))
+    }
+
     @Test func branch_whoseParentFallsSilent_reattaches_andMissesNothing() async {
         var scenario = await Scenario(history: 16)
         _ = await scenario.run(through: 2)
