@@ -106,6 +106,15 @@ enum ControlOptions {
             } catch {
                 throw UsageError("\(given("event-spool", arguments)) \(spool): \(error)")
             }
+            // A file that is no spool (a config file named by mistake) would be replaced at the first write: refused,
+            // and so is one beside it that is no live sessions file. Read once the lock is held: no other run writes them.
+            for path in [spool, ControlPlane.liveSessionsPath(spool)] {
+                do throws(NotASpoolError) {
+                    try EventQueue<StreamEvent>.check(spool: path)
+                } catch {
+                    throw UsageError("\(given("event-spool", arguments))\(path == spool ? "" : " \(spool):") \(error)")
+                }
+            }
         }
         guard configuration.keyVerificationURL != nil || configuration.eventCallbackURL != nil || configuration.commandsAuth != nil
             || configuration.listenerAuthURL != nil else {

@@ -400,6 +400,25 @@ struct PlatformServerTests {
         await queue.stop()
     }
 
+    @Test("A file with lines, none of them an event Casty wrote (a config file, random bytes), is no spool; one with a line of its own is one, and so is an empty or missing file")
+    func aFileWithNoEventLine_IsNoSpool() throws {
+        let path = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(path) }
+        #expect(throws: Never.self) { try EventQueue<StreamEvent>.check(spool: path) }
+        let config = "port 8000\naccept-all\n\nsource-password x\n"
+        try FileWriter.replace(path, with: Array(config.utf8))
+        let error = #expect(throws: NotASpoolError.self) { try EventQueue<StreamEvent>.check(spool: path) }
+        #expect(error?.lines == 3)
+        #expect(String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self) == config, "read, not changed")
+        try FileWriter.replace(path, with: (0..<100_000).map { _ in UInt8.random(in: 0...255) })
+        #expect(throws: NotASpoolError.self) { try EventQueue<StreamEvent>.check(spool: path) }
+        let good = StreamEvent(channel: "live", streamID: "s1", kind: .closed).spoolLine
+        try FileWriter.replace(path, with: Array("garbage\n\(good)\n".utf8))
+        #expect(throws: Never.self) { try EventQueue<StreamEvent>.check(spool: path) }
+        try FileWriter.replace(path, with: Array(" \n\n".utf8))
+        #expect(throws: Never.self) { try EventQueue<StreamEvent>.check(spool: path) }
+    }
+
     @Test("An event queued while the sender waits to try again is in the spool at once, not at the next attempt: a kill -9 loses it not")
     func anEventQueuedWhileWaiting_IsSpooledAtOnce() async throws {
         let (queue, spool, log) = try await queueWithTheApplicationDown()

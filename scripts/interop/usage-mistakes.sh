@@ -14,7 +14,7 @@
 # have (it records its stream as /), a branch's
 # --client-port that is its --port (a server's or a root's --rtmp-port too), a URL whose port is out of range, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
-# server is using; and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
+# server is using, an --event-spool that is another file (a config file, random bytes: left as they were); and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given; a server whose keys the application verifies warns that the
 # source passwords given too admit nobody; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
@@ -197,4 +197,18 @@ refuses "--event-spool $TMP/spool: another Casty process uses it ($TMP/spool.loc
     --event-spool "$TMP/spool"
 kill "$first_pid" 2>/dev/null || true
 wait "$first_pid" 2>/dev/null || true
+# A file that is no spool (a config file given by mistake, random bytes) is refused and left as it was: the first write
+# would have replaced it. A spool with one line of its own is one: its other lines are dropped, with their numbers.
+printf 'port 8000\naccept-all\nsource-password x\n' >"$TMP/station.conf"
+cp "$TMP/station.conf" "$TMP/station.conf.before"
+refuses "--event-spool $TMP/station.conf holds 3 lines, none of them an event Casty wrote" \
+    server --host 127.0.0.1 --port "$port" --accept-all --source-password x --event-callback-url http://127.0.0.1:9/events \
+    --event-spool "$TMP/station.conf"
+check "the config file given as the spool is left as it was" cmp -s "$TMP/station.conf" "$TMP/station.conf.before"
+head -c 3000000 /dev/urandom >"$TMP/random"
+cp "$TMP/random" "$TMP/random.before"
+refuses "none of them an event Casty wrote" \
+    server --host 127.0.0.1 --port "$port" --accept-all --source-password x --event-callback-url http://127.0.0.1:9/events \
+    --event-spool "$TMP/random"
+check "3 MB of random bytes given as the spool are left as they were" cmp -s "$TMP/random" "$TMP/random.before"
 ((failures == 0))

@@ -146,6 +146,9 @@ public final class ControlPlane: Sendable {
         }
     }
 
+    /// The file beside the event spool `spool` where the sessions live now are kept (``LiveSessions``): `spool.live`.
+    public static func liveSessionsPath(_ spool: String) -> String { LiveSessions.path(ofSpool: spool) }
+
     /// Whether sources' keys are verified by the application.
     public var verifiesKeys: Bool { configuration.keyVerificationURL != nil }
 

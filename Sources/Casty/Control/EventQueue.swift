@@ -351,6 +351,17 @@ public actor EventQueue<Post: QueuedPost> {
 }
 
 extension EventQueue where Post: SpooledPost {
+    /// Throws if the file at `path` is there, holds lines, and none of them is a post a queue wrote: not a spool,
+    /// but another file given by mistake (`--event-spool station.conf`), which the first write would replace —
+    /// read at start, its lines would be dropped as edited or cut short. A spool with some lines of its own is one,
+    /// whatever else it holds; an empty or missing file is one yet to be written. Reads the file, changes nothing.
+    public static func check(spool path: String) throws(NotASpoolError) {
+        guard let bytes = FileWriter.contents(of: path) else { return }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+        guard !lines.isEmpty, !lines.contains(where: { Post(spoolLine: $0) != nil }) else { return }
+        throw NotASpoolError(path: path, lines: lines.count)
+    }
+
     /// A queue for `url` whose pending events are also kept in `spool`, if given (`--event-spool`), and sent first
     /// at the next start; call ``start()`` to load the spool and begin sending.
     public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
@@ -369,5 +380,20 @@ public enum EventSpool {
     /// Waits until every spool write handed over so far is on disk (at shutdown).
     public static func flush() {
         writer.sync {}
+    }
+}
+
+/// A file given as a spool that is none: it holds lines, and not one is an event Casty wrote
+/// (``EventQueue/check(spool:)``). Left as it is.
+public struct NotASpoolError: Error, CustomStringConvertible {
+    /// The file.
+    public let path: String
+    /// How many lines it holds (blank ones aside).
+    public let lines: Int
+
+    /// "station.conf holds 14 lines, none of them an event Casty wrote: …".
+    public var description: String {
+        "\(path) holds \(counted(lines, "line")), none of them an event Casty wrote: it is no event spool (another file given by"
+            + " mistake?), and is left as it is — give the spool its own file, or remove this one"
     }
 }

@@ -18,7 +18,7 @@ final class LiveSessions: Sendable {
 
     /// The live sessions kept beside `spool`; a failed write is logged to `logger`.
     init(spool: String, logger: EventLog = .silent) {
-        file = SpoolFile(path: spool + ".live", name: "events", title: "the live sessions file", noun: ("live session", "live sessions"),
+        file = SpoolFile(path: Self.path(ofSpool: spool), name: "events", title: "the live sessions file", noun: ("live session", "live sessions"),
                          logger: logger)
     }
 
@@ -69,6 +69,9 @@ final class LiveSessions: Sendable {
         let file = file
         EventSpool.writer.async { file.write(text, count: count) }
     }
+
+    /// The file of the live sessions kept beside `spool`.
+    static func path(ofSpool spool: String) -> String { spool + ".live" }
 
     private static func key(_ event: StreamEvent) -> String { session(event) + "\t" + (event.streamType ?? "") }
     private static func session(_ event: StreamEvent) -> String { event.channel + "\t" + event.streamID }
