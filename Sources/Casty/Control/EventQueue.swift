@@ -62,6 +62,12 @@ public actor EventQueue<Post: QueuedPost> {
     private var failureSaid: String?
     /// The wait after a failure, before the next attempt, if one is waited for.
     private var backoff: Task<Void, Never>?
+    /// Whether the process stops (``finish(before:)``): each post gets one more attempt — the wait after a failure
+    /// not waited out —, and one that fails then is not tried again.
+    private var finishing = false
+    /// The posts whose attempt failed while the process stops, oldest first: not tried again, but spooled (or said
+    /// lost) with those never tried. Before ``pending``'s: taken from its front.
+    private var failedAtStop: [Post] = []
     /// Whether a spool write is due (``spoolDelay`` after the first change not written yet).
     private var spoolWriteDue = false
     /// How long after a change the spool is written: changes within it are written together, so that a storm of
@@ -130,8 +136,8 @@ public actor EventQueue<Post: QueuedPost> {
         wake()
         guard let spool else { return true }
         spoolWriteDue = false
-        let text = pending.map(spool.line).joined(separator: "\n")
-        let count = pending.count
+        let text = undeliveredPosts.map(spool.line).joined(separator: "\n")
+        let count = undeliveredPosts.count
         return await withCheckedContinuation { (written: CheckedContinuation<Bool, Never>) in
             EventSpool.writer.async { written.resume(returning: spool.file.write(text, count: count) == nil) }
         }
@@ -140,34 +146,42 @@ public actor EventQueue<Post: QueuedPost> {
     /// The events not yet answered `200`, oldest first.
     public func undelivered() -> [Post] {
         takeInbox()
-        return pending
+        return undeliveredPosts
     }
 
-    /// Before the process exits (``Shutdown``): waits, until `deadline` at most, for the events posted so far to
-    /// be sent (``inFlight`` at once) — not at all if the application was failing already —, then writes those left
-    /// to the spool (on the spool's queue: ``EventSpool/flush()`` waits for it), with one log line saying what was
-    /// left and where — kept only once the spool is written; if it cannot be, that they are lost, and why. An event
-    /// being sent when time runs out stays in the spool, so the application may get it twice, never not at all.
+    /// The posts not yet answered `200`, oldest first: those that failed as the process stops, then ``pending``.
+    private var undeliveredPosts: [Post] { failedAtStop + pending }
+
+    /// Before the process exits (``Shutdown``): gives each post not sent yet one more attempt, until `deadline` at
+    /// most (``inFlight`` at once) — at once, the wait after a failure not waited out: an application that failed
+    /// may answer now —, then writes those left to the spool (on the spool's queue: ``EventSpool/flush()`` waits for
+    /// it), with one log line saying what was left and where — kept only once the spool is written; if it cannot be,
+    /// that they are lost, and why. A post whose attempt fails now is not tried again, and in order (``inFlight`` 1)
+    /// it holds back those after it: an application still failing is not waited for. An event being sent when time
+    /// runs out stays in the spool, so the application may get it twice, never not at all.
     public func finish(before deadline: ContinuousClock.Instant) async {
-        takeInbox()
+        finishing = true
+        backoff?.cancel()
+        backoff = nil
         wake()
         // Stops waiting a little before the deadline, at which the process exits: the line that says what is left,
         // and the spool, must come before it (they raced it, and the line was mostly lost).
         let last = deadline - .milliseconds(250)
-        while !pending.isEmpty, failures == 0, running, ContinuousClock.now < last {
+        while mayStillSend, running, ContinuousClock.now < last {
             try? await Task.sleep(for: .milliseconds(20))
-            takeInbox()
+            wake()
         }
-        guard !pending.isEmpty else {
+        let unsent = undeliveredPosts
+        guard !unsent.isEmpty else {
             // All sent: the spool still lists what was sent since its last write (due ``spoolDelay`` on, after the
             // process is gone): written now, or the next start would send those events again.
             if spoolWriteDue { writeSpoolNow() }
             return
         }
-        let left = "\(name): \(pending.count) not sent before the process stopped; "
+        let left = "\(name): \(unsent.count) not sent before the process stopped; "
         guard let spool else { return logger(left + "lost (not spooled)") }
         spoolWriteDue = false
-        let text = pending.map(spool.line).joined(separator: "\n")
+        let text = unsent.map(spool.line).joined(separator: "\n")
         let logger = logger
         // Said on the spool's queue once the write is done, so the line is out when the process exits (after flush).
         await withCheckedContinuation { (written: CheckedContinuation<Void, Never>) in
@@ -192,10 +206,11 @@ public actor EventQueue<Post: QueuedPost> {
     // MARK: Sending
 
     /// Sends the posts next in line while fewer than the window are out — ``inFlight``; one while the application
-    /// fails, and none while the wait after a failure lasts.
+    /// fails (but as the process stops, when each gets one more attempt), and none while the wait after a failure
+    /// lasts, nor after one that failed as the process stops, in order.
     private func sendNext() {
-        let window = failures > 0 ? 1 : inFlight
-        while running, backoff == nil, sending.count < window, sending.count < pending.count {
+        let window = failures > 0 && !finishing ? 1 : inFlight
+        while running, backoff == nil, !heldBack, sending.count < window, sending.count < pending.count {
             let post = pending[sending.count]
             let number = nextNumber
             nextNumber += 1
@@ -205,6 +220,13 @@ public actor EventQueue<Post: QueuedPost> {
         }
     }
 
+    /// Whether the posts left wait for one that failed as the process stops: in order (``inFlight`` 1), none goes
+    /// before it.
+    private var heldBack: Bool { finishing && inFlight == 1 && !failedAtStop.isEmpty }
+
+    /// Whether, as the process stops, a post may still be delivered: one is being sent, or one not tried yet may be.
+    private var mayStillSend: Bool { !sending.isEmpty || (pending.count > sending.count && !heldBack) }
+
     /// Why an attempt failed: what is said, and its kind — the status answered, or the error without what the
     /// application wrote (``CastyError/kind``) —, by which a failure like the last one said is told from another.
     private struct Failure: Sendable {
@@ -213,22 +235,23 @@ public actor EventQueue<Post: QueuedPost> {
     }
 
     /// The post sent as `number` was answered: delivered (`failure` is `nil`) it leaves the queue; otherwise it is
-    /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s.
-    /// Posts sent together fail together (the application is down): only the first failure of an attempt is said
-    /// and counted.
+    /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s — as
+    /// the process stops, it is not tried again (``failedAtStop``). Posts sent together fail together (the
+    /// application is down): only the first failure of an attempt is said and counted.
     private func answered(_ number: UInt64, attempt: Int, failure: Failure?) {
         guard let index = sending.firstIndex(of: number) else { return }
         sending.remove(at: index)
         let post = pending.remove(at: index)
         if let failure {
-            pending.insert(post, at: sending.count)
+            if finishing { failedAtStop.append(post) } else { pending.insert(post, at: sending.count) }
             if attempt > failures {
                 failures = attempt
                 // One line for the first failures, then for every tenth — an application that is down for an hour
                 // does not fill the log —, and for a failure of another kind than the last one said: a 500 that
                 // becomes a timeout is told, whatever the attempt.
                 if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid {
-                    logger("\(name): \(post.summary): application \(failure.said); attempt \(attempt), trying again")
+                    logger("\(name): \(post.summary): application \(failure.said); attempt \(attempt), "
+                        + (finishing ? "the last: the process stops" : "trying again"))
                     failureSaid = failure.kind
                 }
             }
@@ -245,7 +268,7 @@ public actor EventQueue<Post: QueuedPost> {
 
     /// Waits, unless it does already, before the next attempt: ``firstRetry`` (0.5 s) after the first failure, doubling to 30 s.
     private func waitAfterFailure() {
-        guard backoff == nil, running else { return }
+        guard backoff == nil, running, !finishing else { return }
         let wait = min(Duration.seconds(30), firstRetry * (1 << min(failures - 1, 10)))
         backoff = Task {
             try? await Task.sleep(for: wait)
@@ -340,8 +363,8 @@ public actor EventQueue<Post: QueuedPost> {
     private func writeSpoolNow() {
         spoolWriteDue = false
         guard let spool else { return }
-        let text = pending.map(spool.line).joined(separator: "\n")
-        let count = pending.count
+        let text = undeliveredPosts.map(spool.line).joined(separator: "\n")
+        let count = undeliveredPosts.count
         EventSpool.writer.async { spool.file.write(text, count: count) }
     }
 
