@@ -396,8 +396,47 @@ struct PlatformServerTests {
                                             loop: loop, logger: log.logger)
         await queue.start()
         #expect(log.contains("1 left by the last run"), "\(log.lines.value)")
-        #expect(log.contains("2 lines of \(spool) are no event it wrote"), "\(log.lines.value)")
+        #expect(log.contains("2 lines of \(spool) are no event it wrote (edited, or cut short), and are dropped (lines 2, 3)"),
+                "\(log.lines.value)")
         await queue.stop()
+    }
+
+    @Test("Every line of the spool and of the live sessions file ends with a line break, the last too: a line appended by hand is read as one of its own; a file of an earlier Casty, without the last one, reads the same")
+    func spoolLines_EachEndWithALineBreak() async throws {
+        let (queue, spool, log) = try await queueWithTheApplicationDown()
+        defer { unlink(spool); unlink(spool + ".live") }
+        let events = ["one", "two", "three"].map { StreamEvent(channel: $0, streamID: "s1", kind: .available, streamType: "ICY-LIVE") }
+        queue.post(events[0])
+        queue.post(events[1])
+        let written: @Sendable () -> String = { String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self) }
+        #expect(await eventually(timeout: .seconds(10)) { written() == events[0].spoolLine + "\n" + events[1].spoolLine + "\n" },
+                "\(written().debugDescription)")
+        await queue.stop()
+        // An operator appends an event by hand.
+        let file = try FileWriter.openForAppending(spool)
+        try FileWriter.write(file, Array((events[2].spoolLine + "\n").utf8), path: spool)
+        close(file)
+        let again = EventQueue<StreamEvent>(url: StreamURL(host: "127.0.0.1", port: refusingPort, path: "/events"), auth: nil, spool: spool,
+                                            loop: loop, logger: log.logger)
+        await again.start()
+        #expect(log.contains("3 left by the last run"), "\(log.lines.value)")
+        #expect(!log.contains("dropped"), "\(log.lines.value)")
+        await again.stop()
+        // A spool of an earlier Casty: no line break after its last line.
+        try FileWriter.replace(spool, with: Array((events[0].spoolLine + "\n" + events[1].spoolLine).utf8))
+        let earlier = EventQueue<StreamEvent>(url: StreamURL(host: "127.0.0.1", port: refusingPort, path: "/events"), auth: nil, spool: spool,
+                                              loop: loop, logger: log.logger)
+        await earlier.start()
+        #expect(await earlier.undelivered().map(\.channel) == ["one", "two"])
+        await earlier.stop()
+        // The live sessions file too.
+        let live = LiveSessions(spool: spool)
+        live.note(events[0])
+        live.note(events[1])
+        EventSpool.flush()
+        let sessions = String(decoding: FileWriter.contents(of: spool + ".live") ?? [], as: UTF8.self)
+        #expect(sessions == [events[0].spoolLine, events[1].spoolLine].sorted().joined(separator: "\n") + "\n", "\(sessions.debugDescription)")
+        EventSpool.flush()
     }
 
     @Test("A file with lines, none of them an event Casty wrote (a config file, random bytes), is no spool; one with a line of its own is one, and so is an empty or missing file")

@@ -106,14 +106,18 @@ public actor EventQueue<Post: QueuedPost> {
     public func start() {
         guard !running else { return }
         if let spool, let text = Self.read(spool.path) {
-            let lines = text.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
-            let spooled = lines.compactMap(spool.read)
+            var spooled: [Post] = []
+            var unread: [Int] = []
+            for line in SpoolFile.lines(of: text) {
+                if let post = spool.read(line.text) { spooled.append(post) } else { unread.append(line.number) }
+            }
             if !spooled.isEmpty { logger("\(name): \(spooled.count) left by the last run, from \(spool.path), sent first") }
-            // A line that is no event (edited by hand, cut short) is not sent; said, since it is lost with the spool.
-            let unread = lines.count - spooled.count
-            if unread > 0 {
-                logger("\(name): \(counted(unread, "line")) of \(spool.path) \(unread == 1 ? "is" : "are") no event it wrote"
-                    + " (edited, or cut short), and \(unread == 1 ? "is" : "are") dropped")
+            // A line that is no event (edited by hand, cut short) is not sent; said, since it is lost with the spool,
+            // with the numbers of the first ones, for an operator to look at.
+            if !unread.isEmpty {
+                let one = unread.count == 1
+                logger("\(name): \(counted(unread.count, "line")) of \(spool.path) \(one ? "is" : "are") no event it wrote"
+                    + " (edited, or cut short), and \(one ? "is" : "are") dropped (\(SpoolFile.named(unread)))")
             }
             pending = spooled + pending
         }
@@ -136,7 +140,7 @@ public actor EventQueue<Post: QueuedPost> {
         wake()
         guard let spool else { return true }
         spoolWriteDue = false
-        let text = undeliveredPosts.map(spool.line).joined(separator: "\n")
+        let text = SpoolFile.text(undeliveredPosts.map(spool.line))
         let count = undeliveredPosts.count
         return await withCheckedContinuation { (written: CheckedContinuation<Bool, Never>) in
             EventSpool.writer.async { written.resume(returning: spool.file.write(text, count: count) == nil) }
@@ -181,7 +185,7 @@ public actor EventQueue<Post: QueuedPost> {
         let left = "\(name): \(unsent.count) not sent before the process stopped; "
         guard let spool else { return logger(left + "lost (not spooled)") }
         spoolWriteDue = false
-        let text = unsent.map(spool.line).joined(separator: "\n")
+        let text = SpoolFile.text(unsent.map(spool.line))
         let logger = logger
         // Said on the spool's queue once the write is done, so the line is out when the process exits (after flush).
         await withCheckedContinuation { (written: CheckedContinuation<Void, Never>) in
@@ -363,7 +367,7 @@ public actor EventQueue<Post: QueuedPost> {
     private func writeSpoolNow() {
         spoolWriteDue = false
         guard let spool else { return }
-        let text = undeliveredPosts.map(spool.line).joined(separator: "\n")
+        let text = SpoolFile.text(undeliveredPosts.map(spool.line))
         let count = undeliveredPosts.count
         EventSpool.writer.async { spool.file.write(text, count: count) }
     }
@@ -380,8 +384,8 @@ extension EventQueue where Post: SpooledPost {
     /// whatever else it holds; an empty or missing file is one yet to be written. Reads the file, changes nothing.
     public static func check(spool path: String) throws(NotASpoolError) {
         guard let bytes = FileWriter.contents(of: path) else { return }
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
-        guard !lines.isEmpty, !lines.contains(where: { Post(spoolLine: $0) != nil }) else { return }
+        let lines = SpoolFile.lines(of: String(decoding: bytes, as: UTF8.self))
+        guard !lines.isEmpty, !lines.contains(where: { Post(spoolLine: $0.text) != nil }) else { return }
         throw NotASpoolError(path: path, lines: lines.count)
     }
 

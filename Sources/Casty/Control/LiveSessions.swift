@@ -41,7 +41,7 @@ final class LiveSessions: Sendable {
                 for entry in closing { live.removeValue(forKey: entry.key) }
             }
             // Queued while the lock is held, so the files are written in the order of the changes.
-            let text = live.values.map(\.spoolLine).sorted().joined(separator: "\n")
+            let text = SpoolFile.text(live.values.map(\.spoolLine).sorted())
             let count = live.count
             let file = file
             EventSpool.writer.async { file.write(text, count: count) }
@@ -55,7 +55,7 @@ final class LiveSessions: Sendable {
     func leftByTheLastRun() -> [StreamEvent] {
         guard let bytes = FileWriter.contents(of: path), !bytes.isEmpty else { return [] }
         var closing: [StreamEvent] = []
-        for event in String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap(StreamEvent.init(spoolLine:))
+        for event in SpoolFile.lines(of: String(decoding: bytes, as: UTF8.self)).compactMap({ StreamEvent(spoolLine: $0.text) })
         where event.kind == .available && Self.isLive(event) {
             let closed = StreamEvent(channel: event.channel, streamID: event.streamID, kind: .closed)
             if !closing.contains(closed) { closing.append(closed) }
@@ -65,7 +65,7 @@ final class LiveSessions: Sendable {
 
     /// Empties the file of the last run's sessions (their `stream-closed` is in the event spool), keeping this run's.
     func forgetTheLastRun() {
-        let (text, count) = live.withLock { ($0.values.map(\.spoolLine).sorted().joined(separator: "\n"), $0.count) }
+        let (text, count) = live.withLock { (SpoolFile.text($0.values.map(\.spoolLine).sorted()), $0.count) }
         let file = file
         EventSpool.writer.async { file.write(text, count: count) }
     }

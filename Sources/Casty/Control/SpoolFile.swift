@@ -8,6 +8,9 @@ internal import Synchronization
 /// A failed write is said in one line — the file, the error, and how much is now only in memory —, not again at
 /// every write while it keeps failing: then at most once per ``WriteFailures/repeatInterval``, with how many writes
 /// failed since; and the write that works again is said too. Blocking: call ``write(_:count:)`` on the spool's queue.
+///
+/// Each line ends with a line break, the last one too (``text(_:)``), so that a line appended by hand is a line of its
+/// own; a file without the last one (written by an earlier Casty) reads the same (``lines(of:)``).
 final class SpoolFile: Sendable {
     /// The file.
     let path: String
@@ -58,5 +61,27 @@ final class SpoolFile: Sendable {
     /// What a failed write leaves: `count` lines only in memory, or a file that still holds lines since gone.
     private func left(_ count: Int) -> String {
         count == 0 ? "it keeps what it held before" : "\(count) \(count == 1 ? noun.one + " is" : noun.many + " are") only in memory"
+    }
+}
+
+extension SpoolFile {
+    /// The file's text of `lines` (each without a line break): every one ends with a line break, the last too.
+    static func text(_ lines: some Sequence<String>) -> String {
+        lines.map { $0 + "\n" }.joined()
+    }
+
+    /// The lines of `text` that hold more than spaces, each with its number in the file (from 1), for a line that is
+    /// dropped to be named. The last line may lack its line break (written by a Casty from before they ended so).
+    static func lines(of text: String) -> [(number: Int, text: Substring)] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .filter { !$0.element.allSatisfy(\.isWhitespace) }
+            .map { (number: $0.offset + 1, text: $0.element) }
+    }
+
+    /// How a log line names the lines numbered `numbers`: `line 3`, `lines 2, 3`, `lines 2, 3, 5, 8, 13 and 4 more`.
+    static func named(_ numbers: [Int]) -> String {
+        let shown = numbers.prefix(5).map(String.init).joined(separator: ", ")
+        let more = numbers.count > 5 ? " and \(numbers.count - 5) more" : ""
+        return (numbers.count == 1 ? "line " : "lines ") + shown + more
     }
 }
