@@ -138,7 +138,8 @@ enum ControlOptions {
     /// it): otherwise every write would fail unseen, and the events be lost at the next start.
     private static func spool(_ arguments: Arguments) throws -> String? {
         guard let path = value("event-spool", arguments) else { return nil }
-        let directory = path.lastIndex(of: "/").map { slash in slash == path.startIndex ? "/" : String(path[..<slash]) } ?? "."
+        // Written where a symlink leads (``SpoolPath``): in that directory.
+        let directory = SpoolPath.directory(of: SpoolPath.resolved(path))
         var status = stat()
         if access(directory, W_OK | X_OK) != 0 {
             throw UsageError("\(given("event-spool", arguments)) \(path): cannot write in \(directory): \(String(cString: strerror(errno)))")

@@ -14,7 +14,7 @@
 # have (it records its stream as /), a branch's
 # --client-port that is its --port (a server's or a root's --rtmp-port too), a URL whose port is out of range, a mount named twice, a one-dash option, `help` of no command, no command at all,
 # a station's or the demo's port in use, an --event-spool another
-# server is using, an --event-spool that is another file (a config file, random bytes: left as they were); and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
+# server is using (named through a symlink too), an --event-spool that is another file (a config file, random bytes: left as they were); and the usage's first line at most follows the error. A root or branch that advertises 0.0.0.0 (the
 # default --host, no --advertise) keeps running but warns that other machines cannot reach it, and not when
 # --advertise or a --host of one address is given; a server whose keys the application verifies warns that the
 # source passwords given too admit nobody; `--version` prints the release and exits 0. Exit 0 only if all passed. About 15 s; needs python3.
@@ -195,6 +195,11 @@ wait_until 10 listening "$first" || true
 refuses "--event-spool $TMP/spool: another Casty process uses it ($TMP/spool.lock is locked)" \
     server --host 127.0.0.1 --port "$port" --accept-all --source-password x --event-callback-url http://127.0.0.1:9/events \
     --event-spool "$TMP/spool"
+# Named through a symlink, it is the same spool: its lock is beside the file itself.
+ln -s spool "$TMP/evlink"
+refuses "--event-spool $TMP/evlink: another Casty process uses it ($TMP/spool.lock is locked)" \
+    server --host 127.0.0.1 --port "$port" --accept-all --source-password x --event-callback-url http://127.0.0.1:9/events \
+    --event-spool "$TMP/evlink"
 kill "$first_pid" 2>/dev/null || true
 wait "$first_pid" 2>/dev/null || true
 # A file that is no spool (a config file given by mistake, random bytes) is refused and left as it was: the first write

@@ -10,7 +10,7 @@ internal import Synchronization
 /// Written on the spool's queue (``EventSpool``), a temporary file renamed over the last, at every change: sessions
 /// start and end at a human pace, and each change is one small file. A write that fails is said (``SpoolFile``).
 final class LiveSessions: Sendable {
-    /// The file: the spool's path with `.live` after it.
+    /// The file: the spool's real path with `.live` after it (``path(ofSpool:)``).
     var path: String { file.path }
     private let file: SpoolFile
     /// The available events not closed yet, by channel, stream id and type.
@@ -70,8 +70,9 @@ final class LiveSessions: Sendable {
         EventSpool.writer.async { file.write(text, count: count) }
     }
 
-    /// The file of the live sessions kept beside `spool`.
-    static func path(ofSpool spool: String) -> String { spool + ".live" }
+    /// The file of the live sessions kept beside `spool`: beside the file itself when `spool` is a symlink to it
+    /// (``SpoolPath``), where a run given the file's own path keeps them too.
+    static func path(ofSpool spool: String) -> String { SpoolPath.resolved(spool) + ".live" }
 
     private static func key(_ event: StreamEvent) -> String { session(event) + "\t" + (event.streamType ?? "") }
     private static func session(_ event: StreamEvent) -> String { event.channel + "\t" + event.streamID }

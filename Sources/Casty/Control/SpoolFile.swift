@@ -10,10 +10,13 @@ internal import Synchronization
 /// failed since; and the write that works again is said too. Blocking: call ``write(_:count:)`` on the spool's queue.
 ///
 /// Each line ends with a line break, the last one too (``text(_:)``), so that a line appended by hand is a line of its
-/// own; a file without the last one (written by an earlier Casty) reads the same (``lines(of:)``).
+/// own; a file without the last one (written by an earlier Casty) reads the same (``lines(of:)``). Written through
+/// a symlink to the file it names (``SpoolPath``), never over the symlink.
 final class SpoolFile: Sendable {
-    /// The file.
+    /// The file, as it was given (in log lines).
     let path: String
+    /// The file written: ``path`` with its symlinks followed, as they were when it was made ready.
+    private let target: String
     /// What begins its log lines (`events`).
     private let name: String
     /// What the file is, in a log line: `the spool`, `the live sessions file`.
@@ -27,6 +30,7 @@ final class SpoolFile: Sendable {
     /// The file at `path`, called `title` in log lines that begin with `name`, holding `noun`s.
     init(path: String, name: String, title: String, noun: (one: String, many: String), logger: EventLog) {
         self.path = path
+        target = SpoolPath.resolved(path)
         self.name = name
         self.title = title
         self.noun = noun
@@ -51,7 +55,7 @@ final class SpoolFile: Sendable {
     /// Writes `text` over the file, saying nothing: for the last write, whose outcome its caller says.
     func writeQuietly(_ text: String) -> FileError? {
         do throws(FileError) {
-            try FileWriter.replace(path, with: Array(text.utf8), mode: 0o600, sync: true)
+            try FileWriter.replace(target, with: Array(text.utf8), mode: 0o600, sync: true)
             return nil
         } catch {
             return error

@@ -3,16 +3,17 @@ internal import Synchronization
 
 /// The lock that keeps an event spool to one process: an exclusive `flock` on `<spool>.lock`, taken without
 /// waiting and let go when the lock is (or the process ends, even killed). Two processes given the same
-/// `--event-spool` would each rewrite the file with their own events, and lose the other's.
+/// `--event-spool` would each rewrite the file with their own events, and lose the other's — given it by two
+/// paths too (one a symlink to it): the lock is beside the file's real path (``SpoolPath``).
 public final class SpoolLock: Sendable {
-    /// The lock file: the spool's path with `.lock` after it.
+    /// The lock file: the spool's real path with `.lock` after it.
     public let path: String
     private let fd: Int32
 
     /// Takes the lock of `spool`, or throws — never waits: another process holds it, or the lock file cannot be
     /// made.
     public init(spool: String) throws(SpoolLockError) {
-        let path = spool + ".lock"
+        let path = SpoolPath.resolved(spool) + ".lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SpoolLockError(path: path, code: errno) }
         // Before the properties are set: an initializer that throws after would run deinit, closing it twice.
