@@ -11,7 +11,7 @@ enum ControlOptions {
     static let environment: [String: String] = [
         "key-verification-url": "KEY_VERIFICATION_URL", "key-verification-auth": "KEY_VERIFICATION_AUTH",
         "key-verification-timeout": "KEY_VERIFICATION_TIMEOUT", "event-callback-url": "EVENT_CALLBACK_URL",
-        "event-callback-auth": "EVENT_CALLBACK_AUTH", "event-spool": "EVENT_SPOOL", "commands-auth": "COMMANDS_API_AUTH",
+        "event-callback-auth": "EVENT_CALLBACK_AUTH", "event-callback-timeout": "EVENT_CALLBACK_TIMEOUT", "event-spool": "EVENT_SPOOL", "commands-auth": "COMMANDS_API_AUTH",
         "public-url": "PUBLIC_URL", "listener-auth-url": "LISTENER_AUTH_URL", "listener-auth-timeout": "LISTENER_AUTH_TIMEOUT",
     ]
 
@@ -25,6 +25,7 @@ enum ControlOptions {
           --key-verification-timeout S  seconds it may take before the source is refused (default 5)
           --event-callback-url URL      tell this application what is live (stream-available, stream-closed)
           --event-callback-auth A       how to authenticate to it (as above)
+          --event-callback-timeout S    seconds it may take before the event is sent again (default 5)
           --event-spool FILE            keep unsent events here across restarts
           --commands-auth A             turn on /commands/… for the application, with these credentials
           --listener-auth-url URL       ask this application whether each listener may listen (Icecast's URL
@@ -33,15 +34,15 @@ enum ControlOptions {
           --public-url URL              this node as the application reaches it (default http://<host>:<port>,
                                         http://127.0.0.1:<port> on 0.0.0.0 or ::, with a warning at start)
           (each also from the environment: KEY_VERIFICATION_URL, KEY_VERIFICATION_AUTH, KEY_VERIFICATION_TIMEOUT,
-           EVENT_CALLBACK_URL, EVENT_CALLBACK_AUTH, EVENT_SPOOL, COMMANDS_API_AUTH, LISTENER_AUTH_URL,
-           LISTENER_AUTH_TIMEOUT, PUBLIC_URL,
+           EVENT_CALLBACK_URL, EVENT_CALLBACK_AUTH, EVENT_CALLBACK_TIMEOUT, EVENT_SPOOL, COMMANDS_API_AUTH,
+           LISTENER_AUTH_URL, LISTENER_AUTH_TIMEOUT, PUBLIC_URL,
            or the same with CASTY_ before them)
         """
 
     /// Options that shape a call to the application, and the URL each goes with.
     private static let dependents = [
         ("key-verification-auth", "key-verification-url"), ("key-verification-timeout", "key-verification-url"),
-        ("event-callback-auth", "event-callback-url"), ("event-spool", "event-callback-url"),
+        ("event-callback-auth", "event-callback-url"), ("event-callback-timeout", "event-callback-url"), ("event-spool", "event-callback-url"),
         ("listener-auth-timeout", "listener-auth-url"),
     ]
 
@@ -68,6 +69,7 @@ enum ControlOptions {
         configuration.keyVerificationTimeout = try seconds("key-verification-timeout", arguments) ?? configuration.keyVerificationTimeout
         configuration.eventCallbackURL = try url("event-callback-url", arguments)
         configuration.eventCallbackAuth = try auth("event-callback-auth", arguments)
+        configuration.eventCallbackTimeout = try seconds("event-callback-timeout", arguments) ?? configuration.eventCallbackTimeout
         configuration.eventSpool = try spool(arguments)
         configuration.commandsAuth = try auth("commands-auth", arguments)
         configuration.listenerAuthURL = try url("listener-auth-url", arguments)

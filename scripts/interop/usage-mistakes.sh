@@ -106,6 +106,11 @@ refuses "--title is for the built-in station (--station), not --source" root --s
 refuses "--key-verification-auth needs --key-verification-url" server --port "$port" --accept-all --source-password x --key-verification-auth bearer:t
 refuses "--event-spool needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-spool /tmp/spool
 refuses "--listener-auth-timeout needs --listener-auth-url" server --port "$port" --accept-all --source-password x --listener-auth-timeout 3
+refuses "--event-callback-timeout needs --event-callback-url" server --port "$port" --accept-all --source-password x --event-callback-timeout 3
+refuses "--event-callback-timeout must be 1 to 300 seconds, not '0'" server --port "$port" --accept-all --source-password x \
+    --event-callback-url http://127.0.0.1:9/events --event-callback-timeout 0
+refuses "--event-callback-timeout must be 1 to 300 seconds, not '2.5'" server --port "$port" --accept-all --source-password x \
+    --event-callback-url http://127.0.0.1:9/events --event-callback-timeout 2.5
 refuses "--mounts and --accept-all contradict each other" server --port "$port" --accept-all --mounts /a --source-password x
 # A node of one stream records it as /: another name would record nothing, silently.
 refuses "--record /live: this node serves one stream" proxy http://127.0.0.1:9/ --port "$port" --record /live --record-dir "$TMP/rec"

@@ -32,6 +32,9 @@ public final class ControlPlane: Sendable {
         public var eventCallbackURL: StreamURL?
         /// How Casty authenticates to the event callback URL.
         public var eventCallbackAuth: AppAuth?
+        /// How long the application may take to answer an event; past that the attempt failed, and the event is sent
+        /// again (``EventQueue``).
+        public var eventCallbackTimeout: Duration = .seconds(5)
         /// Where pending events are kept across restarts, if anywhere.
         public var eventSpool: String?
         /// Where listeners are authorized (Icecast's URL authorization), if anywhere.
@@ -99,7 +102,8 @@ public final class ControlPlane: Sendable {
         self.loop = loop
         self.logger = logger
         self.events = configuration.eventCallbackURL.map {
-            EventQueue(url: $0, auth: configuration.eventCallbackAuth, spool: configuration.eventSpool, loop: loop, logger: logger)
+            EventQueue(url: $0, auth: configuration.eventCallbackAuth, spool: configuration.eventSpool, timeout: configuration.eventCallbackTimeout,
+                       loop: loop, logger: logger)
         }
         self.live = configuration.eventCallbackURL == nil ? nil : configuration.eventSpool.map {
             LiveSessions(spool: $0, logger: logger)
