@@ -78,7 +78,7 @@ enum ControlOptions {
         let host = wildcard ? "127.0.0.1" : address.host
         let publicURL = value("public-url", arguments)
         if let publicURL, !isWebAddress(publicURL) {
-            throw UsageError("\(given("public-url", arguments)) takes http://host[:port] or https://host[:port], not '\(StreamURL.shown(publicURL))' (no login, query or fragment)")
+            throw UsageError("\(given("public-url", arguments)) takes http://host[:port][/path] or https://host[:port][/path], not '\(StreamURL.shown(publicURL))' (no login, query, fragment or blank)")
         }
         configuration.publicURL = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
         // Options given here (not inherited from an environment shared by many nodes) that only shape a call the

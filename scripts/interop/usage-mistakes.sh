@@ -71,8 +71,8 @@ refuses "--key-verification-url is given twice on the command line ('http://u:â€
     --key-verification-url 'http://u:OtherPW@127.0.0.1:9/f'
 refuses "--srt-passphrase PW (every mount's without its own) is given twice on the command line: give it once" \
     server --port "$port" --mounts /a --source-password x --srt-port "$port" --srt-passphrase first-passphrase-A --srt-passphrase second-passphrase-B
-for url in 'http://radio.example:8000?x=1' 'http://radio.example:8000#top' 'http://user:Secret@radio.example:8000'; do
-    refuses "' (no login, query or fragment)" \
+for url in 'http://radio.example:8000?x=1' 'http://radio.example:8000#top' 'http://user:Secret@radio.example:8000' 'http://radio.example/a b'; do
+    refuses "takes http://host[:port][/path] or https://host[:port][/path], not '" \
         server --port "$port" --accept-all --source-password x --public-url "$url" --commands-auth bearer:t
 done
 # An application's URL goes on the request line as it is written: a fragment, a space or a character beyond ASCII
