@@ -116,7 +116,8 @@ public final class BranchMounts: @unchecked Sendable {
         let branch = Branch(root: root, address: address, configuration: configuration, loop: loop, logger: logger)
         // The root path is kept (the root may have it later), but a root that has no stream there is said once, with
         // what to do: its players name a mount, which the branch relays on its own link.
-        let example = StreamURL(host: root.host, port: root.port, path: "/live", secure: root.secure)
+        // A placeholder, not a mount the root is known to have (`/live` would be taken for one).
+        let example = StreamURL(host: root.host, port: root.port, path: "/<mount>", secure: root.secure)
         loop.execute { [self] in
             branch.assumeIsolated { branch in
                 branch.onMissing = { [weak self, loop, first, defaultMount, recorded = settings.kept.contains(defaultMount)] hadStream in
@@ -168,8 +169,8 @@ public final class BranchMounts: @unchecked Sendable {
         }
         guard !toldRootPathMissing else { return }
         toldRootPathMissing = true
-        logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for a mount "
-            + "(/live) get it on a link of its own; to take a place in one mount's tree at once, give it in --root "
+        logger("branch: the root has no stream at \(defaultMount) (404): players asking this branch for one of the root's "
+            + "mounts get it on a link of its own; to take a place in one mount's tree at once, give that mount in --root "
             + "(\(example))")
     }
 
