@@ -159,6 +159,35 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("While the source of the fallback a mount plays is waited for, the mount's live HLS stays as the fallback's does: its playlist and segments answer")
+    func hlsOfAMountWhoseFallbackIsWaitedFor_StaysAsTheFallbacks() async throws {
+        // A source timeout of 8 s, as above: a loaded run must not end the wait before the playlists were asked.
+        let server = try server(fallbacks: ["/live": "/backup"], timeout: .seconds(8)) { $0.options.hls.targetDuration = 1 }
+        let backup = try await source(server, mount: "/backup")
+        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(backup, Self.silentFrames(160))  // 4.2 s: more than three targets
+        let feeding = keepFeeding(backup)
+        // /live has no source of its own: it plays /backup, and publishes it.
+        let playlist = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(30)) {
+            let answer = (try? await ask(server, "/live/index.m3u8", admin: false)) ?? ""
+            playlist.update { $0 = playlistLines(answer) }
+            return answer.hasPrefix("HTTP/1.0 200")
+        })
+        feeding.cancel()
+        let segment = try #require(playlist.value.first { !$0.hasPrefix("#") })
+        await backup.close()
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await ask(server, "/backup/index.m3u8", admin: false).hasPrefix("HTTP/1.0 200"), "the fallback's own window")
+        let live = try await ask(server, "/live/index.m3u8", admin: false)
+        #expect(live.hasPrefix("HTTP/1.0 200"), "the window /live's players were given: \(live)")
+        #expect(try await ask(server, "/live/\(segment)", admin: false).hasPrefix("HTTP/1.0 200"), "\(segment) stays downloadable")
+        #expect(await eventually(timeout: .seconds(30)) {
+            ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
+        }, "no source came back to the fallback: the mount has nothing to play")
+        server.close()
+    }
+
     @Test("A recorded mount records its own sources, not its fallback's audio while it plays that")
     func recordedMount_SkipsItsFallbacksAudio() async throws {
         let directory = temporaryDirectory("mount-fallback")

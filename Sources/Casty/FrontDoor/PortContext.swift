@@ -155,11 +155,12 @@ final class PortContext: @unchecked Sendable {
     }
 
     /// The distributor whose live HLS `path` names: a mount's that plays (``mount(at:)``), or one whose source
-    /// left and is waited for, for the source timeout, with HLS already published: its players keep polling the
-    /// window they were given, and its segments stay downloadable, while the source may return (RFC 8216 6.2.2).
+    /// left and is waited for, for the source timeout, with HLS already published — or which plays its fallback,
+    /// whose source is waited for so (``MountTable/hearsWaitedFor(_:)``): its players keep polling the window they
+    /// were given, and its segments stay downloadable, while the source may return (RFC 8216 6.2.2).
     func hlsMount(at path: String) -> Distributor? {
         if let playing = mount(at: path) { return playing }
-        guard let mount = mounts?.mount(at: path), mount.waiting != nil,
+        guard let mounts, let mount = mounts.mount(at: path), mounts.hearsWaitedFor(mount),
               mount.distributor.assumeIsolated({ $0.packager }) != nil else { return nil }
         return mount.distributor
     }

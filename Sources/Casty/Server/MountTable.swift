@@ -207,6 +207,20 @@ final class MountTable: @unchecked Sendable {
         mount.permanent != nil || playsNow(mount)
     }
 
+    /// Whether the stream `mount` hears — its own, or down its fallbacks (`/x` → `/y` → `/z`) the one it plays — is
+    /// waited for (its source left, for the source timeout): its listeners keep their places meanwhile, and its
+    /// live HLS keeps answering the window its players were given, as the mount waited for does.
+    func hearsWaitedFor(_ mount: Mount) -> Bool {
+        var current: Mount? = mount
+        var seen: Set<String> = []
+        while let candidate = current, seen.insert(candidate.path).inserted {
+            if candidate.waiting != nil { return true }
+            if feeds(candidate) { return false }
+            current = candidate.fallbackRefused ? nil : rules.fallbacks[candidate.path].flatMap { mounts[$0] }
+        }
+        return false
+    }
+
     /// Whether `mount` plays something now: a stream of its own (``feeds(_:)``), or its fallback's.
     func playsNow(_ mount: Mount) -> Bool {
         var current: Mount? = mount
