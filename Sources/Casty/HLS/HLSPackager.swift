@@ -142,13 +142,15 @@ public actor HLSPackager: LoopNode {
         case .reply(_, let context):
             follow(context)
         case .data(let number, let segment):
-            let (stream, clock) = distributor.assumeIsolated { ($0.stream ?? 0, $0.clockAuthority) }
+            let (stream, clock) = distributor.assumeIsolated { ($0.stream ?? 0, $0.clockAuthority(at: number)) }
             // A new stream (a source that came back, a branch's root that restarted) reaches a listener without
             // a reply: its context — the sequence base its root told — is read from the distributor.
             if stream != segmenter.currentContext?.stream, let context = distributor.assumeIsolated({ $0.context }) {
                 follow(context)
             }
-            let made = segmenter.add(number, segment, stream: stream, clock: clock)
+            let made = segmenter.add(number, segment, stream: stream, clock: clock) { number in
+                distributor.assumeIsolated { $0.cutBefore(number) }
+            }
             batch = made.count
             for segment in made { publish(segment) }
             quiet.heard()
@@ -160,8 +162,14 @@ public actor HLSPackager: LoopNode {
 
     /// The HLS sequence numbers of `stream` here, whose first relay segment here is `first`
     /// (``HLSSegmenter/sequenceBase(for:from:context:)``): what a root tells its branches.
-    func sequenceBase(for stream: UInt64, from first: Int, context: Context) -> HLSSegmenter.Base {
-        segmenter.sequenceBase(for: stream, from: first, context: context)
+    func sequenceBase(for stream: UInt64, from first: Int, context: Context, group: Int? = nil) -> HLSSegmenter.Base {
+        segmenter.sequenceBase(for: stream, from: first, context: context, group: group)
+    }
+
+    /// The index of the first whole HLS segment a mount that plays this stream as its fallback from relay segment
+    /// `first` makes (``HLSSegmenter/firstWholeGroup(from:stream:)``).
+    func firstWholeGroup(from first: Int, stream: UInt64) -> Int? {
+        segmenter.firstWholeGroup(from: first, stream: stream)
     }
 
     /// The sample clock to tell a numbered peer of `stream` whose first relay segment is `segment`

@@ -3,11 +3,12 @@
 ///
 /// **Exact.** A count is *exact* when it is the tree's: every exact node gives the same frame the same count, so
 /// their segments carry the same timestamps and are byte-identical. Two kinds of node are exact:
-/// - a node whose count is its own (``Authority/own``: a root, a node outside a tree, a mount playing its
-///   fallback): the tree's count is by definition the root's, wherever it anchored — and a gap in the stream's
-///   own numbers re-anchors every node that follows through it at the same estimate;
+/// - a node whose count is its own (``Authority/own``: a root, a node outside a tree): the tree's count is by
+///   definition the root's, wherever it anchored — and a gap in the stream's own numbers re-anchors every node
+///   that follows through it at the same estimate;
 /// - a node that anchored at a clock its parent told (``Authority/told(_:)``, `X-Casty-HLS-Clock`), until it
-///   loses segments: its parent's count was exact, and it counted the same frames since.
+///   loses segments: its parent's count was exact, and it counted the same frames since — and so a mount playing
+///   its fallback, anchored at the fallback's count (``Distributor/clockAuthority(at:)``).
 ///
 /// Anything else — a branch whose parent told nothing (an old root, a parent not exact itself), or one that lost
 /// segments since it was told — counts on from an estimate (the frame's position at the stream's bitrate):
@@ -35,6 +36,8 @@ package struct HLSSampleCount {
     /// Where the last frame counted in this stream ended, and the count there (in `rate`): after a gap, the next
     /// frame is estimated from it, by the bytes missing between them only.
     private var lastEnd: (position: Int, samples: Int)?
+    /// The samples of the last frame counted.
+    private var lastFrameSamples = 0
 
     /// An empty count, this node's own until told otherwise.
     init() {}
@@ -111,7 +114,21 @@ package struct HLSSampleCount {
         }
         anchor!.since += frame.samples
         lastEnd = (frame.position + frame.bytes.count, before + frame.samples)
+        lastFrameSamples = frame.samples
         return before
+    }
+
+    /// The count before the first frame that starts in relay segment `segment` (of `segmentBytes`), its samples
+    /// and sample rate, while the count is exact: kept (``clock(from:)``) once that segment was counted; foreseen
+    /// before it comes — the frame after the last one counted, or the one after that where the last frame counted
+    /// goes on past the segment's start, frames of the same length. `nil` otherwise.
+    func first(in segment: Int, segmentBytes: Int) -> (samples: Int, frameSamples: Int, rate: Int)? {
+        guard isExact, let rate, let lastEnd, lastFrameSamples > 0 else { return nil }
+        if let mark = marks.first(where: { $0.segment == segment }) { return (mark.samples, lastFrameSamples, rate) }
+        let start = segment * max(1, segmentBytes)
+        guard lastEnd.position <= start, lastEnd.position > start - max(1, segmentBytes),
+              marks.last.map({ $0.segment < segment }) ?? true else { return nil }
+        return (lastEnd.samples + (lastEnd.position < start ? lastFrameSamples : 0), lastFrameSamples, rate)
     }
 
     /// Whether a frame of the stream has been counted (since its start: a gap keeps it so).

@@ -227,13 +227,16 @@ package struct HLSSegmenter {
     /// The numbers of `stream`, whose context is `context` and whose first relay segment here is (or will be)
     /// `first`: what a tree node tells its branches (``Context/hlsBase``). For a stream not followed yet, those
     /// it will get: decided now, and kept for it.
-    package mutating func sequenceBase(for stream: UInt64, from first: Int, context: Context) -> Base {
+    /// `group`, if known, is the index of the first whole group the stream will have here (a mount playing its
+    /// fallback learns it from the fallback's count, ``firstWholeGroup(from:stream:)``), else it is foreseen from the
+    /// bytes (``firstWholeGroup(from:segmentBytes:bitrate:target:)``).
+    package mutating func sequenceBase(for stream: UInt64, from first: Int, context: Context, group: Int? = nil) -> Base {
         if stream == self.stream, self.context != nil {
-            if ownBase == nil, told == nil { ownBase = nextBase(from: first, context: context) }
+            if ownBase == nil, told == nil { ownBase = nextBase(from: first, context: context, group: group) }
             return base
         }
         if let planned, planned.stream == stream { return planned.base }
-        let base = nextBase(from: first, context: context)
+        let base = nextBase(from: first, context: context, group: group)
         planned = (stream, base)
         return base
     }
@@ -253,10 +256,10 @@ package struct HLSSegmenter {
 
     /// The numbers a new stream whose first relay segment here is `first` gets: its first whole segment follows
     /// the last segment, and it is a discontinuity (unless it is the first stream, numbered from ``FirstSequence``).
-    private func nextBase(from first: Int, context: Context) -> Base {
+    private func nextBase(from first: Int, context: Context, group known: Int? = nil) -> Base {
         let (last, discontinuities) = atEnd
         guard let last else { return Base(sequence: firstNumber, discontinuity: max(discontinuities, firstDiscontinuity)) }
-        let group = Self.firstWholeGroup(
+        let group = known ?? Self.firstWholeGroup(
             from: first, segmentBytes: context.segmentBytes, bitrate: context.bitrate, target: max(1, context.hlsTarget ?? ownTarget))
         return Base(sequence: last + 1 - group, discontinuity: discontinuities + 1, first: last + 1)
     }
@@ -285,6 +288,17 @@ package struct HLSSegmenter {
         return (first * max(1, segmentBytes) + slack) * 8 / (kbps * 1_000 * max(1, target)) + 1
     }
 
+    /// The index of the first whole group a node that follows the stream from relay segment `first` — a mount
+    /// playing this one as its fallback, whose count is this one's (``HLSSampleCount/Authority/told(_:)``) — makes:
+    /// the group its first frame begins, else the next. Known from this node's count while it is exact
+    /// (``HLSSampleCount/first(in:segmentBytes:)``); `nil` otherwise, or for another stream than the one followed.
+    package func firstWholeGroup(from first: Int, stream: UInt64) -> Int? {
+        guard stream == self.stream, let context, format != nil,
+              let frame = samples.first(in: first, segmentBytes: context.segmentBytes) else { return nil }
+        let span = max(1, targetDuration * frame.rate)
+        return frame.samples / span + (frame.samples % span < frame.frameSamples ? 0 : 1)
+    }
+
     /// The recording is finished: the group being filled, as a last, shorter segment, for a recording's
     /// segmenter; nothing for the live window, whose segments must be whole (see ``endStream()``).
     package mutating func finish() -> HLSSegment? {
@@ -305,8 +319,12 @@ package struct HLSSegmenter {
     /// Relay segment `number` of stream `stream`; returns the HLS segments it completed (at most one, as a rule).
     /// `clock` says who decides the stream's sample count (``HLSSampleCount/Authority``): this node, or its
     /// parent, with the clock it told.
+    /// `before` tells, if it knows, when relay segment `number - 1` was cut: a node that begins with `number` (a
+    /// mount playing its fallback, which gets no burst) dates the segments that start in it as the nodes that had it
+    /// do.
     package mutating func add(
-        _ number: Int, _ segment: StreamSegment, stream: UInt64, clock: HLSSampleCount.Authority = .own
+        _ number: Int, _ segment: StreamSegment, stream: UInt64, clock: HLSSampleCount.Authority = .own,
+        before: (Int) -> Int64? = { _ in nil }
     ) -> [HLSSegment] {
         guard let context, var walker else { return [] }
         samples.follow(clock)
@@ -319,6 +337,7 @@ package struct HLSSegmenter {
         }
         if ownBase == nil { ownBase = nextBase(from: number, context: context) }
         expected = number + 1
+        if recent.isEmpty, let cut = before(number) { recent.append((number - 1, cut, nil)) }
         recent.append((number, segment.time, segment.title?.streamTitle))
         if recent.count > 4 { recent.removeFirst() }
         walker.add(segment.audio, at: number * context.segmentBytes) { frame in

@@ -224,11 +224,12 @@ public actor Distributor: LoopNode, FeedingNode {
             perform(core.request(from: NodeReference(node), resume: resume, branch: branch, relay: Self.relay(node), at: now))
         case .reply(let first, var context):
             if source is Distributor {
-                // Another mount's stream (a fallback) is numbered in this mount's HLS as this node decides.
+                // Another mount's stream (a fallback) is numbered in this mount's HLS as this node decides — but its
+                // sample count is that mount's, through the clock it told (``clockAuthority``): the segments named
+                // after its stream are that mount's own, the same audio, bytes and dates under one name.
                 context.hlsBase = nil
                 context.hlsDiscontinuityBase = nil
                 context.hlsFirst = nil
-                context.hlsClock = nil
                 // That mount, on this node, told its path with this node's address last, as to a branch: this
                 // mount adds it itself, once.
                 if let own = core.places?.address, context.path.last == own { context.path.removeLast() }
@@ -398,11 +399,33 @@ public actor Distributor: LoopNode, FeedingNode {
     }
 
     /// Who decides the sample count of the stream (``HLSSampleCount/Authority``): this node when its source told
-    /// no HLS numbers (a root, a mount playing its fallback, a branch of a root without HLS), else the tree's root,
-    /// through the clock its source told (if it told one).
-    var clockAuthority: HLSSampleCount.Authority {
-        guard let context = core.context, context.hlsBase != nil else { return .own }
-        return .told(context.hlsClock)
+    /// no HLS numbers (a root, a branch of a root without HLS), else the tree's root, through the clock its source
+    /// told (if it told one) — and so for a mount playing its fallback, whose count is the fallback mount's: it
+    /// numbers that stream's segments in its own playlist, but they are the fallback's segments.
+    var clockAuthority: HLSSampleCount.Authority { clockAuthority(at: nil) }
+
+    /// Who decides the sample count of relay segment `number` of the stream (``clockAuthority``): for a mount
+    /// playing its fallback, the fallback's count at the first frame that starts there, once the fallback's packager
+    /// has counted it (it hears each segment first, having listened longer), else the clock that mount told.
+    func clockAuthority(at number: Int?) -> HLSSampleCount.Authority {
+        guard let context = core.context, context.hlsBase != nil || playsFallback else { return .own }
+        let fallback = number.flatMap { number in
+            fallbackPackager?.assumeIsolated { $0.clock(from: number, stream: context.stream) }
+        }
+        return .told(fallback.flatMap { $0.segment == number ? $0 : nil } ?? context.hlsClock)
+    }
+
+    /// When relay segment `number - 1` of the stream was cut, for a mount playing its fallback that begins with
+    /// `number` (it gets no burst): its HLS segments that start in `number` are dated as the fallback's are.
+    func cutBefore(_ number: Int) -> Int64? {
+        guard let fallback = source as? Distributor, fallback.loop === loop else { return nil }
+        return fallback.assumeIsolated { $0.core.segment(number - 1)?.time }
+    }
+
+    /// The HLS packager of the mount this one plays as its fallback (a mount of the same server, on this loop).
+    private var fallbackPackager: HLSPackager? {
+        guard let fallback = source as? Distributor, fallback.loop === loop else { return nil }
+        return fallback.assumeIsolated { $0.packager }
     }
 
     /// The context a listener whose first segment is `next` is told: with the HLS numbers (``withHLSBase(_:)``)
@@ -425,7 +448,9 @@ public actor Distributor: LoopNode, FeedingNode {
         guard context.hlsBase == nil, let packager else { return context }
         var told = context
         let first = core.streamFirst ?? core.next ?? 0
-        let base = packager.assumeIsolated { $0.sequenceBase(for: context.stream, from: first, context: context) }
+        // A fallback's stream: its first whole segment here is known from the fallback's count.
+        let group = fallbackPackager?.assumeIsolated { $0.firstWholeGroup(from: first, stream: context.stream) }
+        let base = packager.assumeIsolated { $0.sequenceBase(for: context.stream, from: first, context: context, group: group) }
         told.hlsBase = base.sequence
         told.hlsDiscontinuityBase = base.discontinuity
         told.hlsFirst = base.first

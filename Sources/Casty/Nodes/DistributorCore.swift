@@ -614,6 +614,11 @@ struct DistributorCore<Listener: Hashable> {
         [.conflict(listener, reason)]
     }
 
+    /// Segment `number`, while the ring holds it.
+    func segment(_ number: Int) -> StreamSegment? {
+        ring.first { $0.number == number }
+    }
+
     /// The reply a player asking now would get — the number it starts at and the context — without serving it
     /// (`nil` while there is no stream, or once stopped). The front door writes a player's reply head with it
     /// before handing the connection to another loop, and the player then asks to resume at that number.
