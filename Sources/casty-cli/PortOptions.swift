@@ -188,14 +188,27 @@ enum PortOptions {
     }
 
     /// `path` as ``HLSDirectory/realPath(_:)`` resolves it, once made: the directories of it that are missing
-    /// added to the real path of the deepest one that exists — so that two spellings of one folder not made yet
-    /// compare equal too.
+    /// added to the real path of the deepest one that exists — `.` and `..` among them resolved by their text, as
+    /// making the folders resolves them (nothing missing is a link) — so that two spellings of one folder not made
+    /// yet compare equal too (`/x/hq` and `/x/hq/../hq` while `/x/hq` does not exist).
     private static func plannedPath(_ path: String) -> String? {
         if let real = HLSDirectory.realPath(path) { return real }
         let parts = path.split(separator: "/")
         guard let last = parts.last else { return nil }
         let above = (path.hasPrefix("/") ? "/" : "") + parts.dropLast().joined(separator: "/")
-        return plannedPath(above.isEmpty ? "." : above).map { ($0 == "/" ? "" : $0) + "/" + last }
+        return plannedPath(above.isEmpty ? "." : above).map { resolved in
+            switch last {
+            case ".": resolved
+            case "..": parent(of: resolved)
+            default: (resolved == "/" ? "" : resolved) + "/" + last
+            }
+        }
+    }
+
+    /// The folder above `path` (absolute, as a real path is), by its text; `/` above `/`.
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
     }
 
     /// Makes `--hls-dir` and `--record-dir` (``apply(_:to:oneStream:)`` checked them) — one that cannot be made

@@ -136,6 +136,11 @@ refuses "--record-dir $TMP/empty-key: is not a directory" server --port "$port" 
 # however it is spelled; the recordings' folder inside --hls-dir is fine (the live HLS's clean-up never goes into it).
 refuses "--hls-dir $TMP/both/ is the recordings' folder (--record-dir $TMP/./both)" server --port "$port" --accept-all \
     --source-password x --record /live --hls-dir "$TMP/both/" --record-dir "$TMP/./both"
+# Spelled with `..` while the folder does not exist yet, nor the one above it: refused as once they exist.
+refuses "--hls-dir $TMP/fresh/hq is the recordings' folder (--record-dir $TMP/fresh/hq/../hq)" server --port "$port" \
+    --accept-all --source-password x --record /live --hls-dir "$TMP/fresh/hq" --record-dir "$TMP/fresh/hq/../hq"
+refuses "--hls-dir $TMP/fresh/a/../rec/hls lies in the recordings' folder (--record-dir $TMP/fresh/rec/.)" server \
+    --port "$port" --accept-all --source-password x --record /live --hls-dir "$TMP/fresh/a/../rec/hls" --record-dir "$TMP/fresh/rec/."
 refuses "--hls-dir $TMP/rec/hls lies in the recordings' folder (--record-dir $TMP/rec)" server --port "$port" --accept-all \
     --source-password x --record /live --hls-dir "$TMP/rec/hls" --record-dir "$TMP/rec"
 refuses "--hls-dir $TMP/rec is the recordings' folder (--record-dir $TMP/rec)" station --port "$port" \
