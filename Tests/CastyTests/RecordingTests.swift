@@ -139,6 +139,30 @@ struct RecordingTests {
         recorder.finish()
     }
 
+    @Test("A source that ends just after a file reached --record-every leaves its last frames in that file, not in a file of their own",
+          arguments: [false, true])
+    func shortTailAfterACut_StaysInTheFileBeingFinished(shutdown: Bool) throws {
+        let directory = temporaryDirectory("tail")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        settings.rotation = .seconds(10)
+        let finished = Locked<[String]>([])
+        let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent) { event in
+            if case .finished(let playlist, _) = event { finished.update { $0.append(playlist) } }
+        }
+        // 24 relay segments of 0.51 s: 2 HLS segments of 6 s (12 s, past the 10 s a file), and 0.29 s more.
+        let stream = relayedTone(segments: 24)
+        recorder.take(.context(Context(station: ["Content-Type": "audio/mpeg"], segmentBytes: 8192, bitrate: 128, stream: 0xC0FFEE)))
+        for segment in stream { recorder.take(.segment(segment.number, segment, stream: 0xC0FFEE)) }
+        if shutdown { recorder.finish() } else { recorder.take(.ended) }
+        recorder.flush()
+        #expect(finished.value.count == 1, "\(finished.value)")
+        let playlist = try #require(finished.value.first)
+        let audio = try #require(FileWriter.contents(of: String(playlist.dropLast(5)) + ".mp3"))
+        #expect(stream.flatMap(\.audio).count - audio.count < 1_441, "every whole frame, the tail's too")
+        recorder.finish()
+    }
+
     @Test("Title changes start a new file when asked")
     func splitOnTitles() {
         let directory = temporaryDirectory("titles")

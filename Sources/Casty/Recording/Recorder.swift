@@ -99,7 +99,7 @@ public final class Recorder: @unchecked Sendable {
         }
         guard !made.isEmpty || ended else { return }
         queue.async { [file] in
-            for segment in made { file.add(segment, targetDuration: target) }
+            for segment in made { file.add(segment, targetDuration: target, last: ended) }
             if ended { file.finish() }
         }
     }

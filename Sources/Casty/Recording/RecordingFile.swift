@@ -38,7 +38,7 @@ final class RecordingFile: @unchecked Sendable {
     private var paused: Pause?
     /// Whether the last file stopped on a failure, so that the next one's first line says the recording resumed.
     private var resumes = false
-    /// The segmenter's target duration, as last told (``add(_:targetDuration:)``).
+    /// The segmenter's target duration, as last told (``add(_:targetDuration:last:)``).
     private var targetDuration = 6
     /// How a segment's audio is appended to the file (tests stand in a disk that fills).
     var writeAudio: (Int32, [UInt8], String) throws(FileError) -> Void = { fd, bytes, path throws(FileError) in
@@ -100,18 +100,22 @@ final class RecordingFile: @unchecked Sendable {
 
     /// Appends a segment, starting a new file first when the current one is long enough, the title changed (if
     /// asked), or the stream broke off; a new file's playlist has the target duration `targetDuration` (the
-    /// segmenter's, as the recorder tells it; the last told, if not).
-    func add(_ segment: HLSSegment, targetDuration: Int? = nil) {
+    /// segmenter's, as the recorder tells it; the last told, if not). The stream's `last` frames, shorter than a
+    /// target duration, go into the file being finished, however long it is: a source that ends just after a cut
+    /// leaves no file of a few frames (a file ends with the segment that reaches its duration, and may run past it
+    /// by a segment anyway).
+    func add(_ segment: HLSSegment, targetDuration: Int? = nil, last: Bool = false) {
         if let targetDuration { self.targetDuration = targetDuration }
         endUnended()
+        let tail = last && segment.duration < Double(self.targetDuration)
         if let paused {
-            guard startsAnew(after: paused.duration, title: paused.title, at: segment) else {
+            guard startsAnew(after: paused.duration, title: paused.title, at: segment, tail: tail) else {
                 self.paused = Pause(duration: paused.duration + segment.duration, title: segment.title)
                 return
             }
             self.paused = nil
         }
-        let rotating = current.map { startsAnew(after: $0.duration, title: $0.segments.last?.title, at: segment) } ?? false
+        let rotating = current.map { startsAnew(after: $0.duration, title: $0.segments.last?.title, at: segment, tail: tail) } ?? false
         // The file this segment goes into, with it: where writing it fails, recording pauses until that file would end.
         let into = Pause(duration: (rotating ? 0 : current?.duration ?? 0) + segment.duration, title: segment.title)
         do throws(FileError) {
@@ -192,7 +196,7 @@ final class RecordingFile: @unchecked Sendable {
     /// Finishes the file being written, if any, after appending `last` (the recording's last frames); a recording
     /// stopped by a failure starts again with the next segment.
     func finish(with last: HLSSegment? = nil) {
-        if let last { add(last) }
+        if let last { add(last, last: true) }
         endUnended()
         if let current {
             do throws(FileError) { try finish(current) } catch { stop(on: error, at: nil, pausing: nil) }
@@ -203,9 +207,10 @@ final class RecordingFile: @unchecked Sendable {
     var label: String { mount.isEmpty ? "the stream" : "/" + mount }
 
     /// Whether a file of `duration` seconds, whose last segment has `title`, ends before `segment`: it is long
-    /// enough, the stream broke off, or the title changed (if asked).
-    private func startsAnew(after duration: Double, title: String?, at segment: HLSSegment) -> Bool {
-        if duration >= seconds(settings.rotation) || segment.discontinuity { return true }
+    /// enough (unless `segment` is the stream's short `tail`, ``add(_:targetDuration:last:)``), the stream broke
+    /// off, or the title changed (if asked).
+    private func startsAnew(after duration: Double, title: String?, at segment: HLSSegment, tail: Bool = false) -> Bool {
+        if (duration >= seconds(settings.rotation) && !tail) || segment.discontinuity { return true }
         return settings.splitOnTitles && segment.title != title
     }
 
