@@ -42,6 +42,20 @@ struct KeepAliveTests {
         port.close()
     }
 
+    @Test("A request with two Content-Lengths that disagree, or two Host lines, is refused 400 and the connection closed: a request hidden in its body is never answered",
+          arguments: ["Content-Length: 0\r\nContent-Length: 46\r\n", "Host: first.example\r\nHost: second.example\r\nContent-Length: 46\r\n"])
+    func ambiguousRequest_IsRefused_NothingHiddenInItsBodyIsAnswered(headers: String) async throws {
+        let port = try serving()
+        let peer = try await TestPeer.connect(to: port.address, on: loop)
+        let hidden = "GET /tree HTTP/1.1\r\nHost: smuggled.example\r\n\r\n"
+        #expect(hidden.utf8.count == 46)
+        await peer.send("GET /status.json HTTP/1.1\r\n\(headers.hasPrefix("Host") ? "" : "Host: casty\r\n")\(headers)\r\n\(hidden)")
+        #expect(await eventually(timeout: .seconds(20)) { peer.closed.value })
+        #expect(statusLines(peer.text) == ["HTTP/1.0 400 Bad Request"], "\(peer.text)")
+        #expect(!peer.text.contains("smuggled") && !peer.text.contains("icestats"), "\(peer.text)")
+        port.close()
+    }
+
     @Test func http10WithKeepAlive_IsKept_AndAnsweredAgainLater() async throws {
         let port = try serving()
         let peer = try await TestPeer.connect(to: port.address, on: loop)

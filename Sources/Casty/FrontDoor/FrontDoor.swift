@@ -96,6 +96,7 @@ final class FrontDoor: @unchecked Sendable {
             refuse(error)
         case .done(let request, let rest):
             finish()
+            if let conflict = Self.conflict(in: request) { return refuse(conflict) }
             var exchange = Exchange(request: request, connection: connection, peer: peer, port: port, rest: rest, served: served)
             // Behind a trusted reverse proxy, log lines and admin lists name the real client (with the proxy's port).
             if port.options.trustedProxies != nil, let host = connection.remoteAddress?.host, exchange.clientIP != host {
@@ -103,6 +104,21 @@ final class FrontDoor: @unchecked Sendable {
             }
             port.router.dispatch(exchange)
         }
+    }
+
+    /// What makes a request's head ambiguous, which no route may see: two `Content-Length`s that disagree — where its
+    /// body ends, and so where the next request on the connection begins, is unknown (a front proxy reading the other
+    /// one would pass a request hidden in the body: RFC 9112 §6.3 has it refused) — or two `Host` lines (§3.2).
+    /// Answered `400` (``refuse(_:)``), and the connection closes. A source's lengths are its route's to judge (its
+    /// line names the mount: ``BodySourceInput/lengthProblem(of:)``).
+    static func conflict(in request: Request) -> IcyError? {
+        let headers = request.headers
+        let lengths = request.method == .source || request.method == .put ? [] : headers.values("Content-Length")
+        if let other = lengths.first(where: { $0 != lengths[0] }) {
+            return .conflictingHeader(name: "Content-Length", first: lengths[0], second: other)
+        }
+        let hosts = headers.values("Host")
+        return hosts.count > 1 ? .conflictingHeader(name: "Host", first: hosts[0], second: hosts[1]) : nil
     }
 
     /// Lets go of the connection's callbacks and the deadline: from here the handler owns the connection.
