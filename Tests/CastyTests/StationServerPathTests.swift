@@ -187,6 +187,17 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A path of kilobytes that names no mount is 404, and its line is cut, not the whole path")
+    func hugePathWithNoMount_Is404_ItsLineCut() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        defer { server.close() }
+        let path = "/" + String(repeating: "a", count: 6_000)
+        #expect(try await ask(server, path, admin: false).hasPrefix("HTTP/1.0 404"))
+        let line = try #require(log.lines.value.first { $0.contains("refused: no mount at /aaa") }, "\(log.lines.value.suffix(3))")
+        #expect(line.count < 300 && line.hasSuffix("… (6001 characters) (404)"), "\(line.count) characters")
+    }
+
     @Test func adminMove_ToAMountThatDoesNotExist_Is404_NamingIt() async throws {
         let server = try server()
         let source = try await source(server)

@@ -113,7 +113,8 @@ enum StreamRoutes {
         }
         // A branch by the address it serves at, as the tree names it (its connection's port changes at every ask).
         let who = exchange.request.headers["x-casty-branch"].map { "branch \(SafeText.shortened($0, to: 60)) from" } ?? "listener"
-        port.refusalLog("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(exchange.path) (404)")
+        // A path of kilobytes (a scanner's) is cut in the line, as a malformed request line is quoted.
+        port.refusalLog("\(who) \(exchange.peer) refused: \(known ? "nothing to play at" : "no mount at") \(SafeText.shortened(exchange.path, to: 120)) (404)")
         // Not kept by a CDN, which would go on answering 404 once the mount is on air.
         // At `/`, a browser's page load gets the player page instead: a cache keeps the two apart (``PlayerPage/varying(_:_:)``).
         exchange.answer(404, "Not Found", body: known ? "Nothing plays at \(mount) now: try again later." : noMountBody(exchange.path),
