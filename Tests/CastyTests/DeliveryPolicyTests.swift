@@ -60,12 +60,44 @@ struct DeliveryPolicyTests {
         #expect(policy.skipped(consecutiveSkips: 31, at: start + .milliseconds(1200)) == .drop(behindSegments: 31))
     }
 
-    @Test func branch_IsDroppedSooner() {
-        var policy = policy(branch: true)  // 200 ms: 3 segments
+    @Test("A branch link never skips a segment: past its burst, each one is queued behind what its socket has not taken yet, players' are offered")
+    func branchLink_QueuesItsSegments_NeverOffersThem() {
+        var branch = policy(branch: true), player = policy()
+        branch.burstEnded()
+        player.burstEnded()
+        #expect(branch.way(bytes: 1001, pending: 0) == .queue)
+        #expect(branch.way(bytes: 1001, pending: 5000) == .queue)
+        #expect(player.way(bytes: 1001, pending: 0) == .offer)
         let start = ContinuousClock.now
-        #expect(policy.skipped(consecutiveSkips: 1, at: start) == .skipped)
-        #expect(policy.skipped(consecutiveSkips: 3, at: start + .milliseconds(190)) == .skipped)
-        #expect(policy.skipped(consecutiveSkips: 4, at: start + .milliseconds(250)) == .drop(behindSegments: 4))
+        #expect(branch.queued(bytes: 1001, pending: 0, at: start) == .delivered)
+        #expect(branch.queued(bytes: 1001, pending: 3000, at: start + .milliseconds(60)) == .delivered, "a link a little behind keeps up")
+        #expect(branch.skipped == 0)
+    }
+
+    @Test("A branch link behind for longer than its patience is dropped (200 ms: 3 segments queued behind, and that long), not skipped")
+    func branchLink_BehindForLongerThanItsPatience_IsDropped() {
+        var policy = policy(branch: true)
+        policy.burstEnded()
+        let start = ContinuousClock.now
+        #expect(policy.queued(bytes: 1001, pending: 500, at: start) == .delivered)
+        #expect(policy.queued(bytes: 1001, pending: 1500, at: start + .milliseconds(64)) == .delivered)
+        #expect(policy.queued(bytes: 1001, pending: 2500, at: start + .milliseconds(190)) == .delivered)
+        #expect(policy.queued(bytes: 1001, pending: 3500, at: start + .milliseconds(250)) == .drop(behindSegments: 4))
+        #expect(policy.skipped == 0)
+    }
+
+    @Test("A backlog handed on at once is queued, not a reason to drop a branch link — unless it passes what a resume replays")
+    func branchLink_QueuesABacklogWithinItsBurstBudget() {
+        var policy = policy(branch: true)  // a budget of 10 segments of 1256 bytes
+        policy.burstEnded()
+        let start = ContinuousClock.now
+        for count in 1...9 {
+            #expect(policy.queued(bytes: 1001, pending: 1001 * count, at: start + .microseconds(500 * count)) == .delivered)
+        }
+        // The socket drained: the run of segments behind is over.
+        #expect(policy.queued(bytes: 1001, pending: 0, at: start + .milliseconds(100)) == .delivered)
+        #expect(policy.queued(bytes: 1001, pending: 12_000, at: start + .milliseconds(101)) == .drop(behindSegments: 1),
+                "past the budget at once: the branch resumes from the ring")
     }
 
     @Test func gapsAreCounted_AlsoANewStreamsRestart() {

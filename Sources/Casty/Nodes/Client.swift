@@ -13,7 +13,8 @@ internal import Icy
 /// its lag.
 ///
 /// Delivery is lossy and low-latency (DESIGN.md): after the first burst, a segment goes out whole or is skipped
-/// whole, and a listener that stays behind for too long is disconnected.
+/// whole, and a listener that stays behind for too long is disconnected. A branch link skips none: its segments are
+/// queued in order, or the link is dropped, and the branch resumes from the ring (``DeliveryPolicy``).
 public actor Client: LoopNode {
     /// The loop the client runs on (its distributor's).
     public nonisolated let loop: EventLoop
@@ -285,11 +286,16 @@ public actor Client: LoopNode {
             delivered(rest.count, number, segment)
             return
         }
-        if policy!.way(bytes: bytes.count, pending: connection.pendingBytes) == .write {
+        switch policy!.way(bytes: bytes.count, pending: connection.pendingBytes) {
+        case .write:
             // The burst goes out whole even if the socket cannot take it at once, within a bound.
             connection.write(bytes)
             delivered(bytes.count, number, segment)
             return
+        case .queue:
+            return queue(bytes, number, segment)
+        case .offer:
+            break
         }
         let offer = connection.offer(bytes)
         if offer == .closed { return }  // `closed(_:)` follows from the connection's onClose
@@ -307,6 +313,22 @@ public actor Client: LoopNode {
             stopReason = "dropped: behind for \(behind) segments"
             connection.close()
         }
+    }
+
+    /// A branch link's segment after its burst: queued whole behind what its socket has not taken yet, never skipped
+    /// — a segment it skipped would be missing in its whole subtree —, or, when the link has stayed behind for
+    /// longer than its patience (``DeliveryPolicy/queued(bytes:pending:at:)``), the link is dropped without it: the
+    /// branch re-attaches with `X-Casty-Resume`, and is replayed what it missed from the ring.
+    private func queue(_ bytes: [UInt8], _ number: Int, _ segment: StreamSegment) {
+        guard case .drop(let behind) = policy!.queued(bytes: bytes.count, pending: connection.pendingBytes, at: .now) else {
+            connection.write(bytes)
+            return delivered(bytes.count, number, segment)
+        }
+        distributor.tally.count(dropped: 1)
+        // Said in its leave line, as a player's drop is.
+        stopReason = "dropped: behind for \(counted(behind, "segment")), segment \(number) not sent"
+            + " (a branch link skips none: it re-attaches and resumes from the ring)"
+        connection.close()
     }
 
     /// `bytes`, a form of `segment`, as the player's entry: on a frame, and after its last segment, if it ended
@@ -535,8 +557,9 @@ public struct ClientOptions: Sendable {
     public var accessLog: AccessLog?
     /// A listener skipping segments for longer than this is disconnected.
     public var maxBehind: Duration = .seconds(10)
-    /// A branch skipping segments for longer than this is disconnected: a branch that cannot keep up has most
-    /// likely lost its link, and its place is better given to another.
+    /// A branch link behind for longer than this — its segments queued behind bytes it has not taken, never
+    /// skipped — is disconnected, to resume from the ring: a branch that cannot keep up has most likely lost its
+    /// link, and its place is better given to another.
     public var branchMaxBehind: Duration = .seconds(2)
     /// The most bytes of a player's first burst written reliably (queued) before lossy delivery starts.
     public var burstBytes = 6 * 8192 + 1024
