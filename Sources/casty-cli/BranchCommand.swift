@@ -73,16 +73,12 @@ enum BranchCommand: Command {
     }
 
     /// Logs a status line for every mount relayed but the root path's (whose line is the usual one), every
-    /// `interval`, forever.
+    /// `interval`, forever — one that says what the mount's last one said only now and then (``BranchMounts/StatusLines``).
     private static func reportMounts(_ mounts: BranchMounts, every interval: Duration, logger: EventLog) async {
+        var lines = BranchMounts.StatusLines(every: interval)
         while true {
             try? await Task.sleep(for: interval)
-            for relay in await mounts.relays() where relay.mount != mounts.defaultMount {
-                let stat = await relay.distributor.stat()
-                let upstream = await relay.branch.status
-                logger("status \(relay.mount): \(counted(stat.listeners, "listener")), \(counted(stat.branches, "branch", plural: "branches")),"
-                    + " \(counted(stat.segments, "segment")), \(counted(stat.gaps, "gap")), depth \(stat.path.count), upstream \(upstream)")
-            }
+            for line in await lines.next(of: mounts) { logger(line) }
         }
     }
 }

@@ -712,5 +712,33 @@ struct TreeMountsTests {
         serving.stop()
         root.port.close()
     }
+
+    @Test("A many-mount branch's status line of a mount is left out while it repeats that mount's last one — each mount's compared with its own — and logged again after the heartbeat")
+    func aManyMountBranch_LeavesOutAMountsStatusLine_ThatRepeats() async throws {
+        let (server, stations) = try await root()
+        let serving = try branch(server)
+        let mounts = try #require(serving.mounts)
+        let onA = try await play("/a", at: serving.port.address), onB = try await play("/b", at: serving.port.address)
+        #expect(await onA.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(await onB.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        var lines = BranchMounts.StatusLines(every: .seconds(10))
+        let first = await lines.next(of: mounts)
+        #expect(first.count == 2 && first[0].hasPrefix("status /a: 1 listener") && first[1].hasPrefix("status /b: 1 listener"), "\(first)")
+        // The sources stop: the lines stop changing once the branch has heard so, and are left out from then on.
+        for station in stations { station.stop() }
+        var quiet = false
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !quiet, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(300))
+            let once = await lines.next(of: mounts), twice = await lines.next(of: mounts)
+            quiet = once.isEmpty && twice.isEmpty
+        }
+        #expect(quiet, "the same lines, every time")
+        // Ten minutes on, they are logged again: the branch is alive.
+        let later = await lines.next(of: mounts, at: .now + .seconds(601))
+        #expect(later.count == 2, "\(later)")
+        serving.stop()
+        server.close()
+    }
 }
 
