@@ -19,6 +19,8 @@ enum TreeCommand: Command {
 
         With a mount's path (http://root:8000/live), it walks that mount's tree (GET /tree?mount=/live at every
         node; a query after it names no mount, and is left out); without one, the root's first (or only) stream's.
+        Given a branch rather than the root, it walks the subtree below that branch — of a many-mount root's
+        branch without a mount in the URL, the first mount it relays with a place in its tree.
         """
 
     /// Prints one line of the walk: what the nodes answered is shown with its control characters escaped (`\e`,
@@ -70,10 +72,12 @@ enum TreeCommand: Command {
                 continue
             }
             nodes += 1
-            // Without a mount in the URL, the walk follows the mount the root showed (a station server's first).
+            // Without a mount in the URL, the walk follows the mount the node showed: a station server's first, or
+            // the first a branch of a many-mount root relays with a place in its tree.
             if nodes == 1, query.isEmpty, let mount = fields["mount"], mount != "/" {
                 query = "?mount=" + percentEncoded(mount)
-                say("mount \(mount) (the root's first; name another in the URL: http://\(root.authority)\(mount))")
+                let whose = fields.depth > 0 ? "the first this branch relays with a place in its tree" : "the root's first"
+                say("mount \(mount) (\(whose); name another in the URL: http://\(root.authority)\(mount))")
             }
             // A branch with no place now says which root it asks: not a root itself, and not fine.
             if let asking = fields["root"] {

@@ -44,13 +44,13 @@ struct TreeMountsTests {
     }
 
     func branch(
-        _ server: StationServer, path: String = "/", settings: BranchMounts.Settings = .init(), treeKey: TreeKey? = nil
+        _ server: StationServer, path: String = "/", settings: BranchMounts.Settings = .init(), treeKey: TreeKey? = nil, eager: Bool = false
     ) throws -> Branch.Running {
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         configuration.treeKey = treeKey
         return try Branch.serve(
-            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: path), address: .loopback(port: 0),
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: path), address: .loopback(port: 0), eager: eager,
             configuration: configuration, mounts: settings)
     }
 
@@ -737,6 +737,25 @@ struct TreeMountsTests {
         // Ten minutes on, they are logged again: the branch is alive.
         let later = await lines.next(of: mounts, at: .now + .seconds(601))
         #expect(later.count == 2, "\(later)")
+        serving.stop()
+        server.close()
+    }
+
+    @Test("A branch of a many-mount root, placed in a mount's tree, answers /tree without a mount for that mount, placed — not as a branch with no place (an eager one too, told 404 at /)",
+          arguments: [false, true])
+    func aManyMountBranch_AnswersTreeForTheMountItIsPlacedIn(eager: Bool) async throws {
+        let (server, stations) = try await root()
+        let serving = try branch(server, eager: eager)
+        if eager {
+            #expect(await eventually(timeout: .seconds(10)) { await serving.mounts?.loop.submit { serving.mounts?.isMissing("/") } == true })
+        }
+        let onB = try await play("/b", at: serving.port.address)
+        #expect(await onB.waitFor(timeout: .seconds(5)) { $0.count > 3 * Self.segmentBytes })
+        #expect(await eventually(timeout: .seconds(10)) { (try? await self.treeLine(serving.port.address, mount: "/b"))?.depth == 1 })
+        let line = try await treeLine(serving.port.address)
+        #expect(line["mount"] == "/b" && line.depth == 1 && line["root"] == nil, "\(line)")
+        #expect(line["parent"] == server.address.description, "\(line)")
+        for station in stations { station.stop() }
         serving.stop()
         server.close()
     }

@@ -279,6 +279,18 @@ public final class BranchMounts: @unchecked Sendable {
         relays[mount]?.relay
     }
 
+    /// The relay `GET /tree` shows when asked for no mount: the root path's — unless it has no place in its tree
+    /// and no stream from the root (a root of several mounts has none at `/`: not asked for, or answered `404`)
+    /// while a mount relayed has a place: then the first such mount's, as a station server shows its first mount,
+    /// rather than a branch placed in its mounts' trees seen as one with no place. `nil` before ``start(address:)``.
+    /// Loop thread only.
+    var shownInTree: Relay? {
+        guard let rootPath = relays[defaultMount]?.relay else { return nil }
+        let placed = { (relay: Relay) in relay.distributor.assumeIsolated { !$0.stat().path.isEmpty } }
+        guard !placed(rootPath), isMissing(defaultMount) || rootPath.distributor.assumeIsolated({ $0.context == nil }) else { return rootPath }
+        return all.first { $0.mount != defaultMount && placed($0) } ?? rootPath
+    }
+
     /// Every relay, in the order they were made. Loop thread only.
     var all: [Relay] { order.compactMap { relays[$0]?.relay } }
 
