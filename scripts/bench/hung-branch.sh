@@ -28,7 +28,7 @@ for run in $(seq 1 "$RUNS"); do
     start=$(date +%s.%N)
     line=""
     for _ in $(seq 1 240); do
-        line=$(grep -m1 -E "branch [0-9.:]+ (dropped|left after)" "$TMP/root.log" || true)
+        line=$(grep -m1 -E "branch [0-9.:]+ (from [0-9.:]+ )?(dropped|left after)" "$TMP/root.log" || true)
         [ -n "$line" ] && break
         sleep 0.25
     done
