@@ -86,7 +86,7 @@ refused bad-fallback 4 "--fallback takes /mount=value, not '/live'" "${head}moun
 refused fallback-unlisted 4 "--fallback /live=/zz: /zz is not a mount of this server (--mounts /live)" "${head}mounts /live\nfallback /live=/zz\n"
 refused record-no-hls 4 "--record cuts its files" "${head}mounts /live\nrecord /live\nno-hls\n"
 refused bad-timeout 5 "--source-timeout must be a whole number" "${head}# a comment\n\nsource-timeout 0\n"
-refused public-url-no-scheme 3 "--public-url takes http://host[:port] or https://host[:port], not 'radio.example:8000'" \
+refused public-url-no-scheme 3 "--public-url takes http://host[:port][/path] or https://host[:port][/path], not 'radio.example:8000'" \
     "${head}public-url radio.example:8000\n"
 refused twice 4 "--mounts is given twice in this file, on lines 3 and 4 ('/live', then '/jazz'): give it once" "${head}mounts /live\nmounts /jazz\n"
 refused record-unlisted 4 "--record /Live: /Live is not a mount of this server (--mounts /live)" "${head}mounts /live\nrecord /Live\n"
