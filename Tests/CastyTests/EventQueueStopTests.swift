@@ -19,16 +19,22 @@ struct EventQueueStopTests {
         }
     }
 
+    /// A started queue of stream events to an application failing while `failing` holds, spooled to a fresh file,
+    /// whose wait after a failure (30 s) is far past any stop's time: only an attempt at the stop delivers.
+    func eventQueue(failing: Locked<Bool>, log: StationServerTests.Log) async throws -> (app: FakeUpstream, queue: EventQueue<StreamEvent>, spool: String) {
+        let app = try application(failing: failing)
+        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, spool: spool, firstRetry: .seconds(30), loop: loop, logger: log.logger)
+        await queue.start()
+        return (app, queue, spool)
+    }
+
     @Test("An event waiting out the wait after a failure is sent once more when the process stops, and delivered if the application answers now, not spooled")
     func finishing_TriesAWaitingEventAgain_AndDeliversIt() async throws {
         let failing = Locked(true)
-        let app = try application(failing: failing)
-        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { unlink(spool) }
         let log = StationServerTests.Log()
-        // The wait after the first failure (30 s) is far past the stop's time: only an attempt at the stop delivers it.
-        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, spool: spool, firstRetry: .seconds(30), loop: loop, logger: log.logger)
-        await queue.start()
+        let (app, queue, spool) = try await eventQueue(failing: failing, log: log)
+        defer { unlink(spool) }
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
         #expect(await eventually(timeout: .seconds(15)) { log.contains("attempt 1, trying again") }, "\(log.lines.value)")
         failing.update { $0 = false }  // the application is fixed
@@ -69,12 +75,9 @@ struct EventQueueStopTests {
     @Test("Events to an application still failing at the stop get one attempt more, the first only — in order, none goes before it —, and are spooled")
     func finishing_WithTheApplicationStillFailing_TriesTheFirstOnce_AndSpoolsAll() async throws {
         let failing = Locked(true)
-        let app = try application(failing: failing)
-        let spool = "/tmp/casty-spool-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        defer { unlink(spool) }
         let log = StationServerTests.Log()
-        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, spool: spool, firstRetry: .seconds(30), loop: loop, logger: log.logger)
-        await queue.start()
+        let (app, queue, spool) = try await eventQueue(failing: failing, log: log)
+        defer { unlink(spool) }
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
         #expect(await eventually(timeout: .seconds(15)) { log.contains("attempt 1, trying again") }, "\(log.lines.value)")
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))

@@ -47,15 +47,21 @@ extension StationServerTests {
         #expect(!line.contains("hackme") && !line.contains("s3cret"), "\(line)")
     }
 
-    @Test("A source the admin disconnects gets its line; an RTMP publisher's request is PUBLISH /mount RTMP (its key never written), its agent the encoder its onMetaData names")
-    func rtmpPublisherKilledByTheAdmin_GetsOneAccessLogLine() async throws {
+    /// A server taking RTMP that writes an access log, and a publisher of `/live` it let publish.
+    func rtmpPublisherLogged() async throws -> (server: StationServer, rtmp: RTMPPeer, log: Log, path: String, lines: @Sendable () async -> [String]) {
         let (accessLog, path, lines) = try sourceAccessLog()
-        defer { _ = unlink(path) }
         let log = Log()
         let server = try server(log: log, rtmp: true) { $0.options.accessLog = accessLog }
-        defer { server.close() }
         let rtmp = try await RTMPPeer.publish(server)
         #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        return (server, rtmp, log, path, lines)
+    }
+
+    @Test("A source the admin disconnects gets its line; an RTMP publisher's request is PUBLISH /mount RTMP (its key never written), its agent the encoder its onMetaData names")
+    func rtmpPublisherKilledByTheAdmin_GetsOneAccessLogLine() async throws {
+        let (server, rtmp, log, path, lines) = try await rtmpPublisherLogged()
+        defer { _ = unlink(path) }
+        defer { server.close() }
         let metadata = AMF0Encoder.encode([
             .string("@setDataFrame"), .string("onMetaData"), .ecmaArray([AMF0Property("encoder", .string("Lavf61.7.100"))]),
         ])
@@ -75,13 +81,9 @@ extension StationServerTests {
 
     @Test("An RTMP publisher admitted that hangs up before its first audio gets its access-log line all the same: 200, no bytes, the encoder its connect named")
     func rtmpPublisherGoneBeforeAudio_GetsItsAccessLogLine() async throws {
-        let (accessLog, path, lines) = try sourceAccessLog()
+        let (server, rtmp, log, path, lines) = try await rtmpPublisherLogged()
         defer { _ = unlink(path) }
-        let log = Log()
-        let server = try server(log: log, rtmp: true) { $0.options.accessLog = accessLog }
         defer { server.close() }
-        let rtmp = try await RTMPPeer.publish(server)
-        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
         await rtmp.peer.close()
         #expect(await eventually { await lines().contains { $0.contains("PUBLISH") } }, "\(log.lines.value)")
         let line = try #require(await lines().first { $0.contains("PUBLISH") })

@@ -112,10 +112,15 @@ struct DeliveryPolicy: Sendable, Equatable {
     /// `consecutiveSkips` is the connection's count of skips in a row.
     mutating func skipped(consecutiveSkips: Int, at now: ContinuousClock.Instant) -> Verdict {
         skipped += 1
-        let since = consecutiveSkips <= 1 ? now : skippingSince ?? now
+        return pastPatience(inRow: consecutiveSkips, at: now) ? .drop(behindSegments: consecutiveSkips) : .skipped
+    }
+
+    /// One more segment of a run behind — skipped, or queued behind unsent bytes —, `inRow` of them so far, at `now`:
+    /// whether the run is past ``maxBehind``, worth more than that much audio *and* that long since its first.
+    private mutating func pastPatience(inRow: Int, at now: ContinuousClock.Instant) -> Bool {
+        let since = inRow <= 1 ? now : skippingSince ?? now
         skippingSince = since
-        let behind = segmentDuration * consecutiveSkips > maxBehind && now - since > maxBehind
-        return behind ? .drop(behindSegments: consecutiveSkips) : .skipped
+        return segmentDuration * inRow > maxBehind && now - since > maxBehind
     }
 
     /// A branch link's segment of `bytes` is to be queued at `now` while `pending` bytes are still unsent: it is, unless
@@ -129,9 +134,7 @@ struct DeliveryPolicy: Sendable, Equatable {
             return .delivered
         }
         queuedBehind += 1
-        let since = skippingSince ?? now
-        skippingSince = since
-        let behind = segmentDuration * queuedBehind > maxBehind && now - since > maxBehind
+        let behind = pastPatience(inRow: queuedBehind, at: now)
         return behind || pending + bytes > burstBudget ? .drop(behindSegments: queuedBehind) : .delivered
     }
 }
