@@ -211,25 +211,24 @@ final class MountTable: @unchecked Sendable {
     /// waited for (its source left, for the source timeout): its listeners keep their places meanwhile, and its
     /// live HLS keeps answering the window its players were given, as the mount waited for does.
     func hearsWaitedFor(_ mount: Mount) -> Bool {
-        var current: Mount? = mount
-        var seen: Set<String> = []
-        while let candidate = current, seen.insert(candidate.path).inserted {
-            if candidate.waiting != nil { return true }
-            if feeds(candidate) { return false }
-            current = candidate.fallbackRefused ? nil : rules.fallbacks[candidate.path].flatMap { mounts[$0] }
-        }
-        return false
+        fallbackChain(from: mount).first { $0.waiting != nil || feeds($0) }?.waiting != nil
     }
 
     /// Whether `mount` plays something now: a stream of its own (``feeds(_:)``), or its fallback's.
     func playsNow(_ mount: Mount) -> Bool {
+        fallbackChain(from: mount).contains(where: feeds)
+    }
+
+    /// `mount`, then down its fallbacks (`/x` → `/y` → `/z`) — but past one refused for its codec —, each once.
+    private func fallbackChain(from mount: Mount) -> [Mount] {
+        var chain: [Mount] = []
         var current: Mount? = mount
         var seen: Set<String> = []
         while let candidate = current, seen.insert(candidate.path).inserted {
-            if feeds(candidate) { return true }
+            chain.append(candidate)
             current = candidate.fallbackRefused ? nil : rules.fallbacks[candidate.path].flatMap { mounts[$0] }
         }
-        return false
+        return chain
     }
 
     /// What feeds `mount` now, for the status page, `/admin/listmounts` and `/api/mounts`: `source` (a source
