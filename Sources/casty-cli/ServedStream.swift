@@ -53,7 +53,8 @@ struct ServedStream {
             try? await Task.sleep(for: interval)
             let stat = await distributor.stat()
             let state = await distributor.loop.submit(upstream)
-            let title = stat.context?.title?.streamTitle.map { ", title '\($0)'" } ?? ""
+            // Last on the line, after `title: ` as in the title-change lines, so a quote in it is not mistaken for an end.
+            let title = stat.context?.title?.streamTitle.map { $0.isEmpty ? "" : ", title: \(SafeText.shortened($0))" } ?? ""
             let branches = stat.tree == nil ? "" : " \(counted(stat.branches, "branch", plural: "branches")),"
             let line = "status: \(counted(stat.listeners, "listener")) (peak \(stat.peakListeners)),\(branches) \(counted(stat.segments, "segment")),"
                 + " \(megabytes(stat.bytesIn)) in, \(megabytes(stat.bytesOut)) out, \(stat.skipped) skipped,"
