@@ -262,6 +262,20 @@ extension StationServerTests {
         server.close()
     }
 
+    /// libshout 2.4 sends its titles as a form in `POST /admin/metadata` where `OPTIONS *` lists `POST`, which
+    /// `/admin/metadata` does not take: the command API's `POST` (under `/commands/` only) is not listed, so
+    /// ezstream, Mixxx and butt keep setting titles with `GET` where the command API is on.
+    @Test func withTheCommandAPIOn_OptionsStar_ListsNoPost_SoLibshoutSetsTitlesWithGet() async throws {
+        let server = try server(configure: takesCommands)
+        let star = try await answer(server, "OPTIONS * HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        #expect(star.hasPrefix("HTTP/1.0 204") && star.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(star)")
+        let probe = try await answer(server, "SOURCE /live HTTP/1.0\r\nContent-Type: audio/mpeg\r\nContent-Length: 0\r\n\r\n")
+        #expect(probe.hasPrefix("HTTP/1.0 401") && probe.contains("Allow: GET, HEAD, SOURCE, PUT, OPTIONS\r\n"), "\(probe)")
+        let command = try await answer(server, "GET /commands/capacity HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(command.hasPrefix("HTTP/1.0 200"), "the command API is on: \(command)")
+        server.close()
+    }
+
     @Test func aMountNameHoldingAnEscape_IsRefused_ForNoRequestCouldNameIt() {
         var configuration = StationServer.Configuration()
         configuration.mounts = ["/a%20b"]

@@ -169,14 +169,16 @@ struct Router: Sendable {
         return Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
     }
 
-    /// The methods the server takes on some path, as an `Allow` header for `OPTIONS *` (RFC 9110 §9.3.7: a
-    /// question about the server, not one resource): `GET, HEAD, OPTIONS` on every port, `SOURCE` and `PUT` on a
-    /// station server's (sources publish there), `POST` where the command API is on. libshout (ezstream, Mixxx,
-    /// butt) reads the `Allow` of its first answers and publishes with `PUT` only where it lists `PUT`.
+    /// The methods an encoder may use on the server, as an `Allow` header for `OPTIONS *` (RFC 9110 §9.3.7: a
+    /// question about the server, not one resource) and a source's `401`: `GET, HEAD, OPTIONS` on every port,
+    /// `SOURCE` and `PUT` on a station server's (sources publish there). libshout (ezstream, Mixxx, butt) reads the
+    /// `Allow` of its first answers: it publishes with `PUT` only where it lists `PUT`, and sends its titles as a
+    /// form in a `POST /admin/metadata` where it lists `POST` — so the command API's `POST`, which is the
+    /// application's and lives under `/commands/` alone, is not listed here (its own `405`s say it), and libshout
+    /// sets titles with the `GET` every tool uses.
     static func serverMethods(_ port: PortContext) -> String {
         var taken: Set<Request.Method> = [.get, .head, .options]
         if port.mounts != nil { taken.formUnion([.source, .put]) }
-        if port.mounts != nil, port.control?.configuration.commandsAuth != nil { taken.insert(.post) }
         return Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
     }
 
