@@ -4,7 +4,8 @@
 #
 #   ./check.sh                 both proofs, every chapter
 #   ./check.sh --solutions     every chapter's checks must pass against Solution/
-#   ./check.sh --starters      every chapter's checks must fail (cleanly, test by test) against Starter/
+#   ./check.sh --starters      every chapter's checks must fail (cleanly, test by test) against Starter/, untouched:
+#                              one filled in is named as the cause (restore it: git checkout Chapters/*/Starter)
 #   ./check.sh --solutions 3   one chapter (3, 03 or Chapter03 all work); several may be named
 #
 # Each mode builds in its own directory (.build-solutions, .build-starters) and fails on any warning, then runs
@@ -52,14 +53,29 @@ url_in() {
     return 1
 }
 
+# The cause, when the starters pass what they should fail: they are no longer the untouched starters.
+filled_in="Starter/ has been filled in (restore it with \`git checkout Chapters/*/Starter\`, or prove the reference solutions with --solutions)"
+
 # refuses RELAY LOG WANT ARGS... — the relay, built from the starters, must stop before it opens a socket: status 1
-# and one line on standard error that contains WANT (the name of an empty hole). No station is needed.
+# and one line on standard error that contains WANT (the name of an empty hole). No station is needed. A relay
+# whose holes are filled passes its self-test and says where to play: it is stopped then, not waited for.
 refuses() {
-    local relay=$1 log=$2 want=$3 code
+    local relay=$1 log=$2 want=$3 code pid opened=0
     shift 3
-    SWIFT_BACKTRACE=enable=no timeout 20 "$relay" http://127.0.0.1:9/ --port 0 "$@" >"$log.out" 2>"$log"
+    SWIFT_BACKTRACE=enable=no timeout 20 "$relay" http://127.0.0.1:9/ --port 0 "$@" >"$log.out" 2>"$log" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null && ! grep -qsF "play http://" "$log"; do sleep 0.1; done
+    if grep -qsF "play http://" "$log"; then
+        opened=1
+        kill "$pid" 2>/dev/null
+    fi
+    wait "$pid"
     code=$?
     ((code == 1)) && [[ $(wc -l <"$log") == 1 ]] && grep -qF "$want" "$log" && return 0
+    if ((opened)); then
+        echo "FAIL my-relay${*:+ $*}: the starter passed its self-test and opened a socket: $filled_in"
+        return 1
+    fi
     echo "FAIL my-relay${*:+ $*}: the starter should stop with status 1 and one line naming '$want' (exit $code):"
     head -5 "$log"
     return 1
@@ -183,6 +199,7 @@ relay_proof() {
         echo "skip my-relay: mpg123 is not installed, so nobody can listen (scripts/install-peers.sh in the Casty folder installs it)"
         return 0
     fi
+    echo "     building casty-cli (the station) in the Casty folder … this takes a few minutes the first time"
     if ! swift build --package-path .. --product casty-cli >"$scratch/casty-cli.log" 2>&1; then
         local old
         if old=$(built_elsewhere "$scratch/casty-cli.log" .build); then
@@ -278,7 +295,7 @@ for argument in "$@"; do
     case "$argument" in
         --solutions) modes+=(solutions) ;;
         --starters) modes+=(starters) ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "check.sh: unknown option '$argument' (--solutions, --starters, or chapters 1 to 8)" >&2; exit 2 ;;
         *)
             number=${argument#Chapter}
@@ -330,8 +347,11 @@ for mode in "${modes[@]}"; do
             if (( code != 0 )) && [[ $summary == *failed* ]] && (( failed > 0 && failed == total )); then
                 echo "ok   $chapter: $failed of $total checks fail against the starter, as they should"
             elif (( failed > 0 && failed < total )); then
-                echo "FAIL $chapter: $((total - failed)) of $total checks pass against the untouched starter (see $log):"
+                echo "FAIL $chapter: $((total - failed)) of $total checks pass against the untouched starter (see $log; if you filled in Starter/, restore it with \`git checkout Chapters/*/Starter\`, or prove the reference solutions with --solutions):"
                 grep -E '^✔ Test .* passed' "$log" | grep -v '^✔ Test run with' | head -10
+                status=1
+            elif (( code == 0 && failed == 0 && ${total:-0} > 0 )) && [[ $summary == *passed* ]]; then
+                echo "FAIL $chapter: every check passes: $filled_in"
                 status=1
             else
                 echo "FAIL $chapter: the starter does not fail its checks cleanly (exit $code, summary: ${summary:-none}; see $log)"
