@@ -101,18 +101,62 @@ enum Holes {
         }
     }
 
-    /// `ProxyCore.receive(_:)` must turn the made-up station into a `.station` and a `.segment`.
+    /// `ProxyCore.receive(_:)` must turn the made-up station into a `.station` and a `.segment`: in one read, and
+    /// in the reads a real station's bytes come in — one byte at a time, and pieces of odd sizes, which cut the
+    /// reply's head and the segment anywhere. A core that passes the one read but not the pieces loses its state
+    /// between reads: it plays a local station, whose bytes often come in one read, and breaks on a real one.
     static func proxyProblem() -> String? {
-        var core = ProxyCore()
+        let whole: [ProxyEvent]
         do {
-            let events = try core.receive(station)
-            if events == expectedEvents { return nil }
-            return "ProxyCore.receive(_:) does not read a station yet (it gave \(events.count) event\(events.count == 1 ? "" : "s"), expected .station then .segment(0, …))"
+            whole = try events(ofReads: [station])
         } catch ExerciseError.notImplemented {
             return "ProxyCore.receive(_:) is still empty (it throws notImplemented)"
         } catch {
             return "ProxyCore.receive(_:) refuses a valid station (\(error))"
         }
+        if whole == Array(expectedEvents.prefix(1)) {
+            return "ProxyCore.receive(_:) drops the audio that came in the same read as the reply (it gave .station and no segment): "
+                + "the bytes after the head are the first audio, feed them to the StreamParser"
+        }
+        guard whole == expectedEvents else {
+            return "ProxyCore.receive(_:) does not read a station yet (it gave \(describe(whole)), expected .station then .segment(0, …))"
+        }
+        for size in [1, 3, 5, 7] {
+            let pieces = stride(from: 0, to: station.count, by: size).map { Array(station[$0..<min($0 + size, station.count)]) }
+            let what = size == 1 ? "one byte at a time" : "in reads of \(size) bytes"
+            do {
+                let events = try events(ofReads: pieces)
+                if events == expectedEvents { continue }
+                return "ProxyCore.receive(_:) reads the made-up station in one read, but \(what) it gives \(describe(events)): "
+                    + "the parser's state must survive between reads — keep the StreamParser in the core and store it back after "
+                    + "feeding it (a `var` copy of it is lost when receive returns)"
+            } catch {
+                return "ProxyCore.receive(_:) reads the made-up station in one read, but \(what) it refuses it (\(error)): "
+                    + "the parser's state must survive between reads — keep the reply's continuation in the core until the head is "
+                    + "complete (Icy.reply started again in the middle of a head reads garbage)"
+            }
+        }
+        return nil
+    }
+
+    /// What a new ``ProxyCore`` makes of `reads`, fed one after the other.
+    static func events(ofReads reads: [[UInt8]]) throws -> [ProxyEvent] {
+        var core = ProxyCore()
+        var events: [ProxyEvent] = []
+        for read in reads { events += try core.receive(read) }
+        return events
+    }
+
+    /// `events` in a few words: `.station, .segment(0, …)`, or `no event`.
+    static func describe(_ events: [ProxyEvent]) -> String {
+        guard !events.isEmpty else { return "no event" }
+        return events.map { event in
+            switch event {
+            case .redirect: ".redirect"
+            case .station: ".station"
+            case .segment(let number, _): ".segment(\(number), …)"
+            }
+        }.joined(separator: ", ")
     }
 
     /// A request from a player that asks for titles, as a media player sends it.

@@ -65,7 +65,7 @@ struct RelayChecks {
                 .segment(1, Kit.Segment(audio: [1, 1, 1, 1, 1, 1], title: nil)),
                 .segment(2, Kit.Segment(audio: [2, 2, 2, 2, 2, 2], title: "Song 2")),
                 .segment(3, Kit.Segment(audio: [3, 3, 3, 3, 3, 3], title: nil)),
-            ], hole("ProxyCore.receive(_:)", "the station's context, then segments 0 to 3 with their titles, in reads of \(size) bytes"))
+            ], hole("ProxyCore.receive(_:)", "the station's context, then segments 0 to 3 with their titles, in reads of \(size) bytes (the bytes after the head in the same read are the first audio; the parser's state survives between reads)"))
         }
     }
 
@@ -76,7 +76,7 @@ struct RelayChecks {
             .station(Context(name: "", segmentBytes: 4, bitrate: 128)),
             .segment(0, Kit.Segment(audio: [1, 2, 3, 4])),
             .segment(1, Kit.Segment(audio: [5, 6, 7, 8])),
-        ], hole("ProxyCore.receive(_:)", "no icy-metaint: no name, bitrate 128, segments of segmentBytes (4); the 9th byte waits for more"))
+        ], hole("ProxyCore.receive(_:)", "no icy-metaint: no name, bitrate 128, segments of segmentBytes (4) from the bytes after the head, in the same read (they are the first audio); the 9th byte waits for more"))
     }
 
     @Test func proxy_reportsWhereAStationRedirects() throws {
