@@ -61,6 +61,9 @@ struct FanOutChecks {
         for listener in ["a", "b", "c"] {
             #expect(numbers(sent, to: listener) == [0, 1, 2, 3, 4], hole("DistributorCore.deliver(_:_:)", "every segment to \(listener), which keeps up"))
         }
+        let order = sent.map(\.to)
+        #expect(order == (0..<5).flatMap { _ in ["a", "b", "c"] },
+                hole("DistributorCore.deliver(_:_:)", "each segment's envelopes in the order the listeners joined, a then b then c: walk listeners front to back, as deliver's doc says (a newcomer is appended at its end, and the listeners a drop leaves keep their order)"))
         #expect(core.next == 5, hole("DistributorCore.deliver(_:_:)", "next is the number after the last segment delivered"))
         #expect(core.listeners.allSatisfy { $0.skipped == 0 }, hole("DistributorCore.deliver(_:_:)", "no skip for listeners that keep up"))
     }
