@@ -142,6 +142,26 @@ struct EventDeliveryTests {
         await app.close()
     }
 
+    @Test("An event callback that redirects is said to, as key verification says it (give the final URL), and its event is kept and tried again")
+    func events_ToARedirectingURL_SayTheRedirect_AndAreKept() async throws {
+        let loop = EventLoop(name: "test-events-redirect")
+        defer { loop.shutdown() }
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            connection.write(Array("HTTP/1.1 302 Found\r\nLocation: https://app.example/events\r\nContent-Length: 0\r\n\r\n".utf8))
+            connection.close()
+        }
+        let log = StationServerTests.Log()
+        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, firstRetry: .milliseconds(100), loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
+        let said = "events: stream-available of live (s1): application answered 302 (a redirect, which Casty does not follow:"
+            + " give the final URL); attempt 2, trying again"
+        #expect(await eventually(timeout: .seconds(15)) { log.contains(said) }, "\(log.lines.value)")
+        #expect(await queue.undelivered().map(\.streamID) == ["s1"], "kept, not dropped")
+        await queue.stop()
+        await app.close()
+    }
+
     @Test("Events to a slow application still go out one at a time, in the order they happened")
     func events_ToASlowApplication_GoOutOneAtATime_InOrder() async throws {
         let loop = EventLoop(name: "test-events-in-order")

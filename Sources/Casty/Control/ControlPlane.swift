@@ -144,10 +144,16 @@ public final class ControlPlane: Sendable {
     /// `http→https` redirect): neither refuses anything, and neither is remembered as a refusal.
     static func outage(_ status: Int) -> String? {
         switch status {
-        case 500...599: "the application could not be asked: it answered \(status)"
-        case 300...399: "the application could not be asked: it answered \(status) (a redirect, which Casty does not follow: give the final URL)"
+        case 300...399, 500...599: "the application could not be asked: it \(answered(status))"
         default: nil
         }
+    }
+
+    /// How a log line says the application answered `status`: `answered 500`, and for a `3xx`, which Casty does not
+    /// follow, what to do about it: `answered 302 (a redirect, which Casty does not follow: give the final URL)`.
+    /// Key verification, listener authorization and the event queues (``EventQueue``) say it alike.
+    static func answered(_ status: Int) -> String {
+        "answered \(status)" + ((300...399).contains(status) ? " (a redirect, which Casty does not follow: give the final URL)" : "")
     }
 
     /// The file beside the event spool `spool` where the sessions live now are kept (``LiveSessions``): `spool.live`.

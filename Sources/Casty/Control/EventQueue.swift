@@ -293,7 +293,9 @@ public actor EventQueue<Post: QueuedPost> {
             let answer = try await HTTPCall.post(url, headers: headers, body: event.body, loop: loop, timeout: timeout, limit: 4096,
                                                  bodyGrace: Self.bodyGrace)
             if (200..<300).contains(answer.status) { return nil }  // 200, or 204 No Content as webhooks often answer
-            return Failure(said: "answered \(answer.status)", kind: "answered \(answer.status)")
+            // A redirect is said as key verification says it (give the final URL), and the post kept as at any
+            // failure: dropped, it would be lost, while a spooled event reaches the URL fixed at the next start.
+            return Failure(said: ControlPlane.answered(answer.status), kind: "answered \(answer.status)")
         } catch {
             return Failure(said: "\(error)", kind: error.kind)
         }
