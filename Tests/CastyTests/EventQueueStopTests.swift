@@ -72,6 +72,26 @@ struct EventQueueStopTests {
         await app.close()
     }
 
+    @Test("The last attempt at the stop is said even when it fails as the attempts before it did, which were said")
+    func finishing_WithTheSameFailureAgain_SaysTheLastAttempt() async throws {
+        let failing = Locked(true)
+        let app = try application(failing: failing)
+        let log = StationServerTests.Log()
+        // Attempts 1 to 3 come within a second; the fourth would wait 1.6 s more, and is made at the stop.
+        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, firstRetry: .milliseconds(200), loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("answered 500; attempt 3, trying again") }, "\(log.lines.value)")
+        await queue.finish(before: .now + .seconds(20))
+        let tries = app.requests.value.count
+        #expect(tries >= 4, "\(tries) attempts")
+        #expect(log.contains("events: stream-closed of live (s1): application answered 500; attempt \(tries), the last: the process stops"),
+                "\(log.lines.value)")
+        #expect(log.contains("1 not sent before the process stopped; lost (not spooled)"), "\(log.lines.value)")
+        await queue.stop()
+        await app.close()
+    }
+
     @Test("Events to an application still failing at the stop get one attempt more, the first only — in order, none goes before it —, and are spooled")
     func finishing_WithTheApplicationStillFailing_TriesTheFirstOnce_AndSpoolsAll() async throws {
         let failing = Locked(true)

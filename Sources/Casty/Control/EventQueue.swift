@@ -58,7 +58,7 @@ public actor EventQueue<Post: QueuedPost> {
     /// How many attempts in a row failed (the application fails): while any, one post is sent at a time.
     private var failures = 0
     /// The kind of the last failure said while attempts fail (``Failure/kind``): another kind is said at any
-    /// attempt, the same one again only at the first three and every tenth.
+    /// attempt, the same one again only at the first three, every tenth, and the last, as the process stops.
     private var failureSaid: String?
     /// The wait after a failure, before the next attempt, if one is waited for.
     private var backoff: Task<Void, Never>?
@@ -252,8 +252,9 @@ public actor EventQueue<Post: QueuedPost> {
                 failures = attempt
                 // One line for the first failures, then for every tenth — an application that is down for an hour
                 // does not fill the log —, and for a failure of another kind than the last one said: a 500 that
-                // becomes a timeout is told, whatever the attempt.
-                if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid {
+                // becomes a timeout is told, whatever the attempt. The last attempt, as the process stops, is always
+                // told: the application saw it, and the post is not tried again.
+                if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid || finishing {
                     logger("\(name): \(post.summary): application \(failure.said); attempt \(attempt), "
                         + (finishing ? "the last: the process stops" : "trying again"))
                     failureSaid = failure.kind
