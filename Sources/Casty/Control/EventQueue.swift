@@ -138,12 +138,9 @@ public actor EventQueue<Post: QueuedPost> {
         takeInbox()
         pending += events
         wake()
-        guard let spool else { return true }
-        spoolWriteDue = false
-        let text = SpoolFile.text(undeliveredPosts.map(spool.line))
-        let count = undeliveredPosts.count
+        guard let now = spoolNow() else { return true }
         return await withCheckedContinuation { (written: CheckedContinuation<Bool, Never>) in
-            EventSpool.writer.async { written.resume(returning: spool.file.write(text, count: count) == nil) }
+            EventSpool.writer.async { written.resume(returning: now.spool.file.write(now.text, count: now.count) == nil) }
         }
     }
 
@@ -183,9 +180,8 @@ public actor EventQueue<Post: QueuedPost> {
             return
         }
         let left = "\(name): \(unsent.count) not sent before the process stopped; "
-        guard let spool else { return logger(left + "lost (not spooled)") }
-        spoolWriteDue = false
-        let text = SpoolFile.text(unsent.map(spool.line))
+        guard let now = spoolNow() else { return logger(left + "lost (not spooled)") }
+        let (spool, text) = (now.spool, now.text)
         let logger = logger
         // Said on the spool's queue once the write is done, so the line is out when the process exits (after flush).
         await withCheckedContinuation { (written: CheckedContinuation<Void, Never>) in
@@ -368,11 +364,17 @@ public actor EventQueue<Post: QueuedPost> {
     }
 
     private func writeSpoolNow() {
+        guard let now = spoolNow() else { return }
+        EventSpool.writer.async { now.spool.file.write(now.text, count: now.count) }
+    }
+
+    /// The spool and its text now — the posts not yet delivered, and how many they are —, for a write that makes
+    /// any write due (``writeSpool()``) needless; `nil` without a spool.
+    private func spoolNow() -> (spool: Spool, text: String, count: Int)? {
         spoolWriteDue = false
-        guard let spool else { return }
-        let text = SpoolFile.text(undeliveredPosts.map(spool.line))
-        let count = undeliveredPosts.count
-        EventSpool.writer.async { spool.file.write(text, count: count) }
+        guard let spool else { return nil }
+        let posts = undeliveredPosts
+        return (spool, SpoolFile.text(posts.map(spool.line)), posts.count)
     }
 
     private static func read(_ path: String) -> String? {
