@@ -9,9 +9,15 @@ struct Head<First: Sendable>: Sendable {
 /// A head is a first line, header lines, and an empty line; lines end with `\r\n` or a bare `\n` (real
 /// servers send both). The reader only ever scans bytes it has not seen before: an unfinished line is kept
 /// in `pending`, and the next read is searched for its end from where that read starts.
+///
+/// A request's head may hold no other CR (``refusesBareCR``): RFC 9112 §2.2 has a bare CR — one not followed by
+/// LF — taken as invalid, since a proxy in front that read it as a line end would see other header lines than
+/// Casty. A reply's is read as it comes (upstream servers are not refused for it).
 struct HeadReader<First: Sendable>: Sendable {
     /// Understands the first line, or says why it cannot be one.
     let parseFirst: @Sendable (ArraySlice<UInt8>) -> Result<First, IcyError>
+    /// Whether a line holding a CR before its line end is malformed (a request's head).
+    let refusesBareCR: Bool
     /// The bytes of the line that has not ended yet.
     var pending: [UInt8] = []
     /// The first line, once read.
@@ -21,8 +27,9 @@ struct HeadReader<First: Sendable>: Sendable {
     /// The bytes those header lines took, to enforce ``IcyLimits/maxHeaderBytes``.
     var headerBytes = 0
 
-    init(parseFirst: @escaping @Sendable (ArraySlice<UInt8>) -> Result<First, IcyError>) {
+    init(parseFirst: @escaping @Sendable (ArraySlice<UInt8>) -> Result<First, IcyError>, refusesBareCR: Bool = false) {
         self.parseFirst = parseFirst
+        self.refusesBareCR = refusesBareCR
     }
 
     /// Reads as many lines as the bytes hold: done at the empty line that ends the head.
@@ -59,6 +66,9 @@ struct HeadReader<First: Sendable>: Sendable {
 
     /// Takes one complete line (without its line ending).
     private mutating func take(_ line: ArraySlice<UInt8>) -> IcyError? {
+        if refusesBareCR, line.contains(UInt8(ascii: "\r")) {
+            return first == nil ? .malformedRequestLine(IcyText.decode(line)) : .malformedHeader(IcyText.decode(line))
+        }
         guard first != nil else {
             switch parseFirst(line) {
             case .success(let value): first = value; return nil

@@ -71,6 +71,20 @@ struct FrontDoorTests {
         #expect(!lines.value.contains { $0.contains("\\x") || $0.contains("\\u{") }, "\(lines.value)")
     }
 
+    @Test("A bare CR in the request line or a header line is answered 400, with one log line that shows it escaped")
+    func bareCR_IsAnswered400_WithOneEscapedLogLine() async throws {
+        let log = StationServerTests.Log()
+        let (_, port) = try serving(logger: log.logger)
+        defer { port.close() }
+        for request in ["GET /status.json HTTP/1.0\r\nUser-Agent: a\rX-Hidden: 1\r\n\r\n", "GET /status.json\r HTTP/1.0\r\n\r\n"] {
+            let text = try await ask(port, request)
+            #expect(text.hasPrefix("HTTP/1.0 400 Bad Request\r\n"), "\(text)")
+        }
+        #expect(log.contains("refused: malformed header line: \"User-Agent: a\\rX-Hidden: 1\""), "\(log.lines.value)")
+        #expect(log.contains("refused: malformed request line: \"GET /status.json\\r HTTP/1.0\""), "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("\r") }, "one line each")
+    }
+
     @Test func unknownMethod_IsRefusedWith405() async throws {
         let (_, port) = try serving()
         let text = try await ask(port, "DELETE /live HTTP/1.0\r\n\r\n")

@@ -66,6 +66,32 @@ struct RequestTests {
         #expect(feed([Array(text)[...]], start: request) == .failed(error))
     }
 
+    @Test("A bare CR (not followed by LF) in the request line or a header line is malformed (RFC 9112 §2.2), wherever the reads split", arguments: [
+        ("GET /live\rX HTTP/1.0\r\n\r\n", IcyError.malformedRequestLine("GET /live\rX HTTP/1.0")),
+        ("GET /live HTTP/1.0\r\r\n\r\n", .malformedRequestLine("GET /live HTTP/1.0\r")),
+        ("GET /live HTTP/1.0\rHost: a\r\n\r\n", .malformedRequestLine("GET /live HTTP/1.0\rHost: a")),
+        ("GET /live HTTP/1.0\r\nUser-Agent: a\rb\r\n\r\n", .malformedHeader("User-Agent: a\rb")),
+        ("GET /live HTTP/1.0\r\nUser-Agent: ab\r\r\n\r\n", .malformedHeader("User-Agent: ab\r")),
+        ("GET /live HTTP/1.0\r\nUser-Agent: a\rX-Hidden: 1\r\n\r\n", .malformedHeader("User-Agent: a\rX-Hidden: 1")),
+        ("GET /live HTTP/1.0\r\n\r\r\n", .malformedHeader("\r")),
+    ])
+    func bareCR_IsMalformed(text: String, error: IcyError) {
+        let bytes = Array(text.utf8)
+        #expect(feed([bytes[...]], start: request) == .failed(error))
+        for cut in 1..<bytes.count {
+            #expect(feed([bytes[..<cut], bytes[cut...]], start: request) == .failed(error), "cut at \(cut)")
+        }
+        #expect(error.description.contains("\\r"), "the line is quoted with its CR escaped: \(error)")
+    }
+
+    @Test func aReplyHeaderWithABareCR_IsStillRead() {
+        guard case .done(let reply, _) = reply(Array("ICY 200 OK\r\nicy-name: a\rb\r\n\r\n")) else {
+            Issue.record("expected done")
+            return
+        }
+        #expect(reply.headers["icy-name"] == "a\rb")
+    }
+
     @Test func unknownMethodError_NamesTheMethod() {
         #expect(IcyError.unsupportedMethod("DELETE").description == "unsupported method \"DELETE\"")
     }
