@@ -15,6 +15,8 @@ public enum IcyError: Error, Equatable, Sendable {
     case malformedStatusLine(String)
     /// A header line is not `Name: value`.
     case malformedHeader(String)
+    /// An HTTP/1.1 request names no `Host`: RFC 9112 §3.2 has a server answer it `400`.
+    case missingHost
     /// The request uses a method other than `GET`, `HEAD`, `SOURCE`, `PUT`, `POST` or `OPTIONS` (``Request/Method``).
     case unsupportedMethod(String)
     /// The request or reply speaks a protocol version other than HTTP/1.0, HTTP/1.1 or ICY.
@@ -49,7 +51,7 @@ extension IcyError {
         case .conflictingHeader(let name, _, _): "conflicting \(name) headers"
         case .status(let code, _): "server answered \(code)"
         case .unsupportedTransferEncoding: "unsupported transfer encoding"
-        case .lineTooLong, .headersTooLarge, .tooManyHeaders, .redirectWithoutLocation, .metadataTooLong: description
+        case .lineTooLong, .headersTooLarge, .tooManyHeaders, .missingHost, .redirectWithoutLocation, .metadataTooLong: description
         }
     }
 }
@@ -64,6 +66,7 @@ extension IcyError: CustomStringConvertible {
         case .malformedRequestLine(let line): "malformed request line: \(quoted(line))"
         case .malformedStatusLine(let line): "not an ICY or HTTP status line: \(quoted(line))"
         case .malformedHeader(let line): "malformed header line: \(quoted(line))"
+        case .missingHost: "HTTP/1.1 request without a Host header"
         case .unsupportedMethod(let method): "unsupported method \(quoted(method))"
         case .unsupportedVersion(let version): "unsupported protocol version \(quoted(version))"
         case .invalidMetaint(let value): "icy-metaint must be a whole number from 1 to 1048576, got \(quoted(value))"

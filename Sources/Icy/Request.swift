@@ -58,10 +58,12 @@ public enum Version: String, Sendable, Equatable {
 ///
 /// Done once the empty line after the headers has arrived; the `rest` is whatever the peer sent after it
 /// (a source's audio, for instance). Fails on a malformed request line, an unknown method, a version other
-/// than HTTP/1.0 or 1.1, a malformed header, a bare CR in a line (RFC 9112 §2.2), or input over the ``IcyLimits``.
+/// than HTTP/1.0 or 1.1, a malformed header, a bare CR in a line (RFC 9112 §2.2), an HTTP/1.1 request without
+/// `Host` (§3.2; an HTTP/1.0 one, as old ICY players send, needs none), or input over the ``IcyLimits``.
 public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
     mapHead(HeadReader(parseFirst: parseRequestLine, refusesBareCR: true).read(bytes)) { head in
-        .success(Request(method: head.first.method, path: head.first.path, version: head.first.version, headers: head.headers))
+        guard head.first.version != .http11 || head.headers["Host"] != nil else { return .failure(.missingHost) }
+        return .success(Request(method: head.first.method, path: head.first.path, version: head.first.version, headers: head.headers))
     }
 }
 

@@ -28,7 +28,7 @@ struct BrowserAPITests {
     @Test func titleEvents_ArriveAsTheTitleChanges_CurrentOneFirst() async throws {
         let (server, station) = try await server()
         #expect(await eventually { try! await get(server, "GET /api/mounts HTTP/1.0\r\n\r\n").waitFor { String(decoding: $0, as: UTF8.self).contains("\"live\":true") } })
-        let page = try await get(server, "GET /api/mounts/radio/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        let page = try await get(server, "GET /api/mounts/radio/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         #expect(await page.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).components("event: title") >= 3 })
         #expect(page.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
         #expect(page.text.contains("Content-Type: text/event-stream\r\n"))
@@ -53,7 +53,7 @@ struct BrowserAPITests {
 
     @Test func browser_GetsThePlayerPage_APlayerGetsTheStream() async throws {
         let (server, station) = try await server()
-        let browser = try await get(server, "GET / HTTP/1.1\r\nAccept: text/html,application/xhtml+xml\r\n\r\n")
+        let browser = try await get(server, "GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html,application/xhtml+xml\r\n\r\n")
         #expect(await browser.waitFor { String(decoding: $0, as: UTF8.self).contains("</html>") }, "the page, on a kept connection")
         #expect(browser.text.hasPrefix("HTTP/1.1 200 OK\r\n") && browser.text.contains("Connection: keep-alive\r\n"))
         #expect(browser.text.contains("Content-Type: text/html; charset=utf-8"))

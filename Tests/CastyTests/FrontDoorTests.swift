@@ -85,6 +85,20 @@ struct FrontDoorTests {
         #expect(!log.lines.value.contains { $0.contains("\r") }, "one line each")
     }
 
+    @Test("An HTTP/1.1 request without Host is answered 400 (RFC 9112 §3.2); an HTTP/1.0 one, as old ICY players send, is served")
+    func http11WithoutHost_Is400_HTTP10WithoutHostIsServed() async throws {
+        let log = StationServerTests.Log()
+        let (_, port) = try serving(logger: log.logger)
+        defer { port.close() }
+        let noHost = try await ask(port, "GET /status.json HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(noHost.hasPrefix("HTTP/1.0 400 Bad Request\r\n"), "\(noHost)")
+        #expect(log.contains("refused: HTTP/1.1 request without a Host header"), "\(log.lines.value)")
+        let named = try await ask(port, "GET /status.json HTTP/1.1\r\nHost: radio.example\r\nConnection: close\r\n\r\n")
+        #expect(named.hasPrefix("HTTP/1.1 200 OK\r\n") || named.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(named)")
+        let old = try await ask(port, "GET /status.json HTTP/1.0\r\n\r\n")
+        #expect(old.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(old)")
+    }
+
     @Test func unknownMethod_IsRefusedWith405() async throws {
         let (_, port) = try serving()
         let text = try await ask(port, "DELETE /live HTTP/1.0\r\n\r\n")
@@ -220,7 +234,7 @@ struct CORSTests {
     @Test func preflight_Is204_WithWhatAPlayerPageNeeds() async throws {
         let (_, port) = try serving()
         let peer = try await TestPeer.connect(to: port.address, on: loop)
-        await peer.send("OPTIONS /live HTTP/1.1\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n"
+        await peer.send("OPTIONS /live HTTP/1.1\r\nHost: x\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n"
             + "Access-Control-Request-Headers: icy-metadata\r\n\r\n")
         #expect(await peer.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
         #expect(peer.text.hasPrefix("HTTP/1.1 204 No Content\r\n"), "a browser's HTTP/1.1 preflight keeps its connection")
@@ -233,7 +247,7 @@ struct CORSTests {
         // A header the page's player adds of its own (a token, as hls.js's xhrSetup adds) is allowed too; a name
         // that is no header name is not.
         let own = try await TestPeer.connect(to: port.address, on: loop)
-        await own.send("OPTIONS /live/index.m3u8 HTTP/1.1\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n"
+        await own.send("OPTIONS /live/index.m3u8 HTTP/1.1\r\nHost: x\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: GET\r\n"
             + "Access-Control-Request-Headers: icy-metadata, x-player-token, bad name, x-Session\r\n\r\n")
         #expect(await own.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
         #expect(own.text.contains("Access-Control-Allow-Headers: Icy-MetaData, Range, Content-Type, Authorization, x-player-token, x-Session\r\n"),
@@ -242,7 +256,7 @@ struct CORSTests {
 
         // The command API's preflight names the POST it takes, and the headers that name a stream.
         let command = try await TestPeer.connect(to: port.address, on: loop)
-        await command.send("OPTIONS /commands/close HTTP/1.1\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: POST\r\n"
+        await command.send("OPTIONS /commands/close HTTP/1.1\r\nHost: x\r\nOrigin: https://radio.example\r\nAccess-Control-Request-Method: POST\r\n"
             + "Access-Control-Request-Headers: x-streaming-channel, x-streaming-id, authorization\r\n\r\n")
         #expect(await command.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
         #expect(command.text.contains("Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n") && command.text.contains("Allow: GET, POST, OPTIONS\r\n"))
@@ -253,19 +267,19 @@ struct CORSTests {
     @Test func stream_ExposesItsIcyHeaders_ToAPageOnAListedOrigin() async throws {
         let (distributor, port) = try serving(origins: ["https://radio.example"])
         let page = try await TestPeer.connect(to: port.address, on: loop)
-        await page.send("GET /live HTTP/1.1\r\nOrigin: https://radio.example\r\nIcy-MetaData: 1\r\n\r\n")
+        await page.send("GET /live HTTP/1.1\r\nHost: x\r\nOrigin: https://radio.example\r\nIcy-MetaData: 1\r\n\r\n")
         #expect(await eventually { await distributor.stat().listeners == 1 })
         #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(page.text.contains("Access-Control-Allow-Origin: https://radio.example\r\n"))
         #expect(page.text.contains("Vary: Origin\r\n"))
         #expect(page.text.contains("Access-Control-Expose-Headers: Icy-MetaInt, Icy-Br, Icy-Name"))
         let stranger = try await TestPeer.connect(to: port.address, on: loop)
-        await stranger.send("GET /status.json HTTP/1.1\r\nOrigin: https://elsewhere.example\r\nConnection: close\r\n\r\n")
+        await stranger.send("GET /status.json HTTP/1.1\r\nHost: x\r\nOrigin: https://elsewhere.example\r\nConnection: close\r\n\r\n")
         #expect(await eventually { stranger.closed.value })
         #expect(!stranger.text.contains("Access-Control-Allow-Origin"), "an origin not on the list gets no permission")
         #expect(stranger.text.contains("Vary: Origin\r\n"), "nor may a cache hand it the listed site's answer, or the other way round")
         let noOrigin = try await TestPeer.connect(to: port.address, on: loop)
-        await noOrigin.send("GET /status.json HTTP/1.1\r\nConnection: close\r\n\r\n")
+        await noOrigin.send("GET /status.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(await eventually { noOrigin.closed.value })
         #expect(noOrigin.text.contains("Vary: Origin\r\n"))
         port.close()
@@ -275,7 +289,7 @@ struct CORSTests {
     func preflight_FromAnOriginNotListed_NamesOriginOnceInVary() async throws {
         let (_, port) = try serving(origins: ["http://localhost:42110"])
         let page = try await TestPeer.connect(to: port.address, on: loop)
-        await page.send("OPTIONS /live HTTP/1.1\r\nOrigin: http://127.0.0.1:42110\r\nAccess-Control-Request-Method: GET\r\n"
+        await page.send("OPTIONS /live HTTP/1.1\r\nHost: x\r\nOrigin: http://127.0.0.1:42110\r\nAccess-Control-Request-Method: GET\r\n"
             + "Access-Control-Request-Headers: icy-metadata\r\n\r\n")
         #expect(await page.waitFor { String(decoding: $0, as: UTF8.self).hasSuffix("\r\n\r\n") })
         #expect(!page.text.contains("Access-Control-Allow-Origin"), "\(page.text)")

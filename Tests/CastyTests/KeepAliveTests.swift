@@ -75,13 +75,13 @@ struct KeepAliveTests {
         // for more than 4 s between its connect and its send), short enough to wait for.
         let port = try serving(headerTimeout: .seconds(8), logger: EventLog { line in lines.update { $0.append(line) } })
         let peer = try await TestPeer.connect(to: port.address, on: loop)
-        await peer.send("GET /tree HTTP/1.1\r\n\r\n")
+        await peer.send("GET /tree HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(await eventually(timeout: .seconds(20)) { peer.closed.value })
         #expect(statusLines(peer.text) == ["HTTP/1.1 200 OK"])
         #expect(!lines.value.contains { $0.contains("dropped") }, "an idle kept connection is no misbehaving peer: \(lines.value)")
         // A kept connection that starts a request and stalls is dropped as any other.
         let staller = try await TestPeer.connect(to: port.address, on: loop)
-        await staller.send("GET /tree HTTP/1.1\r\n\r\nGET /tr")
+        await staller.send("GET /tree HTTP/1.1\r\nHost: x\r\n\r\nGET /tr")
         #expect(await eventually(timeout: .seconds(20)) { staller.closed.value })
         #expect(lines.value.contains { $0.contains("dropped: no request within") })
         port.close()
@@ -110,7 +110,7 @@ struct KeepAliveTests {
     @Test func oneConnection_CarriesAtMost1000Requests_TheLastAnsweredWithClose() async throws {
         let port = try serving()
         let peer = try await TestPeer.connect(to: port.address, on: loop)
-        await peer.send(String(repeating: "HEAD /tree HTTP/1.1\r\n\r\n", count: Exchange.requestsPerConnection + 5))
+        await peer.send(String(repeating: "HEAD /tree HTTP/1.1\r\nHost: x\r\n\r\n", count: Exchange.requestsPerConnection + 5))
         #expect(await eventually(timeout: .seconds(20)) { peer.closed.value })
         let lines = statusLines(peer.text)
         #expect(lines.count == Exchange.requestsPerConnection, "\(lines.count) answers")
@@ -121,10 +121,10 @@ struct KeepAliveTests {
     @Test func requestsThatCannotBeKept_AreClosedAfterTheAnswer() async throws {
         let port = try serving()
         for request in [
-            "GET /tree HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",  // a body no route reads
-            "GET /tree HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "GET /tree HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",  // a body no route reads
+            "GET /tree HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             "GET /tree HTTP/1.0\r\n\r\n",  // HTTP/1.0 closes unless asked
-            "GET /tree HTTP/1.1\r\nConnection: Upgrade\r\n\r\n",
+            "GET /tree HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\r\n",
         ] {
             let peer = try await TestPeer.connect(to: port.address, on: loop)
             await peer.send(request)
@@ -138,7 +138,7 @@ struct KeepAliveTests {
     @Test func theStream_IsNeverKept_EvenWhenAskedTo() async throws {
         let port = try serving()
         let player = try await TestPeer.connect(to: port.address, on: loop)
-        await player.send("GET /live HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+        await player.send("GET /live HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
         #expect(await player.waitFor(timeout: .seconds(20)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
         #expect(player.text.hasPrefix("HTTP/1.0 200 OK\r\n"))
         #expect(!player.text.contains("keep-alive"))

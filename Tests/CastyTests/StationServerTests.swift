@@ -869,7 +869,7 @@ struct StationServerTests {
         #expect(try await ask(server, "/nothing-here", admin: false).hasPrefix("HTTP/1.0 404"))
         #expect(try await ask(server, "/", admin: false).hasPrefix("HTTP/1.0 404"), "with several mounts, / is no stream")
         let browser = try await TestPeer.connect(to: server.address, on: loop)
-        await browser.send("GET / HTTP/1.1\r\nAccept: text/html\r\nConnection: close\r\n\r\n")
+        await browser.send("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: close\r\n\r\n")
         #expect(await eventually { browser.closed.value })
         #expect(browser.text.contains("Content-Type: text/html"), "a browser gets the player page at / with several mounts too")
         let status = try await ask(server, "/status.json", admin: false)

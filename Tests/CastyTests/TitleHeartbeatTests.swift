@@ -48,14 +48,14 @@ struct TitleHeartbeatTests {
     /// A page following `port`'s titles over Server-Sent Events, as `EventSource` asks.
     func eventPage(of port: ClientPort, on loop: EventLoop) async throws -> TestPeer {
         let page = try await TestPeer.connect(to: port.address, on: loop)
-        await page.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        await page.send("GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         return page
     }
 
     /// A page following `port`'s titles (Server-Sent Events) that never reads, with a small receive buffer.
     func stuckPage(of port: ClientPort, on loop: EventLoop, lines: Locked<[String]>) async throws -> TestPeer {
         let stuck = try await TestPeer.connect(to: port.address, on: loop, reading: false, receiveBuffer: 4096)
-        await stuck.send("GET /api/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n")
+        await stuck.send("GET /api/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         #expect(await eventually(timeout: .seconds(20)) { lines.value.contains { $0.contains("follows the titles") } })
         return stuck
     }
@@ -137,7 +137,7 @@ struct TitleHeartbeatTests {
         #expect(lines.value.contains { $0.hasSuffix("follows the titles of /") }, "\(lines.value)")
         for _ in 0..<60 {
             let flood = try await TestPeer.connect(to: port.address, on: loop)
-            await flood.send("GET /api/events HTTP/1.1\r\n\r\n")
+            await flood.send("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
             _ = await flood.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("event: title") }
             await flood.close()
         }

@@ -4,8 +4,8 @@ import Testing
 struct RequestTests {
     @Test(arguments: ["/", "/live.mp3", "/a/b?c=d&e=%20f", "*"])
     func requestLine_AcceptsAnyPath(path: String) {
-        let outcome = feed([Array("GET \(path) HTTP/1.1\r\n\r\n")[...]], start: request)
-        #expect(outcome == .done(Request(path: path, version: .http11), rest: []))
+        let outcome = feed([Array("GET \(path) HTTP/1.1\r\nHost: radio\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(path: path, version: .http11, headers: ["Host": "radio"]), rest: []))
     }
 
     @Test("A target in absolute form (RFC 9112 §3.2.2) is its path", arguments: [
@@ -13,8 +13,8 @@ struct RequestTests {
         ("https://example.org", "/"), ("http://example.org?x=1", "/?x=1"),
     ])
     func absoluteFormTarget_IsItsPath(target: String, path: String) {
-        let outcome = feed([Array("GET \(target) HTTP/1.1\r\n\r\n")[...]], start: request)
-        #expect(outcome == .done(Request(path: path, version: .http11), rest: []))
+        let outcome = feed([Array("GET \(target) HTTP/1.1\r\nHost: example.org\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(path: path, version: .http11, headers: ["Host": "example.org"]), rest: []))
     }
 
     @Test func oldSourceClientsICE10_IsHTTP10_ForSOURCEOnly() {
@@ -92,6 +92,20 @@ struct RequestTests {
         #expect(reply.headers["icy-name"] == "a\rb")
     }
 
+    @Test("An HTTP/1.1 request without Host is refused (RFC 9112 §3.2); an HTTP/1.0 one, as old ICY players send, is not")
+    func http11WithoutHost_IsRefused_HTTP10WithoutHostIsNot() {
+        #expect(feed([Array("GET /live HTTP/1.1\r\nUser-Agent: x\r\n\r\n")[...]], start: request) == .failed(.missingHost))
+        #expect(feed([Array("OPTIONS * HTTP/1.1\r\n\r\n")[...]], start: request) == .failed(.missingHost))
+        #expect(IcyError.missingHost.description == "HTTP/1.1 request without a Host header")
+        #expect(feed([Array("GET / HTTP/1.0\r\n\r\n")[...]], start: request) == .done(Request(path: "/"), rest: []))
+        #expect(feed([Array("SOURCE /live ICE/1.0\r\n\r\n")[...]], start: request) == .done(Request(method: .source, path: "/live"), rest: []))
+        let named = feed([Array("GET /live HTTP/1.1\r\nhost: radio.example:8000\r\n\r\n")[...]], start: request)
+        #expect(named == .done(Request(path: "/live", version: .http11, headers: ["host": "radio.example:8000"]), rest: []))
+        // An empty Host is what a client sends for a target without authority (RFC 9112 §3.2): it names one.
+        #expect(feed([Array("GET /live HTTP/1.1\r\nHost:\r\n\r\n")[...]], start: request)
+            == .done(Request(path: "/live", version: .http11, headers: ["Host": ""]), rest: []))
+    }
+
     @Test func unknownMethodError_NamesTheMethod() {
         #expect(IcyError.unsupportedMethod("DELETE").description == "unsupported method \"DELETE\"")
     }
@@ -101,7 +115,7 @@ struct RequestTests {
 struct RequestTargetTests {
     @Test(arguments: [([0xFF], "/li%FFve"), ([0xC3, 0xBA], "/liúve"), ([0xC3], "/li%C3ve"), ([0xC3, 0xBA, 0x80, 0x01], "/liú%80\u{1}ve")])
     func bytesThatAreNotUTF8_AreEscaped(middle: [UInt8], path: String) {
-        let line = Array("GET /li".utf8) + middle + Array("ve HTTP/1.1\r\n\r\n".utf8)
-        #expect(feed([line[...]], start: request) == .done(Request(path: path, version: .http11), rest: []))
+        let line = Array("GET /li".utf8) + middle + Array("ve HTTP/1.0\r\n\r\n".utf8)
+        #expect(feed([line[...]], start: request) == .done(Request(path: path), rest: []))
     }
 }

@@ -175,7 +175,7 @@ def fuzz_request(rng, port):
         "SOURCE /live ICE/1.0\r\nAuthorization: Basic c291cmNlOmhhY2ttZQ==\r\nContent-Type: audio/mpeg\r\n\r\n",
         "PUT /live HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello",
         "GET /admin/metadata?mount=/tone&mode=updinfo&song=%ZZ HTTP/1.0\r\n\r\n",
-        "OPTIONS * HTTP/1.1\r\nOrigin: http://evil\r\n\r\n",
+        f"OPTIONS * HTTP/1.1\r\nHost: {HOST}:{port}\r\nOrigin: http://evil\r\n\r\n",
     ]
     request = bytearray(rng.choice(base).encode())
     kind = rng.randrange(10)
