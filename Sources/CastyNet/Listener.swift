@@ -21,6 +21,10 @@ internal import Glibc
 /// If even the spare cannot be reopened, accepting pauses for 100 ms. A client whose descriptor would eat into the
 /// process's own reserve (``DescriptorReserve``) is refused the same way, before the process runs out.
 ///
+/// **Making room.** Before refusing such a client, the listener asks ``onShortage``: if it closes a connection
+/// (one that has not said what it wants yet, say), the client is admitted in its place — on a descriptor below the
+/// reserve — and the process holds no more descriptors than before.
+///
 /// **Confinement.** Loop-confined like ``Connection``, except ``localAddress`` and ``loop``.
 public final class Listener: EventLoopHandler, @unchecked Sendable {
     // @unchecked Sendable: mutable state is touched only on `loop`'s thread.
@@ -33,6 +37,11 @@ public final class Listener: EventLoopHandler, @unchecked Sendable {
     /// Called on the loop thread when a client is refused for lack of descriptors, or when
     /// accepting fails for another reason (the listener keeps going). Loop thread only.
     public var onRefuse: (@Sendable (SocketError) -> Void)?
+
+    /// Called on the loop thread when a client comes and the process is out of descriptors (where it would be
+    /// refused): close one connection to make room for it and return `true`, and it is admitted in that one's
+    /// place; return `false` to have it refused. Loop thread only.
+    public var onShortage: (@Sendable () -> Bool)?
 
     /// Clients accepted and handed to `onAccept`. Loop thread only.
     public private(set) var acceptedCount = 0
@@ -132,56 +141,98 @@ public final class Listener: EventLoopHandler, @unchecked Sendable {
             } catch .blocked {
                 return
             } catch .outOfDescriptors {
-                guard refuseOne() else { return }
+                switch acceptWithSpare() {
+                case .admitted(let admitted): admit(admitted)
+                case .refused: break
+                case .stop: return
+                }
                 continue
             } catch {
                 onRefuse?(error)
                 pauseAccepting()
                 return
             }
+            // The descriptors left are the process's own (``DescriptorReserve``): as for EMFILE.
             guard DescriptorReserve.admits(client.fd) else {
-                // The descriptors left are the process's own (``DescriptorReserve``): refused as for EMFILE.
-                client.close()
-                refusedCount += 1
-                onRefuse?(.outOfDescriptors)
+                if let admitted = inPlaceOfAnother(client) { admit(admitted) } else { refused() }
                 continue
             }
-            do {
-                let connection = try Connection(socket: client, loop: loop)
-                acceptedCount += 1
-                onAccept(connection)
-            } catch {
-                client.close()
-                onRefuse?(error)
-            }
+            admit(client)
         }
     }
 
-    /// Uses the spare descriptor to accept and drop one client. Returns `true` if a client was
-    /// refused (so the accept loop may go on), `false` if the queue is empty or the trick failed
-    /// (then accepting pauses for a moment rather than spinning).
-    private func refuseOne() -> Bool {
+    /// Hands `client` over as a ``Connection``.
+    private func admit(_ client: Socket) {
+        do {
+            let connection = try Connection(socket: client, loop: loop)
+            acceptedCount += 1
+            onAccept(connection)
+        } catch {
+            client.close()
+            onRefuse?(error)
+        }
+    }
+
+    /// Counts and reports a client refused for lack of descriptors (already closed).
+    private func refused() {
+        refusedCount += 1
+        onRefuse?(.outOfDescriptors)
+    }
+
+    /// `client`, which the process has no descriptor for, admitted in the place of a connection ``onShortage``
+    /// closes — moved to the lowest free descriptor, the one let go of, if its own is in the reserve —, or `nil`,
+    /// `client` closed, if none is.
+    private func inPlaceOfAnother(_ client: Socket) -> Socket? {
+        guard let onShortage, onShortage() else {
+            client.close()
+            return nil
+        }
+        guard !DescriptorReserve.admits(client.fd) else { return client }
+        let lower = fcntl(client.fd, F_DUPFD_CLOEXEC, 0)
+        client.close()
+        guard lower >= 0 else { return nil }
+        guard DescriptorReserve.admits(lower) else {
+            _ = Glibc.close(lower)
+            return nil
+        }
+        return Socket(fd: lower)
+    }
+
+    /// What became of the client accepted with the spare descriptor.
+    private enum SpareAccept {
+        /// Admitted in the place of a connection ``onShortage`` closed.
+        case admitted(Socket)
+        /// Refused: the accept loop may go on.
+        case refused
+        /// The queue is empty, or the trick failed (then accepting pauses for a moment rather than spinning).
+        case stop
+    }
+
+    /// Uses the spare descriptor to accept one client, which is then admitted in the place of another
+    /// (``onShortage``) or refused; the spare is opened again after (on the descriptor let go of, if one was).
+    private func acceptWithSpare() -> SpareAccept {
         if spareFD < 0 { spareFD = Self.openSpare() }
         guard spareFD >= 0 else {
             pauseAccepting()
-            return false
+            return .stop
         }
         _ = Glibc.close(spareFD)
         spareFD = -1
         defer { spareFD = Self.openSpare() }
         do {
             let client = try socket.accept()
-            client.close()
-            refusedCount += 1
-            onRefuse?(.outOfDescriptors)
-            return true
+            guard let admitted = inPlaceOfAnother(client) else {
+                refused()
+                return .refused
+            }
+            return .admitted(admitted)
         } catch .blocked {
-            return false
+            return .stop
         } catch {
             // Still no descriptor (ENFILE: another process took it), or another failure.
             onRefuse?(error)
             pauseAccepting()
-            return false
+            return .stop
         }
     }
 

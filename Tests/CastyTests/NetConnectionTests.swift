@@ -221,6 +221,43 @@ struct NetConnectionTests {
 }
 
 extension NetConnectionTests {
+    @Test("Out of descriptors, a newcomer is admitted in the place of a connection onShortage closes, not refused")
+    func listener_AdmitsANewcomerInThePlaceOfOneClosed_WhenOutOfDescriptors() async throws {
+        let loop = EventLoop(name: "test-shortage")
+        defer { loop.shutdown() }
+        let accepted = Locked<[Connection]>([])
+        let refusals = Locked<[SocketError]>([])
+        let listener = try Listener(address: .loopback(port: 0), on: loop) { connection in
+            connection.onRead = { [connection] bytes in connection.write(bytes) }
+            accepted.update { $0.append(connection) }
+        }
+        let idle = try await connectClient(to: listener.localAddress, on: loop)
+        let idleClosed = Locked(false)
+        await loop.submit {
+            idle.onRead = { _ in }
+            idle.onClose = { _ in idleClosed.update { $0 = true } }
+        }
+        #expect(await eventually { accepted.value.count == 1 })
+        await loop.submit {
+            listener.onRefuse = { error in refusals.update { $0.append(error) } }
+            // The one waiting is let go of to make room.
+            listener.onShortage = { accepted.value.first?.close(); return true }
+            listener.simulatedDescriptorFailures = 1
+        }
+        let newcomer = try await connectClient(to: listener.localAddress, on: loop)
+        let echoed = Locked<[UInt8]>([])
+        await loop.submit {
+            newcomer.onRead = { bytes in echoed.update { $0 += bytes } }
+            newcomer.write(Array("admitted".utf8))
+        }
+        #expect(await eventually { echoed.value == Array("admitted".utf8) })
+        #expect(await eventually { idleClosed.value })
+        #expect(refusals.value.isEmpty)
+        let counts = await loop.submit { (listener.refusedCount, listener.acceptedCount) }
+        #expect(counts == (0, 2))
+        await loop.submit { newcomer.close(); listener.close() }
+    }
+
     @Test func connection_ReportsEarlierClose_WhenOnCloseIsSetLate() async throws {
         let loop = EventLoop(name: "test-late-close")
         defer { loop.shutdown() }

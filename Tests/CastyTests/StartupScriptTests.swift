@@ -9,7 +9,7 @@ extension ScriptLaneTwo {
     /// `scripts/interop/config-file.sh`: a `--config` file of many mounts, and its mistakes named by their line;
     /// `scripts/interop/demo.sh`: the README's first command plays; `scripts/interop/usage-mistakes.sh`: a usage
     /// mistake ends a command before it starts anything, and a tree node advertising 0.0.0.0 warns;
-    /// `scripts/interop/signals-and-limits.sh`: SIGHUP, a dummy's Ctrl-C, the descriptor limit, a killed run's HLS (and a reloaded one's, kept). Needs python3 (always on the machines Casty is
+    /// `scripts/interop/signals-and-limits.sh`: SIGHUP, a dummy's Ctrl-C, the descriptor limit (and a flood of idle connections at it), a killed run's HLS (and a reloaded one's, kept). Needs python3 (always on the machines Casty is
     /// tested on), and mpg123 for the demo.
     @Suite
     struct StartupScriptTests {
@@ -59,7 +59,7 @@ extension ScriptLaneTwo {
         }
 
         @Test(
-            "SIGHUP stops a station cleanly (not under nohup); Ctrl-C ends a dummy with its summary; past the descriptor limit a dummy counts failures and a proxy refuses peers with a bounded log; a killed run's live HLS is deleted by the next, and a server's SIGHUP keeps its own",
+            "SIGHUP stops a station cleanly (not under nohup); Ctrl-C ends a dummy with its summary; past the descriptor limit a dummy counts failures and a proxy refuses peers with a bounded log, and a flood of idle connections from one address no longer locks a player out; a killed run's live HLS is deleted by the next, and a server's SIGHUP keeps its own",
             .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
             .timeLimit(.minutes(2))
         )

@@ -14,8 +14,10 @@
 #   (d) `casty-cli dummy` asked for more listeners than its descriptor limit allows counts the rest as failed —
 #       status 1, `dummy error (N×): … out of file descriptors` — rather than dying (SIGILL: Dispatch could no longer
 #       open the /proc files it watches its threads with);
-#   (e) a proxy at its descriptor limit refuses the peers past it, keeps streaming to the others and answering
-#       /status.json, and logs at most five refusals per 10 s (it logged every one, hundreds a second);
+#   (e) a proxy at its descriptor limit refuses the peers past it (or, for each, sheds a peer that has not sent its
+#       request yet: a burst of dummies is accepted before their requests are read), keeps streaming to the others
+#       and answering /status.json, and logs at most five refusals and five sheds per 10 s (it logged every one,
+#       hundreds a second);
 #   (f) a server killed with SIGKILL leaves its live HLS in --hls-dir; started again, with no source on that mount,
 #       it deletes it at once (nginx served the dead run's playlist, which nothing moved, until a source came) and
 #       keeps the files that are not its own, and the folders of mounts it does not serve (another node's, maybe);
@@ -24,8 +26,12 @@
 #   (h) SIGHUP, which reads a station server's --config again, keeps its live HLS in --hls-dir: every segment its
 #       playlist names stays on disk (the reload ran the start-up clean-up, deleting this run's live files as "files
 #       of an earlier run": nginx answered 404 for the segments listed until the window rolled over);
-#   (i) SIGTERM sums up the joins and leaves counted past the log's budget in its last window (they were lost).
-# Exit 0 only if all passed. About 50 s; needs python3.
+#   (i) SIGTERM sums up the joins and leaves counted past the log's budget in its last window (they were lost);
+#   (j) at its descriptor limit, a station flooded with connections that send no request, all from one address
+#       (127.0.0.2), still admits a player from another: each newcomer takes the place of the flood's oldest
+#       connection still waiting for its request, with at most five lines per 10 s naming that address (every
+#       player was refused until the flood's connections reached the 15 s header deadline).
+# Exit 0 only if all passed. About 55 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/lib/common.sh
@@ -111,7 +117,9 @@ check "(e) the proxy relays the station" wait_until 10 bash -c "curl -s -m 2 htt
 check "(e) the proxy served as many as it could" grep -qE "^dummy summary: connected=[1-9][0-9]+/300 " "$TMP/flood.out"
 check "(e) the proxy still answers /status.json" bash -c "curl -s -m 2 http://127.0.0.1:$proxy_port/status.json | grep -q icestats"
 refusals=$(grep -c "refused a peer: out of file descriptors" "$TMP/proxy.log" || true)
-check "(e) at most five refusal lines in 10 s (got $refusals)" test "$refusals" -ge 1 -a "$refusals" -le 5
+shed=$(grep -c "shed for a new peer (out of file descriptors)" "$TMP/proxy.log" || true)
+check "(e) at most five refusal lines and five shed lines in 10 s (got $refusals and $shed)" \
+    test $((refusals + shed)) -ge 1 -a "$refusals" -le 5 -a "$shed" -le 5
 
 # (f) A killed run's live HLS is deleted by the next run.
 port=$(free_port)
@@ -182,5 +190,33 @@ wait "${probes[@]}" 2>/dev/null || true
 kill -TERM "$probed"
 wait "$probed" 2>/dev/null || true
 check "(i) SIGTERM: the joins and leaves past the budget are summed up" log_has "$TMP/probes.log" "more listener joins and leaves in the last"
+
+# (j) A flood of idle connections from one address at the descriptor limit: a player from another is admitted.
+port=$(free_port)
+(ulimit -n 128 && exec "$CLI" station --host 127.0.0.1 --port "$port") >"$TMP/flooded.log" 2>&1 &
+pids+=($!)
+check "(j) the station listens" wait_until 10 listening "$port"
+# 300 connections from 127.0.0.2, more than the descriptors left, held without a byte for 12 s (under 15 s).
+python3 - "$port" >"$TMP/idle-flood.out" 2>&1 <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(300):
+    peer = socket.socket()
+    peer.bind(("127.0.0.2", 0))
+    peer.connect(("127.0.0.1", int(sys.argv[1])))
+    held.append(peer)
+print("flooding", len(held), flush=True)
+time.sleep(12)
+PY
+pids+=($!)
+check "(j) the flood is in" wait_until 10 log_has "$TMP/idle-flood.out" "^flooding 300"
+check "(j) the flood's oldest are shed, its address named" \
+    wait_until 10 log_has "$TMP/flooded.log" "connection from 127\.0\.0\.2:[0-9]+ shed for a new peer \(out of file descriptors\): it had sent no request, the oldest of [0-9]+ waiting from 127\.0\.0\.2"
+curl -s -m 3 "http://127.0.0.1:$port/" -o "$TMP/flooded.mp3" || true
+check "(j) a player from 127.0.0.1 is admitted and streams ($(stat -c %s "$TMP/flooded.mp3" 2>/dev/null || echo 0) bytes)" \
+    test "$(stat -c %s "$TMP/flooded.mp3" 2>/dev/null || echo 0)" -ge 8192
+check "(j) it is not refused" bash -c "! grep -q 'refused a peer' '$TMP/flooded.log'"
+shed=$(grep -c "shed for a new peer" "$TMP/flooded.log" || true)
+check "(j) at most five shed lines in 10 s (got $shed)" test "$shed" -ge 1 -a "$shed" -le 5
 
 ((failures == 0))

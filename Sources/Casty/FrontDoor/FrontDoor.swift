@@ -7,7 +7,8 @@ internal import Icy
 /// Every port Casty listens on has the same front door, so a player, a branch, a browser asking for the status
 /// and (later) a source that publishes all arrive the same way. A peer that sends too much, sends garbage or
 /// sends nothing gets a clear answer (`400`, `405`) or is dropped at the deadline, with one log line — a few per
-/// window (``PortContext/malformedRequests``, ``PortContext/silentConnections``), the rest summed up.
+/// window (``PortContext/malformedRequests``, ``PortContext/silentConnections``), the rest summed up. Until its
+/// request head is read, the connection may be shed for a new peer when descriptors are short (``WaitingDoors``).
 ///
 /// Loop-confined (`@unchecked Sendable` so that its callbacks may capture it): made, used and let go of on the
 /// connection's loop thread. It lives until the request is read or the connection closes: its callbacks are
@@ -26,10 +27,14 @@ final class FrontDoor: @unchecked Sendable {
     /// Bytes read so far, and where the first line (the request line) ended: a line too long before is its.
     private var received = 0
     private var requestLineEnd: Int?
+    /// The waiting doors of the connection's loop, and what names this one there while it waits for its head.
+    private let waiting: WaitingDoors
+    private var waitID: Int?
 
     /// Listens on `address` and gives every connection a front door to `port`: a small send buffer (about one
-    /// segment, so a slow listener shows at once) and a clean refusal, counted and logged, when the process is
-    /// out of descriptors.
+    /// segment, so a slow listener shows at once) and, when the process is out of descriptors, a connection still
+    /// waiting for its request shed in the new one's place (``WaitingDoors``) or, when none waits, a clean refusal,
+    /// counted and logged.
     static func listen(on address: SocketAddress, loop: EventLoop, port: PortContext) throws(SocketError) -> Listener {
         let sendBuffer = port.options.sendBuffer
         let listener = try Listener(address: address, on: loop, sendBuffer: sendBuffer) { connection in
@@ -41,11 +46,13 @@ final class FrontDoor: @unchecked Sendable {
             FrontDoor(connection: connection, port: port).open()
         }
         let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
+        let waiting = WaitingDoors.on(loop)
         loop.execute {
             listener.onRefuse = { error in
                 port.refused()
                 refusals("port \(listener.localAddress): refused a peer: \(error)")
             }
+            listener.onShortage = { waiting.shed() }
         }
         return listener
     }
@@ -59,6 +66,7 @@ final class FrontDoor: @unchecked Sendable {
         self.served = served
         self.skipping = skipping
         self.peer = connection.remoteAddress?.description ?? "unknown peer"
+        self.waiting = WaitingDoors.on(connection.loop)
     }
 
     /// Starts reading the request, with the header deadline running; `pending` holds bytes already received
@@ -67,6 +75,7 @@ final class FrontDoor: @unchecked Sendable {
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] _ in finish() }
         deadline = connection.loop.schedule(after: port.options.headerTimeout) { [self] in timedOut() }
+        waitID = waiting.add(self, from: connection.remoteAddress?.host ?? peer)
         if !pending.isEmpty { read(Array(pending)) }
     }
 
@@ -127,6 +136,8 @@ final class FrontDoor: @unchecked Sendable {
         continuation = nil
         deadline?.cancel()
         deadline = nil
+        if let waitID { waiting.remove(waitID) }
+        waitID = nil
         connection.onRead = nil
         connection.onClose = nil
     }
@@ -154,6 +165,19 @@ final class FrontDoor: @unchecked Sendable {
             address: connection.remoteAddress?.host ?? peer, user: nil, request: "-", status: status.code, bytes: error.description.utf8.count + 1,
             referer: nil, agent: nil)
         connection.answer(status.code, status.reason, body: error.description, headers: headers, headOnly: false, timeout: timeout)
+    }
+
+    /// Closes the connection, which has not finished its request head, to make room for a new peer when
+    /// descriptors are short: it is the oldest of the `waiting` connections from `address`, the address with the
+    /// most (``WaitingDoors/shed()``).
+    func shed(oldestOf waiting: Int, from address: String) {
+        guard !done else { return }
+        let sent = received > 0 ? "part of a request" : served > 0 ? "no next request" : "no request"
+        finish()
+        port.refused()
+        port.shedConnections("connection from \(peer) shed for a new peer (out of file descriptors): it had sent \(sent),"
+            + " the oldest of \(waiting) waiting from \(address)")
+        connection.close()
     }
 
     private func timedOut() {

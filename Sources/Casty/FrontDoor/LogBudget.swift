@@ -69,6 +69,13 @@ extension LogBudget {
         LogBudget(loop: loop, logger: logger, what: "connections dropped without a request", perWindow: 5)
     }
 
+    /// The budget for connections shed, still waiting for their request, to admit a new peer when descriptors are
+    /// short (``WaitingDoors``): five lines per 10 s, so that a flood of idle connections is told in the log, with
+    /// its address, but does not fill it.
+    static func shedConnections(loop: EventLoop, logger: EventLog) -> LogBudget {
+        LogBudget(loop: loop, logger: logger, what: "waiting connections shed for new peers", perWindow: 5)
+    }
+
     /// The budget for requests refused before they could be read — a malformed line, a method no route takes, a
     /// head over the limits, a TLS handshake on a plain port: five lines per 10 s, so that a stranger sending them
     /// by the thousand, which needs no credentials, is told in the log but does not fill it.

@@ -35,6 +35,9 @@ final class PortContext: @unchecked Sendable {
     let treeKeyRefusals: LogBudget
     /// Connections dropped because no request came in time: a few logged one by one per window, the rest summed up.
     let silentConnections: LogBudget
+    /// Connections still waiting for their request, shed for new peers when descriptors are short (``WaitingDoors``):
+    /// a flood of idle connections sheds one per new peer, so a few are logged one by one per window, the rest summed up.
+    let shedConnections: LogBudget
     /// Requests refused before they could be read (``FrontDoor``): a stranger may send them at line rate, so a few
     /// are logged one by one per window, the rest summed up.
     let malformedRequests: LogBudget
@@ -69,6 +72,7 @@ final class PortContext: @unchecked Sendable {
         self.pageLines = LogBudget(loop: distributor.loop, logger: logger, what: "title pages come and gone")
         self.treeKeyRefusals = .treeKeyRefusals(loop: distributor.loop, logger: logger)
         self.silentConnections = .silentConnections(loop: distributor.loop, logger: logger)
+        self.shedConnections = .shedConnections(loop: distributor.loop, logger: logger)
         self.malformedRequests = .malformedRequests(loop: distributor.loop, logger: logger)
         self.refusalLog = .refusals(loop: distributor.loop, logger: logger)
         self.router = router
@@ -91,6 +95,7 @@ final class PortContext: @unchecked Sendable {
         self.pageLines = LogBudget(loop: loop, logger: logger, what: "title pages come and gone")
         self.treeKeyRefusals = .treeKeyRefusals(loop: loop, logger: logger)
         self.silentConnections = .silentConnections(loop: loop, logger: logger)
+        self.shedConnections = .shedConnections(loop: loop, logger: logger)
         self.malformedRequests = .malformedRequests(loop: loop, logger: logger)
         self.refusalLog = .refusals(loop: loop, logger: logger)
         self.router = router
@@ -106,7 +111,7 @@ final class PortContext: @unchecked Sendable {
     private func tellCountedLinesAtShutdown(on loop: EventLoop) {
         Shutdown.register(.logs) { [weak self] _ in
             guard let self else { return }
-            let budgets = [joinsAndLeaves, pageLines, treeKeyRefusals, silentConnections, malformedRequests, refusalLog]
+            let budgets = [joinsAndLeaves, pageLines, treeKeyRefusals, silentConnections, shedConnections, malformedRequests, refusalLog]
             await loop.submit { for budget in budgets { budget.closeWindow() } }
         }
     }
