@@ -53,4 +53,51 @@ struct RecordingLeftoversTests {
         #expect(fileText(playlist)?.hasSuffix("#EXT-X-ENDLIST\n") == true)
         #expect(RecordingFile.finishLeftovers(directory: directory, mount: "live", age: 0).finished.isEmpty, "finished by its own recorder")
     }
+
+    @Test("A file a killed run left unfinished is announced once finished at the next start, as any finished file: HLS-VOD, under the session it holds")
+    func leftoverFinishedAtStart_IsAnnouncedUnderItsSession() throws {
+        let directory = temporaryDirectory("leftovers-announced")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        settings.leftoverAge = 0
+        let session = "0123456789abcdef0123456789abcdef"
+        // The killed run: a file of that session written, never finished (its writer gone without a word).
+        let opened = Locked<String?>(nil)  // `recording /live to <base>.mp3`
+        do {
+            let killed = RecordingFile(mount: "/live", settings: settings, logger: EventLog { line in
+                if let to = line.firstRange(of: " to ") { opened.update { $0 = String(line[to.upperBound...].dropLast(4)) } }
+            }, session: RecordedSession(session)) { _ in }
+            for segment in RecordingTests.segments.prefix(2) { killed.add(segment, targetDuration: 6) }
+        }
+        let playlist = try #require(opened.value) + ".m3u8"
+        #expect(fileText(playlist)?.contains("#EXT-X-ENDLIST") == false)
+
+        // The next run records the mount: the file is finished, and the application told of it.
+        let told = Locked<[StreamEvent]>([])
+        let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent) { event in
+            if let event = StreamEvent(recording: event, channel: "live", directory: directory) { told.update { $0.append(event) } }
+        }
+        recorder.flush()
+        #expect(fileText(playlist)?.hasSuffix("#EXT-X-ENDLIST\n") == true)
+        #expect(told.value == [StreamEvent(channel: "live", streamID: session, kind: .available, streamType: "HLS-VOD",
+                                           indexFile: String(playlist.dropFirst(directory.count + 1)))], "\(told.value)")
+        recorder.finish()
+    }
+
+    @Test("A leftover whose sidecar names no session (an older run's) is announced under an ID of its own")
+    func leftoverWithoutASession_IsAnnouncedUnderAnIDOfItsOwn() throws {
+        let directory = temporaryDirectory("leftovers-no-session")
+        let killed = try Self.leftover(in: directory, "00-11-41")
+        var settings = Recorder.Settings()
+        settings.directory = directory
+        settings.leftoverAge = 0
+        let told = Locked<[(playlist: String, session: String)]>([])
+        let recorder = Recorder(mount: "/live", settings: settings, targetDuration: 6, logger: .silent) { event in
+            if case .finished(let playlist, let session) = event { told.update { $0.append((playlist, session)) } }
+        }
+        recorder.flush()
+        #expect(told.value.map(\.playlist) == [killed])
+        #expect(told.value.first.map { $0.session.count == 32 && $0.session.allSatisfy(\.isHexDigit) } == true, "\(told.value)")
+        recorder.finish()
+    }
 }

@@ -67,7 +67,8 @@ public final class Recorder: @unchecked Sendable {
 
     /// A recorder of `mount` into `settings.directory`, cutting segments of about `targetDuration` seconds (the
     /// tree root's when the stream says it); `onEvent` is told (on the recorder's queue) of each finished file
-    /// and of a failure, with the `session` each file was started in (read as it starts).
+    /// and of a failure, with the `session` each file was started in (read as it starts) — and of each file a
+    /// previous run left unfinished, once finished, with the session its sidecar names.
     init(mount: String, settings: Settings, targetDuration: Int, logger: EventLog,
          session: RecordedSession = RecordedSession(""), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         file = RecordingFile(mount: mount, settings: settings, logger: logger, session: session, onEvent: onEvent)

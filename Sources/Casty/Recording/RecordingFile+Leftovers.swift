@@ -55,13 +55,34 @@ extension RecordingFile {
     }
 
     /// Finishes this mount's recordings a previous run left unfinished (``finishLeftovers(directory:mount:now:age:)``),
-    /// in one log line. Returns in how many seconds to look again, if some were too recent. On the recorder's queue.
+    /// in one log line, and announces each as any finished file — under the session its sidecar names
+    /// (``session(ofPlaylist:)``), else under an ID of its own —: the application hears of every recording, also of one
+    /// whose run died before it could say so. Returns in how many seconds to look again, if some were too recent. On
+    /// the recorder's queue.
     func finishLeftovers() -> Int? {
         let found = Self.finishLeftovers(directory: settings.directory, mount: mount, age: settings.leftoverAge)
         if !found.finished.isEmpty {
             logger("recording \(label): finished \(counted(found.finished.count, "file")) a previous run left unfinished"
                 + " (its playlist ended, as a VOD): \(found.finished.joined(separator: ", "))")
         }
+        for playlist in found.finished {
+            onEvent(.finished(playlist: playlist, session: Self.session(ofPlaylist: playlist) ?? ControlPlane.newStreamID()))
+        }
         return found.recheck
+    }
+
+    /// The key of a sidecar's member that holds the stream ID of the session its file records.
+    static let sessionKey = "streaming_id"
+
+    /// The stream ID of the session the recording whose playlist is `playlist` holds, as its sidecar (`.json` beside
+    /// it) says; `nil` when it says none (written before sidecars kept it, or by a recording of no session). Its
+    /// member comes before the titles, and a title's quotes are escaped, so the first match is the member.
+    static func session(ofPlaylist playlist: String) -> String? {
+        guard playlist.hasSuffix(".m3u8"),
+              let sidecar = FileWriter.contents(of: String(playlist.dropLast(5)) + ".json", limit: 16 << 20) else { return nil }
+        let text = String(decoding: sidecar, as: UTF8.self)
+        guard let member = text.firstRange(of: "\"\(sessionKey)\":\"") else { return nil }
+        let id = text[member.upperBound...].prefix { $0 != "\"" }
+        return !id.isEmpty && id.count <= 64 && id.allSatisfy(\.isHexDigit) ? String(id) : nil
     }
 }

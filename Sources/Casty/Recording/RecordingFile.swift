@@ -15,7 +15,8 @@ final class RecordingFile: @unchecked Sendable {
     let mount: String
     let settings: Recorder.Settings
     let logger: EventLog
-    private let onEvent: @Sendable (Recorder.Event) -> Void
+    /// Told of each finished file (a previous run's left unfinished too, ``finishLeftovers()``) and of a failure.
+    let onEvent: @Sendable (Recorder.Event) -> Void
     /// The session a file starting now belongs to (its source's stream ID), for the events.
     private let session: RecordedSession
     /// The file being written: its playlist is in ``writing`` while it is, so no look for a previous run's
@@ -281,10 +282,12 @@ final class RecordingFile: @unchecked Sendable {
         try FileWriter.replace(file.base + ".m3u8", with: Array(text.utf8))
     }
 
-    /// The titles and where they start, in JSON.
+    /// The stream ID of the session it holds (when it has one: a finished file left by a killed run is announced
+    /// under it at the next start, ``finishLeftovers()``), the titles and where they start, in JSON.
     private func writeSidecar(_ file: Current) throws(FileError) {
-        let json = JSONValue.object([
-            ("mount", .text("/" + mount)),
+        var members: [(String, JSONValue)] = [("mount", .text("/" + mount))]
+        if !file.session.isEmpty { members.append((Self.sessionKey, .text(file.session))) }
+        let json = JSONValue.object(members + [
             ("file", .text(String(file.base.split(separator: "/").last ?? "") + "." + file.fileExtension)),
             ("started", .text(CivilTime(milliseconds: file.started).iso8601)),
             ("duration_ms", .number(Int((file.duration * 1_000).rounded()))),
