@@ -196,6 +196,26 @@ struct HLSDirectoryTests {
         #expect(access(path, F_OK) != 0, "the empty directory too")
     }
 
+    @Test("A withdrawn live playlist (its session over) leaves the disk at once; its segments stay until their time is up, then go, and the folder with the last")
+    func withdrawnPlaylist_GoesAtOnce_ItsSegmentsInTheirTime() throws {
+        let path = temporaryDirectory("hlsdir-withdrawn")
+        let directory = HLSDirectory(path: path, logger: .silent)
+        let (first, second) = (Self.segments[0], Self.segments[1])
+        directory.publish(first, playlist: "#EXTM3U\n", master: "#EXTM3U\n", expired: [], kept: [first.name])
+        directory.publish(second, playlist: "#EXTM3U\n", master: "#EXTM3U\n", expired: [], kept: [first.name, second.name])
+        directory.withdraw(expired: [first.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/index.m3u8") == nil && fileSize(path + "/master.m3u8") == nil, "the playlists go at once")
+        #expect(fileSize(path + "/" + first.name) == nil, "a segment whose time is up goes")
+        #expect(fileSize(path + "/" + second.name) == second.bytes.count, "one whose time is not up stays")
+        directory.expire([second.name])
+        HLSDirectory.flush()
+        #expect(fileSize(path + "/" + second.name) == nil)
+        directory.remove()
+        HLSDirectory.flush()
+        #expect(access(path, F_OK) != 0, "the empty directory too")
+    }
+
     @Test("A segment whose write failed is written before a later playlist that names it")
     func failedSegmentWrittenBeforeItsPlaylist() throws {
         let path = temporaryDirectory("hlsdir-rewrite")

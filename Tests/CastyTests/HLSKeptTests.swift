@@ -60,4 +60,22 @@ struct HLSKeptTests {
         #expect(mostPast <= 13)
         #expect(!keptFor.isEmpty, "the oldest went before their time, as the limit asks")
     }
+
+    @Test("A withdrawn playlist's segments stay their own duration plus the longest playlist that listed them, counted from the withdrawal; no playlist lists them again")
+    func withdrawnWindow_StaysItsTime_ListedByNone() {
+        let start = ContinuousClock.now
+        var kept = HLSKept()
+        for sequence in 0..<6 { kept.append(Self.segment(sequence)) }
+        _ = kept.list(0..<6, now: start, limit: 13)  // six 2-s segments: a 12-s playlist
+        #expect(kept.withdraw(now: start + .seconds(1)).isEmpty)
+        #expect(kept.live.isEmpty, "the next session's playlist starts empty")
+        #expect(kept.nextExpiry == start + .seconds(15))
+        #expect(kept.expire(now: start + .seconds(14)).isEmpty, "13 s after the withdrawal: 2 s + 12 s are not up")
+        #expect(kept.segments.count == 6)
+        // The next session's first segment: the only one a playlist lists.
+        kept.append(Self.segment(6))
+        #expect(HLSPlaylist.liveWindow(kept.live, count: 6, lasting: 6).map(\.sequence) == [6])
+        #expect(kept.expire(now: start + .seconds(15)) == (0..<6).map { "s-\($0).mp3" })
+        #expect(kept.segments.map(\.sequence) == [6] && kept.withdrawn == 0 && kept.nextExpiry == nil)
+    }
 }

@@ -113,7 +113,7 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, 404, on disk too, and the next source's playlist starts empty")
+    @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, the playlist is 404, on disk too, its segments stay for their time (RFC 8216 6.2.2) then go, and the next source's playlist starts empty")
     func hlsOfAMountWaitingForItsSource_StaysUntilTheTimeout() async throws {
         let directory = temporaryDirectory("hls-session")
         // A source timeout of 8 s: a loaded run that holds the server's loop for seconds must not end the source
@@ -138,14 +138,30 @@ extension StationServerTests {
         let segment = try #require(playlist.value.first { !$0.hasPrefix("#") })
         await source.close()
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try await ask(server, "/live/index.m3u8", admin: false).hasPrefix("HTTP/1.0 200"), "the window its players were given")
+        let given = try await ask(server, "/live/index.m3u8", admin: false)
+        #expect(given.hasPrefix("HTTP/1.0 200"), "the window its players were given")
         #expect(try await ask(server, "/live/\(segment)", admin: false).hasPrefix("HTTP/1.0 200"), "\(segment) stays downloadable")
+        // The last segment of the last window its players were given.
+        let last = try #require(playlistLines(given).last { !$0.hasPrefix("#") })
+        // The playlist goes when no source came back; the segments it listed stay, for their own duration plus the
+        // playlist's: a player that read it just before still finds them. Asked the moment the playlist is 404.
+        let lastAnswer = Locked("")
         #expect(await eventually(timeout: .seconds(30)) {
-            ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
+            guard ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404") else { return false }
+            let answer = (try? await ask(server, "/live/\(last)", admin: false)) ?? ""
+            lastAnswer.update { $0 = String(answer.prefix(40)) }
+            return true
         }, "no source came back: the mount has nothing to play")
+        #expect(lastAnswer.value.hasPrefix("HTTP/1.0 200"), "\(last) stays downloadable after the playlist went: \(lastAnswer.value)")
         // Deleted on the writer's queue: waited for, not flushed (a test blocks no thread of the shared pool).
         #expect(await eventually { access(directory + "/live/index.m3u8", F_OK) != 0 }, "nor does the web server serving --hls-dir")
-        #expect(await eventually { access(directory + "/live/\(segment)", F_OK) != 0 })
+        // Once their time is up (about 7 s: 1 s and a 6-s playlist), they go, over HTTP and on disk.
+        #expect(await eventually(timeout: .seconds(30)) {
+            ((try? await ask(server, "/live/\(last)", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
+        }, "the last show's segments go once their time is up")
+        #expect(await eventually(timeout: .seconds(10)) {
+            access(directory + "/live/\(last)", F_OK) != 0 && access(directory + "/live/\(segment)", F_OK) != 0
+        })
 
         // The next session: its playlist is not the last show's tail, and waits for three targets of its own.
         let next = try await self.source(server)
@@ -154,7 +170,6 @@ extension StationServerTests {
         try await Task.sleep(for: .milliseconds(300))
         let early = try await ask(server, "/live/index.m3u8", admin: false)
         #expect(early.hasPrefix("HTTP/1.0 503"), "\(early)")
-        #expect(try await ask(server, "/live/\(segment)", admin: false).hasPrefix("HTTP/1.0 404"), "the last show's segments are gone")
         await next.close()
         server.close()
     }

@@ -170,6 +170,16 @@ final class PortContext: @unchecked Sendable {
         return mount.distributor
     }
 
+    /// The distributor whose HLS segments `path` names: ``hlsMount(at:)``'s, or that of a mount whose live window was
+    /// withdrawn (its source did not come back within the source timeout) while the segments it listed may still be
+    /// fetched — for their own duration plus the longest playlist that listed them (RFC 8216 §6.2.2).
+    func hlsSegmentMount(at path: String) -> Distributor? {
+        if let live = hlsMount(at: path) { return live }
+        guard let mounts, let mount = mounts.mount(at: path),
+              mount.distributor.assumeIsolated({ $0.packager?.assumeIsolated { $0.keepsWithdrawn } }) == true else { return nil }
+        return mount.distributor
+    }
+
     /// Whether a request carrying `relayID` (``Proxy/relayHeader``) comes from a relay that feeds this port — one
     /// of its mounts' (`--relay`), or its one stream's (`casty-cli proxy`): the port asking itself, by whatever
     /// address, which would feed its stream its own stream. On the loop.

@@ -86,19 +86,7 @@ package final class HLSDirectory: Sendable {
                 withdrawal = Self.withdraw(path + "/index.m3u8")
             }
             if !cleared.withLock({ $0 }) { clearEarlierRun(keeping: Set(kept), playlists: playlist == nil) }
-            let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
-            var cause: Int32 = 0
-            let left = expiring.filter { name in
-                guard !FileWriter.remove(path + "/" + name) else { return false }
-                cause = errno
-                return true
-            }
-            if !left.isEmpty, failing.withLock({ $0.insert("unlink").inserted }) {
-                logger("hls: cannot delete \(left.count) expired segment\(left.count == 1 ? "" : "s") in \(SafeText.logLine(path)) "
-                    + "(\(String(cString: strerror(cause)))); tried again with each segment")
-            }
-            undeleted.withLock { $0.formUnion(left) }
-            written.withLock { $0.subtract(expiring) }
+            delete(expired)
             switch result {
             case .success where !failing.withLock({ $0.isEmpty }):
                 // Back once it has written as many segments in a row as its playlist names (three at least).
@@ -125,6 +113,40 @@ package final class HLSDirectory: Sendable {
                 }
             }
         }
+    }
+
+    /// Deletes the segments named in `expired`, and those that could not be deleted before; one that cannot be
+    /// deleted now is tried again the next time. On the writer's queue.
+    private func delete(_ expired: [String]) {
+        let expiring = undeleted.withLock { names in defer { names = [] }; return names.union(expired) }
+        var cause: Int32 = 0
+        let left = expiring.filter { name in
+            guard !FileWriter.remove(path + "/" + name) else { return false }
+            cause = errno
+            return true
+        }
+        if !left.isEmpty, failing.withLock({ $0.insert("unlink").inserted }) {
+            logger("hls: cannot delete \(left.count) expired segment\(left.count == 1 ? "" : "s") in \(SafeText.logLine(path)) "
+                + "(\(String(cString: strerror(cause)))); tried again with each segment")
+        }
+        undeleted.withLock { $0.formUnion(left) }
+        written.withLock { $0.subtract(expiring) }
+    }
+
+    /// The live playlist is withdrawn (the mount's session is over): the playlists are deleted now, so that a web
+    /// server serving them answers `404`, and so are the segments named in `expired`; the others stay until their
+    /// time is up (``expire(_:)``), as segments that left a live playlist do.
+    func withdraw(expired: [String]) {
+        Self.queue.async { [self] in
+            for name in ["index.m3u8", "master.m3u8"] { FileWriter.remove(path + "/" + name) }
+            delete(expired)
+        }
+    }
+
+    /// Deletes the segments named in `expired`, whose time is up, with no playlist to write (a withdrawn one's).
+    func expire(_ expired: [String]) {
+        guard !expired.isEmpty else { return }
+        Self.queue.async { [self] in delete(expired) }
     }
 
     /// What became of a live playlist that can no longer move on (``withdraw(_:remove:)``).

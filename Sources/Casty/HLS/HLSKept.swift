@@ -10,10 +10,18 @@
 /// A segment goes once its time is up, and only from the front (the oldest first), so that the segments kept stay
 /// one run of numbers. Beyond `limit` segments past the window, the oldest go anyway: a source that sends far faster
 /// than it plays cannot make the packager hold more than a few windows' worth.
+///
+/// A playlist withdrawn (its session over, ``withdraw(now:)``) is left by every segment it listed at once, and the
+/// same rule holds: each stays for its own duration plus the longest playlist that listed it, then goes
+/// (``expire(now:)``) — a player that read the playlist just before it was withdrawn still finds the segments it
+/// was given. No playlist lists them again.
 package struct HLSKept: Sendable {
-    /// The segments kept, oldest first: those that left the playlist, then the live window (and, after a jump in the
-    /// numbers, the segments not listed yet).
+    /// The segments kept, oldest first: those of a withdrawn playlist, those that left the playlist, then the live
+    /// window (and, after a jump in the numbers, the segments not listed yet).
     package private(set) var segments: [HLSSegment] = []
+    /// How many of the oldest ``segments`` a withdrawn playlist left (``withdraw(now:)``): kept for their time only,
+    /// never listed again.
+    package private(set) var withdrawn = 0
     /// How long the longest playlist that listed each segment lasted, in seconds, by segment name.
     private var longestPlaylist: [String: Double] = [:]
     /// When each segment that left the playlist may go, by segment name.
@@ -21,6 +29,9 @@ package struct HLSKept: Sendable {
 
     /// Nothing kept yet.
     package init() {}
+
+    /// The segments a live playlist may list: all but those a withdrawn playlist left.
+    package var live: ArraySlice<HLSSegment> { segments[withdrawn...] }
 
     /// Adds the segment just made, after the others.
     package mutating func append(_ segment: HLSSegment) {
@@ -48,12 +59,28 @@ package struct HLSKept: Sendable {
             departure[first.name] = nil
             gone.append(first.name)
             left -= 1
+            withdrawn = max(0, withdrawn - 1)
         }
         return gone
     }
 
-    /// Lets every segment go (the session is over).
-    package mutating func removeAll() {
-        self = HLSKept()
+    /// The playlist is withdrawn at `now` (the session is over): every segment kept leaves it, and goes once its own
+    /// duration and the longest playlist that listed it have passed (those that left it before keep their time) —
+    /// none is listed again. Returns the names of the segments whose time is up already.
+    package mutating func withdraw(now: ContinuousClock.Instant) -> [String] {
+        let gone = list(segments.endIndex..<segments.endIndex, now: now, limit: .max)
+        withdrawn = segments.count
+        return gone
+    }
+
+    /// Lets the segments of a withdrawn playlist go whose time is up at `now` — the oldest first, as ``list(_:now:limit:)``
+    /// does when a playlist is served; a withdrawn one is served no more. Returns the names of those that went.
+    package mutating func expire(now: ContinuousClock.Instant) -> [String] {
+        list(withdrawn..<withdrawn, now: now, limit: .max)
+    }
+
+    /// When the oldest segment of a withdrawn playlist may go, if one is kept.
+    package var nextExpiry: ContinuousClock.Instant? {
+        withdrawn > 0 ? segments.first.flatMap { departure[$0.name] } : nil
     }
 }

@@ -7,7 +7,8 @@ public import CastyNet
 ///
 /// It runs on the distributor's loop, as an actor whose messages come from the distributor's fan-out with a
 /// plain call, like any in-process listener. Segments that leave the playlist stay downloadable for their own
-/// duration plus the playlist's (a player that read the playlist just before still finds them), then go.
+/// duration plus the playlist's (a player that read the playlist just before still finds them), then go — those of
+/// a playlist withdrawn (its session over) too.
 public actor HLSPackager: LoopNode {
     /// How HLS is published.
     public struct Settings: Sendable, Equatable {
@@ -58,6 +59,8 @@ public actor HLSPackager: LoopNode {
     private var reportedApart: HLSSegmenter.Apart?
     private var closed = false
     private var retry: Scheduled?
+    /// Lets the segments of a withdrawn playlist go as their time comes (``expireWithdrawn()``).
+    private var expiry: Scheduled?
     /// Withdraws the live window of a stream that stopped coming without ending (``stoppedComing()``).
     private lazy var quiet = QuietEnd(loop: loop, wait: settings.quietEnd) { [weak self] in
         self?.assumeIsolated { $0.stoppedComing() }
@@ -100,6 +103,7 @@ public actor HLSPackager: LoopNode {
     func close() {
         closed = true
         retry?.cancel()
+        expiry?.cancel()
         quiet.cancel()
         distributor.leave(self)
         directory?.remove()
@@ -195,15 +199,36 @@ public actor HLSPackager: LoopNode {
     }
 
     /// The mount's session is over — its source did not come back within the source timeout, and its playlist
-    /// answers `404`: the window is let go, so that the next source's playlist starts empty (`503` until it lasts
+    /// answers `404`: the window is withdrawn, so that the next source's playlist starts empty (`503` until it lasts
     /// three target durations, its `HLS-LIVE` event due then) rather than with the last show's tail; with
-    /// `--hls-dir`, its files are deleted, so that a web server serving them answers `404` too. On the loop.
+    /// `--hls-dir`, its playlists are deleted, so that a web server serving them answers `404` too. The segments it
+    /// listed stay downloadable, here and in `--hls-dir`, for their own duration plus the longest playlist that listed
+    /// them (RFC 8216 §6.2.2, ``HLSKept/withdraw(now:)``): a player that read the playlist just before still finds
+    /// them. On the loop.
     func sessionOver() {
-        guard !kept.segments.isEmpty else { return }
-        kept.removeAll()
+        guard !kept.live.isEmpty else { return }
+        let expired = kept.withdraw(now: .now)
         playlist = []
         masterPlaylist = []
-        directory?.remove()
+        directory?.withdraw(expired: expired)
+        expireWithdrawn()
+    }
+
+    /// Lets the segments of the withdrawn playlist go as their time comes — no segment published moves them on —, the
+    /// oldest first; with `--hls-dir`, their files too, and the mount's folder once nothing is left in it.
+    private func expireWithdrawn() {
+        expiry?.cancel()
+        expiry = nil
+        guard let next = kept.nextExpiry else {
+            if kept.segments.isEmpty { directory?.remove() }
+            return
+        }
+        expiry = loop.schedule(after: max(.zero, next - .now)) { [weak self] in
+            self?.assumeIsolated { packager in
+                packager.directory?.expire(packager.kept.expire(now: .now))
+                packager.expireWithdrawn()
+            }
+        }
     }
 
     /// The stream stopped coming without ending — a relay whose station is down, a branch whose root is away — for
@@ -212,7 +237,7 @@ public actor HLSPackager: LoopNode {
     /// does not come back; a playlist left as it was would look live to every player and cache. The stream coming
     /// again starts a new window. On the loop.
     private func stoppedComing() {
-        guard !kept.segments.isEmpty else { return }
+        guard !kept.live.isEmpty else { return }
         logger("HLS of \(named): no audio for \(formatted(seconds(settings.quietEnd))) s:"
             + " its live playlist is withdrawn until the stream comes again")
         streamEnded()
@@ -259,7 +284,7 @@ public actor HLSPackager: LoopNode {
 
     /// The segments of the live playlist (``HLSPlaylist/liveWindow(_:count:lasting:)``).
     var window: ArraySlice<HLSSegment> {
-        HLSPlaylist.liveWindow(kept.segments[...], count: windowCount, lasting: Double(3 * segmenter.targetDuration))
+        HLSPlaylist.liveWindow(kept.live, count: windowCount, lasting: Double(3 * segmenter.targetDuration))
     }
 
     /// Calls `action` once the live playlist is ``ready`` to be served: at once if it is, else when the segment
@@ -276,7 +301,7 @@ public actor HLSPackager: LoopNode {
         HLSPlaylist.lastsThreeTargets(window, targetDuration: segmenter.targetDuration)
     }
 
-    /// The segment named `name`, while it may still be fetched.
+    /// The segment named `name`, while it may still be fetched (a withdrawn playlist's too, for its time).
     func segment(named name: String) -> HLSSegment? {
         kept.segments.last { $0.name == name }
     }
@@ -300,6 +325,9 @@ public actor HLSPackager: LoopNode {
         ]
     }
 
+    /// Whether segments of a withdrawn playlist are kept (``sessionOver()``): they may still be fetched.
+    var keepsWithdrawn: Bool { kept.withdrawn > 0 }
+
     /// The name of the newest segment kept, if any: it names the playlists' current version.
     var newestSegment: String? { kept.segments.last?.name }
 
@@ -318,7 +346,7 @@ public actor HLSPackager: LoopNode {
         let window = min(max(settings.window, Settings.windowRange.lowerBound), Settings.windowRange.upperBound)
         let lasting = Double(3 * segmenter.targetDuration)
         var total = 0.0, count = 0
-        for segment in kept.segments.reversed() where total < lasting {
+        for segment in kept.live.reversed() where total < lasting {
             total += segment.duration
             count += 1
         }

@@ -51,8 +51,17 @@ enum HLSRoutes {
 
     /// Whether `exchange` asks for an HLS resource of one of the port's mounts.
     static func matches(_ exchange: Exchange) -> Bool {
-        guard exchange.port.hls.enabled, let (mount, _) = parse(exchange.path) else { return false }
-        return exchange.port.hlsMount(at: mount.isEmpty ? "/" : mount) != nil
+        guard exchange.port.hls.enabled, let (mount, resource) = parse(exchange.path) else { return false }
+        return distributor(of: mount, for: resource, at: exchange.port) != nil
+    }
+
+    /// The distributor that answers `resource` of `mount` on `port`: a playlist's while its window is live or waited
+    /// for (``PortContext/hlsMount(at:)``), a segment's also while a withdrawn window's segments may still be fetched
+    /// (``PortContext/hlsSegmentMount(at:)``).
+    private static func distributor(of mount: String, for resource: Resource, at port: PortContext) -> Distributor? {
+        let path = mount.isEmpty ? "/" : mount
+        guard case .segment = resource else { return port.hlsMount(at: path) }
+        return port.hlsSegmentMount(at: path)
     }
 
     /// Who asks, as the HLS audience counts players: the client's address (behind a trusted proxy, the real one)
@@ -64,8 +73,7 @@ enum HLSRoutes {
     /// Answers a playlist or a segment. With listener authorization (``authorize(_:packager:control:mount:then:)``)
     /// a player's first live playlist waits for the application, and segments go only to admitted players.
     static func serve(_ exchange: Exchange) {
-        guard let (mount, resource) = parse(exchange.path),
-              let distributor = exchange.port.hlsMount(at: mount.isEmpty ? "/" : mount) else {
+        guard let (mount, resource) = parse(exchange.path), let distributor = distributor(of: mount, for: resource, at: exchange.port) else {
             return exchange.answer(404, "Not Found", body: StreamRoutes.noMountBody(exchange.path), headers: ["Cache-Control": "no-cache"])
         }
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: exchange.port.hls, logger: exchange.port.logger)
