@@ -326,7 +326,7 @@ extension StationServerTests {
     }
 
     /// The recordings under `directory/live` whose playlist is finished (`EXT-X-ENDLIST`).
-    private func finished(in directory: String) -> [String] {
+    func finished(in directory: String) -> [String] {
         recordings(in: directory).filter { fileText($0 + ".m3u8")?.hasSuffix("#EXT-X-ENDLIST\n") == true }
     }
 
@@ -337,7 +337,7 @@ extension StationServerTests {
     }
 
     /// The recordings under `directory/live`, finished or not: their paths without extension, oldest first.
-    private func recordings(in directory: String) -> [String] {
+    func recordings(in directory: String) -> [String] {
         let live = directory + "/live"
         return FileWriter.names(in: live).sorted().flatMap { day in
             // 16-34-24, then 16-34-24_02 for a second file started in the same second.

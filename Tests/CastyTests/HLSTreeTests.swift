@@ -124,6 +124,42 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("A branch recording a mount finishes the file as the stream ends at the root, its end coming down the link, not a minute later")
+    func aBranchsRecording_FinishedWhenTheStreamEndsUpstream() async throws {
+        let server = try hlsRoot()
+        let directory = temporaryDirectory("branch-record-aac")
+        let frames = variedADTSFrames(1_400)
+        let source = try await source(server, type: "audio/aac")
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Array(frames[..<(10 * 4170)]))
+        // A branch of every mount, recording /live: it joins some 2.5 s into the stream.
+        var options = ClientOptions()
+        options.recording.directory = directory
+        options.recording.mounts = ["/live"]
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let log = StationServerTests.Log()
+        let branch = try Branch.serve(
+            root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/"), address: .loopback(port: 0),
+            configuration: configuration, options: options, logger: log.logger)
+        #expect(await eventually(timeout: .seconds(10)) { await branch.mounts?.relays().map(\.mount).contains("/live") == true })
+        await sendPaced(source, Array(frames[(10 * 4170)..<(40 * 4170)]))
+        let lists = Locked<(live: [String], recorded: [String])>(([], []))
+        #expect(await eventually(timeout: .seconds(10)) {
+            let live = Self.segmentNames(await Self.fetch(branch.port.address, "/live/index.m3u8"))
+            let recorded = recordings(in: directory).flatMap { base in
+                (fileText(base + ".m3u8") ?? "").split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.split(separator: "/").last ?? "") }
+            }
+            lists.update { $0 = (live, recorded) }
+            return Set(live).intersection(recorded).count >= 3
+        }, "the branch records what it plays: \(lists.value)")
+        await source.close()
+        // The end comes down the link: the branch's file is finished then, not after a minute without audio.
+        #expect(await eventually(timeout: .seconds(20)) { finished(in: directory).count == 1 }, "\(log.lines.value)")
+        branch.stop()
+        server.close()
+    }
+
     @Test("A branch told absurd numbers by its parent (HLS numbers, next segment, bitrate, segment numbers and times) numbers its segments itself, instead of overflowing")
     func aBranchToldAbsurdHLSNumbers_NumbersItsOwn() async throws {
         let frames = Self.silentFrames(10)  // one relay segment of 4,170 bytes: 0.26 s

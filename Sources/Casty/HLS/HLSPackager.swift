@@ -116,7 +116,7 @@ public actor HLSPackager: LoopNode {
         case context(Context)
         /// Relay segment `number` of stream `stream`.
         case segment(Int, StreamSegment, stream: UInt64)
-        /// The source of the mount ended (a recording writes what it holds and finishes its file).
+        /// The stream ended (``streamEnded()``): a recording writes what it holds and finishes its file.
         case ended
     }
 
@@ -193,11 +193,6 @@ public actor HLSPackager: LoopNode {
         tell(.context(context))
     }
 
-    /// The mount's source ended: observers are told (a recording writes its last frames). On the loop.
-    func sourceEnded() {
-        tell(.ended)
-    }
-
     /// The mount's session is over — its source did not come back within the source timeout, and its playlist
     /// answers `404`: the window is withdrawn, so that the next source's playlist starts empty (`503` until it lasts
     /// three target durations, its `HLS-LIVE` event due then) rather than with the last show's tail; with
@@ -240,13 +235,20 @@ public actor HLSPackager: LoopNode {
         guard !kept.live.isEmpty else { return }
         logger("HLS of \(named): no audio for \(formatted(seconds(settings.quietEnd))) s:"
             + " its live playlist is withdrawn until the stream comes again")
-        streamEnded()
+        publishLast()
         sessionOver()
     }
 
-    /// The stream ended (its source left): the segment being filled is published, shorter, so that HLS players
-    /// hear the show to its end. On the loop.
+    /// The stream ended — its source left, or, on a branch, its end came down the link from the root's: the segment
+    /// being filled is published, shorter, so that HLS players hear the show to its end, and observers are told (a
+    /// recording writes its last frames and finishes its file, on every node of the tree as at the root). On the loop.
     func streamEnded() {
+        publishLast()
+        tell(.ended)
+    }
+
+    /// Publishes the segment being filled, shorter, if any: the stream ended, or stopped coming.
+    private func publishLast() {
         if let last = segmenter.endStream() { publish(last) }
     }
 

@@ -46,13 +46,9 @@ extension PortContext {
 
     /// A source began publishing `mount` (stream `streamID`): it is recorded if the application asked
     /// (`x-record: true`) and the mount is not recorded anyway. Returns what to call when the source ends: that
-    /// recording stops, or a mount recorded anyway writes its last frames and finishes its file.
+    /// recording stops. (A mount recorded anyway finishes its file as the stream ends, ``HLSPackager/streamEnded()``.)
     func sourceStarted(_ mount: String, distributor: Distributor, streamID: String, record: Bool?) -> @Sendable () -> Void {
-        guard hls.enabled else { return {} }
-        if options.recording.records(mount) {
-            return { distributor.withPackager { $0.sourceEnded() } }
-        }
-        guard record == true else { return {} }
+        guard hls.enabled, !options.recording.records(mount), record == true else { return {} }
         return self.record(mount, distributor: distributor, streamID: streamID)
     }
 
