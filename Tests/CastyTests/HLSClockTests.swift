@@ -65,6 +65,34 @@ struct HLSClockTests {
         segments.flatMap { segmenter.add($0.number, $0, stream: Self.stream, clock: clock) }
     }
 
+    @Test("A recording fed as its live packager feeds it cuts the live segments, byte for byte and under their names: on a branch told the root's clock, and on one told nothing, whose names are its own")
+    func recordingCountsAsItsLiveWindow() throws {
+        let relay = relayedADTS(frames: 3_000, segmentBytes: Self.segmentBytes)
+        var root = aacSegmenter()
+        _ = feed(relay.prefix(41), into: &root)
+        let told = try #require(root.clock(from: 37, stream: Self.stream))
+        let streamDigits = String(Context.streamText(Self.stream).prefix(8))
+        for authority in [HLSSampleCount.Authority.told(told), .told(nil)] {
+            var live = aacSegmenter()
+            var recording = HLSSegmenter(targetDuration: 1, mode: .recording, mark: live.ownMark)
+            recording.start(Context(station: ["Content-Type": "audio/aac"], segmentBytes: Self.segmentBytes, bitrate: 96, stream: Self.stream))
+            var published: [HLSSegment] = [], recorded: [HLSSegment] = []
+            for segment in relay[37..<124] {
+                published += live.add(segment.number, segment, stream: Self.stream, clock: authority)
+                // As the packager tells its recorder: its own count at the segment, while that is the tree's.
+                let clock = HLSSampleCount.Authority.told(live.clock(from: segment.number, stream: Self.stream))
+                recorded += recording.add(segment.number, segment, stream: Self.stream, clock: clock)
+            }
+            #expect(published.count > 10)
+            #expect(published.allSatisfy { $0.name.hasPrefix(streamDigits) } == (authority == .told(told)),
+                    "the tree's names only where the count is the tree's: \(published.map(\.name))")
+            for segment in published {
+                let same = recorded.first { $0.name == segment.name }
+                #expect(same?.bytes == segment.bytes, "\(segment.name) recorded as published: \(recorded.map(\.name))")
+            }
+        }
+    }
+
     @Test("A branch told its root's clock at its first segment makes the root's segments byte for byte; told nothing, it cuts its own")
     func toldClockGivesTheRootsBytes() throws {
         let relay = relayedADTS(frames: 3_000, segmentBytes: Self.segmentBytes)

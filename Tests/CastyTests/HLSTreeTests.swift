@@ -124,8 +124,8 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test("A branch recording a mount finishes the file as the stream ends at the root, its end coming down the link, not a minute later")
-    func aBranchsRecording_FinishedWhenTheStreamEndsUpstream() async throws {
+    @Test("A branch recording an AAC mount names its recording's segments as its live ones, and finishes the file as the stream ends at the root, its end coming down the link")
+    func aBranchsRecording_NamedAsItsLiveSegments_FinishedWhenTheStreamEndsUpstream() async throws {
         let server = try hlsRoot()
         let directory = temporaryDirectory("branch-record-aac")
         let frames = variedADTSFrames(1_400)
@@ -152,7 +152,15 @@ extension StationServerTests {
             }
             lists.update { $0 = (live, recorded) }
             return Set(live).intersection(recorded).count >= 3
-        }, "the branch records what it plays: \(lists.value)")
+        }, "the recording's whole segments are the live ones: \(lists.value)")
+        // Its whole segments are the branch's live ones — named so, and byte for byte (their timestamps too: the
+        // recording counts as the live window does, at the clock the root told, not at an estimate of its own).
+        let base = try #require(recordings(in: directory).first)
+        for name in Set(lists.value.live).intersection(lists.value.recorded).sorted() {
+            let live = Self.body(await Self.fetch(branch.port.address, "/live/" + name))
+            let recorded = FileWriter.contents(of: base + "/" + name).map(Array.init) ?? []
+            #expect(live.count > 1_000 && live == recorded, "\(name): \(live.count) bytes live, \(recorded.count) recorded")
+        }
         await source.close()
         // The end comes down the link: the branch's file is finished then, not after a minute without audio.
         #expect(await eventually(timeout: .seconds(20)) { finished(in: directory).count == 1 }, "\(log.lines.value)")

@@ -114,8 +114,10 @@ public actor HLSPackager: LoopNode {
     enum Feed: Sendable {
         /// The stream's context (its source's reply).
         case context(Context)
-        /// Relay segment `number` of stream `stream`.
-        case segment(Int, StreamSegment, stream: UInt64)
+        /// Relay segment `number` of stream `stream`, and who decides its sample count: the packager, with its count
+        /// at the segment's first frame while that is the tree's (``HLSSegmenter/clock(from:stream:)``) — a recording
+        /// counts as the live window does, and cuts the same segments.
+        case segment(Int, StreamSegment, stream: UInt64, clock: HLSSampleCount.Authority = .own)
         /// The stream ended (``streamEnded()``): a recording writes what it holds and finishes its file.
         case ended
     }
@@ -158,7 +160,7 @@ public actor HLSPackager: LoopNode {
             batch = made.count
             for segment in made { publish(segment) }
             quiet.heard()
-            tell(.segment(number, segment, stream: stream))
+            tell(.segment(number, segment, stream: stream, clock: .told(segmenter.clock(from: number, stream: stream))))
         case .request, .redirect, .piece:
             break  // HLS segments are cut from whole relay segments
         }
@@ -326,6 +328,10 @@ public actor HLSPackager: LoopNode {
             ("sequence_ahead_of_root", .number(segmenter.apartFromRoot?.ahead ?? 0)),
         ]
     }
+
+    /// The mark its segments counted on their own are named with (``HLSSegmenter/ownMark``): a recording of the
+    /// mount names its own so too.
+    var nameMark: UInt32 { segmenter.ownMark }
 
     /// Whether segments of a withdrawn playlist are kept (``sessionOver()``): they may still be fetched.
     var keepsWithdrawn: Bool { kept.withdrawn > 0 }

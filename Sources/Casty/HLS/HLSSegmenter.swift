@@ -48,7 +48,10 @@ internal import Icy
 ///
 /// **Recording.** A segmenter in ``Mode/recording`` keeps every frame instead: it also publishes the groups
 /// whose start it missed, cuts a group where the title changes, and ``finish()`` hands back the group being
-/// filled — so a recording holds the audio up to its very end, and titles within a relay segment (~0.5 s).
+/// filled — so a recording holds the audio up to its very end, and titles within a relay segment (~0.5 s). It
+/// counts as its live packager does (told the packager's count with each relay segment, as a mount playing its
+/// fallback is told the fallback's) and names what it counts on its own with the packager's mark: its whole
+/// segments are the live ones, under the same names — on a branch too, whose own estimate is not the tree's count.
 package struct HLSSegmenter {
     /// Which frames become segments.
     package enum Mode: Sendable {
@@ -87,8 +90,9 @@ package struct HLSSegmenter {
     private var planned: (stream: UInt64, base: Base)?
     private var discontinuity = false
     private var discontinuities = 0
-    /// This segmenter's own mark, which names the segments it counts on its own (``namePrefix(exact:)``).
-    private let ownMark: UInt32
+    /// This segmenter's own mark, which names the segments it counts on its own (``namePrefix(exact:)``): a
+    /// recording's is its live packager's, so that its segments are named as the live ones also then.
+    package let ownMark: UInt32
     /// Where this node's numbers left the tree root's, as of the last segment published with numbers the root told;
     /// `nil` while they agree (or no root tells them).
     package private(set) var apartFromRoot: Apart?
@@ -151,9 +155,10 @@ package struct HLSSegmenter {
     }
 
     /// A segmenter aiming at `targetDuration` seconds a segment, for the live window or a recording; its first
-    /// stream numbered from `first`.
-    package init(targetDuration: Int, mode: Mode = .live, first: FirstSequence = .fixed(0)) {
-        ownMark = UInt32.random(in: 1...UInt32.max)
+    /// stream numbered from `first`; the segments it counts on its own named with `mark` (a recording's: its live
+    /// packager's), else with a mark of its own.
+    package init(targetDuration: Int, mode: Mode = .live, first: FirstSequence = .fixed(0), mark: UInt32? = nil) {
+        ownMark = mark ?? UInt32.random(in: 1...UInt32.max)
         self.targetDuration = max(1, targetDuration)
         self.ownTarget = self.targetDuration
         self.mode = mode
@@ -432,7 +437,7 @@ package struct HLSSegmenter {
         defer { discontinuity = false }
         let tag = ID3Tag.segmentTag(timestamp: group.timestamp, title: group.title)
         let piece = group.whole && complete ? "" : "-\(group.position / max(1, context?.segmentBytes ?? 1))"
-        let name = namePrefix(exact: group.exact || mode == .recording) + "-\(group.index)\(piece).\(fileExtension)"
+        let name = namePrefix(exact: group.exact) + "-\(group.index)\(piece).\(fileExtension)"
         if mode == .live, let told {
             let root = told.sequence + group.index
             apartFromRoot = sequence > root ? Apart(name: name, own: sequence, root: root) : nil

@@ -16,7 +16,7 @@ extension PortContext {
         let settings = options.recording
         let session = RecordedSession(streamID ?? ControlPlane.newStreamID())
         let recorder = Recorder(mount: mount, settings: settings, targetDuration: hls.targetDuration, logger: logger,
-                                session: session) { event in
+                                session: session, mark: packager.assumeIsolated { $0.nameMark }) { event in
             if let told = StreamEvent(recording: event, channel: channel, directory: directory) { control?.post(told) }
         }
         let mounts = mounts

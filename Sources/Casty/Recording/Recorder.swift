@@ -66,13 +66,14 @@ public final class Recorder: @unchecked Sendable {
     }
 
     /// A recorder of `mount` into `settings.directory`, cutting segments of about `targetDuration` seconds (the
-    /// tree root's when the stream says it); `onEvent` is told (on the recorder's queue) of each finished file
-    /// and of a failure, with the `session` each file was started in (read as it starts) — and of each file a
-    /// previous run left unfinished, once finished, with the session its sidecar names.
+    /// tree root's when the stream says it), naming those it counts on its own with `mark` (its live packager's,
+    /// ``HLSPackager/nameMark``); `onEvent` is told (on the recorder's queue) of each finished file and of a failure,
+    /// with the `session` each file was started in (read as it starts) — and of each file a previous run left
+    /// unfinished, once finished, with the session its sidecar names.
     init(mount: String, settings: Settings, targetDuration: Int, logger: EventLog,
-         session: RecordedSession = RecordedSession(""), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+         session: RecordedSession = RecordedSession(""), mark: UInt32? = nil, onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         file = RecordingFile(mount: mount, settings: settings, logger: logger, session: session, onEvent: onEvent)
-        cutting = Mutex(Cutting(segmenter: HLSSegmenter(targetDuration: targetDuration, mode: .recording)))
+        cutting = Mutex(Cutting(segmenter: HLSSegmenter(targetDuration: targetDuration, mode: .recording, mark: mark)))
         Self.writing.withLock { $0[ObjectIdentifier(self)] = self }
         queue.async { [weak self] in self?.finishLeftovers() }
     }
@@ -93,7 +94,8 @@ public final class Recorder: @unchecked Sendable {
             guard !cutting.finished else { return ([], false, 0) }
             let (made, ends): ([HLSSegment], Bool) = switch feed {
             case .context(let context): (cutting.segmenter.start(context), false)
-            case .segment(let number, let segment, let stream): (cutting.segmenter.add(number, segment, stream: stream), false)
+            case .segment(let number, let segment, let stream, let clock):
+                (cutting.segmenter.add(number, segment, stream: stream, clock: clock), false)
             case .ended: (cutting.segmenter.finish().map { [$0] } ?? [], true)
             }
             return (made, ends, cutting.segmenter.targetDuration)  // read after a context, which may set it
