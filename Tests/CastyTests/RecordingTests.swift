@@ -482,4 +482,28 @@ extension RecordingTests {
         #expect(playlist.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count == 2)
         #expect(playlist.contains(Self.segments[4].name) && playlist.contains(Self.segments[5].name))
     }
+
+    @Test("A disk still full where recording is tried again names no file: the 'again to' line comes once a new file holds audio")
+    func diskStillFull_SaysAgainOnlyOnceAFileHoldsAudio() throws {
+        let (file, lines, _) = Self.recording("still-full", rotation: .seconds(20))
+        let full = Locked(false)
+        file.writeAudio = { fd, bytes, path throws(FileError) in
+            guard full.value else { return try FileWriter.write(fd, bytes, path: path) }
+            throw FileError(call: "write", path: path, code: ENOSPC)
+        }
+        file.add(Self.segments[0])
+        full.update { $0 = true }
+        // Stopped at the second segment; tried again with the fifth (20 s on), the disk still full: stopped again.
+        for segment in Self.segments[1...4] { file.add(segment) }
+        #expect(lines.value.filter { $0.contains("stopped") }.count == 2, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains(" again to ") }, "no file was made: \(lines.value)")
+        // The disk freed: the next try, 20 s on again, makes a file, and says so.
+        full.update { $0 = false }
+        for segment in Self.segments[5...8] { file.add(segment) }
+        let again = lines.value.filter { $0.hasPrefix("recording /live again to ") }
+        #expect(again.count == 1, "\(lines.value)")
+        let base = try #require(again.first.map { String($0.dropFirst("recording /live again to ".count).dropLast(4)) })
+        #expect((fileSize(base + ".mp3") ?? 0) > 0, "the file it names holds audio")
+        file.finish()
+    }
 }

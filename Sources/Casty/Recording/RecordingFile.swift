@@ -37,7 +37,8 @@ final class RecordingFile: @unchecked Sendable {
     /// in the stream) or the next source (``finish(with:)``) —, where recording is tried again: a disk freed since,
     /// a directory made anew.
     private var paused: Pause?
-    /// Whether the last file stopped on a failure, so that the next one's first line says the recording resumed.
+    /// Whether the last file stopped on a failure, so that the next one's first line says the recording resumed —
+    /// once it holds audio (``append(_:)``): a disk still full when recording is tried again leaves no file to name.
     private var resumes = false
     /// The segmenter's target duration, as last told (``add(_:targetDuration:last:)``).
     private var targetDuration = 6
@@ -237,8 +238,6 @@ final class RecordingFile: @unchecked Sendable {
         try FileWriter.makeDirectories(base)
         let fileExtension = segment.name.hasSuffix(".aac") ? "aac" : "mp3"
         let fd = try FileWriter.openForAppending(base + "." + fileExtension)
-        logger("recording \(label) \(resumes ? "again " : "")to \(base).\(fileExtension)")
-        resumes = false
         return Current(base: base, fileExtension: fileExtension, fd: fd, started: segment.date, session: session.current,
                        targetDuration: targetDuration)
     }
@@ -248,6 +247,11 @@ final class RecordingFile: @unchecked Sendable {
         let audio = Array(segment.audio)
         try FileWriter.replace(file.base + "/" + segment.name, with: segment.bytes)
         try writeAudio(file.fd, audio, file.base + "." + file.fileExtension)
+        if file.segments.isEmpty {
+            // Said once the file holds audio: a write that fails first deletes the file (``abandon(_:failedAt:)``).
+            logger("recording \(label) \(resumes ? "again " : "")to \(file.base).\(file.fileExtension)")
+            resumes = false
+        }
         if let title = segment.title, title != file.titles.last?.title {
             file.titles.append((title, Int((file.duration * 1_000).rounded()), file.bytes))
         }
