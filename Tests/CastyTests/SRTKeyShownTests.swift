@@ -26,10 +26,14 @@ extension StationServerTests {
         /// ffmpeg's input and encoding of a small picture as MPEG-2 video, with no audio at all.
         static let videoOnly = ["-f", "lavfi", "-i", "testsrc=size=64x64:rate=5:duration=60", "-c:v", "mpeg2video"]
 
-        /// Starts ffmpeg publishing `media` (a sine tone as MP3 unless told) in MPEG-TS to `url`; its output goes
-        /// to /dev/null, and it inherits no other descriptor of the test process.
-        static func start(_ url: String, media: [String] = tone) throws -> Caller {
-            let arguments = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re"] + media + ["-f", "mpegts", url]
+        /// ffmpeg's input of silence as raw 16-bit PCM: no transport stream, nor MP3 or ADTS frames (with the
+        /// container `s16le`).
+        static let rawPCM = ["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "60", "-c:a", "pcm_s16le"]
+
+        /// Starts ffmpeg publishing `media` (a sine tone as MP3 unless told) in `container` (MPEG-TS unless told) to
+        /// `url`; its output goes to /dev/null, and it inherits no other descriptor of the test process.
+        static func start(_ url: String, media: [String] = tone, container: String = "mpegts") throws -> Caller {
+            let arguments = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re"] + media + ["-f", container, url]
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }

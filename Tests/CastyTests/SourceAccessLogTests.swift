@@ -143,6 +143,29 @@ extension StationServerTests {
         #expect(await lines().count { $0.contains("PUBLISH") } == 1, "one line, not a refusal's too")
     }
 
+    @Test("An SRT caller accepted that sends neither a transport stream nor MP3 or ADTS gets its access-log line all the same: 200, no bytes",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCallerOfNoAudioFormat_GetsItsAccessLogLine() async throws {
+        let (accessLog, path, lines) = try sourceAccessLog()
+        defer { _ = unlink(path) }
+        let log = Log()
+        let server = try server(log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.defaultPassphrase = "correct-horse-battery"
+            configuration.srt = srt
+            configuration.options.accessLog = accessLog
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let caller = try Caller.start(
+            "srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery", media: Caller.rawPCM, container: "s16le")
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("on /backup dropped: neither an MPEG transport stream nor MP3 or ADTS") },
+                "\(log.lines.value)")
+        #expect(await eventually { await lines().contains { $0.contains(" +0000] \"PUBLISH /backup SRT\" 200 0 \"-\" \"-\" ") } }, "\(log.lines.value)")
+        #expect(await lines().count { $0.contains("PUBLISH") } == 1, "one line")
+    }
+
     @Test("A refused SRT caller gets its access-log line, in the handshake and after the accept: PUBLISH /mount SRT, 403 off the whitelist or in use, 401 a wrong passphrase, 0 bytes, never its key nor a passphrase",
           .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallerRefused_GetsItsAccessLogLine_WithoutItsKeyOrPassphrase() async throws {

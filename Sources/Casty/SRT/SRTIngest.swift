@@ -263,6 +263,7 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         if let unrecognized {
             logger("SRT source \(peer) on \(id?.mount ?? "?") dropped: neither an MPEG transport stream nor MP3 or ADTS audio "
                 + "in the first \(unrecognized) bytes")
+            logUnpublished()
             return finish()
         }
         switch state {
@@ -309,8 +310,9 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
         finish()
     }
 
-    /// A caller accepted whose session never started (it left, or sent no audio in time): the access log has its
-    /// line all the same (`200`, no bytes), as an Icecast source that sent nothing has. While it waits only.
+    /// A caller accepted whose session never started (it left, sent no audio in time or what Casty reads as none, or
+    /// its audio switched format before it was admitted): the access log has its line all the same (`200`, no
+    /// bytes), as an Icecast source that sent nothing has. While it waits only.
     private func logUnpublished() {
         guard case .waiting = state, let publication else { return }
         port.options.accessLog?.sourceEnded(publication.accessSession(started: accepted), received: 0)
