@@ -62,7 +62,6 @@ extension StationServerTests {
             }
         }
 
-        /// MP3 frames as FLV audio messages, one frame each.
         /// Sends a video message every 100 ms, as a scene without its audio device does, until the server closes the
         /// connection (10 s at most).
         func sendVideoUntilClosed() async throws {
@@ -73,6 +72,12 @@ extension StationServerTests {
             }
         }
 
+        /// An `onMetaData` message (`@setDataFrame`) with `properties`, as ffmpeg and OBS send their titles.
+        func metadata(_ properties: [AMF0Property]) -> [UInt8] {
+            publisher.message(RTMPMessage.dataAMF0, AMF0Encoder.encode([.string("@setDataFrame"), .string("onMetaData"), .ecmaArray(properties)]))
+        }
+
+        /// MP3 frames as FLV audio messages, one frame each.
         func sendMP3(_ frames: [UInt8]) async {
             var bytes: [UInt8] = []
             for start in stride(from: 0, to: frames.count, by: 417) {

@@ -95,6 +95,21 @@ extension StationServerTests {
         await next.peer.close()
     }
 
+    @Test("An RTMP publisher whose onMetaData names no encoder is known by the flashVer of its connect, in its publishing line and its access-log line alike")
+    func rtmpPublisherWithoutAnEncoderName_IsKnownByItsFlashVer() async throws {
+        let (server, rtmp, log, path, lines) = try await rtmpPublisherLogged()
+        defer { _ = unlink(path) }
+        defer { server.close() }
+        await rtmp.send(rtmp.metadata([AMF0Property("title", .string("Song"))]))
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg, FMLE/3.0 (compatible; Lavf61.7.100); stream ") },
+                "\(log.lines.value)")
+        await rtmp.peer.close()
+        #expect(await eventually { await lines().contains { $0.contains("PUBLISH") } }, "\(log.lines.value)")
+        let line = try #require(await lines().first { $0.contains("PUBLISH") })
+        #expect(line.contains(" +0000] \"PUBLISH /live RTMP\" 200 \(12 * 417) \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" "), "\(line)")
+    }
+
     @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, the encoder its connect named, never its key")
     func rtmpPublisherRefused_GetsItsAccessLogLine_WithoutItsKey() async throws {
         let (accessLog, path, lines) = try sourceAccessLog()

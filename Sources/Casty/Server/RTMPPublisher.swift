@@ -209,7 +209,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             guard var publication else { return }
             port.mounts?.release(publication.path)  // the session takes the mount now
             publication.contentType = format.contentType
-            publication.agent = info.encoder  // its onMetaData, sent before its audio
+            publication.agent = agent
             let station = Context.stationHeaders(from: ["Content-Type": format.contentType])
             switch SourceAdmission.start(
                 publication, record: record, port: port, input: self, station: station, bitrate: info.audioKbps,
@@ -225,7 +225,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 stopWaiting()
                 counters.publishing += 1
                 port.logger("source \(peer) publishing \(publication.path) (RTMP, \(format.contentType)"
-                    + "\(info.encoder.map { ", \(SafeText.printable($0))" } ?? ""); stream \(started.streamID))")
+                    + "\(agent.map { ", \(SafeText.printable($0))" } ?? ""); stream \(started.streamID))")
                 started.assumeIsolated { session in
                     session.start()
                     if let title = info.title { session.setTitle(title, from: "its encoder's onMetaData") }
@@ -234,6 +234,10 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         }
         session?.assumeIsolated { $0.take(bytes[...]) }
     }
+
+    /// Who the publisher is, in its access-log lines and its publishing line: the `encoder` its `onMetaData` named (sent
+    /// before its audio, if at all), else the `flashVer` of its `connect`.
+    private var agent: String? { info.encoder ?? machine.flashVersion }
 
     private func metadata(_ info: RTMPServerMachine.StreamInfo) {
         self.info = info
@@ -263,12 +267,12 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
 
     /// The access log's line of a publisher refused on `path` (as it may be shown: its key never, `-` for none),
     /// `status` the one an Icecast source is answered for the same refusal (``SourceAdmission/Refusal/status``):
-    /// `PUBLISH /live RTMP`, no bytes, the encoder its `onMetaData` named if it sent one — else the `flashVer` of
-    /// its `connect` (a publisher refused at `publish` has sent no `onMetaData` yet) —, the seconds it was connected.
+    /// `PUBLISH /live RTMP`, no bytes, its ``agent`` (a publisher refused at `publish` has sent no `onMetaData` yet:
+    /// the `flashVer` of its `connect`), the seconds it was connected.
     private func logRefusal(on path: String?, status: Int) {
         let session = AccessLog.Session(
             address: host.isEmpty ? "-" : host, user: nil, request: SourcePublication.request(path, over: "RTMP"), referer: nil,
-            agent: info.encoder ?? machine.flashVersion, started: connected)
+            agent: agent, started: connected)
         port.options.accessLog?.sourceRefused(session, status: status)
     }
 
@@ -350,7 +354,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             // Admitted, no audio yet: the mount is free again, and the access log has its line all the same (`200`, no
             // bytes), as an Icecast source that sent nothing has — what a platform counting publishers reads.
             port.mounts?.release(publication.path)
-            publication.agent = info.encoder ?? machine.flashVersion
+            publication.agent = agent
             port.options.accessLog?.sourceEnded(publication.accessSession(started: connected), received: 0)
         }
         deadline?.cancel()
