@@ -25,9 +25,15 @@ struct RTMPAudioTests {
     }
 
     @Test func config_RefusesWhatADTSCannotCarry() {
-        #expect(throws: RTMPError.self) { try AudioSpecificConfig([0x12][...]) }  // cut short
-        #expect(throws: RTMPError.self) { try AudioSpecificConfig([0x17, 0x80, 0, 0, 0, 0][...]) }  // explicit frequency
-        #expect(throws: RTMPError.self) { try AudioSpecificConfig([0xF8, 0, 0][...]) }  // object type 32+
+        #expect(throws: RTMPError.badAudioSpecificConfig("cut short")) { try AudioSpecificConfig([0x12][...]) }
+        #expect(throws: RTMPError.unsupportedAAC("a sample rate given explicitly, sampling frequency index 15")) {
+            try AudioSpecificConfig([0x17, 0x80, 0, 0, 0, 0][...])
+        }
+        #expect(throws: RTMPError.unsupportedAAC("audio object type 32")) { try AudioSpecificConfig([0xF8, 0, 0][...]) }  // object type 32+
+        #expect(throws: RTMPError.unsupportedAAC("audio object type 0")) { try AudioSpecificConfig([0x00, 0x10][...]) }
+        #expect(throws: RTMPError.badAudioSpecificConfig("reserved sampling frequency index 13")) { try AudioSpecificConfig([0x16, 0x90][...]) }
+        #expect(RTMPError.unsupportedAAC("audio object type 0").isUnsupportedAudio && RTMPError.unsupportedSoundFormat(11).isUnsupportedAudio)
+        #expect(!RTMPError.badAudioSpecificConfig("cut short").isUnsupportedAudio)
     }
 
     @Test func audio_PassesMP3AndWrapsAAC() throws {

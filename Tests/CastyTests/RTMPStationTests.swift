@@ -427,6 +427,28 @@ extension StationServerTests {
         #expect(status.contains("\"malformed\":0,\"unsupported\":1"), "\(status)")
     }
 
+    @Test("AAC that ADTS cannot carry (audio object type 0, a sample rate given explicitly) is refused as audio Casty does not serve, as Speex is: the encoder is told, and it is counted as unsupported, not malformed")
+    func rtmpAAC_ThatADTSCannotCarry_IsRefusedAsUnsupported() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let configs: [([UInt8], String)] = [
+            ([0x00, 0x10], "audio object type 0"), ([0x17, 0x80, 0, 0, 0, 0x10], "a sample rate given explicitly, sampling frequency index 15"),
+        ]
+        for (config, what) in configs {
+            let rtmp = try await RTMPPeer.publish(server)
+            #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] }, "\(what)")
+            await rtmp.send(rtmp.publisher.message(RTMPMessage.audio, [0xAF, 0] + config))
+            #expect(await eventually { rtmp.peer.closed.value })
+            let why = "its audio is AAC that ADTS cannot carry (\(what)): publish AAC LC or HE-AAC at a standard sample rate, or MP3"
+            #expect(rtmp.statuses() == ["NetStream.Publish.Start", "NetStream.Publish.Failed"], "\(what): \(rtmp.statuses())")
+            #expect(rtmp.descriptions().last == why, "\(rtmp.descriptions())")
+            #expect(log.contains("refused on /live (RTMP): \(why); answered NetStream.Publish.Failed"), "\(log.lines.value)")
+        }
+        let status = try await ask(server, "/status.json", admin: false)
+        #expect(status.contains("\"malformed\":0,\"unsupported\":2"), "\(status)")
+    }
+
     @Test func rtmpGarbage_IsOneLogLineAndAClose() async throws {
         let log = Log()
         let server = try server(log: log, rtmp: true)

@@ -110,6 +110,23 @@ extension StationServerTests {
         #expect(line.contains(" +0000] \"PUBLISH /live RTMP\" 200 \(12 * 417) \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" "), "\(line)")
     }
 
+    @Test("An RTMP publisher refused for audio Casty does not serve (Speex, AAC that ADTS cannot carry) has one access-log line, its refusal's 415, not a 200 besides")
+    func rtmpPublisherOfAnUnsupportedCodec_GetsOneAccessLogLine() async throws {
+        let (server, speex, log, path, lines) = try await rtmpPublisherLogged()
+        defer { _ = unlink(path) }
+        defer { server.close() }
+        await speex.send(speex.publisher.message(RTMPMessage.audio, [0xB6] + [UInt8](repeating: 0x55, count: 64)))  // FLV sound format 11
+        #expect(await eventually { speex.peer.closed.value })
+        let aac = try await RTMPPeer.publish(server)
+        #expect(await eventually { aac.statuses() == ["NetStream.Publish.Start"] })
+        await aac.send(aac.publisher.message(RTMPMessage.audio, [0xAF, 0, 0x00, 0x10]))  // audio object type 0
+        #expect(await eventually { aac.peer.closed.value })
+        #expect(await eventually { await lines().count { $0.contains("PUBLISH") } >= 2 }, "\(log.lines.value)")
+        let written = await lines().filter { $0.contains("PUBLISH") }
+        #expect(written.count == 2 && written.allSatisfy { $0.contains(" +0000] \"PUBLISH /live RTMP\" 415 0 \"-\" \"FMLE/3.0 (compatible; Lavf61.7.100)\" ") },
+                "\(written)")
+    }
+
     @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, the encoder its connect named, never its key")
     func rtmpPublisherRefused_GetsItsAccessLogLine_WithoutItsKey() async throws {
         let (accessLog, path, lines) = try sourceAccessLog()

@@ -38,6 +38,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// The sample rate and channels of its first audio message.
     private var shape: AudioShape?
     private var closed = false
+    /// Whether the access log has this publisher's line already (its refusal's): one line a publisher.
+    private var accessLogged = false
     /// When it connected: a refused publisher's access-log line has the seconds it was connected.
     private let connected = ContinuousClock.now
 
@@ -119,8 +121,8 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             counters.videoMessages += machine.videoMessages - before.video
             if machine.videoMessages > before.video { session?.assumeIsolated { $0.tookOther("video") } }
             perform(actions)
-        } catch .unsupportedSoundFormat(let format) {
-            unsupported(RTMPError.unsupportedSoundFormat(format))
+        } catch where error.isUnsupportedAudio {
+            unsupported(error)
         } catch {
             counters.malformed += 1
             closeForProtocol("\(error)")
@@ -274,11 +276,13 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             address: host.isEmpty ? "-" : host, user: nil, request: SourcePublication.request(path, over: "RTMP"), referer: nil,
             agent: agent, started: connected)
         port.options.accessLog?.sourceRefused(session, status: status)
+        accessLogged = true
     }
 
-    /// Audio in a format Casty does not serve (Nellymoser, PCM, Speex…): counted as unsupported, not malformed; the
-    /// publisher is told with an `onStatus` error (`NetStream.Publish.Failed`) before the close, and the line names
-    /// the mount and the codec — a session's end line, if it was publishing.
+    /// Audio in a format Casty does not serve (Nellymoser, PCM, Speex…, AAC that ADTS cannot carry): counted as
+    /// unsupported, not malformed; the publisher is told with an `onStatus` error (`NetStream.Publish.Failed`) before
+    /// the close, and the line names the mount and the codec — a session's end line, if it was publishing; before
+    /// that, the access log has the one line of its refusal (`415`).
     private func unsupported(_ error: RTMPError) {
         counters.unsupported += 1
         if session == nil {
@@ -352,10 +356,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         stopWaiting()
         if session == nil, var publication {
             // Admitted, no audio yet: the mount is free again, and the access log has its line all the same (`200`, no
-            // bytes), as an Icecast source that sent nothing has — what a platform counting publishers reads.
+            // bytes), as an Icecast source that sent nothing has — what a platform counting publishers reads; unless
+            // it has the line of its refusal (audio Casty does not serve, a session that could not start).
             port.mounts?.release(publication.path)
             publication.agent = agent
-            port.options.accessLog?.sourceEnded(publication.accessSession(started: connected), received: 0)
+            if !accessLogged { port.options.accessLog?.sourceEnded(publication.accessSession(started: connected), received: 0) }
         }
         deadline?.cancel()
         connection.onRead = nil

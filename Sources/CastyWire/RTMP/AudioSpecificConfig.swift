@@ -16,7 +16,9 @@ package struct AudioSpecificConfig: Sendable, Equatable {
     /// The channel configuration: 1 mono, 2 stereo, … (0: in the stream itself).
     package let channels: Int
 
-    /// Reads a config, or says why ADTS cannot carry it.
+    /// Reads a config, or says why it cannot be read (``RTMPError/badAudioSpecificConfig(_:)``: cut short, a reserved
+    /// sampling frequency index) or why ADTS cannot carry the AAC it describes (``RTMPError/unsupportedAAC(_:)``:
+    /// an audio object type ADTS's profile has no room for, a sample rate given explicitly).
     package init(_ bytes: ArraySlice<UInt8>) throws(RTMPError) {
         var bits = BitReader(bytes)
         func read(_ count: Int) throws(RTMPError) -> Int {
@@ -26,7 +28,8 @@ package struct AudioSpecificConfig: Sendable, Equatable {
         var objectType = try read(5)
         if objectType == 31 { objectType = 32 + (try read(6)) }
         let frequencyIndex = try read(4)
-        guard frequencyIndex < 13 else { throw .badAudioSpecificConfig("sampling frequency index \(frequencyIndex)") }
+        guard frequencyIndex != 15 else { throw .unsupportedAAC("a sample rate given explicitly, sampling frequency index 15") }
+        guard frequencyIndex < 13 else { throw .badAudioSpecificConfig("reserved sampling frequency index \(frequencyIndex)") }
         let channels = try read(4)
         if objectType == 5 || objectType == 29 {
             // Explicit HE-AAC: the core is described after the SBR extension's frequency; ADTS carries the core
@@ -34,7 +37,7 @@ package struct AudioSpecificConfig: Sendable, Equatable {
             _ = try read(4)
             objectType = try read(5)
         }
-        guard (1...4).contains(objectType) else { throw .badAudioSpecificConfig("audio object type \(objectType)") }
+        guard (1...4).contains(objectType) else { throw .unsupportedAAC("audio object type \(objectType)") }
         self.objectType = objectType
         self.frequencyIndex = frequencyIndex
         self.channels = channels

@@ -28,8 +28,20 @@ package enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
     case unexpectedCommand(String)
     /// The audio is in a format Casty cannot relay (FLV sound format number).
     case unsupportedSoundFormat(Int)
-    /// The AAC sequence header (AudioSpecificConfig) is not one ADTS can carry.
+    /// The AAC sequence header (AudioSpecificConfig) cannot be read: cut short, or a reserved value.
     case badAudioSpecificConfig(String)
+    /// The AAC sequence header describes AAC that ADTS cannot carry (`what`: `audio object type 0`), so Casty cannot
+    /// serve it: audio in a format it does not serve, as ``unsupportedSoundFormat(_:)``.
+    case unsupportedAAC(String)
+
+    /// Whether the peer is well-formed, but its audio is in a format Casty does not serve (a refusal, `415`, not a
+    /// malformed peer).
+    package var isUnsupportedAudio: Bool {
+        switch self {
+        case .unsupportedSoundFormat, .unsupportedAAC: true
+        default: false
+        }
+    }
 
     /// One phrase for a log line.
     package var description: String {
@@ -50,6 +62,8 @@ package enum RTMPError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedSoundFormat(let format):
             "its audio is \(FLVAudio.soundFormatName(format)) (FLV sound format \(format)): publish MP3 or AAC"
         case .badAudioSpecificConfig(let what): "AAC AudioSpecificConfig: \(what)"
+        case .unsupportedAAC(let what):
+            "its audio is AAC that ADTS cannot carry (\(what)): publish AAC LC or HE-AAC at a standard sample rate, or MP3"
         }
     }
 }
