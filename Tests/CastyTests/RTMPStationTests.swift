@@ -65,9 +65,14 @@ extension StationServerTests {
         /// Sends a video message every 100 ms, as a scene without its audio device does, until the server closes the
         /// connection (10 s at most).
         func sendVideoUntilClosed() async throws {
+            try await sendUntilClosed(publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
+        }
+
+        /// Sends `message` every 100 ms until the server closes the connection (10 s at most).
+        func sendUntilClosed(_ message: [UInt8]) async throws {
             let deadline = ContinuousClock.now + .seconds(10)
             while !peer.closed.value, ContinuousClock.now < deadline {
-                await send(publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
+                await send(message)
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -366,6 +371,31 @@ extension StationServerTests {
         // OBS is told why its stream stopped, not just disconnected.
         #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start", "NetStream.Publish.Failed"] }, "\(rtmp.statuses())")
         #expect(rtmp.descriptions().last == "no audio for 1.0 seconds (only video was arriving: Casty serves audio)")
+    }
+
+    @Test("A publisher whose audio stops while its onMetaData titles go on ends saying no audio came, as one whose video goes on, not that nothing arrived")
+    func rtmpPublisher_WhoseAudioStopsWhileTitlesGoOn_EndsSayingOnlyMetadataArrived() async throws {
+        let log = Log()
+        // 2 s: a loaded run that holds the titles back longer than the timeout would end it with "nothing arrived".
+        let server = try server(timeout: .seconds(2), log: log, rtmp: true)
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.sendMP3(Self.silentFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg") })
+        try await rtmp.sendUntilClosed(rtmp.metadata([AMF0Property("title", .string("Song"))]))
+        let why = "no audio for 2.0 seconds (only metadata was arriving: Casty serves audio)"
+        #expect(await eventually { log.contains("on /live ended: \(why)") }, "\(log.lines.value)")
+        #expect(!log.contains("nothing arrived"), "\(log.lines.value)")
+        #expect(await eventually { rtmp.descriptions().last == why }, "\(rtmp.descriptions())")
+    }
+
+    @Test("What else than audio arrived is named together: video and metadata")
+    func sessionEnd_NamesEverythingElseThatArrived() {
+        #expect(SourceSession.End.onlyOther(after: .seconds(10), others: ["video"]).description
+            == "no audio for 10.0 seconds (only video was arriving: Casty serves audio)")
+        #expect(SourceSession.End.onlyOther(after: .seconds(10), others: ["video", "metadata"]).description
+            == "no audio for 10.0 seconds (only video and metadata were arriving: Casty serves audio)")
     }
 
     @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {

@@ -114,12 +114,14 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     // MARK: Input
 
     private func read(_ bytes: [UInt8]) {
-        let before = (audio: machine.audioMessages, video: machine.videoMessages)
+        let before = (audio: machine.audioMessages, video: machine.videoMessages, metadata: machine.metadataMessages)
         do {
             let actions = try machine.receive(bytes[...])
             counters.audioMessages += machine.audioMessages - before.audio
             counters.videoMessages += machine.videoMessages - before.video
+            // Whatever else arrives, the session's end names it if its audio stops (not "nothing arrived").
             if machine.videoMessages > before.video { session?.assumeIsolated { $0.tookOther("video") } }
+            if machine.metadataMessages > before.metadata { session?.assumeIsolated { $0.tookOther("metadata") } }
             perform(actions)
         } catch where error.isUnsupportedAudio {
             unsupported(error)
@@ -385,11 +387,12 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         deadline = loop.schedule(after: after) { [weak self] in
             guard let self, !closed else { return }
             counters.timedOut += 1
-            // Audio that came but held no frame is the likelier cause, and what to fix in the encoder; else video alone
-            // (a scene without its audio device), said as a session's end says it.
+            // Audio that came but held no frame is the likelier cause, and what to fix in the encoder; else what came
+            // instead (video: a scene without its audio device), said as a session's end says it.
             let dropped = machine.audioDropped
+            let others = [(machine.videoMessages, "video"), (machine.metadataMessages, "metadata")].filter { $0.0 > 0 }.map(\.1)
             let why = dropped > 0 ? " (\(counted(dropped, "audio message")) held no frame: AAC frames before an AAC sequence header, or empty messages)"
-                : machine.videoMessages > 0 ? " (\(SourceSession.End.onlyArriving("video")))" : ""
+                : !others.isEmpty ? " (\(SourceSession.End.onlyArriving(others)))" : ""
             if session == nil { failures("rtmp \(peer) dropped: \(reason)\(why)") }
             // A publisher let publish is told why it is dropped, as one whose session ends is.
             if publication != nil { fail("\(reason)\(why)", reason: "dropped: \(reason)\(why)") } else { shut("dropped: \(reason)\(why)") }

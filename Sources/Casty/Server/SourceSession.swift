@@ -24,9 +24,9 @@ public actor SourceSession: LoopNode, FeedingNode {
         case lost(String)
         /// Nothing arrived for the source timeout.
         case silent(after: Duration)
-        /// No audio arrived for the source timeout, while `other` did (`video`: an RTMP publisher whose audio
-        /// device went away while its scene goes on), which Casty drops.
-        case onlyOther(after: Duration, other: String)
+        /// No audio arrived for the source timeout, while `others` did (`video`: an RTMP publisher whose audio
+        /// device went away while its scene goes on; `metadata`: its titles), which Casty drops.
+        case onlyOther(after: Duration, others: [String])
         /// Bytes arrived, but no audio frame, for the source timeout (a source trickling bytes that are no audio).
         case noAudio(after: Duration, inTag: Int?)
         /// No audio frames were found in this many bytes: not a stream Casty can serve (`lookedLike` Ogg, FLAC, …,
@@ -46,8 +46,12 @@ public actor SourceSession: LoopNode, FeedingNode {
         /// listeners were told the first `Content-Type`, so the stream ends, and the source publishes again.
         case switchedFormat(from: String, to: String)
 
-        /// Why no audio came from a source that sent `other` (`video`) instead: `only video was arriving: Casty serves audio`.
-        static func onlyArriving(_ other: String) -> String { "only \(other) was arriving: Casty serves audio" }
+        /// Why no audio came from a source that sent `others` (`video`, `metadata`) instead: `only video was arriving:
+        /// Casty serves audio`, `only video and metadata were arriving: …`.
+        static func onlyArriving(_ others: [String]) -> String {
+            let named = others.count < 2 ? others.joined() : others.dropLast().joined(separator: ", ") + " and " + others[others.count - 1]
+            return "only \(named) \(others.count < 2 ? "was" : "were") arriving: Casty serves audio"
+        }
 
         /// Whether the audio it sent so far is frames its listeners may hear to the end (not garbage).
         var keepsItsAudio: Bool {
@@ -63,7 +67,7 @@ public actor SourceSession: LoopNode, FeedingNode {
             case .closed: "the source hung up"
             case .lost(let reason): reason
             case .silent(let after): "nothing arrived for \(after)"
-            case .onlyOther(let after, let other): "no audio for \(after) (\(Self.onlyArriving(other)))"
+            case .onlyOther(let after, let others): "no audio for \(after) (\(Self.onlyArriving(others)))"
             case .noAudio(let after, nil): "no audio frame came for \(after), only bytes that are no audio frames"
             case .noAudio(let after, let left?):
                 "no audio frame came for \(after): its bytes were an ID3 tag, which says \(left) bytes more are to come before the audio"
@@ -120,8 +124,9 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The stream its segments belong to: `0` (its mount's distributor names it) until its audio changes shape.
     private var stream: UInt64 = 0
     private var lastData = ContinuousClock.now
-    /// What else than audio the input said arrived last (``tookOther(_:)``), and when.
-    private var lastOther: (what: String, at: ContinuousClock.Instant)?
+    /// What else than audio the input said arrived (``tookOther(_:)``), each with when it last did, in the order
+    /// first taken.
+    private var others: [(what: String, at: ContinuousClock.Instant)] = []
     /// When the last audio was passed on (a frame): a source sending bytes that are no audio holds its mount no
     /// longer than one sending nothing.
     private var lastAudio = ContinuousClock.now
@@ -293,10 +298,10 @@ public actor SourceSession: LoopNode, FeedingNode {
         return Context(station: headers, segmentBytes: cutter.segmentBytes, bitrate: bitrate ?? 128, title: cutter.title, stream: stream)
     }
 
-    /// The input received something else than audio (`what`: `video`), which it dropped: a session whose audio
-    /// stops then ends saying that only that was arriving, not that nothing did.
+    /// The input received something else than audio (`what`: `video`, `metadata`), which it does not serve as audio:
+    /// a session whose audio stops then ends saying what was arriving instead, not that nothing did.
     func tookOther(_ what: String) {
-        lastOther = (what, .now)
+        if let index = others.firstIndex(where: { $0.what == what }) { others[index].at = .now } else { others.append((what, .now)) }
     }
 
     /// Takes the next audio bytes from the input, in pieces of any size; `ending`: no more come (the frame that
@@ -430,8 +435,9 @@ public actor SourceSession: LoopNode, FeedingNode {
             self?.assumeIsolated { session in
                 guard session.onEnd != nil else { return }
                 if ContinuousClock.now - session.lastData > session.timeout {
-                    if let other = session.lastOther, ContinuousClock.now - other.at <= session.timeout {
-                        session.end(.onlyOther(after: session.timeout, other: other.what))
+                    let arriving = session.others.filter { ContinuousClock.now - $0.at <= session.timeout }.map(\.what)
+                    if !arriving.isEmpty {
+                        session.end(.onlyOther(after: session.timeout, others: arriving))
                     } else {
                         session.end(.silent(after: session.timeout))
                     }

@@ -90,6 +90,8 @@ package struct RTMPServerMachine: Sendable {
     package private(set) var audioMessages = 0
     /// Video messages received (never kept: Casty serves audio).
     package private(set) var videoMessages = 0
+    /// `onMetaData` messages received (its title, encoder and bitrate are passed on: ``Action/metadata(_:)``).
+    package private(set) var metadataMessages = 0
     /// Bytes received after the handshake.
     package var bytesReceived: UInt64 { reader.bytesReceived }
     /// Audio messages that held no frame: AAC frames before the AAC sequence header, empty messages.
@@ -158,6 +160,7 @@ package struct RTMPServerMachine: Sendable {
             var rest = values[...]
             if rest.first?.string == "@setDataFrame" { rest = rest.dropFirst() }
             guard rest.first?.string == "onMetaData", let properties = rest.dropFirst().first else { return }
+            metadataMessages += 1
             actions.append(.metadata(Self.info(properties)))
         case RTMPMessage.commandAMF0, RTMPMessage.commandAMF3:
             try command(AMF0Decoder.decodeAll(Self.amf(message), limits: limits), into: &actions)
