@@ -22,7 +22,7 @@ let package = Package(
         // Layer 1: the few Linux calls Glibc does not export (epoll, eventfd, accept4, SIOCOUTQ, malloc_trim).
         .target(name: "CCastySystem"),
         // Layer 2: the network: one epoll event loop (a SerialExecutor), connections, listeners, the log.
-        .target(name: "CastyNet", dependencies: ["CCastySystem"]),
+        .target(name: "CastyNet", dependencies: ["CCastySystem", "Icy"]),
         // Layer 3: the wire: a node on another machine, reached with ICY over HTTP.
         .target(name: "CastyWire", dependencies: ["Icy", "CastyNet"]),
         // Layer 4: the nodes (proxy, client, distributor, tree), the station and every port's front door.

@@ -16,6 +16,19 @@ struct RTMPAMFTests {
         #expect(try AMF0Decoder.decodeAll(bytes[...]) == Self.sample)
     }
 
+    @Test("A string whose bytes are not UTF-8 is kept as it came: read as text (a title) it is repaired, as a name (an app, a key) its bytes stay %XX escapes, which name no mount")
+    func stringNotUTF8_IsKept_ForItsReaderToSayWhatItMeans() throws {
+        let bytes = AMF0Encoder.encode([.notUTF8([0x61, 0xFF, 0x62]), .string("caf\u{E9}")])
+        #expect(bytes == [2, 0, 3, 0x61, 0xFF, 0x62, 2, 0, 5, 0x63, 0x61, 0x66, 0xC3, 0xA9])
+        let values = try AMF0Decoder.decodeAll(bytes[...])
+        #expect(values == [.notUTF8([0x61, 0xFF, 0x62]), .string("café")])
+        #expect(values[0].name == "a%FFb")
+        #expect(values[0].string == "a\u{FF}b", "read as Windows-1252, as an ICY title")
+        #expect(AMF0Value.notUTF8([0x61, 0xFE, 0x62]).name != values[0].name, "two names are not made one")
+        #expect(values[1].name == "café" && values[1].string == "café")
+        #expect(AMF0Value.number(1).name == nil)
+    }
+
     @Test func encoder_WritesTheWireForm() {
         #expect(AMF0Encoder.encode([.number(1)]) == [0, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0])
         #expect(AMF0Encoder.encode([.string("ab"), .null, .boolean(true)]) == [2, 0, 2, 0x61, 0x62, 5, 1, 1])

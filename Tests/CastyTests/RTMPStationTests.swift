@@ -16,12 +16,18 @@ extension StationServerTests {
         /// Connects and says everything up to `publish`; the server's answers arrive in ``peer`` (unless it is not
         /// `reading` them: a publisher that writes on before it reads, as ffmpeg does at its end).
         static func publish(_ server: StationServer, app: String = "live", key: String = "hackme", reading: Bool = true) async throws -> RTMPPeer {
+            try await publish(server, appValue: .string(app), key: key, reading: reading)
+        }
+
+        /// Connects and says everything up to `publish`, its `connect`'s app the AMF0 value `appValue` (a string whose
+        /// bytes are not UTF-8: ``AMF0Value/notUTF8(_:)``).
+        static func publish(_ server: StationServer, appValue: AMF0Value, key: String = "hackme", reading: Bool = true) async throws -> RTMPPeer {
             let address = try #require(server.rtmpAddress)
             var rtmp = RTMPPeer(peer: try await TestPeer.connect(to: address, on: .shared, reading: reading))
             var bytes = [3] + [UInt8](repeating: 7, count: 1536) + [UInt8](repeating: 0, count: 1536)
             // As ffmpeg connects: its name in `flashVer`.
             bytes += rtmp.publisher.command("connect", [.object([
-                AMF0Property("app", .string(app)), AMF0Property("flashVer", .string("FMLE/3.0 (compatible; Lavf61.7.100)")),
+                AMF0Property("app", appValue), AMF0Property("flashVer", .string("FMLE/3.0 (compatible; Lavf61.7.100)")),
             ])])
             bytes += rtmp.publisher.command("createStream", [.null])
             bytes += rtmp.publisher.command("publish", [.null, .string(key), .string("live")])
@@ -396,6 +402,21 @@ extension StationServerTests {
             == "no audio for 10.0 seconds (only video was arriving: Casty serves audio)")
         #expect(SourceSession.End.onlyOther(after: .seconds(10), others: ["video", "metadata"]).description
             == "no audio for 10.0 seconds (only video and metadata were arriving: Casty serves audio)")
+    }
+
+    @Test("An RTMP app whose bytes are not UTF-8 names no mount, as an HTTP source's path does: refused as no mount name, shown with its %XX escapes, never a mount of U+FFFD")
+    func rtmpApp_WhoseBytesAreNotUTF8_NamesNoMount() async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log, rtmp: true)
+        defer { server.close() }
+        for (app, shown) in [([0x61, 0xFF, 0x62], "/a%FFb"), ([0x61, 0xFE, 0x62], "/a%FEb")] as [([UInt8], String)] {
+            let rtmp = try await RTMPPeer.publish(server, appValue: .notUTF8(app))
+            #expect(await eventually { rtmp.peer.closed.value })
+            #expect(rtmp.statuses() == ["NetStream.Publish.BadName"], "\(shown): \(rtmp.statuses())")
+            #expect(log.contains("refused on \(shown) (RTMP): not a mount name: it holds a %XX escape; answered NetStream.Publish.BadName"),
+                    "\(log.lines.value)")
+        }
+        #expect(await loop.submit { server.table.mount(at: "/a\u{FFFD}b") == nil })
     }
 
     @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {

@@ -50,6 +50,28 @@ extension StationServerTests {
         #expect(!log.lines.value.contains { $0.contains("news-passphrase") || $0.contains("every-other-mount") })
     }
 
+    @Test("A stream ID whose bytes are not UTF-8 names no mount, as an HTTP source's path does: rejected in the handshake with 1403 saying it holds a %XX escape, never published as a mount of U+FFFD",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtStreamID_WhoseBytesAreNotUTF8_IsRejectedInTheHandshake() async throws {
+        let log = Log()
+        let server = try server(mounts: nil, log: log) { configuration in
+            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+            srt.defaultPassphrase = "correct-horse-battery"
+            configuration.srt = srt
+        }
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        for streamID in ["a%FFb", "a%FEb"] {
+            let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=\(streamID)&passphrase=correct-horse-battery")
+            defer { caller.stop() }
+            #expect(await eventually(timeout: .seconds(30)) {
+                log.contains("refused: stream ID '\(streamID)': not a mount name: it holds a %XX escape (1403)")
+            }, "\(log.lines.value)")
+        }
+        #expect(!log.contains("publishing"), "\(log.lines.value)")
+        #expect(await loop.submit { server.table.mount(at: "/a\u{FFFD}b") == nil })
+    }
+
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCaller_OfAMountInUse_IsRejectedInTheHandshake_With1409() async throws {
         let log = Log()

@@ -108,6 +108,22 @@ import Testing
         #expect(SRTStreamID("li%ve")?.mount == "/li%ve", "a broken escape is taken as written")
     }
 
+    @Test("A stream ID whose bytes are not UTF-8 names no mount, as an HTTP source's path: refused saying it holds a %XX escape, never a mount of U+FFFD")
+    func srtStreamID_WhoseBytesAreNotUTF8_NamesNoMount() {
+        #expect(SRTStreamID("a%FFb") == nil)
+        #expect(SRTStreamID.whyNoMount("a%FEb") == "it holds a %XX escape")
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: nil, defaultPassphrase: "DefaultPass1"))
+        for streamID in ["a%FFb", "a%FEb", "a%FFb%3Fkey%3DK1", "#!::r=a%FFb,m=publish"] {
+            #expect(list.decide(streamID) == (.reject(code: 1403), "not a mount name: it holds a %XX escape"), "\(streamID)")
+        }
+        #expect(list.shown("a%FFb%3Fkey%3DK1") == "a%FFb?key=…", "its key hidden all the same")
+        #expect(SRTStreamID("caf%C3%A9")?.mount == "/café", "escapes of UTF-8 name its characters")
+        // As libsrt hands a stream ID over: bytes that are not UTF-8 are their escapes, the same (no) name.
+        #expect(SRTListener.streamIDText([0x61, 0xFF, 0x62]) == "a%FFb")
+        #expect(SRTListener.streamIDText([0x61, 0xFE, 0x62]) == "a%FEb")
+        #expect(SRTListener.streamIDText(Array("café".utf8)) == "café")
+    }
+
     @Test("A stream ID is shown without its secrets: every value after '?', SRT's fields but r= and m=, in %XX escapes too")
     func srtStreamID_IsShownWithoutItsSecrets() {
         #expect(SRTStreamID.shown("live?key=K1&x=y") == "live?key=…&x=…")

@@ -1,4 +1,5 @@
 internal import CastyWire
+internal import Icy
 
 /// An SRT caller's stream ID (`SRTO_STREAMID`, `streamid=` in ffmpeg's `srt://` URL), read as the mount it
 /// publishes and, optionally, a key for the platform's application:
@@ -102,10 +103,12 @@ struct SRTStreamID: Sendable, Equatable {
         return URLQuery.notRead(URLQuery.names(in: decoded[decoded.index(after: question)...]), of: "a stream ID's query")
     }
 
-    /// `text` with its `%XX` escapes decoded, or as it is when it has none, or a broken one.
+    /// `text` with its `%XX` escapes decoded, or as it is when it has none, or a broken one. Escapes of bytes that are
+    /// not UTF-8 stay escapes (``IcyText/decodeTarget(_:)``), as in an HTTP request's path: `a%FFb` names no mount
+    /// (`it holds a %XX escape`), not `/a\u{FFFD}b`, which `a%FEb` would name too.
     private static func unescaped(_ text: String) -> String {
         guard text.contains("%"), let bytes = PercentEscapes.unescaped(Substring(text)) else { return text }
-        return String(decoding: bytes, as: UTF8.self)
+        return IcyText.decodeTarget(bytes)
     }
 
     /// `text` with each part of its path (up to its `?`) that is one of `secrets` replaced by `…`.

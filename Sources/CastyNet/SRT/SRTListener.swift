@@ -1,5 +1,6 @@
 internal import CCastySystem
 internal import Glibc
+internal import Icy
 internal import Synchronization
 
 /// An SRT connection's statistics (libsrt's `srt_bstats`, totals since it connected), as a receiver sees them.
@@ -255,11 +256,20 @@ package final class SRTListener: @unchecked Sendable {
         pthread_join(thread, nil)
     }
 
+    /// A stream ID's bytes as text: UTF-8 as it is, and each byte that is not UTF-8 as its `%XX` escape
+    /// (``IcyText/decodeTarget(_:)``), as in an HTTP request's path — which names no mount —, never as `U+FFFD`, which
+    /// would make `a\xFFb` and `a\xFEb` one mount's name.
+    package static func streamIDText(_ bytes: some Collection<UInt8>) -> String {
+        IcyText.decodeTarget(bytes)
+    }
+
     // MARK: libsrt's thread
 
     /// The listen callback: the caller's stream ID and address, decided at once.
     private func listenCallback(_ socket: Int32, peer: UnsafePointer<sockaddr>?, streamID: UnsafePointer<CChar>?) -> Int32 {
-        let id = streamID.map { String(cString: $0) } ?? ""
+        let id = streamID.map { text in
+            Self.streamIDText(UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: strlen(text)))
+        } ?? ""
         var address: SocketAddress?
         if let peer {
             let length = Int32(peer.pointee.sa_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
@@ -346,7 +356,7 @@ package final class SRTListener: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 600)
         var textLength = Int32(text.count - 1)
         let streamID = casty_srt_getsockflag(id, Int32(CASTY_SRTO_STREAMID), &text, &textLength) >= 0
-            ? String(decoding: text.prefix(Int(textLength)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+            ? Self.streamIDText(text.prefix(Int(textLength)).map { UInt8(bitPattern: $0) }) : ""
         let peer = SocketAddress(storage: storage)
         pending.withLock { $0.accept(id, from: peer?.host ?? "") }
         let connection = SRTConnection(id: id, streamID: streamID, peer: peer) { [weak self] id in

@@ -1,3 +1,5 @@
+internal import Icy
+
 /// One value of AMF0, the Action Message Format Flash used and RTMP still uses for its commands (`connect`,
 /// `publish`, …) and for stream metadata (`onMetaData`).
 ///
@@ -20,6 +22,10 @@ package enum AMF0Value: Sendable, Equatable {
     case boolean(Bool)
     /// A string; written as a long string when over 65,535 bytes.
     case string(String)
+    /// A string whose bytes are not UTF-8, as they came: what it means is for its reader to say — as text
+    /// (``string``), a title, repaired; as a name (``name``), one that may become a mount, never repaired into
+    /// another name.
+    case notUTF8([UInt8])
     /// An anonymous object: its properties in order (a typed object is read as one too).
     case object([AMF0Property])
     /// `null`.
@@ -41,10 +47,26 @@ package enum AMF0Value: Sendable, Equatable {
         }
     }
 
-    /// The string, if this is one.
+    /// The string, if this is one, as text: bytes that are not UTF-8 read as Windows-1252 (``IcyText/decode(_:)``),
+    /// as an ICY title's are — a title, an encoder's name, repaired.
     package var string: String? {
-        if case .string(let text) = self { return text }
-        return nil
+        switch self {
+        case .string(let text): text
+        case .notUTF8(let bytes): IcyText.decode(bytes)
+        default: nil
+        }
+    }
+
+    /// The string, if this is one, as a name that may become a mount (an app, a stream key): each byte that is not
+    /// UTF-8 as its `%XX` escape (``IcyText/decodeTarget(_:)``), as in a request's path — which names no mount —,
+    /// never a character that would make it another name (`U+FFFD`, or a Windows-1252 one: `a\xFFb` is `a%FFb`, not
+    /// `aÿb`).
+    package var name: String? {
+        switch self {
+        case .string(let text): text
+        case .notUTF8(let bytes): IcyText.decodeTarget(bytes)
+        default: nil
+        }
     }
 
     /// The number, if this is one.

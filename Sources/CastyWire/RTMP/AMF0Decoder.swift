@@ -44,7 +44,7 @@ package struct AMF0Decoder {
             guard let byte = reader.byte() else { throw failure("a boolean is cut short") }
             return .boolean(byte != 0)
         case 2:
-            return .string(try string(lengthBytes: 2))
+            return try stringValue(lengthBytes: 2)
         case 3:
             return .object(try properties(depth: depth))
         case 5:
@@ -66,7 +66,7 @@ package struct AMF0Decoder {
             guard reader.uint(2) != nil else { throw failure("a date's time zone is cut short") }
             return .date(time)
         case 12, 15:
-            return .string(try string(lengthBytes: 4))
+            return try stringValue(lengthBytes: 4)
         case 16:
             _ = try string(lengthBytes: 2)
             return .object(try properties(depth: depth))
@@ -80,11 +80,23 @@ package struct AMF0Decoder {
         return Double(bitPattern: bits)
     }
 
+    /// A string value: ``AMF0Value/notUTF8(_:)`` when its bytes are not UTF-8, for its reader to say what they mean.
+    private mutating func stringValue(lengthBytes: Int) throws(RTMPError) -> AMF0Value {
+        let bytes = try stringBytes(lengthBytes: lengthBytes)
+        return String(validating: bytes, as: UTF8.self).map(AMF0Value.string) ?? .notUTF8(Array(bytes))
+    }
+
+    /// A property's name, or a typed object's class name: bytes that are not UTF-8 are replaced (`U+FFFD`), which
+    /// makes it no name Casty reads (`app`, `title`…).
     private mutating func string(lengthBytes: Int) throws(RTMPError) -> String {
+        String(decoding: try stringBytes(lengthBytes: lengthBytes), as: UTF8.self)
+    }
+
+    private mutating func stringBytes(lengthBytes: Int) throws(RTMPError) -> ArraySlice<UInt8> {
         guard let length = reader.uint(lengthBytes), let bytes = reader.bytes(Int(length)) else {
             throw failure("a string is cut short")
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Name/value pairs up to the object-end marker (an empty name, then 9).

@@ -15,15 +15,9 @@ package enum AMF0Encoder {
         case .boolean(let flag):
             bytes += [1, flag ? 1 : 0]
         case .string(let text):
-            let utf8 = Array(text.utf8)
-            if utf8.count > 0xFFFF {
-                bytes.append(12)
-                appendUInt(UInt32(utf8.count), count: 4, to: &bytes)
-            } else {
-                bytes.append(2)
-                appendUInt(UInt32(utf8.count), count: 2, to: &bytes)
-            }
-            bytes += utf8
+            appendString(Array(text.utf8), to: &bytes)
+        case .notUTF8(let raw):
+            appendString(raw, to: &bytes)
         case .object(let properties):
             bytes.append(3)
             appendProperties(properties, to: &bytes)
@@ -44,6 +38,18 @@ package enum AMF0Encoder {
             appendNumber(time, to: &bytes)
             bytes += [0, 0]
         }
+    }
+
+    /// A string's bytes, after its marker and length: a long string's over 65,535 bytes.
+    private static func appendString(_ utf8: [UInt8], to bytes: inout [UInt8]) {
+        if utf8.count > 0xFFFF {
+            bytes.append(12)
+            appendUInt(UInt32(utf8.count), count: 4, to: &bytes)
+        } else {
+            bytes.append(2)
+            appendUInt(UInt32(utf8.count), count: 2, to: &bytes)
+        }
+        bytes += utf8
     }
 
     private static func appendProperties(_ properties: [AMF0Property], to bytes: inout [UInt8]) {

@@ -204,7 +204,8 @@ package struct RTMPServerMachine: Sendable {
         switch name {
         case "connect":
             guard case .connecting = state else { throw .unexpectedCommand(name) }
-            var (app, query) = Self.queried(values.count > 2 ? values[2]["app"]?.string ?? "" : "")
+            // The app and the stream key name a mount and a credential: bytes that are not UTF-8 stay escapes (``AMF0Value/name``).
+            var (app, query) = Self.queried(values.count > 2 ? values[2]["app"]?.name ?? "" : "")
             while app.hasSuffix("/") { app.removeLast() }
             flashVersion = values.count > 2 ? values[2]["flashVer"]?.string.map { String($0.prefix(200)) } : nil
             state = .connected(app: app, query: query)
@@ -226,7 +227,7 @@ package struct RTMPServerMachine: Sendable {
             actions.append(.send(invoke([.string("_result"), .number(transaction), .null, .number(Double(Self.streamID))])))
         case "publish":
             guard case .connected(let app, let appQuery) = state else { throw .unexpectedCommand(name) }
-            let (key, keyQuery) = Self.queried(arguments.first?.string ?? "")
+            let (key, keyQuery) = Self.queried(arguments.first?.name ?? "")
             state = .deciding
             actions.append(.publish(app: app, key: key, query: [appQuery, keyQuery].filter { !$0.isEmpty }.joined(separator: "&")))
         case "FCUnpublish", "deleteStream", "closeStream":
