@@ -419,6 +419,24 @@ extension StationServerTests {
         #expect(await loop.submit { server.table.mount(at: "/a\u{FFFD}b") == nil })
     }
 
+    @Test("MPEG audio Layer II (MP2) is named in the publishing line, saying that many browsers do not play it")
+    func rtmpPublisher_OfLayerII_IsNamedInItsPublishingLine() async throws {
+        let log = Log()
+        let server = try server(log: log, rtmp: true)
+        defer { server.close() }
+        let rtmp = try await RTMPPeer.publish(server)
+        #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
+        await rtmp.sendMP3(Self.layerIIFrames(12))
+        #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg, MP2 (MPEG audio Layer II, which many browsers do not play: "
+            + "publish MP3 or AAC for them (ffmpeg: -c:a libmp3lame or -c:a aac)), FMLE/3.0 (compatible; Lavf61.7.100); stream ") },
+                "\(log.lines.value)")
+    }
+
+    /// MPEG-1 Layer II frames (MP2) of 417 bytes, 128 kbit/s at 44.1 kHz stereo, their audio bytes zero.
+    static func layerIIFrames(_ count: Int) -> [UInt8] {
+        (0..<count).flatMap { _ in [0xFF, 0xFD, 0x80, 0x04] + [UInt8](repeating: 0, count: 413) }
+    }
+
     @Test func rtmpSession_KilledByAnAdmin_ClosesTheConnection() async throws {
         let log = Log()
         let (server, rtmp) = try await RTMPPeer.publishingMP3(self, log: log)

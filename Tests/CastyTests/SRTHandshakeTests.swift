@@ -72,6 +72,19 @@ extension StationServerTests {
         #expect(await loop.submit { server.table.mount(at: "/a\u{FFFD}b") == nil })
     }
 
+    @Test("MPEG-TS with MPEG audio Layer II (ffmpeg's default audio for -f mpegts) is named MP2 in the publishing line, saying that many browsers do not play it",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCaller_OfLayerII_IsNamedInItsPublishingLine() async throws {
+        let log = Log()
+        let (server, port) = try srtServer(log: log)
+        defer { server.close() }
+        let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=correct-horse-battery",
+                                      media: ["-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:a", "mp2"])
+        defer { caller.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("publishing /live") }, "\(log.lines.value)")
+        #expect(log.contains(", MPEG-TS MP2 (MPEG audio Layer II, which many browsers do not play: publish MP3 or AAC for them"), "\(log.lines.value)")
+    }
+
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCaller_OfAMountInUse_IsRejectedInTheHandshake_With1409() async throws {
         let log = Log()

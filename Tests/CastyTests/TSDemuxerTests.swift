@@ -326,6 +326,18 @@ struct DemuxRun {
         #expect(rawAAC.format == .adts && rawAAC.ts == false && rawAAC.audio == aac)
     }
 
+    @Test("MPEG audio is named by its layer, found past bytes that are none: MP3, or MP2 with a word that many browsers do not play it")
+    func mpegAudioLayer_IsFoundAndNamed() throws {
+        let layerII = (0..<3).flatMap { _ in [0xFF, 0xFD, 0x80, 0x04] + [UInt8](repeating: 0, count: 413) }
+        #expect(MP3Frame.Layer(ofAudio: ([0x00, 0xFF, 0x12] + layerII)[...]) == .layer2, "its first frame followed by another")
+        #expect(MP3Frame.Layer(ofAudio: mp3[...]) == .layer3)
+        #expect(MP3Frame.Layer(ofAudio: Array(layerII.prefix(417))[...]) == .layer2, "one frame alone, at the start")
+        #expect(MP3Frame.Layer(ofAudio: [0x00, 0x01][...]) == nil)
+        #expect(MP3Frame.Layer.layer3.named == "MP3")
+        #expect(MP3Frame.Layer.layer2.named == "MP2 (MPEG audio Layer II, which many browsers do not play: publish MP3 or AAC for them "
+            + "(ffmpeg: -c:a libmp3lame or -c:a aac))")
+    }
+
     @Test func payloadReader_GivesUp_WhenNeitherTSNorAudioArrives() {
         let garbage = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 3) & 0x7F }
         let result = read(garbage)

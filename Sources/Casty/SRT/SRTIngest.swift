@@ -406,8 +406,10 @@ final class SRTSource: SRTReceiver, SourceInput, @unchecked Sendable {
             refuse(refusal)
         case .success(let session):
             let wrapping = counters.withLock { $0.transportStream } == true ? "MPEG-TS" : "raw"
+            // MPEG audio by its layer: MP2 is what ffmpeg sends in MPEG-TS unless told, and many browsers do not play it.
+            let codec = format == .adts ? "AAC" : (MP3Frame.Layer(ofAudio: held[...]) ?? .layer3).named
             logger("SRT source \(peer) publishing \(publication.path) (stream ID '\(SRTStreamID.shown(connection.streamID))', \(wrapping) "
-                + "\(format == .adts ? "AAC" : "MP3"); stream \(session.streamID))")
+                + "\(codec); stream \(session.streamID))")
             state = .live(session)
             connection.claim()
             session.assumeIsolated { $0.start(leftover: held[...]) }

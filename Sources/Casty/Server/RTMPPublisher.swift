@@ -228,7 +228,9 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 deadline?.cancel()
                 stopWaiting()
                 counters.publishing += 1
-                port.logger("source \(peer) publishing \(publication.path) (RTMP, \(format.contentType)"
+                // MPEG audio of another layer than III (MP2) is named, as browsers may not play it.
+                let layer = format == .mp3 ? MP3Frame.Layer(ofAudio: bytes[...]).flatMap { $0 == .layer3 ? nil : $0.named } : nil
+                port.logger("source \(peer) publishing \(publication.path) (RTMP, \(format.contentType)\(layer.map { ", \($0)" } ?? "")"
                     + "\(agent.map { ", \(SafeText.printable($0))" } ?? ""); stream \(started.streamID))")
                 started.assumeIsolated { session in
                     session.start()

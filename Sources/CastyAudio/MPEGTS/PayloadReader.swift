@@ -92,16 +92,18 @@ extension FrameChain.Format {
     /// stream where its length says (ADTS looked for first; MPEG audio's layer bits exclude it). `nil` when
     /// neither is found, or not yet.
     package static func sniff(_ bytes: [UInt8]) -> FrameChain.Format? {
-        let slice = bytes[...]
-        for format in [FrameChain.Format.adts, .mpeg] {
-            var index = 0
-            while index + format.headerBytes <= bytes.count {
-                if let frame = format.frame(in: slice, at: index),
-                   let next = format.frame(in: slice, at: index + frame.length), next.key == frame.key {
-                    return format
-                }
-                index += 1
+        [FrameChain.Format.adts, .mpeg].first { $0.firstFrame(in: bytes[...]) != nil }
+    }
+
+    /// Where the first frame of this format in `bytes` starts that is followed by another of the same stream where
+    /// its length says; `nil` when there is none, or not yet.
+    package func firstFrame(in bytes: ArraySlice<UInt8>) -> Int? {
+        var index = bytes.startIndex
+        while index + headerBytes <= bytes.endIndex {
+            if let first = frame(in: bytes, at: index), let next = frame(in: bytes, at: index + first.length), next.key == first.key {
+                return index
             }
+            index += 1
         }
         return nil
     }
