@@ -139,16 +139,21 @@ package final class UpstreamLink: @unchecked Sendable {
         whileQuiet(quiet)
     }
 
-    /// Gives the link up for a silence of `quiet` — unless ``isSilenceUpstream`` says the silence is upstream's.
+    /// Gives the link up for a silence of `quiet` — unless ``isSilenceUpstream`` says the silence is upstream's, or
+    /// data came while it was being asked: a loaded host that ran this timer before the read that would have reset
+    /// it (the loop stalled, then ran its due timers before the parent's next bytes were even written) — the link
+    /// is alive, whatever the answer about a silence that is over.
     private func giveUpUnlessUpstream(_ quiet: Duration) {
         let silent = CastyError.silent(url, after: .milliseconds((quiet / .milliseconds(1)).rounded()))
         guard let ask = isSilenceUpstream else { return end(silent) }
         if let since = upstreamSilent, ContinuousClock.now - since < Self.askedAgain { return watch() }
         guard !asking else { return }
         asking = true
+        let asked = lastData
         ask(quiet) { [self] upstream in
             asking = false
             guard onEnd != nil else { return }
+            if lastData > asked { return watch() }
             guard upstream else { return end(silent) }
             upstreamSilent = .now
             watch()
