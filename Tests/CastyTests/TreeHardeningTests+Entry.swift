@@ -20,13 +20,13 @@ extension TreeHardeningTests {
         await source.start()
         let root = try Root.start(source: source, address: .loopback(port: 0))
         let serving = try branch(root)
-        #expect(await eventually { await root.distributor.stat().tree?.children.count == 1 })
+        #expect(await eventually(timeout: .seconds(10)) { await root.distributor.stat().tree?.children.count == 1 })
         // Several players, at different moments: a segment of 1600 bytes mostly begins inside a frame.
         var starts: [Bool] = []
         for _ in 0..<4 {
             let player = try await TestPeer.connect(to: serving.port.address, on: .shared)
             await player.send("GET / HTTP/1.0\r\n\r\n")
-            #expect(await player.waitFor { $0.count > 3000 })
+            #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3000 })
             let bytes = player.received.value
             let end = try #require(bytes.indices.dropLast(3).first { bytes[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) })
             starts.append(Self.startsOnAFrame(Array(bytes[(end + 4)...])))
