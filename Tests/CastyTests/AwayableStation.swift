@@ -13,6 +13,8 @@ final class AwayableStation: Sendable {
         /// Its `icy-name`: none when `nil` (Icecast fed by ffmpeg without `-ice_name`).
         var name: String? = "Awayable"
         var tenth: @Sendable () -> [UInt8] = { StationServerTests.silentFrames(4) }
+        /// What each listener is sent at once after the reply head, before the tenths (Icecast's burst on connect).
+        var burst: [UInt8] = []
 
         /// ADTS frames (``variedADTSFrames(_:)``), a stream that may go quiet (``QuietStream``).
         static func aac(name: String = "Awayable AAC") -> Sound {
@@ -39,7 +41,7 @@ final class AwayableStation: Sendable {
             }
             let sound = playing.value
             let name = sound.name.map { "icy-name: \($0)\r\n" } ?? ""
-            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: \(sound.contentType)\r\n\(name)icy-br: 128\r\n\r\n".utf8))
+            connection.write(Array("HTTP/1.0 200 OK\r\nContent-Type: \(sound.contentType)\r\n\(name)icy-br: 128\r\n\r\n".utf8) + sound.burst)
             live.update { $0.append(connection) }
         }
         feeder = Task {
