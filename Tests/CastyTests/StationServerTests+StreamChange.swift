@@ -353,13 +353,16 @@ extension StationServerTests {
     func sourceThatHangsUp_ItsLastFramesGoOutWhole() async throws {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)
-        let backup = try await source(server, mount: "/backup")
-        #expect(await backup.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        let feedingBackup = keepFeeding(backup)
+        let (_, feedingBackup) = try await feedingSource(server, mount: "/backup")
         defer { feedingBackup.cancel() }
         let live = try await source(server)
+        #expect(await live.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         let feedingLive = keepFeeding(live, with: Self.paddedFrames(10))
-        let player = try await listener(server)
+        // The player comes once /live plays its source: a loaded run once sent it before the source was even admitted.
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/api/mounts/live", admin: false)) ?? "").contains(#""live":true,"fallback":false"#)
+        })
+        let player = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n"))
         #expect(await player.waitFor(timeout: .seconds(10)) { $0.count > 3 * 4171 })
         feedingLive.cancel()
         await feedingLive.value
@@ -371,7 +374,7 @@ extension StationServerTests {
         let heard = try #require(try player.parsed(segmentBytes: 4170))
         let audio = heard.segments.flatMap(\.audioBytes)
         let junk = Self.undecodable(audio)
-        #expect(junk.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(junk.prefix(4)) of \(audio.count)")
+        #expect(junk.allSatisfy { $0 > audio.count - 418 }, "every byte is a frame or a tag: \(junk.prefix(4)) of \(audio.count): \(log.lines.value)")
         server.close()
     }
 }
