@@ -77,7 +77,7 @@ struct StationChecks {
 
     @Test func sourceRequest_fromPUT_readsMountCredentialsTypeNameAndExpect() throws {
         let request = try parsed(
-            "PUT /live HTTP/1.1\r\nAuthorization: \(basic("source:hackme"))\r\nContent-Type: audio/mpeg\r\n"
+            "PUT /live HTTP/1.1\r\nHost: radio.example\r\nAuthorization: \(basic("source:hackme"))\r\nContent-Type: audio/mpeg\r\n"
                 + "Expect: 100-Continue\r\nice-name: My show\r\n\r\n")
         let source = try #require(SourceRequest(request), hole("SourceRequest(_:)", "a PUT is a source"))
         #expect(source.method == .put, hole("SourceRequest(_:)", "the method"))
@@ -100,7 +100,7 @@ struct StationChecks {
     }
 
     @Test func sourceRequest_fromAListener_isNone() throws {
-        #expect(SourceRequest(try parsed("PUT /live HTTP/1.1\r\n\r\n")) != nil, hole("SourceRequest(_:)", "a PUT is a source"))
+        #expect(SourceRequest(try parsed("PUT /live HTTP/1.1\r\nHost: radio.example\r\n\r\n")) != nil, hole("SourceRequest(_:)", "a PUT is a source"))
         #expect(SourceRequest(try parsed("GET /live HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n")) == nil, hole("SourceRequest(_:)", "a listener's GET is none"))
         #expect(SourceRequest(try parsed("HEAD /live HTTP/1.0\r\n\r\n")) == nil, hole("SourceRequest(_:)", "a HEAD is none"))
     }
