@@ -65,6 +65,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         // shows in ``Connection/pendingBytes`` soon.
         let failures = LogBudget.rtmpFailures(loop: loop, logger: port.logger)
         let refusals = LogBudget.refusedPeers(loop: loop, logger: port.logger)
+        let waiting = WaitingDoors.on(loop)
         let listener = try Listener(address: address, on: loop, sendBuffer: port.options.sendBuffer) { connection in
             counters.connections += 1
             let host = connection.remoteAddress?.host ?? ""
@@ -86,6 +87,9 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 port.refused()
                 refusals("rtmp port \(listener.localAddress): refused a peer: \(error)")
             }
+            // Out of descriptors, a broadcaster is not locked out by idle connections on the HTTP port: one still
+            // waiting for its request is shed in the publisher's place, as for a player.
+            listener.onShortage = { waiting.shed() }
         }
         return listener
     }
