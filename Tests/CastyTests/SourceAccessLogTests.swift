@@ -10,23 +10,45 @@ import Testing
 /// (`"PUT /up.mp3 HTTP/1.1" 200 … "Lavf/59.27.100" 112`); a refused one has the line of its refusal — an Icecast
 /// source's answer's, an RTMP publisher's or SRT caller's `"PUBLISH /live RTMP" 401 0`.
 extension StationServerTests {
-    /// A fresh access log, its path, and its lines so far (written first).
-    func sourceAccessLog() throws -> (AccessLog, String, @Sendable () async -> [String]) {
+    /// A station server writing a fresh access log (taking RTMP, or SRT callers as `srt` says, when asked), its
+    /// event log, and the access log's lines so far (written first).
+    struct AccessLogged {
+        let server: StationServer
+        let log = Log()
         let path = "/tmp/casty-source-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        let log = try AccessLog(path: path, logger: .silent)
-        return (log, path, {
-            await log.flush()
-            return String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
-        })
+        let lines: @Sendable () async -> [String]
+
+        init(_ tests: StationServerTests, timeout: Duration = .seconds(10), rtmp: Bool = false, srt: SRTIngest.Configuration? = nil) throws {
+            let accessLog = try AccessLog(path: path, logger: .silent)
+            server = try tests.server(timeout: timeout, log: log, rtmp: rtmp) { configuration in
+                configuration.options.accessLog = accessLog
+                configuration.srt = srt
+            }
+            lines = { [path] in
+                await accessLog.flush()
+                return String(decoding: FileWriter.contents(of: path) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
+            }
+        }
+
+        /// Closes the server and removes the access log.
+        func close() {
+            server.close()
+            _ = unlink(path)
+        }
+    }
+
+    /// SRT callers on a port of their own, with `passphrase` for every mount or, given a `mount`, for it alone.
+    static func srtCallers(passphrase: String, mount: String? = nil) -> SRTIngest.Configuration {
+        var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+        if let mount { srt.passphrases = [mount: passphrase] } else { srt.defaultPassphrase = passphrase }
+        return srt
     }
 
     @Test("An Icecast source that published and hung up gets one access-log line: its address, user name (never the password), request with its query hidden, 200, the bytes of audio it sent, referer, agent, seconds")
     func icecastSourceThatEnds_GetsOneAccessLogLine() async throws {
-        let (accessLog, path, lines) = try sourceAccessLog()
-        defer { _ = unlink(path) }
-        let log = Log()
-        let server = try server(log: log) { $0.options.accessLog = accessLog }
-        defer { server.close() }
+        let logged = try AccessLogged(self)
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         let source = try await TestPeer.connect(to: server.address, on: loop)
         let credentials = Base64.encode(Array("source:hackme".utf8))
         await source.send("PUT /live?key=s3cret HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
@@ -48,20 +70,18 @@ extension StationServerTests {
     }
 
     /// A server taking RTMP that writes an access log, and a publisher of `/live` it let publish.
-    func rtmpPublisherLogged() async throws -> (server: StationServer, rtmp: RTMPPeer, log: Log, path: String, lines: @Sendable () async -> [String]) {
-        let (accessLog, path, lines) = try sourceAccessLog()
-        let log = Log()
-        let server = try server(log: log, rtmp: true) { $0.options.accessLog = accessLog }
-        let rtmp = try await RTMPPeer.publish(server)
+    func rtmpPublisherLogged() async throws -> (logged: AccessLogged, rtmp: RTMPPeer) {
+        let logged = try AccessLogged(self, rtmp: true)
+        let rtmp = try await RTMPPeer.publish(logged.server)
         #expect(await eventually { rtmp.statuses() == ["NetStream.Publish.Start"] })
-        return (server, rtmp, log, path, lines)
+        return (logged, rtmp)
     }
 
     @Test("A source the admin disconnects gets its line; an RTMP publisher's request is PUBLISH /mount RTMP (its key never written), its agent the encoder its onMetaData names")
     func rtmpPublisherKilledByTheAdmin_GetsOneAccessLogLine() async throws {
-        let (server, rtmp, log, path, lines) = try await rtmpPublisherLogged()
-        defer { _ = unlink(path) }
-        defer { server.close() }
+        let (logged, rtmp) = try await rtmpPublisherLogged()
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         let metadata = AMF0Encoder.encode([
             .string("@setDataFrame"), .string("onMetaData"), .ecmaArray([AMF0Property("encoder", .string("Lavf61.7.100"))]),
         ])
@@ -81,9 +101,9 @@ extension StationServerTests {
 
     @Test("An RTMP publisher admitted that hangs up before its first audio gets its access-log line all the same: 200, no bytes, the encoder its connect named")
     func rtmpPublisherGoneBeforeAudio_GetsItsAccessLogLine() async throws {
-        let (server, rtmp, log, path, lines) = try await rtmpPublisherLogged()
-        defer { _ = unlink(path) }
-        defer { server.close() }
+        let (logged, rtmp) = try await rtmpPublisherLogged()
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         await rtmp.peer.close()
         #expect(await eventually { await lines().contains { $0.contains("PUBLISH") } }, "\(log.lines.value)")
         let line = try #require(await lines().first { $0.contains("PUBLISH") })
@@ -97,9 +117,9 @@ extension StationServerTests {
 
     @Test("An RTMP publisher whose onMetaData names no encoder is known by the flashVer of its connect, in its publishing line and its access-log line alike")
     func rtmpPublisherWithoutAnEncoderName_IsKnownByItsFlashVer() async throws {
-        let (server, rtmp, log, path, lines) = try await rtmpPublisherLogged()
-        defer { _ = unlink(path) }
-        defer { server.close() }
+        let (logged, rtmp) = try await rtmpPublisherLogged()
+        defer { logged.close() }
+        let (log, lines) = (logged.log, logged.lines)
         await rtmp.send(rtmp.metadata([AMF0Property("title", .string("Song"))]))
         await rtmp.sendMP3(Self.silentFrames(12))
         #expect(await eventually { log.contains("publishing /live (RTMP, audio/mpeg, FMLE/3.0 (compatible; Lavf61.7.100); stream ") },
@@ -112,9 +132,9 @@ extension StationServerTests {
 
     @Test("An RTMP publisher refused for audio Casty does not serve (Speex, AAC that ADTS cannot carry) has one access-log line, its refusal's 415, not a 200 besides")
     func rtmpPublisherOfAnUnsupportedCodec_GetsOneAccessLogLine() async throws {
-        let (server, speex, log, path, lines) = try await rtmpPublisherLogged()
-        defer { _ = unlink(path) }
-        defer { server.close() }
+        let (logged, speex) = try await rtmpPublisherLogged()
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         await speex.send(speex.publisher.message(RTMPMessage.audio, [0xB6] + [UInt8](repeating: 0x55, count: 64)))  // FLV sound format 11
         #expect(await eventually { speex.peer.closed.value })
         let aac = try await RTMPPeer.publish(server)
@@ -129,11 +149,9 @@ extension StationServerTests {
 
     @Test("A refused RTMP publisher gets its access-log line, as a refused Icecast source does: PUBLISH /mount RTMP, the status an Icecast source is answered (401 a wrong key, 403 a mount off the whitelist or in use), 0 bytes, the encoder its connect named, never its key")
     func rtmpPublisherRefused_GetsItsAccessLogLine_WithoutItsKey() async throws {
-        let (accessLog, path, lines) = try sourceAccessLog()
-        defer { _ = unlink(path) }
-        let log = Log()
-        let server = try server(log: log, rtmp: true) { $0.options.accessLog = accessLog }
-        defer { server.close() }
+        let logged = try AccessLogged(self, rtmp: true)
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         let wrong = try await RTMPPeer.publish(server, key: "Wr0ngKeyGuess")
         #expect(await eventually { wrong.peer.closed.value })
         let unlisted = try await RTMPPeer.publish(server, app: "elsewhere")
@@ -157,16 +175,9 @@ extension StationServerTests {
     @Test("An SRT caller accepted that sends no audio in time gets its access-log line all the same: 200, no bytes",
           .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallerWithoutAudio_GetsItsAccessLogLine() async throws {
-        let (accessLog, path, lines) = try sourceAccessLog()
-        defer { _ = unlink(path) }
-        let log = Log()
-        let server = try server(timeout: .seconds(3), log: log) { configuration in
-            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
-            srt.defaultPassphrase = "correct-horse-battery"
-            configuration.srt = srt
-            configuration.options.accessLog = accessLog
-        }
-        defer { server.close() }
+        let logged = try AccessLogged(self, timeout: .seconds(3), srt: Self.srtCallers(passphrase: "correct-horse-battery"))
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         let port = try #require(server.srtAddress?.port)
         let caller = try Caller.start("srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery", media: Caller.videoOnly)
         defer { caller.stop() }
@@ -178,16 +189,9 @@ extension StationServerTests {
     @Test("An SRT caller accepted that sends neither a transport stream nor MP3 or ADTS gets its access-log line all the same: 200, no bytes",
           .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallerOfNoAudioFormat_GetsItsAccessLogLine() async throws {
-        let (accessLog, path, lines) = try sourceAccessLog()
-        defer { _ = unlink(path) }
-        let log = Log()
-        let server = try server(log: log) { configuration in
-            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
-            srt.defaultPassphrase = "correct-horse-battery"
-            configuration.srt = srt
-            configuration.options.accessLog = accessLog
-        }
-        defer { server.close() }
+        let logged = try AccessLogged(self, srt: Self.srtCallers(passphrase: "correct-horse-battery"))
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         let port = try #require(server.srtAddress?.port)
         let caller = try Caller.start(
             "srt://127.0.0.1:\(port)?streamid=backup&passphrase=correct-horse-battery", media: Caller.rawPCM, container: "s16le")
@@ -201,16 +205,9 @@ extension StationServerTests {
     @Test("A refused SRT caller gets its access-log line, in the handshake and after the accept: PUBLISH /mount SRT, 403 off the whitelist or in use, 401 a wrong passphrase, 0 bytes, never its key nor a passphrase",
           .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallerRefused_GetsItsAccessLogLine_WithoutItsKeyOrPassphrase() async throws {
-        let (accessLog, path, lines) = try sourceAccessLog()
-        defer { _ = unlink(path) }
-        let log = Log()
-        let server = try server(log: log) { configuration in
-            var srt = SRTIngest.Configuration(address: .loopback(port: 0))
-            srt.passphrases = ["/live": "correct-horse-battery"]
-            configuration.srt = srt
-            configuration.options.accessLog = accessLog
-        }
-        defer { server.close() }
+        let logged = try AccessLogged(self, srt: Self.srtCallers(passphrase: "correct-horse-battery", mount: "/live"))
+        defer { logged.close() }
+        let (server, log, lines) = (logged.server, logged.log, logged.lines)
         let port = try #require(server.srtAddress?.port)
         let published = { @Sendable (status: Int, mount: String) in
             await lines().contains { $0.contains(" +0000] \"PUBLISH \(mount) SRT\" \(status) 0 \"-\" \"-\" 0") }
