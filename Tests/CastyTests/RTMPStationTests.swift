@@ -74,13 +74,15 @@ extension StationServerTests {
             try await sendUntilClosed(publisher.message(RTMPMessage.video, [0x17, 1, 2, 3]))
         }
 
-        /// Sends `message` every 100 ms until the server closes the connection (10 s at most).
+        /// Sends `message` every 100 ms until the server closes the connection (10 s at most) — from the loop
+        /// itself, as a publisher's steady stream comes, so that a loaded test run, whose tasks may wait longer than
+        /// the server's source timeout for a thread, does not make a pause the server would rightly take for silence.
         func sendUntilClosed(_ message: [UInt8]) async throws {
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !peer.closed.value, ContinuousClock.now < deadline {
-                await send(message)
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            let connection = peer.connection
+            let ticker = Ticker(loop: .shared, every: .milliseconds(100)) { _ = connection.write(message) }
+            defer { ticker.cancel() }
+            await EventLoop.shared.submit { _ = connection.write(message) }
+            _ = await eventually(timeout: .seconds(10)) { peer.closed.value }
         }
 
         /// An `onMetaData` message (`@setDataFrame`) with `properties`, as ffmpeg and OBS send their titles.
