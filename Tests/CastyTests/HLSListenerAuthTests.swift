@@ -94,14 +94,15 @@ struct HLSListenerAuthTests {
 
     @Test("An HLS player that hangs up while the application is asked is logged as having left waiting")
     func hlsPlayer_GoneWhileAsked_IsLogged() async throws {
-        let app = try ListenerAuthApp(on: loop, delay: .seconds(1))
+        // 3 s: on a loaded run the player must still be waiting when it hangs up, after the application saw the form.
+        let app = try ListenerAuthApp(on: loop, delay: .seconds(3))
         let log = StationServerTests.Log()
         let (server, source) = try await liveServer(app, log: log)
         let peer = try await TestPeer.connect(to: server.address, on: loop)
         await peer.send("GET /live/index.m3u8 HTTP/1.0\r\nUser-Agent: admitted-impatient\r\n\r\n")
         #expect(await eventually(timeout: .seconds(5)) { app.forms("listener_add", agent: "admitted-impatient") == 1 })
         await peer.close()
-        #expect(await eventually(timeout: .seconds(5)) { log.contains("while the listener authorization of HLS /live was asked, before it was admitted") },
+        #expect(await eventually(timeout: .seconds(8)) { log.contains("while the listener authorization of HLS /live was asked, before it was admitted") },
                 "\(log.lines.value)")
         await source.close()
         server.close()
