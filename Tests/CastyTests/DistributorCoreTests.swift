@@ -283,6 +283,21 @@ struct DistributorCoreTests {
         #expect(describe(core.data(0, testSegments(1)[0], at: t0)) == ["fan out #0"])
     }
 
+    @Test("A new stream whose first segments a branch left out (audio its players heard before) begins at the first one delivered: the break is one gap, nothing missing, no gap line")
+    func newStreamWhoseFirstSegmentsWereLeftOut_IsOneGap() {
+        var (core, context) = nodeWithAPlayerAndABranch()
+        feed(&core, testSegments(5))
+        context.stream = 2
+        _ = core.reply(first: 0, context: context, at: t0)
+        let first = core.data(3, testSegments(1, first: 3)[0], at: t0)
+        #expect(describe(first).first == "fan out #3" && !describe(first).contains("log"), "\(describe(first))")
+        #expect(core.counters.gaps == 1 && core.counters.missing == 0, "\(core.counters.gaps) gaps, \(core.counters.missing) missing")
+        #expect(core.streamFirst == 3 && core.next == 4)
+        // Past its first segment, a jump is a gap again.
+        _ = core.data(6, testSegments(1, first: 6)[0], at: t0)
+        #expect(core.counters.gaps == 2 && core.counters.missing == 2)
+    }
+
     @Test("A new stream's gap is said where someone hears it: not on a node nobody listens to")
     func newStream_OnANodeNobodyListensTo_SaysNoGap() {
         var core = core()

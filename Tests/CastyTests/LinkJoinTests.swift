@@ -91,10 +91,59 @@ import Testing
 
     @Test func theHash_FindsTheFirstMatchExactly() {
         let hay: [UInt8] = [1, 2, 3, 1, 2, 3, 4]
-        #expect(LinkJoin.end(ofFirst: [1, 2, 3], in: hay) == 3)
-        #expect(LinkJoin.end(ofFirst: [2, 3, 4], in: hay) == 7)
-        #expect(LinkJoin.end(ofFirst: [4, 1], in: hay) == nil)
-        #expect(LinkJoin.end(ofFirst: hay, in: hay) == 7)
-        #expect(LinkJoin.end(ofFirst: [9], in: hay) == nil)
+        #expect(TailSearch.end(ofFirst: [1, 2, 3], in: hay) == 3)
+        #expect(TailSearch.end(ofFirst: [2, 3, 4], in: hay) == 7)
+        #expect(TailSearch.end(ofFirst: [4, 1], in: hay) == nil)
+        #expect(TailSearch.end(ofFirst: hay, in: hay) == 7)
+        #expect(TailSearch.end(ofFirst: [9], in: hay) == nil)
+    }
+
+    @Test("The tail is found wherever the pieces that bring it are cut: in one, across two, across many")
+    func theTail_IsFoundWhereverItsPiecesAreCut() {
+        let before = audio(3_000, seed: 8)
+        let tail = Array(before.suffix(LinkJoin.tailBytes))
+        let start = Array(before.suffix(2_000)) + audio(1_000, seed: 9)  // the tail ends 2,000 bytes in
+        for cut in [1, 500, 1_000, 1_500, 1_999, 2_000, 2_500] {
+            for size in [1, 7, 1_000, start.count] {
+                var search = TailSearch(tail)
+                var found: Int?
+                // The start in pieces of `size`, the first one cut at `cut`.
+                var pieces = [start[..<cut]]
+                var at = cut
+                while at < start.count {
+                    pieces.append(start[at..<min(at + size, start.count)])
+                    at += size
+                }
+                for piece in pieces where found == nil { found = search.feed(piece) }
+                #expect(found == 2_000, "cut at \(cut), pieces of \(size): \(String(describing: found))")
+            }
+        }
+    }
+
+    @Test("A new link whose start holds the tail is relayed from just after it as soon as it is found, not held its 300 ms")
+    func aBurstHoldingTheTail_IsRelayedAtOnce() {
+        let before = audio(20_000, seed: 10), after = audio(4_000, seed: 11)
+        var join = LinkJoin()
+        join.relayed(before[...])
+        join.newLink(droppingLast: 0)
+        let now = ContinuousClock.now
+        // The tail straddles the two reads the burst comes in.
+        let burst = Array(before.suffix(6_000)) + after
+        #expect(join.take([burst[..<5_500]], at: now).relay.isEmpty)
+        let (relay, skipped) = join.take([burst[5_500...]], at: now + .milliseconds(1))
+        #expect(skipped == 6_000)
+        #expect(Array(relay.joined()) == after)
+        #expect(!join.isLooking)
+    }
+
+    @Test("A link that ends while its start is looked at, having brought nothing, leaves the tail to look for at the next one's")
+    func aLinkThatBroughtNothing_LeavesTheTail() {
+        let before = audio(10_000, seed: 12), after = audio(1_000, seed: 13)
+        var join = LinkJoin()
+        join.relayed(before[...])
+        join.newLink(droppingLast: 0)
+        join.newLink(droppingLast: 0)
+        let (relay, skipped) = join.take([Array(before.suffix(3_000) + after)[...]], at: .now)
+        #expect(skipped == 3_000 && Array(relay.joined()) == after)
     }
 }

@@ -17,7 +17,8 @@ internal import Icy
 ///
 /// The numbers belong to a stream, named in every reply head (`X-Casty-Stream`). When the branch is told of
 /// another stream than it had — the root restarted and numbers from 0 again — it restarts its numbering at
-/// the reply's `X-Casty-Next`, and its distributor counts the break as one gap and keeps its players. In a
+/// the reply's `X-Casty-Next`, and its distributor counts the break as one gap and keeps its players; what the new
+/// stream's start repeats of the audio it delivered (a relay root's station burst) is left out (``SegmentJoin``). In a
 /// closed tree it sends the tree's key (``TreeKey``) with every request.
 public actor Branch: UpstreamNode, FeedingNode {
     /// How a branch talks to the tree.
@@ -128,6 +129,11 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// what of it was handed on ahead of it (``StreamPiece``, a quiet stream).
     private var arriving: [UInt8] = []
     private var gauge = PieceGauge()
+    /// Where a new stream from the parent joins the audio delivered before (its root restarted behind a station with
+    /// a burst): what its start repeats is left out.
+    private var join = SegmentJoin()
+    /// Delivers a new stream's first segments once ``SegmentJoin/patience`` is up, should none come meanwhile.
+    private var joinTimer: Scheduled?
     /// Whether the link is kept through a silence the root has too (``askIfSilenceIsUpstream``): said once.
     private var waitingWithRoot = false
     /// Whether the parent's stream has metadata blocks (a Casty parent's always has): else it is cut here.
@@ -189,13 +195,14 @@ public actor Branch: UpstreamNode, FeedingNode {
     func receive(_ message: Message) {
         guard case .request(let node, _, _) = message else { return }
         guard keeper.state != .stopped else { return node.stop() }
-        subscribers.request(from: node, next: next ?? 0)
+        subscribers.request(from: node, next: nextDelivered ?? 0)
         keepInBackground()  // a branch takes its place in the tree when someone first asks it for the stream
     }
 
     func stopNow() {
         stopKeeping()
         pieces?.cancel()
+        joinTimer?.cancel()
         subscribers.stopAll()
     }
 
@@ -242,6 +249,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         // restarted and has no such mount (yet: under --accept-all, until its source publishes again).
         logger("branch \(address): \(root) has no stream any more (404: its source stayed away past the root's source timeout,"
             + " or the root restarted without it): its players are let go, as the root's were")
+        join.forget()  // its players are let go: the next stream's start repeats nothing they heard
         for node in subscribers.forgetContext() { (node as? Distributor)?.streamLetGo() }
     }
 
@@ -316,6 +324,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// below are told, and newcomers here wait for the next stream, as they do at the root — at once, not once a
     /// link's silence makes a branch ask the root (seconds of `200` and silence for a player who came meanwhile).
     private func streamEnded(upstream why: String) {
+        finishJoin()
         endedUpstream = true
         realTime.restart()
         for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
@@ -325,6 +334,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     }
 
     func attach(_ opened: OpenedStream) {
+        finishJoin()  // held segments do not outlive the link that brought them
         keeper.state = .connected
         staleTimer?.cancel()
         staleTimer = nil
@@ -360,6 +370,7 @@ public actor Branch: UpstreamNode, FeedingNode {
                 + " \(Context.streamText(old))): \(numbering ?? "numbering starts at \(first)")")
             next = first
             announcedPath = nil
+            join.newStream(contentType: current.contentType)
             titleGrace = title.map { $0.streamTitle != "" } ?? false ? Self.titleGraceBytes : nil
         } else if next == nil {
             next = first
@@ -453,7 +464,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         var current = context
         current.path = path
         self.context = current
-        subscribers.ready(current, next: next ?? 0)
+        subscribers.ready(current, next: nextDelivered ?? 0)
     }
 
     /// Takes what the link read: audio as it arrived, gathered until its segment's metadata block, which
@@ -488,7 +499,8 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// Hands on what the segment the link is bringing holds so far, if it comes slowly (every
     /// ``StreamPiece/interval``): a quiet stream's players below this branch stay live too.
     private func handOnPieces() {
-        guard let next, let piece = gauge.piece(of: arriving, after: StreamPiece.waitOnLink, now: .now) else { return }
+        // A segment that may be left out (a new stream's start, looked at) is handed on only whole.
+        guard !join.isLooking, let next, let piece = gauge.piece(of: arriving, after: StreamPiece.waitOnLink, now: .now) else { return }
         subscribers.publish(piece, of: next)
     }
 
@@ -547,8 +559,44 @@ public actor Branch: UpstreamNode, FeedingNode {
             logger("branch \(address): repaired in \(formatted(seconds(lastRepair!))) s\(away)")
         }
         lastSegmentAt = now
-        // The stream comes again on the same link after the root had none: the distributors are told where it goes on.
-        if subscribers.context == nil, let context { subscribers.ready(context, next: numbered.number) }
-        subscribers.publish(numbered)
+        deliver(join.take(numbered, at: now))
+    }
+
+    /// The number of the next segment the distributors get: the first one held while a new stream's start is looked
+    /// at, else the next from the parent.
+    private var nextDelivered: Int? { join.firstHeld ?? next }
+
+    /// Hands `segments` on to the distributors: the new stream's start, what of it is new (`skipped`: the bytes of
+    /// its start delivered before, left out), or the next segment.
+    private func deliver(_ joined: (deliver: [StreamSegment], skipped: Int?)) {
+        if join.firstHeld == nil {
+            joinTimer?.cancel()
+            joinTimer = nil
+        } else if joinTimer == nil {
+            joinTimer = loop.schedule(after: SegmentJoin.patience) { [weak self] in self?.assumeIsolated { $0.joinTimeUp() } }
+        }
+        if let skipped = joined.skipped {
+            logger("branch \(address): the new stream's first \(megabytes(skipped)) were audio delivered here before (its"
+                + " station's burst, sent again to its restarted root): left out, the stream goes on where the last one ended")
+        }
+        for segment in joined.deliver {
+            // The stream comes again on the same link after the root had none: the distributors are told where it goes on.
+            if subscribers.context == nil, let context { subscribers.ready(context, next: segment.number) }
+            subscribers.publish(segment)
+        }
+    }
+
+    /// A new stream's start was looked at for ``SegmentJoin/patience`` and no segment came since: what is held goes.
+    private func joinTimeUp() {
+        joinTimer = nil
+        deliver(join.timeUp(at: .now))  // (held on, should the timer be early: it is set again)
+    }
+
+    /// The segments held while a new stream's start is looked at are delivered whole: the link that brought them
+    /// ended, or the stream did.
+    private func finishJoin() {
+        joinTimer?.cancel()
+        joinTimer = nil
+        deliver((join.finish(), nil))
     }
 }

@@ -239,7 +239,11 @@ struct DistributorCore<Listener: Hashable> {
         var segment = segment
         var actions: [Action] = []
         if let expected = next, number != expected {
-            if number > expected {
+            if opening, number > expected {
+                // A new stream's first segment past the number its reply told (a branch left out those before it,
+                // audio its listeners heard in the stream before): the break was counted as the numbering restarted.
+                streamFirst = number
+            } else if number > expected {
                 counters.gaps += 1
                 counters.missing += number - expected
                 actions += gap("received segment \(number), expected \(expected)", at: now)

@@ -9,11 +9,25 @@
 /// one is dropped when a link ends), looks for them at the start of the new link, and relays from just after
 /// them — which is where the last link ended, the audio of the outage included when the burst reaches that far.
 /// A new link that does not hold them (another station, a server without a burst, a burst that no longer reaches
-/// back to them) is relayed whole. The start of a new link is held while it is looked at: at most
-/// ``lookingTime`` from its first audio, or ``windowBytes``, since a burst comes at once, at the link's speed.
+/// back to them) is relayed whole. The start of a new link is held while it is looked at: until they are found in
+/// it (``TailSearch``, wherever the reads that bring it are cut), else at most ``lookingTime`` from its first audio,
+/// or ``windowBytes``, since a burst comes at once, at the link's speed.
 ///
-/// A pure value: the proxy feeds it the audio it relays and each new link's first audio, and relays what it hands back.
+/// A pure value: the proxy feeds it the audio it relays and each new link's first audio, and relays what it hands back
+/// (``take(_:at:)``). A branch whose parent tells of a new stream — its root restarted behind a station with a burst —
+/// looks at that stream's first segments the same way (``SegmentJoin``), holding segments rather than bytes
+/// (``look(at:at:)``).
 package struct LinkJoin {
+    /// What a look at a new start decided.
+    package enum Verdict: Equatable, Sendable {
+        /// Still looked at: nothing is relayed yet.
+        case looking
+        /// The tail was not found (or nothing is looked for): the new start is relayed whole.
+        case whole
+        /// The tail ends this many bytes into the new start: what follows them is relayed.
+        case skip(Int)
+    }
+
     /// The last bytes relayed that are looked for at the start of a new link: enough to be unique in compressed
     /// audio.
     package static let tailBytes = 1_024
@@ -24,14 +38,22 @@ package struct LinkJoin {
     /// How long after a new link's first audio it is held at most while the tail is looked for.
     package static let lookingTime = Duration.milliseconds(300)
 
+    /// How long after a new start's first audio it is held at most: ``lookingTime`` for a relay's link.
+    package let patience: Duration
     /// The last bytes relayed (between ``tailBytes`` and twice as many, trimmed as it grows).
     private var tail: [UInt8] = []
-    /// While a new link's start is looked at: the tail looked for, what came of the link so far, and when its first
-    /// audio came.
-    private var looking: (tail: [UInt8], held: [UInt8], since: ContinuousClock.Instant?)?
+    /// While a new start is looked at: the search for the tail relayed before, and when its first audio came.
+    private var looking: (search: TailSearch, since: ContinuousClock.Instant?)?
+    /// What came of a relay's new link while it is looked at (``take(_:at:)``).
+    private var held: [UInt8] = []
 
-    /// Nothing relayed yet.
-    package init() {}
+    /// Nothing relayed yet; a new start is held at most `patience` while it is looked at.
+    package init(patience: Duration = Self.lookingTime) {
+        self.patience = patience
+    }
+
+    /// Whether a new start is being looked at: what comes is held until it is decided.
+    package var isLooking: Bool { looking != nil }
 
     /// Notes `chunk` as relayed.
     package mutating func relayed(_ chunk: ArraySlice<UInt8>) {
@@ -44,54 +66,57 @@ package struct LinkJoin {
     }
 
     /// A new link of the same station begins; the last `unfinished` bytes relayed were a frame the link before did
-    /// not finish (dropped), so its start is looked at for the bytes before them.
+    /// not finish (dropped), so its start is looked at for the bytes before them. A link that ends while its start is
+    /// looked at, having brought nothing, leaves the same tail to look for at the next one's.
     package mutating func newLink(droppingLast unfinished: Int) {
+        held = []
+        if let state = looking, state.search.seen == 0 {
+            looking = (state.search, nil)
+            return
+        }
         let whole = tail.dropLast(unfinished).suffix(Self.tailBytes)
-        looking = whole.count >= Self.minimumTailBytes ? (Array(whole), [], nil) : nil
+        looking = whole.count >= Self.minimumTailBytes ? (TailSearch(Array(whole)), nil) : nil
         tail = []
     }
 
     /// Another station on the new link: nothing of it was relayed, so nothing is looked for.
     package mutating func newStation() {
         looking = nil
+        held = []
         tail = []
+    }
+
+    /// What the new start's next audio `chunks`, come `now`, decide: ``Verdict/looking`` until the tail relayed before
+    /// is found in what came of it (``Verdict/skip(_:)``), or ``patience`` has passed since its first audio, or
+    /// ``windowBytes`` came without it (``Verdict/whole``); ``Verdict/whole`` when nothing is looked at. Called with no
+    /// chunks, it tells whether the time is up.
+    package mutating func look(at chunks: [ArraySlice<UInt8>], at now: ContinuousClock.Instant) -> Verdict {
+        guard var state = looking else { return .whole }
+        for chunk in chunks where !chunk.isEmpty {
+            if state.since == nil { state.since = now }
+            if let end = state.search.feed(chunk) {
+                looking = nil
+                return .skip(end)
+            }
+        }
+        guard let since = state.since, state.search.seen >= Self.windowBytes || now - since >= patience else {
+            looking = state
+            return .looking
+        }
+        looking = nil
+        return .whole
     }
 
     /// What the new link's audio `chunks`, come `now`, gives to relay: nothing while its start is looked at, then
     /// what follows the tail relayed before — with how many bytes were left out (`nil` when none: the tail was not
     /// found, or the link is past its start).
     package mutating func take(_ chunks: [ArraySlice<UInt8>], at now: ContinuousClock.Instant) -> (relay: [ArraySlice<UInt8>], skipped: Int?) {
-        guard var state = looking else { return (chunks, nil) }
-        for chunk in chunks { state.held.append(contentsOf: chunk) }
-        if state.since == nil, !state.held.isEmpty { state.since = now }
-        guard let since = state.since, state.held.count >= Self.windowBytes || now - since >= Self.lookingTime else {
-            looking = state
-            return ([], nil)
-        }
-        looking = nil
-        guard let end = Self.end(ofFirst: state.tail, in: state.held) else { return ([state.held[...]], nil) }
-        return (end < state.held.count ? [state.held[end...]] : [], end)
-    }
-
-    /// The index just past the first place `needle` is found in `haystack`, or `nil`: a rolling hash over the
-    /// haystack (linear, whatever the bytes: a burst of digital silence repeats one frame over and over), each hit
-    /// checked byte for byte. The first, so that audio that repeats (silence, a looped jingle) loses the least.
-    static func end(ofFirst needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        let length = needle.count
-        guard length > 0, haystack.count >= length else { return nil }
-        let base: UInt64 = 1_099_511_628_211
-        var power: UInt64 = 1  // base^(length - 1): the weight of a window's first byte
-        for _ in 1..<length { power &*= base }
-        func hash(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 &* base &+ UInt64($1) } }
-        let wanted = hash(needle[...])
-        var rolling = hash(haystack[..<length])
-        var start = 0
-        while true {
-            if rolling == wanted, haystack[start..<(start + length)].elementsEqual(needle) { return start + length }
-            guard start + length < haystack.count else { return nil }
-            // Drop the window's first byte, take the one after its last.
-            rolling = (rolling &- UInt64(haystack[start]) &* power) &* base &+ UInt64(haystack[start + length])
-            start += 1
-        }
+        guard isLooking else { return (chunks, nil) }
+        for chunk in chunks { held.append(contentsOf: chunk) }
+        let verdict = look(at: chunks, at: now)
+        guard verdict != .looking else { return ([], nil) }
+        defer { held = [] }
+        guard case .skip(let end) = verdict else { return (held.isEmpty ? [] : [held[...]], nil) }
+        return (end < held.count ? [held[end...]] : [], end)
     }
 }
