@@ -59,6 +59,14 @@ package struct ChunkedDecoder {
     /// The payload in `bytes`, as slices of it (none copied), in order.
     package mutating func decode(_ bytes: ArraySlice<UInt8>) throws(Failure) -> [ArraySlice<UInt8>] {
         var payload: [ArraySlice<UInt8>] = []
+        try decode(bytes, into: &payload)
+        return payload
+    }
+
+    /// Adds the payload in `bytes` to `payload`, as slices of it (none copied), in order — when the body breaks
+    /// its framing, the payload of the chunks before the break is in `payload` all the same: a source's audio that
+    /// came whole is not lost with the bytes after it.
+    package mutating func decode(_ bytes: ArraySlice<UInt8>, into payload: inout [ArraySlice<UInt8>]) throws(Failure) {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             switch state {
@@ -80,21 +88,21 @@ package struct ChunkedDecoder {
             case .size(var line):
                 guard try Self.read(line: &line, from: bytes, at: &index) else {
                     state = .size(line)
-                    return payload
+                    return
                 }
                 let size = try Self.size(of: line)
                 state = size == 0 ? .trailer([]) : .data(size)
             case .trailer(var line):
                 guard try Self.read(line: &line, from: bytes, at: &index) else {
                     state = .trailer(line)
-                    return payload
+                    return
                 }
                 state = line.isEmpty || line == [UInt8(ascii: "\r")] ? .done : .trailer([])
             case .done:
-                return payload
+                return
             }
         }
-        return payload
+        return
     }
 
     /// Adds to `line` the bytes of `bytes` from `index` up to the next LF, within ``maxLineBytes``: `true` when the

@@ -85,15 +85,23 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
     private func feed(_ bytes: ArraySlice<UInt8>, to session: SourceSession) {
         switch framing {
         case .chunked(var decoder):
-            do {
-                let pieces = try decoder.decode(bytes)
-                framing = .chunked(decoder)
-                for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
-                // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
-                if decoder.finished { session.assumeIsolated { $0.inputClosed("its body is over: its chunked body ended with its last chunk") } }
+            var pieces: [ArraySlice<UInt8>] = []
+            let broken: ChunkedDecoder.Failure?
+            do throws(ChunkedDecoder.Failure) {
+                try decoder.decode(bytes, into: &pieces)
+                broken = nil
             } catch {
+                broken = error
+            }
+            framing = .chunked(decoder)
+            // The audio of the chunks that came whole goes to the mount, and counts, even when a later one broke.
+            for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
+            if let broken {
                 // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
-                session.assumeIsolated { $0.inputClosed("closed by Casty: its chunked body is broken (\(error))") }
+                session.assumeIsolated { $0.inputClosed("closed by Casty: its chunked body is broken (\(broken))") }
+            } else if decoder.finished {
+                // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
+                session.assumeIsolated { $0.inputClosed("its body is over: its chunked body ended with its last chunk") }
             }
         case .length(let remaining, let length):
             guard remaining > 0 else { return }  // past its end: what follows is no audio of this body
