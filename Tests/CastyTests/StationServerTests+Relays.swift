@@ -51,7 +51,7 @@ extension StationServerTests {
         await player.close()
     }
 
-    @Test("A title set with /admin/metadata on a relay mount is refused with 409 saying its titles come from its upstream, not 'no source'; so is /admin/killsource")
+    @Test("A title set with /admin/metadata on a relay mount is refused with 409 saying its titles come from its upstream, not 'no source'; so is /admin/killsource; taken off the whitelist it is said to relay on")
     func adminMetadata_OnARelayMount_SaysItsTitlesComeFromUpstream() async throws {
         let upstream = try AwayableStation(on: loop)
         let log = Log()
@@ -62,6 +62,10 @@ extension StationServerTests {
         // Nor has it a source to disconnect: 409 again, not "no source on /ice" as if nothing fed it.
         let kill = try await ask(server, "/admin/killsource?mount=/ice")
         #expect(kill.hasPrefix("HTTP/1.0 409") && kill.contains("/ice relays another server's stream, no source: there is none to disconnect"), "\(kill)")
+        // Off the whitelist, it still relays: its line says so, for an operator who expected the mount to go.
+        let removed = try await ask(server, "/admin/whitelist?action=remove&mount=/ice")
+        #expect(removed.hasPrefix("HTTP/1.0 200"), "\(removed)")
+        #expect(log.contains("admin: whitelist remove: /ice (no source may publish it now; it still relays another server's stream)"), "\(log.lines.value)")
         proxy.stop()
         server.close()
         await upstream.close()

@@ -183,7 +183,10 @@ enum AdminRoutes {
                 mounts.disallow(path)
             default: return answer(exchange, 400, "Bad Request", ["error": .text("action=add or action=remove")])
             }
-            exchange.port.logger("admin: whitelist \(action): \(path)")
+            // A relay or the built-in station is no source: off the list, the mount still plays it (sources may no
+            // longer publish over it); the line says so, for an operator who expected the mount to go.
+            let goesOn = action == "remove" ? mounts.mount(at: path).flatMap(permanentFeed).map { " (no source may publish it now; it still \($0.what))" } : nil
+            exchange.port.logger("admin: whitelist \(action): \(path)\(goesOn ?? "")")
             answer(exchange, 200, "OK", listed())
         default:
             answer(exchange, 404, "Not Found", ["error": .text("no admin call \(exchange.path)")])
@@ -244,8 +247,6 @@ enum AdminRoutes {
         answer(exchange, 404, "Not Found", ["error": .text("no mount \(SafeText.logLine(mount))\(hint)")])
     }
 
-    /// For `mount=live`, when `/live` is a mount: Icecast's mount names start with a slash, and a tool's
-    /// configuration may have lost it.
     /// What feeds a mount that plays with no source of its own — a relay, the built-in station —, and where its titles
     /// come from; `nil` for any other mount. Such a mount's source is no admin call's to disconnect or title.
     private static func permanentFeed(_ mount: Mount) -> (what: String, titles: String)? {
@@ -256,6 +257,8 @@ enum AdminRoutes {
         }
     }
 
+    /// For `mount=live`, when `/live` is a mount: Icecast's mount names start with a slash, and a tool's
+    /// configuration may have lost it.
     private static func slashHint(_ name: String, _ mounts: MountTable) -> String {
         !name.hasPrefix("/") && mounts.mount(at: "/" + name) != nil ? " (mount names start with /: mount=/\(SafeText.logLine(name)))" : ""
     }
