@@ -560,7 +560,7 @@ struct StationServerTests {
         server.close()
     }
 
-    @Test("A fallback whose source came and went for good leaves its mounts alive: the mount's own source is heard, and the fallback's next one")
+    @Test("A fallback whose source came and went for good leaves its mounts alive: the mount's own source is heard, and the fallback's next one; those waiting for it are said to wait")
     func fallbackWhoseSourceTimedOut_LeavesTheMountAlive() async throws {
         let log = Log()
         // A source timeout of 3 s, not 1: a loaded CI run once kept the feeding task away for over a second, the
@@ -578,6 +578,10 @@ struct StationServerTests {
         feeding.cancel()
         await feeding.value
         await backup.close()
+        // Said at once, not only when they are let go: those hearing /backup wait for a source.
+        #expect(await eventually(timeout: .seconds(10)) {
+            log.contains("mount /backup: no source; its listeners (and those of /live, hearing it as their fallback) wait for a source (up to 3.0 seconds)")
+        }, "\(log.lines.value.suffix(4))")
         #expect(await eventually(timeout: .seconds(10)) {
             log.contains("mount /backup: no source came back within 3.0 seconds; its listeners are disconnected (and those of /live, hearing it as their fallback)")
         }, "the line names the mount whose listeners are let go: \(log.lines.value.suffix(4))")

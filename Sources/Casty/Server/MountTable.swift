@@ -526,6 +526,13 @@ final class MountTable: @unchecked Sendable {
             // for a source, and hear whichever comes.
             if sourceEnded, !playsNow(target) { dropListenersUnlessServed(mount) }
         } else if sourceEnded {
+            // Said when someone waits — its own listeners or those hearing it as their fallback —, so that the
+            // source's end line is not all an operator sees until they are let go a source timeout later.
+            let hearing = hearingAsFallback(mount)
+            if !stopping, awaitsSource(mount), hasPlayers(mount) || !hearing.isEmpty {
+                let waits = "its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(rules.sourceTimeout))"
+                say(mount, "no source; \(waits)", fate: waits)
+            }
             waitForSource(mount, shape: ended)
         }
     }
