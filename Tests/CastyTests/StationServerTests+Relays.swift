@@ -322,4 +322,19 @@ extension StationServerTests {
         let stats = try await ask(server, "/admin/stats?mount=/backup")
         #expect(stats.contains("<listeners>0</listeners>"), "\(stats)")
     }
+
+    @Test("Moving a fallback's listeners to a mount hearing it as its fallback moves its own, not that mount's listeners, who are there already")
+    func movingAFallbacksListeners_ToAMountHearingIt_LeavesThatMountsListenersBe() async throws {
+        let server = try server(mounts: ["/live", "/backup"], fallbacks: ["/live": "/backup"])
+        defer { server.close() }
+        let (_, backup) = try await feedingSource(server, mount: "/backup")
+        defer { backup.cancel() }
+        let own = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /backup HTTP/1.0\r\n\r\n"))
+        let hearing = try #require(await TestPeer.player(of: server.address, on: loop, request: "GET /live HTTP/1.0\r\n\r\n"))
+        #expect(await hearing.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 })
+        let moved = try await ask(server, "/admin/moveclients?mount=/backup&destination=/live")
+        #expect(moved.contains(#""moved":1"#) && moved.contains(#""left":0"#), "\(moved)")
+        await own.close()
+        await hearing.close()
+    }
 }

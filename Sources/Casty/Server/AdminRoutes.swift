@@ -147,7 +147,8 @@ enum AdminRoutes {
                 return answer(exchange, 409, "Conflict", ["error": .text("\(mismatch): players cannot change codec")])
             }
             // As many as the destination's own limit leaves room for (the server's total does not change).
-            let players = clients(of: found, in: mounts).filter { !$0.isBranch }
+            // Not those of the destination itself, hearing `found` as its fallback: they are where they are asked to go.
+            let players = listeners(of: found, in: mounts).filter { $0.mount !== destination && !$0.client.isBranch }.map(\.client)
             let room = mounts.room(on: destination)
             let moving = players.prefix(room ?? players.count)
             for client in moving { client.moveLater(to: destination.distributor) }
