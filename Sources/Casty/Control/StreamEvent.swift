@@ -85,7 +85,7 @@ public struct StreamEvent: SpooledPost, Equatable {
 
     private static let hexDigits = Set("0123456789abcdef".utf8)
 
-    /// The CRC-32 of `text`'s UTF-8 bytes, as 8 lowercase hex digits.
+    /// The CRC-32/MPEG-2 (the MPEG transport stream's, not zlib's) of `text`'s UTF-8 bytes, as 8 lowercase hex digits.
     private static func checksum(_ text: Substring) -> String {
         let hex = String(CRC32MPEG.checksum(text.utf8), radix: 16)
         return String(repeating: "0", count: 8 - hex.count) + hex
