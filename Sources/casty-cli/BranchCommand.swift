@@ -32,7 +32,9 @@ enum BranchCommand: Command {
           --eager             take a place in the tree at once
           --status-every S    seconds between status lines (default 10)
           --tree-key K        the tree's key (as given to its root): sent to every parent, and asked of
-                              this branch's own branches; --tree-key-file F reads it from a file
+                              this branch's own branches; --tree-key-file F reads it from a file, and
+                              again on SIGHUP: a new key is sent from the next request on (and taken
+                              for branches of its own, the one it replaces still accepted)
 
         Reverse proxies, browsers, event loops, live HLS (/<mount>/index.m3u8; a branch cuts its segments with
         its root's --hls-target, told on the tree link, so that every node's are the same files) and recordings:
@@ -55,12 +57,14 @@ enum BranchCommand: Command {
         try PortOptions.apply(arguments, to: &options, oneStream: root.path != "/")
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
         let advertise = try advertisedAddress(arguments)
+        let key = try treeKey(arguments)
         try PortOptions.prepareDirectories(arguments, options, oneStream: root.path != "/")
         let serving = try Branch.serve(
             root: root, address: address, clientAddress: clientAddress, advertise: advertise,
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
-            treeKey: try treeKey(arguments), options: options, logger: logger)
+            treeKey: key, options: options, logger: logger)
         let branch = serving.branch
+        TreeKeyReload.reloadOnHangup(key, arguments, node: "branch", logger: logger)
         logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
             + (serving.mounts == nil ? "" : "; relays any mount asked")
             + (serving.clientPort.map { "; players only on \($0.address)" } ?? ""))

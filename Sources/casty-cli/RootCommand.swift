@@ -36,7 +36,9 @@ enum RootCommand: Command {
                               --segment-bytes as for casty-cli station
           --status-every S    seconds between status lines (default 10; one stream only)
           --tree-key K        close the tree: branches must send this key (players need none);
-                              --tree-key-file F reads it from the first line of a file instead
+                              --tree-key-file F reads it from the first line of a file instead, and
+                              again on SIGHUP: a new key is taken at once, the one it replaces still
+                              accepted until the next change
         \(PortOptions.usage)
 
         SRT callers publish a root of many mounts as they publish casty-cli server (libsrt is loaded at
@@ -101,15 +103,17 @@ enum RootCommand: Command {
             throw ServeError("cannot listen on \(address): \(error)")
         }
         await sourceStart()
+        TreeKeyReload.reloadOnHangup(key, arguments, node: "root", logger: logger)
         logger("root: listening on \(root.port.address), advertised as \(advertise ?? root.port.address.description)"
             + (key == nil ? "; open to any branch (no --tree-key)" : "; branches need the tree key"))
         warnIfAdvertisingEveryInterface(advertise, listening: root.port.address, logger: logger)
         await ServedStream(distributor: root.distributor, port: root.port).reportStatus(every: interval, logger: logger, upstream: state)
     }
 
-    /// `--advertise`, `--tree-key` (or `--tree-key-file`) and `--fanout`: how a root of mounts places its branches.
-    private static func treeOptions(_ arguments: Arguments) throws -> (advertise: String?, key: TreeKey?, fanout: Int) {
-        (try advertisedAddress(arguments), try treeKey(arguments), try arguments.integer("fanout", default: 2, in: 1...64))
+    /// `--advertise`, `--tree-key` (or `--tree-key-file`, unless not `readingKey`) and `--fanout`: how a root of mounts
+    /// places its branches.
+    private static func treeOptions(_ arguments: Arguments, readingKey: Bool = true) throws -> (advertise: String?, key: TreeKey?, fanout: Int) {
+        (try advertisedAddress(arguments), readingKey ? try treeKey(arguments) : nil, try arguments.integer("fanout", default: 2, in: 1...64))
     }
 
     /// A root that is a station server: every mount places the branches that ask for it.
@@ -123,7 +127,8 @@ enum RootCommand: Command {
             try StationServer.startRoot(configuration, address: address, advertise: advertise, fanout: fanout, treeKey: key, logger: logger)
         }
         try await ServerCommand.feedMounts(server, arguments, configuration: configuration, logger: logger)
-        ServerCommand.reloadOnHangup(server, arguments, alsoChecking: { _ = try treeOptions($0) }, logger: logger)
+        // A closed tree's key is read again by the reload itself, once, and taken; an open tree's is only checked.
+        ServerCommand.reloadOnHangup(server, arguments, runningKey: key, alsoChecking: { _ = try treeOptions($0, readingKey: key == nil) }, logger: logger)
         let rtmp = server.rtmpAddress.map { ", RTMP on \($0)" } ?? ""
         logger("root: listening on \(server.address)\(rtmp), advertised as \(advertise ?? server.address.description);"
             + " \(ServerCommand.describe(configuration)); every mount places its own branches"

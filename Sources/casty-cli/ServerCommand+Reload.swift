@@ -29,9 +29,12 @@ extension ServerCommand {
     /// a `--config` file to read again: an operator who knows that nohup ignores SIGHUP would otherwise wonder.
     /// The options read again are checked as a start checks them (``checkAsAStart(_:)``, then `alsoChecking`: a
     /// root's tree options), all of them: one taken at a restart only, which that restart would refuse, is said now.
+    /// A root of a closed tree gives its `runningKey`: its key (`--tree-key-file`'s file, read again, or a file's
+    /// `--tree-key`) is taken at once, the key it replaces still accepted until the next change (``TreeKeyReload``);
+    /// a key file that cannot be read, or holds no key, is a mistake like another: the server runs on as it was.
     static func reloadOnHangup(
-        _ server: StationServer, _ arguments: Arguments, alsoChecking: @escaping @Sendable (Arguments) throws -> Void = { _ in },
-        logger: EventLog
+        _ server: StationServer, _ arguments: Arguments, runningKey: TreeKey? = nil,
+        alsoChecking: @escaping @Sendable (Arguments) throws -> Void = { _ in }, logger: EventLog
     ) {
         let taking = reloadable(arguments)
         let last = LastReading(arguments)
@@ -43,6 +46,8 @@ extension ServerCommand {
                 for warning in again.warnings { logger("SIGHUP: \(warning)") }
                 try checkAsAStart(again)
                 try alsoChecking(again)
+                // Read once, as the reading is checked: taken only if all of it is.
+                let key = runningKey == nil ? nil : try treeKey(again)
                 // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its
                 // relay. The recordings aside, which are not taken again either: a mount taken off the list ends its
                 // own, and checked against the new list, the old ones would refuse a file that a start takes.
@@ -54,11 +59,19 @@ extension ServerCommand {
                     try SRTOptions.takePassphrases(taken, into: &srt)
                     configuration.srt = srt
                 }
-                let changes = try await server.reload(configuration)
-                // Those the server does not run as read, that this reading changed: a line not touched since is not said again.
+                var changes = try await server.reload(configuration)
                 let before = last.swap(again)
-                let later = Set(restartOnly(before, again, taking: taking))
-                    .intersection(restartOnly(arguments, again, taking: taking))
+                // A closed tree's key, still given: taken (a key removed, or given to an open tree, waits for a restart).
+                var takingNow = taking
+                if let runningKey, let key, let source = TreeKeyReload.source(again) {
+                    takingNow.formUnion(TreeKeyReload.options)
+                    if let change = TreeKeyReload.take(key, into: runningKey, from: source, before: TreeKeyReload.source(before), branch: false) {
+                        changes.append(change)
+                    }
+                }
+                // Those the server does not run as read, that this reading changed: a line not touched since is not said again.
+                let later = Set(restartOnly(before, again, taking: takingNow))
+                    .intersection(restartOnly(arguments, again, taking: takingNow))
                 logger("SIGHUP: options read again: " + said(changes, later: later.sorted()))
                 // A password this reading set, while the application decides the keys: believed to protect, it does not.
                 if ["source-password", "mount-password", "mount-user"].contains(where: { before.all($0) != again.all($0) }) {

@@ -5,6 +5,7 @@ extension ScriptLaneTwo {
     /// `scripts/interop/startup.sh` against the real `casty-cli`: a proxy whose station answers 404 at boot keeps
     /// running, answers players 503 with Retry-After, streams once the station is up, and a port in use exits 1;
     /// `scripts/tree/root-options.sh`: `casty-cli root` parses the SRT options as `casty-cli server` does;
+    /// `scripts/tree/key-rotation.sh`: SIGHUP rotates a closed tree's key in a root, a branch and a root of mounts;
     /// `scripts/interop/port-options.sh`: `proxy`, `station` and `branch` take `--trusted-proxy` and `--cors-origins`;
     /// `scripts/interop/config-file.sh`: a `--config` file of many mounts, and its mistakes named by their line;
     /// `scripts/interop/demo.sh`: the README's first command plays; `scripts/interop/usage-mistakes.sh`: a usage
@@ -74,6 +75,15 @@ extension ScriptLaneTwo {
         )
         func rootTakesTheServersSRTOptions() async {
             await ScriptRun(script: "scripts/tree/root-options.sh", arguments: [], deadline: .seconds(45)).run()
+        }
+
+        @Test(
+            "SIGHUP rotates a closed tree's key: a root, a branch and a root of mounts read their key file again and admit the new key and the previous one, never a third",
+            .enabled(if: ScriptRun.inCI || ScriptRun.onPath("python3"), "python3 is not on the PATH"),
+            .timeLimit(.minutes(1))
+        )
+        func sighupRotatesTheTreeKey() async {
+            await ScriptRun(script: "scripts/tree/key-rotation.sh", arguments: [], deadline: .seconds(50)).run()
         }
     }
 }

@@ -577,7 +577,8 @@ public struct ClientOptions: Sendable {
     /// A port only for media players sets this to `false`: every request there is served.
     public var acceptsBranches = true
     /// The tree's secret: when set, a request with `X-Casty-Branch` must carry it in `X-Casty-Key`, or it is
-    /// refused with `403 Forbidden` (players need no key).
+    /// refused with `403 Forbidden` (players need no key). A reference: every copy of these options shares it, so a
+    /// key rotated while the node runs (``TreeKey/rotate(to:)``) holds at once for every port given them.
     public var treeKey: TreeKey?
     /// Tells the status page what the source is doing (`streaming`, `connecting`, `retrying`), if known.
     public var upstreamState: (@Sendable () -> String)?
