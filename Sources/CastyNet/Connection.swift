@@ -138,10 +138,11 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         try? socket.localAddress()
     }
 
-    /// Whether the peer has hung up (end of stream, or a reset), even with bytes it sent before left unread (a
-    /// source's audio sent with its request) — asked of the kernel without reading: how a connection that is not
-    /// being read, such as a source waiting while the platform's application verifies its key, learns its peer has
-    /// gone. `true` once closed. Loop thread only.
+    /// Whether the peer has hung up (end of stream, or a reset), even with bytes it sent before left unread — asked of
+    /// the kernel without reading: how a connection that is not being read, such as a player waiting while the
+    /// platform's application authorizes it, learns its peer has gone. A peer whose unread bytes fill the receive
+    /// window cannot send its end until they are read (a source's audio is read while its key is verified, for
+    /// that). `true` once closed. Loop thread only.
     public var peerHasHungUp: Bool {
         loop.preconditionInEventLoop()
         return isClosed || socket.peerHasHungUp()

@@ -52,10 +52,10 @@ struct PlatformServerTests {
     }
 
     /// A server with `--accept-all`, no source password, keys verified by `app`, events to `events` (if given),
-    /// advertised as `publicURL` (if given).
+    /// advertised as `publicURL` (if given), letting sources run `catchUp` ahead of the clock (if given).
     func server(
         app: App, events: StreamURL? = nil, spool: String? = nil, hlsTarget: Int? = nil, publicURL: String? = nil,
-        recording: String? = nil, trusted: TrustedProxies? = nil, log: StationServerTests.Log = .init()
+        recording: String? = nil, trusted: TrustedProxies? = nil, catchUp: Duration? = nil, log: StationServerTests.Log = .init()
     ) async throws -> StationServer {
         var control = ControlPlane.Configuration()
         if let publicURL { control.publicURL = publicURL }
@@ -74,6 +74,7 @@ struct PlatformServerTests {
             configuration.options.recording.mounts = ["/live"]
         }
         configuration.options.trustedProxies = trusted
+        configuration.sourceCatchUp = catchUp
         configuration.control = ControlPlane(control, loop: loop, logger: log.logger)
         await configuration.control?.start()
         return try StationServer.start(configuration, address: .loopback(port: 0), loop: loop, logger: log.logger)

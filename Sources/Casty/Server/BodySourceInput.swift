@@ -2,14 +2,19 @@ internal import CastyNet
 internal import CastyWire
 internal import Icy
 
-/// An Icecast source's connection whose body says where it ends: chunked (`Transfer-Encoding: chunked`, as
-/// `curl -T -` sends a PUT of unknown length), whose framing (``ChunkedDecoder``) is taken off before the session
-/// sees the audio, so it is not mistaken for broken frames; or of a `Content-Length` (`curl -T song.mp3`), whose
-/// last byte ends it. The body's end ends the session as a hang-up does — at once, not a source timeout later,
-/// with the mount held meanwhile; a body that is not chunked as it claims ends it, the session's end line saying so.
-/// (A source that sends neither, as encoders do, is read until it hangs up: the connection itself is its input.)
+/// An Icecast source's connection, whose body is its audio: chunked (`Transfer-Encoding: chunked`, as `curl -T -`
+/// sends a PUT of unknown length), whose framing (``ChunkedDecoder``) is taken off before the session sees the audio,
+/// so it is not mistaken for broken frames; of a `Content-Length` (`curl -T song.mp3`), whose last byte ends it; or
+/// neither, as encoders send it, read until the source hangs up. The body's end ends the session as a hang-up does —
+/// at once, not a source timeout later, with the mount held meanwhile; a body that is not chunked as it claims ends
+/// it, the session's end line saying so.
+///
+/// While the platform's application is asked about the source's key, its body is read all the same into a bounded
+/// hold (``hold(limit:)``): its most recent bytes of audio, older ones dropped and counted (``droppedWhileHeld``). The
+/// source's hang-up is so seen as it comes — behind unread audio that filled the socket's receive window, its FIN
+/// could not arrive — and an admitted source's session starts with the audio held.
 final class BodySourceInput: SourceInput, @unchecked Sendable {
-    // @unchecked Sendable: `framing` and `pending` are used only on the connection's loop, like the connection.
+    // @unchecked Sendable: everything but the connection is used only on the connection's loop, like the connection.
 
     /// How the body ends.
     enum Framing {
@@ -20,12 +25,25 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
     }
 
     private let connection: Connection
-    private var framing: Framing
-    /// What arrived with the request's head, read once the session is attached.
+    /// How the body ends; `nil` for a body with no end of its own, read until the source hangs up.
+    private var framing: Framing?
+    /// What arrived with the request's head, read once the input is held or attached.
     private var pending: ArraySlice<UInt8>
+    /// Whether a session was attached: the audio goes to it, no longer to the hold.
+    private var attached = false
+    /// The session the audio goes to, once attached (weak: the session holds its input).
+    private weak var session: SourceSession?
+    /// The audio read before the session was attached (``hold(limit:)``): its most recent ``holdLimit`` bytes.
+    private var held: [UInt8] = []
+    private var holdLimit = Int.max
+    /// How the body ended while held, if it did (it came whole, or broke): told the session once attached.
+    private var heldEnd: String?
+    /// The bytes of audio dropped from the hold, the oldest first, to keep within its limit.
+    private(set) var droppedWhileHeld = 0
 
-    /// An input reading `connection`'s body, framed so, whose first bytes, read with the request, are `pending`.
-    init(_ connection: Connection, framing: Framing, pending: ArraySlice<UInt8>) {
+    /// An input reading `connection`'s body, framed so (`nil`: not framed, read until the source hangs up), whose
+    /// first bytes, read with the request, are `pending`.
+    init(_ connection: Connection, framing: Framing?, pending: ArraySlice<UInt8>) {
         self.connection = connection
         self.framing = framing
         self.pending = pending
@@ -69,21 +87,70 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
 
     var loop: EventLoop { connection.loop }
 
-    func attach(_ session: SourceSession) {
-        connection.onRead = { [self] bytes in feed(bytes[...], to: session) }
-        connection.onClose = { _ in session.assumeIsolated { $0.inputClosed() } }
+    /// Reads the body before there is a session to take it — while the application is asked about the source's
+    /// key —, keeping its most recent `limit` bytes of audio (``droppedWhileHeld`` counts those dropped before them),
+    /// so that a source that hangs up is seen to, whatever it had sent. Its hang-up closes the connection
+    /// (``Connection/peerHasHungUp`` then says so). Loop thread only, before ``attach(_:)``.
+    func hold(limit: Int) {
+        guard !attached else { return }
+        holdLimit = max(0, limit)
+        connection.onRead = { [self] bytes in feed(bytes[...]) }
         let first = pending
         pending = []
-        if !first.isEmpty { feed(first, to: session) }
+        if !first.isEmpty { feed(first) }
+    }
+
+    func attach(_ session: SourceSession) {
+        attached = true
+        self.session = session
+        connection.onRead = { [self] bytes in feed(bytes[...]) }
+        let first = pending
+        pending = []
+        // What was held goes first, then the end it came to, if it came to one; then the hang-up, if it came.
+        let audio = held
+        held = []
+        if !audio.isEmpty { session.assumeIsolated { $0.take(audio[...]) } }
+        if let end = heldEnd { session.assumeIsolated { $0.inputClosed(end) } }
+        if !first.isEmpty { feed(first) }
+        connection.onClose = { _ in session.assumeIsolated { $0.inputClosed() } }
     }
 
     func close() {
         connection.close()
     }
 
-    /// Hands the session the audio in `bytes`; the body's end, or a broken chunk, ends it.
-    private func feed(_ bytes: ArraySlice<UInt8>, to session: SourceSession) {
+    /// Hands on the audio in `bytes` — to the session, or to the hold before there is one; the body's end, or a
+    /// broken chunk, ends the session (or is held for it).
+    private func feed(_ bytes: ArraySlice<UInt8>) {
+        guard attached else {
+            // Past the body's end, what comes is read (its hang-up is seen behind it) and thrown away.
+            guard heldEnd == nil else { return }
+            let (pieces, end) = unframed(bytes)
+            for piece in pieces where !piece.isEmpty { keep(piece) }
+            heldEnd = end
+            return
+        }
+        let (pieces, end) = unframed(bytes)
+        guard let session else { return }
+        for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
+        if let end { session.assumeIsolated { $0.inputClosed(end) } }
+    }
+
+    /// Holds `piece`, dropping the oldest bytes held past the limit.
+    private func keep(_ piece: ArraySlice<UInt8>) {
+        held.append(contentsOf: piece)
+        let excess = held.count - holdLimit
+        guard excess > 0 else { return }
+        held.removeFirst(excess)
+        droppedWhileHeld += excess
+    }
+
+    /// The audio in `bytes`, its framing taken off, and the body's end if it came with them (`its body is over: …`,
+    /// or a broken chunk: `closed by Casty: …`).
+    private func unframed(_ bytes: ArraySlice<UInt8>) -> (pieces: [ArraySlice<UInt8>], end: String?) {
         switch framing {
+        case nil:
+            return ([bytes], nil)
         case .chunked(var decoder):
             var pieces: [ArraySlice<UInt8>] = []
             let broken: ChunkedDecoder.Failure?
@@ -95,22 +162,17 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
             }
             framing = .chunked(decoder)
             // The audio of the chunks that came whole goes to the mount, and counts, even when a later one broke.
-            for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
             if let broken {
                 // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
-                session.assumeIsolated { $0.inputClosed("closed by Casty: its chunked body is broken (\(broken))") }
-            } else if decoder.finished {
-                // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
-                session.assumeIsolated { $0.inputClosed("its body is over: its chunked body ended with its last chunk") }
+                return (pieces, "closed by Casty: its chunked body is broken (\(broken))")
             }
+            // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
+            return (pieces, decoder.finished ? "its body is over: its chunked body ended with its last chunk" : nil)
         case .length(let remaining, let length):
-            guard remaining > 0 else { return }  // past its end: what follows is no audio of this body
+            guard remaining > 0 else { return ([], nil) }  // past its end: what follows is no audio of this body
             let piece = bytes.prefix(remaining)
             framing = .length(remaining: remaining - piece.count, of: length)
-            if !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
-            if remaining == piece.count {
-                session.assumeIsolated { $0.inputClosed("its body is over: the \(length) bytes of its Content-Length came") }
-            }
+            return ([piece], remaining == piece.count ? "its body is over: the \(length) bytes of its Content-Length came" : nil)
         }
     }
 }

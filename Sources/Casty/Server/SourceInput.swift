@@ -1,7 +1,7 @@
 internal import CastyNet
 
-/// What feeds a ``SourceSession`` its audio: the connection of an Icecast source (its body is the audio), or the
-/// adapter of another ingest protocol (RTMP) that unwraps audio from its own messages.
+/// What feeds a ``SourceSession`` its audio: the connection of an Icecast source (``BodySourceInput``: its body is
+/// the audio), or the adapter of another ingest protocol (RTMP, SRT) that unwraps audio from its own messages.
 ///
 /// Loop-confined, like the session: everything happens on ``loop``. An input hands the session audio with
 /// ``SourceSession/take(_:)`` and reports its end with ``SourceSession/inputClosed()``; the session calls
@@ -21,12 +21,4 @@ protocol SourceInput: AnyObject, Sendable {
 
 extension SourceInput {
     func close(after end: SourceSession.End) { close() }
-}
-
-/// An Icecast source's connection feeds its session directly: every read is audio.
-extension Connection: SourceInput {
-    func attach(_ session: SourceSession) {
-        onRead = { bytes in session.assumeIsolated { $0.take(bytes[...]) } }
-        onClose = { _ in session.assumeIsolated { $0.inputClosed() } }
-    }
 }

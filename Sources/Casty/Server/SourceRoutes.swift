@@ -9,7 +9,9 @@ internal import Icy
 /// type (`415`: Casty cuts MP3 and AAC/ADTS streams on their frames), a mount already live (`403 Mountpoint in
 /// use`), the application's key verification (`403`). An admitted source is answered `200 OK` — a `PUT` with
 /// `Expect: 100-continue` `HTTP/1.1 100 Continue` first, before its body; then a ``SourceSession`` reads the audio
-/// (a chunked body, or one of a `Content-Length`, through a ``BodySourceInput``) and the mount's listeners hear it. Each refusal is one log
+/// (its body, chunked, of a `Content-Length` or neither, through a ``BodySourceInput``) and the mount's listeners
+/// hear it. While the application is asked, the body is read into a bounded hold (``BodySourceInput/hold(limit:)``):
+/// a source that hangs up meanwhile is seen to, and gets no session. Each refusal is one log
 /// line naming the peer and the status; a password never is.
 enum SourceRoutes {
     static func publish(_ exchange: Exchange) {
@@ -27,6 +29,14 @@ enum SourceRoutes {
             path: exchange.path, password: password, user: login?.user, key: exchange.query("key") ?? password ?? "",
             ip: exchange.clientIP, peer: exchange.peer, request: request.accessLine, referer: request.headers["Referer"],
             agent: request.headers["User-Agent"], contentType: request.headers["Content-Type"])
+        // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read;
+        // one of a Content-Length (curl -T song.mp3) ends with its last byte; an encoder's is read until it hangs up.
+        let input = BodySourceInput(exchange.connection, framing: BodySourceInput.framing(of: request.headers), pending: exchange.rest)
+        // While the application is asked, the body is read into a bounded hold, so that a hang-up is seen as it comes.
+        if port.control?.verifiesKeys == true {
+            input.hold(limit: BodySourceInput.holdLimit(catchUp: port.mounts?.rules.sourceCatchUp,
+                                                        bitrate: SourceSession.declaredBitrate(request.headers)))
+        }
         SourceAdmission.check(publication, port: port) { verdict in
             // A source that hung up while its key was being verified gets no session: nothing to publish, and the
             // application must not hear stream-available then stream-closed for a stream that never was.
@@ -36,7 +46,7 @@ enum SourceRoutes {
             }
             switch verdict {
             case .failure(let refusal): refuse(exchange, refusal)
-            case .success(let record): start(exchange, publication, record: record)
+            case .success(let record): start(exchange, publication, record: record, input: input)
             }
         }
     }
@@ -55,15 +65,11 @@ enum SourceRoutes {
         return nil
     }
 
-    /// Admits the source: its session publishes the mount, the source is answered, and the session reads its body.
-    private static func start(_ exchange: Exchange, _ publication: SourcePublication, record: Bool?) {
+    /// Admits the source: its session publishes the mount, the source is answered, and the session reads its body
+    /// from `input` — beginning with the audio held while the application was asked, if any.
+    private static func start(_ exchange: Exchange, _ publication: SourcePublication, record: Bool?, input: BodySourceInput) {
         let request = exchange.request
         let session: SourceSession
-        // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read;
-        // one of a Content-Length (curl -T song.mp3) ends with its last byte.
-        let framing = BodySourceInput.framing(of: request.headers)
-        let input: any SourceInput = framing.map { BodySourceInput(exchange.connection, framing: $0, pending: exchange.rest) }
-            ?? exchange.connection
         switch SourceAdmission.start(
             publication, record: record, port: exchange.port, input: input,
             station: SourceSession.stationHeaders(from: request.headers), bitrate: SourceSession.declaredBitrate(request.headers),
@@ -78,7 +84,11 @@ enum SourceRoutes {
         exchange.connection.write(Array(((expectsContinue ? "HTTP/1.1 100 Continue\r\n\r\n" : "") + "HTTP/1.0 200 OK\r\n\r\n").utf8))
         exchange.port.logger("source \(exchange.peer) publishing \(exchange.path) (\(request.method.rawValue), "
             + "\(publication.contentType ?? "audio/mpeg")\(request.headers["User-Agent"].map { ", \($0)" } ?? ""); stream \(session.streamID))")
-        session.assumeIsolated { $0.start(leftover: framing == nil ? exchange.rest : []) }
+        if input.droppedWhileHeld > 0 {
+            exchange.port.logger("source on \(exchange.path): dropped \(megabytes(input.droppedWhileHeld)) of the audio that came while its key was"
+                + " verified, ahead of the clock, keeping what came last, so that its listeners stay live")
+        }
+        session.assumeIsolated { $0.start() }
     }
 
     private static func refuse(_ exchange: Exchange, _ refusal: SourceAdmission.Refusal) {
