@@ -464,6 +464,9 @@ public actor Distributor: LoopNode, FeedingNode {
         return core.burstStart(segments: options.browserBurstSegments(segmentDuration: context.segmentDuration))
     }
 
+    /// When a listener (a player, a branch link) last left; `nil` if none has.
+    var lastLeft: ContinuousClock.Instant? { core.lastLeft }
+
     /// The numbers that describe the distributor now.
     public func stat() -> Stat {
         Stat(

@@ -107,6 +107,9 @@ struct DistributorCore<Listener: Hashable> {
     private var hasSource = false
     private(set) var stopped = false
     private(set) var counters = Stat.Counters()
+    /// When a listener — a player, a branch link, one waiting for the stream — last left: a branch's mount unlistened
+    /// to is dropped ``BranchMounts/Settings/idleTimeout`` after its last listener left, not after its last request.
+    private(set) var lastLeft: ContinuousClock.Instant?
     /// The name of the stream of a source that does not name its own (drawn anew for each source attached).
     private var sourceStream = Context.newStream()
     /// The last titles, newest last, with the time (ms since 1970) the segment that carried each was cut.
@@ -313,7 +316,8 @@ struct DistributorCore<Listener: Hashable> {
     }
 
     /// A listener left (it closed, or was closed): it gets nothing more, and a branch's place is freed.
-    mutating func leave(_ listener: Listener) {
+    mutating func leave(_ listener: Listener, at now: ContinuousClock.Instant = .now) {
+        lastLeft = now
         waiting.removeAll { $0.listener == listener }
         waitingMounts.removeAll { $0 == listener }
         relays[listener] = nil

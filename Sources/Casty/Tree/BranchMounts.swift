@@ -372,16 +372,18 @@ public final class BranchMounts: @unchecked Sendable {
         }
     }
 
-    /// Drops the mounts no one has asked for or listened to for ``Settings/idleTimeout``.
+    /// Drops the mounts no one has asked for or listened to for ``Settings/idleTimeout``: none connected now, and
+    /// none asked for it or left it since — a listener that stayed an hour keeps the mount a whole timeout after it
+    /// left, not one measured from its request.
     private func sweep() {
         let now = ContinuousClock.now
         defer { relayKept() }
         for mount in order where mount != defaultMount && !settings.kept.contains(mount) {
             guard let entry = relays[mount], now - entry.asked >= settings.idleTimeout else { continue }
-            let stat = entry.relay.distributor.assumeIsolated { $0.stat() }
-            if stat.listeners == 0 && stat.branches == 0 {
-                drop(mount, because: "no listener for \(settings.idleTimeout)")
-            }
+            let (stat, lastLeft) = entry.relay.distributor.assumeIsolated { ($0.stat(), $0.lastLeft) }
+            guard stat.listeners == 0, stat.branches == 0 else { continue }
+            if let lastLeft, now - lastLeft < settings.idleTimeout { continue }
+            drop(mount, because: "no listener for \(settings.idleTimeout)")
         }
     }
 }
