@@ -86,7 +86,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     let logger: EventLog
     var keeper = UpstreamKeeper()
     private var subscribers = Subscribers()
-    private var context: Context?
+    private(set) var context: Context?
     /// Tells a link to the parent too slow for the stream (``RealTimeWatch``). It counts across links: a link much
     /// too slow is dropped by its parent within seconds (it falls 2 s behind) and re-attached again and again, so
     /// no one link lasts the windows it takes — while the links that break and heal in the tree owe nothing, since a
@@ -118,7 +118,14 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// loss as a burst, then silence — it waits instead, and is told `503` with `Retry-After`.
     static let staleAfter: Duration = .seconds(3)
     /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
-    private var lostParent: String?
+    var lostParent: String?
+    /// The parent that closed the link in order (`host:port`), until the branch is placed again: a parent that died
+    /// (its process killed), or one that dropped this branch — its link too slow for the stream, behind past its
+    /// patience. It is asked which before the branch asks the root again (``judgeClose(by:)``): one that answers is
+    /// not named lost.
+    var closedBy: String?
+    /// Whether ``closedBy`` was asked since the link closed.
+    var closeJudged = false
     /// Whether the root did not answer when the link's silence was checked with it (``askIfSilenceIsUpstream``):
     /// the link is then given up without blaming the parent — the root is away (restarting, cut off), and the
     /// parent, silent with it, did nothing wrong; named as lost, it would get no branch for a while just as the
@@ -220,6 +227,10 @@ public actor Branch: UpstreamNode, FeedingNode {
         if let next { headers["X-Casty-Resume"] = String(next) }
         if let stream = context?.stream, stream != 0 { headers[Context.streamHeader] = Context.streamText(stream) }
         if let key = configuration.treeKey { headers[TreeKey.header] = key.headerValue }
+        if let closedBy, !closeJudged {
+            closeJudged = true
+            await judgeClose(by: closedBy)
+        }
         if let lostParent { headers["X-Casty-Lost"] = lostParent }
         do {
             let opened = try await open(headers: headers)
@@ -292,13 +303,21 @@ public actor Branch: UpstreamNode, FeedingNode {
     }
 
     /// A node's address as the tree names it: `host:port`, `[v6]:port`.
-    private static func treeAddress(_ url: StreamURL) -> String {
+    static func treeAddress(_ url: StreamURL) -> String {
         url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
     }
 
     func lost(_ reason: CastyError) {
         lostAt = .now
-        lostParent = rootUnanswered ? nil : parent.map(Self.treeAddress)
+        let named = rootUnanswered ? nil : parent.map(Self.treeAddress)
+        // A link closed in order: the parent died, or dropped this branch; which is asked before it is named lost.
+        if case .ended = reason, let named {
+            closedBy = named
+            closeJudged = false
+            lostParent = nil
+        } else {
+            lostParent = named
+        }
         rootUnanswered = false
         parent = nil
         staleTimer?.cancel()
@@ -314,6 +333,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         guard keeper.state == .retrying else { return }
         let away = "\(formatted(seconds(Self.staleAfter))) s"
         streamEnded(upstream: lostParent.map { "the parent \($0) away for \(away)" }
+            ?? closedBy.map { "dropped by its parent \($0), and placed nowhere for \(away)" }
             ?? "no parent for \(away), and the root \(Self.treeAddress(root)) does not answer")
         // No longer where it was: its status says so until it is placed again (it asks the root meanwhile).
         for node in subscribers.all { (node as? Distributor)?.placeLost() }
@@ -340,6 +360,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         staleTimer = nil
         parent = opened.url
         lostParent = nil
+        closedBy = nil
         rootUnanswered = false
         let headers = opened.headers
         let segmentBytes = (try? headers.metaint()).flatMap { $0 } ?? context?.segmentBytes ?? 8192
