@@ -264,6 +264,12 @@ enum ServerCommand: Command {
         // Mounts fed by the server itself are on the whitelist too: they are where listeners go.
         if mounts != nil { mounts! += Array(relays.keys) + (station.map { [$0] } ?? []) }
         configuration.mounts = mounts.map { Array(Set($0)).sorted() }
+        // No mount, and no admin API whose /admin/whitelist could add one, nor a --config file a SIGHUP could read
+        // with some: no source could ever publish, and nothing would ever play — a server started for nothing.
+        if configuration.mounts == [], configuration.adminPassword == nil, arguments.all("config").isEmpty {
+            throw UsageError("no source could ever publish: no mount is listed, and without --admin-password no /admin/whitelist "
+                + "call can add one; give --mounts /m (or --accept-all), or --admin-password", ofTheWhole: true)
+        }
         if arguments.value("max-sources") != nil {
             configuration.maxSources = try arguments.integer("max-sources", default: 0, in: 1...1_000_000)
         }
@@ -374,7 +380,6 @@ enum ServerCommand: Command {
         }
     }
 
-    /// The mounts and fallbacks, for the log line that says the server is listening.
     /// What the line that says the server listens tells of its mounts, and of what an operator may have left out:
     /// no mount at all (every source is refused until `/admin/whitelist` adds one), no admin password (the admin
     /// API answers `401` to everyone), a fallback of a mount not listed (its listeners hear the fallback, but no

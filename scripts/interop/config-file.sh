@@ -500,12 +500,20 @@ stays() {
 }
 check "/live's listener stays on its fallback, connected and hearing it, after the SIGHUP took /live off the list" stays
 
-# No mount listed and no admin password: said at start, not found out from refused sources.
+# No mount listed and no admin password: said at start, not found out from refused sources — from a file, which a
+# SIGHUP may read with mounts; on the command line nothing could ever add one: a usage mistake.
 bare() {
-    timeout 3 "$CLI" server --port 0 --host 127.0.0.1 --source-password x </dev/null >"$TMP/bare.out" 2>&1 || true
+    printf 'port 0\nhost 127.0.0.1\nsource-password x\n' >"$TMP/bare.conf"
+    timeout 3 "$CLI" server --config "$TMP/bare.conf" </dev/null >"$TMP/bare.out" 2>&1 || true
     grep -qF "mounts none yet: every source is refused until /admin/whitelist adds one (give --mounts /m or --accept-all); admin API off (no --admin-password)" "$TMP/bare.out"
 }
-check "a server with no mount and no admin password says so as it starts" bare
+check "a server of a file with no mount and no admin password says so as it starts" bare
+bare_line() {
+    local status=0
+    timeout 3 "$CLI" server --port 0 --host 127.0.0.1 --source-password x </dev/null >"$TMP/bare-line.out" 2>&1 || status=$?
+    [ "$status" = 1 ] && grep -qF "no source could ever publish: no mount is listed, and without --admin-password" "$TMP/bare-line.out"
+}
+check "a server with no mount and no admin password on the command line is a usage mistake (status 1)" bare_line
 
 # The application decides the keys: a source password a SIGHUP sets admits nobody, said then as at start.
 verifying=$(free_port)
