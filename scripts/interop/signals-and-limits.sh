@@ -157,7 +157,8 @@ sleep 1
 kill -TERM "$next_run"
 wait "$next_run" 2>/dev/null || true
 check "(g) SIGTERM: the source's end line" log_has "$TMP/dead2.log" "on /live ended: the server is stopping"
-check "(g) SIGTERM: a server's stopping line says its sources are ended" log_has "$TMP/dead2.log" "SIGTERM: stopping \(sources ended, recordings finished\)"
+check "(g) SIGTERM: a server's stopping line says its sources are ended (it records nothing: not that recordings are finished)" \
+    log_has "$TMP/dead2.log" "SIGTERM: stopping \(sources ended\)$"
 
 # (h) SIGHUP keeps the running server's own live HLS.
 port=$(free_port)
@@ -175,6 +176,10 @@ check "(h) SIGHUP reads the file again" wait_until 10 log_has "$TMP/live.log" "S
 kept() { for segment in $segments; do test -f "$TMP/live/live/$segment" || return 1; done; }
 check "(h) SIGHUP: the segments the playlist named are still on disk (${segments//$'\n'/ })" kept
 check "(h) SIGHUP deleted nothing as an earlier run's" bash -c "! grep -q 'of an earlier run deleted' '$TMP/live.log'"
+kill -TERM "$reloaded_server"
+wait "$reloaded_server" 2>/dev/null || true
+check "(h) SIGTERM: a server no source ever published to claims no sources ended" \
+    bash -c "grep -q 'SIGTERM: stopping' '$TMP/live.log' && ! grep -q 'SIGTERM: stopping (sources ended' '$TMP/live.log'"
 
 # (i) SIGTERM sums up the log lines counted but not yet told: 30 players that came and went within a window of the
 # joins-and-leaves budget (20 lines) are all in the log (the last ten were lost when the process stopped before the

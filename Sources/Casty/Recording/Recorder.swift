@@ -115,6 +115,9 @@ public final class Recorder: @unchecked Sendable {
         queue.async { [file] in file.finish(with: last) }
     }
 
+    /// Whether a recording is being written in this process: a shutdown finishes it (``finishAll()``).
+    static var isWriting: Bool { writing.withLock { !$0.isEmpty } }
+
     /// Finishes every recording being written, and waits until they are (a process that stops: Ctrl-C, `kill`),
     /// so that each file holds the audio up to the end and its playlist ends with `EXT-X-ENDLIST`.
     public static func finishAll() {

@@ -36,6 +36,16 @@ public enum Shutdown {
 
     private static let registered = Mutex<[(stage: Stage, work: Work)]>([])
 
+    /// The sources connected to the process's station servers now (each ``SourceSession`` from its start to its
+    /// end): the line that says a shutdown is under way claims to end sources only when there are some.
+    private static let openSources = Atomic<Int>(0)
+
+    /// A source session began (``openSources``).
+    static func sourceOpened() { openSources.add(1, ordering: .relaxed) }
+
+    /// A source session ended (``openSources``).
+    static func sourceEnded() { openSources.subtract(1, ordering: .relaxed) }
+
     /// Adds `work` to `stage` of every shutdown from now on. Capture what it works on weakly: a server or queue
     /// that is gone by then has nothing to do.
     package static func register(_ stage: Stage, _ work: @escaping Work) {
@@ -43,12 +53,14 @@ public enum Shutdown {
     }
 
     /// What a shutdown does, for the line that says it is under way: ` (sources ended, recordings finished, events
-    /// sent or spooled)` in a station server with a control plane, less in one without, ` (access log written)` in a
-    /// relay with an access log, nothing in a process that has none of them (a relay, a dummy).
+    /// sent or spooled)` in a station server with live sources, recordings and a control plane, less in one without
+    /// them, ` (access log written)` in a relay with an access log, nothing in a process that has none of them (a
+    /// relay, a dummy, a station server with no source connected).
     public static var summary: String {
         let stages = registered.withLock { $0.map(\.stage) }
         var done: [String] = []
-        if stages.contains(.sources) { done += ["sources ended", "recordings finished"] }
+        if stages.contains(.sources), openSources.load(ordering: .relaxed) > 0 { done.append("sources ended") }
+        if Recorder.isWriting { done.append("recordings finished") }
         if stages.contains(.events) { done.append("events sent or spooled") }
         if stages.contains(.accessLog) { done.append("access log written") }
         return done.isEmpty ? "" : " (\(done.joined(separator: ", ")))"

@@ -186,6 +186,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         chain.waitsForNextHeader = true  // a frame that lost bytes (an SRT uplink past its latency) reaches no player
         self.station = Context.named(station, by: mount)
         self.bitrate = bitrate
+        Shutdown.sourceOpened()
     }
 
     /// The headers listeners are told, from the source's `ice-*` headers (and the `icy-*` ones some sources
@@ -474,6 +475,7 @@ public actor SourceSession: LoopNode, FeedingNode {
         }
         guard let onEnd else { return }
         self.onEnd = nil
+        Shutdown.sourceEnded()
         whenAnnounced = nil  // never announced: what it would have done holds the mount's table, and maybe this session
         watchdog?.cancel()
         pieces?.cancel()
