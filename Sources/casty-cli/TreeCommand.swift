@@ -89,8 +89,11 @@ enum TreeCommand: Command {
             deepest = max(deepest, fields.depth)
             // A stream that has brought nothing for a while is said so: the source or upstream is away, or the
             // node is cut off.
+            // A node with no stream at all (`stream=-`: no source has published the mount since the root started)
+            // is said so too, not shown as a node that works with 0 segments.
             let quiet = fields.quiet.map { $0 / .milliseconds(1) }.map { Int($0) } ?? 0
-            let silent = quiet >= 2000 ? "  no audio for \(quiet / 1000).\(quiet % 1000 / 100) s" : ""
+            let silent = fields["stream"] == "-" ? "  no stream yet (nothing has played here since it started)"
+                : quiet >= 2000 ? "  no audio for \(quiet / 1000).\(quiet % 1000 / 100) s" : ""
             say(String(repeating: "  ", count: indent)
                 + "\(fields["address"] ?? url.authority)  depth \(fields.depth)  players \(fields["listeners"] ?? "?")"
                 + (fields["hls"].map { "  HLS players \($0)" } ?? "")

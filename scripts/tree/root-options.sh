@@ -81,6 +81,16 @@ check "the root refused a source whose key the application refused (HTTP $refuse
 asked() { grep -q '"x-streaming-key": "wrongkey"' "$TMP/app.jsonl" 2>/dev/null; }
 check "the application was asked about wrongkey" wait_until 5 asked
 
+# `casty-cli tree` on a mount no source has published since the root started: said so, not 0 segments that look fine.
+quiet_root=$(free_port)
+"$CLI" root --host 127.0.0.1 --port "$quiet_root" --advertise "127.0.0.1:$quiet_root" --source-password hackme --mounts /live \
+    </dev/null >"$TMP/quiet-root.log" 2>&1 &
+pids+=("$!")
+check "a root of /live with no source listens" wait_until 10 listening "$quiet_root"
+"$CLI" tree "http://127.0.0.1:$quiet_root/live" >"$TMP/quiet-tree.txt" 2>&1 || true
+check "casty-cli tree on a mount that never streamed says so: $(grep -m1 depth "$TMP/quiet-tree.txt")" \
+    grep -qF "no stream yet (nothing has played here since it started)" "$TMP/quiet-tree.txt"
+
 if ((failures > 0)); then
     echo "--- last output"; cat "$TMP"/*.log 2>/dev/null | tail -20
     exit 1
