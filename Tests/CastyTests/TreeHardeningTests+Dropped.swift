@@ -39,9 +39,10 @@ extension TreeHardeningTests {
         return (root, parent)
     }
 
-    @Test("A branch its parent drops (a clean close, the parent alive: its /tree answers) asks the root again without naming the parent lost, and says it was dropped")
-    func aBranchDroppedByALiveParent_DoesNotNameItLost() async throws {
-        let (root, parent) = try rootAndClosingParent(dies: false)
+    /// A branch under ``rootAndClosingParent(dies:)``: the root's second request (the branch asking again after its
+    /// parent closed the link), the branch's log, and the parent's address.
+    private func askingAgain(afterAParentThat dies: Bool) async throws -> (again: Request, log: [String], parent: String) {
+        let (root, parent) = try rootAndClosingParent(dies: dies)
         let log = LogLines()
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
@@ -49,24 +50,22 @@ extension TreeHardeningTests {
         #expect(await eventually(timeout: .seconds(10)) { root.requests.value.count >= 2 }, "\(log.value)")
         stop(serving)
         let again = try #require(root.requests.value.dropFirst().first)
-        #expect(again.headers["X-Casty-Lost"] == nil, "a healthy parent named lost: \(again.headers["X-Casty-Lost"] ?? "")")
-        #expect(log.value.contains { $0.contains("dropped by its parent \(parent.url.authority)") }, "\(log.value)")
         await root.close()
         await parent.close()
+        return (again, log.value, parent.url.authority)
+    }
+
+    @Test("A branch its parent drops (a clean close, the parent alive: its /tree answers) asks the root again without naming the parent lost, and says it was dropped")
+    func aBranchDroppedByALiveParent_DoesNotNameItLost() async throws {
+        let (again, log, parent) = try await askingAgain(afterAParentThat: false)
+        #expect(again.headers["X-Casty-Lost"] == nil, "a healthy parent named lost: \(again.headers["X-Casty-Lost"] ?? "")")
+        #expect(log.contains { $0.contains("dropped by its parent \(parent)") }, "\(log)")
     }
 
     @Test("A branch whose parent closes the link and is gone (its port closed, as a killed parent's) still names it lost when it asks the root again")
     func aBranchWhoseParentClosedAndDied_NamesItLost() async throws {
-        let (root, parent) = try rootAndClosingParent(dies: true)
-        let log = LogLines()
-        var configuration = Branch.Configuration()
-        configuration.backoff = .milliseconds(20)
-        let serving = try Branch.serve(root: root.url, address: .loopback(port: 0), eager: true, configuration: configuration, logger: log.logger)
-        #expect(await eventually(timeout: .seconds(10)) { root.requests.value.count >= 2 }, "\(log.value)")
-        stop(serving)
-        let again = try #require(root.requests.value.dropFirst().first)
-        #expect(again.headers["X-Casty-Lost"] == parent.url.authority, "\(log.value)")
-        #expect(!log.value.contains { $0.contains("dropped by its parent") }, "\(log.value)")
-        await root.close()
+        let (again, log, parent) = try await askingAgain(afterAParentThat: true)
+        #expect(again.headers["X-Casty-Lost"] == parent, "\(log)")
+        #expect(!log.contains { $0.contains("dropped by its parent") }, "\(log)")
     }
 }
