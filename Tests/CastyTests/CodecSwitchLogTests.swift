@@ -73,3 +73,23 @@ extension StationServerTests {
         #expect(log.contains("no source came back within 5.0 seconds"), "\(log.lines.value)")
     }
 }
+
+extension StationServerTests {
+    @Test("While an AAC mount's listeners wait for its source, /api/mounts says it plays audio/aac, not an MP3 default")
+    func aacMountWaitingForItsSource_KeepsItsContentTypeInTheAPI() async throws {
+        let server = try server(mounts: ["/aac"], timeout: .seconds(30))
+        defer { server.close() }
+        let source = try await source(server, mount: "/aac", type: "audio/aac")
+        await sendPaced(source, adtsFrames(30))
+        let player = try await listener(server, "/aac", titles: false)
+        #expect(await player.waitFor(timeout: .seconds(15)) { $0.count > 4170 })
+        #expect(try await ask(server, "/api/mounts/aac", admin: false).contains(#""contentType":"audio/aac""#))
+        await source.close()
+        #expect(await eventually(timeout: .seconds(10)) {
+            ((try? await ask(server, "/api/mounts/aac", admin: false)) ?? "").contains(#""live":false"#)
+        })
+        let waiting = try await ask(server, "/api/mounts/aac", admin: false)
+        #expect(waiting.contains(#""contentType":"audio/aac""#), "\(waiting)")
+        await player.close()
+    }
+}

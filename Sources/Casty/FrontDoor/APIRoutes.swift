@@ -72,9 +72,12 @@ enum APIRoutes {
         let state = port.mounts.flatMap { table in table.mount(at: path).map { table.state(of: $0) } }
         let live = state.map { $0 != "idle" && $0 != "connecting" } ?? (stat.context != nil)
         let station = stat.context?.station ?? [:]
+        // Off the air, the type its players were told (an AAC mount waiting for its source is no MP3 one); none, of a
+        // mount that never played.
+        let contentType = station["Content-Type"] ?? distributor.assumeIsolated { $0.toldContentType } ?? ""
         var fields: [(String, JSONValue)] = [
             ("mount", .text(path)), ("name", .text(station["icy-name"] ?? "")), ("genre", .text(station["icy-genre"] ?? "")),
-            ("bitrate", .number(stat.context?.advertisedBitrate ?? 0)), ("contentType", .text(station["Content-Type"] ?? "audio/mpeg")),
+            ("bitrate", .number(stat.context?.advertisedBitrate ?? 0)), ("contentType", .text(contentType)),
             ("title", .text(stat.context?.title?.streamTitle ?? "")), ("listeners", .number(stat.listeners)),
             ("live", .bool(live)), ("fallback", .bool(state.map { $0 == "fallback" } ?? (stat.context?.fallback == true))),
         ]
