@@ -113,6 +113,32 @@ extension StationServerTests {
         server.close()
     }
 
+    @Test("Without --hls-dir too, a withdrawn playlist's segments go once their time is up (they stayed, the expiry timer firing in a loop)")
+    func withdrawnSegmentsWithoutADirectory_GoInTheirTime() async throws {
+        let server = try server(timeout: .seconds(2)) { $0.options.hls.targetDuration = 1 }
+        defer { server.close() }
+        let source = try await source(server)
+        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
+        await sendPaced(source, Self.silentFrames(160))  // 4.2 s of audio: more than three targets
+        let feeding = keepFeeding(source)
+        let playlist = Locked<[String]>([])
+        #expect(await eventually(timeout: .seconds(30)) {
+            let answer = (try? await ask(server, "/live/index.m3u8", admin: false)) ?? ""
+            playlist.update { $0 = playlistLines(answer) }
+            return answer.hasPrefix("HTTP/1.0 200")
+        })
+        feeding.cancel()
+        let last = try #require(playlist.value.last { !$0.hasPrefix("#") })
+        await source.close()
+        #expect(await eventually(timeout: .seconds(30)) {
+            ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
+        }, "no source came back: the playlist is withdrawn")
+        // Its time: its own second and the 6-s playlist that listed it, from the withdrawal.
+        #expect(await eventually(timeout: .seconds(30)) {
+            ((try? await ask(server, "/live/\(last)", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
+        }, "\(last) goes once its time is up")
+    }
+
     @Test("While its source is waited for, a mount's live HLS stays: its playlist and segments answer; after the source timeout, the playlist is 404, on disk too, its segments stay for their time (RFC 8216 6.2.2) then go, and the next source's playlist starts empty")
     func hlsOfAMountWaitingForItsSource_StaysUntilTheTimeout() async throws {
         let directory = temporaryDirectory("hls-session")

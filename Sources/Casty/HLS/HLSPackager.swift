@@ -222,7 +222,10 @@ public actor HLSPackager: LoopNode {
         }
         expiry = loop.schedule(after: max(.zero, next - .now)) { [weak self] in
             self?.assumeIsolated { packager in
-                packager.directory?.expire(packager.kept.expire(now: .now))
+                // Out of the optional chain: without --hls-dir, an argument of `directory?.expire` is never
+                // evaluated, and the segments kept would never go (the timer firing at once, again and again).
+                let gone = packager.kept.expire(now: .now)
+                packager.directory?.expire(gone)
                 packager.expireWithdrawn()
             }
         }
