@@ -440,7 +440,10 @@ struct TreeMountsTests {
         let second = try await play("/live", at: below.port.address)
         #expect(await second.waitFor(timeout: .seconds(10)) { StationServerTests.silentFrameCount($0) >= 5 })
         let childAddress = child.port.address.description
-        #expect(try await treeLine(server.address, mount: "/live")["children"] == "\(childAddress):2")
+        // The root hears of the branch below from the child's /tree, at its next survey.
+        #expect(await eventually(timeout: .seconds(5)) {
+            (try? await treeLine(server.address, mount: "/live"))?["children"] == "\(childAddress):2"
+        })
 
         below.stop()  // dies below the child: the root never hears of it but from the child
         let counted = Locked("")
