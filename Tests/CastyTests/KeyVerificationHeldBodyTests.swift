@@ -69,4 +69,23 @@ struct KeyVerificationHeldBodyTests {
         await listener.close()
         await app.upstream.close()
     }
+
+    @Test("A source whose chunked body breaks while its key is verified is not admitted: one line naming the break, no session, no events")
+    func aSourceWhoseBodyBreaksWhileHeld_IsNotAdmitted() async throws {
+        let app = try PlatformServerTests.App(keys: ["key"], verifying: .seconds(2), on: loop)
+        let log = StationServerTests.Log()
+        let server = try await platform.server(app: app, events: app.url("/events"), catchUp: .seconds(5), log: log)
+        defer { server.close() }
+        let peer = try await TestPeer.connect(to: server.address, on: loop)
+        let credentials = Base64.encode(Array("source:key".utf8))
+        let audio = StationServerTests.silentFrames(20)
+        await peer.send(bytes: Array(("PUT /live HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(credentials)\r\nContent-Type: audio/mpeg\r\n"
+            + "Transfer-Encoding: chunked\r\n\r\n" + String(audio.count, radix: 16) + "\r\n").utf8) + audio + Array("\r\nZZ\r\n".utf8))
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("not admitted: its chunked body is broken") }, "\(log.lines.value)")
+        #expect(await eventually { peer.closed.value })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!log.contains("publishing /live") && !log.contains("left before it was admitted"), "\(log.lines.value)")
+        #expect(app.events.isEmpty, "no stream-available: \(app.events)")
+        await app.upstream.close()
+    }
 }

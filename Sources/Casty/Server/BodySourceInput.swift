@@ -40,6 +40,9 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
     private var heldEnd: String?
     /// The bytes of audio dropped from the hold, the oldest first, to keep within its limit.
     private(set) var droppedWhileHeld = 0
+    /// Why the body broke while held, if it did (a chunk that is none): the connection is closed then, and the source
+    /// is not admitted — it could never go on.
+    private(set) var brokeWhileHeld: String?
 
     /// An input reading `connection`'s body, framed so (`nil`: not framed, read until the source hangs up), whose
     /// first bytes, read with the request, are `pending`.
@@ -125,12 +128,16 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
         guard attached else {
             // Past the body's end, what comes is read (its hang-up is seen behind it) and thrown away.
             guard heldEnd == nil else { return }
-            let (pieces, end) = unframed(bytes)
+            let (pieces, end, broken) = unframed(bytes)
             for piece in pieces where !piece.isEmpty { keep(piece) }
             heldEnd = end
+            if let broken {
+                brokeWhileHeld = broken
+                connection.close()
+            }
             return
         }
-        let (pieces, end) = unframed(bytes)
+        let (pieces, end, _) = unframed(bytes)
         guard let session else { return }
         for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
         if let end { session.assumeIsolated { $0.inputClosed(end) } }
@@ -146,11 +153,11 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
     }
 
     /// The audio in `bytes`, its framing taken off, and the body's end if it came with them (`its body is over: …`,
-    /// or a broken chunk: `closed by Casty: …`).
-    private func unframed(_ bytes: ArraySlice<UInt8>) -> (pieces: [ArraySlice<UInt8>], end: String?) {
+    /// or a broken chunk: `closed by Casty: …`, with what broke it).
+    private func unframed(_ bytes: ArraySlice<UInt8>) -> (pieces: [ArraySlice<UInt8>], end: String?, broken: String?) {
         switch framing {
         case nil:
-            return ([bytes], nil)
+            return ([bytes], nil, nil)
         case .chunked(var decoder):
             var pieces: [ArraySlice<UInt8>] = []
             let broken: ChunkedDecoder.Failure?
@@ -164,15 +171,15 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
             // The audio of the chunks that came whole goes to the mount, and counts, even when a later one broke.
             if let broken {
                 // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
-                return (pieces, "closed by Casty: its chunked body is broken (\(broken))")
+                return (pieces, "closed by Casty: its chunked body is broken (\(broken))", "its chunked body is broken (\(broken))")
             }
             // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
-            return (pieces, decoder.finished ? "its body is over: its chunked body ended with its last chunk" : nil)
+            return (pieces, decoder.finished ? "its body is over: its chunked body ended with its last chunk" : nil, nil)
         case .length(let remaining, let length):
-            guard remaining > 0 else { return ([], nil) }  // past its end: what follows is no audio of this body
+            guard remaining > 0 else { return ([], nil, nil) }  // past its end: what follows is no audio of this body
             let piece = bytes.prefix(remaining)
             framing = .length(remaining: remaining - piece.count, of: length)
-            return ([piece], remaining == piece.count ? "its body is over: the \(length) bytes of its Content-Length came" : nil)
+            return ([piece], remaining == piece.count ? "its body is over: the \(length) bytes of its Content-Length came" : nil, nil)
         }
     }
 }

@@ -38,6 +38,10 @@ enum SourceRoutes {
                                                         bitrate: SourceSession.declaredBitrate(request.headers)))
         }
         SourceAdmission.check(publication, port: port) { verdict in
+            // A body that broke while held could never go on: the source is not admitted, in one line.
+            if let broken = input.brokeWhileHeld {
+                return port.refusalLog("source \(exchange.peer) on \(exchange.path) not admitted: \(broken) while its key was verified; closed")
+            }
             // A source that hung up while its key was being verified gets no session: nothing to publish, and the
             // application must not hear stream-available then stream-closed for a stream that never was.
             guard !exchange.connection.peerHasHungUp else {
