@@ -25,13 +25,54 @@ package enum FileIdentity {
         return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
+    /// What a path names, as `stat` tells it (through any link).
+    package enum Kind: Sendable, CustomStringConvertible {
+        case regular, fifo, directory, characterDevice, blockDevice, socket, other
+
+        /// The kind as a line says it: `a FIFO`, `a directory`.
+        package var description: String {
+            switch self {
+            case .regular: "a regular file"
+            case .fifo: "a FIFO"
+            case .directory: "a directory"
+            case .characterDevice: "a character device"
+            case .blockDevice: "a block device"
+            case .socket: "a socket"
+            case .other: "no regular file"
+            }
+        }
+
+        /// The kind of a file of this `stat` mode.
+        init(mode: mode_t) {
+            switch mode & S_IFMT {
+            case S_IFREG: self = .regular
+            case S_IFIFO: self = .fifo
+            case S_IFDIR: self = .directory
+            case S_IFCHR: self = .characterDevice
+            case S_IFBLK: self = .blockDevice
+            case S_IFSOCK: self = .socket
+            default: self = .other
+            }
+        }
+    }
+
+    /// What `path` names now (through any link); `nil` when it names nothing.
+    package static func kind(_ path: String) -> Kind? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Kind(mode: info.st_mode)
+    }
+
+    /// What the file open as `fd` is; `nil` when `fstat` fails.
+    package static func kind(ofOpen fd: Int32) -> Kind? {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        return Kind(mode: info.st_mode)
+    }
+
     /// Whether `path` names a regular file (through any link) — not a pipe, a FIFO, a directory or a device —;
     /// `nil` when it names nothing.
     package static func isRegularFile(_ path: String) -> Bool? {
-        switch casty_is_regular_file(path) {
-        case 1: true
-        case 0: false
-        default: nil
-        }
+        kind(path).map { $0 == .regular }
     }
 }

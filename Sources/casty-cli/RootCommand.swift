@@ -139,14 +139,15 @@ enum RootCommand: Command {
     }
 }
 
-/// The tree's key from `--tree-key` or the first line of `--tree-key-file`, if either is given.
+/// The tree's key from `--tree-key` or the first line of `--tree-key-file`, if either is given. The key file must
+/// be a regular file (through any link), of which the first 4 KiB only are read: anything else — a FIFO, a
+/// device, a longer first line — is a mistake naming the file and why, read with no byte of it taken.
 func treeKey(_ arguments: Arguments) throws -> TreeKey? {
     var text = arguments.value("tree-key")
     if let path = arguments.value("tree-key-file") {
         guard text == nil else { throw UsageError("give --tree-key or --tree-key-file, not both") }
-        let line = String(decoding: try withOption("tree-key-file", path) { try readFile(path) }, as: UTF8.self)
-            .split(whereSeparator: \.isNewline).first
-        text = line.map(String.init) ?? ""
+        // A regular file only, and its first line only (``RegularFile``): a FIFO would block, /dev/zero never end.
+        text = try withOption("tree-key-file", path) { try RegularFile.firstLine(path) }
         guard let key = TreeKey(text!) else {
             throw UsageError("--tree-key-file \(path): the first line holds no key (it is empty or blank, or holds a control character)")
         }

@@ -41,13 +41,17 @@ extension ServerCommand {
         let takenBack = onHangup {
             var fresh: Arguments?
             do {
-                guard let again = try arguments.readAgain?() else { return }
+                guard let readAgain = arguments.readAgain else { return }
+                // The files (the --config files, a key file) are read off the pool, where waiting on a disk blocks nothing.
+                let again = try await offThePool(readAgain)
                 fresh = again
                 for warning in again.warnings { logger("SIGHUP: \(warning)") }
-                try checkAsAStart(again)
-                try alsoChecking(again)
-                // Read once, as the reading is checked: taken only if all of it is.
-                let key = runningKey == nil ? nil : try treeKey(again)
+                // Checked, and the key read once, off the pool as well: taken only if all of it is.
+                let key = try await offThePool { () throws -> TreeKey? in
+                    try checkAsAStart(again)
+                    try alsoChecking(again)
+                    return runningKey == nil ? nil : try treeKey(again)
+                }
                 // What is not taken again stays as the server runs it: a new --relay's mount is not listed without its
                 // relay. The recordings aside, which are not taken again either: a mount taken off the list ends its
                 // own, and checked against the new list, the old ones would refuse a file that a start takes.

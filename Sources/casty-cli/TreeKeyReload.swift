@@ -32,12 +32,14 @@ enum TreeKeyReload {
     /// From now on SIGHUP reads `--tree-key-file` again, for a node of one stream — a `root` of a source or of the
     /// built-in station, a `branch` (`node`) — whose `arguments` give one (the same command line: neither takes
     /// `--config`), and takes its key into `running`: one line says whether it changed; a file that cannot be read,
-    /// or holds no key, changes nothing and one line says why. Without a key file, SIGHUP stops the node as before.
+    /// is no regular file (a FIFO, a device), has a first line longer than 4 KiB, or holds no key, changes nothing
+    /// and one line says why — the next SIGHUP reads it again. Without a key file, SIGHUP stops the node as before.
     static func reloadOnHangup(_ running: TreeKey?, _ arguments: Arguments, node: String, logger: EventLog) {
         guard let running, let path = arguments.value("tree-key-file") else { return }
         onHangup {
             do {
-                guard let key = try treeKey(arguments) else { return }
+                // Off the pool: a regular file only is read, but the reading may still wait on its disk.
+                guard let key = try await offThePool({ try treeKey(arguments) }) else { return }
                 logger("SIGHUP: " + (take(key, into: running, from: path, before: path, branch: node == "branch")
                     ?? "the tree key (\(path)) read again: the same key"))
             } catch {

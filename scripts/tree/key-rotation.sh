@@ -64,7 +64,21 @@ kept() {
 }
 check "SIGHUP with an empty key file: one line, the key kept" wait_until 10 kept
 answers "the root still admits its key" 200 "$root" / bravo-key-2 8006
+
+# A FIFO in the key file's place is refused unread (opening it would block every later SIGHUP), and the next
+# SIGHUP reads the regular file put back.
+rm -f "$TMP/key"
+mkfifo "$TMP/key"
+kill -HUP "$root_pid"
+fifo_refused() {
+    log_has "$TMP/root.log" "SIGHUP: the tree key not read again, the root keeps the key it has: --tree-key-file: .*/key is a FIFO, not a regular file"
+}
+check "SIGHUP with a FIFO as the key file: one line, the key kept" wait_until 10 fifo_refused
+rm -f "$TMP/key"
 printf 'bravo-key-2\n' >"$TMP/key"
+kill -HUP "$root_pid"
+read_after_fifo() { log_has "$TMP/root.log" "SIGHUP: the tree key \(.*/key\) read again: the same key"; }
+check "the SIGHUP after the FIFO reads the key file again" wait_until 10 read_after_fifo
 
 # A branch attached with the previous key, then given a new one.
 printf 'alpha-key-1\n' >"$TMP/branch-key"

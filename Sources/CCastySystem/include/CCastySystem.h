@@ -121,14 +121,6 @@ static inline int casty_path_names_fd(const char *path, int fd) {
     return named.st_dev == open.st_dev && named.st_ino == open.st_ino;
 }
 
-/// 1 when `path` names a regular file (through any link), 0 for a pipe, a FIFO, a directory or a device, -1 when
-/// it names nothing.
-static inline int casty_is_regular_file(const char *path) {
-    struct stat named;
-    if (stat(path, &named) != 0) return -1;
-    return S_ISREG(named.st_mode) ? 1 : 0;
-}
-
 /// The strerror text for `error`, thread-safe. Writes into `buffer` and returns a pointer to the text.
 const char *casty_strerror(int error, char *buffer, size_t length);
 
