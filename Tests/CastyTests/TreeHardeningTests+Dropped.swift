@@ -9,8 +9,9 @@ import Testing
 /// not named lost to the tree; one that died is.
 extension TreeHardeningTests {
     /// A root that sends every branch to a parent, which streams numbered segments on its first link for a moment and
-    /// closes it in order; `dies`: its port closes with it, else it stays and answers its `/tree`.
-    func rootAndClosingParent(dies: Bool) throws -> (root: FakeUpstream, parent: FakeUpstream) {
+    /// closes it in order; `dies`: its port closes with it, else it stays and answers its `/tree`; `repeatedly`: it
+    /// closes every link so, a tenth of a second after it opened (a parent that drops the branch again and again).
+    func rootAndClosingParent(dies: Bool, repeatedly: Bool = false) throws -> (root: FakeUpstream, parent: FakeUpstream) {
         let links = Locked(0)
         let made = Locked<FakeUpstream?>(nil)
         let parent = try FakeUpstream(on: .shared) { connection, request in
@@ -25,8 +26,8 @@ extension TreeHardeningTests {
             streamICY(to: connection, metaint: 1000, interval: .milliseconds(20)) { number in
                 try! metadataBlock(Array("CastySeq='\(number)';".utf8))
             }
-            guard links.value == 1 else { return }
-            connection.loop.schedule(after: .milliseconds(300)) {
+            guard repeatedly || links.value == 1 else { return }
+            connection.loop.schedule(after: .milliseconds(repeatedly ? 100 : 300)) {
                 if dies { made.value?.listener.close() }
                 connection.close()
             }
@@ -67,5 +68,23 @@ extension TreeHardeningTests {
         let (again, log, parent) = try await askingAgain(afterAParentThat: true)
         #expect(again.headers["X-Casty-Lost"] == parent, "\(log)")
         #expect(!log.contains { $0.contains("dropped by its parent") }, "\(log)")
+    }
+
+    @Test("A branch a live parent drops again and again says so in a line each for the first few drops, then sums the drops up every 10 s, as it sums its link's losses")
+    func aBranchDroppedAgainAndAgain_SumsTheDropsUp() async throws {
+        let (root, parent) = try rootAndClosingParent(dies: false, repeatedly: true)
+        let log = LogLines()
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let serving = try Branch.serve(root: root.url, address: .loopback(port: 0), eager: true, configuration: configuration, logger: log.logger)
+        // The root is asked again after each drop: a dozen drops.
+        #expect(await eventually(timeout: .seconds(20)) { root.requests.value.count >= 13 }, "\(log.value)")
+        stop(serving)
+        await root.close()
+        await parent.close()
+        let dropped = log.value.filter { $0.contains("dropped by its parent \(parent.url.authority)") }
+        #expect(dropped.count <= Branch.toldAttempts + 2, "a line for each drop: \(dropped.count) of them")
+        #expect(dropped.contains { $0.contains("since the last line, each link lasting under 10 s (summed up every 10 s)") }, "\(dropped)")
+        #expect(dropped.prefix(Branch.toldAttempts).allSatisfy { !$0.contains("summed up") }, "the first drops are told one by one")
     }
 }

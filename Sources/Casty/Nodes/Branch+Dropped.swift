@@ -13,7 +13,9 @@ extension Branch {
     /// its `/tree`: one that does not answer within ``closeCheckTimeout`` is named lost to the tree (`X-Casty-Lost`),
     /// as a parent that went silent is; one that answers did nothing wrong — named lost, it would get no branch for
     /// a while, and a branch dropped again and again for its slow link would have every healthy parent of the tree
-    /// suspected in turn, and the root serve it past its fanout. That branch asks the root again without blame.
+    /// suspected in turn, and the root serve it past its fanout. That branch asks the root again without blame. A
+    /// parent that drops it again and again is told as a flapping link's losses are: the first few drops in a line
+    /// each, then one line every ten seconds with how many there were (``UpstreamKeeper/flaps``).
     func judgeClose(by closed: String) async {
         let mount = context?.mount ?? root.path
         let answers = await Self.answers(closed, mount: mount, loop: loop)
@@ -22,8 +24,15 @@ extension Branch {
             lostParent = closed
             return
         }
-        logger("branch \(address): dropped by its parent \(closed): it closed the link and answers its /tree, alive (it lets a"
-            + " branch go whose link is too slow for the stream: its log says why); asking the root again without naming it lost")
+        let line = "branch \(address): dropped by its parent \(closed): it closed the link and answers its /tree, alive (it lets a"
+            + " branch go whose link is too slow for the stream: its log says why); asking the root again without naming it lost"
+        // A parent that drops the branch again and again: told as its link's losses are, the first few, then summed.
+        if keeper.flaps <= Self.toldAttempts {
+            logger(line)
+        } else if let count = drops.occurred() {
+            logger(line + "; \(count) time\(count == 1 ? "" : "s") since the last line, each link lasting under"
+                + " \(Self.steadyLink.components.seconds) s (summed up every 10 s)")
+        }
     }
 
     /// Whether the tree node at `authority` answers its `/tree` (for `mount`) within ``closeCheckTimeout``: any answer

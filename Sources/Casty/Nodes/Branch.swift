@@ -126,6 +126,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     var closedBy: String?
     /// Whether ``closedBy`` was asked since the link closed.
     var closeJudged = false
+    /// The drops by a live parent past the first few of a flapping link, summed up every ten seconds as its losses
+    /// are (``judgeClose(by:)``).
+    var drops = RepeatedEvent(interval: .seconds(10))
     /// Whether the root did not answer when the link's silence was checked with it (``askIfSilenceIsUpstream``):
     /// the link is then given up without blaming the parent — the root is away (restarting, cut off), and the
     /// parent, silent with it, did nothing wrong; named as lost, it would get no branch for a while just as the

@@ -51,6 +51,10 @@ struct UpstreamKeeper {
     /// audio (``UpstreamNode/streamsNow()``), or before its loss is — not at each attempt of an upstream that sends
     /// a web page every time.
     var heldLine: String?
+    /// Links in a row that lasted under ``UpstreamNode/steadyLink``: an upstream that flaps (accepts, streams a
+    /// moment, drops) is told for its first ``UpstreamNode/toldAttempts`` losses, then summed up every ten seconds —
+    /// a branch's line that its parent dropped it too (``Branch/judgeClose(by:)``).
+    var flaps = 0
 
     /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
     /// Returns whether it just began to.
@@ -153,10 +157,10 @@ extension UpstreamNode {
             logger("\(speaker): \(problem); \(count) more attempt\(count == 1 ? "" : "s") failed \(how), retrying every "
                 + "\(wait(after: failures, refused: refused))")
         }
-        let steady = Duration.seconds(10)
-        // Links in a row that lasted under `steady`: an upstream that flaps (accepts, streams a moment, drops) is
-        // told for its first few losses, then summed up every ten seconds, as a failing one is.
-        var flaps = 0
+        let steady = Self.steadyLink
+        // An upstream that flaps is told for its first few losses, then summed up every ten seconds, as a failing
+        // one is (``UpstreamKeeper/flaps``).
+        keeper.flaps = 0
         var losses = RepeatedEvent(interval: .seconds(10))
         while keeper.state != .stopped {
             if !opening {
@@ -177,9 +181,9 @@ extension UpstreamNode {
                     let lasted = ContinuousClock.now - keeper.openedAt
                     failures = lasted >= steady ? 0 : failures + 1
                     if lasted >= steady { told = [:] }
-                    flaps = lasted >= steady ? 0 : flaps + 1
+                    keeper.flaps = lasted >= steady ? 0 : keeper.flaps + 1
                     lost(reason)
-                    if flaps <= Self.toldAttempts {
+                    if keeper.flaps <= Self.toldAttempts {
                         logger("\(speaker): upstream lost: \(reason); reconnecting")
                     } else if let count = losses.occurred() {
                         logger("\(speaker): upstream lost: \(reason); \(count) time\(count == 1 ? "" : "s") since the last line, each link"
@@ -196,7 +200,7 @@ extension UpstreamNode {
                     guard keeper.state != .stopped else { return opened.connection.close() }
                     keeper.openedAt = .now
                     var line: String?
-                    if keeper.reconnects > 0, flaps <= Self.toldAttempts {
+                    if keeper.reconnects > 0, keeper.flaps <= Self.toldAttempts {
                         // After answers that were no stream, the line waits for audio: it is back then.
                         line = keeper.lostHadAudio || answeredNoStream ? "\(speaker): upstream back: \(opened.url)"
                             : "\(speaker): upstream answered again: \(opened.url) (it has sent no audio yet)"
@@ -226,6 +230,10 @@ extension UpstreamNode {
 
     /// How many failed attempts with one problem are each told in a line of their own.
     static var toldAttempts: Int { 3 }
+
+    /// How long a link lasts to be no flap (``UpstreamKeeper/flaps``): one that lasted so resets the backoff, and
+    /// its loss is told in a line of its own.
+    static var steadyLink: Duration { .seconds(10) }
 
     /// How often the failed attempts past the first few are summed up in a line, for attempts `waiting` apart: every
     /// ten seconds, or every six attempts when they are further apart than that (a branch refused, or asking for a
