@@ -113,22 +113,30 @@ extension StationServerTests {
         server.close()
     }
 
-    @Test("Without --hls-dir too, a withdrawn playlist's segments go once their time is up (they stayed, the expiry timer firing in a loop)")
-    func withdrawnSegmentsWithoutADirectory_GoInTheirTime() async throws {
-        let server = try server(timeout: .seconds(2)) { $0.options.hls.targetDuration = 1 }
-        defer { server.close() }
+    /// A source publishing `/live` on `server` until its live playlist answers (more than three targets of audio,
+    /// then fed on while the playlist is asked for: a loaded machine that starves the test's task for longer than the
+    /// source timeout must not end the source before its playlist was seen), and that playlist's lines.
+    func publishedWithAPlaylist(_ server: StationServer) async throws -> (source: TestPeer, playlist: [String]) {
         let source = try await source(server)
         #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
         await sendPaced(source, Self.silentFrames(160))  // 4.2 s of audio: more than three targets
         let feeding = keepFeeding(source)
+        defer { feeding.cancel() }
         let playlist = Locked<[String]>([])
         #expect(await eventually(timeout: .seconds(30)) {
             let answer = (try? await ask(server, "/live/index.m3u8", admin: false)) ?? ""
             playlist.update { $0 = playlistLines(answer) }
             return answer.hasPrefix("HTTP/1.0 200")
         })
-        feeding.cancel()
-        let last = try #require(playlist.value.last { !$0.hasPrefix("#") })
+        return (source, playlist.value)
+    }
+
+    @Test("Without --hls-dir too, a withdrawn playlist's segments go once their time is up (they stayed, the expiry timer firing in a loop)")
+    func withdrawnSegmentsWithoutADirectory_GoInTheirTime() async throws {
+        let server = try server(timeout: .seconds(2)) { $0.options.hls.targetDuration = 1 }
+        defer { server.close() }
+        let (source, lines) = try await publishedWithAPlaylist(server)
+        let last = try #require(lines.last { !$0.hasPrefix("#") })
         await source.close()
         #expect(await eventually(timeout: .seconds(30)) {
             ((try? await ask(server, "/live/index.m3u8", admin: false)) ?? "").hasPrefix("HTTP/1.0 404")
@@ -148,20 +156,8 @@ extension StationServerTests {
             configuration.options.hls.targetDuration = 1
             configuration.options.hls.directory = directory
         }
-        let source = try await source(server)
-        #expect(await source.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") })
-        await sendPaced(source, Self.silentFrames(160))  // 4.2 s of audio: more than three targets
-        // Fed on while the playlist is asked for: a loaded machine that starves the test's task for longer than the
-        // source timeout must not end the source before its playlist was seen.
-        let feeding = keepFeeding(source)
-        let playlist = Locked<[String]>([])
-        #expect(await eventually(timeout: .seconds(30)) {
-            let answer = (try? await ask(server, "/live/index.m3u8", admin: false)) ?? ""
-            playlist.update { $0 = playlistLines(answer) }
-            return answer.hasPrefix("HTTP/1.0 200")
-        })
-        feeding.cancel()
-        let segment = try #require(playlist.value.first { !$0.hasPrefix("#") })
+        let (source, lines) = try await publishedWithAPlaylist(server)
+        let segment = try #require(lines.first { !$0.hasPrefix("#") })
         await source.close()
         try await Task.sleep(for: .milliseconds(500))
         let given = try await ask(server, "/live/index.m3u8", admin: false)
