@@ -13,13 +13,17 @@ struct ConfigFile {
     /// The lines to warn of, one per line of the file (``commentWarning(_:_:_:comment:)``): a value a trailing
     /// comment may have cut short.
     private(set) var warnings: [String] = []
+    /// The most a configuration file is read of: a station of a thousand mounts needs a few tens of KiB.
+    static let largest = 1024 * 1024
 
     /// Reads the file at `path` for a command with these options and flags. An unknown name, a flag given a value,
     /// or an option given none is a usage error naming the line; a file that is not UTF-8 text (UTF-16, as Windows
     /// Notepad's "Unicode" saves it, or another encoding) is one naming the file, which says to save it as UTF-8 —
     /// read as UTF-8, its first line was an unknown option of replacement characters and NULs.
     init(path: String, options: Set<String>, flags: Set<String>) throws {
-        let bytes = try readFile(path)
+        // Bounded: `/dev/zero` given by mistake would never end. (A pipe is read up at the start — `--config <(…)`;
+        // a SIGHUP reads a regular file only.)
+        let bytes = try readFile(path, limit: Self.largest)
         guard var text = String(validating: bytes, as: UTF8.self), !bytes.contains(0) else {
             let utf16 = bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) || bytes.contains(0)
             throw UsageError("\(path): the file is \(utf16 ? "UTF-16 text (Windows Notepad's \"Unicode\")" : "not UTF-8 text"): save it as UTF-8", inFile: true)

@@ -82,8 +82,8 @@ func withOption<Value>(_ name: String, _ value: String, _ body: () throws -> Val
     }
 }
 
-/// The bytes of a file.
-func readFile(_ path: String) throws -> [UInt8] {
+/// The bytes of a file, at most `limit` of them: a longer one is refused (a `--config` of `/dev/zero` would never end).
+func readFile(_ path: String, limit: Int = .max) throws -> [UInt8] {
     guard let file = fopen(path, "rb") else {
         throw ServeError("cannot open \(path): \(String(cString: strerror(errno)))")
     }
@@ -94,6 +94,9 @@ func readFile(_ path: String) throws -> [UInt8] {
         let count = fread(&buffer, 1, buffer.count, file)
         if count <= 0 { break }
         bytes += buffer[..<count]
+        if bytes.count > limit {
+            throw ServeError("\(path) holds more than \(limit / 1024) KiB, which no station's options need: is it the right file?")
+        }
     }
     // A directory opens, and then reads as nothing: say so rather than go on with no bytes.
     guard ferror(file) == 0 else { throw ServeError("cannot read \(path): \(String(cString: strerror(errno)))") }

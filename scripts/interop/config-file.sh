@@ -500,6 +500,14 @@ stays() {
 }
 check "/live's listener stays on its fallback, connected and hearing it, after the SIGHUP took /live off the list" stays
 
+# A --config that never ends (/dev/zero given by mistake) is refused once past 1 MiB, not read until memory runs out.
+endless() {
+    local rc=0
+    timeout 10 "$CLI" server --config /dev/zero --host 127.0.0.1 </dev/null >"$TMP/endless.out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] && grep -qF "/dev/zero holds more than 1024 KiB, which no station's options need" "$TMP/endless.out"
+}
+check "--config /dev/zero: status 1, one line saying it holds more than 1 MiB" endless
+
 # No mount listed and no admin password: said at start, not found out from refused sources — from a file, which a
 # SIGHUP may read with mounts; on the command line nothing could ever add one: a usage mistake.
 bare() {
