@@ -28,18 +28,32 @@ package enum RegularFile {
         if let kind = FileIdentity.kind(ofOpen: fd), kind != .regular {
             throw Refusal(description: "\(path) is \(kind), not a regular file")
         }
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
-        var count = 0
-        while count < bytes.count {
-            let read = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+        guard let read = readUp(fd, atMost: limit) else {
+            throw Refusal(description: "cannot read \(path): \(SocketError.text(forErrno: errno))")
+        }
+        return read
+    }
+
+    /// Up to `limit` bytes read from the open descriptor `fd`, to its end or one byte past `limit`, and whether it
+    /// holds more than `limit`; `nil` if a read fails (`errno` says why: `EISDIR` for a directory). It waits on a
+    /// pipe until its writer is done (the caller that must not wait checks what it opened first, as ``read(_:atMost:)``).
+    package static func readUp(_ fd: Int32, atMost limit: Int) -> (bytes: [UInt8], more: Bool)? {
+        let wanted = limit == .max ? limit : limit + 1
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: min(wanted, 65536))
+        while bytes.count < wanted {
+            let room = min(chunk.count, wanted - bytes.count)
+            let read = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, room) }
             if read == 0 { break }
             if read < 0 {
                 if errno == EINTR { continue }
-                throw Refusal(description: "cannot read \(path): \(SocketError.text(forErrno: errno))")
+                return nil
             }
-            count += read
+            bytes += chunk[..<read]
         }
-        return (Array(bytes[..<min(count, limit)]), count > limit)
+        let more = bytes.count > limit
+        if more { bytes.removeLast(bytes.count - limit) }
+        return (bytes, more)
     }
 
     /// The first line of the regular file at `path` (empty for an empty file), read from its first `limit` bytes:

@@ -126,7 +126,7 @@ extension CommandEntry {
                 if again, FileIdentity.isRegularFile(path) == false {
                     throw UsageError("--config \(path) is no regular file now (a pipe is read once, at the start): give a file to read again")
                 }
-                let file = try withOption("config", path) { try ConfigFile(path: path, options: options, flags: flags) }
+                let file = try withOption("config", path) { try ConfigFile(path: path, options: options, flags: flags, again: again) }
                 if again, file.words.isEmpty {
                     throw UsageError("--config \(path) holds no option now (emptied, or caught while being written?)")
                 }

@@ -20,10 +20,11 @@ struct ConfigFile {
     /// or an option given none is a usage error naming the line; a file that is not UTF-8 text (UTF-16, as Windows
     /// Notepad's "Unicode" saves it, or another encoding) is one naming the file, which says to save it as UTF-8 —
     /// read as UTF-8, its first line was an unknown option of replacement characters and NULs.
-    init(path: String, options: Set<String>, flags: Set<String>) throws {
+    /// Read `again` (SIGHUP), it must be a regular file (``readFile(_:limit:regularOnly:)``).
+    init(path: String, options: Set<String>, flags: Set<String>, again: Bool = false) throws {
         // Bounded: `/dev/zero` given by mistake would never end. (A pipe is read up at the start — `--config <(…)`;
-        // a SIGHUP reads a regular file only.)
-        let bytes = try readFile(path, limit: Self.largest)
+        // a SIGHUP reads a regular file only, checked as it is opened: a FIFO put in its place would block.)
+        let bytes = try readFile(path, limit: Self.largest, regularOnly: again)
         guard var text = String(validating: bytes, as: UTF8.self), !bytes.contains(0) else {
             let utf16 = bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) || bytes.contains(0)
             throw UsageError("\(path): the file is \(utf16 ? "UTF-16 text (Windows Notepad's \"Unicode\")" : "not UTF-8 text"): save it as UTF-8", inFile: true)

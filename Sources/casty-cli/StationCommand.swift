@@ -83,22 +83,25 @@ func withOption<Value>(_ name: String, _ value: String, _ body: () throws -> Val
 }
 
 /// The bytes of a file, at most `limit` of them: a longer one is refused (a `--config` of `/dev/zero` would never end).
-func readFile(_ path: String, limit: Int = .max) throws -> [UInt8] {
-    guard let file = fopen(path, "rb") else {
-        throw ServeError("cannot open \(path): \(String(cString: strerror(errno)))")
-    }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        bytes += buffer[..<count]
-        if bytes.count > limit {
-            throw ServeError("\(path) holds more than \(limit / 1024) KiB, which no station's options need: is it the right file?")
+/// A pipe is read to its end (`--config <(…)` at the start); `regularOnly`, anything but a regular file is refused
+/// before a byte is read, as a key file is (``RegularFile``): read again at SIGHUP, a FIFO put in the file's place
+/// would block the reading, and every later one behind it.
+func readFile(_ path: String, limit: Int = .max, regularOnly: Bool = false) throws -> [UInt8] {
+    let read: (bytes: [UInt8], more: Bool)
+    if regularOnly {
+        do { read = try RegularFile.read(path, atMost: limit) } catch { throw ServeError(error.description) }
+    } else {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ServeError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        // A directory opens, and then fails to read (`EISDIR`): said, rather than going on with no bytes.
+        guard let bytes = RegularFile.readUp(fd, atMost: limit) else {
+            throw ServeError("cannot read \(path): \(String(cString: strerror(errno)))")
         }
+        read = bytes
     }
-    // A directory opens, and then reads as nothing: say so rather than go on with no bytes.
-    guard ferror(file) == 0 else { throw ServeError("cannot read \(path): \(String(cString: strerror(errno)))") }
-    return bytes
+    if read.more {
+        throw ServeError("\(path) holds more than \(limit / 1024) KiB, which no station's options need: is it the right file?")
+    }
+    return read.bytes
 }

@@ -391,6 +391,15 @@ emptied() {
         && [ "$(code admin:admintwo)" = 200 ]
 }
 check "SIGHUP with an emptied file (caught while written): refused, not read as 'no passwords, no mounts'" wait_until 10 emptied
+# A FIFO put in the file's place is refused, not waited on: that reading, and every later one, would block behind it.
+rm -f "$TMP/reload.conf" && mkfifo "$TMP/reload.conf"
+kill -HUP "$reloading"
+fifo() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: --config .*reload.conf is no regular file now" \
+        && [ "$(code admin:admintwo)" = 200 ]
+}
+check "SIGHUP with a FIFO in the file's place: refused in one line, not waited on" wait_until 10 fifo
+rm -f "$TMP/reload.conf"
 # A burst of SIGHUPs, each after a rewrite: the last file is what holds, not an older reading that finished later.
 for i in $(seq 1 20); do
     printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password burst%s\nmounts /live,/two\n' "$third" "$i" >"$TMP/reload.conf"
