@@ -37,12 +37,30 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
     private var held: [UInt8] = []
     private var holdLimit = Int.max
     /// How the body ended while held, if it did (it came whole, or broke): told the session once attached.
-    private var heldEnd: String?
+    private var heldEnd: End?
     /// The bytes of audio dropped from the hold, the oldest first, to keep within its limit.
     private(set) var droppedWhileHeld = 0
     /// Why the body broke while held, if it did (a chunk that is none): the connection is closed then, and the source
     /// is not admitted — it could never go on.
-    private(set) var brokeWhileHeld: String?
+    var brokeWhileHeld: String? {
+        if case .broken(let why) = heldEnd { why } else { nil }
+    }
+
+    /// How a body came to its end, before the source hung up.
+    enum End {
+        /// Whole, as its framing says: `its body is over: …`, what said so.
+        case over(String)
+        /// Broken: a chunk that is none, what was wrong with it. Casty closes the connection.
+        case broken(String)
+
+        /// The session's end line: `its body is over: …`, or `closed by Casty: …` (the source did not hang up).
+        var line: String {
+            switch self {
+            case .over(let text): text
+            case .broken(let why): "closed by Casty: \(why)"
+            }
+        }
+    }
 
     /// An input reading `connection`'s body, framed so (`nil`: not framed, read until the source hangs up), whose
     /// first bytes, read with the request, are `pending`.
@@ -113,7 +131,7 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
         let audio = held
         held = []
         if !audio.isEmpty { session.assumeIsolated { $0.take(audio[...]) } }
-        if let end = heldEnd { session.assumeIsolated { $0.inputClosed(end) } }
+        if let end = heldEnd { session.assumeIsolated { $0.inputClosed(end.line) } }
         if !first.isEmpty { feed(first) }
         connection.onClose = { _ in session.assumeIsolated { $0.inputClosed() } }
     }
@@ -128,19 +146,16 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
         guard attached else {
             // Past the body's end, what comes is read (its hang-up is seen behind it) and thrown away.
             guard heldEnd == nil else { return }
-            let (pieces, end, broken) = unframed(bytes)
+            let (pieces, end) = unframed(bytes)
             for piece in pieces where !piece.isEmpty { keep(piece) }
             heldEnd = end
-            if let broken {
-                brokeWhileHeld = broken
-                connection.close()
-            }
+            if case .broken? = end { connection.close() }
             return
         }
-        let (pieces, end, _) = unframed(bytes)
+        let (pieces, end) = unframed(bytes)
         guard let session else { return }
         for piece in pieces where !piece.isEmpty { session.assumeIsolated { $0.take(piece) } }
-        if let end { session.assumeIsolated { $0.inputClosed(end) } }
+        if let end { session.assumeIsolated { $0.inputClosed(end.line) } }
     }
 
     /// Holds `piece`, dropping the oldest bytes held past the limit.
@@ -152,12 +167,12 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
         droppedWhileHeld += excess
     }
 
-    /// The audio in `bytes`, its framing taken off, and the body's end if it came with them (`its body is over: …`,
-    /// or a broken chunk: `closed by Casty: …`, with what broke it).
-    private func unframed(_ bytes: ArraySlice<UInt8>) -> (pieces: [ArraySlice<UInt8>], end: String?, broken: String?) {
+    /// The audio in `bytes`, its framing taken off, and the body's end if it came with them (whole, or a broken
+    /// chunk, with what broke it).
+    private func unframed(_ bytes: ArraySlice<UInt8>) -> (pieces: [ArraySlice<UInt8>], end: End?) {
         switch framing {
         case nil:
-            return ([bytes], nil, nil)
+            return ([bytes], nil)
         case .chunked(var decoder):
             var pieces: [ArraySlice<UInt8>] = []
             let broken: ChunkedDecoder.Failure?
@@ -171,15 +186,15 @@ final class BodySourceInput: SourceInput, @unchecked Sendable {
             // The audio of the chunks that came whole goes to the mount, and counts, even when a later one broke.
             if let broken {
                 // One line: the session's end, naming what was wrong (Casty closed it; the source did not hang up).
-                return (pieces, "closed by Casty: its chunked body is broken (\(broken))", "its chunked body is broken (\(broken))")
+                return (pieces, .broken("its chunked body is broken (\(broken))"))
             }
             // Ended as HTTP ends a body (its empty last chunk), not hung up: its line says so, as a Content-Length's does.
-            return (pieces, decoder.finished ? "its body is over: its chunked body ended with its last chunk" : nil, nil)
+            return (pieces, decoder.finished ? .over("its body is over: its chunked body ended with its last chunk") : nil)
         case .length(let remaining, let length):
-            guard remaining > 0 else { return ([], nil, nil) }  // past its end: what follows is no audio of this body
+            guard remaining > 0 else { return ([], nil) }  // past its end: what follows is no audio of this body
             let piece = bytes.prefix(remaining)
             framing = .length(remaining: remaining - piece.count, of: length)
-            return ([piece], remaining == piece.count ? "its body is over: the \(length) bytes of its Content-Length came" : nil, nil)
+            return ([piece], remaining == piece.count ? .over("its body is over: the \(length) bytes of its Content-Length came") : nil)
         }
     }
 }
