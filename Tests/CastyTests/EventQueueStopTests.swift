@@ -72,6 +72,33 @@ struct EventQueueStopTests {
         await app.close()
     }
 
+    @Test("A post whose attempt was under way when the process began to stop, and failed, still gets its attempt at the stop")
+    func finishing_TriesAgainAPostWhoseEarlierAttemptFailsDuringTheStop() async throws {
+        let failing = Locked(true)
+        let loop = loop
+        // The answer is decided as the request comes, and written 300 ms later: the stop begins in between.
+        let app = try FakeUpstream(on: loop) { connection, _ in
+            let answer = "HTTP/1.1 \(failing.value ? "500 Oops" : "200 OK")\r\nContent-Length: 0\r\n\r\n"
+            _ = loop.schedule(after: .milliseconds(300)) {
+                connection.write(Array(answer.utf8))
+                connection.close()
+            }
+        }
+        let log = StationServerTests.Log()
+        let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, firstRetry: .seconds(30), loop: loop, logger: log.logger)
+        await queue.start()
+        queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .closed))
+        #expect(await eventually(timeout: .seconds(15)) { app.requests.value.count == 1 })
+        failing.update { $0 = false }  // the application is fixed while its 500 is on its way
+        await queue.finish(before: .now + .seconds(20))
+        #expect(app.requests.value.count == 2, "the attempt at the stop")
+        #expect(await queue.undelivered().isEmpty, "\(log.lines.value)")
+        #expect(log.contains("delivered at attempt 2"), "\(log.lines.value)")
+        #expect(!log.contains("not sent before the process stopped"), "\(log.lines.value)")
+        await queue.stop()
+        await app.close()
+    }
+
     @Test("The last attempt at the stop is said even when it fails as the attempts before it did, which were said")
     func finishing_WithTheSameFailureAgain_SaysTheLastAttempt() async throws {
         let failing = Locked(true)

@@ -216,7 +216,8 @@ public actor EventQueue<Post: QueuedPost> {
             nextNumber += 1
             sending.append(number)
             let attempt = failures + 1
-            Task { answered(number, attempt: attempt, failure: await deliver(post)) }
+            let atStop = finishing
+            Task { answered(number, attempt: attempt, atStop: atStop, failure: await deliver(post)) }
         }
     }
 
@@ -235,24 +236,26 @@ public actor EventQueue<Post: QueuedPost> {
     }
 
     /// The post sent as `number` was answered: delivered (`failure` is `nil`) it leaves the queue; otherwise it is
-    /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s — as
-    /// the process stops, it is not tried again (``failedAtStop``). Posts sent together fail together (the
-    /// application is down): only the first failure of an attempt is said and counted.
-    private func answered(_ number: UInt64, attempt: Int, failure: Failure?) {
+    /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s. An
+    /// attempt made as the process stops (`atStop`) is the last one (``failedAtStop``); one made before, whose failure
+    /// comes once the process stops, is not: the post gets its attempt at the stop, as one waiting out the wait does.
+    /// Posts sent together fail together (the application is down): only the first failure of an attempt is said
+    /// and counted.
+    private func answered(_ number: UInt64, attempt: Int, atStop: Bool, failure: Failure?) {
         guard let index = sending.firstIndex(of: number) else { return }
         sending.remove(at: index)
         let post = pending.remove(at: index)
         if let failure {
-            if finishing { failedAtStop.append(post) } else { pending.insert(post, at: sending.count) }
+            if atStop { failedAtStop.append(post) } else { pending.insert(post, at: sending.count) }
             if attempt > failures {
                 failures = attempt
                 // One line for the first failures, then for every tenth — an application that is down for an hour
                 // does not fill the log —, and for a failure of another kind than the last one said: a 500 that
                 // becomes a timeout is told, whatever the attempt. The last attempt, as the process stops, is always
                 // told: the application saw it, and the post is not tried again.
-                if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid || finishing {
+                if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid || atStop {
                     logger("\(name): \(post.summary): application \(failure.said); attempt \(attempt), "
-                        + (finishing ? "the last: the process stops" : "trying again"))
+                        + (atStop ? "the last: the process stops" : "trying again"))
                     failureSaid = failure.kind
                 }
             }
