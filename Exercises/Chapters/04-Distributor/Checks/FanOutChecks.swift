@@ -143,6 +143,15 @@ struct FanOutChecks {
         #expect(counts.expected == 18, hole("DummyCounts.receive(_:)", "18 expected after 17"))
     }
 
+    @Test func dummy_countsAGap_whenTheFirstSegmentIsNotTheOneTheReplyPromised() {
+        var counts = DummyCounts()
+        counts.receive(.reply(next: 10, context: context))
+        for number in [12, 13] { counts.receive(.data(number, segment(number))) }
+        #expect(counts.gaps == 1, hole("DummyCounts.receive(_:)", "the reply said 10 comes next: a first segment numbered 12 is a gap"))
+        #expect(counts.missing == 2, hole("DummyCounts.receive(_:)", "10 and 11 missing: the reply sets what is expected"))
+        #expect(counts.expected == 14, hole("DummyCounts.receive(_:)", "14 expected after 13"))
+    }
+
     @Test func dummy_aNumberThatGoesBackwards_isAGap_withNothingMissing() {
         // A segment number lower than the one expected (a source that started over, a repeat after a
         // re-attach) is a gap, but no segment went missing: `missing` never goes down.

@@ -66,6 +66,16 @@ struct TreeChecks {
         }
     }
 
+    @Test func route_seesALoopThatDoesNotReturnToItsStart() {
+        var route = Route(start: "root")
+        #expect(throws: RouteError.loop(["root", "a", "b", "a"]),
+                hole("Route.follow(_:)", "a redirect to any node already on the way is a loop, not only one back to the start")) {
+            _ = try route.follow("a")
+            _ = try route.follow("b")
+            _ = try route.follow("a")
+        }
+    }
+
     @Test func route_givesUpAfterTooManyRedirects() {
         var route = Route(start: "n0", maxRedirects: 3)
         #expect(throws: RouteError.tooManyRedirects(["n0", "n1", "n2", "n3"]), hole("Route.follow(_:)", "no more than maxRedirects (3) followed")) {

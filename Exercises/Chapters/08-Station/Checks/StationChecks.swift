@@ -82,6 +82,9 @@ struct StationChecks {
         let source = try #require(SourceRequest(request), hole("SourceRequest(_:)", "a PUT is a source"))
         #expect(source.method == .put, hole("SourceRequest(_:)", "the method"))
         #expect(source.mount == "/live", hole("SourceRequest(_:)", "the mount, the request's path"))
+        let queried = try #require(SourceRequest(try parsed("PUT /live?token=42 HTTP/1.1\r\nHost: radio.example\r\n\r\n")),
+                                   hole("SourceRequest(_:)", "a PUT is a source"))
+        #expect(queried.mount == "/live", hole("SourceRequest(_:)", "a PUT's mount is its path without the ?query, as a SOURCE's"))
         #expect(source.credentials == Credentials(user: "source", password: "hackme"),
                 hole("SourceRequest(_:)", "the credentials of Authorization (Credentials(authorization:))"))
         #expect(source.contentType == "audio/mpeg", hole("SourceRequest(_:)", "the Content-Type"))
