@@ -197,7 +197,8 @@ actor RelayHub {
         dropStation()
         redirects = 0
         route = nil  // a branch starts over from the parent it was given
-        log("station: \(reason); retrying in 1 s")
+        // A branch's upstream is a tree node, not a station: its line says so, as its request's line does.
+        log("\(tree == .branch ? "tree" : "station"): \(reason); retrying in 1 s")
         loop.schedule(after: .seconds(1)) { [self] in
             Task { await self.attach(stationURL) }
         }
