@@ -1044,6 +1044,35 @@ struct StationServerTests {
         #expect(!log.contains("ended: stopped"), "\(log.lines.value)")
     }
 
+    @Test("Closes that find no session are logged as refusals are, a few one by one, not a line per call; one that disconnects is always logged")
+    func commandClose_FindingNothing_IsLoggedWithinTheRefusalBudget() async throws {
+        let log = Log()
+        let server = try server(log: log, configure: takesCommands)
+        defer { server.close() }
+        let (_, live) = try await feedingSource(server, mount: "/live")
+        defer { live.cancel() }
+        #expect(await eventually { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
+        let close = { (channel: String) in "POST /commands/close HTTP/1.0\r\nAuthorization: Bearer tok\r\nx-streaming-channel: \(channel)\r\nx-streaming-id: *\r\n\r\n" }
+        for _ in 0..<30 { #expect(try await answer(server, close("nope")).hasPrefix("HTTP/1.0 404")) }
+        #expect(try await answer(server, close("live")).hasPrefix("HTTP/1.0 200"))
+        #expect(await eventually { log.contains("commands: close live *: 1 session disconnected") }, "\(log.lines.value.suffix(3))")
+        let nothing = log.lines.value.filter { $0.contains("commands: close nope *: 0 sessions disconnected") }.count
+        #expect((1...10).contains(nothing), "\(nothing) lines for 30 closes that found nothing")
+    }
+
+    @Test("A command asked with another method gets 405 whose Allow lists every method its path takes")
+    func command_WrongMethod_AllowListsThePathsMethods() async throws {
+        let server = try commandsServer()
+        defer { server.close() }
+        let report = try await answer(server, "POST /commands/report HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(report.hasPrefix("HTTP/1.0 405") && report.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"), "\(report)")
+        let close = try await answer(server, "GET /commands/close HTTP/1.0\r\nAuthorization: Bearer tok\r\n\r\n")
+        #expect(close.hasPrefix("HTTP/1.0 405") && close.contains("\r\nAllow: POST, OPTIONS\r\n"), "\(close)")
+        let preflight = try await answer(server, "OPTIONS /commands/report HTTP/1.0\r\nOrigin: https://dashboard.example\r\n\r\n")
+        #expect(preflight.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n") && preflight.contains("Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"),
+                "the report takes no POST: \(preflight)")
+    }
+
     @Test("A server stopping ends its sources without moving their mounts to a fallback: its players and branches are told no new stream a moment before they are cut")
     func serverStopping_MountsDoNotFallBack() async throws {
         let log = Log()

@@ -35,10 +35,10 @@ enum CommandRoutes {
             return json(exchange, 404, "Not Found", .object([("error", .text("no command \(exchange.request.method.rawValue) \(exchange.path)"))]))
         }
         // A command asked with another method (`GET /commands/close`): 405, naming the one it takes (`HEAD` goes
-        // with `GET`, as HTTP wants: the same head, no body).
+        // with `GET`, as HTTP wants: the same head, no body), and `Allow` listing all the path takes.
         guard exchange.request.method == method || (method == .get && exchange.request.method == .head) else {
             return json(exchange, 405, "Method Not Allowed", .object([("error", .text("\(exchange.path) takes \(method.rawValue)"))]),
-                        headers: ["Allow": method.rawValue])
+                        headers: ["Allow": allowed(exchange.path)])
         }
         switch exchange.path {
         case "/commands/capacity":
@@ -54,9 +54,12 @@ enum CommandRoutes {
             let path = URLQuery.decodePath("/" + channel) ?? "/" + channel
             let closing = live.filter { mount, session in mount.path == path && (id == "*" || session.streamID == id) }
             for (_, session) in closing { session.disconnect("closed by the application (/commands/close)") }
-            // Named as sent, shortened: a header of thousands of bytes is no name for a log line.
-            exchange.port.logger("commands: close \(SafeText.shortened(channel, to: 100)) \(SafeText.shortened(id, to: 100)):"
-                + " \(closing.count) session\(closing.count == 1 ? "" : "s") disconnected")
+            // Named as sent, shortened: a header of thousands of bytes is no name for a log line. A close that found
+            // nothing (a retry, a session gone already) is answered 404 and logged as refusals are: an application
+            // retrying in a loop does not fill the log.
+            let line = "commands: close \(SafeText.shortened(channel, to: 100)) \(SafeText.shortened(id, to: 100)):"
+                + " \(closing.count) session\(closing.count == 1 ? "" : "s") disconnected"
+            if closing.isEmpty { exchange.port.refusalLog(line) } else { exchange.port.logger(line) }
             json(exchange, closing.isEmpty ? 404 : 200, closing.isEmpty ? "Not Found" : "OK", .object([
                 ("closed", .list(closing.map { .text($0.1.streamID) })),
             ]))
@@ -108,6 +111,16 @@ enum CommandRoutes {
 
     /// The commands, by path, and the method each takes.
     private static let methods: [String: Request.Method] = ["/commands/capacity": .get, "/commands/close": .post, "/commands/report": .get]
+
+    /// The methods a path under `/commands/` takes, as `Allow` lists them (a `405`, an `OPTIONS`): a command's own
+    /// (`GET` with `HEAD`), and `OPTIONS`; of a path that is no command, all the command API takes.
+    static func allowed(_ path: String) -> String {
+        switch methods[path] {
+        case .get?: "GET, HEAD, OPTIONS"
+        case let method?: "\(method.rawValue), OPTIONS"
+        case nil: "GET, HEAD, POST, OPTIONS"
+        }
+    }
 
     private static func json(_ exchange: Exchange, _ code: Int, _ reason: String, _ value: JSONValue, headers: Headers = [:]) {
         var headers = headers

@@ -112,11 +112,11 @@ package enum CORS {
     /// `OPTIONS`, any path: the preflight a browser sends before a request with `Icy-MetaData` or `Range`.
     static func preflight(_ exchange: Exchange) {
         var headers = headers(origin: exchange.request.headers["Origin"], allowed: exchange.port.options.corsOrigins)
-        // The command API takes POST (`/commands/close`, naming the stream in headers); the admin API GET only;
-        // every other path is read only.
+        // The command API takes POST (`/commands/close`, naming the stream in headers), each command its own method;
+        // the admin API GET only; every other path is read only.
         let commands = exchange.path.hasPrefix("/commands/")
         let admin = exchange.path.hasPrefix("/admin/")
-        let methods = commands ? "GET, POST, OPTIONS" : admin ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
+        let methods = commands ? CommandRoutes.allowed(exchange.path) : admin ? "GET, OPTIONS" : "GET, HEAD, OPTIONS"
         headers["Access-Control-Allow-Methods"] = methods
         let allowed = allowedHeaders + (commands ? ", x-streaming-channel, x-streaming-id" : "")
         headers["Access-Control-Allow-Headers"] = allowed
