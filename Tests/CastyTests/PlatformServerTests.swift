@@ -219,6 +219,19 @@ struct PlatformServerTests {
         await app.upstream.close()
     }
 
+    @Test("A ?key= is read as a token, as an SRT stream ID's: its escapes decoded, a + kept (a base64 key's), not made a space")
+    func aQueryKey_KeepsItsPlus() async throws {
+        let app = try App(keys: ["ab+c/d="], on: loop)
+        let server = try await server(app: app)
+        defer { server.close() }
+        let source = try await TestPeer.connect(to: server.address, on: loop)
+        await source.send("PUT /live?key=ab+c%2Fd%3D HTTP/1.1\r\nHost: x\r\nContent-Type: audio/mpeg\r\nExpect: 100-continue\r\n\r\n")
+        #expect(await published(source), "\(source.text.prefix(60))")
+        #expect(app.upstream.requests.value.first?.headers["x-streaming-key"] == "ab+c/d=")
+        await source.close()
+        await app.upstream.close()
+    }
+
     @Test("A source whose Basic password is Latin-1, not UTF-8 (pass\\xE9), is asked about as passé, not challenged as one that gave none")
     func aLatin1Password_IsReadAsLatin1() async throws {
         let app = try App(keys: ["passé"], on: loop)

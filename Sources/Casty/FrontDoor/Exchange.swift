@@ -31,9 +31,10 @@ struct Exchange {
     var served = 0
 
     /// The value of `name` in the request's query (`?mount=/live&song=…`), decoded (in `charset`; by default as
-    /// UTF-8 when the bytes are that); `nil` if absent.
-    func query(_ name: String, charset: Charset = .utf8) -> String? {
-        escapedQuery(name).map { URLQuery.decode($0, charset: charset) }
+    /// UTF-8 when the bytes are that; a `+` a space unless `plusIsSpace` is `false`, ``URLQuery/decode(_:charset:plusIsSpace:)``);
+    /// `nil` if absent.
+    func query(_ name: String, charset: Charset = .utf8, plusIsSpace: Bool = true) -> String? {
+        escapedQuery(name).map { URLQuery.decode($0, charset: charset, plusIsSpace: plusIsSpace) }
     }
 
     /// The value of `name` in the request's query as it was sent, its escapes not decoded (`""` for a name without

@@ -7,8 +7,10 @@ internal import CastyWire
 enum URLQuery {
     /// `text` decoded; bytes that are not UTF-8 are read as Windows-1252 — or, with a `charset` (as Icecast's
     /// `/admin/metadata` takes it), in that charset (``Charset``); a `%` not followed by two hex digits is kept as it is.
-    static func decode(_ text: Substring, charset: Charset = .utf8) -> String {
-        charset.decode(unescaped(text, plusIsSpace: true))
+    /// A `+` is a space, as a form sends it (`song=Artist+-+Title`), unless `plusIsSpace` is `false`: a stream key
+    /// (`?key=`) is a token, whose `+` (a base64 key's) stays a `+`, as it does in an SRT stream ID.
+    static func decode(_ text: Substring, charset: Charset = .utf8, plusIsSpace: Bool = true) -> String {
+        charset.decode(unescaped(text, plusIsSpace: plusIsSpace))
     }
 
     /// A mount's name as a query value gives it (`mount=%2Fm%C3%BAsic` is `/músic`), decoded once, as UTF-8 only: a

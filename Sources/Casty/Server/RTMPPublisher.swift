@@ -164,7 +164,7 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     /// An app that holds the key as one of its parts (`rtmp://host/live/KEY/KEY`) is refused, never shown.
     private func publish(app: String, key: String, query: Substring) {
         let app = app.drop { $0 == "/" }  // `rtmp://host//live/key`, or an app typed `/live`
-        let queryKey = URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0) }
+        let queryKey = URLQuery.escapedValue("key", in: query).map { URLQuery.decode($0, plusIsSpace: false) }
         // The key pasted into the server's URL too (OBS: Server `rtmp://host/live/KEY`, Stream Key `KEY`): the key
         // would name a public mount, and be written in every line about it. Refused, the key shown as `…`.
         if let held = Secret.parts(of: app, among: [key, queryKey]) {

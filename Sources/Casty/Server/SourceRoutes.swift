@@ -26,7 +26,7 @@ enum SourceRoutes {
         let login = BasicAuth(header: request.headers["Authorization"])
         let password = login?.password
         let publication = SourcePublication(
-            path: exchange.path, password: password, user: login?.user, key: exchange.query("key") ?? password ?? "",
+            path: exchange.path, password: password, user: login?.user, key: exchange.query("key", plusIsSpace: false) ?? password ?? "",
             ip: exchange.clientIP, peer: exchange.peer, request: request.accessLine, referer: request.headers["Referer"],
             agent: request.headers["User-Agent"], contentType: request.headers["Content-Type"])
         // A body of unknown length may come chunked (curl -T -): its framing is taken off before the audio is read;
