@@ -32,6 +32,7 @@ struct DistributorCoreTests {
             case .fanOutPiece(let number, let piece): piece.abandoned ? "abandon #\(number)" : "piece #\(number) at \(piece.offset)"
             case .redirect(let listener, let url): "redirect \(listener) to \(url)"
             case .stop(let listener, _): "stop \(listener)"
+            case .relink(let listener, _): "relink \(listener)"
             case .release(let listener, _): "release \(listener)"
             case .notFound(let listener): "not found \(listener)"
             case .conflict(let listener, _): "conflict \(listener)"
@@ -265,14 +266,14 @@ struct DistributorCoreTests {
         return (core, context)
     }
 
-    @Test("A new stream restarts the numbering, said with the last segment of the stream before (or that it sent none); players stay, branch links are closed")
+    @Test("A new stream restarts the numbering, said with the last segment of the stream before (or that it sent none); players stay, branch links are told and closed, to ask again")
     func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
         var (core, context) = nodeWithAPlayerAndABranch()
         let said: ([Core.Action]) -> [String] = { actions in actions.compactMap { if case .log(let text) = $0 { text } else { nil } } }
         feed(&core, testSegments(5))
         context.stream = 2
         let replied = core.reply(first: 0, context: context, at: t0)
-        #expect(describe(replied) == ["log", "stop 2"])
+        #expect(describe(replied) == ["log", "relink 2"])
         #expect(said(replied).first?.contains("its segments are numbered from 0 (the last one was at 4);") == true, "\(said(replied))")
         #expect(core.counters.gaps == 1)
         #expect(core.next == 0)
@@ -339,7 +340,7 @@ struct DistributorCoreTests {
         _ = core.request(from: 2, resume: nil, branch: "10.0.0.2:8001", at: t0)
         context.stream = 3
         let branched = core.reply(first: 40, context: context, at: t0)
-        #expect(describe(branched) == ["log", "stop 2"])
+        #expect(describe(branched) == ["log", "relink 2"])
         #expect(said(branched) == ["distributor: new stream \(Context.streamText(3)) (its source changed): 1 branch link closed to re-read it"],
                 "\(said(branched))")
     }
@@ -354,7 +355,7 @@ struct DistributorCoreTests {
         // the relaying mount is told the new stream.
         context.stream = 2
         context.station["Content-Type"] = "audio/mp3"
-        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "stop 2", "reply 4 next 0"])
+        #expect(describe(core.reply(first: 0, context: context, at: t0)) == ["log", "relink 2", "reply 4 next 0"])
         core.leave(2)
         _ = core.request(from: 5, resume: nil, branch: "10.0.0.2:8001", at: t0)
         // AAC: the player and the branch go; the packager and the relaying mount stay.
@@ -362,7 +363,7 @@ struct DistributorCoreTests {
         context.station["Content-Type"] = "audio/aac"
         let replied = core.reply(first: 0, context: context, at: t0)
         let actions = describe(replied)
-        #expect(actions.sorted() == ["log", "log", "reply 4 next 0", "stop 1", "stop 5"], "the new stream, and who was let go: \(actions)")
+        #expect(actions.sorted() == ["log", "log", "relink 5", "reply 4 next 0", "stop 1"], "the new stream, and who was let go: \(actions)")
         // The player and the branch are counted apart, as the status line counts them.
         let said = replied.compactMap { if case .log(let line) = $0 { line } else { nil } }
         #expect(said.contains("distributor: the stream goes on in audio/aac, its 1 listener and 1 branch were told audio/mp3:"

@@ -313,8 +313,12 @@ public actor Branch: UpstreamNode, FeedingNode {
     func lost(_ reason: CastyError) {
         lostAt = .now
         let named = rootUnanswered ? nil : parent.map(Self.treeAddress)
-        // A link closed in order: the parent died, or dropped this branch; which is asked before it is named lost.
-        if case .ended = reason, let named {
+        // A link closed in order: the parent died, or dropped this branch; which is asked before it is named lost —
+        // unless it said it closes the link for a new stream, to be asked again (``UpstreamKeeper/relinking``).
+        if case .ended = reason, keeper.relinking {
+            closedBy = nil
+            lostParent = nil
+        } else if case .ended = reason, let named {
             closedBy = named
             closeJudged = false
             lostParent = nil
@@ -534,6 +538,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         let metadata = Metadata(parsing: segment.metadata)
         guard metadata[StreamSegment.voidKey] == nil else {
             if metadata[StreamSegment.endKey] != nil { streamEnded(upstream: "its end came down the link") }
+            if metadata[StreamSegment.newStreamKey] != nil { keeper.relinking = true }
             return
         }
         keeper.learnQuiet(from: segment)

@@ -142,6 +142,18 @@ public actor Client: LoopNode {
         }
     }
 
+    /// Closes a branch's link because the stream goes on as a new one (``DistributorCore/Action/relink(_:reason:)``):
+    /// a link streaming its segments is told first, with a void segment whose block says so
+    /// (``StreamSegment/newStreamBlock``), so that its branch asks again at once, blaming nobody. A link behind
+    /// (bytes still queued, which the close drops) is not told, and its branch judges the close as any other.
+    nonisolated func relink(because reason: String?) {
+        onLoop { client in
+            if client.form == .numbered, client.phase == .streaming { client.writeVoidSegment(StreamSegment.newStreamBlock) }
+            client.stopReason = reason ?? "closed to read the new stream"
+            client.stopNow()
+        }
+    }
+
     /// Moves the listener to another mount's distributor without closing its connection (an admin's
     /// `moveclients`): it leaves its distributor, asks the other one, and plays its segments from their next
     /// one on — no burst, which would replay seconds it has heard (``Message/liveEdge``) —, with the same
@@ -372,12 +384,7 @@ public actor Client: LoopNode {
     /// stand-in    [ zeros: the frame's missing bytes ][ ID3 tag … ]  (up to the segment's size) [ block ]
     /// ```
     private func completeAhead(streamEnded: Bool = false) {
-        if streamEnded, form == .numbered, phase == .streaming {
-            connection.write(StreamSegment.padding(segmentBytes - ahead) + StreamSegment.endBlock)
-            sentAhead = []
-            lastSegment = nil
-            return
-        }
+        if streamEnded, form == .numbered, phase == .streaming { return writeVoidSegment(StreamSegment.endBlock) }
         guard ahead > 0 else { return }
         let room = segmentBytes - ahead
         let completion = cutFrameCompletion()
@@ -391,6 +398,14 @@ public actor Client: LoopNode {
         owed = Array(completion.dropFirst(room))
         lastSegment = nil  // its cut frame is completed: the next segment is an entry (``lastNumber``), after `owed`
         lastNumber = nil
+    }
+
+    /// Ends the segment being sent on a tree link as no segment: padding up to its size (after what went ahead of
+    /// it), then `block`, a void segment's (``StreamSegment/endBlock``, ``StreamSegment/newStreamBlock``).
+    private func writeVoidSegment(_ block: [UInt8]) {
+        connection.write(StreamSegment.padding(segmentBytes - ahead) + block)
+        sentAhead = []
+        lastSegment = nil
     }
 
     /// The bytes that the last frame begun in what the player got — its last segment, then the pieces sent ahead of

@@ -511,6 +511,8 @@ public actor Distributor: LoopNode, FeedingNode {
                 listener.node.send(.redirect(to: url))
             case .stop(let listener, let reason):
                 if let reason, let client = listener.node as? Client { client.stop(because: reason) } else { listener.node.stop() }
+            case .relink(let listener, let reason):
+                if let client = listener.node as? Client { client.relink(because: reason) } else { listener.node.stop() }
             case .release(let listener, let reason):
                 if let mount = listener.node as? Distributor { mount.dropListeners(because: reason) } else { listener.node.stop() }
             case .notFound(let listener):

@@ -28,9 +28,13 @@ struct DistributorCore<Listener: Hashable> {
         case fanOutPiece(Int, StreamPiece)
         /// Send `listener` elsewhere: this tree node is full.
         case redirect(Listener, to: String)
-        /// Tell `listener` to stop (refused, no stream in time, a branch link to re-attach, or shutting down), for
-        /// `reason` if its leave line should tell one (`its stream went on in audio/aac, …`).
+        /// Tell `listener` to stop (refused, no stream in time, or shutting down), for `reason` if its leave line
+        /// should tell one (`its stream went on in audio/aac, …`).
         case stop(Listener, reason: String? = nil)
+        /// Tell `listener`, a branch link, that the stream goes on as a new one, then close it
+        /// (``StreamSegment/newStreamBlock``): its branch asks again at once and reads the new stream in the reply,
+        /// blaming nobody. `reason` as for ``stop(_:reason:)``.
+        case relink(Listener, reason: String? = nil)
         /// Tell `listener`, another mount relaying this one, to let go of its own listeners: this mount's were let
         /// go. It stays, and hears this mount's next stream.
         case release(Listener, reason: String? = nil)
@@ -346,8 +350,9 @@ struct DistributorCore<Listener: Hashable> {
         var actions: [Action] = [.log("distributor: the stream goes on in \(now), its \(whom.compactMap { $0 }.joined(separator: " and "))"
             + " \(players.count == 1 ? "was" : "were") told \(told): disconnected, to come back to \(now)")]
         for player in players {
+            let reason = "let go: its stream went on in \(now), it was told \(told)"
+            actions.append(branchOf[player] != nil ? .relink(player, reason: reason) : .stop(player, reason: reason))
             leave(player)
-            actions.append(.stop(player, reason: "let go: its stream went on in \(now), it was told \(told)"))
         }
         return actions
     }
@@ -576,7 +581,7 @@ struct DistributorCore<Listener: Hashable> {
         // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine. The
         // gap is said where someone hears it: players who play on, or those of the branches closed to re-read it.
         let gap = !playersLetGo && playerCount > 0 ? "; listeners play on, one gap counted" : links.isEmpty ? "" : "; one gap counted"
-        let stops = links.map { Action.stop($0) }
+        let stops = links.map { Action.relink($0) }
         // A station server's mount: its source's start and end, and its fallback, have lines of their own, and the
         // numbers before (a fallback's, a stream it never had as its own) tell an operator nothing. Said only where
         // branch links are closed for it — what no other line says.

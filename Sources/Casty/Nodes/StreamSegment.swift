@@ -122,6 +122,14 @@ public final class StreamSegment: Sendable {
     /// The numbered metadata block that says "this was no segment, and the stream ended": `CastyVoid='1';CastyEnd='1';`.
     public static let endBlock = try! metadataBlock(
         Metadata([Metadata.Field(key: voidKey, value: "1"), Metadata.Field(key: endKey, value: "1")]).bytes)
+    /// The key that says, in a void segment's block on a tree link, that the parent closes the link because its
+    /// stream goes on as a new one (its source changed, a fallback began or ended): the branch asks again at once,
+    /// to read the new one in the reply, and blames nobody.
+    public static let newStreamKey = "CastyNew"
+    /// The numbered metadata block that says "this was no segment, and a new stream follows: ask again":
+    /// `CastyVoid='1';CastyNew='1';`.
+    public static let newStreamBlock = try! metadataBlock(
+        Metadata([Metadata.Field(key: voidKey, value: "1"), Metadata.Field(key: newStreamKey, value: "1")]).bytes)
 
     /// The ICY form that also states the current title (for a listener that missed the change).
     public var icyWithTitle: [UInt8] { audio + titleBlock }

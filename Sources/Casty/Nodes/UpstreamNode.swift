@@ -55,6 +55,10 @@ struct UpstreamKeeper {
     /// moment, drops) is told for its first ``UpstreamNode/toldAttempts`` losses, then summed up every ten seconds —
     /// a branch's line that its parent dropped it too (``Branch/judgeClose(by:)``).
     var flaps = 0
+    /// Whether the upstream said, on the link, that it closes it for a new stream (a branch's parent:
+    /// ``StreamSegment/newStreamKey``): its close is no loss — asked again at once, without a line (the new stream's
+    /// own line follows), nor a flap counted.
+    var relinking = false
 
     /// The link brought audio: one that had only answered (``UpstreamState/connected``) streams from now on.
     /// Returns whether it just began to.
@@ -173,6 +177,11 @@ extension UpstreamNode {
                     failures += 1
                     lost(reason)
                     failed(reason)
+                } else if keeper.relinking, case .ended = reason {
+                    answeredNoStream = false
+                    keeper.reconnects += 1
+                    failures = 0
+                    lost(reason)
                 } else {
                     answeredNoStream = false
                     keeper.reconnects += 1
@@ -192,15 +201,18 @@ extension UpstreamNode {
                 }
             }
             opening = false
+            let relinking = keeper.relinking
+            keeper.relinking = false
             while keeper.state != .stopped {
-                if failures > 0 || keeper.reconnects > 0 { try? await Task.sleep(for: wait(after: failures, refused: refused)) }
+                // Asked again at once when the upstream said it closed the link for a new stream.
+                if failures > 0 || (keeper.reconnects > 0 && !relinking) { try? await Task.sleep(for: wait(after: failures, refused: refused)) }
                 guard keeper.state != .stopped else { return }
                 do {
                     let opened = try await openUpstream()
                     guard keeper.state != .stopped else { return opened.connection.close() }
                     keeper.openedAt = .now
                     var line: String?
-                    if keeper.reconnects > 0, keeper.flaps <= Self.toldAttempts {
+                    if keeper.reconnects > 0, keeper.flaps <= Self.toldAttempts, !relinking || failures > 0 {
                         // After answers that were no stream, the line waits for audio: it is back then.
                         line = keeper.lostHadAudio || answeredNoStream ? "\(speaker): upstream back: \(opened.url)"
                             : "\(speaker): upstream answered again: \(opened.url) (it has sent no audio yet)"
