@@ -14,7 +14,10 @@ internal import Icy
 /// Both kinds of watcher get a heartbeat every ``ClientOptions/titleHeartbeat`` and are dropped when gone
 /// (``TitleWatcher``, ``WatcherHealth``).
 ///
-/// A port of one stream (a relay) names its mount `/`: `/api/mounts/` is it, and its events are at `/api/events`.
+/// A port of one stream (a relay, a branch under a root URL with a path, a proxy) names its mount `/`: `/api/mounts/`
+/// is it, and its events are at `/api/events`. As it plays that stream at every path, it answers for it under every
+/// mount name too (`/api/mounts/live`, its `/events` and `/ws`, with `"mount":"/"`): a page at `/player/live` follows
+/// the stream its `/live` plays.
 enum APIRoutes {
     static func call(_ exchange: Exchange) {
         let path = exchange.path
@@ -38,7 +41,9 @@ enum APIRoutes {
         while wanted.count > 1, wanted.hasSuffix("/"), !all.contains(where: { $0.path == wanted }) { wanted.removeLast() }
         // A branch of a many-mount tree relays a mount from the first who asks: a page's too.
         let relayed = exchange.port.tree == nil ? nil : exchange.port.mount(at: wanted).map { (path: wanted, distributor: $0) }
-        guard let mount = all.first(where: { $0.path == wanted }) ?? relayed else {
+        // A port of one stream plays it whatever the path: its page API is it whatever the mount name.
+        let onlyOne = exchange.port.playsOneStream ? all.first : nil
+        guard let mount = all.first(where: { $0.path == wanted }) ?? relayed ?? onlyOne else {
             return notFound(exchange, "no mount \(SafeText.printable(mountPath))")
         }
         if events { return follow(exchange, mount) }
