@@ -57,7 +57,7 @@ extension ServerCommand {
                 // own, and checked against the new list, the old ones would refuse a file that a start takes.
                 let taken = again.taking(taking.union(recordingOptions), otherwiseAs: arguments)
                 fresh = taken
-                var configuration = try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
+                var configuration = try configurationTaken(taken, restartOnly: restartOnly(arguments, again, taking: taking))
                 if let address = server.srtAddress {
                     var srt = SRTIngest.Configuration(address: address)  // of it, the passphrases only are taken again
                     try SRTOptions.takePassphrases(taken, into: &srt)
@@ -91,6 +91,19 @@ extension ServerCommand {
         if takenBack, !files.isEmpty {
             logger("--config \(files.joined(separator: ", ")): SIGHUP was ignored when this process started (under nohup?); "
                 + "it is taken all the same, to read the file again: it never stops the server, and a closed terminal's SIGHUP reads the file again too")
+        }
+    }
+
+    /// The configuration of the options a reading gives the running server (`taken`: those taken again, the others as
+    /// it runs them). The reading was checked whole, as a start; a mistake now comes from that mix — a fallback to the
+    /// mount of a `--relay` or `--station` the reading adds, which only a restart takes: said so (`restartOnly`, the
+    /// options the reading changed that wait for one), not as a mount that does not exist.
+    private static func configurationTaken(_ taken: Arguments, restartOnly: [String]) throws -> StationServer.Configuration {
+        do {
+            return try stationConfiguration(taken, needsSourcePassword: !ControlOptions.verifiesKeys(taken))
+        } catch let error as UsageError where !restartOnly.isEmpty {
+            throw UsageError(error.message + " until a restart takes \(restartOnly.map { "--" + $0 }.joined(separator: ", ")) as this"
+                + " reading gives \(restartOnly.count == 1 ? "it" : "them"): restart to take them together", inFile: error.inFile)
         }
     }
 

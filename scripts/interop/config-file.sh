@@ -400,6 +400,15 @@ fifo() {
 }
 check "SIGHUP with a FIFO in the file's place: refused in one line, not waited on" wait_until 10 fifo
 rm -f "$TMP/reload.conf"
+# A fallback to the mount of a --relay the reading adds: that mount comes with the restart that takes the relay.
+printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password admintwo\nmounts /live,/two\nrelay /r2=http://127.0.0.1:9/\nfallback /two=/r2\n' \
+    "$third" >"$TMP/reload.conf"
+kill -HUP "$reloading"
+new_relay() {
+    log_has "$TMP/reload.log" "SIGHUP: options not read again, the server runs on as it was: .*reload\.conf:7: --fallback /two=/r2: /r2 is not a mount of this server .* until a restart takes --relay as this reading gives it: restart to take them together" \
+        && [ "$(code admin:admintwo)" = 200 ]
+}
+check "SIGHUP adding a --relay and a fallback to its mount: said to wait for the restart that takes the relay, not a mount that does not exist" wait_until 10 new_relay
 # A burst of SIGHUPs, each after a rewrite: the last file is what holds, not an older reading that finished later.
 for i in $(seq 1 20); do
     printf 'port %s\nhost 127.0.0.1\nsource-password srcpw2\nadmin-password burst%s\nmounts /live,/two\n' "$third" "$i" >"$TMP/reload.conf"
