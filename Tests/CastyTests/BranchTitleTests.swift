@@ -81,6 +81,34 @@ struct BranchTitleTests {
         await parent.close()
     }
 
+    @Test("A title a branch holds for its players while a new stream tells none is not the stream's own: its HLS segments and recordings get none, as its root's")
+    func heldTitle_IsNoOwnTitle() async throws {
+        // The new stream tells its title at its third segment: its first two are played with the old one, held.
+        let (parent, connections, first) = try restartingParent { index, number in number == (index == 1 ? 0 : 2) }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+        let recorder = RecorderNode(loop: loop)
+        branch.distributor.send(.request(from: recorder, resume: nil))
+        #expect(await recorder.wait(timeout: .seconds(15)) { $0.segments.contains { $0.title?.streamTitle == "Old Show" } })
+        let ending = try #require(first.value)
+        await loop.submit { ending.close() }
+        #expect(await eventually(timeout: .seconds(15)) { connections.value >= 2 })
+        // The new stream's first segments, before its title came, then those after it.
+        let came = await recorder.wait(timeout: .seconds(15)) { record in
+            guard let held = record.segments.firstIndex(where: \.titleHeld) else { return false }
+            return record.segments[held...].contains { !$0.titleHeld && $0.ownTitle?.streamTitle == "Old Show" }
+        }
+        let segments = await recorder.record.segments
+        #expect(came, "\(segments.suffix(10).map { ($0.number, $0.title?.streamTitle ?? "-", $0.titleHeld) })")
+        let held = segments.filter(\.titleHeld)
+        #expect(held.allSatisfy { $0.title?.streamTitle == "Old Show" && $0.ownTitle == nil },
+                "the players hear the old title meanwhile; the stream's own is none")
+        #expect(held.count <= Branch.titleGraceBytes / 1000, "held for the grace at most: \(held.count) segments")
+        branch.stop()
+        await parent.close()
+    }
+
     @Test("A branch tells its parent's title changes in its log, as a proxy tells its station's: once each, a few per window")
     func titleChanges_AreLogged() async throws {
         let lines = Locked<[String]>([])

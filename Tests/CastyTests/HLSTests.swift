@@ -36,6 +36,19 @@ func toneSegmenter(stream: UInt64 = 0xC0FFEE, target: Int = 6) -> HLSSegmenter {
 
 @Suite("HLS: packed audio segments and playlists")
 struct HLSTests {
+    @Test("A title held from the stream before (a branch's grace) is no segment's title: the segment says none, as its root's does")
+    func aHeldTitle_IsNotTheSegmentsTitle() {
+        let tone = relayedTone(segments: 40)
+        let held = tone.map { segment in
+            StreamSegment(number: segment.number, time: segment.time, audio: segment.audio, title: Metadata(streamTitle: "Old Show"),
+                          titleVersion: 0, titleChanged: false, titleHeld: segment.number < 20)
+        }
+        var segmenter = toneSegmenter()
+        let made = cut(held, into: &segmenter)
+        #expect(made.first?.title == nil, "\(made.map(\.title))")
+        #expect(made.contains { $0.title == "Old Show" }, "told once the stream's own: \(made.map(\.title))")
+    }
+
     @Test("The ID3 tag carries the 33-bit timestamp in a PRIV frame and the title in TIT2")
     func id3Tag() {
         let tag = ID3Tag.segmentTag(timestamp: (1 << 33) + 123_456_789, title: "Café — live")

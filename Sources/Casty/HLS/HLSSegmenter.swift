@@ -343,7 +343,7 @@ package struct HLSSegmenter {
         if ownBase == nil { ownBase = nextBase(from: number, context: context) }
         expected = number + 1
         if recent.isEmpty, let cut = before(number) { recent.append((number - 1, cut, nil)) }
-        recent.append((number, segment.time, segment.title?.streamTitle))
+        recent.append((number, segment.time, segment.ownTitle?.streamTitle))
         if recent.count > 4 { recent.removeFirst() }
         walker.add(segment.audio, at: number * context.segmentBytes) { frame in
             if let finished = take(frame, context: context) { done.append(finished) }

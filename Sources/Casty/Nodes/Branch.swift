@@ -572,7 +572,8 @@ public actor Branch: UpstreamNode, FeedingNode {
             number: number ?? next ?? 0,
             time: StreamSegment.time(metadata[StreamSegment.timeKey]) ?? wallClockMilliseconds(),
             audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
-            path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) })
+            path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) },
+            titleHeld: titleGrace != nil)
         announcedPath = below
         next = numbered.number + 1
         // A link too slow for the stream: its segments come slower than they play. Counted for a stream of one

@@ -144,6 +144,6 @@ extension StreamSegment {
         return StreamSegment(
             number: number, time: time, audio: audio, title: title, titleVersion: titleVersion,
             titleChanged: titleChanged || dropped.contains { $0.titleChanged },
-            path: path ?? dropped.last { $0.path != nil }?.path, entryOffset: entry, opensStream: opensStream)
+            path: path ?? dropped.last { $0.path != nil }?.path, entryOffset: entry, opensStream: opensStream, titleHeld: titleHeld)
     }
 }

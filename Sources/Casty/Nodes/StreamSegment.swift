@@ -43,14 +43,21 @@ public final class StreamSegment: Sendable {
     /// Whether it is the first segment of a new stream at its distributor (a source that returned, a fallback
     /// that took over): a player gets it as if it were starting anew — on a frame, told the title.
     public let opensStream: Bool
+    /// Whether ``title`` is the stream before's, held for players while a new stream has told none of its own (a
+    /// branch's grace, ``Branch/titleGraceBytes``): what the stream itself had, as its root made its HLS segments and
+    /// recordings, is no title — so a branch's are the same, byte for byte.
+    public let titleHeld: Bool
+    /// The title as the stream itself tells it: ``title``, unless it is held from the stream before (``titleHeld``).
+    public var ownTitle: Metadata? { titleHeld ? nil : title }
 
     /// Cuts a segment: copies nothing more than `audio` already is, and encodes its forms.
     public init(
         number: Int, time: Int64, audio: [UInt8], title: Metadata?, titleVersion: Int, titleChanged: Bool,
-        path: [String]? = nil, entryOffset: Int? = nil, opensStream: Bool = false
+        path: [String]? = nil, entryOffset: Int? = nil, opensStream: Bool = false, titleHeld: Bool = false
     ) {
         self.path = path
         self.opensStream = opensStream
+        self.titleHeld = titleHeld
         self.entryOffset = entryOffset.flatMap { $0 >= 0 && $0 < audio.count ? $0 : nil }
         self.number = number
         self.time = time
@@ -185,7 +192,7 @@ public final class StreamSegment: Sendable {
     /// The same segment, as the first of a new stream (``opensStream``).
     public func openingStream() -> StreamSegment {
         StreamSegment(number: number, time: time, audio: audio, title: title, titleVersion: titleVersion, titleChanged: titleChanged,
-                      path: path, entryOffset: entryOffset, opensStream: true)
+                      path: path, entryOffset: entryOffset, opensStream: true, titleHeld: titleHeld)
     }
 
     /// The numbered form that also states the current title (for a branch that has not seen it yet).
