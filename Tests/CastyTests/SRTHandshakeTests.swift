@@ -134,6 +134,40 @@ extension StationServerTests {
         #expect(!log.lines.value.contains { $0.contains("correct-horse-battery") }, "\(log.lines.value)")
     }
 
+    @Test("After a SIGHUP changed its mount's SRT passphrase, an encoder killed with -9 and started again with the new passphrase takes its mount back from its dead connection; with the old one, SRT refuses it as a wrong passphrase, not 1409",
+          .enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
+    func srtCaller_ReconnectingWithTheNewPassphrase_AfterARotation_TakesItsMountBack() async throws {
+        let log = Log()
+        func configure(_ passphrase: String) -> (inout StationServer.Configuration) -> Void {
+            { configuration in
+                configuration.sourceTimeout = .seconds(120)  // only a takeover lets the new caller in
+                var srt = SRTIngest.Configuration(address: .loopback(port: 0))
+                srt.passphrases = ["/live": passphrase]
+                configuration.srt = srt
+            }
+        }
+        let server = try server(timeout: .seconds(120), log: log, configure: configure("first-passphrase-1"))
+        defer { server.close() }
+        let port = try #require(server.srtAddress?.port)
+        let first = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=first-passphrase-1")
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("publishing /live") }, "\(log.lines.value)")
+        let changes = try await server.reload(StationServerReloadTests().configuration(configure("second-passphrase-2")))
+        #expect(changes == ["SRT passphrase of /live changed"], "\(changes)")
+        first.stop()  // SIGKILL: the server hears nothing of it
+        try await Task.sleep(for: .seconds(3))  // longer than the takeover's silence
+        // The passphrase the SIGHUP replaced lets nobody in, though the live source was admitted with it.
+        let old = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=first-passphrase-1")
+        #expect(await eventually(timeout: .seconds(30)) { log.contains("refused: stream ID 'live': wrong passphrase") }, "\(log.lines.value)")
+        old.stop()
+        let second = try Caller.start("srt://127.0.0.1:\(port)?streamid=live&passphrase=second-passphrase-2")
+        defer { second.stop() }
+        #expect(await eventually(timeout: .seconds(30)) { log.lines.value.filter { $0.contains("publishing /live") }.count == 2 },
+                "\(log.lines.value)")
+        #expect(log.contains("on /live ended: replaced by 127.0.0.1:"), "\(log.lines.value)")
+        #expect(!log.contains("(1409)") && !log.contains("refused on /live"), "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("-passphrase-") }, "\(log.lines.value)")
+    }
+
     @Test(.enabled(if: ScriptRun.inCI || ScriptRun.onPath("ffmpeg"), "ffmpeg (and its libsrt) not installed: run scripts/install-peers.sh"))
     func srtCallers_WaitingToPublish_AreBounded_TheNextRejectedInTheHandshake_With1402() async throws {
         let log = Log()

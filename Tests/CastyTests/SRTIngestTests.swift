@@ -274,6 +274,30 @@ import Testing
         #expect(verifying.decide("#!::r=frank,key=good,m=publish").0 == .accept(passphrase: nil), "a key in SRT's own syntax")
     }
 
+    @Test("After a SIGHUP changed a mount's SRT passphrase, a caller of it is let on to SRT's check of the new one while its live source is an SRT caller admitted with the old one (its encoder, started again), not while another kind of source holds it")
+    func srtAllowList_AfterAPassphraseChange_LetsOnACallerOfTheMountItsSRTSourceHolds() throws {
+        let list = SRTAllowList(SRTAllowList.Rules(whitelist: ["/a"], passphrases: ["/a": "first-passphrase-1"]))
+        let old = try #require(Secret("first-passphrase-1"))
+        list.update(inUse: ["/a"], full: false, live: ["/a": [old]], byPassphrase: ["/a"])
+        #expect(list.decide("a").0 == .accept(passphrase: "first-passphrase-1"))
+        #expect(list.update(passphrases: ["/a": "second-passphrase-2"], defaultPassphrase: nil) == ["SRT passphrase of /a changed"])
+        // SRT asks the caller the passphrase of now: the old one is refused there, as a wrong passphrase.
+        #expect(list.decide("a").0 == .accept(passphrase: "second-passphrase-2"), "the live SRT source was admitted with the mount's passphrase")
+        // So is a caller of a mount whose own passphrase was removed, the one of every mount taking over.
+        _ = list.update(passphrases: [:], defaultPassphrase: "every-mount-pass")
+        #expect(list.decide("a").0 == .accept(passphrase: "every-mount-pass"))
+        // An Icecast source whose password was the mount's old passphrase is no SRT caller of it: a stranger's mount.
+        _ = list.update(passphrases: ["/a": "second-passphrase-2"], defaultPassphrase: nil)
+        list.update(inUse: ["/a"], full: false, live: ["/a": [old]])
+        #expect(list.decide("a").0 == .reject(code: 1409))
+        // A mount with no passphrase any more (the application verifies keys): its key decides, as before.
+        let keyed = SRTAllowList(SRTAllowList.Rules(whitelist: nil, passphrases: ["/b": "first-passphrase-1"], verifying: true))
+        _ = keyed.update(passphrases: [:], defaultPassphrase: nil)
+        keyed.update(inUse: ["/b"], full: false, live: ["/b": [old, try #require(Secret("K1"))]], byPassphrase: ["/b"])
+        #expect(keyed.decide("b?key=K2").0 == .reject(code: 1409))
+        #expect(keyed.decide("b?key=K1").0 == .accept(passphrase: nil))
+    }
+
     @Test("Callers waiting are counted from the listen callback until they claim, close, or their handshake is forgotten")
     func srtPending_CountsCallersUntilTheyClaim_UpToItsLimit() {
         var pending = SRTPending(limit: 2)

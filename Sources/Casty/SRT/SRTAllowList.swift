@@ -12,16 +12,18 @@ internal import Synchronization
 /// |-----|------|
 /// | not a mount name (or a path the server answers itself), `m=request`, a mount that holds its key or a passphrase, not on the whitelist, no passphrase for the mount, a key with control characters while the application verifies keys | 1403 `SRT_REJX_FORBIDDEN` |
 /// | no `?key=` while the application verifies keys | 1401 `SRT_REJX_UNAUTHORIZED` |
-/// | the mount is in use (a source publishes it, or one that vanished is still waited for), by a source that did not publish with the caller's key or the mount's passphrase | 1409 `SRT_REJX_CONFLICT` |
+/// | the mount is in use (a source publishes it, or one that vanished is still waited for), by a source that did not publish with the caller's key or the mount's passphrase (of now, or of when it was admitted, for an SRT source) | 1409 `SRT_REJX_CONFLICT` |
 /// | the server has its most sources (`--max-sources`) | 1402 `SRT_REJX_OVERLOAD` |
 ///
 /// The application's key verification is an HTTP call: it cannot run inside the callback. A caller the snapshot
 /// admits is accepted by SRT, and the application is asked after the accept, once its audio format is known;
 /// a refusal then closes the SRT connection (the caller sees the connection end, not a rejection code). So is a
-/// caller of a mount in use whose live source published with the caller's key or the mount's passphrase: the same
-/// encoder reconnecting, maybe, whose old connection is dead (`kill -9`, a network drop) — the mount is taken back
-/// on the loop if that source has sent nothing for ``MountTable/takeoverSilence``, as from an Icecast or RTMP source
-/// (``MountTable/takeOver(_:credentials:by:)``); else the caller is refused after the accept. The
+/// caller of a mount in use whose live source published with the caller's key or the mount's passphrase (the one it
+/// has now, or, for an SRT source, the one it had when that source was admitted: libsrt asks the caller the one of
+/// now, so a passphrase a SIGHUP replaced lets nobody in): the same encoder reconnecting, maybe, whose old
+/// connection is dead (`kill -9`, a network drop) — the mount is taken back on the loop if that source has sent
+/// nothing for ``MountTable/takeoverSilence``, as from an Icecast or RTMP source
+/// (``MountTable/takeOver(_:credentials:passphrase:by:)``); else the caller is refused after the accept. The
 /// refusal is remembered for ``refusalMemory`` — for that stream ID (mount and key) from that address — so that a
 /// caller that tries again (OBS reconnects every few seconds) is rejected in the handshake with 1403, and the
 /// application is not asked again meanwhile. A corrected key is another stream ID, and is asked about at once.
@@ -39,6 +41,9 @@ final class SRTAllowList: Sendable {
         var inUse: Set<String> = []
         /// The credentials each live source published with (its password or key, an SRT source's passphrase).
         var live: [String: [Secret]] = [:]
+        /// The mounts whose live source is an SRT caller admitted with the mount's passphrase — the one it had then:
+        /// a SIGHUP may have changed it since (``SourceSession/byPassphrase``).
+        var byPassphrase: Set<String> = []
         /// Whether the server has its most sources (`--max-sources`).
         var full = false
 
@@ -99,11 +104,13 @@ final class SRTAllowList: Sendable {
     }
 
     /// The mounts in use changed, or the server became full or not (``MountTable/sourcesChanged``); `live`: the
-    /// credentials the source live on each published with.
-    func update(inUse: Set<String>, full: Bool, live: [String: [Secret]] = [:]) {
+    /// credentials the source live on each published with; `byPassphrase`: the mounts whose live source is an SRT
+    /// caller admitted with the mount's passphrase.
+    func update(inUse: Set<String>, full: Bool, live: [String: [Secret]] = [:], byPassphrase: Set<String> = []) {
         rules.withLock { rules in
             rules.inUse = inUse
             rules.live = live
+            rules.byPassphrase = byPassphrase
             rules.full = full
         }
     }
@@ -157,9 +164,12 @@ final class SRTAllowList: Sendable {
             }
             // A caller with a credential its live source published with — its key, or the mount's passphrase, which
             // SRT checks next — may be that encoder reconnecting: let on, to take the mount back on the loop if that
-            // source is silent (``MountTable/takeOver(_:credentials:by:)``).
-            if rules.inUse.contains(id.mount),
-               rules.live[id.mount]?.contains(where: { secret in [id.key, passphrase].map { secret.matches($0) }.contains(true) }) != true {
+            // source is silent (``MountTable/takeOver(_:credentials:passphrase:by:)``). So may a caller of a mount
+            // whose live source is an SRT caller admitted with the mount's passphrase of then, which a SIGHUP changed
+            // since: SRT asks this one the passphrase of now (an encoder started again with the new passphrase).
+            let own = rules.live[id.mount]?.contains(where: { secret in [id.key, passphrase].map { secret.matches($0) }.contains(true) }) == true
+                || (passphrase != nil && rules.byPassphrase.contains(id.mount))
+            if rules.inUse.contains(id.mount), !own {
                 return (.reject(code: SRTListener.conflict), "\(id.mount) is in use")
             }
             if rules.full {

@@ -72,8 +72,10 @@ public enum SRTIngest {
         table.whitelistChanged = { whitelist in allowList.update(whitelist: whitelist) }
         table.sourcesChanged = { [weak table] inUse, full in
             // With the credentials each live source published with: its own encoder reconnecting may take it back.
-            let live = inUse.compactMap { path in table?.mount(at: path)?.source.map { (path, $0.credentials) } }
-            allowList.update(inUse: inUse, full: full, live: Dictionary(live) { first, _ in first })
+            // and whether it was admitted by the mount's SRT passphrase, which a SIGHUP may have changed since.
+            let sources = inUse.compactMap { path in table?.mount(at: path)?.source.map { (path: path, session: $0) } }
+            allowList.update(inUse: inUse, full: full, live: Dictionary(sources.map { ($0.path, $0.session.credentials) }) { first, _ in first },
+                             byPassphrase: Set(sources.filter(\.session.byPassphrase).map(\.path)))
         }
         let timeout = table.rules.sourceTimeout
         // A flood of them is told in one line: the first, then a count every 10 s.

@@ -177,7 +177,7 @@ final class MountTable: @unchecked Sendable {
     /// The mount whose source is ending as it was taken off the whitelist, and what became of its listeners then
     /// (``ended(_:_:)``): said in the source's end line rather than in a line of the mount's own (``say(_:_:fate:)``).
     private var takingOff: (path: String, fate: String?)?
-    /// The mount whose source is being ended for a source that takes it over (``takeOver(_:credentials:by:)``): its
+    /// The mount whose source is being ended for a source that takes it over (``takeOver(_:credentials:passphrase:by:)``): its
     /// listeners wait for the newcomer, who publishes at once, rather than hear its fallback for a moment.
     var takingOver: String?
 

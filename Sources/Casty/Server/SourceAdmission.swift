@@ -33,6 +33,9 @@ struct SourcePublication: Sendable {
     var contentType: String?
     /// Whether the station's password rules apply (an SRT caller's passphrase was checked by libsrt instead).
     var checksPassword = true
+
+    /// Whether it is an SRT caller admitted with its mount's passphrase, which libsrt checked (``password``).
+    var byPassphrase: Bool { !checksPassword && password?.isEmpty == false }
 }
 
 /// Who may publish where, decided the same way for every ingest protocol, and what happens when a source
@@ -43,7 +46,7 @@ struct SourcePublication: Sendable {
 /// challenged —, the whitelist, the audio type, a mount already live),
 /// then the application's key verification, awaited off the loop while it serves everyone else. No mount is made
 /// until then: a refused source leaves none behind, and a reconnecting encoder takes its mount back from its dead
-/// connection (``MountTable/takeOver(_:credentials:by:)``) only once its key is accepted. When the source starts, the rules are checked once more (the
+/// connection (``MountTable/takeOver(_:credentials:passphrase:by:)``) only once its key is accepted. When the source starts, the rules are checked once more (the
 /// mount may have been taken meanwhile), the mount is made if it is new, its ``SourceSession`` publishes it, and
 /// the application hears `stream-available` (and `stream-closed` when it ends).
 enum SourceAdmission {
@@ -109,17 +112,17 @@ enum SourceAdmission {
         }
         let credentials = [publication.password, publication.key]
         // The rules, the mount's own source reconnecting, its old connection dead, taking the mount over
-        // (``MountTable/takeOver(_:credentials:by:)``).
+        // (``MountTable/takeOver(_:credentials:passphrase:by:)``).
         let admitted: @Sendable () -> MountTable.Refusal? = {
             let refusal = rules()
-            guard refusal == .inUse, mounts.takeOver(publication.path, credentials: credentials, by: publication.peer) else { return refusal }
+            guard refusal == .inUse, mounts.takeOver(publication.path, credentials: credentials, passphrase: publication.byPassphrase, by: publication.peer) else { return refusal }
             return rules()
         }
         guard let control = port.control, verifying else {
             return decided(admitted().map { .failure(.rules($0)) } ?? .success(nil))
         }
         // Only a source whose key the application accepts may end the live one: the takeover waits for its answer.
-        if let refusal = rules(), refusal != .inUse || !mounts.mayTakeOver(publication.path, credentials: credentials) {
+        if let refusal = rules(), refusal != .inUse || !mounts.mayTakeOver(publication.path, credentials: credentials, passphrase: publication.byPassphrase) {
             return decided(.failure(.rules(refusal)))
         }
         let loop = mounts.loop
@@ -163,7 +166,8 @@ enum SourceAdmission {
                 input: input, station: station, bitrate: bitrate, mount: publication.path, format: format,
                 segmentBytes: mounts.rules.segmentBytes, timeout: mounts.rules.sourceTimeout,
                 catchUp: mounts.rules.sourceCatchUp, peer: publication.peer,
-                streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 }, user: publication.user,
+                streamID: streamID, record: record, credentials: [publication.password, publication.key].compactMap { $0 },
+                byPassphrase: publication.byPassphrase, user: publication.user,
                 logger: port.logger
             ) { [accessLog = port.options.accessLog] session, reason in
                 let (wasLive, received) = session.assumeIsolated { ($0.isAnnounced, $0.bytesReceived) }

@@ -99,6 +99,10 @@ public actor SourceSession: LoopNode, FeedingNode {
     /// The password and the key it published with (never logged): its tools set titles with the same
     /// credentials (``isPublished(with:)``).
     nonisolated let credentials: [Secret]
+    /// Whether it is an SRT caller admitted with its mount's passphrase, which libsrt checked: a caller with the
+    /// mount's passphrase now is its encoder reconnecting, though a SIGHUP changed the passphrase since
+    /// (``MountTable/takeOver(_:credentials:passphrase:by:)``).
+    nonisolated let byPassphrase: Bool
     /// The user name an Icecast source logged in as (`nil` for RTMP and SRT, which have none).
     nonisolated let user: String?
 
@@ -158,18 +162,20 @@ public actor SourceSession: LoopNode, FeedingNode {
     ///   - catchUp: how much audio it may send ahead of the clock (a stall's backlog, sent all at once), if
     ///     limited: frames past it are dropped (``SourcePace``).
     ///   - credentials: the password and key the source published with, if any (``isPublished(with:)``).
+    ///   - byPassphrase: whether it is an SRT caller admitted with its mount's passphrase (``byPassphrase``).
     ///   - user: the user name it logged in as, if it has one.
     ///   - onEnd: told once, on the loop, when the session ends and why; for a session ended as its mount was taken off
     ///     the whitelist (``End/takenOff(_:)``), it returns what became of the mount's listeners, for the end line.
     init(
         input: any SourceInput, station: Headers, bitrate: Int?, mount: String, format: FrameChain.Format, segmentBytes: Int,
         timeout: Duration, catchUp: Duration? = nil, peer: String, streamID: String, record: Bool? = nil, credentials: [String] = [],
-        user: String? = nil, logger: EventLog,
+        byPassphrase: Bool = false, user: String? = nil, logger: EventLog,
         onEnd: @escaping @Sendable (SourceSession, End) -> String?
     ) throws(ConfigurationError) {
         self.streamID = streamID
         self.record = record
         self.credentials = credentials.compactMap(Secret.init)
+        self.byPassphrase = byPassphrase
         self.user = user
         self.loop = input.loop
         self.input = input
