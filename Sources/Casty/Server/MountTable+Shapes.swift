@@ -43,15 +43,4 @@ extension MountTable {
     func heardShape(_ mount: Mount) -> AudioShape? {
         shape(of: heardMount(mount))
     }
-
-    /// The mount whose audio `mount`'s listeners hear: itself, or while it has no source of its own its fallback
-    /// (down a chain of them).
-    func heardMount(_ mount: Mount) -> Mount {
-        var heard = mount
-        for _ in 0..<mounts.count {
-            guard heard.source == nil, heard.permanent == nil, let target = rules.fallbacks[heard.path].flatMap({ mounts[$0] }) else { break }
-            heard = target
-        }
-        return heard
-    }
 }

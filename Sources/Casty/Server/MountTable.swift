@@ -148,7 +148,15 @@ final class MountTable: @unchecked Sendable {
     }
 
     /// Changed only by the whitelist calls of the admin API and by ``reload(_:)``.
-    var rules: Rules
+    var rules: Rules {
+        didSet { if rules.fallbacks != oldValue.fallbacks { fallingBack = Self.fallingBack(rules.fallbacks) } }
+    }
+    /// The mounts that fall back to each mount (`/backup`: `/a`, `/b`): ``Rules/fallbacks`` turned round, made again
+    /// whenever they change, so that who hears a mount is found from its own dependants, not from every rule.
+    private(set) var fallingBack: [String: [String]] = [:]
+    /// How many steps along the fallback rules the table has taken to find who hears what (``hearingAsFallback(_:)``,
+    /// ``heardMount(_:)``): what a server with many mounts does on its loop for a page or a join, counted for tests.
+    var hearingSteps = 0
     /// The whitelist as the configuration last read gave it (the admin API changes ``rules`` only).
     var configuredWhitelist: Set<String>?
     /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
@@ -183,6 +191,7 @@ final class MountTable: @unchecked Sendable {
 
     init(rules: Rules, loop: EventLoop, logger: EventLog) {
         self.rules = rules
+        self.fallingBack = Self.fallingBack(rules.fallbacks)
         self.configuredWhitelist = rules.whitelist
         self.loop = loop
         self.logger = logger
@@ -592,41 +601,6 @@ final class MountTable: @unchecked Sendable {
         mount.permanent != nil || rules.whitelist?.contains(mount.path) != false
     }
 
-    /// The mounts with players that hear `mount` as their fallback now — directly, or down a chain (`/x` → `/y` →
-    /// `mount`) —, sorted: they are let go with the mount's own listeners. A mount with a permanent source hears its
-    /// fallback only while it plays it (a relay whose upstream is away).
-    /// How many players listen to `mount`'s audio: its own (those waiting for it too), and those of mounts hearing
-    /// it as their fallback.
-    func listeners(of mount: Mount) -> Int {
-        ([mount.path] + hearingAsFallback(mount)).reduce(0) { sum, path in
-            sum + (mounts[path]?.distributor.assumeIsolated { $0.connectedPlayers } ?? 0)
-        }
-    }
-
-    /// Players joined `mount`, or its players now hear another mount: the mount whose audio they hear (itself, or
-    /// its fallback) may have reached its most listeners at once.
-    func notePeak(from mount: Mount) {
-        guard loop.inEventLoop else { return }  // the server starting, off the loop: nobody listens yet
-        let heard = heardMount(mount)
-        heard.peakListeners = max(heard.peakListeners, listeners(of: heard))
-    }
-
-    func hearingAsFallback(_ mount: Mount) -> [String] {
-        var found: [String] = []
-        var seen: Set<String> = [mount.path]
-        var next = [mount.path]
-        while let path = next.popLast() {
-            for (from, to) in rules.fallbacks where to == path {
-                guard let hearer = mounts[from], hearer.source == nil, !hearer.fallbackRefused,
-                      hearer.permanent == nil || hearer.distributor.assumeIsolated({ $0.playsFallback }),
-                      seen.insert(from).inserted else { continue }
-                if hasPlayers(hearer) { found.append(from) }
-                next.append(from)
-            }
-        }
-        return found.sorted()
-    }
-
     /// Who hears what a line says `mount` plays now (its fallback): `its listeners hear` where it has some (its own, or
     /// those of a mount hearing it as its fallback), else `new listeners will hear` — no listeners are said to hear it.
     func whoHears(_ mount: Mount) -> String {
@@ -653,29 +627,6 @@ final class MountTable: @unchecked Sendable {
     func hasPlayers(_ mount: Mount) -> Bool {
         // Counted, not read off a whole `stat()`: asked at every player's join (``notePeak(from:)``).
         mount.distributor.assumeIsolated { $0.playerCount + $0.branchCount } > 0
-    }
-
-    /// The mounts a status page lists, with their counters: `asked` only, if a query names one, and only those
-    /// that stream when `streaming` (as Icecast lists them: a mount without a source is none of its).
-    func listed(asked: String?, streaming: Bool) -> [(mount: Mount, stat: Stat)] {
-        all.compactMap { mount in
-            guard asked == nil || mount.path == asked else { return nil }
-            var stat = mount.distributor.assumeIsolated { $0.stat() }
-            // Streaming: of its own (a source, the built-in station, a relay that streams), as Icecast counts
-            // sources — a mount that plays its fallback is no source up, whatever its listeners hear. Its
-            // listeners, and the bytes they were sent, are counted where they listen, as Icecast counts those it
-            // moved to the fallback: a dashboard that adds up the mounts' listeners finds them all.
-            guard !streaming || (stat.context != nil && feeds(mount)) else { return nil }
-            if streaming {
-                stat.listeners = listeners(of: mount)
-                stat.bytesOut = mount.distributor.tally.streamBytesOut
-            }
-            // One peak on every page: the most who heard the mount at once, those hearing it as their fallback
-            // included (its own players' peak, while it played its fallback, too).
-            notePeak(from: mount)
-            stat.peakListeners = max(mount.peakListeners, stat.peakListeners)
-            return (mount, stat)
-        }
     }
 
     // MARK: The whitelist
@@ -739,7 +690,7 @@ final class MountTable: @unchecked Sendable {
     /// pages following its titles).
     private func isForgettable(_ mount: Mount) -> Bool {
         guard mount.source == nil, mount.permanent == nil, rules.whitelist?.contains(mount.path) != true,
-              rules.fallbacks[mount.path] == nil, !rules.fallbacks.values.contains(mount.path) else { return false }
+              rules.fallbacks[mount.path] == nil, fallingBack[mount.path] == nil else { return false }
         return mount.distributor.assumeIsolated { $0.isIdle }
     }
 
