@@ -315,9 +315,22 @@ struct StationServerReloadTests {
         new.mountPasswords = ["/a": Secret("x")!]
         new.mountUsers = ["/a": "dj"]
         #expect(MountTable.differences(old, new) == [
-            "--accept-all (was a whitelist)", "mount password of /a set", "mount user of /a changed", "max listeners unlimited (was 10)",
+            "--accept-all (was a whitelist)", "mount password of /a set", "mount user of /a set", "max listeners unlimited (was 10)",
             "max listeners of /a 5 (was unlimited)", "source timeout 20.0 seconds (was 10.0 seconds)",
         ])
         #expect(MountTable.differences(old, old).isEmpty)
+    }
+
+    @Test func reloadDifferences_SayAMountUserSetChangedOrRemoved_AsAPassword() {
+        var old = MountTable.Rules()
+        old.mountUsers = ["/a": "dj", "/b": "dj"]
+        old.mountPasswords = ["/a": Secret("x")!, "/b": Secret("x")!]
+        var new = MountTable.Rules()
+        new.mountUsers = ["/a": "dj2", "/c": "dj"]
+        new.mountPasswords = ["/a": Secret("y")!, "/c": Secret("x")!]
+        #expect(MountTable.differences(old, new) == [
+            "mount password of /c set", "mount password of /a changed", "mount password of /b removed",
+            "mount user of /c set", "mount user of /a changed", "mount user of /b removed",
+        ])
     }
 }

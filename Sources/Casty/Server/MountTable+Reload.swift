@@ -79,8 +79,14 @@ extension MountTable {
         }
         if let how = Secret.change(from: old.sourcePassword, to: new.sourcePassword) { changes.append("source password \(how)") }
         changes += Secret.changes("mount password", from: old.mountPasswords, to: new.mountPasswords)
-        let users = Set(old.mountUsers.keys).union(new.mountUsers.keys).filter { old.mountUsers[$0] != new.mountUsers[$0] }.sorted()
-        if !users.isEmpty { changes.append("mount user of \(users.joined(separator: ", ")) changed") }
+        // Said as a password is: `set` for a mount given one, `changed`, `removed`.
+        changes += Secret.changes("mount user", of: Set(old.mountUsers.keys).union(new.mountUsers.keys)) { mount in
+            switch (old.mountUsers[mount], new.mountUsers[mount]) {
+            case (nil, _?): "set"
+            case (_?, nil): "removed"
+            case (let before, let after): before == after ? nil : "changed"
+            }
+        }
         for path in Set(old.fallbacks.keys).union(new.fallbacks.keys).sorted() where old.fallbacks[path] != new.fallbacks[path] {
             // A fallback of a mount off the list is allowed (one taken off keeps its listeners on it), and said so,
             // as at start: `/Live` for `/live` would otherwise pass unseen.

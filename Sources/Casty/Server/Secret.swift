@@ -41,11 +41,17 @@ public struct Secret: Sendable, CustomStringConvertible {
     /// How the secrets of `old` and `new`, by mount, changed, one phrase per kind of change, `what` naming them
     /// (`mount password of /news set`, `… of /a, /b changed`, `… removed`): never a secret.
     static func changes(_ what: String, from old: [String: Secret], to new: [String: Secret]) -> [String] {
-        var mounts: [String: [String]] = [:]
-        for mount in Set(old.keys).union(new.keys).sorted() {
-            if let how = change(from: old[mount], to: new[mount]) { mounts[how, default: []].append(mount) }
+        changes(what, of: Set(old.keys).union(new.keys)) { change(from: old[$0], to: new[$0]) }
+    }
+
+    /// One phrase per kind of change — `set`, `changed`, `removed`, as `how` tells each of `mounts`'s (`nil`: none) —
+    /// of a setting by mount, `what` naming it: `mount user of /a, /b set`.
+    static func changes(_ what: String, of mounts: Set<String>, how: (String) -> String?) -> [String] {
+        var changed: [String: [String]] = [:]
+        for mount in mounts.sorted() {
+            if let how = how(mount) { changed[how, default: []].append(mount) }
         }
-        return ["set", "changed", "removed"].compactMap { how in mounts[how].map { "\(what) of \($0.joined(separator: ", ")) \(how)" } }
+        return ["set", "changed", "removed"].compactMap { how in changed[how].map { "\(what) of \($0.joined(separator: ", ")) \(how)" } }
     }
 
     /// Never the secret itself.
