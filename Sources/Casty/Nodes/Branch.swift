@@ -457,17 +457,19 @@ public actor Branch: UpstreamNode, FeedingNode {
     }
 
     /// Whether the silence of this branch's link, `quiet` long, is its stream's: the root's own stream stopped
-    /// coming as long ago (its `/tree` says `quiet=`), its source or upstream away — then every link of the tree
-    /// goes silent at once, and a branch that gave its link up would only blame its parent, ask the root again and
-    /// be placed anew, every second, all over the tree. The root is asked, not the parent: a parent cut off from
+    /// coming as long ago (its `/tree` says `quiet=` and `whole=`: ``TreeLine/quiet(reaching:)``), its source or
+    /// upstream away — then every link of the tree goes silent at once, and a branch that gave its link up would only
+    /// blame its parent, ask the root again and be placed anew, every second, all over the tree. The root is asked, not the parent: a parent cut off from
     /// the root is silent too, and its subtree must find a place elsewhere. A root that does not answer within a
     /// second (hung, gone, unreachable), or whose stream still comes, has the link given up as before. Said once
     /// per silence.
     private func askIfSilenceIsUpstream(mount: String, quiet: Duration, _ answer: @escaping @Sendable (Bool) -> Void) {
-        let slack = context?.segmentDuration ?? .milliseconds(500)
+        let slack = context?.segmentDuration ?? .milliseconds(500), depth = context?.path.count ?? 1
         Task {
             let line = await TreeLine.fetch(from: root.authority, mount: mount, timeout: .seconds(1), loop: loop)
-            let upstream = line.map { ($0.quiet ?? .zero) + slack >= quiet } ?? false
+            // Like with like: the root's audio this branch could have had by now (a piece of a stalled source's
+            // unfinished segment, just handed on at the root, is still on its way down), not its very last.
+            let upstream = line.map { ($0.quiet(reaching: depth) ?? .zero) + slack >= quiet } ?? false
             rootUnanswered = line == nil
             if upstream, !waitingWithRoot {
                 waitingWithRoot = true

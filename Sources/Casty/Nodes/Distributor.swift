@@ -118,6 +118,8 @@ public actor Distributor: LoopNode, FeedingNode {
     private var waitingTimer: Scheduled?
     /// When the stream's audio last arrived (a segment, or a piece of one): ``Stat/quiet``.
     private var lastAudio: ContinuousClock.Instant?
+    /// When the stream's last whole segment arrived: ``Stat/sinceSegment``.
+    private var lastSegment: ContinuousClock.Instant?
     /// Pages following the titles live (Server-Sent Events, WebSocket), and their heartbeat.
     private let watchers: TitleWatchers
     /// For a tree node: asks its branches their subtrees' sizes (``SubtreeSurvey``).
@@ -153,7 +155,8 @@ public actor Distributor: LoopNode, FeedingNode {
     }
 
     /// Asks this tree node's branches their subtrees' sizes every ``Configuration/subtreeRefresh``, off the loop;
-    /// each answer is counted on it (``TreePlaces/report(_:subtree:asked:)``) with the time it was asked.
+    /// each answer is counted on it (``TreePlaces/report(_:subtree:asked:)``) with the time it was asked, and says the
+    /// child alive: branches served past the fanout while it was suspected go below again (``DistributorCore/placeBelow(at:)``).
     private func startSurvey() {
         guard survey == nil, subtreeRefresh > .zero else { return }
         survey = Ticker(loop: loop, every: subtreeRefresh) { [weak self] in
@@ -163,7 +166,10 @@ public actor Distributor: LoopNode, FeedingNode {
                     let asked = ContinuousClock.now
                     Task { [weak distributor, loop = distributor.loop] in
                         guard let size = await SubtreeSurvey.size(of: child, mount: mount, loop: loop) else { return }
-                        distributor?.onLoop { $0.core.report(child, subtree: size, asked: asked) }
+                        distributor?.onLoop { distributor in
+                            distributor.core.report(child, subtree: size, asked: asked)
+                            distributor.perform(distributor.core.placeBelow(at: .now))
+                        }
                     }
                 }
             }
@@ -241,6 +247,7 @@ public actor Distributor: LoopNode, FeedingNode {
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):
             lastAudio = now
+            lastSegment = now
             perform(core.data(number, segment, relayed: playsFallback, at: now))
         case .piece(let number, let piece):
             lastAudio = now
@@ -474,6 +481,7 @@ public actor Distributor: LoopNode, FeedingNode {
             counters: core.counters,
             bytesOut: tally.bytesOut, skipped: tally.skipped, dropped: tally.dropped, refused: tally.refused,
             context: core.currentContext, next: core.next, tree: core.places, quiet: lastAudio.map { ContinuousClock.now - $0 },
+            sinceSegment: lastSegment.map { ContinuousClock.now - $0 },
             lastPath: core.lastPath, lastKnown: core.lastKnown,
             streamStart: core.streamStarted.map { wallClockMilliseconds() - Int64(($0.duration(to: .now)) / .milliseconds(1)) })
     }

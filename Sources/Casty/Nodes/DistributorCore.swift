@@ -31,9 +31,9 @@ struct DistributorCore<Listener: Hashable> {
         /// Tell `listener` to stop (refused, no stream in time, or shutting down), for `reason` if its leave line
         /// should tell one (`its stream went on in audio/aac, …`).
         case stop(Listener, reason: String? = nil)
-        /// Tell `listener`, a branch link, that the stream goes on as a new one, then close it
-        /// (``StreamSegment/newStreamBlock``): its branch asks again at once and reads the new stream in the reply,
-        /// blaming nobody. `reason` as for ``stop(_:reason:)``.
+        /// Tell `listener`, a branch link, that the stream goes on as a new one, or that its branch is to be placed
+        /// again (``placeBelow(at:)``), then close it (``StreamSegment/newStreamBlock``): its branch asks again at once
+        /// and reads the stream in the reply, blaming nobody. `reason` as for ``stop(_:reason:)``.
         case relink(Listener, reason: String? = nil)
         /// Tell `listener`, another mount relaying this one, to let go of its own listeners: this mount's were let
         /// go. It stays, and hears this mount's next stream.
@@ -399,6 +399,26 @@ struct DistributorCore<Listener: Hashable> {
     /// A branch of this node told its subtree's size, asked at `asked`.
     mutating func report(_ child: String, subtree: Int, asked: ContinuousClock.Instant) {
         places?.report(child, subtree: subtree, asked: asked)
+    }
+
+    /// Has the branches served here past the fanout ask again, once a child within the fanout is trusted and answers
+    /// again (``TreePlaces/pastFanout(now:)``): each link is closed as for a new stream, so that its branch asks at
+    /// once, blaming nobody, resumes where it was, and is placed below — the node is back to its fanout.
+    mutating func placeBelow(at now: ContinuousClock.Instant) -> [Action] {
+        guard let places else { return [] }
+        let moved = places.pastFanout(now: now)
+        guard !moved.isEmpty else { return [] }
+        let links = branchOf.filter { moved.contains($0.value) }.map(\.key)
+        let reason = "placed again: it was served here past the fanout, and a branch below answers again"
+        var actions: [Action] = [.log("tree: \(moved.count == 1 ? "branch" : "branches") \(moved.joined(separator: ", ")) served here past"
+            + " the fanout of \(places.fanout) asked to go below: a branch below answers again")]
+        for link in links {
+            actions.append(.relink(link, reason: reason))
+            leave(link, at: now)
+        }
+        // A place with no link left (its branch gone unnoticed) is freed too.
+        for branch in moved { self.places?.remove(branch) }
+        return actions
     }
 
     /// A branch reported `child` lost (`X-Casty-Lost`): if it is one of this node's branches, no branch is

@@ -55,6 +55,10 @@ public struct Stat: Sendable {
     /// How long since the last of the stream's audio reached this node (a segment, or a piece of one), once any
     /// did: a branch whose link went silent asks its parent, whose own silence says the stream stopped upstream.
     public let quiet: Duration?
+    /// How long since the stream's last whole segment reached this node, once one did: longer than ``quiet`` while the
+    /// segment being filled is handed on in pieces (a stalled source's unfinished segment, a quiet AAC stream's), which
+    /// reach a branch a level further down only later (``TreeLine/quiet(reaching:)``).
+    public let sinceSegment: Duration?
     /// For a tree node: the nodes above it, from the root down to its parent — while the stream is away too, as the
     /// last stream told them.
     public let path: [String]
@@ -64,7 +68,7 @@ public struct Stat: Sendable {
 
     init(
         listeners: Int, branches: Int = 0, counters: Counters, bytesOut: Int, skipped: Int, dropped: Int, refused: Int, context: Context?,
-        next: Int?, tree: TreePlaces?, quiet: Duration? = nil, lastPath: [String] = [],
+        next: Int?, tree: TreePlaces?, quiet: Duration? = nil, sinceSegment: Duration? = nil, lastPath: [String] = [],
         lastKnown: (segmentBytes: Int?, next: Int?) = (nil, nil), streamStart: Int64? = nil
     ) {
         self.streamStart = streamStart
@@ -72,6 +76,7 @@ public struct Stat: Sendable {
         self.path = context?.path ?? lastPath
         self.tree = tree
         self.quiet = quiet
+        self.sinceSegment = sinceSegment
         self.listeners = listeners
         self.branches = branches
         self.peakListeners = counters.peakListeners

@@ -119,7 +119,8 @@ enum StatusPage {
     /// The tree node's state on one line, for `GET /tree` and `casty-cli tree`:
     /// `address=… depth=… parent=… listeners=… branches=… segments=… next=… stream=… gaps=… missing=… children=a:3,b:2`
     /// (`next` keeps its value while the stream is away, as `/status.json`'s does; `-` before it first came; `listeners` are the players; `branches` the links to this node's own branches), and `hls=N`, the HLS
-    /// players of the stream here, when the node publishes it as HLS; and `root=host:port` for a branch that has no
+    /// players of the stream here, when the node publishes it as HLS; `quiet=` and `whole=`, milliseconds since its stream
+    /// last brought audio (a segment or a piece of one) and since its last whole segment; and `root=host:port` for a branch that has no
     /// place in the tree now (not placed yet, or its parent lost and its root not answering), so that it is not
     /// taken for a root.
     static func treeLine(_ stat: Stat, hlsPlayers: Int? = nil) -> String {
@@ -130,6 +131,7 @@ enum StatusPage {
             + " stream=\(stat.stream.map(Context.streamText) ?? "-") gaps=\(stat.gaps)"
             + " missing=\(stat.missing) children=\(children)" + (hlsPlayers.map { " hls=\($0)" } ?? "")
             + (stat.quiet.map { " quiet=\(Int(($0 / .milliseconds(1)).rounded(.down)))" } ?? "")
+            + (stat.sinceSegment.map { " whole=\(Int(($0 / .milliseconds(1)).rounded(.down)))" } ?? "")
             + (stat.path.isEmpty ? stat.tree?.root.map { " root=\($0)" } ?? "" : "")
     }
 }

@@ -22,6 +22,12 @@ public struct TreeLine: Sendable {
         values["quiet"].flatMap { Int($0) }.map { .milliseconds($0) }
     }
 
+    /// How long since the node's last whole segment (`whole=` in milliseconds), if the node says: longer than
+    /// ``quiet`` while its unfinished segment is handed on in pieces.
+    public var sinceSegment: Duration? {
+        values["whole"].flatMap { Int($0) }.map { .milliseconds($0) }
+    }
+
     /// Whether the line is a tree node's (`address=… depth=… … children=…`), not some other page.
     public var isTreeNode: Bool {
         values["address"].map { $0 != "-" } == true && values["depth"].flatMap { Int($0) } != nil && values["children"] != nil

@@ -20,8 +20,9 @@
 /// parent as a child *suspects* it for a while and sends no branch there, so the branches cut off with a parent
 /// whose link is down find a place in another subtree at once instead of being sent back to the parent they cannot
 /// reach. When every child is suspected (both branches of the root hung at once), the node serves the branch itself,
-/// past its fanout — a place that is freed when that branch leaves, as any other; the next branches go below again
-/// as soon as one place there is trusted (the branch just taken is one).
+/// past its fanout — a place that is freed when that branch leaves, as any other, or once a child within the fanout is
+/// trusted again and answers (``pastFanout(now:)``: the node then has that branch ask again, to be placed below); the
+/// next branches go below again as soon as one place there is trusted (the branch just taken is one).
 public struct TreePlaces: Sendable, Equatable {
     /// One branch this node serves.
     public struct Child: Sendable, Equatable {
@@ -35,6 +36,10 @@ public struct TreePlaces: Sendable, Equatable {
         public var told: Int?
         /// When it took its place here, if known.
         public var since: ContinuousClock.Instant?
+        /// When a branch last reported it lost (``TreePlaces/suspect(_:until:now:)``), if one did.
+        public var reported: ContinuousClock.Instant?
+        /// When it was last asked its subtree's size and answered (``TreePlaces/report(_:subtree:asked:)``): alive then.
+        public var answered: ContinuousClock.Instant?
         /// How many branches are in its subtree, itself included, as far as this node knows.
         public var subtree: Int { (told ?? 1) + below.count }
     }
@@ -106,6 +111,7 @@ public struct TreePlaces: Sendable, Equatable {
     public mutating func report(_ child: String, subtree: Int, asked: ContinuousClock.Instant) {
         guard let index = children.firstIndex(where: { $0.address == child }) else { return }
         children[index].told = max(1, subtree)
+        children[index].answered = max(children[index].answered ?? asked, asked)
         children[index].below = children[index].below.filter { $0.value >= asked }
     }
 
@@ -124,10 +130,26 @@ public struct TreePlaces: Sendable, Equatable {
     /// is not a child of this node, or took its place less than ``settling`` ago.
     @discardableResult
     public mutating func suspect(_ child: String, until: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Bool {
-        guard let found = children.first(where: { $0.address == child }) else { return false }
-        if let since = found.since, now - since < Self.settling { return false }
+        guard let index = children.firstIndex(where: { $0.address == child }) else { return false }
+        if let since = children[index].since, now - since < Self.settling { return false }
         suspected[child] = until
+        children[index].reported = now
         return true
+    }
+
+    /// The branches served here past the fanout (taken while every place below was suspected) that may go below
+    /// now: once one of the children within the fanout is trusted again — its suspicion over, and alive since it
+    /// was reported lost (it answered a question about its subtree asked after that) — those taken past the fanout
+    /// are to be placed again, below, so that the node serves no more than its fanout for good. None while every
+    /// child within the fanout is suspected, or has not answered since (hung still, as far as this node knows).
+    public func pastFanout(now: ContinuousClock.Instant = .now) -> [String] {
+        guard children.count > fanout else { return [] }
+        let trusted = children.prefix(fanout).contains { child in
+            let suspicionOver = suspected[child.address].map { $0 <= now } ?? true
+            let alive = child.reported.map { reported in child.answered.map { $0 > reported } ?? false } ?? true
+            return suspicionOver && alive
+        }
+        return trusted ? children.dropFirst(fanout).map(\.address) : []
     }
 
     /// The branches in this node's subtree, itself included.
