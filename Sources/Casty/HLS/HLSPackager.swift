@@ -50,6 +50,9 @@ public actor HLSPackager: LoopNode {
     /// several at once, and the window lists them all, or a player reading the playlist after them misses some.
     private var batch = 0
     private var observers: [Int: @Sendable (Feed) -> Void] = [:]
+    /// Whether the mount is recorded anyway (`--record`) now: it has one recorder for it, however many ports serve its
+    /// distributor (a branch's `--client-port` too) — two would write every file twice, and cut each other's.
+    var recordedAnyway = false
     /// Called once when the live playlist is first ``ready`` (its `HLS-LIVE` event is due then).
     /// What to do once the playlist is ready, by what it is for: a later wish for the same purpose replaces an
     /// earlier one (each new source of a mount whose playlist never became ready asks again).

@@ -211,6 +211,10 @@ public actor Distributor: LoopNode, FeedingNode {
     /// Whether the stream is another mount's now: a mount whose source is away plays its fallback.
     var playsFallback: Bool { source is Distributor }
 
+    /// Whether its stream is a fallback's: this node's mount plays its fallback (``playsFallback``), or — a branch's
+    /// relay — the mount does on the tree's root, as its tree link tells (``Context/fallback``, `X-Casty-Fallback`).
+    var hearsFallback: Bool { playsFallback || core.context?.fallback == true }
+
     /// The `Content-Type` of its stream, if it has one now.
     var contentType: String? { core.context?.contentType }
 

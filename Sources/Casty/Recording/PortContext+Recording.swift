@@ -7,9 +7,16 @@ extension PortContext {
     /// `stream-available` with `x-stream-type: HLS-VOD` and its playlist in `x-index-file`, under the stream ID of
     /// the session it holds: `streamID` for a session's own recording (`x-record: true`); for a mount recorded
     /// anyway (`--record`), the ID of the source publishing when the file started — or, with no source there (a
-    /// relay, the built-in station, a branch), an ID of the stream's own. On the loop.
+    /// relay, the built-in station, a branch), an ID of the stream's own. A mount recorded anyway already, by another
+    /// port serving its distributor (a branch's `--client-port`), is not recorded a second time: nothing to stop. On
+    /// the loop.
     func record(_ mount: String, distributor: Distributor, streamID: String? = nil) -> @Sendable () -> Void {
         let packager = HLSPackager.attached(to: distributor, mount: mount, settings: hls, logger: logger)
+        let anyway = streamID == nil
+        if anyway {
+            guard !packager.assumeIsolated({ $0.recordedAnyway }) else { return {} }
+            packager.assumeIsolated { $0.recordedAnyway = true }
+        }
         let channel = String(mount.drop { $0 == "/" })
         let control = control
         let directory = options.recording.directory
@@ -22,14 +29,15 @@ extension PortContext {
         let mounts = mounts
         // A stream that stops coming without ending (a branch's root away) has its file finished after a while.
         let quiet = QuietEnd(loop: distributor.loop, wait: settings.quietEnd) { recorder.take(.ended) }
-        // The mount's own audio only: while it plays its fallback (its source away), nothing is written.
+        // The mount's own audio only: while it plays its fallback (its source away) — here, or on the tree's root for
+        // a branch —, nothing is written.
         let observer = packager.assumeIsolated {
             $0.observe { [weak distributor] feed in
                 if streamID == nil, case .context = feed {  // a new stream: a new session's, or one of its own
                     let id = mounts?.mount(at: mount)?.source?.streamID ?? ControlPlane.newStreamID()
                     session.begin(id)
                 }
-                if case .segment = feed, distributor?.assumeIsolated({ $0.playsFallback }) ?? false { return }
+                if case .segment = feed, distributor?.assumeIsolated({ $0.hearsFallback }) ?? false { return }
                 if case .segment = feed { quiet.heard() }
                 recorder.take(feed)
             }
@@ -38,7 +46,10 @@ extension PortContext {
         return {
             loop.execute {
                 quiet.cancel()
-                packager.assumeIsolated { $0.forget(observer) }
+                packager.assumeIsolated {
+                    $0.forget(observer)
+                    if anyway { $0.recordedAnyway = false }
+                }
                 recorder.finish()
             }
         }
