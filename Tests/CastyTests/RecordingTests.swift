@@ -507,3 +507,26 @@ extension RecordingTests {
         file.finish()
     }
 }
+
+extension RecordingTests {
+    @Test("A recording whose date folder is moved away while it is written says its file cannot be finished, not that it will be")
+    func movedDateFolder_IsSaidNotToBeFinished() throws {
+        let (file, lines, finished) = Self.recording("moved-day")
+        file.add(Self.segments[0])
+        file.add(Self.segments[1])
+        let base = try #require(Self.started(lines.value))
+        let slash = try #require(base.lastIndex(of: "/"))
+        let day = String(base[..<slash])
+        #expect(rename(day, day + "-moved") == 0)  // the date folder is moved away mid-recording
+        file.add(Self.segments[2])
+        let stopped = lines.value.filter { $0.contains("stopped") }
+        #expect(stopped.count == 1 && stopped[0].contains("\(base).mp3 cannot be finished: it is gone"), "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("once its playlist can be written") }, "no promise it cannot keep: \(lines.value)")
+        file.finish()  // the source ends
+        // The next source is recorded into a date folder made anew; the moved file is left as it was.
+        for segment in Self.segments[3..<6] { file.add(segment) }
+        file.finish()
+        #expect(finished.value.count == 1 && finished.value.first != base + ".m3u8", "\(finished.value)")
+        #expect(fileText(day + "-moved/" + String(base.dropFirst(day.count + 1)) + ".m3u8")?.contains("#EXT-X-ENDLIST") == false)
+    }
+}

@@ -141,8 +141,11 @@ final class RecordingFile: @unchecked Sendable {
         current = nil
         let left = if let kept {
             "; \(kept.base).\(kept.fileExtension) is left finished, \(HLSPlaylist.seconds(kept.duration)) s"
-        } else if let file, !file.segments.isEmpty {
+        } else if let file, unended.contains(where: { $0.base == file.base }) {
             "; \(file.base).\(file.fileExtension) is finished once its playlist can be written"
+        } else if let file, !file.segments.isEmpty {
+            // Its audio is gone from where it was written (its folder moved or deleted): there is nothing to end here.
+            "; \(file.base).\(file.fileExtension) cannot be finished: it is gone (its folder moved or deleted), its playlist left unended"
         } else {
             ""
         }
@@ -155,11 +158,15 @@ final class RecordingFile: @unchecked Sendable {
 
     /// Ends the playlists of the files a failure left unended, those the disk now lets be written: each is
     /// finished as any file is — a log line, and the application told. One whose audio is gone (its directory
-    /// vanished) has nothing to end: it is let go, and no playlist is written where a directory was made anew.
+    /// vanished) has nothing to end: it is let go, in one log line, and no playlist is written where a directory was
+    /// made anew.
     private func endUnended() {
         guard !unended.isEmpty else { return }
         unended = unended.filter { file in
-            guard access(file.base + "." + file.fileExtension, F_OK) == 0 else { return false }
+            guard access(file.base + "." + file.fileExtension, F_OK) == 0 else {
+                logger("recording \(label): \(file.base).\(file.fileExtension) cannot be finished: it is gone (its folder moved or deleted), its playlist left unended")
+                return false
+            }
             do throws(FileError) {
                 try end(file)
                 return false
@@ -174,7 +181,7 @@ final class RecordingFile: @unchecked Sendable {
     /// left. First the audio file is cut back to its last whole segment (a write cut short by a full disk leaves
     /// part of a frame, which decoders stop at) and the failed segment's own file is deleted: that frees the room
     /// the playlist and the sidecar need. Returns the file if it is left finished; one whose playlist cannot be
-    /// written now is ``unended``.
+    /// written now is ``unended`` — unless its audio is gone too (its folder moved or deleted): it can never be.
     private func abandon(_ file: Current, failedAt segment: HLSSegment?) -> Current? {
         _ = ftruncate(file.fd, off_t(file.bytes))
         if let segment, !file.segments.contains(where: { $0.name == segment.name }) { FileWriter.remove(file.base + "/" + segment.name) }
@@ -190,7 +197,7 @@ final class RecordingFile: @unchecked Sendable {
             try writeSidecar(file)
             return file
         } catch {
-            unended.append(file)
+            if access(file.base + "." + file.fileExtension, F_OK) == 0 { unended.append(file) }
             return nil
         }
     }
