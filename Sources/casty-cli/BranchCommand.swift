@@ -15,7 +15,7 @@ enum BranchCommand: Command {
         Asks the root for a place in the tree, follows its redirects, and relays the numbered stream to its own
         players and to at most --fanout branches of its own. When its parent dies or goes silent it asks the
         root again and resumes where it was, without a gap or a duplicate. It takes its place when the first
-        player or branch asks for the stream, or at once with --eager.
+        player or branch asks for the stream, or at once with --eager (or --record /).
 
         A root URL without a path relays any mount of the tree: a player or a branch asking this branch for
         /<mount> makes it ask the root for /<mount> and relay it, in that mount's own tree, from then on (a

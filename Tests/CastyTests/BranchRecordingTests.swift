@@ -18,8 +18,10 @@ extension TreeMountsTests {
         return (server, backup)
     }
 
-    /// An eager branch of `server`'s `/live` recording it (`--record /`) into `directory`, with a players' port if asked.
-    func recordingBranch(of server: StationServer, into directory: String, clientPort: Bool = false, log: StationServerTests.Log) throws -> Branch.Running {
+    /// A branch of `server`'s `/live` recording it (`--record /`) into `directory`, `eager` (`--eager`), with a players' port if asked.
+    func recordingBranch(
+        of server: StationServer, into directory: String, clientPort: Bool = false, eager: Bool = true, log: StationServerTests.Log
+    ) throws -> Branch.Running {
         var options = ClientOptions()
         options.recording.directory = directory
         options.recording.mounts = ["/"]
@@ -27,7 +29,7 @@ extension TreeMountsTests {
         configuration.backoff = .milliseconds(20)
         return try Branch.serve(
             root: StreamURL(host: "127.0.0.1", port: server.address.port, path: "/live"), address: .loopback(port: 0),
-            clientAddress: clientPort ? .loopback(port: 0) : nil, eager: true, configuration: configuration, options: options,
+            clientAddress: clientPort ? .loopback(port: 0) : nil, eager: eager, configuration: configuration, options: options,
             logger: log.logger)
     }
 
@@ -64,6 +66,21 @@ extension TreeMountsTests {
         #expect(recordings.count == 1, "one file: \(recordings)")
         let started = log.lines.value.filter { $0.hasPrefix("recording the stream to ") }
         #expect(started.count == 1, "\(started)")
+        live.stop()
+        serving.stop()
+        server.close()
+    }
+
+    @Test("A branch recording its stream (--record /) takes its place and records from the start without --eager: nobody need listen")
+    func aBranchRecordingItsStream_RecordsWithNoListener() async throws {
+        let server = try stationRoot(["/live"]) { $0.options.hls.targetDuration = 1 }
+        let live = try Station.builtIn(titles: ["Live"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await live.start()
+        server.attach(live, at: "/live")
+        let directory = temporaryDirectory("branch-record-lazy")
+        let log = StationServerTests.Log()
+        let serving = try recordingBranch(of: server, into: directory, eager: false, log: log)
+        #expect(await eventually(timeout: .seconds(15)) { !streamRecordings(in: directory).isEmpty }, "\(log.lines.value)")
         live.stop()
         serving.stop()
         server.close()

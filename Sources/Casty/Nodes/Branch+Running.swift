@@ -32,7 +32,8 @@ extension Branch {
 
     /// Starts a branch of the tree whose root is `root`, serving on `address` (branches and players) and, if
     /// given, on `clientAddress` (players only). `advertise` is the `host:port` other machines reach `address`
-    /// at. With `eager`, the branch takes its place at once; otherwise when someone first asks it. With
+    /// at. With `eager`, or recording its root path (`--record /`), the branch takes its place at once; otherwise
+    /// when someone first asks it. With
     /// `treeKey`, the tree is closed: the branch sends the key to its parents, and refuses branches of its own
     /// that do not send it (`403`).
     ///
@@ -55,7 +56,8 @@ extension Branch {
         }
         var distribution = distribution
         distribution.fanout = fanout
-        distribution.lazy = !eager
+        // A recorded stream (`--record /`) is relayed from the start, as an --eager branch's: nobody may ever listen.
+        distribution.lazy = !eager && !options.recording.records("")
         var configuration = configuration
         configuration.treeKey = treeKey ?? configuration.treeKey ?? options.treeKey
         let distributor = Distributor(configuration: distribution, logger: logger)
@@ -95,7 +97,7 @@ extension Branch {
         // The root path's relay serves `/status.json` and `/tree` as a one-stream branch's does; its branch, and
         // every other mount's, needs the advertised address, known once the port is bound.
         var firstDistribution = distribution
-        firstDistribution.lazy = !eager
+        firstDistribution.lazy = !eager && !options.recording.records("")
         let first = Distributor(configuration: firstDistribution, logger: logger)
         // The recorded mounts are relayed from the start, listened to or not, and recorded as their relays are made.
         var settings = settings
