@@ -530,3 +530,23 @@ extension RecordingTests {
         #expect(fileText(day + "-moved/" + String(base.dropFirst(day.count + 1)) + ".m3u8")?.contains("#EXT-X-ENDLIST") == false)
     }
 }
+
+extension RecordingTests {
+    @Test("A file left to be finished once its playlist can be written, whose audio is then moved away, is said not to be finished")
+    func unendedFileMovedAway_IsSaidNotToBeFinished() throws {
+        let (file, lines, finished) = Self.recording("unended-moved")
+        file.add(Self.segments[0])
+        file.add(Self.segments[1])
+        let base = try #require(Self.started(lines.value))
+        // The playlist cannot be replaced (its temporary name is taken by a folder), and the audio cannot be written.
+        try FileWriter.makeDirectories(base + ".m3u8.tmp")
+        file.writeAudio = { _, _, path throws(FileError) in throw FileError(call: "write", path: path, code: EROFS) }
+        file.add(Self.segments[2])
+        #expect(lines.value.contains { $0.contains("is finished once its playlist can be written") }, "\(lines.value)")
+        #expect(rename(base + ".mp3", base + "-moved.mp3") == 0)  // its audio is moved away meanwhile
+        file.add(Self.segments[3])
+        #expect(lines.value.contains { $0 == "recording /live: \(base).mp3 cannot be finished: it is gone (its folder moved or deleted), its playlist left unended" },
+                "the promise is taken back: \(lines.value)")
+        #expect(finished.value.isEmpty)
+    }
+}
