@@ -113,6 +113,7 @@ enum ServerCommand: Command {
     static func optionNamed(_ error: ConfigurationError) -> String? {
         switch error {
         case .fallbackLoop(let circle): "--fallback \(circle[0])=\(circle[1]): \(error)"  // one of the circle's lines
+        case .fallbackChain(let chain, _, _): "--fallback \(chain[0])=\(chain[1]): \(error)"  // the chain's first line
         case .srtPassphrase(let mount, _): "--srt-passphrase\(mount.map { " \($0)=…" } ?? ""): \(error)"
         case .srtLatency: "--srt-latency: \(error)"
         default: nil

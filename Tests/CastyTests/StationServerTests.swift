@@ -1254,4 +1254,17 @@ struct StationServerTests {
         configuration.fallbacks = ["/a": "/b", "/b": "/c", "/c": "/b"]
         #expect(throws: ConfigurationError.fallbackLoop(["/b", "/c", "/b"]), "/a only leads into the circle") { try configuration.check() }
     }
+
+    @Test("A chain of fallbacks longer than 64 mounts is refused, named by its first mounts: each hands its audio on in the same turn, and 2,000 ran the loop's stack out")
+    func configuration_RefusesAFallbackChainPastItsLongest() {
+        let most = StationServer.Configuration.longestFallbackChain
+        var configuration = StationServer.Configuration()
+        let chain = { (count: Int) in Dictionary(uniqueKeysWithValues: (0..<count - 1).map { ("/m\($0)", "/m\($0 + 1)") }) }
+        configuration.mounts = (0..<most).map { "/m\($0)" }
+        configuration.fallbacks = chain(most)
+        #expect(throws: Never.self, "\(most) mounts in a chain are fine") { try configuration.check() }
+        configuration.mounts = (0..<2000).map { "/m\($0)" }
+        configuration.fallbacks = chain(2000)
+        #expect(throws: ConfigurationError.fallbackChain(["/m0", "/m1", "/m2"], length: 2000, most: most)) { try configuration.check() }
+    }
 }

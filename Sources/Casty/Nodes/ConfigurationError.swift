@@ -40,6 +40,10 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     /// The fallbacks of a station server go round in a circle (`/a` falls back to `/b`, `/b` to `/a`): its mounts,
     /// the first again at the end (`/a`, `/b`, `/a`).
     case fallbackLoop([String])
+    /// A station server's fallbacks make a chain longer than `most` mounts (`/m0` falls back to `/m1`, `/m1` to `/m2`,
+    /// …): its first mounts and its length. Each mount of a chain hands its audio on to the next one's listeners in
+    /// the same turn, so a chain of thousands would run the event loop's stack out.
+    case fallbackChain([String], length: Int, most: Int)
     /// An SRT passphrase (of `mount`, or the default one when `nil`) is not 10–79 characters long, which SRT
     /// requires.
     case srtPassphrase(mount: String?, length: Int)
@@ -65,6 +69,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             "'\(SafeText.logLine(name))' is not a mount name: the server answers \(Router.reservedRoute(of: name) ?? "that path") itself, "
                 + "so listeners could not reach a mount there (its stream, or its HLS under it)"
         case .fallbackLoop(let mounts): "fallbacks go round in a circle: \(mounts.joined(separator: " → "))"
+        case .fallbackChain(let mounts, let length, let most):
+            "fallbacks make a chain of \(length) mounts (\(mounts.joined(separator: " → ")) → …): \(most) at most"
         case .srtPassphrase(let mount, let length):
             "the SRT passphrase\(mount.map { " of \(SafeText.logLine($0))" } ?? "") has \(length) characters: SRT takes 10 to 79"
         case .srtLatency(let value, let allowed): "SRT latency \(value) is outside \(allowed)"

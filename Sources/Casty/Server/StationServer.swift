@@ -79,7 +79,11 @@ public final class StationServer: Sendable {
         /// No mounts, no passwords: set at least a source password and some mounts (or `mounts = nil`).
         public init() {}
 
-        /// Checks the mount names and that the fallbacks do not go round in a circle.
+        /// The most mounts a chain of fallbacks may hold (``ConfigurationError/fallbackChain(_:length:most:)``).
+        public static let longestFallbackChain = 64
+
+        /// Checks the mount names, that the fallbacks do not go round in a circle, nor make a chain longer than
+        /// ``longestFallbackChain``.
         public func check() throws(ConfigurationError) {
             let names = (mounts ?? []) + Array(mountPasswords.keys) + Array(mountUsers.keys) + Array(fallbacks.keys) + Array(fallbacks.values)
             for name in names { try Self.checkMount(name) }
@@ -91,6 +95,10 @@ public final class StationServer: Sendable {
                     if let again = seen.firstIndex(of: next) { throw .fallbackLoop(Array(seen[again...]) + [next]) }
                     seen.append(next)
                     current = next
+                }
+                // Said of the chain's first mount: one that only continues a longer chain is not a chain of its own.
+                if seen.count > Self.longestFallbackChain, !fallbacks.values.contains(start) {
+                    throw .fallbackChain(Array(seen.prefix(3)), length: seen.count, most: Self.longestFallbackChain)
                 }
             }
             _ = try Cutter(segmentBytes: segmentBytes)
