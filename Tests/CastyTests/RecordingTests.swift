@@ -411,6 +411,18 @@ extension RecordingTests {
         return (file, lines, finished)
     }
 
+    /// A recording (``recording(_:)``) of two segments whose playlist cannot be replaced from now on (its temporary
+    /// name is taken by a folder) and whose audio cannot be written: its file, lines, finished playlists, and `<base>`.
+    static func failingToEnd(_ name: String) throws -> (RecordingFile, Locked<[String]>, Locked<[String]>, String) {
+        let (file, lines, finished) = recording(name)
+        file.add(segments[0])
+        file.add(segments[1])
+        let base = try #require(started(lines.value))
+        try FileWriter.makeDirectories(base + ".m3u8.tmp")
+        file.writeAudio = { _, _, path throws(FileError) in throw FileError(call: "write", path: path, code: EROFS) }
+        return (file, lines, finished, base)
+    }
+
     /// The file a recording started, from its `recording /live to <base>.mp3` line: `<base>`.
     static func started(_ lines: [String], _ index: Int = 0) -> String? {
         let started = lines.filter { $0.hasPrefix("recording /live to ") }
@@ -419,13 +431,7 @@ extension RecordingTests {
 
     @Test("A recording whose playlist cannot be ended as it fails (a read-only disk) has it ended, and announced, once it can be written again")
     func unendedPlaylist_IsEndedOnceItCanBeWritten() throws {
-        let (file, lines, finished) = Self.recording("unended")
-        file.add(Self.segments[0])
-        file.add(Self.segments[1])
-        let base = try #require(Self.started(lines.value))
-        // The playlist cannot be replaced (its temporary name is taken by a folder), and the audio cannot be written.
-        try FileWriter.makeDirectories(base + ".m3u8.tmp")
-        file.writeAudio = { _, _, path throws(FileError) in throw FileError(call: "write", path: path, code: EROFS) }
+        let (file, lines, finished, base) = try Self.failingToEnd("unended")
         file.add(Self.segments[2])
         file.add(Self.segments[3])
         #expect(fileText(base + ".m3u8")?.contains("#EXT-X-ENDLIST") == false)
@@ -534,13 +540,7 @@ extension RecordingTests {
 extension RecordingTests {
     @Test("A file left to be finished once its playlist can be written, whose audio is then moved away, is said not to be finished")
     func unendedFileMovedAway_IsSaidNotToBeFinished() throws {
-        let (file, lines, finished) = Self.recording("unended-moved")
-        file.add(Self.segments[0])
-        file.add(Self.segments[1])
-        let base = try #require(Self.started(lines.value))
-        // The playlist cannot be replaced (its temporary name is taken by a folder), and the audio cannot be written.
-        try FileWriter.makeDirectories(base + ".m3u8.tmp")
-        file.writeAudio = { _, _, path throws(FileError) in throw FileError(call: "write", path: path, code: EROFS) }
+        let (file, lines, finished, base) = try Self.failingToEnd("unended-moved")
         file.add(Self.segments[2])
         #expect(lines.value.contains { $0.contains("is finished once its playlist can be written") }, "\(lines.value)")
         #expect(rename(base + ".mp3", base + "-moved.mp3") == 0)  // its audio is moved away meanwhile
