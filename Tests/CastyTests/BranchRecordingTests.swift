@@ -40,6 +40,15 @@ extension TreeMountsTests {
         }
     }
 
+    /// A root whose `/live` plays the built-in station (titled `Live`), in HLS segments of 1 s.
+    func rootPlayingLive() async throws -> (StationServer, Station) {
+        let server = try stationRoot(["/live"]) { $0.options.hls.targetDuration = 1 }
+        let live = try Station.builtIn(titles: ["Live"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await live.start()
+        server.attach(live, at: "/live")
+        return (server, live)
+    }
+
     /// Whether `serving`'s live playlist lists `count` segments: whatever the recorder takes, it has taken them too.
     func livePlaylist(of serving: Branch.Running, lists count: Int) async -> Bool {
         await eventually(timeout: .seconds(20)) {
@@ -49,10 +58,7 @@ extension TreeMountsTests {
 
     @Test("A branch with a players' port (--client-port) records its stream once: one file, not two of the same audio that cut each other")
     func aBranchWithAClientPort_RecordsItsStreamOnce() async throws {
-        let server = try stationRoot(["/live"]) { $0.options.hls.targetDuration = 1 }
-        let live = try Station.builtIn(titles: ["Live"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
-        await live.start()
-        server.attach(live, at: "/live")
+        let (server, live) = try await rootPlayingLive()
         let directory = temporaryDirectory("branch-client-port-record")
         let log = StationServerTests.Log()
         let serving = try recordingBranch(of: server, into: directory, clientPort: true, log: log)
@@ -73,10 +79,7 @@ extension TreeMountsTests {
 
     @Test("A branch recording its stream (--record /) takes its place and records from the start without --eager: nobody need listen")
     func aBranchRecordingItsStream_RecordsWithNoListener() async throws {
-        let server = try stationRoot(["/live"]) { $0.options.hls.targetDuration = 1 }
-        let live = try Station.builtIn(titles: ["Live"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
-        await live.start()
-        server.attach(live, at: "/live")
+        let (server, live) = try await rootPlayingLive()
         let directory = temporaryDirectory("branch-record-lazy")
         let log = StationServerTests.Log()
         let serving = try recordingBranch(of: server, into: directory, eager: false, log: log)
