@@ -246,7 +246,7 @@ public actor Distributor: LoopNode, FeedingNode {
                 // Its branches are told so (`X-Casty-Fallback`): their pages say the fallback plays, as this node's do.
                 context.fallback = true
             }
-            perform(core.reply(first: first, context: context, at: now))
+            perform(core.reply(first: first, context: context, relayed: source is Distributor, at: now))
         case .redirect(let url):
             logger("distributor: source redirected to \(url); not followed")
         case .data(let number, let segment):

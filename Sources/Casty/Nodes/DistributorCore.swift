@@ -174,8 +174,9 @@ struct DistributorCore<Listener: Hashable> {
         return actions
     }
 
-    /// The source answered: the stream's first number and its context.
-    mutating func reply(first: Int, context new: Context, at now: ContinuousClock.Instant) -> [Action] {
+    /// The source answered: the stream's first number and its context. `relayed`: the source is another mount (a
+    /// fallback), whose gaps are its own to say (``gap(_:relayed:at:)``).
+    mutating func reply(first: Int, context new: Context, relayed: Bool = false, at now: ContinuousClock.Instant) -> [Action] {
         guard !stopped else { return [] }
         letGoUpstream = false
         var context = new
@@ -205,7 +206,7 @@ struct DistributorCore<Listener: Hashable> {
             if let was = away?.next, first > was {
                 counters.gaps += 1
                 counters.missing += first - was
-                actions += gap("the stream came back at segment \(first), expected \(was)", at: now)
+                actions += gap("the stream came back at segment \(first), expected \(was)", relayed: relayed, at: now)
             }
             next = first
             streamFirst = first
@@ -232,15 +233,18 @@ struct DistributorCore<Listener: Hashable> {
 
     /// A gap in the stream, counted always; said when someone could have heard it (a mount nobody listens to, whose
     /// fallback comes and goes with each reload of the options, is no fault to read about): at once, then summed up
-    /// every 10 s.
-    private mutating func gap(_ what: String, at now: ContinuousClock.Instant) -> [Action] {
-        guard listeners.contains(where: { relays[$0] == nil }), let count = gapsTold.occurred(at: now) else { return [] }
+    /// every 10 s. A gap `relayed` from another mount (a fallback, whose stream this mount plays) is that mount's,
+    /// said there once: its numbering is not this one's to log too (one outage of a relay heard through a chain of
+    /// fallbacks was a line on every mount of it).
+    private mutating func gap(_ what: String, relayed: Bool, at now: ContinuousClock.Instant) -> [Action] {
+        guard !relayed, listeners.contains(where: { relays[$0] == nil }), let count = gapsTold.occurred(at: now) else { return [] }
         let summed = count == 1 ? "" : "; \(count) gaps since the last line (summed up every \(gapsTold.interval.components.seconds) s)"
         return [.log("distributor: gap: \(what)\(summed)")]
     }
 
     /// The source sent segment `number`. `relayed`: the source is another mount (a fallback), whose input it is:
-    /// it is not counted as this one's (``Stat/bytesIn``), or a server's total would count it twice.
+    /// it is not counted as this one's (``Stat/bytesIn``), or a server's total would count it twice — and its gaps,
+    /// counted here too (every listener hears them), are said there only.
     mutating func data(_ number: Int, _ segment: StreamSegment, relayed: Bool = false, at now: ContinuousClock.Instant) -> [Action] {
         guard !stopped else { return [] }
         var segment = segment
@@ -253,7 +257,7 @@ struct DistributorCore<Listener: Hashable> {
             } else if number > expected {
                 counters.gaps += 1
                 counters.missing += number - expected
-                actions += gap("received segment \(number), expected \(expected)", at: now)
+                actions += gap("received segment \(number), expected \(expected)", relayed: relayed, at: now)
             } else {
                 if let count = ignored.occurred(at: now) {
                     actions.append(.log(count == 1

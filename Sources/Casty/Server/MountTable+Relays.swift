@@ -14,6 +14,7 @@ extension MountTable {
                 loop.execute { [weak self] in
                     guard let self, let mount = mounts[path] else { return }
                     relayChanged(mount, streaming: streaming)
+                    if !streaming { relayLost(mount) }
                 }
             }
         }

@@ -9,7 +9,8 @@ extension MountTable {
     /// let go at once), and a mount without a source whose fallback changed moves its
     /// listeners to the new fallback — or, with none now (or one with nothing to play), the mount is as one whose
     /// source left: its stream is forgotten (nothing is moved there), and its listeners, and those of mounts hearing
-    /// it as their fallback, wait for a source for the source timeout (let go at once on a mount off the whitelist).
+    /// it as their fallback, wait for a source for the source timeout (let go at once on a mount off the whitelist, unless
+    /// a listed mount hears it as its fallback: ``listenersMayWait(_:)``).
     /// A relay mount whose upstream is away does the same, its listeners waiting for the relay (``relayFallbackChanged(_:)``). Sources and listeners already admitted keep their places under new passwords and limits,
     /// which apply to those who come next; a new source timeout and catch-up apply to the sources publishing too. Mounts the admin API added to the whitelist, or took off
     /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
@@ -53,7 +54,7 @@ extension MountTable {
             let heard = old.fallbacks[path].flatMap { mounts[$0] }.flatMap(heardShape)
             mount.distributor.detachSource()
             let hearing = hearingAsFallback(mount)
-            if next.fallbacks[path] == nil, awaitsSource(mount), hasPlayers(mount) || !hearing.isEmpty {
+            if next.fallbacks[path] == nil, listenersMayWait(mount), hasPlayers(mount) || !hearing.isEmpty {
                 logger("mount \(path): no fallback any more; its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(next.sourceTimeout))")
             }
             fallBack(mount, sourceEnded: ended, shape: heard)

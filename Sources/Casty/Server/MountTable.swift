@@ -538,7 +538,7 @@ final class MountTable: @unchecked Sendable {
             // Said when someone waits — its own listeners or those hearing it as their fallback —, so that the
             // source's end line is not all an operator sees until they are let go a source timeout later.
             let hearing = hearingAsFallback(mount)
-            if !stopping, awaitsSource(mount), hasPlayers(mount) || !hearing.isEmpty {
+            if !stopping, listenersMayWait(mount), hasPlayers(mount) || !hearing.isEmpty {
                 let waits = "its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(rules.sourceTimeout))"
                 say(mount, "no source; \(waits)", fate: waits)
             }
@@ -556,12 +556,13 @@ final class MountTable: @unchecked Sendable {
 
     /// Disconnects the mount's listeners after the source timeout, unless something feeds it by then: its source,
     /// or its fallback's. (A mount relaying this one is told to let go of its listeners too, and stays attached.)
-    /// A mount no source may publish any more (off the whitelist) has no source to wait for: they are let go at once.
-    private func dropListenersUnlessServed(_ mount: Mount) {
+    /// A mount no source may publish any more (off the whitelist) has no source to wait for: they are let go at once
+    /// — unless a mount hearing it as its fallback may have one (``listenersMayWait(_:)``).
+    func dropListenersUnlessServed(_ mount: Mount) {
         mount.letGo = false  // waited for again
         mount.waiting?.cancel()
         mount.waiting = nil
-        guard awaitsSource(mount) else {
+        guard listenersMayWait(mount) else {
             if !isServing(mount) {
                 letListenersGo(mount, said: "off the whitelist, no source can publish it", reason: "\(mount.path) is off the whitelist")
             }
