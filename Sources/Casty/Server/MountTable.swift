@@ -503,7 +503,7 @@ final class MountTable: @unchecked Sendable {
     /// fallback plays another codec than the mount's listeners were told (``codecMismatch(moving:to:)``); a
     /// source that `ended` in another sample rate or channel count than the fallback's is said. With
     /// neither, its listeners wait for a source to return for the source timeout, and are then disconnected; new
-    /// listeners are refused with `503` meanwhile.
+    /// listeners are refused meanwhile (`404`: nothing to play there, as Icecast answers).
     func fallBack(_ mount: Mount, sourceEnded: Bool = false, shape ended: AudioShape? = nil) {
         guard mount.source == nil else { return }
         let target = rules.fallbacks[mount.path].flatMap { mounts[$0] }
