@@ -325,8 +325,10 @@ for mode in "${modes[@]}"; do
     for chapter in "${chapters[@]}"; do
         log="$scratch/$chapter.log"
         # A hole that crashes must fail fast: no interactive backtrace, which can take minutes on a busy machine.
+        # One check at a time: checks run side by side write their lines into each other ("✘ Test m✘ Test …"), and a
+        # failed check whose line was cut so was not counted (a chapter's checks take milliseconds either way).
         SWIFT_BACKTRACE=enable=no timeout 300 \
-            swift test --skip-build --scratch-path "$scratch" --manifest-cache local --filter "${chapter}Checks" >"$log" 2>&1
+            swift test --skip-build --no-parallel --scratch-path "$scratch" --manifest-cache local --filter "${chapter}Checks" >"$log" 2>&1
         code=$?
         # Swift Testing's summary line: "✔ Test run with N tests … passed …" or "✘ Test run with N tests … failed …".
         summary=$(grep -E 'Test run with [0-9]+ tests?' "$log" | tail -1)
