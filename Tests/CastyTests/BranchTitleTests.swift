@@ -3,38 +3,46 @@ import Testing
 
 @testable import Casty
 @testable import CastyNet
+@testable import CastyWire
 
 /// What a branch's players are told of titles when its parent's stream changes under it.
 struct BranchTitleTests {
     let loop = EventLoop.shared
 
-    /// A parent whose first connection streams one stream and every later one another (the root restarted), whose
-    /// block `number` of connection `index` (from 1) carries the title `Old Show` where `titled` says; with the
-    /// count of connections and the first one, to end it.
+    /// A parent that streams one stream until `restart` is called, and another from then on (the root restarted):
+    /// `restart` closes the first stream's links, and `secondLinks` counts those opened to the second. Block `number`
+    /// of stream 1 or 2 carries the title `Old Show` where `titled` says. (A link the branch opens again before the
+    /// restart — a loaded run's — is the first stream's still: only `restart` starts the second.)
     private func restartingParent(
-        titled: @escaping @Sendable (_ index: Int, _ number: Int) -> Bool
-    ) throws -> (FakeUpstream, Locked<Int>, Locked<Connection?>) {
-        let connections = Locked(0)
-        let first = Locked<Connection?>(nil)
+        titled: @escaping @Sendable (_ stream: Int, _ number: Int) -> Bool
+    ) throws -> (parent: FakeUpstream, restart: @Sendable () async -> Void, secondLinks: Locked<Int>) {
+        let stream = Locked(1)
+        let firstLinks = Locked<[Connection]>([])
+        let secondLinks = Locked(0)
         let parent = try FakeUpstream(on: loop) { connection, _ in
-            connections.update { $0 += 1 }
-            let index = connections.value
-            if index == 1 { first.update { $0 = connection } }
-            let stream = index == 1 ? "5f3a09c4d2b871e1" : "0123456789abcdef"
+            let index = stream.value
+            if index == 1 { firstLinks.update { $0.append(connection) } } else { secondLinks.update { $0 += 1 } }
+            let id = index == 1 ? "5f3a09c4d2b871e1" : "0123456789abcdef"
             connection.write(Array(("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-br: 128\r\nicy-metaint: 1000\r\n"
-                + "X-Casty-Stream: \(stream)\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
-            streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20)) { number in
+                + "X-Casty-Stream: \(id)\r\nX-Casty-Next: 0\r\nX-Casty-Path: 127.0.0.1:1\r\n\r\n").utf8))
+            // The second stream's audio is not the first's: no branch finds what it delivered in it (``SegmentJoin``).
+            streamICY(to: connection, metaint: 1000, count: .max, interval: .milliseconds(20), start: index == 1 ? 0 : 125) { number in
                 let title = titled(index, number) ? "StreamTitle='Old Show';" : ""
                 return try! metadataBlock(Array("\(title)CastySeq='\(number)';".utf8))
             }
         }
-        return (parent, connections, first)
+        let restart: @Sendable () async -> Void = { [loop] in
+            stream.update { $0 = 2 }
+            let open = firstLinks.value
+            await loop.submit { for link in open { link.close() } }
+        }
+        return (parent, restart, secondLinks)
     }
 
     @Test("A branch whose parent starts a new stream without a title tells its players there is none, not the old stream's")
     func newStreamWithoutATitle_ClearsTheOldTitle() async throws {
         // The first stream has a title; the second (the root restarted, its source sends none) has none.
-        let (parent, connections, first) = try restartingParent { index, number in index == 1 && number == 0 }
+        let (parent, restart, secondLinks) = try restartingParent { stream, number in stream == 1 && number == 0 }
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
@@ -46,9 +54,8 @@ struct BranchTitleTests {
         }
         #expect(await eventually(timeout: .seconds(15)) { titles().contains("Old Show") }, "\(titles())")
         // The first stream ends once its player has heard its title (on a timer, a loaded run once began too late).
-        let ending = try #require(first.value)
-        await loop.submit { ending.close() }
-        #expect(await eventually(timeout: .seconds(15)) { connections.value >= 2 && titles().last == "" }, "\(titles())")
+        await restart()
+        #expect(await eventually(timeout: .seconds(15)) { secondLinks.value >= 1 && titles().last == "" }, "\(titles())")
         branch.stop()
         await parent.close()
     }
@@ -57,7 +64,7 @@ struct BranchTitleTests {
     func restartedRootThatTellsItsTitleLate_DoesNotBlankTheTitle() async throws {
         let lines = Locked<[String]>([])
         // The root restarted: its proxy cut its first segments before its station's first metadata block came.
-        let (parent, connections, first) = try restartingParent { index, number in number == (index == 1 ? 0 : 2) }
+        let (parent, restart, secondLinks) = try restartingParent { stream, number in number == (stream == 1 ? 0 : 2) }
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration,
@@ -69,9 +76,8 @@ struct BranchTitleTests {
         }
         @Sendable func segments() -> Int { (((try? player.parsed(segmentBytes: 1000)) ?? nil)?.segments ?? []).count }
         #expect(await eventually(timeout: .seconds(15)) { titles().contains("Old Show") }, "\(titles())")
-        let ending = try #require(first.value)
-        await loop.submit { ending.close() }
-        #expect(await eventually(timeout: .seconds(15)) { connections.value >= 2 })
+        await restart()
+        #expect(await eventually(timeout: .seconds(15)) { secondLinks.value >= 1 })
         // Well past the new stream's title (its third segment), and past the grace a stream without one gets.
         let heard = segments()
         #expect(await eventually(timeout: .seconds(15)) { segments() >= heard + 50 })
@@ -84,16 +90,15 @@ struct BranchTitleTests {
     @Test("A title a branch holds for its players while a new stream tells none is not the stream's own: its HLS segments and recordings get none, as its root's")
     func heldTitle_IsNoOwnTitle() async throws {
         // The new stream tells its title at its third segment: its first two are played with the old one, held.
-        let (parent, connections, first) = try restartingParent { index, number in number == (index == 1 ? 0 : 2) }
+        let (parent, restart, secondLinks) = try restartingParent { stream, number in number == (stream == 1 ? 0 : 2) }
         var configuration = Branch.Configuration()
         configuration.backoff = .milliseconds(20)
         let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
         let recorder = RecorderNode(loop: loop)
         branch.distributor.send(.request(from: recorder, resume: nil))
         #expect(await recorder.wait(timeout: .seconds(15)) { $0.segments.contains { $0.title?.streamTitle == "Old Show" } })
-        let ending = try #require(first.value)
-        await loop.submit { ending.close() }
-        #expect(await eventually(timeout: .seconds(15)) { connections.value >= 2 })
+        await restart()
+        #expect(await eventually(timeout: .seconds(15)) { secondLinks.value >= 1 })
         // The new stream's first segments, before its title came, then those after it.
         let came = await recorder.wait(timeout: .seconds(15)) { record in
             guard let held = record.segments.firstIndex(where: \.titleHeld) else { return false }
@@ -106,6 +111,31 @@ struct BranchTitleTests {
                 "the players hear the old title meanwhile; the stream's own is none")
         #expect(held.count <= Branch.titleGraceBytes / 1000, "held for the grace at most: \(held.count) segments")
         branch.stop()
+        await parent.close()
+    }
+
+    @Test("A branch below a branch that holds a title for its players does not take it as the new stream's own, and is told it once the stream tells it")
+    func aHeldTitle_IsNotHandedDownAsTheStreamsOwn() async throws {
+        let (parent, restart, secondLinks) = try restartingParent { stream, number in number == (stream == 1 ? 0 : 2) }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let upper = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+        let lower = try Branch.serve(root: StreamURL(host: "127.0.0.1", port: upper.port.address.port), address: .loopback(port: 0),
+                                     eager: true, configuration: configuration)
+        let recorder = RecorderNode(loop: loop)
+        lower.distributor.send(.request(from: recorder, resume: nil))
+        #expect(await recorder.wait(timeout: .seconds(15)) { $0.segments.contains { $0.title?.streamTitle == "Old Show" } })
+        await restart()
+        #expect(await eventually(timeout: .seconds(15)) { secondLinks.value >= 1 })
+        let came = await recorder.wait(timeout: .seconds(15)) { record in
+            guard let held = record.segments.firstIndex(where: \.titleHeld) else { return false }
+            return record.segments[held...].contains { !$0.titleHeld && $0.ownTitle?.streamTitle == "Old Show" }
+        }
+        let segments = await recorder.record.segments
+        #expect(came, "held below too, then the stream's own: \(segments.suffix(12).map { ($0.number, $0.title?.streamTitle ?? "-", $0.titleHeld) })")
+        #expect(segments.filter(\.titleHeld).allSatisfy { $0.ownTitle == nil })
+        lower.stop()
+        upper.stop()
         await parent.close()
     }
 

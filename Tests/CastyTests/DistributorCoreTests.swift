@@ -266,6 +266,12 @@ struct DistributorCoreTests {
         return (core, context)
     }
 
+    @Test("Listeners let go (a mount off the list, its source not back, another codec): a branch link is told why before it closes, to ask again at once, not blame its link")
+    func droppingListeners_TellsBranchLinksWhy() {
+        var (core, _) = nodeWithAPlayerAndABranch()
+        #expect(Set(describe(core.dropListeners(because: "let go: /live is off the whitelist"))) == ["stop 1", "relink 2"])
+    }
+
     @Test("A new stream restarts the numbering, said with the last segment of the stream before (or that it sent none); players stay, branch links are told and closed, to ask again")
     func newStream_RestartsNumbering_KeepsPlayers_ClosesBranchLinks() {
         var (core, context) = nodeWithAPlayerAndABranch()

@@ -556,6 +556,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         let casty = [StreamSegment.sequenceKey, StreamSegment.timeKey, StreamSegment.pathKey, StreamSegment.entryKey]
         let fields = metadata.fields.filter { !casty.contains($0.key) }
         var told = fields.isEmpty ? nil : Metadata(fields)
+        let wasHeld = titleGrace != nil
         if let grace = titleGrace {
             // A new stream's audio before its title: the old title stands, until the stream tells its own or has none.
             let left = grace - segment.audioCount
@@ -568,12 +569,16 @@ public actor Branch: UpstreamNode, FeedingNode {
             titleVersion += 1
             if let text = told?.streamTitle { titleChanges(text.isEmpty ? "title: none" : "title: \(SafeText.shortened(text))") }
         }
+        // The title held, now told as the stream's own: the branches below, which were not told it while it was held
+        // (``StreamSegment/numberedWithTitle`` states the stream's own only), are told it now.
+        let restated = wasHeld && !changed && told != nil
+        if restated { titleVersion += 1 }
         // This branch's own branches learn the path above them again whenever it changes.
         let below = (context?.path ?? []) + [address]
         let numbered = StreamSegment(
             number: number ?? next ?? 0,
             time: StreamSegment.time(metadata[StreamSegment.timeKey]) ?? wallClockMilliseconds(),
-            audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed,
+            audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed || restated,
             path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) },
             titleHeld: titleGrace != nil)
         announcedPath = below

@@ -474,20 +474,22 @@ struct DistributorCore<Listener: Hashable> {
         return dropListeners(because: "let go: the stream ended at the tree's root")
     }
 
-    /// Lets go of every listener (each is told to stop), without stopping the distributor: a mount whose source
-    /// did not come back in time. Other mounts relaying this one stay, and are told to let go of theirs
+    /// Lets go of every listener (each is told to stop; a branch link told why, ``Action/relink(_:reason:)``), without
+    /// stopping the distributor: a mount whose source did not come back in time. Other mounts relaying this one stay, and are told to let go of theirs
     /// (``Action/release(_:)``): they hear this mount's next stream, as their own listeners' fallback.
     /// `reason` is what their leave lines tell (`let go: no source came back within 10 s`).
     mutating func dropListeners(because reason: String? = nil) -> [Action] {
         away?.listenersTold = false
         let all = listeners
+        let branches = branchOf
         listeners = []
         positions = [:]
         branchOf = [:]
         relays = relays.filter { $0.value == .mount }
         for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
         return all.map { listener in
-            guard relays[listener] != nil else { return .stop(listener, reason: reason) }
+            // A branch link is told why it closes (a live node let it go, its link not too slow): it asks again at once.
+            guard relays[listener] != nil else { return branches[listener] != nil ? .relink(listener, reason: reason) : .stop(listener, reason: reason) }
             positions[listener] = listeners.count
             listeners.append(listener)
             return .release(listener, reason: reason)

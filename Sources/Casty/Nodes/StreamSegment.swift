@@ -195,8 +195,9 @@ public final class StreamSegment: Sendable {
                       path: path, entryOffset: entryOffset, opensStream: true, titleHeld: titleHeld)
     }
 
-    /// The numbered form that also states the current title (for a branch that has not seen it yet).
-    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: title, path: path, entry: entryOffset) }
+    /// The numbered form that also states the current title (for a branch that has not seen it yet) — the stream's own
+    /// (``ownTitle``): one held for players from the stream before is not handed down as the new stream's.
+    public var numberedWithTitle: [UInt8] { audio + Self.numberedBlock(number: number, time: time, title: ownTitle, path: path, entry: entryOffset) }
 
     /// The text itself if it fits in `room` bytes, else cut at a character boundary and closed with `';`.
     private static func shortened(_ bytes: [UInt8], room: Int) -> [UInt8] {
