@@ -89,6 +89,28 @@ extension TreeMountsTests {
         server.close()
     }
 
+    @Test("A branch recording a mount finishes its source's file as soon as the root's mount falls back, as the root does, not a minute later")
+    func aBranchRecording_FinishesTheFileWhenTheRootFallsBack() async throws {
+        let (server, backup) = try await rootWithFallback()
+        let directory = temporaryDirectory("branch-record-falls-back")
+        let log = StationServerTests.Log()
+        let serving = try recordingBranch(of: server, into: directory, log: log)
+        let (source, feeding) = try await StationServerTests().feedingSource(server)
+        @Sendable func playlists() -> [String] { streamRecordings(in: directory).map { fileText($0 + ".m3u8") ?? "" } }
+        #expect(await eventually(timeout: .seconds(20)) {
+            playlists().contains { $0.split(separator: "\n").filter { $0.hasPrefix("#EXTINF") }.count >= 2 }
+        }, "\(log.lines.value)")
+        feeding.cancel()
+        await source.close()
+        // The source leaves: /live plays /backup, which the link says; the file is finished within seconds (the
+        // quiet end of a stream that stops coming would take a minute).
+        #expect(await eventually(timeout: .seconds(15)) { !playlists().isEmpty && playlists().allSatisfy { $0.contains("#EXT-X-ENDLIST") } },
+                "\(log.lines.value)")
+        backup.stop()
+        serving.stop()
+        server.close()
+    }
+
     @Test("A branch recording a mount the root plays its fallback on records nothing meanwhile, as the root does, and records the mount's own source when it comes")
     func aBranchRecording_SkipsTheRootsFallback_AndRecordsTheOwnSource() async throws {
         let (server, backup) = try await rootWithFallback()

@@ -33,6 +33,10 @@ extension PortContext {
         // a branch —, nothing is written.
         let observer = packager.assumeIsolated {
             $0.observe { [weak distributor] feed in
+                // A branch told that the root's mount plays its fallback now: the file of the mount's own source is
+                // finished at once, as the root's is when that source leaves (no end comes down the link then: the
+                // fallback's stream follows it).
+                if case .context(let context) = feed, context.fallback { return recorder.take(.ended) }
                 if streamID == nil, case .context = feed {  // a new stream: a new session's, or one of its own
                     let id = mounts?.mount(at: mount)?.source?.streamID ?? ControlPlane.newStreamID()
                     session.begin(id)
