@@ -87,15 +87,14 @@ struct BranchTitleTests {
         await parent.close()
     }
 
-    @Test("A title a branch holds for its players while a new stream tells none is not the stream's own: its HLS segments and recordings get none, as its root's")
-    func heldTitle_IsNoOwnTitle() async throws {
-        // The new stream tells its title at its third segment: its first two are played with the old one, held.
-        let (parent, restart, secondLinks) = try restartingParent { stream, number in number == (stream == 1 ? 0 : 2) }
-        var configuration = Branch.Configuration()
-        configuration.backoff = .milliseconds(20)
-        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+    /// The segments a player of `distributor` gets across a restart of its tree's parent (``restartingParent(titled:)``,
+    /// the new stream telling `Old Show` at its third segment), and whether they came held (``StreamSegment/titleHeld``),
+    /// then as the stream's own.
+    private func heldThenOwn(
+        at distributor: Distributor, restart: @Sendable () async -> Void, secondLinks: Locked<Int>
+    ) async -> (came: Bool, segments: [StreamSegment]) {
         let recorder = RecorderNode(loop: loop)
-        branch.distributor.send(.request(from: recorder, resume: nil))
+        distributor.send(.request(from: recorder, resume: nil))
         #expect(await recorder.wait(timeout: .seconds(15)) { $0.segments.contains { $0.title?.streamTitle == "Old Show" } })
         await restart()
         #expect(await eventually(timeout: .seconds(15)) { secondLinks.value >= 1 })
@@ -104,7 +103,17 @@ struct BranchTitleTests {
             guard let held = record.segments.firstIndex(where: \.titleHeld) else { return false }
             return record.segments[held...].contains { !$0.titleHeld && $0.ownTitle?.streamTitle == "Old Show" }
         }
-        let segments = await recorder.record.segments
+        return (came, await recorder.record.segments)
+    }
+
+    @Test("A title a branch holds for its players while a new stream tells none is not the stream's own: its HLS segments and recordings get none, as its root's")
+    func heldTitle_IsNoOwnTitle() async throws {
+        // The new stream tells its title at its third segment: its first two are played with the old one, held.
+        let (parent, restart, secondLinks) = try restartingParent { stream, number in number == (stream == 1 ? 0 : 2) }
+        var configuration = Branch.Configuration()
+        configuration.backoff = .milliseconds(20)
+        let branch = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
+        let (came, segments) = await heldThenOwn(at: branch.distributor, restart: restart, secondLinks: secondLinks)
         #expect(came, "\(segments.suffix(10).map { ($0.number, $0.title?.streamTitle ?? "-", $0.titleHeld) })")
         let held = segments.filter(\.titleHeld)
         #expect(held.allSatisfy { $0.title?.streamTitle == "Old Show" && $0.ownTitle == nil },
@@ -122,16 +131,7 @@ struct BranchTitleTests {
         let upper = try Branch.serve(root: parent.url, address: .loopback(port: 0), eager: true, configuration: configuration)
         let lower = try Branch.serve(root: StreamURL(host: "127.0.0.1", port: upper.port.address.port), address: .loopback(port: 0),
                                      eager: true, configuration: configuration)
-        let recorder = RecorderNode(loop: loop)
-        lower.distributor.send(.request(from: recorder, resume: nil))
-        #expect(await recorder.wait(timeout: .seconds(15)) { $0.segments.contains { $0.title?.streamTitle == "Old Show" } })
-        await restart()
-        #expect(await eventually(timeout: .seconds(15)) { secondLinks.value >= 1 })
-        let came = await recorder.wait(timeout: .seconds(15)) { record in
-            guard let held = record.segments.firstIndex(where: \.titleHeld) else { return false }
-            return record.segments[held...].contains { !$0.titleHeld && $0.ownTitle?.streamTitle == "Old Show" }
-        }
-        let segments = await recorder.record.segments
+        let (came, segments) = await heldThenOwn(at: lower.distributor, restart: restart, secondLinks: secondLinks)
         #expect(came, "held below too, then the stream's own: \(segments.suffix(12).map { ($0.number, $0.title?.streamTitle ?? "-", $0.titleHeld) })")
         #expect(segments.filter(\.titleHeld).allSatisfy { $0.ownTitle == nil })
         lower.stop()
