@@ -489,7 +489,9 @@ struct DistributorCore<Listener: Hashable> {
         for branch in places?.children.map(\.address) ?? [] { places?.remove(branch) }
         return all.map { listener in
             // A branch link is told why it closes (a live node let it go, its link not too slow): it asks again at once.
-            guard relays[listener] != nil else { return branches[listener] != nil ? .relink(listener, reason: reason) : .stop(listener, reason: reason) }
+            guard relays[listener] != nil else {
+                return branches[listener] != nil ? .relink(listener, reason: reason) : .stop(listener, reason: reason)
+            }
             positions[listener] = listeners.count
             listeners.append(listener)
             return .release(listener, reason: reason)
@@ -607,17 +609,17 @@ struct DistributorCore<Listener: Hashable> {
         // Said for an operator, who sees it at every source change or fallback: what changed, and that it is fine. The
         // gap is said where someone hears it: players who play on, or those of the branches closed to re-read it.
         let gap = !playersLetGo && playerCount > 0 ? "; listeners play on, one gap counted" : links.isEmpty ? "" : "; one gap counted"
-        let stops = links.map { Action.relink($0) }
+        let relinks = links.map { Action.relink($0) }
         // A station server's mount: its source's start and end, and its fallback, have lines of their own, and the
         // numbers before (a fallback's, a stream it never had as its own) tell an operator nothing. Said only where
         // branch links are closed for it — what no other line says.
         if configuration.mount != nil {
-            guard !links.isEmpty else { return stops }
-            return [.log("distributor: new stream \(Context.streamText(stream)) (its source changed): \(closing.dropFirst(2))")] + stops
+            guard !links.isEmpty else { return relinks }
+            return [.log("distributor: new stream \(Context.streamText(stream)) (its source changed): \(closing.dropFirst(2))")] + relinks
         }
         return [.log("distributor: new stream \(Context.streamText(stream)) (its source or upstream changed): its segments are"
             + " numbered from \(first)\(was)\(gap)\(closing)")]
-            + stops
+            + relinks
     }
 
     /// Serves a listener, or — for a branch when this tree node is full — redirects or refuses it.
