@@ -13,12 +13,15 @@
 #       try again by itself after its 404 — and lists it as on air within 20 s (the list is asked again every 15 s);
 #       a page asking a mount that does not exist plays no other station;
 #   (f) a mono source whose mount falls back to the stereo station: <audio> stops with a decode error at the
-#       change, and the page loads the stream again within 4 s (not at its 10 s pace), playing on;
+#       change, and the page loads the stream again within 4 s (not at its 10 s pace), playing on; the page names
+#       the fallback's station once a title event comes (its 15 s asking stopped);
 #   (g) the page follows its titles over the WebSocket (the event stream where that is refused), so that five players
 #       of one site (iframes) all play and the page's own requests still go out: audio and an event stream each
 #       would take Chrome's six connections per host; resumed after a pause of 4 s it loads the stream again (at the
 #       live edge); left for another page it lets go of its stream (Chrome's back/forward cache keeps it), and
 #       plays again when come back to;
+#   (i) a page whose mount went off air, its listeners let go, plays nothing (not the stream's end again, from
+#       Chromium's media cache);
 #   (h) a server with no station says "No station on air", shows one that comes on air, and lists its
 #       stations by name (made /zeta then /alpha: alpha first); a station gone off air keeps its name on the page.
 set -uo pipefail
@@ -192,6 +195,14 @@ kill "$late_pid"
 late_off_air() { [ "$(evaluate "document.getElementById('title').textContent")" = "Not on air" ]; }
 wait_until 40 late_off_air
 check "(h) off air, the page of /late says '$(evaluate "document.getElementById('title').textContent")' under the station's name: '$(evaluate "document.getElementById('station').textContent")'" station_named
+# Its listeners let go (no source came back), the page loads the stream again every 10 s: the server's 404 each
+# time, never the stream it ended replayed from Chromium's media cache (the same address would be).
+wait_until 30 log_has "$TMP/server.log" "mount /late: no source came back"
+sleep 4
+evaluate "window.replays = 0; document.getElementById('audio').addEventListener('playing', () => window.replays++); 1" >/dev/null
+sleep 14
+check "(i) off air and let go, the page plays nothing again: 'playing' $(evaluate "window.replays") times in 14 s, title '$(evaluate "document.getElementById('title').textContent")'" \
+    test "$(evaluate "window.replays")" = 0
 browser_stop
 browser "http://127.0.0.1:$SERVER_PORT/player/nosuch"
 sleep 4
@@ -210,7 +221,13 @@ browser "http://127.0.0.1:$SERVER_PORT/player/mono"
 if wait_until 20 page_played 2; then
     evaluate "const a = document.getElementById('audio'); a.addEventListener('error', () => { window.failedAt ??= performance.now(); });
         a.addEventListener('playing', () => { if (window.failedAt !== undefined) window.backAt ??= performance.now(); }); 1" >/dev/null
+    # Only title events may bring the fallback's name now: the page's 15 s asking is stopped, and its asking
+    # when the audio plays again (a change of stream can stall it for a moment).
+    evaluate "clearInterval(counting); document.getElementById('audio').onplaying = null; 1" >/dev/null
     kill "$mono_pid"  # /mono falls back to /radio: stereo after mono
+    # Falling back, /mono is the fallback's station: its name comes with the asking after the next title event.
+    fallback_named() { [ "$(evaluate "document.getElementById('station').textContent")" = "Casty FM" ]; }
+    check "(f) the page of /mono names the fallback's station: '$(wait_until 15 fallback_named; evaluate "document.getElementById('station').textContent")'" fallback_named
     back() { [ "$(evaluate "window.backAt !== undefined")" = true ]; }
     failing() { [ "$(evaluate "window.failedAt !== undefined")" = true ]; }
     if ! wait_until 8 failing; then
