@@ -314,6 +314,25 @@ struct TrustedProxyTests {
         #expect(TrustedProxies(["nowhere"]) == nil)
     }
 
+    @Test func anIPv4Proxy_IsTrusted_WhenItReachesASocketOnIPv6() throws {
+        // With `--host ::`, nginx on 127.0.0.1 is the peer `::ffff:127.0.0.1`.
+        let proxies = try #require(TrustedProxies(["127.0.0.1", "10.0.0.0/8"]))
+        #expect(proxies.client(peer: "::ffff:127.0.0.1", forwardedFor: "203.0.113.7", realIP: nil) == "203.0.113.7")
+        #expect(proxies.client(peer: "::ffff:10.9.8.7", forwardedFor: nil, realIP: "203.0.113.8") == "203.0.113.8")
+        #expect(proxies.scheme(peer: "::ffff:127.0.0.1", forwardedProto: "https") == "https")
+        #expect(proxies.client(peer: "::ffff:192.0.2.1", forwardedFor: "203.0.113.7", realIP: nil) == "::ffff:192.0.2.1", "a stranger cannot choose")
+        #expect(proxies.client(peer: "127.0.0.1", forwardedFor: "203.0.113.7, ::ffff:10.0.0.2", realIP: nil) == "203.0.113.7",
+                "a mapped entry of a trusted proxy is walked past")
+        // Written mapped, a range is its IPv4 one; no mapped range may hold what is not IPv4.
+        let mapped = try #require(TrustedProxies(["::ffff:10.0.0.0/104", "::ffff:127.0.0.1"]))
+        #expect(mapped.client(peer: "10.200.0.1", forwardedFor: "203.0.113.7", realIP: nil) == "203.0.113.7")
+        #expect(mapped.client(peer: "127.0.0.1", forwardedFor: "203.0.113.7", realIP: nil) == "203.0.113.7")
+        #expect(mapped.client(peer: "11.0.0.1", forwardedFor: "203.0.113.7", realIP: nil) == "11.0.0.1")
+        #expect(TrustedProxies(["::ffff:0.0.0.0/95"]) == nil)
+        #expect(try #require(TrustedProxies(["::/0"])).client(peer: "192.0.2.1", forwardedFor: "203.0.113.7", realIP: nil) == "192.0.2.1",
+                "an IPv6 range holds no IPv4 peer")
+    }
+
     @Test func forwardedFor_IsWalkedFromTheRight_PastEveryTrustedProxy() throws {
         // A CDN (198.18.0.0/15) in front of nginx (127.0.0.1), both trusted: nginx appends the CDN's address.
         let proxies = try #require(TrustedProxies(["127.0.0.1", "198.18.0.0/15"]))

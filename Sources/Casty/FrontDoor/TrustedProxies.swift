@@ -36,14 +36,20 @@ public struct TrustedProxies: Sendable, Equatable {
     static let maxForwardedHops = 16
 
     /// Ranges written `10.0.0.0/8`, `127.0.0.1`, `::1` or `fd00::/8`; `nil` if one of them is not an address.
+    /// An IPv4 range also holds the same addresses IPv4-mapped (`::ffff:10.1.2.3`), as an IPv4 peer of a socket
+    /// listening on IPv6 (`--host ::`) is named; and `::ffff:10.0.0.0/104` is `10.0.0.0/8`.
     public init?(_ texts: [String]) {
         var ranges: [Range] = []
         for text in texts {
             let parts = text.split(separator: "/", maxSplits: 1)
-            guard let address = Self.bytes(String(parts[0])) else { return nil }
-            let bits = parts.count == 2 ? Int(parts[1]) : address.count * 8
-            guard let bits, (0...address.count * 8).contains(bits) else { return nil }
-            ranges.append(Range(bytes: address, bits: bits))
+            guard let written = Self.writtenBytes(String(parts[0])) else { return nil }
+            let bits = parts.count == 2 ? Int(parts[1]) : written.count * 8
+            guard let bits, (0...written.count * 8).contains(bits) else { return nil }
+            let address = Self.unmapped(written)
+            let dropped = (written.count - address.count) * 8
+            // A mapped range shorter than its 96 bits of prefix would hold IPv6 addresses that are no IPv4 one.
+            guard bits >= dropped else { return nil }
+            ranges.append(Range(bytes: address, bits: bits - dropped))
         }
         self.ranges = ranges
     }
@@ -98,8 +104,20 @@ public struct TrustedProxies: Sendable, Equatable {
         ranges.contains { $0.contains(address) }
     }
 
-    /// The bytes of a numeric IPv4 or IPv6 address.
+    /// The bytes of a numeric IPv4 or IPv6 address, an IPv4-mapped IPv6 one (`::ffff:127.0.0.1`) as its IPv4
+    /// address's 4: one client, whether it reached a socket on IPv4 or on IPv6.
     static func bytes(_ text: String) -> [UInt8]? {
+        writtenBytes(text).map(unmapped)
+    }
+
+    /// `address` without its IPv4-mapped prefix (`::ffff:0:0/96`, RFC 4291 §2.5.5.2), if it has one.
+    private static func unmapped(_ address: [UInt8]) -> [UInt8] {
+        guard address.count == 16, address.prefix(10).allSatisfy({ $0 == 0 }), address[10] == 0xFF, address[11] == 0xFF else { return address }
+        return Array(address.suffix(4))
+    }
+
+    /// The bytes of a numeric IPv4 or IPv6 address, as written.
+    private static func writtenBytes(_ text: String) -> [UInt8]? {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
         var v6 = in6_addr()
