@@ -452,6 +452,22 @@ struct HLSTests {
         #expect(HLSRoutes.parse("/live/0a1b2c3d-42-1-2.mp3") == nil)
     }
 
+    @Test("A long title is cut to 1,024 bytes, at a character, after EXTINF as in the segment's tag: each reload of the playlist stays small")
+    func aLongTitle_IsCutInThePlaylist_AsInTheTag() {
+        let title = "Ä" + String(repeating: "é", count: 5_000)
+        let segment = HLSSegment(sequence: 1, name: "a-1.mp3", duration: 6, timestamp: 0, date: 0, discontinuity: false, title: title,
+                                 bytes: [], frames: 0)
+        let extinf = HLSPlaylist.media([segment], targetDuration: 6).split(separator: "\n").first { $0.hasPrefix("#EXTINF:") }
+        let shown = extinf.map { String($0.drop { $0 != "," }.dropFirst()) } ?? ""
+        #expect(shown.utf8.count == 1_024, "\(shown.utf8.count) bytes")
+        #expect(shown.hasPrefix("Äéé") && shown.unicodeScalars.allSatisfy { $0 == "é" || $0 == "Ä" }, "cut at a character")
+        let tag = String(decoding: ID3Tag.segmentTag(timestamp: 0, title: title), as: UTF8.self)
+        #expect(tag.hasSuffix(shown), "the same title as the tag's TIT2")
+        // Cut in the middle of a character, the character is left out whole.
+        let odd = String(decoding: ID3Tag.segmentTag(timestamp: 0, title: "A" + String(repeating: "é", count: 600)), as: UTF8.self)
+        #expect(odd.hasSuffix("A" + String(repeating: "é", count: 511)) && !odd.hasSuffix("é" + String(repeating: "é", count: 511)))
+    }
+
     @Test("EXTINF durations are written with three decimals")
     func durations() {
         #expect(HLSPlaylist.seconds(5.6424) == "5.642")

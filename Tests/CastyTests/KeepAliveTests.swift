@@ -42,10 +42,12 @@ struct KeepAliveTests {
         port.close()
     }
 
-    @Test("A request with two Content-Lengths that disagree, or two Host lines, is refused 400 and the connection closed: a request hidden in its body is never answered",
-          arguments: ["Content-Length: 0\r\nContent-Length: 46\r\n", "Host: first.example\r\nHost: second.example\r\nContent-Length: 46\r\n"])
+    @Test("A request with two Content-Lengths that disagree, two Host lines or two Authorizations that disagree is refused 400 and the connection closed: a request hidden in its body is never answered",
+          arguments: ["Content-Length: 0\r\nContent-Length: 46\r\n", "Host: first.example\r\nHost: second.example\r\nContent-Length: 46\r\n",
+                      "Authorization: Bearer wrong\r\nAuthorization: Bearer right\r\nContent-Length: 46\r\n"])
     func ambiguousRequest_IsRefused_NothingHiddenInItsBodyIsAnswered(headers: String) async throws {
-        let port = try serving()
+        let lines = Locked<[String]>([])
+        let port = try serving(logger: EventLog { line in lines.update { $0.append(line) } })
         let peer = try await TestPeer.connect(to: port.address, on: loop)
         let hidden = "GET /tree HTTP/1.1\r\nHost: smuggled.example\r\n\r\n"
         #expect(hidden.utf8.count == 46)
@@ -53,6 +55,8 @@ struct KeepAliveTests {
         #expect(await eventually(timeout: .seconds(20)) { peer.closed.value })
         #expect(statusLines(peer.text) == ["HTTP/1.0 400 Bad Request"], "\(peer.text)")
         #expect(!peer.text.contains("smuggled") && !peer.text.contains("icestats"), "\(peer.text)")
+        #expect(lines.value.contains { $0.contains("refused: conflicting") }, "\(lines.value)")
+        #expect(!lines.value.contains { $0.contains("wrong") || $0.contains("right") }, "credentials are never logged: \(lines.value)")
         port.close()
     }
 

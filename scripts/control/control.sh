@@ -170,7 +170,7 @@ kill -TERM "$server_pid"
 server_gone() { ! kill -0 "$server_pid" 2>/dev/null; }
 check "(e) SIGTERM with /live live: Casty exited within 4 s" wait_until 4 server_gone
 echo "MEASURE: Casty exited $(($(now_ms) - term)) ms after SIGTERM"
-said_stopping() { log_has "$TMP/server.log" 'SIGTERM: stopping' && log_has "$TMP/server.log" 'stopped in [0-9]+ ms'; }
+said_stopping() { log_has "$TMP/server.log" 'SIGTERM: stopping \(sources ended.*events sent if the application answers\)' && log_has "$TMP/server.log" 'stopped in [0-9]+ ms'; }
 check "(e) … and said so in its log: $(grep -hE 'SIGTERM|stopped in' "$TMP/server.log" | tr '\n' ' ')" said_stopping
 check "(e) … and stream-closed of that stream ($again_id) reached the application before" bash -c \
     "grep -F '\"path\": \"/events' '$TMP/app.jsonl' | grep -F '\"x-streaming-id\": \"$again_id\"' | grep -q stream-closed"
@@ -210,6 +210,7 @@ check "(f) … the last: stream-closed of /three" bash -c \
     "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 6p | grep -F '\"x-streaming-channel\": \"three\"' | grep -q stream-closed"
 check "(f) one log line says where the left events came from" grep -q "left by the last run" "$TMP/server2.log"
 check "(f) one log line says the stopping Casty kept events in the spool" grep -q "not sent before the process stopped; kept in" "$TMP/server2.log"
+check "(f) its stopping line says events are sent or spooled (no spool: sent if the application answers)" grep -q "stopping (.*events sent or spooled)" "$TMP/server2.log"
 
 # --- (g) applications that answer nonsense ---------------------------------------------------------------------------
 server_start server3 "$SERVER3_PORT" --accept-all --station /radio --key-verification-timeout 2 \

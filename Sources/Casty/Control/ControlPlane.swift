@@ -119,7 +119,9 @@ public final class ControlPlane: Sendable {
     public func start() async {
         if let events {
             await events.start()
-            Shutdown.register(.events) { [weak events] deadline in await events?.finish(before: deadline) }
+            Shutdown.register(.events, spooled: configuration.eventSpool != nil) { [weak events] deadline in
+                await events?.finish(before: deadline)
+            }
         }
         // Sessions the last run never ended (it was killed): closed now, after what its spool still held.
         // The file keeps them until the spool does: a start that fails after this, or a kill, loses none.
@@ -178,7 +180,7 @@ public final class ControlPlane: Sendable {
             // A 5xx or a 3xx is not the application's word on the key: an outage (``outage(_:)``).
             if let outage = Self.outage(answer.status) { return .unanswered(outage) }
             guard answer.status == 200 else { return .refused("the application answered \(answer.status)") }
-            return .accepted(record: record(answer.headers["x-record"], channel: channel))
+            return .accepted(record: record(answer.headers.values("x-record"), channel: channel))
         } catch {
             return .unanswered("the application could not be asked: \(error)")
         }
@@ -196,9 +198,15 @@ public final class ControlPlane: Sendable {
     }
 
     /// The application's `x-record`: `true` or `false` in any case, `nil` when it said nothing. Anything else is
-    /// not recorded, and said in one line: a typo (`yes`, `1`) would otherwise turn recording off without a word.
-    private func record(_ value: String?, channel: String) -> Bool? {
-        guard let value else { return nil }
+    /// not recorded, and said in one line: a typo (`yes`, `1`) would otherwise turn recording off without a word —
+    /// and so is an answer that says it twice, differently (`false`, then `true`), whose word would be its order's.
+    private func record(_ values: [String], channel: String) -> Bool? {
+        guard let value = values.first else { return nil }
+        if let other = values.first(where: { $0.lowercased() != value.lowercased() }) {
+            logger("key verification of \(channel): x-record given twice, '\(SafeText.shortened(value, to: 40))'"
+                + " and '\(SafeText.shortened(other, to: 40))': not recorded")
+            return false
+        }
         switch value.lowercased() {
         case "true": return true
         case "false": return false

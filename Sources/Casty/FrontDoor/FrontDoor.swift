@@ -117,7 +117,9 @@ final class FrontDoor: @unchecked Sendable {
 
     /// What makes a request's head ambiguous, which no route may see: two `Content-Length`s that disagree — where its
     /// body ends, and so where the next request on the connection begins, is unknown (a front proxy reading the other
-    /// one would pass a request hidden in the body: RFC 9112 §6.3 has it refused) — or two `Host` lines (§3.2).
+    /// one would pass a request hidden in the body: RFC 9112 §6.3 has it refused) — or two `Host` lines (§3.2), or
+    /// two `Authorization`s that disagree (one credential a field, RFC 9110 §11.6.2: which of two is checked would
+    /// decide, by their order, whether the request is let in; their values are never logged).
     /// Answered `400` (``refuse(_:)``), and the connection closes. A source's lengths are its route's to judge (its
     /// line names the mount: ``BodySourceInput/lengthProblem(of:)``).
     static func conflict(in request: Request) -> IcyError? {
@@ -125,6 +127,10 @@ final class FrontDoor: @unchecked Sendable {
         let lengths = request.method == .source || request.method == .put ? [] : headers.values("Content-Length")
         if let other = lengths.first(where: { $0 != lengths[0] }) {
             return .conflictingHeader(name: "Content-Length", first: lengths[0], second: other)
+        }
+        let credentials = headers.values("Authorization")
+        if credentials.contains(where: { $0 != credentials[0] }) {
+            return .conflictingHeader(name: "Authorization", first: "…", second: "…")
         }
         let hosts = headers.values("Host")
         return hosts.count > 1 ? .conflictingHeader(name: "Host", first: hosts[0], second: hosts[1]) : nil

@@ -90,7 +90,7 @@ package enum HLSPlaylist {
         for (index, segment) in segments.enumerated() {
             if segment.discontinuity, index > 0 { lines.append("#EXT-X-DISCONTINUITY") }
             if segment.date > 0 { lines.append("#EXT-X-PROGRAM-DATE-TIME:\(CivilTime(milliseconds: segment.date).iso8601)") }
-            lines.append("#EXTINF:\(seconds(segment.duration)),\(segment.title.map(SafeText.printable) ?? "")")
+            lines.append("#EXTINF:\(seconds(segment.duration)),\(segment.title.map { SafeText.printable(ID3Tag.shortened(title: $0)) } ?? "")")
             lines.append(folder.map { "\($0)/\(segment.name)" } ?? segment.name)
         }
         if case .finished? = recording { lines.append("#EXT-X-ENDLIST") }

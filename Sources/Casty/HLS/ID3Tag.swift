@@ -70,12 +70,19 @@ enum ID3Tag {
         stride(from: 56, through: 0, by: -8).map { UInt8((value >> UInt64($0)) & 0xFF) }
     }
 
+    /// `title` as HLS carries it, in each segment's tag and after the playlist's `#EXTINF`: at most
+    /// ``maxTitleBytes`` bytes of UTF-8, cut at a character boundary — a 5,000-character title would otherwise make
+    /// each reload of a live playlist ten times its size.
+    static func shortened(title: String) -> String {
+        String(decoding: shortened(Array(title.utf8)), as: UTF8.self)
+    }
+
     /// The title's bytes, cut at a character boundary if longer than ``maxTitleBytes``.
     private static func shortened(_ bytes: [UInt8]) -> [UInt8] {
         guard bytes.count > maxTitleBytes else { return bytes }
-        var cut = Array(bytes.prefix(maxTitleBytes))
-        while let last = cut.last, last & 0xC0 == 0x80 { cut.removeLast() }
-        if let last = cut.last, last >= 0xC0 { cut.removeLast() }
-        return cut
+        // The first byte left out, if it continues a character, cuts that character: it is left out whole.
+        var end = maxTitleBytes
+        while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        return Array(bytes[..<end])
     }
 }

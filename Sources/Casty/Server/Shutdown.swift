@@ -34,7 +34,7 @@ public enum Shutdown {
     /// A piece of work, told the instant it must be done by.
     package typealias Work = @Sendable (_ deadline: ContinuousClock.Instant) async -> Void
 
-    private static let registered = Mutex<[(stage: Stage, work: Work)]>([])
+    private static let registered = Mutex<[(stage: Stage, spooled: Bool, work: Work)]>([])
 
     /// The sources connected to the process's station servers now (each ``SourceSession`` from its start to its
     /// end): the line that says a shutdown is under way claims to end sources only when there are some.
@@ -48,20 +48,26 @@ public enum Shutdown {
 
     /// Adds `work` to `stage` of every shutdown from now on. Capture what it works on weakly: a server or queue
     /// that is gone by then has nothing to do.
-    package static func register(_ stage: Stage, _ work: @escaping Work) {
-        registered.withLock { $0.append((stage, work)) }
+    /// `spooled`: the work keeps what it cannot do in a file (an event queue with `--event-spool`), which the line
+    /// that says a shutdown is under way tells.
+    package static func register(_ stage: Stage, spooled: Bool = false, _ work: @escaping Work) {
+        registered.withLock { $0.append((stage, spooled, work)) }
     }
 
     /// What a shutdown does, for the line that says it is under way: ` (sources ended, recordings finished, events
-    /// sent or spooled)` in a station server with live sources, recordings and a control plane, less in one without
-    /// them, ` (access log written)` in a relay with an access log, nothing in a process that has none of them (a
-    /// relay, a dummy, a station server with no source connected).
+    /// sent or spooled)` in a station server with live sources, recordings and a control plane with a spool (`events
+    /// sent if the application answers` without one: what is not is lost), less in one without them, ` (access log
+    /// written)` in a relay with an access log, nothing in a process that has none of them (a relay, a dummy, a
+    /// station server with no source connected).
     public static var summary: String {
-        let stages = registered.withLock { $0.map(\.stage) }
+        let works = registered.withLock { $0.map { (stage: $0.stage, spooled: $0.spooled) } }
+        let stages = works.map(\.stage)
         var done: [String] = []
         if stages.contains(.sources), openSources.load(ordering: .relaxed) > 0 { done.append("sources ended") }
         if Recorder.isWriting { done.append("recordings finished") }
-        if stages.contains(.events) { done.append("events sent or spooled") }
+        if stages.contains(.events) {
+            done.append(works.contains { $0.stage == .events && $0.spooled } ? "events sent or spooled" : "events sent if the application answers")
+        }
         if stages.contains(.accessLog) { done.append("access log written") }
         return done.isEmpty ? "" : " (\(done.joined(separator: ", ")))"
     }
