@@ -1,3 +1,4 @@
+@testable import CastyAudio
 @testable import CastyNet
 @testable import CastyWire
 import Icy
@@ -730,6 +731,44 @@ struct ProxyTests {
         let report = try #require(lines.value.first { $0.contains("bad metadata block") })
         #expect(report.count < 400, "\(report.count) characters: \(report.prefix(300))")
         #expect(report.hasSuffix(" characters)"), "\(report.suffix(100))")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test("A length byte that lies short of its text (k = 3 before 16 bytes) takes audio into the block: the frame that lost those bytes, spliced with the next one's start, reaches no listener, nor the block read as audio")
+    func metadataLengthThatLiedShort_PassesNoSplicedFrame() async throws {
+        let frames = Array(repeatElement(toneFrames, count: 3).joined())
+        let audio = Array(frames.joined())
+        let stream = icyWire(audio, metaint: 1000) { $0 % 7 == 3 ? [3] + Array("StreamTitle='A';".utf8) : titleBlock("StreamTitle='B';") }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await listener.waitForData(30))
+        let relayed = await listener.record.audio
+        let upstreamFrames = Set(frames.map { MP3Frame.muted($0[...]) })
+        var index = 0, passed = 0, foreign = 0
+        let end = lastFrameEnd(relayed, from: 0)
+        while index < end, let frame = MP3Frame(relayed[index...]) {
+            // A frame after a break may be muted (its side information zeroed: ``ReservoirJoin``), its audio the station's.
+            if !upstreamFrames.contains(MP3Frame.muted(relayed[index..<(index + frame.length)])) { foreign += 1 }
+            passed += 1
+            index += frame.length
+        }
+        #expect(index == end && passed > 50, "a chain of frames: \(passed) to byte \(index) of \(end); \(lines.value)")
+        #expect(foreign == 0, "\(foreign) of \(passed) frames are no frame the station sent")
+        proxy.stop()
+        await upstream.close()
+    }
+
+    @Test("A station whose every other metadata block is garbage is told in five lines per 10 s, the rest summed up: not a line per block")
+    func badMetadataBlocks_AreLoggedWithinABudget() async throws {
+        let audio = [UInt8](repeating: 0xAA, count: 40_000)
+        let garbage: [UInt8] = [1] + (0..<16).map { UInt8(0x80 + $0) }
+        let stream = icyWire(audio, metaint: 1000) { $0 % 2 == 0 ? garbage : titleBlock("StreamTitle='ok';") }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in connection.write(stream) }
+        let (proxy, listener, lines) = try await loggedProxy(upstream.url)
+        #expect(await listener.waitForData(30))
+        let told = lines.value.filter { $0.contains("bad metadata block") }
+        #expect((5...10).contains(told.count), "\(told.count) lines for 20 bad blocks (five per 10 s window): \(lines.value)")
         proxy.stop()
         await upstream.close()
     }

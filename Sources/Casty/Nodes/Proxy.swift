@@ -138,6 +138,9 @@ public actor Proxy: UpstreamNode, FeedingNode {
     private var chain = FrameChain(format: nil)
     /// Whether the last metadata block was bad: a run of bad blocks is one incident, logged once.
     private var badMetadata = false
+    /// Incidents of bad metadata blocks: five of every 10 s logged, the rest summed up (a station whose every other
+    /// block is garbage would write a line per block, all day).
+    private let badBlocks: LogBudget
     /// The bitrate listeners are told when it was measured (``BitrateSniff/nominal``), told after a reconnect to the
     /// same station until it is measured again.
     private var nominalBitrate: Int?
@@ -183,7 +186,11 @@ public actor Proxy: UpstreamNode, FeedingNode {
         let proxyLog = logger.prefixed("proxy: ")
         self.titleChanges = LogBudget(loop: loop, logger: proxyLog, what: "title changes", perWindow: 5)
         self.brokenFrames = LogBudget(loop: loop, logger: proxyLog, what: "breaks in the audio's frames (bytes dropped)", perWindow: 5)
+        self.badBlocks = LogBudget(loop: loop, logger: proxyLog, what: "bad metadata blocks", perWindow: 5)
         chain.followsOtherFormat = true  // an upstream's own fallback may play the other codec on the same link
+        // A frame that lost bytes inside it (a length byte that lied short took them into its block) would reach
+        // listeners spliced with the next one's start: each frame waits for the header after it.
+        chain.waitsForNextHeader = true
     }
 
     /// Hands the proxy a message: a request from the node it should subscribers.
@@ -588,7 +595,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
         } else if let fault = segment.fault {
             if !badMetadata {
                 let trusted = fault == .malformedText ? "title unchanged" : "its text is well-formed and read"
-                logger("proxy: bad metadata block: \(fault) (\(trusted)): \(SafeText.shortened(IcyText.decode(segment.metadata)))")
+                badBlocks("bad metadata block: \(fault) (\(trusted)): \(SafeText.shortened(IcyText.decode(segment.metadata)))")
             }
             badMetadata = true
         } else if segment.lengthByte != nil {
