@@ -36,6 +36,32 @@ struct CutterTests {
         #expect(Metadata(parsing: segments[3].icy.dropFirst(11)).streamTitle == "B")
     }
 
+    @Test("Two title changes within one segment are both carried, the second by the segment after: neither is lost to listeners, title events or the history")
+    func twoTitleChangesInOneSegment_AreCarriedOneSegmentApart() throws {
+        var cutter = try Cutter(segmentBytes: 10)
+        var segments: [StreamSegment] = []
+        let fill = { (cutter: inout Cutter) in cutter.add([UInt8](repeating: 1, count: 10)[...]) { segments.append($0) } }
+        cutter.setTitle(Metadata(streamTitle: "A"))
+        cutter.setTitle(Metadata(streamTitle: "B"))
+        #expect(cutter.title?.streamTitle == "B", "what plays now is the last title set")
+        fill(&cutter)
+        fill(&cutter)
+        // Three within one segment: the last of those that wait is carried next (one waits at most).
+        cutter.setTitle(Metadata(streamTitle: "C"))
+        cutter.setTitle(Metadata(streamTitle: "D"))
+        cutter.setTitle(Metadata(streamTitle: "E"))
+        fill(&cutter)
+        fill(&cutter)
+        // A change back to the title carried: nothing waits.
+        cutter.setTitle(Metadata(streamTitle: "F"))
+        cutter.setTitle(Metadata(streamTitle: "G"))
+        cutter.setTitle(Metadata(streamTitle: "F"))
+        fill(&cutter)
+        fill(&cutter)
+        #expect(segments.map { $0.titleChanged ? $0.title?.streamTitle ?? "" : "-" } == ["A", "B", "C", "E", "F", "-"])
+        #expect(segments.map(\.titleVersion) == [1, 2, 3, 4, 5, 5])
+    }
+
     @Test func numberedForm_CarriesTheNumberAndTime_InEverySegment() {
         let segments = testSegments(3, first: 40, bytes: 10, titleAt: [41])
         for segment in segments {

@@ -17,8 +17,14 @@ public struct Cutter: Sendable {
     public let segmentBytes: Int
     /// The number the next segment will get.
     public private(set) var next: Int
-    /// What is playing now.
-    public private(set) var title: Metadata?
+    /// What is playing now: the last title set — a change that waits for the next segment included.
+    public var title: Metadata? { waitingTitle ?? carriedTitle }
+    /// The title the segment being filled carries.
+    private var carriedTitle: Metadata?
+    /// A change set while the segment being filled carries one already: the next segment carries it, so that each
+    /// change reaches listeners, title events and the history — two `/admin/metadata` calls half a second apart are
+    /// two titles, not the second alone. One waits at most: a later change replaces it.
+    private var waitingTitle: Metadata?
     private var titleVersion = 0
     private var titleChanged = false
     private var buffer: [UInt8] = []
@@ -40,10 +46,15 @@ public struct Cutter: Sendable {
         buffer.reserveCapacity(segmentBytes)
     }
 
-    /// Sets what is playing; the next segment cut carries the change (if it is one).
+    /// Sets what is playing; the next segment cut carries the change (if it is one) — or, if that segment carries a
+    /// change already, the one after it.
     public mutating func setTitle(_ metadata: Metadata) {
         guard metadata != title else { return }
-        title = metadata
+        guard !titleChanged else {
+            waitingTitle = metadata == carriedTitle ? nil : metadata
+            return
+        }
+        carriedTitle = metadata
         titleVersion += 1
         titleChanged = true
     }
@@ -101,10 +112,14 @@ public struct Cutter: Sendable {
 
     private mutating func cut() -> StreamSegment {
         let segment = StreamSegment(
-            number: next, time: wallClockMilliseconds(), audio: buffer, title: title,
+            number: next, time: wallClockMilliseconds(), audio: buffer, title: carriedTitle,
             titleVersion: titleVersion, titleChanged: titleChanged, entryOffset: entryOffset)
         next += 1
         titleChanged = false
+        if let waiting = waitingTitle {
+            waitingTitle = nil
+            setTitle(waiting)
+        }
         entryOffset = nil
         gauge.reset()
         buffer = []
