@@ -293,36 +293,14 @@ struct DemuxRun {
 
     // MARK: What arrives: TS or raw
 
-    /// What a payload reader hands on.
-    func read(_ bytes: [UInt8], pieces: Int = 1316) -> (format: FrameChain.Format?, ts: Bool?, audio: [UInt8], unrecognized: Int?) {
-        var reader = PayloadReader()
-        var format: FrameChain.Format?, ts: Bool?, audio: [UInt8] = [], unrecognized: Int?
-        var index = 0
-        while index < bytes.count {
-            let end = min(index + pieces, bytes.count)
-            reader.feed(bytes[index..<end]) { output in
-                switch output {
-                case .format(let found, let transportStream):
-                    format = found
-                    ts = transportStream
-                case .audio(let bytes): audio += bytes
-                case .incident: break
-                case .unrecognized(let after): unrecognized = after
-                }
-            }
-            index = end
-        }
-        return (format, ts, audio, unrecognized)
-    }
-
     @Test func payloadReader_TellsTSFromRawMP3AndRawADTS() {
         var builder = TSBuilder()
-        let ts = read(builder.stream(mp3))
+        let ts = ReaderRun(builder.stream(mp3))
         #expect(ts.format == .mpeg && ts.ts == true && ts.audio == mp3)
-        let raw = read(mp3, pieces: 100)
+        let raw = ReaderRun(mp3, pieces: 100)
         #expect(raw.format == .mpeg && raw.ts == false && raw.audio == mp3)
         let aac = adtsFrames(20)
-        let rawAAC = read(aac)
+        let rawAAC = ReaderRun(aac)
         #expect(rawAAC.format == .adts && rawAAC.ts == false && rawAAC.audio == aac)
     }
 
@@ -340,7 +318,7 @@ struct DemuxRun {
 
     @Test func payloadReader_GivesUp_WhenNeitherTSNorAudioArrives() {
         let garbage = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 3) & 0x7F }
-        let result = read(garbage)
+        let result = ReaderRun(garbage)
         #expect(result.format == nil)
         #expect(result.audio.isEmpty)
         #expect((result.unrecognized ?? 0) >= PayloadReader.decisionLimit)

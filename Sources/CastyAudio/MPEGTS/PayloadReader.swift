@@ -2,10 +2,11 @@
 /// transport stream (what ffmpeg and OBS send over SRT), de-multiplexed with a ``TSDemuxer``, or raw MP3 or
 /// AAC in ADTS frames, passed on as they are.
 ///
-/// The first bytes decide, and are held until they do: three packets' worth of 0x47 every 188 bytes is a
-/// transport stream; two linked frame headers (ADTS first, then MPEG audio) are raw audio. A source whose
-/// first ``decisionLimit`` bytes are neither is ``Output/unrecognized``, and the rest of what it sends is
-/// dropped.
+/// The first bytes decide, and are held until they do (``start(of:final:)``): four 0x47 sync bytes 188 bytes
+/// apart are a transport stream starting at the first of them, wherever it is — a first packet cut short or
+/// garbage before it is skipped as the demuxer skips garbage between packets, and reported the same way; two
+/// linked frame headers (ADTS first, then MPEG audio) are raw audio. Whichever starts first wins. A source whose
+/// first ``decisionLimit`` bytes are neither is ``Output/unrecognized``, and the rest of what it sends is dropped.
 package struct PayloadReader {
     /// What the reader hands on, in order.
     package enum Output {
@@ -44,18 +45,18 @@ package struct PayloadReader {
         case .deciding(var held):
             held.append(contentsOf: bytes)
             mode = .unrecognized  // not copied while it is changed
-            if held.first == TSDemuxer.syncByte, held.count < 3 * TSDemuxer.packetSize {
-                mode = .deciding(held)  // may be a transport stream: wait for three packets' worth
-            } else if Self.isTransportStream(held) {
-                mode = .transportStream(TSDemuxer(), announced: false)
-                feed(held[...], output)
-            } else if let format = FrameChain.Format.sniff(held) {
+            let final = held.count >= Self.decisionLimit
+            switch Self.start(of: held, final: final) {
+            case .transportStream(let start):
+                mode = .transportStream(TSDemuxer(skipped: start), announced: false)
+                feed(held[start...], output)
+            case .raw(let format):
                 mode = .raw
                 output(.format(format, transportStream: false))
                 output(.audio(held[...]))
-            } else if held.count >= Self.decisionLimit {
+            case nil where final:
                 output(.unrecognized(after: held.count))
-            } else {
+            case nil:
                 mode = .deciding(held)
             }
         case .transportStream(var demuxer, var announced):
@@ -79,20 +80,17 @@ package struct PayloadReader {
             break
         }
     }
-
-    /// Whether `bytes` start like a transport stream: the sync byte at 0, 188 and 376.
-    static func isTransportStream(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 3 * TSDemuxer.packetSize else { return false }
-        return (0..<3).allSatisfy { bytes[$0 * TSDemuxer.packetSize] == TSDemuxer.syncByte }
-    }
 }
 
 extension FrameChain.Format {
-    /// The format of raw audio whose first bytes are `bytes`: a frame header followed by another of the same
-    /// stream where its length says (ADTS looked for first; MPEG audio's layer bits exclude it). `nil` when
-    /// neither is found, or not yet.
-    package static func sniff(_ bytes: [UInt8]) -> FrameChain.Format? {
-        [FrameChain.Format.adts, .mpeg].first { $0.firstFrame(in: bytes[...]) != nil }
+    /// The format of raw audio whose first bytes are `bytes`, and where its first frame starts: a frame header
+    /// followed by another of the same stream where its length says (ADTS looked for first; MPEG audio's layer
+    /// bits exclude it). `nil` when neither is found, or not yet.
+    package static func sniff(_ bytes: [UInt8]) -> (format: FrameChain.Format, at: Int)? {
+        for format in [FrameChain.Format.adts, .mpeg] {
+            if let start = format.firstFrame(in: bytes[...]) { return (format, start) }
+        }
+        return nil
     }
 
     /// Where the first frame of this format in `bytes` starts that is followed by another of the same stream where

@@ -111,6 +111,13 @@ package struct TSDemuxer {
         partial.reserveCapacity(Self.packetSize)
     }
 
+    /// A demuxer of a stream whose first `skipped` bytes were not packets (a first packet cut short, garbage before
+    /// it): they are counted and reported with the first packet, as garbage between packets is.
+    package init(skipped: Int) {
+        self.init()
+        skipping = skipped
+    }
+
     /// The bytes held between feeds (a partial packet, sections, a PES header): bounded, whatever arrives.
     package var heldBytes: Int {
         var held = partial.count + sections.values.reduce(0) { $0 + $1.count }
