@@ -1004,6 +1004,18 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A close naming its channel with the mount's slash, or none, is 400 saying how channels are named, not a 404 as for a session gone")
+    func commandClose_AChannelWithASlash_Is400() async throws {
+        let server = try commandsServer()
+        for channel in ["/live", ""] {
+            let page = try await TestPeer.connect(to: server.address, on: loop)
+            await page.send("POST /commands/close HTTP/1.0\r\nAuthorization: Bearer tok\r\nx-streaming-channel: \(channel)\r\nx-streaming-id: *\r\n\r\n")
+            #expect(await eventually { page.closed.value })
+            #expect(page.text.hasPrefix("HTTP/1.0 400 Bad Request\r\n") && page.text.contains("without its leading slash"), "'\(channel)': \(page.text)")
+        }
+        server.close()
+    }
+
     @Test("A command with a large body gets its whole answer and an orderly close, not a reset")
     func commandPost_LargeBody_GetsTheAnswer_NotAReset() async throws {
         let server = try commandsServer()

@@ -50,6 +50,12 @@ enum CommandRoutes {
             guard let channel = exchange.request.headers["x-streaming-channel"], let id = exchange.request.headers["x-streaming-id"] else {
                 return json(exchange, 400, "Bad Request", .object([("error", .text("x-streaming-channel and x-streaming-id are needed"))]))
             }
+            // A channel is its mount without the slash (`live` for /live), as events name it: `/live` or nothing
+            // names no channel, and is told so, not answered as a session gone.
+            guard !channel.isEmpty, !channel.hasPrefix("/") else {
+                return json(exchange, 400, "Bad Request", .object([("error", .text(
+                    "x-streaming-channel names a mount without its leading slash, as events name it (live for /live)"))]))
+            }
             // Named as events name it: beyond ASCII, %XX-encoded.
             let path = URLQuery.decodePath("/" + channel) ?? "/" + channel
             let closing = live.filter { mount, session in mount.path == path && (id == "*" || session.streamID == id) }
