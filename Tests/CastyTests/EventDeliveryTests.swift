@@ -45,10 +45,11 @@ struct EventDeliveryTests {
         queue.post(StreamEvent(channel: "one", streamID: "s1", kind: .closed))
         queue.post(StreamEvent(channel: "two", streamID: "s2", kind: .available, streamType: "ICY-LIVE"))
         let sent = { app.requests.value.map { ($0.headers["x-streaming-channel"] ?? "") + " " + ($0.headers["x-event-type"] ?? "") } }
-        let expected = ["one stream-available", "one stream-closed", "two stream-available"]
         #expect(await eventually(timeout: .seconds(10)) { await queue.undelivered().isEmpty }, "\(sent()) \(log.lines.value)")
         try await Task.sleep(for: .seconds(1))  // a re-send would come 0.5 s after a failure
-        #expect(sent() == expected)
+        // Each channel's in order; channel two's may go beside channel one's.
+        #expect(sent().filter { $0.hasPrefix("one ") } == ["one stream-available", "one stream-closed"], "\(sent())")
+        #expect(sent().filter { $0.hasPrefix("two ") } == ["two stream-available"], "\(sent())")
         #expect(!log.contains("attempt"), "\(log.lines.value)")
         await queue.stop()
         await app.close()
@@ -162,8 +163,8 @@ struct EventDeliveryTests {
         await app.close()
     }
 
-    @Test("Events to a slow application still go out one at a time, in the order they happened")
-    func events_ToASlowApplication_GoOutOneAtATime_InOrder() async throws {
+    @Test("Events to a slow application go out several at once, never more than four, each channel's one at a time, in the order they happened")
+    func events_ToASlowApplication_GoOutSeveralAtOnce_EachChannelInOrder() async throws {
         let loop = EventLoop(name: "test-events-in-order")
         defer { loop.shutdown() }
         let (app, mostHeld) = try slowApplication(answeringAfter: .milliseconds(50), on: loop)
@@ -176,8 +177,11 @@ struct EventDeliveryTests {
         }
         #expect(await eventually(timeout: .seconds(20)) { await queue.undelivered().isEmpty })
         let sent = app.requests.value.map { ($0.headers["x-streaming-channel"] ?? "") + " " + ($0.headers["x-event-type"] ?? "") }
-        #expect(sent == channels.flatMap { ["\($0) stream-available", "\($0) stream-closed"] })
-        #expect(mostHeld.value == 1, "one at a time")
+        #expect(sent.count == 24, "each once: \(sent)")
+        for channel in channels {
+            #expect(sent.filter { $0.hasPrefix(channel + " ") } == ["\(channel) stream-available", "\(channel) stream-closed"], "\(sent)")
+        }
+        #expect((2...4).contains(mostHeld.value), "at once, yet never more than 4: \(mostHeld.value)")
         await queue.stop()
         await app.close()
     }

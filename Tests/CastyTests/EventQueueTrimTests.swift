@@ -35,7 +35,7 @@ struct EventQueueTrimTests {
     @Test("A queue that sends several at once keeps every one being sent, pairs among them included")
     func trim_KeepsEveryPostBeingSent() {
         var pending = [event("a", .available), event("a", .closed), event("s0", .available), event("s1", .available), event("s2", .available)]
-        let (dropped, paired) = EventQueue<StreamEvent>.trim(&pending, to: 3, keeping: 3)
+        let (dropped, paired) = EventQueue<StreamEvent>.trim(&pending, to: 3, keeping: [0, 1, 2])
         #expect(dropped == 2 && paired == 0, "a's pair is in flight: not dropped")
         #expect(pending.map(\.streamID) == ["a", "a", "s0"], "the three in flight stay; the oldest after them go")
     }

@@ -13,8 +13,8 @@
 #   (e) /commands/close with x-streaming-id * disconnects the source; stream-closed follows, after available;
 #       SIGTERM with a source live: Casty exits within 4 s, and stream-closed reached the application first;
 #   (f) the event application is down while a stream starts and stops, and Casty is restarted meanwhile — with
-#       another stream live, whose stream-closed the stopping Casty spools: the events arrive, in order, once it
-#       is back (the spool file carried them across the restart);
+#       another stream live, whose stream-closed the stopping Casty spools: the events arrive, in order per
+#       channel, once it is back (the spool file carried them across the restart);
 #   (g) applications that answer garbage, a 10 MB body, or never: the source is refused within the timeout, and
 #       a listener of another mount plays on undisturbed;
 #   (h) listeners authorized by the application (Icecast's URL auth): no login 401, a refused one 403, an
@@ -204,10 +204,12 @@ app_start app2 "$APP2_PORT"
 both_events() { [ "$(calls app2 /events | grep -c "x-event-type")" -ge 6 ]; }
 check "(f) after $DOWN_SECONDS s down and a restart of Casty, the six events arrived" wait_until 45 both_events
 echo "MEASURE: events arrived $(($(now_ms) - back)) ms after the application came back"
-check "(f) … in order: stream-available (ICY-LIVE, HLS-LIVE), then stream-closed" bash -c \
-    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | head -1 | grep -q ICY-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 2p | grep -q HLS-LIVE && grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 3p | grep -q stream-closed"
-check "(f) … the last: stream-closed of /three" bash -c \
-    "grep -F '\"path\": \"/events' '$TMP/app2.jsonl' | sed -n 6p | grep -F '\"x-streaming-channel\": \"three\"' | grep -q stream-closed"
+# In order per channel (/two's and /three's go side by side).
+events_of() { grep -F '"path": "/events' "$TMP/app2.jsonl" | grep -F "\"x-streaming-channel\": \"$1\""; }
+in_order_two() { events_of two | head -1 | grep -q ICY-LIVE && events_of two | sed -n 2p | grep -q HLS-LIVE && events_of two | sed -n 3p | grep -q stream-closed; }
+check "(f) … /two's in order: stream-available (ICY-LIVE, HLS-LIVE), then stream-closed" in_order_two
+last_of_three() { events_of three | sed -n 3p | grep -q stream-closed; }
+check "(f) … the last of /three's: its stream-closed" last_of_three
 check "(f) one log line says where the left events came from" grep -q "left by the last run" "$TMP/server2.log"
 check "(f) one log line says the stopping Casty kept events in the spool" grep -q "not sent before the process stopped; kept in" "$TMP/server2.log"
 check "(f) its stopping line says events are sent or spooled (no spool: sent if the application answers)" grep -q "stopping (.*events sent or spooled)" "$TMP/server2.log"

@@ -84,8 +84,8 @@ public final class ControlPlane: Sendable {
     public let configuration: Configuration
     /// The events' queue, if events are posted.
     public let events: EventQueue<StreamEvent>?
-    /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, but several at once
-    /// (``Configuration/listenerRemovalsInFlight``), and never spooled.
+    /// The queue of `listener_remove` calls, if listeners are authorized: sent like events, but more at once
+    /// (``Configuration/listenerRemovalsInFlight``), in no order (of no lane), and never spooled.
     let listenerRemovals: EventQueue<ListenerCall>?
     /// The listeners the application admitted that have not left yet, by their `client` number.
     private let admitted = Mutex<[UInt64: ListenerCall]>([:])

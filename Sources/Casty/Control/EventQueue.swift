@@ -9,19 +9,24 @@ internal import Synchronization
 /// without ever holding up the relay — and, the same way, that an authorized listener left (`listener_remove`).
 ///
 /// Events (any ``QueuedPost``) are handed over with ``post(_:)`` from anywhere (the event loop included): it only
-/// appends to a queue. They are sent oldest first, ``inFlight`` at once at most — one for events, which then arrive
-/// in the order they happened; more for posts independent of each other (`listener_remove` calls), which would
-/// otherwise wait for each other's answers —, and each is re-sent until the application answers `200`, waiting
-/// 0.5 s after a failure, doubling to 30 s at most, one at a time while the application fails — so posts survive the
-/// application being down for minutes. The queue holds at most ``limit`` events; past that, pairs that opened and
-/// closed while they waited are dropped first, then the oldest (``trim(_:to:keeping:)``), with a log line — the first
-/// of each 10 s, then their sum — (at the default 10,000, a station would need thousands of sources starting while the
-/// application is down). With a spool file (``SpooledPost``s only), the pending events are also written there within
-/// ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary file
-/// renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), and read
-/// back at the next start, so none is lost when Casty stops — even by `kill -9`, but for the last ``spoolDelay``.
-/// A spool that cannot be written (a full disk, its directory gone) keeps its last good contents, and is said
-/// (``SpoolFile``).
+/// appends to a queue. They are sent oldest first, ``inFlight`` at once at most, in order within their lane
+/// (``QueuedPost/lane``: an event's channel) — only a lane's oldest post is sent, and the next once it is answered
+/// `200` —, while posts of other lanes, and posts of none (`listener_remove` calls), go meanwhile: one post the
+/// application keeps refusing holds back the later posts of its lane only. Each is re-sent until the application
+/// answers `200`, its lane waiting 0.5 s after a failure, doubling to 30 s at most with each failure of that lane in
+/// a row (posts of no lane wait together, as one lane), other lanes sent meanwhile — one at a time while the last
+/// answer was a failure, so that an application that is down is not flooded —, so posts survive the application
+/// being down for minutes. The queue holds at most ``limit`` events; past that, pairs that opened and closed while
+/// they waited are dropped first, then the oldest (``trim(_:to:keeping:)``), never one being sent, with a log line —
+/// the first of each 10 s, then their sum — (at the default 10,000, a station would need thousands of sources
+/// starting while the application is down). Failed attempts are said per lane (the first three, every tenth, a
+/// failure of another kind, the last as the process stops), five lines per 10 s at most for the queue, then their
+/// sum (``LogBudget``). With a spool file (``SpooledPost``s only), the pending events are also written there
+/// within ``spoolDelay`` of every change — an event queued while the sender waits to try again too — (a temporary
+/// file renamed over it, off the loop and off Swift's thread pool; changes coming faster are written together), in
+/// the order they were queued, and read back at the next start, so none is lost when Casty stops — even by
+/// `kill -9`, but for the last ``spoolDelay``. A spool that cannot be written (a full disk, its directory gone)
+/// keeps its last good contents, and is said (``SpoolFile``).
 public actor EventQueue<Post: QueuedPost> {
     /// A spool file, and how a post becomes a line of it and back.
     private struct Spool: Sendable {
@@ -31,56 +36,80 @@ public actor EventQueue<Post: QueuedPost> {
         let read: @Sendable (Substring) -> Post?
     }
 
+    /// A post waiting, and its number, by which its answer names it (answers come in any order).
+    private struct Queued: Sendable {
+        let number: UInt64
+        let post: Post
+    }
+
+    /// A lane whose last attempt failed (posts of no lane are one, for this): how many failed in a row, what was
+    /// said of them, and the wait before its next attempt.
+    private struct Lane {
+        /// How many attempts in a row failed.
+        var failures = 0
+        /// The kind of the last failure said (``Failure/kind``): another kind is said at any attempt, the same one
+        /// again only at the first three, every tenth, and the last, as the process stops.
+        var failureSaid: String?
+        /// The queue's deliveries (``delivered``) when its last failure was said: those since are said with the next.
+        var deliveredWhenSaid: Int
+        /// The wait after a failure, before its next attempt, if one is waited for.
+        var backoff: Task<Void, Never>?
+    }
+
     private let url: StreamURL
     private let auth: AppAuth?
     private let spool: Spool?
     private let name: String
     private let limit: Int
     private let timeout: Duration
-    /// The wait after the first failure, doubling with each one after it, to 30 s.
+    /// The wait after a lane's first failure, doubling with each one after it, to 30 s.
     private let firstRetry: Duration
     private let logger: EventLog
     private let loop: EventLoop
     /// The lines of a full queue's drops: the first of each 10 s, then their sum.
     private let drops: LogBudget
+    /// The lines of failed attempts (each lane's first three, every tenth…): five per 10 s, then their sum, so
+    /// that many channels failing at once do not fill the log.
+    private let failureLines: LogBudget
+    /// The lines of deliveries after failed attempts, budgeted alike.
+    private let recoveryLines: LogBudget
     private let inbox = Mutex<[Post]>([])
-    /// The posts not yet answered `200`, oldest first: the first `sending.count` of them are being sent.
-    private var pending: [Post] = []
-    /// How many posts may be sent at once (``pending``'s first ones): 1 keeps them in order.
+    /// The posts not yet answered `200`, in the order they were queued (the spool's): those being sent are
+    /// anywhere in it (``sending``).
+    private var pending: [Queued] = []
+    /// How many posts may be sent at once (each lane's oldest): 1 while the last answer was a failure.
     private let inFlight: Int
-    /// The numbers of the posts being sent, which are ``pending``'s first ones, in the same order: an answer names
-    /// its post by its number, since answers come in any order.
-    private var sending: [UInt64] = []
-    /// The number the next post sent gets.
+    /// The numbers of the posts being sent.
+    private var sending = Set<UInt64>()
+    /// The number the next post queued gets.
     private var nextNumber: UInt64 = 0
     /// Whether posts are sent (from ``start()`` until ``stop()``).
     private var running = false
-    /// How many attempts in a row failed (the application fails): while any, one post is sent at a time.
-    private var failures = 0
-    /// The kind of the last failure said while attempts fail (``Failure/kind``): another kind is said at any
-    /// attempt, the same one again only at the first three, every tenth, and the last, as the process stops.
-    private var failureSaid: String?
-    /// The wait after a failure, before the next attempt, if one is waited for.
-    private var backoff: Task<Void, Never>?
+    /// The lanes whose last attempt failed, or which wait after it (``Lane``); `nil` for the posts of none.
+    private var lanes: [String?: Lane] = [:]
+    /// Whether the last answer was a failure (no `200` came since): one post is sent at a time then.
+    private var failing = false
+    /// How many posts were delivered since the start (for ``Lane/deliveredWhenSaid``).
+    private var delivered = 0
     /// Whether the process stops (``finish(before:)``): each post gets one more attempt — the wait after a failure
     /// not waited out —, and one that fails then is not tried again.
     private var finishing = false
-    /// The posts whose attempt failed while the process stops, oldest first: not tried again, but spooled (or said
-    /// lost) with those never tried. Before ``pending``'s: taken from its front.
-    private var failedAtStop: [Post] = []
+    /// The numbers of the posts whose attempt failed while the process stops: not tried again, but spooled (or said
+    /// lost) with those never tried; the later posts of their lane wait behind them.
+    private var failedAtStop = Set<UInt64>()
     /// Whether a spool write is due (``spoolDelay`` after the first change not written yet).
     private var spoolWriteDue = false
     /// How long after a change the spool is written: changes within it are written together, so that a storm of
     /// events rewrites the file ten times a second, not once per event.
     static var spoolDelay: Duration { .milliseconds(100) }
     /// How long an answer's body is waited for once its status and headers are in: only the status counts, and a
-    /// body that comes late (or never ends) must not fail the delivery and hold up every later event.
+    /// body that comes late (or never ends) must not fail the delivery and hold up every later event of its lane.
     static var bodyGrace: Duration { .milliseconds(500) }
 
     /// A queue for `url`, without a spool; call ``start()`` to begin sending. `name` begins its log lines; each
-    /// attempt may take `timeout`; `inFlight` posts are sent at once at most (1: in order); `firstRetry` is the wait
-    /// after a first failure, which doubles with each failure after it, to 30 s.
-    public init(url: StreamURL, auth: AppAuth?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
+    /// attempt may take `timeout`; `inFlight` posts are sent at once at most (of distinct lanes); `firstRetry` is
+    /// the wait after a lane's first failure, which doubles with each failure after it, to 30 s.
+    public init(url: StreamURL, auth: AppAuth?, name: String = "events", limit: Int = 10_000, inFlight: Int = 4,
                 timeout: Duration = .seconds(5), firstRetry: Duration = .milliseconds(500), loop: EventLoop = .shared,
                 logger: EventLog = .silent) {
         self.init(url: url, auth: auth, spool: nil as Spool?, name: name, limit: limit, inFlight: inFlight, timeout: timeout,
@@ -99,7 +128,10 @@ public actor EventQueue<Post: QueuedPost> {
         self.firstRetry = firstRetry
         self.loop = loop
         self.logger = logger
-        drops = LogBudget(loop: loop, logger: logger.prefixed("\(name): "), what: "dropped, the queue full,", perWindow: 1)
+        let prefixed = logger.prefixed("\(name): ")
+        drops = LogBudget(loop: loop, logger: prefixed, what: "dropped, the queue full,", perWindow: 1)
+        failureLines = LogBudget(loop: loop, logger: prefixed, what: "failed attempts", perWindow: 5)
+        recoveryLines = LogBudget(loop: loop, logger: prefixed, what: "deliveries after failed attempts", perWindow: 5)
     }
 
     /// Reads the events a previous run left in the spool, and starts sending.
@@ -119,7 +151,7 @@ public actor EventQueue<Post: QueuedPost> {
                 logger("\(name): \(counted(unread.count, "line")) of \(spool.path) \(one ? "is" : "are") no event it wrote"
                     + " (edited, or cut short), and \(one ? "is" : "are") dropped (\(SpoolFile.named(unread)))")
             }
-            pending = spooled + pending
+            pending = queued(spooled) + pending
         }
         running = true
         wake()
@@ -136,7 +168,7 @@ public actor EventQueue<Post: QueuedPost> {
     /// now (``LiveSessions/leftByTheLastRun()``), which may be forgotten there only once they are kept here.
     public func keep(_ events: [Post]) async -> Bool {
         takeInbox()
-        pending += events
+        pending += queued(events)
         wake()
         guard let now = spoolNow() else { return true }
         return await withCheckedContinuation { (written: CheckedContinuation<Bool, Never>) in
@@ -144,26 +176,36 @@ public actor EventQueue<Post: QueuedPost> {
         }
     }
 
-    /// The events not yet answered `200`, oldest first.
+    /// The events not yet answered `200`, in the order they were queued.
     public func undelivered() -> [Post] {
         takeInbox()
         return undeliveredPosts
     }
 
-    /// The posts not yet answered `200`, oldest first: those that failed as the process stops, then ``pending``.
-    private var undeliveredPosts: [Post] { failedAtStop + pending }
+    /// The posts not yet answered `200`, in the order they were queued: those that failed as the process stops too.
+    private var undeliveredPosts: [Post] { pending.map(\.post) }
+
+    /// `posts`, numbered.
+    private func queued(_ posts: [Post]) -> [Queued] {
+        posts.map { post in
+            defer { nextNumber += 1 }
+            return Queued(number: nextNumber, post: post)
+        }
+    }
 
     /// Before the process exits (``Shutdown``): gives each post not sent yet one more attempt, until `deadline` at
     /// most (``inFlight`` at once) — at once, the wait after a failure not waited out: an application that failed
     /// may answer now —, then writes those left to the spool (on the spool's queue: ``EventSpool/flush()`` waits for
     /// it), with one log line saying what was left and where — kept only once the spool is written; if it cannot be,
-    /// that they are lost, and why. A post whose attempt fails now is not tried again, and in order (``inFlight`` 1)
-    /// it holds back those after it: an application still failing is not waited for. An event being sent when time
-    /// runs out stays in the spool, so the application may get it twice, never not at all.
+    /// that they are lost, and why. A post whose attempt fails now is not tried again, and it holds back the later
+    /// posts of its lane (in order), not those of other lanes: an application still failing is not waited for. An
+    /// event being sent when time runs out stays in the spool, so the application may get it twice, never not at all.
     public func finish(before deadline: ContinuousClock.Instant) async {
         finishing = true
-        backoff?.cancel()
-        backoff = nil
+        for key in lanes.keys {
+            lanes[key]?.backoff?.cancel()
+            lanes[key]?.backoff = nil
+        }
         wake()
         // Stops waiting a little before the deadline, at which the process exits: the line that says what is left,
         // and the spool, must come before it (they raced it, and the line was mostly lost).
@@ -172,6 +214,9 @@ public actor EventQueue<Post: QueuedPost> {
             try? await Task.sleep(for: .milliseconds(20))
             wake()
         }
+        // The budgeted lines (written on the loop) are out, and those counted past the budget summed up, before the
+        // line that says what is left.
+        await closeLogWindows()
         let unsent = undeliveredPosts
         guard !unsent.isEmpty else {
             // All sent: the spool still lists what was sent since its last write (due ``spoolDelay`` on, after the
@@ -196,37 +241,61 @@ public actor EventQueue<Post: QueuedPost> {
         }
     }
 
+    /// Ends the log budgets' windows on the loop, after the lines handed to it: each says what it counted.
+    private func closeLogWindows() async {
+        let budgets = [failureLines, recoveryLines, drops]
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let taken = loop.executeIfRunning {
+                for budget in budgets { budget.closeWindow() }
+                done.resume()
+            }
+            if !taken { done.resume() }
+        }
+    }
+
     /// Stops sending (the pending events stay in the spool).
     public func stop() {
         running = false
-        backoff?.cancel()
-        backoff = nil
+        for key in lanes.keys {
+            lanes[key]?.backoff?.cancel()
+            lanes[key]?.backoff = nil
+        }
     }
 
     // MARK: Sending
 
-    /// Sends the posts next in line while fewer than the window are out — ``inFlight``; one while the application
-    /// fails (but as the process stops, when each gets one more attempt), and none while the wait after a failure
-    /// lasts, nor after one that failed as the process stops, in order.
+    /// Sends the posts next in line while fewer than the window are out — ``inFlight``; one while the last answer
+    /// was a failure (but as the process stops, when each gets one more attempt).
     private func sendNext() {
-        let window = failures > 0 && !finishing ? 1 : inFlight
-        while running, backoff == nil, !heldBack, sending.count < window, sending.count < pending.count {
-            let post = pending[sending.count]
-            let number = nextNumber
-            nextNumber += 1
-            sending.append(number)
-            let attempt = failures + 1
+        guard running else { return }
+        let window = failing && !finishing ? 1 : inFlight
+        guard sending.count < window else { return }
+        for next in sendable(window - sending.count) {
+            sending.insert(next.number)
+            let attempt = (lanes[next.post.lane]?.failures ?? 0) + 1
             let atStop = finishing
-            Task { answered(number, attempt: attempt, atStop: atStop, failure: await deliver(post)) }
+            Task { answered(next.number, attempt: attempt, atStop: atStop, failure: await deliver(next.post)) }
         }
     }
 
-    /// Whether the posts left wait for one that failed as the process stops: in order (``inFlight`` 1), none goes
-    /// before it.
-    private var heldBack: Bool { finishing && inFlight == 1 && !failedAtStop.isEmpty }
+    /// The posts that may be sent now, oldest first, `count` at most: the oldest post of each lane, unless it is
+    /// being sent, or its lane waits after a failure, or it failed as the process stops (its lane then waits behind
+    /// it); and the posts of no lane not being sent, unless they wait after a failure.
+    private func sendable(_ count: Int) -> [Queued] {
+        var found: [Queued] = []
+        var passed = Set<String>()  // the lanes whose oldest post was seen
+        for queued in pending {
+            guard found.count < count else { break }
+            let lane = queued.post.lane
+            if let lane, !passed.insert(lane).inserted { continue }
+            guard !sending.contains(queued.number), !failedAtStop.contains(queued.number), lanes[lane]?.backoff == nil else { continue }
+            found.append(queued)
+        }
+        return found
+    }
 
     /// Whether, as the process stops, a post may still be delivered: one is being sent, or one not tried yet may be.
-    private var mayStillSend: Bool { !sending.isEmpty || (pending.count > sending.count && !heldBack) }
+    private var mayStillSend: Bool { !sending.isEmpty || !sendable(1).isEmpty }
 
     /// Why an attempt failed: what is said, and its kind — the status answered, or the error without what the
     /// application wrote (``CastyError/kind``) —, by which a failure like the last one said is told from another.
@@ -235,51 +304,72 @@ public actor EventQueue<Post: QueuedPost> {
         let kind: String
     }
 
-    /// The post sent as `number` was answered: delivered (`failure` is `nil`) it leaves the queue; otherwise it is
-    /// first in line again, and the next attempt waits 0.5 s, doubling with each attempt that fails, to 30 s. An
-    /// attempt made as the process stops (`atStop`) is the last one (``failedAtStop``); one made before, whose failure
-    /// comes once the process stops, is not: the post gets its attempt at the stop, as one waiting out the wait does.
-    /// Posts sent together fail together (the application is down): only the first failure of an attempt is said
-    /// and counted.
+    /// The post sent as `number` was answered: delivered (`failure` is `nil`) it leaves the queue; otherwise it
+    /// stays, and its lane's next attempt waits 0.5 s, doubling with each attempt of the lane that fails, to 30 s,
+    /// other lanes sent meanwhile. An attempt made as the process stops (`atStop`) is the last one
+    /// (``failedAtStop``); one made before, whose failure comes once the process stops, is not: the post gets its
+    /// attempt at the stop, as one waiting out the wait does. Posts of no lane sent together fail together (the
+    /// application is down): only the first failure of an attempt is said and counted.
     private func answered(_ number: UInt64, attempt: Int, atStop: Bool, failure: Failure?) {
-        guard let index = sending.firstIndex(of: number) else { return }
-        sending.remove(at: index)
-        let post = pending.remove(at: index)
+        guard sending.remove(number) != nil, let index = pending.firstIndex(where: { $0.number == number }) else { return }
+        let post = pending[index].post
+        let key = post.lane
         if let failure {
-            if atStop { failedAtStop.append(post) } else { pending.insert(post, at: sending.count) }
-            if attempt > failures {
-                failures = attempt
+            failing = true
+            if atStop { failedAtStop.insert(number) }
+            var lane = lanes[key] ?? Lane(deliveredWhenSaid: delivered)
+            if attempt > lane.failures {
+                lane.failures = attempt
                 // One line for the first failures, then for every tenth — an application that is down for an hour
                 // does not fill the log —, and for a failure of another kind than the last one said: a 500 that
                 // becomes a timeout is told, whatever the attempt. The last attempt, as the process stops, is always
-                // told: the application saw it, and the post is not tried again.
-                if attempt <= 3 || attempt % 10 == 0 || failure.kind != failureSaid || atStop {
-                    logger("\(name): \(post.summary): application \(failure.said); attempt \(attempt), "
-                        + (atStop ? "the last: the process stops" : "trying again"))
-                    failureSaid = failure.kind
+                // told: the application saw it, and the post is not tried again. A lane refused while others are
+                // delivered says so: the application may refuse one channel's events for good.
+                if attempt <= 3 || attempt % 10 == 0 || failure.kind != lane.failureSaid || atStop {
+                    let others = key == nil ? 0 : delivered - lane.deliveredWhenSaid
+                    failureLines("\(post.summary): application \(failure.said); attempt \(attempt), "
+                        + (atStop ? "the last: the process stops" : "trying again")
+                        + (others > 0 ? "; \(others) other\(others == 1 ? "" : "s") delivered meanwhile, not held back by it" : ""))
+                    lane.failureSaid = failure.kind
+                    lane.deliveredWhenSaid = delivered
                 }
             }
-            waitAfterFailure()
+            lanes[key] = lane
+            waitAfterFailure(key)
         } else {
+            pending.remove(at: index)
+            delivered += 1
+            failing = false
             // After failures were logged, the line that says they are over.
-            if attempt > 1 { logger("\(name): \(post.summary): delivered at attempt \(attempt)") }
-            failures = 0
-            failureSaid = nil
+            if attempt > 1 { recoveryLines("\(post.summary): delivered at attempt \(attempt)") }
+            if lanes[key]?.backoff == nil {
+                lanes[key] = nil
+            } else {
+                lanes[key]?.failures = 0
+                lanes[key]?.failureSaid = nil
+            }
             writeSpool()
         }
         sendNext()
     }
 
-    /// Waits, unless it does already, before the next attempt: ``firstRetry`` (0.5 s) after the first failure, doubling to 30 s.
-    private func waitAfterFailure() {
-        guard backoff == nil, running, !finishing else { return }
-        let wait = min(Duration.seconds(30), firstRetry * (1 << min(failures - 1, 10)))
-        backoff = Task {
+    /// Waits, unless it does already, before the next attempt of lane `key`: ``firstRetry`` (0.5 s) after its first
+    /// failure, doubling to 30 s.
+    private func waitAfterFailure(_ key: String?) {
+        guard let lane = lanes[key], lane.backoff == nil, running, !finishing else { return }
+        let wait = min(Duration.seconds(30), firstRetry * (1 << min(max(lane.failures, 1) - 1, 10)))
+        lanes[key]?.backoff = Task {
             try? await Task.sleep(for: wait)
             guard !Task.isCancelled else { return }
-            backoff = nil
-            sendNext()
+            waited(key)
         }
+    }
+
+    /// The wait after a failure of lane `key` is over: its next attempt may be made.
+    private func waited(_ key: String?) {
+        lanes[key]?.backoff = nil
+        if lanes[key]?.failures == 0 { lanes[key] = nil }
+        sendNext()
     }
 
     /// Posts `event` once; returns `nil` when the application answered a success, else what went wrong.
@@ -307,44 +397,19 @@ public actor EventQueue<Post: QueuedPost> {
             return inbox
         }
         guard !arrived.isEmpty else { return }
-        pending += arrived
+        pending += queued(arrived)
         if pending.count > limit {
-            let (dropped, paired) = Self.trim(&pending, to: limit, keeping: max(1, sending.count))
+            // Never those being sent, nor those that failed as the process stops (spooled, not tried again).
+            let kept = Set(pending.indices.filter { sending.contains(pending[$0].number) || failedAtStop.contains(pending[$0].number) })
+            let (dropping, paired) = Self.dropped(from: pending.map(\.post), to: limit, keeping: kept)
+            pending = pending.indices.filter { !dropping.contains($0) }.map { pending[$0] }
+            let dropped = dropping.count
             // A queue kept full (the application failing) drops at every event: one line, then a sum every 10 s.
             drops("the queue holds \(limit) at most; \(dropped) dropped"
                 + (paired > 0 ? " (\(paired) of streams that opened and closed while they waited, then the oldest)" : " (the oldest)"),
                 counting: dropped)
         }
         writeSpool()
-    }
-
-    /// Drops what `pending` holds past `limit`: first the posts of pairs opened and closed while they wait (a stream
-    /// that became available and closed tells the application nothing it must act on now), then the oldest — never
-    /// the first `keeping`, which may be being sent (each is taken off once the application answered). Returns how
-    /// many were dropped, and how many of them were pairs'. Dropping by age alone would drop a `stream-closed` whose
-    /// `stream-available` was delivered: the application would hold the stream live for ever.
-    static func trim(_ pending: inout [Post], to limit: Int, keeping: Int = 1) -> (dropped: Int, paired: Int) {
-        var excess = pending.count - limit
-        guard excess > 0 else { return (0, 0) }
-        var dropping = Set<Int>()
-        var opened: [String: [Int]] = [:]
-        for index in pending.indices.dropFirst(keeping) where excess > 0 {
-            guard let pairing = pending[index].pairing else { continue }
-            if pairing.opens {
-                opened[pairing.key, default: []].append(index)
-            } else if let openings = opened.removeValue(forKey: pairing.key) {
-                dropping.formUnion(openings + [index])
-                excess -= openings.count + 1
-            }
-        }
-        let paired = dropping.count
-        var index = keeping
-        while excess > 0, index < pending.count {
-            if dropping.insert(index).inserted { excess -= 1 }
-            index += 1
-        }
-        pending = pending.indices.filter { !dropping.contains($0) }.map { pending[$0] }
-        return (dropping.count, paired)
     }
 
     /// Takes the posted events (so the spool has them even while the sender waits to try again) and sends them, if
@@ -399,7 +464,7 @@ extension EventQueue where Post: SpooledPost {
 
     /// A queue for `url` whose pending events are also kept in `spool`, if given (`--event-spool`), and sent first
     /// at the next start; call ``start()`` to load the spool and begin sending.
-    public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000, inFlight: Int = 1,
+    public init(url: StreamURL, auth: AppAuth?, spool: String?, name: String = "events", limit: Int = 10_000, inFlight: Int = 4,
                 timeout: Duration = .seconds(5), firstRetry: Duration = .milliseconds(500), loop: EventLoop = .shared,
                 logger: EventLog = .silent) {
         let file = spool.map { SpoolFile(path: $0, name: name, title: "the spool", noun: ("event", "events"), logger: logger) }

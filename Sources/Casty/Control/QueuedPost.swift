@@ -13,11 +13,17 @@ public protocol QueuedPost: Sendable {
     /// nothing it must still act on, and are dropped first, so that a closing whose opening was delivered is not.
     /// `nil` for a post of no pair.
     var pairing: (key: String, opens: Bool)? { get }
+    /// The posts it must follow: those of the same lane are delivered in the order they were queued — one waits
+    /// until the ones before it are answered `200` —, those of other lanes (and those of none) are sent meanwhile,
+    /// whatever becomes of it. `nil` for a post that follows none (``EventQueue``).
+    var lane: String? { get }
 }
 
 extension QueuedPost {
     /// Of no pair.
     public var pairing: (key: String, opens: Bool)? { nil }
+    /// Of no lane: independent of every other post.
+    public var lane: String? { nil }
 }
 
 /// A ``QueuedPost`` that can wait in a spool file across restarts (`--event-spool`): one line each.

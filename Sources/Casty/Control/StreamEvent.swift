@@ -48,6 +48,11 @@ public struct StreamEvent: SpooledPost, Equatable {
         (streamID + (streamType == "HLS-VOD" ? " vod" : " live"), kind == .available)
     }
 
+    /// Its channel: the events of one channel are delivered in the order they happened — a session's
+    /// `stream-closed` before the next session's `stream-available` —, those of other channels are not held back by
+    /// them (``EventQueue``).
+    public var lane: String? { channel }
+
     /// `stream-available of live (<stream id>)`, for log lines.
     public var summary: String { "\(kind.rawValue) of \(channel) (\(streamID))" }
 
