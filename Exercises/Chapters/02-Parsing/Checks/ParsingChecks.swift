@@ -146,6 +146,8 @@ struct ParsingChecks {
     @Test func request_refusesAMalformedRequestLine() {
         #expect(failure(request(Array("GET /live\r\n\r\n".utf8)[...])) == .malformedRequestLine("GET /live"),
                 hole("request(_:)", "two words are no request line"))
+        #expect(failure(request(Array("GET  HTTP/1.0\r\n\r\n".utf8)[...])) == .malformedRequestLine("GET  HTTP/1.0"),
+                hole("request(_:)", "two spaces make an empty word: no path is no request line"))
         #expect(failure(request(Array("GET / FOO/1.0\r\n\r\n".utf8)[...])) == .malformedRequestLine("GET / FOO/1.0"),
                 hole("request(_:)", "a version that is no HTTP at all"))
     }
@@ -181,11 +183,19 @@ struct ParsingChecks {
                 hole("reply(_:)", "one word is no status line"))
         #expect(failure(reply(Array("FOO/9 200 OK\r\n\r\n".utf8)[...])) == .malformedStatusLine("FOO/9 200 OK"),
                 hole("reply(_:)", "neither ICY nor HTTP"))
+        for line in ["ICY 2000 OK", "ICY 0200 OK", "HTTP/1.0 +200 OK", "ICY 20 OK"] {
+            #expect(failure(reply(Array("\(line)\r\n\r\n".utf8)[...])) == .malformedStatusLine(line),
+                    hole("reply(_:)", "a code is three digits: '\(line)' is no status line"))
+        }
+        #expect(failure(reply(Array("FOO/9 404 x\r\n\r\n".utf8)[...])) == .malformedStatusLine("FOO/9 404 x"),
+                hole("reply(_:)", "the version first, then the code: neither ICY nor HTTP, whatever the code"))
     }
 
     @Test func reply_refusesAnHTTPVersionItDoesNotSpeak() {
         #expect(failure(reply(Array("HTTP/2 200 OK\r\n\r\n".utf8)[...])) == .unsupportedVersion("HTTP/2"),
                 hole("reply(_:)", "an HTTP other than 1.0 and 1.1"))
+        #expect(failure(reply(Array("HTTP/2 404 Not Found\r\n\r\n".utf8)[...])) == .unsupportedVersion("HTTP/2"),
+                hole("reply(_:)", "the version first, then the code, as Icy"))
     }
 
     @Test(arguments: [1, 1_048_576])
