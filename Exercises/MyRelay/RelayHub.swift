@@ -43,6 +43,9 @@ actor RelayHub {
     var next = 0
     /// Redirects followed since the last stream started.
     var redirects = 0
+    /// Attempts in a row that failed since the station last replied: the first three are logged, then every
+    /// tenth — a station still building (`swift run`) is tried every second for minutes.
+    var failedAttempts = 0
     /// The players, by a number given when they connect.
     var players: [Int: Player] = [:]
     var nextPlayer = 0
@@ -143,6 +146,7 @@ actor RelayHub {
 
     /// The station's reply: players that were waiting get their reply now.
     func stationReplied(_ context: Context) {
+        failedAttempts = 0
         var context = context
         // A reply names no title: after a reconnect, the one playing before stays until a segment says another.
         context.title = self.context?.title
@@ -198,7 +202,11 @@ actor RelayHub {
         redirects = 0
         route = nil  // a branch starts over from the parent it was given
         // A branch's upstream is a tree node, not a station: its line says so, as its request's line does.
-        log("\(tree == .branch ? "tree" : "station"): \(reason); retrying in 1 s")
+        failedAttempts += 1
+        if failedAttempts <= 3 || failedAttempts % 10 == 0 {
+            let quiet = failedAttempts == 3 ? " (from now on, every tenth attempt is logged)" : failedAttempts > 3 ? " (attempt \(failedAttempts))" : ""
+            log("\(tree == .branch ? "tree" : "station"): \(reason); retrying in 1 s\(quiet)")
+        }
         loop.schedule(after: .seconds(1)) { [self] in
             Task { await self.attach(stationURL) }
         }
