@@ -92,7 +92,8 @@ extension CommandEntry {
     /// a hundred lines) would scroll the mistake off the screen.
     var usageHint: String {
         let first = usage.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? "usage: casty-cli \(name) [options]"
-        return "\(first)    (casty-cli \(name) --help for every option)"
+        // A command with no option (`tree`) points at its help all the same, not at options it does not have.
+        return "\(first)    (casty-cli \(name) --help for \(options.isEmpty && flags.isEmpty ? "more" : "every option"))"
     }
 
     /// `words` with the options of the `--config` files, if any, put before them — each file in turn, so a later
