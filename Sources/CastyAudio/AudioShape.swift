@@ -38,8 +38,10 @@ package struct AudioShape: Sendable, Equatable, CustomStringConvertible {
         "the audio went on in \(to) after \(from): another stream, which listeners are told; \(changeWarning)"
     }
 
-    /// `44100 Hz stereo`, `22050 Hz mono`, `48000 Hz 6 channels`.
+    /// `44100 Hz stereo`, `22050 Hz mono`, `48000 Hz 6 channels` — and for AAC's channel configuration 0 (the
+    /// channels named in a program config element, which ADTS and an AudioSpecificConfig may carry instead of a
+    /// count), `44100 Hz, channels set in the stream`.
     package var description: String {
-        "\(sampleRate) Hz " + (channels == 1 ? "mono" : channels == 2 ? "stereo" : "\(channels) channels")
+        "\(sampleRate) Hz" + (channels == 0 ? ", channels set in the stream" : " " + (channels == 1 ? "mono" : channels == 2 ? "stereo" : "\(channels) channels"))
     }
 }

@@ -34,6 +34,14 @@ struct FrameChainShapeTests {
         }
     }
 
+    @Test("A shape is told as a listener reads it: mono, stereo, a count of channels, or AAC's configuration 0 as channels set in the stream, never '0 channels'")
+    func shapes_AreToldInWords() {
+        #expect(AudioShape(sampleRate: 22_050, channels: 1).description == "22050 Hz mono")
+        #expect(AudioShape(sampleRate: 44_100, channels: 2).description == "44100 Hz stereo")
+        #expect(AudioShape(sampleRate: 48_000, channels: 6).description == "48000 Hz 6 channels")
+        #expect(AudioShape(sampleRate: 44_100, channels: 0).description == "44100 Hz, channels set in the stream")
+    }
+
     @Test("Stereo frames that go on in mono at the same rate are a change of shape too")
     func stereoToMono_IsTold() {
         let stream = Self.frames(10) + Self.frames(10, mode: 0xC0) + Self.frames(10)
