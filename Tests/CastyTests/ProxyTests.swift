@@ -759,6 +759,39 @@ struct ProxyTests {
         await upstream.close()
     }
 
+    @Test("A refusal (403) that is over once the upstream streams again makes no later reconnect wait the refusal's 10 s (a repair in 10 s, not 0.1 s)")
+    func aRefusalThatIsOver_DoesNotSlowLaterReconnects() async throws {
+        let served = Locked(0)
+        let stream = icyWire(upstreamAudio(4, metaint: 1000), metaint: 1000) { _ in [0] }
+        let upstream = try FakeUpstream(on: loop) { connection, _ in
+            served.update { $0 += 1 }
+            let number = served.value
+            switch number {
+            case 1: connection.write(Array("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8))
+            case 3: connection.write(Array("HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".utf8))
+            default: connection.write(stream)
+            }
+            connection.close()
+        }
+        let lines = LogLines()
+        var configuration = Proxy.Configuration()
+        configuration.segmentBytes = 1000
+        configuration.backoff = .milliseconds(50)
+        let proxy = try Proxy(url: upstream.url, configuration: configuration, loop: loop, logger: lines.logger)
+        proxy.send(.request(from: RecorderNode(loop: loop), resume: nil))
+        await proxy.startInBackground()  // refused at first, as a station server's relay may be: it keeps trying
+        // Refused, then streamed and lost: the next attempt (answered 500) follows the backoff (0.1 s), not the
+        // refusal's 10 s — measured from the loss to the attempt's line, with a margin a loaded machine keeps.
+        #expect(await eventually(timeout: .seconds(30)) { lines.value.contains { $0.contains("upstream lost") } }, "\(lines.value)")
+        let lost = ContinuousClock.now
+        #expect(await eventually(timeout: .seconds(30)) { lines.value.contains { $0.contains("answered 500") } }, "\(lines.value)")
+        let waited = ContinuousClock.now - lost
+        #expect(lines.value.first { $0.contains("403") }?.contains("retrying in 10.0 seconds") == true, "the refusal waits: \(lines.value)")
+        #expect(waited < .seconds(5), "the attempt after the loss came \(waited) later: \(lines.value)")
+        proxy.stop()
+        await upstream.close()
+    }
+
     @Test("A station whose every other metadata block is garbage is told in five lines per 10 s, the rest summed up: not a line per block")
     func badMetadataBlocks_AreLoggedWithinABudget() async throws {
         let audio = [UInt8](repeating: 0xAA, count: 40_000)

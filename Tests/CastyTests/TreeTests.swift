@@ -88,9 +88,9 @@ struct TreeTests {
         listener.attach(to: c.distributor)
         #expect(await eventually { await listener.received >= 5 })
         stop(interior)
-        #expect(await eventually(timeout: .seconds(5)) { await c.branch.reattaches >= 1 })
+        #expect(await eventually(timeout: .seconds(20)) { await c.branch.reattaches >= 1 })
         let before = await listener.received
-        #expect(await eventually(timeout: .seconds(5)) { await listener.received >= before + 10 })
+        #expect(await eventually(timeout: .seconds(20)) { await listener.received >= before + 10 })
         #expect(await listener.gaps == 0)
         #expect(await listener.missing == 0)
         #expect(await c.distributor.stat().gaps == 0)

@@ -24,8 +24,10 @@ extension Branch {
             lostParent = closed
             return
         }
-        let line = "branch \(address): dropped by its parent \(closed): it closed the link and answers its /tree, alive (it lets a"
-            + " branch go whose link is too slow for the stream: its log says why); asking the root again without naming it lost"
+        // Alive — or restarted at once (a supervisor's restart answers as fast): its log tells which.
+        let line = "branch \(address): dropped by its parent \(closed): it closed the link and answers its /tree, alive or restarted"
+            + " at once (a parent lets a branch go whose link is too slow for the stream: its log says why); asking the root again"
+            + " without naming it lost"
         // A parent that drops the branch again and again: told as its link's losses are, the first few, then summed.
         if keeper.flaps <= Self.toldAttempts {
             logger(line)

@@ -221,6 +221,9 @@ extension UpstreamNode {
                     }
                     // Held before the link is made: the bytes that came with its head are read at once.
                     if answeredNoStream { keeper.heldLine = line }
+                    // A refusal is over once a stream is answered: the next loss is repaired at the backoff's pace,
+                    // not at the refused's 10 s.
+                    refused = false
                     attach(opened)
                     if !answeredNoStream, let line { logger(line) }
                     break
