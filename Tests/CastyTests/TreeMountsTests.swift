@@ -29,6 +29,24 @@ struct TreeMountsTests {
         return try StationServer.startRoot(configuration, address: .loopback(port: 0), fanout: fanout, treeKey: treeKey, logger: logger)
     }
 
+    @Test("On a root of mounts, a branch refused for its tree key is logged under the mount it asked, as the mount's other tree lines are")
+    func aBranchRefusedForItsKey_IsLoggedUnderItsMount() async throws {
+        let lines = LogLines()
+        let server = try stationRoot(["/a", "/b"], treeKey: TreeKey("tree-secret"), logger: lines.logger)
+        let station = try Station.builtIn(titles: ["B"], titleInterval: .seconds(1), segmentBytes: Self.segmentBytes)
+        await station.start()
+        server.attach(station, at: "/b")
+        let stranger = try await TestPeer.connect(to: server.address, on: .shared)
+        await stranger.send("GET /b HTTP/1.0\r\nX-Casty-Branch: 10.9.9.9:8001\r\nX-Casty-Key: wrong\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(10)) { stranger.closed.value })
+        #expect(stranger.text.hasPrefix("HTTP/1.0 403 Forbidden\r\n"), "\(stranger.text)")
+        #expect(await eventually(timeout: .seconds(10)) {
+            lines.value.contains { $0.contains("mount /b: tree: branch 10.9.9.9:8001 from ") && $0.hasSuffix("refused: wrong or missing tree key (403)") }
+        }, "\(lines.value)")
+        station.stop()
+        server.close()
+    }
+
     /// A root station server with mounts `/a` and `/b`, each fed by its own built-in station.
     func root(fanout: Int = 2, treeKey: TreeKey? = nil) async throws -> (server: StationServer, stations: [Station]) {
         let server = try stationRoot(["/a", "/b"], fanout: fanout, treeKey: treeKey)
