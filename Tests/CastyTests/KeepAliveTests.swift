@@ -56,6 +56,8 @@ struct KeepAliveTests {
         #expect(statusLines(peer.text) == ["HTTP/1.0 400 Bad Request"], "\(peer.text)")
         #expect(!peer.text.contains("smuggled") && !peer.text.contains("icestats"), "\(peer.text)")
         #expect(lines.value.contains { $0.contains("refused: conflicting") }, "\(lines.value)")
+        #expect(!headers.hasPrefix("Authorization") || lines.value.contains { $0.hasSuffix("conflicting Authorization headers: \"(not logged)\" and \"(not logged)\"") },
+                "\(lines.value)")
         #expect(!lines.value.contains { $0.contains("wrong") || $0.contains("right") }, "credentials are never logged: \(lines.value)")
         port.close()
     }

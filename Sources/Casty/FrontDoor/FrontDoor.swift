@@ -130,7 +130,7 @@ final class FrontDoor: @unchecked Sendable {
         }
         let credentials = headers.values("Authorization")
         if credentials.contains(where: { $0 != credentials[0] }) {
-            return .conflictingHeader(name: "Authorization", first: "…", second: "…")
+            return .conflictingHeader(name: "Authorization", first: "(not logged)", second: "(not logged)")
         }
         let hosts = headers.values("Host")
         return hosts.count > 1 ? .conflictingHeader(name: "Host", first: hosts[0], second: hosts[1]) : nil
