@@ -47,7 +47,9 @@ extension TreeHardeningTests {
         // Its deadline is 1.28 s (2.5 segments): past it the root's piece came 0.2 s before, and 0.3 s before the next ask.
         #expect(await eventually(timeout: .seconds(10)) { log.value.contains { $0.contains("nor has the root") } }, "\(log.value)")
         try await Task.sleep(for: .seconds(3))
-        #expect(links.value == 1, "the link kept, no parent blamed: \(log.value)")
+        // The link kept: attached once, never lost. (Counted as the branch saw it, not as the fake root's requests: one
+        // clean-clone CI run saw the fake answer two stream requests while the branch attached once and lost nothing.)
+        #expect(log.value.filter { $0.contains("attached to") }.count == 1 && links.value >= 1, "the link kept, no parent blamed: \(log.value)")
         #expect(!log.value.contains { $0.contains("upstream lost") }, "\(log.value)")
         stop(serving)
         await root.close()
