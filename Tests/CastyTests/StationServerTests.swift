@@ -450,61 +450,6 @@ struct StationServerTests {
         server.close()
     }
 
-    @Test("A source publishing again with the live source's credentials takes the mount once the live one sent nothing for 2 s (its encoder reconnecting over a dead connection); while it sends, the newcomer is refused, as is a stranger's password")
-    func aReconnectingEncoder_TakesItsMountFromItsDeadConnection() async throws {
-        let log = Log()
-        let server = try server(log: log)
-        defer { server.close() }
-        let (old, feeding) = try await feedingSource(server)
-        #expect(await eventually(timeout: .seconds(10)) { await loop.submit { server.table.mount(at: "/live")?.source != nil } })
-        let early = try await source(server)
-        #expect(await early.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
-        #expect(early.text.hasPrefix("HTTP/1.0 403 Mountpoint in use"), "the live one still sends: \(early.text.prefix(60))")
-        feeding.cancel()
-        await feeding.value
-        // Its connection stays open and quiet, as one whose end never came through.
-        try await Task.sleep(for: .milliseconds(2_200))
-        let stranger = try await source(server, password: "wrong")
-        #expect(await stranger.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
-        #expect(stranger.text.hasPrefix("HTTP/1.0 401"), "\(stranger.text.prefix(60))")
-        let again = try await source(server)
-        #expect(await again.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }, "\(again.text.prefix(60))")
-        #expect(await eventually(timeout: .seconds(5)) { old.closed.value }, "the dead connection is let go")
-        #expect(log.contains("ended: replaced by 127.0.0.1:"), "\(log.lines.value.suffix(5))")
-        let feedingAgain = keepFeeding(again)
-        defer { feedingAgain.cancel() }
-        let player = try await listener(server)
-        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "the newcomer plays")
-    }
-
-    @Test("An encoder that takes its mount back from its dead connection keeps the mount's listeners waiting for it: they are not sent to the fallback for the moment between")
-    func aReconnectingEncoder_DoesNotSendListenersThroughTheFallback() async throws {
-        let log = Log()
-        let server = try server(fallbacks: ["/live": "/backup"], log: log)
-        defer { server.close() }
-        let station = try Station.builtIn(segmentBytes: 4170, loop: loop)
-        await station.start()
-        defer { station.stop() }
-        server.attach(station, at: "/backup")
-        let (old, feeding) = try await feedingSource(server)
-        let player = try await listener(server)
-        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= 10 }, "the source plays")
-        feeding.cancel()
-        await feeding.value
-        try await Task.sleep(for: .milliseconds(2_200))  // its connection open and quiet, as one whose end never came
-        let again = try await source(server)
-        #expect(await again.waitFor(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 100") }, "\(again.text.prefix(60))")
-        #expect(await eventually(timeout: .seconds(5)) { old.closed.value })
-        let before = Self.silentFrameCount(player.received.value)
-        let feedingAgain = keepFeeding(again)
-        defer { feedingAgain.cancel() }
-        #expect(await player.waitFor(timeout: .seconds(10)) { Self.silentFrameCount($0) >= before + 10 }, "the newcomer plays to the same player")
-        #expect(!player.closed.value)
-        #expect(!log.contains("its listeners hear /backup"), "\(log.lines.value)")
-        #expect(try await ask(server, "/admin/listmounts").contains(#""mount":"/live","listeners":1,"feeding":"source""#))
-        await player.close()
-    }
-
     @Test func droppedSource_ListenersFallBack_AndReturn_OnTheSameConnection() async throws {
         let log = Log()
         let server = try server(fallbacks: ["/live": "/backup"], log: log)

@@ -31,6 +31,10 @@ final class Mount: @unchecked Sendable {
     /// The wait for a source to return (``MountTable/dropListenersUnlessServed(_:)``): one at a time, ended when a
     /// source is heard — a source that comes back and drops again starts its own wait, not the first one's rest.
     var waiting: Scheduled?
+    /// Whether its listeners wait for a source that took the mount over (an encoder reconnecting over its dead
+    /// connection): they hear nothing meanwhile, not the fallback. Until that source's first frames — one that ends
+    /// before them leaves the listeners to the fallback, as the old source's end would have.
+    var heldForTakeover = false
     /// Since when the mount has been idle — no source, nobody listening — if it may be forgotten.
     var idleSince: ContinuousClock.Instant?
     /// Whether its relay (its permanent source, a ``Proxy``) has streamed since it was given: a relay that never did
@@ -460,6 +464,7 @@ final class MountTable: @unchecked Sendable {
         mount.fallbackRefused = false
         mount.waitingShape = nil
         mount.letGo = false
+        mount.heldForTakeover = false
         mount.waiting?.cancel()
         mount.waiting = nil
         mount.distributor.switchSource(to: session)
@@ -468,7 +473,8 @@ final class MountTable: @unchecked Sendable {
     /// `session` ended (for `reason`): its mount falls back (to its permanent source or its fallback mount), listeners
     /// stay. A session that was never announced (an encoder that hung up before its first frames) never took the
     /// listeners from what they heard: nothing changes for them, and nothing is logged (listeners waiting for a
-    /// source to return wait on, for the source timeout from now). Returns, for a session ended as its mount was
+    /// source to return wait on, for the source timeout from now) — unless it took the mount over, and its listeners
+    /// waited for it: they then fall back as the old source's end would have made them. Returns, for a session ended as its mount was
     /// taken off the whitelist, what became of the mount's listeners (`its listeners are disconnected`): said in
     /// the session's end line, not in a line of the mount's own.
     func ended(_ session: SourceSession, _ reason: SourceSession.End) -> String? {
@@ -484,6 +490,14 @@ final class MountTable: @unchecked Sendable {
         mount.ingestStatus = nil
         tellSources()
         guard session.assumeIsolated({ $0.isAnnounced }) else {
+            // Taken over in turn: its listeners wait on, for the next newcomer.
+            if takingOver == mount.path { return }
+            // The listeners it held since it took the mount over hear nothing: they go where the old source's end
+            // would have sent them (the fallback; without one, they wait for a source, for the source timeout).
+            if mount.heldForTakeover {
+                mount.heldForTakeover = false
+                return fallBack(mount, sourceEnded: true, shape: mount.waitingShape)
+            }
             if !isServing(mount) { dropListenersUnlessServed(mount) }
             return
         }
@@ -495,7 +509,10 @@ final class MountTable: @unchecked Sendable {
         guard !stopping else { return }
         // Taken over: the newcomer's audio comes within moments — a detour through the fallback would be two splices
         // and a title that is not the station's. Its listeners wait for it, as for a source that returns.
-        if takingOver == mount.path { return waitForSource(mount, shape: session.assumeIsolated { $0.shape }) }
+        if takingOver == mount.path {
+            mount.heldForTakeover = true
+            return waitForSource(mount, shape: session.assumeIsolated { $0.shape })
+        }
         fallBack(mount, sourceEnded: true, shape: session.assumeIsolated { $0.shape })
     }
 
