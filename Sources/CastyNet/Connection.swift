@@ -384,7 +384,10 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
         let unsent = Array(tail)
         tail = []
         let home = loop
+        // Counted as the other loop's until it registers the connection (or cannot): see `EventLoop.incoming`.
+        other.connectionComing()
         let taken = other.executeIfRunning {
+            defer { other.connectionCame() }
             do {
                 let moved = try Connection(socket: socket, loop: other)
                 moved.maxQueuedBytes = maxQueuedBytes
@@ -396,6 +399,7 @@ public final class Connection: EventLoopHandler, @unchecked Sendable {
             }
         }
         guard !taken else { return }
+        other.connectionCame()
         socket.close()
         failed("\(other.name) has stopped")
     }

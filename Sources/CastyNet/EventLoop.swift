@@ -78,6 +78,16 @@ public final class EventLoop: @unchecked Sendable {
     /// How many descriptors are registered, readable from any thread: how an ``EventLoopGroup`` picks the
     /// least-loaded loop.
     let load = Atomic<Int>(0)
+    /// How many connections are on their way to this loop (``Connection/handOver(to:_:failed:)``), handed over and
+    /// not yet registered: counted with ``load`` by an ``EventLoopGroup``, so that a storm of players handed out
+    /// faster than this loop registers them is not all sent to the loop that only looks empty. Any thread.
+    let incoming = Atomic<Int>(0)
+
+    /// One connection more is on its way to this loop (``incoming``). Any thread.
+    func connectionComing() { incoming.add(1, ordering: .relaxed) }
+
+    /// A connection on its way to this loop has registered, or could not. Any thread.
+    func connectionCame() { incoming.subtract(1, ordering: .relaxed) }
     private var lastGeneration: UInt32 = 0
     private var timers = TimerHeap()
     private var running = true

@@ -33,11 +33,17 @@ public final class EventLoopGroup: Sendable {
         EventLoopGroup(count: 1 + Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Where a new listener goes: the loop with the fewest registered connections — among all but the first
-    /// when there are several, so that the loop that accepts, reads requests and runs the distributors sends
-    /// to no listener and is never busy with a fan-out when a peer arrives.
+    /// Where a new listener goes: the loop with the fewest connections, registered or on their way to it — among
+    /// all but the first when there are several, so that the loop that accepts, reads requests and runs the
+    /// distributors sends to no listener and is never busy with a fan-out when a peer arrives.
     public func next() -> EventLoop {
         let candidates = loops.count > 1 ? loops.dropFirst() : loops[...]
-        return candidates.min { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) } ?? loops[0]
+        return candidates.min { Self.connections(of: $0) < Self.connections(of: $1) } ?? loops[0]
+    }
+
+    /// The connections `loop` has: registered, and handed over to it but not registered yet (a loop busy with a
+    /// fan-out registers them only when it is done).
+    private static func connections(of loop: EventLoop) -> Int {
+        loop.load.load(ordering: .relaxed) + loop.incoming.load(ordering: .relaxed)
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 @testable import CastyNet
 import Icy
+import Synchronization
 import Testing
 
 @testable import Casty
@@ -59,6 +60,26 @@ struct EventLoopGroupTests {
         #expect(await peer.waitFor { String(decoding: $0, as: UTF8.self) == "hello back" })
         await peer.close()
         await accepting.submit { listener.close() }
+    }
+
+    @Test("Players handed out faster than their loops register them are spread evenly: a connection on its way to a loop counts as its own")
+    func playersArrivingTogether_AreSpreadEvenly_WhileTheLoopsAreBusy() async throws {
+        let (home, group, distributor, port, busy, _) = try busyGroup(playing: testSegments(3)[...])
+        defer { for loop in group.loops { loop.shutdown() } }
+        var players: [TestPeer] = []
+        for _ in 0..<10 {
+            let player = try await TestPeer.connect(to: port.address, on: home)
+            await player.send("GET / HTTP/1.0\r\n\r\n")
+            #expect(await player.waitFor(timeout: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") })
+            players.append(player)
+        }
+        // All ten are on their way while both listener loops are busy; then the loops register them.
+        busy.update { $0 = false }
+        #expect(await eventually { await distributor.stat().listeners == 10 })
+        let registered = group.loops.dropFirst().map { $0.load.load(ordering: .relaxed) }
+        #expect(registered == [5, 5], "\(registered)")
+        for player in players { await player.close() }
+        await home.submit { port.close() }
     }
 
     /// A group of three loops whose distributor (on the first, `home`) plays `segments` with a burst of 2 to a port
