@@ -422,6 +422,23 @@ struct StationServerTests {
         server.close()
     }
 
+    @Test("A source that sends no credentials and hangs up before its challenge is not logged, as one that reads the challenge is not")
+    func sourceWithoutCredentials_HangingUpAtOnce_IsNotLogged() async throws {
+        let log = Log()
+        let server = try server(log: log)
+        for _ in 0..<3 {
+            let bare = try await TestPeer.connect(to: server.address, on: loop)
+            await bare.send("PUT /live HTTP/1.1\r\nHost: x\r\nContent-Type: audio/mpeg\r\n\r\n")
+            await bare.close()
+        }
+        // A source that goes on to publish is logged: every line before it is in by then.
+        let (_, feeding) = try await feedingSource(server)
+        defer { feeding.cancel() }
+        #expect(await eventually { log.contains("publishing /live") }, "\(log.lines.value)")
+        #expect(!log.lines.value.contains { $0.contains("left before it was admitted") || $0.contains("refused") }, "\(log.lines.value)")
+        server.close()
+    }
+
     @Test("An off-air mount's HLS playlist: 404 saying nothing plays there (not 'no mount'), not kept by a CDN, and a polling audience logs ten lines per 10 s")
     func offAirPlaylist_Is404_Uncached_AndItsPollingLoggedWithinABudget() async throws {
         let log = Log()

@@ -42,14 +42,15 @@ enum SourceRoutes {
             if let broken = input.brokeWhileHeld {
                 return port.refusalLog("source \(exchange.peer) on \(exchange.path) not admitted: \(broken) while its key was verified; closed")
             }
+            switch verdict {
+            // Refused, whether or not it is still there: the refusal's own line (none for a source challenged for
+            // credentials it did not send, as libshout's tools ask first, and may hang up before the answer).
+            case .failure(let refusal): refuse(exchange, refusal)
             // A source that hung up while its key was being verified gets no session: nothing to publish, and the
             // application must not hear stream-available then stream-closed for a stream that never was.
-            guard !exchange.connection.peerHasHungUp else {
+            case .success where exchange.connection.peerHasHungUp:
                 exchange.connection.close()
-                return port.refusalLog("source \(exchange.peer) on \(exchange.path) left before it was admitted")
-            }
-            switch verdict {
-            case .failure(let refusal): refuse(exchange, refusal)
+                port.refusalLog("source \(exchange.peer) on \(exchange.path) left before it was admitted")
             case .success(let record): start(exchange, publication, record: record, input: input)
             }
         }
