@@ -282,6 +282,8 @@ public actor Client: LoopNode {
         switch form {
         case .audio:
             bytes = segment.audio
+        case .numbered where segment.opensStream && !isBranch:
+            bytes = segment.numberedOpeningStream
         case .numbered:
             bytes = segment.titleChanged || segment.titleVersion == sentTitleVersion ? segment.numbered : segment.numberedWithTitle
         case .icy:

@@ -18,7 +18,8 @@ public actor NetworkDummy {
         public var bytes = 0
         /// Jumps in the segment numbering.
         public var gaps = 0
-        /// Segments missing in those jumps.
+        /// Segments missing in those jumps — none where a new stream opened (its source changed, a fallback began
+        /// or ended: the server says so with `CastyNew='1'`), whose numbering is its own.
         public var missing = 0
         /// How far behind the source the last segment arrived, in milliseconds (numbered streams only).
         public var lagMilliseconds: Int?
@@ -90,7 +91,7 @@ public actor NetworkDummy {
         if let number = StreamSegment.number(metadata[StreamSegment.sequenceKey]) {
             if let expected, number != expected {
                 report.gaps += 1
-                report.missing += max(0, number - expected)
+                if metadata[StreamSegment.newStreamKey] == nil { report.missing += max(0, number - expected) }
             }
             expected = number + 1
         }

@@ -77,10 +77,13 @@ public final class StreamSegment: Sendable {
     /// The numbered metadata block: `CastySeq='N';CastyTime='ms';`, `CastyEntry='offset';` where a first
     /// frame is known, `CastyPath` if given, then the title's fields if given (cut off rather
     /// than dropped if they do not fit).
-    private static func numberedBlock(number: Int, time: Int64, title: Metadata?, path: [String]?, entry: Int?) -> [UInt8] {
+    private static func numberedBlock(
+        number: Int, time: Int64, title: Metadata?, path: [String]?, entry: Int?, opens: Bool = false
+    ) -> [UInt8] {
         var numbering = Metadata([
             Metadata.Field(key: sequenceKey, value: String(number)), Metadata.Field(key: timeKey, value: String(time)),
         ])
+        if opens { numbering.fields.append(Metadata.Field(key: newStreamKey, value: "1")) }
         // 0 too: a branch that reads no entry takes it as unknown, and could not complete a cut frame before the
         // first segment of a new stream, which starts on a frame (``entering(_:completing:format:)``).
         if let entry { numbering.fields.append(Metadata.Field(key: entryKey, value: String(entry))) }
@@ -193,6 +196,13 @@ public final class StreamSegment: Sendable {
     public func openingStream() -> StreamSegment {
         StreamSegment(number: number, time: time, audio: audio, title: title, titleVersion: titleVersion, titleChanged: titleChanged,
                       path: path, entryOffset: entryOffset, opensStream: true, titleHeld: titleHeld)
+    }
+
+    /// The numbered form of the first segment of a new stream (``opensStream``) for a numbered player — a load test's
+    /// dummy, not a branch, whose link is closed to read the new stream —, with its title, saying `CastyNew='1'`:
+    /// its numbering is the new stream's, so the jump to it is a break, not segments lost.
+    public var numberedOpeningStream: [UInt8] {
+        audio + Self.numberedBlock(number: number, time: time, title: ownTitle, path: path, entry: entryOffset, opens: true)
     }
 
     /// The numbered form that also states the current title (for a branch that has not seen it yet) — the stream's own
