@@ -55,6 +55,15 @@ struct ControlPlaneTests {
         #expect(AppAuth("custom:Token abc")?.admits("Token abc") == true)
     }
 
+    @Test("An event's log summary names its output, and a recording's file: a session's outputs share its stream id")
+    func streamEventSummary_NamesItsOutput_AndARecordingsFile() {
+        let live = StreamEvent(channel: "talk", streamID: "s1", kind: .available, streamType: "ICY-LIVE", indexFile: "http://x/talk")
+        let vod = StreamEvent(channel: "talk", streamID: "s1", kind: .available, streamType: "HLS-VOD", indexFile: "talk/2026-12-07/23-41-12.m3u8")
+        #expect(live.summary == "stream-available of talk (s1, ICY-LIVE)")
+        #expect(vod.summary == "stream-available of talk (s1, HLS-VOD talk/2026-12-07/23-41-12.m3u8)")
+        #expect(StreamEvent(channel: "talk", streamID: "s1", kind: .closed).summary == "stream-closed of talk (s1)")
+    }
+
     @Test func streamEvent_SurvivesTheSpool() {
         let event = StreamEvent(channel: "live", streamID: "abc", kind: .available, streamType: "ICY-LIVE",
                                 indexFile: "http://127.0.0.1:8000/live")

@@ -155,7 +155,7 @@ struct EventDeliveryTests {
         let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, firstRetry: .milliseconds(100), loop: loop, logger: log.logger)
         await queue.start()
         queue.post(StreamEvent(channel: "live", streamID: "s1", kind: .available, streamType: "ICY-LIVE"))
-        let said = "events: stream-available of live (s1): application answered 302 (a redirect, which Casty does not follow:"
+        let said = "events: stream-available of live (s1, ICY-LIVE): application answered 302 (a redirect, which Casty does not follow:"
             + " give the final URL); attempt 2, trying again"
         #expect(await eventually(timeout: .seconds(15)) { log.contains(said) }, "\(log.lines.value)")
         #expect(await queue.undelivered().map(\.streamID) == ["s1"], "kept, not dropped")

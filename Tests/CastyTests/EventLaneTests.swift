@@ -44,7 +44,7 @@ struct EventLaneTests {
         let queue = EventQueue<StreamEvent>(url: app.url, auth: nil, firstRetry: .seconds(2), loop: loop, logger: log.logger)
         await queue.start()
         queue.post(available("poison", "p1"))
-        #expect(await eventually(timeout: .seconds(15)) { log.contains("poison (p1): application answered 400; attempt 1, trying again") },
+        #expect(await eventually(timeout: .seconds(15)) { log.contains("poison (p1, ICY-LIVE): application answered 400; attempt 1, trying again") },
                 "\(log.lines.value)")
         queue.post(closed("poison", "p1"))
         queue.post(available("healthy", "h1"))
@@ -57,7 +57,7 @@ struct EventLaneTests {
         #expect(!received(app).contains("poison stream-closed"), "held back behind its channel's refused event")
         // The poison's next failure says that others went on.
         #expect(await eventually(timeout: .seconds(15)) { log.contains("delivered meanwhile, not held back by it") }, "\(log.lines.value)")
-        #expect(log.lines.value.contains { $0.contains("poison (p1): application answered 400; attempt 2") && $0.contains("not held back by it") },
+        #expect(log.lines.value.contains { $0.contains("poison (p1, ICY-LIVE): application answered 400; attempt 2") && $0.contains("not held back by it") },
                 "\(log.lines.value)")
         await queue.stop()
         await app.close()
@@ -82,7 +82,7 @@ struct EventLaneTests {
         let all = received(app)
         #expect(all.firstIndex(of: "b stream-available")! < all.lastIndex(of: "a stream-available")!,
                 "b went while a waited to try again: \(all)")
-        #expect(await eventually(timeout: .seconds(5)) { log.contains("stream-available of a (s1): delivered at attempt 2") }, "\(log.lines.value)")
+        #expect(await eventually(timeout: .seconds(5)) { log.contains("stream-available of a (s1, ICY-LIVE): delivered at attempt 2") }, "\(log.lines.value)")
         await queue.stop()
         await app.close()
     }
@@ -156,8 +156,8 @@ struct EventLaneTests {
         EventSpool.flush()
         #expect(received(app, of: "poison") == ["poison stream-available", "poison stream-available"], "its closing waits behind it")
         #expect(received(app, of: "healthy") == ["healthy stream-available", "healthy stream-available"])
-        #expect(log.contains("stream-available of healthy (h1): delivered at attempt 2"), "\(log.lines.value)")
-        #expect(log.contains("stream-available of poison (p1): application answered 400; attempt 2, the last: the process stops"),
+        #expect(log.contains("stream-available of healthy (h1, ICY-LIVE): delivered at attempt 2"), "\(log.lines.value)")
+        #expect(log.contains("stream-available of poison (p1, ICY-LIVE): application answered 400; attempt 2, the last: the process stops"),
                 "\(log.lines.value)")
         let lines = String(decoding: FileWriter.contents(of: spool) ?? [], as: UTF8.self).split(separator: "\n")
         #expect(lines.compactMap(StreamEvent.init(spoolLine:)).map { "\($0.channel) \($0.kind.rawValue)" }

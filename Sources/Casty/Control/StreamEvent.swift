@@ -53,8 +53,13 @@ public struct StreamEvent: SpooledPost, Equatable {
     /// them (``EventQueue``).
     public var lane: String? { channel }
 
-    /// `stream-available of live (<stream id>)`, for log lines.
-    public var summary: String { "\(kind.rawValue) of \(channel) (\(streamID))" }
+    /// `stream-available of live (<stream id>, ICY-LIVE)`, for log lines: with its output's type, and a recording's
+    /// file (`HLS-VOD live/2026-12-07/23-41-12.m3u8`) — a session's live outputs and each of its recordings are
+    /// announced under the one stream id.
+    public var summary: String {
+        let output = streamType.map { ", " + $0 + ($0 == "HLS-VOD" ? indexFile.map { " " + $0 } ?? "" : "") } ?? ""
+        return "\(kind.rawValue) of \(channel) (\(streamID)\(output))"
+    }
 
     /// One line of the spool file: its fields, tab-separated (tabs and line breaks in them are replaced by spaces,
     /// other control characters dropped: ``SafeText/printable(_:)``), after the CRC-32 of the rest of the line (8
