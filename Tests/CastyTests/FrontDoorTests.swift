@@ -286,6 +286,27 @@ struct CORSTests {
         port.close()
     }
 
+    @Test("A player told 503 for want of a stream gets the CORS headers every answer has, Retry-After readable by a page of another site",
+          arguments: [nil, ["https://radio.example"]] as [[String]?])
+    func noStreamYet503_HasTheCORSHeaders(origins: [String]?) async throws {
+        var configuration = Distributor.Configuration()
+        configuration.startWait = .milliseconds(200)
+        let distributor = Distributor(loop: loop, configuration: configuration)
+        distributor.attachSource(RecorderNode(loop: loop))  // takes the request, never replies: no stream comes
+        var options = ClientOptions()
+        options.corsOrigins = origins
+        let port = try ClientPort(distributor: distributor, address: .loopback(port: 0), options: options)
+        defer { port.close() }
+        let page = try await TestPeer.connect(to: port.address, on: loop)
+        await page.send("GET /live HTTP/1.1\r\nHost: x\r\nOrigin: https://radio.example\r\n\r\n")
+        #expect(await eventually(timeout: .seconds(5)) { page.closed.value })
+        #expect(page.text.hasPrefix("HTTP/1.0 503 Service Unavailable\r\n") && page.text.contains("Retry-After: 2\r\n"), "\(page.text)")
+        #expect(page.text.contains("Access-Control-Allow-Origin: \(origins == nil ? "*" : "https://radio.example")\r\n"), "\(page.text)")
+        #expect(page.text.contains("Access-Control-Expose-Headers: \(CORS.exposedHeaders)\r\n") && CORS.exposedHeaders.contains("Retry-After"),
+                "\(page.text)")
+        #expect(page.text.contains("Vary: Origin\r\n") == (origins != nil), "\(page.text)")
+    }
+
     @Test("A preflight from an origin not listed says Vary: Origin once, beside the headers it asked for")
     func preflight_FromAnOriginNotListed_NamesOriginOnceInVary() async throws {
         let (_, port) = try serving(origins: ["http://localhost:42110"])

@@ -196,9 +196,13 @@ public actor Client: LoopNode {
         distributor.send(.request(from: self, resume: listening.resume, branch: listening.branch))
     }
 
-    /// Sends a short answer instead of the stream (a redirect, a refusal) and closes once it is out.
+    /// Sends a short answer instead of the stream (a redirect, a refusal) and closes once it is out; with the CORS
+    /// headers every answer of the port has (``CORS/adding(to:origin:allowed:)``), so that a page of another site reads
+    /// a `503`'s `Retry-After` as it would the stream.
     private func respond(_ code: Int, _ reason: String, _ body: String, _ headers: Headers) {
         phase = .closing
+        var headers = headers
+        CORS.adding(to: &headers, origin: listening.origin, allowed: options.corsOrigins)
         connection.answer(code, reason, body: body, headers: headers, headOnly: listening.headOnly, timeout: options.headerTimeout)
         accessLogLine(status: code, bytes: listening.headOnly ? 0 : Connection.answerBody(body).count)
     }
