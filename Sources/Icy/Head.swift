@@ -18,6 +18,10 @@ struct HeadReader<First: Sendable>: Sendable {
     let parseFirst: @Sendable (ArraySlice<UInt8>) -> Result<First, IcyError>
     /// Whether a line holding a CR before its line end is malformed (a request's head).
     let refusesBareCR: Bool
+    /// Whether empty lines before the first line are skipped (a request's head: RFC 9112 §2.2 has a server ignore
+    /// them, which a client may send after a previous request's body). They are not kept, so any number costs
+    /// nothing; a peer that sends nothing else meets its server's deadline.
+    let skipsLeadingEmptyLines: Bool
     /// The bytes of the line that has not ended yet.
     var pending: [UInt8] = []
     /// The first line, once read.
@@ -27,9 +31,13 @@ struct HeadReader<First: Sendable>: Sendable {
     /// The bytes those header lines took, to enforce ``IcyLimits/maxHeaderBytes``.
     var headerBytes = 0
 
-    init(parseFirst: @escaping @Sendable (ArraySlice<UInt8>) -> Result<First, IcyError>, refusesBareCR: Bool = false) {
+    init(
+        parseFirst: @escaping @Sendable (ArraySlice<UInt8>) -> Result<First, IcyError>, refusesBareCR: Bool = false,
+        skipsLeadingEmptyLines: Bool = false
+    ) {
         self.parseFirst = parseFirst
         self.refusesBareCR = refusesBareCR
+        self.skipsLeadingEmptyLines = skipsLeadingEmptyLines
     }
 
     /// Reads as many lines as the bytes hold: done at the empty line that ends the head.
@@ -70,6 +78,7 @@ struct HeadReader<First: Sendable>: Sendable {
             return first == nil ? .malformedRequestLine(IcyText.decode(line)) : .malformedHeader(IcyText.decode(line))
         }
         guard first != nil else {
+            if line.isEmpty, skipsLeadingEmptyLines { return nil }
             switch parseFirst(line) {
             case .success(let value): first = value; return nil
             case .failure(let error): return error

@@ -9,7 +9,8 @@ public enum IcyError: Error, Equatable, Sendable {
     case headersTooLarge(limit: Int)
     /// There are more header lines than ``IcyLimits/maxHeaderCount``.
     case tooManyHeaders(limit: Int)
-    /// The first line of a request is not `METHOD path HTTP/1.x`.
+    /// The first line of a request is not `METHOD target HTTP/x.y`, or its target is none a server takes: a path
+    /// (`/live`), an absolute URL, or `*` for `OPTIONS`.
     case malformedRequestLine(String)
     /// The first line of a reply is not `ICY 200 OK` or `HTTP/1.x code reason`.
     case malformedStatusLine(String)
@@ -19,7 +20,8 @@ public enum IcyError: Error, Equatable, Sendable {
     case missingHost
     /// The request uses a method other than `GET`, `HEAD`, `SOURCE`, `PUT`, `POST` or `OPTIONS` (``Request/Method``).
     case unsupportedMethod(String)
-    /// The request or reply speaks a protocol version other than HTTP/1.0, HTTP/1.1 or ICY.
+    /// The request speaks a major version other than HTTP/1 (`HTTP/2.0`: a server answers it `505`; any `HTTP/1.x`
+    /// is read as HTTP/1.1), or the reply a protocol version other than HTTP/1.0, HTTP/1.1 or ICY.
     case unsupportedVersion(String)
     /// `icy-metaint` is not a whole number in ``IcyLimits/metaintRange``.
     case invalidMetaint(String)

@@ -57,11 +57,14 @@ public enum Version: String, Sendable, Equatable {
 /// Starts parsing a request from its first bytes.
 ///
 /// Done once the empty line after the headers has arrived; the `rest` is whatever the peer sent after it
-/// (a source's audio, for instance). Fails on a malformed request line, an unknown method, a version other
-/// than HTTP/1.0 or 1.1, a malformed header, a bare CR in a line (RFC 9112 §2.2), an HTTP/1.1 request without
-/// `Host` (§3.2; an HTTP/1.0 one, as old ICY players send, needs none), or input over the ``IcyLimits``.
+/// (a source's audio, for instance). Empty lines before the request line are skipped (RFC 9112 §2.2: a client may
+/// end a previous request's body with one). Fails on a malformed request line — a target that is not a path
+/// (`/live`), an absolute URL or, for `OPTIONS`, `*` (§3.2) included —, an unknown method, a protocol version
+/// other than HTTP/1.x (``IcyError/unsupportedVersion(_:)``: `HTTP/2.0`, the HTTP/2 preface's), a malformed header,
+/// a bare CR in a line (§2.2), an HTTP/1.1 request without `Host` (§3.2; an HTTP/1.0 one, as old ICY players send,
+/// needs none), or input over the ``IcyLimits``.
 public func request(_ bytes: ArraySlice<UInt8>) -> Parse<Request> {
-    mapHead(HeadReader(parseFirst: parseRequestLine, refusesBareCR: true).read(bytes)) { head in
+    mapHead(HeadReader(parseFirst: parseRequestLine, refusesBareCR: true, skipsLeadingEmptyLines: true).read(bytes)) { head in
         guard head.first.version != .http11 || head.headers["Host"] != nil else { return .failure(.missingHost) }
         return .success(Request(method: head.first.method, path: head.first.path, version: head.first.version, headers: head.headers))
     }
@@ -82,7 +85,8 @@ private struct RequestLine: Sendable {
 ///
 /// Two old forms are read too: a target in absolute form (`GET http://host:8000/live HTTP/1.1`, which a server
 /// must accept, RFC 9112 §3.2.2: some proxies and old players send it) is its path, and `SOURCE /live ICE/1.0`,
-/// the request line of old Shoutcast-era source clients, is HTTP/1.0.
+/// the request line of old Shoutcast-era source clients, is HTTP/1.0. Any other target is malformed (§3.2): one
+/// without its leading `/` (`status.json`), and `*` but for `OPTIONS` (§3.2.4).
 @Sendable private func parseRequestLine(_ line: ArraySlice<UInt8>) -> Result<RequestLine, IcyError> {
     let parts = words(line, limit: 3)
     let text = IcyText.decode(line)
@@ -91,22 +95,47 @@ private struct RequestLine: Sendable {
         return .failure(.malformedRequestLine(text))
     }
     let methodText = String(decoding: parts[0], as: UTF8.self)
-    var versionText = String(decoding: parts[2], as: UTF8.self)
-    if versionText == "ICE/1.0", methodText == Request.Method.source.rawValue { versionText = Version.http10.rawValue }
-    guard let version = Version(rawValue: versionText), version != .icy else {
-        return .failure(versionText.hasPrefix("HTTP/") ? .unsupportedVersion(versionText) : .malformedRequestLine(text))
+    let versionText = String(decoding: parts[2], as: UTF8.self)
+    let version: Version
+    if versionText == "ICE/1.0", methodText == Request.Method.source.rawValue {
+        version = .http10
+    } else {
+        switch requestVersion(versionText) {
+        case .success(let known?): version = known
+        case .success(nil): return .failure(.malformedRequestLine(text))
+        case .failure(let error): return .failure(error)
+        }
     }
     guard let method = Request.Method(rawValue: methodText) else {
         return .failure(.unsupportedMethod(methodText))
     }
-    return .success(RequestLine(method: method, path: originForm(IcyText.decodeTarget(parts[1])), version: version))
+    let target = IcyText.decodeTarget(parts[1])
+    guard let path = originForm(target), path != "*" || method == .options else {
+        return .failure(.malformedRequestLine(text))
+    }
+    return .success(RequestLine(method: method, path: path, version: version))
 }
 
-/// The path of a request target: itself, or, in absolute form (`http://host:8000/live?x`), what follows the
-/// authority (`/live?x`; `/` when nothing does).
-private func originForm(_ target: String) -> String {
+/// The version a request line names (`HTTP/` digit `.` digit, RFC 9112 §2.3): `HTTP/1.0`, or `HTTP/1.1` for it and
+/// any later `HTTP/1.x`, which is answered as the highest minor version the server speaks (RFC 9110 §2.5);
+/// ``IcyError/unsupportedVersion(_:)`` for another major version (`HTTP/2.0`, `HTTP/0.9`); `nil` for no version.
+private func requestVersion(_ text: String) -> Result<Version?, IcyError> {
+    let bytes = Array(text.utf8)
+    let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+    guard bytes.count == 8, bytes.starts(with: "HTTP/".utf8), isDigit(bytes[5]), bytes[6] == UInt8(ascii: "."), isDigit(bytes[7]) else {
+        return .success(nil)
+    }
+    guard bytes[5] == UInt8(ascii: "1") else { return .failure(.unsupportedVersion(text)) }
+    return .success(bytes[7] == UInt8(ascii: "0") ? .http10 : .http11)
+}
+
+/// The path of a request target: itself when it is one (`/live?x`) or `*`, or, in absolute form
+/// (`http://host:8000/live?x`), what follows the authority (`/live?x`; `/` when nothing does); `nil` for any other.
+private func originForm(_ target: String) -> String? {
     let lowered = target.prefix(8).lowercased()
-    guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return target }
+    guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
+        return target.hasPrefix("/") || target == "*" ? target : nil
+    }
     let afterScheme = target[target.index(target.firstIndex(of: ":")!, offsetBy: 3)...]
     guard let start = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
     let rest = afterScheme[start...]

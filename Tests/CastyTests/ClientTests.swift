@@ -66,7 +66,7 @@ struct ClientTests {
     }
 
     @Test(arguments: [
-        ("DELETE / HTTP/1.0\r\n\r\n", "HTTP/1.0 405 Method Not Allowed"),
+        ("DELETE / HTTP/1.0\r\n\r\n", "HTTP/1.0 501 Not Implemented"),
         ("SOURCE /live HTTP/1.0\r\n\r\n", "HTTP/1.0 405 Method Not Allowed"),
         ("GET / HTTP/1.0\r\n" + String(repeating: "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", count: 400) + "\r\n",
          "HTTP/1.0 431 Request Header Fields Too Large"),

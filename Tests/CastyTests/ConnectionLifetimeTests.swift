@@ -35,7 +35,7 @@ struct ConnectionLifetimeTests {
     }
 
     @Test(arguments: [
-        "DELETE / HTTP/1.0\r\n\r\n",                   // refused with 405
+        "DELETE / HTTP/1.0\r\n\r\n",                   // refused with 501
         "GET /status.json HTTP/1.0\r\n\r\n",           // answered and closed
         "GET / HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n",  // a listener that leaves
         "GET / HTT",                                     // a request that never ends (header deadline)

@@ -99,10 +99,10 @@ struct FrontDoorTests {
         #expect(old.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(old)")
     }
 
-    @Test func unknownMethod_IsRefusedWith405() async throws {
+    @Test func unknownMethod_IsRefusedWith501() async throws {
         let (_, port) = try serving()
         let text = try await ask(port, "DELETE /live HTTP/1.0\r\n\r\n")
-        #expect(text.hasPrefix("HTTP/1.0 405 Method Not Allowed\r\n"))
+        #expect(text.hasPrefix("HTTP/1.0 501 Not Implemented\r\n"))
         #expect(text.contains("Allow: GET, HEAD, OPTIONS\r\n"))
         port.close()
     }

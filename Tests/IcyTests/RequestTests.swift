@@ -2,10 +2,57 @@ import Icy
 import Testing
 
 struct RequestTests {
-    @Test(arguments: ["/", "/live.mp3", "/a/b?c=d&e=%20f", "*"])
+    @Test(arguments: ["/", "/live.mp3", "/a/b?c=d&e=%20f"])
     func requestLine_AcceptsAnyPath(path: String) {
         let outcome = feed([Array("GET \(path) HTTP/1.1\r\nHost: radio\r\n\r\n")[...]], start: request)
         #expect(outcome == .done(Request(path: path, version: .http11, headers: ["Host": "radio"]), rest: []))
+    }
+
+    @Test("A target that is neither a path nor an absolute URL, and * but for OPTIONS, is malformed (RFC 9112 §3.2)", arguments: [
+        "GET * HTTP/1.1", "HEAD * HTTP/1.1", "GET status.json HTTP/1.1", "GET live HTTP/1.0", "SOURCE live ICE/1.0",
+        "PUT live HTTP/1.1", "GET example.org:8000 HTTP/1.1", "GET ?x=1 HTTP/1.1",
+    ])
+    func targetNotAPath_IsMalformed(line: String) {
+        let outcome = feed([Array("\(line)\r\nHost: radio\r\n\r\n")[...]], start: request)
+        #expect(outcome == .failed(.malformedRequestLine(line)))
+    }
+
+    @Test("OPTIONS * asks about the server (RFC 9112 §3.2.4)")
+    func optionsAsterisk_IsAccepted() {
+        let outcome = feed([Array("OPTIONS * HTTP/1.1\r\nHost: radio\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(method: .options, path: "*", version: .http11, headers: ["Host": "radio"]), rest: []))
+    }
+
+    @Test("Empty lines before the request line are skipped (RFC 9112 §2.2), wherever the reads split; one after the head is the rest",
+          arguments: ["\r\n", "\n", "\r\n\r\n\n"])
+    func emptyLinesBeforeTheRequestLine_AreSkipped(leading: String) {
+        let bytes = Array((leading + "GET /live HTTP/1.0\r\nHost: radio\r\n\r\n\r\n").utf8)
+        let expected = Outcome<Request>.done(Request(path: "/live", headers: ["Host": "radio"]), rest: Array("\r\n".utf8))
+        #expect(feed([bytes[...]], start: request) == expected)
+        for cut in 1..<bytes.count {
+            #expect(feed([bytes[..<cut], bytes[cut...]], start: request) == expected, "cut at \(cut)")
+        }
+    }
+
+    @Test("HTTP/1.x above 1.1 is read as HTTP/1.1, the highest this server speaks (RFC 9110 §2.5); Host is needed then too",
+          arguments: ["HTTP/1.2", "HTTP/1.9"])
+    func laterMinorVersions_AreHTTP11(version: String) {
+        let outcome = feed([Array("GET /live \(version)\r\nHost: radio\r\n\r\n")[...]], start: request)
+        #expect(outcome == .done(Request(path: "/live", version: .http11, headers: ["Host": "radio"]), rest: []))
+        #expect(feed([Array("GET /live \(version)\r\n\r\n")[...]], start: request) == .failed(.missingHost))
+    }
+
+    @Test("Another major version is unsupported — the HTTP/2 preface's too —; what is no HTTP-version at all is malformed", arguments: [
+        ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", IcyError.unsupportedVersion("HTTP/2.0")),
+        ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", .unsupportedVersion("HTTP/2.0")),
+        ("GET / HTTP/3.0\r\n\r\n", .unsupportedVersion("HTTP/3.0")),
+        ("GET / HTTP/0.9\r\n\r\n", .unsupportedVersion("HTTP/0.9")),
+        ("GET / HTTP/1.10\r\n\r\n", .malformedRequestLine("GET / HTTP/1.10")),
+        ("GET / HTTP/2\r\n\r\n", .malformedRequestLine("GET / HTTP/2")),
+        ("GET / http/1.1\r\n\r\n", .malformedRequestLine("GET / http/1.1")),
+    ])
+    func otherVersions_AreUnsupportedOrMalformed(text: String, error: IcyError) {
+        #expect(feed([Array(text)[...]], start: request) == .failed(error))
     }
 
     @Test("A target in absolute form (RFC 9112 §3.2.2) is its path", arguments: [
@@ -56,7 +103,7 @@ struct RequestTests {
         ("GET / HTTP/2.0\r\n\r\n", .unsupportedVersion("HTTP/2.0")),
         ("GET / ICY\r\n\r\n", .malformedRequestLine("GET / ICY")),
         ("GET /\r\n\r\n", .malformedRequestLine("GET /")),
-        ("\r\n", .malformedRequestLine("")),
+        (" \r\n", .malformedRequestLine(" ")),
         ("GET  / HTTP/1.0\r\n\r\n", .malformedRequestLine("GET  / HTTP/1.0")),
         ("GET / HTTP/1.0\r\nno colon here\r\n\r\n", .malformedHeader("no colon here")),
         ("GET / HTTP/1.0\r\n: empty name\r\n\r\n", .malformedHeader(": empty name")),

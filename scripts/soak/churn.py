@@ -2,8 +2,8 @@
 """churn.py PORT COUNT — open, use and close COUNT connections to a Casty port, one after another.
 
 Each round is one of four kinds, in turn: a listener that asks for the stream with titles and leaves after its
-first bytes, a /status.json request, a request refused with 405, and a peer that connects and hangs up without a
-word. Prints one line: rounds done and rounds per second. Standard library only.
+first bytes, a /status.json request, a request refused with 501 (an unknown method), and a peer that connects
+and hangs up without a word. Prints one line: rounds done and rounds per second. Standard library only.
 """
 import socket
 import sys

@@ -6,7 +6,7 @@ internal import Icy
 ///
 /// Every port Casty listens on has the same front door, so a player, a branch, a browser asking for the status
 /// and (later) a source that publishes all arrive the same way. A peer that sends too much, sends garbage or
-/// sends nothing gets a clear answer (`400`, `405`) or is dropped at the deadline, with one log line — a few per
+/// sends nothing gets a clear answer (`400`, `501`, `505`) or is dropped at the deadline, with one log line — a few per
 /// window (``PortContext/malformedRequests``, ``PortContext/silentConnections``), the rest summed up. Until its
 /// request head is read, the connection may be shed for a new peer when descriptors are short (``WaitingDoors``).
 ///
@@ -27,6 +27,8 @@ final class FrontDoor: @unchecked Sendable {
     /// Bytes read so far, and where the first line (the request line) ended: a line too long before is its.
     private var received = 0
     private var requestLineEnd: Int?
+    /// Whether a byte of the request line came (not only the empty lines that may come before it).
+    private var requestLineStarted = false
     /// The waiting doors of the connection's loop, and what names this one there while it waits for its head.
     private let waiting: WaitingDoors
     private var waitID: Int?
@@ -95,7 +97,7 @@ final class FrontDoor: @unchecked Sendable {
                 + " for HTTPS, put a TLS terminator such as nginx in front: README, \"HTTPS\")")
             return connection.close()
         }
-        if requestLineEnd == nil, let end = bytes.firstIndex(of: 10) { requestLineEnd = received + end }
+        if requestLineEnd == nil { findRequestLineEnd(bytes) }
         received += bytes.count
         switch continuation.map({ $0(bytes) }) ?? Icy.request(bytes) {
         case .more(let next):
@@ -112,6 +114,18 @@ final class FrontDoor: @unchecked Sendable {
                 exchange.peer = "\(exchange.clientIP) (via \(peer))"
             }
             port.router.dispatch(exchange)
+        }
+    }
+
+    /// Notes where the request line ends in `bytes` (which follow the `received` ones), if it does there: at the
+    /// first line end after a byte of it — empty lines before it are skipped by the parser (RFC 9112 §2.2).
+    private func findRequestLineEnd(_ bytes: [UInt8]) {
+        for (offset, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "\n") {
+                if requestLineStarted { requestLineEnd = received + offset; return }
+            } else if byte != UInt8(ascii: "\r") {
+                requestLineStarted = true
+            }
         }
     }
 
@@ -156,8 +170,13 @@ final class FrontDoor: @unchecked Sendable {
         var headers = Headers()
         switch error {
         case .unsupportedMethod:
-            status = (405, "Method Not Allowed")
+            // A method the server does not know at all (RFC 9110 §15.6.2); one it knows, which a path does not take,
+            // is the router's `405`.
+            status = (501, "Not Implemented")
             headers["Allow"] = Router.allowedMethods
+        case .unsupportedVersion:
+            // `HTTP/2.0`: the HTTP/2 preface (`PRI * HTTP/2.0`) of a client with prior knowledge, too (RFC 9110 §15.6.6).
+            status = (505, "HTTP Version Not Supported")
         case .lineTooLong(let limit) where requestLineEnd.map { $0 > limit } ?? true:
             // The target is longer than the server reads (RFC 9110 §15.5.15), as nginx answers it.
             status = (414, "URI Too Long")

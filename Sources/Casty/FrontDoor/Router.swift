@@ -12,7 +12,7 @@ internal import Icy
 /// | `GET`, `HEAD`   | `/favicon.ico`, `/apple-touch-icon…`, `/robots.txt` | what browsers and crawlers fetch on their own: no icon, no crawling |
 /// | `GET`, `HEAD`   | `/api/…`       | ``APIRoutes/call(_:)``: mounts, titles and live title events for pages |
 /// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
-/// | `GET`           | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials)          |
+/// | `GET`, `HEAD`   | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials; `HEAD` is `405` where it is, `404` as `GET` where not) |
 /// | `GET`, `HEAD`, `POST` | `/commands/…` | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | `…/index.m3u8`, `…/master.m3u8`, segments | ``HLSRoutes/serve(_:)``: a mount's live HLS |
@@ -22,8 +22,9 @@ internal import Icy
 ///
 /// A relay's port serves one stream, and a player may use any path for it (players and playlists put all
 /// kinds of paths in their URLs); so does a station server with one mount. With several mounts, an unknown
-/// path gets `404`. Methods the parser does not
-/// know were already refused by the ``FrontDoor`` with `405`. A request from one of the port's own relays is
+/// path gets `404`. Every route above takes `HEAD` where it takes `GET`, so that a `HEAD` of a path one answers is
+/// never taken for the stream (`HEAD /admin/stats` is the admin route's). Methods the parser does not
+/// know were already refused by the ``FrontDoor`` with `501`. A request from one of the port's own relays is
 /// answered `508` before the table is read (``dispatch(_:)``).
 struct Router: Sendable {
     /// One line of the table.
@@ -75,7 +76,8 @@ struct Router: Sendable {
         Route([.get, .head], .exact("/robots.txt"), PlayerPage.robots),
         Route([.get, .head], .prefix("/apple-touch-icon"), PlayerPage.noIcon),
         Route([.get], .exact("/admin/metadata"), AdminRoutes.metadata),
-        Route([.get], .prefix("/admin/"), AdminRoutes.call),
+        // HEAD too, so that it is never the stream's on a port of one (RFC 9110 §9.3.2: HEAD is answered as GET).
+        Route([.get, .head], .prefix("/admin/"), AdminRoutes.call),
         Route([.get, .head, .post], .prefix("/commands/"), CommandRoutes.call),
         Route([.source, .put], .any, SourceRoutes.publish),
         Route([.get, .head], .hls, HLSRoutes.serve),
@@ -137,14 +139,7 @@ struct Router: Sendable {
         }
         // A path some route answers, asked with another method (`POST /live`): 405, naming the methods it takes.
         if let allow = allowed(exchange) {
-            exchange.port.refusalLog("\(exchange.peer) refused: \(method.rawValue) \(exchange.path) (405, \(allow) only)")
-            let message = "\(exchange.path) takes \(allow)."
-            // The APIs answer JSON, their refusals too: a script reads `error` whatever went wrong.
-            if ["/admin/", "/api/", "/commands/"].contains(where: exchange.path.hasPrefix) {
-                return exchange.answer(405, "Method Not Allowed", body: JSONValue.object([("error", .text(message))]).encoded,
-                                       headers: ["Allow": allow, "Content-Type": "application/json"])
-            }
-            exchange.answer(405, "Method Not Allowed", body: message, headers: ["Allow": allow])
+            refuseMethod(exchange, allow: allow)
         } else if routes.contains(where: { $0.methods.contains(method) }) {
             StreamRoutes.noMount(exchange)
         } else {
@@ -153,8 +148,22 @@ struct Router: Sendable {
         }
     }
 
+    /// `405` for a path that routes answer, asked with a method they do not take (`POST /live`), naming those they
+    /// do (`allow`, ``allowed(_:)``), in JSON on the APIs, and one refusal line.
+    func refuseMethod(_ exchange: Exchange, allow: String) {
+        exchange.port.refusalLog("\(exchange.peer) refused: \(exchange.request.method.rawValue) \(exchange.path) (405, \(allow) only)")
+        let message = "\(exchange.path) takes \(allow)."
+        // The APIs answer JSON, their refusals too: a script reads `error` whatever went wrong.
+        if ["/admin/", "/api/", "/commands/"].contains(where: exchange.path.hasPrefix) {
+            return exchange.answer(405, "Method Not Allowed", body: JSONValue.object([("error", .text(message))]).encoded,
+                                   headers: ["Allow": allow, "Content-Type": "application/json"])
+        }
+        exchange.answer(405, "Method Not Allowed", body: message, headers: ["Allow": allow])
+    }
+
     /// The methods routes take on the exchange's path — with those every path takes (`OPTIONS`), and a station
-    /// server's mount its sources' (`PUT`, `SOURCE`) — as an `Allow` header; `nil` if no route takes the path.
+    /// server's mount its sources' (`PUT`, `SOURCE`) — as an `Allow` header; `nil` if no route takes the path. The
+    /// admin API, where there is one, takes no `HEAD` (``AdminRoutes/call(_:)`` refuses it: its calls act).
     func allowed(_ exchange: Exchange) -> String? {
         let specific = routes.filter { route in
             if case .any = route.path { return false }
@@ -165,7 +174,8 @@ struct Router: Sendable {
             guard case .any = route.path else { return false }
             return !route.methods.contains(.put) || (exchange.port.mounts != nil && specific.first?.path == .mount)
         }
-        let taken = Set(specific.flatMap(\.methods)).union(everywhere.flatMap { $0.methods })
+        var taken = Set(specific.flatMap(\.methods)).union(everywhere.flatMap { $0.methods })
+        if exchange.port.mounts != nil, exchange.path.hasPrefix("/admin/") { taken.remove(.head) }
         return Request.Method.allCases.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
     }
 

@@ -33,7 +33,8 @@ enum AdminRoutes {
 
     /// `/admin/metadata`: a new title for a mount.
     static func metadata(_ exchange: Exchange) {
-        guard let mounts = exchange.port.mounts, let path = exchange.mountQuery() else {
+        guard let mounts = exchange.port.mounts else { return noAdminAPI(exchange) }
+        guard let path = exchange.mountQuery() else {
             return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&mode=updinfo&song=…")])
         }
         let auth = BasicAuth(header: exchange.request.headers["Authorization"])
@@ -70,10 +71,14 @@ enum AdminRoutes {
         answer(exchange, 200, "OK", ["mount": .text(path), "title": .text(SafeText.printable(song))])
     }
 
-    /// The admin calls other than `metadata`, by their path.
+    /// The admin calls other than `metadata`, by their path; and a `HEAD` of any: answered as `GET` is (`404`) where
+    /// there is no admin API, refused (`405`, ``Router/refuseMethod(_:allow:)``) where there is one — a call acts (sets a
+    /// title, disconnects a listener), which a `HEAD` must not.
     static func call(_ exchange: Exchange) {
-        guard let mounts = exchange.port.mounts else {
-            return answer(exchange, 404, "Not Found", ["error": .text("this node has no admin API")])
+        guard let mounts = exchange.port.mounts else { return noAdminAPI(exchange) }
+        if exchange.headOnly {
+            let router = exchange.port.router
+            return router.refuseMethod(exchange, allow: router.allowed(exchange) ?? "GET, OPTIONS")
         }
         guard isAdmin(exchange, BasicAuth(header: exchange.request.headers["Authorization"])) else { return unauthorized(exchange) }
         let mount = exchange.mountQuery()
@@ -218,6 +223,11 @@ enum AdminRoutes {
     private static func listeners(of mount: Mount, in mounts: MountTable) -> [(mount: Mount, client: Client)] {
         let hearing = mounts.feeds(mount) ? mounts.hearingAsFallback(mount).compactMap(mounts.mount(at:)) : []
         return ([mount] + hearing).flatMap { own in clients(of: own).map { (own, $0) } }
+    }
+
+    /// `404` at `/admin/…` of a node without the admin API (a relay, a branch): to `GET` and `HEAD` alike.
+    private static func noAdminAPI(_ exchange: Exchange) {
+        answer(exchange, 404, "Not Found", ["error": .text("this node has no admin API")])
     }
 
     /// `401`, with one log line when credentials were sent and are wrong. A call without any is not logged:
