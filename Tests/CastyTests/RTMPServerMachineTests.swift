@@ -103,6 +103,26 @@ struct RTMPServerMachineTests {
         #expect(actions.allSatisfy { if case .send = $0 { true } else { false } })
     }
 
+    @Test("Audio sent right after publish, before the verdict (an AAC sequence header, sent once), is passed on for the adapter to hold")
+    func audioSentBeforeTheVerdict_IsPassedOn() throws {
+        var (machine, publisher) = try Self.connected()
+        var bytes = publisher.command("connect", [.object([AMF0Property("app", .string("live"))])])
+        bytes += publisher.command("createStream", [.null]) + publisher.command("publish", [.null, .string("k")])
+        bytes += publisher.message(RTMPMessage.audio, [0xAF, 0] + RTMPAudioTests.lcStereo)
+        bytes += publisher.message(RTMPMessage.audio, [0xAF, 1, 0x21, 0x22])
+        let actions = try machine.receive(bytes[...])
+        let audio = actions.filter { if case .audio = $0 { true } else { false } }
+        #expect(audio.count == 1, "the frame, its ADTS header built from the sequence header: \(actions)")
+        guard case .audio(.aac, let frame)? = audio.first else { return }
+        #expect(frame.count == 7 + 2 && frame.prefix(2) == [0xFF, 0xF1], "\(frame)")
+        #expect(machine.audioMessages == 2)
+        #expect(machine.audioDropped == 0)
+        // Once accepted, audio goes on as before.
+        _ = machine.accept()
+        let after = try machine.receive(publisher.message(RTMPMessage.audio, [0xAF, 1, 0x23])[...])
+        #expect(after.count == 1)
+    }
+
     @Test func acknowledgements_FollowThePeersWindow() throws {
         var (machine, publisher) = try Self.connected()
         var bytes = publisher.message(RTMPMessage.windowAcknowledgementSize, [0, 0, 0x01, 0], stream: 0)

@@ -12,11 +12,15 @@ internal import Icy
 /// (`NetStream.Publish.Unauthorized` for a key, `NetStream.Publish.BadName` for a mount) and the socket closes.
 /// An accepted one gets `NetStream.Publish.Start`; its session starts with its first audio message, which tells
 /// the format (MP3 is relayed as is, AAC as ADTS), and the mount's listeners hear it from then on. Video is
-/// counted and dropped; an `onMetaData` title becomes the mount's title.
+/// counted and dropped; an `onMetaData` title becomes the mount's title. Audio sent while the application is asked
+/// about the key (before `NetStream.Publish.Start`: an AAC sequence header above all) is held, as an Icecast
+/// source's body is (``RTMPAudioHold``), and the session starts with it; a publisher that hangs up meanwhile is
+/// one line, as such an Icecast source (``SourceAdmission/left(_:port:)``).
 ///
 /// Deadlines: a peer has the header timeout to finish the handshake and ask to publish, and the source timeout
-/// to send audio once accepted; then its ``SourceSession`` watches for silence. A protocol error is one log line
-/// and a close. Loop-confined (`@unchecked Sendable` so that callbacks may capture it).
+/// to send audio once accepted; then its ``SourceSession`` watches for silence. In between, the application's answer
+/// is bounded by its own timeout (`--key-verification-timeout`). A protocol error is one log line and a close.
+/// Loop-confined (`@unchecked Sendable` so that callbacks may capture it).
 final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private let connection: Connection
     private let port: PortContext
@@ -28,6 +32,10 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private let host: String
     private var machine = RTMPServerMachine()
     private var deadline: Scheduled?
+    /// The publish request whose verdict is awaited (the application asked about its key), and the audio held
+    /// meanwhile.
+    private var asking: SourcePublication?
+    private var held = RTMPAudioHold()
     /// The accepted publish request, and what the application said about recording it.
     private var publication: SourcePublication?
     private var record: Bool?
@@ -106,9 +114,11 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
     private func open() {
         connection.onRead = { [self] bytes in read(bytes) }
         connection.onClose = { [self] _ in
-            // A session says when it ends; a peer that leaves before publishing would leave no trace but a count.
+            // A session says when it ends; a peer that leaves before publishing would leave no trace but a count. One
+            // that leaves while its key is verified is no failed connection: its line is an Icecast source's.
             if session == nil, !closed {
-                failures("rtmp \(peer): hung up \(publication.map { "after publishing \($0.path), before its first audio" } ?? "before publishing")")
+                if let asking { SourceAdmission.left(asking, port: port) }
+                else { failures("rtmp \(peer): hung up \(publication.map { "after publishing \($0.path), before its first audio" } ?? "before publishing")") }
             }
             shut()
         }
@@ -150,7 +160,10 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
             case .metadata(let info): metadata(info)
             case .unpublish:
                 // A session's end line says it (`… ended: it stopped publishing (FCUnpublish)`): one line per end.
-                if session == nil { port.logger("rtmp \(peer): unpublished \(publication?.path ?? "before publishing")") }
+                if session == nil {
+                    if let asking { SourceAdmission.left(asking, port: port) }
+                    else { port.logger("rtmp \(peer): unpublished \(publication?.path ?? "before publishing")") }
+                }
                 finish()
             }
         }
@@ -183,10 +196,16 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         if let why = path.count > 1 ? StationServer.Configuration.whyNotMountName(path) : "the app names none" {
             return refuse(publication, .rules(port.mounts?.rules.whitelist == nil ? .notMountName(why) : .notAllowed))
         }
+        // It asked: the header timeout is over for it. The application's answer is bounded by its own timeout
+        // (`--key-verification-timeout`), which may be longer — as for an Icecast or SRT source.
+        deadline?.cancel()
+        asking = publication
         SourceAdmission.check(publication, port: port) { [self] verdict in
             guard !closed else { return }
+            asking = nil
             switch verdict {
             case .failure(let refusal):
+                _ = held.take()  // what it sent meanwhile is never heard
                 refuse(publication, refusal)
             case .success(let record):
                 // Held until its first audio starts the session: a second publisher is refused at its `publish`.
@@ -195,14 +214,27 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
                 self.record = record
                 perform(machine.accept())
                 arm(port.mounts?.rules.sourceTimeout ?? .seconds(10), "no audio after publishing \(path)")
+                playHeld()
             }
         }
+    }
+
+    /// The audio that came while the application was asked goes to the mount, in order: the first starts the
+    /// session, as it would have once accepted. Some dropped from the hold is said, as for an Icecast source.
+    private func playHeld() {
+        for (format, bytes) in held.take() where !closed { audio(format, bytes) }
+        guard !closed, session != nil, let path = publication?.path, held.dropped > 0 else { return }
+        port.logger(BodySourceInput.heldAudioDropped(held.dropped, on: path))
     }
 
     /// Audio frames: the first start the session (their format is the stream's), all go to it. Frames of
     /// another format end it (``SourceSession/End/switchedFormat(from:to:)``): its listeners were told one
     /// `Content-Type`, and publishing again starts a stream of the other.
     private func audio(_ format: FLVAudio.Format, _ bytes: [UInt8]) {
+        if asking != nil {
+            // While the application is asked: held, as much as an Icecast source's body would be.
+            return held.keep(format, bytes, limit: BodySourceInput.holdLimit(catchUp: port.mounts?.rules.sourceCatchUp, bitrate: info.audioKbps))
+        }
         if let session, let started = self.format, format != started {
             return session.assumeIsolated { $0.switched(from: started.contentType, to: format.contentType) }
         }
@@ -295,8 +327,9 @@ final class RTMPPublisher: SourceInput, @unchecked Sendable {
         counters.unsupported += 1
         if session == nil {
             port.refused()
-            port.refusalLog("source \(peer) refused on \(publication?.path ?? "no mount") (RTMP): \(error); answered NetStream.Publish.Failed")
-            logRefusal(on: publication?.path, status: MountTable.Refusal.unsupportedType("\(error)").status)
+            let path = (publication ?? asking)?.path
+            port.refusalLog("source \(peer) refused on \(path ?? "no mount") (RTMP): \(error); answered NetStream.Publish.Failed")
+            logRefusal(on: path, status: MountTable.Refusal.unsupportedType("\(error)").status)
         }
         fail("\(error)", reason: "closed by Casty: \(error)")
     }

@@ -142,6 +142,13 @@ enum SourceAdmission {
         }
     }
 
+    /// Says that the source of `publication` left (hung up, or an RTMP publisher's `FCUnpublish`) while the application
+    /// was asked about its key: one line in the port's refusals, the same for every ingest (`source … on /live left
+    /// before it was admitted`). It gets no session, and the application hears no `stream-available` for it.
+    static func left(_ publication: SourcePublication, port: PortContext) {
+        port.refusalLog("source \(publication.peer) on \(publication.path) left before it was admitted")
+    }
+
     /// Starts an admitted source: the rules once more, then its session publishes the mount and the application
     /// hears `stream-available` (`ICY-LIVE`, then `HLS-LIVE`), and it is recorded if asked. The session does not take audio yet: the caller answers its source, then calls
     /// ``SourceSession/start(leftover:)``. On the loop.

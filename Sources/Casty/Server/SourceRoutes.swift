@@ -50,7 +50,7 @@ enum SourceRoutes {
             // application must not hear stream-available then stream-closed for a stream that never was.
             case .success where exchange.connection.peerHasHungUp:
                 exchange.connection.close()
-                port.refusalLog("source \(exchange.peer) on \(exchange.path) left before it was admitted")
+                SourceAdmission.left(publication, port: port)
             case .success(let record): start(exchange, publication, record: record, input: input)
             }
         }
@@ -89,10 +89,7 @@ enum SourceRoutes {
         exchange.connection.write(Array(((expectsContinue ? "HTTP/1.1 100 Continue\r\n\r\n" : "") + "HTTP/1.0 200 OK\r\n\r\n").utf8))
         exchange.port.logger("source \(exchange.peer) publishing \(exchange.path) (\(request.method.rawValue), "
             + "\(publication.contentType ?? "audio/mpeg")\(request.headers["User-Agent"].map { ", \($0)" } ?? ""); stream \(session.streamID))")
-        if input.droppedWhileHeld > 0 {
-            exchange.port.logger("source on \(exchange.path): dropped \(megabytes(input.droppedWhileHeld)) of the audio that came while its key was"
-                + " verified, ahead of the clock, keeping what came last, so that its listeners stay live")
-        }
+        if input.droppedWhileHeld > 0 { exchange.port.logger(BodySourceInput.heldAudioDropped(input.droppedWhileHeld, on: exchange.path)) }
         session.assumeIsolated { $0.start() }
     }
 

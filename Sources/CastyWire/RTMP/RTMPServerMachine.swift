@@ -17,6 +17,11 @@
 /// audio / video        FLV tag bodies                     → ``Action/audio(_:_:)`` / counted
 /// the end              "FCUnpublish", "deleteStream"      → ``Action/unpublish``
 /// ```
+///
+/// Audio is passed on from `publish` on, not only once accepted: a publisher may send its first audio — an AAC
+/// sequence header above all, sent once — right after `publish`, without waiting for `NetStream.Publish.Start`
+/// (ffmpeg with some options, scripted clients), while the adapter is still deciding (the platform's application
+/// asked about the key). The adapter holds that audio until the verdict.
 package struct RTMPServerMachine: Sendable {
     /// What the adapter does next, in order.
     package enum Action: Sendable, Equatable {
@@ -27,7 +32,8 @@ package struct RTMPServerMachine: Sendable {
         /// a `?` in the app and in the stream key, as sent (`a=1&b=2`, joined with `&`; empty when neither had one),
         /// which nginx-rtmp passes on as arguments (`rtmp://host/live/KEY?token=x`).
         case publish(app: String, key: String, query: String)
-        /// Audio frames (MP3, or AAC in ADTS) ready to be served.
+        /// Audio frames (MP3, or AAC in ADTS) ready to be served — or, before ``RTMPServerMachine/accept()``, to be
+        /// held until the verdict on the publish request.
         case audio(FLVAudio.Format, [UInt8])
         /// The stream's metadata (`onMetaData`): its title, encoder and bitrate where given.
         case metadata(StreamInfo)
@@ -59,7 +65,7 @@ package struct RTMPServerMachine: Sendable {
         case connecting
         /// Connected to `app`; waiting for `publish`.
         case connected(app: String, query: Substring)
-        /// `publish` asked; waiting for the verdict.
+        /// `publish` asked; waiting for the verdict. Audio is passed on, for the adapter to hold meanwhile.
         case deciding
         /// Publishing: audio is passed on.
         case publishing
@@ -86,7 +92,7 @@ package struct RTMPServerMachine: Sendable {
     private var peerWindow: UInt64 = 0
     private var acknowledged: UInt64 = 0
 
-    /// Audio messages received while publishing.
+    /// Audio messages received once `publish` was asked (while deciding, then publishing).
     package private(set) var audioMessages = 0
     /// Video messages received (never kept: Casty serves audio).
     package private(set) var videoMessages = 0
@@ -150,7 +156,11 @@ package struct RTMPServerMachine: Sendable {
                 actions.append(.send(chunk(RTMPMessage(type: RTMPMessage.userControl, payload: [0, 7] + message.payload[2..<6]), on: 2)))
             }
         case RTMPMessage.audio:
-            guard case .publishing = state else { return }
+            // From `publish` on: audio sent before the verdict (an AAC sequence header, sent once) is the adapter's to hold.
+            switch state {
+            case .deciding, .publishing: break
+            default: return
+            }
             audioMessages += 1
             if let (format, bytes) = try audio.frames(message.payload) { actions.append(.audio(format, bytes)) }
         case RTMPMessage.video:
@@ -245,7 +255,8 @@ package struct RTMPServerMachine: Sendable {
 
     // MARK: Verdicts
 
-    /// The publish request is accepted: `NetStream.Publish.Start`; audio is passed on from now on.
+    /// The publish request is accepted: `NetStream.Publish.Start`; audio is passed on as it was while deciding, to be
+    /// served now.
     package mutating func accept() -> [Action] {
         guard case .deciding = state else { return [] }
         state = .publishing
