@@ -20,7 +20,8 @@ enum StatusRoutes {
                 (mount.path, stat, mounts.state(of: mount), mount.distributor.assumeIsolated { $0.hlsStatus })
             }, refused: port.refusedCount, listenBase: base, ingest: Dictionary(uniqueKeysWithValues: listed.compactMap { mount, _ in
                 mount.ingestStatus.map { (mount.path, $0()) }
-            }), rtmp: port.rtmp?.json, serverStart: port.started, icecastShape: exchange.path == "/status-json.xsl")
+            }), rtmp: port.rtmp?.json, serverStart: port.started, icecastShape: exchange.path == "/status-json.xsl",
+                shapes: Dictionary(uniqueKeysWithValues: listed.compactMap { mount, _ in mounts.shape(of: mount).map { (mount.path, $0) } }))
         } else if let single = port.single {
             body = StatusPage.json(single.assumeIsolated { $0.stat() }, upstream: port.options.upstreamState?(),
                                    hls: single.assumeIsolated { $0.hlsStatus }, listenBase: base, serverStart: port.started)

@@ -1,3 +1,4 @@
+internal import CastyAudio
 internal import CastyNet
 internal import Icy
 
@@ -36,15 +37,17 @@ enum StatusPage {
     /// A station server's mounts as JSON: Icecast's `icestats.source` array (one object per mount, with its
     /// `listenurl` path as `mount`), each with Casty's counters in a `casty` object (an SRT source's in `srt`, the
     /// HLS audience in `hls`), and the RTMP port's counters as `rtmp` when the server has one. `listenBase`
-    /// (`http://host:port`) gives each mount's `listenurl`; `serverStart` (ms since 1970), Icecast's `server_start`.
+    /// (`http://host:port`) gives each mount's `listenurl`; `serverStart` (ms since 1970), Icecast's `server_start`;
+    /// `shapes`, the sample rate and channels of the mounts whose audio Casty knows (``source(_:listenURL:shape:)``).
     ///
     /// `icecastShape` writes `source` as Icecast 2.4 does at `/status-json.xsl`, where "now playing" widgets written for
     /// it read `icestats.source.title`: one object for one mount, an array for several, no `source` for none.
     static func serverJSON(_ mounts: [(path: String, stat: Stat, source: String, hls: [(String, JSONValue)]?)], refused: Int,
                            listenBase: String? = nil, ingest: [String: [(String, JSONValue)]] = [:], rtmp: JSONValue? = nil,
-                           serverStart: Int64? = nil, icecastShape: Bool = false) -> String {
+                           serverStart: Int64? = nil, icecastShape: Bool = false, shapes: [String: AudioShape] = [:]) -> String {
         let sources: [JSONValue] = mounts.map { mount in
-            .object([("mount", .text(mount.path))] + source(mount.stat, listenURL: listenBase.map { $0 + URLQuery.encodePath(mount.path) })
+            .object([("mount", .text(mount.path))]
+                + source(mount.stat, listenURL: listenBase.map { $0 + URLQuery.encodePath(mount.path) }, shape: shapes[mount.path])
                 + [("casty", .object(casty(mount.stat, upstream: mount.source)))]
                 + (ingest[mount.path].map { [("srt", .object($0))] } ?? []) + (mount.hls.map { [("hls", .object($0))] } ?? []))
         }
@@ -72,8 +75,11 @@ enum StatusPage {
         return [(name, .text(time.icecastDate)), (name + "_iso8601", .text(time.icecastISO8601))]
     }
 
-    /// Icecast's fields for one source (`listenurl`: where a player reaches it, when known).
-    static func source(_ stat: Stat, listenURL: String? = nil) -> [(String, JSONValue)] {
+    /// Icecast's fields for one source (`listenurl`: where a player reaches it, when known). `channels` and
+    /// `samplerate`, integers, where known: as Icecast gives them, from the source's `ice-audio-info`
+    /// (`channels=2;samplerate=44100`, liquidsoap's; `ice-channels=`, `ice-samplerate=`, older libshout's), else from
+    /// the `shape` of its audio, which Casty reads off its MP3 and AAC frames (an RTMP or SRT source declares none).
+    static func source(_ stat: Stat, listenURL: String? = nil, shape: AudioShape? = nil) -> [(String, JSONValue)] {
         var source: [(String, JSONValue)] = [
             ("listeners", .number(stat.listeners)),
             ("listener_peak", .number(stat.peakListeners)),
@@ -89,10 +95,27 @@ enum StatusPage {
                 ("bitrate", .number(context.advertisedBitrate)),
                 ("title", .text(context.title?.streamTitle ?? "")),
             ]
-            if let info = context.station["ice-audio-info"] { source.append(("audio_info", .text(info))) }
+            let info = context.station["ice-audio-info"]
+            if let info { source.append(("audio_info", .text(info))) }
+            // AAC's channel configuration 0 (channels set in the stream) is no count.
+            if let channels = declared("channels", in: info) ?? shape.map(\.channels).flatMap({ $0 > 0 ? $0 : nil }) {
+                source.append(("channels", .number(channels)))
+            }
+            if let rate = declared("samplerate", in: info) ?? shape?.sampleRate { source.append(("samplerate", .number(rate))) }
             if let started = stat.streamStart { source += dates("stream_start", started) }
         }
         return source
+    }
+
+    /// The whole number `ice-audio-info` gives `key` (`channels=2`, or `ice-channels=2`), if it gives one above 0.
+    static func declared(_ key: String, in info: String?) -> Int? {
+        for pair in info?.split(separator: ";") ?? [] {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, case let name = parts[0].trimmingPrefix(" "), name == key || name == "ice-" + key,
+                  let value = Int(parts[1]), value > 0 else { continue }
+            return value
+        }
+        return nil
     }
 
     /// Casty's own counters for one distributor.

@@ -18,21 +18,22 @@ internal import Icy
 /// Like Icecast, it lists the mounts that stream; `?mount=/live` asks for that one. The top-level `listeners` and
 /// `sources` are the server's whatever `mount=` asks for, as in Icecast 2.4.4 (a tool that polls one mount reads
 /// the totals there too; the mount's own figures are in its `<source>`). The fields are those of
-/// `/status-json.xsl` (``StatusPage/source(_:listenURL:)``), under the same names.
+/// `/status-json.xsl` (``StatusPage/source(_:listenURL:shape:)``), under the same names.
 enum AdminStats {
     /// The document for `mounts` as `exchange` asks for it.
     static func xml(_ exchange: Exchange, _ mounts: MountTable) -> String {
         let base = StatusRoutes.listenBase(exchange)
         let asked = exchange.mountQuery()
         let everyStreaming = mounts.listed(asked: nil, streaming: true)
-        let streaming = everyStreaming.filter { asked == nil || $0.mount.path == asked }.map { ($0.mount.path, $0.stat) }
+        let streaming = everyStreaming.filter { asked == nil || $0.mount.path == asked }
         var lines = ["<?xml version=\"1.0\"?>", "<icestats>"]
         lines.append(element("listeners", String(mounts.playerCount)))
         lines.append(element("sources", String(everyStreaming.count)))
         for (name, value) in StatusPage.server(started: exchange.port.started) { lines.append(element(name, text(value))) }
-        for (path, stat) in streaming {
+        for (mount, stat) in streaming {
+            let path = mount.path
             lines.append("<source mount=\"\(escaped(path))\">")
-            for (name, value) in StatusPage.source(stat, listenURL: base + URLQuery.encodePath(path)) {
+            for (name, value) in StatusPage.source(stat, listenURL: base + URLQuery.encodePath(path), shape: mounts.shape(of: mount)) {
                 lines.append(element(name, text(value)))
             }
             lines.append(element("total_bytes_read", String(stat.bytesIn)))
