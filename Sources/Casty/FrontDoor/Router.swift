@@ -12,7 +12,7 @@ internal import Icy
 /// | `GET`, `HEAD`   | `/favicon.ico`, `/apple-touch-icon…`, `/robots.txt` | what browsers and crawlers fetch on their own: no icon, no crawling |
 /// | `GET`, `HEAD`   | `/api/…`       | ``APIRoutes/call(_:)``: mounts, titles and live title events for pages |
 /// | `GET`           | `/admin/metadata` | ``AdminRoutes/metadata(_:)``: a mount's new title (admin or its source) |
-/// | `GET`, `HEAD`   | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin credentials; `HEAD` is `405` where it is, `404` as `GET` where not) |
+/// | `GET`, `HEAD`   | `/admin/…`     | ``AdminRoutes/call(_:)``: the admin API (admin, or a mount's source for its calls; `HEAD` is `405` where it is, `404` as `GET` where not) |
 /// | `GET`, `HEAD`, `POST` | `/commands/…` | ``CommandRoutes/call(_:)``: the platform application's commands      |
 /// | `SOURCE`, `PUT` | any            | ``SourceRoutes/publish(_:)``: a source publishes a mount (`405` on a relay) |
 /// | `GET`, `HEAD`   | `…/index.m3u8`, `…/master.m3u8`, segments | ``HLSRoutes/serve(_:)``: a mount's live HLS |

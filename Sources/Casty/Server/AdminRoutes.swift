@@ -4,11 +4,14 @@ internal import Icy
 /// A station server's admin API: Icecast's calls where they exist (answered in JSON, not Icecast's XML), and
 /// the whitelist changes of an SRT server.
 ///
-/// Every call needs the admin's credentials (`admin:<password>`, Basic auth; `401` otherwise), except
-/// `/admin/metadata`, which a mount's own source may also call with its credentials (ffmpeg, ezstream,
-/// liquidsoap and butt set titles this way): the mount's source password, or the password or key the source live
-/// on it now published with (on a platform, a key only the application knew), and the mount's own user name if
-/// it has one (`--mount-user`), as publishing asks (``MountTable/acceptsSource(path:user:password:live:)``).
+/// Every call needs the admin's credentials (`admin:<password>`, Basic auth; `401` otherwise) — or, for a call about
+/// one mount (``mountCalls``, with `mount=`), the credentials a source may publish that mount with, as Icecast 2.4
+/// takes a mount's source password for its mount's calls (ffmpeg, ezstream, liquidsoap and butt set titles this way,
+/// and broadcasters' scripts list and move their own listeners): the mount's source password, or the password or key
+/// the source live on it now published with (on a platform, a key only the application knew), and the mount's own
+/// user name if it has one (`--mount-user`), as publishing asks (``MountTable/acceptsSource(path:user:password:live:)``).
+/// `moveclients` asks them of `mount=` only, as Icecast does; the server-wide calls (`listmounts`, `stats` without
+/// `mount=`, `whitelist`) stay the admin's.
 ///
 /// | call | does |
 /// |------|------|
@@ -18,6 +21,7 @@ internal import Icy
 /// | `/admin/killclient?mount=/m&id=N` | disconnects listener `N` |
 /// | `/admin/killsource?mount=/m` | disconnects `/m`'s source (its listeners fall back) |
 /// | `/admin/moveclients?mount=/m&destination=/n` | moves `/m`'s listeners to `/n`, without disconnecting them (`409` if `/n` plays another codec) |
+/// | `/admin/fallbacks?mount=/m&fallback=/n` | gives `/m` the fallback `/n` (`fallback=` empty: none), as `--fallback` would (``fallbacks(_:_:)``) |
 /// | `/admin/whitelist?action=add\|remove&mount=/m` | lets sources publish `/m`, or no longer (a live one is disconnected; `409` under `--accept-all`, which has no list) |
 enum AdminRoutes {
     /// One listener in `/admin/listclients`: id, address (`peer` as the log says it, `ip` alone), request, user agent (empty if none), seconds connected,
@@ -37,12 +41,9 @@ enum AdminRoutes {
         guard let path = exchange.mountQuery() else {
             return answer(exchange, 400, "Bad Request", ["error": .text("give ?mount=/…&mode=updinfo&song=…")])
         }
-        let auth = BasicAuth(header: exchange.request.headers["Authorization"])
-        let live = mounts.mount(at: path)?.source
         // The same credentials as publishing the mount asks (its own user name included), or the admin's.
-        guard isAdmin(exchange, auth) || mounts.acceptsSource(path: path, user: auth?.user, password: auth?.password, live: live) else {
-            return unauthorized(exchange)
-        }
+        guard mayCall(exchange, about: path, mounts) else { return unauthorized(exchange, about: path) }
+        let live = mounts.mount(at: path)?.source
         // `charset=ISO-8859-1` (libshout's older tools), `windows-1251`, … says what the title's bytes are (``Charset``);
         // otherwise UTF-8 is read — with an empty one too (a script's `charset=$CHARSET`, the variable unset). A charset
         // Casty cannot read is refused rather than turned into a wrong title.
@@ -80,8 +81,10 @@ enum AdminRoutes {
             let router = exchange.port.router
             return router.refuseMethod(exchange, allow: router.allowed(exchange) ?? "GET, OPTIONS")
         }
-        guard isAdmin(exchange, BasicAuth(header: exchange.request.headers["Authorization"])) else { return unauthorized(exchange) }
         let mount = exchange.mountQuery()
+        // A call about one mount: the admin's credentials, or those a source may publish it with.
+        let about = mountCalls.contains(exchange.path) ? mount : nil
+        guard mayCall(exchange, about: about, mounts) else { return unauthorized(exchange, about: about) }
         if statsPaths.contains(exchange.path) {
             // The one admin call answered in XML answers its refusal in XML too, as Icecast's `<iceresponse>`.
             if let mount, mounts.mount(at: mount) == nil {
@@ -162,6 +165,8 @@ enum AdminRoutes {
                 + (left > 0 ? "; \(left) stay, \(destination.path) has its most listeners" : "")
                 + (moving.isEmpty ? "" : mounts.shapeChange(moving: found, to: destination)))
             answer(exchange, 200, "OK", ["moved": .number(moving.count), "destination": .text(destination.path), "left": .number(left)])
+        case "/admin/fallbacks":
+            fallbacks(exchange, mounts)
         case "/admin/whitelist":
             func listed() -> KeyValuePairs<String, JSONValue> {
                 ["whitelist": .list((mounts.rules.whitelist?.sorted() ?? []).map { .text($0) }), "accept_all": .bool(mounts.rules.whitelist == nil)]
@@ -201,6 +206,24 @@ enum AdminRoutes {
 
     // MARK: Helpers
 
+    /// The calls about one mount, named by `mount=`: with it, a source's credentials for that mount are taken too
+    /// (``mayCall(_:about:_:)``), as Icecast takes them for every call with `mount=`. `/admin/metadata` has its own route.
+    static let mountCalls: Set<String> = [
+        "/admin/listclients", "/admin/killclient", "/admin/killsource", "/admin/moveclients", "/admin/fallbacks",
+        "/admin/stats", "/admin/stats.xml",
+    ]
+
+    /// Whether the request's credentials may make a call: the admin's, or — for a call `about` one mount — those a
+    /// source may publish that mount with (``MountTable/acceptsSource(path:user:password:live:)``: its password or the
+    /// common one, compared in constant time, or the password or key its live source published with; and its own user
+    /// name, if it has one). Neither is ever logged.
+    static func mayCall(_ exchange: Exchange, about path: String?, _ mounts: MountTable) -> Bool {
+        let auth = BasicAuth(header: exchange.request.headers["Authorization"])
+        if isAdmin(exchange, auth) { return true }
+        guard let path, let auth else { return false }
+        return mounts.acceptsSource(path: path, user: auth.user, password: auth.password, live: mounts.mount(at: path)?.source)
+    }
+
     /// Whether `auth` is the admin's: user `admin` (as Icecast's admin user) and the admin password, compared in
     /// constant time.
     private static func isAdmin(_ exchange: Exchange, _ auth: BasicAuth?) -> Bool {
@@ -232,19 +255,21 @@ enum AdminRoutes {
 
     /// `401`, with one log line when credentials were sent and are wrong. A call without any is not logged:
     /// libshout's tools (ezstream, ices) send each title first without credentials, then with them once challenged,
-    /// and a browser asks first without them too.
-    private static func unauthorized(_ exchange: Exchange) {
+    /// and a browser asks first without them too. A call `about` one mount says its source's credentials would do.
+    private static func unauthorized(_ exchange: Exchange, about path: String? = nil) {
         exchange.port.refused()
         if exchange.request.headers["Authorization"] != nil {
             exchange.port.refusalLog("admin: \(exchange.peer) refused on \(exchange.path): wrong credentials (401)")
         }
         let challenge = "Basic realm=\"Casty admin\""
+        let needed = path.map { "admin credentials, or those of \(SafeText.shortened(SafeText.logLine($0), to: 80))'s source, needed" }
+            ?? "admin credentials needed"
         // The one admin call answered in XML (a monitoring tool that reads Icecast's stats) is refused in XML too.
         if statsPaths.contains(exchange.path) {
-            return exchange.answer(401, "Unauthorized", body: AdminStats.response("admin credentials needed"),
+            return exchange.answer(401, "Unauthorized", body: AdminStats.response(needed),
                                    headers: ["WWW-Authenticate": challenge, "Content-Type": "text/xml; charset=utf-8"])
         }
-        exchange.answer(401, "Unauthorized", body: "{\"error\":\"admin credentials needed\"}",
+        exchange.answer(401, "Unauthorized", body: JSONValue.object([("error", .text(needed))]).encoded,
                         headers: ["WWW-Authenticate": challenge, "Content-Type": "application/json"])
     }
 
@@ -252,7 +277,7 @@ enum AdminRoutes {
     private static let statsPaths: Set<String> = ["/admin/stats", "/admin/stats.xml"]
 
     /// `404` for a mount that does not exist; `400` when the call names none (a mistake in the call itself).
-    private static func noMount(_ exchange: Exchange, _ mount: String?) {
+    static func noMount(_ exchange: Exchange, _ mount: String?) {
         guard let mount else { return answer(exchange, 400, "Bad Request", ["error": .text("no mount given: add ?mount=/…")]) }
         let hint = exchange.port.mounts.map { slashHint(mount, $0) } ?? ""
         answer(exchange, 404, "Not Found", ["error": .text("no mount \(SafeText.logLine(mount))\(hint)")])
@@ -260,7 +285,7 @@ enum AdminRoutes {
 
     /// What feeds a mount that plays with no source of its own — a relay, the built-in station —, and where its titles
     /// come from; `nil` for any other mount. Such a mount's source is no admin call's to disconnect or title.
-    private static func permanentFeed(_ mount: Mount) -> (what: String, titles: String)? {
+    static func permanentFeed(_ mount: Mount) -> (what: String, titles: String)? {
         switch mount.permanent {
         case is Proxy: ("relays another server's stream", "there")
         case is Station: ("plays the built-in station", "its own list")
@@ -270,11 +295,11 @@ enum AdminRoutes {
 
     /// For `mount=live`, when `/live` is a mount: Icecast's mount names start with a slash, and a tool's
     /// configuration may have lost it.
-    private static func slashHint(_ name: String, _ mounts: MountTable) -> String {
+    static func slashHint(_ name: String, _ mounts: MountTable) -> String {
         !name.hasPrefix("/") && mounts.mount(at: "/" + name) != nil ? " (mount names start with /: mount=/\(SafeText.logLine(name)))" : ""
     }
 
-    private static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, _ fields: KeyValuePairs<String, JSONValue>) {
+    static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, _ fields: KeyValuePairs<String, JSONValue>) {
         exchange.answer(code, reason, body: JSONValue.object(fields.map { ($0.key, $0.value) }).encoded,
                         headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
     }

@@ -13,7 +13,8 @@ extension MountTable {
     /// a listed mount hears it as its fallback: ``listenersMayWait(_:)``).
     /// A relay mount whose upstream is away does the same, its listeners waiting for the relay (``relayFallbackChanged(_:)``). Sources and listeners already admitted keep their places under new passwords and limits,
     /// which apply to those who come next; a new source timeout and catch-up apply to the sources publishing too. Mounts the admin API added to the whitelist, or took off
-    /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied. The segment size and the distributors' settings stay: streams cut
+    /// it, stay so: of the whitelist, only what changed between the last reading and this one is applied; so do the fallbacks
+    /// `/admin/fallbacks` set or removed (``fallbacks(running:configured:wanted:)``). The segment size and the distributors' settings stay: streams cut
     /// and rings sized differently mid-stream would break players' framing.
     func reload(_ new: Rules) -> [String] {
         let old = rules
@@ -25,8 +26,13 @@ extension MountTable {
             next.whitelist = running.union(wanted.subtracting(configured)).subtracting(configured.subtracting(wanted))
         }
         configuredWhitelist = new.whitelist
+        // So do fallbacks `/admin/fallbacks` set or removed: only those the configuration changed are applied — unless
+        // together they would go round in a circle, when the configuration's are taken as they are, and said.
+        var dropped: String?
+        (next.fallbacks, dropped) = Self.fallbacks(running: old.fallbacks, configured: configuredFallbacks, wanted: new.fallbacks)
+        configuredFallbacks = new.fallbacks
         rules = next
-        let changes = Self.differences(old, next)
+        let changes = Self.differences(old, next) + (dropped.map { [$0] } ?? [])
         guard !changes.isEmpty else { return [] }
         if old.whitelist != next.whitelist { whitelistChanged?(next.whitelist) }
         if old.maxSources != next.maxSources { tellSources() }
@@ -36,29 +42,7 @@ extension MountTable {
             }
         }
         for path in (next.whitelist ?? []).sorted() { _ = make(path) }
-        for (path, target) in next.fallbacks.sorted(by: { $0.key < $1.key }) {
-            _ = make(path)
-            _ = make(target)
-        }
-        for path in order where old.fallbacks[path] != next.fallbacks[path] {
-            guard let mount = mounts[path], mount.source == nil else { continue }
-            if mount.permanent != nil {
-                relayFallbackChanged(mount)
-                continue
-            }
-            mount.fallbackRefused = false
-            // The stream it played (its old fallback's) ends here: left with nothing to play, the mount is one whose
-            // source left for good — it forgets that stream, and whoever still hears it waits, then is let go.
-            let ended = hasPlayers(mount) || (!isServing(mount) && contentType(of: mount) != nil)
-            // What its listeners heard, from the old fallback: a new one of another sample rate or channels is said.
-            let heard = old.fallbacks[path].flatMap { mounts[$0] }.flatMap(heardShape)
-            mount.distributor.detachSource()
-            let hearing = hearingAsFallback(mount)
-            if next.fallbacks[path] == nil, listenersMayWait(mount), hasPlayers(mount) || !hearing.isEmpty {
-                logger("mount \(path): no fallback any more; its listeners\(Self.alsoLetGo(hearing)) wait for a source (up to \(next.sourceTimeout))")
-            }
-            fallBack(mount, sourceEnded: ended, shape: heard)
-        }
+        fallbacksChanged(from: old.fallbacks)
         // After the fallbacks: a mount taken off with a new one moves its listeners there, not away.
         if let listed = next.whitelist {
             for path in order where !listed.contains(path) { takeOff(path, by: "SIGHUP") }

@@ -163,6 +163,8 @@ final class MountTable: @unchecked Sendable {
     var hearingSteps = 0
     /// The whitelist as the configuration last read gave it (the admin API changes ``rules`` only).
     var configuredWhitelist: Set<String>?
+    /// The fallbacks as the configuration last read gave them (`/admin/fallbacks` changes ``rules`` only).
+    var configuredFallbacks: [String: String]
     /// Told the new whitelist when the admin API changes it (the SRT ingest's listen callback keeps a copy).
     var whitelistChanged: ((Set<String>?) -> Void)?
     /// Told, whenever a source starts or ends (or a mount is held or let go), the mounts in use and whether the
@@ -197,6 +199,7 @@ final class MountTable: @unchecked Sendable {
         self.rules = rules
         self.fallingBack = Self.fallingBack(rules.fallbacks)
         self.configuredWhitelist = rules.whitelist
+        self.configuredFallbacks = rules.fallbacks
         self.loop = loop
         self.logger = logger
         for path in rules.whitelist?.sorted() ?? [] { _ = make(path) }

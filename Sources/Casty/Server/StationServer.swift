@@ -87,6 +87,17 @@ public final class StationServer: Sendable {
         public func check() throws(ConfigurationError) {
             let names = (mounts ?? []) + Array(mountPasswords.keys) + Array(mountUsers.keys) + Array(fallbacks.keys) + Array(fallbacks.values)
             for name in names { try Self.checkMount(name) }
+            try Self.checkFallbacks(fallbacks)
+            _ = try Cutter(segmentBytes: segmentBytes)
+            if let srt {
+                for name in srt.passphrases.keys { try Self.checkMount(name) }
+                try srt.check()
+            }
+        }
+
+        /// Checks that `fallbacks` (each mount's fallback) do not go round in a circle, nor make a chain longer than
+        /// ``longestFallbackChain``: what a configuration, a reading of it on SIGHUP and `/admin/fallbacks` all pass.
+        static func checkFallbacks(_ fallbacks: [String: String]) throws(ConfigurationError) {
             for start in fallbacks.keys.sorted() {
                 var seen = [start]
                 var current = start
@@ -97,14 +108,9 @@ public final class StationServer: Sendable {
                     current = next
                 }
                 // Said of the chain's first mount: one that only continues a longer chain is not a chain of its own.
-                if seen.count > Self.longestFallbackChain, !fallbacks.values.contains(start) {
-                    throw .fallbackChain(Array(seen.prefix(3)), length: seen.count, most: Self.longestFallbackChain)
+                if seen.count > longestFallbackChain, !fallbacks.values.contains(start) {
+                    throw .fallbackChain(Array(seen.prefix(3)), length: seen.count, most: longestFallbackChain)
                 }
-            }
-            _ = try Cutter(segmentBytes: segmentBytes)
-            if let srt {
-                for name in srt.passphrases.keys { try Self.checkMount(name) }
-                try srt.check()
             }
         }
 
