@@ -108,13 +108,12 @@ enum AdminRoutes {
             // Listeners may run on other loops of the group: each is asked on its own, the answer sent back here.
             let clients = clients(of: found, in: mounts)
             let loop = exchange.connection.loop
+            // The list of a mount of thousands is megabytes of JSON: encoded here, off the loop, which only sends it.
             Task {
                 var infos: [ListenerInfo] = []
                 for client in clients { infos.append(await client.info()) }
-                let listed = infos
-                loop.execute {
-                    answer(exchange, 200, "OK", ["mount": .text(found.path), "clients": .list(listed.map(clientJSON))])
-                }
+                let encoded = JSONValue.object([("mount", .text(found.path)), ("clients", .list(infos.map(clientJSON)))]).encoded
+                loop.execute { answer(exchange, 200, "OK", encoded: encoded) }
             }
         case "/admin/killclient":
             guard let found = mount.flatMap(mounts.mount(at:)) else { return noMount(exchange, mount) }
@@ -300,7 +299,11 @@ enum AdminRoutes {
     }
 
     static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, _ fields: KeyValuePairs<String, JSONValue>) {
-        exchange.answer(code, reason, body: JSONValue.object(fields.map { ($0.key, $0.value) }).encoded,
-                        headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
+        answer(exchange, code, reason, encoded: JSONValue.object(fields.map { ($0.key, $0.value) }).encoded)
+    }
+
+    /// Answers JSON already `encoded` (`Content-Type: application/json`, not cached).
+    static func answer(_ exchange: Exchange, _ code: Int, _ reason: String, encoded: String) {
+        exchange.answer(code, reason, body: encoded, headers: ["Content-Type": "application/json", "Cache-Control": "no-cache"])
     }
 }
