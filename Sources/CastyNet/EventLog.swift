@@ -118,3 +118,12 @@ public struct EventLog: Sendable {
     /// Drops every line.
     public static let silent = EventLog { _ in }
 }
+
+extension EventLog {
+    /// A logger that writes each line after the prefix `prefix` returns when the line is written, or as it is while
+    /// that is `nil`: for lines whose owner is named only once it exists (a branch's distributor, made before the port
+    /// that tells the branch's address is bound).
+    public func prefixed(_ prefix: @escaping @Sendable () -> String?) -> EventLog {
+        EventLog { [write] line in write(SafeText.logLine(prefix() ?? "") + line) }
+    }
+}

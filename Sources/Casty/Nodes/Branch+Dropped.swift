@@ -22,6 +22,7 @@ extension Branch {
         guard closedBy == closed else { return }  // placed again meanwhile
         guard answers else {
             lostParent = closed
+            lostBecause = "it closed the link and does not answer its /tree"
             return
         }
         // Alive — or restarted at once (a supervisor's restart answers as fast): its log tells which.
@@ -49,5 +50,30 @@ extension Branch {
         } catch {
             return false
         }
+    }
+}
+
+extension Branch {
+    /// Whether the link just lost had been too slow for the stream — the branch told it so (``RealTimeWatch``), or
+    /// the link fell behind the root by more than ``LinkLag/bound(segmentDuration:)`` before it went silent: what
+    /// it says of it, else `nil`. A silence or a failure that follows is the link's, not
+    /// a fault of the parent: named lost, a healthy parent would get no branch for a while, and a branch whose own
+    /// link is too slow would have every healthy parent of the tree suspected in turn, and the root serve it past its
+    /// fanout — as for a parent that drops the branch (``judgeClose(by:)``).
+    var linkTrickled: String? {
+        if realTime.isBehind { return "its audio came slower than it plays, as told" }
+        let bound = LinkLag.bound(segmentDuration: context?.segmentDuration ?? .milliseconds(500))
+        guard linkLag.growth > bound else { return nil }
+        return "bringing the stream slower than it plays (\(formatted(seconds(linkLag.growth))) s further behind the root than at its best)"
+    }
+
+    /// Says, once per parent named, that the branch names `lost` lost to the tree (`X-Casty-Lost`) and why: the
+    /// root's line about it (`branch … lost its parent …`) is on another machine, and it sends no branch there for
+    /// 10 s — the engineer reading it should find here whether the parent was at fault.
+    func tellNamedLost(_ lost: String) {
+        guard !lostTold else { return }
+        lostTold = true
+        logger("branch \(address): names its parent \(lost) lost to the root (\(lostBecause)): the node above that parent sends"
+            + " no branch there for 10 s")
     }
 }

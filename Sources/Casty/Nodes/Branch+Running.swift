@@ -60,9 +60,10 @@ extension Branch {
         distribution.lazy = !eager && !options.recording.records("")
         var configuration = configuration
         configuration.treeKey = treeKey ?? configuration.treeKey ?? options.treeKey
-        let distributor = Distributor(configuration: distribution, logger: logger)
-        // The ports show the branch's state, but the branch's address is known only once the port is bound.
+        // The ports show the branch's state, and the distributor's lines name the branch as its own do (`branch
+        // host:port: distributor: gap: …`), but the branch's address is known only once the port is bound.
         let made = MadeLater<Branch>()
+        let distributor = Distributor(configuration: distribution, logger: logger.prefixed { made.value.map { "branch \($0.address): " } })
         var options = options
         options.treeKey = configuration.treeKey
         if options.upstreamState == nil {
@@ -98,7 +99,9 @@ extension Branch {
         // every other mount's, needs the advertised address, known once the port is bound.
         var firstDistribution = distribution
         firstDistribution.lazy = !eager && !options.recording.records("")
-        let first = Distributor(configuration: firstDistribution, logger: logger)
+        // Its lines name the branch, as the branch's own do: its address is known once the port is bound.
+        let advertised = MadeLater<String>()
+        let first = Distributor(configuration: firstDistribution, logger: logger.prefixed { advertised.value.map { "branch \($0): " } })
         // The recorded mounts are relayed from the start, listened to or not, and recorded as their relays are made.
         var settings = settings
         settings.kept.formUnion(options.recording.mounts)
@@ -122,7 +125,8 @@ extension Branch {
                 context: PortContext(distributor: first, options: playerOptions, logger: logger, tree: mounts), address: address,
                 loop: first.loop)
         }
-        let branch = mounts.start(address: advertise ?? port.address.description)
+        advertised.set(advertise ?? port.address.description)
+        let branch = mounts.start(address: advertised.value!)
         return Running(branch: branch, distributor: first, port: port, clientPort: clientPort, mounts: mounts)
     }
 }

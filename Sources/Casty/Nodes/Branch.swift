@@ -72,7 +72,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         if endedUpstream, keeper.state != .retrying, keeper.state != .stopped { return "waiting (the stream ended upstream)" }
         return "\(keeper.state)"
     }
-    /// Whether the stream ended upstream (``streamEnded(upstream:)``), or the root has none (``followRootAway(_:)``),
+    /// Whether the stream ended upstream (``streamEnded(told:)``), or the root has none (``followRootAway(_:)``),
     /// and no segment has come since.
     private var endedUpstream = false
     /// Times the branch lost its parent and asked the root again.
@@ -91,7 +91,10 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// too slow is dropped by its parent within seconds (it falls 2 s behind) and re-attached again and again, so
     /// no one link lasts the windows it takes — while the links that break and heal in the tree owe nothing, since a
     /// branch that re-attaches is sent what it missed. Only a stream that ended upstream starts it again.
-    private var realTime: RealTimeWatch
+    private(set) var realTime: RealTimeWatch
+    /// How far behind its best the current link brings the stream (``LinkLag``): a silence after a link that fell
+    /// behind so is the link's, not its parent's (``linkTrickled``).
+    private(set) var linkLag = LinkLag()
     /// The number of the next segment; sent as `X-Casty-Resume` when re-attaching.
     private var next: Int?
     private var title: Metadata?
@@ -117,8 +120,15 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// a second or two; past that (the root gone, the network cut), a new player would get the seconds before the
     /// loss as a burst, then silence — it waits instead, and is told `503` with `Retry-After`.
     static let staleAfter: Duration = .seconds(3)
-    /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again.
-    var lostParent: String?
+    /// The parent lost last (`host:port`), told to the tree as `X-Casty-Lost` until the branch is placed again; the
+    /// branch's log says so once (``lostBecause``), so that an engineer reading the root's line about it finds why here.
+    var lostParent: String? {
+        didSet { if lostParent != oldValue { lostTold = false } }
+    }
+    /// Why ``lostParent`` is named lost, for the branch's line that says so.
+    var lostBecause = ""
+    /// Whether the branch's log said it names ``lostParent`` lost.
+    var lostTold = false
     /// The parent that closed the link in order (`host:port`), until the branch is placed again: a parent that died
     /// (its process killed), or one that dropped this branch — its link too slow for the stream, behind past its
     /// patience. It is asked which before the branch asks the root again (``judgeClose(by:)``): one that answers is
@@ -134,6 +144,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// parent, silent with it, did nothing wrong; named as lost, it would get no branch for a while just as the
     /// whole tree re-attaches, which piles every branch into the other subtree.
     private var rootUnanswered = false
+    /// Whether the root answered the branch's last ask (a redirect, a refusal, a stream), for the line that says the
+    /// branch is cut off from the tree (``forgetStaleStream()``).
+    private var rootReached = false
     private var reportedUnnumbered = false
     /// The audio of the segment the link is bringing, as it arrives (the link hands audio on read by read), and
     /// what of it was handed on ahead of it (``StreamPiece``, a quiet stream).
@@ -234,7 +247,10 @@ public actor Branch: UpstreamNode, FeedingNode {
             closeJudged = true
             await judgeClose(by: closedBy)
         }
-        if let lostParent { headers["X-Casty-Lost"] = lostParent }
+        if let lostParent {
+            headers["X-Casty-Lost"] = lostParent
+            tellNamedLost(lostParent)
+        }
         do {
             let opened = try await open(headers: headers)
             missing = false
@@ -291,7 +307,11 @@ public actor Branch: UpstreamNode, FeedingNode {
                 if looped || chain.count > configuration.maxRedirects + 1 { throw .redirects(chain, loop: looped) }
                 current = next
             } catch {
-                if current != root, Self.isUnreachable(error) { lostParent = Self.treeAddress(current) }
+                rootReached = current != root || !Self.isUnreachable(error)
+                if current != root, Self.isUnreachable(error) {
+                    lostParent = Self.treeAddress(current)
+                    lostBecause = "sent there, it could not be reached: \(error)"
+                }
                 throw error
             }
         }
@@ -322,9 +342,18 @@ public actor Branch: UpstreamNode, FeedingNode {
             closedBy = named
             closeJudged = false
             lostParent = nil
+        } else if let named, let slow = linkTrickled {
+            // The link, not the parent: named lost, a healthy parent would get no branch for a while.
+            lostParent = nil
+            if keeper.flaps <= Self.toldAttempts {
+                logger("branch \(address): its link to its parent \(named) gave out (\(reason)) after \(slow): the link is too"
+                    + " slow for the stream, not the parent at fault; asking the root again without naming it lost")
+            }
         } else {
             lostParent = named
+            lostBecause = "its link: \(reason)"
         }
+        linkLag.reset()
         rootUnanswered = false
         parent = nil
         staleTimer?.cancel()
@@ -339,9 +368,11 @@ public actor Branch: UpstreamNode, FeedingNode {
         staleTimer = nil
         guard keeper.state == .retrying else { return }
         let away = "\(formatted(seconds(Self.staleAfter))) s"
-        streamEnded(upstream: lostParent.map { "the parent \($0) away for \(away)" }
-            ?? closedBy.map { "dropped by its parent \($0), and placed nowhere for \(away)" }
-            ?? "no parent for \(away), and the root \(Self.treeAddress(root)) does not answer")
+        // What the branch knows: it has no parent, not that the stream ended (only a parent or the root tells that).
+        let cutOff = lostParent.map { "its parent \($0) lost, and no new place for \(away)" }
+            ?? closedBy.map { "dropped by its parent \($0), and no new place for \(away)" }
+            ?? "no parent for \(away), and the root \(Self.treeAddress(root)) \(rootReached ? "has not placed it again" : "does not answer")"
+        streamEnded(told: "cut off from the tree: \(cutOff): newcomers here wait for the stream to come back")
         // No longer where it was: its status says so until it is placed again (it asks the root meanwhile).
         for node in subscribers.all { (node as? Distributor)?.placeLost() }
     }
@@ -350,13 +381,14 @@ public actor Branch: UpstreamNode, FeedingNode {
     /// stayed away: the HLS segment being filled is published, as every node of the tree publishes it, the links
     /// below are told, and newcomers here wait for the next stream, as they do at the root — at once, not once a
     /// link's silence makes a branch ask the root (seconds of `200` and silence for a player who came meanwhile).
-    private func streamEnded(upstream why: String) {
+    /// `told` is what the branch's line says of it: the stream ended upstream, or the branch is cut off from the tree.
+    private func streamEnded(told: String) {
         finishJoin()
         endedUpstream = true
         realTime.restart()
         for node in subscribers.nodes { (node as? Distributor)?.endOfStream() }
         guard subscribers.context != nil else { return }
-        logger("branch \(address): the stream ended upstream (\(why)): newcomers here wait for the next one")
+        logger("branch \(address): \(told)")
         subscribers.streamAway()
     }
 
@@ -377,6 +409,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         let counted = bounded(Context.bitrateHeader, 1...10_000), told = bounded("icy-br", 1...10_000)
         let bitrate = counted ?? told ?? context?.bitrate ?? 128
         let path = headers["x-casty-path"].map { $0.split(separator: ",").map(String.init) } ?? []
+        rootReached = true
         let first = StreamSegment.number(headers["x-casty-next"]) ?? next ?? 0
         let stream = headers[Context.streamHeader].flatMap(Context.stream(parsing:)) ?? context?.stream ?? 0
         var current = Context(
@@ -539,7 +572,9 @@ public actor Branch: UpstreamNode, FeedingNode {
     private func takeWhole(_ segment: Segment) {
         let metadata = Metadata(parsing: segment.metadata)
         guard metadata[StreamSegment.voidKey] == nil else {
-            if metadata[StreamSegment.endKey] != nil { streamEnded(upstream: "its end came down the link") }
+            if metadata[StreamSegment.endKey] != nil {
+                streamEnded(told: "the stream ended upstream (its end came down the link): newcomers here wait for the next one")
+            }
             if metadata[StreamSegment.newStreamKey] != nil { keeper.relinking = true }
             return
         }
@@ -575,6 +610,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         if restated { titleVersion += 1 }
         // This branch's own branches learn the path above them again whenever it changes.
         let below = (context?.path ?? []) + [address]
+        if let cut = StreamSegment.time(metadata[StreamSegment.timeKey]) { linkLag.heard(cut: cut, at: wallClockMilliseconds()) }
         let numbered = StreamSegment(
             number: number ?? next ?? 0,
             time: StreamSegment.time(metadata[StreamSegment.timeKey]) ?? wallClockMilliseconds(),

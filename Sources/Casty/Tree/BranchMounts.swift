@@ -342,7 +342,8 @@ public final class BranchMounts: @unchecked Sendable {
         let branch = Branch(
             root: StreamURL(host: root.host, port: root.port, path: mount), address: address,
             configuration: configuration, loop: loop, logger: logger)
-        let distributor = Distributor(loop: loop, configuration: distribution, logger: logger)
+        // Its lines name the mount and the branch, as the branch's own do (`/jazz: branch host:port: distributor: gap: …`).
+        let distributor = Distributor(loop: loop, configuration: distribution, logger: logger.prefixed("branch \(address): "))
         distributor.setTreeAddress(address, root: root.authority)
         distributor.attachSource(branch)
         return Relay(mount: mount, branch: branch, distributor: distributor)
