@@ -59,8 +59,11 @@ for a in "${BRANCHES[@]}"; do [ "$(field "$(tree_line "$a")" depth)" = 2 ] && LE
 info "leaves: ${LEAVES[*]}"
 
 # --- 1. A closed tree ----------------------------------------------------------------------------------------
+# Three strangers (one address asking again is told once, its repeats summed up every 10 minutes).
+stranger_port=9
 for header in "" "X-Casty-Key: wrong" "X-Casty-Key: ${KEY}x"; do
-    code=$(nsx lis curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "X-Casty-Branch: $TREE_SUBNET.100:9" \
+    stranger_port=$((stranger_port + 1))
+    code=$(nsx lis curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "X-Casty-Branch: $TREE_SUBNET.100:$stranger_port" \
         ${header:+-H "$header"} "http://$ROOT/" || true)
     check "a stranger asking for a place ${header:+with a wrong key }${header:-without a key} gets 403 (got $code)" [ "$code" = 403 ]
 done

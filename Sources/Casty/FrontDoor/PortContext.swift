@@ -30,9 +30,10 @@ final class PortContext: @unchecked Sendable {
     /// Pages following titles (``TitleWatcher``) coming, going and dropped: as many as listeners, with no
     /// credentials — a loop opening event streams would fill the log.
     let pageLines: LogBudget
-    /// Branches refused for a wrong or missing tree key: a branch with the wrong key asks again every half
-    /// second for as long as it runs, so a few are logged one by one per window, the rest summed up.
-    let treeKeyRefusals: LogBudget
+    /// Branches refused for a wrong or missing tree key: a branch with the wrong key asks again every 10 s for as long
+    /// as it runs, so each address's first refusal is told, then its repeats summed up every 10 minutes; many
+    /// strangers at once are logged a few per window, the rest summed up.
+    let treeKeyRefusals: TreeKeyRefusals
     /// Connections dropped because no request came in time: a few logged one by one per window, the rest summed up.
     let silentConnections: LogBudget
     /// Connections still waiting for their request, shed for new peers when descriptors are short (``WaitingDoors``):
@@ -70,7 +71,7 @@ final class PortContext: @unchecked Sendable {
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: distributor.loop, logger: logger, what: "listener joins and leaves")
         self.pageLines = LogBudget(loop: distributor.loop, logger: logger, what: "title pages come and gone")
-        self.treeKeyRefusals = .treeKeyRefusals(loop: distributor.loop, logger: logger)
+        self.treeKeyRefusals = TreeKeyRefusals(loop: distributor.loop, logger: logger)
         self.silentConnections = .silentConnections(loop: distributor.loop, logger: logger)
         self.shedConnections = .shedConnections(loop: distributor.loop, logger: logger)
         self.malformedRequests = .malformedRequests(loop: distributor.loop, logger: logger)
@@ -93,7 +94,7 @@ final class PortContext: @unchecked Sendable {
         self.logger = logger
         self.joinsAndLeaves = LogBudget(loop: loop, logger: logger, what: "listener joins and leaves")
         self.pageLines = LogBudget(loop: loop, logger: logger, what: "title pages come and gone")
-        self.treeKeyRefusals = .treeKeyRefusals(loop: loop, logger: logger)
+        self.treeKeyRefusals = TreeKeyRefusals(loop: loop, logger: logger)
         self.silentConnections = .silentConnections(loop: loop, logger: logger)
         self.shedConnections = .shedConnections(loop: loop, logger: logger)
         self.malformedRequests = .malformedRequests(loop: loop, logger: logger)
@@ -111,7 +112,7 @@ final class PortContext: @unchecked Sendable {
     private func tellCountedLinesAtShutdown(on loop: EventLoop) {
         Shutdown.register(.logs) { [weak self] _ in
             guard let self else { return }
-            let budgets = [joinsAndLeaves, pageLines, treeKeyRefusals, silentConnections, shedConnections, malformedRequests, refusalLog]
+            let budgets = [joinsAndLeaves, pageLines, treeKeyRefusals.budget, silentConnections, shedConnections, malformedRequests, refusalLog]
             await loop.submit { for budget in budgets { budget.closeWindow() } }
         }
     }

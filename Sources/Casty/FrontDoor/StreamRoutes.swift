@@ -31,7 +31,7 @@ enum StreamRoutes {
             port.refused()
             // On a root of mounts, named as the mount's other tree lines are (`mount /live: tree: …`).
             let mount = port.mounts?.mount(asked: exchange.path).map { "mount \($0.path): " } ?? ""
-            port.treeKeyRefusals("\(mount)tree: branch \(branch) from \(exchange.peer) refused: wrong or missing tree key (403)")
+            port.treeKeyRefusals.refused(branch, from: exchange.peer, mount: mount)
             return exchange.answer(403, "Forbidden", body: "This tree takes branches with its key only (X-Casty-Key).")
         }
         guard let withdraw = admit(exchange, branch: branch) else { return }
