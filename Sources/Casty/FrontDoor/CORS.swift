@@ -15,9 +15,11 @@ internal import Icy
 package enum CORS {
     /// The request headers a page may send.
     static let allowedHeaders = "Icy-MetaData, Range, Content-Type, Authorization"
-    /// The answer headers a page's script may read: the stream's, and when to ask again after a `503` (`Retry-After`,
-    /// which is not one a script may read unless told).
-    static let exposedHeaders = "Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Description, Icy-Url, Icy-Pub, Ice-Audio-Info, Retry-After"
+    /// The answer headers a page's script may read: the stream's, when to ask again after a `503` (`Retry-After`),
+    /// where a `206`'s part lies (`Content-Range`, for the `Range` it may send) and what to revalidate with (`ETag`) —
+    /// none of which a script may read unless told.
+    static let exposedHeaders =
+        "Icy-MetaInt, Icy-Br, Icy-Name, Icy-Genre, Icy-Description, Icy-Url, Icy-Pub, Ice-Audio-Info, Retry-After, Content-Range, ETag"
 
     /// An origin as a browser writes it in `Origin` — `scheme://host[:port]`, both lowercased, without the
     /// scheme's default port or a trailing `/` — from one a person wrote (`https://Radio.Example:443/`), so that
