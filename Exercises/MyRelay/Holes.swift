@@ -82,6 +82,9 @@ enum Holes {
         if seats.children.count > Set(seats.children).count {
             return "Seats.place(_:) gives a branch that asks twice two seats (children \(seats.children)): look for a known child before looking for room"
         }
+        if seats.children == ["a", "b"], answers.prefix(3) == [.accept, .accept, .accept] {
+            return "Seats.place(_:) sends the third branch to \(answers[3]) instead of redirect(to: \"a\"): a child asking again must not move the turn"
+        }
         return "Seats.place(_:) does not take two children and then redirect the third to the first yet"
     }
 
@@ -178,7 +181,9 @@ enum Holes {
               text.hasSuffix("\r\n\r\n")
         else { return "ClientCore.replyBytes(next:context:) does not write a 200 reply ending in an empty line yet" }
         guard text.lowercased().contains("icy-metaint: 4\r\n") else {
-            return "ClientCore.replyBytes(next:context:) does not tell a player who asked for titles its icy-metaint"
+            let told = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("icy-metaint:") }
+            return told.map { "ClientCore.replyBytes(next:context:) tells \($0) where the segments hold 4 bytes: icy-metaint is the segment's size" }
+                ?? "ClientCore.replyBytes(next:context:) does not tell a player who asked for titles its icy-metaint"
         }
         return nil
     }

@@ -69,6 +69,19 @@ struct RelayChecks {
         }
     }
 
+    @Test func proxy_keepsAnEmptyTitle_whichClearsTheOneBefore() throws {
+        var bytes: [UInt8] = []
+        sendReply(["icy-name": "Casty FM", "icy-metaint": "4"], status: .icyOK) { bytes += $0 }
+        try sendData(Icy.Segment(audio: [0, 0, 0, 0], metadata: Metadata(streamTitle: "Song 0").bytes)) { bytes += $0 }
+        try sendData(Icy.Segment(audio: [1, 1, 1, 1], metadata: Metadata(streamTitle: "").bytes)) { bytes += $0 }
+        var core = ProxyCore()
+        let events = try core.receive(bytes)
+        #expect(events.dropFirst() == [
+            .segment(0, Kit.Segment(audio: [0, 0, 0, 0], title: "Song 0")),
+            .segment(1, Kit.Segment(audio: [1, 1, 1, 1], title: "")),
+        ], hole("ProxyCore.receive(_:)", "StreamTitle=''; is a title too — the station says nothing plays now — and is kept as \"\", not dropped: a player would keep showing the title before"))
+    }
+
     @Test func proxy_cutsAStationWithoutMetaint_intoSegmentsOfItsOwnSize() throws {
         var core = ProxyCore(segmentBytes: 4)
         let events = try core.receive(Array("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n".utf8) + Array(1...9))

@@ -42,6 +42,13 @@ struct TreeChecks {
         #expect(seats.children == ["a", "b"], hole("Seats.place(_:)", "the children once each, in the order they came"))
     }
 
+    @Test func seats_aChildAskingAgain_doesNotMoveTheTurn() {
+        var seats = Seats(capacity: 2)
+        let answers = ["a", "b", "c", "a", "d", "b", "e"].map { seats.place($0) }
+        #expect(answers == [.accept, .accept, .redirect(to: "a"), .accept, .redirect(to: "b"), .accept, .redirect(to: "a")],
+                hole("Seats.place(_:)", "a child asking again (after a reconnect) is accepted and does not move the turn: the newcomers still go to a, b, a"))
+    }
+
     @Test func seats_aNewcomerAskingTwiceWhileThereIsRoom_isSeatedOnce() {
         var seats = Seats(capacity: 2)
         _ = seats.place("a")
