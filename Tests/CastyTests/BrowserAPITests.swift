@@ -158,14 +158,17 @@ struct WebSocketTests {
         let station = try Station.builtIn(titles: ["Song"], titleInterval: .milliseconds(600), segmentBytes: 4170, loop: loop)
         await station.start()
         server.attach(station, at: "/radio")
-        func open(_ origin: String?, host: String = "x") async throws -> TestPeer {
+        func open(_ origin: String?, host: String = "x", version: String = "13") async throws -> TestPeer {
             let peer = try await TestPeer.connect(to: server.address, on: loop)
             await peer.send("GET /api/mounts/radio/ws HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + (origin.map { "Origin: \($0)\r\n" } ?? "") + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                + (origin.map { "Origin: \($0)\r\n" } ?? "") + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: \(version)\r\n\r\n")
             return peer
         }
         let stranger = try await open("https://other.example")
         #expect(await stranger.waitFor { String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.0 403") || String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 403") }, "\(stranger.text)")
+        // Refused for its origin before it is told which version would do.
+        let olderStranger = try await open("https://other.example", version: "8")
+        #expect(await olderStranger.waitFor { String(decoding: $0, as: UTF8.self).contains(" 403 ") }, "\(olderStranger.text)")
         // The log shows what was sent, its control characters escaped (not dropped).
         let forged = try await open("https://a\u{1B}[31m.example")
         #expect(await forged.waitFor { String(decoding: $0, as: UTF8.self).contains(" 403 ") })

@@ -124,10 +124,6 @@ enum APIRoutes {
             return exchange.answer(400, "Bad Request",
                                    body: "A WebSocket handshake is needed here (HTTP/1.1 GET, Upgrade: websocket, a 16-byte Sec-WebSocket-Key).")
         }
-        guard headers["Sec-WebSocket-Version"].map({ $0[...].trimmingSpaces }) == "13" else {
-            return exchange.answer(426, "Upgrade Required", body: "This server speaks WebSocket version 13 (RFC 6455).",
-                                   headers: ["Sec-WebSocket-Version": "13"])
-        }
         // A WebSocket is not bound by CORS: a browser opens it from any page, and sends the page's Origin for the
         // server to judge. With `--cors-origins`, a page of another site is refused as its fetch would be; one of
         // this site (its own player page, or one behind the same TLS proxy) is not, as its fetch needs no CORS.
@@ -136,6 +132,11 @@ enum APIRoutes {
            !CORS.isSameSite(CORS.origin(origin) ?? origin, host: headers["Host"]) {
             exchange.port.refusalLog("page \(exchange.peer) refused: a WebSocket from \(SafeText.shortened(origin, to: 80)), not in --cors-origins (403)")
             return exchange.answer(403, "Forbidden", body: "Pages of this origin may not follow the titles here.")
+        }
+        // Told the version spoken here once it may speak at all: a page refused for its origin is not told how to retry.
+        guard headers["Sec-WebSocket-Version"].map({ $0[...].trimmingSpaces }) == "13" else {
+            return exchange.answer(426, "Upgrade Required", body: "This server speaks WebSocket version 13 (RFC 6455).",
+                                   headers: ["Sec-WebSocket-Version": "13"])
         }
         var reply: [UInt8] = []
         sendReply(["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": WebSocket.accept(key: key),
