@@ -39,3 +39,11 @@ package func megabytes(_ bytes: Int) -> String {
     let tenths = bytes / 100_000
     return "\(tenths / 10).\(tenths % 10) MB"
 }
+
+/// `items` for one log line, at most `most` of them: `/a, /b, /c` as they are, or, past `most`, the first `most`
+/// and how many more (`/m1, /m2, … /m20 and 580 more`) — a server of hundreds of mounts would write a line of tens
+/// of kilobytes, which log collectors cut or drop (journald's is 48 KiB).
+package func listed(_ items: [String], most: Int = 20) -> String {
+    guard items.count > most else { return items.joined(separator: ", ") }
+    return items.prefix(most).joined(separator: ", ") + " and \(items.count - most) more"
+}

@@ -75,32 +75,32 @@ public enum CastyError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badURL(let text): "not an http://host:port/path (or https://) URL: \(StreamURL.shown(text))"
-        case .network(let url, let error): "\(url): \(error)"
-        case .notAStream(let url, let error): "\(url): \(error)"
-        case .notAudio(let url, let type): "\(url): not an audio stream (Content-Type: \(type))"
+        case .network(let url, let error): "\(url.shown): \(error)"
+        case .notAStream(let url, let error): "\(url.shown): \(error)"
+        case .notAudio(let url, let type): "\(url.shown): not an audio stream (Content-Type: \(type))"
         case .textNotAudio(let url, let type):
-            "\(url): its body is text (a web page or JSON), not audio\(type.map { " (sent as \(SafeText.printable(SafeText.shortened($0, to: 40))))" } ?? "")"
+            "\(url.shown): its body is text (a web page or JSON), not audio\(type.map { " (sent as \(SafeText.printable(SafeText.shortened($0, to: 40))))" } ?? "")"
         case .unsupportedAudio(let url, let type):
-            "\(url): plays \(type), which Casty does not relay (MP3 and AAC only: audio/mpeg, audio/aac)"
-        case .noReply(let url, let after): "\(url): no reply within \(after)"
-        case .bodyUnended(let url, let status, let after): "\(url): it answered \(status), but its answer's body did not end within \(after)"
-        case .silent(let url, let after): "\(url): no data for \(after)"
-        case .ended(let url): "\(url): the server closed the stream"
-        case .closedBeforeReply(let url): "\(url): the server closed the connection before it replied"
+            "\(url.shown): plays \(type), which Casty does not relay (MP3 and AAC only: audio/mpeg, audio/aac)"
+        case .noReply(let url, let after): "\(url.shown): no reply within \(after)"
+        case .bodyUnended(let url, let status, let after): "\(url.shown): it answered \(status), but its answer's body did not end within \(after)"
+        case .silent(let url, let after): "\(url.shown): no data for \(after)"
+        case .ended(let url): "\(url.shown): the server closed the stream"
+        case .closedBeforeReply(let url): "\(url.shown): the server closed the connection before it replied"
         case .redirects(let chain, let loop):
-            (loop ? "redirect loop: " : "too many redirects: ") + chain.map(\.description).joined(separator: " → ")
-        case .badRedirect(let url, let location): "\(url): cannot follow redirect to \(location)"
-        case .answerTooLarge(let url, let limit): "\(url): an answer whose body is longer than \(limit) bytes"
-        case .playlist(let url, let why): "\(url): a playlist \(why)"
-        case .badChunks(let url, let why): "\(url): an answer whose chunked body is broken: \(why)"
+            (loop ? "redirect loop: " : "too many redirects: ") + chain.map(\.shown.description).joined(separator: " → ")
+        case .badRedirect(let url, let location): "\(url.shown): cannot follow redirect to \(StreamURL.shown(location))"
+        case .answerTooLarge(let url, let limit): "\(url.shown): an answer whose body is longer than \(limit) bytes"
+        case .playlist(let url, let why): "\(url.shown): a playlist \(why)"
+        case .badChunks(let url, let why): "\(url.shown): an answer whose chunked body is broken: \(why)"
         case .cutShort(let url, let length, let received):
-            "\(url): an answer cut short: \(received) of the \(length) bytes its Content-Length announced"
+            "\(url.shown): an answer cut short: \(received) of the \(length) bytes its Content-Length announced"
         case .cutInHead(let url, let received):
-            "\(url): an answer cut short: closed after \(received) bytes, before its head ended"
+            "\(url.shown): an answer cut short: closed after \(received) bytes, before its head ended"
         case .badLength(let url, let text):
-            "\(url): an answer whose Content-Length is not a length: \"\(SafeText.printable(SafeText.shortened(text, to: 40)))\""
+            "\(url.shown): an answer whose Content-Length is not a length: \"\(SafeText.printable(SafeText.shortened(text, to: 40)))\""
         case .framingLost(let url, let blocks):
-            "\(url): \(blocks) metadata blocks in a row were audio, not text: the ICY framing (icy-metaint) is lost"
+            "\(url.shown): \(blocks) metadata blocks in a row were audio, not text: the ICY framing (icy-metaint) is lost"
         }
     }
 }

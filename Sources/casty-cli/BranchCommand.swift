@@ -41,6 +41,11 @@ enum BranchCommand: Command {
         \(PortOptions.usage)
         """
 
+    /// A branch with `--tree-key-file` reads it again on SIGHUP (``TreeKeyReload``).
+    static func readsAgainOnHangup(_ arguments: Arguments) -> Bool {
+        arguments.value("tree-key-file") != nil
+    }
+
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         guard let text = arguments.value("root") else { throw UsageError("missing --root <url>") }
@@ -58,14 +63,14 @@ enum BranchCommand: Command {
         let interval = try ServerCommand.statusInterval(arguments)  // a usage mistake before anything starts
         let advertise = try advertisedAddress(arguments)
         let key = try treeKey(arguments)
-        try PortOptions.prepareDirectories(arguments, options, oneStream: root.path != "/")
+        try PortOptions.prepareDirectories(arguments, &options, oneStream: root.path != "/")
         let serving = try Branch.serve(
             root: root, address: address, clientAddress: clientAddress, advertise: advertise,
             fanout: try arguments.integer("fanout", default: 2, in: 1...64), eager: arguments.flag("eager"),
             treeKey: key, options: options, logger: logger)
         let branch = serving.branch
         TreeKeyReload.reloadOnHangup(key, arguments, node: "branch", logger: logger)
-        logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root)"
+        logger("branch: listening on \(serving.port.address) (advertised as \(branch.address)), root \(root.shown)"
             + (serving.mounts == nil ? "" : "; relays any mount asked")
             + (serving.clientPort.map { "; players only on \($0.address)" } ?? ""))
         warnIfAdvertisingEveryInterface(advertise, listening: serving.port.address, logger: logger)

@@ -21,11 +21,15 @@ protocol Command: SendableMetatype {
     /// Whether the command ends itself when interrupted (it watches ``interrupted``, and reports before it
     /// exits), rather than being stopped as a server is.
     static var endsItselfWhenInterrupted: Bool { get }
+    /// Whether the command, run with `arguments`, reads something again on SIGHUP (``onHangup(_:)``) rather than
+    /// stopping: a SIGHUP that comes while it starts is then held for that reading, never a stop.
+    static func readsAgainOnHangup(_ arguments: Arguments) -> Bool
 }
 
 extension Command {
     static var flags: Set<String> { [] }
     static var endsItselfWhenInterrupted: Bool { false }
+    static func readsAgainOnHangup(_ arguments: Arguments) -> Bool { false }
 }
 
 /// Set when Ctrl-C, `kill` or a closed terminal asks a command that ends itself (``Command/endsItselfWhenInterrupted``)
@@ -40,6 +44,7 @@ struct CommandEntry: Sendable {
     private let options: Set<String>
     private let flags: Set<String>
     private let endsItself: Bool
+    private let readsAgainOnHangup: @Sendable (Arguments) -> Bool
     private let run: @Sendable (Arguments) async throws -> Void
 
     init<C: Command>(_ command: C.Type) {
@@ -49,6 +54,7 @@ struct CommandEntry: Sendable {
         options = C.options
         flags = C.flags
         endsItself = C.endsItselfWhenInterrupted
+        readsAgainOnHangup = { C.readsAgainOnHangup($0) }
         run = { try await C.run($0) }
     }
 
@@ -72,7 +78,7 @@ struct CommandEntry: Sendable {
             }
             parsed = arguments
             for warning in arguments.warnings { EventLog.standardError(warning) }
-            installSignalHandlers(endsItself: endsItself)
+            installSignalHandlers(endsItself: endsItself, readsAgainOnHangup: readsAgainOnHangup(arguments))
             _ = raiseFileDescriptorLimit()
             try await run(arguments)
             exit(0)
@@ -164,16 +170,25 @@ func fail(_ message: String, code: Int32, then usage: String? = nil) -> Never {
 
 /// Exits cleanly on Ctrl-C, `kill` or a closed terminal (SIGINT, SIGTERM, SIGHUP), within 3 s: the application
 /// hears `stream-closed` for each live source, recordings are finished, events not sent yet are spooled
-/// (``Shutdown``), and listeners see the connection close. A command that has said what SIGHUP does instead
-/// (``onHangup(_:)``: a station server reads its options again, as Icecast does) is not stopped by it; under
-/// `nohup`, which ignores SIGHUP, it is left ignored here — a closed terminal must not stop the command. A command
-/// that `endsItself` is only told (``interrupted``), and exits at once on a second signal.
-func installSignalHandlers(endsItself: Bool) {
-    for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM"), (SIGHUP, "SIGHUP")] {
+/// (``Shutdown``), and listeners see the connection close. A command that `readsAgainOnHangup` (a station server
+/// reads its options again, as Icecast does: ``onHangup(_:)``) is not stopped by SIGHUP, even one that comes while
+/// it starts, before its reading is ready: that one is held and read once it is. Under `nohup`, which ignores
+/// SIGHUP, it is left ignored here — a closed terminal must not stop the command. A command that `endsItself` is
+/// only told (``interrupted``), and exits at once on a second signal. SIGUSR1 and SIGUSR2 are ignored, with a line
+/// (``SignalResponse``): their default action would kill the process at once.
+func installSignalHandlers(endsItself: Bool, readsAgainOnHangup: Bool) {
+    if readsAgainOnHangup { hangups.withLock { $0 = $0 ?? HangupReadings() } }
+    for name in SignalResponse.handled {
+        guard let signal = signalNumbers[name] else { continue }
         if signal == SIGHUP, hangupIgnoredAtStart { continue }
         watch(signal, name, endsItself: endsItself)
     }
 }
+
+/// The numbers of the signals ``SignalResponse/handled`` names.
+private let signalNumbers: [String: Int32] = [
+    "SIGINT": SIGINT, "SIGTERM": SIGTERM, "SIGHUP": SIGHUP, "SIGUSR1": SIGUSR1, "SIGUSR2": SIGUSR2,
+]
 
 /// Whether SIGHUP was ignored when the process started (`nohup`), as the kernel says (`sigaction`, which changes
 /// nothing) before Casty installs its own handlers.
@@ -183,46 +198,53 @@ private let hangupIgnoredAtStart: Bool = {
     return unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
 }()
 
-/// Handles `signal` from now on, off the signal handler: SIGHUP told to ``onHangup(_:)``'s action once a command
-/// has one, any signal otherwise the end of the process (``installSignalHandlers(endsItself:)``).
+/// Handles `signal` from now on, off the signal handler, as ``SignalResponse`` decides: SIGHUP told to the
+/// command's readings once it has them (``hangups``), SIGUSR1 and SIGUSR2 a line, any signal otherwise the end of
+/// the process (``installSignalHandlers(endsItself:readsAgainOnHangup:)``).
 private func watch(_ signal: Int32, _ name: String, endsItself: Bool) {
     _ = Glibc.signal(signal, SIG_IGN)  // Dispatch tells it; left to its default action, it would end the process first
     let source = DispatchSource.makeSignalSource(signal: signal, queue: .global())
     source.setEventHandler {
-        if signal == SIGHUP, let hangups = hangups.withLock({ $0 }) {
-            hangups.yield()
-            return
-        }
-        if endsItself {
+        let readings = hangups.withLock { $0 }
+        switch SignalResponse.to(name, endsItself: endsItself, readsAgainOnHangup: readings != nil) {
+        case .readAgain:
+            readings?.received()
+        case .ignore(let line):
+            EventLog.standardError(line)
+        case .tell:
             if interrupted.exchange(true, ordering: .relaxed) { exit(130) }
-            return
+        case .stop:
+            let started = ContinuousClock.now
+            EventLog.standardError("\(name): stopping\(Shutdown.summary)")
+            Shutdown.run(within: .seconds(3))
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            EventLog.standardErrorLast("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
+            exit(0)
         }
-        let started = ContinuousClock.now
-        EventLog.standardError("\(name): stopping\(Shutdown.summary)")
-        Shutdown.run(within: .seconds(3))
-        let (seconds, attoseconds) = (ContinuousClock.now - started).components
-        EventLog.standardErrorLast("stopped in \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms")
-        exit(0)
     }
     source.resume()
     signalSources.append(source)
 }
 
-/// Where SIGHUP is told, once a command has said what it does instead of stopping (``onHangup(_:)``).
-private let hangups = Mutex<AsyncStream<Void>.Continuation?>(nil)
+/// Where SIGHUP is told, in a command that reads something again on it: made as the signal handlers are installed
+/// when the command says it will (``Command/readsAgainOnHangup(_:)``), so that a SIGHUP during the start waits for
+/// the reading; made by ``onHangup(_:)`` otherwise.
+private let hangups = Mutex<HangupReadings?>(nil)
 
 /// From now on SIGHUP runs `action` instead of stopping the command: one at a time, in one task, so that a burst
 /// of signals cannot leave an older reading in force; signals that come while `action` runs are one more run,
-/// which reads what is there by then. Under `nohup` (SIGHUP ignored when the process started) SIGHUP is taken
+/// which reads what is there by then, and one that came while the command started (held: ``installSignalHandlers(endsItself:readsAgainOnHangup:)``)
+/// is run first. Under `nohup` (SIGHUP ignored when the process started) SIGHUP is taken
 /// back for `action`, as Icecast and nginx take it: it can no longer stop the command, only run `action` — a
 /// closed terminal's SIGHUP too. Returns whether it was so taken back.
 @discardableResult
 func onHangup(_ action: @escaping @Sendable () async -> Void) -> Bool {
-    let (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    hangups.withLock { $0 = continuation }
-    Task {
-        for await _ in signals { await action() }
+    let readings = hangups.withLock { hangups in
+        let readings = hangups ?? HangupReadings()
+        hangups = readings
+        return readings
     }
+    readings.run(action)
     guard hangupIgnoredAtStart else { return false }
     watch(SIGHUP, "SIGHUP", endsItself: false)  // told to `action` alone: `hangups` is set
     return true

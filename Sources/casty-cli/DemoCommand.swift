@@ -32,7 +32,7 @@ enum DemoCommand: Command {
         let port = try arguments.port("port", default: 8080)
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options, oneStream: true)
-        try PortOptions.prepareDirectories(arguments, options, oneStream: true)
+        try PortOptions.prepareDirectories(arguments, &options, oneStream: true)
         let station = try Station.builtIn(name: "Casty Demo", titles: ["Casty demo tone"], titleInterval: .seconds(10))
         await station.start()
         let stationServing = try ServedStream.start(

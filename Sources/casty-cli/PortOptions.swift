@@ -111,9 +111,10 @@ enum PortOptions {
     /// Sets `options.trustedProxies`, `options.corsOrigins`, `options.loops`, `options.hls` and
     /// `options.recording` from the arguments. A node of `oneStream` (a proxy, a station, a root or branch of one
     /// stream) records it as `/`, whatever path its players use: `--record` of another name would record nothing.
-    /// Checks that `--hls-dir` and `--record-dir` are directories files can be made in, or can be made, but makes
-    /// and deletes nothing — SIGHUP checks options it does not apply: the node makes them, and deletes an earlier
-    /// run's files, as it starts (``prepareDirectories(_:_:oneStream:mounts:)``).
+    /// Checks that `--hls-dir` and `--record-dir` are directories files can be made in, or can be made, and that
+    /// `--access-log` can be opened, but makes, opens and deletes nothing — SIGHUP checks options it does not apply:
+    /// the node makes them, opens the access log and deletes an earlier run's files, as it starts
+    /// (``prepareDirectories(_:_:oneStream:mounts:)``).
     static func apply(_ arguments: Arguments, to options: inout ClientOptions, oneStream: Bool = false) throws(UsageError) {
         if let text = arguments.value("trusted-proxy") {
             guard let proxies = TrustedProxies(text.split(separator: ",").map(String.init)) else {
@@ -126,7 +127,7 @@ enum PortOptions {
         }
         if let path = arguments.value("access-log") {
             do {
-                options.accessLog = try AccessLog(path: path, logger: .standardError)
+                try AccessLog.check(path: path)  // opened (made) as the node starts (``prepareDirectories(_:_:oneStream:mounts:)``)
             } catch {
                 throw UsageError("--access-log \(path): \(error)")
             }
@@ -211,12 +212,19 @@ enum PortOptions {
         return String(path[..<slash])
     }
 
-    /// Makes `--hls-dir` and `--record-dir` (``apply(_:to:oneStream:)`` checked them) — one that cannot be made
-    /// after all is the usage mistake a check would have said —, then clears the live HLS of an earlier run
-    /// (``clearEarlierRun(_:oneStream:mounts:)``). Called once, as the node starts.
+    /// Makes `--hls-dir` and `--record-dir` and opens `--access-log` into `options` (``apply(_:to:oneStream:)``
+    /// checked them) — one that cannot be made after all is the usage mistake a check would have said —, then clears
+    /// the live HLS of an earlier run (``clearEarlierRun(_:oneStream:mounts:)``). Called once, as the node starts.
     static func prepareDirectories(
-        _ arguments: Arguments, _ options: ClientOptions, oneStream: Bool = false, mounts: [String]? = nil
+        _ arguments: Arguments, _ options: inout ClientOptions, oneStream: Bool = false, mounts: [String]? = nil
     ) throws(UsageError) {
+        if let path = arguments.value("access-log") {
+            do {
+                options.accessLog = try AccessLog(path: path, logger: .standardError)
+            } catch {
+                throw UsageError("--access-log \(path): \(error)")
+            }
+        }
         for (path, option) in directories(arguments, options) {
             var made = path.hasPrefix("/") ? "" : "."
             for part in path.split(separator: "/") {

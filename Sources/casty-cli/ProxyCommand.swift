@@ -37,14 +37,14 @@ enum ProxyCommand: Command {
         let proxy = try Proxy(url: url, configuration: configuration, logger: logger)
         var options = ClientOptions()
         try PortOptions.apply(arguments, to: &options, oneStream: true)
-        try PortOptions.prepareDirectories(arguments, options, oneStream: true)
+        try PortOptions.prepareDirectories(arguments, &options, oneStream: true)
         // The port first: a port in use is a mistake to fix at once; a station that is down is not.
         let serving = try ServedStream.start(
             source: proxy, host: arguments.value("host") ?? "127.0.0.1", port: try arguments.port("port", default: 8080),
             burst: try arguments.integer("burst", default: 4, in: 0...64), options: options, logger: logger,
             upstreamState: { proxy.assumeIsolated { "\($0.state)" } })
         await proxy.startInBackground()
-        logger("proxy: attaching to \(url)")
+        logger("proxy: attaching to \(url.shown)")
         logger(serving.listeningLine)
         await serving.reportStatus(
             every: interval, logger: logger,

@@ -51,11 +51,20 @@ enum RootCommand: Command {
         "port", "host", "status-every", "title", "name", "title-every", "file", "segment-bytes", "station", "burst",
     ]).subtracting(PortOptions.names)
 
+    /// Whether `arguments` make a root of mounts, a station server (``runServer(_:)``), rather than a root of one stream.
+    private static func asServer(_ arguments: Arguments) -> Bool {
+        arguments.value("station") != nil || arguments.flag("accept-all") || arguments.flag("rtmp")
+            || serverOnly.contains { arguments.value($0) != nil }
+    }
+
+    /// A root of mounts reads its options again on SIGHUP, a root of one stream its `--tree-key-file`.
+    static func readsAgainOnHangup(_ arguments: Arguments) -> Bool {
+        asServer(arguments) || arguments.value("tree-key-file") != nil
+    }
+
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
-        let asServer = arguments.value("station") != nil || arguments.flag("accept-all") || arguments.flag("rtmp")
-            || serverOnly.contains { arguments.value($0) != nil }
-        if asServer {
+        if asServer(arguments) {
             guard arguments.value("source") == nil, !arguments.flag("station") else {
                 throw UsageError("--source, or --station without a mount, makes a root of one stream; the options of"
                     + " casty-cli server (--mounts, --relay /m=URL, --station /m, …) make a root of many mounts: not both")
@@ -93,7 +102,7 @@ enum RootCommand: Command {
         }
         options.upstreamState = state
         let burst = try Distributor.Configuration(burst: try arguments.integer("burst", default: 4, in: 0...64))
-        try PortOptions.prepareDirectories(arguments, options, oneStream: true)
+        try PortOptions.prepareDirectories(arguments, &options, oneStream: true)
         let root: Root
         do {
             root = try Root.start(

@@ -78,6 +78,9 @@ enum ServerCommand: Command {
           station /backup
         """
 
+    /// A station server reads its options again on SIGHUP (``reloadOnHangup(_:_:runningKey:alsoChecking:logger:)``).
+    static func readsAgainOnHangup(_ arguments: Arguments) -> Bool { true }
+
     static func run(_ arguments: Arguments) async throws {
         try arguments.none()
         let logger = EventLog.standardError
@@ -148,7 +151,7 @@ enum ServerCommand: Command {
         var configuration = try withoutControl(arguments, address: address)
         configuration.control = try ControlOptions.controlPlane(arguments, address: address, logger: logger)
         warnOfPasswordsNotAsked(arguments, logger: logger)
-        try PortOptions.prepareDirectories(arguments, configuration.options, mounts: configuration.mounts)
+        try PortOptions.prepareDirectories(arguments, &configuration.options, mounts: configuration.mounts)
         await configuration.control?.start()
         return configuration
     }
@@ -189,7 +192,7 @@ enum ServerCommand: Command {
         for (mount, text) in try pairs(arguments.all("relay"), "--relay").sorted(by: { $0.key < $1.key }) {
             let url = try StreamURL.given(text, in: "--relay \(mount)=…")
             guard namesItself(url, listening: address) else { continue }
-            throw UsageError("--relay \(mount)=\(url): that is this server itself (it listens on \(address)): a relay of its own"
+            throw UsageError("--relay \(mount)=\(url.shown): that is this server itself (it listens on \(address)): a relay of its own"
                 + " mount would feed itself; give it another server's URL")
         }
     }
@@ -373,7 +376,7 @@ enum ServerCommand: Command {
             let proxy = try Proxy(url: url, configuration: proxyConfiguration, logger: logger.prefixed("mount \(mount): "))
             server.attach(proxy, at: mount)
             await proxy.startInBackground()
-            logger("server: \(mount) relays \(url)")
+            logger("server: \(mount) relays \(url.shown)")
         }
         if let station = arguments.value("station") {
             server.attach(try StationCommand.makeStation(arguments, logger: logger), at: station)
@@ -384,14 +387,15 @@ enum ServerCommand: Command {
     /// What the line that says the server listens tells of its mounts, and of what an operator may have left out:
     /// no mount at all (every source is refused until `/admin/whitelist` adds one), no admin password (the admin
     /// API answers `401` to everyone), a fallback of a mount not listed (its listeners hear the fallback, but no
-    /// source publishes it: a mount taken off the list, or a typing mistake, seen here).
+    /// source publishes it: a mount taken off the list, or a typing mistake, seen here). Of hundreds of mounts, the
+    /// first 20 are named, then how many more (``listed(_:most:)``): the line stays one a log collector keeps.
     static func describe(_ configuration: StationServer.Configuration) -> String {
         let mounts = configuration.mounts.map { $0.isEmpty ? "none yet: every source is refused until /admin/whitelist adds one "
-            + "(give --mounts /m or --accept-all)" : $0.joined(separator: ", ") } ?? "any (--accept-all)"
+            + "(give --mounts /m or --accept-all)" : listed($0) } ?? "any (--accept-all)"
         return "mounts \(mounts)"
-            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + configuration.fallbacks.sorted { $0.key < $1.key }.map {
+            + (configuration.fallbacks.isEmpty ? "" : "; fallbacks " + listed(configuration.fallbacks.sorted { $0.key < $1.key }.map {
                 "\($0.key)→\($0.value)" + StationServer.Configuration.unlistedNote($0.key, listed: configuration.mounts?.contains($0.key) != false)
-            }.joined(separator: ", "))
+            }))
             + (configuration.adminPassword == nil ? "; admin API off (no --admin-password)" : "")
     }
 

@@ -37,7 +37,7 @@ enum StationCommand: Command {
         let interval = try ServerCommand.statusInterval(arguments)
         let port = try arguments.port("port", default: 8000)
         let station = try makeStation(arguments, logger: logger, started: false)
-        try PortOptions.prepareDirectories(arguments, options, oneStream: true)
+        try PortOptions.prepareDirectories(arguments, &options, oneStream: true)
         let serving = try ServedStream.start(
             source: station, host: arguments.value("host") ?? "127.0.0.1", port: port,
             burst: 4, options: options, logger: logger, upstreamState: { "streaming" })

@@ -30,7 +30,10 @@
 #   (j) at its descriptor limit, a station flooded with connections that send no request, all from one address
 #       (127.0.0.2), still admits a player from another: each newcomer takes the place of the flood's oldest
 #       connection still waiting for its request, with at most five lines per 10 s naming that address (every
-#       player was refused until the flood's connections reached the 15 s header deadline).
+#       player was refused until the flood's connections reached the 15 s header deadline);
+#   (k) SIGUSR1 and SIGUSR2 (logrotate's postrotate scripts send kill -USR1) leave a station server running, each
+#       ignored with one line saying why (their default action killed it at once, status 138/140, its access log's last
+#       lines lost); a SIGHUP whose file changes --access-log, taken at a restart, makes no file (it made an empty one).
 # Exit 0 only if all passed. About 55 s; needs python3.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -176,6 +179,19 @@ check "(h) SIGHUP reads the file again" wait_until 10 log_has "$TMP/live.log" "S
 kept() { for segment in $segments; do test -f "$TMP/live/live/$segment" || return 1; done; }
 check "(h) SIGHUP: the segments the playlist named are still on disk (${segments//$'\n'/ })" kept
 check "(h) SIGHUP deleted nothing as an earlier run's" bash -c "! grep -q 'of an earlier run deleted' '$TMP/live.log'"
+
+# (k) SIGUSR1 and SIGUSR2 change nothing but a line; a SIGHUP that changes --access-log, taken at a restart, makes no file.
+kill -USR1 "$reloaded_server"
+check "(k) SIGUSR1 is ignored, with a line saying why" \
+    wait_until 10 log_has "$TMP/live.log" "SIGUSR1: ignored \(the access log follows a moved or truncated file by itself"
+kill -USR2 "$reloaded_server"
+check "(k) SIGUSR2 too" wait_until 10 log_has "$TMP/live.log" "SIGUSR2: ignored \("
+check "(k) the server runs on after them" bash -c "kill -0 $reloaded_server && ! grep -qE 'SIGUSR[12]: stopping' '$TMP/live.log'"
+printf 'access-log %s\n' "$TMP/later-access.log" >>"$TMP/live.conf"
+kill -HUP "$reloaded_server"
+check "(k) SIGHUP says --access-log waits for a restart" \
+    wait_until 10 log_has "$TMP/live.log" "SIGHUP: options read again: only --access-log changed: taken at a restart"
+check "(k) and makes no access log meanwhile" test ! -e "$TMP/later-access.log"
 kill -TERM "$reloaded_server"
 wait "$reloaded_server" 2>/dev/null || true
 check "(h) SIGTERM: a server no source ever published to claims no sources ended" \

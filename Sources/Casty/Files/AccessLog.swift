@@ -79,6 +79,26 @@ public final class AccessLog: Sendable {
         Shutdown.register(.accessLog) { [weak self] _ in await self?.closeAll() }
     }
 
+    /// Checks that `path` can be opened as ``init(path:logger:)`` opens it — a file there written to, or one made in
+    /// its folder — creating nothing: a check of options not applied (SIGHUP reads an `--access-log` that only a
+    /// restart takes) must not leave an empty file behind. Throws the phrase the opening would.
+    public static func check(path: String) throws(AccessLogError) {
+        var info = stat()
+        let code: Int32
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT != S_IFDIR else { throw AccessLogError(description: "\(FileError(call: "open", path: path, code: EISDIR))") }
+            guard access(path, W_OK) != 0 else { return }
+            code = errno
+        } else if errno == ENOENT {
+            let folder = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+            guard access(folder, W_OK | X_OK) != 0 else { return }
+            code = errno
+        } else {
+            code = errno
+        }
+        throw AccessLogError(description: "\(FileError(call: "open", path: path, code: code))")
+    }
+
     /// A listener started listening.
     func opened(_ id: Int, _ session: Session) {
         open.withLock { $0[id] = session }

@@ -224,11 +224,11 @@ enum StreamRoutes {
         // Once a minute at most: the relays of a loop ask every few seconds, for as long as it is one.
         if let times = feeding.relayedFor.refused() {
             let since = times == 1 ? "" : "; \(times) requests of the loop refused since it was last said"
-            port.logger("relay \(exchange.peer) refused: \(mount) is relayed from \(feeding.url), which relays it back from here"
+            port.logger("relay \(exchange.peer) refused: \(mount) is relayed from \(feeding.url.shown), which relays it back from here"
                 + " (through the relays between): a relay loop no source feeds (508\(since))")
         }
         exchange.answer(508, Self.relayLoopReason,
-                        body: "A relay loop: \(mount) is relayed from \(feeding.url), whose stream is relayed from \(mount) itself.")
+                        body: "A relay loop: \(mount) is relayed from \(feeding.url.shown), whose stream is relayed from \(mount) itself.")
     }
 
     /// The reason phrase of a relay loop's `508`, which the relay refused reads to say what it is.

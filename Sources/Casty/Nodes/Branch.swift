@@ -277,7 +277,7 @@ public actor Branch: UpstreamNode, FeedingNode {
     private func streamLetGo() {
         // Two causes look alike from here: a source that stayed away past the root's source timeout, and a root that
         // restarted and has no such mount (yet: under --accept-all, until its source publishes again).
-        logger("branch \(address): \(root) has no stream any more (404: its source stayed away past the root's source timeout,"
+        logger("branch \(address): \(root.shown) has no stream any more (404: its source stayed away past the root's source timeout,"
             + " or the root restarted without it): its players are let go, as the root's were")
         join.forget()  // its players are let go: the next stream's start repeats nothing they heard
         for node in subscribers.forgetContext() { (node as? Distributor)?.streamLetGo() }
@@ -427,7 +427,7 @@ public actor Branch: UpstreamNode, FeedingNode {
         if let old = context?.stream, old != stream {
             // The new stream may go on from the number the old one would have had next: then nothing restarts.
             let numbering = next.map { $0 == first ? "numbering goes on at \(first)" : "numbering restarts at \(first) (was \($0))" }
-            logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url) (was"
+            logger("tree: branch \(address): new stream \(Context.streamText(stream)) from \(opened.url.shown) (was"
                 + " \(Context.streamText(old))): \(numbering ?? "numbering starts at \(first)")")
             next = first
             announcedPath = nil
@@ -443,11 +443,11 @@ public actor Branch: UpstreamNode, FeedingNode {
         if path.isEmpty, !toldNotATree {
             // A server, a proxy or a station answers a branch as it answers a dummy: numbered segments, and no place.
             toldNotATree = true
-            logger("branch \(address): \(opened.url) places no branches (it is no tree node: start it with casty-cli root):"
+            logger("branch \(address): \(opened.url.shown) places no branches (it is no tree node: start it with casty-cli root):"
                 + " this branch relays it as a player would, with no place in a tree to repair, and is not told when its"
                 + " stream restarts there (its HLS goes on under its own names)")
         }
-        logger("branch \(address): attached to \(opened.url) (depth \(path.count), next segment \(first))")
+        logger("branch \(address): attached to \(opened.url.shown) (depth \(path.count), next segment \(first))")
         // The old link's unfinished segment is gone with it (pieces handed on of it are abandoned downstream).
         arriving = []
         gauge.reset()

@@ -258,7 +258,7 @@ public actor Proxy: UpstreamNode, FeedingNode {
             url, headers: headers, metadata: asksForTitles, loop: loop, timeout: configuration.connectTimeout, maxRedirects: configuration.maxRedirects,
             segmentBytes: configuration.segmentBytes, audioAsItArrives: true)
         // Where a redirect or a station's playlist led, told when it is somewhere new.
-        if opened.url != url, opened.url != foundAt { logger("proxy: \(url) leads to the stream at \(opened.url)") }
+        if opened.url != url, opened.url != foundAt { logger("proxy: \(url.shown) leads to the stream at \(opened.url.shown)") }
         foundAt = opened.url
         // Audio of a codec that is not MP3 or AAC: Ogg (Vorbis, Opus, FLAC in Ogg), FLAC, WebM, video. Any other
         // type — none at all, application/octet-stream, a misspelt audio/mpeg — is taken for MP3, as before.

@@ -214,10 +214,10 @@ extension UpstreamNode {
                     var line: String?
                     if keeper.reconnects > 0, keeper.flaps <= Self.toldAttempts, !relinking || failures > 0 {
                         // After answers that were no stream, the line waits for audio: it is back then.
-                        line = keeper.lostHadAudio || answeredNoStream ? "\(speaker): upstream back: \(opened.url)"
-                            : "\(speaker): upstream answered again: \(opened.url) (it has sent no audio yet)"
+                        line = keeper.lostHadAudio || answeredNoStream ? "\(speaker): upstream back: \(opened.url.shown)"
+                            : "\(speaker): upstream answered again: \(opened.url.shown) (it has sent no audio yet)"
                     } else if keeper.reconnects == 0, failures > 0 {
-                        line = "\(speaker): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url)"
+                        line = "\(speaker): upstream reached after \(failures) failed attempt\(failures == 1 ? "" : "s"): \(opened.url.shown)"
                     }
                     // Held before the link is made: the bytes that came with its head are read at once.
                     if answeredNoStream { keeper.heldLine = line }

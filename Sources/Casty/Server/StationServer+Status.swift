@@ -3,7 +3,7 @@ internal import CastyNet
 extension StationServer {
     /// One line for the log, every `--status-every` seconds: how many mounts play a stream of their own (a source,
     /// the built-in station, a relay whose upstream streams), the
-    /// listeners — in all, and on each mount that has some —, the bytes in and out, and the segments skipped for
+    /// listeners — in all, and on each mount that has some (the first 20 of them, then how many more) —, the bytes in and out, and the segments skipped for
     /// slow listeners and the listeners dropped, since the server started (forgotten mounts' included: the totals
     /// never go down). Asked on the mounts' loop.
     public func statusLine() async -> String {
@@ -20,7 +20,7 @@ extension StationServer {
                 if stat.listeners > 0 { busy.append("\(mount.path) \(stat.listeners)") }
             }
             return "status: \(live) of \(counted(table.all.count, "mount")) live, \(counted(listeners, "listener"))"
-                + (busy.isEmpty ? "" : " (\(busy.joined(separator: ", ")))")
+                + (busy.isEmpty ? "" : " (\(listed(busy)))")
                 + ", \(megabytes(totals.bytesIn)) in, \(megabytes(totals.bytesOut)) out, \(totals.skipped) skipped, \(totals.dropped) dropped"
         }
     }
