@@ -35,9 +35,7 @@ public struct EventLog: Sendable {
     /// nobody reads — a journald under pressure, a paused terminal, a `| logger` that stalls — holds no event loop.
     /// At most 1 MiB waits for it; lines past it are dropped, and how many is said once it takes lines again.
     public static let standardError = EventLog { line in
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
+        let parts = localNow()
         let clock = Self.clock(parts)
         let day = Day(day: Int(parts.tm_year) * 1000 + Int(parts.tm_yday), offset: parts.tm_gmtoff)
         let text = "\(clock) \(line)\n"
@@ -71,10 +69,7 @@ public struct EventLog: Sendable {
 
     /// What writes the lines to standard error, on a thread of its own.
     private static let writer = LineWriter(fd: 2, limit: 1 << 20) { dropped in
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        return "\(clock(parts)) log: \(dropped) lines dropped: standard error took none for a while\n"
+        "\(clock(localNow())) log: \(dropped) lines dropped: standard error took none for a while\n"
     }
 
     /// Queues `bytes` for standard error (``LineWriter/enqueue(_:)``), making sure the process waits for them as it exits.
@@ -90,7 +85,7 @@ public struct EventLog: Sendable {
     public static func standardErrorLast(_ line: String, wait: Duration = .milliseconds(500)) {
         standardError(line)
         lastDay.withLock { $0 = closedDay }
-        flush(wait: wait)
+        writer.flush(wait: wait)
     }
 
     /// Makes the process wait, as it exits (`exit(1)` after a start-up mistake's line), for the lines still queued
@@ -99,12 +94,16 @@ public struct EventLog: Sendable {
         atexit {
             // After the last line (``standardErrorLast(_:wait:)``), which waited already: not twice.
             guard EventLog.lastDay.withLock({ $0 != EventLog.closedDay }) else { return }
-            EventLog.flush(wait: .seconds(1))
+            EventLog.writer.flush(wait: .seconds(1))
         }
     }()
 
-    private static func flush(wait: Duration) {
-        writer.flush(wait: wait)
+    /// The local time now, broken down.
+    private static func localNow() -> tm {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        return parts
     }
 
     private static func clock(_ parts: tm) -> String {

@@ -610,10 +610,11 @@ public actor Branch: UpstreamNode, FeedingNode {
         if restated { titleVersion += 1 }
         // This branch's own branches learn the path above them again whenever it changes.
         let below = (context?.path ?? []) + [address]
-        if let cut = StreamSegment.time(metadata[StreamSegment.timeKey]) { linkLag.heard(cut: cut, at: wallClockMilliseconds()) }
+        let cut = StreamSegment.time(metadata[StreamSegment.timeKey]), arrived = wallClockMilliseconds()
+        if let cut { linkLag.heard(cut: cut, at: arrived) }
         let numbered = StreamSegment(
             number: number ?? next ?? 0,
-            time: StreamSegment.time(metadata[StreamSegment.timeKey]) ?? wallClockMilliseconds(),
+            time: cut ?? arrived,
             audio: segment.audioBytes, title: title, titleVersion: titleVersion, titleChanged: changed || restated,
             path: below == announcedPath ? nil : below, entryOffset: metadata[StreamSegment.entryKey].flatMap { Int($0) },
             titleHeld: titleGrace != nil)
